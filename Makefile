@@ -1,0 +1,42 @@
+# Portico. `make help` lists the targets.
+GO        ?= go
+BIN       := bin
+DATA      ?= ./portico-data
+SAMPLES   := hello
+TESTFLAGS ?= -race -count=1 -timeout 15m
+export CGO_ENABLED ?= 1
+
+.PHONY: help build samples run test bench lint fmt clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## build bin/portico and the sample functions
+	$(GO) build -o $(BIN)/portico ./cmd/portico
+	@$(MAKE) --no-print-directory samples
+
+samples: ## build each sample function as a static bootstrap binary
+	@for s in $(SAMPLES); do \
+	  for d in samples/$$s/cmd/*/ samples/$$s/; do \
+	    if [ -f $$d/main.go ]; then n=$$(basename $$d); [ "$$d" = "samples/$$s/" ] && n=$$s; \
+	      mkdir -p $(BIN)/samples/$$n && CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/samples/$$n/bootstrap ./$$d || exit 1; fi; \
+	  done; \
+	done
+
+run: build ## serve the samples on the embedded (process) runtime
+	$(BIN)/portico dev --data-dir $(DATA) --samples $(BIN)/samples
+
+test: ## run every test (Docker tests skip without a daemon unless REQUIRE_DOCKER=1)
+	$(GO) vet ./...
+	$(GO) test $(TESTFLAGS) ./...
+
+bench: ## run the benchmarks and print latency figures
+	$(GO) test -run '^$$' -bench . -benchtime 2000x -count 1 ./... 
+
+lint: ## gofmt, go vet and golangci-lint
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	@command -v golangci-lint >/dev/null && golangci-lint run ./... || echo "golangci-lint not installed: go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@latest"
+
+clean: ## remove build output
+	rm -rf $(BIN)

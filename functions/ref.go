@@ -1,0 +1,164 @@
+package functions
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+var (
+	nameRe      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	versionRe   = regexp.MustCompile(`^[0-9]{1,10}$`)
+	aliasNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+	aliasStart  = regexp.MustCompile(`^[A-Za-z_-]`) // an alias name may not be all digits
+	regionRe    = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-\d{1}$`)
+	accountRe   = regexp.MustCompile(`^\d{12}$`)
+)
+
+// Ref names a function and optionally a qualifier: a version number, $LATEST or an
+// alias name. An empty Qualifier means $LATEST.
+type Ref struct {
+	Name      string
+	Qualifier string
+}
+
+// String renders the ref as NAME or NAME:QUALIFIER.
+func (r Ref) String() string {
+	if r.Qualifier == "" {
+		return r.Name
+	}
+	return r.Name + ":" + r.Qualifier
+}
+
+// IsVersion reports whether the qualifier names a version ("$LATEST" or a number)
+// rather than an alias.
+func (r Ref) IsVersion() bool {
+	return r.Qualifier == "" || r.Qualifier == Latest || versionRe.MatchString(r.Qualifier)
+}
+
+// ValidName reports whether s is a valid function name.
+func ValidName(s string) bool { return nameRe.MatchString(s) }
+
+// ValidAliasName reports whether s is a valid alias name: 1..128 of [A-Za-z0-9_-],
+// not all digits (that would be a version).
+func ValidAliasName(s string) bool {
+	return aliasNameRe.MatchString(s) && aliasStart.MatchString(s) && s != Latest
+}
+
+// ValidQualifier reports whether q is a version, $LATEST or an alias name.
+func ValidQualifier(q string) bool {
+	return q == Latest || versionRe.MatchString(q) || ValidAliasName(q)
+}
+
+// ParseRef parses every form Lambda accepts for a function name:
+//
+//	fn, fn:3, fn:alias, fn:$LATEST
+//	arn:aws:lambda:REGION:ACCOUNT:function:fn[:qualifier]
+//	ACCOUNT:function:fn[:qualifier]   (partial ARN)
+//
+// It returns errdefs.ErrInvalid, wrapped with the input, for anything else.
+func ParseRef(s string) (Ref, error) {
+	bad := func(why string) (Ref, error) {
+		return Ref{}, fmt.Errorf("function name %q %s: %w", truncate(s, 200), why, errdefs.ErrInvalid)
+	}
+	if s == "" {
+		return bad("is empty")
+	}
+	if len(s) > 256 {
+		return bad("is longer than 256 characters")
+	}
+	parts := strings.Split(s, ":")
+	var name, qual string
+	switch {
+	case parts[0] == "arn":
+		// arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+		if len(parts) != 7 && len(parts) != 8 {
+			return bad("is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])")
+		}
+		if !strings.HasPrefix(parts[1], "aws") || parts[2] != "lambda" || parts[5] != "function" {
+			return bad("is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])")
+		}
+		if !regionRe.MatchString(parts[3]) {
+			return bad("has an invalid region")
+		}
+		if !accountRe.MatchString(parts[4]) {
+			return bad("has an invalid account id")
+		}
+		name = parts[6]
+		if len(parts) == 8 {
+			qual = parts[7]
+			if qual == "" {
+				return bad("has an empty qualifier")
+			}
+		}
+	case len(parts) >= 3 && parts[1] == "function":
+		// ACCOUNT:function:NAME[:QUALIFIER]
+		if len(parts) > 4 || !accountRe.MatchString(parts[0]) {
+			return bad("is not a partial ARN (ACCOUNT:function:NAME[:QUALIFIER])")
+		}
+		name = parts[2]
+		if len(parts) == 4 {
+			qual = parts[3]
+			if qual == "" {
+				return bad("has an empty qualifier")
+			}
+		}
+	case len(parts) == 1:
+		name = parts[0]
+	case len(parts) == 2:
+		name, qual = parts[0], parts[1]
+		if qual == "" {
+			return bad("has an empty qualifier")
+		}
+	default:
+		return bad("has too many ':' separated parts")
+	}
+	if !ValidName(name) {
+		return bad("must match [A-Za-z0-9_-]{1,64}")
+	}
+	if qual != "" && !ValidQualifier(qual) {
+		return bad("has a qualifier that is not a version, $LATEST or an alias name ([A-Za-z0-9_-]{1,128})")
+	}
+	return Ref{Name: name, Qualifier: qual}, nil
+}
+
+// WithQualifier merges an explicit Qualifier parameter (the ?Qualifier= of the Lambda
+// API) into a parsed ref. Both set and different is an error, as in Lambda.
+func (r Ref) WithQualifier(q string) (Ref, error) {
+	if q == "" {
+		return r, nil
+	}
+	if !ValidQualifier(q) {
+		return Ref{}, fmt.Errorf("qualifier %q is not a version, $LATEST or an alias name: %w", truncate(q, 200), errdefs.ErrInvalid)
+	}
+	if r.Qualifier != "" && r.Qualifier != q {
+		return Ref{}, fmt.Errorf("the derived qualifier from the function name %q does not match the specified qualifier %q: %w", r.Qualifier, q, errdefs.ErrInvalid)
+	}
+	r.Qualifier = q
+	return r, nil
+}
+
+// ARN returns the function ARN for name and an optional qualifier, in Portico's
+// fixed region and account (see Region and AccountID).
+func ARN(name, qualifier string) string {
+	a := "arn:aws:lambda:" + Region + ":" + AccountID + ":function:" + name
+	if qualifier != "" {
+		a += ":" + qualifier
+	}
+	return a
+}
+
+// Region and AccountID are what Portico reports in ARNs and events.
+const (
+	Region    = "us-east-1"
+	AccountID = "000000000000"
+)
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

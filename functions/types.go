@@ -1,0 +1,106 @@
+// Package functions holds the function and version model and the code artifacts
+// behind it.
+//
+// A function has a mutable head, $LATEST, and immutable published versions "1", "2",
+// ... that pin the code hash (or image digest) and the configuration at publish time.
+// Code is stored content-addressed under the data directory: each Zip package is kept
+// as code/<sha256>.zip and unpacked once into code/<sha256>/ for runtimes to run.
+package functions
+
+import "time"
+
+// Package types.
+const (
+	PackageZip   = "Zip"
+	PackageImage = "Image"
+)
+
+// Latest names the mutable head version.
+const Latest = "$LATEST"
+
+// Limits and defaults, as Lambda has them.
+const (
+	DefaultTimeout = 3   // seconds
+	MaxTimeout     = 900 // seconds
+	DefaultMemory  = 128 // MB
+	MinMemory      = 128
+	MaxMemory      = 10240
+	// MaxZipSize is the largest Zip package accepted (Lambda's unzipped limit is
+	// 250 MB; a direct upload is 50 MB).
+	MaxZipSize = 50 << 20
+	// MaxUnzippedSize bounds what a Zip may unpack to.
+	MaxUnzippedSize = 250 << 20
+)
+
+// Config is one version of a function: $LATEST or a published version. Published
+// versions are immutable. JSON names follow Lambda's FunctionConfiguration.
+type Config struct {
+	FunctionName string            `json:"FunctionName"`
+	Version      string            `json:"Version"` // "$LATEST" or "1", "2", ...
+	Description  string            `json:"Description,omitempty"`
+	PackageType  string            `json:"PackageType"` // Zip or Image
+	Runtime      string            `json:"Runtime,omitempty"`
+	Handler      string            `json:"Handler,omitempty"`
+	CodeSha256   string            `json:"CodeSha256"` // base64 sha256 of the zip, as Lambda reports it
+	CodeSize     int64             `json:"CodeSize"`
+	ImageURI     string            `json:"ImageUri,omitempty"`
+	// ResolvedImage is the image id a published Image version is pinned to; empty
+	// on $LATEST, which resolves its tag when a sandbox starts.
+	ResolvedImage string            `json:"ResolvedImage,omitempty"`
+	Environment   map[string]string `json:"Environment,omitempty"`
+	Timeout       int               `json:"Timeout"`    // seconds
+	MemorySize    int               `json:"MemorySize"` // MB
+	// ReservedConcurrency, when set, caps concurrent invocations of the function
+	// (all versions together). It lives on the function, not on a version.
+	ReservedConcurrency *int `json:"ReservedConcurrentExecutions,omitempty"`
+	// FileSystems are named Portico volumes mounted at LocalMountPath (/mnt/NAME).
+	FileSystems  []FileSystem `json:"FileSystemConfigs,omitempty"`
+	LastModified time.Time    `json:"LastModified"`
+	// RevisionID changes on every change of $LATEST; a version keeps the one it was
+	// published from. Pools of sandboxes are keyed by it.
+	RevisionID string `json:"RevisionId"`
+	// CodeHash is the hex sha256 of the code, the key of its artifact directory.
+	CodeHash string `json:"-"`
+}
+
+// FileSystem mounts a named Portico volume (a directory under the data directory) into
+// every sandbox of the function, like Lambda's FileSystemConfigs.
+type FileSystem struct {
+	// Arn names the volume: "portico:volume:NAME" or just NAME.
+	Arn            string `json:"Arn"`
+	LocalMountPath string `json:"LocalMountPath"` // /mnt/NAME
+}
+
+// CreateInput is what creating a function takes.
+type CreateInput struct {
+	FunctionName string
+	Description  string
+	PackageType  string // defaults to Zip
+	Runtime      string
+	Handler      string
+	ZipFile      []byte // Zip packages: the archive
+	ImageURI     string // Image packages
+	Environment  map[string]string
+	Timeout      int // 0 = default
+	MemorySize   int // 0 = default
+	FileSystems  []FileSystem
+	Publish      bool
+}
+
+// CodeInput replaces a function's code.
+type CodeInput struct {
+	ZipFile  []byte
+	ImageURI string
+	Publish  bool
+}
+
+// ConfigPatch changes $LATEST's configuration; nil fields are left as they are.
+type ConfigPatch struct {
+	Description *string
+	Handler     *string
+	Runtime     *string
+	Environment *map[string]string
+	Timeout     *int
+	MemorySize  *int
+	FileSystems *[]FileSystem
+}

@@ -1,0 +1,103 @@
+// Package invoker runs function versions in warm sandboxes within concurrency limits
+// and deadlines. Each sandbox gets its own Lambda Runtime API endpoint (2018-06-01),
+// so handlers written with aws-lambda-go run unmodified and a sandbox can reach only
+// its own invocations.
+package invoker
+
+import (
+	"time"
+
+	"github.com/portico-dev/portico/functions"
+)
+
+// Config holds the invoker's limits; zero fields take the defaults in DefaultConfig.
+type Config struct {
+	// AccountConcurrency caps concurrent invocations across all functions (1000).
+	AccountConcurrency int
+	// ThrottleWait is how long a call at a concurrency limit waits for a slot
+	// before failing as throttled (100 ms).
+	ThrottleWait time.Duration
+	// IdleTimeout is how long an idle sandbox is kept warm (10 min).
+	IdleTimeout time.Duration
+	// InitTimeout bounds a sandbox's init: start to its first call to next (10 s).
+	InitTimeout time.Duration
+	// StopGrace is the time between SIGTERM and SIGKILL (2 s).
+	StopGrace time.Duration
+	// MaxPayload bounds synchronous request and response payloads (6 MB).
+	MaxPayload int
+	// MaxAsyncPayload bounds Event invocation payloads (256 KB).
+	MaxAsyncPayload int
+	// AsyncRetryDelays are the waits before each retry of a failed Event
+	// invocation (1 min, 2 min): two retries, as Lambda makes.
+	AsyncRetryDelays []time.Duration
+	// AsyncWorkers runs this many Event invocations at once (4).
+	AsyncWorkers int
+	// DrainTimeout bounds how long shutdown waits for in-flight invocations (10 s).
+	DrainTimeout time.Duration
+	// LogBytesPerFunction bounds each function's kept log (8 MB, as two files).
+	LogBytesPerFunction int64
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		AccountConcurrency:  1000,
+		ThrottleWait:        100 * time.Millisecond,
+		IdleTimeout:         10 * time.Minute,
+		InitTimeout:         10 * time.Second,
+		StopGrace:           2 * time.Second,
+		MaxPayload:          6 << 20,
+		MaxAsyncPayload:     256 << 10,
+		AsyncRetryDelays:    []time.Duration{time.Minute, 2 * time.Minute},
+		AsyncWorkers:        4,
+		DrainTimeout:        10 * time.Second,
+		LogBytesPerFunction: 8 << 20,
+	}
+}
+
+// Request is one synchronous invocation of a resolved version.
+type Request struct {
+	// Function is the version to run (from aliases.Service.Resolve).
+	Function *functions.Config
+	// Payload is the event, JSON.
+	Payload []byte
+	// Timeout, when non-zero and shorter than the function's own timeout, is the
+	// caller's deadline (an API integration timeout). Result.TimedOut tells which
+	// deadline passed.
+	Timeout time.Duration
+	// InvokedARN is the ARN the caller used (with its alias), for the
+	// Lambda-Runtime-Invoked-Function-Arn header; defaults to the version's ARN.
+	InvokedARN string
+	// ClientContext and CognitoIdentity are JSON, passed through as headers.
+	ClientContext   string
+	CognitoIdentity string
+	// TraceID is passed as Lambda-Runtime-Trace-Id; one is made when empty.
+	TraceID string
+	// RequestID, when set, is used as the invocation's id (async retries keep theirs).
+	RequestID string
+	// LogTail asks for the last 4 KB of the invocation's log in Result.LogTail.
+	LogTail bool
+}
+
+// Result is what an invocation returned.
+type Result struct {
+	RequestID string
+	// Payload is the response, or for a function error the error document
+	// {"errorMessage","errorType","stackTrace"}.
+	Payload []byte
+	// FunctionError is "" on success, "Unhandled" for a function error, a timeout
+	// or a crash, as Lambda's X-Amz-Function-Error.
+	FunctionError string
+	// TimedOut is set when a deadline passed; CallerTimeout says it was the
+	// caller's Request.Timeout rather than the function's own.
+	TimedOut      bool
+	CallerTimeout bool
+	// ExecutedVersion is the version that ran.
+	ExecutedVersion string
+	// LogTail is the invocation's last 4 KB of log, when asked for.
+	LogTail []byte
+	// ColdStart says whether a sandbox was started for this call.
+	ColdStart bool
+	// Duration is the time from hand-off to the sandbox until the result.
+	Duration time.Duration
+}

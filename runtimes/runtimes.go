@@ -1,0 +1,186 @@
+// Package runtimes defines the boundary between the invoker and the things that run
+// sandboxes: a child process (runtimes/process), a Docker container (runtimes/docker)
+// or a containerd task (runtimes/containerd).
+//
+// The boundary is a small lifecycle: start a sandbox for a version with an env and a
+// Runtime API address, learn that it exited, read its logs, stop it, and clean up what
+// an earlier run left behind. Pools, queues, timeouts and warm reuse live in the
+// invoker, once, for every runtime. Optional abilities (memory usage, pausing, image
+// resolution) are separate interfaces found by type assertion.
+package runtimes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+)
+
+// Spec says what to start.
+type Spec struct {
+	// SandboxID is unique per sandbox; runtimes name and label their resources with it.
+	SandboxID string
+	// Function and Version name what runs (for labels and log lines).
+	Function string
+	Version  string
+	// PackageType is "Zip" or "Image".
+	PackageType string
+	// CodeDir is the unpacked Zip package (holding an executable bootstrap).
+	CodeDir string
+	// Image is the image reference or pinned image id, for Image packages.
+	Image string
+	// Env is the full sandbox environment, AWS_LAMBDA_RUNTIME_API included. The
+	// address in it was bound on the host the runtime reported from HostAddr.
+	Env map[string]string
+	// MemoryMB bounds the sandbox's memory where the runtime can.
+	MemoryMB int
+	// Mounts are host directories bind-mounted into the sandbox (function volumes).
+	Mounts []Mount
+}
+
+// Mount binds a host directory into a sandbox.
+type Mount struct {
+	Source string // host path
+	Target string // path inside the sandbox, e.g. /mnt/chat
+}
+
+// Runtime starts sandboxes. Implementations are safe for concurrent use.
+type Runtime interface {
+	// Name is "process", "docker" or "containerd".
+	Name() string
+	// HostAddr is the IP address on which the invoker binds a sandbox's Runtime API
+	// endpoint so that the sandbox, and ideally only it, can reach it: 127.0.0.1 for
+	// processes, the bridge gateway for containers.
+	HostAddr() string
+	// Start starts a sandbox and returns once it is running (not once it is ready:
+	// readiness is its first call to the Runtime API). The context bounds the start
+	// only; the sandbox outlives it. An error leaves nothing behind.
+	Start(ctx context.Context, spec Spec) (Sandbox, error)
+	// Cleanup removes sandboxes that an earlier run of Portico left behind.
+	Cleanup(ctx context.Context) error
+	// Close releases the runtime's own resources (clients, connections).
+	Close() error
+}
+
+// Sandbox is one running instance of a version. Safe for concurrent use.
+type Sandbox interface {
+	// ID is the Spec's SandboxID.
+	ID() string
+	// Done is closed once the sandbox has exited, for any reason.
+	Done() <-chan struct{}
+	// Err, after Done, says how it exited: nil for a clean exit, an *ExitError for
+	// a non-zero status or a signal.
+	Err() error
+	// Logs streams the sandbox's stdout and stderr, interleaved, until it exits
+	// (then io.EOF). Call it at most once.
+	Logs() io.Reader
+	// Stop stops the sandbox: SIGTERM, a grace period, then SIGKILL, then removal
+	// of whatever the runtime created. It returns once the sandbox is gone, and is
+	// safe to call more than once and after the sandbox exited by itself.
+	Stop(ctx context.Context) error
+}
+
+// MemoryReporter is implemented by sandboxes that can report their peak memory use,
+// for REPORT lines.
+type MemoryReporter interface {
+	MaxMemoryMB() int
+}
+
+// LogSyncer is implemented by sandboxes that can wait until all output written so
+// far has been delivered to Logs, so that an invocation's log tail is complete.
+type LogSyncer interface {
+	SyncLogs(ctx context.Context)
+}
+
+// Pauser is implemented by sandboxes that can be frozen while idle and thawed for
+// the next invocation (cgroup freezer), keeping them warm without using CPU.
+type Pauser interface {
+	Pause(ctx context.Context) error
+	Resume(ctx context.Context) error
+}
+
+// ImageResolver is implemented by runtimes that can pin an image reference to an
+// immutable image id, for publishing versions.
+type ImageResolver interface {
+	ResolveImage(ctx context.Context, ref string) (id string, err error)
+}
+
+// ExitError reports how a sandbox exited.
+type ExitError struct {
+	Code   int    // exit status, or -1 when killed by a signal
+	Signal string // the signal's name, when killed by one
+}
+
+func (e *ExitError) Error() string {
+	if e.Signal != "" {
+		return "signal: " + e.Signal
+	}
+	return "exit status " + strconv.Itoa(e.Code)
+}
+
+// ErrUnsupported is returned by runtimes asked for something they cannot do (a Zip
+// function on a runtime without a code mount, say).
+var ErrUnsupported = errors.New("not supported by this runtime")
+
+// Factory is one runtime a build offers. Implementations provide theirs into the
+// fx value group "runtimes"; Choose picks one. Group order is never relied on.
+type Factory struct {
+	// Name is the runtime's name, as --runtime takes it.
+	Name string
+	// Priority orders candidates for "auto": lower is tried first.
+	Priority int
+	// Probe returns nil when the runtime can work on this host (its daemon
+	// answers), else an error saying why not.
+	Probe func(ctx context.Context) error
+	// New creates the runtime.
+	New func(ctx context.Context) (Runtime, error)
+}
+
+// Choose returns the runtime named want, or for "auto" the first candidate by
+// Priority whose Probe succeeds, and logs which and why.
+func Choose(ctx context.Context, want string, factories []Factory, log *slog.Logger) (Runtime, error) {
+	if want == "" {
+		want = "auto"
+	}
+	byName := map[string]Factory{}
+	for _, f := range factories {
+		byName[f.Name] = f
+	}
+	if want != "auto" {
+		f, ok := byName[want]
+		if !ok {
+			return nil, fmt.Errorf("runtime %q is not one of auto, process, docker, containerd (or not built in)", want)
+		}
+		if f.Probe != nil {
+			if err := f.Probe(ctx); err != nil {
+				return nil, fmt.Errorf("runtime %q cannot run here: %w", want, err)
+			}
+		}
+		log.Info("runtime selected", "runtime", want, "why", "asked for by --runtime")
+		return f.New(ctx)
+	}
+	sorted := append([]Factory(nil), factories...)
+	for i := 1; i < len(sorted); i++ {
+		for j := i; j > 0 && sorted[j].Priority < sorted[j-1].Priority; j-- {
+			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
+		}
+	}
+	var skipped []string
+	for _, f := range sorted {
+		if f.Probe != nil {
+			if err := f.Probe(ctx); err != nil {
+				skipped = append(skipped, f.Name+": "+err.Error())
+				continue
+			}
+		}
+		why := "first available"
+		if len(skipped) > 0 {
+			why = fmt.Sprintf("skipped %v", skipped)
+		}
+		log.Info("runtime selected", "runtime", f.Name, "why", why)
+		return f.New(ctx)
+	}
+	return nil, fmt.Errorf("no runtime is available: %v", skipped)
+}

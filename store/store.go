@@ -1,0 +1,231 @@
+// Package store is the embedded bbolt store every model package persists through.
+//
+// One file, portico.db, under the data directory holds all configuration. Values are
+// JSON documents in named buckets; each write is one bbolt transaction, so a crash
+// mid-write leaves either the old or the new state, never half of one. The schema
+// version is kept in the meta bucket and checked at open.
+//
+// A Store is safe for concurrent use.
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.etcd.io/bbolt"
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// SchemaVersion is the version of the on-disk layout this build reads and writes.
+const SchemaVersion = 1
+
+const (
+	fileName   = "portico.db"
+	metaBucket = "meta"
+	schemaKey  = "schema"
+)
+
+// Config says where the data directory is.
+type Config struct {
+	// Dir is the data directory; it is created if missing.
+	Dir string
+}
+
+// Store wraps a bbolt database and the data directory that holds code artifacts.
+type Store struct {
+	db  *bbolt.DB
+	dir string
+}
+
+// Open opens (creating if needed) the store in dir and checks its schema version.
+func Open(dir string) (*Store, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("store: empty data directory: %w", errdefs.ErrInvalid)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("store: create data directory %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, fileName)
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		if errors.Is(err, bbolt.ErrTimeout) {
+			return nil, fmt.Errorf("store: %s is locked by another process (is another portico running with --data-dir %s?)", path, dir)
+		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Store{db: db, dir: dir}
+	if err := s.checkSchema(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) checkSchema() error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(metaBucket))
+		if err != nil {
+			return err
+		}
+		v := b.Get([]byte(schemaKey))
+		if v == nil {
+			return b.Put([]byte(schemaKey), []byte(fmt.Sprint(SchemaVersion)))
+		}
+		if string(v) != fmt.Sprint(SchemaVersion) {
+			return fmt.Errorf("store: %s has schema version %s, this build reads %d", s.dir, v, SchemaVersion)
+		}
+		return nil
+	})
+}
+
+// Dir returns the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Path returns a path inside the data directory, creating its parent directories.
+func (s *Store) Path(elem ...string) (string, error) {
+	p := filepath.Join(append([]string{s.dir}, elem...)...)
+	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Update runs fn in a read-write transaction; an error from fn rolls it back.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bbolt.Tx) error { return fn(&Tx{tx: tx}) })
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(func(tx *bbolt.Tx) error { return fn(&Tx{tx: tx}) })
+}
+
+// Tx is a transaction with JSON helpers. It is valid only inside Update or View.
+type Tx struct{ tx *bbolt.Tx }
+
+func (t *Tx) bucket(name string, create bool) (*bbolt.Bucket, error) {
+	if b := t.tx.Bucket([]byte(name)); b != nil {
+		return b, nil
+	}
+	if !create || !t.tx.Writable() {
+		return nil, nil
+	}
+	return t.tx.CreateBucket([]byte(name))
+}
+
+// Get decodes the value at bucket/key into v; a missing key is errdefs.ErrNotFound.
+func (t *Tx) Get(bucket, key string, v any) error {
+	b, _ := t.bucket(bucket, false)
+	if b == nil {
+		return errdefs.ErrNotFound
+	}
+	raw := b.Get([]byte(key))
+	if raw == nil {
+		return errdefs.ErrNotFound
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// Has reports whether bucket/key exists.
+func (t *Tx) Has(bucket, key string) bool {
+	b, _ := t.bucket(bucket, false)
+	return b != nil && b.Get([]byte(key)) != nil
+}
+
+// Put encodes v as JSON at bucket/key, creating the bucket if needed.
+func (t *Tx) Put(bucket, key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("store: encode %s/%s: %w", bucket, key, err)
+	}
+	b, err := t.bucket(bucket, true)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(key), raw)
+}
+
+// Delete removes bucket/key; a missing key is not an error.
+func (t *Tx) Delete(bucket, key string) error {
+	b, _ := t.bucket(bucket, false)
+	if b == nil || !t.tx.Writable() {
+		return nil
+	}
+	return b.Delete([]byte(key))
+}
+
+// DeletePrefix removes every key in bucket that starts with prefix.
+func (t *Tx) DeletePrefix(bucket, prefix string) error {
+	b, _ := t.bucket(bucket, false)
+	if b == nil {
+		return nil
+	}
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, _ = c.Next() {
+		keys = append(keys, append([]byte(nil), k...))
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ForEach calls fn for every key in bucket that starts with prefix, in key order.
+// fn receives the raw JSON; decode it with json.Unmarshal. Returning an error stops
+// the walk and returns that error.
+func (t *Tx) ForEach(bucket, prefix string, fn func(key string, raw []byte) error) error {
+	b, _ := t.bucket(bucket, false)
+	if b == nil {
+		return nil
+	}
+	c := b.Cursor()
+	for k, v := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, v = c.Next() {
+		if err := fn(string(k), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NextSequence returns the next value of a per-bucket counter.
+func (t *Tx) NextSequence(bucket string) (uint64, error) {
+	b, err := t.bucket(bucket, true)
+	if err != nil {
+		return 0, err
+	}
+	return b.NextSequence()
+}
+
+// Module provides *Store from a Config and closes it on stop.
+var Module = fx.Module("store",
+	fx.Provide(func(lc fx.Lifecycle, cfg Config, log *slog.Logger) (*Store, error) {
+		s, err := Open(cfg.Dir)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("store open", "component", "store", "dir", cfg.Dir, "schema", SchemaVersion)
+		lc.Append(fx.StopHook(s.Close))
+		return s, nil
+	}),
+)
