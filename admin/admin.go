@@ -1,0 +1,171 @@
+// Package admin is Portico's admin HTTP API: the Lambda API subset under
+// /2015-03-31/functions (so the AWS SDKs and CLI work with --endpoint-url) and
+// Portico's own routes under /portico/v1 for APIs, stages, logs and connections.
+//
+// Handlers return an error; writeError is the one place where error kinds become
+// status codes and AWS-shaped bodies.
+package admin
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// Config says where the admin API listens and which token it requires.
+type Config struct {
+	// Listen is the address (default 127.0.0.1:9090).
+	Listen string
+	// Token, when set, is required as "Authorization: Bearer TOKEN" (or as the
+	// secret of SigV4 requests signed with access key id "portico").
+	Token string
+}
+
+// HandlerFunc is an admin handler: it writes a response or returns an error that
+// writeError turns into AWS's error shape.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Server is the admin HTTP server. Safe for concurrent use.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	mux *http.ServeMux
+	srv *http.Server
+	ln  net.Listener
+
+	lambdaDeps
+	gw GatewayDeps
+}
+
+// Handle registers h for a net/http ServeMux pattern such as
+// "GET /2015-03-31/functions/{name}".
+func (s *Server) Handle(pattern string, h HandlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// ServeHTTP serves the admin API (authentication included).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Token != "" && !s.authorized(r) {
+		s.writeError(w, r, errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
+			"missing or invalid admin token: send Authorization: Bearer <token> (portico --token or PORTICO_TOKEN)"))
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1
+}
+
+// Start binds the listener and serves in the background.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("admin: listen on %s: %w", s.cfg.Listen, err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("admin server stopped", "err", err)
+		}
+	}()
+	s.log.Info("admin API listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr returns the bound address, after Start.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Stop shuts the server down within ctx's deadline.
+func (s *Server) Stop(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Shutdown(ctx)
+}
+
+// IsLoopback reports whether addr (host:port) listens only on a loopback address.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// writeJSON writes v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if v == nil {
+		return nil
+	}
+	return json.NewEncoder(w).Encode(v)
+}
+
+// writeError maps an error to a status and AWS's error body
+// {"Type":"User","message":"..."} with x-amzn-ErrorType. 5xx are logged.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, typ := http.StatusInternalServerError, "ServiceException"
+	var k *errdefs.Kinded
+	switch {
+	case errors.Is(err, errdefs.ErrNotFound):
+		status, typ = http.StatusNotFound, "ResourceNotFoundException"
+	case errors.Is(err, errdefs.ErrConflict):
+		status, typ = http.StatusConflict, "ResourceConflictException"
+	case errors.Is(err, errdefs.ErrInvalid):
+		status, typ = http.StatusBadRequest, "InvalidParameterValueException"
+	case errors.Is(err, errdefs.ErrTooLarge):
+		status, typ = http.StatusRequestEntityTooLarge, "RequestTooLargeException"
+	case errors.Is(err, errdefs.ErrThrottled):
+		status, typ = http.StatusTooManyRequests, "TooManyRequestsException"
+	case errors.Is(err, errdefs.ErrForbidden):
+		status, typ = http.StatusForbidden, "AccessDeniedException"
+	case errors.Is(err, errdefs.ErrGone):
+		status, typ = http.StatusGone, "GoneException"
+	case errors.Is(err, errdefs.ErrUnavailable):
+		status, typ = http.StatusServiceUnavailable, "ServiceException"
+	case errors.Is(err, errdefs.ErrTimeout):
+		status, typ = http.StatusGatewayTimeout, "ServiceException"
+	}
+	body := map[string]string{"Type": "User", "message": err.Error()}
+	if errors.As(err, &k) {
+		if k.Type != "" {
+			typ = k.Type
+		}
+		body["message"] = k.Message
+		if k.Reason != "" {
+			body["Reason"] = k.Reason
+		}
+	}
+	if status >= 500 {
+		body["Type"] = "Service"
+		s.log.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+	w.Header().Set("x-amzn-ErrorType", typ)
+	_ = writeJSON(w, status, body)
+}

@@ -1,0 +1,50 @@
+package admin
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/aliases"
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/invoker"
+)
+
+// Params are the admin server's dependencies. Route files add what they need through
+// their own parameter objects (GatewayDeps in apis.go), so this struct stays small.
+type Params struct {
+	fx.In
+
+	Config    Config
+	Log       *slog.Logger
+	Functions *functions.Service
+	Aliases   *aliases.Service
+	Invoker   *invoker.Invoker
+	Gateway   GatewayDeps
+}
+
+// New builds the admin server and registers every route set.
+func New(p Params) (*Server, error) {
+	if p.Config.Listen == "" {
+		p.Config.Listen = "127.0.0.1:9090"
+	}
+	if !IsLoopback(p.Config.Listen) && p.Config.Token == "" {
+		return nil, fmt.Errorf("admin API would listen on %s, which is not loopback, without a token: set --admin-token (or PORTICO_ADMIN_TOKEN), or listen on 127.0.0.1", p.Config.Listen)
+	}
+	s := &Server{cfg: p.Config, log: p.Log.With("component", "admin"), mux: http.NewServeMux()}
+	s.fns, s.aliases, s.inv = p.Functions, p.Aliases, p.Invoker
+	s.gw = p.Gateway
+	s.registerLambdaRoutes()
+	s.registerGatewayRoutes()
+	return s, nil
+}
+
+// Module provides the admin server and runs it for the app's lifetime.
+var Module = fx.Module("admin",
+	fx.Provide(New),
+	fx.Invoke(func(lc fx.Lifecycle, s *Server) {
+		lc.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
+	}),
+)
