@@ -1,0 +1,38 @@
+package process
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/store"
+)
+
+// Factory returns the process runtime's candidate for runtimes.Choose. It always
+// probes as available, and comes last under "auto".
+func Factory(stateDir string, grace time.Duration) runtimes.Factory {
+	return runtimes.Factory{
+		Name:     "process",
+		Priority: 100,
+		New: func(context.Context) (runtimes.Runtime, error) {
+			return New(stateDir, grace)
+		},
+	}
+}
+
+// Module provides the process runtime's Factory into the "runtimes" value group,
+// keeping its pid files under the data directory.
+var Module = fx.Module("runtimes/process",
+	fx.Provide(fx.Annotate(
+		func(st *store.Store) (runtimes.Factory, error) {
+			dir, err := st.Path("run", "process", "x")
+			if err != nil {
+				return runtimes.Factory{}, err
+			}
+			return Factory(dir[:len(dir)-2], 2*time.Second), nil
+		},
+		fx.ResultTags(`group:"runtimes"`),
+	)),
+)

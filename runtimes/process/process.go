@@ -1,0 +1,276 @@
+// Package process is the embedded default runtime: each sandbox is a child process
+// running the function's bootstrap executable (Lambda's custom-runtime convention).
+// It needs nothing installed.
+//
+// Sandboxes run in their own process group, so Stop reaches every process a handler
+// started. Each running sandbox is recorded as a pid file under the state directory;
+// Cleanup kills what an earlier run of Portico left behind, checking the process
+// start time so that a reused pid is never killed.
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes"
+)
+
+// Runtime starts sandboxes as child processes. Safe for concurrent use.
+type Runtime struct {
+	stateDir string
+	grace    time.Duration
+}
+
+var (
+	_ runtimes.Runtime        = (*Runtime)(nil)
+	_ runtimes.Sandbox        = (*sandbox)(nil)
+	_ runtimes.MemoryReporter = (*sandbox)(nil)
+	_ runtimes.LogSyncer      = (*sandbox)(nil)
+)
+
+// New returns a process runtime that keeps its pid files in stateDir and gives
+// sandboxes grace between SIGTERM and SIGKILL when stopping them.
+func New(stateDir string, grace time.Duration) (*Runtime, error) {
+	if err := os.MkdirAll(stateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("process runtime: state directory: %w", err)
+	}
+	if grace <= 0 {
+		grace = 2 * time.Second
+	}
+	return &Runtime{stateDir: stateDir, grace: grace}, nil
+}
+
+// Name implements runtimes.Runtime.
+func (r *Runtime) Name() string { return "process" }
+
+// HostAddr implements runtimes.Runtime: child processes share the host's loopback.
+func (r *Runtime) HostAddr() string { return "127.0.0.1" }
+
+// Close implements runtimes.Runtime.
+func (r *Runtime) Close() error { return nil }
+
+// Start implements runtimes.Runtime.
+func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandbox, error) {
+	if spec.PackageType == "Image" {
+		return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+			fmt.Sprintf("function %s is an Image function: the process runtime runs Zip functions only; start portico with --runtime docker or containerd", spec.Function))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	bootstrap := filepath.Join(spec.CodeDir, "bootstrap")
+	cmd := exec.Command(bootstrap)
+	cmd.Dir = spec.CodeDir
+	env := make([]string, 0, len(spec.Env)+2)
+	for k, v := range spec.Env {
+		env = append(env, k+"="+v)
+	}
+	if _, ok := spec.Env["LAMBDA_TASK_ROOT"]; ok {
+		env = append(env, "LAMBDA_TASK_ROOT="+spec.CodeDir) // the code is here, not at /var/task
+	}
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		_ = pr.Close()
+		_ = pw.Close()
+		return nil, fmt.Errorf("start %s: %w", bootstrap, err)
+	}
+	_ = pw.Close() // the child holds its own copy
+	sb := &sandbox{
+		id:    spec.SandboxID,
+		cmd:   cmd,
+		logs:  pr,
+		done:  make(chan struct{}),
+		grace: r.grace,
+	}
+	sb.pidFile = filepath.Join(r.stateDir, spec.SandboxID+".pid")
+	if st, err := startTime(cmd.Process.Pid); err == nil {
+		_ = os.WriteFile(sb.pidFile, []byte(fmt.Sprintf("%d %d\n", cmd.Process.Pid, st)), 0o600)
+	}
+	go sb.wait()
+	return sb, nil
+}
+
+// Cleanup implements runtimes.Runtime: it kills the process groups recorded by an
+// earlier run whose processes are still alive, then removes the records.
+func (r *Runtime) Cleanup(ctx context.Context) error {
+	entries, err := os.ReadDir(r.stateDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".pid") {
+			continue
+		}
+		path := filepath.Join(r.stateDir, e.Name())
+		raw, err := os.ReadFile(path)
+		if err == nil {
+			var pid int
+			var st uint64
+			if _, err := fmt.Sscanf(string(raw), "%d %d", &pid, &st); err == nil && pid > 1 {
+				if cur, err := startTime(pid); err == nil && cur == st {
+					_ = syscall.Kill(-pid, syscall.SIGKILL)
+				}
+			}
+		}
+		_ = os.Remove(path)
+	}
+	return nil
+}
+
+type sandbox struct {
+	id      string
+	cmd     *exec.Cmd
+	logs    *os.File
+	pidFile string
+	grace   time.Duration
+
+	done    chan struct{}
+	err     error
+	maxRSS  int // KB, from rusage at exit
+	stopMu  sync.Mutex
+	stopped bool
+}
+
+func (s *sandbox) wait() {
+	err := s.cmd.Wait()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		ws, _ := ee.Sys().(syscall.WaitStatus)
+		if ws.Signaled() {
+			s.err = &runtimes.ExitError{Code: -1, Signal: unix.SignalName(ws.Signal())}
+		} else {
+			s.err = &runtimes.ExitError{Code: ws.ExitStatus()}
+		}
+	default:
+		s.err = err
+	}
+	if ru, ok := s.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		s.maxRSS = int(ru.Maxrss)
+	}
+	// Children the handler left behind die with the sandbox.
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	_ = os.Remove(s.pidFile)
+	close(s.done)
+}
+
+// ID implements runtimes.Sandbox.
+func (s *sandbox) ID() string { return s.id }
+
+// Done implements runtimes.Sandbox.
+func (s *sandbox) Done() <-chan struct{} { return s.done }
+
+// Err implements runtimes.Sandbox.
+func (s *sandbox) Err() error {
+	<-s.done
+	return s.err
+}
+
+// Logs implements runtimes.Sandbox.
+func (s *sandbox) Logs() io.Reader { return s.logs }
+
+// Stop implements runtimes.Sandbox: SIGTERM to the group, grace, SIGKILL.
+func (s *sandbox) Stop(ctx context.Context) error {
+	s.stopMu.Lock()
+	first := !s.stopped
+	s.stopped = true
+	s.stopMu.Unlock()
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	if first {
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	}
+	t := time.NewTimer(s.grace)
+	defer t.Stop()
+	select {
+	case <-s.done:
+		return nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	<-s.done
+	return nil
+}
+
+// MaxMemoryMB implements runtimes.MemoryReporter from the process's peak RSS.
+func (s *sandbox) MaxMemoryMB() int {
+	select {
+	case <-s.done:
+		return (s.maxRSS + 1023) / 1024
+	default:
+	}
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.Atoi(f[1])
+				return (kb + 1023) / 1024
+			}
+		}
+	}
+	return 0
+}
+
+// SyncLogs implements runtimes.LogSyncer: it waits until the pipe holds no unread
+// output, so everything written before now has reached the Logs reader.
+func (s *sandbox) SyncLogs(ctx context.Context) {
+	fd := int(s.logs.Fd())
+	for i := 0; i < 200; i++ {
+		n, err := unix.IoctlGetInt(fd, unix.TIOCINQ)
+		if err != nil || n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Microsecond):
+		}
+	}
+}
+
+// startTime returns a process's start time in clock ticks since boot (field 22 of
+// /proc/PID/stat), which with the pid identifies a process uniquely.
+func startTime(pid int) (uint64, error) {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	s := string(raw)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("malformed stat")
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return 0, errors.New("malformed stat")
+	}
+	return strconv.ParseUint(f[19], 10, 64)
+}
