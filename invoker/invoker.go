@@ -2,55 +2,527 @@ package invoker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/store"
 )
 
+// CredentialIssuer gives sandboxes the AWS credentials they sign callbacks with
+// (the @connections API). The invoker declares it; the connections package
+// provides it. Optional.
+type CredentialIssuer interface {
+	Issue(function string) (accessKeyID, secretAccessKey, sessionToken string)
+}
+
+// Resolver resolves a qualifier (an alias, for provisioned concurrency) to the
+// version it names. The invoker declares it; aliases provides it. Optional.
+type Resolver interface {
+	Resolve(ctx context.Context, ref functions.Ref) (*functions.Config, error)
+}
+
 // Params are the invoker's dependencies.
 type Params struct {
-	Config    Config
-	Runtime   runtimes.Runtime
-	Functions *functions.Service
-	Store     *store.Store
-	Log       *slog.Logger
+	Config      Config
+	Runtime     runtimes.Runtime
+	Functions   *functions.Service
+	Store       *store.Store
+	Log         *slog.Logger
+	Credentials CredentialIssuer // optional
+	Resolver    Resolver         // optional
 }
 
 // Invoker runs invocations. Safe for concurrent use.
 type Invoker struct {
-	p Params
+	p    Params
+	rt   runtimes.Runtime
+	log  *slog.Logger
+	logs *Logs
+
+	account *semaphore.Weighted
+
+	mu       sync.Mutex
+	pools    map[string]*pool
+	limits   map[string]*fnLimit // reserved concurrency by function
+	closing  bool
+	inflight sync.WaitGroup
+
+	async *asyncQueue
+
+	stopReaper chan struct{}
+	reaperDone chan struct{}
+	started    atomic.Bool
+}
+
+// fnLimit is a function's reserved concurrency.
+type fnLimit struct {
+	n   int // -1: none
+	sem *semaphore.Weighted
 }
 
 // New returns an Invoker; call Start before use and Stop to drain.
-func New(p Params) (*Invoker, error) { return &Invoker{p: p}, nil }
-
-var errTODO = errors.New("not implemented")
-
-// Invoke runs one synchronous invocation. Errors are errdefs kinds: ErrThrottled at
-// a concurrency limit, ErrTooLarge for payloads over the limit, ErrUnavailable when
-// a sandbox cannot start; a function error, timeout or crash is a Result with
-// FunctionError set, not an error.
-func (i *Invoker) Invoke(ctx context.Context, req Request) (*Result, error) {
-	return nil, errTODO
+func New(p Params) (*Invoker, error) {
+	def := DefaultConfig()
+	c := &p.Config
+	if c.AccountConcurrency <= 0 {
+		c.AccountConcurrency = def.AccountConcurrency
+	}
+	if c.ThrottleWait <= 0 {
+		c.ThrottleWait = def.ThrottleWait
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = def.IdleTimeout
+	}
+	if c.InitTimeout <= 0 {
+		c.InitTimeout = def.InitTimeout
+	}
+	if c.StopGrace <= 0 {
+		c.StopGrace = def.StopGrace
+	}
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = def.MaxPayload
+	}
+	if c.MaxAsyncPayload <= 0 {
+		c.MaxAsyncPayload = def.MaxAsyncPayload
+	}
+	if c.AsyncRetryDelays == nil {
+		c.AsyncRetryDelays = def.AsyncRetryDelays
+	}
+	if c.AsyncWorkers <= 0 {
+		c.AsyncWorkers = def.AsyncWorkers
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = def.DrainTimeout
+	}
+	if c.LogBytesPerFunction <= 0 {
+		c.LogBytesPerFunction = def.LogBytesPerFunction
+	}
+	if p.Runtime == nil || p.Functions == nil || p.Store == nil {
+		return nil, errors.New("invoker: Runtime, Functions and Store are required")
+	}
+	if p.Log == nil {
+		p.Log = slog.Default()
+	}
+	logDir, err := p.Store.Path("logs", "x")
+	if err != nil {
+		return nil, err
+	}
+	i := &Invoker{
+		p:       p,
+		rt:      p.Runtime,
+		log:     p.Log,
+		logs:    newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction),
+		account: semaphore.NewWeighted(int64(c.AccountConcurrency)),
+		pools:   map[string]*pool{},
+		limits:  map[string]*fnLimit{},
+	}
+	i.async = newAsyncQueue(i)
+	p.Functions.Subscribe(i.functionChanged)
+	return i, nil
 }
 
-// InvokeAsync persists an Event invocation of fn and returns its request id once it
-// is durable; it runs later, retried twice on error.
-func (i *Invoker) InvokeAsync(ctx context.Context, fn *functions.Config, payload []byte) (string, error) {
-	return "", errTODO
+// Start removes sandboxes an earlier run left behind, then starts the idle reaper,
+// the provisioned-concurrency keeper and the Event queue.
+func (i *Invoker) Start(ctx context.Context) error {
+	if err := i.rt.Cleanup(ctx); err != nil {
+		i.log.Warn("cleaning up sandboxes left by an earlier run", "runtime", i.rt.Name(), "err", err)
+	}
+	i.stopReaper = make(chan struct{})
+	i.reaperDone = make(chan struct{})
+	go i.maintain()
+	i.async.start()
+	i.started.Store(true)
+	return nil
+}
+
+// Stop refuses new invocations, waits (bounded by ctx and DrainTimeout) for those in
+// flight, then stops every sandbox.
+func (i *Invoker) Stop(ctx context.Context) error {
+	i.mu.Lock()
+	i.closing = true
+	i.mu.Unlock()
+	if i.started.Load() {
+		close(i.stopReaper)
+		<-i.reaperDone
+		i.async.stop()
+	}
+	drained := make(chan struct{})
+	go func() { i.inflight.Wait(); close(drained) }()
+	dctx, cancel := context.WithTimeout(ctx, i.p.Config.DrainTimeout)
+	defer cancel()
+	select {
+	case <-drained:
+	case <-dctx.Done():
+		i.log.Warn("shutdown: in-flight invocations did not finish in time; stopping their sandboxes")
+	}
+	i.mu.Lock()
+	var all []*sandbox
+	for _, p := range i.pools {
+		p.mu.Lock()
+		p.stale = true
+		for sb := range p.all {
+			all = append(all, sb)
+		}
+		p.mu.Unlock()
+	}
+	i.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, sb := range all {
+		wg.Add(1)
+		go func() { defer wg.Done(); sb.stopWait(ctx) }()
+	}
+	wg.Wait()
+	i.logs.close()
+	return nil
 }
 
 // Logs returns the function log store.
-func (i *Invoker) Logs() *Logs { return nil }
+func (i *Invoker) Logs() *Logs { return i.logs }
 
-// Logs keeps each function's log: sandbox output framed by START/END/REPORT lines.
-type Logs struct{}
+// pool returns the pool for cfg, creating it.
+func (i *Invoker) pool(cfg *functions.Config) *pool {
+	key := poolKey(cfg)
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	p := i.pools[key]
+	if p == nil {
+		p = &pool{inv: i, key: key, cfg: cfg, all: map[*sandbox]struct{}{}}
+		i.pools[key] = p
+	}
+	return p
+}
 
-// Read returns up to the last n bytes of fn's log.
-func (l *Logs) Read(fn string, n int) ([]byte, error) { return nil, errTODO }
+// sandboxGone forgets an empty stale pool.
+func (i *Invoker) sandboxGone(p *pool, _ *sandbox) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	p.mu.Lock()
+	empty := len(p.all) == 0 && len(p.waiters) == 0 && p.starting == 0
+	p.mu.Unlock()
+	if empty && p.stale && i.pools[p.key] == p {
+		delete(i.pools, p.key)
+	}
+}
 
-// Follow streams fn's log lines as they are written until ctx ends.
-func (l *Logs) Follow(ctx context.Context, fn string) <-chan []byte { return nil }
+// functionChanged retires the pools of a function whose $LATEST changed or which
+// was deleted, and forgets its cached reserved concurrency.
+func (i *Invoker) functionChanged(name string) {
+	cur, err := i.p.Functions.Get(context.Background(), name, functions.Latest)
+	i.mu.Lock()
+	delete(i.limits, name)
+	var retire []*pool
+	for key, p := range i.pools {
+		if p.cfg.FunctionName != name {
+			continue
+		}
+		switch {
+		case err != nil: // deleted (or a version of it was)
+			if _, gerr := i.p.Functions.Get(context.Background(), name, p.cfg.Version); gerr == nil {
+				continue
+			}
+		case p.cfg.Version == functions.Latest && poolKey(cur) != key:
+		default:
+			continue
+		}
+		delete(i.pools, key)
+		retire = append(retire, p)
+	}
+	i.mu.Unlock()
+	for _, p := range retire {
+		p.retire()
+	}
+}
+
+// retire marks the pool stale and stops its idle sandboxes; busy ones stop when
+// they finish.
+func (p *pool) retire() {
+	p.mu.Lock()
+	p.stale = true
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, sb := range idle {
+		sb.stop()
+	}
+}
+
+// limitFor returns fn's reserved concurrency, cached.
+func (i *Invoker) limitFor(ctx context.Context, name string) *fnLimit {
+	i.mu.Lock()
+	l := i.limits[name]
+	i.mu.Unlock()
+	if l != nil {
+		return l
+	}
+	l = &fnLimit{n: -1}
+	if cfg, err := i.p.Functions.Get(ctx, name, functions.Latest); err == nil && cfg.ReservedConcurrency != nil {
+		l.n = *cfg.ReservedConcurrency
+		if l.n > 0 {
+			l.sem = semaphore.NewWeighted(int64(l.n))
+		}
+	}
+	i.mu.Lock()
+	if cur := i.limits[name]; cur != nil {
+		l = cur
+	} else {
+		i.limits[name] = l
+	}
+	i.mu.Unlock()
+	return l
+}
+
+func throttled(reason string) error {
+	return &errdefs.Kinded{Kind: errdefs.ErrThrottled, Type: "TooManyRequestsException", Message: "Rate Exceeded.", Reason: reason}
+}
+
+// acquireSlots takes the function's reserved slot and an account slot, waiting up
+// to ThrottleWait for each.
+func (i *Invoker) acquireSlots(ctx context.Context, name string) (func(), error) {
+	l := i.limitFor(ctx, name)
+	if l.n == 0 {
+		return nil, throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
+	}
+	take := func(sem *semaphore.Weighted, reason string) error {
+		if sem.TryAcquire(1) {
+			return nil
+		}
+		wctx, cancel := context.WithTimeout(ctx, i.p.Config.ThrottleWait)
+		defer cancel()
+		if err := sem.Acquire(wctx, 1); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return throttled(reason)
+		}
+		return nil
+	}
+	if l.sem != nil {
+		if err := take(l.sem, "ReservedFunctionConcurrentInvocationLimitExceeded"); err != nil {
+			return nil, err
+		}
+	}
+	if err := take(i.account, "ConcurrentInvocationLimitExceeded"); err != nil {
+		if l.sem != nil {
+			l.sem.Release(1)
+		}
+		return nil, err
+	}
+	return func() {
+		i.account.Release(1)
+		if l.sem != nil {
+			l.sem.Release(1)
+		}
+	}, nil
+}
+
+// Invoke runs one synchronous invocation. Errors are errdefs kinds: ErrThrottled at
+// a concurrency limit, ErrTooLarge for payloads over the limit, ErrUnavailable when
+// a sandbox cannot start or the invoker is shutting down; a function error, timeout
+// or crash is a Result with FunctionError set, not an error.
+func (i *Invoker) Invoke(ctx context.Context, req Request) (*Result, error) {
+	cfg := req.Function
+	if cfg == nil {
+		return nil, fmt.Errorf("invoke: no function: %w", errdefs.ErrInvalid)
+	}
+	if len(req.Payload) > i.p.Config.MaxPayload {
+		return nil, errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
+			fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", i.p.Config.MaxPayload))
+	}
+	if len(req.Payload) == 0 {
+		req.Payload = []byte("{}")
+	}
+	i.mu.Lock()
+	if i.closing {
+		i.mu.Unlock()
+		return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException", "Portico is shutting down")
+	}
+	i.inflight.Add(1)
+	i.mu.Unlock()
+
+	release, err := i.acquireSlots(ctx, cfg.FunctionName)
+	if err != nil {
+		i.inflight.Done()
+		return nil, err
+	}
+	finish := func() { release(); i.inflight.Done() }
+
+	p := i.pool(cfg)
+	for {
+		g := p.acquire(ctx)
+		if g.err != nil {
+			finish()
+			return nil, g.err
+		}
+		if g.fail != nil {
+			finish()
+			id := req.RequestID
+			if id == "" {
+				id = newID()
+			}
+			return &Result{RequestID: id, Payload: g.fail.payload, FunctionError: "Unhandled",
+				ExecutedVersion: cfg.Version, ColdStart: true}, nil
+		}
+		inv := i.newInvocation(req)
+		select {
+		case g.sb.work <- inv:
+		case <-g.sb.gone:
+			continue // it died before taking the call: no one ran it, try another
+		case <-ctx.Done():
+			p.release(g.sb)
+			finish()
+			return nil, ctx.Err()
+		}
+		return i.await(ctx, g.sb, inv, g.cold, finish)
+	}
+}
+
+func (i *Invoker) newInvocation(req Request) *invocation {
+	cfg := req.Function
+	timeout := time.Duration(cfg.Timeout) * time.Second
+	if timeout <= 0 {
+		timeout = functions.DefaultTimeout * time.Second
+	}
+	if req.Timeout > 0 && req.Timeout < timeout {
+		timeout = req.Timeout
+	}
+	id := req.RequestID
+	if id == "" {
+		id = newID()
+	}
+	arn := req.InvokedARN
+	if arn == "" {
+		arn = functions.ARN(cfg.FunctionName, cfg.Version)
+	}
+	trace := req.TraceID
+	if trace == "" {
+		trace = fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), newID()[:8]+newID()[9:13]+newID()[14:18]+newID()[19:23], newID()[:8]+newID()[9:13])
+	}
+	inv := &invocation{
+		id:       id,
+		req:      req,
+		arn:      arn,
+		traceID:  trace,
+		deadline: time.Now().Add(timeout),
+		done:     make(chan struct{}),
+	}
+	if req.LogTail {
+		inv.tail = &tailBuf{}
+	}
+	return inv
+}
+
+// await waits for the invocation's outcome. If the caller goes away first, the
+// wait goes on in the background so the slot is held until the sandbox is free.
+func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold bool, finish func()) (*Result, error) {
+	timer := time.NewTimer(time.Until(inv.deadline))
+	settle := func(o *outcome) *Result {
+		timer.Stop()
+		res := i.finishInvocation(sb, inv, o, cold)
+		finish()
+		return res
+	}
+	select {
+	case <-inv.done:
+		return settle(inv.out), nil
+	case <-timer.C:
+		return settle(i.timedOut(sb, inv)), nil
+	case <-sb.gone:
+		return settle(i.crashed(sb, inv)), nil
+	case <-ctx.Done():
+		go func() {
+			select {
+			case <-inv.done:
+				settle(inv.out)
+			case <-timer.C:
+				settle(i.timedOut(sb, inv))
+			case <-sb.gone:
+				settle(i.crashed(sb, inv))
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// timedOut stops the sandbox (it is replaced by the next cold start) and records
+// Lambda's timeout error, unless a result won the race.
+func (i *Invoker) timedOut(sb *sandbox, inv *invocation) *outcome {
+	secs := float64(inv.req.Function.Timeout)
+	if inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(inv.req.Function.Timeout)*time.Second {
+		secs = inv.req.Timeout.Seconds()
+	}
+	msg := fmt.Sprintf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, secs)
+	if inv.complete(&outcome{functionError: true, timedOut: true, payload: errorDoc("Sandbox.Timedout", msg)}) {
+		sb.stop()
+		i.logs.get(inv.req.Function.FunctionName).write([]byte(msg + "\n"))
+	}
+	return inv.out
+}
+
+// crashed records Runtime.ExitError unless the runtime posted a result first
+// (aws-lambda-go posts a panic's error, then exits).
+func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
+	msg := fmt.Sprintf("RequestId: %s Error: Runtime exited with error: %v", inv.id, exitErr(sb))
+	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg)})
+	return inv.out
+}
+
+// finishInvocation writes END and REPORT and builds the Result.
+func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, cold bool) *Result {
+	cfg := inv.req.Function
+	dur := time.Since(inv.deadline.Add(-time.Duration(cfg.Timeout) * time.Second))
+	if inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(cfg.Timeout)*time.Second {
+		dur = time.Since(inv.deadline.Add(-inv.req.Timeout))
+	}
+	sb.syncLogs()
+	sb.mu.Lock()
+	initDur := sb.initDuration
+	sb.invocations++
+	sb.mu.Unlock()
+	report := fmt.Sprintf("END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+		inv.id, inv.id, float64(dur.Microseconds())/1000, (dur.Milliseconds() + 1), cfg.MemorySize, sb.maxMemoryMB())
+	if cold {
+		report += fmt.Sprintf("Init Duration: %.2f ms\t", float64(initDur.Microseconds())/1000)
+	}
+	if o.timedOut {
+		report += "Status: timeout"
+	}
+	report += "\n"
+	i.logs.get(cfg.FunctionName).write([]byte(report))
+	res := &Result{
+		RequestID:       inv.id,
+		Payload:         o.payload,
+		TimedOut:        o.timedOut,
+		ExecutedVersion: cfg.Version,
+		ColdStart:       cold,
+		Duration:        dur,
+	}
+	if o.timedOut && inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(cfg.Timeout)*time.Second {
+		res.CallerTimeout = true
+	}
+	if o.functionError {
+		res.FunctionError = "Unhandled"
+	}
+	if inv.tail != nil {
+		inv.tail.write([]byte(report))
+		res.LogTail = inv.tail.bytes()
+	}
+	return res
+}
+
+// startLine is written when the sandbox takes an invocation.
+func startLine(inv *invocation) []byte {
+	return []byte("START RequestId: " + inv.id + " Version: " + inv.req.Function.Version + "\n")
+}
+
+// validJSON reports whether b is one JSON value.
+func validJSON(b []byte) bool { return json.Valid(b) }

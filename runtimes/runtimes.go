@@ -184,3 +184,8 @@ func Choose(ctx context.Context, want string, factories []Factory, log *slog.Log
 	}
 	return nil, fmt.Errorf("no runtime is available: %v", skipped)
 }
+
+// Config names the runtime to use: auto, process, docker or containerd.
+type Config struct {
+	Name string
+}

@@ -1,0 +1,390 @@
+package invoker
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes"
+)
+
+// pool holds the sandboxes of one version (one revision of $LATEST). Callers that
+// find no idle sandbox wait in FIFO order; a new sandbox is started only while the
+// waiters outnumber the sandboxes already on their way (starting, or returning to
+// next after a result), so concurrent cold requests share starts.
+type pool struct {
+	inv *Invoker
+	key string
+	cfg *functions.Config
+
+	mu        sync.Mutex
+	idle      []*sandbox // LIFO: the most recently used is the warmest
+	waiters   []*waiter
+	starting  int
+	returning int
+	all       map[*sandbox]struct{}
+	stale     bool
+	minWarm   int // provisioned concurrency target
+}
+
+type waiter struct{ ch chan grant }
+
+// grant answers a waiter: a sandbox, or an init failure to report as the call's
+// result, or an error.
+type grant struct {
+	sb   *sandbox
+	fail *outcome
+	cold bool
+	err  error
+}
+
+func poolKey(cfg *functions.Config) string {
+	return cfg.FunctionName + "\x00" + cfg.Version + "\x00" + cfg.RevisionID + "\x00" + cfg.CodeHash + "\x00" + cfg.ResolvedImage
+}
+
+// acquire returns a sandbox blocked in next, reserved for the caller.
+func (p *pool) acquire(ctx context.Context) grant {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		sb := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		sb.mu.Lock()
+		sb.state = stReserved
+		sb.mu.Unlock()
+		p.mu.Unlock()
+		return grant{sb: sb}
+	}
+	w := &waiter{ch: make(chan grant, 1)}
+	p.waiters = append(p.waiters, w)
+	p.fillLocked()
+	p.mu.Unlock()
+
+	select {
+	case g := <-w.ch:
+		return g
+	case <-ctx.Done():
+		p.mu.Lock()
+		for i, x := range p.waiters {
+			if x == w {
+				p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+				p.mu.Unlock()
+				return grant{err: ctx.Err()}
+			}
+		}
+		p.mu.Unlock()
+		// Granted meanwhile: give the sandbox back.
+		g := <-w.ch
+		if g.sb != nil {
+			p.release(g.sb)
+		}
+		return grant{err: ctx.Err()}
+	}
+}
+
+// fillLocked starts sandboxes while waiters outnumber those on their way.
+func (p *pool) fillLocked() {
+	for !p.stale && p.starting+p.returning < len(p.waiters) {
+		p.starting++
+		go p.start()
+	}
+}
+
+// popWaiterLocked removes and returns the first waiter, or nil.
+func (p *pool) popWaiterLocked() *waiter {
+	if len(p.waiters) == 0 {
+		return nil
+	}
+	w := p.waiters[0]
+	p.waiters = p.waiters[1:]
+	return w
+}
+
+// ready is called when a sandbox enters next: it is handed to the first waiter or
+// put on the idle list.
+func (p *pool) ready(sb *sandbox) {
+	p.mu.Lock()
+	sb.mu.Lock()
+	cold := false
+	switch sb.state {
+	case stStarting:
+		p.starting--
+		sb.initDuration = time.Since(sb.startedAt)
+		cold = true
+	case stReturning:
+		p.returning--
+	case stBusy:
+		// next without a result for the current invocation: the runtime gave
+		// up on it. Treat as returning.
+	default:
+		// A repeated next (the runtime reconnected): already offered.
+		sb.mu.Unlock()
+		p.mu.Unlock()
+		return
+	}
+	if sb.isStopping() || p.stale {
+		sb.state = stDead
+		sb.mu.Unlock()
+		p.mu.Unlock()
+		sb.stop()
+		return
+	}
+	sb.cur = nil
+	sb.mu.Unlock()
+	p.offerLocked(sb, cold)
+	p.mu.Unlock()
+}
+
+// offerLocked hands sb to the first waiter or makes it idle.
+func (p *pool) offerLocked(sb *sandbox, cold bool) {
+	if w := p.popWaiterLocked(); w != nil {
+		sb.mu.Lock()
+		sb.state = stReserved
+		sb.mu.Unlock()
+		w.ch <- grant{sb: sb, cold: cold && sb.invocations == 0}
+		return
+	}
+	sb.mu.Lock()
+	sb.state = stIdle
+	sb.idleSince = time.Now()
+	sb.mu.Unlock()
+	p.idle = append(p.idle, sb)
+}
+
+// release returns a reserved sandbox that was not used.
+func (p *pool) release(sb *sandbox) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if sb.isStopping() || p.stale {
+		sb.stop()
+		return
+	}
+	p.offerLocked(sb, false)
+}
+
+// markReturning is called when a sandbox posts a result.
+func (p *pool) markReturning(sb *sandbox) {
+	p.mu.Lock()
+	sb.mu.Lock()
+	if sb.state == stBusy {
+		sb.state = stReturning
+		p.returning++
+	}
+	sb.mu.Unlock()
+	p.mu.Unlock()
+}
+
+// died is called once the runtime sandbox has exited.
+func (p *pool) died(sb *sandbox) {
+	p.mu.Lock()
+	sb.mu.Lock()
+	prev := sb.state
+	sb.state = stDead
+	initErr, initTimedOut := sb.initErr, sb.initTimedOut
+	sb.mu.Unlock()
+	delete(p.all, sb)
+	switch prev {
+	case stStarting:
+		p.starting--
+		if w := p.popWaiterLocked(); w != nil {
+			w.ch <- grant{fail: p.initFailure(sb, initErr, initTimedOut), cold: true}
+		}
+	case stIdle:
+		for i, x := range p.idle {
+			if x == sb {
+				p.idle = append(p.idle[:i], p.idle[i+1:]...)
+				break
+			}
+		}
+	case stReturning:
+		p.returning--
+	}
+	p.fillLocked()
+	p.mu.Unlock()
+	p.inv.sandboxGone(p, sb)
+}
+
+// initFailure is the result a caller gets when the sandbox started for it failed
+// during init.
+func (p *pool) initFailure(sb *sandbox, initErr []byte, timedOut bool) *outcome {
+	switch {
+	case initErr != nil:
+		return &outcome{functionError: true, payload: initErr}
+	case timedOut:
+		return &outcome{functionError: true, payload: errorDoc("Runtime.InitError",
+			fmt.Sprintf("init did not finish within %s: the runtime never called %s", p.inv.p.Config.InitTimeout, pathNext))}
+	default:
+		return &outcome{functionError: true, payload: errorDoc("Runtime.ExitError",
+			fmt.Sprintf("RequestId: %s Error: Runtime exited without providing a reason: %v", "init", exitErr(sb)))}
+	}
+}
+
+func exitErr(sb *sandbox) error {
+	if sb.rt == nil {
+		return errSandboxGone
+	}
+	if err := sb.rt.Err(); err != nil {
+		return err
+	}
+	return errSandboxGone
+}
+
+// start starts one sandbox for the pool; starting was already counted.
+func (p *pool) start() {
+	sb, err := p.inv.startSandbox(p)
+	if err != nil {
+		p.mu.Lock()
+		p.starting--
+		if w := p.popWaiterLocked(); w != nil {
+			w.ch <- grant{err: err}
+		}
+		p.fillLocked()
+		p.mu.Unlock()
+		return
+	}
+	_ = sb
+}
+
+// startSandbox binds the sandbox's Runtime API endpoint and starts it.
+func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
+	cfg := p.cfg
+	sb := &sandbox{
+		id:        "sbx-" + strings.ReplaceAll(newID(), "-", "")[:20],
+		inv:       i,
+		pool:      p,
+		cfg:       cfg,
+		work:      make(chan *invocation),
+		stopping:  make(chan struct{}),
+		gone:      make(chan struct{}),
+		state:     stStarting,
+		startedAt: time.Now(),
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(i.rt.HostAddr(), "0"))
+	if err != nil {
+		return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException", "binding a Runtime API endpoint: "+err.Error())
+	}
+	sb.ln = ln
+	sb.srv = &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = sb.srv.Serve(ln) }()
+
+	spec, err := i.spec(sb, ln.Addr().String())
+	if err != nil {
+		_ = sb.srv.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), i.p.Config.InitTimeout+30*time.Second)
+	defer cancel()
+	rsb, err := i.rt.Start(ctx, spec)
+	if err != nil {
+		_ = sb.srv.Close()
+		if errdefs.IsKind(err) {
+			return nil, err
+		}
+		return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException",
+			fmt.Sprintf("sandbox for %s:%s could not start on the %s runtime: %v", cfg.FunctionName, cfg.Version, i.rt.Name(), err))
+	}
+	sb.rt = rsb
+	p.mu.Lock()
+	p.all[sb] = struct{}{}
+	p.mu.Unlock()
+	go sb.pump(rsb.Logs(), i.logs.get(cfg.FunctionName))
+	go sb.watch()
+	time.AfterFunc(i.p.Config.InitTimeout, func() {
+		sb.mu.Lock()
+		late := sb.state == stStarting
+		if late {
+			sb.initTimedOut = true
+		}
+		sb.mu.Unlock()
+		if late {
+			i.log.Warn("sandbox init timed out", "function", cfg.FunctionName, "version", cfg.Version, "sandbox", sb.id)
+			sb.stop()
+		}
+	})
+	return sb, nil
+}
+
+// spec builds the runtime spec, environment included.
+func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
+	cfg := sb.cfg
+	env := map[string]string{
+		"PATH":                            "/usr/local/bin:/usr/bin:/bin:/opt/bin",
+		"LANG":                            "en_US.UTF-8",
+		"TZ":                              ":UTC",
+		"LD_LIBRARY_PATH":                 "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+		"AWS_LAMBDA_RUNTIME_API":          apiAddr,
+		"AWS_LAMBDA_FUNCTION_NAME":        cfg.FunctionName,
+		"AWS_LAMBDA_FUNCTION_VERSION":     cfg.Version,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": fmt.Sprint(cfg.MemorySize),
+		"AWS_LAMBDA_FUNCTION_TIMEOUT":     fmt.Sprint(cfg.Timeout),
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + cfg.FunctionName,
+		"AWS_LAMBDA_LOG_STREAM_NAME":      time.Now().UTC().Format("2006/01/02") + "/[" + cfg.Version + "]" + sb.id,
+		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
+		"AWS_REGION":                      functions.Region,
+		"AWS_DEFAULT_REGION":              functions.Region,
+		"AWS_EXECUTION_ENV":               "AWS_Lambda_" + runtimeName(cfg),
+		"_HANDLER":                        handlerOf(cfg),
+		"LAMBDA_TASK_ROOT":                "/var/task",
+		"LAMBDA_RUNTIME_DIR":              "/var/runtime",
+	}
+	if sb.pool.minWarm > 0 {
+		env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "provisioned-concurrency"
+	}
+	if i.p.Credentials != nil {
+		id, secret, token := i.p.Credentials.Issue(cfg.FunctionName)
+		env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = id, secret
+		if token != "" {
+			env["AWS_SESSION_TOKEN"] = token
+		}
+	}
+	for k, v := range cfg.Environment {
+		env[k] = v
+	}
+	spec := runtimes.Spec{
+		SandboxID:   sb.id,
+		Function:    cfg.FunctionName,
+		Version:     cfg.Version,
+		PackageType: cfg.PackageType,
+		Env:         env,
+		MemoryMB:    cfg.MemorySize,
+	}
+	if cfg.PackageType == functions.PackageImage {
+		spec.Image = cfg.ResolvedImage
+		if spec.Image == "" {
+			spec.Image = cfg.ImageURI
+		}
+	} else {
+		spec.CodeDir = i.p.Functions.CodeDir(cfg)
+	}
+	for _, fs := range cfg.FileSystems {
+		name := fs.Arn
+		if k := strings.LastIndexByte(name, ':'); k >= 0 {
+			name = name[k+1:]
+		}
+		dir, err := i.p.Functions.VolumeDir(name)
+		if err != nil {
+			return runtimes.Spec{}, err
+		}
+		spec.Mounts = append(spec.Mounts, runtimes.Mount{Source: dir, Target: fs.LocalMountPath})
+	}
+	return spec, nil
+}
+
+func handlerOf(cfg *functions.Config) string {
+	if cfg.Handler != "" {
+		return cfg.Handler
+	}
+	return "bootstrap"
+}
+
+func runtimeName(cfg *functions.Config) string {
+	if cfg.Runtime != "" {
+		return cfg.Runtime
+	}
+	return "provided.al2023"
+}

@@ -1,0 +1,218 @@
+package invoker
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Runtime API paths (2018-06-01) and the extension API paths aws-lambda-go calls
+// when WithEnableSIGTERM is set (2020-01-01).
+const (
+	pathNext      = "/2018-06-01/runtime/invocation/next"
+	pathInvPrefix = "/2018-06-01/runtime/invocation/"
+	pathInitError = "/2018-06-01/runtime/init/error"
+	pathExtReg    = "/2020-01-01/extension/register"
+	pathExtNext   = "/2020-01-01/extension/event/next"
+)
+
+// errorTypeRe is the allowlist for Lambda-Runtime-Function-Error-Type.
+var errorTypeRe = regexp.MustCompile(`^(Runtime|Function)\.[A-Z][a-zA-Z]+$`)
+
+// ServeHTTP is the sandbox's own Runtime API endpoint. It serves only this
+// sandbox's invocations: the endpoint is bound for it alone.
+func (sb *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case p == pathNext && r.Method == http.MethodGet:
+		sb.serveNext(w, r)
+	case strings.HasPrefix(p, pathInvPrefix) && r.Method == http.MethodPost:
+		rest := strings.TrimPrefix(p, pathInvPrefix)
+		id, kind, ok := strings.Cut(rest, "/")
+		if !ok || (kind != "response" && kind != "error") {
+			runtimeAPIError(w, http.StatusNotFound, "InvalidRequest", "unknown Runtime API path "+p)
+			return
+		}
+		sb.serveResult(w, r, id, kind == "error")
+	case p == pathInitError && r.Method == http.MethodPost:
+		sb.serveInitError(w, r)
+	case p == pathExtReg && r.Method == http.MethodPost:
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<10))
+		w.Header().Set("Lambda-Extension-Identifier", newID())
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{
+			"functionName":    sb.cfg.FunctionName,
+			"functionVersion": sb.cfg.Version,
+			"handler":         handlerOf(sb.cfg),
+		})
+	case p == pathExtNext && r.Method == http.MethodGet:
+		// No events are delivered to extensions; the call blocks until shutdown.
+		select {
+		case <-sb.stopping:
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{
+				"eventType": "SHUTDOWN", "shutdownReason": "spindown",
+				"deadlineMs": time.Now().Add(sb.inv.p.Config.StopGrace).UnixMilli(),
+			})
+		case <-r.Context().Done():
+		}
+	default:
+		runtimeAPIError(w, http.StatusNotFound, "InvalidRequest", "unknown Runtime API path "+r.Method+" "+p)
+	}
+}
+
+func runtimeAPIError(w http.ResponseWriter, status int, typ, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"errorType": typ, "errorMessage": msg})
+}
+
+// serveNext long-polls for this sandbox's next invocation.
+func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
+	if !sb.enterNext() {
+		// A second concurrent next: only one loop is served per sandbox.
+		select {
+		case <-sb.stopping:
+		case <-r.Context().Done():
+		}
+		runtimeAPIError(w, http.StatusGone, "SandboxStopping", "sandbox is stopping")
+		return
+	}
+	defer sb.leaveNext()
+	sb.pool.ready(sb)
+	select {
+	case inv := <-sb.work:
+		sb.mu.Lock()
+		sb.cur = inv
+		sb.state = stBusy
+		sb.mu.Unlock()
+		line := startLine(inv)
+		sb.inv.logs.get(sb.cfg.FunctionName).write(line)
+		if inv.tail != nil {
+			inv.tail.write(line)
+		}
+		h := w.Header()
+		h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+		h.Set("Lambda-Runtime-Invoked-Function-Arn", inv.arn)
+		h.Set("Lambda-Runtime-Trace-Id", inv.traceID)
+		if inv.req.ClientContext != "" {
+			h.Set("Lambda-Runtime-Client-Context", inv.req.ClientContext)
+		}
+		if inv.req.CognitoIdentity != "" {
+			h.Set("Lambda-Runtime-Cognito-Identity", inv.req.CognitoIdentity)
+		}
+		h.Set("Content-Type", "application/json")
+		h.Set("Content-Length", strconv.Itoa(len(inv.req.Payload)))
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(inv.req.Payload)
+	case <-sb.stopping:
+		runtimeAPIError(w, http.StatusGone, "SandboxStopping", "sandbox is stopping")
+	case <-r.Context().Done():
+	}
+}
+
+// serveResult takes /response and /error for invocation id.
+func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string, isError bool) {
+	inv := sb.current()
+	if inv == nil || inv.id != id {
+		runtimeAPIError(w, http.StatusBadRequest, "InvalidRequestID", "Invalid request ID: "+id)
+		return
+	}
+	limit := int64(sb.inv.p.Config.MaxPayload)
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		runtimeAPIError(w, http.StatusBadRequest, "InvalidRequest", "reading body: "+err.Error())
+		return
+	}
+	if int64(len(body)) > limit {
+		// Drain what is left so the client sees our answer, bounded.
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+		msg := "Response payload size exceeded maximum allowed payload size (" + strconv.FormatInt(limit, 10) + " bytes)."
+		inv.complete(&outcome{functionError: true, payload: errorDoc("Function.ResponseSizeTooLarge", msg)})
+		runtimeAPIError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", msg)
+		return
+	}
+	// aws-lambda-go reports errors raised while streaming a response in trailers.
+	if !isError {
+		if t := r.Trailer.Get("Lambda-Runtime-Function-Error-Type"); t != "" {
+			isError = true
+			if b, err := base64.StdEncoding.DecodeString(r.Trailer.Get("Lambda-Runtime-Function-Error-Body")); err == nil && json.Valid(b) {
+				body = b
+			} else {
+				body = errorDoc(t, "the function failed while streaming its response")
+			}
+		}
+	}
+	o := &outcome{payload: body}
+	if isError {
+		o.functionError = true
+		typ := r.Header.Get("Lambda-Runtime-Function-Error-Type")
+		if !errorTypeRe.MatchString(typ) {
+			typ = ""
+		}
+		o.payload = normalizeError(body, typ)
+	}
+	if !inv.complete(o) {
+		runtimeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "invocation "+id+" already has a result")
+		return
+	}
+	sb.pool.markReturning(sb)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = w.Write([]byte(`{"status":"OK"}` + "\n"))
+}
+
+// serveInitError takes /init/error, allowed only before the first next.
+func (sb *sandbox) serveInitError(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	typ := r.Header.Get("Lambda-Runtime-Function-Error-Type")
+	if !errorTypeRe.MatchString(typ) {
+		typ = ""
+	}
+	if !sb.setInitError(normalizeError(body, typ)) {
+		runtimeAPIError(w, http.StatusForbidden, "InvalidStateTransition", "init/error is allowed only during init")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = w.Write([]byte(`{"status":"OK"}` + "\n"))
+}
+
+// normalizeError returns the error document the caller sees: the runtime's own JSON
+// when it is an object, else one built around its text. typ, when allowed and the
+// document has no errorType, fills it.
+func normalizeError(body []byte, typ string) []byte {
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err == nil && doc != nil {
+		if _, ok := doc["errorType"]; !ok && typ != "" {
+			doc["errorType"] = typ
+			if b, err := json.Marshal(doc); err == nil {
+				return b
+			}
+		}
+		return body
+	}
+	if typ == "" {
+		typ = "Runtime.Unknown"
+	}
+	return errorDoc(typ, string(bytes.TrimSpace(body)))
+}
+
+// errorDoc renders Lambda's error document.
+func errorDoc(typ, msg string) []byte {
+	b, _ := json.Marshal(struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}{msg, typ})
+	return b
+}
+
+var errSandboxGone = errors.New("sandbox exited")

@@ -1,0 +1,247 @@
+package invoker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/runtimes"
+)
+
+type sbState int
+
+const (
+	stStarting  sbState = iota // started, init not finished (no next yet)
+	stIdle                     // blocked in next, in the pool's idle list
+	stReserved                 // handed to a caller, waiting for the invocation
+	stBusy                     // running an invocation
+	stReturning                // posted a result, not yet back in next
+	stDead
+)
+
+// sandbox is the invoker's view of one runtime sandbox: its Runtime API endpoint,
+// its state in the pool, and the invocation it is running.
+type sandbox struct {
+	id   string
+	inv  *Invoker
+	pool *pool
+	cfg  *functions.Config
+	rt   runtimes.Sandbox
+	ln   net.Listener
+	srv  *http.Server
+	work chan *invocation
+
+	stopOnce sync.Once
+	stopping chan struct{} // closed when the invoker starts stopping it
+	gone     chan struct{} // closed once the runtime sandbox has exited
+
+	// logMu is held by the log pump while it handles a chunk of output.
+	logMu sync.Mutex
+
+	mu           sync.Mutex
+	state        sbState
+	inNext       bool
+	cur          *invocation
+	initErr      []byte
+	initTimedOut bool
+	startedAt    time.Time
+	initDuration time.Duration
+	invocations  int
+	idleSince    time.Time
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// enterNext marks the sandbox as blocked in next; false if it already is.
+func (sb *sandbox) enterNext() bool {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if sb.inNext {
+		return false
+	}
+	sb.inNext = true
+	return true
+}
+
+func (sb *sandbox) leaveNext() {
+	sb.mu.Lock()
+	sb.inNext = false
+	sb.mu.Unlock()
+}
+
+func (sb *sandbox) current() *invocation {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return sb.cur
+}
+
+// setInitError records a runtime's init/error; false outside init.
+func (sb *sandbox) setInitError(doc []byte) bool {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if sb.state != stStarting {
+		return false
+	}
+	sb.initErr = doc
+	return true
+}
+
+func (sb *sandbox) isStopping() bool {
+	select {
+	case <-sb.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop stops the sandbox in the background: SIGTERM, grace, SIGKILL. The pool learns
+// of it when the runtime reports the exit.
+func (sb *sandbox) stop() {
+	sb.stopOnce.Do(func() {
+		close(sb.stopping)
+		go func() {
+			if sb.rt != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), sb.inv.p.Config.StopGrace+10*time.Second)
+				defer cancel()
+				if err := sb.rt.Stop(ctx); err != nil {
+					sb.inv.log.Warn("stopping sandbox", "sandbox", sb.id, "function", sb.cfg.FunctionName, "err", err)
+				}
+			}
+		}()
+	})
+}
+
+// stopWait stops the sandbox and waits until it is gone or ctx ends.
+func (sb *sandbox) stopWait(ctx context.Context) {
+	sb.stop()
+	if sb.rt == nil {
+		return
+	}
+	select {
+	case <-sb.gone:
+	case <-ctx.Done():
+	}
+}
+
+// watch waits for the runtime sandbox to exit, then tears down its endpoint and
+// tells the pool.
+func (sb *sandbox) watch() {
+	<-sb.rt.Done()
+	close(sb.gone)
+	sb.stopOnce.Do(func() { close(sb.stopping) })
+	_ = sb.srv.Close()
+	sb.pool.died(sb)
+}
+
+// pump copies the sandbox's output into the function log and into the current
+// invocation's tail.
+func (sb *sandbox) pump(r io.Reader, fl *fnLog) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			sb.logMu.Lock()
+			chunk := buf[:n]
+			fl.write(chunk)
+			sb.mu.Lock()
+			if cur := sb.cur; cur != nil && cur.tail != nil {
+				cur.tail.write(chunk)
+			}
+			sb.mu.Unlock()
+			sb.logMu.Unlock()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// syncLogs waits, briefly, until output written so far has passed through pump.
+func (sb *sandbox) syncLogs() {
+	if ls, ok := sb.rt.(runtimes.LogSyncer); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+		ls.SyncLogs(ctx)
+		cancel()
+	}
+	sb.logMu.Lock()
+	//nolint:staticcheck // an empty critical section: waits for the pump's current chunk
+	sb.logMu.Unlock()
+}
+
+func (sb *sandbox) maxMemoryMB() int {
+	if mr, ok := sb.rt.(runtimes.MemoryReporter); ok {
+		return mr.MaxMemoryMB()
+	}
+	return 0
+}
+
+// invocation is one call in flight.
+type invocation struct {
+	id       string
+	req      Request
+	arn      string
+	traceID  string
+	deadline time.Time
+	tail     *tailBuf
+
+	once sync.Once
+	done chan struct{}
+	out  *outcome
+}
+
+// outcome is what ended an invocation.
+type outcome struct {
+	payload       []byte
+	functionError bool
+	timedOut      bool
+}
+
+// complete records the outcome once; false if one was already recorded.
+func (inv *invocation) complete(o *outcome) bool {
+	ok := false
+	inv.once.Do(func() {
+		inv.out = o
+		close(inv.done)
+		ok = true
+	})
+	return ok
+}
+
+// tailBuf keeps the last 4 KB written to it.
+type tailBuf struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const tailSize = 4096
+
+func (t *tailBuf) write(p []byte) {
+	t.mu.Lock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 4*tailSize {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailSize:]...)
+	}
+	t.mu.Unlock()
+}
+
+func (t *tailBuf) bytes() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.buf
+	if len(b) > tailSize {
+		b = b[len(b)-tailSize:]
+	}
+	return append([]byte(nil), b...)
+}
