@@ -1,0 +1,263 @@
+// Package apis holds the API model of the gateway: APIs (REST, HTTP and WebSocket),
+// their routes and integrations, immutable deployments and the stages that serve
+// them, all persisted through the store.
+//
+// An API's definition is mutable; a deployment is a snapshot of it taken at deploy
+// time and never changes; a stage names one deployment, holds its variables and keeps
+// the history of the deployments it has pointed at, so that it can roll back.
+package apis
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Protocols.
+const (
+	ProtocolREST      = "REST"
+	ProtocolHTTP      = "HTTP"
+	ProtocolWebSocket = "WEBSOCKET"
+)
+
+// Integration types, as API Gateway names them.
+const (
+	IntegrationMock      = "MOCK"
+	IntegrationHTTP      = "HTTP"
+	IntegrationHTTPProxy = "HTTP_PROXY"
+	IntegrationAWS       = "AWS"
+	IntegrationAWSProxy  = "AWS_PROXY"
+)
+
+// Route keys with a meaning of their own.
+const (
+	// RouteDefault is the HTTP API catch-all route and the WebSocket fallback route.
+	RouteDefault    = "$default"
+	RouteConnect    = "$connect"
+	RouteDisconnect = "$disconnect"
+)
+
+// MethodAny matches every HTTP method (x-amazon-apigateway-any-method).
+const MethodAny = "ANY"
+
+// Limits.
+const (
+	MinTimeoutMillis     = 50
+	MaxTimeoutMillis     = 29000
+	DefaultTimeoutMillis = 29000
+	MaxStageVariables    = 100
+	MaxStageVarValue     = 512
+	MaxDescription       = 1024
+	MaxName              = 1024
+	MaxRoutes            = 1000
+)
+
+// API is one API: its identity and its current (undeployed) definition.
+type API struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	Protocol    string    `json:"protocol"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+	Definition
+}
+
+// Definition is everything about an API that a deployment snapshots.
+type Definition struct {
+	// Version is the document version (OpenAPI info.version).
+	Version string `json:"version,omitempty"`
+	// RouteSelectionExpression selects a WebSocket message's route, e.g.
+	// "$request.body.action" (WebSocket only).
+	RouteSelectionExpression string `json:"routeSelectionExpression,omitempty"`
+	// BinaryMediaTypes are the content types passed to functions base64-encoded
+	// (x-amazon-apigateway-binary-media-types), e.g. "image/png" or "*/*".
+	BinaryMediaTypes []string `json:"binaryMediaTypes,omitempty"`
+	// APIKeySource is HEADER or AUTHORIZER (x-amazon-apigateway-api-key-source).
+	APIKeySource string `json:"apiKeySource,omitempty"`
+	// RequestValidators are the named validators
+	// (x-amazon-apigateway-request-validators).
+	RequestValidators map[string]RequestValidator `json:"requestValidators,omitempty"`
+	// RequestValidator names the API-wide default validator
+	// (x-amazon-apigateway-request-validator at the top level).
+	RequestValidator string `json:"requestValidator,omitempty"`
+	// Authorizers are the OpenAPI security schemes, kept as JSON objects with their
+	// x-amazon-apigateway-authorizer and x-amazon-apigateway-authtype.
+	Authorizers map[string]json.RawMessage `json:"authorizers,omitempty"`
+	// Models are the JSON schemas of components.schemas (definitions in Swagger 2.0).
+	Models map[string]json.RawMessage `json:"models,omitempty"`
+	// Extensions are the other top-level x-* extensions, kept verbatim.
+	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
+	// Routes are the API's routes in canonical order (path, then method).
+	Routes []Route `json:"routes"`
+}
+
+// RequestValidator is one entry of x-amazon-apigateway-request-validators.
+type RequestValidator struct {
+	ValidateRequestBody       bool `json:"validateRequestBody"`
+	ValidateRequestParameters bool `json:"validateRequestParameters"`
+}
+
+// Route is one method on one path (REST and HTTP APIs) or one route key (WebSocket).
+type Route struct {
+	// ID is derived from the route key: it stays the same across export and import.
+	ID string `json:"id"`
+	// Method is GET, POST, ..., or ANY; empty for "$default" and WebSocket routes.
+	Method string `json:"method,omitempty"`
+	// Path is the path template ("/pets/{id}", "/{proxy+}") or "$default".
+	Path string `json:"path,omitempty"`
+	// RouteKey is the WebSocket route key ($connect, $disconnect, $default or a
+	// custom key); for REST and HTTP APIs it is "METHOD PATH" or "$default".
+	RouteKey string `json:"routeKey"`
+
+	OperationID string   `json:"operationId,omitempty"`
+	Summary     string   `json:"summary,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+
+	// Integration is what the route calls; nil until one is set.
+	Integration *Integration `json:"integration,omitempty"`
+
+	// APIKeyRequired is set when the operation's security names an api_key scheme.
+	APIKeyRequired bool `json:"apiKeyRequired,omitempty"`
+	// Security is the operation's OpenAPI security requirements (authorizer names
+	// and scopes), nil when the operation says nothing.
+	Security []map[string][]string `json:"security,omitempty"`
+	// RequestValidator names a validator (x-amazon-apigateway-request-validator).
+	RequestValidator string `json:"requestValidator,omitempty"`
+	// Parameters are the declared request parameters.
+	Parameters []Parameter `json:"parameters,omitempty"`
+	// RequestModels maps a content type to a model name (the request body).
+	RequestModels map[string]string `json:"requestModels,omitempty"`
+	// RequestBodyRequired says the request body is required.
+	RequestBodyRequired bool `json:"requestBodyRequired,omitempty"`
+	// Responses are the method responses by status code ("200", "default").
+	Responses map[string]MethodResponse `json:"responses,omitempty"`
+	// RouteResponseSelectionExpression is "$default" when a WebSocket route sends
+	// its integration's result back to the caller (a two-way route).
+	RouteResponseSelectionExpression string `json:"routeResponseSelectionExpression,omitempty"`
+	// Extensions are the operation's other x-* extensions, kept verbatim.
+	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
+}
+
+// Parameter is one declared request parameter.
+type Parameter struct {
+	Name     string `json:"name"`
+	In       string `json:"in"` // path, query, header
+	Required bool   `json:"required,omitempty"`
+	// Type is the schema type ("string", "integer", ...); empty means string.
+	Type string `json:"type,omitempty"`
+}
+
+// MethodResponse is one declared method response.
+type MethodResponse struct {
+	Description string `json:"description,omitempty"`
+	// Headers are the declared response header names, sorted.
+	Headers []string `json:"headers,omitempty"`
+	// Models maps a content type to a model name.
+	Models map[string]string `json:"models,omitempty"`
+}
+
+// Integration is x-amazon-apigateway-integration: what a route calls.
+type Integration struct {
+	// Type is MOCK, HTTP, HTTP_PROXY, AWS or AWS_PROXY.
+	Type string `json:"type"`
+	// URI is the backend URL (HTTP, HTTP_PROXY) or the function (AWS_PROXY):
+	// arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER], the invocation ARN
+	// arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/ARN/invocations or
+	// function:NAME[:QUALIFIER]. It may hold ${stageVariables.NAME}.
+	URI string `json:"uri,omitempty"`
+	// HTTPMethod is the method used toward the backend (POST for functions).
+	HTTPMethod string `json:"httpMethod,omitempty"`
+	// TimeoutInMillis is 50..29000; 0 means the default, 29000.
+	TimeoutInMillis int `json:"timeoutInMillis,omitempty"`
+	// PayloadFormatVersion is "1.0" or "2.0" for HTTP APIs (default "2.0" for
+	// function integrations); REST APIs always use "1.0".
+	PayloadFormatVersion string            `json:"payloadFormatVersion,omitempty"`
+	RequestParameters    map[string]string `json:"requestParameters,omitempty"`
+	RequestTemplates     map[string]string `json:"requestTemplates,omitempty"`
+	// Responses are the integration responses keyed by selection pattern
+	// ("default", "2\\d{2}", ...).
+	Responses           map[string]IntegrationResponse `json:"responses,omitempty"`
+	PassthroughBehavior string                         `json:"passthroughBehavior,omitempty"`
+	ContentHandling     string                         `json:"contentHandling,omitempty"`
+	CacheKeyParameters  []string                       `json:"cacheKeyParameters,omitempty"`
+	CacheNamespace      string                         `json:"cacheNamespace,omitempty"`
+	Credentials         string                         `json:"credentials,omitempty"`
+	ConnectionType      string                         `json:"connectionType,omitempty"`
+	ConnectionID        string                         `json:"connectionId,omitempty"`
+	// TLSConfig is kept verbatim.
+	TLSConfig json.RawMessage `json:"tlsConfig,omitempty"`
+}
+
+// IntegrationResponse is one entry of an integration's responses.
+type IntegrationResponse struct {
+	StatusCode         string            `json:"statusCode"`
+	ResponseTemplates  map[string]string `json:"responseTemplates,omitempty"`
+	ResponseParameters map[string]string `json:"responseParameters,omitempty"`
+	ContentHandling    string            `json:"contentHandling,omitempty"`
+}
+
+// Timeout returns the integration timeout, the default when unset.
+func (i *Integration) Timeout() time.Duration {
+	ms := i.TimeoutInMillis
+	if ms == 0 {
+		ms = DefaultTimeoutMillis
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+// Deployment is an immutable snapshot of an API's definition.
+type Deployment struct {
+	ID          string    `json:"id"`
+	APIID       string    `json:"apiId"`
+	Description string    `json:"description,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+	// API is the snapshot: the API as it was when deployed.
+	API API `json:"api"`
+}
+
+// Summary returns the deployment without its snapshot, for listings.
+func (d *Deployment) Summary() DeploymentSummary {
+	return DeploymentSummary{ID: d.ID, APIID: d.APIID, Description: d.Description, CreatedAt: d.CreatedAt, Routes: len(d.API.Routes)}
+}
+
+// DeploymentSummary is a deployment without its snapshot.
+type DeploymentSummary struct {
+	ID          string    `json:"id"`
+	APIID       string    `json:"apiId"`
+	Description string    `json:"description,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+	Routes      int       `json:"routes"`
+}
+
+// Stage names a deployment of an API and holds its variables and history.
+type Stage struct {
+	APIID        string            `json:"apiId"`
+	Name         string            `json:"name"`
+	Description  string            `json:"description,omitempty"`
+	DeploymentID string            `json:"deploymentId"`
+	Variables    map[string]string `json:"variables,omitempty"`
+	// History lists the deployments the stage has pointed at, oldest first; the
+	// last entry is the current one.
+	History   []HistoryEntry `json:"history"`
+	CreatedAt time.Time      `json:"createdAt"`
+	UpdatedAt time.Time      `json:"updatedAt"`
+}
+
+// History actions.
+const (
+	ActionCreate   = "create"
+	ActionDeploy   = "deploy"
+	ActionRollback = "rollback"
+)
+
+// HistoryEntry is one move of a stage to a deployment.
+type HistoryEntry struct {
+	DeploymentID string    `json:"deploymentId"`
+	Action       string    `json:"action"`
+	At           time.Time `json:"at"`
+	Description  string    `json:"description,omitempty"`
+}
+
+// MaxHistory bounds a stage's kept history.
+const MaxHistory = 200

@@ -1,0 +1,748 @@
+package apis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/store"
+)
+
+// Store buckets owned by this package.
+const (
+	bucketAPIs        = "gw_apis"        // api id -> API
+	bucketDeployments = "gw_deployments" // api id + "/" + deployment id -> Deployment
+	bucketStages      = "gw_stages"      // api id + "/" + stage name -> Stage
+)
+
+// Service manages APIs, deployments and stages. Every change is one store
+// transaction, validated before anything is written. Safe for concurrent use.
+type Service struct {
+	st  *store.Store
+	log *slog.Logger
+	now func() time.Time
+
+	mu   sync.RWMutex
+	subs []func(apiID string)
+}
+
+// NewService returns a Service over st.
+func NewService(st *store.Store, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{st: st, log: log, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// SetClock replaces the service's clock (for tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Subscribe registers fn to be called, synchronously after commit, whenever an API,
+// one of its deployments or one of its stages changes or is deleted.
+func (s *Service) Subscribe(fn func(apiID string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.subs = append(s.subs, fn)
+}
+
+func (s *Service) notify(apiID string) {
+	s.mu.RLock()
+	subs := s.subs
+	s.mu.RUnlock()
+	for _, fn := range subs {
+		fn(apiID)
+	}
+}
+
+const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+func randomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
+	}
+	return string(b)
+}
+
+func notFound(what, id string) error {
+	return fmt.Errorf("%s %q: %w", what, truncate(id, 200), errdefs.ErrNotFound)
+}
+
+// Create stores a new API. The id is generated unless a.ID is set (and free).
+func (s *Service) Create(ctx context.Context, a *API) (*API, error) {
+	if a == nil {
+		return nil, invalid("no api given")
+	}
+	cp := cloneAPI(a)
+	cp.Normalize()
+	if err := cp.Validate(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	cp.CreatedAt, cp.UpdatedAt = now, now
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		if cp.ID == "" {
+			for i := 0; ; i++ {
+				cp.ID = randomID(10)
+				if !tx.Has(bucketAPIs, cp.ID) {
+					break
+				}
+				if i > 10 {
+					return errors.New("apis: could not find a free api id")
+				}
+			}
+		} else if tx.Has(bucketAPIs, cp.ID) {
+			return fmt.Errorf("api %q exists: %w", cp.ID, errdefs.ErrConflict)
+		}
+		return tx.Put(bucketAPIs, cp.ID, cp)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify(cp.ID)
+	return cp, nil
+}
+
+// Get returns one API.
+func (s *Service) Get(ctx context.Context, id string) (*API, error) {
+	var a API
+	err := s.st.View(ctx, func(tx *store.Tx) error { return s.getAPI(tx, id, &a) })
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+func (s *Service) getAPI(tx *store.Tx, id string, a *API) error {
+	if !ValidAPIID(id) {
+		return notFound("api", id)
+	}
+	if err := tx.Get(bucketAPIs, id, a); err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return notFound("api", id)
+		}
+		return err
+	}
+	return nil
+}
+
+// List returns every API, by name then id.
+func (s *Service) List(ctx context.Context) ([]*API, error) {
+	var out []*API
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		return tx.ForEach(bucketAPIs, "", func(_ string, raw []byte) error {
+			var a API
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return err
+			}
+			out = append(out, &a)
+			return nil
+		})
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, err
+}
+
+// Delete deletes an API with its deployments and stages.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		var a API
+		if err := s.getAPI(tx, id, &a); err != nil {
+			return err
+		}
+		if err := tx.DeletePrefix(bucketStages, id+"/"); err != nil {
+			return err
+		}
+		if err := tx.DeletePrefix(bucketDeployments, id+"/"); err != nil {
+			return err
+		}
+		return tx.Delete(bucketAPIs, id)
+	})
+	if err == nil {
+		s.notify(id)
+	}
+	return err
+}
+
+// Modify applies fn to API id and stores the result if it validates, all in one
+// transaction: a failing fn or an invalid result leaves the API unchanged.
+func (s *Service) Modify(ctx context.Context, id string, fn func(a *API) error) (*API, error) {
+	var out *API
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		var a API
+		if err := s.getAPI(tx, id, &a); err != nil {
+			return err
+		}
+		created := a.CreatedAt
+		if err := fn(&a); err != nil {
+			return err
+		}
+		a.ID, a.CreatedAt = id, created
+		a.Normalize()
+		if err := a.Validate(); err != nil {
+			return err
+		}
+		a.UpdatedAt = s.now()
+		out = &a
+		return tx.Put(bucketAPIs, id, &a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify(id)
+	return out, nil
+}
+
+// Replace overwrites API id's definition (and name and description when set in
+// def) with def's, as put-rest-api in overwrite mode does. The protocol cannot
+// change. Stages keep serving their deployments until redeployed.
+func (s *Service) Replace(ctx context.Context, id string, def *API) (*API, error) {
+	return s.Modify(ctx, id, func(a *API) error {
+		if def.Protocol != "" && def.Protocol != a.Protocol {
+			return invalid("api %s is %s; an overwrite cannot change it to %s", id, a.Protocol, def.Protocol)
+		}
+		if def.Name != "" {
+			a.Name = def.Name
+		}
+		if def.Description != "" {
+			a.Description = def.Description
+		}
+		a.Definition = cloneAPI(def).Definition
+		return nil
+	})
+}
+
+// PutRoute adds r to API id, or replaces the route with the same route key.
+func (s *Service) PutRoute(ctx context.Context, id string, r Route) (*API, *Route, error) {
+	var key string
+	a, err := s.Modify(ctx, id, func(a *API) error {
+		cp := Route{}
+		if err := deepCopy(&r, &cp); err != nil {
+			return err
+		}
+		key = cp.routeKey(a.Protocol)
+		if a.Protocol != ProtocolWebSocket && cp.Path == RouteDefault {
+			key = RouteDefault
+		}
+		for i := range a.Routes {
+			if a.Routes[i].routeKey(a.Protocol) == key {
+				a.Routes[i] = cp
+				return nil
+			}
+		}
+		a.Routes = append(a.Routes, cp)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	rt := a.Route(RouteID(key))
+	return a, rt, nil
+}
+
+// DeleteRoute removes a route by id.
+func (s *Service) DeleteRoute(ctx context.Context, id, routeID string) error {
+	_, err := s.Modify(ctx, id, func(a *API) error {
+		for i := range a.Routes {
+			if a.Routes[i].ID == routeID {
+				a.Routes = append(a.Routes[:i], a.Routes[i+1:]...)
+				return nil
+			}
+		}
+		return notFound("route", routeID)
+	})
+	return err
+}
+
+// SetIntegration sets (or with nil removes) a route's integration.
+func (s *Service) SetIntegration(ctx context.Context, id, routeID string, in *Integration) (*Route, error) {
+	a, err := s.Modify(ctx, id, func(a *API) error {
+		r := a.Route(routeID)
+		if r == nil {
+			return notFound("route", routeID)
+		}
+		if in == nil {
+			r.Integration = nil
+			return nil
+		}
+		cp := *in
+		r.Integration = &cp
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a.Route(routeID), nil
+}
+
+// Route returns the route with the given id, or nil.
+func (a *API) Route(id string) *Route {
+	for i := range a.Routes {
+		if a.Routes[i].ID == id {
+			return &a.Routes[i]
+		}
+	}
+	return nil
+}
+
+// DeployInput creates a deployment and, with a stage name, points that stage at it
+// (creating the stage if it does not exist).
+type DeployInput struct {
+	Description string
+	// StageName, when set, is moved to the new deployment (or created).
+	StageName string
+	// StageDescription and Variables apply only when the stage is created.
+	StageDescription string
+	Variables        map[string]string
+}
+
+// Deploy snapshots API id as a new deployment. Routes without an integration make
+// the API undeployable, as in API Gateway.
+func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deployment, *Stage, error) {
+	if len(in.Description) > MaxDescription {
+		return nil, nil, invalid("deployment description is longer than %d characters", MaxDescription)
+	}
+	if in.StageName != "" {
+		if err := validStageNameFor(in.StageName, ""); err != nil {
+			return nil, nil, err
+		}
+		if err := ValidateVariables(in.Variables); err != nil {
+			return nil, nil, err
+		}
+	}
+	var dep Deployment
+	var stage *Stage
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		var a API
+		if err := s.getAPI(tx, id, &a); err != nil {
+			return err
+		}
+		if in.StageName == RouteDefault && a.Protocol != ProtocolHTTP {
+			return invalid("stage name $default is for HTTP APIs only")
+		}
+		if len(a.Routes) == 0 {
+			return invalid("api %s has no routes to deploy", id)
+		}
+		for _, r := range a.Routes {
+			if r.Integration == nil {
+				return invalid("no integration defined for route %q of api %s", r.RouteKey, id)
+			}
+		}
+		now := s.now()
+		dep = Deployment{APIID: id, Description: in.Description, CreatedAt: now, API: a}
+		for {
+			dep.ID = randomID(6)
+			if !tx.Has(bucketDeployments, id+"/"+dep.ID) {
+				break
+			}
+		}
+		if err := tx.Put(bucketDeployments, id+"/"+dep.ID, &dep); err != nil {
+			return err
+		}
+		if in.StageName == "" {
+			return nil
+		}
+		var st Stage
+		err := tx.Get(bucketStages, id+"/"+in.StageName, &st)
+		switch {
+		case errors.Is(err, errdefs.ErrNotFound):
+			st = Stage{APIID: id, Name: in.StageName, Description: in.StageDescription, Variables: in.Variables, CreatedAt: now}
+			st.History = []HistoryEntry{{DeploymentID: dep.ID, Action: ActionCreate, At: now, Description: in.Description}}
+		case err != nil:
+			return err
+		default:
+			st.History = appendHistory(st.History, HistoryEntry{DeploymentID: dep.ID, Action: ActionDeploy, At: now, Description: in.Description})
+		}
+		st.DeploymentID, st.UpdatedAt = dep.ID, now
+		stage = &st
+		return tx.Put(bucketStages, id+"/"+st.Name, &st)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	s.notify(id)
+	return &dep, stage, nil
+}
+
+func appendHistory(h []HistoryEntry, e HistoryEntry) []HistoryEntry {
+	h = append(h, e)
+	if len(h) > MaxHistory {
+		h = h[len(h)-MaxHistory:]
+	}
+	return h
+}
+
+// GetDeployment returns one deployment with its snapshot.
+func (s *Service) GetDeployment(ctx context.Context, apiID, depID string) (*Deployment, error) {
+	var d Deployment
+	err := s.st.View(ctx, func(tx *store.Tx) error { return getDeployment(tx, apiID, depID, &d) })
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+func getDeployment(tx *store.Tx, apiID, depID string, d *Deployment) error {
+	if !deploymentIDRe.MatchString(depID) {
+		return notFound("deployment", depID)
+	}
+	if err := tx.Get(bucketDeployments, apiID+"/"+depID, d); err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return notFound("deployment", depID)
+		}
+		return err
+	}
+	return nil
+}
+
+// ListDeployments returns an API's deployments, oldest first, without snapshots.
+func (s *Service) ListDeployments(ctx context.Context, apiID string) ([]DeploymentSummary, error) {
+	var out []DeploymentSummary
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		var a API
+		if err := s.getAPI(tx, apiID, &a); err != nil {
+			return err
+		}
+		return tx.ForEach(bucketDeployments, apiID+"/", func(_ string, raw []byte) error {
+			var d Deployment
+			if err := json.Unmarshal(raw, &d); err != nil {
+				return err
+			}
+			out = append(out, d.Summary())
+			return nil
+		})
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, err
+}
+
+// DeleteDeployment deletes a deployment no stage points at.
+func (s *Service) DeleteDeployment(ctx context.Context, apiID, depID string) error {
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		var d Deployment
+		if err := getDeployment(tx, apiID, depID, &d); err != nil {
+			return err
+		}
+		var inUse []string
+		err := tx.ForEach(bucketStages, apiID+"/", func(_ string, raw []byte) error {
+			var st Stage
+			if err := json.Unmarshal(raw, &st); err != nil {
+				return err
+			}
+			if st.DeploymentID == depID {
+				inUse = append(inUse, st.Name)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(inUse) > 0 {
+			return fmt.Errorf("deployment %s is in use by stage(s) %v; move or delete them first: %w", depID, inUse, errdefs.ErrConflict)
+		}
+		return tx.Delete(bucketDeployments, apiID+"/"+depID)
+	})
+	if err == nil {
+		s.notify(apiID)
+	}
+	return err
+}
+
+func validStageNameFor(name, protocol string) error {
+	if name == RouteDefault && (protocol == "" || protocol == ProtocolHTTP) {
+		return nil
+	}
+	if !ValidStageName(name) {
+		return invalid("stage name %q must match [A-Za-z0-9_-]{1,128}", truncate(name, 140))
+	}
+	return nil
+}
+
+// StageInput creates a stage.
+type StageInput struct {
+	Name         string
+	DeploymentID string
+	Description  string
+	Variables    map[string]string
+}
+
+// CreateStage creates a stage pointing at an existing deployment.
+func (s *Service) CreateStage(ctx context.Context, apiID string, in StageInput) (*Stage, error) {
+	if err := validStageNameFor(in.Name, ""); err != nil {
+		return nil, err
+	}
+	if len(in.Description) > MaxDescription {
+		return nil, invalid("stage description is longer than %d characters", MaxDescription)
+	}
+	if err := ValidateVariables(in.Variables); err != nil {
+		return nil, err
+	}
+	var st Stage
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		var a API
+		if err := s.getAPI(tx, apiID, &a); err != nil {
+			return err
+		}
+		if err := validStageNameFor(in.Name, a.Protocol); err != nil {
+			return err
+		}
+		if in.DeploymentID == "" {
+			return invalid("a stage needs a deploymentId")
+		}
+		var d Deployment
+		if err := getDeployment(tx, apiID, in.DeploymentID, &d); err != nil {
+			return err
+		}
+		if tx.Has(bucketStages, apiID+"/"+in.Name) {
+			return fmt.Errorf("stage %q of api %s exists: %w", in.Name, apiID, errdefs.ErrConflict)
+		}
+		now := s.now()
+		st = Stage{APIID: apiID, Name: in.Name, Description: in.Description, DeploymentID: in.DeploymentID,
+			Variables: nilIfEmpty(in.Variables), CreatedAt: now, UpdatedAt: now,
+			History: []HistoryEntry{{DeploymentID: in.DeploymentID, Action: ActionCreate, At: now}}}
+		return tx.Put(bucketStages, apiID+"/"+in.Name, &st)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify(apiID)
+	return &st, nil
+}
+
+func nilIfEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// GetStage returns one stage.
+func (s *Service) GetStage(ctx context.Context, apiID, name string) (*Stage, error) {
+	var st Stage
+	err := s.st.View(ctx, func(tx *store.Tx) error { return s.getStage(tx, apiID, name, &st) })
+	if err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+func (s *Service) getStage(tx *store.Tx, apiID, name string, st *Stage) error {
+	var a API
+	if err := s.getAPI(tx, apiID, &a); err != nil {
+		return err
+	}
+	if validStageNameFor(name, "") != nil {
+		return notFound("stage", name)
+	}
+	if err := tx.Get(bucketStages, apiID+"/"+name, st); err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return notFound("stage", name)
+		}
+		return err
+	}
+	return nil
+}
+
+// ListStages returns an API's stages by name.
+func (s *Service) ListStages(ctx context.Context, apiID string) ([]*Stage, error) {
+	var out []*Stage
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		var a API
+		if err := s.getAPI(tx, apiID, &a); err != nil {
+			return err
+		}
+		return tx.ForEach(bucketStages, apiID+"/", func(_ string, raw []byte) error {
+			var st Stage
+			if err := json.Unmarshal(raw, &st); err != nil {
+				return err
+			}
+			out = append(out, &st)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// StagePatch changes a stage; nil fields are left as they are.
+type StagePatch struct {
+	Description *string
+	// DeploymentID moves the stage to another deployment of the API (a deploy).
+	DeploymentID *string
+	// SetVariables adds or changes variables; UnsetVariables removes them.
+	SetVariables   map[string]string
+	UnsetVariables []string
+}
+
+// UpdateStage applies p to a stage in one transaction; the new state is validated
+// (variable limits included) before it is written.
+func (s *Service) UpdateStage(ctx context.Context, apiID, name string, p StagePatch) (*Stage, error) {
+	var st Stage
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		if err := s.getStage(tx, apiID, name, &st); err != nil {
+			return err
+		}
+		now := s.now()
+		if p.Description != nil {
+			if len(*p.Description) > MaxDescription {
+				return invalid("stage description is longer than %d characters", MaxDescription)
+			}
+			st.Description = *p.Description
+		}
+		if p.DeploymentID != nil && *p.DeploymentID != st.DeploymentID {
+			var d Deployment
+			if err := getDeployment(tx, apiID, *p.DeploymentID, &d); err != nil {
+				return err
+			}
+			st.DeploymentID = d.ID
+			st.History = appendHistory(st.History, HistoryEntry{DeploymentID: d.ID, Action: ActionDeploy, At: now})
+		}
+		if len(p.SetVariables) > 0 || len(p.UnsetVariables) > 0 {
+			vars := make(map[string]string, len(st.Variables)+len(p.SetVariables))
+			for k, v := range st.Variables {
+				vars[k] = v
+			}
+			for _, k := range p.UnsetVariables {
+				delete(vars, k)
+			}
+			for k, v := range p.SetVariables {
+				vars[k] = v
+			}
+			if err := ValidateVariables(vars); err != nil {
+				return err
+			}
+			st.Variables = nilIfEmpty(vars)
+		}
+		st.UpdatedAt = now
+		return tx.Put(bucketStages, apiID+"/"+name, &st)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify(apiID)
+	return &st, nil
+}
+
+// Rollback points a stage back at an earlier deployment of its history: to, or
+// when empty the deployment before the current one.
+func (s *Service) Rollback(ctx context.Context, apiID, name, to string) (*Stage, error) {
+	var st Stage
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		if err := s.getStage(tx, apiID, name, &st); err != nil {
+			return err
+		}
+		target := to
+		if target == "" {
+			for i := len(st.History) - 1; i >= 0; i-- {
+				if st.History[i].DeploymentID != st.DeploymentID {
+					target = st.History[i].DeploymentID
+					break
+				}
+			}
+			if target == "" {
+				return fmt.Errorf("stage %q has no earlier deployment to roll back to: %w", name, errdefs.ErrConflict)
+			}
+		}
+		inHistory := false
+		for _, h := range st.History {
+			inHistory = inHistory || h.DeploymentID == target
+		}
+		if !inHistory {
+			return invalid("deployment %q is not in the history of stage %q", truncate(target, 50), name)
+		}
+		if target == st.DeploymentID {
+			return fmt.Errorf("stage %q already serves deployment %s: %w", name, target, errdefs.ErrConflict)
+		}
+		var d Deployment
+		if err := getDeployment(tx, apiID, target, &d); err != nil {
+			return fmt.Errorf("deployment %s of the history has been deleted: %w", target, err)
+		}
+		now := s.now()
+		st.DeploymentID, st.UpdatedAt = target, now
+		st.History = appendHistory(st.History, HistoryEntry{DeploymentID: target, Action: ActionRollback, At: now})
+		return tx.Put(bucketStages, apiID+"/"+name, &st)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify(apiID)
+	return &st, nil
+}
+
+// DeleteStage deletes a stage.
+func (s *Service) DeleteStage(ctx context.Context, apiID, name string) error {
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		var st Stage
+		if err := s.getStage(tx, apiID, name, &st); err != nil {
+			return err
+		}
+		return tx.Delete(bucketStages, apiID+"/"+name)
+	})
+	if err == nil {
+		s.notify(apiID)
+	}
+	return err
+}
+
+// Resolve returns a stage and the deployment it serves, read in one transaction.
+// An unknown API, stage or deployment is errdefs.ErrNotFound.
+func (s *Service) Resolve(ctx context.Context, apiID, stage string) (*Stage, *Deployment, error) {
+	var st Stage
+	var d Deployment
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		if err := s.getStage(tx, apiID, stage, &st); err != nil {
+			return err
+		}
+		return getDeployment(tx, apiID, st.DeploymentID, &d)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return &st, &d, nil
+}
+
+// StageNames returns the names of an API's stages and its protocol; an unknown API
+// is errdefs.ErrNotFound.
+func (s *Service) StageNames(ctx context.Context, apiID string) (protocol string, names []string, err error) {
+	err = s.st.View(ctx, func(tx *store.Tx) error {
+		var a API
+		if err := s.getAPI(tx, apiID, &a); err != nil {
+			return err
+		}
+		protocol = a.Protocol
+		return tx.ForEach(bucketStages, apiID+"/", func(key string, _ []byte) error {
+			names = append(names, key[len(apiID)+1:])
+			return nil
+		})
+	})
+	return protocol, names, err
+}
+
+func cloneAPI(a *API) *API {
+	var cp API
+	if err := deepCopy(a, &cp); err != nil {
+		// Marshaling our own types cannot fail; keep a shallow copy if it did.
+		cp = *a
+	}
+	return &cp
+}
+
+func deepCopy(src, dst any) error {
+	raw, err := json.Marshal(src)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, dst)
+}

@@ -1,0 +1,90 @@
+package apis
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// SegmentKind says what a path template segment matches.
+type SegmentKind int
+
+// Segment kinds in precedence order: a literal beats a parameter beats a greedy
+// parameter.
+const (
+	SegLiteral SegmentKind = iota
+	SegParam
+	SegGreedy
+)
+
+// Segment is one "/"-separated part of a path template.
+type Segment struct {
+	Kind SegmentKind
+	// Value is the literal text, or the parameter name without braces and "+".
+	Value string
+}
+
+var (
+	paramNameRe  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+	literalSegRe = regexp.MustCompile(`^[A-Za-z0-9._~!$&'()*,;=:@%-]+$`)
+)
+
+// ParseTemplate parses a path template: "/" or "/a/{b}/c", with at most one
+// greedy "{name+}" as the last segment. Parameter names are unique.
+func ParseTemplate(path string) ([]Segment, error) {
+	bad := func(why string) ([]Segment, error) {
+		return nil, fmt.Errorf("path %q %s: %w", truncate(path, 200), why, errdefs.ErrInvalid)
+	}
+	if path == "" || path[0] != '/' {
+		return bad("must start with /")
+	}
+	if len(path) > 2048 {
+		return bad("is longer than 2048 characters")
+	}
+	if path == "/" {
+		return nil, nil
+	}
+	parts := strings.Split(path[1:], "/")
+	segs := make([]Segment, 0, len(parts))
+	seen := map[string]bool{}
+	for i, p := range parts {
+		switch {
+		case p == "":
+			return bad("has an empty segment")
+		case strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}"):
+			name := p[1 : len(p)-1]
+			kind := SegParam
+			if strings.HasSuffix(name, "+") {
+				kind = SegGreedy
+				name = strings.TrimSuffix(name, "+")
+				if i != len(parts)-1 {
+					return bad("has a greedy parameter {" + name + "+} that is not the last segment")
+				}
+			}
+			if !paramNameRe.MatchString(name) {
+				return bad("has an invalid parameter name {" + name + "}")
+			}
+			if seen[name] {
+				return bad("declares parameter {" + name + "} twice")
+			}
+			seen[name] = true
+			segs = append(segs, Segment{Kind: kind, Value: name})
+		case strings.ContainsAny(p, "{}"):
+			return bad("has a segment mixing text and a parameter (" + p + "); a parameter must be a whole segment")
+		case !literalSegRe.MatchString(p):
+			return bad("has invalid characters in segment " + truncate(p, 50))
+		default:
+			segs = append(segs, Segment{Kind: SegLiteral, Value: p})
+		}
+	}
+	return segs, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,549 @@
+package apis
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+var (
+	apiIDRe        = regexp.MustCompile(`^[a-z0-9]{10}$`)
+	deploymentIDRe = regexp.MustCompile(`^[a-z0-9]{6,10}$`)
+	stageNameRe    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+	varNameRe      = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
+	customRouteRe  = regexp.MustCompile(`^[^\s]{1,128}$`)
+	mediaTypeRe    = regexp.MustCompile(`^[A-Za-z0-9*.+_-]+/[A-Za-z0-9*.+_-]+$`)
+	statusCodeRe   = regexp.MustCompile(`^[1-5][0-9][0-9]$`)
+	stageVarRefRe  = regexp.MustCompile(`\$\{stageVariables\.([^}]*)\}`)
+)
+
+var methods = map[string]bool{
+	"GET": true, "POST": true, "PUT": true, "DELETE": true, "PATCH": true,
+	"HEAD": true, "OPTIONS": true, MethodAny: true,
+}
+
+// ValidAPIID reports whether s looks like an API id: 10 lowercase alphanumerics.
+func ValidAPIID(s string) bool { return apiIDRe.MatchString(s) }
+
+// ValidStageName reports whether s is a valid stage name: [A-Za-z0-9_-]{1,128}.
+// "$default" is valid for HTTP APIs only; see Stage validation.
+func ValidStageName(s string) bool { return stageNameRe.MatchString(s) }
+
+// ValidVariableName reports whether s is a valid stage variable name.
+func ValidVariableName(s string) bool { return varNameRe.MatchString(s) }
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf(format+": %w", append(args, errdefs.ErrInvalid)...)
+}
+
+// RouteID derives a route's id from its route key: 7 lowercase alphanumerics, stable
+// across export and import.
+func RouteID(routeKey string) string {
+	sum := sha256.Sum256([]byte(routeKey))
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 7)
+	for i := range b {
+		b[i] = alphabet[int(sum[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// routeKey returns the route key of r for its protocol.
+func (r *Route) routeKey(protocol string) string {
+	if protocol == ProtocolWebSocket {
+		return r.RouteKey
+	}
+	if r.Path == RouteDefault {
+		return RouteDefault
+	}
+	return r.Method + " " + r.Path
+}
+
+// Normalize puts a definition in canonical form: route keys and ids derived, routes
+// sorted, empty maps nil, raw JSON compacted with sorted keys. Two definitions that
+// mean the same thing normalize to equal values.
+func (a *API) Normalize() {
+	d := &a.Definition
+	for i := range d.Routes {
+		r := &d.Routes[i]
+		if a.Protocol != ProtocolWebSocket {
+			r.Method = strings.ToUpper(r.Method)
+			if r.Path == RouteDefault || r.RouteKey == RouteDefault && r.Path == "" {
+				r.Path, r.Method = RouteDefault, ""
+			}
+		}
+		r.RouteKey = r.routeKey(a.Protocol)
+		r.ID = RouteID(r.RouteKey)
+		if len(r.Tags) == 0 {
+			r.Tags = nil
+		}
+		if len(r.Security) == 0 {
+			r.Security = nil
+		}
+		if len(r.Parameters) == 0 {
+			r.Parameters = nil
+		}
+		if len(r.RequestModels) == 0 {
+			r.RequestModels = nil
+		}
+		if len(r.Responses) == 0 {
+			r.Responses = nil
+		}
+		for k, mr := range r.Responses {
+			sort.Strings(mr.Headers)
+			if len(mr.Headers) == 0 {
+				mr.Headers = nil
+			}
+			if len(mr.Models) == 0 {
+				mr.Models = nil
+			}
+			r.Responses[k] = mr
+		}
+		r.Extensions = normRawMap(r.Extensions)
+		if in := r.Integration; in != nil {
+			in.Type = strings.ToUpper(in.Type)
+			in.HTTPMethod = strings.ToUpper(in.HTTPMethod)
+			in.PassthroughBehavior = strings.ToUpper(in.PassthroughBehavior)
+			if len(in.RequestParameters) == 0 {
+				in.RequestParameters = nil
+			}
+			if len(in.RequestTemplates) == 0 {
+				in.RequestTemplates = nil
+			}
+			if len(in.Responses) == 0 {
+				in.Responses = nil
+			}
+			for k, ir := range in.Responses {
+				if len(ir.ResponseTemplates) == 0 {
+					ir.ResponseTemplates = nil
+				}
+				if len(ir.ResponseParameters) == 0 {
+					ir.ResponseParameters = nil
+				}
+				in.Responses[k] = ir
+			}
+			if len(in.CacheKeyParameters) == 0 {
+				in.CacheKeyParameters = nil
+			}
+			in.TLSConfig = normRaw(in.TLSConfig)
+		}
+	}
+	sort.SliceStable(d.Routes, func(i, j int) bool {
+		ri, rj := d.Routes[i], d.Routes[j]
+		if ri.Path != rj.Path {
+			return ri.Path < rj.Path
+		}
+		if ri.Method != rj.Method {
+			return ri.Method < rj.Method
+		}
+		return ri.RouteKey < rj.RouteKey
+	})
+	if d.Routes == nil {
+		d.Routes = []Route{}
+	}
+	if len(d.BinaryMediaTypes) == 0 {
+		d.BinaryMediaTypes = nil
+	}
+	if len(d.RequestValidators) == 0 {
+		d.RequestValidators = nil
+	}
+	d.Authorizers = normRawMap(d.Authorizers)
+	d.Models = normRawMap(d.Models)
+	d.Extensions = normRawMap(d.Extensions)
+	if a.Protocol == ProtocolWebSocket && d.RouteSelectionExpression == "" {
+		d.RouteSelectionExpression = "$request.body.action"
+	}
+}
+
+func normRawMap(m map[string]json.RawMessage) map[string]json.RawMessage {
+	if len(m) == 0 {
+		return nil
+	}
+	for k, v := range m {
+		m[k] = normRaw(v)
+	}
+	return m
+}
+
+// normRaw re-encodes JSON with sorted object keys and no insignificant space.
+func normRaw(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return nil
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return raw
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
+// Validate checks a whole API: identity, definition, routes and integrations. It
+// returns every problem found, joined, each wrapping errdefs.ErrInvalid.
+func (a *API) Validate() error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if a.ID != "" && !ValidAPIID(a.ID) {
+		add(invalid("api id %q must be 10 lowercase alphanumerics", truncate(a.ID, 50)))
+	}
+	if strings.TrimSpace(a.Name) == "" {
+		add(invalid("api name is empty"))
+	} else if len(a.Name) > MaxName {
+		add(invalid("api name is longer than %d characters", MaxName))
+	}
+	if len(a.Description) > MaxDescription {
+		add(invalid("api description is longer than %d characters", MaxDescription))
+	}
+	switch a.Protocol {
+	case ProtocolREST, ProtocolHTTP, ProtocolWebSocket:
+	default:
+		add(invalid("protocol %q must be REST, HTTP or WEBSOCKET", truncate(a.Protocol, 50)))
+		return errors.Join(errs...)
+	}
+	d := &a.Definition
+	if a.Protocol == ProtocolWebSocket {
+		if !strings.HasPrefix(d.RouteSelectionExpression, "$request.body.") || len(d.RouteSelectionExpression) <= len("$request.body.") {
+			add(invalid("routeSelectionExpression %q must be $request.body.<path>", truncate(d.RouteSelectionExpression, 100)))
+		}
+	} else if d.RouteSelectionExpression != "" {
+		add(invalid("routeSelectionExpression is for WEBSOCKET APIs only"))
+	}
+	for _, mt := range d.BinaryMediaTypes {
+		if !mediaTypeRe.MatchString(mt) {
+			add(invalid("binary media type %q must look like type/subtype (wildcards allowed)", truncate(mt, 100)))
+		}
+	}
+	switch d.APIKeySource {
+	case "", "HEADER", "AUTHORIZER":
+	default:
+		add(invalid("api key source %q must be HEADER or AUTHORIZER", truncate(d.APIKeySource, 50)))
+	}
+	if d.RequestValidator != "" {
+		if _, ok := d.RequestValidators[d.RequestValidator]; !ok {
+			add(invalid("request validator %q is not defined in x-amazon-apigateway-request-validators", d.RequestValidator))
+		}
+	}
+	if len(d.Routes) > MaxRoutes {
+		add(invalid("api has %d routes; at most %d are allowed", len(d.Routes), MaxRoutes))
+	}
+	seen := map[string]bool{}
+	tree := newClashTree()
+	for i := range d.Routes {
+		r := &d.Routes[i]
+		key := r.routeKey(a.Protocol)
+		if err := a.validateRoute(r); err != nil {
+			add(err)
+			continue
+		}
+		if seen[key] {
+			add(invalid("route %q is defined twice", key))
+			continue
+		}
+		seen[key] = true
+		if a.Protocol != ProtocolWebSocket && r.Path != RouteDefault {
+			segs, _ := ParseTemplate(r.Path)
+			add(tree.add(r.Path, segs))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *API) validateRoute(r *Route) error {
+	key := r.routeKey(a.Protocol)
+	var errs []error
+	switch a.Protocol {
+	case ProtocolWebSocket:
+		switch {
+		case r.RouteKey == RouteConnect, r.RouteKey == RouteDisconnect, r.RouteKey == RouteDefault:
+		case strings.HasPrefix(r.RouteKey, "$"):
+			errs = append(errs, invalid("route key %q: only $connect, $disconnect and $default may start with $", truncate(r.RouteKey, 100)))
+		case !customRouteRe.MatchString(r.RouteKey):
+			errs = append(errs, invalid("route key %q must be 1..128 characters without spaces", truncate(r.RouteKey, 140)))
+		}
+		if r.Method != "" || r.Path != "" {
+			errs = append(errs, invalid("route %q: WEBSOCKET routes have a route key, not a method and path", key))
+		}
+		switch r.RouteResponseSelectionExpression {
+		case "", RouteDefault:
+		default:
+			errs = append(errs, invalid("route %q: routeResponseSelectionExpression must be empty or $default", key))
+		}
+	default:
+		if r.Path == RouteDefault {
+			if a.Protocol != ProtocolHTTP {
+				errs = append(errs, invalid("route $default is for HTTP APIs only"))
+			}
+		} else {
+			if !methods[r.Method] {
+				errs = append(errs, invalid("route %q: method %q must be one of GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS, ANY", truncate(key, 200), truncate(r.Method, 20)))
+			}
+			if _, err := ParseTemplate(r.Path); err != nil {
+				errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
+			}
+		}
+		if r.RouteResponseSelectionExpression != "" {
+			errs = append(errs, invalid("route %q: routeResponseSelectionExpression is for WEBSOCKET APIs only", key))
+		}
+	}
+	if r.RequestValidator != "" {
+		if _, ok := a.RequestValidators[r.RequestValidator]; !ok {
+			errs = append(errs, invalid("route %q: request validator %q is not defined", key, r.RequestValidator))
+		}
+	}
+	for _, p := range r.Parameters {
+		switch p.In {
+		case "path", "query", "header":
+		default:
+			errs = append(errs, invalid("route %q: parameter %q: in must be path, query or header", key, p.Name))
+		}
+		if p.Name == "" {
+			errs = append(errs, invalid("route %q: a parameter has no name", key))
+		}
+	}
+	for code := range r.Responses {
+		if code != "default" && !statusCodeRe.MatchString(code) {
+			errs = append(errs, invalid("route %q: response %q is not a status code", key, truncate(code, 20)))
+		}
+	}
+	if r.Integration != nil {
+		if err := r.Integration.Validate(a.Protocol); err != nil {
+			errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks an integration for an API of the given protocol.
+func (in *Integration) Validate(protocol string) error {
+	var errs []error
+	add := func(err error) { errs = append(errs, err) }
+	if in.TimeoutInMillis != 0 && (in.TimeoutInMillis < MinTimeoutMillis || in.TimeoutInMillis > MaxTimeoutMillis) {
+		add(invalid("timeoutInMillis %d must be between %d and %d", in.TimeoutInMillis, MinTimeoutMillis, MaxTimeoutMillis))
+	}
+	if in.HTTPMethod != "" && !methods[in.HTTPMethod] {
+		add(invalid("integration httpMethod %q is not an HTTP method", truncate(in.HTTPMethod, 20)))
+	}
+	switch in.Type {
+	case IntegrationMock:
+	case IntegrationHTTP, IntegrationHTTPProxy:
+		if err := validateHTTPURI(in.URI); err != nil {
+			add(err)
+		}
+	case IntegrationAWSProxy:
+		if _, err := FunctionRef(placeholderVars(in.URI)); err != nil {
+			add(err)
+		}
+	case IntegrationAWS:
+		if in.URI == "" {
+			add(invalid("integration of type AWS needs a uri"))
+		}
+	default:
+		add(invalid("integration type %q must be one of MOCK, HTTP, HTTP_PROXY, AWS, AWS_PROXY", truncate(in.Type, 50)))
+	}
+	switch in.PayloadFormatVersion {
+	case "", "1.0":
+	case "2.0":
+		if protocol != ProtocolHTTP {
+			add(invalid("payloadFormatVersion 2.0 is for HTTP APIs only"))
+		}
+	default:
+		add(invalid("payloadFormatVersion %q must be 1.0 or 2.0", truncate(in.PayloadFormatVersion, 20)))
+	}
+	switch in.PassthroughBehavior {
+	case "", "WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER":
+	default:
+		add(invalid("passthroughBehavior %q must be WHEN_NO_MATCH, WHEN_NO_TEMPLATES or NEVER", truncate(in.PassthroughBehavior, 50)))
+	}
+	switch in.ContentHandling {
+	case "", "CONVERT_TO_BINARY", "CONVERT_TO_TEXT":
+	default:
+		add(invalid("contentHandling %q must be CONVERT_TO_BINARY or CONVERT_TO_TEXT", truncate(in.ContentHandling, 50)))
+	}
+	for pattern, resp := range in.Responses {
+		if pattern != "default" {
+			if _, err := regexp.Compile(pattern); err != nil {
+				add(invalid("integration response pattern %q is not a regular expression", truncate(pattern, 100)))
+			}
+		}
+		if !statusCodeRe.MatchString(resp.StatusCode) {
+			add(invalid("integration response %q: statusCode %q must be a 3-digit status", truncate(pattern, 100), truncate(resp.StatusCode, 20)))
+		}
+	}
+	for _, m := range stageVarRefRe.FindAllStringSubmatch(in.URI, -1) {
+		if !varNameRe.MatchString(m[1]) {
+			add(invalid("uri refers to stage variable %q, which is not a valid name", truncate(m[1], 80)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validateHTTPURI(raw string) error {
+	if raw == "" {
+		return invalid("an HTTP integration needs a uri")
+	}
+	u, err := url.Parse(placeholderVars(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return invalid("integration uri %q must be an absolute http or https URL", truncate(raw, 200))
+	}
+	return nil
+}
+
+// placeholderVars replaces each ${stageVariables.X} with "x" so that a URI's shape
+// can be checked before the variables are known.
+func placeholderVars(s string) string {
+	return stageVarRefRe.ReplaceAllString(s, "x")
+}
+
+// ErrMissingStageVariable is wrapped by SubstituteStageVariables when a URI names a
+// variable the stage does not define.
+var ErrMissingStageVariable = errors.New("missing stage variable")
+
+// SubstituteStageVariables replaces every ${stageVariables.NAME} in s. A reference
+// to a variable that vars does not hold is an error wrapping
+// ErrMissingStageVariable, never an empty string.
+func SubstituteStageVariables(s string, vars map[string]string) (string, error) {
+	if !strings.Contains(s, "${stageVariables.") {
+		return s, nil
+	}
+	var missing []string
+	out := stageVarRefRe.ReplaceAllStringFunc(s, func(m string) string {
+		name := m[len("${stageVariables.") : len(m)-1]
+		v, ok := vars[name]
+		if !ok {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("%q refers to stage variable(s) %s that the stage does not define: %w", s, strings.Join(missing, ", "), ErrMissingStageVariable)
+	}
+	return out, nil
+}
+
+// FunctionRef extracts the function name (NAME, NAME:QUALIFIER or a function ARN)
+// from an AWS_PROXY integration URI in any of the three accepted forms:
+//
+//	arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+//	arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/FUNCTION_ARN/invocations
+//	function:NAME[:QUALIFIER]
+func FunctionRef(uri string) (functions.Ref, error) {
+	s := uri
+	switch {
+	case strings.HasPrefix(s, "function:"):
+		s = strings.TrimPrefix(s, "function:")
+	case strings.HasPrefix(s, "arn:aws:apigateway:"):
+		const marker = ":lambda:path/2015-03-31/functions/"
+		i := strings.Index(s, marker)
+		if i < 0 || !strings.HasSuffix(s, "/invocations") {
+			return functions.Ref{}, invalid("integration uri %q is not a Lambda invocation ARN (arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/FUNCTION_ARN/invocations)", truncate(uri, 200))
+		}
+		s = strings.TrimSuffix(s[i+len(marker):], "/invocations")
+		if p, err := url.PathUnescape(s); err == nil {
+			s = p
+		}
+	case strings.HasPrefix(s, "arn:"):
+	default:
+		return functions.Ref{}, invalid("integration uri %q must be function:NAME[:QUALIFIER], a Lambda function ARN or a Lambda invocation ARN", truncate(uri, 200))
+	}
+	ref, err := functions.ParseRef(s)
+	if err != nil {
+		return functions.Ref{}, fmt.Errorf("integration uri %q: %w", truncate(uri, 200), err)
+	}
+	return ref, nil
+}
+
+// ValidateVariables checks stage variables against API Gateway's limits.
+func ValidateVariables(vars map[string]string) error {
+	var errs []error
+	if len(vars) > MaxStageVariables {
+		errs = append(errs, invalid("a stage has at most %d variables, got %d", MaxStageVariables, len(vars)))
+	}
+	names := make([]string, 0, len(vars))
+	for k := range vars {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if !varNameRe.MatchString(k) {
+			errs = append(errs, invalid("stage variable name %q must match [A-Za-z0-9_]{1,64}", truncate(k, 80)))
+		}
+		if n := len([]rune(vars[k])); n > MaxStageVarValue {
+			errs = append(errs, invalid("stage variable %q is %d characters; at most %d are allowed", k, n, MaxStageVarValue))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// clashTree finds routes whose paths cannot coexist: two different parameter names
+// (or greedy names) at the same position under the same parent, as API Gateway
+// refuses ("only one variable path part is allowed among siblings").
+type clashTree struct {
+	children map[string]*clashTree
+	param    string
+	greedy   string
+	origin   map[string]string // param/greedy name -> path that declared it
+}
+
+func newClashTree() *clashTree { return &clashTree{children: map[string]*clashTree{}, origin: map[string]string{}} }
+
+func (t *clashTree) add(path string, segs []Segment) error {
+	n := t
+	for _, s := range segs {
+		switch s.Kind {
+		case SegLiteral:
+			c := n.children["l:"+s.Value]
+			if c == nil {
+				c = newClashTree()
+				n.children["l:"+s.Value] = c
+			}
+			n = c
+		case SegParam, SegGreedy:
+			slot, prefix := &n.param, "p:"
+			if s.Kind == SegGreedy {
+				slot, prefix = &n.greedy, "g:"
+			}
+			if *slot != "" && *slot != s.Value {
+				return invalid("route path %q clashes with %q: {%s} and {%s} at the same position; only one parameter name is allowed there", path, n.origin[prefix+*slot], *slot, s.Value)
+			}
+			if *slot == "" {
+				*slot = s.Value
+				n.origin[prefix+s.Value] = path
+			}
+			c := n.children[prefix+s.Value]
+			if c == nil {
+				c = newClashTree()
+				n.children[prefix+s.Value] = c
+			}
+			n = c
+		}
+	}
+	return nil
+}
+
+// ValidateStatus reports whether s is a 3-digit HTTP status code.
+func ValidateStatus(s string) (int, bool) {
+	if !statusCodeRe.MatchString(s) {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(s)
+	return n, true
+}
