@@ -89,7 +89,9 @@ func TestValidationRejectsBadInputAndStoresNothing(t *testing.T) {
 		{"bad method", func(a *API) { a.Routes[0].Method = "FETCH" }, "method"},
 		{"bad function uri", func(a *API) { a.Routes[0].Integration.URI = "lambda:hello" }, "function:NAME"},
 		{"bad http uri", func(a *API) { a.Routes[0].Integration = &Integration{Type: "HTTP_PROXY", URI: "ftp://x"} }, "http or https"},
-		{"default route on REST", func(a *API) { a.Routes = append(a.Routes, Route{Path: RouteDefault, Integration: &Integration{Type: "MOCK"}}) }, "HTTP APIs only"},
+		{"default route on REST", func(a *API) {
+			a.Routes = append(a.Routes, Route{Path: RouteDefault, Integration: &Integration{Type: "MOCK"}})
+		}, "HTTP APIs only"},
 		{"v2 payload on REST", func(a *API) { a.Routes[0].Integration.PayloadFormatVersion = "2.0" }, "HTTP APIs only"},
 		{"bad binary type", func(a *API) { a.BinaryMediaTypes = []string{"png"} }, "type/subtype"},
 		{"unknown validator", func(a *API) { a.Routes[0].RequestValidator = "strict" }, "not defined"},
@@ -247,9 +249,9 @@ func TestSubstituteStageVariables(t *testing.T) {
 
 func TestFunctionRef(t *testing.T) {
 	for in, want := range map[string]string{
-		"function:hello":                                     "hello",
-		"function:hello:live":                                "hello:live",
-		"arn:aws:lambda:us-east-1:123456789012:function:f:3": "f:3",
+		"function:hello":      "hello",
+		"function:hello:live": "hello:live",
+		"arn:aws:lambda:us-east-1:123456789012:function:f:3":                                                                         "f:3",
 		"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:f/invocations": "f",
 	} {
 		ref, err := FunctionRef(in)

@@ -503,7 +503,9 @@ type clashTree struct {
 	origin   map[string]string // param/greedy name -> path that declared it
 }
 
-func newClashTree() *clashTree { return &clashTree{children: map[string]*clashTree{}, origin: map[string]string{}} }
+func newClashTree() *clashTree {
+	return &clashTree{children: map[string]*clashTree{}, origin: map[string]string{}}
+}
 
 func (t *clashTree) add(path string, segs []Segment) error {
 	n := t
