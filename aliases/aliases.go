@@ -5,13 +5,20 @@ package aliases
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
+	"math"
 	"math/rand/v2"
+	"strings"
+	"sync"
 
 	"go.uber.org/fx"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -51,40 +58,350 @@ type Service struct {
 	rand func() float64 // for weighted picks; replaceable in tests
 }
 
-// NewService returns a Service; it registers a delete hook on fns.
+// NewService returns a Service; it registers a delete hook on fns (deleting a
+// function deletes its aliases; deleting a version an alias uses is refused) and
+// the alias lookup that provisioned concurrency on aliases needs.
 func NewService(st *store.Store, fns *functions.Service, log *slog.Logger) *Service {
-	s := &Service{st: st, fns: fns, log: log, rand: rand.Float64}
+	return NewServiceWithRand(st, fns, log, rand.Float64)
+}
+
+// NewServiceWithRand is NewService with the random source for weighted picks:
+// r returns values in [0, 1). Calls to r are serialised, so r need not be safe for
+// concurrent use (a seeded *rand.Rand's Float64 will do, for deterministic tests).
+func NewServiceWithRand(st *store.Store, fns *functions.Service, log *slog.Logger, r func() float64) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if r == nil {
+		r = rand.Float64
+	} else {
+		var mu sync.Mutex
+		unlocked := r
+		r = func() float64 {
+			mu.Lock()
+			defer mu.Unlock()
+			return unlocked()
+		}
+	}
+	s := &Service{st: st, fns: fns, log: log, rand: r}
+	fns.AddDeleteHook(s.onDelete)
+	fns.SetAliasLookup(func(tx *store.Tx, name, alias string) bool {
+		return tx.Has(bucketAliases, key(name, alias))
+	})
 	return s
 }
 
-var errTODO = errors.New("not implemented")
+func key(fn, alias string) string { return fn + "\x00" + alias }
 
-// Create creates an alias on function fn.
+func invalidf(format string, args ...any) error {
+	return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException", fmt.Sprintf(format, args...))
+}
+
+func aliasNotFound(fn, name string) error {
+	return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", "Cannot find alias arn: "+functions.ARN(fn, name))
+}
+
+func functionNotFound(fn string) error {
+	return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", "Function not found: "+functions.ARN(fn, ""))
+}
+
+func checkNames(fn, name string) error {
+	if !functions.ValidName(fn) {
+		return invalidf("Function name %q is not valid: it must match [A-Za-z0-9_-]{1,64}", fn)
+	}
+	if !functions.ValidAliasName(name) {
+		return invalidf("Alias name %q is not valid: it must match [A-Za-z0-9_-]{1,128} and not be a version number or $LATEST", name)
+	}
+	return nil
+}
+
+// onDelete is the functions.DeleteHook: it deletes a deleted function's aliases
+// and refuses to delete a version that an alias uses.
+func (s *Service) onDelete(tx *store.Tx, fn, version string) error {
+	if version == "" {
+		return tx.DeletePrefix(bucketAliases, key(fn, ""))
+	}
+	var using []string
+	err := forEach(tx, fn, func(a *Alias) error {
+		if a.FunctionVersion == version {
+			using = append(using, a.Name)
+		} else if a.RoutingConfig != nil {
+			if _, ok := a.RoutingConfig.AdditionalVersionWeights[version]; ok {
+				using = append(using, a.Name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(using) > 0 {
+		return errdefs.New(errdefs.ErrConflict, "ResourceConflictException",
+			fmt.Sprintf("Version %s of function %s cannot be deleted: it is used by alias(es) %s. Point them at another version or delete them first.",
+				version, fn, strings.Join(using, ", ")))
+	}
+	return nil
+}
+
+func forEach(tx *store.Tx, fn string, f func(*Alias) error) error {
+	return tx.ForEach(bucketAliases, key(fn, ""), func(k string, raw []byte) error {
+		var a Alias
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return fmt.Errorf("alias %q: decode: %w", k, err)
+		}
+		a.FunctionName = fn
+		return f(&a)
+	})
+}
+
+func get(tx *store.Tx, fn, name string) (*Alias, error) {
+	var a Alias
+	if err := tx.Get(bucketAliases, key(fn, name), &a); err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return nil, aliasNotFound(fn, name)
+		}
+		return nil, fmt.Errorf("alias %q of function %q: %w", name, fn, err)
+	}
+	a.FunctionName = fn
+	return &a, nil
+}
+
+// checkTargets validates a's versions against the function's published versions,
+// normalising version numbers ("01" -> "1").
+func (s *Service) checkTargets(tx *store.Tx, a *Alias) error {
+	if a.FunctionVersion == "" {
+		return invalidf("FunctionVersion is required")
+	}
+	if a.FunctionVersion != functions.Latest {
+		ref := functions.Ref{Name: a.FunctionName, Qualifier: a.FunctionVersion}
+		if !ref.IsVersion() {
+			return invalidf("FunctionVersion %q is not a version number or $LATEST: an alias cannot point at another alias", a.FunctionVersion)
+		}
+		c, err := s.fns.GetTx(tx, a.FunctionName, a.FunctionVersion)
+		if err != nil {
+			return err
+		}
+		a.FunctionVersion = c.Version
+	}
+	if a.RoutingConfig == nil || len(a.RoutingConfig.AdditionalVersionWeights) == 0 {
+		a.RoutingConfig = nil
+		return nil
+	}
+	w := a.RoutingConfig.AdditionalVersionWeights
+	if len(w) > 1 {
+		return invalidf("RoutingConfig.AdditionalVersionWeights may name at most one additional version; it names %d", len(w))
+	}
+	for v, weight := range w {
+		if weight < 0 || weight > 1 || math.IsNaN(weight) {
+			return invalidf("The weight %v of additional version %s must be between 0.0 and 1.0", weight, v)
+		}
+		if v == functions.Latest || !(functions.Ref{Name: a.FunctionName, Qualifier: v}).IsVersion() {
+			return invalidf("Additional version %q must be a published version number", v)
+		}
+		if a.FunctionVersion == functions.Latest {
+			return invalidf("Routing to an additional version needs FunctionVersion to be a published version, not $LATEST")
+		}
+		c, err := s.fns.GetTx(tx, a.FunctionName, v)
+		if err != nil {
+			return err
+		}
+		if c.Version == a.FunctionVersion {
+			return invalidf("Additional version %s must be different from FunctionVersion %s", c.Version, a.FunctionVersion)
+		}
+		a.RoutingConfig = &RoutingConfig{AdditionalVersionWeights: map[string]float64{c.Version: weight}}
+	}
+	return nil
+}
+
+func functionExists(tx *store.Tx, fns *functions.Service, fn string) error {
+	if _, err := fns.GetTx(tx, fn, ""); err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return functionNotFound(fn)
+		}
+		return err
+	}
+	return nil
+}
+
+// Create creates an alias on function fn. An existing alias of that name is
+// errdefs.ErrConflict; a missing function or version errdefs.ErrNotFound.
 func (s *Service) Create(ctx context.Context, fn string, in Input) (*Alias, error) {
-	return nil, errTODO
+	if err := checkNames(fn, in.Name); err != nil {
+		return nil, err
+	}
+	if in.Description != nil && len(*in.Description) > 256 {
+		return nil, invalidf("Description must be at most 256 characters")
+	}
+	a := &Alias{
+		AliasArn:        functions.ARN(fn, in.Name),
+		Name:            in.Name,
+		FunctionName:    fn,
+		FunctionVersion: in.FunctionVersion,
+		RoutingConfig:   cloneRouting(in.RoutingConfig),
+		RevisionID:      functions.NewRevisionID(),
+	}
+	if in.Description != nil {
+		a.Description = *in.Description
+	}
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		if err := functionExists(tx, s.fns, fn); err != nil {
+			return err
+		}
+		if tx.Has(bucketAliases, key(fn, in.Name)) {
+			return errdefs.New(errdefs.ErrConflict, "ResourceConflictException", "Alias already exists: "+a.AliasArn)
+		}
+		if err := s.checkTargets(tx, a); err != nil {
+			return err
+		}
+		return tx.Put(bucketAliases, key(fn, in.Name), a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func cloneRouting(r *RoutingConfig) *RoutingConfig {
+	if r == nil {
+		return nil
+	}
+	return &RoutingConfig{AdditionalVersionWeights: maps.Clone(r.AdditionalVersionWeights)}
 }
 
 // Get returns one alias.
-func (s *Service) Get(ctx context.Context, fn, name string) (*Alias, error) { return nil, errTODO }
+func (s *Service) Get(ctx context.Context, fn, name string) (*Alias, error) {
+	if err := checkNames(fn, name); err != nil {
+		return nil, err
+	}
+	var a *Alias
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		var err error
+		a, err = get(tx, fn, name)
+		return err
+	})
+	return a, err
+}
 
-// List returns fn's aliases by name; a non-empty version keeps only those pointing at it.
+// List returns fn's aliases by name; a non-empty version keeps only those pointing
+// at it (as primary or additional version).
 func (s *Service) List(ctx context.Context, fn, version string) ([]*Alias, error) {
-	return nil, errTODO
+	if !functions.ValidName(fn) {
+		return nil, invalidf("Function name %q is not valid: it must match [A-Za-z0-9_-]{1,64}", fn)
+	}
+	var out []*Alias
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		if err := functionExists(tx, s.fns, fn); err != nil {
+			return err
+		}
+		return forEach(tx, fn, func(a *Alias) error {
+			if version == "" || a.FunctionVersion == version {
+				out = append(out, a)
+			} else if a.RoutingConfig != nil {
+				if _, ok := a.RoutingConfig.AdditionalVersionWeights[version]; ok {
+					out = append(out, a)
+				}
+			}
+			return nil
+		})
+	})
+	return out, err
 }
 
-// Update changes an alias.
+// Update changes an alias: empty FunctionVersion and nil Description or
+// RoutingConfig are left as they are; a RoutingConfig with no weights removes
+// routing. A non-empty RevisionID must match the alias's.
 func (s *Service) Update(ctx context.Context, fn string, in Input) (*Alias, error) {
-	return nil, errTODO
+	if err := checkNames(fn, in.Name); err != nil {
+		return nil, err
+	}
+	if in.Description != nil && len(*in.Description) > 256 {
+		return nil, invalidf("Description must be at most 256 characters")
+	}
+	var a *Alias
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		if err := functionExists(tx, s.fns, fn); err != nil {
+			return err
+		}
+		var err error
+		if a, err = get(tx, fn, in.Name); err != nil {
+			return err
+		}
+		if in.RevisionID != "" && in.RevisionID != a.RevisionID {
+			return errdefs.New(errdefs.ErrConflict, "PreconditionFailedException",
+				"The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+		}
+		if in.FunctionVersion != "" {
+			a.FunctionVersion = in.FunctionVersion
+		}
+		if in.Description != nil {
+			a.Description = *in.Description
+		}
+		if in.RoutingConfig != nil {
+			a.RoutingConfig = cloneRouting(in.RoutingConfig)
+		}
+		if err := s.checkTargets(tx, a); err != nil {
+			return err
+		}
+		a.RevisionID = functions.NewRevisionID()
+		return tx.Put(bucketAliases, key(fn, in.Name), a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
-// Delete deletes an alias.
-func (s *Service) Delete(ctx context.Context, fn, name string) error { return errTODO }
+// Delete deletes an alias, and any provisioned concurrency set on it.
+func (s *Service) Delete(ctx context.Context, fn, name string) error {
+	if err := checkNames(fn, name); err != nil {
+		return err
+	}
+	return s.st.Update(ctx, func(tx *store.Tx) error {
+		if err := functionExists(tx, s.fns, fn); err != nil {
+			return err
+		}
+		if !tx.Has(bucketAliases, key(fn, name)) {
+			return aliasNotFound(fn, name)
+		}
+		if err := s.fns.DeleteProvisionedTx(tx, fn, name); err != nil {
+			return err
+		}
+		return tx.Delete(bucketAliases, key(fn, name))
+	})
+}
 
 // Resolve returns the configuration of the version that a call to ref runs: the
 // version itself, $LATEST, or for an alias its version or (by weight) its additional
 // version. Unknown functions, versions or aliases are errdefs.ErrNotFound.
 func (s *Service) Resolve(ctx context.Context, ref functions.Ref) (*functions.Config, error) {
-	return nil, errTODO
+	if ref.IsVersion() {
+		return s.fns.Get(ctx, ref.Name, ref.Qualifier)
+	}
+	if !functions.ValidName(ref.Name) {
+		return nil, invalidf("Function name %q is not valid: it must match [A-Za-z0-9_-]{1,64}", ref.Name)
+	}
+	var out *functions.Config
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		var a Alias
+		if err := tx.Get(bucketAliases, key(ref.Name, ref.Qualifier), &a); err != nil {
+			if errors.Is(err, errdefs.ErrNotFound) {
+				return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", "Function not found: "+functions.ARN(ref.Name, ref.Qualifier))
+			}
+			return err
+		}
+		version := a.FunctionVersion
+		if a.RoutingConfig != nil {
+			for v, w := range a.RoutingConfig.AdditionalVersionWeights {
+				if s.rand() < w {
+					version = v
+				}
+			}
+		}
+		var err error
+		out, err = s.fns.GetTx(tx, ref.Name, version)
+		return err
+	})
+	return out, err
 }
 
 // Module provides *Service.

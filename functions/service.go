@@ -1,12 +1,25 @@
 package functions
 
 import (
+	"cmp"
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
 
 	"go.uber.org/fx"
 
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/store"
 )
@@ -31,89 +44,735 @@ type ProvisionedConfig struct {
 // deleting a version an alias points at, and to delete a function's aliases with it.
 type DeleteHook func(tx *store.Tx, name, version string) error
 
-// Service manages functions, versions and code artifacts. Safe for concurrent use.
+// Service manages functions, versions and code artifacts. Safe for concurrent use;
+// register hooks, subscribers and the alias lookup before serving requests.
 type Service struct {
 	st     *store.Store
 	log    *slog.Logger
 	images runtimes.ImageResolver // may be nil: Image versions are then pinned to their tag
-	hooks  []DeleteHook
-	subs   []func(name string)
+
+	mu          sync.RWMutex
+	hooks       []DeleteHook
+	subs        []func(name string)
+	aliasExists AliasLookup
+}
+
+// AliasLookup reports, inside a transaction, whether function name has an alias
+// named alias. The aliases package provides it (see SetAliasLookup), so that
+// provisioned concurrency can be put on an alias without this package knowing
+// about aliases.
+type AliasLookup func(tx *store.Tx, name, alias string) bool
+
+// record is what the store keeps for $LATEST and for each version: the Config plus
+// the fields that are not part of Lambda's FunctionConfiguration.
+type record struct {
+	Config
+	Hash string `json:"CodeHash,omitempty"`
+	// LastVersion is the highest version number ever published ($LATEST only):
+	// Lambda never reuses a version number, even after the version is deleted.
+	LastVersion uint64 `json:"LastVersion,omitempty"`
+}
+
+func (r *record) config() *Config {
+	c := r.Config
+	c.CodeHash = r.Hash
+	return &c
 }
 
 // NewService returns a Service over st. images may be nil.
 func NewService(st *store.Store, images runtimes.ImageResolver, log *slog.Logger) (*Service, error) {
+	if st == nil {
+		return nil, errors.New("functions: nil store")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Service{st: st, log: log, images: images}, nil
 }
 
-var errTODO = errors.New("not implemented")
+// versionKey is the store key of a published version: zero-padded so that keys
+// sort in version order.
+func versionKey(name string, v uint64) string { return fmt.Sprintf("%s\x00%010d", name, v) }
+
+// parseVersion parses a published version number ("1", "2", ...).
+func parseVersion(q string) (uint64, bool) {
+	if !versionRe.MatchString(q) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(q, 10, 64)
+	return v, err == nil && v > 0
+}
+
+func checkName(name string) error {
+	if !ValidName(name) {
+		return invalidf("Function name %q is not valid: it must match [A-Za-z0-9_-]{1,64}", truncate(name, 200))
+	}
+	return nil
+}
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+
+func getLatest(tx *store.Tx, name string) (*record, error) {
+	var r record
+	if err := tx.Get(bucketFunctions, name, &r); err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return nil, notFound(name, "")
+		}
+		return nil, fmt.Errorf("function %q: %w", name, err)
+	}
+	return &r, nil
+}
+
+// lastVersion returns the highest published version of name, or nil.
+func lastVersion(tx *store.Tx, name string) (*record, error) {
+	var last []byte
+	err := tx.ForEach(bucketVersions, name+"\x00", func(_ string, raw []byte) error {
+		last = raw
+		return nil
+	})
+	if err != nil || last == nil {
+		return nil, err
+	}
+	var r record
+	if err := json.Unmarshal(last, &r); err != nil {
+		return nil, fmt.Errorf("function %q: decode version: %w", name, err)
+	}
+	return &r, nil
+}
+
+// GetTx is Get inside a caller's transaction, for packages (aliases) that must read
+// a version atomically with their own records.
+func (s *Service) GetTx(tx *store.Tx, name, version string) (*Config, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	latest, err := getLatest(tx, name)
+	if err != nil {
+		if version != "" && version != Latest && errors.Is(err, errdefs.ErrNotFound) {
+			return nil, notFound(name, version)
+		}
+		return nil, err
+	}
+	if version == "" || version == Latest {
+		return latest.config(), nil
+	}
+	v, ok := parseVersion(version)
+	if !ok {
+		return nil, notFound(name, version)
+	}
+	var r record
+	if err := tx.Get(bucketVersions, versionKey(name, v), &r); err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return nil, notFound(name, version)
+		}
+		return nil, fmt.Errorf("function %q version %s: %w", name, version, err)
+	}
+	c := r.config()
+	c.ReservedConcurrency = latest.ReservedConcurrency // it lives on the function
+	return c, nil
+}
+
+func (s *Service) notify(name string) {
+	s.mu.RLock()
+	subs := slices.Clone(s.subs)
+	s.mu.RUnlock()
+	for _, fn := range subs {
+		fn(name)
+	}
+}
+
+func (s *Service) resolveImage(ctx context.Context, uri string) (string, error) {
+	if s.images == nil {
+		return uri, nil
+	}
+	id, err := s.images.ResolveImage(ctx, uri)
+	if err != nil {
+		return "", fmt.Errorf("resolve image %q: %w", uri, err)
+	}
+	return id, nil
+}
 
 // Create creates a function from in; with in.Publish it also publishes version 1.
 // A name in use is errdefs.ErrConflict; bad parameters or a bad zip errdefs.ErrInvalid.
+// It returns $LATEST, or version 1 when in.Publish is set.
 func (s *Service) Create(ctx context.Context, in CreateInput) (*Config, error) {
-	return nil, errTODO
+	if err := checkName(in.FunctionName); err != nil {
+		return nil, err
+	}
+	c := Config{
+		FunctionName: in.FunctionName,
+		Version:      Latest,
+		Description:  in.Description,
+		PackageType:  cmp.Or(in.PackageType, PackageZip),
+		Runtime:      in.Runtime,
+		Handler:      in.Handler,
+		ImageURI:     in.ImageURI,
+		Environment:  maps.Clone(in.Environment),
+		Timeout:      cmp.Or(in.Timeout, DefaultTimeout),
+		MemorySize:   cmp.Or(in.MemorySize, DefaultMemory),
+		FileSystems:  slices.Clone(in.FileSystems),
+	}
+	if err := validateConfig(&c); err != nil {
+		return nil, err
+	}
+	rec := &record{}
+	var pkg *zipPackage
+	if c.PackageType == PackageZip {
+		var err error
+		if pkg, err = inspectZip(in.ZipFile); err != nil {
+			return nil, err
+		}
+		c.CodeSha256, c.CodeSize, rec.Hash = pkg.b64Sum, int64(len(pkg.data)), pkg.hexSum
+	} else if len(in.ZipFile) > 0 {
+		return nil, invalidf("ZipFile is only valid for PackageType Zip; this function's PackageType is Image")
+	}
+	exists := func(tx *store.Tx) error {
+		if tx.Has(bucketFunctions, c.FunctionName) {
+			return errdefs.New(errdefs.ErrConflict, "ResourceConflictException", "Function already exist: "+c.FunctionName)
+		}
+		return nil
+	}
+	if err := s.st.View(ctx, exists); err != nil { // spare the artifacts when we can
+		return nil, err
+	}
+	var resolved string
+	if in.Publish && c.PackageType == PackageImage {
+		var err error
+		if resolved, err = s.resolveImage(ctx, c.ImageURI); err != nil {
+			return nil, err
+		}
+	}
+	if pkg != nil {
+		if err := s.storeZip(ctx, pkg); err != nil {
+			return nil, err
+		}
+	}
+	c.LastModified = now()
+	c.RevisionID = NewRevisionID()
+	rec.Config = c
+	out := rec.config()
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		if err := exists(tx); err != nil {
+			return err
+		}
+		if in.Publish {
+			v, err := publishTx(tx, rec, "", resolved)
+			if err != nil {
+				return err
+			}
+			out = v
+		}
+		return tx.Put(bucketFunctions, c.FunctionName, rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("function created", "function", c.FunctionName, "package", c.PackageType, "published", in.Publish)
+	s.notify(c.FunctionName)
+	return out, nil
+}
+
+// publishTx publishes latest as the next version, or returns the highest version
+// when its code and configuration equal latest's. It updates latest.LastVersion;
+// the caller stores latest.
+func publishTx(tx *store.Tx, latest *record, description, resolved string) (*Config, error) {
+	name := latest.FunctionName
+	last, err := lastVersion(tx, name)
+	if err != nil {
+		return nil, err
+	}
+	cand := &record{Config: latest.Config, Hash: latest.Hash}
+	cand.ReservedConcurrency = nil
+	cand.Description = cmp.Or(description, latest.Description)
+	if cand.PackageType == PackageImage {
+		cand.ResolvedImage = cmp.Or(resolved, cand.ImageURI)
+	}
+	if last != nil && sameVersion(cand, last) {
+		c := last.config()
+		c.ReservedConcurrency = latest.ReservedConcurrency
+		return c, nil
+	}
+	next := latest.LastVersion + 1
+	if last != nil {
+		if v, ok := parseVersion(last.Version); ok && v >= next {
+			next = v + 1
+		}
+	}
+	cand.Version = strconv.FormatUint(next, 10)
+	cand.LastModified = now()
+	if err := tx.Put(bucketVersions, versionKey(name, next), cand); err != nil {
+		return nil, err
+	}
+	latest.LastVersion = next
+	c := cand.config()
+	c.ReservedConcurrency = latest.ReservedConcurrency
+	return c, nil
+}
+
+// sameVersion reports whether a and b have the same code and configuration,
+// ignoring what publishing itself sets (version, description, times, revision).
+func sameVersion(a, b *record) bool {
+	norm := func(r *record) Config {
+		c := r.Config
+		c.Version, c.Description, c.RevisionID = "", "", ""
+		c.LastModified = time.Time{}
+		c.ReservedConcurrency = nil
+		c.CodeHash = r.Hash
+		if len(c.Environment) == 0 {
+			c.Environment = nil
+		}
+		if len(c.FileSystems) == 0 {
+			c.FileSystems = nil
+		}
+		return c
+	}
+	return reflect.DeepEqual(norm(a), norm(b))
 }
 
 // Get returns $LATEST (version "" or "$LATEST") or a published version.
 func (s *Service) Get(ctx context.Context, name, version string) (*Config, error) {
-	return nil, errTODO
+	var out *Config
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = s.GetTx(tx, name, version)
+		return err
+	})
+	return out, err
 }
 
 // List returns the $LATEST configuration of every function, by name.
-func (s *Service) List(ctx context.Context) ([]*Config, error) { return nil, errTODO }
+func (s *Service) List(ctx context.Context) ([]*Config, error) {
+	var out []*Config
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		return tx.ForEach(bucketFunctions, "", func(key string, raw []byte) error {
+			var r record
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return fmt.Errorf("function %q: decode: %w", key, err)
+			}
+			out = append(out, r.config())
+			return nil
+		})
+	})
+	return out, err
+}
 
-// UpdateCode replaces $LATEST's code.
+// UpdateCode replaces $LATEST's code: in.ZipFile for a Zip function, in.ImageURI
+// for an Image function (the package type cannot change). With in.Publish it also
+// publishes a version and returns it; otherwise it returns $LATEST.
 func (s *Service) UpdateCode(ctx context.Context, name string, in CodeInput) (*Config, error) {
-	return nil, errTODO
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	cur, err := s.Get(ctx, name, Latest)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		pkg      *zipPackage
+		resolved string
+	)
+	switch cur.PackageType {
+	case PackageZip:
+		if in.ImageURI != "" {
+			return nil, invalidf("Please don't provide ImageUri when updating a function with packageType Zip.")
+		}
+		if pkg, err = inspectZip(in.ZipFile); err != nil {
+			return nil, err
+		}
+		if err := s.storeZip(ctx, pkg); err != nil {
+			return nil, err
+		}
+	case PackageImage:
+		if len(in.ZipFile) > 0 || in.ImageURI == "" {
+			return nil, invalidf("Please provide ImageUri when updating a function with packageType Image.")
+		}
+		probe := *cur
+		probe.ImageURI = in.ImageURI
+		if err := validateConfig(&probe); err != nil {
+			return nil, err
+		}
+		if in.Publish {
+			if resolved, err = s.resolveImage(ctx, in.ImageURI); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var out *Config
+	err = s.st.Update(ctx, func(tx *store.Tx) error {
+		latest, err := getLatest(tx, name)
+		if err != nil {
+			return err
+		}
+		if latest.PackageType != cur.PackageType {
+			return errdefs.New(errdefs.ErrConflict, "ResourceConflictException", "The function "+name+" changed while its code was being updated; retry")
+		}
+		if pkg != nil {
+			latest.CodeSha256, latest.CodeSize, latest.Hash = pkg.b64Sum, int64(len(pkg.data)), pkg.hexSum
+		} else {
+			latest.ImageURI = in.ImageURI
+		}
+		latest.LastModified = now()
+		latest.RevisionID = NewRevisionID()
+		out = latest.config()
+		if in.Publish {
+			if out, err = publishTx(tx, latest, "", resolved); err != nil {
+				return err
+			}
+		}
+		return tx.Put(bucketFunctions, name, latest)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify(name)
+	return out, nil
 }
 
 // UpdateConfig changes $LATEST's configuration.
 func (s *Service) UpdateConfig(ctx context.Context, name string, p ConfigPatch) (*Config, error) {
-	return nil, errTODO
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	var out *Config
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		latest, err := getLatest(tx, name)
+		if err != nil {
+			return err
+		}
+		c := &latest.Config
+		if p.Description != nil {
+			c.Description = *p.Description
+		}
+		if p.Handler != nil {
+			c.Handler = *p.Handler
+		}
+		if p.Runtime != nil {
+			c.Runtime = *p.Runtime
+		}
+		if p.Environment != nil {
+			c.Environment = maps.Clone(*p.Environment)
+		}
+		if p.Timeout != nil {
+			c.Timeout = *p.Timeout
+		}
+		if p.MemorySize != nil {
+			c.MemorySize = *p.MemorySize
+		}
+		if p.FileSystems != nil {
+			c.FileSystems = slices.Clone(*p.FileSystems)
+		}
+		if err := validateConfig(c); err != nil {
+			return err
+		}
+		c.LastModified = now()
+		c.RevisionID = NewRevisionID()
+		out = latest.config()
+		return tx.Put(bucketFunctions, name, latest)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify(name)
+	return out, nil
 }
 
 // Delete deletes a function with all its versions (version ""), or one published
-// version. $LATEST alone cannot be deleted.
-func (s *Service) Delete(ctx context.Context, name, version string) error { return errTODO }
+// version. $LATEST alone cannot be deleted. The delete hooks run inside the same
+// transaction; an error from one aborts the delete.
+func (s *Service) Delete(ctx context.Context, name, version string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	hooks := slices.Clone(s.hooks)
+	s.mu.RUnlock()
+	var fn func(tx *store.Tx) error
+	switch v, isVersion := parseVersion(version); {
+	case version == "":
+		fn = func(tx *store.Tx) error {
+			if !tx.Has(bucketFunctions, name) {
+				return notFound(name, "")
+			}
+			for _, h := range hooks {
+				if err := h(tx, name, ""); err != nil {
+					return err
+				}
+			}
+			if err := tx.DeletePrefix(bucketVersions, name+"\x00"); err != nil {
+				return err
+			}
+			if err := tx.DeletePrefix(bucketProvisioned, name+"\x00"); err != nil {
+				return err
+			}
+			return tx.Delete(bucketFunctions, name)
+		}
+	case version == Latest:
+		return invalidf("$LATEST version cannot be deleted without deleting the function.")
+	case isVersion:
+		canon := strconv.FormatUint(v, 10)
+		fn = func(tx *store.Tx) error {
+			if !tx.Has(bucketVersions, versionKey(name, v)) {
+				return notFound(name, version)
+			}
+			for _, h := range hooks {
+				if err := h(tx, name, canon); err != nil {
+					return err
+				}
+			}
+			if err := tx.Delete(bucketProvisioned, name+"\x00"+canon); err != nil {
+				return err
+			}
+			return tx.Delete(bucketVersions, versionKey(name, v))
+		}
+	case ValidAliasName(version):
+		return invalidf("Deletion of aliases is not supported.")
+	default:
+		return invalidf("Qualifier %q is not a version", truncate(version, 200))
+	}
+	if err := s.st.Update(ctx, fn); err != nil {
+		return err
+	}
+	s.log.Info("function deleted", "function", name, "version", version)
+	s.notify(name)
+	return nil
+}
 
 // Publish publishes $LATEST as a new version, or returns the latest version when
-// nothing changed since it was published. revisionID, when set, must match $LATEST's.
+// nothing changed since it was published. revisionID, when set, must match $LATEST's
+// (else errdefs.ErrConflict of type PreconditionFailedException). An Image version
+// is pinned to the image id the ImageResolver gives, if there is one.
 func (s *Service) Publish(ctx context.Context, name, description, revisionID string) (*Config, error) {
-	return nil, errTODO
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	if len(description) > 256 {
+		return nil, invalidf("Description must be at most 256 characters")
+	}
+	cur, err := s.Get(ctx, name, Latest)
+	if err != nil {
+		return nil, err
+	}
+	checkRev := func(c *Config) error {
+		if revisionID != "" && revisionID != c.RevisionID {
+			return errPrecondition()
+		}
+		return nil
+	}
+	if err := checkRev(cur); err != nil {
+		return nil, err
+	}
+	var resolved string
+	if cur.PackageType == PackageImage {
+		if resolved, err = s.resolveImage(ctx, cur.ImageURI); err != nil {
+			return nil, err
+		}
+	}
+	var out *Config
+	err = s.st.Update(ctx, func(tx *store.Tx) error {
+		latest, err := getLatest(tx, name)
+		if err != nil {
+			return err
+		}
+		if err := checkRev(&latest.Config); err != nil {
+			return err
+		}
+		if latest.PackageType == PackageImage && latest.ImageURI != cur.ImageURI {
+			return errdefs.New(errdefs.ErrConflict, "ResourceConflictException", "The function "+name+" changed while it was being published; retry")
+		}
+		before := latest.LastVersion
+		if out, err = publishTx(tx, latest, description, resolved); err != nil {
+			return err
+		}
+		if latest.LastVersion == before {
+			return nil
+		}
+		return tx.Put(bucketFunctions, name, latest)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func errPrecondition() error {
+	return errdefs.New(errdefs.ErrConflict, "PreconditionFailedException",
+		"The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
 }
 
 // ListVersions returns $LATEST followed by the published versions in order.
 func (s *Service) ListVersions(ctx context.Context, name string) ([]*Config, error) {
-	return nil, errTODO
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	var out []*Config
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		latest, err := getLatest(tx, name)
+		if err != nil {
+			return err
+		}
+		out = append(out, latest.config())
+		return tx.ForEach(bucketVersions, name+"\x00", func(key string, raw []byte) error {
+			var r record
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return fmt.Errorf("function %q: decode %s: %w", name, key, err)
+			}
+			c := r.config()
+			c.ReservedConcurrency = latest.ReservedConcurrency
+			out = append(out, c)
+			return nil
+		})
+	})
+	return out, err
 }
 
-// SetReservedConcurrency sets (n != nil) or removes the function's reserved concurrency.
+// SetReservedConcurrency sets (n != nil) or removes the function's reserved
+// concurrency. It does not change RevisionID; subscribers are told.
 func (s *Service) SetReservedConcurrency(ctx context.Context, name string, n *int) error {
-	return errTODO
+	if err := checkName(name); err != nil {
+		return err
+	}
+	if n != nil && *n < 0 {
+		return invalidf("ReservedConcurrentExecutions %d must be 0 or more", *n)
+	}
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		latest, err := getLatest(tx, name)
+		if err != nil {
+			return err
+		}
+		if n == nil {
+			latest.ReservedConcurrency = nil
+		} else {
+			v := *n
+			latest.ReservedConcurrency = &v
+		}
+		return tx.Put(bucketFunctions, name, latest)
+	})
+	if err != nil {
+		return err
+	}
+	s.notify(name)
+	return nil
+}
+
+// SetAliasLookup installs the check PutProvisioned uses for alias qualifiers. The
+// aliases package calls it from its constructor. Without one, alias qualifiers are
+// not found.
+func (s *Service) SetAliasLookup(f AliasLookup) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.aliasExists = f
 }
 
 // PutProvisioned sets provisioned concurrency for a version or alias qualifier;
-// n == 0 removes it.
+// n == 0 removes it (and returns a config with Requested 0). $LATEST cannot have
+// provisioned concurrency, as in Lambda.
 func (s *Service) PutProvisioned(ctx context.Context, name, qualifier string, n int) (*ProvisionedConfig, error) {
-	return nil, errTODO
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	if n < 0 {
+		return nil, invalidf("ProvisionedConcurrentExecutions %d must be 0 or more", n)
+	}
+	if qualifier == "" || qualifier == Latest {
+		return nil, invalidf("Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
+	}
+	if !ValidQualifier(qualifier) {
+		return nil, invalidf("Qualifier %q is not a version or an alias name", truncate(qualifier, 200))
+	}
+	if v, ok := parseVersion(qualifier); ok {
+		qualifier = strconv.FormatUint(v, 10)
+	}
+	s.mu.RLock()
+	lookup := s.aliasExists
+	s.mu.RUnlock()
+	pc := &ProvisionedConfig{FunctionName: name, Qualifier: qualifier, Requested: n}
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		if !tx.Has(bucketFunctions, name) {
+			return notFound(name, "")
+		}
+		key := name + "\x00" + qualifier
+		if n == 0 {
+			return tx.Delete(bucketProvisioned, key)
+		}
+		if v, ok := parseVersion(qualifier); ok {
+			if !tx.Has(bucketVersions, versionKey(name, v)) {
+				return notFound(name, qualifier)
+			}
+		} else if lookup == nil || !lookup(tx, name, qualifier) {
+			return notFound(name, qualifier)
+		}
+		return tx.Put(bucketProvisioned, key, pc)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify(name)
+	return pc, nil
 }
 
-// ListProvisioned returns every provisioned-concurrency setting.
+// DeleteProvisionedTx removes the provisioned-concurrency setting of one qualifier
+// inside a caller's transaction; the aliases package calls it when an alias goes.
+func (s *Service) DeleteProvisionedTx(tx *store.Tx, name, qualifier string) error {
+	return tx.Delete(bucketProvisioned, name+"\x00"+qualifier)
+}
+
+// ListProvisioned returns every provisioned-concurrency setting, by function and
+// qualifier.
 func (s *Service) ListProvisioned(ctx context.Context) ([]ProvisionedConfig, error) {
-	return nil, errTODO
+	var out []ProvisionedConfig
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		return tx.ForEach(bucketProvisioned, "", func(key string, raw []byte) error {
+			var pc ProvisionedConfig
+			if err := json.Unmarshal(raw, &pc); err != nil {
+				return fmt.Errorf("provisioned %q: decode: %w", key, err)
+			}
+			out = append(out, pc)
+			return nil
+		})
+	})
+	return out, err
 }
 
-// CodeDir returns the directory holding cfg's unpacked Zip package.
-func (s *Service) CodeDir(cfg *Config) string { return "" }
+// CodeDir returns the directory holding cfg's unpacked Zip package, or "" when cfg
+// is not a Zip function with stored code.
+func (s *Service) CodeDir(cfg *Config) string {
+	if cfg == nil || cfg.PackageType != PackageZip || len(cfg.CodeHash) != 64 {
+		return ""
+	}
+	if _, err := hex.DecodeString(cfg.CodeHash); err != nil {
+		return ""
+	}
+	return filepath.Join(s.codeRoot(), cfg.CodeHash)
+}
 
-// VolumeDir returns (creating it) the host directory of a named function volume.
-func (s *Service) VolumeDir(name string) (string, error) { return "", errTODO }
+// VolumeDir returns (creating it) the host directory of a named function volume:
+// <datadir>/volumes/<name>. The name must match [A-Za-z0-9_-]{1,64}.
+func (s *Service) VolumeDir(name string) (string, error) {
+	if !ValidVolumeName(name) {
+		return "", invalidf("Volume name %q is not valid: it must match [A-Za-z0-9_-]{1,64}", truncate(name, 200))
+	}
+	dir := filepath.Join(s.st.Dir(), "volumes", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("volume %q: %w", name, err)
+	}
+	return dir, nil
+}
 
 // AddDeleteHook registers a hook that runs inside every delete transaction.
-func (s *Service) AddDeleteHook(h DeleteHook) { s.hooks = append(s.hooks, h) }
+func (s *Service) AddDeleteHook(h DeleteHook) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hooks = append(s.hooks, h)
+}
 
 // Subscribe registers fn to be called (synchronously, after commit) whenever a
-// function's $LATEST changes or the function or one of its versions is deleted.
-func (s *Service) Subscribe(fn func(name string)) { s.subs = append(s.subs, fn) }
+// function's $LATEST changes (code, configuration, reserved or provisioned
+// concurrency) or the function or one of its versions is deleted.
+func (s *Service) Subscribe(fn func(name string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.subs = append(s.subs, fn)
+}
 
 // Module provides *Service.
 var Module = fx.Module("functions",

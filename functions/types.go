@@ -35,15 +35,15 @@ const (
 // Config is one version of a function: $LATEST or a published version. Published
 // versions are immutable. JSON names follow Lambda's FunctionConfiguration.
 type Config struct {
-	FunctionName string            `json:"FunctionName"`
-	Version      string            `json:"Version"` // "$LATEST" or "1", "2", ...
-	Description  string            `json:"Description,omitempty"`
-	PackageType  string            `json:"PackageType"` // Zip or Image
-	Runtime      string            `json:"Runtime,omitempty"`
-	Handler      string            `json:"Handler,omitempty"`
-	CodeSha256   string            `json:"CodeSha256"` // base64 sha256 of the zip, as Lambda reports it
-	CodeSize     int64             `json:"CodeSize"`
-	ImageURI     string            `json:"ImageUri,omitempty"`
+	FunctionName string `json:"FunctionName"`
+	Version      string `json:"Version"` // "$LATEST" or "1", "2", ...
+	Description  string `json:"Description,omitempty"`
+	PackageType  string `json:"PackageType"` // Zip or Image
+	Runtime      string `json:"Runtime,omitempty"`
+	Handler      string `json:"Handler,omitempty"`
+	CodeSha256   string `json:"CodeSha256"` // base64 sha256 of the zip, as Lambda reports it
+	CodeSize     int64  `json:"CodeSize"`
+	ImageURI     string `json:"ImageUri,omitempty"`
 	// ResolvedImage is the image id a published Image version is pinned to; empty
 	// on $LATEST, which resolves its tag when a sandbox starts.
 	ResolvedImage string            `json:"ResolvedImage,omitempty"`

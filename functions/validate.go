@@ -1,0 +1,144 @@
+package functions
+
+import (
+	"crypto/rand"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+var (
+	envNameRe    = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
+	mountPathRe  = regexp.MustCompile(`^/mnt/[A-Za-z0-9_.-]+$`)
+	volumeNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+)
+
+// reservedEnv are the environment variables Lambda sets itself and refuses in a
+// function's configuration. Every AWS_LAMBDA_* name is reserved as well.
+var reservedEnv = map[string]bool{
+	"_HANDLER":              true,
+	"_X_AMZN_TRACE_ID":      true,
+	"_LAMBDA_SERVER_PORT":   true,
+	"AWS_REGION":            true,
+	"AWS_DEFAULT_REGION":    true,
+	"AWS_EXECUTION_ENV":     true,
+	"AWS_ACCESS_KEY":        true,
+	"AWS_ACCESS_KEY_ID":     true,
+	"AWS_SECRET_ACCESS_KEY": true,
+	"AWS_SESSION_TOKEN":     true,
+	"LAMBDA_TASK_ROOT":      true,
+	"LAMBDA_RUNTIME_DIR":    true,
+}
+
+// maxEnvSize is Lambda's limit on the total size of a function's environment.
+const maxEnvSize = 4096
+
+// VolumePrefix is the optional prefix of a FileSystem Arn ("portico:volume:NAME").
+const VolumePrefix = "portico:volume:"
+
+// VolumeName returns the volume name a FileSystem's Arn names: the Arn without the
+// optional "portico:volume:" prefix. Pass it to Service.VolumeDir.
+func VolumeName(fs FileSystem) string { return strings.TrimPrefix(fs.Arn, VolumePrefix) }
+
+// ValidVolumeName reports whether s is a valid volume name: 1..64 of [A-Za-z0-9_-].
+func ValidVolumeName(s string) bool { return volumeNameRe.MatchString(s) }
+
+// invalidf returns an errdefs.ErrInvalid error of Lambda's InvalidParameterValueException type.
+func invalidf(format string, args ...any) error {
+	return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException", fmt.Sprintf(format, args...))
+}
+
+// notFound returns Lambda's "Function not found" error for name and qualifier.
+func notFound(name, qualifier string) error {
+	return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", "Function not found: "+ARN(name, qualifier))
+}
+
+// NewRevisionID returns a new random revision id in the UUID form Lambda uses.
+func NewRevisionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// validateConfig checks the settable configuration of c, which has its defaults
+// applied already.
+func validateConfig(c *Config) error {
+	switch c.PackageType {
+	case PackageZip:
+		if c.ImageURI != "" {
+			return invalidf("ImageUri is only valid for PackageType Image; this function's PackageType is Zip")
+		}
+	case PackageImage:
+		if c.ImageURI == "" {
+			return invalidf("ImageUri is required for PackageType Image")
+		}
+		if len(c.ImageURI) > 512 || strings.ContainsAny(c.ImageURI, " \t\r\n") {
+			return invalidf("ImageUri %q is not a valid image reference", truncate(c.ImageURI, 200))
+		}
+		if c.Runtime != "" || c.Handler != "" {
+			return invalidf("Runtime and Handler are not supported for PackageType Image")
+		}
+	default:
+		return invalidf("PackageType %q is not valid: use Zip or Image", truncate(c.PackageType, 64))
+	}
+	if len(c.Description) > 256 {
+		return invalidf("Description must be at most 256 characters")
+	}
+	if len(c.Handler) > 128 || len(c.Runtime) > 64 {
+		return invalidf("Handler must be at most 128 characters and Runtime at most 64")
+	}
+	if c.Timeout < 1 || c.Timeout > MaxTimeout {
+		return invalidf("Timeout %d is out of range: it must be between 1 and %d seconds", c.Timeout, MaxTimeout)
+	}
+	if c.MemorySize < MinMemory || c.MemorySize > MaxMemory {
+		return invalidf("MemorySize %d is out of range: it must be between %d and %d MB", c.MemorySize, MinMemory, MaxMemory)
+	}
+	if err := validateEnv(c.Environment); err != nil {
+		return err
+	}
+	return validateFileSystems(c.FileSystems)
+}
+
+func validateEnv(env map[string]string) error {
+	size := 0
+	var reserved []string
+	for k, v := range env {
+		if !envNameRe.MatchString(k) {
+			return invalidf("Environment variable name %q is not valid: it must match [a-zA-Z]([a-zA-Z0-9_])+", truncate(k, 200))
+		}
+		if reservedEnv[k] || strings.HasPrefix(k, "AWS_LAMBDA_") {
+			reserved = append(reserved, k)
+		}
+		size += len(k) + len(v)
+	}
+	if len(reserved) > 0 {
+		sort.Strings(reserved)
+		return invalidf("Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: %s", strings.Join(reserved, ","))
+	}
+	if size > maxEnvSize {
+		return invalidf("Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %d bytes", size)
+	}
+	return nil
+}
+
+func validateFileSystems(fss []FileSystem) error {
+	seen := map[string]bool{}
+	for _, fs := range fss {
+		if !mountPathRe.MatchString(fs.LocalMountPath) || fs.LocalMountPath == "/mnt/." || fs.LocalMountPath == "/mnt/.." {
+			return invalidf("LocalMountPath %q is not valid: it must match /mnt/[A-Za-z0-9_.-]+", truncate(fs.LocalMountPath, 200))
+		}
+		if seen[fs.LocalMountPath] {
+			return invalidf("LocalMountPath %q is used twice", fs.LocalMountPath)
+		}
+		seen[fs.LocalMountPath] = true
+		if !ValidVolumeName(VolumeName(fs)) {
+			return invalidf("FileSystem Arn %q is not valid: use NAME or %sNAME, NAME matching [A-Za-z0-9_-]{1,64}", truncate(fs.Arn, 200), VolumePrefix)
+		}
+	}
+	return nil
+}

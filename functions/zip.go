@@ -1,0 +1,367 @@
+package functions
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// Zip creator systems (the high byte of CreatorVersion) that carry Unix mode bits
+// in the high 16 bits of ExternalAttrs.
+const (
+	creatorUnix  = 3
+	creatorMacOS = 19
+)
+
+const maxSymlinkTarget = 4096
+
+// errBadZip is Lambda's message for an archive it cannot read.
+func errBadZip() error {
+	return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+		"Could not unzip uploaded file. Please check your file, then try to upload again.")
+}
+
+// zipEntry is one validated entry of a Zip package.
+type zipEntry struct {
+	f      *zip.File
+	name   string // clean, slash-separated, relative
+	kind   fs.FileMode
+	target string // symlinks only
+	perm   fs.FileMode
+}
+
+// zipPackage is a Zip package that passed validation: safe to unpack.
+type zipPackage struct {
+	data    []byte
+	hexSum  string // hex sha256: the artifact key
+	b64Sum  string // base64 sha256: Lambda's CodeSha256
+	entries []zipEntry
+}
+
+// hasUnixMode reports whether f records Unix permission bits.
+func hasUnixMode(f *zip.File) bool {
+	c := f.CreatorVersion >> 8
+	return (c == creatorUnix || c == creatorMacOS) && f.ExternalAttrs>>16 != 0
+}
+
+// inspectZip validates a Zip package completely without writing anything: it must
+// be a readable archive within the size limits, hold an executable regular file
+// "bootstrap" at its root, and have no entry that would land outside the directory
+// it is unpacked into.
+func inspectZip(data []byte) (*zipPackage, error) {
+	if len(data) == 0 {
+		return nil, invalidf("ZipFile is required for PackageType Zip")
+	}
+	if len(data) > MaxZipSize {
+		return nil, invalidf("Zip package is %d bytes; it must be at most %d bytes", len(data), MaxZipSize)
+	}
+	r, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
+		return nil, errBadZip()
+	}
+	var (
+		total   uint64
+		entries []zipEntry
+		seen    = map[string]fs.FileMode{} // clean name -> kind
+		links   = map[string]string{}      // clean name -> target
+	)
+	for _, f := range r.File {
+		name := strings.ReplaceAll(f.Name, `\`, "/") // zips made on Windows may use backslashes
+		mode := f.Mode()
+		isDir := strings.HasSuffix(name, "/") || mode.IsDir()
+		if strings.HasPrefix(name, "/") || (len(name) >= 2 && name[1] == ':') || strings.ContainsRune(name, 0) {
+			return nil, invalidf("Zip entry %q has an absolute path; every entry must be relative to the archive root", truncate(f.Name, 200))
+		}
+		clean := path.Clean(name)
+		if clean == "." && isDir {
+			continue
+		}
+		if clean == ".." || strings.HasPrefix(clean, "../") || !filepath.IsLocal(clean) {
+			return nil, invalidf("Zip entry %q escapes the archive root", truncate(f.Name, 200))
+		}
+		e := zipEntry{f: f, name: clean}
+		switch {
+		case isDir:
+			e.kind = fs.ModeDir
+		case mode&fs.ModeSymlink != 0:
+			e.kind = fs.ModeSymlink
+		case mode.IsRegular():
+			e.kind = 0
+		default:
+			return nil, invalidf("Zip entry %q is not a regular file, directory or symlink", truncate(f.Name, 200))
+		}
+		if prev, ok := seen[clean]; ok && (prev != fs.ModeDir || e.kind != fs.ModeDir) {
+			return nil, invalidf("Zip entry %q appears more than once", truncate(f.Name, 200))
+		}
+		seen[clean] = e.kind
+		total += f.UncompressedSize64
+		if total > MaxUnzippedSize {
+			return nil, invalidf("Unzipped size must be smaller than %d bytes", MaxUnzippedSize)
+		}
+		switch e.kind {
+		case 0:
+			e.perm = 0o644
+			if hasUnixMode(f) && mode&0o111 != 0 {
+				e.perm = 0o755
+			}
+		case fs.ModeSymlink:
+			if f.UncompressedSize64 > maxSymlinkTarget {
+				return nil, invalidf("Zip entry %q is a symlink with a target longer than %d bytes", truncate(f.Name, 200), maxSymlinkTarget)
+			}
+			rc, err := f.Open()
+			if err != nil {
+				return nil, errBadZip()
+			}
+			t, err := io.ReadAll(io.LimitReader(rc, maxSymlinkTarget+1))
+			_ = rc.Close()
+			if err != nil || len(t) == 0 || len(t) > maxSymlinkTarget {
+				return nil, errBadZip()
+			}
+			e.target = string(t)
+			links[clean] = e.target
+		}
+		entries = append(entries, e)
+	}
+	for _, e := range entries {
+		for p := path.Dir(e.name); p != "."; p = path.Dir(p) {
+			if _, ok := links[p]; ok {
+				return nil, invalidf("Zip entry %q lies inside the symlink %q", truncate(e.f.Name, 200), p)
+			}
+		}
+		if e.kind == fs.ModeSymlink && !linkStaysInside(e.name, links) {
+			return nil, invalidf("Zip entry %q is a symlink to %q, which is outside the archive", truncate(e.f.Name, 200), truncate(e.target, 200))
+		}
+	}
+	boot := -1
+	for i, e := range entries {
+		if e.name == "bootstrap" {
+			boot = i
+		}
+	}
+	if boot < 0 {
+		return nil, invalidf("The Zip package has no bootstrap file at its root. A Zip function needs an executable file named bootstrap at the archive root (Lambda's custom-runtime convention): build your handler as bootstrap and zip it without a parent directory")
+	}
+	b := &entries[boot]
+	if b.kind != 0 {
+		return nil, invalidf("bootstrap at the root of the Zip package must be a regular executable file, not a directory or symlink")
+	}
+	if hasUnixMode(b.f) {
+		if b.f.Mode()&0o111 == 0 {
+			return nil, invalidf("bootstrap in the Zip package is not executable (mode %04o): run `chmod +x bootstrap` before zipping", b.f.Mode().Perm())
+		}
+	} else {
+		b.perm = 0o755 // made where zips carry no Unix modes (Windows): trust it
+	}
+	sum := sha256.Sum256(data)
+	return &zipPackage{
+		data:    data,
+		hexSum:  hex.EncodeToString(sum[:]),
+		b64Sum:  base64.StdEncoding.EncodeToString(sum[:]),
+		entries: entries,
+	}, nil
+}
+
+// linkStaysInside resolves the symlink at name, following the archive's other
+// symlinks, and reports whether every step stays inside the archive root.
+func linkStaysInside(name string, links map[string]string) bool {
+	// Resolve as a filesystem would: a stack of components, following a symlink
+	// whenever the path walked so far is one.
+	var stack []string
+	pending := strings.Split(links[name], "/")
+	if strings.HasPrefix(links[name], "/") {
+		return false
+	}
+	stack = strings.Split(path.Dir(name), "/")
+	if stack[0] == "." {
+		stack = nil
+	}
+	for hops := 0; len(pending) > 0; {
+		c := pending[0]
+		pending = pending[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(stack) == 0 {
+				return false
+			}
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		stack = append(stack, c)
+		t, ok := links[strings.Join(stack, "/")]
+		if !ok {
+			continue
+		}
+		if hops++; hops > 40 || strings.HasPrefix(t, "/") {
+			return false
+		}
+		stack = stack[:len(stack)-1]
+		pending = append(strings.Split(t, "/"), pending...)
+	}
+	return true
+}
+
+// codeRoot is the directory of the content-addressed code artifacts.
+func (s *Service) codeRoot() string { return filepath.Join(s.st.Dir(), "code") }
+
+// storeZip writes pkg's artifacts: the archive as code/<hex>.zip and its unpacked
+// tree as code/<hex>/. Each appears atomically by rename; existing ones are reused.
+func (s *Service) storeZip(ctx context.Context, pkg *zipPackage) error {
+	root := s.codeRoot()
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return fmt.Errorf("code directory: %w", err)
+	}
+	dir := filepath.Join(root, pkg.hexSum)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		tmp, err := os.MkdirTemp(root, ".unpack-"+pkg.hexSum[:12]+"-")
+		if err != nil {
+			return fmt.Errorf("code directory: %w", err)
+		}
+		if err := unpack(ctx, tmp, pkg); err != nil {
+			_ = os.RemoveAll(tmp)
+			return err
+		}
+		if err := os.Rename(tmp, dir); err != nil {
+			_ = os.RemoveAll(tmp)
+			if fi, serr := os.Stat(dir); serr != nil || !fi.IsDir() { // not a lost race
+				return fmt.Errorf("code directory: %w", err)
+			}
+		}
+	}
+	zipPath := filepath.Join(root, pkg.hexSum+".zip")
+	if _, err := os.Stat(zipPath); err == nil {
+		return syncDir(root)
+	}
+	f, err := os.CreateTemp(root, ".zip-"+pkg.hexSum[:12]+"-")
+	if err != nil {
+		return fmt.Errorf("code archive: %w", err)
+	}
+	_, err = f.Write(pkg.data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), zipPath)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return fmt.Errorf("code archive: %w", err)
+	}
+	return syncDir(root)
+}
+
+// syncDir makes renames inside dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// unpack extracts pkg into dir through an os.Root, so that no entry can be written
+// outside dir even if validation missed something. Symlinks are created last.
+func unpack(ctx context.Context, dir string, pkg *zipPackage) error {
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	budget := int64(MaxUnzippedSize)
+	for _, e := range pkg.entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		switch e.kind {
+		case fs.ModeDir:
+			if err := root.MkdirAll(e.name, 0o755); err != nil {
+				return invalidf("Could not unzip uploaded file: entry %q: %v", truncate(e.f.Name, 200), err)
+			}
+		case 0:
+			n, err := unpackFile(root, e, budget)
+			if err != nil {
+				return err
+			}
+			budget -= n
+		}
+	}
+	for _, e := range pkg.entries {
+		if e.kind != fs.ModeSymlink {
+			continue
+		}
+		if d := path.Dir(e.name); d != "." {
+			if err := root.MkdirAll(d, 0o755); err != nil {
+				return invalidf("Could not unzip uploaded file: entry %q: %v", truncate(e.f.Name, 200), err)
+			}
+		}
+		if err := root.Symlink(e.target, e.name); err != nil {
+			return invalidf("Could not unzip uploaded file: entry %q: %v", truncate(e.f.Name, 200), err)
+		}
+	}
+	return nil
+}
+
+func unpackFile(root *os.Root, e zipEntry, budget int64) (int64, error) {
+	if d := path.Dir(e.name); d != "." {
+		if err := root.MkdirAll(d, 0o755); err != nil {
+			return 0, invalidf("Could not unzip uploaded file: entry %q: %v", truncate(e.f.Name, 200), err)
+		}
+	}
+	rc, err := e.f.Open()
+	if err != nil {
+		return 0, errBadZip()
+	}
+	defer rc.Close()
+	out, err := root.OpenFile(e.name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, e.perm)
+	if err != nil {
+		return 0, invalidf("Could not unzip uploaded file: entry %q: %v", truncate(e.f.Name, 200), err)
+	}
+	n, err := io.Copy(out, io.LimitReader(rc, budget+1))
+	if cerr := out.Close(); err == nil && cerr != nil {
+		return n, fmt.Errorf("unpack %s: %w", e.name, cerr)
+	}
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) { // a write failed: our problem, not the archive's
+			return n, fmt.Errorf("unpack %s: %w", e.name, err)
+		}
+		return n, errBadZip()
+	}
+	if n > budget {
+		return n, invalidf("Unzipped size must be smaller than %d bytes", MaxUnzippedSize)
+	}
+	if err := root.Chmod(e.name, e.perm); err != nil { // OpenFile's perm is subject to umask
+		return n, fmt.Errorf("unpack %s: %w", e.name, err)
+	}
+	return n, nil
+}
