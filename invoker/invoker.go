@@ -31,11 +31,21 @@ type Resolver interface {
 	Resolve(ctx context.Context, ref functions.Ref) (*functions.Config, error)
 }
 
+// Functions is what the invoker needs of the function model; *functions.Service
+// provides it.
+type Functions interface {
+	Get(ctx context.Context, name, version string) (*functions.Config, error)
+	CodeDir(cfg *functions.Config) string
+	VolumeDir(name string) (string, error)
+	ListProvisioned(ctx context.Context) ([]functions.ProvisionedConfig, error)
+	Subscribe(fn func(name string))
+}
+
 // Params are the invoker's dependencies.
 type Params struct {
 	Config      Config
 	Runtime     runtimes.Runtime
-	Functions   *functions.Service
+	Functions   Functions
 	Store       *store.Store
 	Log         *slog.Logger
 	Credentials CredentialIssuer // optional

@@ -261,6 +261,7 @@ func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
 		work:      make(chan *invocation),
 		stopping:  make(chan struct{}),
 		gone:      make(chan struct{}),
+		started:   make(chan struct{}),
 		state:     stStarting,
 		startedAt: time.Now(),
 	}
@@ -269,11 +270,13 @@ func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
 		return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException", "binding a Runtime API endpoint: "+err.Error())
 	}
 	sb.ln = ln
-	sb.srv = &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	sb.srv = &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second, ConnContext: connContext}
 	go func() { _ = sb.srv.Serve(ln) }()
 
 	spec, err := i.spec(sb, ln.Addr().String())
 	if err != nil {
+		sb.rt = deadSandbox{}
+		close(sb.started)
 		_ = sb.srv.Close()
 		return nil, err
 	}
@@ -281,6 +284,8 @@ func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
 	defer cancel()
 	rsb, err := i.rt.Start(ctx, spec)
 	if err != nil {
+		sb.rt = deadSandbox{}
+		close(sb.started)
 		_ = sb.srv.Close()
 		if errdefs.IsKind(err) {
 			return nil, err
@@ -289,6 +294,7 @@ func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
 			fmt.Sprintf("sandbox for %s:%s could not start on the %s runtime: %v", cfg.FunctionName, cfg.Version, i.rt.Name(), err))
 	}
 	sb.rt = rsb
+	close(sb.started)
 	p.mu.Lock()
 	p.all[sb] = struct{}{}
 	p.mu.Unlock()

@@ -29,6 +29,10 @@ var errorTypeRe = regexp.MustCompile(`^(Runtime|Function)\.[A-Z][a-zA-Z]+$`)
 // ServeHTTP is the sandbox's own Runtime API endpoint. It serves only this
 // sandbox's invocations: the endpoint is bound for it alone.
 func (sb *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !sb.allowed(r) {
+		runtimeAPIError(w, http.StatusForbidden, "AccessDenied", "this Runtime API endpoint serves only its own sandbox")
+		return
+	}
 	p := r.URL.Path
 	switch {
 	case p == pathNext && r.Method == http.MethodGet:

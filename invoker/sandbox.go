@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,9 @@ type sandbox struct {
 	srv  *http.Server
 	work chan *invocation
 
+	// started is closed once rt is set (or the start failed).
+	started chan struct{}
+
 	stopOnce sync.Once
 	stopping chan struct{} // closed when the invoker starts stopping it
 	gone     chan struct{} // closed once the runtime sandbox has exited
@@ -61,6 +65,40 @@ func newID() string {
 	_, _ = rand.Read(b[:])
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// peerKey keys the per-connection verdict in a request's context.
+type peerKey struct{}
+
+// peerVerdict caches, per connection, whether the peer is this sandbox.
+type peerVerdict struct {
+	once sync.Once
+	ok   bool
+}
+
+// connContext gives every accepted connection its own verdict slot.
+func connContext(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, peerKey{}, &peerVerdict{})
+}
+
+// allowed reports whether the request comes from inside this sandbox. Runtimes
+// that cannot tell (no PeerVerifier) rely on the endpoint being reachable only
+// from the sandbox.
+func (sb *sandbox) allowed(r *http.Request) bool {
+	<-sb.started
+	pv, ok := sb.rt.(runtimes.PeerVerifier)
+	if !ok {
+		return true
+	}
+	v, _ := r.Context().Value(peerKey{}).(*peerVerdict)
+	if v == nil {
+		return false
+	}
+	v.once.Do(func() {
+		remote, err := net.ResolveTCPAddr("tcp", r.RemoteAddr)
+		v.ok = err == nil && pv.OwnsConn(remote)
+	})
+	return v.ok
 }
 
 // enterNext marks the sandbox as blocked in next; false if it already is.
@@ -245,3 +283,14 @@ func (t *tailBuf) bytes() []byte {
 	}
 	return append([]byte(nil), b...)
 }
+
+// deadSandbox stands in for a runtime sandbox that never started, so that late
+// requests to its endpoint are refused.
+type deadSandbox struct{}
+
+func (deadSandbox) ID() string                 { return "" }
+func (deadSandbox) Done() <-chan struct{}      { c := make(chan struct{}); close(c); return c }
+func (deadSandbox) Err() error                 { return errSandboxGone }
+func (deadSandbox) Logs() io.Reader            { return strings.NewReader("") }
+func (deadSandbox) Stop(context.Context) error { return nil }
+func (deadSandbox) OwnsConn(net.Addr) bool     { return false }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 )
 
@@ -101,10 +102,49 @@ type Pauser interface {
 	Resume(ctx context.Context) error
 }
 
+// PeerVerifier is implemented by sandboxes that can tell whether a connection to
+// their Runtime API endpoint comes from inside them (the remote address is the
+// connecting socket's). The invoker refuses any other peer, so a sandbox cannot
+// reach another sandbox's invocations even where both share a network.
+type PeerVerifier interface {
+	OwnsConn(remote net.Addr) bool
+}
+
 // ImageResolver is implemented by runtimes that can pin an image reference to an
 // immutable image id, for publishing versions.
 type ImageResolver interface {
 	ResolveImage(ctx context.Context, ref string) (id string, err error)
+}
+
+// ImageImporter is implemented by runtimes that can load images from an archive
+// (`docker save` output or an OCI image layout tarball), for `portico image import`.
+type ImageImporter interface {
+	// ImportImage loads every image in the archive and returns the references it
+	// tagged (or, for untagged images, their ids).
+	ImportImage(ctx context.Context, archive io.Reader) (refs []string, err error)
+}
+
+// Preparer is implemented by runtimes that can do the work of Start ahead of need
+// (resolve the image, create the container or task, attach its output), so that
+// only the start itself remains on the invocation path. The spec is complete when
+// prepared, AWS_LAMBDA_RUNTIME_API included: the invoker binds the sandbox's
+// endpoint first and keeps it with the prepared sandbox. Nothing of the function
+// runs before Start.
+type Preparer interface {
+	// Prepare does everything Start does short of running the sandbox. An error
+	// leaves nothing behind. Cleanup removes prepared sandboxes too.
+	Prepare(ctx context.Context, spec Spec) (Prepared, error)
+}
+
+// Prepared is a sandbox made ready by Preparer.Prepare. Start it once, or
+// Discard it. Safe for concurrent use.
+type Prepared interface {
+	// Start runs the prepared sandbox and returns it, as Runtime.Start would. After
+	// an error the prepared sandbox is gone (nothing is left behind).
+	Start(ctx context.Context) (Sandbox, error)
+	// Discard removes a prepared sandbox that was not started. It is safe to call
+	// more than once and after Start, where it does nothing (stop the Sandbox).
+	Discard(ctx context.Context) error
 }
 
 // ExitError reports how a sandbox exited.

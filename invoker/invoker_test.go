@@ -1,0 +1,654 @@
+package invoker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes/process"
+	"github.com/portico-dev/portico/store"
+)
+
+// codeDir holds the test function built once per test binary.
+var codeDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "invoker-fn-")
+	if err != nil {
+		panic(err)
+	}
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "bootstrap"), "./testdata/fn")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building test function: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	codeDir = dir
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// fakeFunctions is a hand-written fake of the Functions seam.
+type fakeFunctions struct {
+	mu    sync.Mutex
+	fns   map[string]*functions.Config // name + ":" + version
+	prov  []functions.ProvisionedConfig
+	subs  []func(string)
+	vols  string
+	codes map[string]string
+}
+
+func newFakeFunctions(t *testing.T) *fakeFunctions {
+	return &fakeFunctions{fns: map[string]*functions.Config{}, vols: t.TempDir(), codes: map[string]string{}}
+}
+
+func (f *fakeFunctions) add(cfg *functions.Config) *functions.Config {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if cfg.Version == "" {
+		cfg.Version = functions.Latest
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 3
+	}
+	if cfg.MemorySize == 0 {
+		cfg.MemorySize = 128
+	}
+	if cfg.PackageType == "" {
+		cfg.PackageType = functions.PackageZip
+	}
+	if cfg.RevisionID == "" {
+		cfg.RevisionID = newID()
+	}
+	f.fns[cfg.FunctionName+":"+cfg.Version] = cfg
+	return cfg
+}
+
+func (f *fakeFunctions) Get(_ context.Context, name, version string) (*functions.Config, error) {
+	if version == "" {
+		version = functions.Latest
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.fns[name+":"+version]
+	if !ok {
+		return nil, fmt.Errorf("function %s:%s: %w", name, version, errdefs.ErrNotFound)
+	}
+	return c, nil
+}
+func (f *fakeFunctions) CodeDir(*functions.Config) string { return codeDir }
+func (f *fakeFunctions) VolumeDir(name string) (string, error) {
+	d := filepath.Join(f.vols, name)
+	return d, os.MkdirAll(d, 0o755)
+}
+func (f *fakeFunctions) ListProvisioned(context.Context) ([]functions.ProvisionedConfig, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]functions.ProvisionedConfig(nil), f.prov...), nil
+}
+func (f *fakeFunctions) Subscribe(fn func(string)) { f.subs = append(f.subs, fn) }
+
+type env struct {
+	inv *Invoker
+	fns *fakeFunctions
+	st  *store.Store
+	dir string
+}
+
+func newEnv(t *testing.T, mod func(*Config)) *env {
+	t.Helper()
+	dir := t.TempDir()
+	return newEnvIn(t, dir, mod)
+}
+
+func newEnvIn(t *testing.T, dir string, mod func(*Config)) *env {
+	t.Helper()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := process.New(filepath.Join(dir, "run"), 500*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.StopGrace = 500 * time.Millisecond
+	if mod != nil {
+		mod(&cfg)
+	}
+	fns := newFakeFunctions(t)
+	inv, err := New(Params{Config: cfg, Runtime: rt, Functions: fns, Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{inv: inv, fns: fns, st: st, dir: dir}
+	t.Cleanup(func() { e.stop() })
+	return e
+}
+
+func (e *env) stop() {
+	if e.inv == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = e.inv.Stop(ctx)
+	_ = e.st.Close()
+	e.inv = nil
+}
+
+type out struct {
+	Echo     any    `json:"echo"`
+	Env      string `json:"env"`
+	Version  string `json:"version"`
+	Request  string `json:"requestId"`
+	Pid      int    `json:"pid"`
+	Deadline int64  `json:"deadlineMs"`
+	ARN      string `json:"arn"`
+	Stolen   string `json:"stolen"`
+
+	ErrorType    string `json:"errorType"`
+	ErrorMessage string `json:"errorMessage"`
+}
+
+func invoke(t *testing.T, e *env, cfg *functions.Config, payload string) (*Result, out) {
+	t.Helper()
+	res, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(payload)})
+	if err != nil {
+		t.Fatalf("invoke %s: %v", payload, err)
+	}
+	var o out
+	if err := json.Unmarshal(res.Payload, &o); err != nil {
+		t.Fatalf("result %q is not JSON: %v", res.Payload, err)
+	}
+	return res, o
+}
+
+func TestInvokeWarmReuseAndRuntimeAPIHeaders(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "echo", Environment: map[string]string{"GREETING": "hi"}})
+
+	res1, o1 := invoke(t, e, cfg, `{"echo":{"a":1},"env":"GREETING"}`)
+	if res1.FunctionError != "" || !res1.ColdStart {
+		t.Fatalf("first call: functionError=%q cold=%v payload=%s", res1.FunctionError, res1.ColdStart, res1.Payload)
+	}
+	if o1.Env != "hi" || o1.Version != "$LATEST" || o1.Request != res1.RequestID {
+		t.Fatalf("first call result %+v (request %s)", o1, res1.RequestID)
+	}
+	if o1.ARN != functions.ARN("echo", "$LATEST") {
+		t.Fatalf("invoked ARN %q", o1.ARN)
+	}
+	if o1.Deadline <= time.Now().UnixMilli() || o1.Deadline > time.Now().Add(4*time.Second).UnixMilli() {
+		t.Fatalf("deadline %d is not about now + 3 s", o1.Deadline)
+	}
+	res2, o2 := invoke(t, e, cfg, `{"echo":2}`)
+	if res2.ColdStart || o2.Pid != o1.Pid {
+		t.Fatalf("second call should reuse the warm sandbox: cold=%v pid %d vs %d", res2.ColdStart, o2.Pid, o1.Pid)
+	}
+	if res2.RequestID == res1.RequestID {
+		t.Fatal("request ids repeat")
+	}
+}
+
+func TestSandboxEnvironment(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "envfn", MemorySize: 256, Timeout: 7})
+	want := map[string]string{
+		"AWS_LAMBDA_FUNCTION_NAME":        "envfn",
+		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT":     "7",
+		"_HANDLER":                        "bootstrap",
+		"AWS_REGION":                      "us-east-1",
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/envfn",
+		"_LAMBDA_SERVER_PORT":             "",
+		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
+	}
+	for k, v := range want {
+		_, o := invoke(t, e, cfg, `{"env":"`+k+`"}`)
+		if o.Env != v {
+			t.Errorf("%s = %q, want %q", k, o.Env, v)
+		}
+	}
+	_, o := invoke(t, e, cfg, `{"env":"AWS_LAMBDA_RUNTIME_API"}`)
+	if !strings.HasPrefix(o.Env, "127.0.0.1:") {
+		t.Errorf("AWS_LAMBDA_RUNTIME_API = %q", o.Env)
+	}
+}
+
+func TestReservedConcurrencyThrottles(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.ThrottleWait = 20 * time.Millisecond })
+	one := 1
+	cfg := e.fns.add(&functions.Config{FunctionName: "limited", ReservedConcurrency: &one, Timeout: 30})
+	gate := filepath.Join(t.TempDir(), "gate")
+	pidFile := filepath.Join(t.TempDir(), "pid")
+
+	first := make(chan *Result, 1)
+	go func() {
+		res, _ := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{"waitFile":"` + gate + `","pidFile":"` + pidFile + `"}`)})
+		first <- res
+	}()
+	waitForFile(t, pidFile) // the first call holds the only slot
+
+	_, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{}`)})
+	var k *errdefs.Kinded
+	if !errors.Is(err, errdefs.ErrThrottled) || !errors.As(err, &k) || k.Reason != "ReservedFunctionConcurrentInvocationLimitExceeded" {
+		t.Fatalf("second call: want throttled with reason, got %v", err)
+	}
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := <-first; res == nil || res.FunctionError != "" {
+		t.Fatalf("first call failed: %+v", res)
+	}
+	// With the slot free again, calls go through.
+	if res, _ := invoke(t, e, cfg, `{}`); res.FunctionError != "" {
+		t.Fatalf("after release: %s", res.Payload)
+	}
+	zero := 0
+	cfg0 := e.fns.add(&functions.Config{FunctionName: "disabled", ReservedConcurrency: &zero})
+	if _, err := e.inv.Invoke(context.Background(), Request{Function: cfg0}); !errors.Is(err, errdefs.ErrThrottled) {
+		t.Fatalf("reserved concurrency 0 should throttle every call, got %v", err)
+	}
+}
+
+func TestAccountConcurrencyThrottles(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.AccountConcurrency = 1; c.ThrottleWait = 20 * time.Millisecond })
+	a := e.fns.add(&functions.Config{FunctionName: "a", Timeout: 30})
+	b := e.fns.add(&functions.Config{FunctionName: "b"})
+	gate, pidFile := filepath.Join(t.TempDir(), "gate"), filepath.Join(t.TempDir(), "pid")
+	done := make(chan struct{})
+	go func() {
+		_, _ = e.inv.Invoke(context.Background(), Request{Function: a, Payload: []byte(`{"waitFile":"` + gate + `","pidFile":"` + pidFile + `"}`)})
+		close(done)
+	}()
+	waitForFile(t, pidFile)
+	_, err := e.inv.Invoke(context.Background(), Request{Function: b})
+	var k *errdefs.Kinded
+	if !errors.As(err, &k) || k.Reason != "ConcurrentInvocationLimitExceeded" {
+		t.Fatalf("want account throttle, got %v", err)
+	}
+	_ = os.WriteFile(gate, nil, 0o600)
+	<-done
+}
+
+func TestTimeoutReplacesSandbox(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "slow", Timeout: 1})
+	_, warm := invoke(t, e, cfg, `{}`)
+
+	res, o := invoke(t, e, cfg, `{"sleepMs":60000}`)
+	if !res.TimedOut || res.FunctionError != "Unhandled" || res.CallerTimeout {
+		t.Fatalf("want a function timeout, got timedOut=%v fe=%q caller=%v %s", res.TimedOut, res.FunctionError, res.CallerTimeout, res.Payload)
+	}
+	if !strings.Contains(o.ErrorMessage, "Task timed out after 1.00 seconds") {
+		t.Fatalf("timeout message %q", o.ErrorMessage)
+	}
+	waitGone(t, warm.Pid)
+	res2, o2 := invoke(t, e, cfg, `{}`)
+	if res2.FunctionError != "" || !res2.ColdStart || o2.Pid == warm.Pid {
+		t.Fatalf("next call should cold-start a new sandbox: %+v %s", res2, res2.Payload)
+	}
+}
+
+func TestCallerTimeoutShorterThanFunctionTimeout(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "slow2", Timeout: 30})
+	res, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{"sleepMs":60000}`), Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.TimedOut || !res.CallerTimeout {
+		t.Fatalf("want caller timeout, got %+v", res)
+	}
+}
+
+func TestKilledSandboxFailsOnlyItsCall(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "victim", Timeout: 30})
+	tmp := t.TempDir()
+	gate := filepath.Join(tmp, "gate")
+	type r struct {
+		res *Result
+		err error
+	}
+	calls := make([]chan r, 2)
+	for n := range calls {
+		calls[n] = make(chan r, 1)
+		pf := filepath.Join(tmp, "pid"+strconv.Itoa(n))
+		go func() {
+			res, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{"waitFile":"` + gate + `","pidFile":"` + pf + `"}`)})
+			calls[n] <- r{res, err}
+		}()
+	}
+	pid0 := waitForFile(t, filepath.Join(tmp, "pid0"))
+	pid1 := waitForFile(t, filepath.Join(tmp, "pid1"))
+	if pid0 == pid1 {
+		t.Fatal("two concurrent calls shared a sandbox")
+	}
+	if err := syscall.Kill(pid0, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	got0 := <-calls[0]
+	if got0.err != nil || got0.res.FunctionError != "Unhandled" || !strings.Contains(string(got0.res.Payload), "Runtime.ExitError") {
+		t.Fatalf("killed call: %v %+v", got0.err, got0.res)
+	}
+	_ = os.WriteFile(gate, nil, 0o600)
+	got1 := <-calls[1]
+	if got1.err != nil || got1.res.FunctionError != "" {
+		t.Fatalf("the other call must succeed: %v %s", got1.err, got1.res.Payload)
+	}
+	if res, _ := invoke(t, e, cfg, `{}`); res.FunctionError != "" {
+		t.Fatalf("after the crash: %s", res.Payload)
+	}
+}
+
+func TestPanicThenColdStart(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "panicky"})
+	res, o := invoke(t, e, cfg, `{"panic":true}`)
+	if res.FunctionError != "Unhandled" || o.ErrorMessage != "boom" {
+		t.Fatalf("panic result: %s", res.Payload)
+	}
+	res2, o2 := invoke(t, e, cfg, `{"echo":"after"}`)
+	if res2.FunctionError != "" || o2.Echo != "after" || !res2.ColdStart {
+		t.Fatalf("after a panic the next call cold-starts and succeeds: cold=%v %s", res2.ColdStart, res2.Payload)
+	}
+	res3, o3 := invoke(t, e, cfg, `{"fail":"nope"}`)
+	if res3.FunctionError != "Unhandled" || o3.ErrorMessage != "nope" || o3.ErrorType != "errorString" {
+		t.Fatalf("returned error: %s", res3.Payload)
+	}
+}
+
+func TestExitDuringInitIsAFunctionError(t *testing.T) {
+	e := newEnv(t, nil)
+	dir := t.TempDir()
+	script := "#!/bin/sh\necho init failing >&2\nexit 3\n"
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.fns.add(&functions.Config{FunctionName: "broken"})
+	e.fns.codes["broken"] = dir
+	saved := codeDir
+	codeDir = dir
+	defer func() { codeDir = saved }()
+	res, err := e.inv.Invoke(context.Background(), Request{Function: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FunctionError != "Unhandled" || !strings.Contains(string(res.Payload), "Runtime.ExitError") || !strings.Contains(string(res.Payload), "exit status 3") {
+		t.Fatalf("init exit: %s", res.Payload)
+	}
+}
+
+func TestInitTimeout(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.InitTimeout = 300 * time.Millisecond })
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\nexec sleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	saved := codeDir
+	codeDir = dir
+	defer func() { codeDir = saved }()
+	cfg := e.fns.add(&functions.Config{FunctionName: "sleepy"})
+	res, err := e.inv.Invoke(context.Background(), Request{Function: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FunctionError != "Unhandled" || !strings.Contains(string(res.Payload), "Runtime.InitError") {
+		t.Fatalf("init timeout: %s", res.Payload)
+	}
+}
+
+func TestSandboxCannotReadAnotherSandboxsInvocation(t *testing.T) {
+	e := newEnv(t, nil)
+	a := e.fns.add(&functions.Config{FunctionName: "a", Timeout: 10})
+	b := e.fns.add(&functions.Config{FunctionName: "b", Timeout: 30})
+	// B's endpoint address, then keep B busy on a secret invocation.
+	_, ob := invoke(t, e, b, `{"env":"AWS_LAMBDA_RUNTIME_API"}`)
+	gate, pf := filepath.Join(t.TempDir(), "gate"), filepath.Join(t.TempDir(), "pid")
+	done := make(chan *Result, 1)
+	go func() {
+		res, _ := e.inv.Invoke(context.Background(), Request{Function: b, Payload: []byte(`{"echo":"secret-of-b","waitFile":"` + gate + `","pidFile":"` + pf + `"}`)})
+		done <- res
+	}()
+	waitForFile(t, pf)
+	_, oa := invoke(t, e, a, `{"steal":"`+ob.Env+`"}`)
+	if strings.Contains(oa.Stolen, "secret-of-b") || !strings.HasPrefix(oa.Stolen, "403") {
+		t.Fatalf("sandbox A reached B's endpoint: %q", oa.Stolen)
+	}
+	_ = os.WriteFile(gate, nil, 0o600)
+	res := <-done
+	if res == nil || res.FunctionError != "" || !strings.Contains(string(res.Payload), "secret-of-b") {
+		t.Fatalf("B's own call must be unaffected: %+v", res)
+	}
+	// And B keeps working afterwards.
+	if r, _ := invoke(t, e, b, `{}`); r.FunctionError != "" {
+		t.Fatalf("B after probe: %s", r.Payload)
+	}
+}
+
+func TestResponseTooLarge(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxPayload = 1 << 20 })
+	cfg := e.fns.add(&functions.Config{FunctionName: "big"})
+	res, o := invoke(t, e, cfg, `{"bigOutput":2000000}`)
+	if res.FunctionError != "Unhandled" || o.ErrorType != "Function.ResponseSizeTooLarge" {
+		t.Fatalf("big response: fe=%q %s", res.FunctionError, truncate(res.Payload))
+	}
+	if _, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: make([]byte, 2<<20)}); !errors.Is(err, errdefs.ErrTooLarge) {
+		t.Fatalf("big request: want ErrTooLarge, got %v", err)
+	}
+}
+
+func TestLogsFramedAndTail(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "logger"})
+	res, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{"print":"to-stdout","stderr":"to-stderr"}`), LogTail: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := string(res.LogTail)
+	for _, want := range []string{"START RequestId: " + res.RequestID + " Version: $LATEST", "to-stdout", "to-stderr", "END RequestId: " + res.RequestID, "REPORT RequestId: " + res.RequestID, "Init Duration:", "Max Memory Used:"} {
+		if !strings.Contains(tail, want) {
+			t.Errorf("tail lacks %q:\n%s", want, tail)
+		}
+	}
+	if strings.Index(tail, "START") > strings.Index(tail, "to-stdout") || strings.Index(tail, "to-stdout") > strings.Index(tail, "END") {
+		t.Errorf("output is not framed by START and END:\n%s", tail)
+	}
+	log, err := e.inv.Logs().Read("logger", 0)
+	if err != nil || !strings.Contains(string(log), "to-stdout") || !strings.Contains(string(log), "REPORT RequestId: "+res.RequestID) {
+		t.Fatalf("function log: %v\n%s", err, log)
+	}
+}
+
+func TestIdleSandboxesAreReaped(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.IdleTimeout = 100 * time.Millisecond })
+	cfg := e.fns.add(&functions.Config{FunctionName: "reaped"})
+	_, o := invoke(t, e, cfg, `{}`)
+	waitGone(t, o.Pid)
+	res, _ := invoke(t, e, cfg, `{}`)
+	if !res.ColdStart {
+		t.Fatal("after reaping, the next call must cold-start")
+	}
+}
+
+func TestProvisionedConcurrencyStartsAhead(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.IdleTimeout = 50 * time.Millisecond })
+	cfg := e.fns.add(&functions.Config{FunctionName: "prov", Version: "1"})
+	e.fns.mu.Lock()
+	e.fns.prov = []functions.ProvisionedConfig{{FunctionName: "prov", Qualifier: "1", Requested: 2}}
+	e.fns.mu.Unlock()
+	p := e.inv.pool(cfg)
+	waitFor(t, "two provisioned sandboxes idle", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.idle) == 2
+	})
+	res, o := invoke(t, e, cfg, `{"env":"AWS_LAMBDA_INITIALIZATION_TYPE"}`)
+	if res.ColdStart || o.Env != "provisioned-concurrency" {
+		t.Fatalf("provisioned call: cold=%v init type %q", res.ColdStart, o.Env)
+	}
+	// Idle longer than IdleTimeout, they are still kept.
+	time.Sleep(200 * time.Millisecond)
+	p.mu.Lock()
+	n := len(p.all)
+	p.mu.Unlock()
+	if n < 2 {
+		t.Fatalf("provisioned sandboxes were reaped: %d left", n)
+	}
+}
+
+func TestConcurrentColdCallsShareStarts(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "herd"})
+	const n = 8
+	var wg sync.WaitGroup
+	pids := make(chan int, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, o := invoke(t, e, cfg, `{"sleepMs":50}`)
+			pids <- o.Pid
+		}()
+	}
+	wg.Wait()
+	close(pids)
+	seen := map[int]bool{}
+	for p := range pids {
+		seen[p] = true
+	}
+	if len(seen) > n {
+		t.Fatalf("%d sandboxes for %d calls", len(seen), n)
+	}
+	p := e.inv.pool(cfg)
+	p.mu.Lock()
+	started := len(p.all)
+	p.mu.Unlock()
+	if started > n {
+		t.Fatalf("started %d sandboxes for %d concurrent calls", started, n)
+	}
+	// Sequential calls afterwards reuse warm sandboxes: no new starts.
+	for range 5 {
+		if res, _ := invoke(t, e, cfg, `{}`); res.ColdStart {
+			t.Fatal("warm pool, yet a cold start")
+		}
+	}
+}
+
+func TestEventInvocationsSurviveRestartAndRetry(t *testing.T) {
+	dir := t.TempDir()
+	marks := t.TempDir()
+	e := newEnvIn(t, dir, func(c *Config) { c.AsyncRetryDelays = []time.Duration{10 * time.Millisecond, 10 * time.Millisecond} })
+	cfg := e.fns.add(&functions.Config{FunctionName: "ev"})
+	// Stop the queue's workers so the event stays queued across the "restart".
+	e.inv.async.stop()
+	id, err := e.inv.InvokeAsync(context.Background(), cfg, []byte(`{"pidFile":"`+filepath.Join(marks, "ran")+`"}`))
+	if err != nil || id == "" {
+		t.Fatalf("enqueue: %q %v", id, err)
+	}
+	e.inv.async.start()
+	e.stop()
+
+	e2 := newEnvIn(t, dir, func(c *Config) { c.AsyncRetryDelays = []time.Duration{10 * time.Millisecond, 10 * time.Millisecond} })
+	e2.fns.add(cfg)
+	waitForFile(t, filepath.Join(marks, "ran"))
+	waitFor(t, "queue empty", func() bool { return e2.queued() == 0 })
+
+	// A failing event is tried three times in all, then dropped.
+	fail := e2.fns.add(&functions.Config{FunctionName: "evfail"})
+	counter := filepath.Join(marks, "count")
+	_ = counter
+	if _, err := e2.inv.InvokeAsync(context.Background(), fail, []byte(`{"fail":"always"}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "failing event dropped after retries", func() bool { return e2.queued() == 0 })
+	log, _ := e2.inv.Logs().Read("evfail", 0)
+	if got := strings.Count(string(log), "START RequestId"); got != 3 {
+		t.Fatalf("failing event ran %d times, want 3 (one try, two retries)", got)
+	}
+	if _, err := e2.inv.InvokeAsync(context.Background(), fail, []byte(`not json`)); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Fatalf("non-JSON event: %v", err)
+	}
+}
+
+func (e *env) queued() int {
+	n := 0
+	_ = e.st.View(context.Background(), func(tx *store.Tx) error {
+		return tx.ForEach(bucketAsync, "", func(string, []byte) error { n++; return nil })
+	})
+	return n
+}
+
+func TestLeftoverSandboxesCleanedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnvIn(t, dir, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "left"})
+	_, o := invoke(t, e, cfg, `{}`)
+	// Simulate a crash of Portico: forget the invoker without stopping it.
+	e.inv = nil
+	_ = e.st.Close()
+	e2 := newEnvIn(t, dir, nil)
+	_ = e2
+	waitGone(t, o.Pid)
+}
+
+func truncate(b []byte) string {
+	if len(b) > 200 {
+		return string(b[:200]) + "..."
+	}
+	return string(b)
+}
+
+func waitForFile(t *testing.T, path string) int {
+	t.Helper()
+	var pid int
+	waitFor(t, "file "+path, func() bool {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return false
+		}
+		pid, _ = strconv.Atoi(string(b))
+		return true
+	})
+	return pid
+}
+
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("process %d to exit", pid), func() bool {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		return err != nil || strings.Contains(string(b), ") Z ")
+	})
+}
+
+// waitFor polls cond until it holds, failing after a generous bound.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -1,0 +1,106 @@
+// Command fn is the invoker tests' function: an aws-lambda-go handler whose
+// behaviour the event chooses.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+type event struct {
+	Echo      any    `json:"echo,omitempty"`
+	Env       string `json:"env,omitempty"`       // return this env var
+	Print     string `json:"print,omitempty"`     // write to stdout
+	Stderr    string `json:"stderr,omitempty"`    // write to stderr
+	SleepMs   int    `json:"sleepMs,omitempty"`   // sleep
+	WaitFile  string `json:"waitFile,omitempty"`  // block until this file exists
+	PidFile   string `json:"pidFile,omitempty"`   // write our pid here first
+	Panic     bool   `json:"panic,omitempty"`     // panic
+	Fail      string `json:"fail,omitempty"`      // return an error
+	Exit      int    `json:"exit,omitempty"`      // os.Exit(n)
+	Steal     string `json:"steal,omitempty"`     // GET this Runtime API address's next
+	BigOutput int    `json:"bigOutput,omitempty"` // return a string this long
+}
+
+type result struct {
+	Echo     any    `json:"echo,omitempty"`
+	Env      string `json:"env,omitempty"`
+	Version  string `json:"version"`
+	Request  string `json:"requestId"`
+	Pid      int    `json:"pid"`
+	Deadline int64  `json:"deadlineMs"`
+	ARN      string `json:"arn"`
+	Stolen   string `json:"stolen,omitempty"`
+	Big      string `json:"big,omitempty"`
+}
+
+func handle(ctx context.Context, ev event) (*result, error) {
+	lc, _ := lambdacontext.FromContext(ctx)
+	if ev.PidFile != "" {
+		_ = os.WriteFile(ev.PidFile+".tmp", []byte(fmt.Sprint(os.Getpid())), 0o600)
+		_ = os.Rename(ev.PidFile+".tmp", ev.PidFile)
+	}
+	if ev.Print != "" {
+		fmt.Println(ev.Print)
+	}
+	if ev.Stderr != "" {
+		fmt.Fprintln(os.Stderr, ev.Stderr)
+	}
+	if ev.SleepMs > 0 {
+		time.Sleep(time.Duration(ev.SleepMs) * time.Millisecond)
+	}
+	if ev.WaitFile != "" {
+		for {
+			if _, err := os.Stat(ev.WaitFile); err == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if ev.Panic {
+		panic("boom")
+	}
+	if ev.Exit != 0 {
+		os.Exit(ev.Exit)
+	}
+	if ev.Fail != "" {
+		return nil, errors.New(ev.Fail)
+	}
+	r := &result{Echo: ev.Echo, Version: lambdacontext.FunctionVersion, Pid: os.Getpid()}
+	if lc != nil {
+		r.Request = lc.AwsRequestID
+		r.ARN = lc.InvokedFunctionArn
+	}
+	if d, ok := ctx.Deadline(); ok {
+		r.Deadline = d.UnixMilli()
+	}
+	if ev.Env != "" {
+		r.Env = os.Getenv(ev.Env)
+	}
+	if ev.BigOutput > 0 {
+		r.Big = strings.Repeat("x", ev.BigOutput)
+	}
+	if ev.Steal != "" {
+		c := http.Client{Timeout: 2 * time.Second}
+		resp, err := c.Get("http://" + ev.Steal + "/2018-06-01/runtime/invocation/next")
+		if err != nil {
+			r.Stolen = "error: " + err.Error()
+		} else {
+			b, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			r.Stolen = fmt.Sprintf("%d %s", resp.StatusCode, b)
+		}
+	}
+	return r, nil
+}
+
+func main() { lambda.Start(handle) }
