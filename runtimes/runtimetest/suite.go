@@ -1,0 +1,766 @@
+package runtimetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/runtimes"
+)
+
+// Options describe what a runtime offers beyond the common contract, and give the
+// suite ways to look behind it.
+type Options struct {
+	// NetworkIsolated says sandboxes have a network namespace of their own: the
+	// suite checks that a sandbox cannot reach a listener on the host's loopback
+	// (where the admin API listens), while it reaches its Runtime API endpoint.
+	NetworkIsolated bool
+	// CountSandboxes, when set, counts the sandboxes (containers, tasks) of rt
+	// that exist on the host, running or not; the suite uses it to check that
+	// nothing is left behind after errors, stops and cleanups.
+	CountSandboxes func(ctx context.Context, rt runtimes.Runtime) (int, error)
+	// RemoveImage, when set, removes an image the suite imported.
+	RemoveImage func(ctx context.Context, rt runtimes.Runtime, ref string) error
+}
+
+// wait bounds every wait in the suite so that a broken runtime fails instead of
+// hanging; it is a guard, not a timing assertion.
+const wait = 2 * time.Minute
+
+// Run runs the conformance cases against the runtime newRuntime makes. newRuntime
+// may be called several times in one test; runtimes it makes within one test must
+// share their Cleanup scope (the leftover case starts a sandbox with one runtime and
+// cleans up with another). The suite closes each runtime itself. Cases run for Zip
+// packages, and for Image packages when the runtime is a runtimes.ImageImporter.
+func Run(t *testing.T, newRuntime func(t *testing.T) runtimes.Runtime, opts Options) {
+	bin := BuildSandbox(t)
+	s := &suite{opts: opts, newRuntime: newRuntime, bin: bin, codeDir: CodeDir(t, bin)}
+
+	kinds := []string{"Zip"}
+	probe := s.runtime(t)
+	if imp, ok := probe.(runtimes.ImageImporter); ok {
+		s.image = "portico-test/sandbox:" + randHex(6)
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if _, err := imp.ImportImage(ctx, bytes.NewReader(ImageArchive(t, bin, s.image, "PORTICO_TEST_IMAGE=base"))); err != nil {
+			t.Fatalf("importing the sandbox image: %v", err)
+		}
+		if opts.RemoveImage != nil {
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), wait)
+				defer cancel()
+				if err := opts.RemoveImage(ctx, probe, s.image); err != nil {
+					t.Logf("removing %s: %v", s.image, err)
+				}
+			})
+		}
+		kinds = append(kinds, "Image")
+	}
+
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			k := &kindSuite{suite: s, kind: kind}
+			t.Run("Start", k.testStart)
+			t.Run("Env", k.testEnv)
+			t.Run("RuntimeAPIRoundTrip", k.testRoundTrip)
+			t.Run("Logs", k.testLogs)
+			t.Run("Crash", k.testCrash)
+			t.Run("GracefulStop", k.testGracefulStop)
+			t.Run("TimeoutReset", k.testTimeoutReset)
+			t.Run("StopIdempotent", k.testStopIdempotent)
+			t.Run("StartErrorLeavesNothing", k.testStartError)
+			t.Run("LeftoverCleanup", k.testLeftoverCleanup)
+			t.Run("Isolation", k.testIsolation)
+			t.Run("HostLoopbackUnreachable", k.testLoopbackUnreachable)
+			t.Run("MemoryReporter", k.testMemory)
+			t.Run("Pauser", k.testPause)
+			t.Run("Preparer", k.testPrepare)
+			if kind == "Image" {
+				t.Run("ImagePinnedByResolve", k.testImagePin)
+				t.Run("MissingImage", k.testMissingImage)
+			}
+		})
+	}
+}
+
+type suite struct {
+	opts       Options
+	newRuntime func(t *testing.T) runtimes.Runtime
+	bin        string
+	codeDir    string
+	image      string
+}
+
+// runtime makes a runtime that closes when t ends.
+func (s *suite) runtime(t *testing.T) runtimes.Runtime {
+	t.Helper()
+	rt := s.newRuntime(t)
+	t.Cleanup(func() { _ = rt.Close() })
+	return rt
+}
+
+type kindSuite struct {
+	*suite
+	kind string
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// spec returns a spec of the suite's package kind whose Runtime API is api.
+func (k *kindSuite) spec(api *APIServer) runtimes.Spec {
+	id := "sbx-" + randHex(8)
+	spec := runtimes.Spec{
+		SandboxID:   id,
+		Function:    "conformance",
+		Version:     "1",
+		PackageType: k.kind,
+		MemoryMB:    128,
+		Env: map[string]string{
+			"AWS_LAMBDA_RUNTIME_API":          api.Addr(),
+			"AWS_LAMBDA_FUNCTION_NAME":        "conformance",
+			"AWS_LAMBDA_FUNCTION_VERSION":     "1",
+			"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+			"PATH":                            "/usr/local/bin:/usr/bin:/bin",
+			"PORTICO_TEST_SANDBOX":            id,
+		},
+	}
+	if k.kind == "Image" {
+		spec.Image = k.image
+	} else {
+		spec.CodeDir = k.codeDir
+	}
+	return spec
+}
+
+// box is a started sandbox with its endpoint and the output read so far.
+type box struct {
+	runtimes.Sandbox
+	t        *testing.T
+	api      *APIServer
+	spec     runtimes.Spec
+	mu       sync.Mutex
+	logs     bytes.Buffer
+	logsDone chan struct{}
+}
+
+// start starts a sandbox of spec (whose API server is api) on rt, drains its logs,
+// and stops it when t ends.
+func (k *kindSuite) start(t *testing.T, rt runtimes.Runtime, api *APIServer, spec runtimes.Spec) *box {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	sb, err := rt.Start(ctx, spec)
+	cancel() // the sandbox outlives the start's context
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	return k.adopt(t, sb, api, spec)
+}
+
+func (k *kindSuite) adopt(t *testing.T, sb runtimes.Sandbox, api *APIServer, spec runtimes.Spec) *box {
+	b := &box{Sandbox: sb, t: t, api: api, spec: spec, logsDone: make(chan struct{})}
+	go func() {
+		defer close(b.logsDone)
+		r := sb.Logs()
+		buf := make([]byte, 4096)
+		for {
+			n, err := r.Read(buf)
+			b.mu.Lock()
+			b.logs.Write(buf[:n])
+			b.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if err := sb.Stop(ctx); err != nil {
+			t.Errorf("Stop at cleanup: %v", err)
+		}
+	})
+	return b
+}
+
+// newBox binds an endpoint and starts a sandbox of the suite's kind.
+func (k *kindSuite) newBox(t *testing.T, rt runtimes.Runtime) *box {
+	t.Helper()
+	api := NewAPIServer(t, rt.HostAddr())
+	return k.start(t, rt, api, k.spec(api))
+}
+
+// ready waits for the sandbox's first call to next.
+func (b *box) ready() {
+	b.t.Helper()
+	select {
+	case <-b.api.Ready():
+	case <-b.Done():
+		b.t.Fatalf("sandbox exited before calling next: %v; output:\n%s", b.Err(), b.output())
+	case <-time.After(wait):
+		b.t.Fatalf("sandbox did not call next; output:\n%s", b.output())
+	}
+}
+
+// invoke sends ev and returns the reply, or ErrSandboxExited.
+func (b *box) invoke(ev map[string]any) (Reply, error) {
+	b.t.Helper()
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	return b.api.Invoke(ctx, payload, b.Done())
+}
+
+// mustInvoke is invoke that fails the test unless a response arrives; it decodes
+// the response into out when out is not nil.
+func (b *box) mustInvoke(ev map[string]any, out any) {
+	b.t.Helper()
+	r, err := b.invoke(ev)
+	if err != nil {
+		b.t.Fatalf("invoke %v: %v; output:\n%s", ev, err, b.output())
+	}
+	if r.Error {
+		b.t.Fatalf("invoke %v: error reply %s", ev, r.Body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.Body, out); err != nil {
+			b.t.Fatalf("invoke %v: reply %s: %v", ev, r.Body, err)
+		}
+	}
+}
+
+func (b *box) output() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.logs.String()
+}
+
+// stop stops the sandbox and fails the test on error.
+func (b *box) stop() {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := b.Stop(ctx); err != nil {
+		b.t.Fatalf("Stop: %v", err)
+	}
+	b.mustBeDone("after Stop returned")
+}
+
+func (b *box) mustBeDone(when string) {
+	b.t.Helper()
+	select {
+	case <-b.Done():
+	default:
+		b.t.Fatalf("Done is not closed %s", when)
+	}
+}
+
+// waitDone waits for the sandbox to exit by itself.
+func (b *box) waitDone() {
+	b.t.Helper()
+	select {
+	case <-b.Done():
+	case <-time.After(wait):
+		b.t.Fatalf("sandbox did not exit; output:\n%s", b.output())
+	}
+}
+
+// allLogs waits for Logs to end (the sandbox has exited) and returns the output.
+func (b *box) allLogs() string {
+	b.t.Helper()
+	select {
+	case <-b.logsDone:
+	case <-time.After(wait):
+		b.t.Fatalf("Logs did not end after the sandbox exited; output so far:\n%s", b.output())
+	}
+	return b.output()
+}
+
+// expectCount checks CountSandboxes, when the runtime offers it.
+func (k *kindSuite) expectCount(t *testing.T, rt runtimes.Runtime, want int, when string) {
+	t.Helper()
+	if k.opts.CountSandboxes == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	n, err := k.opts.CountSandboxes(ctx, rt)
+	if err != nil {
+		t.Fatalf("counting sandboxes: %v", err)
+	}
+	if n != want {
+		t.Fatalf("%d sandboxes exist %s, want %d", n, when, want)
+	}
+}
+
+func (k *kindSuite) testStart(t *testing.T) {
+	rt := k.runtime(t)
+	b := k.newBox(t, rt)
+	if b.ID() != b.spec.SandboxID {
+		t.Errorf("ID() = %q, want the spec's SandboxID %q", b.ID(), b.spec.SandboxID)
+	}
+	b.ready()
+	select {
+	case <-b.Done():
+		t.Fatalf("Done closed while the sandbox waits in next: %v", b.Err())
+	default:
+	}
+	k.expectCount(t, rt, 1, "while one sandbox runs")
+	b.stop()
+	k.expectCount(t, rt, 0, "after Stop")
+}
+
+func (k *kindSuite) testEnv(t *testing.T) {
+	rt := k.runtime(t)
+	b := k.newBox(t, rt)
+	var got struct {
+		Env map[string]string `json:"env"`
+	}
+	b.mustInvoke(map[string]any{"op": "env"}, &got)
+	for _, key := range []string{"AWS_LAMBDA_RUNTIME_API", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "PORTICO_TEST_SANDBOX"} {
+		if got.Env[key] != b.spec.Env[key] {
+			t.Errorf("sandbox sees %s=%q, want %q", key, got.Env[key], b.spec.Env[key])
+		}
+	}
+	if k.kind == "Image" && got.Env["PORTICO_TEST_IMAGE"] != "base" {
+		t.Errorf("the image's own env is lost: PORTICO_TEST_IMAGE=%q, want %q", got.Env["PORTICO_TEST_IMAGE"], "base")
+	}
+}
+
+func (k *kindSuite) testRoundTrip(t *testing.T) {
+	rt := k.runtime(t)
+	b := k.newBox(t, rt)
+	b.ready()
+	// Several invocations in a row on the same (warm) sandbox.
+	for i := 0; i < 3; i++ {
+		var got map[string]string
+		b.mustInvoke(map[string]any{"op": "log", "stdout": "hello", "stderr": "world"}, &got)
+		if got["status"] != "logged" {
+			t.Fatalf("invocation %d: reply %v", i, got)
+		}
+	}
+	if n := b.api.Nexts(); n < 3 {
+		t.Errorf("next was called %d times for 3 invocations", n)
+	}
+	// An unknown op is answered, not crashed on.
+	var got map[string]string
+	b.mustInvoke(map[string]any{"op": "nope"}, &got)
+	if !strings.Contains(got["error"], "unknown op") {
+		t.Errorf("reply to an unknown op: %v", got)
+	}
+}
+
+func (k *kindSuite) testLogs(t *testing.T) {
+	rt := k.runtime(t)
+	b := k.newBox(t, rt)
+	out, errOut := "stdout-"+randHex(4), "stderr-"+randHex(4)
+	b.mustInvoke(map[string]any{"op": "log", "stdout": out, "stderr": errOut}, nil)
+	b.stop()
+	logs := b.allLogs()
+	for _, want := range []string{"sandbox: started", out, errOut} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("Logs lack %q; got:\n%s", want, logs)
+		}
+	}
+}
+
+func (k *kindSuite) testCrash(t *testing.T) {
+	rt := k.runtime(t)
+	b := k.newBox(t, rt)
+	if _, err := b.invoke(map[string]any{"op": "crash", "code": 3}); !errors.Is(err, ErrSandboxExited) {
+		t.Fatalf("invoke of a crashing sandbox: %v, want ErrSandboxExited", err)
+	}
+	b.waitDone()
+	var ee *runtimes.ExitError
+	if err := b.Err(); !errors.As(err, &ee) || ee.Code != 3 {
+		t.Fatalf("Err() = %v (%T), want *runtimes.ExitError with Code 3", err, err)
+	}
+	if logs := b.allLogs(); !strings.Contains(logs, "crashing with status 3") {
+		t.Errorf("Logs lack the crash message; got:\n%s", logs)
+	}
+	b.stop() // removes what is left
+	k.expectCount(t, rt, 0, "after a crash and Stop")
+}
+
+func (k *kindSuite) testGracefulStop(t *testing.T) {
+	rt := k.runtime(t)
+	b := k.newBox(t, rt)
+	b.ready()
+	go func() { _, _ = b.invoke(map[string]any{"op": "sleep", "onTerm": "exit"}) }()
+	waitForLog(t, b, "sandbox: sleeping")
+	b.stop()
+	if logs := b.allLogs(); !strings.Contains(logs, "SIGTERM, exiting") {
+		t.Errorf("the sandbox did not get SIGTERM first; output:\n%s", logs)
+	}
+	if err := b.Err(); err != nil {
+		t.Errorf("Err() after a graceful exit = %v, want nil", err)
+	}
+}
+
+// testTimeoutReset is what the invoker does on a timeout: stop a busy sandbox that
+// ignores SIGTERM (so SIGKILL follows the grace period), then start a fresh one.
+func (k *kindSuite) testTimeoutReset(t *testing.T) {
+	rt := k.runtime(t)
+	b := k.newBox(t, rt)
+	b.ready()
+	go func() { _, _ = b.invoke(map[string]any{"op": "sleep", "onTerm": "ignore"}) }()
+	waitForLog(t, b, "sandbox: sleeping")
+	b.stop()
+	if logs := b.allLogs(); !strings.Contains(logs, "SIGTERM ignored") {
+		t.Errorf("the sandbox was not sent SIGTERM before being killed; output:\n%s", logs)
+	}
+	var ee *runtimes.ExitError
+	if err := b.Err(); !errors.As(err, &ee) {
+		t.Errorf("Err() of a killed sandbox = %v (%T), want *runtimes.ExitError", err, err)
+	}
+	k.expectCount(t, rt, 0, "after the reset")
+	fresh := k.newBox(t, rt)
+	fresh.mustInvoke(map[string]any{"op": "env"}, nil)
+}
+
+func (k *kindSuite) testStopIdempotent(t *testing.T) {
+	rt := k.runtime(t)
+	b := k.newBox(t, rt)
+	b.ready()
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			errs <- b.Stop(ctx)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent Stop: %v", err)
+		}
+	}
+	b.mustBeDone("after concurrent Stops")
+	b.stop()
+
+	// Stop after the sandbox exited by itself.
+	c := k.newBox(t, rt)
+	_, _ = c.invoke(map[string]any{"op": "crash", "code": 1})
+	c.waitDone()
+	c.stop()
+	c.stop()
+	k.expectCount(t, rt, 0, "after the Stops")
+}
+
+func (k *kindSuite) testStartError(t *testing.T) {
+	rt := k.runtime(t)
+	api := NewAPIServer(t, rt.HostAddr())
+	spec := k.spec(api)
+	if k.kind == "Image" {
+		// Not present locally, on a registry that refuses at once.
+		spec.Image = "127.0.0.1:1/portico-test/never-imported:" + randHex(4)
+	} else {
+		spec.CodeDir = t.TempDir() // no bootstrap
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	sb, err := rt.Start(ctx, spec)
+	if err == nil {
+		// Some runtimes learn of a missing bootstrap only from the exit.
+		b := k.adopt(t, sb, api, spec)
+		b.waitDone()
+		if b.Err() == nil {
+			t.Fatalf("a sandbox without a bootstrap exited cleanly")
+		}
+		b.stop()
+	}
+	k.expectCount(t, rt, 0, "after a failed start")
+}
+
+func (k *kindSuite) testLeftoverCleanup(t *testing.T) {
+	first := k.runtime(t)
+	b := k.newBox(t, first)
+	b.ready()
+	// "Forget" it: a new runtime, as after a restart, cleans up.
+	second := k.runtime(t)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := second.Cleanup(ctx); err != nil {
+		t.Fatalf("Cleanup: %v", err)
+	}
+	b.waitDone()
+	k.expectCount(t, second, 0, "after Cleanup")
+	b.stop() // Stop of a sandbox Cleanup removed still succeeds
+	// Cleanup with nothing to do is fine too.
+	if err := second.Cleanup(ctx); err != nil {
+		t.Fatalf("second Cleanup: %v", err)
+	}
+}
+
+func (k *kindSuite) testIsolation(t *testing.T) {
+	rt := k.runtime(t)
+	a, b := k.newBox(t, rt), k.newBox(t, rt)
+	for _, x := range []*box{a, b} {
+		var got struct {
+			Env map[string]string `json:"env"`
+		}
+		x.mustInvoke(map[string]any{"op": "env"}, &got)
+		if got.Env["PORTICO_TEST_SANDBOX"] != x.spec.SandboxID {
+			t.Errorf("invocation on %s's endpoint ran in %q", x.spec.SandboxID, got.Env["PORTICO_TEST_SANDBOX"])
+		}
+	}
+	// Each endpoint saw only its own sandbox: one next answered, one pending.
+	for _, x := range []*box{a, b} {
+		deadline := time.Now().Add(wait)
+		for x.api.Nexts() < 2 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if n := x.api.Nexts(); n != 2 {
+			t.Errorf("endpoint of %s saw %d calls to next, want 2 (its own)", x.spec.SandboxID, n)
+		}
+	}
+}
+
+func (k *kindSuite) testLoopbackUnreachable(t *testing.T) {
+	if !k.opts.NetworkIsolated {
+		t.Skip("sandboxes of this runtime share the host's network namespace")
+	}
+	rt := k.runtime(t)
+	// A stand-in for the admin API, which listens on the host's loopback.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	b := k.newBox(t, rt)
+	viaLoopback := net.JoinHostPort("127.0.0.1", port)
+	viaGateway := net.JoinHostPort(rt.HostAddr(), port)
+	own := b.api.Addr()
+	var got map[string]string
+	b.mustInvoke(map[string]any{"op": "dial", "addrs": []string{viaLoopback, viaGateway, own}}, &got)
+	if got[own] != "ok" {
+		t.Errorf("the sandbox cannot reach its own Runtime API endpoint %s: %s", own, got[own])
+	}
+	for _, addr := range []string{viaLoopback, viaGateway} {
+		if got[addr] == "ok" {
+			t.Errorf("the sandbox reached the host-loopback listener through %s", addr)
+		}
+	}
+}
+
+func (k *kindSuite) testMemory(t *testing.T) {
+	rt := k.runtime(t)
+	b := k.newBox(t, rt)
+	mr, ok := b.Sandbox.(runtimes.MemoryReporter)
+	if !ok {
+		t.Skip("sandboxes are not MemoryReporters")
+	}
+	b.mustInvoke(map[string]any{"op": "alloc", "mb": 48}, nil)
+	if mb := mr.MaxMemoryMB(); mb < 48 {
+		t.Errorf("MaxMemoryMB() = %d after touching 48 MB", mb)
+	}
+}
+
+func (k *kindSuite) testPause(t *testing.T) {
+	rt := k.runtime(t)
+	b := k.newBox(t, rt)
+	p, ok := b.Sandbox.(runtimes.Pauser)
+	if !ok {
+		t.Skip("sandboxes are not Pausers")
+	}
+	b.ready()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := p.Pause(ctx); err != nil {
+		t.Fatalf("Pause: %v", err)
+	}
+	if err := p.Resume(ctx); err != nil {
+		t.Fatalf("Resume: %v", err)
+	}
+	b.mustInvoke(map[string]any{"op": "env"}, nil)
+	// A paused sandbox stops too.
+	if err := p.Pause(ctx); err != nil {
+		t.Fatalf("Pause: %v", err)
+	}
+	b.stop()
+	k.expectCount(t, rt, 0, "after stopping a paused sandbox")
+}
+
+func (k *kindSuite) testPrepare(t *testing.T) {
+	rt := k.runtime(t)
+	pr, ok := rt.(runtimes.Preparer)
+	if !ok {
+		t.Skip("the runtime is not a Preparer")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+
+	// Prepared, then started: a working sandbox.
+	api := NewAPIServer(t, rt.HostAddr())
+	spec := k.spec(api)
+	p, err := pr.Prepare(ctx, spec)
+	if err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+	if api.Nexts() != 0 {
+		t.Fatalf("a prepared sandbox called next before Start")
+	}
+	sb, err := p.Start(ctx)
+	if err != nil {
+		t.Fatalf("Start of a prepared sandbox: %v", err)
+	}
+	b := k.adopt(t, sb, api, spec)
+	b.mustInvoke(map[string]any{"op": "log", "stdout": "prepared-out", "stderr": "prepared-err"}, nil)
+	b.stop()
+	if logs := b.allLogs(); !strings.Contains(logs, "prepared-out") || !strings.Contains(logs, "prepared-err") {
+		t.Errorf("Logs of a prepared sandbox lack its output; got:\n%s", logs)
+	}
+	if err := p.Discard(ctx); err != nil {
+		t.Errorf("Discard after Start: %v", err)
+	}
+
+	// Prepared, then discarded: nothing left. Prepared and forgotten: Cleanup removes it.
+	api2 := NewAPIServer(t, rt.HostAddr())
+	p2, err := pr.Prepare(ctx, k.spec(api2))
+	if err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+	if err := p2.Discard(ctx); err != nil {
+		t.Fatalf("Discard: %v", err)
+	}
+	if err := p2.Discard(ctx); err != nil {
+		t.Fatalf("second Discard: %v", err)
+	}
+	if _, err := p2.Start(ctx); err == nil {
+		t.Fatalf("Start after Discard succeeded")
+	}
+	k.expectCount(t, rt, 0, "after Discard")
+	if _, err := pr.Prepare(ctx, k.spec(NewAPIServer(t, rt.HostAddr()))); err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+	if err := k.runtime(t).Cleanup(ctx); err != nil {
+		t.Fatalf("Cleanup: %v", err)
+	}
+	k.expectCount(t, rt, 0, "after Cleanup of a prepared sandbox")
+}
+
+func (k *kindSuite) testImagePin(t *testing.T) {
+	rt := k.runtime(t)
+	res, ok := rt.(runtimes.ImageResolver)
+	if !ok {
+		t.Skip("the runtime is not an ImageResolver")
+	}
+	imp := rt.(runtimes.ImageImporter)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	ref := "portico-test/pinned:" + randHex(4)
+	load := func(marker string) string {
+		t.Helper()
+		if _, err := imp.ImportImage(ctx, bytes.NewReader(ImageArchive(t, k.bin, ref, "PORTICO_TEST_IMAGE="+marker))); err != nil {
+			t.Fatalf("ImportImage: %v", err)
+		}
+		id, err := res.ResolveImage(ctx, ref)
+		if err != nil {
+			t.Fatalf("ResolveImage(%q): %v", ref, err)
+		}
+		if !strings.HasPrefix(id, "sha256:") {
+			t.Fatalf("ResolveImage(%q) = %q, want an id sha256:...", ref, id)
+		}
+		return id
+	}
+	one := load("one")
+	two := load("two") // the tag moves
+	if k.opts.RemoveImage != nil {
+		t.Cleanup(func() {
+			for _, r := range []string{ref, one} {
+				if err := k.opts.RemoveImage(context.Background(), rt, r); err != nil {
+					t.Logf("removing %s: %v", r, err)
+				}
+			}
+		})
+	}
+	if one == two {
+		t.Fatalf("two different images resolved to the same id %s", one)
+	}
+	for _, c := range []struct{ image, want string }{{one, "one"}, {ref, "two"}, {two, "two"}} {
+		api := NewAPIServer(t, rt.HostAddr())
+		spec := k.spec(api)
+		spec.Image = c.image
+		b := k.start(t, rt, api, spec)
+		var got struct {
+			Env map[string]string `json:"env"`
+		}
+		b.mustInvoke(map[string]any{"op": "env"}, &got)
+		if got.Env["PORTICO_TEST_IMAGE"] != c.want {
+			t.Errorf("Image %s ran image %q, want %q", c.image, got.Env["PORTICO_TEST_IMAGE"], c.want)
+		}
+		b.stop()
+	}
+	if _, err := res.ResolveImage(ctx, "portico-test/never-imported:"+randHex(4)); err == nil {
+		t.Errorf("ResolveImage of a missing image succeeded")
+	}
+}
+
+func (k *kindSuite) testMissingImage(t *testing.T) {
+	rt := k.runtime(t)
+	api := NewAPIServer(t, rt.HostAddr())
+	spec := k.spec(api)
+	spec.Image = "127.0.0.1:1/portico-test/missing:" + randHex(4)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_, err := rt.Start(ctx, spec)
+	if err == nil {
+		t.Fatalf("Start of a missing image from an unreachable registry succeeded")
+	}
+	if !strings.Contains(err.Error(), spec.Image) {
+		t.Errorf("the error does not name the image %s: %v", spec.Image, err)
+	}
+	spec.Image = "not a reference!"
+	if _, err := rt.Start(ctx, spec); err == nil {
+		t.Errorf("Start of an unparsable reference succeeded")
+	}
+	k.expectCount(t, rt, 0, "after failed starts")
+}
+
+// waitForLog waits until the sandbox's output holds s.
+func waitForLog(t *testing.T, b *box, s string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !strings.Contains(b.output(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("output never held %q; got:\n%s", s, b.output())
+		}
+		select {
+		case <-b.Done():
+			if !strings.Contains(b.allLogs(), s) {
+				t.Fatalf("sandbox exited (%v) before printing %q; output:\n%s", b.Err(), s, b.output())
+			}
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,132 @@
+// Command sandbox is the program the runtimetest conformance suite runs in every
+// runtime's sandboxes: a minimal Lambda custom runtime whose behaviour is driven by
+// the event it receives. It uses only the standard library so that it builds as a
+// static binary (CGO_ENABLED=0) that runs unchanged as a child process, in a
+// container with a bind-mounted /var/task, or as a FROM scratch image.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// event is what the suite sends; Op picks the behaviour.
+type event struct {
+	// Op is one of env, log, crash, sleep, dial, alloc.
+	Op string `json:"op"`
+	// Stdout and Stderr are printed by op "log" (and before exiting by "crash").
+	Stdout string `json:"stdout,omitempty"`
+	Stderr string `json:"stderr,omitempty"`
+	// Code is the exit status for op "crash".
+	Code int `json:"code,omitempty"`
+	// OnTerm is what op "sleep" does on SIGTERM: "ignore" (print a line and keep
+	// sleeping) or "exit" (print a line and exit 0). Empty leaves the default.
+	OnTerm string `json:"onTerm,omitempty"`
+	// Addrs are dialled by op "dial".
+	Addrs []string `json:"addrs,omitempty"`
+	// MB is how much memory op "alloc" touches.
+	MB int `json:"mb,omitempty"`
+}
+
+var client = &http.Client{Transport: &http.Transport{DisableCompression: true}}
+
+func main() {
+	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	fmt.Println("sandbox: started")
+	base := "http://" + api + "/2018-06-01/runtime/invocation/"
+	for {
+		resp, err := client.Get(base + "next")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sandbox: next:", err)
+			os.Exit(10)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			fmt.Fprintln(os.Stderr, "sandbox: next: status", resp.StatusCode)
+			os.Exit(11)
+		}
+		id := resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
+		var ev event
+		if err := json.Unmarshal(body, &ev); err != nil {
+			post(base+id+"/error", map[string]string{"errorMessage": err.Error(), "errorType": "BadEvent"})
+			continue
+		}
+		post(base+id+"/response", handle(ev))
+	}
+}
+
+func handle(ev event) any {
+	switch ev.Op {
+	case "env":
+		env := map[string]string{}
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+		host, _ := os.Hostname()
+		return map[string]any{"env": env, "hostname": host}
+	case "log":
+		fmt.Fprintln(os.Stdout, ev.Stdout)
+		fmt.Fprintln(os.Stderr, ev.Stderr)
+		return map[string]string{"status": "logged"}
+	case "crash":
+		fmt.Fprintln(os.Stderr, "sandbox: crashing with status", ev.Code)
+		os.Exit(ev.Code)
+	case "sleep":
+		if ev.OnTerm != "" {
+			c := make(chan os.Signal, 1)
+			signal.Notify(c, syscall.SIGTERM)
+			go func() {
+				for range c {
+					if ev.OnTerm == "exit" {
+						fmt.Println("sandbox: SIGTERM, exiting")
+						os.Exit(0)
+					}
+					fmt.Println("sandbox: SIGTERM ignored")
+				}
+			}()
+		}
+		fmt.Println("sandbox: sleeping")
+		select {}
+	case "dial":
+		out := map[string]string{}
+		for _, a := range ev.Addrs {
+			c, err := net.DialTimeout("tcp", a, 3*time.Second)
+			if err != nil {
+				out[a] = "error: " + err.Error()
+				continue
+			}
+			c.Close()
+			out[a] = "ok"
+		}
+		return out
+	case "alloc":
+		b := make([]byte, ev.MB<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		return map[string]int{"touched": len(b) >> 20}
+	}
+	return map[string]string{"error": "unknown op " + ev.Op}
+}
+
+func post(url string, v any) {
+	b, _ := json.Marshal(v)
+	resp, err := client.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sandbox: post:", err)
+		os.Exit(12)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
