@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -415,7 +417,8 @@ func (i *Invoker) newInvocation(req Request) *invocation {
 	}
 	trace := req.TraceID
 	if trace == "" {
-		trace = fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), newID()[:8]+newID()[9:13]+newID()[14:18]+newID()[19:23], newID()[:8]+newID()[9:13])
+		r := strings.ReplaceAll(newID(), "-", "") // 32 hex digits: 24 for the root, 8+ for the parent
+		trace = "Root=1-" + strconv.FormatInt(time.Now().Unix(), 16) + "-" + r[:24] + ";Parent=" + r[16:32] + ";Sampled=0"
 	}
 	inv := &invocation{
 		id:       id,

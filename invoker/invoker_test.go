@@ -53,7 +53,7 @@ type fakeFunctions struct {
 	codes map[string]string
 }
 
-func newFakeFunctions(t *testing.T) *fakeFunctions {
+func newFakeFunctions(t testing.TB) *fakeFunctions {
 	return &fakeFunctions{fns: map[string]*functions.Config{}, vols: t.TempDir(), codes: map[string]string{}}
 }
 
@@ -110,13 +110,13 @@ type env struct {
 	dir string
 }
 
-func newEnv(t *testing.T, mod func(*Config)) *env {
+func newEnv(t testing.TB, mod func(*Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	return newEnvIn(t, dir, mod)
 }
 
-func newEnvIn(t *testing.T, dir string, mod func(*Config)) *env {
+func newEnvIn(t testing.TB, dir string, mod func(*Config)) *env {
 	t.Helper()
 	st, err := store.Open(dir)
 	if err != nil {

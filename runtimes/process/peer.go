@@ -20,14 +20,15 @@ func (s *sandbox) OwnsConn(remote net.Addr) bool {
 	if !ok {
 		return false
 	}
-	inode := socketInode(ta)
-	if inode == "" {
+	inodes := socketInodes(ta)
+	if len(inodes) == 0 {
 		return false
 	}
-	target := "socket:[" + inode + "]"
 	leader := s.cmd.Process.Pid
-	if holds(leader, target) {
-		return true
+	for _, inode := range inodes {
+		if holds(leader, "socket:["+inode+"]") {
+			return true
+		}
 	}
 	// A child of the bootstrap: any process in the sandbox's group.
 	procs, _ := os.ReadDir("/proc")
@@ -36,8 +37,13 @@ func (s *sandbox) OwnsConn(remote net.Addr) bool {
 		if err != nil || pid == leader {
 			continue
 		}
-		if pgid, err := pgidOf(pid); err == nil && pgid == leader && holds(pid, target) {
-			return true
+		if pgid, err := pgidOf(pid); err != nil || pgid != leader {
+			continue
+		}
+		for _, inode := range inodes {
+			if holds(pid, "socket:["+inode+"]") {
+				return true
+			}
 		}
 	}
 	return false
@@ -72,8 +78,10 @@ func pgidOf(pid int) (int, error) {
 	return strconv.Atoi(f[2])
 }
 
-// socketInode finds the inode of the TCP socket whose local address is a.
-func socketInode(a *net.TCPAddr) string {
+// socketInodes finds the inodes of the live TCP sockets whose local address is a
+// (sockets in TIME_WAIT have inode 0 and are skipped).
+func socketInodes(a *net.TCPAddr) []string {
+	var out []string
 	want := procAddr(a)
 	for _, file := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		f, err := os.Open(file)
@@ -86,14 +94,13 @@ func socketInode(a *net.TCPAddr) string {
 			if len(fields) < 10 || fields[0] == "sl" {
 				continue
 			}
-			if strings.EqualFold(fields[1], want) || strings.EqualFold(fields[1], procAddr6(a)) {
-				_ = f.Close()
-				return fields[9]
+			if (strings.EqualFold(fields[1], want) || strings.EqualFold(fields[1], procAddr6(a))) && fields[9] != "0" {
+				out = append(out, fields[9])
 			}
 		}
 		_ = f.Close()
 	}
-	return ""
+	return out
 }
 
 // procAddr renders an IPv4 address as /proc/net/tcp does: the address as a

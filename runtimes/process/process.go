@@ -148,6 +148,10 @@ type sandbox struct {
 	maxRSS  int // KB, from rusage at exit
 	stopMu  sync.Mutex
 	stopped bool
+
+	memMu sync.Mutex
+	memAt time.Time
+	memMB int
 }
 
 func (s *sandbox) wait() {
@@ -223,16 +227,25 @@ func (s *sandbox) MaxMemoryMB() int {
 		return (s.maxRSS + 1023) / 1024
 	default:
 	}
+	// Peak RSS only grows; reading /proc costs tens of microseconds, so a value
+	// at most 100 ms old is good enough for REPORT lines.
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	if time.Since(s.memAt) < 100*time.Millisecond {
+		return s.memMB
+	}
 	raw, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/status")
 	if err != nil {
-		return 0
+		return s.memMB
 	}
+	s.memAt = time.Now()
 	for _, line := range strings.Split(string(raw), "\n") {
 		if strings.HasPrefix(line, "VmHWM:") {
 			f := strings.Fields(line)
 			if len(f) >= 2 {
 				kb, _ := strconv.Atoi(f[1])
-				return (kb + 1023) / 1024
+				s.memMB = (kb + 1023) / 1024
+				return s.memMB
 			}
 		}
 	}

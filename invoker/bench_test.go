@@ -1,0 +1,109 @@
+package invoker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/latency"
+)
+
+const benchPayload = `{"echo":{"hello":"world"}}`
+
+// BenchmarkWarmInvoke measures a warm invocation through the invoker in-process:
+// hand-off to an idle sandbox, the Runtime API round trip, END/REPORT.
+func BenchmarkWarmInvoke(b *testing.B) {
+	e := newEnvB(b)
+	cfg := e.fns.add(&functions.Config{FunctionName: "bench"})
+	ctx := context.Background()
+	if _, err := e.inv.Invoke(ctx, Request{Function: cfg, Payload: []byte(benchPayload)}); err != nil {
+		b.Fatal(err)
+	}
+	var rec latency.Recorder
+	b.ResetTimer()
+	for range b.N {
+		rec.Time(func() {
+			res, err := e.inv.Invoke(ctx, Request{Function: cfg, Payload: []byte(benchPayload)})
+			if err != nil || res.FunctionError != "" {
+				b.Fatalf("%v %v", err, res)
+			}
+		})
+	}
+	rec.Report(b, "")
+}
+
+// BenchmarkBareHandlerHTTP is the baseline: the same handler work (decode the
+// event, encode the result) served directly over HTTP on loopback, no sandbox.
+func BenchmarkBareHandlerHTTP(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev map[string]any
+		body, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(body, &ev)
+		out, _ := json.Marshal(map[string]any{"echo": ev["echo"], "version": "$LATEST"})
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(out)
+	}))
+	defer srv.Close()
+	c := srv.Client()
+	var rec latency.Recorder
+	b.ResetTimer()
+	for range b.N {
+		rec.Time(func() {
+			resp, err := c.Post(srv.URL, "application/json", bytes.NewReader([]byte(benchPayload)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+		})
+	}
+	rec.Report(b, "")
+}
+
+// BenchmarkColdStart measures an invocation that has to start a sandbox (a new
+// $LATEST revision each time, so no warm sandbox exists): process start, Go
+// runtime init, the first next, the call.
+func BenchmarkColdStart(b *testing.B) {
+	e := newEnvB(b)
+	ctx := context.Background()
+	var rec latency.Recorder
+	b.ResetTimer()
+	for range b.N {
+		cfg := e.fns.add(&functions.Config{FunctionName: "cold", RevisionID: newID()})
+		rec.Time(func() {
+			res, err := e.inv.Invoke(ctx, Request{Function: cfg, Payload: []byte(benchPayload)})
+			if err != nil || res.FunctionError != "" || !res.ColdStart {
+				b.Fatalf("%v %+v", err, res)
+			}
+		})
+		b.StopTimer()
+		retireFunction(e.inv, "cold") // stop the sandbox so processes do not pile up
+		b.StartTimer()
+	}
+	rec.Report(b, "")
+}
+
+func newEnvB(b *testing.B) *env {
+	b.Helper()
+	return newEnv(b, nil)
+}
+
+func retireFunction(i *Invoker, name string) {
+	i.mu.Lock()
+	var ps []*pool
+	for k, p := range i.pools {
+		if p.cfg.FunctionName == name {
+			delete(i.pools, k)
+			ps = append(ps, p)
+		}
+	}
+	i.mu.Unlock()
+	for _, p := range ps {
+		p.retire()
+	}
+}
