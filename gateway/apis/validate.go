@@ -400,7 +400,12 @@ func validateHTTPURI(raw string) error {
 	if raw == "" {
 		return invalid("an HTTP integration needs a uri")
 	}
-	u, err := url.Parse(placeholderVars(raw))
+	shape := raw
+	if loc := stageVarRefRe.FindStringIndex(shape); loc != nil && loc[0] == 0 {
+		// The variable holds the scheme and host: only the rest can be checked now.
+		shape = "http://x" + shape[loc[1]:]
+	}
+	u, err := url.Parse(placeholderVars(shape))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return invalid("integration uri %q must be an absolute http or https URL", truncate(raw, 200))
 	}

@@ -1,0 +1,324 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/apis"
+)
+
+// requestTimeLayout is API Gateway's requestTime format: "15/May/2020:06:01:09 +0000".
+const requestTimeLayout = "02/Jan/2006:15:04:05 -0700"
+
+// sourceIP returns the caller's address as API Gateway reports it.
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// resourceID derives a stable 6-character resource id from the resource path, the
+// way API Gateway gives every resource an id.
+func resourceID(apiID, path string) string {
+	sum := sha256.Sum256([]byte(apiID + path))
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 6)
+	for i := range b {
+		b[i] = alphabet[int(sum[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// traceID returns an X-Ray style trace header value.
+func traceID(now time.Time, requestID string) string {
+	return fmt.Sprintf("Root=1-%08x-%s", now.Unix(), strings.ReplaceAll(requestID, "-", "")[:24])
+}
+
+// forwardedHeaders returns the request's headers as the integration sees them: the
+// client's headers plus Host, X-Forwarded-For/Port/Proto and X-Amzn-Trace-Id, as
+// API Gateway adds them.
+func forwardedHeaders(r *http.Request, rc *reqCtx) http.Header {
+	h := r.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h["Host"] = []string{r.Host}
+	ip := sourceIP(r)
+	if prior := h.Get("X-Forwarded-For"); prior != "" {
+		h.Set("X-Forwarded-For", prior+", "+ip)
+	} else {
+		h.Set("X-Forwarded-For", ip)
+	}
+	port := "80"
+	if _, p, err := net.SplitHostPort(r.Host); err == nil {
+		port = p
+	} else if r.TLS != nil {
+		port = "443"
+	}
+	h.Set("X-Forwarded-Port", port)
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	h.Set("X-Forwarded-Proto", proto)
+	if h.Get("X-Amzn-Trace-Id") == "" {
+		h.Set("X-Amzn-Trace-Id", traceID(rc.start, rc.requestID))
+	}
+	return h
+}
+
+// isBinaryREST reports whether a REST API passes a body of this content type to
+// its function base64-encoded: when it matches one of the binary media types.
+func isBinaryREST(contentType string, binaryTypes []string) bool {
+	if len(binaryTypes) == 0 {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt = strings.ToLower(strings.TrimSpace(contentType))
+	}
+	for _, b := range binaryTypes {
+		if mediaMatch(b, mt) {
+			return true
+		}
+	}
+	return false
+}
+
+// mediaMatch matches a media type against a pattern with * wildcards ("image/*",
+// "*/*").
+func mediaMatch(pattern, mt string) bool {
+	pattern = strings.ToLower(pattern)
+	if pattern == "*/*" || pattern == mt {
+		return true
+	}
+	pt, ps, _ := strings.Cut(pattern, "/")
+	mtt, mts, _ := strings.Cut(mt, "/")
+	return (pt == "*" || pt == mtt) && (ps == "*" || ps == mts)
+}
+
+// isTextHTTP reports whether an HTTP API passes a body as text: text/* and the
+// JSON, XML, JavaScript and form types, or no content type and valid UTF-8.
+func isTextHTTP(contentType string, body []byte) bool {
+	if contentType == "" {
+		return utf8.Valid(body)
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return utf8.Valid(body)
+	}
+	switch {
+	case strings.HasPrefix(mt, "text/"),
+		strings.HasSuffix(mt, "json"), strings.HasSuffix(mt, "xml"),
+		strings.Contains(mt, "javascript"), mt == "application/x-www-form-urlencoded",
+		mt == "application/graphql", mt == "application/yaml", mt == "application/x-yaml":
+		return utf8.Valid(body)
+	}
+	return false
+}
+
+// parseQuery parses the raw query string; a bad encoding is errBadRequest.
+func parseQuery(raw string) (url.Values, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, fmt.Errorf("query string %q: %v: %w", raw, err, errBadRequest)
+	}
+	return q, nil
+}
+
+// buildV1 builds the REST (payload 1.0) event, every field filled as API Gateway
+// fills it; absent collections are null.
+func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]string, binaryTypes []string) (*events.APIGatewayProxyRequest, error) {
+	q, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	h := forwardedHeaders(r, rc)
+	ev := &events.APIGatewayProxyRequest{
+		Resource:   rc.route.Path,
+		Path:       unescapePath(rc.path),
+		HTTPMethod: r.Method,
+	}
+	if rc.route.Path == apis.RouteDefault {
+		ev.Resource = "/" + "{proxy+}"
+	}
+	if len(h) > 0 {
+		ev.Headers = make(map[string]string, len(h))
+		ev.MultiValueHeaders = make(map[string][]string, len(h))
+		for k, vs := range h {
+			ev.Headers[k] = vs[len(vs)-1]
+			ev.MultiValueHeaders[k] = append([]string(nil), vs...)
+		}
+	}
+	if len(q) > 0 {
+		ev.QueryStringParameters = make(map[string]string, len(q))
+		ev.MultiValueQueryStringParameters = make(map[string][]string, len(q))
+		for k, vs := range q {
+			ev.QueryStringParameters[k] = vs[len(vs)-1]
+			ev.MultiValueQueryStringParameters[k] = vs
+		}
+	}
+	if len(rc.params) > 0 {
+		ev.PathParameters = rc.params
+	}
+	if len(stageVars) > 0 {
+		ev.StageVariables = stageVars
+	}
+	if len(body) > 0 {
+		if isBinaryREST(r.Header.Get("Content-Type"), binaryTypes) || !utf8.Valid(body) {
+			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+		} else {
+			ev.Body = string(body)
+		}
+	}
+	resourcePath := ev.Resource
+	ev.RequestContext = events.APIGatewayProxyRequestContext{
+		AccountID:         functions.AccountID,
+		ResourceID:        resourceID(rc.apiID, resourcePath),
+		Stage:             rc.stageName,
+		DomainName:        rc.domainName,
+		DomainPrefix:      domainPrefix(rc.domainName),
+		RequestID:         rc.requestID,
+		ExtendedRequestID: rc.extendedID,
+		Protocol:          r.Proto,
+		Identity: events.APIGatewayRequestIdentity{
+			SourceIP:  sourceIP(r),
+			UserAgent: r.UserAgent(),
+		},
+		ResourcePath:     resourcePath,
+		Path:             stagePath(rc),
+		HTTPMethod:       r.Method,
+		RequestTime:      rc.start.UTC().Format(requestTimeLayout),
+		RequestTimeEpoch: rc.start.UnixMilli(),
+		APIID:            rc.apiID,
+	}
+	return ev, nil
+}
+
+// buildV2 builds the HTTP API (payload 2.0) event.
+func buildV2(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]string) (*events.APIGatewayV2HTTPRequest, error) {
+	q, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	h := forwardedHeaders(r, rc)
+	routeKey := rc.route.RouteKey
+	ev := &events.APIGatewayV2HTTPRequest{
+		Version:        "2.0",
+		RouteKey:       routeKey,
+		RawPath:        stagePath(rc),
+		RawQueryString: r.URL.RawQuery,
+		Headers:        make(map[string]string, len(h)),
+	}
+	for k, vs := range h {
+		lk := strings.ToLower(k)
+		if lk == "cookie" {
+			for _, v := range vs {
+				for _, c := range strings.Split(v, ";") {
+					if c = strings.TrimSpace(c); c != "" {
+						ev.Cookies = append(ev.Cookies, c)
+					}
+				}
+			}
+			continue
+		}
+		if prev, ok := ev.Headers[lk]; ok {
+			ev.Headers[lk] = prev + "," + strings.Join(vs, ",")
+		} else {
+			ev.Headers[lk] = strings.Join(vs, ",")
+		}
+	}
+	if len(q) > 0 {
+		ev.QueryStringParameters = make(map[string]string, len(q))
+		for k, vs := range q {
+			ev.QueryStringParameters[k] = strings.Join(vs, ",")
+		}
+	}
+	if len(rc.params) > 0 {
+		ev.PathParameters = rc.params
+	}
+	if len(stageVars) > 0 {
+		ev.StageVariables = stageVars
+	}
+	if len(body) > 0 {
+		if isTextHTTP(r.Header.Get("Content-Type"), body) {
+			ev.Body = string(body)
+		} else {
+			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+		}
+	}
+	ev.RequestContext = events.APIGatewayV2HTTPRequestContext{
+		RouteKey:     routeKey,
+		AccountID:    functions.AccountID,
+		Stage:        rc.stageName,
+		RequestID:    rc.extendedID,
+		APIID:        rc.apiID,
+		DomainName:   rc.domainName,
+		DomainPrefix: domainPrefix(rc.domainName),
+		Time:         rc.start.UTC().Format(requestTimeLayout),
+		TimeEpoch:    rc.start.UnixMilli(),
+		HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+			Method:    r.Method,
+			Path:      stagePath(rc),
+			Protocol:  r.Proto,
+			SourceIP:  sourceIP(r),
+			UserAgent: r.UserAgent(),
+		},
+	}
+	return ev, nil
+}
+
+// stagePath is the request path including the stage, as API Gateway reports it
+// ("/dev/hello"); on the $default stage it is the path itself.
+func stagePath(rc *reqCtx) string {
+	p := unescapePath(rc.path)
+	if rc.stageName == apis.RouteDefault {
+		return p
+	}
+	if p == "/" {
+		return "/" + rc.stageName + "/"
+	}
+	return "/" + rc.stageName + p
+}
+
+func unescapePath(p string) string {
+	if u, err := url.PathUnescape(p); err == nil {
+		return u
+	}
+	return p
+}
+
+func domainPrefix(domain string) string {
+	prefix, _, _ := strings.Cut(domain, ".")
+	return prefix
+}
+
+// sortedKeys is a helper for deterministic logs and tests.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var _ = strconv.Itoa

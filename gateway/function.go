@@ -1,0 +1,360 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/invoker"
+)
+
+// readBody reads the whole request body within the size limit.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, fmt.Errorf("body over %d bytes: %w", mbe.Limit, errTooLarge)
+		}
+		return nil, fmt.Errorf("read request body: %v: %w", err, errBadRequest)
+	}
+	return body, nil
+}
+
+// invoke resolves the integration's function (stage variables substituted) and
+// runs it with the deadline min(integration timeout, function timeout).
+func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payload []byte) (*invoker.Result, error) {
+	uri, err := apis.SubstituteStageVariables(in.URI, rc.entry.stage.Variables)
+	if err != nil {
+		return nil, fmt.Errorf("integration uri of route %q: %w", rc.route.RouteKey, err)
+	}
+	ref, err := apis.FunctionRef(uri)
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", err, errConfig)
+	}
+	if g.resolver == nil || g.invoker == nil {
+		return nil, fmt.Errorf("no function runtime configured: %w", errConfig)
+	}
+	ctx := r.Context()
+	fn, err := g.resolver.Resolve(ctx, ref)
+	if err != nil {
+		// An unknown function or alias is the API's configuration error (500),
+		// whatever kind the resolver gave it.
+		return nil, fmt.Errorf("resolve %s: %v: %w", ref, err, errConfig)
+	}
+	timeout := in.Timeout()
+	if fn.Timeout > 0 {
+		if ft := time.Duration(fn.Timeout) * time.Second; ft < timeout {
+			timeout = ft
+		}
+	}
+	res, err := g.invoker.Invoke(ctx, invoker.Request{
+		Function:   fn,
+		Payload:    payload,
+		Timeout:    timeout,
+		InvokedARN: functions.ARN(ref.Name, ref.Qualifier),
+		TraceID:    r.Header.Get("X-Amzn-Trace-Id"),
+	})
+	if err != nil {
+		switch {
+		case errors.Is(err, errdefs.ErrThrottled), errors.Is(err, errdefs.ErrTooLarge):
+			return nil, fmt.Errorf("invoke %s: %w", ref, err)
+		case errors.Is(err, errdefs.ErrTimeout):
+			return nil, fmt.Errorf("invoke %s: %v: %w", ref, err, errTimeout)
+		default:
+			return nil, fmt.Errorf("invoke %s: %v: %w", ref, err, errIntegration)
+		}
+	}
+	if res.TimedOut && res.CallerTimeout {
+		return nil, fmt.Errorf("invoke %s: integration timeout %s: %w", ref, timeout, errTimeout)
+	}
+	if res.FunctionError != "" {
+		return res, fmt.Errorf("function %s (version %s) failed: %s: %w", ref, res.ExecutedVersion, truncateBytes(res.Payload, 500), errFunction)
+	}
+	return res, nil
+}
+
+func truncateBytes(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "..."
+	}
+	return string(b)
+}
+
+// serveFunctionProxy runs an AWS_PROXY integration: the request becomes a payload
+// 1.0 or 2.0 event and the function's result must be a valid proxy response.
+func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	v2 := rc.protocol == apis.ProtocolHTTP && in.PayloadFormatVersion != "1.0"
+	var payload []byte
+	if v2 {
+		ev, err := buildV2(r, rc, body, rc.entry.stage.Variables)
+		if err != nil {
+			return err
+		}
+		payload, err = json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+	} else {
+		ev, err := buildV1(r, rc, body, rc.entry.stage.Variables, rc.entry.dep.API.BinaryMediaTypes)
+		if err != nil {
+			return err
+		}
+		payload, err = json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+	}
+	res, err := g.invoke(r, rc, in, payload)
+	if err != nil {
+		return err
+	}
+	var resp *proxyResponse
+	if v2 {
+		resp, err = parseProxyResponseV2(res.Payload)
+	} else {
+		resp, err = parseProxyResponseV1(res.Payload)
+	}
+	if err != nil {
+		return fmt.Errorf("function %s: %w", in.URI, err)
+	}
+	resp.write(w)
+	return nil
+}
+
+// proxyResponse is a validated proxy result.
+type proxyResponse struct {
+	status  int
+	header  http.Header
+	cookies []string
+	body    []byte
+}
+
+func (p *proxyResponse) write(w http.ResponseWriter) {
+	h := w.Header()
+	for k, vs := range p.header {
+		h[http.CanonicalHeaderKey(k)] = vs
+	}
+	for _, c := range p.cookies {
+		h.Add("Set-Cookie", c)
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(p.body)))
+	h.Del("Transfer-Encoding")
+	w.WriteHeader(p.status)
+	_, _ = w.Write(p.body)
+}
+
+var proxyKeysV1 = map[string]bool{"statusCode": true, "headers": true, "multiValueHeaders": true, "body": true, "isBase64Encoded": true}
+
+// parseProxyResponseV1 validates a payload 1.0 result: {statusCode, headers,
+// multiValueHeaders, body, isBase64Encoded} and nothing else; statusCode an
+// integer; header values strings. Anything else is errBadResult.
+func parseProxyResponseV1(payload []byte) (*proxyResponse, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &m); err != nil || m == nil {
+		return nil, fmt.Errorf("result is not a JSON object: %w", errBadResult)
+	}
+	for k := range m {
+		if !proxyKeysV1[k] {
+			return nil, fmt.Errorf("result has unexpected field %q: %w", k, errBadResult)
+		}
+	}
+	if _, ok := m["statusCode"]; !ok {
+		return nil, fmt.Errorf("result has no statusCode: %w", errBadResult)
+	}
+	return decodeProxyFields(m)
+}
+
+// parseProxyResponseV2 validates a payload 2.0 result. Valid JSON without a
+// statusCode is a 200 with the JSON as an application/json body, as API Gateway
+// infers it.
+func parseProxyResponseV2(payload []byte) (*proxyResponse, error) {
+	if !json.Valid(payload) {
+		return nil, fmt.Errorf("result is not JSON: %w", errBadResult)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &m); err != nil || m == nil || m["statusCode"] == nil {
+		// A string result is sent as its JSON text, as API Gateway does.
+		return &proxyResponse{status: http.StatusOK, header: http.Header{"Content-Type": {"application/json"}}, body: bytes.TrimSpace(payload)}, nil
+	}
+	return decodeProxyFields(m)
+}
+
+func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
+	bad := func(why string) (*proxyResponse, error) {
+		return nil, fmt.Errorf("result %s: %w", why, errBadResult)
+	}
+	var status json.Number
+	dec := json.NewDecoder(bytes.NewReader(m["statusCode"]))
+	dec.UseNumber()
+	if err := dec.Decode(&status); err != nil {
+		return bad("has a statusCode that is not a number")
+	}
+	code, err := strconv.Atoi(status.String())
+	if err != nil || code < 100 || code > 599 {
+		return bad("has a statusCode that is not an integer status")
+	}
+	resp := &proxyResponse{status: code, header: http.Header{}}
+	if raw, ok := m["headers"]; ok && !isNull(raw) {
+		var hs map[string]string
+		if err := json.Unmarshal(raw, &hs); err != nil {
+			return bad("has headers that are not an object of strings")
+		}
+		for k, v := range hs {
+			resp.header[http.CanonicalHeaderKey(k)] = []string{v}
+		}
+	}
+	if raw, ok := m["multiValueHeaders"]; ok && !isNull(raw) {
+		var hs map[string][]string
+		if err := json.Unmarshal(raw, &hs); err != nil {
+			return bad("has multiValueHeaders that are not an object of string lists")
+		}
+		for k, vs := range hs {
+			resp.header[http.CanonicalHeaderKey(k)] = vs
+		}
+	}
+	if raw, ok := m["cookies"]; ok && !isNull(raw) {
+		if err := json.Unmarshal(raw, &resp.cookies); err != nil {
+			return bad("has cookies that are not a list of strings")
+		}
+	}
+	b64 := false
+	if raw, ok := m["isBase64Encoded"]; ok && !isNull(raw) {
+		if err := json.Unmarshal(raw, &b64); err != nil {
+			return bad("has an isBase64Encoded that is not a boolean")
+		}
+	}
+	if raw, ok := m["body"]; ok && !isNull(raw) {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return bad("has a body that is not a string")
+		}
+		if b64 {
+			b, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				return bad("is marked isBase64Encoded but its body is not base64")
+			}
+			resp.body = b
+		} else {
+			resp.body = []byte(s)
+		}
+	}
+	return resp, nil
+}
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+// serveFunction runs a non-proxy AWS integration whose URI is a Lambda invocation
+// ARN: the body is passed through as the payload (mapping templates are not
+// applied yet), the result is the response body, and a function error selects an
+// integration response by matching its errorMessage (none matching: 502).
+func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	res, err := g.invoke(r, rc, in, body)
+	selector := ""
+	if err != nil {
+		if !errors.Is(err, errFunction) || res == nil {
+			return err
+		}
+		var fe struct {
+			ErrorMessage string `json:"errorMessage"`
+		}
+		_ = json.Unmarshal(res.Payload, &fe)
+		selector = fe.ErrorMessage
+		ir, ok := selectResponse(in.Responses, selector, false)
+		if !ok {
+			return err
+		}
+		writeIntegrationResponse(w, ir, "application/json", res.Payload)
+		return nil
+	}
+	ir, _ := selectResponse(in.Responses, selector, true)
+	writeIntegrationResponse(w, ir, "application/json", res.Payload)
+	return nil
+}
+
+// selectResponse picks the integration response whose pattern matches selector
+// (the backend status, or a function's errorMessage). With useDefault the
+// "default" response (or a 200) stands in when no pattern matches.
+func selectResponse(responses map[string]apis.IntegrationResponse, selector string, useDefault bool) (apis.IntegrationResponse, bool) {
+	for _, pattern := range sortedKeys(responses) {
+		if pattern == "default" || selector == "" {
+			continue
+		}
+		re, err := regexp.Compile("^(?:" + pattern + ")$")
+		if err == nil && re.MatchString(selector) {
+			return responses[pattern], true
+		}
+	}
+	if !useDefault {
+		return apis.IntegrationResponse{}, false
+	}
+	if d, ok := responses["default"]; ok {
+		return d, true
+	}
+	return apis.IntegrationResponse{StatusCode: "200"}, true
+}
+
+// writeIntegrationResponse writes a non-proxy response: status from the selected
+// integration response, static header values from its responseParameters
+// ('value' literals), and the body (a response template wins over the backend
+// body; templates are not evaluated yet).
+func writeIntegrationResponse(w http.ResponseWriter, ir apis.IntegrationResponse, contentType string, body []byte) {
+	status, ok := apis.ValidateStatus(ir.StatusCode)
+	if !ok {
+		status = http.StatusOK
+	}
+	h := w.Header()
+	for k, v := range ir.ResponseParameters {
+		name, found := cutPrefix(k, "method.response.header.")
+		if !found {
+			continue
+		}
+		if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+			h.Set(name, v[1:len(v)-1])
+		}
+	}
+	if t, ok := ir.ResponseTemplates[contentType]; ok && t != "" {
+		body = []byte(t)
+	} else if len(ir.ResponseTemplates) == 1 && len(body) == 0 {
+		for ct, t := range ir.ResponseTemplates {
+			body, contentType = []byte(t), ct
+		}
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", contentType)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func cutPrefix(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
+		return s[len(prefix):], true
+	}
+	return s, false
+}

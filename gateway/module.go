@@ -1,0 +1,132 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/aliases"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/invoker"
+	"github.com/portico-dev/portico/store"
+)
+
+// Server is the gateway's HTTP server: stage URLs plus /healthz. Safe for
+// concurrent use after Start.
+type Server struct {
+	gw  *Gateway
+	log *slog.Logger
+	srv *http.Server
+	ln  net.Listener
+}
+
+// NewServer returns a server for gw on gw's Config.Listen.
+func NewServer(gw *Gateway, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{gw: gw, log: log}
+}
+
+// ServeHTTP serves /healthz and hands everything else to the gateway.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+		return
+	}
+	s.gw.ServeHTTP(w, r)
+}
+
+// Start binds the listener, then serves in the background.
+func (s *Server) Start(ctx context.Context) error {
+	addr := s.gw.cfg.Listen
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("gateway: listen on %s: %w", addr, err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("gateway server stopped", "err", err)
+		}
+	}()
+	s.log.Info("gateway listening", "addr", ln.Addr().String(), "domain", s.gw.cfg.Domain)
+	return nil
+}
+
+// Stop shuts the server down within ctx's deadline and closes idle backend
+// connections.
+func (s *Server) Stop(ctx context.Context) error {
+	defer s.gw.transport.CloseIdleConnections()
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Shutdown(ctx)
+}
+
+// Addr returns the bound address, after Start.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// URL returns the server's base URL, http://127.0.0.1:PORT when bound to all
+// interfaces, after Start.
+func (s *Server) URL() string {
+	addr := s.Addr()
+	if addr == "" {
+		addr = s.gw.cfg.Listen
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// StageURL returns the path-based URL of a stage on this server.
+func (s *Server) StageURL(apiID, stage string) string { return StageURL(s.URL(), apiID, stage) }
+
+// Gateway returns the handler.
+func (s *Server) Gateway() *Gateway { return s.gw }
+
+// Params are the gateway module's dependencies.
+type Params struct {
+	fx.In
+
+	Config  Config `optional:"true"`
+	Store   *store.Store
+	Aliases *aliases.Service
+	Invoker *invoker.Invoker
+	Log     *slog.Logger
+}
+
+// Module provides the API service (*apis.Service), the data plane (*Gateway) and
+// its server (*Server), which listens on Config.Listen for the app's lifetime.
+var Module = fx.Module("gateway",
+	fx.Provide(
+		func(st *store.Store, log *slog.Logger) *apis.Service {
+			return apis.NewService(st, log.With("component", "apis"))
+		},
+		func(p Params, svc *apis.Service) *Gateway {
+			return New(p.Config, svc, p.Aliases, p.Invoker, p.Log.With("component", "gateway"))
+		},
+		func(gw *Gateway, log *slog.Logger) *Server { return NewServer(gw, log.With("component", "gateway")) },
+	),
+	fx.Invoke(func(lc fx.Lifecycle, s *Server) {
+		lc.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
+	}),
+)

@@ -1,0 +1,224 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/apis"
+)
+
+// newTransport returns the backend transport: a large idle pool per host (the
+// stock transport keeps 2, which makes every burst dial anew), no compression
+// negotiation of its own (the client's Accept-Encoding passes through), and
+// bounded dial and header waits.
+func newTransport(cfg Config) *http.Transport {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		DialContext:           d.DialContext,
+		MaxIdleConns:          cfg.MaxIdleConnsPerHost * 4,
+		MaxIdleConnsPerHost:   cfg.MaxIdleConnsPerHost,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     true,
+		WriteBufferSize:       32 << 10,
+		ReadBufferSize:        32 << 10,
+	}
+}
+
+// bufferPool recycles the 32 KB copy buffers of the reverse proxy.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
+type proxyTargetKey struct{}
+
+// proxyTarget is where one HTTP_PROXY request goes.
+type proxyTarget struct {
+	url    *url.URL
+	method string
+	rc     *reqCtx
+	err    error // set by the error handler
+}
+
+// reverseProxy is the one httputil.ReverseProxy of a gateway; each request carries
+// its target in its context.
+type reverseProxy struct {
+	rp *httputil.ReverseProxy
+}
+
+func newReverseProxy(g *Gateway) *reverseProxy {
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			t := pr.In.Context().Value(proxyTargetKey{}).(*proxyTarget)
+			u := *t.url
+			pr.Out.URL = &u
+			pr.Out.Host = ""
+			pr.Out.Method = t.method
+			pr.SetXForwarded()
+		},
+		Transport:     g.transport,
+		BufferPool:    &bufferPool{},
+		FlushInterval: -1,
+		ErrorLog:      nil,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			t := r.Context().Value(proxyTargetKey{}).(*proxyTarget)
+			t.err = err
+		},
+	}
+	return &reverseProxy{rp: rp}
+}
+
+// integrationURL substitutes stage variables and path parameters ({name} and
+// {name+}) in an HTTP integration URI and adds the request's query string.
+func integrationURL(rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL, error) {
+	raw, err := apis.SubstituteStageVariables(in.URI, rc.entry.stage.Variables)
+	if err != nil {
+		return nil, fmt.Errorf("integration uri of route %q: %w", rc.route.RouteKey, err)
+	}
+	if strings.Contains(raw, "{") {
+		params := map[string]string{}
+		for k, v := range rc.params {
+			params[k] = v
+		}
+		// integration.request.path.X = method.request.path.Y mappings.
+		for k, v := range in.RequestParameters {
+			if name, ok := strings.CutPrefix(k, "integration.request.path."); ok {
+				if src, ok := strings.CutPrefix(v, "method.request.path."); ok {
+					params[name] = rc.params[src]
+				}
+			}
+		}
+		for k, v := range params {
+			esc := escapeGreedy(v)
+			raw = strings.ReplaceAll(raw, "{"+k+"+}", esc)
+			raw = strings.ReplaceAll(raw, "{"+k+"}", esc)
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("integration uri %q does not resolve to an http(s) URL: %w", raw, errConfig)
+	}
+	if rawQuery != "" {
+		if u.RawQuery != "" {
+			u.RawQuery += "&" + rawQuery
+		} else {
+			u.RawQuery = rawQuery
+		}
+	}
+	return u, nil
+}
+
+// escapeGreedy escapes each "/"-separated part of a parameter value.
+func escapeGreedy(v string) string {
+	parts := strings.Split(v, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
+}
+
+func integrationMethod(in *apis.Integration, r *http.Request) string {
+	if in.HTTPMethod == "" || in.HTTPMethod == apis.MethodAny {
+		return r.Method
+	}
+	return in.HTTPMethod
+}
+
+// serveHTTPProxy passes the request to the backend and the response back, through
+// httputil.ReverseProxy, within the integration timeout.
+func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) error {
+	u, err := integrationURL(rc, in, r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
+	t := &proxyTarget{url: u, method: integrationMethod(in, r), rc: rc}
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), proxyTargetKey{}, t), in.Timeout())
+	defer cancel()
+	g.proxy.rp.ServeHTTP(w, r.WithContext(ctx))
+	if t.err != nil {
+		return g.backendError(ctx, u, t.err)
+	}
+	return nil
+}
+
+func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return fmt.Errorf("body over %d bytes: %w", mbe.Limit, errTooLarge)
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("backend %s: %w", u.Redacted(), errTimeout)
+	default:
+		return fmt.Errorf("backend %s: %v: %w", u.Redacted(), err, errIntegration)
+	}
+}
+
+// serveHTTP runs a non-proxy HTTP integration: the body is passed through to the
+// backend (mapping templates come later), an integration response is selected by
+// the backend's status, and its status and static headers are applied.
+func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	u, err := integrationURL(rc, in, "")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), in.Timeout())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, integrationMethod(in, r), u.String(), strings.NewReader(string(body)))
+	if err != nil {
+		return fmt.Errorf("backend request: %v: %w", err, errConfig)
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		ct = "application/json"
+	}
+	req.Header.Set("Content-Type", ct)
+	if a := r.Header.Get("Accept"); a != "" {
+		req.Header.Set("Accept", a)
+	}
+	resp, err := g.transport.RoundTrip(req)
+	if err != nil {
+		return g.backendError(ctx, u, err)
+	}
+	defer resp.Body.Close()
+	respBody, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxBodyBytes+1))
+	if err != nil {
+		return g.backendError(ctx, u, err)
+	}
+	if int64(len(respBody)) > g.cfg.MaxBodyBytes {
+		return fmt.Errorf("backend %s answered more than %d bytes: %w", u.Redacted(), g.cfg.MaxBodyBytes, errIntegration)
+	}
+	var ir apis.IntegrationResponse
+	if len(in.Responses) == 0 {
+		ir = apis.IntegrationResponse{StatusCode: fmt.Sprint(resp.StatusCode)}
+	} else {
+		ir, _ = selectResponse(in.Responses, fmt.Sprint(resp.StatusCode), true)
+	}
+	rct := resp.Header.Get("Content-Type")
+	if rct == "" {
+		rct = "application/json"
+	}
+	writeIntegrationResponse(w, ir, rct, respBody)
+	return nil
+}
