@@ -1,0 +1,142 @@
+package sigv4
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+const (
+	testKey    = "AKIDEXAMPLE"
+	testSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+)
+
+func lookup(id string) (string, bool) {
+	if id == testKey {
+		return testSecret, true
+	}
+	return "", false
+}
+
+// TestVanilla checks the get-vanilla case of AWS's SigV4 test suite.
+func TestVanilla(t *testing.T) {
+	r := httptest.NewRequest("GET", "http://example.amazonaws.com/", nil)
+	r.Header.Set("X-Amz-Date", "20150830T123600Z")
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31")
+	v := &Verifier{Secret: lookup, Now: func() time.Time { return time.Date(2015, 8, 30, 12, 36, 0, 0, time.UTC) }}
+	if _, err := v.Verify(r, nil); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+}
+
+// sdkSigned returns a server-side request equal to what the AWS SDK for Go v2's
+// signer signed.
+func sdkSigned(t *testing.T, method, url string, body []byte, secret string, at time.Time, mutate func(*http.Request)) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("Amz-Sdk-Invocation-Id", "c0ffee")
+	creds := aws.Credentials{AccessKeyID: testKey, SecretAccessKey: secret, SessionToken: "tok"}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, HashHex(body), "execute-api", "us-east-1", at); err != nil {
+		t.Fatal(err)
+	}
+	if mutate != nil {
+		mutate(req)
+	}
+	// Replay it as the server receives it.
+	var buf bytes.Buffer
+	if err := req.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := http.ReadRequest(bufioReader(&buf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+func TestVerifySDKSigned(t *testing.T) {
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	v := &Verifier{Secret: lookup, Service: "execute-api", Now: func() time.Time { return now }}
+	body := []byte("hello, world")
+	cases := []struct {
+		name    string
+		url     string
+		secret  string
+		at      time.Time
+		body    []byte // as received, when different
+		mutate  func(*http.Request)
+		wantErr error
+	}{
+		{name: "ok", url: "http://127.0.0.1:8080/dev/@connections/L0SM9cOFvHcCIhw_", secret: testSecret, at: now},
+		{name: "ok with query", url: "http://127.0.0.1:8080/dev/@connections/abc?b=2&a=1&a=0", secret: testSecret, at: now},
+		{name: "ok escaped path", url: "http://h/dev/%40connections/a%2Bb", secret: testSecret, at: now},
+		{name: "wrong secret", url: "http://h/dev/@connections/x", secret: "nope", at: now, wantErr: ErrMismatch},
+		{name: "tampered body", url: "http://h/dev/@connections/x", secret: testSecret, at: now, body: []byte("hello, World"), wantErr: ErrMismatch},
+		{name: "tampered path", url: "http://h/dev/@connections/x", secret: testSecret, at: now,
+			mutate: func(r *http.Request) { r.URL.Path = "/dev/@connections/y" }, wantErr: ErrMismatch},
+		{name: "tampered header", url: "http://h/dev/@connections/x", secret: testSecret, at: now,
+			mutate: func(r *http.Request) { r.Header.Set("Content-Type", "text/plain") }, wantErr: ErrMismatch},
+		{name: "old", url: "http://h/dev/@connections/x", secret: testSecret, at: now.Add(-20 * time.Minute), wantErr: ErrExpired},
+		{name: "unsigned", url: "http://h/dev/@connections/x", secret: testSecret, at: now,
+			mutate: func(r *http.Request) { r.Header.Del("Authorization") }, wantErr: ErrMissing},
+		{name: "bearer", url: "http://h/dev/@connections/x", secret: testSecret, at: now,
+			mutate: func(r *http.Request) { r.Header.Set("Authorization", "Bearer x") }, wantErr: ErrMissing},
+		{name: "garbage", url: "http://h/dev/@connections/x", secret: testSecret, at: now,
+			mutate: func(r *http.Request) { r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=x") }, wantErr: ErrMalformed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := sdkSigned(t, "POST", c.url, body, c.secret, c.at, c.mutate)
+			got := body
+			if c.body != nil {
+				got = c.body
+			}
+			cred, err := v.Verify(r, got)
+			if c.wantErr == nil {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				if cred.AccessKeyID != testKey || cred.Service != "execute-api" || cred.Region != "us-east-1" {
+					t.Fatalf("credential = %+v", cred)
+				}
+				return
+			}
+			if !errors.Is(err, c.wantErr) {
+				t.Fatalf("Verify = %v, want %v", err, c.wantErr)
+			}
+		})
+	}
+}
+
+func TestUnknownKeyAndService(t *testing.T) {
+	now := time.Now().UTC()
+	r := sdkSigned(t, "GET", "http://h/dev/@connections/x", nil, testSecret, now, nil)
+	v := &Verifier{Secret: func(string) (string, bool) { return "", false }}
+	if _, err := v.Verify(r, nil); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("unknown key: %v", err)
+	}
+	v = &Verifier{Secret: lookup, Service: "lambda"}
+	if _, err := v.Verify(r, nil); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("other service: %v", err)
+	}
+}
+
+func TestCanonicalQuery(t *testing.T) {
+	if got, want := CanonicalQuery("b=2&a=x%20y&a=1&c"), "a=1&a=x%20y&b=2&c="; got != want {
+		t.Fatalf("CanonicalQuery = %q, want %q", got, want)
+	}
+	if got, want := CanonicalURI("/dev/@connections/a%2Bb"), "/dev/%40connections/a%252Bb"; got != want {
+		t.Fatalf("CanonicalURI = %q, want %q", got, want)
+	}
+}
