@@ -1,0 +1,130 @@
+package functions
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+func TestParseRef(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Ref
+		wantErr bool
+	}{
+		{in: "fn", want: Ref{Name: "fn"}},
+		{in: "my-Fn_1", want: Ref{Name: "my-Fn_1"}},
+		{in: "fn:3", want: Ref{Name: "fn", Qualifier: "3"}},
+		{in: "fn:alias", want: Ref{Name: "fn", Qualifier: "alias"}},
+		{in: "fn:$LATEST", want: Ref{Name: "fn", Qualifier: Latest}},
+		{in: "arn:aws:lambda:us-east-1:123456789012:function:fn", want: Ref{Name: "fn"}},
+		{in: "arn:aws:lambda:us-east-1:123456789012:function:fn:7", want: Ref{Name: "fn", Qualifier: "7"}},
+		{in: "arn:aws:lambda:eu-west-2:123456789012:function:fn:live", want: Ref{Name: "fn", Qualifier: "live"}},
+		{in: "arn:aws-cn:lambda:cn-north-1:123456789012:function:fn", want: Ref{Name: "fn"}},
+		{in: "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:fn:$LATEST", want: Ref{Name: "fn", Qualifier: Latest}},
+		{in: "123456789012:function:fn", want: Ref{Name: "fn"}},
+		{in: "123456789012:function:fn:2", want: Ref{Name: "fn", Qualifier: "2"}},
+		{in: "123456789012:function:fn:prod", want: Ref{Name: "fn", Qualifier: "prod"}},
+
+		{in: "", wantErr: true},
+		{in: "fn:", wantErr: true},
+		{in: ":3", wantErr: true},
+		{in: "fn:3:4", wantErr: true},
+		{in: "fn space", wantErr: true},
+		{in: "fn:al.ias", wantErr: true},
+		{in: strings.Repeat("a", 65), wantErr: true},
+		{in: "fn:" + strings.Repeat("a", 129), wantErr: true},
+		{in: strings.Repeat("a", 257), wantErr: true},
+		{in: "arn:aws:lambda:us-east-1:123456789012:function:fn:", wantErr: true},
+		{in: "arn:aws:lambda:us-east-1:123456789012:function", wantErr: true},
+		{in: "arn:aws:s3:us-east-1:123456789012:function:fn", wantErr: true},
+		{in: "arn:aws:lambda:us-east-1:123456789012:layer:fn", wantErr: true},
+		{in: "arn:aws:lambda:nowhere:123456789012:function:fn", wantErr: true},
+		{in: "arn:aws:lambda:us-east-1:1234:function:fn", wantErr: true},
+		{in: "arn:aws:lambda:us-east-1:123456789012:function:fn:1:2", wantErr: true},
+		{in: "1234:function:fn", wantErr: true},
+		{in: "123456789012:function:fn:", wantErr: true},
+		{in: "123456789012:function:fn:1:2", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseRef(tt.in)
+			if tt.wantErr {
+				if !errors.Is(err, errdefs.ErrInvalid) {
+					t.Errorf("ParseRef(%q) = %+v, %v; want ErrInvalid", tt.in, got, err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("ParseRef(%q) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRefWithQualifier(t *testing.T) {
+	tests := []struct {
+		ref     Ref
+		q       string
+		want    Ref
+		wantErr bool
+	}{
+		{Ref{Name: "fn"}, "", Ref{Name: "fn"}, false},
+		{Ref{Name: "fn"}, "3", Ref{Name: "fn", Qualifier: "3"}, false},
+		{Ref{Name: "fn", Qualifier: "3"}, "3", Ref{Name: "fn", Qualifier: "3"}, false},
+		{Ref{Name: "fn", Qualifier: "3"}, "4", Ref{}, true},
+		{Ref{Name: "fn"}, "bad.q", Ref{}, true},
+	}
+	for _, tt := range tests {
+		got, err := tt.ref.WithQualifier(tt.q)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("%+v.WithQualifier(%q) = %+v, %v", tt.ref, tt.q, got, err)
+		}
+	}
+}
+
+func TestValidAliasName(t *testing.T) {
+	for s, want := range map[string]bool{
+		"live": true, "v1": true, "_x": true, "-x": true, "1a": false, "123": false,
+		"$LATEST": false, "": false, "a.b": false, strings.Repeat("a", 128): true, strings.Repeat("a", 129): false,
+	} {
+		if got := ValidAliasName(s); got != want {
+			t.Errorf("ValidAliasName(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func FuzzParseRef(f *testing.F) {
+	for _, s := range []string{
+		"fn", "fn:3", "fn:alias", "fn:$LATEST", "fn:",
+		"arn:aws:lambda:us-east-1:123456789012:function:fn",
+		"arn:aws:lambda:us-east-1:123456789012:function:fn:live",
+		"123456789012:function:fn:2", "::", "arn:", "a:function:b:c:d",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRef(s)
+		if err != nil {
+			if !errors.Is(err, errdefs.ErrInvalid) {
+				t.Fatalf("ParseRef(%q) error %v is not ErrInvalid", s, err)
+			}
+			return
+		}
+		if !ValidName(r.Name) || (r.Qualifier != "" && !ValidQualifier(r.Qualifier)) {
+			t.Fatalf("ParseRef(%q) = %+v: invalid parts accepted", s, r)
+		}
+		// The plain form round-trips.
+		again, err := ParseRef(r.String())
+		if err != nil || again != r {
+			t.Fatalf("ParseRef(%q) = %+v; reparsed %q = %+v, %v", s, r, r.String(), again, err)
+		}
+		// So does the full ARN.
+		arn, err := ParseRef(ARN(r.Name, r.Qualifier))
+		if err != nil || arn != r {
+			t.Fatalf("ParseRef(ARN %q) = %+v, %v; want %+v", ARN(r.Name, r.Qualifier), arn, err, r)
+		}
+	})
+}

@@ -1,0 +1,605 @@
+package functions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/store"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestCreateRejectsBadConfig(t *testing.T) {
+	zipOK := func(t *testing.T) []byte { return goodZip(t, "x") }
+	tests := []struct {
+		name string
+		in   func(t *testing.T) CreateInput
+		want string
+	}{
+		{"bad name", func(t *testing.T) CreateInput { return CreateInput{FunctionName: "no spaces", ZipFile: zipOK(t)} }, "Function name"},
+		{"empty name", func(t *testing.T) CreateInput { return CreateInput{ZipFile: zipOK(t)} }, "Function name"},
+		{"long name", func(t *testing.T) CreateInput { return CreateInput{FunctionName: strings.Repeat("a", 65), ZipFile: zipOK(t)} }, "Function name"},
+		{"bad package type", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", PackageType: "Tarball", ZipFile: zipOK(t)}
+		}, "PackageType"},
+		{"image without uri", func(t *testing.T) CreateInput { return CreateInput{FunctionName: "fn", PackageType: PackageImage} }, "ImageUri is required"},
+		{"image with zip", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", PackageType: PackageImage, ImageURI: "hello:1", ZipFile: zipOK(t)}
+		}, "ZipFile is only valid"},
+		{"image with handler", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", PackageType: PackageImage, ImageURI: "hello:1", Handler: "main"}
+		}, "not supported for PackageType Image"},
+		{"zip with image uri", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", ImageURI: "hello:1", ZipFile: zipOK(t)}
+		}, "ImageUri is only valid"},
+		{"timeout too big", func(t *testing.T) CreateInput { return CreateInput{FunctionName: "fn", Timeout: 901, ZipFile: zipOK(t)} }, "Timeout"},
+		{"timeout negative", func(t *testing.T) CreateInput { return CreateInput{FunctionName: "fn", Timeout: -1, ZipFile: zipOK(t)} }, "Timeout"},
+		{"memory too small", func(t *testing.T) CreateInput { return CreateInput{FunctionName: "fn", MemorySize: 127, ZipFile: zipOK(t)} }, "MemorySize"},
+		{"memory too big", func(t *testing.T) CreateInput { return CreateInput{FunctionName: "fn", MemorySize: 10241, ZipFile: zipOK(t)} }, "MemorySize"},
+		{"env name starts with digit", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", Environment: map[string]string{"1ABC": "x"}, ZipFile: zipOK(t)}
+		}, "Environment variable name"},
+		{"env name one letter", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", Environment: map[string]string{"A": "x"}, ZipFile: zipOK(t)}
+		}, "Environment variable name"},
+		{"env name with dash", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", Environment: map[string]string{"MY-VAR": "x"}, ZipFile: zipOK(t)}
+		}, "Environment variable name"},
+		{"env _HANDLER", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", Environment: map[string]string{"_HANDLER": "x"}, ZipFile: zipOK(t)}
+		}, "Environment variable name"},
+		{"env reserved AWS_REGION", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", Environment: map[string]string{"AWS_REGION": "x", "OK_VAR": "y"}, ZipFile: zipOK(t)}
+		}, "Reserved keys used in this request: AWS_REGION"},
+		{"env reserved AWS_LAMBDA_ prefix", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", Environment: map[string]string{"AWS_LAMBDA_ANYTHING": "x"}, ZipFile: zipOK(t)}
+		}, "AWS_LAMBDA_ANYTHING"},
+		{"env reserved LAMBDA_TASK_ROOT", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", Environment: map[string]string{"LAMBDA_TASK_ROOT": "x"}, ZipFile: zipOK(t)}
+		}, "reserved keys"},
+		{"env over 4 KB", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", Environment: map[string]string{"BIG": strings.Repeat("x", 4100)}, ZipFile: zipOK(t)}
+		}, "4KB"},
+		{"mount path outside /mnt", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", FileSystems: []FileSystem{{Arn: "data", LocalMountPath: "/tmp/data"}}, ZipFile: zipOK(t)}
+		}, "LocalMountPath"},
+		{"mount path nested", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", FileSystems: []FileSystem{{Arn: "data", LocalMountPath: "/mnt/a/b"}}, ZipFile: zipOK(t)}
+		}, "LocalMountPath"},
+		{"mount path dot-dot", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", FileSystems: []FileSystem{{Arn: "data", LocalMountPath: "/mnt/.."}}, ZipFile: zipOK(t)}
+		}, "LocalMountPath"},
+		{"mount path twice", func(t *testing.T) CreateInput {
+			fs := FileSystem{Arn: "data", LocalMountPath: "/mnt/data"}
+			return CreateInput{FunctionName: "fn", FileSystems: []FileSystem{fs, fs}, ZipFile: zipOK(t)}
+		}, "used twice"},
+		{"bad volume name", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", FileSystems: []FileSystem{{Arn: "../etc", LocalMountPath: "/mnt/data"}}, ZipFile: zipOK(t)}
+		}, "FileSystem Arn"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			_, err := e.svc.Create(context.Background(), tt.in(t))
+			if !errors.Is(err, errdefs.ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %q, want it to contain %q", err, tt.want)
+			}
+			var k *errdefs.Kinded
+			if !errors.As(err, &k) || k.Type != "InvalidParameterValueException" {
+				t.Errorf("err type = %+v, want InvalidParameterValueException", k)
+			}
+			assertEmpty(t, e)
+		})
+	}
+}
+
+func TestCreateDefaultsAndGet(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	in := CreateInput{
+		FunctionName: "hello",
+		Description:  "says hello",
+		ZipFile:      goodZip(t, "hello"),
+		Environment:  map[string]string{"GREETING": "hi", "TZ": "UTC"},
+		FileSystems:  []FileSystem{{Arn: "portico:volume:data", LocalMountPath: "/mnt/data"}},
+	}
+	c, err := e.svc.Create(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version != Latest || c.PackageType != PackageZip || c.Timeout != DefaultTimeout || c.MemorySize != DefaultMemory {
+		t.Errorf("defaults not applied: %+v", c)
+	}
+	if c.RevisionID == "" || c.LastModified.IsZero() {
+		t.Errorf("RevisionID/LastModified not set: %+v", c)
+	}
+	in.Environment["GREETING"] = "changed after create"
+	for _, v := range []string{"", Latest} {
+		g, err := e.svc.Get(ctx, "hello", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Environment["GREETING"] != "hi" || g.CodeHash != c.CodeHash || g.RevisionID != c.RevisionID || g.Description != "says hello" {
+			t.Errorf("Get(%q) = %+v", v, g)
+		}
+	}
+	_, err = e.svc.Create(ctx, CreateInput{FunctionName: "hello", ZipFile: goodZip(t, "other")})
+	var k *errdefs.Kinded
+	if !errors.Is(err, errdefs.ErrConflict) || !errors.As(err, &k) || k.Message != "Function already exist: hello" || k.Type != "ResourceConflictException" {
+		t.Errorf("second create: %v (%+v)", err, k)
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.create(t, "fn", true)
+	tests := []struct {
+		name, fn, version, msg string
+	}{
+		{"missing function", "nope", "", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope"},
+		{"missing function version", "nope", "1", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope:1"},
+		{"missing version", "fn", "7", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:7"},
+		{"alias is not a version", "fn", "prod", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:prod"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.svc.Get(ctx, tt.fn, tt.version)
+			var k *errdefs.Kinded
+			if !errors.Is(err, errdefs.ErrNotFound) || !errors.As(err, &k) || k.Message != tt.msg || k.Type != "ResourceNotFoundException" {
+				t.Errorf("Get = %v (%+v), want %q", err, k, tt.msg)
+			}
+		})
+	}
+	for name, call := range map[string]func() error{
+		"UpdateCode":     func() error { _, err := e.svc.UpdateCode(ctx, "nope", CodeInput{ZipFile: goodZip(t, "x")}); return err },
+		"UpdateConfig":   func() error { _, err := e.svc.UpdateConfig(ctx, "nope", ConfigPatch{Timeout: ptr(5)}); return err },
+		"Delete":         func() error { return e.svc.Delete(ctx, "nope", "") },
+		"DeleteVersion":  func() error { return e.svc.Delete(ctx, "fn", "9") },
+		"Publish":        func() error { _, err := e.svc.Publish(ctx, "nope", "", ""); return err },
+		"ListVersions":   func() error { _, err := e.svc.ListVersions(ctx, "nope"); return err },
+		"Reserved":       func() error { return e.svc.SetReservedConcurrency(ctx, "nope", ptr(1)) },
+		"Provisioned":    func() error { _, err := e.svc.PutProvisioned(ctx, "nope", "1", 1); return err },
+		"ProvisionedVer": func() error { _, err := e.svc.PutProvisioned(ctx, "fn", "9", 1); return err },
+	} {
+		if err := call(); !errors.Is(err, errdefs.ErrNotFound) {
+			t.Errorf("%s: err = %v, want ErrNotFound", name, err)
+		}
+	}
+}
+
+func TestListAndDelete(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, n := range []string{"charlie", "alpha", "bravo"} {
+		e.create(t, n, true)
+	}
+	if _, err := e.svc.PutProvisioned(ctx, "bravo", "1", 2); err != nil {
+		t.Fatal(err)
+	}
+	l, err := e.svc.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range l {
+		names = append(names, c.FunctionName)
+	}
+	if strings.Join(names, ",") != "alpha,bravo,charlie" {
+		t.Errorf("List = %v", names)
+	}
+	if err := e.svc.Delete(ctx, "bravo", Latest); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("delete $LATEST: %v, want ErrInvalid", err)
+	}
+	if err := e.svc.Delete(ctx, "bravo", "live"); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("delete alias qualifier: %v, want ErrInvalid", err)
+	}
+	if err := e.svc.Delete(ctx, "bravo", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"", "1"} {
+		if _, err := e.svc.Get(ctx, "bravo", v); !errors.Is(err, errdefs.ErrNotFound) {
+			t.Errorf("Get(bravo, %q) after delete: %v", v, err)
+		}
+	}
+	if pcs, _ := e.svc.ListProvisioned(ctx); len(pcs) != 0 {
+		t.Errorf("provisioned configs survive the function: %v", pcs)
+	}
+	// A new function of the same name starts from version 1 again.
+	if c := e.create(t, "bravo", true); c.Version != "1" {
+		t.Errorf("recreated function published version %s, want 1", c.Version)
+	}
+	// Deleting one version leaves the rest.
+	if err := e.svc.Delete(ctx, "alpha", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if vs, _ := e.svc.ListVersions(ctx, "alpha"); len(vs) != 1 || vs[0].Version != Latest {
+		t.Errorf("versions after deleting 1 = %v", vs)
+	}
+}
+
+func TestUpdates(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c0 := e.create(t, "fn", false)
+
+	c1, err := e.svc.UpdateConfig(ctx, "fn", ConfigPatch{Timeout: ptr(30), Environment: &map[string]string{"MODE": "fast"}, Description: ptr("d")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c1.Timeout != 30 || c1.Environment["MODE"] != "fast" || c1.Description != "d" || c1.MemorySize != DefaultMemory {
+		t.Errorf("UpdateConfig = %+v", c1)
+	}
+	if c1.RevisionID == c0.RevisionID || c1.CodeHash != c0.CodeHash {
+		t.Errorf("revision %s -> %s, code %s -> %s", c0.RevisionID, c1.RevisionID, c0.CodeHash, c1.CodeHash)
+	}
+	for name, p := range map[string]ConfigPatch{
+		"timeout 0":    {Timeout: ptr(0)},
+		"memory":       {MemorySize: ptr(64)},
+		"reserved env": {Environment: &map[string]string{"AWS_LAMBDA_RUNTIME_API": "x"}},
+		"mount":        {FileSystems: &[]FileSystem{{Arn: "v", LocalMountPath: "/var/v"}}},
+	} {
+		if _, err := e.svc.UpdateConfig(ctx, "fn", p); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("UpdateConfig %s: %v, want ErrInvalid", name, err)
+		}
+	}
+	if g, _ := e.svc.Get(ctx, "fn", ""); g.RevisionID != c1.RevisionID || g.Timeout != 30 {
+		t.Errorf("a rejected update changed $LATEST: %+v", g)
+	}
+
+	c2, err := e.svc.UpdateCode(ctx, "fn", CodeInput{ZipFile: goodZip(t, "v2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.CodeHash == c1.CodeHash || c2.RevisionID == c1.RevisionID || c2.Timeout != 30 || c2.Version != Latest {
+		t.Errorf("UpdateCode = %+v", c2)
+	}
+	if _, err := os.Stat(filepath.Join(e.svc.CodeDir(c2), "bootstrap")); err != nil {
+		t.Error(err)
+	}
+	if _, err := e.svc.UpdateCode(ctx, "fn", CodeInput{ZipFile: makeZip(t, testEntry{name: "bootstrap", body: "x", mode: 0o644})}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("UpdateCode with non-executable bootstrap: %v", err)
+	}
+	if _, err := e.svc.UpdateCode(ctx, "fn", CodeInput{ImageURI: "img:1"}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("UpdateCode with image on Zip function: %v", err)
+	}
+	if g, _ := e.svc.Get(ctx, "fn", ""); g.CodeHash != c2.CodeHash {
+		t.Errorf("a rejected code update changed $LATEST")
+	}
+	v, err := e.svc.UpdateCode(ctx, "fn", CodeInput{ZipFile: goodZip(t, "v3"), Publish: true})
+	if err != nil || v.Version != "1" {
+		t.Fatalf("UpdateCode with Publish = %+v, %v", v, err)
+	}
+}
+
+func TestPublish(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c := e.create(t, "fn", false)
+	if _, err := e.svc.Publish(ctx, "fn", "", "wrong-revision"); !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("publish with wrong revision: %v", err)
+	}
+	v1, err := e.svc.Publish(ctx, "fn", "first", c.RevisionID)
+	if err != nil || v1.Version != "1" || v1.Description != "first" || v1.RevisionID != c.RevisionID || v1.CodeHash != c.CodeHash {
+		t.Fatalf("publish = %+v, %v", v1, err)
+	}
+	again, err := e.svc.Publish(ctx, "fn", "", "")
+	if err != nil || again.Version != "1" {
+		t.Fatalf("publish without change = %+v, %v; want version 1", again, err)
+	}
+	// A change that leaves everything as it was is no change.
+	if _, err := e.svc.UpdateConfig(ctx, "fn", ConfigPatch{Timeout: ptr(DefaultTimeout)}); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := e.svc.Publish(ctx, "fn", "", ""); again.Version != "1" {
+		t.Errorf("publish after a no-op update = %s, want 1", again.Version)
+	}
+	if _, err := e.svc.UpdateConfig(ctx, "fn", ConfigPatch{MemorySize: ptr(256)}); err != nil {
+		t.Fatal(err)
+	}
+	v2, err := e.svc.Publish(ctx, "fn", "", "")
+	if err != nil || v2.Version != "2" || v2.MemorySize != 256 {
+		t.Fatalf("publish after change = %+v, %v; want version 2", v2, err)
+	}
+	if _, err := e.svc.UpdateCode(ctx, "fn", CodeInput{ZipFile: goodZip(t, "new code")}); err != nil {
+		t.Fatal(err)
+	}
+	v3, _ := e.svc.Publish(ctx, "fn", "", "")
+	if v3.Version != "3" {
+		t.Errorf("publish after code change = %s, want 3", v3.Version)
+	}
+	// Versions are immutable: changing $LATEST leaves them alone.
+	if g, _ := e.svc.Get(ctx, "fn", "1"); g.MemorySize != DefaultMemory || g.CodeHash != c.CodeHash {
+		t.Errorf("version 1 changed: %+v", g)
+	}
+	// Numbers are never reused, even after the newest version is deleted.
+	if err := e.svc.Delete(ctx, "fn", "3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.UpdateConfig(ctx, "fn", ConfigPatch{MemorySize: ptr(512)}); err != nil {
+		t.Fatal(err)
+	}
+	v4, _ := e.svc.Publish(ctx, "fn", "", "")
+	if v4.Version != "4" {
+		t.Errorf("publish after deleting 3 = %s, want 4", v4.Version)
+	}
+	vs, err := e.svc.ListVersions(ctx, "fn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range vs {
+		got = append(got, v.Version)
+	}
+	if strings.Join(got, ",") != "$LATEST,1,2,4" {
+		t.Errorf("ListVersions = %v", got)
+	}
+}
+
+func TestVersionsSortNumerically(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.create(t, "fn", false)
+	for i := 1; i <= 11; i++ {
+		if _, err := e.svc.UpdateConfig(ctx, "fn", ConfigPatch{Timeout: ptr(i + 10)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Publish(ctx, "fn", "", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vs, _ := e.svc.ListVersions(ctx, "fn")
+	if len(vs) != 12 || vs[2].Version != "2" || vs[11].Version != "11" {
+		t.Errorf("versions out of order: %v %v", vs[2].Version, vs[11].Version)
+	}
+	if g, err := e.svc.Get(ctx, "fn", "011"); err != nil || g.Version != "11" {
+		t.Errorf("Get(011) = %v, %v", g, err)
+	}
+}
+
+type fakeResolver struct {
+	mu  sync.Mutex
+	ids map[string]string
+	err error
+}
+
+func (f *fakeResolver) ResolveImage(_ context.Context, ref string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ids[ref], f.err
+}
+
+func TestImageFunctions(t *testing.T) {
+	ctx := context.Background()
+	t.Run("pinned by the resolver", func(t *testing.T) {
+		e := newEnv(t)
+		res := &fakeResolver{ids: map[string]string{"app:latest": "sha256:aaa"}}
+		e.svc.images = res
+		c, err := e.svc.Create(ctx, CreateInput{FunctionName: "img", PackageType: PackageImage, ImageURI: "app:latest"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.ResolvedImage != "" || e.svc.CodeDir(c) != "" {
+			t.Errorf("$LATEST = %+v", c)
+		}
+		v1, _ := e.svc.Publish(ctx, "img", "", "")
+		if v1.Version != "1" || v1.ResolvedImage != "sha256:aaa" {
+			t.Errorf("v1 = %+v", v1)
+		}
+		if again, _ := e.svc.Publish(ctx, "img", "", ""); again.Version != "1" {
+			t.Errorf("same digest published %s", again.Version)
+		}
+		res.mu.Lock()
+		res.ids["app:latest"] = "sha256:bbb" // the tag moved
+		res.mu.Unlock()
+		if v2, _ := e.svc.Publish(ctx, "img", "", ""); v2.Version != "2" || v2.ResolvedImage != "sha256:bbb" {
+			t.Errorf("moved tag: %+v", v2)
+		}
+		res.err = errors.New("daemon down")
+		if _, err := e.svc.Publish(ctx, "img", "", ""); err == nil {
+			t.Error("publish with a failing resolver succeeded")
+		}
+		if _, err := e.svc.UpdateCode(ctx, "img", CodeInput{ZipFile: goodZip(t, "x")}); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("zip for an Image function: %v", err)
+		}
+	})
+	t.Run("no resolver", func(t *testing.T) {
+		e := newEnv(t)
+		v, err := e.svc.Create(ctx, CreateInput{FunctionName: "img", PackageType: PackageImage, ImageURI: "app:1", Publish: true})
+		if err != nil || v.Version != "1" || v.ResolvedImage != "app:1" {
+			t.Fatalf("create+publish = %+v, %v", v, err)
+		}
+		c, err := e.svc.UpdateCode(ctx, "img", CodeInput{ImageURI: "app:2"})
+		if err != nil || c.ImageURI != "app:2" {
+			t.Fatalf("UpdateCode = %+v, %v", c, err)
+		}
+	})
+}
+
+func TestSurvivesReopen(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	v1 := e.create(t, "fn", true)
+	if err := e.svc.SetReservedConcurrency(ctx, "fn", ptr(5)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.PutProvisioned(ctx, "fn", "1", 2); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := e.svc.Get(ctx, "fn", "")
+	e.reopen(t)
+	after, err := e.svc.Get(ctx, "fn", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.RevisionID != before.RevisionID || after.CodeHash != before.CodeHash || !after.LastModified.Equal(before.LastModified) || *after.ReservedConcurrency != 5 {
+		t.Errorf("after reopen %+v, before %+v", after, before)
+	}
+	g1, err := e.svc.Get(ctx, "fn", "1")
+	if err != nil || g1.CodeHash != v1.CodeHash || g1.ReservedConcurrency == nil || *g1.ReservedConcurrency != 5 {
+		t.Errorf("version 1 after reopen = %+v, %v", g1, err)
+	}
+	if _, err := os.Stat(filepath.Join(e.svc.CodeDir(g1), "bootstrap")); err != nil {
+		t.Error(err)
+	}
+	if pcs, _ := e.svc.ListProvisioned(ctx); len(pcs) != 1 || pcs[0].Requested != 2 {
+		t.Errorf("provisioned after reopen = %v", pcs)
+	}
+	// Publishing continues from where it was.
+	if _, err := e.svc.UpdateConfig(ctx, "fn", ConfigPatch{Timeout: ptr(9)}); err != nil {
+		t.Fatal(err)
+	}
+	if v2, _ := e.svc.Publish(ctx, "fn", "", ""); v2.Version != "2" {
+		t.Errorf("publish after reopen = %s", v2.Version)
+	}
+}
+
+func TestHooksAndSubscribers(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var events []string
+	e.svc.Subscribe(func(name string) {
+		// Called after commit: the change is visible.
+		_, err := e.svc.Get(ctx, name, "")
+		mu.Lock()
+		events = append(events, fmt.Sprintf("%s:%v", name, err == nil))
+		mu.Unlock()
+	})
+	var calls []string
+	e.svc.AddDeleteHook(func(tx *store.Tx, name, version string) error {
+		calls = append(calls, name+"@"+version)
+		if version == "1" {
+			return fmt.Errorf("version 1 is in use: %w", errdefs.ErrConflict)
+		}
+		return nil
+	})
+	e.create(t, "fn", true)
+	if err := e.svc.Delete(ctx, "fn", "1"); !errors.Is(err, errdefs.ErrConflict) {
+		t.Fatalf("hook error not returned: %v", err)
+	}
+	if _, err := e.svc.Get(ctx, "fn", "1"); err != nil {
+		t.Errorf("refused delete removed the version: %v", err)
+	}
+	if err := e.svc.Delete(ctx, "fn", ""); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(calls, ",") != "fn@1,fn@" {
+		t.Errorf("hook calls = %v", calls)
+	}
+	if strings.Join(events, ",") != "fn:true,fn:false" {
+		t.Errorf("subscriber events = %v", events)
+	}
+}
+
+func TestProvisioned(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.create(t, "fn", true)
+	for _, q := range []string{"", Latest} {
+		if _, err := e.svc.PutProvisioned(ctx, "fn", q, 1); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("provisioned on %q: %v", q, err)
+		}
+	}
+	if _, err := e.svc.PutProvisioned(ctx, "fn", "1", -1); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("negative provisioned: %v", err)
+	}
+	if _, err := e.svc.PutProvisioned(ctx, "fn", "live", 1); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("provisioned on unknown alias: %v", err)
+	}
+	e.svc.SetAliasLookup(func(_ *store.Tx, name, alias string) bool { return alias == "live" })
+	if _, err := e.svc.PutProvisioned(ctx, "fn", "live", 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.PutProvisioned(ctx, "fn", "1", 2); err != nil {
+		t.Fatal(err)
+	}
+	pcs, _ := e.svc.ListProvisioned(ctx)
+	if len(pcs) != 2 || pcs[0].Qualifier != "1" || pcs[1].Qualifier != "live" || pcs[1].Requested != 3 {
+		t.Errorf("ListProvisioned = %+v", pcs)
+	}
+	if err := e.svc.Delete(ctx, "fn", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if pcs, _ := e.svc.ListProvisioned(ctx); len(pcs) != 1 {
+		t.Errorf("provisioned config survives its version: %+v", pcs)
+	}
+	if _, err := e.svc.PutProvisioned(ctx, "fn", "live", 0); err != nil {
+		t.Fatal(err)
+	}
+	if pcs, _ := e.svc.ListProvisioned(ctx); len(pcs) != 0 {
+		t.Errorf("n=0 did not remove: %+v", pcs)
+	}
+}
+
+func TestVolumeDir(t *testing.T) {
+	e := newEnv(t)
+	for _, bad := range []string{"", "..", "a/b", "a.b", strings.Repeat("v", 65)} {
+		if _, err := e.svc.VolumeDir(bad); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("VolumeDir(%q): %v, want ErrInvalid", bad, err)
+		}
+	}
+	d, err := e.svc.VolumeDir("data_1")
+	if err != nil || d != filepath.Join(e.dir, "volumes", "data_1") {
+		t.Fatalf("VolumeDir = %s, %v", d, err)
+	}
+	if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+		t.Errorf("volume dir not created: %v", err)
+	}
+	if VolumeName(FileSystem{Arn: "portico:volume:data"}) != "data" || VolumeName(FileSystem{Arn: "data"}) != "data" {
+		t.Error("VolumeName")
+	}
+}
+
+func TestConcurrentCreateAndPublish(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	var ok, conflict atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			_, err := e.svc.Create(ctx, CreateInput{FunctionName: "race", ZipFile: goodZip(t, fmt.Sprint(i))})
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, errdefs.ErrConflict):
+				conflict.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 1 || conflict.Load() != 7 {
+		t.Fatalf("ok %d conflict %d", ok.Load(), conflict.Load())
+	}
+	versions := make(chan string, 8)
+	for range 8 {
+		wg.Go(func() {
+			v, err := e.svc.Publish(ctx, "race", "", "")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			versions <- v.Version
+		})
+	}
+	wg.Wait()
+	close(versions)
+	for v := range versions {
+		if v != "1" {
+			t.Errorf("concurrent publishes of one state made version %s", v)
+		}
+	}
+}

@@ -1,0 +1,258 @@
+package functions
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+const exe = 0o755
+
+// rawZip builds an archive whose entries' headers are written as given, including
+// sizes that lie.
+func rawZip(t testing.TB, hdrs ...*zip.FileHeader) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, h := range hdrs {
+		w, err := zw.CreateRaw(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestCreateRejectsBadZips(t *testing.T) {
+	boot := testEntry{name: "bootstrap", body: "#!/bin/sh\n", mode: exe}
+	link := func(name, target string) testEntry {
+		return testEntry{name: name, body: target, mode: fs.ModeSymlink | 0o777}
+	}
+	tests := []struct {
+		name string
+		zip  func(t *testing.T) []byte
+		want string // substring of the message
+	}{
+		{"empty", func(t *testing.T) []byte { return nil }, "ZipFile is required"},
+		{"not a zip", func(t *testing.T) []byte { return []byte("hello, world") }, "Could not unzip uploaded file"},
+		{"truncated", func(t *testing.T) []byte { z := goodZip(t, "x"); return z[:len(z)-30] }, "Could not unzip"},
+		{"over MaxZipSize", func(t *testing.T) []byte { return make([]byte, MaxZipSize+1) }, "at most"},
+		{"no bootstrap", func(t *testing.T) []byte {
+			return makeZip(t, testEntry{name: "main", body: "x", mode: exe})
+		}, "executable file named bootstrap at the archive root"},
+		{"bootstrap in a folder", func(t *testing.T) []byte {
+			return makeZip(t, testEntry{name: "app/bootstrap", body: "x", mode: exe})
+		}, "no bootstrap file at its root"},
+		{"bootstrap not executable", func(t *testing.T) []byte {
+			return makeZip(t, testEntry{name: "bootstrap", body: "x", mode: 0o644})
+		}, "chmod +x bootstrap"},
+		{"bootstrap is a directory", func(t *testing.T) []byte {
+			return makeZip(t, testEntry{name: "bootstrap/", mode: fs.ModeDir | 0o755})
+		}, "regular executable file"},
+		{"bootstrap is a symlink", func(t *testing.T) []byte {
+			return makeZip(t, testEntry{name: "real", body: "x", mode: exe}, link("bootstrap", "real"))
+		}, "regular executable file"},
+		{"dot-dot entry", func(t *testing.T) []byte {
+			return makeZip(t, boot, testEntry{name: "../evil", body: "x", mode: 0o644})
+		}, "escapes the archive root"},
+		{"dot-dot in the middle", func(t *testing.T) []byte {
+			return makeZip(t, boot, testEntry{name: "a/../../evil", body: "x", mode: 0o644})
+		}, "escapes the archive root"},
+		{"backslash dot-dot", func(t *testing.T) []byte {
+			return makeZip(t, boot, testEntry{name: `..\evil`, body: "x"})
+		}, "escapes the archive root"},
+		{"absolute entry", func(t *testing.T) []byte {
+			return makeZip(t, boot, testEntry{name: "/etc/evil", body: "x", mode: 0o644})
+		}, "absolute path"},
+		{"drive letter", func(t *testing.T) []byte {
+			return makeZip(t, boot, testEntry{name: `C:\evil`, body: "x"})
+		}, "absolute path"},
+		{"symlink to an absolute path", func(t *testing.T) []byte {
+			return makeZip(t, boot, link("passwd", "/etc/passwd"))
+		}, "outside the archive"},
+		{"symlink up and out", func(t *testing.T) []byte {
+			return makeZip(t, boot, link("lib/up", "../../etc"))
+		}, "outside the archive"},
+		{"symlink out through another symlink", func(t *testing.T) []byte {
+			// "here" is the root, so "here/.." is its parent.
+			return makeZip(t, boot, link("here", "."), link("out", "here/.."))
+		}, "outside the archive"},
+		{"symlink loop", func(t *testing.T) []byte {
+			return makeZip(t, boot, link("a", "b"), link("b", "a"))
+		}, "outside the archive"},
+		{"entry written through a symlink", func(t *testing.T) []byte {
+			return makeZip(t, boot, link("d", "."), testEntry{name: "d/x", body: "x", mode: 0o644})
+		}, "inside the symlink"},
+		{"duplicate entry", func(t *testing.T) []byte {
+			return makeZip(t, boot, testEntry{name: "a", body: "1", mode: 0o644}, testEntry{name: "./a", body: "2", mode: 0o644})
+		}, "more than once"},
+		{"fifo entry", func(t *testing.T) []byte {
+			return makeZip(t, boot, testEntry{name: "pipe", mode: fs.ModeNamedPipe | 0o644})
+		}, "not a regular file"},
+		{"zip bomb by declared size", func(t *testing.T) []byte {
+			h := &zip.FileHeader{Name: "big", Method: zip.Store, UncompressedSize64: MaxUnzippedSize + 1, CompressedSize64: 1}
+			b := &zip.FileHeader{Name: "bootstrap", Method: zip.Store, UncompressedSize64: 1, CompressedSize64: 1}
+			b.SetMode(exe)
+			return rawZip(t, b, h)
+		}, "Unzipped size must be smaller than"},
+		{"corrupt data (bad checksum)", func(t *testing.T) []byte {
+			b := &zip.FileHeader{Name: "bootstrap", Method: zip.Store, UncompressedSize64: 1, CompressedSize64: 1, CRC32: 12345}
+			b.SetMode(exe)
+			return rawZip(t, b)
+		}, "Could not unzip"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			_, err := e.svc.Create(ctx, CreateInput{FunctionName: "fn", ZipFile: tt.zip(t)})
+			if !errors.Is(err, errdefs.ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %q, want it to contain %q", err, tt.want)
+			}
+			assertEmpty(t, e)
+		})
+	}
+}
+
+// assertEmpty checks that nothing was stored: no function and no unpacked code.
+func assertEmpty(t *testing.T, e *env) {
+	t.Helper()
+	ctx := context.Background()
+	if l, err := e.svc.List(ctx); err != nil || len(l) != 0 {
+		t.Errorf("List = %v, %v; want empty", l, err)
+	}
+	if _, err := e.svc.Get(ctx, "fn", ""); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("Get err = %v, want ErrNotFound", err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(e.dir, "code"))
+	if len(ents) != 0 {
+		t.Errorf("code directory holds %v, want nothing", ents)
+	}
+}
+
+func TestCreateUnpacksZip(t *testing.T) {
+	link := func(name, target string) testEntry {
+		return testEntry{name: name, body: target, mode: fs.ModeSymlink | 0o777}
+	}
+	tests := []struct {
+		name    string
+		entries []testEntry
+		perms   map[string]fs.FileMode // path -> want perm
+		links   map[string]string      // path -> want target
+	}{
+		{
+			name:    "unix zip",
+			entries: []testEntry{{name: "bootstrap", body: "b", mode: exe}, {name: "lib/", mode: fs.ModeDir | 0o755}, {name: "lib/data.txt", body: "d", mode: 0o600}, {name: "bin/tool", body: "t", mode: 0o700}},
+			perms:   map[string]fs.FileMode{"bootstrap": 0o755, "lib/data.txt": 0o644, "bin/tool": 0o755},
+		},
+		{
+			name:    "windows zip without modes",
+			entries: []testEntry{{name: "bootstrap", body: "b"}, {name: `conf\app.json`, body: "{}"}},
+			perms:   map[string]fs.FileMode{"bootstrap": 0o755, "conf/app.json": 0o644},
+		},
+		{
+			name:    "symlinks inside the archive",
+			entries: []testEntry{{name: "bootstrap", body: "b", mode: exe}, {name: "lib/v1/x.so", body: "x", mode: 0o644}, link("lib/current", "v1"), link("lib/x.so", "current/x.so"), link("self", ".")},
+			perms:   map[string]fs.FileMode{"lib/v1/x.so": 0o644},
+			links:   map[string]string{"lib/current": "v1", "lib/x.so": "current/x.so", "self": "."},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			data := makeZip(t, tt.entries...)
+			c, err := e.svc.Create(context.Background(), CreateInput{FunctionName: "fn", ZipFile: data})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.CodeSize != int64(len(data)) || len(c.CodeSha256) != 44 || len(c.CodeHash) != 64 {
+				t.Errorf("code fields = %d %q %q", c.CodeSize, c.CodeSha256, c.CodeHash)
+			}
+			dir := e.svc.CodeDir(c)
+			if dir != filepath.Join(e.dir, "code", c.CodeHash) {
+				t.Errorf("CodeDir = %s", dir)
+			}
+			if z, err := os.ReadFile(filepath.Join(e.dir, "code", c.CodeHash+".zip")); err != nil || !bytes.Equal(z, data) {
+				t.Errorf("stored zip differs (err %v)", err)
+			}
+			for p, want := range tt.perms {
+				fi, err := os.Lstat(filepath.Join(dir, p))
+				if err != nil {
+					t.Errorf("%s: %v", p, err)
+					continue
+				}
+				if fi.Mode().Perm() != want || !fi.Mode().IsRegular() {
+					t.Errorf("%s mode = %v, want %v", p, fi.Mode(), want)
+				}
+			}
+			for p, want := range tt.links {
+				if got, err := os.Readlink(filepath.Join(dir, p)); err != nil || got != want {
+					t.Errorf("%s -> %q (%v), want %q", p, got, err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestCodeIsContentAddressed(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	data := goodZip(t, "same")
+	a, err := e.svc.Create(ctx, CreateInput{FunctionName: "a", ZipFile: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.svc.Create(ctx, CreateInput{FunctionName: "b", ZipFile: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.CodeHash != b.CodeHash || e.svc.CodeDir(a) != e.svc.CodeDir(b) {
+		t.Fatalf("same zip, different artifacts: %s %s", a.CodeHash, b.CodeHash)
+	}
+	ents, err := os.ReadDir(filepath.Join(e.dir, "code"))
+	if err != nil || len(ents) != 2 { // <hex>/ and <hex>.zip, no temporaries
+		t.Fatalf("code directory = %v, %v", ents, err)
+	}
+}
+
+func TestLinkStaysInside(t *testing.T) {
+	tests := []struct {
+		name  string
+		links map[string]string
+		check string
+		want  bool
+	}{
+		{"sibling", map[string]string{"a/b": "c"}, "a/b", true},
+		{"up one", map[string]string{"a/b": "../c"}, "a/b", true},
+		{"up two", map[string]string{"a/b": "../../c"}, "a/b", false},
+		{"dangling inside", map[string]string{"x": "nowhere/at/all"}, "x", true},
+		{"through deep link", map[string]string{"l": "p/q/r", "m": "l/../.."}, "m", true},
+		{"through shallow link", map[string]string{"l": ".", "m": "l/.."}, "m", false},
+		{"absolute", map[string]string{"x": "/"}, "x", false},
+		{"to a link that escapes", map[string]string{"x": "y", "y": ".."}, "x", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := linkStaysInside(tt.check, tt.links); got != tt.want {
+				t.Errorf("linkStaysInside(%s) = %v, want %v", tt.check, got, tt.want)
+			}
+		})
+	}
+}
