@@ -88,6 +88,11 @@ func (s *Service) Create(ctx context.Context, a *API) (*API, error) {
 	}
 	now := s.now()
 	cp.CreatedAt, cp.UpdatedAt = now, now
+	if cp.Version == "" {
+		// As API Gateway's exports do, the document version defaults to the
+		// creation time.
+		cp.Version = now.Format(time.RFC3339)
+	}
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
 		if cp.ID == "" {
 			for i := 0; ; i++ {

@@ -110,6 +110,17 @@ func (a *API) Normalize() {
 			r.Responses[k] = mr
 		}
 		r.Extensions = normRawMap(r.Extensions)
+		if r.APIKeyRequired && !r.namesScheme(d.Authorizers, isAPIKeyScheme) {
+			// An API key requirement shows in OpenAPI as a security requirement
+			// on an apiKey scheme: add the standard one so that exports keep it.
+			if d.Authorizers == nil {
+				d.Authorizers = map[string]json.RawMessage{}
+			}
+			if _, ok := d.Authorizers["api_key"]; !ok {
+				d.Authorizers["api_key"] = json.RawMessage(`{"in":"header","name":"x-api-key","type":"apiKey"}`)
+			}
+			r.Security = append(r.Security, map[string][]string{"api_key": {}})
+		}
 		if in := r.Integration; in != nil {
 			in.Type = strings.ToUpper(in.Type)
 			in.HTTPMethod = strings.ToUpper(in.HTTPMethod)
@@ -163,6 +174,31 @@ func (a *API) Normalize() {
 	if a.Protocol == ProtocolWebSocket && d.RouteSelectionExpression == "" {
 		d.RouteSelectionExpression = "$request.body.action"
 	}
+}
+
+// isAPIKeyScheme reports whether a security scheme is a plain API key (an apiKey
+// scheme that is not a Lambda or Cognito authorizer).
+func isAPIKeyScheme(raw json.RawMessage) bool {
+	var s map[string]json.RawMessage
+	if json.Unmarshal(raw, &s) != nil {
+		return false
+	}
+	var typ string
+	_ = json.Unmarshal(s["type"], &typ)
+	return typ == "apiKey" && s["x-amazon-apigateway-authorizer"] == nil && s["x-amazon-apigateway-authtype"] == nil
+}
+
+// namesScheme reports whether one of r's security requirements names a scheme
+// for which pred holds.
+func (r *Route) namesScheme(schemes map[string]json.RawMessage, pred func(json.RawMessage) bool) bool {
+	for _, req := range r.Security {
+		for name := range req {
+			if raw, ok := schemes[name]; ok && pred(raw) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func normRawMap(m map[string]json.RawMessage) map[string]json.RawMessage {

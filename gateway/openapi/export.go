@@ -1,0 +1,297 @@
+package openapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// Export formats.
+const (
+	FormatOAS3     = "oas3"
+	FormatSwagger2 = "swagger2"
+)
+
+// Export renders an API as an OpenAPI 3.0.1 (FormatOAS3, the default) or Swagger
+// 2.0 document, indented JSON, with the x-amazon-apigateway-* extensions. Import
+// of the result gives the same API.
+func Export(a *apis.API, format string) ([]byte, error) {
+	var doc map[string]any
+	switch format {
+	case "", FormatOAS3, "oas30", "openapi3":
+		doc = exportDoc(a, false)
+	case FormatSwagger2, "swagger":
+		doc = exportDoc(a, true)
+	default:
+		return nil, fmt.Errorf("export format %q must be oas3 or swagger2: %w", format, errdefs.ErrInvalid)
+	}
+	if a.Protocol == apis.ProtocolWebSocket {
+		return nil, fmt.Errorf("WEBSOCKET APIs have no OpenAPI form: %w", errdefs.ErrInvalid)
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
+}
+
+func exportDoc(a *apis.API, swagger2 bool) map[string]any {
+	doc := map[string]any{}
+	info := map[string]any{"title": a.Name, "version": a.Version}
+	if a.Description != "" {
+		info["description"] = a.Description
+	}
+	doc["info"] = info
+	models := map[string]any{}
+	for name, raw := range a.Models {
+		if swagger2 {
+			raw = rewriteRefs(raw, "#/components/schemas/", "#/definitions/")
+		}
+		models[name] = json.RawMessage(raw)
+	}
+	schemes := map[string]any{}
+	for name, raw := range a.Authorizers {
+		schemes[name] = json.RawMessage(raw)
+	}
+	if swagger2 {
+		doc["swagger"] = "2.0"
+		if len(models) > 0 {
+			doc["definitions"] = models
+		}
+		if len(schemes) > 0 {
+			doc["securityDefinitions"] = schemes
+		}
+	} else {
+		doc["openapi"] = "3.0.1"
+		comps := map[string]any{}
+		if len(models) > 0 {
+			comps["schemas"] = models
+		}
+		if len(schemes) > 0 {
+			comps["securitySchemes"] = schemes
+		}
+		if len(comps) > 0 {
+			doc["components"] = comps
+		}
+	}
+	if len(a.BinaryMediaTypes) > 0 {
+		doc[extBinaryMediaTypes] = a.BinaryMediaTypes
+	}
+	if a.APIKeySource != "" {
+		doc[extAPIKeySource] = a.APIKeySource
+	}
+	if len(a.RequestValidators) > 0 {
+		doc[extRequestValidators] = a.RequestValidators
+	}
+	if a.RequestValidator != "" {
+		doc[extRequestValidator] = a.RequestValidator
+	}
+	if a.Protocol == apis.ProtocolHTTP {
+		doc[extImportExport] = "1.0"
+	}
+	for k, v := range a.Extensions {
+		doc[k] = json.RawMessage(v)
+	}
+	paths := map[string]map[string]any{}
+	for i := range a.Routes {
+		r := &a.Routes[i]
+		item := paths[r.Path]
+		if item == nil {
+			item = map[string]any{}
+			paths[r.Path] = item
+		}
+		key := strings.ToLower(r.Method)
+		if r.Method == apis.MethodAny || r.Path == apis.RouteDefault {
+			key = extAnyMethod
+		}
+		item[key] = exportOperation(r, swagger2)
+	}
+	doc["paths"] = paths
+	return doc
+}
+
+func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
+	op := map[string]any{}
+	if r.OperationID != "" {
+		op["operationId"] = r.OperationID
+	}
+	if r.Summary != "" {
+		op["summary"] = r.Summary
+	}
+	if r.Description != "" {
+		op["description"] = r.Description
+	}
+	if len(r.Tags) > 0 {
+		op["tags"] = r.Tags
+	}
+	params := []any{}
+	for _, p := range r.Parameters {
+		m := map[string]any{"name": p.Name, "in": p.In}
+		if p.Required {
+			m["required"] = true
+		}
+		t := p.Type
+		if t == "" {
+			t = "string"
+		}
+		if swagger2 {
+			m["type"] = t
+		} else {
+			m["schema"] = map[string]any{"type": t}
+		}
+		params = append(params, m)
+	}
+	ref := func(model string) map[string]any {
+		if swagger2 {
+			return map[string]any{"$ref": "#/definitions/" + model}
+		}
+		return map[string]any{"$ref": "#/components/schemas/" + model}
+	}
+	if len(r.RequestModels) > 0 || r.RequestBodyRequired {
+		cts := sortedKeys(r.RequestModels)
+		if swagger2 {
+			model := ""
+			if len(cts) > 0 {
+				model = r.RequestModels[cts[0]]
+				op["consumes"] = cts
+			}
+			body := map[string]any{"in": "body", "name": model}
+			if model == "" {
+				body["name"] = "body"
+				body["schema"] = map[string]any{}
+			} else {
+				body["schema"] = ref(model)
+			}
+			if r.RequestBodyRequired {
+				body["required"] = true
+			}
+			params = append(params, body)
+		} else {
+			content := map[string]any{}
+			for _, ct := range cts {
+				content[ct] = map[string]any{"schema": ref(r.RequestModels[ct])}
+			}
+			rb := map[string]any{"content": content}
+			if r.RequestBodyRequired {
+				rb["required"] = true
+			}
+			op["requestBody"] = rb
+		}
+	}
+	if len(params) > 0 {
+		op["parameters"] = params
+	}
+	responses := map[string]any{}
+	var produces []string
+	for code, mr := range r.Responses {
+		resp := map[string]any{"description": mr.Description}
+		if len(mr.Headers) > 0 {
+			hs := map[string]any{}
+			for _, h := range mr.Headers {
+				if swagger2 {
+					hs[h] = map[string]any{"type": "string"}
+				} else {
+					hs[h] = map[string]any{"schema": map[string]any{"type": "string"}}
+				}
+			}
+			resp["headers"] = hs
+		}
+		if len(mr.Models) > 0 {
+			cts := sortedKeys(mr.Models)
+			if swagger2 {
+				resp["schema"] = ref(mr.Models[cts[0]])
+				produces = append(produces, cts...)
+			} else {
+				content := map[string]any{}
+				for _, ct := range cts {
+					content[ct] = map[string]any{"schema": ref(mr.Models[ct])}
+				}
+				resp["content"] = content
+			}
+		}
+		responses[code] = resp
+	}
+	if swagger2 && len(produces) > 0 {
+		sort.Strings(produces)
+		op["produces"] = dedupe(produces)
+	}
+	op["responses"] = responses
+	if r.Security != nil {
+		op["security"] = r.Security
+	}
+	if r.RequestValidator != "" {
+		op[extRequestValidator] = r.RequestValidator
+	}
+	if r.Integration != nil {
+		op[extIntegration] = exportIntegration(r.Integration)
+	}
+	for k, v := range r.Extensions {
+		op[k] = json.RawMessage(v)
+	}
+	return op
+}
+
+func exportIntegration(in *apis.Integration) map[string]any {
+	m := map[string]any{"type": strings.ToLower(in.Type)}
+	set := func(k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	set("uri", in.URI)
+	set("httpMethod", in.HTTPMethod)
+	set("payloadFormatVersion", in.PayloadFormatVersion)
+	set("passthroughBehavior", strings.ToLower(in.PassthroughBehavior))
+	set("contentHandling", in.ContentHandling)
+	set("cacheNamespace", in.CacheNamespace)
+	set("credentials", in.Credentials)
+	set("connectionType", in.ConnectionType)
+	set("connectionId", in.ConnectionID)
+	if in.TimeoutInMillis != 0 {
+		m["timeoutInMillis"] = in.TimeoutInMillis
+	}
+	if len(in.RequestParameters) > 0 {
+		m["requestParameters"] = in.RequestParameters
+	}
+	if len(in.RequestTemplates) > 0 {
+		m["requestTemplates"] = in.RequestTemplates
+	}
+	if len(in.CacheKeyParameters) > 0 {
+		m["cacheKeyParameters"] = in.CacheKeyParameters
+	}
+	if len(in.TLSConfig) > 0 {
+		m["tlsConfig"] = json.RawMessage(in.TLSConfig)
+	}
+	if len(in.Responses) > 0 {
+		rs := map[string]any{}
+		for k, r := range in.Responses {
+			e := map[string]any{"statusCode": r.StatusCode}
+			if len(r.ResponseTemplates) > 0 {
+				e["responseTemplates"] = r.ResponseTemplates
+			}
+			if len(r.ResponseParameters) > 0 {
+				e["responseParameters"] = r.ResponseParameters
+			}
+			if r.ContentHandling != "" {
+				e["contentHandling"] = r.ContentHandling
+			}
+			rs[k] = e
+		}
+		m["responses"] = rs
+	}
+	return m
+}
+
+func dedupe(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
