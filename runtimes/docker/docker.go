@@ -1,0 +1,416 @@
+// Package docker runs sandboxes as Docker containers through the Docker Engine API
+// (github.com/moby/moby/client, API version negotiated, so Docker 20.10 and newer
+// work).
+//
+// Image functions run their image; Zip functions run in a minimal base image that
+// the runtime imports into the daemon itself (no registry), with the code
+// bind-mounted read-only at /var/task and /var/task/bootstrap as the entrypoint.
+// Containers are hardened (read-only root file system, a tmpfs /tmp, all
+// capabilities dropped, no privilege escalation, memory, CPU-share and pids limits)
+// and join the "portico" bridge network, whose gateway address is HostAddr: the
+// invoker binds each sandbox's Runtime API endpoint there. The admin API listens on
+// the host's loopback, which containers cannot reach. docs/runtimes.md says more.
+//
+// Docker SDK types never leave this package.
+package docker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
+	"go.uber.org/fx"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/store"
+)
+
+// Labels every Portico container carries.
+const (
+	LabelPortico  = "portico"          // "1"
+	LabelInstance = "portico.instance" // Config.Instance: whose Cleanup removes it
+	LabelFunction = "portico.function"
+	LabelVersion  = "portico.version"
+	LabelSandbox  = "portico.sandbox"
+)
+
+// Config configures the Docker runtime. Zero fields take the defaults.
+type Config struct {
+	// Host is the daemon's address, e.g. unix:///var/run/docker.sock. Empty takes
+	// DOCKER_HOST, else the client's default socket.
+	Host string
+	// Instance names this Portico installation (Portico passes a digest of its data
+	// directory). Containers are labelled with it, and Cleanup removes only the
+	// containers of its own instance, so that two Portico installations (or test
+	// runs) sharing a daemon never remove each other's sandboxes. Default "default".
+	Instance string
+	// Network is the bridge network sandboxes join, created when missing with
+	// inter-container traffic disabled. Default "portico".
+	Network string
+	// BridgeName is the host interface of a network the runtime creates. Default
+	// "portico0".
+	BridgeName string
+	// StopGrace is the time between SIGTERM and SIGKILL on Stop (2 s; Docker
+	// counts it in whole seconds, rounded up).
+	StopGrace time.Duration
+	// TmpfsMB sizes the writable /tmp (512, Lambda's default ephemeral storage).
+	TmpfsMB int
+	// PidsLimit bounds processes and threads per sandbox (1024).
+	PidsLimit int64
+	// Log receives progress (image pulls) and warnings. Default slog.Default().
+	Log *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Instance == "" {
+		c.Instance = "default"
+	}
+	if c.Network == "" {
+		c.Network = "portico"
+	}
+	if c.BridgeName == "" {
+		c.BridgeName = "portico0"
+	}
+	if c.StopGrace <= 0 {
+		c.StopGrace = 2 * time.Second
+	}
+	if c.TmpfsMB <= 0 {
+		c.TmpfsMB = 512
+	}
+	if c.PidsLimit <= 0 {
+		c.PidsLimit = 1024
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+}
+
+// Runtime runs sandboxes as Docker containers. Safe for concurrent use.
+type Runtime struct {
+	cfg      Config
+	cli      *client.Client
+	log      *slog.Logger
+	hostAddr string
+
+	baseMu  sync.Mutex
+	baseRef string // the Zip base image, once ensured
+}
+
+var (
+	_ runtimes.Runtime       = (*Runtime)(nil)
+	_ runtimes.ImageResolver = (*Runtime)(nil)
+	_ runtimes.ImageImporter = (*Runtime)(nil)
+	_ runtimes.Preparer      = (*Runtime)(nil)
+)
+
+// newClient makes a client for cfg.Host (or the environment's daemon). The client
+// dials per request, so it recovers by itself when a daemon comes back.
+func newClient(host string) (*client.Client, error) {
+	opts := []client.Opt{client.FromEnv}
+	if host != "" {
+		opts = append(opts, client.WithHost(host))
+	}
+	return client.New(opts...)
+}
+
+// Ping reports whether the daemon at host (or the environment's) answers.
+func Ping(ctx context.Context, host string) error {
+	cli, err := newClient(host)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		return unavailable(cli, "ping", err)
+	}
+	return nil
+}
+
+// New connects to the daemon, negotiates the API version and makes sure the
+// sandbox network exists. The daemon must answer.
+func New(ctx context.Context, cfg Config) (*Runtime, error) {
+	cfg.defaults()
+	cli, err := newClient(cfg.Host)
+	if err != nil {
+		return nil, fmt.Errorf("docker: %w", err)
+	}
+	r := &Runtime{cfg: cfg, cli: cli, log: cfg.Log.With("runtime", "docker")}
+	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		_ = cli.Close()
+		return nil, unavailable(cli, "ping", err)
+	}
+	gw, err := r.ensureNetwork(ctx)
+	if err != nil {
+		_ = cli.Close()
+		return nil, err
+	}
+	r.hostAddr = gw
+	return r, nil
+}
+
+// Factory returns the Docker runtime's candidate for runtimes.Choose: probed by
+// pinging the daemon, preferred first under "auto".
+func Factory(cfg Config) runtimes.Factory {
+	return runtimes.Factory{
+		Name:     "docker",
+		Priority: 10,
+		Probe: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			return Ping(ctx, cfg.Host)
+		},
+		New: func(ctx context.Context) (runtimes.Runtime, error) { return New(ctx, cfg) },
+	}
+}
+
+// ModuleParams are what Module's provider needs. The store's data directory, when
+// there is one, scopes Cleanup to this installation (Config.Instance).
+type ModuleParams struct {
+	fx.In
+
+	Config Config       `optional:"true"`
+	Store  *store.Store `optional:"true"`
+	Log    *slog.Logger `optional:"true"`
+}
+
+// Module provides the Docker runtime's Factory into the "runtimes" value group.
+var Module = fx.Module("runtimes/docker",
+	fx.Provide(fx.Annotate(
+		func(p ModuleParams) runtimes.Factory {
+			cfg := p.Config
+			if cfg.Instance == "" && p.Store != nil {
+				cfg.Instance = InstanceFor(p.Store.Dir())
+			}
+			if cfg.Log == nil {
+				cfg.Log = p.Log
+			}
+			return Factory(cfg)
+		},
+		fx.ResultTags(`group:"runtimes"`),
+	)),
+)
+
+// InstanceFor returns the Config.Instance for a data directory: a short digest of
+// its path.
+func InstanceFor(dataDir string) string {
+	sum := sha256.Sum256([]byte(dataDir))
+	return hex.EncodeToString(sum[:6])
+}
+
+// Name implements runtimes.Runtime.
+func (r *Runtime) Name() string { return "docker" }
+
+// HostAddr implements runtimes.Runtime: the sandbox network's gateway, the host's
+// address on the bridge.
+func (r *Runtime) HostAddr() string { return r.hostAddr }
+
+// Close implements runtimes.Runtime. Running sandboxes are left to their Stop or
+// to the next Cleanup.
+func (r *Runtime) Close() error { return r.cli.Close() }
+
+// ensureNetwork finds or creates the sandbox network and returns its gateway.
+func (r *Runtime) ensureNetwork(ctx context.Context) (string, error) {
+	res, err := r.cli.NetworkInspect(ctx, r.cfg.Network, client.NetworkInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		r.log.Info("creating the sandbox network", "network", r.cfg.Network, "bridge", r.cfg.BridgeName)
+		_, err = r.cli.NetworkCreate(ctx, r.cfg.Network, client.NetworkCreateOptions{
+			Driver: "bridge",
+			Options: map[string]string{
+				// Sandboxes reach the host (their endpoints, the gateway), never each other.
+				"com.docker.network.bridge.enable_icc": "false",
+				"com.docker.network.bridge.name":       r.cfg.BridgeName,
+			},
+			Labels: map[string]string{LabelPortico: "1"},
+		})
+		if err != nil && !cerrdefs.IsConflict(err) {
+			return "", r.wrap("creating network "+r.cfg.Network, err)
+		}
+		res, err = r.cli.NetworkInspect(ctx, r.cfg.Network, client.NetworkInspectOptions{})
+	}
+	if err != nil {
+		return "", r.wrap("inspecting network "+r.cfg.Network, err)
+	}
+	if res.Network.Driver != "bridge" {
+		return "", fmt.Errorf("docker: network %s has driver %q; Portico needs a bridge network", r.cfg.Network, res.Network.Driver)
+	}
+	for _, c := range res.Network.IPAM.Config {
+		if c.Gateway.Is4() {
+			return c.Gateway.String(), nil
+		}
+	}
+	return "", fmt.Errorf("docker: network %s has no IPv4 gateway", r.cfg.Network)
+}
+
+// Start implements runtimes.Runtime.
+func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandbox, error) {
+	p, err := r.prepare(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return p.Start(ctx)
+}
+
+// Prepare implements runtimes.Preparer: it resolves the image (pulling it when
+// missing), creates the container, attaches to its output and registers the wait
+// for its exit, so that Start is one ContainerStart.
+func (r *Runtime) Prepare(ctx context.Context, spec runtimes.Spec) (runtimes.Prepared, error) {
+	return r.prepare(ctx, spec)
+}
+
+// Cleanup implements runtimes.Runtime: it removes every container labelled with
+// this runtime's instance, running, prepared or exited.
+func (r *Runtime) Cleanup(ctx context.Context) error {
+	ids, err := r.list(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		r.log.Info("removing sandboxes left behind", "containers", len(ids))
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for _, id := range ids {
+		g.Go(func() error {
+			_, err := r.cli.ContainerRemove(gctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+			if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+				return r.wrap("removing container "+short(id), err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// list returns the ids of this instance's containers.
+func (r *Runtime) list(ctx context.Context) ([]string, error) {
+	f := client.Filters{}.Add("label", LabelPortico+"=1", LabelInstance+"="+r.cfg.Instance)
+	res, err := r.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, r.wrap("listing containers", err)
+	}
+	ids := make([]string, 0, len(res.Items))
+	for _, c := range res.Items {
+		ids = append(ids, c.ID)
+	}
+	return ids, nil
+}
+
+var imageIDRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// checkRef rejects image references that do not parse.
+func checkRef(ref string) error {
+	if imageIDRe.MatchString(ref) {
+		return nil
+	}
+	if _, err := reference.ParseNormalizedNamed(ref); err != nil {
+		return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+			fmt.Sprintf("image %q is not a valid image reference: %v", ref, err))
+	}
+	return nil
+}
+
+// ResolveImage implements runtimes.ImageResolver: the image id (sha256:...) that
+// ref names now, pulling the image when it is not on the host.
+func (r *Runtime) ResolveImage(ctx context.Context, ref string) (string, error) {
+	if err := checkRef(ref); err != nil {
+		return "", err
+	}
+	res, err := r.cli.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) && !imageIDRe.MatchString(ref) {
+		if err := r.pull(ctx, ref); err != nil {
+			return "", err
+		}
+		res, err = r.cli.ImageInspect(ctx, ref)
+	}
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return "", errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", fmt.Sprintf("image %s is not on this host", ref))
+		}
+		return "", r.wrap("inspecting image "+ref, err)
+	}
+	return res.ID, nil
+}
+
+// ImportImage implements runtimes.ImageImporter with the daemon's image load
+// (`docker save` archives; OCI layouts where the daemon reads them, 25 and newer).
+func (r *Runtime) ImportImage(ctx context.Context, archive io.Reader) ([]string, error) {
+	res, err := r.cli.ImageLoad(ctx, archive)
+	if err != nil {
+		return nil, r.wrap("loading images", err)
+	}
+	defer res.Close()
+	var refs []string
+	err = decodeStream(res, func(m streamMessage) {
+		s := strings.TrimSpace(m.Stream)
+		for _, prefix := range []string{"Loaded image: ", "Loaded image ID: "} {
+			if ref, ok := strings.CutPrefix(s, prefix); ok {
+				refs = append(refs, ref)
+			}
+		}
+	})
+	if err != nil {
+		return refs, fmt.Errorf("docker: loading images: %w", err)
+	}
+	return refs, nil
+}
+
+// wrap adds what was being done to a daemon error and maps it to Portico's kinds:
+// a daemon that does not answer is ErrUnavailable.
+func (r *Runtime) wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if isConnErr(err) {
+		return unavailable(r.cli, what, err)
+	}
+	return fmt.Errorf("docker: %s: %w", what, err)
+}
+
+func unavailable(cli *client.Client, what string, err error) error {
+	return fmt.Errorf("docker: %s: the Docker daemon at %s does not answer: %w: %w", what, cli.DaemonHost(), errdefs.ErrUnavailable, err)
+}
+
+// isConnErr reports whether err says the daemon could not be reached.
+func isConnErr(err error) bool {
+	return client.IsErrConnectionFailed(err) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "connect to the Docker daemon")
+}
+
+func isRemovalInProgress(err error) bool {
+	return cerrdefs.IsConflict(err) && strings.Contains(err.Error(), "in progress")
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// networkOf finds the sandbox network's endpoint among a container's networks.
+func networkOf(nets map[string]*network.EndpointSettings, name string) *network.EndpointSettings {
+	if ep, ok := nets[name]; ok {
+		return ep
+	}
+	for _, ep := range nets {
+		return ep
+	}
+	return nil
+}

@@ -1,0 +1,313 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/runtimes/runtimetest"
+)
+
+// testInstance scopes a test's containers (and its Cleanup) to the test.
+func testInstance(t testing.TB) string {
+	return "test-" + InstanceFor(t.Name()+"/"+strings.TrimPrefix(os.Getenv("DOCKER_HOST"), "x"))
+}
+
+func newTestRuntime(t testing.TB, cfg Config) *Runtime {
+	t.Helper()
+	if cfg.Instance == "" {
+		cfg.Instance = testInstance(t)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rt, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return rt
+}
+
+// countContainers counts the runtime instance's containers, of any state.
+func countContainers(ctx context.Context, rt runtimes.Runtime) (int, error) {
+	ids, err := rt.(*Runtime).list(ctx)
+	return len(ids), err
+}
+
+func TestConformance(t *testing.T) {
+	runtimetest.RequireDocker(t)
+	runtimetest.Run(t, func(t *testing.T) runtimes.Runtime {
+		return newTestRuntime(t, Config{})
+	}, runtimetest.Options{
+		NetworkIsolated: true,
+		CountSandboxes:  countContainers,
+		RemoveImage: func(ctx context.Context, rt runtimes.Runtime, ref string) error {
+			_, err := rt.(*Runtime).cli.ImageRemove(ctx, ref, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+			return err
+		},
+	})
+}
+
+// TestHardening checks the container configuration a sandbox gets.
+func TestHardening(t *testing.T) {
+	runtimetest.RequireDocker(t)
+	rt := newTestRuntime(t, Config{})
+	defer rt.Close()
+	bin := runtimetest.BuildSandbox(t)
+	api := runtimetest.NewAPIServer(t, rt.HostAddr())
+	ctx := context.Background()
+	sb, err := rt.Start(ctx, runtimes.Spec{
+		SandboxID: "sbx-hardening", Function: "fn", Version: "7", PackageType: "Zip",
+		CodeDir: runtimetest.CodeDir(t, bin), MemoryMB: 256,
+		Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": api.Addr()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Stop(ctx)
+	go io.Copy(io.Discard, sb.Logs())
+	res, err := rt.cli.ContainerInspect(ctx, sb.(*sandbox).id, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Container
+	labels := c.Config.Labels
+	for k, want := range map[string]string{LabelPortico: "1", LabelFunction: "fn", LabelVersion: "7", LabelSandbox: "sbx-hardening", LabelInstance: rt.cfg.Instance} {
+		if labels[k] != want {
+			t.Errorf("label %s = %q, want %q", k, labels[k], want)
+		}
+	}
+	hc := c.HostConfig
+	if hc.Memory != 256<<20 || hc.MemorySwap != 256<<20 {
+		t.Errorf("memory %d swap %d, want 256 MB and no swap", hc.Memory, hc.MemorySwap)
+	}
+	if hc.CPUShares != cpuShares(256) || cpuShares(1769) != 1024 {
+		t.Errorf("cpu shares %d, want %d", hc.CPUShares, cpuShares(256))
+	}
+	if !hc.ReadonlyRootfs {
+		t.Error("root file system is writable")
+	}
+	if !strings.Contains(hc.Tmpfs["/tmp"], "size=512m") {
+		t.Errorf("tmpfs /tmp = %q", hc.Tmpfs["/tmp"])
+	}
+	if len(hc.CapDrop) != 1 || hc.CapDrop[0] != "ALL" || len(hc.CapAdd) != 0 {
+		t.Errorf("caps: drop %v add %v", hc.CapDrop, hc.CapAdd)
+	}
+	if len(hc.SecurityOpt) == 0 || !strings.HasPrefix(hc.SecurityOpt[0], "no-new-privileges") {
+		t.Errorf("security options %v", hc.SecurityOpt)
+	}
+	if hc.PidsLimit == nil || *hc.PidsLimit != 1024 {
+		t.Errorf("pids limit %v", hc.PidsLimit)
+	}
+	if string(hc.NetworkMode) != "portico" {
+		t.Errorf("network %q", hc.NetworkMode)
+	}
+	var ro bool
+	for _, m := range c.Mounts {
+		if m.Destination == "/var/task" {
+			ro = !m.RW
+		}
+	}
+	if !ro {
+		t.Errorf("/var/task is not a read-only mount: %+v", c.Mounts)
+	}
+}
+
+// TestPeerVerifier checks that the sandbox's own connections are recognised and
+// another source is not.
+func TestPeerVerifier(t *testing.T) {
+	runtimetest.RequireDocker(t)
+	rt := newTestRuntime(t, Config{})
+	defer rt.Close()
+	bin := runtimetest.BuildSandbox(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	var remotes []net.Addr
+	ln, err := net.Listen("tcp", net.JoinHostPort(rt.HostAddr(), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			remotes = append(remotes, c.RemoteAddr())
+			mu.Unlock()
+			t.Cleanup(func() { c.Close() }) // held open: the sandbox waits in next
+		}
+	}()
+	sb, err := rt.Start(ctx, runtimes.Spec{
+		SandboxID: "sbx-peer", Function: "fn", Version: "1", PackageType: "Zip",
+		CodeDir: runtimetest.CodeDir(t, bin), Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": ln.Addr().String()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Stop(ctx)
+	go io.Copy(io.Discard, sb.Logs())
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := len(remotes)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sandbox never connected")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	pv := sb.(runtimes.PeerVerifier)
+	if !pv.OwnsConn(remotes[0]) {
+		t.Errorf("OwnsConn(%v) = false for the sandbox's own connection", remotes[0])
+	}
+	if pv.OwnsConn(&net.TCPAddr{IP: net.ParseIP(rt.HostAddr()), Port: 1234}) {
+		t.Errorf("OwnsConn is true for the host's address")
+	}
+}
+
+// socketProxy forwards a unix socket to the Docker daemon's, and can be taken
+// down and brought back: a daemon that goes away and returns.
+type socketProxy struct {
+	path, target string
+	mu           sync.Mutex
+	ln           net.Listener
+	conns        map[net.Conn]struct{}
+}
+
+func (p *socketProxy) up(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("unix", p.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			d, err := net.Dial("unix", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns[c], p.conns[d] = struct{}{}, struct{}{}
+			p.mu.Unlock()
+			go func() { io.Copy(d, c); d.Close() }()
+			go func() { io.Copy(c, d); c.Close() }()
+		}
+	}()
+}
+
+func (p *socketProxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ln.Close()
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = map[net.Conn]struct{}{}
+	os.Remove(p.path)
+}
+
+// TestDaemonGoneAndBack: with the daemon gone, Start fails fast with
+// ErrUnavailable and leaves nothing; once it is back the same runtime works.
+func TestDaemonGoneAndBack(t *testing.T) {
+	runtimetest.RequireDocker(t)
+	target := "/var/run/docker.sock"
+	if h := os.Getenv("DOCKER_HOST"); strings.HasPrefix(h, "unix://") {
+		target = strings.TrimPrefix(h, "unix://")
+	} else if h != "" {
+		t.Skip("DOCKER_HOST is not a unix socket")
+	}
+	p := &socketProxy{path: filepath.Join(t.TempDir(), "docker.sock"), target: target, conns: map[net.Conn]struct{}{}}
+	p.up(t)
+	rt := newTestRuntime(t, Config{Host: "unix://" + p.path})
+	defer rt.Close()
+	defer func() { _ = rt.Cleanup(context.Background()) }()
+	bin := runtimetest.BuildSandbox(t)
+	codeDir := runtimetest.CodeDir(t, bin)
+	spec := func(id string, api *runtimetest.APIServer) runtimes.Spec {
+		return runtimes.Spec{SandboxID: id, Function: "fn", Version: "1", PackageType: "Zip", CodeDir: codeDir,
+			Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": api.Addr()}}
+	}
+	ctx := context.Background()
+
+	p.down()
+	api := runtimetest.NewAPIServer(t, rt.HostAddr())
+	_, err := rt.Start(ctx, spec("sbx-gone", api))
+	if !errors.Is(err, errdefs.ErrUnavailable) {
+		t.Fatalf("Start with the daemon gone: %v, want ErrUnavailable", err)
+	}
+	if !strings.Contains(err.Error(), "does not answer") {
+		t.Errorf("the error does not say the daemon is gone: %v", err)
+	}
+	if err := Factory(Config{Host: "unix://" + p.path}).Probe(ctx); err == nil {
+		t.Errorf("Probe succeeded with the daemon gone")
+	}
+
+	p.up(t)
+	defer p.down()
+	sb, err := rt.Start(ctx, spec("sbx-back", api))
+	if err != nil {
+		t.Fatalf("Start once the daemon is back: %v", err)
+	}
+	go io.Copy(io.Discard, sb.Logs())
+	if _, err := api.Invoke(ctx, []byte(`{"op":"env"}`), sb.Done()); err != nil {
+		t.Fatalf("invoke once the daemon is back: %v", err)
+	}
+	if err := sb.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := countContainers(ctx, rt); err != nil || n != 0 {
+		t.Fatalf("%d containers left (%v)", n, err)
+	}
+}
+
+// TestBadInput: unparsable references and Zip code without a bootstrap get
+// errors in Portico's kinds, and leave nothing behind.
+func TestBadInput(t *testing.T) {
+	runtimetest.RequireDocker(t)
+	rt := newTestRuntime(t, Config{})
+	defer rt.Close()
+	ctx := context.Background()
+	for name, spec := range map[string]runtimes.Spec{
+		"bad reference": {SandboxID: "sbx-bad-ref", PackageType: "Image", Image: "UPPER/case:!"},
+		"no bootstrap":  {SandboxID: "sbx-no-bootstrap", PackageType: "Zip", CodeDir: t.TempDir()},
+	} {
+		_, err := rt.Start(ctx, spec)
+		if !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+	if _, err := rt.ResolveImage(ctx, "UPPER/case:!"); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("ResolveImage of a bad reference: %v, want ErrInvalid", err)
+	}
+	if n, err := countContainers(ctx, rt); err != nil || n != 0 {
+		t.Fatalf("%d containers left (%v)", n, err)
+	}
+}

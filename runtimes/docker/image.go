@@ -1,0 +1,179 @@
+package docker
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// BaseImageRepo is the repository of the Zip base image the runtime imports.
+const BaseImageRepo = "portico/zip-base"
+
+// caBundles are host files copied into the Zip base image when present, so that
+// static binaries can make TLS calls (Go looks at the first).
+var caBundles = []string{"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"}
+
+// baseImageChanges configure the Zip base image: the code's bootstrap is the
+// entrypoint, as in Lambda's provided runtimes.
+var baseImageChanges = []string{
+	`ENTRYPOINT ["/var/task/bootstrap"]`,
+	`WORKDIR /var/task`,
+	`ENV PATH=/usr/local/bin:/usr/bin:/bin:/opt/bin LAMBDA_TASK_ROOT=/var/task LAMBDA_RUNTIME_DIR=/var/runtime`,
+}
+
+// baseRootfs returns the Zip base image's file system: the directories a Lambda
+// environment has, a passwd and group file, and the host's CA bundle.
+func baseRootfs() ([]byte, error) {
+	var buf bytes.Buffer
+	w := tar.NewWriter(&buf)
+	mtime := time.Unix(0, 0)
+	dir := func(name string, mode int64) error {
+		return w.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: mode, ModTime: mtime})
+	}
+	file := func(name string, data []byte) error {
+		if err := w.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: mtime}); err != nil {
+			return err
+		}
+		_, err := w.Write(data)
+		return err
+	}
+	for _, d := range []string{"dev", "proc", "sys", "etc", "etc/ssl", "etc/ssl/certs", "opt", "var", "var/task", "var/runtime", "var/lang", "usr", "usr/bin", "usr/local", "usr/local/bin", "bin"} {
+		if err := dir(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if err := dir("tmp", 0o1777); err != nil {
+		return nil, err
+	}
+	if err := file("etc/passwd", []byte("root:x:0:0:root:/root:/sbin/nologin\nsbx_user1051:x:993:990::/home/sbx_user1051:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n")); err != nil {
+		return nil, err
+	}
+	if err := file("etc/group", []byte("root:x:0:\nsbx_user1051:x:990:\nnogroup:x:65534:\n")); err != nil {
+		return nil, err
+	}
+	for _, p := range caBundles {
+		if b, err := os.ReadFile(p); err == nil {
+			if err := file("etc/ssl/certs/ca-certificates.crt", b); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// baseImage returns the Zip base image's reference, importing it into the daemon
+// the first time. Its tag is a digest of its content, so a changed base image
+// never collides with an older one.
+func (r *Runtime) baseImage(ctx context.Context) (string, error) {
+	r.baseMu.Lock()
+	defer r.baseMu.Unlock()
+	if r.baseRef != "" {
+		return r.baseRef, nil
+	}
+	rootfs, err := baseRootfs()
+	if err != nil {
+		return "", fmt.Errorf("docker: building the Zip base image: %w", err)
+	}
+	h := sha256.New()
+	h.Write(rootfs)
+	for _, c := range baseImageChanges {
+		h.Write([]byte(c))
+	}
+	ref := BaseImageRepo + ":" + hex.EncodeToString(h.Sum(nil))[:12]
+	if _, err := r.cli.ImageInspect(ctx, ref); err == nil {
+		r.baseRef = ref
+		return ref, nil
+	} else if !cerrdefs.IsNotFound(err) {
+		return "", r.wrap("inspecting the Zip base image", err)
+	}
+	r.log.Info("importing the Zip base image", "image", ref)
+	res, err := r.cli.ImageImport(ctx, client.ImageImportSource{Source: bytes.NewReader(rootfs), SourceName: "-"}, ref,
+		client.ImageImportOptions{Changes: baseImageChanges, Message: "Portico's base image for Zip functions"})
+	if err != nil {
+		return "", r.wrap("importing the Zip base image", err)
+	}
+	err = decodeStream(res, func(streamMessage) {})
+	_ = res.Close()
+	if err != nil {
+		return "", fmt.Errorf("docker: importing the Zip base image: %w", err)
+	}
+	r.baseRef = ref
+	return ref, nil
+}
+
+// pull pulls ref, logging its progress: a line per layer and status change.
+func (r *Runtime) pull(ctx context.Context, ref string) error {
+	r.log.Info("pulling image", "image", ref)
+	res, err := r.cli.ImagePull(ctx, ref, client.ImagePullOptions{})
+	if err == nil {
+		defer res.Close()
+		last := map[string]string{}
+		err = decodeStream(res, func(m streamMessage) {
+			if m.Status == "" || last[m.ID] == m.Status {
+				return
+			}
+			last[m.ID] = m.Status
+			r.log.Info("pulling image", "image", ref, "layer", m.ID, "status", m.Status)
+		})
+	}
+	if err != nil {
+		if isConnErr(err) && !strings.Contains(err.Error(), "registry") {
+			return r.wrap("pulling image "+ref, err)
+		}
+		return errdefs.New(errdefs.ErrUnavailable, "ServiceException",
+			fmt.Sprintf("image %s is not on this host and pulling it failed: %v", ref, err))
+	}
+	r.log.Info("pulled image", "image", ref)
+	return nil
+}
+
+// streamMessage is one line of the daemon's JSON progress streams.
+type streamMessage struct {
+	Stream      string `json:"stream"`
+	Status      string `json:"status"`
+	ID          string `json:"id"`
+	ErrorDetail *struct {
+		Message string `json:"message"`
+	} `json:"errorDetail"`
+	Error string `json:"error"`
+}
+
+// decodeStream reads a JSON progress stream to its end, calling fn for each
+// message, and returns the first error message the daemon put in it.
+func decodeStream(r io.Reader, fn func(streamMessage)) error {
+	dec := json.NewDecoder(r)
+	for {
+		var m streamMessage
+		if err := dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
+			return errors.New(m.ErrorDetail.Message)
+		}
+		if m.Error != "" {
+			return errors.New(m.Error)
+		}
+		fn(m)
+	}
+}

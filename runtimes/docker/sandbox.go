@@ -1,0 +1,464 @@
+package docker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/client"
+	"golang.org/x/sys/unix"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes"
+)
+
+var (
+	_ runtimes.Prepared       = (*prepared)(nil)
+	_ runtimes.Sandbox        = (*sandbox)(nil)
+	_ runtimes.MemoryReporter = (*sandbox)(nil)
+	_ runtimes.Pauser         = (*sandbox)(nil)
+	_ runtimes.PeerVerifier   = (*sandbox)(nil)
+)
+
+// cleanupTimeout bounds removals made after the caller's context may have ended
+// (a failed start must leave nothing behind even when its context was cancelled).
+const cleanupTimeout = 30 * time.Second
+
+var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
+
+// containerName is the container's name for a sandbox id.
+func containerName(sandboxID string) string {
+	return "portico-" + nameUnsafe.ReplaceAllString(sandboxID, "_")
+}
+
+// cpuShares gives CPU in proportion to memory, as Lambda does (1769 MB is one
+// vCPU, which is Docker's default weight of 1024).
+func cpuShares(memoryMB int) int64 {
+	if memoryMB <= 0 {
+		return 0
+	}
+	return max(2, int64(memoryMB)*1024/1769)
+}
+
+// containerConfig is the hardened configuration of a sandbox's container.
+func (r *Runtime) containerConfig(spec runtimes.Spec, image string) (*container.Config, *container.HostConfig) {
+	env := make([]string, 0, len(spec.Env))
+	for k, v := range spec.Env {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	grace := int(math.Ceil(r.cfg.StopGrace.Seconds()))
+	cfg := &container.Config{
+		Image: image,
+		Env:   env,
+		Labels: map[string]string{
+			LabelPortico:  "1",
+			LabelInstance: r.cfg.Instance,
+			LabelFunction: spec.Function,
+			LabelVersion:  spec.Version,
+			LabelSandbox:  spec.SandboxID,
+		},
+		AttachStdout: true,
+		AttachStderr: true,
+		StopSignal:   "SIGTERM",
+		StopTimeout:  &grace,
+	}
+	pids := r.cfg.PidsLimit
+	yes := true
+	hc := &container.HostConfig{
+		NetworkMode:    container.NetworkMode(r.cfg.Network),
+		LogConfig:      container.LogConfig{Type: "none"}, // output is read through attach
+		ReadonlyRootfs: true,
+		Tmpfs:          map[string]string{"/tmp": fmt.Sprintf("rw,exec,nosuid,nodev,size=%dm", r.cfg.TmpfsMB)},
+		CapDrop:        []string{"ALL"},
+		SecurityOpt:    []string{"no-new-privileges"},
+		Init:           &yes, // a reaping init that forwards SIGTERM to the bootstrap
+		Resources: container.Resources{
+			CPUShares: cpuShares(spec.MemoryMB),
+			PidsLimit: &pids,
+		},
+	}
+	if spec.MemoryMB > 0 {
+		hc.Resources.Memory = int64(spec.MemoryMB) << 20
+		hc.Resources.MemorySwap = hc.Resources.Memory // no swap
+	}
+	if spec.PackageType != "Image" {
+		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: spec.CodeDir, Target: "/var/task", ReadOnly: true})
+	}
+	for _, m := range spec.Mounts {
+		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target})
+	}
+	return cfg, hc
+}
+
+// prepare creates the sandbox's container, attaches to its output and registers
+// the wait for its exit. An error leaves nothing behind.
+func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (*prepared, error) {
+	if spec.SandboxID == "" {
+		return nil, errors.New("docker: the spec has no SandboxID")
+	}
+	var image string
+	switch spec.PackageType {
+	case "Image":
+		if err := checkRef(spec.Image); err != nil {
+			return nil, err
+		}
+		image = spec.Image
+	default:
+		if _, err := os.Stat(filepath.Join(spec.CodeDir, "bootstrap")); err != nil {
+			return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+				fmt.Sprintf("function %s has no executable bootstrap in its code (%v)", spec.Function, err))
+		}
+		ref, err := r.baseImage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		image = ref
+	}
+	cfg, hc := r.containerConfig(spec, image)
+	opts := client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: containerName(spec.SandboxID)}
+	res, err := r.cli.ContainerCreate(ctx, opts)
+	if cerrdefs.IsNotFound(err) && spec.PackageType == "Image" {
+		if imageIDRe.MatchString(image) {
+			return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException",
+				fmt.Sprintf("image %s (pinned by the version) is no longer on this host", image))
+		}
+		if perr := r.pull(ctx, image); perr != nil {
+			return nil, perr
+		}
+		res, err = r.cli.ContainerCreate(ctx, opts)
+	}
+	if err != nil {
+		if cerrdefs.IsInvalidArgument(err) {
+			return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+				fmt.Sprintf("image %s cannot run as function %s: %v", image, spec.Function, err))
+		}
+		return nil, r.wrap("creating the container of sandbox "+spec.SandboxID, err)
+	}
+	p := &prepared{r: r, spec: spec, id: res.ID}
+	fail := func(err error) (*prepared, error) {
+		p.remove()
+		return nil, err
+	}
+	att, err := r.cli.ContainerAttach(ctx, res.ID, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return fail(r.wrap("attaching to sandbox "+spec.SandboxID, err))
+	}
+	p.attach = att.HijackedResponse
+	// The wait outlives ctx: it ends when the container exits, or at removal.
+	p.waitCtx, p.waitCancel = context.WithCancel(context.Background())
+	p.wait = r.cli.ContainerWait(p.waitCtx, res.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	select {
+	case err := <-p.wait.Error:
+		return fail(r.wrap("waiting on sandbox "+spec.SandboxID, err))
+	default:
+	}
+	return p, nil
+}
+
+// prepared is a created container, attached and waited on, not yet started.
+type prepared struct {
+	r    *Runtime
+	spec runtimes.Spec
+	id   string
+
+	attach     client.HijackedResponse
+	waitCtx    context.Context
+	waitCancel context.CancelFunc
+	wait       client.ContainerWaitResult
+
+	mu    sync.Mutex
+	state int // 0 prepared, 1 started, 2 discarded
+}
+
+var errNotPrepared = errors.New("docker: the prepared sandbox was already started or discarded")
+
+// Start implements runtimes.Prepared.
+func (p *prepared) Start(ctx context.Context) (runtimes.Sandbox, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != 0 {
+		return nil, errNotPrepared
+	}
+	p.state = 1
+	if _, err := p.r.cli.ContainerStart(ctx, p.id, client.ContainerStartOptions{}); err != nil {
+		p.remove()
+		if cerrdefs.IsInvalidArgument(err) || cerrdefs.IsNotFound(err) || cerrdefs.IsUnknown(err) || cerrdefs.IsInternal(err) {
+			return nil, fmt.Errorf("docker: starting sandbox %s (image %s): %w", p.spec.SandboxID, p.spec.Image, err)
+		}
+		return nil, p.r.wrap("starting sandbox "+p.spec.SandboxID, err)
+	}
+	s := newSandbox(p)
+	return s, nil
+}
+
+// Discard implements runtimes.Prepared.
+func (p *prepared) Discard(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != 0 {
+		return nil
+	}
+	p.state = 2
+	_, err := p.r.cli.ContainerRemove(ctx, p.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	p.release()
+	if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+		return p.r.wrap("removing prepared sandbox "+p.spec.SandboxID, err)
+	}
+	return nil
+}
+
+// remove removes the container after a failure, with a context of its own.
+func (p *prepared) remove() {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	_, _ = p.r.cli.ContainerRemove(ctx, p.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	p.release()
+}
+
+// release closes the attach stream and the wait.
+func (p *prepared) release() {
+	if p.attach.Conn != nil {
+		p.attach.Close()
+	}
+	if p.waitCancel != nil {
+		p.waitCancel()
+	}
+}
+
+// sandbox is one started container.
+type sandbox struct {
+	r    *Runtime
+	spec runtimes.Spec
+	id   string // container id
+
+	done chan struct{}
+	err  error
+
+	logs     *io.PipeReader
+	logsDone chan struct{}
+	release  func()
+
+	ipMu sync.Mutex
+	ip   net.IP // the container's address, once learnt
+
+	memMu  sync.Mutex
+	memMax int
+
+	mu      sync.Mutex // serializes Stop, Pause, Resume
+	paused  bool
+	removed bool
+}
+
+func newSandbox(p *prepared) *sandbox {
+	pr, pw := io.Pipe()
+	s := &sandbox{r: p.r, spec: p.spec, id: p.id, done: make(chan struct{}), logs: pr, logsDone: make(chan struct{}), release: p.release}
+	go func() {
+		defer close(s.logsDone)
+		_, err := stdcopy.StdCopy(pw, pw, p.attach.Reader)
+		_ = pw.CloseWithError(err) // nil: io.EOF for the reader
+	}()
+	go s.waitExit(p.wait)
+	go s.ownIP() // learnt while the sandbox initialises, for OwnsConn
+	return s
+}
+
+// waitExit records the exit and closes done once the output has drained.
+func (s *sandbox) waitExit(w client.ContainerWaitResult) {
+	select {
+	case res := <-w.Result:
+		switch {
+		case res.Error != nil && res.Error.Message != "":
+			s.err = fmt.Errorf("docker: sandbox %s: %s", s.spec.SandboxID, res.Error.Message)
+		case res.StatusCode == 0:
+		case res.StatusCode > 128 && res.StatusCode <= 128+64:
+			// The init (or the daemon, for the container's pid 1) reports a death by
+			// signal N as 128+N.
+			s.err = &runtimes.ExitError{Code: -1, Signal: unix.SignalName(unix.Signal(res.StatusCode - 128))}
+		default:
+			s.err = &runtimes.ExitError{Code: int(res.StatusCode)}
+		}
+	case err := <-w.Error:
+		if cerrdefs.IsNotFound(err) || errors.Is(err, context.Canceled) {
+			// Removed (by Stop or a Cleanup) before it exited: killed.
+			s.err = &runtimes.ExitError{Code: -1, Signal: "SIGKILL"}
+		} else {
+			s.err = s.r.wrap("waiting on sandbox "+s.spec.SandboxID, err)
+		}
+	}
+	// The output ends with the container; don't wait forever on a lost daemon.
+	select {
+	case <-s.logsDone:
+	case <-time.After(5 * time.Second):
+		s.release()
+	}
+	close(s.done)
+}
+
+// ID implements runtimes.Sandbox.
+func (s *sandbox) ID() string { return s.spec.SandboxID }
+
+// Done implements runtimes.Sandbox.
+func (s *sandbox) Done() <-chan struct{} { return s.done }
+
+// Err implements runtimes.Sandbox.
+func (s *sandbox) Err() error {
+	<-s.done
+	return s.err
+}
+
+// Logs implements runtimes.Sandbox: the container's stdout and stderr,
+// demultiplexed, in the order the daemon delivered them. The caller must keep
+// reading: a container whose output is not read blocks on its writes.
+func (s *sandbox) Logs() io.Reader { return s.logs }
+
+// Stop implements runtimes.Sandbox: SIGTERM, the grace period, SIGKILL (Docker's
+// stop), then removal. A daemon that does not answer makes it fail with
+// ErrUnavailable; it can be called again.
+func (s *sandbox) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.removed {
+		return nil
+	}
+	select {
+	case <-s.done:
+	default:
+		if s.paused {
+			// A frozen container would take the signals only once thawed.
+			_, _ = s.r.cli.ContainerUnpause(ctx, s.id, client.ContainerUnpauseOptions{})
+			s.paused = false
+		}
+		grace := int(math.Ceil(s.r.cfg.StopGrace.Seconds()))
+		_, err := s.r.cli.ContainerStop(ctx, s.id, client.ContainerStopOptions{Timeout: &grace})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			if isConnErr(err) || ctx.Err() != nil {
+				return s.r.wrap("stopping sandbox "+s.spec.SandboxID, err)
+			}
+			// Fall through to the forced removal, which kills.
+		}
+	}
+	_, err := s.r.cli.ContainerRemove(ctx, s.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+		return s.r.wrap("removing sandbox "+s.spec.SandboxID, err)
+	}
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return fmt.Errorf("docker: stopping sandbox %s: %w", s.spec.SandboxID, ctx.Err())
+	}
+	s.release()
+	s.removed = true
+	return nil
+}
+
+// Pause implements runtimes.Pauser with the cgroup freezer.
+func (s *sandbox) Pause(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paused {
+		return nil
+	}
+	if _, err := s.r.cli.ContainerPause(ctx, s.id, client.ContainerPauseOptions{}); err != nil {
+		return s.r.wrap("pausing sandbox "+s.spec.SandboxID, err)
+	}
+	s.paused = true
+	return nil
+}
+
+// Resume implements runtimes.Pauser.
+func (s *sandbox) Resume(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.paused {
+		return nil
+	}
+	if _, err := s.r.cli.ContainerUnpause(ctx, s.id, client.ContainerUnpauseOptions{}); err != nil {
+		return s.r.wrap("resuming sandbox "+s.spec.SandboxID, err)
+	}
+	s.paused = false
+	return nil
+}
+
+// MaxMemoryMB implements runtimes.MemoryReporter: the container's peak memory use
+// from the daemon's statistics (the cgroup's max_usage; current usage where the
+// cgroup keeps no peak), remembered once the container is gone.
+func (s *sandbox) MaxMemoryMB() int {
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	select {
+	case <-s.done:
+		return s.memMax
+	default:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	res, err := s.r.cli.ContainerStats(ctx, s.id, client.ContainerStatsOptions{})
+	if err != nil {
+		return s.memMax
+	}
+	defer res.Body.Close()
+	var st container.StatsResponse
+	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+		return s.memMax
+	}
+	b := st.MemoryStats.MaxUsage
+	if b == 0 {
+		b = st.MemoryStats.Usage
+	}
+	if mb := int((b + (1<<20 - 1)) >> 20); mb > s.memMax {
+		s.memMax = mb
+	}
+	return s.memMax
+}
+
+// ownIP returns the container's address on the sandbox network, asking the
+// daemon until it knows.
+func (s *sandbox) ownIP() net.IP {
+	s.ipMu.Lock()
+	defer s.ipMu.Unlock()
+	if s.ip == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		res, err := s.r.cli.ContainerInspect(ctx, s.id, client.ContainerInspectOptions{})
+		cancel()
+		if err == nil && res.Container.NetworkSettings != nil {
+			if ep := networkOf(res.Container.NetworkSettings.Networks, s.r.cfg.Network); ep != nil && ep.IPAddress.IsValid() {
+				s.ip = net.IP(ep.IPAddress.AsSlice())
+			}
+		}
+	}
+	return s.ip
+}
+
+// OwnsConn implements runtimes.PeerVerifier: a connection comes from inside the
+// sandbox when its source is the container's address on the sandbox network (a
+// container without CAP_NET_RAW and CAP_NET_ADMIN cannot use another).
+func (s *sandbox) OwnsConn(remote net.Addr) bool {
+	own := s.ownIP()
+	var ip net.IP
+	switch a := remote.(type) {
+	case *net.TCPAddr:
+		ip = a.IP
+	default:
+		host, _, err := net.SplitHostPort(remote.String())
+		if err != nil {
+			return false
+		}
+		ip = net.ParseIP(host)
+	}
+	return own != nil && ip != nil && own.Equal(ip)
+}
