@@ -26,7 +26,9 @@ func TestCreateRejectsBadConfig(t *testing.T) {
 	}{
 		{"bad name", func(t *testing.T) CreateInput { return CreateInput{FunctionName: "no spaces", ZipFile: zipOK(t)} }, "Function name"},
 		{"empty name", func(t *testing.T) CreateInput { return CreateInput{ZipFile: zipOK(t)} }, "Function name"},
-		{"long name", func(t *testing.T) CreateInput { return CreateInput{FunctionName: strings.Repeat("a", 65), ZipFile: zipOK(t)} }, "Function name"},
+		{"long name", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: strings.Repeat("a", 65), ZipFile: zipOK(t)}
+		}, "Function name"},
 		{"bad package type", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", PackageType: "Tarball", ZipFile: zipOK(t)}
 		}, "PackageType"},
@@ -40,10 +42,16 @@ func TestCreateRejectsBadConfig(t *testing.T) {
 		{"zip with image uri", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", ImageURI: "hello:1", ZipFile: zipOK(t)}
 		}, "ImageUri is only valid"},
-		{"timeout too big", func(t *testing.T) CreateInput { return CreateInput{FunctionName: "fn", Timeout: 901, ZipFile: zipOK(t)} }, "Timeout"},
+		{"timeout too big", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", Timeout: 901, ZipFile: zipOK(t)}
+		}, "Timeout"},
 		{"timeout negative", func(t *testing.T) CreateInput { return CreateInput{FunctionName: "fn", Timeout: -1, ZipFile: zipOK(t)} }, "Timeout"},
-		{"memory too small", func(t *testing.T) CreateInput { return CreateInput{FunctionName: "fn", MemorySize: 127, ZipFile: zipOK(t)} }, "MemorySize"},
-		{"memory too big", func(t *testing.T) CreateInput { return CreateInput{FunctionName: "fn", MemorySize: 10241, ZipFile: zipOK(t)} }, "MemorySize"},
+		{"memory too small", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", MemorySize: 127, ZipFile: zipOK(t)}
+		}, "MemorySize"},
+		{"memory too big", func(t *testing.T) CreateInput {
+			return CreateInput{FunctionName: "fn", MemorySize: 10241, ZipFile: zipOK(t)}
+		}, "MemorySize"},
 		{"env name starts with digit", func(t *testing.T) CreateInput {
 			return CreateInput{FunctionName: "fn", Environment: map[string]string{"1ABC": "x"}, ZipFile: zipOK(t)}
 		}, "Environment variable name"},

@@ -256,3 +256,33 @@ func TestLinkStaysInside(t *testing.T) {
 		})
 	}
 }
+
+func FuzzInspectZip(f *testing.F) {
+	f.Add(goodZip(f, "x"))
+	f.Add(makeZip(f, testEntry{name: "bootstrap", body: "b"}, testEntry{name: "l", body: "../x", mode: fs.ModeSymlink | 0o777}))
+	f.Add(makeZip(f, testEntry{name: "bootstrap", body: "b", mode: exe}, testEntry{name: "a/../../b", body: "x"}))
+	f.Add([]byte("PK\x05\x06" + strings.Repeat("\x00", 18)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pkg, err := inspectZip(data)
+		if err != nil {
+			if !errors.Is(err, errdefs.ErrInvalid) {
+				t.Fatalf("error %v is not ErrInvalid", err)
+			}
+			return
+		}
+		links := map[string]string{}
+		for _, e := range pkg.entries {
+			if !filepath.IsLocal(e.name) {
+				t.Fatalf("accepted non-local entry %q", e.name)
+			}
+			if e.kind == fs.ModeSymlink {
+				links[e.name] = e.target
+			}
+		}
+		for name := range links {
+			if !linkStaysInside(name, links) {
+				t.Fatalf("accepted escaping symlink %q", name)
+			}
+		}
+	})
+}
