@@ -1,0 +1,624 @@
+package connections
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// requestTimeLayout is API Gateway's requestTime format: "20/Jan/2024:11:55:00 +0000".
+const requestTimeLayout = "02/Jan/2006:15:04:05 -0700"
+
+// closeGrace is how long a closing connection waits for the client's close frame.
+const closeGrace = time.Second
+
+// Conn is one live WebSocket connection. Its methods are safe for concurrent use.
+//
+// A connection has one reader goroutine (the read loop, which also runs
+// $disconnect at the end) and, only while messages are queued, one writer
+// goroutine; an idle connection holds no write buffer and no writer.
+type Conn struct {
+	m  *Manager
+	d  Dispatcher
+	ws *websocket.Conn
+
+	id         string
+	apiID      string
+	stage      string
+	domainName string
+	sourceIP   string
+	userAgent  string
+	authorizer any
+
+	connectedAt time.Time
+	deadline    time.Time // connectedAt + MaxLifetime
+
+	lastInbound  atomic.Int64 // unix nanos of the last message or ping from the client
+	lastActive   atomic.Int64 // unix nanos of the last message in either direction
+	lastPing     atomic.Int64
+	lastPong     atomic.Int64
+	limiter      *rate.Limiter
+	inflight     chan struct{}
+	pingTimer    *time.Timer
+	closeStarted atomic.Bool
+
+	mu          sync.Mutex
+	queue       []outMsg
+	queuedBytes int
+	writing     bool
+	closed      bool // no more sends
+	closeCode   int  // the server's close code, once it decided to close
+	closeReason string
+	finished    chan struct{} // closed when the read loop ended
+}
+
+type outMsg struct {
+	typ  int
+	data []byte
+}
+
+func messageType(data []byte) int {
+	if utf8.Valid(data) {
+		return websocket.TextMessage
+	}
+	return websocket.BinaryMessage
+}
+
+// ServeWebSocket serves a WebSocket upgrade request for ep: it runs the $connect
+// route (when the stage has one) before the handshake completes, refuses the
+// handshake with the route's status when it is not 2xx, and otherwise upgrades,
+// registers the connection and reads it in its own goroutine. It writes every
+// response itself.
+func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endpoint, d Dispatcher) {
+	if !websocket.IsWebSocketUpgrade(r) {
+		w.Header().Set("Upgrade", "websocket")
+		writeJSONError(w, http.StatusUpgradeRequired, "UpgradeRequired", "Upgrade Required")
+		return
+	}
+	if r.Method != http.MethodGet || r.Header.Get("Sec-Websocket-Version") != "13" || r.Header.Get("Sec-Websocket-Key") == "" {
+		writeJSONError(w, http.StatusBadRequest, "BadRequestException", "Bad Request")
+		return
+	}
+	m.mu.RLock()
+	stopping := m.stopping
+	m.mu.RUnlock()
+	if stopping {
+		writeJSONError(w, http.StatusServiceUnavailable, "ServiceUnavailableException", "Service Unavailable")
+		return
+	}
+	ctx := r.Context()
+	routes, err := d.Routes(ctx, ep.APIID, ep.Stage)
+	if err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			writeJSONError(w, http.StatusForbidden, "ForbiddenException", "Forbidden")
+			return
+		}
+		m.log.Error("websocket upgrade: loading routes failed", "api", ep.APIID, "stage", ep.Stage, "err", err)
+		writeJSONError(w, http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
+		return
+	}
+	now := m.now()
+	c := &Conn{
+		m: m, d: d,
+		id: newConnectionID(), apiID: ep.APIID, stage: ep.Stage, domainName: ep.DomainName,
+		sourceIP: remoteIP(r), userAgent: r.UserAgent(),
+		connectedAt: now, deadline: now.Add(m.cfg.MaxLifetime),
+		limiter:  rate.NewLimiter(rate.Limit(m.cfg.MessageRate), m.cfg.MessageBurst),
+		inflight: make(chan struct{}, m.cfg.MaxInFlight),
+		finished: make(chan struct{}),
+	}
+	c.lastInbound.Store(now.UnixNano())
+	c.lastActive.Store(now.UnixNano())
+
+	var respHeader http.Header
+	if routes.Has(RouteConnect) {
+		ev := c.event(EventConnect, RouteConnect, ep.RequestID, now, routes.StageVariables)
+		ev.RequestContext.ExtendedRequestID = ep.ExtendedRequestID
+		addHandshake(ev, r)
+		resp, err := d.Dispatch(ctx, ev)
+		if err != nil {
+			m.log.Warn("$connect failed: handshake refused", "api", ep.APIID, "stage", ep.Stage, "connectionId", c.id, "err", err)
+			writeJSONError(w, http.StatusInternalServerError, "InternalServerErrorException", "Internal server error")
+			return
+		}
+		if resp != nil {
+			if resp.StatusCode < 200 || resp.StatusCode > 299 {
+				refuse(w, resp)
+				return
+			}
+			c.authorizer = resp.Authorizer
+			for k, v := range resp.Headers {
+				if respHeader == nil {
+					respHeader = http.Header{}
+				}
+				switch http.CanonicalHeaderKey(k) {
+				case "Sec-Websocket-Extensions", "Content-Length", "Content-Type", "Connection", "Upgrade", "Sec-Websocket-Accept":
+					continue
+				}
+				respHeader.Set(k, v)
+			}
+		}
+	}
+
+	fw := &hijackWrapper{ResponseWriter: w, maxFrame: m.cfg.MaxFrameBytes, bufSize: m.cfg.ReadBufferSize}
+	ws, err := m.upgrader.Upgrade(fw, r, respHeader)
+	if err != nil {
+		// The upgrader has answered the client already.
+		m.log.Debug("websocket upgrade failed", "api", ep.APIID, "stage", ep.Stage, "err", err)
+		c.runDisconnect(context.WithoutCancel(ctx), websocket.CloseAbnormalClosure, "handshake failed")
+		return
+	}
+	c.ws = ws
+	ws.SetReadLimit(int64(m.cfg.MaxMessageBytes))
+	ws.SetPingHandler(c.onPing)
+	ws.SetPongHandler(c.onPong)
+	ws.SetCloseHandler(c.onClose)
+	if !m.add(c) {
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "Server shutting down"), time.Now().Add(closeGrace))
+		_ = ws.NetConn().Close()
+		c.runDisconnect(context.WithoutCancel(ctx), websocket.CloseGoingAway, "Server shutting down")
+		return
+	}
+	c.mu.Lock()
+	c.pingTimer = time.AfterFunc(m.cfg.PingInterval, c.ping)
+	c.mu.Unlock()
+	m.readers.Add(1)
+	// The read loop runs in its own goroutine so that net/http's per-request
+	// buffers, held while a handler runs, are released.
+	go c.readLoop(context.WithoutCancel(ctx))
+}
+
+// refuse answers a handshake that $connect refused, with its status and body.
+func refuse(w http.ResponseWriter, resp *Response) {
+	status := resp.StatusCode
+	if status < 100 || status > 599 {
+		status = http.StatusInternalServerError
+	}
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	if len(resp.Body) == 0 {
+		writeJSONError(w, status, "", http.StatusText(status))
+		return
+	}
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(resp.Body)
+}
+
+// writeJSONError writes API Gateway's error shape {"message": "..."}.
+func writeJSONError(w http.ResponseWriter, status int, typ, message string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if typ != "" {
+		h.Set("x-amzn-ErrorType", typ)
+	}
+	body := `{"message":` + strconv.Quote(message) + "}"
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// addHandshake adds the upgrade request's headers and query string to the
+// $connect event, as API Gateway passes them.
+func addHandshake(ev *events.APIGatewayWebsocketProxyRequest, r *http.Request) {
+	h := r.Header.Clone()
+	h.Set("Host", r.Host)
+	ip := remoteIP(r)
+	if prior := h.Get("X-Forwarded-For"); prior != "" {
+		h.Set("X-Forwarded-For", prior+", "+ip)
+	} else {
+		h.Set("X-Forwarded-For", ip)
+	}
+	if h.Get("X-Forwarded-Proto") == "" {
+		proto, port := "http", "80"
+		if r.TLS != nil {
+			proto, port = "https", "443"
+		}
+		if _, p, err := net.SplitHostPort(r.Host); err == nil {
+			port = p
+		}
+		h.Set("X-Forwarded-Proto", proto)
+		h.Set("X-Forwarded-Port", port)
+	}
+	ev.Headers = make(map[string]string, len(h))
+	ev.MultiValueHeaders = make(map[string][]string, len(h))
+	for k, vs := range h {
+		ev.Headers[k] = vs[len(vs)-1]
+		ev.MultiValueHeaders[k] = vs
+	}
+	if q := r.URL.Query(); len(q) > 0 {
+		ev.QueryStringParameters = make(map[string]string, len(q))
+		ev.MultiValueQueryStringParameters = make(map[string][]string, len(q))
+		for k, vs := range q {
+			ev.QueryStringParameters[k] = vs[len(vs)-1]
+			ev.MultiValueQueryStringParameters[k] = vs
+		}
+	}
+}
+
+// event builds the event of one call, with the fields every event type has.
+func (c *Conn) event(eventType, routeKey, requestID string, now time.Time, stageVars map[string]string) *events.APIGatewayWebsocketProxyRequest {
+	ev := &events.APIGatewayWebsocketProxyRequest{
+		RequestContext: events.APIGatewayWebsocketProxyRequestContext{
+			RouteKey:          routeKey,
+			EventType:         eventType,
+			ExtendedRequestID: requestID,
+			RequestTime:       now.UTC().Format(requestTimeLayout),
+			MessageDirection:  "IN",
+			Stage:             c.stage,
+			ConnectedAt:       c.connectedAt.UnixMilli(),
+			RequestTimeEpoch:  now.UnixMilli(),
+			Identity:          events.APIGatewayRequestIdentity{SourceIP: c.sourceIP, UserAgent: c.userAgent},
+			RequestID:         requestID,
+			DomainName:        c.domainName,
+			ConnectionID:      c.id,
+			APIID:             c.apiID,
+			AccountID:         functions.AccountID,
+			Authorizer:        c.authorizer,
+		},
+	}
+	if len(stageVars) > 0 {
+		ev.StageVariables = stageVars
+	}
+	return ev
+}
+
+func (c *Conn) info() Info {
+	return Info{
+		ConnectionID: c.id, APIID: c.apiID, Stage: c.stage,
+		ConnectedAt:  c.connectedAt.UTC(),
+		LastActiveAt: time.Unix(0, c.lastActive.Load()).UTC(),
+		SourceIP:     c.sourceIP, UserAgent: c.userAgent,
+	}
+}
+
+// ID returns the connection id.
+func (c *Conn) ID() string { return c.id }
+
+func (c *Conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// readDeadline is the earliest of the idle timeout and the lifetime, or, once the
+// server closes, the grace for the client's close frame.
+func (c *Conn) readDeadline() time.Time {
+	c.mu.Lock()
+	closing := c.closeCode != 0
+	c.mu.Unlock()
+	if closing {
+		return time.Now().Add(closeGrace)
+	}
+	idle := time.Unix(0, c.lastInbound.Load()).Add(c.m.cfg.IdleTimeout)
+	if idle.Before(c.deadline) {
+		return idle
+	}
+	return c.deadline
+}
+
+func (c *Conn) onPing(data string) error {
+	c.lastInbound.Store(c.m.now().UnixNano())
+	_ = c.ws.SetReadDeadline(c.readDeadline())
+	err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.m.cfg.WriteTimeout))
+	var ne net.Error
+	if err == nil || errors.Is(err, websocket.ErrCloseSent) || (errors.As(err, &ne) && ne.Timeout()) {
+		return nil
+	}
+	return err
+}
+
+func (c *Conn) onPong(string) error {
+	c.lastPong.Store(time.Now().UnixNano())
+	return nil
+}
+
+// onClose answers the client's close frame, echoing its code as RFC 6455 asks.
+func (c *Conn) onClose(code int, text string) error {
+	echo := code
+	if code == websocket.CloseNoStatusReceived {
+		echo = websocket.CloseNormalClosure
+	}
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(echo, ""), time.Now().Add(closeGrace))
+	return nil
+}
+
+// ping runs on the keepalive timer: it closes a connection that answered
+// nothing since the last ping, else pings it again.
+func (c *Conn) ping() {
+	if c.isClosed() {
+		return
+	}
+	last := c.lastPing.Load()
+	if last != 0 && c.lastPong.Load() < last && c.lastInbound.Load() < last {
+		c.closeWith(websocket.CloseGoingAway, "Keepalive timeout: no pong")
+		return
+	}
+	c.lastPing.Store(time.Now().UnixNano())
+	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.m.cfg.WriteTimeout)); err != nil {
+		c.abort()
+		return
+	}
+	c.mu.Lock()
+	if !c.closed {
+		c.pingTimer.Reset(c.m.cfg.PingInterval)
+	}
+	c.mu.Unlock()
+}
+
+// send queues a message; it never waits for the client.
+func (c *Conn) send(typ int, data []byte) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return goneError(c.id)
+	}
+	if len(c.queue) >= c.m.cfg.SendQueueMessages || c.queuedBytes+len(data) > c.m.cfg.SendQueueBytes {
+		c.mu.Unlock()
+		c.m.log.Warn("websocket send queue overflow: closing the connection", "connectionId", c.id, "api", c.apiID, "stage", c.stage)
+		c.closeWith(websocket.ClosePolicyViolation, "Send queue overflow: the client is not reading its messages")
+		return goneError(c.id)
+	}
+	c.queue = append(c.queue, outMsg{typ: typ, data: data})
+	c.queuedBytes += len(data)
+	start := !c.writing
+	c.writing = true
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+	return nil
+}
+
+// writeLoop writes queued messages until the queue is empty, then ends.
+func (c *Conn) writeLoop() {
+	for {
+		c.mu.Lock()
+		if len(c.queue) == 0 || c.closeCode != 0 {
+			c.queue, c.queuedBytes, c.writing = nil, 0, false
+			c.mu.Unlock()
+			return
+		}
+		msg := c.queue[0]
+		c.queue[0] = outMsg{}
+		c.queue = c.queue[1:]
+		c.queuedBytes -= len(msg.data)
+		c.mu.Unlock()
+		_ = c.ws.SetWriteDeadline(time.Now().Add(c.m.cfg.WriteTimeout))
+		if err := c.ws.WriteMessage(msg.typ, msg.data); err != nil {
+			c.m.log.Debug("websocket write failed", "connectionId", c.id, "err", err)
+			c.abort()
+			c.mu.Lock()
+			c.queue, c.queuedBytes, c.writing = nil, 0, false
+			c.mu.Unlock()
+			return
+		}
+		c.lastActive.Store(c.m.now().UnixNano())
+	}
+}
+
+// closeWith starts the server's close of the connection: no more sends, a close
+// frame with code and reason, and a short wait for the client's answer. It never
+// blocks the caller; the first close wins.
+func (c *Conn) closeWith(code int, reason string) {
+	c.mu.Lock()
+	if c.closeCode != 0 {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.closeCode, c.closeReason = code, reason
+	c.mu.Unlock()
+	go func() {
+		msg := websocket.FormatCloseMessage(code, reason)
+		if err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeGrace)); err != nil {
+			c.abort()
+			return
+		}
+		// Wake the reader to wait for the client's close frame, briefly.
+		_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(closeGrace))
+	}()
+}
+
+// abort closes the network connection at once; the read loop then ends.
+func (c *Conn) abort() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	_ = c.ws.NetConn().Close()
+}
+
+// readLoop reads messages until the connection ends, then unregisters it and runs
+// $disconnect.
+func (c *Conn) readLoop(ctx context.Context) {
+	defer c.m.readers.Done()
+	code, reason := c.read(ctx)
+	c.mu.Lock()
+	c.closed = true
+	if c.closeCode != 0 {
+		code, reason = c.closeCode, c.closeReason
+	}
+	c.pingTimer.Stop()
+	c.mu.Unlock()
+	_ = c.ws.NetConn().Close()
+	c.m.remove(c)
+	close(c.finished)
+	// Wait for this connection's dispatches so that $disconnect comes last.
+	for i := 0; i < cap(c.inflight); i++ {
+		c.inflight <- struct{}{}
+	}
+	c.runDisconnect(ctx, code, reason)
+}
+
+// read is the loop itself; it returns the close code and reason $disconnect
+// reports.
+func (c *Conn) read(ctx context.Context) (int, string) {
+	for {
+		_ = c.ws.SetReadDeadline(c.readDeadline())
+		typ, r, err := c.ws.NextReader()
+		if err != nil {
+			return c.readError(err)
+		}
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return c.readError(err)
+		}
+		if c.isClosed() {
+			continue // draining until the client's close frame
+		}
+		now := c.m.now()
+		c.lastInbound.Store(now.UnixNano())
+		c.lastActive.Store(now.UnixNano())
+		if typ == websocket.TextMessage && !utf8.Valid(data) {
+			c.closeWith(websocket.CloseInvalidFramePayloadData, "Invalid UTF-8 in a text frame")
+			continue
+		}
+		requestID := newRequestID()
+		if !c.limiter.AllowN(now, 1) {
+			c.errorFrame("Too Many Requests", requestID)
+			continue
+		}
+		c.inflight <- struct{}{}
+		go c.dispatch(ctx, typ, data, requestID, now)
+	}
+}
+
+// readError turns the error that ended reading into a close code and reason.
+func (c *Conn) readError(err error) (int, string) {
+	var ce *websocket.CloseError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce):
+		return ce.Code, ce.Text
+	case errors.Is(err, errFrameTooLarge):
+		reason := "Frame over " + strconv.Itoa(c.m.cfg.MaxFrameBytes) + " bytes"
+		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseMessageTooBig, reason), time.Now().Add(closeGrace))
+		return websocket.CloseMessageTooBig, reason
+	case errors.Is(err, websocket.ErrReadLimit):
+		// The websocket library has sent the 1009 close frame.
+		return websocket.CloseMessageTooBig, "Message over " + strconv.Itoa(c.m.cfg.MaxMessageBytes) + " bytes"
+	case errors.As(err, &ne) && ne.Timeout():
+		c.mu.Lock()
+		closing := c.closeCode != 0
+		c.mu.Unlock()
+		if closing {
+			return 0, "" // the server's code is reported
+		}
+		code, reason := websocket.CloseGoingAway, "Idle timeout"
+		if !c.m.now().Before(c.deadline) {
+			reason = "Connection lifetime exceeded"
+		}
+		c.mu.Lock()
+		c.closed, c.closeCode, c.closeReason = true, code, reason
+		c.mu.Unlock()
+		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(closeGrace))
+		return code, reason
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		return websocket.CloseAbnormalClosure, ""
+	default:
+		// Malformed frames: the websocket library has sent a 1002 close frame.
+		var msg string
+		if err != nil {
+			msg = err.Error()
+		}
+		if len(msg) > 100 {
+			msg = msg[:100]
+		}
+		return websocket.CloseProtocolError, msg
+	}
+}
+
+// dispatch routes one message and runs its route.
+func (c *Conn) dispatch(ctx context.Context, typ int, data []byte, requestID string, at time.Time) {
+	defer func() { <-c.inflight }()
+	routes, err := c.d.Routes(ctx, c.apiID, c.stage)
+	if err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			c.closeWith(websocket.CloseGoingAway, "Stage no longer exists")
+			return
+		}
+		c.m.log.Error("websocket message: loading routes failed", "connectionId", c.id, "err", err)
+		c.errorFrame("Internal server error", requestID)
+		return
+	}
+	key := SelectRoute(routes.Selector, data, routes.Has)
+	if key == "" {
+		c.errorFrame("Forbidden", requestID)
+		return
+	}
+	ev := c.event(EventMessage, key, requestID, at, routes.StageVariables)
+	ev.RequestContext.MessageID = newRequestID()
+	if typ == websocket.BinaryMessage {
+		ev.Body, ev.IsBase64Encoded = encodeBase64(data), true
+	} else {
+		ev.Body = string(data)
+	}
+	resp, err := c.d.Dispatch(ctx, ev)
+	if err != nil {
+		c.m.log.Warn("websocket route failed", "connectionId", c.id, "api", c.apiID, "stage", c.stage, "route", key, "err", err)
+		c.errorFrame("Internal server error", requestID)
+		return
+	}
+	if routes.Keys[key] && resp != nil && resp.Body != nil {
+		if len(resp.Body) > c.m.cfg.MaxMessageBytes {
+			c.errorFrame("Internal server error", requestID)
+			return
+		}
+		_ = c.send(messageType(resp.Body), resp.Body)
+	}
+}
+
+// errorFrame sends API Gateway's error frame:
+// {"message": "Forbidden", "connectionId":"...", "requestId":"..."}.
+func (c *Conn) errorFrame(message, requestID string) {
+	frame := `{"message": ` + strconv.Quote(message) + `, "connectionId":` + strconv.Quote(c.id) + `, "requestId":` + strconv.Quote(requestID) + `}`
+	_ = c.send(websocket.TextMessage, []byte(frame))
+}
+
+// runDisconnect runs $disconnect, best effort.
+func (c *Conn) runDisconnect(ctx context.Context, code int, reason string) {
+	ctx, cancel := context.WithTimeout(ctx, c.m.cfg.DisconnectTimeout)
+	defer cancel()
+	routes, err := c.d.Routes(ctx, c.apiID, c.stage)
+	if err != nil || !routes.Has(RouteDisconnect) {
+		return
+	}
+	now := c.m.now()
+	ev := c.event(EventDisconnect, RouteDisconnect, newRequestID(), now, routes.StageVariables)
+	ev.Headers = map[string]string{"Host": c.domainName, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
+	ev.MultiValueHeaders = map[string][]string{"Host": {c.domainName}, "x-api-key": {""}, "X-Forwarded-For": {""}, "x-restapi": {""}}
+	if code == 0 {
+		code = websocket.CloseAbnormalClosure
+	}
+	ev.RequestContext.DisconnectStatusCode = int64(code)
+	ev.RequestContext.DisconnectReason = &reason
+	if _, err := c.d.Dispatch(ctx, ev); err != nil {
+		c.m.log.Warn("$disconnect failed", "connectionId", c.id, "api", c.apiID, "stage", c.stage, "err", err)
+	}
+}

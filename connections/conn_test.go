@@ -1,0 +1,377 @@
+package connections
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+func chatKeys() map[string]bool {
+	return map[string]bool{"$connect": false, "$disconnect": false, "$default": false, "echo": true, "fire": false}
+}
+
+func TestConnectMessageDisconnect(t *testing.T) {
+	ts := newTestServer(t, Config{}, chatKeys())
+	c := ts.dial(t, "?name=me")
+
+	conn := ts.d.next(t, EventConnect)
+	rc := conn.RequestContext
+	if rc.RouteKey != "$connect" || rc.APIID != testAPI || rc.Stage != testStage || rc.MessageDirection != "IN" ||
+		rc.Identity.UserAgent != "test-agent" || rc.Identity.SourceIP != "127.0.0.1" || rc.ConnectedAt == 0 ||
+		rc.RequestID != "req-1" || rc.ExtendedRequestID != "ext-1" || rc.MessageID != nil || rc.DomainName == "" {
+		t.Fatalf("connect context = %+v", rc)
+	}
+	if conn.QueryStringParameters["name"] != "me" || conn.Headers["User-Agent"] != "test-agent" || conn.StageVariables["v"] != "1" {
+		t.Fatalf("connect event = %+v", conn)
+	}
+	id := rc.ConnectionID
+	if len(id) != 16 || strings.ContainsAny(id, "+/=") {
+		t.Fatalf("connection id %q is not 16 URL-safe characters", id)
+	}
+
+	// A two-way route sends the result back.
+	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"action":"echo","data":"hi"}`)); err != nil {
+		t.Fatal(err)
+	}
+	msg := ts.d.next(t, EventMessage)
+	if msg.RequestContext.RouteKey != "echo" || msg.Body != `{"action":"echo","data":"hi"}` || msg.RequestContext.MessageID == nil ||
+		msg.RequestContext.ConnectionID != id || msg.RequestContext.ConnectedAt != rc.ConnectedAt || msg.Headers != nil {
+		t.Fatalf("message event = %+v", msg)
+	}
+	if got := readText(t, c); got != `{"action":"echo","data":"hi"}` {
+		t.Fatalf("route response = %q", got)
+	}
+	// A one-way route does not; the next echo's answer is the next message read.
+	_ = c.WriteMessage(websocket.TextMessage, []byte(`{"action":"fire"}`))
+	if ev := ts.d.next(t, EventMessage); ev.RequestContext.RouteKey != "fire" {
+		t.Fatalf("route = %q", ev.RequestContext.RouteKey)
+	}
+	// Non-JSON goes to $default; binary bodies are base64.
+	_ = c.WriteMessage(websocket.BinaryMessage, []byte{0xff, 0x00})
+	if ev := ts.d.next(t, EventMessage); ev.RequestContext.RouteKey != "$default" || !ev.IsBase64Encoded || ev.Body != "/wA=" {
+		t.Fatalf("binary event = %+v", ev)
+	}
+	_ = c.WriteMessage(websocket.TextMessage, []byte(`{"action":"echo","data":"2"}`))
+	if got := readText(t, c); got != `{"action":"echo","data":"2"}` {
+		t.Fatalf("second response = %q", got)
+	}
+
+	// The event serializes to the aws-lambda-go shape.
+	raw, _ := json.Marshal(msg)
+	for _, want := range []string{`"eventType":"MESSAGE"`, `"messageDirection":"IN"`, `"connectionId":"` + id + `"`, `"requestTimeEpoch":`} {
+		if !bytes.Contains(raw, []byte(want)) {
+			t.Errorf("event JSON lacks %s: %s", want, raw)
+		}
+	}
+
+	_ = c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"))
+	disc := ts.d.next(t, EventDisconnect)
+	if disc.RequestContext.DisconnectStatusCode != 1000 || disc.RequestContext.DisconnectReason == nil || *disc.RequestContext.DisconnectReason != "bye" ||
+		disc.RequestContext.ConnectionID != id {
+		t.Fatalf("disconnect context = %+v", disc.RequestContext)
+	}
+	if _, err := ts.m.Get(testAPI, testStage, id); !errors.Is(err, errdefs.ErrGone) {
+		t.Fatalf("Get after close: %v", err)
+	}
+}
+
+func TestConnectRefused(t *testing.T) {
+	ts := newTestServer(t, Config{}, chatKeys())
+	ts.d.handle = func(ev *events.APIGatewayWebsocketProxyRequest) (*Response, error) {
+		if ev.RequestContext.EventType == EventConnect {
+			if ev.QueryStringParameters["token"] != "ok" {
+				return &Response{StatusCode: 401}, nil
+			}
+			return &Response{StatusCode: 200, Headers: map[string]string{"Sec-WebSocket-Protocol": "chat"}}, nil
+		}
+		return nil, errors.New("boom")
+	}
+	_, resp, err := websocket.DefaultDialer.Dial(ts.ws+"?token=bad", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("dial with a bad token: err=%v resp=%v", err, resp)
+	}
+	if ts.m.Len() != 0 {
+		t.Fatalf("a refused connection was registered")
+	}
+	d := websocket.Dialer{Subprotocols: []string{"chat"}}
+	c, _, err := d.Dial(ts.ws+"?token=ok", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Subprotocol() != "chat" {
+		t.Fatalf("subprotocol = %q", c.Subprotocol())
+	}
+	// An integration error answers with API Gateway's error frame.
+	_ = c.WriteMessage(websocket.TextMessage, []byte(`{"action":"echo"}`))
+	var frame map[string]string
+	if err := json.Unmarshal([]byte(readText(t, c)), &frame); err != nil || frame["message"] != "Internal server error" || frame["connectionId"] == "" || frame["requestId"] == "" {
+		t.Fatalf("error frame = %v (%v)", frame, err)
+	}
+}
+
+func TestNoDefaultRoute(t *testing.T) {
+	ts := newTestServer(t, Config{}, map[string]bool{"echo": true})
+	c := ts.dial(t, "")
+	_ = c.WriteMessage(websocket.TextMessage, []byte(`not json`))
+	got := readText(t, c)
+	id := ts.waitConns(t, 1)[0].ConnectionID
+	if !strings.HasPrefix(got, `{"message": "Forbidden", "connectionId":"`+id+`", "requestId":"`) {
+		t.Fatalf("frame = %s", got)
+	}
+}
+
+func TestLimitsClose(t *testing.T) {
+	cfg := Config{MaxFrameBytes: 1024, MaxMessageBytes: 4096}
+	cases := []struct {
+		name   string
+		dialer websocket.Dialer
+		typ    int
+		data   []byte
+		code   int
+	}{
+		// The gorilla client fragments at its 1 KB write buffer: frames fit,
+		// the message does not.
+		{"message too big", websocket.Dialer{WriteBufferSize: 1000}, websocket.BinaryMessage, make([]byte, 5000), websocket.CloseMessageTooBig},
+		// One 2 KB frame, as browsers send.
+		{"frame too big", websocket.Dialer{WriteBufferSize: 8192}, websocket.BinaryMessage, make([]byte, 2048), websocket.CloseMessageTooBig},
+		{"invalid utf-8", websocket.Dialer{}, websocket.TextMessage, []byte("ok \xff\xfe"), websocket.CloseInvalidFramePayloadData},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ts := newTestServer(t, cfg, chatKeys())
+			ws, _, err := c.dialer.Dial(ts.ws, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ws.Close()
+			other := ts.dial(t, "")
+			_ = ws.WriteMessage(c.typ, c.data)
+			if ce := readClose(t, ws); ce.Code != c.code {
+				t.Fatalf("close = %v, want %d", ce, c.code)
+			}
+			if d := ts.d.next(t, EventDisconnect); d.RequestContext.DisconnectStatusCode != int64(c.code) {
+				t.Fatalf("$disconnect code = %d", d.RequestContext.DisconnectStatusCode)
+			}
+			// The other connection is unaffected.
+			_ = other.WriteMessage(websocket.TextMessage, []byte(`{"action":"echo","n":1}`))
+			if got := readText(t, other); got != `{"action":"echo","n":1}` {
+				t.Fatalf("other connection got %q", got)
+			}
+		})
+	}
+}
+
+func TestMalformedFrame(t *testing.T) {
+	ts := newTestServer(t, Config{}, chatKeys())
+	ws := ts.dial(t, "")
+	// An unmasked client frame with RSV2 set and a bad opcode.
+	if _, err := ws.NetConn().Write([]byte{0xA3, 0x01, 'x'}); err != nil {
+		t.Fatal(err)
+	}
+	if ce := readClose(t, ws); ce.Code != websocket.CloseProtocolError {
+		t.Fatalf("close = %v", ce)
+	}
+}
+
+func TestIdleAndLifetime(t *testing.T) {
+	t.Run("idle", func(t *testing.T) {
+		ts := newTestServer(t, Config{IdleTimeout: 300 * time.Millisecond}, chatKeys())
+		ws := ts.dial(t, "")
+		ce := readClose(t, ws)
+		if ce.Code != websocket.CloseGoingAway || ce.Text != "Idle timeout" {
+			t.Fatalf("close = %v", ce)
+		}
+		if d := ts.d.next(t, EventDisconnect); d.RequestContext.DisconnectStatusCode != 1001 {
+			t.Fatalf("$disconnect = %+v", d.RequestContext)
+		}
+	})
+	t.Run("lifetime", func(t *testing.T) {
+		ts := newTestServer(t, Config{MaxLifetime: 300 * time.Millisecond}, chatKeys())
+		ws := ts.dial(t, "")
+		ce := readClose(t, ws)
+		if ce.Code != websocket.CloseGoingAway || ce.Text != "Connection lifetime exceeded" {
+			t.Fatalf("close = %v", ce)
+		}
+	})
+	t.Run("keepalive", func(t *testing.T) {
+		ts := newTestServer(t, Config{PingInterval: 50 * time.Millisecond}, chatKeys())
+		ws := ts.dial(t, "")
+		// A client that never reads never answers pings: the server gives up.
+		d := ts.d.next(t, EventDisconnect)
+		if d.RequestContext.DisconnectStatusCode != 1001 || *d.RequestContext.DisconnectReason != "Keepalive timeout: no pong" {
+			t.Fatalf("$disconnect = %+v", d.RequestContext)
+		}
+		_ = ws
+	})
+	t.Run("keepalive answered", func(t *testing.T) {
+		ts := newTestServer(t, Config{PingInterval: 20 * time.Millisecond}, chatKeys())
+		ws := ts.dial(t, "")
+		// A reading client answers pings; after many intervals it is still there.
+		go func() {
+			for {
+				if _, _, err := ws.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+		for i := 0; i < 20; i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if ts.m.Len() != 1 {
+			t.Fatalf("an answering connection was closed")
+		}
+	})
+}
+
+func TestFlood(t *testing.T) {
+	ts := newTestServer(t, Config{MessageRate: 0.001, MessageBurst: 2}, chatKeys())
+	flood := ts.dial(t, "")
+	calm := ts.dial(t, "")
+	for i := 0; i < 10; i++ {
+		_ = flood.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf(`{"action":"echo","n":%d}`, i)))
+	}
+	echoes, throttled := 0, 0
+	for echoes+throttled < 10 {
+		got := readText(t, flood)
+		if strings.Contains(got, `"message": "Too Many Requests"`) {
+			throttled++
+		} else {
+			echoes++
+		}
+	}
+	if echoes != 2 || throttled != 8 {
+		t.Fatalf("echoes=%d throttled=%d, want 2 and 8", echoes, throttled)
+	}
+	_ = calm.WriteMessage(websocket.TextMessage, []byte(`{"action":"echo","calm":1}`))
+	if got := readText(t, calm); got != `{"action":"echo","calm":1}` {
+		t.Fatalf("calm connection got %q", got)
+	}
+}
+
+func TestSlowReaderOverflow(t *testing.T) {
+	ts := newTestServer(t, Config{SendQueueMessages: 4, WriteTimeout: time.Minute}, chatKeys())
+	slow := ts.dial(t, "")
+	fast := ts.dial(t, "")
+	infos := ts.waitConns(t, 2)
+	slowID := infos[0].ConnectionID
+	fastID := infos[1].ConnectionID
+	big := bytes.Repeat([]byte("x"), 100<<10)
+	var err error
+	for i := 0; i < 2000 && err == nil; i++ {
+		err = ts.m.Send(testAPI, testStage, slowID, big)
+	}
+	if !errors.Is(err, errdefs.ErrGone) {
+		t.Fatalf("Send to a client that never reads: %v, want ErrGone after overflow", err)
+	}
+	if err := ts.m.Send(testAPI, testStage, fastID, []byte("still here")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readText(t, fast); got != "still here" {
+		t.Fatalf("fast got %q", got)
+	}
+	d := ts.d.next(t, EventDisconnect)
+	if d.RequestContext.ConnectionID != slowID || d.RequestContext.DisconnectStatusCode != websocket.ClosePolicyViolation ||
+		!strings.Contains(*d.RequestContext.DisconnectReason, "Send queue overflow") {
+		t.Fatalf("$disconnect = %+v", d.RequestContext)
+	}
+	_ = slow
+}
+
+func TestShutdown(t *testing.T) {
+	ts := newTestServer(t, Config{}, chatKeys())
+	ws := ts.dial(t, "")
+	ts.waitConns(t, 1)
+	done := make(chan error, 1)
+	go func() { done <- ts.m.Shutdown(t.Context()) }()
+	if ce := readClose(t, ws); ce.Code != websocket.CloseGoingAway {
+		t.Fatalf("close = %v", ce)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, resp, err := websocket.DefaultDialer.Dial(ts.ws, nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("dial after shutdown: %v", err)
+	}
+}
+
+func TestFrameLimitConnScan(t *testing.T) {
+	frame := func(opcode byte, n int, masked bool) []byte {
+		var b bytes.Buffer
+		b.WriteByte(0x80 | opcode)
+		m := byte(0)
+		if masked {
+			m = 0x80
+		}
+		switch {
+		case n < 126:
+			b.WriteByte(m | byte(n))
+		case n < 1<<16:
+			b.Write([]byte{m | 126, byte(n >> 8), byte(n)})
+		default:
+			b.Write([]byte{m | 127, 0, 0, 0, 0, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
+		}
+		if masked {
+			b.Write([]byte{1, 2, 3, 4})
+		}
+		b.Write(make([]byte, n))
+		return b.Bytes()
+	}
+	bad := frame(0, 70000, false)
+	stream := append(append(append(frame(1, 100, true), frame(9, 10, true)...), frame(2, 1024, true)...), bad...)
+	badStart := len(stream) - len(bad)
+	for _, chunk := range []int{1, 3, 7, 1000, len(stream)} {
+		f := &frameLimitConn{max: 1024}
+		var err error
+		for off := 0; off < len(stream) && err == nil; off += chunk {
+			end := min(off+chunk, len(stream))
+			err = f.scan(stream[off:end])
+			if err != nil && end <= badStart {
+				t.Fatalf("chunk %d: failed too early at %d", chunk, off)
+			}
+		}
+		if !errors.Is(err, errFrameTooLarge) {
+			t.Fatalf("chunk %d: err = %v", chunk, err)
+		}
+	}
+}
+
+// TestHandshakeWithEarlyData checks that bytes sent right behind the upgrade
+// request are not lost.
+func TestHandshakeWithEarlyData(t *testing.T) {
+	ts := newTestServer(t, Config{}, chatKeys())
+	nc, err := net.Dial("tcp", ts.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	req := "GET /" + testAPI + "/" + testStage + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	msg := []byte(`{"action":"echo"}`)
+	masked := append([]byte{0x81, 0x80 | byte(len(msg)), 0, 0, 0, 0}, msg...) // zero mask key
+	if _, err := nc.Write(append([]byte(req), masked...)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	hdr := make([]byte, 2)
+	_ = nc.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, err := br.Read(hdr); err != nil || hdr[0] != 0x81 || int(hdr[1]) != len(msg) {
+		t.Fatalf("echo frame header %x: %v", hdr, err)
+	}
+}

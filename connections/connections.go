@@ -1,0 +1,423 @@
+// Package connections keeps Portico's live WebSocket connections: it completes
+// upgrades after the $connect route agrees, gives each connection an unguessable
+// URL-safe id, reads its messages and routes them by the API's route selection
+// expression, writes to it through a bounded per-connection queue, enforces the
+// limits (frame, message, idle, lifetime, keepalive, message rate), and serves the
+// @connections management API through which functions talk back to clients.
+//
+// The package does not know how routes are run: it declares the small Dispatcher
+// it needs, and the gateway, which owns APIs, stages and integrations, provides it
+// with each upgrade.
+package connections
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// Route keys with a meaning of their own (the same strings as gateway/apis uses).
+const (
+	RouteConnect    = "$connect"
+	RouteDisconnect = "$disconnect"
+	RouteDefault    = "$default"
+)
+
+// Event types of APIGatewayWebsocketProxyRequest.requestContext.eventType.
+const (
+	EventConnect    = "CONNECT"
+	EventMessage    = "MESSAGE"
+	EventDisconnect = "DISCONNECT"
+)
+
+// Config holds the limits; zero fields take the defaults of DefaultConfig.
+type Config struct {
+	// MaxFrameBytes bounds one WebSocket frame's payload (32 KB, as API Gateway).
+	// A larger frame closes the connection with 1009.
+	MaxFrameBytes int
+	// MaxMessageBytes bounds a whole message, in either direction (128 KB). A
+	// larger incoming message closes the connection with 1009; a larger
+	// @connections POST is 413 PayloadTooLargeException.
+	MaxMessageBytes int
+	// IdleTimeout closes a connection from which nothing (no message, no ping)
+	// has arrived for this long (10 min), with 1001.
+	IdleTimeout time.Duration
+	// MaxLifetime closes every connection this long after it opened (2 h), with 1001.
+	MaxLifetime time.Duration
+	// PingInterval is how often the server pings each connection (60 s). A
+	// connection that has sent neither a pong nor anything else by the next ping
+	// is dead and is closed.
+	PingInterval time.Duration
+	// WriteTimeout bounds one write to a client (10 s); a client that does not
+	// read for this long is disconnected.
+	WriteTimeout time.Duration
+	// SendQueueMessages and SendQueueBytes bound each connection's queue of
+	// outgoing messages (256 messages, 1 MB). Overflow closes that connection with
+	// 1008 and a reason that says so; senders are never blocked.
+	SendQueueMessages int
+	SendQueueBytes    int
+	// MessageRate and MessageBurst throttle the messages one client sends (a token
+	// bucket: 100 per second, bursts of 200). A message over the rate is dropped
+	// and answered with a "Too Many Requests" error frame; other connections are
+	// not affected.
+	MessageRate  float64
+	MessageBurst int
+	// MaxInFlight bounds how many of one connection's messages are dispatched at
+	// once (8); past it the connection's reads wait, so a flood holds back only
+	// its own sender.
+	MaxInFlight int
+	// ReadBufferSize is each connection's read buffer (1024 bytes). Messages of
+	// any size up to MaxMessageBytes are read through it.
+	ReadBufferSize int
+	// HandshakeTimeout bounds writing the upgrade response (10 s).
+	HandshakeTimeout time.Duration
+	// DisconnectTimeout bounds the best-effort $disconnect call (30 s).
+	DisconnectTimeout time.Duration
+	// AdminToken, when set, is also accepted by the @connections API: as
+	// "Authorization: Bearer TOKEN", or as the secret of SigV4 requests signed
+	// with access key id "portico".
+	AdminToken string
+	// SigningMaxSkew bounds the clock difference of SigV4-signed requests (15 min).
+	SigningMaxSkew time.Duration
+}
+
+// DefaultConfig returns the defaults (API Gateway's quotas where it has them).
+func DefaultConfig() Config {
+	return Config{
+		MaxFrameBytes:     32 << 10,
+		MaxMessageBytes:   128 << 10,
+		IdleTimeout:       10 * time.Minute,
+		MaxLifetime:       2 * time.Hour,
+		PingInterval:      60 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		SendQueueMessages: 256,
+		SendQueueBytes:    1 << 20,
+		MessageRate:       100,
+		MessageBurst:      200,
+		MaxInFlight:       8,
+		ReadBufferSize:    1024,
+		HandshakeTimeout:  10 * time.Second,
+		DisconnectTimeout: 30 * time.Second,
+		SigningMaxSkew:    15 * time.Minute,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	setInt := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setInt(&c.MaxFrameBytes, d.MaxFrameBytes)
+	setInt(&c.MaxMessageBytes, d.MaxMessageBytes)
+	setDur(&c.IdleTimeout, d.IdleTimeout)
+	setDur(&c.MaxLifetime, d.MaxLifetime)
+	setDur(&c.PingInterval, d.PingInterval)
+	setDur(&c.WriteTimeout, d.WriteTimeout)
+	setInt(&c.SendQueueMessages, d.SendQueueMessages)
+	setInt(&c.SendQueueBytes, d.SendQueueBytes)
+	if c.MessageRate <= 0 {
+		c.MessageRate = d.MessageRate
+	}
+	setInt(&c.MessageBurst, d.MessageBurst)
+	setInt(&c.MaxInFlight, d.MaxInFlight)
+	setInt(&c.ReadBufferSize, d.ReadBufferSize)
+	if c.ReadBufferSize < 257 {
+		c.ReadBufferSize = 257 // the websocket library reuses buffers over 256 bytes
+	}
+	setDur(&c.HandshakeTimeout, d.HandshakeTimeout)
+	setDur(&c.DisconnectTimeout, d.DisconnectTimeout)
+	setDur(&c.SigningMaxSkew, d.SigningMaxSkew)
+	return c
+}
+
+// Endpoint is the WebSocket stage an upgrade request reached, as the gateway
+// located it.
+type Endpoint struct {
+	APIID string
+	Stage string
+	// DomainName is reported as requestContext.domainName: the host[:port] at
+	// which functions reach the gateway, so that "http://" + domainName + "/" +
+	// stage is their @connections endpoint.
+	DomainName string
+	// RequestID and ExtendedRequestID are the upgrade request's ids, used for the
+	// $connect event.
+	RequestID         string
+	ExtendedRequestID string
+}
+
+// Routes is what the connections package needs to know about the deployment a
+// stage currently serves.
+type Routes struct {
+	// Selector is the API's parsed route selection expression.
+	Selector *Selector
+	// Keys are the route keys that have an integration; the value says whether
+	// the route sends its integration's result back (a two-way route, one with a
+	// route response).
+	Keys map[string]bool
+	// StageVariables are passed to every event.
+	StageVariables map[string]string
+}
+
+// Has reports whether the deployment has a route with this key.
+func (r *Routes) Has(key string) bool {
+	_, ok := r.Keys[key]
+	return ok
+}
+
+// Response is what a route's integration returned.
+type Response struct {
+	// StatusCode is the integration's status (a proxy result's statusCode; 200
+	// for integrations without one). For $connect, a non-2xx status refuses the
+	// handshake with it.
+	StatusCode int
+	// Headers are response headers; on $connect they are added to the handshake
+	// response (Sec-WebSocket-Protocol, say).
+	Headers map[string]string
+	// Body is the result's body (decoded when it was base64). A two-way route
+	// sends it back to the sender.
+	Body []byte
+	// Authorizer, when set on $connect, is the authorizer context that every
+	// later event of the connection carries.
+	Authorizer any
+}
+
+// Dispatcher runs WebSocket routes. The gateway implements it; the connections
+// package calls it from many goroutines at once, so implementations must be safe
+// for concurrent use.
+type Dispatcher interface {
+	// Routes returns the routes of the deployment the stage currently serves. An
+	// error wrapping errdefs.ErrNotFound means the API or stage is gone.
+	Routes(ctx context.Context, apiID, stage string) (*Routes, error)
+	// Dispatch runs the integration of ev.RequestContext.RouteKey with the event.
+	// An error means the integration failed (a function error, a timeout, a bad
+	// result): the client then gets an "Internal server error" (a 500 refusal on
+	// $connect, an error frame for messages).
+	Dispatch(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest) (*Response, error)
+}
+
+// Info describes one live connection.
+type Info struct {
+	ConnectionID string    `json:"connectionId"`
+	APIID        string    `json:"apiId"`
+	Stage        string    `json:"stage"`
+	ConnectedAt  time.Time `json:"connectedAt"`
+	LastActiveAt time.Time `json:"lastActiveAt"`
+	SourceIP     string    `json:"sourceIp"`
+	UserAgent    string    `json:"userAgent"`
+}
+
+// Manager is the registry of live connections. Safe for concurrent use.
+type Manager struct {
+	cfg      Config
+	log      *slog.Logger
+	creds    *issuer
+	upgrader websocket.Upgrader
+	now      func() time.Time
+
+	mu       sync.RWMutex
+	conns    map[string]*Conn
+	stopping bool
+	readers  sync.WaitGroup
+}
+
+// New returns a Manager with cfg's limits (zero fields take the defaults).
+func New(cfg Config, log *slog.Logger) *Manager {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.withDefaults()
+	m := &Manager{
+		cfg:   cfg,
+		log:   log,
+		creds: newIssuer(),
+		now:   time.Now,
+		conns: map[string]*Conn{},
+	}
+	m.upgrader = websocket.Upgrader{
+		HandshakeTimeout: cfg.HandshakeTimeout,
+		// Read buffers are set up by the hijack wrapper (see frames.go); writes
+		// borrow pooled buffers only while a message is being written, so idle
+		// connections hold none.
+		WriteBufferPool: &sync.Pool{},
+		WriteBufferSize: 4096,
+		// API Gateway does not check Origin: browsers on any page may connect;
+		// $connect decides.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	return m
+}
+
+// Config returns the effective configuration.
+func (m *Manager) Config() Config { return m.cfg }
+
+// SetClock replaces the clock (for tests).
+func (m *Manager) SetClock(now func() time.Time) { m.now = now }
+
+// Issue returns credentials for a sandbox of function: an access key id and
+// secret that the @connections API accepts as SigV4 signing credentials. It
+// implements invoker.CredentialIssuer. The credentials stay valid for the life of
+// this Manager (sandboxes do not outlive it); no state is kept per credential.
+func (m *Manager) Issue(function string) (accessKeyID, secretAccessKey, sessionToken string) {
+	id, secret := m.creds.issue()
+	return id, secret, ""
+}
+
+// Len returns the number of live connections.
+func (m *Manager) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.conns)
+}
+
+// get returns a live connection of apiID and stage (either may be "" to match
+// any), or a GoneException error.
+func (m *Manager) get(apiID, stage, id string) (*Conn, error) {
+	m.mu.RLock()
+	c := m.conns[id]
+	m.mu.RUnlock()
+	if c == nil || (apiID != "" && c.apiID != apiID) || (stage != "" && c.stage != stage) || c.isClosed() {
+		return nil, goneError(id)
+	}
+	return c, nil
+}
+
+func goneError(id string) error {
+	return &errdefs.Kinded{Kind: errdefs.ErrGone, Type: "GoneException",
+		Message: fmt.Sprintf("connection %q is not connected (it closed, or was never issued)", id)}
+}
+
+// Get returns a live connection's description, or an error wrapping
+// errdefs.ErrGone.
+func (m *Manager) Get(apiID, stage, id string) (Info, error) {
+	c, err := m.get(apiID, stage, id)
+	if err != nil {
+		return Info{}, err
+	}
+	return c.info(), nil
+}
+
+// List returns the live connections of an API's stage ("" matches every API or
+// stage), oldest first.
+func (m *Manager) List(apiID, stage string) []Info {
+	m.mu.RLock()
+	out := make([]Info, 0, len(m.conns))
+	for _, c := range m.conns {
+		if (apiID == "" || c.apiID == apiID) && (stage == "" || c.stage == stage) {
+			out = append(out, c.info())
+		}
+	}
+	m.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].ConnectedAt.Equal(out[j].ConnectedAt) {
+			return out[i].ConnectedAt.Before(out[j].ConnectedAt)
+		}
+		return out[i].ConnectionID < out[j].ConnectionID
+	})
+	return out
+}
+
+// Send queues data for a live connection: a text frame when it is valid UTF-8,
+// else a binary frame. It never blocks on the client. Errors wrap errdefs.ErrGone
+// (no such connection, or it closed because its queue overflowed) or
+// errdefs.ErrTooLarge (over MaxMessageBytes).
+func (m *Manager) Send(apiID, stage, id string, data []byte) error {
+	if len(data) > m.cfg.MaxMessageBytes {
+		return &errdefs.Kinded{Kind: errdefs.ErrTooLarge, Type: "PayloadTooLargeException",
+			Message: fmt.Sprintf("message of %d bytes is over the %d-byte limit", len(data), m.cfg.MaxMessageBytes)}
+	}
+	c, err := m.get(apiID, stage, id)
+	if err != nil {
+		return err
+	}
+	return c.send(messageType(data), data)
+}
+
+// Disconnect closes a live connection (close code 1000), as DELETE @connections
+// does; $disconnect runs. Errors wrap errdefs.ErrGone.
+func (m *Manager) Disconnect(apiID, stage, id string) error {
+	c, err := m.get(apiID, stage, id)
+	if err != nil {
+		return err
+	}
+	c.closeWith(websocket.CloseNormalClosure, "")
+	return nil
+}
+
+// Shutdown closes every connection (1001, "Server shutting down") and waits,
+// within ctx, for their readers to finish and their $disconnect calls to end.
+// New upgrades are refused from then on.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.mu.Lock()
+	m.stopping = true
+	all := make([]*Conn, 0, len(m.conns))
+	for _, c := range m.conns {
+		all = append(all, c)
+	}
+	m.mu.Unlock()
+	for _, c := range all {
+		c.closeWith(websocket.CloseGoingAway, "Server shutting down")
+	}
+	done := make(chan struct{})
+	go func() {
+		m.readers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("connections: %d still closing at shutdown: %w", m.Len(), ctx.Err())
+	}
+}
+
+func (m *Manager) add(c *Conn) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopping {
+		return false
+	}
+	m.conns[c.id] = c
+	return true
+}
+
+func (m *Manager) remove(c *Conn) {
+	m.mu.Lock()
+	if m.conns[c.id] == c {
+		delete(m.conns, c.id)
+	}
+	m.mu.Unlock()
+}
+
+// newConnectionID returns 12 random bytes, base64url without padding: 16
+// characters, unguessable and safe in a URL path.
+func newConnectionID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// newRequestID returns an id shaped like API Gateway's WebSocket request and
+// message ids ("R1knPH17NjMFftw=").
+func newRequestID() string {
+	var b [11]byte
+	_, _ = rand.Read(b[:])
+	return base64.StdEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,166 @@
+package connections
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/gorilla/websocket"
+)
+
+const (
+	testAPI   = "abcdefghij"
+	testStage = "dev"
+	testToken = "admin-secret"
+)
+
+// fakeDispatcher is a hand-written Dispatcher: routes by key, a handler per call,
+// and every event it got.
+type fakeDispatcher struct {
+	mu      sync.Mutex
+	routes  *Routes
+	handle  func(ev *events.APIGatewayWebsocketProxyRequest) (*Response, error)
+	events  chan *events.APIGatewayWebsocketProxyRequest
+	missing bool
+}
+
+func newFakeDispatcher(keys map[string]bool) *fakeDispatcher {
+	sel, _ := ParseSelectionExpression("")
+	return &fakeDispatcher{
+		routes: &Routes{Selector: sel, Keys: keys, StageVariables: map[string]string{"v": "1"}},
+		events: make(chan *events.APIGatewayWebsocketProxyRequest, 1000),
+	}
+}
+
+func (f *fakeDispatcher) Routes(ctx context.Context, apiID, stage string) (*Routes, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.routes, nil
+}
+
+func (f *fakeDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest) (*Response, error) {
+	f.events <- ev
+	f.mu.Lock()
+	h := f.handle
+	f.mu.Unlock()
+	if h != nil {
+		return h(ev)
+	}
+	return &Response{StatusCode: 200, Body: []byte(ev.Body)}, nil
+}
+
+// next returns the next event of the given type, skipping others.
+func (f *fakeDispatcher) next(t *testing.T, eventType string) *events.APIGatewayWebsocketProxyRequest {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case ev := <-f.events:
+			if ev.RequestContext.EventType == eventType {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %s event", eventType)
+			return nil
+		}
+	}
+}
+
+type testServer struct {
+	m   *Manager
+	d   *fakeDispatcher
+	srv *httptest.Server
+	ws  string // ws://host/api/stage
+	url string // http://host/api/stage
+}
+
+func newTestServer(t *testing.T, cfg Config, keys map[string]bool) *testServer {
+	t.Helper()
+	if cfg.AdminToken == "" {
+		cfg.AdminToken = testToken
+	}
+	ts := &testServer{m: New(cfg, nil), d: newFakeDispatcher(keys)}
+	ts.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if len(parts) == 4 && parts[2] == "@connections" {
+			ts.m.ServeManagement(w, r, parts[0], parts[1], parts[3])
+			return
+		}
+		if len(parts) < 2 || parts[0] != testAPI || parts[1] != testStage {
+			http.NotFound(w, r)
+			return
+		}
+		ts.m.ServeWebSocket(w, r, Endpoint{APIID: testAPI, Stage: testStage, DomainName: r.Host, RequestID: "req-1", ExtendedRequestID: "ext-1"}, ts.d)
+	}))
+	ts.url = ts.srv.URL + "/" + testAPI + "/" + testStage
+	ts.ws = "ws" + strings.TrimPrefix(ts.url, "http")
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = ts.m.Shutdown(ctx)
+		ts.srv.Close()
+	})
+	return ts
+}
+
+func (ts *testServer) dial(t *testing.T, query string) *websocket.Conn {
+	t.Helper()
+	c, resp, err := websocket.DefaultDialer.Dial(ts.ws+query, http.Header{"User-Agent": {"test-agent"}})
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("dial: %v (status %d)", err, status)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// connID returns the id of the connection that just connected (from its $connect
+// event when the stage has one, else from the registry's newest).
+func (ts *testServer) waitConns(t *testing.T, n int) []Info {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if l := ts.m.List(testAPI, testStage); len(l) == n {
+			return l
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("want %d connections, have %d", n, ts.m.Len())
+	return nil
+}
+
+// readText reads the next data message.
+func readText(t *testing.T, c *websocket.Conn) string {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_, b, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return string(b)
+}
+
+// readClose reads until the connection closes and returns the close error.
+func readClose(t *testing.T, c *websocket.Conn) *websocket.CloseError {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		ce, ok := err.(*websocket.CloseError)
+		if !ok {
+			t.Fatalf("connection ended without a close frame: %v", err)
+		}
+		return ce
+	}
+}

@@ -1,0 +1,141 @@
+package connections
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/sigv4"
+)
+
+// SigningService is the service name @connections requests are signed for.
+const SigningService = "execute-api"
+
+// isoMillis is the ISO 8601 form of GetConnection's times.
+const isoMillis = "2006-01-02T15:04:05.000Z"
+
+// ServeManagement serves the @connections API for connection id on an API's
+// stage: POST sends the body to the client, GET describes the connection, DELETE
+// closes it. apiID may be "" when the caller reached the stage without naming the
+// API (the connection id alone identifies it). Requests must carry a SigV4
+// signature from credentials Issue made (or the admin token, as a bearer token or
+// the secret of access key id "portico"). Errors are AWS's: 403
+// ForbiddenException, 410 GoneException, 413 PayloadTooLargeException, each with
+// x-amzn-ErrorType.
+func (m *Manager) ServeManagement(w http.ResponseWriter, r *http.Request, apiID, stage, id string) {
+	if err := m.serveManagement(w, r, apiID, stage, id); err != nil {
+		m.writeManagementError(w, r, err)
+	}
+}
+
+var errForbidden = &errdefs.Kinded{Kind: errdefs.ErrForbidden, Type: "ForbiddenException", Message: "Forbidden"}
+
+func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID, stage, id string) error {
+	authz := r.Header.Get("Authorization")
+	if authz == "" {
+		return fmt.Errorf("unsigned @connections request: %w", errForbidden)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(m.cfg.MaxMessageBytes)+1))
+	if err != nil {
+		return fmt.Errorf("reading the body: %v: %w", err, errdefs.New(errdefs.ErrInvalid, "BadRequestException", "Bad Request"))
+	}
+	if len(body) > m.cfg.MaxMessageBytes {
+		return &errdefs.Kinded{Kind: errdefs.ErrTooLarge, Type: "PayloadTooLargeException",
+			Message: fmt.Sprintf("Message of more than %d bytes", m.cfg.MaxMessageBytes)}
+	}
+	if !m.bearerOK(authz) {
+		v := sigv4.Verifier{Secret: m.secretFor, Service: SigningService, MaxSkew: m.cfg.SigningMaxSkew, Now: m.now}
+		if _, err := v.Verify(r, body); err != nil {
+			return fmt.Errorf("%v: %w", err, errForbidden)
+		}
+	}
+	switch r.Method {
+	case http.MethodPost:
+		if err := m.Send(apiID, stage, id, body); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusOK)
+		return nil
+	case http.MethodGet:
+		info, err := m.Get(apiID, stage, id)
+		if err != nil {
+			return err
+		}
+		out := `{"connectedAt":"` + info.ConnectedAt.UTC().Format(isoMillis) +
+			`","identity":{"sourceIp":` + strconv.Quote(info.SourceIP) + `,"userAgent":` + jsonString(info.UserAgent) +
+			`},"lastActiveAt":"` + info.LastActiveAt.UTC().Format(isoMillis) + `"}`
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, out)
+		return nil
+	case http.MethodDelete:
+		if err := m.Disconnect(apiID, stage, id); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	default:
+		w.Header().Set("Allow", "GET, POST, DELETE")
+		return errdefs.New(errdefs.ErrInvalid, "MethodNotAllowedException", "Method Not Allowed")
+	}
+}
+
+// jsonString quotes s as a JSON string.
+func jsonString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(c)
+		case c < 0x20:
+			fmt.Fprintf(&b, `\u%04x`, c)
+		default:
+			b.WriteRune(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// writeManagementError is the one place where @connections errors become status
+// codes: AWS's {"message": "..."} body with x-amzn-ErrorType.
+func (m *Manager) writeManagementError(w http.ResponseWriter, r *http.Request, err error) {
+	status, typ, msg := http.StatusInternalServerError, "InternalServerErrorException", "Internal server error"
+	var k *errdefs.Kinded
+	if errors.As(err, &k) {
+		typ, msg = k.Type, k.Message
+	}
+	switch {
+	case errors.Is(err, errdefs.ErrForbidden):
+		status = http.StatusForbidden
+	case errors.Is(err, errdefs.ErrGone):
+		status = http.StatusGone
+	case errors.Is(err, errdefs.ErrTooLarge):
+		status = http.StatusRequestEntityTooLarge
+	case errors.Is(err, errdefs.ErrInvalid):
+		status = http.StatusBadRequest
+		if typ == "MethodNotAllowedException" {
+			status = http.StatusMethodNotAllowed
+		}
+	case errors.Is(err, errdefs.ErrThrottled):
+		status, typ, msg = http.StatusTooManyRequests, "LimitExceededException", "Limit Exceeded"
+	}
+	if status >= 500 {
+		m.log.Error("@connections request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else {
+		m.log.Debug("@connections request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+	if status == http.StatusForbidden {
+		msg = "Forbidden" // never say why a signature failed
+	}
+	w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	writeJSONError(w, status, typ, msg)
+}

@@ -1,0 +1,209 @@
+package connections
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+	"github.com/gorilla/websocket"
+)
+
+// sdkClient returns an apigatewaymanagementapi client with the endpoint built
+// the way AWS's samples build it: "https://" + domainName + "/" + stage (here
+// http, and with the API in the path).
+func sdkClient(endpoint, id, secret string) *apigatewaymanagementapi.Client {
+	return apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
+		BaseEndpoint: aws.String(endpoint),
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider(id, secret, ""),
+	})
+}
+
+func TestManagementSDK(t *testing.T) {
+	ts := newTestServer(t, Config{}, chatKeys())
+	ws := ts.dial(t, "")
+	id := ts.waitConns(t, 1)[0].ConnectionID
+	key, secret, _ := ts.m.Issue("chat")
+	cl := sdkClient(ts.url, key, secret)
+	ctx := context.Background()
+
+	if _, err := cl.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte("hello from a function")}); err != nil {
+		t.Fatalf("PostToConnection: %v", err)
+	}
+	if got := readText(t, ws); got != "hello from a function" {
+		t.Fatalf("client got %q", got)
+	}
+	// Binary data arrives as a binary frame.
+	if _, err := cl.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte{0xff, 0x01}}); err != nil {
+		t.Fatal(err)
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if typ, b, err := ws.ReadMessage(); err != nil || typ != websocket.BinaryMessage || !bytes.Equal(b, []byte{0xff, 0x01}) {
+		t.Fatalf("binary: %d %x %v", typ, b, err)
+	}
+
+	got, err := cl.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
+	if err != nil {
+		t.Fatalf("GetConnection: %v", err)
+	}
+	if got.ConnectedAt == nil || got.LastActiveAt == nil || got.Identity == nil || aws.ToString(got.Identity.SourceIp) != "127.0.0.1" ||
+		time.Since(*got.ConnectedAt) > time.Minute || got.LastActiveAt.Before(got.ConnectedAt.Truncate(time.Millisecond)) {
+		t.Fatalf("GetConnection = %+v identity %+v", got, got.Identity)
+	}
+
+	// Too large: 413.
+	_, err = cl.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: make([]byte, 128<<10+1)})
+	var tooLarge *types.PayloadTooLargeException
+	if !errors.As(err, &tooLarge) {
+		t.Fatalf("oversized post: %v", err)
+	}
+	// Wrong secret: 403.
+	bad := sdkClient(ts.url, key, secret+"x")
+	_, err = bad.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte("x")})
+	var forbidden *types.ForbiddenException
+	if !errors.As(err, &forbidden) {
+		t.Fatalf("badly signed post: %v", err)
+	}
+	// Unknown key: 403.
+	other, otherSecret := "PTCOAAAAAAAAAAAAAAAA", "x"
+	if _, err = sdkClient(ts.url, other, otherSecret).GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)}); !errors.As(err, &forbidden) {
+		t.Fatalf("unknown key: %v", err)
+	}
+	// The admin token signs as access key id "portico".
+	if _, err := sdkClient(ts.url, AdminAccessKeyID, testToken).GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)}); err != nil {
+		t.Fatalf("admin-signed: %v", err)
+	}
+
+	if _, err := cl.DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: aws.String(id)}); err != nil {
+		t.Fatalf("DeleteConnection: %v", err)
+	}
+	if ce := readClose(t, ws); ce.Code != websocket.CloseNormalClosure {
+		t.Fatalf("close = %v", ce)
+	}
+	ts.d.next(t, EventDisconnect)
+	var gone *types.GoneException
+	_, err = cl.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte("late")})
+	if !errors.As(err, &gone) {
+		t.Fatalf("post to a closed connection: %v", err)
+	}
+	_, err = cl.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String("neverIssued00000")})
+	if !errors.As(err, &gone) {
+		t.Fatalf("get of an id never issued: %v", err)
+	}
+}
+
+func TestManagementHTTP(t *testing.T) {
+	ts := newTestServer(t, Config{}, chatKeys())
+	ws := ts.dial(t, "")
+	id := ts.waitConns(t, 1)[0].ConnectionID
+	do := func(method, path, auth string, body []byte) (*http.Response, map[string]string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, ts.srv.URL+path, bytes.NewReader(body))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var m map[string]string
+		_ = json.Unmarshal(raw, &m)
+		return resp, m
+	}
+	path := "/" + testAPI + "/" + testStage + "/@connections/" + id
+	cases := []struct {
+		name, method, path, auth string
+		body                     []byte
+		status                   int
+		errType                  string
+	}{
+		{"unsigned", "POST", path, "", []byte("x"), 403, "ForbiddenException"},
+		{"wrong bearer", "POST", path, "Bearer nope", []byte("x"), 403, "ForbiddenException"},
+		{"garbage signature", "GET", path, "AWS4-HMAC-SHA256 Credential=PTCO/20240101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=00", nil, 403, "ForbiddenException"},
+		{"bearer post", "POST", path, "Bearer " + testToken, []byte("via bearer"), 200, ""},
+		{"other api", "GET", "/zzzzzzzzzz/" + testStage + "/@connections/" + id, "Bearer " + testToken, nil, 410, "GoneException"},
+		{"other stage", "GET", "/" + testAPI + "/prod/@connections/" + id, "Bearer " + testToken, nil, 410, "GoneException"},
+		{"too large", "POST", path, "Bearer " + testToken, make([]byte, 128<<10+1), 413, "PayloadTooLargeException"},
+		{"method", "PUT", path, "Bearer " + testToken, nil, 405, "MethodNotAllowedException"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := do(c.method, c.path, c.auth, c.body)
+			if resp.StatusCode != c.status || resp.Header.Get("x-amzn-ErrorType") != c.errType {
+				t.Fatalf("%s %s: %d %q %v", c.method, c.path, resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), body)
+			}
+			if c.status == 403 && body["message"] != "Forbidden" {
+				t.Fatalf("403 body = %v", body)
+			}
+		})
+	}
+	if got := readText(t, ws); got != "via bearer" {
+		t.Fatalf("client got %q", got)
+	}
+	resp, _ := do("GET", path, "Bearer "+testToken, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET = %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", ts.srv.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	r2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		ConnectedAt  string `json:"connectedAt"`
+		LastActiveAt string `json:"lastActiveAt"`
+		Identity     struct {
+			SourceIP  string `json:"sourceIp"`
+			UserAgent string `json:"userAgent"`
+		} `json:"identity"`
+	}
+	_ = json.NewDecoder(r2.Body).Decode(&info)
+	r2.Body.Close()
+	if _, err := time.Parse(time.RFC3339, info.ConnectedAt); err != nil || info.Identity.UserAgent != "test-agent" || !strings.HasSuffix(info.LastActiveAt, "Z") {
+		t.Fatalf("GET body = %+v", info)
+	}
+	resp, _ = do("DELETE", path, "Bearer "+testToken, nil)
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE = %d", resp.StatusCode)
+	}
+	if resp, _ := do("DELETE", path, "Bearer "+testToken, nil); resp.StatusCode != http.StatusGone {
+		t.Fatalf("second DELETE = %d", resp.StatusCode)
+	}
+}
+
+func TestIssuedCredentials(t *testing.T) {
+	m := New(Config{}, nil)
+	id, secret, token := m.Issue("fn")
+	if len(id) != 20 || len(secret) != 40 || token != "" {
+		t.Fatalf("Issue = %q %q %q", id, secret, token)
+	}
+	if got, ok := m.secretFor(id); !ok || got != secret {
+		t.Fatalf("secretFor(issued) = %q %v", got, ok)
+	}
+	if _, ok := m.secretFor(id[:19] + "1"); ok {
+		t.Fatalf("a malformed id resolved")
+	}
+	if _, ok := New(Config{}, nil).secretFor(id); !ok {
+		// Another manager derives some secret for a well-formed id, but not this one.
+		t.Fatalf("well-formed ids always resolve")
+	}
+	if s, _ := New(Config{}, nil).secretFor(id); s == secret {
+		t.Fatalf("another manager derived the same secret")
+	}
+	if _, ok := m.secretFor(AdminAccessKeyID); ok {
+		t.Fatalf("admin key accepted without an admin token")
+	}
+}

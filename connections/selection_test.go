@@ -1,0 +1,88 @@
+package connections
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+func TestParseSelectionExpression(t *testing.T) {
+	good := []string{"", "$request.body.action", "${request.body.action}", "$request.body.a.b.c", "$request.body.route-key_2"}
+	for _, e := range good {
+		if _, err := ParseSelectionExpression(e); err != nil {
+			t.Errorf("%q: %v", e, err)
+		}
+	}
+	bad := []string{"action", "$request.body.", "$request.body..a", "$request.header.x", "${request.body.action", "$request.body.a b",
+		"$request.body." + strings.Repeat("a.", 40) + "a", "$request.body.a[0]"}
+	for _, e := range bad {
+		if _, err := ParseSelectionExpression(e); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("%q: err = %v, want ErrInvalid", e, err)
+		}
+	}
+}
+
+func TestSelectRoute(t *testing.T) {
+	keys := map[string]bool{"$connect": false, "$default": false, "sendmessage": true, "1.50": false, "true": false, `{"x":1}`: false}
+	has := func(k string) bool { _, ok := keys[k]; return ok }
+	noDefault := func(k string) bool { return k != "$default" && has(k) }
+	sel, _ := ParseSelectionExpression("$request.body.action")
+	nested, _ := ParseSelectionExpression("$request.body.meta.route")
+	cases := []struct {
+		name string
+		sel  *Selector
+		body string
+		has  func(string) bool
+		want string
+	}{
+		{"match", sel, `{"action":"sendmessage","data":"hi"}`, has, "sendmessage"},
+		{"unknown key", sel, `{"action":"nope"}`, has, "$default"},
+		{"missing", sel, `{"data":"hi"}`, has, "$default"},
+		{"not json", sel, `hello`, has, "$default"},
+		{"json array", sel, `["sendmessage"]`, has, "$default"},
+		{"number as written", sel, `{"action":1.50}`, has, "1.50"},
+		{"bool", sel, `{"action":true}`, has, "true"},
+		{"object compacted", sel, `{"action": { "x" : 1 }}`, has, `{"x":1}`},
+		{"null", sel, `{"action":null}`, has, "$default"},
+		{"reserved key never selected", sel, `{"action":"$connect"}`, has, "$default"},
+		{"nested", nested, `{"meta":{"route":"sendmessage"}}`, has, "sendmessage"},
+		{"nested through a string", nested, `{"meta":"x"}`, has, "$default"},
+		{"no default", sel, `{"action":"nope"}`, noDefault, ""},
+		{"no default, match", sel, `{"action":"sendmessage"}`, noDefault, "sendmessage"},
+		{"deep nesting", sel, strings.Repeat("[", 20000) + strings.Repeat("]", 20000), has, "$default"},
+		{"escaped", sel, `{"act\u0069on":"send\u006dessage"}`, has, "sendmessage"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := SelectRoute(c.sel, []byte(c.body), c.has); got != c.want {
+				t.Fatalf("SelectRoute = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+// FuzzSelectRoute checks that any body routes somewhere sensible without
+// panicking: to a key that exists and is not $connect/$disconnect.
+func FuzzSelectRoute(f *testing.F) {
+	for _, s := range []string{`{"action":"sendmessage"}`, `{"action":{"a":[1,2]}}`, `{"meta":{"route":"x"}}`, "", "null", `{"action":`, "\xff\xfe", `{"action":"$disconnect"}`} {
+		f.Add([]byte(s), "$request.body.action")
+	}
+	f.Add([]byte(`{"a":{"b":"x"}}`), "$request.body.a.b")
+	f.Fuzz(func(t *testing.T, body []byte, expr string) {
+		sel, err := ParseSelectionExpression(expr)
+		if err != nil {
+			return
+		}
+		keys := map[string]bool{"$default": false, "x": false, "sendmessage": false, "$connect": false, "$disconnect": false}
+		has := func(k string) bool { _, ok := keys[k]; return ok }
+		got := SelectRoute(sel, body, has)
+		if got == "$connect" || got == "$disconnect" || !has(got) {
+			t.Fatalf("SelectRoute(%q, %q) = %q", expr, body, got)
+		}
+		if v, ok := sel.Select(body); ok && has(v) && v != "$connect" && v != "$disconnect" && v != "" && got != v {
+			t.Fatalf("selected %q but routed to %q", v, got)
+		}
+	})
+}
