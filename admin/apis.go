@@ -1,11 +1,593 @@
 package admin
 
-import "go.uber.org/fx"
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/openapi"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
 
 // GatewayDeps are the gateway services behind the /portico/v1 API and stage routes.
+// They are optional so that the admin API runs without the gateway module; the
+// routes are then not registered.
 type GatewayDeps struct {
 	fx.In
+
+	APIs *apis.Service `optional:"true"`
+	// Server gives stage URLs in responses; optional.
+	Server *gateway.Server `optional:"true"`
 }
 
+// maxJSONBody bounds the JSON bodies of the gateway routes; imports take up to
+// openapi.MaxDocument.
+const maxJSONBody = 6 << 20
+
 // registerGatewayRoutes registers the routes for APIs, deployments and stages.
-func (s *Server) registerGatewayRoutes() {}
+func (s *Server) registerGatewayRoutes() {
+	if s.gw.APIs == nil {
+		return
+	}
+	const p = "/portico/v1/apis"
+	s.Handle("GET "+p, s.listAPIs)
+	s.Handle("POST "+p, s.createAPI)
+	s.Handle("POST "+p+"/import", s.importAPI)
+	s.Handle("GET "+p+"/{api}", s.getAPI)
+	s.Handle("PATCH "+p+"/{api}", s.patchAPI)
+	s.Handle("DELETE "+p+"/{api}", s.deleteAPI)
+	s.Handle("PUT "+p+"/{api}/import", s.reimportAPI)
+	s.Handle("GET "+p+"/{api}/export", s.exportAPI)
+
+	s.Handle("GET "+p+"/{api}/routes", s.listRoutes)
+	s.Handle("POST "+p+"/{api}/routes", s.createRoute)
+	s.Handle("GET "+p+"/{api}/routes/{route}", s.getRoute)
+	s.Handle("PUT "+p+"/{api}/routes/{route}", s.putRoute)
+	s.Handle("DELETE "+p+"/{api}/routes/{route}", s.deleteRoute)
+	s.Handle("GET "+p+"/{api}/routes/{route}/integration", s.getIntegration)
+	s.Handle("PUT "+p+"/{api}/routes/{route}/integration", s.putIntegration)
+	s.Handle("DELETE "+p+"/{api}/routes/{route}/integration", s.deleteIntegration)
+
+	s.Handle("GET "+p+"/{api}/deployments", s.listDeployments)
+	s.Handle("POST "+p+"/{api}/deployments", s.createDeployment)
+	s.Handle("GET "+p+"/{api}/deployments/{deployment}", s.getDeployment)
+	s.Handle("DELETE "+p+"/{api}/deployments/{deployment}", s.deleteDeployment)
+
+	s.Handle("GET "+p+"/{api}/stages", s.listStages)
+	s.Handle("POST "+p+"/{api}/stages", s.createStage)
+	s.Handle("GET "+p+"/{api}/stages/{stage}", s.getStage)
+	s.Handle("PATCH "+p+"/{api}/stages/{stage}", s.patchStage)
+	s.Handle("DELETE "+p+"/{api}/stages/{stage}", s.deleteStage)
+	s.Handle("PATCH "+p+"/{api}/stages/{stage}/variables", s.patchVariables)
+	s.Handle("GET "+p+"/{api}/stages/{stage}/history", s.stageHistory)
+	s.Handle("POST "+p+"/{api}/stages/{stage}/rollback", s.rollbackStage)
+}
+
+// decodeBody decodes a JSON body strictly; a bad body is errdefs.ErrInvalid.
+func decodeBody(r *http.Request, v any) error {
+	raw, err := readLimited(r, maxJSONBody)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return fmt.Errorf("request body is empty; send a JSON object: %w", errdefs.ErrInvalid)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("request body: %v: %w", err, errdefs.ErrInvalid)
+	}
+	if dec.More() {
+		return fmt.Errorf("request body has data after the JSON object: %w", errdefs.ErrInvalid)
+	}
+	return nil
+}
+
+func readLimited(r *http.Request, limit int64) ([]byte, error) {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read request body: %v: %w", err, errdefs.ErrInvalid)
+	}
+	if int64(len(raw)) > limit {
+		return nil, fmt.Errorf("request body is over %d bytes: %w", limit, errdefs.ErrTooLarge)
+	}
+	return raw, nil
+}
+
+type listResponse[T any] struct {
+	Items []T `json:"items"`
+}
+
+func items[T any](v []T) listResponse[T] {
+	if v == nil {
+		v = []T{}
+	}
+	return listResponse[T]{Items: v}
+}
+
+// apiSummary is an API in listings.
+type apiSummary struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Protocol    string `json:"protocol"`
+	Version     string `json:"version,omitempty"`
+	Routes      int    `json:"routes"`
+	CreatedAt   string `json:"createdAt"`
+}
+
+func (s *Server) listAPIs(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.gw.APIs.List(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]apiSummary, 0, len(list))
+	for _, a := range list {
+		out = append(out, apiSummary{ID: a.ID, Name: a.Name, Description: a.Description, Protocol: a.Protocol,
+			Version: a.Version, Routes: len(a.Routes), CreatedAt: a.CreatedAt.Format("2006-01-02T15:04:05Z07:00")})
+	}
+	return writeJSON(w, http.StatusOK, items(out))
+}
+
+func (s *Server) createAPI(w http.ResponseWriter, r *http.Request) error {
+	var a apis.API
+	if err := decodeBody(r, &a); err != nil {
+		return err
+	}
+	a.ID = ""
+	if a.Protocol == "" {
+		a.Protocol = apis.ProtocolREST
+	}
+	a.Protocol = strings.ToUpper(a.Protocol)
+	created, err := s.gw.APIs.Create(r.Context(), &a)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, created)
+}
+
+// importResponse is the answer to an import.
+type importResponse struct {
+	API      *apis.API `json:"api"`
+	Warnings []string  `json:"warnings"`
+}
+
+func (s *Server) parseImport(r *http.Request) (*openapi.Result, error) {
+	raw, err := readLimited(r, openapi.MaxDocument)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, fmt.Errorf("request body is empty; send an OpenAPI 3 or Swagger 2.0 document: %w", errdefs.ErrInvalid)
+	}
+	q := r.URL.Query()
+	return openapi.Import(raw, openapi.Options{Name: q.Get("name"), Protocol: q.Get("protocol")})
+}
+
+func (s *Server) importAPI(w http.ResponseWriter, r *http.Request) error {
+	if m := r.URL.Query().Get("mode"); m != "" {
+		return fmt.Errorf("mode=%s applies to PUT /portico/v1/apis/{api}/import: %w", m, errdefs.ErrInvalid)
+	}
+	res, err := s.parseImport(r)
+	if err != nil {
+		return err
+	}
+	created, err := s.gw.APIs.Create(r.Context(), res.API)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, importResponse{API: created, Warnings: nonNil(res.Warnings)})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// reimportAPI replaces an API's definition (put-rest-api --mode overwrite).
+func (s *Server) reimportAPI(w http.ResponseWriter, r *http.Request) error {
+	switch m := r.URL.Query().Get("mode"); m {
+	case "", "overwrite":
+	default:
+		return fmt.Errorf("mode %q is not supported; use overwrite: %w", m, errdefs.ErrInvalid)
+	}
+	id := r.PathValue("api")
+	existing, err := s.gw.APIs.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("protocol") == "" {
+		q := r.URL.Query()
+		q.Set("protocol", existing.Protocol)
+		r.URL.RawQuery = q.Encode()
+	}
+	res, err := s.parseImport(r)
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("name") == "" {
+		res.API.Name = "" // keep the API's name unless renamed explicitly
+	}
+	updated, err := s.gw.APIs.Replace(r.Context(), id, res.API)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, importResponse{API: updated, Warnings: nonNil(res.Warnings)})
+}
+
+func (s *Server) exportAPI(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.gw.APIs.Get(r.Context(), r.PathValue("api"))
+	if err != nil {
+		return err
+	}
+	out, err := openapi.Export(a, r.URL.Query().Get("format"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, err = w.Write(out)
+	return err
+}
+
+func (s *Server) getAPI(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.gw.APIs.Get(r.Context(), r.PathValue("api"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, a)
+}
+
+// apiPatch changes an API's settings; nil fields are left as they are.
+type apiPatch struct {
+	Name                     *string                           `json:"name"`
+	Description              *string                           `json:"description"`
+	BinaryMediaTypes         *[]string                         `json:"binaryMediaTypes"`
+	APIKeySource             *string                           `json:"apiKeySource"`
+	RouteSelectionExpression *string                           `json:"routeSelectionExpression"`
+	RequestValidators        *map[string]apis.RequestValidator `json:"requestValidators"`
+	RequestValidator         *string                           `json:"requestValidator"`
+}
+
+func (s *Server) patchAPI(w http.ResponseWriter, r *http.Request) error {
+	var p apiPatch
+	if err := decodeBody(r, &p); err != nil {
+		return err
+	}
+	a, err := s.gw.APIs.Modify(r.Context(), r.PathValue("api"), func(a *apis.API) error {
+		set := func(dst *string, v *string) {
+			if v != nil {
+				*dst = *v
+			}
+		}
+		set(&a.Name, p.Name)
+		set(&a.Description, p.Description)
+		set(&a.APIKeySource, p.APIKeySource)
+		set(&a.RouteSelectionExpression, p.RouteSelectionExpression)
+		set(&a.RequestValidator, p.RequestValidator)
+		if p.BinaryMediaTypes != nil {
+			a.BinaryMediaTypes = *p.BinaryMediaTypes
+		}
+		if p.RequestValidators != nil {
+			a.RequestValidators = *p.RequestValidators
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) deleteAPI(w http.ResponseWriter, r *http.Request) error {
+	if err := s.gw.APIs.Delete(r.Context(), r.PathValue("api")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listRoutes(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.gw.APIs.Get(r.Context(), r.PathValue("api"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, items(a.Routes))
+}
+
+func (s *Server) route(r *http.Request) (*apis.Route, error) {
+	a, err := s.gw.APIs.Get(r.Context(), r.PathValue("api"))
+	if err != nil {
+		return nil, err
+	}
+	rt := a.Route(r.PathValue("route"))
+	if rt == nil {
+		return nil, fmt.Errorf("route %q of api %s: %w", r.PathValue("route"), a.ID, errdefs.ErrNotFound)
+	}
+	return rt, nil
+}
+
+func (s *Server) createRoute(w http.ResponseWriter, r *http.Request) error {
+	var rt apis.Route
+	if err := decodeBody(r, &rt); err != nil {
+		return err
+	}
+	created, err := s.gw.APIs.AddRoute(r.Context(), r.PathValue("api"), rt)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, created)
+}
+
+func (s *Server) getRoute(w http.ResponseWriter, r *http.Request) error {
+	rt, err := s.route(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rt)
+}
+
+func (s *Server) putRoute(w http.ResponseWriter, r *http.Request) error {
+	var rt apis.Route
+	if err := decodeBody(r, &rt); err != nil {
+		return err
+	}
+	updated, err := s.gw.APIs.ReplaceRoute(r.Context(), r.PathValue("api"), r.PathValue("route"), rt)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, updated)
+}
+
+func (s *Server) deleteRoute(w http.ResponseWriter, r *http.Request) error {
+	if err := s.gw.APIs.DeleteRoute(r.Context(), r.PathValue("api"), r.PathValue("route")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) error {
+	rt, err := s.route(r)
+	if err != nil {
+		return err
+	}
+	if rt.Integration == nil {
+		return fmt.Errorf("route %q has no integration: %w", rt.RouteKey, errdefs.ErrNotFound)
+	}
+	return writeJSON(w, http.StatusOK, rt.Integration)
+}
+
+func (s *Server) putIntegration(w http.ResponseWriter, r *http.Request) error {
+	var in apis.Integration
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	rt, err := s.gw.APIs.SetIntegration(r.Context(), r.PathValue("api"), r.PathValue("route"), &in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rt)
+}
+
+func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request) error {
+	if _, err := s.gw.APIs.SetIntegration(r.Context(), r.PathValue("api"), r.PathValue("route"), nil); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.gw.APIs.ListDeployments(r.Context(), r.PathValue("api"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, items(list))
+}
+
+// deployRequest creates a deployment, optionally moving (or creating) a stage.
+type deployRequest struct {
+	Description      string            `json:"description"`
+	StageName        string            `json:"stageName"`
+	StageDescription string            `json:"stageDescription"`
+	Variables        map[string]string `json:"variables"`
+}
+
+// deployResponse is the new deployment and, with a stage, the stage and its URL.
+type deployResponse struct {
+	Deployment apis.DeploymentSummary `json:"deployment"`
+	Stage      *stageView             `json:"stage,omitempty"`
+}
+
+// stageView is a stage with its URL.
+type stageView struct {
+	*apis.Stage
+	URL string `json:"url,omitempty"`
+}
+
+func (s *Server) view(st *apis.Stage) *stageView {
+	v := &stageView{Stage: st}
+	if s.gw.Server != nil && st != nil {
+		v.URL = s.gw.Server.StageURL(st.APIID, st.Name)
+	}
+	return v
+}
+
+func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error {
+	var in deployRequest
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	dep, st, err := s.gw.APIs.Deploy(r.Context(), r.PathValue("api"), apis.DeployInput{
+		Description: in.Description, StageName: in.StageName, StageDescription: in.StageDescription, Variables: in.Variables,
+	})
+	if err != nil {
+		return err
+	}
+	out := deployResponse{Deployment: dep.Summary()}
+	if st != nil {
+		out.Stage = s.view(st)
+	}
+	return writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.gw.APIs.GetDeployment(r.Context(), r.PathValue("api"), r.PathValue("deployment"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) deleteDeployment(w http.ResponseWriter, r *http.Request) error {
+	if err := s.gw.APIs.DeleteDeployment(r.Context(), r.PathValue("api"), r.PathValue("deployment")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listStages(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.gw.APIs.ListStages(r.Context(), r.PathValue("api"))
+	if err != nil {
+		return err
+	}
+	out := make([]*stageView, 0, len(list))
+	for _, st := range list {
+		out = append(out, s.view(st))
+	}
+	return writeJSON(w, http.StatusOK, items(out))
+}
+
+type stageRequest struct {
+	Name         string            `json:"name"`
+	DeploymentID string            `json:"deploymentId"`
+	Description  string            `json:"description"`
+	Variables    map[string]string `json:"variables"`
+}
+
+func (s *Server) createStage(w http.ResponseWriter, r *http.Request) error {
+	var in stageRequest
+	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	st, err := s.gw.APIs.CreateStage(r.Context(), r.PathValue("api"), apis.StageInput(in))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, s.view(st))
+}
+
+func (s *Server) getStage(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.gw.APIs.GetStage(r.Context(), r.PathValue("api"), r.PathValue("stage"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s.view(st))
+}
+
+// stagePatch changes a stage. Variables maps names to new values, or to null to
+// remove them.
+type stagePatch struct {
+	Description  *string            `json:"description"`
+	DeploymentID *string            `json:"deploymentId"`
+	Variables    map[string]*string `json:"variables"`
+}
+
+func (p stagePatch) toPatch() apis.StagePatch {
+	out := apis.StagePatch{Description: p.Description, DeploymentID: p.DeploymentID}
+	for k, v := range p.Variables {
+		if v == nil {
+			out.UnsetVariables = append(out.UnsetVariables, k)
+			continue
+		}
+		if out.SetVariables == nil {
+			out.SetVariables = map[string]string{}
+		}
+		out.SetVariables[k] = *v
+	}
+	return out
+}
+
+func (s *Server) patchStage(w http.ResponseWriter, r *http.Request) error {
+	var p stagePatch
+	if err := decodeBody(r, &p); err != nil {
+		return err
+	}
+	st, err := s.gw.APIs.UpdateStage(r.Context(), r.PathValue("api"), r.PathValue("stage"), p.toPatch())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s.view(st))
+}
+
+// variablesPatch sets and removes stage variables.
+type variablesPatch struct {
+	Set   map[string]string `json:"set"`
+	Unset []string          `json:"unset"`
+}
+
+func (s *Server) patchVariables(w http.ResponseWriter, r *http.Request) error {
+	var p variablesPatch
+	if err := decodeBody(r, &p); err != nil {
+		return err
+	}
+	if len(p.Set) == 0 && len(p.Unset) == 0 {
+		return fmt.Errorf("give variables to set or unset: %w", errdefs.ErrInvalid)
+	}
+	st, err := s.gw.APIs.UpdateStage(r.Context(), r.PathValue("api"), r.PathValue("stage"),
+		apis.StagePatch{SetVariables: p.Set, UnsetVariables: p.Unset})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s.view(st))
+}
+
+func (s *Server) deleteStage(w http.ResponseWriter, r *http.Request) error {
+	if err := s.gw.APIs.DeleteStage(r.Context(), r.PathValue("api"), r.PathValue("stage")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) stageHistory(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.gw.APIs.GetStage(r.Context(), r.PathValue("api"), r.PathValue("stage"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, items(st.History))
+}
+
+type rollbackRequest struct {
+	DeploymentID string `json:"deploymentId"`
+}
+
+func (s *Server) rollbackStage(w http.ResponseWriter, r *http.Request) error {
+	var in rollbackRequest
+	raw, err := readLimited(r, maxJSONBody)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(raw)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil {
+			return fmt.Errorf("request body: %v: %w", err, errdefs.ErrInvalid)
+		}
+	}
+	st, err := s.gw.APIs.Rollback(r.Context(), r.PathValue("api"), r.PathValue("stage"), in.DeploymentID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s.view(st))
+}

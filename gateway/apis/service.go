@@ -258,6 +258,60 @@ func (s *Service) PutRoute(ctx context.Context, id string, r Route) (*API, *Rout
 	return a, rt, nil
 }
 
+// Key returns the route's key for an API of the given protocol: "METHOD PATH",
+// "$default", or the WebSocket route key.
+func (r *Route) Key(protocol string) string {
+	if protocol != ProtocolWebSocket && r.Path == RouteDefault {
+		return RouteDefault
+	}
+	return r.routeKey(protocol)
+}
+
+// AddRoute adds a new route; a route with the same key is errdefs.ErrConflict.
+func (s *Service) AddRoute(ctx context.Context, id string, r Route) (*Route, error) {
+	var key string
+	a, err := s.Modify(ctx, id, func(a *API) error {
+		key = r.Key(a.Protocol)
+		for i := range a.Routes {
+			if a.Routes[i].Key(a.Protocol) == key {
+				return fmt.Errorf("route %q exists in api %s: %w", key, id, errdefs.ErrConflict)
+			}
+		}
+		a.Routes = append(a.Routes, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a.Route(RouteID(key)), nil
+}
+
+// ReplaceRoute replaces the route routeID with r (whose key may differ; the id
+// follows the key). Taking the key of another route is errdefs.ErrConflict.
+func (s *Service) ReplaceRoute(ctx context.Context, id, routeID string, r Route) (*Route, error) {
+	var key string
+	a, err := s.Modify(ctx, id, func(a *API) error {
+		key = r.Key(a.Protocol)
+		found := -1
+		for i := range a.Routes {
+			if a.Routes[i].ID == routeID {
+				found = i
+			} else if a.Routes[i].Key(a.Protocol) == key {
+				return fmt.Errorf("route %q exists in api %s: %w", key, id, errdefs.ErrConflict)
+			}
+		}
+		if found < 0 {
+			return notFound("route", routeID)
+		}
+		a.Routes[found] = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a.Route(RouteID(key)), nil
+}
+
 // DeleteRoute removes a route by id.
 func (s *Service) DeleteRoute(ctx context.Context, id, routeID string) error {
 	_, err := s.Modify(ctx, id, func(a *API) error {
