@@ -8,7 +8,9 @@ package admin
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -41,6 +44,10 @@ type Server struct {
 	mux *http.ServeMux
 	srv *http.Server
 	ln  net.Listener
+	// stopping is closed when Stop begins, ending streaming responses (log follow)
+	// so that shutdown does not wait for them.
+	stopping chan struct{}
+	stopOnce sync.Once
 
 	lambdaDeps
 	gw GatewayDeps
@@ -58,6 +65,7 @@ func (s *Server) Handle(pattern string, h HandlerFunc) {
 
 // ServeHTTP serves the admin API (authentication included).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Amzn-RequestId", newRequestID())
 	if s.cfg.Token != "" && !s.authorized(r) {
 		s.writeError(w, r, errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
 			"missing or invalid admin token: send Authorization: Bearer <token> (portico --token or PORTICO_TOKEN)"))
@@ -98,10 +106,21 @@ func (s *Server) Addr() string {
 
 // Stop shuts the server down within ctx's deadline.
 func (s *Server) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopping) })
 	if s.srv == nil {
 		return nil
 	}
 	return s.srv.Shutdown(ctx)
+}
+
+// newRequestID returns a random id in the UUID shape AWS uses for request ids.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 // IsLoopback reports whether addr (host:port) listens only on a loopback address.
