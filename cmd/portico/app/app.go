@@ -1,0 +1,209 @@
+// Package app composes Portico's fx modules into the server that `portico serve`
+// runs. It lives apart from package main so that end-to-end tests (internal/testenv)
+// start exactly the same server in-process.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
+
+	"github.com/portico-dev/portico/admin"
+	"github.com/portico-dev/portico/aliases"
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/invoker"
+	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/runtimes/process"
+	"github.com/portico-dev/portico/store"
+)
+
+// Settings are everything `portico serve` is configured with, after flags, PORTICO_*
+// environment variables, portico.yaml and defaults have been merged.
+type Settings struct {
+	// Listen is the gateway listener's address (":8080").
+	Listen string `yaml:"listen"`
+	// AdminListen is the admin API's address ("127.0.0.1:9090").
+	AdminListen string `yaml:"admin-listen"`
+	// AdminToken, when set, is required by the admin API as a bearer token.
+	AdminToken string `yaml:"admin-token"`
+	// DataDir holds the store and code artifacts ("./portico-data").
+	DataDir string `yaml:"data-dir"`
+	// Runtime is auto, process, docker or containerd ("auto").
+	Runtime string `yaml:"runtime"`
+	// Domain is the gateway's base domain ("execute-api.localhost").
+	Domain string `yaml:"domain"`
+	// LogLevel is debug, info, warn or error ("info").
+	LogLevel string `yaml:"log-level"`
+	// ShutdownTimeout bounds a graceful stop (30 s).
+	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
+	// Invoker holds the invoker's limits; zero fields take invoker.DefaultConfig.
+	Invoker InvokerSettings `yaml:"invoker"`
+}
+
+// InvokerSettings are the invoker limits a user may set in portico.yaml.
+type InvokerSettings struct {
+	AccountConcurrency int           `yaml:"account-concurrency"`
+	ThrottleWait       time.Duration `yaml:"throttle-wait"`
+	IdleTimeout        time.Duration `yaml:"idle-timeout"`
+	InitTimeout        time.Duration `yaml:"init-timeout"`
+	DrainTimeout       time.Duration `yaml:"drain-timeout"`
+}
+
+// Defaults returns the default settings.
+func Defaults() Settings {
+	return Settings{
+		Listen:          ":8080",
+		AdminListen:     "127.0.0.1:9090",
+		DataDir:         "./portico-data",
+		Runtime:         "auto",
+		Domain:          "execute-api.localhost",
+		LogLevel:        "info",
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// Validate reports settings that cannot work, with what to do about them.
+func (s Settings) Validate() error {
+	if s.AdminListen != "" && !admin.IsLoopback(s.AdminListen) && s.AdminToken == "" {
+		return fmt.Errorf("the admin API would listen on %s, which is not a loopback address, without a token: set --admin-token (or PORTICO_ADMIN_TOKEN), or use --admin-listen 127.0.0.1:9090", s.AdminListen)
+	}
+	switch s.Runtime {
+	case "", "auto", "process", "docker", "containerd":
+	default:
+		return fmt.Errorf("--runtime %q: use auto, process, docker or containerd", s.Runtime)
+	}
+	if s.DataDir == "" {
+		return errors.New("--data-dir is empty: give a directory for Portico's data")
+	}
+	return nil
+}
+
+// InvokerConfig returns the invoker configuration: the defaults with the settings
+// that are set.
+func (s Settings) InvokerConfig() invoker.Config {
+	c := invoker.DefaultConfig()
+	if v := s.Invoker.AccountConcurrency; v > 0 {
+		c.AccountConcurrency = v
+	}
+	if v := s.Invoker.ThrottleWait; v > 0 {
+		c.ThrottleWait = v
+	}
+	if v := s.Invoker.IdleTimeout; v > 0 {
+		c.IdleTimeout = v
+	}
+	if v := s.Invoker.InitTimeout; v > 0 {
+		c.InitTimeout = v
+	}
+	if v := s.Invoker.DrainTimeout; v > 0 {
+		c.DrainTimeout = v
+	}
+	return c
+}
+
+// ParseLevel parses a log level name.
+func ParseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if s == "" {
+		return slog.LevelInfo, nil
+	}
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("--log-level %q: use debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// GatewayListener is the gateway's HTTP listener, as far as tests and `portico dev`
+// need it: its bound address, after start.
+type GatewayListener interface {
+	Addr() string
+}
+
+// Options returns the fx options of the whole server. extra options (fx.Populate in
+// tests, say) are appended.
+func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
+	opts := []fx.Option{
+		fx.WithLogger(func() fxevent.Logger {
+			l := &fxevent.SlogLogger{Logger: log.With("component", "fx")}
+			l.UseLogLevel(slog.LevelDebug)
+			return l
+		}),
+		fx.StopTimeout(s.ShutdownTimeout),
+		fx.Supply(
+			log,
+			store.Config{Dir: s.DataDir},
+			admin.Config{Listen: s.AdminListen, Token: s.AdminToken},
+			s.InvokerConfig(),
+			runtimes.Config{Name: s.Runtime},
+		),
+		store.Module,
+		functions.Module,
+		aliases.Module,
+		process.Module,
+		runtimes.Module,
+		invoker.Module,
+		// The invoker resolves aliases (for provisioned concurrency) through the
+		// small Resolver it declares; the aliases service satisfies it.
+		fx.Provide(func(a *aliases.Service) invoker.Resolver { return a }),
+		admin.Module,
+		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain}),
+		gateway.Module,
+		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
+	}
+	return fx.Options(append(opts, extra...)...)
+}
+
+// New returns the server as an fx app; Start and Stop it, or Run it.
+func New(s Settings, log *slog.Logger, extra ...fx.Option) *fx.App {
+	return fx.New(Options(s, log, extra...))
+}
+
+// placeholder serves /healthz on the gateway listener until the gateway module
+// takes the listener over.
+type placeholder struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+func (p *placeholder) Addr() string {
+	if p.ln == nil {
+		return ""
+	}
+	return p.ln.Addr().String()
+}
+
+func placeholderGateway(addr string) fx.Option {
+	return fx.Module("gateway-placeholder",
+		fx.Provide(func(lc fx.Lifecycle, log *slog.Logger) GatewayListener {
+			p := &placeholder{}
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+			})
+			p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+			lc.Append(fx.Hook{
+				OnStart: func(context.Context) error {
+					ln, err := net.Listen("tcp", addr)
+					if err != nil {
+						return fmt.Errorf("gateway: listen on %s: %w", addr, err)
+					}
+					p.ln = ln
+					go func() { _ = p.srv.Serve(ln) }()
+					log.Info("gateway listening", "component", "gateway", "addr", ln.Addr().String())
+					return nil
+				},
+				OnStop: p.srv.Shutdown,
+			})
+			return p
+		}),
+		fx.Invoke(func(GatewayListener) {}),
+	)
+}

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
+)
+
+// globalFlags are the client flags every client subcommand shares.
+type globalFlags struct {
+	endpoint string
+	token    string
+	output   string
+}
+
+func (g *globalFlags) register(root *cobra.Command) {
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.endpoint, "endpoint", "", "admin API endpoint (env PORTICO_ENDPOINT; default http://127.0.0.1:9090)")
+	pf.StringVar(&g.token, "token", "", "admin API token (env PORTICO_TOKEN)")
+	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+}
+
+func (g *globalFlags) client() (*client.Client, error) {
+	ep := g.endpoint
+	if ep == "" {
+		ep = os.Getenv("PORTICO_ENDPOINT")
+	}
+	if ep == "" {
+		ep = "http://127.0.0.1:9090"
+	}
+	if !strings.Contains(ep, "://") {
+		ep = "http://" + ep
+	}
+	if u, err := url.Parse(ep); err != nil || u.Host == "" {
+		return nil, fmt.Errorf("--endpoint %q is not a URL like http://127.0.0.1:9090", ep)
+	}
+	tok := g.token
+	if tok == "" {
+		tok = os.Getenv("PORTICO_TOKEN")
+	}
+	if g.output != "table" && g.output != "json" {
+		return nil, fmt.Errorf("--output %q: use table or json", g.output)
+	}
+	return client.New(ep, tok), nil
+}
+
+func (g *globalFlags) json() bool { return g.output == "json" }
+
+// printJSON pretty-prints a JSON document to w.
+func printJSON(w io.Writer, raw []byte) error {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		_, err = w.Write(raw)
+		return err
+	}
+	buf.WriteByte('\n')
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// table writes rows under a header, aligned.
+func table(w io.Writer, header []string, rows [][]string) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// printConfig prints one function configuration as a key/value list.
+func printConfig(w io.Writer, c *client.FunctionConfiguration) error {
+	rows := [][]string{
+		{"Name", c.FunctionName},
+		{"Version", c.Version},
+		{"ARN", c.FunctionArn},
+		{"Package", c.PackageType},
+		{"CodeSha256", c.CodeSha256},
+		{"CodeSize", strconv.FormatInt(c.CodeSize, 10)},
+		{"Timeout", strconv.Itoa(c.Timeout) + "s"},
+		{"Memory", strconv.Itoa(c.MemorySize) + " MB"},
+		{"State", c.State},
+		{"LastModified", c.LastModified},
+		{"RevisionId", c.RevisionID},
+	}
+	if c.Description != "" {
+		rows = append(rows, []string{"Description", c.Description})
+	}
+	if c.Environment != nil {
+		keys := make([]string, 0, len(c.Environment.Variables))
+		for k := range c.Environment.Variables {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			rows = append(rows, []string{"Env", k + "=" + c.Environment.Variables[k]})
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintln(tw, r[0]+":\t"+r[1])
+	}
+	return tw.Flush()
+}
+
+// readPayload returns --payload's value: inline JSON, @file, or @- for stdin.
+func readPayload(p string) ([]byte, error) {
+	switch {
+	case p == "":
+		return []byte("{}"), nil
+	case p == "@-":
+		return io.ReadAll(os.Stdin)
+	case strings.HasPrefix(p, "@"):
+		b, err := os.ReadFile(p[1:])
+		if err != nil {
+			return nil, fmt.Errorf("--payload: %w", err)
+		}
+		return b, nil
+	}
+	if !json.Valid([]byte(p)) {
+		return nil, fmt.Errorf("--payload is not valid JSON: %s (quote it for your shell, or use @file)", p)
+	}
+	return []byte(p), nil
+}
+
+func newInvokeCmd(g *globalFlags) *cobra.Command {
+	var payload string
+	var tail bool
+	cmd := &cobra.Command{
+		Use:   "invoke FUNCTION[:QUALIFIER]",
+		Short: "Invoke a function and print its result",
+		Long: `Invoke a function synchronously and print its result to stdout. The qualifier is a
+version, $LATEST or an alias (hello, hello:3, hello:live). With --tail the last 4 KB of
+the invocation's log goes to stderr. Exits with status 1 on a function error.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			body, err := readPayload(payload)
+			if err != nil {
+				return err
+			}
+			h := http.Header{}
+			if tail {
+				h.Set("X-Amz-Log-Type", "Tail")
+			}
+			resp, err := c.Do(cmd.Context(), http.MethodPost, client.FunctionPath(args[0], "/invocations"), nil, body, h)
+			if err != nil {
+				return err
+			}
+			fnErr := resp.Header.Get("X-Amz-Function-Error")
+			logs, _ := base64.StdEncoding.DecodeString(resp.Header.Get("X-Amz-Log-Result"))
+			out := cmd.OutOrStdout()
+			if g.json() {
+				doc := map[string]any{
+					"StatusCode":      resp.Status,
+					"ExecutedVersion": resp.Header.Get("X-Amz-Executed-Version"),
+					"RequestId":       resp.Header.Get("X-Amzn-RequestId"),
+					"Payload":         json.RawMessage(resp.Body),
+				}
+				if !json.Valid(resp.Body) {
+					doc["Payload"] = string(resp.Body)
+				}
+				if fnErr != "" {
+					doc["FunctionError"] = fnErr
+				}
+				if tail {
+					doc["LogResult"] = string(logs)
+				}
+				raw, _ := json.Marshal(doc)
+				if err := printJSON(out, raw); err != nil {
+					return err
+				}
+			} else {
+				if tail {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s", logs)
+				}
+				out.Write(resp.Body)
+				if !bytes.HasSuffix(resp.Body, []byte("\n")) {
+					fmt.Fprintln(out)
+				}
+			}
+			if fnErr != "" {
+				if !g.json() {
+					fmt.Fprintf(cmd.ErrOrStderr(), "portico: function error (%s) in version %s; see `portico logs %s`\n",
+						fnErr, resp.Header.Get("X-Amz-Executed-Version"), strings.SplitN(args[0], ":", 2)[0])
+				}
+				return exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&payload, "payload", "", "event JSON, or @file, or @- for stdin (default {})")
+	cmd.Flags().BoolVar(&tail, "tail", false, "print the invocation's log tail to stderr")
+	return cmd
+}
+
+func newLogsCmd(g *globalFlags) *cobra.Command {
+	var follow bool
+	var n int
+	cmd := &cobra.Command{
+		Use:   "logs FUNCTION",
+		Short: "Print a function's log (START/END/REPORT lines and its output)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			q := url.Values{"bytes": {strconv.Itoa(n)}}
+			if follow {
+				q.Set("follow", "1")
+			}
+			body, err := c.Stream(cmd.Context(), "/portico/v1/functions/"+url.PathEscape(args[0])+"/logs", q)
+			if err != nil {
+				return err
+			}
+			defer body.Close()
+			_, err = io.Copy(cmd.OutOrStdout(), body)
+			if cmd.Context().Err() != nil {
+				return nil // interrupted while following
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new output until interrupted")
+	cmd.Flags().IntVar(&n, "bytes", 64<<10, "how much of the log's end to print first")
+	return cmd
+}

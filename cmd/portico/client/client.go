@@ -1,0 +1,348 @@
+// Package client is a small client of Portico's admin API (the Lambda API subset and
+// Portico's own routes), used by the portico CLI and by `portico dev`.
+package client
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// Client calls one admin API endpoint. Safe for concurrent use.
+type Client struct {
+	Endpoint string // e.g. http://127.0.0.1:9090
+	Token    string // sent as a bearer token when set
+	HTTP     *http.Client
+}
+
+// New returns a client of the admin API at endpoint.
+func New(endpoint, token string) *Client {
+	return &Client{Endpoint: strings.TrimRight(endpoint, "/"), Token: token, HTTP: &http.Client{}}
+}
+
+// APIError is an error answer of the admin API, in AWS's shape.
+type APIError struct {
+	Status  int
+	Type    string // x-amzn-ErrorType, e.g. ResourceNotFoundException
+	Message string
+	Reason  string
+}
+
+func (e *APIError) Error() string {
+	msg := e.Message
+	if e.Type != "" {
+		msg = e.Type + ": " + msg
+	}
+	switch e.Status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		msg += " (pass the admin token with --token or PORTICO_TOKEN)"
+	case http.StatusTooManyRequests:
+		if e.Reason != "" {
+			msg += " (" + e.Reason + ")"
+		}
+	}
+	return msg
+}
+
+// IsNotFound reports whether err is a 404 answer.
+func IsNotFound(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
+}
+
+// Response is a successful answer: its status, headers and body.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Do sends one request; body, when not nil, is sent as JSON (or as is when it is
+// []byte). A non-2xx answer is an *APIError.
+func (c *Client) Do(ctx context.Context, method, path string, query url.Values, body any, header http.Header) (*Response, error) {
+	resp, err := c.send(ctx, method, path, query, body, header)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, decodeError(resp, data)
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+}
+
+// Stream sends a GET and returns the open body of a successful answer.
+func (c *Client) Stream(ctx context.Context, path string, query url.Values) (io.ReadCloser, error) {
+	resp, err := c.send(ctx, http.MethodGet, path, query, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return nil, decodeError(resp, data)
+	}
+	return resp.Body, nil
+}
+
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body any, header http.Header) (*http.Response, error) {
+	u := c.Endpoint + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint %q: %w (set --endpoint or PORTICO_ENDPOINT to the admin API, e.g. http://127.0.0.1:9090)", c.Endpoint, err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if rd != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, fmt.Errorf("cannot reach the admin API at %s: is `portico serve` running? (or set --endpoint / PORTICO_ENDPOINT)", c.Endpoint)
+		}
+		return nil, fmt.Errorf("%s %s: %w", method, u, err)
+	}
+	return resp, nil
+}
+
+func decodeError(resp *http.Response, data []byte) error {
+	e := &APIError{Status: resp.StatusCode, Type: resp.Header.Get("X-Amzn-ErrorType")}
+	var body struct {
+		Message  string `json:"message"`
+		Message2 string `json:"Message"`
+		Reason   string `json:"Reason"`
+	}
+	if json.Unmarshal(data, &body) == nil {
+		e.Message, e.Reason = body.Message, body.Reason
+		if e.Message == "" {
+			e.Message = body.Message2
+		}
+	}
+	if e.Message == "" {
+		e.Message = strings.TrimSpace(string(data))
+	}
+	if e.Message == "" {
+		e.Message = resp.Status
+	}
+	return e
+}
+
+// FunctionPath returns the Lambda API path of a function (name may be NAME:QUALIFIER
+// or an ARN) with the given suffix, e.g. "/versions".
+func FunctionPath(name, suffix string) string {
+	return "/2015-03-31/functions/" + url.PathEscape(name) + suffix
+}
+
+// FunctionConfiguration is the part of Lambda's FunctionConfiguration the CLI shows.
+type FunctionConfiguration struct {
+	FunctionName string `json:"FunctionName"`
+	FunctionArn  string `json:"FunctionArn"`
+	Version      string `json:"Version"`
+	Description  string `json:"Description"`
+	PackageType  string `json:"PackageType"`
+	CodeSha256   string `json:"CodeSha256"`
+	CodeSize     int64  `json:"CodeSize"`
+	Timeout      int    `json:"Timeout"`
+	MemorySize   int    `json:"MemorySize"`
+	LastModified string `json:"LastModified"`
+	RevisionID   string `json:"RevisionId"`
+	State        string `json:"State"`
+	Environment  *struct {
+		Variables map[string]string `json:"Variables"`
+	} `json:"Environment"`
+}
+
+// Alias is Lambda's AliasConfiguration.
+type Alias struct {
+	AliasArn        string `json:"AliasArn"`
+	Name            string `json:"Name"`
+	FunctionVersion string `json:"FunctionVersion"`
+	Description     string `json:"Description"`
+	RoutingConfig   *struct {
+		AdditionalVersionWeights map[string]float64 `json:"AdditionalVersionWeights"`
+	} `json:"RoutingConfig"`
+	RevisionID string `json:"RevisionId"`
+}
+
+// CreateFunction creates a function from a Lambda CreateFunction document.
+func (c *Client) CreateFunction(ctx context.Context, in map[string]any) (*FunctionConfiguration, *Response, error) {
+	return decodeConfig(c.Do(ctx, http.MethodPost, "/2015-03-31/functions", nil, in, nil))
+}
+
+// GetFunctionConfiguration returns a function's (qualified) configuration.
+func (c *Client) GetFunctionConfiguration(ctx context.Context, name string) (*FunctionConfiguration, *Response, error) {
+	return decodeConfig(c.Do(ctx, http.MethodGet, FunctionPath(name, "/configuration"), nil, nil, nil))
+}
+
+// UpdateFunctionCode replaces $LATEST's code (ZipFile bytes or ImageUri).
+func (c *Client) UpdateFunctionCode(ctx context.Context, name string, zipFile []byte, imageURI string) (*FunctionConfiguration, *Response, error) {
+	in := map[string]any{}
+	if zipFile != nil {
+		in["ZipFile"] = base64.StdEncoding.EncodeToString(zipFile)
+	}
+	if imageURI != "" {
+		in["ImageUri"] = imageURI
+	}
+	return decodeConfig(c.Do(ctx, http.MethodPut, FunctionPath(name, "/code"), nil, in, nil))
+}
+
+// UpdateFunctionConfiguration changes $LATEST's configuration.
+func (c *Client) UpdateFunctionConfiguration(ctx context.Context, name string, in map[string]any) (*FunctionConfiguration, *Response, error) {
+	return decodeConfig(c.Do(ctx, http.MethodPut, FunctionPath(name, "/configuration"), nil, in, nil))
+}
+
+// PublishVersion publishes $LATEST (or returns the latest version if unchanged).
+func (c *Client) PublishVersion(ctx context.Context, name, description string) (*FunctionConfiguration, *Response, error) {
+	in := map[string]any{}
+	if description != "" {
+		in["Description"] = description
+	}
+	return decodeConfig(c.Do(ctx, http.MethodPost, FunctionPath(name, "/versions"), nil, in, nil))
+}
+
+// PutConcurrency sets the function's reserved concurrency.
+func (c *Client) PutConcurrency(ctx context.Context, name string, n int) error {
+	_, err := c.Do(ctx, http.MethodPut, "/2017-10-31/functions/"+url.PathEscape(name)+"/concurrency", nil,
+		map[string]any{"ReservedConcurrentExecutions": n}, nil)
+	return err
+}
+
+// SetAlias creates alias on fn, or updates it, so that it points at version with the
+// given additional version weights (nil: no routing).
+func (c *Client) SetAlias(ctx context.Context, fn, alias, version string, weights map[string]float64) (*Alias, *Response, error) {
+	body := map[string]any{"FunctionVersion": version}
+	if weights == nil {
+		weights = map[string]float64{}
+	}
+	body["RoutingConfig"] = map[string]any{"AdditionalVersionWeights": weights}
+	resp, err := c.Do(ctx, http.MethodGet, FunctionPath(fn, "/aliases/"+url.PathEscape(alias)), nil, nil, nil)
+	switch {
+	case IsNotFound(err):
+		body["Name"] = alias
+		if len(weights) == 0 {
+			delete(body, "RoutingConfig")
+		}
+		resp, err = c.Do(ctx, http.MethodPost, FunctionPath(fn, "/aliases"), nil, body, nil)
+	case err == nil:
+		resp, err = c.Do(ctx, http.MethodPut, FunctionPath(fn, "/aliases/"+url.PathEscape(alias)), nil, body, nil)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var a Alias
+	if err := json.Unmarshal(resp.Body, &a); err != nil {
+		return nil, nil, fmt.Errorf("decoding the alias: %w", err)
+	}
+	return &a, resp, nil
+}
+
+func decodeConfig(resp *Response, err error) (*FunctionConfiguration, *Response, error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	var fc FunctionConfiguration
+	if err := json.Unmarshal(resp.Body, &fc); err != nil {
+		return nil, nil, fmt.Errorf("decoding the function configuration: %w", err)
+	}
+	return &fc, resp, nil
+}
+
+// ZipDir packs the files under dir into a zip archive, names relative to dir,
+// keeping each file's mode (so an executable bootstrap stays executable). Symbolic
+// links are followed; other special files are refused.
+func ZipDir(dir string) ([]byte, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", dir)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil || rel == "." {
+			return err
+		}
+		info, err := os.Stat(path) // follows symlinks
+		if err != nil {
+			return err
+		}
+		hdr, err := zip.FileInfoHeader(info)
+		if err != nil {
+			return err
+		}
+		hdr.Name = filepath.ToSlash(rel)
+		if info.IsDir() {
+			hdr.Name += "/"
+			_, err = zw.CreateHeader(hdr)
+			return err
+		}
+		if !info.Mode().IsRegular() {
+			return fmt.Errorf("%s is not a regular file", path)
+		}
+		hdr.Method = zip.Deflate
+		w, err := zw.CreateHeader(hdr)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(w, f)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("zipping %s: %w", dir, err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,532 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
+)
+
+// fnFlags are the flags of `fn create` and `fn update`.
+type fnFlags struct {
+	zip, dir, image string
+	timeout, memory int
+	env             []string
+	concurrency     int
+	description     string
+	publish         bool
+}
+
+func (f *fnFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.zip, "zip", "", "Zip package: an archive with an executable bootstrap at its root")
+	fl.StringVar(&f.dir, "dir", "", "directory to zip as the package (keeps file modes; needs an executable bootstrap)")
+	fl.StringVar(&f.image, "image", "", "image reference, for Image functions (docker and containerd runtimes)")
+	fl.IntVar(&f.timeout, "timeout", 0, "timeout in seconds (default 3, max 900)")
+	fl.IntVar(&f.memory, "memory", 0, "memory in MB (default 128)")
+	fl.StringArrayVar(&f.env, "env", nil, "environment variable K=V (repeatable; on update K= removes K)")
+	fl.IntVar(&f.concurrency, "concurrency", -1, "reserved concurrency (max concurrent invocations of the function)")
+	fl.StringVar(&f.description, "description", "", "description")
+	fl.BoolVar(&f.publish, "publish", false, "publish a version as well")
+}
+
+// code returns the package the flags name: zip bytes or an image reference.
+func (f *fnFlags) code() (zipFile []byte, image string, given bool, err error) {
+	n := 0
+	for _, s := range []string{f.zip, f.dir, f.image} {
+		if s != "" {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return nil, "", false, nil
+	case n > 1:
+		return nil, "", false, fmt.Errorf("give one of --zip, --dir or --image")
+	case f.zip != "":
+		b, err := os.ReadFile(f.zip)
+		return b, "", true, err
+	case f.dir != "":
+		b, err := client.ZipDir(f.dir)
+		return b, "", true, err
+	}
+	return nil, f.image, true, nil
+}
+
+func parseEnv(kvs []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--env %q: use KEY=VALUE", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func newFnCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "fn", Short: "Manage functions: create, update, get, list, delete, publish, versions"}
+	cmd.AddCommand(fnCreate(g), fnUpdate(g), fnGet(g), fnList(g), fnDelete(g), fnPublish(g), fnVersions(g))
+	return cmd
+}
+
+func fnCreate(g *globalFlags) *cobra.Command {
+	f := &fnFlags{}
+	cmd := &cobra.Command{
+		Use:   "create NAME (--zip FILE | --dir DIR | --image REF)",
+		Short: "Create a function",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			zipFile, image, given, err := f.code()
+			if err != nil {
+				return err
+			}
+			if !given {
+				return fmt.Errorf("give the code: --zip FILE, --dir DIR or --image REF")
+			}
+			env, err := parseEnv(f.env)
+			if err != nil {
+				return err
+			}
+			in := map[string]any{"FunctionName": args[0], "Publish": f.publish}
+			if image != "" {
+				in["PackageType"] = "Image"
+				in["Code"] = map[string]any{"ImageUri": image}
+			} else {
+				in["PackageType"] = "Zip"
+				in["Code"] = map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipFile)}
+			}
+			if f.timeout > 0 {
+				in["Timeout"] = f.timeout
+			}
+			if f.memory > 0 {
+				in["MemorySize"] = f.memory
+			}
+			if len(env) > 0 {
+				in["Environment"] = map[string]any{"Variables": env}
+			}
+			if f.description != "" {
+				in["Description"] = f.description
+			}
+			fc, resp, err := c.CreateFunction(cmd.Context(), in)
+			if err != nil {
+				return err
+			}
+			if f.concurrency >= 0 {
+				if err := c.PutConcurrency(cmd.Context(), args[0], f.concurrency); err != nil {
+					return fmt.Errorf("function created, but setting its concurrency failed: %w", err)
+				}
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), resp.Body)
+			}
+			return printConfig(cmd.OutOrStdout(), fc)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func fnUpdate(g *globalFlags) *cobra.Command {
+	f := &fnFlags{}
+	cmd := &cobra.Command{
+		Use:   "update NAME [--zip FILE | --dir DIR | --image REF] [--timeout --memory --env K=V --concurrency N --description D]",
+		Short: "Update a function's code and/or configuration ($LATEST)",
+		Long: `Update $LATEST: the code when --zip, --dir or --image is given, the configuration when
+--timeout, --memory, --env or --description is given. --env merges into the current
+variables; --env K= removes K. Publish with --publish or 'portico fn publish'.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			ctx, name := cmd.Context(), args[0]
+			zipFile, image, codeGiven, err := f.code()
+			if err != nil {
+				return err
+			}
+			env, err := parseEnv(f.env)
+			if err != nil {
+				return err
+			}
+			patch := map[string]any{}
+			if f.timeout > 0 {
+				patch["Timeout"] = f.timeout
+			}
+			if f.memory > 0 {
+				patch["MemorySize"] = f.memory
+			}
+			if cmd.Flags().Changed("description") {
+				patch["Description"] = f.description
+			}
+			if len(env) > 0 {
+				cur, _, err := c.GetFunctionConfiguration(ctx, name)
+				if err != nil {
+					return err
+				}
+				vars := map[string]string{}
+				if cur.Environment != nil {
+					for k, v := range cur.Environment.Variables {
+						vars[k] = v
+					}
+				}
+				for k, v := range env {
+					if v == "" {
+						delete(vars, k)
+					} else {
+						vars[k] = v
+					}
+				}
+				patch["Environment"] = map[string]any{"Variables": vars}
+			}
+			if !codeGiven && len(patch) == 0 && f.concurrency < 0 && !f.publish {
+				return fmt.Errorf("nothing to update: give code (--zip, --dir, --image) or settings (--timeout, --memory, --env, --description, --concurrency)")
+			}
+			var fc *client.FunctionConfiguration
+			var resp *client.Response
+			if codeGiven {
+				if fc, resp, err = c.UpdateFunctionCode(ctx, name, zipFile, image); err != nil {
+					return err
+				}
+			}
+			if len(patch) > 0 {
+				if fc, resp, err = c.UpdateFunctionConfiguration(ctx, name, patch); err != nil {
+					return err
+				}
+			}
+			if f.concurrency >= 0 {
+				if err := c.PutConcurrency(ctx, name, f.concurrency); err != nil {
+					return err
+				}
+			}
+			if f.publish {
+				if fc, resp, err = c.PublishVersion(ctx, name, ""); err != nil {
+					return err
+				}
+			}
+			if fc == nil {
+				if fc, resp, err = c.GetFunctionConfiguration(ctx, name); err != nil {
+					return err
+				}
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), resp.Body)
+			}
+			return printConfig(cmd.OutOrStdout(), fc)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func fnGet(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "get NAME[:QUALIFIER]",
+		Short: "Show a function's configuration ($LATEST, a version or an alias's version)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.Do(cmd.Context(), http.MethodGet, client.FunctionPath(args[0], ""), nil, nil, nil)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), resp.Body)
+			}
+			var out struct {
+				Configuration client.FunctionConfiguration
+				Code          struct{ RepositoryType, Location, ImageUri string }
+				Concurrency   *struct{ ReservedConcurrentExecutions *int }
+			}
+			if err := json.Unmarshal(resp.Body, &out); err != nil {
+				return err
+			}
+			if err := printConfig(cmd.OutOrStdout(), &out.Configuration); err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if out.Code.ImageUri != "" {
+				fmt.Fprintf(w, "Image:         %s\n", out.Code.ImageUri)
+			}
+			if out.Concurrency != nil && out.Concurrency.ReservedConcurrentExecutions != nil {
+				fmt.Fprintf(w, "Concurrency:   %d reserved\n", *out.Concurrency.ReservedConcurrentExecutions)
+			}
+			return nil
+		},
+	}
+}
+
+func fnList(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List functions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var all []json.RawMessage
+			marker := ""
+			for {
+				q := url.Values{"MaxItems": {"1000"}}
+				if marker != "" {
+					q.Set("Marker", marker)
+				}
+				resp, err := c.Do(cmd.Context(), http.MethodGet, "/2015-03-31/functions", q, nil, nil)
+				if err != nil {
+					return err
+				}
+				var page struct {
+					Functions  []json.RawMessage
+					NextMarker string
+				}
+				if err := json.Unmarshal(resp.Body, &page); err != nil {
+					return err
+				}
+				all = append(all, page.Functions...)
+				if marker = page.NextMarker; marker == "" {
+					break
+				}
+			}
+			if g.json() {
+				raw, _ := json.Marshal(map[string]any{"Functions": all})
+				return printJSON(cmd.OutOrStdout(), raw)
+			}
+			rows := [][]string{}
+			for _, raw := range all {
+				var fc client.FunctionConfiguration
+				if err := json.Unmarshal(raw, &fc); err != nil {
+					return err
+				}
+				rows = append(rows, []string{fc.FunctionName, fc.PackageType, strconv.Itoa(fc.MemorySize),
+					strconv.Itoa(fc.Timeout) + "s", fc.LastModified, fc.Description})
+			}
+			if len(rows) == 0 {
+				fmt.Fprintln(cmd.ErrOrStderr(), "no functions yet: create one with `portico fn create NAME --dir DIR`")
+				return nil
+			}
+			return table(cmd.OutOrStdout(), []string{"NAME", "PACKAGE", "MEMORY", "TIMEOUT", "LAST MODIFIED", "DESCRIPTION"}, rows)
+		},
+	}
+}
+
+func fnDelete(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete NAME[:VERSION]",
+		Short: "Delete a function with all its versions and aliases, or one version",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			if _, err := c.Do(cmd.Context(), http.MethodDelete, client.FunctionPath(args[0], ""), nil, nil, nil); err != nil {
+				return err
+			}
+			if !g.json() {
+				fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
+			}
+			return nil
+		},
+	}
+}
+
+func fnPublish(g *globalFlags) *cobra.Command {
+	var description string
+	cmd := &cobra.Command{
+		Use:   "publish NAME",
+		Short: "Publish $LATEST as a new immutable version (or return the latest if unchanged)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			fc, resp, err := c.PublishVersion(cmd.Context(), args[0], description)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), resp.Body)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "published %s version %s (CodeSha256 %s)\n", fc.FunctionName, fc.Version, fc.CodeSha256)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&description, "description", "", "version description")
+	return cmd
+}
+
+func fnVersions(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "versions NAME",
+		Short: "List a function's versions",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var all []json.RawMessage
+			marker := ""
+			for {
+				q := url.Values{"MaxItems": {"1000"}}
+				if marker != "" {
+					q.Set("Marker", marker)
+				}
+				resp, err := c.Do(cmd.Context(), http.MethodGet, client.FunctionPath(args[0], "/versions"), q, nil, nil)
+				if err != nil {
+					return err
+				}
+				var page struct {
+					Versions   []json.RawMessage
+					NextMarker string
+				}
+				if err := json.Unmarshal(resp.Body, &page); err != nil {
+					return err
+				}
+				all = append(all, page.Versions...)
+				if marker = page.NextMarker; marker == "" {
+					break
+				}
+			}
+			if g.json() {
+				raw, _ := json.Marshal(map[string]any{"Versions": all})
+				return printJSON(cmd.OutOrStdout(), raw)
+			}
+			rows := [][]string{}
+			for _, raw := range all {
+				var fc client.FunctionConfiguration
+				if err := json.Unmarshal(raw, &fc); err != nil {
+					return err
+				}
+				var env []string
+				if fc.Environment != nil {
+					for k, v := range fc.Environment.Variables {
+						env = append(env, k+"="+v)
+					}
+					sort.Strings(env)
+				}
+				rows = append(rows, []string{fc.Version, fc.CodeSha256, fc.LastModified, strings.Join(env, " "), fc.Description})
+			}
+			return table(cmd.OutOrStdout(), []string{"VERSION", "CODE SHA256", "LAST MODIFIED", "ENV", "DESCRIPTION"}, rows)
+		},
+	}
+}
+
+func newAliasCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "alias", Short: "Manage aliases: set, list, delete"}
+	var weights []string
+	set := &cobra.Command{
+		Use:   "set FUNCTION ALIAS VERSION [--weight VERSION=0.1]",
+		Short: "Create or update an alias, optionally sending a share of calls to one more version",
+		Args:  cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var w map[string]float64
+			for _, kv := range weights {
+				v, s, ok := strings.Cut(kv, "=")
+				f, err := strconv.ParseFloat(s, 64)
+				if !ok || err != nil || f < 0 || f > 1 {
+					return fmt.Errorf("--weight %q: use VERSION=WEIGHT with a weight between 0 and 1, e.g. 2=0.1", kv)
+				}
+				if w == nil {
+					w = map[string]float64{}
+				}
+				w[v] = f
+			}
+			a, resp, err := c.SetAlias(cmd.Context(), args[0], args[1], args[2], w)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), resp.Body)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "alias %s:%s -> version %s%s\n", args[0], a.Name, a.FunctionVersion, routing(a))
+			return nil
+		},
+	}
+	set.Flags().StringArrayVar(&weights, "weight", nil, "additional version and its share of calls, VERSION=WEIGHT (0..1)")
+
+	list := &cobra.Command{
+		Use:   "list FUNCTION",
+		Short: "List a function's aliases",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.Do(cmd.Context(), http.MethodGet, client.FunctionPath(args[0], "/aliases"), url.Values{"MaxItems": {"10000"}}, nil, nil)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), resp.Body)
+			}
+			var out struct{ Aliases []client.Alias }
+			if err := json.Unmarshal(resp.Body, &out); err != nil {
+				return err
+			}
+			rows := [][]string{}
+			for _, a := range out.Aliases {
+				rows = append(rows, []string{a.Name, a.FunctionVersion, strings.TrimPrefix(routing(&a), ", "), a.Description})
+			}
+			return table(cmd.OutOrStdout(), []string{"ALIAS", "VERSION", "ROUTING", "DESCRIPTION"}, rows)
+		},
+	}
+	del := &cobra.Command{
+		Use:   "delete FUNCTION ALIAS",
+		Short: "Delete an alias",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			if _, err := c.Do(cmd.Context(), http.MethodDelete, client.FunctionPath(args[0], "/aliases/"+url.PathEscape(args[1])), nil, nil, nil); err != nil {
+				return err
+			}
+			if !g.json() {
+				fmt.Fprintf(cmd.OutOrStdout(), "deleted alias %s:%s\n", args[0], args[1])
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(set, list, del)
+	return cmd
+}
+
+func routing(a *client.Alias) string {
+	if a.RoutingConfig == nil || len(a.RoutingConfig.AdditionalVersionWeights) == 0 {
+		return ""
+	}
+	var parts []string
+	for v, w := range a.RoutingConfig.AdditionalVersionWeights {
+		parts = append(parts, fmt.Sprintf("%g to version %s", w, v))
+	}
+	sort.Strings(parts)
+	return ", " + strings.Join(parts, ", ")
+}

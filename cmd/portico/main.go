@@ -1,0 +1,67 @@
+// Command portico is Portico's one binary: `portico serve` runs the API gateway, the
+// function runtime and the admin API; the other subcommands are clients of the
+// admin API.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// exitError carries a process exit status without printing anything more.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRoot().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		var ee exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
+		fmt.Fprintln(os.Stderr, "portico:", err)
+		os.Exit(1)
+	}
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "portico",
+		Short: "A self-hosted API gateway and function runtime in the style of API Gateway and Lambda",
+		Long: `Portico runs functions written for AWS Lambda (aws-lambda-go's lambda.Start, or any
+runtime that speaks the Lambda Runtime API) and serves them through an API gateway.
+
+  portico serve                 run the server (gateway, functions, admin API)
+  portico fn create hello --dir bin/samples/hello
+  portico fn publish hello
+  portico alias set hello live 1
+  portico invoke hello:live --payload '{"name":"you"}'
+  portico logs hello --follow
+
+The client commands talk to the admin API at --endpoint (PORTICO_ENDPOINT,
+default http://127.0.0.1:9090).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	gf := &globalFlags{}
+	gf.register(root)
+	root.AddCommand(
+		newServeCmd(),
+		newDevCmd(),
+		newFnCmd(gf),
+		newAliasCmd(gf),
+		newInvokeCmd(gf),
+		newLogsCmd(gf),
+		newAPICmd(gf), newStageCmd(gf),
+	)
+	return root
+}

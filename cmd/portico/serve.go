@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"go.uber.org/dig"
+	"go.uber.org/fx"
+	"gopkg.in/yaml.v3"
+
+	"github.com/portico-dev/portico/admin"
+	"github.com/portico-dev/portico/cmd/portico/app"
+)
+
+// serveFlags are the flags of `portico serve` (and `portico dev`). Only flags the
+// user set override the environment and the config file.
+type serveFlags struct {
+	config string
+	vals   app.Settings
+	fs     *pflag.FlagSet
+}
+
+func (f *serveFlags) register(cmd *cobra.Command) {
+	d := app.Defaults()
+	fl := cmd.Flags()
+	f.fs = fl
+	fl.StringVar(&f.config, "config", "", "config file (YAML; default ./portico.yaml when it exists; env PORTICO_CONFIG)")
+	fl.StringVar(&f.vals.Listen, "listen", d.Listen, "gateway listen address (env PORTICO_LISTEN)")
+	fl.StringVar(&f.vals.AdminListen, "admin-listen", d.AdminListen, "admin API listen address (env PORTICO_ADMIN_LISTEN)")
+	fl.StringVar(&f.vals.AdminToken, "admin-token", "", "bearer token the admin API requires; needed off loopback (env PORTICO_ADMIN_TOKEN)")
+	fl.StringVar(&f.vals.DataDir, "data-dir", d.DataDir, "data directory (env PORTICO_DATA_DIR)")
+	fl.StringVar(&f.vals.Runtime, "runtime", d.Runtime, "sandbox runtime: auto, process, docker or containerd (env PORTICO_RUNTIME)")
+	fl.StringVar(&f.vals.Domain, "domain", d.Domain, "gateway base domain: {apiId}.DOMAIN (env PORTICO_DOMAIN)")
+	fl.StringVar(&f.vals.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error (env PORTICO_LOG_LEVEL)")
+	fl.DurationVar(&f.vals.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "how long a graceful stop may take (env PORTICO_SHUTDOWN_TIMEOUT)")
+}
+
+// settings merges, from lowest to highest precedence: defaults, the config file,
+// PORTICO_* environment variables, flags the user set.
+func (f *serveFlags) settings() (app.Settings, error) {
+	s := app.Defaults()
+	path, explicit := f.config, f.config != ""
+	if !explicit {
+		if p := os.Getenv("PORTICO_CONFIG"); p != "" {
+			path, explicit = p, true
+		} else {
+			path = "portico.yaml"
+		}
+	}
+	raw, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
+			return s, fmt.Errorf("config file %s: %w", path, err)
+		}
+	case explicit || !errors.Is(err, fs.ErrNotExist):
+		return s, fmt.Errorf("config file: %w", err)
+	}
+	type setting struct {
+		flag, env string
+		str       *string
+		dur       *time.Duration
+	}
+	for _, st := range []setting{
+		{"listen", "PORTICO_LISTEN", &s.Listen, nil},
+		{"admin-listen", "PORTICO_ADMIN_LISTEN", &s.AdminListen, nil},
+		{"admin-token", "PORTICO_ADMIN_TOKEN", &s.AdminToken, nil},
+		{"data-dir", "PORTICO_DATA_DIR", &s.DataDir, nil},
+		{"runtime", "PORTICO_RUNTIME", &s.Runtime, nil},
+		{"domain", "PORTICO_DOMAIN", &s.Domain, nil},
+		{"log-level", "PORTICO_LOG_LEVEL", &s.LogLevel, nil},
+		{"shutdown-timeout", "PORTICO_SHUTDOWN_TIMEOUT", nil, &s.ShutdownTimeout},
+	} {
+		val, set := os.LookupEnv(st.env)
+		if f.fs.Changed(st.flag) {
+			val, set = f.fs.Lookup(st.flag).Value.String(), true
+		}
+		if !set {
+			continue
+		}
+		if st.str != nil {
+			*st.str = val
+			continue
+		}
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return s, fmt.Errorf("%s / --%s %q: %w", st.env, st.flag, val, err)
+		}
+		*st.dur = d
+	}
+	return s, s.Validate()
+}
+
+func newServeCmd() *cobra.Command {
+	f := &serveFlags{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway, the function runtime and the admin API",
+		Long: `Run Portico: the gateway listener (--listen), the admin API (--admin-listen) and the
+function sandboxes, with state in --data-dir.
+
+Settings come from flags, then PORTICO_* environment variables, then portico.yaml
+(--config), then defaults. portico.yaml uses the flag names as keys, e.g.
+
+  listen: ":8080"
+  admin-listen: 127.0.0.1:9090
+  data-dir: /var/lib/portico
+  runtime: process
+  invoker:
+    account-concurrency: 1000
+    idle-timeout: 10m`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := f.settings()
+			if err != nil {
+				return err
+			}
+			return runServer(cmd.Context(), s, nil)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// newLogger returns the process logger: text to stderr at the settings' level.
+func newLogger(s app.Settings) (*slog.Logger, error) {
+	level, err := app.ParseLevel(s.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})), nil
+}
+
+// started is called once the server runs, with the admin API's address.
+type started func(ctx context.Context, adminAddr string) error
+
+// runServer runs the server until ctx ends (SIGINT or SIGTERM), then stops it
+// within the shutdown timeout. after, when set, runs once the server is up.
+func runServer(ctx context.Context, s app.Settings, after started) error {
+	log, err := newLogger(s)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	var adminAddr *admin.Server
+	fxApp := app.New(s, log, fx.Populate(&adminAddr))
+	if err := fxApp.Err(); err != nil {
+		return cleanFxError(err)
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = fxApp.Start(startCtx)
+	cancel()
+	if err != nil {
+		return cleanFxError(err)
+	}
+	log.Info("portico started", "in", time.Since(t0).Round(time.Millisecond), "admin", adminAddr.Addr(), "data-dir", s.DataDir)
+	var afterErr error
+	if after != nil {
+		afterErr = after(ctx, adminAddr.Addr())
+	}
+	if afterErr == nil {
+		<-ctx.Done()
+		log.Info("shutting down", "deadline", s.ShutdownTimeout)
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+	defer cancel()
+	if err := fxApp.Stop(stopCtx); err != nil {
+		log.Error("shutdown was not clean", "err", err)
+		if afterErr == nil {
+			return cleanFxError(err)
+		}
+	}
+	return afterErr
+}
+
+// cleanFxError strips fx's and dig's wrapping so the user sees the cause.
+func cleanFxError(err error) error {
+	return dig.RootCause(err)
+}
