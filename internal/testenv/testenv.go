@@ -1,0 +1,243 @@
+// Package testenv starts the whole Portico server in-process, through the same fx
+// composition `portico serve` uses, for end-to-end tests; and builds the sample
+// functions once per test binary.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/admin"
+	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/client"
+)
+
+// Options configure a test server.
+type Options struct {
+	// Runtime is the sandbox runtime (default "process").
+	Runtime string
+	// DataDir is the data directory (default: a new t.TempDir()).
+	DataDir string
+	// Settings, when set, adjusts the settings before each start.
+	Settings func(*app.Settings)
+	// LogLevel is the server's log level in test output (default warn; set
+	// PORTICO_TEST_LOG=debug to see everything).
+	LogLevel slog.Level
+}
+
+// Env is a running in-process server. Its methods are for the test goroutine.
+type Env struct {
+	// AdminURL is the admin API's base URL, e.g. http://127.0.0.1:41234. It stays
+	// the same across Restart.
+	AdminURL string
+	// GatewayURL is the gateway listener's base URL; it stays the same across Restart.
+	GatewayURL string
+	// DataDir is the data directory, kept across Restart.
+	DataDir string
+
+	t        testing.TB
+	settings app.Settings
+	app      *fx.App
+	out      *syncWriter
+}
+
+// Start starts a server on loopback ports chosen by the kernel, with its own data
+// directory, and stops it when the test ends.
+func Start(t testing.TB, opts Options) *Env {
+	t.Helper()
+	s := app.Defaults()
+	s.Listen = "127.0.0.1:0"
+	s.AdminListen = "127.0.0.1:0"
+	s.Runtime = opts.Runtime
+	if s.Runtime == "" {
+		s.Runtime = "process"
+	}
+	s.DataDir = opts.DataDir
+	if s.DataDir == "" {
+		s.DataDir = t.TempDir()
+	}
+	s.ShutdownTimeout = 30 * time.Second
+	if opts.Settings != nil {
+		opts.Settings(&s)
+	}
+	level := opts.LogLevel
+	if level == 0 {
+		level = slog.LevelWarn
+	}
+	if v := os.Getenv("PORTICO_TEST_LOG"); v != "" {
+		if l, err := app.ParseLevel(v); err == nil {
+			level = l
+		}
+	}
+	e := &Env{t: t, settings: s, DataDir: s.DataDir, out: &syncWriter{t: t, level: level}}
+	e.start()
+	// Later starts reuse the ports, so clients built from the URLs keep working.
+	e.settings.AdminListen = e.AdminURL[len("http://"):]
+	e.settings.Listen = e.GatewayURL[len("http://"):]
+	t.Cleanup(e.Stop)
+	return e
+}
+
+func (e *Env) start() {
+	e.t.Helper()
+	log := slog.New(slog.NewTextHandler(e.out, &slog.HandlerOptions{Level: e.out.level}))
+	var srv *admin.Server
+	var gw app.GatewayListener
+	a := app.New(e.settings, log, fx.Populate(&srv, &gw))
+	if err := a.Err(); err != nil {
+		e.t.Fatalf("testenv: composing the server: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := a.Start(ctx); err != nil {
+		e.t.Fatalf("testenv: starting the server: %v", err)
+	}
+	e.app = a
+	e.out.setOpen(true)
+	e.AdminURL = "http://" + srv.Addr()
+	e.GatewayURL = "http://" + gw.Addr()
+}
+
+// Stop stops the server (waiting for its graceful shutdown); safe to call twice.
+func (e *Env) Stop() {
+	e.t.Helper()
+	if e.app == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e.settings.ShutdownTimeout)
+	defer cancel()
+	err := e.app.Stop(ctx)
+	e.app = nil
+	e.out.setOpen(false)
+	if err != nil {
+		e.t.Errorf("testenv: stopping the server: %v", err)
+	}
+}
+
+// Restart stops the server and starts a new one on the same data directory and
+// ports, as a process restart would.
+func (e *Env) Restart() {
+	e.t.Helper()
+	e.Stop()
+	e.start()
+}
+
+// Client returns a Portico admin API client for the server.
+func (e *Env) Client() *client.Client { return client.New(e.AdminURL, e.settings.AdminToken) }
+
+// syncWriter passes server logs to the test log while the server runs, and drops
+// them otherwise (a log after the test ended would panic).
+type syncWriter struct {
+	mu    sync.Mutex
+	t     testing.TB
+	open  bool
+	level slog.Level
+}
+
+func (w *syncWriter) setOpen(open bool) {
+	w.mu.Lock()
+	w.open = open
+	w.mu.Unlock()
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.open {
+		w.t.Log(string(bytes.TrimRight(p, "\n")))
+	}
+	return len(p), nil
+}
+
+var (
+	samplesOnce sync.Once
+	samplesDir  string
+	samplesErr  error
+	buildMu     sync.Mutex
+	built       = map[string]error{}
+	zipped      = map[string][]byte{}
+)
+
+// RepoRoot returns the repository's root directory.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Sample builds samples/NAME (once per test binary) as a static bootstrap and
+// returns the directory holding it, ready to zip as a function package.
+func Sample(t testing.TB, name string) string {
+	t.Helper()
+	samplesOnce.Do(func() {
+		samplesDir, samplesErr = os.MkdirTemp("", "portico-samples-")
+	})
+	if samplesErr != nil {
+		t.Fatalf("testenv: %v", samplesErr)
+	}
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	dir := filepath.Join(samplesDir, name)
+	err, ok := built[name]
+	if !ok {
+		err = goBuild(filepath.Join(dir, "bootstrap"), "./samples/"+name)
+		built[name] = err
+	}
+	if err != nil {
+		t.Fatalf("testenv: building samples/%s: %v", name, err)
+	}
+	return dir
+}
+
+// ZipSample returns samples/NAME built and zipped as a Zip function package (zipped
+// once per test binary; callers must not modify the bytes).
+func ZipSample(t testing.TB, name string) []byte {
+	t.Helper()
+	dir := Sample(t, name)
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if z, ok := zipped[name]; ok {
+		return z
+	}
+	z, err := client.ZipDir(dir)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	zipped[name] = z
+	return z
+}
+
+// Cleanup removes the built samples; call it from TestMain after m.Run (optional:
+// otherwise they stay in the system's temporary directory).
+func Cleanup() {
+	if samplesDir != "" {
+		_ = os.RemoveAll(samplesDir)
+	}
+}
+
+func goBuild(out, pkg string) error {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	cmd := exec.Command(gobin, "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Dir = RepoRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%v: %s", err, stderr.String())
+	}
+	return nil
+}
