@@ -90,6 +90,11 @@ type Config struct {
 	AdminToken string
 	// SigningMaxSkew bounds the clock difference of SigV4-signed requests (15 min).
 	SigningMaxSkew time.Duration
+	// CallbackHost is the host (an IP address or name, no port) at which
+	// sandboxes reach the gateway; events report it, with the gateway's port, as
+	// domainName. Module sets it from the runtime (GatewayHoster, else HostAddr);
+	// empty means the address the upgrade arrived on.
+	CallbackHost string
 }
 
 // DefaultConfig returns the defaults (API Gateway's quotas where it has them).

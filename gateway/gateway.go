@@ -94,6 +94,8 @@ type Gateway struct {
 	mu     sync.RWMutex
 	gen    uint64
 	stages map[string]*stageEntry // apiID + "/" + stage
+
+	ws *wsState // WebSocket APIs (websocket.go); nil until EnableWebSockets
 }
 
 // stageEntry is a stage and its deployment compiled for routing.
@@ -190,6 +192,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if g.serveConnectionsShortcut(w, r, rc) { // {stage}/@connections/{id} (websocket.go)
+		return nil
+	}
 	if err := g.locate(r, rc); err != nil {
 		return err
 	}
@@ -199,8 +204,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 		w.Header().Set("x-amz-apigw-id", rc.extendedID)
 	}
 	if rc.protocol == apis.ProtocolWebSocket {
-		// WebSocket upgrades are served by the connections package.
-		return fmt.Errorf("api %s is a WEBSOCKET api: %w", rc.apiID, errRouteNotFound)
+		return g.serveWebSocket(w, r, rc) // upgrades and @connections (websocket.go)
 	}
 	route, params := rc.entry.router.match(r.Method, rc.path)
 	if route == nil {

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/portico-dev/portico/aliases"
+	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/store"
@@ -112,6 +113,8 @@ type Params struct {
 	Aliases *aliases.Service
 	Invoker *invoker.Invoker
 	Log     *slog.Logger
+	// Connections, when provided, enables WEBSOCKET APIs (websocket.go).
+	Connections *connections.Manager `optional:"true"`
 }
 
 // Module provides the API service (*apis.Service), the data plane (*Gateway) and
@@ -122,7 +125,9 @@ var Module = fx.Module("gateway",
 			return apis.NewService(st, log.With("component", "apis"))
 		},
 		func(p Params, svc *apis.Service) *Gateway {
-			return New(p.Config, svc, p.Aliases, p.Invoker, p.Log.With("component", "gateway"))
+			gw := New(p.Config, svc, p.Aliases, p.Invoker, p.Log.With("component", "gateway"))
+			gw.EnableWebSockets(p.Connections)
+			return gw
 		},
 		func(gw *Gateway, log *slog.Logger) *Server { return NewServer(gw, log.With("component", "gateway")) },
 	),

@@ -1,0 +1,341 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/gateway/apis"
+)
+
+// wsState is the gateway's WebSocket support: the connection registry and the
+// compiled routes of each deployment. It is set once by EnableWebSockets.
+type wsState struct {
+	m *connections.Manager
+	// routes caches the connections.Routes of each compiled stage by
+	// "apiID/stage"; an entry is replaced when the stage is recompiled.
+	routes sync.Map
+	// badExpr remembers expressions already reported as unparseable.
+	badExpr sync.Map
+}
+
+// EnableWebSockets lets the gateway serve WEBSOCKET APIs through m: upgrades at
+// stage URLs and the @connections API at {stage URL}/@connections/{id}. Without
+// it, WEBSOCKET stages answer as if they had no route. Call it before serving.
+func (g *Gateway) EnableWebSockets(m *connections.Manager) {
+	if m != nil {
+		g.ws = &wsState{m: m}
+	}
+}
+
+// connectionsSegment is the path segment of the @connections API.
+const connectionsSegment = "@connections"
+
+// serveConnectionsShortcut serves the @connections API at
+// http://{domainName}/{stage}/@connections/{id}, the URL functions build from an
+// event's domainName and stage: the domainName Portico reports is the gateway's
+// own address (which sandboxes can reach), so the API is not in the path; the
+// connection id names it. It reports whether the request was of that form.
+func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Request, rc *reqCtx) bool {
+	if g.ws == nil {
+		return false
+	}
+	p := strings.TrimPrefix(r.URL.EscapedPath(), "/")
+	parts := strings.Split(p, "/")
+	if len(parts) != 3 || parts[1] != connectionsSegment || parts[0] == "" || parts[2] == "" {
+		return false
+	}
+	if apis.ValidAPIID(parts[0]) {
+		// "/{apiId}/@connections/x" may be a route of an HTTP API's $default stage.
+		if _, _, err := g.apis.StageNames(r.Context(), parts[0]); err == nil {
+			return false
+		}
+	}
+	apiID := ""
+	hostname := r.Host
+	if h, _, err := net.SplitHostPort(hostname); err == nil {
+		hostname = h
+	}
+	if id, ok := strings.CutSuffix(hostname, "."+g.cfg.Domain); ok && apis.ValidAPIID(id) {
+		apiID = id
+	}
+	rc.apiID, rc.stageName = apiID, unescape(parts[0])
+	g.ws.m.ServeManagement(w, r, apiID, unescape(parts[0]), unescape(parts[2]))
+	return true
+}
+
+// serveWebSocket serves a request at a WEBSOCKET stage: the @connections API, or
+// an upgrade.
+func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	if g.ws == nil {
+		return fmt.Errorf("api %s is a WEBSOCKET api and WebSockets are not enabled: %w", rc.apiID, errRouteNotFound)
+	}
+	if id, ok := strings.CutPrefix(rc.path, "/"+connectionsSegment+"/"); ok && id != "" && !strings.Contains(id, "/") {
+		g.ws.m.ServeManagement(w, r, rc.apiID, rc.stageName, unescape(id))
+		return nil
+	}
+	if rc.path != "/" {
+		return fmt.Errorf("path %s under WEBSOCKET stage %s: %w", rc.path, rc.stageName, errRouteNotFound)
+	}
+	ep := connections.Endpoint{
+		APIID: rc.apiID, Stage: rc.stageName,
+		DomainName:        g.callbackDomain(r),
+		RequestID:         rc.extendedID,
+		ExtendedRequestID: rc.extendedID,
+	}
+	g.ws.m.ServeWebSocket(w, r, ep, wsDispatcher{g})
+	return nil
+}
+
+// callbackDomain is the domainName events report: the host at which sandboxes
+// reach the gateway (the runtime's, from connections.Config.CallbackHost) and the
+// port the upgrade arrived on, so that "http://" + domainName + "/" + stage is a
+// working @connections endpoint for functions.
+func (g *Gateway) callbackDomain(r *http.Request) string {
+	host := g.ws.m.Config().CallbackHost
+	port := ""
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if h, p, err := net.SplitHostPort(la.String()); err == nil {
+			port = p
+			if host == "" {
+				host = h
+				if ip := net.ParseIP(h); ip == nil || ip.IsUnspecified() {
+					host = "127.0.0.1"
+				}
+			}
+		}
+	}
+	if host == "" || port == "" {
+		return r.Host
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// wsDispatcher runs WebSocket routes for the connections package.
+type wsDispatcher struct{ g *Gateway }
+
+var _ connections.Dispatcher = wsDispatcher{}
+
+// Routes implements connections.Dispatcher.
+func (d wsDispatcher) Routes(ctx context.Context, apiID, stage string) (*connections.Routes, error) {
+	e, err := d.g.loadStage(ctx, apiID, stage)
+	if err != nil {
+		return nil, err
+	}
+	key := apiID + "/" + stage
+	if v, ok := d.g.ws.routes.Load(key); ok {
+		if c := v.(*wsRoutes); c.entry == e {
+			return c.routes, nil
+		}
+	}
+	rt := &connections.Routes{Keys: map[string]bool{}, StageVariables: e.stage.Variables}
+	sel, err := connections.ParseSelectionExpression(e.dep.API.RouteSelectionExpression)
+	if err != nil {
+		if _, seen := d.g.ws.badExpr.LoadOrStore(apiID+"/"+e.dep.API.RouteSelectionExpression, true); !seen {
+			d.g.log.Warn("websocket api has an unusable route selection expression: every message goes to $default",
+				"api", apiID, "stage", stage, "err", err)
+		}
+	}
+	rt.Selector = sel
+	for i := range e.dep.API.Routes {
+		r := &e.dep.API.Routes[i]
+		if r.Integration == nil {
+			continue
+		}
+		rt.Keys[r.RouteKey] = r.RouteResponseSelectionExpression != ""
+	}
+	d.g.ws.routes.Store(key, &wsRoutes{entry: e, routes: rt})
+	return rt, nil
+}
+
+type wsRoutes struct {
+	entry  *stageEntry
+	routes *connections.Routes
+}
+
+// Dispatch implements connections.Dispatcher: it runs the route's integration
+// (AWS_PROXY with the event as the payload, MOCK, or HTTP/HTTP_PROXY with the
+// message as the body).
+func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest) (*connections.Response, error) {
+	g := d.g
+	e, err := g.loadStage(ctx, ev.RequestContext.APIID, ev.RequestContext.Stage)
+	if err != nil {
+		return nil, err
+	}
+	var route *apis.Route
+	for i := range e.dep.API.Routes {
+		if e.dep.API.Routes[i].RouteKey == ev.RequestContext.RouteKey {
+			route = &e.dep.API.Routes[i]
+			break
+		}
+	}
+	if route == nil || route.Integration == nil {
+		return nil, fmt.Errorf("route %q has no integration: %w", ev.RequestContext.RouteKey, errConfig)
+	}
+	in := route.Integration
+	rc := &reqCtx{
+		requestID: ev.RequestContext.RequestID, extendedID: ev.RequestContext.ExtendedRequestID, start: g.now(),
+		apiID: ev.RequestContext.APIID, stageName: ev.RequestContext.Stage, protocol: apis.ProtocolWebSocket,
+		entry: e, route: route, domainName: ev.RequestContext.DomainName,
+	}
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, "/", nil)
+	if err != nil {
+		return nil, err
+	}
+	switch in.Type {
+	case apis.IntegrationAWSProxy, apis.IntegrationAWS:
+		payload, err := json.Marshal(ev)
+		if err != nil {
+			return nil, err
+		}
+		res, err := g.invoke(r, rc, in, payload)
+		if err != nil {
+			return nil, err
+		}
+		return parseWSResult(res.Payload)
+	case apis.IntegrationMock:
+		resp := &connections.Response{StatusCode: http.StatusOK}
+		if ir, ok := in.Responses["default"]; ok {
+			if s, ok := apis.ValidateStatus(ir.StatusCode); ok {
+				resp.StatusCode = s
+			}
+			for _, t := range ir.ResponseTemplates {
+				resp.Body = []byte(t)
+				break
+			}
+		}
+		return resp, nil
+	case apis.IntegrationHTTP, apis.IntegrationHTTPProxy:
+		return g.wsHTTP(ctx, rc, in, ev)
+	default:
+		return nil, fmt.Errorf("integration type %q: %w", in.Type, errConfig)
+	}
+}
+
+// wsHTTP posts the message (or, for $connect and $disconnect, an empty body) to
+// an HTTP backend and returns its answer.
+func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, ev *events.APIGatewayWebsocketProxyRequest) (*connections.Response, error) {
+	uri, err := apis.SubstituteStageVariables(in.URI, rc.entry.stage.Variables)
+	if err != nil {
+		return nil, err
+	}
+	body := []byte(ev.Body)
+	if ev.IsBase64Encoded {
+		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, in.Timeout())
+	defer cancel()
+	method := in.HTTPMethod
+	if method == "" || method == apis.MethodAny {
+		method = http.MethodPost
+	}
+	req, err := http.NewRequestWithContext(ctx, method, uri, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("integration uri %q: %v: %w", uri, err, errConfig)
+	}
+	for k, v := range ev.Headers {
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("connectionId", ev.RequestContext.ConnectionID)
+	resp, err := g.transport.RoundTrip(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%s: %w", uri, errTimeout)
+		}
+		return nil, fmt.Errorf("%s: %v: %w", uri, err, errIntegration)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, int64(g.ws.m.Config().MaxMessageBytes)+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v: %w", uri, err, errIntegration)
+	}
+	return &connections.Response{StatusCode: resp.StatusCode, Body: out}, nil
+}
+
+// parseWSResult reads a function's result for a WebSocket route. A proxy-shaped
+// object gives its statusCode (default 200), headers and body (base64-decoded when
+// isBase64Encoded); any other JSON value is a 200 whose body is the value (a
+// string's text, else its JSON); null is a 200 without a body. Invalid JSON is a
+// bad result (the client gets "Internal server error").
+func parseWSResult(payload []byte) (*connections.Response, error) {
+	payload = bytes.TrimSpace(payload)
+	if !json.Valid(payload) {
+		return nil, fmt.Errorf("result is not JSON: %w", errBadResult)
+	}
+	resp := &connections.Response{StatusCode: http.StatusOK}
+	switch {
+	case len(payload) == 0 || string(payload) == "null":
+		return resp, nil
+	case payload[0] == '"':
+		var s string
+		_ = json.Unmarshal(payload, &s)
+		resp.Body = []byte(s)
+		return resp, nil
+	case payload[0] != '{':
+		resp.Body = payload
+		return resp, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return nil, fmt.Errorf("result: %v: %w", err, errBadResult)
+	}
+	_, hasStatus := m["statusCode"]
+	_, hasBody := m["body"]
+	if !hasStatus && !hasBody {
+		resp.Body = payload
+		return resp, nil
+	}
+	if raw, ok := m["statusCode"]; ok && !isNull(raw) {
+		var n json.Number
+		if err := json.Unmarshal(raw, &n); err != nil {
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
+				return nil, fmt.Errorf("statusCode %s: %w", raw, errBadResult)
+			}
+			n = json.Number(s)
+		}
+		code, err := strconv.Atoi(n.String())
+		if err != nil || code < 100 || code > 599 {
+			return nil, fmt.Errorf("statusCode %s: %w", raw, errBadResult)
+		}
+		resp.StatusCode = code
+	}
+	if raw, ok := m["headers"]; ok && !isNull(raw) {
+		if err := json.Unmarshal(raw, &resp.Headers); err != nil {
+			return nil, fmt.Errorf("headers: %w", errBadResult)
+		}
+	}
+	if raw, ok := m["body"]; ok && !isNull(raw) {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("body is not a string: %w", errBadResult)
+		}
+		resp.Body = []byte(s)
+		var b64 bool
+		if raw, ok := m["isBase64Encoded"]; ok {
+			_ = json.Unmarshal(raw, &b64)
+		}
+		if b64 {
+			b, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				return nil, fmt.Errorf("body is not base64: %w", errBadResult)
+			}
+			resp.Body = b
+		}
+	}
+	return resp, nil
+}
