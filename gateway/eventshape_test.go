@@ -1,0 +1,333 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/invoker"
+)
+
+// fixtureDir is aws-lambda-go's events/testdata, found through the module cache.
+func fixtureDir(t testing.TB) string {
+	t.Helper()
+	gopath := os.Getenv("GOMODCACHE")
+	if gopath == "" {
+		home, _ := os.UserHomeDir()
+		gopath = filepath.Join(home, "go", "pkg", "mod")
+		if gp := os.Getenv("GOPATH"); gp != "" {
+			gopath = filepath.Join(strings.Split(gp, string(os.PathListSeparator))[0], "pkg", "mod")
+		}
+	}
+	dir := filepath.Join(gopath, "github.com", "aws", "aws-lambda-go@v1.55.1", "events", "testdata")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("aws-lambda-go fixtures not in the module cache: %v", err)
+	}
+	return dir
+}
+
+// dynamicKeys are objects whose keys are data (header names, parameters), not
+// fields: only their values' types are compared.
+var dynamicKeys = map[string]bool{
+	"headers": true, "multiValueHeaders": true, "queryStringParameters": true,
+	"multiValueQueryStringParameters": true, "pathParameters": true, "stageVariables": true,
+}
+
+// onlyWhenAuthenticated are fixture fields that API Gateway fills only for callers
+// with IAM or Cognito credentials, client certificates or an authorizer; an
+// anonymous request does not carry them.
+var onlyWhenAuthenticated = map[string]bool{
+	"requestContext.identity.cognitoIdentityPoolId":         true,
+	"requestContext.identity.accountId":                     true,
+	"requestContext.identity.cognitoIdentityId":             true,
+	"requestContext.identity.caller":                        true,
+	"requestContext.identity.apiKey":                        true,
+	"requestContext.identity.apiKeyId":                      true,
+	"requestContext.identity.accessKey":                     true,
+	"requestContext.identity.cognitoAuthenticationType":     true,
+	"requestContext.identity.cognitoAuthenticationProvider": true,
+	"requestContext.identity.userArn":                       true,
+	"requestContext.identity.user":                          true,
+	"requestContext.identity.clientCert":                    true,
+	"requestContext.authentication":                         true,
+	"requestContext.authorizer":                             true,
+}
+
+var (
+	requestTimeRe = regexp.MustCompile(`^\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} \+0000$`)
+	uuidRe        = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	extendedIDRe  = regexp.MustCompile(`^[A-Za-z0-9+/=_-]{12,20}$`)
+	apiIDRe       = regexp.MustCompile(`^[a-z0-9]{10}$`)
+	resourceIDRe  = regexp.MustCompile(`^[a-z0-9]{6}$`)
+	accountIDRe   = regexp.MustCompile(`^\d{12}$`)
+)
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case json.Number, float64:
+		return "number"
+	case bool:
+		return "bool"
+	}
+	return "?"
+}
+
+func decodeJSON(t testing.TB, raw []byte) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("decode: %v: %s", err, raw)
+	}
+	return m
+}
+
+// compareShape walks got against want: every key of got is a key of want with the
+// same JSON type (null allowed for an absent collection); every key of want is in
+// got unless API Gateway fills it only for authenticated callers.
+func compareShape(t testing.TB, path string, got, want map[string]any) {
+	t.Helper()
+	for k, gv := range got {
+		p := strings.TrimPrefix(path+"."+k, ".")
+		if gv == nil && want[k] == nil {
+			continue
+		}
+		wv, ok := want[k]
+		if !ok {
+			t.Errorf("event field %s is not in the fixture", p)
+			continue
+		}
+		gt, wt := jsonType(gv), jsonType(wv)
+		if gt != wt && gt != "null" {
+			t.Errorf("event field %s is %s, the fixture has %s", p, gt, wt)
+			continue
+		}
+		if dynamicKeys[k] && gt == "object" {
+			for hk, hv := range gv.(map[string]any) {
+				var sample any
+				for _, s := range wv.(map[string]any) {
+					sample = s
+					break
+				}
+				if jsonType(hv) != jsonType(sample) {
+					t.Errorf("event field %s.%s is %s, the fixture's values are %s", p, hk, jsonType(hv), jsonType(sample))
+				}
+			}
+			continue
+		}
+		if gt == "object" {
+			compareShape(t, p, gv.(map[string]any), wv.(map[string]any))
+		}
+	}
+	for k := range want {
+		p := strings.TrimPrefix(path+"."+k, ".")
+		if _, ok := got[k]; !ok && !onlyWhenAuthenticated[p] {
+			t.Errorf("fixture field %s is missing from the event", p)
+		}
+	}
+}
+
+// mergeInto adds src's fields to dst, recursively.
+func mergeInto(dst, src map[string]any) {
+	for k, v := range src {
+		if sm, ok := v.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				mergeInto(dm, sm)
+				continue
+			}
+		}
+		if _, ok := dst[k]; !ok || dst[k] == nil {
+			dst[k] = v
+		}
+	}
+}
+
+func str(m map[string]any, path string) string {
+	var v any = m
+	for _, k := range strings.Split(path, ".") {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return ""
+		}
+		v = mm[k]
+	}
+	s, _ := v.(string)
+	if n, ok := v.(json.Number); ok {
+		s = n.String()
+	}
+	return s
+}
+
+// AssertEventShape checks an event a function received against aws-lambda-go's
+// fixture: kind "v1" compares with apigw-request.json, "v2" with every
+// apigw-v2-request-*.json. Formats are checked field by field too. It is exported
+// (in tests only) for the end-to-end tests of package gateway_test.
+func AssertEventShape(t testing.TB, kind string, raw []byte) {
+	t.Helper()
+	dir := fixtureDir(t)
+	got := decodeJSON(t, raw)
+	var fixtures []string
+	if kind == "v1" {
+		fixtures = []string{filepath.Join(dir, "apigw-request.json")}
+	} else {
+		fixtures, _ = filepath.Glob(filepath.Join(dir, "apigw-v2-request-*.json"))
+	}
+	if len(fixtures) == 0 {
+		t.Fatalf("no fixtures for %s", kind)
+	}
+	// The reference is the union of the fixtures' fields (each v2 fixture shows a
+	// different authorizer; only some carry cookies and parameters).
+	want := map[string]any{}
+	for _, f := range fixtures {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mergeInto(want, decodeJSON(t, raw))
+	}
+	compareShape(t, "", got, want)
+	// The event decodes into aws-lambda-go's own type without loss.
+	if kind == "v1" {
+		var ev events.APIGatewayProxyRequest
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			t.Fatalf("not an APIGatewayProxyRequest: %v", err)
+		}
+	} else {
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			t.Fatalf("not an APIGatewayV2HTTPRequest: %v", err)
+		}
+	}
+	checks := map[string]*regexp.Regexp{}
+	if kind == "v1" {
+		checks["requestContext.requestTime"] = requestTimeRe
+		checks["requestContext.requestId"] = uuidRe
+		checks["requestContext.extendedRequestId"] = extendedIDRe
+		checks["requestContext.apiId"] = apiIDRe
+		checks["requestContext.resourceId"] = resourceIDRe
+		checks["requestContext.accountId"] = accountIDRe
+		checks["requestContext.requestTimeEpoch"] = regexp.MustCompile(`^\d{13}$`)
+		checks["requestContext.protocol"] = regexp.MustCompile(`^HTTP/\d(\.\d)?$`)
+		checks["httpMethod"] = regexp.MustCompile(`^[A-Z]+$`)
+		if str(got, "requestContext.path") == "" || !strings.HasPrefix(str(got, "path"), "/") {
+			t.Errorf("path %q / requestContext.path %q", str(got, "path"), str(got, "requestContext.path"))
+		}
+		if ip := net.ParseIP(str(got, "requestContext.identity.sourceIp")); ip == nil {
+			t.Errorf("sourceIp %q is not an IP", str(got, "requestContext.identity.sourceIp"))
+		}
+	} else {
+		checks["version"] = regexp.MustCompile(`^2\.0$`)
+		checks["requestContext.time"] = requestTimeRe
+		checks["requestContext.requestId"] = extendedIDRe
+		checks["requestContext.apiId"] = apiIDRe
+		checks["requestContext.accountId"] = accountIDRe
+		checks["requestContext.timeEpoch"] = regexp.MustCompile(`^\d{13}$`)
+		checks["requestContext.http.protocol"] = regexp.MustCompile(`^HTTP/\d(\.\d)?$`)
+		checks["requestContext.http.method"] = regexp.MustCompile(`^[A-Z]+$`)
+		checks["rawPath"] = regexp.MustCompile(`^/`)
+		if str(got, "routeKey") != str(got, "requestContext.routeKey") {
+			t.Errorf("routeKey %q vs requestContext.routeKey %q", str(got, "routeKey"), str(got, "requestContext.routeKey"))
+		}
+		if ip := net.ParseIP(str(got, "requestContext.http.sourceIp")); ip == nil {
+			t.Errorf("sourceIp %q is not an IP", str(got, "requestContext.http.sourceIp"))
+		}
+		for k := range got["headers"].(map[string]any) {
+			if k != strings.ToLower(k) {
+				t.Errorf("v2 header %q is not lower-case", k)
+			}
+		}
+	}
+	for path, re := range checks {
+		if v := str(got, path); !re.MatchString(v) {
+			t.Errorf("%s = %q does not match %s", path, v, re)
+		}
+	}
+}
+
+// sendProbe makes a request that fills every field an anonymous request can.
+func sendProbe(e *env, path string) {
+	e.t.Helper()
+	e.do("POST", path+"?name=me&name=you&q=1", strings.NewReader(`{"a": 1}`),
+		"Content-Type", "application/json", "User-Agent", "probe/1.0", "X-Multi", "a", "X-Multi", "b", "Cookie", "c1=v1; c2=v2")
+}
+
+func TestEventsMatchAWSLambdaGoFixtures(t *testing.T) {
+	for _, tc := range []struct {
+		protocol, kind, payload string
+	}{
+		{apis.ProtocolREST, "v1", ""},
+		{apis.ProtocolHTTP, "v2", ""},
+		{apis.ProtocolHTTP, "v1", "1.0"},
+	} {
+		t.Run(tc.protocol+"-"+tc.kind, func(t *testing.T) {
+			e := newEnv(t)
+			a := &apis.API{Name: "probe", Protocol: tc.protocol, Definition: apis.Definition{Routes: []apis.Route{
+				{Method: "ANY", Path: "/items/{id}/{proxy+}", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:probe", PayloadFormatVersion: tc.payload}},
+			}}}
+			id := e.deploy(a, "dev", map[string]string{"stageVariableName": "stageVariableValue"})
+			sendProbe(e, "/"+id+"/dev/items/42/hello/world")
+			payload := e.inv.last().Payload
+			AssertEventShape(t, tc.kind, payload)
+			ev := decodeJSON(t, payload)
+			if tc.kind == "v1" {
+				var v1 events.APIGatewayProxyRequest
+				_ = json.Unmarshal(payload, &v1)
+				if v1.Resource != "/items/{id}/{proxy+}" || v1.Path != "/items/42/hello/world" || v1.PathParameters["proxy"] != "hello/world" ||
+					v1.PathParameters["id"] != "42" || v1.QueryStringParameters["name"] != "you" || len(v1.MultiValueQueryStringParameters["name"]) != 2 ||
+					len(v1.MultiValueHeaders["X-Multi"]) != 2 || v1.Body != `{"a": 1}` || v1.StageVariables["stageVariableName"] != "stageVariableValue" ||
+					v1.RequestContext.Path != "/dev/items/42/hello/world" || v1.RequestContext.Stage != "dev" || v1.RequestContext.APIID != id {
+					t.Errorf("v1 event: %s", payload)
+				}
+			} else {
+				var v2 events.APIGatewayV2HTTPRequest
+				_ = json.Unmarshal(payload, &v2)
+				if v2.RouteKey != "ANY /items/{id}/{proxy+}" || v2.RawPath != "/dev/items/42/hello/world" || v2.RawQueryString != "name=me&name=you&q=1" ||
+					v2.QueryStringParameters["name"] != "me,you" || v2.Headers["x-multi"] != "a,b" || len(v2.Cookies) != 2 ||
+					v2.PathParameters["proxy"] != "hello/world" || v2.Body != `{"a": 1}` || v2.IsBase64Encoded {
+					t.Errorf("v2 event: %s", payload)
+				}
+				if _, ok := ev["cookies"]; !ok {
+					t.Errorf("no cookies")
+				}
+			}
+		})
+	}
+}
+
+func TestBinaryBodiesAreBase64(t *testing.T) {
+	e := newEnv(t)
+	a := helloAPI(apis.ProtocolREST)
+	a.BinaryMediaTypes = []string{"image/*"}
+	id := e.deploy(a, "dev", map[string]string{"alias": "live"})
+	e.do("POST", "/"+id+"/dev/upload", strings.NewReader("\x89PNG"), "Content-Type", "image/png")
+	var ev events.APIGatewayProxyRequest
+	_ = json.Unmarshal(e.inv.last().Payload, &ev)
+	if !ev.IsBase64Encoded || ev.Body != "iVBORw==" {
+		t.Fatalf("binary body: %v %q", ev.IsBase64Encoded, ev.Body)
+	}
+	e.do("POST", "/"+id+"/dev/upload", strings.NewReader("text"), "Content-Type", "text/plain")
+	var text events.APIGatewayProxyRequest
+	_ = json.Unmarshal(e.inv.last().Payload, &text)
+	if text.IsBase64Encoded || text.Body != "text" {
+		t.Fatalf("text body: %v %q", text.IsBase64Encoded, text.Body)
+	}
+}
+
+var _ = invoker.Request{}
