@@ -71,6 +71,9 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := linkMounts(spec.Mounts); err != nil { // function volumes (mounts.go)
+		return nil, err
+	}
 	bootstrap := filepath.Join(spec.CodeDir, "bootstrap")
 	cmd := exec.Command(bootstrap)
 	cmd.Dir = spec.CodeDir
