@@ -27,3 +27,24 @@ func TestConformance(t *testing.T) {
 		return rt
 	}, runtimetest.Options{})
 }
+
+// BenchmarkWarmInvoke measures a warm sandbox's invocation round trip on the
+// host's loopback: the baseline for the container runtimes' figures.
+func BenchmarkWarmInvoke(b *testing.B) {
+	rt, err := process.New(b.TempDir(), 2*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bin := runtimetest.BuildSandbox(b)
+	runtimetest.BenchWarmInvoke(b, rt, runtimetest.ZipSpec(runtimetest.CodeDir(b, bin)))
+}
+
+// BenchmarkColdStart measures Start until the sandbox's first call to next.
+func BenchmarkColdStart(b *testing.B) {
+	rt, err := process.New(b.TempDir(), 2*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bin := runtimetest.BuildSandbox(b)
+	runtimetest.BenchColdStart(b, rt, runtimetest.ZipSpec(runtimetest.CodeDir(b, bin)), false)
+}
