@@ -2,7 +2,7 @@
 GO        ?= go
 BIN       := bin
 DATA      ?= ./portico-data
-SAMPLES   := hello
+SAMPLES   := hello chat
 TESTFLAGS ?= -race -count=1 -timeout 15m
 export CGO_ENABLED ?= 1
 

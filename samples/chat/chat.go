@@ -1,0 +1,116 @@
+// Package chat holds what the chat sample's functions share: the room's member
+// list, kept as one empty file per connection id in the function's mounted volume
+// (/mnt/chat, Lambda's FileSystemConfigs), and the @connections client built the
+// way AWS's samples build it, from the event's domainName and stage.
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+)
+
+// Dir is where the member list lives: the volume mounted at /mnt/chat, or
+// $CHAT_DIR when set.
+func Dir() string {
+	if d := os.Getenv("CHAT_DIR"); d != "" {
+		return d
+	}
+	return "/mnt/chat"
+}
+
+func membersDir() string { return filepath.Join(Dir(), "connections") }
+
+// validID keeps connection ids usable as file names.
+func validID(id string) bool {
+	if id == "" || len(id) > 128 || strings.Contains(id, "..") {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '=') {
+			return false
+		}
+	}
+	return true
+}
+
+// Join adds a connection to the room.
+func Join(id string) error {
+	if !validID(id) {
+		return fmt.Errorf("connection id %q is not a valid file name", id)
+	}
+	if err := os.MkdirAll(membersDir(), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(membersDir(), id), nil, 0o644)
+}
+
+// Leave removes a connection from the room; leaving twice is fine.
+func Leave(id string) error {
+	if !validID(id) {
+		return nil
+	}
+	err := os.Remove(filepath.Join(membersDir(), id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// Members lists the room's connection ids.
+func Members() ([]string, error) {
+	entries, err := os.ReadDir(membersDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if validID(e.Name()) {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+var (
+	clientsMu sync.Mutex
+	clients   = map[string]*apigatewaymanagementapi.Client{}
+)
+
+// Client returns an @connections client for the event's domainName and stage:
+// "https://" + domainName + "/" + stage in AWS's samples; Portico's gateway
+// speaks plain HTTP, so "http://" unless CHAT_CALLBACK_SCHEME says otherwise. The
+// credentials and region come from the sandbox's environment.
+func Client(ctx context.Context, domainName, stage string) (*apigatewaymanagementapi.Client, error) {
+	scheme := os.Getenv("CHAT_CALLBACK_SCHEME")
+	if scheme == "" {
+		scheme = "http"
+	}
+	endpoint := scheme + "://" + domainName + "/" + stage
+	clientsMu.Lock()
+	defer clientsMu.Unlock()
+	if c := clients[endpoint]; c != nil {
+		return c, nil
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+	})
+	clients[endpoint] = c
+	return c, nil
+}
