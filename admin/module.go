@@ -23,6 +23,7 @@ type Params struct {
 	Aliases   *aliases.Service
 	Invoker   *invoker.Invoker
 	Gateway   GatewayDeps
+	Conns     ConnectionDeps
 }
 
 // New builds the admin server and registers every route set.
@@ -38,6 +39,7 @@ func New(p Params) (*Server, error) {
 	s.gw = p.Gateway
 	s.registerLambdaRoutes()
 	s.registerGatewayRoutes()
+	s.registerConnectionRoutes(p.Conns)
 	return s, nil
 }
 

@@ -41,60 +41,61 @@ const (
 	EventDisconnect = "DISCONNECT"
 )
 
-// Config holds the limits; zero fields take the defaults of DefaultConfig.
+// Config holds the limits; zero fields take the defaults of DefaultConfig. The
+// yaml names are those of the websocket section of portico.yaml.
 type Config struct {
 	// MaxFrameBytes bounds one WebSocket frame's payload (32 KB, as API Gateway).
 	// A larger frame closes the connection with 1009.
-	MaxFrameBytes int
+	MaxFrameBytes int `yaml:"max-frame-bytes"`
 	// MaxMessageBytes bounds a whole message, in either direction (128 KB). A
 	// larger incoming message closes the connection with 1009; a larger
 	// @connections POST is 413 PayloadTooLargeException.
-	MaxMessageBytes int
+	MaxMessageBytes int `yaml:"max-message-bytes"`
 	// IdleTimeout closes a connection from which nothing (no message, no ping)
 	// has arrived for this long (10 min), with 1001.
-	IdleTimeout time.Duration
+	IdleTimeout time.Duration `yaml:"idle-timeout"`
 	// MaxLifetime closes every connection this long after it opened (2 h), with 1001.
-	MaxLifetime time.Duration
+	MaxLifetime time.Duration `yaml:"max-lifetime"`
 	// PingInterval is how often the server pings each connection (60 s). A
 	// connection that has sent neither a pong nor anything else by the next ping
 	// is dead and is closed.
-	PingInterval time.Duration
+	PingInterval time.Duration `yaml:"ping-interval"`
 	// WriteTimeout bounds one write to a client (10 s); a client that does not
 	// read for this long is disconnected.
-	WriteTimeout time.Duration
+	WriteTimeout time.Duration `yaml:"write-timeout"`
 	// SendQueueMessages and SendQueueBytes bound each connection's queue of
 	// outgoing messages (256 messages, 1 MB). Overflow closes that connection with
 	// 1008 and a reason that says so; senders are never blocked.
-	SendQueueMessages int
-	SendQueueBytes    int
+	SendQueueMessages int `yaml:"send-queue-messages"`
+	SendQueueBytes    int `yaml:"send-queue-bytes"`
 	// MessageRate and MessageBurst throttle the messages one client sends (a token
 	// bucket: 100 per second, bursts of 200). A message over the rate is dropped
 	// and answered with a "Too Many Requests" error frame; other connections are
 	// not affected.
-	MessageRate  float64
-	MessageBurst int
+	MessageRate  float64 `yaml:"message-rate"`
+	MessageBurst int     `yaml:"message-burst"`
 	// MaxInFlight bounds how many of one connection's messages are dispatched at
 	// once (8); past it the connection's reads wait, so a flood holds back only
 	// its own sender.
-	MaxInFlight int
+	MaxInFlight int `yaml:"max-in-flight"`
 	// ReadBufferSize is each connection's read buffer (1024 bytes). Messages of
 	// any size up to MaxMessageBytes are read through it.
-	ReadBufferSize int
+	ReadBufferSize int `yaml:"read-buffer-size"`
 	// HandshakeTimeout bounds writing the upgrade response (10 s).
-	HandshakeTimeout time.Duration
+	HandshakeTimeout time.Duration `yaml:"handshake-timeout"`
 	// DisconnectTimeout bounds the best-effort $disconnect call (30 s).
-	DisconnectTimeout time.Duration
+	DisconnectTimeout time.Duration `yaml:"disconnect-timeout"`
 	// AdminToken, when set, is also accepted by the @connections API: as
 	// "Authorization: Bearer TOKEN", or as the secret of SigV4 requests signed
 	// with access key id "portico".
-	AdminToken string
+	AdminToken string `yaml:"-"`
 	// SigningMaxSkew bounds the clock difference of SigV4-signed requests (15 min).
-	SigningMaxSkew time.Duration
+	SigningMaxSkew time.Duration `yaml:"signing-max-skew"`
 	// CallbackHost is the host (an IP address or name, no port) at which
 	// sandboxes reach the gateway; events report it, with the gateway's port, as
 	// domainName. Module sets it from the runtime (GatewayHoster, else HostAddr);
 	// empty means the address the upgrade arrived on.
-	CallbackHost string
+	CallbackHost string `yaml:"callback-host"`
 }
 
 // DefaultConfig returns the defaults (API Gateway's quotas where it has them).

@@ -17,6 +17,7 @@ import (
 
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/aliases"
+	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/invoker"
@@ -46,6 +47,9 @@ type Settings struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
 	// Invoker holds the invoker's limits; zero fields take invoker.DefaultConfig.
 	Invoker InvokerSettings `yaml:"invoker"`
+	// WebSocket holds the WebSocket limits (idle-timeout, max-message-bytes, ...);
+	// zero fields take connections.DefaultConfig.
+	WebSocket connections.Config `yaml:"websocket"`
 }
 
 // InvokerSettings are the invoker limits a user may set in portico.yaml.
@@ -108,6 +112,14 @@ func (s Settings) InvokerConfig() invoker.Config {
 	return c
 }
 
+// connectionsConfig returns the WebSocket limits with the admin token, which the
+// @connections API also accepts.
+func (s Settings) connectionsConfig() connections.Config {
+	c := s.WebSocket
+	c.AdminToken = s.AdminToken
+	return c
+}
+
 // ParseLevel parses a log level name.
 func ParseLevel(s string) (slog.Level, error) {
 	var l slog.Level
@@ -153,6 +165,10 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		// small Resolver it declares; the aliases service satisfies it.
 		fx.Provide(func(a *aliases.Service) invoker.Resolver { return a }),
 		admin.Module,
+		// WebSocket connections; listed before the gateway so that on stop the
+		// listener closes first, then connections ($disconnect), then the invoker.
+		fx.Supply(s.connectionsConfig()),
+		connections.Module,
 		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain}),
 		gateway.Module,
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),

@@ -1,0 +1,73 @@
+package admin
+
+import (
+	"io"
+	"net/http"
+
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// ConnectionDeps are what the connection routes need: the registry of live
+// WebSocket connections. Optional; without it the routes are not registered.
+type ConnectionDeps struct {
+	fx.In
+
+	Manager *connections.Manager `optional:"true"`
+}
+
+// registerConnectionRoutes registers the routes that list, describe, message and
+// close live WebSocket connections:
+//
+//	GET    /portico/v1/connections[?api=ID&stage=NAME]
+//	GET    /portico/v1/apis/{api}/stages/{stage}/connections
+//	GET    /portico/v1/apis/{api}/stages/{stage}/connections/{id}
+//	POST   /portico/v1/apis/{api}/stages/{stage}/connections/{id}   (body = message)
+//	DELETE /portico/v1/apis/{api}/stages/{stage}/connections/{id}
+//
+// They are the @connections API for operators, behind the admin token instead of
+// SigV4.
+func (s *Server) registerConnectionRoutes(d ConnectionDeps) {
+	m := d.Manager
+	if m == nil {
+		return
+	}
+	list := func(w http.ResponseWriter, r *http.Request) error {
+		api, stage := r.PathValue("api"), r.PathValue("stage")
+		if api == "" {
+			api, stage = r.URL.Query().Get("api"), r.URL.Query().Get("stage")
+		}
+		return writeJSON(w, http.StatusOK, items(m.List(api, stage)))
+	}
+	s.Handle("GET /portico/v1/connections", list)
+	const p = "/portico/v1/apis/{api}/stages/{stage}/connections"
+	s.Handle("GET "+p, list)
+	s.Handle("GET "+p+"/{id}", func(w http.ResponseWriter, r *http.Request) error {
+		info, err := m.Get(r.PathValue("api"), r.PathValue("stage"), r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, info)
+	})
+	s.Handle("POST "+p+"/{id}", func(w http.ResponseWriter, r *http.Request) error {
+		limit := m.Config().MaxMessageBytes
+		body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
+		if err != nil {
+			return errdefs.New(errdefs.ErrInvalid, "BadRequestException", "reading the message: "+err.Error())
+		}
+		if err := m.Send(r.PathValue("api"), r.PathValue("stage"), r.PathValue("id"), body); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusOK)
+		return nil
+	})
+	s.Handle("DELETE "+p+"/{id}", func(w http.ResponseWriter, r *http.Request) error {
+		if err := m.Disconnect(r.PathValue("api"), r.PathValue("stage"), r.PathValue("id")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
+}

@@ -1,0 +1,355 @@
+package connections_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/internal/testenv"
+	"github.com/portico-dev/portico/runtimes/runtimetest"
+)
+
+const (
+	e2eToken  = "e2e-admin-token"
+	chatToken = "let-me-in"
+)
+
+// chatApp is the chat sample deployed into a running server.
+type chatApp struct {
+	env     *testenv.Env
+	c       *client.Client
+	apiID   string
+	gateway string // host:port of the gateway, reachable from the test
+	ws      string // ws://host:port/{api}/dev
+}
+
+func (a *chatApp) admin(t *testing.T, method, path string, body any) []byte {
+	t.Helper()
+	resp, err := a.c.Do(context.Background(), method, path, nil, body, nil)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return resp.Body
+}
+
+// deployChat creates the chat functions (mounting volume chat at /mnt/chat), the
+// WebSocket API with its routes, and stage dev.
+func deployChat(t *testing.T, env *testenv.Env, gatewayHost string) *chatApp {
+	t.Helper()
+	a := &chatApp{env: env, c: env.Client(), gateway: gatewayHost}
+	ctx := context.Background()
+	for _, fn := range []string{"chat-connect", "chat-disconnect", "chat-sendmessage"} {
+		zip := testenv.ZipSample(t, "chat/cmd/"+fn)
+		in := map[string]any{
+			"FunctionName":      fn,
+			"PackageType":       "Zip",
+			"Code":              map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zip)},
+			"Timeout":           10,
+			"FileSystemConfigs": []map[string]string{{"Arn": "portico:volume:chat", "LocalMountPath": "/mnt/chat"}},
+		}
+		if fn == "chat-connect" {
+			in["Environment"] = map[string]any{"Variables": map[string]string{"CHAT_TOKEN": chatToken}}
+		}
+		if _, _, err := a.c.CreateFunction(ctx, in); err != nil {
+			t.Fatalf("create %s: %v", fn, err)
+		}
+	}
+	route := func(key, fn string, twoWay bool) map[string]any {
+		r := map[string]any{"routeKey": key, "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:" + fn}}
+		if twoWay {
+			r["routeResponseSelectionExpression"] = "$default"
+		}
+		return r
+	}
+	raw := a.admin(t, http.MethodPost, "/portico/v1/apis", map[string]any{
+		"name": "chat", "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
+		"routes": []any{route("$connect", "chat-connect", false), route("$disconnect", "chat-disconnect", false), route("sendmessage", "chat-sendmessage", false)},
+	})
+	var api struct{ ID string }
+	if err := json.Unmarshal(raw, &api); err != nil || api.ID == "" {
+		t.Fatalf("create api: %s %v", raw, err)
+	}
+	a.apiID = api.ID
+	a.admin(t, http.MethodPost, "/portico/v1/apis/"+a.apiID+"/deployments", map[string]any{"stageName": "dev"})
+	a.ws = "ws://" + gatewayHost + "/" + a.apiID + "/dev"
+	return a
+}
+
+// connections lists the stage's live connection ids through the admin API.
+func (a *chatApp) connections(t *testing.T) []string {
+	t.Helper()
+	var list struct {
+		Items []connections.Info `json:"items"`
+	}
+	if err := json.Unmarshal(a.admin(t, http.MethodGet, "/portico/v1/apis/"+a.apiID+"/stages/dev/connections", nil), &list); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 0, len(list.Items))
+	for _, c := range list.Items {
+		ids = append(ids, c.ConnectionID)
+	}
+	return ids
+}
+
+// dial connects a client with the chat token and returns it with its id.
+func (a *chatApp) dial(t *testing.T) (*websocket.Conn, string) {
+	t.Helper()
+	before := map[string]bool{}
+	for _, id := range a.connections(t) {
+		before[id] = true
+	}
+	c, resp, err := websocket.DefaultDialer.Dial(a.ws+"?token="+chatToken, nil)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("dial %s: %v (status %d)", a.ws, err, status)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	for _, id := range a.connections(t) {
+		if !before[id] {
+			return c, id
+		}
+	}
+	t.Fatalf("the new connection is not listed")
+	return nil, ""
+}
+
+// members lists the connection ids the chat functions keep in their volume.
+func (a *chatApp) members(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(a.env.DataDir, "volumes", "chat", "connections"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range entries {
+		ids = append(ids, e.Name())
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func readMsg(t *testing.T, c *websocket.Conn) string {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	_, b, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return string(b)
+}
+
+func readCloseCode(t *testing.T, c *websocket.Conn) *websocket.CloseError {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) {
+			t.Fatalf("ended without a close frame: %v", err)
+		}
+		return ce
+	}
+}
+
+func managementClient(endpoint, key, secret string) *apigatewaymanagementapi.Client {
+	return apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
+		BaseEndpoint: aws.String(endpoint), Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider(key, secret, ""),
+	})
+}
+
+func TestChatEndToEnd(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{Runtime: "process", Settings: func(s *app.Settings) { s.AdminToken = e2eToken }})
+	runChat(t, env, strings.TrimPrefix(env.GatewayURL, "http://"))
+}
+
+func TestChatEndToEndDocker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("docker end-to-end test skipped in -short mode")
+	}
+	runtimetest.RequireDocker(t)
+	env := testenv.Start(t, testenv.Options{Runtime: "docker", Settings: func(s *app.Settings) {
+		s.AdminToken = e2eToken
+		s.Listen = "0.0.0.0:0" // containers reach the gateway through the bridge
+	}})
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(env.GatewayURL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runChat(t, env, "127.0.0.1:"+port)
+}
+
+func runChat(t *testing.T, env *testenv.Env, gatewayHost string) {
+	a := deployChat(t, env, gatewayHost)
+	ctx := context.Background()
+
+	// A $connect that answers 401 refuses the handshake.
+	_, resp, err := websocket.DefaultDialer.Dial(a.ws+"?token=wrong", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("dial with a wrong token: %v %v", err, resp)
+	}
+
+	// Three clients; $connect records each in the volume.
+	c1, id1 := a.dial(t)
+	c2, id2 := a.dial(t)
+	c3, id3 := a.dial(t)
+	want := []string{id1, id2, id3}
+	sort.Strings(want)
+	if got := a.members(t); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("members %v, want %v", got, want)
+	}
+
+	// One sends; the other two receive it (through sendmessage's PostToConnection).
+	if err := c1.WriteMessage(websocket.TextMessage, []byte(`{"action":"sendmessage","data":"hi"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readMsg(t, c2); got != "hi" {
+		t.Fatalf("c2 got %q", got)
+	}
+	if got := readMsg(t, c3); got != "hi" {
+		t.Fatalf("c3 got %q", got)
+	}
+
+	// A client disconnects: $disconnect removes it.
+	_ = c3.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"))
+	_ = c3.Close()
+	waitFor(t, "$disconnect to remove "+id3, func() bool {
+		for _, id := range a.members(t) {
+			if id == id3 {
+				return false
+			}
+		}
+		return true
+	})
+
+	// The SDK, signed with the admin token, at the stage URL: 410 for the closed
+	// id, GET on a live id, PostToConnection reaching a client.
+	stageURL := "http://" + gatewayHost + "/" + a.apiID + "/dev"
+	sdk := managementClient(stageURL, connections.AdminAccessKeyID, e2eToken)
+	var gone *types.GoneException
+	if _, err := sdk.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id3), Data: []byte("x")}); !errors.As(err, &gone) {
+		t.Fatalf("post to a disconnected client: %v", err)
+	}
+	info, err := sdk.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id1)})
+	if err != nil || info.ConnectedAt == nil || info.LastActiveAt == nil || info.Identity == nil || aws.ToString(info.Identity.SourceIp) == "" {
+		t.Fatalf("GetConnection: %+v %v", info, err)
+	}
+	if _, err := sdk.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id1), Data: []byte("from the sdk")}); err != nil {
+		t.Fatalf("PostToConnection: %v", err)
+	}
+	if got := readMsg(t, c1); got != "from the sdk" {
+		t.Fatalf("c1 got %q", got)
+	}
+	// The endpoint functions build: http://{domainName}/{stage}.
+	short := managementClient("http://"+gatewayHost+"/dev", connections.AdminAccessKeyID, e2eToken)
+	if _, err := short.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id2), Data: []byte("short")}); err != nil {
+		t.Fatalf("PostToConnection at {domainName}/{stage}: %v", err)
+	}
+	if got := readMsg(t, c2); got != "short" {
+		t.Fatalf("c2 got %q", got)
+	}
+
+	// Unsigned and badly signed @connections calls: 403.
+	for _, auth := range []string{"", "Bearer wrong"} {
+		req, _ := http.NewRequest(http.MethodPost, stageURL+"/@connections/"+url.PathEscape(id1), strings.NewReader("x"))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || resp.Header.Get("x-amzn-ErrorType") != "ForbiddenException" {
+			t.Fatalf("auth %q: %d %s", auth, resp.StatusCode, body)
+		}
+	}
+	bad := managementClient(stageURL, connections.AdminAccessKeyID, "not-the-token")
+	var forbidden *types.ForbiddenException
+	if _, err := bad.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id1), Data: []byte("x")}); !errors.As(err, &forbidden) {
+		t.Fatalf("badly signed: %v", err)
+	}
+
+	// An oversized message closes with 1009; the others stay.
+	big := strings.Repeat("x", 200<<10)
+	_ = c2.WriteMessage(websocket.TextMessage, []byte(`{"action":"sendmessage","data":"`+big+`"}`))
+	if ce := readCloseCode(t, c2); ce.Code != websocket.CloseMessageTooBig {
+		t.Fatalf("oversized: %v", ce)
+	}
+	waitFor(t, "$disconnect to remove "+id2, func() bool { return len(a.members(t)) == 1 })
+	if _, err := sdk.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id1), Data: []byte("still here")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readMsg(t, c1); got != "still here" {
+		t.Fatalf("c1 got %q", got)
+	}
+	_ = fmt.Sprint()
+}
+
+// TestIdleConnectionCloses lowers the idle timeout through the server's settings.
+func TestIdleConnectionCloses(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{Runtime: "process", Settings: func(s *app.Settings) {
+		s.AdminToken = e2eToken
+		s.WebSocket.IdleTimeout = 300 * time.Millisecond
+	}})
+	c := env.Client()
+	resp, err := c.Do(context.Background(), http.MethodPost, "/portico/v1/apis", nil, map[string]any{
+		"name": "idle", "protocol": "WEBSOCKET",
+		"routes": []any{map[string]any{"routeKey": "$default", "integration": map[string]any{"type": "MOCK"}}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var api struct{ ID string }
+	_ = json.Unmarshal(resp.Body, &api)
+	if _, err := c.Do(context.Background(), http.MethodPost, "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+strings.TrimPrefix(env.GatewayURL, "http://")+"/"+api.ID+"/dev", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if ce := readCloseCode(t, ws); ce.Code != websocket.CloseGoingAway || ce.Text != "Idle timeout" {
+		t.Fatalf("close = %v", ce)
+	}
+}
