@@ -34,7 +34,7 @@ func readBody(r *http.Request) ([]byte, error) {
 // invoke resolves the integration's function (stage variables substituted) and
 // runs it with the deadline min(integration timeout, function timeout).
 func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payload []byte) (*invoker.Result, error) {
-	uri, err := apis.SubstituteStageVariables(in.URI, rc.entry.stage.Variables)
+	uri, err := rc.entry.stageURI(rc.route, in)
 	if err != nil {
 		return nil, fmt.Errorf("integration uri of route %q: %w", rc.route.RouteKey, err)
 	}

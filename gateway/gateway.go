@@ -103,6 +103,27 @@ type stageEntry struct {
 	stage  *apis.Stage
 	dep    *apis.Deployment
 	router *router
+	// uris caches each route's integration URI with the stage variables
+	// substituted (*apis.Route -> uriEntry); the entry is dropped with the stage
+	// when a variable changes.
+	uris sync.Map
+}
+
+// uriEntry is an integration URI with stage variables substituted.
+type uriEntry struct {
+	uri string
+	err error
+}
+
+// stageURI returns in's URI with the stage's variables substituted, cached.
+func (e *stageEntry) stageURI(r *apis.Route, in *apis.Integration) (string, error) {
+	if v, ok := e.uris.Load(r); ok {
+		u := v.(uriEntry)
+		return u.uri, u.err
+	}
+	uri, err := apis.SubstituteStageVariables(in.URI, e.stage.Variables)
+	e.uris.Store(r, uriEntry{uri, err})
+	return uri, err
 }
 
 // New returns a Gateway. resolver and invoker may be nil when no API uses function

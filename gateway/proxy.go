@@ -76,7 +76,6 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 		},
 		Transport:     g.transport,
 		BufferPool:    &bufferPool{},
-		FlushInterval: -1,
 		ErrorLog:      nil,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			t := r.Context().Value(proxyTargetKey{}).(*proxyTarget)
@@ -89,7 +88,7 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 // integrationURL substitutes stage variables and path parameters ({name} and
 // {name+}) in an HTTP integration URI and adds the request's query string.
 func integrationURL(rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL, error) {
-	raw, err := apis.SubstituteStageVariables(in.URI, rc.entry.stage.Variables)
+	raw, err := rc.entry.stageURI(rc.route, in)
 	if err != nil {
 		return nil, fmt.Errorf("integration uri of route %q: %w", rc.route.RouteKey, err)
 	}

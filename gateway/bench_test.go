@@ -1,0 +1,213 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/latency"
+	"github.com/portico-dev/portico/store"
+)
+
+// benchConcurrency is the number of concurrent clients of the throughput
+// benchmarks (wrk -c style, on loopback).
+const benchConcurrency = 32
+
+// benchClient returns a client whose idle pool fits the concurrency.
+func benchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}}
+}
+
+// load sends b.N GETs to u from conc workers, records each latency and reports
+// throughput and percentiles.
+func load(b *testing.B, c *http.Client, u string, conc int, prefix string) {
+	b.Helper()
+	var rec latency.Recorder
+	var next atomic.Int64
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				t0 := time.Now()
+				resp, err := c.Get(u)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != 200 {
+					failed.Add(1)
+				}
+				rec.Add(time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("%d of %d requests failed", n, b.N)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), prefix+"req/s")
+	rec.Report(b, prefix)
+}
+
+// benchGateway serves one deployed API on a real loopback listener.
+func benchGateway(b *testing.B, a *apis.API, vars map[string]string) (base string) {
+	b.Helper()
+	st, err := store.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	svc := apis.NewService(st, nil)
+	ctx := context.Background()
+	created, err := svc.Create(ctx, a)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := svc.Deploy(ctx, created.ID, apis.DeployInput{StageName: "bench", Variables: vars}); err != nil {
+		b.Fatal(err)
+	}
+	gw := New(Config{}, svc, nil, nil, nil)
+	srv := httptest.NewServer(gw)
+	b.Cleanup(srv.Close)
+	return srv.URL + "/" + created.ID + "/bench"
+}
+
+// BenchmarkMock measures the gateway alone: a MOCK integration at 32 concurrent
+// clients (throughput, p50, p99).
+func BenchmarkMock(b *testing.B) {
+	base := benchGateway(b, &apis.API{Name: "bench", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "GET", Path: "/mock", Integration: &apis.Integration{Type: apis.IntegrationMock,
+			RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
+			Responses:        map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": `{"ok":true}`}}}}},
+	}}}, nil)
+	load(b, benchClient(), base+"/mock", benchConcurrency, "")
+}
+
+// benchBackend is a small backend answering 64 bytes.
+func benchBackend(b *testing.B) *httptest.Server {
+	body := []byte(strings.Repeat("x", 63) + "\n")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write(body)
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+// BenchmarkHTTPProxy compares, at the same concurrency, the backend called
+// directly, through the gateway's HTTP_PROXY, and through nginx proxy_pass when an
+// nginx binary is installed (skipped otherwise).
+func BenchmarkHTTPProxy(b *testing.B) {
+	backend := benchBackend(b)
+	b.Run("direct", func(b *testing.B) {
+		load(b, benchClient(), backend.URL+"/pets/1", benchConcurrency, "")
+	})
+	b.Run("gateway", func(b *testing.B) {
+		base := benchGateway(b, &apis.API{Name: "bench", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{
+			{Method: "ANY", Path: "/{proxy+}", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: "${stageVariables.backend}/{proxy}"}},
+		}}}, map[string]string{"backend": backend.URL})
+		load(b, benchClient(), base+"/pets/1", benchConcurrency, "")
+	})
+	b.Run("nginx", func(b *testing.B) {
+		u := startNginx(b, backend.URL)
+		load(b, benchClient(), u+"/pets/1", benchConcurrency, "")
+	})
+}
+
+// startNginx runs nginx with one proxy_pass location in front of backend and
+// returns its URL; it skips the benchmark when nginx is not installed.
+func startNginx(b *testing.B, backend string) string {
+	b.Helper()
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		for _, p := range []string{"/usr/sbin/nginx", "/usr/local/sbin/nginx"} {
+			if _, serr := os.Stat(p); serr == nil {
+				bin, err = p, nil
+			}
+		}
+	}
+	if err != nil {
+		b.Skip("nginx is not installed: apt-get install nginx-light (or nginx) to compare with proxy_pass")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	dir := b.TempDir()
+	conf := fmt.Sprintf(`worker_processes 2;
+error_log %[1]s/error.log warn;
+pid %[1]s/nginx.pid;
+daemon off;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path %[1]s/body;
+  proxy_temp_path %[1]s/proxy;
+  fastcgi_temp_path %[1]s/fastcgi;
+  uwsgi_temp_path %[1]s/uwsgi;
+  scgi_temp_path %[1]s/scgi;
+  upstream backend { server %[2]s; keepalive 256; }
+  server {
+    listen %[3]s;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }
+}
+`, dir, strings.TrimPrefix(backend, "http://"), addr)
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-c", confPath, "-p", dir)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Skipf("nginx does not start: %v", err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			_ = c.Close()
+			return "http://" + addr
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.Skip("nginx did not start listening")
+	return ""
+}
