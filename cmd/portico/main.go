@@ -63,5 +63,6 @@ default http://127.0.0.1:9090).`,
 		newLogsCmd(gf),
 		newAPICmd(gf), newStageCmd(gf),
 	)
+	root.AddCommand(newWSCmds(gf)...)
 	return root
 }

@@ -1,0 +1,445 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/functions"
+)
+
+// This file holds `portico ws ...` (WebSocket APIs and their routes) and
+// `portico connections ...` (live connections), clients of the admin API, and the
+// dev step that deploys the chat sample.
+
+func init() {
+	// `portico dev` (make run) deploys the chat sample beside hello.
+	devSteps = append(devSteps, devStep{"chat sample (WebSocket api chat, page api chat-page)", deployChat})
+}
+
+// newWSCmds returns the `ws` and `connections` commands.
+func newWSCmds(g *globalFlags) []*cobra.Command {
+	ws := &cobra.Command{
+		Use:   "ws",
+		Short: "Manage WebSocket APIs: create them and set their routes",
+		Long: `Manage WebSocket APIs. A WebSocket API routes each message by its route selection
+expression ($request.body.action by default) to a route key; $connect runs before
+the handshake completes, $disconnect after the socket closes, $default takes what
+no other route matches. Deploy with 'portico api deploy'.
+
+  portico ws create chat
+  portico ws route set ID '$connect' --function chat-connect
+  portico ws route set ID sendmessage --function chat-sendmessage:live
+  portico api deploy ID --stage dev
+  websocat ws://127.0.0.1:8080/ID/dev`,
+	}
+	ws.AddCommand(wsCreate(g), wsRouteCmd(g))
+	conns := &cobra.Command{
+		Use:     "connections",
+		Aliases: []string{"conn"},
+		Short:   "List, inspect, message and close live WebSocket connections",
+	}
+	conns.AddCommand(connList(g), connGet(g), connSend(g), connClose(g))
+	return []*cobra.Command{ws, conns}
+}
+
+func wsCreate(g *globalFlags) *cobra.Command {
+	var expr, description string
+	cmd := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a WebSocket API (prints its id)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sel, err := connections.ParseSelectionExpression(expr)
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.Do(cmd.Context(), http.MethodPost, apisPath, nil, map[string]any{
+				"name": args[0], "description": description, "protocol": "WEBSOCKET", "routeSelectionExpression": sel.String(),
+			}, nil)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), resp.Body)
+			}
+			var a apiView
+			if err := json.Unmarshal(resp.Body, &a); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), a.ID)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&expr, "route-selection", connections.DefaultSelectionExpression, "route selection expression, $request.body.<member>[.<member>...]")
+	cmd.Flags().StringVar(&description, "description", "", "description")
+	return cmd
+}
+
+func wsRouteCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "route", Short: "Set and delete the routes of a WebSocket API"}
+	var fn string
+	var twoWay bool
+	set := &cobra.Command{
+		Use:   "set API KEY --function FN[:QUALIFIER]",
+		Short: "Create or replace the route KEY ($connect, $disconnect, $default or a custom key) with a function integration",
+		Long: `Create or replace a route whose integration runs a function (AWS_PROXY). With
+--route-response the route is two-way: the function's returned body is sent back
+to the client that sent the message. The change takes effect when the API is
+deployed again ('portico api deploy API --stage STAGE').`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if fn == "" {
+				return fmt.Errorf("--function FN[:QUALIFIER] is required")
+			}
+			ref, err := functions.ParseRef(fn)
+			if err != nil {
+				return err
+			}
+			uri := "function:" + ref.Name
+			if ref.Qualifier != "" {
+				uri += ":" + ref.Qualifier
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			route, err := putWSRoute(cmd.Context(), c, args[0], args[1], uri, twoWay)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), route)
+			}
+			kind := "one-way"
+			if twoWay {
+				kind = "two-way (route response)"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "route %s -> %s, %s; deploy to apply: portico api deploy %s --stage STAGE\n", args[1], uri, kind, args[0])
+			return nil
+		},
+	}
+	set.Flags().StringVar(&fn, "function", "", "function to run, FN or FN:QUALIFIER (a version or alias)")
+	set.Flags().BoolVar(&twoWay, "route-response", false, "send the function's returned body back to the sender")
+	del := &cobra.Command{
+		Use:   "delete API KEY",
+		Short: "Delete a route",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			id, err := findRoute(cmd.Context(), c, args[0], args[1])
+			if err != nil {
+				return err
+			}
+			if id == "" {
+				return fmt.Errorf("api %s has no route %q", args[0], args[1])
+			}
+			_, err = c.Do(cmd.Context(), http.MethodDelete, apisPath+"/"+url.PathEscape(args[0])+"/routes/"+id, nil, nil, nil)
+			return err
+		},
+	}
+	cmd.AddCommand(set, del)
+	return cmd
+}
+
+// findRoute returns the id of the API's route with this key, or "".
+func findRoute(ctx context.Context, c *client.Client, api, key string) (string, error) {
+	resp, err := c.Do(ctx, http.MethodGet, apisPath+"/"+url.PathEscape(api)+"/routes", nil, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	var list struct {
+		Items []struct {
+			ID       string `json:"id"`
+			RouteKey string `json:"routeKey"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(resp.Body, &list); err != nil {
+		return "", err
+	}
+	for _, r := range list.Items {
+		if r.RouteKey == key {
+			return r.ID, nil
+		}
+	}
+	return "", nil
+}
+
+// putWSRoute creates or replaces a WebSocket route with a function integration.
+func putWSRoute(ctx context.Context, c *client.Client, api, key, uri string, twoWay bool) ([]byte, error) {
+	route := map[string]any{"routeKey": key, "integration": map[string]any{"type": "AWS_PROXY", "uri": uri}}
+	if twoWay {
+		route["routeResponseSelectionExpression"] = "$default"
+	}
+	id, err := findRoute(ctx, c, api, key)
+	if err != nil {
+		return nil, err
+	}
+	base := apisPath + "/" + url.PathEscape(api) + "/routes"
+	var resp *client.Response
+	if id == "" {
+		resp, err = c.Do(ctx, http.MethodPost, base, nil, route, nil)
+	} else {
+		resp, err = c.Do(ctx, http.MethodPut, base+"/"+id, nil, route, nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+func connPath(api, stage string) string {
+	return apisPath + "/" + url.PathEscape(api) + "/stages/" + url.PathEscape(stage) + "/connections"
+}
+
+func connList(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list API STAGE",
+		Short: "List the live connections of an API's stage",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.Do(cmd.Context(), http.MethodGet, connPath(args[0], args[1]), nil, nil, nil)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), resp.Body)
+			}
+			var list struct {
+				Items []connections.Info `json:"items"`
+			}
+			if err := json.Unmarshal(resp.Body, &list); err != nil {
+				return err
+			}
+			rows := make([][]string, 0, len(list.Items))
+			for _, i := range list.Items {
+				rows = append(rows, []string{i.ConnectionID, i.ConnectedAt.Format("2006-01-02T15:04:05Z"), i.LastActiveAt.Format("2006-01-02T15:04:05Z"), i.SourceIP, i.UserAgent})
+			}
+			return table(cmd.OutOrStdout(), []string{"ID", "CONNECTED", "LAST ACTIVE", "SOURCE IP", "USER AGENT"}, rows)
+		},
+	}
+}
+
+func connGet(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "get API STAGE ID",
+		Short: "Describe a live connection",
+		Args:  cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.Do(cmd.Context(), http.MethodGet, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, nil, nil)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), resp.Body)
+		},
+	}
+}
+
+func connSend(g *globalFlags) *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "send API STAGE ID [MESSAGE]",
+		Short: "Send a message to a connection (MESSAGE, --file FILE, or stdin)",
+		Long: `Send a message to a live connection, as POST @connections/{id} does: a text frame
+when it is valid UTF-8, else a binary frame. The message is MESSAGE, the contents of
+--file, or stdin ("-" or neither).`,
+		Args: cobra.RangeArgs(3, 4),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var data []byte
+			var err error
+			switch {
+			case len(args) == 4 && args[3] != "-":
+				data = []byte(args[3])
+			case file != "":
+				data, err = os.ReadFile(file)
+			default:
+				data, err = io.ReadAll(cmd.InOrStdin())
+			}
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			_, err = c.Do(cmd.Context(), http.MethodPost, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, data,
+				http.Header{"Content-Type": {"application/octet-stream"}})
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&file, "file", "", "send the contents of FILE")
+	return cmd
+}
+
+func connClose(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "close API STAGE ID",
+		Short: "Close a connection ($disconnect runs)",
+		Args:  cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			_, err = c.Do(cmd.Context(), http.MethodDelete, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, nil, nil)
+			return err
+		},
+	}
+}
+
+// chatFunctions are the chat sample's functions, each mounting volume chat.
+var chatFunctions = []string{"chat-connect", "chat-disconnect", "chat-sendmessage", "chat-page"}
+
+// deployChat deploys the chat sample: its functions ($LATEST), WebSocket API
+// "chat" on stage dev, and REST API "chat-page" whose stage dev serves the page
+// and names the WebSocket API in stage variables. It prints the page's URL.
+func deployChat(ctx context.Context, e *devEnv) error {
+	if _, err := os.Stat(filepath.Join(e.samples, "chat-connect", "bootstrap")); err != nil {
+		fmt.Fprintf(e.out, "skipped the chat sample: %s is not built (make samples)\n", filepath.Join(e.samples, "chat-connect"))
+		return nil
+	}
+	for _, fn := range chatFunctions {
+		if err := deploySampleFunction(ctx, e, fn); err != nil {
+			return fmt.Errorf("function %s: %w", fn, err)
+		}
+	}
+	wsID, err := ensureAPI(ctx, e.client, "chat", map[string]any{
+		"name": "chat", "protocol": "WEBSOCKET", "routeSelectionExpression": connections.DefaultSelectionExpression,
+		"description": "Portico's chat sample (samples/chat)",
+		"routes": []any{
+			map[string]any{"routeKey": "$connect", "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:chat-connect"}},
+			map[string]any{"routeKey": "$disconnect", "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:chat-disconnect"}},
+			map[string]any{"routeKey": "sendmessage", "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:chat-sendmessage"}},
+		},
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := e.client.Do(ctx, http.MethodPost, apisPath+"/"+wsID+"/deployments", nil, map[string]any{"stageName": "dev", "description": "portico dev"}, nil); err != nil {
+		return err
+	}
+	pageID, err := ensureAPI(ctx, e.client, "chat-page", map[string]any{
+		"name": "chat-page", "protocol": "REST", "description": "The chat sample's web page",
+		"routes": []any{map[string]any{"method": "GET", "path": "/", "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:chat-page"}}},
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := e.client.Do(ctx, http.MethodPost, apisPath+"/"+pageID+"/deployments", nil, map[string]any{"stageName": "dev", "description": "portico dev"}, nil); err != nil {
+		return err
+	}
+	if _, err := e.client.Do(ctx, http.MethodPatch, apisPath+"/"+pageID+"/stages/dev/variables", nil,
+		map[string]any{"set": map[string]string{"wsApi": wsID, "wsStage": "dev"}}, nil); err != nil {
+		return err
+	}
+	base := strings.TrimSuffix(e.gatewayURL, "/")
+	if h := strings.TrimPrefix(base, "http://"); strings.HasPrefix(h, ":") || strings.HasPrefix(h, "0.0.0.0:") || strings.HasPrefix(h, "[::]:") {
+		base = "http://127.0.0.1:" + h[strings.LastIndex(h, ":")+1:]
+	}
+	fmt.Fprintf(e.out, "deployed the chat sample: websocket api %s, page api %s (stage dev)\n", wsID, pageID)
+	e.notes = append(e.notes,
+		"",
+		"Chat: open the page in two browser tabs:",
+		fmt.Sprintf("  %s/%s/dev/", base, pageID),
+		fmt.Sprintf("WebSocket: ws://%s/%s/dev   (send {\"action\":\"sendmessage\",\"data\":\"hi\"})", strings.TrimPrefix(base, "http://"), wsID),
+		fmt.Sprintf("  bin/portico connections list %s dev", wsID),
+	)
+	return nil
+}
+
+// deploySampleFunction creates or updates a sample function's $LATEST from its
+// built bootstrap, mounting volume chat at /mnt/chat.
+func deploySampleFunction(ctx context.Context, e *devEnv, name string) error {
+	zipFile, err := client.ZipDir(filepath.Join(e.samples, name))
+	if err != nil {
+		return err
+	}
+	fsc := []map[string]string{{"Arn": "portico:volume:chat", "LocalMountPath": "/mnt/chat"}}
+	_, _, err = e.client.GetFunctionConfiguration(ctx, name)
+	switch {
+	case client.IsNotFound(err):
+		_, _, err = e.client.CreateFunction(ctx, map[string]any{
+			"FunctionName": name, "PackageType": "Zip", "Timeout": 10,
+			"Code":              map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipFile)},
+			"Description":       "Portico's chat sample (samples/chat)",
+			"FileSystemConfigs": fsc,
+		})
+	case err == nil:
+		_, _, err = e.client.UpdateFunctionCode(ctx, name, zipFile, "")
+	}
+	return err
+}
+
+// ensureAPI returns the id of the API named name, creating it from def when
+// there is none, or replacing its definition with def when there is.
+func ensureAPI(ctx context.Context, c *client.Client, name string, def map[string]any) (string, error) {
+	resp, err := c.Do(ctx, http.MethodGet, apisPath, nil, nil, nil)
+	if err != nil {
+		return "", err
+	}
+	var list struct {
+		Items []struct{ ID, Name string } `json:"items"`
+	}
+	if err := json.Unmarshal(resp.Body, &list); err != nil {
+		return "", err
+	}
+	for _, a := range list.Items {
+		if a.Name == name {
+			for _, r := range def["routes"].([]any) {
+				rm := r.(map[string]any)
+				key, _ := rm["routeKey"].(string)
+				if key == "" {
+					key = fmt.Sprint(rm["method"], " ", rm["path"])
+				}
+				id, err := findRoute(ctx, c, a.ID, key)
+				if err != nil {
+					return "", err
+				}
+				if id == "" {
+					_, err = c.Do(ctx, http.MethodPost, apisPath+"/"+a.ID+"/routes", nil, rm, nil)
+				} else {
+					_, err = c.Do(ctx, http.MethodPut, apisPath+"/"+a.ID+"/routes/"+id, nil, rm, nil)
+				}
+				if err != nil {
+					return "", err
+				}
+			}
+			return a.ID, nil
+		}
+	}
+	resp, err = c.Do(ctx, http.MethodPost, apisPath, nil, def, nil)
+	if err != nil {
+		return "", err
+	}
+	var created struct{ ID string }
+	if err := json.Unmarshal(resp.Body, &created); err != nil {
+		return "", err
+	}
+	return created.ID, nil
+}
