@@ -696,7 +696,7 @@ func (k *kindSuite) testImagePin(t *testing.T) {
 	two := load("two") // the tag moves
 	if k.opts.RemoveImage != nil {
 		t.Cleanup(func() {
-			for _, r := range []string{ref, one} {
+			for _, r := range []string{ref, one, two} {
 				if err := k.opts.RemoveImage(context.Background(), rt, r); err != nil {
 					t.Logf("removing %s: %v", r, err)
 				}

@@ -1,0 +1,476 @@
+// Package containerd runs sandboxes as containerd tasks through containerd's Go
+// client, for hosts without dockerd (containerd 1.6 and newer).
+//
+// Everything lives in Portico's own containerd namespace ("portico"). Images come
+// from a registry pull, from an archive (ImportImage: `docker save` output or an OCI
+// layout tarball), or copied out of the local Docker daemon when it has them. Zip
+// functions run in a minimal base image the runtime imports itself, with the code
+// bind-mounted read-only at /var/task.
+//
+// Each sandbox gets a network namespace of its own, joined to the "portico1"
+// bridge through Debian's containernetworking-plugins (bridge, host-local,
+// firewall, loopback) by the CNI library; HostAddr is the bridge's address, where
+// the invoker binds the sandbox's Runtime API endpoint. A sandbox never shares the
+// host's network namespace, so the host's loopback (the admin API) is out of its
+// reach. The same hardening as the Docker runtime applies where the OCI spec allows.
+//
+// containerd SDK types never leave this package.
+package containerd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+	"go.uber.org/fx"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/runtimes/docker"
+	"github.com/portico-dev/portico/store"
+)
+
+// Labels every Portico container carries (the Docker runtime's, plus the paths
+// Cleanup needs to undo the network).
+const (
+	LabelPortico  = docker.LabelPortico
+	LabelInstance = docker.LabelInstance
+	LabelFunction = docker.LabelFunction
+	LabelVersion  = docker.LabelVersion
+	LabelSandbox  = docker.LabelSandbox
+	LabelNetNS    = "portico.netns"
+)
+
+// Config configures the containerd runtime. Zero fields take the defaults.
+type Config struct {
+	// Socket is containerd's socket (/run/containerd/containerd.sock).
+	Socket string
+	// Namespace is the containerd namespace Portico keeps its images and
+	// containers in ("portico").
+	Namespace string
+	// Instance scopes Cleanup, as docker.Config.Instance does ("default").
+	Instance string
+	// Snapshotter unpacks images for containers (containerd's default, overlayfs).
+	Snapshotter string
+	// Runtime is the OCI runtime shim (io.containerd.runc.v2).
+	Runtime string
+	// StopGrace is the time between SIGTERM and SIGKILL on Stop (2 s).
+	StopGrace time.Duration
+	// TmpfsMB sizes the writable /tmp (512).
+	TmpfsMB int
+	// PidsLimit bounds processes and threads per sandbox (1024).
+	PidsLimit int64
+	// InitPath is a static init (tini) bind-mounted as the sandbox's pid 1 so that
+	// SIGTERM reaches the bootstrap and zombies are reaped. Empty finds
+	// tini-static or docker-init; "none" runs the bootstrap as pid 1.
+	InitPath string
+	// Network configures the sandboxes' bridge.
+	Network NetworkConfig
+	// DockerHost, when a Docker daemon answers there (empty: the environment's),
+	// is where images missing from containerd are copied from before a pull is
+	// tried. "none" disables the copy.
+	DockerHost string
+	// Log receives progress (pulls, imports) and warnings. Default slog.Default().
+	Log *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Socket == "" {
+		c.Socket = "/run/containerd/containerd.sock"
+	}
+	c.Socket = strings.TrimPrefix(c.Socket, "unix://")
+	if c.Namespace == "" {
+		c.Namespace = "portico"
+	}
+	if c.Instance == "" {
+		c.Instance = "default"
+	}
+	if c.Runtime == "" {
+		c.Runtime = "io.containerd.runc.v2"
+	}
+	if c.StopGrace <= 0 {
+		c.StopGrace = 2 * time.Second
+	}
+	if c.TmpfsMB <= 0 {
+		c.TmpfsMB = 512
+	}
+	if c.PidsLimit <= 0 {
+		c.PidsLimit = 1024
+	}
+	if c.InitPath == "" {
+		for _, p := range []string{"/usr/bin/tini-static", "/usr/bin/docker-init", "/usr/libexec/docker/docker-init"} {
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+				c.InitPath = p
+				break
+			}
+		}
+	}
+	if c.InitPath == "none" {
+		c.InitPath = ""
+	}
+	c.Network.defaults()
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+}
+
+// Runtime runs sandboxes as containerd tasks. Safe for concurrent use.
+type Runtime struct {
+	cfg Config
+	cli *containerd.Client
+	log *slog.Logger
+	net *network
+
+	imageMu sync.Mutex // serializes image fetches and imports
+	baseRef string     // the Zip base image, once imported
+}
+
+var (
+	_ runtimes.Runtime       = (*Runtime)(nil)
+	_ runtimes.ImageResolver = (*Runtime)(nil)
+	_ runtimes.ImageImporter = (*Runtime)(nil)
+	_ runtimes.Preparer      = (*Runtime)(nil)
+)
+
+// Ping reports whether containerd answers on socket.
+func Ping(ctx context.Context, socket string) error {
+	cfg := Config{Socket: socket}
+	cfg.defaults()
+	if _, err := os.Stat(cfg.Socket); err != nil {
+		return fmt.Errorf("containerd at %s: %w: %w", cfg.Socket, errdefs.ErrUnavailable, err)
+	}
+	cli, err := containerd.New(cfg.Socket, containerd.WithTimeout(3*time.Second))
+	if err != nil {
+		return fmt.Errorf("containerd at %s: %w: %w", cfg.Socket, errdefs.ErrUnavailable, err)
+	}
+	defer cli.Close()
+	if _, err := cli.Version(ctx); err != nil {
+		return fmt.Errorf("containerd at %s does not answer: %w: %w", cfg.Socket, errdefs.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// New connects to containerd and prepares the sandbox network (the bridge and the
+// CNI configuration). containerd must answer, and the CNI plugins be installed.
+func New(ctx context.Context, cfg Config) (*Runtime, error) {
+	cfg.defaults()
+	cli, err := containerd.New(cfg.Socket, containerd.WithDefaultNamespace(cfg.Namespace), containerd.WithTimeout(10*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("containerd at %s: %w: %w", cfg.Socket, errdefs.ErrUnavailable, err)
+	}
+	r := &Runtime{cfg: cfg, cli: cli, log: cfg.Log.With("runtime", "containerd")}
+	if _, err := cli.Version(ctx); err != nil {
+		_ = cli.Close()
+		return nil, r.wrap("version", err)
+	}
+	if r.net, err = newNetwork(cfg.Network); err != nil {
+		_ = cli.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Factory returns the containerd runtime's candidate for runtimes.Choose: probed
+// by a version call on the socket, tried after docker under "auto".
+func Factory(cfg Config) runtimes.Factory {
+	return runtimes.Factory{
+		Name:     "containerd",
+		Priority: 20,
+		Probe: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			return Ping(ctx, cfg.Socket)
+		},
+		New: func(ctx context.Context) (runtimes.Runtime, error) { return New(ctx, cfg) },
+	}
+}
+
+// ModuleParams are what Module's provider needs; the store's data directory scopes
+// Cleanup to this installation.
+type ModuleParams struct {
+	fx.In
+
+	Config Config       `optional:"true"`
+	Store  *store.Store `optional:"true"`
+	Log    *slog.Logger `optional:"true"`
+}
+
+// Module provides the containerd runtime's Factory into the "runtimes" group.
+var Module = fx.Module("runtimes/containerd",
+	fx.Provide(fx.Annotate(
+		func(p ModuleParams) runtimes.Factory {
+			cfg := p.Config
+			if cfg.Instance == "" && p.Store != nil {
+				cfg.Instance = docker.InstanceFor(p.Store.Dir())
+			}
+			if cfg.Log == nil {
+				cfg.Log = p.Log
+			}
+			return Factory(cfg)
+		},
+		fx.ResultTags(`group:"runtimes"`),
+	)),
+)
+
+// Name implements runtimes.Runtime.
+func (r *Runtime) Name() string { return "containerd" }
+
+// HostAddr implements runtimes.Runtime: the sandbox bridge's address.
+func (r *Runtime) HostAddr() string { return r.net.gateway.String() }
+
+// Close implements runtimes.Runtime.
+func (r *Runtime) Close() error { return r.cli.Close() }
+
+// ctx puts the runtime's namespace on ctx.
+func (r *Runtime) ctx(ctx context.Context) context.Context {
+	return namespaces.WithNamespace(ctx, r.cfg.Namespace)
+}
+
+// Start implements runtimes.Runtime.
+func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandbox, error) {
+	p, err := r.prepare(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return p.Start(ctx)
+}
+
+// Prepare implements runtimes.Preparer: image, network namespace, container and
+// task are all made, so that Start is one task start (the process is created,
+// blocked before exec, until then).
+func (r *Runtime) Prepare(ctx context.Context, spec runtimes.Spec) (runtimes.Prepared, error) {
+	return r.prepare(ctx, spec)
+}
+
+// Cleanup implements runtimes.Runtime: it removes every container of this
+// instance, with its task, snapshot, network attachment and namespace.
+func (r *Runtime) Cleanup(ctx context.Context) error {
+	ctx = r.ctx(ctx)
+	cs, err := r.cli.Containers(ctx, fmt.Sprintf(`labels.%q==%s`, LabelInstance, r.cfg.Instance))
+	if err != nil {
+		return r.wrap("listing containers", err)
+	}
+	if len(cs) > 0 {
+		r.log.Info("removing sandboxes left behind", "containers", len(cs))
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for _, c := range cs {
+		g.Go(func() error {
+			labels, err := c.Labels(gctx)
+			if err != nil && !cerrdefs.IsNotFound(err) {
+				return r.wrap("reading labels of "+c.ID(), err)
+			}
+			return r.teardown(gctx, c, labels[LabelNetNS])
+		})
+	}
+	return g.Wait()
+}
+
+// list returns the ids of this instance's containers.
+func (r *Runtime) list(ctx context.Context) ([]string, error) {
+	cs, err := r.cli.Containers(r.ctx(ctx), fmt.Sprintf(`labels.%q==%s`, LabelInstance, r.cfg.Instance))
+	if err != nil {
+		return nil, r.wrap("listing containers", err)
+	}
+	ids := make([]string, 0, len(cs))
+	for _, c := range cs {
+		ids = append(ids, c.ID())
+	}
+	return ids, nil
+}
+
+// wrap adds what was being done to a containerd error; containerd not answering
+// is ErrUnavailable.
+func (r *Runtime) wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if isUnavailable(err) {
+		return fmt.Errorf("containerd: %s: containerd at %s does not answer: %w: %w", what, r.cfg.Socket, errdefs.ErrUnavailable, err)
+	}
+	return fmt.Errorf("containerd: %s: %w", what, err)
+}
+
+func isUnavailable(err error) bool {
+	if cerrdefs.IsUnavailable(err) {
+		return true
+	}
+	if s, ok := status.FromError(errors.Unwrap(err)); ok && s.Code() == codes.Unavailable {
+		return true
+	}
+	if s, ok := status.FromError(err); ok && s.Code() == codes.Unavailable {
+		return true
+	}
+	return strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "no such file or directory\"")
+}
+
+var imageIDRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// normalize returns the full name containerd keeps an image under
+// (docker.io/library/alpine:latest for alpine), or an ErrInvalid error.
+func normalize(ref string) (string, error) {
+	n, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return "", errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+			fmt.Sprintf("image %q is not a valid image reference: %v", ref, err))
+	}
+	return reference.TagNameOnly(n).String(), nil
+}
+
+// pinName is the image record that keeps a resolved image id alive (and findable)
+// after its tag moves on.
+func pinName(id string) string { return "portico.local/pinned@" + id }
+
+// image returns ref's image, unpacked: an id is looked up among pinned and named
+// images; a name missing from containerd is copied from the local Docker daemon
+// when it has it, else pulled.
+func (r *Runtime) image(ctx context.Context, ref string) (containerd.Image, error) {
+	ctx = r.ctx(ctx)
+	if imageIDRe.MatchString(ref) {
+		img, err := r.cli.GetImage(ctx, pinName(ref))
+		if cerrdefs.IsNotFound(err) {
+			var list []images.Image
+			list, err = r.cli.ImageService().List(ctx, "target.digest=="+ref)
+			if err == nil && len(list) == 0 {
+				return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException",
+					fmt.Sprintf("image %s (pinned by the version) is no longer on this host", ref))
+			}
+			if err == nil {
+				img = containerd.NewImage(r.cli, list[0])
+			}
+		}
+		if err != nil {
+			return nil, r.wrap("finding image "+ref, err)
+		}
+		return img, r.unpack(ctx, img)
+	}
+	name, err := normalize(ref)
+	if err != nil {
+		return nil, err
+	}
+	img, err := r.cli.GetImage(ctx, name)
+	if cerrdefs.IsNotFound(err) {
+		img, err = r.fetch(ctx, ref, name)
+	}
+	if err != nil {
+		if errdefs.IsKind(err) {
+			return nil, err
+		}
+		return nil, r.wrap("finding image "+ref, err)
+	}
+	return img, r.unpack(ctx, img)
+}
+
+// fetch brings a missing image in: from the Docker daemon, else a registry.
+func (r *Runtime) fetch(ctx context.Context, ref, name string) (containerd.Image, error) {
+	r.imageMu.Lock()
+	defer r.imageMu.Unlock()
+	if img, err := r.cli.GetImage(ctx, name); err == nil {
+		return img, nil // fetched meanwhile
+	}
+	var dockerErr error
+	if r.cfg.DockerHost != "none" {
+		if rc, err := docker.SaveImage(ctx, r.cfg.DockerHost, ref); err == nil {
+			r.log.Info("copying image from the Docker daemon", "image", ref)
+			_, err = r.importLocked(ctx, rc)
+			_ = rc.Close()
+			if err == nil {
+				if img, err := r.cli.GetImage(ctx, name); err == nil {
+					return img, nil
+				}
+			}
+			dockerErr = err
+		} else {
+			dockerErr = err
+		}
+	}
+	r.log.Info("pulling image", "image", name)
+	last := time.Now()
+	img, err := r.cli.Pull(ctx, name, containerd.WithPullUnpack, containerd.WithPullSnapshotter(r.cfg.Snapshotter),
+		containerd.WithImageHandler(images.HandlerFunc(func(_ context.Context, desc ocispecDescriptor) ([]ocispecDescriptor, error) {
+			if time.Since(last) > 200*time.Millisecond || images.IsLayerType(desc.MediaType) {
+				last = time.Now()
+				r.log.Info("pulling image", "image", name, "fetching", desc.Digest.String(), "bytes", desc.Size)
+			}
+			return nil, nil
+		})))
+	if err != nil {
+		msg := fmt.Sprintf("image %s is not on this host and pulling it failed: %v", ref, err)
+		if dockerErr != nil && !errors.Is(dockerErr, errdefs.ErrNotFound) {
+			msg += fmt.Sprintf(" (copying it from the Docker daemon failed too: %v)", dockerErr)
+		}
+		return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException", msg)
+	}
+	r.log.Info("pulled image", "image", name)
+	return img, nil
+}
+
+// unpack makes sure img is unpacked into the snapshotter.
+func (r *Runtime) unpack(ctx context.Context, img containerd.Image) error {
+	ok, err := img.IsUnpacked(ctx, r.cfg.Snapshotter)
+	if err == nil && ok {
+		return nil
+	}
+	if err := img.Unpack(ctx, r.cfg.Snapshotter); err != nil {
+		return r.wrap("unpacking image "+img.Name(), err)
+	}
+	return nil
+}
+
+// ResolveImage implements runtimes.ImageResolver: the digest of the manifest ref
+// names now (fetching it when missing), kept under a pinned name so that it
+// survives its tag moving.
+func (r *Runtime) ResolveImage(ctx context.Context, ref string) (string, error) {
+	img, err := r.image(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	id := img.Target().Digest.String()
+	ctx = r.ctx(ctx)
+	pin := images.Image{Name: pinName(id), Target: img.Target(), Labels: map[string]string{LabelPortico: "1"}}
+	if _, err := r.cli.ImageService().Create(ctx, pin); err != nil && !cerrdefs.IsAlreadyExists(err) {
+		return "", r.wrap("pinning image "+ref, err)
+	}
+	return id, nil
+}
+
+// ImportImage implements runtimes.ImageImporter: an OCI layout or `docker save`
+// archive, imported into Portico's namespace and unpacked.
+func (r *Runtime) ImportImage(ctx context.Context, archive io.Reader) ([]string, error) {
+	r.imageMu.Lock()
+	defer r.imageMu.Unlock()
+	return r.importLocked(r.ctx(ctx), archive)
+}
+
+func (r *Runtime) importLocked(ctx context.Context, archive io.Reader) ([]string, error) {
+	ctx = r.ctx(ctx)
+	imgs, err := r.cli.Import(ctx, archive)
+	if err != nil {
+		return nil, r.wrap("importing images", err)
+	}
+	names := make([]string, 0, len(imgs))
+	for _, im := range imgs {
+		if err := r.unpack(ctx, containerd.NewImage(r.cli, im)); err != nil {
+			return names, err
+		}
+		names = append(names, im.Name)
+	}
+	r.log.Info("imported images", "images", names)
+	return names, nil
+}

@@ -1,0 +1,208 @@
+package containerd
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerd/containerd/v2/core/images"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/runtimes/docker"
+	"github.com/portico-dev/portico/runtimes/runtimetest"
+)
+
+// testInstance scopes a test's containers (and its Cleanup) to the test.
+func testInstance(t testing.TB) string { return "test-" + docker.InstanceFor(t.Name()) }
+
+func newTestRuntime(t testing.TB, cfg Config) *Runtime {
+	t.Helper()
+	if cfg.Instance == "" {
+		cfg.Instance = testInstance(t)
+	}
+	if cfg.Socket == "" {
+		cfg.Socket = runtimetest.ContainerdSocket()
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rt, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return rt
+}
+
+func countContainers(ctx context.Context, rt runtimes.Runtime) (int, error) {
+	ids, err := rt.(*Runtime).list(ctx)
+	return len(ids), err
+}
+
+func removeImage(ctx context.Context, rt runtimes.Runtime, ref string) error {
+	r := rt.(*Runtime)
+	name := ref
+	if imageIDRe.MatchString(ref) {
+		name = pinName(ref)
+	} else if n, err := normalize(ref); err == nil {
+		name = n
+	}
+	return r.cli.ImageService().Delete(r.ctx(ctx), name, images.SynchronousDelete())
+}
+
+func TestConformance(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	runtimetest.Run(t, func(t *testing.T) runtimes.Runtime {
+		return newTestRuntime(t, Config{DockerHost: "none"})
+	}, runtimetest.Options{
+		NetworkIsolated: true,
+		CountSandboxes:  countContainers,
+		RemoveImage:     removeImage,
+	})
+}
+
+// TestHardening checks the OCI spec a sandbox gets.
+func TestHardening(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	rt := newTestRuntime(t, Config{})
+	defer rt.Close()
+	bin := runtimetest.BuildSandbox(t)
+	api := runtimetest.NewAPIServer(t, rt.HostAddr())
+	ctx := context.Background()
+	sb, err := rt.Start(ctx, runtimes.Spec{
+		SandboxID: "sbx-hardening", Function: "fn", Version: "7", PackageType: "Zip",
+		CodeDir: runtimetest.CodeDir(t, bin), MemoryMB: 256,
+		Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": api.Addr()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Stop(ctx)
+	go io.Copy(io.Discard, sb.Logs())
+	c := sb.(*sandbox).p.c
+	labels, err := c.Labels(rt.ctx(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{LabelPortico: "1", LabelFunction: "fn", LabelVersion: "7", LabelSandbox: "sbx-hardening", LabelInstance: rt.cfg.Instance} {
+		if labels[k] != want {
+			t.Errorf("label %s = %q, want %q", k, labels[k], want)
+		}
+	}
+	s, err := c.Spec(rt.ctx(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := s.Linux.Resources
+	if res.Memory == nil || *res.Memory.Limit != 256<<20 || *res.Memory.Swap != 256<<20 {
+		t.Errorf("memory %+v, want 256 MB and no swap", res.Memory)
+	}
+	if res.CPU == nil || *res.CPU.Shares != cpuShares(256) {
+		t.Errorf("cpu %+v", res.CPU)
+	}
+	if res.Pids == nil || *res.Pids.Limit != 1024 {
+		t.Errorf("pids %+v", res.Pids)
+	}
+	if !s.Root.Readonly {
+		t.Error("root file system is writable")
+	}
+	if !s.Process.NoNewPrivileges {
+		t.Error("privilege escalation allowed")
+	}
+	if caps := s.Process.Capabilities; caps != nil && (len(caps.Bounding)+len(caps.Effective)+len(caps.Permitted)) > 0 {
+		t.Errorf("capabilities %+v", caps)
+	}
+	var tmp, task bool
+	for _, m := range s.Mounts {
+		switch m.Destination {
+		case "/tmp":
+			tmp = m.Type == "tmpfs" && strings.Contains(strings.Join(m.Options, ","), "size=512m")
+		case "/var/task":
+			task = strings.Contains(","+strings.Join(m.Options, ",")+",", ",ro,")
+		}
+	}
+	if !tmp || !task {
+		t.Errorf("mounts: tmpfs /tmp %v, read-only /var/task %v: %+v", tmp, task, s.Mounts)
+	}
+	var netns string
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == "network" {
+			netns = ns.Path
+		}
+	}
+	if netns == "" || !strings.HasPrefix(netns, rt.cfg.Network.NetNSDir) {
+		t.Errorf("network namespace %q: not one of the sandbox's own", netns)
+	}
+}
+
+// TestCopyFromDocker: an image only the Docker daemon has is copied into
+// containerd on first use.
+func TestCopyFromDocker(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	runtimetest.RequireDocker(t)
+	ctx := context.Background()
+	drt, err := docker.New(ctx, docker.Config{Instance: testInstance(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drt.Close()
+	bin := runtimetest.BuildSandbox(t)
+	ref := "portico-test/from-docker:" + strings.ToLower(strings.ReplaceAll(time.Now().Format("150405.000000"), ".", ""))
+	if _, err := drt.ImportImage(ctx, strings.NewReader(string(runtimetest.ImageArchive(t, bin, ref, "PORTICO_TEST_IMAGE=docker")))); err != nil {
+		t.Fatal(err)
+	}
+	rt := newTestRuntime(t, Config{})
+	defer rt.Close()
+	defer removeImage(ctx, rt, ref)
+	api := runtimetest.NewAPIServer(t, rt.HostAddr())
+	sb, err := rt.Start(ctx, runtimes.Spec{SandboxID: "sbx-from-docker", Function: "fn", Version: "1", PackageType: "Image", Image: ref,
+		Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": api.Addr()}})
+	if err != nil {
+		t.Fatalf("Start of an image only Docker has: %v", err)
+	}
+	defer sb.Stop(ctx)
+	go io.Copy(io.Discard, sb.Logs())
+	r, err := api.Invoke(ctx, []byte(`{"op":"env"}`), sb.Done())
+	if err != nil || !strings.Contains(string(r.Body), `"PORTICO_TEST_IMAGE":"docker"`) {
+		t.Fatalf("invoke: %s, %v", r.Body, err)
+	}
+}
+
+// TestUnavailable: a socket nobody answers on gives ErrUnavailable.
+func TestUnavailable(t *testing.T) {
+	ctx := context.Background()
+	sock := t.TempDir() + "/none.sock"
+	if err := Ping(ctx, sock); !errors.Is(err, errdefs.ErrUnavailable) {
+		t.Errorf("Ping: %v, want ErrUnavailable", err)
+	}
+	if err := Factory(Config{Socket: sock}).Probe(ctx); err == nil {
+		t.Errorf("Probe succeeded")
+	}
+	_ = os.Remove(sock)
+}
+
+// TestBadInput: unparsable references and code without a bootstrap.
+func TestBadInput(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	rt := newTestRuntime(t, Config{})
+	defer rt.Close()
+	ctx := context.Background()
+	for name, spec := range map[string]runtimes.Spec{
+		"bad reference": {SandboxID: "sbx-bad-ref", PackageType: "Image", Image: "UPPER/case:!"},
+		"no bootstrap":  {SandboxID: "sbx-no-bootstrap", PackageType: "Zip", CodeDir: t.TempDir()},
+	} {
+		if _, err := rt.Start(ctx, spec); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+	if n, err := countContainers(ctx, rt); err != nil || n != 0 {
+		t.Fatalf("%d containers left (%v)", n, err)
+	}
+}

@@ -1,0 +1,205 @@
+package containerd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+
+	"github.com/containerd/containerd/v2/pkg/netns"
+	gocni "github.com/containerd/go-cni"
+	"github.com/vishvananda/netlink"
+)
+
+// NetworkConfig configures the sandboxes' bridge network.
+type NetworkConfig struct {
+	// Subnet is the bridge's IPv4 subnet; its first address is the gateway and
+	// HostAddr (10.209.0.0/16).
+	Subnet string
+	// BridgeName is the bridge's interface (portico1).
+	BridgeName string
+	// Name is the CNI network's name, which also names host-local's allocation
+	// directory (portico).
+	Name string
+	// PluginDirs are searched for the CNI plugins: bridge, host-local, firewall,
+	// loopback (/usr/lib/cni, Debian's containernetworking-plugins, and
+	// /opt/cni/bin).
+	PluginDirs []string
+	// NetNSDir holds the sandboxes' network namespaces (/var/run/netns).
+	NetNSDir string
+}
+
+func (c *NetworkConfig) defaults() {
+	if c.Subnet == "" {
+		c.Subnet = "10.209.0.0/16"
+	}
+	if c.BridgeName == "" {
+		c.BridgeName = "portico1"
+	}
+	if c.Name == "" {
+		c.Name = "portico"
+	}
+	if len(c.PluginDirs) == 0 {
+		c.PluginDirs = []string{"/usr/lib/cni", "/opt/cni/bin"}
+	}
+	if c.NetNSDir == "" {
+		c.NetNSDir = "/var/run/netns"
+	}
+}
+
+// network attaches sandboxes' network namespaces to the bridge through CNI.
+type network struct {
+	cfg     NetworkConfig
+	cni     gocni.CNI
+	gateway netip.Addr
+	prefix  netip.Prefix
+}
+
+// newNetwork makes sure the bridge exists with the gateway address (so that the
+// invoker can bind on HostAddr before the first sandbox starts) and loads the CNI
+// configuration.
+func newNetwork(cfg NetworkConfig) (*network, error) {
+	prefix, err := netip.ParsePrefix(cfg.Subnet)
+	if err != nil || !prefix.Addr().Is4() {
+		return nil, fmt.Errorf("containerd: network subnet %q is not an IPv4 prefix", cfg.Subnet)
+	}
+	prefix = prefix.Masked()
+	n := &network{cfg: cfg, prefix: prefix, gateway: prefix.Addr().Next()}
+	if err := n.ensureBridge(); err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, p := range []string{"bridge", "host-local", "firewall", "loopback"} {
+		found := false
+		for _, d := range cfg.PluginDirs {
+			if _, err := os.Stat(filepath.Join(d, p)); err == nil {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("containerd: CNI plugins %v not found in %v (install Debian's containernetworking-plugins)", missing, cfg.PluginDirs)
+	}
+	conf, err := json.Marshal(map[string]any{
+		"cniVersion": "1.0.0",
+		"name":       cfg.Name,
+		"plugins": []map[string]any{
+			{
+				"type":        "bridge",
+				"bridge":      cfg.BridgeName,
+				"isGateway":   true,
+				"ipMasq":      true,
+				"hairpinMode": false,
+				"ipam": map[string]any{
+					"type":    "host-local",
+					"ranges":  [][]map[string]string{{{"subnet": prefix.String(), "gateway": n.gateway.String()}}},
+					"routes":  []map[string]string{{"dst": "0.0.0.0/0"}},
+					"dataDir": "/var/lib/cni/networks",
+				},
+			},
+			{"type": "firewall"},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.cni, err = gocni.New(gocni.WithPluginDir(cfg.PluginDirs), gocni.WithMinNetworkCount(2))
+	if err == nil {
+		err = n.cni.Load(gocni.WithLoNetwork, gocni.WithConfListBytes(conf))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("containerd: loading the CNI configuration: %w", err)
+	}
+	return n, nil
+}
+
+// ensureBridge creates the bridge with the gateway address when missing, and
+// brings it up.
+func (n *network) ensureBridge() error {
+	link, err := netlink.LinkByName(n.cfg.BridgeName)
+	var nf netlink.LinkNotFoundError
+	if errors.As(err, &nf) {
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.cfg.BridgeName}}
+		if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("containerd: creating bridge %s: %w", n.cfg.BridgeName, err)
+		}
+		link, err = netlink.LinkByName(n.cfg.BridgeName)
+	}
+	if err != nil {
+		return fmt.Errorf("containerd: bridge %s: %w", n.cfg.BridgeName, err)
+	}
+	if _, ok := link.(*netlink.Bridge); !ok {
+		return fmt.Errorf("containerd: %s exists and is not a bridge", n.cfg.BridgeName)
+	}
+	addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("containerd: addresses of %s: %w", n.cfg.BridgeName, err)
+	}
+	has := false
+	for _, a := range addrs {
+		if a.IP.Equal(net.IP(n.gateway.AsSlice())) {
+			has = true
+		}
+	}
+	if !has {
+		addr := &netlink.Addr{IPNet: &net.IPNet{IP: net.IP(n.gateway.AsSlice()), Mask: net.CIDRMask(n.prefix.Bits(), 32)}}
+		if err := netlink.AddrAdd(link, addr); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("containerd: adding %s to %s: %w", n.gateway, n.cfg.BridgeName, err)
+		}
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("containerd: bringing %s up: %w", n.cfg.BridgeName, err)
+	}
+	return nil
+}
+
+// attach creates a network namespace for container id, joins it to the bridge and
+// returns its path and the sandbox's address. An error leaves nothing behind.
+func (n *network) attach(ctx context.Context, id string) (string, net.IP, error) {
+	ns, err := netns.NewNetNS(n.cfg.NetNSDir)
+	if err != nil {
+		return "", nil, fmt.Errorf("containerd: creating a network namespace: %w", err)
+	}
+	res, err := n.cni.Setup(ctx, id, ns.GetPath())
+	if err != nil {
+		_ = n.cni.Remove(context.WithoutCancel(ctx), id, ns.GetPath())
+		_ = ns.Remove()
+		return "", nil, fmt.Errorf("containerd: attaching sandbox %s to bridge %s: %w", id, n.cfg.BridgeName, err)
+	}
+	for name, iface := range res.Interfaces {
+		if name == "lo" || iface.Sandbox == "" {
+			continue
+		}
+		for _, c := range iface.IPConfigs {
+			if ip := c.IP.To4(); ip != nil {
+				return ns.GetPath(), ip, nil
+			}
+		}
+	}
+	_ = n.cni.Remove(context.WithoutCancel(ctx), id, ns.GetPath())
+	_ = ns.Remove()
+	return "", nil, fmt.Errorf("containerd: CNI gave sandbox %s no IPv4 address", id)
+}
+
+// detach undoes attach: releases the address and removes the namespace. It is
+// safe on a namespace already gone.
+func (n *network) detach(ctx context.Context, id, path string) error {
+	err := n.cni.Remove(ctx, id, path)
+	if path != "" {
+		if rerr := netns.LoadNetNS(path).Remove(); rerr != nil && !os.IsNotExist(rerr) && err == nil {
+			err = rerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("containerd: detaching sandbox %s: %w", id, err)
+	}
+	return nil
+}

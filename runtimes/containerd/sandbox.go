@@ -1,0 +1,561 @@
+package containerd
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	goruntime "runtime"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	cgroup1 "github.com/containerd/cgroups/v3/cgroup1/stats"
+	cgroup2 "github.com/containerd/cgroups/v3/cgroup2/stats"
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/containerd/typeurl/v2"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/runtimes/docker"
+)
+
+type ocispecDescriptor = ocispec.Descriptor
+
+var (
+	_ runtimes.Prepared       = (*prepared)(nil)
+	_ runtimes.Sandbox        = (*sandbox)(nil)
+	_ runtimes.MemoryReporter = (*sandbox)(nil)
+	_ runtimes.Pauser         = (*sandbox)(nil)
+	_ runtimes.PeerVerifier   = (*sandbox)(nil)
+)
+
+// cleanupTimeout bounds teardowns made after the caller's context may have ended.
+const cleanupTimeout = 30 * time.Second
+
+// initTarget is where the init binary is mounted in sandboxes.
+const initTarget = "/sbin/portico-init"
+
+var idUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
+
+func containerID(sandboxID string) string {
+	return "portico-" + idUnsafe.ReplaceAllString(sandboxID, "_")
+}
+
+// cpuShares is docker's rule: 1769 MB is one vCPU, weight 1024.
+func cpuShares(memoryMB int) uint64 {
+	if memoryMB <= 0 {
+		return 1024
+	}
+	return uint64(max(2, int64(memoryMB)*1024/1769))
+}
+
+// baseImage returns the Zip base image's name, importing it the first time.
+func (r *Runtime) baseImage(ctx context.Context) (string, error) {
+	r.imageMu.Lock()
+	defer r.imageMu.Unlock()
+	if r.baseRef != "" {
+		return r.baseRef, nil
+	}
+	archive, tag, err := baseArchive()
+	if err != nil {
+		return "", err
+	}
+	name, _ := normalize(docker.BaseImageRepo + ":" + tag)
+	if _, err := r.cli.GetImage(r.ctx(ctx), name); err != nil {
+		if !cerrdefs.IsNotFound(err) {
+			return "", r.wrap("finding the Zip base image", err)
+		}
+		r.log.Info("importing the Zip base image", "image", name)
+		if _, err := r.importLocked(ctx, bytes.NewReader(archive)); err != nil {
+			return "", err
+		}
+	}
+	r.baseRef = name
+	return name, nil
+}
+
+// baseArchive is the Zip base image as a `docker save` archive, and its tag (a
+// digest of its content).
+func baseArchive() ([]byte, string, error) {
+	layer, err := docker.BaseRootfs()
+	if err != nil {
+		return nil, "", err
+	}
+	layerSum := sha256.Sum256(layer)
+	layerHex := hex.EncodeToString(layerSum[:])
+	config, err := json.Marshal(map[string]any{
+		"architecture": goruntime.GOARCH,
+		"os":           "linux",
+		"config": map[string]any{
+			"Entrypoint": docker.BaseEntrypoint,
+			"Env":        docker.BaseEnv,
+			"WorkingDir": docker.BaseWorkdir,
+		},
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + layerHex}},
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	cfgSum := sha256.Sum256(config)
+	cfgHex := hex.EncodeToString(cfgSum[:])
+	tag := cfgHex[:12]
+	manifest, err := json.Marshal([]map[string]any{{
+		"Config": cfgHex + ".json", "RepoTags": []string{docker.BaseImageRepo + ":" + tag}, "Layers": []string{layerHex + "/layer.tar"},
+	}})
+	if err != nil {
+		return nil, "", err
+	}
+	var out bytes.Buffer
+	w := tar.NewWriter(&out)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{layerHex + "/layer.tar", layer}, {cfgHex + ".json", config}, {"manifest.json", manifest}} {
+		if err := w.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: 0o644, Size: int64(len(f.data)), ModTime: time.Unix(0, 0)}); err != nil {
+			return nil, "", err
+		}
+		if _, err := w.Write(f.data); err != nil {
+			return nil, "", err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, "", err
+	}
+	return out.Bytes(), tag, nil
+}
+
+// specOpts is the hardened OCI spec of a sandbox.
+func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath string) []oci.SpecOpts {
+	env := make([]string, 0, len(spec.Env))
+	for k, v := range spec.Env {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	mounts := []specs.Mount{{
+		Destination: "/tmp", Type: "tmpfs", Source: "tmpfs",
+		Options: []string{"nosuid", "nodev", "mode=1777", fmt.Sprintf("size=%dm", r.cfg.TmpfsMB)},
+	}}
+	if _, err := os.Stat("/etc/resolv.conf"); err == nil {
+		mounts = append(mounts, specs.Mount{Destination: "/etc/resolv.conf", Type: "bind", Source: "/etc/resolv.conf", Options: []string{"rbind", "ro"}})
+	}
+	if spec.PackageType != "Image" {
+		mounts = append(mounts, specs.Mount{Destination: "/var/task", Type: "bind", Source: spec.CodeDir, Options: []string{"rbind", "ro", "nosuid", "nodev"}})
+	}
+	for _, m := range spec.Mounts {
+		mounts = append(mounts, specs.Mount{Destination: m.Target, Type: "bind", Source: m.Source, Options: []string{"rbind", "rw", "nosuid", "nodev"}})
+	}
+	if r.cfg.InitPath != "" {
+		mounts = append(mounts, specs.Mount{Destination: initTarget, Type: "bind", Source: r.cfg.InitPath, Options: []string{"rbind", "ro"}})
+	}
+	opts := []oci.SpecOpts{
+		oci.WithImageConfig(img),
+		oci.WithEnv(env),
+		oci.WithMounts(mounts),
+		oci.WithRootFSReadonly(),
+		oci.WithNoNewPrivileges,
+		oci.WithCapabilities(nil),
+		oci.WithPidsLimit(r.cfg.PidsLimit),
+		oci.WithCPUShares(cpuShares(spec.MemoryMB)),
+		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: nsPath}),
+		oci.WithHostname(idUnsafe.ReplaceAllString(spec.SandboxID, "-")),
+	}
+	if spec.MemoryMB > 0 {
+		b := uint64(spec.MemoryMB) << 20
+		opts = append(opts, oci.WithMemoryLimit(b), oci.WithMemorySwap(int64(b)))
+	}
+	opts = append(opts, func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if s.Process == nil || len(s.Process.Args) == 0 {
+			return errNoEntrypoint
+		}
+		if r.cfg.InitPath != "" {
+			s.Process.Args = append([]string{initTarget, "--"}, s.Process.Args...)
+		}
+		return nil
+	})
+	return opts
+}
+
+var errNoEntrypoint = errors.New("the image has no ENTRYPOINT or CMD")
+
+// prepare makes the sandbox's image, network namespace, container and created
+// (not started) task. An error leaves nothing behind.
+func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (_ *prepared, retErr error) {
+	if spec.SandboxID == "" {
+		return nil, errors.New("containerd: the spec has no SandboxID")
+	}
+	ref := spec.Image
+	if spec.PackageType != "Image" {
+		if _, err := os.Stat(filepath.Join(spec.CodeDir, "bootstrap")); err != nil {
+			return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+				fmt.Sprintf("function %s has no executable bootstrap in its code (%v)", spec.Function, err))
+		}
+		var err error
+		if ref, err = r.baseImage(ctx); err != nil {
+			return nil, err
+		}
+	}
+	img, err := r.image(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	id := containerID(spec.SandboxID)
+	ctx = r.ctx(ctx)
+	nsPath, ip, err := r.net.attach(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	p := &prepared{r: r, spec: spec, ip: ip, nsPath: nsPath}
+	defer func() {
+		if retErr != nil {
+			p.remove()
+		}
+	}()
+	p.c, err = r.cli.NewContainer(ctx, id,
+		containerd.WithImage(img),
+		containerd.WithSnapshotter(r.cfg.Snapshotter),
+		containerd.WithNewSnapshot(id, img),
+		containerd.WithRuntime(r.cfg.Runtime, nil),
+		containerd.WithContainerLabels(map[string]string{
+			LabelPortico:  "1",
+			LabelInstance: r.cfg.Instance,
+			LabelFunction: spec.Function,
+			LabelVersion:  spec.Version,
+			LabelSandbox:  spec.SandboxID,
+			LabelNetNS:    nsPath,
+		}),
+		containerd.WithNewSpec(r.specOpts(spec, img, nsPath)...),
+	)
+	if err != nil {
+		if errors.Is(err, errNoEntrypoint) {
+			return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+				fmt.Sprintf("image %s cannot run as function %s: it has no ENTRYPOINT or CMD", ref, spec.Function))
+		}
+		return nil, r.wrap("creating the container of sandbox "+spec.SandboxID, err)
+	}
+	pr, pw := io.Pipe()
+	p.logs, p.logw = pr, pw
+	p.task, err = p.c.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, pw, pw)))
+	if err != nil {
+		return nil, r.wrap("creating the task of sandbox "+spec.SandboxID, err)
+	}
+	// The wait outlives ctx: it ends when the task exits.
+	p.waitCtx, p.waitCancel = context.WithCancel(r.ctx(context.Background()))
+	p.exit, err = p.task.Wait(p.waitCtx)
+	if err != nil {
+		return nil, r.wrap("waiting on sandbox "+spec.SandboxID, err)
+	}
+	return p, nil
+}
+
+// prepared is a container with a created task, not yet started.
+type prepared struct {
+	r      *Runtime
+	spec   runtimes.Spec
+	ip     net.IP
+	nsPath string
+
+	c          containerd.Container
+	task       containerd.Task
+	logs       *io.PipeReader
+	logw       *io.PipeWriter
+	waitCtx    context.Context
+	waitCancel context.CancelFunc
+	exit       <-chan containerd.ExitStatus
+
+	mu    sync.Mutex
+	state int // 0 prepared, 1 started, 2 discarded
+}
+
+var errNotPrepared = errors.New("containerd: the prepared sandbox was already started or discarded")
+
+// Start implements runtimes.Prepared.
+func (p *prepared) Start(ctx context.Context) (runtimes.Sandbox, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != 0 {
+		return nil, errNotPrepared
+	}
+	p.state = 1
+	if err := p.task.Start(p.r.ctx(ctx)); err != nil {
+		p.remove()
+		return nil, p.r.wrap("starting sandbox "+p.spec.SandboxID, err)
+	}
+	s := &sandbox{p: p, done: make(chan struct{})}
+	go s.waitExit()
+	return s, nil
+}
+
+// Discard implements runtimes.Prepared.
+func (p *prepared) Discard(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != 0 {
+		return nil
+	}
+	p.state = 2
+	return p.teardown(ctx)
+}
+
+// remove tears down after a failure, with a context of its own.
+func (p *prepared) remove() {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	if err := p.teardown(ctx); err != nil {
+		p.r.log.Warn("removing a sandbox that failed to start", "sandbox", p.spec.SandboxID, "err", err)
+	}
+}
+
+// teardown removes the task, the container and its snapshot, and the network.
+func (p *prepared) teardown(ctx context.Context) error {
+	var err error
+	if p.c != nil {
+		err = p.r.teardown(ctx, p.c, p.nsPath)
+	} else if p.nsPath != "" {
+		err = p.r.net.detach(p.r.ctx(ctx), containerID(p.spec.SandboxID), p.nsPath)
+	}
+	if p.waitCancel != nil {
+		p.waitCancel()
+	}
+	if p.logw != nil {
+		_ = p.logw.Close()
+	}
+	return err
+}
+
+// teardown kills and deletes c's task, deletes c with its snapshot, and detaches
+// its network namespace at nsPath. Each step tolerates what is already gone.
+func (r *Runtime) teardown(ctx context.Context, c containerd.Container, nsPath string) error {
+	ctx = r.ctx(ctx)
+	var errs []error
+	task, err := c.Task(ctx, nil)
+	switch {
+	case err == nil:
+		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !cerrdefs.IsNotFound(err) {
+			errs = append(errs, r.wrap("deleting the task of "+c.ID(), err))
+		}
+	case !cerrdefs.IsNotFound(err):
+		errs = append(errs, r.wrap("loading the task of "+c.ID(), err))
+	}
+	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !cerrdefs.IsNotFound(err) {
+		errs = append(errs, r.wrap("deleting container "+c.ID(), err))
+	}
+	if err := r.net.detach(ctx, c.ID(), nsPath); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// sandbox is a started task.
+type sandbox struct {
+	p    *prepared
+	done chan struct{}
+	err  error
+
+	memMu  sync.Mutex
+	memMax int
+
+	mu      sync.Mutex // serializes Stop, Pause, Resume
+	paused  bool
+	removed bool
+}
+
+// waitExit records the exit, waits for the output to drain (task.IO().Wait(), or
+// stdout can be lost), ends Logs and closes done; then removes what is left.
+func (s *sandbox) waitExit() {
+	p := s.p
+	select {
+	case st := <-p.exit:
+		code, _, err := st.Result()
+		switch {
+		case err != nil:
+			s.err = p.r.wrap("waiting on sandbox "+p.spec.SandboxID, err)
+		case code == 0:
+		case code > 128 && code <= 128+64:
+			s.err = &runtimes.ExitError{Code: -1, Signal: unix.SignalName(unix.Signal(code - 128))}
+		default:
+			s.err = &runtimes.ExitError{Code: int(code)}
+		}
+	case <-p.waitCtx.Done():
+		s.err = &runtimes.ExitError{Code: -1, Signal: "SIGKILL"}
+	}
+	io := make(chan struct{})
+	go func() { p.task.IO().Wait(); close(io) }()
+	select {
+	case <-io:
+	case <-time.After(5 * time.Second):
+		p.task.IO().Cancel()
+	}
+	_ = p.logw.Close()
+	close(s.done)
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil {
+		p.r.log.Warn("removing an exited sandbox", "sandbox", p.spec.SandboxID, "err", err)
+	}
+}
+
+// ID implements runtimes.Sandbox.
+func (s *sandbox) ID() string { return s.p.spec.SandboxID }
+
+// Done implements runtimes.Sandbox.
+func (s *sandbox) Done() <-chan struct{} { return s.done }
+
+// Err implements runtimes.Sandbox.
+func (s *sandbox) Err() error {
+	<-s.done
+	return s.err
+}
+
+// Logs implements runtimes.Sandbox: stdout and stderr, interleaved. The caller
+// must keep reading: a sandbox whose output is not read blocks on its writes.
+func (s *sandbox) Logs() io.Reader { return s.p.logs }
+
+// Stop implements runtimes.Sandbox: SIGTERM, the grace period, SIGKILL to every
+// process of the task, then removal of the task, container, snapshot and network.
+func (s *sandbox) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.removed {
+		return nil
+	}
+	p := s.p
+	tctx := p.r.ctx(ctx)
+	select {
+	case <-s.done:
+	default:
+		if s.paused {
+			_ = p.task.Resume(tctx)
+			s.paused = false
+		}
+		if err := p.task.Kill(tctx, syscall.SIGTERM); err != nil && !cerrdefs.IsNotFound(err) {
+			if isUnavailable(err) {
+				return p.r.wrap("stopping sandbox "+p.spec.SandboxID, err)
+			}
+		}
+		t := time.NewTimer(p.r.cfg.StopGrace)
+		select {
+		case <-s.done:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		select {
+		case <-s.done:
+		default:
+			if err := p.task.Kill(tctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !cerrdefs.IsNotFound(err) && isUnavailable(err) {
+				return p.r.wrap("killing sandbox "+p.spec.SandboxID, err)
+			}
+			select {
+			case <-s.done:
+			case <-ctx.Done():
+				return fmt.Errorf("containerd: stopping sandbox %s: %w", p.spec.SandboxID, ctx.Err())
+			}
+		}
+	}
+	if err := p.teardown(ctx); err != nil {
+		return err
+	}
+	s.removed = true
+	return nil
+}
+
+// Pause implements runtimes.Pauser with the cgroup freezer.
+func (s *sandbox) Pause(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.paused {
+		return nil
+	}
+	if err := s.p.task.Pause(s.p.r.ctx(ctx)); err != nil {
+		return s.p.r.wrap("pausing sandbox "+s.p.spec.SandboxID, err)
+	}
+	s.paused = true
+	return nil
+}
+
+// Resume implements runtimes.Pauser.
+func (s *sandbox) Resume(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.paused {
+		return nil
+	}
+	if err := s.p.task.Resume(s.p.r.ctx(ctx)); err != nil {
+		return s.p.r.wrap("resuming sandbox "+s.p.spec.SandboxID, err)
+	}
+	s.paused = false
+	return nil
+}
+
+// MaxMemoryMB implements runtimes.MemoryReporter from the task's cgroup metrics:
+// the peak usage (cgroup v1 max_usage, v2 memory.peak where the kernel keeps it,
+// else current usage), remembered once the task is gone.
+func (s *sandbox) MaxMemoryMB() int {
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	select {
+	case <-s.done:
+		return s.memMax
+	default:
+	}
+	ctx, cancel := context.WithTimeout(s.p.r.ctx(context.Background()), 2*time.Second)
+	defer cancel()
+	m, err := s.p.task.Metrics(ctx)
+	if err != nil || m == nil || m.Data == nil {
+		return s.memMax
+	}
+	v, err := typeurl.UnmarshalAny(m.Data)
+	if err != nil {
+		return s.memMax
+	}
+	var b uint64
+	switch st := v.(type) {
+	case *cgroup1.Metrics:
+		if st.Memory != nil && st.Memory.Usage != nil {
+			b = max(st.Memory.Usage.Max, st.Memory.Usage.Usage)
+		}
+	case *cgroup2.Metrics:
+		if st.Memory != nil {
+			b = max(st.Memory.MaxUsage, st.Memory.Usage)
+		}
+	}
+	if mb := int((b + (1<<20 - 1)) >> 20); mb > s.memMax {
+		s.memMax = mb
+	}
+	return s.memMax
+}
+
+// OwnsConn implements runtimes.PeerVerifier: the sandbox's address on the bridge
+// is its own (no CAP_NET_RAW or CAP_NET_ADMIN to use another).
+func (s *sandbox) OwnsConn(remote net.Addr) bool {
+	var ip net.IP
+	switch a := remote.(type) {
+	case *net.TCPAddr:
+		ip = a.IP
+	default:
+		host, _, err := net.SplitHostPort(remote.String())
+		if err != nil {
+			return false
+		}
+		ip = net.ParseIP(host)
+	}
+	return ip != nil && s.p.ip.Equal(ip)
+}
