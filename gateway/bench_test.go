@@ -25,14 +25,14 @@ import (
 // benchmarks (wrk -c style, on loopback).
 const benchConcurrency = 32
 
-// benchClient returns a client whose idle pool fits the concurrency.
-func benchClient() *http.Client {
+// BenchClient returns a client whose idle pool fits the concurrency.
+func BenchClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}}
 }
 
-// load sends b.N GETs to u from conc workers, records each latency and reports
+// Load sends b.N GETs to u from conc workers, records each latency and reports
 // throughput and percentiles.
-func load(b *testing.B, c *http.Client, u string, conc int, prefix string) {
+func Load(b *testing.B, c *http.Client, u string, conc int, prefix string) {
 	b.Helper()
 	var rec latency.Recorder
 	var next atomic.Int64
@@ -101,43 +101,13 @@ func BenchmarkMock(b *testing.B) {
 			RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
 			Responses:        map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": `{"ok":true}`}}}}},
 	}}}, nil)
-	load(b, benchClient(), base+"/mock", benchConcurrency, "")
+	Load(b, BenchClient(), base+"/mock", benchConcurrency, "")
 }
 
-// benchBackend is a small backend answering 64 bytes.
-func benchBackend(b *testing.B) *httptest.Server {
-	body := []byte(strings.Repeat("x", 63) + "\n")
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write(body)
-	}))
-	b.Cleanup(srv.Close)
-	return srv
-}
-
-// BenchmarkHTTPProxy compares, at the same concurrency, the backend called
-// directly, through the gateway's HTTP_PROXY, and through nginx proxy_pass when an
-// nginx binary is installed (skipped otherwise).
-func BenchmarkHTTPProxy(b *testing.B) {
-	backend := benchBackend(b)
-	b.Run("direct", func(b *testing.B) {
-		load(b, benchClient(), backend.URL+"/pets/1", benchConcurrency, "")
-	})
-	b.Run("gateway", func(b *testing.B) {
-		base := benchGateway(b, &apis.API{Name: "bench", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{
-			{Method: "ANY", Path: "/{proxy+}", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: "${stageVariables.backend}/{proxy}"}},
-		}}}, map[string]string{"backend": backend.URL})
-		load(b, benchClient(), base+"/pets/1", benchConcurrency, "")
-	})
-	b.Run("nginx", func(b *testing.B) {
-		u := startNginx(b, backend.URL)
-		load(b, benchClient(), u+"/pets/1", benchConcurrency, "")
-	})
-}
-
-// startNginx runs nginx with one proxy_pass location in front of backend and
-// returns its URL; it skips the benchmark when nginx is not installed.
-func startNginx(b *testing.B, backend string) string {
+// StartNginx runs nginx with one proxy_pass location in front of backend and
+// returns its URL; it skips the benchmark when nginx is not installed. It is
+// exported (in tests only) for the benchmarks of package gateway_test.
+func StartNginx(b *testing.B, backend string) string {
 	b.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {

@@ -22,6 +22,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if backend := os.Getenv(benchGatewayEnv); backend != "" {
+		os.Exit(runBenchGateway(backend))
+	}
 	code := m.Run()
 	testenv.Cleanup()
 	if probeDir != "" {

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -107,6 +108,21 @@ type stageEntry struct {
 	// substituted (*apis.Route -> uriEntry); the entry is dropped with the stage
 	// when a variable changes.
 	uris sync.Map
+	// urls caches parsed backend URLs by URI (string -> *url.URL, never mutated).
+	urls sync.Map
+}
+
+// parsedURI parses a substituted URI without path parameters, cached.
+func (e *stageEntry) parsedURI(raw string) (*url.URL, error) {
+	if v, ok := e.urls.Load(raw); ok {
+		return v.(*url.URL), nil
+	}
+	u, err := parseHTTPURL(raw)
+	if err != nil {
+		return nil, err
+	}
+	e.urls.Store(raw, u)
+	return u, nil
 }
 
 // uriEntry is an integration URI with stage variables substituted.
@@ -184,6 +200,13 @@ func (g *Gateway) loadStage(ctx context.Context, apiID, stage string) (*stageEnt
 	return e, nil
 }
 
+// Response header names, canonical.
+var (
+	hdrRequestID      = http.CanonicalHeaderKey("x-amzn-RequestId")
+	hdrAPIGWRequestID = http.CanonicalHeaderKey("apigw-requestid")
+	hdrAPIGWID        = http.CanonicalHeaderKey("x-amz-apigw-id")
+)
+
 // reqCtx is what the pipeline knows about one request.
 type reqCtx struct {
 	requestID  string
@@ -206,7 +229,7 @@ type reqCtx struct {
 // ServeHTTP serves stage URLs.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc := &reqCtx{requestID: newUUID(), extendedID: newExtendedID(), start: g.now()}
-	w.Header().Set("x-amzn-RequestId", rc.requestID)
+	w.Header()[hdrRequestID] = []string{rc.requestID}
 	if err := g.serve(w, r, rc); err != nil {
 		g.writeError(w, r, rc, err)
 	}
@@ -220,9 +243,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rc *reqCtx) erro
 		return err
 	}
 	if rc.protocol == apis.ProtocolHTTP {
-		w.Header().Set("apigw-requestid", rc.extendedID)
+		w.Header()[hdrAPIGWRequestID] = []string{rc.extendedID}
 	} else {
-		w.Header().Set("x-amz-apigw-id", rc.extendedID)
+		w.Header()[hdrAPIGWID] = []string{rc.extendedID}
 	}
 	if rc.protocol == apis.ProtocolWebSocket {
 		return g.serveWebSocket(w, r, rc) // upgrades and @connections (websocket.go)

@@ -74,9 +74,9 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 			pr.Out.Method = t.method
 			pr.SetXForwarded()
 		},
-		Transport:     g.transport,
-		BufferPool:    &bufferPool{},
-		ErrorLog:      nil,
+		Transport:  g.transport,
+		BufferPool: &bufferPool{},
+		ErrorLog:   nil,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			t := r.Context().Value(proxyTargetKey{}).(*proxyTarget)
 			t.err = err
@@ -92,7 +92,23 @@ func integrationURL(rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL
 	if err != nil {
 		return nil, fmt.Errorf("integration uri of route %q: %w", rc.route.RouteKey, err)
 	}
-	if strings.Contains(raw, "{") {
+	if !strings.Contains(raw, "{") {
+		// No path parameters: the parsed URL is cached with the stage.
+		base, err := rc.entry.parsedURI(raw)
+		if err != nil {
+			return nil, err
+		}
+		u := *base
+		if rawQuery != "" {
+			if u.RawQuery != "" {
+				u.RawQuery += "&" + rawQuery
+			} else {
+				u.RawQuery = rawQuery
+			}
+		}
+		return &u, nil
+	}
+	{
 		params := map[string]string{}
 		for k, v := range rc.params {
 			params[k] = v
@@ -111,9 +127,9 @@ func integrationURL(rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL
 			raw = strings.ReplaceAll(raw, "{"+k+"}", esc)
 		}
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("integration uri %q does not resolve to an http(s) URL: %w", raw, errConfig)
+	u, err := parseHTTPURL(raw)
+	if err != nil {
+		return nil, err
 	}
 	if rawQuery != "" {
 		if u.RawQuery != "" {
@@ -121,6 +137,14 @@ func integrationURL(rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL
 		} else {
 			u.RawQuery = rawQuery
 		}
+	}
+	return u, nil
+}
+
+func parseHTTPURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("integration uri %q does not resolve to an http(s) URL: %w", raw, errConfig)
 	}
 	return u, nil
 }

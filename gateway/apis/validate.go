@@ -17,9 +17,7 @@ import (
 )
 
 var (
-	apiIDRe        = regexp.MustCompile(`^[a-z0-9]{10}$`)
 	deploymentIDRe = regexp.MustCompile(`^[a-z0-9]{6,10}$`)
-	stageNameRe    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 	varNameRe      = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
 	customRouteRe  = regexp.MustCompile(`^[^\s]{1,128}$`)
 	mediaTypeRe    = regexp.MustCompile(`^[A-Za-z0-9*.+_-]+/[A-Za-z0-9*.+_-]+$`)
@@ -33,11 +31,31 @@ var methods = map[string]bool{
 }
 
 // ValidAPIID reports whether s looks like an API id: 10 lowercase alphanumerics.
-func ValidAPIID(s string) bool { return apiIDRe.MatchString(s) }
+func ValidAPIID(s string) bool {
+	if len(s) != 10 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidStageName reports whether s is a valid stage name: [A-Za-z0-9_-]{1,128}.
 // "$default" is valid for HTTP APIs only; see Stage validation.
-func ValidStageName(s string) bool { return stageNameRe.MatchString(s) }
+func ValidStageName(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidVariableName reports whether s is a valid stage variable name.
 func ValidVariableName(s string) bool { return varNameRe.MatchString(s) }

@@ -1,0 +1,203 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/latency"
+	"github.com/portico-dev/portico/internal/testenv"
+	"github.com/portico-dev/portico/store"
+)
+
+// BenchmarkFunctionProxy measures a warm function call through the gateway (GET on
+// a stage URL: routing, the payload 1.0 event, alias resolution, the invoker, the
+// proxy result) beside a direct invoke of the same alias with the same event
+// through the Lambda Invoke API, one call at a time. The difference of the p50s is
+// what the gateway adds to a function call.
+func BenchmarkFunctionProxy(b *testing.B) {
+	env := testenv.Start(b, testenv.Options{})
+	c := env.Client()
+	ctx := context.Background()
+	zip := testenv.ZipSample(b, "hello")
+	if _, _, err := c.CreateFunction(ctx, map[string]any{"FunctionName": "hello", "PackageType": "Zip",
+		"Code": map[string]any{"ZipFile": zip}}); err != nil {
+		b.Fatal(err)
+	}
+	v, _, err := c.PublishVersion(ctx, "hello", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := c.SetAlias(ctx, "hello", "live", v.Version, nil); err != nil {
+		b.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "samples", "hello", "api.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := c.Do(ctx, "POST", "/portico/v1/apis/import", nil, doc, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var imp struct {
+		API struct{ ID string } `json:"api"`
+	}
+	_ = json.Unmarshal(resp.Body, &imp)
+	if _, err := c.Do(ctx, "POST", "/portico/v1/apis/"+imp.API.ID+"/deployments", nil,
+		map[string]any{"stageName": "dev", "variables": map[string]string{"alias": "live"}}, nil); err != nil {
+		b.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	stageURL := env.GatewayURL + "/" + imp.API.ID + "/dev/hello"
+	event, _ := json.Marshal(events.APIGatewayProxyRequest{Resource: "/hello", Path: "/hello", HTTPMethod: "GET",
+		RequestContext: events.APIGatewayProxyRequestContext{Stage: "dev", APIID: imp.API.ID}})
+	invokeURL := env.AdminURL + client.FunctionPath("hello:live", "/invocations")
+
+	call := func(b *testing.B, req func() (*http.Response, error)) {
+		b.Helper()
+		resp, err := req()
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	gatewayCall := func() (*http.Response, error) { return hc.Get(stageURL) }
+	directCall := func() (*http.Response, error) {
+		return hc.Post(invokeURL, "application/json", bytes.NewReader(event))
+	}
+	for range 20 { // warm both paths and the sandbox
+		call(b, gatewayCall)
+		call(b, directCall)
+	}
+	var gw, direct latency.Recorder
+	b.ResetTimer()
+	for range b.N {
+		direct.Time(func() { call(b, directCall) })
+		gw.Time(func() { call(b, gatewayCall) })
+	}
+	b.StopTimer()
+	direct.Report(b, "direct-")
+	gw.Report(b, "gateway-")
+	b.ReportMetric(float64((gw.Percentile(50)-direct.Percentile(50)).Nanoseconds())/1e3, "added-p50-µs")
+}
+
+// benchGatewayEnv names the backend URL when the test binary runs as the gateway
+// process of BenchmarkHTTPProxy.
+const benchGatewayEnv = "PORTICO_BENCH_GATEWAY_BACKEND"
+
+// runBenchGateway serves an HTTP API whose $default route proxies to backend, on a
+// loopback port it prints as "ADDR APIID", until stdin closes. The benchmark runs
+// it as a separate process, as nginx is one.
+func runBenchGateway(backend string) int {
+	dir, err := os.MkdirTemp("", "portico-bench-gw-")
+	if err != nil {
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	st, err := store.Open(dir)
+	if err != nil {
+		return 1
+	}
+	defer st.Close()
+	svc := apis.NewService(st, nil)
+	ctx := context.Background()
+	a, err := svc.Create(ctx, &apis.API{Name: "bench", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "ANY", Path: "/{proxy+}", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: "${stageVariables.backend}/{proxy}"}},
+	}}})
+	if err != nil {
+		return 1
+	}
+	if _, _, err := svc.Deploy(ctx, a.ID, apis.DeployInput{StageName: "bench", Variables: map[string]string{"backend": backend}}); err != nil {
+		return 1
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 1
+	}
+	srv := &http.Server{Handler: gateway.New(gateway.Config{}, svc, nil, nil, nil)}
+	go func() { _ = srv.Serve(ln) }()
+	if prof := os.Getenv("PORTICO_BENCH_GATEWAY_CPUPROFILE"); prof != "" {
+		if f, err := os.Create(prof); err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
+	fmt.Printf("%s %s\n", ln.Addr(), a.ID)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	_ = srv.Close()
+	return 0
+}
+
+// startGatewayProcess runs this test binary as the gateway process in front of
+// backend and returns its stage URL.
+func startGatewayProcess(b *testing.B, backend string) string {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), benchGatewayEnv+"="+backend)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+	})
+	var addr, id string
+	if _, err := fmt.Fscan(out, &addr, &id); err != nil {
+		b.Fatalf("gateway process: %v", err)
+	}
+	return "http://" + addr + "/" + id + "/bench"
+}
+
+// BenchmarkHTTPProxy compares, at the same concurrency (32 clients on loopback), a
+// small backend called directly, through the gateway's HTTP_PROXY integration
+// (the gateway in its own process) and through nginx proxy_pass (its own
+// processes; skipped without nginx).
+func BenchmarkHTTPProxy(b *testing.B) {
+	body := []byte(strings.Repeat("x", 63) + "\n")
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write(body)
+	}))
+	defer backend.Close()
+	const conc = 32
+	b.Run("direct", func(b *testing.B) {
+		gateway.Load(b, gateway.BenchClient(), backend.URL+"/pets/1", conc, "")
+	})
+	b.Run("gateway", func(b *testing.B) {
+		u := startGatewayProcess(b, backend.URL)
+		gateway.Load(b, gateway.BenchClient(), u+"/pets/1", conc, "")
+	})
+	b.Run("nginx", func(b *testing.B) {
+		u := gateway.StartNginx(b, backend.URL)
+		gateway.Load(b, gateway.BenchClient(), u+"/pets/1", conc, "")
+	})
+}
