@@ -277,7 +277,8 @@ func newSandbox(p *prepared) *sandbox {
 	return s
 }
 
-// waitExit records the exit and closes done once the output has drained.
+// waitExit records the exit and closes done once the output has drained; then
+// removes the container.
 func (s *sandbox) waitExit(w client.ContainerWaitResult) {
 	select {
 	case res := <-w.Result:
@@ -307,6 +308,12 @@ func (s *sandbox) waitExit(w client.ContainerWaitResult) {
 		s.release()
 	}
 	close(s.done)
+	// A sandbox that exited by itself removes its container; Stop is then a no-op.
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil {
+		s.r.log.Warn("removing an exited sandbox", "sandbox", s.spec.SandboxID, "err", err)
+	}
 }
 
 // ID implements runtimes.Sandbox.
