@@ -62,7 +62,7 @@ func (fl *fnLog) write(p []byte) {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
 	if fl.f == nil {
-		f, err := os.OpenFile(fl.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640)
+		f, err := os.OpenFile(fl.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 		if err != nil {
 			return
 		}
@@ -72,7 +72,7 @@ func (fl *fnLog) write(p []byte) {
 	if fl.size+int64(len(p)) > fl.limit && fl.size > 0 {
 		_ = fl.f.Close()
 		_ = os.Rename(fl.path, fl.path+".1")
-		f, err := os.OpenFile(fl.path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+		f, err := os.OpenFile(fl.path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 		if err != nil {
 			fl.f = nil
 			return

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 	"go.uber.org/fx"
 
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -57,7 +58,7 @@ func Open(dir string) (*Store, error) {
 	path := filepath.Join(dir, fileName)
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
-		if errors.Is(err, bbolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("store: %s is locked by another process (is another portico running with --data-dir %s?)", path, dir)
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
