@@ -9,7 +9,7 @@
 //
 // Each sandbox gets a network namespace of its own, joined to the "portico1"
 // bridge through Debian's containernetworking-plugins (bridge, host-local,
-// firewall, loopback) by the CNI library; HostAddr is the bridge's address, where
+// loopback) by the CNI library; HostAddr is the bridge's address, where
 // the invoker binds the sandbox's Runtime API endpoint. A sandbox never shares the
 // host's network namespace, so the host's loopback (the admin API) is out of its
 // reach. The same hardening as the Docker runtime applies where the OCI spec allows.
@@ -178,7 +178,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		_ = cli.Close()
 		return nil, r.wrap("version", err)
 	}
-	if r.net, err = newNetwork(cfg.Network); err != nil {
+	if r.net, err = newNetwork(cfg.Network, r.log); err != nil {
 		_ = cli.Close()
 		return nil, err
 	}

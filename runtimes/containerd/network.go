@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 
 	"github.com/containerd/containerd/v2/pkg/netns"
@@ -25,7 +27,7 @@ type NetworkConfig struct {
 	// Name is the CNI network's name, which also names host-local's allocation
 	// directory (portico).
 	Name string
-	// PluginDirs are searched for the CNI plugins: bridge, host-local, firewall,
+	// PluginDirs are searched for the CNI plugins: bridge, host-local and
 	// loopback (/usr/lib/cni, Debian's containernetworking-plugins, and
 	// /opt/cni/bin).
 	PluginDirs []string
@@ -62,7 +64,7 @@ type network struct {
 // newNetwork makes sure the bridge exists with the gateway address (so that the
 // invoker can bind on HostAddr before the first sandbox starts) and loads the CNI
 // configuration.
-func newNetwork(cfg NetworkConfig) (*network, error) {
+func newNetwork(cfg NetworkConfig, log *slog.Logger) (*network, error) {
 	prefix, err := netip.ParsePrefix(cfg.Subnet)
 	if err != nil || !prefix.Addr().Is4() {
 		return nil, fmt.Errorf("containerd: network subnet %q is not an IPv4 prefix", cfg.Subnet)
@@ -72,8 +74,11 @@ func newNetwork(cfg NetworkConfig) (*network, error) {
 	if err := n.ensureBridge(); err != nil {
 		return nil, err
 	}
+	if err := n.ensureEgress(); err != nil {
+		log.Warn("sandboxes will reach the host but not beyond it", "err", err)
+	}
 	var missing []string
-	for _, p := range []string{"bridge", "host-local", "firewall", "loopback"} {
+	for _, p := range []string{"bridge", "host-local", "loopback"} {
 		found := false
 		for _, d := range cfg.PluginDirs {
 			if _, err := os.Stat(filepath.Join(d, p)); err == nil {
@@ -96,7 +101,7 @@ func newNetwork(cfg NetworkConfig) (*network, error) {
 				"type":        "bridge",
 				"bridge":      cfg.BridgeName,
 				"isGateway":   true,
-				"ipMasq":      true,
+				"ipMasq":      false, // one rule for the subnet (ensureEgress), not a chain per sandbox
 				"hairpinMode": false,
 				"ipam": map[string]any{
 					"type":    "host-local",
@@ -105,7 +110,6 @@ func newNetwork(cfg NetworkConfig) (*network, error) {
 					"dataDir": "/var/lib/cni/networks",
 				},
 			},
-			{"type": "firewall"},
 		},
 	})
 	if err != nil {
@@ -157,6 +161,36 @@ func (n *network) ensureBridge() error {
 	}
 	if err := netlink.LinkSetUp(link); err != nil {
 		return fmt.Errorf("containerd: bringing %s up: %w", n.cfg.BridgeName, err)
+	}
+	return nil
+}
+
+// ensureEgress adds, once for the subnet rather than per sandbox, the iptables
+// rules that let sandboxes out of the host: masquerading, and forwarding from the
+// bridge and back for established connections. Forwarding between two sandboxes
+// on the bridge is left to the FORWARD policy (DROP where Docker runs, which also
+// loads br_netfilter), as Docker's enable_icc=false does.
+func (n *network) ensureEgress() error {
+	ipt, err := exec.LookPath("iptables")
+	if err != nil {
+		return fmt.Errorf("iptables not found: %w", err)
+	}
+	br, sub := n.cfg.BridgeName, n.prefix.String()
+	rules := [][]string{
+		{"-t", "nat", "POSTROUTING", "-s", sub, "!", "-o", br, "-j", "MASQUERADE"},
+		{"-t", "filter", "FORWARD", "-i", br, "!", "-o", br, "-j", "ACCEPT"},
+		{"-t", "filter", "FORWARD", "-o", br, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"},
+	}
+	for _, r := range rules {
+		table, chain, spec := r[:2], r[2], r[3:]
+		check := append(append(append([]string{}, table...), "-C", chain), spec...)
+		if exec.Command(ipt, check...).Run() == nil {
+			continue
+		}
+		add := append(append(append([]string{}, table...), "-A", chain), spec...)
+		if out, err := exec.Command(ipt, add...).CombinedOutput(); err != nil {
+			return fmt.Errorf("iptables %v: %v: %s", add, err, out)
+		}
 	}
 	return nil
 }
