@@ -1,0 +1,339 @@
+package connections
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/internal/sigv4"
+)
+
+// benchDispatcher answers every route at once and records nothing.
+type benchDispatcher struct{ routes *Routes }
+
+func (d benchDispatcher) Routes(context.Context, string, string) (*Routes, error) {
+	return d.routes, nil
+}
+func (d benchDispatcher) Dispatch(context.Context, *events.APIGatewayWebsocketProxyRequest) (*Response, error) {
+	return &Response{StatusCode: 200}, nil
+}
+
+func newBenchServer(tb testing.TB, cfg Config) (*Manager, *httptest.Server, string) {
+	tb.Helper()
+	sel, _ := ParseSelectionExpression("")
+	d := benchDispatcher{&Routes{Selector: sel, Keys: map[string]bool{"$connect": false, "$disconnect": false, "$default": false}}}
+	m := New(cfg, nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if len(parts) == 4 && parts[2] == "@connections" {
+			m.ServeManagement(w, r, parts[0], parts[1], parts[3])
+			return
+		}
+		m.ServeWebSocket(w, r, Endpoint{APIID: testAPI, Stage: testStage, DomainName: r.Host}, d)
+	}))
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = m.Shutdown(ctx)
+		srv.Close()
+	})
+	return m, srv, "ws" + strings.TrimPrefix(srv.URL, "http") + "/" + testAPI + "/" + testStage
+}
+
+// raiseFDLimit raises the soft open-file limit to the hard limit.
+func raiseFDLimit(tb testing.TB, need uint64) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		tb.Skipf("getrlimit: %v", err)
+	}
+	if lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+	if lim.Cur < need {
+		tb.Skipf("open-file limit %d is under the %d this benchmark needs", lim.Cur, need)
+	}
+}
+
+func rssBytes() uint64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// benchClientEnv makes the test binary a client process for BenchmarkIdleConnections.
+const benchClientEnv = "PORTICO_WS_BENCH_CLIENT"
+
+// TestBenchClientProcess is not a test: run by BenchmarkIdleConnections in a
+// child process (so that the clients' memory is not counted as the server's), it
+// opens N connections, prints how long that took, and holds them until stdin
+// closes.
+func TestBenchClientProcess(t *testing.T) {
+	spec := os.Getenv(benchClientEnv)
+	if spec == "" {
+		t.Skip("run by BenchmarkIdleConnections")
+	}
+	url, nStr, _ := strings.Cut(spec, " ")
+	n, _ := strconv.Atoi(nStr)
+	raiseFDLimit(t, uint64(n)+100)
+	conns := make([]*websocket.Conn, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	var failed atomic.Value
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := websocket.Dialer{ReadBufferSize: 256, WriteBufferSize: 256}
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				c, _, err := d.Dial(url, nil)
+				if err != nil {
+					failed.Store(err.Error())
+					return
+				}
+				conns[i] = c
+			}
+		}()
+	}
+	wg.Wait()
+	if f := failed.Load(); f != nil {
+		fmt.Printf("error %s\n", f)
+		return
+	}
+	fmt.Printf("open %d\n", time.Since(start).Nanoseconds())
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
+type idleResult struct {
+	perConn float64 // bytes of server RSS per connection
+	open    time.Duration
+	err     error
+}
+
+var (
+	idleOnce     sync.Once
+	idleMeasured idleResult
+)
+
+// BenchmarkIdleConnections opens 10,000 WebSocket connections from a child
+// process and reports the server's RSS growth per connection and the time to
+// open them. It measures once per process, whatever b.N is.
+func BenchmarkIdleConnections(b *testing.B) {
+	const n = 10000
+	idleOnce.Do(func() { idleMeasured = measureIdle(b, n) })
+	r := idleMeasured
+	if r.err != nil {
+		b.Skip(r.err)
+	}
+	for range b.N {
+	}
+	b.ReportMetric(r.perConn, "B/conn")
+	b.ReportMetric(float64(r.open.Milliseconds()), "ms/10k-open")
+	b.ReportMetric(float64(r.open.Nanoseconds())/n, "ns/op")
+}
+
+func measureIdle(b *testing.B, n int) idleResult {
+	raiseFDLimit(b, uint64(n)+200)
+	m, _, url := newBenchServer(b, Config{})
+	// Warm up the server's paths (and pools) with a few connections.
+	for range 10 {
+		c, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			return idleResult{err: err}
+		}
+		_ = c.Close()
+	}
+	for m.Len() != 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	before := rssBytes()
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchClientProcess$", "-test.v")
+	cmd.Env = append(os.Environ(), benchClientEnv+"="+url+" "+strconv.Itoa(n))
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		return idleResult{err: err}
+	}
+	defer func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+	}()
+	var open time.Duration
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "open "); ok {
+			ns, _ := strconv.ParseInt(v, 10, 64)
+			open = time.Duration(ns)
+			break
+		}
+		if v, ok := strings.CutPrefix(line, "error "); ok {
+			return idleResult{err: fmt.Errorf("client process: %s", v)}
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	deadline := time.Now().Add(2 * time.Minute)
+	for m.Len() < n {
+		if time.Now().After(deadline) {
+			return idleResult{err: fmt.Errorf("only %d of %d connections registered", m.Len(), n)}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	after := rssBytes()
+	return idleResult{perConn: float64(after-before) / float64(n), open: open}
+}
+
+// BenchmarkConnectionsPost measures SigV4-signed @connections POSTs to one live
+// connection, end to end over loopback, and reports p50 and p99.
+func BenchmarkConnectionsPost(b *testing.B) {
+	m, srv, url := newBenchServer(b, Config{})
+	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ws.Close()
+	go func() {
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	for m.Len() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	id := m.List("", "")[0].ConnectionID
+	key, secret, _ := m.Issue("bench")
+	creds := aws.Credentials{AccessKeyID: key, SecretAccessKey: secret}
+	signer := v4.NewSigner()
+	body := []byte(`{"message":"hello from a function","n":12345}`)
+	hash := sigv4.HashHex(body)
+	target := srv.URL + "/" + testAPI + "/" + testStage + "/@connections/" + id
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		req, _ := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/octet-stream")
+		if err := signer.SignHTTP(context.Background(), creds, req, hash, SigningService, "us-east-1", time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		lat = append(lat, time.Since(t0))
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("POST = %d", resp.StatusCode)
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-µs")
+}
+
+// BenchmarkFanout sends one message to 1,000 connections and waits until every
+// client has it (the clients run in this process); it reports deliveries per
+// second and the time of one fan-out. One op is one delivery.
+func BenchmarkFanout(b *testing.B) {
+	const n = 1000
+	raiseFDLimit(b, 2*n+200)
+	m, _, url := newBenchServer(b, Config{})
+	var received atomic.Int64
+	clients := make([]*websocket.Conn, n)
+	for i := range clients {
+		c, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		clients[i] = c
+		go func() {
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					return
+				}
+				received.Add(1)
+			}
+		}()
+	}
+	defer func() {
+		for _, c := range clients {
+			_ = c.Close()
+		}
+	}()
+	for m.Len() != n {
+		time.Sleep(time.Millisecond)
+	}
+	ids := make([]string, 0, n)
+	for _, in := range m.List("", "") {
+		ids = append(ids, in.ConnectionID)
+	}
+	msg := []byte(`{"from":"bench","data":"one message to a thousand connections"}`)
+	// One op is one delivery: b.N deliveries are ceil(b.N/1000) fan-outs.
+	rounds := (b.N + n - 1) / n
+	b.ResetTimer()
+	start := time.Now()
+	for i := range rounds {
+		for _, id := range ids {
+			if err := m.Send(testAPI, testStage, id, msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+		want := int64(i+1) * n
+		for received.Load() < want {
+			runtime.Gosched()
+		}
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(rounds*n)/elapsed.Seconds(), "msgs/s")
+	b.ReportMetric(float64(elapsed.Microseconds())/1e3/float64(rounds), "ms/fanout")
+	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(rounds*n), "ns/op")
+}
