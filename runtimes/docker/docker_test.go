@@ -311,3 +311,51 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("%d containers left (%v)", n, err)
 	}
 }
+
+// TestBuildImage builds a FROM scratch image holding the sandbox program and runs
+// it as an Image function.
+func TestBuildImage(t *testing.T) {
+	runtimetest.RequireDocker(t)
+	dir := t.TempDir()
+	bin := runtimetest.BuildSandbox(t)
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY bootstrap /var/task/bootstrap\nENTRYPOINT [\"/var/task/bootstrap\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ref := "portico-test/built:" + strings.ToLower(testInstance(t))
+	var progress strings.Builder
+	id, err := BuildImage(ctx, "", dir, ref, &progress)
+	if err != nil {
+		t.Fatalf("BuildImage: %v\n%s", err, progress.String())
+	}
+	rt := newTestRuntime(t, Config{})
+	defer rt.Close()
+	defer rt.cli.ImageRemove(ctx, id, client.ImageRemoveOptions{Force: true})
+	if !strings.Contains(progress.String(), "Step 1/3") && !strings.Contains(progress.String(), "FROM scratch") {
+		t.Errorf("no build progress: %q", progress.String())
+	}
+	if got, err := rt.ResolveImage(ctx, ref); err != nil || got != id {
+		t.Fatalf("ResolveImage = %q, %v; want %q", got, err, id)
+	}
+	api := runtimetest.NewAPIServer(t, rt.HostAddr())
+	sb, err := rt.Start(ctx, runtimes.Spec{SandboxID: "sbx-built", PackageType: "Image", Image: id,
+		Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": api.Addr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Stop(ctx)
+	go io.Copy(io.Discard, sb.Logs())
+	if _, err := api.Invoke(ctx, []byte(`{"op":"env"}`), sb.Done()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := BuildImage(ctx, "", t.TempDir(), ref, nil); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("BuildImage without a Dockerfile: %v, want ErrInvalid", err)
+	}
+}
