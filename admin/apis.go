@@ -82,7 +82,7 @@ func decodeBody(r *http.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("request body: %v: %w", err, errdefs.ErrInvalid)
+		return fmt.Errorf("request body: %w: %w", err, errdefs.ErrInvalid)
 	}
 	if dec.More() {
 		return fmt.Errorf("request body has data after the JSON object: %w", errdefs.ErrInvalid)
@@ -93,7 +93,7 @@ func decodeBody(r *http.Request, v any) error {
 func readLimited(r *http.Request, limit int64) ([]byte, error) {
 	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("read request body: %v: %w", err, errdefs.ErrInvalid)
+		return nil, fmt.Errorf("read request body: %w: %w", err, errdefs.ErrInvalid)
 	}
 	if int64(len(raw)) > limit {
 		return nil, fmt.Errorf("request body is over %d bytes: %w", limit, errdefs.ErrTooLarge)
@@ -234,7 +234,7 @@ func (s *Server) exportAPI(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_, err = w.Write(out)
+	_, err = w.Write(out) //nolint:gosec // a JSON document served as application/json, not HTML
 	return err
 }
 
@@ -582,7 +582,7 @@ func (s *Server) rollbackStage(w http.ResponseWriter, r *http.Request) error {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&in); err != nil {
-			return fmt.Errorf("request body: %v: %w", err, errdefs.ErrInvalid)
+			return fmt.Errorf("request body: %w: %w", err, errdefs.ErrInvalid)
 		}
 	}
 	st, err := s.gw.APIs.Rollback(r.Context(), r.PathValue("api"), r.PathValue("stage"), in.DeploymentID)

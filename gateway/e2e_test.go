@@ -51,7 +51,7 @@ func probeZip(t *testing.T) []byte {
 		cmd.Dir = testenv.RepoRoot()
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			probeErr = fmt.Errorf("%v: %s", err, out)
+			probeErr = fmt.Errorf("%w: %s", err, out)
 		}
 	})
 	if probeErr != nil {

@@ -139,7 +139,7 @@ func parseQuery(raw string) (url.Values, error) {
 	}
 	q, err := url.ParseQuery(raw)
 	if err != nil {
-		return nil, fmt.Errorf("query string %q: %v: %w", raw, err, errBadRequest)
+		return nil, fmt.Errorf("query string %q: %w: %w", raw, err, errBadRequest)
 	}
 	return q, nil
 }

@@ -26,7 +26,7 @@ func readBody(r *http.Request) ([]byte, error) {
 		if errors.As(err, &mbe) {
 			return nil, fmt.Errorf("body over %d bytes: %w", mbe.Limit, errTooLarge)
 		}
-		return nil, fmt.Errorf("read request body: %v: %w", err, errBadRequest)
+		return nil, fmt.Errorf("read request body: %w: %w", err, errBadRequest)
 	}
 	return body, nil
 }
@@ -40,7 +40,7 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 	}
 	ref, err := apis.FunctionRef(uri)
 	if err != nil {
-		return nil, fmt.Errorf("%v: %w", err, errConfig)
+		return nil, fmt.Errorf("%s: %w", err.Error(), errConfig)
 	}
 	if g.resolver == nil || g.invoker == nil {
 		return nil, fmt.Errorf("no function runtime configured: %w", errConfig)
@@ -50,7 +50,7 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 	if err != nil {
 		// An unknown function or alias is the API's configuration error (500),
 		// whatever kind the resolver gave it.
-		return nil, fmt.Errorf("resolve %s: %v: %w", ref, err, errConfig)
+		return nil, fmt.Errorf("resolve %s: %s: %w", ref, err.Error(), errConfig)
 	}
 	timeout := in.Timeout()
 	if fn.Timeout > 0 {
@@ -70,9 +70,9 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 		case errors.Is(err, errdefs.ErrThrottled), errors.Is(err, errdefs.ErrTooLarge):
 			return nil, fmt.Errorf("invoke %s: %w", ref, err)
 		case errors.Is(err, errdefs.ErrTimeout):
-			return nil, fmt.Errorf("invoke %s: %v: %w", ref, err, errTimeout)
+			return nil, fmt.Errorf("invoke %s: %s: %w", ref, err.Error(), errTimeout)
 		default:
-			return nil, fmt.Errorf("invoke %s: %v: %w", ref, err, errIntegration)
+			return nil, fmt.Errorf("invoke %s: %s: %w", ref, err.Error(), errIntegration)
 		}
 	}
 	if res.TimedOut && res.CallerTimeout {

@@ -190,7 +190,7 @@ func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("backend %s: %w", u.Redacted(), errTimeout)
 	default:
-		return fmt.Errorf("backend %s: %v: %w", u.Redacted(), err, errIntegration)
+		return fmt.Errorf("backend %s: %s: %w", u.Redacted(), err.Error(), errIntegration)
 	}
 }
 
@@ -210,7 +210,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, integrationMethod(in, r), u.String(), strings.NewReader(string(body)))
 	if err != nil {
-		return fmt.Errorf("backend request: %v: %w", err, errConfig)
+		return fmt.Errorf("backend request: %s: %w", err.Error(), errConfig)
 	}
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
@@ -224,7 +224,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if err != nil {
 		return g.backendError(ctx, u, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	respBody, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxBodyBytes+1))
 	if err != nil {
 		return g.backendError(ctx, u, err)

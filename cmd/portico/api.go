@@ -127,9 +127,9 @@ their deployments until redeployed. Parts Portico ignores are printed as warning
 				return err
 			}
 			for _, w := range out.Warnings {
-				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+				_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), out.API.ID)
+			_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.API.ID)
 			return nil
 		},
 	}
@@ -166,7 +166,7 @@ func apiExport(g *globalFlags) *cobra.Command {
 				return err
 			}
 			if outFile != "" {
-				return os.WriteFile(outFile, resp.Body, 0o644)
+				return os.WriteFile(outFile, resp.Body, 0o600)
 			}
 			_, err = cmd.OutOrStdout().Write(resp.Body)
 			return err
@@ -204,7 +204,7 @@ func apiList(g *globalFlags) *cobra.Command {
 				return err
 			}
 			if len(out.Items) == 0 {
-				fmt.Fprintln(cmd.ErrOrStderr(), "no APIs yet: import one with `portico api import FILE`")
+				_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "no APIs yet: import one with `portico api import FILE`")
 				return nil
 			}
 			rows := [][]string{}
@@ -238,11 +238,11 @@ func apiGet(g *globalFlags) *cobra.Command {
 				return err
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "ID:          %s\nName:        %s\nProtocol:    %s\nVersion:     %s\nCreated:     %s\n", a.ID, a.Name, a.Protocol, a.Version, a.CreatedAt)
+			_, _ = fmt.Fprintf(w, "ID:          %s\nName:        %s\nProtocol:    %s\nVersion:     %s\nCreated:     %s\n", a.ID, a.Name, a.Protocol, a.Version, a.CreatedAt)
 			if a.Description != "" {
-				fmt.Fprintf(w, "Description: %s\n", a.Description)
+				_, _ = fmt.Fprintf(w, "Description: %s\n", a.Description)
 			}
-			fmt.Fprintln(w)
+			_, _ = fmt.Fprintln(w)
 			rows := [][]string{}
 			for _, r := range a.Routes {
 				typ, uri := "-", ""
@@ -258,7 +258,7 @@ func apiGet(g *globalFlags) *cobra.Command {
 			if err != nil || len(stages) == 0 {
 				return err
 			}
-			fmt.Fprintln(w)
+			_, _ = fmt.Fprintln(w)
 			return stageTable(w, stages)
 		},
 	}
@@ -278,7 +278,7 @@ func apiDelete(g *globalFlags) *cobra.Command {
 				return err
 			}
 			if !g.json() {
-				fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
+				_, _ = fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
 			}
 			return nil
 		},
@@ -324,9 +324,9 @@ func apiDeploy(g *globalFlags) *cobra.Command {
 			if err := json.Unmarshal(resp.Body, &out); err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), out.Deployment.ID)
+			_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.Deployment.ID)
 			if out.Stage != nil && out.Stage.URL != "" {
-				fmt.Fprintln(cmd.OutOrStdout(), out.Stage.URL)
+				_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.Stage.URL)
 			}
 			return nil
 		},
@@ -413,7 +413,7 @@ func stageList(g *globalFlags) *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), raw)
 			}
 			if len(stages) == 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "no stages yet: deploy with `portico api deploy %s --stage dev`\n", args[0])
+				_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "no stages yet: deploy with `portico api deploy %s --stage dev`\n", args[0])
 				return nil
 			}
 			return stageTable(cmd.OutOrStdout(), stages)
@@ -451,7 +451,7 @@ func stageSetVar(g *globalFlags) *cobra.Command {
 			if err := json.Unmarshal(resp.Body, &st); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "stage %s: %s\n", st.Name, formatVars(st.Variables))
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "stage %s: %s\n", st.Name, formatVars(st.Variables))
 			return nil
 		},
 	}
@@ -517,7 +517,7 @@ func stageRollback(g *globalFlags) *cobra.Command {
 			if err := json.Unmarshal(resp.Body, &st); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "stage %s now serves deployment %s\n", st.Name, st.DeploymentID)
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "stage %s now serves deployment %s\n", st.Name, st.DeploymentID)
 			return nil
 		},
 	}
@@ -587,7 +587,7 @@ func deployHelloAPI(ctx context.Context, e *devEnv) error {
 	if stageURL == "" {
 		stageURL = strings.TrimSuffix(e.gatewayURL, "/") + "/" + id + "/dev/"
 	}
-	fmt.Fprintf(e.out, "deployed api hello (%s): stage dev, alias=live\n", id)
+	_, _ = fmt.Fprintf(e.out, "deployed api hello (%s): stage dev, alias=live\n", id)
 	e.notes = append(e.notes,
 		"",
 		"Call hello through the gateway (stage dev, alias live):",

@@ -46,7 +46,7 @@ const (
 	extIntegration       = "x-amazon-apigateway-integration"
 	extAnyMethod         = "x-amazon-apigateway-any-method"
 	extBinaryMediaTypes  = "x-amazon-apigateway-binary-media-types"
-	extAPIKeySource      = "x-amazon-apigateway-api-key-source"
+	extAPIKeySource      = "x-amazon-apigateway-api-key-source" //nolint:gosec // an extension name, not a credential
 	extRequestValidators = "x-amazon-apigateway-request-validators"
 	extRequestValidator  = "x-amazon-apigateway-request-validator"
 	extImportExport      = "x-amazon-apigateway-importexport-version"
@@ -102,7 +102,7 @@ func Import(data []byte, opts Options) (*Result, error) {
 	}
 	js, err := toJSON(data)
 	if err != nil {
-		return nil, fmt.Errorf("document does not parse as JSON or YAML: %v: %w", err, errdefs.ErrInvalid)
+		return nil, fmt.Errorf("document does not parse as JSON or YAML: %w: %w", err, errdefs.ErrInvalid)
 	}
 	im := &importer{}
 	if err := json.Unmarshal(js, &im.raw); err != nil || im.raw == nil {
