@@ -487,3 +487,27 @@ func TestDefaultStageOfHTTPAPI(t *testing.T) {
 		t.Fatalf("$default: %d %q", r.status, r.body)
 	}
 }
+
+func TestHTTPProxyBodyLimit(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	defer backend.Close()
+	e := newEnv(t)
+	a := &apis.API{Name: "p", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "POST", Path: "/up", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: backend.URL + "/up"}},
+	}}}
+	id := e.deploy(a, "dev", nil)
+	// A chunked body (no Content-Length) over the limit is cut off at 10 MB.
+	pr, pw := io.Pipe()
+	go func() {
+		chunk := []byte(strings.Repeat("x", 1<<20))
+		for i := 0; i < 11; i++ {
+			if _, err := pw.Write(chunk); err != nil {
+				return
+			}
+		}
+		_ = pw.Close()
+	}()
+	e.do("POST", "/"+id+"/dev/up", pr).expectError(t, 413, "RequestTooLargeException", "Request Too Long")
+}
