@@ -55,12 +55,12 @@ live pointing at it. Safe to run again on the same data directory.`,
 			if _, err := os.Stat(filepath.Join(samples, "hello", "bootstrap")); err != nil {
 				return fmt.Errorf("no built sample at %s: run `make samples` first (%w)", filepath.Join(samples, "hello", "bootstrap"), err)
 			}
-			return runServer(cmd.Context(), s, func(ctx context.Context, adminAddr string) error {
+			return runServer(cmd.Context(), s, func(ctx context.Context, adminURL, gatewayURL string) error {
 				e := &devEnv{
-					client:     client.New("http://"+adminAddr, s.AdminToken),
+					client:     client.New(adminURL, s.AdminToken),
 					samples:    samples,
-					adminURL:   "http://" + adminAddr,
-					gatewayURL: "http://" + s.Listen,
+					adminURL:   adminURL,
+					gatewayURL: gatewayURL,
 					out:        cmd.OutOrStdout(),
 				}
 				for _, st := range devSteps {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"time"
 
@@ -142,8 +143,9 @@ func newLogger(s app.Settings) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})), nil
 }
 
-// started is called once the server runs, with the admin API's address.
-type started func(ctx context.Context, adminAddr string) error
+// started is called once the server runs, with the base URLs of the admin API and
+// of the gateway.
+type started func(ctx context.Context, adminURL, gatewayURL string) error
 
 // runServer runs the server until ctx ends (SIGINT or SIGTERM), then stops it
 // within the shutdown timeout. after, when set, runs once the server is up.
@@ -154,7 +156,8 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	}
 	t0 := time.Now()
 	var adminAddr *admin.Server
-	fxApp := app.New(s, log, fx.Populate(&adminAddr))
+	var gateway app.GatewayListener
+	fxApp := app.New(s, log, fx.Populate(&adminAddr, &gateway))
 	if err := fxApp.Err(); err != nil {
 		return cleanFxError(err)
 	}
@@ -167,7 +170,7 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	log.Info("portico started", "in", time.Since(t0).Round(time.Millisecond), "admin", adminAddr.Addr(), "data-dir", s.DataDir)
 	var afterErr error
 	if after != nil {
-		afterErr = after(ctx, adminAddr.Addr())
+		afterErr = after(ctx, dialURL(adminAddr.Addr()), dialURL(gateway.Addr()))
 	}
 	if afterErr == nil {
 		<-ctx.Done()
@@ -182,6 +185,19 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 		}
 	}
 	return afterErr
+}
+
+// dialURL turns a bound listen address into a URL a local client can call: an
+// unspecified host (":8080", "0.0.0.0:8080", "[::]:8080") becomes 127.0.0.1.
+func dialURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // cleanFxError strips fx's and dig's wrapping so the user sees the cause.
