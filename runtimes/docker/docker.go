@@ -237,10 +237,23 @@ func (r *Runtime) ensureNetwork(ctx context.Context) (string, error) {
 			},
 			Labels: map[string]string{LabelPortico: "1"},
 		})
-		if err != nil && !cerrdefs.IsConflict(err) {
-			return "", r.wrap("creating network "+r.cfg.Network, err)
+		if err != nil {
+			// Another runtime may have created it meanwhile: the daemon then refuses
+			// ours for its bridge name (Docker before 25 allows duplicate names).
+			// Its creation may still be settling: look a few times.
+			cerr := err
+			for i := 0; i < 10; i++ {
+				if res, err = r.cli.NetworkInspect(ctx, r.cfg.Network, client.NetworkInspectOptions{}); err == nil {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if err != nil {
+				return "", r.wrap("creating network "+r.cfg.Network, fmt.Errorf("%w (then: %w)", cerr, err))
+			}
+		} else {
+			res, err = r.cli.NetworkInspect(ctx, r.cfg.Network, client.NetworkInspectOptions{})
 		}
-		res, err = r.cli.NetworkInspect(ctx, r.cfg.Network, client.NetworkInspectOptions{})
 	}
 	if err != nil {
 		return "", r.wrap("inspecting network "+r.cfg.Network, err)

@@ -359,3 +359,41 @@ func TestBuildImage(t *testing.T) {
 		t.Errorf("BuildImage without a Dockerfile: %v, want ErrInvalid", err)
 	}
 }
+
+// TestNetworkCreatedOnce: runtimes starting together on a host without the
+// network agree on one.
+func TestNetworkCreatedOnce(t *testing.T) {
+	runtimetest.RequireDocker(t)
+	inst := testInstance(t)
+	cfg := Config{Network: "portico-" + inst, BridgeName: "ptc" + inst[len(inst)-8:]}
+	var wg sync.WaitGroup
+	addrs := make([]string, 4)
+	for i := range addrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rt := newTestRuntime(t, cfg)
+			addrs[i] = rt.HostAddr()
+			rt.Close()
+		}()
+	}
+	wg.Wait()
+	cli, err := newClient("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	defer cli.NetworkRemove(context.Background(), cfg.Network, client.NetworkRemoveOptions{})
+	for _, a := range addrs {
+		if a == "" || a != addrs[0] {
+			t.Fatalf("runtimes disagree on the gateway: %v", addrs)
+		}
+	}
+	list, err := cli.NetworkList(context.Background(), client.NetworkListOptions{Filters: client.Filters{}.Add("name", cfg.Network)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 {
+		t.Fatalf("%d networks named %s", len(list.Items), cfg.Network)
+	}
+}
