@@ -183,11 +183,11 @@ func (n *network) ensureEgress() error {
 	}
 	for _, r := range rules {
 		table, chain, spec := r[:2], r[2], r[3:]
-		check := append(append(append([]string{}, table...), "-C", chain), spec...)
+		check := append(append(append([]string{"-w"}, table...), "-C", chain), spec...)
 		if exec.Command(ipt, check...).Run() == nil {
 			continue
 		}
-		add := append(append(append([]string{}, table...), "-A", chain), spec...)
+		add := append(append(append([]string{"-w"}, table...), "-A", chain), spec...)
 		if out, err := exec.Command(ipt, add...).CombinedOutput(); err != nil {
 			return fmt.Errorf("iptables %v: %v: %s", add, err, out)
 		}
