@@ -320,6 +320,27 @@ func TestLambdaAPIErrorsAndRestart(t *testing.T) {
 			t.Errorf("error payload %q", out.Payload)
 		}
 	})
+	t.Run("reserved concurrency 0 throttles with a Reason", func(t *testing.T) {
+		createHello(t, ctx, c, "throttled", "none")
+		if _, err := c.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{
+			FunctionName: aws.String("throttled"), ReservedConcurrentExecutions: aws.Int32(0),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.GetFunctionConcurrency(ctx, &lambda.GetFunctionConcurrencyInput{FunctionName: aws.String("throttled")})
+		if err != nil || aws.ToInt32(got.ReservedConcurrentExecutions) != 0 || got.ReservedConcurrentExecutions == nil {
+			t.Fatalf("GetFunctionConcurrency = %v, %v; want 0", got, err)
+		}
+		_, err = c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("throttled"), Payload: []byte(`{}`)})
+		apiError(t, err, "TooManyRequestsException", 429)
+		var tmr *types.TooManyRequestsException
+		if errors.As(err, &tmr) && tmr.Reason == "" {
+			t.Errorf("TooManyRequestsException without a Reason: %v", err)
+		}
+		if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("throttled")}); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("log tail", func(t *testing.T) {
 		out, err := c.Invoke(ctx, &lambda.InvokeInput{
 			FunctionName: aws.String("hello:live"), LogType: types.LogTypeTail, Payload: []byte(`{}`),

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// parseServe runs serve's flag parsing on args and returns the merged settings.
+func parseServe(t *testing.T, args ...string) *serveFlags {
+	t.Helper()
+	f := &serveFlags{}
+	cmd := &cobra.Command{Use: "serve"}
+	f.register(cmd)
+	if err := cmd.ParseFlags(args); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestSettingsPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "portico.yaml")
+	if err := os.WriteFile(cfg, []byte("listen: ':7000'\ndata-dir: /from/yaml\nruntime: process\nlog-level: debug\ninvoker:\n  idle-timeout: 5m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PORTICO_DATA_DIR", "/from/env")
+	t.Setenv("PORTICO_LOG_LEVEL", "warn")
+	f := parseServe(t, "--config", cfg, "--log-level", "error")
+	s, err := f.settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, got, want string }{
+		{"yaml over default", s.Listen, ":7000"},
+		{"env over yaml", s.DataDir, "/from/env"},
+		{"flag over env", s.LogLevel, "error"},
+		{"yaml", s.Runtime, "process"},
+		{"default", s.AdminListen, "127.0.0.1:9090"},
+	}
+	for _, c := range cases {
+		if c.got != c.want {
+			t.Errorf("%s: got %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if got := s.InvokerConfig().IdleTimeout; got != 5*time.Minute {
+		t.Errorf("invoker idle-timeout = %v, want 5m", got)
+	}
+}
+
+func TestSettingsRefused(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		yaml string
+		want string
+	}{
+		{"admin off loopback without token", []string{"--admin-listen", "0.0.0.0:9090"}, "", "--admin-token"},
+		{"unknown runtime", []string{"--runtime", "kvm"}, "", "auto, process, docker or containerd"},
+		{"unknown config key", nil, "listne: ':1'\n", "listne"},
+		{"missing explicit config", []string{"--config", "/does/not/exist.yaml"}, "", "config file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			if c.yaml != "" {
+				if err := os.WriteFile("portico.yaml", []byte(c.yaml), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f := parseServe(t, c.args...)
+			_, err := f.settings()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("settings() = %v, want an error mentioning %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestDialURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"[::]:8080":      "http://127.0.0.1:8080",
+		"0.0.0.0:80":     "http://127.0.0.1:80",
+		":9":             "http://127.0.0.1:9",
+		"127.0.0.1:9090": "http://127.0.0.1:9090",
+	} {
+		if got := dialURL(in); got != want {
+			t.Errorf("dialURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
