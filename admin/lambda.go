@@ -1014,9 +1014,12 @@ func (s *Server) functionLogs(w http.ResponseWriter, r *http.Request) error {
 	follow := r.URL.Query().Get("follow")
 	following := follow == "1" || follow == "true"
 	logs := s.inv.Logs()
-	tail, err := logs.Read(name, n)
-	if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
-		return err
+	var tail []byte
+	if n > 0 {
+		tail, err = logs.Read(name, n)
+		if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+			return err
+		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
