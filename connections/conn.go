@@ -176,7 +176,6 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	c.mu.Lock()
 	c.pingTimer = time.AfterFunc(m.cfg.PingInterval, c.ping)
 	c.mu.Unlock()
-	m.readers.Add(1)
 	// The read loop runs in its own goroutine so that net/http's per-request
 	// buffers, held while a handler runs, are released.
 	go c.readLoop(context.WithoutCancel(ctx))

@@ -394,6 +394,8 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	}
 }
 
+// add registers a connection and counts its reader (which the caller must then
+// start), unless the manager is shutting down.
 func (m *Manager) add(c *Conn) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -401,6 +403,7 @@ func (m *Manager) add(c *Conn) bool {
 		return false
 	}
 	m.conns[c.id] = c
+	m.readers.Add(1)
 	return true
 }
 
