@@ -7,6 +7,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -14,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +24,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/sigv4"
 )
 
 // Config says where the admin API listens and which token it requires.
@@ -74,9 +77,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
+// TokenAccessKeyID is the access key id of SigV4 requests signed with the admin
+// token as the secret key (aws --endpoint-url with AWS_ACCESS_KEY_ID=portico and
+// AWS_SECRET_ACCESS_KEY=<token>).
+const TokenAccessKeyID = "portico"
+
+// maxSignedBody bounds the body buffered to verify a SigV4 signature (a
+// CreateFunction with a base64 zip).
+const maxSignedBody = 80 << 20
+
+// authorized accepts "Authorization: Bearer <token>", or a SigV4 signature made
+// with access key id "portico" and the token as the secret.
 func (s *Server) authorized(r *http.Request) bool {
-	got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1
+	h := r.Header.Get("Authorization")
+	if got, ok := strings.CutPrefix(h, "Bearer "); ok {
+		return subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1
+	}
+	if !strings.HasPrefix(h, "AWS4-HMAC-SHA256 ") {
+		return false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxSignedBody+1))
+	if err != nil || len(body) > maxSignedBody {
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	v := sigv4.Verifier{Secret: func(id string) (string, bool) {
+		return s.cfg.Token, id == TokenAccessKeyID
+	}}
+	_, err = v.Verify(r, body)
+	return err == nil
 }
 
 // Start binds the listener and serves in the background.
@@ -164,6 +193,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, typ = http.StatusTooManyRequests, "TooManyRequestsException"
 	case errors.Is(err, errdefs.ErrForbidden):
 		status, typ = http.StatusForbidden, "AccessDeniedException"
+	case errors.Is(err, errdefs.ErrPrecondition):
+		status, typ = http.StatusPreconditionFailed, "PreconditionFailedException"
 	case errors.Is(err, errdefs.ErrGone):
 		status, typ = http.StatusGone, "GoneException"
 	case errors.Is(err, errdefs.ErrUnavailable):

@@ -317,7 +317,7 @@ func (s *Server) checkRevision(r *http.Request, name, want string) error {
 		return err
 	}
 	if cur.RevisionID != want {
-		return errdefs.New(errdefs.ErrConflict, "PreconditionFailedException",
+		return errdefs.New(errdefs.ErrPrecondition, "PreconditionFailedException",
 			"The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
 	}
 	return nil
@@ -946,7 +946,9 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) error {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case "Event":
-		id, err := s.inv.InvokeAsync(r.Context(), cfg, payload)
+		id, err := s.inv.InvokeAsync(r.Context(), invoker.Request{
+			Function: cfg, Payload: payload, InvokedARN: functions.ARN(ref.Name, ref.Qualifier), ClientContext: clientContext,
+		})
 		if err != nil {
 			return err
 		}

@@ -327,7 +327,7 @@ func (s *Service) Update(ctx context.Context, fn string, in Input) (*Alias, erro
 			return err
 		}
 		if in.RevisionID != "" && in.RevisionID != a.RevisionID {
-			return errdefs.New(errdefs.ErrConflict, "PreconditionFailedException",
+			return errdefs.New(errdefs.ErrPrecondition, "PreconditionFailedException",
 				"The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
 		}
 		if in.FunctionVersion != "" {

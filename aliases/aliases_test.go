@@ -91,7 +91,7 @@ func TestCRUD(t *testing.T) {
 	}
 
 	// Update: only what is given changes; a stale revision is refused.
-	if _, err := e.svc.Update(ctx, "fn", Input{Name: "live", FunctionVersion: "2", RevisionID: "stale"}); !errors.Is(err, errdefs.ErrConflict) {
+	if _, err := e.svc.Update(ctx, "fn", Input{Name: "live", FunctionVersion: "2", RevisionID: "stale"}); !errors.Is(err, errdefs.ErrPrecondition) {
 		t.Errorf("update with stale revision: %v", err)
 	}
 	u, err := e.svc.Update(ctx, "fn", Input{Name: "live", FunctionVersion: "2", RevisionID: a.RevisionID, RoutingConfig: weights("1", 0.1)})

@@ -595,7 +595,7 @@ func (s *Service) Publish(ctx context.Context, name, description, revisionID str
 }
 
 func errPrecondition() error {
-	return errdefs.New(errdefs.ErrConflict, "PreconditionFailedException",
+	return errdefs.New(errdefs.ErrPrecondition, "PreconditionFailedException",
 		"The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
 }
 

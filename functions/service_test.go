@@ -295,7 +295,7 @@ func TestPublish(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	c := e.create(t, "fn", false)
-	if _, err := e.svc.Publish(ctx, "fn", "", "wrong-revision"); !errors.Is(err, errdefs.ErrConflict) {
+	if _, err := e.svc.Publish(ctx, "fn", "", "wrong-revision"); !errors.Is(err, errdefs.ErrPrecondition) {
 		t.Errorf("publish with wrong revision: %v", err)
 	}
 	v1, err := e.svc.Publish(ctx, "fn", "first", c.RevisionID)

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/store"
 )
@@ -23,6 +22,9 @@ type asyncEvent struct {
 	Function  string          `json:"function"`
 	Version   string          `json:"version"`
 	Payload   json.RawMessage `json:"payload"`
+	// InvokedARN and ClientContext are what the caller sent, kept for the run.
+	InvokedARN    string `json:"invokedArn,omitempty"`
+	ClientContext string `json:"clientContext,omitempty"`
 	Attempt   int             `json:"attempt"` // retries made so far
 	NotBefore time.Time       `json:"notBefore"`
 	Enqueued  time.Time       `json:"enqueued"`
@@ -47,9 +49,11 @@ func newAsyncQueue(i *Invoker) *asyncQueue {
 	return &asyncQueue{i: i, wake: make(chan struct{}, 1), running: map[string]bool{}}
 }
 
-// InvokeAsync persists an Event invocation of fn and returns its request id once it
-// is durable; it runs later, retried twice on error.
-func (i *Invoker) InvokeAsync(ctx context.Context, fn *functions.Config, payload []byte) (string, error) {
+// InvokeAsync persists an Event invocation of req.Function and returns its request
+// id once it is durable; it runs later, retried twice on error. Of req, Payload,
+// InvokedARN and ClientContext are kept.
+func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) {
+	fn, payload := req.Function, req.Payload
 	if fn == nil {
 		return "", fmt.Errorf("invoke: no function: %w", errdefs.ErrInvalid)
 	}
@@ -64,7 +68,8 @@ func (i *Invoker) InvokeAsync(ctx context.Context, fn *functions.Config, payload
 		return "", errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException", "Could not parse request body into json: the payload is not valid JSON")
 	}
 	now := time.Now()
-	ev := asyncEvent{RequestID: newID(), Function: fn.FunctionName, Version: fn.Version, Payload: payload, NotBefore: now, Enqueued: now}
+	ev := asyncEvent{RequestID: newID(), Function: fn.FunctionName, Version: fn.Version, Payload: payload,
+		InvokedARN: req.InvokedARN, ClientContext: req.ClientContext, NotBefore: now, Enqueued: now}
 	key := fmt.Sprintf("%020d-%s", now.UnixNano(), ev.RequestID)
 	if err := i.p.Store.Update(ctx, func(tx *store.Tx) error { return tx.Put(bucketAsync, key, ev) }); err != nil {
 		return "", err
@@ -184,7 +189,8 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		q.delete(key)
 		return
 	}
-	res, err := i.Invoke(ctx, Request{Function: cfg, Payload: ev.Payload, RequestID: ev.RequestID})
+	res, err := i.Invoke(ctx, Request{Function: cfg, Payload: ev.Payload, RequestID: ev.RequestID,
+		InvokedARN: ev.InvokedARN, ClientContext: ev.ClientContext})
 	switch {
 	case err == nil && res.FunctionError == "":
 		q.delete(key)

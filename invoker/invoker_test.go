@@ -562,7 +562,7 @@ func TestEventInvocationsSurviveRestartAndRetry(t *testing.T) {
 	cfg := e.fns.add(&functions.Config{FunctionName: "ev"})
 	// Stop the queue's workers so the event stays queued across the "restart".
 	e.inv.async.stop()
-	id, err := e.inv.InvokeAsync(context.Background(), cfg, []byte(`{"pidFile":"`+filepath.Join(marks, "ran")+`"}`))
+	id, err := e.inv.InvokeAsync(context.Background(), Request{Function: cfg, Payload: []byte(`{"pidFile":"` + filepath.Join(marks, "ran") + `"}`)})
 	if err != nil || id == "" {
 		t.Fatalf("enqueue: %q %v", id, err)
 	}
@@ -576,9 +576,7 @@ func TestEventInvocationsSurviveRestartAndRetry(t *testing.T) {
 
 	// A failing event is tried three times in all, then dropped.
 	fail := e2.fns.add(&functions.Config{FunctionName: "evfail"})
-	counter := filepath.Join(marks, "count")
-	_ = counter
-	if _, err := e2.inv.InvokeAsync(context.Background(), fail, []byte(`{"fail":"always"}`)); err != nil {
+	if _, err := e2.inv.InvokeAsync(context.Background(), Request{Function: fail, Payload: []byte(`{"fail":"always"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "failing event dropped after retries", func() bool { return e2.queued() == 0 })
@@ -586,7 +584,7 @@ func TestEventInvocationsSurviveRestartAndRetry(t *testing.T) {
 	if got := strings.Count(string(log), "START RequestId"); got != 3 {
 		t.Fatalf("failing event ran %d times, want 3 (one try, two retries)", got)
 	}
-	if _, err := e2.inv.InvokeAsync(context.Background(), fail, []byte(`not json`)); !errors.Is(err, errdefs.ErrInvalid) {
+	if _, err := e2.inv.InvokeAsync(context.Background(), Request{Function: fail, Payload: []byte(`not json`)}); !errors.Is(err, errdefs.ErrInvalid) {
 		t.Fatalf("non-JSON event: %v", err)
 	}
 }

@@ -338,7 +338,10 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		"LAMBDA_TASK_ROOT":                "/var/task",
 		"LAMBDA_RUNTIME_DIR":              "/var/runtime",
 	}
-	if sb.pool.minWarm > 0 {
+	sb.pool.mu.Lock()
+	provisioned := sb.pool.minWarm > 0
+	sb.pool.mu.Unlock()
+	if provisioned {
 		env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "provisioned-concurrency"
 	}
 	if i.p.Credentials != nil {

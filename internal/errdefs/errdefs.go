@@ -31,6 +31,9 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 	// ErrForbidden means the caller may not do this.
 	ErrForbidden = errors.New("forbidden")
+	// ErrPrecondition means a condition the caller set (a revision id) does not
+	// hold.
+	ErrPrecondition = errors.New("precondition failed")
 	// ErrGone means the resource existed but is no longer there (a closed connection).
 	ErrGone = errors.New("gone")
 )
