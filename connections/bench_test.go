@@ -119,7 +119,7 @@ func TestBenchClientProcess(t *testing.T) {
 				if i >= n {
 					return
 				}
-				c, _, err := d.Dial(url, nil)
+				c, _, err := wsDial(&d, url, nil)
 				if err != nil {
 					failed.Store(err.Error())
 					return
@@ -173,7 +173,7 @@ func measureIdle(b *testing.B, n int) idleResult {
 	m, _, url := newBenchServer(b, Config{})
 	// Warm up the server's paths (and pools) with a few connections.
 	for range 10 {
-		c, _, err := websocket.DefaultDialer.Dial(url, nil)
+		c, _, err := wsDial(websocket.DefaultDialer, url, nil)
 		if err != nil {
 			return idleResult{err: err}
 		}
@@ -231,7 +231,7 @@ func measureIdle(b *testing.B, n int) idleResult {
 // connection, end to end over loopback, and reports p50 and p99.
 func BenchmarkConnectionsPost(b *testing.B) {
 	m, srv, url := newBenchServer(b, Config{})
-	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+	ws, _, err := wsDial(websocket.DefaultDialer, url, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func BenchmarkFanout(b *testing.B) {
 	var received atomic.Int64
 	clients := make([]*websocket.Conn, n)
 	for i := range clients {
-		c, _, err := websocket.DefaultDialer.Dial(url, nil)
+		c, _, err := wsDial(websocket.DefaultDialer, url, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

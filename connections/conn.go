@@ -47,14 +47,13 @@ type Conn struct {
 	connectedAt time.Time
 	deadline    time.Time // connectedAt + MaxLifetime
 
-	lastInbound  atomic.Int64 // unix nanos of the last message or ping from the client
-	lastActive   atomic.Int64 // unix nanos of the last message in either direction
-	lastPing     atomic.Int64
-	lastPong     atomic.Int64
-	limiter      *rate.Limiter
-	inflight     chan struct{}
-	pingTimer    *time.Timer
-	closeStarted atomic.Bool
+	lastInbound atomic.Int64 // unix nanos of the last message or ping from the client
+	lastActive  atomic.Int64 // unix nanos of the last message in either direction
+	lastPing    atomic.Int64
+	lastPong    atomic.Int64
+	limiter     *rate.Limiter
+	inflight    chan struct{}
+	pingTimer   *time.Timer
 
 	mu          sync.Mutex
 	queue       []outMsg

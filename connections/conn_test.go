@@ -98,15 +98,15 @@ func TestConnectRefused(t *testing.T) {
 		}
 		return nil, errors.New("boom")
 	}
-	_, resp, err := websocket.DefaultDialer.Dial(ts.ws+"?token=bad", nil)
-	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("dial with a bad token: err=%v resp=%v", err, resp)
+	_, status, err := wsDial(websocket.DefaultDialer, ts.ws+"?token=bad", nil)
+	if err == nil || status != http.StatusUnauthorized {
+		t.Fatalf("dial with a bad token: err=%v status=%d", err, status)
 	}
 	if ts.m.Len() != 0 {
 		t.Fatalf("a refused connection was registered")
 	}
 	d := websocket.Dialer{Subprotocols: []string{"chat"}}
-	c, _, err := d.Dial(ts.ws+"?token=ok", nil)
+	c, _, err := wsDial(&d, ts.ws+"?token=ok", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestLimitsClose(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ts := newTestServer(t, cfg, chatKeys())
-			ws, _, err := c.dialer.Dial(ts.ws, nil)
+			ws, _, err := wsDial(&c.dialer, ts.ws, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -302,7 +302,7 @@ func TestShutdown(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if _, resp, err := websocket.DefaultDialer.Dial(ts.ws, nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
+	if _, status, err := wsDial(websocket.DefaultDialer, ts.ws, nil); err == nil || status != http.StatusServiceUnavailable {
 		t.Fatalf("dial after shutdown: %v", err)
 	}
 }
@@ -366,8 +366,12 @@ func TestHandshakeWithEarlyData(t *testing.T) {
 	}
 	br := bufio.NewReader(nc)
 	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("handshake: %v %v", resp, err)
+	if err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v", resp.Status)
 	}
 	hdr := make([]byte, 2)
 	_ = nc.SetReadDeadline(time.Now().Add(20 * time.Second))

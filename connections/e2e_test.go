@@ -118,12 +118,8 @@ func (a *chatApp) dial(t *testing.T) (*websocket.Conn, string) {
 	for _, id := range a.connections(t) {
 		before[id] = true
 	}
-	c, resp, err := websocket.DefaultDialer.Dial(a.ws+"?token="+chatToken, nil)
+	c, status, err := dialWS(a.ws + "?token=" + chatToken)
 	if err != nil {
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-		}
 		t.Fatalf("dial %s: %v (status %d)", a.ws, err, status)
 	}
 	t.Cleanup(func() { _ = c.Close() })
@@ -188,6 +184,20 @@ func readCloseCode(t *testing.T, c *websocket.Conn) *websocket.CloseError {
 	}
 }
 
+// dialWS dials url and closes the handshake response's body; it returns the
+// response's status (0 when there was none).
+func dialWS(url string) (*websocket.Conn, int, error) {
+	c, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+		if resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+	}
+	return c, status, err
+}
+
 func managementClient(endpoint, key, secret string) *apigatewaymanagementapi.Client {
 	return apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
 		BaseEndpoint: aws.String(endpoint), Region: "us-east-1",
@@ -228,9 +238,9 @@ func runChat(t *testing.T, env *testenv.Env, gatewayHost string) {
 	ctx := context.Background()
 
 	// A $connect that answers 401 refuses the handshake.
-	_, resp, err := websocket.DefaultDialer.Dial(a.ws+"?token=wrong", nil)
-	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("dial with a wrong token: %v %v", err, resp)
+	_, status, err := dialWS(a.ws + "?token=wrong")
+	if err == nil || status != http.StatusUnauthorized {
+		t.Fatalf("dial with a wrong token: %v %d", err, status)
 	}
 
 	// Three clients; $connect records each in the volume.
@@ -349,7 +359,7 @@ func TestIdleConnectionCloses(t *testing.T) {
 	if _, err := c.Do(context.Background(), http.MethodPost, "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+strings.TrimPrefix(env.GatewayURL, "http://")+"/"+api.ID+"/dev", nil)
+	ws, _, err := dialWS("ws://" + strings.TrimPrefix(env.GatewayURL, "http://") + "/" + api.ID + "/dev")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func (h *hijackWrapper) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	fc := &frameLimitConn{Conn: nc, max: int64(h.maxFrame)}
 	if n := brw.Reader.Buffered(); n > 0 {
-		pre, _ := brw.Reader.Peek(n)
+		pre, _ := brw.Peek(n)
 		fc.pre = append([]byte(nil), pre...)
 	}
 	return fc, bufio.NewReadWriter(bufio.NewReaderSize(fc, h.bufSize), brw.Writer), nil

@@ -2,6 +2,7 @@ package connections
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,11 +23,10 @@ const (
 // fakeDispatcher is a hand-written Dispatcher: routes by key, a handler per call,
 // and every event it got.
 type fakeDispatcher struct {
-	mu      sync.Mutex
-	routes  *Routes
-	handle  func(ev *events.APIGatewayWebsocketProxyRequest) (*Response, error)
-	events  chan *events.APIGatewayWebsocketProxyRequest
-	missing bool
+	mu     sync.Mutex
+	routes *Routes
+	handle func(ev *events.APIGatewayWebsocketProxyRequest) (*Response, error)
+	events chan *events.APIGatewayWebsocketProxyRequest
 }
 
 func newFakeDispatcher(keys map[string]bool) *fakeDispatcher {
@@ -110,12 +110,8 @@ func newTestServer(t *testing.T, cfg Config, keys map[string]bool) *testServer {
 
 func (ts *testServer) dial(t *testing.T, query string) *websocket.Conn {
 	t.Helper()
-	c, resp, err := websocket.DefaultDialer.Dial(ts.ws+query, http.Header{"User-Agent": {"test-agent"}})
+	c, status, err := wsDial(websocket.DefaultDialer, ts.ws+query, http.Header{"User-Agent": {"test-agent"}})
 	if err != nil {
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-		}
 		t.Fatalf("dial: %v (status %d)", err, status)
 	}
 	t.Cleanup(func() { _ = c.Close() })
@@ -157,10 +153,24 @@ func readClose(t *testing.T, c *websocket.Conn) *websocket.CloseError {
 		if err == nil {
 			continue
 		}
-		ce, ok := err.(*websocket.CloseError)
-		if !ok {
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) {
 			t.Fatalf("connection ended without a close frame: %v", err)
 		}
 		return ce
 	}
+}
+
+// wsDial dials url and closes the handshake response's body; it returns the
+// response's status (0 when there was none).
+func wsDial(d *websocket.Dialer, url string, h http.Header) (*websocket.Conn, int, error) {
+	c, resp, err := d.Dial(url, h)
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+		if resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+	}
+	return c, status, err
 }

@@ -42,7 +42,7 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(m.cfg.MaxMessageBytes)+1))
 	if err != nil {
-		return fmt.Errorf("reading the body: %v: %w", err, errdefs.New(errdefs.ErrInvalid, "BadRequestException", "Bad Request"))
+		return errdefs.New(errdefs.ErrInvalid, "BadRequestException", "Bad Request: reading the body: "+err.Error())
 	}
 	if len(body) > m.cfg.MaxMessageBytes {
 		return &errdefs.Kinded{Kind: errdefs.ErrTooLarge, Type: "PayloadTooLargeException",
@@ -51,7 +51,7 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 	if !m.bearerOK(authz) {
 		v := sigv4.Verifier{Secret: m.secretFor, Service: SigningService, MaxSkew: m.cfg.SigningMaxSkew, Now: m.now}
 		if _, err := v.Verify(r, body); err != nil {
-			return fmt.Errorf("%v: %w", err, errForbidden)
+			return fmt.Errorf("%w: %w", errForbidden, err)
 		}
 	}
 	switch r.Method {

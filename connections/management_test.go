@@ -106,7 +106,13 @@ func TestManagementHTTP(t *testing.T) {
 	ts := newTestServer(t, Config{}, chatKeys())
 	ws := ts.dial(t, "")
 	id := ts.waitConns(t, 1)[0].ConnectionID
-	do := func(method, path, auth string, body []byte) (*http.Response, map[string]string) {
+	type answer struct {
+		status int
+		header http.Header
+		raw    []byte
+		body   map[string]string
+	}
+	do := func(method, path, auth string, body []byte) answer {
 		t.Helper()
 		req, _ := http.NewRequest(method, ts.srv.URL+path, bytes.NewReader(body))
 		if auth != "" {
@@ -117,10 +123,10 @@ func TestManagementHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		raw, _ := io.ReadAll(resp.Body)
-		var m map[string]string
-		_ = json.Unmarshal(raw, &m)
-		return resp, m
+		a := answer{status: resp.StatusCode, header: resp.Header}
+		a.raw, _ = io.ReadAll(resp.Body)
+		_ = json.Unmarshal(a.raw, &a.body)
+		return a
 	}
 	path := "/" + testAPI + "/" + testStage + "/@connections/" + id
 	cases := []struct {
@@ -140,27 +146,21 @@ func TestManagementHTTP(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			resp, body := do(c.method, c.path, c.auth, c.body)
-			if resp.StatusCode != c.status || resp.Header.Get("x-amzn-ErrorType") != c.errType {
-				t.Fatalf("%s %s: %d %q %v", c.method, c.path, resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"), body)
+			a := do(c.method, c.path, c.auth, c.body)
+			if a.status != c.status || a.header.Get("x-amzn-ErrorType") != c.errType {
+				t.Fatalf("%s %s: %d %q %s", c.method, c.path, a.status, a.header.Get("x-amzn-ErrorType"), a.raw)
 			}
-			if c.status == 403 && body["message"] != "Forbidden" {
-				t.Fatalf("403 body = %v", body)
+			if c.status == 403 && a.body["message"] != "Forbidden" {
+				t.Fatalf("403 body = %s", a.raw)
 			}
 		})
 	}
 	if got := readText(t, ws); got != "via bearer" {
 		t.Fatalf("client got %q", got)
 	}
-	resp, _ := do("GET", path, "Bearer "+testToken, nil)
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET = %d", resp.StatusCode)
-	}
-	req, _ := http.NewRequest("GET", ts.srv.URL+path, nil)
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	r2, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	got := do("GET", path, "Bearer "+testToken, nil)
+	if got.status != 200 {
+		t.Fatalf("GET = %d", got.status)
 	}
 	var info struct {
 		ConnectedAt  string `json:"connectedAt"`
@@ -170,17 +170,15 @@ func TestManagementHTTP(t *testing.T) {
 			UserAgent string `json:"userAgent"`
 		} `json:"identity"`
 	}
-	_ = json.NewDecoder(r2.Body).Decode(&info)
-	r2.Body.Close()
+	_ = json.Unmarshal(got.raw, &info)
 	if _, err := time.Parse(time.RFC3339, info.ConnectedAt); err != nil || info.Identity.UserAgent != "test-agent" || !strings.HasSuffix(info.LastActiveAt, "Z") {
 		t.Fatalf("GET body = %+v", info)
 	}
-	resp, _ = do("DELETE", path, "Bearer "+testToken, nil)
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("DELETE = %d", resp.StatusCode)
+	if a := do("DELETE", path, "Bearer "+testToken, nil); a.status != http.StatusNoContent {
+		t.Fatalf("DELETE = %d", a.status)
 	}
-	if resp, _ := do("DELETE", path, "Bearer "+testToken, nil); resp.StatusCode != http.StatusGone {
-		t.Fatalf("second DELETE = %d", resp.StatusCode)
+	if a := do("DELETE", path, "Bearer "+testToken, nil); a.status != http.StatusGone {
+		t.Fatalf("second DELETE = %d", a.status)
 	}
 }
 

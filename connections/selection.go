@@ -53,7 +53,7 @@ func ParseSelectionExpression(expr string) (*Selector, error) {
 			return nil, invalidExpr(expr, "an empty path member")
 		}
 		for _, c := range seg {
-			if !(c == '_' || c == '-' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			if !memberChar(c) {
 				return nil, invalidExpr(expr, fmt.Sprintf("member %q has the character %q", seg, c))
 			}
 		}
@@ -136,4 +136,15 @@ func SelectRoute(sel *Selector, body []byte, hasRoute func(key string) bool) str
 		return RouteDefault
 	}
 	return ""
+}
+
+// memberChar reports whether c may appear in a selection expression's member.
+func memberChar(c rune) bool {
+	switch {
+	case c == '_', c == '-', c == '$':
+		return true
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return false
 }

@@ -245,7 +245,7 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 	}
 	req, err := http.NewRequestWithContext(ctx, method, uri, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("integration uri %q: %v: %w", uri, err, errConfig)
+		return nil, fmt.Errorf("integration uri %q: %w: %w", uri, errConfig, err)
 	}
 	for k, v := range ev.Headers {
 		req.Header.Set(k, v)
@@ -256,12 +256,12 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%s: %w", uri, errTimeout)
 		}
-		return nil, fmt.Errorf("%s: %v: %w", uri, err, errIntegration)
+		return nil, fmt.Errorf("%s: %w: %w", uri, errIntegration, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	out, err := io.ReadAll(io.LimitReader(resp.Body, int64(g.ws.m.Config().MaxMessageBytes)+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v: %w", uri, err, errIntegration)
+		return nil, fmt.Errorf("%s: %w: %w", uri, errIntegration, err)
 	}
 	return &connections.Response{StatusCode: resp.StatusCode, Body: out}, nil
 }
@@ -291,7 +291,7 @@ func parseWSResult(payload []byte) (*connections.Response, error) {
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &m); err != nil {
-		return nil, fmt.Errorf("result: %v: %w", err, errBadResult)
+		return nil, fmt.Errorf("result: %w: %w", errBadResult, err)
 	}
 	_, hasStatus := m["statusCode"]
 	_, hasBody := m["body"]

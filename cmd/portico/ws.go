@@ -82,7 +82,7 @@ func wsCreate(g *globalFlags) *cobra.Command {
 			if err := json.Unmarshal(resp.Body, &a); err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), a.ID)
+			_, _ = fmt.Fprintln(cmd.OutOrStdout(), a.ID)
 			return nil
 		},
 	}
@@ -130,7 +130,7 @@ deployed again ('portico api deploy API --stage STAGE').`,
 			if twoWay {
 				kind = "two-way (route response)"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "route %s -> %s, %s; deploy to apply: portico api deploy %s --stage STAGE\n", args[1], uri, kind, args[0])
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "route %s -> %s, %s; deploy to apply: portico api deploy %s --stage STAGE\n", args[1], uri, kind, args[0])
 			return nil
 		},
 	}
@@ -321,7 +321,7 @@ var chatFunctions = []string{"chat-connect", "chat-disconnect", "chat-sendmessag
 // and names the WebSocket API in stage variables. It prints the page's URL.
 func deployChat(ctx context.Context, e *devEnv) error {
 	if _, err := os.Stat(filepath.Join(e.samples, "chat-connect", "bootstrap")); err != nil {
-		fmt.Fprintf(e.out, "skipped the chat sample: %s is not built (make samples)\n", filepath.Join(e.samples, "chat-connect"))
+		_, _ = fmt.Fprintf(e.out, "skipped the chat sample: %s is not built (make samples)\n", filepath.Join(e.samples, "chat-connect"))
 		return nil
 	}
 	for _, fn := range chatFunctions {
@@ -362,7 +362,7 @@ func deployChat(ctx context.Context, e *devEnv) error {
 	if h := strings.TrimPrefix(base, "http://"); strings.HasPrefix(h, ":") || strings.HasPrefix(h, "0.0.0.0:") || strings.HasPrefix(h, "[::]:") {
 		base = "http://127.0.0.1:" + h[strings.LastIndex(h, ":")+1:]
 	}
-	fmt.Fprintf(e.out, "deployed the chat sample: websocket api %s, page api %s (stage dev)\n", wsID, pageID)
+	_, _ = fmt.Fprintf(e.out, "deployed the chat sample: websocket api %s, page api %s (stage dev)\n", wsID, pageID)
 	e.notes = append(e.notes,
 		"",
 		"Chat: open the page in two browser tabs:",

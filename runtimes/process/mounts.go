@@ -74,7 +74,7 @@ func linkMount(m runtimes.Mount) error {
 		}
 		return nil
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(target), 0o750); err != nil {
 			return mountError(m, fmt.Sprintf("cannot create %s: %v (the process runtime links volumes under /mnt, which must be writable by Portico)", filepath.Dir(target), err))
 		}
 		if err := os.Symlink(src, target); err != nil && !errors.Is(err, fs.ErrExist) {

@@ -36,7 +36,9 @@ func validID(id string) bool {
 		return false
 	}
 	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '=') {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '=':
+		default:
 			return false
 		}
 	}
@@ -48,10 +50,10 @@ func Join(id string) error {
 	if !validID(id) {
 		return fmt.Errorf("connection id %q is not a valid file name", id)
 	}
-	if err := os.MkdirAll(membersDir(), 0o755); err != nil {
+	if err := os.MkdirAll(membersDir(), 0o750); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(membersDir(), id), nil, 0o644)
+	return os.WriteFile(filepath.Join(membersDir(), id), nil, 0o600)
 }
 
 // Leave removes a connection from the room; leaving twice is fine.
