@@ -260,6 +260,9 @@ func (r *Runtime) Prepare(ctx context.Context, spec runtimes.Spec) (runtimes.Pre
 // Cleanup implements runtimes.Runtime: it removes every container of this
 // instance, with its task, snapshot, network attachment and namespace.
 func (r *Runtime) Cleanup(ctx context.Context) error {
+	if err := r.checkSocket(); err != nil {
+		return err
+	}
 	ctx = r.ctx(ctx)
 	cs, err := r.cli.Containers(ctx, fmt.Sprintf(`labels.%q==%s`, LabelInstance, r.cfg.Instance))
 	if err != nil {
@@ -293,6 +296,15 @@ func (r *Runtime) list(ctx context.Context) ([]string, error) {
 		ids = append(ids, c.ID())
 	}
 	return ids, nil
+}
+
+// checkSocket fails fast, with ErrUnavailable, when containerd's socket is gone:
+// the client would otherwise keep redialling a missing socket until its timeout.
+func (r *Runtime) checkSocket() error {
+	if _, err := os.Stat(r.cfg.Socket); err != nil {
+		return fmt.Errorf("containerd: containerd at %s does not answer: %w: %w", r.cfg.Socket, errdefs.ErrUnavailable, err)
+	}
+	return nil
 }
 
 // wrap adds what was being done to a containerd error; containerd not answering
@@ -437,6 +449,9 @@ func (r *Runtime) unpack(ctx context.Context, img containerd.Image) error {
 // names now (fetching it when missing), kept under a pinned name so that it
 // survives its tag moving.
 func (r *Runtime) ResolveImage(ctx context.Context, ref string) (string, error) {
+	if err := r.checkSocket(); err != nil {
+		return "", err
+	}
 	img, err := r.image(ctx, ref)
 	if err != nil {
 		return "", err
@@ -453,6 +468,9 @@ func (r *Runtime) ResolveImage(ctx context.Context, ref string) (string, error) 
 // ImportImage implements runtimes.ImageImporter: an OCI layout or `docker save`
 // archive, imported into Portico's namespace and unpacked.
 func (r *Runtime) ImportImage(ctx context.Context, archive io.Reader) ([]string, error) {
+	if err := r.checkSocket(); err != nil {
+		return nil, err
+	}
 	r.imageMu.Lock()
 	defer r.imageMu.Unlock()
 	return r.importLocked(r.ctx(ctx), archive)

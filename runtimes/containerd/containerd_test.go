@@ -5,8 +5,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -201,6 +204,116 @@ func TestBadInput(t *testing.T) {
 		if _, err := rt.Start(ctx, spec); !errors.Is(err, errdefs.ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
+	}
+	if n, err := countContainers(ctx, rt); err != nil || n != 0 {
+		t.Fatalf("%d containers left (%v)", n, err)
+	}
+}
+
+// socketProxy forwards a unix socket to containerd's, and can be taken down and
+// brought back: a containerd that goes away and returns.
+type socketProxy struct {
+	path, target string
+	mu           sync.Mutex
+	ln           net.Listener
+	conns        map[net.Conn]struct{}
+}
+
+func (p *socketProxy) up(t *testing.T) {
+	t.Helper()
+	os.Remove(p.path) // a stale socket
+	ln, err := net.Listen("unix", p.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			d, err := net.Dial("unix", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns[c], p.conns[d] = struct{}{}, struct{}{}
+			p.mu.Unlock()
+			go func() { io.Copy(d, c); d.Close() }()
+			go func() { io.Copy(c, d); c.Close() }()
+		}
+	}()
+}
+
+func (p *socketProxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ln.Close()
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = map[net.Conn]struct{}{}
+	os.Remove(p.path)
+}
+
+// TestDaemonGoneAndBack: with containerd gone, Start fails fast with
+// ErrUnavailable and leaves nothing; once it is back the same runtime works.
+func TestDaemonGoneAndBack(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	p := &socketProxy{path: filepath.Join(t.TempDir(), "containerd.sock"), target: runtimetest.ContainerdSocket(), conns: map[net.Conn]struct{}{}}
+	p.up(t)
+	rt := newTestRuntime(t, Config{Socket: p.path, DockerHost: "none"})
+	defer rt.Close()
+	bin := runtimetest.BuildSandbox(t)
+	codeDir := runtimetest.CodeDir(t, bin)
+	spec := func(id string, api *runtimetest.APIServer) runtimes.Spec {
+		return runtimes.Spec{SandboxID: id, Function: "fn", Version: "1", PackageType: "Zip", CodeDir: codeDir,
+			Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": api.Addr()}}
+	}
+	ctx := context.Background()
+	if _, err := rt.baseImage(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	api := runtimetest.NewAPIServer(t, rt.HostAddr())
+	for _, stale := range []bool{false, true} {
+		p.down()
+		if stale {
+			// A crashed containerd leaves its socket file behind: connections are refused.
+			ln, err := net.Listen("unix", p.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln.(*net.UnixListener).SetUnlinkOnClose(false)
+			ln.Close()
+		}
+		_, err := rt.Start(ctx, spec("sbx-gone", api))
+		if !errors.Is(err, errdefs.ErrUnavailable) {
+			t.Fatalf("Start with containerd gone (stale socket %v): %v, want ErrUnavailable", stale, err)
+		}
+		p.up(t)
+	}
+	defer p.down()
+	var err error
+	var sb runtimes.Sandbox
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if sb, err = rt.Start(ctx, spec("sbx-back", api)); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("Start once containerd is back: %v", err)
+	}
+	go io.Copy(io.Discard, sb.Logs())
+	if _, err := api.Invoke(ctx, []byte(`{"op":"env"}`), sb.Done()); err != nil {
+		t.Fatalf("invoke once containerd is back: %v", err)
+	}
+	if err := sb.Stop(ctx); err != nil {
+		t.Fatal(err)
 	}
 	if n, err := countContainers(ctx, rt); err != nil || n != 0 {
 		t.Fatalf("%d containers left (%v)", n, err)

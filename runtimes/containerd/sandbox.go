@@ -201,6 +201,9 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (_ *prepared,
 	if spec.SandboxID == "" {
 		return nil, errors.New("containerd: the spec has no SandboxID")
 	}
+	if err := r.checkSocket(); err != nil {
+		return nil, err
+	}
 	ref := spec.Image
 	if spec.PackageType != "Image" {
 		if _, err := os.Stat(filepath.Join(spec.CodeDir, "bootstrap")); err != nil {
