@@ -29,6 +29,8 @@ type wsState struct {
 	routes sync.Map
 	// badExpr remembers expressions already reported as unparseable.
 	badExpr sync.Map
+	// loopbackWarning is given once when sandboxes cannot reach the listener.
+	loopbackWarning sync.Once
 }
 
 // EnableWebSockets lets the gateway serve WEBSOCKET APIs through m: upgrades at
@@ -114,6 +116,11 @@ func (g *Gateway) callbackDomain(r *http.Request) string {
 				if ip := net.ParseIP(h); ip == nil || ip.IsUnspecified() {
 					host = "127.0.0.1"
 				}
+			} else if ip, cb := net.ParseIP(h), net.ParseIP(host); ip != nil && ip.IsLoopback() && cb != nil && !cb.IsLoopback() {
+				g.ws.loopbackWarning.Do(func() {
+					g.log.Warn("the gateway listens on loopback, which sandboxes cannot reach: functions calling @connections will fail; listen on :PORT or on the callback host",
+						"listen", g.cfg.Listen, "callbackHost", host)
+				})
 			}
 		}
 	}

@@ -1,0 +1,49 @@
+package gateway
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestParseWSResult(t *testing.T) {
+	cases := []struct {
+		name    string
+		payload string
+		status  int
+		body    string
+		header  string
+		bad     bool
+	}{
+		{name: "proxy", payload: `{"statusCode":200,"body":"hi","headers":{"Sec-WebSocket-Protocol":"chat"}}`, status: 200, body: "hi", header: "chat"},
+		{name: "refusal", payload: `{"statusCode":401}`, status: 401},
+		{name: "status as string", payload: `{"statusCode":"403","body":"no"}`, status: 403, body: "no"},
+		{name: "base64", payload: `{"statusCode":200,"body":"/wA=","isBase64Encoded":true}`, status: 200, body: "\xff\x00"},
+		{name: "body only", payload: `{"body":"x"}`, status: 200, body: "x"},
+		{name: "plain object", payload: `{"a":1}`, status: 200, body: `{"a":1}`},
+		{name: "string", payload: `"hello"`, status: 200, body: "hello"},
+		{name: "number", payload: `42`, status: 200, body: "42"},
+		{name: "null", payload: `null`, status: 200},
+		{name: "empty", payload: ``, bad: true},
+		{name: "not json", payload: `{`, bad: true},
+		{name: "bad status", payload: `{"statusCode":99}`, bad: true},
+		{name: "body not a string", payload: `{"statusCode":200,"body":{}}`, bad: true},
+		{name: "bad base64", payload: `{"statusCode":200,"body":"*","isBase64Encoded":true}`, bad: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp, err := parseWSResult([]byte(c.payload))
+			if c.bad {
+				if !errors.Is(err, errBadResult) {
+					t.Fatalf("err = %v, want errBadResult", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != c.status || string(resp.Body) != c.body || resp.Headers["Sec-WebSocket-Protocol"] != c.header {
+				t.Fatalf("got %d %q %v", resp.StatusCode, resp.Body, resp.Headers)
+			}
+		})
+	}
+}
