@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/containerd/containerd/v2/pkg/netns"
 	gocni "github.com/containerd/go-cni"
@@ -227,6 +228,11 @@ func (n *network) attach(ctx context.Context, id string) (string, net.IP, error)
 // safe on a namespace already gone.
 func (n *network) detach(ctx context.Context, id, path string) error {
 	err := n.cni.Remove(ctx, id, path)
+	if err != nil && (strings.Contains(err.Error(), "no such device") || strings.Contains(err.Error(), "no such file")) {
+		// Already detached (a concurrent teardown, or a namespace gone with its
+		// host): what DEL would remove is not there.
+		err = nil
+	}
 	if path != "" {
 		if rerr := netns.LoadNetNS(path).Remove(); rerr != nil && !os.IsNotExist(rerr) && err == nil {
 			err = rerr

@@ -47,6 +47,7 @@ const (
 	LabelFunction = "portico.function"
 	LabelVersion  = "portico.version"
 	LabelSandbox  = "portico.sandbox"
+	LabelRole     = "portico.role" // "netns" on a prepared sandbox's network holder
 )
 
 // Config configures the Docker runtime. Zero fields take the defaults.
@@ -271,7 +272,7 @@ func (r *Runtime) ensureNetwork(ctx context.Context) (string, error) {
 
 // Start implements runtimes.Runtime.
 func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandbox, error) {
-	p, err := r.prepare(ctx, spec)
+	p, err := r.prepare(ctx, spec, false)
 	if err != nil {
 		return nil, err
 	}
@@ -279,10 +280,12 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 }
 
 // Prepare implements runtimes.Preparer: it resolves the image (pulling it when
-// missing), creates the container, attaches to its output and registers the wait
-// for its exit, so that Start is one ContainerStart.
+// missing), starts a holder of the sandbox's network namespace (a pause process on
+// the sandbox network), creates the container in that namespace, attaches to its
+// output and registers the wait for its exit, so that Start is one
+// ContainerStart without any network setup.
 func (r *Runtime) Prepare(ctx context.Context, spec runtimes.Spec) (runtimes.Prepared, error) {
-	return r.prepare(ctx, spec)
+	return r.prepare(ctx, spec, true)
 }
 
 // Cleanup implements runtimes.Runtime: it removes every container labelled with

@@ -127,64 +127,6 @@ func TestHardening(t *testing.T) {
 	}
 }
 
-// TestPeerVerifier checks that the sandbox's own connections are recognised and
-// another source is not.
-func TestPeerVerifier(t *testing.T) {
-	runtimetest.RequireDocker(t)
-	rt := newTestRuntime(t, Config{})
-	defer rt.Close()
-	bin := runtimetest.BuildSandbox(t)
-	ctx := context.Background()
-	var mu sync.Mutex
-	var remotes []net.Addr
-	ln, err := net.Listen("tcp", net.JoinHostPort(rt.HostAddr(), "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			remotes = append(remotes, c.RemoteAddr())
-			mu.Unlock()
-			t.Cleanup(func() { c.Close() }) // held open: the sandbox waits in next
-		}
-	}()
-	sb, err := rt.Start(ctx, runtimes.Spec{
-		SandboxID: "sbx-peer", Function: "fn", Version: "1", PackageType: "Zip",
-		CodeDir: runtimetest.CodeDir(t, bin), Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": ln.Addr().String()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Stop(ctx)
-	go io.Copy(io.Discard, sb.Logs())
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-		mu.Lock()
-		n := len(remotes)
-		mu.Unlock()
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the sandbox never connected")
-		}
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	pv := sb.(runtimes.PeerVerifier)
-	if !pv.OwnsConn(remotes[0]) {
-		t.Errorf("OwnsConn(%v) = false for the sandbox's own connection", remotes[0])
-	}
-	if pv.OwnsConn(&net.TCPAddr{IP: net.ParseIP(rt.HostAddr()), Port: 1234}) {
-		t.Errorf("OwnsConn is true for the host's address")
-	}
-}
-
 // socketProxy forwards a unix socket to the Docker daemon's, and can be taken
 // down and brought back: a daemon that goes away and returns.
 type socketProxy struct {

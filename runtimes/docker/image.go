@@ -65,6 +65,14 @@ func baseRootfs() ([]byte, error) {
 	if err := file("etc/group", []byte("root:x:0:\nsbx_user1051:x:990:\nnogroup:x:65534:\n")); err != nil {
 		return nil, err
 	}
+	if pause := pauseProgram(); pause != nil {
+		if err := w.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: pausePath[1:], Mode: 0o755, Size: int64(len(pause)), ModTime: mtime}); err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(pause); err != nil {
+			return nil, err
+		}
+	}
 	for _, p := range caBundles {
 		if b, err := os.ReadFile(p); err == nil {
 			if err := file("etc/ssl/certs/ca-certificates.crt", b); err != nil {

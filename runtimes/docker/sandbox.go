@@ -107,7 +107,12 @@ func (r *Runtime) containerConfig(spec runtimes.Spec, image string) (*container.
 
 // prepare creates the sandbox's container, attaches to its output and registers
 // the wait for its exit. An error leaves nothing behind.
-func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (*prepared, error) {
+//
+// With holder, the container joins the network namespace of a holder container
+// started first (a pause process on the sandbox network), so that the network's
+// setup, the largest part of a start on a user-defined network, is done here
+// rather than in Start.
+func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, holder bool) (_ *prepared, retErr error) {
 	if spec.SandboxID == "" {
 		return nil, errors.New("docker: the spec has no SandboxID")
 	}
@@ -130,6 +135,20 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (*prepared, e
 		image = ref
 	}
 	cfg, hc := r.containerConfig(spec, image)
+	p := &prepared{r: r, spec: spec}
+	defer func() {
+		if retErr != nil {
+			p.remove()
+		}
+	}()
+	if holder && pauseProgram() != nil {
+		hid, err := r.startHolder(ctx, spec)
+		if err != nil {
+			return nil, err
+		}
+		p.holder = hid
+		hc.NetworkMode = container.NetworkMode("container:" + hid)
+	}
 	opts := client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: containerName(spec.SandboxID)}
 	res, err := r.cli.ContainerCreate(ctx, opts)
 	if cerrdefs.IsNotFound(err) && spec.PackageType == "Image" {
@@ -149,14 +168,10 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (*prepared, e
 		}
 		return nil, r.wrap("creating the container of sandbox "+spec.SandboxID, err)
 	}
-	p := &prepared{r: r, spec: spec, id: res.ID}
-	fail := func(err error) (*prepared, error) {
-		p.remove()
-		return nil, err
-	}
+	p.id = res.ID
 	att, err := r.cli.ContainerAttach(ctx, res.ID, client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
 	if err != nil {
-		return fail(r.wrap("attaching to sandbox "+spec.SandboxID, err))
+		return nil, r.wrap("attaching to sandbox "+spec.SandboxID, err)
 	}
 	p.attach = att.HijackedResponse
 	// The wait outlives ctx: it ends when the container exits, or at removal.
@@ -164,17 +179,62 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (*prepared, e
 	p.wait = r.cli.ContainerWait(p.waitCtx, res.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
 	select {
 	case err := <-p.wait.Error:
-		return fail(r.wrap("waiting on sandbox "+spec.SandboxID, err))
+		return nil, r.wrap("waiting on sandbox "+spec.SandboxID, err)
 	default:
 	}
 	return p, nil
 }
 
+// startHolder starts the pause container whose network namespace a prepared
+// sandbox joins, hardened like a sandbox.
+func (r *Runtime) startHolder(ctx context.Context, spec runtimes.Spec) (string, error) {
+	base, err := r.baseImage(ctx)
+	if err != nil {
+		return "", err
+	}
+	pids, mem := int64(4), int64(16<<20)
+	res, err := r.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name: containerName(spec.SandboxID) + "-net",
+		Config: &container.Config{
+			Image:      base,
+			Entrypoint: []string{pausePath},
+			Labels: map[string]string{
+				LabelPortico: "1", LabelInstance: r.cfg.Instance, LabelFunction: spec.Function,
+				LabelVersion: spec.Version, LabelSandbox: spec.SandboxID, LabelRole: "netns",
+			},
+		},
+		HostConfig: &container.HostConfig{
+			NetworkMode:    container.NetworkMode(r.cfg.Network),
+			LogConfig:      container.LogConfig{Type: "none"},
+			ReadonlyRootfs: true,
+			CapDrop:        []string{"ALL"},
+			SecurityOpt:    []string{"no-new-privileges"},
+			Resources:      container.Resources{Memory: mem, MemorySwap: mem, PidsLimit: &pids},
+		},
+	})
+	if err != nil {
+		return "", r.wrap("creating the network holder of sandbox "+spec.SandboxID, err)
+	}
+	if _, err := r.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
+		r.removeContainer(res.ID)
+		return "", r.wrap("starting the network holder of sandbox "+spec.SandboxID, err)
+	}
+	return res.ID, nil
+}
+
+// removeContainer force-removes a container with a context of its own.
+func (r *Runtime) removeContainer(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	_, _ = r.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+}
+
 // prepared is a created container, attached and waited on, not yet started.
 type prepared struct {
-	r    *Runtime
-	spec runtimes.Spec
-	id   string
+	r      *Runtime
+	spec   runtimes.Spec
+	id     string
+	holder string // the network holder's container id, if any
 
 	attach     client.HijackedResponse
 	waitCtx    context.Context
@@ -219,6 +279,18 @@ func (p *prepared) Discard(ctx context.Context) error {
 	if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
 		return p.r.wrap("removing prepared sandbox "+p.spec.SandboxID, err)
 	}
+	return p.removeHolder(ctx)
+}
+
+// removeHolder removes the network holder, if any.
+func (p *prepared) removeHolder(ctx context.Context) error {
+	if p.holder == "" {
+		return nil
+	}
+	_, err := p.r.cli.ContainerRemove(ctx, p.holder, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+		return p.r.wrap("removing the network holder of sandbox "+p.spec.SandboxID, err)
+	}
 	return nil
 }
 
@@ -226,7 +298,10 @@ func (p *prepared) Discard(ctx context.Context) error {
 func (p *prepared) remove() {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	_, _ = p.r.cli.ContainerRemove(ctx, p.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	if p.id != "" {
+		_, _ = p.r.cli.ContainerRemove(ctx, p.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	}
+	_ = p.removeHolder(ctx)
 	p.release()
 }
 
@@ -243,6 +318,7 @@ func (p *prepared) release() {
 // sandbox is one started container.
 type sandbox struct {
 	r    *Runtime
+	p    *prepared
 	spec runtimes.Spec
 	id   string // container id
 
@@ -266,7 +342,7 @@ type sandbox struct {
 
 func newSandbox(p *prepared) *sandbox {
 	pr, pw := io.Pipe()
-	s := &sandbox{r: p.r, spec: p.spec, id: p.id, done: make(chan struct{}), logs: pr, logsDone: make(chan struct{}), release: p.release}
+	s := &sandbox{r: p.r, p: p, spec: p.spec, id: p.id, done: make(chan struct{}), logs: pr, logsDone: make(chan struct{}), release: p.release}
 	go func() {
 		defer close(s.logsDone)
 		_, err := stdcopy.StdCopy(pw, pw, p.attach.Reader)
@@ -369,6 +445,9 @@ func (s *sandbox) Stop(ctx context.Context) error {
 		return fmt.Errorf("docker: stopping sandbox %s: %w", s.spec.SandboxID, ctx.Err())
 	}
 	s.release()
+	if err := s.p.removeHolder(ctx); err != nil {
+		return err
+	}
 	s.removed = true
 	return nil
 }
@@ -440,7 +519,11 @@ func (s *sandbox) ownIP() net.IP {
 	defer s.ipMu.Unlock()
 	if s.ip == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		res, err := s.r.cli.ContainerInspect(ctx, s.id, client.ContainerInspectOptions{})
+		id := s.id
+		if s.p.holder != "" {
+			id = s.p.holder // the sandbox shares the holder's network namespace
+		}
+		res, err := s.r.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 		cancel()
 		if err == nil && res.Container.NetworkSettings != nil {
 			if ep := networkOf(res.Container.NetworkSettings.Networks, s.r.cfg.Network); ep != nil && ep.IPAddress.IsValid() {

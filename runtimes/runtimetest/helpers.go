@@ -166,6 +166,7 @@ type APIServer struct {
 
 	mu      sync.Mutex
 	pending map[string]*call
+	peers   map[string]bool
 	nexts   int
 	first   chan struct{}
 	seq     int
@@ -184,7 +185,7 @@ func NewAPIServer(tb testing.TB, host string) *APIServer {
 	if err != nil {
 		tb.Fatalf("runtimetest: binding a Runtime API endpoint on %s: %v", host, err)
 	}
-	s := &APIServer{ln: ln, events: make(chan *call, 16), pending: map[string]*call{}, first: make(chan struct{})}
+	s := &APIServer{ln: ln, events: make(chan *call, 16), pending: map[string]*call{}, peers: map[string]bool{}, first: make(chan struct{})}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	tb.Cleanup(func() { _ = s.srv.Close() })
@@ -202,6 +203,19 @@ func (s *APIServer) Nexts() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.nexts
+}
+
+// Peers returns the remote addresses the endpoint was called from.
+func (s *APIServer) Peers() []net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []net.Addr
+	for p := range s.peers {
+		if a, err := net.ResolveTCPAddr("tcp", p); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Invoke queues payload as the next event and waits for the sandbox's reply, for
@@ -245,6 +259,9 @@ var ErrSandboxExited = errors.New("sandbox exited before replying")
 func (s *APIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	const prefix = "/2018-06-01/runtime/invocation/"
 	p := r.URL.Path
+	s.mu.Lock()
+	s.peers[r.RemoteAddr] = true
+	s.mu.Unlock()
 	switch {
 	case p == prefix+"next" && r.Method == http.MethodGet:
 		s.mu.Lock()

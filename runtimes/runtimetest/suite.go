@@ -80,6 +80,7 @@ func Run(t *testing.T, newRuntime func(t *testing.T) runtimes.Runtime, opts Opti
 			t.Run("LeftoverCleanup", k.testLeftoverCleanup)
 			t.Run("Isolation", k.testIsolation)
 			t.Run("HostLoopbackUnreachable", k.testLoopbackUnreachable)
+			t.Run("PeerVerifier", k.testPeerVerifier)
 			t.Run("MemoryReporter", k.testMemory)
 			t.Run("Pauser", k.testPause)
 			t.Run("Preparer", k.testPrepare)
@@ -572,6 +573,40 @@ func (k *kindSuite) testLoopbackUnreachable(t *testing.T) {
 	}
 }
 
+func (k *kindSuite) testPeerVerifier(t *testing.T) {
+	rt := k.runtime(t)
+	b := k.newBox(t, rt)
+	if _, ok := b.Sandbox.(runtimes.PeerVerifier); !ok {
+		t.Skip("sandboxes are not PeerVerifiers")
+	}
+	b.mustInvoke(map[string]any{"op": "env"}, nil)
+	checkPeers(t, b)
+}
+
+// checkPeers checks that the sandbox owns the connections its endpoint saw, and
+// not one the test makes from the host.
+func checkPeers(t *testing.T, b *box) {
+	t.Helper()
+	pv := b.Sandbox.(runtimes.PeerVerifier)
+	peers := b.api.Peers()
+	if len(peers) == 0 {
+		t.Fatal("the endpoint saw no connection")
+	}
+	for _, p := range peers {
+		if !pv.OwnsConn(p) {
+			t.Errorf("OwnsConn(%v) = false for the sandbox's own connection", p)
+		}
+	}
+	c, err := net.Dial("tcp", b.api.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if pv.OwnsConn(c.LocalAddr()) {
+		t.Errorf("OwnsConn(%v) = true for a connection from outside the sandbox", c.LocalAddr())
+	}
+}
+
 func (k *kindSuite) testMemory(t *testing.T) {
 	rt := k.runtime(t)
 	b := k.newBox(t, rt)
@@ -635,6 +670,17 @@ func (k *kindSuite) testPrepare(t *testing.T) {
 	}
 	b := k.adopt(t, sb, api, spec)
 	b.mustInvoke(map[string]any{"op": "log", "stdout": "prepared-out", "stderr": "prepared-err"}, nil)
+	if _, ok := sb.(runtimes.PeerVerifier); ok {
+		checkPeers(t, b)
+	}
+	if k.opts.NetworkIsolated {
+		var got map[string]string
+		own := api.Addr()
+		b.mustInvoke(map[string]any{"op": "dial", "addrs": []string{own}}, &got)
+		if got[own] != "ok" {
+			t.Errorf("a prepared sandbox cannot reach its own endpoint: %s", got[own])
+		}
+	}
 	b.stop()
 	if logs := b.allLogs(); !strings.Contains(logs, "prepared-out") || !strings.Contains(logs, "prepared-err") {
 		t.Errorf("Logs of a prepared sandbox lack its output; got:\n%s", logs)
