@@ -83,6 +83,12 @@ func CodeDir(tb testing.TB, bin string) string {
 // Docker's image load and containerd's import read it.
 func ImageArchive(tb testing.TB, bin, ref string, env ...string) []byte {
 	tb.Helper()
+	return imageArchive(tb, bin, ref, []string{"/bootstrap"}, env)
+}
+
+// imageArchive is ImageArchive with the entrypoint given (none: nil).
+func imageArchive(tb testing.TB, bin, ref string, entrypoint []string, env []string) []byte {
+	tb.Helper()
 	b, err := os.ReadFile(bin)
 	if err != nil {
 		tb.Fatal(err)
@@ -109,7 +115,7 @@ func ImageArchive(tb testing.TB, bin, ref string, env ...string) []byte {
 		"os":           "linux",
 		"created":      mtime.UTC().Format(time.RFC3339),
 		"config": map[string]any{
-			"Entrypoint": []string{"/bootstrap"},
+			"Entrypoint": entrypoint,
 			"Env":        append([]string{"PATH=/usr/local/bin:/usr/bin:/bin"}, env...),
 			"WorkingDir": "/var/task",
 		},

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
 )
 
@@ -786,8 +787,21 @@ func (k *kindSuite) testMissingImage(t *testing.T) {
 		t.Errorf("the error does not name the image %s: %v", spec.Image, err)
 	}
 	spec.Image = "not a reference!"
-	if _, err := rt.Start(ctx, spec); err == nil {
-		t.Errorf("Start of an unparsable reference succeeded")
+	if _, err := rt.Start(ctx, spec); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("Start of an unparsable reference: %v, want ErrInvalid", err)
+	}
+	if imp, ok := rt.(runtimes.ImageImporter); ok {
+		spec.Image = "portico-test/no-entrypoint:" + randHex(4)
+		if _, err := imp.ImportImage(ctx, bytes.NewReader(imageArchive(t, k.bin, spec.Image, nil, nil))); err != nil {
+			t.Fatalf("ImportImage: %v", err)
+		}
+		if k.opts.RemoveImage != nil {
+			defer func() { _ = k.opts.RemoveImage(context.Background(), rt, spec.Image) }()
+		}
+		_, err := rt.Start(ctx, spec)
+		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), spec.Image) {
+			t.Errorf("Start of an image without an entrypoint: %v, want ErrInvalid naming the image", err)
+		}
 	}
 	k.expectCount(t, rt, 0, "after failed starts")
 }
