@@ -158,7 +158,7 @@ func Ping(ctx context.Context, socket string) error {
 	if err != nil {
 		return fmt.Errorf("containerd at %s: %w: %w", cfg.Socket, errdefs.ErrUnavailable, err)
 	}
-	defer cli.Close()
+	defer func() { _ = cli.Close() }()
 	if _, err := cli.Version(ctx); err != nil {
 		return fmt.Errorf("containerd at %s does not answer: %w: %w", cfg.Socket, errdefs.ErrUnavailable, err)
 	}

@@ -190,7 +190,7 @@ func (n *network) ensureEgress() error {
 		}
 		add := append(append(append([]string{"-w"}, table...), "-A", chain), spec...)
 		if out, err := exec.Command(ipt, add...).CombinedOutput(); err != nil {
-			return fmt.Errorf("iptables %v: %v: %s", add, err, out)
+			return fmt.Errorf("iptables %v: %w: %s", add, err, out)
 		}
 	}
 	return nil

@@ -302,7 +302,7 @@ func (p *prepared) Start(ctx context.Context) (runtimes.Sandbox, error) {
 		return nil, p.r.wrap("starting sandbox "+p.spec.SandboxID, err)
 	}
 	s := &sandbox{p: p, done: make(chan struct{})}
-	go s.waitExit()
+	go s.waitExit() //nolint:gosec // G118: the sandbox outlives the start's context by design (runtimes.Runtime.Start)
 	return s, nil
 }
 

@@ -31,10 +31,10 @@ func BuildImage(ctx context.Context, host, dir, ref string, progress io.Writer) 
 	if err != nil {
 		return "", err
 	}
-	defer cli.Close()
+	defer func() { _ = cli.Close() }()
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(tarDir(dir, pw)) }()
-	defer pr.Close()
+	go func() { _ = pw.CloseWithError(tarDir(dir, pw)) }()
+	defer func() { _ = pr.Close() }()
 	res, err := cli.ImageBuild(ctx, pr, client.ImageBuildOptions{Tags: []string{ref}, Remove: true, ForceRemove: true, Dockerfile: "Dockerfile"})
 	if err != nil {
 		if isConnErr(err) {
@@ -42,7 +42,7 @@ func BuildImage(ctx context.Context, host, dir, ref string, progress io.Writer) 
 		}
 		return "", fmt.Errorf("docker: building %s: %w", ref, err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	if progress == nil {
 		progress = io.Discard
 	}
@@ -110,12 +110,15 @@ func tarDir(dir string, w io.Writer) error {
 			return err
 		}
 		if info.Mode().IsRegular() {
-			f, err := os.Open(path)
+			f, err := os.OpenInRoot(dir, rel) // no escape through symlinks swapped in meanwhile
 			if err != nil {
 				return err
 			}
-			defer f.Close()
-			if _, err := io.Copy(tw, f); err != nil {
+			_, err = io.Copy(tw, f)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
 				return err
 			}
 		}

@@ -135,7 +135,7 @@ func Ping(ctx context.Context, host string) error {
 	if err != nil {
 		return err
 	}
-	defer cli.Close()
+	defer func() { _ = cli.Close() }()
 	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		return unavailable(cli, "ping", err)
 	}
@@ -369,7 +369,7 @@ func (r *Runtime) ImportImage(ctx context.Context, archive io.Reader) ([]string,
 	if err != nil {
 		return nil, r.wrap("loading images", err)
 	}
-	defer res.Close()
+	defer func() { _ = res.Close() }()
 	var refs []string
 	err = decodeStream(res, func(m streamMessage) {
 		s := strings.TrimSpace(m.Stream)

@@ -32,7 +32,7 @@ func SaveImage(ctx context.Context, host, ref string) (io.ReadCloser, error) {
 		return nil, err
 	}
 	if _, err := cli.ImageInspect(ctx, ref); err != nil {
-		defer cli.Close()
+		defer func() { _ = cli.Close() }()
 		if cerrdefs.IsNotFound(err) {
 			return nil, errdefsNotFound(ref)
 		}
@@ -43,7 +43,7 @@ func SaveImage(ctx context.Context, host, ref string) (io.ReadCloser, error) {
 	}
 	rc, err := cli.ImageSave(ctx, []string{ref})
 	if err != nil {
-		defer cli.Close()
+		defer func() { _ = cli.Close() }()
 		if isConnErr(err) {
 			return nil, unavailable(cli, "saving image "+ref, err)
 		}

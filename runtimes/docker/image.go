@@ -132,7 +132,7 @@ func (r *Runtime) pull(ctx context.Context, ref string) error {
 	r.log.Info("pulling image", "image", ref)
 	res, err := r.cli.ImagePull(ctx, ref, client.ImagePullOptions{})
 	if err == nil {
-		defer res.Close()
+		defer func() { _ = res.Close() }()
 		last := map[string]string{}
 		err = decodeStream(res, func(m streamMessage) {
 			if m.Status == "" || last[m.ID] == m.Status {

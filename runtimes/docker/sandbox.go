@@ -93,8 +93,8 @@ func (r *Runtime) containerConfig(spec runtimes.Spec, image string) (*container.
 		},
 	}
 	if spec.MemoryMB > 0 {
-		hc.Resources.Memory = int64(spec.MemoryMB) << 20
-		hc.Resources.MemorySwap = hc.Resources.Memory // no swap
+		hc.Memory = int64(spec.MemoryMB) << 20
+		hc.MemorySwap = hc.Memory // no swap
 	}
 	if spec.PackageType != "Image" {
 		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: spec.CodeDir, Target: "/var/task", ReadOnly: true})
@@ -497,7 +497,7 @@ func (s *sandbox) MaxMemoryMB() int {
 	if err != nil {
 		return s.memMax
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	var st container.StatsResponse
 	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
 		return s.memMax

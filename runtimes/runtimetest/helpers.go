@@ -29,10 +29,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"crypto/tls"
-
-	"golang.org/x/net/http2"
 )
 
 // BuildSandbox builds the test sandbox program as a static binary in a temporary
@@ -45,11 +41,8 @@ func BuildSandbox(tb testing.TB) string {
 	}
 	src := filepath.Join(filepath.Dir(self), "testdata", "sandbox")
 	out := filepath.Join(tb.TempDir(), "bootstrap")
-	gobin := filepath.Join(goruntime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		gobin = "go"
-	}
-	cmd := exec.Command(gobin, "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./main.go")
+	// go test puts its own GOROOT/bin first on the test binary's PATH.
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "./main.go")
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -67,11 +60,12 @@ func CodeDir(tb testing.TB, bin string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	//nolint:gosec // G306: an executable, run by whichever user a runtime runs sandboxes as
 	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), b, 0o755); err != nil {
 		tb.Fatal(err)
 	}
 	// Readable by any user a runtime may run the sandbox as.
-	if err := os.Chmod(dir, 0o755); err != nil {
+	if err := os.Chmod(dir, 0o755); err != nil { //nolint:gosec // G302: see above
 		tb.Fatal(err)
 	}
 	return dir
@@ -340,15 +334,16 @@ func PingDocker(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	//nolint:gosec // G704: the address is the operator's DOCKER_HOST, by design
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/_ping", nil)
 	if err != nil {
 		return err
 	}
-	resp, err := (&http.Client{Transport: &tr}).Do(req)
+	resp, err := (&http.Client{Transport: &tr}).Do(req) //nolint:gosec // G704: as above
 	if err != nil {
 		return fmt.Errorf("%s: %w", host, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s: /_ping answered %s", host, resp.Status)
 	}
@@ -379,13 +374,14 @@ func RequireContainerd(tb testing.TB) {
 // socket, with the standard library's HTTP/2 framing, so that tests which only
 // need to know whether containerd answers do not compile its client.
 func PingContainerd(ctx context.Context, socket string) error {
-	tr := &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, _, _ string, _ *tls.Config) (net.Conn, error) {
+	tr := &http.Transport{
+		Protocols: new(http.Protocols),
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", socket)
 		},
 	}
+	tr.Protocols.SetUnencryptedHTTP2(true) // gRPC is HTTP/2 without TLS on the socket
 	defer tr.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -401,7 +397,7 @@ func PingContainerd(ctx context.Context, socket string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", socket, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	status := resp.Trailer.Get("Grpc-Status")
 	if status == "" {

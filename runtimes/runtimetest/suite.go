@@ -547,14 +547,14 @@ func (k *kindSuite) testLoopbackUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			c.Close()
+			_ = c.Close()
 		}
 	}()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
@@ -602,7 +602,7 @@ func checkPeers(t *testing.T, b *box) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	if pv.OwnsConn(c.LocalAddr()) {
 		t.Errorf("OwnsConn(%v) = true for a connection from outside the sandbox", c.LocalAddr())
 	}
