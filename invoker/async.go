@@ -23,11 +23,11 @@ type asyncEvent struct {
 	Version   string          `json:"version"`
 	Payload   json.RawMessage `json:"payload"`
 	// InvokedARN and ClientContext are what the caller sent, kept for the run.
-	InvokedARN    string `json:"invokedArn,omitempty"`
-	ClientContext string `json:"clientContext,omitempty"`
-	Attempt   int             `json:"attempt"` // retries made so far
-	NotBefore time.Time       `json:"notBefore"`
-	Enqueued  time.Time       `json:"enqueued"`
+	InvokedARN    string    `json:"invokedArn,omitempty"`
+	ClientContext string    `json:"clientContext,omitempty"`
+	Attempt       int       `json:"attempt"` // retries made so far
+	NotBefore     time.Time `json:"notBefore"`
+	Enqueued      time.Time `json:"enqueued"`
 }
 
 // asyncQueue runs persisted Event invocations with bounded workers, retrying a

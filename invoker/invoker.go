@@ -179,11 +179,16 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	}
 	i.mu.Lock()
 	var all []*sandbox
+	var spares []*spare
 	for _, p := range i.pools {
 		p.mu.Lock()
 		p.stale = true
 		for sb := range p.all {
 			all = append(all, sb)
+		}
+		if p.spare != nil {
+			spares = append(spares, p.spare)
+			p.spare = nil
 		}
 		p.mu.Unlock()
 	}
@@ -192,6 +197,10 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	for _, sb := range all {
 		wg.Add(1)
 		go func() { defer wg.Done(); sb.stopWait(ctx) }()
+	}
+	for _, sp := range spares {
+		wg.Add(1)
+		go func() { defer wg.Done(); discardSpare(sp) }()
 	}
 	wg.Wait()
 	i.logs.close()
@@ -262,9 +271,14 @@ func (p *pool) retire() {
 	p.stale = true
 	idle := p.idle
 	p.idle = nil
+	sp := p.spare
+	p.spare = nil
 	p.mu.Unlock()
 	for _, sb := range idle {
 		sb.stop()
+	}
+	if sp != nil {
+		go discardSpare(sp)
 	}
 }
 

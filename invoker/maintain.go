@@ -56,9 +56,16 @@ func (i *Invoker) reap() {
 			keep = append(keep, sb)
 		}
 		p.idle = keep
+		var sp *spare
+		if p.spare != nil && p.lastUsed.Before(cutoff) {
+			sp, p.spare = p.spare, nil
+		}
 		p.mu.Unlock()
 		for _, sb := range old {
 			sb.stop()
+		}
+		if sp != nil {
+			go discardSpare(sp)
 		}
 	}
 }

@@ -31,6 +31,9 @@ type pool struct {
 	all       map[*sandbox]struct{}
 	stale     bool
 	minWarm   int // provisioned concurrency target
+	spare     *spare
+	preparing bool
+	lastUsed  time.Time
 }
 
 type waiter struct{ ch chan grant }
@@ -51,6 +54,7 @@ func poolKey(cfg *functions.Config) string {
 // acquire returns a sandbox blocked in next, reserved for the caller.
 func (p *pool) acquire(ctx context.Context) grant {
 	p.mu.Lock()
+	p.lastUsed = time.Now()
 	if n := len(p.idle); n > 0 {
 		sb := p.idle[n-1]
 		p.idle = p.idle[:n-1]
@@ -236,8 +240,7 @@ func exitErr(sb *sandbox) error {
 
 // start starts one sandbox for the pool; starting was already counted.
 func (p *pool) start() {
-	sb, err := p.inv.startSandbox(p)
-	if err != nil {
+	if _, err := p.inv.startSandbox(p); err != nil {
 		p.mu.Lock()
 		p.starting--
 		if w := p.popWaiterLocked(); w != nil {
@@ -245,19 +248,24 @@ func (p *pool) start() {
 		}
 		p.fillLocked()
 		p.mu.Unlock()
-		return
 	}
-	_ = sb
 }
 
-// startSandbox binds the sandbox's Runtime API endpoint and starts it.
-func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
-	cfg := p.cfg
+// spare is a sandbox prepared ahead of need (runtimes.Preparer): its endpoint is
+// bound and its container or task created, so a cold start runs only its start.
+type spare struct {
+	sb       *sandbox
+	prepared runtimes.Prepared
+}
+
+// newSandbox makes the invoker side of a sandbox: its Runtime API endpoint, bound
+// and serving, and the runtime spec that names it.
+func (i *Invoker) newSandbox(p *pool) (*sandbox, runtimes.Spec, error) {
 	sb := &sandbox{
 		id:        "sbx-" + strings.ReplaceAll(newID(), "-", "")[:20],
 		inv:       i,
 		pool:      p,
-		cfg:       cfg,
+		cfg:       p.cfg,
 		work:      make(chan *invocation),
 		stopping:  make(chan struct{}),
 		gone:      make(chan struct{}),
@@ -267,32 +275,66 @@ func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(i.rt.HostAddr(), "0"))
 	if err != nil {
-		return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException", "binding a Runtime API endpoint: "+err.Error())
+		return nil, runtimes.Spec{}, errdefs.New(errdefs.ErrUnavailable, "ServiceException", "binding a Runtime API endpoint: "+err.Error())
 	}
 	sb.ln = ln
 	sb.srv = &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second, ConnContext: connContext}
 	go func() { _ = sb.srv.Serve(ln) }()
-
 	spec, err := i.spec(sb, ln.Addr().String())
 	if err != nil {
-		sb.rt = deadSandbox{}
-		close(sb.started)
-		_ = sb.srv.Close()
-		return nil, err
+		sb.abandon()
+		return nil, runtimes.Spec{}, err
 	}
+	return sb, spec, nil
+}
+
+// abandon tears down the endpoint of a sandbox that never started.
+func (sb *sandbox) abandon() {
+	sb.rt = deadSandbox{}
+	close(sb.started)
+	_ = sb.srv.Close()
+}
+
+// startSandbox starts a sandbox for the pool: the pool's prepared spare when it
+// has one, else a new one. A successful start on a runtime that can prepare
+// sandboxes prepares the next spare in the background.
+func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
+	cfg := p.cfg
 	ctx, cancel := context.WithTimeout(context.Background(), i.p.Config.InitTimeout+30*time.Second)
 	defer cancel()
+	if sp := p.takeSpare(); sp != nil {
+		sp.sb.startedAt = time.Now()
+		rsb, err := sp.prepared.Start(ctx)
+		if err == nil {
+			i.launch(p, sp.sb, rsb)
+			go p.prepareSpare()
+			return sp.sb, nil
+		}
+		sp.sb.abandon()
+		i.log.Warn("prepared sandbox failed to start; starting a new one", "function", cfg.FunctionName, "version", cfg.Version, "err", err)
+	}
+	sb, spec, err := i.newSandbox(p)
+	if err != nil {
+		return nil, err
+	}
 	rsb, err := i.rt.Start(ctx, spec)
 	if err != nil {
-		sb.rt = deadSandbox{}
-		close(sb.started)
-		_ = sb.srv.Close()
+		sb.abandon()
 		if errdefs.IsKind(err) {
 			return nil, err
 		}
 		return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException",
 			fmt.Sprintf("sandbox for %s:%s could not start on the %s runtime: %v", cfg.FunctionName, cfg.Version, i.rt.Name(), err))
 	}
+	i.launch(p, sb, rsb)
+	go p.prepareSpare()
+	return sb, nil
+}
+
+// launch adopts a running runtime sandbox: the pool tracks it, its output is
+// pumped, its exit watched, and its init bounded.
+func (i *Invoker) launch(p *pool, sb *sandbox, rsb runtimes.Sandbox) {
+	cfg := p.cfg
 	sb.rt = rsb
 	close(sb.started)
 	p.mu.Lock()
@@ -312,7 +354,65 @@ func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
 			sb.stop()
 		}
 	})
-	return sb, nil
+}
+
+// takeSpare removes and returns the pool's prepared spare, if any.
+func (p *pool) takeSpare() *spare {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sp := p.spare
+	p.spare = nil
+	return sp
+}
+
+// prepareSpare prepares one spare sandbox for the pool if the runtime can and the
+// pool has none. Spares are made only for versions that have been started, so
+// only versions being called pay for one.
+func (p *pool) prepareSpare() {
+	prep, ok := p.inv.rt.(runtimes.Preparer)
+	if !ok {
+		return
+	}
+	p.mu.Lock()
+	if p.spare != nil || p.preparing || p.stale {
+		p.mu.Unlock()
+		return
+	}
+	p.preparing = true
+	p.mu.Unlock()
+
+	sb, spec, err := p.inv.newSandbox(p)
+	var prepared runtimes.Prepared
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), p.inv.p.Config.InitTimeout+30*time.Second)
+		prepared, err = prep.Prepare(ctx, spec)
+		cancel()
+		if err != nil {
+			sb.abandon()
+		}
+	}
+	p.mu.Lock()
+	p.preparing = false
+	keep := err == nil && !p.stale
+	if keep {
+		p.spare = &spare{sb: sb, prepared: prepared}
+	}
+	p.mu.Unlock()
+	if err != nil {
+		p.inv.log.Debug("preparing a spare sandbox", "function", p.cfg.FunctionName, "version", p.cfg.Version, "err", err)
+		return
+	}
+	if !keep {
+		discardSpare(&spare{sb: sb, prepared: prepared})
+	}
+}
+
+// discardSpare removes a prepared sandbox that will not be started.
+func discardSpare(sp *spare) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = sp.prepared.Discard(ctx)
+	sp.sb.abandon()
 }
 
 // spec builds the runtime spec, environment included.

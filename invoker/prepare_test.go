@@ -1,0 +1,73 @@
+package invoker
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/runtimes"
+)
+
+// preparingRuntime adds runtimes.Preparer to a runtime: Prepare records the spec,
+// Start of the prepared sandbox starts it then.
+type preparingRuntime struct {
+	runtimes.Runtime
+	prepared, started, discarded atomic.Int32
+}
+
+type fakePrepared struct {
+	rt   *preparingRuntime
+	spec runtimes.Spec
+	once sync.Once
+}
+
+func (r *preparingRuntime) Prepare(_ context.Context, spec runtimes.Spec) (runtimes.Prepared, error) {
+	r.prepared.Add(1)
+	return &fakePrepared{rt: r, spec: spec}, nil
+}
+
+func (p *fakePrepared) Start(ctx context.Context) (runtimes.Sandbox, error) {
+	p.rt.started.Add(1)
+	return p.rt.Runtime.Start(ctx, p.spec)
+}
+
+func (p *fakePrepared) Discard(context.Context) error {
+	p.once.Do(func() { p.rt.discarded.Add(1) })
+	return nil
+}
+
+func TestColdStartsUsePreparedSpare(t *testing.T) {
+	e := newEnv(t, nil)
+	rt := &preparingRuntime{Runtime: e.inv.rt}
+	e.inv.rt = rt
+	cfg := e.fns.add(&functions.Config{FunctionName: "spare"})
+
+	res, first := invoke(t, e, cfg, `{}`)
+	if !res.ColdStart || rt.started.Load() != 0 {
+		t.Fatalf("first call: cold=%v, prepared starts %d", res.ColdStart, rt.started.Load())
+	}
+	p := e.inv.pool(cfg)
+	waitFor(t, "a spare to be prepared", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.spare != nil
+	})
+	// Stop the warm sandbox: the next call is a cold start, served by the spare.
+	p.mu.Lock()
+	for sb := range p.all {
+		sb.stop()
+	}
+	p.mu.Unlock()
+	waitGone(t, first.Pid)
+	res2, second := invoke(t, e, cfg, `{"env":"AWS_LAMBDA_FUNCTION_NAME"}`)
+	if !res2.ColdStart || rt.started.Load() != 1 || second.Env != "spare" || second.Pid == first.Pid {
+		t.Fatalf("second call: cold=%v prepared starts=%d env=%q", res2.ColdStart, rt.started.Load(), second.Env)
+	}
+	// Using the spare prepares the next one; retiring the pool discards it.
+	waitFor(t, "the next spare", func() bool { return rt.prepared.Load() == 2 })
+	waitFor(t, "spare stored", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.spare != nil })
+	retireFunction(e.inv, "spare")
+	waitFor(t, "the spare to be discarded", func() bool { return rt.discarded.Load() == 1 })
+}
