@@ -24,7 +24,7 @@ samples: ## build each sample function as a static bootstrap binary
 	done
 
 run: build ## serve the samples on the embedded (process) runtime
-	$(BIN)/portico dev --data-dir $(DATA) --samples $(BIN)/samples
+	$(BIN)/portico dev --runtime process --data-dir $(DATA) --samples $(BIN)/samples
 
 test: ## run every test (Docker tests skip without a daemon unless REQUIRE_DOCKER=1)
 	$(GO) vet ./...

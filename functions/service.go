@@ -774,9 +774,21 @@ func (s *Service) Subscribe(fn func(name string)) {
 	s.subs = append(s.subs, fn)
 }
 
+// ModuleParams are the functions module's dependencies. The runtime is optional;
+// when it can resolve images (runtimes.ImageResolver), publishing an Image
+// version pins its image id.
+type ModuleParams struct {
+	fx.In
+
+	Store   *store.Store
+	Log     *slog.Logger
+	Runtime runtimes.Runtime `optional:"true"`
+}
+
 // Module provides *Service.
 var Module = fx.Module("functions",
-	fx.Provide(func(st *store.Store, log *slog.Logger) (*Service, error) {
-		return NewService(st, nil, log.With("component", "functions"))
+	fx.Provide(func(p ModuleParams) (*Service, error) {
+		images, _ := p.Runtime.(runtimes.ImageResolver)
+		return NewService(p.Store, images, p.Log.With("component", "functions"))
 	}),
 )

@@ -40,6 +40,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.vals.AdminToken, "admin-token", "", "bearer token the admin API requires; needed off loopback (env PORTICO_ADMIN_TOKEN)")
 	fl.StringVar(&f.vals.DataDir, "data-dir", d.DataDir, "data directory (env PORTICO_DATA_DIR)")
 	fl.StringVar(&f.vals.Runtime, "runtime", d.Runtime, "sandbox runtime: auto, process, docker or containerd (env PORTICO_RUNTIME)")
+	fl.StringVar(&f.vals.ContainerdSocket, "containerd-socket", d.ContainerdSocket, "containerd socket for --runtime containerd (env PORTICO_CONTAINERD_SOCKET)")
 	fl.StringVar(&f.vals.Domain, "domain", d.Domain, "gateway base domain: {apiId}.DOMAIN (env PORTICO_DOMAIN)")
 	fl.StringVar(&f.vals.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error (env PORTICO_LOG_LEVEL)")
 	fl.DurationVar(&f.vals.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "how long a graceful stop may take (env PORTICO_SHUTDOWN_TIMEOUT)")
@@ -80,6 +81,7 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		{"data-dir", "PORTICO_DATA_DIR", &s.DataDir, nil},
 		{"runtime", "PORTICO_RUNTIME", &s.Runtime, nil},
 		{"domain", "PORTICO_DOMAIN", &s.Domain, nil},
+		{"containerd-socket", "PORTICO_CONTAINERD_SOCKET", &s.ContainerdSocket, nil},
 		{"log-level", "PORTICO_LOG_LEVEL", &s.LogLevel, nil},
 		{"shutdown-timeout", "PORTICO_SHUTDOWN_TIMEOUT", nil, &s.ShutdownTimeout},
 	} {

@@ -22,6 +22,8 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/runtimes/containerd"
+	"github.com/portico-dev/portico/runtimes/docker"
 	"github.com/portico-dev/portico/runtimes/process"
 	"github.com/portico-dev/portico/store"
 )
@@ -39,6 +41,9 @@ type Settings struct {
 	DataDir string `yaml:"data-dir"`
 	// Runtime is auto, process, docker or containerd ("auto").
 	Runtime string `yaml:"runtime"`
+	// ContainerdSocket is containerd's socket, for the containerd runtime
+	// ("/run/containerd/containerd.sock").
+	ContainerdSocket string `yaml:"containerd-socket"`
 	// Domain is the gateway's base domain ("execute-api.localhost").
 	Domain string `yaml:"domain"`
 	// LogLevel is debug, info, warn or error ("info").
@@ -68,6 +73,7 @@ func Defaults() Settings {
 		AdminListen:     "127.0.0.1:9090",
 		DataDir:         "./portico-data",
 		Runtime:         "auto",
+		ContainerdSocket: "/run/containerd/containerd.sock",
 		Domain:          "execute-api.localhost",
 		LogLevel:        "info",
 		ShutdownTimeout: 30 * time.Second,
@@ -158,7 +164,10 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		store.Module,
 		functions.Module,
 		aliases.Module,
+		fx.Supply(containerd.Config{Socket: s.ContainerdSocket}),
 		process.Module,
+		docker.Module,
+		containerd.Module,
 		runtimes.Module,
 		invoker.Module,
 		// The invoker resolves aliases (for provisioned concurrency) through the
