@@ -3,10 +3,11 @@ GO        ?= go
 BIN       := bin
 DATA      ?= ./portico-data
 SAMPLES   := hello chat
+IMAGES    := hello
 TESTFLAGS ?= -race -count=1 -timeout 15m
 export CGO_ENABLED ?= 1
 
-.PHONY: help build samples run test bench lint fmt clean
+.PHONY: help build samples images run test bench lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -21,6 +22,12 @@ samples: ## build each sample function as a static bootstrap binary
 	    if [ -f $$d/main.go ]; then n=$$(basename $$d); [ "$$d" = "samples/$$s/" ] && n=$$s; \
 	      mkdir -p $(BIN)/samples/$$n && CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/samples/$$n/bootstrap ./$$d || exit 1; fi; \
 	  done; \
+	done
+
+images: build ## build the sample images portico-samples/NAME:latest (Docker) with bin/portico build
+	@for s in $(IMAGES); do \
+	  cp samples/$$s/Dockerfile $(BIN)/samples/$$s/Dockerfile && \
+	  $(BIN)/portico build $(BIN)/samples/$$s -t portico-samples/$$s:latest || exit 1; \
 	done
 
 run: build ## serve the samples on the embedded (process) runtime

@@ -24,6 +24,7 @@ type Params struct {
 	Invoker   *invoker.Invoker
 	Gateway   GatewayDeps
 	Conns     ConnectionDeps
+	Images    ImageDeps
 }
 
 // New builds the admin server and registers every route set.
@@ -40,6 +41,7 @@ func New(p Params) (*Server, error) {
 	s.registerLambdaRoutes()
 	s.registerGatewayRoutes()
 	s.registerConnectionRoutes(p.Conns)
+	s.registerImageRoutes(p.Images)
 	return s, nil
 }
 

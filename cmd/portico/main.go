@@ -64,5 +64,6 @@ default http://127.0.0.1:9090).`,
 		newAPICmd(gf), newStageCmd(gf),
 	)
 	root.AddCommand(newWSCmds(gf)...)
+	root.AddCommand(newImageCmds(gf)...)
 	return root
 }

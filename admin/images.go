@@ -1,0 +1,60 @@
+package admin
+
+import (
+	"fmt"
+	"net/http"
+
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes"
+)
+
+// ImageDeps are what the image routes need: the sandbox runtime. Optional; without
+// it (or with a runtime that cannot load images) the routes answer with an error
+// that says so.
+type ImageDeps struct {
+	fx.In
+
+	Runtime runtimes.Runtime `optional:"true"`
+}
+
+// ImportResult is the answer of POST /portico/v1/images/import.
+type ImportResult struct {
+	// Runtime is the runtime that loaded the images ("docker", "containerd").
+	Runtime string `json:"Runtime"`
+	// Images are the references the archive tagged (or, for untagged images, their
+	// ids).
+	Images []string `json:"Images"`
+}
+
+// registerImageRoutes registers
+//
+//	POST /portico/v1/images/import   (body = a `docker save` or OCI layout tarball)
+//
+// which streams the archive to the runtime's ImageImporter, so that images reach
+// the runtime where the server runs (containerd's store, or the Docker daemon)
+// without a registry.
+func (s *Server) registerImageRoutes(d ImageDeps) {
+	s.Handle("POST /portico/v1/images/import", func(w http.ResponseWriter, r *http.Request) error {
+		imp, ok := d.Runtime.(runtimes.ImageImporter)
+		if !ok {
+			name := "no"
+			if d.Runtime != nil {
+				name = "the " + d.Runtime.Name()
+			}
+			return errdefs.New(errdefs.ErrInvalid, "InvalidRuntimeException", fmt.Sprintf(
+				"%s runtime cannot import images: run portico serve with --runtime docker or containerd", name))
+		}
+		refs, err := imp.ImportImage(r.Context(), r.Body)
+		if err != nil {
+			return fmt.Errorf("importing images into the %s runtime: %w", d.Runtime.Name(), err)
+		}
+		if len(refs) == 0 {
+			return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+				"the archive holds no image: give `docker save` output or an OCI image layout tarball")
+		}
+		s.log.Info("imported images", "runtime", d.Runtime.Name(), "images", refs)
+		return writeJSON(w, http.StatusOK, ImportResult{Runtime: d.Runtime.Name(), Images: refs})
+	})
+}
