@@ -63,6 +63,11 @@ type Conn struct {
 	closeCode   int  // the server's close code, once it decided to close
 	closeReason string
 	finished    chan struct{} // closed when the read loop ended
+	// ready is closed once the upgrade finished: ws is set, or nil when the
+	// upgrade failed. The connection is registered before the upgrade (so that it
+	// is known to @connections as soon as the client sees the handshake); whatever
+	// touches ws from another goroutine waits for ready first.
+	ready chan struct{}
 }
 
 type outMsg struct {
@@ -119,6 +124,7 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		limiter:  rate.NewLimiter(rate.Limit(m.cfg.MessageRate), m.cfg.MessageBurst),
 		inflight: make(chan struct{}, m.cfg.MaxInFlight),
 		finished: make(chan struct{}),
+		ready:    make(chan struct{}),
 	}
 	c.lastInbound.Store(now.UnixNano())
 	c.lastActive.Store(now.UnixNano())
@@ -153,11 +159,24 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		}
 	}
 
+	if !m.add(c) {
+		close(c.ready)
+		writeJSONError(w, http.StatusServiceUnavailable, "ServiceUnavailableException", "Service Unavailable")
+		c.runDisconnect(context.WithoutCancel(ctx), websocket.CloseGoingAway, "Server shutting down")
+		return
+	}
 	fw := &hijackWrapper{ResponseWriter: w, maxFrame: m.cfg.MaxFrameBytes, bufSize: m.cfg.ReadBufferSize}
 	ws, err := m.upgrader.Upgrade(fw, r, respHeader)
 	if err != nil {
 		// The upgrader has answered the client already.
 		m.log.Debug("websocket upgrade failed", "api", ep.APIID, "stage", ep.Stage, "err", err)
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
+		close(c.ready)
+		m.remove(c)
+		m.readers.Done()
+		close(c.finished)
 		c.runDisconnect(context.WithoutCancel(ctx), websocket.CloseAbnormalClosure, "handshake failed")
 		return
 	}
@@ -166,15 +185,14 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	ws.SetPingHandler(c.onPing)
 	ws.SetPongHandler(c.onPong)
 	ws.SetCloseHandler(c.onClose)
-	if !m.add(c) {
-		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "Server shutting down"), time.Now().Add(closeGrace))
-		_ = ws.NetConn().Close()
-		c.runDisconnect(context.WithoutCancel(ctx), websocket.CloseGoingAway, "Server shutting down")
-		return
-	}
 	c.mu.Lock()
 	c.pingTimer = time.AfterFunc(m.cfg.PingInterval, c.ping)
+	aborted := c.closed && c.closeCode == 0
 	c.mu.Unlock()
+	close(c.ready)
+	if aborted {
+		_ = ws.NetConn().Close() // aborted during the upgrade: the read loop ends at once
+	}
 	// The read loop runs in its own goroutine so that net/http's per-request
 	// buffers, held while a handler runs, are released.
 	go c.readLoop(context.WithoutCancel(ctx))
@@ -396,6 +414,13 @@ func (c *Conn) send(typ int, data []byte) error {
 
 // writeLoop writes queued messages until the queue is empty, then ends.
 func (c *Conn) writeLoop() {
+	<-c.ready
+	if c.ws == nil {
+		c.mu.Lock()
+		c.queue, c.queuedBytes, c.writing = nil, 0, false
+		c.mu.Unlock()
+		return
+	}
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 || c.closeCode != 0 {
@@ -434,6 +459,10 @@ func (c *Conn) closeWith(code int, reason string) {
 	c.closeCode, c.closeReason = code, reason
 	c.mu.Unlock()
 	go func() {
+		<-c.ready
+		if c.ws == nil {
+			return
+		}
 		msg := websocket.FormatCloseMessage(code, reason)
 		if err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeGrace)); err != nil {
 			c.abort()
@@ -449,7 +478,14 @@ func (c *Conn) abort() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
-	_ = c.ws.NetConn().Close()
+	select {
+	case <-c.ready:
+		if c.ws != nil {
+			_ = c.ws.NetConn().Close()
+		}
+	default:
+		// Still upgrading: the upgrade path sees closed and closes the socket.
+	}
 }
 
 // readLoop reads messages until the connection ends, then unregisters it and runs
