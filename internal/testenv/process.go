@@ -1,0 +1,176 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// Binary builds cmd/portico (once per test binary) and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	samplesOnce.Do(func() {
+		samplesDir, samplesErr = os.MkdirTemp("", "portico-samples-")
+	})
+	if samplesErr != nil {
+		t.Fatalf("testenv: %v", samplesErr)
+	}
+	binOnce.Do(func() {
+		binPath = filepath.Join(samplesDir, "portico-bin", "portico")
+		binErr = goBuild(binPath, "./cmd/portico")
+	})
+	if binErr != nil {
+		t.Fatalf("testenv: building cmd/portico: %v", binErr)
+	}
+	return binPath
+}
+
+// Program builds the main package at pkg (a path relative to the repository root,
+// such as "./internal/e2e/testdata/blocker") once per test binary as a static
+// bootstrap, and returns the directory holding it, ready to zip as a function
+// package.
+func Program(t testing.TB, pkg string) string {
+	t.Helper()
+	name := "prog-" + strings.NewReplacer("/", "_", ".", "_").Replace(pkg)
+	samplesOnce.Do(func() {
+		samplesDir, samplesErr = os.MkdirTemp("", "portico-samples-")
+	})
+	if samplesErr != nil {
+		t.Fatalf("testenv: %v", samplesErr)
+	}
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	dir := filepath.Join(samplesDir, name)
+	err, ok := built[name]
+	if !ok {
+		err = goBuild(filepath.Join(dir, "bootstrap"), pkg)
+		built[name] = err
+	}
+	if err != nil {
+		t.Fatalf("testenv: building %s: %v", pkg, err)
+	}
+	return dir
+}
+
+// Process is a `portico serve` running as a child process, for tests of what a
+// crash leaves behind: Kill ends it with SIGKILL, so that none of its shutdown
+// hooks run (sandboxes stay, as after a crash).
+type Process struct {
+	// AdminURL is the admin API's base URL.
+	AdminURL string
+	// DataDir is the data directory.
+	DataDir string
+
+	cmd    *exec.Cmd
+	out    *lockedBuffer
+	exited chan struct{} // closed once the child is reaped
+}
+
+// StartProcess runs `portico serve` (built by Binary) with opts' runtime and data
+// directory on loopback ports, waits until its admin API answers, and kills it
+// when the test ends if it still runs. opts.Settings is not applied.
+func StartProcess(t testing.TB, opts Options) *Process {
+	t.Helper()
+	bin := Binary(t)
+	rt := opts.Runtime
+	if rt == "" {
+		rt = "process"
+	}
+	dir := opts.DataDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	admin := net.JoinHostPort("127.0.0.1", freePort(t))
+	out := &lockedBuffer{}
+	//nolint:gosec // G204: the binary this package just built
+	cmd := exec.Command(bin, "serve", "--runtime", rt, "--data-dir", dir,
+		"--listen", "127.0.0.1:0", "--admin-listen", admin, "--log-level", "warn")
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = append(os.Environ(), "PORTICO_ADMIN_TOKEN=")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("testenv: starting %s serve: %v", bin, err)
+	}
+	p := &Process{AdminURL: "http://" + admin, DataDir: dir, cmd: cmd, out: out, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	t.Cleanup(p.Kill)
+	c := p.Client()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := c.Do(ctx, http.MethodGet, "/2015-03-31/functions", nil, nil, nil)
+		cancel()
+		if err == nil {
+			return p
+		}
+		select {
+		case <-p.exited:
+			t.Fatalf("testenv: portico serve exited (%v) before its admin API answered:\n%s", cmd.ProcessState, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testenv: portico serve's admin API at %s does not answer: %v\n%s", p.AdminURL, err, out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Client returns a Portico admin API client for the process.
+func (p *Process) Client() *client.Client { return client.New(p.AdminURL, "") }
+
+// Kill sends SIGKILL and waits until the process is gone; safe to call twice.
+func (p *Process) Kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+}
+
+// Output is what the process wrote so far (its logs), for failure messages.
+func (p *Process) Output() string { return p.out.String() }
+
+// lockedBuffer is a bytes.Buffer safe for the child's writer goroutine and the
+// test reading it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	if err := ln.Close(); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return port
+}
