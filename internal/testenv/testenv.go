@@ -35,6 +35,10 @@ type Options struct {
 	// LogLevel is the server's log level in test output (default warn; set
 	// PORTICO_TEST_LOG=debug to see everything).
 	LogLevel slog.Level
+	// Populate are pointers that each start fills from the app's container
+	// (fx.Populate), e.g. a **invoker.Invoker for benchmarks that call the
+	// invoker directly.
+	Populate []any
 }
 
 // Env is a running in-process server. Its methods are for the test goroutine.
@@ -49,6 +53,7 @@ type Env struct {
 
 	t        testing.TB
 	settings app.Settings
+	populate []any
 	app      *fx.App
 	out      *syncWriter
 }
@@ -81,7 +86,7 @@ func Start(t testing.TB, opts Options) *Env {
 			level = l
 		}
 	}
-	e := &Env{t: t, settings: s, DataDir: s.DataDir, out: &syncWriter{t: t, level: level}}
+	e := &Env{t: t, settings: s, DataDir: s.DataDir, out: &syncWriter{t: t, level: level}, populate: opts.Populate}
 	e.start()
 	// Later starts reuse the ports, so clients built from the URLs keep working.
 	e.settings.AdminListen = e.AdminURL[len("http://"):]
@@ -95,7 +100,7 @@ func (e *Env) start() {
 	log := slog.New(slog.NewTextHandler(e.out, &slog.HandlerOptions{Level: e.out.level}))
 	var srv *admin.Server
 	var gw app.GatewayListener
-	a := app.New(e.settings, log, fx.Populate(&srv, &gw))
+	a := app.New(e.settings, log, fx.Populate(&srv, &gw), fx.Populate(e.populate...))
 	if err := a.Err(); err != nil {
 		e.t.Fatalf("testenv: composing the server: %v", err)
 	}
