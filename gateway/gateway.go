@@ -91,6 +91,7 @@ type Gateway struct {
 
 	proxy     *reverseProxy
 	transport *http.Transport
+	fast      *fastProxy // HTTP_PROXY to plain-HTTP backends; nil sends all through proxy
 
 	mu     sync.RWMutex
 	gen    uint64
@@ -155,6 +156,7 @@ func New(cfg Config, svc *apis.Service, resolver Resolver, inv Invoker, log *slo
 	}
 	g.transport = newTransport(g.cfg)
 	g.proxy = newReverseProxy(g)
+	g.fast = newFastProxy(g.cfg)
 	svc.Subscribe(g.invalidate)
 	return g
 }

@@ -165,14 +165,24 @@ func integrationMethod(in *apis.Integration, r *http.Request) string {
 	return in.HTTPMethod
 }
 
-// serveHTTPProxy passes the request to the backend and the response back, through
-// httputil.ReverseProxy, within the integration timeout.
+// serveHTTPProxy passes the request to the backend and the response back within
+// the integration timeout: through the gateway's own connections (fastproxy.go)
+// when the request allows, otherwise through httputil.ReverseProxy.
 func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) error {
 	u, err := integrationURL(rc, in, r.URL.RawQuery)
 	if err != nil {
 		return err
 	}
-	t := &proxyTarget{url: u, method: integrationMethod(in, r), rc: rc}
+	method := integrationMethod(in, r)
+	if g.fast != nil {
+		if hp := g.fast.route(u, method, r); hp != nil {
+			if err := g.fast.serve(w, r, hp, u, method, in.Timeout()); err != nil {
+				return g.backendError(r.Context(), u, err)
+			}
+			return nil
+		}
+	}
+	t := &proxyTarget{url: u, method: method, rc: rc}
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), proxyTargetKey{}, t), in.Timeout())
 	defer cancel()
 	g.proxy.rp.ServeHTTP(w, r.WithContext(ctx))

@@ -1,0 +1,765 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// fastProxy forwards HTTP_PROXY requests to plain-HTTP backends synchronously over
+// keep-alive connections it owns: the handler's goroutine writes the request and
+// reads the response itself, so a request costs no transport goroutines, no
+// channel hand-offs and no cloned header map.
+//
+// It keeps the semantics of the httputil.ReverseProxy path (serveHTTPProxy in
+// proxy.go): the same request line, Host, hop-by-hop header removal both ways,
+// X-Forwarded-For/-Host/-Proto as ProxyRequest.SetXForwarded sets them after
+// Rewrite stripped the client's, bodies of known and unknown length, 1xx
+// forwarding, response trailers, the integration timeout and the error kinds.
+// It declines, before anything is sent, the requests that need more (see route);
+// those go through the ReverseProxy.
+//
+// A fastProxy is safe for concurrent use.
+type fastProxy struct {
+	maxIdle     int           // idle connections kept per backend host
+	idleTimeout time.Duration // an idle connection is closed after this long
+	dialTimeout time.Duration
+
+	pools  sync.Map     // URL host -> *hostPool
+	npools atomic.Int64 // entries in pools, bounded by maxPools
+	bufs   sync.Pool    // *[]byte of fastBufSize, body copy buffers
+
+	served atomic.Int64 // requests this path took (tests and debugging)
+}
+
+const (
+	fastBufSize = 32 << 10
+	// maxPools bounds the backend hosts with a pool; requests to further hosts
+	// (URIs with a parameter in the host, say) take the ReverseProxy.
+	maxPools = 1024
+	// maxResponseHeaderBytes bounds the response head, as the stock transport's
+	// default MaxResponseHeaderBytes does.
+	maxResponseHeaderBytes = 10 << 20
+)
+
+// errStaleConn marks a failure before any byte of the response arrived on a
+// reused connection: the backend most likely closed it while it was idle.
+var errStaleConn = errors.New("reused backend connection failed before the response")
+
+func newFastProxy(cfg Config) *fastProxy {
+	return &fastProxy{maxIdle: cfg.MaxIdleConnsPerHost, idleTimeout: 90 * time.Second, dialTimeout: 10 * time.Second}
+}
+
+// route returns the pool that serves a request to u with method, or nil when the
+// request needs the ReverseProxy: https and unusual URLs, hosts that need IDNA or
+// zone handling, upgrades (WebSocket), Expect: 100-continue, request trailers,
+// CONNECT, and bodies of unknown length on methods that usually have none (the
+// transport probes those).
+func (p *fastProxy) route(u *url.URL, method string, r *http.Request) *hostPool {
+	if u.Scheme != "http" || u.User != nil || u.Opaque != "" || u.Host == "" {
+		return nil
+	}
+	if method == http.MethodConnect || !validToken(method) {
+		return nil
+	}
+	h := r.Header
+	if len(h["Upgrade"]) > 0 || len(h["Expect"]) > 0 || len(r.Trailer) > 0 {
+		return nil
+	}
+	if r.ContentLength < 0 && methodUsuallyLacksBody(method) {
+		return nil
+	}
+	hp := p.pool(u.Host)
+	if hp == nil || hp.addr == "" {
+		return nil
+	}
+	return hp
+}
+
+// pool returns host's pool, made on first use; nil once maxPools hosts have one.
+func (p *fastProxy) pool(host string) *hostPool {
+	if v, ok := p.pools.Load(host); ok {
+		return v.(*hostPool)
+	}
+	if p.npools.Load() >= maxPools {
+		return nil
+	}
+	hp := &hostPool{fp: p}
+	if isPlainHost(host) {
+		hp.hostHeader = host
+		hostname, port := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"), "80"
+		if h, pt, err := net.SplitHostPort(host); err == nil {
+			hostname = h
+			if pt != "" {
+				port = pt
+			}
+		}
+		hp.addr = net.JoinHostPort(hostname, port)
+	}
+	v, loaded := p.pools.LoadOrStore(host, hp)
+	if !loaded {
+		p.npools.Add(1)
+	}
+	return v.(*hostPool)
+}
+
+// isPlainHost reports whether host is printable ASCII without a zone or the
+// characters the stock transport rejects, so it goes on the wire as it is.
+func isPlainHost(host string) bool {
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if c <= ' ' || c >= 0x7f || c == '%' || c == '/' {
+			return false
+		}
+	}
+	return host != ""
+}
+
+// serve forwards r to u through hp within timeout. Failures before the response
+// head reached the client return an error for backendError; after that, as with
+// the ReverseProxy, a failed body copy aborts the client connection.
+func (p *fastProxy) serve(w http.ResponseWriter, r *http.Request, hp *hostPool, u *url.URL, method string, timeout time.Duration) error {
+	p.served.Add(1)
+	ctx := r.Context()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	hasBody := r.ContentLength != 0
+	replayable := !hasBody && (isReplayableMethod(method) || len(r.Header["Idempotency-Key"]) > 0 || len(r.Header["X-Idempotency-Key"]) > 0)
+	bufp := p.getBuf()
+	defer p.bufs.Put(bufp)
+
+	var (
+		c    *backendConn
+		resp *http.Response
+		stop func() bool
+	)
+	for attempt := 0; ; attempt++ {
+		var err error
+		c = nil
+		if attempt == 0 {
+			c = hp.get(!replayable)
+		}
+		if c == nil {
+			if c, err = hp.dial(ctx, deadline); err != nil {
+				return classifyFastErr(ctx, deadline, err)
+			}
+		}
+		stop = context.AfterFunc(ctx, c.abort)
+		resp, err = c.roundTrip(w, r, u, method, deadline, hasBody, *bufp)
+		if err == nil {
+			break
+		}
+		aborted := !stop()
+		c.close()
+		if attempt == 0 && replayable && !aborted && errors.Is(err, errStaleConn) {
+			continue // the backend closed the idle connection: once more on a fresh one
+		}
+		return classifyFastErr(ctx, deadline, err)
+	}
+
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		stop()
+		c.close()
+		return fmt.Errorf("backend tried to switch protocol %q when none was requested", resp.Header.Get("Upgrade"))
+	}
+	removeHopByHop(resp.Header)
+	copyHeaderInto(w.Header(), resp.Header)
+	announced := len(resp.Trailer)
+	if announced > 0 {
+		keys := make([]string, 0, announced)
+		for k := range resp.Trailer {
+			keys = append(keys, k)
+		}
+		w.Header().Add("Trailer", strings.Join(keys, ", "))
+	}
+	w.WriteHeader(resp.StatusCode)
+
+	if err := copyBody(w, resp, *bufp); err != nil {
+		stop()
+		c.close()
+		_ = resp.Body.Close()
+		if r.Context().Value(http.ServerContextKey) != nil {
+			panic(http.ErrAbortHandler) // what ReverseProxy does: the server drops the client connection
+		}
+		return nil
+	}
+	_ = resp.Body.Close() // at EOF: fills resp.Trailer
+	if stop() && !resp.Close && c.br.Buffered() == 0 {
+		hp.put(c)
+	} else {
+		c.close()
+	}
+
+	if len(resp.Trailer) > 0 {
+		// Force chunking, as ReverseProxy does, so the trailers can follow.
+		_ = http.NewResponseController(w).Flush()
+	}
+	if len(resp.Trailer) == announced {
+		copyHeaderInto(w.Header(), resp.Trailer)
+		return nil
+	}
+	for k, vv := range resp.Trailer {
+		k = http.TrailerPrefix + k
+		for _, v := range vv {
+			w.Header().Add(k, v)
+		}
+	}
+	return nil
+}
+
+func (p *fastProxy) getBuf() *[]byte {
+	if v, ok := p.bufs.Get().(*[]byte); ok {
+		return v
+	}
+	b := make([]byte, fastBufSize)
+	return &b
+}
+
+// classifyFastErr maps a failure to the errors backendError knows: the
+// integration deadline is context.DeadlineExceeded (504), a cancelled request
+// its context's error, anything else itself.
+func classifyFastErr(ctx context.Context, deadline time.Time, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("%w (%s)", cerr, err.Error())
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(deadline) {
+		return fmt.Errorf("%w (%s)", context.DeadlineExceeded, err.Error())
+	}
+	return err
+}
+
+// copyBody copies resp's body to w with buf, flushing after each write when the
+// response streams (unknown length or Server-Sent Events), as ReverseProxy does.
+func copyBody(w http.ResponseWriter, resp *http.Response, buf []byte) error {
+	var rc *http.ResponseController
+	if resp.ContentLength == -1 || isEventStream(resp.Header["Content-Type"]) {
+		rc = http.NewResponseController(w)
+	}
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			if rc != nil {
+				_ = rc.Flush()
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+func isEventStream(ct []string) bool {
+	if len(ct) == 0 || !strings.Contains(strings.ToLower(ct[0]), "event-stream") {
+		return false
+	}
+	base, _, _ := mime.ParseMediaType(ct[0])
+	return base == "text/event-stream"
+}
+
+// copyHeaderInto adds src's values to dst, as ReverseProxy's copyHeader does;
+// src is the backend's response head, owned by the caller, so its slices move.
+func copyHeaderInto(dst, src http.Header) {
+	for k, vv := range src {
+		if old, ok := dst[k]; ok {
+			dst[k] = append(old, vv...)
+		} else {
+			dst[k] = vv
+		}
+	}
+}
+
+// hopHeaders are the hop-by-hop headers ReverseProxy removes both ways.
+var hopHeaders = []string{
+	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// removeHopByHop removes the hop-by-hop headers and those named in Connection.
+func removeHopByHop(h http.Header) {
+	for _, f := range h["Connection"] {
+		for sf := range strings.SplitSeq(f, ",") {
+			if sf = textproto.TrimString(sf); sf != "" {
+				h.Del(sf)
+			}
+		}
+	}
+	for _, f := range hopHeaders {
+		delete(h, f)
+	}
+}
+
+// skipOutgoing reports whether a client request header is not forwarded as it is:
+// hop-by-hop, the client's forwarding headers (replaced), and those the request
+// line and framing write (Host, User-Agent, Content-Length, Transfer-Encoding).
+func skipOutgoing(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
+		"Host", "User-Agent", "Content-Length":
+		return true
+	}
+	return false
+}
+
+// connectionNamed returns the canonical names the Connection header lists; nil
+// without one.
+func connectionNamed(h http.Header) []string {
+	var names []string
+	for _, f := range h["Connection"] {
+		for sf := range strings.SplitSeq(f, ",") {
+			if sf = textproto.TrimString(sf); sf != "" {
+				names = append(names, textproto.CanonicalMIMEHeaderKey(sf))
+			}
+		}
+	}
+	return names
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// hasToken reports whether a comma-separated header value lists token.
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(textproto.TrimString(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isReplayableMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
+}
+
+// methodUsuallyLacksBody mirrors net/http's list of methods for which the
+// transport probes a body of unknown length.
+func methodUsuallyLacksBody(m string) bool {
+	switch m {
+	case "GET", "HEAD", "DELETE", "OPTIONS", "PROPFIND", "SEARCH":
+		return true
+	}
+	return false
+}
+
+// validToken reports whether s is a non-empty RFC 9110 token.
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue reports whether a header value can be written as it is (no CR, LF
+// or NUL), as the transport requires.
+func validValue(v string) bool {
+	return strings.IndexByte(v, '\n') < 0 && strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, 0) < 0
+}
+
+// hostPool holds the idle keep-alive connections to one backend host, most
+// recently used last. Safe for concurrent use.
+type hostPool struct {
+	fp         *fastProxy
+	addr       string // dial address, host:port; "" when the host needs the ReverseProxy
+	hostHeader string
+
+	mu    sync.Mutex
+	idle  []*backendConn
+	timer *time.Timer // closes connections idle past idleTimeout; armed while idle is non-empty
+	armed bool
+}
+
+// get pops the most recently used idle connection, or returns nil. With check,
+// the connection is first probed without blocking, and dropped when the backend
+// closed it or sent something unasked: a request that cannot be retried should
+// not be the one to find out.
+func (hp *hostPool) get(check bool) *backendConn {
+	for {
+		hp.mu.Lock()
+		n := len(hp.idle)
+		if n == 0 {
+			hp.mu.Unlock()
+			return nil
+		}
+		c := hp.idle[n-1]
+		hp.idle[n-1] = nil
+		hp.idle = hp.idle[:n-1]
+		hp.mu.Unlock()
+		if !check || connAlive(c.nc) {
+			c.reused = true
+			return c
+		}
+		c.close()
+	}
+}
+
+// put returns a connection whose last response was read to the end.
+func (hp *hostPool) put(c *backendConn) {
+	c.idleAt = time.Now()
+	hp.mu.Lock()
+	if len(hp.idle) >= hp.fp.maxIdle {
+		hp.mu.Unlock()
+		c.close()
+		return
+	}
+	hp.idle = append(hp.idle, c)
+	if !hp.armed {
+		hp.armed = true
+		if hp.timer == nil {
+			hp.timer = time.AfterFunc(hp.fp.idleTimeout, hp.prune)
+		} else {
+			hp.timer.Reset(hp.fp.idleTimeout)
+		}
+	}
+	hp.mu.Unlock()
+}
+
+// prune closes the connections idle for idleTimeout or longer (the oldest are
+// first in idle) and re-arms the timer for the next one.
+func (hp *hostPool) prune() {
+	now := time.Now()
+	hp.mu.Lock()
+	n := 0
+	for n < len(hp.idle) && now.Sub(hp.idle[n].idleAt) >= hp.fp.idleTimeout {
+		n++
+	}
+	stale := make([]*backendConn, n)
+	copy(stale, hp.idle[:n])
+	rest := copy(hp.idle, hp.idle[n:])
+	clear(hp.idle[rest:])
+	hp.idle = hp.idle[:rest]
+	if rest > 0 {
+		hp.timer.Reset(hp.fp.idleTimeout - now.Sub(hp.idle[0].idleAt))
+	} else {
+		hp.armed = false
+	}
+	hp.mu.Unlock()
+	for _, c := range stale {
+		c.close()
+	}
+}
+
+// dial opens a fresh connection to the backend, bounded by the dial timeout, the
+// deadline and ctx.
+func (hp *hostPool) dial(ctx context.Context, deadline time.Time) (*backendConn, error) {
+	d := net.Dialer{Timeout: hp.fp.dialTimeout, Deadline: deadline, KeepAlive: 30 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", hp.addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &backendConn{nc: nc, cr: connReader{nc: nc, limit: math.MaxInt64}}
+	c.br = bufio.NewReader(&c.cr)
+	c.bw = bufio.NewWriter(nc)
+	c.hostHeader = hp.hostHeader
+	return c, nil
+}
+
+// backendConn is one keep-alive connection to a backend, used by one request at a
+// time.
+type backendConn struct {
+	nc         net.Conn
+	cr         connReader
+	br         *bufio.Reader
+	bw         *bufio.Writer
+	hostHeader string
+	method     string       // of the request in flight
+	shell      http.Request // what http.ReadResponse reads the method from
+	idleAt     time.Time
+	reused     bool
+}
+
+// abort unblocks the connection's reads and writes when the client's request is
+// cancelled.
+func (c *backendConn) abort() { _ = c.nc.SetDeadline(time.Unix(1, 0)) }
+
+func (c *backendConn) close() { _ = c.nc.Close() }
+
+// roundTrip writes the request and reads the response head, forwarding 1xx
+// responses to w as ReverseProxy does.
+func (c *backendConn) roundTrip(w http.ResponseWriter, r *http.Request, u *url.URL, method string, deadline time.Time, hasBody bool, buf []byte) (*http.Response, error) {
+	if err := c.nc.SetDeadline(deadline); err != nil {
+		return nil, err
+	}
+	werr := c.writeHead(r, u, method, hasBody)
+	if werr == nil && hasBody {
+		werr = c.writeBody(w, r, deadline, buf)
+	}
+	if werr == nil {
+		werr = c.bw.Flush()
+	}
+	if werr != nil {
+		var be *bodyReadError
+		if errors.As(werr, &be) {
+			return nil, be.err // the client's body failed (too large, cut off): the error as it is
+		}
+		if !hasBody {
+			return nil, c.staleOr(werr)
+		}
+		// The backend may have answered before taking the whole body; read
+		// that answer if it came, as the transport would, then drop the
+		// connection.
+		resp, rerr := c.readResponse(w)
+		if rerr != nil {
+			return nil, werr
+		}
+		resp.Close = true
+		return resp, nil
+	}
+	if _, err := c.br.Peek(1); err != nil {
+		return nil, c.staleOr(err)
+	}
+	return c.readResponse(w)
+}
+
+// staleOr marks err as errStaleConn when the connection was reused and the
+// failure is not a timeout.
+func (c *backendConn) staleOr(err error) error {
+	if ne := net.Error(nil); c.reused && (!errors.As(err, &ne) || !ne.Timeout()) {
+		return fmt.Errorf("%w: %w", errStaleConn, err)
+	}
+	return err
+}
+
+func (c *backendConn) readResponse(w http.ResponseWriter) (*http.Response, error) {
+	c.shell.Method = c.method
+	c.cr.limit = maxResponseHeaderBytes
+	for {
+		resp, err := http.ReadResponse(c.br, &c.shell)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode >= 100 && resp.StatusCode <= 199 && resp.StatusCode != http.StatusSwitchingProtocols {
+			h := w.Header()
+			copyHeaderInto(h, resp.Header)
+			w.WriteHeader(resp.StatusCode)
+			clear(h) // as ReverseProxy does: WriteHeader keeps a 1xx's headers
+			c.cr.limit = maxResponseHeaderBytes
+			continue
+		}
+		c.cr.limit = math.MaxInt64
+		return resp, nil
+	}
+}
+
+// writeHead writes the request line and headers into c.bw.
+func (c *backendConn) writeHead(r *http.Request, u *url.URL, method string, hasBody bool) error {
+	c.method = method
+	bw := c.bw
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	_, _ = bw.WriteString(method)
+	_ = bw.WriteByte(' ')
+	_, _ = bw.WriteString(path)
+	if u.ForceQuery || u.RawQuery != "" {
+		_ = bw.WriteByte('?')
+		_, _ = bw.WriteString(u.RawQuery)
+	}
+	_, _ = bw.WriteString(" HTTP/1.1\r\nHost: ")
+	_, _ = bw.WriteString(c.hostHeader)
+	_, _ = bw.WriteString("\r\n")
+
+	h := r.Header
+	named := connectionNamed(h)
+	if ua := h["User-Agent"]; len(ua) > 0 && ua[0] != "" && !contains(named, "User-Agent") {
+		if err := writeField(bw, "User-Agent", ua[0]); err != nil {
+			return err
+		}
+	}
+	switch {
+	case r.ContentLength > 0:
+		_, _ = bw.WriteString("Content-Length: ")
+		_, _ = bw.WriteString(strconv.FormatInt(r.ContentLength, 10))
+		_, _ = bw.WriteString("\r\n")
+	case r.ContentLength < 0:
+		_, _ = bw.WriteString("Transfer-Encoding: chunked\r\n")
+	case method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch:
+		// As the transport does: "many servers expect a Content-Length for these methods".
+		_, _ = bw.WriteString("Content-Length: 0\r\n")
+	}
+	for k, vv := range h {
+		if skipOutgoing(k) || (named != nil && contains(named, k)) {
+			continue
+		}
+		if !validToken(k) {
+			return fmt.Errorf("net/http: invalid header field name %q", k)
+		}
+		for _, v := range vv {
+			if err := writeField(bw, k, v); err != nil {
+				return err
+			}
+		}
+	}
+	if hasToken(h["Te"], "trailers") {
+		_, _ = bw.WriteString("Te: trailers\r\n")
+	}
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		_, _ = bw.WriteString("X-Forwarded-For: ")
+		_, _ = bw.WriteString(ip)
+		_, _ = bw.WriteString("\r\n")
+	}
+	if err := writeField(bw, "X-Forwarded-Host", r.Host); err != nil {
+		return err
+	}
+	if r.TLS == nil {
+		_, _ = bw.WriteString("X-Forwarded-Proto: http\r\n\r\n")
+	} else {
+		_, _ = bw.WriteString("X-Forwarded-Proto: https\r\n\r\n")
+	}
+	return nil
+}
+
+func writeField(bw *bufio.Writer, k, v string) error {
+	if !validValue(v) {
+		return fmt.Errorf("net/http: invalid header field value for %q", k)
+	}
+	_, _ = bw.WriteString(k)
+	_, _ = bw.WriteString(": ")
+	_, _ = bw.WriteString(textproto.TrimString(v))
+	_, err := bw.WriteString("\r\n")
+	return err
+}
+
+// bodyReadError is a failure reading the client's request body.
+type bodyReadError struct{ err error }
+
+func (e *bodyReadError) Error() string { return "reading the request body: " + e.err.Error() }
+func (e *bodyReadError) Unwrap() error { return e.err }
+
+// writeBody sends the request body: the head first (as the transport does, for
+// backends that answer on it), then the body, of Content-Length bytes or chunked
+// with a flush after each chunk. Reading the client's body is bounded by the
+// deadline too.
+func (c *backendConn) writeBody(w http.ResponseWriter, r *http.Request, deadline time.Time, buf []byte) error {
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(deadline) == nil {
+		defer func() { _ = rc.SetReadDeadline(time.Time{}) }()
+	}
+	body := r.Body
+	if r.ContentLength > 0 {
+		var sent int64
+		for sent < r.ContentLength {
+			chunk := buf
+			if rem := r.ContentLength - sent; rem < int64(len(chunk)) {
+				chunk = chunk[:rem]
+			}
+			n, rerr := body.Read(chunk)
+			if n > 0 {
+				if _, err := c.bw.Write(chunk[:n]); err != nil {
+					return err
+				}
+				sent += int64(n)
+			}
+			if rerr == io.EOF {
+				break
+			}
+			if rerr != nil {
+				return &bodyReadError{rerr}
+			}
+		}
+		if sent != r.ContentLength {
+			return &bodyReadError{fmt.Errorf("http: ContentLength=%d with Body length %d", r.ContentLength, sent)}
+		}
+		// Read to EOF, as the transport does, so the server learns the body is done.
+		if n, rerr := body.Read(buf[:1]); n > 0 || (rerr != nil && !errors.Is(rerr, io.EOF)) {
+			if rerr == nil {
+				rerr = fmt.Errorf("http: ContentLength=%d with a longer body", r.ContentLength)
+			}
+			return &bodyReadError{rerr}
+		}
+		return nil
+	}
+	for {
+		n, rerr := body.Read(buf)
+		if n > 0 {
+			if err := c.writeChunk(buf[:n]); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return &bodyReadError{rerr}
+		}
+	}
+	_, err := c.bw.WriteString("0\r\n\r\n")
+	return err
+}
+
+// writeChunk writes one chunk of a chunked body and flushes it, so a streaming
+// upload reaches the backend as it comes.
+func (c *backendConn) writeChunk(p []byte) error {
+	var hex [16]byte
+	_, _ = c.bw.Write(strconv.AppendInt(hex[:0], int64(len(p)), 16))
+	_, _ = c.bw.WriteString("\r\n")
+	_, _ = c.bw.Write(p)
+	_, _ = c.bw.WriteString("\r\n")
+	return c.bw.Flush()
+}
+
+// connReader reads the connection with a budget, to bound a response head.
+type connReader struct {
+	nc    net.Conn
+	limit int64
+}
+
+func (r *connReader) Read(p []byte) (int, error) {
+	if r.limit <= 0 {
+		return 0, fmt.Errorf("backend response head over %d bytes", maxResponseHeaderBytes)
+	}
+	if int64(len(p)) > r.limit {
+		p = p[:r.limit]
+	}
+	n, err := r.nc.Read(p)
+	r.limit -= int64(n)
+	return n, err
+}

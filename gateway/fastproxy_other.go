@@ -1,0 +1,9 @@
+//go:build !linux
+
+package gateway
+
+import "net"
+
+// connAlive cannot probe without blocking here; a failed reused connection is
+// then found by the request itself.
+func connAlive(net.Conn) bool { return true }
