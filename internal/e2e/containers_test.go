@@ -155,6 +155,9 @@ func (im *images) build(adminURL, ref string, extra ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A label of the test's own keeps its images apart from the same layers built
+	// elsewhere (`make images`), so that removing them by id removes only them.
+	extra = append([]string{"LABEL portico.e2e=" + ref}, extra...)
 	df = append(df, []byte("\n"+strings.Join(extra, "\n")+"\n")...)
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), df, 0o644); err != nil {
 		t.Fatal(err)
@@ -162,7 +165,7 @@ func (im *images) build(adminURL, ref string, extra ...string) string {
 	var progress bytes.Buffer
 	id, err := docker.BuildImage(t.Context(), "", dir, ref, &progress)
 	im.mu.Lock()
-	im.ids = append(im.ids, ref)
+	im.ids = append(im.ids, ref) // refs first: untagged, the ids can go
 	if id != "" {
 		im.ids = append(im.ids, id)
 	}
@@ -220,10 +223,13 @@ func (im *images) pinned(id string) {
 }
 
 func (im *images) cleanup() {
-	if len(im.ids) > 0 {
-		args := append([]string{"rmi", "--force"}, im.ids...)
-		if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil && !strings.Contains(string(out), "No such image") {
-			im.t.Logf("removing test images from Docker: %v: %s", err, out)
+	// Untag the test's references, then remove the ids it built (labelled with
+	// the reference, so no other tag names them), without force.
+	for _, x := range im.ids {
+		if out, err := exec.Command("docker", "rmi", x).CombinedOutput(); err != nil &&
+			!strings.Contains(string(out), "No such image") && !strings.Contains(string(out), "referenced in multiple repositories") &&
+			!strings.Contains(string(out), "being used") {
+			im.t.Logf("removing test image %s from Docker: %v: %s", x, err, out)
 		}
 	}
 	if im.runtime == "containerd" && len(im.names) > 0 {
