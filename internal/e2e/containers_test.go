@@ -37,8 +37,8 @@ func TestMain(m *testing.M) {
 	// go-deadlock's in -race builds, and go-deadlock, unable to tell goroutines
 	// apart on this Go release ("current goroutine 0"), reports two sandboxes
 	// attaching to the network at once (a cold start beside a prepared spare) as
-	// recursive locking and exits the test binary. Its detection is off here; see
-	// the note in docs/runtimes.md.
+	// recursive locking and exits the test binary. Its detection is off here (the
+	// containerd runtime's own fix is pending).
 	deadlock.Opts.Disable = true
 	code := m.Run()
 	testenv.Cleanup()
