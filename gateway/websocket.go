@@ -116,7 +116,7 @@ func (g *Gateway) callbackDomain(r *http.Request) string {
 				if ip := net.ParseIP(h); ip == nil || ip.IsUnspecified() {
 					host = "127.0.0.1"
 				}
-			} else if ip, cb := net.ParseIP(h), net.ParseIP(host); ip != nil && ip.IsLoopback() && cb != nil && !cb.IsLoopback() {
+			} else if cb := net.ParseIP(host); cb != nil && !cb.IsLoopback() && listensOnLoopbackOnly(g.cfg.Listen) {
 				g.ws.loopbackWarning.Do(func() {
 					g.log.Warn("the gateway listens on loopback, which sandboxes cannot reach: functions calling @connections will fail; listen on :PORT or on the callback host",
 						"listen", g.cfg.Listen, "callbackHost", host)
@@ -345,4 +345,19 @@ func parseWSResult(payload []byte) (*connections.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// listensOnLoopbackOnly reports whether a listen address binds a loopback address
+// only (a connection's local address says nothing about that: a listener on
+// 0.0.0.0 accepts connections to 127.0.0.1 too).
+func listensOnLoopbackOnly(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

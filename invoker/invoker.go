@@ -63,11 +63,12 @@ type Invoker struct {
 
 	account *semaphore.Weighted
 
-	mu       sync.Mutex
-	pools    map[string]*pool
-	limits   map[string]*fnLimit // reserved concurrency by function
-	closing  bool
-	inflight sync.WaitGroup
+	mu        sync.Mutex
+	pools     map[string]*pool
+	limits    map[string]*fnLimit // reserved concurrency by function
+	closing   bool
+	inflight  sync.WaitGroup
+	preparing sync.WaitGroup // spares being prepared
 
 	async *asyncQueue
 
@@ -177,6 +178,16 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	case <-dctx.Done():
 		i.log.Warn("shutdown: in-flight invocations did not finish in time; stopping their sandboxes")
 	}
+	// Spares still being prepared see the pools stale when done and discard
+	// themselves; wait for them so none outlives the runtime.
+	i.mu.Lock()
+	for _, p := range i.pools {
+		p.mu.Lock()
+		p.stale = true
+		p.mu.Unlock()
+	}
+	i.mu.Unlock()
+	i.preparing.Wait()
 	i.mu.Lock()
 	var all []*sandbox
 	var spares []*spare

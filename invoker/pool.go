@@ -342,6 +342,7 @@ func (i *Invoker) launch(p *pool, sb *sandbox, rsb runtimes.Sandbox) {
 	p.mu.Unlock()
 	go sb.pump(rsb.Logs(), i.logs.get(cfg.FunctionName))
 	go sb.watch()
+	sb.refreshMemory() // a first figure for the first REPORT
 	time.AfterFunc(i.p.Config.InitTimeout, func() {
 		sb.mu.Lock()
 		late := sb.state == stStarting
@@ -373,6 +374,15 @@ func (p *pool) prepareSpare() {
 	if !ok {
 		return
 	}
+	i := p.inv
+	i.mu.Lock()
+	if i.closing {
+		i.mu.Unlock()
+		return
+	}
+	i.preparing.Add(1) // Stop waits for it, so no prepared sandbox outlives the runtime
+	i.mu.Unlock()
+	defer i.preparing.Done()
 	p.mu.Lock()
 	if p.spare != nil || p.preparing || p.stale {
 		p.mu.Unlock()

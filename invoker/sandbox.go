@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-dev/portico/functions"
@@ -44,6 +45,11 @@ type sandbox struct {
 	stopOnce sync.Once
 	stopping chan struct{} // closed when the invoker starts stopping it
 	gone     chan struct{} // closed once the runtime sandbox has exited
+
+	// memMB is the peak memory last measured; memBusy is set while a
+	// measurement runs.
+	memMB   atomic.Int64
+	memBusy atomic.Bool
 
 	// logMu is held by the log pump while it handles a chunk of output.
 	logMu sync.Mutex
@@ -218,11 +224,28 @@ func (sb *sandbox) syncLogs() {
 	sb.logMu.Unlock()
 }
 
+// maxMemoryMB returns the sandbox's peak memory as last measured and starts a new
+// measurement in the background. Runtimes may take long to answer (Docker's stats
+// call can take a second), so REPORT lines never wait for one: they show the peak
+// as of the previous measurement.
 func (sb *sandbox) maxMemoryMB() int {
-	if mr, ok := sb.rt.(runtimes.MemoryReporter); ok {
-		return mr.MaxMemoryMB()
+	sb.refreshMemory()
+	return int(sb.memMB.Load())
+}
+
+// refreshMemory measures the peak memory in the background, one measurement at a
+// time.
+func (sb *sandbox) refreshMemory() {
+	mr, ok := sb.rt.(runtimes.MemoryReporter)
+	if !ok || !sb.memBusy.CompareAndSwap(false, true) {
+		return
 	}
-	return 0
+	go func() {
+		defer sb.memBusy.Store(false)
+		if mb := int64(mr.MaxMemoryMB()); mb > sb.memMB.Load() {
+			sb.memMB.Store(mb)
+		}
+	}()
 }
 
 // invocation is one call in flight.

@@ -22,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/sasha-s/go-deadlock"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/internal/testenv"
@@ -33,13 +32,6 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// go-cni (the containerd runtime's CNI library) swaps its mutexes for
-	// go-deadlock's in -race builds, and go-deadlock, unable to tell goroutines
-	// apart on this Go release ("current goroutine 0"), reports two sandboxes
-	// attaching to the network at once (a cold start beside a prepared spare) as
-	// recursive locking and exits the test binary. Its detection is off here (the
-	// containerd runtime's own fix is pending).
-	deadlock.Opts.Disable = true
 	code := m.Run()
 	testenv.Cleanup()
 	os.Exit(code)
