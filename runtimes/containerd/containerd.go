@@ -166,15 +166,17 @@ func Ping(ctx context.Context, socket string) error {
 	return nil
 }
 
+// go-cni swaps its mutexes for go-deadlock's in -race builds, and go-deadlock
+// cannot tell goroutines apart on this Go release ("goroutine 0"): two sandboxes
+// attaching to the network at once (a cold start beside a prepared spare) look like
+// recursive locking and it exits the process. Its detection is a debugging aid of
+// that library, not something Portico relies on. It is a global, so it is set
+// before any goroutine can read it.
+func init() { deadlock.Opts.Disable = true }
+
 // New connects to containerd and prepares the sandbox network (the bridge and the
 // CNI configuration). containerd must answer, and the CNI plugins be installed.
 func New(ctx context.Context, cfg Config) (*Runtime, error) {
-	// go-cni swaps its mutexes for go-deadlock's in -race builds, and go-deadlock
-	// cannot tell goroutines apart on this Go release ("goroutine 0"): two
-	// sandboxes attaching to the network at once (a cold start beside a prepared
-	// spare) look like recursive locking and it exits the process. Its detection
-	// is a debugging aid of that library, not something Portico relies on.
-	deadlock.Opts.Disable = true
 	cfg.defaults()
 	cli, err := containerd.New(cfg.Socket, containerd.WithDefaultNamespace(cfg.Namespace), containerd.WithTimeout(10*time.Second))
 	if err != nil {
