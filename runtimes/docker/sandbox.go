@@ -192,7 +192,11 @@ func (r *Runtime) startHolder(ctx context.Context, spec runtimes.Spec) (string, 
 	if err != nil {
 		return "", err
 	}
-	pids, mem := int64(4), int64(16<<20)
+	// The limits must leave room for runc's own init, a multi-threaded Go
+	// program that runs in the container's cgroup before it execs the pause
+	// program: at 4 pids and 16 MB it was sometimes killed during start ("cannot
+	// start a stopped process").
+	pids, mem := int64(32), int64(64<<20)
 	res, err := r.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Name: containerName(spec.SandboxID) + "-net",
 		Config: &container.Config{
