@@ -69,6 +69,7 @@ type Invoker struct {
 	closing   bool
 	inflight  sync.WaitGroup
 	preparing sync.WaitGroup // spares being prepared
+	stopping  atomic.Int64   // sandboxes being stopped and removed
 
 	async *asyncQueue
 
@@ -553,6 +554,11 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	if inv.tail != nil {
 		inv.tail.write([]byte(report))
 		res.LogTail = inv.tail.bytes()
+	}
+	if cold {
+		// The version is being called: keep a prepared spare for its next cold
+		// start, where the runtime can prepare one.
+		go sb.pool.prepareSpare()
 	}
 	return res
 }

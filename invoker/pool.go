@@ -296,8 +296,9 @@ func (sb *sandbox) abandon() {
 }
 
 // startSandbox starts a sandbox for the pool: the pool's prepared spare when it
-// has one, else a new one. A successful start on a runtime that can prepare
-// sandboxes prepares the next spare in the background.
+// has one, else a new one. (The next spare is prepared once the cold sandbox has
+// served its first invocation, so that preparing it does not compete with the
+// sandbox's init.)
 func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
 	cfg := p.cfg
 	ctx, cancel := context.WithTimeout(context.Background(), i.p.Config.InitTimeout+30*time.Second)
@@ -307,7 +308,6 @@ func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
 		rsb, err := sp.prepared.Start(ctx)
 		if err == nil {
 			i.launch(p, sp.sb, rsb)
-			go p.prepareSpare()
 			return sp.sb, nil
 		}
 		sp.sb.abandon()
@@ -327,7 +327,6 @@ func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
 			fmt.Sprintf("sandbox for %s:%s could not start on the %s runtime: %v", cfg.FunctionName, cfg.Version, i.rt.Name(), err))
 	}
 	i.launch(p, sb, rsb)
-	go p.prepareSpare()
 	return sb, nil
 }
 
@@ -419,6 +418,8 @@ func (p *pool) prepareSpare() {
 
 // discardSpare removes a prepared sandbox that will not be started.
 func discardSpare(sp *spare) {
+	sp.sb.inv.stopping.Add(1)
+	defer sp.sb.inv.stopping.Add(-1)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = sp.prepared.Discard(ctx)

@@ -155,7 +155,9 @@ func (sb *sandbox) isStopping() bool {
 func (sb *sandbox) stop() {
 	sb.stopOnce.Do(func() {
 		close(sb.stopping)
+		sb.inv.stopping.Add(1)
 		go func() {
+			defer sb.inv.stopping.Add(-1)
 			if sb.rt != nil {
 				ctx, cancel := context.WithTimeout(context.Background(), sb.inv.p.Config.StopGrace+10*time.Second)
 				defer cancel()

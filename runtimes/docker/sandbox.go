@@ -148,6 +148,10 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, holder bool) 
 		}
 		p.holder = hid
 		hc.NetworkMode = container.NetworkMode("container:" + hid)
+		// The holder's address is the sandbox's: learn it now, off the invocation
+		// path, so that the peer check of the first Runtime API request needs no
+		// daemon round trip.
+		p.holderIP = r.containerIP(ctx, hid)
 	}
 	opts := client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: containerName(spec.SandboxID)}
 	res, err := r.cli.ContainerCreate(ctx, opts)
@@ -239,6 +243,8 @@ type prepared struct {
 	spec   runtimes.Spec
 	id     string
 	holder string // the network holder's container id, if any
+	// holderIP is the holder's address on the sandbox network, when known.
+	holderIP net.IP
 
 	attach     client.HijackedResponse
 	waitCtx    context.Context
@@ -521,21 +527,31 @@ func (s *sandbox) MaxMemoryMB() int {
 func (s *sandbox) ownIP() net.IP {
 	s.ipMu.Lock()
 	defer s.ipMu.Unlock()
+	if s.ip == nil && s.p.holderIP != nil {
+		s.ip = s.p.holderIP
+	}
 	if s.ip == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		id := s.id
 		if s.p.holder != "" {
 			id = s.p.holder // the sandbox shares the holder's network namespace
 		}
-		res, err := s.r.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+		s.ip = s.r.containerIP(ctx, id)
 		cancel()
-		if err == nil && res.Container.NetworkSettings != nil {
-			if ep := networkOf(res.Container.NetworkSettings.Networks, s.r.cfg.Network); ep != nil && ep.IPAddress.IsValid() {
-				s.ip = net.IP(ep.IPAddress.AsSlice())
-			}
-		}
 	}
 	return s.ip
+}
+
+// containerIP returns a container's address on the sandbox network, or nil.
+func (r *Runtime) containerIP(ctx context.Context, id string) net.IP {
+	res, err := r.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil || res.Container.NetworkSettings == nil {
+		return nil
+	}
+	if ep := networkOf(res.Container.NetworkSettings.Networks, r.cfg.Network); ep != nil && ep.IPAddress.IsValid() {
+		return net.IP(ep.IPAddress.AsSlice())
+	}
+	return nil
 }
 
 // OwnsConn implements runtimes.PeerVerifier: a connection comes from inside the
