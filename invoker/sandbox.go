@@ -50,6 +50,7 @@ type sandbox struct {
 	// measurement runs.
 	memMB   atomic.Int64
 	memBusy atomic.Bool
+	memAt   atomic.Int64 // unix nanos of the last measurement's start
 
 	// logMu is held by the log pump while it handles a chunk of output.
 	logMu sync.Mutex
@@ -239,9 +240,16 @@ func (sb *sandbox) maxMemoryMB() int {
 // time.
 func (sb *sandbox) refreshMemory() {
 	mr, ok := sb.rt.(runtimes.MemoryReporter)
-	if !ok || !sb.memBusy.CompareAndSwap(false, true) {
+	if !ok {
 		return
 	}
+	// At most one measurement a second: for containers each is a call to the
+	// daemon, which would otherwise cost daemon CPU on every invocation.
+	now := time.Now().UnixNano()
+	if now-sb.memAt.Load() < int64(time.Second) || !sb.memBusy.CompareAndSwap(false, true) {
+		return
+	}
+	sb.memAt.Store(now)
 	go func() {
 		defer sb.memBusy.Store(false)
 		if mb := int64(mr.MaxMemoryMB()); mb > sb.memMB.Load() {
