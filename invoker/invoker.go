@@ -271,8 +271,19 @@ func (i *Invoker) functionChanged(name string) {
 		retire = append(retire, p)
 	}
 	i.mu.Unlock()
+	hot := false
 	for _, p := range retire {
+		p.mu.Lock()
+		if len(p.all) > 0 || p.spare != nil || p.preparing {
+			hot = true
+		}
+		p.mu.Unlock()
 		p.retire()
+	}
+	// A new revision of a function that was being called gets a prepared spare
+	// at once, so its first call after a deploy does not pay a full start.
+	if hot && err == nil {
+		go i.pool(cur).prepareSpare()
 	}
 }
 

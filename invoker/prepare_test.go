@@ -71,3 +71,44 @@ func TestColdStartsUsePreparedSpare(t *testing.T) {
 	retireFunction(e.inv, "spare")
 	waitFor(t, "the spare to be discarded", func() bool { return rt.discarded.Load() == 1 })
 }
+
+func TestUpdatedRevisionOfAHotFunctionGetsASpare(t *testing.T) {
+	e := newEnv(t, nil)
+	rt := &preparingRuntime{Runtime: e.inv.rt}
+	e.inv.rt = rt
+	cfg := e.fns.add(&functions.Config{FunctionName: "deploy"})
+	if res, _ := invoke(t, e, cfg, `{}`); !res.ColdStart {
+		t.Fatal("first call should be cold")
+	}
+	// A new revision of $LATEST (an update) while the function is in use.
+	next := e.fns.add(&functions.Config{FunctionName: "deploy", Environment: map[string]string{"V": "2"}})
+	e.inv.functionChanged("deploy")
+	p := e.inv.pool(next)
+	waitFor(t, "a spare for the new revision", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.spare != nil })
+	before := rt.started.Load()
+	res, o := invoke(t, e, next, `{"env":"V"}`)
+	if !res.ColdStart || o.Env != "2" || rt.started.Load() != before+1 {
+		t.Fatalf("first call of the new revision: cold=%v env=%q prepared starts %d -> %d", res.ColdStart, o.Env, before, rt.started.Load())
+	}
+	// A function nobody called gets no spare on update.
+	e.fns.add(&functions.Config{FunctionName: "never-called"})
+	e.fns.add(&functions.Config{FunctionName: "never-called", Environment: map[string]string{"V": "2"}})
+	e.inv.functionChanged("never-called")
+	cur, _ := e.fns.Get(context.Background(), "never-called", "")
+	np := e.inv.pool(cur)
+	np.mu.Lock()
+	spare := np.spare != nil || np.preparing
+	np.mu.Unlock()
+	if spare {
+		t.Fatal("a function nobody called got a spare")
+	}
+	startedBefore := rt.started.Load()
+	if res, _ := invoke(t, e, cur, `{}`); !res.ColdStart {
+		t.Fatal("first call of never-called should be cold")
+	}
+	// (Being called now, it gets a spare for its next cold start; this one was
+	// a full start.)
+	if rt.started.Load() != startedBefore {
+		t.Fatal("never-called was started from a spare")
+	}
+}
