@@ -13,10 +13,9 @@ import (
 
 // zipEntry describes one entry of a test archive.
 type testEntry struct {
-	name   string
-	body   string
-	mode   fs.FileMode // 0: no Unix mode recorded (as zips made on Windows)
-	rawHdr bool        // write the name verbatim, without any mode
+	name string
+	body string
+	mode fs.FileMode // 0: no Unix mode recorded (as zips made on Windows)
 }
 
 // makeZip builds an archive from entries.

@@ -222,6 +222,7 @@ func (s *Service) codeRoot() string { return filepath.Join(s.st.Dir(), "code") }
 // tree as code/<hex>/. Each appears atomically by rename; existing ones are reused.
 func (s *Service) storeZip(ctx context.Context, pkg *zipPackage) error {
 	root := s.codeRoot()
+	//nolint:gosec // G301: code is bind-mounted read-only into containers, whose users must read it
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return fmt.Errorf("code directory: %w", err)
 	}
@@ -258,7 +259,7 @@ func (s *Service) storeZip(ctx context.Context, pkg *zipPackage) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
+		err = os.Chmod(f.Name(), 0o644) //nolint:gosec // G302: read-only code, readable by container users
 	}
 	if err == nil {
 		err = os.Rename(f.Name(), zipPath)
@@ -289,14 +290,14 @@ func syncDir(dir string) error {
 // unpack extracts pkg into dir through an os.Root, so that no entry can be written
 // outside dir even if validation missed something. Symlinks are created last.
 func unpack(ctx context.Context, dir string, pkg *zipPackage) error {
-	if err := os.Chmod(dir, 0o755); err != nil {
+	if err := os.Chmod(dir, 0o755); err != nil { //nolint:gosec // G302: the code directory must be traversable by container users
 		return err
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return err
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	budget := int64(MaxUnzippedSize)
 	for _, e := range pkg.entries {
 		if err := ctx.Err(); err != nil {
@@ -341,7 +342,7 @@ func unpackFile(root *os.Root, e zipEntry, budget int64) (int64, error) {
 	if err != nil {
 		return 0, errBadZip()
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }()
 	out, err := root.OpenFile(e.name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, e.perm)
 	if err != nil {
 		return 0, invalidf("Could not unzip uploaded file: entry %q: %v", truncate(e.f.Name, 200), err)

@@ -30,7 +30,7 @@ func (r *preparingRuntime) Prepare(_ context.Context, spec runtimes.Spec) (runti
 
 func (p *fakePrepared) Start(ctx context.Context) (runtimes.Sandbox, error) {
 	p.rt.started.Add(1)
-	return p.rt.Runtime.Start(ctx, p.spec)
+	return p.rt.Start(ctx, p.spec)
 }
 
 func (p *fakePrepared) Discard(context.Context) error {

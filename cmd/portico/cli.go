@@ -190,7 +190,7 @@ the invocation's log goes to stderr. Exits with status 1 on a function error.`,
 				if tail {
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s", logs)
 				}
-				out.Write(resp.Body)
+				_, _ = out.Write(resp.Body)
 				if !bytes.HasSuffix(resp.Body, []byte("\n")) {
 					fmt.Fprintln(out)
 				}

@@ -253,8 +253,11 @@ func fnGet(g *globalFlags) *cobra.Command {
 			}
 			var out struct {
 				Configuration client.FunctionConfiguration
-				Code          struct{ RepositoryType, Location, ImageUri string }
-				Concurrency   *struct{ ReservedConcurrentExecutions *int }
+				Code          struct {
+					RepositoryType, Location string
+					ImageURI                 string `json:"ImageUri"`
+				}
+				Concurrency *struct{ ReservedConcurrentExecutions *int }
 			}
 			if err := json.Unmarshal(resp.Body, &out); err != nil {
 				return err
@@ -263,8 +266,8 @@ func fnGet(g *globalFlags) *cobra.Command {
 				return err
 			}
 			w := cmd.OutOrStdout()
-			if out.Code.ImageUri != "" {
-				fmt.Fprintf(w, "Image:         %s\n", out.Code.ImageUri)
+			if out.Code.ImageURI != "" {
+				fmt.Fprintf(w, "Image:         %s\n", out.Code.ImageURI)
 			}
 			if out.Concurrency != nil && out.Concurrency.ReservedConcurrentExecutions != nil {
 				fmt.Fprintf(w, "Concurrency:   %d reserved\n", *out.Concurrency.ReservedConcurrentExecutions)

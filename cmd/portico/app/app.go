@@ -4,12 +4,9 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"time"
 
 	"go.uber.org/fx"
@@ -69,14 +66,14 @@ type InvokerSettings struct {
 // Defaults returns the default settings.
 func Defaults() Settings {
 	return Settings{
-		Listen:          ":8080",
-		AdminListen:     "127.0.0.1:9090",
-		DataDir:         "./portico-data",
-		Runtime:         "auto",
+		Listen:           ":8080",
+		AdminListen:      "127.0.0.1:9090",
+		DataDir:          "./portico-data",
+		Runtime:          "auto",
 		ContainerdSocket: "/run/containerd/containerd.sock",
-		Domain:          "execute-api.localhost",
-		LogLevel:        "info",
-		ShutdownTimeout: 30 * time.Second,
+		Domain:           "execute-api.localhost",
+		LogLevel:         "info",
+		ShutdownTimeout:  30 * time.Second,
 	}
 }
 
@@ -188,47 +185,4 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 // New returns the server as an fx app; Start and Stop it, or Run it.
 func New(s Settings, log *slog.Logger, extra ...fx.Option) *fx.App {
 	return fx.New(Options(s, log, extra...))
-}
-
-// placeholder serves /healthz on the gateway listener until the gateway module
-// takes the listener over.
-type placeholder struct {
-	srv *http.Server
-	ln  net.Listener
-}
-
-func (p *placeholder) Addr() string {
-	if p.ln == nil {
-		return ""
-	}
-	return p.ln.Addr().String()
-}
-
-func placeholderGateway(addr string) fx.Option {
-	return fx.Module("gateway-placeholder",
-		fx.Provide(func(lc fx.Lifecycle, log *slog.Logger) GatewayListener {
-			p := &placeholder{}
-			mux := http.NewServeMux()
-			mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
-			})
-			p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-			lc.Append(fx.Hook{
-				OnStart: func(context.Context) error {
-					ln, err := net.Listen("tcp", addr)
-					if err != nil {
-						return fmt.Errorf("gateway: listen on %s: %w", addr, err)
-					}
-					p.ln = ln
-					go func() { _ = p.srv.Serve(ln) }()
-					log.Info("gateway listening", "component", "gateway", "addr", ln.Addr().String())
-					return nil
-				},
-				OnStop: p.srv.Shutdown,
-			})
-			return p
-		}),
-		fx.Invoke(func(GatewayListener) {}),
-	)
 }
