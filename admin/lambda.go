@@ -119,6 +119,16 @@ const lambdaTime = "2006-01-02T15:04:05.000-0700"
 
 // toConfiguration renders c in Lambda's shape; qualifier is the one the ARN carries
 // ("" for the unqualified function ARN).
+// publishedQualifier is the qualifier of a configuration that Create or
+// UpdateCode returned: its version when it published one ("Publish": true), else
+// none ($LATEST is reported unqualified).
+func publishedQualifier(c *functions.Config) string {
+	if c.Version != "" && c.Version != functions.Latest {
+		return c.Version
+	}
+	return ""
+}
+
 func toConfiguration(c *functions.Config, qualifier string) functionConfiguration {
 	out := functionConfiguration{
 		FunctionName:      c.FunctionName,
@@ -390,11 +400,7 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// Create returns $LATEST, or with Publish the published version.
-	q := ""
-	if c.Version != "" && c.Version != functions.Latest {
-		q = c.Version
-	}
-	return writeJSON(w, http.StatusCreated, toConfiguration(c, q))
+	return writeJSON(w, http.StatusCreated, toConfiguration(c, publishedQualifier(c)))
 }
 
 func (s *Server) getFunction(w http.ResponseWriter, r *http.Request) error {
@@ -536,11 +542,7 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	q := ""
-	if c.Version != "" && c.Version != functions.Latest {
-		q = c.Version
-	}
-	return writeJSON(w, http.StatusOK, toConfiguration(c, q))
+	return writeJSON(w, http.StatusOK, toConfiguration(c, publishedQualifier(c)))
 }
 
 func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Request) error {
