@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ const benchPayload = `{"echo":{"hello":"world"}}`
 // hand-off to an idle sandbox, the Runtime API round trip, END/REPORT.
 func BenchmarkWarmInvoke(b *testing.B) {
 	e := newEnvB(b)
-	cfg := e.fns.add(&functions.Config{FunctionName: "bench"})
+	cfg := e.fns.add(&functions.Config{FunctionName: "bench", Environment: benchEnv()})
 	ctx := context.Background()
 	if _, err := e.inv.Invoke(ctx, Request{Function: cfg, Payload: []byte(benchPayload)}); err != nil {
 		b.Fatal(err)
@@ -140,4 +141,11 @@ func BenchmarkWarmInvokeTwoSandboxes(b *testing.B) {
 		})
 	}
 	rec.Report(b, "")
+}
+
+func benchEnv() map[string]string {
+	if v := os.Getenv("BENCH_SANDBOX_GOMAXPROCS"); v != "" {
+		return map[string]string{"GOMAXPROCS": v}
+	}
+	return nil
 }
