@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,17 +20,15 @@ import (
 // fixtureDir is aws-lambda-go's events/testdata, found through the module cache.
 func fixtureDir(t testing.TB) string {
 	t.Helper()
-	gopath := os.Getenv("GOMODCACHE")
-	if gopath == "" {
-		home, _ := os.UserHomeDir()
-		gopath = filepath.Join(home, "go", "pkg", "mod")
-		if gp := os.Getenv("GOPATH"); gp != "" {
-			gopath = filepath.Join(strings.Split(gp, string(os.PathListSeparator))[0], "pkg", "mod")
-		}
+	// The fixtures ship inside the aws-lambda-go module this build depends on;
+	// go list names its directory (downloading it if needed).
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-lambda-go").Output()
+	if err != nil {
+		t.Fatalf("locating the aws-lambda-go module: %v", err)
 	}
-	dir := filepath.Join(gopath, "github.com", "aws", "aws-lambda-go@v1.55.1", "events", "testdata")
+	dir := filepath.Join(strings.TrimSpace(string(out)), "events", "testdata")
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("aws-lambda-go fixtures not in the module cache: %v", err)
+		t.Fatalf("aws-lambda-go's event fixtures are missing: %v", err)
 	}
 	return dir
 }

@@ -64,7 +64,7 @@ func TestGoldenImportExport(t *testing.T) {
 		t.Run(base, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", in.file))
 			if err != nil {
-				t.Skipf("input missing: %v", err)
+				t.Fatalf("golden input missing: %v", err)
 			}
 			res, err := Import(data, Options{Protocol: in.protocol})
 			if err != nil {
