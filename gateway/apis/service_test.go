@@ -283,3 +283,16 @@ func TestWebSocketModel(t *testing.T) {
 		t.Fatalf("bad route key: %v", err)
 	}
 }
+
+func TestRouteSelectionExpressionMustParse(t *testing.T) {
+	for _, expr := range []string{"$request.body.", "$request.body.a..b", "$request.body.a b"} {
+		a := &API{Name: "ws", Protocol: ProtocolWebSocket, Definition: Definition{RouteSelectionExpression: expr}}
+		if err := a.Validate(); err == nil {
+			t.Errorf("expression %q was accepted", expr)
+		}
+	}
+	ok := &API{Name: "ws", Protocol: ProtocolWebSocket, Definition: Definition{RouteSelectionExpression: "$request.body.message.action"}}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("a dotted path was refused: %v", err)
+	}
+}
