@@ -26,8 +26,8 @@ import (
 //
 // It keeps the semantics of the httputil.ReverseProxy path (serveHTTPProxy in
 // proxy.go): the same request line, Host, hop-by-hop header removal both ways,
-// X-Forwarded-For/-Host/-Proto as ProxyRequest.SetXForwarded sets them after
-// Rewrite stripped the client's, bodies of known and unknown length, 1xx
+// X-Forwarded-For appended to and X-Forwarded-Host/-Proto set as
+// ProxyRequest.SetXForwarded does, bodies of known and unknown length, 1xx
 // forwarding, response trailers, the integration timeout and the error kinds.
 // It declines, before anything is sent, the requests that need more (see route);
 // those go through the ReverseProxy.
@@ -639,9 +639,15 @@ func (c *backendConn) writeHead(r *http.Request, u *url.URL, method string, hasB
 		_, _ = bw.WriteString("Te: trailers\r\n")
 	}
 	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		_, _ = bw.WriteString("X-Forwarded-For: ")
-		_, _ = bw.WriteString(ip)
-		_, _ = bw.WriteString("\r\n")
+		// The client's address is appended to the X-Forwarded-For it sent, as
+		// SetXForwarded does on the ReverseProxy path.
+		xff := ip
+		if prior := h["X-Forwarded-For"]; len(prior) > 0 {
+			xff = strings.Join(prior, ", ") + ", " + ip
+		}
+		if err := writeField(bw, "X-Forwarded-For", xff); err != nil {
+			return err
+		}
 	}
 	if err := writeField(bw, "X-Forwarded-Host", r.Host); err != nil {
 		return err

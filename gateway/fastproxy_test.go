@@ -275,12 +275,12 @@ func TestFastProxyConformance(t *testing.T) {
 		})
 	}
 
-	// What both paths do with the headers a client sends: the proxy's own
-	// X-Forwarded-* replace the client's (Rewrite strips them before
-	// SetXForwarded), hop-by-hop ones go.
+	// What both paths do with the headers a client sends: the client's address
+	// is appended to its X-Forwarded-For, the proxy's own X-Forwarded-Host and
+	// -Proto replace the client's, hop-by-hop ones go.
 	sendCase(t, client, p.fastURL, cases[15])
 	got, _ := backend.take(t)
-	if xff := got.Header.Get("X-Forwarded-For"); xff != "127.0.0.1" || got.Header.Get("X-Forwarded-Host") != "gateway.test" ||
+	if xff := got.Header.Get("X-Forwarded-For"); xff != "10.0.0.1, 10.0.0.2, 127.0.0.1" || got.Header.Get("X-Forwarded-Host") != "gateway.test" ||
 		got.Header.Get("X-Forwarded-Proto") != "http" || got.Header.Get("Forwarded") != "" {
 		t.Errorf("forwarding headers: %v", got.Header)
 	}

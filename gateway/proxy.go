@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -72,6 +73,12 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 			pr.Out.URL = &u
 			pr.Out.Host = ""
 			pr.Out.Method = t.method
+			// Rewrite has stripped the client's X-Forwarded-For; put it back so
+			// that SetXForwarded appends the client's address to it, as a proxy
+			// in a chain does (and as the event path's forwardedHeaders does).
+			if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
+				pr.Out.Header["X-Forwarded-For"] = slices.Clone(prior)
+			}
 			pr.SetXForwarded()
 		},
 		Transport:  g.transport,
