@@ -135,6 +135,45 @@ func benchRuntime(b *testing.B, name string) {
 		b.ReportMetric(float64(failed), "failed-inits")
 	})
 
+	// first-call: the first invocation of a function created just before (and
+	// never called): no sandbox and no spare of its version exist, so on docker
+	// and containerd this is the runtime's plain Start, with whatever it keeps
+	// ready that is not tied to a version (docker's spare network holders).
+	// Each function is deleted afterwards; between iterations the run waits,
+	// untimed, for the invoker to settle and a second for the runtime's own
+	// background work.
+	b.Run("first-call", func(b *testing.B) {
+		n := min(runtimetest.ColdStarts(b), 20)
+		lat := make([]time.Duration, 0, n)
+		zip := testenv.ZipSample(b, "hello")
+		b.ResetTimer()
+		for i := range n {
+			b.StopTimer()
+			name := fmt.Sprintf("first%d", i)
+			cfg, err := fns.Create(ctx, functions.CreateInput{
+				FunctionName: name, Runtime: "provided.al2023", Handler: "bootstrap", ZipFile: zip,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			settleTo(b, inv, 1)
+			time.Sleep(time.Second)
+			b.StartTimer()
+			t0 := time.Now()
+			res, err := inv.Invoke(ctx, invoker.Request{Function: cfg, Payload: payload})
+			d := time.Since(t0)
+			b.StopTimer()
+			if err != nil || res.FunctionError != "" || !res.ColdStart {
+				b.Fatalf("first call of %s: %v %+v", name, err, res)
+			}
+			lat = append(lat, d)
+			if err := fns.Delete(ctx, name, ""); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtimetest.ReportLatencies(b, lat)
+	})
+
 	direct := directRuntime(b, name)
 	spec := runtimetest.ZipSpec(runtimetest.CodeDir(b, filepath.Join(testenv.Sample(b, "hello"), "bootstrap")))
 	b.Run("runtime-start", func(b *testing.B) { runtimetest.BenchColdStart(b, direct, spec, false) })
@@ -195,12 +234,15 @@ func sweepInstanceB(b *testing.B, name, dataDir string) {
 
 // settle waits until the invoker has no sandboxes and nothing starting, being
 // prepared or being stopped, polling its Stats. A prepared spare may remain.
-func settle(b *testing.B, inv *invoker.Invoker) {
+func settle(b *testing.B, inv *invoker.Invoker) { settleTo(b, inv, 0) }
+
+// settleTo is settle allowing up to sandboxes warm sandboxes to remain.
+func settleTo(b *testing.B, inv *invoker.Invoker, sandboxes int) {
 	b.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
 		st := inv.Stats()
-		if st.Sandboxes == 0 && st.Preparing == 0 && st.Starting == 0 && st.Stopping == 0 {
+		if st.Sandboxes <= sandboxes && st.Preparing == 0 && st.Starting == 0 && st.Stopping == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
