@@ -51,6 +51,11 @@ type Service struct {
 	log    *slog.Logger
 	images runtimes.ImageResolver // may be nil: Image versions are then pinned to their tag
 
+	// codeMu is held shared by uploads from writing an artifact until the
+	// reference to it is committed, and exclusively by CollectCode (gc.go).
+	codeMu     sync.RWMutex
+	unrefSince map[string]time.Time // code hash -> first collection that found it unreferenced
+
 	mu          sync.RWMutex
 	hooks       []DeleteHook
 	subs        []func(name string)
@@ -87,7 +92,7 @@ func NewService(st *store.Store, images runtimes.ImageResolver, log *slog.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: st, log: log, images: images}, nil
+	return &Service{st: st, log: log, images: images, unrefSince: map[string]time.Time{}}, nil
 }
 
 // versionKey is the store key of a published version: zero-padded so that keys
@@ -243,6 +248,8 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Config, error) {
 		}
 	}
 	if pkg != nil {
+		s.codeMu.RLock()
+		defer s.codeMu.RUnlock()
 		if err := s.storeZip(ctx, pkg); err != nil {
 			return nil, err
 		}
@@ -379,6 +386,8 @@ func (s *Service) UpdateCode(ctx context.Context, name string, in CodeInput) (*C
 		if pkg, err = inspectZip(in.ZipFile); err != nil {
 			return nil, err
 		}
+		s.codeMu.RLock()
+		defer s.codeMu.RUnlock()
 		if err := s.storeZip(ctx, pkg); err != nil {
 			return nil, err
 		}
@@ -786,10 +795,33 @@ type ModuleParams struct {
 	Runtime runtimes.Runtime `optional:"true"`
 }
 
-// Module provides *Service.
+// Module provides *Service, and collects unreferenced code artifacts at start and
+// every DefaultCodeCollect while the application runs (see CollectCode).
 var Module = fx.Module("functions",
 	fx.Provide(func(p ModuleParams) (*Service, error) {
 		images, _ := p.Runtime.(runtimes.ImageResolver)
 		return NewService(p.Store, images, p.Log.With("component", "functions"))
+	}),
+	fx.Invoke(func(lc fx.Lifecycle, s *Service) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		lc.Append(fx.Hook{
+			OnStart: func(context.Context) error {
+				go func() {
+					defer close(done)
+					s.collectLoop(ctx, DefaultCodeCollect, DefaultCodeGrace)
+				}()
+				return nil
+			},
+			OnStop: func(stop context.Context) error {
+				cancel()
+				select {
+				case <-done:
+					return nil
+				case <-stop.Done():
+					return stop.Err()
+				}
+			},
+		})
 	}),
 )

@@ -1,0 +1,177 @@
+package functions
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/store"
+)
+
+// Code collection. Zip code is stored content-addressed, as code/<hex>.zip and
+// its unpacked tree code/<hex>/, and shared by every $LATEST and version with the
+// same hash. Nothing removes an artifact when the last reference to it goes (a code
+// update, a deleted version or function); CollectCode does, later:
+//
+//   - An artifact is removed once no $LATEST and no version has referenced it for
+//     at least the grace period, measured from the first collection that found it
+//     unreferenced. A sandbox started from the old code before the reference went
+//     keeps running meanwhile (its files stay open or mounted in any case; the
+//     grace covers starts already under way).
+//   - Uploads hold codeMu shared from writing the artifact until the reference is
+//     committed, and a collection holds it exclusively, so an artifact being
+//     uploaded again is never removed under the upload.
+//   - Leftovers of interrupted uploads (.unpack-* and .zip-* temporaries) are
+//     removed by any collection: no upload is in progress while it runs.
+
+// Defaults of the background collection that Module runs.
+const (
+	DefaultCodeGrace   = 10 * time.Minute
+	DefaultCodeCollect = 5 * time.Minute
+)
+
+// CollectStats says what one collection did.
+type CollectStats struct {
+	Removed     int   // artifacts removed (an archive with its tree counts once)
+	Pending     int   // unreferenced artifacts still within their grace period
+	FreedBytes  int64 // bytes of the archives removed
+	Leftovers   int   // temporaries of interrupted uploads removed
+	Referenced  int   // distinct code hashes referenced
+	FailedPaths int   // paths that could not be removed (logged)
+}
+
+// CollectCode removes the code artifacts no function or version has referenced
+// for at least grace (0 removes every unreferenced artifact now), and leftovers of
+// interrupted uploads. It is safe to call at any time.
+func (s *Service) CollectCode(ctx context.Context, grace time.Duration) (CollectStats, error) {
+	s.codeMu.Lock()
+	defer s.codeMu.Unlock()
+	var st CollectStats
+	refs := map[string]bool{}
+	collect := func(tx *store.Tx, bucket string) error {
+		return tx.ForEach(bucket, "", func(_ string, raw []byte) error {
+			var r struct {
+				Hash string `json:"CodeHash"`
+			}
+			if err := json.Unmarshal(raw, &r); err != nil {
+				return fmt.Errorf("collecting code: a %s record does not decode: %w", bucket, err)
+			}
+			if r.Hash != "" {
+				refs[r.Hash] = true
+			}
+			return nil
+		})
+	}
+	if err := s.st.View(ctx, func(tx *store.Tx) error {
+		if err := collect(tx, bucketFunctions); err != nil {
+			return err
+		}
+		return collect(tx, bucketVersions)
+	}); err != nil {
+		return st, err
+	}
+	st.Referenced = len(refs)
+
+	root := s.codeRoot()
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("collecting code: %w", err)
+	}
+	now := time.Now()
+	seen := map[string]bool{}
+	remove := func(path string) bool {
+		if err := os.RemoveAll(path); err != nil {
+			st.FailedPaths++
+			s.log.Warn("code collection could not remove an artifact", "path", path, "err", err)
+			return false
+		}
+		return true
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".unpack-") || strings.HasPrefix(name, ".zip-") {
+			if remove(filepath.Join(root, name)) {
+				st.Leftovers++
+			}
+			continue
+		}
+		hash := strings.TrimSuffix(name, ".zip")
+		if !isCodeHash(hash) || refs[hash] || seen[hash] {
+			continue
+		}
+		seen[hash] = true
+		since, ok := s.unrefSince[hash]
+		if !ok {
+			since = now
+			s.unrefSince[hash] = now
+		}
+		if now.Sub(since) < grace {
+			st.Pending++
+			continue
+		}
+		zipPath := filepath.Join(root, hash+".zip")
+		var size int64
+		if fi, err := os.Stat(zipPath); err == nil {
+			size = fi.Size()
+		}
+		// The tree first: an archive without its tree is unpacked again by the
+		// next upload of the same code, a tree without its archive is not.
+		if remove(filepath.Join(root, hash)) && remove(zipPath) {
+			st.Removed++
+			st.FreedBytes += size
+			delete(s.unrefSince, hash)
+		}
+	}
+	for hash := range s.unrefSince {
+		if !seen[hash] { // referenced again, or gone
+			delete(s.unrefSince, hash)
+		}
+	}
+	if st.Removed > 0 || st.Leftovers > 0 {
+		if err := syncDir(root); err != nil {
+			return st, err
+		}
+		s.log.Info("code collected", "removed", st.Removed, "freedBytes", st.FreedBytes,
+			"leftovers", st.Leftovers, "pending", st.Pending)
+	}
+	return st, nil
+}
+
+// isCodeHash reports whether name is a lower-case hex SHA-256, the name of a code
+// artifact.
+func isCodeHash(name string) bool {
+	if len(name) != 64 || strings.ToLower(name) != name {
+		return false
+	}
+	_, err := hex.DecodeString(name)
+	return err == nil
+}
+
+// collectLoop runs CollectCode now (with no grace: at start no sandbox runs old
+// code) and then every interval with grace, until ctx ends.
+func (s *Service) collectLoop(ctx context.Context, interval, grace time.Duration) {
+	if _, err := s.CollectCode(ctx, 0); err != nil && ctx.Err() == nil {
+		s.log.Warn("code collection failed", "err", err)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.CollectCode(ctx, grace); err != nil && ctx.Err() == nil {
+				s.log.Warn("code collection failed", "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package functions
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// artifacts reports whether code hash's archive and tree exist.
+func artifacts(t *testing.T, e *env, hash string) (zipOK, dirOK bool) {
+	t.Helper()
+	root := e.svc.codeRoot()
+	_, zerr := os.Stat(filepath.Join(root, hash+".zip"))
+	fi, derr := os.Stat(filepath.Join(root, hash))
+	return zerr == nil, derr == nil && fi.IsDir()
+}
+
+func mustHave(t *testing.T, e *env, hash, why string) {
+	t.Helper()
+	if z, d := artifacts(t, e, hash); !z || !d {
+		t.Fatalf("%s: code %s: archive %v, tree %v; want both", why, hash[:12], z, d)
+	}
+}
+
+func mustNotHave(t *testing.T, e *env, hash, why string) {
+	t.Helper()
+	if z, d := artifacts(t, e, hash); z || d {
+		t.Fatalf("%s: code %s: archive %v, tree %v; want neither", why, hash[:12], z, d)
+	}
+}
+
+func TestCollectCode(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, err := e.svc.Create(ctx, CreateInput{FunctionName: "fn", Runtime: "provided.al2023", ZipFile: goodZip(t, "a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashA := a.CodeHash
+	// Version 1 pins code A; $LATEST moves to B, then to C.
+	if _, err := e.svc.Publish(ctx, "fn", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.svc.UpdateCode(ctx, "fn", CodeInput{ZipFile: goodZip(t, "b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashB := b.CodeHash
+	c, err := e.svc.UpdateCode(ctx, "fn", CodeInput{ZipFile: goodZip(t, "c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashC := c.CodeHash
+	// A leftover of an interrupted upload.
+	leftover := filepath.Join(e.svc.codeRoot(), ".unpack-0123456789ab-42")
+	if err := os.Mkdir(leftover, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	// Within the grace period nothing referenced or unreferenced goes.
+	st, err := e.svc.CollectCode(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Removed != 0 || st.Pending != 1 || st.Leftovers != 1 || st.Referenced != 2 {
+		t.Fatalf("first collection: %+v", st)
+	}
+	mustHave(t, e, hashB, "B within its grace period")
+	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
+		t.Fatalf("the upload leftover is still there: %v", err)
+	}
+
+	// Past it, B (referenced by nothing) goes; A (version 1) and C ($LATEST) stay.
+	st, err = e.svc.CollectCode(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Removed != 1 || st.FreedBytes <= 0 {
+		t.Fatalf("second collection: %+v", st)
+	}
+	mustNotHave(t, e, hashB, "B unreferenced")
+	mustHave(t, e, hashA, "A pinned by version 1")
+	mustHave(t, e, hashC, "C is $LATEST")
+
+	// The function still runs from its code after a restart.
+	e.reopen(t)
+	for _, q := range []string{"1", Latest} {
+		cfg, err := e.svc.Get(ctx, "fn", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(e.svc.CodeDir(cfg), "bootstrap")); err != nil {
+			t.Fatalf("fn:%s lost its code: %v", q, err)
+		}
+	}
+
+	// Uploading B again brings it back.
+	if _, err := e.svc.UpdateCode(ctx, "fn", CodeInput{ZipFile: goodZip(t, "b")}); err != nil {
+		t.Fatal(err)
+	}
+	mustHave(t, e, hashB, "B uploaded again")
+
+	// Deleting version 1 frees A; deleting the function frees everything.
+	if err := e.svc.Delete(ctx, "fn", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CollectCode(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	mustNotHave(t, e, hashA, "A after version 1 was deleted")
+	mustHave(t, e, hashB, "B is $LATEST again")
+	if err := e.svc.Delete(ctx, "fn", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CollectCode(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	left, err := os.ReadDir(e.svc.codeRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Fatalf("after deleting the only function, the code directory holds %d entries", len(left))
+	}
+}
+
+// TestCollectCodeSharedHash checks that code shared by two functions stays while
+// either references it.
+func TestCollectCodeSharedHash(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	zip := goodZip(t, "shared")
+	a, err := e.svc.Create(ctx, CreateInput{FunctionName: "one", Runtime: "provided.al2023", ZipFile: zip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Create(ctx, CreateInput{FunctionName: "two", Runtime: "provided.al2023", ZipFile: zip}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Delete(ctx, "one", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CollectCode(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	mustHave(t, e, a.CodeHash, "code still used by two")
+}
+
+// TestCollectCodeConcurrentUploads races collections against uploads of code that
+// is unreferenced between them: every function must end up with its code.
+func TestCollectCodeConcurrentUploads(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const n = 8
+	zips := make([][]byte, 3)
+	for i := range zips {
+		zips[i] = goodZip(t, fmt.Sprint("v", i))
+	}
+	for i := range n {
+		if _, err := e.svc.Create(ctx, CreateInput{FunctionName: fmt.Sprint("f", i), Runtime: "provided.al2023", ZipFile: zips[0]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	var collector sync.WaitGroup
+	collector.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := e.svc.CollectCode(ctx, 0); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			for round := range 15 {
+				if _, err := e.svc.UpdateCode(ctx, fmt.Sprint("f", i), CodeInput{ZipFile: zips[(i+round)%len(zips)]}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	collector.Wait()
+	for i := range n {
+		cfg, err := e.svc.Get(ctx, fmt.Sprint("f", i), Latest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustHave(t, e, cfg.CodeHash, cfg.FunctionName)
+	}
+}
