@@ -236,6 +236,13 @@ func (s *Service) storeZip(ctx context.Context, pkg *zipPackage) error {
 			_ = os.RemoveAll(tmp)
 			return err
 		}
+		// A tree that exists under its final name is taken as complete by
+		// every later upload of the same code, so its files must be on disk
+		// before the rename is.
+		if err := syncTree(tmp); err != nil {
+			_ = os.RemoveAll(tmp)
+			return fmt.Errorf("code directory: %w", err)
+		}
 		if err := os.Rename(tmp, dir); err != nil {
 			_ = os.RemoveAll(tmp)
 			if fi, serr := os.Stat(dir); serr != nil || !fi.IsDir() { // not a lost race
