@@ -36,6 +36,11 @@ type Config struct {
 	DrainTimeout time.Duration
 	// LogBytesPerFunction bounds each function's kept log (8 MB, as two files).
 	LogBytesPerFunction int64
+	// MaxSpares caps the sandboxes prepared ahead of need across all versions
+	// (16; 0 or less: none). Where the runtime can prepare sandboxes, each
+	// version being called keeps one spare; at the cap the least recently used
+	// version's spare gives way.
+	MaxSpares int
 }
 
 // DefaultConfig returns the defaults.
@@ -52,6 +57,7 @@ func DefaultConfig() Config {
 		AsyncWorkers:        4,
 		DrainTimeout:        10 * time.Second,
 		LogBytesPerFunction: 8 << 20,
+		MaxSpares:           16,
 	}
 }
 

@@ -69,6 +69,7 @@ type Invoker struct {
 	closing   bool
 	inflight  sync.WaitGroup
 	preparing sync.WaitGroup // spares being prepared
+	spareMu   sync.Mutex     // serializes spare reservations (reserveSpare)
 	stopping  atomic.Int64   // sandboxes being stopped and removed
 
 	async *asyncQueue

@@ -382,13 +382,9 @@ func (p *pool) prepareSpare() {
 	i.preparing.Add(1) // Stop waits for it, so no prepared sandbox outlives the runtime
 	i.mu.Unlock()
 	defer i.preparing.Done()
-	p.mu.Lock()
-	if p.spare != nil || p.preparing || p.stale {
-		p.mu.Unlock()
+	if !i.reserveSpare(p) {
 		return
 	}
-	p.preparing = true
-	p.mu.Unlock()
 
 	sb, spec, err := p.inv.newSandbox(p)
 	var prepared runtimes.Prepared
@@ -414,6 +410,61 @@ func (p *pool) prepareSpare() {
 	if !keep {
 		discardSpare(&spare{sb: sb, prepared: prepared})
 	}
+}
+
+// reserveSpare marks p as preparing a spare, unless it has or is preparing one,
+// is stale, or the invoker-wide cap (Config.MaxSpares) is reached and no spare
+// can give way: at the cap, the spare of the pool used least recently goes, if
+// that pool was used less recently than p.
+func (i *Invoker) reserveSpare(p *pool) bool {
+	limit := i.p.Config.MaxSpares
+	if limit <= 0 {
+		return false
+	}
+	i.spareMu.Lock() // one reservation at a time, so the count holds until p is marked
+	defer i.spareMu.Unlock()
+	p.mu.Lock()
+	used, busy := p.lastUsed, p.spare != nil || p.preparing || p.stale
+	p.mu.Unlock()
+	if busy {
+		return false
+	}
+	count := 0
+	var victim *pool
+	var victimUsed time.Time
+	i.mu.Lock()
+	for _, q := range i.pools {
+		q.mu.Lock()
+		if q.spare != nil || q.preparing {
+			count++
+		}
+		if q != p && q.spare != nil && q.lastUsed.Before(used) && (victim == nil || q.lastUsed.Before(victimUsed)) {
+			victim, victimUsed = q, q.lastUsed
+		}
+		q.mu.Unlock()
+	}
+	i.mu.Unlock()
+	if count >= limit {
+		if victim == nil {
+			return false
+		}
+		victim.mu.Lock()
+		sp := victim.spare
+		victim.spare = nil
+		victim.mu.Unlock()
+		if sp != nil { // else a cold start took it meanwhile, which made room too
+			i.log.Debug("spare cap reached: discarding the spare of the least recently used version",
+				"function", victim.cfg.FunctionName, "version", victim.cfg.Version)
+			go discardSpare(sp)
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.spare != nil || p.preparing || p.stale {
+		return false
+	}
+	p.preparing = true
+	return true
 }
 
 // discardSpare removes a prepared sandbox that will not be started.

@@ -112,3 +112,55 @@ func TestUpdatedRevisionOfAHotFunctionGetsASpare(t *testing.T) {
 		t.Fatal("never-called was started from a spare")
 	}
 }
+
+// TestSpareCap checks the invoker-wide cap on prepared spares: at the cap, the
+// spare of the version used least recently gives way to a version used more
+// recently, and never the other way round.
+func TestSpareCap(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxSpares = 1 })
+	rt := &preparingRuntime{Runtime: e.inv.rt}
+	e.inv.rt = rt
+	older := e.fns.add(&functions.Config{FunctionName: "older"})
+	newer := e.fns.add(&functions.Config{FunctionName: "newer"})
+	hasSpare := func(p *pool) bool { p.mu.Lock(); defer p.mu.Unlock(); return p.spare != nil }
+
+	if res, _ := invoke(t, e, older, `{}`); !res.ColdStart {
+		t.Fatal("first call of older should be cold")
+	}
+	po := e.inv.pool(older)
+	waitFor(t, "older's spare", func() bool { return hasSpare(po) })
+
+	// newer is called after older: at the cap, older's spare goes.
+	if res, _ := invoke(t, e, newer, `{}`); !res.ColdStart {
+		t.Fatal("first call of newer should be cold")
+	}
+	pn := e.inv.pool(newer)
+	waitFor(t, "newer's spare", func() bool { return hasSpare(pn) })
+	waitFor(t, "older's spare to be discarded", func() bool { return rt.discarded.Load() == 1 })
+	if hasSpare(po) {
+		t.Fatal("older kept its spare past the cap")
+	}
+	// older, used less recently than newer, cannot take newer's place.
+	if e.inv.reserveSpare(po) {
+		t.Fatal("a spare was reserved for the least recently used version at the cap")
+	}
+	if !hasSpare(pn) || rt.prepared.Load() != 2 {
+		t.Fatalf("newer's spare: %v, prepared %d", hasSpare(pn), rt.prepared.Load())
+	}
+}
+
+// TestNoSparesWhenCapIsZero checks that MaxSpares 0 turns spares off.
+func TestNoSparesWhenCapIsZero(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxSpares = 0 })
+	rt := &preparingRuntime{Runtime: e.inv.rt}
+	e.inv.rt = rt
+	cfg := e.fns.add(&functions.Config{FunctionName: "nospare"})
+	if res, _ := invoke(t, e, cfg, `{}`); !res.ColdStart {
+		t.Fatal("first call should be cold")
+	}
+	p := e.inv.pool(cfg)
+	p.prepareSpare() // what the cold start did in the background, now synchronously
+	if rt.prepared.Load() != 0 {
+		t.Fatalf("%d spares prepared with MaxSpares 0", rt.prepared.Load())
+	}
+}

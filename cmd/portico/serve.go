@@ -122,7 +122,8 @@ Settings come from flags, then PORTICO_* environment variables, then portico.yam
   runtime: process
   invoker:
     account-concurrency: 1000
-    idle-timeout: 10m`,
+    idle-timeout: 10m
+    max-spares: 16`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := f.settings()

@@ -25,7 +25,7 @@ func parseServe(t *testing.T, args ...string) *serveFlags {
 func TestSettingsPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "portico.yaml")
-	if err := os.WriteFile(cfg, []byte("listen: ':7000'\ndata-dir: /from/yaml\nruntime: process\nlog-level: debug\ninvoker:\n  idle-timeout: 5m\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("listen: ':7000'\ndata-dir: /from/yaml\nruntime: process\nlog-level: debug\ninvoker:\n  idle-timeout: 5m\n  max-spares: 0\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PORTICO_DATA_DIR", "/from/env")
@@ -49,6 +49,9 @@ func TestSettingsPrecedence(t *testing.T) {
 	}
 	if got := s.InvokerConfig().IdleTimeout; got != 5*time.Minute {
 		t.Errorf("invoker idle-timeout = %v, want 5m", got)
+	}
+	if got := s.InvokerConfig().MaxSpares; got != 0 {
+		t.Errorf("invoker max-spares = %d, want 0 (set explicitly)", got)
 	}
 }
 

@@ -61,6 +61,9 @@ type InvokerSettings struct {
 	IdleTimeout        time.Duration `yaml:"idle-timeout"`
 	InitTimeout        time.Duration `yaml:"init-timeout"`
 	DrainTimeout       time.Duration `yaml:"drain-timeout"`
+	// MaxSpares caps the sandboxes prepared ahead of need (docker, containerd)
+	// across all versions; 0 turns them off. Unset: 16.
+	MaxSpares *int `yaml:"max-spares"`
 }
 
 // Defaults returns the default settings.
@@ -111,6 +114,9 @@ func (s Settings) InvokerConfig() invoker.Config {
 	}
 	if v := s.Invoker.DrainTimeout; v > 0 {
 		c.DrainTimeout = v
+	}
+	if v := s.Invoker.MaxSpares; v != nil {
+		c.MaxSpares = *v
 	}
 	return c
 }
