@@ -47,7 +47,9 @@ const (
 	LabelFunction = "portico.function"
 	LabelVersion  = "portico.version"
 	LabelSandbox  = "portico.sandbox"
-	LabelRole     = "portico.role" // "netns" on a prepared sandbox's network holder
+	// LabelRole is "netns" on a network holder. A spare holder, started before
+	// any sandbox needs it, carries only the Portico, instance and role labels.
+	LabelRole = "portico.role"
 )
 
 // Config configures the Docker runtime. Zero fields take the defaults.
@@ -73,6 +75,14 @@ type Config struct {
 	TmpfsMB int
 	// PidsLimit bounds processes and threads per sandbox (1024).
 	PidsLimit int64
+	// SpareHolders is how many spare network holders the runtime keeps ready:
+	// pause containers on the sandbox network, one of which a Start or Prepare
+	// of any version takes, so that the sandbox's network is set up ahead of
+	// the invocation. Each costs one idle pause process; each serves one
+	// sandbox. The pool fills in the background from the first Start or
+	// Prepare on, and refills after each take. Zero takes the default, 1; a
+	// negative value keeps none (every Start then sets the network up itself).
+	SpareHolders int
 	// Log receives progress (image pulls) and warnings. Default slog.Default().
 	Log *slog.Logger
 }
@@ -96,6 +106,9 @@ func (c *Config) defaults() {
 	if c.PidsLimit <= 0 {
 		c.PidsLimit = 1024
 	}
+	if c.SpareHolders == 0 {
+		c.SpareHolders = 1
+	}
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
@@ -110,6 +123,8 @@ type Runtime struct {
 
 	baseMu  sync.Mutex
 	baseRef string // the Zip base image, once ensured
+
+	spares holderPool // spare network holders (holders.go)
 }
 
 var (
@@ -220,9 +235,13 @@ func (r *Runtime) Name() string { return "docker" }
 // address on the bridge.
 func (r *Runtime) HostAddr() string { return r.hostAddr }
 
-// Close implements runtimes.Runtime. Running sandboxes are left to their Stop or
-// to the next Cleanup.
-func (r *Runtime) Close() error { return r.cli.Close() }
+// Close implements runtimes.Runtime. It stops refilling the spare network
+// holders, waits for the refill in flight and removes the spares. Running and
+// prepared sandboxes are left to their Stop or Discard, or to the next Cleanup.
+func (r *Runtime) Close() error {
+	r.closeSpares()
+	return r.cli.Close()
+}
 
 // ensureNetwork finds or creates the sandbox network and returns its gateway.
 func (r *Runtime) ensureNetwork(ctx context.Context) (string, error) {
@@ -270,9 +289,22 @@ func (r *Runtime) ensureNetwork(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("docker: network %s has no IPv4 gateway", r.cfg.Network)
 }
 
-// Start implements runtimes.Runtime.
+// Start implements runtimes.Runtime. When a spare network holder is ready, the
+// sandbox's container joins its network namespace, set up ahead; otherwise it
+// joins the sandbox network itself. Either way, the pool is refilled in the
+// background once the container's start returned.
 func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandbox, error) {
-	p, err := r.prepare(ctx, spec, false)
+	defer r.refill()
+	sb, err := r.start(ctx, spec, useSpare)
+	if errors.Is(err, errHolderGone) {
+		r.log.Warn("a spare network holder is gone; starting the sandbox without one", "sandbox", spec.SandboxID, "err", err)
+		sb, err = r.start(ctx, spec, 0)
+	}
+	return sb, err
+}
+
+func (r *Runtime) start(ctx context.Context, spec runtimes.Spec, use holderUse) (runtimes.Sandbox, error) {
+	p, err := r.prepare(ctx, spec, use)
 	if err != nil {
 		return nil, err
 	}
@@ -280,17 +312,33 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 }
 
 // Prepare implements runtimes.Preparer: it resolves the image (pulling it when
-// missing), starts a holder of the sandbox's network namespace (a pause process on
-// the sandbox network), creates the container in that namespace, attaches to its
-// output and registers the wait for its exit, so that Start is one
-// ContainerStart without any network setup.
+// missing), takes a spare network holder (a pause process on the sandbox
+// network; one is started now when no spare is ready), creates the container in
+// the holder's network namespace, attaches to its output and registers the wait
+// for its exit, so that Start is one ContainerStart without any network setup.
 func (r *Runtime) Prepare(ctx context.Context, spec runtimes.Spec) (runtimes.Prepared, error) {
-	return r.prepare(ctx, spec, true)
+	defer r.refill()
+	p, err := r.prepare(ctx, spec, useSpare|startOwn)
+	if errors.Is(err, errHolderGone) {
+		r.log.Warn("a spare network holder is gone; preparing the sandbox with another", "sandbox", spec.SandboxID, "err", err)
+		p, err = r.prepare(ctx, spec, startOwn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Cleanup implements runtimes.Runtime: it removes every container labelled with
-// this runtime's instance, running, prepared or exited.
+// this runtime's instance, running, prepared or exited, spare network holders
+// included. No spare is started while it runs; the pool fills again from the
+// next Start or Prepare.
 func (r *Runtime) Cleanup(ctx context.Context) error {
+	release, err := r.holdSpares(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ids, err := r.list(ctx)
 	if err != nil {
 		return err

@@ -105,14 +105,29 @@ func (r *Runtime) containerConfig(spec runtimes.Spec, image string) (*container.
 	return cfg, hc
 }
 
+// holderUse says where prepare finds the network namespace of a sandbox.
+type holderUse int
+
+const (
+	// useSpare takes a ready spare holder, when there is one.
+	useSpare holderUse = 1 << iota
+	// startOwn starts a holder for the sandbox when it has none (Prepare, off
+	// the invocation path).
+	startOwn
+)
+
 // prepare creates the sandbox's container, attaches to its output and registers
 // the wait for its exit. An error leaves nothing behind.
 //
-// With holder, the container joins the network namespace of a holder container
-// started first (a pause process on the sandbox network), so that the network's
-// setup, the largest part of a start on a user-defined network, is done here
-// rather than in Start.
-func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, holder bool) (_ *prepared, retErr error) {
+// With a holder (a spare one, or one started here with startOwn), the container
+// joins the holder's network namespace, so that the network's setup, the
+// largest part of a start on a user-defined network, is not in Start. Without
+// one (use 0, no spare ready, or no pause program for this architecture), the
+// container joins the sandbox network itself when it starts.
+//
+// An error wrapping errHolderGone says that the spare holder taken was gone:
+// the caller can try again without a spare.
+func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse) (_ *prepared, retErr error) {
 	if spec.SandboxID == "" {
 		return nil, errors.New("docker: the spec has no SandboxID")
 	}
@@ -141,20 +156,40 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, holder bool) 
 			p.remove()
 		}
 	}()
-	if holder && pauseProgram() != nil {
-		hid, err := r.startHolder(ctx, spec)
+	if use&useSpare != 0 {
+		if h, ok := r.takeHolder(); ok {
+			p.holder, p.holderIP, p.spare = h.id, h.ip, true
+		}
+	}
+	if p.spare && use&startOwn != 0 && r.holderGone(ctx, p.holder) {
+		// Off the invocation path, one inspect is cheap: a spare that died
+		// makes way for a holder of the sandbox's own rather than fail the
+		// prepared sandbox's Start later.
+		r.log.Warn("a spare network holder is gone; starting another", "sandbox", spec.SandboxID, "holder", short(p.holder))
+		_ = p.removeHolder(ctx)
+		p.holder, p.holderIP, p.spare = "", nil, false
+	}
+	if p.holder == "" && use&startOwn != 0 && pauseProgram() != nil {
+		h, err := r.startHolder(ctx, containerName(spec.SandboxID)+"-net", map[string]string{
+			LabelPortico: "1", LabelInstance: r.cfg.Instance, LabelFunction: spec.Function,
+			LabelVersion: spec.Version, LabelSandbox: spec.SandboxID, LabelRole: "netns",
+		})
 		if err != nil {
 			return nil, err
 		}
-		p.holder = hid
-		hc.NetworkMode = container.NetworkMode("container:" + hid)
-		// The holder's address is the sandbox's: learn it now, off the invocation
-		// path, so that the peer check of the first Runtime API request needs no
-		// daemon round trip.
-		p.holderIP = r.containerIP(ctx, hid)
+		p.holder, p.holderIP = h.id, h.ip
+	}
+	if p.holder != "" {
+		hc.NetworkMode = container.NetworkMode("container:" + p.holder)
 	}
 	opts := client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: containerName(spec.SandboxID)}
 	res, err := r.cli.ContainerCreate(ctx, opts)
+	if err != nil && p.spare && r.holderGone(ctx, p.holder) {
+		// Docker 20.10 accepts a missing holder at create and fails at start;
+		// should a daemon refuse at create, its not-found error is about the
+		// holder, not the image.
+		return nil, fmt.Errorf("docker: creating the container of sandbox %s: %w: %w", spec.SandboxID, errHolderGone, err)
+	}
 	if cerrdefs.IsNotFound(err) && spec.PackageType == "Image" {
 		if imageIDRe.MatchString(image) {
 			return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException",
@@ -189,47 +224,6 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, holder bool) 
 	return p, nil
 }
 
-// startHolder starts the pause container whose network namespace a prepared
-// sandbox joins, hardened like a sandbox.
-func (r *Runtime) startHolder(ctx context.Context, spec runtimes.Spec) (string, error) {
-	base, err := r.baseImage(ctx)
-	if err != nil {
-		return "", err
-	}
-	// The limits must leave room for runc's own init, a multi-threaded Go
-	// program that runs in the container's cgroup before it execs the pause
-	// program: at 4 pids and 16 MB it was sometimes killed during start ("cannot
-	// start a stopped process").
-	pids, mem := int64(32), int64(64<<20)
-	res, err := r.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name: containerName(spec.SandboxID) + "-net",
-		Config: &container.Config{
-			Image:      base,
-			Entrypoint: []string{pausePath},
-			Labels: map[string]string{
-				LabelPortico: "1", LabelInstance: r.cfg.Instance, LabelFunction: spec.Function,
-				LabelVersion: spec.Version, LabelSandbox: spec.SandboxID, LabelRole: "netns",
-			},
-		},
-		HostConfig: &container.HostConfig{
-			NetworkMode:    container.NetworkMode(r.cfg.Network),
-			LogConfig:      container.LogConfig{Type: "none"},
-			ReadonlyRootfs: true,
-			CapDrop:        []string{"ALL"},
-			SecurityOpt:    []string{"no-new-privileges"},
-			Resources:      container.Resources{Memory: mem, MemorySwap: mem, PidsLimit: &pids},
-		},
-	})
-	if err != nil {
-		return "", r.wrap("creating the network holder of sandbox "+spec.SandboxID, err)
-	}
-	if _, err := r.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
-		r.removeContainer(res.ID)
-		return "", r.wrap("starting the network holder of sandbox "+spec.SandboxID, err)
-	}
-	return res.ID, nil
-}
-
 // removeContainer force-removes a container with a context of its own.
 func (r *Runtime) removeContainer(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
@@ -243,6 +237,7 @@ type prepared struct {
 	spec   runtimes.Spec
 	id     string
 	holder string // the network holder's container id, if any
+	spare  bool   // the holder was taken from the spare pool
 	// holderIP is the holder's address on the sandbox network, when known.
 	holderIP net.IP
 
@@ -266,7 +261,11 @@ func (p *prepared) Start(ctx context.Context) (runtimes.Sandbox, error) {
 	}
 	p.state = 1
 	if _, err := p.r.cli.ContainerStart(ctx, p.id, client.ContainerStartOptions{}); err != nil {
+		gone := p.spare && p.r.holderGone(ctx, p.holder)
 		p.remove()
+		if gone {
+			return nil, fmt.Errorf("docker: starting sandbox %s: %w: %w", p.spec.SandboxID, errHolderGone, err)
+		}
 		if cerrdefs.IsInvalidArgument(err) || cerrdefs.IsNotFound(err) || cerrdefs.IsUnknown(err) || cerrdefs.IsInternal(err) {
 			return nil, fmt.Errorf("docker: starting sandbox %s (image %s): %w", p.spec.SandboxID, p.spec.Image, err)
 		}
