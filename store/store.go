@@ -48,10 +48,19 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the store in dir and checks its schema version.
+// Dir returns dir made absolute.
 func Open(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("store: empty data directory: %w", errdefs.ErrInvalid)
 	}
+	// Everything under the data directory (code, volumes, sandbox state) is
+	// named from Dir, and runtimes run sandboxes in directories of their own: a
+	// relative path would be resolved against the wrong directory there.
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: data directory %s: %w", dir, err)
+	}
+	dir = abs
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("store: create data directory %s: %w", dir, err)
 	}

@@ -13,10 +13,15 @@ import (
 )
 
 // TestDeployHelloIsIdempotent runs the hello dev step twice, with a restart between,
-// as `make run` twice would: the second run publishes no new version.
+// as `make run` twice would: the second run publishes no new version. The data
+// directory is relative, as `make run` gives it.
 func TestDeployHelloIsIdempotent(t *testing.T) {
-	samples := filepath.Dir(testenv.Sample(t, "hello"))
-	env := testenv.Start(t, testenv.Options{})
+	samples, err := filepath.Abs(filepath.Dir(testenv.Sample(t, "hello")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	env := testenv.Start(t, testenv.Options{DataDir: "./portico-data"})
 	ctx := context.Background()
 	run := func() {
 		t.Helper()
