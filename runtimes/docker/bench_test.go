@@ -2,11 +2,13 @@ package docker
 
 import (
 	"context"
+	"io"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/client"
 
+	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
 
@@ -15,8 +17,15 @@ import (
 //   - floor: ContainerCreate+ContainerStart of the same image and configuration,
 //     until the start returns (Docker's own cost, nothing of Portico's);
 //   - Start: runtime Start until the sandbox calls next (ready for its first
-//     invocation), so it includes the sandbox program's own init;
-//   - Prepared: the same from the Start of a sandbox prepared beforehand.
+//     invocation), so it includes the sandbox program's own init, with a spare
+//     network holder ready (the pool refills between starts, untimed): a cold
+//     start of any version, one never called included, once the pool is full;
+//   - Start-nospare: the same on a runtime without spare holders
+//     (SpareHolders -1), the sandbox's container joining the network itself,
+//     as when starts come faster than the pool refills;
+//   - Prepared: the same from the Start of a sandbox prepared beforehand (the
+//     pool refilled after the Prepare, untimed, as a spare prepared in the
+//     background would have it).
 //
 // Each sub-benchmark makes at most PORTICO_BENCH_COLDSTARTS (50) cold starts.
 func BenchmarkColdStart(b *testing.B) {
@@ -54,8 +63,63 @@ func BenchmarkColdStart(b *testing.B) {
 		}
 		runtimetest.ReportLatencies(b, lat)
 	})
-	b.Run("Start", func(b *testing.B) { runtimetest.BenchColdStart(b, rt, spec, false) })
-	b.Run("Prepared", func(b *testing.B) { runtimetest.BenchColdStart(b, rt, spec, true) })
+	settle := func() { waitSpares(b, rt) }
+	b.Run("Start", func(b *testing.B) { benchColdStart(b, rt, spec, false, settle) })
+	b.Run("Start-nospare", func(b *testing.B) {
+		plain := newTestRuntime(b, Config{SpareHolders: -1})
+		defer plain.Close()
+		defer func() { _ = plain.Cleanup(context.Background()) }()
+		benchColdStart(b, plain, spec, false, nil)
+	})
+	b.Run("Prepared", func(b *testing.B) { benchColdStart(b, rt, spec, true, settle) })
+}
+
+// benchColdStart is runtimetest.BenchColdStart with settle called before each
+// timed start (after the Prepare, for prepared), untimed.
+func benchColdStart(b *testing.B, rt *Runtime, spec runtimetest.SpecFunc, prepared bool, settle func()) {
+	ctx := context.Background()
+	n := runtimetest.ColdStarts(b)
+	lat := make([]time.Duration, 0, n)
+	b.ResetTimer()
+	for i := 0; i < n; i++ {
+		b.StopTimer()
+		api := runtimetest.NewAPIServer(b, rt.HostAddr())
+		s := spec(api)
+		var p runtimes.Prepared
+		if prepared {
+			var err error
+			if p, err = rt.Prepare(ctx, s); err != nil {
+				b.Fatalf("Prepare: %v", err)
+			}
+		}
+		if settle != nil {
+			settle()
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		var sb runtimes.Sandbox
+		var err error
+		if prepared {
+			sb, err = p.Start(ctx)
+		} else {
+			sb, err = rt.Start(ctx, s)
+		}
+		if err != nil {
+			b.Fatalf("Start: %v", err)
+		}
+		go func() { _, _ = io.Copy(io.Discard, sb.Logs()) }()
+		select {
+		case <-api.Ready():
+		case <-sb.Done():
+			b.Fatalf("sandbox exited: %v", sb.Err())
+		}
+		lat = append(lat, time.Since(t0))
+		b.StopTimer()
+		if err := sb.Stop(ctx); err != nil {
+			b.Fatalf("Stop: %v", err)
+		}
+	}
+	runtimetest.ReportLatencies(b, lat)
 }
 
 // BenchmarkWarmInvoke measures a warm sandbox's invocation round trip through

@@ -77,8 +77,12 @@ func (r *Runtime) takeHolder() (holder, bool) {
 // never blocks.
 //
 // Start calls it when it returns, after the sandbox's ContainerStart: a refill
-// started before would compete with that start for the daemon and the CPU. It
-// still overlaps the sandbox's own init.
+// started before would compete with that start for the daemon and the CPU (a
+// holder's start is a container start with network setup, about twice a
+// sandbox's start in a holder). What it still overlaps is the sandbox's own
+// init after ContainerStart returned: a few ms for a static Go bootstrap, which
+// has mostly called next by then; a slow-starting runtime shares the CPU with
+// the refill for the holder's start.
 func (r *Runtime) refill() {
 	n := r.spareTarget()
 	if n == 0 {
