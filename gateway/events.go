@@ -161,9 +161,16 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		ev.Resource = "/" + "{proxy+}"
 	}
 	if len(h) > 0 {
+		// REST APIs pass the client's spelling of header names (HTTP APIs keep
+		// today's canonical names in payload 1.0).
+		var wire wireNames
+		if rc.protocol == apis.ProtocolREST {
+			wire = wireNamesFrom(r.Context())
+		}
 		ev.Headers = make(map[string]string, len(h))
 		ev.MultiValueHeaders = make(map[string][]string, len(h))
 		for k, vs := range h {
+			k = wire.eventHeaderName(k)
 			ev.Headers[k] = vs[len(vs)-1]
 			ev.MultiValueHeaders[k] = append([]string(nil), vs...)
 		}

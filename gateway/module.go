@@ -35,8 +35,12 @@ func NewServer(gw *Gateway, log *slog.Logger) *Server {
 	return &Server{gw: gw, log: log}
 }
 
-// ServeHTTP serves /healthz and hands everything else to the gateway.
+// ServeHTTP serves /healthz and hands everything else to the gateway. Every
+// request takes its header block from its connection's recorder first (so that
+// the blocks stay in step with the requests), which gives events the client's
+// spelling of header names (wirenames.go).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = withWireNames(r)
 	if r.URL.Path == "/healthz" {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
@@ -53,9 +57,12 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("gateway: listen on %s: %w", addr, err)
 	}
 	s.ln = ln
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	const maxHeaderBytes = 64 << 10
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: maxHeaderBytes,
+		ConnContext: connContext}
+	rl := recordingListener{Listener: ln, maxHeaderBytes: maxHeaderBytes}
 	go func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(rl); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("gateway server stopped", "err", err)
 		}
 	}()

@@ -177,6 +177,9 @@ type wsRoutes struct {
 // message as the body).
 func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest) (*connections.Response, error) {
 	g := d.g
+	if ev.RequestContext.EventType == connections.EventConnect {
+		respellHeaders(ev, wireNamesFrom(ctx)) // ctx is the upgrade request's
+	}
 	e, err := g.loadStage(ctx, ev.RequestContext.APIID, ev.RequestContext.Stage)
 	if err != nil {
 		return nil, err
@@ -228,6 +231,28 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 		return g.wsHTTP(ctx, rc, in, ev)
 	default:
 		return nil, fmt.Errorf("integration type %q: %w", in.Type, errConfig)
+	}
+}
+
+// respellHeaders renames the $connect event's headers to the client's spelling
+// (the connections package builds them with net/http's canonical names).
+func respellHeaders(ev *events.APIGatewayWebsocketProxyRequest, wire wireNames) {
+	if len(wire) == 0 {
+		return
+	}
+	if len(ev.Headers) > 0 {
+		h := make(map[string]string, len(ev.Headers))
+		for k, v := range ev.Headers {
+			h[wire.eventHeaderName(k)] = v
+		}
+		ev.Headers = h
+	}
+	if len(ev.MultiValueHeaders) > 0 {
+		h := make(map[string][]string, len(ev.MultiValueHeaders))
+		for k, vs := range ev.MultiValueHeaders {
+			h[wire.eventHeaderName(k)] = vs
+		}
+		ev.MultiValueHeaders = h
 	}
 }
 
