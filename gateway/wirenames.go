@@ -38,19 +38,17 @@ const (
 	headerSlop = 4096
 )
 
-// wireName is the spelling a client used for a header whose canonical name is
-// canonical.
-type wireName struct{ canonical, wire string }
-
 // wireNames are a request's header names that the client spelled otherwise than
-// net/http's canonical form; the first spelling of a name wins.
-type wireNames []wireName
+// net/http's canonical form, as spelled; the first spelling of a name wins.
+// (Header names net/http accepts are tokens, for which two names have the same
+// canonical form exactly when they are equal but for ASCII case.)
+type wireNames []string
 
 // name returns the client's spelling of the canonical header name, or the name.
 func (w wireNames) name(canonical string) string {
 	for _, n := range w {
-		if n.canonical == canonical {
-			return n.wire
+		if len(n) == len(canonical) && strings.EqualFold(n, canonical) {
+			return n
 		}
 	}
 	return canonical
@@ -205,7 +203,7 @@ func (b *headerBlock) spellings(h http.Header) (w wireNames, ok bool) {
 		name := b.name(i)
 		dup := false
 		for j := 0; j < i; j++ {
-			if bytes.EqualFold(b.name(j), name) {
+			if prev := b.name(j); len(prev) == len(name) && bytes.EqualFold(prev, name) {
 				dup = true
 				break
 			}
@@ -219,11 +217,15 @@ func (b *headerBlock) spellings(h http.Header) (w wireNames, ok bool) {
 		pragma = pragma || bytes.EqualFold(name, []byte("Pragma"))
 		cacheControl = cacheControl || bytes.EqualFold(name, []byte("Cache-Control"))
 		spelled := !isCanonicalName(name)
-		var canonical string
 		var present bool
 		if spelled {
-			canonical = http.CanonicalHeaderKey(string(name))
-			_, present = h[canonical]
+			var buf [64]byte
+			if len(name) <= len(buf) {
+				c := canonicalize(buf[:len(name)], name)
+				_, present = h[string(c)]
+			} else {
+				_, present = h[http.CanonicalHeaderKey(string(name))]
+			}
 		} else {
 			_, present = h[string(name)]
 		}
@@ -236,7 +238,7 @@ func (b *headerBlock) spellings(h http.Header) (w wireNames, ok bool) {
 		}
 		matched++
 		if spelled {
-			w = append(w, wireName{canonical: canonical, wire: string(name)})
+			w = append(w, string(name))
 		}
 	}
 	extra := len(h) - matched
@@ -268,9 +270,26 @@ func isCanonicalName(name []byte) bool {
 	return canonical
 }
 
+// canonicalize writes the canonical form of the token name into dst (of the
+// same length) and returns it.
+func canonicalize(dst, name []byte) []byte {
+	upper := true
+	for i, c := range name {
+		switch {
+		case upper && 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		case !upper && 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		dst[i] = c
+		upper = c == '-'
+	}
+	return dst
+}
+
 func isTokenByte(c byte) bool {
 	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-':
 		return true
 	}
 	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
