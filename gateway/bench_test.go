@@ -73,6 +73,16 @@ func Load(b *testing.B, c *http.Client, u string, conc int, prefix string) {
 // benchGateway serves one deployed API on a real loopback listener.
 func benchGateway(b *testing.B, a *apis.API, vars map[string]string) (base string) {
 	b.Helper()
+	gw, stagePath := benchDeploy(b, "127.0.0.1:0", a, vars)
+	srv := httptest.NewServer(gw)
+	b.Cleanup(srv.Close)
+	return srv.URL + stagePath
+}
+
+// benchDeploy deploys a on stage "bench" of a new gateway listening (when served
+// by its Server) on listen; it returns the gateway and the stage's path.
+func benchDeploy(b *testing.B, listen string, a *apis.API, vars map[string]string) (*Gateway, string) {
+	b.Helper()
 	st, err := store.Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -87,21 +97,58 @@ func benchGateway(b *testing.B, a *apis.API, vars map[string]string) (base strin
 	if _, _, err := svc.Deploy(ctx, created.ID, apis.DeployInput{StageName: "bench", Variables: vars}); err != nil {
 		b.Fatal(err)
 	}
-	gw := New(Config{}, svc, nil, nil, nil)
-	srv := httptest.NewServer(gw)
-	b.Cleanup(srv.Close)
-	return srv.URL + "/" + created.ID + "/bench"
+	return New(Config{Listen: listen}, svc, nil, nil, nil), "/" + created.ID + "/bench"
+}
+
+// mockAPI is the API of the MOCK benchmarks.
+func mockAPI() *apis.API {
+	return &apis.API{Name: "bench", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "GET", Path: "/mock", Integration: &apis.Integration{Type: apis.IntegrationMock,
+			RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
+			Responses:        map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": `{"ok":true}`}}}}},
+	}}}
 }
 
 // BenchmarkMock measures the gateway alone: a MOCK integration at 32 concurrent
 // clients (throughput, p50, p99).
 func BenchmarkMock(b *testing.B) {
-	base := benchGateway(b, &apis.API{Name: "bench", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
-		{Method: "GET", Path: "/mock", Integration: &apis.Integration{Type: apis.IntegrationMock,
-			RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
-			Responses:        map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": `{"ok":true}`}}}}},
-	}}}, nil)
+	base := benchGateway(b, mockAPI(), nil)
 	Load(b, BenchClient(), base+"/mock", benchConcurrency, "")
+}
+
+// BenchmarkMockServer is BenchmarkMock through the gateway's own Server, whose
+// connections record the client's header spellings ("recorded"), beside a plain
+// http.Server with the same handler and settings on a bare listener ("plain"):
+// the difference is what the recording costs.
+func BenchmarkMockServer(b *testing.B) {
+	for _, recorded := range []bool{false, true} {
+		name := "plain"
+		if recorded {
+			name = "recorded"
+		}
+		b.Run(name, func(b *testing.B) {
+			gw, stagePath := benchDeploy(b, "127.0.0.1:0", mockAPI(), nil)
+			s := NewServer(gw, nil)
+			var base string
+			if recorded {
+				if err := s.Start(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { _ = s.Stop(context.Background()) })
+				base = s.URL()
+			} else {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					b.Fatal(err)
+				}
+				srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+				go func() { _ = srv.Serve(ln) }()
+				b.Cleanup(func() { _ = srv.Close() })
+				base = "http://" + ln.Addr().String()
+			}
+			Load(b, BenchClient(), base+stagePath+"/mock", benchConcurrency, "")
+		})
+	}
 }
 
 // StartNginx runs nginx with one proxy_pass location in front of backend and
