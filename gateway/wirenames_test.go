@@ -6,10 +6,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
 // drain pops the blocks queued so far, as name lists (test only).
@@ -365,5 +368,17 @@ func BenchmarkHeaderRecorder(b *testing.B) {
 		if w := rec.take(h); len(w) != 7 {
 			b.Fatalf("spellings %v", w)
 		}
+	}
+}
+
+func TestRespellWebSocketHeaders(t *testing.T) {
+	ev := &events.APIGatewayWebsocketProxyRequest{
+		Headers:           map[string]string{"Sec-Websocket-Key": "k", "Host": "h", "X-Forwarded-For": "1.2.3.4", "X-Api-Key": "a"},
+		MultiValueHeaders: map[string][]string{"Sec-Websocket-Key": {"k"}, "Host": {"h"}, "X-Forwarded-For": {"1.2.3.4"}, "X-Api-Key": {"a"}},
+	}
+	respellHeaders(ev, wireNames{"Sec-WebSocket-Key", "host", "x-forwarded-for"})
+	want := map[string]string{"Sec-WebSocket-Key": "k", "Host": "h", "X-Forwarded-For": "1.2.3.4", "X-Api-Key": "a"}
+	if !maps.Equal(ev.Headers, want) || len(ev.MultiValueHeaders) != 4 || ev.MultiValueHeaders["Sec-WebSocket-Key"][0] != "k" {
+		t.Fatalf("headers %v, multi %v", ev.Headers, ev.MultiValueHeaders)
 	}
 }
