@@ -650,3 +650,28 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestSequentialCallsShareOneSandbox checks that a caller that calls again as soon
+// as its previous call returned waits for the sandbox on its way back to next
+// rather than cold-starting another: sequential calls run on one sandbox.
+func TestSequentialCallsShareOneSandbox(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "seq"})
+	first, o := invoke(t, e, cfg, `{}`)
+	if !first.ColdStart {
+		t.Fatal("the first call should be cold")
+	}
+	for n := range 300 {
+		res, on := invoke(t, e, cfg, `{}`)
+		if res.ColdStart || on.Pid != o.Pid {
+			t.Fatalf("call %d: cold=%v on pid %d, want the warm sandbox %d", n, res.ColdStart, on.Pid, o.Pid)
+		}
+	}
+	p := e.inv.pool(cfg)
+	p.mu.Lock()
+	n := len(p.all) + p.starting
+	p.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("sequential calls left %d sandboxes started or starting, want 1", n)
+	}
+}

@@ -164,11 +164,14 @@ func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string
 		}
 		o.payload = normalizeError(body, typ)
 	}
+	// The sandbox counts as on its way back to next before the caller learns the
+	// result: a caller that calls again at once must find it counted, or its
+	// pool would cold-start a second sandbox that nobody then needs.
+	sb.pool.markReturning(sb)
 	if !inv.complete(o) {
 		runtimeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "invocation "+id+" already has a result")
 		return
 	}
-	sb.pool.markReturning(sb)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = w.Write([]byte(`{"status":"OK"}` + "\n"))
