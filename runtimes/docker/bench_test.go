@@ -2,13 +2,11 @@ package docker
 
 import (
 	"context"
-	"io"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/client"
 
-	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
 
@@ -64,62 +62,14 @@ func BenchmarkColdStart(b *testing.B) {
 		runtimetest.ReportLatencies(b, lat)
 	})
 	settle := func() { waitSpares(b, rt) }
-	b.Run("Start", func(b *testing.B) { benchColdStart(b, rt, spec, false, settle) })
+	b.Run("Start", func(b *testing.B) { runtimetest.BenchColdStartSettled(b, rt, spec, false, settle) })
 	b.Run("Start-nospare", func(b *testing.B) {
 		plain := newTestRuntime(b, Config{SpareHolders: -1})
 		defer plain.Close()
 		defer func() { _ = plain.Cleanup(context.Background()) }()
-		benchColdStart(b, plain, spec, false, nil)
+		runtimetest.BenchColdStart(b, plain, spec, false)
 	})
-	b.Run("Prepared", func(b *testing.B) { benchColdStart(b, rt, spec, true, settle) })
-}
-
-// benchColdStart is runtimetest.BenchColdStart with settle called before each
-// timed start (after the Prepare, for prepared), untimed.
-func benchColdStart(b *testing.B, rt *Runtime, spec runtimetest.SpecFunc, prepared bool, settle func()) {
-	ctx := context.Background()
-	n := runtimetest.ColdStarts(b)
-	lat := make([]time.Duration, 0, n)
-	b.ResetTimer()
-	for i := 0; i < n; i++ {
-		b.StopTimer()
-		api := runtimetest.NewAPIServer(b, rt.HostAddr())
-		s := spec(api)
-		var p runtimes.Prepared
-		if prepared {
-			var err error
-			if p, err = rt.Prepare(ctx, s); err != nil {
-				b.Fatalf("Prepare: %v", err)
-			}
-		}
-		if settle != nil {
-			settle()
-		}
-		b.StartTimer()
-		t0 := time.Now()
-		var sb runtimes.Sandbox
-		var err error
-		if prepared {
-			sb, err = p.Start(ctx)
-		} else {
-			sb, err = rt.Start(ctx, s)
-		}
-		if err != nil {
-			b.Fatalf("Start: %v", err)
-		}
-		go func() { _, _ = io.Copy(io.Discard, sb.Logs()) }()
-		select {
-		case <-api.Ready():
-		case <-sb.Done():
-			b.Fatalf("sandbox exited: %v", sb.Err())
-		}
-		lat = append(lat, time.Since(t0))
-		b.StopTimer()
-		if err := sb.Stop(ctx); err != nil {
-			b.Fatalf("Stop: %v", err)
-		}
-	}
-	runtimetest.ReportLatencies(b, lat)
+	b.Run("Prepared", func(b *testing.B) { runtimetest.BenchColdStartSettled(b, rt, spec, true, settle) })
 }
 
 // BenchmarkWarmInvoke measures a warm sandbox's invocation round trip through

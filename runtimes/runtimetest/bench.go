@@ -68,6 +68,13 @@ func ReportLatencies(b *testing.B, d []time.Duration) {
 // the Start of a sandbox prepared beforehand, untimed) until the sandbox's first
 // call to next, when it is ready for its first invocation. Stops are untimed.
 func BenchColdStart(b *testing.B, rt runtimes.Runtime, spec SpecFunc, prepared bool) {
+	BenchColdStartSettled(b, rt, spec, prepared, nil)
+}
+
+// BenchColdStartSettled is BenchColdStart with settle, when not nil, called
+// untimed before each timed start (after the Prepare, with prepared): for a
+// runtime's own background work (a refill, say) to finish first.
+func BenchColdStartSettled(b *testing.B, rt runtimes.Runtime, spec SpecFunc, prepared bool, settle func()) {
 	ctx := context.Background()
 	var pr runtimes.Preparer
 	if prepared {
@@ -89,6 +96,9 @@ func BenchColdStart(b *testing.B, rt runtimes.Runtime, spec SpecFunc, prepared b
 			if p, err = pr.Prepare(ctx, s); err != nil {
 				b.Fatalf("Prepare: %v", err)
 			}
+		}
+		if settle != nil {
+			settle()
 		}
 		b.StartTimer()
 		t0 := time.Now()
