@@ -265,11 +265,11 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("MOCK: %d %q", a.status, a.body)
 	}
 	a = get(t, "GET", dev+"/probe/7?sleep=3000", "")
-	if a.status != 504 || a.body != `{"message":"Endpoint request timed out"}` {
+	if a.status != 504 || a.body != `{"message": "Endpoint request timed out"}` {
 		t.Fatalf("lowered timeout: %d %q", a.status, a.body)
 	}
 	a = get(t, "GET", dev+"/probe/7?bad=1", "")
-	if a.status != 502 || a.body != `{"message":"Internal server error"}` {
+	if a.status != 502 || a.body != `{"message": "Internal server error"}` {
 		t.Fatalf("malformed result: %d %q", a.status, a.body)
 	}
 	a = get(t, "GET", dev+"/probe/7?fail=1", "")

@@ -77,7 +77,7 @@ func forwardedHeaders(r *http.Request, rc *reqCtx) http.Header {
 	}
 	h.Set("X-Forwarded-Proto", proto)
 	if h.Get("X-Amzn-Trace-Id") == "" {
-		h.Set("X-Amzn-Trace-Id", traceID(rc.start, rc.requestID))
+		h.Set("X-Amzn-Trace-Id", traceID(rc.RequestTime, rc.RequestID))
 	}
 	return h
 }
@@ -153,18 +153,18 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 	}
 	h := forwardedHeaders(r, rc)
 	ev := &events.APIGatewayProxyRequest{
-		Resource:   rc.route.Path,
-		Path:       unescapePath(rc.path),
+		Resource:   rc.Route.Path,
+		Path:       unescapePath(rc.Path),
 		HTTPMethod: r.Method,
 	}
-	if rc.route.Path == apis.RouteDefault {
+	if rc.Route.Path == apis.RouteDefault {
 		ev.Resource = "/" + "{proxy+}"
 	}
 	if len(h) > 0 {
 		// REST APIs pass the client's spelling of header names (HTTP APIs keep
 		// today's canonical names in payload 1.0).
 		var wire wireNames
-		if rc.protocol == apis.ProtocolREST {
+		if rc.Protocol == apis.ProtocolREST {
 			wire = wireNamesFrom(r.Context())
 		}
 		ev.Headers = make(map[string]string, len(h))
@@ -183,8 +183,8 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 			ev.MultiValueQueryStringParameters[k] = vs
 		}
 	}
-	if len(rc.params) > 0 {
-		ev.PathParameters = rc.params
+	if len(rc.PathParameters) > 0 {
+		ev.PathParameters = rc.PathParameters
 	}
 	if len(stageVars) > 0 {
 		ev.StageVariables = stageVars
@@ -199,12 +199,12 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 	resourcePath := ev.Resource
 	ev.RequestContext = events.APIGatewayProxyRequestContext{
 		AccountID:         functions.AccountID,
-		ResourceID:        resourceID(rc.apiID, resourcePath),
-		Stage:             rc.stageName,
-		DomainName:        rc.domainName,
-		DomainPrefix:      domainPrefix(rc.domainName),
-		RequestID:         rc.requestID,
-		ExtendedRequestID: rc.extendedID,
+		ResourceID:        resourceID(rc.APIID, resourcePath),
+		Stage:             rc.Stage,
+		DomainName:        rc.DomainName,
+		DomainPrefix:      domainPrefix(rc.DomainName),
+		RequestID:         rc.RequestID,
+		ExtendedRequestID: rc.ExtendedRequestID,
 		Protocol:          r.Proto,
 		Identity: events.APIGatewayRequestIdentity{
 			SourceIP:  sourceIP(r),
@@ -213,9 +213,9 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		ResourcePath:     resourcePath,
 		Path:             stagePath(rc),
 		HTTPMethod:       r.Method,
-		RequestTime:      rc.start.UTC().Format(requestTimeLayout),
-		RequestTimeEpoch: rc.start.UnixMilli(),
-		APIID:            rc.apiID,
+		RequestTime:      rc.RequestTime.UTC().Format(requestTimeLayout),
+		RequestTimeEpoch: rc.RequestTime.UnixMilli(),
+		APIID:            rc.APIID,
 	}
 	return ev, nil
 }
@@ -227,7 +227,7 @@ func buildV2(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		return nil, err
 	}
 	h := forwardedHeaders(r, rc)
-	routeKey := rc.route.RouteKey
+	routeKey := rc.Route.RouteKey
 	ev := &events.APIGatewayV2HTTPRequest{
 		Version:        "2.0",
 		RouteKey:       routeKey,
@@ -259,8 +259,8 @@ func buildV2(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 			ev.QueryStringParameters[k] = strings.Join(vs, ",")
 		}
 	}
-	if len(rc.params) > 0 {
-		ev.PathParameters = rc.params
+	if len(rc.PathParameters) > 0 {
+		ev.PathParameters = rc.PathParameters
 	}
 	if len(stageVars) > 0 {
 		ev.StageVariables = stageVars
@@ -275,13 +275,13 @@ func buildV2(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 	ev.RequestContext = events.APIGatewayV2HTTPRequestContext{
 		RouteKey:     routeKey,
 		AccountID:    functions.AccountID,
-		Stage:        rc.stageName,
-		RequestID:    rc.extendedID,
-		APIID:        rc.apiID,
-		DomainName:   rc.domainName,
-		DomainPrefix: domainPrefix(rc.domainName),
-		Time:         rc.start.UTC().Format(requestTimeLayout),
-		TimeEpoch:    rc.start.UnixMilli(),
+		Stage:        rc.Stage,
+		RequestID:    rc.ExtendedRequestID,
+		APIID:        rc.APIID,
+		DomainName:   rc.DomainName,
+		DomainPrefix: domainPrefix(rc.DomainName),
+		Time:         rc.RequestTime.UTC().Format(requestTimeLayout),
+		TimeEpoch:    rc.RequestTime.UnixMilli(),
 		HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
 			Method:    r.Method,
 			Path:      stagePath(rc),
@@ -296,14 +296,14 @@ func buildV2(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 // stagePath is the request path including the stage, as API Gateway reports it
 // ("/dev/hello"); on the $default stage it is the path itself.
 func stagePath(rc *reqCtx) string {
-	p := unescapePath(rc.path)
-	if rc.stageName == apis.RouteDefault {
+	p := unescapePath(rc.Path)
+	if rc.Stage == apis.RouteDefault {
 		return p
 	}
 	if p == "/" {
-		return "/" + rc.stageName + "/"
+		return "/" + rc.Stage + "/"
 	}
-	return "/" + rc.stageName + p
+	return "/" + rc.Stage + p
 }
 
 func unescapePath(p string) string {

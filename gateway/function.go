@@ -34,9 +34,9 @@ func readBody(r *http.Request) ([]byte, error) {
 // invoke resolves the integration's function (stage variables substituted) and
 // runs it with the deadline min(integration timeout, function timeout).
 func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payload []byte) (*invoker.Result, error) {
-	uri, err := rc.entry.stageURI(rc.route, in)
+	uri, err := rc.entry.stageURI(rc.Route, in)
 	if err != nil {
-		return nil, fmt.Errorf("integration uri of route %q: %w", rc.route.RouteKey, err)
+		return nil, fmt.Errorf("integration uri of route %q: %w", rc.Route.RouteKey, err)
 	}
 	ref, err := apis.FunctionRef(uri)
 	if err != nil {
@@ -98,10 +98,10 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 	if err != nil {
 		return err
 	}
-	v2 := rc.protocol == apis.ProtocolHTTP && in.PayloadFormatVersion != "1.0"
+	v2 := rc.Protocol == apis.ProtocolHTTP && in.PayloadFormatVersion != "1.0"
 	var payload []byte
 	if v2 {
-		ev, err := buildV2(r, rc, body, rc.entry.stage.Variables)
+		ev, err := buildV2(r, rc, body, rc.StageVariables)
 		if err != nil {
 			return err
 		}
@@ -110,7 +110,7 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 			return err
 		}
 	} else {
-		ev, err := buildV1(r, rc, body, rc.entry.stage.Variables, rc.entry.dep.API.BinaryMediaTypes)
+		ev, err := buildV1(r, rc, body, rc.StageVariables, rc.entry.dep.API.BinaryMediaTypes)
 		if err != nil {
 			return err
 		}

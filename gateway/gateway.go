@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -25,6 +26,8 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/gateway/responses"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/invoker"
 )
@@ -89,22 +92,34 @@ type Gateway struct {
 	invoker  Invoker
 	now      func() time.Time
 
+	// stages are the pipeline's stages (other than the built-in responses and
+	// route stages); resp writes every error.
+	stages []pipeline.Stage
+	resp   *responses.Writer
+
 	proxy     *reverseProxy
 	transport *http.Transport
 	fast      *fastProxy // HTTP_PROXY to plain-HTTP backends; nil sends all through proxy
 
-	mu     sync.RWMutex
-	gen    uint64
-	stages map[string]*stageEntry // apiID + "/" + stage
+	mu       sync.RWMutex
+	gen      uint64
+	compiled map[string]*stageEntry // apiID + "/" + stage
 
 	ws *wsState // WebSocket APIs (websocket.go); nil until EnableWebSockets
 }
 
-// stageEntry is a stage and its deployment compiled for routing.
+// stageEntry is a stage and its deployment compiled for serving: the router, the
+// pipeline and the caches of substituted integration URIs. A stage with a canary
+// has a second entry for the canary's side.
 type stageEntry struct {
-	stage  *apis.Stage
-	dep    *apis.Deployment
-	router *router
+	stage    *apis.Stage
+	dep      *apis.Deployment
+	deployed *pipeline.Deployed
+	router   *router
+	chain    pipeline.Handler
+	// canary, when set, serves canaryPercent of the stage's requests.
+	canary        *stageEntry
+	canaryPercent float64
 	// uris caches each route's integration URI with the stage variables
 	// substituted (*apis.Route -> uriEntry); the entry is dropped with the stage
 	// when a variable changes.
@@ -138,7 +153,7 @@ func (e *stageEntry) stageURI(r *apis.Route, in *apis.Integration) (string, erro
 		u := v.(uriEntry)
 		return u.uri, u.err
 	}
-	uri, err := apis.SubstituteStageVariables(in.URI, e.stage.Variables)
+	uri, err := apis.SubstituteStageVariables(in.URI, e.deployed.Variables)
 	e.uris.Store(r, uriEntry{uri, err})
 	return uri, err
 }
@@ -151,8 +166,9 @@ func New(cfg Config, svc *apis.Service, resolver Resolver, inv Invoker, log *slo
 	}
 	g := &Gateway{
 		cfg: cfg.withDefaults(), log: log, apis: svc, resolver: resolver, invoker: inv,
-		now:    func() time.Time { return time.Now().UTC() },
-		stages: map[string]*stageEntry{},
+		now:      func() time.Time { return time.Now().UTC() },
+		resp:     responses.New(log),
+		compiled: map[string]*stageEntry{},
 	}
 	g.transport = newTransport(g.cfg)
 	g.proxy = newReverseProxy(g)
@@ -161,11 +177,28 @@ func New(cfg Config, svc *apis.Service, resolver Resolver, inv Invoker, log *slo
 	return g
 }
 
+// Use adds stages to the request pipeline; call it before serving. The gateway
+// orders them by their Order, around its built-in responses and route stages.
+func (g *Gateway) Use(stages ...pipeline.Stage) {
+	g.stages = append(g.stages, stages...)
+	g.Invalidate()
+}
+
 // SetClock replaces the gateway's clock (for tests).
 func (g *Gateway) SetClock(now func() time.Time) { g.now = now }
 
 // Config returns the effective configuration.
 func (g *Gateway) Config() Config { return g.cfg }
+
+// Invalidate drops every compiled stage, so that the next request compiles its
+// stage again (for stages whose settings live outside the API model, such as usage
+// plans).
+func (g *Gateway) Invalidate() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.gen++
+	clear(g.compiled)
+}
 
 // invalidate drops the cached stages of an API after any change to it, so that a
 // new variable, deployment or rollback takes effect with the next request.
@@ -173,9 +206,9 @@ func (g *Gateway) invalidate(apiID string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.gen++
-	for k := range g.stages {
+	for k := range g.compiled {
 		if strings.HasPrefix(k, apiID+"/") {
-			delete(g.stages, k)
+			delete(g.compiled, k)
 		}
 	}
 }
@@ -184,7 +217,7 @@ func (g *Gateway) invalidate(apiID string) {
 func (g *Gateway) loadStage(ctx context.Context, apiID, stage string) (*stageEntry, error) {
 	key := apiID + "/" + stage
 	g.mu.RLock()
-	e, gen := g.stages[key], g.gen
+	e, gen := g.compiled[key], g.gen
 	g.mu.RUnlock()
 	if e != nil {
 		return e, nil
@@ -193,12 +226,33 @@ func (g *Gateway) loadStage(ctx context.Context, apiID, stage string) (*stageEnt
 	if err != nil {
 		return nil, err
 	}
-	e = &stageEntry{stage: st, dep: dep, router: newRouter(dep.API.Routes)}
+	e, err = g.compile(st, dep, st.Variables, false)
+	if err != nil {
+		return nil, err
+	}
 	g.mu.Lock()
 	if g.gen == gen {
-		g.stages[key] = e
+		g.compiled[key] = e
 	}
 	g.mu.Unlock()
+	return e, nil
+}
+
+// compile builds the entry of one side of a stage: its router and its pipeline.
+func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]string, canary bool) (*stageEntry, error) {
+	e := &stageEntry{stage: st, dep: dep, router: newRouter(dep.API.Routes),
+		deployed: &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API, Variables: vars, Canary: canary}}
+	stages := make([]pipeline.Stage, 0, len(g.stages)+2)
+	stages = append(stages, g.stages...)
+	stages = append(stages, g.resp, routeStage{g: g, e: e})
+	chain, err := pipeline.Chain(e.deployed, stages, pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+		return g.integrate(w, r, &reqCtx{Context: c, entry: e})
+	}))
+	if err != nil {
+		g.log.Error("stage does not compile: its requests answer 500", "api", st.APIID, "stage", st.Name, "err", err)
+		return nil, pipeline.Wrap(pipeline.APIConfigurationError, err)
+	}
+	e.chain = chain
 	return e, nil
 }
 
@@ -209,86 +263,118 @@ var (
 	hdrAPIGWID        = http.CanonicalHeaderKey("x-amz-apigw-id")
 )
 
-// reqCtx is what the pipeline knows about one request.
+// reqCtx is a request's pipeline context together with the compiled stage entry
+// serving it, as the integrations see it.
 type reqCtx struct {
-	requestID  string
-	extendedID string
-	start      time.Time
-	apiID      string
-	stageName  string
-	protocol   string
-	// path is the request path relative to the stage, escaped, starting with "/".
-	path string
-	// stagePrefix is the path prefix up to and including the stage ("/abc/dev",
-	// "/dev" on host-based URLs, "" for the $default stage).
-	stagePrefix string
-	domainName  string
-	entry       *stageEntry
-	route       *apis.Route
-	params      map[string]string
+	*pipeline.Context
+	entry *stageEntry
 }
 
 // ServeHTTP serves stage URLs.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rc := &reqCtx{requestID: newUUID(), extendedID: newExtendedID(), start: g.now()}
-	w.Header()[hdrRequestID] = []string{rc.requestID}
-	if err := g.serve(w, r, rc); err != nil {
-		g.writeError(w, r, rc, err)
+	c := &pipeline.Context{RequestID: newUUID(), ExtendedRequestID: newExtendedID(), RequestTime: g.now(), HTTPMethod: r.Method}
+	w.Header()[hdrRequestID] = []string{c.RequestID}
+	if err := g.serve(w, r, c); err != nil {
+		g.resp.Write(w, r, c, gatewayError(err, c.Protocol))
 	}
 }
 
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
-	if g.serveConnectionsShortcut(w, r, rc) { // {stage}/@connections/{id} (websocket.go)
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+	if g.serveConnectionsShortcut(w, r, c) { // {stage}/@connections/{id} (websocket.go)
 		return nil
 	}
-	if err := g.locate(r, rc); err != nil {
+	e, err := g.locate(r, c)
+	if err != nil {
 		return err
 	}
-	if rc.protocol == apis.ProtocolHTTP {
-		w.Header()[hdrAPIGWRequestID] = []string{rc.extendedID}
+	if c.Protocol == apis.ProtocolHTTP {
+		w.Header()[hdrAPIGWRequestID] = []string{c.ExtendedRequestID}
 	} else {
-		w.Header()[hdrAPIGWID] = []string{rc.extendedID}
+		w.Header()[hdrAPIGWID] = []string{c.ExtendedRequestID}
 	}
-	if rc.protocol == apis.ProtocolWebSocket {
-		return g.serveWebSocket(w, r, rc) // upgrades and @connections (websocket.go)
+	if e.canary != nil && g.drawCanary(e.canaryPercent) {
+		e = e.canary
 	}
-	route, params := rc.entry.router.match(r.Method, rc.path)
-	if route == nil {
-		return fmt.Errorf("%s %s on api %s stage %s: %w", r.Method, rc.path, rc.apiID, rc.stageName, errRouteNotFound)
+	c.Deployed, c.DeploymentID, c.StageVariables, c.IsCanaryRequest = e.deployed, e.dep.ID, e.deployed.Variables, e.deployed.Canary
+	c.Identity.SourceIP, c.Identity.UserAgent = sourceIP(r), r.UserAgent()
+	if c.Protocol == apis.ProtocolWebSocket {
+		return g.serveWebSocket(w, r, &reqCtx{Context: c, entry: e}) // upgrades and @connections (websocket.go)
 	}
-	rc.route, rc.params = route, params
 	if r.ContentLength > g.cfg.MaxBodyBytes {
 		return fmt.Errorf("content-length %d: %w", r.ContentLength, errTooLarge)
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
-	in := route.Integration
-	if in == nil {
-		return fmt.Errorf("route %q has no integration: %w", route.RouteKey, errConfig)
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
 	}
-	switch in.Type {
-	case apis.IntegrationMock:
-		return g.serveMock(w, r, rc, in)
-	case apis.IntegrationHTTPProxy:
-		return g.serveHTTPProxy(w, r, rc, in)
-	case apis.IntegrationHTTP:
-		return g.serveHTTP(w, r, rc, in)
-	case apis.IntegrationAWSProxy:
-		return g.serveFunctionProxy(w, r, rc, in)
-	case apis.IntegrationAWS:
-		return g.serveFunction(w, r, rc, in)
-	default:
-		return fmt.Errorf("integration type %q: %w", in.Type, errConfig)
-	}
+	return e.chain.ServeRequest(w, r, c)
 }
 
-// locate finds the API, stage and stage-relative path of r from its host or path.
-func (g *Gateway) locate(r *http.Request, rc *reqCtx) error {
+// drawCanary reports whether a request goes to a canary that takes percent of
+// the traffic.
+func (g *Gateway) drawCanary(percent float64) bool {
+	return percent > 0 && (percent >= 100 || mrand.Float64()*100 < percent)
+}
+
+// routeStage is the built-in stage that matches the route; the stages after it
+// see Context.Route.
+type routeStage struct {
+	g *Gateway
+	e *stageEntry
+}
+
+func (routeStage) Name() string { return "route" }
+func (routeStage) Order() int   { return pipeline.OrderRoute }
+func (s routeStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			route, params := s.e.router.match(r.Method, c.Path)
+			if route == nil {
+				return gatewayError(fmt.Errorf("%s %s on api %s stage %s: %w", r.Method, c.Path, c.APIID, c.Stage, errRouteNotFound), c.Protocol)
+			}
+			c.Route, c.PathParameters, c.ResourcePath, c.RouteKey = route, params, route.Path, route.RouteKey
+			return next.ServeRequest(w, r, c)
+		})
+	}, nil
+}
+
+// integrate runs the matched route's integration.
+func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
+	in := rc.Route.Integration
+	if in == nil {
+		return gatewayError(fmt.Errorf("route %q has no integration: %w", rc.Route.RouteKey, errConfig), rc.Protocol)
+	}
+	start := g.now()
+	var err error
+	switch in.Type {
+	case apis.IntegrationMock:
+		err = g.serveMock(w, r, rc, in)
+	case apis.IntegrationHTTPProxy:
+		err = g.serveHTTPProxy(w, r, rc, in)
+	case apis.IntegrationHTTP:
+		err = g.serveHTTP(w, r, rc, in)
+	case apis.IntegrationAWSProxy:
+		err = g.serveFunctionProxy(w, r, rc, in)
+	case apis.IntegrationAWS:
+		err = g.serveFunction(w, r, rc, in)
+	default:
+		err = fmt.Errorf("integration type %q: %w", in.Type, errConfig)
+	}
+	rc.IntegrationLatency = g.now().Sub(start)
+	if err != nil {
+		return gatewayError(err, rc.Protocol)
+	}
+	return nil
+}
+
+// locate finds the API, stage and stage-relative path of r from its host or path,
+// and returns the stage's compiled entry.
+func (g *Gateway) locate(r *http.Request, c *pipeline.Context) (*stageEntry, error) {
 	host := r.Host
 	hostname := host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		hostname = h
 	}
-	rc.domainName = hostname
+	c.DomainName, c.DomainPrefix = hostname, domainPrefix(hostname)
 	escaped := r.URL.EscapedPath()
 	var apiID, rest, prefix string
 	if id, ok := strings.CutSuffix(hostname, "."+g.cfg.Domain); ok && apis.ValidAPIID(id) {
@@ -296,42 +382,47 @@ func (g *Gateway) locate(r *http.Request, rc *reqCtx) error {
 	} else {
 		seg, after := cutSegment(escaped)
 		if !apis.ValidAPIID(seg) {
-			return fmt.Errorf("path %q names no api: %w", escaped, errAPINotFound)
+			return nil, fmt.Errorf("path %q names no api: %w", escaped, errAPINotFound)
 		}
 		apiID, rest, prefix = seg, after, "/"+seg
 	}
-	rc.apiID = apiID
+	c.APIID = apiID
 	stage, after := cutSegment(rest)
 	ctx := r.Context()
 	if stage != "" && apis.ValidStageName(unescape(stage)) {
 		e, err := g.loadStage(ctx, apiID, unescape(stage))
 		if err == nil {
-			rc.entry, rc.stageName, rc.protocol, rc.path = e, e.stage.Name, e.dep.API.Protocol, after
-			rc.stagePrefix = prefix + "/" + stage
-			return nil
+			c.Stage, c.Protocol, c.StagePrefix = e.stage.Name, e.dep.API.Protocol, prefix+"/"+stage
+			if c.Path, err = normalizePath(after); err != nil {
+				return nil, err
+			}
+			return e, nil
 		}
 		if !errors.Is(err, errdefs.ErrNotFound) {
-			return err
+			return nil, err
 		}
 	}
 	// No such stage: an HTTP API's $default stage serves paths without a stage.
 	e, err := g.loadStage(ctx, apiID, apis.RouteDefault)
 	if err == nil {
-		rc.entry, rc.stageName, rc.protocol, rc.path, rc.stagePrefix = e, apis.RouteDefault, e.dep.API.Protocol, rest, prefix
-		return nil
+		c.Stage, c.Protocol, c.StagePrefix = apis.RouteDefault, e.dep.API.Protocol, prefix
+		if c.Path, err = normalizePath(rest); err != nil {
+			return nil, err
+		}
+		return e, nil
 	}
 	if !errors.Is(err, errdefs.ErrNotFound) {
-		return err
+		return nil, err
 	}
 	protocol, _, perr := g.apis.StageNames(ctx, apiID)
 	if perr != nil {
 		if errors.Is(perr, errdefs.ErrNotFound) {
-			return fmt.Errorf("api %s: %w", apiID, errAPINotFound)
+			return nil, fmt.Errorf("api %s: %w", apiID, errAPINotFound)
 		}
-		return perr
+		return nil, perr
 	}
-	rc.protocol = protocol
-	return fmt.Errorf("stage %q of api %s: %w", unescape(stage), apiID, errStageNotFound)
+	c.Protocol = protocol
+	return nil, fmt.Errorf("stage %q of api %s: %w", unescape(stage), apiID, errStageNotFound)
 }
 
 // cutSegment splits "/a/b/c" into "a" and "/b/c"; the rest is at least "/".

@@ -14,6 +14,7 @@ import (
 	"github.com/portico-dev/portico/aliases"
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/store"
 )
@@ -122,6 +123,8 @@ type Params struct {
 	Log     *slog.Logger
 	// Connections, when provided, enables WEBSOCKET APIs (websocket.go).
 	Connections *connections.Manager `optional:"true"`
+	// Stages are the request pipeline's stages (pipeline.AsStage).
+	Stages []pipeline.Stage `group:"pipeline.stages"`
 }
 
 // Module provides the API service (*apis.Service), the data plane (*Gateway) and
@@ -133,6 +136,7 @@ var Module = fx.Module("gateway",
 		},
 		func(p Params, svc *apis.Service) *Gateway {
 			gw := New(p.Config, svc, p.Aliases, p.Invoker, p.Log.With("component", "gateway"))
+			gw.Use(p.Stages...)
 			gw.EnableWebSockets(p.Connections)
 			return gw
 		},

@@ -95,9 +95,9 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 // integrationURL substitutes stage variables and path parameters ({name} and
 // {name+}) in an HTTP integration URI and adds the request's query string.
 func integrationURL(rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL, error) {
-	raw, err := rc.entry.stageURI(rc.route, in)
+	raw, err := rc.entry.stageURI(rc.Route, in)
 	if err != nil {
-		return nil, fmt.Errorf("integration uri of route %q: %w", rc.route.RouteKey, err)
+		return nil, fmt.Errorf("integration uri of route %q: %w", rc.Route.RouteKey, err)
 	}
 	if !strings.Contains(raw, "{") {
 		// No path parameters: the parsed URL is cached with the stage.
@@ -117,14 +117,14 @@ func integrationURL(rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL
 	}
 	{
 		params := map[string]string{}
-		for k, v := range rc.params {
+		for k, v := range rc.PathParameters {
 			params[k] = v
 		}
 		// integration.request.path.X = method.request.path.Y mappings.
 		for k, v := range in.RequestParameters {
 			if name, ok := strings.CutPrefix(k, "integration.request.path."); ok {
 				if src, ok := strings.CutPrefix(v, "method.request.path."); ok {
-					params[name] = rc.params[src]
+					params[name] = rc.PathParameters[src]
 				}
 			}
 		}

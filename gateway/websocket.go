@@ -18,6 +18,7 @@ import (
 
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
 // wsState is the gateway's WebSocket support: the connection registry and the
@@ -50,7 +51,7 @@ const connectionsSegment = "@connections"
 // event's domainName and stage: the domainName Portico reports is the gateway's
 // own address (which sandboxes can reach), so the API is not in the path; the
 // connection id names it. It reports whether the request was of that form.
-func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Request, rc *reqCtx) bool {
+func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Request, rc *pipeline.Context) bool {
 	if g.ws == nil {
 		return false
 	}
@@ -73,7 +74,7 @@ func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Reques
 	if id, ok := strings.CutSuffix(hostname, "."+g.cfg.Domain); ok && apis.ValidAPIID(id) {
 		apiID = id
 	}
-	rc.apiID, rc.stageName = apiID, unescape(parts[0])
+	rc.APIID, rc.Stage = apiID, unescape(parts[0])
 	g.ws.m.ServeManagement(w, r, apiID, unescape(parts[0]), unescape(parts[2]))
 	return true
 }
@@ -82,20 +83,20 @@ func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Reques
 // an upgrade.
 func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, rc *reqCtx) error {
 	if g.ws == nil {
-		return fmt.Errorf("api %s is a WEBSOCKET api and WebSockets are not enabled: %w", rc.apiID, errRouteNotFound)
+		return fmt.Errorf("api %s is a WEBSOCKET api and WebSockets are not enabled: %w", rc.APIID, errRouteNotFound)
 	}
-	if id, ok := strings.CutPrefix(rc.path, "/"+connectionsSegment+"/"); ok && id != "" && !strings.Contains(id, "/") {
-		g.ws.m.ServeManagement(w, r, rc.apiID, rc.stageName, unescape(id))
+	if id, ok := strings.CutPrefix(rc.Path, "/"+connectionsSegment+"/"); ok && id != "" && !strings.Contains(id, "/") {
+		g.ws.m.ServeManagement(w, r, rc.APIID, rc.Stage, unescape(id))
 		return nil
 	}
-	if rc.path != "/" {
-		return fmt.Errorf("path %s under WEBSOCKET stage %s: %w", rc.path, rc.stageName, errRouteNotFound)
+	if rc.Path != "/" {
+		return fmt.Errorf("path %s under WEBSOCKET stage %s: %w", rc.Path, rc.Stage, errRouteNotFound)
 	}
 	ep := connections.Endpoint{
-		APIID: rc.apiID, Stage: rc.stageName,
+		APIID: rc.APIID, Stage: rc.Stage,
 		DomainName:        g.callbackDomain(r),
-		RequestID:         rc.extendedID,
-		ExtendedRequestID: rc.extendedID,
+		RequestID:         rc.ExtendedRequestID,
+		ExtendedRequestID: rc.ExtendedRequestID,
 	}
 	g.ws.m.ServeWebSocket(w, r, ep, wsDispatcher{g})
 	return nil
@@ -195,11 +196,12 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 		return nil, fmt.Errorf("route %q has no integration: %w", ev.RequestContext.RouteKey, errConfig)
 	}
 	in := route.Integration
-	rc := &reqCtx{
-		requestID: ev.RequestContext.RequestID, extendedID: ev.RequestContext.ExtendedRequestID, start: g.now(),
-		apiID: ev.RequestContext.APIID, stageName: ev.RequestContext.Stage, protocol: apis.ProtocolWebSocket,
-		entry: e, route: route, domainName: ev.RequestContext.DomainName,
-	}
+	rc := &reqCtx{Context: &pipeline.Context{
+		RequestID: ev.RequestContext.RequestID, ExtendedRequestID: ev.RequestContext.ExtendedRequestID, RequestTime: g.now(),
+		APIID: ev.RequestContext.APIID, Stage: ev.RequestContext.Stage, Protocol: apis.ProtocolWebSocket,
+		Route: route, RouteKey: route.RouteKey, DomainName: ev.RequestContext.DomainName,
+		Deployed: e.deployed, DeploymentID: e.dep.ID, StageVariables: e.deployed.Variables,
+	}, entry: e}
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, "/", nil)
 	if err != nil {
 		return nil, err
@@ -259,7 +261,7 @@ func respellHeaders(ev *events.APIGatewayWebsocketProxyRequest, wire wireNames) 
 // wsHTTP posts the message (or, for $connect and $disconnect, an empty body) to
 // an HTTP backend and returns its answer.
 func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, ev *events.APIGatewayWebsocketProxyRequest) (*connections.Response, error) {
-	uri, err := apis.SubstituteStageVariables(in.URI, rc.entry.stage.Variables)
+	uri, err := apis.SubstituteStageVariables(in.URI, rc.StageVariables)
 	if err != nil {
 		return nil, err
 	}

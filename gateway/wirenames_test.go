@@ -45,10 +45,10 @@ func scanChunks(chunks ...[]byte) ([][]string, *headerRecorder) {
 	return out, rec
 }
 
-// pipeline is requests on one keep-alive connection whose bodies look like
+// pipelinedRequests is requests on one keep-alive connection whose bodies look like
 // requests and headers, with the header blocks net/http sees (OPTIONS * is
 // answered by net/http itself; the bytes after an upgrade are not HTTP).
-var pipeline = []struct {
+var pipelinedRequests = []struct {
 	raw   string
 	names []string // nil: no block
 }{
@@ -104,7 +104,7 @@ func withWire(t *testing.T, w wireNames) context.Context {
 func pipelineBytes() ([]byte, [][]string) {
 	var raw []byte
 	var want [][]string
-	for _, p := range pipeline {
+	for _, p := range pipelinedRequests {
 		raw = append(raw, p.raw...)
 		if p.names != nil {
 			want = append(want, p.names)
@@ -192,8 +192,8 @@ func TestHeaderScannerAtEveryBoundary(t *testing.T) {
 		t.Errorf("the scanner goes on after an upgrade")
 	}
 	// Three-way splits around every position inside the chunked request.
-	start := len(pipeline[0].raw)
-	end := start + len(pipeline[1].raw)
+	start := len(pipelinedRequests[0].raw)
+	end := start + len(pipelinedRequests[1].raw)
 	for i := start; i < end; i++ {
 		for j := i; j < end; j += 3 {
 			got, _ := scanChunks(raw[:i], raw[i:j], raw[j:])
@@ -308,7 +308,7 @@ func FuzzHeaderScanner(f *testing.F) {
 	raw, _ := pipelineBytes()
 	f.Add(raw, uint64(0))
 	f.Add(raw, uint64(0x123456789abcdef))
-	for _, p := range pipeline {
+	for _, p := range pipelinedRequests {
 		f.Add([]byte(p.raw), uint64(7))
 	}
 	f.Add([]byte("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nGET /\r\n0\r\nA:b\r\n\r\nGET / HTTP/1.1\r\nb: 1\r\n\r\n"), uint64(3))

@@ -1,0 +1,262 @@
+// Package pipeline is the contract of the gateway's request pipeline: the request
+// context every stage reads and writes (what API Gateway calls $context), the
+// handler and middleware shapes, the stage interface and the error kinds that
+// stages return.
+//
+// A request passes through an ordered list of stages between stage routing and
+// the integration. Each stage is a small package under gateway/ that implements
+// Stage: once per stage deployment (a stage pointing at a deployment, with its
+// variables and settings) the gateway calls Compile, which parses what the stage
+// needs (settings, templates, policies) and returns a Middleware, or nil when the
+// stage has nothing to do for that deployment, which then costs nothing per
+// request. The gateway composes the middlewares by Order, outermost first:
+//
+//	observe (metrics, logs) -> responses -> cors -> route match -> throttle ->
+//	API key and usage plan -> authorizers -> resource policy -> validation ->
+//	cache -> integration
+//
+// A stage passes the request on (next.ServeRequest), answers it itself, or returns
+// an error; errors travel outwards to the responses stage, the one place where an
+// error becomes a status, headers and body. Adding a stage means a new package
+// that joins the fx group "pipeline.stages" (AsStage) at an Order of its own.
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/gateway/apis"
+)
+
+// Positions in the pipeline, outermost first. A stage's Order says where it runs;
+// leave gaps so that a new stage needs no renumbering.
+const (
+	// OrderObserve wraps everything: metrics, access logs, traces.
+	OrderObserve = 100
+	// OrderResponses turns errors into gateway responses (built in).
+	OrderResponses = 150
+	// OrderCORS answers preflights before routing (HTTP APIs).
+	OrderCORS = 200
+	// OrderRoute matches the route (built in); later stages see Context.Route.
+	OrderRoute = 250
+	// OrderThrottle applies account, stage and method throttles.
+	OrderThrottle = 300
+	// OrderAPIKey checks API keys and usage plans (throttle and quota).
+	OrderAPIKey = 400
+	// OrderAuthorize runs authorizers (Lambda, JWT, IAM).
+	OrderAuthorize = 500
+	// OrderAPIKeyAuthorizer checks keys whose source is AUTHORIZER.
+	OrderAPIKeyAuthorizer = 550
+	// OrderPolicy evaluates resource policies.
+	OrderPolicy = 600
+	// OrderValidate validates request parameters and bodies.
+	OrderValidate = 700
+	// OrderCache serves and stores cached responses.
+	OrderCache = 800
+)
+
+// Handler serves one request at a stage. It writes a response or returns an error
+// for the responses stage to write; it must not do both.
+type Handler interface {
+	ServeRequest(w http.ResponseWriter, r *http.Request, c *Context) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request, c *Context) error
+
+// ServeRequest calls f.
+func (f HandlerFunc) ServeRequest(w http.ResponseWriter, r *http.Request, c *Context) error {
+	return f(w, r, c)
+}
+
+// Middleware wraps the rest of the pipeline.
+type Middleware func(next Handler) Handler
+
+// Stage is one step of the pipeline, a long-lived service (it may hold state that
+// outlives a compiled deployment, such as token buckets or a cache). Compile is
+// called once per stage deployment, before it serves, and again whenever the
+// stage's deployment, variables or settings change; it returns nil when the stage
+// has nothing to do there. An error refuses the stage deployment: its requests
+// answer 500 and the error is logged. Implementations are safe for concurrent use.
+type Stage interface {
+	// Name names the stage in logs ("throttle", "cache").
+	Name() string
+	// Order places the stage (the Order* constants).
+	Order() int
+	// Compile prepares the stage for one stage deployment.
+	Compile(d *Deployed) (Middleware, error)
+}
+
+// Deployed is one stage deployment as the pipeline compiles it: a stage, the
+// deployment it serves and the variables requests see. Canary requests have their
+// own Deployed (the canary's deployment, the stage's variables with the canary's
+// overrides) with Canary set. Read-only after the gateway builds it.
+type Deployed struct {
+	Stage      *apis.Stage
+	Deployment *apis.Deployment
+	// API is the deployment's snapshot of the API (&Deployment.API).
+	API *apis.API
+	// Variables are the stage variables requests see.
+	Variables map[string]string
+	// Canary is true for the canary side of a stage.
+	Canary bool
+}
+
+// Chain composes stages around terminal for d, outermost first by Order (ties by
+// Name). Stages whose Compile returns nil are left out.
+func Chain(d *Deployed, stages []Stage, terminal Handler) (Handler, error) {
+	sorted := slices.Clone(stages)
+	slices.SortStableFunc(sorted, func(a, b Stage) int {
+		if a.Order() != b.Order() {
+			return a.Order() - b.Order()
+		}
+		switch {
+		case a.Name() < b.Name():
+			return -1
+		case a.Name() > b.Name():
+			return 1
+		}
+		return 0
+	})
+	h := terminal
+	for i := len(sorted) - 1; i >= 0; i-- {
+		mw, err := sorted[i].Compile(d)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline stage %s: %w", sorted[i].Name(), err)
+		}
+		if mw != nil {
+			h = mw(h)
+		}
+	}
+	return h, nil
+}
+
+// Context is one request's context: what API Gateway exposes as $context, plus
+// what stages hand each other. One goroutine owns it at a time.
+type Context struct {
+	RequestID         string
+	ExtendedRequestID string
+	// RequestTime is when the gateway received the request.
+	RequestTime time.Time
+	APIID       string
+	Stage       string
+	// Protocol is apis.ProtocolREST, ProtocolHTTP or ProtocolWebSocket.
+	Protocol     string
+	DeploymentID string
+	// IsCanaryRequest says the request was drawn to the stage's canary.
+	IsCanaryRequest bool
+	DomainName      string
+	DomainPrefix    string
+	HTTPMethod      string
+	// Path is the request path relative to the stage, escaped and with dot
+	// segments resolved, starting with "/".
+	Path string
+	// StagePrefix is the path up to and including the stage ("/abc/dev", "/dev"
+	// on host-based URLs, "" for the $default stage).
+	StagePrefix string
+	// Route is the matched route (nil before the route stage); ResourcePath is its
+	// path template and PathParameters its parameters.
+	Route          *apis.Route
+	RouteKey       string
+	ResourcePath   string
+	PathParameters map[string]string
+	// StageVariables are the variables this request sees (canary overrides
+	// applied).
+	StageVariables map[string]string
+	// Deployed is the stage deployment serving the request.
+	Deployed *Deployed
+
+	Identity   Identity
+	Authorizer Authorizer
+	// Error describes the error being answered (for gateway responses and logs).
+	Error ErrorInfo
+	// Status is the status the pipeline answered with, set by the responses stage
+	// for errors and by stages that record responses.
+	Status int
+	// IntegrationLatency is the time spent in the integration.
+	IntegrationLatency time.Duration
+	// CacheHit and CacheMiss are set by the cache stage.
+	CacheHit, CacheMiss bool
+
+	body     []byte
+	bodyRead bool
+	bodyErr  error
+}
+
+// Identity is $context.identity.
+type Identity struct {
+	SourceIP  string
+	UserAgent string
+	// APIKey is the key the request presented (never log it); APIKeyID its id
+	// once the key stage has found it.
+	APIKey   string
+	APIKeyID string
+	// IAM callers (SigV4).
+	AccessKey string
+	Caller    string
+	User      string
+	UserARN   string
+	AccountID string
+}
+
+// Authorizer is $context.authorizer: what an authorizer returned.
+type Authorizer struct {
+	PrincipalID string
+	// Context holds the authorizer's context values (string, number, bool) or a
+	// JWT's claims.
+	Context map[string]any
+	// Scopes are a JWT's scopes.
+	Scopes []string
+	// UsageIdentifierKey is the API key an authorizer names for usage plans.
+	UsageIdentifierKey string
+}
+
+// ErrorInfo is $context.error.
+type ErrorInfo struct {
+	Message               string
+	ResponseType          ResponseType
+	ValidationErrorString string
+}
+
+// ReadBody reads the request body once, within the limit http.MaxBytesReader set
+// on it, and returns the same bytes to every later caller. A body over the limit
+// is a RequestTooLarge error; a failed read a BadRequestBody error.
+func (c *Context) ReadBody(r *http.Request) ([]byte, error) {
+	if c.bodyRead {
+		return c.body, c.bodyErr
+	}
+	c.bodyRead = true
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	c.body, c.bodyErr = io.ReadAll(r.Body)
+	if c.bodyErr != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(c.bodyErr, &mbe) {
+			c.bodyErr = Errorf(RequestTooLarge, "body over %d bytes", mbe.Limit)
+		} else {
+			c.bodyErr = Errorf(BadRequestBody, "read request body: %w", c.bodyErr)
+		}
+		c.body = nil
+	}
+	return c.body, c.bodyErr
+}
+
+// SetBody replaces what ReadBody returns (for stages that rewrite the body).
+func (c *Context) SetBody(b []byte) { c.body, c.bodyRead, c.bodyErr = b, true, nil }
+
+// AsStage annotates a constructor of a Stage so that it joins the gateway's
+// pipeline: fx.Provide(pipeline.AsStage(throttle.New)).
+func AsStage(constructor any) any {
+	return fx.Annotate(constructor, fx.As(new(Stage)), fx.ResultTags(`group:"pipeline.stages"`))
+}
+
+// Module is the pipeline contract: it provides nothing itself; stage packages
+// join the "pipeline.stages" group with AsStage.
+var Module = fx.Module("pipeline")

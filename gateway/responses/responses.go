@@ -1,0 +1,177 @@
+// Package responses is the pipeline stage where errors become answers: every
+// error the gateway's pipeline produces leaves through Writer, which picks its
+// gateway response type, status, headers and body (API Gateway's
+// {"message": ...} with x-amzn-ErrorType), and logs server-side failures with
+// their cause for the operator. Causes never reach the client.
+package responses
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// Writer writes pipeline errors as gateway responses. Safe for concurrent use.
+type Writer struct {
+	log *slog.Logger
+}
+
+// New returns a Writer logging to log.
+func New(log *slog.Logger) *Writer {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Writer{log: log}
+}
+
+var _ pipeline.Stage = (*Writer)(nil)
+
+// Name implements pipeline.Stage.
+func (*Writer) Name() string { return "responses" }
+
+// Order implements pipeline.Stage.
+func (*Writer) Order() int { return pipeline.OrderResponses }
+
+// Compile implements pipeline.Stage: the middleware writes the errors of the
+// stages inside it.
+func (wr *Writer) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			if err := next.ServeRequest(w, r, c); err != nil {
+				wr.Write(w, r, c, err)
+			}
+			return nil
+		})
+	}, nil
+}
+
+// Classify returns the pipeline Error that err answers as: err's own, or one
+// derived from the error kinds of other packages (a throttled invoker, a deadline).
+func Classify(err error) *pipeline.Error {
+	if e, ok := pipeline.AsError(err); ok {
+		return e
+	}
+	switch {
+	case errors.Is(err, errdefs.ErrThrottled):
+		return pipeline.Wrap(pipeline.Throttled, err)
+	case errors.Is(err, errdefs.ErrTooLarge):
+		return pipeline.Wrap(pipeline.RequestTooLarge, err)
+	case errors.Is(err, errdefs.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return pipeline.Wrap(pipeline.IntegrationTimeout, err)
+	default:
+		return pipeline.Wrap(pipeline.Default5XX, err)
+	}
+}
+
+// Resolved is an error as the client sees it.
+type Resolved struct {
+	Type      pipeline.ResponseType
+	Status    int
+	ErrorType string
+	// Message is nil for a {"message": null} body.
+	Message    *string
+	MessageKey string
+	Header     http.Header
+}
+
+// Resolve returns what err looks like to the client.
+func Resolve(err error) Resolved {
+	e := Classify(err)
+	d := e.Type.Default()
+	out := Resolved{Type: e.Type, Status: d.Status, ErrorType: d.ErrorType, MessageKey: "message", Header: e.Header}
+	if e.Status != 0 {
+		out.Status = e.Status
+	}
+	if e.MessageKey != "" {
+		out.MessageKey = e.MessageKey
+	}
+	switch {
+	case e.Message != "":
+		out.Message = &e.Message
+	case !d.NilMsg:
+		m := d.Message
+		out.Message = &m
+	}
+	return out
+}
+
+// Body returns the JSON body of a resolved error: {"message":"..."}, or with a
+// space after the colon for 5xx answers, as API Gateway writes its own
+// ({"message": "Internal server error"}).
+func (rs Resolved) Body() []byte {
+	key, _ := json.Marshal(rs.MessageKey)
+	val := []byte("null")
+	if rs.Message != nil {
+		val, _ = json.Marshal(*rs.Message)
+	}
+	b := make([]byte, 0, len(key)+len(val)+4)
+	b = append(b, '{')
+	b = append(b, key...)
+	b = append(b, ':')
+	if rs.Status >= 500 {
+		b = append(b, ' ')
+	}
+	b = append(b, val...)
+	return append(b, '}')
+}
+
+// Write answers err on w and records it in c (Error, Status). 5xx answers and
+// configuration errors are logged at error level with their cause; a client that
+// went away, and 4xx answers, at debug level.
+func (wr *Writer) Write(w http.ResponseWriter, r *http.Request, c *pipeline.Context, err error) {
+	rs := Resolve(err)
+	if c != nil {
+		c.Error.ResponseType = rs.Type
+		if rs.Message != nil {
+			c.Error.Message = *rs.Message
+		}
+		c.Status = rs.Status
+	}
+	wr.logError(r, c, rs, err)
+	h := w.Header()
+	for k, vs := range rs.Header {
+		h[http.CanonicalHeaderKey(k)] = vs
+	}
+	body := rs.Body()
+	h["Content-Type"] = []string{"application/json"}
+	h["X-Amzn-Errortype"] = []string{rs.ErrorType}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(rs.Status)
+	_, _ = w.Write(body)
+}
+
+func (wr *Writer) logError(r *http.Request, c *pipeline.Context, rs Resolved, err error) {
+	var id, api, stage string
+	if c != nil {
+		id, api, stage = c.RequestID, c.APIID, c.Stage
+	}
+	level := slog.LevelDebug
+	msg := "gateway request refused"
+	switch {
+	case r != nil && r.Context().Err() != nil && errors.Is(err, context.Canceled):
+		msg = "client went away"
+	case rs.Status >= 500 || rs.Type == pipeline.APIConfigurationError:
+		level, msg = slog.LevelError, "gateway request failed"
+	}
+	if !wr.log.Enabled(context.Background(), level) {
+		return
+	}
+	attrs := []any{"requestId", id, "api", api, "stage", stage, "status", rs.Status, "type", string(rs.Type), "err", err}
+	if r != nil {
+		attrs = append(attrs, "method", r.Method, "path", r.URL.Path)
+	}
+	wr.log.Log(context.Background(), level, msg, attrs...)
+}
+
+// Module provides the Writer.
+var Module = fx.Module("responses",
+	fx.Provide(func(log *slog.Logger) *Writer { return New(log.With("component", "gateway")) }),
+)

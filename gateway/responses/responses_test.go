@@ -1,0 +1,74 @@
+package responses
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+func TestWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		err    error
+		status int
+		typ    string
+		body   string
+	}{
+		{"throttled", pipeline.Errorf(pipeline.Throttled, "stage dev"), 429, "TooManyRequestsException", `{"message":"Too Many Requests"}`},
+		{"quota", pipeline.Errorf(pipeline.QuotaExceeded, "plan p"), 429, "LimitExceededException", `{"message":"Limit Exceeded"}`},
+		{"no key", pipeline.Errorf(pipeline.InvalidAPIKey, "no key"), 403, "ForbiddenException", `{"message":"Forbidden"}`},
+		{"invoker throttle", fmt.Errorf("invoke: %w", errdefs.ErrThrottled), 429, "TooManyRequestsException", `{"message":"Too Many Requests"}`},
+		{"deadline", fmt.Errorf("backend: %w", context.DeadlineExceeded), 504, "IntegrationTimeoutException", `{"message": "Endpoint request timed out"}`},
+		{"unknown", errors.New("boom: secret detail"), 500, "InternalServerErrorException", `{"message": "Internal server error"}`},
+		{"bad result", &pipeline.Error{Type: pipeline.Default5XX, Status: 502, Cause: errors.New("x")}, 502, "InternalServerErrorException", `{"message": "Internal server error"}`},
+		{"own message", &pipeline.Error{Type: pipeline.BadRequestParameters, Message: "Missing required request parameters: [q]"}, 400, "BadRequestException", `{"message":"Missing required request parameters: [q]"}`},
+		{"explicit deny", &pipeline.Error{Type: pipeline.AccessDenied, MessageKey: "Message", Message: "User is not authorized to access this resource with an explicit deny"}, 403, "AccessDeniedException", `{"Message":"User is not authorized to access this resource with an explicit deny"}`},
+		{"authorizer config", pipeline.Errorf(pipeline.AuthorizerConfigurationError, "timeout"), 500, "AuthorizerConfigurationException", `{"message": null}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			wr := New(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+			rec := httptest.NewRecorder()
+			c := &pipeline.Context{RequestID: "r1"}
+			wr.Write(rec, httptest.NewRequest("GET", "/x", nil), c, tc.err)
+			if rec.Code != tc.status || rec.Header().Get("x-amzn-ErrorType") != tc.typ || rec.Body.String() != tc.body {
+				t.Errorf("got %d %q %s, want %d %q %s", rec.Code, rec.Header().Get("x-amzn-ErrorType"), rec.Body, tc.status, tc.typ, tc.body)
+			}
+			if c.Status != tc.status || c.Error.ResponseType == "" {
+				t.Errorf("context not recorded: %+v", c.Error)
+			}
+			if bytes.Contains(rec.Body.Bytes(), []byte("secret detail")) {
+				t.Error("the cause reached the client")
+			}
+			if tc.status >= 500 && !bytes.Contains(logs.Bytes(), []byte("level=ERROR")) {
+				t.Errorf("5xx not logged at error level: %s", logs.String())
+			}
+		})
+	}
+}
+
+func TestStageWritesInnerErrors(t *testing.T) {
+	wr := New(nil)
+	mw, err := wr.Compile(&pipeline.Deployed{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := mw(pipeline.HandlerFunc(func(http.ResponseWriter, *http.Request, *pipeline.Context) error {
+		return &pipeline.Error{Type: pipeline.Unauthorized, Header: http.Header{"Www-Authenticate": {`Bearer error="invalid_token"`}}}
+	}))
+	rec := httptest.NewRecorder()
+	if err := h.ServeRequest(rec, httptest.NewRequest("GET", "/", nil), &pipeline.Context{}); err != nil {
+		t.Fatalf("the stage passed the error on: %v", err)
+	}
+	if rec.Code != 401 || rec.Header().Get("WWW-Authenticate") == "" || rec.Body.String() != `{"message":"Unauthorized"}` {
+		t.Errorf("got %d %v %s", rec.Code, rec.Header(), rec.Body)
+	}
+}
