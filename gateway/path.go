@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// normalizePath resolves the dot segments of a stage-relative escaped path ("."
+// and "..", raw or percent-encoded as %2e), as a URL normaliser does, so that
+// routing and the integration see the path the client meant. A path that climbs
+// above the stage root is refused, and so is a segment that hides a dot segment
+// behind an encoded separator (..%2F, ..%5C) or a backslash, which a backend
+// could resolve after the gateway has routed: neither can be made safe by
+// rewriting. Other escapes are kept as they came.
+func normalizePath(p string) (string, error) {
+	if !strings.ContainsAny(p, ".%\\") {
+		return p, nil
+	}
+	segs := strings.Split(p, "/")
+	out := make([]string, 0, len(segs))
+	trailing := false
+	for i, s := range segs {
+		if i == 0 && s == "" {
+			continue // the leading slash
+		}
+		last := i == len(segs)-1
+		switch dotSegment(s) {
+		case 1:
+			trailing = last
+			continue
+		case 2:
+			if len(out) == 0 {
+				return "", fmt.Errorf("path %q climbs above the stage root: %w", p, errBadRequest)
+			}
+			out = out[:len(out)-1]
+			trailing = last
+			continue
+		}
+		if hidesDotSegment(s) {
+			return "", fmt.Errorf("path %q has a dot segment behind an encoded separator: %w", p, errBadRequest)
+		}
+		out = append(out, s)
+		trailing = false
+	}
+	n := "/" + strings.Join(out, "/")
+	if trailing && len(out) > 0 {
+		n += "/"
+	}
+	return n, nil
+}
+
+// dotSegment returns 1 for ".", 2 for ".." (either spelled with %2e), else 0.
+func dotSegment(s string) int {
+	if len(s) == 0 || len(s) > 6 {
+		return 0
+	}
+	dots := 0
+	for i := 0; i < len(s); {
+		switch {
+		case s[i] == '.':
+			i++
+		case i+2 < len(s) && s[i] == '%' && s[i+1] == '2' && (s[i+2] == 'e' || s[i+2] == 'E'):
+			i += 3
+		default:
+			return 0
+		}
+		dots++
+	}
+	if dots > 2 {
+		return 0
+	}
+	return dots
+}
+
+// hidesDotSegment reports whether segment s, once decoded, contains a "." or ".."
+// between separators ("/" or "\").
+func hidesDotSegment(s string) bool {
+	if !strings.Contains(s, "%") && !strings.Contains(s, "\\") {
+		return false
+	}
+	d, err := url.PathUnescape(s)
+	if err != nil {
+		d = s
+	}
+	if !strings.ContainsAny(d, "/\\") {
+		return false
+	}
+	for _, part := range strings.FieldsFunc(d, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if part == "." || part == ".." {
+			return true
+		}
+	}
+	return false
+}

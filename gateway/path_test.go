@@ -1,0 +1,130 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/portico-dev/portico/gateway/apis"
+)
+
+func TestNormalizePath(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		bad      bool
+	}{
+		{in: "/", want: "/"},
+		{in: "/a/b", want: "/a/b"},
+		{in: "/a/./b", want: "/a/b"},
+		{in: "/a/b/../c", want: "/a/c"},
+		{in: "/a/b/..", want: "/a/"},
+		{in: "/a/%2e/b", want: "/a/b"},
+		{in: "/a/%2E%2e/b", want: "/b"},
+		{in: "/a/.%2e/b", want: "/b"},
+		{in: "/a/b%2ec", want: "/a/b%2ec"},
+		{in: "/a/.../b", want: "/a/.../b"},
+		{in: "/a/..b/c", want: "/a/..b/c"},
+		{in: "/a%20b/c%2Fd", want: "/a%20b/c%2Fd"},
+		{in: "/a/", want: "/a/"},
+		{in: "/..", bad: true},
+		{in: "/../x", bad: true},
+		{in: "/a/../../x", bad: true},
+		{in: "/files/../../admin/secret", bad: true},
+		{in: "/files/%2e%2e/%2e%2e/admin", bad: true},
+		{in: "/files/..%2F..%2Fadmin", bad: true},
+		{in: "/files/..%2f..%2fadmin", bad: true},
+		{in: "/files/x%2F..%2F..%2Fadmin", bad: true},
+		{in: "/files/..%5Cadmin", bad: true},
+		{in: "/files/..\\admin", bad: true},
+	} {
+		got, err := normalizePath(tc.in)
+		if tc.bad {
+			if !errors.Is(err, errBadRequest) {
+				t.Errorf("normalizePath(%q) = %q, %v; want a bad request", tc.in, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("normalizePath(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// FuzzNormalizePath checks that a normalised path never keeps a dot segment,
+// raw or encoded, nor hides one behind an encoded separator, and that
+// normalising is idempotent.
+func FuzzNormalizePath(f *testing.F) {
+	for _, s := range []string{"/", "/a/../b", "/%2e%2e/x", "/a/..%2F..%2Fb", "/a/./b/", "/a\\..\\b", "/%2E/%2e%2E"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if !strings.HasPrefix(p, "/") {
+			p = "/" + p
+		}
+		n, err := normalizePath(p)
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(n, "/") {
+			t.Fatalf("normalizePath(%q) = %q: no leading slash", p, n)
+		}
+		for _, seg := range strings.Split(n, "/") {
+			if dotSegment(seg) != 0 || hidesDotSegment(seg) {
+				t.Fatalf("normalizePath(%q) = %q keeps dot segment %q", p, n, seg)
+			}
+		}
+		again, err := normalizePath(n)
+		if err != nil || again != n {
+			t.Fatalf("not idempotent: %q -> %q -> %q, %v", p, n, again, err)
+		}
+	})
+}
+
+// TestGreedyPathStaysUnderPrefix is the traversal defect: an HTTP_PROXY route
+// /files/{proxy+} to backend /public/{proxy} must never send the backend a path
+// outside /public/.
+func TestGreedyPathStaysUnderPrefix(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	var seen []string
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.URL.EscapedPath())
+		mu.Unlock()
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(backend.Close)
+	id := e.deploy(&apis.API{Name: "files", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{{
+		Method: "GET", Path: "/files/{proxy+}",
+		Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "GET", URI: backend.URL + "/public/{proxy}"},
+	}}}}, "dev", nil)
+	for _, p := range []string{
+		"/files/../../admin/secret",
+		"/files/..%2F..%2Fadmin/secret",
+		"/files/%2e%2e/%2e%2e/admin/secret",
+		"/files/a/%2e%2e/%2e%2e/%2e%2e/admin",
+		"/files/..%5C..%5Cadmin",
+	} {
+		r := e.do("GET", "/"+id+"/dev"+p, nil)
+		if r.status != http.StatusBadRequest {
+			t.Errorf("GET %s: status %d, want 400 (body %s)", p, r.status, r.body)
+		}
+	}
+	// Dot segments that stay under the route resolve before routing.
+	if r := e.do("GET", "/"+id+"/dev/files/a/../b.txt", nil); r.status != http.StatusOK {
+		t.Errorf("resolved path: status %d (body %s)", r.status, r.body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range seen {
+		if !strings.HasPrefix(p, "/public/") || strings.Contains(p, "..") || strings.Contains(strings.ToLower(p), "%2e") {
+			t.Errorf("backend saw %q, outside /public/", p)
+		}
+	}
+	if len(seen) != 1 || seen[0] != "/public/b.txt" {
+		t.Errorf("backend saw %q, want one call for /public/b.txt", seen)
+	}
+}
