@@ -237,11 +237,69 @@ type Stage struct {
 	Description  string            `json:"description,omitempty"`
 	DeploymentID string            `json:"deploymentId"`
 	Variables    map[string]string `json:"variables,omitempty"`
+	// MethodSettings are the stage's per-method settings keyed as API Gateway
+	// keys them: "*/*" for every method, "{resourcePath}/{METHOD}" for one
+	// ("/pets/{id}/GET"); for HTTP APIs "*/*" holds the default route settings and
+	// a WebSocket or HTTP route key ("$connect", "GET /pets") one route's.
+	MethodSettings map[string]MethodSetting `json:"methodSettings,omitempty"`
+	// CacheClusterEnabled turns the stage's response cache on; CacheClusterSize
+	// is its size in GB, one of AWS's sizes ("0.5" .. "237"), the upper bound of
+	// its memory budget.
+	CacheClusterEnabled bool   `json:"cacheClusterEnabled,omitempty"`
+	CacheClusterSize    string `json:"cacheClusterSize,omitempty"`
+	// CanarySettings, when set, send part of the stage's traffic to another
+	// deployment (REST APIs).
+	CanarySettings *CanarySettings `json:"canarySettings,omitempty"`
+	// TracingEnabled turns tracing on for the stage.
+	TracingEnabled bool `json:"tracingEnabled,omitempty"`
+	// AccessLogSettings say where and how the stage's access log is written.
+	AccessLogSettings *AccessLogSettings `json:"accessLogSettings,omitempty"`
 	// History lists the deployments the stage has pointed at, oldest first; the
 	// last entry is the current one.
 	History   []HistoryEntry `json:"history"`
 	CreatedAt time.Time      `json:"createdAt"`
 	UpdatedAt time.Time      `json:"updatedAt"`
+}
+
+// MethodSetting is one entry of a stage's method settings, with API Gateway's
+// field names. An entry exists only once set; a new entry starts from the
+// current "*/*" values.
+type MethodSetting struct {
+	MetricsEnabled   bool   `json:"metricsEnabled"`
+	LoggingLevel     string `json:"loggingLevel,omitempty"` // OFF, ERROR, INFO
+	DataTraceEnabled bool   `json:"dataTraceEnabled"`
+	// ThrottlingBurstLimit and ThrottlingRateLimit are a token bucket: burst is
+	// its size, rate its refill per second. A negative value means no limit.
+	ThrottlingBurstLimit int     `json:"throttlingBurstLimit"`
+	ThrottlingRateLimit  float64 `json:"throttlingRateLimit"`
+	CachingEnabled       bool    `json:"cachingEnabled"`
+	CacheTTLInSeconds    int     `json:"cacheTtlInSeconds"`
+	CacheDataEncrypted   bool    `json:"cacheDataEncrypted"`
+	// RequireAuthorizationForCacheControl says a client's Cache-Control:
+	// max-age=0 needs authorization; UnauthorizedCacheControlHeaderStrategy says
+	// what an unauthorized one gets: FAIL_WITH_403,
+	// SUCCEED_WITH_RESPONSE_HEADER or SUCCEED_WITHOUT_RESPONSE_HEADER.
+	RequireAuthorizationForCacheControl    bool   `json:"requireAuthorizationForCacheControl"`
+	UnauthorizedCacheControlHeaderStrategy string `json:"unauthorizedCacheControlHeaderStrategy,omitempty"`
+}
+
+// CanarySettings are a stage's canary release.
+type CanarySettings struct {
+	// PercentTraffic is 0.0 to 100.0.
+	PercentTraffic float64 `json:"percentTraffic"`
+	DeploymentID   string  `json:"deploymentId,omitempty"`
+	// StageVariableOverrides replace stage variables for canary requests.
+	StageVariableOverrides map[string]string `json:"stageVariableOverrides,omitempty"`
+	// UseStageCache lets canary requests use the stage's cache.
+	UseStageCache bool `json:"useStageCache"`
+}
+
+// AccessLogSettings are a stage's access log.
+type AccessLogSettings struct {
+	// Format uses $context variables.
+	Format string `json:"format,omitempty"`
+	// DestinationARN is a file path or URL, "stdout", or syslog://host:port.
+	DestinationARN string `json:"destinationArn,omitempty"`
 }
 
 // History actions.

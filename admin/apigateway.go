@@ -1,0 +1,109 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// HandleAPIGateway registers h for a route of API Gateway's own control plane
+// (apigateway v1 at /restapis, /apikeys, /usageplans, ...; apigatewayv2 at /v2/...).
+// Its errors answer in API Gateway's shape, which differs from Lambda's:
+// {"message": "..."} with x-amzn-ErrorType NotFoundException, ConflictException,
+// BadRequestException, ... (writeAPIGatewayError, this surface's one adapter).
+func (s *Server) HandleAPIGateway(pattern string, h HandlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeAPIGatewayError(w, r, err)
+		}
+	})
+}
+
+// writeAPIGatewayError maps an error to API Gateway's status, error type and
+// body. Server-side failures answer a generic message; their detail goes to the
+// log with the request id.
+func (s *Server) writeAPIGatewayError(w http.ResponseWriter, r *http.Request, err error) {
+	status, typ := http.StatusInternalServerError, "InternalServerErrorException"
+	switch {
+	case errors.Is(err, errdefs.ErrNotFound):
+		status, typ = http.StatusNotFound, "NotFoundException"
+	case errors.Is(err, errdefs.ErrConflict):
+		status, typ = http.StatusConflict, "ConflictException"
+	case errors.Is(err, errdefs.ErrInvalid), errors.Is(err, errdefs.ErrTooLarge):
+		status, typ = http.StatusBadRequest, "BadRequestException"
+	case errors.Is(err, errdefs.ErrThrottled):
+		status, typ = http.StatusTooManyRequests, "TooManyRequestsException"
+	case errors.Is(err, errdefs.ErrForbidden):
+		status, typ = http.StatusForbidden, "AccessDeniedException"
+	case errors.Is(err, errdefs.ErrUnavailable):
+		status, typ = http.StatusServiceUnavailable, "ServiceUnavailableException"
+	}
+	msg := err.Error()
+	var k *errdefs.Kinded
+	if errors.As(err, &k) {
+		if k.Type != "" {
+			typ = k.Type
+		}
+		msg = k.Message
+	}
+	if status >= 500 {
+		s.log.Error("admin request failed", "requestId", w.Header().Get("X-Amzn-RequestId"), "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		msg = "Internal server error"
+	}
+	w.Header().Set("x-amzn-ErrorType", typ)
+	_ = writeJSON(w, status, map[string]string{"message": msg})
+}
+
+// PatchOperation is one of API Gateway's patchOperations
+// (update-stage, update-api-key, update-usage-plan, ...). Values are strings, as
+// AWS sends them.
+type PatchOperation struct {
+	Op    string  `json:"op"` // add, remove, replace, move, copy, test
+	Path  string  `json:"path"`
+	Value *string `json:"value,omitempty"`
+	From  string  `json:"from,omitempty"`
+}
+
+// PatchRequest is the body of an API Gateway update call.
+type PatchRequest struct {
+	PatchOperations []PatchOperation `json:"patchOperations"`
+}
+
+// Segments splits a patch path into its JSON-pointer segments, unescaping ~1
+// ("/") and ~0 ("~"): "/~1pets~1{id}/GET/throttling/rateLimit" is
+// ["/pets/{id}", "GET", "throttling", "rateLimit"].
+func (p PatchOperation) Segments() []string { return patchSegments(p.Path) }
+
+// FromSegments splits the From path likewise.
+func (p PatchOperation) FromSegments() []string { return patchSegments(p.From) }
+
+func patchSegments(path string) []string {
+	path = strings.TrimPrefix(path, "/")
+	if path == "" {
+		return nil
+	}
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		s = strings.ReplaceAll(s, "~1", "/")
+		segs[i] = strings.ReplaceAll(s, "~0", "~")
+	}
+	return segs
+}
+
+// StringValue returns the operation's value, or a BadRequestException naming
+// the path when it has none.
+func (p PatchOperation) StringValue() (string, error) {
+	if p.Value == nil {
+		return "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("Invalid patch operation: value required for %s %s", p.Op, p.Path))
+	}
+	return *p.Value, nil
+}
+
+// BadPatchPath is the error for a patch path (or op) an update does not support.
+func BadPatchPath(p PatchOperation) error {
+	return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+		fmt.Sprintf("Invalid patch path '%s' specified for op '%s'. Must be one of the supported paths.", p.Path, p.Op))
+}
