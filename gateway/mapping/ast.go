@@ -1,0 +1,125 @@
+package mapping
+
+// The syntax tree. Nodes are statements rendered in order; exprs are values.
+// Offsets (off) index the template source and become line and column in
+// error messages.
+
+type node interface{}
+
+type textNode struct{ text string }
+
+// refNode renders a reference. backslashes counts the escape characters
+// written before it (\$a renders "$a" when $a is defined).
+type refNode struct {
+	ref         *refExpr
+	backslashes int
+}
+
+type setNode struct {
+	target *refExpr
+	val    expr
+	off    int
+}
+
+type ifNode struct {
+	conds  []expr
+	bodies [][]node
+	els    []node
+	hasEls bool
+}
+
+type foreachNode struct {
+	name string
+	iter expr
+	body []node
+	off  int
+}
+
+type breakNode struct{}
+
+type stopNode struct{}
+
+type defineNode struct {
+	name string
+	body []node
+}
+
+type macroDef struct {
+	name   string
+	params []string
+	body   []node
+}
+
+type macroCall struct {
+	m    *macroDef
+	args []expr
+	off  int
+}
+
+type expr interface{}
+
+type litExpr struct{ v any }
+
+// strExpr is a double-quoted string with references or directives in it.
+type strExpr struct{ parts []node }
+
+type partKind uint8
+
+const (
+	partProp partKind = iota
+	partMethod
+	partIndex
+)
+
+type refPart struct {
+	kind partKind
+	name string
+	args []expr
+	// jp is the JSONPath of a literal first argument that compiles, kept for
+	// $input.json('...') and $input.path('...').
+	jp *JSONPath
+	// re is the compiled regular expression of a literal first argument, for
+	// replaceAll, replaceFirst, matches and split.
+	re *regexpCache
+}
+
+type refExpr struct {
+	name  string
+	parts []refPart
+	quiet bool
+	raw   string // the source text, rendered when the reference is undefined
+	off   int
+}
+
+type listExpr struct{ items []expr }
+
+type mapExpr struct{ keys, vals []expr }
+
+type rangeExpr struct{ lo, hi expr }
+
+type opKind uint8
+
+const (
+	opOr opKind = iota
+	opAnd
+	opEq
+	opNe
+	opLt
+	opLe
+	opGt
+	opGe
+	opAdd
+	opSub
+	opMul
+	opDiv
+	opMod
+)
+
+type binExpr struct {
+	op   opKind
+	l, r expr
+}
+
+type notExpr struct{ x expr }
+
+type negExpr struct{ x expr }

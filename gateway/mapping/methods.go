@@ -1,0 +1,1031 @@
+package mapping
+
+import (
+	"encoding/base64"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// inputObj is $input; utilObj is $util.
+type inputObj struct{ v *Vars }
+
+type utilObj struct{}
+
+var utilValue = &utilObj{}
+
+// property resolves $x.name: a map's key, a bean-style getter of the
+// internal objects, or isEmpty() for "empty".
+func (st *state) property(cur any, name string) (any, bool) {
+	switch c := cur.(type) {
+	case *Map:
+		return st.mapGet(c, name)
+	case *foreachInfo:
+		switch name {
+		case "hasNext":
+			return c.hasNext, true
+		case "index":
+			return int64(c.index), true
+		case "count":
+			return int64(c.count), true
+		case "first":
+			return c.index == 0, true
+		case "last":
+			return !c.hasNext, true
+		case "parent":
+			if c.parent != nil {
+				return c.parent, true
+			}
+		}
+	case *mapEntry:
+		switch name {
+		case "key":
+			return c.key, true
+		case "value":
+			return c.val, c.val != nil
+		}
+	case *inputObj:
+		if name == "body" {
+			return c.v.bodyString(), true
+		}
+	case string:
+		if name == "empty" {
+			return c == "", true
+		}
+	case *List:
+		if name == "empty" {
+			return len(c.Items) == 0, true
+		}
+	}
+	return nil, false
+}
+
+func (st *state) mapGet(m *Map, k string) (any, bool) {
+	v, ok := m.Get(k)
+	if !ok || v == nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// argString returns args[i] as a string (false when absent or null).
+func (st *state) argString(args []any, i, off int) (string, bool) {
+	if i >= len(args) || isNull(args[i]) {
+		if i < len(args) {
+			if _, ok := args[i].(missingT); ok {
+				return "", true
+			}
+		}
+		return "", false
+	}
+	return st.toString(args[i], off)
+}
+
+func argInt(args []any, i int) (int, bool) {
+	if i >= len(args) {
+		return 0, false
+	}
+	switch x := args[i].(type) {
+	case int64:
+		if x > 1<<31 || x < -(1<<31) {
+			return 0, false
+		}
+		return int(x), true
+	case float64:
+		return int(x), x == float64(int(x))
+	}
+	return 0, false
+}
+
+func (st *state) checkLen(s string, off int) bool {
+	if len(s) > st.lim.MaxOutputBytes {
+		st.fail(off, ErrLimit, "string longer than %d bytes", st.lim.MaxOutputBytes)
+		return false
+	}
+	return true
+}
+
+// call invokes a Java-style method. ok is false for a method the value does
+// not have (the reference is then undefined).
+func (st *state) call(cur any, part *refPart, args []any, off int) (any, bool) {
+	name := part.name
+	switch c := cur.(type) {
+	case string:
+		return st.stringMethod(c, part, args, off)
+	case *List:
+		return st.listMethod(c, name, args, off)
+	case *Map:
+		return st.mapMethod(c, name, args, off)
+	case *inputObj:
+		return st.inputMethod(c.v, part, args, off)
+	case *utilObj:
+		return st.utilMethod(name, args, off)
+	case *mapEntry:
+		switch name {
+		case "getKey":
+			return c.key, true
+		case "getValue":
+			return c.val, c.val != nil
+		case "toString":
+			return st.toString(c, off)
+		}
+	case *foreachInfo:
+		switch name {
+		case "hasNext", "getHasNext", "isHasNext":
+			return c.hasNext, true
+		case "getIndex":
+			return int64(c.index), true
+		case "getCount":
+			return int64(c.count), true
+		case "isFirst", "getFirst":
+			return c.index == 0, true
+		case "isLast", "getLast":
+			return !c.hasNext, true
+		}
+	case int64, float64, bool:
+		switch name {
+		case "toString":
+			return plainString(c), true
+		case "intValue", "longValue":
+			i, f, isFloat, ok := toNumber(c)
+			if !ok {
+				return nil, false
+			}
+			if isFloat {
+				return int64(f), true
+			}
+			return i, true
+		case "doubleValue", "floatValue":
+			i, f, isFloat, ok := toNumber(c)
+			if !ok {
+				return nil, false
+			}
+			if !isFloat {
+				f = float64(i)
+			}
+			return f, true
+		case "equals":
+			if len(args) == 1 {
+				return valuesEqual(c, args[0]) && sameKind(c, args[0]), true
+			}
+		case "booleanValue":
+			b, ok := c.(bool)
+			return b, ok
+		}
+	case missingT:
+		// A missing JSONPath behaves as an empty string for methods.
+		return st.stringMethod("", part, args, off)
+	}
+	return nil, false
+}
+
+// Strings. Indexes count UTF-16 code units, as Java's do.
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func javaLen(s string) int {
+	if isASCII(s) {
+		return len(s)
+	}
+	n := 0
+	for _, r := range s {
+		if r > 0xFFFF {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// javaSub returns s[from:to] in UTF-16 units.
+func javaSub(s string, from, to int) string {
+	if isASCII(s) {
+		return s[from:to]
+	}
+	u := utf16.Encode([]rune(s))
+	return string(utf16.Decode(u[from:to]))
+}
+
+// javaIndex converts a byte offset in s to UTF-16 units.
+func javaIndex(s string, byteOff int) int {
+	if byteOff < 0 {
+		return -1
+	}
+	return javaLen(s[:byteOff])
+}
+
+// byteOffset converts a UTF-16 offset to a byte offset in s.
+func byteOffset(s string, units int) int {
+	if isASCII(s) {
+		return min(max(units, 0), len(s))
+	}
+	n := 0
+	for i, r := range s {
+		if n >= units {
+			return i
+		}
+		if r > 0xFFFF {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return len(s)
+}
+
+func javaTrim(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return r <= ' ' })
+}
+
+func (st *state) stringMethod(s string, part *refPart, args []any, off int) (any, bool) {
+	name := part.name
+	switch name {
+	case "length":
+		return int64(javaLen(s)), true
+	case "isEmpty":
+		return s == "", true
+	case "toString", "intern":
+		return s, true
+	case "toLowerCase":
+		return strings.ToLower(s), true
+	case "toUpperCase":
+		return strings.ToUpper(s), true
+	case "trim", "strip":
+		return javaTrim(s), true
+	case "equals", "contentEquals":
+		if len(args) != 1 {
+			return nil, false
+		}
+		o, ok := args[0].(string)
+		return ok && o == s, true
+	case "equalsIgnoreCase":
+		o, ok := st.argString(args, 0, off)
+		return ok && strings.EqualFold(o, s), true
+	case "contains":
+		o, ok := st.argString(args, 0, off)
+		if !ok {
+			return nil, false
+		}
+		return strings.Contains(s, o), true
+	case "startsWith":
+		o, ok := st.argString(args, 0, off)
+		if !ok {
+			return nil, false
+		}
+		if n, ok := argInt(args, 1); ok {
+			b := byteOffset(s, n)
+			return strings.HasPrefix(s[b:], o), true
+		}
+		return strings.HasPrefix(s, o), true
+	case "endsWith":
+		o, ok := st.argString(args, 0, off)
+		if !ok {
+			return nil, false
+		}
+		return strings.HasSuffix(s, o), true
+	case "indexOf", "lastIndexOf":
+		o, ok := st.argString(args, 0, off)
+		if !ok {
+			return nil, false
+		}
+		if name == "indexOf" {
+			from := 0
+			if n, ok := argInt(args, 1); ok {
+				from = byteOffset(s, n)
+			}
+			i := strings.Index(s[from:], o)
+			if i < 0 {
+				return int64(-1), true
+			}
+			return int64(javaIndex(s, from+i)), true
+		}
+		return int64(javaIndex(s, strings.LastIndex(s, o))), true
+	case "charAt":
+		n, ok := argInt(args, 0)
+		if !ok {
+			return nil, false
+		}
+		if n < 0 || n >= javaLen(s) {
+			st.fail(off, ErrEval, "charAt(%d) out of range for a string of length %d", n, javaLen(s))
+			return nil, false
+		}
+		return javaSub(s, n, n+1), true
+	case "substring", "subSequence":
+		from, ok := argInt(args, 0)
+		if !ok {
+			return nil, false
+		}
+		l := javaLen(s)
+		to := l
+		if len(args) > 1 {
+			if to, ok = argInt(args, 1); !ok {
+				return nil, false
+			}
+		}
+		if from < 0 || to > l || from > to {
+			st.fail(off, ErrEval, "substring(%d, %d) out of range for a string of length %d", from, to, l)
+			return nil, false
+		}
+		return javaSub(s, from, to), true
+	case "concat":
+		o, ok := st.argString(args, 0, off)
+		if !ok {
+			return nil, false
+		}
+		if len(s)+len(o) > st.lim.MaxOutputBytes {
+			st.fail(off, ErrLimit, "string longer than %d bytes", st.lim.MaxOutputBytes)
+			return nil, false
+		}
+		return s + o, true
+	case "replace":
+		a, ok1 := st.argString(args, 0, off)
+		b, ok2 := st.argString(args, 1, off)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		if a == "" {
+			// Java inserts the replacement between every character.
+			if int64(len(s)+1)*int64(len(b))+int64(len(s)) > int64(st.lim.MaxOutputBytes) {
+				st.fail(off, ErrLimit, "string longer than %d bytes", st.lim.MaxOutputBytes)
+				return nil, false
+			}
+		} else if n := strings.Count(s, a); len(b) > len(a) && int64(n)*int64(len(b)-len(a))+int64(len(s)) > int64(st.lim.MaxOutputBytes) {
+			st.fail(off, ErrLimit, "string longer than %d bytes", st.lim.MaxOutputBytes)
+			return nil, false
+		}
+		return strings.ReplaceAll(s, a, b), true
+	case "replaceAll", "replaceFirst":
+		re, ok := st.regexpArg(part, args, off)
+		if !ok {
+			return nil, false
+		}
+		repl, ok := st.argString(args, 1, off)
+		if !ok {
+			return nil, false
+		}
+		tmpl := javaReplacement(repl)
+		if name == "replaceFirst" {
+			loc := re.FindStringSubmatchIndex(s)
+			if loc == nil {
+				return s, true
+			}
+			var b []byte
+			b = append(b, s[:loc[0]]...)
+			b = re.ExpandString(b, tmpl, s, loc)
+			b = append(b, s[loc[1]:]...)
+			return string(b), true
+		}
+		matches := re.FindAllStringSubmatchIndex(s, -1)
+		var b []byte
+		last := 0
+		for _, loc := range matches {
+			b = append(b, s[last:loc[0]]...)
+			b = re.ExpandString(b, tmpl, s, loc)
+			last = loc[1]
+			if len(b) > st.lim.MaxOutputBytes {
+				st.fail(off, ErrLimit, "string longer than %d bytes", st.lim.MaxOutputBytes)
+				return nil, false
+			}
+		}
+		b = append(b, s[last:]...)
+		return string(b), true
+	case "matches":
+		re, ok := st.regexpArg(part, args, off)
+		if !ok {
+			return nil, false
+		}
+		loc := re.FindStringIndex(s)
+		if loc != nil && loc[0] == 0 && loc[1] == len(s) {
+			return true, true
+		}
+		full, err := compileJava("^(?:" + re.String() + ")$")
+		if err != nil {
+			return false, true
+		}
+		return full.MatchString(s), true
+	case "split":
+		re, ok := st.regexpArg(part, args, off)
+		if !ok {
+			return nil, false
+		}
+		limit := 0
+		if n, ok := argInt(args, 1); ok {
+			limit = n
+		}
+		return javaSplit(s, re, limit), true
+	case "hashCode":
+		var h int32
+		for _, u := range utf16.Encode([]rune(s)) {
+			h = 31*h + int32(u)
+		}
+		return int64(h), true
+	}
+	return nil, false
+}
+
+// javaSplit is String.split: trailing empty strings are dropped when limit
+// is 0, and a match at the very start yields no leading empty string when it
+// is empty.
+func javaSplit(s string, re *regexp.Regexp, limit int) *List {
+	n := -1
+	if limit > 0 {
+		n = limit
+	}
+	var parts []string
+	if s == "" {
+		parts = []string{""}
+	} else {
+		parts = re.Split(s, n)
+		// Go splits "" matches around every character ("abc" by "" gives
+		// a, b, c) as Java 8 does.
+	}
+	if limit == 0 {
+		for len(parts) > 1 && parts[len(parts)-1] == "" {
+			parts = parts[:len(parts)-1]
+		}
+		if len(parts) == 1 && parts[0] == "" && s != "" {
+			parts = nil
+		}
+	}
+	l := &List{Items: make([]any, len(parts))}
+	for i, p := range parts {
+		l.Items[i] = p
+	}
+	return l
+}
+
+// javaReplacement turns a Java replacement string ($1, \$) into Go's
+// Expand template (${1}, $$).
+func javaReplacement(r string) string {
+	if !strings.ContainsAny(r, `$\`) {
+		return r
+	}
+	var b strings.Builder
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		switch {
+		case c == '\\' && i+1 < len(r):
+			i++
+			if r[i] == '$' {
+				b.WriteString("$$")
+			} else {
+				b.WriteByte(r[i])
+			}
+		case c == '$':
+			j := i + 1
+			for j < len(r) && r[j] >= '0' && r[j] <= '9' {
+				j++
+			}
+			if j > i+1 {
+				b.WriteString("${" + r[i+1:j] + "}")
+				i = j - 1
+			} else if j < len(r) && r[j] == '{' {
+				end := strings.IndexByte(r[j:], '}')
+				if end < 0 {
+					b.WriteString("$$")
+					continue
+				}
+				b.WriteString("${" + r[j+1:j+end] + "}")
+				i = j + end
+			} else {
+				b.WriteString("$$")
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// regexpCache holds a pattern compiled at parse time.
+type regexpCache struct {
+	re  *regexp.Regexp
+	err error
+}
+
+func newRegexpCache(pattern string) *regexpCache {
+	re, err := compileJava(pattern)
+	return &regexpCache{re: re, err: err}
+}
+
+// runtimeRegexps caches patterns that were not literals in the template.
+var runtimeRegexps sync.Map // string -> *regexpCache
+
+var runtimeRegexpCount int64
+
+var runtimeRegexpMu sync.Mutex
+
+const maxRuntimeRegexps = 256
+
+const maxRegexpLen = 4096
+
+func compileJava(pattern string) (*regexp.Regexp, error) {
+	if len(pattern) > maxRegexpLen {
+		return nil, strconv.ErrRange
+	}
+	return regexp.Compile(pattern)
+}
+
+func (st *state) regexpArg(part *refPart, args []any, off int) (*regexp.Regexp, bool) {
+	if part.re != nil {
+		if part.re.err != nil {
+			st.fail(off, ErrEval, "invalid regular expression: %v", part.re.err)
+			return nil, false
+		}
+		return part.re.re, true
+	}
+	pattern, ok := st.argString(args, 0, off)
+	if !ok {
+		return nil, false
+	}
+	if c, ok := runtimeRegexps.Load(pattern); ok {
+		rc := c.(*regexpCache)
+		if rc.err != nil {
+			st.fail(off, ErrEval, "invalid regular expression: %v", rc.err)
+			return nil, false
+		}
+		return rc.re, true
+	}
+	rc := newRegexpCache(pattern)
+	runtimeRegexpMu.Lock()
+	if runtimeRegexpCount < maxRuntimeRegexps {
+		runtimeRegexpCount++
+		runtimeRegexps.Store(pattern, rc)
+	}
+	runtimeRegexpMu.Unlock()
+	if rc.err != nil {
+		st.fail(off, ErrEval, "invalid regular expression: %v", rc.err)
+		return nil, false
+	}
+	return rc.re, true
+}
+
+// Lists.
+
+func (st *state) listMethod(l *List, name string, args []any, off int) (any, bool) {
+	switch name {
+	case "size":
+		return int64(len(l.Items)), true
+	case "isEmpty":
+		return len(l.Items) == 0, true
+	case "get":
+		i, ok := argInt(args, 0)
+		if !ok {
+			return nil, false
+		}
+		if i < 0 || i >= len(l.Items) {
+			st.fail(off, ErrEval, "get(%d) out of range for a list of %d", i, len(l.Items))
+			return nil, false
+		}
+		return l.Items[i], l.Items[i] != nil
+	case "contains":
+		if len(args) != 1 {
+			return nil, false
+		}
+		for _, it := range l.Items {
+			if valuesEqual(it, args[0]) && sameKind(it, args[0]) {
+				return true, true
+			}
+		}
+		return false, true
+	case "indexOf":
+		if len(args) != 1 {
+			return nil, false
+		}
+		for i, it := range l.Items {
+			if valuesEqual(it, args[0]) && sameKind(it, args[0]) {
+				return int64(i), true
+			}
+		}
+		return int64(-1), true
+	case "add":
+		if !st.step(off) {
+			return nil, false
+		}
+		switch len(args) {
+		case 1:
+			l.Items = append(l.Items, args[0])
+			return true, true
+		case 2:
+			i, ok := argInt(args, 0)
+			if !ok || i < 0 || i > len(l.Items) {
+				st.fail(off, ErrEval, "add at an index out of range")
+				return nil, false
+			}
+			l.Items = append(l.Items, nil)
+			copy(l.Items[i+1:], l.Items[i:])
+			l.Items[i] = args[1]
+			return nil, false // void
+		}
+	case "addAll":
+		if len(args) == 1 {
+			if o, ok := args[0].(*List); ok {
+				if !st.step(off) || len(l.Items)+len(o.Items) > st.lim.MaxSteps {
+					st.fail(off, ErrLimit, "list too large")
+					return nil, false
+				}
+				st.steps += len(o.Items)
+				l.Items = append(l.Items, o.Items...)
+				return len(o.Items) > 0, true
+			}
+		}
+	case "set":
+		i, ok := argInt(args, 0)
+		if !ok || len(args) != 2 {
+			return nil, false
+		}
+		if i < 0 || i >= len(l.Items) {
+			st.fail(off, ErrEval, "set(%d) out of range for a list of %d", i, len(l.Items))
+			return nil, false
+		}
+		prev := l.Items[i]
+		l.Items[i] = args[1]
+		return prev, prev != nil
+	case "remove":
+		if len(args) != 1 {
+			return nil, false
+		}
+		if i, ok := argInt(args, 0); ok {
+			if i < 0 || i >= len(l.Items) {
+				st.fail(off, ErrEval, "remove(%d) out of range for a list of %d", i, len(l.Items))
+				return nil, false
+			}
+			prev := l.Items[i]
+			l.Items = append(l.Items[:i], l.Items[i+1:]...)
+			return prev, prev != nil
+		}
+		for i, it := range l.Items {
+			if valuesEqual(it, args[0]) && sameKind(it, args[0]) {
+				l.Items = append(l.Items[:i], l.Items[i+1:]...)
+				return true, true
+			}
+		}
+		return false, true
+	case "subList":
+		from, ok1 := argInt(args, 0)
+		to, ok2 := argInt(args, 1)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		if from < 0 || to > len(l.Items) || from > to {
+			st.fail(off, ErrEval, "subList(%d, %d) out of range for a list of %d", from, to, len(l.Items))
+			return nil, false
+		}
+		return &List{Items: append([]any(nil), l.Items[from:to]...), json: l.json}, true
+	case "toString":
+		return st.toString(l, off)
+	}
+	return nil, false
+}
+
+// Maps.
+
+func (st *state) mapMethod(m *Map, name string, args []any, off int) (any, bool) {
+	switch name {
+	case "get":
+		k, ok := st.argString(args, 0, off)
+		if !ok {
+			return nil, false
+		}
+		return st.mapGet(m, k)
+	case "containsKey":
+		k, ok := st.argString(args, 0, off)
+		if !ok {
+			return false, true
+		}
+		_, has := m.Get(k)
+		return has, true
+	case "containsValue":
+		if len(args) != 1 {
+			return nil, false
+		}
+		for _, v := range m.vals {
+			if valuesEqual(v, args[0]) && sameKind(v, args[0]) {
+				return true, true
+			}
+		}
+		return false, true
+	case "size":
+		return int64(m.visibleLen()), true
+	case "isEmpty":
+		return m.visibleLen() == 0, true
+	case "keySet":
+		l := &List{Items: make([]any, 0, len(m.keys))}
+		for _, k := range m.keys {
+			if m.hidden(k) {
+				continue
+			}
+			l.Items = append(l.Items, k)
+		}
+		return l, true
+	case "values":
+		l := &List{Items: make([]any, 0, len(m.vals))}
+		for i, v := range m.vals {
+			if m.hidden(m.keys[i]) {
+				continue
+			}
+			l.Items = append(l.Items, v)
+		}
+		return l, true
+	case "entrySet":
+		l := &List{Items: make([]any, 0, len(m.keys))}
+		for i, k := range m.keys {
+			if m.hidden(k) {
+				continue
+			}
+			l.Items = append(l.Items, &mapEntry{key: k, val: m.vals[i]})
+		}
+		return l, true
+	case "put":
+		if len(args) != 2 {
+			return nil, false
+		}
+		k, ok := st.argString(args, 0, off)
+		if !ok || !st.step(off) {
+			return nil, false
+		}
+		prev, _ := m.Get(k)
+		m.Set(k, args[1])
+		return prev, prev != nil
+	case "putAll":
+		if len(args) == 1 {
+			if o, ok := args[0].(*Map); ok {
+				for i, k := range o.keys {
+					m.Set(k, o.vals[i])
+				}
+				return nil, false // void
+			}
+		}
+	case "remove":
+		k, ok := st.argString(args, 0, off)
+		if !ok {
+			return nil, false
+		}
+		prev, _ := m.Delete(k)
+		return prev, prev != nil
+	case "toString":
+		return st.toString(m, off)
+	}
+	return nil, false
+}
+
+// hidden reports keys $context.keySet() leaves out, as API Gateway does.
+func (m *Map) hidden(k string) bool {
+	return m.kind == contextRoot && (k == "authorizer" || k == "isCanaryRequest")
+}
+
+func (m *Map) visibleLen() int {
+	if m.kind != contextRoot {
+		return len(m.keys)
+	}
+	n := 0
+	for _, k := range m.keys {
+		if !m.hidden(k) {
+			n++
+		}
+	}
+	return n
+}
+
+// $input.
+
+func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, bool) {
+	switch part.name {
+	case "json", "path":
+		jp := part.jp
+		if jp == nil {
+			src := "$"
+			if len(args) > 0 {
+				s, ok := st.argString(args, 0, off)
+				if !ok {
+					return nil, false
+				}
+				src = s
+			}
+			var err error
+			if jp, err = CompileJSONPath(src); err != nil {
+				st.fail(off, ErrEval, "$input.%s: %v", part.name, err)
+				return nil, false
+			}
+		}
+		doc, err := v.document()
+		if err != nil {
+			st.fail(off, ErrEval, "$input.%s(%q): the body is not JSON: %v", part.name, jp.String(), err)
+			return nil, false
+		}
+		res, ok := jp.Eval(doc)
+		if part.name == "path" {
+			if !ok {
+				return missing, true
+			}
+			if res == nil {
+				return nil, false
+			}
+			return res, true
+		}
+		if !ok {
+			return "", true
+		}
+		st.scratch = st.scratch[:0]
+		var fits bool
+		if st.scratch, fits = appendJSON(st.scratch, res, 0, st.lim.MaxOutputBytes); !fits {
+			st.fail(off, ErrLimit, "$input.json result larger than %d bytes", st.lim.MaxOutputBytes)
+			return nil, false
+		}
+		return string(st.scratch), true
+	case "params":
+		if len(args) == 0 {
+			return v.paramsMap(), true
+		}
+		name, ok := st.argString(args, 0, off)
+		if !ok {
+			return nil, false
+		}
+		return v.param(name), true
+	case "getBody":
+		return v.bodyString(), true
+	}
+	return nil, false
+}
+
+// $util.
+
+func (st *state) utilMethod(name string, args []any, off int) (any, bool) {
+	if len(args) != 1 {
+		return nil, false
+	}
+	if name == "parseJson" {
+		s, ok := st.argString(args, 0, off)
+		if !ok {
+			return nil, false
+		}
+		v, err := decodeJSON([]byte(s))
+		if err != nil {
+			st.fail(off, ErrEval, "$util.parseJson: %v", err)
+			return nil, false
+		}
+		if v == nil {
+			return nil, false
+		}
+		return v, true
+	}
+	s, ok := st.argString(args, 0, off)
+	if !ok {
+		return nil, false
+	}
+	var out string
+	switch name {
+	case "escapeJavaScript":
+		out = escapeJavaScript(s)
+	case "urlEncode":
+		out = urlEncode(s)
+	case "urlDecode":
+		d, err := urlDecode(s)
+		if err != nil {
+			st.fail(off, ErrEval, "$util.urlDecode: %v", err)
+			return nil, false
+		}
+		out = d
+	case "base64Encode":
+		out = base64.StdEncoding.EncodeToString([]byte(s))
+	case "base64Decode":
+		d, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			st.fail(off, ErrEval, "$util.base64Decode: %v", err)
+			return nil, false
+		}
+		out = string(d)
+	default:
+		return nil, false
+	}
+	if !st.checkLen(out, off) {
+		return nil, false
+	}
+	return out, true
+}
+
+// escapeJavaScript is Apache Commons Lang 2's StringEscapeUtils
+// .escapeJavaScript, which API Gateway uses: quotes, backslash and / are
+// escaped with a backslash, control characters as \b \f \n \r \t or \u00XX,
+// and every character above 0x7f as \uXXXX (UTF-16, upper-case hex).
+func escapeJavaScript(s string) string {
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '\'' || c == '"' || c == '\\' || c == '/' {
+			break
+		}
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s)+len(s)/4+8)
+	b = append(b, s[:i]...)
+	const hexUpper = "0123456789ABCDEF"
+	u4 := func(b []byte, u uint16) []byte {
+		return append(b, '\\', 'u', hexUpper[u>>12], hexUpper[u>>8&0xf], hexUpper[u>>4&0xf], hexUpper[u&0xf])
+	}
+	for _, r := range s[i:] {
+		switch {
+		case r == '\'' || r == '"' || r == '\\' || r == '/':
+			b = append(b, '\\', byte(r))
+		case r == '\b':
+			b = append(b, '\\', 'b')
+		case r == '\n':
+			b = append(b, '\\', 'n')
+		case r == '\t':
+			b = append(b, '\\', 't')
+		case r == '\f':
+			b = append(b, '\\', 'f')
+		case r == '\r':
+			b = append(b, '\\', 'r')
+		case r < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hexUpper[r>>4], hexUpper[r&0xf])
+		case r < 0x7f:
+			b = append(b, byte(r))
+		case r > 0xFFFF:
+			r1, r2 := utf16.EncodeRune(r)
+			b = u4(b, uint16(r1))
+			b = u4(b, uint16(r2))
+		default:
+			b = u4(b, uint16(r))
+		}
+	}
+	return string(b)
+}
+
+// urlEncode is java.net.URLEncoder.encode(s, "UTF-8"): letters, digits and
+// . - * _ stay, a space becomes +, every other byte %XX.
+func urlEncode(s string) string {
+	const hexUpper = "0123456789ABCDEF"
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '*' || c == '_':
+			if b != nil {
+				b = append(b, c)
+			}
+		default:
+			if b == nil {
+				b = make([]byte, 0, len(s)*3)
+				b = append(b, s[:i]...)
+			}
+			if c == ' ' {
+				b = append(b, '+')
+			} else {
+				b = append(b, '%', hexUpper[c>>4], hexUpper[c&0xf])
+			}
+		}
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
+}
+
+// urlDecode is java.net.URLDecoder.decode(s, "UTF-8"): + is a space and %XX
+// a byte; a malformed escape is an error.
+func urlDecode(s string) (string, error) {
+	if !strings.ContainsAny(s, "+%") {
+		return s, nil
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '+':
+			b = append(b, ' ')
+		case '%':
+			if i+2 >= len(s) {
+				return "", errIncompleteEscape
+			}
+			h, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			if err != nil {
+				return "", errIncompleteEscape
+			}
+			b = append(b, byte(h))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD"), nil
+}
+
+type decodeError string
+
+func (e decodeError) Error() string { return string(e) }
+
+const errIncompleteEscape = decodeError("incomplete or illegal % escape")

@@ -1,0 +1,816 @@
+package mapping
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+var (
+	// ErrLimit is wrapped by the error of a render stopped at a bound: the
+	// output size, the #foreach cap, the step budget, the recursion depth,
+	// or the caller's context.
+	ErrLimit = errors.New("mapping template limit exceeded")
+	// ErrEval is wrapped by the error of a render whose template called a
+	// method that failed (invalid JSON for $input.json or $util.parseJson, a
+	// bad base64 or URL encoding, an invalid regular expression, an index out
+	// of range).
+	ErrEval = errors.New("mapping template evaluation failed")
+)
+
+// Limits bound one render. Zero fields take the defaults of [DefaultLimits].
+type Limits struct {
+	// MaxOutputBytes bounds the rendered output and every string built
+	// while rendering. Default 10 MiB, API Gateway's payload limit.
+	MaxOutputBytes int
+	// MaxForeach bounds the iterations of one #foreach. Default 1000, API
+	// Gateway's cap; a loop over more items fails the render.
+	MaxForeach int
+	// MaxSteps bounds the evaluation steps (nodes, expressions, method calls
+	// and loop iterations) of a render. Default 5,000,000.
+	MaxSteps int
+	// MaxDepth bounds macro and #define recursion. Default 64.
+	MaxDepth int
+}
+
+// DefaultLimits returns the limits a template gets from [Parse].
+func DefaultLimits() Limits {
+	return Limits{MaxOutputBytes: 10 << 20, MaxForeach: 1000, MaxSteps: 5_000_000, MaxDepth: 64}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxOutputBytes <= 0 {
+		l.MaxOutputBytes = d.MaxOutputBytes
+	}
+	if l.MaxForeach <= 0 {
+		l.MaxForeach = d.MaxForeach
+	}
+	if l.MaxSteps <= 0 {
+		l.MaxSteps = d.MaxSteps
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = d.MaxDepth
+	}
+	return l
+}
+
+// Template is a parsed template. It is immutable and safe for concurrent
+// use; parse it once per deployment and render it per request.
+type Template struct {
+	name   string
+	src    string
+	root   []node
+	limits Limits
+}
+
+// Name returns the name given to Parse.
+func (t *Template) Name() string { return t.name }
+
+// Limits returns the bounds renders of t run under.
+func (t *Template) Limits() Limits { return t.limits }
+
+// WithLimits returns a copy of t that renders under l (zero fields keep
+// their defaults).
+func (t *Template) WithLimits(l Limits) *Template {
+	c := *t
+	c.limits = l.withDefaults()
+	return &c
+}
+
+type ctrl uint8
+
+const (
+	ctrlNone ctrl = iota
+	ctrlBreak
+	ctrlStop
+	ctrlErr
+)
+
+type foreachInfo struct {
+	index   int
+	count   int
+	hasNext bool
+	parent  *foreachInfo
+}
+
+type state struct {
+	ctx     context.Context
+	t       *Template
+	lim     Limits
+	vars    map[string]any
+	out     []byte
+	scratch []byte
+	steps   int
+	depth   int
+	err     error
+	v       *Vars
+	in      inputObj
+	loop    *foreachInfo
+}
+
+var statePool = sync.Pool{New: func() any { return &state{vars: make(map[string]any, 16)} }}
+
+// maxPooledBuffer is the largest output buffer kept for reuse.
+const maxPooledBuffer = 256 << 10
+
+// Render renders the template for one request and writes the output to w.
+// Rendering changes vars.Context when the template sets
+// $context.requestOverride.* or $context.responseOverride.*; read them back
+// with [Vars.RequestOverride] and [Vars.ResponseOverride]. Nothing is
+// written to w when rendering fails.
+func (t *Template) Render(ctx context.Context, vars *Vars, w io.Writer) error {
+	st, err := t.render(ctx, vars)
+	if err == nil {
+		_, err = w.Write(st.out)
+	}
+	t.release(st)
+	return err
+}
+
+// RenderString renders the template for one request and returns the output.
+func (t *Template) RenderString(ctx context.Context, vars *Vars) (string, error) {
+	st, err := t.render(ctx, vars)
+	var s string
+	if err == nil {
+		s = string(st.out)
+	}
+	t.release(st)
+	return s, err
+}
+
+func (t *Template) release(st *state) {
+	clear(st.vars)
+	st.ctx, st.t, st.v, st.err, st.loop = nil, nil, nil, nil, nil
+	st.in = inputObj{}
+	if cap(st.out) > maxPooledBuffer {
+		st.out = nil
+	}
+	if cap(st.scratch) > maxPooledBuffer {
+		st.scratch = nil
+	}
+	statePool.Put(st)
+}
+
+func (t *Template) render(ctx context.Context, vars *Vars) (st *state, err error) {
+	st = statePool.Get().(*state)
+	st.ctx, st.t, st.lim = ctx, t, t.limits.withDefaults()
+	st.out, st.steps, st.depth = st.out[:0], 0, 0
+	if vars == nil {
+		vars = &Vars{}
+	}
+	st.v = vars
+	st.in.v = vars
+	st.vars["input"] = &st.in
+	st.vars["util"] = utilValue
+	st.vars["context"] = vars.context()
+	st.vars["stageVariables"] = vars.stageMap()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("template %q: internal error: %v: %w", t.name, r, ErrEval)
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return st, fmt.Errorf("template %q: %w: %w", t.name, ErrLimit, err)
+	}
+	if st.exec(t.root) == ctrlErr {
+		return st, st.err
+	}
+	return st, nil
+}
+
+// fail records an error at a source offset and returns ctrlErr.
+func (st *state) fail(off int, kind error, format string, args ...any) ctrl {
+	if st.err == nil {
+		line, col := lineCol(st.t.src, off)
+		st.err = fmt.Errorf("template %q: line %d, column %d: %s: %w", st.t.name, line, col, fmt.Sprintf(format, args...), kind)
+	}
+	return ctrlErr
+}
+
+// step charges one evaluation step and checks the budget and, now and then,
+// the context.
+func (st *state) step(off int) bool {
+	st.steps++
+	if st.steps > st.lim.MaxSteps {
+		st.fail(off, ErrLimit, "more than %d evaluation steps", st.lim.MaxSteps)
+		return false
+	}
+	if st.steps&1023 == 0 {
+		if err := st.ctx.Err(); err != nil {
+			if st.err == nil {
+				st.err = fmt.Errorf("template %q: %w: %w", st.t.name, ErrLimit, err)
+			}
+			return false
+		}
+	}
+	return true
+}
+
+func (st *state) checkOut(off int) bool {
+	if len(st.out) > st.lim.MaxOutputBytes {
+		st.fail(off, ErrLimit, "output larger than %d bytes", st.lim.MaxOutputBytes)
+		return false
+	}
+	return true
+}
+
+func (st *state) exec(nodes []node) ctrl {
+	for _, n := range nodes {
+		if c := st.execOne(n); c != ctrlNone {
+			return c
+		}
+	}
+	return ctrlNone
+}
+
+func (st *state) execOne(n node) ctrl {
+	if st.err != nil {
+		return ctrlErr
+	}
+	switch n := n.(type) {
+	case *textNode:
+		st.out = append(st.out, n.text...)
+		if !st.checkOut(0) {
+			return ctrlErr
+		}
+	case *refNode:
+		return st.renderRef(n)
+	case *setNode:
+		if !st.step(n.off) {
+			return ctrlErr
+		}
+		v := st.eval(n.val)
+		if st.err != nil {
+			return ctrlErr
+		}
+		st.assign(n.target, v)
+	case *ifNode:
+		for i, c := range n.conds {
+			v := st.eval(c)
+			if st.err != nil {
+				return ctrlErr
+			}
+			if truthy(v) {
+				return st.exec(n.bodies[i])
+			}
+		}
+		if n.hasEls {
+			return st.exec(n.els)
+		}
+	case *foreachNode:
+		return st.foreach(n)
+	case *breakNode:
+		return ctrlBreak
+	case *stopNode:
+		return ctrlStop
+	case *defineNode:
+		st.vars[n.name] = &block{body: n.body}
+	case *macroCall:
+		return st.callMacro(n)
+	}
+	if st.err != nil {
+		return ctrlErr
+	}
+	return ctrlNone
+}
+
+func (st *state) renderRef(n *refNode) ctrl {
+	r := n.ref
+	v, ok := st.evalRef(r)
+	if st.err != nil {
+		return ctrlErr
+	}
+	if n.backslashes > 0 {
+		if !ok {
+			st.out = append(st.out, strings.Repeat(`\`, n.backslashes)...)
+			st.out = append(st.out, r.raw...)
+			return ctrlNone
+		}
+		st.out = append(st.out, strings.Repeat(`\`, n.backslashes/2)...)
+		if n.backslashes%2 == 1 {
+			st.out = append(st.out, r.raw...)
+			return ctrlNone
+		}
+	}
+	if !ok {
+		if !r.quiet {
+			st.out = append(st.out, r.raw...)
+		}
+		return ctrlNone
+	}
+	return st.writeValue(v, r.off)
+}
+
+// writeValue appends the text of v to the output.
+func (st *state) writeValue(v any, off int) ctrl {
+	switch x := v.(type) {
+	case string:
+		st.out = append(st.out, x...)
+	case int64:
+		st.out = strconv.AppendInt(st.out, x, 10)
+	case *block:
+		st.depth++
+		if st.depth > st.lim.MaxDepth {
+			return st.fail(off, ErrLimit, "#define and macro recursion deeper than %d", st.lim.MaxDepth)
+		}
+		c := st.exec(x.body)
+		st.depth--
+		if c == ctrlErr || c == ctrlStop {
+			return c
+		}
+	default:
+		var ok bool
+		if st.out, ok = appendValue(st.out, v, 0, st.lim.MaxOutputBytes); !ok {
+			return st.fail(off, ErrLimit, "value too large or nested too deeply to render")
+		}
+	}
+	if !st.checkOut(off) {
+		return ctrlErr
+	}
+	return ctrlNone
+}
+
+// toString renders v as a string, as Velocity does when a value is used
+// where text is expected.
+func (st *state) toString(v any, off int) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	case nil:
+		return "", false
+	}
+	start := len(st.out)
+	c := st.writeValue(v, off)
+	s := string(st.out[start:])
+	st.out = st.out[:start]
+	return s, c != ctrlErr
+}
+
+func (st *state) assign(target *refExpr, v any) {
+	if v == nil {
+		// Velocity 1.7: #set with a null value leaves the reference as it was.
+		return
+	}
+	if len(target.parts) == 0 {
+		st.vars[target.name] = v
+		return
+	}
+	cur, ok := st.vars[target.name]
+	if !ok {
+		return
+	}
+	for i := 0; i < len(target.parts)-1; i++ {
+		cur, ok = st.applyPart(cur, &target.parts[i], target.off)
+		if !ok || st.err != nil {
+			return
+		}
+	}
+	last := &target.parts[len(target.parts)-1]
+	switch last.kind {
+	case partProp:
+		if m, ok := cur.(*Map); ok {
+			m.Set(last.name, v)
+		}
+	case partIndex:
+		key := st.eval(last.args[0])
+		switch c := cur.(type) {
+		case *Map:
+			if s, ok := st.toString(key, target.off); ok {
+				c.Set(s, v)
+			}
+		case *List:
+			if i, _, isFloat, ok := toNumber(key); ok && !isFloat && i >= 0 && i < int64(len(c.Items)) {
+				c.Items[i] = v
+			}
+		}
+	}
+}
+
+func (st *state) foreach(n *foreachNode) ctrl {
+	prevVar, hadVar := st.vars[n.name]
+	prevLoop, hadLoop := st.vars["foreach"]
+	prevCount, hadCount := st.vars["velocityCount"]
+	info := &foreachInfo{parent: st.loop}
+	st.loop = info
+	st.vars["foreach"] = info
+	defer func() {
+		st.loop = info.parent
+		restore(st.vars, n.name, prevVar, hadVar)
+		restore(st.vars, "foreach", prevLoop, hadLoop)
+		restore(st.vars, "velocityCount", prevCount, hadCount)
+	}()
+	body := func(i int, item any, hasNext bool) ctrl {
+		if i >= st.lim.MaxForeach {
+			return st.fail(n.off, ErrLimit, "#foreach over more than %d items", st.lim.MaxForeach)
+		}
+		if !st.step(n.off) {
+			return ctrlErr
+		}
+		info.index, info.count, info.hasNext = i, i+1, hasNext
+		st.vars[n.name] = item
+		st.vars["velocityCount"] = int64(i + 1)
+		return st.exec(n.body)
+	}
+	finish := func(c ctrl) ctrl {
+		if c == ctrlBreak {
+			return ctrlNone
+		}
+		return c
+	}
+	if r, ok := n.iter.(*rangeExpr); ok {
+		lo, hi, ok := st.rangeBounds(r, n.off)
+		if !ok {
+			if st.err != nil {
+				return ctrlErr
+			}
+			return ctrlNone
+		}
+		stepBy := int64(1)
+		if hi < lo {
+			stepBy = -1
+		}
+		for i, v := 0, lo; ; i, v = i+1, v+stepBy {
+			if c := body(i, v, v != hi); c != ctrlNone {
+				return finish(c)
+			}
+			if v == hi {
+				return ctrlNone
+			}
+		}
+	}
+	it := st.eval(n.iter)
+	if st.err != nil {
+		return ctrlErr
+	}
+	switch x := it.(type) {
+	case *List:
+		for i := 0; i < len(x.Items); i++ {
+			if c := body(i, x.Items[i], i+1 < len(x.Items)); c != ctrlNone {
+				return finish(c)
+			}
+		}
+	case *Map:
+		// Velocity iterates over a map's values.
+		for i := 0; i < len(x.vals); i++ {
+			if c := body(i, x.vals[i], i+1 < len(x.vals)); c != ctrlNone {
+				return finish(c)
+			}
+		}
+	}
+	return ctrlNone
+}
+
+func restore(m map[string]any, k string, v any, had bool) {
+	if had {
+		m[k] = v
+	} else {
+		delete(m, k)
+	}
+}
+
+func (st *state) rangeBounds(r *rangeExpr, off int) (int64, int64, bool) {
+	lo, lok := asInt(st.eval(r.lo))
+	hi, hok := asInt(st.eval(r.hi))
+	if st.err != nil || !lok || !hok {
+		return 0, 0, false
+	}
+	return lo, hi, true
+}
+
+func asInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case float64:
+		return int64(x), true
+	case string:
+		n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+func (st *state) callMacro(n *macroCall) ctrl {
+	st.depth++
+	if st.depth > st.lim.MaxDepth {
+		return st.fail(n.off, ErrLimit, "macro recursion deeper than %d", st.lim.MaxDepth)
+	}
+	defer func() { st.depth-- }()
+	if !st.step(n.off) {
+		return ctrlErr
+	}
+	type saved struct {
+		v   any
+		had bool
+	}
+	var buf [8]saved
+	prev := buf[:0]
+	for i, p := range n.m.params {
+		v, had := st.vars[p]
+		prev = append(prev, saved{v, had})
+		var arg any
+		if i < len(n.args) {
+			arg = st.eval(n.args[i])
+			if st.err != nil {
+				return ctrlErr
+			}
+		}
+		if arg != nil {
+			st.vars[p] = arg
+		} else {
+			delete(st.vars, p)
+		}
+	}
+	c := st.exec(n.m.body)
+	for i, p := range n.m.params {
+		restore(st.vars, p, prev[i].v, prev[i].had)
+	}
+	if c == ctrlBreak {
+		c = ctrlNone
+	}
+	return c
+}
+
+// Expressions.
+
+func (st *state) eval(e expr) any {
+	if st.err != nil {
+		return nil
+	}
+	switch e := e.(type) {
+	case *litExpr:
+		return e.v
+	case *refExpr:
+		v, ok := st.evalRef(e)
+		if !ok {
+			return nil
+		}
+		if b, isBlock := v.(*block); isBlock {
+			s, _ := st.toString(b, e.off)
+			return s
+		}
+		return v
+	case *strExpr:
+		if !st.step(0) {
+			return nil
+		}
+		start := len(st.out)
+		c := st.exec(e.parts)
+		s := string(st.out[start:])
+		st.out = st.out[:start]
+		if c == ctrlErr {
+			return nil
+		}
+		return s
+	case *listExpr:
+		l := &List{Items: make([]any, 0, len(e.items))}
+		for _, it := range e.items {
+			l.Items = append(l.Items, st.eval(it))
+		}
+		return l
+	case *mapExpr:
+		m := &Map{}
+		for i := range e.keys {
+			k := st.eval(e.keys[i])
+			ks, _ := st.toString(k, 0)
+			m.Set(ks, st.eval(e.vals[i]))
+		}
+		return m
+	case *rangeExpr:
+		lo, hi, ok := st.rangeBounds(e, 0)
+		if !ok {
+			return nil
+		}
+		n := hi - lo
+		if n < 0 {
+			n = -n
+		}
+		if n >= int64(st.lim.MaxSteps-st.steps) {
+			st.fail(0, ErrLimit, "range [%d..%d] too large", lo, hi)
+			return nil
+		}
+		st.steps += int(n)
+		l := &List{Items: make([]any, 0, n+1)}
+		for v := lo; ; {
+			l.Items = append(l.Items, v)
+			if v == hi {
+				break
+			}
+			if hi > lo {
+				v++
+			} else {
+				v--
+			}
+		}
+		return l
+	case *notExpr:
+		return !truthy(st.eval(e.x))
+	case *negExpr:
+		switch x := st.eval(e.x).(type) {
+		case int64:
+			return -x
+		case float64:
+			return -x
+		}
+		return nil
+	case *binExpr:
+		return st.binary(e)
+	}
+	return nil
+}
+
+func (st *state) binary(e *binExpr) any {
+	switch e.op {
+	case opOr:
+		return truthy(st.eval(e.l)) || truthy(st.eval(e.r))
+	case opAnd:
+		return truthy(st.eval(e.l)) && truthy(st.eval(e.r))
+	}
+	l := st.eval(e.l)
+	r := st.eval(e.r)
+	switch e.op {
+	case opEq:
+		return valuesEqual(l, r)
+	case opNe:
+		return !valuesEqual(l, r)
+	case opLt, opLe, opGt, opGe:
+		c, ok := compareValues(l, r)
+		if !ok {
+			return false
+		}
+		switch e.op {
+		case opLt:
+			return c < 0
+		case opLe:
+			return c <= 0
+		case opGt:
+			return c > 0
+		}
+		return c >= 0
+	}
+	return st.arith(e.op, l, r)
+}
+
+func (st *state) arith(op opKind, l, r any) any {
+	li, lf, lFloat, lNum := toNumber(l)
+	ri, rf, rFloat, rNum := toNumber(r)
+	if !lNum || !rNum {
+		// String concatenation, as Velocity 2 (1.7 gives null).
+		if op != opAdd || l == nil || r == nil {
+			return nil
+		}
+		_, ls := l.(string)
+		_, rs := r.(string)
+		if !ls && !rs {
+			return nil
+		}
+		a, _ := st.toString(l, 0)
+		b, _ := st.toString(r, 0)
+		if len(a)+len(b) > st.lim.MaxOutputBytes {
+			st.fail(0, ErrLimit, "string longer than %d bytes", st.lim.MaxOutputBytes)
+			return nil
+		}
+		return a + b
+	}
+	if !lFloat && !rFloat {
+		switch op {
+		case opAdd:
+			s := li + ri
+			if (s > li) == (ri > 0) {
+				return s
+			}
+			return float64(li) + float64(ri)
+		case opSub:
+			s := li - ri
+			if (s < li) == (ri > 0) {
+				return s
+			}
+			return float64(li) - float64(ri)
+		case opMul:
+			if li == 0 || ri == 0 {
+				return int64(0)
+			}
+			p := li * ri
+			if p/ri == li && !(li == -1 && ri == -1<<63) && !(ri == -1 && li == -1<<63) {
+				return p
+			}
+			return float64(li) * float64(ri)
+		case opDiv:
+			if ri == 0 || li == -1<<63 && ri == -1 {
+				return nil
+			}
+			return li / ri
+		case opMod:
+			if ri == 0 || ri == -1 {
+				if ri == -1 {
+					return int64(0)
+				}
+				return nil
+			}
+			return li % ri
+		}
+		return nil
+	}
+	if !lFloat {
+		lf = float64(li)
+	}
+	if !rFloat {
+		rf = float64(ri)
+	}
+	switch op {
+	case opAdd:
+		return lf + rf
+	case opSub:
+		return lf - rf
+	case opMul:
+		return lf * rf
+	case opDiv:
+		if rf == 0 {
+			return nil
+		}
+		return lf / rf
+	case opMod:
+		if rf == 0 {
+			return nil
+		}
+		m := lf - rf*float64(int64(lf/rf))
+		return m
+	}
+	return nil
+}
+
+// evalRef evaluates a reference; ok is false when it is undefined (null).
+func (st *state) evalRef(r *refExpr) (any, bool) {
+	if !st.step(r.off) {
+		return nil, false
+	}
+	cur, ok := st.vars[r.name]
+	if !ok {
+		return nil, false
+	}
+	for i := range r.parts {
+		cur, ok = st.applyPart(cur, &r.parts[i], r.off)
+		if !ok || st.err != nil {
+			return nil, false
+		}
+	}
+	if cur == nil {
+		return nil, false
+	}
+	return cur, true
+}
+
+func (st *state) applyPart(cur any, part *refPart, off int) (any, bool) {
+	switch part.kind {
+	case partProp:
+		return st.property(cur, part.name)
+	case partIndex:
+		key := st.eval(part.args[0])
+		return st.index(cur, key, off)
+	}
+	if !st.step(off) {
+		return nil, false
+	}
+	var buf [4]any
+	args := buf[:0]
+	for _, a := range part.args {
+		args = append(args, st.eval(a))
+	}
+	if st.err != nil {
+		return nil, false
+	}
+	v, ok := st.call(cur, part, args, off)
+	if !ok || v == nil {
+		return nil, false
+	}
+	return v, true
+}
+
+func (st *state) index(cur, key any, off int) (any, bool) {
+	switch c := cur.(type) {
+	case *List:
+		i, ok := asInt(key)
+		if !ok {
+			return nil, false
+		}
+		if i < 0 || i >= int64(len(c.Items)) {
+			st.fail(off, ErrEval, "index %d out of range for a list of %d", i, len(c.Items))
+			return nil, false
+		}
+		return c.Items[i], c.Items[i] != nil
+	case *Map:
+		k, ok := st.toString(key, off)
+		if !ok {
+			return nil, false
+		}
+		return st.mapGet(c, k)
+	}
+	return nil, false
+}

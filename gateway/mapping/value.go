@@ -1,0 +1,515 @@
+package mapping
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Values a template works with are plain Go values: nil, string, int64,
+// float64, bool, *List, *Map, and a few internal kinds (the $input, $util and
+// $foreach objects, map entries, #define blocks and the "missing" result of a
+// JSONPath that matched nothing).
+
+// List is a mutable list value. Lists built from JSON ($input.path,
+// $util.parseJson) render as JSON; lists built in a template ([1, 2], ranges,
+// split) render Java-style ([1, 2]).
+type List struct {
+	Items []any
+	json  bool
+}
+
+// Map is a mutable map with string keys that keeps insertion order, like the
+// Java LinkedHashMap that API Gateway's JSON objects are. It renders
+// Java-style ({a=1, b=2}). It is not safe for concurrent use.
+type Map struct {
+	keys  []string
+	vals  []any
+	index map[string]int // built once the map grows past a few keys
+	kind  mapKind
+}
+
+type mapKind uint8
+
+const (
+	plainMap    mapKind = iota
+	contextRoot         // $context: keySet() hides authorizer and isCanaryRequest
+	contextPart         // an object inside $context: renders as ""
+)
+
+const indexAfter = 8
+
+// NewMap returns an empty map.
+func NewMap() *Map { return &Map{} }
+
+// Len returns the number of keys.
+func (m *Map) Len() int { return len(m.keys) }
+
+// Keys returns the keys in insertion order. The slice must not be modified.
+func (m *Map) Keys() []string { return m.keys }
+
+func (m *Map) find(k string) int {
+	if m.index != nil {
+		if i, ok := m.index[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, key := range m.keys {
+		if key == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// Get returns the value stored under k.
+func (m *Map) Get(k string) (any, bool) {
+	if m == nil {
+		return nil, false
+	}
+	if i := m.find(k); i >= 0 {
+		return m.vals[i], true
+	}
+	return nil, false
+}
+
+// Set stores v under k, keeping the position of an existing key.
+func (m *Map) Set(k string, v any) {
+	if i := m.find(k); i >= 0 {
+		m.vals[i] = v
+		return
+	}
+	m.keys = append(m.keys, k)
+	m.vals = append(m.vals, v)
+	if m.index != nil {
+		m.index[k] = len(m.keys) - 1
+	} else if len(m.keys) > indexAfter {
+		m.index = make(map[string]int, len(m.keys)*2)
+		for i, key := range m.keys {
+			m.index[key] = i
+		}
+	}
+}
+
+// Delete removes k and returns its value.
+func (m *Map) Delete(k string) (any, bool) {
+	i := m.find(k)
+	if i < 0 {
+		return nil, false
+	}
+	v := m.vals[i]
+	m.keys = append(m.keys[:i], m.keys[i+1:]...)
+	m.vals = append(m.vals[:i], m.vals[i+1:]...)
+	if m.index != nil {
+		m.index = make(map[string]int, len(m.keys))
+		for j, key := range m.keys {
+			m.index[key] = j
+		}
+	}
+	return v, true
+}
+
+// SetPath stores v under a dotted path ("identity.sourceIp"), creating the
+// intermediate maps. It is how a caller fills $context.
+func (m *Map) SetPath(path string, v any) {
+	cur := m
+	for {
+		dot := strings.IndexByte(path, '.')
+		if dot < 0 {
+			cur.Set(path, v)
+			return
+		}
+		head := path[:dot]
+		path = path[dot+1:]
+		next, _ := cur.Get(head)
+		nm, ok := next.(*Map)
+		if !ok {
+			nm = &Map{}
+			if cur.kind != plainMap {
+				nm.kind = contextPart
+			}
+			cur.Set(head, nm)
+		}
+		cur = nm
+	}
+}
+
+// GetPath returns the value under a dotted path.
+func (m *Map) GetPath(path string) (any, bool) {
+	cur := m
+	for {
+		dot := strings.IndexByte(path, '.')
+		if dot < 0 {
+			return cur.Get(path)
+		}
+		next, ok := cur.Get(path[:dot])
+		if !ok {
+			return nil, false
+		}
+		nm, ok := next.(*Map)
+		if !ok {
+			return nil, false
+		}
+		cur = nm
+		path = path[dot+1:]
+	}
+}
+
+// missing is what a JSONPath that matched nothing yields: it renders as
+// nothing and equals both $null and "".
+type missingT struct{}
+
+var missing = missingT{}
+
+// mapEntry is an element of $map.entrySet().
+type mapEntry struct {
+	key string
+	val any
+}
+
+// block is the value of a #define: rendering it renders its body.
+type block struct {
+	body []node
+}
+
+// Truthiness, Velocity 1.7 style: null, false and a missing JSONPath are
+// false; everything else (including "" and 0) is true.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil, missingT:
+		return false
+	case bool:
+		return x
+	}
+	return true
+}
+
+func isNull(v any) bool {
+	switch v.(type) {
+	case nil, missingT:
+		return true
+	}
+	return false
+}
+
+func toNumber(v any) (int64, float64, bool, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, 0, false, true
+	case float64:
+		return 0, x, true, true
+	case int:
+		return int64(x), 0, false, true
+	}
+	return 0, 0, false, false
+}
+
+// formatFloat renders a float64 as Java's Double.toString does.
+func formatFloat(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case f == 0:
+		if math.Signbit(f) {
+			return "-0.0"
+		}
+		return "0.0"
+	}
+	abs := math.Abs(f)
+	if abs >= 1e-3 && abs < 1e7 {
+		s := strconv.FormatFloat(f, 'f', -1, 64)
+		if !strings.ContainsRune(s, '.') {
+			s += ".0"
+		}
+		return s
+	}
+	s := strconv.FormatFloat(f, 'E', -1, 64) // 1.5E+07
+	mant, exp, _ := strings.Cut(s, "E")
+	if !strings.ContainsRune(mant, '.') {
+		mant += ".0"
+	}
+	exp = strings.TrimPrefix(exp, "+")
+	neg := strings.HasPrefix(exp, "-")
+	exp = strings.TrimLeft(strings.TrimPrefix(exp, "-"), "0")
+	if neg {
+		exp = "-" + exp
+	}
+	return mant + "E" + exp
+}
+
+// valuesEqual is Velocity 1.7's ==: numbers compare by value, values of the
+// same kind by equality, and values of different kinds by their string forms.
+// A missing JSONPath equals both null and "".
+func valuesEqual(a, b any) bool {
+	if _, ok := a.(missingT); ok {
+		if b == nil {
+			return true
+		}
+		if s, ok := b.(string); ok && s == "" {
+			return true
+		}
+		_, ok := b.(missingT)
+		return ok
+	}
+	if _, ok := b.(missingT); ok {
+		return valuesEqual(b, a)
+	}
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	ai, af, aFloat, aNum := toNumber(a)
+	bi, bf, bFloat, bNum := toNumber(b)
+	if aNum && bNum {
+		if !aFloat && !bFloat {
+			return ai == bi
+		}
+		if !aFloat {
+			af = float64(ai)
+		}
+		if !bFloat {
+			bf = float64(bi)
+		}
+		return af == bf
+	}
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			return x == y
+		}
+	case bool:
+		if y, ok := b.(bool); ok {
+			return x == y
+		}
+	case *List:
+		if y, ok := b.(*List); ok {
+			if len(x.Items) != len(y.Items) {
+				return false
+			}
+			for i := range x.Items {
+				if !valuesEqual(x.Items[i], y.Items[i]) {
+					return false
+				}
+			}
+			return true
+		}
+	case *Map:
+		if y, ok := b.(*Map); ok {
+			if x == y {
+				return true
+			}
+			if x.Len() != y.Len() {
+				return false
+			}
+			for i, k := range x.keys {
+				yv, ok := y.Get(k)
+				if !ok || !valuesEqual(x.vals[i], yv) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	if aNum || bNum || isScalar(a) && isScalar(b) {
+		return plainString(a) == plainString(b)
+	}
+	return false
+}
+
+func isScalar(v any) bool {
+	switch v.(type) {
+	case string, int64, float64, bool:
+		return true
+	}
+	return false
+}
+
+// plainString renders a scalar without a render state (no limits needed).
+func plainString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return formatFloat(x)
+	case bool:
+		return strconv.FormatBool(x)
+	case nil, missingT:
+		return ""
+	}
+	var b []byte
+	b, _ = appendValue(b, v, 0, 1<<20)
+	return string(b)
+}
+
+// appendValue appends the Java toString() form of v. It returns false when
+// the result would exceed max bytes or nest too deeply.
+func appendValue(b []byte, v any, depth, max int) ([]byte, bool) {
+	if depth > maxValueDepth || len(b) > max {
+		return b, false
+	}
+	ok := true
+	switch x := v.(type) {
+	case string:
+		b = append(b, x...)
+	case int64:
+		b = strconv.AppendInt(b, x, 10)
+	case float64:
+		b = append(b, formatFloat(x)...)
+	case bool:
+		b = strconv.AppendBool(b, x)
+	case nil:
+		b = append(b, "null"...)
+	case missingT:
+	case *List:
+		if x.json {
+			return appendJSON(b, x, depth, max)
+		}
+		b = append(b, '[')
+		for i, it := range x.Items {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			if it == v {
+				b = append(b, "(this Collection)"...)
+				continue
+			}
+			if b, ok = appendValue(b, it, depth+1, max); !ok {
+				return b, false
+			}
+		}
+		b = append(b, ']')
+	case *Map:
+		if x.kind == contextPart {
+			return b, true
+		}
+		b = append(b, '{')
+		for i, k := range x.keys {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, k...)
+			b = append(b, '=')
+			if x.vals[i] == v {
+				b = append(b, "(this Map)"...)
+				continue
+			}
+			if b, ok = appendValue(b, x.vals[i], depth+1, max); !ok {
+				return b, false
+			}
+		}
+		b = append(b, '}')
+	case *mapEntry:
+		b = append(b, x.key...)
+		b = append(b, '=')
+		return appendValue(b, x.val, depth+1, max)
+	case *inputObj:
+		b = append(b, "{body="...)
+		b = append(b, x.v.bodyString()...)
+		b = append(b, '}')
+	default:
+		// $util, $foreach and other objects have no useful text.
+	}
+	return b, len(b) <= max
+}
+
+const maxValueDepth = 100
+
+// appendJSON appends v as JSON text.
+func appendJSON(b []byte, v any, depth, max int) ([]byte, bool) {
+	if depth > maxValueDepth || len(b) > max {
+		return b, false
+	}
+	ok := true
+	switch x := v.(type) {
+	case string:
+		b = appendJSONString(b, x)
+	case int64:
+		b = strconv.AppendInt(b, x, 10)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, formatFloat(x)...)
+		}
+	case bool:
+		b = strconv.AppendBool(b, x)
+	case nil, missingT:
+		b = append(b, "null"...)
+	case *List:
+		b = append(b, '[')
+		for i, it := range x.Items {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, ok = appendJSON(b, it, depth+1, max); !ok {
+				return b, false
+			}
+		}
+		b = append(b, ']')
+	case *Map:
+		b = append(b, '{')
+		for i, k := range x.keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			if b, ok = appendJSON(b, x.vals[i], depth+1, max); !ok {
+				return b, false
+			}
+		}
+		b = append(b, '}')
+	case *mapEntry:
+		b = append(b, '{')
+		b = appendJSONString(b, x.key)
+		b = append(b, ':')
+		if b, ok = appendJSON(b, x.val, depth+1, max); !ok {
+			return b, false
+		}
+		b = append(b, '}')
+	default:
+		b = appendJSONString(b, plainString(v))
+	}
+	return b, len(b) <= max
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"':
+			b = append(b, '\\', '"')
+		case '\\':
+			b = append(b, '\\', '\\')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		case '\b':
+			b = append(b, '\\', 'b')
+		case '\f':
+			b = append(b, '\\', 'f')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -1,0 +1,181 @@
+package mapping
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Vars is what one request exposes to a template: $input (from Body and the
+// parameters), $context and $stageVariables. Fill it per request; a Vars is
+// not safe for concurrent use, and rendering may change Context (the
+// override maps). Rendering the request and then the response template of
+// one request with the same Vars decodes the body once.
+type Vars struct {
+	// Body is the request (or integration response) payload.
+	Body []byte
+	// PathParams, QueryParams and Headers are the method request's
+	// parameters, for $input.params().
+	PathParams  map[string]string
+	QueryParams map[string]string
+	Headers     map[string]string
+	// Context is $context; build it with NewContext. Nil means an empty one.
+	Context *Map
+	// StageVariables is $stageVariables.
+	StageVariables map[string]string
+
+	decoded   any
+	decodeErr error
+	decodedOK bool
+	params    *Map
+	stage     *Map
+}
+
+// NewContext returns an empty $context map with the writable override maps
+// API Gateway provides: requestOverride.{header,querystring,path} and
+// responseOverride.header (responseOverride.status is set by templates).
+// Fill the rest with SetPath: ctx.SetPath("identity.sourceIp", ip).
+func NewContext() *Map {
+	m := &Map{kind: contextRoot}
+	ro := &Map{kind: contextPart}
+	ro.Set("header", &Map{kind: contextPart})
+	ro.Set("querystring", &Map{kind: contextPart})
+	ro.Set("path", &Map{kind: contextPart})
+	m.Set("requestOverride", ro)
+	rs := &Map{kind: contextPart}
+	rs.Set("header", &Map{kind: contextPart})
+	m.Set("responseOverride", rs)
+	return m
+}
+
+func (v *Vars) context() *Map {
+	if v.Context == nil {
+		v.Context = NewContext()
+	}
+	return v.Context
+}
+
+func sortedMap(src map[string]string) *Map {
+	m := &Map{}
+	keys := make([]string, 0, len(src))
+	for k := range src {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		m.Set(k, src[k])
+	}
+	return m
+}
+
+func (v *Vars) stageMap() *Map {
+	if v.stage == nil {
+		v.stage = sortedMap(v.StageVariables)
+	}
+	return v.stage
+}
+
+// paramsMap is $input.params(): {path={...}, querystring={...}, header={...}},
+// each with its names in sorted order.
+func (v *Vars) paramsMap() *Map {
+	if v.params == nil {
+		m := &Map{}
+		m.Set("path", sortedMap(v.PathParams))
+		m.Set("querystring", sortedMap(v.QueryParams))
+		m.Set("header", sortedMap(v.Headers))
+		v.params = m
+	}
+	return v.params
+}
+
+// param is $input.params(name): the path parameter, else the query string
+// parameter, else the header (names of headers match case-insensitively);
+// "" when none has the name.
+func (v *Vars) param(name string) string {
+	if s, ok := v.PathParams[name]; ok {
+		return s
+	}
+	if s, ok := v.QueryParams[name]; ok {
+		return s
+	}
+	if s, ok := v.Headers[name]; ok {
+		return s
+	}
+	for k, s := range v.Headers {
+		if strings.EqualFold(k, name) {
+			return s
+		}
+	}
+	return ""
+}
+
+// bodyString is $input.body; an empty body reads as "{}" as in API Gateway.
+func (v *Vars) bodyString() string {
+	if len(v.Body) == 0 {
+		return "{}"
+	}
+	return string(v.Body)
+}
+
+func (v *Vars) document() (any, error) {
+	if !v.decodedOK {
+		body := v.Body
+		if len(body) == 0 {
+			body = []byte("{}")
+		}
+		v.decoded, v.decodeErr = decodeJSON(body)
+		v.decodedOK = true
+	}
+	return v.decoded, v.decodeErr
+}
+
+func (v *Vars) overrideMap(path string) *Map {
+	if v.Context == nil {
+		return nil
+	}
+	x, _ := v.Context.GetPath(path)
+	m, _ := x.(*Map)
+	return m
+}
+
+func stringMap(m *Map) map[string]string {
+	if m == nil || m.Len() == 0 {
+		return nil
+	}
+	out := make(map[string]string, m.Len())
+	for i, k := range m.keys {
+		if isNull(m.vals[i]) {
+			continue
+		}
+		out[k] = plainString(m.vals[i])
+	}
+	return out
+}
+
+// RequestOverride returns what the template set in
+// $context.requestOverride: the integration request's headers, query string
+// parameters and path parameters to override (nil maps when none).
+func (v *Vars) RequestOverride() (headers, query, path map[string]string) {
+	return stringMap(v.overrideMap("requestOverride.header")),
+		stringMap(v.overrideMap("requestOverride.querystring")),
+		stringMap(v.overrideMap("requestOverride.path"))
+}
+
+// ResponseOverride returns what the template set in
+// $context.responseOverride: the method response's status (0 when not set
+// or not a number) and headers.
+func (v *Vars) ResponseOverride() (status int, headers map[string]string) {
+	if v.Context != nil {
+		if s, ok := v.Context.GetPath("responseOverride.status"); ok {
+			switch x := s.(type) {
+			case int64:
+				status = int(x)
+			case float64:
+				status = int(x)
+			case string:
+				status, _ = strconv.Atoi(strings.TrimSpace(x))
+			}
+		}
+	}
+	return status, stringMap(v.overrideMap("responseOverride.header"))
+}
