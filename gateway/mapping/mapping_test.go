@@ -3,6 +3,7 @@ package mapping
 import (
 	"context"
 	"errors"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -25,8 +26,13 @@ func (c renderCase) vars() *Vars {
 	v := &Vars{Body: []byte(c.body), PathParams: c.path, QueryParams: c.query, Headers: c.header, StageVariables: c.stage}
 	if c.ctx != nil {
 		v.Context = NewContext()
-		for k, x := range c.ctx {
-			v.Context.SetPath(k, x)
+		keys := make([]string, 0, len(c.ctx))
+		for k := range c.ctx {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // $context keeps insertion order
+		for _, k := range keys {
+			v.Context.SetPath(k, c.ctx[k])
 		}
 	}
 	return v

@@ -1,0 +1,203 @@
+package mapping
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestLimits(t *testing.T) {
+	small := Limits{MaxOutputBytes: 1 << 16, MaxSteps: 200_000}
+	cases := []struct {
+		name   string
+		tmpl   string
+		body   string
+		limits Limits
+		kind   error
+		msg    string
+	}{
+		{name: "foreach over 1001 items", tmpl: "#foreach($i in [1..1001])#end", kind: ErrLimit, msg: "line 1, column 1: #foreach over more than 1000 items"},
+		{name: "foreach over a 1001-item JSON list", body: "[" + strings.Repeat("0,", 1000) + "0]", tmpl: "x\n#foreach($i in $input.path('$'))#end", kind: ErrLimit, msg: "line 2, column 1: #foreach over more than 1000"},
+		{name: "foreach of 1000 is allowed then nested loops hit the step budget", tmpl: "#foreach($a in [1..1000])#foreach($b in [1..1000])#foreach($c in [1..1000])#end#end#end", limits: small, kind: ErrLimit, msg: "evaluation steps"},
+		{name: "string doubling", tmpl: "#set($s = 'aaaaaaaaaa')#foreach($i in [1..100])#set($s = \"$s$s\")#end$s", limits: small, kind: ErrLimit, msg: "bytes"},
+		{name: "string doubling with plus", tmpl: "#set($s = 'aaaaaaaaaa')#foreach($i in [1..100])#set($s = $s + $s)#end", limits: small, kind: ErrLimit, msg: "string longer than"},
+		{name: "output size", tmpl: "#foreach($i in [1..1000])0123456789#end", limits: Limits{MaxOutputBytes: 5000}, kind: ErrLimit, msg: "output larger than 5000 bytes"},
+		{name: "replace blowup", tmpl: "#set($s = 'aaaaaaaaaaaaaaaaaaaa')#foreach($i in [1..20])#set($s = $s.replace('a', 'aaaa'))#end", limits: small, kind: ErrLimit, msg: "string longer than"},
+		{name: "replaceAll blowup", tmpl: "#set($s = 'aaaaaaaaaaaaaaaaaaaa')#foreach($i in [1..20])#set($s = $s.replaceAll('a', 'aaaa'))#end", limits: small, kind: ErrLimit, msg: "string longer than"},
+		{name: "escapeJavaScript blowup", tmpl: "#set($s = '\"\"\"\"\"\"\"\"\"\"')#foreach($i in [1..40])#set($s = $util.escapeJavaScript($s))#end", limits: small, kind: ErrLimit, msg: "string longer than"},
+		{name: "list growth", tmpl: "#set($l = [])#foreach($a in [1..1000])#foreach($b in [1..1000])$!l.add($b)#end#end", limits: small, kind: ErrLimit, msg: ""},
+		{name: "huge range literal", tmpl: "#set($r = [1..100000000])", kind: ErrLimit, msg: "range [1..100000000] too large"},
+		{name: "macro recursion", tmpl: "#macro(r)#r()#end\n#r()", kind: ErrLimit, msg: "recursion deeper than 64"},
+		{name: "define recursion", tmpl: "#define($a)$a#end$a", kind: ErrLimit, msg: "recursion deeper than 64"},
+		{name: "parseJson invalid", tmpl: "$util.parseJson('{')", kind: ErrEval, msg: "line 1, column 1: $util.parseJson: invalid JSON"},
+		{name: "input.json of a non-JSON body", body: "not json", tmpl: "{\"a\": $input.json('$.a')}", kind: ErrEval, msg: "line 1, column 7: $input.json(\"$.a\"): the body is not JSON"},
+		{name: "input.path of a non-JSON body", body: "{", tmpl: "$input.path('$')", kind: ErrEval, msg: "the body is not JSON"},
+		{name: "invalid JSONPath", body: "{}", tmpl: "$input.json('$[')", kind: ErrEval, msg: "invalid JSONPath"},
+		{name: "invalid JSONPath from a variable", body: "{}", tmpl: "#set($p = 'a.b')$input.path($p)", kind: ErrEval, msg: "a path starts with $"},
+		{name: "base64Decode invalid", tmpl: "$util.base64Decode('!!!')", kind: ErrEval, msg: "$util.base64Decode"},
+		{name: "urlDecode invalid", tmpl: "$util.urlDecode('%zz')", kind: ErrEval, msg: "$util.urlDecode"},
+		{name: "substring out of range", tmpl: "#set($s = 'abc')$s.substring(5)", kind: ErrEval, msg: "substring(5, 3) out of range"},
+		{name: "list get out of range", tmpl: "#set($l = [])$l.get(0)", kind: ErrEval, msg: "get(0) out of range"},
+		{name: "invalid regular expression", tmpl: "#set($s = 'abc')$s.replaceAll('(', 'x')", kind: ErrEval, msg: "invalid regular expression"},
+		{name: "invalid regular expression at run time", tmpl: "#set($s = 'abc')#set($p = '[')$s.matches($p)", kind: ErrEval, msg: "invalid regular expression"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tm, err := Parse("application/json", c.tmpl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.limits != (Limits{}) {
+				tm = tm.WithLimits(c.limits)
+			}
+			var buf bytes.Buffer
+			err = tm.Render(context.Background(), &Vars{Body: []byte(c.body)}, &buf)
+			if !errors.Is(err, c.kind) {
+				t.Fatalf("error %v, want %v", err, c.kind)
+			}
+			if !strings.Contains(err.Error(), c.msg) || !strings.Contains(err.Error(), `template "application/json"`) {
+				t.Errorf("error %q, want it to contain %q", err, c.msg)
+			}
+			if buf.Len() != 0 {
+				t.Errorf("wrote %d bytes on failure", buf.Len())
+			}
+		})
+	}
+}
+
+// countdownCtx reports Canceled after its Err has been asked n times, so a
+// test can cancel mid-render without a clock.
+type countdownCtx struct {
+	context.Context
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countdownCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n <= 0 {
+		return context.Canceled
+	}
+	c.n--
+	return nil
+}
+
+func TestRenderStopsWhenContextEnds(t *testing.T) {
+	tm, err := Parse("t", "#foreach($a in [1..1000])#foreach($b in [1..1000])x#end#end")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := &countdownCtx{Context: context.Background(), n: 3}
+	_, err = tm.RenderString(ctx, &Vars{})
+	if !errors.Is(err, ErrLimit) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want ErrLimit and Canceled", err)
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := tm.RenderString(cctx, &Vars{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled context: %v", err)
+	}
+}
+
+func TestConcurrentRenders(t *testing.T) {
+	tm, err := Parse("t", "#set($r = $input.path('$'))#foreach($i in $r.items)$util.escapeJavaScript($i)#if($foreach.hasNext),#end#end $context.requestId")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				ctx := NewContext()
+				id := string(rune('a'+g)) + string(rune('a'+i%26))
+				ctx.SetPath("requestId", id)
+				got, err := tm.RenderString(context.Background(), &Vars{Body: []byte(`{"items": ["x\"", "y"]}`), Context: ctx})
+				if want := `x\",y ` + id; err != nil || got != want {
+					t.Errorf("got %q %v, want %q", got, err, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestVarsReusedAcrossTemplates(t *testing.T) {
+	req, _ := Parse("req", `#set($context.responseOverride.header.X-A = $input.path('$.a'))`)
+	resp, _ := Parse("resp", `$context.responseOverride.header.X-A/$input.json('$.a')`)
+	v := &Vars{Body: []byte(`{"a": "b"}`)}
+	if _, err := req.RenderString(context.Background(), v); err != nil {
+		t.Fatal(err)
+	}
+	got, err := resp.RenderString(context.Background(), v)
+	if err != nil || got != `b/"b"` {
+		t.Fatalf("got %q %v", got, err)
+	}
+}
+
+func TestJSONPathCompileErrors(t *testing.T) {
+	for _, p := range []string{"a", "$.", "$[", "$['a'", "$[?(@.a == )]", "$[1:2", "$.a[?(x)]", "$..", "$[abc]", "$.a b"} {
+		if _, err := CompileJSONPath(p); !errors.Is(err, ErrJSONPath) {
+			t.Errorf("%q: %v", p, err)
+		}
+	}
+}
+
+func TestJSONPath(t *testing.T) {
+	doc, err := decodeJSON([]byte(`{"store": {"book": [{"title": "A", "price": 8}, {"title": "B", "price": 12, "isbn": "x"}], "bike": {"price": 19.95}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]string{
+		"$":                                   `{"store":{"book":[{"title":"A","price":8},{"title":"B","price":12,"isbn":"x"}],"bike":{"price":19.95}}}`,
+		"":                                    `{"store":{"book":[{"title":"A","price":8},{"title":"B","price":12,"isbn":"x"}],"bike":{"price":19.95}}}`,
+		"$.store.bike.price":                  `19.95`,
+		"$['store']['bike']":                  `{"price":19.95}`,
+		"$.store.book[1].title":               `"B"`,
+		"$.store.book[*].title":               `["A","B"]`,
+		"$.store.book[-1].title":              `"B"`,
+		"$..price":                            `[8,12,19.95]`,
+		"$.store.*":                           `[[{"title":"A","price":8},{"title":"B","price":12,"isbn":"x"}],{"price":19.95}]`,
+		"$.store.book[0,1].price":             `[8,12]`,
+		"$.store.book[:1].title":              `["A"]`,
+		"$.store.book[-1:].title":             `["B"]`,
+		"$.store.book[?(@.price < 10)].title": `["A"]`,
+		"$.store.book[?(@.isbn)].title":       `["B"]`,
+		"$.store.book[?(@.price > 10 && @.title == 'B')].title":   `["B"]`,
+		"$.store.book[?(@.price == 1 || @.title == \"A\")].title": `["A"]`,
+		"$..book[0]":     `[{"title":"A","price":8}]`,
+		"$.nope[*]":      `[]`,
+		"$['a','store']": `[{"book":[{"title":"A","price":8},{"title":"B","price":12,"isbn":"x"}],"bike":{"price":19.95}}]`,
+	}
+	for p, want := range cases {
+		jp, err := CompileJSONPath(p)
+		if err != nil {
+			t.Errorf("%q: %v", p, err)
+			continue
+		}
+		v, ok := jp.Eval(doc)
+		if !ok {
+			t.Errorf("%q matched nothing", p)
+			continue
+		}
+		got, _ := appendJSON(nil, v, 0, 1<<20)
+		if string(got) != want {
+			t.Errorf("%q = %s, want %s", p, got, want)
+		}
+	}
+	for _, p := range []string{"$.nope", "$.store.book[5]", "$.store.book.title", "$.store.bike[0]"} {
+		jp, err := CompileJSONPath(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := jp.Eval(doc); ok {
+			t.Errorf("%q matched %v", p, v)
+		}
+	}
+}
