@@ -84,12 +84,23 @@ type refPart struct {
 }
 
 type refExpr struct {
-	name  string
-	parts []refPart
-	quiet bool
-	raw   string // the source text, rendered when the reference is undefined
-	off   int
+	// direct marks $util.escapeJavaScript(x) and $input.json(x), which
+	// render straight into the output when written in the text.
+	direct directKind
+	name   string
+	parts  []refPart
+	quiet  bool
+	raw    string // the source text, rendered when the reference is undefined
+	off    int
 }
+
+type directKind uint8
+
+const (
+	directNone directKind = iota
+	directEscapeJS
+	directInputJSON
+)
 
 type listExpr struct{ items []expr }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -15,7 +16,19 @@ const maxJSONDepth = 512
 // *Map (keys in document order), arrays *List (rendering as JSON), numbers
 // int64 when integral and in range, float64 otherwise.
 func decodeJSON(data []byte) (any, error) {
-	d := jsonDecoder{data: data}
+	d := decoderPool.Get().(*jsonDecoder)
+	d.data, d.pos, d.s = data, 0, string(data)
+	d.maps, d.keys, d.vals = nil, nil, nil
+	defer func() {
+		d.data, d.s = nil, ""
+		d.maps, d.keys, d.vals = nil, nil, nil
+		clear(d.vstack)
+		d.kstack, d.vstack = d.kstack[:0], d.vstack[:0]
+		if len(d.intern) > maxInterned {
+			clear(d.intern)
+		}
+		decoderPool.Put(d)
+	}()
 	d.skipSpace()
 	v, err := d.value(0)
 	if err != nil {
@@ -30,7 +43,94 @@ func decodeJSON(data []byte) (any, error) {
 
 type jsonDecoder struct {
 	data []byte
+	s    string // data as a string: unescaped strings are substrings of it
 	pos  int
+	// Slabs the maps, keys and values of one document are cut from, so a
+	// document of many small objects costs few allocations.
+	maps []Map
+	keys []string
+	vals []any
+	// Members of the objects and arrays being decoded; each object or array
+	// is copied out at its end into slices of exactly its size.
+	kstack []string
+	vstack []any
+	// intern shares the strings of repeated keys.
+	intern map[string]string
+}
+
+const maxInterned = 1024
+
+const slabSize = 256
+
+// cutVals copies vals into the value slab; the result has no spare
+// capacity, so appending to it copies.
+func (d *jsonDecoder) cutVals(vals []any) []any {
+	n := len(vals)
+	if n > slabSize/4 {
+		return append([]any(nil), vals...)
+	}
+	if len(d.vals)+n > cap(d.vals) {
+		d.vals = make([]any, 0, slabSize)
+	}
+	start := len(d.vals)
+	d.vals = append(d.vals, vals...)
+	return d.vals[start : start+n : start+n]
+}
+
+func (d *jsonDecoder) newMap(keys []string, vals []any) *Map {
+	n := len(keys)
+	if n > indexAfter || hasDuplicate(keys) {
+		return newMapFrom(keys, vals)
+	}
+	if len(d.maps) == cap(d.maps) {
+		d.maps = make([]Map, 0, slabSize/4)
+	}
+	d.maps = append(d.maps, Map{})
+	m := &d.maps[len(d.maps)-1]
+	if len(d.keys)+n > cap(d.keys) {
+		d.keys = make([]string, 0, slabSize)
+	}
+	start := len(d.keys)
+	d.keys = append(d.keys, keys...)
+	m.keys = d.keys[start : start+n : start+n]
+	m.vals = d.cutVals(vals)
+	return m
+}
+
+func hasDuplicate(keys []string) bool {
+	for i := 1; i < len(keys); i++ {
+		for j := 0; j < i; j++ {
+			if keys[i] == keys[j] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+var decoderPool = sync.Pool{New: func() any { return &jsonDecoder{intern: map[string]string{}} }}
+
+// key reads an object key, sharing the string with earlier equal keys.
+func (d *jsonDecoder) key() (string, error) {
+	start := d.pos + 1
+	for i := start; i < len(d.data); i++ {
+		c := d.data[i]
+		if c == '"' {
+			if k, ok := d.intern[string(d.data[start:i])]; ok {
+				d.pos = i + 1
+				return k, nil
+			}
+			break
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+	}
+	k, err := d.str()
+	if err == nil && len(d.intern) < maxInterned && len(k) <= 64 {
+		d.intern[k] = k
+	}
+	return k, err
 }
 
 func (d *jsonDecoder) errorf(format string, args ...any) error {
@@ -58,18 +158,18 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 	switch c := d.data[d.pos]; {
 	case c == '{':
 		d.pos++
-		m := &Map{}
+		kbase, vbase := len(d.kstack), len(d.vstack)
 		d.skipSpace()
 		if d.pos < len(d.data) && d.data[d.pos] == '}' {
 			d.pos++
-			return m, nil
+			return &Map{}, nil
 		}
 		for {
 			d.skipSpace()
 			if d.pos >= len(d.data) || d.data[d.pos] != '"' {
 				return nil, d.errorf("expected a string key")
 			}
-			k, err := d.str()
+			k, err := d.key()
 			if err != nil {
 				return nil, err
 			}
@@ -83,7 +183,8 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			m.Set(k, v)
+			d.kstack = append(d.kstack, k)
+			d.vstack = append(d.vstack, v)
 			d.skipSpace()
 			if d.pos >= len(d.data) {
 				return nil, d.errorf("unexpected end of input")
@@ -94,17 +195,20 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 			}
 			if d.data[d.pos] == '}' {
 				d.pos++
+				m := d.newMap(d.kstack[kbase:], d.vstack[vbase:])
+				clear(d.vstack[vbase:])
+				d.kstack, d.vstack = d.kstack[:kbase], d.vstack[:vbase]
 				return m, nil
 			}
 			return nil, d.errorf("expected ',' or '}'")
 		}
 	case c == '[':
 		d.pos++
-		l := &List{json: true}
+		base := len(d.vstack)
 		d.skipSpace()
 		if d.pos < len(d.data) && d.data[d.pos] == ']' {
 			d.pos++
-			return l, nil
+			return &List{json: true}, nil
 		}
 		for {
 			d.skipSpace()
@@ -112,7 +216,7 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			l.Items = append(l.Items, v)
+			d.vstack = append(d.vstack, v)
 			d.skipSpace()
 			if d.pos >= len(d.data) {
 				return nil, d.errorf("unexpected end of input")
@@ -123,6 +227,9 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 			}
 			if d.data[d.pos] == ']' {
 				d.pos++
+				l := &List{Items: d.cutVals(d.vstack[base:]), json: true}
+				clear(d.vstack[base:])
+				d.vstack = d.vstack[:base]
 				return l, nil
 			}
 			return nil, d.errorf("expected ',' or ']'")
@@ -184,7 +291,7 @@ func (d *jsonDecoder) number() (any, error) {
 			return nil, d.errorf("invalid number")
 		}
 	}
-	text := string(d.data[start:d.pos])
+	text := d.s[start:d.pos]
 	if !isFloat {
 		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
 			return n, nil
@@ -204,7 +311,7 @@ func (d *jsonDecoder) str() (string, error) {
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
 		if c == '"' {
-			s := string(d.data[start:d.pos])
+			s := d.s[start:d.pos]
 			d.pos++
 			return s, nil
 		}

@@ -920,24 +920,41 @@ func (st *state) utilMethod(name string, args []any, off int) (any, bool) {
 // escaped with a backslash, control characters as \b \f \n \r \t or \u00XX,
 // and every character above 0x7f as \uXXXX (UTF-16, upper-case hex).
 func escapeJavaScript(s string) string {
-	i := 0
-	for i < len(s) {
-		c := s[i]
-		if c < 0x20 || c >= 0x7f || c == '\'' || c == '"' || c == '\\' || c == '/' {
-			break
-		}
-		i++
-	}
-	if i == len(s) {
+	if !needsJSEscape(s) {
 		return s
 	}
-	b := make([]byte, 0, len(s)+len(s)/4+8)
-	b = append(b, s[:i]...)
+	return string(appendEscapeJavaScript(make([]byte, 0, len(s)+len(s)/4+8), s))
+}
+
+func needsJSEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x80 || c == '\'' || c == '"' || c == '\\' || c == '/' {
+			return true
+		}
+	}
+	return false
+}
+
+func appendEscapeJavaScript(b []byte, s string) []byte {
 	const hexUpper = "0123456789ABCDEF"
 	u4 := func(b []byte, u uint16) []byte {
 		return append(b, '\\', 'u', hexUpper[u>>12], hexUpper[u>>8&0xf], hexUpper[u>>4&0xf], hexUpper[u&0xf])
 	}
-	for _, r := range s[i:] {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x80 && c != '\'' && c != '"' && c != '\\' && c != '/' {
+			i++
+			continue
+		}
+		b = append(b, s[start:i]...)
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		i += size
+		start = i
 		switch {
 		case r == '\'' || r == '"' || r == '\\' || r == '/':
 			b = append(b, '\\', byte(r))
@@ -953,8 +970,6 @@ func escapeJavaScript(s string) string {
 			b = append(b, '\\', 'r')
 		case r < 0x20:
 			b = append(b, '\\', 'u', '0', '0', hexUpper[r>>4], hexUpper[r&0xf])
-		case r < 0x7f:
-			b = append(b, byte(r))
 		case r > 0xFFFF:
 			r1, r2 := utf16.EncodeRune(r)
 			b = u4(b, uint16(r1))
@@ -963,7 +978,7 @@ func escapeJavaScript(s string) string {
 			b = u4(b, uint16(r))
 		}
 	}
-	return string(b)
+	return append(b, s[start:]...)
 }
 
 // urlEncode is java.net.URLEncoder.encode(s, "UTF-8"): letters, digits and

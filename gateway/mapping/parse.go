@@ -692,6 +692,14 @@ func (p *parser) reference(inExpr bool) (*refExpr, bool, error) {
 		return nil, false, p.errAt(start, "reference has too many parts")
 	}
 	ref.raw = p.src[start:p.pos]
+	if len(ref.parts) == 1 && ref.parts[0].kind == partMethod && len(ref.parts[0].args) == 1 {
+		switch {
+		case ref.name == "util" && ref.parts[0].name == "escapeJavaScript":
+			ref.direct = directEscapeJS
+		case ref.name == "input" && ref.parts[0].name == "json" && ref.parts[0].jp != nil:
+			ref.direct = directInputJSON
+		}
+	}
 	return ref, true, nil
 }
 

@@ -281,6 +281,12 @@ func (st *state) execOne(n node) ctrl {
 
 func (st *state) renderRef(n *refNode) ctrl {
 	r := n.ref
+	if r.direct != directNone && n.backslashes == 0 && st.renderDirect(r) {
+		if st.err != nil || !st.checkOut(r.off) {
+			return ctrlErr
+		}
+		return ctrlNone
+	}
 	v, ok := st.evalRef(r)
 	if st.err != nil {
 		return ctrlErr
@@ -306,6 +312,58 @@ func (st *state) renderRef(n *refNode) ctrl {
 	return st.writeValue(v, r.off)
 }
 
+// renderDirect renders $util.escapeJavaScript(x) and $input.json('path')
+// into the output without building the string first. It returns false
+// when the general path must render the reference instead.
+func (st *state) renderDirect(r *refExpr) bool {
+	part := &r.parts[0]
+	switch r.direct {
+	case directEscapeJS:
+		if st.vars["util"] != utilValue {
+			return false
+		}
+		if !st.step(r.off) {
+			return true
+		}
+		arg := st.eval(part.args[0])
+		s, ok := arg.(string)
+		if !ok || st.err != nil {
+			if st.err != nil {
+				return true
+			}
+			if !isScalar(arg) {
+				return false
+			}
+			s = plainString(arg)
+		}
+		st.out = appendEscapeJavaScript(st.out, s)
+		return true
+	case directInputJSON:
+		in, ok := st.vars["input"].(*inputObj)
+		if !ok || in != &st.in {
+			return false
+		}
+		if !st.step(r.off) {
+			return true
+		}
+		doc, err := in.v.document()
+		if err != nil {
+			st.fail(r.off, ErrEval, "$input.json(%q): the body is not JSON: %v", part.jp.String(), err)
+			return true
+		}
+		res, found := part.jp.Eval(doc)
+		if !found {
+			return true
+		}
+		var fits bool
+		if st.out, fits = appendJSON(st.out, res, 0, st.lim.MaxOutputBytes); !fits {
+			st.fail(r.off, ErrLimit, "$input.json result larger than %d bytes", st.lim.MaxOutputBytes)
+		}
+		return true
+	}
+	return false
+}
+
 // writeValue appends the text of v to the output.
 func (st *state) writeValue(v any, off int) ctrl {
 	switch x := v.(type) {
@@ -313,6 +371,8 @@ func (st *state) writeValue(v any, off int) ctrl {
 		st.out = append(st.out, x...)
 	case int64:
 		st.out = strconv.AppendInt(st.out, x, 10)
+	case float64:
+		st.out = appendFloat(st.out, x)
 	case *block:
 		st.depth++
 		if st.depth > st.lim.MaxDepth {

@@ -42,6 +42,44 @@ const indexAfter = 8
 // NewMap returns an empty map.
 func NewMap() *Map { return &Map{} }
 
+// newMapFrom builds a map of copies of keys and vals; a later duplicate key
+// replaces the value of the first, as in a JSON object read by Java.
+func newMapFrom(keys []string, vals []any) *Map {
+	n := len(keys)
+	dup := false
+	if n <= indexAfter {
+		for i := 1; i < n && !dup; i++ {
+			for j := 0; j < i; j++ {
+				if keys[i] == keys[j] {
+					dup = true
+					break
+				}
+			}
+		}
+	} else {
+		seen := make(map[string]int, n)
+		for i, k := range keys {
+			if _, ok := seen[k]; ok {
+				dup = true
+				break
+			}
+			seen[k] = i
+		}
+		if !dup {
+			m := &Map{keys: append([]string(nil), keys...), vals: append([]any(nil), vals...), index: seen}
+			return m
+		}
+	}
+	if dup {
+		m := &Map{}
+		for i, k := range keys {
+			m.Set(k, vals[i])
+		}
+		return m
+	}
+	return &Map{keys: append([]string(nil), keys...), vals: append([]any(nil), vals...)}
+}
+
 // Len returns the number of keys.
 func (m *Map) Len() int { return len(m.keys) }
 
@@ -205,6 +243,22 @@ func toNumber(v any) (int64, float64, bool, bool) {
 	return 0, 0, false, false
 }
 
+// appendFloat appends formatFloat(f), without an allocation in the common
+// range.
+func appendFloat(b []byte, f float64) []byte {
+	if abs := math.Abs(f); abs >= 1e-3 && abs < 1e7 {
+		start := len(b)
+		b = strconv.AppendFloat(b, f, 'f', -1, 64)
+		for _, c := range b[start:] {
+			if c == '.' {
+				return b
+			}
+		}
+		return append(b, '.', '0')
+	}
+	return append(b, formatFloat(f)...)
+}
+
 // formatFloat renders a float64 as Java's Double.toString does.
 func formatFloat(f float64) string {
 	switch {
@@ -360,7 +414,7 @@ func appendValue(b []byte, v any, depth, max int) ([]byte, bool) {
 	case int64:
 		b = strconv.AppendInt(b, x, 10)
 	case float64:
-		b = append(b, formatFloat(x)...)
+		b = appendFloat(b, x)
 	case bool:
 		b = strconv.AppendBool(b, x)
 	case nil:
@@ -435,7 +489,7 @@ func appendJSON(b []byte, v any, depth, max int) ([]byte, bool) {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			b = append(b, "null"...)
 		} else {
-			b = append(b, formatFloat(x)...)
+			b = appendFloat(b, x)
 		}
 	case bool:
 		b = strconv.AppendBool(b, x)
