@@ -30,6 +30,7 @@ type ifNode struct {
 
 type foreachNode struct {
 	name string
+	slot int
 	iter expr
 	body []node
 	off  int
@@ -41,12 +42,14 @@ type stopNode struct{}
 
 type defineNode struct {
 	name string
+	slot int
 	body []node
 }
 
 type macroDef struct {
 	name   string
 	params []string
+	slots  []int
 	body   []node
 }
 
@@ -88,6 +91,7 @@ type refExpr struct {
 	// render straight into the output when written in the text.
 	direct directKind
 	name   string
+	slot   int // index of the variable in the render's slots
 	parts  []refPart
 	quiet  bool
 	raw    string // the source text, rendered when the reference is undefined
@@ -134,3 +138,33 @@ type binExpr struct {
 type notExpr struct{ x expr }
 
 type negExpr struct{ x expr }
+
+// Variables live in slots numbered at parse time; these are the built-ins.
+const (
+	slotInput = iota
+	slotUtil
+	slotContext
+	slotStageVariables
+	slotForeach
+	slotVelocityCount
+	numBuiltins
+)
+
+// symtab numbers the variables of one template.
+type symtab struct {
+	index map[string]int
+}
+
+func newSymtab() *symtab {
+	return &symtab{index: map[string]int{"input": slotInput, "util": slotUtil, "context": slotContext,
+		"stageVariables": slotStageVariables, "foreach": slotForeach, "velocityCount": slotVelocityCount}}
+}
+
+func (s *symtab) slot(name string) int {
+	if i, ok := s.index[name]; ok {
+		return i
+	}
+	i := len(s.index)
+	s.index[name] = i
+	return i
+}

@@ -24,9 +24,6 @@ func decodeJSON(data []byte) (any, error) {
 		d.maps, d.keys, d.vals = nil, nil, nil
 		clear(d.vstack)
 		d.kstack, d.vstack = d.kstack[:0], d.vstack[:0]
-		if len(d.intern) > maxInterned {
-			clear(d.intern)
-		}
 		decoderPool.Put(d)
 	}()
 	d.skipSpace()
@@ -54,11 +51,7 @@ type jsonDecoder struct {
 	// is copied out at its end into slices of exactly its size.
 	kstack []string
 	vstack []any
-	// intern shares the strings of repeated keys.
-	intern map[string]string
 }
-
-const maxInterned = 1024
 
 const slabSize = 256
 
@@ -108,30 +101,8 @@ func hasDuplicate(keys []string) bool {
 	return false
 }
 
-var decoderPool = sync.Pool{New: func() any { return &jsonDecoder{intern: map[string]string{}} }}
+var decoderPool = sync.Pool{New: func() any { return &jsonDecoder{} }}
 
-// key reads an object key, sharing the string with earlier equal keys.
-func (d *jsonDecoder) key() (string, error) {
-	start := d.pos + 1
-	for i := start; i < len(d.data); i++ {
-		c := d.data[i]
-		if c == '"' {
-			if k, ok := d.intern[string(d.data[start:i])]; ok {
-				d.pos = i + 1
-				return k, nil
-			}
-			break
-		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
-	}
-	k, err := d.str()
-	if err == nil && len(d.intern) < maxInterned && len(k) <= 64 {
-		d.intern[k] = k
-	}
-	return k, err
-}
 
 func (d *jsonDecoder) errorf(format string, args ...any) error {
 	return fmt.Errorf("invalid JSON at offset %d: %s", d.pos, fmt.Sprintf(format, args...))
@@ -169,7 +140,7 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 			if d.pos >= len(d.data) || d.data[d.pos] != '"' {
 				return nil, d.errorf("expected a string key")
 			}
-			k, err := d.key()
+			k, err := d.str()
 			if err != nil {
 				return nil, err
 			}

@@ -39,7 +39,7 @@ func Parse(name, src string) (*Template, error) {
 	if len(src) > MaxTemplateBytes {
 		return nil, &SyntaxError{Template: name, Line: 1, Column: 1, Msg: fmt.Sprintf("template is larger than %d bytes", MaxTemplateBytes)}
 	}
-	p := &parser{src: src, name: name, macros: map[string]*macroDef{}}
+	p := &parser{src: src, name: name, macros: map[string]*macroDef{}, syms: newSymtab()}
 	nodes, term, err := p.block(0)
 	if err != nil {
 		return nil, err
@@ -47,7 +47,7 @@ func Parse(name, src string) (*Template, error) {
 	if term != "" {
 		return nil, p.errAt(p.termOff, "#%s without a matching #if, #foreach, #define or #macro", term)
 	}
-	return &Template{name: name, src: src, root: nodes, limits: DefaultLimits()}, nil
+	return &Template{name: name, src: src, root: nodes, limits: DefaultLimits(), nslots: len(p.syms.index)}, nil
 }
 
 type parser struct {
@@ -57,6 +57,7 @@ type parser struct {
 	base    int // offset of src within the template (for string literals)
 	full    string
 	macros  map[string]*macroDef
+	syms    *symtab
 	termOff int
 }
 
@@ -508,7 +509,7 @@ func (p *parser) foreachDirective(off, depth int) (node, error) {
 		}
 		return nil, p.errAt(p.termOff, "#%s inside #foreach without #if", term)
 	}
-	return &foreachNode{name: ref.name, iter: iter, body: body, off: off}, nil
+	return &foreachNode{name: ref.name, slot: p.syms.slot(ref.name), iter: iter, body: body, off: off}, nil
 }
 
 func (p *parser) defineDirective(off, depth int) (node, error) {
@@ -533,7 +534,7 @@ func (p *parser) defineDirective(off, depth int) (node, error) {
 	if term != "end" {
 		return nil, p.errAt(off, "unclosed #define: no #end")
 	}
-	return &defineNode{name: ref.name, body: body}, nil
+	return &defineNode{name: ref.name, slot: p.syms.slot(ref.name), body: body}, nil
 }
 
 var reserved = map[string]bool{"set": true, "if": true, "elseif": true, "else": true, "end": true,
@@ -570,6 +571,7 @@ func (p *parser) macroDirective(off, depth int) error {
 			return p.errAt(p.pos, "#macro parameters are plain references")
 		}
 		m.params = append(m.params, ref.name)
+		m.slots = append(m.slots, p.syms.slot(ref.name))
 	}
 	if err := p.closeParen("macro", off); err != nil {
 		return err
@@ -642,6 +644,7 @@ func (p *parser) reference(inExpr bool) (*refExpr, bool, error) {
 		p.pos = start
 		return nil, false, nil
 	}
+	ref.slot = p.syms.slot(ref.name)
 	for p.pos < len(p.src) {
 		c := p.src[p.pos]
 		if c == '.' && p.pos+1 < len(p.src) && isIdentStart(p.src[p.pos+1]) {
@@ -1015,7 +1018,7 @@ func (p *parser) doubleQuoted(depth int) (expr, error) {
 	if full == "" {
 		full = p.src
 	}
-	sub := &parser{src: body, name: p.name, base: p.base + start + 1, full: full, macros: p.macros}
+	sub := &parser{src: body, name: p.name, base: p.base + start + 1, full: full, macros: p.macros, syms: p.syms}
 	nodes, term, err := sub.block(depth + 1)
 	if err != nil {
 		return nil, err

@@ -66,6 +66,7 @@ type Template struct {
 	src    string
 	root   []node
 	limits Limits
+	nslots int
 }
 
 // Name returns the name given to Parse.
@@ -102,7 +103,7 @@ type state struct {
 	ctx     context.Context
 	t       *Template
 	lim     Limits
-	vars    map[string]any
+	vars    []any // by slot; nil is undefined
 	out     []byte
 	scratch []byte
 	steps   int
@@ -113,7 +114,7 @@ type state struct {
 	loop    *foreachInfo
 }
 
-var statePool = sync.Pool{New: func() any { return &state{vars: make(map[string]any, 16)} }}
+var statePool = sync.Pool{New: func() any { return &state{} }}
 
 // maxPooledBuffer is the largest output buffer kept for reuse.
 const maxPooledBuffer = 256 << 10
@@ -145,6 +146,7 @@ func (t *Template) RenderString(ctx context.Context, vars *Vars) (string, error)
 
 func (t *Template) release(st *state) {
 	clear(st.vars)
+	st.vars = st.vars[:0]
 	st.ctx, st.t, st.v, st.err, st.loop = nil, nil, nil, nil, nil
 	st.in = inputObj{}
 	if cap(st.out) > maxPooledBuffer {
@@ -165,10 +167,14 @@ func (t *Template) render(ctx context.Context, vars *Vars) (st *state, err error
 	}
 	st.v = vars
 	st.in.v = vars
-	st.vars["input"] = &st.in
-	st.vars["util"] = utilValue
-	st.vars["context"] = vars.context()
-	st.vars["stageVariables"] = vars.stageMap()
+	if cap(st.vars) < t.nslots {
+		st.vars = make([]any, t.nslots)
+	}
+	st.vars = st.vars[:t.nslots]
+	st.vars[slotInput] = &st.in
+	st.vars[slotUtil] = utilValue
+	st.vars[slotContext] = vars.context()
+	st.vars[slotStageVariables] = vars.stageMap()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("template %q: internal error: %v: %w", t.name, r, ErrEval)
@@ -269,7 +275,7 @@ func (st *state) execOne(n node) ctrl {
 	case *stopNode:
 		return ctrlStop
 	case *defineNode:
-		st.vars[n.name] = &block{body: n.body}
+		st.vars[n.slot] = &block{body: n.body}
 	case *macroCall:
 		return st.callMacro(n)
 	}
@@ -319,7 +325,7 @@ func (st *state) renderDirect(r *refExpr) bool {
 	part := &r.parts[0]
 	switch r.direct {
 	case directEscapeJS:
-		if st.vars["util"] != utilValue {
+		if st.vars[slotUtil] != utilValue {
 			return false
 		}
 		if !st.step(r.off) {
@@ -339,7 +345,7 @@ func (st *state) renderDirect(r *refExpr) bool {
 		st.out = appendEscapeJavaScript(st.out, s)
 		return true
 	case directInputJSON:
-		in, ok := st.vars["input"].(*inputObj)
+		in, ok := st.vars[slotInput].(*inputObj)
 		if !ok || in != &st.in {
 			return false
 		}
@@ -419,13 +425,14 @@ func (st *state) assign(target *refExpr, v any) {
 		return
 	}
 	if len(target.parts) == 0 {
-		st.vars[target.name] = v
+		st.vars[target.slot] = v
 		return
 	}
-	cur, ok := st.vars[target.name]
-	if !ok {
+	cur := st.vars[target.slot]
+	if cur == nil {
 		return
 	}
+	var ok bool
 	for i := 0; i < len(target.parts)-1; i++ {
 		cur, ok = st.applyPart(cur, &target.parts[i], target.off)
 		if !ok || st.err != nil {
@@ -454,17 +461,17 @@ func (st *state) assign(target *refExpr, v any) {
 }
 
 func (st *state) foreach(n *foreachNode) ctrl {
-	prevVar, hadVar := st.vars[n.name]
-	prevLoop, hadLoop := st.vars["foreach"]
-	prevCount, hadCount := st.vars["velocityCount"]
+	prevVar := st.vars[n.slot]
+	prevLoop := st.vars[slotForeach]
+	prevCount := st.vars[slotVelocityCount]
 	info := &foreachInfo{parent: st.loop}
 	st.loop = info
-	st.vars["foreach"] = info
+	st.vars[slotForeach] = info
 	defer func() {
 		st.loop = info.parent
-		restore(st.vars, n.name, prevVar, hadVar)
-		restore(st.vars, "foreach", prevLoop, hadLoop)
-		restore(st.vars, "velocityCount", prevCount, hadCount)
+		st.vars[n.slot] = prevVar
+		st.vars[slotForeach] = prevLoop
+		st.vars[slotVelocityCount] = prevCount
 	}()
 	body := func(i int, item any, hasNext bool) ctrl {
 		if i >= st.lim.MaxForeach {
@@ -474,8 +481,8 @@ func (st *state) foreach(n *foreachNode) ctrl {
 			return ctrlErr
 		}
 		info.index, info.count, info.hasNext = i, i+1, hasNext
-		st.vars[n.name] = item
-		st.vars["velocityCount"] = int64(i + 1)
+		st.vars[n.slot] = item
+		st.vars[slotVelocityCount] = int64(i + 1)
 		return st.exec(n.body)
 	}
 	finish := func(c ctrl) ctrl {
@@ -527,14 +534,6 @@ func (st *state) foreach(n *foreachNode) ctrl {
 	return ctrlNone
 }
 
-func restore(m map[string]any, k string, v any, had bool) {
-	if had {
-		m[k] = v
-	} else {
-		delete(m, k)
-	}
-}
-
 func (st *state) rangeBounds(r *rangeExpr, off int) (int64, int64, bool) {
 	lo, lok := asInt(st.eval(r.lo))
 	hi, hok := asInt(st.eval(r.hi))
@@ -566,31 +565,24 @@ func (st *state) callMacro(n *macroCall) ctrl {
 	if !st.step(n.off) {
 		return ctrlErr
 	}
-	type saved struct {
-		v   any
-		had bool
-	}
-	var buf [8]saved
+	var buf [8]any
 	prev := buf[:0]
-	for i, p := range n.m.params {
-		v, had := st.vars[p]
-		prev = append(prev, saved{v, had})
-		var arg any
+	args := make([]any, len(n.m.slots))
+	for i := range n.m.slots {
 		if i < len(n.args) {
-			arg = st.eval(n.args[i])
+			args[i] = st.eval(n.args[i])
 			if st.err != nil {
 				return ctrlErr
 			}
 		}
-		if arg != nil {
-			st.vars[p] = arg
-		} else {
-			delete(st.vars, p)
-		}
+	}
+	for i, slot := range n.m.slots {
+		prev = append(prev, st.vars[slot])
+		st.vars[slot] = args[i]
 	}
 	c := st.exec(n.m.body)
-	for i, p := range n.m.params {
-		restore(st.vars, p, prev[i].v, prev[i].had)
+	for i, slot := range n.m.slots {
+		st.vars[slot] = prev[i]
 	}
 	if c == ctrlBreak {
 		c = ctrlNone
@@ -811,10 +803,11 @@ func (st *state) evalRef(r *refExpr) (any, bool) {
 	if !st.step(r.off) {
 		return nil, false
 	}
-	cur, ok := st.vars[r.name]
-	if !ok {
+	cur := st.vars[r.slot]
+	if cur == nil {
 		return nil, false
 	}
+	var ok bool
 	for i := range r.parts {
 		cur, ok = st.applyPart(cur, &r.parts[i], r.off)
 		if !ok || st.err != nil {

@@ -1,0 +1,13 @@
+#!/bin/sh
+# Runs the velocityjs side of BenchmarkRenderTypical (make bench).
+# Skips with a message when node or npm is not installed.
+set -e
+cd "$(dirname "$0")"
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "velocityjs comparison skipped: node and npm are not installed"
+  exit 0
+fi
+if [ ! -d node_modules/velocityjs ]; then
+  npm install --no-audit --no-fund --silent >/dev/null
+fi
+node velocityjs-bench.js "${1:-3000}"
