@@ -7,7 +7,7 @@ IMAGES    := hello
 TESTFLAGS ?= -race -count=1 -timeout 15m
 export CGO_ENABLED ?= 1
 
-.PHONY: help build samples images run test bench lint fmt clean
+.PHONY: help build samples images run test bench bench-mapping lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -45,6 +45,11 @@ CONTAINER_BENCH  := ./runtimes/docker ./runtimes/containerd ./internal/e2e
 bench: ## run the benchmarks and print latency figures (container runtimes skip without their daemons)
 	$(GO) test -run '^$$' -bench . -benchtime 2000x -count 1 $$($(GO) list ./... | grep -v -e /runtimes/docker -e /runtimes/containerd -e /internal/e2e)
 	PORTICO_BENCH_COLDSTARTS=$(BENCH_COLDSTARTS) $(GO) test -run '^$$' -bench . -benchtime 50x -count 1 -p 1 -timeout 15m $(CONTAINER_BENCH)
+	@$(MAKE) --no-print-directory bench-mapping
+
+bench-mapping: ## mapping templates: BenchmarkRenderTypical beside the same template in velocityjs (skipped without node)
+	$(GO) test -run '^$$' -bench 'Typical' -benchmem -benchtime 5000x -count 1 ./gateway/mapping/
+	@sh gateway/mapping/testdata/bench/velocityjs.sh 5000
 
 lint: ## gofmt, go vet and golangci-lint
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

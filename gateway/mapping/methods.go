@@ -826,11 +826,9 @@ func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, 
 		}
 		res, ok := jp.Eval(doc)
 		if part.name == "path" {
-			if !ok {
+			if !ok || res == nil {
+				// A missing path and a JSON null read the same.
 				return missing, true
-			}
-			if res == nil {
-				return nil, false
 			}
 			return res, true
 		}

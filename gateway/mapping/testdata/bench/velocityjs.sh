@@ -8,6 +8,6 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   exit 0
 fi
 if [ ! -d node_modules/velocityjs ]; then
-  npm install --no-audit --no-fund --silent >/dev/null
+  npm ci --no-audit --no-fund --silent >/dev/null
 fi
 node velocityjs-bench.js "${1:-3000}"
