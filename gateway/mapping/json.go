@@ -115,7 +115,6 @@ func hasDuplicate(keys []string) bool {
 
 var decoderPool = sync.Pool{New: func() any { return &jsonDecoder{} }}
 
-
 func (d *jsonDecoder) errorf(format string, args ...any) error {
 	return fmt.Errorf("invalid JSON at offset %d: %s", d.pos, fmt.Sprintf(format, args...))
 }
