@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +62,10 @@ func FuzzJSONPath(f *testing.F) {
 		if err != nil || derr != nil {
 			return
 		}
-		v, ok := jp.Eval(root)
+		v, ok, err := jp.EvalLimit(root, 100_000)
+		if err != nil && !errors.Is(err, ErrLimit) {
+			t.Fatalf("%q: %v", path, err)
+		}
 		if !ok {
 			return
 		}

@@ -435,42 +435,27 @@ func (p *jpParser) literal() (any, error) {
 
 // Evaluation.
 
-// Eval applies the path to a decoded document. A definite path returns the
-// value it selects and true, or false when nothing matches. Any other path
-// returns a *List (rendering as JSON) of every match, and true.
-func (p *JSONPath) Eval(root any) (any, bool) {
+// DefaultJSONPathWork bounds the nodes one evaluation may visit (deep scans
+// and wildcards over a large document multiply).
+const DefaultJSONPathWork = 1 << 20
+
+// Eval applies the path to a decoded document, visiting at most
+// DefaultJSONPathWork nodes. See EvalLimit.
+func (p *JSONPath) Eval(root any) (any, bool, error) {
+	return p.EvalLimit(root, DefaultJSONPathWork)
+}
+
+// EvalLimit applies the path to a decoded document. A definite path returns
+// the value it selects and true, or false when nothing matches. Any other
+// path returns a *List (rendering as JSON) of every match, and true. An
+// evaluation that would visit more than maxWork nodes returns an error
+// wrapping ErrLimit.
+func (p *JSONPath) EvalLimit(root any, maxWork int) (any, bool, error) {
 	if p.definite {
-		cur := root
-		for i := range p.segs {
-			s := &p.segs[i]
-			var ok bool
-			switch s.kind {
-			case jpName:
-				m, isMap := cur.(*Map)
-				if !isMap {
-					return nil, false
-				}
-				cur, ok = m.Get(s.name)
-			case jpIndex:
-				l, isList := cur.(*List)
-				if !isList {
-					return nil, false
-				}
-				n := s.index
-				if n < 0 {
-					n += len(l.Items)
-				}
-				if n < 0 || n >= len(l.Items) {
-					return nil, false
-				}
-				cur, ok = l.Items[n], true
-			}
-			if !ok {
-				return nil, false
-			}
-		}
-		return cur, true
+		v, ok := p.evalDefinite(root)
+		return v, ok, nil
 	}
+	work := maxWork
 	nodes := []any{root}
 	var next []any
 	for i := range p.segs {
@@ -478,35 +463,68 @@ func (p *JSONPath) Eval(root any) (any, bool) {
 		next = next[:0]
 		for _, n := range nodes {
 			if s.deep {
-				next = deepApply(s, n, next, 0)
+				next = deepApply(s, n, next, 0, &work)
 			} else {
 				next = applySeg(s, n, next)
+				work -= len(next)
+			}
+			if work < 0 {
+				return nil, false, fmt.Errorf("JSONPath %q: %w: visits more than %d nodes", p.src, ErrLimit, maxWork)
 			}
 		}
 		nodes, next = next, nodes
-		if len(nodes) > maxJSONPathResults {
-			nodes = nodes[:maxJSONPathResults]
-		}
 	}
-	return &List{Items: append([]any(nil), nodes...), json: true}, true
+	return &List{Items: append([]any(nil), nodes...), json: true}, true, nil
 }
 
-// maxJSONPathResults bounds the matches of one indefinite path.
-const maxJSONPathResults = 1 << 20
+func (p *JSONPath) evalDefinite(root any) (any, bool) {
+	cur := root
+	for i := range p.segs {
+		s := &p.segs[i]
+		var ok bool
+		switch s.kind {
+		case jpName:
+			m, isMap := cur.(*Map)
+			if !isMap {
+				return nil, false
+			}
+			cur, ok = m.Get(s.name)
+		case jpIndex:
+			l, isList := cur.(*List)
+			if !isList {
+				return nil, false
+			}
+			n := s.index
+			if n < 0 {
+				n += len(l.Items)
+			}
+			if n < 0 || n >= len(l.Items) {
+				return nil, false
+			}
+			cur, ok = l.Items[n], true
+		}
+		if !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
 
-func deepApply(s *jpSeg, n any, out []any, depth int) []any {
-	if depth > maxJSONDepth || len(out) > maxJSONPathResults {
+func deepApply(s *jpSeg, n any, out []any, depth int, work *int) []any {
+	if depth > maxJSONDepth || *work < 0 {
 		return out
 	}
+	before := len(out)
 	out = applySeg(s, n, out)
+	*work -= 1 + len(out) - before
 	switch x := n.(type) {
 	case *Map:
 		for _, v := range x.vals {
-			out = deepApply(s, v, out, depth+1)
+			out = deepApply(s, v, out, depth+1, work)
 		}
 	case *List:
 		for _, v := range x.Items {
-			out = deepApply(s, v, out, depth+1)
+			out = deepApply(s, v, out, depth+1, work)
 		}
 	}
 	return out
@@ -601,7 +619,7 @@ func (f *jpFilterExpr) match(n any) bool {
 	case "||":
 		return f.l.match(n) || f.r.match(n)
 	}
-	v, ok := (&JSONPath{segs: f.path, definite: true}).Eval(n)
+	v, ok := (&JSONPath{segs: f.path, definite: true}).evalDefinite(n)
 	if f.op == "exists" {
 		return ok
 	}

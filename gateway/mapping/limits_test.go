@@ -181,7 +181,11 @@ func TestJSONPath(t *testing.T) {
 			t.Errorf("%q: %v", p, err)
 			continue
 		}
-		v, ok := jp.Eval(doc)
+		v, ok, err := jp.Eval(doc)
+		if err != nil {
+			t.Errorf("%q: %v", p, err)
+			continue
+		}
 		if !ok {
 			t.Errorf("%q matched nothing", p)
 			continue
@@ -196,8 +200,30 @@ func TestJSONPath(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v, ok := jp.Eval(doc); ok {
+		if v, ok, _ := jp.Eval(doc); ok {
 			t.Errorf("%q matched %v", p, v)
 		}
+	}
+}
+
+func TestJSONPathWorkBound(t *testing.T) {
+	// A hostile body: deep scans over a wide document multiply.
+	deep := strings.Repeat(`{"a": `, 40) + "1" + strings.Repeat("}", 40)
+	body := "[" + strings.Repeat(deep+",", 200) + `{"b": 1}, {"b": 2}]`
+	tm, err := Parse("t", "$input.json('$..*..*..*..*..*')")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tm.RenderString(context.Background(), &Vars{Body: []byte(body)})
+	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "visits more than") {
+		t.Fatalf("error %v, want ErrLimit", err)
+	}
+	jp, _ := CompileJSONPath("$..b")
+	doc, _ := decodeJSON([]byte(body))
+	if _, _, err := jp.EvalLimit(doc, 100); !errors.Is(err, ErrLimit) {
+		t.Fatalf("EvalLimit: %v", err)
+	}
+	if v, ok, err := jp.Eval(doc); err != nil || !ok || len(v.(*List).Items) != 2 {
+		t.Fatalf("Eval: %v %v", ok, err)
 	}
 }

@@ -824,7 +824,11 @@ func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, 
 			st.fail(off, ErrEval, "$input.%s(%q): the body is not JSON: %v", part.name, jp.String(), err)
 			return nil, false
 		}
-		res, ok := jp.Eval(doc)
+		res, ok, err := jp.Eval(doc)
+		if err != nil {
+			st.fail(off, ErrLimit, "$input.%s: %v", part.name, err)
+			return nil, false
+		}
 		if part.name == "path" {
 			if !ok || res == nil {
 				// A missing path and a JSON null read the same.

@@ -357,7 +357,11 @@ func (st *state) renderDirect(r *refExpr) bool {
 			st.fail(r.off, ErrEval, "$input.json(%q): the body is not JSON: %v", part.jp.String(), err)
 			return true
 		}
-		res, found := part.jp.Eval(doc)
+		res, found, err := part.jp.Eval(doc)
+		if err != nil {
+			st.fail(r.off, ErrLimit, "$input.json: %v", err)
+			return true
+		}
 		if !found {
 			return true
 		}
