@@ -630,7 +630,7 @@ func (f *jpFilterExpr) match(n any) bool {
 	case "==":
 		return valuesEqual(v, f.value) && sameKind(v, f.value)
 	case "!=":
-		return !(valuesEqual(v, f.value) && sameKind(v, f.value))
+		return !valuesEqual(v, f.value) || !sameKind(v, f.value)
 	}
 	c, ok := compareValues(v, f.value)
 	if !ok {

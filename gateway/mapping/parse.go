@@ -84,6 +84,10 @@ func isIdentStart(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
 }
 
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
 func isIdentChar(c byte) bool {
 	return isIdentStart(c) || c >= '0' && c <= '9' || c == '-'
 }
@@ -97,7 +101,7 @@ func (p *parser) ident() string {
 	}
 	p.pos++
 	for p.pos < len(p.src) && isIdentChar(p.src[p.pos]) {
-		if p.src[p.pos] == '-' && (p.pos+1 >= len(p.src) || !isIdentStart(p.src[p.pos+1]) && !(p.src[p.pos+1] >= '0' && p.src[p.pos+1] <= '9')) {
+		if p.src[p.pos] == '-' && (p.pos+1 >= len(p.src) || !isIdentStart(p.src[p.pos+1]) && !isDigit(p.src[p.pos+1])) {
 			break
 		}
 		p.pos++
@@ -319,7 +323,7 @@ func (p *parser) directiveName() (string, bool) {
 		return "", false
 	}
 	start := p.pos
-	if p.pos >= len(p.src) || !(p.src[p.pos] >= 'a' && p.src[p.pos] <= 'z' || p.src[p.pos] >= 'A' && p.src[p.pos] <= 'Z') {
+	if p.pos >= len(p.src) || !isLetter(p.src[p.pos]) {
 		return "", false
 	}
 	for p.pos < len(p.src) && (isIdentStart(p.src[p.pos]) || p.src[p.pos] >= '0' && p.src[p.pos] <= '9') {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -754,7 +755,8 @@ func (st *state) arith(op opKind, l, r any) any {
 				return int64(0)
 			}
 			p := li * ri
-			if p/ri == li && !(li == -1 && ri == -1<<63) && !(ri == -1 && li == -1<<63) {
+			overflow := p/ri != li || li == -1 && ri == math.MinInt64 || ri == -1 && li == math.MinInt64
+			if !overflow {
 				return p
 			}
 			return float64(li) * float64(ri)

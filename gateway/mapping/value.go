@@ -407,7 +407,7 @@ func appendValue(b []byte, v any, depth, max int) ([]byte, bool) {
 	if depth > maxValueDepth || len(b) > max {
 		return b, false
 	}
-	ok := true
+	var ok bool
 	switch x := v.(type) {
 	case string:
 		b = append(b, x...)
@@ -479,7 +479,7 @@ func appendJSON(b []byte, v any, depth, max int) ([]byte, bool) {
 	if depth > maxValueDepth || len(b) > max {
 		return b, false
 	}
-	ok := true
+	var ok bool
 	switch x := v.(type) {
 	case string:
 		b = appendJSONString(b, x)
