@@ -120,14 +120,11 @@ func (d *jsonDecoder) errorf(format string, args ...any) error {
 }
 
 func (d *jsonDecoder) skipSpace() {
-	for d.pos < len(d.data) {
-		switch d.data[d.pos] {
-		case ' ', '\t', '\n', '\r':
-			d.pos++
-		default:
-			return
-		}
+	i, data := d.pos, d.data
+	for i < len(data) && data[i] <= ' ' && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
 	}
+	d.pos = i
 }
 
 func (d *jsonDecoder) value(depth int) (any, error) {
@@ -290,18 +287,19 @@ func (d *jsonDecoder) str() (string, error) {
 	d.pos++ // opening quote
 	start := d.pos
 	// Fast path: no escapes.
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
+	i, data := start, d.data
+	for i < len(data) {
+		c := data[i]
 		if c == '"' {
-			s := d.s[start:d.pos]
-			d.pos++
-			return s, nil
+			d.pos = i + 1
+			return d.s[start:i], nil
 		}
 		if c == '\\' || c < 0x20 {
 			break
 		}
-		d.pos++
+		i++
 	}
+	d.pos = i
 	buf := append(d.buf[:0], d.data[start:d.pos]...)
 	defer func() { d.buf = buf[:0] }()
 	for d.pos < len(d.data) {

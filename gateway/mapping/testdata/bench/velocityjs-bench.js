@@ -66,8 +66,11 @@ if (parsed.count !== 100 || parsed.items.length !== 100) {
   throw new Error('unexpected output:\n' + out);
 }
 for (let i = 0; i < 200; i++) render(); // warm up the JIT
+const cpu0 = process.cpuUsage();
 const start = process.hrtime.bigint();
 for (let i = 0; i < iterations; i++) render();
 const ns = Number(process.hrtime.bigint() - start);
+const cpu = process.cpuUsage(cpu0);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 const version = JSON.parse(fs.readFileSync(path.join(__dirname, 'node_modules/velocityjs/package.json'), 'utf8')).version;
-console.log(`velocityjs ${version} (node ${process.version}): ${iterations} renders, ${(ns / iterations / 1000).toFixed(1)} us/render, ${Math.round(iterations / (ns / 1e9))} renders/s`);
+console.log(`velocityjs ${version} (node ${process.version}): ${iterations} renders, ${(ns / iterations / 1000).toFixed(1)} us/render, ${Math.round(iterations / (ns / 1e9))} renders/s, ${Math.round(iterations / cpuSeconds)} renders/cpu-s`);
