@@ -184,7 +184,7 @@ var velocityCases = []renderCase{
 	{name: "vtl/hyphen not trailing", tmpl: "#set($a = 1)$a-", want: "1-"},
 	{name: "vtl/index notation list", tmpl: "#set($l = ['a', 'b'])$l[1]", want: "b"},
 	{name: "vtl/index notation map", tmpl: "#set($m = {'k': 'v'})$m['k']", want: "v"},
-	{name: "vtl/bracket not index", tmpl: "#set($a = 'x')$a[", want: "x["},
+	{name: "vtl/bracket not index", tmpl: "#set($a = 'x')$a[ $a[x] $a[]", want: "x[ x[x] x[]"},
 	{name: "vtl/email address", tmpl: "#set($user = 'ann')$user@example.com", want: "ann@example.com"},
 	{name: "vtl/method on literal map in text", tmpl: "#set($m = {'a': 1})$m.get('a')", want: "1"},
 	// #set.
@@ -470,13 +470,17 @@ func TestParseErrors(t *testing.T) {
 		{"macro reserved name", "#macro(if)x#end", `#macro cannot be named "if"`},
 		{"deep nesting", strings.Repeat("#if(true)", 300), `nested more than 200 deep`},
 		{"deep parentheses", "#set($a = " + strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300) + ")", `nested more than 200 deep`},
+		{"deep method arguments", strings.Repeat("$a.b(", 100000) + strings.Repeat(")", 100000), `nested more than 200 deep`},
+		{"deep index", strings.Repeat("$a[", 100000) + "0" + strings.Repeat("]", 100000), `nested more than 200 deep`},
+		{"deep not", "#if(" + strings.Repeat("!", 100000) + "true)#end", `nested more than 200 deep`},
+		{"unclosed index", "#set($a = [1])$a[0", `line 1, column 19: expected ']' closing the index, found the end of the template`},
 		{"unclosed formal in expression", "#set($a = ${b)", `line 1, column 11: unclosed ${`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse("application/json", c.tmpl)
 			if err == nil {
-				t.Fatalf("parsed %q", c.tmpl)
+				t.Fatalf("parsed %.200q", c.tmpl)
 			}
 			if !errors.Is(err, ErrSyntax) {
 				t.Errorf("%v is not ErrSyntax", err)

@@ -39,7 +39,7 @@ func Parse(name, src string) (*Template, error) {
 	if len(src) > MaxTemplateBytes {
 		return nil, &SyntaxError{Template: name, Line: 1, Column: 1, Msg: fmt.Sprintf("template is larger than %d bytes", MaxTemplateBytes)}
 	}
-	p := &parser{src: src, name: name, macros: map[string]*macroDef{}, syms: newSymtab()}
+	p := &parser{src: src, name: name, macros: map[string]*macroDef{}, syms: newSymtab(), nest: new(int)}
 	nodes, term, err := p.block(0)
 	if err != nil {
 		return nil, err
@@ -59,7 +59,21 @@ type parser struct {
 	macros  map[string]*macroDef
 	syms    *symtab
 	termOff int
+	// nest counts the directives and expressions being parsed, across the
+	// parsers of string literals, so no input recurses without bound.
+	nest *int
 }
+
+// enter counts one more level of nesting; leave undoes it.
+func (p *parser) enter() error {
+	*p.nest++
+	if *p.nest > maxNesting {
+		return p.errAt(p.pos, "directives and expressions nested more than %d deep", maxNesting)
+	}
+	return nil
+}
+
+func (p *parser) leave() { *p.nest-- }
 
 func (p *parser) errAt(off int, format string, args ...any) error {
 	full := p.full
@@ -112,9 +126,10 @@ func (p *parser) ident() string {
 // block parses nodes until #end, #else, #elseif or the end of the source and
 // returns the terminator's name ("" at the end).
 func (p *parser) block(depth int) ([]node, string, error) {
-	if depth > maxNesting {
-		return nil, "", p.errAt(p.pos, "directives nested more than %d deep", maxNesting)
+	if err := p.enter(); err != nil {
+		return nil, "", err
 	}
+	defer p.leave()
 	var nodes []node
 	var text strings.Builder
 	flush := func() {
@@ -668,20 +683,19 @@ func (p *parser) reference(inExpr bool) (*refExpr, bool, error) {
 			}
 			continue
 		}
-		if c == '[' {
-			save := p.pos
+		if c == '[' && p.pos+1 < len(p.src) && strings.IndexByte("$'\"-0123456789", p.src[p.pos+1]) >= 0 {
+			// An index: $a[0], $a['k'], $a[$i]. "$a[" followed by anything
+			// else is the reference and then text.
 			p.pos++
 			e, err := p.expression(0)
-			if err == nil {
-				p.skipSpace()
-				if p.pos < len(p.src) && p.src[p.pos] == ']' {
-					p.pos++
-					ref.parts = append(ref.parts, refPart{kind: partIndex, args: []expr{e}})
-					continue
-				}
+			if err != nil {
+				return nil, false, err
 			}
-			// Not an index: "$a[" is text followed by the reference.
-			p.pos = save
+			if err := p.expect(']', "']' closing the index"); err != nil {
+				return nil, false, err
+			}
+			ref.parts = append(ref.parts, refPart{kind: partIndex, args: []expr{e}})
+			continue
 		}
 		break
 	}
@@ -747,9 +761,10 @@ func (p *parser) args(close byte) ([]expr, error) {
 // additive, multiplicative, unary, primary.
 
 func (p *parser) expression(depth int) (expr, error) {
-	if depth > maxNesting {
-		return nil, p.errAt(p.pos, "expression nested more than %d deep", maxNesting)
+	if err := p.enter(); err != nil {
+		return nil, err
 	}
+	defer p.leave()
 	return p.binary(0, depth)
 }
 
@@ -814,9 +829,10 @@ func (p *parser) binary(level, depth int) (expr, error) {
 }
 
 func (p *parser) unary(depth int) (expr, error) {
-	if depth > maxNesting {
-		return nil, p.errAt(p.pos, "expression nested more than %d deep", maxNesting)
+	if err := p.enter(); err != nil {
+		return nil, err
 	}
+	defer p.leave()
 	p.skipSpace()
 	rest := p.src[p.pos:]
 	if strings.HasPrefix(rest, "!") && !strings.HasPrefix(rest, "!=") {
@@ -1022,7 +1038,7 @@ func (p *parser) doubleQuoted(depth int) (expr, error) {
 	if full == "" {
 		full = p.src
 	}
-	sub := &parser{src: body, name: p.name, base: p.base + start + 1, full: full, macros: p.macros, syms: p.syms}
+	sub := &parser{src: body, name: p.name, base: p.base + start + 1, full: full, macros: p.macros, syms: p.syms, nest: p.nest}
 	nodes, term, err := sub.block(depth + 1)
 	if err != nil {
 		return nil, err
