@@ -338,6 +338,7 @@ var velocityCases = []renderCase{
 	{name: "vtl/map put quiet", tmpl: "#set($m = {})$!m.put('a', 'x')$m.a", want: "x"},
 	{name: "vtl/map remove", tmpl: "#set($m = {'a': 1, 'b': 2})#set($d = $m.remove('a'))$m", want: "{b=2}"},
 	{name: "vtl/map missing get renders text", tmpl: "#set($m = {})$m.get('x')", want: "$m.get('x')"},
+	{name: "vtl/lists containing themselves compare", tmpl: "#set($a = [])$!a.add($a)#set($b = [])$!b.add($b)#if($a == $a)same#end #if($a == $b)eq#{else}ne#end $a.contains($b)", want: "truetruesame ne false"},
 	{name: "vtl/map containing itself", tmpl: "#set($m = {})$!m.put('self', $m)$m", want: "{self=(this Map)}"},
 	{name: "vtl/parseJson object java style", tmpl: "#set($o = $util.parseJson('{\"a\": [1, 2], \"b\": {\"c\": true}}'))$o", want: `{a=[1,2], b={c=true}}`},
 	{name: "vtl/parseJson field", tmpl: "#set($o = $util.parseJson('{\"a\": {\"b\": \"c\"}}'))$o.a.b", want: "c"},

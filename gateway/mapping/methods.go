@@ -423,7 +423,12 @@ func (st *state) stringMethod(s string, part *refPart, args []any, off int) (any
 		if n, ok := argInt(args, 1); ok {
 			limit = n
 		}
-		return javaSplit(s, re, limit), true
+		l := javaSplit(s, re, limit)
+		st.steps += len(l.Items)
+		if !st.step(off) {
+			return nil, false
+		}
+		return l, true
 	case "hashCode":
 		var h int32
 		for _, u := range utf16.Encode([]rune(s)) {

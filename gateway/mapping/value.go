@@ -299,7 +299,12 @@ func formatFloat(f float64) string {
 // valuesEqual is Velocity 1.7's ==: numbers compare by value, values of the
 // same kind by equality, and values of different kinds by their string forms.
 // A missing JSONPath equals both null and "".
-func valuesEqual(a, b any) bool {
+func valuesEqual(a, b any) bool { return equalDepth(a, b, 0) }
+
+func equalDepth(a, b any, depth int) bool {
+	if depth > maxValueDepth {
+		return false
+	}
 	if _, ok := a.(missingT); ok {
 		if b == nil {
 			return true
@@ -311,7 +316,7 @@ func valuesEqual(a, b any) bool {
 		return ok
 	}
 	if _, ok := b.(missingT); ok {
-		return valuesEqual(b, a)
+		return equalDepth(b, a, depth)
 	}
 	if a == nil || b == nil {
 		return a == nil && b == nil
@@ -341,11 +346,14 @@ func valuesEqual(a, b any) bool {
 		}
 	case *List:
 		if y, ok := b.(*List); ok {
+			if x == y {
+				return true
+			}
 			if len(x.Items) != len(y.Items) {
 				return false
 			}
 			for i := range x.Items {
-				if !valuesEqual(x.Items[i], y.Items[i]) {
+				if !equalDepth(x.Items[i], y.Items[i], depth+1) {
 					return false
 				}
 			}
@@ -361,7 +369,7 @@ func valuesEqual(a, b any) bool {
 			}
 			for i, k := range x.keys {
 				yv, ok := y.Get(k)
-				if !ok || !valuesEqual(x.vals[i], yv) {
+				if !ok || !equalDepth(x.vals[i], yv, depth+1) {
 					return false
 				}
 			}
