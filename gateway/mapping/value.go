@@ -1,7 +1,9 @@
 package mapping
 
 import (
+	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -112,8 +114,12 @@ func (m *Map) Get(k string) (any, bool) {
 	return nil, false
 }
 
-// Set stores v under k, keeping the position of an existing key.
+// Set stores v under k, keeping the position of an existing key. Go values
+// of other types are converted: integers to int64, float32 to float64,
+// []string and []any to *List, map[string]string and map[string]any to *Map
+// (keys sorted); other types render with fmt's %v.
 func (m *Map) Set(k string, v any) {
+	v = normalize(v, 0)
 	if i := m.find(k); i >= 0 {
 		m.vals[i] = v
 		return
@@ -171,6 +177,73 @@ func (m *Map) SetPath(path string, v any) {
 		}
 		cur = nm
 	}
+}
+
+func normalize(v any, depth int) any {
+	switch x := v.(type) {
+	case nil, string, int64, float64, bool, *Map, *List:
+		return v
+	case int:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int8:
+		return int64(x)
+	case uint:
+		return uint64ToValue(uint64(x))
+	case uint64:
+		return uint64ToValue(x)
+	case uint32:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint8:
+		return int64(x)
+	case float32:
+		return float64(x)
+	case []string:
+		l := &List{Items: make([]any, len(x))}
+		for i, s := range x {
+			l.Items[i] = s
+		}
+		return l
+	case []any:
+		l := &List{Items: make([]any, len(x))}
+		for i, it := range x {
+			if depth < maxValueDepth {
+				it = normalize(it, depth+1)
+			}
+			l.Items[i] = it
+		}
+		return l
+	case map[string]string:
+		return sortedMap(x)
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		m := &Map{}
+		for _, k := range keys {
+			it := x[k]
+			if depth < maxValueDepth {
+				it = normalize(it, depth+1)
+			}
+			m.Set(k, it)
+		}
+		return m
+	}
+	return v
+}
+
+func uint64ToValue(u uint64) any {
+	if u > math.MaxInt64 {
+		return float64(u)
+	}
+	return int64(u)
 }
 
 // GetPath returns the value under a dotted path.
@@ -474,8 +547,10 @@ func appendValue(b []byte, v any, depth, max int) ([]byte, bool) {
 		b = append(b, "{body="...)
 		b = append(b, x.v.bodyString()...)
 		b = append(b, '}')
+	case *utilObj, *foreachInfo, *block:
+		// No useful text.
 	default:
-		// $util, $foreach and other objects have no useful text.
+		b = fmt.Append(b, v)
 	}
 	return b, len(b) <= max
 }

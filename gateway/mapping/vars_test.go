@@ -1,0 +1,31 @@
+package mapping
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// The gateway fills $context from its own types; Set converts them.
+func TestContextFromGoValues(t *testing.T) {
+	ctx := NewContext()
+	ctx.SetPath("requestTimeEpoch", int(1589522469000))
+	ctx.SetPath("authorizer.count", int32(3))
+	ctx.SetPath("authorizer.ratio", float32(0.5))
+	ctx.SetPath("authorizer.admin", true)
+	ctx.SetPath("authorizer.claims", map[string]any{"sub": "u1", "groups": []any{"a", "b"}, "n": 2})
+	ctx.SetPath("authorizer.scopes", []string{"read", "write"})
+	ctx.SetPath("when", time.Date(2020, 5, 15, 6, 1, 9, 0, time.UTC))
+	tm, err := Parse("t", "$context.requestTimeEpoch $context.authorizer.count $context.authorizer.ratio $context.authorizer.admin "+
+		"$context.authorizer.claims.sub $context.authorizer.claims.groups.size() $context.authorizer.claims.n $context.authorizer.scopes $context.when")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tm.RenderString(context.Background(), &Vars{Context: ctx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "1589522469000 3 0.5 true u1 2 2 [read, write] 2020-05-15 06:01:09 +0000 UTC"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
