@@ -164,22 +164,16 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 			}
 			d.kstack = append(d.kstack, k)
 			d.vstack = append(d.vstack, v)
-			d.skipSpace()
-			if d.pos >= len(d.data) {
-				return nil, d.errorf("unexpected end of input")
-			}
-			if d.data[d.pos] == ',' {
-				d.pos++
+			if done, err := d.separator('}'); err != nil || !done {
+				if err != nil {
+					return nil, err
+				}
 				continue
 			}
-			if d.data[d.pos] == '}' {
-				d.pos++
-				m := d.newMap(d.kstack[kbase:], d.vstack[vbase:])
-				clear(d.vstack[vbase:])
-				d.kstack, d.vstack = d.kstack[:kbase], d.vstack[:vbase]
-				return m, nil
-			}
-			return nil, d.errorf("expected ',' or '}'")
+			m := d.newMap(d.kstack[kbase:], d.vstack[vbase:])
+			clear(d.vstack[vbase:])
+			d.kstack, d.vstack = d.kstack[:kbase], d.vstack[:vbase]
+			return m, nil
 		}
 	case c == '[':
 		d.pos++
@@ -196,22 +190,16 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 				return nil, err
 			}
 			d.vstack = append(d.vstack, v)
-			d.skipSpace()
-			if d.pos >= len(d.data) {
-				return nil, d.errorf("unexpected end of input")
-			}
-			if d.data[d.pos] == ',' {
-				d.pos++
+			if done, err := d.separator(']'); err != nil || !done {
+				if err != nil {
+					return nil, err
+				}
 				continue
 			}
-			if d.data[d.pos] == ']' {
-				d.pos++
-				l := &List{Items: d.cutVals(d.vstack[base:]), json: true}
-				clear(d.vstack[base:])
-				d.vstack = d.vstack[:base]
-				return l, nil
-			}
-			return nil, d.errorf("expected ',' or ']'")
+			l := &List{Items: d.cutVals(d.vstack[base:]), json: true}
+			clear(d.vstack[base:])
+			d.vstack = d.vstack[:base]
+			return l, nil
 		}
 	case c == '"':
 		return d.str()
@@ -226,6 +214,24 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 	default:
 		return nil, d.errorf("unexpected %q", c)
 	}
+}
+
+// separator reads the ',' between members (false) or the closing bracket
+// (true) after a member of an object or array.
+func (d *jsonDecoder) separator(close byte) (bool, error) {
+	d.skipSpace()
+	if d.pos >= len(d.data) {
+		return false, d.errorf("unexpected end of input")
+	}
+	switch d.data[d.pos] {
+	case ',':
+		d.pos++
+		return false, nil
+	case close:
+		d.pos++
+		return true, nil
+	}
+	return false, d.errorf("expected ',' or %q", close)
 }
 
 func (d *jsonDecoder) word(w string, v any) (any, error) {
