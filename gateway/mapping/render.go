@@ -161,6 +161,9 @@ func (t *Template) release(st *state) {
 
 func (t *Template) render(ctx context.Context, vars *Vars) (st *state, err error) {
 	st = statePool.Get().(*state)
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	st.ctx, st.t, st.lim = ctx, t, t.limits.withDefaults()
 	st.out, st.steps, st.depth = st.out[:0], 0, 0
 	if vars == nil {
@@ -168,10 +171,11 @@ func (t *Template) render(ctx context.Context, vars *Vars) (st *state, err error
 	}
 	st.v = vars
 	st.in.v = vars
-	if cap(st.vars) < t.nslots {
-		st.vars = make([]any, t.nslots)
+	nslots := max(t.nslots, numBuiltins)
+	if cap(st.vars) < nslots {
+		st.vars = make([]any, nslots)
 	}
-	st.vars = st.vars[:t.nslots]
+	st.vars = st.vars[:nslots]
 	st.vars[slotInput] = &st.in
 	st.vars[slotUtil] = utilValue
 	st.vars[slotContext] = vars.context()

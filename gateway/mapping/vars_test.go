@@ -29,3 +29,20 @@ func TestContextFromGoValues(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+func TestZeroTemplateAndNilArguments(t *testing.T) {
+	var tm Template
+	//nolint:staticcheck // a nil context is tolerated
+	got, err := tm.RenderString(nil, nil)
+	if err != nil || got != "" {
+		t.Fatalf("zero template: %q %v", got, err)
+	}
+	p, err := Parse("t", "$input.body $input.params('x')|$context.requestId")
+	if err != nil {
+		t.Fatal(err)
+	}
+	//nolint:staticcheck // a nil context is tolerated
+	if got, err := p.RenderString(nil, nil); err != nil || got != "{} |$context.requestId" {
+		t.Fatalf("nil vars: %q %v", got, err)
+	}
+}
