@@ -25,6 +25,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/routeselect"
 )
 
 // Route keys with a meaning of their own (the same strings as gateway/apis uses).
@@ -173,7 +174,7 @@ type Endpoint struct {
 // stage currently serves.
 type Routes struct {
 	// Selector is the API's parsed route selection expression.
-	Selector *Selector
+	Selector *routeselect.Selector
 	// Keys are the route keys that have an integration; the value says whether
 	// the route sends its integration's result back (a two-way route, one with a
 	// route response).

@@ -19,6 +19,7 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/routeselect"
 )
 
 // wsState is the gateway's WebSocket support: the connection registry and the
@@ -149,7 +150,7 @@ func (d wsDispatcher) Routes(ctx context.Context, apiID, stage string) (*connect
 		}
 	}
 	rt := &connections.Routes{Keys: map[string]bool{}, StageVariables: e.stage.Variables}
-	sel, err := connections.ParseSelectionExpression(e.dep.API.RouteSelectionExpression)
+	sel, err := routeselect.Parse(e.dep.API.RouteSelectionExpression)
 	if err != nil {
 		if _, seen := d.g.ws.badExpr.LoadOrStore(apiID+"/"+e.dep.API.RouteSelectionExpression, true); !seen {
 			d.g.log.Warn("websocket api has an unusable route selection expression: every message goes to $default",
