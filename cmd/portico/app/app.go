@@ -1,5 +1,5 @@
 // Package app composes Portico's fx modules into the server that `portico serve`
-// runs. It lives apart from package main so that end-to-end tests (internal/testenv)
+// runs. It lives apart from package main so that end-to-end tests (cmd/portico/app/apptest)
 // start exactly the same server in-process.
 package app
 
