@@ -167,7 +167,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		store.Module,
 		functions.Module,
 		aliases.Module,
-		fx.Supply(containerd.Config{Socket: s.ContainerdSocket}),
+		fx.Supply(containerd.Config{Socket: s.ContainerdSocket, Images: docker.Images{}}),
 		process.Module,
 		docker.Module,
 		containerd.Module,
