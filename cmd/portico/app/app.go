@@ -167,6 +167,9 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		store.Module,
 		functions.Module,
 		aliases.Module,
+		// Publishing an Image version pins its image id through the runtime in
+		// use, when it can resolve images (the small ImageResolver functions declares).
+		fx.Provide(imageResolver),
 		fx.Supply(containerd.Config{Socket: s.ContainerdSocket, Images: docker.Images{}}),
 		process.Module,
 		docker.Module,
@@ -186,6 +189,22 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)
+}
+
+// runtimeParams is the runtime in use, when there is one.
+type runtimeParams struct {
+	fx.In
+
+	Runtime runtimes.Runtime `optional:"true"`
+}
+
+// imageResolver is the runtime as a functions.ImageResolver, or nil when it
+// cannot resolve images.
+func imageResolver(p runtimeParams) functions.ImageResolver {
+	if r, ok := p.Runtime.(functions.ImageResolver); ok {
+		return r
+	}
+	return nil
 }
 
 // New returns the server as an fx app; Start and Stop it, or Run it.
