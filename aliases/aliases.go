@@ -19,6 +19,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -252,7 +253,7 @@ func (s *Service) Create(ctx context.Context, fn string, in Input) (*Alias, erro
 		FunctionName:    fn,
 		FunctionVersion: in.FunctionVersion,
 		RoutingConfig:   cloneRouting(in.RoutingConfig),
-		RevisionID:      functions.NewRevisionID(),
+		RevisionID:      ids.UUID(),
 	}
 	if in.Description != nil {
 		a.Description = *in.Description
@@ -359,7 +360,7 @@ func (s *Service) Update(ctx context.Context, fn string, in Input) (*Alias, erro
 		if err := checkTargets(&vs, a); err != nil {
 			return err
 		}
-		a.RevisionID = functions.NewRevisionID()
+		a.RevisionID = ids.UUID()
 		return tx.Put(bucketAliases, key(fn, in.Name), a)
 	})
 	if err != nil {

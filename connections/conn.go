@@ -18,6 +18,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/ids"
 )
 
 // requestTimeLayout is API Gateway's requestTime format: "20/Jan/2024:11:55:00 +0000".
@@ -118,7 +119,7 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	now := m.now()
 	c := &Conn{
 		m: m, d: d,
-		id: newConnectionID(), apiID: ep.APIID, stage: ep.Stage, domainName: ep.DomainName,
+		id: ids.URLSafe(connectionIDBytes), apiID: ep.APIID, stage: ep.Stage, domainName: ep.DomainName,
 		sourceIP: remoteIP(r), userAgent: r.UserAgent(),
 		connectedAt: now, deadline: now.Add(m.cfg.MaxLifetime),
 		limiter:  rate.NewLimiter(rate.Limit(m.cfg.MessageRate), m.cfg.MessageBurst),
@@ -533,7 +534,7 @@ func (c *Conn) read(ctx context.Context) (int, string) {
 			c.closeWith(websocket.CloseInvalidFramePayloadData, "Invalid UTF-8 in a text frame")
 			continue
 		}
-		requestID := newRequestID()
+		requestID := ids.Base64(requestIDBytes)
 		if !c.limiter.AllowN(now, 1) {
 			c.errorFrame("Too Many Requests", requestID)
 			continue
@@ -607,7 +608,7 @@ func (c *Conn) dispatch(ctx context.Context, typ int, data []byte, requestID str
 		return
 	}
 	ev := c.event(EventMessage, key, requestID, at, routes.StageVariables)
-	ev.RequestContext.MessageID = newRequestID()
+	ev.RequestContext.MessageID = ids.Base64(requestIDBytes)
 	if typ == websocket.BinaryMessage {
 		ev.Body, ev.IsBase64Encoded = encodeBase64(data), true
 	} else {
@@ -644,7 +645,7 @@ func (c *Conn) runDisconnect(ctx context.Context, code int, reason string) {
 		return
 	}
 	now := c.m.now()
-	ev := c.event(EventDisconnect, RouteDisconnect, newRequestID(), now, routes.StageVariables)
+	ev := c.event(EventDisconnect, RouteDisconnect, ids.Base64(requestIDBytes), now, routes.StageVariables)
 	ev.Headers = map[string]string{"Host": c.domainName, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
 	ev.MultiValueHeaders = map[string][]string{"Host": {c.domainName}, "x-api-key": {""}, "X-Forwarded-For": {""}, "x-restapi": {""}}
 	if code == 0 {

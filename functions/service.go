@@ -20,6 +20,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -241,7 +242,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Config, error) {
 		}
 	}
 	c.LastModified = now()
-	c.RevisionID = NewRevisionID()
+	c.RevisionID = ids.UUID()
 	rec.Config = c
 	out := rec.config()
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
@@ -407,7 +408,7 @@ func (s *Service) UpdateCode(ctx context.Context, name string, in CodeInput) (*C
 			latest.ImageURI = in.ImageURI
 		}
 		latest.LastModified = now()
-		latest.RevisionID = NewRevisionID()
+		latest.RevisionID = ids.UUID()
 		out = latest.config()
 		if in.Publish {
 			if out, err = publishTx(tx, latest, "", resolved); err != nil {
@@ -460,7 +461,7 @@ func (s *Service) UpdateConfig(ctx context.Context, name string, p ConfigPatch) 
 			return err
 		}
 		c.LastModified = now()
-		c.RevisionID = NewRevisionID()
+		c.RevisionID = ids.UUID()
 		out = latest.config()
 		return tx.Put(bucketFunctions, name, latest)
 	})

@@ -19,6 +19,7 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/routeselect"
 )
 
@@ -118,7 +119,7 @@ func (g *Gateway) callbackDomain(r *http.Request) string {
 				if ip := net.ParseIP(h); ip == nil || ip.IsUnspecified() {
 					host = "127.0.0.1"
 				}
-			} else if cb := net.ParseIP(host); cb != nil && !cb.IsLoopback() && listensOnLoopbackOnly(g.cfg.Listen) {
+			} else if cb := net.ParseIP(host); cb != nil && !cb.IsLoopback() && netaddr.IsLoopback(g.cfg.Listen) {
 				g.ws.loopbackWarning.Do(func() {
 					g.log.Warn("the gateway listens on loopback, which sandboxes cannot reach: functions calling @connections will fail; listen on :PORT or on the callback host",
 						"listen", g.cfg.Listen, "callbackHost", host)
@@ -373,19 +374,4 @@ func parseWSResult(payload []byte) (*connections.Response, error) {
 		}
 	}
 	return resp, nil
-}
-
-// listensOnLoopbackOnly reports whether a listen address binds a loopback address
-// only (a connection's local address says nothing about that: a listener on
-// 0.0.0.0 accepts connections to 127.0.0.1 too).
-func listensOnLoopbackOnly(listen string) bool {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/containerd"
@@ -82,7 +83,7 @@ func Defaults() Settings {
 
 // Validate reports settings that cannot work, with what to do about them.
 func (s Settings) Validate() error {
-	if s.AdminListen != "" && !admin.IsLoopback(s.AdminListen) && s.AdminToken == "" {
+	if s.AdminListen != "" && !netaddr.IsLoopback(s.AdminListen) && s.AdminToken == "" {
 		return fmt.Errorf("the admin API would listen on %s, which is not a loopback address, without a token: set --admin-token (or PORTICO_ADMIN_TOKEN), or use --admin-listen 127.0.0.1:9090", s.AdminListen)
 	}
 	switch s.Runtime {
