@@ -2,6 +2,7 @@ package connections
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -227,10 +228,12 @@ func writeJSONError(w http.ResponseWriter, status int, typ, message string) {
 	if typ != "" {
 		h.Set("x-amzn-ErrorType", typ)
 	}
-	body := `{"message":` + strconv.Quote(message) + "}"
+	body, _ := json.Marshal(struct {
+		Message string `json:"message"`
+	}{message}) // a struct of one string always marshals
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
+	_, _ = w.Write(body)
 }
 
 func remoteIP(r *http.Request) string {
@@ -629,10 +632,10 @@ func (c *Conn) dispatch(ctx context.Context, typ int, data []byte, requestID str
 	}
 }
 
-// errorFrame sends API Gateway's error frame:
+// errorFrame sends API Gateway's error frame, spaced as API Gateway spaces it:
 // {"message": "Forbidden", "connectionId":"...", "requestId":"..."}.
 func (c *Conn) errorFrame(message, requestID string) {
-	frame := `{"message": ` + strconv.Quote(message) + `, "connectionId":` + strconv.Quote(c.id) + `, "requestId":` + strconv.Quote(requestID) + `}`
+	frame := `{"message": ` + jsonString(message) + `, "connectionId":` + jsonString(c.id) + `, "requestId":` + jsonString(requestID) + `}`
 	_ = c.send(websocket.TextMessage, []byte(frame))
 }
 

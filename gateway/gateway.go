@@ -126,6 +126,9 @@ type stageEntry struct {
 	uris sync.Map
 	// urls caches parsed backend URLs by URI (string -> *url.URL, never mutated).
 	urls sync.Map
+	// selectors are the integrations' responses with their selection patterns
+	// compiled, by integration; read-only once compiled.
+	selectors map[*apis.Integration]*responseSelector
 }
 
 // parsedURI parses a substituted URI without path parameters, cached.
@@ -241,7 +244,13 @@ func (g *Gateway) loadStage(ctx context.Context, apiID, stage string) (*stageEnt
 // compile builds the entry of one side of a stage: its router and its pipeline.
 func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]string, canary bool) (*stageEntry, error) {
 	e := &stageEntry{stage: st, dep: dep, router: newRouter(dep.API.Routes),
-		deployed: &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API, Variables: vars, Canary: canary}}
+		deployed:  &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API, Variables: vars, Canary: canary},
+		selectors: map[*apis.Integration]*responseSelector{}}
+	for i := range dep.API.Routes {
+		if in := dep.API.Routes[i].Integration; in != nil && len(in.Responses) > 0 {
+			e.selectors[in] = compileResponses(in.Responses)
+		}
+	}
 	stages := make([]pipeline.Stage, 0, len(g.stages)+2)
 	stages = append(stages, g.stages...)
 	stages = append(stages, g.resp, routeStage{g: g, e: e})

@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/runtimes"
@@ -185,6 +186,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		// listener closes first, then connections ($disconnect), then the invoker.
 		fx.Supply(s.connectionsConfig()),
 		connections.Module,
+		apis.Module,
 		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain}),
 		gateway.Module,
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
