@@ -72,9 +72,12 @@ func (s *Server) Start(ctx context.Context) error {
 }
 
 // Stop shuts the server down within ctx's deadline and closes idle backend
-// connections.
+// connections, the transport's and the fast proxy's.
 func (s *Server) Stop(ctx context.Context) error {
 	defer s.gw.transport.CloseIdleConnections()
+	if s.gw.fast != nil {
+		defer s.gw.fast.closeIdle()
+	}
 	if s.srv == nil {
 		return nil
 	}
