@@ -215,13 +215,6 @@ func TestChatEndToEndDocker(t *testing.T) {
 		t.Skip("docker end-to-end test skipped in -short mode")
 	}
 	runtimetest.RequireDocker(t)
-	// Until the server composes the docker runtime, testenv cannot start one.
-	if src, err := os.ReadFile(filepath.Join(apptest.RepoRoot(), "cmd", "portico", "app", "app.go")); err == nil && !strings.Contains(string(src), "docker.Module") {
-		if os.Getenv("REQUIRE_DOCKER") == "1" {
-			t.Fatal("REQUIRE_DOCKER=1 but cmd/portico/app does not compose docker.Module")
-		}
-		t.Skip("the docker runtime is not composed into the server yet (cmd/portico/app lacks docker.Module)")
-	}
 	env := apptest.Start(t, apptest.Options{Runtime: "docker", Settings: func(s *app.Settings) {
 		s.AdminToken = e2eToken
 		s.Listen = "0.0.0.0:0" // containers reach the gateway through the bridge
