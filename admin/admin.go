@@ -9,9 +9,7 @@ package admin
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +22,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
 
@@ -68,7 +67,7 @@ func (s *Server) Handle(pattern string, h HandlerFunc) {
 
 // ServeHTTP serves the admin API (authentication included).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("X-Amzn-RequestId", newRequestID())
+	w.Header().Set("X-Amzn-RequestId", ids.UUID())
 	if s.cfg.Token != "" && !s.authorized(r) {
 		s.writeError(w, r, errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
 			"missing or invalid admin token: send Authorization: Bearer <token> (portico --token or PORTICO_TOKEN)"))
@@ -140,29 +139,6 @@ func (s *Server) Stop(ctx context.Context) error {
 		return nil
 	}
 	return s.srv.Shutdown(ctx)
-}
-
-// newRequestID returns a random id in the UUID shape AWS uses for request ids.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// IsLoopback reports whether addr (host:port) listens only on a loopback address.
-func IsLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // writeJSON writes v as JSON with status.

@@ -2,9 +2,7 @@ package admin
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -70,37 +68,6 @@ func (s *Server) registerGatewayRoutes() {
 	s.Handle("POST "+p+"/{api}/stages/{stage}/rollback", s.rollbackStage)
 }
 
-// decodeBody decodes a JSON body strictly; a bad body is errdefs.ErrInvalid.
-func decodeBody(r *http.Request, v any) error {
-	raw, err := readLimited(r, maxJSONBody)
-	if err != nil {
-		return err
-	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return fmt.Errorf("request body is empty; send a JSON object: %w", errdefs.ErrInvalid)
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("request body: %w: %w", err, errdefs.ErrInvalid)
-	}
-	if dec.More() {
-		return fmt.Errorf("request body has data after the JSON object: %w", errdefs.ErrInvalid)
-	}
-	return nil
-}
-
-func readLimited(r *http.Request, limit int64) ([]byte, error) {
-	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read request body: %w: %w", err, errdefs.ErrInvalid)
-	}
-	if int64(len(raw)) > limit {
-		return nil, fmt.Errorf("request body is over %d bytes: %w", limit, errdefs.ErrTooLarge)
-	}
-	return raw, nil
-}
-
 type listResponse[T any] struct {
 	Items []T `json:"items"`
 }
@@ -138,7 +105,7 @@ func (s *Server) listAPIs(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) createAPI(w http.ResponseWriter, r *http.Request) error {
 	var a apis.API
-	if err := decodeBody(r, &a); err != nil {
+	if err := decodeJSON(w, r, porticoBody, &a); err != nil {
 		return err
 	}
 	a.ID = ""
@@ -147,10 +114,7 @@ func (s *Server) createAPI(w http.ResponseWriter, r *http.Request) error {
 	}
 	a.Protocol = strings.ToUpper(a.Protocol)
 	created, err := s.gw.APIs.Create(r.Context(), &a)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, created)
+	return reply(w, http.StatusCreated, created, err)
 }
 
 // importResponse is the answer to an import.
@@ -159,8 +123,8 @@ type importResponse struct {
 	Warnings []string  `json:"warnings"`
 }
 
-func (s *Server) parseImport(r *http.Request) (*openapi.Result, error) {
-	raw, err := readLimited(r, openapi.MaxDocument)
+func (s *Server) parseImport(w http.ResponseWriter, r *http.Request) (*openapi.Result, error) {
+	raw, err := readBody(w, r, jsonBody{limit: openapi.MaxDocument})
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +139,7 @@ func (s *Server) importAPI(w http.ResponseWriter, r *http.Request) error {
 	if m := r.URL.Query().Get("mode"); m != "" {
 		return fmt.Errorf("mode=%s applies to PUT /portico/v1/apis/{api}/import: %w", m, errdefs.ErrInvalid)
 	}
-	res, err := s.parseImport(r)
+	res, err := s.parseImport(w, r)
 	if err != nil {
 		return err
 	}
@@ -210,7 +174,7 @@ func (s *Server) reimportAPI(w http.ResponseWriter, r *http.Request) error {
 		q.Set("protocol", existing.Protocol)
 		r.URL.RawQuery = q.Encode()
 	}
-	res, err := s.parseImport(r)
+	res, err := s.parseImport(w, r)
 	if err != nil {
 		return err
 	}
@@ -240,10 +204,7 @@ func (s *Server) exportAPI(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getAPI(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.gw.APIs.Get(r.Context(), r.PathValue("api"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, a)
+	return reply(w, http.StatusOK, a, err)
 }
 
 // apiPatch changes an API's settings; nil fields are left as they are.
@@ -259,7 +220,7 @@ type apiPatch struct {
 
 func (s *Server) patchAPI(w http.ResponseWriter, r *http.Request) error {
 	var p apiPatch
-	if err := decodeBody(r, &p); err != nil {
+	if err := decodeJSON(w, r, porticoBody, &p); err != nil {
 		return err
 	}
 	a, err := s.gw.APIs.Modify(r.Context(), r.PathValue("api"), func(a *apis.API) error {
@@ -288,11 +249,7 @@ func (s *Server) patchAPI(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteAPI(w http.ResponseWriter, r *http.Request) error {
-	if err := s.gw.APIs.Delete(r.Context(), r.PathValue("api")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.gw.APIs.Delete(r.Context(), r.PathValue("api")))
 }
 
 func (s *Server) listRoutes(w http.ResponseWriter, r *http.Request) error {
@@ -317,42 +274,29 @@ func (s *Server) route(r *http.Request) (*apis.Route, error) {
 
 func (s *Server) createRoute(w http.ResponseWriter, r *http.Request) error {
 	var rt apis.Route
-	if err := decodeBody(r, &rt); err != nil {
+	if err := decodeJSON(w, r, porticoBody, &rt); err != nil {
 		return err
 	}
 	created, err := s.gw.APIs.AddRoute(r.Context(), r.PathValue("api"), rt)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, created)
+	return reply(w, http.StatusCreated, created, err)
 }
 
 func (s *Server) getRoute(w http.ResponseWriter, r *http.Request) error {
 	rt, err := s.route(r)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, rt)
+	return reply(w, http.StatusOK, rt, err)
 }
 
 func (s *Server) putRoute(w http.ResponseWriter, r *http.Request) error {
 	var rt apis.Route
-	if err := decodeBody(r, &rt); err != nil {
+	if err := decodeJSON(w, r, porticoBody, &rt); err != nil {
 		return err
 	}
 	updated, err := s.gw.APIs.ReplaceRoute(r.Context(), r.PathValue("api"), r.PathValue("route"), rt)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, updated)
+	return reply(w, http.StatusOK, updated, err)
 }
 
 func (s *Server) deleteRoute(w http.ResponseWriter, r *http.Request) error {
-	if err := s.gw.APIs.DeleteRoute(r.Context(), r.PathValue("api"), r.PathValue("route")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.gw.APIs.DeleteRoute(r.Context(), r.PathValue("api"), r.PathValue("route")))
 }
 
 func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) error {
@@ -368,22 +312,16 @@ func (s *Server) getIntegration(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) putIntegration(w http.ResponseWriter, r *http.Request) error {
 	var in apis.Integration
-	if err := decodeBody(r, &in); err != nil {
+	if err := decodeJSON(w, r, porticoBody, &in); err != nil {
 		return err
 	}
 	rt, err := s.gw.APIs.SetIntegration(r.Context(), r.PathValue("api"), r.PathValue("route"), &in)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, rt)
+	return reply(w, http.StatusOK, rt, err)
 }
 
 func (s *Server) deleteIntegration(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.gw.APIs.SetIntegration(r.Context(), r.PathValue("api"), r.PathValue("route"), nil); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	_, err := s.gw.APIs.SetIntegration(r.Context(), r.PathValue("api"), r.PathValue("route"), nil)
+	return noContent(w, err)
 }
 
 func (s *Server) listDeployments(w http.ResponseWriter, r *http.Request) error {
@@ -424,7 +362,7 @@ func (s *Server) view(st *apis.Stage) *stageView {
 
 func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error {
 	var in deployRequest
-	if err := decodeBody(r, &in); err != nil {
+	if err := decodeJSON(w, r, porticoBody, &in); err != nil {
 		return err
 	}
 	dep, st, err := s.gw.APIs.Deploy(r.Context(), r.PathValue("api"), apis.DeployInput{
@@ -442,18 +380,11 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error 
 
 func (s *Server) getDeployment(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.gw.APIs.GetDeployment(r.Context(), r.PathValue("api"), r.PathValue("deployment"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, d)
+	return reply(w, http.StatusOK, d, err)
 }
 
 func (s *Server) deleteDeployment(w http.ResponseWriter, r *http.Request) error {
-	if err := s.gw.APIs.DeleteDeployment(r.Context(), r.PathValue("api"), r.PathValue("deployment")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.gw.APIs.DeleteDeployment(r.Context(), r.PathValue("api"), r.PathValue("deployment")))
 }
 
 func (s *Server) listStages(w http.ResponseWriter, r *http.Request) error {
@@ -477,7 +408,7 @@ type stageRequest struct {
 
 func (s *Server) createStage(w http.ResponseWriter, r *http.Request) error {
 	var in stageRequest
-	if err := decodeBody(r, &in); err != nil {
+	if err := decodeJSON(w, r, porticoBody, &in); err != nil {
 		return err
 	}
 	st, err := s.gw.APIs.CreateStage(r.Context(), r.PathValue("api"), apis.StageInput(in))
@@ -520,7 +451,7 @@ func (p stagePatch) toPatch() apis.StagePatch {
 
 func (s *Server) patchStage(w http.ResponseWriter, r *http.Request) error {
 	var p stagePatch
-	if err := decodeBody(r, &p); err != nil {
+	if err := decodeJSON(w, r, porticoBody, &p); err != nil {
 		return err
 	}
 	st, err := s.gw.APIs.UpdateStage(r.Context(), r.PathValue("api"), r.PathValue("stage"), p.toPatch())
@@ -538,7 +469,7 @@ type variablesPatch struct {
 
 func (s *Server) patchVariables(w http.ResponseWriter, r *http.Request) error {
 	var p variablesPatch
-	if err := decodeBody(r, &p); err != nil {
+	if err := decodeJSON(w, r, porticoBody, &p); err != nil {
 		return err
 	}
 	if len(p.Set) == 0 && len(p.Unset) == 0 {
@@ -553,11 +484,7 @@ func (s *Server) patchVariables(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteStage(w http.ResponseWriter, r *http.Request) error {
-	if err := s.gw.APIs.DeleteStage(r.Context(), r.PathValue("api"), r.PathValue("stage")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.gw.APIs.DeleteStage(r.Context(), r.PathValue("api"), r.PathValue("stage")))
 }
 
 func (s *Server) stageHistory(w http.ResponseWriter, r *http.Request) error {
@@ -574,16 +501,8 @@ type rollbackRequest struct {
 
 func (s *Server) rollbackStage(w http.ResponseWriter, r *http.Request) error {
 	var in rollbackRequest
-	raw, err := readLimited(r, maxJSONBody)
-	if err != nil {
+	if err := decodeJSON(w, r, porticoOptional, &in); err != nil {
 		return err
-	}
-	if len(bytes.TrimSpace(raw)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil {
-			return fmt.Errorf("request body: %w: %w", err, errdefs.ErrInvalid)
-		}
 	}
 	st, err := s.gw.APIs.Rollback(r.Context(), r.PathValue("api"), r.PathValue("stage"), in.DeploymentID)
 	if err != nil {

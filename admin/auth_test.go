@@ -12,7 +12,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
-	"github.com/portico-dev/portico/internal/testenv"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
 
 // TestAdminTokenRequired checks that with a token set the admin API refuses
@@ -20,7 +20,7 @@ import (
 // signatures made with access key "portico" and the token as the secret.
 func TestAdminTokenRequired(t *testing.T) {
 	const token = "s3cret-token"
-	env := testenv.Start(t, testenv.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 
 	get := func(auth string) int {
 		req, _ := http.NewRequest(http.MethodGet, env.AdminURL+"/2015-03-31/functions", nil)

@@ -46,10 +46,7 @@ func (s *Server) registerConnectionRoutes(d ConnectionDeps) {
 	s.Handle("GET "+p, list)
 	s.Handle("GET "+p+"/{id}", func(w http.ResponseWriter, r *http.Request) error {
 		info, err := m.Get(r.PathValue("api"), r.PathValue("stage"), r.PathValue("id"))
-		if err != nil {
-			return err
-		}
-		return writeJSON(w, http.StatusOK, info)
+		return reply(w, http.StatusOK, info, err)
 	})
 	s.Handle("POST "+p+"/{id}", func(w http.ResponseWriter, r *http.Request) error {
 		limit := m.Config().MaxMessageBytes
@@ -64,10 +61,6 @@ func (s *Server) registerConnectionRoutes(d ConnectionDeps) {
 		return nil
 	})
 	s.Handle("DELETE "+p+"/{id}", func(w http.ResponseWriter, r *http.Request) error {
-		if err := m.Disconnect(r.PathValue("api"), r.PathValue("stage"), r.PathValue("id")); err != nil {
-			return err
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return nil
+		return noContent(w, m.Disconnect(r.PathValue("api"), r.PathValue("stage"), r.PathValue("id")))
 	})
 }

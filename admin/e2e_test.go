@@ -21,17 +21,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/portico-dev/portico/internal/testenv"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	testenv.Cleanup()
+	apptest.Cleanup()
 	os.Exit(code)
 }
 
 // sdk returns an AWS SDK Lambda client for the test server's admin API.
-func sdk(env *testenv.Env) *lambda.Client {
+func sdk(env *apptest.Env) *lambda.Client {
 	return lambda.New(lambda.Options{
 		BaseEndpoint: aws.String(env.AdminURL),
 		Region:       "us-east-1",
@@ -75,7 +75,7 @@ func createHello(t *testing.T, ctx context.Context, c *lambda.Client, name, gree
 		Runtime:      types.RuntimeProvidedal2023,
 		Handler:      aws.String("bootstrap"),
 		PackageType:  types.PackageTypeZip,
-		Code:         &types.FunctionCode{ZipFile: testenv.ZipSample(t, "hello")},
+		Code:         &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
 		Environment:  &types.Environment{Variables: map[string]string{"GREETING": greeting}},
 	})
 	if err != nil {
@@ -88,7 +88,7 @@ func createHello(t *testing.T, ctx context.Context, c *lambda.Client, name, gree
 // deployed with the AWS SDK, two versions, an alias sending 0.3 of the calls to
 // version 2, and the split measured over 400 invocations.
 func TestWeightedAliasSplitsCalls(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{})
+	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
 
@@ -214,7 +214,7 @@ func apiError(t *testing.T, err error, code string, status int) {
 }
 
 func TestLambdaAPIErrorsAndRestart(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{})
+	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := sdk(env)
 	createHello(t, ctx, c, "hello", "one")
@@ -252,7 +252,7 @@ func TestLambdaAPIErrorsAndRestart(t *testing.T) {
 		}
 		_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
 			FunctionName: aws.String("bad/name"), Role: aws.String("r"),
-			Code: &types.FunctionCode{ZipFile: testenv.ZipSample(t, "hello")},
+			Code: &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
 		})
 		var ae smithy.APIError
 		if !errors.As(err, &ae) {
@@ -266,7 +266,7 @@ func TestLambdaAPIErrorsAndRestart(t *testing.T) {
 	t.Run("conflict on an existing name", func(t *testing.T) {
 		_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
 			FunctionName: aws.String("hello"), Role: aws.String("r"),
-			Code: &types.FunctionCode{ZipFile: testenv.ZipSample(t, "hello")},
+			Code: &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
 		})
 		apiError(t, err, "ResourceConflictException", 409)
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/portico-dev/portico/aliases"
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -32,7 +33,7 @@ func New(p Params) (*Server, error) {
 	if p.Config.Listen == "" {
 		p.Config.Listen = "127.0.0.1:9090"
 	}
-	if !IsLoopback(p.Config.Listen) && p.Config.Token == "" {
+	if !netaddr.IsLoopback(p.Config.Listen) && p.Config.Token == "" {
 		return nil, fmt.Errorf("admin API would listen on %s, which is not loopback, without a token: set --admin-token (or PORTICO_ADMIN_TOKEN), or listen on 127.0.0.1", p.Config.Listen)
 	}
 	s := &Server{cfg: p.Config, log: p.Log.With("component", "admin"), mux: http.NewServeMux(), stopping: make(chan struct{})}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -58,9 +59,8 @@ type Service struct {
 	rand func() float64 // for weighted picks; replaceable in tests
 }
 
-// NewService returns a Service; it registers a delete hook on fns (deleting a
-// function deletes its aliases; deleting a version an alias uses is refused) and
-// the alias lookup that provisioned concurrency on aliases needs.
+// NewService returns a Service. The functions service keeps aliases consistent
+// through Index, which the composer hands to functions.NewService.
 func NewService(st *store.Store, fns *functions.Service, log *slog.Logger) *Service {
 	return NewServiceWithRand(st, fns, log, rand.Float64)
 }
@@ -83,12 +83,28 @@ func NewServiceWithRand(st *store.Store, fns *functions.Service, log *slog.Logge
 			return unlocked()
 		}
 	}
-	s := &Service{st: st, fns: fns, log: log, rand: r}
-	fns.AddDeleteHook(s.onDelete)
-	fns.SetAliasLookup(func(tx *store.Tx, name, alias string) bool {
-		return tx.Has(bucketAliases, key(name, alias))
-	})
-	return s
+	return &Service{st: st, fns: fns, log: log, rand: r}
+}
+
+// Index is the functions.Aliases that the functions service consults: its steps
+// read and write only the aliases bucket. It holds no state, so it is built
+// before either service.
+type Index struct{}
+
+var _ functions.Aliases = Index{}
+
+// Exists implements functions.Aliases.
+func (Index) Exists(fn, alias string, found *bool) store.Step {
+	return func(tx *store.Tx) error {
+		*found = tx.Has(bucketAliases, key(fn, alias))
+		return nil
+	}
+}
+
+// Deleting implements functions.Aliases: it deletes a deleted function's aliases
+// and refuses to delete a version that an alias uses.
+func (Index) Deleting(fn, version string) store.Step {
+	return func(tx *store.Tx) error { return onDelete(tx, fn, version) }
 }
 
 func key(fn, alias string) string { return fn + "\x00" + alias }
@@ -115,9 +131,9 @@ func checkNames(fn, name string) error {
 	return nil
 }
 
-// onDelete is the functions.DeleteHook: it deletes a deleted function's aliases
-// and refuses to delete a version that an alias uses.
-func (s *Service) onDelete(tx *store.Tx, fn, version string) error {
+// onDelete deletes a deleted function's aliases and refuses to delete a version
+// that an alias uses.
+func onDelete(tx *store.Tx, fn, version string) error {
 	if version == "" {
 		return tx.DeletePrefix(bucketAliases, key(fn, ""))
 	}
@@ -168,7 +184,7 @@ func get(tx *store.Tx, fn, name string) (*Alias, error) {
 
 // checkTargets validates a's versions against the function's published versions,
 // normalising version numbers ("01" -> "1").
-func (s *Service) checkTargets(tx *store.Tx, a *Alias) error {
+func checkTargets(vs *functions.Versions, a *Alias) error {
 	if a.FunctionVersion == "" {
 		return invalidf("FunctionVersion is required")
 	}
@@ -177,11 +193,11 @@ func (s *Service) checkTargets(tx *store.Tx, a *Alias) error {
 		if !ref.IsVersion() {
 			return invalidf("FunctionVersion %q is not a version number or $LATEST: an alias cannot point at another alias", a.FunctionVersion)
 		}
-		c, err := s.fns.GetTx(tx, a.FunctionName, a.FunctionVersion)
+		v, err := vs.Published(a.FunctionVersion)
 		if err != nil {
 			return err
 		}
-		a.FunctionVersion = c.Version
+		a.FunctionVersion = v
 	}
 	if a.RoutingConfig == nil || len(a.RoutingConfig.AdditionalVersionWeights) == 0 {
 		a.RoutingConfig = nil
@@ -201,24 +217,23 @@ func (s *Service) checkTargets(tx *store.Tx, a *Alias) error {
 		if a.FunctionVersion == functions.Latest {
 			return invalidf("Routing to an additional version needs FunctionVersion to be a published version, not $LATEST")
 		}
-		c, err := s.fns.GetTx(tx, a.FunctionName, v)
+		canon, err := vs.Published(v)
 		if err != nil {
 			return err
 		}
-		if c.Version == a.FunctionVersion {
-			return invalidf("Additional version %s must be different from FunctionVersion %s", c.Version, a.FunctionVersion)
+		if canon == a.FunctionVersion {
+			return invalidf("Additional version %s must be different from FunctionVersion %s", canon, a.FunctionVersion)
 		}
-		a.RoutingConfig = &RoutingConfig{AdditionalVersionWeights: map[string]float64{c.Version: weight}}
+		a.RoutingConfig = &RoutingConfig{AdditionalVersionWeights: map[string]float64{canon: weight}}
 	}
 	return nil
 }
 
-func functionExists(tx *store.Tx, fns *functions.Service, fn string) error {
-	if _, err := fns.GetTx(tx, fn, ""); err != nil {
-		if errors.Is(err, errdefs.ErrNotFound) {
-			return functionNotFound(fn)
-		}
-		return err
+// functionExists fails with ResourceNotFoundException when vs's function does not
+// exist.
+func functionExists(vs *functions.Versions, fn string) error {
+	if !vs.Exists() {
+		return functionNotFound(fn)
 	}
 	return nil
 }
@@ -238,19 +253,20 @@ func (s *Service) Create(ctx context.Context, fn string, in Input) (*Alias, erro
 		FunctionName:    fn,
 		FunctionVersion: in.FunctionVersion,
 		RoutingConfig:   cloneRouting(in.RoutingConfig),
-		RevisionID:      functions.NewRevisionID(),
+		RevisionID:      ids.UUID(),
 	}
 	if in.Description != nil {
 		a.Description = *in.Description
 	}
-	err := s.st.Update(ctx, func(tx *store.Tx) error {
-		if err := functionExists(tx, s.fns, fn); err != nil {
+	var vs functions.Versions
+	err := s.st.Together(ctx, s.fns.VersionsOf(fn, &vs), func(tx *store.Tx) error {
+		if err := functionExists(&vs, fn); err != nil {
 			return err
 		}
 		if tx.Has(bucketAliases, key(fn, in.Name)) {
 			return errdefs.New(errdefs.ErrConflict, "ResourceConflictException", "Alias already exists: "+a.AliasArn)
 		}
-		if err := s.checkTargets(tx, a); err != nil {
+		if err := checkTargets(&vs, a); err != nil {
 			return err
 		}
 		return tx.Put(bucketAliases, key(fn, in.Name), a)
@@ -289,8 +305,9 @@ func (s *Service) List(ctx context.Context, fn, version string) ([]*Alias, error
 		return nil, invalidf("Function name %q is not valid: it must match [A-Za-z0-9_-]{1,64}", fn)
 	}
 	var out []*Alias
-	err := s.st.View(ctx, func(tx *store.Tx) error {
-		if err := functionExists(tx, s.fns, fn); err != nil {
+	var vs functions.Versions
+	err := s.st.ViewTogether(ctx, s.fns.VersionsOf(fn, &vs), func(tx *store.Tx) error {
+		if err := functionExists(&vs, fn); err != nil {
 			return err
 		}
 		return forEach(tx, fn, func(a *Alias) error {
@@ -318,8 +335,9 @@ func (s *Service) Update(ctx context.Context, fn string, in Input) (*Alias, erro
 		return nil, invalidf("Description must be at most 256 characters")
 	}
 	var a *Alias
-	err := s.st.Update(ctx, func(tx *store.Tx) error {
-		if err := functionExists(tx, s.fns, fn); err != nil {
+	var vs functions.Versions
+	err := s.st.Together(ctx, s.fns.VersionsOf(fn, &vs), func(tx *store.Tx) error {
+		if err := functionExists(&vs, fn); err != nil {
 			return err
 		}
 		var err error
@@ -339,10 +357,10 @@ func (s *Service) Update(ctx context.Context, fn string, in Input) (*Alias, erro
 		if in.RoutingConfig != nil {
 			a.RoutingConfig = cloneRouting(in.RoutingConfig)
 		}
-		if err := s.checkTargets(tx, a); err != nil {
+		if err := checkTargets(&vs, a); err != nil {
 			return err
 		}
-		a.RevisionID = functions.NewRevisionID()
+		a.RevisionID = ids.UUID()
 		return tx.Put(bucketAliases, key(fn, in.Name), a)
 	})
 	if err != nil {
@@ -356,18 +374,16 @@ func (s *Service) Delete(ctx context.Context, fn, name string) error {
 	if err := checkNames(fn, name); err != nil {
 		return err
 	}
-	return s.st.Update(ctx, func(tx *store.Tx) error {
-		if err := functionExists(tx, s.fns, fn); err != nil {
+	var vs functions.Versions
+	return s.st.Together(ctx, s.fns.VersionsOf(fn, &vs), func(tx *store.Tx) error {
+		if err := functionExists(&vs, fn); err != nil {
 			return err
 		}
 		if !tx.Has(bucketAliases, key(fn, name)) {
 			return aliasNotFound(fn, name)
 		}
-		if err := s.fns.DeleteProvisionedTx(tx, fn, name); err != nil {
-			return err
-		}
 		return tx.Delete(bucketAliases, key(fn, name))
-	})
+	}, s.fns.DropProvisioned(fn, name))
 }
 
 // Resolve returns the configuration of the version that a call to ref runs: the
@@ -381,7 +397,8 @@ func (s *Service) Resolve(ctx context.Context, ref functions.Ref) (*functions.Co
 		return nil, invalidf("Function name %q is not valid: it must match [A-Za-z0-9_-]{1,64}", ref.Name)
 	}
 	var out *functions.Config
-	err := s.st.View(ctx, func(tx *store.Tx) error {
+	var version string
+	err := s.st.ViewTogether(ctx, func(tx *store.Tx) error {
 		var a Alias
 		if err := tx.Get(bucketAliases, key(ref.Name, ref.Qualifier), &a); err != nil {
 			if errors.Is(err, errdefs.ErrNotFound) {
@@ -389,7 +406,7 @@ func (s *Service) Resolve(ctx context.Context, ref functions.Ref) (*functions.Co
 			}
 			return err
 		}
-		version := a.FunctionVersion
+		version = a.FunctionVersion
 		if a.RoutingConfig != nil {
 			for v, w := range a.RoutingConfig.AdditionalVersionWeights {
 				if s.rand() < w {
@@ -397,16 +414,16 @@ func (s *Service) Resolve(ctx context.Context, ref functions.Ref) (*functions.Co
 				}
 			}
 		}
-		var err error
-		out, err = s.fns.GetTx(tx, ref.Name, version)
-		return err
-	})
+		return nil
+	}, s.fns.Read(ref.Name, &version, &out))
 	return out, err
 }
 
-// Module provides *Service.
+// Module provides *Service, and Index as the functions.Aliases the functions
+// service consults.
 var Module = fx.Module("aliases",
 	fx.Provide(func(st *store.Store, fns *functions.Service, log *slog.Logger) *Service {
 		return NewService(st, fns, log.With("component", "aliases"))
 	}),
+	fx.Provide(func() functions.Aliases { return Index{} }),
 )

@@ -34,7 +34,7 @@ func (e *env) open(t testing.TB) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	fns, err := functions.NewService(st, nil, log)
+	fns, err := functions.NewService(st, nil, Index{}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

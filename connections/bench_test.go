@@ -25,6 +25,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/gorilla/websocket"
 
+	"github.com/portico-dev/portico/internal/routeselect"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
 
@@ -40,7 +41,7 @@ func (d benchDispatcher) Dispatch(context.Context, *events.APIGatewayWebsocketPr
 
 func newBenchServer(tb testing.TB, cfg Config) (*Manager, *httptest.Server, string) {
 	tb.Helper()
-	sel, _ := ParseSelectionExpression("")
+	sel, _ := routeselect.Parse("")
 	d := benchDispatcher{&Routes{Selector: sel, Keys: map[string]bool{"$connect": false, "$disconnect": false, "$default": false}}}
 	m := New(cfg, nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

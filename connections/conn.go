@@ -2,6 +2,7 @@ package connections
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/ids"
 )
 
 // requestTimeLayout is API Gateway's requestTime format: "20/Jan/2024:11:55:00 +0000".
@@ -118,7 +120,7 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	now := m.now()
 	c := &Conn{
 		m: m, d: d,
-		id: newConnectionID(), apiID: ep.APIID, stage: ep.Stage, domainName: ep.DomainName,
+		id: ids.URLSafe(connectionIDBytes), apiID: ep.APIID, stage: ep.Stage, domainName: ep.DomainName,
 		sourceIP: remoteIP(r), userAgent: r.UserAgent(),
 		connectedAt: now, deadline: now.Add(m.cfg.MaxLifetime),
 		limiter:  rate.NewLimiter(rate.Limit(m.cfg.MessageRate), m.cfg.MessageBurst),
@@ -226,10 +228,12 @@ func writeJSONError(w http.ResponseWriter, status int, typ, message string) {
 	if typ != "" {
 		h.Set("x-amzn-ErrorType", typ)
 	}
-	body := `{"message":` + strconv.Quote(message) + "}"
+	body, _ := json.Marshal(struct {
+		Message string `json:"message"`
+	}{message}) // a struct of one string always marshals
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
+	_, _ = w.Write(body)
 }
 
 func remoteIP(r *http.Request) string {
@@ -533,7 +537,7 @@ func (c *Conn) read(ctx context.Context) (int, string) {
 			c.closeWith(websocket.CloseInvalidFramePayloadData, "Invalid UTF-8 in a text frame")
 			continue
 		}
-		requestID := newRequestID()
+		requestID := ids.Base64(requestIDBytes)
 		if !c.limiter.AllowN(now, 1) {
 			c.errorFrame("Too Many Requests", requestID)
 			continue
@@ -607,7 +611,7 @@ func (c *Conn) dispatch(ctx context.Context, typ int, data []byte, requestID str
 		return
 	}
 	ev := c.event(EventMessage, key, requestID, at, routes.StageVariables)
-	ev.RequestContext.MessageID = newRequestID()
+	ev.RequestContext.MessageID = ids.Base64(requestIDBytes)
 	if typ == websocket.BinaryMessage {
 		ev.Body, ev.IsBase64Encoded = encodeBase64(data), true
 	} else {
@@ -628,10 +632,10 @@ func (c *Conn) dispatch(ctx context.Context, typ int, data []byte, requestID str
 	}
 }
 
-// errorFrame sends API Gateway's error frame:
+// errorFrame sends API Gateway's error frame, spaced as API Gateway spaces it:
 // {"message": "Forbidden", "connectionId":"...", "requestId":"..."}.
 func (c *Conn) errorFrame(message, requestID string) {
-	frame := `{"message": ` + strconv.Quote(message) + `, "connectionId":` + strconv.Quote(c.id) + `, "requestId":` + strconv.Quote(requestID) + `}`
+	frame := `{"message": ` + jsonString(message) + `, "connectionId":` + jsonString(c.id) + `, "requestId":` + jsonString(requestID) + `}`
 	_ = c.send(websocket.TextMessage, []byte(frame))
 }
 
@@ -644,7 +648,7 @@ func (c *Conn) runDisconnect(ctx context.Context, code int, reason string) {
 		return
 	}
 	now := c.m.now()
-	ev := c.event(EventDisconnect, RouteDisconnect, newRequestID(), now, routes.StageVariables)
+	ev := c.event(EventDisconnect, RouteDisconnect, ids.Base64(requestIDBytes), now, routes.StageVariables)
 	ev.Headers = map[string]string{"Host": c.domainName, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": ""}
 	ev.MultiValueHeaders = map[string][]string{"Host": {c.domainName}, "x-api-key": {""}, "X-Forwarded-For": {""}, "x-restapi": {""}}
 	if code == 0 {

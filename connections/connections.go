@@ -12,8 +12,6 @@ package connections
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -25,6 +23,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/routeselect"
 )
 
 // Route keys with a meaning of their own (the same strings as gateway/apis uses).
@@ -173,7 +172,7 @@ type Endpoint struct {
 // stage currently serves.
 type Routes struct {
 	// Selector is the API's parsed route selection expression.
-	Selector *Selector
+	Selector *routeselect.Selector
 	// Keys are the route keys that have an integration; the value says whether
 	// the route sends its integration's result back (a two-way route, one with a
 	// route response).
@@ -415,18 +414,10 @@ func (m *Manager) remove(c *Conn) {
 	m.mu.Unlock()
 }
 
-// newConnectionID returns 12 random bytes, base64url without padding: 16
-// characters, unguessable and safe in a URL path.
-func newConnectionID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// newRequestID returns an id shaped like API Gateway's WebSocket request and
-// message ids ("R1knPH17NjMFftw=").
-func newRequestID() string {
-	var b [11]byte
-	_, _ = rand.Read(b[:])
-	return base64.StdEncoding.EncodeToString(b[:])
-}
+// Sizes of the random ids: a connection id is 12 random bytes, base64url without
+// padding (16 characters, unguessable and safe in a URL path); request and message
+// ids are 11, in standard base64 like API Gateway's ("R1knPH17NjMFftw=").
+const (
+	connectionIDBytes = 12
+	requestIDBytes    = 11
+)

@@ -23,9 +23,9 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/connections"
-	"github.com/portico-dev/portico/internal/testenv"
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
 
@@ -36,7 +36,7 @@ const (
 
 // chatApp is the chat sample deployed into a running server.
 type chatApp struct {
-	env     *testenv.Env
+	env     *apptest.Env
 	c       *client.Client
 	apiID   string
 	gateway string // host:port of the gateway, reachable from the test
@@ -54,12 +54,12 @@ func (a *chatApp) admin(t *testing.T, method, path string, body any) []byte {
 
 // deployChat creates the chat functions (mounting volume chat at /mnt/chat), the
 // WebSocket API with its routes, and stage dev.
-func deployChat(t *testing.T, env *testenv.Env, gatewayHost string) *chatApp {
+func deployChat(t *testing.T, env *apptest.Env, gatewayHost string) *chatApp {
 	t.Helper()
 	a := &chatApp{env: env, c: env.Client(), gateway: gatewayHost}
 	ctx := context.Background()
 	for _, fn := range []string{"chat-connect", "chat-disconnect", "chat-sendmessage"} {
-		zip := testenv.ZipSample(t, "chat/cmd/"+fn)
+		zip := apptest.ZipSample(t, "chat/cmd/"+fn)
 		in := map[string]any{
 			"FunctionName":      fn,
 			"PackageType":       "Zip",
@@ -206,7 +206,7 @@ func managementClient(endpoint, key, secret string) *apigatewaymanagementapi.Cli
 }
 
 func TestChatEndToEnd(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Runtime: "process", Settings: func(s *app.Settings) { s.AdminToken = e2eToken }})
+	env := apptest.Start(t, apptest.Options{Runtime: "process", Settings: func(s *app.Settings) { s.AdminToken = e2eToken }})
 	runChat(t, env, strings.TrimPrefix(env.GatewayURL, "http://"))
 }
 
@@ -215,14 +215,7 @@ func TestChatEndToEndDocker(t *testing.T) {
 		t.Skip("docker end-to-end test skipped in -short mode")
 	}
 	runtimetest.RequireDocker(t)
-	// Until the server composes the docker runtime, testenv cannot start one.
-	if src, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "cmd", "portico", "app", "app.go")); err == nil && !strings.Contains(string(src), "docker.Module") {
-		if os.Getenv("REQUIRE_DOCKER") == "1" {
-			t.Fatal("REQUIRE_DOCKER=1 but cmd/portico/app does not compose docker.Module")
-		}
-		t.Skip("the docker runtime is not composed into the server yet (cmd/portico/app lacks docker.Module)")
-	}
-	env := testenv.Start(t, testenv.Options{Runtime: "docker", Settings: func(s *app.Settings) {
+	env := apptest.Start(t, apptest.Options{Runtime: "docker", Settings: func(s *app.Settings) {
 		s.AdminToken = e2eToken
 		s.Listen = "0.0.0.0:0" // containers reach the gateway through the bridge
 	}})
@@ -233,7 +226,7 @@ func TestChatEndToEndDocker(t *testing.T) {
 	runChat(t, env, "127.0.0.1:"+port)
 }
 
-func runChat(t *testing.T, env *testenv.Env, gatewayHost string) {
+func runChat(t *testing.T, env *apptest.Env, gatewayHost string) {
 	a := deployChat(t, env, gatewayHost)
 	ctx := context.Background()
 
@@ -342,7 +335,7 @@ func runChat(t *testing.T, env *testenv.Env, gatewayHost string) {
 
 // TestIdleConnectionCloses lowers the idle timeout through the server's settings.
 func TestIdleConnectionCloses(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{Runtime: "process", Settings: func(s *app.Settings) {
+	env := apptest.Start(t, apptest.Options{Runtime: "process", Settings: func(s *app.Settings) {
 		s.AdminToken = e2eToken
 		s.WebSocket.IdleTimeout = 300 * time.Millisecond
 	}})

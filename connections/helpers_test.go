@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/internal/routeselect"
 )
 
 const (
@@ -30,7 +32,7 @@ type fakeDispatcher struct {
 }
 
 func newFakeDispatcher(keys map[string]bool) *fakeDispatcher {
-	sel, _ := ParseSelectionExpression("")
+	sel, _ := routeselect.Parse("")
 	return &fakeDispatcher{
 		routes: &Routes{Selector: sel, Keys: keys, StageVariables: map[string]string{"v": "1"}},
 		events: make(chan *events.APIGatewayWebsocketProxyRequest, 1000),

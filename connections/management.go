@@ -1,12 +1,12 @@
 package connections
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -66,13 +66,18 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 		if err != nil {
 			return err
 		}
-		out := `{"connectedAt":"` + info.ConnectedAt.UTC().Format(isoMillis) +
-			`","identity":{"sourceIp":` + strconv.Quote(info.SourceIP) + `,"userAgent":` + jsonString(info.UserAgent) +
-			`},"lastActiveAt":"` + info.LastActiveAt.UTC().Format(isoMillis) + `"}`
+		out, err := json.Marshal(connectionDoc{
+			ConnectedAt:  info.ConnectedAt.UTC().Format(isoMillis),
+			Identity:     identityDoc{SourceIP: info.SourceIP, UserAgent: info.UserAgent},
+			LastActiveAt: info.LastActiveAt.UTC().Format(isoMillis),
+		})
+		if err != nil {
+			return err
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 		w.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(w, out)
+		_, _ = w.Write(out)
 		return nil
 	case http.MethodDelete:
 		if err := m.Disconnect(apiID, stage, id); err != nil {
@@ -86,23 +91,22 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 	}
 }
 
-// jsonString quotes s as a JSON string.
+// connectionDoc is GetConnection's answer.
+type connectionDoc struct {
+	ConnectedAt  string      `json:"connectedAt"`
+	Identity     identityDoc `json:"identity"`
+	LastActiveAt string      `json:"lastActiveAt"`
+}
+
+type identityDoc struct {
+	SourceIP  string `json:"sourceIp"`
+	UserAgent string `json:"userAgent"`
+}
+
+// jsonString quotes s as a JSON string (invalid UTF-8 becomes U+FFFD).
 func jsonString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, c := range s {
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(c)
-		case c < 0x20:
-			fmt.Fprintf(&b, `\u%04x`, c)
-		default:
-			b.WriteRune(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
+	b, _ := json.Marshal(s) // a string always marshals
+	return string(b)
 }
 
 // writeManagementError is the one place where @connections errors become status

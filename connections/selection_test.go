@@ -1,38 +1,21 @@
 package connections
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
-	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/routeselect"
 )
-
-func TestParseSelectionExpression(t *testing.T) {
-	good := []string{"", "$request.body.action", "${request.body.action}", "$request.body.a.b.c", "$request.body.route-key_2"}
-	for _, e := range good {
-		if _, err := ParseSelectionExpression(e); err != nil {
-			t.Errorf("%q: %v", e, err)
-		}
-	}
-	bad := []string{"action", "$request.body.", "$request.body..a", "$request.header.x", "${request.body.action", "$request.body.a b",
-		"$request.body." + strings.Repeat("a.", 40) + "a", "$request.body.a[0]"}
-	for _, e := range bad {
-		if _, err := ParseSelectionExpression(e); !errors.Is(err, errdefs.ErrInvalid) {
-			t.Errorf("%q: err = %v, want ErrInvalid", e, err)
-		}
-	}
-}
 
 func TestSelectRoute(t *testing.T) {
 	keys := map[string]bool{"$connect": false, "$default": false, "sendmessage": true, "1.50": false, "true": false, `{"x":1}`: false}
 	has := func(k string) bool { _, ok := keys[k]; return ok }
 	noDefault := func(k string) bool { return k != "$default" && has(k) }
-	sel, _ := ParseSelectionExpression("$request.body.action")
-	nested, _ := ParseSelectionExpression("$request.body.meta.route")
+	sel, _ := routeselect.Parse("$request.body.action")
+	nested, _ := routeselect.Parse("$request.body.meta.route")
 	cases := []struct {
 		name string
-		sel  *Selector
+		sel  *routeselect.Selector
 		body string
 		has  func(string) bool
 		want string
@@ -71,7 +54,7 @@ func FuzzSelectRoute(f *testing.F) {
 	}
 	f.Add([]byte(`{"a":{"b":"x"}}`), "$request.body.a.b")
 	f.Fuzz(func(t *testing.T, body []byte, expr string) {
-		sel, err := ParseSelectionExpression(expr)
+		sel, err := routeselect.Parse(expr)
 		if err != nil {
 			return
 		}

@@ -48,9 +48,32 @@ func goodZip(t testing.TB, body string) []byte {
 }
 
 type env struct {
-	dir string
-	st  *store.Store
-	svc *Service
+	dir     string
+	st      *store.Store
+	svc     *Service
+	aliases fakeAliases
+}
+
+// fakeAliases is the Aliases the service consults; tests set its behaviour.
+type fakeAliases struct {
+	exists   func(fn, alias string) bool
+	deleting func(fn, version string) error
+}
+
+func (f *fakeAliases) Exists(fn, alias string, found *bool) store.Step {
+	return func(*store.Tx) error {
+		*found = f.exists != nil && f.exists(fn, alias)
+		return nil
+	}
+}
+
+func (f *fakeAliases) Deleting(fn, version string) store.Step {
+	return func(*store.Tx) error {
+		if f.deleting == nil {
+			return nil
+		}
+		return f.deleting(fn, version)
+	}
 }
 
 func newEnv(t testing.TB) *env {
@@ -68,7 +91,7 @@ func (e *env) open(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := NewService(st, nil, slog.New(slog.DiscardHandler))
+	svc, err := NewService(st, nil, &e.aliases, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/portico-dev/portico/internal/errdefs"
-	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -39,34 +39,22 @@ type ProvisionedConfig struct {
 	Requested    int    `json:"RequestedProvisionedConcurrentExecutions"`
 }
 
-// DeleteHook runs inside the transaction that deletes a function (version == "") or
-// one version; returning an error aborts the delete. Aliases use it to refuse
-// deleting a version an alias points at, and to delete a function's aliases with it.
-type DeleteHook func(tx *store.Tx, name, version string) error
-
 // Service manages functions, versions and code artifacts. Safe for concurrent use;
-// register hooks, subscribers and the alias lookup before serving requests.
+// register subscribers before serving requests.
 type Service struct {
-	st     *store.Store
-	log    *slog.Logger
-	images runtimes.ImageResolver // may be nil: Image versions are then pinned to their tag
+	st      *store.Store
+	log     *slog.Logger
+	images  ImageResolver // may be nil: Image versions are then pinned to their tag
+	aliases Aliases       // may be nil: there are then no aliases
 
 	// codeMu is held shared by uploads from writing an artifact until the
 	// reference to it is committed, and exclusively by CollectCode (gc.go).
 	codeMu     sync.RWMutex
 	unrefSince map[string]time.Time // code hash -> first collection that found it unreferenced
 
-	mu          sync.RWMutex
-	hooks       []DeleteHook
-	subs        []func(name string)
-	aliasExists AliasLookup
+	mu   sync.RWMutex
+	subs []func(name string)
 }
-
-// AliasLookup reports, inside a transaction, whether function name has an alias
-// named alias. The aliases package provides it (see SetAliasLookup), so that
-// provisioned concurrency can be put on an alias without this package knowing
-// about aliases.
-type AliasLookup func(tx *store.Tx, name, alias string) bool
 
 // record is what the store keeps for $LATEST and for each version: the Config plus
 // the fields that are not part of Lambda's FunctionConfiguration.
@@ -84,15 +72,15 @@ func (r *record) config() *Config {
 	return &c
 }
 
-// NewService returns a Service over st. images may be nil.
-func NewService(st *store.Store, images runtimes.ImageResolver, log *slog.Logger) (*Service, error) {
+// NewService returns a Service over st. images and aliases may be nil.
+func NewService(st *store.Store, images ImageResolver, aliases Aliases, log *slog.Logger) (*Service, error) {
 	if st == nil {
 		return nil, errors.New("functions: nil store")
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: st, log: log, images: images, unrefSince: map[string]time.Time{}}, nil
+	return &Service{st: st, log: log, images: images, aliases: aliases, unrefSince: map[string]time.Time{}}, nil
 }
 
 // versionKey is the store key of a published version: zero-padded so that keys
@@ -145,9 +133,8 @@ func lastVersion(tx *store.Tx, name string) (*record, error) {
 	return &r, nil
 }
 
-// GetTx is Get inside a caller's transaction, for packages (aliases) that must read
-// a version atomically with their own records.
-func (s *Service) GetTx(tx *store.Tx, name, version string) (*Config, error) {
+// getTx is Get inside a transaction.
+func getTx(tx *store.Tx, name, version string) (*Config, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
@@ -255,7 +242,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Config, error) {
 		}
 	}
 	c.LastModified = now()
-	c.RevisionID = NewRevisionID()
+	c.RevisionID = ids.UUID()
 	rec.Config = c
 	out := rec.config()
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
@@ -341,7 +328,7 @@ func (s *Service) Get(ctx context.Context, name, version string) (*Config, error
 	var out *Config
 	err := s.st.View(ctx, func(tx *store.Tx) error {
 		var err error
-		out, err = s.GetTx(tx, name, version)
+		out, err = getTx(tx, name, version)
 		return err
 	})
 	return out, err
@@ -421,7 +408,7 @@ func (s *Service) UpdateCode(ctx context.Context, name string, in CodeInput) (*C
 			latest.ImageURI = in.ImageURI
 		}
 		latest.LastModified = now()
-		latest.RevisionID = NewRevisionID()
+		latest.RevisionID = ids.UUID()
 		out = latest.config()
 		if in.Publish {
 			if out, err = publishTx(tx, latest, "", resolved); err != nil {
@@ -474,7 +461,7 @@ func (s *Service) UpdateConfig(ctx context.Context, name string, p ConfigPatch) 
 			return err
 		}
 		c.LastModified = now()
-		c.RevisionID = NewRevisionID()
+		c.RevisionID = ids.UUID()
 		out = latest.config()
 		return tx.Put(bucketFunctions, name, latest)
 	})
@@ -486,27 +473,26 @@ func (s *Service) UpdateConfig(ctx context.Context, name string, p ConfigPatch) 
 }
 
 // Delete deletes a function with all its versions (version ""), or one published
-// version. $LATEST alone cannot be deleted. The delete hooks run inside the same
-// transaction; an error from one aborts the delete.
+// version. $LATEST alone cannot be deleted. The aliases' Deleting step runs in the
+// same transaction; an error from it aborts the delete.
 func (s *Service) Delete(ctx context.Context, name, version string) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
-	s.mu.RLock()
-	hooks := slices.Clone(s.hooks)
-	s.mu.RUnlock()
-	var fn func(tx *store.Tx) error
+	// The delete runs in three steps in one transaction: this package checks that
+	// the function or version exists, the aliases (their own bucket) delete theirs
+	// or refuse, then this package deletes its records.
+	var check, del store.Step
+	canon := ""
 	switch v, isVersion := parseVersion(version); {
 	case version == "":
-		fn = func(tx *store.Tx) error {
+		check = func(tx *store.Tx) error {
 			if !tx.Has(bucketFunctions, name) {
 				return notFound(name, "")
 			}
-			for _, h := range hooks {
-				if err := h(tx, name, ""); err != nil {
-					return err
-				}
-			}
+			return nil
+		}
+		del = func(tx *store.Tx) error {
 			if err := tx.DeletePrefix(bucketVersions, name+"\x00"); err != nil {
 				return err
 			}
@@ -518,16 +504,14 @@ func (s *Service) Delete(ctx context.Context, name, version string) error {
 	case version == Latest:
 		return invalidf("$LATEST version cannot be deleted without deleting the function.")
 	case isVersion:
-		canon := strconv.FormatUint(v, 10)
-		fn = func(tx *store.Tx) error {
+		canon = strconv.FormatUint(v, 10)
+		check = func(tx *store.Tx) error {
 			if !tx.Has(bucketVersions, versionKey(name, v)) {
 				return notFound(name, version)
 			}
-			for _, h := range hooks {
-				if err := h(tx, name, canon); err != nil {
-					return err
-				}
-			}
+			return nil
+		}
+		del = func(tx *store.Tx) error {
 			if err := tx.Delete(bucketProvisioned, name+"\x00"+canon); err != nil {
 				return err
 			}
@@ -538,7 +522,11 @@ func (s *Service) Delete(ctx context.Context, name, version string) error {
 	default:
 		return invalidf("Qualifier %q is not a version", truncate(version, 200))
 	}
-	if err := s.st.Update(ctx, fn); err != nil {
+	steps := []store.Step{check}
+	if s.aliases != nil {
+		steps = append(steps, s.aliases.Deleting(name, canon))
+	}
+	if err := s.st.Together(ctx, append(steps, del)...); err != nil {
 		return err
 	}
 	s.log.Info("function deleted", "function", name, "version", version)
@@ -663,15 +651,6 @@ func (s *Service) SetReservedConcurrency(ctx context.Context, name string, n *in
 	return nil
 }
 
-// SetAliasLookup installs the check PutProvisioned uses for alias qualifiers. The
-// aliases package calls it from its constructor. Without one, alias qualifiers are
-// not found.
-func (s *Service) SetAliasLookup(f AliasLookup) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.aliasExists = f
-}
-
 // PutProvisioned sets provisioned concurrency for a version or alias qualifier;
 // n == 0 removes it (and returns a config with Requested 0). $LATEST cannot have
 // provisioned concurrency, as in Lambda.
@@ -691,11 +670,14 @@ func (s *Service) PutProvisioned(ctx context.Context, name, qualifier string, n 
 	if v, ok := parseVersion(qualifier); ok {
 		qualifier = strconv.FormatUint(v, 10)
 	}
-	s.mu.RLock()
-	lookup := s.aliasExists
-	s.mu.RUnlock()
 	pc := &ProvisionedConfig{FunctionName: name, Qualifier: qualifier, Requested: n}
-	err := s.st.Update(ctx, func(tx *store.Tx) error {
+	// An alias qualifier is looked up by the aliases, in the same transaction.
+	var steps []store.Step
+	aliasFound := false
+	if _, isVersion := parseVersion(qualifier); !isVersion && n != 0 && s.aliases != nil {
+		steps = append(steps, s.aliases.Exists(name, qualifier, &aliasFound))
+	}
+	err := s.st.Together(ctx, append(steps, func(tx *store.Tx) error {
 		if !tx.Has(bucketFunctions, name) {
 			return notFound(name, "")
 		}
@@ -707,22 +689,16 @@ func (s *Service) PutProvisioned(ctx context.Context, name, qualifier string, n 
 			if !tx.Has(bucketVersions, versionKey(name, v)) {
 				return notFound(name, qualifier)
 			}
-		} else if lookup == nil || !lookup(tx, name, qualifier) {
+		} else if !aliasFound {
 			return notFound(name, qualifier)
 		}
 		return tx.Put(bucketProvisioned, key, pc)
-	})
+	})...)
 	if err != nil {
 		return nil, err
 	}
 	s.notify(name)
 	return pc, nil
-}
-
-// DeleteProvisionedTx removes the provisioned-concurrency setting of one qualifier
-// inside a caller's transaction; the aliases package calls it when an alias goes.
-func (s *Service) DeleteProvisionedTx(tx *store.Tx, name, qualifier string) error {
-	return tx.Delete(bucketProvisioned, name+"\x00"+qualifier)
 }
 
 // ListProvisioned returns every provisioned-concurrency setting, by function and
@@ -768,13 +744,6 @@ func (s *Service) VolumeDir(name string) (string, error) {
 	return dir, nil
 }
 
-// AddDeleteHook registers a hook that runs inside every delete transaction.
-func (s *Service) AddDeleteHook(h DeleteHook) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hooks = append(s.hooks, h)
-}
-
 // Subscribe registers fn to be called (synchronously, after commit) whenever a
 // function's $LATEST changes (code, configuration, reserved or provisioned
 // concurrency) or the function or one of its versions is deleted.
@@ -784,23 +753,23 @@ func (s *Service) Subscribe(fn func(name string)) {
 	s.subs = append(s.subs, fn)
 }
 
-// ModuleParams are the functions module's dependencies. The runtime is optional;
-// when it can resolve images (runtimes.ImageResolver), publishing an Image
-// version pins its image id.
+// ModuleParams are the functions module's dependencies. The image resolver is
+// optional: with one, publishing an Image version pins its image id. Aliases is
+// optional: without it there are no aliases to keep or look up.
 type ModuleParams struct {
 	fx.In
 
 	Store   *store.Store
 	Log     *slog.Logger
-	Runtime runtimes.Runtime `optional:"true"`
+	Images  ImageResolver `optional:"true"`
+	Aliases Aliases       `optional:"true"`
 }
 
 // Module provides *Service, and collects unreferenced code artifacts at start and
 // every DefaultCodeCollect while the application runs (see CollectCode).
 var Module = fx.Module("functions",
 	fx.Provide(func(p ModuleParams) (*Service, error) {
-		images, _ := p.Runtime.(runtimes.ImageResolver)
-		return NewService(p.Store, images, p.Log.With("component", "functions"))
+		return NewService(p.Store, p.Images, p.Aliases, p.Log.With("component", "functions"))
 	}),
 	fx.Invoke(func(lc fx.Lifecycle, s *Service) {
 		ctx, cancel := context.WithCancel(context.Background())

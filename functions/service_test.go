@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/internal/errdefs"
-	"github.com/portico-dev/portico/store"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -486,13 +485,13 @@ func TestHooksAndSubscribers(t *testing.T) {
 		mu.Unlock()
 	})
 	var calls []string
-	e.svc.AddDeleteHook(func(tx *store.Tx, name, version string) error {
+	e.aliases.deleting = func(name, version string) error {
 		calls = append(calls, name+"@"+version)
 		if version == "1" {
 			return fmt.Errorf("version 1 is in use: %w", errdefs.ErrConflict)
 		}
 		return nil
-	})
+	}
 	e.create(t, "fn", true)
 	if err := e.svc.Delete(ctx, "fn", "1"); !errors.Is(err, errdefs.ErrConflict) {
 		t.Fatalf("hook error not returned: %v", err)
@@ -526,7 +525,7 @@ func TestProvisioned(t *testing.T) {
 	if _, err := e.svc.PutProvisioned(ctx, "fn", "live", 1); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("provisioned on unknown alias: %v", err)
 	}
-	e.svc.SetAliasLookup(func(_ *store.Tx, name, alias string) bool { return alias == "live" })
+	e.aliases.exists = func(name, alias string) bool { return alias == "live" }
 	if _, err := e.svc.PutProvisioned(ctx, "fn", "live", 3); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package functions
 
 import (
-	"crypto/rand"
 	"fmt"
 	"regexp"
 	"sort"
@@ -54,15 +53,6 @@ func invalidf(format string, args ...any) error {
 // notFound returns Lambda's "Function not found" error for name and qualifier.
 func notFound(name, qualifier string) error {
 	return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", "Function not found: "+ARN(name, qualifier))
-}
-
-// NewRevisionID returns a new random revision id in the UUID form Lambda uses.
-func NewRevisionID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // validateConfig checks the settable configuration of c, which has its defaults

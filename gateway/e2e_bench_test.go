@@ -18,11 +18,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/latency"
-	"github.com/portico-dev/portico/internal/testenv"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -32,10 +32,10 @@ import (
 // through the Lambda Invoke API, one call at a time. The difference of the p50s is
 // what the gateway adds to a function call.
 func BenchmarkFunctionProxy(b *testing.B) {
-	env := testenv.Start(b, testenv.Options{})
+	env := apptest.Start(b, apptest.Options{})
 	c := env.Client()
 	ctx := context.Background()
-	zip := testenv.ZipSample(b, "hello")
+	zip := apptest.ZipSample(b, "hello")
 	if _, _, err := c.CreateFunction(ctx, map[string]any{"FunctionName": "hello", "PackageType": "Zip",
 		"Code": map[string]any{"ZipFile": zip}}); err != nil {
 		b.Fatal(err)
@@ -47,7 +47,7 @@ func BenchmarkFunctionProxy(b *testing.B) {
 	if _, _, err := c.SetAlias(ctx, "hello", "live", v.Version, nil); err != nil {
 		b.Fatal(err)
 	}
-	doc, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "samples", "hello", "api.yaml"))
+	doc, err := os.ReadFile(filepath.Join(apptest.RepoRoot(), "samples", "hello", "api.yaml"))
 	if err != nil {
 		b.Fatal(err)
 	}

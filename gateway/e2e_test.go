@@ -16,9 +16,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/gateway"
-	"github.com/portico-dev/portico/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 		os.Exit(runBenchGateway(backend))
 	}
 	code := m.Run()
-	testenv.Cleanup()
+	apptest.Cleanup()
 	if probeDir != "" {
 		_ = os.RemoveAll(probeDir)
 	}
@@ -48,7 +48,7 @@ func probeZip(t *testing.T) []byte {
 			return
 		}
 		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(probeDir, "bootstrap"), "./gateway/testdata/probe")
-		cmd.Dir = testenv.RepoRoot()
+		cmd.Dir = apptest.RepoRoot()
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			probeErr = fmt.Errorf("%w: %s", err, out)
@@ -157,12 +157,12 @@ type deployment struct {
 // variable, MOCK, path parameters and {proxy+}, a lowered timeout, a malformed
 // result, events compared with aws-lambda-go's fixtures, and a restart.
 func TestEndToEnd(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{})
+	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	ctx := context.Background()
 
 	// Function hello: version 1 and 2, aliases live -> 1 and beta -> 2.
-	createFunction(t, c, "hello", testenv.ZipSample(t, "hello"), map[string]string{"GREETING": "one"}, 3)
+	createFunction(t, c, "hello", apptest.ZipSample(t, "hello"), map[string]string{"GREETING": "one"}, 3)
 	v1, _, err := c.PublishVersion(ctx, "hello", "")
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +185,7 @@ func TestEndToEnd(t *testing.T) {
 	createFunction(t, c, "probe", probeZip(t), nil, 5)
 
 	// Import the sample API; deploy dev (alias live) and prod (alias beta).
-	doc, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "samples", "hello", "api.yaml"))
+	doc, err := os.ReadFile(filepath.Join(apptest.RepoRoot(), "samples", "hello", "api.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

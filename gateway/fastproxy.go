@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"mime"
 	"net"
@@ -400,6 +401,15 @@ func validValue(v string) bool {
 	return strings.IndexByte(v, '\n') < 0 && strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, 0) < 0
 }
 
+// closeIdle closes every idle connection, for when the gateway stops. Requests in
+// flight keep theirs, and connections they return later are pooled again.
+func (p *fastProxy) closeIdle() {
+	p.pools.Range(func(_, v any) bool {
+		v.(*hostPool).closeIdle()
+		return true
+	})
+}
+
 // hostPool holds the idle keep-alive connections to one backend host, most
 // recently used last. Safe for concurrent use.
 type hostPool struct {
@@ -479,6 +489,21 @@ func (hp *hostPool) prune() {
 	}
 	hp.mu.Unlock()
 	for _, c := range stale {
+		c.close()
+	}
+}
+
+// closeIdle closes the pool's idle connections and disarms its timer.
+func (hp *hostPool) closeIdle() {
+	hp.mu.Lock()
+	idle := hp.idle
+	hp.idle = nil
+	if hp.armed {
+		hp.timer.Stop()
+		hp.armed = false
+	}
+	hp.mu.Unlock()
+	for _, c := range idle {
 		c.close()
 	}
 }
@@ -572,11 +597,20 @@ func (c *backendConn) readResponse(w http.ResponseWriter) (*http.Response, error
 		if err != nil {
 			return nil, err
 		}
+		if resp.StatusCode < 100 {
+			// ReadResponse takes any three digits; WriteHeader panics below 100.
+			return nil, fmt.Errorf("backend answered the malformed status %q", resp.Status)
+		}
 		if resp.StatusCode >= 100 && resp.StatusCode <= 199 && resp.StatusCode != http.StatusSwitchingProtocols {
+			// The 1xx goes out with the headers set so far and its own; then only
+			// the headers set so far (x-amzn-RequestId...) stay for the final
+			// response, since WriteHeader keeps a 1xx's headers.
 			h := w.Header()
+			own := h.Clone()
 			copyHeaderInto(h, resp.Header)
 			w.WriteHeader(resp.StatusCode)
-			clear(h) // as ReverseProxy does: WriteHeader keeps a 1xx's headers
+			clear(h)
+			maps.Copy(h, own)
 			c.cr.limit = maxResponseHeaderBytes
 			continue
 		}

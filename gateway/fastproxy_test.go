@@ -9,11 +9,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -442,4 +445,93 @@ func TestFastProxyConcurrent(t *testing.T) {
 	if n := p.fast.fast.served.Load(); n != 32*40 {
 		t.Errorf("fast path served %d of %d", n, 32*40)
 	}
+}
+
+// TestFastProxy1xxKeepsGatewayHeaders: a backend's 103 Early Hints reaches the
+// client, and the final response still carries the headers the gateway set
+// (x-amzn-RequestId, apigw-requestid) but not the hints' own.
+func TestFastProxy1xxKeepsGatewayHeaders(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</app.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "final")
+	}))
+	defer backend.Close()
+	p := newProxyPair(t, backend.URL, "http://127.0.0.1:1")
+	var hints []http.Header
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			hints = append(hints, http.Header(h).Clone())
+			return nil
+		},
+	})
+	req, _ := http.NewRequestWithContext(ctx, "GET", p.fastURL+"/hints", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "final" {
+		t.Fatalf("got %d %q", resp.StatusCode, body)
+	}
+	if len(hints) != 1 || hints[0].Get("Link") == "" {
+		t.Errorf("1xx responses seen: %v", hints)
+	}
+	for _, k := range []string{hdrRequestID, hdrAPIGWRequestID} {
+		if resp.Header.Get(k) == "" {
+			t.Errorf("final response lost %s after the 1xx: %v", k, resp.Header)
+		}
+	}
+	if resp.Header.Get("Link") != "" {
+		t.Errorf("the 1xx's Link header leaked into the final response")
+	}
+	if p.fast.fast.served.Load() != 1 {
+		t.Errorf("fast path served %d, want 1", p.fast.fast.served.Load())
+	}
+}
+
+// TestFastProxyStopClosesIdle: stopping the gateway's server closes the fast
+// proxy's idle backend connections.
+func TestFastProxyStopClosesIdle(t *testing.T) {
+	var closed atomic.Int32
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}))
+	backend.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed.Add(1)
+		}
+	}
+	backend.Start()
+	defer backend.Close()
+	p := newProxyPair(t, backend.URL, "http://127.0.0.1:1")
+	client := &http.Client{}
+	defer client.CloseIdleConnections()
+	sendCase(t, client, p.fastURL, proxyCase{name: "warm", method: "GET", path: "/items/1"})
+	hp := p.fast.fast.pool(strings.TrimPrefix(backend.URL, "http://"))
+	hp.mu.Lock()
+	idle := len(hp.idle)
+	hp.mu.Unlock()
+	if idle != 1 {
+		t.Fatalf("%d idle backend connections after a request, want 1", idle)
+	}
+	if err := NewServer(p.fast, slog.New(slog.DiscardHandler)).Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hp.mu.Lock()
+	idle = len(hp.idle)
+	hp.mu.Unlock()
+	if idle != 0 {
+		t.Errorf("%d idle backend connections after Stop", idle)
+	}
+	for range 400 { // the backend learns of the close asynchronously
+		if closed.Load() == 1 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Errorf("the backend saw %d connections closed, want 1", closed.Load())
 }

@@ -284,35 +284,65 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 		}
 		_ = json.Unmarshal(res.Payload, &fe)
 		selector = fe.ErrorMessage
-		ir, ok := selectResponse(in.Responses, selector, false)
+		ir, ok := rc.entry.selectResponse(in, selector, false)
 		if !ok {
 			return err
 		}
 		writeIntegrationResponse(w, ir, "application/json", res.Payload)
 		return nil
 	}
-	ir, _ := selectResponse(in.Responses, selector, true)
+	ir, _ := rc.entry.selectResponse(in, selector, true)
 	writeIntegrationResponse(w, ir, "application/json", res.Payload)
 	return nil
 }
 
-// selectResponse picks the integration response whose pattern matches selector
-// (the backend status, or a function's errorMessage). With useDefault the
-// "default" response (or a 200) stands in when no pattern matches.
-func selectResponse(responses map[string]apis.IntegrationResponse, selector string, useDefault bool) (apis.IntegrationResponse, bool) {
+// responseSelector is an integration's responses with their selection patterns
+// compiled once per compiled stage (stageEntry.compile), not per request.
+type responseSelector struct {
+	responses map[string]apis.IntegrationResponse
+	// patterns are in the order of their text; "default" and patterns that do
+	// not compile are left out (they never match).
+	patterns []selectionPattern
+}
+
+type selectionPattern struct {
+	key string
+	re  *regexp.Regexp
+}
+
+// compileResponses compiles the selection patterns of responses.
+func compileResponses(responses map[string]apis.IntegrationResponse) *responseSelector {
+	sel := &responseSelector{responses: responses}
 	for _, pattern := range sortedKeys(responses) {
-		if pattern == "default" || selector == "" {
+		if pattern == "default" {
 			continue
 		}
-		re, err := regexp.Compile("^(?:" + pattern + ")$")
-		if err == nil && re.MatchString(selector) {
-			return responses[pattern], true
+		if re, err := regexp.Compile("^(?:" + pattern + ")$"); err == nil {
+			sel.patterns = append(sel.patterns, selectionPattern{key: pattern, re: re})
+		}
+	}
+	return sel
+}
+
+// selectResponse picks the integration response of in whose pattern matches
+// selector (the backend status, or a function's errorMessage). With useDefault the
+// "default" response (or a 200) stands in when no pattern matches.
+func (e *stageEntry) selectResponse(in *apis.Integration, selector string, useDefault bool) (apis.IntegrationResponse, bool) {
+	sel := e.selectors[in]
+	if sel == nil {
+		sel = compileResponses(in.Responses) // an integration outside the deployment's routes
+	}
+	if selector != "" {
+		for _, p := range sel.patterns {
+			if p.re.MatchString(selector) {
+				return sel.responses[p.key], true
+			}
 		}
 	}
 	if !useDefault {
 		return apis.IntegrationResponse{}, false
 	}
-	if d, ok := responses["default"]; ok {
+	if d, ok := sel.responses["default"]; ok {
 		return d, true
 	}
 	return apis.IntegrationResponse{StatusCode: "200"}, true

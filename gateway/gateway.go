@@ -10,9 +10,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +26,7 @@ import (
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/gateway/responses"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -126,6 +124,9 @@ type stageEntry struct {
 	uris sync.Map
 	// urls caches parsed backend URLs by URI (string -> *url.URL, never mutated).
 	urls sync.Map
+	// selectors are the integrations' responses with their selection patterns
+	// compiled, by integration; read-only once compiled.
+	selectors map[*apis.Integration]*responseSelector
 }
 
 // parsedURI parses a substituted URI without path parameters, cached.
@@ -241,7 +242,13 @@ func (g *Gateway) loadStage(ctx context.Context, apiID, stage string) (*stageEnt
 // compile builds the entry of one side of a stage: its router and its pipeline.
 func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]string, canary bool) (*stageEntry, error) {
 	e := &stageEntry{stage: st, dep: dep, router: newRouter(dep.API.Routes),
-		deployed: &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API, Variables: vars, Canary: canary}}
+		deployed:  &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API, Variables: vars, Canary: canary},
+		selectors: map[*apis.Integration]*responseSelector{}}
+	for i := range dep.API.Routes {
+		if in := dep.API.Routes[i].Integration; in != nil && len(in.Responses) > 0 {
+			e.selectors[in] = compileResponses(in.Responses)
+		}
+	}
 	stages := make([]pipeline.Stage, 0, len(g.stages)+2)
 	stages = append(stages, g.stages...)
 	stages = append(stages, g.resp, routeStage{g: g, e: e})
@@ -255,6 +262,10 @@ func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]
 	e.chain = chain
 	return e, nil
 }
+
+// extendedIDBytes sizes the extended request id, shaped like API Gateway's
+// ("TWegAcC4EowCHnA=").
+const extendedIDBytes = 10
 
 // Response header names, canonical.
 var (
@@ -272,7 +283,7 @@ type reqCtx struct {
 
 // ServeHTTP serves stage URLs.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := &pipeline.Context{RequestID: newUUID(), ExtendedRequestID: newExtendedID(), RequestTime: g.now(), HTTPMethod: r.Method}
+	c := &pipeline.Context{RequestID: ids.UUID(), ExtendedRequestID: ids.Base64(extendedIDBytes), RequestTime: g.now(), HTTPMethod: r.Method}
 	w.Header()[hdrRequestID] = []string{c.RequestID}
 	if err := g.serve(w, r, c); err != nil {
 		g.resp.Write(w, r, c, gatewayError(err, c.Protocol))
@@ -442,30 +453,4 @@ func StageURL(base, apiID, stage string) string {
 		return base + "/" + apiID + "/"
 	}
 	return base + "/" + apiID + "/" + stage + "/"
-}
-
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
-}
-
-// newExtendedID returns an id shaped like API Gateway's extended request ids
-// ("TWegAcC4EowCHnA=").
-func newExtendedID() string {
-	var b [10]byte
-	_, _ = rand.Read(b[:])
-	return base64.StdEncoding.EncodeToString(b[:])
 }

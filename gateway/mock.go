@@ -40,7 +40,7 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 			selector = strconv.Itoa(v.StatusCode)
 		}
 	}
-	ir, ok := selectResponse(in.Responses, selector, false)
+	ir, ok := rc.entry.selectResponse(in, selector, false)
 	if !ok {
 		if d, found := in.Responses["default"]; found {
 			ir = d

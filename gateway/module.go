@@ -72,9 +72,12 @@ func (s *Server) Start(ctx context.Context) error {
 }
 
 // Stop shuts the server down within ctx's deadline and closes idle backend
-// connections.
+// connections, the transport's and the fast proxy's.
 func (s *Server) Stop(ctx context.Context) error {
 	defer s.gw.transport.CloseIdleConnections()
+	if s.gw.fast != nil {
+		defer s.gw.fast.closeIdle()
+	}
 	if s.srv == nil {
 		return nil
 	}
@@ -127,13 +130,11 @@ type Params struct {
 	Stages []pipeline.Stage `group:"pipeline.stages"`
 }
 
-// Module provides the API service (*apis.Service), the data plane (*Gateway) and
-// its server (*Server), which listens on Config.Listen for the app's lifetime.
+// Module provides the data plane (*Gateway) and its server (*Server), which
+// listens on Config.Listen for the app's lifetime. The API service it serves from
+// comes from apis.Module.
 var Module = fx.Module("gateway",
 	fx.Provide(
-		func(st *store.Store, log *slog.Logger) *apis.Service {
-			return apis.NewService(st, log.With("component", "apis"))
-		},
 		func(p Params, svc *apis.Service) *Gateway {
 			gw := New(p.Config, svc, p.Aliases, p.Invoker, p.Log.With("component", "gateway"))
 			gw.Use(p.Stages...)

@@ -253,7 +253,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if len(in.Responses) == 0 {
 		ir = apis.IntegrationResponse{StatusCode: fmt.Sprint(resp.StatusCode)}
 	} else {
-		ir, _ = selectResponse(in.Responses, fmt.Sprint(resp.StatusCode), true)
+		ir, _ = rc.entry.selectResponse(in, fmt.Sprint(resp.StatusCode), true)
 	}
 	rct := resp.Header.Get("Content-Type")
 	if rct == "" {

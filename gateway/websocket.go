@@ -19,6 +19,8 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/netaddr"
+	"github.com/portico-dev/portico/internal/routeselect"
 )
 
 // wsState is the gateway's WebSocket support: the connection registry and the
@@ -117,7 +119,7 @@ func (g *Gateway) callbackDomain(r *http.Request) string {
 				if ip := net.ParseIP(h); ip == nil || ip.IsUnspecified() {
 					host = "127.0.0.1"
 				}
-			} else if cb := net.ParseIP(host); cb != nil && !cb.IsLoopback() && listensOnLoopbackOnly(g.cfg.Listen) {
+			} else if cb := net.ParseIP(host); cb != nil && !cb.IsLoopback() && netaddr.IsLoopback(g.cfg.Listen) {
 				g.ws.loopbackWarning.Do(func() {
 					g.log.Warn("the gateway listens on loopback, which sandboxes cannot reach: functions calling @connections will fail; listen on :PORT or on the callback host",
 						"listen", g.cfg.Listen, "callbackHost", host)
@@ -149,7 +151,7 @@ func (d wsDispatcher) Routes(ctx context.Context, apiID, stage string) (*connect
 		}
 	}
 	rt := &connections.Routes{Keys: map[string]bool{}, StageVariables: e.stage.Variables}
-	sel, err := connections.ParseSelectionExpression(e.dep.API.RouteSelectionExpression)
+	sel, err := routeselect.Parse(e.dep.API.RouteSelectionExpression)
 	if err != nil {
 		if _, seen := d.g.ws.badExpr.LoadOrStore(apiID+"/"+e.dep.API.RouteSelectionExpression, true); !seen {
 			d.g.log.Warn("websocket api has an unusable route selection expression: every message goes to $default",
@@ -372,19 +374,4 @@ func parseWSResult(payload []byte) (*connections.Response, error) {
 		}
 	}
 	return resp, nil
-}
-
-// listensOnLoopbackOnly reports whether a listen address binds a loopback address
-// only (a connection's local address says nothing about that: a listener on
-// 0.0.0.0 accepts connections to 127.0.0.1 too).
-func listensOnLoopbackOnly(listen string) bool {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

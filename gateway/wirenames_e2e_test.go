@@ -14,7 +14,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/portico-dev/portico/internal/testenv"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
 
 // rawClient writes requests by hand on one keep-alive TCP connection.
@@ -64,7 +64,7 @@ func (c *rawClient) do(raw string) (int, []byte) {
 // connection and checks that REST (payload 1.0) events carry header names as the
 // client spelled them, while HTTP API (2.0) events lower-case them.
 func TestEventsKeepTheClientsHeaderSpelling(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{})
+	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)
 

@@ -2,8 +2,6 @@ package invoker
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/runtimes"
 )
 
@@ -67,12 +66,8 @@ type sandbox struct {
 	idleSince    time.Time
 }
 
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
+// newID returns a random UUID, for request, sandbox and extension ids.
+func newID() string { return ids.UUID() }
 
 // peerKey keys the per-connection verdict in a request's context.
 type peerKey struct{}

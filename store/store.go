@@ -128,6 +128,32 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 	return s.db.View(func(tx *bbolt.Tx) error { return fn(&Tx{tx: tx}) })
 }
 
+// Step is one package's share of a transaction that several packages run
+// together: it reads and writes only the buckets its own package owns. Packages
+// hand each other Steps, never a *Tx.
+type Step func(*Tx) error
+
+// Together runs steps in order in one read-write transaction: the writes of all
+// of them commit, or none (the first error rolls back and is returned).
+func (s *Store) Together(ctx context.Context, steps ...Step) error {
+	return s.Update(ctx, func(tx *Tx) error { return runSteps(tx, steps) })
+}
+
+// ViewTogether runs steps in order in one read-only transaction, so that what
+// they read across packages is one consistent view.
+func (s *Store) ViewTogether(ctx context.Context, steps ...Step) error {
+	return s.View(ctx, func(tx *Tx) error { return runSteps(tx, steps) })
+}
+
+func runSteps(tx *Tx, steps []Step) error {
+	for _, step := range steps {
+		if err := step(tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Tx is a transaction with JSON helpers. It is valid only inside Update or View.
 type Tx struct{ tx *bbolt.Tx }
 

@@ -8,20 +8,20 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
-	"github.com/portico-dev/portico/internal/testenv"
 )
 
 // TestDeployHelloIsIdempotent runs the hello dev step twice, with a restart between,
 // as `make run` twice would: the second run publishes no new version. The data
 // directory is relative, as `make run` gives it.
 func TestDeployHelloIsIdempotent(t *testing.T) {
-	samples, err := filepath.Abs(filepath.Dir(testenv.Sample(t, "hello")))
+	samples, err := filepath.Abs(filepath.Dir(apptest.Sample(t, "hello")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Chdir(t.TempDir())
-	env := testenv.Start(t, testenv.Options{DataDir: "./portico-data"})
+	env := apptest.Start(t, apptest.Options{DataDir: "./portico-data"})
 	ctx := context.Background()
 	run := func() {
 		t.Helper()

@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/routeselect"
 )
 
 // This file holds `portico ws ...` (WebSocket APIs and their routes) and
@@ -61,7 +62,7 @@ func wsCreate(g *globalFlags) *cobra.Command {
 		Short: "Create a WebSocket API (prints its id)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sel, err := connections.ParseSelectionExpression(expr)
+			sel, err := routeselect.Parse(expr)
 			if err != nil {
 				return err
 			}
@@ -86,7 +87,7 @@ func wsCreate(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&expr, "route-selection", connections.DefaultSelectionExpression, "route selection expression, $request.body.<member>[.<member>...]")
+	cmd.Flags().StringVar(&expr, "route-selection", routeselect.Default, "route selection expression, $request.body.<member>[.<member>...]")
 	cmd.Flags().StringVar(&description, "description", "", "description")
 	return cmd
 }
@@ -330,7 +331,7 @@ func deployChat(ctx context.Context, e *devEnv) error {
 		}
 	}
 	wsID, err := ensureAPI(ctx, e.client, "chat", map[string]any{
-		"name": "chat", "protocol": "WEBSOCKET", "routeSelectionExpression": connections.DefaultSelectionExpression,
+		"name": "chat", "protocol": "WEBSOCKET", "routeSelectionExpression": routeselect.Default,
 		"description": "Portico's chat sample (samples/chat)",
 		"routes": []any{
 			map[string]any{"routeKey": "$connect", "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:chat-connect"}},

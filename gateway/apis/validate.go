@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/internal/routeselect"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -279,7 +279,7 @@ func (a *API) Validate() error {
 	if a.Protocol == ProtocolWebSocket {
 		if !strings.HasPrefix(d.RouteSelectionExpression, "$request.body.") || len(d.RouteSelectionExpression) <= len("$request.body.") {
 			add(invalid("routeSelectionExpression %q must be $request.body.<path>", truncate(d.RouteSelectionExpression, 100)))
-		} else if _, err := connections.ParseSelectionExpression(d.RouteSelectionExpression); err != nil {
+		} else if _, err := routeselect.Parse(d.RouteSelectionExpression); err != nil {
 			// The same parser the gateway routes messages with: an expression
 			// that does not parse is refused here, not discovered per message.
 			add(invalid("routeSelectionExpression %q: %v", truncate(d.RouteSelectionExpression, 100), err))

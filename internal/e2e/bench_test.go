@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/latency"
-	"github.com/portico-dev/portico/internal/testenv"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/containerd"
@@ -59,12 +59,12 @@ func benchRuntime(b *testing.B, name string) {
 	if name != "process" {
 		sweepInstanceB(b, name, dataDir)
 	}
-	testenv.Start(b, testenv.Options{Runtime: name, DataDir: dataDir, Populate: []any{&inv, &fns}})
+	apptest.Start(b, apptest.Options{Runtime: name, DataDir: dataDir, Populate: []any{&inv, &fns}})
 	ctx := context.Background()
 	fn := "bench"
 	if _, err := fns.Create(ctx, functions.CreateInput{
 		FunctionName: fn, Runtime: "provided.al2023", Handler: "bootstrap",
-		ZipFile: testenv.ZipSample(b, "hello"), Environment: map[string]string{"GREETING": "bench"},
+		ZipFile: apptest.ZipSample(b, "hello"), Environment: map[string]string{"GREETING": "bench"},
 	}); err != nil {
 		b.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func benchRuntime(b *testing.B, name string) {
 	b.Run("first-call", func(b *testing.B) {
 		n := min(runtimetest.ColdStarts(b), 20)
 		lat := make([]time.Duration, 0, n)
-		zip := testenv.ZipSample(b, "hello")
+		zip := apptest.ZipSample(b, "hello")
 		b.ResetTimer()
 		for i := range n {
 			b.StopTimer()
@@ -175,7 +175,7 @@ func benchRuntime(b *testing.B, name string) {
 	})
 
 	direct := directRuntime(b, name)
-	spec := runtimetest.ZipSpec(runtimetest.CodeDir(b, filepath.Join(testenv.Sample(b, "hello"), "bootstrap")))
+	spec := runtimetest.ZipSpec(runtimetest.CodeDir(b, filepath.Join(apptest.Sample(b, "hello"), "bootstrap")))
 	b.Run("runtime-start", func(b *testing.B) { runtimetest.BenchColdStart(b, direct, spec, false) })
 	if _, ok := direct.(runtimes.Preparer); ok {
 		b.Run("runtime-prepared", func(b *testing.B) { runtimetest.BenchColdStart(b, direct, spec, true) })

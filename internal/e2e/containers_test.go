@@ -23,8 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
-	"github.com/portico-dev/portico/internal/testenv"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/containerd"
 	"github.com/portico-dev/portico/runtimes/docker"
@@ -33,7 +33,7 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	testenv.Cleanup()
+	apptest.Cleanup()
 	os.Exit(code)
 }
 
@@ -136,14 +136,14 @@ func (im *images) build(adminURL, ref string, extra ...string) string {
 	t.Helper()
 	runtimetest.RequireDocker(t) // the Dockerfile is built by Docker, for both runtimes
 	dir := t.TempDir()
-	bin, err := os.ReadFile(filepath.Join(testenv.Sample(t, "hello"), "bootstrap"))
+	bin, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	df, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "samples", "hello", "Dockerfile"))
+	df, err := os.ReadFile(filepath.Join(apptest.RepoRoot(), "samples", "hello", "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestContainerFunctions(t *testing.T) {
 			im := newImages(t, rt.name) // cleaned up after the server stops
 			dataDir := t.TempDir()
 			sweepInstance(t, rt.name, dataDir)
-			env := testenv.Start(t, testenv.Options{Runtime: rt.name, DataDir: dataDir})
+			env := apptest.Start(t, apptest.Options{Runtime: rt.name, DataDir: dataDir})
 			c := sdk(env.AdminURL)
 
 			t.Run("ZipThroughAlias", func(t *testing.T) {
@@ -263,7 +263,7 @@ func TestContainerFunctions(t *testing.T) {
 					Runtime:      types.RuntimeProvidedal2023,
 					Handler:      aws.String("bootstrap"),
 					PackageType:  types.PackageTypeZip,
-					Code:         &types.FunctionCode{ZipFile: testenv.ZipSample(t, "hello")},
+					Code:         &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
 					Environment:  &types.Environment{Variables: map[string]string{"GREETING": "zipped"}},
 				}); err != nil {
 					t.Fatalf("CreateFunction: %v", err)
@@ -369,7 +369,7 @@ func newWaiter(t *testing.T) *waiter {
 // function keeps working.
 func killMidInvoke(t *testing.T, c *lambda.Client, runtime, dataDir string) {
 	name := "blocker"
-	zip, err := zipDir(testenv.Program(t, "./internal/e2e/testdata/blocker"))
+	zip, err := zipDir(apptest.Program(t, "./internal/e2e/testdata/blocker"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +523,7 @@ func TestRestartRemovesLeftoverContainers(t *testing.T) {
 			rt.require(t)
 			dataDir := t.TempDir()
 			sweepInstance(t, rt.name, dataDir)
-			p := testenv.StartProcess(t, testenv.Options{Runtime: rt.name, DataDir: dataDir})
+			p := apptest.StartProcess(t, apptest.Options{Runtime: rt.name, DataDir: dataDir})
 			c := sdk(p.AdminURL)
 			if _, err := c.CreateFunction(t.Context(), &lambda.CreateFunctionInput{
 				FunctionName: aws.String("hello"),
@@ -531,7 +531,7 @@ func TestRestartRemovesLeftoverContainers(t *testing.T) {
 				Runtime:      types.RuntimeProvidedal2023,
 				Handler:      aws.String("bootstrap"),
 				PackageType:  types.PackageTypeZip,
-				Code:         &types.FunctionCode{ZipFile: testenv.ZipSample(t, "hello")},
+				Code:         &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
 			}); err != nil {
 				t.Fatalf("CreateFunction: %v", err)
 			}
@@ -546,7 +546,7 @@ func TestRestartRemovesLeftoverContainers(t *testing.T) {
 			}
 			t.Logf("left behind by the crash: %v", left)
 
-			env := testenv.Start(t, testenv.Options{Runtime: rt.name, DataDir: dataDir})
+			env := apptest.Start(t, apptest.Options{Runtime: rt.name, DataDir: dataDir})
 			if left := instanceContainers(t, rt.name, dataDir); len(left) != 0 {
 				t.Errorf("after the restart, containers of the crashed run remain: %v", left)
 			}

@@ -23,7 +23,7 @@ import (
 // Each sub-benchmark makes at most PORTICO_BENCH_COLDSTARTS (50) cold starts.
 func BenchmarkColdStart(b *testing.B) {
 	runtimetest.RequireContainerd(b)
-	rt := newTestRuntime(b, Config{DockerHost: "none"})
+	rt := newTestRuntime(b, Config{})
 	defer rt.Close()
 	defer func() { _ = rt.Cleanup(context.Background()) }()
 	bin := runtimetest.BuildSandbox(b)
@@ -78,7 +78,7 @@ func BenchmarkColdStart(b *testing.B) {
 // the bridge (compare runtimes/process's BenchmarkWarmInvoke).
 func BenchmarkWarmInvoke(b *testing.B) {
 	runtimetest.RequireContainerd(b)
-	rt := newTestRuntime(b, Config{DockerHost: "none"})
+	rt := newTestRuntime(b, Config{})
 	defer rt.Close()
 	bin := runtimetest.BuildSandbox(b)
 	runtimetest.BenchWarmInvoke(b, rt, runtimetest.ZipSpec(runtimetest.CodeDir(b, bin)))

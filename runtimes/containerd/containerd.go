@@ -42,20 +42,28 @@ import (
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
-	"github.com/portico-dev/portico/runtimes/docker"
+	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
 	"github.com/portico-dev/portico/store"
 )
 
 // Labels every Portico container carries (the Docker runtime's, plus the paths
 // Cleanup needs to undo the network).
 const (
-	LabelPortico  = docker.LabelPortico
-	LabelInstance = docker.LabelInstance
-	LabelFunction = docker.LabelFunction
-	LabelVersion  = docker.LabelVersion
-	LabelSandbox  = docker.LabelSandbox
+	LabelPortico  = ctrbase.LabelPortico
+	LabelInstance = ctrbase.LabelInstance
+	LabelFunction = ctrbase.LabelFunction
+	LabelVersion  = ctrbase.LabelVersion
+	LabelSandbox  = ctrbase.LabelSandbox
 	LabelNetNS    = "portico.netns"
 )
+
+// ImageSource is another image store that images can be copied from, as the
+// tar stream `docker save` writes (docker.Images satisfies it). SaveImage wraps
+// errdefs.ErrNotFound for an image the store does not have. The caller closes the
+// stream. Implementations are safe for concurrent use.
+type ImageSource interface {
+	SaveImage(ctx context.Context, ref string) (io.ReadCloser, error)
+}
 
 // Config configures the containerd runtime. Zero fields take the defaults.
 type Config struct {
@@ -64,7 +72,7 @@ type Config struct {
 	// Namespace is the containerd namespace Portico keeps its images and
 	// containers in ("portico").
 	Namespace string
-	// Instance scopes Cleanup, as docker.Config.Instance does ("default").
+	// Instance scopes Cleanup, as the docker runtime's Config.Instance does ("default").
 	Instance string
 	// Snapshotter unpacks images for containers (containerd's default, overlayfs).
 	Snapshotter string
@@ -82,10 +90,10 @@ type Config struct {
 	InitPath string
 	// Network configures the sandboxes' bridge.
 	Network NetworkConfig
-	// DockerHost, when a Docker daemon answers there (empty: the environment's),
-	// is where images missing from containerd are copied from before a pull is
-	// tried. "none" disables the copy.
-	DockerHost string
+	// Images, when set, is where images missing from containerd are copied from
+	// before a pull is tried (the Docker daemon's store: docker.Images). Nil
+	// disables the copy.
+	Images ImageSource
 	// Log receives progress (pulls, imports) and warnings. Default slog.Default().
 	Log *slog.Logger
 }
@@ -225,7 +233,7 @@ var Module = fx.Module("runtimes/containerd",
 		func(p ModuleParams) runtimes.Factory {
 			cfg := p.Config
 			if cfg.Instance == "" && p.Store != nil {
-				cfg.Instance = docker.InstanceFor(p.Store.Dir())
+				cfg.Instance = ctrbase.InstanceFor(p.Store.Dir())
 			}
 			if cfg.Log == nil {
 				cfg.Log = p.Log
@@ -406,8 +414,8 @@ func (r *Runtime) fetch(ctx context.Context, ref, name string) (containerd.Image
 		return img, nil // fetched meanwhile
 	}
 	var dockerErr error
-	if r.cfg.DockerHost != "none" {
-		if rc, err := docker.SaveImage(ctx, r.cfg.DockerHost, ref); err == nil {
+	if r.cfg.Images != nil {
+		if rc, err := r.cfg.Images.SaveImage(ctx, ref); err == nil {
 			r.log.Info("copying image from the Docker daemon", "image", ref)
 			_, err = r.importLocked(ctx, rc)
 			_ = rc.Close()

@@ -63,7 +63,7 @@ func removeImage(ctx context.Context, rt runtimes.Runtime, ref string) error {
 func TestConformance(t *testing.T) {
 	runtimetest.RequireContainerd(t)
 	runtimetest.Run(t, func(t *testing.T) runtimes.Runtime {
-		return newTestRuntime(t, Config{DockerHost: "none"})
+		return newTestRuntime(t, Config{})
 	}, runtimetest.Options{
 		NetworkIsolated: true,
 		CountSandboxes:  countContainers,
@@ -161,7 +161,7 @@ func TestCopyFromDocker(t *testing.T) {
 	if _, err := drt.ImportImage(ctx, strings.NewReader(string(runtimetest.ImageArchive(t, bin, ref, "PORTICO_TEST_IMAGE=docker")))); err != nil {
 		t.Fatal(err)
 	}
-	rt := newTestRuntime(t, Config{})
+	rt := newTestRuntime(t, Config{Images: docker.Images{}})
 	defer rt.Close()
 	defer removeImage(ctx, rt, ref)
 	api := runtimetest.NewAPIServer(t, rt.HostAddr())
@@ -266,7 +266,7 @@ func TestDaemonGoneAndBack(t *testing.T) {
 	runtimetest.RequireContainerd(t)
 	p := &socketProxy{path: filepath.Join(t.TempDir(), "containerd.sock"), target: runtimetest.ContainerdSocket(), conns: map[net.Conn]struct{}{}}
 	p.up(t)
-	rt := newTestRuntime(t, Config{Socket: p.path, DockerHost: "none"})
+	rt := newTestRuntime(t, Config{Socket: p.path})
 	defer rt.Close()
 	bin := runtimetest.BuildSandbox(t)
 	codeDir := runtimetest.CodeDir(t, bin)

@@ -1,12 +1,8 @@
 package containerd
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	goruntime "runtime"
 	"sort"
 	"sync"
 	"syscall"
@@ -34,7 +29,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
-	"github.com/portico-dev/portico/runtimes/docker"
+	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
 )
 
 type ocispecDescriptor = ocispec.Descriptor
@@ -74,11 +69,11 @@ func (r *Runtime) baseImage(ctx context.Context) (string, error) {
 	if r.baseRef != "" {
 		return r.baseRef, nil
 	}
-	archive, tag, err := baseArchive()
+	archive, tag, err := ctrbase.BaseArchive()
 	if err != nil {
 		return "", err
 	}
-	name, _ := normalize(docker.BaseImageRepo + ":" + tag)
+	name, _ := normalize(ctrbase.BaseImageRepo + ":" + tag)
 	if _, err := r.cli.GetImage(r.ctx(ctx), name); err != nil {
 		if !cerrdefs.IsNotFound(err) {
 			return "", r.wrap("finding the Zip base image", err)
@@ -90,56 +85,6 @@ func (r *Runtime) baseImage(ctx context.Context) (string, error) {
 	}
 	r.baseRef = name
 	return name, nil
-}
-
-// baseArchive is the Zip base image as a `docker save` archive, and its tag (a
-// digest of its content).
-func baseArchive() ([]byte, string, error) {
-	layer, err := docker.BaseRootfs()
-	if err != nil {
-		return nil, "", err
-	}
-	layerSum := sha256.Sum256(layer)
-	layerHex := hex.EncodeToString(layerSum[:])
-	config, err := json.Marshal(map[string]any{
-		"architecture": goruntime.GOARCH,
-		"os":           "linux",
-		"config": map[string]any{
-			"Entrypoint": docker.BaseEntrypoint,
-			"Env":        docker.BaseEnv,
-			"WorkingDir": docker.BaseWorkdir,
-		},
-		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + layerHex}},
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	cfgSum := sha256.Sum256(config)
-	cfgHex := hex.EncodeToString(cfgSum[:])
-	tag := cfgHex[:12]
-	manifest, err := json.Marshal([]map[string]any{{
-		"Config": cfgHex + ".json", "RepoTags": []string{docker.BaseImageRepo + ":" + tag}, "Layers": []string{layerHex + "/layer.tar"},
-	}})
-	if err != nil {
-		return nil, "", err
-	}
-	var out bytes.Buffer
-	w := tar.NewWriter(&out)
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{layerHex + "/layer.tar", layer}, {cfgHex + ".json", config}, {"manifest.json", manifest}} {
-		if err := w.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: 0o644, Size: int64(len(f.data)), ModTime: time.Unix(0, 0)}); err != nil {
-			return nil, "", err
-		}
-		if _, err := w.Write(f.data); err != nil {
-			return nil, "", err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return nil, "", err
-	}
-	return out.Bytes(), tag, nil
 }
 
 // specOpts is the hardened OCI spec of a sandbox.

@@ -16,8 +16,6 @@ package docker
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -37,16 +35,17 @@ import (
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
 	"github.com/portico-dev/portico/store"
 )
 
-// Labels every Portico container carries.
+// Labels every Portico container carries (the same on every container runtime).
 const (
-	LabelPortico  = "portico"          // "1"
-	LabelInstance = "portico.instance" // Config.Instance: whose Cleanup removes it
-	LabelFunction = "portico.function"
-	LabelVersion  = "portico.version"
-	LabelSandbox  = "portico.sandbox"
+	LabelPortico  = ctrbase.LabelPortico  // "1"
+	LabelInstance = ctrbase.LabelInstance // Config.Instance: whose Cleanup removes it
+	LabelFunction = ctrbase.LabelFunction
+	LabelVersion  = ctrbase.LabelVersion
+	LabelSandbox  = ctrbase.LabelSandbox
 	// LabelRole is "netns" on a network holder. A spare holder, started before
 	// any sandbox needs it, carries only the Portico, instance and role labels.
 	LabelRole = "portico.role"
@@ -222,11 +221,8 @@ var Module = fx.Module("runtimes/docker",
 )
 
 // InstanceFor returns the Config.Instance for a data directory: a short digest of
-// its path.
-func InstanceFor(dataDir string) string {
-	sum := sha256.Sum256([]byte(dataDir))
-	return hex.EncodeToString(sum[:6])
-}
+// its path, the same on every container runtime.
+func InstanceFor(dataDir string) string { return ctrbase.InstanceFor(dataDir) }
 
 // Name implements runtimes.Runtime.
 func (r *Runtime) Name() string { return "docker" }

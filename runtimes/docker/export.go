@@ -10,18 +10,6 @@ import (
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
-// BaseRootfs returns the file system of the Zip base image as an uncompressed
-// tar: the directories of a Lambda environment, passwd and group files and the
-// host's CA bundle. The containerd runtime builds its Zip base image from it.
-func BaseRootfs() ([]byte, error) { return baseRootfs() }
-
-// BaseEntrypoint, BaseWorkdir and BaseEnv are the Zip base image's configuration.
-var (
-	BaseEntrypoint = []string{"/var/task/bootstrap"}
-	BaseWorkdir    = "/var/task"
-	BaseEnv        = []string{"PATH=/usr/local/bin:/usr/bin:/bin:/opt/bin", "LAMBDA_TASK_ROOT=/var/task", "LAMBDA_RUNTIME_DIR=/var/runtime"}
-)
-
 // SaveImage streams `docker save` of ref from the daemon at host (empty: the
 // environment's), for runtimes that copy images out of the local Docker daemon.
 // The caller closes the stream. A missing image wraps errdefs.ErrNotFound and a
@@ -50,6 +38,18 @@ func SaveImage(ctx context.Context, host, ref string) (io.ReadCloser, error) {
 		return nil, err
 	}
 	return &closeBoth{ReadCloser: rc, cli: cli}, nil
+}
+
+// Images is the image store of the Docker daemon at Host (empty: the
+// environment's). It satisfies the containerd runtime's ImageSource, so that
+// containerd copies images only Docker has without importing Docker's SDK.
+type Images struct {
+	Host string
+}
+
+// SaveImage streams `docker save` of ref; see the function SaveImage.
+func (i Images) SaveImage(ctx context.Context, ref string) (io.ReadCloser, error) {
+	return SaveImage(ctx, i.Host, ref)
 }
 
 func errdefsNotFound(ref string) error {

@@ -12,6 +12,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+
+	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
 )
 
 // A network holder is a pause container on the sandbox network. A sandbox that
@@ -51,7 +53,7 @@ var errHolderGone = errors.New("its spare network holder is gone")
 
 // spareTarget is the number of spare holders to keep ready.
 func (r *Runtime) spareTarget() int {
-	if pauseProgram() == nil {
+	if ctrbase.PauseProgram() == nil {
 		return 0
 	}
 	return max(0, r.cfg.SpareHolders)
@@ -214,7 +216,7 @@ func (r *Runtime) startHolder(ctx context.Context, name string, labels map[strin
 		Name: name,
 		Config: &container.Config{
 			Image:      base,
-			Entrypoint: []string{pausePath},
+			Entrypoint: []string{ctrbase.PausePath},
 			Labels:     labels,
 		},
 		HostConfig: &container.HostConfig{

@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -10,22 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
 )
-
-// BaseImageRepo is the repository of the Zip base image the runtime imports.
-const BaseImageRepo = "portico/zip-base"
-
-// caBundles are host files copied into the Zip base image when present, so that
-// static binaries can make TLS calls (Go looks at the first).
-var caBundles = []string{"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"}
 
 // baseImageChanges configure the Zip base image: the code's bootstrap is the
 // entrypoint, as in Lambda's provided runtimes.
@@ -33,58 +24,6 @@ var baseImageChanges = []string{
 	`ENTRYPOINT ["/var/task/bootstrap"]`,
 	`WORKDIR /var/task`,
 	`ENV PATH=/usr/local/bin:/usr/bin:/bin:/opt/bin LAMBDA_TASK_ROOT=/var/task LAMBDA_RUNTIME_DIR=/var/runtime`,
-}
-
-// baseRootfs returns the Zip base image's file system: the directories a Lambda
-// environment has, a passwd and group file, and the host's CA bundle.
-func baseRootfs() ([]byte, error) {
-	var buf bytes.Buffer
-	w := tar.NewWriter(&buf)
-	mtime := time.Unix(0, 0)
-	dir := func(name string, mode int64) error {
-		return w.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: mode, ModTime: mtime})
-	}
-	file := func(name string, data []byte) error {
-		if err := w.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: mtime}); err != nil {
-			return err
-		}
-		_, err := w.Write(data)
-		return err
-	}
-	for _, d := range []string{"dev", "proc", "sys", "etc", "etc/ssl", "etc/ssl/certs", "opt", "var", "var/task", "var/runtime", "var/lang", "usr", "usr/bin", "usr/local", "usr/local/bin", "bin"} {
-		if err := dir(d, 0o755); err != nil {
-			return nil, err
-		}
-	}
-	if err := dir("tmp", 0o1777); err != nil {
-		return nil, err
-	}
-	if err := file("etc/passwd", []byte("root:x:0:0:root:/root:/sbin/nologin\nsbx_user1051:x:993:990::/home/sbx_user1051:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n")); err != nil {
-		return nil, err
-	}
-	if err := file("etc/group", []byte("root:x:0:\nsbx_user1051:x:990:\nnogroup:x:65534:\n")); err != nil {
-		return nil, err
-	}
-	if pause := pauseProgram(); pause != nil {
-		if err := w.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: pausePath[1:], Mode: 0o755, Size: int64(len(pause)), ModTime: mtime}); err != nil {
-			return nil, err
-		}
-		if _, err := w.Write(pause); err != nil {
-			return nil, err
-		}
-	}
-	for _, p := range caBundles {
-		if b, err := os.ReadFile(p); err == nil {
-			if err := file("etc/ssl/certs/ca-certificates.crt", b); err != nil {
-				return nil, err
-			}
-			break
-		}
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // baseImage returns the Zip base image's reference, importing it into the daemon
@@ -96,7 +35,7 @@ func (r *Runtime) baseImage(ctx context.Context) (string, error) {
 	if r.baseRef != "" {
 		return r.baseRef, nil
 	}
-	rootfs, err := baseRootfs()
+	rootfs, err := ctrbase.BaseRootfs()
 	if err != nil {
 		return "", fmt.Errorf("docker: building the Zip base image: %w", err)
 	}
@@ -105,7 +44,7 @@ func (r *Runtime) baseImage(ctx context.Context) (string, error) {
 	for _, c := range baseImageChanges {
 		h.Write([]byte(c))
 	}
-	ref := BaseImageRepo + ":" + hex.EncodeToString(h.Sum(nil))[:12]
+	ref := ctrbase.BaseImageRepo + ":" + hex.EncodeToString(h.Sum(nil))[:12]
 	if _, err := r.cli.ImageInspect(ctx, ref); err == nil {
 		r.baseRef = ref
 		return ref, nil

@@ -24,6 +24,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
 )
 
 var (
@@ -169,7 +170,7 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 		_ = p.removeHolder(ctx)
 		p.holder, p.holderIP, p.spare = "", nil, false
 	}
-	if p.holder == "" && use&startOwn != 0 && pauseProgram() != nil {
+	if p.holder == "" && use&startOwn != 0 && ctrbase.PauseProgram() != nil {
 		h, err := r.startHolder(ctx, containerName(spec.SandboxID)+"-net", map[string]string{
 			LabelPortico: "1", LabelInstance: r.cfg.Instance, LabelFunction: spec.Function,
 			LabelVersion: spec.Version, LabelSandbox: spec.SandboxID, LabelRole: "netns",

@@ -1,5 +1,5 @@
 // Package app composes Portico's fx modules into the server that `portico serve`
-// runs. It lives apart from package main so that end-to-end tests (internal/testenv)
+// runs. It lives apart from package main so that end-to-end tests (cmd/portico/app/apptest)
 // start exactly the same server in-process.
 package app
 
@@ -17,6 +17,8 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/containerd"
@@ -82,7 +84,7 @@ func Defaults() Settings {
 
 // Validate reports settings that cannot work, with what to do about them.
 func (s Settings) Validate() error {
-	if s.AdminListen != "" && !admin.IsLoopback(s.AdminListen) && s.AdminToken == "" {
+	if s.AdminListen != "" && !netaddr.IsLoopback(s.AdminListen) && s.AdminToken == "" {
 		return fmt.Errorf("the admin API would listen on %s, which is not a loopback address, without a token: set --admin-token (or PORTICO_ADMIN_TOKEN), or use --admin-listen 127.0.0.1:9090", s.AdminListen)
 	}
 	switch s.Runtime {
@@ -167,7 +169,10 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		store.Module,
 		functions.Module,
 		aliases.Module,
-		fx.Supply(containerd.Config{Socket: s.ContainerdSocket}),
+		// Publishing an Image version pins its image id through the runtime in
+		// use, when it can resolve images (the small ImageResolver functions declares).
+		fx.Provide(imageResolver),
+		fx.Supply(containerd.Config{Socket: s.ContainerdSocket, Images: docker.Images{}}),
 		process.Module,
 		docker.Module,
 		containerd.Module,
@@ -181,11 +186,28 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		// listener closes first, then connections ($disconnect), then the invoker.
 		fx.Supply(s.connectionsConfig()),
 		connections.Module,
+		apis.Module,
 		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain}),
 		gateway.Module,
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)
+}
+
+// runtimeParams is the runtime in use, when there is one.
+type runtimeParams struct {
+	fx.In
+
+	Runtime runtimes.Runtime `optional:"true"`
+}
+
+// imageResolver is the runtime as a functions.ImageResolver, or nil when it
+// cannot resolve images.
+func imageResolver(p runtimeParams) functions.ImageResolver {
+	if r, ok := p.Runtime.(functions.ImageResolver); ok {
+		return r
+	}
+	return nil
 }
 
 // New returns the server as an fx app; Start and Stop it, or Run it.

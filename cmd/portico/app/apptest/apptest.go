@@ -1,7 +1,7 @@
-// Package testenv starts the whole Portico server in-process, through the same fx
+// Package apptest starts the whole Portico server in-process, through the same fx
 // composition `portico serve` uses, for end-to-end tests; and builds the sample
 // functions once per test binary.
-package testenv
+package apptest
 
 import (
 	"bytes"
@@ -102,12 +102,12 @@ func (e *Env) start() {
 	var gw app.GatewayListener
 	a := app.New(e.settings, log, fx.Populate(&srv, &gw), fx.Populate(e.populate...))
 	if err := a.Err(); err != nil {
-		e.t.Fatalf("testenv: composing the server: %v", err)
+		e.t.Fatalf("apptest: composing the server: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := a.Start(ctx); err != nil {
-		e.t.Fatalf("testenv: starting the server: %v", err)
+		e.t.Fatalf("apptest: starting the server: %v", err)
 	}
 	e.app = a
 	e.out.setOpen(true)
@@ -127,7 +127,7 @@ func (e *Env) Stop() {
 	e.app = nil
 	e.out.setOpen(false)
 	if err != nil {
-		e.t.Errorf("testenv: stopping the server: %v", err)
+		e.t.Errorf("apptest: stopping the server: %v", err)
 	}
 }
 
@@ -178,7 +178,7 @@ var (
 // RepoRoot returns the repository's root directory.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", "..", ".."))
 }
 
 // Sample builds samples/NAME (once per test binary) as a static bootstrap and
@@ -189,7 +189,7 @@ func Sample(t testing.TB, name string) string {
 		samplesDir, samplesErr = os.MkdirTemp("", "portico-samples-")
 	})
 	if samplesErr != nil {
-		t.Fatalf("testenv: %v", samplesErr)
+		t.Fatalf("apptest: %v", samplesErr)
 	}
 	buildMu.Lock()
 	defer buildMu.Unlock()
@@ -200,7 +200,7 @@ func Sample(t testing.TB, name string) string {
 		built[name] = err
 	}
 	if err != nil {
-		t.Fatalf("testenv: building samples/%s: %v", name, err)
+		t.Fatalf("apptest: building samples/%s: %v", name, err)
 	}
 	return dir
 }
@@ -217,7 +217,7 @@ func ZipSample(t testing.TB, name string) []byte {
 	}
 	z, err := client.ZipDir(dir)
 	if err != nil {
-		t.Fatalf("testenv: %v", err)
+		t.Fatalf("apptest: %v", err)
 	}
 	zipped[name] = z
 	return z

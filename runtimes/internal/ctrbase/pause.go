@@ -1,4 +1,4 @@
-package docker
+package ctrbase
 
 import (
 	"bytes"
@@ -6,15 +6,15 @@ import (
 	goruntime "runtime"
 )
 
-// pausePath is where the Zip base image holds the pause program that keeps a
-// prepared sandbox's network namespace (see Runtime.Prepare).
-const pausePath = "/usr/local/bin/portico-pause"
+// PausePath is where the Zip base image holds the pause program that keeps a
+// prepared sandbox's network namespace (see the docker runtime's Prepare).
+const PausePath = "/usr/local/bin/portico-pause"
 
-// pauseProgram returns a minimal static Linux executable that blocks in pause(2)
+// PauseProgram returns a minimal static Linux executable that blocks in pause(2)
 // forever (Kubernetes' "pause" container, 129 bytes), or nil where none is built
 // for this architecture. A holder container runs it so that the network
 // namespace it owns exists ahead of need.
-func pauseProgram() []byte {
+func PauseProgram() []byte {
 	if goruntime.GOARCH != "amd64" {
 		return nil
 	}

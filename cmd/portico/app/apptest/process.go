@@ -1,4 +1,4 @@
-package testenv
+package apptest
 
 import (
 	"bytes"
@@ -30,14 +30,14 @@ func Binary(t testing.TB) string {
 		samplesDir, samplesErr = os.MkdirTemp("", "portico-samples-")
 	})
 	if samplesErr != nil {
-		t.Fatalf("testenv: %v", samplesErr)
+		t.Fatalf("apptest: %v", samplesErr)
 	}
 	binOnce.Do(func() {
 		binPath = filepath.Join(samplesDir, "portico-bin", "portico")
 		binErr = goBuild(binPath, "./cmd/portico")
 	})
 	if binErr != nil {
-		t.Fatalf("testenv: building cmd/portico: %v", binErr)
+		t.Fatalf("apptest: building cmd/portico: %v", binErr)
 	}
 	return binPath
 }
@@ -53,7 +53,7 @@ func Program(t testing.TB, pkg string) string {
 		samplesDir, samplesErr = os.MkdirTemp("", "portico-samples-")
 	})
 	if samplesErr != nil {
-		t.Fatalf("testenv: %v", samplesErr)
+		t.Fatalf("apptest: %v", samplesErr)
 	}
 	buildMu.Lock()
 	defer buildMu.Unlock()
@@ -64,7 +64,7 @@ func Program(t testing.TB, pkg string) string {
 		built[name] = err
 	}
 	if err != nil {
-		t.Fatalf("testenv: building %s: %v", pkg, err)
+		t.Fatalf("apptest: building %s: %v", pkg, err)
 	}
 	return dir
 }
@@ -105,7 +105,7 @@ func StartProcess(t testing.TB, opts Options) *Process {
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append(os.Environ(), "PORTICO_ADMIN_TOKEN=")
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("testenv: starting %s serve: %v", bin, err)
+		t.Fatalf("apptest: starting %s serve: %v", bin, err)
 	}
 	p := &Process{AdminURL: "http://" + admin, DataDir: dir, cmd: cmd, out: out, exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.exited) }()
@@ -121,11 +121,11 @@ func StartProcess(t testing.TB, opts Options) *Process {
 		}
 		select {
 		case <-p.exited:
-			t.Fatalf("testenv: portico serve exited (%v) before its admin API answered:\n%s", cmd.ProcessState, out.String())
+			t.Fatalf("apptest: portico serve exited (%v) before its admin API answered:\n%s", cmd.ProcessState, out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("testenv: portico serve's admin API at %s does not answer: %v\n%s", p.AdminURL, err, out.String())
+			t.Fatalf("apptest: portico serve's admin API at %s does not answer: %v\n%s", p.AdminURL, err, out.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -166,11 +166,11 @@ func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("testenv: %v", err)
+		t.Fatalf("apptest: %v", err)
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	if err := ln.Close(); err != nil {
-		t.Fatalf("testenv: %v", err)
+		t.Fatalf("apptest: %v", err)
 	}
 	return port
 }

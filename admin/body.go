@@ -1,0 +1,105 @@
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// jsonBody says how a route reads its JSON request body. There are two dialects:
+// Lambda's routes read as AWS does (unknown fields ignored, an empty body is an
+// empty object, errors carry Lambda's exception types); Portico's own routes are
+// strict (unknown fields and trailing data are refused).
+type jsonBody struct {
+	// limit is the largest body accepted, in bytes.
+	limit int64
+	// lambda selects Lambda's dialect.
+	lambda bool
+	// optional lets a Portico route take an empty body as an empty object.
+	optional bool
+}
+
+// The bodies of the admin routes.
+var (
+	// lambdaConfig is every Lambda JSON body but code uploads.
+	lambdaConfig = jsonBody{limit: maxConfigBody, lambda: true}
+	// lambdaCode is CreateFunction's and UpdateFunctionCode's body.
+	lambdaCode = jsonBody{limit: maxCodeBody, lambda: true}
+	// porticoBody is a required JSON object on the /portico/v1 routes.
+	porticoBody = jsonBody{limit: maxJSONBody}
+	// porticoOptional is an optional JSON object on the /portico/v1 routes.
+	porticoOptional = jsonBody{limit: maxJSONBody, optional: true}
+)
+
+// decodeJSON reads r's body into v as b says. A malformed body is ErrInvalid
+// (Lambda: InvalidRequestContentException), an oversized one ErrTooLarge
+// (Lambda: RequestTooLargeException).
+func decodeJSON(w http.ResponseWriter, r *http.Request, b jsonBody, v any) error {
+	raw, err := readBody(w, r, b)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		if b.lambda || b.optional {
+			return nil
+		}
+		return fmt.Errorf("request body is empty; send a JSON object: %w", errdefs.ErrInvalid)
+	}
+	if b.lambda {
+		if err := json.Unmarshal(raw, v); err != nil {
+			return errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException",
+				"Could not parse request body into json: "+err.Error())
+		}
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("request body: %w: %w", err, errdefs.ErrInvalid)
+	}
+	if dec.More() {
+		return fmt.Errorf("request body has data after the JSON object: %w", errdefs.ErrInvalid)
+	}
+	return nil
+}
+
+// readBody reads r's body up to b.limit bytes, with b's dialect of errors.
+func readBody(w http.ResponseWriter, r *http.Request, b jsonBody) ([]byte, error) {
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, b.limit))
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		return raw, nil
+	case errors.As(err, &mbe) && b.lambda:
+		return nil, errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
+			fmt.Sprintf("Request must be smaller than %d bytes for this operation", b.limit))
+	case errors.As(err, &mbe):
+		return nil, fmt.Errorf("request body is over %d bytes: %w", b.limit, errdefs.ErrTooLarge)
+	case b.lambda:
+		return nil, errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException", "could not read the request body: "+err.Error())
+	default:
+		return nil, fmt.Errorf("read request body: %w: %w", err, errdefs.ErrInvalid)
+	}
+}
+
+// reply ends a handler: err when the call failed, else v as JSON with status.
+func reply(w http.ResponseWriter, status int, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, status, v)
+}
+
+// noContent ends a handler that answers without a body: err, else 204.
+func noContent(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

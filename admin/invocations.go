@@ -1,0 +1,116 @@
+package admin
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/invoker"
+)
+
+// Limits of Invoke.
+const (
+	// maxInvokeBody is Lambda's synchronous invoke payload limit (6 MB).
+	maxInvokeBody = 6 << 20
+	// maxClientContext is Lambda's limit on the base64 X-Amz-Client-Context header.
+	maxClientContext = 3583
+)
+
+// invoke serves Invoke: RequestResponse, Event (asynchronous) and DryRun.
+func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Ref) error {
+	invType := r.Header.Get("X-Amz-Invocation-Type")
+	switch invType {
+	case "", "RequestResponse", "Event", "DryRun":
+	default:
+		return invalid("X-Amz-Invocation-Type %q must be RequestResponse, Event or DryRun", invType)
+	}
+	logType := r.Header.Get("X-Amz-Log-Type")
+	if logType != "" && logType != "None" && logType != "Tail" {
+		return invalid("X-Amz-Log-Type %q must be None or Tail", logType)
+	}
+	var clientContext string
+	if cc := r.Header.Get("X-Amz-Client-Context"); cc != "" {
+		if len(cc) > maxClientContext {
+			return invalid("Client context must be at most %d bytes of base64", maxClientContext)
+		}
+		raw, err := base64.StdEncoding.DecodeString(cc)
+		if err != nil {
+			return invalid("Client context must be a valid Base64-encoded JSON object")
+		}
+		clientContext = string(raw)
+	}
+	payload, err := io.ReadAll(io.LimitReader(r.Body, maxInvokeBody+1))
+	if err != nil {
+		return errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException", "could not read the request body: "+err.Error())
+	}
+	if len(payload) > maxInvokeBody {
+		// Read on (boundedly) so the client gets the 413 rather than a reset.
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
+			fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxInvokeBody))
+	}
+	if len(payload) > 0 && !json.Valid(payload) {
+		return errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException", "Could not parse request body into json")
+	}
+
+	cfg, err := s.aliases.Resolve(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	switch invType {
+	case "DryRun":
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	case "Event":
+		id, err := s.inv.InvokeAsync(r.Context(), invoker.Request{
+			Function: cfg, Payload: payload, InvokedARN: functions.ARN(ref.Name, ref.Qualifier), ClientContext: clientContext,
+		})
+		if err != nil {
+			return err
+		}
+		w.Header().Set("X-Amzn-RequestId", id)
+		w.WriteHeader(http.StatusAccepted)
+		return nil
+	}
+	res, err := s.inv.Invoke(r.Context(), invoker.Request{
+		Function:      cfg,
+		Payload:       payload,
+		InvokedARN:    functions.ARN(ref.Name, ref.Qualifier),
+		ClientContext: clientContext,
+		LogTail:       logType == "Tail",
+	})
+	if err != nil {
+		return throttleReason(err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if res.RequestID != "" {
+		h.Set("X-Amzn-RequestId", res.RequestID)
+	}
+	h.Set("X-Amz-Executed-Version", res.ExecutedVersion)
+	if res.FunctionError != "" {
+		h.Set("X-Amz-Function-Error", res.FunctionError)
+	}
+	if logType == "Tail" {
+		h.Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString(res.LogTail))
+	}
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(res.Payload)
+	return err
+}
+
+// throttleReason gives a throttling error without an explicit AWS type Lambda's type
+// and a Reason, so clients see TooManyRequestsException with one.
+func throttleReason(err error) error {
+	var k *errdefs.Kinded
+	if !errors.Is(err, errdefs.ErrThrottled) || errors.As(err, &k) {
+		return err
+	}
+	return &errdefs.Kinded{Kind: errdefs.ErrThrottled, Type: "TooManyRequestsException",
+		Message: "Rate Exceeded.", Reason: "ConcurrentInvocationLimitExceeded"}
+}

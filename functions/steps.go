@@ -1,0 +1,98 @@
+package functions
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/store"
+)
+
+// ImageResolver pins an image reference to an immutable image id, for publishing
+// Image versions. Runtimes that can do so satisfy it; the composer hands the one
+// in use to NewService.
+type ImageResolver interface {
+	ResolveImage(ctx context.Context, ref string) (id string, err error)
+}
+
+// Aliases is what this package needs of the aliases kept above it, declared here
+// where it is consumed so that the import goes one way (aliases imports
+// functions). Each method returns the aliases' share of a transaction this
+// package runs with store.Together; the steps touch only the aliases' own bucket.
+// Implementations are safe for concurrent use.
+type Aliases interface {
+	// Exists sets *found to whether function fn has an alias named alias.
+	Exists(fn, alias string, found *bool) store.Step
+	// Deleting runs before function fn (version "") or one published version of
+	// it is deleted: it deletes a deleted function's aliases, and refuses (with
+	// errdefs.ErrConflict) to delete a version an alias uses.
+	Deleting(fn, version string) store.Step
+}
+
+// Versions is a snapshot of which versions of one function exist, read by the
+// step VersionsOf inside a transaction that the aliases package runs together
+// with its own writes. Its zero value is a function that does not exist.
+type Versions struct {
+	name      string
+	exists    bool
+	published map[uint64]bool
+}
+
+// VersionsOf returns a step that fills *out with function name's versions.
+func (s *Service) VersionsOf(name string, out *Versions) store.Step {
+	return func(tx *store.Tx) error {
+		*out = Versions{name: name, published: map[uint64]bool{}}
+		if err := checkName(name); err != nil {
+			return err
+		}
+		if _, err := getLatest(tx, name); err != nil {
+			if errors.Is(err, errdefs.ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+		out.exists = true
+		return tx.ForEach(bucketVersions, name+"\x00", func(key string, _ []byte) error {
+			_, num, _ := strings.Cut(key, "\x00")
+			if v, err := strconv.ParseUint(num, 10, 64); err == nil {
+				out.published[v] = true
+			}
+			return nil
+		})
+	}
+}
+
+// Exists reports whether the function exists.
+func (v *Versions) Exists() bool { return v.exists }
+
+// Published returns version's canonical form ("01" is "1") when the function has
+// that published version, else the errdefs.ErrNotFound error Get returns for it.
+func (v *Versions) Published(version string) (string, error) {
+	n, ok := parseVersion(version)
+	if !v.exists || !ok || !v.published[n] {
+		return "", notFound(v.name, version)
+	}
+	return strconv.FormatUint(n, 10), nil
+}
+
+// Read returns a step that reads the configuration of function name's *version
+// (read when the step runs, so that an earlier step can choose it) into *out, as
+// Get does.
+func (s *Service) Read(name string, version *string, out **Config) store.Step {
+	return func(tx *store.Tx) error {
+		c, err := getTx(tx, name, *version)
+		*out = c
+		return err
+	}
+}
+
+// DropProvisioned returns a step that removes the provisioned-concurrency
+// setting of one qualifier of function name (the aliases package runs it when an
+// alias goes).
+func (s *Service) DropProvisioned(name, qualifier string) store.Step {
+	return func(tx *store.Tx) error {
+		return tx.Delete(bucketProvisioned, name+"\x00"+qualifier)
+	}
+}

@@ -1,0 +1,47 @@
+// Package ids generates the random identifiers Portico hands out: request ids,
+// revision ids, sandbox and connection ids. Every function is safe for concurrent
+// use; randomness comes from crypto/rand, whose Read never fails.
+package ids
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+)
+
+// UUID returns a random (version 4) UUID in its 36-character text form, the shape
+// AWS uses for request and revision ids.
+func UUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}
+
+// Base64 returns n random bytes in standard base64 with padding, the shape of API
+// Gateway's extended request ids ("TWegAcC4EowCHnA=", n = 10) and WebSocket
+// message ids ("R1knPH17NjMFftw=", n = 11).
+func Base64(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// URLSafe returns n random bytes in unpadded base64url: unguessable and safe in
+// a URL path (a connection id is URLSafe(12), 16 characters).
+func URLSafe(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,41 @@
+package ids
+
+import (
+	"encoding/base64"
+	"regexp"
+	"testing"
+)
+
+var uuidRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+func TestUUID(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		id := UUID()
+		if !uuidRe.MatchString(id) {
+			t.Fatalf("UUID() = %q, not a version 4 UUID", id)
+		}
+		if seen[id] {
+			t.Fatalf("UUID() repeated %q", id)
+		}
+		seen[id] = true
+	}
+}
+
+func TestBase64AndURLSafe(t *testing.T) {
+	for _, n := range []int{10, 11, 12} {
+		s := Base64(n)
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(b) != n {
+			t.Errorf("Base64(%d) = %q: %d bytes, %v", n, s, len(b), err)
+		}
+		u := URLSafe(n)
+		b, err = base64.RawURLEncoding.DecodeString(u)
+		if err != nil || len(b) != n {
+			t.Errorf("URLSafe(%d) = %q: %d bytes, %v", n, u, len(b), err)
+		}
+	}
+	if Base64(11) == Base64(11) || URLSafe(12) == URLSafe(12) {
+		t.Error("two random ids are equal")
+	}
+}

@@ -1,0 +1,25 @@
+// Package ctrbase holds what Portico's container runtimes (runtimes/docker,
+// runtimes/containerd) share without sharing an SDK: the labels every sandbox
+// carries, the instance scoping of Cleanup, and the Zip base image.
+package ctrbase
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
+// Labels every Portico container carries.
+const (
+	LabelPortico  = "portico"          // "1"
+	LabelInstance = "portico.instance" // the runtime's instance: whose Cleanup removes it
+	LabelFunction = "portico.function"
+	LabelVersion  = "portico.version"
+	LabelSandbox  = "portico.sandbox"
+)
+
+// InstanceFor returns the instance that scopes a runtime's Cleanup for a data
+// directory: a short digest of its path.
+func InstanceFor(dataDir string) string {
+	sum := sha256.Sum256([]byte(dataDir))
+	return hex.EncodeToString(sum[:6])
+}

@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+type doc struct {
+	Name string `json:"name"`
+	N    int    `json:"n"`
+}
+
+func open(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestPersistsAcrossReopen: what an Update committed is there after the store is
+// closed and opened again, as after a restart.
+func TestPersistsAcrossReopen(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := open(t, dir)
+	if err := s.Update(ctx, func(tx *Tx) error { return tx.Put("things", "a", doc{Name: "a", N: 1}) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	defer s.Close()
+	var got doc
+	if err := s.View(ctx, func(tx *Tx) error { return tx.Get("things", "a", &got) }); err != nil {
+		t.Fatal(err)
+	}
+	if got != (doc{Name: "a", N: 1}) {
+		t.Errorf("after reopen: %+v", got)
+	}
+}
+
+// TestFailedUpdateRollsBack: an error from the function leaves nothing behind.
+func TestFailedUpdateRollsBack(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	ctx := context.Background()
+	boom := errors.New("boom")
+	err := s.Update(ctx, func(tx *Tx) error {
+		if err := tx.Put("things", "a", doc{Name: "a"}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update = %v, want boom", err)
+	}
+	_ = s.View(ctx, func(tx *Tx) error {
+		if tx.Has("things", "a") {
+			t.Error("a failed Update's write is visible")
+		}
+		return nil
+	})
+}
+
+// TestTogether: steps share one transaction; a later step's error undoes an
+// earlier step's write, and a step sees what an earlier one wrote.
+func TestTogether(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	ctx := context.Background()
+	write := func(bucket, key string) Step {
+		return func(tx *Tx) error { return tx.Put(bucket, key, doc{Name: key}) }
+	}
+	refuse := errors.New("refused")
+	err := s.Together(ctx, write("one", "x"), write("two", "y"), func(*Tx) error { return refuse })
+	if !errors.Is(err, refuse) {
+		t.Fatalf("Together = %v, want refused", err)
+	}
+	seen := false
+	err = s.ViewTogether(ctx, func(tx *Tx) error {
+		seen = tx.Has("one", "x") || tx.Has("two", "y")
+		return nil
+	})
+	if err != nil || seen {
+		t.Fatalf("refused steps left writes (%v, %v)", seen, err)
+	}
+	var inSecond bool
+	err = s.Together(ctx, write("one", "x"), func(tx *Tx) error {
+		inSecond = tx.Has("one", "x")
+		return tx.Put("two", "y", doc{})
+	})
+	if err != nil || !inSecond {
+		t.Fatalf("second step saw the first's write: %v (%v)", inSecond, err)
+	}
+}
+
+func TestTxHelpers(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	ctx := context.Background()
+	err := s.Update(ctx, func(tx *Tx) error {
+		for _, k := range []string{"fn\x00a", "fn\x00b", "fnx\x00c", "other\x00d"} {
+			if err := tx.Put("b", k, doc{Name: k}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(ctx, func(tx *Tx) error {
+		var d doc
+		if err := tx.Get("b", "missing", &d); !errors.Is(err, errdefs.ErrNotFound) {
+			t.Errorf("Get of a missing key: %v, want ErrNotFound", err)
+		}
+		if err := tx.Get("no-bucket", "x", &d); !errors.Is(err, errdefs.ErrNotFound) {
+			t.Errorf("Get in a missing bucket: %v, want ErrNotFound", err)
+		}
+		if tx.Has("no-bucket", "x") {
+			t.Error("Has in a missing bucket")
+		}
+		var keys []string
+		err := tx.ForEach("b", "fn\x00", func(k string, raw []byte) error {
+			var d doc
+			if err := json.Unmarshal(raw, &d); err != nil || d.Name != k {
+				t.Errorf("ForEach %q: %+v %v", k, d, err)
+			}
+			keys = append(keys, k)
+			return nil
+		})
+		if err != nil || strings.Join(keys, ",") != "fn\x00a,fn\x00b" {
+			t.Errorf("ForEach with prefix: %q %v", keys, err)
+		}
+		stop := errors.New("stop")
+		if err := tx.ForEach("b", "", func(string, []byte) error { return stop }); !errors.Is(err, stop) {
+			t.Errorf("ForEach did not return fn's error: %v", err)
+		}
+		return tx.ForEach("no-bucket", "", func(string, []byte) error { t.Error("walked a missing bucket"); return nil })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(ctx, func(tx *Tx) error {
+		if err := tx.DeletePrefix("b", "fn\x00"); err != nil {
+			return err
+		}
+		if err := tx.Delete("b", "missing"); err != nil {
+			return err
+		}
+		if err := tx.DeletePrefix("no-bucket", ""); err != nil {
+			return err
+		}
+		first, err := tx.NextSequence("seq")
+		if err != nil {
+			return err
+		}
+		second, err := tx.NextSequence("seq")
+		if err != nil {
+			return err
+		}
+		if first != 1 || second != 2 {
+			t.Errorf("NextSequence = %d, %d; want 1, 2", first, second)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.View(ctx, func(tx *Tx) error {
+		if tx.Has("b", "fn\x00a") || tx.Has("b", "fn\x00b") || !tx.Has("b", "fnx\x00c") || !tx.Has("b", "other\x00d") {
+			t.Error("DeletePrefix removed the wrong keys")
+		}
+		return nil
+	})
+}
+
+// TestCancelledContext: a cancelled context runs nothing.
+func TestCancelledContext(t *testing.T) {
+	s := open(t, t.TempDir())
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	if err := s.Update(ctx, func(*Tx) error { ran = true; return nil }); !errors.Is(err, context.Canceled) || ran {
+		t.Errorf("Update with a cancelled context: %v (ran %v)", err, ran)
+	}
+	if err := s.View(ctx, func(*Tx) error { ran = true; return nil }); !errors.Is(err, context.Canceled) || ran {
+		t.Errorf("View with a cancelled context: %v (ran %v)", err, ran)
+	}
+}
+
+func TestOpen(t *testing.T) {
+	if _, err := Open(""); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("Open(\"\") = %v, want ErrInvalid", err)
+	}
+	t.Run("relative directory made absolute", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		s := open(t, "data")
+		defer s.Close()
+		if !filepath.IsAbs(s.Dir()) || filepath.Base(s.Dir()) != "data" {
+			t.Errorf("Dir() = %q, want an absolute path ending in data", s.Dir())
+		}
+		p, err := s.Path("code", "abc", "f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(filepath.Dir(p)); err != nil || !fi.IsDir() || p != filepath.Join(s.Dir(), "code", "abc", "f") {
+			t.Errorf("Path = %q, parent made: %v", p, err)
+		}
+	})
+	t.Run("another schema version is refused", func(t *testing.T) {
+		dir := t.TempDir()
+		db, err := bbolt.Open(filepath.Join(dir, fileName), 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Update(func(tx *bbolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists([]byte(metaBucket))
+			if err != nil {
+				return err
+			}
+			return b.Put([]byte(schemaKey), []byte("999"))
+		})
+		_ = db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "schema version 999") {
+			t.Errorf("Open of a newer schema: %v", err)
+		}
+	})
+}
