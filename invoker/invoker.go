@@ -52,14 +52,17 @@ type Params struct {
 	Log         *slog.Logger
 	Credentials CredentialIssuer // optional
 	Resolver    Resolver         // optional
+	// Clock is the invoker's time source; nil is the wall clock.
+	Clock Clock
 }
 
 // Invoker runs invocations. Safe for concurrent use.
 type Invoker struct {
-	p    Params
-	rt   runtimes.Runtime
-	log  *slog.Logger
-	logs *Logs
+	p     Params
+	rt    runtimes.Runtime
+	log   *slog.Logger
+	logs  *Logs
+	clock Clock
 
 	account *semaphore.Weighted
 
@@ -76,6 +79,8 @@ type Invoker struct {
 
 	stopReaper chan struct{}
 	reaperDone chan struct{}
+	tick       chan struct{} // the maintenance tick, fed by the clock
+	ticks      atomic.Int64  // maintenance passes done
 	started    atomic.Bool
 }
 
@@ -128,6 +133,9 @@ func New(p Params) (*Invoker, error) {
 	if p.Log == nil {
 		p.Log = slog.Default()
 	}
+	if p.Clock == nil {
+		p.Clock = realClock{}
+	}
 	logDir, err := p.Store.Path("logs", "x")
 	if err != nil {
 		return nil, err
@@ -136,6 +144,7 @@ func New(p Params) (*Invoker, error) {
 		p:       p,
 		rt:      p.Runtime,
 		log:     p.Log,
+		clock:   p.Clock,
 		logs:    newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction),
 		account: semaphore.NewWeighted(int64(c.AccountConcurrency)),
 		pools:   map[string]*pool{},
@@ -154,6 +163,8 @@ func (i *Invoker) Start(ctx context.Context) error {
 	}
 	i.stopReaper = make(chan struct{})
 	i.reaperDone = make(chan struct{})
+	i.tick = make(chan struct{}, 1)
+	i.scheduleTick()
 	go i.maintain()
 	i.async.start()
 	i.started.Store(true)
@@ -456,14 +467,14 @@ func (i *Invoker) newInvocation(req Request) *invocation {
 	trace := req.TraceID
 	if trace == "" {
 		r := strings.ReplaceAll(newID(), "-", "") // 32 hex digits: 24 for the root, 8+ for the parent
-		trace = "Root=1-" + strconv.FormatInt(time.Now().Unix(), 16) + "-" + r[:24] + ";Parent=" + r[16:32] + ";Sampled=0"
+		trace = "Root=1-" + strconv.FormatInt(i.clock.Now().Unix(), 16) + "-" + r[:24] + ";Parent=" + r[16:32] + ";Sampled=0"
 	}
 	inv := &invocation{
 		id:       id,
 		req:      req,
 		arn:      arn,
 		traceID:  trace,
-		deadline: time.Now().Add(timeout),
+		deadline: i.clock.Now().Add(timeout),
 		done:     make(chan struct{}),
 	}
 	if req.LogTail {
@@ -475,9 +486,10 @@ func (i *Invoker) newInvocation(req Request) *invocation {
 // await waits for the invocation's outcome. If the caller goes away first, the
 // wait goes on in the background so the slot is held until the sandbox is free.
 func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold bool, finish func()) (*Result, error) {
-	timer := time.NewTimer(time.Until(inv.deadline))
+	expired := make(chan struct{})
+	stopTimer := i.clock.AfterFunc(inv.deadline.Sub(i.clock.Now()), func() { close(expired) })
 	settle := func(o *outcome) *Result {
-		timer.Stop()
+		stopTimer()
 		res := i.finishInvocation(sb, inv, o, cold)
 		finish()
 		return res
@@ -485,7 +497,7 @@ func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold 
 	select {
 	case <-inv.done:
 		return settle(inv.out), nil
-	case <-timer.C:
+	case <-expired:
 		return settle(i.timedOut(sb, inv)), nil
 	case <-sb.gone:
 		return settle(i.crashed(sb, inv)), nil
@@ -494,7 +506,7 @@ func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold 
 			select {
 			case <-inv.done:
 				settle(inv.out)
-			case <-timer.C:
+			case <-expired:
 				settle(i.timedOut(sb, inv))
 			case <-sb.gone:
 				settle(i.crashed(sb, inv))
@@ -511,7 +523,7 @@ func (i *Invoker) timedOut(sb *sandbox, inv *invocation) *outcome {
 	if inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(inv.req.Function.Timeout)*time.Second {
 		secs = inv.req.Timeout.Seconds()
 	}
-	msg := fmt.Sprintf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, secs)
+	msg := fmt.Sprintf("%s %s Task timed out after %.2f seconds", i.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, secs)
 	if inv.complete(&outcome{functionError: true, timedOut: true, payload: errorDoc("Sandbox.Timedout", msg)}) {
 		sb.stop()
 		i.logs.get(inv.req.Function.FunctionName).write([]byte(msg + "\n"))
@@ -530,9 +542,9 @@ func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
 // finishInvocation writes END and REPORT and builds the Result.
 func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, cold bool) *Result {
 	cfg := inv.req.Function
-	dur := time.Since(inv.deadline.Add(-time.Duration(cfg.Timeout) * time.Second))
+	dur := i.since(inv.deadline.Add(-time.Duration(cfg.Timeout) * time.Second))
 	if inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(cfg.Timeout)*time.Second {
-		dur = time.Since(inv.deadline.Add(-inv.req.Timeout))
+		dur = i.since(inv.deadline.Add(-inv.req.Timeout))
 	}
 	sb.syncLogs()
 	sb.mu.Lock()

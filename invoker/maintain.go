@@ -15,24 +15,39 @@ func isUnavailable(err error) bool { return errors.Is(err, errdefs.ErrUnavailabl
 // maintain reaps idle sandboxes and keeps provisioned ones warm until Stop.
 func (i *Invoker) maintain() {
 	defer close(i.reaperDone)
-	period := min(max(i.p.Config.IdleTimeout/4, 10*time.Millisecond), time.Second)
-	t := time.NewTicker(period)
-	defer t.Stop()
 	for {
 		select {
 		case <-i.stopReaper:
 			return
-		case <-t.C:
+		case <-i.tick:
 			i.provision()
 			i.reap()
+			i.scheduleTick()
+			i.ticks.Add(1)
 		}
 	}
+}
+
+// tickPeriod is the time between maintenance ticks: a quarter of the shortest
+// idle timeout, between 10 ms and 1 s.
+func (i *Invoker) tickPeriod() time.Duration {
+	return min(max(i.p.Config.IdleTimeout/4, 10*time.Millisecond), time.Second)
+}
+
+// scheduleTick arranges the next maintenance tick on the invoker's clock.
+func (i *Invoker) scheduleTick() {
+	i.clock.AfterFunc(i.tickPeriod(), func() {
+		select {
+		case i.tick <- struct{}{}:
+		default:
+		}
+	})
 }
 
 // reap stops sandboxes idle for longer than IdleTimeout, keeping each pool's
 // provisioned minimum.
 func (i *Invoker) reap() {
-	cutoff := time.Now().Add(-i.p.Config.IdleTimeout)
+	cutoff := i.clock.Now().Add(-i.p.Config.IdleTimeout)
 	i.mu.Lock()
 	pools := make([]*pool, 0, len(i.pools))
 	for _, p := range i.pools {

@@ -54,7 +54,7 @@ func poolKey(cfg *functions.Config) string {
 // acquire returns a sandbox blocked in next, reserved for the caller.
 func (p *pool) acquire(ctx context.Context) grant {
 	p.mu.Lock()
-	p.lastUsed = time.Now()
+	p.lastUsed = p.inv.clock.Now()
 	if n := len(p.idle); n > 0 {
 		sb := p.idle[n-1]
 		p.idle = p.idle[:n-1]
@@ -118,7 +118,7 @@ func (p *pool) ready(sb *sandbox) {
 	switch sb.state {
 	case stStarting:
 		p.starting--
-		sb.initDuration = time.Since(sb.startedAt)
+		sb.initDuration = p.inv.since(sb.startedAt)
 		cold = true
 	case stReturning:
 		p.returning--
@@ -155,7 +155,7 @@ func (p *pool) offerLocked(sb *sandbox, cold bool) {
 	}
 	sb.mu.Lock()
 	sb.state = stIdle
-	sb.idleSince = time.Now()
+	sb.idleSince = p.inv.clock.Now()
 	sb.mu.Unlock()
 	p.idle = append(p.idle, sb)
 }
@@ -271,7 +271,7 @@ func (i *Invoker) newSandbox(p *pool) (*sandbox, runtimes.Spec, error) {
 		gone:      make(chan struct{}),
 		started:   make(chan struct{}),
 		state:     stStarting,
-		startedAt: time.Now(),
+		startedAt: i.clock.Now(),
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(i.rt.HostAddr(), "0"))
 	if err != nil {
@@ -304,7 +304,7 @@ func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), i.p.Config.InitTimeout+30*time.Second)
 	defer cancel()
 	if sp := p.takeSpare(); sp != nil {
-		sp.sb.startedAt = time.Now()
+		sp.sb.startedAt = i.clock.Now()
 		rsb, err := sp.prepared.Start(ctx)
 		if err == nil {
 			i.launch(p, sp.sb, rsb)
@@ -342,7 +342,7 @@ func (i *Invoker) launch(p *pool, sb *sandbox, rsb runtimes.Sandbox) {
 	go sb.pump(rsb.Logs(), i.logs.get(cfg.FunctionName))
 	go sb.watch()
 	sb.refreshMemory() // a first figure for the first REPORT
-	time.AfterFunc(i.p.Config.InitTimeout, func() {
+	i.clock.AfterFunc(i.p.Config.InitTimeout, func() {
 		sb.mu.Lock()
 		late := sb.state == stStarting
 		if late {
@@ -491,7 +491,7 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": fmt.Sprint(cfg.MemorySize),
 		"AWS_LAMBDA_FUNCTION_TIMEOUT":     fmt.Sprint(cfg.Timeout),
 		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + cfg.FunctionName,
-		"AWS_LAMBDA_LOG_STREAM_NAME":      time.Now().UTC().Format("2006/01/02") + "/[" + cfg.Version + "]" + sb.id,
+		"AWS_LAMBDA_LOG_STREAM_NAME":      i.clock.Now().UTC().Format("2006/01/02") + "/[" + cfg.Version + "]" + sb.id,
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 		"AWS_REGION":                      functions.Region,
 		"AWS_DEFAULT_REGION":              functions.Region,
