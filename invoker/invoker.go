@@ -33,6 +33,16 @@ type Resolver interface {
 	Resolve(ctx context.Context, ref functions.Ref) (*functions.Config, error)
 }
 
+// Usage tells whether a version is in use: named by an alias or by an API
+// stage's route. The idle sandboxes of a version that is not in use, and that no
+// call used in the last UnusedIdleTimeout, are stopped after UnusedIdleTimeout
+// instead of IdleTimeout. The invoker declares it; cmd/portico composes it from
+// the aliases and the API stages. Optional: without it every version is in use.
+// Implementations must be safe for concurrent use.
+type Usage interface {
+	InUse(ctx context.Context, function, version string) bool
+}
+
 // Functions is what the invoker needs of the function model; *functions.Service
 // provides it.
 type Functions interface {
@@ -52,6 +62,7 @@ type Params struct {
 	Log         *slog.Logger
 	Credentials CredentialIssuer // optional
 	Resolver    Resolver         // optional
+	Usage       Usage            // optional
 	// Clock is the invoker's time source; nil is the wall clock.
 	Clock Clock
 }
@@ -65,6 +76,7 @@ type Invoker struct {
 	clock Clock
 
 	account *semaphore.Weighted
+	budget  *budget
 
 	mu        sync.Mutex
 	pools     map[string]*pool
@@ -127,6 +139,16 @@ func New(p Params) (*Invoker, error) {
 	if c.LogBytesPerFunction <= 0 {
 		c.LogBytesPerFunction = def.LogBytesPerFunction
 	}
+	if c.MaxSandboxes == 0 {
+		c.MaxSandboxes = def.MaxSandboxes
+	}
+	if c.MaxMemoryMB == 0 {
+		c.MaxMemoryMB = def.MaxMemoryMB
+	}
+	if c.UnusedIdleTimeout <= 0 {
+		c.UnusedIdleTimeout = def.UnusedIdleTimeout
+	}
+	c.UnusedIdleTimeout = min(c.UnusedIdleTimeout, c.IdleTimeout)
 	if p.Runtime == nil || p.Functions == nil || p.Store == nil {
 		return nil, errors.New("invoker: Runtime, Functions and Store are required")
 	}
@@ -135,6 +157,10 @@ func New(p Params) (*Invoker, error) {
 	}
 	if p.Clock == nil {
 		p.Clock = realClock{}
+	}
+	if host := hostMemoryMB(); host > 0 && c.MaxMemoryMB > host {
+		p.Log.Warn("the sandbox memory budget is larger than the host's memory: sandboxes may exhaust it before the budget stops them",
+			"maxMemoryMB", c.MaxMemoryMB, "hostMemoryMB", host)
 	}
 	logDir, err := p.Store.Path("logs", "x")
 	if err != nil {
@@ -147,6 +173,7 @@ func New(p Params) (*Invoker, error) {
 		clock:   p.Clock,
 		logs:    newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction),
 		account: semaphore.NewWeighted(int64(c.AccountConcurrency)),
+		budget:  newBudget(max(c.MaxSandboxes, 0), max(c.MaxMemoryMB, 0)),
 		pools:   map[string]*pool{},
 		limits:  map[string]*fnLimit{},
 	}
@@ -155,9 +182,15 @@ func New(p Params) (*Invoker, error) {
 	return i, nil
 }
 
-// Start removes sandboxes an earlier run left behind, then starts the idle reaper,
+// Start refuses a sandbox budget that cannot hold the provisioned concurrency
+// configured, removes sandboxes an earlier run left behind, then starts the idle reaper,
 // the provisioned-concurrency keeper and the Event queue.
 func (i *Invoker) Start(ctx context.Context) error {
+	if list, err := i.p.Functions.ListProvisioned(ctx); err == nil {
+		if err := i.CheckProvisioned(ctx, list); err != nil {
+			return fmt.Errorf("invoker: %w", err)
+		}
+	}
 	if err := i.rt.Cleanup(ctx); err != nil {
 		i.log.Warn("cleaning up sandboxes left by an earlier run", "runtime", i.rt.Name(), "err", err)
 	}

@@ -95,7 +95,7 @@ func (p *pool) acquire(ctx context.Context) grant {
 func (p *pool) fillLocked() {
 	for !p.stale && p.starting+p.returning < len(p.waiters) {
 		p.starting++
-		go p.start()
+		go p.start(false)
 	}
 }
 
@@ -158,6 +158,7 @@ func (p *pool) offerLocked(sb *sandbox, cold bool) {
 	sb.idleSince = p.inv.clock.Now()
 	sb.mu.Unlock()
 	p.idle = append(p.idle, sb)
+	p.inv.budget.wake() // an idle sandbox can make room for another version
 }
 
 // release returns a reserved sandbox that was not used.
@@ -191,7 +192,11 @@ func (p *pool) died(sb *sandbox) {
 	sb.state = stDead
 	initErr, initTimedOut := sb.initErr, sb.initTimedOut
 	sb.mu.Unlock()
-	delete(p.all, sb)
+	if _, ok := p.all[sb]; ok {
+		delete(p.all, sb)
+		p.inv.budget.give(memoryOf(p.cfg))
+		close(sb.released)
+	}
 	switch prev {
 	case stStarting:
 		p.starting--
@@ -238,13 +243,24 @@ func exitErr(sb *sandbox) error {
 	return errSandboxGone
 }
 
-// start starts one sandbox for the pool; starting was already counted.
-func (p *pool) start() {
-	if _, err := p.inv.startSandbox(p); err != nil {
+// start starts one sandbox for the pool; starting was already counted. It first
+// takes the sandbox's room in the invoker's budget. A start for provisioned
+// concurrency (provision) that finds no room gives up quietly and is tried again
+// at the next maintenance tick; one for waiting callers fails the first waiter.
+func (p *pool) start(provision bool) {
+	err := p.inv.reserve(context.Background(), p, provision)
+	if err == nil {
+		if _, err = p.inv.startSandbox(p); err != nil {
+			p.inv.budget.give(memoryOf(p.cfg))
+		}
+	}
+	if err != nil {
 		p.mu.Lock()
 		p.starting--
-		if w := p.popWaiterLocked(); w != nil {
-			w.ch <- grant{err: err}
+		if !provision {
+			if w := p.popWaiterLocked(); w != nil {
+				w.ch <- grant{err: err}
+			}
 		}
 		p.fillLocked()
 		p.mu.Unlock()
@@ -269,6 +285,7 @@ func (i *Invoker) newSandbox(p *pool) (*sandbox, runtimes.Spec, error) {
 		work:      make(chan *invocation),
 		stopping:  make(chan struct{}),
 		gone:      make(chan struct{}),
+		released:  make(chan struct{}),
 		started:   make(chan struct{}),
 		state:     stStarting,
 		startedAt: i.clock.Now(),
