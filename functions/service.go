@@ -60,6 +60,7 @@ type Service struct {
 	hooks       []DeleteHook
 	subs        []func(name string)
 	aliasExists AliasLookup
+	provCheck   ProvisionedCheck
 }
 
 // AliasLookup reports, inside a transaction, whether function name has an alias
@@ -672,6 +673,19 @@ func (s *Service) SetAliasLookup(f AliasLookup) {
 	s.aliasExists = f
 }
 
+// ProvisionedCheck refuses provisioned concurrency that cannot be held (the
+// invoker's sandbox budget): it gets every setting as it would be after a
+// change and returns an ErrInvalid error to refuse it.
+type ProvisionedCheck func(ctx context.Context, all []ProvisionedConfig) error
+
+// SetProvisionedCheck installs the check PutProvisioned runs before it raises
+// provisioned concurrency. cmd/portico installs the invoker's.
+func (s *Service) SetProvisionedCheck(f ProvisionedCheck) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.provCheck = f
+}
+
 // PutProvisioned sets provisioned concurrency for a version or alias qualifier;
 // n == 0 removes it (and returns a config with Requested 0). $LATEST cannot have
 // provisioned concurrency, as in Lambda.
@@ -692,9 +706,19 @@ func (s *Service) PutProvisioned(ctx context.Context, name, qualifier string, n 
 		qualifier = strconv.FormatUint(v, 10)
 	}
 	s.mu.RLock()
-	lookup := s.aliasExists
+	lookup, check := s.aliasExists, s.provCheck
 	s.mu.RUnlock()
 	pc := &ProvisionedConfig{FunctionName: name, Qualifier: qualifier, Requested: n}
+	if check != nil && n > 0 {
+		all, err := s.ListProvisioned(ctx)
+		if err != nil {
+			return nil, err
+		}
+		all = slices.DeleteFunc(all, func(c ProvisionedConfig) bool { return c.FunctionName == name && c.Qualifier == qualifier })
+		if err := check(ctx, append(all, *pc)); err != nil {
+			return nil, err
+		}
+	}
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
 		if !tx.Has(bucketFunctions, name) {
 			return notFound(name, "")

@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/containerd"
@@ -64,6 +65,15 @@ type InvokerSettings struct {
 	// MaxSpares caps the sandboxes prepared ahead of need (docker, containerd)
 	// across all versions; 0 turns them off. Unset: 16.
 	MaxSpares *int `yaml:"max-spares"`
+	// MaxSandboxes caps the sandboxes running at once across all functions and
+	// versions; -1: no cap. Unset: 256.
+	MaxSandboxes int `yaml:"max-sandboxes"`
+	// MaxMemory caps the sum of the running sandboxes' memory sizes, in MB; -1:
+	// no cap. Unset: three quarters of the host's memory.
+	MaxMemory int64 `yaml:"max-memory"`
+	// UnusedIdleTimeout is how long a version that nothing uses keeps its idle
+	// sandboxes. Unset: 60 s.
+	UnusedIdleTimeout time.Duration `yaml:"unused-idle-timeout"`
 }
 
 // Defaults returns the default settings.
@@ -93,6 +103,9 @@ func (s Settings) Validate() error {
 	if s.DataDir == "" {
 		return errors.New("--data-dir is empty: give a directory for Portico's data")
 	}
+	if s.Invoker.MaxSandboxes < -1 || s.Invoker.MaxMemory < -1 {
+		return fmt.Errorf("invoker: max-sandboxes %d, max-memory %d: give a positive budget, or -1 for no cap", s.Invoker.MaxSandboxes, s.Invoker.MaxMemory)
+	}
 	return nil
 }
 
@@ -117,6 +130,15 @@ func (s Settings) InvokerConfig() invoker.Config {
 	}
 	if v := s.Invoker.MaxSpares; v != nil {
 		c.MaxSpares = *v
+	}
+	if v := s.Invoker.MaxSandboxes; v != 0 {
+		c.MaxSandboxes = v
+	}
+	if v := s.Invoker.MaxMemory; v != 0 {
+		c.MaxMemoryMB = v
+	}
+	if v := s.Invoker.UnusedIdleTimeout; v > 0 {
+		c.UnusedIdleTimeout = v
 	}
 	return c
 }
@@ -176,6 +198,12 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		// The invoker resolves aliases (for provisioned concurrency) through the
 		// small Resolver it declares; the aliases service satisfies it.
 		fx.Provide(func(a *aliases.Service) invoker.Resolver { return a }),
+		// It stops the idle sandboxes of versions nothing uses sooner; aliases
+		// and API stages tell which are in use.
+		fx.Provide(func(a *aliases.Service, s *apis.Service) invoker.Usage { return versionUsage{aliases: a, apis: s} }),
+		// Provisioned concurrency the sandbox budget cannot hold is refused when
+		// it is set.
+		fx.Invoke(func(f *functions.Service, i *invoker.Invoker) { f.SetProvisionedCheck(i.CheckProvisioned) }),
 		admin.Module,
 		// WebSocket connections; listed before the gateway so that on stop the
 		// listener closes first, then connections ($disconnect), then the invoker.
