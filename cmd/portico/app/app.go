@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/containerd"
@@ -50,6 +51,13 @@ type Settings struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
 	// Invoker holds the invoker's limits; zero fields take invoker.DefaultConfig.
 	Invoker InvokerSettings `yaml:"invoker"`
+	// Listener holds the gateway listener's limits (max-header-bytes,
+	// header-timeout, body-timeout, idle-timeout); zero fields take
+	// listener.DefaultLimits.
+	Listener listener.Limits `yaml:"listener"`
+	// AdminListener holds the admin API listener's limits; each is tightened to
+	// the gateway's where that is stricter, so the admin API is never looser.
+	AdminListener listener.Limits `yaml:"admin-listener"`
 	// WebSocket holds the WebSocket limits (idle-timeout, max-message-bytes, ...);
 	// zero fields take connections.DefaultConfig.
 	WebSocket connections.Config `yaml:"websocket"`
@@ -102,6 +110,9 @@ func (s Settings) Validate() error {
 	}
 	if s.DataDir == "" {
 		return errors.New("--data-dir is empty: give a directory for Portico's data")
+	}
+	if err := errors.Join(s.Listener.Validate(), s.AdminListener.Validate()); err != nil {
+		return err
 	}
 	if s.Invoker.MaxSandboxes < -1 || s.Invoker.MaxMemory < -1 {
 		return fmt.Errorf("invoker: max-sandboxes %d, max-memory %d: give a positive budget, or -1 for no cap", s.Invoker.MaxSandboxes, s.Invoker.MaxMemory)
@@ -182,7 +193,8 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(
 			log,
 			store.Config{Dir: s.DataDir},
-			admin.Config{Listen: s.AdminListen, Token: s.AdminToken},
+			admin.Config{Listen: s.AdminListen, Token: s.AdminToken, Limits: s.AdminListener, GatewayLimits: s.Listener},
+			s.Listener,
 			s.InvokerConfig(),
 			runtimes.Config{Name: s.Runtime},
 		),
