@@ -7,7 +7,7 @@ IMAGES    := hello
 TESTFLAGS ?= -race -count=1 -timeout 15m
 export CGO_ENABLED ?= 1
 
-.PHONY: help build samples images run test bench bench-mapping lint fmt clean
+.PHONY: help build samples images run test bench bench-mapping soak lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ test: ## run every test (Docker tests skip without a daemon unless REQUIRE_DOCKE
 # starts capped at BENCH_COLDSTARTS per sub-benchmark (PORTICO_BENCH_COLDSTARTS).
 BENCH_COLDSTARTS ?= 20
 CONTAINER_BENCH  := ./runtimes/docker ./runtimes/containerd ./internal/e2e
+
+soak: ## a bounded soak against portico serve (SOAK=10m by default; SOAK=60s for a short one); not part of test
+	SOAK=$(or $(SOAK),10m) $(GO) test -count=1 -timeout 0 -run TestSoak -v ./internal/soak/
 
 bench: ## run the benchmarks and print latency figures (container runtimes skip without their daemons)
 	$(GO) test -run '^$$' -bench . -benchtime 2000x -count 1 $$($(GO) list ./... | grep -v -e /runtimes/docker -e /runtimes/containerd -e /internal/e2e)

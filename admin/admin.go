@@ -19,10 +19,10 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
+	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
 
@@ -33,6 +33,12 @@ type Config struct {
 	// Token, when set, is required as "Authorization: Bearer TOKEN" (or as the
 	// secret of SigV4 requests signed with access key id "portico").
 	Token string
+	// Limits are the listener's limits (header size, header, body and idle
+	// timeouts). The admin API uses them tightened by GatewayLimits, so it is
+	// never looser than the gateway; zero fields take the defaults.
+	Limits listener.Limits
+	// GatewayLimits are the gateway listener's limits.
+	GatewayLimits listener.Limits
 }
 
 // HandlerFunc is an admin handler: it writes a response or returns an error that
@@ -114,7 +120,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("admin: listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.ln = ln
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.srv = s.cfg.Limits.Tighten(s.cfg.GatewayLimits).Server(s)
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("admin server stopped", "err", err)

@@ -43,6 +43,7 @@ func New(p Params) (*Server, error) {
 	s.registerGatewayRoutes()
 	s.registerConnectionRoutes(p.Conns)
 	s.registerImageRoutes(p.Images)
+	s.registerStatsRoutes()
 	return s, nil
 }
 

@@ -52,8 +52,9 @@ type Service struct {
 	codeMu     sync.RWMutex
 	unrefSince map[string]time.Time // code hash -> first collection that found it unreferenced
 
-	mu   sync.RWMutex
-	subs []func(name string)
+	mu        sync.RWMutex
+	subs      []func(name string)
+	provCheck ProvisionedCheck
 }
 
 // record is what the store keeps for $LATEST and for each version: the Config plus
@@ -651,6 +652,19 @@ func (s *Service) SetReservedConcurrency(ctx context.Context, name string, n *in
 	return nil
 }
 
+// ProvisionedCheck refuses provisioned concurrency that cannot be held (the
+// invoker's sandbox budget): it gets every setting as it would be after a
+// change and returns an ErrInvalid error to refuse it.
+type ProvisionedCheck func(ctx context.Context, all []ProvisionedConfig) error
+
+// SetProvisionedCheck installs the check PutProvisioned runs before it raises
+// provisioned concurrency. cmd/portico installs the invoker's.
+func (s *Service) SetProvisionedCheck(f ProvisionedCheck) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.provCheck = f
+}
+
 // PutProvisioned sets provisioned concurrency for a version or alias qualifier;
 // n == 0 removes it (and returns a config with Requested 0). $LATEST cannot have
 // provisioned concurrency, as in Lambda.
@@ -670,7 +684,20 @@ func (s *Service) PutProvisioned(ctx context.Context, name, qualifier string, n 
 	if v, ok := parseVersion(qualifier); ok {
 		qualifier = strconv.FormatUint(v, 10)
 	}
+	s.mu.RLock()
+	check := s.provCheck
+	s.mu.RUnlock()
 	pc := &ProvisionedConfig{FunctionName: name, Qualifier: qualifier, Requested: n}
+	if check != nil && n > 0 {
+		all, err := s.ListProvisioned(ctx)
+		if err != nil {
+			return nil, err
+		}
+		all = slices.DeleteFunc(all, func(c ProvisionedConfig) bool { return c.FunctionName == name && c.Qualifier == qualifier })
+		if err := check(ctx, append(all, *pc)); err != nil {
+			return nil, err
+		}
+	}
 	// An alias qualifier is looked up by the aliases, in the same transaction.
 	var steps []store.Step
 	aliasFound := false

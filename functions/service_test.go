@@ -610,3 +610,39 @@ func TestConcurrentCreateAndPublish(t *testing.T) {
 		}
 	}
 }
+
+// TestProvisionedCheckRefuses checks that PutProvisioned asks the installed check
+// about every setting as it would be after the change, and refuses what it
+// refuses without storing it.
+func TestProvisionedCheckRefuses(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.create(t, "fn", true)
+	e.create(t, "other", true)
+	e.svc.SetProvisionedCheck(func(_ context.Context, all []ProvisionedConfig) error {
+		total := 0
+		for _, pc := range all {
+			total += pc.Requested
+		}
+		if total > 3 {
+			return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException", "over budget")
+		}
+		return nil
+	})
+	if _, err := e.svc.PutProvisioned(ctx, "fn", "1", 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.PutProvisioned(ctx, "fn", "1", 3); err != nil { // replaces the 2: 3 in all
+		t.Fatalf("raising the same setting: %v", err)
+	}
+	if _, err := e.svc.PutProvisioned(ctx, "other", "1", 1); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Fatalf("4 in all: %v", err)
+	}
+	list, _ := e.svc.ListProvisioned(ctx)
+	if len(list) != 1 || list[0].Requested != 3 {
+		t.Fatalf("a refused setting was stored: %+v", list)
+	}
+	if _, err := e.svc.PutProvisioned(ctx, "fn", "1", 0); err != nil {
+		t.Fatalf("removing is never refused: %v", err)
+	}
+}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/latency"
+	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -128,7 +129,7 @@ func BenchmarkMockServer(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			gw, stagePath := benchDeploy(b, "127.0.0.1:0", mockAPI(), nil)
-			s := NewServer(gw, nil)
+			s := NewServer(gw, nil, listener.Limits{})
 			var base string
 			if recorded {
 				if err := s.Start(context.Background()); err != nil {

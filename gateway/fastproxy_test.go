@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -518,7 +519,7 @@ func TestFastProxyStopClosesIdle(t *testing.T) {
 	if idle != 1 {
 		t.Fatalf("%d idle backend connections after a request, want 1", idle)
 	}
-	if err := NewServer(p.fast, slog.New(slog.DiscardHandler)).Stop(context.Background()); err != nil {
+	if err := NewServer(p.fast, slog.New(slog.DiscardHandler), listener.Limits{}).Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	hp.mu.Lock()

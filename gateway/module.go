@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"go.uber.org/fx"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/store"
 )
@@ -22,18 +22,20 @@ import (
 // Server is the gateway's HTTP server: stage URLs plus /healthz. Safe for
 // concurrent use after Start.
 type Server struct {
-	gw  *Gateway
-	log *slog.Logger
-	srv *http.Server
-	ln  net.Listener
+	gw     *Gateway
+	log    *slog.Logger
+	limits listener.Limits
+	srv    *http.Server
+	ln     net.Listener
 }
 
-// NewServer returns a server for gw on gw's Config.Listen.
-func NewServer(gw *Gateway, log *slog.Logger) *Server {
+// NewServer returns a server for gw on gw's Config.Listen, with the listener
+// limits l (zero fields take listener.DefaultLimits).
+func NewServer(gw *Gateway, log *slog.Logger, l listener.Limits) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{gw: gw, log: log}
+	return &Server{gw: gw, log: log, limits: l.WithDefaults()}
 }
 
 // ServeHTTP serves /healthz and hands everything else to the gateway. Every
@@ -58,10 +60,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("gateway: listen on %s: %w", addr, err)
 	}
 	s.ln = ln
-	const maxHeaderBytes = 64 << 10
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: maxHeaderBytes,
-		ConnContext: connContext}
-	rl := recordingListener{Listener: ln, maxHeaderBytes: maxHeaderBytes}
+	s.srv = s.limits.Server(s)
+	s.srv.ConnContext = connContext
+	rl := recordingListener{Listener: ln, maxHeaderBytes: s.limits.MaxHeaderBytes}
 	go func() {
 		if err := s.srv.Serve(rl); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("gateway server stopped", "err", err)
@@ -130,6 +131,16 @@ type Params struct {
 	Stages []pipeline.Stage `group:"pipeline.stages"`
 }
 
+// ServerParams are the gateway server's fx dependencies.
+type ServerParams struct {
+	fx.In
+
+	Gateway *Gateway
+	Log     *slog.Logger
+	// Limits are the listener's limits; without them, the defaults.
+	Limits listener.Limits `optional:"true"`
+}
+
 // Module provides the data plane (*Gateway) and its server (*Server), which
 // listens on Config.Listen for the app's lifetime. The API service it serves from
 // comes from apis.Module.
@@ -141,7 +152,9 @@ var Module = fx.Module("gateway",
 			gw.EnableWebSockets(p.Connections)
 			return gw
 		},
-		func(gw *Gateway, log *slog.Logger) *Server { return NewServer(gw, log.With("component", "gateway")) },
+		func(p ServerParams) *Server {
+			return NewServer(p.Gateway, p.Log.With("component", "gateway"), p.Limits)
+		},
 	),
 	fx.Invoke(func(lc fx.Lifecycle, s *Server) {
 		lc.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})

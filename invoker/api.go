@@ -41,6 +41,18 @@ type Config struct {
 	// version being called keeps one spare; at the cap the least recently used
 	// version's spare gives way.
 	MaxSpares int
+	// MaxSandboxes caps the sandboxes running at once across all functions and
+	// versions (256; less than 0: no cap). At the cap the least recently used
+	// idle sandbox is stopped to make room; when none is idle a call that needs a
+	// new sandbox waits ThrottleWait, then fails as throttled.
+	MaxSandboxes int
+	// MaxMemoryMB caps the sum of the memory sizes of the running sandboxes
+	// (three quarters of the host's memory; less than 0: no cap), as
+	// MaxSandboxes caps their count.
+	MaxMemoryMB int64
+	// UnusedIdleTimeout is how long an idle sandbox of a version that nothing
+	// uses (see InUse) is kept warm (60 s). Never longer than IdleTimeout.
+	UnusedIdleTimeout time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -58,6 +70,9 @@ func DefaultConfig() Config {
 		DrainTimeout:        10 * time.Second,
 		LogBytesPerFunction: 8 << 20,
 		MaxSpares:           16,
+		MaxSandboxes:        256,
+		MaxMemoryMB:         hostMemoryMB() * 3 / 4,
+		UnusedIdleTimeout:   time.Minute,
 	}
 }
 

@@ -33,6 +33,16 @@ type Resolver interface {
 	Resolve(ctx context.Context, ref functions.Ref) (*functions.Config, error)
 }
 
+// Usage tells whether a version is in use: named by an alias or by an API
+// stage's route. The idle sandboxes of a version that is not in use, and that no
+// call used in the last UnusedIdleTimeout, are stopped after UnusedIdleTimeout
+// instead of IdleTimeout. The invoker declares it; cmd/portico composes it from
+// the aliases and the API stages. Optional: without it every version is in use.
+// Implementations must be safe for concurrent use.
+type Usage interface {
+	InUse(ctx context.Context, function, version string) bool
+}
+
 // Functions is what the invoker needs of the function model; *functions.Service
 // provides it.
 type Functions interface {
@@ -52,16 +62,21 @@ type Params struct {
 	Log         *slog.Logger
 	Credentials CredentialIssuer // optional
 	Resolver    Resolver         // optional
+	Usage       Usage            // optional
+	// Clock is the invoker's time source; nil is the wall clock.
+	Clock Clock
 }
 
 // Invoker runs invocations. Safe for concurrent use.
 type Invoker struct {
-	p    Params
-	rt   runtimes.Runtime
-	log  *slog.Logger
-	logs *Logs
+	p     Params
+	rt    runtimes.Runtime
+	log   *slog.Logger
+	logs  *Logs
+	clock Clock
 
 	account *semaphore.Weighted
+	budget  *budget
 
 	mu        sync.Mutex
 	pools     map[string]*pool
@@ -76,6 +91,8 @@ type Invoker struct {
 
 	stopReaper chan struct{}
 	reaperDone chan struct{}
+	tick       chan struct{} // the maintenance tick, fed by the clock
+	ticks      atomic.Int64  // maintenance passes done
 	started    atomic.Bool
 }
 
@@ -122,11 +139,28 @@ func New(p Params) (*Invoker, error) {
 	if c.LogBytesPerFunction <= 0 {
 		c.LogBytesPerFunction = def.LogBytesPerFunction
 	}
+	if c.MaxSandboxes == 0 {
+		c.MaxSandboxes = def.MaxSandboxes
+	}
+	if c.MaxMemoryMB == 0 {
+		c.MaxMemoryMB = def.MaxMemoryMB
+	}
+	if c.UnusedIdleTimeout <= 0 {
+		c.UnusedIdleTimeout = def.UnusedIdleTimeout
+	}
+	c.UnusedIdleTimeout = min(c.UnusedIdleTimeout, c.IdleTimeout)
 	if p.Runtime == nil || p.Functions == nil || p.Store == nil {
 		return nil, errors.New("invoker: Runtime, Functions and Store are required")
 	}
 	if p.Log == nil {
 		p.Log = slog.Default()
+	}
+	if p.Clock == nil {
+		p.Clock = realClock{}
+	}
+	if host := hostMemoryMB(); host > 0 && c.MaxMemoryMB > host {
+		p.Log.Warn("the sandbox memory budget is larger than the host's memory: sandboxes may exhaust it before the budget stops them",
+			"maxMemoryMB", c.MaxMemoryMB, "hostMemoryMB", host)
 	}
 	logDir, err := p.Store.Path("logs", "x")
 	if err != nil {
@@ -136,8 +170,10 @@ func New(p Params) (*Invoker, error) {
 		p:       p,
 		rt:      p.Runtime,
 		log:     p.Log,
+		clock:   p.Clock,
 		logs:    newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction),
 		account: semaphore.NewWeighted(int64(c.AccountConcurrency)),
+		budget:  newBudget(max(c.MaxSandboxes, 0), max(c.MaxMemoryMB, 0)),
 		pools:   map[string]*pool{},
 		limits:  map[string]*fnLimit{},
 	}
@@ -146,14 +182,22 @@ func New(p Params) (*Invoker, error) {
 	return i, nil
 }
 
-// Start removes sandboxes an earlier run left behind, then starts the idle reaper,
+// Start refuses a sandbox budget that cannot hold the provisioned concurrency
+// configured, removes sandboxes an earlier run left behind, then starts the idle reaper,
 // the provisioned-concurrency keeper and the Event queue.
 func (i *Invoker) Start(ctx context.Context) error {
+	if list, err := i.p.Functions.ListProvisioned(ctx); err == nil {
+		if err := i.CheckProvisioned(ctx, list); err != nil {
+			return fmt.Errorf("invoker: %w", err)
+		}
+	}
 	if err := i.rt.Cleanup(ctx); err != nil {
 		i.log.Warn("cleaning up sandboxes left by an earlier run", "runtime", i.rt.Name(), "err", err)
 	}
 	i.stopReaper = make(chan struct{})
 	i.reaperDone = make(chan struct{})
+	i.tick = make(chan struct{}, 1)
+	i.scheduleTick()
 	go i.maintain()
 	i.async.start()
 	i.started.Store(true)
@@ -456,14 +500,14 @@ func (i *Invoker) newInvocation(req Request) *invocation {
 	trace := req.TraceID
 	if trace == "" {
 		r := strings.ReplaceAll(newID(), "-", "") // 32 hex digits: 24 for the root, 8+ for the parent
-		trace = "Root=1-" + strconv.FormatInt(time.Now().Unix(), 16) + "-" + r[:24] + ";Parent=" + r[16:32] + ";Sampled=0"
+		trace = "Root=1-" + strconv.FormatInt(i.clock.Now().Unix(), 16) + "-" + r[:24] + ";Parent=" + r[16:32] + ";Sampled=0"
 	}
 	inv := &invocation{
 		id:       id,
 		req:      req,
 		arn:      arn,
 		traceID:  trace,
-		deadline: time.Now().Add(timeout),
+		deadline: i.clock.Now().Add(timeout),
 		done:     make(chan struct{}),
 	}
 	if req.LogTail {
@@ -475,9 +519,10 @@ func (i *Invoker) newInvocation(req Request) *invocation {
 // await waits for the invocation's outcome. If the caller goes away first, the
 // wait goes on in the background so the slot is held until the sandbox is free.
 func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold bool, finish func()) (*Result, error) {
-	timer := time.NewTimer(time.Until(inv.deadline))
+	expired := make(chan struct{})
+	stopTimer := i.clock.AfterFunc(inv.deadline.Sub(i.clock.Now()), func() { close(expired) })
 	settle := func(o *outcome) *Result {
-		timer.Stop()
+		stopTimer()
 		res := i.finishInvocation(sb, inv, o, cold)
 		finish()
 		return res
@@ -485,7 +530,7 @@ func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold 
 	select {
 	case <-inv.done:
 		return settle(inv.out), nil
-	case <-timer.C:
+	case <-expired:
 		return settle(i.timedOut(sb, inv)), nil
 	case <-sb.gone:
 		return settle(i.crashed(sb, inv)), nil
@@ -494,7 +539,7 @@ func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold 
 			select {
 			case <-inv.done:
 				settle(inv.out)
-			case <-timer.C:
+			case <-expired:
 				settle(i.timedOut(sb, inv))
 			case <-sb.gone:
 				settle(i.crashed(sb, inv))
@@ -511,7 +556,7 @@ func (i *Invoker) timedOut(sb *sandbox, inv *invocation) *outcome {
 	if inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(inv.req.Function.Timeout)*time.Second {
 		secs = inv.req.Timeout.Seconds()
 	}
-	msg := fmt.Sprintf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, secs)
+	msg := fmt.Sprintf("%s %s Task timed out after %.2f seconds", i.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, secs)
 	if inv.complete(&outcome{functionError: true, timedOut: true, payload: errorDoc("Sandbox.Timedout", msg)}) {
 		sb.stop()
 		i.logs.get(inv.req.Function.FunctionName).write([]byte(msg + "\n"))
@@ -530,9 +575,9 @@ func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
 // finishInvocation writes END and REPORT and builds the Result.
 func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, cold bool) *Result {
 	cfg := inv.req.Function
-	dur := time.Since(inv.deadline.Add(-time.Duration(cfg.Timeout) * time.Second))
+	dur := i.since(inv.deadline.Add(-time.Duration(cfg.Timeout) * time.Second))
 	if inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(cfg.Timeout)*time.Second {
-		dur = time.Since(inv.deadline.Add(-inv.req.Timeout))
+		dur = i.since(inv.deadline.Add(-inv.req.Timeout))
 	}
 	sb.syncLogs()
 	sb.mu.Lock()

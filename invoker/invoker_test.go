@@ -104,10 +104,11 @@ func (f *fakeFunctions) ListProvisioned(context.Context) ([]functions.Provisione
 func (f *fakeFunctions) Subscribe(fn func(string)) { f.subs = append(f.subs, fn) }
 
 type env struct {
-	inv *Invoker
-	fns *fakeFunctions
-	st  *store.Store
-	dir string
+	inv   *Invoker
+	clock *fakeClock
+	fns   *fakeFunctions
+	st    *store.Store
+	dir   string
 }
 
 func newEnv(t testing.TB, mod func(*Config)) *env {
@@ -132,14 +133,15 @@ func newEnvIn(t testing.TB, dir string, mod func(*Config)) *env {
 		mod(&cfg)
 	}
 	fns := newFakeFunctions(t)
-	inv, err := New(Params{Config: cfg, Runtime: rt, Functions: fns, Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	clock := newFakeClock()
+	inv, err := New(Params{Config: cfg, Runtime: rt, Functions: fns, Store: st, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := inv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{inv: inv, fns: fns, st: st, dir: dir}
+	e := &env{inv: inv, clock: clock, fns: fns, st: st, dir: dir}
 	t.Cleanup(func() { e.stop() })
 	return e
 }
@@ -295,7 +297,17 @@ func TestTimeoutReplacesSandbox(t *testing.T) {
 	cfg := e.fns.add(&functions.Config{FunctionName: "slow", Timeout: 1})
 	_, warm := invoke(t, e, cfg, `{}`)
 
-	res, o := invoke(t, e, cfg, `{"sleepMs":60000}`)
+	type r struct {
+		res *Result
+		o   out
+	}
+	got := make(chan r, 1)
+	deadlineSet := e.clock.expectTimer(time.Second)
+	go func() { res, o := invoke(t, e, cfg, `{"sleepMs":60000}`); got <- r{res, o} }()
+	deadlineSet(t)
+	e.clock.Advance(time.Second)
+	g := <-got
+	res, o := g.res, g.o
 	if !res.TimedOut || res.FunctionError != "Unhandled" || res.CallerTimeout {
 		t.Fatalf("want a function timeout, got timedOut=%v fe=%q caller=%v %s", res.TimedOut, res.FunctionError, res.CallerTimeout, res.Payload)
 	}
@@ -312,7 +324,20 @@ func TestTimeoutReplacesSandbox(t *testing.T) {
 func TestCallerTimeoutShorterThanFunctionTimeout(t *testing.T) {
 	e := newEnv(t, nil)
 	cfg := e.fns.add(&functions.Config{FunctionName: "slow2", Timeout: 30})
-	res, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{"sleepMs":60000}`), Timeout: 200 * time.Millisecond})
+	type r struct {
+		res *Result
+		err error
+	}
+	got := make(chan r, 1)
+	deadlineSet := e.clock.expectTimer(200 * time.Millisecond)
+	go func() {
+		res, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{"sleepMs":60000}`), Timeout: 200 * time.Millisecond})
+		got <- r{res, err}
+	}()
+	deadlineSet(t)
+	e.clock.Advance(200 * time.Millisecond)
+	g := <-got
+	res, err := g.res, g.err
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +425,7 @@ func TestExitDuringInitIsAFunctionError(t *testing.T) {
 }
 
 func TestInitTimeout(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.InitTimeout = 300 * time.Millisecond })
+	e := newEnv(t, nil)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\nexec sleep 60\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -409,7 +434,21 @@ func TestInitTimeout(t *testing.T) {
 	codeDir = dir
 	defer func() { codeDir = saved }()
 	cfg := e.fns.add(&functions.Config{FunctionName: "sleepy"})
-	res, err := e.inv.Invoke(context.Background(), Request{Function: cfg})
+	type r struct {
+		res *Result
+		err error
+	}
+	got := make(chan r, 1)
+	init := e.inv.p.Config.InitTimeout
+	initBounded := e.clock.expectTimer(init)
+	go func() {
+		res, err := e.inv.Invoke(context.Background(), Request{Function: cfg})
+		got <- r{res, err}
+	}()
+	initBounded(t) // the sandbox started and its init is bounded
+	e.clock.Advance(init)
+	g := <-got
+	res, err := g.res, g.err
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -481,9 +520,23 @@ func TestLogsFramedAndTail(t *testing.T) {
 }
 
 func TestIdleSandboxesAreReaped(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.IdleTimeout = 100 * time.Millisecond })
+	e := newEnv(t, func(c *Config) { c.IdleTimeout = time.Minute })
 	cfg := e.fns.add(&functions.Config{FunctionName: "reaped"})
 	_, o := invoke(t, e, cfg, `{}`)
+	p := e.inv.pool(cfg)
+	waitFor(t, "the sandbox idle", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.idle) == 1 })
+	p.mu.Lock()
+	expires := p.idle[0].idleSince.Add(time.Minute)
+	p.mu.Unlock()
+	// Idle for no longer than IdleTimeout: kept.
+	for !e.clock.Now().Add(e.inv.tickPeriod()).After(expires) {
+		e.tick(t)
+	}
+	if p.mu.Lock(); len(p.all) != 1 {
+		t.Fatalf("reaped before its idle timeout: %d sandboxes", len(p.all))
+	}
+	p.mu.Unlock()
+	e.tick(t) // now idle for longer than IdleTimeout
 	waitGone(t, o.Pid)
 	res, _ := invoke(t, e, cfg, `{}`)
 	if !res.ColdStart {
@@ -492,12 +545,13 @@ func TestIdleSandboxesAreReaped(t *testing.T) {
 }
 
 func TestProvisionedConcurrencyStartsAhead(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.IdleTimeout = 50 * time.Millisecond })
+	e := newEnv(t, func(c *Config) { c.IdleTimeout = time.Minute })
 	cfg := e.fns.add(&functions.Config{FunctionName: "prov", Version: "1"})
 	e.fns.mu.Lock()
 	e.fns.prov = []functions.ProvisionedConfig{{FunctionName: "prov", Qualifier: "1", Requested: 2}}
 	e.fns.mu.Unlock()
 	p := e.inv.pool(cfg)
+	e.tick(t) // provisioning runs on the maintenance tick
 	waitFor(t, "two provisioned sandboxes idle", func() bool {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -508,7 +562,8 @@ func TestProvisionedConcurrencyStartsAhead(t *testing.T) {
 		t.Fatalf("provisioned call: cold=%v init type %q", res.ColdStart, o.Env)
 	}
 	// Idle longer than IdleTimeout, they are still kept.
-	time.Sleep(200 * time.Millisecond)
+	e.clock.Advance(2 * time.Minute)
+	e.tick(t)
 	p.mu.Lock()
 	n := len(p.all)
 	p.mu.Unlock()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
@@ -15,58 +14,97 @@ func isUnavailable(err error) bool { return errors.Is(err, errdefs.ErrUnavailabl
 // maintain reaps idle sandboxes and keeps provisioned ones warm until Stop.
 func (i *Invoker) maintain() {
 	defer close(i.reaperDone)
-	period := min(max(i.p.Config.IdleTimeout/4, 10*time.Millisecond), time.Second)
-	t := time.NewTicker(period)
-	defer t.Stop()
 	for {
 		select {
 		case <-i.stopReaper:
 			return
-		case <-t.C:
+		case <-i.tick:
 			i.provision()
 			i.reap()
+			i.scheduleTick()
+			i.ticks.Add(1)
 		}
 	}
 }
 
+// tickPeriod is the time between maintenance ticks: a quarter of the shortest
+// idle timeout, between 10 ms and 1 s.
+func (i *Invoker) tickPeriod() time.Duration {
+	return min(max(i.p.Config.IdleTimeout/4, 10*time.Millisecond), time.Second)
+}
+
+// scheduleTick arranges the next maintenance tick on the invoker's clock.
+func (i *Invoker) scheduleTick() {
+	i.clock.AfterFunc(i.tickPeriod(), func() {
+		select {
+		case i.tick <- struct{}{}:
+		default:
+		}
+	})
+}
+
 // reap stops sandboxes idle for longer than IdleTimeout, keeping each pool's
-// provisioned minimum.
+// provisioned minimum. A version that is not in use (Usage) and that no call used
+// in the last UnusedIdleTimeout keeps its idle sandboxes only UnusedIdleTimeout.
 func (i *Invoker) reap() {
-	cutoff := time.Now().Add(-i.p.Config.IdleTimeout)
-	i.mu.Lock()
-	pools := make([]*pool, 0, len(i.pools))
-	for _, p := range i.pools {
-		pools = append(pools, p)
+	now := i.clock.Now()
+	cutoff := now.Add(-i.p.Config.IdleTimeout)
+	unusedCutoff := now.Add(-i.p.Config.UnusedIdleTimeout)
+	for _, p := range i.poolList() {
+		if i.unused(p, unusedCutoff) {
+			p.reapIdle(unusedCutoff)
+		} else {
+			p.reapIdle(cutoff)
+		}
 	}
-	i.mu.Unlock()
-	for _, p := range pools {
-		var old []*sandbox
-		p.mu.Lock()
-		keep := p.idle[:0]
-		alive := len(p.all)
-		for _, sb := range p.idle {
-			sb.mu.Lock()
-			expired := sb.idleSince.Before(cutoff)
-			sb.mu.Unlock()
-			if expired && alive > p.minWarm {
-				old = append(old, sb)
-				alive--
-				continue
-			}
-			keep = append(keep, sb)
+}
+
+// unused reports whether p's version is not in use and has idle sandboxes, or a
+// spare, that the short idle time would stop.
+func (i *Invoker) unused(p *pool, cutoff time.Time) bool {
+	if i.p.Usage == nil {
+		return false
+	}
+	p.mu.Lock()
+	candidate := !p.lastUsed.After(cutoff) && (p.spare != nil || len(p.idle) > 0 && len(p.all) > p.minWarm)
+	p.mu.Unlock()
+	if !candidate {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return !i.p.Usage.InUse(ctx, p.cfg.FunctionName, p.cfg.Version)
+}
+
+// reapIdle stops the pool's sandboxes idle since before cutoff, down to its
+// provisioned minimum, and its spare if the pool was last used before cutoff.
+func (p *pool) reapIdle(cutoff time.Time) {
+	var old []*sandbox
+	p.mu.Lock()
+	keep := p.idle[:0]
+	alive := len(p.all)
+	for _, sb := range p.idle {
+		sb.mu.Lock()
+		expired := sb.idleSince.Before(cutoff)
+		sb.mu.Unlock()
+		if expired && alive > p.minWarm {
+			old = append(old, sb)
+			alive--
+			continue
 		}
-		p.idle = keep
-		var sp *spare
-		if p.spare != nil && p.lastUsed.Before(cutoff) {
-			sp, p.spare = p.spare, nil
-		}
-		p.mu.Unlock()
-		for _, sb := range old {
-			sb.stop()
-		}
-		if sp != nil {
-			go discardSpare(sp)
-		}
+		keep = append(keep, sb)
+	}
+	p.idle = keep
+	var sp *spare
+	if p.spare != nil && p.lastUsed.Before(cutoff) {
+		sp, p.spare = p.spare, nil
+	}
+	p.mu.Unlock()
+	for _, sb := range old {
+		sb.stop()
+	}
+	if sp != nil {
+		go discardSpare(sp)
 	}
 }
 
@@ -80,16 +118,7 @@ func (i *Invoker) provision() {
 	}
 	want := map[string]int{}
 	for _, pc := range cfgs {
-		var v *functions.Config
-		ref := functions.Ref{Name: pc.FunctionName, Qualifier: pc.Qualifier}
-		switch {
-		case ref.IsVersion():
-			v, err = i.p.Functions.Get(ctx, pc.FunctionName, pc.Qualifier)
-		case i.p.Resolver != nil:
-			v, err = i.p.Resolver.Resolve(ctx, ref)
-		default:
-			continue
-		}
+		v, err := i.resolveProvisioned(ctx, pc)
 		if err != nil || v == nil {
 			continue
 		}
@@ -111,7 +140,7 @@ func (i *Invoker) provision() {
 		p.minWarm = want[p.key]
 		for !p.stale && len(p.all)+p.starting < p.minWarm {
 			p.starting++
-			go p.start()
+			go p.start(true)
 		}
 		p.mu.Unlock()
 	}

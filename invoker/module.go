@@ -21,6 +21,7 @@ type ModuleParams struct {
 	Log         *slog.Logger
 	Credentials CredentialIssuer `optional:"true"`
 	Resolver    Resolver         `optional:"true"`
+	Usage       Usage            `optional:"true"`
 }
 
 // Module provides *Invoker and runs it for the app's lifetime.
@@ -28,7 +29,7 @@ var Module = fx.Module("invoker",
 	fx.Provide(func(p ModuleParams) (*Invoker, error) {
 		return New(Params{
 			Config: p.Config, Runtime: p.Runtime, Functions: p.Functions, Store: p.Store,
-			Log: p.Log.With("component", "invoker"), Credentials: p.Credentials, Resolver: p.Resolver,
+			Log: p.Log.With("component", "invoker"), Credentials: p.Credentials, Resolver: p.Resolver, Usage: p.Usage,
 		})
 	}),
 	fx.Invoke(func(lc fx.Lifecycle, i *Invoker) {

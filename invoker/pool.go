@@ -54,7 +54,7 @@ func poolKey(cfg *functions.Config) string {
 // acquire returns a sandbox blocked in next, reserved for the caller.
 func (p *pool) acquire(ctx context.Context) grant {
 	p.mu.Lock()
-	p.lastUsed = time.Now()
+	p.lastUsed = p.inv.clock.Now()
 	if n := len(p.idle); n > 0 {
 		sb := p.idle[n-1]
 		p.idle = p.idle[:n-1]
@@ -95,7 +95,7 @@ func (p *pool) acquire(ctx context.Context) grant {
 func (p *pool) fillLocked() {
 	for !p.stale && p.starting+p.returning < len(p.waiters) {
 		p.starting++
-		go p.start()
+		go p.start(false)
 	}
 }
 
@@ -118,7 +118,7 @@ func (p *pool) ready(sb *sandbox) {
 	switch sb.state {
 	case stStarting:
 		p.starting--
-		sb.initDuration = time.Since(sb.startedAt)
+		sb.initDuration = p.inv.since(sb.startedAt)
 		cold = true
 	case stReturning:
 		p.returning--
@@ -155,9 +155,10 @@ func (p *pool) offerLocked(sb *sandbox, cold bool) {
 	}
 	sb.mu.Lock()
 	sb.state = stIdle
-	sb.idleSince = time.Now()
+	sb.idleSince = p.inv.clock.Now()
 	sb.mu.Unlock()
 	p.idle = append(p.idle, sb)
+	p.inv.budget.wake() // an idle sandbox can make room for another version
 }
 
 // release returns a reserved sandbox that was not used.
@@ -191,7 +192,11 @@ func (p *pool) died(sb *sandbox) {
 	sb.state = stDead
 	initErr, initTimedOut := sb.initErr, sb.initTimedOut
 	sb.mu.Unlock()
-	delete(p.all, sb)
+	if _, ok := p.all[sb]; ok {
+		delete(p.all, sb)
+		p.inv.budget.give(memoryOf(p.cfg))
+		close(sb.released)
+	}
 	switch prev {
 	case stStarting:
 		p.starting--
@@ -238,13 +243,24 @@ func exitErr(sb *sandbox) error {
 	return errSandboxGone
 }
 
-// start starts one sandbox for the pool; starting was already counted.
-func (p *pool) start() {
-	if _, err := p.inv.startSandbox(p); err != nil {
+// start starts one sandbox for the pool; starting was already counted. It first
+// takes the sandbox's room in the invoker's budget. A start for provisioned
+// concurrency (provision) that finds no room gives up quietly and is tried again
+// at the next maintenance tick; one for waiting callers fails the first waiter.
+func (p *pool) start(provision bool) {
+	err := p.inv.reserve(context.Background(), p, provision)
+	if err == nil {
+		if _, err = p.inv.startSandbox(p); err != nil {
+			p.inv.budget.give(memoryOf(p.cfg))
+		}
+	}
+	if err != nil {
 		p.mu.Lock()
 		p.starting--
-		if w := p.popWaiterLocked(); w != nil {
-			w.ch <- grant{err: err}
+		if !provision {
+			if w := p.popWaiterLocked(); w != nil {
+				w.ch <- grant{err: err}
+			}
 		}
 		p.fillLocked()
 		p.mu.Unlock()
@@ -269,9 +285,10 @@ func (i *Invoker) newSandbox(p *pool) (*sandbox, runtimes.Spec, error) {
 		work:      make(chan *invocation),
 		stopping:  make(chan struct{}),
 		gone:      make(chan struct{}),
+		released:  make(chan struct{}),
 		started:   make(chan struct{}),
 		state:     stStarting,
-		startedAt: time.Now(),
+		startedAt: i.clock.Now(),
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(i.rt.HostAddr(), "0"))
 	if err != nil {
@@ -304,7 +321,7 @@ func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), i.p.Config.InitTimeout+30*time.Second)
 	defer cancel()
 	if sp := p.takeSpare(); sp != nil {
-		sp.sb.startedAt = time.Now()
+		sp.sb.startedAt = i.clock.Now()
 		rsb, err := sp.prepared.Start(ctx)
 		if err == nil {
 			i.launch(p, sp.sb, rsb)
@@ -342,7 +359,7 @@ func (i *Invoker) launch(p *pool, sb *sandbox, rsb runtimes.Sandbox) {
 	go sb.pump(rsb.Logs(), i.logs.get(cfg.FunctionName))
 	go sb.watch()
 	sb.refreshMemory() // a first figure for the first REPORT
-	time.AfterFunc(i.p.Config.InitTimeout, func() {
+	i.clock.AfterFunc(i.p.Config.InitTimeout, func() {
 		sb.mu.Lock()
 		late := sb.state == stStarting
 		if late {
@@ -491,7 +508,7 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": fmt.Sprint(cfg.MemorySize),
 		"AWS_LAMBDA_FUNCTION_TIMEOUT":     fmt.Sprint(cfg.Timeout),
 		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + cfg.FunctionName,
-		"AWS_LAMBDA_LOG_STREAM_NAME":      time.Now().UTC().Format("2006/01/02") + "/[" + cfg.Version + "]" + sb.id,
+		"AWS_LAMBDA_LOG_STREAM_NAME":      i.clock.Now().UTC().Format("2006/01/02") + "/[" + cfg.Version + "]" + sb.id,
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 		"AWS_REGION":                      functions.Region,
 		"AWS_DEFAULT_REGION":              functions.Region,

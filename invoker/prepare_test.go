@@ -1,6 +1,8 @@
 package invoker
 
 import (
+	"time"
+
 	"context"
 	"sync"
 	"sync/atomic"
@@ -131,6 +133,7 @@ func TestSpareCap(t *testing.T) {
 	waitFor(t, "older's spare", func() bool { return hasSpare(po) })
 
 	// newer is called after older: at the cap, older's spare goes.
+	e.clock.Advance(time.Second)
 	if res, _ := invoke(t, e, newer, `{}`); !res.ColdStart {
 		t.Fatal("first call of newer should be cold")
 	}

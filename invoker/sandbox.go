@@ -44,6 +44,7 @@ type sandbox struct {
 	stopOnce sync.Once
 	stopping chan struct{} // closed when the invoker starts stopping it
 	gone     chan struct{} // closed once the runtime sandbox has exited
+	released chan struct{} // closed once its room in the budget is given back
 
 	// memMB is the peak memory last measured; memBusy is set while a
 	// measurement runs.

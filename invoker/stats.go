@@ -1,28 +1,64 @@
 package invoker
 
-// Stats is a snapshot of the invoker's sandboxes.
+import (
+	"cmp"
+	"slices"
+)
+
+// Stats is a snapshot of the invoker's sandboxes and budget.
 type Stats struct {
-	Pools     int // versions (revisions of $LATEST) with a pool
-	Sandboxes int // started sandboxes, in any state
-	Idle      int // sandboxes waiting in next
-	Starting  int // sandboxes starting
-	Waiting   int // calls waiting for a sandbox
-	Spares    int // prepared sandboxes (runtimes.Preparer)
-	Preparing int // spares being prepared
-	Stopping  int // sandboxes and spares being stopped and removed
+	Pools     int `json:"pools"`     // versions (revisions of $LATEST) with a pool
+	Sandboxes int `json:"sandboxes"` // started sandboxes, in any state
+	Idle      int `json:"idle"`      // sandboxes waiting in next
+	Starting  int `json:"starting"`  // sandboxes starting
+	Waiting   int `json:"waiting"`   // calls waiting for a sandbox
+	Spares    int `json:"spares"`    // prepared sandboxes (runtimes.Preparer)
+	Preparing int `json:"preparing"` // spares being prepared
+	Stopping  int `json:"stopping"`  // sandboxes and spares being stopped and removed
+
+	// Budget is the sandbox budget and what of it is held.
+	Budget BudgetStats `json:"budget"`
+	// Versions are the sandboxes by function and version, sorted.
+	Versions []VersionStats `json:"versions"`
+}
+
+// BudgetStats are the sandbox budget (0: no cap) and its use: sandboxes running
+// or starting, and the sum of their memory sizes.
+type BudgetStats struct {
+	MaxSandboxes int   `json:"maxSandboxes"`
+	MaxMemoryMB  int64 `json:"maxMemoryMB"`
+	Sandboxes    int   `json:"sandboxes"`
+	MemoryMB     int64 `json:"memoryMB"`
+}
+
+// VersionStats are one version's sandboxes. A revision of $LATEST replaced by an
+// update shows as its own entry until its sandboxes are gone.
+type VersionStats struct {
+	Function    string `json:"function"`
+	Version     string `json:"version"`
+	Busy        int    `json:"busy"`        // running or about to run a call
+	Idle        int    `json:"idle"`        // waiting for a call
+	Starting    int    `json:"starting"`    // in init
+	Provisioned int    `json:"provisioned"` // the provisioned minimum kept warm
+	Waiting     int    `json:"waiting"`     // calls waiting for a sandbox
 }
 
 // Stats returns a snapshot of the invoker's pools. Safe for concurrent use.
 func (i *Invoker) Stats() Stats {
+	// One consistent snapshot: every pool is locked at once (the invoker's lock,
+	// then each pool's, the order used everywhere), so a sandbox that stops in
+	// one pool while another starts elsewhere is not counted twice.
 	i.mu.Lock()
 	pools := make([]*pool, 0, len(i.pools))
 	for _, p := range i.pools {
+		p.mu.Lock()
 		pools = append(pools, p)
 	}
+	n, mem := i.budget.use()
 	i.mu.Unlock()
-	s := Stats{Pools: len(pools), Stopping: int(i.stopping.Load())}
+	s := Stats{Pools: len(pools), Stopping: int(i.stopping.Load()), Versions: []VersionStats{}}
+	s.Budget = BudgetStats{MaxSandboxes: i.budget.maxCount, MaxMemoryMB: i.budget.maxMemMB, Sandboxes: n, MemoryMB: mem}
 	for _, p := range pools {
-		p.mu.Lock()
 		s.Sandboxes += len(p.all)
 		s.Idle += len(p.idle)
 		s.Starting += p.starting
@@ -33,7 +69,24 @@ func (i *Invoker) Stats() Stats {
 		if p.preparing {
 			s.Preparing++
 		}
+		initing := 0 // started, in init: counted in p.all and in p.starting
+		for sb := range p.all {
+			sb.mu.Lock()
+			if sb.state == stStarting {
+				initing++
+			}
+			sb.mu.Unlock()
+		}
+		v := VersionStats{Function: p.cfg.FunctionName, Version: p.cfg.Version,
+			Busy: max(len(p.all)-len(p.idle)-initing, 0), Idle: len(p.idle), Starting: p.starting,
+			Provisioned: p.minWarm, Waiting: len(p.waiters)}
 		p.mu.Unlock()
+		if v.Busy+v.Idle+v.Starting+v.Provisioned+v.Waiting > 0 {
+			s.Versions = append(s.Versions, v)
+		}
 	}
+	slices.SortFunc(s.Versions, func(a, b VersionStats) int {
+		return cmp.Or(cmp.Compare(a.Function, b.Function), cmp.Compare(a.Version, b.Version))
+	})
 	return s
 }

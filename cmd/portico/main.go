@@ -61,6 +61,7 @@ default http://127.0.0.1:9090).`,
 		newAliasCmd(gf),
 		newInvokeCmd(gf),
 		newLogsCmd(gf),
+		newStatsCmd(gf),
 		newAPICmd(gf), newStageCmd(gf),
 	)
 	root.AddCommand(newWSCmds(gf)...)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/invoker"
 )
 
 // serveFlags are the flags of `portico serve` (and `portico dev`). Only flags the
@@ -44,6 +46,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.vals.Domain, "domain", d.Domain, "gateway base domain: {apiId}.DOMAIN (env PORTICO_DOMAIN)")
 	fl.StringVar(&f.vals.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error (env PORTICO_LOG_LEVEL)")
 	fl.DurationVar(&f.vals.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "how long a graceful stop may take (env PORTICO_SHUTDOWN_TIMEOUT)")
+	fl.IntVar(&f.vals.Invoker.MaxSandboxes, "max-sandboxes", invoker.DefaultConfig().MaxSandboxes, "sandboxes running at once across all functions; -1: no cap (env PORTICO_MAX_SANDBOXES)")
 }
 
 // settings merges, from lowest to highest precedence: defaults, the config file,
@@ -73,17 +76,19 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		flag, env string
 		str       *string
 		dur       *time.Duration
+		num       *int
 	}
 	for _, st := range []setting{
-		{"listen", "PORTICO_LISTEN", &s.Listen, nil},
-		{"admin-listen", "PORTICO_ADMIN_LISTEN", &s.AdminListen, nil},
-		{"admin-token", "PORTICO_ADMIN_TOKEN", &s.AdminToken, nil},
-		{"data-dir", "PORTICO_DATA_DIR", &s.DataDir, nil},
-		{"runtime", "PORTICO_RUNTIME", &s.Runtime, nil},
-		{"domain", "PORTICO_DOMAIN", &s.Domain, nil},
-		{"containerd-socket", "PORTICO_CONTAINERD_SOCKET", &s.ContainerdSocket, nil},
-		{"log-level", "PORTICO_LOG_LEVEL", &s.LogLevel, nil},
-		{"shutdown-timeout", "PORTICO_SHUTDOWN_TIMEOUT", nil, &s.ShutdownTimeout},
+		{"listen", "PORTICO_LISTEN", &s.Listen, nil, nil},
+		{"admin-listen", "PORTICO_ADMIN_LISTEN", &s.AdminListen, nil, nil},
+		{"admin-token", "PORTICO_ADMIN_TOKEN", &s.AdminToken, nil, nil},
+		{"data-dir", "PORTICO_DATA_DIR", &s.DataDir, nil, nil},
+		{"runtime", "PORTICO_RUNTIME", &s.Runtime, nil, nil},
+		{"domain", "PORTICO_DOMAIN", &s.Domain, nil, nil},
+		{"containerd-socket", "PORTICO_CONTAINERD_SOCKET", &s.ContainerdSocket, nil, nil},
+		{"log-level", "PORTICO_LOG_LEVEL", &s.LogLevel, nil, nil},
+		{"shutdown-timeout", "PORTICO_SHUTDOWN_TIMEOUT", nil, &s.ShutdownTimeout, nil},
+		{"max-sandboxes", "PORTICO_MAX_SANDBOXES", nil, nil, &s.Invoker.MaxSandboxes},
 	} {
 		val, set := os.LookupEnv(st.env)
 		if f.fs.Changed(st.flag) {
@@ -94,6 +99,14 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		}
 		if st.str != nil {
 			*st.str = val
+			continue
+		}
+		if st.num != nil {
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				return s, fmt.Errorf("%s / --%s %q: not a whole number", st.env, st.flag, val)
+			}
+			*st.num = n
 			continue
 		}
 		d, err := time.ParseDuration(val)
@@ -123,7 +136,10 @@ Settings come from flags, then PORTICO_* environment variables, then portico.yam
   invoker:
     account-concurrency: 1000
     idle-timeout: 10m
-    max-spares: 16`,
+    max-spares: 16
+    max-sandboxes: 256
+    max-memory: 4096        # MB; default: 3/4 of the host's memory
+    unused-idle-timeout: 60s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := f.settings()

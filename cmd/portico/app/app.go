@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/runtimes"
@@ -51,6 +52,13 @@ type Settings struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
 	// Invoker holds the invoker's limits; zero fields take invoker.DefaultConfig.
 	Invoker InvokerSettings `yaml:"invoker"`
+	// Listener holds the gateway listener's limits (max-header-bytes,
+	// header-timeout, body-timeout, idle-timeout); zero fields take
+	// listener.DefaultLimits.
+	Listener listener.Limits `yaml:"listener"`
+	// AdminListener holds the admin API listener's limits; each is tightened to
+	// the gateway's where that is stricter, so the admin API is never looser.
+	AdminListener listener.Limits `yaml:"admin-listener"`
 	// WebSocket holds the WebSocket limits (idle-timeout, max-message-bytes, ...);
 	// zero fields take connections.DefaultConfig.
 	WebSocket connections.Config `yaml:"websocket"`
@@ -66,6 +74,15 @@ type InvokerSettings struct {
 	// MaxSpares caps the sandboxes prepared ahead of need (docker, containerd)
 	// across all versions; 0 turns them off. Unset: 16.
 	MaxSpares *int `yaml:"max-spares"`
+	// MaxSandboxes caps the sandboxes running at once across all functions and
+	// versions; -1: no cap. Unset: 256.
+	MaxSandboxes int `yaml:"max-sandboxes"`
+	// MaxMemory caps the sum of the running sandboxes' memory sizes, in MB; -1:
+	// no cap. Unset: three quarters of the host's memory.
+	MaxMemory int64 `yaml:"max-memory"`
+	// UnusedIdleTimeout is how long a version that nothing uses keeps its idle
+	// sandboxes. Unset: 60 s.
+	UnusedIdleTimeout time.Duration `yaml:"unused-idle-timeout"`
 }
 
 // Defaults returns the default settings.
@@ -95,6 +112,12 @@ func (s Settings) Validate() error {
 	if s.DataDir == "" {
 		return errors.New("--data-dir is empty: give a directory for Portico's data")
 	}
+	if err := errors.Join(s.Listener.Validate(), s.AdminListener.Validate()); err != nil {
+		return err
+	}
+	if s.Invoker.MaxSandboxes < -1 || s.Invoker.MaxMemory < -1 {
+		return fmt.Errorf("invoker: max-sandboxes %d, max-memory %d: give a positive budget, or -1 for no cap", s.Invoker.MaxSandboxes, s.Invoker.MaxMemory)
+	}
 	return nil
 }
 
@@ -119,6 +142,15 @@ func (s Settings) InvokerConfig() invoker.Config {
 	}
 	if v := s.Invoker.MaxSpares; v != nil {
 		c.MaxSpares = *v
+	}
+	if v := s.Invoker.MaxSandboxes; v != 0 {
+		c.MaxSandboxes = v
+	}
+	if v := s.Invoker.MaxMemory; v != 0 {
+		c.MaxMemoryMB = v
+	}
+	if v := s.Invoker.UnusedIdleTimeout; v > 0 {
+		c.UnusedIdleTimeout = v
 	}
 	return c
 }
@@ -162,7 +194,8 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(
 			log,
 			store.Config{Dir: s.DataDir},
-			admin.Config{Listen: s.AdminListen, Token: s.AdminToken},
+			admin.Config{Listen: s.AdminListen, Token: s.AdminToken, Limits: s.AdminListener, GatewayLimits: s.Listener},
+			s.Listener,
 			s.InvokerConfig(),
 			runtimes.Config{Name: s.Runtime},
 		),
@@ -181,6 +214,12 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		// The invoker resolves aliases (for provisioned concurrency) through the
 		// small Resolver it declares; the aliases service satisfies it.
 		fx.Provide(func(a *aliases.Service) invoker.Resolver { return a }),
+		// It stops the idle sandboxes of versions nothing uses sooner; aliases
+		// and API stages tell which are in use.
+		fx.Provide(func(a *aliases.Service, s *apis.Service) invoker.Usage { return versionUsage{aliases: a, apis: s} }),
+		// Provisioned concurrency the sandbox budget cannot hold is refused when
+		// it is set.
+		fx.Invoke(func(f *functions.Service, i *invoker.Invoker) { f.SetProvisionedCheck(i.CheckProvisioned) }),
 		admin.Module,
 		// WebSocket connections; listed before the gateway so that on stop the
 		// listener closes first, then connections ($disconnect), then the invoker.

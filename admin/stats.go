@@ -1,0 +1,62 @@
+package admin
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+
+	"github.com/portico-dev/portico/invoker"
+)
+
+// Stats is the answer of GET /portico/v1/stats: what the server holds.
+type Stats struct {
+	// Sandboxes are the invoker's sandboxes by function and version, and its
+	// sandbox budget and the use of it.
+	Sandboxes invoker.Stats `json:"sandboxes"`
+	// Server is the Portico process itself.
+	Server ProcessStats `json:"server"`
+}
+
+// ProcessStats describe the server process. Figures the platform cannot give
+// (outside Linux) are -1.
+type ProcessStats struct {
+	Goroutines      int   `json:"goroutines"`
+	OpenDescriptors int   `json:"openDescriptors"`
+	ResidentBytes   int64 `json:"residentBytes"`
+	HeapBytes       int64 `json:"heapBytes"`
+}
+
+// registerStatsRoutes registers GET /portico/v1/stats.
+func (s *Server) registerStatsRoutes() {
+	s.Handle("GET /portico/v1/stats", func(w http.ResponseWriter, _ *http.Request) error {
+		st := Stats{Server: processStats()}
+		if s.inv != nil {
+			st.Sandboxes = s.inv.Stats()
+		}
+		return writeJSON(w, http.StatusOK, st)
+	})
+}
+
+// processStats measures this process.
+func processStats() ProcessStats {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	p := ProcessStats{Goroutines: runtime.NumGoroutine(), OpenDescriptors: -1, ResidentBytes: -1, HeapBytes: int64(ms.HeapAlloc)} //nolint:gosec // G115: heap sizes fit
+	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
+		p.OpenDescriptors = len(fds) - 1 // less the one ReadDir held open
+	}
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for line := range bytes.Lines(b) {
+			if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+				if f := bytes.Fields(rest); len(f) > 0 {
+					if kb, err := strconv.ParseInt(string(f[0]), 10, 64); err == nil {
+						p.ResidentBytes = kb << 10
+					}
+				}
+			}
+		}
+	}
+	return p
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/admin"
+	"github.com/portico-dev/portico/cmd/portico/app"
+	testenv "github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/cmd/portico/client"
+)
+
+// TestStats calls a function, then reads GET /portico/v1/stats through
+// `portico stats`: the warm sandbox shows under its function and version, with
+// the budget (as configured) and the server's own figures.
+func TestStats(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{Settings: func(s *app.Settings) { s.Invoker.MaxSandboxes = 7 }})
+	ctx := context.Background()
+	c := env.Client()
+	if _, _, err := c.CreateFunction(ctx, map[string]any{"FunctionName": "counted", "Code": map[string]any{"ZipFile": testenv.ZipSample(t, "hello")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Do(ctx, http.MethodPost, client.FunctionPath("counted", "/invocations"), nil, []byte(`{}`), nil); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		root := newRoot()
+		var out bytes.Buffer
+		root.SetOut(&out)
+		root.SetArgs(append(args, "--endpoint", env.AdminURL))
+		if err := root.ExecuteContext(ctx); err != nil {
+			t.Fatalf("portico %s: %v", strings.Join(args, " "), err)
+		}
+		return out.String()
+	}
+	var st admin.Stats
+	if err := json.Unmarshal([]byte(run("stats", "-o", "json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Sandboxes.Budget.MaxSandboxes != 7 || st.Sandboxes.Budget.Sandboxes != 1 || len(st.Sandboxes.Versions) != 1 {
+		t.Fatalf("sandboxes: %+v", st.Sandboxes)
+	}
+	if v := st.Sandboxes.Versions[0]; v.Function != "counted" || v.Version != "$LATEST" || v.Busy+v.Idle != 1 {
+		t.Fatalf("version: %+v", v)
+	}
+	if st.Server.Goroutines <= 0 || st.Server.OpenDescriptors <= 0 || st.Server.ResidentBytes <= 0 {
+		t.Fatalf("server: %+v", st.Server)
+	}
+	table := run("stats")
+	for _, want := range []string{"of a budget of 7", "counted", "$LATEST", "goroutines"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("portico stats lacks %q:\n%s", want, table)
+		}
+	}
+}

@@ -1,0 +1,157 @@
+// Package listener holds the limits of Portico's public HTTP listeners, the
+// gateway and the admin API: how large a request's header may be and how long a
+// client may take to send its header and its body, or keep an idle connection.
+// Both servers take them from here, so a slow or oversized client is treated the
+// same on either, and the admin API is never looser than the gateway.
+//
+// A WebSocket connection is not bound by these: once a handler hijacks a
+// connection the HTTP server's timeouts no longer apply to it, and the WebSocket
+// layer keeps its own idle and lifetime limits (2 h by default).
+package listener
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// Limits are an HTTP listener's limits. Zero fields take the defaults
+// (DefaultLimits). A Limits value is immutable once a server uses it.
+type Limits struct {
+	// MaxHeaderBytes bounds a request's header block: request line and header
+	// fields (64 KB). A larger one is refused with 431.
+	MaxHeaderBytes int `yaml:"max-header-bytes"`
+	// HeaderTimeout is how long a client has to send a request's header block,
+	// from the first byte (10 s).
+	HeaderTimeout time.Duration `yaml:"header-timeout"`
+	// BodyTimeout is how long a client has to send a request's body, from the
+	// end of its header block (60 s: 10 MB at about 170 KB/s). A body that has
+	// not arrived by then is cut off and the connection closed. It does not
+	// bound the handler: an integration may take its 29 s after the body came.
+	BodyTimeout time.Duration `yaml:"body-timeout"`
+	// IdleTimeout is how long a keep-alive connection may wait for its next
+	// request (120 s).
+	IdleTimeout time.Duration `yaml:"idle-timeout"`
+}
+
+// DefaultLimits returns the default limits.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxHeaderBytes: 64 << 10,
+		HeaderTimeout:  10 * time.Second,
+		BodyTimeout:    60 * time.Second,
+		IdleTimeout:    120 * time.Second,
+	}
+}
+
+// WithDefaults returns l with its zero fields set to the defaults.
+func (l Limits) WithDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxHeaderBytes == 0 {
+		l.MaxHeaderBytes = d.MaxHeaderBytes
+	}
+	if l.HeaderTimeout == 0 {
+		l.HeaderTimeout = d.HeaderTimeout
+	}
+	if l.BodyTimeout == 0 {
+		l.BodyTimeout = d.BodyTimeout
+	}
+	if l.IdleTimeout == 0 {
+		l.IdleTimeout = d.IdleTimeout
+	}
+	return l
+}
+
+// Validate reports limits that cannot work.
+func (l Limits) Validate() error {
+	var errs []error
+	if l.MaxHeaderBytes < 0 {
+		errs = append(errs, fmt.Errorf("listener: max-header-bytes %d is negative", l.MaxHeaderBytes))
+	} else if l.MaxHeaderBytes > 0 && l.MaxHeaderBytes < 1024 {
+		errs = append(errs, fmt.Errorf("listener: max-header-bytes %d is too small for a request line and a Host header: give 1024 or more", l.MaxHeaderBytes))
+	}
+	for name, d := range map[string]time.Duration{"header-timeout": l.HeaderTimeout, "body-timeout": l.BodyTimeout, "idle-timeout": l.IdleTimeout} {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("listener: %s %s is negative", name, d))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Tighten returns l, each of whose limits is no looser than other's: the smaller
+// header size and the shorter timeouts. The admin API's limits are its own
+// tightened by the gateway's.
+func (l Limits) Tighten(other Limits) Limits {
+	l, other = l.WithDefaults(), other.WithDefaults()
+	return Limits{
+		MaxHeaderBytes: min(l.MaxHeaderBytes, other.MaxHeaderBytes),
+		HeaderTimeout:  min(l.HeaderTimeout, other.HeaderTimeout),
+		BodyTimeout:    min(l.BodyTimeout, other.BodyTimeout),
+		IdleTimeout:    min(l.IdleTimeout, other.IdleTimeout),
+	}
+}
+
+// Server returns an http.Server for h with the limits applied.
+func (l Limits) Server(h http.Handler) *http.Server {
+	srv := &http.Server{Handler: h}
+	l.Apply(srv)
+	return srv
+}
+
+// Apply sets srv's header size, header and idle timeouts, and wraps its handler
+// so that a request body must arrive within BodyTimeout (see Handler). Call it
+// before the server serves. Other fields of srv (TLS, ConnContext) are left as
+// they are.
+func (l Limits) Apply(srv *http.Server) {
+	l = l.WithDefaults()
+	srv.MaxHeaderBytes = l.MaxHeaderBytes
+	srv.ReadHeaderTimeout = l.HeaderTimeout
+	srv.IdleTimeout = l.IdleTimeout
+	srv.ReadTimeout = 0  // it would also bound the handler's time: see BodyTimeout
+	srv.WriteTimeout = 0 // responses may stream; integrations bound their own time
+	srv.Handler = l.Handler(srv.Handler)
+}
+
+// Handler wraps h so that a request's body must arrive within BodyTimeout of
+// its header: the connection's read deadline is set before h runs and cleared
+// once the body has been read to its end, so that it never cuts off a handler
+// that is still working, a response being written, or a connection h hijacks
+// after reading the body. A body closed before its end keeps the deadline, which
+// then bounds the server's discarding of the rest. Requests without a body (a WebSocket upgrade,
+// most GETs) get no deadline.
+func (l Limits) Handler(h http.Handler) http.Handler {
+	d := l.WithDefaults().BodyTimeout
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+			h.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		if err := rc.SetReadDeadline(time.Now().Add(d)); err != nil {
+			h.ServeHTTP(w, r) // a writer without deadlines (a test recorder): nothing to bound
+			return
+		}
+		r.Body = &deadlineBody{ReadCloser: r.Body, clear: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody clears the connection's read deadline once the body is read to
+// its end.
+type deadlineBody struct {
+	io.ReadCloser
+	clear   func()
+	cleared bool
+}
+
+// Read implements io.Reader.
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) && !b.cleared {
+		b.cleared = true
+		b.clear()
+	}
+	return n, err
+}

@@ -1,0 +1,258 @@
+package invoker
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// TestBudgetHoldsWhileAliasMovesAcrossTenVersions moves the version that 16
+// concurrent callers call across ten versions, as an alias moved by deploys
+// would, with a budget of 20 sandboxes: the sandboxes running never exceed 20
+// and no call fails, because the idle sandboxes of older versions make room.
+func TestBudgetHoldsWhileAliasMovesAcrossTenVersions(t *testing.T) {
+	const budget, callers, versions, callsPerVersion = 20, 16, 10, 64
+	e := newEnv(t, func(c *Config) {
+		c.MaxSandboxes = budget
+		c.ThrottleWait = 10 * time.Second // a bound on waiting for an evicted sandbox, not a timing
+	})
+	var cfgs []*functions.Config
+	for v := 1; v <= versions; v++ {
+		cfgs = append(cfgs, e.fns.add(&functions.Config{FunctionName: "moving", Version: strconvI(v)}))
+	}
+	var current atomic.Int64 // index of the version the "alias" names
+	var calls atomic.Int64
+
+	var peak, colds atomic.Int64
+	sample := func() { // the count, after every call
+		st := e.inv.Stats()
+		n := int64(max(st.Sandboxes, st.Budget.Sandboxes))
+		for cur := peak.Load(); n > cur && !peak.CompareAndSwap(cur, n); cur = peak.Load() {
+		}
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := calls.Add(1)
+				if n > versions*callsPerVersion {
+					return
+				}
+				// Every callsPerVersion calls the alias moves to the next version.
+				idx := min((n-1)/callsPerVersion, versions-1)
+				if idx > current.Load() {
+					current.Store(idx)
+				}
+				cfg := cfgs[current.Load()]
+				res, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{"sleepMs":2}`)})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if res.FunctionError != "" {
+					errs <- errors.New(string(res.Payload))
+					return
+				}
+				sample()
+				if res.ColdStart {
+					colds.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("a call failed: %v", err)
+	}
+	if p := peak.Load(); p > budget {
+		t.Fatalf("%d sandboxes running at once, budget %d", p, budget)
+	}
+	if s := e.inv.Stats(); s.Sandboxes > budget || s.Budget.Sandboxes > budget {
+		t.Fatalf("after the run: %+v", s.Budget)
+	}
+	t.Logf("peak %d sandboxes (budget %d), %d cold starts for %d calls", peak.Load(), budget, colds.Load(), versions*callsPerVersion)
+}
+
+func strconvI(v int) string { return string(rune('0'+v/10)) + string(rune('0'+v%10)) }
+
+// TestBudgetThrottlesWhenNothingIsIdle checks that at the budget, with every
+// sandbox busy, a call that needs a new sandbox waits ThrottleWait and then
+// fails as throttled; once a sandbox is idle it is stopped to make room.
+func TestBudgetThrottlesWhenNothingIsIdle(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxSandboxes = 1; c.ThrottleWait = 20 * time.Millisecond })
+	a := e.fns.add(&functions.Config{FunctionName: "a", Timeout: 30})
+	b := e.fns.add(&functions.Config{FunctionName: "b"})
+	gate, pidFile := filepath.Join(t.TempDir(), "gate"), filepath.Join(t.TempDir(), "pid")
+	done := make(chan struct{})
+	go func() {
+		_, _ = e.inv.Invoke(context.Background(), Request{Function: a, Payload: []byte(`{"waitFile":"` + gate + `","pidFile":"` + pidFile + `"}`)})
+		close(done)
+	}()
+	pidA := waitForFile(t, pidFile)
+
+	_, err := e.inv.Invoke(context.Background(), Request{Function: b})
+	var k *errdefs.Kinded
+	if !errors.Is(err, errdefs.ErrThrottled) || !errors.As(err, &k) || k.Type != "TooManyRequestsException" || k.Reason != "SandboxBudgetExceeded" {
+		t.Fatalf("at the budget with nothing idle: want TooManyRequestsException, got %v", err)
+	}
+	_ = os.WriteFile(gate, nil, 0o600)
+	<-done
+	waitIdle(t, e.inv.pool(a), 1)
+	// a's sandbox is idle now: b's call stops it to make room.
+	if res, _ := invoke(t, e, b, `{}`); res.FunctionError != "" || !res.ColdStart {
+		t.Fatalf("b after a went idle: %+v", res)
+	}
+	waitGone(t, pidA)
+	if s := e.inv.Stats(); s.Budget.Sandboxes != 1 || s.Sandboxes != 1 {
+		t.Fatalf("budget use %+v, sandboxes %d", s.Budget, s.Sandboxes)
+	}
+}
+
+// TestMemoryBudgetStopsLeastRecentlyUsed checks the memory budget: with room for
+// two 128 MB sandboxes, a third version's start stops the sandbox idle longest.
+func TestMemoryBudgetStopsLeastRecentlyUsed(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxMemoryMB = 300 })
+	a := e.fns.add(&functions.Config{FunctionName: "a", MemorySize: 128})
+	b := e.fns.add(&functions.Config{FunctionName: "b", MemorySize: 128})
+	c := e.fns.add(&functions.Config{FunctionName: "c", MemorySize: 128})
+	_, oa := invoke(t, e, a, `{}`)
+	waitIdle(t, e.inv.pool(a), 1)
+	e.clock.Advance(time.Second)
+	_, ob := invoke(t, e, b, `{}`)
+	waitIdle(t, e.inv.pool(b), 1)
+	e.clock.Advance(time.Second)
+	if res, _ := invoke(t, e, c, `{}`); res.FunctionError != "" {
+		t.Fatalf("c: %s", res.Payload)
+	}
+	waitGone(t, oa.Pid)
+	if res, o := invoke(t, e, b, `{}`); res.ColdStart || o.Pid != ob.Pid {
+		t.Fatalf("b, used more recently than a, lost its sandbox: cold=%v pid %d, was %d; a was %d; %+v", res.ColdStart, o.Pid, ob.Pid, oa.Pid, e.inv.Stats())
+	}
+	if s := e.inv.Stats(); s.Budget.MemoryMB > 300 {
+		t.Fatalf("memory in use %d MB over the budget", s.Budget.MemoryMB)
+	}
+}
+
+// TestProvisionedSandboxesGoLast checks that at the budget an idle provisioned
+// sandbox is kept while another idle sandbox can go, even a more recently used one.
+func TestProvisionedSandboxesGoLast(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxSandboxes = 2 })
+	prov := e.fns.add(&functions.Config{FunctionName: "prov", Version: "1"})
+	other := e.fns.add(&functions.Config{FunctionName: "other"})
+	third := e.fns.add(&functions.Config{FunctionName: "third"})
+	e.fns.mu.Lock()
+	e.fns.prov = []functions.ProvisionedConfig{{FunctionName: "prov", Qualifier: "1", Requested: 1}}
+	e.fns.mu.Unlock()
+	pp := e.inv.pool(prov)
+	e.tick(t)
+	waitIdle(t, pp, 1)
+	e.clock.Advance(time.Second) // the provisioned sandbox is now the one idle longest
+	_, oo := invoke(t, e, other, `{}`)
+	waitIdle(t, e.inv.pool(other), 1)
+	if res, _ := invoke(t, e, third, `{}`); res.FunctionError != "" {
+		t.Fatalf("third: %s", res.Payload)
+	}
+	waitGone(t, oo.Pid)
+	if res, o := invoke(t, e, prov, `{"env":"AWS_LAMBDA_INITIALIZATION_TYPE"}`); res.ColdStart || o.Env != "provisioned-concurrency" {
+		t.Fatalf("the provisioned sandbox was stopped: cold=%v", res.ColdStart)
+	}
+}
+
+// TestBudgetSmallerThanProvisionedIsRefused checks that provisioned concurrency
+// the budget cannot hold is refused, both as a change and at start.
+func TestBudgetSmallerThanProvisionedIsRefused(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxSandboxes = 2; c.MaxMemoryMB = 1024 })
+	e.fns.add(&functions.Config{FunctionName: "p", Version: "1", MemorySize: 256})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		list []functions.ProvisionedConfig
+		ok   bool
+	}{
+		{"fits", []functions.ProvisionedConfig{{FunctionName: "p", Qualifier: "1", Requested: 2}}, true},
+		{"over the count", []functions.ProvisionedConfig{{FunctionName: "p", Qualifier: "1", Requested: 3}}, false},
+		{"over the count in all", []functions.ProvisionedConfig{{FunctionName: "p", Qualifier: "1", Requested: 2}, {FunctionName: "q", Qualifier: "live", Requested: 1}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := e.inv.CheckProvisioned(ctx, tc.list)
+			if tc.ok != (err == nil) || (err != nil && !errors.Is(err, errdefs.ErrInvalid)) {
+				t.Fatalf("got %v", err)
+			}
+		})
+	}
+	mem := newEnv(t, func(c *Config) { c.MaxMemoryMB = 500 })
+	mem.fns.add(&functions.Config{FunctionName: "p", Version: "1", MemorySize: 256})
+	if err := mem.inv.CheckProvisioned(ctx, []functions.ProvisionedConfig{{FunctionName: "p", Qualifier: "1", Requested: 2}}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Fatalf("512 MB provisioned with a 500 MB budget: %v", err)
+	}
+
+	// At start: an invoker whose budget is smaller than what is configured.
+	e.fns.mu.Lock()
+	e.fns.prov = []functions.ProvisionedConfig{{FunctionName: "p", Qualifier: "1", Requested: 3}}
+	e.fns.mu.Unlock()
+	inv, err := New(Params{Config: Config{MaxSandboxes: 2}, Runtime: e.inv.rt, Functions: e.fns, Store: e.st, Clock: e.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inv.Start(ctx); err == nil || !errors.Is(err, errdefs.ErrInvalid) {
+		t.Fatalf("start with 3 provisioned and a budget of 2: %v", err)
+	}
+}
+
+// fakeUsage is a hand-written Usage: the versions in use.
+type fakeUsage struct {
+	mu    sync.Mutex
+	inUse map[string]bool
+}
+
+func (u *fakeUsage) InUse(_ context.Context, fn, version string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.inUse[fn+":"+version]
+}
+
+// TestUnusedVersionReapedAfterShortIdle checks that a version nothing uses loses
+// its idle sandboxes after UnusedIdleTimeout while a version in use keeps its
+// warm ones until IdleTimeout.
+func TestUnusedVersionReapedAfterShortIdle(t *testing.T) {
+	usage := &fakeUsage{inUse: map[string]bool{"fn:2": true}}
+	e := newEnv(t, func(c *Config) { c.IdleTimeout = 10 * time.Minute; c.UnusedIdleTimeout = time.Minute })
+	e.inv.p.Usage = usage
+	v1 := e.fns.add(&functions.Config{FunctionName: "fn", Version: "1"})
+	v2 := e.fns.add(&functions.Config{FunctionName: "fn", Version: "2"})
+	_, o1 := invoke(t, e, v1, `{}`)
+	_, o2 := invoke(t, e, v2, `{}`)
+	waitIdle(t, e.inv.pool(v1), 1)
+	waitIdle(t, e.inv.pool(v2), 1)
+
+	for range int(time.Minute/e.inv.tickPeriod()) + 2 { // just past the short idle time
+		e.tick(t)
+	}
+	waitGone(t, o1.Pid)
+	waitFor(t, "version 1's sandbox forgotten", func() bool { return e.inv.Stats().Sandboxes == 1 })
+	if res, o := invoke(t, e, v2, `{}`); res.ColdStart || o.Pid != o2.Pid {
+		t.Fatal("the version in use lost its warm sandbox after the short idle time")
+	}
+	if s := e.inv.Stats(); s.Sandboxes != 1 {
+		t.Fatalf("%d sandboxes left, want the one of version 2", s.Sandboxes)
+	}
+}
+
+// waitIdle waits until p has n idle sandboxes.
+func waitIdle(t *testing.T, p *pool, n int) {
+	t.Helper()
+	waitFor(t, "idle sandboxes", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.idle) == n })
+}
