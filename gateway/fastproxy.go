@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -342,15 +343,6 @@ func connectionNamed(h http.Header) []string {
 	return names
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // hasToken reports whether a comma-separated header value lists token.
 func hasToken(values []string, token string) bool {
 	for _, v := range values {
@@ -640,7 +632,7 @@ func (c *backendConn) writeHead(r *http.Request, u *url.URL, method string, hasB
 
 	h := r.Header
 	named := connectionNamed(h)
-	if ua := h["User-Agent"]; len(ua) > 0 && ua[0] != "" && !contains(named, "User-Agent") {
+	if ua := h["User-Agent"]; len(ua) > 0 && ua[0] != "" && !slices.Contains(named, "User-Agent") {
 		if err := writeField(bw, "User-Agent", ua[0]); err != nil {
 			return err
 		}
@@ -657,7 +649,7 @@ func (c *backendConn) writeHead(r *http.Request, u *url.URL, method string, hasB
 		_, _ = bw.WriteString("Content-Length: 0\r\n")
 	}
 	for k, vv := range h {
-		if skipOutgoing(k) || (named != nil && contains(named, k)) {
+		if skipOutgoing(k) || (named != nil && slices.Contains(named, k)) {
 			continue
 		}
 		if !validToken(k) {

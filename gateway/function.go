@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/functions"
@@ -359,7 +360,7 @@ func writeIntegrationResponse(w http.ResponseWriter, ir apis.IntegrationResponse
 	}
 	h := w.Header()
 	for k, v := range ir.ResponseParameters {
-		name, found := cutPrefix(k, "method.response.header.")
+		name, found := strings.CutPrefix(k, "method.response.header.")
 		if !found {
 			continue
 		}
@@ -380,11 +381,4 @@ func writeIntegrationResponse(w http.ResponseWriter, ir apis.IntegrationResponse
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return s, false
 }

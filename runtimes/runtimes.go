@@ -10,12 +10,14 @@
 package runtimes
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 )
 
@@ -201,12 +203,8 @@ func Choose(ctx context.Context, want string, factories []Factory, log *slog.Log
 		log.Info("runtime selected", "runtime", want, "why", "asked for by --runtime")
 		return f.New(ctx)
 	}
-	sorted := append([]Factory(nil), factories...)
-	for i := 1; i < len(sorted); i++ {
-		for j := i; j > 0 && sorted[j].Priority < sorted[j-1].Priority; j-- {
-			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
-		}
-	}
+	sorted := slices.Clone(factories)
+	slices.SortStableFunc(sorted, func(a, b Factory) int { return cmp.Compare(a.Priority, b.Priority) })
 	var skipped []string
 	for _, f := range sorted {
 		if f.Probe != nil {

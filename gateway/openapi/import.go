@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -340,7 +341,7 @@ func (im *importer) paths(a *apis.API) {
 			switch {
 			case key == extAnyMethod:
 				method = apis.MethodAny
-			case contains(httpMethods, key):
+			case slices.Contains(httpMethods, key):
 				method = strings.ToUpper(key)
 			case key == "parameters", key == "summary", key == "description":
 				continue
@@ -909,13 +910,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }

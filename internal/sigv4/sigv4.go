@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -170,7 +171,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*Credential, error) {
 	if d := now().Sub(t); d > skew || d < -skew {
 		return nil, fmt.Errorf("X-Amz-Date %s is %s from the server's time: %w", amzDate, d.Round(time.Second), ErrExpired)
 	}
-	if !containsString(auth.SignedHeaders, "host") {
+	if !slices.Contains(auth.SignedHeaders, "host") {
 		return nil, fmt.Errorf("SignedHeaders must include host: %w", ErrMalformed)
 	}
 	secret, ok := v.Secret(c.AccessKeyID)
@@ -190,15 +191,6 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*Credential, error) {
 		return nil, fmt.Errorf("access key id %q: %w", c.AccessKeyID, ErrMismatch)
 	}
 	return &c, nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // CanonicalRequest builds the canonical request of r over the given signed header

@@ -1,7 +1,3 @@
-// Package invoker runs function versions in warm sandboxes within concurrency limits
-// and deadlines. Each sandbox gets its own Lambda Runtime API endpoint (2018-06-01),
-// so handlers written with aws-lambda-go run unmodified and a sandbox can reach only
-// its own invocations.
 package invoker
 
 import (
