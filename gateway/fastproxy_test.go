@@ -256,10 +256,10 @@ func TestFastProxyConformance(t *testing.T) {
 	defer client.CloseIdleConnections()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := p.fast.fast.served.Load()
+			before := p.fast.fast.Served()
 			fastAns := sendCase(t, client, p.fastURL, c)
 			fastGot, fastN := backend.take(t)
-			if took := p.fast.fast.served.Load() - before; (took == 1) == c.fallback {
+			if took := p.fast.fast.Served() - before; (took == 1) == c.fallback {
 				t.Errorf("fast path took %d requests, fallback %v", took, c.fallback)
 			}
 			stockAns := sendCase(t, client, p.stockURL, c)
@@ -335,8 +335,8 @@ func TestFastProxyErrors(t *testing.T) {
 			}
 		})
 	}
-	if p.fast.fast.served.Load() != 2 {
-		t.Errorf("fast path served %d, want 2", p.fast.fast.served.Load())
+	if p.fast.fast.Served() != 2 {
+		t.Errorf("fast path served %d, want 2", p.fast.fast.Served())
 	}
 }
 
@@ -348,7 +348,7 @@ func TestFastProxyStaleConnection(t *testing.T) {
 	p := newProxyPair(t, backend.URL, "http://127.0.0.1:1")
 	client := &http.Client{}
 	defer client.CloseIdleConnections()
-	hp := p.fast.fast.pool(strings.TrimPrefix(backend.URL, "http://"))
+	host := strings.TrimPrefix(backend.URL, "http://")
 	for i, c := range []proxyCase{
 		{name: "GET", method: "GET", path: "/items/1"},
 		{name: "POST", method: "POST", path: "/items/2", body: func() io.Reader { return strings.NewReader("once") }},
@@ -360,14 +360,11 @@ func TestFastProxyStaleConnection(t *testing.T) {
 				sendCase(t, client, p.fastURL, proxyCase{name: "warm", method: "GET", path: "/items/0"})
 				backend.take(t)
 			}
-			hp.mu.Lock()
-			idle := len(hp.idle)
-			hp.mu.Unlock()
-			if idle == 0 {
+			if idle, _ := p.fast.fast.Idle(host); idle == 0 {
 				t.Fatal("no pooled connection to go stale")
 			}
 			backend.CloseClientConnections()
-			waitClosedByPeer(t, hp)
+			waitClosedByPeer(t, p.fast, host)
 			a := sendCase(t, client, p.fastURL, c)
 			got, n := backend.take(t)
 			if a.Status != 201 || n != 1 || got.Method != c.method {
@@ -379,23 +376,14 @@ func TestFastProxyStaleConnection(t *testing.T) {
 
 // waitClosedByPeer waits until the backend's close of every pooled connection
 // has arrived (a non-blocking peek sees EOF), without taking them from the pool.
-func waitClosedByPeer(t *testing.T, hp *hostPool) {
+func waitClosedByPeer(t *testing.T, g *Gateway, host string) {
 	t.Helper()
-	if runtime.GOOS != "linux" { // connAlive cannot peek there
+	if runtime.GOOS != "linux" { // the proxy cannot peek there
 		time.Sleep(50 * time.Millisecond)
 		return
 	}
 	for range 200 {
-		hp.mu.Lock()
-		dead := 0
-		for _, c := range hp.idle {
-			if !connAlive(c.nc) {
-				dead++
-			}
-		}
-		all := dead == len(hp.idle)
-		hp.mu.Unlock()
-		if all {
+		if idle, closed := g.fast.Idle(host); closed == idle {
 			return
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -443,7 +431,7 @@ func TestFastProxyConcurrent(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := p.fast.fast.served.Load(); n != 32*40 {
+	if n := p.fast.fast.Served(); n != 32*40 {
 		t.Errorf("fast path served %d of %d", n, 32*40)
 	}
 }
@@ -489,8 +477,8 @@ func TestFastProxy1xxKeepsGatewayHeaders(t *testing.T) {
 	if resp.Header.Get("Link") != "" {
 		t.Errorf("the 1xx's Link header leaked into the final response")
 	}
-	if p.fast.fast.served.Load() != 1 {
-		t.Errorf("fast path served %d, want 1", p.fast.fast.served.Load())
+	if p.fast.fast.Served() != 1 {
+		t.Errorf("fast path served %d, want 1", p.fast.fast.Served())
 	}
 }
 
@@ -512,20 +500,14 @@ func TestFastProxyStopClosesIdle(t *testing.T) {
 	client := &http.Client{}
 	defer client.CloseIdleConnections()
 	sendCase(t, client, p.fastURL, proxyCase{name: "warm", method: "GET", path: "/items/1"})
-	hp := p.fast.fast.pool(strings.TrimPrefix(backend.URL, "http://"))
-	hp.mu.Lock()
-	idle := len(hp.idle)
-	hp.mu.Unlock()
-	if idle != 1 {
+	host := strings.TrimPrefix(backend.URL, "http://")
+	if idle, _ := p.fast.fast.Idle(host); idle != 1 {
 		t.Fatalf("%d idle backend connections after a request, want 1", idle)
 	}
 	if err := NewServer(p.fast, slog.New(slog.DiscardHandler), listener.Limits{}).Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	hp.mu.Lock()
-	idle = len(hp.idle)
-	hp.mu.Unlock()
-	if idle != 0 {
+	if idle, _ := p.fast.fast.Idle(host); idle != 0 {
 		t.Errorf("%d idle backend connections after Stop", idle)
 	}
 	for range 400 { // the backend learns of the close asynchronously

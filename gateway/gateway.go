@@ -23,6 +23,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/fastproxy"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/gateway/responses"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -97,7 +98,7 @@ type Gateway struct {
 
 	proxy     *reverseProxy
 	transport *http.Transport
-	fast      *fastProxy // HTTP_PROXY to plain-HTTP backends; nil sends all through proxy
+	fast      *fastproxy.Proxy // HTTP_PROXY to plain-HTTP backends; nil sends all through proxy
 
 	mu       sync.RWMutex
 	gen      uint64
@@ -173,7 +174,7 @@ func New(cfg Config, svc *apis.Service, resolver Resolver, inv Invoker, log *slo
 	}
 	g.transport = newTransport(g.cfg)
 	g.proxy = newReverseProxy(g)
-	g.fast = newFastProxy(g.cfg)
+	g.fast = fastproxy.New(g.cfg.MaxIdleConnsPerHost)
 	svc.Subscribe(g.invalidate)
 	return g
 }

@@ -77,7 +77,7 @@ func (s *Server) Start(ctx context.Context) error {
 func (s *Server) Stop(ctx context.Context) error {
 	defer s.gw.transport.CloseIdleConnections()
 	if s.gw.fast != nil {
-		defer s.gw.fast.closeIdle()
+		defer s.gw.fast.CloseIdle()
 	}
 	if s.srv == nil {
 		return nil

@@ -182,8 +182,8 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 	}
 	method := integrationMethod(in, r)
 	if g.fast != nil {
-		if hp := g.fast.route(u, method, r); hp != nil {
-			if err := g.fast.serve(w, r, hp, u, method, in.Timeout()); err != nil {
+		if hp := g.fast.Route(u, method, r); hp != nil {
+			if err := g.fast.Serve(w, r, hp, u, method, in.Timeout()); err != nil {
 				return g.backendError(r.Context(), u, err)
 			}
 			return nil

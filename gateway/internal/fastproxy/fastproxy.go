@@ -1,4 +1,8 @@
-package gateway
+// Package fastproxy is the gateway's fast HTTP/1.1 proxy for HTTP_PROXY
+// integrations to plain-HTTP backends. It is a second HTTP client beside
+// net/http's transport, kept under gateway/internal so that only the gateway
+// uses it.
+package fastproxy
 
 import (
 	"bufio"
@@ -21,26 +25,27 @@ import (
 	"time"
 )
 
-// fastProxy forwards HTTP_PROXY requests to plain-HTTP backends synchronously over
+// Proxy forwards HTTP_PROXY requests to plain-HTTP backends synchronously over
 // keep-alive connections it owns: the handler's goroutine writes the request and
 // reads the response itself, so a request costs no transport goroutines, no
 // channel hand-offs and no cloned header map.
 //
-// It keeps the semantics of the httputil.ReverseProxy path (serveHTTPProxy in
-// proxy.go): the same request line, Host, hop-by-hop header removal both ways,
+// It keeps the semantics of the gateway's httputil.ReverseProxy path
+// (serveHTTPProxy in gateway/proxy.go): the same request line, Host, hop-by-hop header removal both ways,
 // X-Forwarded-For appended to and X-Forwarded-Host/-Proto set as
 // ProxyRequest.SetXForwarded does, bodies of known and unknown length, 1xx
 // forwarding, response trailers, the integration timeout and the error kinds.
 // It declines, before anything is sent, the requests that need more (see route);
-// those go through the ReverseProxy.
+// those go through the ReverseProxy. Serve returns errors of the kinds the
+// gateway's backendError knows (context.DeadlineExceeded for the deadline).
 //
-// A fastProxy is safe for concurrent use.
-type fastProxy struct {
+// A Proxy is safe for concurrent use.
+type Proxy struct {
 	maxIdle     int           // idle connections kept per backend host
 	idleTimeout time.Duration // an idle connection is closed after this long
 	dialTimeout time.Duration
 
-	pools  sync.Map     // URL host -> *hostPool
+	pools  sync.Map     // URL host -> *Pool
 	npools atomic.Int64 // entries in pools, bounded by maxPools
 	bufs   sync.Pool    // *[]byte of fastBufSize, body copy buffers
 
@@ -61,16 +66,40 @@ const (
 // reused connection: the backend most likely closed it while it was idle.
 var errStaleConn = errors.New("reused backend connection failed before the response")
 
-func newFastProxy(cfg Config) *fastProxy {
-	return &fastProxy{maxIdle: cfg.MaxIdleConnsPerHost, idleTimeout: 90 * time.Second, dialTimeout: 10 * time.Second}
+// New returns a Proxy that keeps up to maxIdlePerHost idle connections per
+// backend host.
+func New(maxIdlePerHost int) *Proxy {
+	return &Proxy{maxIdle: maxIdlePerHost, idleTimeout: 90 * time.Second, dialTimeout: 10 * time.Second}
 }
 
-// route returns the pool that serves a request to u with method, or nil when the
+// Served returns how many requests Serve took, for tests and debugging.
+func (p *Proxy) Served() int64 { return p.served.Load() }
+
+// Idle returns how many idle connections the pool of a backend host holds, and
+// how many of those the backend has closed meanwhile (found by a non-blocking
+// peek, on Linux only: elsewhere none), for tests and debugging.
+func (p *Proxy) Idle(host string) (idle, closedByPeer int) {
+	v, ok := p.pools.Load(host)
+	if !ok {
+		return 0, 0
+	}
+	hp := v.(*Pool)
+	hp.mu.Lock()
+	defer hp.mu.Unlock()
+	for _, c := range hp.idle {
+		if !connAlive(c.nc) {
+			closedByPeer++
+		}
+	}
+	return len(hp.idle), closedByPeer
+}
+
+// Route returns the pool that serves a request to u with method, or nil when the
 // request needs the ReverseProxy: https and unusual URLs, hosts that need IDNA or
 // zone handling, upgrades (WebSocket), Expect: 100-continue, request trailers,
 // CONNECT, and bodies of unknown length on methods that usually have none (the
 // transport probes those).
-func (p *fastProxy) route(u *url.URL, method string, r *http.Request) *hostPool {
+func (p *Proxy) Route(u *url.URL, method string, r *http.Request) *Pool {
 	if u.Scheme != "http" || u.User != nil || u.Opaque != "" || u.Host == "" {
 		return nil
 	}
@@ -92,14 +121,14 @@ func (p *fastProxy) route(u *url.URL, method string, r *http.Request) *hostPool 
 }
 
 // pool returns host's pool, made on first use; nil once maxPools hosts have one.
-func (p *fastProxy) pool(host string) *hostPool {
+func (p *Proxy) pool(host string) *Pool {
 	if v, ok := p.pools.Load(host); ok {
-		return v.(*hostPool)
+		return v.(*Pool)
 	}
 	if p.npools.Load() >= maxPools {
 		return nil
 	}
-	hp := &hostPool{fp: p}
+	hp := &Pool{fp: p}
 	if isPlainHost(host) {
 		hp.hostHeader = host
 		hostname, port := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"), "80"
@@ -115,7 +144,7 @@ func (p *fastProxy) pool(host string) *hostPool {
 	if !loaded {
 		p.npools.Add(1)
 	}
-	return v.(*hostPool)
+	return v.(*Pool)
 }
 
 // isPlainHost reports whether host is printable ASCII without a zone or the
@@ -130,10 +159,10 @@ func isPlainHost(host string) bool {
 	return host != ""
 }
 
-// serve forwards r to u through hp within timeout. Failures before the response
+// Serve forwards r to u through hp (from Route) within timeout. Failures before the response
 // head reached the client return an error for backendError; after that, as with
 // the ReverseProxy, a failed body copy aborts the client connection.
-func (p *fastProxy) serve(w http.ResponseWriter, r *http.Request, hp *hostPool, u *url.URL, method string, timeout time.Duration) error {
+func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.URL, method string, timeout time.Duration) error {
 	p.served.Add(1)
 	ctx := r.Context()
 	if err := ctx.Err(); err != nil {
@@ -227,7 +256,7 @@ func (p *fastProxy) serve(w http.ResponseWriter, r *http.Request, hp *hostPool, 
 	return nil
 }
 
-func (p *fastProxy) getBuf() *[]byte {
+func (p *Proxy) getBuf() *[]byte {
 	if v, ok := p.bufs.Get().(*[]byte); ok {
 		return v
 	}
@@ -393,19 +422,19 @@ func validValue(v string) bool {
 	return strings.IndexByte(v, '\n') < 0 && strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, 0) < 0
 }
 
-// closeIdle closes every idle connection, for when the gateway stops. Requests in
+// CloseIdle closes every idle connection, for when the gateway stops. Requests in
 // flight keep theirs, and connections they return later are pooled again.
-func (p *fastProxy) closeIdle() {
+func (p *Proxy) CloseIdle() {
 	p.pools.Range(func(_, v any) bool {
-		v.(*hostPool).closeIdle()
+		v.(*Pool).closeIdle()
 		return true
 	})
 }
 
-// hostPool holds the idle keep-alive connections to one backend host, most
+// Pool holds the idle keep-alive connections to one backend host, most
 // recently used last. Safe for concurrent use.
-type hostPool struct {
-	fp         *fastProxy
+type Pool struct {
+	fp         *Proxy
 	addr       string // dial address, host:port; "" when the host needs the ReverseProxy
 	hostHeader string
 
@@ -419,7 +448,7 @@ type hostPool struct {
 // the connection is first probed without blocking, and dropped when the backend
 // closed it or sent something unasked: a request that cannot be retried should
 // not be the one to find out.
-func (hp *hostPool) get(check bool) *backendConn {
+func (hp *Pool) get(check bool) *backendConn {
 	for {
 		hp.mu.Lock()
 		n := len(hp.idle)
@@ -440,7 +469,7 @@ func (hp *hostPool) get(check bool) *backendConn {
 }
 
 // put returns a connection whose last response was read to the end.
-func (hp *hostPool) put(c *backendConn) {
+func (hp *Pool) put(c *backendConn) {
 	c.idleAt = time.Now()
 	hp.mu.Lock()
 	if len(hp.idle) >= hp.fp.maxIdle {
@@ -462,7 +491,7 @@ func (hp *hostPool) put(c *backendConn) {
 
 // prune closes the connections idle for idleTimeout or longer (the oldest are
 // first in idle) and re-arms the timer for the next one.
-func (hp *hostPool) prune() {
+func (hp *Pool) prune() {
 	now := time.Now()
 	hp.mu.Lock()
 	n := 0
@@ -486,7 +515,7 @@ func (hp *hostPool) prune() {
 }
 
 // closeIdle closes the pool's idle connections and disarms its timer.
-func (hp *hostPool) closeIdle() {
+func (hp *Pool) closeIdle() {
 	hp.mu.Lock()
 	idle := hp.idle
 	hp.idle = nil
@@ -502,7 +531,7 @@ func (hp *hostPool) closeIdle() {
 
 // dial opens a fresh connection to the backend, bounded by the dial timeout, the
 // deadline and ctx.
-func (hp *hostPool) dial(ctx context.Context, deadline time.Time) (*backendConn, error) {
+func (hp *Pool) dial(ctx context.Context, deadline time.Time) (*backendConn, error) {
 	d := net.Dialer{Timeout: hp.fp.dialTimeout, Deadline: deadline, KeepAlive: 30 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", hp.addr)
 	if err != nil {

@@ -1,4 +1,4 @@
-package gateway
+package fastproxy
 
 import (
 	"bufio"
@@ -68,16 +68,16 @@ func FuzzFastProxyResponse(f *testing.F) {
 	u := &url.URL{Scheme: "http", Host: ln.Addr().String(), Path: "/fuzz"}
 	f.Fuzz(func(t *testing.T, resp []byte) {
 		answer.Store(&resp)
-		fp := newFastProxy(Config{MaxIdleConnsPerHost: 4})
-		defer fp.closeIdle()
+		fp := New(4)
+		defer fp.CloseIdle()
 		r := httptest.NewRequest("GET", "http://gateway/fuzz", nil)
-		hp := fp.route(u, "GET", r)
+		hp := fp.Route(u, "GET", r)
 		if hp == nil {
 			t.Fatal("the fast proxy declined a plain GET")
 		}
 		w := httptest.NewRecorder()
 		start := time.Now()
-		err := fp.serve(w, r, hp, u, "GET", 2*time.Second)
+		err := fp.Serve(w, r, hp, u, "GET", 2*time.Second)
 		if time.Since(start) > 4*time.Second {
 			t.Fatalf("serve took %v", time.Since(start))
 		}
