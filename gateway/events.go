@@ -17,6 +17,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/wirenames"
 )
 
 // requestTimeLayout is API Gateway's requestTime format: "15/May/2020:06:01:09 +0000".
@@ -162,14 +163,14 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 	if len(h) > 0 {
 		// REST APIs pass the client's spelling of header names (HTTP APIs keep
 		// today's canonical names in payload 1.0).
-		var wire wireNames
+		var wire wirenames.Names
 		if rc.Protocol == apis.ProtocolREST {
-			wire = wireNamesFrom(r.Context())
+			wire = wirenames.From(r.Context())
 		}
 		ev.Headers = make(map[string]string, len(h))
 		ev.MultiValueHeaders = make(map[string][]string, len(h))
 		for k, vs := range h {
-			k = wire.eventHeaderName(k)
+			k = wire.EventName(k)
 			ev.Headers[k] = vs[len(vs)-1]
 			ev.MultiValueHeaders[k] = append([]string(nil), vs...)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/aliases"
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/wirenames"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/invoker"
@@ -43,7 +44,7 @@ func NewServer(gw *Gateway, log *slog.Logger, l listener.Limits) *Server {
 // the blocks stay in step with the requests), which gives events the client's
 // spelling of header names (wirenames.go).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r = withWireNames(r)
+	r = wirenames.Take(r)
 	if r.URL.Path == "/healthz" {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
@@ -61,8 +62,8 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.ln = ln
 	s.srv = s.limits.Server(s)
-	s.srv.ConnContext = connContext
-	rl := recordingListener{Listener: ln, maxHeaderBytes: s.limits.MaxHeaderBytes}
+	s.srv.ConnContext = wirenames.ConnContext
+	rl := wirenames.Listener{Listener: ln, MaxHeaderBytes: s.limits.MaxHeaderBytes}
 	go func() {
 		if err := s.srv.Serve(rl); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("gateway server stopped", "err", err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/wirenames"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/routeselect"
@@ -181,7 +182,7 @@ type wsRoutes struct {
 func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest) (*connections.Response, error) {
 	g := d.g
 	if ev.RequestContext.EventType == connections.EventConnect {
-		respellHeaders(ev, wireNamesFrom(ctx)) // ctx is the upgrade request's
+		respellHeaders(ev, wirenames.From(ctx)) // ctx is the upgrade request's
 	}
 	e, err := g.loadStage(ctx, ev.RequestContext.APIID, ev.RequestContext.Stage)
 	if err != nil {
@@ -240,21 +241,21 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 
 // respellHeaders renames the $connect event's headers to the client's spelling
 // (the connections package builds them with net/http's canonical names).
-func respellHeaders(ev *events.APIGatewayWebsocketProxyRequest, wire wireNames) {
+func respellHeaders(ev *events.APIGatewayWebsocketProxyRequest, wire wirenames.Names) {
 	if len(wire) == 0 {
 		return
 	}
 	if len(ev.Headers) > 0 {
 		h := make(map[string]string, len(ev.Headers))
 		for k, v := range ev.Headers {
-			h[wire.eventHeaderName(k)] = v
+			h[wire.EventName(k)] = v
 		}
 		ev.Headers = h
 	}
 	if len(ev.MultiValueHeaders) > 0 {
 		h := make(map[string][]string, len(ev.MultiValueHeaders))
 		for k, vs := range ev.MultiValueHeaders {
-			h[wire.eventHeaderName(k)] = vs
+			h[wire.EventName(k)] = vs
 		}
 		ev.MultiValueHeaders = h
 	}

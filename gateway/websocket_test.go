@@ -2,7 +2,12 @@ package gateway
 
 import (
 	"errors"
+	"maps"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/portico-dev/portico/gateway/internal/wirenames"
 )
 
 func TestParseWSResult(t *testing.T) {
@@ -45,5 +50,17 @@ func TestParseWSResult(t *testing.T) {
 				t.Fatalf("got %d %q %v", resp.StatusCode, resp.Body, resp.Headers)
 			}
 		})
+	}
+}
+
+func TestRespellWebSocketHeaders(t *testing.T) {
+	ev := &events.APIGatewayWebsocketProxyRequest{
+		Headers:           map[string]string{"Sec-Websocket-Key": "k", "Host": "h", "X-Forwarded-For": "1.2.3.4", "X-Api-Key": "a"},
+		MultiValueHeaders: map[string][]string{"Sec-Websocket-Key": {"k"}, "Host": {"h"}, "X-Forwarded-For": {"1.2.3.4"}, "X-Api-Key": {"a"}},
+	}
+	respellHeaders(ev, wirenames.Names{"Sec-WebSocket-Key", "host", "x-forwarded-for"})
+	want := map[string]string{"Sec-WebSocket-Key": "k", "Host": "h", "X-Forwarded-For": "1.2.3.4", "X-Api-Key": "a"}
+	if !maps.Equal(ev.Headers, want) || len(ev.MultiValueHeaders) != 4 || ev.MultiValueHeaders["Sec-WebSocket-Key"][0] != "k" {
+		t.Fatalf("headers %v, multi %v", ev.Headers, ev.MultiValueHeaders)
 	}
 }

@@ -1,6 +1,4 @@
-package gateway
-
-// Header names as the client spelled them.
+// Package wirenames recovers request header names as the client spelled them.
 //
 // API Gateway passes request headers to REST (payload 1.0) and WebSocket
 // integrations with the client's own spelling ("x-api-key", "Content-type"), but
@@ -11,6 +9,7 @@ package gateway
 // header field names of its header block. The gateway's outermost handler takes the
 // connection's next block for every request and keeps its spellings only when the
 // block agrees with the request net/http parsed.
+package wirenames
 
 import (
 	"bytes"
@@ -38,14 +37,14 @@ const (
 	headerSlop = 4096
 )
 
-// wireNames are a request's header names that the client spelled otherwise than
+// Names are a request's header names that the client spelled otherwise than
 // net/http's canonical form, as spelled; the first spelling of a name wins.
 // (Header names net/http accepts are tokens, for which two names have the same
 // canonical form exactly when they are equal but for ASCII case.)
-type wireNames []string
+type Names []string
 
-// name returns the client's spelling of the canonical header name, or the name.
-func (w wireNames) name(canonical string) string {
+// Name returns the client's spelling of the canonical header name, or the name.
+func (w Names) Name(canonical string) string {
 	for _, n := range w {
 		if len(n) == len(canonical) && strings.EqualFold(n, canonical) {
 			return n
@@ -58,17 +57,17 @@ type wireNamesKey struct{}
 
 type recorderKey struct{}
 
-// wireNamesFrom returns the spellings attached to a request's context.
-func wireNamesFrom(ctx context.Context) wireNames {
-	w, _ := ctx.Value(wireNamesKey{}).(wireNames)
+// From returns the spellings attached to a request's context.
+func From(ctx context.Context) Names {
+	w, _ := ctx.Value(wireNamesKey{}).(Names)
 	return w
 }
 
-// headerWireName returns the spelling r's client used on the wire for the
+// HeaderName returns the spelling r's client used on the wire for the
 // canonical header name, or the name itself when the spelling is not known (or
 // was canonical).
-func headerWireName(r *http.Request, canonical string) string {
-	return wireNamesFrom(r.Context()).name(canonical)
+func HeaderName(r *http.Request, canonical string) string {
+	return From(r.Context()).Name(canonical)
 }
 
 // gatewayHeaders are the headers API Gateway adds (or rewrites) on the way to
@@ -77,19 +76,20 @@ var gatewayHeaders = map[string]bool{
 	"Host": true, "X-Forwarded-For": true, "X-Forwarded-Port": true, "X-Forwarded-Proto": true, "X-Amzn-Trace-Id": true,
 }
 
-// eventHeaderName is the key of the canonical header name in an event's headers.
-func (w wireNames) eventHeaderName(canonical string) string {
+// EventName is the key of the canonical header name in an event's headers:
+// the client's spelling, but API Gateway's for the headers it adds.
+func (w Names) EventName(canonical string) string {
 	if len(w) == 0 || gatewayHeaders[canonical] {
 		return canonical
 	}
-	return w.name(canonical)
+	return w.Name(canonical)
 }
 
-// withWireNames takes the next header block recorded on r's connection and, when
+// Take takes the next header block recorded on r's connection and, when
 // it agrees with r and spells some name otherwise than canonically, returns r with
 // the spellings in its context. Call it once for every request on a connection,
 // in order.
-func withWireNames(r *http.Request) *http.Request {
+func Take(r *http.Request) *http.Request {
 	rec, _ := r.Context().Value(recorderKey{}).(*headerRecorder)
 	if rec == nil {
 		return r
@@ -101,25 +101,25 @@ func withWireNames(r *http.Request) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), wireNamesKey{}, w))
 }
 
-// recordingListener wraps a listener so that every connection records its
-// requests' header names.
-type recordingListener struct {
+// Listener wraps a listener so that every connection records its requests'
+// header names. MaxHeaderBytes is the http.Server's.
+type Listener struct {
 	net.Listener
-	maxHeaderBytes int
+	MaxHeaderBytes int
 }
 
 // Accept implements net.Listener.
-func (l recordingListener) Accept() (net.Conn, error) {
+func (l Listener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return &recordingConn{Conn: c, rec: newHeaderRecorder(l.maxHeaderBytes)}, nil
+	return &recordingConn{Conn: c, rec: newHeaderRecorder(l.MaxHeaderBytes)}, nil
 }
 
-// connContext is the http.Server's ConnContext: it hands a recording
+// ConnContext is the http.Server's ConnContext: it hands a recording
 // connection's recorder to the handlers of its requests.
-func connContext(ctx context.Context, c net.Conn) context.Context {
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
 	if rc, ok := c.(*recordingConn); ok {
 		return context.WithValue(ctx, recorderKey{}, rc.rec)
 	}
@@ -193,7 +193,7 @@ func (b *headerBlock) name(i int) []byte {
 // canonical names, except Host (which net/http moves to Request.Host), the
 // framing fields net/http removes (Transfer-Encoding, Trailer, and Content-Length
 // of a chunked request) and the Cache-Control it adds for "Pragma: no-cache".
-func (b *headerBlock) spellings(h http.Header) (w wireNames, ok bool) {
+func (b *headerBlock) spellings(h http.Header) (w Names, ok bool) {
 	if b.overflow {
 		return nil, false
 	}
@@ -356,7 +356,7 @@ func (rec *headerRecorder) publish(b *headerBlock) {
 
 // take pops the next block and returns its spellings for a request whose parsed
 // header is h; nil when there is no usable block.
-func (rec *headerRecorder) take(h http.Header) wireNames {
+func (rec *headerRecorder) take(h http.Header) Names {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if rec.pending == 0 {

@@ -1,4 +1,4 @@
-package gateway
+package wirenames
 
 import (
 	"bufio"
@@ -6,13 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-lambda-go/events"
 )
 
 // drain pops the blocks queued so far, as name lists (test only).
@@ -97,7 +94,7 @@ func chunk(data, ext string) string {
 	return fmt.Sprintf("%x%s\r\n%s\r\n", len(data), ext, data)
 }
 
-func withWire(t *testing.T, w wireNames) context.Context {
+func withWire(t *testing.T, w Names) context.Context {
 	return context.WithValue(t.Context(), wireNamesKey{}, w)
 }
 
@@ -249,14 +246,14 @@ func TestSpellings(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		raw  string
-		want wireNames
+		want Names
 		ok   bool
 	}{
 		{"canonical", "GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: a\r\n\r\n", nil, true},
 		{"spelled", "GET / HTTP/1.1\r\nhost: x\r\nx-api-key: k\r\nContent-type: a/b\r\n\r\n",
-			wireNames{"x-api-key", "Content-type"}, true},
-		{"first spelling wins", "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nx-a: 2\r\nx-b: 1\r\nX-B: 2\r\n\r\n", wireNames{"x-b"}, true},
-		{"pragma", "GET / HTTP/1.1\r\nHost: x\r\npragma: no-cache\r\n\r\n", wireNames{"pragma"}, true},
+			Names{"x-api-key", "Content-type"}, true},
+		{"first spelling wins", "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nx-a: 2\r\nx-b: 1\r\nX-B: 2\r\n\r\n", Names{"x-b"}, true},
+		{"pragma", "GET / HTTP/1.1\r\nHost: x\r\npragma: no-cache\r\n\r\n", Names{"pragma"}, true},
 		{"chunked", "POST / HTTP/1.1\r\nHost: x\r\ntransfer-encoding: chunked\r\ncontent-length: 3\r\ntrailer: x-t\r\n\r\n0\r\n\r\n", nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -275,11 +272,11 @@ func TestSpellings(t *testing.T) {
 			}
 			for _, n := range tc.want {
 				canonical := http.CanonicalHeaderKey(n)
-				if got := headerWireName(r, canonical); got != n {
-					t.Errorf("headerWireName(%q) = %q, want %q", canonical, got, n)
+				if got := HeaderName(r, canonical); got != n {
+					t.Errorf("HeaderName(%q) = %q, want %q", canonical, got, n)
 				}
 			}
-			if got := headerWireName(r, "Not-Sent"); got != "Not-Sent" {
+			if got := HeaderName(r, "Not-Sent"); got != "Not-Sent" {
 				t.Errorf("headerWireName of an unsent header = %q", got)
 			}
 		})
@@ -368,17 +365,5 @@ func BenchmarkHeaderRecorder(b *testing.B) {
 		if w := rec.take(h); len(w) != 7 {
 			b.Fatalf("spellings %v", w)
 		}
-	}
-}
-
-func TestRespellWebSocketHeaders(t *testing.T) {
-	ev := &events.APIGatewayWebsocketProxyRequest{
-		Headers:           map[string]string{"Sec-Websocket-Key": "k", "Host": "h", "X-Forwarded-For": "1.2.3.4", "X-Api-Key": "a"},
-		MultiValueHeaders: map[string][]string{"Sec-Websocket-Key": {"k"}, "Host": {"h"}, "X-Forwarded-For": {"1.2.3.4"}, "X-Api-Key": {"a"}},
-	}
-	respellHeaders(ev, wireNames{"Sec-WebSocket-Key", "host", "x-forwarded-for"})
-	want := map[string]string{"Sec-WebSocket-Key": "k", "Host": "h", "X-Forwarded-For": "1.2.3.4", "X-Api-Key": "a"}
-	if !maps.Equal(ev.Headers, want) || len(ev.MultiValueHeaders) != 4 || ev.MultiValueHeaders["Sec-WebSocket-Key"][0] != "k" {
-		t.Fatalf("headers %v, multi %v", ev.Headers, ev.MultiValueHeaders)
 	}
 }
