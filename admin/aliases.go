@@ -61,18 +61,7 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, name string
 	if err != nil {
 		return err
 	}
-	from, to, next, err := page(r, len(list))
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Aliases    []*aliases.Alias `json:"Aliases"`
-		NextMarker string           `json:"NextMarker,omitempty"`
-	}{Aliases: []*aliases.Alias{}, NextMarker: next}
-	for _, a := range list[from:to] {
-		out.Aliases = append(out.Aliases, aliasDoc(name, a))
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writePage(w, r, "Aliases", list, func(a *aliases.Alias) *aliases.Alias { return aliasDoc(name, a) })
 }
 
 func (s *Server) getAlias(w http.ResponseWriter, r *http.Request, name, aliasName string) error {

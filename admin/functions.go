@@ -331,15 +331,7 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) error {
 			all = append(all, toConfiguration(v, v.Version))
 		}
 	}
-	from, to, next, err := page(r, len(all))
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Functions  []functionConfiguration `json:"Functions"`
-		NextMarker string                  `json:"NextMarker,omitempty"`
-	}{Functions: append([]functionConfiguration{}, all[from:to]...), NextMarker: next}
-	return writeJSON(w, http.StatusOK, out)
+	return writePage(w, r, "Functions", all, func(c functionConfiguration) functionConfiguration { return c })
 }
 
 func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, name string) error {

@@ -134,6 +134,24 @@ func pathAlias(r *http.Request) (string, error) {
 	return a, nil
 }
 
+// writePage answers a Lambda list: the page of items that ?Marker and ?MaxItems
+// select, each converted by conv, under key, with NextMarker when more follow.
+func writePage[T, U any](w http.ResponseWriter, r *http.Request, key string, items []T, conv func(T) U) error {
+	from, to, next, err := page(r, len(items))
+	if err != nil {
+		return err
+	}
+	out := make([]U, 0, to-from)
+	for _, it := range items[from:to] {
+		out = append(out, conv(it))
+	}
+	doc := map[string]any{key: out}
+	if next != "" {
+		doc["NextMarker"] = next
+	}
+	return writeJSON(w, http.StatusOK, doc)
+}
+
 // page applies Lambda's Marker/MaxItems paging to n items; markers are offsets.
 func page(r *http.Request, n int) (from, to int, next string, err error) {
 	q := r.URL.Query()

@@ -38,16 +38,5 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, name strin
 	if err != nil {
 		return err
 	}
-	from, to, next, err := page(r, len(versions))
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Versions   []functionConfiguration `json:"Versions"`
-		NextMarker string                  `json:"NextMarker,omitempty"`
-	}{Versions: []functionConfiguration{}, NextMarker: next}
-	for _, v := range versions[from:to] {
-		out.Versions = append(out.Versions, toConfiguration(v, v.Version))
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writePage(w, r, "Versions", versions, func(v *functions.Config) functionConfiguration { return toConfiguration(v, v.Version) })
 }
