@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
-	"github.com/portico-dev/portico/internal/testenv"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
@@ -93,14 +93,14 @@ func TestDockerDaemonGoneAndBack(t *testing.T) {
 	dataDir := t.TempDir()
 	sweepInstance(t, "docker", dataDir)
 	var inv *invoker.Invoker
-	env := testenv.Start(t, testenv.Options{Runtime: "docker", DataDir: dataDir, Populate: []any{&inv}})
+	env := apptest.Start(t, apptest.Options{Runtime: "docker", DataDir: dataDir, Populate: []any{&inv}})
 	c := sdk(env.AdminURL)
 	ctx := t.Context()
 	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String("trickle"),
 		Role:         aws.String("arn:aws:iam::000000000000:role/any"),
 		PackageType:  types.PackageTypeZip,
-		Code:         &types.FunctionCode{ZipFile: testenv.ZipSample(t, "hello")},
+		Code:         &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
 	}); err != nil {
 		t.Fatal(err)
 	}
