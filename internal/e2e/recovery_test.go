@@ -3,10 +3,7 @@ package e2e_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,56 +19,6 @@ import (
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
 
-// daemonProxy forwards a unix socket to the Docker daemon's and can be taken
-// down and brought back: to Portico, a daemon that goes away and returns. Taken
-// down, it also cuts every connection through it, as a daemon restart does.
-type daemonProxy struct {
-	path, target string
-	mu           sync.Mutex
-	ln           net.Listener
-	conns        map[net.Conn]struct{}
-}
-
-func (p *daemonProxy) up(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("unix", p.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			d, err := net.Dial("unix", p.target)
-			if err != nil {
-				_ = c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns[c], p.conns[d] = struct{}{}, struct{}{}
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(d, c); _ = d.Close() }()
-			go func() { _, _ = io.Copy(c, d); _ = c.Close() }()
-		}
-	}()
-}
-
-func (p *daemonProxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_ = p.ln.Close()
-	for c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = map[net.Conn]struct{}{}
-	_ = os.Remove(p.path)
-}
-
 // TestDockerDaemonGoneAndBack cuts Portico's connection to the Docker daemon
 // under a steady trickle of calls from four callers, then restores it: while it
 // is away calls fail (none hangs until the client gives up); once it is back
@@ -86,10 +33,8 @@ func TestDockerDaemonGoneAndBack(t *testing.T) {
 	} else if h != "" {
 		t.Skip("DOCKER_HOST is not a unix socket")
 	}
-	p := &daemonProxy{path: filepath.Join(t.TempDir(), "docker.sock"), target: target, conns: map[net.Conn]struct{}{}}
-	p.up(t)
-	t.Cleanup(p.down) // last: the sweeps of the instance go through it
-	t.Setenv("DOCKER_HOST", "unix://"+p.path)
+	p := runtimetest.NewSocketProxy(t, target) // down last: the sweeps of the instance go through it
+	t.Setenv("DOCKER_HOST", "unix://"+p.Path())
 	dataDir := t.TempDir()
 	sweepInstance(t, "docker", dataDir)
 	var inv *invoker.Invoker
@@ -166,11 +111,11 @@ func TestDockerDaemonGoneAndBack(t *testing.T) {
 	}
 	waitUntil("20 calls answered", func() bool { return count(0, func(o outcome) bool { return o.ok }) >= 20 })
 
-	p.down()
+	p.Down()
 	phase.Store(1)
 	waitUntil("20 calls refused while the daemon is away", func() bool { return count(1, func(o outcome) bool { return !o.ok }) >= 20 })
 	startedBefore := inv.Stats().Started
-	p.up(t)
+	p.Up(t)
 	phase.Store(2)
 	waitUntil("40 calls answered once the daemon is back", func() bool { return count(2, func(o outcome) bool { return o.ok }) >= 40 })
 	started := inv.Stats().Started - startedBefore
