@@ -57,7 +57,7 @@ func TestAdminListenerLimits(t *testing.T) {
 		t.Fatalf("1 MB header with the default limits: %d, want 431", got)
 	}
 	loose := listener.Limits{MaxHeaderBytes: 4 << 20, HeaderTimeout: time.Hour}
-	strict := listener.Limits{MaxHeaderBytes: 8 << 10, HeaderTimeout: 100 * time.Millisecond}
+	strict := listener.Limits{MaxHeaderBytes: 8 << 10, HeaderTimeout: 2 * time.Second}
 	addr := startAdmin(t, loose, strict)
 	if got := headerStatus(t, addr, 64<<10); got != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("64 KB header, admin configured looser than a gateway of 8 KB: %d, want 431", got)

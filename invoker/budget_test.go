@@ -1,10 +1,13 @@
 package invoker
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -255,4 +258,26 @@ func TestUnusedVersionReapedAfterShortIdle(t *testing.T) {
 func waitIdle(t *testing.T, p *pool, n int) {
 	t.Helper()
 	waitFor(t, "idle sandboxes", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.idle) == n })
+}
+
+// TestMemoryBudgetOverHostWarns checks that a memory budget larger than the
+// host's memory is accepted with a warning that says so.
+func TestMemoryBudgetOverHostWarns(t *testing.T) {
+	host := hostMemoryMB()
+	if host <= 0 {
+		t.Skip("the host's memory is not known on this platform")
+	}
+	e := newEnv(t, nil)
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	if _, err := New(Params{Config: Config{MaxMemoryMB: 2 * host}, Runtime: e.inv.rt, Functions: e.fns, Store: e.st, Clock: e.clock, Log: log}); err != nil {
+		t.Fatalf("a memory budget over the host's memory is refused: %v", err)
+	}
+	if !strings.Contains(logged.String(), "larger than the host's memory") {
+		t.Fatalf("no warning: %q", logged.String())
+	}
+	logged.Reset()
+	if _, err := New(Params{Config: Config{MaxMemoryMB: host / 2}, Runtime: e.inv.rt, Functions: e.fns, Store: e.st, Clock: e.clock, Log: log}); err != nil || logged.Len() > 0 {
+		t.Fatalf("half the host's memory: %v, logged %q", err, logged.String())
+	}
 }

@@ -93,6 +93,7 @@ type Invoker struct {
 	reaperDone chan struct{}
 	tick       chan struct{} // the maintenance tick, fed by the clock
 	ticks      atomic.Int64  // maintenance passes done
+	launched   atomic.Int64  // sandboxes started
 	started    atomic.Bool
 }
 
@@ -205,7 +206,8 @@ func (i *Invoker) Start(ctx context.Context) error {
 }
 
 // Stop refuses new invocations, waits (bounded by ctx and DrainTimeout) for those in
-// flight, then stops every sandbox.
+// flight, then stops every sandbox and has the runtime remove whatever else it
+// still holds (runtimes.Runtime.Cleanup).
 func (i *Invoker) Stop(ctx context.Context) error {
 	i.mu.Lock()
 	i.closing = true
@@ -260,6 +262,12 @@ func (i *Invoker) Stop(ctx context.Context) error {
 		go func() { defer wg.Done(); discardSpare(sp) }()
 	}
 	wg.Wait()
+	// Whatever the runtime still holds of this instance (containers a daemon
+	// outage left behind, spare network holders) goes too: nothing is left
+	// after a clean stop.
+	if err := i.rt.Cleanup(ctx); err != nil {
+		i.log.Warn("shutdown: removing what the runtime still holds", "runtime", i.rt.Name(), "err", err)
+	}
 	i.logs.close()
 	return nil
 }

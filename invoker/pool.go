@@ -351,6 +351,7 @@ func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
 // pumped, its exit watched, and its init bounded.
 func (i *Invoker) launch(p *pool, sb *sandbox, rsb runtimes.Sandbox) {
 	cfg := p.cfg
+	i.launched.Add(1)
 	sb.rt = rsb
 	close(sb.started)
 	p.mu.Lock()

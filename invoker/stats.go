@@ -15,6 +15,9 @@ type Stats struct {
 	Spares    int `json:"spares"`    // prepared sandboxes (runtimes.Preparer)
 	Preparing int `json:"preparing"` // spares being prepared
 	Stopping  int `json:"stopping"`  // sandboxes and spares being stopped and removed
+	// Started counts the sandboxes started since the invoker started (cold
+	// starts, provisioned ones included).
+	Started int64 `json:"started"`
 
 	// Budget is the sandbox budget and what of it is held.
 	Budget BudgetStats `json:"budget"`
@@ -56,7 +59,7 @@ func (i *Invoker) Stats() Stats {
 	}
 	n, mem := i.budget.use()
 	i.mu.Unlock()
-	s := Stats{Pools: len(pools), Stopping: int(i.stopping.Load()), Versions: []VersionStats{}}
+	s := Stats{Pools: len(pools), Stopping: int(i.stopping.Load()), Started: i.launched.Load(), Versions: []VersionStats{}}
 	s.Budget = BudgetStats{MaxSandboxes: i.budget.maxCount, MaxMemoryMB: i.budget.maxMemMB, Sandboxes: n, MemoryMB: mem}
 	for _, p := range pools {
 		s.Sandboxes += len(p.all)

@@ -7,9 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -210,63 +208,12 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// socketProxy forwards a unix socket to containerd's, and can be taken down and
-// brought back: a containerd that goes away and returns.
-type socketProxy struct {
-	path, target string
-	mu           sync.Mutex
-	ln           net.Listener
-	conns        map[net.Conn]struct{}
-}
-
-func (p *socketProxy) up(t *testing.T) {
-	t.Helper()
-	os.Remove(p.path) // a stale socket
-	ln, err := net.Listen("unix", p.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			d, err := net.Dial("unix", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns[c], p.conns[d] = struct{}{}, struct{}{}
-			p.mu.Unlock()
-			go func() { io.Copy(d, c); d.Close() }()
-			go func() { io.Copy(c, d); c.Close() }()
-		}
-	}()
-}
-
-func (p *socketProxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.ln.Close()
-	for c := range p.conns {
-		c.Close()
-	}
-	p.conns = map[net.Conn]struct{}{}
-	os.Remove(p.path)
-}
-
 // TestDaemonGoneAndBack: with containerd gone, Start fails fast with
 // ErrUnavailable and leaves nothing; once it is back the same runtime works.
 func TestDaemonGoneAndBack(t *testing.T) {
 	runtimetest.RequireContainerd(t)
-	p := &socketProxy{path: filepath.Join(t.TempDir(), "containerd.sock"), target: runtimetest.ContainerdSocket(), conns: map[net.Conn]struct{}{}}
-	p.up(t)
-	rt := newTestRuntime(t, Config{Socket: p.path})
+	p := runtimetest.NewSocketProxy(t, runtimetest.ContainerdSocket())
+	rt := newTestRuntime(t, Config{Socket: p.Path()})
 	defer rt.Close()
 	bin := runtimetest.BuildSandbox(t)
 	codeDir := runtimetest.CodeDir(t, bin)
@@ -281,10 +228,10 @@ func TestDaemonGoneAndBack(t *testing.T) {
 
 	api := runtimetest.NewAPIServer(t, rt.HostAddr())
 	for _, stale := range []bool{false, true} {
-		p.down()
+		p.Down()
 		if stale {
 			// A crashed containerd leaves its socket file behind: connections are refused.
-			ln, err := net.Listen("unix", p.path)
+			ln, err := net.Listen("unix", p.Path())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -295,9 +242,9 @@ func TestDaemonGoneAndBack(t *testing.T) {
 		if !errors.Is(err, errdefs.ErrUnavailable) {
 			t.Fatalf("Start with containerd gone (stale socket %v): %v, want ErrUnavailable", stale, err)
 		}
-		p.up(t)
+		p.Up(t)
 	}
-	defer p.down()
+	defer p.Down()
 	var err error
 	var sb runtimes.Sandbox
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {

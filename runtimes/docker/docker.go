@@ -124,6 +124,7 @@ type Runtime struct {
 	baseRef string // the Zip base image, once ensured
 
 	spares holderPool // spare network holders (holders.go)
+	rec    recovery   // daemon outages (recovery.go)
 }
 
 var (
@@ -235,6 +236,7 @@ func (r *Runtime) HostAddr() string { return r.hostAddr }
 // holders, waits for the refill in flight and removes the spares. Running and
 // prepared sandboxes are left to their Stop or Discard, or to the next Cleanup.
 func (r *Runtime) Close() error {
+	r.closeRecovery()
 	r.closeSpares()
 	return r.cli.Close()
 }
@@ -436,6 +438,7 @@ func (r *Runtime) wrap(what string, err error) error {
 		return nil
 	}
 	if isConnErr(err) {
+		r.outage()
 		return unavailable(r.cli, what, err)
 	}
 	return fmt.Errorf("docker: %s: %w", what, err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -196,55 +195,6 @@ func TestHardening(t *testing.T) {
 	}
 }
 
-// socketProxy forwards a unix socket to the Docker daemon's, and can be taken
-// down and brought back: a daemon that goes away and returns.
-type socketProxy struct {
-	path, target string
-	mu           sync.Mutex
-	ln           net.Listener
-	conns        map[net.Conn]struct{}
-}
-
-func (p *socketProxy) up(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("unix", p.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			d, err := net.Dial("unix", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns[c], p.conns[d] = struct{}{}, struct{}{}
-			p.mu.Unlock()
-			go func() { io.Copy(d, c); d.Close() }()
-			go func() { io.Copy(c, d); c.Close() }()
-		}
-	}()
-}
-
-func (p *socketProxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.ln.Close()
-	for c := range p.conns {
-		c.Close()
-	}
-	p.conns = map[net.Conn]struct{}{}
-	os.Remove(p.path)
-}
-
 // TestDaemonGoneAndBack: with the daemon gone, Start fails fast with
 // ErrUnavailable and leaves nothing; once it is back the same runtime works.
 func TestDaemonGoneAndBack(t *testing.T) {
@@ -255,9 +205,8 @@ func TestDaemonGoneAndBack(t *testing.T) {
 	} else if h != "" {
 		t.Skip("DOCKER_HOST is not a unix socket")
 	}
-	p := &socketProxy{path: filepath.Join(t.TempDir(), "docker.sock"), target: target, conns: map[net.Conn]struct{}{}}
-	p.up(t)
-	rt := newTestRuntime(t, Config{Host: "unix://" + p.path})
+	p := runtimetest.NewSocketProxy(t, target)
+	rt := newTestRuntime(t, Config{Host: "unix://" + p.Path()})
 	defer rt.Close()
 	defer func() { _ = rt.Cleanup(context.Background()) }()
 	bin := runtimetest.BuildSandbox(t)
@@ -268,7 +217,7 @@ func TestDaemonGoneAndBack(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	p.down()
+	p.Down()
 	api := runtimetest.NewAPIServer(t, rt.HostAddr())
 	_, err := rt.Start(ctx, spec("sbx-gone", api))
 	if !errors.Is(err, errdefs.ErrUnavailable) {
@@ -277,14 +226,14 @@ func TestDaemonGoneAndBack(t *testing.T) {
 	if !strings.Contains(err.Error(), "does not answer") {
 		t.Errorf("the error does not say the daemon is gone: %v", err)
 	}
-	if err := Factory(Config{Host: "unix://" + p.path}).Probe(ctx); err == nil {
+	if err := Factory(Config{Host: "unix://" + p.Path()}).Probe(ctx); err == nil {
 		t.Errorf("Probe succeeded with the daemon gone")
 	}
 
-	p.up(t)
+	p.Up(t)
 	// After the deferred Cleanup and Close, which remove the spare holders
 	// through the proxy.
-	t.Cleanup(p.down)
+	t.Cleanup(p.Down)
 	sb, err := rt.Start(ctx, spec("sbx-back", api))
 	if err != nil {
 		t.Fatalf("Start once the daemon is back: %v", err)

@@ -151,7 +151,7 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 		image = ref
 	}
 	cfg, hc := r.containerConfig(spec, image)
-	p := &prepared{r: r, spec: spec}
+	p := &prepared{r: r, spec: spec, epoch: r.epochNow()}
 	defer func() {
 		if retErr != nil {
 			p.remove()
@@ -229,7 +229,10 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 func (r *Runtime) removeContainer(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	_, _ = r.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	_, err := r.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && isConnErr(err) {
+		r.noteLost(id) // removed once the daemon answers again
+	}
 }
 
 // prepared is a created container, attached and waited on, not yet started.
@@ -239,6 +242,7 @@ type prepared struct {
 	id     string
 	holder string // the network holder's container id, if any
 	spare  bool   // the holder was taken from the spare pool
+	epoch  uint64 // the daemon outages noticed when it was prepared
 	// holderIP is the holder's address on the sandbox network, when known.
 	holderIP net.IP
 
@@ -261,6 +265,12 @@ func (p *prepared) Start(ctx context.Context) (runtimes.Sandbox, error) {
 		return nil, errNotPrepared
 	}
 	p.state = 1
+	if p.epoch != p.r.epochNow() {
+		// The daemon went away since: this container's output and exit streams
+		// are cut, and a restart killed its holder. Never start it.
+		p.remove()
+		return nil, fmt.Errorf("docker: sandbox %s was prepared before the daemon went away: %w", p.spec.SandboxID, errHolderGone)
+	}
 	if _, err := p.r.cli.ContainerStart(ctx, p.id, client.ContainerStartOptions{}); err != nil {
 		gone := p.spare && p.r.holderGone(ctx, p.holder)
 		p.remove()
@@ -309,9 +319,14 @@ func (p *prepared) remove() {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	if p.id != "" {
-		_, _ = p.r.cli.ContainerRemove(ctx, p.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		_, err := p.r.cli.ContainerRemove(ctx, p.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && isConnErr(err) {
+			p.r.noteLost(p.id)
+		}
 	}
-	_ = p.removeHolder(ctx)
+	if err := p.removeHolder(ctx); err != nil {
+		p.r.noteLost(p.holder)
+	}
 	p.release()
 }
 
@@ -398,6 +413,8 @@ func (s *sandbox) waitExit(w client.ContainerWaitResult) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	if err := s.Stop(ctx); err != nil {
+		// Removed once the daemon answers again (recovery.go).
+		s.r.noteLost(s.id, s.p.holder)
 		s.r.log.Warn("removing an exited sandbox", "sandbox", s.spec.SandboxID, "err", err)
 	}
 }
