@@ -18,6 +18,7 @@ package throttle
 
 import (
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/fx"
@@ -63,7 +64,7 @@ type Stage struct {
 	account Limit
 	lim     Limiter
 	accB    Bucket
-	now     func() time.Time
+	clock   atomic.Pointer[func() time.Time]
 }
 
 var _ pipeline.Stage = (*Stage)(nil)
@@ -75,12 +76,16 @@ func New(cfg Config, lim Limiter) *Stage {
 	if lim == nil {
 		lim = NewBuckets()
 	}
-	return &Stage{account: Limit{Rate: cfg.RateLimit, Burst: cfg.BurstLimit}, lim: lim, accB: lim.Bucket(accountKey), now: time.Now}
+	s := &Stage{account: Limit{Rate: cfg.RateLimit, Burst: cfg.BurstLimit}, lim: lim, accB: lim.Bucket(accountKey)}
+	s.SetClock(time.Now)
+	return s
 }
 
 // SetClock replaces the stage's clock (for tests, with a fake clock under
-// which no bucket refills); call it before serving.
-func (s *Stage) SetClock(now func() time.Time) { s.now = now }
+// which no bucket refills).
+func (s *Stage) SetClock(now func() time.Time) { s.clock.Store(&now) }
+
+func (s *Stage) now() time.Time { return (*s.clock.Load())() }
 
 // Name implements pipeline.Stage.
 func (*Stage) Name() string { return "throttle" }

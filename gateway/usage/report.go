@@ -116,3 +116,6 @@ func (s *Service) UpdateUsage(ctx context.Context, planID, keyID string, remaini
 	}
 	return s.counts.SetRemaining(ctx, planID, keyID, p.Quota, remaining, s.now())
 }
+
+// Today returns the current UTC date (YYYY-MM-DD) by the service's clock.
+func (s *Service) Today() string { return dayOf(s.now()) }

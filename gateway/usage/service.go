@@ -33,7 +33,7 @@ type Service struct {
 	st     *store.Store
 	stages Stages
 	log    *slog.Logger
-	now    func() time.Time
+	clock  atomic.Pointer[func() time.Time]
 	counts *Counts
 	// counters count quotas for the key stage (counts unless replaced); lim
 	// holds the plans' per-key token buckets.
@@ -61,7 +61,8 @@ func NewService(st *store.Store, o Options) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{st: st, stages: o.Stages, log: log, now: func() time.Time { return time.Now().UTC() }, lim: o.Limiter, counters: o.Counters}
+	s := &Service{st: st, stages: o.Stages, log: log, lim: o.Limiter, counters: o.Counters}
+	s.SetClock(func() time.Time { return time.Now().UTC() })
 	s.counts = NewCounts(st, log)
 	if s.lim == nil {
 		s.lim = throttle.NewBuckets()
@@ -75,8 +76,10 @@ func NewService(st *store.Store, o Options) (*Service, error) {
 	return s, nil
 }
 
-// SetClock replaces the service's clock (for tests); call it before use.
-func (s *Service) SetClock(now func() time.Time) { s.now = now }
+// SetClock replaces the service's clock (for tests).
+func (s *Service) SetClock(now func() time.Time) { s.clock.Store(&now) }
+
+func (s *Service) now() time.Time { return (*s.clock.Load())() }
 
 // Counts returns the quota counters.
 func (s *Service) Counts() *Counts { return s.counts }
