@@ -180,3 +180,23 @@ func TestCheckMessageWebSocket(t *testing.T) {
 		t.Fatalf("$default: %d passed, want 5", got)
 	}
 }
+
+// TestThrottleAllocations keeps the stage's per-request work allocation-free.
+func TestThrottleAllocations(t *testing.T) {
+	s := New(Config{RateLimit: 1e9, BurstLimit: 1e9}, nil)
+	d := deployed(apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 1e9, ThrottlingBurstLimit: 1e9}}, getPets)
+	mw, err := s.Compile(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := mw(pipeline.HandlerFunc(func(http.ResponseWriter, *http.Request, *pipeline.Context) error { return nil }))
+	w, r := httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil)
+	c := &pipeline.Context{Route: &d.API.Routes[0]}
+	if n := testing.AllocsPerRun(100, func() {
+		if err := h.ServeRequest(w, r, c); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations per request", n)
+	}
+}

@@ -77,6 +77,9 @@ type counter struct {
 	// days holds what changed per day since the last flush: the requests
 	// counted (added to the stored count) and the remaining quota (replacing it).
 	days map[string]*DayUsage
+	// today caches the day key of the last request (from midnight UTC).
+	todayStart time.Time
+	todayKey   string
 }
 
 // Counter implements Counters.
@@ -145,7 +148,11 @@ func (c *counter) day(now time.Time) *DayUsage {
 	if c.days == nil {
 		c.days = map[string]*DayUsage{}
 	}
-	key := dayOf(now)
+	if now.Before(c.todayStart) || !now.Before(c.todayStart.Add(24*time.Hour)) {
+		u := now.UTC()
+		c.todayStart, c.todayKey = time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, time.UTC), dayOf(u)
+	}
+	key := c.todayKey
 	d := c.days[key]
 	if d == nil {
 		d = &DayUsage{Remaining: -1}

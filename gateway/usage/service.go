@@ -380,7 +380,12 @@ func (s *Service) KeyStages(keyID string) []string {
 
 // lookup finds the key whose value is v, comparing in constant time.
 func (ix *index) lookup(v string) *APIKey {
-	k := ix.byHash[hashValue(v)]
+	if len(v) > MaxKeyValue {
+		return nil
+	}
+	var buf [MaxKeyValue]byte // hashed from the stack: no allocation per request
+	n := copy(buf[:], v)
+	k := ix.byHash[sha256.Sum256(buf[:n])]
 	if k == nil || !constantTimeEqual(k.Value, v) {
 		return nil
 	}
