@@ -677,4 +677,3 @@ func (h *usageHandlers) updateUsage(w http.ResponseWriter, r *http.Request) erro
 	}
 	return writeJSON(w, http.StatusOK, usageJSON{UsagePlanID: u.PlanID, StartDate: u.StartDate, EndDate: u.EndDate, Values: u.Items})
 }
-
