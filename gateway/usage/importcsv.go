@@ -73,9 +73,7 @@ func (s *Service) ImportKeys(ctx context.Context, data []byte) ([]*APIKey, error
 		if err != nil {
 			return nil, invalid("Invalid CSV at line %d: %v", line, err)
 		}
-		for _, id := range strings.FieldsFunc(field("usageplanids"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
-			plans[k] = append(plans[k], id)
-		}
+		plans[k] = strings.FieldsFunc(field("usageplanids"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' })
 		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
