@@ -204,6 +204,14 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 		Route: route, RouteKey: route.RouteKey, DomainName: ev.RequestContext.DomainName,
 		Deployed: e.deployed, DeploymentID: e.dep.ID, StageVariables: e.deployed.Variables,
 	}, entry: e}
+	if ev.RequestContext.EventType == connections.EventConnect {
+		rc.Identity.SourceIP, rc.Identity.UserAgent = ev.RequestContext.Identity.SourceIP, ev.RequestContext.Identity.UserAgent
+		for k, v := range ev.Headers {
+			if strings.EqualFold(k, "x-api-key") {
+				rc.Identity.APIKey = v
+			}
+		}
+	}
 	if ev.RequestContext.EventType != connections.EventDisconnect {
 		if resp := g.checkMessage(rc.Context); resp != nil {
 			return resp, nil
@@ -245,8 +253,9 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 
 // MessageChecker is an optional ability of a pipeline stage: checking a
 // WebSocket route invocation ($connect or a message), which does not run the
-// HTTP pipeline. c names the stage deployment, the route and its key. The
-// throttle stage has it.
+// HTTP pipeline. c names the stage deployment, the route and its key, and on
+// $connect the x-api-key the upgrade request sent (Identity.APIKey). The
+// throttle and API key stages have it.
 type MessageChecker interface {
 	CheckMessage(c *pipeline.Context) error
 }

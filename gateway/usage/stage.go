@@ -56,23 +56,25 @@ func (s *KeyStage) Order() int {
 // deployment requires a key and the API's key source is this stage's. An
 // unknown key source refuses the deployment rather than serve unchecked.
 func (s *KeyStage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
-	src := d.API.APIKeySource
-	if src == "" {
-		src = SourceHeader
+	required := map[*apis.Route]string{}
+	for i := range d.API.Routes {
+		r := &d.API.Routes[i]
+		if !r.APIKeyRequired {
+			continue
+		}
+		if d.API.Protocol == apis.ProtocolWebSocket && r.RouteKey != apis.RouteConnect {
+			return nil, fmt.Errorf("route %q requires an API key: WebSocket APIs check keys on $connect only", r.RouteKey)
+		}
+		required[r] = throttle.MethodKey(d.API.Protocol, r)
 	}
+	if len(required) == 0 {
+		return nil, nil
+	}
+	src := keySource(d.API)
 	if src != SourceHeader && src != SourceAuthorizer {
 		return nil, fmt.Errorf("apiKeySource %q: use HEADER or AUTHORIZER", src)
 	}
-	if src != s.source {
-		return nil, nil
-	}
-	required := map[*apis.Route]string{}
-	for i := range d.API.Routes {
-		if r := &d.API.Routes[i]; r.APIKeyRequired {
-			required[r] = throttle.MethodKey(d.API.Protocol, r)
-		}
-	}
-	if len(required) == 0 {
+	if src != s.source || d.API.Protocol == apis.ProtocolWebSocket { // WebSocket: CheckMessage
 		return nil, nil
 	}
 	apiID, stage := d.Stage.APIID, d.Stage.Name
@@ -94,6 +96,27 @@ func (s *KeyStage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			return next.ServeRequest(w, r, c)
 		})
 	}, nil
+}
+
+func keySource(a *apis.API) string {
+	if a.APIKeySource == "" {
+		return SourceHeader
+	}
+	return a.APIKeySource
+}
+
+// CheckMessage checks the API key of a WebSocket $connect whose route requires
+// one (the gateway's MessageChecker): the x-api-key header of the upgrade
+// request (c.Identity.APIKey) or the authorizer's usageIdentifierKey.
+func (s *KeyStage) CheckMessage(c *pipeline.Context) error {
+	if c.Route == nil || !c.Route.APIKeyRequired || c.Deployed == nil || keySource(c.Deployed.API) != s.source {
+		return nil
+	}
+	value := c.Identity.APIKey
+	if s.source == SourceAuthorizer {
+		value = c.Authorizer.UsageIdentifierKey
+	}
+	return s.svc.admit(c, value, c.Deployed.Stage.APIID, c.Deployed.Stage.Name, c.Route.RouteKey)
 }
 
 // admit checks the key value (never logged) for a method of an API stage,

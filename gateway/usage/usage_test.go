@@ -530,4 +530,9 @@ func TestUnknownKeySourceRefusesTheDeployment(t *testing.T) {
 	if _, err := NewKeyStage(s).Compile(&pipeline.Deployed{Stage: &apis.Stage{}, Deployment: dep, API: &dep.API}); err == nil {
 		t.Fatal("COOKIE key source compiled")
 	}
+	// Without a route that requires a key, the source does not matter.
+	dep.API.Routes[0].APIKeyRequired = false
+	if mw, err := NewKeyStage(s).Compile(&pipeline.Deployed{Stage: &apis.Stage{}, Deployment: dep, API: &dep.API}); err != nil || mw != nil {
+		t.Fatalf("no key required: middleware %v, err %v", mw != nil, err)
+	}
 }
