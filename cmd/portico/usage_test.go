@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portico-dev/portico/internal/testenv"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
 
 // cli runs the portico command against env and returns its standard output.
-func cli(t *testing.T, env *testenv.Env, args ...string) string {
+func cli(t *testing.T, env *apptest.Env, args ...string) string {
 	t.Helper()
 	root := newRoot()
 	var out, errOut bytes.Buffer
@@ -27,7 +27,7 @@ func cli(t *testing.T, env *testenv.Env, args ...string) string {
 }
 
 func TestKeyAndPlanCommands(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{})
+	env := apptest.Start(t, apptest.Options{})
 	ctx := context.Background()
 	resp, err := env.Client().Do(ctx, "POST", "/portico/v1/apis", nil, map[string]any{"name": "a", "protocol": "REST",
 		"routes": []map[string]any{{"method": "GET", "path": "/x", "integration": map[string]any{"type": "MOCK"}}}}, nil)

@@ -20,16 +20,16 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/throttle"
 	"github.com/portico-dev/portico/gateway/usage"
-	"github.com/portico-dev/portico/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	testenv.Cleanup()
+	apptest.Cleanup()
 	os.Exit(code)
 }
 
@@ -103,7 +103,7 @@ func call(t *testing.T, u, key string) (int, string, string) {
 // method whose OpenAPI security names an api_key scheme answered 200 to a
 // request with no key.
 func TestKeyRequiredMethodRefusesRequestWithoutKey(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{})
+	env := apptest.Start(t, apptest.Options{})
 	id := importKeyed(t, env.Client(), "dev")
 	base := env.GatewayURL + "/" + id + "/dev"
 	status, typ, body := call(t, base+"/pets", "")
@@ -117,7 +117,7 @@ func TestKeyRequiredMethodRefusesRequestWithoutKey(t *testing.T) {
 
 // sdk returns an AWS SDK apigateway client for the server's admin API, signing
 // with secret (the admin token, when the server has one).
-func sdk(env *testenv.Env, secret string) *apigateway.Client {
+func sdk(env *apptest.Env, secret string) *apigateway.Client {
 	return apigateway.New(apigateway.Options{
 		BaseEndpoint:     aws.String(env.AdminURL),
 		Region:           "us-east-1",
@@ -138,10 +138,10 @@ type controls struct {
 }
 
 // startFrozen starts a server whose throttle and usage clocks stand still.
-func startFrozen(t *testing.T, settings func(*app.Settings)) (*testenv.Env, *controls) {
+func startFrozen(t *testing.T, settings func(*app.Settings)) (*apptest.Env, *controls) {
 	t.Helper()
 	c := &controls{}
-	env := testenv.Start(t, testenv.Options{Settings: settings, Populate: []any{&c.th, &c.us, &c.apis}})
+	env := apptest.Start(t, apptest.Options{Settings: settings, Populate: []any{&c.th, &c.us, &c.apis}})
 	c.freeze()
 	return env, c
 }
