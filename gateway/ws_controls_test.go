@@ -15,16 +15,22 @@ import (
 	"github.com/portico-dev/portico/store"
 )
 
-// TestWebSocketRouteThrottle: WebSocket messages do not run the HTTP pipeline;
-// the throttle stage's MessageChecker applies the stage's per-route-key
-// throttle to them before the integration runs.
-func TestWebSocketRouteThrottle(t *testing.T) {
+// openAPIs opens a store in a temporary directory and an API service over it.
+func openAPIs(t *testing.T) (*store.Store, *apis.Service) {
+	t.Helper()
 	st, err := store.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	svc := apis.NewService(st, nil)
+	return st, apis.NewService(st, nil)
+}
+
+// TestWebSocketRouteThrottle: WebSocket messages do not run the HTTP pipeline;
+// the throttle stage's MessageChecker applies the stage's per-route-key
+// throttle to them before the integration runs.
+func TestWebSocketRouteThrottle(t *testing.T) {
+	_, svc := openAPIs(t)
 	ctx := context.Background()
 	mock := &apis.Integration{Type: apis.IntegrationMock}
 	a, err := svc.Create(ctx, &apis.API{Name: "chat", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{Routes: []apis.Route{
@@ -80,12 +86,7 @@ func TestWebSocketRouteThrottle(t *testing.T) {
 // refuses the handshake (403) without a valid key in a plan of the stage; a
 // key required on another WebSocket route refuses the stage deployment.
 func TestWebSocketConnectAPIKey(t *testing.T) {
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	svc := apis.NewService(st, nil)
+	st, svc := openAPIs(t)
 	ctx := context.Background()
 	mock := &apis.Integration{Type: apis.IntegrationMock}
 	a, err := svc.Create(ctx, &apis.API{Name: "chat", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{Routes: []apis.Route{
