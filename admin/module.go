@@ -26,6 +26,7 @@ type Params struct {
 	Gateway   GatewayDeps
 	Conns     ConnectionDeps
 	Images    ImageDeps
+	Usage     UsageDeps
 }
 
 // New builds the admin server and registers every route set.
@@ -44,6 +45,7 @@ func New(p Params) (*Server, error) {
 	s.registerConnectionRoutes(p.Conns)
 	s.registerImageRoutes(p.Images)
 	s.registerStatsRoutes()
+	s.registerUsageRoutes(p.Usage)
 	return s, nil
 }
 

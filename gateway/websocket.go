@@ -205,6 +205,19 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 		Route: route, RouteKey: route.RouteKey, DomainName: ev.RequestContext.DomainName,
 		Deployed: e.deployed, DeploymentID: e.dep.ID, StageVariables: e.deployed.Variables,
 	}, entry: e}
+	if ev.RequestContext.EventType == connections.EventConnect {
+		rc.Identity.SourceIP, rc.Identity.UserAgent = ev.RequestContext.Identity.SourceIP, ev.RequestContext.Identity.UserAgent
+		for k, v := range ev.Headers {
+			if strings.EqualFold(k, "x-api-key") {
+				rc.Identity.APIKey = v
+			}
+		}
+	}
+	if ev.RequestContext.EventType != connections.EventDisconnect {
+		if resp := g.checkMessage(rc.Context); resp != nil {
+			return resp, nil
+		}
+	}
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, "/", nil)
 	if err != nil {
 		return nil, err
@@ -237,6 +250,41 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 	default:
 		return nil, fmt.Errorf("integration type %q: %w", in.Type, errConfig)
 	}
+}
+
+// MessageChecker is an optional ability of a pipeline stage: checking a
+// WebSocket route invocation ($connect or a message), which does not run the
+// HTTP pipeline. c names the stage deployment, the route and its key, and on
+// $connect the x-api-key the upgrade request sent (Identity.APIKey). The
+// throttle and API key stages have it.
+type MessageChecker interface {
+	CheckMessage(c *pipeline.Context) error
+}
+
+// checkMessage runs the stages' WebSocket checks; a refusal becomes the
+// route's answer (a refused $connect handshake, or the error a two-way route
+// sends back), and the integration does not run.
+func (g *Gateway) checkMessage(c *pipeline.Context) *connections.Response {
+	for _, st := range g.stages {
+		mc, ok := st.(MessageChecker)
+		if !ok {
+			continue
+		}
+		err := mc.CheckMessage(c)
+		if err == nil {
+			continue
+		}
+		typ := pipeline.Default5XX
+		if e, ok := pipeline.AsError(err); ok {
+			typ = e.Type
+		}
+		def := typ.Default()
+		body, _ := json.Marshal(map[string]string{"message": def.Message})
+		g.log.Debug("websocket route refused", "api", c.APIID, "stage", c.Stage, "route", c.RouteKey, "err", err)
+		return &connections.Response{StatusCode: def.Status, Body: body,
+			Headers: map[string]string{"x-amzn-ErrorType": def.ErrorType}}
+	}
+	return nil
 }
 
 // respellHeaders renames the $connect event's headers to the client's spelling

@@ -63,6 +63,7 @@ default http://127.0.0.1:9090).`,
 		newLogsCmd(gf),
 		newStatsCmd(gf),
 		newAPICmd(gf), newStageCmd(gf),
+		newKeyCmd(gf), newPlanCmd(gf),
 	)
 	root.AddCommand(newWSCmds(gf)...)
 	root.AddCommand(newImageCmds(gf)...)

@@ -25,7 +25,7 @@ func parseServe(t *testing.T, args ...string) *serveFlags {
 func TestSettingsPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "portico.yaml")
-	if err := os.WriteFile(cfg, []byte("listen: ':7000'\ndata-dir: /from/yaml\nruntime: process\nlog-level: debug\ninvoker:\n  idle-timeout: 5m\n  max-spares: 0\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("listen: ':7000'\ndata-dir: /from/yaml\nruntime: process\nlog-level: debug\ninvoker:\n  idle-timeout: 5m\n  max-spares: 0\nthrottle:\n  rate-limit: 50\n  burst-limit: 20\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PORTICO_DATA_DIR", "/from/env")
@@ -53,6 +53,9 @@ func TestSettingsPrecedence(t *testing.T) {
 	if got := s.InvokerConfig().MaxSpares; got != 0 {
 		t.Errorf("invoker max-spares = %d, want 0 (set explicitly)", got)
 	}
+	if got := s.Throttle; got.RateLimit != 50 || got.BurstLimit != 20 {
+		t.Errorf("throttle = %+v, want rate 50 burst 20", got)
+	}
 }
 
 func TestSettingsRefused(t *testing.T) {
@@ -65,6 +68,7 @@ func TestSettingsRefused(t *testing.T) {
 		{"admin off loopback without token", []string{"--admin-listen", "0.0.0.0:9090"}, "", "--admin-token"},
 		{"unknown runtime", []string{"--runtime", "kvm"}, "", "auto, process, docker or containerd"},
 		{"unknown config key", nil, "listne: ':1'\n", "listne"},
+		{"negative throttle burst", nil, "throttle:\n  burst-limit: -1\n", "burst-limit"},
 		{"missing explicit config", []string{"--config", "/does/not/exist.yaml"}, "", "config file"},
 	}
 	for _, c := range cases {

@@ -805,3 +805,34 @@ func deepCopy(src, dst any) error {
 	}
 	return json.Unmarshal(raw, dst)
 }
+
+// SetMethodSettings replaces a stage's method settings (keys "*/*",
+// "/{resourcePath}/{METHOD}" or a route key) in one transaction; nil or empty
+// removes them all. Requests see the new settings from the next request on.
+func (s *Service) SetMethodSettings(ctx context.Context, apiID, name string, settings map[string]MethodSetting) (*Stage, error) {
+	for k := range settings {
+		if k == "" || len(k) > MaxName {
+			return nil, invalid("method settings key %q must be \"*/*\", \"{resourcePath}/{METHOD}\" or a route key", truncate(k, 200))
+		}
+	}
+	var st Stage
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		if err := s.getStage(tx, apiID, name, &st); err != nil {
+			return err
+		}
+		st.MethodSettings = nil
+		if len(settings) > 0 {
+			st.MethodSettings = make(map[string]MethodSetting, len(settings))
+			for k, v := range settings {
+				st.MethodSettings[k] = v
+			}
+		}
+		st.UpdatedAt = s.now()
+		return tx.Put(bucketStages, apiID+"/"+name, &st)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify(apiID)
+	return &st, nil
+}

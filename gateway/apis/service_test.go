@@ -296,3 +296,40 @@ func TestRouteSelectionExpressionMustParse(t *testing.T) {
 		t.Errorf("a dotted path was refused: %v", err)
 	}
 }
+
+func TestSetMethodSettings(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx := context.Background()
+	a, err := s.Create(ctx, helloAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	var notified int
+	s.Subscribe(func(string) { notified++ })
+	set := map[string]MethodSetting{"*/*": {ThrottlingRateLimit: 5, ThrottlingBurstLimit: 2}, "/hello/GET": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 1}}
+	if _, err := s.SetMethodSettings(ctx, a.ID, "dev", set); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.GetStage(ctx, a.ID, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.MethodSettings) != 2 || st.MethodSettings["/hello/GET"].ThrottlingBurstLimit != 1 || notified != 1 {
+		t.Fatalf("settings %+v, notified %d", st.MethodSettings, notified)
+	}
+	if _, err := s.SetMethodSettings(ctx, a.ID, "nope", set); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("unknown stage: %v", err)
+	}
+	if _, err := s.SetMethodSettings(ctx, a.ID, "dev", map[string]MethodSetting{"": {}}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Fatalf("empty key: %v", err)
+	}
+	if _, err := s.SetMethodSettings(ctx, a.ID, "dev", nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.GetStage(ctx, a.ID, "dev"); st.MethodSettings != nil {
+		t.Fatalf("cleared settings %+v", st.MethodSettings)
+	}
+}

@@ -18,6 +18,8 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/throttle"
+	"github.com/portico-dev/portico/gateway/usage"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
@@ -62,6 +64,10 @@ type Settings struct {
 	// WebSocket holds the WebSocket limits (idle-timeout, max-message-bytes, ...);
 	// zero fields take connections.DefaultConfig.
 	WebSocket connections.Config `yaml:"websocket"`
+	// Throttle is the account-wide throttle of the gateway (rate-limit,
+	// burst-limit); zero fields take 10,000 requests per second and a burst of
+	// 5,000, a negative rate-limit turns it off.
+	Throttle throttle.Config `yaml:"throttle"`
 }
 
 // InvokerSettings are the invoker limits a user may set in portico.yaml.
@@ -108,6 +114,9 @@ func (s Settings) Validate() error {
 	case "", "auto", "process", "docker", "containerd":
 	default:
 		return fmt.Errorf("--runtime %q: use auto, process, docker or containerd", s.Runtime)
+	}
+	if s.Throttle.BurstLimit < 0 {
+		return fmt.Errorf("throttle: burst-limit %d: use a positive bucket size (or a negative rate-limit to turn the account throttle off)", s.Throttle.BurstLimit)
 	}
 	if s.DataDir == "" {
 		return errors.New("--data-dir is empty: give a directory for Portico's data")
@@ -228,6 +237,10 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		apis.Module,
 		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain}),
 		gateway.Module,
+		// Pipeline stages (each joins the gateway's pipeline.stages group).
+		fx.Supply(s.Throttle),
+		throttle.Module,
+		usage.Module,
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)

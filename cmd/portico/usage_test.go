@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+)
+
+// cli runs the portico command against env and returns its standard output.
+func cli(t *testing.T, env *apptest.Env, args ...string) string {
+	t.Helper()
+	root := newRoot()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(append([]string{"--endpoint", env.AdminURL}, args...))
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("portico %s: %v (%s)", strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String()
+}
+
+func TestKeyAndPlanCommands(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	resp, err := env.Client().Do(ctx, "POST", "/portico/v1/apis", nil, map[string]any{"name": "a", "protocol": "REST",
+		"routes": []map[string]any{{"method": "GET", "path": "/x", "integration": map[string]any{"type": "MOCK"}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var api struct{ ID string }
+	_ = json.Unmarshal(resp.Body, &api)
+	if _, err := env.Client().Do(ctx, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	var k struct{ ID, Value string }
+	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "key", "create", "--name", "alice", "--enabled")), &k); err != nil || len(k.Value) != 40 {
+		t.Fatalf("key create: %+v %v", k, err)
+	}
+	if out := cli(t, env, "key", "list"); !strings.Contains(out, "alice") || strings.Contains(out, k.Value) {
+		t.Fatalf("key list (values hidden):\n%s", out)
+	}
+	if out := cli(t, env, "key", "get", k.ID, "--show-value"); !strings.Contains(out, k.Value) {
+		t.Fatalf("key get --show-value:\n%s", out)
+	}
+	if out := cli(t, env, "key", "update", k.ID, "--name", "alicia", "--disable"); !strings.Contains(out, "alicia") || !strings.Contains(out, "false") {
+		t.Fatalf("key update:\n%s", out)
+	}
+	csv := filepath.Join(t.TempDir(), "keys.csv")
+	_ = os.WriteFile(csv, []byte("Name,Key,Enabled\nbob,bob-key-value-0123456789,true\n"), 0o600)
+	if out := cli(t, env, "key", "import", csv); len(strings.TrimSpace(out)) != 10 {
+		t.Fatalf("key import printed %q, want one id", out)
+	}
+
+	var p struct{ ID string }
+	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "plan", "create", "--name", "basic", "--stage", api.ID+":dev",
+		"--rate", "10", "--burst", "20", "--quota", "100", "--period", "week")), &p); err != nil || p.ID == "" {
+		t.Fatalf("plan create: %v", err)
+	}
+	if out := cli(t, env, "plan", "list"); !strings.Contains(out, "100 per WEEK") || !strings.Contains(out, "10/s burst 20") {
+		t.Fatalf("plan list:\n%s", out)
+	}
+	cli(t, env, "plan", "add-key", p.ID, k.ID)
+	if out := cli(t, env, "plan", "get", p.ID); !strings.Contains(out, "alicia") {
+		t.Fatalf("plan get:\n%s", out)
+	}
+	if out := cli(t, env, "plan", "usage", p.ID); !strings.Contains(out, k.ID) {
+		t.Fatalf("plan usage:\n%s", out)
+	}
+	if out := cli(t, env, "plan", "reset-usage", p.ID, k.ID); !strings.Contains(out, "100") {
+		t.Fatalf("plan reset-usage:\n%s", out)
+	}
+	cli(t, env, "plan", "remove-key", p.ID, k.ID)
+	cli(t, env, "plan", "delete", p.ID)
+	cli(t, env, "key", "delete", k.ID)
+	if out := cli(t, env, "key", "list"); strings.Contains(out, "alicia") {
+		t.Fatalf("deleted key listed:\n%s", out)
+	}
+}

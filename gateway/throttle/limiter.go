@@ -1,0 +1,106 @@
+package throttle
+
+import (
+	"math"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limit is a token bucket: Rate tokens are added per second up to Burst, and a
+// request takes one. A negative Rate means no limit.
+type Limit struct {
+	Rate  float64
+	Burst int
+}
+
+// Unlimited reports whether l lets everything through.
+func (l Limit) Unlimited() bool { return l.Rate < 0 }
+
+// Limiter is where the token buckets live, keyed by what they limit
+// ("account", "api/stage//pets/GET", a usage plan's client). The in-process
+// Buckets is the default; a shared implementation (Redis, for several gateway
+// nodes) can replace it without touching the stages. Implementations are safe
+// for concurrent use.
+type Limiter interface {
+	// Bucket returns the bucket under key, the same one for the same key for the
+	// Limiter's lifetime, so that recompiling a stage keeps its counts.
+	Bucket(key string) Bucket
+}
+
+// Bucket is one token bucket. Safe for concurrent use.
+type Bucket interface {
+	// Allow takes one token at now under limit l and reports whether there was
+	// one. A limit other than the bucket's last one replaces it from now on
+	// (the tokens already there stay, capped at the new burst).
+	Allow(now time.Time, l Limit) bool
+}
+
+// Buckets is the in-process Limiter: one golang.org/x/time/rate.Limiter per key.
+// Safe for concurrent use.
+type Buckets struct {
+	m sync.Map // string -> *bucket
+}
+
+var _ Limiter = (*Buckets)(nil)
+
+// NewBuckets returns an empty in-process Limiter.
+func NewBuckets() *Buckets { return &Buckets{} }
+
+// Bucket implements Limiter.
+func (b *Buckets) Bucket(key string) Bucket {
+	if v, ok := b.m.Load(key); ok {
+		return v.(*bucket)
+	}
+	v, _ := b.m.LoadOrStore(key, &bucket{})
+	return v.(*bucket)
+}
+
+// Len returns the number of buckets (for tests).
+func (b *Buckets) Len() int {
+	n := 0
+	b.m.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+// bucket is a rate.Limiter created on first use with the limit it is first
+// asked with.
+type bucket struct {
+	mu  sync.Mutex // guards lim (creation) and cur
+	lim *rate.Limiter
+	cur Limit
+}
+
+var _ Bucket = (*bucket)(nil)
+
+// Allow implements Bucket.
+func (b *bucket) Allow(now time.Time, l Limit) bool {
+	if l.Unlimited() {
+		return true
+	}
+	l = normalize(l)
+	b.mu.Lock()
+	if b.lim == nil {
+		// A new bucket starts full.
+		b.cur, b.lim = l, rate.NewLimiter(rate.Limit(l.Rate), l.Burst)
+	} else if b.cur != l {
+		b.cur = l
+		b.lim.SetLimitAt(now, rate.Limit(l.Rate))
+		b.lim.SetBurstAt(now, l.Burst)
+	}
+	b.mu.Unlock()
+	return b.lim.AllowN(now, 1)
+}
+
+// normalize makes a limit that rate.Limiter reads as AWS does: a rate without
+// a burst gets a burst of its rate (at least 1).
+func normalize(l Limit) Limit {
+	if l.Burst <= 0 && l.Rate > 0 {
+		l.Burst = int(math.Max(1, math.Ceil(l.Rate)))
+	}
+	if l.Burst < 0 {
+		l.Burst = 0
+	}
+	return l
+}

@@ -1,0 +1,196 @@
+// Package throttle is the pipeline stage that applies the account-wide throttle
+// and the stage and per-method throttles of a stage's method settings, as token
+// buckets with golang.org/x/time/rate's semantics (rate = tokens added per
+// second, burst = the bucket's size). A request over a limit answers 429
+// TooManyRequestsException {"message":"Too Many Requests"} before any
+// integration runs.
+//
+// Limits, most specific first: a method's own settings
+// ("/{resourcePath}/{METHOD}" for REST APIs, a route key such as "GET /pets" or
+// "$connect" for HTTP and WebSocket APIs), else the stage's default ("*/*"),
+// each method with a bucket of its own; then the account. Usage plan throttles
+// (per client) are the usage stage's.
+//
+// Buckets live in a Limiter keyed by api/stage/method, outside the compiled
+// middleware, so that recompiling a stage keeps its counts; new settings take
+// effect as new rates on the same buckets.
+package throttle
+
+import (
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
+)
+
+// Config is the account-wide throttle. Zero fields take the defaults; a
+// negative RateLimit turns the account throttle off.
+type Config struct {
+	// RateLimit is the account's steady rate in requests per second (10,000).
+	RateLimit float64 `yaml:"rate-limit"`
+	// BurstLimit is the account's bucket size (5,000).
+	BurstLimit int `yaml:"burst-limit"`
+}
+
+// Defaults, as AWS's account-level throttle per region.
+const (
+	DefaultRateLimit  = 10000
+	DefaultBurstLimit = 5000
+)
+
+// WithDefaults returns c with zero fields set to the defaults.
+func (c Config) WithDefaults() Config {
+	if c.RateLimit == 0 {
+		c.RateLimit = DefaultRateLimit
+	}
+	if c.BurstLimit == 0 {
+		c.BurstLimit = DefaultBurstLimit
+	}
+	return c
+}
+
+// DefaultSettingsKey is the method settings key of a stage's defaults.
+const DefaultSettingsKey = "*/*"
+
+// accountKey is the account bucket's key.
+const accountKey = "account"
+
+// Stage is the throttle stage. Safe for concurrent use.
+type Stage struct {
+	account Limit
+	lim     Limiter
+	accB    Bucket
+	clock   atomic.Pointer[func() time.Time]
+}
+
+var _ pipeline.Stage = (*Stage)(nil)
+
+// New returns the throttle stage with the account limit of cfg, keeping its
+// buckets in lim (nil: a new in-process Buckets).
+func New(cfg Config, lim Limiter) *Stage {
+	cfg = cfg.WithDefaults()
+	if lim == nil {
+		lim = NewBuckets()
+	}
+	s := &Stage{account: Limit{Rate: cfg.RateLimit, Burst: cfg.BurstLimit}, lim: lim, accB: lim.Bucket(accountKey)}
+	s.SetClock(time.Now)
+	return s
+}
+
+// SetClock replaces the stage's clock (for tests, with a fake clock under
+// which no bucket refills).
+func (s *Stage) SetClock(now func() time.Time) { s.clock.Store(&now) }
+
+func (s *Stage) now() time.Time { return (*s.clock.Load())() }
+
+// Name implements pipeline.Stage.
+func (*Stage) Name() string { return "throttle" }
+
+// Order implements pipeline.Stage.
+func (*Stage) Order() int { return pipeline.OrderThrottle }
+
+// MethodKey returns the key of a route in a stage's method settings and in usage
+// plans: "/{resourcePath}/{METHOD}" for REST APIs ("/pets/{id}/GET"), the route
+// key for HTTP and WebSocket APIs ("GET /pets", "$connect").
+func MethodKey(protocol string, r *apis.Route) string {
+	if protocol == apis.ProtocolREST || protocol == "" {
+		return r.Path + "/" + r.Method
+	}
+	return r.RouteKey
+}
+
+// SettingLimit returns the throttle of a method setting, and false when it sets
+// none (both values zero: an entry made for other settings).
+func SettingLimit(ms apis.MethodSetting) (Limit, bool) {
+	if ms.ThrottlingRateLimit == 0 && ms.ThrottlingBurstLimit == 0 {
+		return Limit{}, false
+	}
+	return Limit{Rate: ms.ThrottlingRateLimit, Burst: ms.ThrottlingBurstLimit}, true
+}
+
+// stageLimit returns the stage throttle of the method under key: its own
+// setting, else the stage default.
+func stageLimit(settings map[string]apis.MethodSetting, key string) (Limit, bool) {
+	if ms, ok := settings[key]; ok {
+		if l, ok := SettingLimit(ms); ok {
+			return l, true
+		}
+	}
+	if ms, ok := settings[DefaultSettingsKey]; ok {
+		return SettingLimit(ms)
+	}
+	return Limit{}, false
+}
+
+// methodBucket is one method's bucket and limit in a compiled stage.
+type methodBucket struct {
+	b Bucket
+	l Limit
+}
+
+// Compile implements pipeline.Stage.
+func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
+	methods := map[*apis.Route]methodBucket{}
+	for i := range d.API.Routes {
+		r := &d.API.Routes[i]
+		key := MethodKey(d.API.Protocol, r)
+		if l, ok := stageLimit(d.Stage.MethodSettings, key); ok && !l.Unlimited() {
+			methods[r] = methodBucket{s.lim.Bucket(bucketKey(d.Stage.APIID, d.Stage.Name, key)), l}
+		}
+	}
+	if len(methods) == 0 && s.account.Unlimited() {
+		return nil, nil
+	}
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			now := s.now()
+			if m, ok := methods[c.Route]; ok && !m.b.Allow(now, m.l) {
+				return pipeline.Errorf(pipeline.Throttled, "stage %s %s: over %g requests per second (burst %d)", c.Stage, c.RouteKey, m.l.Rate, m.l.Burst)
+			}
+			if !s.accB.Allow(now, s.account) {
+				return pipeline.Errorf(pipeline.Throttled, "account: over %g requests per second (burst %d)", s.account.Rate, s.account.Burst)
+			}
+			return next.ServeRequest(w, r, c)
+		})
+	}, nil
+}
+
+// CheckMessage applies the stage and account throttles to one WebSocket route
+// invocation ($connect, a message, $disconnect), which does not run the HTTP
+// pipeline: c names the stage deployment (Deployed) and the route (RouteKey).
+func (s *Stage) CheckMessage(c *pipeline.Context) error {
+	now := s.now()
+	if d := c.Deployed; d != nil {
+		if l, ok := stageLimit(d.Stage.MethodSettings, c.RouteKey); ok &&
+			!s.lim.Bucket(bucketKey(d.Stage.APIID, d.Stage.Name, c.RouteKey)).Allow(now, l) {
+			return pipeline.Errorf(pipeline.Throttled, "stage %s route %s: over %g requests per second (burst %d)", c.Stage, c.RouteKey, l.Rate, l.Burst)
+		}
+	}
+	if !s.accB.Allow(now, s.account) {
+		return pipeline.Errorf(pipeline.Throttled, "account: over %g requests per second (burst %d)", s.account.Rate, s.account.Burst)
+	}
+	return nil
+}
+
+func bucketKey(apiID, stage, method string) string { return apiID + "/" + stage + "/" + method }
+
+// Params are the stage's dependencies under fx.
+type Params struct {
+	fx.In
+
+	Config Config `optional:"true"`
+	// Limiter replaces the in-process buckets (a shared store, later).
+	Limiter Limiter `optional:"true"`
+}
+
+// Module provides the throttle stage (*Stage, and as a pipeline stage).
+var Module = fx.Module("throttle",
+	fx.Provide(
+		func(p Params) *Stage { return New(p.Config, p.Limiter) },
+		pipeline.AsStage(func(s *Stage) *Stage { return s }),
+	),
+)

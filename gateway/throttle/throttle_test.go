@@ -1,0 +1,202 @@
+package throttle
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
+)
+
+// fakeClock is a clock that moves only when told.
+type fakeClock struct{ t time.Time }
+
+func (f *fakeClock) now() time.Time          { return f.t }
+func (f *fakeClock) advance(d time.Duration) { f.t = f.t.Add(d) }
+
+func deployed(protocol string, settings map[string]apis.MethodSetting, routes ...apis.Route) *pipeline.Deployed {
+	dep := &apis.Deployment{ID: "d1", APIID: "api1", API: apis.API{ID: "api1", Protocol: protocol, Definition: apis.Definition{Routes: routes}}}
+	return &pipeline.Deployed{Stage: &apis.Stage{APIID: "api1", Name: "dev", MethodSettings: settings}, Deployment: dep, API: &dep.API}
+}
+
+// harness compiles s for d around a terminal that counts calls, and serves
+// requests to route i.
+type harness struct {
+	t     *testing.T
+	d     *pipeline.Deployed
+	h     pipeline.Handler
+	calls int
+}
+
+func compile(t *testing.T, s *Stage, d *pipeline.Deployed) *harness {
+	t.Helper()
+	hs := &harness{t: t, d: d}
+	mw, err := s.Compile(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.h = pipeline.HandlerFunc(func(http.ResponseWriter, *http.Request, *pipeline.Context) error { hs.calls++; return nil })
+	if mw != nil {
+		hs.h = mw(hs.h)
+	}
+	return hs
+}
+
+// serve sends n requests to route i and returns how many passed; a refusal must
+// be a THROTTLED error.
+func (hs *harness) serve(i, n int) int {
+	hs.t.Helper()
+	before := hs.calls
+	for range n {
+		r := &hs.d.API.Routes[i]
+		c := &pipeline.Context{APIID: "api1", Stage: "dev", Route: r, RouteKey: r.RouteKey}
+		err := hs.h.ServeRequest(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), c)
+		if err != nil {
+			if e, ok := pipeline.AsError(err); !ok || e.Type != pipeline.Throttled {
+				hs.t.Fatalf("error %v, want THROTTLED", err)
+			}
+		}
+	}
+	return hs.calls - before
+}
+
+var (
+	getPets  = apis.Route{Method: "GET", Path: "/pets", RouteKey: "GET /pets"}
+	postPets = apis.Route{Method: "POST", Path: "/pets", RouteKey: "POST /pets"}
+	getPet   = apis.Route{Method: "GET", Path: "/pets/{id}", RouteKey: "GET /pets/{id}"}
+)
+
+func TestThrottle(t *testing.T) {
+	unlimited := Config{RateLimit: -1}
+	for _, tc := range []struct {
+		name     string
+		cfg      Config
+		protocol string
+		settings map[string]apis.MethodSetting
+		// sent requests per route index, and how many must pass
+		route, send, want int
+	}{
+		{"account burst", Config{RateLimit: 1, BurstLimit: 3}, apis.ProtocolREST, nil, 0, 10, 3},
+		{"account unlimited, no settings", unlimited, apis.ProtocolREST, nil, 0, 50, 50},
+		{"stage default", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 4}}, 0, 10, 4},
+		{"method overrides default", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{
+			"*/*": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 4}, "/pets/GET": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2}}, 0, 10, 2},
+		{"other method keeps default", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{
+			"*/*": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 4}, "/pets/GET": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2}}, 1, 10, 4},
+		{"templated path key", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"/pets/{id}/GET": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 1}}, 2, 10, 1},
+		{"setting without throttle values", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"/pets/GET": {CachingEnabled: true}}, 0, 10, 10},
+		{"negative rate is no limit", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: -1, ThrottlingBurstLimit: -1}}, 0, 10, 10},
+		{"rate without burst", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 2}}, 0, 10, 2},
+		{"http route key", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"GET /pets": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 3}}, 0, 10, 3},
+		{"http default route settings", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 5}}, 1, 10, 5},
+		{"account and stage: the tighter wins", Config{RateLimit: 1, BurstLimit: 2}, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 6}}, 0, 10, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+			s := New(tc.cfg, nil)
+			s.SetClock(clk.now)
+			hs := compile(t, s, deployed(tc.protocol, tc.settings, getPets, postPets, getPet))
+			if got := hs.serve(tc.route, tc.send); got != tc.want {
+				t.Fatalf("%d of %d passed, want %d", got, tc.send, tc.want)
+			}
+		})
+	}
+}
+
+func TestThrottleRefillsWithTheClock(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := New(Config{RateLimit: 2, BurstLimit: 2}, nil)
+	s.SetClock(clk.now)
+	hs := compile(t, s, deployed(apis.ProtocolREST, nil, getPets))
+	if got := hs.serve(0, 5); got != 2 {
+		t.Fatalf("first burst: %d passed", got)
+	}
+	clk.advance(time.Second) // two tokens
+	if got := hs.serve(0, 5); got != 2 {
+		t.Fatalf("after a second: %d passed, want 2", got)
+	}
+}
+
+func TestNoLimitsCompilesToNothing(t *testing.T) {
+	s := New(Config{RateLimit: -1}, nil)
+	mw, err := s.Compile(deployed(apis.ProtocolREST, nil, getPets))
+	if err != nil || mw != nil {
+		t.Fatalf("middleware %v, err %v: want none", mw != nil, err)
+	}
+}
+
+func TestRecompileKeepsCountsAndAppliesNewRates(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	lim := NewBuckets()
+	s := New(Config{RateLimit: -1}, lim)
+	s.SetClock(clk.now)
+	settings := map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 3}}
+	if got := compile(t, s, deployed(apis.ProtocolREST, settings, getPets)).serve(0, 3); got != 3 {
+		t.Fatalf("first compile: %d passed", got)
+	}
+	// The same settings compiled again (a redeploy): the bucket is still empty.
+	if got := compile(t, s, deployed(apis.ProtocolREST, settings, getPets)).serve(0, 3); got != 0 {
+		t.Fatalf("after recompile: %d passed, want 0 (counts kept)", got)
+	}
+	// A higher rate: the bucket refills at it from its first request on.
+	settings = map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 100, ThrottlingBurstLimit: 100}}
+	hs := compile(t, s, deployed(apis.ProtocolREST, settings, getPets))
+	if got := hs.serve(0, 1); got != 0 {
+		t.Fatalf("new rate, no time passed: %d passed, want 0", got)
+	}
+	clk.advance(100 * time.Millisecond) // 10 tokens at the new rate
+	if got := hs.serve(0, 50); got != 10 {
+		t.Fatalf("after new rate: %d passed, want 10", got)
+	}
+	if n := lim.Len(); n != 2 { // account + one method
+		t.Fatalf("%d buckets, want 2", n)
+	}
+}
+
+func TestCheckMessageWebSocket(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := New(Config{RateLimit: -1}, nil)
+	s.SetClock(clk.now)
+	d := deployed(apis.ProtocolWebSocket, map[string]apis.MethodSetting{
+		"sendmessage": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2}},
+		apis.Route{RouteKey: "sendmessage"}, apis.Route{RouteKey: "$default"})
+	count := func(key string, n int) (passed int) {
+		for range n {
+			err := s.CheckMessage(&pipeline.Context{Stage: "dev", RouteKey: key, Deployed: d})
+			if err == nil {
+				passed++
+			} else if e, ok := pipeline.AsError(err); !ok || e.Type != pipeline.Throttled {
+				t.Fatalf("error %v", err)
+			}
+		}
+		return passed
+	}
+	if got := count("sendmessage", 5); got != 2 {
+		t.Fatalf("sendmessage: %d passed, want 2", got)
+	}
+	if got := count("$default", 5); got != 5 {
+		t.Fatalf("$default: %d passed, want 5", got)
+	}
+}
+
+// TestThrottleAllocations keeps the stage's per-request work allocation-free.
+func TestThrottleAllocations(t *testing.T) {
+	s := New(Config{RateLimit: 1e9, BurstLimit: 1e9}, nil)
+	d := deployed(apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 1e9, ThrottlingBurstLimit: 1e9}}, getPets)
+	mw, err := s.Compile(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := mw(pipeline.HandlerFunc(func(http.ResponseWriter, *http.Request, *pipeline.Context) error { return nil }))
+	w, r := httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil)
+	c := &pipeline.Context{Route: &d.API.Routes[0]}
+	if n := testing.AllocsPerRun(100, func() {
+		if err := h.ServeRequest(w, r, c); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations per request", n)
+	}
+}

@@ -1,0 +1,306 @@
+package usage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/store"
+)
+
+// Counters keep the quota counts of each key in each plan. The in-process Counts
+// is the default; a shared implementation (Redis with atomic scripts, for several
+// gateway nodes) can replace it without touching the stage. Implementations are
+// safe for concurrent use.
+type Counters interface {
+	// Counter returns the counter of a key in a plan, the same one for the same
+	// pair for the Counters' lifetime.
+	Counter(planID, keyID string) Counter
+}
+
+// Counter counts one key's requests in one plan.
+type Counter interface {
+	// Take counts one request at now and reports whether it was admitted: under
+	// quota q (nil: no quota, always admitted), at most q.Limit requests are
+	// admitted per period, however many arrive at once.
+	Take(now time.Time, q *Quota) (bool, error)
+}
+
+// DayUsage is one key's usage on one day (UTC): requests counted and the quota
+// remaining at the end of the day.
+type DayUsage struct {
+	Used      int64 `json:"used"`
+	Remaining int64 `json:"remaining"`
+}
+
+// countRecord is a counter as stored.
+type countRecord struct {
+	PeriodStart time.Time `json:"periodStart"`
+	Used        int64     `json:"used"`
+}
+
+// Counts is the in-process Counters: counts in memory, written through to the
+// store by Flush (every second under Run, and at shutdown), so that a crash
+// loses at most the last second of counting and never resets a quota. Safe for
+// concurrent use.
+type Counts struct {
+	st  *store.Store
+	log *slog.Logger
+	m   sync.Map // plan id + "/" + key id -> *counter
+}
+
+var _ Counters = (*Counts)(nil)
+
+// NewCounts returns counters persisted in st.
+func NewCounts(st *store.Store, log *slog.Logger) *Counts {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Counts{st: st, log: log}
+}
+
+// counter is one key's count in one plan.
+type counter struct {
+	c      *Counts
+	planID string
+	keyID  string
+
+	mu          sync.Mutex
+	loaded      bool
+	periodStart time.Time
+	used        int64
+	dirty       bool
+	// days holds what changed per day since the last flush: the requests
+	// counted (added to the stored count) and the remaining quota (replacing it).
+	days map[string]*DayUsage
+	// today caches the day key of the last request (from midnight UTC).
+	todayStart time.Time
+	todayKey   string
+}
+
+// Counter implements Counters.
+func (cs *Counts) Counter(planID, keyID string) Counter { return cs.counter(planID, keyID) }
+
+func (cs *Counts) counter(planID, keyID string) *counter {
+	k := planID + "/" + keyID
+	if v, ok := cs.m.Load(k); ok {
+		return v.(*counter)
+	}
+	v, _ := cs.m.LoadOrStore(k, &counter{c: cs, planID: planID, keyID: keyID})
+	return v.(*counter)
+}
+
+// load reads the stored count once; c.mu is held.
+func (c *counter) load() error {
+	if c.loaded {
+		return nil
+	}
+	var rec countRecord
+	err := c.c.st.View(context.Background(), func(tx *store.Tx) error {
+		return tx.Get(bucketCounts, c.planID+"/"+c.keyID, &rec)
+	})
+	if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		return err
+	}
+	c.periodStart, c.used, c.loaded = rec.PeriodStart, rec.Used, true
+	return nil
+}
+
+// roll starts a new period when now is past the current one; c.mu is held.
+func (c *counter) roll(now time.Time, q *Quota) {
+	if q == nil {
+		return
+	}
+	if ps := q.PeriodStart(now); !ps.Equal(c.periodStart) {
+		c.periodStart, c.used, c.dirty = ps, 0, true
+	}
+}
+
+func dayOf(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+// Take implements Counter.
+func (c *counter) Take(now time.Time, q *Quota) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.load(); err != nil {
+		return false, err
+	}
+	c.roll(now, q)
+	if q != nil && c.used >= q.Limit {
+		return false, nil
+	}
+	c.used++
+	c.dirty = true
+	d := c.day(now)
+	d.Used++
+	if q != nil {
+		d.Remaining = q.Limit - c.used
+	}
+	return true, nil
+}
+
+// day returns the pending record of now's day; c.mu is held.
+func (c *counter) day(now time.Time) *DayUsage {
+	if c.days == nil {
+		c.days = map[string]*DayUsage{}
+	}
+	if now.Before(c.todayStart) || !now.Before(c.todayStart.Add(24*time.Hour)) {
+		u := now.UTC()
+		c.todayStart, c.todayKey = time.Date(u.Year(), u.Month(), u.Day(), 0, 0, 0, 0, time.UTC), dayOf(u)
+	}
+	key := c.todayKey
+	d := c.days[key]
+	if d == nil {
+		d = &DayUsage{Remaining: -1}
+		c.days[key] = d
+	}
+	return d
+}
+
+// SetRemaining sets the remaining quota of a key in a plan for the current
+// period (UpdateUsage) and writes it through at once.
+func (cs *Counts) SetRemaining(ctx context.Context, planID, keyID string, q *Quota, remaining int64, now time.Time) error {
+	c := cs.counter(planID, keyID)
+	c.mu.Lock()
+	if err := c.load(); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	c.roll(now, q)
+	c.used = max(0, q.Limit-remaining)
+	c.dirty = true
+	c.day(now).Remaining = q.Limit - c.used
+	c.mu.Unlock()
+	return cs.Flush(ctx)
+}
+
+// Remaining returns the quota left for a key in a plan at now.
+func (cs *Counts) Remaining(planID, keyID string, q *Quota, now time.Time) (int64, error) {
+	c := cs.counter(planID, keyID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.load(); err != nil {
+		return 0, err
+	}
+	c.roll(now, q)
+	return q.Limit - c.used, nil
+}
+
+// pending is one counter's unflushed state.
+type pending struct {
+	c    *counter
+	rec  countRecord
+	days map[string]*DayUsage
+}
+
+// Flush writes every changed count to the store in one transaction. On failure
+// the changes stay pending for the next Flush.
+func (cs *Counts) Flush(ctx context.Context) error {
+	var ps []pending
+	cs.m.Range(func(_, v any) bool {
+		c := v.(*counter)
+		c.mu.Lock()
+		if c.dirty || len(c.days) > 0 {
+			ps = append(ps, pending{c: c, rec: countRecord{PeriodStart: c.periodStart, Used: c.used}, days: c.days})
+			c.dirty, c.days = false, nil
+		}
+		c.mu.Unlock()
+		return true
+	})
+	if len(ps) == 0 {
+		return nil
+	}
+	err := cs.st.Update(ctx, func(tx *store.Tx) error {
+		for _, p := range ps {
+			base := p.c.planID + "/" + p.c.keyID
+			if err := tx.Put(bucketCounts, base, p.rec); err != nil {
+				return err
+			}
+			for day, d := range p.days {
+				var cur DayUsage
+				if err := tx.Get(bucketDays, base+"/"+day, &cur); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+					return err
+				}
+				cur.Used += d.Used
+				if d.Remaining >= 0 {
+					cur.Remaining = d.Remaining
+				}
+				if err := tx.Put(bucketDays, base+"/"+day, cur); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for _, p := range ps { // keep the changes for the next flush
+			p.c.mu.Lock()
+			p.c.dirty = true
+			for day, d := range p.days {
+				cur := p.c.day(mustParseDay(day))
+				cur.Used += d.Used
+				if cur.Remaining < 0 {
+					cur.Remaining = d.Remaining
+				}
+			}
+			p.c.mu.Unlock()
+		}
+		return err
+	}
+	return nil
+}
+
+func mustParseDay(s string) time.Time {
+	t, _ := time.Parse(time.DateOnly, s)
+	return t
+}
+
+// Run flushes every interval until ctx ends, then once more.
+func (cs *Counts) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := cs.Flush(context.WithoutCancel(ctx)); err != nil {
+				cs.log.Error("usage counts not written at stop", "err", err)
+			}
+			return
+		case <-t.C:
+			if err := cs.Flush(ctx); err != nil && ctx.Err() == nil {
+				cs.log.Error("usage counts not written; retrying in a second", "err", err)
+			}
+		}
+	}
+}
+
+// days returns the stored usage of a key in a plan by day.
+func (cs *Counts) days(ctx context.Context, planID, keyID string) (map[string]DayUsage, error) {
+	out := map[string]DayUsage{}
+	prefix := planID + "/" + keyID + "/"
+	err := cs.st.View(ctx, func(tx *store.Tx) error {
+		return tx.ForEach(bucketDays, prefix, func(k string, raw []byte) error {
+			var d DayUsage
+			if err := json.Unmarshal(raw, &d); err != nil {
+				return err
+			}
+			out[k[len(prefix):]] = d
+			return nil
+		})
+	})
+	return out, err
+}
+
+// forgetPlan drops the in-memory counters of a deleted plan.
+func (cs *Counts) forgetPlan(planID string) {
+	cs.m.Range(func(k, v any) bool {
+		if c := v.(*counter); c.planID == planID {
+			cs.m.Delete(k)
+		}
+		return true
+	})
+}

@@ -1,0 +1,111 @@
+package usage
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"io"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/portico-dev/portico/store"
+)
+
+// ImportKeys creates keys from AWS's CSV format: a header row naming the
+// columns (case does not matter) Name, Key, Description, Enabled,
+// UsagePlanIds and CustomerId, of which Key (the value) is required; then one
+// row per key. Enabled is true or false (default false); UsagePlanIds lists
+// plans to attach the key to, separated by commas or semicolons. Every row is
+// checked first and all keys are created in one transaction, or none is.
+func (s *Service) ImportKeys(ctx context.Context, data []byte) ([]*APIKey, error) {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	r.TrimLeadingSpace = true
+	header, err := r.Read()
+	if err != nil {
+		return nil, invalid("Invalid CSV: a header row (Name,Key,Description,Enabled,UsagePlanIds) is required")
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		switch h {
+		case "name", "key", "description", "enabled", "usageplanids", "customerid":
+			if _, dup := col[h]; dup {
+				return nil, invalid("Invalid CSV header: column %q appears twice", header[i])
+			}
+			col[h] = i
+		default:
+			return nil, invalid("Invalid CSV header: unknown column %q", header[i])
+		}
+	}
+	if _, ok := col["key"]; !ok {
+		return nil, invalid("Invalid CSV header: the Key column is required")
+	}
+	var keys []*APIKey
+	plans := map[*APIKey][]string{}
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, invalid("Invalid CSV at line %d: %v", line, err)
+		}
+		field := func(name string) string {
+			if i, ok := col[name]; ok && i < len(rec) {
+				return strings.TrimSpace(rec[i])
+			}
+			return ""
+		}
+		value := field("key")
+		in := KeyInput{Name: field("name"), Description: field("description"), Value: &value, CustomerID: field("customerid")}
+		if v := field("enabled"); v != "" {
+			b, err := strconv.ParseBool(strings.ToLower(v))
+			if err != nil {
+				return nil, invalid("Invalid CSV at line %d: Enabled must be true or false", line)
+			}
+			in.Enabled = &b
+		}
+		k, err := s.newKey(in)
+		if err != nil {
+			return nil, invalid("Invalid CSV at line %d: %v", line, err)
+		}
+		plans[k] = strings.FieldsFunc(field("usageplanids"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' })
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, invalid("Invalid CSV: no keys to import")
+	}
+	err = s.update(ctx, func(tx *store.Tx) error {
+		for _, k := range keys {
+			if err := putNewKey(tx, k); err != nil {
+				return err
+			}
+			for _, pid := range plans[k] {
+				var p Plan
+				if err := getPlan(tx, pid, &p); err != nil {
+					return err
+				}
+				if slices.Contains(p.KeyIDs, k.ID) {
+					continue
+				}
+				if err := checkOnePlanPerStage(tx, &p, []string{k.ID}); err != nil {
+					return err
+				}
+				p.KeyIDs = append(p.KeyIDs, k.ID)
+				sort.Strings(p.KeyIDs)
+				if err := tx.Put(bucketPlans, p.ID, &p); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return keys, nil
+}

@@ -1,0 +1,261 @@
+package usage
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/store"
+)
+
+func getPlan(tx *store.Tx, id string, p *Plan) error {
+	if err := tx.Get(bucketPlans, id, p); err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return notFound("Invalid Usage Plan ID specified")
+		}
+		return err
+	}
+	return nil
+}
+
+// checkStages checks that the API stages a plan names exist.
+func (s *Service) checkStages(ctx context.Context, p *Plan) error {
+	if s.stages == nil {
+		return nil
+	}
+	for _, as := range p.APIStages {
+		if _, err := s.stages.GetStage(ctx, as.APIID, as.Stage); err != nil {
+			if errors.Is(err, errdefs.ErrNotFound) {
+				return notFound("Invalid stage identifier specified: " + as.APIID + ":" + as.Stage)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// checkOnePlanPerStage refuses when a key of p is in another plan that covers
+// one of p's API stages.
+func checkOnePlanPerStage(tx *store.Tx, p *Plan, keyIDs []string) error {
+	if len(keyIDs) == 0 || len(p.APIStages) == 0 {
+		return nil
+	}
+	mine := map[string]bool{}
+	for _, as := range p.APIStages {
+		mine[as.APIID+"/"+as.Stage] = true
+	}
+	var err error
+	ferr := forEach(tx, bucketPlans, func(q *Plan) {
+		if q.ID == p.ID || err != nil {
+			return
+		}
+		for _, kid := range keyIDs {
+			if !slices.Contains(q.KeyIDs, kid) {
+				continue
+			}
+			for _, as := range q.APIStages {
+				if mine[as.APIID+"/"+as.Stage] {
+					err = conflict("API Key " + kid + " is already in usage plan " + q.ID + " for API stage " + as.APIID + ":" + as.Stage)
+					return
+				}
+			}
+		}
+	})
+	if ferr != nil {
+		return ferr
+	}
+	return err
+}
+
+// CreatePlan creates a usage plan from p (its ID, keys and dates are set here).
+func (s *Service) CreatePlan(ctx context.Context, p Plan) (*Plan, error) {
+	p.ID, p.KeyIDs = randomString(6, idAlphabet), nil
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	if err := s.checkStages(ctx, &p); err != nil {
+		return nil, err
+	}
+	p.CreatedAt = s.now()
+	p.UpdatedAt = p.CreatedAt
+	if err := s.update(ctx, func(tx *store.Tx) error { return tx.Put(bucketPlans, p.ID, &p) }); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// GetPlan returns a plan.
+func (s *Service) GetPlan(ctx context.Context, id string) (*Plan, error) {
+	var p Plan
+	if err := s.st.View(ctx, func(tx *store.Tx) error { return getPlan(tx, id, &p) }); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// ListPlans returns the plans (only those keyID is attached to, when set),
+// sorted by name then id.
+func (s *Service) ListPlans(ctx context.Context, keyID string) ([]*Plan, error) {
+	var out []*Plan
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		if keyID != "" {
+			var k APIKey
+			if err := getKey(tx, keyID, &k); err != nil {
+				return err
+			}
+		}
+		return forEach(tx, bucketPlans, func(p *Plan) {
+			if keyID == "" || slices.Contains(p.KeyIDs, keyID) {
+				out = append(out, p)
+			}
+		})
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, err
+}
+
+// UpdatePlan changes a plan with fn, which edits a copy; the result is validated
+// as a whole and written in one transaction, or nothing is.
+func (s *Service) UpdatePlan(ctx context.Context, id string, fn func(p *Plan) error) (*Plan, error) {
+	p, err := s.GetPlan(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := fn(p); err != nil {
+		return nil, err
+	}
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	if err := s.checkStages(ctx, p); err != nil {
+		return nil, err
+	}
+	err = s.update(ctx, func(tx *store.Tx) error {
+		var cur Plan
+		if err := getPlan(tx, id, &cur); err != nil {
+			return err
+		}
+		p.ID, p.KeyIDs, p.CreatedAt, p.UpdatedAt = cur.ID, cur.KeyIDs, cur.CreatedAt, s.now()
+		if err := checkOnePlanPerStage(tx, p, p.KeyIDs); err != nil {
+			return err
+		}
+		return tx.Put(bucketPlans, id, p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// DeletePlan deletes a plan and its usage records.
+func (s *Service) DeletePlan(ctx context.Context, id string) error {
+	err := s.update(ctx, func(tx *store.Tx) error {
+		var p Plan
+		if err := getPlan(tx, id, &p); err != nil {
+			return err
+		}
+		if err := tx.DeletePrefix(bucketCounts, id+"/"); err != nil {
+			return err
+		}
+		if err := tx.DeletePrefix(bucketDays, id+"/"); err != nil {
+			return err
+		}
+		return tx.Delete(bucketPlans, id)
+	})
+	if err == nil {
+		s.counts.forgetPlan(id)
+	}
+	return err
+}
+
+// AddPlanKey attaches a key to a plan. A key is in at most one plan per API
+// stage: a second is a ConflictException.
+func (s *Service) AddPlanKey(ctx context.Context, planID, keyID string) (*APIKey, error) {
+	var k APIKey
+	err := s.update(ctx, func(tx *store.Tx) error {
+		var p Plan
+		if err := getPlan(tx, planID, &p); err != nil {
+			return err
+		}
+		if err := getKey(tx, keyID, &k); err != nil {
+			return err
+		}
+		if slices.Contains(p.KeyIDs, keyID) {
+			return conflict("Usage Plan " + planID + " already has API Key " + keyID)
+		}
+		if err := checkOnePlanPerStage(tx, &p, []string{keyID}); err != nil {
+			return err
+		}
+		p.KeyIDs = append(p.KeyIDs, keyID)
+		sort.Strings(p.KeyIDs)
+		p.UpdatedAt = s.now()
+		return tx.Put(bucketPlans, p.ID, &p)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// RemovePlanKey detaches a key from a plan.
+func (s *Service) RemovePlanKey(ctx context.Context, planID, keyID string) error {
+	return s.update(ctx, func(tx *store.Tx) error {
+		var p Plan
+		if err := getPlan(tx, planID, &p); err != nil {
+			return err
+		}
+		if !slices.Contains(p.KeyIDs, keyID) {
+			return notFound("Invalid API Key identifier specified: " + keyID + " is not in usage plan " + planID)
+		}
+		p.KeyIDs = slices.DeleteFunc(p.KeyIDs, func(x string) bool { return x == keyID })
+		p.UpdatedAt = s.now()
+		return tx.Put(bucketPlans, p.ID, &p)
+	})
+}
+
+// PlanKey returns a key attached to a plan.
+func (s *Service) PlanKey(ctx context.Context, planID, keyID string) (*APIKey, error) {
+	keys, err := s.PlanKeys(ctx, planID)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if k.ID == keyID {
+			return k, nil
+		}
+	}
+	return nil, notFound("Invalid API Key identifier specified: " + keyID + " is not in usage plan " + planID)
+}
+
+// PlanKeys returns the keys attached to a plan, sorted by name then id.
+func (s *Service) PlanKeys(ctx context.Context, planID string) ([]*APIKey, error) {
+	var out []*APIKey
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		var p Plan
+		if err := getPlan(tx, planID, &p); err != nil {
+			return err
+		}
+		for _, id := range p.KeyIDs {
+			var k APIKey
+			if err := getKey(tx, id, &k); err != nil {
+				return err
+			}
+			out = append(out, &k)
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, err
+}

@@ -1,0 +1,393 @@
+package usage
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/throttle"
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/store"
+)
+
+// Stages finds an API's stage; *apis.Service satisfies it. An unknown API or
+// stage is errdefs.ErrNotFound.
+type Stages interface {
+	GetStage(ctx context.Context, apiID, name string) (*apis.Stage, error)
+}
+
+// Service manages API keys and usage plans. Every change is one store
+// transaction, validated before anything is written; the index the key stage
+// reads is replaced after each. Safe for concurrent use.
+type Service struct {
+	st     *store.Store
+	stages Stages
+	log    *slog.Logger
+	clock  atomic.Pointer[func() time.Time]
+	counts *Counts
+	// counters count quotas for the key stage (counts unless replaced); lim
+	// holds the plans' per-key token buckets.
+	counters Counters
+	lim      throttle.Limiter
+
+	mu    sync.Mutex // serialises index rebuilds
+	index atomic.Pointer[index]
+}
+
+// Options are a Service's optional parts.
+type Options struct {
+	// Stages checks the API stages plans name (nil: not checked).
+	Stages Stages
+	// Limiter holds the plans' token buckets (nil: in-process buckets).
+	Limiter throttle.Limiter
+	// Counters replaces the in-process quota counters for the key stage.
+	Counters Counters
+	Log      *slog.Logger
+}
+
+// NewService returns a Service over st and loads the index of keys and plans.
+func NewService(st *store.Store, o Options) (*Service, error) {
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{st: st, stages: o.Stages, log: log, lim: o.Limiter, counters: o.Counters}
+	s.SetClock(func() time.Time { return time.Now().UTC() })
+	s.counts = NewCounts(st, log)
+	if s.lim == nil {
+		s.lim = throttle.NewBuckets()
+	}
+	if s.counters == nil {
+		s.counters = s.counts
+	}
+	if err := s.reindex(context.Background()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// SetClock replaces the service's clock (for tests).
+func (s *Service) SetClock(now func() time.Time) { s.clock.Store(&now) }
+
+func (s *Service) now() time.Time { return (*s.clock.Load())() }
+
+// Counts returns the quota counters.
+func (s *Service) Counts() *Counts { return s.counts }
+
+// index is what the key stage reads per request: keys by the hash of their
+// value, and the plan of each key on each API stage.
+type index struct {
+	byHash map[[32]byte]*APIKey
+	// plans maps a key on an API stage to the plan covering it.
+	plans map[planRef]*keyPlan
+}
+
+// planRef names a key on an API stage.
+type planRef struct{ keyID, apiID, stage string }
+
+// keyPlan is one key in the plan that covers one API stage: the plan, its
+// token buckets for the key and the key's quota counter.
+type keyPlan struct {
+	plan    *Plan
+	bucket  throttle.Bucket // nil without a plan throttle
+	limit   throttle.Limit
+	methods map[string]limitedBucket
+	counter Counter
+}
+
+type limitedBucket struct {
+	b throttle.Bucket
+	l throttle.Limit
+}
+
+func hashValue(v string) [32]byte { return sha256.Sum256([]byte(v)) }
+
+// keyPlanFor builds the entry of key kid in plan p on API stage as.
+func (s *Service) keyPlanFor(p *Plan, as *APIStage, kid string) *keyPlan {
+	kp := &keyPlan{plan: p, counter: s.counters.Counter(p.ID, kid)}
+	base := "plan/" + p.ID + "/" + kid
+	if p.Throttle != nil {
+		kp.bucket, kp.limit = s.lim.Bucket(base), throttle.Limit{Rate: p.Throttle.RateLimit, Burst: p.Throttle.BurstLimit}
+	}
+	for m, t := range as.Throttle {
+		if kp.methods == nil {
+			kp.methods = map[string]limitedBucket{}
+		}
+		kp.methods[m] = limitedBucket{s.lim.Bucket(base + "/" + as.APIID + "/" + as.Stage + m), throttle.Limit{Rate: t.RateLimit, Burst: t.BurstLimit}}
+	}
+	return kp
+}
+
+// reindex rebuilds the index from the store.
+func (s *Service) reindex(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ix := &index{byHash: map[[32]byte]*APIKey{}, plans: map[planRef]*keyPlan{}}
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		if err := forEach(tx, bucketKeys, func(k *APIKey) { ix.byHash[hashValue(k.Value)] = k }); err != nil {
+			return err
+		}
+		return forEach(tx, bucketPlans, func(p *Plan) {
+			for i := range p.APIStages {
+				as := &p.APIStages[i]
+				for _, kid := range p.KeyIDs {
+					ix.plans[planRef{kid, as.APIID, as.Stage}] = s.keyPlanFor(p, as, kid)
+				}
+			}
+		})
+	})
+	if err != nil {
+		return err
+	}
+	s.index.Store(ix)
+	return nil
+}
+
+func forEach[T any](tx *store.Tx, bucket string, fn func(*T)) error {
+	return tx.ForEach(bucket, "", func(_ string, raw []byte) error {
+		v := new(T)
+		if err := jsonUnmarshal(raw, v); err != nil {
+			return err
+		}
+		fn(v)
+		return nil
+	})
+}
+
+// update runs fn in a write transaction and rebuilds the index after it.
+func (s *Service) update(ctx context.Context, fn func(tx *store.Tx) error) error {
+	if err := s.st.Update(ctx, fn); err != nil {
+		return err
+	}
+	if err := s.reindex(ctx); err != nil {
+		s.log.Error("usage index rebuild failed; the key stage reads the previous one", "err", err)
+		return err
+	}
+	return nil
+}
+
+const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+const valueAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+func randomString(n int, alphabet string) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// KeyInput creates a key. A nil Value generates one; a nil Enabled makes a
+// disabled key, as AWS does.
+type KeyInput struct {
+	Name        string
+	Description string
+	Value       *string
+	Enabled     *bool
+	CustomerID  string
+}
+
+func validKeyValue(v string) error {
+	if len(v) < MinKeyValue || len(v) > MaxKeyValue {
+		return invalid("API Key value should be at least %d characters and at most %d", MinKeyValue, MaxKeyValue)
+	}
+	for _, r := range v {
+		if r <= ' ' || r > '~' || r == ',' {
+			return invalid("API Key value must be printable ASCII without spaces or commas")
+		}
+	}
+	return nil
+}
+
+// newKey validates in and returns the key it makes.
+func (s *Service) newKey(in KeyInput) (*APIKey, error) {
+	if len(in.Name) > MaxName || len(in.Description) > MaxDescription {
+		return nil, invalid("API Key name or description is too long")
+	}
+	k := &APIKey{ID: randomString(10, idAlphabet), Name: in.Name, Description: in.Description, CustomerID: in.CustomerID}
+	if in.Value != nil {
+		if err := validKeyValue(*in.Value); err != nil {
+			return nil, err
+		}
+		k.Value = *in.Value
+	} else {
+		k.Value = randomString(GeneratedKeyValue, valueAlphabet)
+	}
+	if k.Name == "" {
+		k.Name = k.ID
+	}
+	if in.Enabled != nil {
+		k.Enabled = *in.Enabled
+	}
+	k.CreatedAt = s.now()
+	k.UpdatedAt = k.CreatedAt
+	return k, nil
+}
+
+// putNewKey stores k, refusing a value another key has.
+func putNewKey(tx *store.Tx, k *APIKey) error {
+	h := hashValue(k.Value)
+	hk := hex.EncodeToString(h[:])
+	if tx.Has(bucketValues, hk) {
+		return conflict("API Key already exists")
+	}
+	if err := tx.Put(bucketValues, hk, k.ID); err != nil {
+		return err
+	}
+	return tx.Put(bucketKeys, k.ID, k)
+}
+
+// CreateKey creates an API key.
+func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*APIKey, error) {
+	k, err := s.newKey(in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.update(ctx, func(tx *store.Tx) error { return putNewKey(tx, k) }); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func getKey(tx *store.Tx, id string, k *APIKey) error {
+	if err := tx.Get(bucketKeys, id, k); err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return notFound("Invalid API Key identifier specified")
+		}
+		return err
+	}
+	return nil
+}
+
+// GetKey returns a key.
+func (s *Service) GetKey(ctx context.Context, id string) (*APIKey, error) {
+	var k APIKey
+	if err := s.st.View(ctx, func(tx *store.Tx) error { return getKey(tx, id, &k) }); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// ListKeys returns the keys whose name starts with nameQuery (all when empty)
+// and, when customerID is set, whose customer id is it, sorted by name then id.
+func (s *Service) ListKeys(ctx context.Context, nameQuery, customerID string) ([]*APIKey, error) {
+	var out []*APIKey
+	err := s.st.View(ctx, func(tx *store.Tx) error {
+		return forEach(tx, bucketKeys, func(k *APIKey) {
+			if strings.HasPrefix(k.Name, nameQuery) && (customerID == "" || k.CustomerID == customerID) {
+				out = append(out, k)
+			}
+		})
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, err
+}
+
+// KeyPatch changes a key; nil fields stay.
+type KeyPatch struct {
+	Name, Description, CustomerID *string
+	Enabled                       *bool
+}
+
+// UpdateKey applies p to a key.
+func (s *Service) UpdateKey(ctx context.Context, id string, p KeyPatch) (*APIKey, error) {
+	var k APIKey
+	err := s.update(ctx, func(tx *store.Tx) error {
+		if err := getKey(tx, id, &k); err != nil {
+			return err
+		}
+		if p.Name != nil {
+			k.Name = *p.Name
+		}
+		if p.Description != nil {
+			k.Description = *p.Description
+		}
+		if p.CustomerID != nil {
+			k.CustomerID = *p.CustomerID
+		}
+		if p.Enabled != nil {
+			k.Enabled = *p.Enabled
+		}
+		if len(k.Name) > MaxName || len(k.Description) > MaxDescription {
+			return invalid("API Key name or description is too long")
+		}
+		k.UpdatedAt = s.now()
+		return tx.Put(bucketKeys, k.ID, &k)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// DeleteKey deletes a key and detaches it from its plans.
+func (s *Service) DeleteKey(ctx context.Context, id string) error {
+	return s.update(ctx, func(tx *store.Tx) error {
+		var k APIKey
+		if err := getKey(tx, id, &k); err != nil {
+			return err
+		}
+		h := hashValue(k.Value)
+		if err := tx.Delete(bucketValues, hex.EncodeToString(h[:])); err != nil {
+			return err
+		}
+		var plans []*Plan
+		if err := forEach(tx, bucketPlans, func(p *Plan) {
+			if slices.Contains(p.KeyIDs, id) {
+				plans = append(plans, p)
+			}
+		}); err != nil {
+			return err
+		}
+		for _, p := range plans {
+			p.KeyIDs = slices.DeleteFunc(p.KeyIDs, func(x string) bool { return x == id })
+			if err := tx.Put(bucketPlans, p.ID, p); err != nil {
+				return err
+			}
+		}
+		return tx.Delete(bucketKeys, id)
+	})
+}
+
+// KeyStages returns "apiId/stage" of every stage a key's plans cover, sorted.
+func (s *Service) KeyStages(keyID string) []string {
+	ix := s.index.Load()
+	var out []string
+	for ref := range ix.plans {
+		if ref.keyID == keyID {
+			out = append(out, ref.apiID+"/"+ref.stage)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// lookup finds the key whose value is v, comparing in constant time.
+func (ix *index) lookup(v string) *APIKey {
+	if len(v) > MaxKeyValue {
+		return nil
+	}
+	var buf [MaxKeyValue]byte // hashed from the stack: no allocation per request
+	n := copy(buf[:], v)
+	k := ix.byHash[sha256.Sum256(buf[:n])]
+	if k == nil || !constantTimeEqual(k.Value, v) {
+		return nil
+	}
+	return k
+}
