@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/cache"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
@@ -228,6 +229,11 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		apis.Module,
 		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain}),
 		gateway.Module,
+		// The response cache; max-age=0 signed with the admin token counts as
+		// authorized until IAM exists.
+		fx.Supply(cache.Config{AdminToken: s.AdminToken}),
+		cache.Module,
+		fx.Provide(func(c *cache.Stage) admin.StageCache { return c }),
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)
