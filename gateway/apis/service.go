@@ -377,6 +377,8 @@ type DeployInput struct {
 	// cache.
 	CacheClusterEnabled *bool
 	CacheClusterSize    *string
+	// TracingEnabled, with StageName, sets the stage's tracing.
+	TracingEnabled *bool
 }
 
 // Deploy snapshots API id as a new deployment. Routes without an integration make
@@ -392,7 +394,7 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 		if err := ValidateVariables(in.Variables); err != nil {
 			return nil, nil, err
 		}
-	} else if in.Canary != nil || in.CacheClusterEnabled != nil || in.CacheClusterSize != nil {
+	} else if in.Canary != nil || in.CacheClusterEnabled != nil || in.CacheClusterSize != nil || in.TracingEnabled != nil {
 		return nil, nil, invalid("canarySettings and cache settings need a stageName")
 	}
 	if c := in.Canary; c != nil {
@@ -477,8 +479,11 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 	return &dep, stage, nil
 }
 
-// applyDeployCache applies a deployment's cache settings to its stage.
+// applyDeployCache applies a deployment's cache and tracing settings to its stage.
 func applyDeployCache(st *Stage, in DeployInput) {
+	if in.TracingEnabled != nil {
+		st.TracingEnabled = *in.TracingEnabled
+	}
 	if in.CacheClusterSize != nil {
 		st.CacheClusterSize = *in.CacheClusterSize
 	}
