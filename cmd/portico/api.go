@@ -353,9 +353,10 @@ func parseVars(kvs []string) (map[string]string, error) {
 func newStageCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stage",
-		Short: "Manage an API's stages: variables, history, rollback",
+		Short: "Manage an API's stages: variables, history, rollback, canary, cache, throttle",
 	}
-	cmd.AddCommand(stageList(g), stageSetVar(g), stageHistory(g), stageRollback(g))
+	cmd.AddCommand(stageList(g), stageSetVar(g), stageHistory(g), stageRollback(g),
+		stageCanary(g), stagePromote(g), stageCache(g), stageThrottle(g))
 	return cmd
 }
 
