@@ -97,7 +97,14 @@ func releaseTable(w io.Writer, st *awsStage) error {
 	for _, k := range keys {
 		m := st.MethodSettings[k]
 		if m.ThrottlingRateLimit >= 0 || m.ThrottlingBurstLimit >= 0 {
-			throttles = append(throttles, fmt.Sprintf("%s %s/s burst %d", k, strconv.FormatFloat(m.ThrottlingRateLimit, 'f', -1, 64), m.ThrottlingBurstLimit))
+			rate, burst := "no limit", "no limit"
+			if m.ThrottlingRateLimit >= 0 {
+				rate = strconv.FormatFloat(m.ThrottlingRateLimit, 'f', -1, 64) + "/s"
+			}
+			if m.ThrottlingBurstLimit >= 0 {
+				burst = strconv.Itoa(m.ThrottlingBurstLimit)
+			}
+			throttles = append(throttles, fmt.Sprintf("%s %s burst %s", k, rate, burst))
 		}
 		if m.CachingEnabled {
 			caching = append(caching, fmt.Sprintf("%s ttl %ds", k, m.CacheTTLInSeconds))
