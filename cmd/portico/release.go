@@ -312,3 +312,38 @@ func stageThrottle(g *globalFlags) *cobra.Command {
 	f.IntVar(&burst, "burst", 0, "burst size (token bucket capacity)")
 	return cmd
 }
+
+// deployCanary creates a deployment straight into a stage's canary
+// (create-deployment with canarySettings) and prints its id.
+func deployCanary(cmd *cobra.Command, g *globalFlags, api string, body map[string]any, percent float64, vars []string) error {
+	if percent < 0 || percent > 100 {
+		return fmt.Errorf("--canary %v: use 0 to 100", percent)
+	}
+	overrides, err := parseVars(vars)
+	if err != nil {
+		return err
+	}
+	if _, ok := body["variables"]; ok {
+		return fmt.Errorf("--var sets a new stage's variables; a canary deployment takes --canary-var overrides")
+	}
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	body["canarySettings"] = map[string]any{"percentTraffic": percent, "stageVariableOverrides": overrides}
+	resp, err := c.Do(cmd.Context(), http.MethodPost, "/restapis/"+url.PathEscape(api)+"/deployments", nil, body, nil)
+	if err != nil {
+		return err
+	}
+	if g.json() {
+		return printJSON(cmd.OutOrStdout(), resp.Body)
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
+		return err
+	}
+	_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.ID)
+	return nil
+}

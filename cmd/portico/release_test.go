@@ -90,6 +90,16 @@ paths:
 		t.Fatalf("after promote: %s", out)
 	}
 	out = must("stage", "canary", id, "prod", "--remove")
+	if out, err := portico(t, env, "api", "deploy", id, "--stage", "prod", "--canary", "5", "--canary-var", "color=red"); err != nil {
+		t.Fatalf("deploy --canary: %v\n%s", err, out)
+	} else {
+		dep := strings.TrimSpace(out)
+		list, _ := portico(t, env, "stage", "canary", id, "prod", "--percent", "5")
+		if !strings.Contains(list, "5% -> "+dep) || !strings.Contains(list, "color=red") {
+			t.Fatalf("after deploy --canary (%s):\n%s", dep, list)
+		}
+	}
+	out = must("stage", "canary", id, "prod", "--remove")
 	if !strings.Contains(out, "prod") || strings.Contains(out, "% ->") {
 		t.Fatalf("after remove:\n%s", out)
 	}
