@@ -24,6 +24,8 @@
 package cache
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -39,6 +41,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
 
@@ -166,6 +169,27 @@ func (s *Stage) drop(key string) {
 		sc.c.Close()
 		delete(s.caches, key)
 	}
+}
+
+// Watch frees the caches of stages that are deleted or turn their cache off as
+// soon as svc reports the change, rather than at the stage's next request.
+func (s *Stage) Watch(svc *apis.Service) {
+	svc.Subscribe(func(apiID string) {
+		s.mu.Lock()
+		var keys []string
+		for k := range s.caches {
+			if strings.HasPrefix(k, apiID+"/") {
+				keys = append(keys, k)
+			}
+		}
+		s.mu.Unlock()
+		for _, k := range keys {
+			st, err := svc.GetStage(context.Background(), apiID, k[len(apiID)+1:])
+			if errors.Is(err, errdefs.ErrNotFound) || (err == nil && !st.CacheClusterEnabled) {
+				s.drop(k)
+			}
+		}
+	})
 }
 
 // Flush empties a stage's cache (flush-stage-cache); a stage without one has
@@ -483,10 +507,11 @@ func (r *recorder) Write(p []byte) (int, error) {
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // Module provides the cache stage to the pipeline and as *Stage (flushes,
-// counts).
+// counts), and frees the caches of stages that go away.
 var Module = fx.Module("cache",
 	fx.Provide(
 		func(cfg Config, log *slog.Logger) *Stage { return New(cfg, log) },
 		pipeline.AsStage(func(s *Stage) *Stage { return s }),
 	),
+	fx.Invoke(func(s *Stage, svc *apis.Service) { s.Watch(svc) }),
 )

@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/store"
 )
 
 const token = "admin-token-for-tests"
@@ -379,5 +379,57 @@ func TestDisabledStageCompilesToNothing(t *testing.T) {
 	st.CacheClusterEnabled, st.CacheClusterSize = true, "3"
 	if _, err := s.Compile(&pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API}); err == nil {
 		t.Fatal("a cache size outside AWS's list compiled")
+	}
+}
+
+func (s *Stage) cached(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.caches[key] != nil
+}
+
+func TestWatchFreesDeletedAndDisabledStages(t *testing.T) {
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	svc := apis.NewService(st, nil)
+	ctx := context.Background()
+	a, err := svc.Create(ctx, &apis.API{Name: "c", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{route("GET")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	on := true
+	s := New(Config{}, nil)
+	s.Watch(svc)
+	compile := func(name string) {
+		t.Helper()
+		_, stg, err := svc.Deploy(ctx, a.ID, apis.DeployInput{StageName: name, CacheClusterEnabled: &on})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dep, err := svc.GetDeployment(ctx, a.ID, stg.DeploymentID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Compile(&pipeline.Deployed{Stage: stg, Deployment: dep, API: &dep.API}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	compile("one")
+	compile("two")
+	off := false
+	if _, err := svc.UpdateStage(ctx, a.ID, "one", apis.StagePatch{CacheClusterEnabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	if s.cached(a.ID+"/one") || !s.cached(a.ID+"/two") {
+		t.Fatalf("after turning one's cache off: one %v, two %v", s.cached(a.ID+"/one"), s.cached(a.ID+"/two"))
+	}
+	if err := svc.DeleteStage(ctx, a.ID, "two"); err != nil {
+		t.Fatal(err)
+	}
+	if s.cached(a.ID + "/two") {
+		t.Fatal("a deleted stage kept its cache")
 	}
 }
