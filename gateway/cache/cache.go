@@ -12,8 +12,8 @@
 // integration's cacheNamespace (default: the resource path) and the values of its
 // cacheKeyParameters (method.request.querystring.x, .multivaluequerystring.x,
 // .header.x, .multivalueheader.x, .path.x), within the stage deployment that
-// answered: a new deployment starts a fresh key space, and a canary on another
-// deployment is cached apart unless its useStageCache is set.
+// answered: a new deployment starts a fresh key space, and canary requests are
+// cached apart (even on the stage's own deployment) unless useStageCache is set.
 //
 // A client's Cache-Control: max-age=0 fetches again and replaces the entry when
 // the method does not require authorization for it, or the request is authorized
@@ -278,9 +278,16 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Entries belong to the deployment that answered; canary requests have
+	// their own (they see other variables, even on the stage's deployment)
+	// unless the canary uses the stage's cache.
 	depID := d.Deployment.ID
-	if d.Canary && st.CanarySettings != nil && st.CanarySettings.UseStageCache {
-		depID = st.DeploymentID
+	if d.Canary {
+		if st.CanarySettings != nil && st.CanarySettings.UseStageCache {
+			depID = st.DeploymentID
+		} else {
+			depID = "canary:" + depID
+		}
 	}
 	routes := map[*apis.Route]*routeCache{}
 	for i := range d.API.Routes {

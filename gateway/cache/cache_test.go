@@ -354,17 +354,21 @@ func TestFlush(t *testing.T) {
 }
 
 func TestCanaryCachedApartUnlessUseStageCache(t *testing.T) {
-	for _, useStage := range []bool{false, true} {
+	for _, tc := range []struct {
+		useStage bool
+		depID    string
+	}{{false, "dep002"}, {true, "dep002"}, {false, "dep001"}, {true, "dep001"}} {
+		useStage := tc.useStage
 		st := cachedStage()
 		h := newHarness(t, st, route("GET"))
-		st.CanarySettings = &apis.CanarySettings{PercentTraffic: 50, DeploymentID: "dep002", UseStageCache: useStage}
+		st.CanarySettings = &apis.CanarySettings{PercentTraffic: 50, DeploymentID: tc.depID, UseStageCache: useStage}
 		canaryDep := *h.dep
-		canaryDep.ID = "dep002"
+		canaryDep.ID = tc.depID
 		h.compile(st, &canaryDep, true)
 		base := h.get("/items", nil)
 		w, _, _ := h.do(true, http.MethodGet, "/items", nil, nil)
 		if shared := w.Body.String() == base; shared != useStage {
-			t.Fatalf("useStageCache %v: canary answered %q, base %q", useStage, w.Body, base)
+			t.Fatalf("useStageCache %v, canary on %s: canary answered %q, base %q", useStage, tc.depID, w.Body, base)
 		}
 	}
 }
