@@ -89,7 +89,7 @@ paths:
 	if st.DeploymentID != older || st.Variables["color"] != "green" || st.CanarySettings == nil || st.CanarySettings.PercentTraffic != 0 {
 		t.Fatalf("after promote: %s", out)
 	}
-	out = must("stage", "canary", id, "prod", "--remove")
+	must("stage", "canary", id, "prod", "--remove")
 	if out, err := portico(t, env, "api", "deploy", id, "--stage", "prod", "--canary", "5", "--canary-var", "color=red"); err != nil {
 		t.Fatalf("deploy --canary: %v\n%s", err, out)
 	} else {
