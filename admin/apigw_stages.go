@@ -104,7 +104,7 @@ func (s *Server) apigwGetStages(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) apigwUpdateStage(w http.ResponseWriter, r *http.Request) error {
 	var req PatchRequest
-	if err := decodeBody(r, &req); err != nil {
+	if err := decodeJSON(w, r, porticoBody, &req); err != nil {
 		return err
 	}
 	p, err := StagePatchFromOperations(req.PatchOperations)
@@ -399,7 +399,7 @@ type apigwDeploymentRequest struct {
 
 func (s *Server) apigwCreateDeployment(w http.ResponseWriter, r *http.Request) error {
 	var in apigwDeploymentRequest
-	if err := decodeBody(r, &in); err != nil {
+	if err := decodeJSON(w, r, porticoBody, &in); err != nil {
 		return err
 	}
 	di := apis.DeployInput{Description: in.Description, StageName: in.StageName, StageDescription: in.StageDescription,

@@ -25,8 +25,8 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/gateway/cache"
-	"github.com/portico-dev/portico/internal/testenv"
 )
 
 const releaseToken = "release-admin-token-0123456789"
@@ -60,7 +60,7 @@ func (b *backend) count(path string) int {
 }
 
 type releaseEnv struct {
-	env     *testenv.Env
+	env     *apptest.Env
 	ag      *apigateway.Client
 	be      *backend
 	apiID   string
@@ -74,7 +74,7 @@ type releaseEnv struct {
 func startRelease(t *testing.T) *releaseEnv {
 	t.Helper()
 	re := &releaseEnv{be: newBackend(t)}
-	re.env = testenv.Start(t, testenv.Options{
+	re.env = apptest.Start(t, apptest.Options{
 		Settings: func(s *app.Settings) { s.AdminToken = releaseToken },
 		Populate: []any{&re.cache},
 	})
@@ -107,7 +107,7 @@ paths:
 	return re
 }
 
-func importAPI(t *testing.T, env *testenv.Env, doc, protocol string) string {
+func importAPI(t *testing.T, env *apptest.Env, doc, protocol string) string {
 	t.Helper()
 	resp, err := env.Client().Do(context.Background(), http.MethodPost, "/portico/v1/apis/import",
 		url.Values{"protocol": {protocol}}, []byte(doc), http.Header{"Content-Type": {"application/yaml"}})

@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portico-dev/portico/internal/testenv"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
 
 // portico runs the CLI against env and returns its output.
-func portico(t *testing.T, env *testenv.Env, args ...string) (string, error) {
+func portico(t *testing.T, env *apptest.Env, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
 	root := newRoot()
@@ -27,7 +27,7 @@ func portico(t *testing.T, env *testenv.Env, args ...string) (string, error) {
 // TestStageReleaseCommands drives canary, promote, cache and throttle through
 // the CLI and checks the stage the admin API then reports.
 func TestStageReleaseCommands(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{})
+	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	ctx := context.Background()
 	doc := `openapi: 3.0.1
