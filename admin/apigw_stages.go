@@ -240,26 +240,7 @@ func applyStageOp(p *apis.StagePatch, op PatchOperation, canary func() *apis.Can
 		}
 		return err
 	case len(segs) == 2 && segs[0] == "variables":
-		if !apis.ValidVariableName(segs[1]) {
-			return badPatchValue(op, "stage variable name %q must match [A-Za-z0-9_]{1,64}", truncate(segs[1], 80))
-		}
-		switch {
-		case set:
-			v, err := op.StringValue()
-			if err != nil {
-				return err
-			}
-			if p.SetVariables == nil {
-				p.SetVariables = map[string]string{}
-			}
-			p.SetVariables[segs[1]] = v
-		case op.Op == "remove":
-			p.UnsetVariables = append(p.UnsetVariables, segs[1])
-			delete(p.SetVariables, segs[1])
-		default:
-			return BadPatchPath(op)
-		}
-		return nil
+		return patchVariable(op, segs[1], &p.SetVariables, &p.UnsetVariables)
 	case len(segs) >= 1 && segs[0] == "canarySettings":
 		return applyCanaryOp(op, segs, set, canary)
 	case len(segs) == 2 && op.Op == "remove":
@@ -269,6 +250,31 @@ func applyStageOp(p *apis.StagePatch, op PatchOperation, canary func() *apis.Can
 		return applyMethodSettingOp(p, op, segs)
 	}
 	return BadPatchPath(op)
+}
+
+// patchVariable adds a replace, add or remove of variable name to set and unset
+// (stage variables, canary overrides).
+func patchVariable(op PatchOperation, name string, set *map[string]string, unset *[]string) error {
+	if !apis.ValidVariableName(name) {
+		return badPatchValue(op, "stage variable name %q must match [A-Za-z0-9_]{1,64}", truncate(name, 80))
+	}
+	switch op.Op {
+	case "replace", "add":
+		v, err := op.StringValue()
+		if err != nil {
+			return err
+		}
+		if *set == nil {
+			*set = map[string]string{}
+		}
+		(*set)[name] = v
+	case "remove":
+		*unset = append(*unset, name)
+		delete(*set, name)
+	default:
+		return BadPatchPath(op)
+	}
+	return nil
 }
 
 // applyCanaryOp handles /canarySettings paths.
@@ -293,26 +299,8 @@ func applyCanaryOp(op PatchOperation, segs []string, set bool, canary func() *ap
 	case len(segs) == 2 && set && segs[1] == "useStageCache":
 		canary().UseStageCache, err = patchBool(op)
 	case len(segs) == 3 && segs[1] == "stageVariableOverrides":
-		if !apis.ValidVariableName(segs[2]) {
-			return badPatchValue(op, "stage variable name %q must match [A-Za-z0-9_]{1,64}", truncate(segs[2], 80))
-		}
 		c := canary()
-		switch {
-		case set:
-			v, verr := op.StringValue()
-			if verr != nil {
-				return verr
-			}
-			if c.SetOverrides == nil {
-				c.SetOverrides = map[string]string{}
-			}
-			c.SetOverrides[segs[2]] = v
-		case op.Op == "remove":
-			c.UnsetOverrides = append(c.UnsetOverrides, segs[2])
-			delete(c.SetOverrides, segs[2])
-		default:
-			return BadPatchPath(op)
-		}
+		return patchVariable(op, segs[2], &c.SetOverrides, &c.UnsetOverrides)
 	default:
 		return BadPatchPath(op)
 	}
@@ -406,15 +394,7 @@ func (s *Server) apigwCreateDeployment(w http.ResponseWriter, r *http.Request) e
 		Variables: in.Variables, CacheClusterEnabled: in.CacheClusterEnabled, CacheClusterSize: in.CacheClusterSize,
 		TracingEnabled: in.TracingEnabled}
 	if c := in.CanarySettings; c != nil {
-		if c.PercentTraffic < 0 || c.PercentTraffic > 100 {
-			return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
-				fmt.Sprintf("Invalid canarySettings.percentTraffic %v: use 0.0..100.0", c.PercentTraffic))
-		}
 		di.Canary = &apis.CanarySettings{PercentTraffic: c.PercentTraffic, StageVariableOverrides: c.StageVariableOverrides, UseStageCache: c.UseStageCache}
-	}
-	if in.CacheClusterSize != nil && !apis.ValidCacheClusterSize(*in.CacheClusterSize) {
-		return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
-			fmt.Sprintf("Invalid cacheClusterSize %q: use one of %s (GB)", truncate(*in.CacheClusterSize, 20), strings.Join(apis.CacheClusterSizes, ", ")))
 	}
 	dep, _, err := s.gw.APIs.Deploy(r.Context(), r.PathValue("api"), di)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"maps"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -405,8 +404,10 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 			return nil, nil, fmt.Errorf("canary stage variable overrides: %w", err)
 		}
 	}
-	if in.CacheClusterSize != nil && !ValidCacheClusterSize(*in.CacheClusterSize) {
-		return nil, nil, invalid("cache cluster size %q: use one of %s (GB)", truncate(*in.CacheClusterSize, 20), strings.Join(CacheClusterSizes, ", "))
+	if in.CacheClusterSize != nil {
+		if err := ValidateCacheClusterSize(*in.CacheClusterSize); err != nil {
+			return nil, nil, err
+		}
 	}
 	var dep Deployment
 	var stage *Stage
@@ -815,8 +816,8 @@ func (s *Service) applySettings(tx *store.Tx, st *Stage, p StagePatch, now time.
 		}
 	}
 	if p.CacheClusterSize != nil {
-		if !ValidCacheClusterSize(*p.CacheClusterSize) {
-			return invalid("cache cluster size %q: use one of %s (GB)", truncate(*p.CacheClusterSize, 20), strings.Join(CacheClusterSizes, ", "))
+		if err := ValidateCacheClusterSize(*p.CacheClusterSize); err != nil {
+			return err
 		}
 		st.CacheClusterSize = *p.CacheClusterSize
 	}

@@ -35,6 +35,14 @@ var CacheClusterSizes = []string{"0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "1
 // ValidCacheClusterSize reports whether s is one of CacheClusterSizes.
 func ValidCacheClusterSize(s string) bool { return slices.Contains(CacheClusterSizes, s) }
 
+// ValidateCacheClusterSize checks s against CacheClusterSizes.
+func ValidateCacheClusterSize(s string) error {
+	if !ValidCacheClusterSize(s) {
+		return invalid("cache cluster size %q: use one of %s (GB)", truncate(s, 20), strings.Join(CacheClusterSizes, ", "))
+	}
+	return nil
+}
+
 // DefaultMethodSetting is what a new method-settings entry starts from when the
 // stage has no "*/*" entry to copy: API Gateway's defaults, except that the
 // throttle fields are -1 (no stage limit; the account's applies) rather than
