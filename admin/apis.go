@@ -23,6 +23,8 @@ type GatewayDeps struct {
 	APIs *apis.Service `optional:"true"`
 	// Server gives stage URLs in responses; optional.
 	Server *gateway.Server `optional:"true"`
+	// Cache flushes stage caches; optional.
+	Cache StageCache `optional:"true"`
 }
 
 // maxJSONBody bounds the JSON bodies of the gateway routes; imports take up to

@@ -42,6 +42,7 @@ func New(p Params) (*Server, error) {
 	s.gw = p.Gateway
 	s.registerLambdaRoutes()
 	s.registerGatewayRoutes()
+	s.registerAPIGatewayStageRoutes()
 	s.registerConnectionRoutes(p.Conns)
 	s.registerImageRoutes(p.Images)
 	s.registerStatsRoutes()

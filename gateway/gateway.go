@@ -90,6 +90,9 @@ type Gateway struct {
 	resolver Resolver
 	invoker  Invoker
 	now      func() time.Time
+	// draw picks canary or base: a request goes to the canary when draw()*100 is
+	// under the canary's percentTraffic.
+	draw func() float64
 
 	// stages are the pipeline's stages (other than the built-in responses and
 	// route stages); resp writes every error.
@@ -169,6 +172,7 @@ func New(cfg Config, svc *apis.Service, resolver Resolver, inv Invoker, log *slo
 	g := &Gateway{
 		cfg: cfg.withDefaults(), log: log, apis: svc, resolver: resolver, invoker: inv,
 		now:      func() time.Time { return time.Now().UTC() },
+		draw:     mrand.Float64,
 		resp:     responses.New(log),
 		compiled: map[string]*stageEntry{},
 	}
@@ -231,6 +235,18 @@ func (g *Gateway) loadStage(ctx context.Context, apiID, stage string) (*stageEnt
 	e, err = g.compile(st, dep, st.Variables, false)
 	if err != nil {
 		return nil, err
+	}
+	if c := st.CanarySettings; c != nil && dep.API.Protocol == apis.ProtocolREST && c.DeploymentID != "" {
+		canaryDep := dep
+		if c.DeploymentID != dep.ID {
+			if canaryDep, err = g.apis.GetDeployment(ctx, apiID, c.DeploymentID); err != nil {
+				return nil, fmt.Errorf("canary of stage %s: %w", stage, err)
+			}
+		}
+		if e.canary, err = g.compile(st, canaryDep, st.CanaryVariables(), true); err != nil {
+			return nil, err
+		}
+		e.canaryPercent = c.PercentTraffic
 	}
 	g.mu.Lock()
 	if g.gen == gen {
@@ -324,8 +340,12 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 // drawCanary reports whether a request goes to a canary that takes percent of
 // the traffic.
 func (g *Gateway) drawCanary(percent float64) bool {
-	return percent > 0 && (percent >= 100 || mrand.Float64()*100 < percent)
+	return percent > 0 && (percent >= 100 || g.draw()*100 < percent)
 }
+
+// SetCanaryDraw replaces the source of the canary draw, a uniform number in
+// [0, 1) per request (for tests); call it before serving.
+func (g *Gateway) SetCanaryDraw(draw func() float64) { g.draw = draw }
 
 // routeStage is the built-in stage that matches the route; the stages after it
 // see Context.Route.

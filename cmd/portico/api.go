@@ -287,9 +287,10 @@ func apiDelete(g *globalFlags) *cobra.Command {
 
 func apiDeploy(g *globalFlags) *cobra.Command {
 	var stage, description string
-	var vars []string
+	var vars, canaryVars []string
+	var canary float64
 	cmd := &cobra.Command{
-		Use:   "deploy ID --stage NAME",
+		Use:   "deploy ID --stage NAME [--canary PERCENT [--canary-var K=V]...]",
 		Short: "Snapshot an API as a new deployment and point a stage at it (prints the deployment id and stage URL)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -307,6 +308,9 @@ func apiDeploy(g *globalFlags) *cobra.Command {
 			body := map[string]any{"stageName": stage, "description": description}
 			if len(kv) > 0 {
 				body["variables"] = kv
+			}
+			if cmd.Flags().Changed("canary") {
+				return deployCanary(cmd, g, args[0], body, canary, canaryVars)
 			}
 			resp, err := c.Do(cmd.Context(), http.MethodPost, apisPath+"/"+url.PathEscape(args[0])+"/deployments", nil, body, nil)
 			if err != nil {
@@ -334,6 +338,8 @@ func apiDeploy(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&stage, "stage", "", "stage to point at the new deployment (created if missing)")
 	cmd.Flags().StringVar(&description, "description", "", "deployment description")
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "stage variable K=V for a new stage (repeatable)")
+	cmd.Flags().Float64Var(&canary, "canary", 0, "deploy into the (existing, REST) stage's canary with this share of its traffic, 0 to 100")
+	cmd.Flags().StringArrayVar(&canaryVars, "canary-var", nil, "stage variable override K=V for the canary's requests (repeatable)")
 	return cmd
 }
 
@@ -353,9 +359,10 @@ func parseVars(kvs []string) (map[string]string, error) {
 func newStageCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stage",
-		Short: "Manage an API's stages: variables, history, rollback",
+		Short: "Manage an API's stages: variables, history, rollback, canary, cache, throttle",
 	}
-	cmd.AddCommand(stageList(g), stageSetVar(g), stageHistory(g), stageRollback(g))
+	cmd.AddCommand(stageList(g), stageSetVar(g), stageHistory(g), stageRollback(g),
+		stageCanary(g), stagePromote(g), stageCache(g), stageThrottle(g))
 	return cmd
 }
 

@@ -307,6 +307,8 @@ const (
 	ActionCreate   = "create"
 	ActionDeploy   = "deploy"
 	ActionRollback = "rollback"
+	// ActionPromote moves a stage to its canary's deployment.
+	ActionPromote = "promote"
 )
 
 // HistoryEntry is one move of a stage to a deployment.

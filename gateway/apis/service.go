@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -366,6 +367,17 @@ type DeployInput struct {
 	// StageDescription and Variables apply only when the stage is created.
 	StageDescription string
 	Variables        map[string]string
+	// Canary, with StageName, deploys into the stage's canary instead: the new
+	// deployment becomes the canary's (with these percentTraffic, overrides and
+	// useStageCache) and the stage keeps serving its own deployment. The stage
+	// must exist and the API be a REST API.
+	Canary *CanarySettings
+	// CacheClusterEnabled and CacheClusterSize, with StageName, set the stage's
+	// cache.
+	CacheClusterEnabled *bool
+	CacheClusterSize    *string
+	// TracingEnabled, with StageName, sets the stage's tracing.
+	TracingEnabled *bool
 }
 
 // Deploy snapshots API id as a new deployment. Routes without an integration make
@@ -379,6 +391,21 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 			return nil, nil, err
 		}
 		if err := ValidateVariables(in.Variables); err != nil {
+			return nil, nil, err
+		}
+	} else if in.Canary != nil || in.CacheClusterEnabled != nil || in.CacheClusterSize != nil || in.TracingEnabled != nil {
+		return nil, nil, invalid("canarySettings and cache settings need a stageName")
+	}
+	if c := in.Canary; c != nil {
+		if err := ValidPercentTraffic(c.PercentTraffic); err != nil {
+			return nil, nil, err
+		}
+		if err := ValidateVariables(c.StageVariableOverrides); err != nil {
+			return nil, nil, fmt.Errorf("canary stage variable overrides: %w", err)
+		}
+	}
+	if in.CacheClusterSize != nil {
+		if err := ValidateCacheClusterSize(*in.CacheClusterSize); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -416,7 +443,23 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 		}
 		var st Stage
 		err := tx.Get(bucketStages, id+"/"+in.StageName, &st)
+		if in.Canary != nil {
+			if a.Protocol != ProtocolREST {
+				return invalid("canary releases are for REST APIs; api %s is %s", id, a.Protocol)
+			}
+			if errors.Is(err, errdefs.ErrNotFound) {
+				return notFound("stage", in.StageName)
+			}
+		}
 		switch {
+		case in.Canary != nil && err == nil:
+			c := *in.Canary
+			c.DeploymentID, c.StageVariableOverrides = dep.ID, nilIfEmpty(c.StageVariableOverrides)
+			st.CanarySettings = &c
+			st.UpdatedAt = now
+			applyDeployCache(&st, in)
+			stage = &st
+			return tx.Put(bucketStages, id+"/"+st.Name, &st)
 		case errors.Is(err, errdefs.ErrNotFound):
 			st = Stage{APIID: id, Name: in.StageName, Description: in.StageDescription, Variables: in.Variables, CreatedAt: now}
 			st.History = []HistoryEntry{{DeploymentID: dep.ID, Action: ActionCreate, At: now, Description: in.Description}}
@@ -426,6 +469,7 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 			st.History = appendHistory(st.History, HistoryEntry{DeploymentID: dep.ID, Action: ActionDeploy, At: now, Description: in.Description})
 		}
 		st.DeploymentID, st.UpdatedAt = dep.ID, now
+		applyDeployCache(&st, in)
 		stage = &st
 		return tx.Put(bucketStages, id+"/"+st.Name, &st)
 	})
@@ -434,6 +478,22 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 	}
 	s.notify(id)
 	return &dep, stage, nil
+}
+
+// applyDeployCache applies a deployment's cache and tracing settings to its stage.
+func applyDeployCache(st *Stage, in DeployInput) {
+	if in.TracingEnabled != nil {
+		st.TracingEnabled = *in.TracingEnabled
+	}
+	if in.CacheClusterSize != nil {
+		st.CacheClusterSize = *in.CacheClusterSize
+	}
+	if in.CacheClusterEnabled != nil {
+		st.CacheClusterEnabled = *in.CacheClusterEnabled
+		if st.CacheClusterEnabled && st.CacheClusterSize == "" {
+			st.CacheClusterSize = DefaultCacheClusterSize
+		}
+	}
 }
 
 func appendHistory(h []HistoryEntry, e HistoryEntry) []HistoryEntry {
@@ -501,7 +561,7 @@ func (s *Service) DeleteDeployment(ctx context.Context, apiID, depID string) err
 			if err := json.Unmarshal(raw, &st); err != nil {
 				return err
 			}
-			if st.DeploymentID == depID {
+			if st.DeploymentID == depID || (st.CanarySettings != nil && st.CanarySettings.DeploymentID == depID) {
 				inUse = append(inUse, st.Name)
 			}
 			return nil
@@ -643,6 +703,23 @@ type StagePatch struct {
 	// SetVariables adds or changes variables; UnsetVariables removes them.
 	SetVariables   map[string]string
 	UnsetVariables []string
+
+	// PromoteDeployment moves the stage to its canary's deployment and
+	// PromoteVariables merges the canary's overrides into the stage's variables
+	// (API Gateway's copy operations from /canarySettings/...); both leave the
+	// canary in place. They apply before the other fields.
+	PromoteDeployment bool
+	PromoteVariables  bool
+	// Canary changes the canary (REST APIs only).
+	Canary *CanaryPatch
+	// CacheClusterEnabled and CacheClusterSize (one of CacheClusterSizes)
+	// change the stage's cache; enabling it without a size takes
+	// DefaultCacheClusterSize.
+	CacheClusterEnabled *bool
+	CacheClusterSize    *string
+	TracingEnabled      *bool
+	// MethodSettings change method-settings entries, in order.
+	MethodSettings []MethodSettingPatch
 }
 
 // UpdateStage applies p to a stage in one transaction; the new state is validated
@@ -654,6 +731,9 @@ func (s *Service) UpdateStage(ctx context.Context, apiID, name string, p StagePa
 			return err
 		}
 		now := s.now()
+		if err := s.applySettings(tx, &st, p, now); err != nil {
+			return err
+		}
 		if p.Description != nil {
 			if len(*p.Description) > MaxDescription {
 				return invalid("stage description is longer than %d characters", MaxDescription)
@@ -692,6 +772,80 @@ func (s *Service) UpdateStage(ctx context.Context, apiID, name string, p StagePa
 	}
 	s.notify(apiID)
 	return &st, nil
+}
+
+// applySettings applies the promotion, canary, cache, tracing and method
+// settings parts of p to st, inside an update transaction.
+func (s *Service) applySettings(tx *store.Tx, st *Stage, p StagePatch, now time.Time) error {
+	if p.PromoteDeployment || p.PromoteVariables {
+		c := st.CanarySettings
+		if c == nil {
+			return invalid("stage %q has no canary to promote", st.Name)
+		}
+		if p.PromoteDeployment && c.DeploymentID != "" && c.DeploymentID != st.DeploymentID {
+			var d Deployment
+			if err := getDeployment(tx, st.APIID, c.DeploymentID, &d); err != nil {
+				return err
+			}
+			st.DeploymentID = d.ID
+			st.History = appendHistory(st.History, HistoryEntry{DeploymentID: d.ID, Action: ActionPromote, At: now})
+		}
+		if p.PromoteVariables && len(c.StageVariableOverrides) > 0 {
+			vars := maps.Clone(st.Variables)
+			if vars == nil {
+				vars = map[string]string{}
+			}
+			maps.Copy(vars, c.StageVariableOverrides)
+			if err := ValidateVariables(vars); err != nil {
+				return err
+			}
+			st.Variables = vars
+		}
+	}
+	if p.Canary != nil {
+		var a API
+		if err := s.getAPI(tx, st.APIID, &a); err != nil {
+			return err
+		}
+		exists := func(id string) error {
+			var d Deployment
+			return getDeployment(tx, st.APIID, id, &d)
+		}
+		if err := applyCanary(st, a.Protocol, p.Canary, exists); err != nil {
+			return err
+		}
+	}
+	if p.CacheClusterSize != nil {
+		if err := ValidateCacheClusterSize(*p.CacheClusterSize); err != nil {
+			return err
+		}
+		st.CacheClusterSize = *p.CacheClusterSize
+	}
+	if p.CacheClusterEnabled != nil {
+		st.CacheClusterEnabled = *p.CacheClusterEnabled
+		if st.CacheClusterEnabled && st.CacheClusterSize == "" {
+			st.CacheClusterSize = DefaultCacheClusterSize
+		}
+	}
+	if p.TracingEnabled != nil {
+		st.TracingEnabled = *p.TracingEnabled
+	}
+	if len(p.MethodSettings) > 0 {
+		settings := maps.Clone(st.MethodSettings)
+		if settings == nil {
+			settings = map[string]MethodSetting{}
+		}
+		for _, mp := range p.MethodSettings {
+			if err := applyMethodSetting(settings, mp); err != nil {
+				return err
+			}
+		}
+		if len(settings) == 0 {
+			settings = nil
+		}
+		st.MethodSettings = settings
+	}
+	return nil
 }
 
 // Rollback points a stage back at an earlier deployment of its history: to, or

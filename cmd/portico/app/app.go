@@ -20,6 +20,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/throttle"
 	"github.com/portico-dev/portico/gateway/usage"
+	"github.com/portico-dev/portico/gateway/cache"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
@@ -241,6 +242,11 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(s.Throttle),
 		throttle.Module,
 		usage.Module,
+		// The response cache; max-age=0 signed with the admin token counts as
+		// authorized until IAM exists.
+		fx.Supply(cache.Config{AdminToken: s.AdminToken}),
+		cache.Module,
+		fx.Provide(func(c *cache.Stage) admin.StageCache { return c }),
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)

@@ -1,0 +1,418 @@
+package admin
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// This file holds API Gateway's (v1) stage-level control plane in its own REST
+// shapes, so that the AWS SDKs and `aws apigateway --endpoint-url` work:
+// get-stage, get-stages, update-stage (patch operations), create-deployment
+// (with --stage-name and --canary-settings) and flush-stage-cache. REST API ids
+// and stage names are Portico's.
+
+// StageCache is the gateway's response cache as the admin API needs it; the
+// gateway/cache stage satisfies it.
+type StageCache interface {
+	// Flush empties a stage's cache.
+	Flush(apiID, stage string)
+}
+
+// registerAPIGatewayStageRoutes registers the stage-level routes.
+func (s *Server) registerAPIGatewayStageRoutes() {
+	if s.gw.APIs == nil {
+		return
+	}
+	s.HandleAPIGateway("GET /restapis/{api}/stages", s.apigwGetStages)
+	s.HandleAPIGateway("GET /restapis/{api}/stages/{stage}", s.apigwGetStage)
+	s.HandleAPIGateway("PATCH /restapis/{api}/stages/{stage}", s.apigwUpdateStage)
+	s.HandleAPIGateway("POST /restapis/{api}/deployments", s.apigwCreateDeployment)
+	s.HandleAPIGateway("DELETE /restapis/{api}/stages/{stage}/cache/data", s.apigwFlushStageCache)
+}
+
+// apigwStage is API Gateway's Stage shape.
+type apigwStage struct {
+	DeploymentID        string                        `json:"deploymentId,omitempty"`
+	StageName           string                        `json:"stageName"`
+	Description         string                        `json:"description,omitempty"`
+	CacheClusterEnabled bool                          `json:"cacheClusterEnabled"`
+	CacheClusterSize    string                        `json:"cacheClusterSize,omitempty"`
+	CacheClusterStatus  string                        `json:"cacheClusterStatus"`
+	MethodSettings      map[string]apis.MethodSetting `json:"methodSettings"`
+	Variables           map[string]string             `json:"variables,omitempty"`
+	CanarySettings      *apis.CanarySettings          `json:"canarySettings,omitempty"`
+	TracingEnabled      bool                          `json:"tracingEnabled"`
+	AccessLogSettings   *apis.AccessLogSettings       `json:"accessLogSettings,omitempty"`
+	CreatedDate         float64                       `json:"createdDate"`
+	LastUpdatedDate     float64                       `json:"lastUpdatedDate"`
+}
+
+// epoch is a time as API Gateway's JSON timestamps: seconds since the epoch.
+func epoch(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixMilli()) / 1000
+}
+
+func toAPIGWStage(st *apis.Stage) apigwStage {
+	out := apigwStage{DeploymentID: st.DeploymentID, StageName: st.Name, Description: st.Description,
+		CacheClusterEnabled: st.CacheClusterEnabled, CacheClusterSize: st.CacheClusterSize, CacheClusterStatus: "NOT_AVAILABLE",
+		MethodSettings: st.MethodSettings, Variables: st.Variables, CanarySettings: st.CanarySettings,
+		TracingEnabled: st.TracingEnabled, AccessLogSettings: st.AccessLogSettings,
+		CreatedDate: epoch(st.CreatedAt), LastUpdatedDate: epoch(st.UpdatedAt)}
+	if st.CacheClusterEnabled {
+		out.CacheClusterStatus = "AVAILABLE"
+	}
+	if out.MethodSettings == nil {
+		out.MethodSettings = map[string]apis.MethodSetting{}
+	}
+	return out
+}
+
+func (s *Server) apigwGetStage(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.gw.APIs.GetStage(r.Context(), r.PathValue("api"), r.PathValue("stage"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toAPIGWStage(st))
+}
+
+func (s *Server) apigwGetStages(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.gw.APIs.ListStages(r.Context(), r.PathValue("api"))
+	if err != nil {
+		return err
+	}
+	dep := r.URL.Query().Get("deploymentId")
+	out := struct {
+		Item []apigwStage `json:"item"`
+	}{Item: []apigwStage{}}
+	for _, st := range list {
+		if dep == "" || st.DeploymentID == dep {
+			out.Item = append(out.Item, toAPIGWStage(st))
+		}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apigwUpdateStage(w http.ResponseWriter, r *http.Request) error {
+	var req PatchRequest
+	if err := decodeJSON(w, r, porticoBody, &req); err != nil {
+		return err
+	}
+	p, err := StagePatchFromOperations(req.PatchOperations)
+	if err != nil {
+		return err
+	}
+	st, err := s.gw.APIs.UpdateStage(r.Context(), r.PathValue("api"), r.PathValue("stage"), p)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toAPIGWStage(st))
+}
+
+// badPatchValue is a BadRequestException naming the operation's path.
+func badPatchValue(op PatchOperation, format string, args ...any) error {
+	return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+		fmt.Sprintf("Invalid value for %s %s: ", op.Op, op.Path)+fmt.Sprintf(format, args...))
+}
+
+func patchBool(op PatchOperation) (*bool, error) {
+	v, err := op.StringValue()
+	if err != nil {
+		return nil, err
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil || (v != "true" && v != "false") {
+		return nil, badPatchValue(op, "%q is not true or false", truncate(v, 40))
+	}
+	return &b, nil
+}
+
+func patchInt(op PatchOperation) (*int, error) {
+	v, err := op.StringValue()
+	if err != nil {
+		return nil, err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return nil, badPatchValue(op, "%q is not an integer", truncate(v, 40))
+	}
+	return &n, nil
+}
+
+func patchFloat(op PatchOperation) (*float64, error) {
+	v, err := op.StringValue()
+	if err != nil {
+		return nil, err
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, badPatchValue(op, "%q is not a number", truncate(v, 40))
+	}
+	return &f, nil
+}
+
+func patchString(op PatchOperation) (*string, error) {
+	v, err := op.StringValue()
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// StagePatchFromOperations turns update-stage's patch operations into one
+// apis.StagePatch, which the service applies in one transaction: an operation
+// the stage does not support, or a bad value, refuses the whole update with a
+// BadRequestException naming its path.
+func StagePatchFromOperations(ops []PatchOperation) (apis.StagePatch, error) {
+	var p apis.StagePatch
+	if len(ops) == 0 {
+		return p, errdefs.New(errdefs.ErrInvalid, "BadRequestException", "Invalid patch operations: give at least one in patchOperations")
+	}
+	canary := func() *apis.CanaryPatch {
+		if p.Canary == nil {
+			p.Canary = &apis.CanaryPatch{}
+		}
+		return p.Canary
+	}
+	for _, op := range ops {
+		if err := applyStageOp(&p, op, canary); err != nil {
+			return p, err
+		}
+	}
+	if c := p.Canary; c != nil && c.Remove && (c.PercentTraffic != nil || c.DeploymentID != nil || c.UseStageCache != nil ||
+		len(c.SetOverrides) > 0 || len(c.UnsetOverrides) > 0) {
+		return p, errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+			"Invalid patch operations: remove /canarySettings cannot be combined with other /canarySettings operations")
+	}
+	return p, nil
+}
+
+// applyStageOp adds one operation to p.
+func applyStageOp(p *apis.StagePatch, op PatchOperation, canary func() *apis.CanaryPatch) error {
+	segs := op.Segments()
+	set := op.Op == "replace" || op.Op == "add"
+	var err error
+	switch {
+	case op.Op == "copy":
+		from := op.From
+		switch {
+		case from == "/canarySettings/deploymentId" && op.Path == "/deploymentId":
+			p.PromoteDeployment = true
+		case from == "/canarySettings/stageVariableOverrides" && op.Path == "/variables":
+			p.PromoteVariables = true
+		default:
+			return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+				fmt.Sprintf("Invalid patch operation: copy from '%s' to '%s' is not supported; use copy from /canarySettings/deploymentId to /deploymentId or from /canarySettings/stageVariableOverrides to /variables", truncate(from, 200), truncate(op.Path, 200)))
+		}
+		return nil
+	case len(segs) == 1 && set:
+		switch segs[0] {
+		case "description":
+			p.Description, err = patchString(op)
+		case "deploymentId":
+			p.DeploymentID, err = patchString(op)
+		case "cacheClusterEnabled":
+			p.CacheClusterEnabled, err = patchBool(op)
+		case "cacheClusterSize":
+			if p.CacheClusterSize, err = patchString(op); err == nil && !apis.ValidCacheClusterSize(*p.CacheClusterSize) {
+				err = badPatchValue(op, "cache cluster size %q is not one of %s (GB)", truncate(*p.CacheClusterSize, 20), strings.Join(apis.CacheClusterSizes, ", "))
+			}
+		case "tracingEnabled":
+			p.TracingEnabled, err = patchBool(op)
+		default:
+			return BadPatchPath(op)
+		}
+		return err
+	case len(segs) == 2 && segs[0] == "variables":
+		return patchVariable(op, segs[1], &p.SetVariables, &p.UnsetVariables)
+	case len(segs) >= 1 && segs[0] == "canarySettings":
+		return applyCanaryOp(op, segs, set, canary)
+	case len(segs) == 2 && op.Op == "remove":
+		p.MethodSettings = append(p.MethodSettings, apis.MethodSettingPatch{Key: segs[0] + "/" + segs[1], Remove: true})
+		return nil
+	case len(segs) == 4 && set:
+		return applyMethodSettingOp(p, op, segs)
+	}
+	return BadPatchPath(op)
+}
+
+// patchVariable adds a replace, add or remove of variable name to set and unset
+// (stage variables, canary overrides).
+func patchVariable(op PatchOperation, name string, set *map[string]string, unset *[]string) error {
+	if !apis.ValidVariableName(name) {
+		return badPatchValue(op, "stage variable name %q must match [A-Za-z0-9_]{1,64}", truncate(name, 80))
+	}
+	switch op.Op {
+	case "replace", "add":
+		v, err := op.StringValue()
+		if err != nil {
+			return err
+		}
+		if *set == nil {
+			*set = map[string]string{}
+		}
+		(*set)[name] = v
+	case "remove":
+		*unset = append(*unset, name)
+		delete(*set, name)
+	default:
+		return BadPatchPath(op)
+	}
+	return nil
+}
+
+// applyCanaryOp handles /canarySettings paths.
+func applyCanaryOp(op PatchOperation, segs []string, set bool, canary func() *apis.CanaryPatch) error {
+	var err error
+	switch {
+	case len(segs) == 1 && op.Op == "remove":
+		canary().Remove = true
+	case len(segs) == 2 && segs[1] == "stageVariableOverrides" && op.Op == "remove":
+		return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+			fmt.Sprintf("Invalid patch operation: removing %s is not supported; remove single overrides at /canarySettings/stageVariableOverrides/{name}", op.Path))
+	case len(segs) == 2 && set && segs[1] == "percentTraffic":
+		var f *float64
+		if f, err = patchFloat(op); err == nil {
+			if *f < 0 || *f > 100 {
+				return badPatchValue(op, "percentTraffic %v is outside 0.0..100.0", *f)
+			}
+			canary().PercentTraffic = f
+		}
+	case len(segs) == 2 && set && segs[1] == "deploymentId":
+		canary().DeploymentID, err = patchString(op)
+	case len(segs) == 2 && set && segs[1] == "useStageCache":
+		canary().UseStageCache, err = patchBool(op)
+	case len(segs) == 3 && segs[1] == "stageVariableOverrides":
+		c := canary()
+		return patchVariable(op, segs[2], &c.SetOverrides, &c.UnsetOverrides)
+	default:
+		return BadPatchPath(op)
+	}
+	return err
+}
+
+// applyMethodSettingOp handles /{resourcePath}/{METHOD}/{group}/{field} paths
+// ("/*/*/throttling/rateLimit", "/~1pets/GET/caching/ttlInSeconds").
+func applyMethodSettingOp(p *apis.StagePatch, op PatchOperation, segs []string) error {
+	key := segs[0] + "/" + segs[1]
+	if err := apis.ValidMethodSettingsKey(key); err != nil {
+		return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+			fmt.Sprintf("Invalid method setting path %s: use /*/*/... or /{resourcePath with / as ~1}/{METHOD}/...", truncate(op.Path, 200)))
+	}
+	m := apis.MethodSettingPatch{Key: key}
+	var err error
+	switch segs[2] + "/" + segs[3] {
+	case "metrics/enabled":
+		m.MetricsEnabled, err = patchBool(op)
+	case "logging/loglevel":
+		if m.LoggingLevel, err = patchString(op); err == nil {
+			switch *m.LoggingLevel {
+			case "OFF", "ERROR", "INFO":
+			default:
+				err = badPatchValue(op, "logging level %q: use OFF, ERROR or INFO", truncate(*m.LoggingLevel, 20))
+			}
+		}
+	case "logging/dataTrace":
+		m.DataTraceEnabled, err = patchBool(op)
+	case "throttling/burstLimit":
+		m.ThrottlingBurstLimit, err = patchInt(op)
+		if err == nil && *m.ThrottlingBurstLimit < -1 {
+			err = badPatchValue(op, "burst limit %d is negative", *m.ThrottlingBurstLimit)
+		}
+	case "throttling/rateLimit":
+		m.ThrottlingRateLimit, err = patchFloat(op)
+		if err == nil && *m.ThrottlingRateLimit < 0 && *m.ThrottlingRateLimit != -1 {
+			err = badPatchValue(op, "rate limit %v is negative", *m.ThrottlingRateLimit)
+		}
+	case "caching/enabled":
+		m.CachingEnabled, err = patchBool(op)
+	case "caching/ttlInSeconds":
+		m.CacheTTLInSeconds, err = patchInt(op)
+		if err == nil && (*m.CacheTTLInSeconds < 0 || *m.CacheTTLInSeconds > apis.MaxCacheTTL) {
+			err = badPatchValue(op, "TTL %d s is outside 0..%d", *m.CacheTTLInSeconds, apis.MaxCacheTTL)
+		}
+	case "caching/dataEncrypted":
+		m.CacheDataEncrypted, err = patchBool(op)
+	case "caching/requireAuthorizationForCacheControl":
+		m.RequireAuthorizationForCacheControl, err = patchBool(op)
+	case "caching/unauthorizedCacheControlHeaderStrategy":
+		if m.UnauthorizedCacheControlHeaderStrategy, err = patchString(op); err == nil {
+			switch *m.UnauthorizedCacheControlHeaderStrategy {
+			case apis.CacheControlFail, apis.CacheControlWithHeader, apis.CacheControlWithoutHeader:
+			default:
+				err = badPatchValue(op, "use %s, %s or %s", apis.CacheControlFail, apis.CacheControlWithHeader, apis.CacheControlWithoutHeader)
+			}
+		}
+	default:
+		return BadPatchPath(op)
+	}
+	if err != nil {
+		return err
+	}
+	p.MethodSettings = append(p.MethodSettings, m)
+	return nil
+}
+
+// apigwDeploymentRequest is CreateDeployment's body.
+type apigwDeploymentRequest struct {
+	StageName           string            `json:"stageName"`
+	StageDescription    string            `json:"stageDescription"`
+	Description         string            `json:"description"`
+	CacheClusterEnabled *bool             `json:"cacheClusterEnabled"`
+	CacheClusterSize    *string           `json:"cacheClusterSize"`
+	Variables           map[string]string `json:"variables"`
+	TracingEnabled      *bool             `json:"tracingEnabled"`
+	CanarySettings      *struct {
+		PercentTraffic         float64           `json:"percentTraffic"`
+		StageVariableOverrides map[string]string `json:"stageVariableOverrides"`
+		UseStageCache          bool              `json:"useStageCache"`
+	} `json:"canarySettings"`
+}
+
+func (s *Server) apigwCreateDeployment(w http.ResponseWriter, r *http.Request) error {
+	var in apigwDeploymentRequest
+	if err := decodeJSON(w, r, porticoBody, &in); err != nil {
+		return err
+	}
+	di := apis.DeployInput{Description: in.Description, StageName: in.StageName, StageDescription: in.StageDescription,
+		Variables: in.Variables, CacheClusterEnabled: in.CacheClusterEnabled, CacheClusterSize: in.CacheClusterSize,
+		TracingEnabled: in.TracingEnabled}
+	if c := in.CanarySettings; c != nil {
+		di.Canary = &apis.CanarySettings{PercentTraffic: c.PercentTraffic, StageVariableOverrides: c.StageVariableOverrides, UseStageCache: c.UseStageCache}
+	}
+	dep, _, err := s.gw.APIs.Deploy(r.Context(), r.PathValue("api"), di)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{
+		"id": dep.ID, "description": dep.Description, "createdDate": epoch(dep.CreatedAt), "apiSummary": map[string]any{},
+	})
+}
+
+func (s *Server) apigwFlushStageCache(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.gw.APIs.GetStage(r.Context(), r.PathValue("api"), r.PathValue("stage"))
+	if err != nil {
+		return err
+	}
+	if s.gw.Cache != nil {
+		s.gw.Cache.Flush(st.APIID, st.Name)
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}

@@ -1,0 +1,349 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// This file holds `portico stage canary|promote|cache|throttle`, clients of the
+// admin API's API Gateway stage routes (update-stage's patch operations,
+// flush-stage-cache).
+
+// patchOp is one of update-stage's patch operations.
+type patchOp struct {
+	Op    string  `json:"op"`
+	Path  string  `json:"path"`
+	Value *string `json:"value,omitempty"`
+	From  string  `json:"from,omitempty"`
+}
+
+func replaceOp(path, value string) patchOp { return patchOp{Op: "replace", Path: path, Value: &value} }
+
+// awsStage is the part of API Gateway's Stage shape the CLI prints.
+type awsStage struct {
+	StageName           string            `json:"stageName"`
+	DeploymentID        string            `json:"deploymentId"`
+	Variables           map[string]string `json:"variables"`
+	CacheClusterEnabled bool              `json:"cacheClusterEnabled"`
+	CacheClusterSize    string            `json:"cacheClusterSize"`
+	CanarySettings      *struct {
+		PercentTraffic         float64           `json:"percentTraffic"`
+		DeploymentID           string            `json:"deploymentId"`
+		StageVariableOverrides map[string]string `json:"stageVariableOverrides"`
+		UseStageCache          bool              `json:"useStageCache"`
+	} `json:"canarySettings"`
+	MethodSettings map[string]struct {
+		ThrottlingBurstLimit int     `json:"throttlingBurstLimit"`
+		ThrottlingRateLimit  float64 `json:"throttlingRateLimit"`
+		CachingEnabled       bool    `json:"cachingEnabled"`
+		CacheTTLInSeconds    int     `json:"cacheTtlInSeconds"`
+	} `json:"methodSettings"`
+}
+
+func restStagePath(api, stage string) string {
+	return "/restapis/" + url.PathEscape(api) + "/stages/" + url.PathEscape(stage)
+}
+
+// patchStage sends ops to update-stage and prints the stage.
+func patchStage(cmd *cobra.Command, g *globalFlags, api, stage string, ops []patchOp) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(cmd.Context(), http.MethodPatch, restStagePath(api, stage), nil, map[string]any{"patchOperations": ops}, nil)
+	if err != nil {
+		return err
+	}
+	if g.json() {
+		return printJSON(cmd.OutOrStdout(), resp.Body)
+	}
+	var st awsStage
+	if err := json.Unmarshal(resp.Body, &st); err != nil {
+		return err
+	}
+	return releaseTable(cmd.OutOrStdout(), &st)
+}
+
+// releaseTable prints a stage's deployment, canary, cache and throttles.
+func releaseTable(w io.Writer, st *awsStage) error {
+	canary := "-"
+	if c := st.CanarySettings; c != nil {
+		canary = fmt.Sprintf("%s%% -> %s", strconv.FormatFloat(c.PercentTraffic, 'f', -1, 64), c.DeploymentID)
+		if len(c.StageVariableOverrides) > 0 {
+			canary += " (" + formatVars(c.StageVariableOverrides) + ")"
+		}
+		if c.UseStageCache {
+			canary += " stage-cache"
+		}
+	}
+	cache := "off"
+	if st.CacheClusterEnabled {
+		cache = st.CacheClusterSize + " GB"
+	}
+	keys := make([]string, 0, len(st.MethodSettings))
+	for k := range st.MethodSettings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var throttles, caching []string
+	for _, k := range keys {
+		m := st.MethodSettings[k]
+		if m.ThrottlingRateLimit >= 0 || m.ThrottlingBurstLimit >= 0 {
+			rate, burst := "no limit", "no limit"
+			if m.ThrottlingRateLimit >= 0 {
+				rate = strconv.FormatFloat(m.ThrottlingRateLimit, 'f', -1, 64) + "/s"
+			}
+			if m.ThrottlingBurstLimit >= 0 {
+				burst = strconv.Itoa(m.ThrottlingBurstLimit)
+			}
+			throttles = append(throttles, fmt.Sprintf("%s %s burst %s", k, rate, burst))
+		}
+		if m.CachingEnabled {
+			caching = append(caching, fmt.Sprintf("%s ttl %ds", k, m.CacheTTLInSeconds))
+		}
+	}
+	if len(caching) > 0 {
+		cache += ", " + strings.Join(caching, ", ")
+	}
+	throttle := "-"
+	if len(throttles) > 0 {
+		throttle = strings.Join(throttles, ", ")
+	}
+	return table(w, []string{"STAGE", "DEPLOYMENT", "VARIABLES", "CANARY", "CACHE", "THROTTLE"},
+		[][]string{{st.StageName, st.DeploymentID, formatVars(st.Variables), canary, cache, throttle}})
+}
+
+func stageCanary(g *globalFlags) *cobra.Command {
+	var percent float64
+	var deployment string
+	var vars []string
+	var useStageCache, remove bool
+	cmd := &cobra.Command{
+		Use:   "canary API STAGE --percent P [--deployment ID] [--var K=V]... [--use-stage-cache] | --remove",
+		Short: "Send part of a REST stage's traffic to a canary deployment, change it, or remove it",
+		Long: `Sets a REST stage's canary: --percent of the requests (0 to 100, decimals
+allowed) go to --deployment (by default the canary's current deployment, or the
+stage's own when it has no canary yet) and see the stage variables with the
+--var overrides. --remove deletes the canary; the stage keeps its deployment.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if remove {
+				if cmd.Flags().Changed("percent") || deployment != "" || len(vars) > 0 || useStageCache {
+					return fmt.Errorf("--remove takes no other canary flag")
+				}
+				return patchStage(cmd, g, args[0], args[1], []patchOp{{Op: "remove", Path: "/canarySettings"}})
+			}
+			var ops []patchOp
+			if cmd.Flags().Changed("percent") {
+				if percent < 0 || percent > 100 {
+					return fmt.Errorf("--percent %v: use 0 to 100", percent)
+				}
+				ops = append(ops, replaceOp("/canarySettings/percentTraffic", strconv.FormatFloat(percent, 'f', -1, 64)))
+			}
+			if deployment != "" {
+				ops = append(ops, replaceOp("/canarySettings/deploymentId", deployment))
+			}
+			overrides, err := parseVars(vars)
+			if err != nil {
+				return err
+			}
+			names := make([]string, 0, len(overrides))
+			for k := range overrides {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			for _, k := range names {
+				ops = append(ops, replaceOp("/canarySettings/stageVariableOverrides/"+escapePatch(k), overrides[k]))
+			}
+			if cmd.Flags().Changed("use-stage-cache") {
+				ops = append(ops, replaceOp("/canarySettings/useStageCache", strconv.FormatBool(useStageCache)))
+			}
+			if len(ops) == 0 {
+				return fmt.Errorf("give --percent, --deployment, --var or --use-stage-cache (or --remove)")
+			}
+			return patchStage(cmd, g, args[0], args[1], ops)
+		},
+	}
+	f := cmd.Flags()
+	f.Float64Var(&percent, "percent", 0, "share of the stage's requests the canary takes, 0 to 100")
+	f.StringVar(&deployment, "deployment", "", "deployment the canary serves")
+	f.StringArrayVar(&vars, "var", nil, "stage variable override K=V for canary requests (repeatable)")
+	f.BoolVar(&useStageCache, "use-stage-cache", false, "let canary requests use the stage's cache")
+	f.BoolVar(&remove, "remove", false, "remove the canary")
+	return cmd
+}
+
+func stagePromote(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "promote API STAGE",
+		Short: "Make a stage's canary its release: its deployment and variable overrides become the stage's, its share 0%",
+		Long: `Promotes a REST stage's canary as the console does: the stage moves to the
+canary's deployment, the canary's variable overrides are merged into the
+stage's variables, and the canary stays with 0% of the traffic (remove it with
+portico stage canary API STAGE --remove).`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return patchStage(cmd, g, args[0], args[1], []patchOp{
+				{Op: "copy", From: "/canarySettings/stageVariableOverrides", Path: "/variables"},
+				{Op: "copy", From: "/canarySettings/deploymentId", Path: "/deploymentId"},
+				replaceOp("/canarySettings/percentTraffic", "0"),
+			})
+		},
+	}
+}
+
+func stageCache(g *globalFlags) *cobra.Command {
+	var enable, disable, flush bool
+	var size string
+	var ttl int
+	cmd := &cobra.Command{
+		Use:   "cache API STAGE --enable [--size GB] [--ttl SECONDS] | --disable | --flush",
+		Short: "Turn a REST stage's response cache on or off, or flush it",
+		Long: `--enable turns the stage's cache on for its GET methods (--size is the
+memory budget's upper bound in GB, one of 0.5, 1.6, 6.1, 13.5, 28.4, 58.2, 118,
+237; --ttl the entries' lifetime, 0 to 3600 s, default 300). --disable turns it
+off. --flush empties it.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n := 0
+			for _, b := range []bool{enable, disable, flush} {
+				if b {
+					n++
+				}
+			}
+			if n != 1 {
+				return fmt.Errorf("give one of --enable, --disable or --flush")
+			}
+			if flush {
+				c, err := g.client()
+				if err != nil {
+					return err
+				}
+				if _, err := c.Do(cmd.Context(), http.MethodDelete, restStagePath(args[0], args[1])+"/cache/data", nil, nil, nil); err != nil {
+					return err
+				}
+				if g.json() {
+					return printJSON(cmd.OutOrStdout(), []byte(`{"flushed":true}`))
+				}
+				_, _ = fmt.Fprintf(cmd.OutOrStdout(), "stage %s: cache flushed\n", args[1])
+				return nil
+			}
+			if disable {
+				if size != "" || cmd.Flags().Changed("ttl") {
+					return fmt.Errorf("--disable takes no --size or --ttl")
+				}
+				return patchStage(cmd, g, args[0], args[1], []patchOp{replaceOp("/cacheClusterEnabled", "false")})
+			}
+			ops := []patchOp{replaceOp("/cacheClusterEnabled", "true")}
+			if size != "" {
+				ops = append(ops, replaceOp("/cacheClusterSize", size))
+			}
+			ops = append(ops, replaceOp("/*/*/caching/enabled", "true"))
+			if cmd.Flags().Changed("ttl") {
+				ops = append(ops, replaceOp("/*/*/caching/ttlInSeconds", strconv.Itoa(ttl)))
+			}
+			return patchStage(cmd, g, args[0], args[1], ops)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&enable, "enable", false, "turn the cache on")
+	f.BoolVar(&disable, "disable", false, "turn the cache off")
+	f.BoolVar(&flush, "flush", false, "empty the cache")
+	f.StringVar(&size, "size", "", "cache size in GB (0.5, 1.6, 6.1, 13.5, 28.4, 58.2, 118 or 237)")
+	f.IntVar(&ttl, "ttl", 300, "entry lifetime in seconds, 0 to 3600")
+	return cmd
+}
+
+// escapePatch escapes a JSON-pointer segment: ~ as ~0, / as ~1.
+func escapePatch(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// methodSettingsPath turns "/pets/{id}/GET" (or "" for every method) into the
+// patch path prefix "/~1pets~1{id}/GET" ("/*/*").
+func methodSettingsPath(method string) (string, error) {
+	if method == "" || method == "*/*" {
+		return "/*/*", nil
+	}
+	i := strings.LastIndexByte(method, '/')
+	if i <= 0 || !strings.HasPrefix(method, "/") || i == len(method)-1 {
+		return "", fmt.Errorf("--method %q: give the resource path and method, e.g. /pets/GET or /pets/{id}/DELETE", method)
+	}
+	return "/" + escapePatch(method[:i]) + "/" + strings.ToUpper(method[i+1:]), nil
+}
+
+func stageThrottle(g *globalFlags) *cobra.Command {
+	var method string
+	var rate float64
+	var burst int
+	cmd := &cobra.Command{
+		Use:   "throttle API STAGE [--method /path/METHOD] --rate R --burst B",
+		Short: "Set a stage's throttle (requests per second and burst), for every method or one",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			prefix, err := methodSettingsPath(method)
+			if err != nil {
+				return err
+			}
+			var ops []patchOp
+			if cmd.Flags().Changed("rate") {
+				ops = append(ops, replaceOp(prefix+"/throttling/rateLimit", strconv.FormatFloat(rate, 'f', -1, 64)))
+			}
+			if cmd.Flags().Changed("burst") {
+				ops = append(ops, replaceOp(prefix+"/throttling/burstLimit", strconv.Itoa(burst)))
+			}
+			if len(ops) == 0 {
+				return fmt.Errorf("give --rate and/or --burst")
+			}
+			return patchStage(cmd, g, args[0], args[1], ops)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&method, "method", "", "one method, as /resource/path/METHOD (default: every method, */*)")
+	f.Float64Var(&rate, "rate", 0, "steady-state requests per second")
+	f.IntVar(&burst, "burst", 0, "burst size (token bucket capacity)")
+	return cmd
+}
+
+// deployCanary creates a deployment straight into a stage's canary
+// (create-deployment with canarySettings) and prints its id.
+func deployCanary(cmd *cobra.Command, g *globalFlags, api string, body map[string]any, percent float64, vars []string) error {
+	if percent < 0 || percent > 100 {
+		return fmt.Errorf("--canary %v: use 0 to 100", percent)
+	}
+	overrides, err := parseVars(vars)
+	if err != nil {
+		return err
+	}
+	if _, ok := body["variables"]; ok {
+		return fmt.Errorf("--var sets a new stage's variables; a canary deployment takes --canary-var overrides")
+	}
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	body["canarySettings"] = map[string]any{"percentTraffic": percent, "stageVariableOverrides": overrides}
+	resp, err := c.Do(cmd.Context(), http.MethodPost, "/restapis/"+url.PathEscape(api)+"/deployments", nil, body, nil)
+	if err != nil {
+		return err
+	}
+	if g.json() {
+		return printJSON(cmd.OutOrStdout(), resp.Body)
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
+		return err
+	}
+	_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.ID)
+	return nil
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+)
+
+// portico runs the CLI against env and returns its output.
+func portico(t *testing.T, env *apptest.Env, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	root := newRoot()
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(append([]string{"--endpoint", env.AdminURL}, args...))
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+// TestStageReleaseCommands drives canary, promote, cache and throttle through
+// the CLI and checks the stage the admin API then reports.
+func TestStageReleaseCommands(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	ctx := context.Background()
+	doc := `openapi: 3.0.1
+info: {title: cli, version: "1"}
+paths:
+  /pets:
+    get:
+      x-amazon-apigateway-integration: {type: mock, requestTemplates: {application/json: '{"statusCode": 200}'}, responses: {default: {statusCode: "200"}}}
+`
+	resp, err := c.Do(ctx, http.MethodPost, apisPath+"/import", url.Values{"protocol": {"REST"}}, []byte(doc), http.Header{"Content-Type": {"application/yaml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var imp struct {
+		API struct{ ID string } `json:"api"`
+	}
+	_ = json.Unmarshal(resp.Body, &imp)
+	id := imp.API.ID
+	must := func(args ...string) string {
+		t.Helper()
+		out, err := portico(t, env, args...)
+		if err != nil {
+			t.Fatalf("portico %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	must("api", "deploy", id, "--stage", "prod", "--var", "color=blue")
+	first := must("-o", "json", "stage", "history", id, "prod")
+	must("api", "deploy", id, "--stage", "prod")
+	var hist struct {
+		Items []struct{ DeploymentID string } `json:"items"`
+	}
+	_ = json.Unmarshal([]byte(first), &hist)
+	older := hist.Items[0].DeploymentID
+
+	out := must("stage", "canary", id, "prod", "--percent", "12.5", "--deployment", older, "--var", "color=green", "--use-stage-cache")
+	if !strings.Contains(out, "12.5% -> "+older) || !strings.Contains(out, "color=green") || !strings.Contains(out, "stage-cache") {
+		t.Fatalf("canary table:\n%s", out)
+	}
+	out = must("-o", "json", "stage", "promote", id, "prod")
+	var st struct {
+		DeploymentID   string            `json:"deploymentId"`
+		Variables      map[string]string `json:"variables"`
+		CanarySettings *struct {
+			PercentTraffic float64 `json:"percentTraffic"`
+		} `json:"canarySettings"`
+		CacheClusterEnabled bool   `json:"cacheClusterEnabled"`
+		CacheClusterSize    string `json:"cacheClusterSize"`
+		MethodSettings      map[string]struct {
+			ThrottlingRateLimit  float64 `json:"throttlingRateLimit"`
+			ThrottlingBurstLimit int     `json:"throttlingBurstLimit"`
+			CachingEnabled       bool    `json:"cachingEnabled"`
+			CacheTTLInSeconds    int     `json:"cacheTtlInSeconds"`
+		} `json:"methodSettings"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.DeploymentID != older || st.Variables["color"] != "green" || st.CanarySettings == nil || st.CanarySettings.PercentTraffic != 0 {
+		t.Fatalf("after promote: %s", out)
+	}
+	must("stage", "canary", id, "prod", "--remove")
+	if out, err := portico(t, env, "api", "deploy", id, "--stage", "prod", "--canary", "5", "--canary-var", "color=red"); err != nil {
+		t.Fatalf("deploy --canary: %v\n%s", err, out)
+	} else {
+		dep := strings.TrimSpace(out)
+		list, _ := portico(t, env, "stage", "canary", id, "prod", "--percent", "5")
+		if !strings.Contains(list, "5% -> "+dep) || !strings.Contains(list, "color=red") {
+			t.Fatalf("after deploy --canary (%s):\n%s", dep, list)
+		}
+	}
+	out = must("stage", "canary", id, "prod", "--remove")
+	if !strings.Contains(out, "prod") || strings.Contains(out, "% ->") {
+		t.Fatalf("after remove:\n%s", out)
+	}
+	if out, err := portico(t, env, "stage", "canary", id, "prod", "--percent", "101"); err == nil {
+		t.Fatalf("--percent 101 accepted:\n%s", out)
+	}
+
+	must("stage", "cache", id, "prod", "--enable", "--size", "1.6", "--ttl", "120")
+	must("stage", "throttle", id, "prod", "--rate", "100", "--burst", "50")
+	out = must("-o", "json", "stage", "throttle", id, "prod", "--method", "/pets/GET", "--rate", "5", "--burst", "2")
+	st.MethodSettings = nil
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	all, pets := st.MethodSettings["*/*"], st.MethodSettings["/pets/GET"]
+	if !st.CacheClusterEnabled || st.CacheClusterSize != "1.6" || !all.CachingEnabled || all.CacheTTLInSeconds != 120 ||
+		all.ThrottlingRateLimit != 100 || all.ThrottlingBurstLimit != 50 || pets.ThrottlingRateLimit != 5 || pets.ThrottlingBurstLimit != 2 ||
+		!pets.CachingEnabled || pets.CacheTTLInSeconds != 120 {
+		t.Fatalf("after cache and throttle: %s", out)
+	}
+	if out, err := portico(t, env, "stage", "cache", id, "prod", "--enable", "--size", "2"); err == nil || !strings.Contains(err.Error(), "cacheClusterSize") {
+		t.Fatalf("size 2 accepted: %v\n%s", err, out)
+	}
+	if out := must("stage", "cache", id, "prod", "--flush"); !strings.Contains(out, "flushed") {
+		t.Fatalf("flush: %s", out)
+	}
+	out = must("stage", "cache", id, "prod", "--disable")
+	if !strings.Contains(out, "off") {
+		t.Fatalf("after disable:\n%s", out)
+	}
+	if _, err := portico(t, env, "stage", "throttle", id, "nope", "--rate", "1"); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("unknown stage: %v", err)
+	}
+}

@@ -1,0 +1,120 @@
+package apis
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestMethodSettingsCopyAllAtCreation(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx := context.Background()
+	a, _ := s.Create(ctx, helloAPI())
+	if _, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.UpdateStage(ctx, a.ID, "dev", StagePatch{MethodSettings: []MethodSettingPatch{{Key: "/hello/GET", MetricsEnabled: ptr(true)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.MethodSettings["/hello/GET"]; got.ThrottlingRateLimit != -1 || got.CacheTTLInSeconds != DefaultCacheTTL || !got.MetricsEnabled {
+		t.Fatalf("an entry without */* to copy: %+v", got)
+	}
+	st, err = s.UpdateStage(ctx, a.ID, "dev", StagePatch{MethodSettings: []MethodSettingPatch{
+		{Key: "*/*", ThrottlingRateLimit: ptr(10.0), ThrottlingBurstLimit: ptr(5)},
+		{Key: "/{proxy+}/ANY", CacheTTLInSeconds: ptr(30)},
+		{Key: "*/*", ThrottlingRateLimit: ptr(20.0)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.MethodSettings["/{proxy+}/ANY"]; got.ThrottlingRateLimit != 10 || got.ThrottlingBurstLimit != 5 || got.CacheTTLInSeconds != 30 {
+		t.Fatalf("a later entry copies */* as it was then: %+v", got)
+	}
+	if got := st.MethodSettings["/hello/GET"]; got.ThrottlingRateLimit != -1 {
+		t.Fatalf("an existing entry changed with */*: %+v", got)
+	}
+	if ms, own, ok := st.EffectiveMethodSetting("/other", "GET"); own || !ok || ms.ThrottlingRateLimit != 20 {
+		t.Fatalf("effective setting of a method without its own: %+v %v %v", ms, own, ok)
+	}
+	for name, p := range map[string]MethodSettingPatch{
+		"ttl":      {Key: "*/*", CacheTTLInSeconds: ptr(3601)},
+		"strategy": {Key: "*/*", UnauthorizedCacheControlHeaderStrategy: ptr("SOMETIMES")},
+		"key":      {Key: "pets/GET", MetricsEnabled: ptr(true)},
+		"method":   {Key: "/pets/FETCH", MetricsEnabled: ptr(true)},
+		"remove":   {Key: "/nothing/GET", Remove: true},
+		"level":    {Key: "*/*", LoggingLevel: ptr("DEBUG")},
+		"rate":     {Key: "*/*", ThrottlingRateLimit: ptr(-2.0)},
+	} {
+		// A good change before the bad one is not applied either.
+		_, err := s.UpdateStage(ctx, a.ID, "dev", StagePatch{Description: ptr("changed"),
+			MethodSettings: []MethodSettingPatch{{Key: "*/*", ThrottlingRateLimit: ptr(99.0)}, p}})
+		if !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+	st, _ = s.GetStage(ctx, a.ID, "dev")
+	if st.Description != "" || st.MethodSettings["*/*"].ThrottlingRateLimit != 20 {
+		t.Fatalf("a refused update left changes: %q %+v", st.Description, st.MethodSettings["*/*"])
+	}
+}
+
+func TestCanaryLifecycle(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx := context.Background()
+	a, _ := s.Create(ctx, helloAPI())
+	if _, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "prod", Canary: &CanarySettings{PercentTraffic: 5}}); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("a canary deployment into a missing stage: %v", err)
+	}
+	if list, _ := s.ListDeployments(ctx, a.ID); len(list) != 0 {
+		t.Fatalf("a refused canary deployment was stored: %v", list)
+	}
+	base, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "prod", Variables: map[string]string{"alias": "live", "keep": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateStage(ctx, a.ID, "prod", StagePatch{PromoteDeployment: true}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Fatalf("promote without a canary: %v", err)
+	}
+	for _, p := range []float64{-0.1, 100.01} {
+		if _, err := s.UpdateStage(ctx, a.ID, "prod", StagePatch{Canary: &CanaryPatch{PercentTraffic: &p}}); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Fatalf("percent %v: %v", p, err)
+		}
+	}
+	canary, st, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "prod",
+		Canary: &CanarySettings{PercentTraffic: 12.5, StageVariableOverrides: map[string]string{"alias": "beta"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.DeploymentID != base.ID || st.CanarySettings.DeploymentID != canary.ID || st.CanaryVariables()["alias"] != "beta" || st.CanaryVariables()["keep"] != "1" {
+		t.Fatalf("after a canary deployment: %+v %+v", st, st.CanarySettings)
+	}
+	st, err = s.UpdateStage(ctx, a.ID, "prod", StagePatch{PromoteDeployment: true, PromoteVariables: true, Canary: &CanaryPatch{PercentTraffic: ptr(0.0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.DeploymentID != canary.ID || st.Variables["alias"] != "beta" || st.Variables["keep"] != "1" || st.CanarySettings == nil ||
+		st.CanarySettings.PercentTraffic != 0 || st.History[len(st.History)-1].Action != ActionPromote {
+		t.Fatalf("after promotion: %+v %+v", st, st.CanarySettings)
+	}
+	st, err = s.UpdateStage(ctx, a.ID, "prod", StagePatch{Canary: &CanaryPatch{Remove: true}})
+	if err != nil || st.CanarySettings != nil || st.DeploymentID != canary.ID {
+		t.Fatalf("after removal: %v %+v", err, st)
+	}
+	h := helloAPI()
+	h.Protocol = ProtocolHTTP
+	ha, _ := s.Create(ctx, h)
+	if _, _, err := s.Deploy(ctx, ha.ID, DeployInput{StageName: "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateStage(ctx, ha.ID, "dev", StagePatch{Canary: &CanaryPatch{PercentTraffic: ptr(1.0)}}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Fatalf("a canary on an HTTP API: %v", err)
+	}
+	if _, _, err := s.Deploy(ctx, ha.ID, DeployInput{StageName: "dev", Canary: &CanarySettings{PercentTraffic: 1}}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Fatalf("a canary deployment on an HTTP API: %v", err)
+	}
+}

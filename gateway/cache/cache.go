@@ -1,0 +1,524 @@
+// Package cache is the gateway's response-cache stage (pipeline.OrderCache), API
+// Gateway's stage cache: a REST stage with cacheClusterEnabled keeps the
+// integration's responses in memory, one github.com/dgraph-io/ristretto/v2 cache
+// per stage whose budget is the stage's cacheClusterSize (an upper bound on the
+// bytes kept, not an allocation), each entry costing its bytes.
+//
+// What is cached: GET methods by default; another method when its own method
+// setting enables caching. A method setting ("/pets/GET", else "*/*") decides
+// cachingEnabled and cacheTtlInSeconds (default 300, 0 turns caching off). Only
+// 2xx responses up to MaxEntryBytes are kept (API Gateway keeps error responses
+// too, a frequent complaint; Portico does not). The key is the method, the
+// integration's cacheNamespace (default: the resource path) and the values of its
+// cacheKeyParameters (method.request.querystring.x, .multivaluequerystring.x,
+// .header.x, .multivalueheader.x, .path.x), within the stage deployment that
+// answered: a new deployment starts a fresh key space, and canary requests are
+// cached apart (even on the stage's own deployment) unless useStageCache is set.
+//
+// A client's Cache-Control: max-age=0 fetches again and replaces the entry when
+// the method does not require authorization for it, or the request is authorized
+// (until IAM exists: SigV4-signed with access key id "portico" and the admin token
+// as the secret); an unauthorized one is refused (FAIL_WITH_403), or served as if
+// it had not asked, with a Warning header (SUCCEED_WITH_RESPONSE_HEADER) or
+// without (SUCCEED_WITHOUT_RESPONSE_HEADER).
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/sigv4"
+)
+
+// MaxEntryBytes bounds a cached response's body: larger responses are not cached.
+const MaxEntryBytes = 1 << 20
+
+// AdminAccessKeyID is the access key id of requests signed with the admin token.
+const AdminAccessKeyID = "portico"
+
+// WarningHeader is the header an unauthorized max-age=0 gets under
+// SUCCEED_WITH_RESPONSE_HEADER.
+const WarningHeader = "Warning"
+
+// warningValue is WarningHeader's value (RFC 7234's miscellaneous warning).
+const warningValue = `199 - "Cache-Control: max-age=0 ignored: the request is not authorized to invalidate the cache"`
+
+// Config configures the cache stage.
+type Config struct {
+	// AdminToken authorizes cache invalidation by signed requests; empty means no
+	// request is authorized.
+	AdminToken string
+}
+
+// Counts are a method's cache hits and misses.
+type Counts struct {
+	Hits   int64 `json:"hits"`
+	Misses int64 `json:"misses"`
+}
+
+// counter is a method's live counts.
+type counter struct{ hits, misses atomic.Int64 }
+
+// Stage is the cache stage. It holds one cache per stage with caching on and the
+// hit and miss counters of every cached method; both outlive recompiles. Safe
+// for concurrent use.
+type Stage struct {
+	cfg Config
+	log *slog.Logger
+
+	now atomic.Pointer[func() time.Time]
+
+	mu     sync.Mutex
+	caches map[string]*stageCache // apiID + "/" + stage
+	counts sync.Map               // apiID + "/" + stage + "\x00" + method key -> *counter
+}
+
+var _ pipeline.Stage = (*Stage)(nil)
+
+// New returns the cache stage.
+func New(cfg Config, log *slog.Logger) *Stage {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Stage{cfg: cfg, log: log.With("component", "cache"), caches: map[string]*stageCache{}}
+	s.SetClock(time.Now)
+	return s
+}
+
+// SetClock replaces the clock entries expire by (for tests).
+func (s *Stage) SetClock(now func() time.Time) { s.now.Store(&now) }
+
+// Name implements pipeline.Stage.
+func (*Stage) Name() string { return "cache" }
+
+// Order implements pipeline.Stage.
+func (*Stage) Order() int { return pipeline.OrderCache }
+
+// stageCache is one stage's cache.
+type stageCache struct {
+	size string
+	c    *ristretto.Cache[string, *entry]
+}
+
+// entry is a cached response.
+type entry struct {
+	status  int
+	header  http.Header
+	body    []byte
+	expires time.Time
+}
+
+// sizeBytes turns a cache cluster size in GB into bytes.
+func sizeBytes(size string) (int64, error) {
+	gb, err := strconv.ParseFloat(size, 64)
+	if err != nil || !apis.ValidCacheClusterSize(size) {
+		return 0, fmt.Errorf("cache cluster size %q is not one of %s", size, strings.Join(apis.CacheClusterSizes, ", "))
+	}
+	return int64(gb * (1 << 30)), nil
+}
+
+// cacheFor returns the stage's cache, created (or replaced, when its size
+// changed) as needed.
+func (s *Stage) cacheFor(key, size string) (*stageCache, error) {
+	if size == "" {
+		size = apis.DefaultCacheClusterSize
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sc := s.caches[key]; sc != nil && sc.size == size {
+		return sc, nil
+	}
+	budget, err := sizeBytes(size)
+	if err != nil {
+		return nil, err
+	}
+	c, err := ristretto.NewCache(&ristretto.Config[string, *entry]{
+		NumCounters: 100_000, MaxCost: budget, BufferItems: 64, IgnoreInternalCost: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stage cache: %w", err)
+	}
+	if old := s.caches[key]; old != nil {
+		old.c.Close()
+	}
+	sc := &stageCache{size: size, c: c}
+	s.caches[key] = sc
+	return sc, nil
+}
+
+// drop closes and forgets a stage's cache (caching turned off).
+func (s *Stage) drop(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sc := s.caches[key]; sc != nil {
+		sc.c.Close()
+		delete(s.caches, key)
+	}
+}
+
+// Watch frees the caches of stages that are deleted or turn their cache off as
+// soon as svc reports the change, rather than at the stage's next request.
+func (s *Stage) Watch(svc *apis.Service) {
+	svc.Subscribe(func(apiID string) {
+		s.mu.Lock()
+		var keys []string
+		for k := range s.caches {
+			if strings.HasPrefix(k, apiID+"/") {
+				keys = append(keys, k)
+			}
+		}
+		s.mu.Unlock()
+		for _, k := range keys {
+			st, err := svc.GetStage(context.Background(), apiID, k[len(apiID)+1:])
+			if errors.Is(err, errdefs.ErrNotFound) || (err == nil && !st.CacheClusterEnabled) {
+				s.drop(k)
+			}
+		}
+	})
+}
+
+// Flush empties a stage's cache (flush-stage-cache); a stage without one has
+// nothing to flush.
+func (s *Stage) Flush(apiID, stage string) {
+	s.mu.Lock()
+	sc := s.caches[apiID+"/"+stage]
+	s.mu.Unlock()
+	if sc != nil {
+		sc.c.Clear()
+	}
+}
+
+// Stats returns a stage's hit and miss counts by method key ("/pets/GET").
+func (s *Stage) Stats(apiID, stage string) map[string]Counts {
+	prefix := apiID + "/" + stage + "\x00"
+	out := map[string]Counts{}
+	s.counts.Range(func(k, v any) bool {
+		if m, ok := strings.CutPrefix(k.(string), prefix); ok {
+			c := v.(*counter)
+			out[m] = Counts{Hits: c.hits.Load(), Misses: c.misses.Load()}
+		}
+		return true
+	})
+	return out
+}
+
+func (s *Stage) counter(stageKey, methodKey string) *counter {
+	v, _ := s.counts.LoadOrStore(stageKey+"\x00"+methodKey, new(counter))
+	return v.(*counter)
+}
+
+// routeCache is what the stage compiled for one route.
+type routeCache struct {
+	// onlyGET is set when caching comes from "*/*" or the defaults, which cache
+	// GET only; a method's own setting caches that method.
+	onlyGET bool
+	ttl     time.Duration
+	// prefix starts every key of the route: deployment, method and namespace.
+	prefix      string
+	params      []keyParam
+	requireAuth bool
+	strategy    string
+	counts      *counter
+}
+
+// keyParam is one cache key parameter.
+type keyParam struct {
+	in   string // querystring, header, path
+	name string
+	all  bool // multivalue
+}
+
+func parseKeyParam(p string) (keyParam, bool) {
+	rest, ok := strings.CutPrefix(p, "method.request.")
+	if !ok {
+		return keyParam{}, false
+	}
+	in, name, ok := strings.Cut(rest, ".")
+	if !ok || name == "" {
+		return keyParam{}, false
+	}
+	switch in {
+	case "querystring", "header", "path":
+		return keyParam{in: in, name: name}, true
+	case "multivaluequerystring":
+		return keyParam{in: "querystring", name: name, all: true}, true
+	case "multivalueheader":
+		return keyParam{in: "header", name: http.CanonicalHeaderKey(name), all: true}, true
+	}
+	return keyParam{}, false
+}
+
+// Compile implements pipeline.Stage: nil unless the stage is a REST stage with
+// its cache enabled and at least one cacheable method.
+func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
+	st := d.Stage
+	stageKey := st.APIID + "/" + st.Name
+	if d.API.Protocol != apis.ProtocolREST || !st.CacheClusterEnabled {
+		if !d.Canary {
+			s.drop(stageKey)
+		}
+		return nil, nil
+	}
+	sc, err := s.cacheFor(stageKey, st.CacheClusterSize)
+	if err != nil {
+		return nil, err
+	}
+	// Entries belong to the deployment that answered; canary requests have
+	// their own (they see other variables, even on the stage's deployment)
+	// unless the canary uses the stage's cache.
+	depID := d.Deployment.ID
+	if d.Canary {
+		if st.CanarySettings != nil && st.CanarySettings.UseStageCache {
+			depID = st.DeploymentID
+		} else {
+			depID = "canary:" + depID
+		}
+	}
+	routes := map[*apis.Route]*routeCache{}
+	for i := range d.API.Routes {
+		r := &d.API.Routes[i]
+		if r.Integration == nil || r.Path == "" || r.Path == apis.RouteDefault {
+			continue
+		}
+		ms, own, ok := st.EffectiveMethodSetting(r.Path, r.Method)
+		enabled := ms.CachingEnabled || !ok
+		if !enabled || ms.CacheTTLInSeconds <= 0 || (!own && r.Method != http.MethodGet && r.Method != apis.MethodAny) {
+			continue
+		}
+		rc := &routeCache{onlyGET: !own, ttl: time.Duration(ms.CacheTTLInSeconds) * time.Second,
+			requireAuth: ms.RequireAuthorizationForCacheControl, strategy: ms.UnauthorizedCacheControlHeaderStrategy,
+			counts: s.counter(stageKey, apis.MethodSettingsKey(r.Path, r.Method))}
+		ns := r.Integration.CacheNamespace
+		if ns == "" {
+			ns = r.Path
+		}
+		rc.prefix = depID + "\x00" + ns + "\x00"
+		bad := ""
+		for _, p := range r.Integration.CacheKeyParameters {
+			kp, ok := parseKeyParam(p)
+			if !ok {
+				bad = p
+				break
+			}
+			rc.params = append(rc.params, kp)
+		}
+		if bad != "" {
+			s.log.Warn("route not cached: unknown cache key parameter", "api", st.APIID, "stage", st.Name, "route", r.RouteKey, "parameter", bad)
+			continue
+		}
+		routes[r] = rc
+	}
+	if len(routes) == 0 {
+		return nil, nil
+	}
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			rc := routes[c.Route]
+			if rc == nil || (rc.onlyGET && r.Method != http.MethodGet) {
+				return next.ServeRequest(w, r, c)
+			}
+			return s.serve(w, r, c, next, sc, rc)
+		})
+	}, nil
+}
+
+// serve answers a cacheable request from the cache, or runs the rest of the
+// pipeline and keeps what it answered.
+func (s *Stage) serve(w http.ResponseWriter, r *http.Request, c *pipeline.Context, next pipeline.Handler,
+	sc *stageCache, rc *routeCache) error {
+	key := rc.key(r, c)
+	refresh := false
+	if maxAgeZero(r.Header) {
+		switch {
+		case !rc.requireAuth || s.authorized(r, c):
+			refresh = true
+		case rc.strategy == apis.CacheControlFail:
+			return &pipeline.Error{Type: pipeline.AccessDenied, Status: http.StatusForbidden, Message: "Unauthorized",
+				Cause: fmt.Errorf("cache-control max-age=0 on %s %s without authorization", r.Method, c.ResourcePath)}
+		case rc.strategy == apis.CacheControlWithoutHeader:
+		default:
+			w.Header().Set(WarningHeader, warningValue)
+		}
+	}
+	t := (*s.now.Load())()
+	if !refresh {
+		if e, ok := sc.c.Get(key); ok {
+			if t.Before(e.expires) {
+				rc.counts.hits.Add(1)
+				c.CacheHit, c.Status = true, e.status
+				h := w.Header()
+				for k, v := range e.header {
+					h[k] = v
+				}
+				w.WriteHeader(e.status)
+				_, _ = w.Write(e.body)
+				return nil
+			}
+			sc.c.Del(key)
+		}
+	}
+	rc.counts.misses.Add(1)
+	c.CacheMiss = true
+	rec := &recorder{ResponseWriter: w}
+	err := next.ServeRequest(rec, r, c)
+	if err != nil || rec.status < 200 || rec.status > 299 || rec.overflow {
+		return err
+	}
+	e := &entry{status: rec.status, header: storedHeader(rec.header), body: rec.body, expires: t.Add(rc.ttl)}
+	cost := int64(len(e.body)) + 256
+	for k, v := range e.header {
+		cost += int64(len(k))
+		for _, x := range v {
+			cost += int64(len(x))
+		}
+	}
+	if sc.c.SetWithTTL(key, e, cost, rc.ttl) {
+		sc.c.Wait()
+	}
+	return nil
+}
+
+// key builds the request's cache key.
+func (rc *routeCache) key(r *http.Request, c *pipeline.Context) string {
+	var b strings.Builder
+	b.Grow(len(rc.prefix) + len(r.Method) + 16*len(rc.params))
+	b.WriteString(rc.prefix)
+	b.WriteString(r.Method)
+	if len(rc.params) == 0 {
+		return b.String()
+	}
+	var q map[string][]string
+	for _, p := range rc.params {
+		b.WriteByte(0)
+		b.WriteString(p.in)
+		b.WriteByte('.')
+		b.WriteString(p.name)
+		b.WriteByte('=')
+		var vals []string
+		switch p.in {
+		case "querystring":
+			if q == nil {
+				q = r.URL.Query()
+			}
+			vals = q[p.name]
+		case "header":
+			vals = r.Header.Values(p.name)
+		case "path":
+			if v, ok := c.PathParameters[p.name]; ok {
+				vals = []string{v}
+			}
+		}
+		if !p.all && len(vals) > 1 {
+			vals = vals[len(vals)-1:]
+		}
+		for i, v := range vals {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.Quote(v))
+		}
+	}
+	return b.String()
+}
+
+// maxAgeZero reports whether the request asks to refetch: Cache-Control: max-age=0.
+func maxAgeZero(h http.Header) bool {
+	for _, v := range h.Values("Cache-Control") {
+		for _, d := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(d), "max-age=0") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// authorized reports whether r is signed with the admin credentials.
+func (s *Stage) authorized(r *http.Request, c *pipeline.Context) bool {
+	if s.cfg.AdminToken == "" || !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+		return false
+	}
+	body, err := c.ReadBody(r)
+	if err != nil {
+		return false
+	}
+	v := sigv4.Verifier{Secret: func(id string) (string, bool) { return s.cfg.AdminToken, id == AdminAccessKeyID }}
+	_, err = v.Verify(r, body)
+	return err == nil
+}
+
+// perRequest are the response headers that belong to one request, never cached.
+var perRequest = []string{"X-Amzn-Requestid", "X-Amz-Apigw-Id", "Apigw-Requestid", "Date", WarningHeader}
+
+// storedHeader copies h without per-request headers, its slices clipped so that
+// an Add on a served copy cannot write into the entry.
+func storedHeader(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, v := range h {
+		if slices.Contains(perRequest, k) {
+			continue
+		}
+		out[k] = slices.Clip(slices.Clone(v))
+	}
+	return out
+}
+
+// recorder passes a response through and keeps a copy of it (status, headers,
+// body up to MaxEntryBytes).
+type recorder struct {
+	http.ResponseWriter
+	status   int
+	header   http.Header
+	body     []byte
+	overflow bool
+}
+
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+		r.header = r.ResponseWriter.Header().Clone()
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.WriteHeader(http.StatusOK)
+	}
+	if !r.overflow {
+		if len(r.body)+len(p) > MaxEntryBytes {
+			r.overflow, r.body = true, nil
+		} else {
+			r.body = append(r.body, p...)
+		}
+	}
+	return r.ResponseWriter.Write(p)
+}
+
+// Unwrap gives http.ResponseController the underlying writer (flushes).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Module provides the cache stage to the pipeline and as *Stage (flushes,
+// counts), and frees the caches of stages that go away.
+var Module = fx.Module("cache",
+	fx.Provide(
+		func(cfg Config, log *slog.Logger) *Stage { return New(cfg, log) },
+		pipeline.AsStage(func(s *Stage) *Stage { return s }),
+	),
+	fx.Invoke(func(s *Stage, svc *apis.Service) { s.Watch(svc) }),
+)
