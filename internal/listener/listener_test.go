@@ -148,7 +148,7 @@ func TestIdleConnectionClosed(t *testing.T) {
 // has been cut off, which shows that BodyTimeout has passed.
 func TestSlowHandlerOutlivesBodyTimeout(t *testing.T) {
 	slowCutOff := make(chan struct{})
-	var ctxErr error
+	ctxErrs := make(chan error, 1)
 	addr := serve(t, short, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/probe" {
 			ok(w, r)
@@ -159,29 +159,32 @@ func TestSlowHandlerOutlivesBodyTimeout(t *testing.T) {
 			return
 		}
 		<-slowCutOff
-		ctxErr = r.Context().Err()
+		ctxErrs <- r.Context().Err()
 		_, _ = io.WriteString(w, "done")
 	}))
-	done := make(chan *http.Response, 1)
+	type answer struct {
+		status int
+		body   string
+	}
+	done := make(chan answer, 1)
 	go func() {
 		res, err := http.Post("http://"+addr+"/work", "text/plain", strings.NewReader("payload"))
 		if err != nil {
 			t.Error(err)
+			done <- answer{}
+			return
 		}
-		done <- res
+		b, _ := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		done <- answer{res.StatusCode, string(b)}
 	}()
 	probe := dial(t, addr)
 	_, _ = io.WriteString(probe, "POST /probe HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nx")
 	waitClosed(t, probe)
 	close(slowCutOff)
-	res := <-done
-	if res == nil {
-		t.Fatal("no response")
-	}
-	b, _ := io.ReadAll(res.Body)
-	_ = res.Body.Close()
-	if res.StatusCode != http.StatusOK || string(b) != "done" || ctxErr != nil {
-		t.Fatalf("slow handler: %d %q, context %v", res.StatusCode, b, ctxErr)
+	a := <-done
+	if ctxErr := <-ctxErrs; a.status != http.StatusOK || a.body != "done" || ctxErr != nil {
+		t.Fatalf("slow handler: %d %q, context %v", a.status, a.body, ctxErr)
 	}
 }
 
@@ -215,8 +218,12 @@ func TestHijackedConnectionIsNotTimedOut(t *testing.T) {
 	_, _ = io.WriteString(ws, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
 	br := bufio.NewReader(ws)
 	res, err := http.ReadResponse(br, nil)
-	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: %v %v", res, err)
+	if err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	_ = res.Body.Close() // a 101 has no body; the connection stays ours
+	if res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %d", res.StatusCode)
 	}
 	// A plain connection, opened later, left idle: closed by the server.
 	idle := dial(t, addr)
