@@ -26,6 +26,8 @@ type Params struct {
 	Gateway   GatewayDeps
 	Conns     ConnectionDeps
 	Images    ImageDeps
+	// Metrics, when provided, is served at GET /metrics (metrics.Module).
+	Metrics http.Handler `name:"metrics" optional:"true"`
 }
 
 // New builds the admin server and registers every route set.
@@ -44,6 +46,9 @@ func New(p Params) (*Server, error) {
 	s.registerConnectionRoutes(p.Conns)
 	s.registerImageRoutes(p.Images)
 	s.registerStatsRoutes()
+	if p.Metrics != nil {
+		s.mux.Handle("GET /metrics", p.Metrics)
+	}
 	return s, nil
 }
 

@@ -18,9 +18,11 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/apis"
+	gatewaymetrics "github.com/portico-dev/portico/gateway/metrics"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
+	"github.com/portico-dev/portico/metrics"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/containerd"
 	"github.com/portico-dev/portico/runtimes/docker"
@@ -48,6 +50,9 @@ type Settings struct {
 	Domain string `yaml:"domain"`
 	// LogLevel is debug, info, warn or error ("info").
 	LogLevel string `yaml:"log-level"`
+	// MetricsListen, when set, also serves GET /metrics on an address of its own,
+	// without the admin token (the admin listener always serves it, with it).
+	MetricsListen string `yaml:"metrics-listen"`
 	// ShutdownTimeout bounds a graceful stop (30 s).
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
 	// Invoker holds the invoker's limits; zero fields take invoker.DefaultConfig.
@@ -199,6 +204,8 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 			s.InvokerConfig(),
 			runtimes.Config{Name: s.Runtime},
 		),
+		fx.Supply(metrics.Config{Listen: s.MetricsListen}),
+		metrics.Module,
 		store.Module,
 		functions.Module,
 		aliases.Module,
@@ -228,6 +235,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		apis.Module,
 		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain}),
 		gateway.Module,
+		gatewaymetrics.Module,
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)
