@@ -46,6 +46,7 @@ func New(p Params) (*Server, error) {
 	s.registerConnectionRoutes(p.Conns)
 	s.registerImageRoutes(p.Images)
 	s.registerStatsRoutes()
+	s.registerAccessLogRoutes()
 	if p.Metrics != nil {
 		s.mux.Handle("GET /metrics", p.Metrics)
 	}

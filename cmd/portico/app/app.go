@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
 	gatewaymetrics "github.com/portico-dev/portico/gateway/metrics"
 	"github.com/portico-dev/portico/internal/listener"
@@ -236,6 +237,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain}),
 		gateway.Module,
 		gatewaymetrics.Module,
+		accesslog.Module,
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)
