@@ -1,20 +1,26 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"net/http/httptest"
 	"syscall"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/portico-dev/portico/gateway/accesslog"
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/metrics"
 	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
 // BenchmarkMockObserve is the gateway's own cost per MOCK request (no network,
 // parallel callers) with the observing stages off and on, so that their cost is
-// the difference: "off", "metrics".
+// the difference: "off", "metrics", and "metrics+accesslog" (the CLF preset to
+// a file through its queue).
 func BenchmarkMockObserve(b *testing.B) {
 	for _, tc := range []struct {
 		name   string
@@ -28,9 +34,28 @@ func BenchmarkMockObserve(b *testing.B) {
 			}
 			return []pipeline.Stage{m}
 		}},
+		{"metrics+accesslog", func(b *testing.B) []pipeline.Stage {
+			m, err := metrics.New(prometheus.NewRegistry())
+			if err != nil {
+				b.Fatal(err)
+			}
+			a, err := accesslog.New(accesslog.Options{}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = a.Close(context.Background()) })
+			return []pipeline.Stage{m, a}
+		}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			gw, stagePath := benchDeploy(b, "127.0.0.1:0", mockAPI(), nil)
+			if tc.name == "metrics+accesslog" {
+				apiID, _, _ := strings.Cut(strings.TrimPrefix(stagePath, "/"), "/")
+				set := &apis.AccessLogSettings{Format: accesslog.CLF, DestinationARN: filepath.Join(b.TempDir(), "access.log")}
+				if _, err := gw.apis.SetAccessLogSettings(context.Background(), apiID, "bench", set); err != nil {
+					b.Fatal(err)
+				}
+			}
 			gw.Use(tc.stages(b)...)
 			benchHandler(b, gw, stagePath+"/mock")
 		})

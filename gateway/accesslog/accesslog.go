@@ -151,7 +151,12 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 func (s *Stage) middleware(f *Format, k *sink) pipeline.Middleware {
 	return func(next pipeline.Handler) pipeline.Handler {
 		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
-			start := s.opts.Now()
+			// Latency counts from when the gateway received the request
+			// (one clock reading less; the clock costs here).
+			start := c.RequestTime
+			if start.IsZero() {
+				start = s.opts.Now()
+			}
 			cw := writerPool.Get().(*countingWriter)
 			cw.ResponseWriter, cw.status, cw.n = w, 0, 0
 			err := next.ServeRequest(cw, r, c)

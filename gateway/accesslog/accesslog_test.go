@@ -129,7 +129,7 @@ func TestCustomFormatToAFile(t *testing.T) {
 	}); code != 200 {
 		t.Fatalf("status %d", code)
 	}
-	refused := &pipeline.Context{RequestID: "req-2", APIID: "abcdefghij", Stage: "dev", HTTPMethod: "GET", RequestTime: at}
+	refused := &pipeline.Context{RequestID: "req-2", APIID: "abcdefghij", Stage: "dev", HTTPMethod: "GET", RequestTime: at.Add(15 * time.Millisecond)}
 	if code := serve(t, s, d, refused, func(http.ResponseWriter, *http.Request, *pipeline.Context) error {
 		return pipeline.Errorf(pipeline.MissingAuthenticationToken, "no route")
 	}); code != 403 {

@@ -135,7 +135,12 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	}
 	return func(next pipeline.Handler) pipeline.Handler {
 		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
-			start := s.now()
+			// Latency counts from when the gateway received the request
+			// (one clock reading less; the clock costs here).
+			start := c.RequestTime
+			if start.IsZero() {
+				start = s.now()
+			}
 			sw := writerPool.Get().(*statusWriter)
 			sw.ResponseWriter, sw.status = w, 0
 			err := next.ServeRequest(sw, r, c)
