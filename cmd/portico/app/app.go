@@ -19,6 +19,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/execlog"
 	gatewaymetrics "github.com/portico-dev/portico/gateway/metrics"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
@@ -238,6 +239,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		gateway.Module,
 		gatewaymetrics.Module,
 		accesslog.Module,
+		execlog.Module,
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)
