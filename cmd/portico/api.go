@@ -326,7 +326,11 @@ func apiDeploy(g *globalFlags) *cobra.Command {
 			}
 			_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.Deployment.ID)
 			if out.Stage != nil && out.Stage.URL != "" {
-				_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.Stage.URL)
+				u := out.Stage.URL
+				if websocketAPI(cmd.Context(), c, args[0]) { // clients connect with ws:// (wss:// over TLS)
+					u = strings.Replace(strings.Replace(u, "https://", "wss://", 1), "http://", "ws://", 1)
+				}
+				_, _ = fmt.Fprintln(cmd.OutOrStdout(), u)
 			}
 			return nil
 		},
@@ -335,6 +339,19 @@ func apiDeploy(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&description, "description", "", "deployment description")
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "stage variable K=V for a new stage (repeatable)")
 	return cmd
+}
+
+// websocketAPI reports whether API id is a WebSocket API (false when it cannot
+// tell).
+func websocketAPI(ctx context.Context, c *client.Client, id string) bool {
+	resp, err := c.Do(ctx, http.MethodGet, apisPath+"/"+url.PathEscape(id), nil, nil, nil)
+	if err != nil {
+		return false
+	}
+	var a struct {
+		Protocol string `json:"protocol"`
+	}
+	return json.Unmarshal(resp.Body, &a) == nil && a.Protocol == "WEBSOCKET"
 }
 
 // parseVars parses K=V arguments.
