@@ -9,15 +9,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
-	"github.com/portico-dev/portico/internal/testenv"
 )
 
 // TestAccessLogWithACustomFormat sets a stage's access log through the admin API
 // (a bad format is refused naming its variable), makes a 200 and a 403, and
 // finds one line each in the file, in the custom format.
 func TestAccessLogWithACustomFormat(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{})
+	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	ctx := context.Background()
 	var api struct {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portico-dev/portico/internal/testenv"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
 
 // TestMetricsAfterAKnownMix makes a known mix of calls through the real server
@@ -17,7 +17,7 @@ import (
 // finds exactly those counts under the stage's labels at GET /metrics, with the
 // functions' invocations, errors and throttles beside them.
 func TestMetricsAfterAKnownMix(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{})
+	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	ctx := context.Background()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)
@@ -76,11 +76,11 @@ func TestMetricsAfterAKnownMix(t *testing.T) {
 	}
 	stage := fmt.Sprintf(`{api_id=%q,api_name="metered",canary="false",method="",resource="",stage="dev"}`, api.ID)
 	want := map[string]string{
-		"portico_api_requests_total" + stage:                    "11",
-		"portico_api_4xx_errors_total" + stage:                  "4",
-		"portico_api_5xx_errors_total" + stage:                  "3",
-		"portico_api_latency_seconds_count" + stage:             "11",
-		"portico_api_integration_latency_seconds_count" + stage: "8",
+		"portico_api_requests_total" + stage:                                                     "11",
+		"portico_api_4xx_errors_total" + stage:                                                   "4",
+		"portico_api_5xx_errors_total" + stage:                                                   "3",
+		"portico_api_latency_seconds_count" + stage:                                              "11",
+		"portico_api_integration_latency_seconds_count" + stage:                                  "8",
 		`portico_lambda_invocations_total{alias="",executed_version="$LATEST",function="probe"}`: "4",
 		`portico_lambda_errors_total{alias="",executed_version="$LATEST",function="probe"}`:      "1",
 		`portico_lambda_throttles_total{alias="",executed_version="$LATEST",function="limited"}`: "1",

@@ -3,9 +3,9 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"net/http/httptest"
 	"syscall"
 	"testing"
 

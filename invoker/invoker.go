@@ -465,6 +465,9 @@ func (i *Invoker) Invoke(ctx context.Context, req Request) (*Result, error) {
 		g := p.acquire(ctx)
 		if g.err != nil {
 			finish()
+			if i.obs != nil && errors.Is(g.err, errdefs.ErrThrottled) { // the sandbox budget
+				i.obs.OnThrottle(cfg.FunctionName, cfg.Version, aliasOf(req.InvokedARN))
+			}
 			return nil, g.err
 		}
 		if g.fail != nil {

@@ -10,11 +10,11 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/portico-dev/portico/internal/testenv"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
 
 // cli runs one portico command against env and returns its output.
-func cli(t *testing.T, env *testenv.Env, args ...string) string {
+func cli(t *testing.T, env *apptest.Env, args ...string) string {
 	t.Helper()
 	root := newRoot()
 	var out bytes.Buffer
@@ -31,7 +31,7 @@ func cli(t *testing.T, env *testenv.Env, args ...string) string {
 // prints the ws:// URL clients connect to, and `connections send` says what it
 // sent.
 func TestWebSocketDeployPrintsWSURLAndSendConfirms(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{})
+	env := apptest.Start(t, apptest.Options{})
 	id := strings.TrimSpace(cli(t, env, "ws", "create", "cli-ws"))
 	if _, err := env.Client().Do(context.Background(), http.MethodPost, "/portico/v1/apis/"+id+"/routes", nil,
 		map[string]any{"routeKey": "$default", "integration": map[string]any{"type": "MOCK"}}, nil); err != nil {
