@@ -4,6 +4,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/execlog"
 	gatewaymetrics "github.com/portico-dev/portico/gateway/metrics"
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
@@ -252,13 +254,31 @@ type runtimeParams struct {
 	Runtime runtimes.Runtime `optional:"true"`
 }
 
-// imageResolver is the runtime as a functions.ImageResolver, or nil when it
-// cannot resolve images.
+// imageResolver is the runtime as a functions.ImageResolver; a runtime that
+// cannot run images (process) refuses Image functions when they are created or
+// updated, with the way out, rather than at their first invoke. Without a
+// runtime (tests composing parts of the app) it is nil.
 func imageResolver(p runtimeParams) functions.ImageResolver {
 	if r, ok := p.Runtime.(functions.ImageResolver); ok {
 		return r
 	}
+	if p.Runtime != nil {
+		return noImages{runtime: p.Runtime.Name()}
+	}
 	return nil
+}
+
+// noImages refuses every image: the runtime runs Zip functions only.
+type noImages struct{ runtime string }
+
+// ResolveImage implements functions.ImageResolver.
+func (n noImages) ResolveImage(context.Context, string) (string, error) { return "", n.RefuseImages() }
+
+// RefuseImages implements functions.ImageRefuser.
+func (n noImages) RefuseImages() error {
+	return fmt.Errorf("the %s runtime this server uses runs Zip functions only: "+
+		"start Portico with --runtime docker or --runtime containerd (auto picks one where its daemon answers), "+
+		"or create a Zip function from a directory with a bootstrap (portico fn create NAME --dir DIR): %w", n.runtime, errdefs.ErrInvalid)
 }
 
 // New returns the server as an fx app; Start and Stop it, or Run it.
