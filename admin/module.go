@@ -27,6 +27,8 @@ type Params struct {
 	Conns     ConnectionDeps
 	Images    ImageDeps
 	Usage     UsageDeps
+	// Metrics, when provided, is served at GET /metrics (metrics.Module).
+	Metrics http.Handler `name:"metrics" optional:"true"`
 }
 
 // New builds the admin server and registers every route set.
@@ -47,6 +49,10 @@ func New(p Params) (*Server, error) {
 	s.registerImageRoutes(p.Images)
 	s.registerStatsRoutes()
 	s.registerUsageRoutes(p.Usage)
+	s.registerAccessLogRoutes()
+	if p.Metrics != nil {
+		s.mux.Handle("GET /metrics", p.Metrics)
+	}
 	return s, nil
 }
 

@@ -113,6 +113,20 @@ func invalidf(format string, args ...any) error {
 	return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException", fmt.Sprintf(format, args...))
 }
 
+// existingAliases names fn's aliases, for an error about one that does not
+// exist: " (aliases of hello: live, stable)", or " (hello has no aliases)".
+func existingAliases(tx *store.Tx, fn string) string {
+	var names []string
+	_ = tx.ForEach(bucketAliases, fn+"\x00", func(k string, _ []byte) error {
+		names = append(names, strings.TrimPrefix(k, fn+"\x00"))
+		return nil
+	})
+	if len(names) == 0 {
+		return " (" + fn + " has no aliases)"
+	}
+	return " (aliases of " + fn + ": " + strings.Join(names, ", ") + ")"
+}
+
 func aliasNotFound(fn, name string) error {
 	return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", "Cannot find alias arn: "+functions.ARN(fn, name))
 }
@@ -402,7 +416,8 @@ func (s *Service) Resolve(ctx context.Context, ref functions.Ref) (*functions.Co
 		var a Alias
 		if err := tx.Get(bucketAliases, key(ref.Name, ref.Qualifier), &a); err != nil {
 			if errors.Is(err, errdefs.ErrNotFound) {
-				return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", "Function not found: "+functions.ARN(ref.Name, ref.Qualifier))
+				return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", "Function not found: "+functions.ARN(ref.Name, ref.Qualifier)+
+					existingAliases(tx, ref.Name))
 			}
 			return err
 		}

@@ -201,8 +201,8 @@ func TestResolve(t *testing.T) {
 		{"fn:head", functions.Latest, nil, ""},
 		{"arn:aws:lambda:us-east-1:000000000000:function:fn:live", "1", nil, ""},
 		{"fn:9", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:9"},
-		{"fn:nope", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:nope"},
-		{"other:live", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:other:live"},
+		{"fn:nope", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:nope (aliases of fn: head, live)"},
+		{"other:live", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:other:live (other has no aliases)"},
 		{"other", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:other"},
 	}
 	for _, tt := range tests {

@@ -208,6 +208,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Config, error) {
 	if err := validateConfig(&c); err != nil {
 		return nil, err
 	}
+	if r, ok := s.images.(ImageRefuser); ok && c.PackageType == PackageImage {
+		if err := r.RefuseImages(); err != nil {
+			return nil, err
+		}
+	}
 	rec := &record{}
 	var pkg *zipPackage
 	if c.PackageType == PackageZip {

@@ -17,6 +17,13 @@ type ImageResolver interface {
 	ResolveImage(ctx context.Context, ref string) (id string, err error)
 }
 
+// ImageRefuser is an optional ability of an ImageResolver: a runtime that runs
+// no images says so, and Image functions are refused when they are created
+// (with the error, which says what to do) rather than at their first invoke.
+type ImageRefuser interface {
+	RefuseImages() error
+}
+
 // Aliases is what this package needs of the aliases kept above it, declared here
 // where it is consumed so that the import goes one way (aliases imports
 // functions). Each method returns the aliases' share of a transaction this

@@ -98,6 +98,8 @@ type Gateway struct {
 	// route stages); resp writes every error.
 	stages []pipeline.Stage
 	resp   *responses.Writer
+	// wsObservers are the stages that learn of WebSocket route dispatches.
+	wsObservers []WebSocketObserver
 
 	proxy     *reverseProxy
 	transport *http.Transport
@@ -187,7 +189,21 @@ func New(cfg Config, svc *apis.Service, resolver Resolver, inv Invoker, log *slo
 // orders them by their Order, around its built-in responses and route stages.
 func (g *Gateway) Use(stages ...pipeline.Stage) {
 	g.stages = append(g.stages, stages...)
+	for _, s := range stages {
+		if o, ok := s.(WebSocketObserver); ok {
+			g.wsObservers = append(g.wsObservers, o)
+		}
+	}
 	g.Invalidate()
+}
+
+// WebSocketObserver is an optional ability of a pipeline stage: WebSocket
+// route dispatches ($connect requests and messages) do not pass through the
+// pipeline, so the gateway tells the stages that have it of each one, with the
+// event type (CONNECT, MESSAGE, DISCONNECT). Called on the message's path: it
+// must be quick.
+type WebSocketObserver interface {
+	ObserveWebSocket(d *pipeline.Deployed, eventType string)
 }
 
 // SetClock replaces the gateway's clock (for tests).

@@ -198,6 +198,9 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 	if route == nil || route.Integration == nil {
 		return nil, fmt.Errorf("route %q has no integration: %w", ev.RequestContext.RouteKey, errConfig)
 	}
+	for _, o := range g.wsObservers {
+		o.ObserveWebSocket(e.deployed, ev.RequestContext.EventType)
+	}
 	in := route.Integration
 	rc := &reqCtx{Context: &pipeline.Context{
 		RequestID: ev.RequestContext.RequestID, ExtendedRequestID: ev.RequestContext.ExtendedRequestID, RequestTime: g.now(),

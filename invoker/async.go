@@ -74,6 +74,9 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	if err := i.p.Store.Update(ctx, func(tx *store.Tx) error { return tx.Put(bucketAsync, key, ev) }); err != nil {
 		return "", err
 	}
+	if i.obs != nil {
+		i.obs.OnAsync(fn.FunctionName, AsyncQueued)
+	}
 	select {
 	case i.async.wake <- struct{}{}:
 	default:
@@ -186,6 +189,7 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 	cfg, err := i.p.Functions.Get(ctx, ev.Function, ev.Version)
 	if err != nil {
 		log.Warn("dropping Event invocation: function version is gone", "err", err)
+		q.dropped(ev.Function)
 		q.delete(key)
 		return
 	}
@@ -198,6 +202,7 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 	case err != nil && (errdefs.IsKind(err) && (isThrottle(err) || isUnavailable(err))):
 		if time.Since(ev.Enqueued) > asyncMaxAge {
 			log.Warn("dropping Event invocation: still throttled after six hours", "err", err)
+			q.dropped(ev.Function)
 			q.delete(key)
 			return
 		}
@@ -207,13 +212,24 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 	}
 	if ev.Attempt >= len(i.p.Config.AsyncRetryDelays) {
 		log.Warn("Event invocation failed after retries; dropping it", "attempts", ev.Attempt+1)
+		q.dropped(ev.Function)
 		q.delete(key)
 		return
 	}
 	ev.NotBefore = time.Now().Add(i.p.Config.AsyncRetryDelays[ev.Attempt])
 	ev.Attempt++
 	log.Info("Event invocation failed; will retry", "attempt", ev.Attempt, "at", ev.NotBefore)
+	if i.obs != nil {
+		i.obs.OnAsync(ev.Function, AsyncRetried)
+	}
 	q.put(key, ev)
+}
+
+// dropped tells the observer that an Event invocation of fn was dropped.
+func (q *asyncQueue) dropped(fn string) {
+	if q.i.obs != nil {
+		q.i.obs.OnAsync(fn, AsyncDropped)
+	}
 }
 
 func (q *asyncQueue) delete(key string) {

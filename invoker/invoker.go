@@ -63,6 +63,7 @@ type Params struct {
 	Credentials CredentialIssuer // optional
 	Resolver    Resolver         // optional
 	Usage       Usage            // optional
+	Observer    Observer         // optional
 	// Clock is the invoker's time source; nil is the wall clock.
 	Clock Clock
 }
@@ -88,6 +89,7 @@ type Invoker struct {
 	stopping  atomic.Int64   // sandboxes being stopped and removed
 
 	async *asyncQueue
+	obs   Observer // nil: none
 
 	stopReaper chan struct{}
 	reaperDone chan struct{}
@@ -177,6 +179,7 @@ func New(p Params) (*Invoker, error) {
 		budget:  newBudget(max(c.MaxSandboxes, 0), max(c.MaxMemoryMB, 0)),
 		pools:   map[string]*pool{},
 		limits:  map[string]*fnLimit{},
+		obs:     p.Observer,
 	}
 	i.async = newAsyncQueue(i)
 	p.Functions.Subscribe(i.functionChanged)
@@ -454,15 +457,25 @@ func (i *Invoker) Invoke(ctx context.Context, req Request) (*Result, error) {
 	release, err := i.acquireSlots(ctx, cfg.FunctionName)
 	if err != nil {
 		i.inflight.Done()
+		if i.obs != nil && errors.Is(err, errdefs.ErrThrottled) {
+			i.obs.OnThrottle(cfg.FunctionName, cfg.Version, aliasOf(req.InvokedARN))
+		}
 		return nil, err
 	}
 	finish := func() { release(); i.inflight.Done() }
+	if i.obs != nil {
+		i.obs.OnConcurrency(cfg.FunctionName, 1)
+		finish = func() { release(); i.obs.OnConcurrency(cfg.FunctionName, -1); i.inflight.Done() }
+	}
 
 	p := i.pool(cfg)
 	for {
 		g := p.acquire(ctx)
 		if g.err != nil {
 			finish()
+			if i.obs != nil && errors.Is(g.err, errdefs.ErrThrottled) { // the sandbox budget
+				i.obs.OnThrottle(cfg.FunctionName, cfg.Version, aliasOf(req.InvokedARN))
+			}
 			return nil, g.err
 		}
 		if g.fail != nil {
@@ -470,6 +483,10 @@ func (i *Invoker) Invoke(ctx context.Context, req Request) (*Result, error) {
 			id := req.RequestID
 			if id == "" {
 				id = newID()
+			}
+			if i.obs != nil {
+				i.obs.OnInvoke(Invocation{Function: cfg.FunctionName, Version: cfg.Version, Alias: aliasOf(req.InvokedARN),
+					Error: true, ColdStart: true})
 			}
 			return &Result{RequestID: id, Payload: g.fail.payload, FunctionError: "Unhandled",
 				ExecutedVersion: cfg.Version, ColdStart: true}, nil
@@ -615,6 +632,14 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	}
 	if o.functionError {
 		res.FunctionError = "Unhandled"
+	}
+	if i.obs != nil {
+		ob := Invocation{Function: cfg.FunctionName, Version: cfg.Version, Alias: aliasOf(inv.req.InvokedARN),
+			Error: o.functionError, Duration: dur, ColdStart: cold}
+		if cold {
+			ob.InitDuration = initDur
+		}
+		i.obs.OnInvoke(ob)
 	}
 	if inv.tail != nil {
 		inv.tail.write([]byte(report))

@@ -22,6 +22,7 @@ type ModuleParams struct {
 	Credentials CredentialIssuer `optional:"true"`
 	Resolver    Resolver         `optional:"true"`
 	Usage       Usage            `optional:"true"`
+	Observer    Observer         `optional:"true"`
 }
 
 // Module provides *Invoker and runs it for the app's lifetime.
@@ -30,6 +31,7 @@ var Module = fx.Module("invoker",
 		return New(Params{
 			Config: p.Config, Runtime: p.Runtime, Functions: p.Functions, Store: p.Store,
 			Log: p.Log.With("component", "invoker"), Credentials: p.Credentials, Resolver: p.Resolver, Usage: p.Usage,
+			Observer: p.Observer,
 		})
 	}),
 	fx.Invoke(func(lc fx.Lifecycle, i *Invoker) {

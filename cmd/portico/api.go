@@ -330,7 +330,11 @@ func apiDeploy(g *globalFlags) *cobra.Command {
 			}
 			_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.Deployment.ID)
 			if out.Stage != nil && out.Stage.URL != "" {
-				_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.Stage.URL)
+				u := out.Stage.URL
+				if websocketAPI(cmd.Context(), c, args[0]) { // clients connect with ws:// (wss:// over TLS)
+					u = strings.Replace(strings.Replace(u, "https://", "wss://", 1), "http://", "ws://", 1)
+				}
+				_, _ = fmt.Fprintln(cmd.OutOrStdout(), u)
 			}
 			return nil
 		},
@@ -341,6 +345,19 @@ func apiDeploy(g *globalFlags) *cobra.Command {
 	cmd.Flags().Float64Var(&canary, "canary", 0, "deploy into the (existing, REST) stage's canary with this share of its traffic, 0 to 100")
 	cmd.Flags().StringArrayVar(&canaryVars, "canary-var", nil, "stage variable override K=V for the canary's requests (repeatable)")
 	return cmd
+}
+
+// websocketAPI reports whether API id is a WebSocket API (false when it cannot
+// tell).
+func websocketAPI(ctx context.Context, c *client.Client, id string) bool {
+	resp, err := c.Do(ctx, http.MethodGet, apisPath+"/"+url.PathEscape(id), nil, nil, nil)
+	if err != nil {
+		return false
+	}
+	var a struct {
+		Protocol string `json:"protocol"`
+	}
+	return json.Unmarshal(resp.Body, &a) == nil && a.Protocol == "WEBSOCKET"
 }
 
 // parseVars parses K=V arguments.

@@ -45,6 +45,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.vals.ContainerdSocket, "containerd-socket", d.ContainerdSocket, "containerd socket for --runtime containerd (env PORTICO_CONTAINERD_SOCKET)")
 	fl.StringVar(&f.vals.Domain, "domain", d.Domain, "gateway base domain: {apiId}.DOMAIN (env PORTICO_DOMAIN)")
 	fl.StringVar(&f.vals.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error (env PORTICO_LOG_LEVEL)")
+	fl.StringVar(&f.vals.MetricsListen, "metrics-listen", "", "also serve GET /metrics, without the admin token, on this address (env PORTICO_METRICS_LISTEN)")
 	fl.DurationVar(&f.vals.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "how long a graceful stop may take (env PORTICO_SHUTDOWN_TIMEOUT)")
 	fl.IntVar(&f.vals.Invoker.MaxSandboxes, "max-sandboxes", invoker.DefaultConfig().MaxSandboxes, "sandboxes running at once across all functions; -1: no cap (env PORTICO_MAX_SANDBOXES)")
 }
@@ -87,6 +88,7 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		{"domain", "PORTICO_DOMAIN", &s.Domain, nil, nil},
 		{"containerd-socket", "PORTICO_CONTAINERD_SOCKET", &s.ContainerdSocket, nil, nil},
 		{"log-level", "PORTICO_LOG_LEVEL", &s.LogLevel, nil, nil},
+		{"metrics-listen", "PORTICO_METRICS_LISTEN", &s.MetricsListen, nil, nil},
 		{"shutdown-timeout", "PORTICO_SHUTDOWN_TIMEOUT", nil, &s.ShutdownTimeout, nil},
 		{"max-sandboxes", "PORTICO_MAX_SANDBOXES", nil, nil, &s.Invoker.MaxSandboxes},
 	} {

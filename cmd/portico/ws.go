@@ -289,9 +289,12 @@ when it is valid UTF-8, else a binary frame. The message is MESSAGE, the content
 			if err != nil {
 				return err
 			}
-			_, err = c.Do(cmd.Context(), http.MethodPost, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, data,
-				http.Header{"Content-Type": {"application/octet-stream"}})
-			return err
+			if _, err = c.Do(cmd.Context(), http.MethodPost, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, data,
+				http.Header{"Content-Type": {"application/octet-stream"}}); err != nil {
+				return err
+			}
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "sent %d bytes to connection %s\n", len(data), args[2])
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "send the contents of FILE")

@@ -4,6 +4,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,13 +18,18 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/cache"
+	"github.com/portico-dev/portico/gateway/execlog"
+	gatewaymetrics "github.com/portico-dev/portico/gateway/metrics"
 	"github.com/portico-dev/portico/gateway/throttle"
 	"github.com/portico-dev/portico/gateway/usage"
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
+	"github.com/portico-dev/portico/metrics"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/containerd"
 	"github.com/portico-dev/portico/runtimes/docker"
@@ -51,6 +57,9 @@ type Settings struct {
 	Domain string `yaml:"domain"`
 	// LogLevel is debug, info, warn or error ("info").
 	LogLevel string `yaml:"log-level"`
+	// MetricsListen, when set, also serves GET /metrics on an address of its own,
+	// without the admin token (the admin listener always serves it, with it).
+	MetricsListen string `yaml:"metrics-listen"`
 	// ShutdownTimeout bounds a graceful stop (30 s).
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
 	// Invoker holds the invoker's limits; zero fields take invoker.DefaultConfig.
@@ -209,6 +218,8 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 			s.InvokerConfig(),
 			runtimes.Config{Name: s.Runtime},
 		),
+		fx.Supply(metrics.Config{Listen: s.MetricsListen}),
+		metrics.Module,
 		store.Module,
 		functions.Module,
 		aliases.Module,
@@ -247,6 +258,9 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(cache.Config{AdminToken: s.AdminToken}),
 		cache.Module,
 		fx.Provide(func(c *cache.Stage) admin.StageCache { return c }),
+		gatewaymetrics.Module,
+		accesslog.Module,
+		execlog.Module,
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)
@@ -259,13 +273,31 @@ type runtimeParams struct {
 	Runtime runtimes.Runtime `optional:"true"`
 }
 
-// imageResolver is the runtime as a functions.ImageResolver, or nil when it
-// cannot resolve images.
+// imageResolver is the runtime as a functions.ImageResolver; a runtime that
+// cannot run images (process) refuses Image functions when they are created or
+// updated, with the way out, rather than at their first invoke. Without a
+// runtime (tests composing parts of the app) it is nil.
 func imageResolver(p runtimeParams) functions.ImageResolver {
 	if r, ok := p.Runtime.(functions.ImageResolver); ok {
 		return r
 	}
+	if p.Runtime != nil {
+		return noImages{runtime: p.Runtime.Name()}
+	}
 	return nil
+}
+
+// noImages refuses every image: the runtime runs Zip functions only.
+type noImages struct{ runtime string }
+
+// ResolveImage implements functions.ImageResolver.
+func (n noImages) ResolveImage(context.Context, string) (string, error) { return "", n.RefuseImages() }
+
+// RefuseImages implements functions.ImageRefuser.
+func (n noImages) RefuseImages() error {
+	return fmt.Errorf("the %s runtime this server uses runs Zip functions only: "+
+		"start Portico with --runtime docker or --runtime containerd (auto picks one where its daemon answers), "+
+		"or create a Zip function from a directory with a bootstrap (portico fn create NAME --dir DIR): %w", n.runtime, errdefs.ErrInvalid)
 }
 
 // New returns the server as an fx app; Start and Stop it, or Run it.

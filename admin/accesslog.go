@@ -1,0 +1,49 @@
+package admin
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/portico-dev/portico/gateway/accesslog"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// registerAccessLogRoutes adds Portico's access-log routes of a stage:
+//
+//	PUT    /portico/v1/apis/{api}/stages/{stage}/access-log  {"format": "...", "destinationArn": "..."}
+//	DELETE /portico/v1/apis/{api}/stages/{stage}/access-log
+//
+// The format may be one of the presets by name (clf, json, xml, csv).
+func (s *Server) registerAccessLogRoutes() {
+	p := "/portico/v1/apis/{api}/stages/{stage}/access-log"
+	s.Handle("PUT "+p, s.putAccessLog)
+	s.Handle("DELETE "+p, s.deleteAccessLog)
+}
+
+func (s *Server) putAccessLog(w http.ResponseWriter, r *http.Request) error {
+	var in apis.AccessLogSettings
+	if err := decodeJSON(w, r, porticoBody, &in); err != nil {
+		return err
+	}
+	if preset, ok := accesslog.Presets[strings.ToLower(in.Format)]; ok {
+		in.Format = preset
+	}
+	if err := accesslog.Validate(in); err != nil {
+		return fmt.Errorf("%w: %w", err, errdefs.ErrInvalid)
+	}
+	st, err := s.gw.APIs.SetAccessLogSettings(r.Context(), r.PathValue("api"), r.PathValue("stage"), &in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s.view(st))
+}
+
+func (s *Server) deleteAccessLog(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.gw.APIs.SetAccessLogSettings(r.Context(), r.PathValue("api"), r.PathValue("stage"), nil)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s.view(st))
+}

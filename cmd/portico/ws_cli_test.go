@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+)
+
+// cliCombined runs one portico command against env and returns its output.
+func cliCombined(t *testing.T, env *apptest.Env, args ...string) string {
+	t.Helper()
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(append([]string{"--endpoint", env.AdminURL}, args...))
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("portico %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
+}
+
+// TestWebSocketDeployPrintsWSURLAndSendConfirms: `api deploy` of a WebSocket API
+// prints the ws:// URL clients connect to, and `connections send` says what it
+// sent.
+func TestWebSocketDeployPrintsWSURLAndSendConfirms(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	id := strings.TrimSpace(cliCombined(t, env, "ws", "create", "cli-ws"))
+	if _, err := env.Client().Do(context.Background(), http.MethodPost, "/portico/v1/apis/"+id+"/routes", nil,
+		map[string]any{"routeKey": "$default", "integration": map[string]any{"type": "MOCK"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(cliCombined(t, env, "api", "deploy", id, "--stage", "dev")), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[1], "ws://") || !strings.HasSuffix(lines[1], "/"+id+"/dev/") {
+		t.Fatalf("api deploy printed %q, want the deployment id and a ws:// URL", lines)
+	}
+	conn, resp, err := websocket.DefaultDialer.Dial(lines[1], nil)
+	if err != nil {
+		t.Fatalf("dial %s: %v %v", lines[1], err, resp)
+	}
+	defer conn.Close()
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	r, err := env.Client().Do(context.Background(), http.MethodGet, "/portico/v1/apis/"+id+"/stages/dev/connections", nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Items []struct {
+			ConnectionID string `json:"connectionId"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(r.Body, &list); err != nil || len(list.Items) != 1 {
+		t.Fatalf("connections %s: %v", r.Body, err)
+	}
+	cid := list.Items[0].ConnectionID
+	if got := cliCombined(t, env, "connections", "send", id, "dev", cid, "hello there"); strings.TrimSpace(got) != "sent 11 bytes to connection "+cid {
+		t.Errorf("connections send printed %q", got)
+	}
+	if _, msg, err := conn.ReadMessage(); err != nil || string(msg) != "hello there" {
+		t.Errorf("client got %q, %v", msg, err)
+	}
+}

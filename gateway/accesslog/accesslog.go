@@ -1,0 +1,248 @@
+// Package accesslog is the gateway's access-log stage: per stage
+// (accessLogSettings), one line per request in the stage's format of $context
+// variables (Parse; the console's CLF, JSON, XML and CSV presets), written to the
+// stage's destination (stdout, a file, or syslog://host:port) asynchronously:
+// each destination has a bounded queue and a writer goroutine, and a line that
+// finds the queue full is dropped and counted rather than holding up the
+// request. Lines that a failing destination cannot take are counted and logged.
+package accesslog
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
+)
+
+// DefaultQueue is each destination's queue, in lines.
+const DefaultQueue = 8192
+
+// Options configure the stage; zero fields take defaults.
+type Options struct {
+	// Queue is each destination's queue, in lines (DefaultQueue).
+	Queue int
+	// Stdout is where "stdout" writes (os.Stdout).
+	Stdout io.Writer
+	// Registerer, when set, gets portico_accesslog_dropped_total and
+	// portico_accesslog_failed_total by destination.
+	Registerer prometheus.Registerer
+	// Now is the clock (time.Now).
+	Now func() time.Time
+}
+
+// Stage is the access-log stage: a long-lived service holding one writer per
+// destination. Safe for concurrent use.
+type Stage struct {
+	opts            Options
+	log             *slog.Logger
+	dropped, failed *prometheus.CounterVec
+
+	mu    sync.Mutex
+	sinks map[string]*sink
+}
+
+var _ pipeline.Stage = (*Stage)(nil)
+
+// New returns the stage.
+func New(opts Options, log *slog.Logger) (*Stage, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Queue <= 0 {
+		opts.Queue = DefaultQueue
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Stage{opts: opts, log: log, sinks: map[string]*sink{},
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portico_accesslog_dropped_total",
+			Help: "Access log lines dropped because the destination's queue was full."}, []string{"destination"}),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portico_accesslog_failed_total",
+			Help: "Access log lines the destination could not take (unreachable, unwritable)."}, []string{"destination"}),
+	}
+	if opts.Registerer != nil {
+		for _, c := range []prometheus.Collector{s.dropped, s.failed} {
+			if err := opts.Registerer.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return s, nil
+}
+
+// Name implements pipeline.Stage.
+func (*Stage) Name() string { return "accesslog" }
+
+// Order implements pipeline.Stage.
+func (*Stage) Order() int { return pipeline.OrderObserve }
+
+// Validate checks access-log settings as the admin API receives them: the
+// format's variables and the destination's form.
+func Validate(s apis.AccessLogSettings) error {
+	if _, err := Parse(s.Format); err != nil {
+		return err
+	}
+	_, err := ParseDestination(s.DestinationARN)
+	return err
+}
+
+// sinkFor returns the writer of t, starting it.
+func (s *Stage) sinkFor(t Target) *sink {
+	key := t.String()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k := s.sinks[key]; k != nil {
+		return k
+	}
+	drop, fail := s.dropped.WithLabelValues(key), s.failed.WithLabelValues(key)
+	k := newSink(t, s.opts.Queue, s.opts.Stdout, s.log, drop.Inc, fail.Inc)
+	s.sinks[key] = k
+	return k
+}
+
+// Dropped and Failed return the lines dropped (queue full) and failed
+// (destination error) for a destination so far.
+func (s *Stage) Dropped(dest string) (dropped, failed int64) {
+	t, err := ParseDestination(dest)
+	if err != nil {
+		return 0, 0
+	}
+	s.mu.Lock()
+	k := s.sinks[t.String()]
+	s.mu.Unlock()
+	if k == nil {
+		return 0, 0
+	}
+	return k.dropped.Load(), k.failed.Load()
+}
+
+// Compile implements pipeline.Stage: nothing to do for a stage without access
+// log settings. Settings that do not parse (the admin API refuses them, so
+// only a store edited by hand has them) turn the log off, logged, rather than
+// the stage.
+func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
+	set := d.Stage.AccessLogSettings
+	if set == nil || set.Format == "" || set.DestinationARN == "" {
+		return nil, nil
+	}
+	f, err := Parse(set.Format)
+	if err == nil {
+		var t Target
+		if t, err = ParseDestination(set.DestinationARN); err == nil {
+			return s.middleware(f, s.sinkFor(t)), nil
+		}
+	}
+	s.log.Error("stage access log settings are unusable: no access log", "api", d.Stage.APIID, "stage", d.Stage.Name, "err", err)
+	return nil, nil
+}
+
+func (s *Stage) middleware(f *Format, k *sink) pipeline.Middleware {
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			// Latency counts from when the gateway received the request
+			// (one clock reading less; the clock costs here).
+			start := c.RequestTime
+			if start.IsZero() {
+				start = s.opts.Now()
+			}
+			cw := writerPool.Get().(*countingWriter)
+			cw.ResponseWriter, cw.status, cw.n = w, 0, 0
+			err := next.ServeRequest(cw, r, c)
+			rec := Record{C: c, Status: cw.status, ResponseLength: cw.n, Protocol: r.Proto, Path: r.URL.Path}
+			cw.ResponseWriter = nil
+			writerPool.Put(cw)
+			if c.Status != 0 {
+				rec.Status = c.Status
+			}
+			if rec.Status == 0 {
+				rec.Status = http.StatusOK
+			}
+			rec.Latency = s.opts.Now().Sub(start)
+			line := bufPool.Get().(*[]byte)
+			*line = append(f.Append(*line, &rec), '\n')
+			k.put(line)
+			return err
+		})
+	}
+}
+
+// Close stops the writers after they wrote what is queued.
+func (s *Stage) Close(context.Context) error {
+	s.mu.Lock()
+	sinks := make([]*sink, 0, len(s.sinks))
+	for _, k := range s.sinks {
+		sinks = append(sinks, k)
+	}
+	s.mu.Unlock()
+	for _, k := range sinks {
+		k.close()
+	}
+	return nil
+}
+
+// countingWriter records the status and counts the body bytes.
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+var writerPool = sync.Pool{New: func() any { return new(countingWriter) }}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *countingWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter.
+func (w *countingWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.n += int64(n)
+	return n, err
+}
+
+// Flush implements http.Flusher.
+func (w *countingWriter) Flush() {
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap returns the wrapped writer (for http.ResponseController).
+func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// ModuleParams are the stage's fx dependencies.
+type ModuleParams struct {
+	fx.In
+
+	Log        *slog.Logger
+	Registerer prometheus.Registerer `optional:"true"`
+}
+
+// Module provides the access-log stage to the pipeline and closes its writers
+// on stop.
+var Module = fx.Module("accesslog",
+	fx.Provide(
+		func(p ModuleParams) (*Stage, error) {
+			return New(Options{Registerer: p.Registerer}, p.Log.With("component", "accesslog"))
+		},
+		pipeline.AsStage(func(s *Stage) *Stage { return s }),
+	),
+	fx.Invoke(func(lc fx.Lifecycle, s *Stage) { lc.Append(fx.Hook{OnStop: s.Close}) }),
+)

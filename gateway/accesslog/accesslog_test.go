@@ -1,0 +1,266 @@
+package accesslog
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/gateway/responses"
+)
+
+func TestParseRefusesUnknownVariablesByName(t *testing.T) {
+	for _, tc := range []struct{ format, want string }{
+		{`$context.requestId $context.nope`, "$context.nope"},
+		{`$context.requestId "$context.identity.sourceIpx"`, "$context.identity.sourceIpx"},
+		{`$input.body`, "$input"},
+		{`$context.identity.apiKey`, "secret API key"},
+		{`$context.`, "names no variable"},
+		{`$context.authorizer.`, "unknown variable $context.authorizer"},
+		{`   `, "empty"},
+	} {
+		_, err := Parse(tc.format)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q) = %v, want an error naming %q", tc.format, err, tc.want)
+		}
+	}
+	for name, p := range Presets {
+		if _, err := Parse(p); err != nil {
+			t.Errorf("preset %s: %v", name, err)
+		}
+	}
+	for _, ok := range []string{`$context.authorizer.claims.sub $context.authorizer.tenant costs $5.`, `cost: $ 5`} {
+		if _, err := Parse(ok); err != nil {
+			t.Errorf("Parse(%q): %v", ok, err)
+		}
+	}
+}
+
+func TestParseDestination(t *testing.T) {
+	for dest, want := range map[string]string{
+		"stdout":                               "stdout",
+		"/var/log/portico/dev.log":             "file:///var/log/portico/dev.log",
+		"file:///var/log/portico/../x":         "file:///var/log/x",
+		"syslog://logs.example:514":            "syslog://logs.example:514",
+		"syslog://127.0.0.1:5514":              "syslog://127.0.0.1:5514",
+		"file://localhost/tmp/a.log":           "file:///tmp/a.log",
+		"relative.log":                         "",
+		"arn:aws:logs:us-east-1:1:log-group:x": "",
+		"syslog://nohost":                      "",
+		"file://remote/tmp/a":                  "",
+		"http://example.com/":                  "",
+		"":                                     "",
+	} {
+		got, err := ParseDestination(dest)
+		if want == "" {
+			if err == nil {
+				t.Errorf("ParseDestination(%q) = %v, want an error", dest, got)
+			}
+			continue
+		}
+		if err != nil || got.String() != want {
+			t.Errorf("ParseDestination(%q) = %v, %v; want %s", dest, got, err, want)
+		}
+	}
+}
+
+func deployedWith(format, dest string) *pipeline.Deployed {
+	st := &apis.Stage{APIID: "abcdefghij", Name: "dev", AccessLogSettings: &apis.AccessLogSettings{Format: format, DestinationARN: dest}}
+	dep := &apis.Deployment{ID: "dep1", API: apis.API{ID: "abcdefghij", Name: "pets"}}
+	return &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API}
+}
+
+// stepClock advances by step at each reading.
+type stepClock struct {
+	mu   sync.Mutex
+	t    time.Time
+	step time.Duration
+}
+
+func (c *stepClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(c.step)
+	return c.t
+}
+
+func serve(t *testing.T, s *Stage, d *pipeline.Deployed, c *pipeline.Context, h pipeline.HandlerFunc) int {
+	t.Helper()
+	chain, err := pipeline.Chain(d, []pipeline.Stage{s, responses.New(nil)}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/abcdefghij/dev/pets/7", nil)
+	if err := chain.ServeRequest(rec, req, c); err != nil {
+		t.Fatal(err)
+	}
+	return rec.Code
+}
+
+func TestCustomFormatToAFile(t *testing.T) {
+	clock := &stepClock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC), step: 15 * time.Millisecond}
+	s, err := New(Options{Now: clock.now}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "logs", "dev.log")
+	format := `$context.requestId $context.apiId/$context.stage "$context.httpMethod $context.resourcePath $context.path" ` +
+		`$context.status $context.responseLength $context.responseLatency ms err=$context.error.messageString ` +
+		`type=$context.error.responseType who=$context.authorizer.principalId tenant=$context.authorizer.tenant [$context.requestTime]`
+	d := deployedWith(format, "file://"+path)
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	ok := &pipeline.Context{RequestID: "req-1", APIID: "abcdefghij", Stage: "dev", HTTPMethod: "GET", RequestTime: at}
+	ok.Authorizer.PrincipalID = "user-9"
+	ok.Authorizer.Context = map[string]any{"tenant": "acme"}
+	if code := serve(t, s, d, ok, func(w http.ResponseWriter, _ *http.Request, c *pipeline.Context) error {
+		c.ResourcePath = "/pets/{id}"
+		_, err := w.Write([]byte("hello"))
+		return err
+	}); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	refused := &pipeline.Context{RequestID: "req-2", APIID: "abcdefghij", Stage: "dev", HTTPMethod: "GET", RequestTime: at.Add(15 * time.Millisecond)}
+	if code := serve(t, s, d, refused, func(http.ResponseWriter, *http.Request, *pipeline.Context) error {
+		return pipeline.Errorf(pipeline.MissingAuthenticationToken, "no route")
+	}); code != 403 {
+		t.Fatalf("status %d", code)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `req-1 abcdefghij/dev "GET /pets/{id} /abcdefghij/dev/pets/7" 200 5 15 ms err=- type=- who=user-9 tenant=acme [30/Nov/2026:12:00:00 +0000]
+req-2 abcdefghij/dev "GET - /abcdefghij/dev/pets/7" 403 42 15 ms err="Missing Authentication Token" type=MISSING_AUTHENTICATION_TOKEN who=- tenant=- [30/Nov/2026:12:00:00 +0000]
+`
+	if string(got) != want {
+		t.Errorf("log:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// blockingWriter blocks every Write until released, telling when one began.
+type blockingWriter struct {
+	entered chan struct{}
+	release chan struct{}
+	mu      sync.Mutex
+	buf     bytes.Buffer
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	select {
+	case w.entered <- struct{}{}:
+	default:
+	}
+	<-w.release
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func TestFullQueueDropsAndCountsWithoutBlocking(t *testing.T) {
+	out := &blockingWriter{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	s, err := New(Options{Queue: 1, Stdout: out}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := deployedWith(`$context.requestId`, "stdout")
+	ok := func(w http.ResponseWriter, _ *http.Request, _ *pipeline.Context) error {
+		w.WriteHeader(204)
+		return nil
+	}
+	serve(t, s, d, &pipeline.Context{RequestID: "r0"}, ok)
+	<-out.entered // the writer holds r0; the queue is empty
+	for i := 1; i <= 4; i++ {
+		serve(t, s, d, &pipeline.Context{RequestID: "r" + string(rune('0'+i))}, ok) // r1 queued, r2..r4 dropped
+	}
+	if dropped, failed := s.Dropped("stdout"); dropped != 3 || failed != 0 {
+		t.Errorf("dropped %d failed %d, want 3 and 0", dropped, failed)
+	}
+	close(out.release)
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.buf.String(); got != "r0\nr1\n" {
+		t.Errorf("written %q", got)
+	}
+}
+
+func TestUnwritableDestinationIsCountedAndRequestsGoOn(t *testing.T) {
+	s, err := New(Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(notDir, "dev.log") // a path under a regular file
+	d := deployedWith(`$context.requestId`, dest)
+	for range 3 {
+		if code := serve(t, s, d, &pipeline.Context{}, func(w http.ResponseWriter, _ *http.Request, _ *pipeline.Context) error {
+			w.WriteHeader(200)
+			return nil
+		}); code != 200 {
+			t.Fatalf("status %d", code)
+		}
+	}
+	_ = s.Close(context.Background())
+	if dropped, failed := s.Dropped(dest); dropped != 0 || failed != 3 {
+		t.Errorf("dropped %d failed %d, want 0 and 3", dropped, failed)
+	}
+}
+
+func TestSyslogDestination(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	s, err := New(Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := deployedWith(`$context.requestId $context.status`, "syslog://"+pc.LocalAddr().String())
+	serve(t, s, d, &pipeline.Context{RequestID: "sys-1"}, func(w http.ResponseWriter, _ *http.Request, _ *pipeline.Context) error {
+		w.WriteHeader(201)
+		return nil
+	})
+	_ = s.Close(context.Background())
+	buf := make([]byte, 2048)
+	_ = pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, _, err := pc.ReadFrom(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := string(buf[:n])
+	if !strings.HasPrefix(msg, "<134>1 ") || !strings.HasSuffix(msg, " portico - access - sys-1 201") {
+		t.Errorf("syslog message %q", msg)
+	}
+}
+
+func TestStageWithoutSettingsCostsNothing(t *testing.T) {
+	s, err := New(Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []*pipeline.Deployed{deployedWith("", ""), deployedWith("$context.nope", "stdout"), deployedWith("$context.requestId", "arn:aws:logs:x")} {
+		if mw, err := s.Compile(d); mw != nil || err != nil {
+			t.Errorf("Compile(%+v) = %v, %v; want nothing", d.Stage.AccessLogSettings, mw != nil, err)
+		}
+	}
+	if err := Validate(apis.AccessLogSettings{Format: "$context.nope", DestinationARN: "stdout"}); err == nil || !strings.Contains(err.Error(), "$context.nope") {
+		t.Errorf("Validate: %v", err)
+	}
+}

@@ -1,0 +1,225 @@
+package accesslog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Destination kinds.
+const (
+	kindStdout = "stdout"
+	kindFile   = "file"
+	kindSyslog = "syslog"
+)
+
+// Target is a parsed destination: stdout, a file (an absolute path or a
+// file:// URL) or a syslog server (syslog://host:port, over UDP).
+type Target struct {
+	Kind string
+	// Path is the file's absolute path; Addr the syslog server's host:port.
+	Path, Addr string
+}
+
+// String returns the destination's canonical form (the writer's key).
+func (t Target) String() string {
+	switch t.Kind {
+	case kindFile:
+		return "file://" + t.Path
+	case kindSyslog:
+		return "syslog://" + t.Addr
+	}
+	return t.Kind
+}
+
+// ParseDestination parses a stage's destinationArn. CloudWatch Logs and
+// Firehose ARNs are refused with the forms Portico writes to.
+func ParseDestination(dest string) (Target, error) {
+	const forms = `use "stdout", an absolute file path, a file:///path URL or syslog://host:port`
+	switch {
+	case dest == "":
+		return Target{}, fmt.Errorf("access log destination is empty: %s", forms)
+	case dest == "stdout":
+		return Target{Kind: kindStdout}, nil
+	case strings.HasPrefix(dest, "arn:"):
+		return Target{}, fmt.Errorf("access log destination %q: Portico does not write to CloudWatch Logs or Firehose: %s", dest, forms)
+	case strings.HasPrefix(dest, "/"):
+		return Target{Kind: kindFile, Path: filepath.Clean(dest)}, nil
+	}
+	u, err := url.Parse(dest)
+	if err != nil {
+		return Target{}, fmt.Errorf("access log destination %q: %w; %s", dest, err, forms)
+	}
+	switch u.Scheme {
+	case "file":
+		if u.Host != "" && u.Host != "localhost" || !strings.HasPrefix(u.Path, "/") {
+			return Target{}, fmt.Errorf("access log destination %q: a file URL names an absolute local path (file:///var/log/portico/dev.log)", dest)
+		}
+		return Target{Kind: kindFile, Path: filepath.Clean(u.Path)}, nil
+	case "syslog":
+		if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" || u.Path != "" && u.Path != "/" {
+			return Target{}, fmt.Errorf("access log destination %q: a syslog destination is syslog://host:port", dest)
+		}
+		return Target{Kind: kindSyslog, Addr: u.Host}, nil
+	}
+	return Target{}, fmt.Errorf("access log destination %q: %s", dest, forms)
+}
+
+// sink writes lines to one destination from its own goroutine, through a
+// bounded queue: a request never waits for it; a line that finds the queue full
+// is dropped and counted. Safe for concurrent use.
+type sink struct {
+	target  Target
+	log     *slog.Logger
+	queue   chan *[]byte
+	stdout  io.Writer
+	dropped atomic.Int64
+	failed  atomic.Int64
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	onDrop  func()
+	onFail  func()
+}
+
+func newSink(t Target, size int, stdout io.Writer, log *slog.Logger, onDrop, onFail func()) *sink {
+	s := &sink{target: t, log: log, queue: make(chan *[]byte, size), stdout: stdout, stop: make(chan struct{}), done: make(chan struct{}), onDrop: onDrop, onFail: onFail}
+	go s.run()
+	return s
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// put queues a line (ending in '\n'); the sink owns it afterwards.
+func (s *sink) put(line *[]byte) {
+	select {
+	case s.queue <- line:
+	default:
+		s.dropped.Add(1)
+		if s.onDrop != nil {
+			s.onDrop()
+		}
+		release(line)
+	}
+}
+
+// release returns a line's buffer to the pool.
+func release(line *[]byte) {
+	*line = (*line)[:0]
+	bufPool.Put(line)
+}
+
+// close stops the writer once it wrote what is queued. Lines put later stay
+// in the queue unwritten (the queue is never closed, so a late put is safe).
+func (s *sink) close() { s.once.Do(func() { close(s.stop) }); <-s.done }
+
+func (s *sink) run() {
+	defer close(s.done)
+	var w io.Writer
+	var closer io.Closer
+	defer func() {
+		if closer != nil {
+			_ = closer.Close()
+		}
+	}()
+	for {
+		var line *[]byte
+		select {
+		case line = <-s.queue:
+		case <-s.stop:
+			select {
+			case line = <-s.queue:
+			default:
+				return
+			}
+		}
+		if w == nil {
+			var err error
+			if w, closer, err = s.open(); err != nil {
+				s.fail(err)
+				release(line)
+				continue
+			}
+		}
+		if _, err := w.Write(*line); err != nil {
+			s.fail(err)
+			if closer != nil {
+				_ = closer.Close()
+			}
+			w, closer = nil, nil
+		}
+		release(line)
+	}
+}
+
+// fail counts a line that could not be written and logs the first failure and
+// every 1000th after it.
+func (s *sink) fail(err error) {
+	n := s.failed.Add(1)
+	if s.onFail != nil {
+		s.onFail()
+	}
+	if n == 1 || n%1000 == 0 {
+		s.log.Warn("access log destination is failing; lines are dropped", "destination", s.target.String(), "failed", n, "err", err)
+	}
+}
+
+func (s *sink) open() (io.Writer, io.Closer, error) {
+	switch s.target.Kind {
+	case kindStdout:
+		return s.stdout, nil, nil
+	case kindFile:
+		if err := os.MkdirAll(filepath.Dir(s.target.Path), 0o750); err != nil {
+			return nil, nil, err
+		}
+		f, err := os.OpenFile(s.target.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640) //nolint:gosec // the operator's configured log path
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, f, nil
+	case kindSyslog:
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "udp", s.target.Addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &syslogWriter{c: c}, c, nil
+	}
+	return nil, nil, errors.New("unknown destination kind")
+}
+
+// syslogWriter frames each line as an RFC 5424 message (facility local0,
+// severity info, app-name portico) in one datagram.
+type syslogWriter struct {
+	c   net.Conn
+	buf []byte
+}
+
+func (w *syslogWriter) Write(line []byte) (int, error) {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "-"
+	}
+	w.buf = append(w.buf[:0], "<134>1 "...)
+	w.buf = time.Now().UTC().AppendFormat(w.buf, time.RFC3339Nano)
+	w.buf = append(w.buf, ' ')
+	w.buf = append(w.buf, host...)
+	w.buf = append(w.buf, " portico - access - "...)
+	w.buf = append(w.buf, strings.TrimRight(string(line), "\n")...)
+	if _, err := w.c.Write(w.buf); err != nil {
+		return 0, err
+	}
+	return len(line), nil
+}

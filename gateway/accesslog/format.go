@@ -1,0 +1,228 @@
+package accesslog
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/pipeline"
+)
+
+// Record is one answered request as the access log sees it: the request's
+// $context and what the stage measured around the pipeline.
+type Record struct {
+	C *pipeline.Context
+	// Status is the status answered; ResponseLength the body bytes written.
+	Status         int
+	ResponseLength int64
+	// Latency is the time from receiving the request to answering it.
+	Latency time.Duration
+	// Protocol is the request's protocol ("HTTP/1.1").
+	Protocol string
+	// Path is the request's path as the client sent it (stage included).
+	Path string
+}
+
+// getter appends a variable's value (nothing when it has none).
+type getter func(b []byte, r *Record) []byte
+
+// Format is a compiled access-log format. Immutable and safe for concurrent use.
+type Format struct {
+	parts []part
+	// Source is the format as given.
+	Source string
+}
+
+// part is a literal or a variable.
+type part struct {
+	lit string
+	get getter
+}
+
+func str(f func(r *Record) string) getter {
+	return func(b []byte, r *Record) []byte { return append(b, f(r)...) }
+}
+
+func dur(f func(r *Record) time.Duration) getter {
+	return func(b []byte, r *Record) []byte { return strconv.AppendInt(b, f(r).Milliseconds(), 10) }
+}
+
+// variables are the $context variables an access log may use, as API Gateway
+// names them.
+var variables = map[string]getter{
+	"requestId":                   str(func(r *Record) string { return r.C.RequestID }),
+	"extendedRequestId":           str(func(r *Record) string { return r.C.ExtendedRequestID }),
+	"apiId":                       str(func(r *Record) string { return r.C.APIID }),
+	"stage":                       str(func(r *Record) string { return r.C.Stage }),
+	"deploymentId":                str(func(r *Record) string { return r.C.DeploymentID }),
+	"domainName":                  str(func(r *Record) string { return r.C.DomainName }),
+	"domainPrefix":                str(func(r *Record) string { return r.C.DomainPrefix }),
+	"httpMethod":                  str(func(r *Record) string { return r.C.HTTPMethod }),
+	"resourcePath":                str(func(r *Record) string { return r.C.ResourcePath }),
+	"routeKey":                    str(func(r *Record) string { return r.C.RouteKey }),
+	"path":                        str(func(r *Record) string { return r.Path }),
+	"protocol":                    str(func(r *Record) string { return r.Protocol }),
+	"identity.sourceIp":           str(func(r *Record) string { return r.C.Identity.SourceIP }),
+	"identity.userAgent":          str(func(r *Record) string { return r.C.Identity.UserAgent }),
+	"identity.apiKeyId":           str(func(r *Record) string { return r.C.Identity.APIKeyID }),
+	"identity.accessKey":          str(func(r *Record) string { return r.C.Identity.AccessKey }),
+	"identity.caller":             str(func(r *Record) string { return r.C.Identity.Caller }),
+	"identity.user":               str(func(r *Record) string { return r.C.Identity.User }),
+	"identity.userArn":            str(func(r *Record) string { return r.C.Identity.UserARN }),
+	"identity.accountId":          str(func(r *Record) string { return r.C.Identity.AccountID }),
+	"authorizer.principalId":      str(func(r *Record) string { return r.C.Authorizer.PrincipalID }),
+	"error.message":               str(func(r *Record) string { return r.C.Error.Message }),
+	"error.responseType":          str(func(r *Record) string { return string(r.C.Error.ResponseType) }),
+	"error.validationErrorString": str(func(r *Record) string { return r.C.Error.ValidationErrorString }),
+	"error.messageString": func(b []byte, r *Record) []byte {
+		if r.C.Error.Message == "" {
+			return b
+		}
+		return strconv.AppendQuote(b, r.C.Error.Message)
+	},
+	"isCanaryRequest": func(b []byte, r *Record) []byte {
+		return strconv.AppendBool(b, r.C.IsCanaryRequest)
+	},
+	"status": func(b []byte, r *Record) []byte { return strconv.AppendInt(b, int64(r.Status), 10) },
+	"responseLength": func(b []byte, r *Record) []byte {
+		return strconv.AppendInt(b, r.ResponseLength, 10)
+	},
+	"requestTime": func(b []byte, r *Record) []byte {
+		return r.C.RequestTime.UTC().AppendFormat(b, "02/Jan/2006:15:04:05 -0700")
+	},
+	"requestTimeEpoch": func(b []byte, r *Record) []byte {
+		return strconv.AppendInt(b, r.C.RequestTime.UnixMilli(), 10)
+	},
+	"responseLatency":     dur(func(r *Record) time.Duration { return r.Latency }),
+	"integrationLatency":  dur(func(r *Record) time.Duration { return r.C.IntegrationLatency }),
+	"integration.latency": dur(func(r *Record) time.Duration { return r.C.IntegrationLatency }),
+	"cacheHit":            func(b []byte, r *Record) []byte { return strconv.AppendBool(b, r.C.CacheHit) },
+	"authorizer.claims.":  nil, // prefix: $context.authorizer.claims.NAME
+	"authorizer.":         nil, // prefix: $context.authorizer.NAME
+}
+
+// refused are variables API Gateway has that an access log must not write.
+var refused = map[string]string{
+	"identity.apiKey": "it is the caller's secret API key; use $context.identity.apiKeyId",
+}
+
+// Parse compiles an access-log format. Every $context variable must be one
+// API Gateway defines and Portico fills; an unknown one is refused, named. A
+// value that is empty is written as "-", as API Gateway writes it.
+func Parse(format string) (*Format, error) {
+	if strings.TrimSpace(format) == "" {
+		return nil, fmt.Errorf("access log format is empty: use $context variables, e.g. %s", CLF)
+	}
+	const maxFormat = 3 << 10
+	if len(format) > maxFormat {
+		return nil, fmt.Errorf("access log format is %d bytes, more than %d", len(format), maxFormat)
+	}
+	f := &Format{Source: format}
+	rest := format
+	var lit strings.Builder
+	for {
+		i := strings.IndexByte(rest, '$')
+		if i < 0 {
+			lit.WriteString(rest)
+			break
+		}
+		lit.WriteString(rest[:i])
+		rest = rest[i:]
+		name, ok := strings.CutPrefix(rest, "$context.")
+		if !ok {
+			if v := leadingName(rest[1:]); v != "" && !(v[0] >= '0' && v[0] <= '9') {
+				return nil, fmt.Errorf("access log format: unknown variable $%s: only $context variables are available", v)
+			}
+			lit.WriteByte('$')
+			rest = rest[1:]
+			continue
+		}
+		v := leadingName(name)
+		rest = name[len(v):]
+		if v == "" {
+			return nil, fmt.Errorf("access log format: $context. names no variable")
+		}
+		get, err := lookup(v)
+		if err != nil {
+			return nil, err
+		}
+		if lit.Len() > 0 {
+			f.parts = append(f.parts, part{lit: lit.String()})
+			lit.Reset()
+		}
+		f.parts = append(f.parts, part{get: get})
+	}
+	if lit.Len() > 0 {
+		f.parts = append(f.parts, part{lit: lit.String()})
+	}
+	return f, nil
+}
+
+// leadingName returns the variable name at the start of s: letters, digits,
+// '_' and inner dots.
+func leadingName(s string) string {
+	n := 0
+	for n < len(s) {
+		c := s[n]
+		if c == '.' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			n++
+			continue
+		}
+		break
+	}
+	return strings.TrimRight(s[:n], ".")
+}
+
+func lookup(v string) (getter, error) {
+	if why, ok := refused[v]; ok {
+		return nil, fmt.Errorf("access log format: $context.%s is not written to logs: %s", v, why)
+	}
+	if g := variables[v]; g != nil {
+		return g, nil
+	}
+	if key, ok := strings.CutPrefix(v, "authorizer.claims."); ok && key != "" {
+		return authorizerValue(key), nil
+	}
+	if key, ok := strings.CutPrefix(v, "authorizer."); ok && key != "" && !strings.Contains(key, ".") {
+		return authorizerValue(key), nil
+	}
+	return nil, fmt.Errorf("access log format: unknown variable $context.%s", v)
+}
+
+func authorizerValue(key string) getter {
+	return func(b []byte, r *Record) []byte {
+		v, ok := r.C.Authorizer.Context[key]
+		if !ok || v == nil {
+			return b
+		}
+		return fmt.Append(b, v)
+	}
+}
+
+// Append appends r's line (without a newline) to b.
+func (f *Format) Append(b []byte, r *Record) []byte {
+	for _, p := range f.parts {
+		if p.get == nil {
+			b = append(b, p.lit...)
+			continue
+		}
+		n := len(b)
+		b = p.get(b, r)
+		if len(b) == n {
+			b = append(b, '-')
+		}
+	}
+	return b
+}
+
+// Presets: the formats API Gateway's console offers.
+const (
+	CLF  = `$context.identity.sourceIp $context.identity.caller $context.identity.user [$context.requestTime] "$context.httpMethod $context.resourcePath $context.protocol" $context.status $context.responseLength $context.requestId`
+	JSON = `{ "requestId":"$context.requestId", "ip": "$context.identity.sourceIp", "caller":"$context.identity.caller", "user":"$context.identity.user","requestTime":"$context.requestTime", "httpMethod":"$context.httpMethod","resourcePath":"$context.resourcePath", "status":"$context.status","protocol":"$context.protocol", "responseLength":"$context.responseLength" }`
+	XML  = `<request id="$context.requestId"> <ip>$context.identity.sourceIp</ip> <caller>$context.identity.caller</caller> <user>$context.identity.user</user> <requestTime>$context.requestTime</requestTime> <httpMethod>$context.httpMethod</httpMethod> <resourcePath>$context.resourcePath</resourcePath> <status>$context.status</status> <protocol>$context.protocol</protocol> <responseLength>$context.responseLength</responseLength> </request>`
+	CSV  = `$context.identity.sourceIp,$context.identity.caller,$context.identity.user,$context.requestTime,$context.httpMethod,$context.resourcePath,$context.protocol,$context.status,$context.responseLength,$context.requestId`
+)
+
+// Presets names the presets, as `portico` and the console offer them.
+var Presets = map[string]string{"clf": CLF, "json": JSON, "xml": XML, "csv": CSV}

@@ -1,0 +1,307 @@
+// Package metrics is the gateway's metrics stage: it wraps the whole request
+// pipeline (pipeline.OrderObserve) and counts requests, 4xx and 5xx answers,
+// cache hits and misses, and observes latency and integration latency, named
+// after API Gateway's CloudWatch metrics (Count, 4XXError, 5XXError, Latency,
+// IntegrationLatency, CacheHitCount, CacheMissCount) and labelled by api_id,
+// api_name, stage and canary; with a stage's detailed metrics on
+// (methodSettings "*/*" metricsEnabled) also by method and resource (the route's
+// method and path template), else those two labels are empty. It also counts
+// WebSocket $connect requests and messages, and reports live connections.
+//
+// Label children are resolved when a stage deployment compiles, so a request
+// costs no label lookups or allocations.
+package metrics
+
+import (
+	"net/http"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
+)
+
+// Labels of the per-request metrics.
+var requestLabels = []string{"api_id", "api_name", "stage", "canary", "method", "resource"}
+
+// Labels of the WebSocket counters.
+var wsLabels = []string{"api_id", "api_name", "stage"}
+
+// latencyBuckets cover a tenth of a millisecond to the 29 s integration limit.
+var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 29}
+
+// Stage is the metrics pipeline stage. Safe for concurrent use.
+type Stage struct {
+	requests, errors4xx, errors5xx *prometheus.CounterVec
+	cacheHits, cacheMisses         *prometheus.CounterVec
+	latency, integrationLatency    *prometheus.HistogramVec
+	wsConnects, wsMessages         *prometheus.CounterVec
+	now                            func() time.Time
+}
+
+var _ pipeline.Stage = (*Stage)(nil)
+
+// New registers the gateway's metrics with reg.
+func New(reg prometheus.Registerer) (*Stage, error) {
+	counter := func(name, help string, labels []string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	}
+	s := &Stage{
+		requests:    counter("portico_api_requests_total", "Requests to stage URLs (API Gateway's Count).", requestLabels),
+		errors4xx:   counter("portico_api_4xx_errors_total", "Requests answered with a 4xx status (4XXError).", requestLabels),
+		errors5xx:   counter("portico_api_5xx_errors_total", "Requests answered with a 5xx status (5XXError).", requestLabels),
+		cacheHits:   counter("portico_api_cache_hits_total", "Requests served from the stage's cache (CacheHitCount).", requestLabels),
+		cacheMisses: counter("portico_api_cache_misses_total", "Cacheable requests the cache could not serve (CacheMissCount).", requestLabels),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "portico_api_latency_seconds",
+			Help: "Time from receiving a request to answering it (Latency).", Buckets: latencyBuckets}, requestLabels),
+		integrationLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "portico_api_integration_latency_seconds",
+			Help: "Time spent in the integration (IntegrationLatency).", Buckets: latencyBuckets}, requestLabels),
+		wsConnects: counter("portico_ws_connect_count_total", "WebSocket requests to the $connect route (ConnectCount).", wsLabels),
+		wsMessages: counter("portico_ws_messages_total", "WebSocket messages sent to routes (MessageCount).", wsLabels),
+		now:        time.Now,
+	}
+	for _, c := range []prometheus.Collector{s.requests, s.errors4xx, s.errors5xx, s.cacheHits, s.cacheMisses,
+		s.latency, s.integrationLatency, s.wsConnects, s.wsMessages} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// SetClock replaces the stage's clock (for tests).
+func (s *Stage) SetClock(now func() time.Time) { s.now = now }
+
+// Name implements pipeline.Stage.
+func (*Stage) Name() string { return "metrics" }
+
+// Order implements pipeline.Stage.
+func (*Stage) Order() int { return pipeline.OrderObserve }
+
+// series are one label set's children.
+type series struct {
+	requests, errors4xx, errors5xx, cacheHits, cacheMisses prometheus.Counter
+	latency, integrationLatency                            prometheus.Observer
+}
+
+func (s *Stage) series(lv ...string) *series {
+	return &series{
+		requests: s.requests.WithLabelValues(lv...), errors4xx: s.errors4xx.WithLabelValues(lv...),
+		errors5xx: s.errors5xx.WithLabelValues(lv...), cacheHits: s.cacheHits.WithLabelValues(lv...),
+		cacheMisses: s.cacheMisses.WithLabelValues(lv...), latency: s.latency.WithLabelValues(lv...),
+		integrationLatency: s.integrationLatency.WithLabelValues(lv...),
+	}
+}
+
+// Detailed reports whether a stage has detailed (per-method) metrics on.
+func Detailed(st *apis.Stage) bool {
+	if st == nil {
+		return false
+	}
+	ms, ok := st.MethodSettings["*/*"]
+	return ok && ms.MetricsEnabled
+}
+
+// Compile implements pipeline.Stage: it resolves the label children of the
+// stage deployment (and of each route, with detailed metrics on).
+func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
+	canary := "false"
+	if d.Canary {
+		canary = "true"
+	}
+	apiName := ""
+	if d.API != nil {
+		apiName = d.API.Name
+	}
+	base := s.series(d.Stage.APIID, apiName, d.Stage.Name, canary, "", "")
+	var routes []apis.Route
+	var perRoute []*series
+	if Detailed(d.Stage) && d.API != nil {
+		routes = d.API.Routes
+		perRoute = make([]*series, len(routes))
+		for i := range routes {
+			method := routes[i].Method
+			resource := routes[i].Path
+			if resource == "" {
+				resource = routes[i].RouteKey
+			}
+			perRoute[i] = s.series(d.Stage.APIID, apiName, d.Stage.Name, canary, method, resource)
+		}
+	}
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			// Latency counts from when the gateway received the request
+			// (one clock reading less; the clock costs here).
+			start := c.RequestTime
+			if start.IsZero() {
+				start = s.now()
+			}
+			sw := writerPool.Get().(*statusWriter)
+			sw.ResponseWriter, sw.status = w, 0
+			err := next.ServeRequest(sw, r, c)
+			status := sw.status
+			sw.ResponseWriter = nil
+			writerPool.Put(sw)
+			if c.Status != 0 {
+				status = c.Status
+			}
+			if status == 0 {
+				status = http.StatusOK
+			}
+			m := base
+			if perRoute != nil && c.Route != nil {
+				if i := routeIndex(routes, c.Route); i >= 0 {
+					m = perRoute[i]
+				}
+			}
+			m.requests.Inc()
+			switch {
+			case status >= 500:
+				m.errors5xx.Inc()
+			case status >= 400:
+				m.errors4xx.Inc()
+			}
+			if c.CacheHit {
+				m.cacheHits.Inc()
+			}
+			if c.CacheMiss {
+				m.cacheMisses.Inc()
+			}
+			if c.IntegrationLatency > 0 {
+				m.integrationLatency.Observe(c.IntegrationLatency.Seconds())
+			}
+			m.latency.Observe(s.now().Sub(start).Seconds())
+			return err
+		})
+	}, nil
+}
+
+// routeIndex returns the index of r in routes, or -1: r points into the
+// deployment's routes (the router matches &routes[i]), so its offset from the
+// first gives the index without a search; the comparison confirms it.
+func routeIndex(routes []apis.Route, r *apis.Route) int {
+	if len(routes) == 0 {
+		return -1
+	}
+	off := uintptr(unsafe.Pointer(r)) - uintptr(unsafe.Pointer(&routes[0])) //nolint:gosec // index arithmetic only; the result is checked against &routes[i]
+	i := int(off / unsafe.Sizeof(routes[0]))
+	if i >= 0 && i < len(routes) && off%unsafe.Sizeof(routes[0]) == 0 && &routes[i] == r {
+		return i
+	}
+	return -1
+}
+
+// ObserveWebSocket counts a WebSocket route dispatch: a $connect request
+// (eventType CONNECT) or a message (MESSAGE). The gateway calls it for stages
+// that have it.
+func (s *Stage) ObserveWebSocket(d *pipeline.Deployed, eventType string) {
+	var v *prometheus.CounterVec
+	switch eventType {
+	case connections.EventConnect:
+		v = s.wsConnects
+	case connections.EventMessage:
+		v = s.wsMessages
+	default:
+		return
+	}
+	name := ""
+	if d.API != nil {
+		name = d.API.Name
+	}
+	v.WithLabelValues(d.Stage.APIID, name, d.Stage.Name).Inc()
+}
+
+// statusWriter records the status a handler answers with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+var writerPool = sync.Pool{New: func() any { return new(statusWriter) }}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter.
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher.
+func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap returns the wrapped writer (for http.ResponseController).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Connections lists live WebSocket connections; *connections.Manager provides it.
+type Connections interface {
+	List(apiID, stage string) []connections.Info
+}
+
+// connectionsCollector reports live WebSocket connections per API and stage,
+// counted at each scrape.
+type connectionsCollector struct{ conns Connections }
+
+var connectionsDesc = prometheus.NewDesc("portico_ws_connections",
+	"Live WebSocket connections, by api_id and stage.", []string{"api_id", "stage"}, nil)
+
+// NewConnectionsCollector returns a collector of portico_ws_connections.
+func NewConnectionsCollector(conns Connections) prometheus.Collector {
+	return connectionsCollector{conns}
+}
+
+func (connectionsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- connectionsDesc }
+
+func (c connectionsCollector) Collect(ch chan<- prometheus.Metric) {
+	type key struct{ api, stage string }
+	n := map[key]int{}
+	for _, in := range c.conns.List("", "") {
+		n[key{in.APIID, in.Stage}]++
+	}
+	for k, v := range n {
+		ch <- prometheus.MustNewConstMetric(connectionsDesc, prometheus.GaugeValue, float64(v), k.api, k.stage)
+	}
+}
+
+// ModuleParams are the stage's fx dependencies.
+type ModuleParams struct {
+	fx.In
+
+	Registerer  prometheus.Registerer
+	Connections *connections.Manager `optional:"true"`
+}
+
+// Module provides the metrics stage to the pipeline and registers the
+// WebSocket connections gauge.
+var Module = fx.Module("gateway-metrics",
+	fx.Provide(pipeline.AsStage(func(p ModuleParams) (*Stage, error) {
+		s, err := New(p.Registerer)
+		if err != nil {
+			return nil, err
+		}
+		if p.Connections != nil {
+			if err := p.Registerer.Register(NewConnectionsCollector(p.Connections)); err != nil {
+				return nil, err
+			}
+		}
+		return s, nil
+	})),
+)

@@ -1,0 +1,102 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+)
+
+// TestMetricsAfterAKnownMix makes a known mix of calls through the real server
+// (200s from MOCK and a function, 403s from missing routes, a 429 from a function
+// with no concurrency, 502s from a bad proxy result and a function error) and
+// finds exactly those counts under the stage's labels at GET /metrics, with the
+// functions' invocations, errors and throttles beside them.
+func TestMetricsAfterAKnownMix(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	ctx := context.Background()
+	createFunction(t, c, "probe", probeZip(t), nil, 5)
+	createFunction(t, c, "limited", probeZip(t), nil, 5)
+	admin(t, c, "PUT", "/2017-10-31/functions/limited/concurrency", nil, map[string]any{"ReservedConcurrentExecutions": 0}, nil)
+
+	var api struct {
+		ID string `json:"id"`
+	}
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "metered", "protocol": "REST"}, &api)
+	base := "/portico/v1/apis/" + api.ID
+	for _, r := range []map[string]any{
+		{"method": "GET", "path": "/ok", "integration": map[string]any{"type": "MOCK",
+			"requestTemplates": map[string]string{"application/json": `{"statusCode": 200}`},
+			"responses":        map[string]any{"default": map[string]any{"statusCode": "200"}}}},
+		{"method": "GET", "path": "/probe", "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:probe"}},
+		{"method": "GET", "path": "/limited", "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:limited"}},
+	} {
+		admin(t, c, "POST", base+"/routes", nil, r, nil)
+	}
+	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	dev := env.GatewayURL + "/" + api.ID + "/dev"
+	for _, call := range []struct {
+		path   string
+		status int
+		times  int
+	}{
+		{"/ok", 200, 3}, {"/probe", 200, 1}, {"/nope", 403, 2}, {"/ok/deeper", 403, 1},
+		{"/limited", 429, 1}, {"/probe?bad=1", 502, 2}, {"/probe?fail=1", 502, 1},
+	} {
+		for range call.times {
+			if a := get(t, "GET", dev+call.path, ""); a.status != call.status {
+				t.Fatalf("GET %s: %d %s, want %d", call.path, a.status, a.body, call.status)
+			}
+		}
+	}
+
+	req, err := http.NewRequestWithContext(ctx, "GET", env.AdminURL+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /metrics: %d %s", resp.StatusCode, body)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(line, "#") {
+			got[k] = v
+		}
+	}
+	stage := fmt.Sprintf(`{api_id=%q,api_name="metered",canary="false",method="",resource="",stage="dev"}`, api.ID)
+	want := map[string]string{
+		"portico_api_requests_total" + stage:                                                     "11",
+		"portico_api_4xx_errors_total" + stage:                                                   "4",
+		"portico_api_5xx_errors_total" + stage:                                                   "3",
+		"portico_api_latency_seconds_count" + stage:                                              "11",
+		"portico_api_integration_latency_seconds_count" + stage:                                  "8",
+		`portico_lambda_invocations_total{alias="",executed_version="$LATEST",function="probe"}`: "4",
+		`portico_lambda_errors_total{alias="",executed_version="$LATEST",function="probe"}`:      "1",
+		`portico_lambda_throttles_total{alias="",executed_version="$LATEST",function="limited"}`: "1",
+		`portico_lambda_concurrent_executions{function="probe"}`:                                 "0",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %s", k, got[k], v)
+		}
+	}
+	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes"} {
+		if _, ok := got[name]; !ok {
+			t.Errorf("no %s: the Go and process collectors are missing", name)
+		}
+	}
+	if _, ok := got[`portico_lambda_invocations_total{alias="",executed_version="$LATEST",function="limited"}`]; ok {
+		t.Error("a throttled call counted as an invocation")
+	}
+}

@@ -1,0 +1,257 @@
+// Package metrics is Portico's Prometheus registry: the Go runtime and process
+// collectors, the functions' metrics named after Lambda's (Lambda, an
+// invoker.Observer), the handler that serves them at GET /metrics on the admin
+// listener, and an optional listener of its own (Config.Listen). The gateway's
+// metrics are a pipeline stage (gateway/metrics) registered here too.
+//
+// Label sets stay bounded: functions, versions, aliases, APIs and stages are
+// configuration, never request ids or raw paths.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/invoker"
+)
+
+// NewRegistry returns a registry holding the Go runtime and process collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Handler serves reg in Prometheus's text (or negotiated) format. Errors while
+// gathering are logged and the metrics that could be gathered are served.
+func Handler(reg *prometheus.Registry, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:      slogPrinter{log},
+		ErrorHandling: promhttp.ContinueOnError,
+		Registry:      reg,
+	})
+}
+
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Println(v ...any) { p.log.Warn("metrics: " + fmt.Sprint(v...)) }
+
+// Provisioned lists provisioned concurrency configurations; *functions.Service
+// provides it.
+type Provisioned interface {
+	ListProvisioned(ctx context.Context) ([]functions.ProvisionedConfig, error)
+}
+
+// lambdaLabels are the labels of the per-invocation metrics.
+var lambdaLabels = []string{"function", "alias", "executed_version"}
+
+// Lambda holds the functions' metrics and is the invoker's Observer. Safe for
+// concurrent use.
+type Lambda struct {
+	invocations, errors, throttles *prometheus.CounterVec
+	coldStarts                     *prometheus.CounterVec
+	duration, initDuration         *prometheus.HistogramVec
+	concurrent                     *prometheus.GaugeVec
+	asyncEvents                    map[invoker.AsyncOutcome]*prometheus.CounterVec
+}
+
+var _ invoker.Observer = (*Lambda)(nil)
+
+// durationBuckets cover a millisecond to Lambda's 900 s maximum.
+var durationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900}
+
+// NewLambda registers the functions' metrics with reg. prov, when not nil, is
+// read at each scrape for portico_lambda_provisioned_concurrency_configured.
+func NewLambda(reg prometheus.Registerer, prov Provisioned) (*Lambda, error) {
+	l := &Lambda{
+		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portico_lambda_invocations_total",
+			Help: "Invocations that ran (Lambda's Invocations), by function, alias and executed version."}, lambdaLabels),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portico_lambda_errors_total",
+			Help: "Invocations that ended in a function error, timeout or crash (Lambda's Errors)."}, lambdaLabels),
+		throttles: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portico_lambda_throttles_total",
+			Help: "Calls refused at a concurrency limit (Lambda's Throttles)."}, lambdaLabels),
+		coldStarts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portico_lambda_cold_starts_total",
+			Help: "Invocations that started a sandbox."}, lambdaLabels),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "portico_lambda_duration_seconds",
+			Help: "Time a function's handler ran (Lambda's Duration).", Buckets: durationBuckets}, lambdaLabels),
+		initDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "portico_lambda_init_duration_seconds",
+			Help: "Sandbox init time of cold starts (the REPORT line's Init Duration).", Buckets: durationBuckets}, lambdaLabels),
+		concurrent: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "portico_lambda_concurrent_executions",
+			Help: "Invocations running now (Lambda's ConcurrentExecutions)."}, []string{"function"}),
+		asyncEvents: map[invoker.AsyncOutcome]*prometheus.CounterVec{},
+	}
+	cs := []prometheus.Collector{l.invocations, l.errors, l.throttles, l.coldStarts, l.duration, l.initDuration, l.concurrent}
+	for _, o := range []invoker.AsyncOutcome{invoker.AsyncQueued, invoker.AsyncRetried, invoker.AsyncDropped} {
+		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portico_lambda_async_events_" + string(o) + "_total",
+			Help: "Event (asynchronous) invocations " + string(o) + "."}, []string{"function"})
+		l.asyncEvents[o] = v
+		cs = append(cs, v)
+	}
+	if prov != nil {
+		cs = append(cs, provisionedCollector{prov})
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("metrics: register lambda metrics: %w", err)
+		}
+	}
+	return l, nil
+}
+
+// OnInvoke implements invoker.Observer.
+func (l *Lambda) OnInvoke(i invoker.Invocation) {
+	lv := []string{i.Function, i.Alias, i.Version}
+	l.invocations.WithLabelValues(lv...).Inc()
+	if i.Error {
+		l.errors.WithLabelValues(lv...).Inc()
+	}
+	if i.Duration > 0 {
+		l.duration.WithLabelValues(lv...).Observe(i.Duration.Seconds())
+	}
+	if i.ColdStart {
+		l.coldStarts.WithLabelValues(lv...).Inc()
+		if i.InitDuration > 0 {
+			l.initDuration.WithLabelValues(lv...).Observe(i.InitDuration.Seconds())
+		}
+	}
+}
+
+// OnThrottle implements invoker.Observer.
+func (l *Lambda) OnThrottle(function, version, alias string) {
+	l.throttles.WithLabelValues(function, alias, version).Inc()
+}
+
+// OnConcurrency implements invoker.Observer.
+func (l *Lambda) OnConcurrency(function string, delta int) {
+	l.concurrent.WithLabelValues(function).Add(float64(delta))
+}
+
+// OnAsync implements invoker.Observer.
+func (l *Lambda) OnAsync(function string, what invoker.AsyncOutcome) {
+	if v := l.asyncEvents[what]; v != nil {
+		v.WithLabelValues(function).Inc()
+	}
+}
+
+// provisionedCollector reports the provisioned concurrency configured per
+// function and qualifier, read from the store at each scrape.
+type provisionedCollector struct{ prov Provisioned }
+
+var provisionedDesc = prometheus.NewDesc("portico_lambda_provisioned_concurrency_configured",
+	"Provisioned concurrent executions configured, by function and qualifier (alias or version).",
+	[]string{"function", "qualifier"}, nil)
+
+func (provisionedCollector) Describe(ch chan<- *prometheus.Desc) { ch <- provisionedDesc }
+
+func (p provisionedCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	list, err := p.prov.ListProvisioned(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(provisionedDesc, err)
+		return
+	}
+	for _, c := range list {
+		ch <- prometheus.MustNewConstMetric(provisionedDesc, prometheus.GaugeValue, float64(c.Requested), c.FunctionName, c.Qualifier)
+	}
+}
+
+// Config configures the optional metrics listener.
+type Config struct {
+	// Listen, when set, serves GET /metrics (without authentication) on an
+	// address of its own, for scrapers that cannot hold the admin token.
+	Listen string
+}
+
+// Server is the optional metrics listener. Safe for concurrent use.
+type Server struct {
+	addr string
+	h    http.Handler
+	log  *slog.Logger
+	srv  *http.Server
+	ln   net.Listener
+}
+
+// NewServer returns a server of h on addr.
+func NewServer(addr string, h http.Handler, log *slog.Logger) *Server {
+	return &Server{addr: addr, h: h, log: log}
+}
+
+// Start binds the listener and serves in the background.
+func (s *Server) Start(context.Context) error {
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("metrics: listen on %s: %w", s.addr, err)
+	}
+	s.ln = ln
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.h)
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	s.log.Info("metrics listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr returns the bound address, after Start.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Stop shuts the server down within ctx's deadline.
+func (s *Server) Stop(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Shutdown(ctx)
+}
+
+// HandlerResult names the metrics handler for the admin server.
+type HandlerResult struct {
+	fx.Out
+	Handler http.Handler `name:"metrics"`
+}
+
+// Module provides the registry (*prometheus.Registry and prometheus.Registerer),
+// the functions' metrics as the invoker's Observer, the handler named "metrics"
+// (for the admin listener), and runs the metrics listener when Config.Listen is
+// set.
+var Module = fx.Module("metrics",
+	fx.Provide(
+		NewRegistry,
+		func(reg *prometheus.Registry) prometheus.Registerer { return reg },
+		func(reg *prometheus.Registry, log *slog.Logger) HandlerResult {
+			return HandlerResult{Handler: Handler(reg, log.With("component", "metrics"))}
+		},
+		fx.Annotate(func(reg prometheus.Registerer, fns *functions.Service) (*Lambda, error) {
+			return NewLambda(reg, fns)
+		}, fx.As(new(invoker.Observer))),
+	),
+	fx.Invoke(fx.Annotate(func(lc fx.Lifecycle, cfg Config, h http.Handler, log *slog.Logger) {
+		if cfg.Listen == "" {
+			return
+		}
+		s := NewServer(cfg.Listen, h, log.With("component", "metrics"))
+		lc.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
+	}, fx.ParamTags(``, `optional:"true"`, `name:"metrics"`, ``))),
+)
