@@ -43,6 +43,11 @@ type Config struct {
 	// MaxIdleConnsPerHost sizes the HTTP_PROXY transport's idle pool per backend
 	// (default 512).
 	MaxIdleConnsPerHost int
+	// TLSListen is the TLS listener's address (default ":8443"; "off" turns it
+	// off). It listens only when the server has a TLS configuration (tls.go).
+	TLSListen string
+	// TLSHandshakeTimeout bounds a TLS handshake (default 10 s).
+	TLSHandshakeTimeout time.Duration
 }
 
 // Defaults.
@@ -64,6 +69,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxIdleConnsPerHost <= 0 {
 		c.MaxIdleConnsPerHost = 512
+	}
+	if c.TLSListen == "" {
+		c.TLSListen = DefaultTLSListen
+	}
+	if c.TLSHandshakeTimeout <= 0 {
+		c.TLSHandshakeTimeout = DefaultTLSHandshakeTimeout
 	}
 	return c
 }
@@ -105,6 +116,8 @@ type Gateway struct {
 	compiled map[string]*stageEntry // apiID + "/" + stage
 
 	ws *wsState // WebSocket APIs (websocket.go); nil until EnableWebSockets
+
+	domains DomainResolver // custom domain names (tls.go); nil: none
 }
 
 // stageEntry is a stage and its deployment compiled for serving: the router, the
@@ -387,6 +400,9 @@ func (g *Gateway) locate(r *http.Request, c *pipeline.Context) (*stageEntry, err
 		hostname = h
 	}
 	c.DomainName, c.DomainPrefix = hostname, domainPrefix(hostname)
+	if e, ok, err := g.locateDomain(r, c); ok || err != nil { // custom domain names (tls.go)
+		return e, err
+	}
 	escaped := r.URL.EscapedPath()
 	var apiID, rest, prefix string
 	if id, ok := strings.CutSuffix(hostname, "."+g.cfg.Domain); ok && apis.ValidAPIID(id) {
@@ -408,7 +424,7 @@ func (g *Gateway) locate(r *http.Request, c *pipeline.Context) (*stageEntry, err
 			if c.Path, err = normalizePath(after); err != nil {
 				return nil, err
 			}
-			return e, nil
+			return e, checkDefaultEndpoint(e)
 		}
 		if !errors.Is(err, errdefs.ErrNotFound) {
 			return nil, err
@@ -421,7 +437,7 @@ func (g *Gateway) locate(r *http.Request, c *pipeline.Context) (*stageEntry, err
 		if c.Path, err = normalizePath(rest); err != nil {
 			return nil, err
 		}
-		return e, nil
+		return e, checkDefaultEndpoint(e)
 	}
 	if !errors.Is(err, errdefs.ErrNotFound) {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/throttle"
 	"github.com/portico-dev/portico/gateway/usage"
 	"github.com/portico-dev/portico/internal/listener"
@@ -35,6 +36,14 @@ import (
 type Settings struct {
 	// Listen is the gateway listener's address (":8080").
 	Listen string `yaml:"listen"`
+	// TLSListen is the gateway's TLS listener (":8443"; "off" turns it off). It
+	// listens when a certificate exists: TLSCert/TLSKey, or the development
+	// certificate of `portico tls init` in the data directory.
+	TLSListen string `yaml:"tls-listen"`
+	// TLSCert and TLSKey are the gateway's certificate chain and key (PEM),
+	// reloaded when the files change.
+	TLSCert string `yaml:"tls-cert"`
+	TLSKey  string `yaml:"tls-key"`
 	// AdminListen is the admin API's address ("127.0.0.1:9090").
 	AdminListen string `yaml:"admin-listen"`
 	// AdminToken, when set, is required by the admin API as a bearer token.
@@ -95,6 +104,7 @@ type InvokerSettings struct {
 func Defaults() Settings {
 	return Settings{
 		Listen:           ":8080",
+		TLSListen:        ":8443",
 		AdminListen:      "127.0.0.1:9090",
 		DataDir:          "./portico-data",
 		Runtime:          "auto",
@@ -114,6 +124,9 @@ func (s Settings) Validate() error {
 	case "", "auto", "process", "docker", "containerd":
 	default:
 		return fmt.Errorf("--runtime %q: use auto, process, docker or containerd", s.Runtime)
+	}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: give both files, or neither (then the development certificate of `portico tls init` is used when it exists)")
 	}
 	if s.Throttle.BurstLimit < 0 {
 		return fmt.Errorf("throttle: burst-limit %d: use a positive bucket size (or a negative rate-limit to turn the account throttle off)", s.Throttle.BurstLimit)
@@ -235,12 +248,20 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(s.connectionsConfig()),
 		connections.Module,
 		apis.Module,
-		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain}),
+		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen}),
 		gateway.Module,
 		// Pipeline stages (each joins the gateway's pipeline.stages group).
 		fx.Supply(s.Throttle),
 		throttle.Module,
 		usage.Module,
+		// The edge: TLS certificates and custom domain names, consumed by the
+		// gateway through the seams it declares.
+		fx.Supply(edge.Config{CertFile: s.TLSCert, KeyFile: s.TLSKey, DataDir: s.DataDir}),
+		edge.Module,
+		fx.Provide(
+			func(e *edge.Edge) gateway.DomainResolver { return e },
+			func(e *edge.Edge) gateway.TLSSource { return e },
+		),
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)
