@@ -27,6 +27,7 @@ type Params struct {
 	Conns     ConnectionDeps
 	Images    ImageDeps
 	Usage     UsageDeps
+	Domains   EdgeDeps
 }
 
 // New builds the admin server and registers every route set.
@@ -46,6 +47,7 @@ func New(p Params) (*Server, error) {
 	s.registerImageRoutes(p.Images)
 	s.registerStatsRoutes()
 	s.registerUsageRoutes(p.Usage)
+	s.registerDomainRoutes(p.Domains)
 	return s, nil
 }
 

@@ -436,3 +436,231 @@ func TestStartRefusesBadCertificateFiles(t *testing.T) {
 		t.Fatalf("a good pair: %v", err)
 	}
 }
+
+func TestCustomDomainsWithBasePathAndAPIMappings(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	restA := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	restB := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	orders := e.deploy(httpAPI(), "live")
+	ws := e.deploy(&apis.API{Name: "ws", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{RouteSelectionExpression: "$request.body.action",
+		Routes: []apis.Route{{RouteKey: "$default", Integration: &apis.Integration{Type: apis.IntegrationMock}}}}}, "prod")
+
+	for _, name := range []string{"api.example.com", "shop.example.com", "*.apps.example.com"} {
+		if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: name}); err != nil {
+			t.Fatalf("create %s: %v", name, err)
+		}
+	}
+	for _, m := range []edge.Mapping{
+		{Domain: "api.example.com", Key: "(none)", APIID: restA, Stage: "prod"},
+		{Domain: "api.example.com", Key: "v2", APIID: restB, Stage: "prod"},
+		{Domain: "shop.example.com", Key: "orders/v2", APIID: orders, Stage: "live"},
+		{Domain: "*.apps.example.com", Key: "", APIID: restA, Stage: "prod"},
+	} {
+		if _, err := e.edge.CreateMapping(ctx, m); err != nil {
+			t.Fatalf("map %+v: %v", m, err)
+		}
+	}
+	c := e.client(true)
+	cases := []struct {
+		url, api, path, domain, prefix string
+	}{
+		{"https://api.example.com/pets/1", restA, "/pets/1", "api.example.com", "api"},
+		{"https://api.example.com/v2/pets/1", restB, "/pets/1", "api.example.com", "api"},
+		{"https://api.example.com/v2/x", restB, "/x", "api.example.com", "api"},
+		{"https://api.example.com/v20/pets", restA, "/v20/pets", "api.example.com", "api"},
+		{"https://tenant1.apps.example.com/pets", restA, "/pets", "tenant1.apps.example.com", "tenant1"},
+	}
+	for _, tc := range cases {
+		a := e.get(c, tc.url)
+		if a.status != 200 || a.proto != 2 {
+			t.Fatalf("%s: %d HTTP/%d %s", tc.url, a.status, a.proto, a.body)
+		}
+		ev := e.lastEvent()
+		if got := str2(ev, "requestContext", "apiId"); got != tc.api {
+			t.Errorf("%s: api %s, want %s", tc.url, got, tc.api)
+		}
+		if got := str2(ev, "path"); got != tc.path {
+			t.Errorf("%s: path %q, want %q", tc.url, got, tc.path)
+		}
+		if got := str2(ev, "requestContext", "domainName"); got != tc.domain {
+			t.Errorf("%s: domainName %q", tc.url, got)
+		}
+		if got := str2(ev, "requestContext", "domainPrefix"); got != tc.prefix {
+			t.Errorf("%s: domainPrefix %q", tc.url, got)
+		}
+	}
+	// The HTTP API's multi-level key: the route sees the path after it.
+	a := e.get(c, "https://shop.example.com/orders/v2/items/7")
+	if a.status != 200 {
+		t.Fatalf("orders/v2: %d %s", a.status, a.body)
+	}
+	ev := e.lastEvent()
+	if got := str2(ev, "pathParameters", "proxy"); got != "items/7" {
+		t.Errorf("orders/v2: proxy %q, want items/7", got)
+	}
+	if got := str2(ev, "rawPath"); got != "/orders/v2/items/7" {
+		t.Errorf("orders/v2: rawPath %q", got)
+	}
+	// A path no mapping covers, and a name one level too deep for the wildcard.
+	if a := e.get(c, "https://shop.example.com/orders/v1/items"); a.status != 403 || a.header.Get("x-amzn-ErrorType") != "ForbiddenException" {
+		t.Errorf("unmapped base path: %d %s", a.status, a.body)
+	}
+	if _, err := c.Get("https://a.b.apps.example.com/pets"); err == nil {
+		t.Error("a.b.apps.example.com was served: the wildcard covers one label")
+	}
+
+	// Bad input.
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: "api.example.com"}); !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("the same domain twice: %v", err)
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "api.example.com", Key: "/v2", APIID: restA, Stage: "prod"}); !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("base path v2 mapped twice: %v", err)
+	}
+	for _, key := range []string{"v2/", "a//b", "sp ace", "x?y"} {
+		if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "api.example.com", Key: key, APIID: restA, Stage: "prod"}); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("base path %q: %v", key, err)
+		}
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "api.example.com", Key: "chat", APIID: ws, Stage: "prod"}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("a WebSocket API beside REST APIs: %v", err)
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "api.example.com", Key: "v3", APIID: restA, Stage: "nope"}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("unknown stage: %v", err)
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "nope.example.com", Key: "v3", APIID: restA, Stage: "prod"}); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("unknown domain: %v", err)
+	}
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: "bad_name.example.com"}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("bad domain name: %v", err)
+	}
+	other, _ := edge.NewDevCA(time.Now())
+	wrongCert, wrongKey, _ := other.Issue([]string{"other.example.com"}, time.Now())
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: "mine.example.com", CertificatePEM: wrongCert, KeyPEM: wrongKey}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("a certificate for another name: %v", err)
+	}
+
+	// Mappings survive a restart of the edge (they are in the store).
+	if err := e.edge.DeleteMapping(ctx, "api.example.com", "v2", true); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.get(c, "https://api.example.com/v2/pets"); a.status != 200 || str2(e.lastEvent(), "requestContext", "apiId") != restA {
+		t.Errorf("after deleting v2, /v2 goes to the (none) mapping: %d", a.status)
+	}
+}
+
+func TestDisableExecuteAPIEndpoint(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	a := proxyAPI(apis.ProtocolREST)
+	a.Extensions = map[string]json.RawMessage{edge.EndpointConfigurationExtension: json.RawMessage(`{"disableExecuteApiEndpoint": true}`)}
+	id := e.deploy(a, "prod")
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: "api.example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "api.example.com", APIID: id, Stage: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client(true)
+	for _, u := range []string{"https://localhost/" + id + "/prod/pets", "https://" + id + ".execute-api.localhost/prod/pets"} {
+		a := e.get(c, u)
+		if a.status != 403 || a.header.Get("x-amzn-ErrorType") != "ForbiddenException" || a.body != `{"message":"Forbidden"}` {
+			t.Errorf("%s: %d %s", u, a.status, a.body)
+		}
+	}
+	if a := e.get(c, "https://api.example.com/pets"); a.status != 200 {
+		t.Errorf("the custom domain: %d %s", a.status, a.body)
+	}
+}
+
+func TestMutualTLSPerDomain(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	clientCA, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	httpID := e.deploy(httpAPI(), "prod")
+	for name, id := range map[string]string{"secure.example.com": rest, "secure2.example.com": httpID} {
+		if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: name, TruststorePEM: clientCA.CertPEM, TruststoreURI: "file:///truststore.pem"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: name, APIID: id, Stage: "prod"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: "bad.example.com", TruststorePEM: []byte("not pem")}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("a truststore without certificates: %v", err)
+	}
+	certFor := func(ca *edge.DevCA, cn string) tls.Certificate {
+		c, k, err := ca.IssueClient(cn, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pair, err := tls.X509KeyPair(c, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pair
+	}
+	good := certFor(clientCA, "alice")
+	a := e.get(e.client(true, good), "https://secure.example.com/pets")
+	if a.status != 200 {
+		t.Fatalf("a good client certificate: %d %s", a.status, a.body)
+	}
+	ev := e.lastEvent()
+	if got := str2(ev, "requestContext", "identity", "clientCert", "subjectDN"); !strings.Contains(got, "CN=alice") {
+		t.Errorf("clientCert.subjectDN %q", got)
+	}
+	if got := str2(ev, "requestContext", "identity", "clientCert", "issuerDN"); !strings.Contains(got, "Portico development CA") {
+		t.Errorf("clientCert.issuerDN %q", got)
+	}
+	for _, f := range []string{"clientCertPem", "serialNumber"} {
+		if str2(ev, "requestContext", "identity", "clientCert", f) == "" {
+			t.Errorf("clientCert.%s is empty", f)
+		}
+	}
+	if str2(ev, "requestContext", "identity", "clientCert", "validity", "notAfter") == "" {
+		t.Error("clientCert.validity.notAfter is empty")
+	}
+	a = e.get(e.client(true, good), "https://secure2.example.com/pets")
+	if a.status != 200 {
+		t.Fatalf("HTTP API with a good client certificate: %d %s", a.status, a.body)
+	}
+	if got := str2(e.lastEvent(), "requestContext", "authentication", "clientCert", "subjectDN"); !strings.Contains(got, "CN=alice") {
+		t.Errorf("HTTP API authentication.clientCert.subjectDN %q", got)
+	}
+
+	// No certificate, or one from another CA: the handshake fails.
+	stranger, _ := edge.NewDevCA(time.Now())
+	for name, c := range map[string]*http.Client{"none": e.client(true), "another CA": e.client(true, certFor(stranger, "mallory"))} {
+		resp, err := c.Get("https://secure.example.com/pets")
+		if err == nil {
+			_ = resp.Body.Close()
+			t.Errorf("%s: served with %d", name, resp.StatusCode)
+		}
+	}
+	// A connection made for another name cannot reach the domain through Host.
+	req, _ := http.NewRequest("GET", "https://localhost/pets", nil)
+	req.Host = "secure.example.com"
+	resp, err := e.client(false, good).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("Host of an mTLS domain over a localhost connection: %d", resp.StatusCode)
+	}
+	// Nor through the plain listener.
+	req, _ = http.NewRequest("GET", "http://"+e.srv.Addr()+"/pets", nil)
+	req.Host = "secure.example.com"
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("Host of an mTLS domain over plain HTTP: %d", resp.StatusCode)
+	}
+}
