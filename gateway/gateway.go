@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-dev/portico/functions"
@@ -118,6 +119,9 @@ type Gateway struct {
 	ws *wsState // WebSocket APIs (websocket.go); nil until EnableWebSockets
 
 	domains DomainResolver // custom domain names (tls.go); nil: none
+	// plainListen is the plain listener's bound port, for the @connections
+	// domainName of wss connections (tls.go); set by Server.Start.
+	plainListen atomic.Value
 }
 
 // stageEntry is a stage and its deployment compiled for serving: the router, the

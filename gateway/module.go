@@ -66,6 +66,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("gateway: listen on %s: %w", addr, err)
 	}
 	s.ln = ln
+	if _, port, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+		s.gw.plainListen.Store(port)
+	}
 	s.srv = s.limits.Server(s)
 	s.srv.ConnContext = wirenames.ConnContext
 	rl := wirenames.Listener{Listener: ln, MaxHeaderBytes: s.limits.MaxHeaderBytes}

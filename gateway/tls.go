@@ -296,3 +296,15 @@ func clientCertOf(r *http.Request) *clientCert {
 		notBefore: c.NotBefore.UTC().Format(layout), notAfter: c.NotAfter.UTC().Format(layout),
 	}
 }
+
+// plainPort is the port of the plain listener when r came over TLS: the
+// domainName of a wss connection's events names it, so that functions reach
+// @connections over plain HTTP at the callback host without trusting the
+// gateway's certificate.
+func (g *Gateway) plainPort(r *http.Request) string {
+	if r.TLS == nil {
+		return ""
+	}
+	p, _ := g.plainListen.Load().(string)
+	return p
+}

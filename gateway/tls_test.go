@@ -18,10 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -662,5 +666,65 @@ func TestMutualTLSPerDomain(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != 403 {
 		t.Errorf("Host of an mTLS domain over plain HTTP: %d", resp.StatusCode)
+	}
+}
+
+func TestWSSConnectEventSaysHTTPSAndCallbackStaysPlain(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	cfg := connections.DefaultConfig()
+	cfg.AdminToken = "tok"
+	m := connections.New(cfg, nil)
+	e.gw.EnableWebSockets(m)
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	messages := make(chan map[string]any, 4)
+	e.inv.handle = func(req invoker.Request) (*invoker.Result, error) {
+		var ev map[string]any
+		if json.Unmarshal(req.Payload, &ev) == nil && str2(ev, "requestContext", "eventType") == "MESSAGE" {
+			messages <- ev
+		}
+		return &invoker.Result{Payload: []byte(`{"statusCode":200}`), ExecutedVersion: "1"}, nil
+	}
+	id := e.deploy(&apis.API{Name: "ws", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{RouteSelectionExpression: "$request.body.action",
+		Routes: []apis.Route{
+			{RouteKey: "$connect", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello:1"}},
+			{RouteKey: "$default", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello:1"}},
+		}}}, "prod")
+	d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: e.pool}}
+	_, port, _ := net.SplitHostPort(e.srv.TLSAddr())
+	c, resp, err := d.Dial("wss://localhost:"+port+"/"+id+"/prod", nil)
+	if err != nil {
+		t.Fatalf("wss dial: %v", err)
+	}
+	_ = resp.Body.Close()
+	defer c.Close()
+	ev := e.lastEvent()
+	if got := str2(ev, "headers", "X-Forwarded-Proto"); got != "https" {
+		t.Errorf("$connect X-Forwarded-Proto %q, want https", got)
+	}
+	_, plainPort, _ := net.SplitHostPort(e.srv.Addr())
+	dn := str2(ev, "requestContext", "domainName")
+	if _, p, _ := net.SplitHostPort(dn); p != plainPort {
+		t.Errorf("$connect domainName %q: want the plain listener's port %s, where functions call @connections", dn, plainPort)
+	}
+	// A message routes over wss, and @connections at http://{domainName}/{stage}
+	// reaches the client.
+	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"action":"x"}`)); err != nil {
+		t.Fatal(err)
+	}
+	msg := <-messages
+	connID := str2(msg, "requestContext", "connectionId")
+	req, _ := http.NewRequest(http.MethodPost, "http://"+dn+"/prod/@connections/"+connID, strings.NewReader("pushed"))
+	req.Header.Set("Authorization", "Bearer tok")
+	presp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = presp.Body.Close()
+	if presp.StatusCode != 200 {
+		t.Fatalf("@connections POST: %d", presp.StatusCode)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second)) // a guard against hanging, not a timing assertion
+	if _, b, err := c.ReadMessage(); err != nil || string(b) != "pushed" {
+		t.Fatalf("the wss client read %q, %v", b, err)
 	}
 }
