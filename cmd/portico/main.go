@@ -67,5 +67,6 @@ default http://127.0.0.1:9090).`,
 	)
 	root.AddCommand(newWSCmds(gf)...)
 	root.AddCommand(newImageCmds(gf)...)
+	root.AddCommand(newTLSCmd(), newDomainCmd(gf))
 	return root
 }

@@ -170,7 +170,7 @@ func newLogger(s app.Settings) (*slog.Logger, error) {
 
 // started is called once the server runs, with the base URLs of the admin API and
 // of the gateway.
-type started func(ctx context.Context, adminURL, gatewayURL string) error
+type started func(ctx context.Context, adminURL, gatewayURL, tlsURL string) error
 
 // runServer runs the server until ctx ends (SIGINT or SIGTERM), then stops it
 // within the shutdown timeout. after, when set, runs once the server is up.
@@ -195,7 +195,12 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	log.Info("portico started", "in", time.Since(t0).Round(time.Millisecond), "admin", adminAddr.Addr(), "data-dir", s.DataDir)
 	var afterErr error
 	if after != nil {
-		afterErr = after(ctx, dialURL(adminAddr.Addr()), dialURL(gateway.Addr()))
+		tlsURL := ""
+		if a := gateway.TLSAddr(); a != "" {
+			_, port, _ := net.SplitHostPort(a)
+			tlsURL = "https://localhost:" + port
+		}
+		afterErr = after(ctx, dialURL(adminAddr.Addr()), dialURL(gateway.Addr()), tlsURL)
 	}
 	if afterErr == nil {
 		<-ctx.Done()

@@ -175,7 +175,8 @@ type DevFiles struct {
 }
 
 // InitDevCA makes (or reuses) the development CA in dir and issues a server
-// certificate for DefaultDevNames plus names, writing the files with owner-only
+// certificate for DefaultDevNames, the names of the certificate it replaces and
+// names, writing the files with owner-only
 // permissions for the keys.
 func InitDevCA(dir string, names []string, now time.Time) (*DevFiles, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -205,6 +206,12 @@ func InitDevCA(dir string, names []string, now time.Time) (*DevFiles, error) {
 		return nil, err
 	}
 	all := slices.Clone(DefaultDevNames)
+	// Names of an earlier certificate stay: running it again adds names.
+	if old, err := os.ReadFile(f.Cert); err == nil {
+		if leaf, err := parseLeaf(old, f.Cert); err == nil {
+			names = append(append(slices.Clone(leaf.DNSNames), ipStrings(leaf.IPAddresses)...), names...)
+		}
+	}
 	for _, n := range names {
 		if !slices.Contains(all, n) {
 			all = append(all, n)
@@ -257,4 +264,12 @@ func randomSerial() *big.Int {
 		return big.NewInt(time.Now().UnixNano())
 	}
 	return n.Add(n, big.NewInt(1))
+}
+
+func ipStrings(ips []net.IP) []string {
+	out := make([]string, len(ips))
+	for i, ip := range ips {
+		out[i] = ip.String()
+	}
+	return out
 }

@@ -201,6 +201,8 @@ func ParseLevel(s string) (slog.Level, error) {
 // need it: its bound address, after start.
 type GatewayListener interface {
 	Addr() string
+	// TLSAddr is the TLS listener's bound address, "" when TLS is off.
+	TLSAddr() string
 }
 
 // Options returns the fx options of the whole server. extra options (fx.Populate in
