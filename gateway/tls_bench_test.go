@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/edge"
+	"github.com/portico-dev/portico/internal/listener"
 )
 
 // BenchmarkEdge measures a MOCK route through the gateway's Server over plain
@@ -36,7 +37,7 @@ func BenchmarkEdge(b *testing.B) {
 	}
 	gw, stagePath := benchDeploy(b, "127.0.0.1:0", mockAPI(), nil)
 	gw.cfg.TLSListen = "127.0.0.1:0"
-	s := NewServer(gw, nil)
+	s := NewServer(gw, nil, listener.Limits{})
 	s.SetTLS(ed.TLSConfig())
 	if err := s.Start(context.Background()); err != nil {
 		b.Fatal(err)
