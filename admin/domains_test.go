@@ -19,10 +19,10 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/edge"
-	"github.com/portico-dev/portico/internal/testenv"
 )
 
 func mockAPI(protocol, body string) *apis.API {
@@ -43,7 +43,7 @@ func TestDomainNamesThroughTheAWSSDK(t *testing.T) {
 	}
 	var svc *apis.Service
 	var gw *gateway.Server
-	env := testenv.Start(t, testenv.Options{DataDir: dir, Populate: []any{&svc, &gw},
+	env := apptest.Start(t, apptest.Options{DataDir: dir, Populate: []any{&svc, &gw},
 		Settings: func(s *app.Settings) { s.TLSListen = "127.0.0.1:0" }})
 	ctx := context.Background()
 	deploy := func(a *apis.API) string {

@@ -19,9 +19,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/edge"
-	"github.com/portico-dev/portico/internal/testenv"
 )
 
 // requireBrowser returns Chromium's path, or skips the test with the reason when
@@ -54,7 +54,7 @@ func TestChatPageInChromiumOverHTTPS(t *testing.T) {
 		t.Fatal(err)
 	}
 	var gw *gateway.Server
-	env := testenv.Start(t, testenv.Options{Runtime: "process", DataDir: dir, Populate: []any{&gw}, Settings: func(s *app.Settings) {
+	env := apptest.Start(t, apptest.Options{Runtime: "process", DataDir: dir, Populate: []any{&gw}, Settings: func(s *app.Settings) {
 		s.TLSListen = "127.0.0.1:0"
 	}})
 	c := env.Client()
@@ -62,7 +62,7 @@ func TestChatPageInChromiumOverHTTPS(t *testing.T) {
 	for _, fn := range []string{"chat-connect", "chat-disconnect", "chat-sendmessage", "chat-page"} {
 		in := map[string]any{
 			"FunctionName": fn, "PackageType": "Zip", "Timeout": 10,
-			"Code":              map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(testenv.ZipSample(t, "chat/cmd/"+fn))},
+			"Code":              map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipSample(t, "chat/cmd/"+fn))},
 			"FileSystemConfigs": []map[string]string{{"Arn": "portico:volume:chat", "LocalMountPath": "/mnt/chat"}},
 		}
 		if _, _, err := c.CreateFunction(ctx, in); err != nil {

@@ -10,9 +10,9 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/edge"
-	"github.com/portico-dev/portico/internal/testenv"
 )
 
 // TestChatOverWSS runs the chat sample over wss:// with the development CA of
@@ -28,7 +28,7 @@ func TestChatOverWSS(t *testing.T) {
 		t.Fatal(err)
 	}
 	var gw *gateway.Server
-	env := testenv.Start(t, testenv.Options{Runtime: "process", DataDir: dir, Populate: []any{&gw}, Settings: func(s *app.Settings) {
+	env := apptest.Start(t, apptest.Options{Runtime: "process", DataDir: dir, Populate: []any{&gw}, Settings: func(s *app.Settings) {
 		s.AdminToken = e2eToken
 		s.TLSListen = "127.0.0.1:0"
 	}})

@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/apis"
-	"github.com/portico-dev/portico/internal/testenv"
 )
 
 // run runs the portico command line with args and returns its output.
@@ -54,7 +54,7 @@ func TestTLSInitThenHTTPSAndDomains(t *testing.T) {
 
 	var svc *apis.Service
 	var gw *gateway.Server
-	env := testenv.Start(t, testenv.Options{DataDir: dir, Populate: []any{&svc, &gw}, Settings: func(s *app.Settings) { s.TLSListen = "127.0.0.1:0" }})
+	env := apptest.Start(t, apptest.Options{DataDir: dir, Populate: []any{&svc, &gw}, Settings: func(s *app.Settings) { s.TLSListen = "127.0.0.1:0" }})
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
 	for _, name := range []string{"localhost", "dev.test"} {
