@@ -43,19 +43,19 @@ func (s *Server) registerDomainRoutes(d EdgeDeps) {
 	s.HandleAPIGateway("GET /domainnames", h.listV1)
 	s.HandleAPIGateway("GET /domainnames/{name}", h.getV1)
 	s.HandleAPIGateway("DELETE /domainnames/{name}", h.deleteDomain(http.StatusAccepted))
-	s.HandleAPIGateway("POST /domainnames/{name}/basepathmappings", h.createBasePath)
-	s.HandleAPIGateway("GET /domainnames/{name}/basepathmappings", h.listBasePaths)
-	s.HandleAPIGateway("GET /domainnames/{name}/basepathmappings/{basePath}", h.getBasePath)
-	s.HandleAPIGateway("DELETE /domainnames/{name}/basepathmappings/{basePath}", h.deleteBasePath)
+	s.HandleAPIGateway("POST /domainnames/{name}/basepathmappings", h.createMapping(basePathMappings))
+	s.HandleAPIGateway("GET /domainnames/{name}/basepathmappings", h.listMappings(basePathMappings))
+	s.HandleAPIGateway("GET /domainnames/{name}/basepathmappings/{basePath}", h.getMapping(basePathMappings))
+	s.HandleAPIGateway("DELETE /domainnames/{name}/basepathmappings/{basePath}", h.deleteMapping(basePathMappings))
 
 	s.HandleAPIGateway("POST /v2/domainnames", h.createV2)
 	s.HandleAPIGateway("GET /v2/domainnames", h.listV2)
 	s.HandleAPIGateway("GET /v2/domainnames/{name}", h.getV2)
 	s.HandleAPIGateway("DELETE /v2/domainnames/{name}", h.deleteDomain(http.StatusNoContent))
-	s.HandleAPIGateway("POST /v2/domainnames/{name}/apimappings", h.createAPIMapping)
-	s.HandleAPIGateway("GET /v2/domainnames/{name}/apimappings", h.listAPIMappings)
-	s.HandleAPIGateway("GET /v2/domainnames/{name}/apimappings/{id}", h.getAPIMapping)
-	s.HandleAPIGateway("DELETE /v2/domainnames/{name}/apimappings/{id}", h.deleteAPIMapping)
+	s.HandleAPIGateway("POST /v2/domainnames/{name}/apimappings", h.createMapping(apiMappings))
+	s.HandleAPIGateway("GET /v2/domainnames/{name}/apimappings", h.listMappings(apiMappings))
+	s.HandleAPIGateway("GET /v2/domainnames/{name}/apimappings/{id}", h.getMapping(apiMappings))
+	s.HandleAPIGateway("DELETE /v2/domainnames/{name}/apimappings/{id}", h.deleteMapping(apiMappings))
 }
 
 type domainRoutes struct{ e *edge.Edge }
@@ -353,90 +353,95 @@ func apiMappingOut(m *edge.Mapping) map[string]any {
 	return map[string]any{"apiId": m.APIID, "apiMappingId": m.ID, "apiMappingKey": m.Key, "stage": m.Stage}
 }
 
-func (h *domainRoutes) createBasePath(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		BasePath  string `json:"basePath"`
-		RestAPIID string `json:"restApiId"`
-		Stage     string `json:"stage"`
-	}
-	if err := decodeJSON(w, r, porticoBody, &in); err != nil {
-		return err
-	}
-	m, err := h.e.CreateMapping(r.Context(), edge.Mapping{Domain: r.PathValue("name"), Key: in.BasePath, APIID: in.RestAPIID, Stage: in.Stage})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, basePathOut(m))
+// mappingDialect is how one control plane spells mappings: apigateway's base
+// path mappings (by base path) or apigatewayv2's API mappings (by id).
+type mappingDialect struct {
+	// in decodes a create body into a mapping.
+	in func(w http.ResponseWriter, r *http.Request) (edge.Mapping, error)
+	// out spells a mapping.
+	out func(*edge.Mapping) map[string]any
+	// listKey is the list's key ("item" or "items").
+	listKey string
+	// param names the path parameter that identifies a mapping; byKey says it
+	// is the base path rather than the id.
+	param string
+	byKey bool
+	// deleted is the status of a delete (v1 202, v2 204).
+	deleted int
 }
 
-func (h *domainRoutes) listBasePaths(w http.ResponseWriter, r *http.Request) error {
-	ms, err := h.e.ListMappings(r.Context(), r.PathValue("name"))
-	if err != nil {
-		return err
+var (
+	basePathMappings = mappingDialect{
+		in: func(w http.ResponseWriter, r *http.Request) (edge.Mapping, error) {
+			var in struct {
+				BasePath  string `json:"basePath"`
+				RestAPIID string `json:"restApiId"`
+				Stage     string `json:"stage"`
+			}
+			err := decodeJSON(w, r, porticoBody, &in)
+			return edge.Mapping{Key: in.BasePath, APIID: in.RestAPIID, Stage: in.Stage}, err
+		},
+		out: basePathOut, listKey: "item", param: "basePath", byKey: true, deleted: http.StatusAccepted,
 	}
-	items := make([]map[string]any, 0, len(ms))
-	for i := range ms {
-		items = append(items, basePathOut(&ms[i]))
+	apiMappings = mappingDialect{
+		in: func(w http.ResponseWriter, r *http.Request) (edge.Mapping, error) {
+			var in struct {
+				APIID         string `json:"apiId"`
+				APIMappingKey string `json:"apiMappingKey"`
+				Stage         string `json:"stage"`
+			}
+			err := decodeJSON(w, r, porticoBody, &in)
+			return edge.Mapping{Key: in.APIMappingKey, APIID: in.APIID, Stage: in.Stage}, err
+		},
+		out: apiMappingOut, listKey: "items", param: "id", deleted: http.StatusNoContent,
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"item": items})
+)
+
+func (h *domainRoutes) createMapping(d mappingDialect) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		in, err := d.in(w, r)
+		if err != nil {
+			return err
+		}
+		in.Domain = r.PathValue("name")
+		m, err := h.e.CreateMapping(r.Context(), in)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusCreated, d.out(m))
+	}
 }
 
-func (h *domainRoutes) getBasePath(w http.ResponseWriter, r *http.Request) error {
-	m, err := h.e.GetMapping(r.Context(), r.PathValue("name"), r.PathValue("basePath"), true)
-	if err != nil {
-		return err
+func (h *domainRoutes) listMappings(d mappingDialect) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		ms, err := h.e.ListMappings(r.Context(), r.PathValue("name"))
+		if err != nil {
+			return err
+		}
+		items := make([]map[string]any, 0, len(ms))
+		for i := range ms {
+			items = append(items, d.out(&ms[i]))
+		}
+		return writeJSON(w, http.StatusOK, map[string]any{d.listKey: items})
 	}
-	return writeJSON(w, http.StatusOK, basePathOut(m))
 }
 
-func (h *domainRoutes) deleteBasePath(w http.ResponseWriter, r *http.Request) error {
-	if err := h.e.DeleteMapping(r.Context(), r.PathValue("name"), r.PathValue("basePath"), true); err != nil {
-		return err
+func (h *domainRoutes) getMapping(d mappingDialect) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		m, err := h.e.GetMapping(r.Context(), r.PathValue("name"), r.PathValue(d.param), d.byKey)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, d.out(m))
 	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
 }
 
-func (h *domainRoutes) createAPIMapping(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		APIID         string `json:"apiId"`
-		APIMappingKey string `json:"apiMappingKey"`
-		Stage         string `json:"stage"`
+func (h *domainRoutes) deleteMapping(d mappingDialect) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := h.e.DeleteMapping(r.Context(), r.PathValue("name"), r.PathValue(d.param), d.byKey); err != nil {
+			return err
+		}
+		w.WriteHeader(d.deleted)
+		return nil
 	}
-	if err := decodeJSON(w, r, porticoBody, &in); err != nil {
-		return err
-	}
-	m, err := h.e.CreateMapping(r.Context(), edge.Mapping{Domain: r.PathValue("name"), Key: in.APIMappingKey, APIID: in.APIID, Stage: in.Stage})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, apiMappingOut(m))
-}
-
-func (h *domainRoutes) listAPIMappings(w http.ResponseWriter, r *http.Request) error {
-	ms, err := h.e.ListMappings(r.Context(), r.PathValue("name"))
-	if err != nil {
-		return err
-	}
-	items := make([]map[string]any, 0, len(ms))
-	for i := range ms {
-		items = append(items, apiMappingOut(&ms[i]))
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": items})
-}
-
-func (h *domainRoutes) getAPIMapping(w http.ResponseWriter, r *http.Request) error {
-	m, err := h.e.GetMapping(r.Context(), r.PathValue("name"), r.PathValue("id"), false)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, apiMappingOut(m))
-}
-
-func (h *domainRoutes) deleteAPIMapping(w http.ResponseWriter, r *http.Request) error {
-	if err := h.e.DeleteMapping(r.Context(), r.PathValue("name"), r.PathValue("id"), false); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }

@@ -125,16 +125,6 @@ func (s *Server) TLSAddr() string {
 	return s.tlsLn.Addr().String()
 }
 
-// TLSURL returns https://localhost:PORT for the TLS listener, "" when TLS is off.
-func (s *Server) TLSURL() string {
-	addr := s.TLSAddr()
-	if addr == "" {
-		return ""
-	}
-	_, port, _ := net.SplitHostPort(addr)
-	return "https://localhost:" + port
-}
-
 // handshakeListener accepts TCP connections, completes their TLS handshakes in
 // the background within a deadline and hands net/http only the connections whose
 // handshake finished. A client that never finishes its handshake holds a
