@@ -30,7 +30,8 @@ images: build ## build the sample images portico-samples/NAME:latest (Docker) wi
 	  $(BIN)/portico build $(BIN)/samples/$$s -t portico-samples/$$s:latest || exit 1; \
 	done
 
-run: build ## serve the samples on the embedded (process) runtime
+run: build ## serve the samples on the embedded (process) runtime, over HTTP (:8080) and HTTPS/wss (:8443, development CA)
+	@test -f $(DATA)/tls/cert.pem || $(BIN)/portico tls init --data-dir $(DATA)
 	$(BIN)/portico dev --runtime process --data-dir $(DATA) --samples $(BIN)/samples
 
 test: ## run every test (Docker tests skip without a daemon unless REQUIRE_DOCKER=1)

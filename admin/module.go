@@ -29,6 +29,7 @@ type Params struct {
 	Usage     UsageDeps
 	// Metrics, when provided, is served at GET /metrics (metrics.Module).
 	Metrics http.Handler `name:"metrics" optional:"true"`
+	Domains EdgeDeps
 }
 
 // New builds the admin server and registers every route set.
@@ -53,6 +54,7 @@ func New(p Params) (*Server, error) {
 	if p.Metrics != nil {
 		s.mux.Handle("GET /metrics", p.Metrics)
 	}
+	s.registerDomainRoutes(p.Domains)
 	return s, nil
 }
 

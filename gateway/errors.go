@@ -6,6 +6,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 // The gateway's own error kinds. Handlers return them wrapped with detail for the
@@ -22,6 +23,7 @@ var (
 	errFunction      = errors.New("function error")
 	errIntegration   = errors.New("integration failed")
 	errConfig        = errors.New("integration configuration error")
+	errForbidden     = errors.New("forbidden")
 )
 
 // gatewayError returns err as a pipeline error of the gateway response type that
@@ -38,6 +40,9 @@ func gatewayError(err error, protocol string) error {
 			return pipeline.Wrap(pipeline.MissingAuthenticationToken, err)
 		}
 		return pipeline.Wrap(pipeline.ResourceNotFound, err)
+	case errors.Is(err, errForbidden), errors.Is(err, errdefs.ErrForbidden):
+		// A disabled default endpoint, a custom domain path no mapping covers.
+		return &pipeline.Error{Type: pipeline.Default4XX, Status: http.StatusForbidden, Message: "Forbidden", Cause: err}
 	case errors.Is(err, errAPINotFound):
 		return pipeline.Wrap(pipeline.ResourceNotFound, err)
 	case errors.Is(err, errTooLarge):

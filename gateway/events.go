@@ -207,8 +207,9 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		ExtendedRequestID: rc.ExtendedRequestID,
 		Protocol:          r.Proto,
 		Identity: events.APIGatewayRequestIdentity{
-			SourceIP:  sourceIP(r),
-			UserAgent: r.UserAgent(),
+			SourceIP:   sourceIP(r),
+			UserAgent:  r.UserAgent(),
+			ClientCert: clientCertREST(r),
 		},
 		ResourcePath:     resourcePath,
 		Path:             stagePath(rc),
@@ -289,6 +290,7 @@ func buildV2(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 			SourceIP:  sourceIP(r),
 			UserAgent: r.UserAgent(),
 		},
+		Authentication: clientCertV2(r),
 	}
 	return ev, nil
 }
@@ -297,6 +299,9 @@ func buildV2(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 // ("/dev/hello"); on the $default stage it is the path itself.
 func stagePath(rc *reqCtx) string {
 	p := unescapePath(rc.Path)
+	if rc.CustomDomain { // the base path of a custom domain's mapping, not the stage
+		return unescapePath(rc.StagePrefix) + p
+	}
 	if rc.Stage == apis.RouteDefault {
 		return p
 	}

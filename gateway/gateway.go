@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-dev/portico/functions"
@@ -43,6 +44,11 @@ type Config struct {
 	// MaxIdleConnsPerHost sizes the HTTP_PROXY transport's idle pool per backend
 	// (default 512).
 	MaxIdleConnsPerHost int
+	// TLSListen is the TLS listener's address (default ":8443"; "off" turns it
+	// off). It listens only when the server has a TLS configuration (tls.go).
+	TLSListen string
+	// TLSHandshakeTimeout bounds a TLS handshake (default 10 s).
+	TLSHandshakeTimeout time.Duration
 }
 
 // Defaults.
@@ -64,6 +70,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxIdleConnsPerHost <= 0 {
 		c.MaxIdleConnsPerHost = 512
+	}
+	if c.TLSListen == "" {
+		c.TLSListen = DefaultTLSListen
+	}
+	if c.TLSHandshakeTimeout <= 0 {
+		c.TLSHandshakeTimeout = DefaultTLSHandshakeTimeout
 	}
 	return c
 }
@@ -110,6 +122,11 @@ type Gateway struct {
 	compiled map[string]*stageEntry // apiID + "/" + stage
 
 	ws *wsState // WebSocket APIs (websocket.go); nil until EnableWebSockets
+
+	domains DomainResolver // custom domain names (tls.go); nil: none
+	// plainListen is the plain listener's bound port, for the @connections
+	// domainName of wss connections (tls.go); set by Server.Start.
+	plainListen atomic.Value
 }
 
 // stageEntry is a stage and its deployment compiled for serving: the router, the
@@ -423,6 +440,9 @@ func (g *Gateway) locate(r *http.Request, c *pipeline.Context) (*stageEntry, err
 		hostname = h
 	}
 	c.DomainName, c.DomainPrefix = hostname, domainPrefix(hostname)
+	if e, ok, err := g.locateDomain(r, c); ok || err != nil { // custom domain names (tls.go)
+		return e, err
+	}
 	escaped := r.URL.EscapedPath()
 	var apiID, rest, prefix string
 	if id, ok := strings.CutSuffix(hostname, "."+g.cfg.Domain); ok && apis.ValidAPIID(id) {
@@ -444,7 +464,7 @@ func (g *Gateway) locate(r *http.Request, c *pipeline.Context) (*stageEntry, err
 			if c.Path, err = normalizePath(after); err != nil {
 				return nil, err
 			}
-			return e, nil
+			return e, checkDefaultEndpoint(e)
 		}
 		if !errors.Is(err, errdefs.ErrNotFound) {
 			return nil, err
@@ -457,7 +477,7 @@ func (g *Gateway) locate(r *http.Request, c *pipeline.Context) (*stageEntry, err
 		if c.Path, err = normalizePath(rest); err != nil {
 			return nil, err
 		}
-		return e, nil
+		return e, checkDefaultEndpoint(e)
 	}
 	if !errors.Is(err, errdefs.ErrNotFound) {
 		return nil, err

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,10 @@ type Server struct {
 	limits listener.Limits
 	srv    *http.Server
 	ln     net.Listener
+
+	tlsCfg *tls.Config        // SetTLS; nil: no TLS listener (tls.go)
+	tlsSrv *http.Server       // serves tlsLn
+	tlsLn  *handshakeListener // the TLS listener
 }
 
 // NewServer returns a server for gw on gw's Config.Listen, with the listener
@@ -61,6 +66,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("gateway: listen on %s: %w", addr, err)
 	}
 	s.ln = ln
+	if _, port, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+		s.gw.plainListen.Store(port)
+	}
 	s.srv = s.limits.Server(s)
 	s.srv.ConnContext = wirenames.ConnContext
 	rl := wirenames.Listener{Listener: ln, MaxHeaderBytes: s.limits.MaxHeaderBytes}
@@ -70,6 +78,10 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}()
 	s.log.Info("gateway listening", "addr", ln.Addr().String(), "domain", s.gw.cfg.Domain)
+	if err := s.startTLS(); err != nil {
+		_ = s.srv.Close()
+		return err
+	}
 	return nil
 }
 
@@ -83,7 +95,11 @@ func (s *Server) Stop(ctx context.Context) error {
 	if s.srv == nil {
 		return nil
 	}
-	return s.srv.Shutdown(ctx)
+	var tlsErr error
+	if s.tlsSrv != nil {
+		tlsErr = s.tlsSrv.Shutdown(ctx)
+	}
+	return errors.Join(s.srv.Shutdown(ctx), tlsErr)
 }
 
 // Addr returns the bound address, after Start.
@@ -130,6 +146,8 @@ type Params struct {
 	Connections *connections.Manager `optional:"true"`
 	// Stages are the request pipeline's stages (pipeline.AsStage).
 	Stages []pipeline.Stage `group:"pipeline.stages"`
+	// Domains, when provided, routes custom domain names (tls.go).
+	Domains DomainResolver `optional:"true"`
 }
 
 // ServerParams are the gateway server's fx dependencies.
@@ -138,8 +156,11 @@ type ServerParams struct {
 
 	Gateway *Gateway
 	Log     *slog.Logger
-	// Limits are the listener's limits; without them, the defaults.
+	// Limits are the listener's limits; without them, the defaults. The TLS
+	// listener has the same.
 	Limits listener.Limits `optional:"true"`
+	// TLS, when provided with a configuration, starts the TLS listener (tls.go).
+	TLS TLSSource `optional:"true"`
 }
 
 // Module provides the data plane (*Gateway) and its server (*Server), which
@@ -151,10 +172,17 @@ var Module = fx.Module("gateway",
 			gw := New(p.Config, svc, p.Aliases, p.Invoker, p.Log.With("component", "gateway"))
 			gw.Use(p.Stages...)
 			gw.EnableWebSockets(p.Connections)
+			if p.Domains != nil {
+				gw.SetDomains(p.Domains)
+			}
 			return gw
 		},
 		func(p ServerParams) *Server {
-			return NewServer(p.Gateway, p.Log.With("component", "gateway"), p.Limits)
+			s := NewServer(p.Gateway, p.Log.With("component", "gateway"), p.Limits)
+			if p.TLS != nil {
+				s.SetTLS(p.TLS.TLSConfig())
+			}
+			return s
 		},
 	),
 	fx.Invoke(func(lc fx.Lifecycle, s *Server) {

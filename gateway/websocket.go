@@ -115,6 +115,9 @@ func (g *Gateway) callbackDomain(r *http.Request) string {
 	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		if h, p, err := net.SplitHostPort(la.String()); err == nil {
 			port = p
+			if pp := g.plainPort(r); pp != "" { // wss: functions call back over plain HTTP (tls.go)
+				port = pp
+			}
 			if host == "" {
 				host = h
 				if ip := net.ParseIP(h); ip == nil || ip.IsUnspecified() {

@@ -19,7 +19,9 @@ type devEnv struct {
 	samples    string // built samples, one directory per sample holding bootstrap
 	adminURL   string
 	gatewayURL string
-	out        io.Writer
+	// tlsURL is https://localhost:PORT of the TLS listener, "" when TLS is off.
+	tlsURL string
+	out    io.Writer
 	// notes are printed after every step has run: how to try what it deployed.
 	notes []string
 }
@@ -55,12 +57,13 @@ live pointing at it. Safe to run again on the same data directory.`,
 			if _, err := os.Stat(filepath.Join(samples, "hello", "bootstrap")); err != nil {
 				return fmt.Errorf("no built sample at %s: run `make samples` first (%w)", filepath.Join(samples, "hello", "bootstrap"), err)
 			}
-			return runServer(cmd.Context(), s, func(ctx context.Context, adminURL, gatewayURL string) error {
+			return runServer(cmd.Context(), s, func(ctx context.Context, adminURL, gatewayURL, tlsURL string) error {
 				e := &devEnv{
 					client:     client.New(adminURL, s.AdminToken),
 					samples:    samples,
 					adminURL:   adminURL,
 					gatewayURL: gatewayURL,
+					tlsURL:     tlsURL,
 					out:        cmd.OutOrStdout(),
 				}
 				for _, st := range devSteps {

@@ -67,6 +67,7 @@ default http://127.0.0.1:9090).`,
 	)
 	root.AddCommand(newWSCmds(gf)...)
 	root.AddCommand(newImageCmds(gf)...)
+	root.AddCommand(newTLSCmd(), newDomainCmd(gf))
 	refuseUnknownSubcommands(root)
 	return root
 }

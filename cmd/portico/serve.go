@@ -38,6 +38,9 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	f.fs = fl
 	fl.StringVar(&f.config, "config", "", "config file (YAML; default ./portico.yaml when it exists; env PORTICO_CONFIG)")
 	fl.StringVar(&f.vals.Listen, "listen", d.Listen, "gateway listen address (env PORTICO_LISTEN)")
+	fl.StringVar(&f.vals.TLSListen, "tls-listen", d.TLSListen, "gateway TLS listen address, \"off\" for none; listens when a certificate exists (env PORTICO_TLS_LISTEN)")
+	fl.StringVar(&f.vals.TLSCert, "tls-cert", "", "gateway certificate chain (PEM), reloaded on change; default: the development certificate of `portico tls init` (env PORTICO_TLS_CERT)")
+	fl.StringVar(&f.vals.TLSKey, "tls-key", "", "key of --tls-cert (PEM) (env PORTICO_TLS_KEY)")
 	fl.StringVar(&f.vals.AdminListen, "admin-listen", d.AdminListen, "admin API listen address (env PORTICO_ADMIN_LISTEN)")
 	fl.StringVar(&f.vals.AdminToken, "admin-token", "", "bearer token the admin API requires; needed off loopback (env PORTICO_ADMIN_TOKEN)")
 	fl.StringVar(&f.vals.DataDir, "data-dir", d.DataDir, "data directory (env PORTICO_DATA_DIR)")
@@ -82,6 +85,9 @@ func (f *serveFlags) settings() (app.Settings, error) {
 	for _, st := range []setting{
 		{"listen", "PORTICO_LISTEN", &s.Listen, nil, nil},
 		{"admin-listen", "PORTICO_ADMIN_LISTEN", &s.AdminListen, nil, nil},
+		{"tls-listen", "PORTICO_TLS_LISTEN", &s.TLSListen, nil, nil},
+		{"tls-cert", "PORTICO_TLS_CERT", &s.TLSCert, nil, nil},
+		{"tls-key", "PORTICO_TLS_KEY", &s.TLSKey, nil, nil},
 		{"admin-token", "PORTICO_ADMIN_TOKEN", &s.AdminToken, nil, nil},
 		{"data-dir", "PORTICO_DATA_DIR", &s.DataDir, nil, nil},
 		{"runtime", "PORTICO_RUNTIME", &s.Runtime, nil, nil},
@@ -166,7 +172,7 @@ func newLogger(s app.Settings) (*slog.Logger, error) {
 
 // started is called once the server runs, with the base URLs of the admin API and
 // of the gateway.
-type started func(ctx context.Context, adminURL, gatewayURL string) error
+type started func(ctx context.Context, adminURL, gatewayURL, tlsURL string) error
 
 // runServer runs the server until ctx ends (SIGINT or SIGTERM), then stops it
 // within the shutdown timeout. after, when set, runs once the server is up.
@@ -191,7 +197,12 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	log.Info("portico started", "in", time.Since(t0).Round(time.Millisecond), "admin", adminAddr.Addr(), "data-dir", s.DataDir)
 	var afterErr error
 	if after != nil {
-		afterErr = after(ctx, dialURL(adminAddr.Addr()), dialURL(gateway.Addr()))
+		tlsURL := ""
+		if a := gateway.TLSAddr(); a != "" {
+			_, port, _ := net.SplitHostPort(a)
+			tlsURL = "https://localhost:" + port
+		}
+		afterErr = after(ctx, dialURL(adminAddr.Addr()), dialURL(gateway.Addr()), tlsURL)
 	}
 	if afterErr == nil {
 		<-ctx.Done()

@@ -374,6 +374,13 @@ func deployChat(ctx context.Context, e *devEnv) error {
 		fmt.Sprintf("WebSocket: ws://%s/%s/dev   (send {\"action\":\"sendmessage\",\"data\":\"hi\"})", strings.TrimPrefix(base, "http://"), wsID),
 		fmt.Sprintf("  bin/portico connections list %s dev", wsID),
 	)
+	if e.tlsURL != "" {
+		e.notes = append(e.notes,
+			"Over HTTPS and wss (certificate from the development CA, trusted as `portico tls init` printed):",
+			fmt.Sprintf("  %s/%s/dev/", e.tlsURL, pageID),
+			fmt.Sprintf("WebSocket: wss://%s/%s/dev", strings.TrimPrefix(e.tlsURL, "https://"), wsID),
+		)
+	}
 	return nil
 }
 

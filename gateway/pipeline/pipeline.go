@@ -158,8 +158,11 @@ type Context struct {
 	// segments resolved, starting with "/".
 	Path string
 	// StagePrefix is the path up to and including the stage ("/abc/dev", "/dev"
-	// on host-based URLs, "" for the $default stage).
+	// on host-based URLs, "" for the $default stage); on a custom domain name,
+	// the base path of its mapping ("" or "/v2").
 	StagePrefix string
+	// CustomDomain says the request came through a custom domain name.
+	CustomDomain bool
 	// Route is the matched route (nil before the route stage); ResourcePath is its
 	// path template and PathParameters its parameters.
 	Route          *apis.Route

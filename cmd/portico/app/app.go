@@ -21,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/cache"
+	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/execlog"
 	gatewaymetrics "github.com/portico-dev/portico/gateway/metrics"
 	"github.com/portico-dev/portico/gateway/throttle"
@@ -42,6 +43,14 @@ import (
 type Settings struct {
 	// Listen is the gateway listener's address (":8080").
 	Listen string `yaml:"listen"`
+	// TLSListen is the gateway's TLS listener (":8443"; "off" turns it off). It
+	// listens when a certificate exists: TLSCert/TLSKey, or the development
+	// certificate of `portico tls init` in the data directory.
+	TLSListen string `yaml:"tls-listen"`
+	// TLSCert and TLSKey are the gateway's certificate chain and key (PEM),
+	// reloaded when the files change.
+	TLSCert string `yaml:"tls-cert"`
+	TLSKey  string `yaml:"tls-key"`
 	// AdminListen is the admin API's address ("127.0.0.1:9090").
 	AdminListen string `yaml:"admin-listen"`
 	// AdminToken, when set, is required by the admin API as a bearer token.
@@ -105,6 +114,7 @@ type InvokerSettings struct {
 func Defaults() Settings {
 	return Settings{
 		Listen:           ":8080",
+		TLSListen:        ":8443",
 		AdminListen:      "127.0.0.1:9090",
 		DataDir:          "./portico-data",
 		Runtime:          "auto",
@@ -124,6 +134,9 @@ func (s Settings) Validate() error {
 	case "", "auto", "process", "docker", "containerd":
 	default:
 		return fmt.Errorf("--runtime %q: use auto, process, docker or containerd", s.Runtime)
+	}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: give both files, or neither (then the development certificate of `portico tls init` is used when it exists)")
 	}
 	if s.Throttle.BurstLimit < 0 {
 		return fmt.Errorf("throttle: burst-limit %d: use a positive bucket size (or a negative rate-limit to turn the account throttle off)", s.Throttle.BurstLimit)
@@ -198,6 +211,8 @@ func ParseLevel(s string) (slog.Level, error) {
 // need it: its bound address, after start.
 type GatewayListener interface {
 	Addr() string
+	// TLSAddr is the TLS listener's bound address, "" when TLS is off.
+	TLSAddr() string
 }
 
 // Options returns the fx options of the whole server. extra options (fx.Populate in
@@ -247,7 +262,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(s.connectionsConfig()),
 		connections.Module,
 		apis.Module,
-		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain}),
+		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen}),
 		gateway.Module,
 		// Pipeline stages (each joins the gateway's pipeline.stages group).
 		fx.Supply(s.Throttle),
@@ -261,6 +276,14 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		gatewaymetrics.Module,
 		accesslog.Module,
 		execlog.Module,
+		// The edge: TLS certificates and custom domain names, consumed by the
+		// gateway through the seams it declares.
+		fx.Supply(edge.Config{CertFile: s.TLSCert, KeyFile: s.TLSKey, DataDir: s.DataDir}),
+		edge.Module,
+		fx.Provide(
+			func(e *edge.Edge) gateway.DomainResolver { return e },
+			func(e *edge.Edge) gateway.TLSSource { return e },
+		),
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)

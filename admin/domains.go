@@ -1,0 +1,447 @@
+package admin
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/gateway/edge"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// EdgeDeps are what the custom domain routes need. Optional; without the edge the
+// routes are not registered.
+type EdgeDeps struct {
+	fx.In
+
+	Edge *edge.Edge `optional:"true"`
+}
+
+// registerDomainRoutes registers custom domain names and their mappings in API
+// Gateway's shapes (errors through HandleAPIGateway's adapter; unknown fields
+// are refused rather than ignored), so that `aws apigateway ...` and `aws apigatewayv2 ...` work
+// with --endpoint-url:
+//
+//	POST/GET        /domainnames                         create-domain-name, get-domain-names
+//	GET/DELETE      /domainnames/{name}                  get-domain-name, delete-domain-name
+//	POST/GET        /domainnames/{name}/basepathmappings create-base-path-mapping, get-base-path-mappings
+//	GET/DELETE      /domainnames/{name}/basepathmappings/{basePath}
+//	POST/GET        /v2/domainnames                      (apigatewayv2) create-domain-name, get-domain-names
+//	GET/DELETE      /v2/domainnames/{name}
+//	POST/GET        /v2/domainnames/{name}/apimappings   create-api-mapping, get-api-mappings
+//	GET/DELETE      /v2/domainnames/{name}/apimappings/{id}
+func (s *Server) registerDomainRoutes(d EdgeDeps) {
+	e := d.Edge
+	if e == nil {
+		return
+	}
+	h := &domainRoutes{e: e}
+	s.HandleAPIGateway("POST /domainnames", h.createV1)
+	s.HandleAPIGateway("GET /domainnames", h.listV1)
+	s.HandleAPIGateway("GET /domainnames/{name}", h.getV1)
+	s.HandleAPIGateway("DELETE /domainnames/{name}", h.deleteDomain(http.StatusAccepted))
+	s.HandleAPIGateway("POST /domainnames/{name}/basepathmappings", h.createMapping(basePathMappings))
+	s.HandleAPIGateway("GET /domainnames/{name}/basepathmappings", h.listMappings(basePathMappings))
+	s.HandleAPIGateway("GET /domainnames/{name}/basepathmappings/{basePath}", h.getMapping(basePathMappings))
+	s.HandleAPIGateway("DELETE /domainnames/{name}/basepathmappings/{basePath}", h.deleteMapping(basePathMappings))
+
+	s.HandleAPIGateway("POST /v2/domainnames", h.createV2)
+	s.HandleAPIGateway("GET /v2/domainnames", h.listV2)
+	s.HandleAPIGateway("GET /v2/domainnames/{name}", h.getV2)
+	s.HandleAPIGateway("DELETE /v2/domainnames/{name}", h.deleteDomain(http.StatusNoContent))
+	s.HandleAPIGateway("POST /v2/domainnames/{name}/apimappings", h.createMapping(apiMappings))
+	s.HandleAPIGateway("GET /v2/domainnames/{name}/apimappings", h.listMappings(apiMappings))
+	s.HandleAPIGateway("GET /v2/domainnames/{name}/apimappings/{id}", h.getMapping(apiMappings))
+	s.HandleAPIGateway("DELETE /v2/domainnames/{name}/apimappings/{id}", h.deleteMapping(apiMappings))
+}
+
+type domainRoutes struct{ e *edge.Edge }
+
+// mutualTLSInput is mutualTlsAuthentication in both versions.
+type mutualTLSInput struct {
+	TruststoreURI     string `json:"truststoreUri"`
+	TruststoreVersion string `json:"truststoreVersion,omitempty"`
+}
+
+// certificateFromARN reads a certificate named by a certificate ARN. Portico has
+// no certificate manager: "file://CERT.pem?key=KEY.pem" names PEM files on the
+// server (copied into the store at creation), and "" or
+// "arn:portico:acm:local:certificate/dev" the development CA.
+func certificateFromARN(arn string) (certPEM, keyPEM []byte, err error) {
+	if arn == "" || arn == devCertificateARN {
+		return nil, nil, nil
+	}
+	rest, ok := strings.CutPrefix(arn, "file://")
+	if !ok {
+		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+			fmt.Sprintf("certificate ARN %q: Portico reads certificates from files: give file://CERT.pem?key=KEY.pem, %s for the development CA, or certificateBody and certificatePrivateKey", arn, devCertificateARN))
+	}
+	certPath, keyPath, ok := strings.Cut(rest, "?key=")
+	if !ok || certPath == "" || keyPath == "" {
+		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("certificate ARN %q: give file://CERT.pem?key=KEY.pem", arn))
+	}
+	if certPEM, err = os.ReadFile(certPath); err != nil { //nolint:gosec // the operator names the file
+		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("certificate file: %v", err))
+	}
+	if keyPEM, err = os.ReadFile(keyPath); err != nil { //nolint:gosec // the operator names the file
+		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("key file: %v", err))
+	}
+	return certPEM, keyPEM, nil
+}
+
+// devCertificateARN names a certificate signed by the development CA.
+const devCertificateARN = "arn:portico:acm:local:certificate/dev"
+
+// truststoreFromURI reads a mutual TLS truststore: "file:///path.pem" or a path.
+func truststoreFromURI(in *mutualTLSInput) ([]byte, string, error) {
+	if in == nil || in.TruststoreURI == "" {
+		return nil, "", nil
+	}
+	path := strings.TrimPrefix(in.TruststoreURI, "file://")
+	if strings.HasPrefix(path, "s3://") {
+		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststore %q: Portico reads truststores from files (file:///path/bundle.pem)", in.TruststoreURI))
+	}
+	b, err := os.ReadFile(path) //nolint:gosec // the operator names the file
+	if err != nil {
+		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststore: %v", err))
+	}
+	return b, in.TruststoreURI, nil
+}
+
+func checkSecurityPolicy(p string) error {
+	if p == "" || p == "TLS_1_2" {
+		return nil
+	}
+	return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("securityPolicy %q: Portico speaks TLS 1.2 and 1.3 only (TLS_1_2)", p))
+}
+
+func checkEndpointType(types ...string) error {
+	for _, t := range types {
+		if t != "REGIONAL" && t != "EDGE" {
+			return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("endpoint type %q: use REGIONAL (or EDGE, served the same)", t))
+		}
+	}
+	return nil
+}
+
+// createDomainV1 is apigateway CreateDomainName's body.
+type createDomainV1 struct {
+	DomainName             string          `json:"domainName"`
+	CertificateName        string          `json:"certificateName,omitempty"`
+	CertificateBody        string          `json:"certificateBody,omitempty"`
+	CertificatePrivateKey  string          `json:"certificatePrivateKey,omitempty"`
+	CertificateChain       string          `json:"certificateChain,omitempty"`
+	CertificateArn         string          `json:"certificateArn,omitempty"`
+	RegionalCertificateArn string          `json:"regionalCertificateArn,omitempty"`
+	RegionalCertName       string          `json:"regionalCertificateName,omitempty"`
+	SecurityPolicy         string          `json:"securityPolicy,omitempty"`
+	MutualTLS              *mutualTLSInput `json:"mutualTlsAuthentication,omitempty"`
+	EndpointConfiguration  *struct {
+		Types []string `json:"types"`
+	} `json:"endpointConfiguration,omitempty"`
+	Tags map[string]string `json:"tags,omitempty"`
+}
+
+func (h *domainRoutes) createV1(w http.ResponseWriter, r *http.Request) error {
+	var in createDomainV1
+	if err := decodeJSON(w, r, porticoBody, &in); err != nil {
+		return err
+	}
+	if err := checkSecurityPolicy(in.SecurityPolicy); err != nil {
+		return err
+	}
+	if in.EndpointConfiguration != nil {
+		if err := checkEndpointType(in.EndpointConfiguration.Types...); err != nil {
+			return err
+		}
+	}
+	d := edge.Domain{Name: in.DomainName}
+	switch {
+	case in.CertificateBody != "" || in.CertificatePrivateKey != "":
+		d.CertificatePEM = []byte(strings.TrimSpace(in.CertificateBody) + "\n")
+		if in.CertificateChain != "" {
+			d.CertificatePEM = append(d.CertificatePEM, []byte(strings.TrimSpace(in.CertificateChain)+"\n")...)
+		}
+		d.KeyPEM, d.CertificateSource = []byte(in.CertificatePrivateKey), "inline"
+	default:
+		arn := in.RegionalCertificateArn
+		if arn == "" {
+			arn = in.CertificateArn
+		}
+		c, k, err := certificateFromARN(arn)
+		if err != nil {
+			return err
+		}
+		d.CertificatePEM, d.KeyPEM, d.CertificateSource = c, k, arn
+	}
+	ts, uri, err := truststoreFromURI(in.MutualTLS)
+	if err != nil {
+		return err
+	}
+	d.TruststorePEM, d.TruststoreURI = ts, uri
+	created, err := h.e.CreateDomain(r.Context(), d)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, domainV1(created))
+}
+
+func certificateARN(d *edge.Domain) string {
+	switch d.CertificateSource {
+	case "dev", "":
+		return devCertificateARN
+	case "inline":
+		return "arn:portico:acm:local:certificate/" + d.Name
+	}
+	return d.CertificateSource
+}
+
+func mutualTLSOut(d *edge.Domain) any {
+	if !d.MutualTLS() {
+		return nil
+	}
+	return map[string]any{"truststoreUri": d.TruststoreURI, "truststoreVersion": "1", "truststoreWarnings": []string{}}
+}
+
+func domainV1(d *edge.Domain) map[string]any {
+	out := map[string]any{
+		"domainName":             d.Name,
+		"regionalDomainName":     d.Name,
+		"regionalCertificateArn": certificateARN(d),
+		"certificateUploadDate":  d.CreatedAt.Unix(),
+		"endpointConfiguration":  map[string]any{"types": []string{"REGIONAL"}},
+		"domainNameStatus":       "AVAILABLE",
+		"securityPolicy":         "TLS_1_2",
+	}
+	if m := mutualTLSOut(d); m != nil {
+		out["mutualTlsAuthentication"] = m
+	}
+	return out
+}
+
+func domainV2(d *edge.Domain) map[string]any {
+	out := map[string]any{
+		"apiMappingSelectionExpression": "$request.basepath",
+		"domainName":                    d.Name,
+		"domainNameConfigurations": []map[string]any{{
+			"apiGatewayDomainName":  d.Name,
+			"certificateArn":        certificateARN(d),
+			"certificateUploadDate": d.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
+			"domainNameStatus":      "AVAILABLE",
+			"endpointType":          "REGIONAL",
+			"securityPolicy":        "TLS_1_2",
+		}},
+	}
+	if m := mutualTLSOut(d); m != nil {
+		out["mutualTlsAuthentication"] = m
+	}
+	return out
+}
+
+func (h *domainRoutes) listV1(w http.ResponseWriter, r *http.Request) error {
+	ds, err := h.e.ListDomains(r.Context())
+	if err != nil {
+		return err
+	}
+	items := make([]map[string]any, 0, len(ds))
+	for _, d := range ds {
+		items = append(items, domainV1(d))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"item": items})
+}
+
+func (h *domainRoutes) getV1(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.e.GetDomain(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, domainV1(d))
+}
+
+func (h *domainRoutes) deleteDomain(status int) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := h.e.DeleteDomain(r.Context(), r.PathValue("name")); err != nil {
+			return err
+		}
+		w.WriteHeader(status)
+		return nil
+	}
+}
+
+// createDomainV2 is apigatewayv2 CreateDomainName's body.
+type createDomainV2 struct {
+	DomainName               string `json:"domainName"`
+	DomainNameConfigurations []struct {
+		CertificateArn  string `json:"certificateArn,omitempty"`
+		CertificateName string `json:"certificateName,omitempty"`
+		EndpointType    string `json:"endpointType,omitempty"`
+		SecurityPolicy  string `json:"securityPolicy,omitempty"`
+	} `json:"domainNameConfigurations,omitempty"`
+	MutualTLS *mutualTLSInput   `json:"mutualTlsAuthentication,omitempty"`
+	Tags      map[string]string `json:"tags,omitempty"`
+}
+
+func (h *domainRoutes) createV2(w http.ResponseWriter, r *http.Request) error {
+	var in createDomainV2
+	if err := decodeJSON(w, r, porticoBody, &in); err != nil {
+		return err
+	}
+	if len(in.DomainNameConfigurations) > 1 {
+		return errdefs.New(errdefs.ErrInvalid, "BadRequestException", "give one domain name configuration")
+	}
+	d := edge.Domain{Name: in.DomainName}
+	if len(in.DomainNameConfigurations) == 1 {
+		c := in.DomainNameConfigurations[0]
+		if err := checkSecurityPolicy(c.SecurityPolicy); err != nil {
+			return err
+		}
+		if c.EndpointType != "" {
+			if err := checkEndpointType(c.EndpointType); err != nil {
+				return err
+			}
+		}
+		cert, key, err := certificateFromARN(c.CertificateArn)
+		if err != nil {
+			return err
+		}
+		d.CertificatePEM, d.KeyPEM, d.CertificateSource = cert, key, c.CertificateArn
+	}
+	ts, uri, err := truststoreFromURI(in.MutualTLS)
+	if err != nil {
+		return err
+	}
+	d.TruststorePEM, d.TruststoreURI = ts, uri
+	created, err := h.e.CreateDomain(r.Context(), d)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, domainV2(created))
+}
+
+func (h *domainRoutes) listV2(w http.ResponseWriter, r *http.Request) error {
+	ds, err := h.e.ListDomains(r.Context())
+	if err != nil {
+		return err
+	}
+	items := make([]map[string]any, 0, len(ds))
+	for _, d := range ds {
+		items = append(items, domainV2(d))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+func (h *domainRoutes) getV2(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.e.GetDomain(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, domainV2(d))
+}
+
+func basePathOut(m *edge.Mapping) map[string]any {
+	bp := m.Key
+	if bp == "" {
+		bp = "(none)"
+	}
+	return map[string]any{"basePath": bp, "restApiId": m.APIID, "stage": m.Stage}
+}
+
+func apiMappingOut(m *edge.Mapping) map[string]any {
+	return map[string]any{"apiId": m.APIID, "apiMappingId": m.ID, "apiMappingKey": m.Key, "stage": m.Stage}
+}
+
+// mappingDialect is how one control plane spells mappings: apigateway's base
+// path mappings (by base path) or apigatewayv2's API mappings (by id).
+type mappingDialect struct {
+	// in decodes a create body into a mapping.
+	in func(w http.ResponseWriter, r *http.Request) (edge.Mapping, error)
+	// out spells a mapping.
+	out func(*edge.Mapping) map[string]any
+	// listKey is the list's key ("item" or "items").
+	listKey string
+	// param names the path parameter that identifies a mapping; byKey says it
+	// is the base path rather than the id.
+	param string
+	byKey bool
+	// deleted is the status of a delete (v1 202, v2 204).
+	deleted int
+}
+
+var (
+	basePathMappings = mappingDialect{
+		in: func(w http.ResponseWriter, r *http.Request) (edge.Mapping, error) {
+			var in struct {
+				BasePath  string `json:"basePath"`
+				RestAPIID string `json:"restApiId"`
+				Stage     string `json:"stage"`
+			}
+			err := decodeJSON(w, r, porticoBody, &in)
+			return edge.Mapping{Key: in.BasePath, APIID: in.RestAPIID, Stage: in.Stage}, err
+		},
+		out: basePathOut, listKey: "item", param: "basePath", byKey: true, deleted: http.StatusAccepted,
+	}
+	apiMappings = mappingDialect{
+		in: func(w http.ResponseWriter, r *http.Request) (edge.Mapping, error) {
+			var in struct {
+				APIID         string `json:"apiId"`
+				APIMappingKey string `json:"apiMappingKey"`
+				Stage         string `json:"stage"`
+			}
+			err := decodeJSON(w, r, porticoBody, &in)
+			return edge.Mapping{Key: in.APIMappingKey, APIID: in.APIID, Stage: in.Stage}, err
+		},
+		out: apiMappingOut, listKey: "items", param: "id", deleted: http.StatusNoContent,
+	}
+)
+
+func (h *domainRoutes) createMapping(d mappingDialect) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		in, err := d.in(w, r)
+		if err != nil {
+			return err
+		}
+		in.Domain = r.PathValue("name")
+		m, err := h.e.CreateMapping(r.Context(), in)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusCreated, d.out(m))
+	}
+}
+
+func (h *domainRoutes) listMappings(d mappingDialect) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		ms, err := h.e.ListMappings(r.Context(), r.PathValue("name"))
+		if err != nil {
+			return err
+		}
+		items := make([]map[string]any, 0, len(ms))
+		for i := range ms {
+			items = append(items, d.out(&ms[i]))
+		}
+		return writeJSON(w, http.StatusOK, map[string]any{d.listKey: items})
+	}
+}
+
+func (h *domainRoutes) getMapping(d mappingDialect) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		m, err := h.e.GetMapping(r.Context(), r.PathValue("name"), r.PathValue(d.param), d.byKey)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, d.out(m))
+	}
+}
+
+func (h *domainRoutes) deleteMapping(d mappingDialect) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := h.e.DeleteMapping(r.Context(), r.PathValue("name"), r.PathValue(d.param), d.byKey); err != nil {
+			return err
+		}
+		w.WriteHeader(d.deleted)
+		return nil
+	}
+}

@@ -1,0 +1,166 @@
+package admin_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	v2types "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/edge"
+)
+
+func mockAPI(protocol, body string) *apis.API {
+	return &apis.API{Name: "m", Protocol: protocol, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "GET", Path: "/{proxy+}", Integration: &apis.Integration{Type: apis.IntegrationMock,
+			RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
+			Responses:        map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": body}}}}},
+	}}}
+}
+
+// TestDomainNamesThroughTheAWSSDK drives custom domain names with the AWS SDK's
+// apigateway (v1) and apigatewayv2 clients, then calls the mapped stages over
+// HTTPS.
+func TestDomainNamesThroughTheAWSSDK(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := edge.InitDevCA(edge.DevCADir(dir), nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var svc *apis.Service
+	var gw *gateway.Server
+	env := apptest.Start(t, apptest.Options{DataDir: dir, Populate: []any{&svc, &gw},
+		Settings: func(s *app.Settings) { s.TLSListen = "127.0.0.1:0" }})
+	ctx := context.Background()
+	deploy := func(a *apis.API) string {
+		created, err := svc.Create(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := svc.Deploy(ctx, created.ID, apis.DeployInput{StageName: "prod"}); err != nil {
+			t.Fatal(err)
+		}
+		return created.ID
+	}
+	restID := deploy(mockAPI(apis.ProtocolREST, `{"api":"rest"}`))
+	httpID := deploy(mockAPI(apis.ProtocolHTTP, `{"api":"http"}`))
+
+	creds := credentials.NewStaticCredentialsProvider("portico", "secret", "")
+	v1 := apigateway.New(apigateway.Options{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1})
+	v2 := apigatewayv2.New(apigatewayv2.Options{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1})
+
+	// v1: a domain with its certificate inline, and a base path mapping.
+	ca, err := edge.LoadDevCA(edge.DevCADir(dir), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := ca.Issue([]string{"api.example.com"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, err := v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{
+		DomainName: aws.String("api.example.com"), CertificateBody: aws.String(string(certPEM)), CertificatePrivateKey: aws.String(string(keyPEM)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(d1.DomainName) != "api.example.com" || aws.ToString(d1.RegionalDomainName) != "api.example.com" {
+		t.Errorf("create-domain-name answered %+v", d1)
+	}
+	if _, err := v1.CreateBasePathMapping(ctx, &apigateway.CreateBasePathMappingInput{DomainName: aws.String("api.example.com"), BasePath: aws.String("v1"), RestApiId: aws.String(restID), Stage: aws.String("prod")}); err != nil {
+		t.Fatal(err)
+	}
+	bps, err := v1.GetBasePathMappings(ctx, &apigateway.GetBasePathMappingsInput{DomainName: aws.String("api.example.com")})
+	if err != nil || len(bps.Items) != 1 || aws.ToString(bps.Items[0].BasePath) != "v1" || aws.ToString(bps.Items[0].RestApiId) != restID {
+		t.Fatalf("get-base-path-mappings: %+v %v", bps, err)
+	}
+	// Bad input comes back as API Gateway's exceptions.
+	expectCode := func(err error, code string) {
+		t.Helper()
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != code {
+			t.Errorf("error %v, want %s", err, code)
+		}
+	}
+	_, err = v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("api.example.com")})
+	expectCode(err, "ConflictException")
+	_, err = v1.CreateBasePathMapping(ctx, &apigateway.CreateBasePathMappingInput{DomainName: aws.String("api.example.com"), BasePath: aws.String("v1"), RestApiId: aws.String(restID), Stage: aws.String("prod")})
+	expectCode(err, "ConflictException")
+	_, err = v1.GetDomainName(ctx, &apigateway.GetDomainNameInput{DomainName: aws.String("nope.example.com")})
+	expectCode(err, "NotFoundException")
+	_, err = v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("x.example.com"), CertificateBody: aws.String("garbage"), CertificatePrivateKey: aws.String("garbage")})
+	expectCode(err, "BadRequestException")
+
+	// v2: a domain signed by the development CA and a multi-level API mapping.
+	if _, err := v2.CreateDomainName(ctx, &apigatewayv2.CreateDomainNameInput{DomainName: aws.String("shop.example.com"),
+		DomainNameConfigurations: []v2types.DomainNameConfiguration{{EndpointType: v2types.EndpointTypeRegional, SecurityPolicy: v2types.SecurityPolicyTls12}}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := v2.CreateApiMapping(ctx, &apigatewayv2.CreateApiMappingInput{DomainName: aws.String("shop.example.com"), ApiId: aws.String(httpID), ApiMappingKey: aws.String("orders/v2"), Stage: aws.String("prod")})
+	if err != nil || aws.ToString(m.ApiMappingId) == "" || aws.ToString(m.ApiMappingKey) != "orders/v2" {
+		t.Fatalf("create-api-mapping: %+v %v", m, err)
+	}
+	ms, err := v2.GetApiMappings(ctx, &apigatewayv2.GetApiMappingsInput{DomainName: aws.String("shop.example.com")})
+	if err != nil || len(ms.Items) != 1 {
+		t.Fatalf("get-api-mappings: %+v %v", ms, err)
+	}
+	ds, err := v2.GetDomainNames(ctx, &apigatewayv2.GetDomainNamesInput{})
+	if err != nil || len(ds.Items) != 2 {
+		t.Fatalf("get-domain-names: %+v %v", ds, err)
+	}
+
+	// Both answer over HTTPS at their domain names.
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	addr := gw.TLSAddr()
+	c := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+	for u, want := range map[string]string{
+		"https://api.example.com/v1/pets":         `{"api":"rest"}`,
+		"https://shop.example.com/orders/v2/list": `{"api":"http"}`,
+	} {
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != want || resp.ProtoMajor != 2 {
+			t.Errorf("%s: %d HTTP/%d %s", u, resp.StatusCode, resp.ProtoMajor, b)
+		}
+	}
+
+	// Mappings and domains survive a restart, and delete.
+	env.Restart()
+	if _, err := v2.DeleteApiMapping(ctx, &apigatewayv2.DeleteApiMappingInput{DomainName: aws.String("shop.example.com"), ApiMappingId: m.ApiMappingId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v1.DeleteBasePathMapping(ctx, &apigateway.DeleteBasePathMappingInput{DomainName: aws.String("api.example.com"), BasePath: aws.String("v1")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v1.DeleteDomainName(ctx, &apigateway.DeleteDomainNameInput{DomainName: aws.String("api.example.com")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v2.GetDomainName(ctx, &apigatewayv2.GetDomainNameInput{DomainName: aws.String("api.example.com")}); err == nil {
+		t.Error("the deleted domain is still there")
+	}
+}

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/gateway/edge"
+)
+
+// This file holds `portico tls init` (the development CA) and `portico domain ...`
+// (custom domain names and their mappings, clients of the admin API).
+
+func newTLSCmd() *cobra.Command {
+	tlsCmd := &cobra.Command{
+		Use:   "tls",
+		Short: "TLS for the gateway: a development certificate authority",
+	}
+	var dataDir string
+	initCmd := &cobra.Command{
+		Use:   "init [NAME...]",
+		Short: "Make a local CA and a gateway certificate for localhost and the names given",
+		Long: `Make (or reuse) a development certificate authority in DATA-DIR/tls and sign a
+certificate for localhost, 127.0.0.1, ::1, *.execute-api.localhost and the names
+given. 'portico serve' then listens for HTTPS and wss on --tls-listen (:8443) with
+it, and custom domain names without a certificate of their own are signed by the
+same CA. Trust ca.pem in your browser and tools (printed below). Run it again to
+add names; the CA stays the same.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dataDir == "" {
+				dataDir = os.Getenv("PORTICO_DATA_DIR")
+			}
+			if dataDir == "" {
+				dataDir = app.Defaults().DataDir
+			}
+			f, err := edge.InitDevCA(edge.DevCADir(dataDir), args, time.Now())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			what := "reused the development CA"
+			if f.NewCA {
+				what = "made a development CA"
+			}
+			ca, _ := filepath.Abs(f.CACert)
+			fmt.Fprintf(out, "%s: %s\n", what, ca)
+			fmt.Fprintf(out, "gateway certificate: %s (key %s)\n  for %v\n\n", f.Cert, f.Key, f.Names)
+			fmt.Fprintf(out, `Restart 'portico serve' (or make run): it serves HTTPS and wss on --tls-listen (:8443).
+
+Trust the CA where you call from:
+  curl:      curl --cacert %[1]s https://localhost:8443/...
+  Go, AWS CLI: SSL_CERT_FILE=%[1]s  /  AWS_CA_BUNDLE=%[1]s
+  Debian:    sudo cp %[1]s /usr/local/share/ca-certificates/portico-dev-ca.crt && sudo update-ca-certificates
+  macOS:     sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain %[1]s
+  Chromium/Chrome (Linux): certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n portico-dev -i %[1]s
+  Firefox:   Settings > Privacy & Security > Certificates > View Certificates > Authorities > Import
+The CA's key (%[2]s) can sign for any name: keep it to yourself.
+`, ca, f.CAKey)
+			return nil
+		},
+	}
+	initCmd.Flags().StringVar(&dataDir, "data-dir", "", "data directory (env PORTICO_DATA_DIR; default ./portico-data)")
+	tlsCmd.AddCommand(initCmd)
+	return tlsCmd
+}
+
+func newDomainCmd(g *globalFlags) *cobra.Command {
+	d := &cobra.Command{
+		Use:   "domain",
+		Short: "Custom domain names and their API mappings",
+		Long: `Custom domain names serve API stages at https://NAME/BASE-PATH/... over the TLS
+listener, routed by SNI and Host. A domain has its own certificate (--cert/--key) or
+one signed by the development CA (portico tls init); --truststore turns on mutual TLS.
+
+  portico domain create api.example.com --cert api.pem --key api-key.pem
+  portico domain map api.example.com ID prod            # the whole domain
+  portico domain map api.example.com ID2 prod --path v2 # https://api.example.com/v2/...
+  portico domain create '*.example.com'                 # wildcard, development CA
+  portico domain mappings api.example.com
+  portico domain unmap api.example.com v2
+
+The admin API speaks API Gateway's shapes too: aws apigateway create-domain-name,
+create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint-url.`,
+	}
+	var certFile, keyFile, truststore string
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a custom domain name",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			body := map[string]any{"domainName": args[0]}
+			if (certFile == "") != (keyFile == "") {
+				return fmt.Errorf("--cert and --key go together")
+			}
+			if certFile != "" {
+				cert, err := os.ReadFile(certFile) //nolint:gosec // the user's own file
+				if err != nil {
+					return err
+				}
+				key, err := os.ReadFile(keyFile) //nolint:gosec // the user's own file
+				if err != nil {
+					return err
+				}
+				body["certificateBody"], body["certificatePrivateKey"] = string(cert), string(key)
+			}
+			if truststore != "" {
+				abs, err := filepath.Abs(truststore)
+				if err != nil {
+					return err
+				}
+				body["mutualTlsAuthentication"] = map[string]string{"truststoreUri": "file://" + abs}
+			}
+			resp, err := c.Do(cmd.Context(), http.MethodPost, "/domainnames", nil, body, nil)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), resp.Body)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "created domain name %s\n", args[0])
+			return nil
+		},
+	}
+	create.Flags().StringVar(&certFile, "cert", "", "certificate chain (PEM); default: signed by the development CA")
+	create.Flags().StringVar(&keyFile, "key", "", "key of --cert (PEM)")
+	create.Flags().StringVar(&truststore, "truststore", "", "CA bundle (PEM) for mutual TLS: clients must present a certificate it signed (read by the server)")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List custom domain names",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.Do(cmd.Context(), http.MethodGet, "/v2/domainnames", nil, nil, nil)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), resp.Body)
+			}
+			var out struct {
+				Items []struct {
+					DomainName string `json:"domainName"`
+					Configs    []struct {
+						CertificateArn string `json:"certificateArn"`
+					} `json:"domainNameConfigurations"`
+					MTLS *struct {
+						TruststoreURI string `json:"truststoreUri"`
+					} `json:"mutualTlsAuthentication"`
+				} `json:"items"`
+			}
+			if err := json.Unmarshal(resp.Body, &out); err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "DOMAIN\tCERTIFICATE\tMUTUAL TLS")
+			for _, d := range out.Items {
+				cert, mtls := "", "-"
+				if len(d.Configs) > 0 {
+					cert = d.Configs[0].CertificateArn
+				}
+				if d.MTLS != nil {
+					mtls = d.MTLS.TruststoreURI
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", d.DomainName, cert, mtls)
+			}
+			return tw.Flush()
+		},
+	}
+	simple := func(use, short, method string, path func(args []string) string, done string) *cobra.Command {
+		return &cobra.Command{
+			Use: use, Short: short, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				c, err := g.client()
+				if err != nil {
+					return err
+				}
+				resp, err := c.Do(cmd.Context(), method, path(args), nil, nil, nil)
+				if err != nil {
+					return err
+				}
+				if done == "" {
+					return printJSON(cmd.OutOrStdout(), resp.Body)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), done+"\n", args[0])
+				return nil
+			},
+		}
+	}
+	get := simple("get NAME", "Show a custom domain name", http.MethodGet, func(a []string) string { return "/v2/domainnames/" + url.PathEscape(a[0]) }, "")
+	del := simple("delete NAME", "Delete a custom domain name and its mappings", http.MethodDelete, func(a []string) string { return "/v2/domainnames/" + url.PathEscape(a[0]) }, "deleted domain name %s")
+	mappings := simple("mappings NAME", "List a domain's API mappings", http.MethodGet, func(a []string) string { return "/v2/domainnames/" + url.PathEscape(a[0]) + "/apimappings" }, "")
+
+	var basePath string
+	mapCmd := &cobra.Command{
+		Use:   "map NAME API-ID STAGE",
+		Short: "Map a base path of a domain (--path, default the whole domain) to an API stage",
+		Args:  cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.Do(cmd.Context(), http.MethodPost, "/v2/domainnames/"+url.PathEscape(args[0])+"/apimappings", nil,
+				map[string]string{"apiId": args[1], "stage": args[2], "apiMappingKey": basePath}, nil)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), resp.Body)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "https://%s/%s -> api %s stage %s\n", args[0], basePath, args[1], args[2])
+			return nil
+		},
+	}
+	mapCmd.Flags().StringVar(&basePath, "path", "", "base path (API mapping key), e.g. v2 or orders/v2; empty maps the whole domain")
+	unmap := &cobra.Command{
+		Use:   "unmap NAME [BASE-PATH]",
+		Short: "Remove the mapping at a base path (none: the whole-domain mapping)",
+		Args:  cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			key := "(none)"
+			if len(args) == 2 && args[1] != "" {
+				key = args[1]
+			}
+			if _, err := c.Do(cmd.Context(), http.MethodDelete, "/domainnames/"+url.PathEscape(args[0])+"/basepathmappings/"+url.PathEscape(key), nil, nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "unmapped %s from %s\n", key, args[0])
+			return nil
+		},
+	}
+	d.AddCommand(create, list, get, del, mapCmd, mappings, unmap)
+	return d
+}

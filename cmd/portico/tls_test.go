@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/apis"
+)
+
+// run runs the portico command line with args and returns its output.
+func run(t *testing.T, args ...string) string {
+	t.Helper()
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	if err := root.Execute(); err != nil {
+		t.Fatalf("portico %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
+}
+
+// TestTLSInitThenHTTPSAndDomains: `portico tls init` makes the development CA and
+// certificate, the server serves HTTPS with it for the names given, and `portico
+// domain` creates and maps a domain signed by the same CA.
+func TestTLSInitThenHTTPSAndDomains(t *testing.T) {
+	dir := t.TempDir()
+	out := run(t, "tls", "init", "--data-dir", dir, "dev.test")
+	if !strings.Contains(out, "made a development CA") || !strings.Contains(out, "update-ca-certificates") {
+		t.Errorf("tls init printed:\n%s", out)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(dir, "tls", "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := run(t, "tls", "init", "--data-dir", dir); !strings.Contains(out, "reused the development CA") {
+		t.Errorf("a second tls init printed:\n%s", out)
+	}
+	if again, _ := os.ReadFile(filepath.Join(dir, "tls", "ca.pem")); !bytes.Equal(again, caPEM) {
+		t.Error("a second tls init replaced the CA")
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "tls", "ca-key.pem")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("ca-key.pem: %v %v", fi.Mode(), err)
+	}
+
+	var svc *apis.Service
+	var gw *gateway.Server
+	env := apptest.Start(t, apptest.Options{DataDir: dir, Populate: []any{&svc, &gw}, Settings: func(s *app.Settings) { s.TLSListen = "127.0.0.1:0" }})
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	for _, name := range []string{"localhost", "dev.test"} {
+		c, err := tls.Dial("tcp", gw.TLSAddr(), &tls.Config{ServerName: name, RootCAs: pool, NextProtos: []string{"h2"}})
+		if err != nil {
+			t.Fatalf("TLS to %s: %v", name, err)
+		}
+		if p := c.ConnectionState().NegotiatedProtocol; p != "h2" {
+			t.Errorf("%s: ALPN %q, want h2", name, p)
+		}
+		_ = c.Close()
+	}
+
+	a, err := svc.Create(t.Context(), &apis.API{Name: "m", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "GET", Path: "/x", Integration: &apis.Integration{Type: apis.IntegrationMock}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Deploy(t.Context(), a.ID, apis.DeployInput{StageName: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	ep := "--endpoint=" + env.AdminURL
+	run(t, "domain", "create", "shop.dev.test", ep)
+	if out := run(t, "domain", "map", "shop.dev.test", a.ID, "prod", "--path", "orders/v2", ep); !strings.Contains(out, "https://shop.dev.test/orders/v2 -> api "+a.ID) {
+		t.Errorf("domain map printed %q", out)
+	}
+	if out := run(t, "domain", "list", ep); !strings.Contains(out, "shop.dev.test") {
+		t.Errorf("domain list printed %q", out)
+	}
+	if out := run(t, "domain", "mappings", "shop.dev.test", ep); !strings.Contains(out, `"apiMappingKey": "orders/v2"`) {
+		t.Errorf("domain mappings printed %q", out)
+	}
+	c, err := tls.Dial("tcp", gw.TLSAddr(), &tls.Config{ServerName: "shop.dev.test", RootCAs: pool})
+	if err != nil {
+		t.Fatalf("TLS to the new domain: %v", err)
+	}
+	_ = c.Close()
+	run(t, "domain", "unmap", "shop.dev.test", "orders/v2", ep)
+	if out := run(t, "domain", "mappings", "shop.dev.test", ep); strings.Contains(out, "orders/v2") {
+		t.Errorf("after unmap: %q", out)
+	}
+	run(t, "domain", "delete", "shop.dev.test", ep)
+}

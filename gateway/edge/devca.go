@@ -1,0 +1,275 @@
+package edge
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// Files of the development CA under DevCADir(dataDir).
+const (
+	DevCACertFile = "ca.pem"
+	DevCAKeyFile  = "ca-key.pem"
+	DevCertFile   = "cert.pem"
+	DevKeyFile    = "key.pem"
+)
+
+// DefaultDevNames are the names every development certificate covers.
+var DefaultDevNames = []string{"localhost", "127.0.0.1", "::1", "*.execute-api.localhost"}
+
+// DevCADir is where `portico tls init` keeps the development CA and certificate.
+func DevCADir(dataDir string) string { return filepath.Join(dataDir, "tls") }
+
+// DevCA is a local certificate authority for development (the idea of mkcert):
+// its certificate is trusted by the developer's browser and tools, and it signs
+// the gateway's certificates. Safe for concurrent use.
+type DevCA struct {
+	// Cert is the CA certificate.
+	Cert *x509.Certificate
+	// CertPEM is Cert in PEM.
+	CertPEM []byte
+	key     crypto.Signer
+}
+
+// Validity of development certificates.
+const (
+	devCAValidity   = 10 * 365 * 24 * time.Hour
+	devCertValidity = 397 * 24 * time.Hour // the most browsers accept
+)
+
+// NewDevCA makes a new CA valid from now.
+func NewDevCA(now time.Time) (*DevCA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          randomSerial(),
+		Subject:               pkix.Name{Organization: []string{"Portico development CA"}, CommonName: "Portico development CA " + now.UTC().Format("2006-01-02")},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(devCAValidity),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &DevCA{Cert: cert, CertPEM: pemBlock("CERTIFICATE", der), key: key}, nil
+}
+
+// Issue signs a server certificate for names (DNS names, wildcards and IP
+// addresses) valid from now, returning it with its key in PEM.
+func (ca *DevCA) Issue(names []string, now time.Time) (certPEM, keyPEM []byte, err error) {
+	return ca.issue(names, now, x509.ExtKeyUsageServerAuth)
+}
+
+// IssueClient signs a client certificate (for mutual TLS) with common name cn.
+func (ca *DevCA) IssueClient(cn string, now time.Time) (certPEM, keyPEM []byte, err error) {
+	return ca.issue([]string{cn}, now, x509.ExtKeyUsageClientAuth)
+}
+
+func (ca *DevCA) issue(names []string, now time.Time, usage x509.ExtKeyUsage) ([]byte, []byte, error) {
+	if len(names) == 0 {
+		return nil, nil, fmt.Errorf("a certificate needs a name: %w", errdefs.ErrInvalid)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: randomSerial(),
+		Subject:      pkix.Name{Organization: []string{"Portico development certificate"}, CommonName: names[0]},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(devCertValidity),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+	}
+	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
+		tmpl.NotAfter = ca.Cert.NotAfter
+	}
+	if usage == x509.ExtKeyUsageServerAuth {
+		for _, n := range names {
+			if ip := net.ParseIP(n); ip != nil {
+				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+			} else {
+				tmpl.DNSNames = append(tmpl.DNSNames, n)
+			}
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.key)
+	if err != nil {
+		return nil, nil, err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(pemBlock("CERTIFICATE", der), ca.CertPEM...), pemBlock("PRIVATE KEY", kder), nil
+}
+
+// IssueTLS is Issue as a tls.Certificate.
+func (ca *DevCA) IssueTLS(names []string, now time.Time) (*tls.Certificate, error) {
+	c, k, err := ca.Issue(names, now)
+	if err != nil {
+		return nil, err
+	}
+	return ParseKeyPair(c, k, "issued certificate", "issued key", now)
+}
+
+// LoadDevCA reads the CA of `portico tls init` from dir (DevCADir), checking it is
+// valid at now; a missing CA is errdefs.ErrNotFound.
+func LoadDevCA(dir string, now time.Time) (*DevCA, error) {
+	certPath, keyPath := filepath.Join(dir, DevCACertFile), filepath.Join(dir, DevCAKeyFile)
+	certPEM, err := os.ReadFile(certPath) //nolint:gosec // G304: our own data directory
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("development CA %s: run `portico tls init`: %w", certPath, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := os.ReadFile(keyPath) //nolint:gosec // G304: our own data directory
+	if err != nil {
+		return nil, fmt.Errorf("development CA key %s: %w", keyPath, err)
+	}
+	pair, err := ParseKeyPair(certPEM, keyPEM, certPath, keyPath, now)
+	if err != nil {
+		return nil, err
+	}
+	signer, ok := pair.PrivateKey.(crypto.Signer)
+	if !ok || !pair.Leaf.IsCA {
+		return nil, fmt.Errorf("development CA %s is not a CA certificate: %w", certPath, errdefs.ErrInvalid)
+	}
+	return &DevCA{Cert: pair.Leaf, CertPEM: certPEM, key: signer}, nil
+}
+
+// DevFiles are the paths `portico tls init` wrote.
+type DevFiles struct {
+	Dir, CACert, CAKey, Cert, Key string
+	// Names are the names the certificate covers.
+	Names []string
+	// NewCA is whether a new CA was made (false: the existing one signed).
+	NewCA bool
+}
+
+// InitDevCA makes (or reuses) the development CA in dir and issues a server
+// certificate for DefaultDevNames, the names of the certificate it replaces and
+// names, writing the files with owner-only
+// permissions for the keys.
+func InitDevCA(dir string, names []string, now time.Time) (*DevFiles, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	f := &DevFiles{
+		Dir: dir, CACert: filepath.Join(dir, DevCACertFile), CAKey: filepath.Join(dir, DevCAKeyFile),
+		Cert: filepath.Join(dir, DevCertFile), Key: filepath.Join(dir, DevKeyFile),
+	}
+	ca, err := LoadDevCA(dir, now)
+	if errors.Is(err, errdefs.ErrNotFound) {
+		if ca, err = NewDevCA(now); err != nil {
+			return nil, err
+		}
+		kder, err := x509.MarshalPKCS8PrivateKey(ca.key)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(f.CAKey, pemBlock("PRIVATE KEY", kder), 0o600); err != nil {
+			return nil, err
+		}
+		if err := writeFileAtomic(f.CACert, ca.CertPEM, 0o644); err != nil {
+			return nil, err
+		}
+		f.NewCA = true
+	} else if err != nil {
+		return nil, err
+	}
+	all := slices.Clone(DefaultDevNames)
+	// Names of an earlier certificate stay: running it again adds names.
+	if old, err := os.ReadFile(f.Cert); err == nil {
+		if leaf, err := parseLeaf(old, f.Cert); err == nil {
+			names = append(append(slices.Clone(leaf.DNSNames), ipStrings(leaf.IPAddresses)...), names...)
+		}
+	}
+	for _, n := range names {
+		if !slices.Contains(all, n) {
+			all = append(all, n)
+		}
+	}
+	certPEM, keyPEM, err := ca.Issue(all, now)
+	if err != nil {
+		return nil, err
+	}
+	// The key first: a reloader watching both sees a matching pair last.
+	if err := writeFileAtomic(f.Key, keyPEM, 0o600); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(f.Cert, certPEM, 0o644); err != nil {
+		return nil, err
+	}
+	f.Names = all
+	return f, nil
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames it
+// into place.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.Remove(tmp.Name()) }()
+	if _, err := tmp.Write(data); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func pemBlock(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+}
+
+func randomSerial() *big.Int {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return big.NewInt(time.Now().UnixNano())
+	}
+	return n.Add(n, big.NewInt(1))
+}
+
+func ipStrings(ips []net.IP) []string {
+	out := make([]string, len(ips))
+	for i, ip := range ips {
+		out[i] = ip.String()
+	}
+	return out
+}

@@ -1,0 +1,397 @@
+package edge
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/store"
+)
+
+// Buckets of the domain model.
+const (
+	bucketDomains  = "domainnames"
+	bucketMappings = "apimappings" // key: domain + "/" + mapping key
+)
+
+// Domain is a custom domain name: a host name (or a wildcard, "*.example.com")
+// served with its own certificate, optionally asking clients for certificates
+// (mutual TLS), and mapped to API stages by its Mappings.
+type Domain struct {
+	// Name is the host name, lower case; "*.example.com" matches one label in
+	// place of the star.
+	Name string `json:"domainName"`
+	// CertificatePEM and KeyPEM are the domain's certificate chain and key; both
+	// empty means a certificate signed by the development CA.
+	CertificatePEM []byte `json:"certificatePem,omitempty"`
+	KeyPEM         []byte `json:"keyPem,omitempty"`
+	// CertificateSource says where the certificate came from, reported as its
+	// ARN: "dev" (the development CA), "inline" or "file://...".
+	CertificateSource string `json:"certificateSource"`
+	// TruststorePEM, when set, turns on mutual TLS: clients must present a
+	// certificate that chains to one of these CAs.
+	TruststorePEM []byte `json:"truststorePem,omitempty"`
+	// TruststoreURI is where the truststore came from.
+	TruststoreURI string `json:"truststoreUri,omitempty"`
+	// CreatedAt is when the domain (and its certificate) was stored.
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// MutualTLS reports whether the domain asks for client certificates.
+func (d *Domain) MutualTLS() bool { return len(d.TruststorePEM) > 0 }
+
+// Mapping maps the requests of a domain under a base path (its Key) to an API
+// stage: AWS's base path mapping (REST) and API mapping (HTTP, WebSocket).
+type Mapping struct {
+	// ID is the mapping's id (apiMappingId).
+	ID string `json:"apiMappingId"`
+	// Domain is the domain name it belongs to.
+	Domain string `json:"domainName"`
+	// Key is the base path without slashes at its ends: "" (the whole domain),
+	// "v2" or a multi-level "orders/v2".
+	Key string `json:"apiMappingKey"`
+	// APIID and Stage are the target.
+	APIID string `json:"apiId"`
+	Stage string `json:"stage"`
+	// CreatedAt is when the mapping was stored.
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// APIs is what the domain store needs of the API service: an API's protocol
+// and stages, to check a mapping's target. apis.Service satisfies it.
+type APIs interface {
+	StageNames(ctx context.Context, apiID string) (protocol string, names []string, err error)
+}
+
+var _ APIs = (*apis.Service)(nil)
+
+// ValidateDomainName checks a host name, or a wildcard "*.name", and returns it
+// in lower case.
+func ValidateDomainName(name string) (string, error) {
+	n := strings.ToLower(strings.TrimSuffix(name, "."))
+	rest, _ := strings.CutPrefix(n, "*.")
+	labels := strings.Split(rest, ".")
+	if len(n) > 253 || len(labels) < 2 {
+		return "", fmt.Errorf("domain name %q: give a fully qualified name such as api.example.com or *.example.com: %w", name, errdefs.ErrInvalid)
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return "", fmt.Errorf("domain name %q: label %q is not a DNS label: %w", name, l, errdefs.ErrInvalid)
+		}
+		for _, c := range l {
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+				return "", fmt.Errorf("domain name %q: %q is not allowed in a DNS label: %w", name, c, errdefs.ErrInvalid)
+			}
+		}
+	}
+	return n, nil
+}
+
+// NormalizeMappingKey checks a base path / API mapping key and returns it without
+// slashes at its ends; "", "/" and "(none)" are the empty key.
+func NormalizeMappingKey(key string) (string, error) {
+	k := key
+	if k == "(none)" || k == "/" {
+		return "", nil
+	}
+	k = strings.TrimPrefix(k, "/")
+	if strings.HasSuffix(k, "/") {
+		return "", fmt.Errorf("base path %q ends with a slash: %w", key, errdefs.ErrInvalid)
+	}
+	if k == "" {
+		return "", nil
+	}
+	for seg := range strings.SplitSeq(k, "/") {
+		if seg == "" {
+			return "", fmt.Errorf("base path %q has an empty segment: %w", key, errdefs.ErrInvalid)
+		}
+		for _, c := range seg {
+			ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("$-_.+!*'()", c)
+			if !ok {
+				return "", fmt.Errorf("base path %q: %q is not allowed (letters, digits and $-_.+!*'() only): %w", key, c, errdefs.ErrInvalid)
+			}
+		}
+	}
+	return k, nil
+}
+
+func mappingKey(domain, key string) string { return domain + "/" + key }
+
+func getDomain(tx *store.Tx, name string) (*Domain, error) {
+	var d Domain
+	if err := tx.Get(bucketDomains, name, &d); err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return nil, errdefs.New(errdefs.ErrNotFound, "NotFoundException", fmt.Sprintf("Invalid domain name identifier specified: %s", name))
+		}
+		return nil, err
+	}
+	return &d, nil
+}
+
+func listMappings(tx *store.Tx, domain string) ([]Mapping, error) {
+	var out []Mapping
+	err := tx.ForEach(bucketMappings, domain+"/", func(_ string, raw []byte) error {
+		var m Mapping
+		if err := jsonUnmarshal(raw, &m); err != nil {
+			return err
+		}
+		out = append(out, m)
+		return nil
+	})
+	return out, err
+}
+
+// CreateDomain stores a new domain name. A domain that exists is
+// errdefs.ErrConflict; a certificate that does not parse, does not fit its key
+// or has expired, and a bad truststore, are errdefs.ErrInvalid, naming what is
+// wrong.
+func (e *Edge) CreateDomain(ctx context.Context, d Domain) (*Domain, error) {
+	name, err := ValidateDomainName(d.Name)
+	if err != nil {
+		return nil, err
+	}
+	d.Name = name
+	d.CreatedAt = e.now()
+	if _, err := e.domainTLS(&d); err != nil {
+		return nil, err
+	}
+	err = e.st.Update(ctx, func(tx *store.Tx) error {
+		if tx.Has(bucketDomains, name) {
+			return errdefs.New(errdefs.ErrConflict, "ConflictException", fmt.Sprintf("The domain name you provided already exists: %s", name))
+		}
+		return tx.Put(bucketDomains, name, &d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, e.rebuild(ctx)
+}
+
+// GetDomain returns a domain name; an unknown one is errdefs.ErrNotFound.
+func (e *Edge) GetDomain(ctx context.Context, name string) (*Domain, error) {
+	var d *Domain
+	err := e.st.View(ctx, func(tx *store.Tx) error {
+		var err error
+		d, err = getDomain(tx, strings.ToLower(name))
+		return err
+	})
+	return d, err
+}
+
+// ListDomains returns the domain names in name order.
+func (e *Edge) ListDomains(ctx context.Context) ([]*Domain, error) {
+	var out []*Domain
+	err := e.st.View(ctx, func(tx *store.Tx) error {
+		return tx.ForEach(bucketDomains, "", func(_ string, raw []byte) error {
+			var d Domain
+			if err := jsonUnmarshal(raw, &d); err != nil {
+				return err
+			}
+			out = append(out, &d)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// DeleteDomain deletes a domain name and its mappings.
+func (e *Edge) DeleteDomain(ctx context.Context, name string) error {
+	name = strings.ToLower(name)
+	err := e.st.Update(ctx, func(tx *store.Tx) error {
+		if _, err := getDomain(tx, name); err != nil {
+			return err
+		}
+		if err := tx.DeletePrefix(bucketMappings, name+"/"); err != nil {
+			return err
+		}
+		return tx.Delete(bucketDomains, name)
+	})
+	if err != nil {
+		return err
+	}
+	return e.rebuild(ctx)
+}
+
+// CreateMapping maps a base path of a domain to an API stage. The domain, API and
+// stage must exist (errdefs.ErrNotFound); a key already mapped on the domain is
+// errdefs.ErrConflict; a malformed key, and a WebSocket API on a domain that maps
+// REST or HTTP APIs (or the other way round), are errdefs.ErrInvalid.
+func (e *Edge) CreateMapping(ctx context.Context, m Mapping) (*Mapping, error) {
+	key, err := NormalizeMappingKey(m.Key)
+	if err != nil {
+		return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+	}
+	m.Key, m.Domain = key, strings.ToLower(m.Domain)
+	if !apis.ValidAPIID(m.APIID) {
+		return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("Invalid API identifier specified: %q", m.APIID))
+	}
+	protocol, stages, err := e.apis.StageNames(ctx, m.APIID)
+	if err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return nil, errdefs.New(errdefs.ErrNotFound, "NotFoundException", fmt.Sprintf("Invalid API identifier specified: %s", m.APIID))
+		}
+		return nil, err
+	}
+	if m.Stage == "" {
+		return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", "A mapping needs a stage")
+	}
+	if !slices.Contains(stages, m.Stage) {
+		return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("Invalid stage identifier specified: %s", m.Stage))
+	}
+	if protocol == apis.ProtocolWebSocket && strings.Contains(key, "/") {
+		return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("Multi-level base path %q cannot map a WebSocket API", key))
+	}
+	m.CreatedAt = e.now()
+	m.ID = newMappingID()
+	err = e.st.Update(ctx, func(tx *store.Tx) error {
+		if _, err := getDomain(tx, m.Domain); err != nil {
+			return err
+		}
+		existing, err := listMappings(tx, m.Domain)
+		if err != nil {
+			return err
+		}
+		for _, o := range existing {
+			if o.Key == key {
+				shown := key
+				if shown == "" {
+					shown = "(none)"
+				}
+				return errdefs.New(errdefs.ErrConflict, "ConflictException", fmt.Sprintf("Base path already exists for this domain name: %s is mapped to %s/%s", shown, o.APIID, o.Stage))
+			}
+			op, _, err := e.apis.StageNames(ctx, o.APIID)
+			if err != nil {
+				continue // a mapping to a deleted API clashes with nothing
+			}
+			if (op == apis.ProtocolWebSocket) != (protocol == apis.ProtocolWebSocket) {
+				return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+					fmt.Sprintf("Domain name %s maps %s api %s; a domain maps either WebSocket APIs or REST and HTTP APIs, not both", m.Domain, op, o.APIID))
+			}
+		}
+		return tx.Put(bucketMappings, mappingKey(m.Domain, key), &m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &m, e.rebuild(ctx)
+}
+
+// ListMappings returns a domain's mappings in key order.
+func (e *Edge) ListMappings(ctx context.Context, domain string) ([]Mapping, error) {
+	var out []Mapping
+	err := e.st.View(ctx, func(tx *store.Tx) error {
+		if _, err := getDomain(tx, strings.ToLower(domain)); err != nil {
+			return err
+		}
+		var err error
+		out, err = listMappings(tx, strings.ToLower(domain))
+		return err
+	})
+	return out, err
+}
+
+// GetMapping returns the mapping of a domain with id, or (byKey) at that base path.
+func (e *Edge) GetMapping(ctx context.Context, domain, idOrKey string, byKey bool) (*Mapping, error) {
+	ms, err := e.ListMappings(ctx, domain)
+	if err != nil {
+		return nil, err
+	}
+	if byKey {
+		k, err := NormalizeMappingKey(idOrKey)
+		if err != nil {
+			return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+		}
+		idOrKey = k
+	}
+	for i := range ms {
+		if (byKey && ms[i].Key == idOrKey) || (!byKey && ms[i].ID == idOrKey) {
+			return &ms[i], nil
+		}
+	}
+	return nil, errdefs.New(errdefs.ErrNotFound, "NotFoundException", fmt.Sprintf("Invalid mapping identifier specified: %s", idOrKey))
+}
+
+// DeleteMapping deletes the mapping of a domain with id, or (byKey) at that base
+// path.
+func (e *Edge) DeleteMapping(ctx context.Context, domain, idOrKey string, byKey bool) error {
+	m, err := e.GetMapping(ctx, domain, idOrKey, byKey)
+	if err != nil {
+		return err
+	}
+	if err := e.st.Update(ctx, func(tx *store.Tx) error {
+		return tx.Delete(bucketMappings, mappingKey(m.Domain, m.Key))
+	}); err != nil {
+		return err
+	}
+	return e.rebuild(ctx)
+}
+
+// Target is where a request to a custom domain goes.
+type Target struct {
+	// APIID and Stage name the stage.
+	APIID, Stage string
+	// BasePath is the escaped path prefix the mapping consumed ("" or "/v2"); the
+	// route is matched on the rest.
+	BasePath string
+	// DomainName is the request's host name; DomainPrefix its first label.
+	DomainName, DomainPrefix string
+}
+
+// Resolve finds the mapping of a request to a custom domain by its Host and path.
+// A request to no custom domain gives nil and no error. A custom domain with no
+// mapping for the path gives errdefs.ErrNotFound; a mutual TLS domain reached
+// other than through a handshake with its own name (plain HTTP, or a connection
+// made for another name) gives errdefs.ErrForbidden.
+func (e *Edge) Resolve(r *http.Request) (*Target, error) {
+	t := e.table.Load()
+	if t == nil || t.empty() {
+		return nil, nil
+	}
+	host := hostOnly(r.Host)
+	d := t.lookup(host)
+	if d == nil {
+		return nil, nil
+	}
+	if d.domain.MutualTLS() {
+		if r.TLS == nil || t.lookup(strings.ToLower(r.TLS.ServerName)) != d || len(r.TLS.PeerCertificates) == 0 {
+			return nil, fmt.Errorf("domain name %s requires mutual TLS; the request came without its handshake: %w", d.domain.Name, errdefs.ErrForbidden)
+		}
+	}
+	path := r.URL.EscapedPath()
+	for _, m := range d.mappings { // longest key first
+		if m.Key == "" || path == "/"+m.Key || strings.HasPrefix(path, "/"+m.Key+"/") {
+			base := ""
+			if m.Key != "" {
+				base = "/" + m.Key
+			}
+			prefix, _, _ := strings.Cut(host, ".")
+			return &Target{APIID: m.APIID, Stage: m.Stage, BasePath: base, DomainName: host, DomainPrefix: prefix}, nil
+		}
+	}
+	return nil, fmt.Errorf("domain name %s maps no base path of %s: %w", d.domain.Name, path, errdefs.ErrNotFound)
+}
+
+func hostOnly(hostport string) string {
+	h := hostport
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
+		h = h[:i]
+	}
+	return strings.ToLower(strings.TrimSuffix(strings.Trim(h, "[]"), "."))
+}
+
+func newMappingID() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b[:])
+}

@@ -1,0 +1,336 @@
+// Package edge is the gateway's edge: TLS (certificates from PEM files reloaded
+// when they change, a development CA for `portico tls init`), custom domain names
+// with their base path and API mappings, resolved by SNI and Host, and mutual TLS
+// per domain.
+//
+// The gateway consumes it through two small seams it declares: a DomainResolver
+// (Edge.Resolve) in its locate step and the TLS configuration (Edge.TLSConfig) of
+// its TLS listener.
+package edge
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/store"
+)
+
+// Config configures the edge.
+type Config struct {
+	// CertFile and KeyFile are the gateway's default certificate and key (PEM),
+	// reloaded when they change. Empty: the development certificate of `portico
+	// tls init` in DataDir when it exists, else TLS stays off.
+	CertFile, KeyFile string
+	// DataDir is the data directory (for the development CA).
+	DataDir string
+}
+
+// Edge holds the TLS configuration and the custom domain names. Safe for
+// concurrent use.
+type Edge struct {
+	cfg  Config
+	log  *slog.Logger
+	st   *store.Store
+	apis APIs
+	now  func() time.Time
+
+	cert *CertReloader // nil: no default certificate, TLS off
+
+	devOnce sync.Once
+	devCA   *DevCA
+	devErr  error
+
+	mu    sync.Mutex // serializes rebuilds
+	table atomic.Pointer[table]
+}
+
+// New returns the edge; it loads the default certificate (refusing one that
+// LoadKeyPair refuses) and the stored domain names. now may be nil.
+func New(ctx context.Context, cfg Config, st *store.Store, a APIs, now func() time.Time, log *slog.Logger) (*Edge, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = func() time.Time { return time.Now().UTC() }
+	}
+	if cfg.DataDir == "" && st != nil {
+		cfg.DataDir = st.Dir()
+	}
+	e := &Edge{cfg: cfg, log: log, st: st, apis: a, now: now}
+	certFile, keyFile := cfg.CertFile, cfg.KeyFile
+	if (certFile == "") != (keyFile == "") {
+		return nil, fmt.Errorf("--tls-cert and --tls-key go together: %w", errdefs.ErrInvalid)
+	}
+	if certFile == "" && cfg.DataDir != "" {
+		dir := DevCADir(cfg.DataDir)
+		c, k := filepath.Join(dir, DevCertFile), filepath.Join(dir, DevKeyFile)
+		if _, err := os.Stat(c); err == nil {
+			certFile, keyFile = c, k
+		}
+	}
+	if certFile != "" {
+		r, err := NewCertReloader(certFile, keyFile, now, log)
+		if err != nil {
+			return nil, err
+		}
+		e.cert = r
+	}
+	if st != nil {
+		if err := e.rebuild(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// Certificates returns the default certificate's reloader, nil when TLS is off.
+func (e *Edge) Certificates() *CertReloader { return e.cert }
+
+// Watch starts reloading the default certificate when its files change.
+func (e *Edge) Watch() error {
+	if e.cert == nil {
+		return nil
+	}
+	return e.cert.Watch()
+}
+
+// Close stops watching.
+func (e *Edge) Close() error {
+	if e.cert == nil {
+		return nil
+	}
+	return e.cert.Close()
+}
+
+// DevCA returns the development CA of the data directory (errdefs.ErrNotFound
+// before `portico tls init`).
+func (e *Edge) DevCA() (*DevCA, error) {
+	e.devOnce.Do(func() { e.devCA, e.devErr = LoadDevCA(DevCADir(e.cfg.DataDir), e.now()) })
+	return e.devCA, e.devErr
+}
+
+// nextProtos: HTTP/2 first for REST and HTTP APIs; WebSocket clients ask for
+// http/1.1 only (net/http does not offer RFC 8441 WebSockets over HTTP/2).
+var nextProtos = []string{"h2", "http/1.1"}
+
+// TLSConfig returns the TLS listener's configuration (TLS 1.2 and 1.3 with Go's
+// defaults, HTTP/2, the certificate of the SNI's custom domain or the default
+// one, client certificates on mutual TLS domains), or nil when there is no
+// default certificate: TLS is then off.
+func (e *Edge) TLSConfig() *tls.Config {
+	if e.cert == nil {
+		return nil
+	}
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		NextProtos:         nextProtos,
+		GetCertificate:     e.cert.GetCertificate,
+		GetConfigForClient: e.configForClient,
+	}
+}
+
+// errUnknownSNI refuses a handshake whose server name is neither a custom domain
+// nor covered by the default certificate.
+var errUnknownSNI = errors.New("no domain name for the TLS server name")
+
+// configForClient picks the configuration of the SNI's custom domain; nil keeps
+// the default one.
+func (e *Edge) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	sni := strings.ToLower(hello.ServerName)
+	if sni == "" {
+		return nil, nil
+	}
+	if t := e.table.Load(); t != nil {
+		if d := t.lookup(sni); d != nil {
+			if d.err != nil {
+				return nil, fmt.Errorf("domain name %s: %w", d.domain.Name, d.err)
+			}
+			return d.tls, nil
+		}
+	}
+	if leaf := e.cert.Certificate().Leaf; leaf != nil && leaf.VerifyHostname(sni) == nil {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%q: %w", sni, errUnknownSNI)
+}
+
+// domainTLS builds a domain's TLS configuration from its certificate (or the
+// development CA's) and truststore.
+func (e *Edge) domainTLS(d *Domain) (*tls.Config, error) {
+	var cert *tls.Certificate
+	var err error
+	if len(d.CertificatePEM) == 0 && len(d.KeyPEM) == 0 {
+		ca, cerr := e.DevCA()
+		if cerr != nil {
+			return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+				fmt.Sprintf("domain name %s has no certificate: give one (certificateBody and certificatePrivateKey, or a file:// certificateArn) or run `portico tls init` for the development CA", d.Name))
+		}
+		d.CertificateSource = "dev"
+		cert, err = ca.IssueTLS([]string{d.Name}, e.now())
+	} else {
+		cert, err = ParseKeyPair(d.CertificatePEM, d.KeyPEM, "certificate of "+d.Name, "private key of "+d.Name, e.now())
+		if err == nil && cert.Leaf.VerifyHostname(strings.Replace(d.Name, "*", "x", 1)) != nil {
+			err = fmt.Errorf("certificate of %s (%s) does not cover %s: %w", d.Name, certNames(cert), d.Name, errdefs.ErrInvalid)
+		}
+	}
+	if err != nil {
+		return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+	}
+	c := &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   nextProtos,
+		Certificates: []tls.Certificate{*cert},
+	}
+	if d.MutualTLS() {
+		pool, err := ParseTruststore(d.TruststorePEM, d.TruststoreURI)
+		if err != nil {
+			return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+		}
+		c.ClientAuth, c.ClientCAs = tls.RequireAndVerifyClientCert, pool
+		// Own ticket keys: a session resumed here was verified against this
+		// truststore, never another domain's.
+		var key [32]byte
+		_, _ = rand.Read(key[:])
+		c.SetSessionTicketKeys([][32]byte{key})
+	}
+	return c, nil
+}
+
+func certNames(c *tls.Certificate) string {
+	names := append([]string{}, c.Leaf.DNSNames...)
+	for _, ip := range c.Leaf.IPAddresses {
+		names = append(names, ip.String())
+	}
+	return strings.Join(names, ", ")
+}
+
+// table is the compiled domain model, swapped whole on every change.
+type table struct {
+	exact map[string]*domainEntry
+	wild  map[string]*domainEntry // "example.com" for *.example.com
+}
+
+type domainEntry struct {
+	domain   Domain
+	tls      *tls.Config
+	err      error     // the domain's certificate or truststore failed to load
+	mappings []Mapping // longest key first
+}
+
+func (t *table) empty() bool { return len(t.exact) == 0 && len(t.wild) == 0 }
+
+// lookup finds the domain of a host name: an exact name, else a wildcard one
+// label up.
+func (t *table) lookup(host string) *domainEntry {
+	if d := t.exact[host]; d != nil {
+		return d
+	}
+	if _, parent, ok := strings.Cut(host, "."); ok {
+		return t.wild[parent]
+	}
+	return nil
+}
+
+// rebuild compiles the stored domains and mappings into a new table.
+func (e *Edge) rebuild(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := &table{exact: map[string]*domainEntry{}, wild: map[string]*domainEntry{}}
+	old := e.table.Load()
+	err := e.st.View(ctx, func(tx *store.Tx) error {
+		return tx.ForEach(bucketDomains, "", func(_ string, raw []byte) error {
+			var d Domain
+			if err := jsonUnmarshal(raw, &d); err != nil {
+				return err
+			}
+			ent := &domainEntry{domain: d}
+			if old != nil { // keep the compiled TLS (and its dev certificate) of an unchanged domain
+				if o := old.lookupName(d.Name); o != nil && o.domain.CreatedAt.Equal(d.CreatedAt) {
+					ent.tls, ent.err = o.tls, o.err
+				}
+			}
+			if ent.tls == nil && ent.err == nil {
+				ent.tls, ent.err = e.domainTLS(&d)
+				if ent.err != nil {
+					e.log.Error("domain name refused: its handshakes fail until fixed", "domain", d.Name, "err", ent.err)
+				}
+			}
+			ms, err := listMappings(tx, d.Name)
+			if err != nil {
+				return err
+			}
+			sort.SliceStable(ms, func(i, j int) bool { return len(ms[i].Key) > len(ms[j].Key) })
+			ent.mappings = ms
+			if parent, ok := strings.CutPrefix(d.Name, "*."); ok {
+				t.wild[parent] = ent
+			} else {
+				t.exact[d.Name] = ent
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	e.table.Store(t)
+	return nil
+}
+
+func (t *table) lookupName(name string) *domainEntry {
+	if parent, ok := strings.CutPrefix(name, "*."); ok {
+		return t.wild[parent]
+	}
+	return t.exact[name]
+}
+
+func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
+
+// Module provides the *Edge, watching the default certificate for the app's
+// lifetime. It needs a Config, the store and the API service.
+var Module = fx.Module("edge",
+	fx.Provide(func(lc fx.Lifecycle, cfg Config, st *store.Store, a *apis.Service, log *slog.Logger) (*Edge, error) {
+		e, err := New(context.Background(), cfg, st, a, nil, log.With("component", "edge"))
+		if err != nil {
+			return nil, err
+		}
+		lc.Append(fx.Hook{
+			OnStart: func(context.Context) error { return e.Watch() },
+			OnStop:  func(context.Context) error { return e.Close() },
+		})
+		return e, nil
+	}),
+)
+
+// EndpointConfigurationExtension is the OpenAPI extension that holds
+// disableExecuteApiEndpoint.
+const EndpointConfigurationExtension = "x-amazon-apigateway-endpoint-configuration"
+
+// ExecuteAPIEndpointDisabled reports whether an API's extensions turn its default
+// endpoints off ({"disableExecuteApiEndpoint": true} in
+// x-amazon-apigateway-endpoint-configuration).
+func ExecuteAPIEndpointDisabled(ext map[string]json.RawMessage) bool {
+	raw, ok := ext[EndpointConfigurationExtension]
+	if !ok {
+		return false
+	}
+	var c struct {
+		Disable bool `json:"disableExecuteApiEndpoint"`
+	}
+	return json.Unmarshal(raw, &c) == nil && c.Disable
+}

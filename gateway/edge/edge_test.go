@@ -1,0 +1,110 @@
+package edge
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+func TestLoadKeyPairNamesTheFileAtFault(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	ca, err := NewDevCA(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, _ := ca.Issue([]string{"localhost"}, now)
+	_, otherKey, _ := ca.Issue([]string{"localhost"}, now)
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good, goodKey := write("cert.pem", cert), write("key.pem", key)
+	cases := []struct {
+		name      string
+		cert, key string
+		at        time.Time
+		blame     string
+	}{
+		{"no PEM in the certificate", write("junk.pem", []byte("hello")), goodKey, now, "junk.pem"},
+		{"a certificate that does not parse", write("bad.pem", []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")), goodKey, now, "bad.pem"},
+		{"no key in the key file", good, write("nokey.pem", cert), now, "nokey.pem"},
+		{"a key of another certificate", good, write("other-key.pem", otherKey), now, "other-key.pem"},
+		{"expired", good, goodKey, now.Add(400 * 24 * time.Hour), "cert.pem"},
+		{"not valid yet", good, goodKey, now.Add(-2 * time.Hour), "cert.pem"},
+		{"missing", filepath.Join(dir, "nope.pem"), goodKey, now, "nope.pem"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := LoadKeyPair(c.cert, c.key, c.at)
+			if err == nil || !strings.Contains(err.Error(), c.blame) {
+				t.Fatalf("err %v, want one naming %s", err, c.blame)
+			}
+		})
+	}
+	if _, err := LoadKeyPair(good, goodKey, now); err != nil {
+		t.Fatalf("a good pair: %v", err)
+	}
+}
+
+func TestNormalizeMappingKey(t *testing.T) {
+	cases := map[string]string{"": "", "/": "", "(none)": "", "v1": "v1", "/v1": "v1", "orders/v2": "orders/v2", "a$b-c_d.e+f!g*h'i(j)": "a$b-c_d.e+f!g*h'i(j)"}
+	for in, want := range cases {
+		if got, err := NormalizeMappingKey(in); err != nil || got != want {
+			t.Errorf("%q: %q %v, want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"v1/", "a//b", "//", "a b", "a?b", "a%2Fb", "ü"} {
+		if _, err := NormalizeMappingKey(in); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("%q: %v, want ErrInvalid", in, err)
+		}
+	}
+}
+
+func TestValidateDomainName(t *testing.T) {
+	for in, want := range map[string]string{"API.Example.com": "api.example.com", "*.example.com": "*.example.com", "a-b.example.com.": "a-b.example.com"} {
+		if got, err := ValidateDomainName(in); err != nil || got != want {
+			t.Errorf("%q: %q %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"localhost", "", "a..b", "-a.example.com", "a_b.example.com", "*.*.example.com", "a.*.example.com", "*"} {
+		if _, err := ValidateDomainName(in); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("%q: %v, want ErrInvalid", in, err)
+		}
+	}
+}
+
+func TestHostOnly(t *testing.T) {
+	for in, want := range map[string]string{"API.example.com:8443": "api.example.com", "api.example.com": "api.example.com", "[::1]:443": "::1", "127.0.0.1": "127.0.0.1", "x.example.com.:1": "x.example.com"} {
+		if got := hostOnly(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzNormalizeMappingKey(f *testing.F) {
+	for _, s := range []string{"", "v1", "orders/v2", "(none)", "a//b", "/x/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		k, err := NormalizeMappingKey(in)
+		if err != nil {
+			return
+		}
+		again, err := NormalizeMappingKey(k)
+		if err != nil || again != k {
+			t.Fatalf("%q normalized to %q, which normalizes to %q (%v)", in, k, again, err)
+		}
+		if strings.HasPrefix(k, "/") || strings.HasSuffix(k, "/") || strings.Contains(k, "//") {
+			t.Fatalf("%q normalized to %q", in, k)
+		}
+	})
+}

@@ -1,0 +1,300 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/portico-dev/portico/gateway/edge"
+	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// DomainResolver maps requests to custom domain names onto API stages;
+// edge.Edge satisfies it. Resolve returns nil for a request to no custom
+// domain, errdefs.ErrNotFound for a path no mapping of the domain covers and
+// errdefs.ErrForbidden for a mutual TLS domain reached without its handshake.
+type DomainResolver interface {
+	Resolve(r *http.Request) (*edge.Target, error)
+}
+
+// TLSSource gives the TLS listener its configuration; edge.Edge satisfies it. A
+// nil configuration leaves TLS off.
+type TLSSource interface {
+	TLSConfig() *tls.Config
+}
+
+// SetDomains makes the gateway route requests to custom domain names through d.
+// Call it before serving.
+func (g *Gateway) SetDomains(d DomainResolver) { g.domains = d }
+
+// locateDomain resolves a request to a custom domain name: it reports whether
+// r's host is one, filling c's API, stage and the path after the base path, and
+// returns the stage's entry.
+func (g *Gateway) locateDomain(r *http.Request, c *pipeline.Context) (*stageEntry, bool, error) {
+	if g.domains == nil {
+		return nil, false, nil
+	}
+	t, err := g.domains.Resolve(r)
+	if err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return nil, true, fmt.Errorf("%w: %w", errForbidden, err)
+		}
+		return nil, true, err
+	}
+	if t == nil {
+		return nil, false, nil
+	}
+	e, err := g.loadStage(r.Context(), t.APIID, t.Stage)
+	if err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return nil, true, fmt.Errorf("domain %s maps to %s/%s: %w: %w", t.DomainName, t.APIID, t.Stage, errForbidden, err)
+		}
+		return nil, true, err
+	}
+	rest, _ := strings.CutPrefix(r.URL.EscapedPath(), t.BasePath)
+	if rest == "" || rest[0] != '/' {
+		rest = "/" + rest
+	}
+	c.APIID, c.Stage, c.Protocol = t.APIID, e.stage.Name, e.dep.API.Protocol
+	c.StagePrefix, c.DomainName, c.DomainPrefix, c.CustomDomain = t.BasePath, t.DomainName, t.DomainPrefix, true
+	if c.Path, err = normalizePath(rest); err != nil {
+		return nil, true, err
+	}
+	return e, true, nil
+}
+
+// executeAPIEndpointDisabled reports whether the API of a stage turned its
+// default endpoints off (x-amazon-apigateway-endpoint-configuration's
+// disableExecuteApiEndpoint).
+func executeAPIEndpointDisabled(e *stageEntry) bool {
+	return edge.ExecuteAPIEndpointDisabled(e.dep.API.Extensions)
+}
+
+// Defaults of the TLS listener.
+const (
+	DefaultTLSListen           = ":8443"
+	DefaultTLSHandshakeTimeout = 10 * time.Second
+	maxPendingHandshakes       = 1024
+)
+
+// SetTLS gives the server its TLS configuration; with a non-nil one Start also
+// listens on Config.TLSListen. Call it before Start.
+func (s *Server) SetTLS(cfg *tls.Config) { s.tlsCfg = cfg }
+
+// startTLS binds the TLS listener and serves it: handshakes run on their own,
+// bounded by Config.TLSHandshakeTimeout, before net/http sees the connection.
+func (s *Server) startTLS() error {
+	if s.tlsCfg == nil || s.gw.cfg.TLSListen == "" || s.gw.cfg.TLSListen == "off" {
+		return nil
+	}
+	addr := s.gw.cfg.TLSListen
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("gateway: listen on %s (TLS): %w", addr, err)
+	}
+	hl := newHandshakeListener(ln, s.tlsCfg, s.gw.cfg.TLSHandshakeTimeout, s.log)
+	s.tlsLn = hl
+	s.tlsSrv = s.limits.Server(s) // the plain listener's limits: header size, header, body and idle timeouts
+	s.tlsSrv.TLSConfig = s.tlsCfg
+	s.tlsSrv.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)
+	go func() {
+		if err := s.tlsSrv.Serve(hl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("gateway TLS server stopped", "err", err)
+		}
+	}()
+	s.log.Info("gateway listening (TLS)", "addr", ln.Addr().String())
+	return nil
+}
+
+// TLSAddr returns the TLS listener's bound address, "" when TLS is off.
+func (s *Server) TLSAddr() string {
+	if s.tlsLn == nil {
+		return ""
+	}
+	return s.tlsLn.Addr().String()
+}
+
+// handshakeListener accepts TCP connections, completes their TLS handshakes in
+// the background within a deadline and hands net/http only the connections whose
+// handshake finished. A client that never finishes its handshake holds a
+// goroutine until the deadline, never net/http's accept loop. A plain HTTP
+// request gets 400, as net/http answers it.
+type handshakeListener struct {
+	net.Listener
+	cfg     *tls.Config
+	timeout time.Duration
+	log     *slog.Logger
+
+	conns   chan net.Conn
+	errc    chan error
+	done    chan struct{}
+	once    sync.Once
+	pending chan struct{} // semaphore of handshakes in flight
+}
+
+func newHandshakeListener(ln net.Listener, cfg *tls.Config, timeout time.Duration, log *slog.Logger) *handshakeListener {
+	if timeout <= 0 {
+		timeout = DefaultTLSHandshakeTimeout
+	}
+	l := &handshakeListener{
+		Listener: ln, cfg: cfg, timeout: timeout, log: log,
+		conns: make(chan net.Conn), errc: make(chan error, 1), done: make(chan struct{}),
+		pending: make(chan struct{}, maxPendingHandshakes),
+	}
+	go l.acceptLoop()
+	return l
+}
+
+func (l *handshakeListener) acceptLoop() {
+	for {
+		select {
+		case l.pending <- struct{}{}:
+		case <-l.done:
+			return
+		}
+		c, err := l.Listener.Accept()
+		if err != nil {
+			<-l.pending
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			select {
+			case l.errc <- err:
+			case <-l.done:
+			}
+			return
+		}
+		go l.handshake(c)
+	}
+}
+
+func (l *handshakeListener) handshake(c net.Conn) {
+	defer func() { <-l.pending }()
+	tc := tls.Server(c, l.cfg)
+	_ = c.SetDeadline(time.Now().Add(l.timeout))
+	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		var re tls.RecordHeaderError
+		if errors.As(err, &re) && re.Conn != nil && looksLikeHTTP(re.RecordHeader[:]) {
+			_, _ = re.Conn.Write([]byte("HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"))
+		}
+		_ = c.Close()
+		l.log.Debug("TLS handshake failed", "remote", c.RemoteAddr().String(), "err", err)
+		return
+	}
+	_ = c.SetDeadline(time.Time{})
+	select {
+	case l.conns <- tc:
+	case <-l.done:
+		_ = c.Close()
+	}
+}
+
+func looksLikeHTTP(hdr []byte) bool {
+	switch string(hdr) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO", "DELET", "PATCH", "CONNE":
+		return true
+	}
+	return false
+}
+
+// Accept implements net.Listener: the next connection whose handshake finished.
+func (l *handshakeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case err := <-l.errc:
+		return nil, err
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close implements net.Listener.
+func (l *handshakeListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// checkDefaultEndpoint refuses a stage reached at a default endpoint
+// ({apiId}.execute-api... or /{apiId}/{stage}) when its API turned them off.
+func checkDefaultEndpoint(e *stageEntry) error {
+	if executeAPIEndpointDisabled(e) {
+		return fmt.Errorf("api %s disables its default endpoint: %w", e.dep.API.ID, errForbidden)
+	}
+	return nil
+}
+
+// clientCertREST is requestContext.identity.clientCert of a REST event: the
+// client certificate of a mutual TLS connection, nil otherwise.
+func clientCertREST(r *http.Request) *events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCert {
+	c := clientCertOf(r)
+	if c == nil {
+		return nil
+	}
+	return &events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCert{
+		ClientCertPem: c.pem, SubjectDN: c.subject, IssuerDN: c.issuer, SerialNumber: c.serial,
+		Validity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCertValidity{NotBefore: c.notBefore, NotAfter: c.notAfter},
+	}
+}
+
+// clientCertV2 is requestContext.authentication of an HTTP API (2.0) event.
+func clientCertV2(r *http.Request) events.APIGatewayV2HTTPRequestContextAuthentication {
+	c := clientCertOf(r)
+	if c == nil {
+		return events.APIGatewayV2HTTPRequestContextAuthentication{}
+	}
+	return events.APIGatewayV2HTTPRequestContextAuthentication{ClientCert: events.APIGatewayV2HTTPRequestContextAuthenticationClientCert{
+		ClientCertPem: c.pem, SubjectDN: c.subject, IssuerDN: c.issuer, SerialNumber: c.serial,
+		Validity: events.APIGatewayV2HTTPRequestContextAuthenticationClientCertValidity{NotBefore: c.notBefore, NotAfter: c.notAfter},
+	}}
+}
+
+type clientCert struct{ pem, subject, issuer, serial, notBefore, notAfter string }
+
+// clientCertOf describes the verified client certificate of r's connection as
+// API Gateway does (distinguished names, colon-separated hex serial, validity
+// as "May 28 12:30:02 2019 GMT").
+func clientCertOf(r *http.Request) *clientCert {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
+		return nil
+	}
+	c := r.TLS.PeerCertificates[0]
+	serial := c.SerialNumber.Bytes()
+	hexes := make([]string, len(serial))
+	for i, b := range serial {
+		hexes[i] = fmt.Sprintf("%02x", b)
+	}
+	const layout = "Jan 2 15:04:05 2006 GMT"
+	return &clientCert{
+		pem:     string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})),
+		subject: c.Subject.String(), issuer: c.Issuer.String(), serial: strings.Join(hexes, ":"),
+		notBefore: c.NotBefore.UTC().Format(layout), notAfter: c.NotAfter.UTC().Format(layout),
+	}
+}
+
+// plainPort is the port of the plain listener when r came over TLS: the
+// domainName of a wss connection's events names it, so that functions reach
+// @connections over plain HTTP at the callback host without trusting the
+// gateway's certificate.
+func (g *Gateway) plainPort(r *http.Request) string {
+	if r.TLS == nil {
+		return ""
+	}
+	p, _ := g.plainListen.Load().(string)
+	return p
+}

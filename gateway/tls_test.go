@@ -1,0 +1,725 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/edge"
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/invoker"
+	"github.com/portico-dev/portico/store"
+)
+
+// tlsEnv is a gateway Server with its TLS listener, the edge (development CA in
+// the data directory) and a fake invoker.
+type tlsEnv struct {
+	t    *testing.T
+	dir  string
+	svc  *apis.Service
+	edge *edge.Edge
+	gw   *Gateway
+	srv  *Server
+	inv  *fakeInvoker
+	ca   *edge.DevCA
+	pool *x509.CertPool
+}
+
+func newTLSEnv(t *testing.T, cfg Config, ecfg edge.Config) *tlsEnv {
+	t.Helper()
+	dir := t.TempDir()
+	now := time.Now()
+	if _, err := edge.InitDevCA(edge.DevCADir(dir), nil, now); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := edge.LoadDevCA(edge.DevCADir(dir), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	svc := apis.NewService(st, nil)
+	ecfg.DataDir = dir
+	log := slog.New(slog.DiscardHandler)
+	ed, err := edge.New(context.Background(), ecfg, st, svc, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &tlsEnv{t: t, dir: dir, svc: svc, edge: ed, inv: &fakeInvoker{}, ca: ca, pool: x509.NewCertPool()}
+	e.pool.AddCert(ca.Cert)
+	cfg.Listen, cfg.TLSListen = "127.0.0.1:0", "127.0.0.1:0"
+	res := &fakeResolver{aliases: map[string]string{}}
+	e.gw = New(cfg, svc, res, e.inv, log)
+	e.gw.SetDomains(ed)
+	e.srv = NewServer(e.gw, log, listener.Limits{})
+	e.srv.SetTLS(ed.TLSConfig())
+	if err := e.srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = e.srv.Stop(ctx)
+		_ = ed.Close()
+	})
+	return e
+}
+
+// client returns an HTTPS client that trusts the development CA and dials the
+// TLS listener whatever the URL's host, so URLs can name custom domains. h2
+// false keeps it to HTTP/1.1.
+func (e *tlsEnv) client(h2 bool, certs ...tls.Certificate) *http.Client {
+	addr := e.srv.TLSAddr()
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: e.pool, Certificates: certs},
+		ForceAttemptHTTP2: h2,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	}
+	if !h2 {
+		tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	}
+	c := &http.Client{Transport: tr}
+	e.t.Cleanup(tr.CloseIdleConnections)
+	return c
+}
+
+type tlsAnswer struct {
+	status int
+	proto  int
+	body   string
+	header http.Header
+	serial string
+}
+
+func (e *tlsEnv) get(c *http.Client, u string) tlsAnswer {
+	e.t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		e.t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	a := tlsAnswer{status: resp.StatusCode, proto: resp.ProtoMajor, body: string(b), header: resp.Header}
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		a.serial = resp.TLS.PeerCertificates[0].SerialNumber.String()
+	}
+	return a
+}
+
+// lastEvent decodes the last event the fake invoker received.
+func (e *tlsEnv) lastEvent() map[string]any {
+	e.t.Helper()
+	var ev map[string]any
+	if err := json.Unmarshal(e.inv.last().Payload, &ev); err != nil {
+		e.t.Fatal(err)
+	}
+	return ev
+}
+
+func (e *tlsEnv) deploy(a *apis.API, stage string) string {
+	e.t.Helper()
+	ctx := context.Background()
+	created, err := e.svc.Create(ctx, a)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, _, err := e.svc.Deploy(ctx, created.ID, apis.DeployInput{StageName: stage}); err != nil {
+		e.t.Fatal(err)
+	}
+	return created.ID
+}
+
+func proxyAPI(protocol string) *apis.API {
+	return &apis.API{Name: "p", Protocol: protocol, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "ANY", Path: "/{proxy+}", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello:1", HTTPMethod: "POST", PayloadFormatVersion: "1.0"}},
+	}}}
+}
+
+func httpAPI() *apis.API {
+	return &apis.API{Name: "h", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "ANY", Path: "/{proxy+}", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello:1", HTTPMethod: "POST", PayloadFormatVersion: "2.0"}},
+	}}}
+}
+
+func str2(m map[string]any, path ...string) string {
+	var cur any = m
+	for _, p := range path {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		cur = mm[p]
+	}
+	s, _ := cur.(string)
+	return s
+}
+
+func TestHTTPSNegotiatesHTTP2ForRESTAndHTTPAPIs(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	rest := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	httpID := e.deploy(httpAPI(), "prod")
+	c := e.client(true)
+
+	a := e.get(c, "https://localhost/"+rest+"/prod/pets")
+	if a.status != 200 || a.proto != 2 {
+		t.Fatalf("REST over https: status %d, HTTP/%d: %s", a.status, a.proto, a.body)
+	}
+	ev := e.lastEvent()
+	if got := str2(ev, "headers", "X-Forwarded-Proto"); got != "https" {
+		t.Errorf("REST event X-Forwarded-Proto %q, want https", got)
+	}
+	if got := str2(ev, "requestContext", "protocol"); got != "HTTP/2.0" {
+		t.Errorf("REST event protocol %q", got)
+	}
+	if got := str2(ev, "requestContext", "path"); got != "/prod/pets" {
+		t.Errorf("REST event requestContext.path %q", got)
+	}
+
+	a = e.get(c, "https://"+httpID+".execute-api.localhost/prod/orders")
+	if a.status != 200 || a.proto != 2 {
+		t.Fatalf("HTTP API over https: status %d, HTTP/%d: %s", a.status, a.proto, a.body)
+	}
+	ev = e.lastEvent()
+	if got := str2(ev, "headers", "x-forwarded-proto"); got != "https" {
+		t.Errorf("HTTP API event x-forwarded-proto %q, want https", got)
+	}
+	if got := str2(ev, "requestContext", "domainName"); got != httpID+".execute-api.localhost" {
+		t.Errorf("HTTP API event domainName %q", got)
+	}
+
+	// The plain listener still serves, and says http.
+	resp, err := http.Get(e.srv.StageURL(rest, "prod") + "pets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if got := str2(e.lastEvent(), "headers", "X-Forwarded-Proto"); got != "http" {
+		t.Errorf("plain listener: X-Forwarded-Proto %q, want http", got)
+	}
+}
+
+func TestHTTPSProxyTellsBackendHTTPS(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("X-Forwarded-Proto"))
+		mu.Unlock()
+		_, _ = io.WriteString(w, "ok")
+	}))
+	defer backend.Close()
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	id := e.deploy(&apis.API{Name: "px", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "ANY", Path: "/{proxy+}", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: backend.URL + "/{proxy}", HTTPMethod: "ANY"}},
+	}}}, "prod")
+	for _, h2 := range []bool{true, false} {
+		a := e.get(e.client(h2), "https://localhost/"+id+"/prod/x")
+		if a.status != 200 || a.body != "ok" {
+			t.Fatalf("h2=%v: %d %s", h2, a.status, a.body)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || seen[0] != "https" || seen[1] != "https" {
+		t.Fatalf("backend saw X-Forwarded-Proto %q, want https twice", seen)
+	}
+}
+
+func TestPlainHTTPOnTheTLSPortGets400(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	resp, err := http.Get("http://" + e.srv.TLSAddr() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "HTTPS server") {
+		t.Fatalf("plain HTTP on the TLS port: %d %q", resp.StatusCode, b)
+	}
+}
+
+func TestHandshakeThatNeverFinishesIsClosed(t *testing.T) {
+	e := newTLSEnv(t, Config{TLSHandshakeTimeout: 50 * time.Millisecond}, edge.Config{})
+	conn, err := net.Dial("tcp", e.srv.TLSAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The start of a ClientHello record that never comes in full.
+	if _, err := conn.Write([]byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01}); err != nil {
+		t.Fatal(err)
+	}
+	// A guard against hanging the test, not a timing assertion: the server closes
+	// the connection at its handshake deadline.
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	_, err = io.ReadAll(conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the server kept a stalled handshake open")
+	}
+}
+
+func TestSNINamingNoDomainIsRefused(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	_, err := tls.Dial("tcp", e.srv.TLSAddr(), &tls.Config{ServerName: "nowhere.example.org", RootCAs: e.pool, InsecureSkipVerify: true}) //nolint:gosec // the server must refuse whatever the client accepts
+	if err == nil {
+		t.Fatal("a handshake for a name that is no domain and not in the certificate succeeded")
+	}
+	for _, name := range []string{"localhost", "abc123defg.execute-api.localhost"} {
+		c, err := tls.Dial("tcp", e.srv.TLSAddr(), &tls.Config{ServerName: name, RootCAs: e.pool})
+		if err != nil {
+			t.Fatalf("SNI %s: %v", name, err)
+		}
+		if v := c.ConnectionState().Version; v < tls.VersionTLS12 {
+			t.Errorf("version %x", v)
+		}
+		_ = c.Close()
+	}
+	// TLS 1.1 is refused.
+	if _, err := tls.Dial("tcp", e.srv.TLSAddr(), &tls.Config{ServerName: "localhost", RootCAs: e.pool, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}); err == nil { //nolint:gosec // testing that the server refuses it
+		t.Error("TLS 1.1 handshake succeeded")
+	}
+}
+
+// writePair writes a certificate and key as a rotation tool does: each to a
+// temporary file renamed into place, the key first.
+func writePair(t *testing.T, certPath, keyPath string, certPEM, keyPEM []byte) {
+	t.Helper()
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{{keyPath, keyPEM}, {certPath, certPEM}} {
+		tmp := f.path + ".tmp"
+		if err := os.WriteFile(tmp, f.data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, f.path); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestCertificateReplacedOnDiskReachesNewConnectionsOnly(t *testing.T) {
+	certDir := t.TempDir()
+	certPath, keyPath := filepath.Join(certDir, "gw.pem"), filepath.Join(certDir, "gw-key.pem")
+	// The first certificate, from a CA of its own, written before the server starts.
+	ca0, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c0, k0, err := ca0.Issue([]string{"localhost"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePair(t, certPath, keyPath, c0, k0)
+	e := newTLSEnv(t, Config{}, edge.Config{CertFile: certPath, KeyFile: keyPath})
+	e.pool.AddCert(ca0.Cert)
+	reloads, stop := make(chan error, 16), make(chan struct{})
+	t.Cleanup(func() { close(stop) }) // runs before the edge closes: the watcher never blocks on us
+	e.edge.Certificates().OnReload = func(err error) {
+		select {
+		case reloads <- err:
+		case <-stop:
+		}
+	}
+	if err := e.edge.Watch(); err != nil {
+		t.Fatal(err)
+	}
+	waitReload := func(wantSerial string) {
+		t.Helper()
+		for {
+			err := <-reloads
+			if err == nil && e.edge.Certificates().Certificate().Leaf.SerialNumber.String() == wantSerial {
+				return
+			}
+		}
+	}
+
+	old := e.client(true)
+	first := e.get(old, "https://localhost/healthz")
+	if first.status != 200 || first.serial == "" {
+		t.Fatalf("first: %+v", first)
+	}
+
+	c1, k1, err := e.ca.Issue([]string{"localhost"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePair(t, certPath, keyPath, c1, k1)
+	leaf1, err := edge.ParseKeyPair(c1, k1, "c1", "k1", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSerial := leaf1.Leaf.SerialNumber.String()
+	waitReload(newSerial)
+
+	if a := e.get(e.client(true), "https://localhost/healthz"); a.serial != newSerial {
+		t.Fatalf("a new connection got certificate %s, want the new %s", a.serial, newSerial)
+	}
+	if a := e.get(old, "https://localhost/healthz"); a.status != 200 || a.serial != first.serial {
+		t.Fatalf("the old connection: %d, certificate %s, want %s", a.status, a.serial, first.serial)
+	}
+
+	// Bad files are refused naming the file; the certificate in use stays.
+	expiredCert, expiredKey, err := e.ca.Issue([]string{"localhost"}, time.Now().Add(-2*397*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, files := range map[string][2][]byte{
+		"unparseable": {[]byte("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n"), k1},
+		"mismatched":  {c0, k1},
+		"expired":     {expiredCert, expiredKey},
+	} {
+		writePair(t, certPath, keyPath, files[0], files[1])
+		var err error
+		for err == nil {
+			err = <-reloads
+		}
+		if !strings.Contains(err.Error(), certPath) && !strings.Contains(err.Error(), keyPath) {
+			t.Errorf("%s: error %q names neither file", name, err)
+		}
+		if got := e.edge.Certificates().Certificate().Leaf.SerialNumber.String(); got != newSerial {
+			t.Errorf("%s: the certificate in use changed to %s", name, got)
+		}
+		if a := e.get(e.client(true), "https://localhost/healthz"); a.serial != newSerial {
+			t.Errorf("%s: a new connection got %s", name, a.serial)
+		}
+	}
+}
+
+func TestStartRefusesBadCertificateFiles(t *testing.T) {
+	dir := t.TempDir()
+	ca, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, k, _ := ca.Issue([]string{"localhost"}, time.Now())
+	c2, _, _ := ca.Issue([]string{"localhost"}, time.Now())
+	certPath, keyPath := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	writePair(t, certPath, keyPath, c2, k)
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, err = edge.New(context.Background(), edge.Config{CertFile: certPath, KeyFile: keyPath}, st, apis.NewService(st, nil), nil, nil)
+	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), keyPath) {
+		t.Fatalf("mismatched pair at start: %v", err)
+	}
+	writePair(t, certPath, keyPath, c, k)
+	if _, err := edge.New(context.Background(), edge.Config{CertFile: certPath, KeyFile: keyPath}, st, apis.NewService(st, nil), nil, nil); err != nil {
+		t.Fatalf("a good pair: %v", err)
+	}
+}
+
+func TestCustomDomainsWithBasePathAndAPIMappings(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	restA := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	restB := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	orders := e.deploy(httpAPI(), "live")
+	ws := e.deploy(&apis.API{Name: "ws", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{RouteSelectionExpression: "$request.body.action",
+		Routes: []apis.Route{{RouteKey: "$default", Integration: &apis.Integration{Type: apis.IntegrationMock}}}}}, "prod")
+
+	for _, name := range []string{"api.example.com", "shop.example.com", "*.apps.example.com"} {
+		if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: name}); err != nil {
+			t.Fatalf("create %s: %v", name, err)
+		}
+	}
+	for _, m := range []edge.Mapping{
+		{Domain: "api.example.com", Key: "(none)", APIID: restA, Stage: "prod"},
+		{Domain: "api.example.com", Key: "v2", APIID: restB, Stage: "prod"},
+		{Domain: "shop.example.com", Key: "orders/v2", APIID: orders, Stage: "live"},
+		{Domain: "*.apps.example.com", Key: "", APIID: restA, Stage: "prod"},
+	} {
+		if _, err := e.edge.CreateMapping(ctx, m); err != nil {
+			t.Fatalf("map %+v: %v", m, err)
+		}
+	}
+	c := e.client(true)
+	cases := []struct {
+		url, api, path, domain, prefix string
+	}{
+		{"https://api.example.com/pets/1", restA, "/pets/1", "api.example.com", "api"},
+		{"https://api.example.com/v2/pets/1", restB, "/pets/1", "api.example.com", "api"},
+		{"https://api.example.com/v2/x", restB, "/x", "api.example.com", "api"},
+		{"https://api.example.com/v20/pets", restA, "/v20/pets", "api.example.com", "api"},
+		{"https://tenant1.apps.example.com/pets", restA, "/pets", "tenant1.apps.example.com", "tenant1"},
+	}
+	for _, tc := range cases {
+		a := e.get(c, tc.url)
+		if a.status != 200 || a.proto != 2 {
+			t.Fatalf("%s: %d HTTP/%d %s", tc.url, a.status, a.proto, a.body)
+		}
+		ev := e.lastEvent()
+		if got := str2(ev, "requestContext", "apiId"); got != tc.api {
+			t.Errorf("%s: api %s, want %s", tc.url, got, tc.api)
+		}
+		if got := str2(ev, "path"); got != tc.path {
+			t.Errorf("%s: path %q, want %q", tc.url, got, tc.path)
+		}
+		if got := str2(ev, "requestContext", "domainName"); got != tc.domain {
+			t.Errorf("%s: domainName %q", tc.url, got)
+		}
+		if got := str2(ev, "requestContext", "domainPrefix"); got != tc.prefix {
+			t.Errorf("%s: domainPrefix %q", tc.url, got)
+		}
+	}
+	// The HTTP API's multi-level key: the route sees the path after it.
+	a := e.get(c, "https://shop.example.com/orders/v2/items/7")
+	if a.status != 200 {
+		t.Fatalf("orders/v2: %d %s", a.status, a.body)
+	}
+	ev := e.lastEvent()
+	if got := str2(ev, "pathParameters", "proxy"); got != "items/7" {
+		t.Errorf("orders/v2: proxy %q, want items/7", got)
+	}
+	if got := str2(ev, "rawPath"); got != "/orders/v2/items/7" {
+		t.Errorf("orders/v2: rawPath %q", got)
+	}
+	// A path no mapping covers, and a name one level too deep for the wildcard.
+	if a := e.get(c, "https://shop.example.com/orders/v1/items"); a.status != 403 || a.body != `{"message":"Forbidden"}` {
+		t.Errorf("unmapped base path: %d %s", a.status, a.body)
+	}
+	if _, err := c.Get("https://a.b.apps.example.com/pets"); err == nil {
+		t.Error("a.b.apps.example.com was served: the wildcard covers one label")
+	}
+
+	// Bad input.
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: "api.example.com"}); !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("the same domain twice: %v", err)
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "api.example.com", Key: "/v2", APIID: restA, Stage: "prod"}); !errors.Is(err, errdefs.ErrConflict) {
+		t.Errorf("base path v2 mapped twice: %v", err)
+	}
+	for _, key := range []string{"v2/", "a//b", "sp ace", "x?y"} {
+		if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "api.example.com", Key: key, APIID: restA, Stage: "prod"}); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("base path %q: %v", key, err)
+		}
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "api.example.com", Key: "chat", APIID: ws, Stage: "prod"}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("a WebSocket API beside REST APIs: %v", err)
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "api.example.com", Key: "v3", APIID: restA, Stage: "nope"}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("unknown stage: %v", err)
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "nope.example.com", Key: "v3", APIID: restA, Stage: "prod"}); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("unknown domain: %v", err)
+	}
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: "bad_name.example.com"}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("bad domain name: %v", err)
+	}
+	other, _ := edge.NewDevCA(time.Now())
+	wrongCert, wrongKey, _ := other.Issue([]string{"other.example.com"}, time.Now())
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: "mine.example.com", CertificatePEM: wrongCert, KeyPEM: wrongKey}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("a certificate for another name: %v", err)
+	}
+
+	// Mappings survive a restart of the edge (they are in the store).
+	if err := e.edge.DeleteMapping(ctx, "api.example.com", "v2", true); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.get(c, "https://api.example.com/v2/pets"); a.status != 200 || str2(e.lastEvent(), "requestContext", "apiId") != restA {
+		t.Errorf("after deleting v2, /v2 goes to the (none) mapping: %d", a.status)
+	}
+}
+
+func TestDisableExecuteAPIEndpoint(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	a := proxyAPI(apis.ProtocolREST)
+	a.Extensions = map[string]json.RawMessage{edge.EndpointConfigurationExtension: json.RawMessage(`{"disableExecuteApiEndpoint": true}`)}
+	id := e.deploy(a, "prod")
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: "api.example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "api.example.com", APIID: id, Stage: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client(true)
+	for _, u := range []string{"https://localhost/" + id + "/prod/pets", "https://" + id + ".execute-api.localhost/prod/pets"} {
+		a := e.get(c, u)
+		if a.status != 403 || a.body != `{"message":"Forbidden"}` {
+			t.Errorf("%s: %d %s", u, a.status, a.body)
+		}
+	}
+	if a := e.get(c, "https://api.example.com/pets"); a.status != 200 {
+		t.Errorf("the custom domain: %d %s", a.status, a.body)
+	}
+}
+
+func TestMutualTLSPerDomain(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	clientCA, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	httpID := e.deploy(httpAPI(), "prod")
+	for name, id := range map[string]string{"secure.example.com": rest, "secure2.example.com": httpID} {
+		if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: name, TruststorePEM: clientCA.CertPEM, TruststoreURI: "file:///truststore.pem"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: name, APIID: id, Stage: "prod"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: "bad.example.com", TruststorePEM: []byte("not pem")}); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("a truststore without certificates: %v", err)
+	}
+	certFor := func(ca *edge.DevCA, cn string) tls.Certificate {
+		c, k, err := ca.IssueClient(cn, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pair, err := tls.X509KeyPair(c, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pair
+	}
+	good := certFor(clientCA, "alice")
+	a := e.get(e.client(true, good), "https://secure.example.com/pets")
+	if a.status != 200 {
+		t.Fatalf("a good client certificate: %d %s", a.status, a.body)
+	}
+	ev := e.lastEvent()
+	if got := str2(ev, "requestContext", "identity", "clientCert", "subjectDN"); !strings.Contains(got, "CN=alice") {
+		t.Errorf("clientCert.subjectDN %q", got)
+	}
+	if got := str2(ev, "requestContext", "identity", "clientCert", "issuerDN"); !strings.Contains(got, "Portico development CA") {
+		t.Errorf("clientCert.issuerDN %q", got)
+	}
+	for _, f := range []string{"clientCertPem", "serialNumber"} {
+		if str2(ev, "requestContext", "identity", "clientCert", f) == "" {
+			t.Errorf("clientCert.%s is empty", f)
+		}
+	}
+	if str2(ev, "requestContext", "identity", "clientCert", "validity", "notAfter") == "" {
+		t.Error("clientCert.validity.notAfter is empty")
+	}
+	a = e.get(e.client(true, good), "https://secure2.example.com/pets")
+	if a.status != 200 {
+		t.Fatalf("HTTP API with a good client certificate: %d %s", a.status, a.body)
+	}
+	if got := str2(e.lastEvent(), "requestContext", "authentication", "clientCert", "subjectDN"); !strings.Contains(got, "CN=alice") {
+		t.Errorf("HTTP API authentication.clientCert.subjectDN %q", got)
+	}
+
+	// No certificate, or one from another CA: the handshake fails.
+	stranger, _ := edge.NewDevCA(time.Now())
+	for name, c := range map[string]*http.Client{"none": e.client(true), "another CA": e.client(true, certFor(stranger, "mallory"))} {
+		resp, err := c.Get("https://secure.example.com/pets")
+		if err == nil {
+			_ = resp.Body.Close()
+			t.Errorf("%s: served with %d", name, resp.StatusCode)
+		}
+	}
+	// A connection made for another name cannot reach the domain through Host.
+	req, _ := http.NewRequest("GET", "https://localhost/pets", nil)
+	req.Host = "secure.example.com"
+	resp, err := e.client(false, good).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("Host of an mTLS domain over a localhost connection: %d", resp.StatusCode)
+	}
+	// Nor through the plain listener.
+	req, _ = http.NewRequest("GET", "http://"+e.srv.Addr()+"/pets", nil)
+	req.Host = "secure.example.com"
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("Host of an mTLS domain over plain HTTP: %d", resp.StatusCode)
+	}
+}
+
+func TestWSSConnectEventSaysHTTPSAndCallbackStaysPlain(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	cfg := connections.DefaultConfig()
+	cfg.AdminToken = "tok"
+	m := connections.New(cfg, nil)
+	e.gw.EnableWebSockets(m)
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	messages := make(chan map[string]any, 4)
+	e.inv.handle = func(req invoker.Request) (*invoker.Result, error) {
+		var ev map[string]any
+		if json.Unmarshal(req.Payload, &ev) == nil && str2(ev, "requestContext", "eventType") == "MESSAGE" {
+			messages <- ev
+		}
+		return &invoker.Result{Payload: []byte(`{"statusCode":200}`), ExecutedVersion: "1"}, nil
+	}
+	id := e.deploy(&apis.API{Name: "ws", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{RouteSelectionExpression: "$request.body.action",
+		Routes: []apis.Route{
+			{RouteKey: "$connect", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello:1"}},
+			{RouteKey: "$default", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello:1"}},
+		}}}, "prod")
+	d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: e.pool}}
+	_, port, _ := net.SplitHostPort(e.srv.TLSAddr())
+	c, resp, err := d.Dial("wss://localhost:"+port+"/"+id+"/prod", nil)
+	if err != nil {
+		t.Fatalf("wss dial: %v", err)
+	}
+	_ = resp.Body.Close()
+	defer c.Close()
+	ev := e.lastEvent()
+	if got := str2(ev, "headers", "X-Forwarded-Proto"); got != "https" {
+		t.Errorf("$connect X-Forwarded-Proto %q, want https", got)
+	}
+	_, plainPort, _ := net.SplitHostPort(e.srv.Addr())
+	dn := str2(ev, "requestContext", "domainName")
+	if _, p, _ := net.SplitHostPort(dn); p != plainPort {
+		t.Errorf("$connect domainName %q: want the plain listener's port %s, where functions call @connections", dn, plainPort)
+	}
+	// A message routes over wss, and @connections at http://{domainName}/{stage}
+	// reaches the client.
+	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"action":"x"}`)); err != nil {
+		t.Fatal(err)
+	}
+	msg := <-messages
+	connID := str2(msg, "requestContext", "connectionId")
+	req, _ := http.NewRequest(http.MethodPost, "http://"+dn+"/prod/@connections/"+connID, strings.NewReader("pushed"))
+	req.Header.Set("Authorization", "Bearer tok")
+	presp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = presp.Body.Close()
+	if presp.StatusCode != 200 {
+		t.Fatalf("@connections POST: %d", presp.StatusCode)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second)) // a guard against hanging, not a timing assertion
+	if _, b, err := c.ReadMessage(); err != nil || string(b) != "pushed" {
+		t.Fatalf("the wss client read %q, %v", b, err)
+	}
+}
