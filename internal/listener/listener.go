@@ -95,7 +95,7 @@ func (l Limits) Tighten(other Limits) Limits {
 
 // Server returns an http.Server for h with the limits applied.
 func (l Limits) Server(h http.Handler) *http.Server {
-	srv := &http.Server{Handler: h}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: l.HeaderTimeout} // Apply sets it too
 	l.Apply(srv)
 	return srv
 }

@@ -164,7 +164,7 @@ func TestSlowHandlerOutlivesBodyTimeout(t *testing.T) {
 	}))
 	done := make(chan *http.Response, 1)
 	go func() {
-		res, err := http.Post("http://"+addr+"/work", "text/plain", strings.NewReader("payload"))
+		res, err := http.Post("http://"+addr+"/work", "text/plain", strings.NewReader("payload")) //nolint:bodyclose // the receiver of done closes it
 		if err != nil {
 			t.Error(err)
 		}
@@ -214,7 +214,7 @@ func TestHijackedConnectionIsNotTimedOut(t *testing.T) {
 	ws := dial(t, addr)
 	_, _ = io.WriteString(ws, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
 	br := bufio.NewReader(ws)
-	res, err := http.ReadResponse(br, nil)
+	res, err := http.ReadResponse(br, nil) //nolint:bodyclose // a 101: the connection is the body
 	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("upgrade: %v %v", res, err)
 	}
