@@ -23,7 +23,7 @@ const (
 	ExpiredToken                 ResponseType = "EXPIRED_TOKEN"
 	IntegrationFailure           ResponseType = "INTEGRATION_FAILURE"
 	IntegrationTimeout           ResponseType = "INTEGRATION_TIMEOUT"
-	InvalidAPIKey                ResponseType = "INVALID_API_KEY"
+	InvalidAPIKey                ResponseType = "INVALID_API_KEY" //nolint:gosec // G101: a gateway response type's name, not a credential
 	InvalidSignature             ResponseType = "INVALID_SIGNATURE"
 	MissingAuthenticationToken   ResponseType = "MISSING_AUTHENTICATION_TOKEN"
 	QuotaExceeded                ResponseType = "QUOTA_EXCEEDED"

@@ -145,7 +145,7 @@ func (wr *Writer) Write(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 	h["X-Amzn-Errortype"] = []string{rs.ErrorType}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(rs.Status)
-	_, _ = w.Write(body)
+	_, _ = w.Write(body) //nolint:gosec // G705: a JSON body served as application/json, not HTML
 }
 
 func (wr *Writer) logError(r *http.Request, c *pipeline.Context, rs Resolved, err error) {

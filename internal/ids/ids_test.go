@@ -35,7 +35,10 @@ func TestBase64AndURLSafe(t *testing.T) {
 			t.Errorf("URLSafe(%d) = %q: %d bytes, %v", n, u, len(b), err)
 		}
 	}
-	if Base64(11) == Base64(11) || URLSafe(12) == URLSafe(12) {
+	if a, b := Base64(11), Base64(11); a == b {
+		t.Error("two random ids are equal")
+	}
+	if a, b := URLSafe(12), URLSafe(12); a == b {
 		t.Error("two random ids are equal")
 	}
 }

@@ -168,7 +168,7 @@ func TestSlowHandlerOutlivesBodyTimeout(t *testing.T) {
 	}
 	done := make(chan answer, 1)
 	go func() {
-		res, err := http.Post("http://"+addr+"/work", "text/plain", strings.NewReader("payload"))
+		res, err := http.Post("http://"+addr+"/work", "text/plain", strings.NewReader("payload")) //nolint:bodyclose // the receiver of done closes it
 		if err != nil {
 			t.Error(err)
 			done <- answer{}
