@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
@@ -243,6 +244,8 @@ func applyStageOp(p *apis.StagePatch, op PatchOperation, canary func() *apis.Can
 		return patchVariable(op, segs[1], &p.SetVariables, &p.UnsetVariables)
 	case len(segs) >= 1 && segs[0] == "canarySettings":
 		return applyCanaryOp(op, segs, set, canary)
+	case len(segs) >= 1 && segs[0] == "accessLogSettings":
+		return applyAccessLogOp(p, op, segs, set)
 	case len(segs) == 2 && op.Op == "remove":
 		p.MethodSettings = append(p.MethodSettings, apis.MethodSettingPatch{Key: segs[0] + "/" + segs[1], Remove: true})
 		return nil
@@ -275,6 +278,41 @@ func patchVariable(op PatchOperation, name string, set *map[string]string, unset
 		return BadPatchPath(op)
 	}
 	return nil
+}
+
+// applyAccessLogOp handles /accessLogSettings (remove) and
+// /accessLogSettings/format and /destinationArn (replace): the format's
+// variables and the destination's form are checked here (gateway/accesslog).
+func applyAccessLogOp(p *apis.StagePatch, op PatchOperation, segs []string, set bool) error {
+	switch {
+	case len(segs) == 1 && op.Op == "remove":
+		p.AccessLogRemove, p.AccessLogFormat, p.AccessLogDestination = true, nil, nil
+		return nil
+	case len(segs) == 2 && set && segs[1] == "format":
+		v, err := patchString(op)
+		if err != nil {
+			return err
+		}
+		if preset, ok := accesslog.Presets[strings.ToLower(*v)]; ok {
+			v = &preset
+		}
+		if _, err := accesslog.Parse(*v); err != nil {
+			return badPatchValue(op, "%s", err.Error())
+		}
+		p.AccessLogFormat = v
+		return nil
+	case len(segs) == 2 && set && segs[1] == "destinationArn":
+		v, err := patchString(op)
+		if err != nil {
+			return err
+		}
+		if _, err := accesslog.ParseDestination(*v); err != nil {
+			return badPatchValue(op, "%s", err.Error())
+		}
+		p.AccessLogDestination = v
+		return nil
+	}
+	return BadPatchPath(op)
 }
 
 // applyCanaryOp handles /canarySettings paths.

@@ -718,6 +718,11 @@ type StagePatch struct {
 	CacheClusterEnabled *bool
 	CacheClusterSize    *string
 	TracingEnabled      *bool
+	// AccessLogFormat and AccessLogDestination change the access log's format
+	// and destination (validated by the caller: gateway/accesslog);
+	// AccessLogRemove clears both first.
+	AccessLogFormat, AccessLogDestination *string
+	AccessLogRemove                       bool
 	// MethodSettings change method-settings entries, in order.
 	MethodSettings []MethodSettingPatch
 }
@@ -829,6 +834,22 @@ func (s *Service) applySettings(tx *store.Tx, st *Stage, p StagePatch, now time.
 	}
 	if p.TracingEnabled != nil {
 		st.TracingEnabled = *p.TracingEnabled
+	}
+	if p.AccessLogFormat != nil || p.AccessLogDestination != nil || p.AccessLogRemove {
+		set := AccessLogSettings{}
+		if st.AccessLogSettings != nil && !p.AccessLogRemove {
+			set = *st.AccessLogSettings
+		}
+		if p.AccessLogFormat != nil {
+			set.Format = *p.AccessLogFormat
+		}
+		if p.AccessLogDestination != nil {
+			set.DestinationARN = *p.AccessLogDestination
+		}
+		st.AccessLogSettings = &set
+		if set == (AccessLogSettings{}) {
+			st.AccessLogSettings = nil
+		}
 	}
 	if len(p.MethodSettings) > 0 {
 		settings := maps.Clone(st.MethodSettings)
