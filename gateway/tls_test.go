@@ -505,7 +505,8 @@ func TestCustomDomainsWithBasePathAndAPIMappings(t *testing.T) {
 	if a := e.get(c, "https://shop.example.com/orders/v1/items"); a.status != 403 || a.body != `{"message":"Forbidden"}` {
 		t.Errorf("unmapped base path: %d %s", a.status, a.body)
 	}
-	if _, err := c.Get("https://a.b.apps.example.com/pets"); err == nil {
+	if resp, err := c.Get("https://a.b.apps.example.com/pets"); err == nil {
+		_ = resp.Body.Close()
 		t.Error("a.b.apps.example.com was served: the wildcard covers one label")
 	}
 

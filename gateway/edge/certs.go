@@ -46,7 +46,7 @@ func ParseKeyPair(certPEM, keyPEM []byte, certName, keyName string, now time.Tim
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, fmt.Errorf("key file %s does not fit certificate file %s: %v: %w", keyName, certName, err, errdefs.ErrInvalid)
+		return nil, fmt.Errorf("key file %s does not fit certificate file %s: %w: %w", keyName, certName, err, errdefs.ErrInvalid)
 	}
 	if now.After(leaf.NotAfter) {
 		return nil, fmt.Errorf("certificate file %s expired at %s: %w", certName, leaf.NotAfter.UTC().Format(time.RFC3339), errdefs.ErrInvalid)
@@ -72,7 +72,7 @@ func parseLeaf(certPEM []byte, name string) (*x509.Certificate, error) {
 		}
 		c, err := x509.ParseCertificate(b.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("certificate file %s: %v: %w", name, err, errdefs.ErrInvalid)
+			return nil, fmt.Errorf("certificate file %s: %w: %w", name, err, errdefs.ErrInvalid)
 		}
 		return c, nil
 	}
@@ -110,7 +110,7 @@ func ParseTruststore(bundle []byte, name string) (*x509.CertPool, error) {
 		}
 		c, err := x509.ParseCertificate(b.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("truststore %s: certificate %d: %v: %w", name, n+1, err, errdefs.ErrInvalid)
+			return nil, fmt.Errorf("truststore %s: certificate %d: %w: %w", name, n+1, err, errdefs.ErrInvalid)
 		}
 		pool.AddCert(c)
 		n++
