@@ -62,7 +62,8 @@ func TestWebSocketDeployPrintsWSURLAndSendConfirms(t *testing.T) {
 		t.Fatalf("connections %s: %v", r.Body, err)
 	}
 	cid := list.Items[0].ConnectionID
-	if got := cliCombined(t, env, "connections", "send", id, "dev", cid, "hello there"); strings.TrimSpace(got) != "sent 11 bytes to connection "+cid {
+	// "--": connection ids may start with "-", which cobra would take for a flag.
+	if got := cliCombined(t, env, "connections", "send", "--", id, "dev", cid, "hello there"); strings.TrimSpace(got) != "sent 11 bytes to connection "+cid {
 		t.Errorf("connections send printed %q", got)
 	}
 	if _, msg, err := conn.ReadMessage(); err != nil || string(msg) != "hello there" {
