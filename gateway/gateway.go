@@ -43,6 +43,11 @@ type Config struct {
 	// MaxIdleConnsPerHost sizes the HTTP_PROXY transport's idle pool per backend
 	// (default 512).
 	MaxIdleConnsPerHost int
+	// CallbackBind is the host:port (port 0 for any) of the sandbox-facing
+	// @connections endpoint (callback.go). The module sets it to the runtime's
+	// host address; empty means sandboxes call @connections on the public
+	// listener.
+	CallbackBind string
 }
 
 // Defaults.

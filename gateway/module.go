@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/invoker"
+	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -28,6 +29,7 @@ type Server struct {
 	limits listener.Limits
 	srv    *http.Server
 	ln     net.Listener
+	cb     *callbackServer
 }
 
 // NewServer returns a server for gw on gw's Config.Listen, with the listener
@@ -63,6 +65,14 @@ func (s *Server) Start(ctx context.Context) error {
 	s.ln = ln
 	s.srv = s.limits.Server(s)
 	s.srv.ConnContext = wirenames.ConnContext
+	if s.gw.ws != nil && s.gw.cfg.CallbackBind != "" {
+		cb, err := s.gw.startCallback(s.gw.cfg.CallbackBind, s.gw.ws.m.Config().CallbackHost)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		s.cb = cb
+	}
 	rl := wirenames.Listener{Listener: ln, MaxHeaderBytes: s.limits.MaxHeaderBytes}
 	go func() {
 		if err := s.srv.Serve(rl); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -79,6 +89,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	defer s.gw.transport.CloseIdleConnections()
 	if s.gw.fast != nil {
 		defer s.gw.fast.CloseIdle()
+	}
+	if s.cb != nil {
+		defer func() { _ = s.cb.stop(ctx) }()
 	}
 	if s.srv == nil {
 		return nil
@@ -130,6 +143,9 @@ type Params struct {
 	Connections *connections.Manager `optional:"true"`
 	// Stages are the request pipeline's stages (pipeline.AsStage).
 	Stages []pipeline.Stage `group:"pipeline.stages"`
+	// Runtime, when provided, is where the sandbox-facing @connections endpoint
+	// binds (its HostAddr).
+	Runtime runtimes.Runtime `optional:"true"`
 }
 
 // ServerParams are the gateway server's fx dependencies.
@@ -148,7 +164,11 @@ type ServerParams struct {
 var Module = fx.Module("gateway",
 	fx.Provide(
 		func(p Params, svc *apis.Service) *Gateway {
-			gw := New(p.Config, svc, p.Aliases, p.Invoker, p.Log.With("component", "gateway"))
+			cfg := p.Config
+			if cfg.CallbackBind == "" && p.Runtime != nil && p.Connections != nil {
+				cfg.CallbackBind = net.JoinHostPort(p.Runtime.HostAddr(), "0")
+			}
+			gw := New(cfg, svc, p.Aliases, p.Invoker, p.Log.With("component", "gateway"))
 			gw.Use(p.Stages...)
 			gw.EnableWebSockets(p.Connections)
 			return gw

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -35,6 +36,9 @@ type wsState struct {
 	badExpr sync.Map
 	// loopbackWarning is given once when sandboxes cannot reach the listener.
 	loopbackWarning sync.Once
+	// callbackDomain is the sandbox-facing @connections endpoint's host:port
+	// (callback.go), once it listens.
+	callbackDomain atomic.Pointer[string]
 }
 
 // EnableWebSockets lets the gateway serve WEBSOCKET APIs through m: upgrades at
@@ -43,6 +47,7 @@ type wsState struct {
 func (g *Gateway) EnableWebSockets(m *connections.Manager) {
 	if m != nil {
 		g.ws = &wsState{m: m}
+		m.SetIntegrations(g)
 	}
 }
 
@@ -105,11 +110,15 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, rc *req
 	return nil
 }
 
-// callbackDomain is the domainName events report: the host at which sandboxes
-// reach the gateway (the runtime's, from connections.Config.CallbackHost) and the
-// port the upgrade arrived on, so that "http://" + domainName + "/" + stage is a
+// callbackDomain is the domainName events report: the sandbox-facing
+// @connections endpoint (callback.go) when it listens; else the host at which
+// sandboxes reach the gateway (the runtime's, from connections.Config.CallbackHost)
+// and the port the upgrade arrived on, so that "http://" + domainName + "/" + stage is a
 // working @connections endpoint for functions.
 func (g *Gateway) callbackDomain(r *http.Request) string {
+	if d := g.ws.callbackDomain.Load(); d != nil {
+		return *d
+	}
 	host := g.ws.m.Config().CallbackHost
 	port := ""
 	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {

@@ -131,7 +131,7 @@ func (p *pool) ready(sb *sandbox) {
 		p.mu.Unlock()
 		return
 	}
-	if sb.isStopping() || p.stale {
+	if sb.isStopping() || p.stale || sb.retiring(time.Now()) {
 		sb.state = stDead
 		sb.mu.Unlock()
 		p.mu.Unlock()
@@ -525,10 +525,13 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "provisioned-concurrency"
 	}
 	if i.p.Credentials != nil {
-		id, secret, token := i.p.Credentials.Issue(cfg.FunctionName)
-		env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = id, secret
-		if token != "" {
-			env["AWS_SESSION_TOKEN"] = token
+		cr := i.p.Credentials.Issue(cfg.FunctionName)
+		env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = cr.AccessKeyID, cr.SecretAccessKey
+		if cr.SessionToken != "" {
+			env["AWS_SESSION_TOKEN"] = cr.SessionToken
+		}
+		if !cr.Expires.IsZero() {
+			sb.retireAt = cr.Expires.Add(-CredentialMargin)
 		}
 	}
 	for k, v := range cfg.Environment {
