@@ -236,14 +236,14 @@ type Info struct {
 
 // Manager is the registry of live connections. Safe for concurrent use.
 type Manager struct {
-	cfg      Config
-	log      *slog.Logger
-	creds    *issuer
+	cfg   Config
+	log   *slog.Logger
+	creds *issuer
 	// integrations and principals scope credentials (credentials.go).
 	integrations Integrations
 	principals   Principals
-	upgrader websocket.Upgrader
-	now      func() time.Time
+	upgrader     websocket.Upgrader
+	now          func() time.Time
 
 	mu       sync.RWMutex
 	conns    map[string]*Conn

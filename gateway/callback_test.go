@@ -44,7 +44,7 @@ func TestCallbackEndpointIsSandboxFacing(t *testing.T) {
 	}
 	id := e.deploy(&apis.API{Name: "ws", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{
 		RouteSelectionExpression: "$request.body.action",
-		Routes: []apis.Route{{RouteKey: "$connect", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello"}}},
+		Routes:                   []apis.Route{{RouteKey: "$connect", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello"}}},
 	}}, "dev", nil)
 	c, _, err := websocket.DefaultDialer.Dial("ws://"+srv.Addr()+"/"+id+"/dev", nil)
 	if err != nil {
