@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/wirenames"
+	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
 // requestTimeLayout is API Gateway's requestTime format: "15/May/2020:06:01:09 +0000".
@@ -216,8 +217,24 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		RequestTime:      rc.RequestTime.UTC().Format(requestTimeLayout),
 		RequestTimeEpoch: rc.RequestTime.UnixMilli(),
 		APIID:            rc.APIID,
+		Authorizer:       authorizerV1(&rc.Authorizer),
 	}
 	return ev, nil
+}
+
+// authorizerV1 is the REST event's requestContext.authorizer: the principal id
+// and the authorizer's context values beside it, as API Gateway writes them; nil
+// when no authorizer ran.
+func authorizerV1(a *pipeline.Authorizer) map[string]any {
+	if a.PrincipalID == "" && len(a.Context) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(a.Context)+1)
+	for k, v := range a.Context {
+		out[k] = v
+	}
+	out["principalId"] = a.PrincipalID
+	return out
 }
 
 // buildV2 builds the HTTP API (payload 2.0) event.

@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/auth"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
@@ -227,6 +228,11 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		connections.Module,
 		apis.Module,
 		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain}),
+		fx.Provide(
+			func(a *aliases.Service) auth.Resolver { return a },
+			func(i *invoker.Invoker) auth.Invoker { return i },
+		),
+		auth.Module,
 		gateway.Module,
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}

@@ -1,0 +1,192 @@
+package apis
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+)
+
+// Authorizer types Portico enforces.
+const (
+	AuthorizerToken   = "TOKEN"
+	AuthorizerRequest = "REQUEST"
+)
+
+// Authorizer result TTLs: the default, and the most an authorizer may ask.
+const (
+	DefaultAuthorizerTTL = 300
+	MaxAuthorizerTTL     = 3600
+)
+
+// MaxIdentityValue bounds one identity source value (API Gateway's header
+// values total at most 10,240 bytes).
+const MaxIdentityValue = 10240
+
+// Authorizer is a Lambda authorizer, as declared by an OpenAPI security scheme
+// with x-amazon-apigateway-authtype "custom" and x-amazon-apigateway-authorizer.
+type Authorizer struct {
+	// Name is the security scheme's name.
+	Name string
+	// Type is TOKEN or REQUEST.
+	Type string
+	// URI names the function (any form FunctionRef accepts; it may hold
+	// ${stageVariables.NAME}).
+	URI string
+	// IdentitySource lists the sources: method.request.header.X,
+	// method.request.querystring.Y, stageVariables.Z, context.W.
+	IdentitySource []string
+	// ValidationExpression, for TOKEN, is a regular expression the token must
+	// match (else 401 without calling the function).
+	ValidationExpression *regexp.Regexp
+	// TTL is the result cache's time to live in seconds (0 turns it off).
+	TTL int
+}
+
+// authorizerDoc is x-amazon-apigateway-authorizer.
+type authorizerDoc struct {
+	Type                         string          `json:"type"`
+	AuthorizerURI                string          `json:"authorizerUri"`
+	IdentitySource               string          `json:"identitySource"`
+	IdentityValidationExpression string          `json:"identityValidationExpression"`
+	AuthorizerResultTTLInSeconds *int            `json:"authorizerResultTtlInSeconds"`
+	JWTConfiguration             json.RawMessage `json:"jwtConfiguration"`
+}
+
+// schemeDoc is the part of a security scheme that says what it is.
+type schemeDoc struct {
+	Type       string          `json:"type"`
+	Name       string          `json:"name"`
+	In         string          `json:"in"`
+	AuthType   string          `json:"x-amazon-apigateway-authtype"`
+	Authorizer json.RawMessage `json:"x-amazon-apigateway-authorizer"`
+}
+
+// ParseAuthorizer reads the security scheme name as a Lambda authorizer. It
+// returns nil and no error for a plain API key scheme, and an error for anything
+// Portico does not enforce (a scheme that is declared but not enforced would let
+// every request through).
+func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, error) {
+	var s schemeDoc
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, invalid("security scheme %q must be an object: %v", name, err)
+	}
+	if s.Authorizer == nil {
+		switch {
+		case strings.EqualFold(s.AuthType, "awsSigv4"):
+			return nil, invalid("security scheme %q: IAM authorization (x-amazon-apigateway-authtype awsSigv4) is not supported yet; Portico refuses it rather than let requests through unchecked", name)
+		case s.AuthType != "":
+			return nil, invalid("security scheme %q: x-amazon-apigateway-authtype %q without x-amazon-apigateway-authorizer is not supported", name, truncate(s.AuthType, 50))
+		case s.Type == "apiKey":
+			return nil, nil
+		}
+		return nil, invalid("security scheme %q of type %q is not supported: Portico enforces API keys (type apiKey) and Lambda authorizers (x-amazon-apigateway-authorizer)", name, truncate(s.Type, 50))
+	}
+	var d authorizerDoc
+	if err := json.Unmarshal(s.Authorizer, &d); err != nil {
+		return nil, invalid("security scheme %q: x-amazon-apigateway-authorizer: %v", name, err)
+	}
+	typ := strings.ToUpper(d.Type)
+	if protocol != ProtocolREST {
+		return nil, invalid("security scheme %q: %s authorizers on %s APIs are not supported yet; Portico refuses them rather than let requests through unchecked", name, strings.ToLower(typ), protocol)
+	}
+	if typ != AuthorizerToken && typ != AuthorizerRequest {
+		return nil, invalid("security scheme %q: authorizer type %q is not supported: use token or request", name, truncate(d.Type, 50))
+	}
+	a := &Authorizer{Name: name, Type: typ, URI: d.AuthorizerURI, TTL: DefaultAuthorizerTTL}
+	if d.AuthorizerResultTTLInSeconds != nil {
+		a.TTL = *d.AuthorizerResultTTLInSeconds
+		if a.TTL < 0 || a.TTL > MaxAuthorizerTTL {
+			return nil, invalid("security scheme %q: authorizerResultTtlInSeconds %d must be 0..%d", name, a.TTL, MaxAuthorizerTTL)
+		}
+	}
+	if _, err := FunctionRef(placeholderVars(a.URI)); err != nil {
+		return nil, invalid("security scheme %q: authorizerUri: %v", name, err)
+	}
+	src := d.IdentitySource
+	if src == "" && typ == AuthorizerToken {
+		src = "method.request.header.Authorization"
+	}
+	for _, p := range strings.Split(src, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !validIdentitySource(p) {
+			return nil, invalid("security scheme %q: identity source %q must be method.request.header.NAME, method.request.querystring.NAME, stageVariables.NAME or context.NAME", name, truncate(p, 100))
+		}
+		a.IdentitySource = append(a.IdentitySource, p)
+	}
+	if typ == AuthorizerToken && (len(a.IdentitySource) != 1 || !strings.HasPrefix(a.IdentitySource[0], "method.request.header.")) {
+		return nil, invalid("security scheme %q: a token authorizer takes one identity source, method.request.header.NAME", name)
+	}
+	if typ == AuthorizerRequest && len(a.IdentitySource) == 0 && a.TTL > 0 {
+		return nil, invalid("security scheme %q: a request authorizer with caching needs an identity source", name)
+	}
+	if d.IdentityValidationExpression != "" {
+		re, err := regexp.Compile("^(?:" + d.IdentityValidationExpression + ")$")
+		if err != nil {
+			return nil, invalid("security scheme %q: identityValidationExpression: %v", name, err)
+		}
+		a.ValidationExpression = re
+	}
+	return a, nil
+}
+
+func validIdentitySource(p string) bool {
+	for _, prefix := range []string{"method.request.header.", "method.request.querystring.", "stageVariables.", "context."} {
+		if rest, ok := strings.CutPrefix(p, prefix); ok && rest != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// RouteAuthorizer returns the Lambda authorizer a route's security names, or
+// nil.
+func (a *API) RouteAuthorizer(r *Route) (*Authorizer, error) {
+	for _, req := range r.Security {
+		for name := range req {
+			raw, ok := a.Authorizers[name]
+			if !ok {
+				continue
+			}
+			au, err := ParseAuthorizer(a.Protocol, name, raw)
+			if err != nil {
+				return nil, err
+			}
+			if au != nil {
+				return au, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// refusedExtensions are the extensions Portico would otherwise keep without
+// enforcing; an API that declares them is refused.
+var refusedExtensions = map[string]string{
+	"x-amazon-apigateway-policy": "resource policies (x-amazon-apigateway-policy) are not supported yet; Portico refuses them rather than let requests through unchecked",
+	"x-amazon-apigateway-auth":   "IAM authorization (x-amazon-apigateway-auth) is not supported yet; Portico refuses it rather than let requests through unchecked",
+}
+
+// validateAuth refuses what would declare access control Portico does not
+// enforce, and authorizers that do not parse.
+func (a *API) validateAuth() []error {
+	var errs []error
+	for name, raw := range a.Authorizers {
+		if _, err := ParseAuthorizer(a.Protocol, name, raw); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for k, why := range refusedExtensions {
+		if _, ok := a.Extensions[k]; ok {
+			errs = append(errs, invalid("%s", why))
+		}
+		for i := range a.Routes {
+			if _, ok := a.Routes[i].Extensions[k]; ok {
+				errs = append(errs, invalid("route %q: %s", a.Routes[i].RouteKey, why))
+			}
+		}
+	}
+	return errs
+}

@@ -1,0 +1,389 @@
+// Package auth is the gateway's authorize stage (pipeline.OrderAuthorize): Lambda
+// authorizers (TOKEN and REQUEST) on REST API methods. An authorizer is an
+// ordinary Portico function, called through the same resolver and invoker as
+// integrations, with API Gateway's authorizer event; its policy is evaluated
+// against the request's method ARN, and its results are cached by identity
+// source values for the authorizer's TTL.
+//
+// Declared access control that this package does not enforce (JWT and HTTP API
+// authorizers, IAM authorization, resource policies) is refused when an API is
+// created or imported (apis.API.Validate), never kept and ignored.
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/invoker"
+)
+
+// Resolver resolves the authorizer's function reference; aliases.Service
+// satisfies it.
+type Resolver interface {
+	Resolve(ctx context.Context, ref functions.Ref) (*functions.Config, error)
+}
+
+// Invoker runs the authorizer; *invoker.Invoker satisfies it.
+type Invoker interface {
+	Invoke(ctx context.Context, req invoker.Request) (*invoker.Result, error)
+}
+
+// Timeout bounds one authorizer call (with the function's own timeout, whichever
+// is shorter).
+const Timeout = 10 * time.Second
+
+// ActionInvoke is the action authorizer policies allow or deny.
+const ActionInvoke = "execute-api:Invoke"
+
+// explicitDeny is API Gateway's answer to a policy that denies.
+const explicitDeny = "User is not authorized to access this resource with an explicit deny"
+
+// Stage is the authorize stage. Its result cache outlives recompiles. Safe for
+// concurrent use.
+type Stage struct {
+	resolver Resolver
+	invoker  Invoker
+	log      *slog.Logger
+	now      func() time.Time
+	cache    *resultCache
+}
+
+// New returns the stage; resolver and inv call authorizer functions.
+func New(resolver Resolver, inv Invoker, log *slog.Logger) *Stage {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Stage{resolver: resolver, invoker: inv, log: log, now: time.Now, cache: newResultCache()}
+}
+
+// SetClock replaces the clock the result cache runs on (for tests).
+func (s *Stage) SetClock(now func() time.Time) { s.now = now }
+
+// Name implements pipeline.Stage.
+func (s *Stage) Name() string { return "authorize" }
+
+// Order implements pipeline.Stage.
+func (s *Stage) Order() int { return pipeline.OrderAuthorize }
+
+// compiled is one route's authorizer as deployed on a stage.
+type compiled struct {
+	au  *apis.Authorizer
+	ref functions.Ref
+	// keyPrefix scopes cache keys to the deployment and authorizer.
+	keyPrefix string
+}
+
+// Compile implements pipeline.Stage: the routes of a REST deployment whose
+// security names a Lambda authorizer. An authorizer URI that does not name a
+// function once the stage's variables are substituted refuses the deployment.
+func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
+	if d.API.Protocol != apis.ProtocolREST {
+		return nil, nil
+	}
+	routes := map[string]*compiled{}
+	for i := range d.API.Routes {
+		r := &d.API.Routes[i]
+		au, err := d.API.RouteAuthorizer(r)
+		if err != nil {
+			return nil, err
+		}
+		if au == nil {
+			continue
+		}
+		uri, err := apis.SubstituteStageVariables(au.URI, d.Variables)
+		if err != nil {
+			return nil, fmt.Errorf("authorizer %q: %w", au.Name, err)
+		}
+		ref, err := apis.FunctionRef(uri)
+		if err != nil {
+			return nil, fmt.Errorf("authorizer %q: %w", au.Name, err)
+		}
+		routes[r.RouteKey] = &compiled{au: au, ref: ref, keyPrefix: d.API.ID + "/" + d.Stage.Name + "/" + d.Deployment.ID + "/" + au.Name + "\x00"}
+	}
+	if len(routes) == 0 {
+		return nil, nil
+	}
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			if c.Route == nil {
+				return next.ServeRequest(w, r, c)
+			}
+			a := routes[c.Route.RouteKey]
+			if a == nil {
+				return next.ServeRequest(w, r, c)
+			}
+			if err := s.authorize(r, c, a); err != nil {
+				return err
+			}
+			return next.ServeRequest(w, r, c)
+		})
+	}, nil
+}
+
+// result is what an authorizer answered, as cached.
+type result struct {
+	principalID        string
+	policy             *Policy
+	context            map[string]any
+	usageIdentifierKey string
+}
+
+// MethodARN is arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/{path}.
+func MethodARN(c *pipeline.Context) string {
+	return "arn:aws:execute-api:" + functions.Region + ":" + functions.AccountID + ":" + c.APIID + "/" + c.Stage + "/" +
+		c.HTTPMethod + "/" + strings.TrimPrefix(c.Path, "/")
+}
+
+func (s *Stage) authorize(r *http.Request, c *pipeline.Context, a *compiled) error {
+	values, err := identityValues(r, c, a.au)
+	if err != nil {
+		return err
+	}
+	arn := MethodARN(c)
+	key := a.keyPrefix + strings.Join(values, "\x00")
+	var res *result
+	if a.au.TTL > 0 {
+		res = s.cache.get(key, s.now())
+	}
+	if res == nil {
+		res, err = s.call(r, c, a, values, arn)
+		if err != nil {
+			return err
+		}
+		if a.au.TTL > 0 {
+			now := s.now()
+			s.cache.put(key, res, now.Add(time.Duration(a.au.TTL)*time.Second), now)
+		}
+	}
+	switch res.policy.Evaluate(ActionInvoke, arn) {
+	case ExplicitDeny:
+		return &pipeline.Error{Type: pipeline.AccessDenied, Message: explicitDeny, MessageKey: "Message",
+			Cause: fmt.Errorf("authorizer %q: policy for %q denies %s", a.au.Name, res.principalID, arn)}
+	case NoMatch:
+		return &pipeline.Error{Type: pipeline.AccessDenied, Message: explicitDeny, MessageKey: "Message",
+			Cause: fmt.Errorf("authorizer %q: policy for %q allows no %s", a.au.Name, res.principalID, arn)}
+	}
+	c.Authorizer = pipeline.Authorizer{PrincipalID: res.principalID, Context: res.context, UsageIdentifierKey: res.usageIdentifierKey}
+	return nil
+}
+
+// identityValues reads the authorizer's identity sources; a missing or empty
+// one (or a token that fails the validation expression) is 401 without a call.
+func identityValues(r *http.Request, c *pipeline.Context, au *apis.Authorizer) ([]string, error) {
+	out := make([]string, 0, len(au.IdentitySource))
+	for _, src := range au.IdentitySource {
+		var v string
+		switch {
+		case strings.HasPrefix(src, "method.request.header."):
+			v = r.Header.Get(strings.TrimPrefix(src, "method.request.header."))
+		case strings.HasPrefix(src, "method.request.querystring."):
+			v = r.URL.Query().Get(strings.TrimPrefix(src, "method.request.querystring."))
+		case strings.HasPrefix(src, "stageVariables."):
+			v = c.StageVariables[strings.TrimPrefix(src, "stageVariables.")]
+		case strings.HasPrefix(src, "context."):
+			v = contextValue(c, strings.TrimPrefix(src, "context."))
+		}
+		if v == "" {
+			return nil, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: identity source %s is missing", au.Name, src)
+		}
+		if len(v) > apis.MaxIdentityValue {
+			return nil, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: identity source %s is %d bytes, over %d", au.Name, src, len(v), apis.MaxIdentityValue)
+		}
+		out = append(out, v)
+	}
+	if au.Type == apis.AuthorizerToken && au.ValidationExpression != nil && !au.ValidationExpression.MatchString(out[0]) {
+		return nil, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: token does not match identityValidationExpression", au.Name)
+	}
+	return out, nil
+}
+
+func contextValue(c *pipeline.Context, name string) string {
+	switch name {
+	case "stage":
+		return c.Stage
+	case "apiId":
+		return c.APIID
+	case "httpMethod":
+		return c.HTTPMethod
+	case "resourcePath":
+		return c.ResourcePath
+	case "requestId":
+		return c.RequestID
+	case "identity.sourceIp":
+		return c.Identity.SourceIP
+	case "identity.userAgent":
+		return c.Identity.UserAgent
+	}
+	return ""
+}
+
+// configError is a 500 AuthorizerConfigurationException whose reason goes to
+// the log only.
+func configError(format string, args ...any) error {
+	return pipeline.Errorf(pipeline.AuthorizerConfigurationError, format, args...)
+}
+
+// call invokes the authorizer function and reads its answer.
+func (s *Stage) call(r *http.Request, c *pipeline.Context, a *compiled, values []string, arn string) (*result, error) {
+	var ev any
+	if a.au.Type == apis.AuthorizerToken {
+		ev = events.APIGatewayCustomAuthorizerRequest{Type: apis.AuthorizerToken, AuthorizationToken: values[0], MethodArn: arn}
+	} else {
+		ev = requestEvent(r, c, arn)
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return nil, configError("authorizer %q: event: %v", a.au.Name, err)
+	}
+	if s.resolver == nil || s.invoker == nil {
+		return nil, configError("authorizer %q: no function runtime configured", a.au.Name)
+	}
+	ctx := r.Context()
+	fn, err := s.resolver.Resolve(ctx, a.ref)
+	if err != nil {
+		return nil, configError("authorizer %q: function %s: %v", a.au.Name, a.ref, err)
+	}
+	timeout := Timeout
+	if ft := time.Duration(fn.Timeout) * time.Second; ft > 0 && ft < timeout {
+		timeout = ft
+	}
+	res, err := s.invoker.Invoke(ctx, invoker.Request{Function: fn, Payload: payload, Timeout: timeout,
+		InvokedARN: functions.ARN(a.ref.Name, a.ref.Qualifier), TraceID: r.Header.Get("X-Amzn-Trace-Id")})
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+		return nil, configError("authorizer %q: invoke %s: %v", a.au.Name, a.ref, err)
+	}
+	if res.TimedOut {
+		return nil, configError("authorizer %q: %s timed out after %s", a.au.Name, a.ref, timeout)
+	}
+	if res.FunctionError != "" {
+		var fe struct {
+			ErrorMessage string `json:"errorMessage"`
+		}
+		if json.Unmarshal(res.Payload, &fe) == nil && fe.ErrorMessage == "Unauthorized" {
+			return nil, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: the function answered Unauthorized", a.au.Name)
+		}
+		return nil, configError("authorizer %q: function error: %.300s", a.au.Name, res.Payload)
+	}
+	out, err := parseResponse(res.Payload)
+	if err != nil {
+		return nil, configError("authorizer %q: %v", a.au.Name, err)
+	}
+	return out, nil
+}
+
+// parseResponse reads an APIGatewayCustomAuthorizerResponse: principalId, a
+// policy document that parses, and a context of strings, numbers and booleans.
+func parseResponse(payload []byte) (*result, error) {
+	var doc struct {
+		PrincipalID        *string                    `json:"principalId"`
+		PolicyDocument     json.RawMessage            `json:"policyDocument"`
+		Context            map[string]json.RawMessage `json:"context"`
+		UsageIdentifierKey string                     `json:"usageIdentifierKey"`
+	}
+	if err := json.Unmarshal(payload, &doc); err != nil {
+		return nil, fmt.Errorf("the answer is not an authorizer response: %v (%.200s)", err, payload)
+	}
+	if doc.PrincipalID == nil || doc.PolicyDocument == nil {
+		return nil, fmt.Errorf("the answer lacks principalId or policyDocument: %.200s", payload)
+	}
+	pol, err := ParsePolicy(doc.PolicyDocument)
+	if err != nil {
+		return nil, err
+	}
+	res := &result{principalID: *doc.PrincipalID, policy: pol, usageIdentifierKey: doc.UsageIdentifierKey}
+	if len(doc.Context) > 0 {
+		res.context = make(map[string]any, len(doc.Context))
+		for k, raw := range doc.Context {
+			var v any
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return nil, fmt.Errorf("context %q: %v", k, err)
+			}
+			switch v.(type) {
+			case string, float64, bool:
+				res.context[k] = v
+			default:
+				return nil, fmt.Errorf("context %q must be a string, number or boolean", k)
+			}
+		}
+	}
+	return res, nil
+}
+
+// requestEvent builds the REQUEST authorizer's event.
+func requestEvent(r *http.Request, c *pipeline.Context, arn string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
+	ev := events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		Type: apis.AuthorizerRequest, MethodArn: arn, Resource: c.ResourcePath, Path: c.StagePrefix + c.Path,
+		HTTPMethod: c.HTTPMethod, PathParameters: c.PathParameters, StageVariables: c.StageVariables,
+		RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
+			Path: c.StagePrefix + c.Path, AccountID: functions.AccountID, Stage: c.Stage, RequestID: c.RequestID,
+			ResourcePath: c.ResourcePath, HTTPMethod: c.HTTPMethod, APIID: c.APIID,
+			Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: sourceIP(r, c), APIKey: c.Identity.APIKey},
+		},
+	}
+	if len(r.Header) > 0 {
+		ev.Headers, ev.MultiValueHeaders = map[string]string{}, map[string][]string{}
+		for k, v := range r.Header {
+			ev.Headers[k] = v[len(v)-1]
+			ev.MultiValueHeaders[k] = v
+		}
+		ev.Headers["Host"] = r.Host
+		ev.MultiValueHeaders["Host"] = []string{r.Host}
+	}
+	if q, err := url.ParseQuery(r.URL.RawQuery); err == nil && len(q) > 0 {
+		ev.QueryStringParameters, ev.MultiValueQueryStringParameters = map[string]string{}, map[string][]string(q)
+		for k, v := range q {
+			ev.QueryStringParameters[k] = v[len(v)-1]
+		}
+	}
+	return ev
+}
+
+func sourceIP(r *http.Request, c *pipeline.Context) string {
+	if c.Identity.SourceIP != "" {
+		return c.Identity.SourceIP
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+var _ pipeline.Stage = (*Stage)(nil)
+
+// Params are the stage's fx dependencies.
+type Params struct {
+	fx.In
+
+	Resolver Resolver
+	Invoker  Invoker
+	Log      *slog.Logger
+}
+
+// NewFromParams builds the stage for fx.
+func NewFromParams(p Params) *Stage {
+	return New(p.Resolver, p.Invoker, p.Log.With("component", "auth"))
+}
+
+// Module joins the stage to the gateway's pipeline. It needs a Resolver and an
+// Invoker (the app provides aliases.Service and *invoker.Invoker as them).
+var Module = fx.Module("auth",
+	fx.Provide(pipeline.AsStage(NewFromParams)),
+)
