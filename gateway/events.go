@@ -3,6 +3,7 @@ package gateway
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"mime"
 	"net"
@@ -306,8 +307,34 @@ func buildV2(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 			SourceIP:  sourceIP(r),
 			UserAgent: r.UserAgent(),
 		},
+		Authorizer: authorizerV2(&rc.Authorizer),
 	}
 	return ev, nil
+}
+
+// authorizerV2 is the HTTP API event's requestContext.authorizer: a Lambda
+// authorizer's context under "lambda", a JWT's claims and scopes under "jwt".
+func authorizerV2(a *pipeline.Authorizer) *events.APIGatewayV2HTTPRequestContextAuthorizerDescription {
+	switch a.Kind {
+	case "lambda":
+		ctx := a.Context
+		if ctx == nil {
+			ctx = map[string]any{}
+		}
+		return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: ctx}
+	case "jwt":
+		claims := make(map[string]string, len(a.Context))
+		for k, v := range a.Context {
+			if s, ok := v.(string); ok {
+				claims[k] = s
+			} else {
+				b, _ := json.Marshal(v)
+				claims[k] = string(b)
+			}
+		}
+		return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims, Scopes: a.Scopes}}
+	}
+	return nil
 }
 
 // stagePath is the request path including the stage, as API Gateway reports it

@@ -110,6 +110,8 @@ type Gateway struct {
 	compiled map[string]*stageEntry // apiID + "/" + stage
 
 	ws *wsState // WebSocket APIs (websocket.go); nil until EnableWebSockets
+	// connectAuth authorizes WebSocket upgrades ($connect authorizers).
+	connectAuth ConnectAuthorizer
 }
 
 // stageEntry is a stage and its deployment compiled for serving: the router, the

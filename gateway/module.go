@@ -146,6 +146,8 @@ type Params struct {
 	// Runtime, when provided, is where the sandbox-facing @connections endpoint
 	// binds (its HostAddr).
 	Runtime runtimes.Runtime `optional:"true"`
+	// ConnectAuthorizer runs WebSocket $connect authorizers (gateway/auth).
+	ConnectAuthorizer ConnectAuthorizer `optional:"true"`
 }
 
 // ServerParams are the gateway server's fx dependencies.
@@ -171,6 +173,9 @@ var Module = fx.Module("gateway",
 			gw := New(cfg, svc, p.Aliases, p.Invoker, p.Log.With("component", "gateway"))
 			gw.Use(p.Stages...)
 			gw.EnableWebSockets(p.Connections)
+			if p.ConnectAuthorizer != nil {
+				gw.SetConnectAuthorizer(p.ConnectAuthorizer)
+			}
 			return gw
 		},
 		func(p ServerParams) *Server {

@@ -207,6 +207,25 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 	if route == nil || route.Integration == nil {
 		return nil, fmt.Errorf("route %q has no integration: %w", ev.RequestContext.RouteKey, errConfig)
 	}
+	var authorizer map[string]any
+	if ev.RequestContext.EventType == connections.EventConnect && g.connectAuth == nil {
+		if au, _ := e.deployed.API.RouteAuthorizer(route); au != nil {
+			return g.connectRefusal(ev, pipeline.Errorf(pipeline.AuthorizerConfigurationError, "authorizer %q: no authorizer runtime composed", au.Name)), nil
+		}
+	}
+	if ev.RequestContext.EventType == connections.EventConnect && g.connectAuth != nil {
+		az, err := g.connectAuth.AuthorizeConnect(ctx, e.deployed, route, ev)
+		if err != nil {
+			if pe, ok := pipeline.AsError(err); ok {
+				return g.connectRefusal(ev, pe), nil
+			}
+			return nil, err
+		}
+		if az != nil {
+			authorizer = az
+			ev.RequestContext.Authorizer = az
+		}
+	}
 	in := route.Integration
 	rc := &reqCtx{Context: &pipeline.Context{
 		RequestID: ev.RequestContext.RequestID, ExtendedRequestID: ev.RequestContext.ExtendedRequestID, RequestTime: g.now(),
@@ -228,9 +247,16 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 		if err != nil {
 			return nil, err
 		}
-		return parseWSResult(res.Payload)
+		resp, err := parseWSResult(res.Payload)
+		if resp != nil && authorizer != nil {
+			resp.Authorizer = authorizer
+		}
+		return resp, err
 	case apis.IntegrationMock:
 		resp := &connections.Response{StatusCode: http.StatusOK}
+		if authorizer != nil {
+			resp.Authorizer = authorizer
+		}
 		if ir, ok := in.Responses["default"]; ok {
 			if s, ok := apis.ValidateStatus(ir.StatusCode); ok {
 				resp.StatusCode = s
@@ -246,6 +272,41 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 	default:
 		return nil, fmt.Errorf("integration type %q: %w", in.Type, errConfig)
 	}
+}
+
+// ConnectAuthorizer runs the authorizer a WebSocket API's $connect route names.
+// The gateway declares it; gateway/auth provides it. Without one, a $connect
+// that names an authorizer refuses every upgrade (500) rather than admit it
+// unchecked.
+type ConnectAuthorizer interface {
+	AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest) (map[string]any, error)
+}
+
+// SetConnectAuthorizer sets what authorizes WebSocket upgrades; call it before
+// serving.
+func (g *Gateway) SetConnectAuthorizer(a ConnectAuthorizer) { g.connectAuth = a }
+
+// connectRefusal turns an authorizer's refusal of an upgrade into the handshake's
+// answer: the type's status and message, AWS's JSON body; the cause goes to the
+// log.
+func (g *Gateway) connectRefusal(ev *events.APIGatewayWebsocketProxyRequest, pe *pipeline.Error) *connections.Response {
+	d := pe.Type.Default()
+	status, msg, key := d.Status, d.Message, "message"
+	if pe.Status != 0 {
+		status = pe.Status
+	}
+	if pe.Message != "" {
+		msg = pe.Message
+	}
+	if pe.MessageKey != "" {
+		key = pe.MessageKey
+	}
+	g.log.Info("$connect refused by its authorizer", "api", ev.RequestContext.APIID, "stage", ev.RequestContext.Stage, "status", status, "err", pe)
+	body, _ := json.Marshal(map[string]any{key: msg})
+	if d.NilMsg && pe.Message == "" {
+		body = []byte(`{"message":null}`)
+	}
+	return &connections.Response{StatusCode: status, Body: body, Headers: map[string]string{"x-amzn-ErrorType": d.ErrorType}}
 }
 
 // respellHeaders renames the $connect event's headers to the client's spelling

@@ -40,6 +40,12 @@ type Authorizer struct {
 	ValidationExpression *regexp.Regexp
 	// TTL is the result cache's time to live in seconds (0 turns it off).
 	TTL int
+	// PayloadFormatVersion is "1.0" or "2.0" (HTTP APIs; REST and WebSocket
+	// authorizers take 1.0 events).
+	PayloadFormatVersion string
+	// SimpleResponses says an HTTP API authorizer answers {"isAuthorized",
+	// "context"} instead of a policy (payload 2.0 only).
+	SimpleResponses bool
 }
 
 // authorizerDoc is x-amazon-apigateway-authorizer.
@@ -50,6 +56,8 @@ type authorizerDoc struct {
 	IdentityValidationExpression string          `json:"identityValidationExpression"`
 	AuthorizerResultTTLInSeconds *int            `json:"authorizerResultTtlInSeconds"`
 	JWTConfiguration             json.RawMessage `json:"jwtConfiguration"`
+	PayloadFormatVersion         string          `json:"authorizerPayloadFormatVersion"`
+	EnableSimpleResponses        bool            `json:"enableSimpleResponses"`
 }
 
 // schemeDoc is the part of a security scheme that says what it is.
@@ -86,13 +94,26 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 		return nil, invalid("security scheme %q: x-amazon-apigateway-authorizer: %v", name, err)
 	}
 	typ := strings.ToUpper(d.Type)
-	if protocol != ProtocolREST {
-		return nil, invalid("security scheme %q: %s authorizers on %s APIs are not supported yet; Portico refuses them rather than let requests through unchecked", name, strings.ToLower(typ), protocol)
-	}
 	if typ != AuthorizerToken && typ != AuthorizerRequest {
-		return nil, invalid("security scheme %q: authorizer type %q is not supported: use token or request", name, truncate(d.Type, 50))
+		return nil, invalid("security scheme %q: %s authorizers are not supported yet; Portico refuses them rather than let requests through unchecked (supported: token and request Lambda authorizers)", name, truncate(strings.ToLower(d.Type), 50))
 	}
-	a := &Authorizer{Name: name, Type: typ, URI: d.AuthorizerURI, TTL: DefaultAuthorizerTTL}
+	if typ == AuthorizerToken && protocol != ProtocolREST {
+		return nil, invalid("security scheme %q: token authorizers are for REST APIs; use a request authorizer", name)
+	}
+	a := &Authorizer{Name: name, Type: typ, URI: d.AuthorizerURI, TTL: DefaultAuthorizerTTL, PayloadFormatVersion: "1.0"}
+	if protocol == ProtocolHTTP {
+		a.PayloadFormatVersion = d.PayloadFormatVersion
+		if a.PayloadFormatVersion == "" {
+			a.PayloadFormatVersion = "2.0"
+		}
+		if a.PayloadFormatVersion != "1.0" && a.PayloadFormatVersion != "2.0" {
+			return nil, invalid("security scheme %q: authorizerPayloadFormatVersion %q must be 1.0 or 2.0", name, truncate(d.PayloadFormatVersion, 20))
+		}
+		a.SimpleResponses = d.EnableSimpleResponses
+		if a.SimpleResponses && a.PayloadFormatVersion != "2.0" {
+			return nil, invalid("security scheme %q: enableSimpleResponses needs authorizerPayloadFormatVersion 2.0", name)
+		}
+	}
 	if d.AuthorizerResultTTLInSeconds != nil {
 		a.TTL = *d.AuthorizerResultTTLInSeconds
 		if a.TTL < 0 || a.TTL > MaxAuthorizerTTL {
@@ -111,16 +132,17 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 		if p == "" {
 			continue
 		}
-		if !validIdentitySource(p) {
-			return nil, invalid("security scheme %q: identity source %q must be method.request.header.NAME, method.request.querystring.NAME, stageVariables.NAME or context.NAME", name, truncate(p, 100))
+		norm, ok := normIdentitySource(protocol, p)
+		if !ok {
+			return nil, invalid("security scheme %q: identity source %q must be one of %s", name, truncate(p, 100), identityForms[protocol])
 		}
-		a.IdentitySource = append(a.IdentitySource, p)
+		a.IdentitySource = append(a.IdentitySource, norm)
 	}
-	if typ == AuthorizerToken && (len(a.IdentitySource) != 1 || !strings.HasPrefix(a.IdentitySource[0], "method.request.header.")) {
+	if typ == AuthorizerToken && (len(a.IdentitySource) != 1 || !strings.HasPrefix(a.IdentitySource[0], "header.")) {
 		return nil, invalid("security scheme %q: a token authorizer takes one identity source, method.request.header.NAME", name)
 	}
-	if typ == AuthorizerRequest && len(a.IdentitySource) == 0 && a.TTL > 0 {
-		return nil, invalid("security scheme %q: a request authorizer with caching needs an identity source", name)
+	if typ == AuthorizerRequest && len(a.IdentitySource) == 0 {
+		a.TTL = 0 // nothing to key a cache by
 	}
 	if d.IdentityValidationExpression != "" {
 		re, err := regexp.Compile("^(?:" + d.IdentityValidationExpression + ")$")
@@ -132,13 +154,31 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 	return a, nil
 }
 
-func validIdentitySource(p string) bool {
-	for _, prefix := range []string{"method.request.header.", "method.request.querystring.", "stageVariables.", "context."} {
-		if rest, ok := strings.CutPrefix(p, prefix); ok && rest != "" {
-			return true
+// identityForms says which identity sources each protocol takes.
+var identityForms = map[string]string{
+	ProtocolREST:      "method.request.header.NAME, method.request.querystring.NAME, stageVariables.NAME, context.NAME",
+	ProtocolHTTP:      "$request.header.NAME, $request.querystring.NAME, $stageVariables.NAME, $context.NAME",
+	ProtocolWebSocket: "route.request.header.NAME, route.request.querystring.NAME, stageVariables.NAME, context.NAME",
+}
+
+// normIdentitySource turns a protocol's identity source into one form:
+// header.NAME, querystring.NAME, stageVariables.NAME or context.NAME.
+func normIdentitySource(protocol, p string) (string, bool) {
+	var prefixes [][2]string
+	switch protocol {
+	case ProtocolREST:
+		prefixes = [][2]string{{"method.request.header.", "header."}, {"method.request.querystring.", "querystring."}, {"stageVariables.", "stageVariables."}, {"context.", "context."}}
+	case ProtocolHTTP:
+		prefixes = [][2]string{{"$request.header.", "header."}, {"$request.querystring.", "querystring."}, {"$stageVariables.", "stageVariables."}, {"$context.", "context."}}
+	case ProtocolWebSocket:
+		prefixes = [][2]string{{"route.request.header.", "header."}, {"route.request.querystring.", "querystring."}, {"stageVariables.", "stageVariables."}, {"context.", "context."}}
+	}
+	for _, pr := range prefixes {
+		if rest, ok := strings.CutPrefix(p, pr[0]); ok && rest != "" {
+			return pr[1] + rest, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // RouteAuthorizer returns the Lambda authorizer a route's security names, or
@@ -176,6 +216,14 @@ func (a *API) validateAuth() []error {
 	for name, raw := range a.Authorizers {
 		if _, err := ParseAuthorizer(a.Protocol, name, raw); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if a.Protocol == ProtocolWebSocket {
+		for i := range a.Routes {
+			r := &a.Routes[i]
+			if au, err := a.RouteAuthorizer(r); err == nil && au != nil && r.RouteKey != "$connect" {
+				errs = append(errs, invalid("route %q: WebSocket authorizers run on $connect only", r.RouteKey))
+			}
 		}
 	}
 	for k, why := range refusedExtensions {

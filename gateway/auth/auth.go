@@ -91,8 +91,8 @@ type compiled struct {
 // security names a Lambda authorizer. An authorizer URI that does not name a
 // function once the stage's variables are substituted refuses the deployment.
 func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
-	if d.API.Protocol != apis.ProtocolREST {
-		return nil, nil
+	if d.API.Protocol == apis.ProtocolWebSocket {
+		return nil, nil // $connect is authorized by AuthorizeConnect
 	}
 	routes := map[string]*compiled{}
 	for i := range d.API.Routes {
@@ -126,9 +126,13 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			if a == nil {
 				return next.ServeRequest(w, r, c)
 			}
-			if err := s.authorize(r, c, a); err != nil {
+			in := input{c: c, arn: MethodARN(c), header: r.Header.Get, query: queryOf(r)}
+			in.event = func(values []string) any { return httpEvent(r, c, a.au, values, in.arn) }
+			res, err := s.decide(r.Context(), a, in, r.Header.Get("X-Amzn-Trace-Id"))
+			if err != nil {
 				return err
 			}
+			c.Authorizer = pipeline.Authorizer{Kind: "lambda", PrincipalID: res.principalID, Context: res.context, UsageIdentifierKey: res.usageIdentifierKey}
 			return next.ServeRequest(w, r, c)
 		})
 	}, nil
@@ -137,7 +141,8 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 // result is what an authorizer answered, as cached.
 type result struct {
 	principalID        string
-	policy             *Policy
+	policy             *Policy // nil for a simple response
+	allowed            bool    // a simple response's isAuthorized
 	context            map[string]any
 	usageIdentifierKey string
 }
@@ -148,54 +153,98 @@ func MethodARN(c *pipeline.Context) string {
 		c.HTTPMethod + "/" + strings.TrimPrefix(c.Path, "/")
 }
 
-func (s *Stage) authorize(r *http.Request, c *pipeline.Context, a *compiled) error {
-	values, err := identityValues(r, c, a.au)
-	if err != nil {
-		return err
+// input is what an authorizer decision reads of a request.
+type input struct {
+	c      *pipeline.Context
+	arn    string
+	header func(string) string
+	query  func(string) string
+	// event builds the authorizer's event from the identity values.
+	event func(values []string) any
+}
+
+func queryOf(r *http.Request) func(string) string {
+	var q url.Values
+	return func(name string) string {
+		if q == nil {
+			q = r.URL.Query()
+		}
+		return q.Get(name)
 	}
-	arn := MethodARN(c)
+}
+
+// decide answers whether the request may go on: the identity values, the cache
+// or a call, then the policy (or simple response) for in.arn.
+func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID string) (*result, error) {
+	values, err := identityValues(in, a.au)
+	if err != nil {
+		return nil, s.refusal(in.c, err)
+	}
 	key := a.keyPrefix + strings.Join(values, "\x00")
 	var res *result
 	if a.au.TTL > 0 {
 		res = s.cache.get(key, s.now())
 	}
 	if res == nil {
-		res, err = s.call(r, c, a, values, arn)
+		res, err = s.call(ctx, a, in.event(values), traceID)
 		if err != nil {
-			return err
+			return nil, s.refusal(in.c, err)
 		}
 		if a.au.TTL > 0 {
 			now := s.now()
 			s.cache.put(key, res, now.Add(time.Duration(a.au.TTL)*time.Second), now)
 		}
 	}
-	switch res.policy.Evaluate(ActionInvoke, arn) {
-	case ExplicitDeny:
-		return &pipeline.Error{Type: pipeline.AccessDenied, Message: explicitDeny, MessageKey: "Message",
-			Cause: fmt.Errorf("authorizer %q: policy for %q denies %s", a.au.Name, res.principalID, arn)}
-	case NoMatch:
-		return &pipeline.Error{Type: pipeline.AccessDenied, Message: explicitDeny, MessageKey: "Message",
-			Cause: fmt.Errorf("authorizer %q: policy for %q allows no %s", a.au.Name, res.principalID, arn)}
+	if res.policy == nil {
+		if !res.allowed {
+			return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Cause: fmt.Errorf("authorizer %q: isAuthorized is false", a.au.Name)})
+		}
+		return res, nil
 	}
-	c.Authorizer = pipeline.Authorizer{PrincipalID: res.principalID, Context: res.context, UsageIdentifierKey: res.usageIdentifierKey}
-	return nil
+	switch res.policy.Evaluate(ActionInvoke, in.arn) {
+	case ExplicitDeny:
+		return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Message: explicitDeny, MessageKey: "Message",
+			Cause: fmt.Errorf("authorizer %q: policy for %q denies %s", a.au.Name, res.principalID, in.arn)})
+	case NoMatch:
+		return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Message: explicitDeny, MessageKey: "Message",
+			Cause: fmt.Errorf("authorizer %q: policy for %q allows no %s", a.au.Name, res.principalID, in.arn)})
+	}
+	return res, nil
+}
+
+// refusal adapts an authorizer error to the protocol: HTTP APIs answer 403
+// {"message":"Forbidden"} and 500 {"message":"Internal Server Error"}.
+func (s *Stage) refusal(c *pipeline.Context, err error) error {
+	pe, ok := pipeline.AsError(err)
+	if !ok || c.Protocol != apis.ProtocolHTTP {
+		return err
+	}
+	out := *pe
+	switch pe.Type {
+	case pipeline.AccessDenied:
+		out.Message, out.MessageKey = "Forbidden", ""
+	case pipeline.AuthorizerConfigurationError:
+		out.Message = "Internal Server Error"
+	}
+	return &out
 }
 
 // identityValues reads the authorizer's identity sources; a missing or empty
 // one (or a token that fails the validation expression) is 401 without a call.
-func identityValues(r *http.Request, c *pipeline.Context, au *apis.Authorizer) ([]string, error) {
+func identityValues(in input, au *apis.Authorizer) ([]string, error) {
 	out := make([]string, 0, len(au.IdentitySource))
 	for _, src := range au.IdentitySource {
+		kind, name, _ := strings.Cut(src, ".")
 		var v string
-		switch {
-		case strings.HasPrefix(src, "method.request.header."):
-			v = r.Header.Get(strings.TrimPrefix(src, "method.request.header."))
-		case strings.HasPrefix(src, "method.request.querystring."):
-			v = r.URL.Query().Get(strings.TrimPrefix(src, "method.request.querystring."))
-		case strings.HasPrefix(src, "stageVariables."):
-			v = c.StageVariables[strings.TrimPrefix(src, "stageVariables.")]
-		case strings.HasPrefix(src, "context."):
-			v = contextValue(c, strings.TrimPrefix(src, "context."))
+		switch kind {
+		case "header":
+			v = in.header(name)
+		case "querystring":
+			v = in.query(name)
+		case "stageVariables":
+			v = in.c.StageVariables[name]
+		case "context":
+			v = contextValue(in.c, name)
 		}
 		if v == "" {
 			return nil, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: identity source %s is missing", au.Name, src)
@@ -237,14 +286,8 @@ func configError(format string, args ...any) error {
 	return pipeline.Errorf(pipeline.AuthorizerConfigurationError, format, args...)
 }
 
-// call invokes the authorizer function and reads its answer.
-func (s *Stage) call(r *http.Request, c *pipeline.Context, a *compiled, values []string, arn string) (*result, error) {
-	var ev any
-	if a.au.Type == apis.AuthorizerToken {
-		ev = events.APIGatewayCustomAuthorizerRequest{Type: apis.AuthorizerToken, AuthorizationToken: values[0], MethodArn: arn}
-	} else {
-		ev = requestEvent(r, c, arn)
-	}
+// call invokes the authorizer function with ev and reads its answer.
+func (s *Stage) call(ctx context.Context, a *compiled, ev any, traceID string) (*result, error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return nil, configError("authorizer %q: event: %v", a.au.Name, err)
@@ -252,7 +295,6 @@ func (s *Stage) call(r *http.Request, c *pipeline.Context, a *compiled, values [
 	if s.resolver == nil || s.invoker == nil {
 		return nil, configError("authorizer %q: no function runtime configured", a.au.Name)
 	}
-	ctx := r.Context()
 	fn, err := s.resolver.Resolve(ctx, a.ref)
 	if err != nil {
 		return nil, configError("authorizer %q: function %s: %v", a.au.Name, a.ref, err)
@@ -262,7 +304,7 @@ func (s *Stage) call(r *http.Request, c *pipeline.Context, a *compiled, values [
 		timeout = ft
 	}
 	res, err := s.invoker.Invoke(ctx, invoker.Request{Function: fn, Payload: payload, Timeout: timeout,
-		InvokedARN: functions.ARN(a.ref.Name, a.ref.Qualifier), TraceID: r.Header.Get("X-Amzn-Trace-Id")})
+		InvokedARN: functions.ARN(a.ref.Name, a.ref.Qualifier), TraceID: traceID})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil, err
@@ -281,9 +323,53 @@ func (s *Stage) call(r *http.Request, c *pipeline.Context, a *compiled, values [
 		}
 		return nil, configError("authorizer %q: function error: %.300s", a.au.Name, res.Payload)
 	}
-	out, err := parseResponse(res.Payload)
+	var out *result
+	if a.au.SimpleResponses {
+		out, err = parseSimpleResponse(res.Payload)
+	} else {
+		out, err = parseResponse(res.Payload)
+	}
 	if err != nil {
 		return nil, configError("authorizer %q: %v", a.au.Name, err)
+	}
+	return out, nil
+}
+
+// parseSimpleResponse reads an HTTP API simple response {"isAuthorized", "context"}.
+func parseSimpleResponse(payload []byte) (*result, error) {
+	var doc struct {
+		IsAuthorized *bool                      `json:"isAuthorized"`
+		Context      map[string]json.RawMessage `json:"context"`
+	}
+	if err := json.Unmarshal(payload, &doc); err != nil {
+		return nil, fmt.Errorf("the answer is not a simple authorizer response: %v (%.200s)", err, payload)
+	}
+	if doc.IsAuthorized == nil {
+		return nil, fmt.Errorf("the answer lacks isAuthorized: %.200s", payload)
+	}
+	ctx, err := contextValues(doc.Context)
+	if err != nil {
+		return nil, err
+	}
+	return &result{allowed: *doc.IsAuthorized, context: ctx}, nil
+}
+
+func contextValues(raw map[string]json.RawMessage) (map[string]any, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]any, len(raw))
+	for k, r := range raw {
+		var v any
+		if err := json.Unmarshal(r, &v); err != nil {
+			return nil, fmt.Errorf("context %q: %v", k, err)
+		}
+		switch v.(type) {
+		case string, float64, bool:
+			out[k] = v
+		default:
+			return nil, fmt.Errorf("context %q must be a string, number or boolean", k)
+		}
 	}
 	return out, nil
 }
@@ -307,23 +393,56 @@ func parseResponse(payload []byte) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &result{principalID: *doc.PrincipalID, policy: pol, usageIdentifierKey: doc.UsageIdentifierKey}
-	if len(doc.Context) > 0 {
-		res.context = make(map[string]any, len(doc.Context))
-		for k, raw := range doc.Context {
-			var v any
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return nil, fmt.Errorf("context %q: %v", k, err)
+	ctx, err := contextValues(doc.Context)
+	if err != nil {
+		return nil, err
+	}
+	return &result{principalID: *doc.PrincipalID, policy: pol, context: ctx, usageIdentifierKey: doc.UsageIdentifierKey}, nil
+}
+
+// httpEvent builds the authorizer's event for a REST or HTTP API request.
+func httpEvent(r *http.Request, c *pipeline.Context, au *apis.Authorizer, values []string, arn string) any {
+	switch {
+	case au.Type == apis.AuthorizerToken:
+		return events.APIGatewayCustomAuthorizerRequest{Type: apis.AuthorizerToken, AuthorizationToken: values[0], MethodArn: arn}
+	case au.PayloadFormatVersion == "2.0":
+		return requestEventV2(r, c, values, arn)
+	}
+	return requestEvent(r, c, arn)
+}
+
+// requestEventV2 builds an HTTP API authorizer's payload 2.0 event.
+func requestEventV2(r *http.Request, c *pipeline.Context, values []string, arn string) events.APIGatewayV2CustomAuthorizerV2Request {
+	ev := events.APIGatewayV2CustomAuthorizerV2Request{
+		Version: "2.0", Type: apis.AuthorizerRequest, RouteArn: arn, IdentitySource: values, RouteKey: c.RouteKey,
+		RawPath: c.StagePrefix + c.Path, RawQueryString: r.URL.RawQuery, PathParameters: c.PathParameters, StageVariables: c.StageVariables,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey: c.RouteKey, AccountID: functions.AccountID, Stage: c.Stage, RequestID: c.RequestID, APIID: c.APIID,
+			DomainName: c.DomainName, DomainPrefix: c.DomainPrefix, Time: c.RequestTime.UTC().Format("02/Jan/2006:15:04:05 -0700"),
+			TimeEpoch: c.RequestTime.UnixMilli(),
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: c.HTTPMethod, Path: c.StagePrefix + c.Path,
+				Protocol: r.Proto, SourceIP: sourceIP(r, c), UserAgent: r.UserAgent()},
+		},
+	}
+	if len(r.Header) > 0 {
+		ev.Headers = make(map[string]string, len(r.Header))
+		for k, v := range r.Header {
+			if strings.EqualFold(k, "Cookie") {
+				continue
 			}
-			switch v.(type) {
-			case string, float64, bool:
-				res.context[k] = v
-			default:
-				return nil, fmt.Errorf("context %q must be a string, number or boolean", k)
-			}
+			ev.Headers[strings.ToLower(k)] = strings.Join(v, ",")
 		}
 	}
-	return res, nil
+	for _, ck := range r.Cookies() {
+		ev.Cookies = append(ev.Cookies, ck.Name+"="+ck.Value)
+	}
+	if q, err := url.ParseQuery(r.URL.RawQuery); err == nil && len(q) > 0 {
+		ev.QueryStringParameters = make(map[string]string, len(q))
+		for k, v := range q {
+			ev.QueryStringParameters[k] = strings.Join(v, ",")
+		}
+	}
+	return ev
 }
 
 // requestEvent builds the REQUEST authorizer's event.
@@ -382,8 +501,67 @@ func NewFromParams(p Params) *Stage {
 	return New(p.Resolver, p.Invoker, p.Log.With("component", "auth"))
 }
 
-// Module joins the stage to the gateway's pipeline. It needs a Resolver and an
-// Invoker (the app provides aliases.Service and *invoker.Invoker as them).
+// Module provides *Stage and joins it to the gateway's pipeline. It needs a
+// Resolver and an Invoker (the app provides aliases.Service and
+// *invoker.Invoker as them).
 var Module = fx.Module("auth",
-	fx.Provide(pipeline.AsStage(NewFromParams)),
+	fx.Provide(
+		NewFromParams,
+		pipeline.AsStage(func(s *Stage) *Stage { return s }),
+	),
 )
+
+// AuthorizeConnect runs the Lambda authorizer that a WebSocket API's $connect
+// route names, for the upgrade whose $connect event is ev (headers and query
+// string as the client sent them). It returns what every later event of the
+// connection carries as requestContext.authorizer (principalId and the
+// authorizer's context), nil when the route names no authorizer, or a
+// pipeline.Error (401, 403, 500) that refuses the handshake.
+func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest) (map[string]any, error) {
+	au, err := d.API.RouteAuthorizer(route)
+	if err != nil || au == nil {
+		return nil, err
+	}
+	uri, err := apis.SubstituteStageVariables(au.URI, d.Variables)
+	if err != nil {
+		return nil, configError("authorizer %q: %v", au.Name, err)
+	}
+	ref, err := apis.FunctionRef(uri)
+	if err != nil {
+		return nil, configError("authorizer %q: %v", au.Name, err)
+	}
+	a := &compiled{au: au, ref: ref, keyPrefix: d.API.ID + "/" + d.Stage.Name + "/" + d.Deployment.ID + "/" + au.Name + "\x00"}
+	headers := make(map[string]string, len(ev.Headers))
+	for k, v := range ev.Headers {
+		headers[strings.ToLower(k)] = v
+	}
+	rc := ev.RequestContext
+	c := &pipeline.Context{APIID: rc.APIID, Stage: rc.Stage, RequestID: rc.RequestID, Protocol: apis.ProtocolWebSocket,
+		RouteKey: route.RouteKey, StageVariables: d.Variables, HTTPMethod: "GET",
+		Identity: pipeline.Identity{SourceIP: rc.Identity.SourceIP, UserAgent: rc.Identity.UserAgent}}
+	arn := "arn:aws:execute-api:" + functions.Region + ":" + functions.AccountID + ":" + rc.APIID + "/" + rc.Stage + "/" + route.RouteKey
+	in := input{c: c, arn: arn,
+		header: func(name string) string { return headers[strings.ToLower(name)] },
+		query:  func(name string) string { return ev.QueryStringParameters[name] },
+		event: func([]string) any {
+			return events.APIGatewayCustomAuthorizerRequestTypeRequest{
+				Type: apis.AuthorizerRequest, MethodArn: arn, Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
+				QueryStringParameters: ev.QueryStringParameters, MultiValueQueryStringParameters: ev.MultiValueQueryStringParameters,
+				StageVariables: d.Variables,
+				RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
+					AccountID: functions.AccountID, Stage: rc.Stage, RequestID: rc.RequestID, APIID: rc.APIID,
+					Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: rc.Identity.SourceIP},
+				},
+			}
+		}}
+	res, err := s.decide(ctx, a, in, "")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(res.context)+1)
+	for k, v := range res.context {
+		out[k] = v
+	}
+	out["principalId"] = res.principalID
+	return out, nil
+}

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/internal/testenv"
@@ -247,5 +250,102 @@ func TestUnenforcedAccessControlRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "not supported") {
 			t.Errorf("%s: import answered %v, want a refusal saying it is not supported", name, err)
 		}
+	}
+}
+
+// createAPI creates an API through the admin API, deploys stage dev and returns
+// its id.
+func createAPI(t *testing.T, c *client.Client, def map[string]any) string {
+	t.Helper()
+	resp, err := c.Do(context.Background(), "POST", "/portico/v1/apis", nil, def, nil)
+	if err != nil {
+		t.Fatalf("create api: %v", err)
+	}
+	var api struct{ ID string }
+	if err := json.Unmarshal(resp.Body, &api); err != nil || api.ID == "" {
+		t.Fatalf("create api: %s %v", resp.Body, err)
+	}
+	if _, err := c.Do(context.Background(), "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return api.ID
+}
+
+func lambdaScheme(authorizer map[string]any) map[string]any {
+	return map[string]any{"type": "apiKey", "name": "Authorization", "in": "header",
+		"x-amazon-apigateway-authtype": "custom", "x-amazon-apigateway-authorizer": authorizer}
+}
+
+// TestHTTPAndWebSocketAuthorizersEndToEnd covers an HTTP API Lambda authorizer
+// with simple responses (its context in requestContext.authorizer.lambda) and a
+// WebSocket $connect authorizer whose context reaches a later message's event.
+func TestHTTPAndWebSocketAuthorizersEndToEnd(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	c := env.Client()
+	createFunction(t, c, "authz", 2)
+	createFunction(t, c, "echo", 5)
+
+	httpID := createAPI(t, c, map[string]any{"name": "h", "protocol": "HTTP",
+		"authorizers": map[string]any{"lam": lambdaScheme(map[string]any{"type": "request", "authorizerUri": "function:authz",
+			"identitySource": "$request.header.Authorization", "authorizerPayloadFormatVersion": "2.0", "enableSimpleResponses": true})},
+		"routes": []any{map[string]any{"method": "GET", "path": "/who", "security": []any{map[string]any{"lam": []any{}}},
+			"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:echo", "payloadFormatVersion": "2.0"}}}})
+	u := env.GatewayURL + "/" + httpID + "/dev/who"
+	if a := call(t, u); a.status != 401 || a.body != `{"message":"Unauthorized"}` {
+		t.Fatalf("HTTP API without identity: %d %s", a.status, a.body)
+	}
+	if a := call(t, u, "Authorization", "bad"); a.status != 403 || a.body != `{"message":"Forbidden"}` {
+		t.Fatalf("HTTP API isAuthorized false: %d %s", a.status, a.body)
+	}
+	a := call(t, u, "Authorization", "good")
+	var ev struct {
+		RequestContext struct {
+			Authorizer struct {
+				Lambda map[string]any `json:"lambda"`
+			} `json:"authorizer"`
+		} `json:"requestContext"`
+	}
+	if a.status != 200 || json.Unmarshal([]byte(a.body), &ev) != nil || ev.RequestContext.Authorizer.Lambda["user"] != "carol" {
+		t.Fatalf("HTTP API allowed: %d %s", a.status, a.body)
+	}
+
+	wsID := createAPI(t, c, map[string]any{"name": "w", "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
+		"authorizers": map[string]any{"conn": lambdaScheme(map[string]any{"type": "request", "authorizerUri": "function:authz",
+			"identitySource": "route.request.querystring.token"})},
+		"routes": []any{
+			map[string]any{"routeKey": "$connect", "security": []any{map[string]any{"conn": []any{}}},
+				"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:echo"}},
+			map[string]any{"routeKey": "$default", "routeResponseSelectionExpression": "$default",
+				"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:echo"}},
+		}})
+	ws := "ws" + strings.TrimPrefix(env.GatewayURL, "http") + "/" + wsID + "/dev"
+	if _, resp, err := websocket.DefaultDialer.Dial(ws+"?token=bad", nil); err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("$connect with a bad token: %v %v", err, resp)
+	}
+	if _, resp, err := websocket.DefaultDialer.Dial(ws, nil); err == nil || resp == nil || resp.StatusCode != 401 {
+		t.Fatalf("$connect without a token: %v %v", err, resp)
+	}
+	conn, _, err := websocket.DefaultDialer.Dial(ws+"?token=good", nil)
+	if err != nil {
+		t.Fatalf("$connect with a good token: %v", err)
+	}
+	defer conn.Close()
+	if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"action":"hello"}`)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	_, msg, err := conn.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wev struct {
+		RequestContext struct {
+			EventType  string         `json:"eventType"`
+			Authorizer map[string]any `json:"authorizer"`
+		} `json:"requestContext"`
+	}
+	if err := json.Unmarshal(msg, &wev); err != nil || wev.RequestContext.EventType != "MESSAGE" ||
+		wev.RequestContext.Authorizer["user"] != "dave" || wev.RequestContext.Authorizer["principalId"] != "dave" {
+		t.Fatalf("message event's authorizer: %s %v", msg, err)
 	}
 }

@@ -231,6 +231,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Provide(
 			func(a *aliases.Service) auth.Resolver { return a },
 			func(i *invoker.Invoker) auth.Invoker { return i },
+			func(s *auth.Stage) gateway.ConnectAuthorizer { return s },
 		),
 		auth.Module,
 		gateway.Module,

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -27,9 +28,29 @@ func policy(effect, resource string) events.APIGatewayCustomAuthorizerPolicy {
 
 func handle(_ context.Context, raw json.RawMessage) (any, error) {
 	var probe struct {
-		Type string `json:"type"`
+		Type      string `json:"type"`
+		Version   string `json:"version"`
+		MethodArn string `json:"methodArn"`
 	}
 	_ = json.Unmarshal(raw, &probe)
+	if probe.Type == "REQUEST" && probe.Version == "2.0" {
+		// An HTTP API authorizer with simple responses.
+		calls++
+		var ev events.APIGatewayV2CustomAuthorizerV2Request
+		_ = json.Unmarshal(raw, &ev)
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: ev.Headers["authorization"] == "good",
+			Context: map[string]any{"user": "carol", "calls": calls}}, nil
+	}
+	if probe.Type == "REQUEST" && strings.HasSuffix(probe.MethodArn, "/$connect") {
+		// A WebSocket $connect authorizer: the token query parameter decides.
+		var ev events.APIGatewayCustomAuthorizerRequestTypeRequest
+		_ = json.Unmarshal(raw, &ev)
+		if ev.QueryStringParameters["token"] != "good" {
+			return nil, errors.New("Unauthorized")
+		}
+		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "dave", PolicyDocument: policy("Allow", ev.MethodArn),
+			Context: map[string]any{"user": "dave", "room": "lobby"}}, nil
+	}
 	switch probe.Type {
 	case "TOKEN":
 		calls++
