@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -60,6 +61,11 @@ type Stage struct {
 	log      *slog.Logger
 	now      func() time.Time
 	cache    *resultCache
+
+	// JWT authorizers' keys by issuer (jwt.go).
+	httpClient *http.Client
+	jwksMu     sync.Mutex
+	jwks       map[string]*keySource
 }
 
 // New returns the stage; resolver and inv call authorizer functions.
@@ -67,7 +73,8 @@ func New(resolver Resolver, inv Invoker, log *slog.Logger) *Stage {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Stage{resolver: resolver, invoker: inv, log: log, now: time.Now, cache: newResultCache()}
+	return &Stage{resolver: resolver, invoker: inv, log: log, now: time.Now, cache: newResultCache(),
+		httpClient: &http.Client{Timeout: jwksFetchTimeout}, jwks: map[string]*keySource{}}
 }
 
 // SetClock replaces the clock the result cache runs on (for tests).
@@ -83,6 +90,8 @@ func (s *Stage) Order() int { return pipeline.OrderAuthorize }
 type compiled struct {
 	au  *apis.Authorizer
 	ref functions.Ref
+	// scopes are the route's authorizationScopes (JWT).
+	scopes []string
 	// keyPrefix scopes cache keys to the deployment and authorizer.
 	keyPrefix string
 }
@@ -102,6 +111,10 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			return nil, err
 		}
 		if au == nil {
+			continue
+		}
+		if au.Type == apis.AuthorizerJWT {
+			routes[r.RouteKey] = &compiled{au: au, scopes: r.RouteScopes(au.Name)}
 			continue
 		}
 		uri, err := apis.SubstituteStageVariables(au.URI, d.Variables)
@@ -124,6 +137,12 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			}
 			a := routes[c.Route.RouteKey]
 			if a == nil {
+				return next.ServeRequest(w, r, c)
+			}
+			if a.au.Type == apis.AuthorizerJWT {
+				if err := s.verifyJWT(r, c, a.au, a.scopes); err != nil {
+					return err
+				}
 				return next.ServeRequest(w, r, c)
 			}
 			in := input{c: c, arn: MethodARN(c), header: r.Header.Get, query: queryOf(r)}
