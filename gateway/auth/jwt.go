@@ -136,6 +136,12 @@ func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authori
 	if b, ok := strings.CutPrefix(tok, "Bearer "); ok {
 		tok = strings.TrimSpace(b)
 	}
+	// A token verified before (same issuer and audiences) is not verified again
+	// until its entry lapses: at its exp, and at most verifiedTTL after the check.
+	cacheKey := "jwt\x00" + au.Issuer + "\x00" + strings.Join(au.Audience, ",") + "\x00" + tok
+	if res := s.cache.get(cacheKey, s.now()); res != nil {
+		return setJWT(c, au, res.context, scopes)
+	}
 	msg, err := jws.Parse([]byte(tok))
 	if err != nil || len(msg.Signatures()) != 1 {
 		return jwtError("the token is malformed", fmt.Errorf("authorizer %q: token: %v", au.Name, err))
@@ -175,6 +181,21 @@ func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authori
 	if !audienceOK(claims, au.Audience) {
 		return jwtError("the token has an invalid audience", fmt.Errorf("authorizer %q: aud/client_id not in %v", au.Name, au.Audience))
 	}
+	now := s.now()
+	until := now.Add(verifiedTTL)
+	if exp, ok := claims["exp"].(float64); ok && time.Unix(int64(exp), 0).Before(until) {
+		until = time.Unix(int64(exp), 0)
+	}
+	s.cache.put(cacheKey, &result{context: claims}, until, now)
+	return setJWT(c, au, claims, scopes)
+}
+
+// verifiedTTL bounds how long a verified token is trusted without a new check.
+const verifiedTTL = 5 * time.Minute
+
+// setJWT checks the route's scopes against a verified token's claims and sets
+// c.Authorizer.
+func setJWT(c *pipeline.Context, au *apis.Authorizer, claims map[string]any, scopes []string) error {
 	have := tokenScopes(claims)
 	if len(scopes) > 0 && !anyIn(scopes, have) {
 		return &pipeline.Error{Type: pipeline.AccessDenied, Message: "Forbidden", Cause: fmt.Errorf("authorizer %q: token scopes %v include none of %v", au.Name, have, scopes)}
