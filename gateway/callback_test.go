@@ -15,6 +15,7 @@ import (
 
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -29,7 +30,7 @@ func TestCallbackEndpointIsSandboxFacing(t *testing.T) {
 	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
 	gw := New(Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.2:0"}, e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
 	gw.EnableWebSockets(m)
-	srv := NewServer(gw, nil)
+	srv := NewServer(gw, nil, listener.Limits{})
 	if err := srv.Start(context.Background()); err != nil {
 		t.Skipf("cannot bind 127.0.0.2 here: %v", err)
 	}

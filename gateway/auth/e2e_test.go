@@ -18,8 +18,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
-	"github.com/portico-dev/portico/internal/testenv"
 )
 
 var (
@@ -38,7 +38,7 @@ func authfnZip(t *testing.T) []byte {
 			return
 		}
 		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "bootstrap"), "./gateway/auth/testdata/authfn")
-		cmd.Dir = testenv.RepoRoot()
+		cmd.Dir = apptest.RepoRoot()
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			fnErr = fmt.Errorf("%w: %s", err, out)
@@ -128,7 +128,7 @@ func authorizerOf(t *testing.T, a answer) map[string]any {
 // REQUEST authorizers (functions built by the test), deploys it and calls it
 // through the real listener.
 func TestLambdaAuthorizersEndToEnd(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{})
+	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	createFunction(t, c, "authz", 2)
 	createFunction(t, c, "echo", 5)
@@ -229,7 +229,7 @@ func TestLambdaAuthorizersEndToEnd(t *testing.T) {
 // TestUnenforcedAccessControlRefused checks that declaring access control Portico
 // does not enforce fails the import with a clear error instead of a warning.
 func TestUnenforcedAccessControlRefused(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{})
+	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	cases := map[string]string{
 		"jwt on REST": `{"openapi":"3.0.1","info":{"title":"x","version":"1"},
@@ -280,7 +280,7 @@ func lambdaScheme(authorizer map[string]any) map[string]any {
 // with simple responses (its context in requestContext.authorizer.lambda) and a
 // WebSocket $connect authorizer whose context reaches a later message's event.
 func TestHTTPAndWebSocketAuthorizersEndToEnd(t *testing.T) {
-	env := testenv.Start(t, testenv.Options{})
+	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	createFunction(t, c, "authz", 2)
 	createFunction(t, c, "echo", 5)

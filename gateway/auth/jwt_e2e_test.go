@@ -20,8 +20,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/gateway/auth"
-	"github.com/portico-dev/portico/internal/testenv"
 )
 
 // issuer is an OIDC issuer served by the test: discovery, a JWKS it can
@@ -111,7 +111,7 @@ func (is *issuer) token(t *testing.T, alg, kid string, key any, claims map[strin
 func TestJWTAuthorizerEndToEnd(t *testing.T) {
 	is := newIssuer(t)
 	var stage *auth.Stage
-	env := testenv.Start(t, testenv.Options{Populate: []any{&stage}})
+	env := apptest.Start(t, apptest.Options{Populate: []any{&stage}})
 	var offset atomic.Int64
 	stage.SetClock(func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
 	c := env.Client()
