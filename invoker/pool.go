@@ -54,20 +54,35 @@ func poolKey(cfg *functions.Config) string {
 // acquire returns a sandbox blocked in next, reserved for the caller.
 func (p *pool) acquire(ctx context.Context) grant {
 	p.mu.Lock()
-	p.lastUsed = p.inv.clock.Now()
-	if n := len(p.idle); n > 0 {
+	now := p.inv.clock.Now()
+	p.lastUsed = now
+	var retired []*sandbox
+	for n := len(p.idle); n > 0; n = len(p.idle) {
 		sb := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		sb.mu.Lock()
+		if sb.retiring(now) {
+			// Its credentials are about to expire: a successor starts with
+			// fresh ones.
+			sb.mu.Unlock()
+			retired = append(retired, sb)
+			continue
+		}
 		sb.state = stReserved
 		sb.mu.Unlock()
 		p.mu.Unlock()
+		for _, old := range retired {
+			old.stop()
+		}
 		return grant{sb: sb}
 	}
 	w := &waiter{ch: make(chan grant, 1)}
 	p.waiters = append(p.waiters, w)
 	p.fillLocked()
 	p.mu.Unlock()
+	for _, old := range retired {
+		old.stop()
+	}
 
 	select {
 	case g := <-w.ch:
@@ -131,7 +146,7 @@ func (p *pool) ready(sb *sandbox) {
 		p.mu.Unlock()
 		return
 	}
-	if sb.isStopping() || p.stale || sb.retiring(time.Now()) {
+	if sb.isStopping() || p.stale || sb.retiring(p.inv.clock.Now()) {
 		sb.state = stDead
 		sb.mu.Unlock()
 		p.mu.Unlock()
