@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -18,7 +17,6 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/auth"
 	"github.com/portico-dev/portico/invoker"
-	"github.com/portico-dev/portico/store"
 )
 
 // headerTransport adds one header to every request.
@@ -44,26 +42,13 @@ func clientWith(name, value string) *http.Client {
 // benchAuthGateway serves a on a loopback listener with the authorize stage.
 func benchAuthGateway(b *testing.B, a *apis.API, inv *fakeInvoker) string {
 	b.Helper()
-	st, err := store.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
-	svc := apis.NewService(st, nil)
-	ctx := context.Background()
-	created, err := svc.Create(ctx, a)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, _, err := svc.Deploy(ctx, created.ID, apis.DeployInput{StageName: "bench"}); err != nil {
-		b.Fatal(err)
-	}
+	svc, stagePath := benchCreate(b, a, nil)
 	res := &fakeResolver{}
 	gw := New(Config{}, svc, res, inv, nil)
 	gw.Use(auth.New(res, inv, nil))
 	srv := httptest.NewServer(gw)
 	b.Cleanup(srv.Close)
-	return srv.URL + "/" + created.ID + "/bench"
+	return srv.URL + stagePath
 }
 
 // BenchmarkAuth measures gateway throughput through a real listener with a
