@@ -71,13 +71,15 @@ func (s *Server) Handle(pattern string, h HandlerFunc) {
 	})
 }
 
-// ServeHTTP serves the admin API (authentication included).
+// ServeHTTP serves the admin API (authentication included). Authentication is
+// decided from the headers before any of the body is read (authenticate).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", ids.UUID())
-	if s.cfg.Token != "" && !s.authorized(r) {
-		s.writeError(w, r, errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
-			"missing or invalid admin token: send Authorization: Bearer <token> (portico --token or PORTICO_TOKEN)"))
-		return
+	if s.cfg.Token != "" {
+		if err := s.authenticate(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	s.mux.ServeHTTP(w, r)
 }
@@ -87,30 +89,87 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // AWS_SECRET_ACCESS_KEY=<token>).
 const TokenAccessKeyID = "portico"
 
-// maxSignedBody bounds the body buffered to verify a SigV4 signature (a
-// CreateFunction with a base64 zip).
-const maxSignedBody = 80 << 20
+// Body limits of the admin routes: what authenticate reads, at most, to verify a
+// SigV4 signature that covers the body.
+const (
+	// maxImageBody bounds an image archive signed without X-Amz-Content-Sha256
+	// (with it, or with the bearer token, the archive streams unbounded).
+	maxImageBody = 80 << 20
+	// maxDefaultBody bounds every other route's body.
+	maxDefaultBody = 6 << 20
+)
 
-// authorized accepts "Authorization: Bearer <token>", or a SigV4 signature made
-// with access key id "portico" and the token as the secret.
-func (s *Server) authorized(r *http.Request) bool {
+// bodyLimit is the most that the route serving r reads of its body.
+func (s *Server) bodyLimit(r *http.Request) int64 {
+	_, pattern := s.mux.Handler(r)
+	switch {
+	case pattern == "POST /portico/v1/images/import":
+		return maxImageBody
+	case strings.HasSuffix(pattern, "/code"), pattern == "POST /2015-03-31/functions",
+		pattern == "POST /2015-03-31/functions/{$}":
+		return maxCodeBody
+	case strings.HasSuffix(pattern, "/invocations"):
+		return maxInvokeBody
+	}
+	return maxDefaultBody
+}
+
+var errAuth = errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
+	"missing or invalid admin token: send Authorization: Bearer <token> (portico --token or PORTICO_TOKEN)")
+
+// authenticate accepts "Authorization: Bearer <token>", or a SigV4 signature
+// made with access key id "portico" and the token as the secret. The signature's
+// form, scope, date and key are checked from the headers first; only then is the
+// body read, within the route's limit, to check the signature over it, or, when
+// X-Amz-Content-Sha256 names the body's hash, the signature is checked at once
+// and the body streams to the handler, held to that hash as it is read.
+func (s *Server) authenticate(r *http.Request) error {
 	h := r.Header.Get("Authorization")
 	if got, ok := strings.CutPrefix(h, "Bearer "); ok {
-		return subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1
+		if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1 {
+			return nil
+		}
+		return errAuth
 	}
 	if !strings.HasPrefix(h, "AWS4-HMAC-SHA256 ") {
-		return false
+		return errAuth
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxSignedBody+1))
-	if err != nil || len(body) > maxSignedBody {
-		return false
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	v := sigv4.Verifier{Secret: func(id string) (string, bool) {
 		return s.cfg.Token, id == TokenAccessKeyID
 	}}
-	_, err = v.Verify(r, body)
-	return err == nil
+	p, err := v.Check(r)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errAuth, err)
+	}
+	if declared := p.DeclaredHash(); declared != "" {
+		if err := p.VerifyHash(declared); err != nil {
+			return fmt.Errorf("%w: %w", errAuth, err)
+		}
+		if declared != sigv4.UnsignedPayload {
+			r.Body = readCloser{sigv4.HashingReader(r.Body, declared), r.Body}
+		}
+		return nil
+	}
+	limit := s.bodyLimit(r)
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return fmt.Errorf("read request body: %w: %w", err, errdefs.ErrInvalid)
+	}
+	if int64(len(body)) > limit {
+		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
+			fmt.Sprintf("Request must be smaller than %d bytes for this operation", limit))
+	}
+	if err := p.VerifyBody(body); err != nil {
+		return fmt.Errorf("%w: %w", errAuth, err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return nil
+}
+
+// readCloser reads through a wrapper and closes the original body.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // Start binds the listener and serves in the background.
@@ -145,6 +204,15 @@ func (s *Server) Stop(ctx context.Context) error {
 		return nil
 	}
 	return s.srv.Shutdown(ctx)
+}
+
+// genericServerError is the message AWS gives a 5xx of type typ: Lambda's
+// ServiceException, or the generic one of other services.
+func genericServerError(typ string) string {
+	if typ == "ServiceException" {
+		return "The AWS Lambda service encountered an internal error."
+	}
+	return "Internal server error"
 }
 
 // writeJSON writes v as JSON with status.
@@ -185,7 +253,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, typ = http.StatusGatewayTimeout, "ServiceException"
 	}
 	body := map[string]string{"Type": "User", "message": err.Error()}
-	if errors.As(err, &k) {
+	if errors.As(err, &k) && status < 500 {
 		if k.Type != "" {
 			typ = k.Type
 		}
@@ -195,8 +263,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	if status >= 500 {
-		body["Type"] = "Service"
-		s.log.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		// The detail stays in the log, under the request id the client sees.
+		if k != nil && k.Type != "" {
+			typ = k.Type
+		}
+		body = map[string]string{"Type": "Service", "message": genericServerError(typ)}
+		s.log.Error("admin request failed", "requestId", w.Header().Get("X-Amzn-RequestId"), "method", r.Method,
+			"path", r.URL.Path, "status", status, "err", err)
 	}
 	w.Header().Set("x-amzn-ErrorType", typ)
 	_ = writeJSON(w, status, body)

@@ -44,6 +44,7 @@ func newBenchServer(tb testing.TB, cfg Config) (*Manager, *httptest.Server, stri
 	sel, _ := routeselect.Parse("")
 	d := benchDispatcher{&Routes{Selector: sel, Keys: map[string]bool{"$connect": false, "$disconnect": false, "$default": false}}}
 	m := New(cfg, nil)
+	m.SetIntegrations(fakeIntegrations{testAPI + "/" + testStage + "/bench": true})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		if len(parts) == 4 && parts[2] == "@connections" {
@@ -248,8 +249,8 @@ func BenchmarkConnectionsPost(b *testing.B) {
 		time.Sleep(time.Millisecond)
 	}
 	id := m.List("", "")[0].ConnectionID
-	key, secret, _ := m.Issue("bench")
-	creds := aws.Credentials{AccessKeyID: key, SecretAccessKey: secret}
+	cr := m.Issue("bench")
+	creds := aws.Credentials{AccessKeyID: cr.AccessKeyID, SecretAccessKey: cr.SecretAccessKey, SessionToken: cr.SessionToken}
 	signer := v4.NewSigner()
 	body := []byte(`{"message":"hello from a function","n":12345}`)
 	hash := sigv4.HashHex(body)

@@ -95,6 +95,9 @@ type Config struct {
 	// domainName. Module sets it from the runtime (GatewayHoster, else HostAddr);
 	// empty means the address the upgrade arrived on.
 	CallbackHost string `yaml:"callback-host"`
+	// CredentialTTL is how long the credentials issued to a sandbox stay valid
+	// (6 h); the invoker retires a sandbox before its credentials expire.
+	CredentialTTL time.Duration `yaml:"credential-ttl"`
 }
 
 // DefaultConfig returns the defaults (API Gateway's quotas where it has them).
@@ -115,6 +118,7 @@ func DefaultConfig() Config {
 		HandshakeTimeout:  10 * time.Second,
 		DisconnectTimeout: 30 * time.Second,
 		SigningMaxSkew:    15 * time.Minute,
+		CredentialTTL:     6 * time.Hour,
 	}
 }
 
@@ -150,6 +154,7 @@ func (c Config) withDefaults() Config {
 	setDur(&c.HandshakeTimeout, d.HandshakeTimeout)
 	setDur(&c.DisconnectTimeout, d.DisconnectTimeout)
 	setDur(&c.SigningMaxSkew, d.SigningMaxSkew)
+	setDur(&c.CredentialTTL, d.CredentialTTL)
 	return c
 }
 
@@ -231,11 +236,14 @@ type Info struct {
 
 // Manager is the registry of live connections. Safe for concurrent use.
 type Manager struct {
-	cfg      Config
-	log      *slog.Logger
-	creds    *issuer
-	upgrader websocket.Upgrader
-	now      func() time.Time
+	cfg   Config
+	log   *slog.Logger
+	creds *issuer
+	// integrations and principals scope credentials (credentials.go).
+	integrations Integrations
+	principals   Principals
+	upgrader     websocket.Upgrader
+	now          func() time.Time
 
 	mu       sync.RWMutex
 	conns    map[string]*Conn
@@ -275,15 +283,6 @@ func (m *Manager) Config() Config { return m.cfg }
 
 // SetClock replaces the clock (for tests).
 func (m *Manager) SetClock(now func() time.Time) { m.now = now }
-
-// Issue returns credentials for a sandbox of function: an access key id and
-// secret that the @connections API accepts as SigV4 signing credentials. It
-// implements invoker.CredentialIssuer. The credentials stay valid for the life of
-// this Manager (sandboxes do not outlive it); no state is kept per credential.
-func (m *Manager) Issue(function string) (accessKeyID, secretAccessKey, sessionToken string) {
-	id, secret := m.creds.issue()
-	return id, secret, ""
-}
 
 // Len returns the number of live connections.
 func (m *Manager) Len() int {

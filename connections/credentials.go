@@ -1,13 +1,20 @@
 package connections
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
 	"encoding/base64"
+	"fmt"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/invoker"
 )
 
 // accessKeyPrefix starts every access key id Portico issues; like AWS's ids they
@@ -18,9 +25,16 @@ const accessKeyPrefix = "PTCO"
 // people signing @connections calls with the AWS CLI.
 const AdminAccessKeyID = "portico"
 
-// issuer makes sandbox credentials without keeping any: an access key id is a
-// random nonce, and its secret is an HMAC of the id under a key that lives as long
-// as the process (and with it every sandbox). Safe for concurrent use.
+// tokenVersion starts every session token Portico issues.
+const tokenVersion = "ptco1"
+
+// issuer makes sandbox credentials without keeping any. A credential names the
+// function that holds it and when it expires, both in its session token
+// ("ptco1.<base64url function>.<unix expiry>"); the access key id is a random
+// nonce; the secret is an HMAC, under a key that lives as long as the process, of
+// the id and the token, so that a token altered to name another function or a
+// later expiry no longer matches the secret the sandbox signs with. Safe for
+// concurrent use.
 type issuer struct {
 	key [32]byte
 }
@@ -33,40 +47,77 @@ func newIssuer() *issuer {
 
 var keyEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-func (i *issuer) issue() (id, secret string) {
+func (i *issuer) issue(function string, expires time.Time) (id, secret, token string) {
 	var nonce [10]byte
 	_, _ = rand.Read(nonce[:])
 	id = accessKeyPrefix + keyEncoding.EncodeToString(nonce[:])
-	return id, i.derive(id)
+	token = tokenVersion + "." + base64.RawURLEncoding.EncodeToString([]byte(function)) + "." + strconv.FormatInt(expires.Unix(), 10)
+	return id, i.derive(id, token), token
 }
 
-func (i *issuer) derive(id string) string {
+func (i *issuer) derive(id, token string) string {
 	m := hmac.New(sha256.New, i.key[:])
 	m.Write([]byte(id))
+	m.Write([]byte{'\n'})
+	m.Write([]byte(token))
 	return base64.StdEncoding.EncodeToString(m.Sum(nil)[:30]) // 40 characters, as AWS's
 }
 
-// secret returns the secret of an access key id this issuer made.
-func (i *issuer) secret(id string) (string, bool) {
+// parseToken returns the function and expiry a session token names.
+func parseToken(token string) (function string, expires time.Time, ok bool) {
+	f := strings.Split(token, ".")
+	if len(f) != 3 || f[0] != tokenVersion {
+		return "", time.Time{}, false
+	}
+	fn, err := base64.RawURLEncoding.DecodeString(f[1])
+	if err != nil || len(fn) == 0 {
+		return "", time.Time{}, false
+	}
+	exp, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	return string(fn), time.Unix(exp, 0), true
+}
+
+// secret returns the secret of an access key id and session token this issuer
+// made, whatever their expiry (the caller checks it).
+func (i *issuer) secret(id, token string) (string, bool) {
 	if len(id) != len(accessKeyPrefix)+16 || !strings.HasPrefix(id, accessKeyPrefix) {
 		return "", false
 	}
 	if _, err := keyEncoding.DecodeString(id[len(accessKeyPrefix):]); err != nil {
 		return "", false
 	}
-	return i.derive(id), true
+	if _, _, ok := parseToken(token); !ok {
+		return "", false
+	}
+	return i.derive(id, token), true
 }
 
-// secretFor resolves an access key id for the SigV4 verifier: issued credentials,
-// and the admin token under AdminAccessKeyID.
-func (m *Manager) secretFor(id string) (string, bool) {
+// Issue returns credentials for a sandbox of function: an access key id, secret
+// and session token that the @connections API accepts as SigV4 signing
+// credentials for the connections of APIs whose routes integrate function, until
+// they expire (Config.CredentialTTL after issue). It implements
+// invoker.CredentialIssuer; the invoker retires a sandbox before its credentials
+// expire, so a sandbox is renewed with fresh ones. No state is kept per
+// credential.
+func (m *Manager) Issue(function string) invoker.Credentials {
+	expires := m.now().Add(m.cfg.CredentialTTL)
+	id, secret, token := m.creds.issue(function, expires)
+	return invoker.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token, Expires: expires}
+}
+
+// sessionSecret resolves an access key id and session token for the SigV4
+// verifier: issued credentials, and the admin token under AdminAccessKeyID.
+func (m *Manager) sessionSecret(id, token string) (string, bool) {
 	if id == AdminAccessKeyID {
 		if m.cfg.AdminToken == "" {
 			return "", false
 		}
 		return m.cfg.AdminToken, true
 	}
-	return m.creds.secret(id)
+	return m.creds.secret(id, token)
 }
 
 // bearerOK reports whether the request carries the admin token as a bearer token.
@@ -76,4 +127,79 @@ func (m *Manager) bearerOK(authorization string) bool {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(tok), []byte(m.cfg.AdminToken)) == 1
+}
+
+// Integrations tells the @connections API which functions may manage an API's
+// connections. The connections package declares it; the gateway provides it.
+type Integrations interface {
+	// Integrates reports whether a route of apiID's stage (as deployed there)
+	// integrates function.
+	Integrates(ctx context.Context, apiID, stage, function string) (bool, error)
+}
+
+// Principals resolves access keys other than the ones Issue makes (IAM users'
+// keys) and decides whether their holder may call execute-api:ManageConnections
+// on a connection's ARN. Optional; the IAM package provides it.
+type Principals interface {
+	// Secret returns an access key's secret, or false when the key is unknown.
+	Secret(accessKeyID string) (string, bool)
+	// AllowManageConnections reports whether the key's holder may manage
+	// connections at resource (an execute-api ARN).
+	AllowManageConnections(ctx context.Context, accessKeyID, resource string) (bool, error)
+}
+
+// SetIntegrations sets how function credentials are scoped; call it before
+// serving. Without it, function credentials manage no connection.
+func (m *Manager) SetIntegrations(i Integrations) { m.integrations = i }
+
+// SetPrincipals sets the IAM principals whose keys may sign @connections calls.
+func (m *Manager) SetPrincipals(p Principals) { m.principals = p }
+
+// mayManage decides whether a verified caller may manage connection c: the admin
+// token may manage any; function credentials those of APIs whose routes
+// integrate the function, until they expire; IAM keys what their policies allow.
+func (m *Manager) mayManage(ctx context.Context, accessKeyID, token string, c *Conn) error {
+	if accessKeyID == AdminAccessKeyID {
+		return nil
+	}
+	if strings.HasPrefix(accessKeyID, accessKeyPrefix) {
+		fn, expires, ok := parseToken(token)
+		if !ok {
+			return fmt.Errorf("access key %s carries no Portico session token: %w", accessKeyID, errForbidden)
+		}
+		if !m.now().Before(expires) {
+			return fmt.Errorf("credentials of function %q expired at %s: %w", fn, expires.UTC().Format(time.RFC3339), errForbidden)
+		}
+		if m.integrations == nil {
+			return fmt.Errorf("function %q: no integrations to scope its credentials: %w", fn, errForbidden)
+		}
+		ok, err := m.integrations.Integrates(ctx, c.apiID, c.stage, fn)
+		if err != nil {
+			return fmt.Errorf("function %q on api %s stage %s: %w: %w", fn, c.apiID, c.stage, err, errForbidden)
+		}
+		if !ok {
+			return fmt.Errorf("function %q is integrated by no route of api %s stage %s: %w", fn, c.apiID, c.stage, errForbidden)
+		}
+		return nil
+	}
+	if m.principals != nil {
+		arn := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/POST/@connections/%s", functions.Region, functions.AccountID, c.apiID, c.stage, c.id)
+		ok, err := m.principals.AllowManageConnections(ctx, accessKeyID, arn)
+		if err == nil && ok {
+			return nil
+		}
+		return fmt.Errorf("access key %s may not manage %s (%v): %w", accessKeyID, arn, err, errForbidden)
+	}
+	return fmt.Errorf("access key %s: %w", accessKeyID, errForbidden)
+}
+
+// secretFor resolves any access key id the @connections API accepts.
+func (m *Manager) secretFor(id, token string) (string, bool) {
+	if s, ok := m.sessionSecret(id, token); ok || id == AdminAccessKeyID || strings.HasPrefix(id, accessKeyPrefix) {
+		return s, ok
+	}
+	if m.principals != nil {
+		return m.principals.Secret(id)
+	}
+	return "", false
 }

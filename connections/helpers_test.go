@@ -87,6 +87,7 @@ func newTestServer(t *testing.T, cfg Config, keys map[string]bool) *testServer {
 		cfg.AdminToken = testToken
 	}
 	ts := &testServer{m: New(cfg, nil), d: newFakeDispatcher(keys)}
+	ts.m.SetIntegrations(fakeIntegrations{testAPI + "/" + testStage + "/chat": true, testAPI + "/" + testStage + "/bench": true})
 	ts.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		if len(parts) == 4 && parts[2] == "@connections" {
@@ -175,4 +176,11 @@ func wsDial(d *websocket.Dialer, url string, h http.Header) (*websocket.Conn, in
 		}
 	}
 	return c, status, err
+}
+
+// fakeIntegrations says which functions ("api/stage/function") routes integrate.
+type fakeIntegrations map[string]bool
+
+func (f fakeIntegrations) Integrates(_ context.Context, apiID, stage, function string) (bool, error) {
+	return f[apiID+"/"+stage+"/"+function], nil
 }

@@ -37,8 +37,18 @@ var errForbidden = &errdefs.Kinded{Kind: errdefs.ErrForbidden, Type: "ForbiddenE
 
 func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID, stage, id string) error {
 	authz := r.Header.Get("Authorization")
-	if authz == "" {
+	if authz == "" && r.URL.Query().Get("X-Amz-Signature") == "" {
 		return fmt.Errorf("unsigned @connections request: %w", errForbidden)
+	}
+	bearer := m.bearerOK(authz)
+	var pending *sigv4.Pending
+	if !bearer {
+		v := sigv4.Verifier{SessionSecret: m.secretFor, Service: SigningService, MaxSkew: m.cfg.SigningMaxSkew, Now: m.now}
+		p, err := v.Check(r)
+		if err != nil {
+			return fmt.Errorf("%w: %w", errForbidden, err)
+		}
+		pending = p
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(m.cfg.MaxMessageBytes)+1))
 	if err != nil {
@@ -48,10 +58,16 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 		return &errdefs.Kinded{Kind: errdefs.ErrTooLarge, Type: "PayloadTooLargeException",
 			Message: fmt.Sprintf("Message of more than %d bytes", m.cfg.MaxMessageBytes)}
 	}
-	if !m.bearerOK(authz) {
-		v := sigv4.Verifier{Secret: m.secretFor, Service: SigningService, MaxSkew: m.cfg.SigningMaxSkew, Now: m.now}
-		if _, err := v.Verify(r, body); err != nil {
+	if pending != nil {
+		if err := pending.VerifyBody(body); err != nil {
 			return fmt.Errorf("%w: %w", errForbidden, err)
+		}
+		c, err := m.get(apiID, stage, id)
+		if err != nil {
+			return err
+		}
+		if err := m.mayManage(r.Context(), pending.Credential.AccessKeyID, pending.SessionToken, c); err != nil {
+			return err
 		}
 	}
 	switch r.Method {

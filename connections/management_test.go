@@ -22,10 +22,14 @@ import (
 // the way AWS's samples build it: "https://" + domainName + "/" + stage (here
 // http, and with the API in the path).
 func sdkClient(endpoint, id, secret string) *apigatewaymanagementapi.Client {
+	return sdkClientToken(endpoint, id, secret, "")
+}
+
+func sdkClientToken(endpoint, id, secret, token string) *apigatewaymanagementapi.Client {
 	return apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
 		BaseEndpoint: aws.String(endpoint),
 		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider(id, secret, ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(id, secret, token),
 	})
 }
 
@@ -33,8 +37,9 @@ func TestManagementSDK(t *testing.T) {
 	ts := newTestServer(t, Config{}, chatKeys())
 	ws := ts.dial(t, "")
 	id := ts.waitConns(t, 1)[0].ConnectionID
-	key, secret, _ := ts.m.Issue("chat")
-	cl := sdkClient(ts.url, key, secret)
+	cr := ts.m.Issue("chat")
+	key, secret := cr.AccessKeyID, cr.SecretAccessKey
+	cl := sdkClientToken(ts.url, key, secret, cr.SessionToken)
 	ctx := context.Background()
 
 	if _, err := cl.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte("hello from a function")}); err != nil {
@@ -68,7 +73,7 @@ func TestManagementSDK(t *testing.T) {
 		t.Fatalf("oversized post: %v", err)
 	}
 	// Wrong secret: 403.
-	bad := sdkClient(ts.url, key, secret+"x")
+	bad := sdkClientToken(ts.url, key, secret+"x", cr.SessionToken)
 	_, err = bad.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte("x")})
 	var forbidden *types.ForbiddenException
 	if !errors.As(err, &forbidden) {
@@ -184,24 +189,62 @@ func TestManagementHTTP(t *testing.T) {
 
 func TestIssuedCredentials(t *testing.T) {
 	m := New(Config{}, nil)
-	id, secret, token := m.Issue("fn")
-	if len(id) != 20 || len(secret) != 40 || token != "" {
-		t.Fatalf("Issue = %q %q %q", id, secret, token)
+	cr := m.Issue("fn")
+	id, secret, token := cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken
+	if len(id) != 20 || len(secret) != 40 || token == "" || cr.Expires.IsZero() {
+		t.Fatalf("Issue = %+v", cr)
 	}
-	if got, ok := m.secretFor(id); !ok || got != secret {
+	if got, ok := m.secretFor(id, token); !ok || got != secret {
 		t.Fatalf("secretFor(issued) = %q %v", got, ok)
 	}
-	if _, ok := m.secretFor(id[:19] + "1"); ok {
+	if _, ok := m.secretFor(id[:19]+"1", token); ok {
 		t.Fatalf("a malformed id resolved")
 	}
-	if _, ok := New(Config{}, nil).secretFor(id); !ok {
-		// Another manager derives some secret for a well-formed id, but not this one.
-		t.Fatalf("well-formed ids always resolve")
+	if s, ok := m.secretFor(id, strings.Replace(token, "Zm4", "Zm5", 1)); ok && s == secret {
+		t.Fatalf("a token naming another function kept the secret")
 	}
-	if s, _ := New(Config{}, nil).secretFor(id); s == secret {
+	if s, _ := New(Config{}, nil).secretFor(id, token); s == secret {
 		t.Fatalf("another manager derived the same secret")
 	}
-	if _, ok := m.secretFor(AdminAccessKeyID); ok {
+	if _, ok := m.secretFor(AdminAccessKeyID, ""); ok {
 		t.Fatalf("admin key accepted without an admin token")
+	}
+}
+
+// TestCredentialsScoped checks that a function's credentials manage only the
+// connections of APIs whose routes integrate it, and only until they expire.
+func TestCredentialsScoped(t *testing.T) {
+	ts := newTestServer(t, Config{CredentialTTL: time.Hour}, chatKeys())
+	now := time.Now()
+	ts.m.SetClock(func() time.Time { return now })
+	_ = ts.dial(t, "")
+	id := ts.waitConns(t, 1)[0].ConnectionID
+	ctx := context.Background()
+	post := func(fn string) error {
+		cr := ts.m.Issue(fn)
+		_, err := sdkClientToken(ts.url, cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken).
+			GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
+		return err
+	}
+	if err := post("chat"); err != nil {
+		t.Fatalf("integrated function: %v", err)
+	}
+	var forbidden *types.ForbiddenException
+	if err := post("someone-else"); !errors.As(err, &forbidden) {
+		t.Fatalf("function no route integrates: %v, want ForbiddenException", err)
+	}
+	// Without its session token the key is refused.
+	cr := ts.m.Issue("chat")
+	if _, err := sdkClient(ts.url, cr.AccessKeyID, cr.SecretAccessKey).GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)}); !errors.As(err, &forbidden) {
+		t.Fatalf("no session token: %v", err)
+	}
+	// Expired: the manager's clock passes the expiry (the SDK signs with the
+	// real clock, so the signature's date stays valid).
+	cr = ts.m.Issue("chat")
+	ts.m.SetClock(func() time.Time { return now.Add(time.Hour + time.Second) })
+	_, err := sdkClientToken(ts.url, cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken).
+		GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
+	if !errors.As(err, &forbidden) {
+		t.Fatalf("expired credentials: %v", err)
 	}
 }

@@ -84,6 +84,14 @@ func benchGateway(b *testing.B, a *apis.API, vars map[string]string) (base strin
 // by its Server) on listen; it returns the gateway and the stage's path.
 func benchDeploy(b *testing.B, listen string, a *apis.API, vars map[string]string) (*Gateway, string) {
 	b.Helper()
+	svc, stagePath := benchCreate(b, a, vars)
+	return New(Config{Listen: listen}, svc, nil, nil, nil), stagePath
+}
+
+// benchCreate creates a in a new store and deploys it on stage "bench"; it
+// returns the service and the stage's path.
+func benchCreate(b *testing.B, a *apis.API, vars map[string]string) (*apis.Service, string) {
+	b.Helper()
 	st, err := store.Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -98,7 +106,7 @@ func benchDeploy(b *testing.B, listen string, a *apis.API, vars map[string]strin
 	if _, _, err := svc.Deploy(ctx, created.ID, apis.DeployInput{StageName: "bench", Variables: vars}); err != nil {
 		b.Fatal(err)
 	}
-	return New(Config{Listen: listen}, svc, nil, nil, nil), "/" + created.ID + "/bench"
+	return svc, "/" + created.ID + "/bench"
 }
 
 // mockAPI is the API of the MOCK benchmarks.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"mime"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/wirenames"
+	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
 // requestTimeLayout is API Gateway's requestTime format: "15/May/2020:06:01:09 +0000".
@@ -217,8 +219,24 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		RequestTime:      rc.RequestTime.UTC().Format(requestTimeLayout),
 		RequestTimeEpoch: rc.RequestTime.UnixMilli(),
 		APIID:            rc.APIID,
+		Authorizer:       authorizerV1(&rc.Authorizer),
 	}
 	return ev, nil
+}
+
+// authorizerV1 is the REST event's requestContext.authorizer: the principal id
+// and the authorizer's context values beside it, as API Gateway writes them; nil
+// when no authorizer ran.
+func authorizerV1(a *pipeline.Authorizer) map[string]any {
+	if a.PrincipalID == "" && len(a.Context) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(a.Context)+1)
+	for k, v := range a.Context {
+		out[k] = v
+	}
+	out["principalId"] = a.PrincipalID
+	return out
 }
 
 // buildV2 builds the HTTP API (payload 2.0) event.
@@ -291,8 +309,34 @@ func buildV2(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 			UserAgent: r.UserAgent(),
 		},
 		Authentication: clientCertV2(r),
+		Authorizer:     authorizerV2(&rc.Authorizer),
 	}
 	return ev, nil
+}
+
+// authorizerV2 is the HTTP API event's requestContext.authorizer: a Lambda
+// authorizer's context under "lambda", a JWT's claims and scopes under "jwt".
+func authorizerV2(a *pipeline.Authorizer) *events.APIGatewayV2HTTPRequestContextAuthorizerDescription {
+	switch a.Kind {
+	case "lambda":
+		ctx := a.Context
+		if ctx == nil {
+			ctx = map[string]any{}
+		}
+		return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: ctx}
+	case "jwt":
+		claims := make(map[string]string, len(a.Context))
+		for k, v := range a.Context {
+			if s, ok := v.(string); ok {
+				claims[k] = s
+			} else {
+				b, _ := json.Marshal(v)
+				claims[k] = string(b)
+			}
+		}
+		return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims, Scopes: a.Scopes}}
+	}
+	return nil
 }
 
 // stagePath is the request path including the stage, as API Gateway reports it

@@ -49,6 +49,11 @@ type Config struct {
 	TLSListen string
 	// TLSHandshakeTimeout bounds a TLS handshake (default 10 s).
 	TLSHandshakeTimeout time.Duration
+	// CallbackBind is the host:port (port 0 for any) of the sandbox-facing
+	// @connections endpoint (callback.go). The module sets it to the runtime's
+	// host address; empty means sandboxes call @connections on the public
+	// listener.
+	CallbackBind string
 }
 
 // Defaults.
@@ -127,6 +132,8 @@ type Gateway struct {
 	// plainListen is the plain listener's bound port, for the @connections
 	// domainName of wss connections (tls.go); set by Server.Start.
 	plainListen atomic.Value
+	// connectAuth authorizes WebSocket upgrades ($connect authorizers).
+	connectAuth ConnectAuthorizer
 }
 
 // stageEntry is a stage and its deployment compiled for serving: the router, the

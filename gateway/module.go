@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/invoker"
+	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -33,6 +34,7 @@ type Server struct {
 	tlsCfg *tls.Config        // SetTLS; nil: no TLS listener (tls.go)
 	tlsSrv *http.Server       // serves tlsLn
 	tlsLn  *handshakeListener // the TLS listener
+	cb     *callbackServer
 }
 
 // NewServer returns a server for gw on gw's Config.Listen, with the listener
@@ -71,6 +73,14 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.srv = s.limits.Server(s)
 	s.srv.ConnContext = wirenames.ConnContext
+	if s.gw.ws != nil && s.gw.cfg.CallbackBind != "" {
+		cb, err := s.gw.startCallback(s.gw.cfg.CallbackBind, s.gw.ws.m.Config().CallbackHost)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		s.cb = cb
+	}
 	rl := wirenames.Listener{Listener: ln, MaxHeaderBytes: s.limits.MaxHeaderBytes}
 	go func() {
 		if err := s.srv.Serve(rl); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -91,6 +101,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	defer s.gw.transport.CloseIdleConnections()
 	if s.gw.fast != nil {
 		defer s.gw.fast.CloseIdle()
+	}
+	if s.cb != nil {
+		defer func() { _ = s.cb.stop(ctx) }()
 	}
 	if s.srv == nil {
 		return nil
@@ -148,6 +161,11 @@ type Params struct {
 	Stages []pipeline.Stage `group:"pipeline.stages"`
 	// Domains, when provided, routes custom domain names (tls.go).
 	Domains DomainResolver `optional:"true"`
+	// Runtime, when provided, is where the sandbox-facing @connections endpoint
+	// binds (its HostAddr).
+	Runtime runtimes.Runtime `optional:"true"`
+	// ConnectAuthorizer runs WebSocket $connect authorizers (gateway/auth).
+	ConnectAuthorizer ConnectAuthorizer `optional:"true"`
 }
 
 // ServerParams are the gateway server's fx dependencies.
@@ -169,11 +187,18 @@ type ServerParams struct {
 var Module = fx.Module("gateway",
 	fx.Provide(
 		func(p Params, svc *apis.Service) *Gateway {
-			gw := New(p.Config, svc, p.Aliases, p.Invoker, p.Log.With("component", "gateway"))
+			cfg := p.Config
+			if cfg.CallbackBind == "" && p.Runtime != nil && p.Connections != nil {
+				cfg.CallbackBind = net.JoinHostPort(p.Runtime.HostAddr(), "0")
+			}
+			gw := New(cfg, svc, p.Aliases, p.Invoker, p.Log.With("component", "gateway"))
 			gw.Use(p.Stages...)
 			gw.EnableWebSockets(p.Connections)
 			if p.Domains != nil {
 				gw.SetDomains(p.Domains)
+			}
+			if p.ConnectAuthorizer != nil {
+				gw.SetConnectAuthorizer(p.ConnectAuthorizer)
 			}
 			return gw
 		},

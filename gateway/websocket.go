@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -35,6 +36,9 @@ type wsState struct {
 	badExpr sync.Map
 	// loopbackWarning is given once when sandboxes cannot reach the listener.
 	loopbackWarning sync.Once
+	// callbackDomain is the sandbox-facing @connections endpoint's host:port
+	// (callback.go), once it listens.
+	callbackDomain atomic.Pointer[string]
 }
 
 // EnableWebSockets lets the gateway serve WEBSOCKET APIs through m: upgrades at
@@ -43,6 +47,7 @@ type wsState struct {
 func (g *Gateway) EnableWebSockets(m *connections.Manager) {
 	if m != nil {
 		g.ws = &wsState{m: m}
+		m.SetIntegrations(g)
 	}
 }
 
@@ -105,11 +110,15 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, rc *req
 	return nil
 }
 
-// callbackDomain is the domainName events report: the host at which sandboxes
-// reach the gateway (the runtime's, from connections.Config.CallbackHost) and the
-// port the upgrade arrived on, so that "http://" + domainName + "/" + stage is a
+// callbackDomain is the domainName events report: the sandbox-facing
+// @connections endpoint (callback.go) when it listens; else the host at which
+// sandboxes reach the gateway (the runtime's, from connections.Config.CallbackHost)
+// and the port the upgrade arrived on, so that "http://" + domainName + "/" + stage is a
 // working @connections endpoint for functions.
 func (g *Gateway) callbackDomain(r *http.Request) string {
+	if d := g.ws.callbackDomain.Load(); d != nil {
+		return *d
+	}
 	host := g.ws.m.Config().CallbackHost
 	port := ""
 	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
@@ -204,6 +213,25 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 	for _, o := range g.wsObservers {
 		o.ObserveWebSocket(e.deployed, ev.RequestContext.EventType)
 	}
+	var authorizer map[string]any
+	if ev.RequestContext.EventType == connections.EventConnect && g.connectAuth == nil {
+		if au, _ := e.deployed.API.RouteAuthorizer(route); au != nil {
+			return g.connectRefusal(ev, pipeline.Errorf(pipeline.AuthorizerConfigurationError, "authorizer %q: no authorizer runtime composed", au.Name)), nil
+		}
+	}
+	if ev.RequestContext.EventType == connections.EventConnect && g.connectAuth != nil {
+		az, err := g.connectAuth.AuthorizeConnect(ctx, e.deployed, route, ev)
+		if err != nil {
+			if pe, ok := pipeline.AsError(err); ok {
+				return g.connectRefusal(ev, pe), nil
+			}
+			return nil, err
+		}
+		if az != nil {
+			authorizer = az
+			ev.RequestContext.Authorizer = az
+		}
+	}
 	in := route.Integration
 	rc := &reqCtx{Context: &pipeline.Context{
 		RequestID: ev.RequestContext.RequestID, ExtendedRequestID: ev.RequestContext.ExtendedRequestID, RequestTime: g.now(),
@@ -238,9 +266,16 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 		if err != nil {
 			return nil, err
 		}
-		return parseWSResult(res.Payload)
+		resp, err := parseWSResult(res.Payload)
+		if resp != nil && authorizer != nil {
+			resp.Authorizer = authorizer
+		}
+		return resp, err
 	case apis.IntegrationMock:
 		resp := &connections.Response{StatusCode: http.StatusOK}
+		if authorizer != nil {
+			resp.Authorizer = authorizer
+		}
 		if ir, ok := in.Responses["default"]; ok {
 			if s, ok := apis.ValidateStatus(ir.StatusCode); ok {
 				resp.StatusCode = s
@@ -291,6 +326,41 @@ func (g *Gateway) checkMessage(c *pipeline.Context) *connections.Response {
 			Headers: map[string]string{"x-amzn-ErrorType": def.ErrorType}}
 	}
 	return nil
+}
+
+// ConnectAuthorizer runs the authorizer a WebSocket API's $connect route names.
+// The gateway declares it; gateway/auth provides it. Without one, a $connect
+// that names an authorizer refuses every upgrade (500) rather than admit it
+// unchecked.
+type ConnectAuthorizer interface {
+	AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest) (map[string]any, error)
+}
+
+// SetConnectAuthorizer sets what authorizes WebSocket upgrades; call it before
+// serving.
+func (g *Gateway) SetConnectAuthorizer(a ConnectAuthorizer) { g.connectAuth = a }
+
+// connectRefusal turns an authorizer's refusal of an upgrade into the handshake's
+// answer: the type's status and message, AWS's JSON body; the cause goes to the
+// log.
+func (g *Gateway) connectRefusal(ev *events.APIGatewayWebsocketProxyRequest, pe *pipeline.Error) *connections.Response {
+	d := pe.Type.Default()
+	status, msg, key := d.Status, d.Message, "message"
+	if pe.Status != 0 {
+		status = pe.Status
+	}
+	if pe.Message != "" {
+		msg = pe.Message
+	}
+	if pe.MessageKey != "" {
+		key = pe.MessageKey
+	}
+	g.log.Info("$connect refused by its authorizer", "api", ev.RequestContext.APIID, "stage", ev.RequestContext.Stage, "status", status, "err", pe)
+	body, _ := json.Marshal(map[string]any{key: msg})
+	if d.NilMsg && pe.Message == "" {
+		body = []byte(`{"message":null}`)
+	}
+	return &connections.Response{StatusCode: status, Body: body, Headers: map[string]string{"x-amzn-ErrorType": d.ErrorType}}
 }
 
 // respellHeaders renames the $connect event's headers to the client's spelling

@@ -24,8 +24,26 @@ import (
 // (the @connections API). The invoker declares it; the connections package
 // provides it. Optional.
 type CredentialIssuer interface {
-	Issue(function string) (accessKeyID, secretAccessKey, sessionToken string)
+	// Issue returns credentials for a new sandbox of function.
+	Issue(function string) Credentials
 }
+
+// Credentials are what a sandbox gets in AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. A sandbox is retired (stopped
+// once idle, never handed another invocation) CredentialMargin before Expires,
+// so that its successor starts with fresh credentials.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	// Expires is when the credentials stop being accepted; zero means never.
+	Expires time.Time
+}
+
+// CredentialMargin is how long before its credentials expire a sandbox is
+// retired: longer than the longest invocation (900 s), so that no invocation
+// runs with credentials that expire under it.
+const CredentialMargin = 20 * time.Minute
 
 // Resolver resolves a qualifier (an alias, for provisioned concurrency) to the
 // version it names. The invoker declares it; aliases provides it. Optional.

@@ -44,7 +44,8 @@ func (i *Invoker) scheduleTick() {
 }
 
 // reap stops sandboxes idle for longer than IdleTimeout, keeping each pool's
-// provisioned minimum. A version that is not in use (Usage) and that no call used
+// provisioned minimum, and idle sandboxes whose credentials near expiry (provision
+// then starts their successors). A version that is not in use (Usage) and that no call used
 // in the last UnusedIdleTimeout keeps its idle sandboxes only UnusedIdleTimeout.
 func (i *Invoker) reap() {
 	now := i.clock.Now()
@@ -52,9 +53,9 @@ func (i *Invoker) reap() {
 	unusedCutoff := now.Add(-i.p.Config.UnusedIdleTimeout)
 	for _, p := range i.poolList() {
 		if i.unused(p, unusedCutoff) {
-			p.reapIdle(unusedCutoff)
+			p.reapIdle(unusedCutoff, now)
 		} else {
-			p.reapIdle(cutoff)
+			p.reapIdle(cutoff, now)
 		}
 	}
 }
@@ -77,8 +78,9 @@ func (i *Invoker) unused(p *pool, cutoff time.Time) bool {
 }
 
 // reapIdle stops the pool's sandboxes idle since before cutoff, down to its
-// provisioned minimum, and its spare if the pool was last used before cutoff.
-func (p *pool) reapIdle(cutoff time.Time) {
+// provisioned minimum, and those retiring at now (whatever the minimum), and its
+// spare if the pool was last used before cutoff.
+func (p *pool) reapIdle(cutoff, now time.Time) {
 	var old []*sandbox
 	p.mu.Lock()
 	keep := p.idle[:0]
@@ -86,8 +88,9 @@ func (p *pool) reapIdle(cutoff time.Time) {
 	for _, sb := range p.idle {
 		sb.mu.Lock()
 		expired := sb.idleSince.Before(cutoff)
+		retiring := sb.retiring(now)
 		sb.mu.Unlock()
-		if expired && alive > p.minWarm {
+		if retiring || expired && alive > p.minWarm {
 			old = append(old, sb)
 			alive--
 			continue

@@ -54,20 +54,35 @@ func poolKey(cfg *functions.Config) string {
 // acquire returns a sandbox blocked in next, reserved for the caller.
 func (p *pool) acquire(ctx context.Context) grant {
 	p.mu.Lock()
-	p.lastUsed = p.inv.clock.Now()
-	if n := len(p.idle); n > 0 {
+	now := p.inv.clock.Now()
+	p.lastUsed = now
+	var retired []*sandbox
+	for n := len(p.idle); n > 0; n = len(p.idle) {
 		sb := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		sb.mu.Lock()
+		if sb.retiring(now) {
+			// Its credentials are about to expire: a successor starts with
+			// fresh ones.
+			sb.mu.Unlock()
+			retired = append(retired, sb)
+			continue
+		}
 		sb.state = stReserved
 		sb.mu.Unlock()
 		p.mu.Unlock()
+		for _, old := range retired {
+			old.stop()
+		}
 		return grant{sb: sb}
 	}
 	w := &waiter{ch: make(chan grant, 1)}
 	p.waiters = append(p.waiters, w)
 	p.fillLocked()
 	p.mu.Unlock()
+	for _, old := range retired {
+		old.stop()
+	}
 
 	select {
 	case g := <-w.ch:
@@ -131,7 +146,7 @@ func (p *pool) ready(sb *sandbox) {
 		p.mu.Unlock()
 		return
 	}
-	if sb.isStopping() || p.stale {
+	if sb.isStopping() || p.stale || sb.retiring(p.inv.clock.Now()) {
 		sb.state = stDead
 		sb.mu.Unlock()
 		p.mu.Unlock()
@@ -525,10 +540,13 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "provisioned-concurrency"
 	}
 	if i.p.Credentials != nil {
-		id, secret, token := i.p.Credentials.Issue(cfg.FunctionName)
-		env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = id, secret
-		if token != "" {
-			env["AWS_SESSION_TOKEN"] = token
+		cr := i.p.Credentials.Issue(cfg.FunctionName)
+		env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = cr.AccessKeyID, cr.SecretAccessKey
+		if cr.SessionToken != "" {
+			env["AWS_SESSION_TOKEN"] = cr.SessionToken
+		}
+		if !cr.Expires.IsZero() {
+			sb.retireAt = cr.Expires.Add(-CredentialMargin)
 		}
 	}
 	for k, v := range cfg.Environment {

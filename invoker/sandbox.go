@@ -65,6 +65,15 @@ type sandbox struct {
 	initDuration time.Duration
 	invocations  int
 	idleSince    time.Time
+	// retireAt, when set, is when the sandbox's credentials are about to expire:
+	// from then on it takes no invocation and is stopped (spec sets it).
+	retireAt time.Time
+}
+
+// retiring reports whether sb is past its retirement (its credentials near
+// expiry).
+func (sb *sandbox) retiring(now time.Time) bool {
+	return !sb.retireAt.IsZero() && !now.Before(sb.retireAt)
 }
 
 // newID returns a random UUID, for request, sandbox and extension ids.

@@ -302,6 +302,7 @@ func (a *API) Validate() error {
 			add(invalid("request validator %q is not defined in x-amazon-apigateway-request-validators", d.RequestValidator))
 		}
 	}
+	errs = append(errs, a.validateAuth()...)
 	if len(d.Routes) > MaxRoutes {
 		add(invalid("api has %d routes; at most %d are allowed", len(d.Routes), MaxRoutes))
 	}

@@ -57,14 +57,12 @@ const (
 
 // notEnforced lists kept extensions that Portico does not act on yet, with why.
 var notEnforced = map[string]string{
-	"x-amazon-apigateway-policy":                       "resource policies are kept but not enforced yet",
 	"x-amazon-apigateway-gateway-responses":            "gateway responses are kept but not applied yet",
 	"x-amazon-apigateway-minimum-compression-size":     "response compression is kept but not applied",
 	"x-amazon-apigateway-endpoint-configuration":       "endpoint configuration does not apply to Portico",
 	"x-amazon-apigateway-cors":                         "CORS configuration is kept but not applied yet",
 	"x-amazon-apigateway-documentation":                "documentation parts are kept but not served",
 	"x-amazon-apigateway-tag-value":                    "tags are kept but not used",
-	"x-amazon-apigateway-auth":                         "IAM authorization is kept but not enforced yet",
 	"x-amazon-apigateway-api-key-selection-expression": "kept",
 }
 
@@ -261,9 +259,6 @@ func (im *importer) securitySchemes() map[string]json.RawMessage {
 		_ = json.Unmarshal(s["type"], &typ)
 		if typ == "apiKey" && s[extAuthorizer] == nil && s["x-amazon-apigateway-authtype"] == nil {
 			im.apiKeySchemes[name] = true
-		}
-		if s[extAuthorizer] != nil {
-			im.warn("authorizer %q is kept; authorizers are not enforced yet", name)
 		}
 	}
 	return m

@@ -210,6 +210,9 @@ type Identity struct {
 
 // Authorizer is $context.authorizer: what an authorizer returned.
 type Authorizer struct {
+	// Kind says which authorizer answered: "lambda", "jwt" or "iam" ("" when
+	// none ran).
+	Kind        string
 	PrincipalID string
 	// Context holds the authorizer's context values (string, number, bool) or a
 	// JWT's claims.

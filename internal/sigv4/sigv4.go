@@ -5,8 +5,9 @@
 //
 // It is the server side of what the AWS SDKs' signers do, so that a function using
 // the AWS SDK for Go v2 (or the AWS CLI) with credentials Portico issued can call
-// Portico's AWS-shaped APIs. Presigned URLs (query-string signatures) are not
-// accepted.
+// Portico's AWS-shaped APIs. Presigned URLs (query-string signatures, X-Amz-*
+// parameters) are accepted too. Check verifies what the headers say before any
+// body is read.
 package sigv4
 
 import (
@@ -15,10 +16,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -128,6 +132,10 @@ type Verifier struct {
 	// Secret returns the secret access key of an access key id, or false when the
 	// id is unknown.
 	Secret func(accessKeyID string) (secret string, ok bool)
+	// SessionSecret, when set, is used instead of Secret: it also sees the
+	// request's session token (X-Amz-Security-Token), for credentials whose secret
+	// depends on it.
+	SessionSecret func(accessKeyID, sessionToken string) (secret string, ok bool)
 	// Service, when set, is the only service name accepted in the credential scope
 	// (e.g. "execute-api").
 	Service string
@@ -141,17 +149,72 @@ type Verifier struct {
 // unless X-Amz-Content-Sha256 is UNSIGNED-PAYLOAD or already names its hash). It
 // returns the verified credential, or an error wrapping one of the kinds above.
 func (v *Verifier) Verify(r *http.Request, body []byte) (*Credential, error) {
-	auth, err := ParseAuthorization(r.Header.Get("Authorization"))
+	p, err := v.Check(r)
 	if err != nil {
 		return nil, err
 	}
-	c := auth.Credential
+	if err := p.VerifyBody(body); err != nil {
+		return nil, err
+	}
+	return &p.Credential, nil
+}
+
+// Pending is a signature whose form, credential scope, date and access key have
+// been checked from the request's headers (or query string) alone; what remains
+// is the signature itself, which covers the body.
+type Pending struct {
+	// Credential is the credential the request names.
+	Credential Credential
+	// SessionToken is X-Amz-Security-Token, when sent.
+	SessionToken string
+	// Presigned says the signature came in the query string.
+	Presigned bool
+
+	r         *http.Request
+	auth      *Authorization
+	secret    string
+	amzDate   string
+	canonQury string
+}
+
+// Check verifies everything about r's signature that does not need the body:
+// the Authorization header (or the X-Amz-* query parameters of a presigned URL)
+// parses, the scope names the service, the date is within MaxSkew (a presigned
+// URL's X-Amz-Expires not past) and the access key is known. It reads no body.
+func (v *Verifier) Check(r *http.Request) (*Pending, error) {
+	now := time.Now
+	if v.Now != nil {
+		now = v.Now
+	}
+	p := &Pending{r: r}
+	q := r.URL.Query()
+	var amzDate string
+	var expires time.Duration
+	if r.Header.Get("Authorization") == "" && q.Get("X-Amz-Algorithm") != "" {
+		auth, d, exp, err := parsePresigned(q)
+		if err != nil {
+			return nil, err
+		}
+		p.auth, amzDate, expires, p.Presigned = auth, d, exp, true
+		p.SessionToken = q.Get("X-Amz-Security-Token")
+		p.canonQury = CanonicalQuery(stripSignature(r.URL.RawQuery))
+	} else {
+		auth, err := ParseAuthorization(r.Header.Get("Authorization"))
+		if err != nil {
+			return nil, err
+		}
+		p.auth = auth
+		amzDate = r.Header.Get("X-Amz-Date")
+		if amzDate == "" {
+			amzDate = r.Header.Get("Date")
+		}
+		p.SessionToken = r.Header.Get("X-Amz-Security-Token")
+		p.canonQury = CanonicalQuery(r.URL.RawQuery)
+	}
+	c := p.auth.Credential
+	p.Credential = c
 	if v.Service != "" && c.Service != v.Service {
 		return nil, fmt.Errorf("credential scope names service %q, not %q: %w", c.Service, v.Service, ErrMismatch)
-	}
-	amzDate := r.Header.Get("X-Amz-Date")
-	if amzDate == "" {
-		amzDate = r.Header.Get("Date")
 	}
 	t, err := time.Parse(amzDateLayout, amzDate)
 	if err != nil {
@@ -160,37 +223,125 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*Credential, error) {
 	if t.Format("20060102") != c.Date {
 		return nil, fmt.Errorf("credential date %s differs from X-Amz-Date %s: %w", c.Date, amzDate, ErrMismatch)
 	}
-	now := time.Now
-	if v.Now != nil {
-		now = v.Now
-	}
 	skew := v.MaxSkew
 	if skew <= 0 {
 		skew = DefaultMaxSkew
 	}
-	if d := now().Sub(t); d > skew || d < -skew {
+	d := now().Sub(t)
+	if p.Presigned {
+		if d < -skew || d > expires {
+			return nil, fmt.Errorf("presigned URL dated %s for %s is not valid now: %w", amzDate, expires, ErrExpired)
+		}
+	} else if d > skew || d < -skew {
 		return nil, fmt.Errorf("X-Amz-Date %s is %s from the server's time: %w", amzDate, d.Round(time.Second), ErrExpired)
 	}
-	if !slices.Contains(auth.SignedHeaders, "host") {
+	if !slices.Contains(p.auth.SignedHeaders, "host") {
 		return nil, fmt.Errorf("SignedHeaders must include host: %w", ErrMalformed)
 	}
-	secret, ok := v.Secret(c.AccessKeyID)
+	var secret string
+	var ok bool
+	if v.SessionSecret != nil {
+		secret, ok = v.SessionSecret(c.AccessKeyID, p.SessionToken)
+	} else {
+		secret, ok = v.Secret(c.AccessKeyID)
+	}
 	if !ok {
 		return nil, fmt.Errorf("access key id %q: %w", c.AccessKeyID, ErrUnknownKey)
 	}
-	payloadHash := r.Header.Get("X-Amz-Content-Sha256")
-	if payloadHash == "" {
+	p.secret, p.amzDate = secret, amzDate
+	return p, nil
+}
+
+// DeclaredHash returns the X-Amz-Content-Sha256 header: a hex SHA-256 of the body
+// or UNSIGNED-PAYLOAD, "" when not sent.
+func (p *Pending) DeclaredHash() string { return p.r.Header.Get("X-Amz-Content-Sha256") }
+
+// VerifyHash checks the signature over payloadHash, the hash the client says it
+// signed (DeclaredHash), before the body is read. The caller must then check that
+// the body hashes to it (HashingReader) unless it is UNSIGNED-PAYLOAD.
+func (p *Pending) VerifyHash(payloadHash string) error {
+	creq := canonicalRequest(p.r, p.canonQury, p.auth.SignedHeaders, payloadHash)
+	sts := StringToSign(p.amzDate, p.Credential.Scope(), creq)
+	want := hex.EncodeToString(Sign(SigningKey(p.secret, p.Credential.Date, p.Credential.Region, p.Credential.Service), sts))
+	if !hmac.Equal([]byte(want), []byte(strings.ToLower(p.auth.Signature))) {
+		return fmt.Errorf("access key id %q: %w", p.Credential.AccessKeyID, ErrMismatch)
+	}
+	return nil
+}
+
+// VerifyBody checks the signature over the body as received. A declared
+// X-Amz-Content-Sha256 must match the body (UNSIGNED-PAYLOAD leaves it out). A
+// presigned URL signs the hash of the body or UNSIGNED-PAYLOAD; either is taken.
+func (p *Pending) VerifyBody(body []byte) error {
+	payloadHash := p.DeclaredHash()
+	switch {
+	case payloadHash == "":
 		payloadHash = HashHex(body)
-	} else if payloadHash != UnsignedPayload && payloadHash != HashHex(body) {
-		return nil, fmt.Errorf("X-Amz-Content-Sha256 does not match the body: %w", ErrMismatch)
+	case payloadHash != UnsignedPayload && payloadHash != HashHex(body):
+		return fmt.Errorf("X-Amz-Content-Sha256 does not match the body: %w", ErrMismatch)
 	}
-	creq := CanonicalRequest(r, auth.SignedHeaders, payloadHash)
-	sts := StringToSign(amzDate, c.Scope(), creq)
-	want := hex.EncodeToString(Sign(SigningKey(secret, c.Date, c.Region, c.Service), sts))
-	if !hmac.Equal([]byte(want), []byte(strings.ToLower(auth.Signature))) {
-		return nil, fmt.Errorf("access key id %q: %w", c.AccessKeyID, ErrMismatch)
+	err := p.VerifyHash(payloadHash)
+	if err != nil && p.Presigned && payloadHash != UnsignedPayload {
+		err = p.VerifyHash(UnsignedPayload)
 	}
-	return &c, nil
+	return err
+}
+
+// HashingReader wraps a body whose signature was verified over want (a hex
+// SHA-256): reading it to the end returns an error wrapping ErrMismatch instead of
+// io.EOF when the bytes do not hash to want.
+func HashingReader(body io.Reader, want string) io.Reader {
+	return &hashingReader{r: body, h: sha256.New(), want: want}
+}
+
+type hashingReader struct {
+	r    io.Reader
+	h    hash.Hash
+	want string
+	done bool
+}
+
+func (h *hashingReader) Read(b []byte) (int, error) {
+	n, err := h.r.Read(b)
+	h.h.Write(b[:n])
+	if errors.Is(err, io.EOF) && !h.done {
+		h.done = true
+		if hex.EncodeToString(h.h.Sum(nil)) != h.want {
+			return n, fmt.Errorf("the body does not hash to X-Amz-Content-Sha256: %w", ErrMismatch)
+		}
+	}
+	return n, err
+}
+
+// parsePresigned reads the X-Amz-* query parameters of a presigned URL.
+func parsePresigned(q url.Values) (*Authorization, string, time.Duration, error) {
+	if alg := q.Get("X-Amz-Algorithm"); alg != Algorithm {
+		return nil, "", 0, fmt.Errorf("X-Amz-Algorithm %q is not %s: %w", alg, Algorithm, ErrMalformed)
+	}
+	h := Algorithm + " Credential=" + q.Get("X-Amz-Credential") + ", SignedHeaders=" + q.Get("X-Amz-SignedHeaders") +
+		", Signature=" + q.Get("X-Amz-Signature")
+	auth, err := ParseAuthorization(h)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	secs, err := strconv.Atoi(q.Get("X-Amz-Expires"))
+	if err != nil || secs < 1 || secs > 604800 {
+		return nil, "", 0, fmt.Errorf("X-Amz-Expires %q: %w", q.Get("X-Amz-Expires"), ErrMalformed)
+	}
+	return auth, q.Get("X-Amz-Date"), time.Duration(secs) * time.Second, nil
+}
+
+// stripSignature removes X-Amz-Signature from a raw query, which the canonical
+// query of a presigned URL leaves out.
+func stripSignature(raw string) string {
+	parts := strings.Split(raw, "&")
+	out := parts[:0]
+	for _, p := range parts {
+		if !strings.HasPrefix(p, "X-Amz-Signature=") {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, "&")
 }
 
 // CanonicalRequest builds the canonical request of r over the given signed header
@@ -201,12 +352,16 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*Credential, error) {
 // The URI is the path as the client sent it, escaped once more (every path
 // segment URI-encoded twice, as AWS does for all services but S3).
 func CanonicalRequest(r *http.Request, signedHeaders []string, payloadHash string) string {
+	return canonicalRequest(r, CanonicalQuery(r.URL.RawQuery), signedHeaders, payloadHash)
+}
+
+func canonicalRequest(r *http.Request, canonQuery string, signedHeaders []string, payloadHash string) string {
 	var b strings.Builder
 	b.WriteString(r.Method)
 	b.WriteByte('\n')
 	b.WriteString(CanonicalURI(requestPath(r)))
 	b.WriteByte('\n')
-	b.WriteString(CanonicalQuery(r.URL.RawQuery))
+	b.WriteString(canonQuery)
 	b.WriteByte('\n')
 	for _, h := range signedHeaders {
 		b.WriteString(h)

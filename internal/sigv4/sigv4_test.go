@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -138,5 +139,67 @@ func TestCanonicalQuery(t *testing.T) {
 	}
 	if got, want := CanonicalURI("/dev/@connections/a%2Bb"), "/dev/%40connections/a%252Bb"; got != want {
 		t.Fatalf("CanonicalURI = %q, want %q", got, want)
+	}
+}
+
+// TestPresigned checks query-string signatures made by the SDK's PresignHTTP:
+// accepted within X-Amz-Expires, refused after it or when tampered with.
+func TestPresigned(t *testing.T) {
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	presign := func(secret, url string) *http.Request {
+		req, _ := http.NewRequest("GET", url, nil)
+		q := req.URL.Query()
+		q.Set("X-Amz-Expires", "300")
+		req.URL.RawQuery = q.Encode()
+		creds := aws.Credentials{AccessKeyID: testKey, SecretAccessKey: secret}
+		signed, _, err := v4.NewSigner().PresignHTTP(context.Background(), creds, req, HashHex(nil), "execute-api", "us-east-1", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return httptest.NewRequest("GET", signed, nil)
+	}
+	at := func(d time.Duration) *Verifier {
+		return &Verifier{Secret: lookup, Service: "execute-api", Now: func() time.Time { return now.Add(d) }}
+	}
+	if _, err := at(time.Minute).Verify(presign(testSecret, "http://h/dev/pets?type=dog"), nil); err != nil {
+		t.Fatalf("presigned: %v", err)
+	}
+	if _, err := at(6*time.Minute).Verify(presign(testSecret, "http://h/dev/pets"), nil); !errors.Is(err, ErrExpired) {
+		t.Fatalf("expired presigned URL: %v", err)
+	}
+	if _, err := at(0).Verify(presign("wrong", "http://h/dev/pets"), nil); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	r := presign(testSecret, "http://h/dev/pets")
+	r.URL.Path = "/dev/cats"
+	r.RequestURI = ""
+	if _, err := at(0).Verify(r, nil); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("tampered path: %v", err)
+	}
+}
+
+// TestCheckBeforeBody checks that a declared payload hash lets the signature be
+// verified before the body is read, and that the body is then held to it.
+func TestCheckBeforeBody(t *testing.T) {
+	now := time.Now().UTC()
+	body := []byte("a body")
+	r := sdkSigned(t, "POST", "http://h/x", body, testSecret, now, func(r *http.Request) {})
+	v := &Verifier{Secret: lookup}
+	p, err := v.Check(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.VerifyHash(HashHex(body)); err != nil {
+		t.Fatalf("VerifyHash: %v", err)
+	}
+	if _, err := io.ReadAll(HashingReader(bytes.NewReader(body), HashHex(body))); err != nil {
+		t.Fatalf("matching body: %v", err)
+	}
+	if _, err := io.ReadAll(HashingReader(bytes.NewReader([]byte("other")), HashHex(body))); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("other body: %v", err)
+	}
+	v = &Verifier{Secret: func(string) (string, bool) { return "", false }}
+	if _, err := v.Check(r); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("unknown key: %v", err)
 	}
 }

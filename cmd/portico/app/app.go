@@ -20,6 +20,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/auth"
 	"github.com/portico-dev/portico/gateway/cache"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/execlog"
@@ -263,6 +264,12 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		connections.Module,
 		apis.Module,
 		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen}),
+		fx.Provide(
+			func(a *aliases.Service) auth.Resolver { return a },
+			func(i *invoker.Invoker) auth.Invoker { return i },
+			func(s *auth.Stage) gateway.ConnectAuthorizer { return s },
+		),
+		auth.Module,
 		gateway.Module,
 		// Pipeline stages (each joins the gateway's pipeline.stages group).
 		fx.Supply(s.Throttle),

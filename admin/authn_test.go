@@ -1,0 +1,156 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/portico-dev/portico/internal/sigv4"
+)
+
+// countingBody counts the bytes a server reads of a body.
+type countingBody struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingBody) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += n
+	return n, err
+}
+
+func (c *countingBody) Close() error { return nil }
+
+func testServer(t *testing.T, logs *bytes.Buffer) (*Server, *[]byte) {
+	t.Helper()
+	s := &Server{cfg: Config{Token: "tok"}, log: slog.New(slog.NewTextHandler(logs, nil)), mux: http.NewServeMux(), stopping: make(chan struct{})}
+	var got []byte
+	s.Handle("POST /2015-03-31/functions/{name}/invocations", func(w http.ResponseWriter, r *http.Request) error {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return errors.New("read: " + err.Error())
+		}
+		got = b
+		w.WriteHeader(http.StatusOK)
+		return nil
+	})
+	s.Handle("GET /boom", func(http.ResponseWriter, *http.Request) error {
+		return errors.New("open /var/lib/portico/secret.db: permission denied")
+	})
+	return s, &got
+}
+
+func signed(t *testing.T, id, secret string, body []byte, at time.Time, declareHash bool) *http.Request {
+	t.Helper()
+	req := httptest.NewRequest("POST", "http://127.0.0.1:9090/2015-03-31/functions/f/invocations", bytes.NewReader(body))
+	hash := sigv4.HashHex(body)
+	if declareHash {
+		req.Header.Set("X-Amz-Content-Sha256", hash)
+	}
+	creds := aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hash, "lambda", "us-east-1", at); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// TestAuthenticateBeforeBody checks that the admin API decides on a signature's
+// key, scope and date before reading any of the body, reads at most the route's
+// limit, and holds a streamed body to its declared hash.
+func TestAuthenticateBeforeBody(t *testing.T) {
+	now := time.Now().UTC()
+	body := []byte(`{"hello":"world"}`)
+	cases := []struct {
+		name       string
+		req        *http.Request
+		want       int
+		maxRead    int
+		handlerGot string
+	}{
+		{name: "unknown key", req: signed(t, "someone", "tok", body, now, false), want: 403, maxRead: 0},
+		{name: "stale date", req: signed(t, TokenAccessKeyID, "tok", body, now.Add(-time.Hour), false), want: 403, maxRead: 0},
+		{name: "wrong secret", req: signed(t, TokenAccessKeyID, "nope", body, now, false), want: 403, maxRead: len(body)},
+		{name: "good", req: signed(t, TokenAccessKeyID, "tok", body, now, false), want: 200, maxRead: len(body), handlerGot: string(body)},
+		{name: "declared hash, wrong secret", req: signed(t, TokenAccessKeyID, "nope", body, now, true), want: 403, maxRead: 0},
+		{name: "declared hash", req: signed(t, TokenAccessKeyID, "tok", body, now, true), want: 200, maxRead: len(body), handlerGot: string(body)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, got := testServer(t, &bytes.Buffer{})
+			cb := &countingBody{r: c.req.Body}
+			c.req.Body = cb
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, c.req)
+			if rec.Code != c.want {
+				t.Fatalf("status %d, want %d: %s", rec.Code, c.want, rec.Body)
+			}
+			if cb.n > c.maxRead {
+				t.Fatalf("read %d bytes of the body, want at most %d", cb.n, c.maxRead)
+			}
+			if string(*got) != c.handlerGot {
+				t.Fatalf("handler got %q, want %q", *got, c.handlerGot)
+			}
+		})
+	}
+
+	t.Run("over the route's limit", func(t *testing.T) {
+		s, _ := testServer(t, &bytes.Buffer{})
+		big := bytes.Repeat([]byte("x"), maxInvokeBody+100)
+		req := signed(t, TokenAccessKeyID, "tok", big, now, false)
+		cb := &countingBody{r: req.Body}
+		req.Body = cb
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code != http.StatusRequestEntityTooLarge || cb.n > maxInvokeBody+1 {
+			t.Fatalf("status %d after reading %d bytes, want 413 within %d", rec.Code, cb.n, maxInvokeBody+1)
+		}
+	})
+
+	t.Run("body differs from declared hash", func(t *testing.T) {
+		s, got := testServer(t, &bytes.Buffer{})
+		req := signed(t, TokenAccessKeyID, "tok", body, now, true)
+		req.Body = io.NopCloser(strings.NewReader(`{"hello":"WORLD"}`))
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code == http.StatusOK || len(*got) != 0 {
+			t.Fatalf("tampered streamed body: status %d, handler got %q", rec.Code, *got)
+		}
+	})
+}
+
+// TestServerErrorsAreGeneric checks that a 5xx body says AWS's generic message
+// while the detail goes to the log with the request id.
+func TestServerErrorsAreGeneric(t *testing.T) {
+	var logs bytes.Buffer
+	s, _ := testServer(t, &logs)
+	req := httptest.NewRequest("GET", "/boom", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status %d", rec.Code)
+	}
+	var body map[string]string
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(rec.Body.String(), "secret.db") || body["message"] != "The AWS Lambda service encountered an internal error." {
+		t.Fatalf("5xx body leaks or is not generic: %s", rec.Body)
+	}
+	id := rec.Header().Get("X-Amzn-RequestId")
+	if !strings.Contains(logs.String(), id) || !strings.Contains(logs.String(), "secret.db") {
+		t.Fatalf("log lacks the request id %s or the detail: %s", id, logs.String())
+	}
+}

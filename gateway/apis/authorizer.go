@@ -1,0 +1,289 @@
+package apis
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+)
+
+// Authorizer types Portico enforces.
+const (
+	AuthorizerToken   = "TOKEN"
+	AuthorizerRequest = "REQUEST"
+	AuthorizerJWT     = "JWT"
+)
+
+// Authorizer result TTLs: the default, and the most an authorizer may ask.
+const (
+	DefaultAuthorizerTTL = 300
+	MaxAuthorizerTTL     = 3600
+)
+
+// MaxIdentityValue bounds one identity source value (API Gateway's header
+// values total at most 10,240 bytes).
+const MaxIdentityValue = 10240
+
+// Authorizer is a Lambda authorizer, as declared by an OpenAPI security scheme
+// with x-amazon-apigateway-authtype "custom" and x-amazon-apigateway-authorizer.
+type Authorizer struct {
+	// Name is the security scheme's name.
+	Name string
+	// Type is TOKEN or REQUEST.
+	Type string
+	// URI names the function (any form FunctionRef accepts; it may hold
+	// ${stageVariables.NAME}).
+	URI string
+	// IdentitySource lists the sources: method.request.header.X,
+	// method.request.querystring.Y, stageVariables.Z, context.W.
+	IdentitySource []string
+	// ValidationExpression, for TOKEN, is a regular expression the token must
+	// match (else 401 without calling the function).
+	ValidationExpression *regexp.Regexp
+	// TTL is the result cache's time to live in seconds (0 turns it off).
+	TTL int
+	// PayloadFormatVersion is "1.0" or "2.0" (HTTP APIs; REST and WebSocket
+	// authorizers take 1.0 events).
+	PayloadFormatVersion string
+	// SimpleResponses says an HTTP API authorizer answers {"isAuthorized",
+	// "context"} instead of a policy (payload 2.0 only).
+	SimpleResponses bool
+	// Issuer and Audience configure a JWT authorizer (jwtConfiguration).
+	Issuer   string
+	Audience []string
+}
+
+// authorizerDoc is x-amazon-apigateway-authorizer.
+type authorizerDoc struct {
+	Type                         string          `json:"type"`
+	AuthorizerURI                string          `json:"authorizerUri"`
+	IdentitySource               string          `json:"identitySource"`
+	IdentityValidationExpression string          `json:"identityValidationExpression"`
+	AuthorizerResultTTLInSeconds *int            `json:"authorizerResultTtlInSeconds"`
+	JWTConfiguration             json.RawMessage `json:"jwtConfiguration"`
+	PayloadFormatVersion         string          `json:"authorizerPayloadFormatVersion"`
+	EnableSimpleResponses        bool            `json:"enableSimpleResponses"`
+}
+
+// schemeDoc is the part of a security scheme that says what it is.
+type schemeDoc struct {
+	Type       string          `json:"type"`
+	Name       string          `json:"name"`
+	In         string          `json:"in"`
+	AuthType   string          `json:"x-amazon-apigateway-authtype"`
+	Authorizer json.RawMessage `json:"x-amazon-apigateway-authorizer"`
+}
+
+// ParseAuthorizer reads the security scheme name as a Lambda authorizer. It
+// returns nil and no error for a plain API key scheme, and an error for anything
+// Portico does not enforce (a scheme that is declared but not enforced would let
+// every request through).
+func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, error) {
+	var s schemeDoc
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, invalid("security scheme %q must be an object: %v", name, err)
+	}
+	if s.Authorizer == nil {
+		switch {
+		case strings.EqualFold(s.AuthType, "awsSigv4"):
+			return nil, invalid("security scheme %q: IAM authorization (x-amazon-apigateway-authtype awsSigv4) is not supported yet; Portico refuses it rather than let requests through unchecked", name)
+		case s.AuthType != "":
+			return nil, invalid("security scheme %q: x-amazon-apigateway-authtype %q without x-amazon-apigateway-authorizer is not supported", name, truncate(s.AuthType, 50))
+		case s.Type == "apiKey":
+			return nil, nil
+		}
+		return nil, invalid("security scheme %q of type %q is not supported: Portico enforces API keys (type apiKey) and Lambda authorizers (x-amazon-apigateway-authorizer)", name, truncate(s.Type, 50))
+	}
+	var d authorizerDoc
+	if err := json.Unmarshal(s.Authorizer, &d); err != nil {
+		return nil, invalid("security scheme %q: x-amazon-apigateway-authorizer: %v", name, err)
+	}
+	typ := strings.ToUpper(d.Type)
+	if typ == AuthorizerJWT {
+		return parseJWTAuthorizer(protocol, name, d)
+	}
+	if typ != AuthorizerToken && typ != AuthorizerRequest {
+		return nil, invalid("security scheme %q: %s authorizers are not supported yet; Portico refuses them rather than let requests through unchecked (supported: token and request Lambda authorizers)", name, truncate(strings.ToLower(d.Type), 50))
+	}
+	if typ == AuthorizerToken && protocol != ProtocolREST {
+		return nil, invalid("security scheme %q: token authorizers are for REST APIs; use a request authorizer", name)
+	}
+	a := &Authorizer{Name: name, Type: typ, URI: d.AuthorizerURI, TTL: DefaultAuthorizerTTL, PayloadFormatVersion: "1.0"}
+	if protocol == ProtocolHTTP {
+		a.PayloadFormatVersion = d.PayloadFormatVersion
+		if a.PayloadFormatVersion == "" {
+			a.PayloadFormatVersion = "2.0"
+		}
+		if a.PayloadFormatVersion != "1.0" && a.PayloadFormatVersion != "2.0" {
+			return nil, invalid("security scheme %q: authorizerPayloadFormatVersion %q must be 1.0 or 2.0", name, truncate(d.PayloadFormatVersion, 20))
+		}
+		a.SimpleResponses = d.EnableSimpleResponses
+		if a.SimpleResponses && a.PayloadFormatVersion != "2.0" {
+			return nil, invalid("security scheme %q: enableSimpleResponses needs authorizerPayloadFormatVersion 2.0", name)
+		}
+	}
+	if d.AuthorizerResultTTLInSeconds != nil {
+		a.TTL = *d.AuthorizerResultTTLInSeconds
+		if a.TTL < 0 || a.TTL > MaxAuthorizerTTL {
+			return nil, invalid("security scheme %q: authorizerResultTtlInSeconds %d must be 0..%d", name, a.TTL, MaxAuthorizerTTL)
+		}
+	}
+	if _, err := FunctionRef(placeholderVars(a.URI)); err != nil {
+		return nil, invalid("security scheme %q: authorizerUri: %v", name, err)
+	}
+	src := d.IdentitySource
+	if src == "" && typ == AuthorizerToken {
+		src = "method.request.header.Authorization"
+	}
+	for _, p := range strings.Split(src, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		norm, ok := normIdentitySource(protocol, p)
+		if !ok {
+			return nil, invalid("security scheme %q: identity source %q must be one of %s", name, truncate(p, 100), identityForms[protocol])
+		}
+		a.IdentitySource = append(a.IdentitySource, norm)
+	}
+	if typ == AuthorizerToken && (len(a.IdentitySource) != 1 || !strings.HasPrefix(a.IdentitySource[0], "header.")) {
+		return nil, invalid("security scheme %q: a token authorizer takes one identity source, method.request.header.NAME", name)
+	}
+	if typ == AuthorizerRequest && len(a.IdentitySource) == 0 {
+		a.TTL = 0 // nothing to key a cache by
+	}
+	if d.IdentityValidationExpression != "" {
+		re, err := regexp.Compile("^(?:" + d.IdentityValidationExpression + ")$")
+		if err != nil {
+			return nil, invalid("security scheme %q: identityValidationExpression: %v", name, err)
+		}
+		a.ValidationExpression = re
+	}
+	return a, nil
+}
+
+// identityForms says which identity sources each protocol takes.
+var identityForms = map[string]string{
+	ProtocolREST:      "method.request.header.NAME, method.request.querystring.NAME, stageVariables.NAME, context.NAME",
+	ProtocolHTTP:      "$request.header.NAME, $request.querystring.NAME, $stageVariables.NAME, $context.NAME",
+	ProtocolWebSocket: "route.request.header.NAME, route.request.querystring.NAME, stageVariables.NAME, context.NAME",
+}
+
+// normIdentitySource turns a protocol's identity source into one form:
+// header.NAME, querystring.NAME, stageVariables.NAME or context.NAME.
+func normIdentitySource(protocol, p string) (string, bool) {
+	var prefixes [][2]string
+	switch protocol {
+	case ProtocolREST:
+		prefixes = [][2]string{{"method.request.header.", "header."}, {"method.request.querystring.", "querystring."}, {"stageVariables.", "stageVariables."}, {"context.", "context."}}
+	case ProtocolHTTP:
+		prefixes = [][2]string{{"$request.header.", "header."}, {"$request.querystring.", "querystring."}, {"$stageVariables.", "stageVariables."}, {"$context.", "context."}}
+	case ProtocolWebSocket:
+		prefixes = [][2]string{{"route.request.header.", "header."}, {"route.request.querystring.", "querystring."}, {"stageVariables.", "stageVariables."}, {"context.", "context."}}
+	}
+	for _, pr := range prefixes {
+		if rest, ok := strings.CutPrefix(p, pr[0]); ok && rest != "" {
+			return pr[1] + rest, true
+		}
+	}
+	return "", false
+}
+
+// RouteAuthorizer returns the Lambda authorizer a route's security names, or
+// nil.
+func (a *API) RouteAuthorizer(r *Route) (*Authorizer, error) {
+	for _, req := range r.Security {
+		for name := range req {
+			raw, ok := a.Authorizers[name]
+			if !ok {
+				continue
+			}
+			au, err := ParseAuthorizer(a.Protocol, name, raw)
+			if err != nil {
+				return nil, err
+			}
+			if au != nil {
+				return au, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// refusedExtensions are the extensions Portico would otherwise keep without
+// enforcing; an API that declares them is refused.
+var refusedExtensions = map[string]string{
+	"x-amazon-apigateway-policy": "resource policies (x-amazon-apigateway-policy) are not supported yet; Portico refuses them rather than let requests through unchecked",
+	"x-amazon-apigateway-auth":   "IAM authorization (x-amazon-apigateway-auth) is not supported yet; Portico refuses it rather than let requests through unchecked",
+}
+
+// validateAuth refuses what would declare access control Portico does not
+// enforce, and authorizers that do not parse.
+func (a *API) validateAuth() []error {
+	var errs []error
+	for name, raw := range a.Authorizers {
+		if _, err := ParseAuthorizer(a.Protocol, name, raw); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if a.Protocol == ProtocolWebSocket {
+		for i := range a.Routes {
+			r := &a.Routes[i]
+			if au, err := a.RouteAuthorizer(r); err == nil && au != nil && r.RouteKey != "$connect" {
+				errs = append(errs, invalid("route %q: WebSocket authorizers run on $connect only", r.RouteKey))
+			}
+		}
+	}
+	for k, why := range refusedExtensions {
+		if _, ok := a.Extensions[k]; ok {
+			errs = append(errs, invalid("%s", why))
+		}
+		for i := range a.Routes {
+			if _, ok := a.Routes[i].Extensions[k]; ok {
+				errs = append(errs, invalid("route %q: %s", a.Routes[i].RouteKey, why))
+			}
+		}
+	}
+	return errs
+}
+
+// parseJWTAuthorizer reads a JWT authorizer (HTTP APIs only).
+func parseJWTAuthorizer(protocol, name string, d authorizerDoc) (*Authorizer, error) {
+	if protocol != ProtocolHTTP {
+		return nil, invalid("security scheme %q: JWT authorizers are for HTTP APIs", name)
+	}
+	var cfg struct {
+		Issuer   string   `json:"issuer"`
+		Audience []string `json:"audience"`
+	}
+	if len(d.JWTConfiguration) == 0 || json.Unmarshal(d.JWTConfiguration, &cfg) != nil {
+		return nil, invalid("security scheme %q: jwtConfiguration must be {\"issuer\": URL, \"audience\": [...]}", name)
+	}
+	if !strings.HasPrefix(cfg.Issuer, "https://") && !strings.HasPrefix(cfg.Issuer, "http://") {
+		return nil, invalid("security scheme %q: jwtConfiguration.issuer %q must be an http(s) URL", name, truncate(cfg.Issuer, 100))
+	}
+	if len(cfg.Audience) == 0 {
+		return nil, invalid("security scheme %q: jwtConfiguration.audience must list at least one audience", name)
+	}
+	a := &Authorizer{Name: name, Type: AuthorizerJWT, Issuer: strings.TrimSuffix(cfg.Issuer, "/"), Audience: cfg.Audience}
+	src := d.IdentitySource
+	if src == "" {
+		src = "$request.header.Authorization"
+	}
+	norm, ok := normIdentitySource(protocol, strings.TrimSpace(src))
+	if !ok || strings.Contains(src, ",") {
+		return nil, invalid("security scheme %q: a JWT authorizer takes one identity source, $request.header.NAME or $request.querystring.NAME", name)
+	}
+	a.IdentitySource = []string{norm}
+	return a, nil
+}
+
+// RouteScopes returns the authorization scopes a route's security gives the
+// named authorizer.
+func (r *Route) RouteScopes(name string) []string {
+	for _, req := range r.Security {
+		if s, ok := req[name]; ok {
+			return s
+		}
+	}
+	return nil
+}

@@ -1,0 +1,586 @@
+// Package auth is the gateway's authorize stage (pipeline.OrderAuthorize): Lambda
+// authorizers (TOKEN and REQUEST) on REST API methods. An authorizer is an
+// ordinary Portico function, called through the same resolver and invoker as
+// integrations, with API Gateway's authorizer event; its policy is evaluated
+// against the request's method ARN, and its results are cached by identity
+// source values for the authorizer's TTL.
+//
+// Declared access control that this package does not enforce (JWT and HTTP API
+// authorizers, IAM authorization, resource policies) is refused when an API is
+// created or imported (apis.API.Validate), never kept and ignored.
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/invoker"
+)
+
+// Resolver resolves the authorizer's function reference; aliases.Service
+// satisfies it.
+type Resolver interface {
+	Resolve(ctx context.Context, ref functions.Ref) (*functions.Config, error)
+}
+
+// Invoker runs the authorizer; *invoker.Invoker satisfies it.
+type Invoker interface {
+	Invoke(ctx context.Context, req invoker.Request) (*invoker.Result, error)
+}
+
+// Timeout bounds one authorizer call (with the function's own timeout, whichever
+// is shorter).
+const Timeout = 10 * time.Second
+
+// ActionInvoke is the action authorizer policies allow or deny.
+const ActionInvoke = "execute-api:Invoke"
+
+// explicitDeny is API Gateway's answer to a policy that denies.
+const explicitDeny = "User is not authorized to access this resource with an explicit deny"
+
+// Stage is the authorize stage. Its result cache outlives recompiles. Safe for
+// concurrent use.
+type Stage struct {
+	resolver Resolver
+	invoker  Invoker
+	log      *slog.Logger
+	now      func() time.Time
+	cache    *resultCache
+
+	// JWT authorizers' keys by issuer (jwt.go).
+	httpClient *http.Client
+	jwksMu     sync.Mutex
+	jwks       map[string]*keySource
+}
+
+// New returns the stage; resolver and inv call authorizer functions.
+func New(resolver Resolver, inv Invoker, log *slog.Logger) *Stage {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Stage{resolver: resolver, invoker: inv, log: log, now: time.Now, cache: newResultCache(),
+		httpClient: &http.Client{Timeout: jwksFetchTimeout}, jwks: map[string]*keySource{}}
+}
+
+// SetClock replaces the clock the result cache runs on (for tests).
+func (s *Stage) SetClock(now func() time.Time) { s.now = now }
+
+// Name implements pipeline.Stage.
+func (s *Stage) Name() string { return "authorize" }
+
+// Order implements pipeline.Stage.
+func (s *Stage) Order() int { return pipeline.OrderAuthorize }
+
+// compiled is one route's authorizer as deployed on a stage.
+type compiled struct {
+	au  *apis.Authorizer
+	ref functions.Ref
+	// scopes are the route's authorizationScopes (JWT).
+	scopes []string
+	// keyPrefix scopes cache keys to the deployment and authorizer.
+	keyPrefix string
+}
+
+// Compile implements pipeline.Stage: the routes of a REST deployment whose
+// security names a Lambda authorizer. An authorizer URI that does not name a
+// function once the stage's variables are substituted refuses the deployment.
+func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
+	if d.API.Protocol == apis.ProtocolWebSocket {
+		return nil, nil // $connect is authorized by AuthorizeConnect
+	}
+	routes := map[string]*compiled{}
+	for i := range d.API.Routes {
+		r := &d.API.Routes[i]
+		au, err := d.API.RouteAuthorizer(r)
+		if err != nil {
+			return nil, err
+		}
+		if au == nil {
+			continue
+		}
+		if au.Type == apis.AuthorizerJWT {
+			routes[r.RouteKey] = &compiled{au: au, scopes: r.RouteScopes(au.Name)}
+			continue
+		}
+		uri, err := apis.SubstituteStageVariables(au.URI, d.Variables)
+		if err != nil {
+			return nil, fmt.Errorf("authorizer %q: %w", au.Name, err)
+		}
+		ref, err := apis.FunctionRef(uri)
+		if err != nil {
+			return nil, fmt.Errorf("authorizer %q: %w", au.Name, err)
+		}
+		routes[r.RouteKey] = &compiled{au: au, ref: ref, keyPrefix: d.API.ID + "/" + d.Stage.Name + "/" + d.Deployment.ID + "/" + au.Name + "\x00"}
+	}
+	if len(routes) == 0 {
+		return nil, nil
+	}
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			if c.Route == nil {
+				return next.ServeRequest(w, r, c)
+			}
+			a := routes[c.Route.RouteKey]
+			if a == nil {
+				return next.ServeRequest(w, r, c)
+			}
+			if a.au.Type == apis.AuthorizerJWT {
+				if err := s.verifyJWT(r, c, a.au, a.scopes); err != nil {
+					return err
+				}
+				return next.ServeRequest(w, r, c)
+			}
+			in := input{c: c, arn: MethodARN(c), header: r.Header.Get, query: queryOf(r)}
+			in.event = func(values []string) any { return httpEvent(r, c, a.au, values, in.arn) }
+			res, err := s.decide(r.Context(), a, in, r.Header.Get("X-Amzn-Trace-Id"))
+			if err != nil {
+				return err
+			}
+			c.Authorizer = pipeline.Authorizer{Kind: "lambda", PrincipalID: res.principalID, Context: res.context, UsageIdentifierKey: res.usageIdentifierKey}
+			return next.ServeRequest(w, r, c)
+		})
+	}, nil
+}
+
+// result is what an authorizer answered, as cached.
+type result struct {
+	principalID        string
+	policy             *Policy // nil for a simple response
+	allowed            bool    // a simple response's isAuthorized
+	context            map[string]any
+	usageIdentifierKey string
+}
+
+// MethodARN is arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/{path}.
+func MethodARN(c *pipeline.Context) string {
+	return "arn:aws:execute-api:" + functions.Region + ":" + functions.AccountID + ":" + c.APIID + "/" + c.Stage + "/" +
+		c.HTTPMethod + "/" + strings.TrimPrefix(c.Path, "/")
+}
+
+// input is what an authorizer decision reads of a request.
+type input struct {
+	c      *pipeline.Context
+	arn    string
+	header func(string) string
+	query  func(string) string
+	// event builds the authorizer's event from the identity values.
+	event func(values []string) any
+}
+
+func queryOf(r *http.Request) func(string) string {
+	var q url.Values
+	return func(name string) string {
+		if q == nil {
+			q = r.URL.Query()
+		}
+		return q.Get(name)
+	}
+}
+
+// decide answers whether the request may go on: the identity values, the cache
+// or a call, then the policy (or simple response) for in.arn.
+func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID string) (*result, error) {
+	values, err := identityValues(in, a.au)
+	if err != nil {
+		return nil, s.refusal(in.c, err)
+	}
+	key := a.keyPrefix + strings.Join(values, "\x00")
+	var res *result
+	if a.au.TTL > 0 {
+		res = s.cache.get(key, s.now())
+	}
+	if res == nil {
+		res, err = s.call(ctx, a, in.event(values), traceID)
+		if err != nil {
+			return nil, s.refusal(in.c, err)
+		}
+		if a.au.TTL > 0 {
+			now := s.now()
+			s.cache.put(key, res, now.Add(time.Duration(a.au.TTL)*time.Second), now)
+		}
+	}
+	if res.policy == nil {
+		if !res.allowed {
+			return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Cause: fmt.Errorf("authorizer %q: isAuthorized is false", a.au.Name)})
+		}
+		return res, nil
+	}
+	switch res.policy.Evaluate(ActionInvoke, in.arn) {
+	case ExplicitDeny:
+		return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Message: explicitDeny, MessageKey: "Message",
+			Cause: fmt.Errorf("authorizer %q: policy for %q denies %s", a.au.Name, res.principalID, in.arn)})
+	case NoMatch:
+		return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Message: explicitDeny, MessageKey: "Message",
+			Cause: fmt.Errorf("authorizer %q: policy for %q allows no %s", a.au.Name, res.principalID, in.arn)})
+	}
+	return res, nil
+}
+
+// refusal adapts an authorizer error to the protocol: HTTP APIs answer 403
+// {"message":"Forbidden"} and 500 {"message":"Internal Server Error"}.
+func (s *Stage) refusal(c *pipeline.Context, err error) error {
+	pe, ok := pipeline.AsError(err)
+	if !ok || c.Protocol != apis.ProtocolHTTP {
+		return err
+	}
+	out := *pe
+	switch pe.Type {
+	case pipeline.AccessDenied:
+		out.Message, out.MessageKey = "Forbidden", ""
+	case pipeline.AuthorizerConfigurationError:
+		out.Message = "Internal Server Error"
+	}
+	return &out
+}
+
+// identityValues reads the authorizer's identity sources; a missing or empty
+// one (or a token that fails the validation expression) is 401 without a call.
+func identityValues(in input, au *apis.Authorizer) ([]string, error) {
+	out := make([]string, 0, len(au.IdentitySource))
+	for _, src := range au.IdentitySource {
+		kind, name, _ := strings.Cut(src, ".")
+		var v string
+		switch kind {
+		case "header":
+			v = in.header(name)
+		case "querystring":
+			v = in.query(name)
+		case "stageVariables":
+			v = in.c.StageVariables[name]
+		case "context":
+			v = contextValue(in.c, name)
+		}
+		if v == "" {
+			return nil, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: identity source %s is missing", au.Name, src)
+		}
+		if len(v) > apis.MaxIdentityValue {
+			return nil, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: identity source %s is %d bytes, over %d", au.Name, src, len(v), apis.MaxIdentityValue)
+		}
+		out = append(out, v)
+	}
+	if au.Type == apis.AuthorizerToken && au.ValidationExpression != nil && !au.ValidationExpression.MatchString(out[0]) {
+		return nil, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: token does not match identityValidationExpression", au.Name)
+	}
+	return out, nil
+}
+
+func contextValue(c *pipeline.Context, name string) string {
+	switch name {
+	case "stage":
+		return c.Stage
+	case "apiId":
+		return c.APIID
+	case "httpMethod":
+		return c.HTTPMethod
+	case "resourcePath":
+		return c.ResourcePath
+	case "requestId":
+		return c.RequestID
+	case "identity.sourceIp":
+		return c.Identity.SourceIP
+	case "identity.userAgent":
+		return c.Identity.UserAgent
+	}
+	return ""
+}
+
+// configError is a 500 AuthorizerConfigurationException whose reason goes to
+// the log only.
+func configError(format string, args ...any) error {
+	return pipeline.Errorf(pipeline.AuthorizerConfigurationError, format, args...)
+}
+
+// call invokes the authorizer function with ev and reads its answer.
+func (s *Stage) call(ctx context.Context, a *compiled, ev any, traceID string) (*result, error) {
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return nil, configError("authorizer %q: event: %v", a.au.Name, err)
+	}
+	if s.resolver == nil || s.invoker == nil {
+		return nil, configError("authorizer %q: no function runtime configured", a.au.Name)
+	}
+	fn, err := s.resolver.Resolve(ctx, a.ref)
+	if err != nil {
+		return nil, configError("authorizer %q: function %s: %v", a.au.Name, a.ref, err)
+	}
+	timeout := Timeout
+	if ft := time.Duration(fn.Timeout) * time.Second; ft > 0 && ft < timeout {
+		timeout = ft
+	}
+	res, err := s.invoker.Invoke(ctx, invoker.Request{Function: fn, Payload: payload, Timeout: timeout,
+		InvokedARN: functions.ARN(a.ref.Name, a.ref.Qualifier), TraceID: traceID})
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+		return nil, configError("authorizer %q: invoke %s: %v", a.au.Name, a.ref, err)
+	}
+	if res.TimedOut {
+		return nil, configError("authorizer %q: %s timed out after %s", a.au.Name, a.ref, timeout)
+	}
+	if res.FunctionError != "" {
+		var fe struct {
+			ErrorMessage string `json:"errorMessage"`
+		}
+		if json.Unmarshal(res.Payload, &fe) == nil && fe.ErrorMessage == "Unauthorized" {
+			return nil, pipeline.Errorf(pipeline.Unauthorized, "authorizer %q: the function answered Unauthorized", a.au.Name)
+		}
+		return nil, configError("authorizer %q: function error: %.300s", a.au.Name, res.Payload)
+	}
+	var out *result
+	if a.au.SimpleResponses {
+		out, err = parseSimpleResponse(res.Payload)
+	} else {
+		out, err = parseResponse(res.Payload)
+	}
+	if err != nil {
+		return nil, configError("authorizer %q: %v", a.au.Name, err)
+	}
+	return out, nil
+}
+
+// parseSimpleResponse reads an HTTP API simple response {"isAuthorized", "context"}.
+func parseSimpleResponse(payload []byte) (*result, error) {
+	var doc struct {
+		IsAuthorized *bool                      `json:"isAuthorized"`
+		Context      map[string]json.RawMessage `json:"context"`
+	}
+	if err := json.Unmarshal(payload, &doc); err != nil {
+		return nil, fmt.Errorf("the answer is not a simple authorizer response: %v (%.200s)", err, payload)
+	}
+	if doc.IsAuthorized == nil {
+		return nil, fmt.Errorf("the answer lacks isAuthorized: %.200s", payload)
+	}
+	ctx, err := contextValues(doc.Context)
+	if err != nil {
+		return nil, err
+	}
+	return &result{allowed: *doc.IsAuthorized, context: ctx}, nil
+}
+
+func contextValues(raw map[string]json.RawMessage) (map[string]any, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]any, len(raw))
+	for k, r := range raw {
+		var v any
+		if err := json.Unmarshal(r, &v); err != nil {
+			return nil, fmt.Errorf("context %q: %v", k, err)
+		}
+		switch v.(type) {
+		case string, float64, bool:
+			out[k] = v
+		default:
+			return nil, fmt.Errorf("context %q must be a string, number or boolean", k)
+		}
+	}
+	return out, nil
+}
+
+// parseResponse reads an APIGatewayCustomAuthorizerResponse: principalId, a
+// policy document that parses, and a context of strings, numbers and booleans.
+func parseResponse(payload []byte) (*result, error) {
+	var doc struct {
+		PrincipalID        *string                    `json:"principalId"`
+		PolicyDocument     json.RawMessage            `json:"policyDocument"`
+		Context            map[string]json.RawMessage `json:"context"`
+		UsageIdentifierKey string                     `json:"usageIdentifierKey"`
+	}
+	if err := json.Unmarshal(payload, &doc); err != nil {
+		return nil, fmt.Errorf("the answer is not an authorizer response: %v (%.200s)", err, payload)
+	}
+	if doc.PrincipalID == nil || doc.PolicyDocument == nil {
+		return nil, fmt.Errorf("the answer lacks principalId or policyDocument: %.200s", payload)
+	}
+	pol, err := ParsePolicy(doc.PolicyDocument)
+	if err != nil {
+		return nil, err
+	}
+	ctx, err := contextValues(doc.Context)
+	if err != nil {
+		return nil, err
+	}
+	return &result{principalID: *doc.PrincipalID, policy: pol, context: ctx, usageIdentifierKey: doc.UsageIdentifierKey}, nil
+}
+
+// httpEvent builds the authorizer's event for a REST or HTTP API request.
+func httpEvent(r *http.Request, c *pipeline.Context, au *apis.Authorizer, values []string, arn string) any {
+	switch {
+	case au.Type == apis.AuthorizerToken:
+		return events.APIGatewayCustomAuthorizerRequest{Type: apis.AuthorizerToken, AuthorizationToken: values[0], MethodArn: arn}
+	case au.PayloadFormatVersion == "2.0":
+		return requestEventV2(r, c, values, arn)
+	}
+	return requestEvent(r, c, arn)
+}
+
+// requestEventV2 builds an HTTP API authorizer's payload 2.0 event.
+func requestEventV2(r *http.Request, c *pipeline.Context, values []string, arn string) events.APIGatewayV2CustomAuthorizerV2Request {
+	ev := events.APIGatewayV2CustomAuthorizerV2Request{
+		Version: "2.0", Type: apis.AuthorizerRequest, RouteArn: arn, IdentitySource: values, RouteKey: c.RouteKey,
+		RawPath: c.StagePrefix + c.Path, RawQueryString: r.URL.RawQuery, PathParameters: c.PathParameters, StageVariables: c.StageVariables,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey: c.RouteKey, AccountID: functions.AccountID, Stage: c.Stage, RequestID: c.RequestID, APIID: c.APIID,
+			DomainName: c.DomainName, DomainPrefix: c.DomainPrefix, Time: c.RequestTime.UTC().Format("02/Jan/2006:15:04:05 -0700"),
+			TimeEpoch: c.RequestTime.UnixMilli(),
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: c.HTTPMethod, Path: c.StagePrefix + c.Path,
+				Protocol: r.Proto, SourceIP: sourceIP(r, c), UserAgent: r.UserAgent()},
+		},
+	}
+	if len(r.Header) > 0 {
+		ev.Headers = make(map[string]string, len(r.Header))
+		for k, v := range r.Header {
+			if strings.EqualFold(k, "Cookie") {
+				continue
+			}
+			ev.Headers[strings.ToLower(k)] = strings.Join(v, ",")
+		}
+	}
+	for _, ck := range r.Cookies() {
+		ev.Cookies = append(ev.Cookies, ck.Name+"="+ck.Value)
+	}
+	if q, err := url.ParseQuery(r.URL.RawQuery); err == nil && len(q) > 0 {
+		ev.QueryStringParameters = make(map[string]string, len(q))
+		for k, v := range q {
+			ev.QueryStringParameters[k] = strings.Join(v, ",")
+		}
+	}
+	return ev
+}
+
+// requestEvent builds the REQUEST authorizer's event.
+func requestEvent(r *http.Request, c *pipeline.Context, arn string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
+	ev := events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		Type: apis.AuthorizerRequest, MethodArn: arn, Resource: c.ResourcePath, Path: c.StagePrefix + c.Path,
+		HTTPMethod: c.HTTPMethod, PathParameters: c.PathParameters, StageVariables: c.StageVariables,
+		RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
+			Path: c.StagePrefix + c.Path, AccountID: functions.AccountID, Stage: c.Stage, RequestID: c.RequestID,
+			ResourcePath: c.ResourcePath, HTTPMethod: c.HTTPMethod, APIID: c.APIID,
+			Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: sourceIP(r, c), APIKey: c.Identity.APIKey},
+		},
+	}
+	if len(r.Header) > 0 {
+		ev.Headers, ev.MultiValueHeaders = map[string]string{}, map[string][]string{}
+		for k, v := range r.Header {
+			ev.Headers[k] = v[len(v)-1]
+			ev.MultiValueHeaders[k] = v
+		}
+		ev.Headers["Host"] = r.Host
+		ev.MultiValueHeaders["Host"] = []string{r.Host}
+	}
+	if q, err := url.ParseQuery(r.URL.RawQuery); err == nil && len(q) > 0 {
+		ev.QueryStringParameters, ev.MultiValueQueryStringParameters = map[string]string{}, map[string][]string(q)
+		for k, v := range q {
+			ev.QueryStringParameters[k] = v[len(v)-1]
+		}
+	}
+	return ev
+}
+
+func sourceIP(r *http.Request, c *pipeline.Context) string {
+	if c.Identity.SourceIP != "" {
+		return c.Identity.SourceIP
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+var _ pipeline.Stage = (*Stage)(nil)
+
+// Params are the stage's fx dependencies.
+type Params struct {
+	fx.In
+
+	Resolver Resolver
+	Invoker  Invoker
+	Log      *slog.Logger
+}
+
+// NewFromParams builds the stage for fx.
+func NewFromParams(p Params) *Stage {
+	return New(p.Resolver, p.Invoker, p.Log.With("component", "auth"))
+}
+
+// Module provides *Stage and joins it to the gateway's pipeline. It needs a
+// Resolver and an Invoker (the app provides aliases.Service and
+// *invoker.Invoker as them).
+var Module = fx.Module("auth",
+	fx.Provide(
+		NewFromParams,
+		pipeline.AsStage(func(s *Stage) *Stage { return s }),
+	),
+)
+
+// AuthorizeConnect runs the Lambda authorizer that a WebSocket API's $connect
+// route names, for the upgrade whose $connect event is ev (headers and query
+// string as the client sent them). It returns what every later event of the
+// connection carries as requestContext.authorizer (principalId and the
+// authorizer's context), nil when the route names no authorizer, or a
+// pipeline.Error (401, 403, 500) that refuses the handshake.
+func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest) (map[string]any, error) {
+	au, err := d.API.RouteAuthorizer(route)
+	if err != nil || au == nil {
+		return nil, err
+	}
+	uri, err := apis.SubstituteStageVariables(au.URI, d.Variables)
+	if err != nil {
+		return nil, configError("authorizer %q: %v", au.Name, err)
+	}
+	ref, err := apis.FunctionRef(uri)
+	if err != nil {
+		return nil, configError("authorizer %q: %v", au.Name, err)
+	}
+	a := &compiled{au: au, ref: ref, keyPrefix: d.API.ID + "/" + d.Stage.Name + "/" + d.Deployment.ID + "/" + au.Name + "\x00"}
+	headers := make(map[string]string, len(ev.Headers))
+	for k, v := range ev.Headers {
+		headers[strings.ToLower(k)] = v
+	}
+	rc := ev.RequestContext
+	c := &pipeline.Context{APIID: rc.APIID, Stage: rc.Stage, RequestID: rc.RequestID, Protocol: apis.ProtocolWebSocket,
+		RouteKey: route.RouteKey, StageVariables: d.Variables, HTTPMethod: "GET",
+		Identity: pipeline.Identity{SourceIP: rc.Identity.SourceIP, UserAgent: rc.Identity.UserAgent}}
+	arn := "arn:aws:execute-api:" + functions.Region + ":" + functions.AccountID + ":" + rc.APIID + "/" + rc.Stage + "/" + route.RouteKey
+	in := input{c: c, arn: arn,
+		header: func(name string) string { return headers[strings.ToLower(name)] },
+		query:  func(name string) string { return ev.QueryStringParameters[name] },
+		event: func([]string) any {
+			return events.APIGatewayCustomAuthorizerRequestTypeRequest{
+				Type: apis.AuthorizerRequest, MethodArn: arn, Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
+				QueryStringParameters: ev.QueryStringParameters, MultiValueQueryStringParameters: ev.MultiValueQueryStringParameters,
+				StageVariables: d.Variables,
+				RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
+					AccountID: functions.AccountID, Stage: rc.Stage, RequestID: rc.RequestID, APIID: rc.APIID,
+					Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: rc.Identity.SourceIP},
+				},
+			}
+		}}
+	res, err := s.decide(ctx, a, in, "")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(res.context)+1)
+	for k, v := range res.context {
+		out[k] = v
+	}
+	out["principalId"] = res.principalID
+	return out, nil
+}

@@ -1,0 +1,107 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/invoker"
+)
+
+type fakeResolver struct{}
+
+func (fakeResolver) Resolve(_ context.Context, ref functions.Ref) (*functions.Config, error) {
+	return &functions.Config{FunctionName: ref.Name, Version: "$LATEST", Timeout: 3}, nil
+}
+
+// countingInvoker answers as an authorizer allowing every GET and counts calls.
+type countingInvoker struct{ n atomic.Int64 }
+
+func (f *countingInvoker) Invoke(context.Context, invoker.Request) (*invoker.Result, error) {
+	f.n.Add(1)
+	out, _ := json.Marshal(map[string]any{"principalId": "p", "policyDocument": map[string]any{
+		"Statement": []any{map[string]any{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "arn:aws:execute-api:*:*:*/*/GET/*"}}}})
+	return &invoker.Result{Payload: out}, nil
+}
+
+func deployed(ttl int) *pipeline.Deployed {
+	a := &apis.API{ID: "abcdefghij", Protocol: apis.ProtocolREST, Definition: apis.Definition{
+		Authorizers: map[string]json.RawMessage{"tok": json.RawMessage(`{"type":"apiKey","name":"Authorization","in":"header","x-amazon-apigateway-authtype":"custom",
+			"x-amazon-apigateway-authorizer":{"type":"token","authorizerUri":"function:authz","authorizerResultTtlInSeconds":` + itoa(ttl) + `}}`)},
+		Routes: []apis.Route{{Method: "GET", Path: "/pets", RouteKey: "GET /pets", Security: []map[string][]string{{"tok": {}}}}},
+	}}
+	return &pipeline.Deployed{API: a, Stage: &apis.Stage{Name: "dev"}, Deployment: &apis.Deployment{ID: "d1"}}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func serve(t testing.TB, h pipeline.Handler, d *pipeline.Deployed, token string) error {
+	r := httptest.NewRequest("GET", "/pets", nil)
+	r.Header.Set("Authorization", token)
+	c := &pipeline.Context{APIID: d.API.ID, Stage: "dev", HTTPMethod: "GET", Path: "/pets", Route: &d.API.Routes[0], Deployed: d}
+	return h.ServeRequest(httptest.NewRecorder(), r, c)
+}
+
+var ok = pipeline.HandlerFunc(func(w http.ResponseWriter, _ *http.Request, _ *pipeline.Context) error { return nil })
+
+// TestResultCacheTTL checks on a fake clock that results are reused within the
+// TTL, fetched again after it, and not cached at TTL 0.
+func TestResultCacheTTL(t *testing.T) {
+	for _, ttl := range []int{300, 0} {
+		inv := &countingInvoker{}
+		s := New(fakeResolver{}, inv, nil)
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		s.SetClock(func() time.Time { return now })
+		d := deployed(ttl)
+		mw, err := s.Compile(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := mw(ok)
+		for range 2 {
+			if err := serve(t, h, d, "a"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := int64(1)
+		if ttl == 0 {
+			want = 2
+		}
+		if inv.n.Load() != want {
+			t.Fatalf("ttl %d: %d calls, want %d", ttl, inv.n.Load(), want)
+		}
+		now = now.Add(time.Duration(ttl)*time.Second + time.Second)
+		_ = serve(t, h, d, "a")
+		if inv.n.Load() != want+1 {
+			t.Fatalf("ttl %d: after the TTL %d calls, want %d", ttl, inv.n.Load(), want+1)
+		}
+	}
+}
+
+// BenchmarkAuthorize measures the stage with a cached authorizer result against
+// the same handler without it.
+func BenchmarkAuthorize(b *testing.B) {
+	d := deployed(300)
+	s := New(fakeResolver{}, &countingInvoker{}, nil)
+	mw, _ := s.Compile(d)
+	for _, bc := range []struct {
+		name string
+		h    pipeline.Handler
+	}{{"noauth", ok}, {"cached-lambda", mw(ok)}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if err := serve(b, bc.h, d, "tok"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,91 @@
+// Command authfn is a test function for the authorize stage's end-to-end tests,
+// an unmodified aws-lambda-go handler. As a TOKEN authorizer the token says what
+// to answer (allow, allow-get, deny, unauthorized, sleep, garbage, nopolicy,
+// badcontext); as a REQUEST authorizer it allows, naming the X-User header and
+// the tenant query parameter; as an integration it echoes its event. Authorizer
+// answers carry "calls", how many authorizer events this sandbox has seen, so
+// that tests can tell a cached answer from a fresh one.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+)
+
+var calls int
+
+func policy(effect, resource string) events.APIGatewayCustomAuthorizerPolicy {
+	return events.APIGatewayCustomAuthorizerPolicy{Version: "2012-10-17", Statement: []events.IAMPolicyStatement{
+		{Action: []string{"execute-api:Invoke"}, Effect: effect, Resource: []string{resource}},
+	}}
+}
+
+func handle(_ context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Type      string `json:"type"`
+		Version   string `json:"version"`
+		MethodArn string `json:"methodArn"`
+	}
+	_ = json.Unmarshal(raw, &probe)
+	if probe.Type == "REQUEST" && probe.Version == "2.0" {
+		// An HTTP API authorizer with simple responses.
+		calls++
+		var ev events.APIGatewayV2CustomAuthorizerV2Request
+		_ = json.Unmarshal(raw, &ev)
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: ev.Headers["authorization"] == "good",
+			Context: map[string]any{"user": "carol", "calls": calls}}, nil
+	}
+	if probe.Type == "REQUEST" && strings.HasSuffix(probe.MethodArn, "/$connect") {
+		// A WebSocket $connect authorizer: the token query parameter decides.
+		var ev events.APIGatewayCustomAuthorizerRequestTypeRequest
+		_ = json.Unmarshal(raw, &ev)
+		if ev.QueryStringParameters["token"] != "good" {
+			return nil, errors.New("Unauthorized")
+		}
+		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "dave", PolicyDocument: policy("Allow", ev.MethodArn),
+			Context: map[string]any{"user": "dave", "room": "lobby"}}, nil
+	}
+	switch probe.Type {
+	case "TOKEN":
+		calls++
+		var ev events.APIGatewayCustomAuthorizerRequest
+		_ = json.Unmarshal(raw, &ev)
+		ctx := map[string]any{"user": "alice", "admin": true, "calls": calls, "token": ev.AuthorizationToken}
+		switch ev.AuthorizationToken {
+		case "allow":
+			return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "alice", PolicyDocument: policy("Allow", ev.MethodArn), Context: ctx}, nil
+		case "allow-get":
+			// One policy for every GET of the API, on every stage.
+			return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "alice", PolicyDocument: policy("Allow", "arn:aws:execute-api:*:*:*/*/GET/*"), Context: ctx}, nil
+		case "deny":
+			return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "mallory", PolicyDocument: policy("Deny", ev.MethodArn)}, nil
+		case "unauthorized":
+			return nil, errors.New("Unauthorized")
+		case "sleep":
+			time.Sleep(5 * time.Second)
+			return nil, nil
+		case "garbage":
+			return "not an authorizer response", nil
+		case "nopolicy":
+			return map[string]any{"principalId": "x", "policyDocument": map[string]any{"Statement": "nonsense"}}, nil
+		case "badcontext":
+			return map[string]any{"principalId": "x", "policyDocument": policy("Allow", "*"), "context": map[string]any{"nested": map[string]any{"a": 1}}}, nil
+		}
+		return nil, errors.New("unknown token " + ev.AuthorizationToken)
+	case "REQUEST":
+		calls++
+		var ev events.APIGatewayCustomAuthorizerRequestTypeRequest
+		_ = json.Unmarshal(raw, &ev)
+		ctx := map[string]any{"user": ev.Headers["X-User"], "tenant": ev.QueryStringParameters["tenant"], "calls": calls}
+		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: ev.Headers["X-User"], PolicyDocument: policy("Allow", ev.MethodArn), Context: ctx}, nil
+	}
+	return events.APIGatewayProxyResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(raw)}, nil
+}
+
+func main() { lambda.Start(handle) }

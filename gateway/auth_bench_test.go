@@ -1,0 +1,120 @@
+package gateway
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/auth"
+	"github.com/portico-dev/portico/invoker"
+)
+
+// headerTransport adds one header to every request.
+type headerTransport struct {
+	rt          http.RoundTripper
+	name, value string
+}
+
+func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(h.name, h.value)
+	return h.rt.RoundTrip(r)
+}
+
+func clientWith(name, value string) *http.Client {
+	c := BenchClient()
+	if name != "" {
+		c.Transport = headerTransport{c.Transport, name, value}
+	}
+	return c
+}
+
+// benchAuthGateway serves a on a loopback listener with the authorize stage.
+func benchAuthGateway(b *testing.B, a *apis.API, inv *fakeInvoker) string {
+	b.Helper()
+	svc, stagePath := benchCreate(b, a, nil)
+	res := &fakeResolver{}
+	gw := New(Config{}, svc, res, inv, nil)
+	gw.Use(auth.New(res, inv, nil))
+	srv := httptest.NewServer(gw)
+	b.Cleanup(srv.Close)
+	return srv.URL + stagePath
+}
+
+// BenchmarkAuth measures gateway throughput through a real listener with a
+// cached Lambda authorizer (REST, MOCK integration) and with a JWT authorizer
+// whose keys are cached (HTTP API, function proxy to a fake invoker), each beside
+// the same route without auth.
+func BenchmarkAuth(b *testing.B) {
+	allow, _ := json.Marshal(map[string]any{"principalId": "p", "policyDocument": map[string]any{
+		"Statement": []any{map[string]any{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}}}})
+	authInv := &fakeInvoker{handle: func(invoker.Request) (*invoker.Result, error) { return &invoker.Result{Payload: allow}, nil }}
+	lambdaScheme := json.RawMessage(`{"type":"apiKey","name":"Authorization","in":"header","x-amazon-apigateway-authtype":"custom",
+		"x-amazon-apigateway-authorizer":{"type":"token","authorizerUri":"function:authz","authorizerResultTtlInSeconds":300}}`)
+	rest := func(secured bool) *apis.API {
+		a := mockAPI()
+		if secured {
+			a.Authorizers = map[string]json.RawMessage{"tok": lambdaScheme}
+			a.Routes[0].Security = []map[string][]string{{"tok": {}}}
+		}
+		return a
+	}
+	b.Run("rest-noauth", func(b *testing.B) {
+		Load(b, clientWith("", ""), benchAuthGateway(b, rest(false), authInv)+"/mock", benchConcurrency, "")
+	})
+	b.Run("rest-lambda-cached", func(b *testing.B) {
+		Load(b, clientWith("Authorization", "tok"), benchAuthGateway(b, rest(true), authInv)+"/mock", benchConcurrency, "")
+	})
+
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	pub, _ := jwk.Import(&key.PublicKey)
+	_ = pub.Set(jwk.KeyIDKey, "k1")
+	set := jwk.NewSet()
+	_ = set.AddKey(pub)
+	jwks, _ := json.Marshal(set)
+	var issuer *httptest.Server
+	issuer = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/keys" {
+			_, _ = w.Write(jwks)
+			return
+		}
+		_, _ = w.Write([]byte(`{"jwks_uri":"` + issuer.URL + `/keys"}`))
+	}))
+	b.Cleanup(issuer.Close)
+	enc := base64.RawURLEncoding.EncodeToString
+	h, _ := json.Marshal(map[string]string{"alg": "RS256", "kid": "k1", "typ": "JWT"})
+	p, _ := json.Marshal(map[string]any{"iss": issuer.URL, "aud": "api1", "sub": "u", "exp": time.Now().Add(time.Hour).Unix(), "scope": "read"})
+	in := enc(h) + "." + enc(p)
+	sum := sha256.Sum256([]byte(in))
+	sig, _ := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
+	token := in + "." + enc(sig)
+
+	fnInv := &fakeInvoker{}
+	httpAPI := func(secured bool) *apis.API {
+		a := &apis.API{Name: "bench", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{
+			{Method: "GET", Path: "/fn", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello", PayloadFormatVersion: "2.0"}},
+		}}}
+		if secured {
+			a.Authorizers = map[string]json.RawMessage{"jwt": json.RawMessage(`{"type":"oauth2","x-amazon-apigateway-authorizer":{"type":"jwt",
+				"jwtConfiguration":{"issuer":"` + issuer.URL + `","audience":["api1"]}}}`)}
+			a.Routes[0].Security = []map[string][]string{{"jwt": {"read"}}}
+		}
+		return a
+	}
+	b.Run("http-noauth", func(b *testing.B) {
+		Load(b, clientWith("", ""), benchAuthGateway(b, httpAPI(false), fnInv)+"/fn", benchConcurrency, "")
+	})
+	b.Run("http-jwt", func(b *testing.B) {
+		Load(b, clientWith("Authorization", "Bearer "+token), benchAuthGateway(b, httpAPI(true), fnInv)+"/fn", benchConcurrency, "")
+	})
+}

@@ -1,0 +1,107 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/gateway/apis"
+)
+
+// The sandbox-facing @connections endpoint. Sandboxes reach Portico at the
+// runtime's host address (runtimes.Runtime.HostAddr: 127.0.0.1 for processes,
+// the bridge's gateway address for containers), where the invoker already binds
+// each sandbox's Runtime API. The @connections callbacks listen there too, on a
+// port of their own, whatever address the public listener has: a gateway on
+// 127.0.0.1 is out of a container's reach, this endpoint is not. Events report
+// it as requestContext.domainName, so "http://" + domainName + "/" + stage is
+// the endpoint functions call.
+
+// callbackServer serves only the @connections API, for sandboxes.
+type callbackServer struct {
+	g      *Gateway
+	srv    *http.Server
+	ln     net.Listener
+	domain string // host:port that sandboxes use
+}
+
+// startCallback binds the sandbox-facing endpoint on bind (host:port, port 0 for
+// any) and reports it to sandboxes as host (a name or address they resolve) and
+// the bound port.
+func (g *Gateway) startCallback(bind, host string) (*callbackServer, error) {
+	ln, err := net.Listen("tcp", bind)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: sandbox-facing @connections endpoint on %s: %w", bind, err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	if host == "" {
+		host, _, _ = net.SplitHostPort(ln.Addr().String())
+	}
+	cs := &callbackServer{g: g, ln: ln, domain: net.JoinHostPort(host, port)}
+	cs.srv = &http.Server{Handler: cs, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	go func() {
+		if err := cs.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			g.log.Error("sandbox-facing @connections endpoint stopped", "err", err)
+		}
+	}()
+	g.ws.callbackDomain.Store(&cs.domain)
+	g.log.Info("sandbox-facing @connections endpoint listening", "addr", ln.Addr().String(), "domainName", cs.domain)
+	return cs, nil
+}
+
+// ServeHTTP serves /{stage}/@connections/{id} and /{apiId}/{stage}/@connections/{id};
+// everything else is 404.
+func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	apiID, stage, id := "", "", ""
+	switch {
+	case len(parts) == 3 && parts[1] == connectionsSegment:
+		stage, id = unescape(parts[0]), unescape(parts[2])
+	case len(parts) == 4 && parts[2] == connectionsSegment:
+		apiID, stage, id = parts[0], unescape(parts[1]), unescape(parts[3])
+	}
+	if stage == "" || id == "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("x-amzn-ErrorType", "NotFoundException")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"message":"Not Found"}`))
+		return
+	}
+	cs.g.ws.m.ServeManagement(w, r, apiID, stage, id)
+}
+
+func (cs *callbackServer) stop(ctx context.Context) error { return cs.srv.Shutdown(ctx) }
+
+var _ connections.Integrations = (*Gateway)(nil)
+
+// Integrates implements connections.Integrations: whether a route of apiID's
+// stage, as deployed there (its canary's deployment included), integrates
+// function, with the stage's variables substituted in integration URIs.
+func (g *Gateway) Integrates(ctx context.Context, apiID, stage, function string) (bool, error) {
+	e, err := g.loadStage(ctx, apiID, stage)
+	if err != nil {
+		return false, err
+	}
+	for ; e != nil; e = e.canary {
+		routes := e.deployed.API.Routes
+		for i := range routes {
+			in := routes[i].Integration
+			if in == nil || (in.Type != apis.IntegrationAWSProxy && in.Type != apis.IntegrationAWS) {
+				continue
+			}
+			uri, err := e.stageURI(&routes[i], in)
+			if err != nil {
+				continue
+			}
+			if ref, err := apis.FunctionRef(uri); err == nil && ref.Name == function {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}

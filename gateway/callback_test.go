@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/invoker"
+)
+
+// TestCallbackEndpointIsSandboxFacing checks the address handed to sandboxes as
+// domainName: with the public listener on 127.0.0.1 and sandboxes on another
+// host address (127.0.0.2 stands in for a container bridge's gateway), events
+// name the sandbox-facing endpoint, which serves @connections there, and only
+// @connections.
+func TestCallbackEndpointIsSandboxFacing(t *testing.T) {
+	e := newEnv(t)
+	m := connections.New(connections.Config{AdminToken: "tok"}, nil)
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	gw := New(Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.2:0"}, e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
+	gw.EnableWebSockets(m)
+	srv := NewServer(gw, nil, listener.Limits{})
+	if err := srv.Start(context.Background()); err != nil {
+		t.Skipf("cannot bind 127.0.0.2 here: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+
+	domains := make(chan string, 4)
+	e.inv.handle = func(req invoker.Request) (*invoker.Result, error) {
+		var ev events.APIGatewayWebsocketProxyRequest
+		_ = json.Unmarshal(req.Payload, &ev)
+		domains <- ev.RequestContext.DomainName
+		return &invoker.Result{Payload: []byte(`{"statusCode":200}`)}, nil
+	}
+	id := e.deploy(&apis.API{Name: "ws", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{
+		RouteSelectionExpression: "$request.body.action",
+		Routes:                   []apis.Route{{RouteKey: "$connect", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello"}}},
+	}}, "dev", nil)
+	c, _, err := websocket.DefaultDialer.Dial("ws://"+srv.Addr()+"/"+id+"/dev", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var domain string
+	select {
+	case domain = <-domains:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no $connect event")
+	}
+	host, port, _ := net.SplitHostPort(domain)
+	_, publicPort, _ := net.SplitHostPort(srv.Addr())
+	if host != "127.0.0.2" || port == publicPort {
+		t.Fatalf("domainName %q, want the sandbox-facing endpoint on 127.0.0.2 (public listener %s)", domain, srv.Addr())
+	}
+	conn := m.List("", "")[0].ConnectionID
+	req, _ := http.NewRequest(http.MethodPost, "http://"+domain+"/dev/@connections/"+conn, strings.NewReader("hi"))
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST @connections at domainName: %d", resp.StatusCode)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, b, err := c.ReadMessage(); err != nil || string(b) != "hi" {
+		t.Fatalf("client got %q %v", b, err)
+	}
+	// Only @connections is served there.
+	resp, err = http.Get("http://" + domain + "/" + id + "/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("stage URL on the sandbox-facing endpoint: %d, want 404", resp.StatusCode)
+	}
+}
