@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/internal/routeselect"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/mapping"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
@@ -438,10 +439,21 @@ func (in *Integration) Validate(protocol string) error {
 	default:
 		add(invalid("contentHandling %q must be CONVERT_TO_BINARY or CONVERT_TO_TEXT", truncate(in.ContentHandling, 50)))
 	}
-	for pattern, resp := range in.Responses {
+	for _, ct := range sortedMapKeys(in.RequestTemplates) {
+		if _, err := mapping.Parse(ct, in.RequestTemplates[ct]); err != nil {
+			add(invalid("request template %v", templateError(err)))
+		}
+	}
+	for _, pattern := range sortedMapKeys(in.Responses) {
+		resp := in.Responses[pattern]
 		if pattern != "default" {
-			if _, err := regexp.Compile(pattern); err != nil {
-				add(invalid("integration response pattern %q is not a regular expression", truncate(pattern, 100)))
+			if _, err := regexp.Compile("^(?:" + pattern + ")$"); err != nil {
+				add(invalid("integration response pattern %q is not a regular expression: %v", truncate(pattern, 100), err))
+			}
+		}
+		for _, ct := range sortedMapKeys(resp.ResponseTemplates) {
+			if _, err := mapping.Parse(ct, resp.ResponseTemplates[ct]); err != nil {
+				add(invalid("integration response %q: response template %v", truncate(pattern, 100), templateError(err)))
 			}
 		}
 		if !statusCodeRe.MatchString(resp.StatusCode) {
@@ -613,4 +625,22 @@ func ValidateStatus(s string) (int, bool) {
 	}
 	n, _ := strconv.Atoi(s)
 	return n, true
+}
+
+// templateError describes a template that does not parse, with its line and column.
+func templateError(err error) string {
+	var se *mapping.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%q does not parse: line %d, column %d: %s", se.Template, se.Line, se.Column, se.Msg)
+	}
+	return err.Error()
+}
+
+func sortedMapKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -788,9 +788,6 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 	if in.Type == apis.IntegrationAWS && !strings.Contains(in.URI, ":lambda:path/") {
 		im.warn("%s: AWS service integrations other than Lambda are not supported; calls return 500", where)
 	}
-	if len(in.RequestTemplates) > 0 && in.Type != apis.IntegrationMock {
-		im.warn("%s: request mapping templates are kept but not applied yet", where)
-	}
 	if in.ConnectionType == "VPC_LINK" {
 		im.warn("%s: VPC links are not supported; the uri is called directly", where)
 	}
