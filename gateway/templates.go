@@ -114,55 +114,13 @@ func templateVars(r *http.Request, rc *reqCtx, body []byte) *mapping.Vars {
 		}
 	}
 	return &mapping.Vars{Body: body, PathParams: rc.PathParameters, QueryParams: q, Headers: h,
-		Context: templateContext(rc.Context), StageVariables: rc.StageVariables}
+		Context: templateContext(rc), StageVariables: rc.StageVariables}
 }
 
 // templateContext fills $context from the pipeline's context.
-func templateContext(c *pipeline.Context) *mapping.Map {
-	m := mapping.NewContext()
-	m.Set("accountId", "000000000000")
-	m.Set("apiId", c.APIID)
-	m.Set("deploymentId", c.DeploymentID)
-	m.Set("domainName", c.DomainName)
-	m.Set("domainPrefix", c.DomainPrefix)
-	m.Set("extendedRequestId", c.ExtendedRequestID)
-	m.Set("httpMethod", c.HTTPMethod)
-	m.Set("path", c.StagePrefix+c.Path)
-	m.Set("protocol", "HTTP/1.1")
-	m.Set("requestId", c.RequestID)
-	m.Set("requestTime", c.RequestTime.Format("02/Jan/2006:15:04:05 -0700"))
-	m.Set("requestTimeEpoch", c.RequestTime.UnixMilli())
-	m.Set("resourceId", resourceID(c.APIID, c.ResourcePath))
-	m.Set("resourcePath", c.ResourcePath)
-	m.Set("routeKey", c.RouteKey)
-	m.Set("stage", c.Stage)
-	m.Set("isCanaryRequest", c.IsCanaryRequest)
-	m.SetPath("identity.sourceIp", c.Identity.SourceIP)
-	m.SetPath("identity.userAgent", c.Identity.UserAgent)
-	m.SetPath("identity.apiKey", c.Identity.APIKey)
-	m.SetPath("identity.apiKeyId", c.Identity.APIKeyID)
-	m.SetPath("identity.accessKey", c.Identity.AccessKey)
-	m.SetPath("identity.caller", c.Identity.Caller)
-	m.SetPath("identity.user", c.Identity.User)
-	m.SetPath("identity.userArn", c.Identity.UserARN)
-	m.SetPath("identity.accountId", c.Identity.AccountID)
-	auth := mapping.NewMap()
-	if c.Authorizer.PrincipalID != "" {
-		auth.Set("principalId", c.Authorizer.PrincipalID)
-	}
-	for k, v := range c.Authorizer.Context {
-		auth.Set(k, v)
-	}
-	m.Set("authorizer", auth)
-	msg := c.Error.Message
-	if msg == "" && c.Error.ResponseType != "" {
-		msg = c.Error.ResponseType.Default().Message
-	}
-	m.SetPath("error.message", msg)
-	js, _ := json.Marshal(msg)
-	m.SetPath("error.messageString", string(js))
-	m.SetPath("error.responseType", string(c.Error.ResponseType))
-	m.SetPath("error.validationErrorString", c.Error.ValidationErrorString)
+func templateContext(rc *reqCtx) *mapping.Map {
+	m := rc.MappingContext()
+	m.Set("resourceId", resourceID(rc.APIID, rc.ResourcePath))
 	return m
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -302,6 +303,9 @@ func (a *API) Validate() error {
 		if _, ok := d.RequestValidators[d.RequestValidator]; !ok {
 			add(invalid("request validator %q is not defined in x-amazon-apigateway-request-validators", d.RequestValidator))
 		}
+	}
+	for _, typ := range sortedMapKeys(d.GatewayResponses) {
+		add(validateGatewayResponse(typ, d.GatewayResponses[typ]))
 	}
 	if len(d.Routes) > MaxRoutes {
 		add(invalid("api has %d routes; at most %d are allowed", len(d.Routes), MaxRoutes))
@@ -643,4 +647,44 @@ func sortedMapKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// validateGatewayResponse checks one gateway response: a known type, a status,
+// header mappings the gateway can resolve and templates that parse.
+func validateGatewayResponse(typ string, gr GatewayResponse) error {
+	var errs []error
+	if !slices.Contains(GatewayResponseTypes, typ) {
+		errs = append(errs, invalid("gateway response type %q is not one of API Gateway's response types", truncate(typ, 60)))
+	}
+	if gr.StatusCode != "" && !statusCodeRe.MatchString(gr.StatusCode) {
+		errs = append(errs, invalid("gateway response %s: statusCode %q must be a 3-digit status", typ, truncate(gr.StatusCode, 20)))
+	}
+	for _, k := range sortedMapKeys(gr.ResponseParameters) {
+		v := gr.ResponseParameters[k]
+		if !strings.HasPrefix(k, "gatewayresponse.header.") || len(k) == len("gatewayresponse.header.") {
+			errs = append(errs, invalid("gateway response %s: parameter %q must be gatewayresponse.header.NAME", typ, truncate(k, 100)))
+		}
+		if !validGatewayParamSource(v) {
+			errs = append(errs, invalid("gateway response %s: parameter %q: %q must be a 'literal', method.request.header|querystring|path.NAME, stageVariables.NAME or context.NAME", typ, truncate(k, 100), truncate(v, 100)))
+		}
+	}
+	for _, ct := range sortedMapKeys(gr.ResponseTemplates) {
+		if _, err := mapping.Parse(ct, gr.ResponseTemplates[ct]); err != nil {
+			errs = append(errs, invalid("gateway response %s: template %v", typ, templateError(err)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validGatewayParamSource(v string) bool {
+	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+		return true
+	}
+	for _, p := range []string{"method.request.header.", "method.request.querystring.", "method.request.multivaluequerystring.",
+		"method.request.path.", "stageVariables.", "context."} {
+		if strings.HasPrefix(v, p) && len(v) > len(p) {
+			return true
+		}
+	}
+	return false
 }

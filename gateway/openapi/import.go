@@ -51,6 +51,7 @@ const (
 	extRequestValidators = "x-amazon-apigateway-request-validators"
 	extRequestValidator  = "x-amazon-apigateway-request-validator"
 	extImportExport      = "x-amazon-apigateway-importexport-version"
+	extGatewayResponses  = "x-amazon-apigateway-gateway-responses"
 	extAuthorizer        = "x-amazon-apigateway-authorizer"
 	prefixAWS            = "x-amazon-apigateway-"
 )
@@ -58,7 +59,6 @@ const (
 // notEnforced lists kept extensions that Portico does not act on yet, with why.
 var notEnforced = map[string]string{
 	"x-amazon-apigateway-policy":                       "resource policies are kept but not enforced yet",
-	"x-amazon-apigateway-gateway-responses":            "gateway responses are kept but not applied yet",
 	"x-amazon-apigateway-minimum-compression-size":     "response compression is kept but not applied",
 	"x-amazon-apigateway-endpoint-configuration":       "endpoint configuration does not apply to Portico",
 	"x-amazon-apigateway-cors":                         "CORS configuration is kept but not applied yet",
@@ -295,6 +295,21 @@ func (im *importer) topLevel(a *apis.API) {
 		case k == extRequestValidator:
 			if err := json.Unmarshal(v, &a.RequestValidator); err != nil {
 				im.fail("%s must be a string", k)
+			}
+		case k == extGatewayResponses:
+			var raw map[string]struct {
+				StatusCode         json.Number       `json:"statusCode"`
+				ResponseParameters map[string]string `json:"responseParameters"`
+				ResponseTemplates  map[string]string `json:"responseTemplates"`
+			}
+			if err := decodeStrict(v, &raw); err != nil {
+				im.fail("%s: %v", k, err)
+				continue
+			}
+			a.GatewayResponses = map[string]apis.GatewayResponse{}
+			for typ, gr := range raw {
+				a.GatewayResponses[typ] = apis.GatewayResponse{StatusCode: gr.StatusCode.String(),
+					ResponseParameters: gr.ResponseParameters, ResponseTemplates: gr.ResponseTemplates}
 			}
 		case k == extImportExport:
 			// The marker of an HTTP API export; the protocol carries it.
