@@ -304,6 +304,9 @@ func (a *API) Validate() error {
 			add(invalid("request validator %q is not defined in x-amazon-apigateway-request-validators", d.RequestValidator))
 		}
 	}
+	if _, err := CompileModels(d.Models); err != nil {
+		add(err)
+	}
 	for _, typ := range sortedMapKeys(d.GatewayResponses) {
 		add(validateGatewayResponse(typ, d.GatewayResponses[typ]))
 	}

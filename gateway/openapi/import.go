@@ -291,7 +291,6 @@ func (im *importer) topLevel(a *apis.API) {
 			if err := decodeStrict(v, &a.RequestValidators); err != nil {
 				im.fail("%s: %v", k, err)
 			}
-			im.warn("%s are kept; request validation is not enforced yet", k)
 		case k == extRequestValidator:
 			if err := json.Unmarshal(v, &a.RequestValidator); err != nil {
 				im.fail("%s must be a string", k)

@@ -26,6 +26,7 @@ import (
 	gatewaymetrics "github.com/portico-dev/portico/gateway/metrics"
 	"github.com/portico-dev/portico/gateway/throttle"
 	"github.com/portico-dev/portico/gateway/usage"
+	"github.com/portico-dev/portico/gateway/validate"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
@@ -284,6 +285,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 			func(e *edge.Edge) gateway.DomainResolver { return e },
 			func(e *edge.Edge) gateway.TLSSource { return e },
 		),
+		validate.Module,
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)
