@@ -84,6 +84,8 @@ type Definition struct {
 	// type ("DEFAULT_4XX", "ACCESS_DENIED", ...)
 	// (x-amazon-apigateway-gateway-responses).
 	GatewayResponses map[string]GatewayResponse `json:"gatewayResponses,omitempty"`
+	// CORS is an HTTP API's corsConfiguration (x-amazon-apigateway-cors).
+	CORS *CORSConfiguration `json:"corsConfiguration,omitempty"`
 	// Authorizers are the OpenAPI security schemes, kept as JSON objects with their
 	// x-amazon-apigateway-authorizer and x-amazon-apigateway-authtype.
 	Authorizers map[string]json.RawMessage `json:"authorizers,omitempty"`
@@ -99,6 +101,17 @@ type Definition struct {
 type RequestValidator struct {
 	ValidateRequestBody       bool `json:"validateRequestBody"`
 	ValidateRequestParameters bool `json:"validateRequestParameters"`
+}
+
+// CORSConfiguration is an HTTP API's CORS configuration: the gateway answers
+// preflight requests itself and sets the CORS headers of every response.
+type CORSConfiguration struct {
+	AllowOrigins     []string `json:"allowOrigins,omitempty"`
+	AllowMethods     []string `json:"allowMethods,omitempty"`
+	AllowHeaders     []string `json:"allowHeaders,omitempty"`
+	ExposeHeaders    []string `json:"exposeHeaders,omitempty"`
+	MaxAge           int      `json:"maxAge,omitempty"`
+	AllowCredentials bool     `json:"allowCredentials,omitempty"`
 }
 
 // GatewayResponse is one entry of x-amazon-apigateway-gateway-responses.

@@ -304,6 +304,9 @@ func (a *API) Validate() error {
 			add(invalid("request validator %q is not defined in x-amazon-apigateway-request-validators", d.RequestValidator))
 		}
 	}
+	if d.CORS != nil {
+		add(d.CORS.validate(a.Protocol))
+	}
 	if _, err := CompileModels(d.Models); err != nil {
 		add(err)
 	}
@@ -690,4 +693,33 @@ func validGatewayParamSource(v string) bool {
 		}
 	}
 	return false
+}
+
+// validate checks a CORS configuration (HTTP APIs only).
+func (c *CORSConfiguration) validate(protocol string) error {
+	var errs []error
+	if protocol != ProtocolHTTP {
+		errs = append(errs, invalid("corsConfiguration is for HTTP APIs; REST APIs answer preflights with an OPTIONS method"))
+	}
+	for _, o := range c.AllowOrigins {
+		if o == "*" {
+			if c.AllowCredentials {
+				errs = append(errs, invalid("corsConfiguration: allowCredentials cannot be used with the origin *"))
+			}
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, invalid("corsConfiguration: origin %q must be * or scheme://host[:port]", truncate(o, 100)))
+		}
+	}
+	for _, m := range c.AllowMethods {
+		if m != "*" && !methods[strings.ToUpper(m)] {
+			errs = append(errs, invalid("corsConfiguration: method %q is not an HTTP method", truncate(m, 20)))
+		}
+	}
+	if c.MaxAge < -1 || c.MaxAge > 86400 {
+		errs = append(errs, invalid("corsConfiguration: maxAge %d must be between -1 and 86400", c.MaxAge))
+	}
+	return errors.Join(errs...)
 }

@@ -52,6 +52,7 @@ const (
 	extRequestValidator  = "x-amazon-apigateway-request-validator"
 	extImportExport      = "x-amazon-apigateway-importexport-version"
 	extGatewayResponses  = "x-amazon-apigateway-gateway-responses"
+	extCORS              = "x-amazon-apigateway-cors"
 	extAuthorizer        = "x-amazon-apigateway-authorizer"
 	prefixAWS            = "x-amazon-apigateway-"
 )
@@ -61,7 +62,6 @@ var notEnforced = map[string]string{
 	"x-amazon-apigateway-policy":                       "resource policies are kept but not enforced yet",
 	"x-amazon-apigateway-minimum-compression-size":     "response compression is kept but not applied",
 	"x-amazon-apigateway-endpoint-configuration":       "endpoint configuration does not apply to Portico",
-	"x-amazon-apigateway-cors":                         "CORS configuration is kept but not applied yet",
 	"x-amazon-apigateway-documentation":                "documentation parts are kept but not served",
 	"x-amazon-apigateway-tag-value":                    "tags are kept but not used",
 	"x-amazon-apigateway-auth":                         "IAM authorization is kept but not enforced yet",
@@ -309,6 +309,11 @@ func (im *importer) topLevel(a *apis.API) {
 			for typ, gr := range raw {
 				a.GatewayResponses[typ] = apis.GatewayResponse{StatusCode: gr.StatusCode.String(),
 					ResponseParameters: gr.ResponseParameters, ResponseTemplates: gr.ResponseTemplates}
+			}
+		case k == extCORS:
+			a.CORS = &apis.CORSConfiguration{}
+			if err := decodeStrict(v, a.CORS); err != nil {
+				im.fail("%s: %v", k, err)
 			}
 		case k == extImportExport:
 			// The marker of an HTTP API export; the protocol carries it.

@@ -21,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/cache"
+	"github.com/portico-dev/portico/gateway/cors"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/execlog"
 	gatewaymetrics "github.com/portico-dev/portico/gateway/metrics"
@@ -286,6 +287,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 			func(e *edge.Edge) gateway.TLSSource { return e },
 		),
 		validate.Module,
+		cors.Module,
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)
