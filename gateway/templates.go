@@ -155,7 +155,7 @@ type integrationParams struct {
 func resolveRequestParams(in *apis.Integration, r *http.Request, rc *reqCtx, ctx *mapping.Map) integrationParams {
 	p := integrationParams{header: map[string]string{}, query: map[string]string{}, path: map[string]string{}}
 	for dst, src := range in.RequestParameters {
-		v, ok := requestParamValue(src, r, rc, ctx)
+		v, ok := rc.ParamValue(src, r, ctx)
 		if !ok {
 			continue
 		}
@@ -169,40 +169,6 @@ func resolveRequestParams(in *apis.Integration, r *http.Request, rc *reqCtx, ctx
 		}
 	}
 	return p
-}
-
-func requestParamValue(src string, r *http.Request, rc *reqCtx, ctx *mapping.Map) (string, bool) {
-	if len(src) >= 2 && src[0] == '\'' && src[len(src)-1] == '\'' {
-		return src[1 : len(src)-1], true
-	}
-	if name, ok := strings.CutPrefix(src, "method.request.header."); ok {
-		vs := r.Header.Values(name)
-		return strings.Join(vs, ","), len(vs) > 0
-	}
-	if name, ok := strings.CutPrefix(src, "method.request.querystring."); ok {
-		q := r.URL.Query()
-		return q.Get(name), q.Has(name)
-	}
-	if name, ok := strings.CutPrefix(src, "method.request.multivaluequerystring."); ok {
-		vs := r.URL.Query()[name]
-		return strings.Join(vs, ","), len(vs) > 0
-	}
-	if name, ok := strings.CutPrefix(src, "method.request.path."); ok {
-		v, found := rc.PathParameters[name]
-		return v, found
-	}
-	if name, ok := strings.CutPrefix(src, "stageVariables."); ok {
-		v, found := rc.StageVariables[name]
-		return v, found
-	}
-	if name, ok := strings.CutPrefix(src, "context."); ok && ctx != nil {
-		v, found := ctx.GetPath(name)
-		if !found || v == nil {
-			return "", false
-		}
-		return fmt.Sprint(v), true
-	}
-	return "", false
 }
 
 // apply merges the template's $context.requestOverride values over p.

@@ -2,6 +2,9 @@ package pipeline
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
 
 	"github.com/portico-dev/portico/gateway/mapping"
 )
@@ -52,4 +55,49 @@ func (c *Context) MappingContext() *mapping.Map {
 	m.SetPath("error.responseType", string(c.Error.ResponseType))
 	m.SetPath("error.validationErrorString", c.Error.ValidationErrorString)
 	return m
+}
+
+// ParamValue resolves a parameter mapping's source as API Gateway writes it in
+// requestParameters and gateway responses' responseParameters: a 'literal',
+// method.request.{header,querystring,multivaluequerystring,path}.NAME,
+// stageVariables.NAME or context.NAME (looked up in ctx, the request's
+// $context). ok is false when the source names nothing present.
+func (c *Context) ParamValue(src string, r *http.Request, ctx *mapping.Map) (string, bool) {
+	if len(src) >= 2 && src[0] == '\'' && src[len(src)-1] == '\'' {
+		return src[1 : len(src)-1], true
+	}
+	if name, ok := strings.CutPrefix(src, "context."); ok {
+		if ctx == nil {
+			return "", false
+		}
+		v, found := ctx.GetPath(name)
+		if !found || v == nil {
+			return "", false
+		}
+		return fmt.Sprint(v), true
+	}
+	if name, ok := strings.CutPrefix(src, "stageVariables."); ok {
+		v, found := c.StageVariables[name]
+		return v, found
+	}
+	if name, ok := strings.CutPrefix(src, "method.request.path."); ok {
+		v, found := c.PathParameters[name]
+		return v, found
+	}
+	if r == nil {
+		return "", false
+	}
+	if name, ok := strings.CutPrefix(src, "method.request.header."); ok {
+		vs := r.Header.Values(name)
+		return strings.Join(vs, ","), len(vs) > 0
+	}
+	if name, ok := strings.CutPrefix(src, "method.request.querystring."); ok {
+		q := r.URL.Query()
+		return q.Get(name), q.Has(name)
+	}
+	if name, ok := strings.CutPrefix(src, "method.request.multivaluequerystring."); ok {
+		vs := r.URL.Query()[name]
+		return strings.Join(vs, ","), len(vs) > 0
+	}
+	return "", false
 }

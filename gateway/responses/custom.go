@@ -108,7 +108,7 @@ func (wr *Writer) custom(h http.Header, r *http.Request, c *pipeline.Context, rs
 		ctx.SetPath("error.messageString", "null")
 	}
 	for name, src := range gr.headers {
-		if v, ok := headerValue(src, r, c, ctx); ok {
+		if v, ok := c.ParamValue(src, r, ctx); ok {
 			h.Set(name, v)
 		}
 	}
@@ -132,44 +132,6 @@ func (wr *Writer) custom(h http.Header, r *http.Request, c *pipeline.Context, rs
 		return body, "application/json"
 	}
 	return []byte(out), ct
-}
-
-// headerValue resolves a gateway response header's source.
-func headerValue(src string, r *http.Request, c *pipeline.Context, ctx *mapping.Map) (string, bool) {
-	if len(src) >= 2 && src[0] == '\'' && src[len(src)-1] == '\'' {
-		return src[1 : len(src)-1], true
-	}
-	if name, ok := strings.CutPrefix(src, "context."); ok {
-		v, found := ctx.GetPath(name)
-		if !found || v == nil {
-			return "", false
-		}
-		return fmt.Sprint(v), true
-	}
-	if name, ok := strings.CutPrefix(src, "stageVariables."); ok {
-		v, found := c.StageVariables[name]
-		return v, found
-	}
-	if name, ok := strings.CutPrefix(src, "method.request.path."); ok {
-		v, found := c.PathParameters[name]
-		return v, found
-	}
-	if r == nil {
-		return "", false
-	}
-	if name, ok := strings.CutPrefix(src, "method.request.header."); ok {
-		vs := r.Header.Values(name)
-		return strings.Join(vs, ","), len(vs) > 0
-	}
-	if name, ok := strings.CutPrefix(src, "method.request.querystring."); ok {
-		q := r.URL.Query()
-		return q.Get(name), q.Has(name)
-	}
-	if name, ok := strings.CutPrefix(src, "method.request.multivaluequerystring."); ok {
-		vs := r.URL.Query()[name]
-		return strings.Join(vs, ","), len(vs) > 0
-	}
-	return "", false
 }
 
 func firstValues(m map[string][]string) map[string]string {
