@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/functions"
@@ -263,19 +262,34 @@ func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
 
 // serveFunction runs a non-proxy AWS integration whose URI is a Lambda invocation
-// ARN: the body is passed through as the payload (mapping templates are not
-// applied yet), the result is the response body, and a function error selects an
-// integration response by matching its errorMessage (none matching: 502).
+// ARN: the request template for the content type (or the body, as the passthrough
+// behavior allows) is the event; a function error selects an integration response
+// by matching its errorMessage (none matching: 502), a result takes the default
+// one; the response template renders with the result as $input.
 func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) error {
+	p, err := rc.entry.plan(in)
+	if err != nil {
+		return err
+	}
 	body, err := readBody(r)
 	if err != nil {
 		return err
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		body = []byte("{}")
+	t, err := p.requestTemplate(in, r)
+	if err != nil {
+		return err
 	}
-	res, err := g.invoke(r, rc, in, body)
-	selector := ""
+	vars := templateVars(r, rc, body)
+	payload := body
+	if t != nil {
+		if payload, err = renderRequest(r.Context(), t, vars); err != nil {
+			return err
+		}
+	}
+	if len(bytes.TrimSpace(payload)) == 0 {
+		payload = []byte("{}")
+	}
+	res, err := g.invoke(r, rc, in, payload)
 	if err != nil {
 		if !errors.Is(err, errFunction) || res == nil {
 			return err
@@ -284,17 +298,14 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 			ErrorMessage string `json:"errorMessage"`
 		}
 		_ = json.Unmarshal(res.Payload, &fe)
-		selector = fe.ErrorMessage
-		ir, ok := rc.entry.selectResponse(in, selector, false)
+		key, ir, ok := p.selector.selectResponse(fe.ErrorMessage, false)
 		if !ok {
 			return err
 		}
-		writeIntegrationResponse(w, ir, "application/json", res.Payload)
-		return nil
+		return writeMethodResponse(r.Context(), w, p, vars, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json"})
 	}
-	ir, _ := rc.entry.selectResponse(in, selector, true)
-	writeIntegrationResponse(w, ir, "application/json", res.Payload)
-	return nil
+	key, ir, _ := p.selector.selectResponse("", true)
+	return writeMethodResponse(r.Context(), w, p, vars, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json"})
 }
 
 // responseSelector is an integration's responses with their selection patterns
@@ -302,7 +313,7 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 type responseSelector struct {
 	responses map[string]apis.IntegrationResponse
 	// patterns are in the order of their text; "default" and patterns that do
-	// not compile are left out (they never match).
+	// not compile are left out (they never match; validation refuses them).
 	patterns []selectionPattern
 }
 
@@ -318,67 +329,29 @@ func compileResponses(responses map[string]apis.IntegrationResponse) *responseSe
 		if pattern == "default" {
 			continue
 		}
-		if re, err := regexp.Compile("^(?:" + pattern + ")$"); err == nil {
+		if re, err := compileSelectionPattern(pattern); err == nil {
 			sel.patterns = append(sel.patterns, selectionPattern{key: pattern, re: re})
 		}
 	}
 	return sel
 }
 
-// selectResponse picks the integration response of in whose pattern matches
-// selector (the backend status, or a function's errorMessage). With useDefault the
-// "default" response (or a 200) stands in when no pattern matches.
-func (e *stageEntry) selectResponse(in *apis.Integration, selector string, useDefault bool) (apis.IntegrationResponse, bool) {
-	sel := e.selectors[in]
-	if sel == nil {
-		sel = compileResponses(in.Responses) // an integration outside the deployment's routes
-	}
+// selectResponse picks the integration response whose pattern matches selector
+// (the backend status, or a function's errorMessage) and returns its key. With
+// useDefault the "default" response (or a 200) stands in when no pattern matches.
+func (sel *responseSelector) selectResponse(selector string, useDefault bool) (string, apis.IntegrationResponse, bool) {
 	if selector != "" {
 		for _, p := range sel.patterns {
 			if p.re.MatchString(selector) {
-				return sel.responses[p.key], true
+				return p.key, sel.responses[p.key], true
 			}
 		}
 	}
 	if !useDefault {
-		return apis.IntegrationResponse{}, false
+		return "", apis.IntegrationResponse{}, false
 	}
 	if d, ok := sel.responses["default"]; ok {
-		return d, true
+		return "default", d, true
 	}
-	return apis.IntegrationResponse{StatusCode: "200"}, true
-}
-
-// writeIntegrationResponse writes a non-proxy response: status from the selected
-// integration response, static header values from its responseParameters
-// ('value' literals), and the body (a response template wins over the backend
-// body; templates are not evaluated yet).
-func writeIntegrationResponse(w http.ResponseWriter, ir apis.IntegrationResponse, contentType string, body []byte) {
-	status, ok := apis.ValidateStatus(ir.StatusCode)
-	if !ok {
-		status = http.StatusOK
-	}
-	h := w.Header()
-	for k, v := range ir.ResponseParameters {
-		name, found := strings.CutPrefix(k, "method.response.header.")
-		if !found {
-			continue
-		}
-		if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
-			h.Set(name, v[1:len(v)-1])
-		}
-	}
-	if t, ok := ir.ResponseTemplates[contentType]; ok && t != "" {
-		body = []byte(t)
-	} else if len(ir.ResponseTemplates) == 1 && len(body) == 0 {
-		for ct, t := range ir.ResponseTemplates {
-			body, contentType = []byte(t), ct
-		}
-	}
-	if h.Get("Content-Type") == "" {
-		h.Set("Content-Type", contentType)
-	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	return "", apis.IntegrationResponse{StatusCode: "200"}, true
 }

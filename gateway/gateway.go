@@ -154,9 +154,9 @@ type stageEntry struct {
 	uris sync.Map
 	// urls caches parsed backend URLs by URI (string -> *url.URL, never mutated).
 	urls sync.Map
-	// selectors are the integrations' responses with their selection patterns
-	// compiled, by integration; read-only once compiled.
-	selectors map[*apis.Integration]*responseSelector
+	// plans are the non-proxy integrations' templates and selection patterns,
+	// compiled once per stage deployment, by integration; read-only once compiled.
+	plans map[*apis.Integration]*integrationPlan
 }
 
 // parsedURI parses a substituted URI without path parameters, cached.
@@ -299,12 +299,19 @@ func (g *Gateway) loadStage(ctx context.Context, apiID, stage string) (*stageEnt
 // compile builds the entry of one side of a stage: its router and its pipeline.
 func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]string, canary bool) (*stageEntry, error) {
 	e := &stageEntry{stage: st, dep: dep, router: newRouter(dep.API.Routes),
-		deployed:  &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API, Variables: vars, Canary: canary},
-		selectors: map[*apis.Integration]*responseSelector{}}
+		deployed: &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API, Variables: vars, Canary: canary},
+		plans:    map[*apis.Integration]*integrationPlan{}}
 	for i := range dep.API.Routes {
-		if in := dep.API.Routes[i].Integration; in != nil && len(in.Responses) > 0 {
-			e.selectors[in] = compileResponses(in.Responses)
+		in := dep.API.Routes[i].Integration
+		if in == nil || in.Type == apis.IntegrationAWSProxy || in.Type == apis.IntegrationHTTPProxy {
+			continue
 		}
+		p, err := compilePlan(in)
+		if err != nil {
+			g.log.Error("integration does not compile: its requests answer 500", "api", st.APIID, "stage", st.Name, "route", dep.API.Routes[i].RouteKey, "err", err)
+			continue
+		}
+		e.plans[in] = p
 	}
 	stages := make([]pipeline.Stage, 0, len(g.stages)+2)
 	stages = append(stages, g.stages...)

@@ -2,52 +2,65 @@ package gateway
 
 import (
 	"encoding/json"
-	"mime"
 	"net/http"
-	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/portico-dev/portico/gateway/apis"
 )
 
-var mockStatusRe = regexp.MustCompile(`"statusCode"\s*:\s*"?([0-9]{3})"?`)
-
 // serveMock answers a MOCK integration without a backend, as API Gateway does: the
 // request template for the request's content type (application/json by default)
-// names a statusCode, that status selects an integration response by pattern (or
-// "default"), and the integration response gives the status, static headers and
-// the body (its response template, not evaluated yet).
+// renders to {"statusCode": N}; that status selects an integration response by
+// pattern (or "default"), whose status, headers and rendered response template
+// make the answer, with any $context.responseOverride the templates set.
 func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) error {
-	if _, err := readBody(r); err != nil {
+	p, err := rc.entry.plan(in)
+	if err != nil {
 		return err
 	}
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	t, err := p.requestTemplate(in, r)
+	if err != nil {
+		return err
+	}
+	vars := templateVars(r, rc, body)
 	selector := "200"
-	ct := "application/json"
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil {
-		ct = mt
-	}
-	tmpl, ok := in.RequestTemplates[ct]
-	if !ok {
-		tmpl = in.RequestTemplates["application/json"]
-	}
-	if m := mockStatusRe.FindStringSubmatch(tmpl); m != nil {
-		selector = m[1]
-	} else {
-		var v struct {
-			StatusCode int `json:"statusCode"`
+	if t != nil {
+		out, err := renderRequest(r.Context(), t, vars)
+		if err != nil {
+			return err
 		}
-		if json.Unmarshal([]byte(tmpl), &v) == nil && v.StatusCode != 0 {
-			selector = strconv.Itoa(v.StatusCode)
+		if s, ok := mockStatus(out); ok {
+			selector = s
 		}
 	}
-	ir, ok := rc.entry.selectResponse(in, selector, false)
+	key, ir, ok := p.selector.selectResponse(selector, false)
 	if !ok {
 		if d, found := in.Responses["default"]; found {
-			ir = d
+			key, ir = "default", d
 		} else {
-			ir = apis.IntegrationResponse{StatusCode: selector}
+			key, ir = "", apis.IntegrationResponse{StatusCode: selector}
 		}
 	}
-	writeIntegrationResponse(w, ir, "application/json", nil)
-	return nil
+	return writeMethodResponse(r.Context(), w, p, vars, integrationResult{key: key, ir: ir, contentType: "application/json"})
+}
+
+// mockStatus reads the statusCode of a rendered MOCK request template (a number
+// or a numeric string).
+func mockStatus(out []byte) (string, bool) {
+	var v struct {
+		StatusCode json.RawMessage `json:"statusCode"`
+	}
+	if json.Unmarshal(out, &v) != nil || len(v.StatusCode) == 0 {
+		return "", false
+	}
+	s := strings.Trim(string(v.StatusCode), `"`)
+	if n, err := strconv.Atoi(s); err != nil || n < 100 || n > 599 {
+		return "", false
+	}
+	return s, true
 }

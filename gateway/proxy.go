@@ -1,10 +1,12 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -95,46 +97,7 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 // integrationURL substitutes stage variables and path parameters ({name} and
 // {name+}) in an HTTP integration URI and adds the request's query string.
 func integrationURL(rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL, error) {
-	raw, err := rc.entry.stageURI(rc.Route, in)
-	if err != nil {
-		return nil, fmt.Errorf("integration uri of route %q: %w", rc.Route.RouteKey, err)
-	}
-	if !strings.Contains(raw, "{") {
-		// No path parameters: the parsed URL is cached with the stage.
-		base, err := rc.entry.parsedURI(raw)
-		if err != nil {
-			return nil, err
-		}
-		u := *base
-		if rawQuery != "" {
-			if u.RawQuery != "" {
-				u.RawQuery += "&" + rawQuery
-			} else {
-				u.RawQuery = rawQuery
-			}
-		}
-		return &u, nil
-	}
-	{
-		params := map[string]string{}
-		for k, v := range rc.PathParameters {
-			params[k] = v
-		}
-		// integration.request.path.X = method.request.path.Y mappings.
-		for k, v := range in.RequestParameters {
-			if name, ok := strings.CutPrefix(k, "integration.request.path."); ok {
-				if src, ok := strings.CutPrefix(v, "method.request.path."); ok {
-					params[name] = rc.PathParameters[src]
-				}
-			}
-		}
-		for k, v := range params {
-			esc := escapeGreedy(v)
-			raw = strings.ReplaceAll(raw, "{"+k+"+}", esc)
-			raw = strings.ReplaceAll(raw, "{"+k+"}", esc)
-		}
-	}
-	u, err := parseHTTPURL(raw)
+	u, err := integrationURLWith(rc, in, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +109,48 @@ func integrationURL(rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL
 		}
 	}
 	return u, nil
+}
+
+// integrationURLWith substitutes stage variables and path parameters in an HTTP
+// integration URI; mapped are path parameters from requestParameters that take
+// precedence (nil to map integration.request.path.X = method.request.path.Y here).
+func integrationURLWith(rc *reqCtx, in *apis.Integration, mapped map[string]string) (*url.URL, error) {
+	raw, err := rc.entry.stageURI(rc.Route, in)
+	if err != nil {
+		return nil, fmt.Errorf("integration uri of route %q: %w", rc.Route.RouteKey, err)
+	}
+	if !strings.Contains(raw, "{") {
+		// No path parameters: the parsed URL is cached with the stage.
+		base, err := rc.entry.parsedURI(raw)
+		if err != nil {
+			return nil, err
+		}
+		u := *base
+		return &u, nil
+	}
+	params := map[string]string{}
+	for k, v := range rc.PathParameters {
+		params[k] = v
+	}
+	if mapped == nil {
+		// integration.request.path.X = method.request.path.Y mappings.
+		for k, v := range in.RequestParameters {
+			if name, ok := strings.CutPrefix(k, "integration.request.path."); ok {
+				if src, ok := strings.CutPrefix(v, "method.request.path."); ok {
+					params[name] = rc.PathParameters[src]
+				}
+			}
+		}
+	}
+	for k, v := range mapped {
+		params[k] = v
+	}
+	for k, v := range params {
+		esc := escapeGreedy(v)
+		raw = strings.ReplaceAll(raw, "{"+k+"+}", esc)
+		raw = strings.ReplaceAll(raw, "{"+k+"}", esc)
+	}
+	return parseHTTPURL(raw)
 }
 
 func parseHTTPURL(raw string) (*url.URL, error) {
@@ -211,31 +216,53 @@ func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error
 	}
 }
 
-// serveHTTP runs a non-proxy HTTP integration: the body is passed through to the
-// backend (mapping templates come later), an integration response is selected by
-// the backend's status, and its status and static headers are applied.
+// serveHTTP runs a non-proxy HTTP integration: the rendered request template (or
+// the body, as the passthrough behavior allows) goes to the backend with the
+// requestParameters mapped; the backend's status selects an integration response,
+// whose response template renders the backend's body.
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) error {
+	p, err := rc.entry.plan(in)
+	if err != nil {
+		return err
+	}
 	body, err := readBody(r)
 	if err != nil {
 		return err
 	}
-	u, err := integrationURL(rc, in, "")
+	t, err := p.requestTemplate(in, r)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), in.Timeout())
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, integrationMethod(in, r), u.String(), strings.NewReader(string(body)))
-	if err != nil {
-		return fmt.Errorf("backend request: %s: %w", err.Error(), errConfig)
-	}
+	vars := templateVars(r, rc, body)
 	ct := r.Header.Get("Content-Type")
 	if ct == "" {
 		ct = "application/json"
 	}
+	if t != nil {
+		if body, err = renderRequest(r.Context(), t, vars); err != nil {
+			return err
+		}
+		ct = "application/json"
+	}
+	params := resolveRequestParams(in, r, rc, vars.Context)
+	params.apply(vars)
+	u, err := integrationURLWith(rc, in, params.path)
+	if err != nil {
+		return err
+	}
+	u.RawQuery = params.encodeQuery(u.RawQuery)
+	ctx, cancel := context.WithTimeout(r.Context(), in.Timeout())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, integrationMethod(in, r), u.String(), bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("backend request: %s: %w", err.Error(), errConfig)
+	}
 	req.Header.Set("Content-Type", ct)
 	if a := r.Header.Get("Accept"); a != "" {
 		req.Header.Set("Accept", a)
+	}
+	for k, v := range params.header {
+		req.Header.Set(k, v)
 	}
 	resp, err := g.transport.RoundTrip(req)
 	if err != nil {
@@ -249,16 +276,20 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if int64(len(respBody)) > g.cfg.MaxBodyBytes {
 		return fmt.Errorf("backend %s answered more than %d bytes: %w", u.Redacted(), g.cfg.MaxBodyBytes, errIntegration)
 	}
+	var key string
 	var ir apis.IntegrationResponse
 	if len(in.Responses) == 0 {
 		ir = apis.IntegrationResponse{StatusCode: fmt.Sprint(resp.StatusCode)}
 	} else {
-		ir, _ = rc.entry.selectResponse(in, fmt.Sprint(resp.StatusCode), true)
+		key, ir, _ = p.selector.selectResponse(fmt.Sprint(resp.StatusCode), true)
 	}
-	rct := resp.Header.Get("Content-Type")
-	if rct == "" {
-		rct = "application/json"
+	rct := "application/json"
+	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil {
+		rct = mt
 	}
-	writeIntegrationResponse(w, ir, rct, respBody)
-	return nil
+	res := integrationResult{key: key, ir: ir, body: respBody, header: resp.Header, contentType: rct}
+	if len(p.responses[key]) == 0 && resp.Header.Get("Content-Type") != "" {
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+	}
+	return writeMethodResponse(r.Context(), w, p, vars, res)
 }

@@ -80,6 +80,12 @@ type Definition struct {
 	// RequestValidator names the API-wide default validator
 	// (x-amazon-apigateway-request-validator at the top level).
 	RequestValidator string `json:"requestValidator,omitempty"`
+	// GatewayResponses customise the gateway's own error answers by response
+	// type ("DEFAULT_4XX", "ACCESS_DENIED", ...)
+	// (x-amazon-apigateway-gateway-responses).
+	GatewayResponses map[string]GatewayResponse `json:"gatewayResponses,omitempty"`
+	// CORS is an HTTP API's corsConfiguration (x-amazon-apigateway-cors).
+	CORS *CORSConfiguration `json:"corsConfiguration,omitempty"`
 	// Authorizers are the OpenAPI security schemes, kept as JSON objects with their
 	// x-amazon-apigateway-authorizer and x-amazon-apigateway-authtype.
 	Authorizers map[string]json.RawMessage `json:"authorizers,omitempty"`
@@ -96,6 +102,35 @@ type RequestValidator struct {
 	ValidateRequestBody       bool `json:"validateRequestBody"`
 	ValidateRequestParameters bool `json:"validateRequestParameters"`
 }
+
+// CORSConfiguration is an HTTP API's CORS configuration: the gateway answers
+// preflight requests itself and sets the CORS headers of every response.
+type CORSConfiguration struct {
+	AllowOrigins     []string `json:"allowOrigins,omitempty"`
+	AllowMethods     []string `json:"allowMethods,omitempty"`
+	AllowHeaders     []string `json:"allowHeaders,omitempty"`
+	ExposeHeaders    []string `json:"exposeHeaders,omitempty"`
+	MaxAge           int      `json:"maxAge,omitempty"`
+	AllowCredentials bool     `json:"allowCredentials,omitempty"`
+}
+
+// GatewayResponse is one entry of x-amazon-apigateway-gateway-responses.
+type GatewayResponse struct {
+	// StatusCode replaces the type's default status; empty keeps it.
+	StatusCode string `json:"statusCode,omitempty"`
+	// ResponseParameters map "gatewayresponse.header.X" to a 'literal',
+	// method.request.{header,querystring,path}.Y, stageVariables.Z or context.V.
+	ResponseParameters map[string]string `json:"responseParameters,omitempty"`
+	// ResponseTemplates are mapping templates by content type.
+	ResponseTemplates map[string]string `json:"responseTemplates,omitempty"`
+}
+
+// GatewayResponseTypes are API Gateway's gateway response types.
+var GatewayResponseTypes = []string{"ACCESS_DENIED", "API_CONFIGURATION_ERROR", "AUTHORIZER_CONFIGURATION_ERROR",
+	"AUTHORIZER_FAILURE", "BAD_REQUEST_PARAMETERS", "BAD_REQUEST_BODY", "DEFAULT_4XX", "DEFAULT_5XX", "EXPIRED_TOKEN",
+	"INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT", "INVALID_API_KEY", "INVALID_SIGNATURE", "MISSING_AUTHENTICATION_TOKEN",
+	"QUOTA_EXCEEDED", "REQUEST_TOO_LARGE", "RESOURCE_NOT_FOUND", "THROTTLED", "UNAUTHORIZED", "UNSUPPORTED_MEDIA_TYPE",
+	"WAF_FILTERED"}
 
 // Route is one method on one path (REST and HTTP APIs) or one route key (WebSocket).
 type Route struct {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/internal/routeselect"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/mapping"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
@@ -303,6 +305,15 @@ func (a *API) Validate() error {
 		}
 	}
 	errs = append(errs, a.validateAuth()...)
+	if d.CORS != nil {
+		add(d.CORS.validate(a.Protocol))
+	}
+	if _, err := CompileModels(d.Models); err != nil {
+		add(err)
+	}
+	for _, typ := range sortedMapKeys(d.GatewayResponses) {
+		add(validateGatewayResponse(typ, d.GatewayResponses[typ]))
+	}
 	if len(d.Routes) > MaxRoutes {
 		add(invalid("api has %d routes; at most %d are allowed", len(d.Routes), MaxRoutes))
 	}
@@ -439,10 +450,21 @@ func (in *Integration) Validate(protocol string) error {
 	default:
 		add(invalid("contentHandling %q must be CONVERT_TO_BINARY or CONVERT_TO_TEXT", truncate(in.ContentHandling, 50)))
 	}
-	for pattern, resp := range in.Responses {
+	for _, ct := range sortedMapKeys(in.RequestTemplates) {
+		if _, err := mapping.Parse(ct, in.RequestTemplates[ct]); err != nil {
+			add(invalid("request template %v", templateError(err)))
+		}
+	}
+	for _, pattern := range sortedMapKeys(in.Responses) {
+		resp := in.Responses[pattern]
 		if pattern != "default" {
-			if _, err := regexp.Compile(pattern); err != nil {
-				add(invalid("integration response pattern %q is not a regular expression", truncate(pattern, 100)))
+			if _, err := regexp.Compile("^(?:" + pattern + ")$"); err != nil {
+				add(invalid("integration response pattern %q is not a regular expression: %v", truncate(pattern, 100), err))
+			}
+		}
+		for _, ct := range sortedMapKeys(resp.ResponseTemplates) {
+			if _, err := mapping.Parse(ct, resp.ResponseTemplates[ct]); err != nil {
+				add(invalid("integration response %q: response template %v", truncate(pattern, 100), templateError(err)))
 			}
 		}
 		if !statusCodeRe.MatchString(resp.StatusCode) {
@@ -614,4 +636,91 @@ func ValidateStatus(s string) (int, bool) {
 	}
 	n, _ := strconv.Atoi(s)
 	return n, true
+}
+
+// templateError describes a template that does not parse, with its line and column.
+func templateError(err error) string {
+	var se *mapping.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%q does not parse: line %d, column %d: %s", se.Template, se.Line, se.Column, se.Msg)
+	}
+	return err.Error()
+}
+
+func sortedMapKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// validateGatewayResponse checks one gateway response: a known type, a status,
+// header mappings the gateway can resolve and templates that parse.
+func validateGatewayResponse(typ string, gr GatewayResponse) error {
+	var errs []error
+	if !slices.Contains(GatewayResponseTypes, typ) {
+		errs = append(errs, invalid("gateway response type %q is not one of API Gateway's response types", truncate(typ, 60)))
+	}
+	if gr.StatusCode != "" && !statusCodeRe.MatchString(gr.StatusCode) {
+		errs = append(errs, invalid("gateway response %s: statusCode %q must be a 3-digit status", typ, truncate(gr.StatusCode, 20)))
+	}
+	for _, k := range sortedMapKeys(gr.ResponseParameters) {
+		v := gr.ResponseParameters[k]
+		if !strings.HasPrefix(k, "gatewayresponse.header.") || len(k) == len("gatewayresponse.header.") {
+			errs = append(errs, invalid("gateway response %s: parameter %q must be gatewayresponse.header.NAME", typ, truncate(k, 100)))
+		}
+		if !validGatewayParamSource(v) {
+			errs = append(errs, invalid("gateway response %s: parameter %q: %q must be a 'literal', method.request.header|querystring|path.NAME, stageVariables.NAME or context.NAME", typ, truncate(k, 100), truncate(v, 100)))
+		}
+	}
+	for _, ct := range sortedMapKeys(gr.ResponseTemplates) {
+		if _, err := mapping.Parse(ct, gr.ResponseTemplates[ct]); err != nil {
+			errs = append(errs, invalid("gateway response %s: template %v", typ, templateError(err)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validGatewayParamSource(v string) bool {
+	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+		return true
+	}
+	for _, p := range []string{"method.request.header.", "method.request.querystring.", "method.request.multivaluequerystring.",
+		"method.request.path.", "stageVariables.", "context."} {
+		if strings.HasPrefix(v, p) && len(v) > len(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// validate checks a CORS configuration (HTTP APIs only).
+func (c *CORSConfiguration) validate(protocol string) error {
+	var errs []error
+	if protocol != ProtocolHTTP {
+		errs = append(errs, invalid("corsConfiguration is for HTTP APIs; REST APIs answer preflights with an OPTIONS method"))
+	}
+	for _, o := range c.AllowOrigins {
+		if o == "*" {
+			if c.AllowCredentials {
+				errs = append(errs, invalid("corsConfiguration: allowCredentials cannot be used with the origin *"))
+			}
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, invalid("corsConfiguration: origin %q must be * or scheme://host[:port]", truncate(o, 100)))
+		}
+	}
+	for _, m := range c.AllowMethods {
+		if m != "*" && !methods[strings.ToUpper(m)] {
+			errs = append(errs, invalid("corsConfiguration: method %q is not an HTTP method", truncate(m, 20)))
+		}
+	}
+	if c.MaxAge < -1 || c.MaxAge > 86400 {
+		errs = append(errs, invalid("corsConfiguration: maxAge %d must be between -1 and 86400", c.MaxAge))
+	}
+	return errors.Join(errs...)
 }

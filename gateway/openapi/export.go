@@ -90,6 +90,12 @@ func exportDoc(a *apis.API, swagger2 bool) map[string]any {
 	if a.RequestValidator != "" {
 		doc[extRequestValidator] = a.RequestValidator
 	}
+	if a.CORS != nil {
+		doc[extCORS] = a.CORS
+	}
+	if len(a.GatewayResponses) > 0 {
+		doc[extGatewayResponses] = a.GatewayResponses
+	}
 	if a.Protocol == apis.ProtocolHTTP {
 		doc[extImportExport] = "1.0"
 	}

@@ -51,16 +51,16 @@ const (
 	extRequestValidators = "x-amazon-apigateway-request-validators"
 	extRequestValidator  = "x-amazon-apigateway-request-validator"
 	extImportExport      = "x-amazon-apigateway-importexport-version"
+	extGatewayResponses  = "x-amazon-apigateway-gateway-responses"
+	extCORS              = "x-amazon-apigateway-cors"
 	extAuthorizer        = "x-amazon-apigateway-authorizer"
 	prefixAWS            = "x-amazon-apigateway-"
 )
 
 // notEnforced lists kept extensions that Portico does not act on yet, with why.
 var notEnforced = map[string]string{
-	"x-amazon-apigateway-gateway-responses":            "gateway responses are kept but not applied yet",
 	"x-amazon-apigateway-minimum-compression-size":     "response compression is kept but not applied",
 	"x-amazon-apigateway-endpoint-configuration":       "endpoint configuration does not apply to Portico",
-	"x-amazon-apigateway-cors":                         "CORS configuration is kept but not applied yet",
 	"x-amazon-apigateway-documentation":                "documentation parts are kept but not served",
 	"x-amazon-apigateway-tag-value":                    "tags are kept but not used",
 	"x-amazon-apigateway-api-key-selection-expression": "kept",
@@ -286,10 +286,29 @@ func (im *importer) topLevel(a *apis.API) {
 			if err := decodeStrict(v, &a.RequestValidators); err != nil {
 				im.fail("%s: %v", k, err)
 			}
-			im.warn("%s are kept; request validation is not enforced yet", k)
 		case k == extRequestValidator:
 			if err := json.Unmarshal(v, &a.RequestValidator); err != nil {
 				im.fail("%s must be a string", k)
+			}
+		case k == extGatewayResponses:
+			var raw map[string]struct {
+				StatusCode         json.Number       `json:"statusCode"`
+				ResponseParameters map[string]string `json:"responseParameters"`
+				ResponseTemplates  map[string]string `json:"responseTemplates"`
+			}
+			if err := decodeStrict(v, &raw); err != nil {
+				im.fail("%s: %v", k, err)
+				continue
+			}
+			a.GatewayResponses = map[string]apis.GatewayResponse{}
+			for typ, gr := range raw {
+				a.GatewayResponses[typ] = apis.GatewayResponse{StatusCode: gr.StatusCode.String(),
+					ResponseParameters: gr.ResponseParameters, ResponseTemplates: gr.ResponseTemplates}
+			}
+		case k == extCORS:
+			a.CORS = &apis.CORSConfiguration{}
+			if err := decodeStrict(v, a.CORS); err != nil {
+				im.fail("%s: %v", k, err)
 			}
 		case k == extImportExport:
 			// The marker of an HTTP API export; the protocol carries it.
@@ -782,9 +801,6 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 	}
 	if in.Type == apis.IntegrationAWS && !strings.Contains(in.URI, ":lambda:path/") {
 		im.warn("%s: AWS service integrations other than Lambda are not supported; calls return 500", where)
-	}
-	if len(in.RequestTemplates) > 0 && in.Type != apis.IntegrationMock {
-		im.warn("%s: request mapping templates are kept but not applied yet", where)
 	}
 	if in.ConnectionType == "VPC_LINK" {
 		im.warn("%s: VPC links are not supported; the uri is called directly", where)

@@ -107,7 +107,7 @@ func TestImportDetails(t *testing.T) {
 	if _, ok := a.Authorizers["petstore-authorizer"]; !ok {
 		t.Fatalf("authorizer dropped")
 	}
-	if _, ok := a.Extensions["x-amazon-apigateway-gateway-responses"]; !ok {
+	if len(a.GatewayResponses) == 0 {
 		t.Fatalf("gateway responses dropped")
 	}
 	var post *apis.Route

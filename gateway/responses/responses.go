@@ -41,12 +41,21 @@ func (*Writer) Name() string { return "responses" }
 func (*Writer) Order() int { return pipeline.OrderResponses }
 
 // Compile implements pipeline.Stage: the middleware writes the errors of the
-// stages inside it.
-func (wr *Writer) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
+// stages inside it, with the API's gateway responses
+// (x-amazon-apigateway-gateway-responses) applied; their templates are parsed
+// here, once per stage deployment.
+func (wr *Writer) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
+	var tbl table
+	if d != nil && d.API != nil && len(d.API.GatewayResponses) > 0 {
+		var err error
+		if tbl, err = compileTable(d.API.GatewayResponses); err != nil {
+			return nil, err
+		}
+	}
 	return func(next pipeline.Handler) pipeline.Handler {
 		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
 			if err := next.ServeRequest(w, r, c); err != nil {
-				wr.Write(w, r, c, err)
+				wr.write(w, r, c, err, tbl)
 			}
 			return nil
 		})
@@ -123,11 +132,20 @@ func (rs Resolved) Body() []byte {
 	return append(b, '}')
 }
 
-// Write answers err on w and records it in c (Error, Status). 5xx answers and
-// configuration errors are logged at error level with their cause; a client that
-// went away, and 4xx answers, at debug level.
+// Write answers err on w with the default gateway responses and records it in c
+// (Error, Status): for errors before a stage is compiled (an unknown API or
+// stage). 5xx answers and configuration errors are logged at error level with
+// their cause; a client that went away, and 4xx answers, at debug level.
 func (wr *Writer) Write(w http.ResponseWriter, r *http.Request, c *pipeline.Context, err error) {
+	wr.write(w, r, c, err, nil)
+}
+
+func (wr *Writer) write(w http.ResponseWriter, r *http.Request, c *pipeline.Context, err error, tbl table) {
 	rs := Resolve(err)
+	custom := tbl[rs.Type]
+	if custom != nil && custom.status != 0 {
+		rs.Status = custom.status
+	}
 	if c != nil {
 		c.Error.ResponseType = rs.Type
 		if rs.Message != nil {
@@ -140,8 +158,11 @@ func (wr *Writer) Write(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 	for k, vs := range rs.Header {
 		h[http.CanonicalHeaderKey(k)] = vs
 	}
-	body := rs.Body()
-	h["Content-Type"] = []string{"application/json"}
+	body, ct := rs.Body(), "application/json"
+	if custom != nil && c != nil {
+		body, ct = wr.custom(h, r, c, rs, custom, body)
+	}
+	h["Content-Type"] = []string{ct}
 	h["X-Amzn-Errortype"] = []string{rs.ErrorType}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(rs.Status)

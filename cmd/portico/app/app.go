@@ -22,11 +22,13 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/auth"
 	"github.com/portico-dev/portico/gateway/cache"
+	"github.com/portico-dev/portico/gateway/cors"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/execlog"
 	gatewaymetrics "github.com/portico-dev/portico/gateway/metrics"
 	"github.com/portico-dev/portico/gateway/throttle"
 	"github.com/portico-dev/portico/gateway/usage"
+	"github.com/portico-dev/portico/gateway/validate"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
@@ -291,6 +293,8 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 			func(e *edge.Edge) gateway.DomainResolver { return e },
 			func(e *edge.Edge) gateway.TLSSource { return e },
 		),
+		validate.Module,
+		cors.Module,
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)

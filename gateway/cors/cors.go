@@ -1,0 +1,206 @@
+// Package cors is the CORS stage of the gateway's pipeline for HTTP APIs with a
+// corsConfiguration (x-amazon-apigateway-cors): the gateway answers preflight
+// requests itself and sets the CORS headers of every other response, replacing
+// whatever the integration sent, as API Gateway does.
+package cors
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
+)
+
+// Stage answers CORS. It holds no state.
+type Stage struct{}
+
+// New returns the CORS stage.
+func New() *Stage { return &Stage{} }
+
+var _ pipeline.Stage = (*Stage)(nil)
+
+// Name implements pipeline.Stage.
+func (*Stage) Name() string { return "cors" }
+
+// Order implements pipeline.Stage.
+func (*Stage) Order() int { return pipeline.OrderCORS }
+
+// Response header names.
+const (
+	hAllowOrigin      = "Access-Control-Allow-Origin"
+	hAllowMethods     = "Access-Control-Allow-Methods"
+	hAllowHeaders     = "Access-Control-Allow-Headers"
+	hExposeHeaders    = "Access-Control-Expose-Headers"
+	hMaxAge           = "Access-Control-Max-Age"
+	hAllowCredentials = "Access-Control-Allow-Credentials"
+)
+
+var corsHeaders = []string{hAllowOrigin, hAllowMethods, hAllowHeaders, hExposeHeaders, hMaxAge, hAllowCredentials}
+
+// policy is a compiled corsConfiguration.
+type policy struct {
+	anyOrigin   bool
+	origins     []string // lower case
+	anyMethod   bool
+	methods     string // joined
+	methodSet   []string
+	anyHeader   bool
+	headers     string
+	expose      string
+	maxAge      string
+	credentials bool
+}
+
+// Compile implements pipeline.Stage: nil for APIs without a corsConfiguration.
+func (*Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
+	if d == nil || d.API == nil || d.API.Protocol != apis.ProtocolHTTP || d.API.CORS == nil {
+		return nil, nil
+	}
+	cfg := d.API.CORS
+	p := &policy{credentials: cfg.AllowCredentials, expose: strings.Join(cfg.ExposeHeaders, ",")}
+	for _, o := range cfg.AllowOrigins {
+		if o == "*" {
+			p.anyOrigin = true
+		}
+		p.origins = append(p.origins, strings.ToLower(strings.TrimSuffix(o, "/")))
+	}
+	for _, m := range cfg.AllowMethods {
+		if m == "*" {
+			p.anyMethod = true
+		}
+		p.methodSet = append(p.methodSet, strings.ToUpper(m))
+	}
+	p.methods = strings.Join(p.methodSet, ",")
+	for _, h := range cfg.AllowHeaders {
+		if h == "*" {
+			p.anyHeader = true
+		}
+	}
+	p.headers = strings.Join(cfg.AllowHeaders, ",")
+	if cfg.MaxAge != 0 {
+		p.maxAge = strconv.Itoa(cfg.MaxAge)
+	}
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			origin := r.Header.Get("Origin")
+			if r.Method == http.MethodOptions && origin != "" && r.Header.Get("Access-Control-Request-Method") != "" {
+				p.preflight(w, r, origin)
+				return nil
+			}
+			set := p.actual(origin)
+			// Set now, so that error answers written outside this stage carry
+			// them, and again over the integration's own at WriteHeader.
+			apply(w.Header(), set)
+			return next.ServeRequest(&writer{ResponseWriter: w, set: set}, r, c)
+		})
+	}, nil
+}
+
+func (p *policy) allowOrigin(origin string) (string, bool) {
+	if origin == "" {
+		return "", false
+	}
+	if slices.Contains(p.origins, strings.ToLower(origin)) {
+		return origin, true
+	}
+	if p.anyOrigin {
+		return "*", true
+	}
+	return "", false
+}
+
+// preflight answers an OPTIONS preflight: 204, with the CORS headers when the
+// origin and method are allowed and without them otherwise.
+func (p *policy) preflight(w http.ResponseWriter, r *http.Request, origin string) {
+	h := w.Header()
+	allowed, ok := p.allowOrigin(origin)
+	method := strings.ToUpper(r.Header.Get("Access-Control-Request-Method"))
+	if ok && (p.anyMethod || slices.Contains(p.methodSet, method)) {
+		h.Set(hAllowOrigin, allowed)
+		if p.methods != "" {
+			h.Set(hAllowMethods, p.methods)
+		}
+		if p.anyHeader {
+			if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+				h.Set(hAllowHeaders, req)
+			}
+		} else if p.headers != "" {
+			h.Set(hAllowHeaders, p.headers)
+		}
+		if p.maxAge != "" {
+			h.Set(hMaxAge, p.maxAge)
+		}
+		if p.credentials {
+			h.Set(hAllowCredentials, "true")
+		}
+		if allowed != "*" {
+			h.Add("Vary", "Origin")
+		}
+	}
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// actual is the CORS headers of a response to origin (nil values are removed).
+func (p *policy) actual(origin string) map[string]string {
+	set := map[string]string{}
+	allowed, ok := p.allowOrigin(origin)
+	if !ok {
+		return set
+	}
+	set[hAllowOrigin] = allowed
+	if p.expose != "" {
+		set[hExposeHeaders] = p.expose
+	}
+	if p.credentials {
+		set[hAllowCredentials] = "true"
+	}
+	return set
+}
+
+// apply replaces every CORS header of h with set's.
+func apply(h http.Header, set map[string]string) {
+	for _, k := range corsHeaders {
+		if v, ok := set[k]; ok {
+			h.Set(k, v)
+		} else {
+			h.Del(k)
+		}
+	}
+}
+
+// writer applies the CORS headers over the integration's when it writes its
+// status.
+type writer struct {
+	http.ResponseWriter
+	set     map[string]string
+	written bool
+}
+
+func (w *writer) WriteHeader(status int) {
+	if !w.written {
+		w.written = true
+		apply(w.Header(), w.set)
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *writer) Write(b []byte) (int, error) {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Module provides the stage to the gateway's pipeline.
+var Module = fx.Module("cors",
+	fx.Provide(pipeline.AsStage(New)),
+)

@@ -1,0 +1,69 @@
+package gateway
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/cors"
+)
+
+func TestHTTPAPICORS(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "https://evil.example")
+		w.Header().Set("X-Backend", "yes")
+		_, _ = w.Write([]byte("hi"))
+	}))
+	defer backend.Close()
+	e := newEnv(t)
+	e.gw.Use(cors.New())
+	a := &apis.API{Name: "c", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{
+		CORS: &apis.CORSConfiguration{AllowOrigins: []string{"https://app.example"}, AllowMethods: []string{"GET", "POST"},
+			AllowHeaders: []string{"content-type", "x-token"}, ExposeHeaders: []string{"x-backend"}, MaxAge: 300, AllowCredentials: true},
+		Routes: []apis.Route{{Method: "GET", Path: "/items", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: backend.URL}}},
+	}}
+	id := e.deploy(a, "dev", nil)
+	base := "/" + id + "/dev"
+
+	// A preflight is answered by the gateway, with no OPTIONS route.
+	r := e.do("OPTIONS", base+"/items", nil, "Origin", "https://app.example", "Access-Control-Request-Method", "POST")
+	if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "https://app.example" || r.header.Get("Access-Control-Allow-Methods") != "GET,POST" ||
+		r.header.Get("Access-Control-Allow-Headers") != "content-type,x-token" || r.header.Get("Access-Control-Max-Age") != "300" ||
+		r.header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Fatalf("preflight: %d %v", r.status, r.header)
+	}
+	// A disallowed origin or method gets no CORS headers.
+	for _, hdr := range [][]string{{"Origin", "https://other.example", "Access-Control-Request-Method", "GET"},
+		{"Origin", "https://app.example", "Access-Control-Request-Method", "DELETE"}} {
+		if r := e.do("OPTIONS", base+"/items", nil, hdr...); r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatalf("refused preflight %v: %d %v", hdr, r.status, r.header)
+		}
+	}
+	// An actual request: the gateway's CORS headers replace the backend's.
+	r = e.do("GET", base+"/items", nil, "Origin", "https://app.example")
+	if r.status != 200 || r.body != "hi" || r.header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		r.header.Get("Access-Control-Expose-Headers") != "x-backend" || r.header.Get("X-Backend") != "yes" {
+		t.Fatalf("actual: %d %q %v", r.status, r.body, r.header)
+	}
+	r = e.do("GET", base+"/items", nil, "Origin", "https://other.example")
+	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("other origin kept the backend's header: %v", r.header)
+	}
+	// Errors carry them too.
+	r = e.do("GET", base+"/nothing", nil, "Origin", "https://app.example")
+	if r.status != 404 || r.header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+		t.Fatalf("error: %d %v", r.status, r.header)
+	}
+	// A REST API cannot have a corsConfiguration.
+	rest := &apis.API{Name: "r", Protocol: apis.ProtocolREST, Definition: apis.Definition{CORS: &apis.CORSConfiguration{AllowOrigins: []string{"*"}},
+		Routes: []apis.Route{{Method: "GET", Path: "/x", Integration: mockBody("x")}}}}
+	if _, err := e.svc.Create(t.Context(), rest); err == nil {
+		t.Fatal("REST API with corsConfiguration accepted")
+	}
+	bad := &apis.API{Name: "h", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{CORS: &apis.CORSConfiguration{AllowOrigins: []string{"*"}, AllowCredentials: true},
+		Routes: []apis.Route{{Method: "GET", Path: "/x", Integration: mockBody("x")}}}}
+	if _, err := e.svc.Create(t.Context(), bad); err == nil {
+		t.Fatal("credentials with * accepted")
+	}
+}

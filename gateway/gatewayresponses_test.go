@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/gateway/apis"
+)
+
+func TestGatewayResponsesCustomised(t *testing.T) {
+	e := newEnv(t)
+	never := &apis.Integration{Type: apis.IntegrationMock, PassthroughBehavior: "NEVER",
+		RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
+		Responses:        map[string]apis.IntegrationResponse{"default": {StatusCode: "200"}}}
+	needsJSON := &apis.Integration{Type: apis.IntegrationMock,
+		RequestTemplates: map[string]string{"application/json": `{"statusCode": 200, "n": $input.json('$.n')}`},
+		Responses:        map[string]apis.IntegrationResponse{"default": {StatusCode: "200"}}}
+	a := &apis.API{Name: "gr", Protocol: apis.ProtocolREST, Definition: apis.Definition{
+		GatewayResponses: map[string]apis.GatewayResponse{
+			// Set explicitly without a statusCode: keeps 403.
+			"MISSING_AUTHENTICATION_TOKEN": {
+				ResponseParameters: map[string]string{
+					"gatewayresponse.header.Access-Control-Allow-Origin": "'*'",
+					"gatewayresponse.header.X-Request-Id":                "context.requestId",
+					"gatewayresponse.header.X-Client":                    "method.request.header.X-Client",
+				},
+				ResponseTemplates: map[string]string{"application/json": `{"error":$context.error.messageString,"type":"$context.error.responseType","stage":"$context.stage"}`},
+			},
+			// DEFAULT_4XX is inherited by the other 4xx types, which keep their status.
+			"DEFAULT_4XX": {StatusCode: "418",
+				ResponseParameters: map[string]string{"gatewayresponse.header.X-Default": "'4xx'"},
+				ResponseTemplates:  map[string]string{"application/json": `{"custom4xx":$context.error.messageString}`}},
+			// Set explicitly with a statusCode: its own status and body.
+			"UNSUPPORTED_MEDIA_TYPE": {StatusCode: "406", ResponseTemplates: map[string]string{"application/json": `{"own": "$context.error.message"}`}},
+		},
+		Routes: []apis.Route{
+			{Method: "POST", Path: "/never", Integration: never},
+			{Method: "POST", Path: "/json", Integration: needsJSON},
+		}}}
+	id := e.deploy(a, "dev", nil)
+
+	r := e.do("GET", "/"+id+"/dev/nope", nil, "X-Client", "cli")
+	if r.status != 403 || r.body != `{"error":"Missing Authentication Token","type":"MISSING_AUTHENTICATION_TOKEN","stage":"dev"}` {
+		t.Fatalf("403: %d %q", r.status, r.body)
+	}
+	if r.header.Get("Access-Control-Allow-Origin") != "*" || r.header.Get("X-Request-Id") != r.header.Get("x-amzn-RequestId") ||
+		r.header.Get("X-Client") != "cli" || r.header.Get("x-amzn-ErrorType") != "MissingAuthenticationTokenException" {
+		t.Fatalf("403 headers: %v", r.header)
+	}
+	if r.header.Get("X-Default") != "" {
+		t.Fatalf("an explicit type inherited DEFAULT_4XX: %v", r.header)
+	}
+
+	r = e.do("POST", "/"+id+"/dev/never", strings.NewReader("x"), "Content-Type", "text/plain")
+	if r.status != 406 || r.body != `{"own": "Unsupported Media Type"}` || r.header.Get("X-Default") != "" {
+		t.Fatalf("415 customised: %d %q %v", r.status, r.body, r.header)
+	}
+
+	// BAD_REQUEST_BODY is on its defaults: DEFAULT_4XX's headers and template, its own 400.
+	r = e.do("POST", "/"+id+"/dev/json", strings.NewReader("{not json"))
+	if r.status != 400 || r.body != `{"custom4xx":"Could not parse request body into json"}` || r.header.Get("X-Default") != "4xx" {
+		t.Fatalf("inherited: %d %q %v", r.status, r.body, r.header)
+	}
+	// 5xx types are not touched by DEFAULT_4XX.
+	if r := e.do("POST", "/"+id+"/dev/json", strings.NewReader(`{"n": 1}`)); r.status != 200 {
+		t.Fatalf("good body: %d %q", r.status, r.body)
+	}
+	// Before a stage is compiled (an unknown stage) the defaults answer.
+	r = e.do("GET", "/"+id+"/nostage/x", nil)
+	if r.status != 403 || r.body != `{"message":"Missing Authentication Token"}` || r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("unknown stage: %d %q %v", r.status, r.body, r.header)
+	}
+}
+
+func TestGatewayResponsesRefused(t *testing.T) {
+	e := newEnv(t)
+	cases := map[string]apis.GatewayResponse{
+		"NOT_A_TYPE":  {StatusCode: "400"},
+		"DEFAULT_5XX": {ResponseTemplates: map[string]string{"application/json": "#if(\n"}},
+		"THROTTLED":   {ResponseParameters: map[string]string{"gatewayresponse.header.X": "nonsense"}},
+	}
+	for typ, gr := range cases {
+		a := &apis.API{Name: "bad", Protocol: apis.ProtocolREST, Definition: apis.Definition{
+			GatewayResponses: map[string]apis.GatewayResponse{typ: gr},
+			Routes:           []apis.Route{{Method: "GET", Path: "/x", Integration: mockBody("x")}}}}
+		if _, err := e.svc.Create(t.Context(), a); err == nil || !strings.Contains(err.Error(), "gateway response") {
+			t.Errorf("%s: %v", typ, err)
+		}
+	}
+}

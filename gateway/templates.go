@@ -1,0 +1,319 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/mapping"
+	"github.com/portico-dev/portico/gateway/pipeline"
+)
+
+// integrationPlan is a non-proxy integration compiled once per stage deployment:
+// its request templates parsed, its integration responses with their selection
+// patterns compiled and their response templates parsed.
+type integrationPlan struct {
+	selector *responseSelector
+	// request are the request templates by content type.
+	request map[string]*mapping.Template
+	// responses are the response templates by selection key, then content type.
+	responses map[string]map[string]*mapping.Template
+}
+
+// compilePlan compiles in's templates and selection patterns. A template that does
+// not parse is an error (the API's validation refuses such templates; a stored
+// deployment from before that check answers 500).
+func compilePlan(in *apis.Integration) (*integrationPlan, error) {
+	p := &integrationPlan{selector: compileResponses(in.Responses), request: map[string]*mapping.Template{},
+		responses: map[string]map[string]*mapping.Template{}}
+	for ct, src := range in.RequestTemplates {
+		t, err := mapping.Parse(ct, src)
+		if err != nil {
+			return nil, fmt.Errorf("request template: %w", err)
+		}
+		p.request[ct] = t
+	}
+	for key, ir := range in.Responses {
+		for ct, src := range ir.ResponseTemplates {
+			t, err := mapping.Parse(ct, src)
+			if err != nil {
+				return nil, fmt.Errorf("integration response %q template: %w", key, err)
+			}
+			if p.responses[key] == nil {
+				p.responses[key] = map[string]*mapping.Template{}
+			}
+			p.responses[key][ct] = t
+		}
+	}
+	return p, nil
+}
+
+// plan returns in's compiled plan (compiled now for an integration outside the
+// deployment's routes).
+func (e *stageEntry) plan(in *apis.Integration) (*integrationPlan, error) {
+	if p := e.plans[in]; p != nil {
+		return p, nil
+	}
+	p, err := compilePlan(in)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", err.Error(), errConfig)
+	}
+	return p, nil
+}
+
+// requestContentType is the request's media type, application/json when none is
+// sent (as API Gateway selects templates).
+func requestContentType(r *http.Request) string {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil {
+		return mt
+	}
+	return "application/json"
+}
+
+// requestTemplate picks the request template for r by content type and applies
+// the passthrough behavior: nil and no error means pass the body through;
+// WHEN_NO_TEMPLATES with templates defined and NEVER give 415 when none matches.
+func (p *integrationPlan) requestTemplate(in *apis.Integration, r *http.Request) (*mapping.Template, error) {
+	ct := requestContentType(r)
+	if t, ok := p.request[ct]; ok {
+		return t, nil
+	}
+	switch in.PassthroughBehavior {
+	case "NEVER":
+		return nil, pipeline.Errorf(pipeline.UnsupportedMediaType, "no request template for %q and passthroughBehavior NEVER", ct)
+	case "WHEN_NO_TEMPLATES":
+		if len(p.request) > 0 {
+			return nil, pipeline.Errorf(pipeline.UnsupportedMediaType, "no request template for %q and passthroughBehavior WHEN_NO_TEMPLATES", ct)
+		}
+	}
+	return nil, nil
+}
+
+// templateVars builds what one request exposes to its templates: $input from the
+// body and the method request's parameters, $context from the pipeline's context
+// and $stageVariables.
+func templateVars(r *http.Request, rc *reqCtx, body []byte) *mapping.Vars {
+	q := make(map[string]string, len(r.URL.Query()))
+	for k, vs := range r.URL.Query() {
+		if len(vs) > 0 {
+			q[k] = vs[0]
+		}
+	}
+	h := make(map[string]string, len(r.Header))
+	for k, vs := range r.Header {
+		if len(vs) > 0 {
+			h[k] = strings.Join(vs, ",")
+		}
+	}
+	return &mapping.Vars{Body: body, PathParams: rc.PathParameters, QueryParams: q, Headers: h,
+		Context: templateContext(rc), StageVariables: rc.StageVariables}
+}
+
+// templateContext fills $context from the pipeline's context.
+func templateContext(rc *reqCtx) *mapping.Map {
+	m := rc.MappingContext()
+	m.Set("resourceId", resourceID(rc.APIID, rc.ResourcePath))
+	return m
+}
+
+// renderRequest renders a request template, mapping its failures to what the
+// caller sees: a body that is not JSON where the template reads it as JSON is 400
+// (API Gateway's "Could not parse request body into json"), a bound reached or
+// any other failure is 500 with the reason in the log.
+func renderRequest(ctx context.Context, t *mapping.Template, vars *mapping.Vars) ([]byte, error) {
+	out, err := t.RenderString(ctx, vars)
+	if err == nil {
+		return []byte(out), nil
+	}
+	if errors.Is(err, mapping.ErrEval) && len(vars.Body) > 0 && !json.Valid(vars.Body) {
+		return nil, &pipeline.Error{Type: pipeline.BadRequestBody, Message: "Could not parse request body into json", Cause: err}
+	}
+	return nil, renderFailure(err)
+}
+
+// renderFailure is a template failure as an API configuration error (500).
+func renderFailure(err error) error {
+	return pipeline.Wrap(pipeline.APIConfigurationError, fmt.Errorf("mapping template: %w", err))
+}
+
+// requestParams resolves in's requestParameters for the integration request:
+// integration.request.{header,querystring,path}.X from method.request.{header,
+// querystring,path}.Y, 'literal', stageVariables.Z or context.V. The template's
+// $context.requestOverride values are applied on top by the caller.
+type integrationParams struct {
+	header, query, path map[string]string
+}
+
+func resolveRequestParams(in *apis.Integration, r *http.Request, rc *reqCtx, ctx *mapping.Map) integrationParams {
+	p := integrationParams{header: map[string]string{}, query: map[string]string{}, path: map[string]string{}}
+	for dst, src := range in.RequestParameters {
+		v, ok := rc.ParamValue(src, r, ctx)
+		if !ok {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(dst, "integration.request.header."):
+			p.header[dst[len("integration.request.header."):]] = v
+		case strings.HasPrefix(dst, "integration.request.querystring."):
+			p.query[dst[len("integration.request.querystring."):]] = v
+		case strings.HasPrefix(dst, "integration.request.path."):
+			p.path[dst[len("integration.request.path."):]] = v
+		}
+	}
+	return p
+}
+
+// apply merges the template's $context.requestOverride values over p.
+func (p *integrationParams) apply(vars *mapping.Vars) {
+	h, q, path := vars.RequestOverride()
+	for k, v := range h {
+		p.header[k] = v
+	}
+	for k, v := range q {
+		p.query[k] = v
+	}
+	for k, v := range path {
+		p.path[k] = v
+	}
+}
+
+// encodeQuery appends p's query string parameters to raw.
+func (p *integrationParams) encodeQuery(raw string) string {
+	if len(p.query) == 0 {
+		return raw
+	}
+	vals, _ := url.ParseQuery(raw)
+	if vals == nil {
+		vals = url.Values{}
+	}
+	for k, v := range p.query {
+		vals.Set(k, v)
+	}
+	return vals.Encode()
+}
+
+// integrationResult is what the integration answered, for the method response.
+type integrationResult struct {
+	// key is the selected integration response's selection key.
+	key    string
+	ir     apis.IntegrationResponse
+	body   []byte
+	header http.Header // the backend's response headers (HTTP)
+	// contentType is the default content type of the response.
+	contentType string
+}
+
+// writeMethodResponse writes the method response of a non-proxy integration: the
+// selected integration response's status, its responseParameters headers
+// (literals, integration.response.header.X, integration.response.body[.path]),
+// the body rendered by its response template for the content type (or the
+// integration's body when it has none), and any $context.responseOverride the
+// templates set.
+func writeMethodResponse(ctx context.Context, w http.ResponseWriter, p *integrationPlan, vars *mapping.Vars, res integrationResult) error {
+	status, ok := apis.ValidateStatus(res.ir.StatusCode)
+	if !ok {
+		status = http.StatusOK
+	}
+	header := http.Header{}
+	var decoded any
+	decodedOK := false
+	for k, v := range res.ir.ResponseParameters {
+		name, found := strings.CutPrefix(k, "method.response.header.")
+		if !found {
+			continue
+		}
+		switch {
+		case len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'':
+			header.Set(name, v[1:len(v)-1])
+		case strings.HasPrefix(v, "integration.response.header."):
+			if hv := res.header.Values(v[len("integration.response.header."):]); len(hv) > 0 {
+				header.Set(name, strings.Join(hv, ","))
+			}
+		case v == "integration.response.body":
+			header.Set(name, string(res.body))
+		case strings.HasPrefix(v, "integration.response.body."):
+			if !decodedOK {
+				decodedOK = json.Unmarshal(res.body, &decoded) == nil
+			}
+			if decodedOK {
+				if s, ok := jsonField(decoded, v[len("integration.response.body."):]); ok {
+					header.Set(name, s)
+				}
+			}
+		}
+	}
+	body, ct := res.body, res.contentType
+	templates := p.responses[res.key]
+	t, found := templates[ct]
+	if !found && len(templates) == 1 {
+		for c, only := range templates {
+			t, ct = only, c
+		}
+	}
+	if t != nil {
+		rv := &mapping.Vars{Body: res.body, PathParams: vars.PathParams, QueryParams: vars.QueryParams,
+			Headers: vars.Headers, Context: vars.Context, StageVariables: vars.StageVariables}
+		out, err := t.RenderString(ctx, rv)
+		if err != nil {
+			return renderFailure(err)
+		}
+		body = []byte(out)
+	}
+	if s, hs := vars.ResponseOverride(); true {
+		if s >= 100 && s <= 599 {
+			status = s
+		}
+		for k, v := range hs {
+			header.Set(k, v)
+		}
+	}
+	h := w.Header()
+	for k, vs := range header {
+		h[k] = vs
+	}
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", ct)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+	return nil
+}
+
+// jsonField selects a dotted path ("a.b") in a decoded JSON document, as
+// integration.response.body.a.b does; objects and arrays are their JSON text.
+func jsonField(doc any, path string) (string, bool) {
+	cur := doc
+	for _, seg := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		if cur, ok = m[seg]; !ok {
+			return "", false
+		}
+	}
+	switch v := cur.(type) {
+	case string:
+		return v, true
+	case nil:
+		return "", false
+	default:
+		b, _ := json.Marshal(v)
+		return string(b), true
+	}
+}
+
+// compileSelectionPattern compiles an integration response's selectionPattern,
+// anchored as API Gateway matches it (the whole string).
+func compileSelectionPattern(pattern string) (*regexp.Regexp, error) {
+	return regexp.Compile("^(?:" + pattern + ")$")
+}

@@ -1,0 +1,196 @@
+// Package validate is the request-validation stage of the gateway's pipeline:
+// REST APIs' request validators (x-amazon-apigateway-request-validators, chosen
+// per method or API-wide with x-amazon-apigateway-request-validator) refuse
+// requests that lack a required query string, header or path parameter, or whose
+// body breaks the method's request model, before the integration runs.
+package validate
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
+)
+
+// Stage validates requests. It holds no state: each stage deployment compiles its
+// models once in Compile.
+type Stage struct{}
+
+// New returns the validation stage.
+func New() *Stage { return &Stage{} }
+
+var _ pipeline.Stage = (*Stage)(nil)
+
+// Name implements pipeline.Stage.
+func (*Stage) Name() string { return "validate" }
+
+// Order implements pipeline.Stage.
+func (*Stage) Order() int { return pipeline.OrderValidate }
+
+// routePlan is what one route validates.
+type routePlan struct {
+	// required are the required parameters, in declaration order (nil when the
+	// validator does not validate parameters).
+	required []apis.Parameter
+	// bodies are the request models by content type (nil when the validator does
+	// not validate bodies).
+	bodies map[string]*jsonschema.Schema
+}
+
+// Compile implements pipeline.Stage: the routes with a validator get a plan, the
+// models compiled once; an API without validators costs nothing.
+func (*Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
+	if d == nil || d.API == nil || d.API.Protocol != apis.ProtocolREST || len(d.API.RequestValidators) == 0 {
+		return nil, nil
+	}
+	var models map[string]*jsonschema.Schema
+	plans := map[*apis.Route]*routePlan{}
+	for i := range d.API.Routes {
+		rt := &d.API.Routes[i]
+		name := rt.RequestValidator
+		if name == "" {
+			name = d.API.RequestValidator
+		}
+		v, ok := d.API.RequestValidators[name]
+		if !ok || (!v.ValidateRequestBody && !v.ValidateRequestParameters) {
+			continue
+		}
+		p := &routePlan{}
+		if v.ValidateRequestParameters {
+			for _, prm := range rt.Parameters {
+				if prm.Required {
+					p.required = append(p.required, prm)
+				}
+			}
+		}
+		if v.ValidateRequestBody && len(rt.RequestModels) > 0 {
+			if models == nil {
+				var err error
+				if models, err = apis.CompileModels(d.API.Models); err != nil {
+					return nil, err
+				}
+			}
+			p.bodies = map[string]*jsonschema.Schema{}
+			for ct, model := range rt.RequestModels {
+				sch, ok := models[model]
+				if !ok {
+					return nil, fmt.Errorf("route %q: request model %q is not defined", rt.RouteKey, model)
+				}
+				p.bodies[ct] = sch
+			}
+		}
+		if len(p.required) > 0 || len(p.bodies) > 0 {
+			plans[rt] = p
+		}
+	}
+	if len(plans) == 0 {
+		return nil, nil
+	}
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			if p := plans[c.Route]; p != nil {
+				if err := p.check(r, c); err != nil {
+					return err
+				}
+			}
+			return next.ServeRequest(w, r, c)
+		})
+	}, nil
+}
+
+// check validates one request against p.
+func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
+	if len(p.required) > 0 {
+		var missing []string
+		query := r.URL.Query()
+		for _, prm := range p.required {
+			var present bool
+			switch prm.In {
+			case "query":
+				present = query.Has(prm.Name)
+			case "header":
+				present = len(r.Header.Values(prm.Name)) > 0
+			case "path":
+				present = c.PathParameters[prm.Name] != ""
+			}
+			if !present {
+				missing = append(missing, prm.Name)
+			}
+		}
+		if len(missing) > 0 {
+			return &pipeline.Error{Type: pipeline.BadRequestParameters,
+				Message: "Missing required request parameters: [" + strings.Join(missing, ", ") + "]",
+				Cause:   fmt.Errorf("missing required request parameters %v", missing)}
+		}
+	}
+	if len(p.bodies) == 0 {
+		return nil
+	}
+	ct := "application/json"
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil {
+		ct = mt
+	}
+	sch, ok := p.bodies[ct]
+	if !ok {
+		return nil
+	}
+	body, err := c.ReadBody(r)
+	if err != nil {
+		return err
+	}
+	// The integration reads the body again.
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	doc := body
+	if len(bytes.TrimSpace(doc)) == 0 {
+		doc = []byte("{}") // an empty body validates as {}, as API Gateway does
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return invalidBody(c, fmt.Sprintf("[Invalid JSON: %v]", err), err)
+	}
+	if err := sch.Validate(inst); err != nil {
+		return invalidBody(c, validationString(err), err)
+	}
+	return nil
+}
+
+// invalidBody is the 400 "Invalid request body" with the detail in
+// $context.error.validationErrorString.
+func invalidBody(c *pipeline.Context, detail string, cause error) error {
+	c.Error.ValidationErrorString = detail
+	return &pipeline.Error{Type: pipeline.BadRequestBody, Message: "Invalid request body", Cause: fmt.Errorf("request body: %w", cause)}
+}
+
+// validationString lists a schema validation's failures, "[/path: reason, ...]".
+func validationString(err error) string {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return "[" + err.Error() + "]"
+	}
+	var out []string
+	for _, u := range ve.BasicOutput().Errors {
+		if u.Error == nil {
+			continue
+		}
+		loc := u.InstanceLocation
+		if loc == "" {
+			loc = "/"
+		}
+		out = append(out, loc+": "+u.Error.String())
+	}
+	return "[" + strings.Join(out, ", ") + "]"
+}
+
+// Module provides the stage to the gateway's pipeline.
+var Module = fx.Module("validate",
+	fx.Provide(pipeline.AsStage(New)),
+)

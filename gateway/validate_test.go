@@ -1,0 +1,98 @@
+package gateway
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/validate"
+	"github.com/portico-dev/portico/invoker"
+)
+
+var petModels = map[string]json.RawMessage{
+	"Pet": json.RawMessage(`{"$schema": "http://json-schema.org/draft-04/schema#", "type": "object", "required": ["name"],
+		"properties": {"name": {"type": "string", "minLength": 1}, "owner": {"$ref": "#/components/schemas/Owner"}}}`),
+	"Owner": json.RawMessage(`{"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}}`),
+}
+
+func TestRequestValidation(t *testing.T) {
+	e := newEnv(t)
+	e.gw.Use(validate.New())
+	e.inv.handle = func(req invoker.Request) (*invoker.Result, error) {
+		return &invoker.Result{Payload: req.Payload}, nil // echo the event
+	}
+	echo := func() *apis.Integration { return &apis.Integration{Type: apis.IntegrationAWS, URI: "function:hello"} }
+	a := &apis.API{Name: "v", Protocol: apis.ProtocolREST, Definition: apis.Definition{
+		Models: petModels,
+		RequestValidators: map[string]apis.RequestValidator{
+			"all":         {ValidateRequestBody: true, ValidateRequestParameters: true},
+			"params-only": {ValidateRequestParameters: true},
+		},
+		RequestValidator: "all",
+		GatewayResponses: map[string]apis.GatewayResponse{"BAD_REQUEST_BODY": {ResponseTemplates: map[string]string{
+			"application/json": `{"message": $context.error.messageString, "detail": "$util.escapeJavaScript($context.error.validationErrorString).replaceAll("\\'", "'")"}`}}},
+		Routes: []apis.Route{
+			{Method: "POST", Path: "/pets/{id}", Integration: echo(),
+				Parameters: []apis.Parameter{{Name: "id", In: "path", Required: true}, {Name: "q", In: "query", Required: true},
+					{Name: "X-Token", In: "header", Required: true}, {Name: "opt", In: "query"}},
+				RequestModels: map[string]string{"application/json": "Pet"}},
+			{Method: "POST", Path: "/loose", Integration: echo(), RequestValidator: "params-only",
+				Parameters:    []apis.Parameter{{Name: "X-Token", In: "header", Required: true}},
+				RequestModels: map[string]string{"application/json": "Pet"}},
+		},
+	}}
+	id := e.deploy(a, "dev", nil)
+	base := "/" + id + "/dev"
+
+	e.do("POST", base+"/pets/1", strings.NewReader(`{"name": "rex"}`)).
+		expectError(t, 400, "BadRequestException", "Missing required request parameters: [q, X-Token]")
+	e.do("POST", base+"/pets/1?q=", strings.NewReader(`{"name": "rex"}`)).
+		expectError(t, 400, "BadRequestException", "Missing required request parameters: [X-Token]")
+
+	good := `{"name": "rex", "owner": {"id": 7}}`
+	if r := e.do("POST", base+"/pets/1?q=x", strings.NewReader(good), "X-Token", "t"); r.status != 200 || r.body != good {
+		t.Fatalf("good request: %d %q", r.status, r.body)
+	}
+	bad := map[string]string{
+		`{"owner": {"id": 7}}`:                  "/: missing property 'name'",
+		`{"name": "rex", "owner": {"id": "x"}}`: "/owner/id",
+		`{"name": ""}`:                          "/name",
+		``:                                      "missing property 'name'", // an empty body validates as {}
+		`{nope`:                                 "Invalid JSON",
+	}
+	for body, detail := range bad {
+		r := e.do("POST", base+"/pets/1?q=x", strings.NewReader(body), "X-Token", "t")
+		var got struct{ Message, Detail string }
+		if err := json.Unmarshal([]byte(r.body), &got); err != nil || r.status != 400 || got.Message != "Invalid request body" ||
+			!strings.Contains(got.Detail, detail) {
+			t.Errorf("body %q: %d %q, want detail containing %q", body, r.status, r.body, detail)
+		}
+	}
+	// A content type without a model is not validated.
+	if r := e.do("POST", base+"/pets/1?q=x", strings.NewReader("plain"), "X-Token", "t", "Content-Type", "text/plain"); r.status != 200 {
+		t.Fatalf("text/plain: %d %q", r.status, r.body)
+	}
+	// A route-level validator overrides the API's: parameters only.
+	e.do("POST", base+"/loose", strings.NewReader(`{}`)).expectError(t, 400, "BadRequestException", "Missing required request parameters: [X-Token]")
+	if r := e.do("POST", base+"/loose", strings.NewReader(`{"no": "name"}`), "X-Token", "t"); r.status != 200 {
+		t.Fatalf("params-only: %d %q", r.status, r.body)
+	}
+}
+
+func TestBadModelsRefused(t *testing.T) {
+	e := newEnv(t)
+	cases := map[string]json.RawMessage{
+		"not a valid JSON Schema": json.RawMessage(`{"type": 5}`),
+		"refer to other models":   json.RawMessage(`{"$ref": "file:///etc/passwd"}`),
+		"Missing":                 json.RawMessage(`{"$ref": "#/components/schemas/Missing"}`),
+	}
+	for want, m := range cases {
+		a := &apis.API{Name: "bad", Protocol: apis.ProtocolREST, Definition: apis.Definition{
+			Models: map[string]json.RawMessage{"M": m},
+			Routes: []apis.Route{{Method: "GET", Path: "/x", Integration: mockBody("x")}}}}
+		if _, err := e.svc.Create(t.Context(), a); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v", want, err)
+		}
+	}
+}
