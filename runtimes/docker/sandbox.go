@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -486,7 +487,10 @@ func (s *sandbox) Pause(ctx context.Context) error {
 	if s.paused {
 		return nil
 	}
-	if _, err := s.r.cli.ContainerPause(ctx, s.id, client.ContainerPauseOptions{}); err != nil {
+	if _, err := s.r.cli.ContainerPause(ctx, s.id, client.ContainerPauseOptions{}); err != nil && !strings.Contains(err.Error(), "is already paused") {
+		// A daemon under load can still report the container paused from an
+		// earlier pause that its unpause has not yet settled: that is the state
+		// asked for.
 		return s.r.wrap("pausing sandbox "+s.spec.SandboxID, err)
 	}
 	s.paused = true
@@ -500,7 +504,7 @@ func (s *sandbox) Resume(ctx context.Context) error {
 	if !s.paused {
 		return nil
 	}
-	if _, err := s.r.cli.ContainerUnpause(ctx, s.id, client.ContainerUnpauseOptions{}); err != nil {
+	if _, err := s.r.cli.ContainerUnpause(ctx, s.id, client.ContainerUnpauseOptions{}); err != nil && !strings.Contains(err.Error(), "is not paused") {
 		return s.r.wrap("resuming sandbox "+s.spec.SandboxID, err)
 	}
 	s.paused = false
