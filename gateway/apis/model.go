@@ -59,6 +59,9 @@ type API struct {
 	Protocol    string    `json:"protocol"`
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`
+	// Tags are the API's resource tags (tag-resource, and tags given at create).
+	// They are not part of a deployment's meaning.
+	Tags map[string]string `json:"tags,omitempty"`
 	Definition
 }
 
@@ -289,6 +292,8 @@ type Stage struct {
 	TracingEnabled bool `json:"tracingEnabled,omitempty"`
 	// AccessLogSettings say where and how the stage's access log is written.
 	AccessLogSettings *AccessLogSettings `json:"accessLogSettings,omitempty"`
+	// Tags are the stage's resource tags.
+	Tags map[string]string `json:"tags,omitempty"`
 	// History lists the deployments the stage has pointed at, oldest first; the
 	// last entry is the current one.
 	History   []HistoryEntry `json:"history"`
