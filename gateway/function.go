@@ -267,25 +267,11 @@ func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "
 // by matching its errorMessage (none matching: 502), a result takes the default
 // one; the response template renders with the result as $input.
 func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) error {
-	p, err := rc.entry.plan(in)
+	req, err := prepareRequest(r, rc, in)
 	if err != nil {
 		return err
 	}
-	body, err := readBody(r)
-	if err != nil {
-		return err
-	}
-	t, err := p.requestTemplate(in, r)
-	if err != nil {
-		return err
-	}
-	vars := templateVars(r, rc, body)
-	payload := body
-	if t != nil {
-		if payload, err = renderRequest(r.Context(), t, vars); err != nil {
-			return err
-		}
-	}
+	p, vars, payload := req.plan, req.vars, req.payload
 	if len(bytes.TrimSpace(payload)) == 0 {
 		payload = []byte("{}")
 	}
@@ -302,10 +288,10 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 		if !ok {
 			return err
 		}
-		return writeMethodResponse(r.Context(), w, p, vars, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json"})
+		return writeMethodResponse(r.Context(), w, p, vars, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
 	}
 	key, ir, _ := p.selector.selectResponse("", true)
-	return writeMethodResponse(r.Context(), w, p, vars, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json"})
+	return writeMethodResponse(r.Context(), w, p, vars, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
 }
 
 // responseSelector is an integration's responses with their selection patterns

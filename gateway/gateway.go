@@ -306,7 +306,7 @@ func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]
 		if in == nil || in.Type == apis.IntegrationAWSProxy || in.Type == apis.IntegrationHTTPProxy {
 			continue
 		}
-		p, err := compilePlan(in)
+		p, err := compilePlan(in, dep.API.BinaryMediaTypes)
 		if err != nil {
 			g.log.Error("integration does not compile: its requests answer 500", "api", st.APIID, "stage", st.Name, "route", dep.API.Routes[i].RouteKey, "err", err)
 			continue

@@ -15,26 +15,14 @@ import (
 // pattern (or "default"), whose status, headers and rendered response template
 // make the answer, with any $context.responseOverride the templates set.
 func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) error {
-	p, err := rc.entry.plan(in)
+	req, err := prepareRequest(r, rc, in)
 	if err != nil {
 		return err
 	}
-	body, err := readBody(r)
-	if err != nil {
-		return err
-	}
-	t, err := p.requestTemplate(in, r)
-	if err != nil {
-		return err
-	}
-	vars := templateVars(r, rc, body)
+	p, vars := req.plan, req.vars
 	selector := "200"
-	if t != nil {
-		out, err := renderRequest(r.Context(), t, vars)
-		if err != nil {
-			return err
-		}
-		if s, ok := mockStatus(out); ok {
+	if req.templated {
+		if s, ok := mockStatus(req.payload); ok {
 			selector = s
 		}
 	}
@@ -46,7 +34,7 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 			key, ir = "", apis.IntegrationResponse{StatusCode: selector}
 		}
 	}
-	return writeMethodResponse(r.Context(), w, p, vars, integrationResult{key: key, ir: ir, contentType: "application/json"})
+	return writeMethodResponse(r.Context(), w, p, vars, integrationResult{key: key, ir: ir, contentType: "application/json", accept: r.Header.Get("Accept")})
 }
 
 // mockStatus reads the statusCode of a rendered MOCK request template (a number

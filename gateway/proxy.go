@@ -221,27 +221,13 @@ func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error
 // requestParameters mapped; the backend's status selects an integration response,
 // whose response template renders the backend's body.
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) error {
-	p, err := rc.entry.plan(in)
+	ireq, err := prepareRequest(r, rc, in)
 	if err != nil {
 		return err
 	}
-	body, err := readBody(r)
-	if err != nil {
-		return err
-	}
-	t, err := p.requestTemplate(in, r)
-	if err != nil {
-		return err
-	}
-	vars := templateVars(r, rc, body)
+	p, vars, body := ireq.plan, ireq.vars, ireq.payload
 	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		ct = "application/json"
-	}
-	if t != nil {
-		if body, err = renderRequest(r.Context(), t, vars); err != nil {
-			return err
-		}
+	if ct == "" || ireq.templated {
 		ct = "application/json"
 	}
 	params := resolveRequestParams(in, r, rc, vars.Context)
@@ -287,7 +273,8 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil {
 		rct = mt
 	}
-	res := integrationResult{key: key, ir: ir, body: respBody, header: resp.Header, contentType: rct}
+	res := integrationResult{key: key, ir: ir, body: respBody, header: resp.Header, contentType: rct,
+		binary: responseBinary(resp.Header, p.binaryTypes), accept: r.Header.Get("Accept")}
 	if len(p.responses[key]) == 0 && resp.Header.Get("Content-Type") != "" {
 		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
 	}

@@ -26,14 +26,16 @@ type integrationPlan struct {
 	request map[string]*mapping.Template
 	// responses are the response templates by selection key, then content type.
 	responses map[string]map[string]*mapping.Template
+	// binaryTypes are the API's binary media types, for contentHandling.
+	binaryTypes []string
 }
 
 // compilePlan compiles in's templates and selection patterns. A template that does
 // not parse is an error (the API's validation refuses such templates; a stored
 // deployment from before that check answers 500).
-func compilePlan(in *apis.Integration) (*integrationPlan, error) {
+func compilePlan(in *apis.Integration, binaryTypes []string) (*integrationPlan, error) {
 	p := &integrationPlan{selector: compileResponses(in.Responses), request: map[string]*mapping.Template{},
-		responses: map[string]map[string]*mapping.Template{}}
+		responses: map[string]map[string]*mapping.Template{}, binaryTypes: binaryTypes}
 	for ct, src := range in.RequestTemplates {
 		t, err := mapping.Parse(ct, src)
 		if err != nil {
@@ -62,7 +64,7 @@ func (e *stageEntry) plan(in *apis.Integration) (*integrationPlan, error) {
 	if p := e.plans[in]; p != nil {
 		return p, nil
 	}
-	p, err := compilePlan(in)
+	p, err := compilePlan(in, e.dep.API.BinaryMediaTypes)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", err.Error(), errConfig)
 	}
@@ -209,6 +211,10 @@ type integrationResult struct {
 	header http.Header // the backend's response headers (HTTP)
 	// contentType is the default content type of the response.
 	contentType string
+	// binary says body is binary (an HTTP backend's binary media type).
+	binary bool
+	// accept is the client's Accept header.
+	accept string
 }
 
 // writeMethodResponse writes the method response of a non-proxy integration: the
@@ -258,6 +264,17 @@ func writeMethodResponse(ctx context.Context, w http.ResponseWriter, p *integrat
 			t, ct = only, c
 		}
 	}
+	// contentHandling: a binary payload becomes base64 text for CONVERT_TO_TEXT
+	// or, without one, for a client that accepts text; only text is templated;
+	// text becomes binary for CONVERT_TO_BINARY or, without one, for a client
+	// that accepts binary.
+	binary, acceptBinary := res.binary, isBinaryAccept(res.accept, p.binaryTypes)
+	if binary && (res.ir.ContentHandling == contentToText || (res.ir.ContentHandling == "" && !acceptBinary)) {
+		body, binary = base64Encode(body), false
+	}
+	if binary {
+		t = nil
+	}
 	if t != nil {
 		rv := &mapping.Vars{Body: res.body, PathParams: vars.PathParams, QueryParams: vars.QueryParams,
 			Headers: vars.Headers, Context: vars.Context, StageVariables: vars.StageVariables}
@@ -266,6 +283,12 @@ func writeMethodResponse(ctx context.Context, w http.ResponseWriter, p *integrat
 			return renderFailure(err)
 		}
 		body = []byte(out)
+	}
+	if !binary && (res.ir.ContentHandling == contentToBinary || (res.ir.ContentHandling == "" && acceptBinary)) {
+		var err error
+		if body, err = base64Decode(body, "integration response"); err != nil {
+			return err
+		}
 	}
 	if s, hs := vars.ResponseOverride(); true {
 		if s >= 100 && s <= 599 {

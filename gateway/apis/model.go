@@ -227,6 +227,14 @@ type Integration struct {
 	TLSConfig json.RawMessage `json:"tlsConfig,omitempty"`
 }
 
+// Content handling (contentHandling) of integration requests and responses.
+const (
+	// ContentHandlingToText turns a binary payload into its base64 text.
+	ContentHandlingToText = "CONVERT_TO_TEXT"
+	// ContentHandlingToBinary base64-decodes a text payload into binary.
+	ContentHandlingToBinary = "CONVERT_TO_BINARY"
+)
+
 // IntegrationResponse is one entry of an integration's responses.
 type IntegrationResponse struct {
 	StatusCode         string            `json:"statusCode"`

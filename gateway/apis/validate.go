@@ -446,7 +446,20 @@ func (in *Integration) Validate(protocol string) error {
 		add(invalid("passthroughBehavior %q must be WHEN_NO_MATCH, WHEN_NO_TEMPLATES or NEVER", truncate(in.PassthroughBehavior, 50)))
 	}
 	switch in.ContentHandling {
-	case "", "CONVERT_TO_BINARY", "CONVERT_TO_TEXT":
+	case "":
+	case ContentHandlingToText, ContentHandlingToBinary:
+		// What the gateway enforces: both on MOCK, HTTP and AWS integrations of
+		// REST APIs; on AWS_PROXY only CONVERT_TO_TEXT, which is what its event
+		// does to a binary body (base64 with isBase64Encoded). Elsewhere the
+		// setting would be declared and not applied, so it is refused.
+		switch {
+		case protocol == ProtocolWebSocket:
+			add(invalid("contentHandling is not supported on WebSocket integrations"))
+		case in.Type == IntegrationHTTPProxy:
+			add(invalid("contentHandling is not supported on HTTP_PROXY integrations (the body passes through unchanged)"))
+		case in.Type == IntegrationAWSProxy && in.ContentHandling != ContentHandlingToText:
+			add(invalid("contentHandling %s is not supported on AWS_PROXY integrations (the event is JSON text; binary bodies are base64-encoded, as CONVERT_TO_TEXT does)", in.ContentHandling))
+		}
 	default:
 		add(invalid("contentHandling %q must be CONVERT_TO_BINARY or CONVERT_TO_TEXT", truncate(in.ContentHandling, 50)))
 	}
@@ -466,6 +479,11 @@ func (in *Integration) Validate(protocol string) error {
 			if _, err := mapping.Parse(ct, resp.ResponseTemplates[ct]); err != nil {
 				add(invalid("integration response %q: response template %v", truncate(pattern, 100), templateError(err)))
 			}
+		}
+		switch resp.ContentHandling {
+		case "", ContentHandlingToText, ContentHandlingToBinary:
+		default:
+			add(invalid("integration response %q: contentHandling %q must be CONVERT_TO_BINARY or CONVERT_TO_TEXT", truncate(pattern, 100), truncate(resp.ContentHandling, 50)))
 		}
 		if !statusCodeRe.MatchString(resp.StatusCode) {
 			add(invalid("integration response %q: statusCode %q must be a 3-digit status", truncate(pattern, 100), truncate(resp.StatusCode, 20)))
