@@ -13,11 +13,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/getkin/kin-openapi/openapi2"
+	"github.com/getkin/kin-openapi/openapi2conv"
+	"github.com/getkin/kin-openapi/openapi3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/portico-dev/portico/gateway/apis"
@@ -74,12 +78,11 @@ type importer struct {
 	warnings []string
 	errs     []error
 
-	params        map[string]json.RawMessage // reusable parameters (components or global)
-	responses     map[string]json.RawMessage
-	bodies        map[string]json.RawMessage
+	// doc is the document as kin-openapi loaded it, $refs resolved (Swagger 2.0
+	// converted to OpenAPI 3).
+	doc *openapi3.T
+	// models are the schemas of components.schemas (definitions), verbatim.
 	models        map[string]json.RawMessage
-	consumes      []string
-	produces      []string
 	globalSec     *[]map[string][]string
 	apiKeySchemes map[string]bool
 }
@@ -123,6 +126,9 @@ func Import(data []byte, opts Options) (*Result, error) {
 	default:
 		return nil, fmt.Errorf("document has neither an openapi nor a swagger version field: %w", errdefs.ErrInvalid)
 	}
+	if im.doc, err = im.load(js); err != nil {
+		return nil, fmt.Errorf("document does not load: %s: %w", err.Error(), errdefs.ErrInvalid)
+	}
 	a := im.run(opts)
 	if len(im.errs) > 0 {
 		return nil, errors.Join(im.errs...)
@@ -136,17 +142,8 @@ func Import(data []byte, opts Options) (*Result, error) {
 
 func (im *importer) run(opts Options) *apis.API {
 	a := &apis.API{}
-	var info struct {
-		Title       string `json:"title"`
-		Description string `json:"description"`
-		Version     any    `json:"version"`
-	}
-	if err := decodeStrict(im.raw["info"], &info); err != nil {
-		im.fail("info: %v", err)
-	}
-	a.Name, a.Description = info.Title, info.Description
-	if info.Version != nil {
-		a.Version = fmt.Sprint(info.Version)
+	if info := im.doc.Info; info != nil {
+		a.Name, a.Description, a.Version = info.Title, info.Description, info.Version
 	}
 	if opts.Name != "" {
 		a.Name = opts.Name
@@ -199,10 +196,6 @@ func (im *importer) collectComponents() {
 	}
 	if im.swagger2 {
 		im.models = decodeMap(im.raw["definitions"], "definitions")
-		im.params = decodeMap(im.raw["parameters"], "parameters")
-		im.responses = decodeMap(im.raw["responses"], "responses")
-		_ = json.Unmarshal(im.raw["consumes"], &im.consumes)
-		_ = json.Unmarshal(im.raw["produces"], &im.produces)
 		for k, v := range im.models {
 			im.models[k] = rewriteRefs(v, "#/definitions/", "#/components/schemas/")
 		}
@@ -216,12 +209,10 @@ func (im *importer) collectComponents() {
 		}
 	}
 	im.models = decodeMap(comps["schemas"], "components.schemas")
-	im.params = decodeMap(comps["parameters"], "components.parameters")
-	im.responses = decodeMap(comps["responses"], "components.responses")
-	im.bodies = decodeMap(comps["requestBodies"], "components.requestBodies")
 	for k := range comps {
 		switch k {
-		case "schemas", "parameters", "responses", "requestBodies", "securitySchemes":
+		case "schemas", "parameters", "responses", "requestBodies", "securitySchemes", "headers", "examples":
+			// Resolved where they are referred to.
 		default:
 			if !strings.HasPrefix(k, "x-") {
 				im.warn("components.%s is ignored", k)
@@ -330,49 +321,133 @@ func (im *importer) topLevel(a *apis.API) {
 	}
 }
 
-func (im *importer) paths(a *apis.API) {
-	var paths map[string]map[string]json.RawMessage
-	if raw := im.raw["paths"]; raw != nil {
-		if err := json.Unmarshal(raw, &paths); err != nil {
-			im.fail("paths must be an object of path items")
-			return
+// load parses the document with kin-openapi, every $ref inside it resolved
+// (components, definitions, shared parameters, path items and any JSON pointer
+// into the document; never a file or URL). A Swagger 2.0 document is converted
+// to OpenAPI 3 by openapi2conv. x-amazon-apigateway-any-method operations are
+// loaded as an additional operation "ANY", so that their $refs resolve too.
+func (im *importer) load(js []byte) (doc *openapi3.T, err error) {
+	defer func() {
+		// A parser of untrusted documents must not take the server down.
+		if p := recover(); p != nil {
+			doc, err = nil, fmt.Errorf("document does not load: %v", p)
+		}
+	}()
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(js, &top); err != nil {
+		return nil, err
+	}
+	if info, ok := top["info"]; ok {
+		// info.version may be a YAML number (1.0); OpenAPI says string.
+		var m map[string]any
+		if json.Unmarshal(info, &m) == nil && m != nil {
+			if v, ok := m["version"]; ok && v != nil {
+				if _, isString := v.(string); !isString {
+					m["version"] = fmt.Sprint(v)
+					top["info"], _ = json.Marshal(m)
+				}
+			}
 		}
 	}
-	for _, path := range sortedKeys(paths) {
-		item := paths[path]
+	var paths map[string]map[string]json.RawMessage
+	if raw := top["paths"]; raw != nil {
+		if err := json.Unmarshal(raw, &paths); err != nil {
+			return nil, errors.New("paths must be an object of path items")
+		}
+	}
+	anyMethods := map[string]json.RawMessage{}
+	for path, item := range paths {
+		op, ok := item[extAnyMethod]
+		if !ok {
+			continue
+		}
+		delete(item, extAnyMethod)
+		if im.swagger2 {
+			anyMethods[path] = op
+		} else {
+			item["additionalOperations"], _ = json.Marshal(map[string]json.RawMessage{apis.MethodAny: op})
+		}
+	}
+	if paths != nil {
+		top["paths"], _ = json.Marshal(paths)
+	}
+	js, _ = json.Marshal(top)
+	loader := openapi3.NewLoader()
+	loader.IsExternalRefsAllowed = false
+	if !im.swagger2 {
+		return loader.LoadFromData(js)
+	}
+	var doc2 openapi2.T
+	if err := json.Unmarshal(js, &doc2); err != nil {
+		return nil, err
+	}
+	// Operations without produces take the document's, as Swagger says.
+	for _, item := range doc2.Paths {
+		for _, op := range item.Operations() {
+			if op.Produces == nil {
+				op.Produces = doc2.Produces
+			}
+		}
+	}
+	doc, err = openapi2conv.ToV3WithLoader(&doc2, loader, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, path := range sortedKeys(anyMethods) {
+		var op2 openapi2.Operation
+		if err := json.Unmarshal(anyMethods[path], &op2); err != nil {
+			return nil, fmt.Errorf("paths[%q].%s: %w", path, extAnyMethod, err)
+		}
+		if op2.Produces == nil {
+			op2.Produces = doc2.Produces
+		}
+		op3, err := openapi2conv.ToV3Operation(doc.Components, doc2.Paths[path], &op2, doc2.Consumes)
+		if err != nil {
+			return nil, fmt.Errorf("paths[%q].%s: %w", path, extAnyMethod, err)
+		}
+		item := doc.Paths.Value(path)
+		if item == nil {
+			item = &openapi3.PathItem{}
+			doc.Paths.Set(path, item)
+		}
+		item.AdditionalOperations = map[string]*openapi3.Operation{apis.MethodAny: op3}
+	}
+	if len(anyMethods) > 0 {
+		if err := loader.ResolveRefsIn(doc, nil); err != nil {
+			return nil, err
+		}
+	}
+	return doc, nil
+}
+
+func (im *importer) paths(a *apis.API) {
+	if im.doc.Paths == nil {
+		return
+	}
+	for _, path := range im.doc.Paths.Keys() {
+		item := im.doc.Paths.Value(path)
+		if item == nil {
+			continue
+		}
 		if path == apis.RouteDefault && a.Protocol != apis.ProtocolHTTP {
 			im.fail("path $default is for HTTP APIs only")
 			continue
 		}
-		var shared []json.RawMessage
-		if raw := item["parameters"]; raw != nil {
-			if err := json.Unmarshal(raw, &shared); err != nil {
-				im.fail("paths[%q].parameters must be a list", path)
-			}
+		for _, k := range sortedKeys(item.Extensions) {
+			im.warn("paths[%q].%s is ignored", path, k)
 		}
-		for _, key := range sortedKeys(item) {
-			method := ""
+		ops := item.Operations()
+		for _, method := range sortedKeys(ops) {
 			switch {
-			case key == extAnyMethod:
-				method = apis.MethodAny
-			case slices.Contains(httpMethods, key):
-				method = strings.ToUpper(key)
-			case key == "parameters", key == "summary", key == "description":
-				continue
-			case key == "trace":
+			case method == apis.MethodAny, slices.Contains(httpMethods, strings.ToLower(method)):
+			case method == http.MethodTrace:
 				im.warn("paths[%q].trace is ignored: API Gateway has no TRACE method", path)
 				continue
-			case key == "$ref":
-				im.fail("paths[%q]: path item $ref is not supported", path)
-				continue
-			case strings.HasPrefix(key, "x-"):
-				im.warn("paths[%q].%s is ignored", path, key)
-				continue
 			default:
-				im.warn("paths[%q].%s is ignored", path, key)
+				im.warn("paths[%q]: method %s is ignored", path, method)
 				continue
 			}
-			r, ok := im.operation(a, path, method, item[key], shared)
+			r, ok := im.operation(a, path, method, ops[method], item.Parameters)
 			if ok {
 				a.Routes = append(a.Routes, r)
 			}
@@ -380,25 +455,8 @@ func (im *importer) paths(a *apis.API) {
 	}
 }
 
-type rawOperation struct {
-	OperationID string                     `json:"operationId"`
-	Summary     string                     `json:"summary"`
-	Description string                     `json:"description"`
-	Tags        []string                   `json:"tags"`
-	Parameters  []json.RawMessage          `json:"parameters"`
-	RequestBody json.RawMessage            `json:"requestBody"`
-	Responses   map[string]json.RawMessage `json:"responses"`
-	Security    *[]map[string][]string     `json:"security"`
-	Consumes    []string                   `json:"consumes"`
-	Produces    []string                   `json:"produces"`
-	Deprecated  bool                       `json:"deprecated"`
-}
-
-func (im *importer) operation(a *apis.API, path, method string, raw json.RawMessage, shared []json.RawMessage) (apis.Route, bool) {
+func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Operation, shared openapi3.Parameters) (apis.Route, bool) {
 	where := fmt.Sprintf("%s %s", method, path)
-	if method == apis.MethodAny {
-		where = "ANY " + path
-	}
 	r := apis.Route{Method: method, Path: path}
 	if path == apis.RouteDefault {
 		r.Method = ""
@@ -406,38 +464,14 @@ func (im *importer) operation(a *apis.API, path, method string, raw json.RawMess
 			im.fail("%s: the $default route takes x-amazon-apigateway-any-method only", where)
 		}
 	}
-	var op rawOperation
-	if err := json.Unmarshal(raw, &op); err != nil {
-		im.fail("%s: operation does not parse: %v", where, err)
-		return r, false
-	}
-	var all map[string]json.RawMessage
-	_ = json.Unmarshal(raw, &all)
 	r.OperationID, r.Summary, r.Description, r.Tags = op.OperationID, op.Summary, op.Description, op.Tags
 
 	// Parameters: path-level ones first, overridden by the operation's.
 	byKey := map[string]apis.Parameter{}
 	var order []string
-	consumes := op.Consumes
-	if consumes == nil {
-		consumes = im.consumes
-	}
-	if len(consumes) == 0 {
-		consumes = []string{"application/json"}
-	}
-	for _, pr := range append(append([]json.RawMessage{}, shared...), op.Parameters...) {
-		p, body, ok := im.parameter(where, pr)
+	for _, pr := range append(append(openapi3.Parameters{}, shared...), op.Parameters...) {
+		p, ok := im.parameter(where, pr)
 		if !ok {
-			continue
-		}
-		if body != nil {
-			if body.model != "" {
-				r.RequestModels = map[string]string{}
-				for _, ct := range consumes {
-					r.RequestModels[ct] = body.model
-				}
-			}
-			r.RequestBodyRequired = body.required
 			continue
 		}
 		k := p.In + ":" + p.Name
@@ -451,28 +485,39 @@ func (im *importer) operation(a *apis.API, path, method string, raw json.RawMess
 	}
 	im.checkPathParams(where, path, r.Parameters)
 
-	if op.RequestBody != nil {
-		im.requestBody(where, op.RequestBody, &r)
-	}
-	produces := op.Produces
-	if produces == nil {
-		produces = im.produces
-	}
-	if len(produces) == 0 {
-		produces = []string{"application/json"}
-	}
-	for _, code := range sortedKeys(op.Responses) {
-		mr, ok := im.response(where, code, op.Responses[code], produces)
-		if ok {
-			if r.Responses == nil {
-				r.Responses = map[string]apis.MethodResponse{}
+	if op.RequestBody != nil && op.RequestBody.Value != nil {
+		rb := op.RequestBody.Value
+		r.RequestBodyRequired = rb.Required
+		for _, ct := range sortedKeys(rb.Content) {
+			if mt := rb.Content[ct]; mt != nil {
+				if m := im.schemaModel(where, mt.Schema); m != "" {
+					if r.RequestModels == nil {
+						r.RequestModels = map[string]string{}
+					}
+					r.RequestModels[ct] = m
+				}
 			}
-			r.Responses[code] = mr
 		}
 	}
-	sec := op.Security
-	if sec == nil {
-		sec = im.globalSec
+	if op.Responses != nil {
+		responses := op.Responses.Map()
+		for _, code := range sortedKeys(responses) {
+			mr, ok := im.response(where, code, responses[code])
+			if ok {
+				if r.Responses == nil {
+					r.Responses = map[string]apis.MethodResponse{}
+				}
+				r.Responses[code] = mr
+			}
+		}
+	}
+	sec := im.globalSec
+	if op.Security != nil {
+		s := []map[string][]string{}
+		for _, req := range *op.Security {
+			s = append(s, map[string][]string(req))
+		}
+		sec = &s
 	}
 	if sec != nil {
 		r.Security = *sec
@@ -487,19 +532,29 @@ func (im *importer) operation(a *apis.API, path, method string, raw json.RawMess
 			}
 		}
 	}
-	for _, k := range sortedKeys(all) {
-		v := all[k]
-		switch {
-		case k == extIntegration:
+	for _, k := range sortedKeys(op.Extensions) {
+		if !strings.HasPrefix(k, "x-") {
+			if k == "schemes" {
+				im.warn("%s: %s is ignored", where, k)
+			}
+			continue
+		}
+		v, err := json.Marshal(op.Extensions[k])
+		if err != nil {
+			im.fail("%s: %s: %v", where, k, err)
+			continue
+		}
+		switch k {
+		case extIntegration:
 			in, ok := im.integration(where, v)
 			if ok {
 				r.Integration = in
 			}
-		case k == extRequestValidator:
+		case extRequestValidator:
 			if err := json.Unmarshal(v, &r.RequestValidator); err != nil {
 				im.fail("%s: %s must be a string", where, k)
 			}
-		case strings.HasPrefix(k, "x-"):
+		default:
 			if r.Extensions == nil {
 				r.Extensions = map[string]json.RawMessage{}
 			}
@@ -509,9 +564,16 @@ func (im *importer) operation(a *apis.API, path, method string, raw json.RawMess
 			} else if strings.HasPrefix(k, prefixAWS) && !ok {
 				im.warn("%s: %s is not known to Portico; it is kept but has no effect", where, k)
 			}
-		case k == "callbacks", k == "servers", k == "externalDocs", k == "schemes":
-			im.warn("%s: %s is ignored", where, k)
 		}
+	}
+	if op.Callbacks != nil {
+		im.warn("%s: callbacks is ignored", where)
+	}
+	if op.Servers != nil {
+		im.warn("%s: servers is ignored", where)
+	}
+	if op.ExternalDocs != nil {
+		im.warn("%s: externalDocs is ignored", where)
 	}
 	if op.Deprecated {
 		im.warn("%s: deprecated is ignored", where)
@@ -522,56 +584,36 @@ func (im *importer) operation(a *apis.API, path, method string, raw json.RawMess
 	return r, true
 }
 
-type bodyParam struct {
-	model    string
-	required bool
-}
-
-// parameter decodes one parameter (resolving a local $ref). A Swagger 2.0 body
-// parameter comes back as a bodyParam.
-func (im *importer) parameter(where string, raw json.RawMessage) (apis.Parameter, *bodyParam, bool) {
-	raw, ok := im.resolve(where, raw, im.params, "parameters")
-	if !ok {
-		return apis.Parameter{}, nil, false
+// parameter converts one (resolved) parameter.
+func (im *importer) parameter(where string, ref *openapi3.ParameterRef) (apis.Parameter, bool) {
+	if ref == nil || ref.Value == nil {
+		im.fail("%s: a parameter does not resolve", where)
+		return apis.Parameter{}, false
 	}
-	var p struct {
-		Name     string          `json:"name"`
-		In       string          `json:"in"`
-		Required bool            `json:"required"`
-		Type     string          `json:"type"`
-		Schema   json.RawMessage `json:"schema"`
-	}
-	if err := json.Unmarshal(raw, &p); err != nil {
-		im.fail("%s: a parameter does not parse: %v", where, err)
-		return apis.Parameter{}, nil, false
-	}
+	p := ref.Value
 	switch p.In {
 	case "path", "query", "header":
-	case "body":
-		return apis.Parameter{}, &bodyParam{model: im.schemaModel(where, p.Schema), required: p.Required}, true
-	case "formData", "cookie":
+	case "cookie":
 		im.warn("%s: %s parameter %q is ignored", where, p.In, p.Name)
-		return apis.Parameter{}, nil, false
+		return apis.Parameter{}, false
 	default:
 		im.fail("%s: parameter %q has an unknown location %q", where, p.Name, p.In)
-		return apis.Parameter{}, nil, false
+		return apis.Parameter{}, false
 	}
 	if p.Name == "" {
 		im.fail("%s: a parameter has no name", where)
-		return apis.Parameter{}, nil, false
+		return apis.Parameter{}, false
 	}
-	t := p.Type
-	if p.Schema != nil {
-		var s struct {
-			Type string `json:"type"`
+	t := ""
+	if s := p.Schema; s != nil && s.Value != nil && s.Value.Type != nil {
+		if ts := s.Value.Type.Slice(); len(ts) > 0 {
+			t = ts[0]
 		}
-		_ = json.Unmarshal(p.Schema, &s)
-		t = s.Type
 	}
 	if t == "string" {
 		t = ""
 	}
-	return apis.Parameter{Name: p.Name, In: p.In, Required: p.Required || p.In == "path", Type: t}, nil, true
+	return apis.Parameter{Name: p.Name, In: p.In, Required: p.Required || p.In == "path", Type: t}, true
 }
 
 // checkPathParams finds path parameters declared but absent from the template.
@@ -606,88 +648,48 @@ func (im *importer) checkPathParams(where, path string, params []apis.Parameter)
 	}
 }
 
-func (im *importer) requestBody(where string, raw json.RawMessage, r *apis.Route) {
-	raw, ok := im.resolve(where, raw, im.bodies, "requestBodies")
-	if !ok {
-		return
-	}
-	var rb struct {
-		Content  map[string]struct{ Schema json.RawMessage } `json:"content"`
-		Required bool                                        `json:"required"`
-	}
-	if err := json.Unmarshal(raw, &rb); err != nil {
-		im.fail("%s: requestBody does not parse: %v", where, err)
-		return
-	}
-	r.RequestBodyRequired = rb.Required
-	for _, ct := range sortedKeys(rb.Content) {
-		if m := im.schemaModel(where, rb.Content[ct].Schema); m != "" {
-			if r.RequestModels == nil {
-				r.RequestModels = map[string]string{}
-			}
-			r.RequestModels[ct] = m
-		}
-	}
-}
-
-func (im *importer) response(where, code string, raw json.RawMessage, produces []string) (apis.MethodResponse, bool) {
+func (im *importer) response(where, code string, ref *openapi3.ResponseRef) (apis.MethodResponse, bool) {
 	if code != "default" {
 		if _, ok := apis.ValidateStatus(code); !ok {
 			im.fail("%s: response %q is not a status code", where, code)
 			return apis.MethodResponse{}, false
 		}
 	}
-	raw, ok := im.resolve(where, raw, im.responses, "responses")
-	if !ok {
+	if ref == nil || ref.Value == nil {
+		im.fail("%s: response %s does not resolve", where, code)
 		return apis.MethodResponse{}, false
 	}
-	var resp struct {
-		Description string                                      `json:"description"`
-		Headers     map[string]json.RawMessage                  `json:"headers"`
-		Content     map[string]struct{ Schema json.RawMessage } `json:"content"`
-		Schema      json.RawMessage                             `json:"schema"`
-	}
-	if err := json.Unmarshal(raw, &resp); err != nil {
-		im.fail("%s: response %s does not parse: %v", where, code, err)
-		return apis.MethodResponse{}, false
-	}
-	mr := apis.MethodResponse{Description: resp.Description, Headers: sortedKeys(resp.Headers)}
-	if resp.Schema != nil {
-		if m := im.schemaModel(where, resp.Schema); m != "" {
-			mr.Models = map[string]string{}
-			for _, ct := range produces {
-				mr.Models[ct] = m
-			}
-		}
+	resp := ref.Value
+	mr := apis.MethodResponse{Headers: sortedKeys(resp.Headers)}
+	if resp.Description != nil {
+		mr.Description = *resp.Description
 	}
 	for _, ct := range sortedKeys(resp.Content) {
-		if m := im.schemaModel(where, resp.Content[ct].Schema); m != "" {
-			if mr.Models == nil {
-				mr.Models = map[string]string{}
+		if mt := resp.Content[ct]; mt != nil {
+			if m := im.schemaModel(where, mt.Schema); m != "" {
+				if mr.Models == nil {
+					mr.Models = map[string]string{}
+				}
+				mr.Models[ct] = m
 			}
-			mr.Models[ct] = m
 		}
 	}
 	return mr, true
 }
 
-// schemaModel returns the model a schema refers to; inline schemas are not
-// models and are reported.
-func (im *importer) schemaModel(where string, raw json.RawMessage) string {
-	if raw == nil {
+// schemaModel returns the model a schema refers to; inline schemas (and
+// references to schemas that are not models) are not models and are reported.
+func (im *importer) schemaModel(where string, s *openapi3.SchemaRef) string {
+	if s == nil {
 		return ""
 	}
-	var s struct {
-		Ref string `json:"$ref"`
-	}
-	_ = json.Unmarshal(raw, &s)
 	if s.Ref == "" {
 		im.warn("%s: an inline schema is ignored; define it under components.schemas and refer to it", where)
 		return ""
 	}
 	name, ok := refName(s.Ref, "#/components/schemas/", "#/definitions/")
 	if !ok {
-		im.fail("%s: $ref %q is not a local schema reference", where, s.Ref)
+		im.warn("%s: $ref %q is not a model (components.schemas or definitions); it is ignored", where, s.Ref)
 		return ""
 	}
 	if _, ok := im.models[name]; !ok {
@@ -695,27 +697,6 @@ func (im *importer) schemaModel(where string, raw json.RawMessage) string {
 		return ""
 	}
 	return name
-}
-
-// resolve follows one local $ref into the components of kind.
-func (im *importer) resolve(where string, raw json.RawMessage, pool map[string]json.RawMessage, kind string) (json.RawMessage, bool) {
-	var r struct {
-		Ref string `json:"$ref"`
-	}
-	if json.Unmarshal(raw, &r) != nil || r.Ref == "" {
-		return raw, true
-	}
-	name, ok := refName(r.Ref, "#/components/"+kind+"/", "#/"+kind+"/")
-	if !ok {
-		im.fail("%s: $ref %q is not a local %s reference", where, r.Ref, kind)
-		return nil, false
-	}
-	v, ok := pool[name]
-	if !ok {
-		im.fail("%s: $ref %q is undefined", where, r.Ref)
-		return nil, false
-	}
-	return v, true
 }
 
 func refName(ref string, prefixes ...string) (string, bool) {

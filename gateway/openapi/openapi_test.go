@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -58,6 +59,8 @@ func TestGoldenImportExport(t *testing.T) {
 		{"http-api-export.yaml", ""},
 		{"swagger2-pets.yaml", ""},
 		{"../../../samples/hello/api.yaml", ""},
+		{"refs-oas3.yaml", ""},
+		{"refs-swagger2.yaml", ""},
 	}
 	for _, in := range inputs {
 		base := strings.TrimSuffix(filepath.Base(in.file), filepath.Ext(in.file))
@@ -209,4 +212,75 @@ func FuzzImport(f *testing.F) {
 			t.Fatalf("round trip differs:\n%s\n%s", a, b)
 		}
 	})
+}
+
+// TestImportResolvesRefs checks what the refs goldens rely on: path-item
+// references, parameters shared by path items and referred to by JSON pointer,
+// request bodies and responses from components, and Swagger 2.0's global
+// parameters (a body among them) on x-amazon-apigateway-any-method.
+func TestImportResolvesRefs(t *testing.T) {
+	routes := func(file string) map[string]apis.Route {
+		t.Helper()
+		data, err := os.ReadFile(filepath.Join("testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Import(data, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]apis.Route{}
+		for _, r := range res.API.Routes {
+			out[r.RouteKey] = r
+		}
+		return out
+	}
+	params := func(r apis.Route) string {
+		var s []string
+		for _, p := range r.Parameters {
+			s = append(s, p.In+":"+p.Name+":"+p.Type+":"+strconv.FormatBool(p.Required))
+		}
+		return strings.Join(s, ",")
+	}
+	oas3 := routes("refs-oas3.yaml")
+	for key, want := range map[string]string{
+		"GET /pets":             "header:X-Trace::true,query:limit:integer:false,query:kind::false",
+		"GET /animals/{petId}":  "path:petId::true,header:X-Trace::true",
+		"ANY /animals/{petId}":  "path:petId::true,header:X-Trace::true,query:limit:integer:false",
+		"GET /photos/{photoId}": "path:photoId::true,query:limit:integer:false",
+	} {
+		if got := params(oas3[key]); got != want {
+			t.Errorf("%s parameters %q, want %q", key, got, want)
+		}
+	}
+	if post := oas3["POST /pets"]; post.RequestModels["application/json"] != "NewPet" || !post.RequestBodyRequired ||
+		post.Responses["201"].Headers[0] != "Location" {
+		t.Errorf("POST /pets: %+v", post)
+	}
+	if get := oas3["GET /pets"]; get.Responses["200"].Models["application/json"] != "Pets" || get.Responses["400"].Models["application/json"] != "Error" {
+		t.Errorf("GET /pets responses: %+v", get.Responses)
+	}
+	sw := routes("refs-swagger2.yaml")
+	if anyRoute := sw["ANY /orders/{orderId}"]; params(anyRoute) != "path:orderId::true,header:X-Tenant::true,query:limit:integer:false" ||
+		anyRoute.RequestModels["application/json"] != "Order" || anyRoute.Integration == nil || anyRoute.Integration.Type != apis.IntegrationAWSProxy {
+		t.Errorf("ANY /orders/{orderId}: %+v", anyRoute)
+	}
+	if get := sw["GET /orders/{orderId}"]; get.Responses["200"].Models["application/xml"] != "Order" {
+		t.Errorf("GET /orders/{orderId} takes the operation's produces: %+v", get.Responses)
+	}
+}
+
+func TestImportRefusesRefsItCannotResolve(t *testing.T) {
+	for name, doc := range map[string]string{
+		"file":      `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/a": {"get": {"parameters": [{"$ref": "other.yaml#/components/parameters/P"}]}}}}`,
+		"url":       `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/a": {"$ref": "http://127.0.0.1:1/paths.json#/a"}}}`,
+		"undefined": `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/a": {"get": {"parameters": [{"$ref": "#/components/parameters/Nope"}]}}}}`,
+		"swagger2":  `{"swagger": "2.0", "info": {"title": "x", "version": "1"}, "paths": {"/a": {"x-amazon-apigateway-any-method": {"parameters": [{"$ref": "#/parameters/Nope"}]}}}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Import([]byte(doc), Options{}); !errors.Is(err, errdefs.ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+		})
+	}
 }
