@@ -4,7 +4,9 @@
 // Import understands x-amazon-apigateway-integration, -any-method,
 // -binary-media-types, -api-key-source, -request-validators and
 // -request-validator, keeps security schemes (authorizers) and every other
-// extension verbatim, and reports what it ignores as warnings. Export writes what
+// extension verbatim, and reports what it ignores as warnings. Documents are
+// loaded with kin-openapi (Swagger 2.0 through openapi2conv), which resolves
+// every $ref inside the document and refuses external ones. Export writes what
 // import reads, so that importing an export gives the same API.
 package openapi
 
