@@ -98,6 +98,22 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 	if err != nil {
 		return err
 	}
+	m, err := rc.entry.paramMapping(in)
+	if err != nil {
+		return err
+	}
+	var src *mapSources
+	if m != nil {
+		// The event carries the mapped headers and query string.
+		src = &mapSources{r: r, rc: rc, body: body}
+		mapped := r.Clone(r.Context())
+		query := mapped.URL.Query()
+		m.applyRequest(src, mapped.Header, query, nil)
+		if m.mapsQuery() {
+			mapped.URL.RawQuery = query.Encode()
+		}
+		r = mapped
+	}
 	v2 := rc.Protocol == apis.ProtocolHTTP && in.PayloadFormatVersion != "1.0"
 	var payload []byte
 	if v2 {
@@ -131,6 +147,10 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 	}
 	if err != nil {
 		return fmt.Errorf("function %s: %w", in.URI, err)
+	}
+	if m != nil {
+		src.respHeader, src.respBody = resp.header, resp.body
+		resp.status = m.applyResponse(src, resp.status, resp.header)
 	}
 	resp.write(w)
 	return nil

@@ -157,6 +157,9 @@ type stageEntry struct {
 	// plans are the non-proxy integrations' templates and selection patterns,
 	// compiled once per stage deployment, by integration; read-only once compiled.
 	plans map[*apis.Integration]*integrationPlan
+	// paramMaps are HTTP APIs' parameter mappings by integration, compiled once
+	// per stage deployment; read-only once compiled.
+	paramMaps map[*apis.Integration]*paramMapping
 }
 
 // parsedURI parses a substituted URI without path parameters, cached.
@@ -303,6 +306,23 @@ func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]
 		plans:    map[*apis.Integration]*integrationPlan{}}
 	for i := range dep.API.Routes {
 		in := dep.API.Routes[i].Integration
+		if in != nil && (dep.API.Protocol == apis.ProtocolHTTP || in.Type == apis.IntegrationHTTPProxy && dep.API.Protocol == apis.ProtocolREST) {
+			compileMapping := compileParamMapping
+			if dep.API.Protocol == apis.ProtocolREST {
+				compileMapping = compileRESTProxyMapping
+			}
+			m, err := compileMapping(in)
+			if err != nil {
+				g.log.Error("parameter mapping does not compile: its requests answer 500", "api", st.APIID, "stage", st.Name, "route", dep.API.Routes[i].RouteKey, "err", err)
+				m = &paramMapping{broken: err}
+			}
+			if m != nil {
+				if e.paramMaps == nil {
+					e.paramMaps = map[*apis.Integration]*paramMapping{}
+				}
+				e.paramMaps[in] = m
+			}
+		}
 		if in == nil || in.Type == apis.IntegrationAWSProxy || in.Type == apis.IntegrationHTTPProxy {
 			continue
 		}

@@ -181,6 +181,12 @@ func integrationMethod(in *apis.Integration, r *http.Request) string {
 // the integration timeout: through the gateway's own connections (fastproxy.go)
 // when the request allows, otherwise through httputil.ReverseProxy.
 func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) error {
+	if m, err := rc.entry.paramMapping(in); err != nil || m != nil {
+		if err != nil {
+			return err
+		}
+		return g.serveMappedProxy(w, r, rc, in, m)
+	}
 	u, err := integrationURL(rc, in, r.URL.RawQuery)
 	if err != nil {
 		return err

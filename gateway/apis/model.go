@@ -210,9 +210,18 @@ type Integration struct {
 	TimeoutInMillis int `json:"timeoutInMillis,omitempty"`
 	// PayloadFormatVersion is "1.0" or "2.0" for HTTP APIs (default "2.0" for
 	// function integrations); REST APIs always use "1.0".
-	PayloadFormatVersion string            `json:"payloadFormatVersion,omitempty"`
-	RequestParameters    map[string]string `json:"requestParameters,omitempty"`
-	RequestTemplates     map[string]string `json:"requestTemplates,omitempty"`
+	PayloadFormatVersion string `json:"payloadFormatVersion,omitempty"`
+	// RequestParameters map the integration request's parameters. REST APIs:
+	// "integration.request.header.X" from "method.request.querystring.Y",
+	// "'literal'", "stageVariables.Z" or "context.V". HTTP APIs:
+	// "append|overwrite|remove:header.X", "...:querystring.X" or
+	// "overwrite:path" from "$request.header.Y", "${request.body.a}", ...
+	RequestParameters map[string]string `json:"requestParameters,omitempty"`
+	// ResponseParameters (HTTP APIs) map, by the integration's status code
+	// ("200".."599"), "append|overwrite|remove:header.X" and
+	// "overwrite:statuscode" of the response.
+	ResponseParameters map[string]map[string]string `json:"responseParameters,omitempty"`
+	RequestTemplates   map[string]string            `json:"requestTemplates,omitempty"`
 	// Responses are the integration responses keyed by selection pattern
 	// ("default", "2\\d{2}", ...).
 	Responses           map[string]IntegrationResponse `json:"responses,omitempty"`

@@ -153,6 +153,14 @@ func (a *API) Normalize() {
 			if len(in.RequestTemplates) == 0 {
 				in.RequestTemplates = nil
 			}
+			for code, m := range in.ResponseParameters {
+				if len(m) == 0 {
+					delete(in.ResponseParameters, code)
+				}
+			}
+			if len(in.ResponseParameters) == 0 {
+				in.ResponseParameters = nil
+			}
 			if len(in.Responses) == 0 {
 				in.Responses = nil
 			}
@@ -439,6 +447,14 @@ func (in *Integration) Validate(protocol string) error {
 		}
 	default:
 		add(invalid("payloadFormatVersion %q must be 1.0 or 2.0", truncate(in.PayloadFormatVersion, 20)))
+	}
+	switch protocol {
+	case ProtocolHTTP:
+		errs = append(errs, in.validateHTTPMappings()...)
+	default:
+		if len(in.ResponseParameters) > 0 {
+			add(invalid("responseParameters by status code are for HTTP APIs (REST APIs map responses in their integration responses)"))
+		}
 	}
 	switch in.PassthroughBehavior {
 	case "", "WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER":

@@ -706,3 +706,25 @@ func compareValues(a, b any) (int, bool) {
 	}
 	return 0, false
 }
+
+// SelectJSON evaluates p against the JSON document data and returns what it
+// selects as text: a string as it is, anything else as its JSON. ok is false
+// when data is not JSON or p selects nothing (or null).
+func SelectJSON(data []byte, p *JSONPath) (string, bool) {
+	doc, err := decodeJSON(data)
+	if err != nil {
+		return "", false
+	}
+	v, ok, err := p.Eval(doc)
+	if err != nil || !ok {
+		return "", false
+	}
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case nil, missingT:
+		return "", false
+	}
+	b, ok := appendJSON(nil, v, 0, 2*len(data)+64)
+	return string(b), ok
+}

@@ -266,6 +266,9 @@ func exportIntegration(in *apis.Integration) map[string]any {
 	if len(in.RequestTemplates) > 0 {
 		m["requestTemplates"] = in.RequestTemplates
 	}
+	if len(in.ResponseParameters) > 0 {
+		m["responseParameters"] = in.ResponseParameters
+	}
 	if len(in.CacheKeyParameters) > 0 {
 		m["cacheKeyParameters"] = in.CacheKeyParameters
 	}

@@ -719,6 +719,7 @@ type rawIntegration struct {
 	PayloadFormatVersion string                            `json:"payloadFormatVersion"`
 	RequestParameters    map[string]string                 `json:"requestParameters"`
 	RequestTemplates     map[string]string                 `json:"requestTemplates"`
+	ResponseParameters   map[string]map[string]string      `json:"responseParameters"`
 	Responses            map[string]rawIntegrationResponse `json:"responses"`
 	PassthroughBehavior  string                            `json:"passthroughBehavior"`
 	ContentHandling      string                            `json:"contentHandling"`
@@ -750,6 +751,7 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 		PayloadFormatVersion: ri.PayloadFormatVersion,
 		RequestParameters:    ri.RequestParameters,
 		RequestTemplates:     ri.RequestTemplates,
+		ResponseParameters:   ri.ResponseParameters,
 		PassthroughBehavior:  strings.ToUpper(ri.PassthroughBehavior),
 		ContentHandling:      ri.ContentHandling,
 		CacheKeyParameters:   ri.CacheKeyParameters,

@@ -1,0 +1,267 @@
+package apis
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/portico-dev/portico/gateway/mapping"
+)
+
+// HTTP API parameter mapping: an integration's requestParameters
+// ("overwrite:header.X": "$request.querystring.y") and responseParameters by
+// status code ("404": {"overwrite:statuscode": "204"}), as API Gateway's HTTP
+// APIs write them.
+
+// Parameter mapping actions.
+const (
+	MapAppend    = "append"
+	MapOverwrite = "overwrite"
+	MapRemove    = "remove"
+)
+
+// Parameter mapping targets.
+const (
+	MapHeader      = "header"
+	MapQueryString = "querystring"
+	MapPath        = "path"
+	MapStatusCode  = "statuscode"
+)
+
+// Parameter mapping value sources.
+const (
+	SourceRequestHeader  = "request.header"
+	SourceRequestQuery   = "request.querystring"
+	SourceRequestBody    = "request.body"
+	SourceRequestPath    = "request.path"
+	SourceContext        = "context"
+	SourceStageVariables = "stageVariables"
+	SourceResponseHeader = "response.header"
+	SourceResponseBody   = "response.body"
+)
+
+// ParameterMapping is one parsed entry of an HTTP API integration's
+// requestParameters or responseParameters.
+type ParameterMapping struct {
+	// Action is append, overwrite or remove.
+	Action string
+	// Target is header, querystring, path or statuscode.
+	Target string
+	// Name is the header or query string name (empty for path and statuscode).
+	Name string
+	// Value is the value's parts, concatenated when evaluated.
+	Value []MappingPart
+}
+
+// MappingPart is a literal text or one reference of a mapping value.
+type MappingPart struct {
+	Literal string
+	// Source is one of the Source* constants; empty for a literal.
+	Source string
+	// Name is the header, query string, path parameter, context or stage
+	// variable name; empty for the whole body or path.
+	Name string
+	// Path selects in a JSON body ($request.body.a.b is "$.a.b").
+	Path *mapping.JSONPath
+}
+
+// HasRefs reports whether the value refers to request or response data.
+func (m *ParameterMapping) HasRefs() bool {
+	for _, p := range m.Value {
+		if p.Source != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// reservedHeaders cannot be mapped (API Gateway's reserved headers for HTTP
+// APIs); names ending in '-' are prefixes.
+var reservedHeaders = []string{"access-control-", "apigw-", "authorization", "connection", "content-encoding",
+	"content-length", "content-location", "forwarded", "keep-alive", "origin", "proxy-authenticate",
+	"proxy-authorization", "te", "trailers", "transfer-encoding", "upgrade", "x-amz-", "x-amzn-",
+	"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "via", "host"}
+
+// IsReservedHeader reports whether an HTTP API mapping may not set or remove
+// the header.
+func IsReservedHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, r := range reservedHeaders {
+		if strings.HasSuffix(r, "-") && strings.HasPrefix(n, r) || n == r {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseParameterMapping parses one HTTP API mapping entry; response says it is
+// a responseParameters entry (statuscode and $response.* allowed, path and
+// $request.* not).
+func ParseParameterMapping(key, value string, response bool) (ParameterMapping, error) {
+	var m ParameterMapping
+	action, target, ok := strings.Cut(key, ":")
+	if !ok {
+		return m, invalid("parameter mapping %q must be action:target (append|overwrite|remove:header.NAME, ...)", truncate(key, 100))
+	}
+	m.Action = action
+	switch action {
+	case MapAppend, MapOverwrite, MapRemove:
+	default:
+		return m, invalid("parameter mapping %q: action %q must be append, overwrite or remove", truncate(key, 100), truncate(action, 20))
+	}
+	switch {
+	case strings.HasPrefix(target, "header."):
+		m.Target, m.Name = MapHeader, target[len("header."):]
+		if m.Name == "" || strings.ContainsAny(m.Name, " :\r\n") {
+			return m, invalid("parameter mapping %q: bad header name", truncate(key, 100))
+		}
+		if IsReservedHeader(m.Name) {
+			return m, invalid("parameter mapping %q: header %s is reserved and cannot be mapped", truncate(key, 100), truncate(m.Name, 60))
+		}
+	case strings.HasPrefix(target, "querystring.") && !response:
+		m.Target, m.Name = MapQueryString, target[len("querystring."):]
+		if m.Name == "" {
+			return m, invalid("parameter mapping %q: no query string name", truncate(key, 100))
+		}
+	case target == "path" && !response:
+		m.Target = MapPath
+		if action != MapOverwrite {
+			return m, invalid("parameter mapping %q: the path can only be overwritten", truncate(key, 100))
+		}
+	case target == "statuscode" && response:
+		m.Target = MapStatusCode
+		if action != MapOverwrite {
+			return m, invalid("parameter mapping %q: the status code can only be overwritten", truncate(key, 100))
+		}
+	default:
+		if response {
+			return m, invalid("response parameter mapping %q must target header.NAME or statuscode", truncate(key, 100))
+		}
+		return m, invalid("request parameter mapping %q must target header.NAME, querystring.NAME or path", truncate(key, 100))
+	}
+	if action == MapRemove {
+		return m, nil
+	}
+	parts, err := parseMappingValue(value, response)
+	if err != nil {
+		return m, fmt.Errorf("parameter mapping %q: %w", truncate(key, 100), err)
+	}
+	m.Value = parts
+	if m.Target == MapStatusCode && !m.HasRefs() {
+		if n, err := strconv.Atoi(value); err != nil || n < 100 || n > 599 {
+			return m, invalid("parameter mapping %q: %q is not a status code", truncate(key, 100), truncate(value, 20))
+		}
+	}
+	return m, nil
+}
+
+// parseMappingValue parses a mapping value: a static string, one reference
+// ($request.header.x) or text with ${...} references.
+func parseMappingValue(v string, response bool) ([]MappingPart, error) {
+	if strings.HasPrefix(v, "$") && !strings.HasPrefix(v, "${") {
+		p, err := parseMappingRef(v[1:], response)
+		if err != nil {
+			return nil, err
+		}
+		return []MappingPart{p}, nil
+	}
+	var parts []MappingPart
+	for v != "" {
+		i := strings.Index(v, "${")
+		if i < 0 {
+			parts = append(parts, MappingPart{Literal: v})
+			break
+		}
+		if i > 0 {
+			parts = append(parts, MappingPart{Literal: v[:i]})
+		}
+		end := strings.IndexByte(v[i:], '}')
+		if end < 0 {
+			return nil, invalid("value %q has an unclosed ${", truncate(v, 100))
+		}
+		p, err := parseMappingRef(v[i+2:i+end], response)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, p)
+		v = v[i+end+1:]
+	}
+	return parts, nil
+}
+
+func parseMappingRef(ref string, response bool) (MappingPart, error) {
+	bad := func(why string) (MappingPart, error) {
+		return MappingPart{}, invalid("value reference $%s %s", truncate(ref, 100), why)
+	}
+	body := func(source, rest string) (MappingPart, error) {
+		p := MappingPart{Source: source}
+		if rest == "" {
+			return p, nil
+		}
+		if rest[0] != '.' && rest[0] != '[' {
+			return bad("is not a JSON path")
+		}
+		jp, err := mapping.CompileJSONPath("$" + rest)
+		if err != nil {
+			return bad(err.Error())
+		}
+		p.Path = jp
+		return p, nil
+	}
+	named := func(source, name string) (MappingPart, error) {
+		if name == "" {
+			return bad("names nothing")
+		}
+		return MappingPart{Source: source, Name: name}, nil
+	}
+	switch {
+	case strings.HasPrefix(ref, "context."):
+		return named(SourceContext, ref[len("context."):])
+	case strings.HasPrefix(ref, "stageVariables."):
+		return named(SourceStageVariables, ref[len("stageVariables."):])
+	case response && strings.HasPrefix(ref, "response.header."):
+		return named(SourceResponseHeader, ref[len("response.header."):])
+	case response && strings.HasPrefix(ref, "response.body"):
+		return body(SourceResponseBody, ref[len("response.body"):])
+	case !response && strings.HasPrefix(ref, "request.header."):
+		return named(SourceRequestHeader, ref[len("request.header."):])
+	case !response && strings.HasPrefix(ref, "request.querystring."):
+		return named(SourceRequestQuery, ref[len("request.querystring."):])
+	case !response && strings.HasPrefix(ref, "request.body"):
+		return body(SourceRequestBody, ref[len("request.body"):])
+	case !response && ref == "request.path":
+		return MappingPart{Source: SourceRequestPath}, nil
+	case !response && strings.HasPrefix(ref, "request.path."):
+		return named(SourceRequestPath, ref[len("request.path."):])
+	}
+	if response {
+		return bad("must be $response.header.NAME, $response.body[.PATH], $context.NAME or $stageVariables.NAME")
+	}
+	return bad("must be $request.header.NAME, $request.querystring.NAME, $request.body[.PATH], $request.path[.NAME], $context.NAME or $stageVariables.NAME")
+}
+
+// validateHTTPMappings checks an HTTP API integration's parameter mappings.
+func (in *Integration) validateHTTPMappings() []error {
+	var errs []error
+	for _, k := range sortedMapKeys(in.RequestParameters) {
+		m, err := ParseParameterMapping(k, in.RequestParameters[k], false)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if m.Target == MapPath && in.Type == IntegrationAWSProxy {
+			errs = append(errs, invalid("parameter mapping %q: a function integration has no path to overwrite", k))
+		}
+	}
+	for _, code := range sortedMapKeys(in.ResponseParameters) {
+		if n, err := strconv.Atoi(code); err != nil || n < 200 || n > 599 || len(code) != 3 {
+			errs = append(errs, invalid("responseParameters key %q must be a status code from 200 to 599", truncate(code, 20)))
+		}
+		for _, k := range sortedMapKeys(in.ResponseParameters[code]) {
+			if _, err := ParseParameterMapping(k, in.ResponseParameters[code][k], true); err != nil {
+				errs = append(errs, fmt.Errorf("responseParameters %q: %w", truncate(code, 20), err))
+			}
+		}
+	}
+	return errs
+}

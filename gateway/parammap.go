@@ -1,0 +1,350 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/mapping"
+)
+
+// paramMapping is an HTTP API integration's parameter mapping, compiled once
+// per stage deployment: the request's operations (overwrites, then appends,
+// then removes) and the response's by status code. Values are read from the
+// client's request (or the integration's response) as it arrived, never from
+// what an earlier operation changed.
+type paramMapping struct {
+	request   []apis.ParameterMapping
+	responses map[int][]apis.ParameterMapping
+	// broken is why a stored mapping does not compile (validation refuses
+	// such mappings; a deployment from before that answers 500).
+	broken error
+}
+
+// paramMapping returns in's compiled HTTP API mapping, nil when it has none.
+func (e *stageEntry) paramMapping(in *apis.Integration) (*paramMapping, error) {
+	m := e.paramMaps[in]
+	if m != nil && m.broken != nil {
+		return nil, fmt.Errorf("parameter mapping: %s: %w", m.broken.Error(), errConfig)
+	}
+	return m, nil
+}
+
+// sourceREST is a REST API requestParameters source ('literal',
+// method.request.*, stageVariables.*, context.*), resolved by
+// pipeline.Context.ParamValue.
+const sourceREST = "rest"
+
+// compileRESTProxyMapping compiles a REST API HTTP_PROXY integration's header
+// and query string requestParameters as overwrites of the client's values (its
+// path parameters are substituted in the URI). Mapping Content-Length or
+// Transfer-Encoding is an error: API Gateway answers such requests 500.
+func compileRESTProxyMapping(in *apis.Integration) (*paramMapping, error) {
+	m := &paramMapping{}
+	for dst, src := range in.RequestParameters {
+		op := apis.ParameterMapping{Action: apis.MapOverwrite, Value: []apis.MappingPart{{Source: sourceREST, Name: src}}}
+		switch {
+		case strings.HasPrefix(dst, "integration.request.header."):
+			op.Target, op.Name = apis.MapHeader, dst[len("integration.request.header."):]
+			if n := strings.ToLower(op.Name); n == "content-length" || n == "transfer-encoding" {
+				return nil, fmt.Errorf("requestParameters map %s, which API Gateway refuses to set", op.Name)
+			}
+		case strings.HasPrefix(dst, "integration.request.querystring."):
+			op.Target, op.Name = apis.MapQueryString, dst[len("integration.request.querystring."):]
+		default:
+			continue
+		}
+		m.request = append(m.request, op)
+	}
+	if len(m.request) == 0 {
+		return nil, nil
+	}
+	sortOps(m.request)
+	return m, nil
+}
+
+// compileParamMapping compiles in's HTTP API mappings; nil when it has none.
+func compileParamMapping(in *apis.Integration) (*paramMapping, error) {
+	if len(in.RequestParameters) == 0 && len(in.ResponseParameters) == 0 {
+		return nil, nil
+	}
+	m := &paramMapping{}
+	for k, v := range in.RequestParameters {
+		op, err := apis.ParseParameterMapping(k, v, false)
+		if err != nil {
+			return nil, err
+		}
+		m.request = append(m.request, op)
+	}
+	sortOps(m.request)
+	for code, params := range in.ResponseParameters {
+		n, err := strconv.Atoi(code)
+		if err != nil {
+			return nil, fmt.Errorf("responseParameters key %q is not a status code", code)
+		}
+		var ops []apis.ParameterMapping
+		for k, v := range params {
+			op, err := apis.ParseParameterMapping(k, v, true)
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, op)
+		}
+		sortOps(ops)
+		if m.responses == nil {
+			m.responses = map[int][]apis.ParameterMapping{}
+		}
+		m.responses[n] = ops
+	}
+	return m, nil
+}
+
+var actionOrder = map[string]int{apis.MapOverwrite: 0, apis.MapAppend: 1, apis.MapRemove: 2}
+
+// sortOps orders operations overwrite, append, remove, then by target and name,
+// so that a mapping applies the same way every time.
+func sortOps(ops []apis.ParameterMapping) {
+	sort.Slice(ops, func(i, j int) bool {
+		a, b := ops[i], ops[j]
+		if actionOrder[a.Action] != actionOrder[b.Action] {
+			return actionOrder[a.Action] < actionOrder[b.Action]
+		}
+		if a.Target != b.Target {
+			return a.Target < b.Target
+		}
+		return a.Name < b.Name
+	})
+}
+
+// maxMappedBody is how much of a body a JSON path in a mapping reads, as API
+// Gateway truncates it (a larger body selects nothing).
+const maxMappedBody = 100 << 10
+
+// mapSources is what one request's mapping values read.
+type mapSources struct {
+	r    *http.Request
+	rc   *reqCtx
+	body []byte
+	ctx  *mapping.Map // $context, built on first use
+	// respHeader and respBody are the integration's response, for response
+	// mappings.
+	respHeader http.Header
+	respBody   []byte
+}
+
+// value evaluates a mapping value; ok is false when a reference in it names
+// nothing present, and the operation is then skipped.
+func (s *mapSources) value(parts []apis.MappingPart) (string, bool) {
+	if len(parts) == 1 && parts[0].Source == "" {
+		return parts[0].Literal, true
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		if p.Source == "" {
+			b.WriteString(p.Literal)
+			continue
+		}
+		v, ok := s.ref(p)
+		if !ok {
+			return "", false
+		}
+		b.WriteString(v)
+	}
+	return b.String(), true
+}
+
+func (s *mapSources) ref(p apis.MappingPart) (string, bool) {
+	switch p.Source {
+	case apis.SourceRequestHeader:
+		vs := s.r.Header.Values(p.Name)
+		return strings.Join(vs, ","), len(vs) > 0
+	case apis.SourceRequestQuery:
+		vs := s.r.URL.Query()[p.Name]
+		return strings.Join(vs, ","), len(vs) > 0
+	case apis.SourceRequestPath:
+		if p.Name == "" {
+			return s.rc.Path, true
+		}
+		v, ok := s.rc.PathParameters[p.Name]
+		return v, ok
+	case apis.SourceRequestBody:
+		return selectBody(s.body, p.Path)
+	case apis.SourceResponseHeader:
+		vs := s.respHeader.Values(p.Name)
+		return strings.Join(vs, ","), len(vs) > 0
+	case apis.SourceResponseBody:
+		return selectBody(s.respBody, p.Path)
+	case apis.SourceStageVariables:
+		v, ok := s.rc.StageVariables[p.Name]
+		return v, ok
+	case sourceREST:
+		if s.ctx == nil && strings.HasPrefix(p.Name, "context.") {
+			s.ctx = templateContext(s.rc)
+		}
+		return s.rc.ParamValue(p.Name, s.r, s.ctx)
+	case apis.SourceContext:
+		if s.ctx == nil {
+			s.ctx = templateContext(s.rc)
+		}
+		v, ok := s.ctx.GetPath(p.Name)
+		if !ok || v == nil {
+			return "", false
+		}
+		return fmt.Sprint(v), true
+	}
+	return "", false
+}
+
+func selectBody(body []byte, path *mapping.JSONPath) (string, bool) {
+	if path == nil {
+		return string(body), true
+	}
+	if len(body) > maxMappedBody {
+		return "", false
+	}
+	return mapping.SelectJSON(body, path)
+}
+
+// applyRequest applies the request operations to the integration request's
+// header, query and path (path may be nil where there is none to overwrite).
+func (m *paramMapping) applyRequest(s *mapSources, header http.Header, query url.Values, path *string) {
+	for _, op := range m.request {
+		var v string
+		if op.Action != apis.MapRemove {
+			var ok bool
+			if v, ok = s.value(op.Value); !ok {
+				continue
+			}
+		}
+		switch op.Target {
+		case apis.MapHeader:
+			applyValues(http.Header(header), http.CanonicalHeaderKey(op.Name), op.Action, v)
+		case apis.MapQueryString:
+			applyValues(query, op.Name, op.Action, v)
+		case apis.MapPath:
+			if path != nil {
+				if !strings.HasPrefix(v, "/") {
+					v = "/" + v
+				}
+				*path = v
+			}
+		}
+	}
+}
+
+// applyResponse applies the operations for status to header and returns the
+// status to answer with.
+func (m *paramMapping) applyResponse(s *mapSources, status int, header http.Header) int {
+	for _, op := range m.responses[status] {
+		var v string
+		if op.Action != apis.MapRemove {
+			var ok bool
+			if v, ok = s.value(op.Value); !ok {
+				continue
+			}
+		}
+		switch op.Target {
+		case apis.MapHeader:
+			applyValues(header, http.CanonicalHeaderKey(op.Name), op.Action, v)
+		case apis.MapStatusCode:
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 100 && n <= 599 {
+				status = n
+			}
+		}
+	}
+	return status
+}
+
+// mapsQuery reports whether a request operation changes the query string.
+func (m *paramMapping) mapsQuery() bool {
+	for _, op := range m.request {
+		if op.Target == apis.MapQueryString {
+			return true
+		}
+	}
+	return false
+}
+
+func applyValues(m map[string][]string, name, action, v string) {
+	switch action {
+	case apis.MapOverwrite:
+		m[name] = []string{v}
+	case apis.MapAppend:
+		m[name] = append(m[name], v)
+	case apis.MapRemove:
+		delete(m, name)
+	}
+}
+
+// hopHeaders are not forwarded by a proxy.
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// serveMappedProxy runs an HTTP API's HTTP_PROXY integration that has
+// parameter mappings: the request and the response are buffered (within the
+// body limit) so that the mappings can read and change them.
+func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration, m *paramMapping) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	u, err := integrationURL(rc, in, r.URL.RawQuery)
+	if err != nil {
+		return err
+	}
+	header := forwardedHeaders(r, rc)
+	delete(header, "Host")
+	for _, h := range hopHeaders {
+		delete(header, h)
+	}
+	src := &mapSources{r: r, rc: rc, body: body}
+	query := u.Query()
+	path := u.Path
+	m.applyRequest(src, header, query, &path)
+	if m.mapsQuery() {
+		u.RawQuery = query.Encode()
+	}
+	if path != u.Path {
+		u.Path, u.RawPath = path, ""
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), in.Timeout())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, integrationMethod(in, r), u.String(), bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("backend request: %s: %w", err.Error(), errConfig)
+	}
+	req.Header = header
+	resp, err := g.transport.RoundTrip(req)
+	if err != nil {
+		return g.backendError(ctx, u, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	respBody, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxBodyBytes+1))
+	if err != nil {
+		return g.backendError(ctx, u, err)
+	}
+	if int64(len(respBody)) > g.cfg.MaxBodyBytes {
+		return fmt.Errorf("backend %s answered more than %d bytes: %w", u.Redacted(), g.cfg.MaxBodyBytes, errIntegration)
+	}
+	out := resp.Header.Clone()
+	for _, h := range hopHeaders {
+		delete(out, h)
+	}
+	src.respHeader, src.respBody = resp.Header, respBody
+	status := m.applyResponse(src, resp.StatusCode, out)
+	wh := w.Header()
+	for k, vs := range out {
+		wh[k] = vs
+	}
+	wh.Set("Content-Length", strconv.Itoa(len(respBody)))
+	w.WriteHeader(status)
+	_, _ = w.Write(respBody)
+	return nil
+}

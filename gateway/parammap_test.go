@@ -1,0 +1,183 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/invoker"
+)
+
+// seenRequest is what a backend received.
+type seenRequest struct {
+	path, query string
+	header      http.Header
+}
+
+func newSeenBackend(t *testing.T, answer func(w http.ResponseWriter, r *http.Request)) (*httptest.Server, func() seenRequest) {
+	var mu sync.Mutex
+	var last seenRequest
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		last = seenRequest{path: r.URL.Path, query: r.URL.RawQuery, header: r.Header.Clone()}
+		mu.Unlock()
+		answer(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() seenRequest {
+		mu.Lock()
+		defer mu.Unlock()
+		return last
+	}
+}
+
+func TestHTTPAPIParameterMappingProxy(t *testing.T) {
+	backend, seen := newSeenBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Server", "backend-7")
+		w.Header().Set("X-Internal", "secret")
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/missing") {
+			w.WriteHeader(404)
+			_, _ = io.WriteString(w, `{"code": "gone"}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"ok": true}`)
+	})
+	e := newEnv(t)
+	a := &apis.API{Name: "m", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{{
+		Method: "POST", Path: "/items/{id}", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "POST", URI: backend.URL + "/ignored",
+			RequestParameters: map[string]string{
+				"overwrite:header.X-User":    "$request.querystring.user",
+				"append:header.X-Tag":        "static",
+				"remove:header.X-Secret":     "''",
+				"overwrite:header.X-Route":   "id=${request.path.id} stage=${context.stage} env=${stageVariables.env}",
+				"overwrite:querystring.page": "$request.body.paging.page",
+				"remove:querystring.debug":   "''",
+				"append:querystring.user":    "${request.header.X-Extra}",
+				"overwrite:path":             "/v2${request.path}",
+				"overwrite:header.X-Absent":  "$request.header.X-Nobody-Sent-This",
+			},
+			ResponseParameters: map[string]map[string]string{
+				"200": {"overwrite:header.X-Backend": "$response.header.X-Server", "append:header.X-Stage": "$context.stage",
+					"remove:header.X-Internal": "''"},
+				"404": {"overwrite:statuscode": "410", "overwrite:header.X-Code": "$response.body.code"},
+			},
+		},
+	}}}}
+	id := e.deploy(a, "dev", map[string]string{"env": "test"})
+	r := e.do("POST", "/"+id+"/dev/items/42?user=ann&debug=1", strings.NewReader(`{"paging": {"page": 3}}`),
+		"X-Tag", "client", "X-Secret", "s3cret", "X-Extra", "bob", "Content-Type", "application/json")
+	if r.status != 200 || r.body != `{"ok": true}` {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	got := seen()
+	if got.path != "/v2/items/42" {
+		t.Errorf("path %q, want /v2/items/42 (overwrite:path)", got.path)
+	}
+	if got.query != "page=3&user=ann&user=bob" {
+		t.Errorf("query %q", got.query)
+	}
+	for name, want := range map[string]string{"X-User": "ann", "X-Tag": "client,static", "X-Secret": "", "X-Route": "id=42 stage=dev env=test", "X-Absent": ""} {
+		if g := strings.Join(got.header.Values(name), ","); g != want {
+			t.Errorf("backend header %s = %q, want %q", name, g, want)
+		}
+	}
+	if r.header.Get("X-Backend") != "backend-7" || r.header.Get("X-Stage") != "dev" || r.header.Get("X-Internal") != "" || r.header.Get("X-Server") != "backend-7" {
+		t.Errorf("response headers %v", r.header)
+	}
+	// A 404 becomes 410 with a header from the body.
+	r = e.do("POST", "/"+id+"/dev/items/missing", strings.NewReader(`{}`))
+	if r.status != 410 || r.header.Get("X-Code") != "gone" || r.header.Get("X-Internal") != "secret" {
+		t.Fatalf("404 mapping: %d %v", r.status, r.header)
+	}
+}
+
+func TestHTTPAPIParameterMappingFunction(t *testing.T) {
+	e := newEnv(t)
+	var mu sync.Mutex
+	var event events.APIGatewayV2HTTPRequest
+	e.inv.handle = func(req invoker.Request) (*invoker.Result, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		event = events.APIGatewayV2HTTPRequest{}
+		_ = json.Unmarshal(req.Payload, &event)
+		return &invoker.Result{Payload: []byte(`{"statusCode": 201, "headers": {"x-fn": "v1"}, "body": "made"}`)}, nil
+	}
+	a := &apis.API{Name: "f", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{{
+		Method: "POST", Path: "/things", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello", PayloadFormatVersion: "2.0",
+			RequestParameters:  map[string]string{"overwrite:header.x-tenant": "$stageVariables.tenant", "overwrite:querystring.mode": "mapped"},
+			ResponseParameters: map[string]map[string]string{"201": {"overwrite:statuscode": "202", "overwrite:header.x-fn-copy": "$response.header.x-fn"}},
+		},
+	}}}}
+	id := e.deploy(a, "dev", map[string]string{"tenant": "acme"})
+	r := e.do("POST", "/"+id+"/dev/things?mode=client", strings.NewReader(`{}`), "X-Tenant", "evil")
+	if r.status != 202 || r.body != "made" || r.header.Get("X-Fn-Copy") != "v1" {
+		t.Fatalf("%d %q %v", r.status, r.body, r.header)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if event.Headers["x-tenant"] != "acme" || event.QueryStringParameters["mode"] != "mapped" {
+		t.Errorf("event headers %v query %v", event.Headers, event.QueryStringParameters)
+	}
+}
+
+func TestRESTHTTPProxyRequestParameters(t *testing.T) {
+	backend, seen := newSeenBackend(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
+	e := newEnv(t)
+	a := &apis.API{Name: "r", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{{
+		Method: "GET", Path: "/p/{id}", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "GET", URI: backend.URL + "/q/{id}",
+			RequestParameters: map[string]string{
+				"integration.request.path.id":             "method.request.path.id",
+				"integration.request.header.X-Api":        "'fixed'",
+				"integration.request.header.X-From-Query": "method.request.querystring.from",
+				"integration.request.querystring.stage":   "context.stage",
+			},
+		},
+	}}}}
+	id := e.deploy(a, "dev", nil)
+	if r := e.do("GET", "/"+id+"/dev/p/9?from=cli", nil, "X-Api", "client-value"); r.status != 200 || r.body != "ok" {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	got := seen()
+	if got.path != "/q/9" || got.header.Get("X-Api") != "fixed" || got.header.Get("X-From-Query") != "cli" || got.query != "from=cli&stage=dev" {
+		t.Fatalf("backend saw %+v", got)
+	}
+}
+
+func TestParameterMappingRefused(t *testing.T) {
+	svc := newEnv(t).svc
+	for name, c := range map[string]struct {
+		protocol string
+		in       apis.Integration
+	}{
+		"reserved header":      {apis.ProtocolHTTP, apis.Integration{Type: apis.IntegrationHTTPProxy, URI: "http://b.example", RequestParameters: map[string]string{"overwrite:header.Authorization": "x"}}},
+		"unknown action":       {apis.ProtocolHTTP, apis.Integration{Type: apis.IntegrationHTTPProxy, URI: "http://b.example", RequestParameters: map[string]string{"replace:header.X": "x"}}},
+		"unknown source":       {apis.ProtocolHTTP, apis.Integration{Type: apis.IntegrationHTTPProxy, URI: "http://b.example", RequestParameters: map[string]string{"overwrite:header.X": "$method.request.header.y"}}},
+		"REST style on HTTP":   {apis.ProtocolHTTP, apis.Integration{Type: apis.IntegrationHTTPProxy, URI: "http://b.example", RequestParameters: map[string]string{"integration.request.header.X": "'x'"}}},
+		"path of a function":   {apis.ProtocolHTTP, apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello", RequestParameters: map[string]string{"overwrite:path": "/x"}}},
+		"bad status key":       {apis.ProtocolHTTP, apis.Integration{Type: apis.IntegrationHTTPProxy, URI: "http://b.example", ResponseParameters: map[string]map[string]string{"2xx": {"overwrite:statuscode": "200"}}}},
+		"bad status value":     {apis.ProtocolHTTP, apis.Integration{Type: apis.IntegrationHTTPProxy, URI: "http://b.example", ResponseParameters: map[string]map[string]string{"200": {"overwrite:statuscode": "ok"}}}},
+		"request ref in reply": {apis.ProtocolHTTP, apis.Integration{Type: apis.IntegrationHTTPProxy, URI: "http://b.example", ResponseParameters: map[string]map[string]string{"200": {"overwrite:header.X": "$request.header.y"}}}},
+		"bad JSON path":        {apis.ProtocolHTTP, apis.Integration{Type: apis.IntegrationHTTPProxy, URI: "http://b.example", RequestParameters: map[string]string{"overwrite:header.X": "$request.body.a[?("}}},
+		"responses on REST":    {apis.ProtocolREST, apis.Integration{Type: apis.IntegrationHTTPProxy, URI: "http://b.example", ResponseParameters: map[string]map[string]string{"200": {"overwrite:statuscode": "201"}}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			in := c.in
+			_, err := svc.Create(context.Background(), &apis.API{Name: "x", Protocol: c.protocol, Definition: apis.Definition{
+				Routes: []apis.Route{{Method: "GET", Path: "/x", Integration: &in}}}})
+			if !errors.Is(err, errdefs.ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
