@@ -45,6 +45,7 @@ func (s *Server) registerGatewayRoutes() {
 	s.Handle("DELETE "+p+"/{api}", s.deleteAPI)
 	s.Handle("PUT "+p+"/{api}/import", s.reimportAPI)
 	s.Handle("GET "+p+"/{api}/export", s.exportAPI)
+	s.Handle("POST "+p+"/{api}/cors", s.enableCORS)
 
 	s.Handle("GET "+p+"/{api}/routes", s.listRoutes)
 	s.Handle("POST "+p+"/{api}/routes", s.createRoute)
@@ -272,6 +273,23 @@ func (s *Server) route(r *http.Request) (*apis.Route, error) {
 		return nil, fmt.Errorf("route %q of api %s: %w", r.PathValue("route"), a.ID, errdefs.ErrNotFound)
 	}
 	return rt, nil
+}
+
+// enableCORS enables CORS on a REST API the way API Gateway's console does
+// (apis.RESTCORS); it answers the API and notes on what it left to proxies.
+func (s *Server) enableCORS(w http.ResponseWriter, r *http.Request) error {
+	var opts apis.RESTCORS
+	if err := decodeJSON(w, r, porticoBody, &opts); err != nil {
+		return err
+	}
+	a, notes, err := s.gw.APIs.EnableCORS(r.Context(), r.PathValue("api"), opts)
+	if err != nil {
+		return err
+	}
+	if notes == nil {
+		notes = []string{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"api": a, "notes": notes})
 }
 
 func (s *Server) createRoute(w http.ResponseWriter, r *http.Request) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/gateway/apis"
 )
 
 // This file holds `portico api ...` and `portico stage ...`, clients of the admin
@@ -77,7 +78,7 @@ definition and points a stage at the snapshot.
   portico stage set-var ID dev alias=live
   curl http://127.0.0.1:8080/ID/dev/hello`,
 	}
-	cmd.AddCommand(apiImport(g), apiExport(g), apiList(g), apiGet(g), apiDelete(g), apiDeploy(g))
+	cmd.AddCommand(apiImport(g), apiExport(g), apiList(g), apiGet(g), apiDelete(g), apiDeploy(g), apiCORS(g))
 	return cmd
 }
 
@@ -619,4 +620,62 @@ func deployHelloAPI(ctx context.Context, e *devEnv) error {
 		fmt.Sprintf("  bin/portico stage list %s", id),
 	)
 	return nil
+}
+
+func apiCORS(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cors",
+		Short: "CORS on REST APIs (HTTP APIs take a corsConfiguration instead)",
+	}
+	var opts apis.RESTCORS
+	enable := &cobra.Command{
+		Use:   "enable ID",
+		Short: "Enable CORS on a REST API's resources as the console's \"Enable CORS\" does",
+		Long: `Enable CORS on a REST API the way API Gateway's console does: each resource
+(every resource, or those given with --path) gets an OPTIONS method with a MOCK
+integration whose integration response sets Access-Control-Allow-Headers, -Methods
+and -Origin, and the 2xx responses of its non-proxy methods get
+Access-Control-Allow-Origin. Proxy integrations must send the header themselves.
+Deploy the API for a stage to serve the change.
+
+  portico api cors enable ID --path /pets --origin https://app.example
+  portico api deploy ID --stage dev`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			body, err := json.Marshal(opts)
+			if err != nil {
+				return err
+			}
+			resp, err := c.Do(cmd.Context(), http.MethodPost, apisPath+"/"+url.PathEscape(args[0])+"/cors", nil, body,
+				http.Header{"Content-Type": {"application/json"}})
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				return printJSON(cmd.OutOrStdout(), resp.Body)
+			}
+			var out struct {
+				Notes []string `json:"notes"`
+			}
+			if err := json.Unmarshal(resp.Body, &out); err != nil {
+				return err
+			}
+			for _, n := range out.Notes {
+				_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "note:", n)
+			}
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "CORS enabled on %s; deploy it to serve the change\n", args[0])
+			return nil
+		},
+	}
+	enable.Flags().StringArrayVar(&opts.Paths, "path", nil, "resource path to enable (repeatable; default every resource)")
+	enable.Flags().StringVar(&opts.AllowOrigin, "origin", "*", "Access-Control-Allow-Origin")
+	enable.Flags().StringVar(&opts.AllowHeaders, "headers", apis.DefaultCORSAllowHeaders, "Access-Control-Allow-Headers")
+	enable.Flags().StringSliceVar(&opts.AllowMethods, "methods", nil, "Access-Control-Allow-Methods (default each resource's methods and OPTIONS)")
+	enable.Flags().BoolVar(&opts.GatewayResponses, "gateway-responses", false, "also add the headers to the DEFAULT_4XX and DEFAULT_5XX gateway responses")
+	cmd.AddCommand(enable)
+	return cmd
 }
