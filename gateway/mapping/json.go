@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"unicode/utf16"
@@ -20,6 +21,11 @@ func decodeJSON(data []byte) (any, error) {
 	d := decoderPool.Get().(*jsonDecoder)
 	d.data, d.pos, d.s = data, 0, string(data)
 	d.maps, d.keys, d.vals = nil, nil, nil
+	d.shapes, d.nshape = [maxShapes][]string{}, 0
+	d.esc, d.escs, d.nextEsc = "", d.escs[:0], 0
+	if bytes.IndexByte(data, '\\') >= 0 {
+		d.unescapeAll()
+	}
 	if len(data) > 64 {
 		// Size the slabs from the punctuation: a slight overestimate that
 		// makes most documents three allocations.
@@ -27,12 +33,14 @@ func decodeJSON(data []byte) (any, error) {
 		keys := bytes.Count(data, []byte{':'})
 		vals := bytes.Count(data, []byte{','}) + objs + bytes.Count(data, []byte{'['}) + 1
 		d.maps = make([]Map, 0, objs)
-		d.keys = make([]string, 0, keys)
+		d.keys = make([]string, 0, min(keys, slabSize/4)) // shared by objects of one shape
 		d.vals = make([]any, 0, vals)
 	}
 	defer func() {
 		d.data, d.s = nil, ""
 		d.maps, d.keys, d.vals = nil, nil, nil
+		d.shapes, d.nshape = [maxShapes][]string{}, 0
+		d.esc, d.escs = "", d.escs[:0]
 		clear(d.vstack)
 		d.kstack, d.vstack = d.kstack[:0], d.vstack[:0]
 		decoderPool.Put(d)
@@ -63,6 +71,40 @@ type jsonDecoder struct {
 	kstack []string
 	vstack []any
 	buf    []byte // unescaped string being built
+	// shapes are the key lists of recent objects: objects with the same keys
+	// in the same order (an array of records) share one, read-only.
+	shapes [maxShapes][]string
+	nshape int
+	// esc holds the document's escaped strings, unescaped (unescapeAll);
+	// escs locates them, nextEsc is the next one str meets.
+	esc     string
+	escs    []escRef
+	nextEsc int
+	arena   []byte
+}
+
+// maxShapes is how many recent object shapes a decoder remembers.
+const maxShapes = 8
+
+// shapeKeys returns a shared copy of keys: a remembered shape equal to it, or
+// a new one cut from the key slab (with no spare capacity, so that appending
+// to a map's keys copies them).
+func (d *jsonDecoder) shapeKeys(keys []string) []string {
+	for i := range min(d.nshape, maxShapes) {
+		if slices.Equal(d.shapes[i], keys) {
+			return d.shapes[i]
+		}
+	}
+	n := len(keys)
+	if len(d.keys)+n > cap(d.keys) {
+		d.keys = make([]string, 0, max(slabSize, n))
+	}
+	start := len(d.keys)
+	d.keys = append(d.keys, keys...)
+	shared := d.keys[start : start+n : start+n]
+	d.shapes[d.nshape%maxShapes] = shared
+	d.nshape++
+	return shared
 }
 
 const slabSize = 256
@@ -92,12 +134,7 @@ func (d *jsonDecoder) newMap(keys []string, vals []any) *Map {
 	}
 	d.maps = append(d.maps, Map{})
 	m := &d.maps[len(d.maps)-1]
-	if len(d.keys)+n > cap(d.keys) {
-		d.keys = make([]string, 0, slabSize)
-	}
-	start := len(d.keys)
-	d.keys = append(d.keys, keys...)
-	m.keys = d.keys[start : start+n : start+n]
+	m.keys = d.shapeKeys(keys)
 	m.vals = d.cutVals(vals)
 	return m
 }
@@ -306,20 +343,84 @@ func (d *jsonDecoder) str() (string, error) {
 		i++
 	}
 	d.pos = i
-	buf := append(d.buf[:0], d.data[start:d.pos]...)
-	defer func() { d.buf = buf[:0] }()
+	if d.nextEsc < len(d.escs) && d.escs[d.nextEsc].start == start {
+		// Unescaped before decoding, with the document's other escaped
+		// strings, into one string.
+		e := d.escs[d.nextEsc]
+		d.nextEsc++
+		d.pos = e.end
+		return d.esc[e.off : e.off+e.n], nil
+	}
+	buf, err := d.unescapeTo(append(d.buf[:0], d.data[start:d.pos]...))
+	d.buf = buf[:0]
+	if err != nil {
+		return "", err
+	}
+	return string(buf), nil
+}
+
+// escRef locates one string unescaped ahead of decoding: the string whose
+// content starts at start ends (after its closing quote) at end, and its
+// unescaped text is esc[off:off+n].
+type escRef struct {
+	start, end, off, n int
+}
+
+// unescapeAll unescapes every string of the document that has escapes into
+// one string (d.esc), so that decoding them costs one allocation, not one
+// each. It stops at the first malformed string: str decodes the rest itself
+// and reports the error.
+func (d *jsonDecoder) unescapeAll() {
+	arena := d.arena[:0]
+	data := d.data
+	for i := 0; i < len(data); i++ {
+		if data[i] != '"' {
+			continue
+		}
+		start, j, escaped := i+1, i+1, false
+		for j < len(data) && data[j] != '"' {
+			if data[j] == '\\' {
+				escaped = true
+				j++
+			}
+			j++
+		}
+		if j >= len(data) {
+			break
+		}
+		if !escaped {
+			i = j
+			continue
+		}
+		d.pos = start
+		off := len(arena)
+		var err error
+		if arena, err = d.unescapeTo(arena); err != nil {
+			break
+		}
+		d.escs = append(d.escs, escRef{start: start, end: d.pos, off: off, n: len(arena) - off})
+		i = d.pos - 1
+	}
+	d.esc = string(arena)
+	d.arena = arena[:0]
+	d.pos = 0
+}
+
+// unescapeTo appends the rest of the string at d.pos, escapes decoded, to buf
+// and leaves d.pos after its closing quote.
+func (d *jsonDecoder) unescapeTo(buf []byte) ([]byte, error) {
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
 		switch {
 		case c == '"':
 			d.pos++
-			return string(buf), nil
+			return buf, nil
 		case c < 0x20:
-			return "", d.errorf("control character in string")
+			return buf, d.errorf("control character in string")
 		case c == '\\':
 			d.pos++
 			if d.pos >= len(d.data) {
-				return "", d.errorf("unexpected end of input")
+				return buf, d.errorf("unexpected end of input")
 			}
 			e := d.data[d.pos]
 			d.pos++
@@ -339,7 +440,7 @@ func (d *jsonDecoder) str() (string, error) {
 			case 'u':
 				r, ok := d.hex4()
 				if !ok {
-					return "", d.errorf("invalid \\u escape")
+					return buf, d.errorf("invalid \\u escape")
 				}
 				if utf16.IsSurrogate(r) {
 					if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
@@ -358,14 +459,14 @@ func (d *jsonDecoder) str() (string, error) {
 				}
 				buf = utf8.AppendRune(buf, r)
 			default:
-				return "", d.errorf("invalid escape")
+				return buf, d.errorf("invalid escape")
 			}
 		default:
 			buf = append(buf, c)
 			d.pos++
 		}
 	}
-	return "", d.errorf("unterminated string")
+	return buf, d.errorf("unterminated string")
 }
 
 func (d *jsonDecoder) hex4() (rune, bool) {

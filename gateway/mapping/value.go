@@ -3,6 +3,7 @@ package mapping
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -143,7 +144,8 @@ func (m *Map) Delete(k string) (any, bool) {
 		return nil, false
 	}
 	v := m.vals[i]
-	m.keys = append(m.keys[:i], m.keys[i+1:]...)
+	// Decoded maps of one shape share their keys: never change them in place.
+	m.keys = slices.Concat(m.keys[:i], m.keys[i+1:])
 	m.vals = append(m.vals[:i], m.vals[i+1:]...)
 	if m.index != nil {
 		m.index = make(map[string]int, len(m.keys))
