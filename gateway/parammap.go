@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -160,6 +159,15 @@ func (s *mapSources) value(parts []apis.MappingPart) (string, bool) {
 	return b.String(), true
 }
 
+// opValue is an operation's value ("" for a remove); ok is false when the
+// operation is to be skipped.
+func (s *mapSources) opValue(op apis.ParameterMapping) (string, bool) {
+	if op.Action == apis.MapRemove {
+		return "", true
+	}
+	return s.value(op.Value)
+}
+
 func (s *mapSources) ref(p apis.MappingPart) (string, bool) {
 	switch p.Source {
 	case apis.SourceRequestHeader:
@@ -216,12 +224,9 @@ func selectBody(body []byte, path *mapping.JSONPath) (string, bool) {
 // header, query and path (path may be nil where there is none to overwrite).
 func (m *paramMapping) applyRequest(s *mapSources, header http.Header, query url.Values, path *string) {
 	for _, op := range m.request {
-		var v string
-		if op.Action != apis.MapRemove {
-			var ok bool
-			if v, ok = s.value(op.Value); !ok {
-				continue
-			}
+		v, ok := s.opValue(op)
+		if !ok {
+			continue
 		}
 		switch op.Target {
 		case apis.MapHeader:
@@ -243,12 +248,9 @@ func (m *paramMapping) applyRequest(s *mapSources, header http.Header, query url
 // status to answer with.
 func (m *paramMapping) applyResponse(s *mapSources, status int, header http.Header) int {
 	for _, op := range m.responses[status] {
-		var v string
-		if op.Action != apis.MapRemove {
-			var ok bool
-			if v, ok = s.value(op.Value); !ok {
-				continue
-			}
+		v, ok := s.opValue(op)
+		if !ok {
+			continue
 		}
 		switch op.Target {
 		case apis.MapHeader:
@@ -321,17 +323,9 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 		return fmt.Errorf("backend request: %s: %w", err.Error(), errConfig)
 	}
 	req.Header = header
-	resp, err := g.transport.RoundTrip(req)
+	resp, respBody, err := g.roundTrip(ctx, req, u)
 	if err != nil {
-		return g.backendError(ctx, u, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	respBody, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxBodyBytes+1))
-	if err != nil {
-		return g.backendError(ctx, u, err)
-	}
-	if int64(len(respBody)) > g.cfg.MaxBodyBytes {
-		return fmt.Errorf("backend %s answered more than %d bytes: %w", u.Redacted(), g.cfg.MaxBodyBytes, errIntegration)
+		return err
 	}
 	out := resp.Header.Clone()
 	for _, h := range hopHeaders {

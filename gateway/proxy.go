@@ -256,17 +256,9 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	for k, v := range params.header {
 		req.Header.Set(k, v)
 	}
-	resp, err := g.transport.RoundTrip(req)
+	resp, respBody, err := g.roundTrip(ctx, req, u)
 	if err != nil {
-		return g.backendError(ctx, u, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	respBody, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxBodyBytes+1))
-	if err != nil {
-		return g.backendError(ctx, u, err)
-	}
-	if int64(len(respBody)) > g.cfg.MaxBodyBytes {
-		return fmt.Errorf("backend %s answered more than %d bytes: %w", u.Redacted(), g.cfg.MaxBodyBytes, errIntegration)
+		return err
 	}
 	var key string
 	var ir apis.IntegrationResponse
@@ -285,4 +277,22 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
 	}
 	return writeMethodResponse(r.Context(), w, p, vars, res)
+}
+
+// roundTrip sends a buffered integration request and reads the whole answer
+// within the body limit; the response's body is closed.
+func (g *Gateway) roundTrip(ctx context.Context, req *http.Request, u *url.URL) (*http.Response, []byte, error) {
+	resp, err := g.transport.RoundTrip(req)
+	if err != nil {
+		return nil, nil, g.backendError(ctx, u, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxBodyBytes+1))
+	if err != nil {
+		return nil, nil, g.backendError(ctx, u, err)
+	}
+	if int64(len(body)) > g.cfg.MaxBodyBytes {
+		return nil, nil, fmt.Errorf("backend %s answered more than %d bytes: %w", u.Redacted(), g.cfg.MaxBodyBytes, errIntegration)
+	}
+	return resp, body, nil
 }
