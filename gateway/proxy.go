@@ -256,43 +256,51 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	for k, v := range params.header {
 		req.Header.Set(k, v)
 	}
-	resp, respBody, err := g.roundTrip(ctx, req, u)
+	resp, err := g.roundTrip(ctx, req, u)
 	if err != nil {
 		return err
 	}
+	respBody := resp.body
 	var key string
 	var ir apis.IntegrationResponse
 	if len(in.Responses) == 0 {
-		ir = apis.IntegrationResponse{StatusCode: fmt.Sprint(resp.StatusCode)}
+		ir = apis.IntegrationResponse{StatusCode: fmt.Sprint(resp.status)}
 	} else {
-		key, ir, _ = p.selector.selectResponse(fmt.Sprint(resp.StatusCode), true)
+		key, ir, _ = p.selector.selectResponse(fmt.Sprint(resp.status), true)
 	}
 	rct := "application/json"
-	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err == nil {
+	if mt, _, err := mime.ParseMediaType(resp.header.Get("Content-Type")); err == nil {
 		rct = mt
 	}
-	res := integrationResult{key: key, ir: ir, body: respBody, header: resp.Header, contentType: rct,
-		binary: responseBinary(resp.Header, p.binaryTypes), accept: r.Header.Get("Accept")}
-	if len(p.responses[key]) == 0 && resp.Header.Get("Content-Type") != "" {
-		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+	res := integrationResult{key: key, ir: ir, body: respBody, header: resp.header, contentType: rct,
+		binary: responseBinary(resp.header, p.binaryTypes), accept: r.Header.Get("Accept")}
+	if len(p.responses[key]) == 0 && resp.header.Get("Content-Type") != "" {
+		w.Header().Set("Content-Type", resp.header.Get("Content-Type"))
 	}
 	return writeMethodResponse(r.Context(), w, p, vars, res)
 }
 
+// backendAnswer is a buffered integration response.
+type backendAnswer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
 // roundTrip sends a buffered integration request and reads the whole answer
-// within the body limit; the response's body is closed.
-func (g *Gateway) roundTrip(ctx context.Context, req *http.Request, u *url.URL) (*http.Response, []byte, error) {
+// within the body limit.
+func (g *Gateway) roundTrip(ctx context.Context, req *http.Request, u *url.URL) (*backendAnswer, error) {
 	resp, err := g.transport.RoundTrip(req)
 	if err != nil {
-		return nil, nil, g.backendError(ctx, u, err)
+		return nil, g.backendError(ctx, u, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxBodyBytes+1))
 	if err != nil {
-		return nil, nil, g.backendError(ctx, u, err)
+		return nil, g.backendError(ctx, u, err)
 	}
 	if int64(len(body)) > g.cfg.MaxBodyBytes {
-		return nil, nil, fmt.Errorf("backend %s answered more than %d bytes: %w", u.Redacted(), g.cfg.MaxBodyBytes, errIntegration)
+		return nil, fmt.Errorf("backend %s answered more than %d bytes: %w", u.Redacted(), g.cfg.MaxBodyBytes, errIntegration)
 	}
-	return resp, body, nil
+	return &backendAnswer{status: resp.StatusCode, header: resp.Header, body: body}, nil
 }
