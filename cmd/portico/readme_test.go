@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -92,19 +93,19 @@ func TestReadmeTour(t *testing.T) {
 
 	tmp := t.TempDir()
 	bin, data := filepath.Join(tmp, "bin"), filepath.Join(tmp, "data")
-	gw, adm := freeAddr(t), freeAddr(t)
+	gw, adm, gwTLS := freeAddr(t), freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	srv := exec.CommandContext(ctx, "make", "--no-print-directory", "run", "BIN="+bin, "DATA="+data)
 	srv.Dir = root
-	srv.Env = append(os.Environ(), "PORTICO_LISTEN="+gw, "PORTICO_ADMIN_LISTEN="+adm, "PORTICO_LOG_LEVEL=warn")
+	srv.Env = append(os.Environ(), "PORTICO_LISTEN="+gw, "PORTICO_ADMIN_LISTEN="+adm, "PORTICO_TLS_LISTEN="+gwTLS, "PORTICO_LOG_LEVEL=warn")
 	srv.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	srv.Cancel = func() error { return syscall.Kill(-srv.Process.Pid, syscall.SIGKILL) }
 	out, err := srv.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var serverLog bytes.Buffer
+	var serverLog lockedBuffer // written by exec's copying goroutine, read here
 	srv.Stderr = &serverLog
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -165,6 +166,7 @@ func TestReadmeTour(t *testing.T) {
 		}
 		c = strings.ReplaceAll(c, "127.0.0.1:8080", gw)
 		c = strings.ReplaceAll(c, "127.0.0.1:9090", adm)
+		c = strings.ReplaceAll(c, "127.0.0.1:8443", gwTLS)
 		c = strings.ReplaceAll(c, "curl -s ", "curl -s --fail-with-body ")
 		script.WriteString("echo '$ '" + shellQuote(c) + "\n" + c + "\n")
 	}
@@ -179,3 +181,21 @@ func TestReadmeTour(t *testing.T) {
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
