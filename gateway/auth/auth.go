@@ -28,6 +28,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/auth/policy"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/invoker"
 )
@@ -46,9 +47,6 @@ type Invoker interface {
 // Timeout bounds one authorizer call (with the function's own timeout, whichever
 // is shorter).
 const Timeout = 10 * time.Second
-
-// ActionInvoke is the action authorizer policies allow or deny.
-const ActionInvoke = "execute-api:Invoke"
 
 // explicitDeny is API Gateway's answer to a policy that denies.
 const explicitDeny = "User is not authorized to access this resource with an explicit deny"
@@ -160,7 +158,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 // result is what an authorizer answered, as cached.
 type result struct {
 	principalID        string
-	policy             *Policy // nil for a simple response
+	policy             *policy.Policy // nil for a simple response
 	allowed            bool    // a simple response's isAuthorized
 	context            map[string]any
 	usageIdentifierKey string
@@ -220,11 +218,11 @@ func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID strin
 		}
 		return res, nil
 	}
-	switch res.policy.Evaluate(ActionInvoke, in.arn) {
-	case ExplicitDeny:
+	switch res.policy.Evaluate(policy.Request{Action: policy.ActionInvoke, Resource: in.arn}) {
+	case policy.ExplicitDeny:
 		return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Message: explicitDeny, MessageKey: "Message",
 			Cause: fmt.Errorf("authorizer %q: policy for %q denies %s", a.au.Name, res.principalID, in.arn)})
-	case NoMatch:
+	case policy.NoMatch:
 		return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Message: explicitDeny, MessageKey: "Message",
 			Cause: fmt.Errorf("authorizer %q: policy for %q allows no %s", a.au.Name, res.principalID, in.arn)})
 	}
@@ -408,7 +406,7 @@ func parseResponse(payload []byte) (*result, error) {
 	if doc.PrincipalID == nil || doc.PolicyDocument == nil {
 		return nil, fmt.Errorf("the answer lacks principalId or policyDocument: %.200s", payload)
 	}
-	pol, err := ParsePolicy(doc.PolicyDocument)
+	pol, err := policy.Parse(doc.PolicyDocument, policy.Authorizer)
 	if err != nil {
 		return nil, err
 	}
