@@ -159,7 +159,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 type result struct {
 	principalID        string
 	policy             *policy.Policy // nil for a simple response
-	allowed            bool    // a simple response's isAuthorized
+	allowed            bool           // a simple response's isAuthorized
 	context            map[string]any
 	usageIdentifierKey string
 }
