@@ -29,6 +29,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/auth/policy"
+	"github.com/portico-dev/portico/gateway/iam"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/invoker"
 )
@@ -64,6 +65,9 @@ type Stage struct {
 	httpClient *http.Client
 	jwksMu     sync.Mutex
 	jwks       map[string]*keySource
+
+	// principals are the IAM principals of AWS_IAM routes (iam.go).
+	principals Principals
 }
 
 // New returns the stage; resolver and inv call authorizer functions.
@@ -94,12 +98,17 @@ type compiled struct {
 	keyPrefix string
 }
 
-// Compile implements pipeline.Stage: the routes of a REST deployment whose
-// security names a Lambda authorizer. An authorizer URI that does not name a
-// function once the stage's variables are substituted refuses the deployment.
+// Compile implements pipeline.Stage: the routes of a deployment whose security
+// names a Lambda, JWT or IAM authorizer, and a REST API's resource policy. An
+// authorizer URI that does not name a function once the stage's variables are
+// substituted refuses the deployment.
 func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	if d.API.Protocol == apis.ProtocolWebSocket {
 		return nil, nil // $connect is authorized by AuthorizeConnect
+	}
+	rp, err := resourcePolicy(d)
+	if err != nil {
+		return nil, err
 	}
 	routes := map[string]*compiled{}
 	for i := range d.API.Routes {
@@ -111,7 +120,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 		if au == nil {
 			continue
 		}
-		if au.Type == apis.AuthorizerJWT {
+		if au.Type == apis.AuthorizerJWT || au.Type == apis.AuthorizerIAM {
 			routes[r.RouteKey] = &compiled{au: au, scopes: r.RouteScopes(au.Name)}
 			continue
 		}
@@ -125,7 +134,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 		}
 		routes[r.RouteKey] = &compiled{au: au, ref: ref, keyPrefix: d.API.ID + "/" + d.Stage.Name + "/" + d.Deployment.ID + "/" + au.Name + "\x00"}
 	}
-	if len(routes) == 0 {
+	if len(routes) == 0 && rp == nil {
 		return nil, nil
 	}
 	return func(next pipeline.Handler) pipeline.Handler {
@@ -134,25 +143,63 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 				return next.ServeRequest(w, r, c)
 			}
 			a := routes[c.Route.RouteKey]
-			if a == nil {
+			if a == nil && rp == nil {
 				return next.ServeRequest(w, r, c)
 			}
-			if a.au.Type == apis.AuthorizerJWT {
-				if err := s.verifyJWT(r, c, a.au, a.scopes); err != nil {
-					return err
-				}
-				return next.ServeRequest(w, r, c)
-			}
-			in := input{c: c, arn: MethodARN(c), header: r.Header.Get, query: queryOf(r)}
-			in.event = func(values []string) any { return httpEvent(r, c, a.au, values, in.arn) }
-			res, err := s.decide(r.Context(), a, in, r.Header.Get("X-Amzn-Trace-Id"))
-			if err != nil {
+			if err := s.authorize(r, c, a, rp); err != nil {
 				return err
 			}
-			c.Authorizer = pipeline.Authorizer{Kind: "lambda", PrincipalID: res.principalID, Context: res.context, UsageIdentifierKey: res.usageIdentifierKey}
 			return next.ServeRequest(w, r, c)
 		})
 	}, nil
+}
+
+// authorize decides one request: the IAM signature (AWS_IAM routes), the
+// resource policy (an explicit deny refuses before any authorizer runs), then
+// the route's authorizer, combined as AWS's tables for resource policies say:
+// with no authorizer the resource policy must allow; with a Lambda authorizer
+// its allow admits unless the resource policy denies; with IAM, an allow in
+// either policy admits unless one denies.
+func (s *Stage) authorize(r *http.Request, c *pipeline.Context, a *compiled, rp *policy.Policy) error {
+	var arn string
+	if rp != nil || a.au.Type != apis.AuthorizerJWT { // a is nil only when rp is not
+		arn = MethodARN(c)
+	}
+	var caller *iam.Principal
+	if a != nil && a.au.Type == apis.AuthorizerIAM {
+		p, err := s.verifySigV4(r, c)
+		if err != nil {
+			return err
+		}
+		caller = p
+		setIdentity(c, p)
+	}
+	rpd := policy.NoMatch
+	if rp != nil {
+		rpd = rp.Evaluate(policyRequest(r, c, caller, policy.ActionInvoke, arn))
+		if rpd == policy.ExplicitDeny {
+			return notAuthorized(caller, "execute-api:Invoke", arn, true, "the resource policy denies")
+		}
+	}
+	switch {
+	case a == nil:
+		if rpd != policy.Allowed {
+			return notAuthorized(nil, "execute-api:Invoke", arn, false, "the resource policy allows no anonymous caller")
+		}
+		return nil
+	case a.au.Type == apis.AuthorizerIAM:
+		return s.refusal(c, authorizeIAM(r, c, caller, rpd, arn))
+	case a.au.Type == apis.AuthorizerJWT:
+		return s.verifyJWT(r, c, a.au, a.scopes)
+	}
+	in := input{c: c, arn: arn, header: r.Header.Get, query: queryOf(r)}
+	in.event = func(values []string) any { return httpEvent(r, c, a.au, values, in.arn) }
+	res, err := s.decide(r.Context(), a, in, r.Header.Get("X-Amzn-Trace-Id"))
+	if err != nil {
+		return err
+	}
+	c.Authorizer = pipeline.Authorizer{Kind: "lambda", PrincipalID: res.principalID, Context: res.context, UsageIdentifierKey: res.usageIdentifierKey}
+	return nil
 }
 
 // result is what an authorizer answered, as cached.
@@ -511,11 +558,18 @@ type Params struct {
 	Resolver Resolver
 	Invoker  Invoker
 	Log      *slog.Logger
+	// Principals are the IAM principals of AWS_IAM routes (the app provides
+	// *iam.Service); without them AWS_IAM routes refuse every request.
+	Principals Principals `optional:"true"`
 }
 
 // NewFromParams builds the stage for fx.
 func NewFromParams(p Params) *Stage {
-	return New(p.Resolver, p.Invoker, p.Log.With("component", "auth"))
+	s := New(p.Resolver, p.Invoker, p.Log.With("component", "auth"))
+	if p.Principals != nil {
+		s.SetPrincipals(p.Principals)
+	}
+	return s
 }
 
 // Module provides *Stage and joins it to the gateway's pipeline. It needs a

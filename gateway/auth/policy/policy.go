@@ -513,3 +513,22 @@ func Match(pattern, s string) bool {
 	}
 	return p == len(pattern)
 }
+
+// ExpandResources returns a copy of p in which resource patterns starting with
+// prefix start with replacement instead (a resource policy's "execute-api:/*"
+// shorthand names the API's own ARNs).
+func (p *Policy) ExpandResources(prefix, replacement string) *Policy {
+	out := &Policy{Statements: make([]Statement, len(p.Statements))}
+	for i, st := range p.Statements {
+		res := make([]string, len(st.Resources))
+		for j, r := range st.Resources {
+			if rest, ok := strings.CutPrefix(r, prefix); ok {
+				r = replacement + rest
+			}
+			res[j] = r
+		}
+		st.Resources = res
+		out.Statements[i] = st
+	}
+	return out
+}
