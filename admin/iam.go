@@ -104,14 +104,7 @@ type iamResult struct {
 
 // MarshalXML writes the result element around the inner fields.
 func (r iamResult) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
-	start.Name = r.XMLName
-	if err := e.EncodeToken(start); err != nil {
-		return err
-	}
-	if err := e.Encode(r.Inner); err != nil {
-		return err
-	}
-	return e.EncodeToken(start.End())
+	return e.EncodeElement(r.Inner, xml.StartElement{Name: r.XMLName})
 }
 
 // writeIAMError is the IAM surface's one error adapter: IAM's ErrorResponse
