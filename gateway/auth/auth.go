@@ -593,6 +593,9 @@ func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, rout
 	if err != nil || au == nil {
 		return nil, err
 	}
+	if au.Type == apis.AuthorizerIAM {
+		return nil, s.authorizeConnectIAM(ctx, route, ev)
+	}
 	uri, err := apis.SubstituteStageVariables(au.URI, d.Variables)
 	if err != nil {
 		return nil, configError("authorizer %q: %v", au.Name, err)

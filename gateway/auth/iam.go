@@ -1,13 +1,17 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/auth/policy"
 	"github.com/portico-dev/portico/gateway/iam"
 	"github.com/portico-dev/portico/gateway/pipeline"
@@ -232,4 +236,30 @@ func (s *Stage) AuthorizeInvalidation(r *http.Request, c *pipeline.Context) bool
 		caller = p
 	}
 	return caller.Evaluate(policyRequest(r, c, caller, policy.ActionInvalidateCache, MethodARN(c))) == policy.Allowed
+}
+
+// authorizeConnectIAM checks an AWS_IAM $connect: the upgrade request's
+// signature (pipeline.RequestFrom(ctx)) and the caller's policies for
+// execute-api:Invoke on arn:...:{apiId}/{stage}/$connect. The $connect event's
+// requestContext.identity then names the caller.
+func (s *Stage) authorizeConnectIAM(ctx context.Context, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest) error {
+	r := pipeline.RequestFrom(ctx)
+	if r == nil {
+		return configError("route %s: AWS_IAM needs the upgrade request, which the gateway did not pass", route.RouteKey)
+	}
+	rc := &ev.RequestContext
+	c := &pipeline.Context{APIID: rc.APIID, Stage: rc.Stage, RequestID: rc.RequestID, Protocol: apis.ProtocolWebSocket,
+		RouteKey: route.RouteKey, ResourcePath: route.RouteKey, HTTPMethod: r.Method,
+		Identity: pipeline.Identity{SourceIP: rc.Identity.SourceIP, UserAgent: rc.Identity.UserAgent}}
+	caller, err := s.verifySigV4(r, c)
+	if err != nil {
+		return err
+	}
+	arn := "arn:aws:execute-api:" + functions.Region + ":" + functions.AccountID + ":" + rc.APIID + "/" + rc.Stage + "/" + route.RouteKey
+	if err := authorizeIAM(r, c, caller, policy.NoMatch, arn); err != nil {
+		return err
+	}
+	rc.Identity.AccessKey, rc.Identity.Caller, rc.Identity.User = caller.AccessKeyID, caller.UserID, caller.UserID
+	rc.Identity.UserArn, rc.Identity.AccountID = caller.ARN, functions.AccountID
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
@@ -406,11 +407,15 @@ func TestAWSCLIManagesPrincipals(t *testing.T) {
 	if err := json.Unmarshal(aws("get-user-policy", "--user-name", "cli", "--policy-name", "invoke"), &got); err != nil || got.PolicyDocument["Version"] != "2012-10-17" {
 		t.Errorf("get-user-policy: %v %+v", err, got)
 	}
-	var users struct{ Users []struct{ UserName, Arn string } }
+	var users struct {
+		Users []struct{ UserName, Arn string }
+	}
 	if err := json.Unmarshal(aws("list-users"), &users); err != nil || len(users.Users) != 1 || users.Users[0].Arn != "arn:aws:iam::000000000000:user/cli" {
 		t.Errorf("list-users: %v %+v", err, users)
 	}
-	var keys struct{ AccessKeyMetadata []struct{ AccessKeyId string } }
+	var keys struct {
+		AccessKeyMetadata []struct{ AccessKeyId string }
+	}
 	if err := json.Unmarshal(aws("list-access-keys", "--user-name", "cli"), &keys); err != nil || len(keys.AccessKeyMetadata) != 1 ||
 		keys.AccessKeyMetadata[0].AccessKeyId != key.AccessKey.AccessKeyId {
 		t.Errorf("list-access-keys: %v %+v", err, keys)
@@ -429,4 +434,44 @@ func TestAWSCLIManagesPrincipals(t *testing.T) {
 	aws("delete-user-policy", "--user-name", "cli", "--policy-name", "invoke")
 	aws("delete-user", "--user-name", "cli")
 	expect(t, "after delete-access-key", signedCall(t, cr, "GET", env.GatewayURL+"/"+id+"/dev/pets", ""), 403, "UnrecognizedClientException", "")
+}
+
+// TestIAMWebSocketConnect: an AWS_IAM $connect refuses an unsigned upgrade
+// and admits one signed by a principal allowed .../$connect.
+func TestIAMWebSocketConnect(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	id := createAPI(t, env.Client(), map[string]any{"name": "w", "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
+		"authorizers": map[string]any{"sigv4": sigv4Scheme},
+		"routes": []any{
+			map[string]any{"routeKey": "$connect", "security": []any{map[string]any{"sigv4": []any{}}}, "integration": map[string]any{"type": "MOCK"}},
+			map[string]any{"routeKey": "$default", "integration": map[string]any{"type": "MOCK"}},
+		}})
+	allowed := iamUser(t, env, "ws", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:*:*:`+id+`/*/$connect"}]}`)
+	other := iamUser(t, env, "other", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:*:*:`+id+`/*/GET/*"}]}`)
+	u := env.GatewayURL + "/" + id + "/dev"
+	dial := func(c creds) (int, error) {
+		req, _ := http.NewRequest("GET", u, nil)
+		if c.ID != "" {
+			_ = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: c.ID, SecretAccessKey: c.Secret}, req,
+				"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "execute-api", "us-east-1", time.Now())
+		}
+		req.Header.Del("Host")
+		conn, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(u, "http"), req.Header)
+		if conn != nil {
+			conn.Close()
+		}
+		if resp == nil {
+			return 0, err
+		}
+		return resp.StatusCode, err
+	}
+	if st, err := dial(creds{}); st != 403 {
+		t.Errorf("unsigned $connect: %d %v", st, err)
+	}
+	if st, err := dial(other); st != 403 {
+		t.Errorf("$connect by a caller allowed only GETs: %d %v", st, err)
+	}
+	if st, err := dial(allowed); st != 101 || err != nil {
+		t.Errorf("signed $connect: %d %v", st, err)
+	}
 }
