@@ -31,6 +31,7 @@ import (
 	"github.com/portico-dev/portico/gateway/auth/policy"
 	"github.com/portico-dev/portico/gateway/iam"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -66,8 +67,12 @@ type Stage struct {
 	jwksMu     sync.Mutex
 	jwks       map[string]*keySource
 
-	// principals are the IAM principals of AWS_IAM routes (iam.go).
-	principals Principals
+	// principals are the IAM principals of AWS_IAM routes (iam.go), and the
+	// signing keys derived from their secrets.
+	principals   Principals
+	signingKeys  sigv4.KeyCache
+	verifierOnce sync.Once
+	sigv4        *sigv4.Verifier
 }
 
 // New returns the stage; resolver and inv call authorizer functions.
@@ -279,6 +284,9 @@ func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID strin
 // refusal adapts an authorizer error to the protocol: HTTP APIs answer 403
 // {"message":"Forbidden"} and 500 {"message":"Internal Server Error"}.
 func (s *Stage) refusal(c *pipeline.Context, err error) error {
+	if err == nil {
+		return nil
+	}
 	pe, ok := pipeline.AsError(err)
 	if !ok || c.Protocol != apis.ProtocolHTTP {
 		return err

@@ -38,20 +38,24 @@ const (
 	msgUnknownKey       = "The security token included in the request is invalid."
 )
 
-// verifier is the SigV4 verifier of AWS_IAM routes: service execute-api, keys
-// from the principals, on the stage's clock.
+// verifier returns the SigV4 verifier of AWS_IAM routes: service execute-api,
+// keys from the principals, on the stage's clock, signing keys cached.
 func (s *Stage) verifier() *sigv4.Verifier {
-	return &sigv4.Verifier{Service: "execute-api", MaxSkew: SigV4MaxSkew, Now: s.now,
-		Secret: func(id string) (string, bool) {
-			if s.principals == nil {
-				return "", false
-			}
-			p, ok := s.principals.Lookup(id)
-			if !ok || !p.Active {
-				return "", false
-			}
-			return p.Secret, true
-		}}
+	s.verifierOnce.Do(func() {
+		s.sigv4 = &sigv4.Verifier{Service: "execute-api", MaxSkew: SigV4MaxSkew, Keys: &s.signingKeys,
+			Now: func() time.Time { return s.now() },
+			Secret: func(id string) (string, bool) {
+				if s.principals == nil {
+					return "", false
+				}
+				p, ok := s.principals.Lookup(id)
+				if !ok || !p.Active {
+					return "", false
+				}
+				return p.Secret, true
+			}}
+	})
+	return s.sigv4
 }
 
 // signed reports whether r carries a SigV4 signature (header or presigned).
