@@ -216,3 +216,20 @@ func containsWildcard(s string) bool {
 	}
 	return false
 }
+
+// FuzzParse checks that no document panics Parse, and that any document it
+// accepts evaluates without panicking.
+func FuzzParse(f *testing.F) {
+	f.Add(`{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Principal":"*","Condition":{"IpAddress":{"aws:SourceIp":["10.0.0.0/8"]}}}]}`)
+	f.Add(`{"Statement":{"Effect":"Deny","NotAction":"x","NotResource":["a*"],"NotPrincipal":{"AWS":"1"}}}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		for _, k := range []Kind{Identity, Resource, Authorizer} {
+			p, err := Parse([]byte(doc), k)
+			if err != nil {
+				continue
+			}
+			p.Evaluate(Request{Action: ActionInvoke, Resource: "arn:x", Principal: "arn:aws:iam::000000000000:user/a", Account: "000000000000",
+				Value: func(string) (string, bool) { return "10.1.1.1", true }})
+		}
+	})
+}
