@@ -475,3 +475,43 @@ func TestIAMWebSocketConnect(t *testing.T) {
 		t.Errorf("signed $connect: %d %v", st, err)
 	}
 }
+
+// TestIAMManageConnections: an IAM user whose policy allows
+// execute-api:ManageConnections posts to a connection through @connections;
+// one without it is refused.
+func TestIAMManageConnections(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	id := createAPI(t, c, map[string]any{"name": "w", "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
+		"routes": []any{map[string]any{"routeKey": "$default", "integration": map[string]any{"type": "MOCK"}}}})
+	ops := iamUser(t, env, "ops", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:ManageConnections","Resource":"arn:aws:execute-api:*:*:`+id+`/dev/POST/@connections/*"}]}`)
+	reader := iamUser(t, env, "reader", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`)
+	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+id+"/dev", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	resp, err := c.Do(context.Background(), "GET", "/portico/v1/apis/"+id+"/stages/dev/connections", nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Items []struct {
+			ConnectionID string `json:"connectionId"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(resp.Body, &list); err != nil || len(list.Items) != 1 {
+		t.Fatalf("connections: %s %v", resp.Body, err)
+	}
+	u := env.GatewayURL + "/" + id + "/dev/@connections/" + url.PathEscape(list.Items[0].ConnectionID)
+	if a := signedCall(t, reader, "POST", u, "nope"); a.status != 403 {
+		t.Errorf("POST by a caller without ManageConnections: %d %s", a.status, a.body)
+	}
+	if a := signedCall(t, ops, "POST", u, "hello"); a.status != 200 {
+		t.Fatalf("POST by a caller allowed ManageConnections: %d %s", a.status, a.body)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, msg, err := conn.ReadMessage(); err != nil || string(msg) != "hello" {
+		t.Fatalf("the client got %q %v", msg, err)
+	}
+}

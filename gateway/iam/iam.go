@@ -560,3 +560,25 @@ func DefaultKeyFile(dataDir string) string {
 
 // Module provides *Service.
 var Module = fx.Module("iam", fx.Provide(NewFromParams))
+
+// Secret returns an active access key's secret, or false when the key is
+// unknown or inactive (connections.Principals).
+func (s *Service) Secret(accessKeyID string) (string, bool) {
+	p, ok := s.Lookup(accessKeyID)
+	if !ok || !p.Active {
+		return "", false
+	}
+	return p.Secret, true
+}
+
+// AllowManageConnections reports whether the key's holder may call
+// execute-api:ManageConnections on resource, an @connections ARN
+// (connections.Principals).
+func (s *Service) AllowManageConnections(_ context.Context, accessKeyID, resource string) (bool, error) {
+	p, ok := s.Lookup(accessKeyID)
+	if !ok || !p.Active {
+		return false, nil
+	}
+	return p.Evaluate(policy.Request{Action: policy.ActionManageConnections, Resource: resource, Principal: p.ARN,
+		Account: functions.AccountID}) == policy.Allowed, nil
+}

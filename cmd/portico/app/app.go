@@ -311,6 +311,9 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 			// The cache stage asks auth whether a caller may invalidate.
 			func(s *auth.Stage) cache.Invalidators { return s },
 		),
+		// IAM users' keys may sign @connections calls their policies allow
+		// (execute-api:ManageConnections).
+		fx.Invoke(func(m *connections.Manager, s *iam.Service) { m.SetPrincipals(s) }),
 		auth.Module,
 		gateway.Module,
 		// Pipeline stages (each joins the gateway's pipeline.stages group).
