@@ -115,7 +115,7 @@ func (s *Server) writeIAMError(w http.ResponseWriter, r *http.Request, err error
 	status, code, msg := http.StatusInternalServerError, "ServiceFailure", "Internal server error"
 	var k *errdefs.Kinded
 	switch {
-	case errors.As(err, &k) && k.Kind != errdefs.ErrUnavailable:
+	case errors.As(err, &k) && !errors.Is(k.Kind, errdefs.ErrUnavailable):
 		code, msg = k.Type, k.Message
 		switch {
 		case errors.Is(err, errdefs.ErrNotFound):

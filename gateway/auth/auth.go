@@ -414,7 +414,7 @@ func parseSimpleResponse(payload []byte) (*result, error) {
 		Context      map[string]json.RawMessage `json:"context"`
 	}
 	if err := json.Unmarshal(payload, &doc); err != nil {
-		return nil, fmt.Errorf("the answer is not a simple authorizer response: %v (%.200s)", err, payload)
+		return nil, fmt.Errorf("the answer is not a simple authorizer response: %w (%.200s)", err, payload)
 	}
 	if doc.IsAuthorized == nil {
 		return nil, fmt.Errorf("the answer lacks isAuthorized: %.200s", payload)
@@ -434,7 +434,7 @@ func contextValues(raw map[string]json.RawMessage) (map[string]any, error) {
 	for k, r := range raw {
 		var v any
 		if err := json.Unmarshal(r, &v); err != nil {
-			return nil, fmt.Errorf("context %q: %v", k, err)
+			return nil, fmt.Errorf("context %q: %w", k, err)
 		}
 		switch v.(type) {
 		case string, float64, bool:
@@ -456,7 +456,7 @@ func parseResponse(payload []byte) (*result, error) {
 		UsageIdentifierKey string                     `json:"usageIdentifierKey"`
 	}
 	if err := json.Unmarshal(payload, &doc); err != nil {
-		return nil, fmt.Errorf("the answer is not an authorizer response: %v (%.200s)", err, payload)
+		return nil, fmt.Errorf("the answer is not an authorizer response: %w (%.200s)", err, payload)
 	}
 	if doc.PrincipalID == nil || doc.PolicyDocument == nil {
 		return nil, fmt.Errorf("the answer lacks principalId or policyDocument: %.200s", payload)

@@ -463,6 +463,7 @@ func TestIAMWebSocketConnect(t *testing.T) {
 		if resp == nil {
 			return 0, err
 		}
+		resp.Body.Close()
 		return resp.StatusCode, err
 	}
 	if st, err := dial(creds{}); st != 403 {
@@ -486,10 +487,11 @@ func TestIAMManageConnections(t *testing.T) {
 		"routes": []any{map[string]any{"routeKey": "$default", "integration": map[string]any{"type": "MOCK"}}}})
 	ops := iamUser(t, env, "ops", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:ManageConnections","Resource":"arn:aws:execute-api:*:*:`+id+`/dev/POST/@connections/*"}]}`)
 	reader := iamUser(t, env, "reader", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`)
-	conn, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+id+"/dev", nil)
+	conn, upgrade, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+id+"/dev", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	upgrade.Body.Close()
 	defer conn.Close()
 	resp, err := c.Do(context.Background(), "GET", "/portico/v1/apis/"+id+"/stages/dev/connections", nil, nil, nil)
 	if err != nil {

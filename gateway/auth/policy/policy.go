@@ -205,7 +205,7 @@ func parseStatement(sd statementDoc, kind Kind) (Statement, error) {
 		s.Allow = true
 	case "Deny":
 	default:
-		return s, fmt.Errorf("Effect %q must be Allow or Deny", truncate(sd.Effect))
+		return s, fmt.Errorf("the Effect %q must be Allow or Deny", truncate(sd.Effect))
 	}
 	switch {
 	case len(sd.Action) > 0 && len(sd.NotAction) > 0:
@@ -267,7 +267,7 @@ func parsePrincipal(raw json.RawMessage) ([]string, error) {
 	var star string
 	if json.Unmarshal(raw, &star) == nil {
 		if star != "*" {
-			return nil, fmt.Errorf("Principal %q must be \"*\" or {\"AWS\": ...}", truncate(star))
+			return nil, fmt.Errorf("the Principal %q must be \"*\" or {\"AWS\": ...}", truncate(star))
 		}
 		return []string{"*"}, nil
 	}
