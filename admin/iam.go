@@ -163,14 +163,18 @@ func toXMLUser(u *iam.User) xmlUser {
 
 func iamTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
-// required reads a required form parameter, or answers IAM's ValidationError.
-func required(f url.Values, name string) (string, error) {
-	v := f.Get(name)
-	if v == "" {
-		return "", &errdefs.Kinded{Kind: errdefs.ErrInvalid, Type: "ValidationError",
-			Message: fmt.Sprintf("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", lowerFirst(name))}
+// required reads required form parameters, in order, or answers IAM's
+// ValidationError naming the first one missing.
+func required(f url.Values, names ...string) ([]string, error) {
+	out := make([]string, len(names))
+	for i, name := range names {
+		out[i] = f.Get(name)
+		if out[i] == "" {
+			return nil, &errdefs.Kinded{Kind: errdefs.ErrInvalid, Type: "ValidationError",
+				Message: fmt.Sprintf("1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", lowerFirst(name))}
+		}
 	}
-	return v, nil
+	return out, nil
 }
 
 func lowerFirst(s string) string {
@@ -181,11 +185,11 @@ func lowerFirst(s string) string {
 }
 
 func (h iamHandlers) createUser(r *http.Request, f url.Values) (any, error) {
-	name, err := required(f, "UserName")
+	p, err := required(f, "UserName")
 	if err != nil {
 		return nil, err
 	}
-	u, err := h.svc.CreateUser(r.Context(), name, f.Get("Path"))
+	u, err := h.svc.CreateUser(r.Context(), p[0], f.Get("Path"))
 	if err != nil {
 		return nil, err
 	}
@@ -224,11 +228,11 @@ func (h iamHandlers) listUsers(r *http.Request, f url.Values) (any, error) {
 }
 
 func (h iamHandlers) deleteUser(r *http.Request, f url.Values) (any, error) {
-	name, err := required(f, "UserName")
+	p, err := required(f, "UserName")
 	if err != nil {
 		return nil, err
 	}
-	return nil, h.svc.DeleteUser(r.Context(), name)
+	return nil, h.svc.DeleteUser(r.Context(), p[0])
 }
 
 type xmlKey struct {
@@ -240,11 +244,11 @@ type xmlKey struct {
 }
 
 func (h iamHandlers) createAccessKey(r *http.Request, f url.Values) (any, error) {
-	name, err := required(f, "UserName")
+	p, err := required(f, "UserName")
 	if err != nil {
 		return nil, err
 	}
-	k, secret, err := h.svc.CreateAccessKey(r.Context(), name)
+	k, secret, err := h.svc.CreateAccessKey(r.Context(), p[0])
 	if err != nil {
 		return nil, err
 	}
@@ -254,11 +258,11 @@ func (h iamHandlers) createAccessKey(r *http.Request, f url.Values) (any, error)
 }
 
 func (h iamHandlers) listAccessKeys(r *http.Request, f url.Values) (any, error) {
-	name, err := required(f, "UserName")
+	p, err := required(f, "UserName")
 	if err != nil {
 		return nil, err
 	}
-	keys, err := h.svc.ListAccessKeys(r.Context(), name)
+	keys, err := h.svc.ListAccessKeys(r.Context(), p[0])
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +270,7 @@ func (h iamHandlers) listAccessKeys(r *http.Request, f url.Values) (any, error) 
 		UserName    string   `xml:"UserName"`
 		Keys        []xmlKey `xml:"AccessKeyMetadata>member"`
 		IsTruncated bool     `xml:"IsTruncated"`
-	}{UserName: name, Keys: []xmlKey{}}
+	}{UserName: p[0], Keys: []xmlKey{}}
 	for _, k := range keys {
 		out.Keys = append(out.Keys, xmlKey{UserName: k.UserName, AccessKeyID: k.AccessKeyID, Status: k.Status, CreateDate: iamTime(k.CreateDate)})
 	}
@@ -274,55 +278,35 @@ func (h iamHandlers) listAccessKeys(r *http.Request, f url.Values) (any, error) 
 }
 
 func (h iamHandlers) updateAccessKey(r *http.Request, f url.Values) (any, error) {
-	name, err := required(f, "UserName")
+	p, err := required(f, "UserName", "AccessKeyId", "Status")
 	if err != nil {
 		return nil, err
 	}
-	id, err := required(f, "AccessKeyId")
-	if err != nil {
-		return nil, err
-	}
-	status, err := required(f, "Status")
-	if err != nil {
-		return nil, err
-	}
-	return nil, h.svc.UpdateAccessKey(r.Context(), name, id, status)
+	return nil, h.svc.UpdateAccessKey(r.Context(), p[0], p[1], p[2])
 }
 
 func (h iamHandlers) deleteAccessKey(r *http.Request, f url.Values) (any, error) {
-	name, err := required(f, "UserName")
+	p, err := required(f, "UserName", "AccessKeyId")
 	if err != nil {
 		return nil, err
 	}
-	id, err := required(f, "AccessKeyId")
-	if err != nil {
-		return nil, err
-	}
-	return nil, h.svc.DeleteAccessKey(r.Context(), name, id)
+	return nil, h.svc.DeleteAccessKey(r.Context(), p[0], p[1])
 }
 
 func (h iamHandlers) putUserPolicy(r *http.Request, f url.Values) (any, error) {
-	var vals [3]string
-	for i, n := range []string{"UserName", "PolicyName", "PolicyDocument"} {
-		v, err := required(f, n)
-		if err != nil {
-			return nil, err
-		}
-		vals[i] = v
+	p, err := required(f, "UserName", "PolicyName", "PolicyDocument")
+	if err != nil {
+		return nil, err
 	}
-	return nil, h.svc.PutUserPolicy(r.Context(), vals[0], vals[1], vals[2])
+	return nil, h.svc.PutUserPolicy(r.Context(), p[0], p[1], p[2])
 }
 
 func (h iamHandlers) getUserPolicy(r *http.Request, f url.Values) (any, error) {
-	name, err := required(f, "UserName")
+	p, err := required(f, "UserName", "PolicyName")
 	if err != nil {
 		return nil, err
 	}
-	pn, err := required(f, "PolicyName")
-	if err != nil {
-		return nil, err
-	}
-	doc, err := h.svc.GetUserPolicy(r.Context(), name, pn)
+	doc, err := h.svc.GetUserPolicy(r.Context(), p[0], p[1])
 	if err != nil {
 		return nil, err
 	}
@@ -331,15 +315,15 @@ func (h iamHandlers) getUserPolicy(r *http.Request, f url.Values) (any, error) {
 		UserName       string `xml:"UserName"`
 		PolicyName     string `xml:"PolicyName"`
 		PolicyDocument string `xml:"PolicyDocument"`
-	}{name, pn, url.PathEscape(doc)}, nil
+	}{p[0], p[1], url.PathEscape(doc)}, nil
 }
 
 func (h iamHandlers) listUserPolicies(r *http.Request, f url.Values) (any, error) {
-	name, err := required(f, "UserName")
+	p, err := required(f, "UserName")
 	if err != nil {
 		return nil, err
 	}
-	names, err := h.svc.ListUserPolicies(r.Context(), name)
+	names, err := h.svc.ListUserPolicies(r.Context(), p[0])
 	if err != nil {
 		return nil, err
 	}
@@ -350,13 +334,9 @@ func (h iamHandlers) listUserPolicies(r *http.Request, f url.Values) (any, error
 }
 
 func (h iamHandlers) deleteUserPolicy(r *http.Request, f url.Values) (any, error) {
-	name, err := required(f, "UserName")
+	p, err := required(f, "UserName", "PolicyName")
 	if err != nil {
 		return nil, err
 	}
-	pn, err := required(f, "PolicyName")
-	if err != nil {
-		return nil, err
-	}
-	return nil, h.svc.DeleteUserPolicy(r.Context(), name, pn)
+	return nil, h.svc.DeleteUserPolicy(r.Context(), p[0], p[1])
 }
