@@ -517,3 +517,37 @@ func TestIAMManageConnections(t *testing.T) {
 		t.Fatalf("the client got %q %v", msg, err)
 	}
 }
+
+// TestIAMHTTPAPI: an AWS_IAM route of an HTTP API admits a signed caller its
+// policy allows, whose identity reaches requestContext.authorizer.iam, and
+// answers a caller it does not allow 403 {"message":"Forbidden"}.
+func TestIAMHTTPAPI(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	createFunction(t, c, "echo", 5)
+	id := createAPI(t, c, map[string]any{"name": "h", "protocol": "HTTP", "authorizers": map[string]any{"sigv4": sigv4Scheme},
+		"routes": []any{map[string]any{"method": "GET", "path": "/who", "security": []any{map[string]any{"sigv4": []any{}}},
+			"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:echo", "payloadFormatVersion": "2.0"}}}})
+	u := env.GatewayURL + "/" + id + "/dev/who"
+	alice := iamUser(t, env, "alice", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:*:*:`+id+`/*"}]}`)
+	bob := iamUser(t, env, "bob", "")
+	a := signedCall(t, alice, "GET", u, "")
+	var ev struct {
+		RequestContext struct {
+			Authorizer struct {
+				IAM struct {
+					AccessKey, AccountID, CallerID, UserArn, UserID string
+				} `json:"iam"`
+			} `json:"authorizer"`
+		} `json:"requestContext"`
+	}
+	if a.status != 200 || json.Unmarshal([]byte(a.body), &ev) != nil {
+		t.Fatalf("alice: %d %s", a.status, a.body)
+	}
+	if got := ev.RequestContext.Authorizer.IAM; got.UserArn != "arn:aws:iam::000000000000:user/alice" || got.AccessKey != alice.ID ||
+		got.AccountID != "000000000000" || got.UserID == "" || got.CallerID != got.UserID {
+		t.Errorf("requestContext.authorizer.iam: %+v", got)
+	}
+	expect(t, "bob", signedCall(t, bob, "GET", u, ""), 403, "AccessDeniedException", `{"message":"Forbidden"}`)
+	expect(t, "unsigned", call(t, u), 403, "MissingAuthenticationTokenException", "")
+}
