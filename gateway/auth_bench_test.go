@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -12,47 +13,105 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/auth"
+	"github.com/portico-dev/portico/gateway/iam"
+	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/invoker"
+	"github.com/portico-dev/portico/store"
 )
 
-// headerTransport adds one header to every request.
+// headerTransport adds headers to every request.
 type headerTransport struct {
-	rt          http.RoundTripper
-	name, value string
+	rt     http.RoundTripper
+	header http.Header
 }
 
 func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
-	r.Header.Set(h.name, h.value)
+	for k, v := range h.header {
+		r.Header[k] = v
+	}
 	return h.rt.RoundTrip(r)
 }
 
 func clientWith(name, value string) *http.Client {
 	c := BenchClient()
 	if name != "" {
-		c.Transport = headerTransport{c.Transport, name, value}
+		c.Transport = headerTransport{c.Transport, http.Header{http.CanonicalHeaderKey(name): {value}}}
 	}
 	return c
 }
 
-// benchAuthGateway serves a on a loopback listener with the authorize stage.
-func benchAuthGateway(b *testing.B, a *apis.API, inv *fakeInvoker) string {
+// benchAuthGateway serves a on a loopback listener with the authorize stage
+// (its IAM principals from pr when not nil).
+func benchAuthGateway(b *testing.B, a *apis.API, inv *fakeInvoker, pr auth.Principals) string {
 	b.Helper()
 	svc, stagePath := benchCreate(b, a, nil)
 	res := &fakeResolver{}
 	gw := New(Config{}, svc, res, inv, nil)
-	gw.Use(auth.New(res, inv, nil))
+	st := auth.New(res, inv, nil)
+	if pr != nil {
+		st.SetPrincipals(pr)
+	}
+	gw.Use(st)
 	srv := httptest.NewServer(gw)
 	b.Cleanup(srv.Close)
 	return srv.URL + stagePath
 }
 
+// benchPrincipal creates an IAM user allowed execute-api:Invoke everywhere, in
+// a store of its own, and returns the principals and its credentials.
+func benchPrincipal(b *testing.B) (*iam.Service, aws.Credentials) {
+	b.Helper()
+	st, err := store.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	sealer, err := iam.NewSealer(make([]byte, 32))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	svc, err := iam.New(ctx, st, sealer, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := svc.CreateUser(ctx, "bench", ""); err != nil {
+		b.Fatal(err)
+	}
+	k, secret, err := svc.CreateAccessKey(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := svc.PutUserPolicy(ctx, "bench", "invoke", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"arn:aws:execute-api:*:*:*/*/GET/*"}]}`); err != nil {
+		b.Fatal(err)
+	}
+	return svc, aws.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: secret}
+}
+
+// signedClient replays one SigV4 signature of GET u (valid for the skew API
+// Gateway allows), so that the client's signing does not load the machine the
+// gateway is measured on.
+func signedClient(b *testing.B, cr aws.Credentials, u string) *http.Client {
+	b.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	if err := v4.NewSigner().SignHTTP(context.Background(), cr, req, sigv4.HashHex(nil), "execute-api", "us-east-1", time.Now()); err != nil {
+		b.Fatal(err)
+	}
+	c := BenchClient()
+	c.Transport = headerTransport{c.Transport, http.Header{"Authorization": req.Header.Values("Authorization"), "X-Amz-Date": req.Header.Values("X-Amz-Date")}}
+	return c
+}
+
 // BenchmarkAuth measures gateway throughput through a real listener with a
-// cached Lambda authorizer (REST, MOCK integration) and with a JWT authorizer
+// cached Lambda authorizer and with IAM (SigV4) auth (REST, MOCK integration),
+// and with a JWT authorizer
 // whose keys are cached (HTTP API, function proxy to a fake invoker), each beside
 // the same route without auth.
 func BenchmarkAuth(b *testing.B) {
@@ -70,10 +129,18 @@ func BenchmarkAuth(b *testing.B) {
 		return a
 	}
 	b.Run("rest-noauth", func(b *testing.B) {
-		Load(b, clientWith("", ""), benchAuthGateway(b, rest(false), authInv)+"/mock", benchConcurrency, "")
+		Load(b, clientWith("", ""), benchAuthGateway(b, rest(false), authInv, nil)+"/mock", benchConcurrency, "")
 	})
 	b.Run("rest-lambda-cached", func(b *testing.B) {
-		Load(b, clientWith("Authorization", "tok"), benchAuthGateway(b, rest(true), authInv)+"/mock", benchConcurrency, "")
+		Load(b, clientWith("Authorization", "tok"), benchAuthGateway(b, rest(true), authInv, nil)+"/mock", benchConcurrency, "")
+	})
+	b.Run("rest-iam", func(b *testing.B) {
+		a := mockAPI()
+		a.Authorizers = map[string]json.RawMessage{"sigv4": json.RawMessage(`{"type":"apiKey","name":"Authorization","in":"header","x-amazon-apigateway-authtype":"awsSigv4"}`)}
+		a.Routes[0].Security = []map[string][]string{{"sigv4": {}}}
+		pr, cr := benchPrincipal(b)
+		u := benchAuthGateway(b, a, authInv, pr) + "/mock"
+		Load(b, signedClient(b, cr, u), u, benchConcurrency, "")
 	})
 
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
@@ -112,9 +179,9 @@ func BenchmarkAuth(b *testing.B) {
 		return a
 	}
 	b.Run("http-noauth", func(b *testing.B) {
-		Load(b, clientWith("", ""), benchAuthGateway(b, httpAPI(false), fnInv)+"/fn", benchConcurrency, "")
+		Load(b, clientWith("", ""), benchAuthGateway(b, httpAPI(false), fnInv, nil)+"/fn", benchConcurrency, "")
 	})
 	b.Run("http-jwt", func(b *testing.B) {
-		Load(b, clientWith("Authorization", "Bearer "+token), benchAuthGateway(b, httpAPI(true), fnInv)+"/fn", benchConcurrency, "")
+		Load(b, clientWith("Authorization", "Bearer "+token), benchAuthGateway(b, httpAPI(true), fnInv, nil)+"/fn", benchConcurrency, "")
 	})
 }

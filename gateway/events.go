@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strings"
@@ -32,6 +33,46 @@ func sourceIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// clientIP is the request's source IP: the peer's address, or, when the peer is
+// a trusted proxy, the right-most X-Forwarded-For address that is not one.
+func (g *Gateway) clientIP(r *http.Request) string {
+	peer := sourceIP(r)
+	if len(g.cfg.TrustedProxies) == 0 || !g.trusted(peer) {
+		return peer
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	client := peer
+	for i := len(xff) - 1; i >= 0; i-- {
+		hops := strings.Split(xff[i], ",")
+		for j := len(hops) - 1; j >= 0; j-- {
+			hop := strings.TrimSpace(hops[j])
+			if _, err := netip.ParseAddr(hop); err != nil {
+				return client // a malformed hop: believe nothing before it
+			}
+			client = hop
+			if !g.trusted(hop) {
+				return client
+			}
+		}
+	}
+	return client
+}
+
+// trusted reports whether ip is one of the trusted proxies.
+func (g *Gateway) trusted(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range g.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // resourceID derives a stable 6-character resource id from the resource path, the
@@ -209,9 +250,14 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		ExtendedRequestID: rc.ExtendedRequestID,
 		Protocol:          r.Proto,
 		Identity: events.APIGatewayRequestIdentity{
-			SourceIP:   sourceIP(r),
+			SourceIP:   rc.Identity.SourceIP,
 			UserAgent:  r.UserAgent(),
 			ClientCert: clientCertREST(r),
+			AccessKey:  rc.Identity.AccessKey,
+			AccountID:  rc.Identity.AccountID,
+			Caller:     rc.Identity.Caller,
+			User:       rc.Identity.User,
+			UserArn:    rc.Identity.UserARN,
 		},
 		ResourcePath:     resourcePath,
 		Path:             stagePath(rc),
@@ -305,18 +351,18 @@ func buildV2(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 			Method:    r.Method,
 			Path:      stagePath(rc),
 			Protocol:  r.Proto,
-			SourceIP:  sourceIP(r),
+			SourceIP:  rc.Identity.SourceIP,
 			UserAgent: r.UserAgent(),
 		},
 		Authentication: clientCertV2(r),
-		Authorizer:     authorizerV2(&rc.Authorizer),
+		Authorizer:     authorizerV2(&rc.Authorizer, &rc.Identity),
 	}
 	return ev, nil
 }
 
 // authorizerV2 is the HTTP API event's requestContext.authorizer: a Lambda
 // authorizer's context under "lambda", a JWT's claims and scopes under "jwt".
-func authorizerV2(a *pipeline.Authorizer) *events.APIGatewayV2HTTPRequestContextAuthorizerDescription {
+func authorizerV2(a *pipeline.Authorizer, id *pipeline.Identity) *events.APIGatewayV2HTTPRequestContextAuthorizerDescription {
 	switch a.Kind {
 	case "lambda":
 		ctx := a.Context
@@ -335,6 +381,9 @@ func authorizerV2(a *pipeline.Authorizer) *events.APIGatewayV2HTTPRequestContext
 			}
 		}
 		return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims, Scopes: a.Scopes}}
+	case "iam":
+		return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
+			AccessKey: id.AccessKey, AccountID: id.AccountID, CallerID: id.Caller, UserARN: id.UserARN, UserID: id.User}}
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -54,6 +55,12 @@ type Config struct {
 	// host address; empty means sandboxes call @connections on the public
 	// listener.
 	CallbackBind string
+	// TrustedProxies are the proxies (CIDR blocks) whose X-Forwarded-For the
+	// gateway believes: a request from one of them has, as its source IP
+	// ($context.identity.sourceIp, aws:SourceIp), the right-most address of
+	// X-Forwarded-For that is not itself a trusted proxy. Requests from any
+	// other peer have the peer's address, whatever they send.
+	TrustedProxies []netip.Prefix
 }
 
 // Defaults.
@@ -391,7 +398,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 		e = e.canary
 	}
 	c.Deployed, c.DeploymentID, c.StageVariables, c.IsCanaryRequest = e.deployed, e.dep.ID, e.deployed.Variables, e.deployed.Canary
-	c.Identity.SourceIP, c.Identity.UserAgent = sourceIP(r), r.UserAgent()
+	c.Identity.SourceIP, c.Identity.UserAgent = g.clientIP(r), r.UserAgent()
 	if c.Protocol == apis.ProtocolWebSocket {
 		return g.serveWebSocket(w, r, &reqCtx{Context: c, entry: e}) // upgrades and @connections (websocket.go)
 	}

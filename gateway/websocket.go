@@ -106,7 +106,8 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, rc *req
 		RequestID:         rc.ExtendedRequestID,
 		ExtendedRequestID: rc.ExtendedRequestID,
 	}
-	g.ws.m.ServeWebSocket(w, r, ep, wsDispatcher{g})
+	// $connect's IAM authorization checks the upgrade request's signature.
+	g.ws.m.ServeWebSocket(w, r.WithContext(pipeline.WithRequest(r.Context(), r)), ep, wsDispatcher{g})
 	return nil
 }
 

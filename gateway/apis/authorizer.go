@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"regexp"
 	"strings"
+
+	"github.com/portico-dev/portico/gateway/auth/policy"
 )
 
 // Authorizer types Portico enforces.
@@ -11,6 +13,18 @@ const (
 	AuthorizerToken   = "TOKEN"
 	AuthorizerRequest = "REQUEST"
 	AuthorizerJWT     = "JWT"
+	// AuthorizerIAM is IAM authorization (AWS_IAM): SigV4-signed requests
+	// checked against IAM principals and their policies.
+	AuthorizerIAM = "AWS_IAM"
+)
+
+// Extensions that declare access control.
+const (
+	// ExtPolicy is a REST API's resource policy.
+	ExtPolicy = "x-amazon-apigateway-policy"
+	// ExtAuth is an operation's x-amazon-apigateway-auth ({"type": "AWS_IAM"}
+	// or "NONE").
+	ExtAuth = "x-amazon-apigateway-auth"
 )
 
 // Authorizer result TTLs: the default, and the most an authorizer may ask.
@@ -85,7 +99,7 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 	if s.Authorizer == nil {
 		switch {
 		case strings.EqualFold(s.AuthType, "awsSigv4"):
-			return nil, invalid("security scheme %q: IAM authorization (x-amazon-apigateway-authtype awsSigv4) is not supported yet; Portico refuses it rather than let requests through unchecked", name)
+			return &Authorizer{Name: name, Type: AuthorizerIAM}, nil
 		case s.AuthType != "":
 			return nil, invalid("security scheme %q: x-amazon-apigateway-authtype %q without x-amazon-apigateway-authorizer is not supported", name, truncate(s.AuthType, 50))
 		case s.Type == "apiKey":
@@ -188,9 +202,39 @@ func normIdentitySource(protocol, p string) (string, bool) {
 	return "", false
 }
 
-// RouteAuthorizer returns the Lambda authorizer a route's security names, or
-// nil.
+// iamAuthorizer is the authorizer of routes whose x-amazon-apigateway-auth says
+// AWS_IAM.
+var iamAuthorizer = &Authorizer{Name: ExtAuth, Type: AuthorizerIAM}
+
+// routeAuthExt reads a route's x-amazon-apigateway-auth: AWS_IAM, NONE or "".
+func routeAuthExt(r *Route) (string, error) {
+	raw, ok := r.Extensions[ExtAuth]
+	if !ok {
+		return "", nil
+	}
+	var d struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return "", invalid("route %q: %s must be {\"type\": \"AWS_IAM\"} or {\"type\": \"NONE\"}", r.RouteKey, ExtAuth)
+	}
+	switch t := strings.ToUpper(d.Type); t {
+	case AuthorizerIAM, "NONE":
+		return t, nil
+	}
+	return "", invalid("route %q: %s type %q must be AWS_IAM or NONE", r.RouteKey, ExtAuth, truncate(d.Type, 30))
+}
+
+// RouteAuthorizer returns the authorizer a route's security (or its
+// x-amazon-apigateway-auth) names: a Lambda, JWT or IAM (Type AuthorizerIAM)
+// authorizer, or nil.
 func (a *API) RouteAuthorizer(r *Route) (*Authorizer, error) {
+	if t, err := routeAuthExt(r); err != nil || t == AuthorizerIAM {
+		if err != nil {
+			return nil, err
+		}
+		return iamAuthorizer, nil
+	}
 	for _, req := range r.Security {
 		for name := range req {
 			raw, ok := a.Authorizers[name]
@@ -209,11 +253,23 @@ func (a *API) RouteAuthorizer(r *Route) (*Authorizer, error) {
 	return nil, nil
 }
 
-// refusedExtensions are the extensions Portico would otherwise keep without
-// enforcing; an API that declares them is refused.
-var refusedExtensions = map[string]string{
-	"x-amazon-apigateway-policy": "resource policies (x-amazon-apigateway-policy) are not supported yet; Portico refuses them rather than let requests through unchecked",
-	"x-amazon-apigateway-auth":   "IAM authorization (x-amazon-apigateway-auth) is not supported yet; Portico refuses it rather than let requests through unchecked",
+// ResourcePolicy parses the API's resource policy (x-amazon-apigateway-policy,
+// a policy document as JSON or as a JSON string holding one); nil when it has
+// none.
+func (a *API) ResourcePolicy() (*policy.Policy, error) {
+	raw, ok := a.Extensions[ExtPolicy]
+	if !ok {
+		return nil, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		raw = json.RawMessage(s)
+	}
+	p, err := policy.Parse(raw, policy.Resource)
+	if err != nil {
+		return nil, invalid("%s: %v", ExtPolicy, err)
+	}
+	return p, nil
 }
 
 // validateAuth refuses what would declare access control Portico does not
@@ -233,14 +289,23 @@ func (a *API) validateAuth() []error {
 			}
 		}
 	}
-	for k, why := range refusedExtensions {
-		if _, ok := a.Extensions[k]; ok {
-			errs = append(errs, invalid("%s", why))
+	if _, ok := a.Extensions[ExtPolicy]; ok {
+		if a.Protocol != ProtocolREST {
+			errs = append(errs, invalid("resource policies (%s) are for REST APIs", ExtPolicy))
+		} else if _, err := a.ResourcePolicy(); err != nil {
+			errs = append(errs, err)
 		}
-		for i := range a.Routes {
-			if _, ok := a.Routes[i].Extensions[k]; ok {
-				errs = append(errs, invalid("route %q: %s", a.Routes[i].RouteKey, why))
-			}
+	}
+	if _, ok := a.Extensions[ExtAuth]; ok {
+		errs = append(errs, invalid("%s belongs on operations (routes), not on the API; or declare a security scheme with x-amazon-apigateway-authtype awsSigv4", ExtAuth))
+	}
+	for i := range a.Routes {
+		r := &a.Routes[i]
+		if _, err := routeAuthExt(r); err != nil {
+			errs = append(errs, err)
+		}
+		if _, ok := r.Extensions[ExtPolicy]; ok {
+			errs = append(errs, invalid("route %q: %s belongs on the API, not on an operation", r.RouteKey, ExtPolicy))
 		}
 	}
 	return errs

@@ -28,7 +28,10 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/auth/policy"
+	"github.com/portico-dev/portico/gateway/iam"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -47,9 +50,6 @@ type Invoker interface {
 // is shorter).
 const Timeout = 10 * time.Second
 
-// ActionInvoke is the action authorizer policies allow or deny.
-const ActionInvoke = "execute-api:Invoke"
-
 // explicitDeny is API Gateway's answer to a policy that denies.
 const explicitDeny = "User is not authorized to access this resource with an explicit deny"
 
@@ -66,6 +66,13 @@ type Stage struct {
 	httpClient *http.Client
 	jwksMu     sync.Mutex
 	jwks       map[string]*keySource
+
+	// principals are the IAM principals of AWS_IAM routes (iam.go), and the
+	// signing keys derived from their secrets.
+	principals   Principals
+	signingKeys  sigv4.KeyCache
+	verifierOnce sync.Once
+	sigv4        *sigv4.Verifier
 }
 
 // New returns the stage; resolver and inv call authorizer functions.
@@ -96,12 +103,17 @@ type compiled struct {
 	keyPrefix string
 }
 
-// Compile implements pipeline.Stage: the routes of a REST deployment whose
-// security names a Lambda authorizer. An authorizer URI that does not name a
-// function once the stage's variables are substituted refuses the deployment.
+// Compile implements pipeline.Stage: the routes of a deployment whose security
+// names a Lambda, JWT or IAM authorizer, and a REST API's resource policy. An
+// authorizer URI that does not name a function once the stage's variables are
+// substituted refuses the deployment.
 func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	if d.API.Protocol == apis.ProtocolWebSocket {
 		return nil, nil // $connect is authorized by AuthorizeConnect
+	}
+	rp, err := resourcePolicy(d)
+	if err != nil {
+		return nil, err
 	}
 	routes := map[string]*compiled{}
 	for i := range d.API.Routes {
@@ -113,7 +125,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 		if au == nil {
 			continue
 		}
-		if au.Type == apis.AuthorizerJWT {
+		if au.Type == apis.AuthorizerJWT || au.Type == apis.AuthorizerIAM {
 			routes[r.RouteKey] = &compiled{au: au, scopes: r.RouteScopes(au.Name)}
 			continue
 		}
@@ -127,7 +139,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 		}
 		routes[r.RouteKey] = &compiled{au: au, ref: ref, keyPrefix: d.API.ID + "/" + d.Stage.Name + "/" + d.Deployment.ID + "/" + au.Name + "\x00"}
 	}
-	if len(routes) == 0 {
+	if len(routes) == 0 && rp == nil {
 		return nil, nil
 	}
 	return func(next pipeline.Handler) pipeline.Handler {
@@ -136,32 +148,70 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 				return next.ServeRequest(w, r, c)
 			}
 			a := routes[c.Route.RouteKey]
-			if a == nil {
+			if a == nil && rp == nil {
 				return next.ServeRequest(w, r, c)
 			}
-			if a.au.Type == apis.AuthorizerJWT {
-				if err := s.verifyJWT(r, c, a.au, a.scopes); err != nil {
-					return err
-				}
-				return next.ServeRequest(w, r, c)
-			}
-			in := input{c: c, arn: MethodARN(c), header: r.Header.Get, query: queryOf(r)}
-			in.event = func(values []string) any { return httpEvent(r, c, a.au, values, in.arn) }
-			res, err := s.decide(r.Context(), a, in, r.Header.Get("X-Amzn-Trace-Id"))
-			if err != nil {
+			if err := s.authorize(r, c, a, rp); err != nil {
 				return err
 			}
-			c.Authorizer = pipeline.Authorizer{Kind: "lambda", PrincipalID: res.principalID, Context: res.context, UsageIdentifierKey: res.usageIdentifierKey}
 			return next.ServeRequest(w, r, c)
 		})
 	}, nil
 }
 
+// authorize decides one request: the IAM signature (AWS_IAM routes), the
+// resource policy (an explicit deny refuses before any authorizer runs), then
+// the route's authorizer, combined as AWS's tables for resource policies say:
+// with no authorizer the resource policy must allow; with a Lambda authorizer
+// its allow admits unless the resource policy denies; with IAM, an allow in
+// either policy admits unless one denies.
+func (s *Stage) authorize(r *http.Request, c *pipeline.Context, a *compiled, rp *policy.Policy) error {
+	var arn string
+	if rp != nil || a.au.Type != apis.AuthorizerJWT { // a is nil only when rp is not
+		arn = MethodARN(c)
+	}
+	var caller *iam.Principal
+	if a != nil && a.au.Type == apis.AuthorizerIAM {
+		p, err := s.verifySigV4(r, c)
+		if err != nil {
+			return err
+		}
+		caller = p
+		setIdentity(c, p)
+	}
+	rpd := policy.NoMatch
+	if rp != nil {
+		rpd = rp.Evaluate(policyRequest(r, c, caller, policy.ActionInvoke, arn))
+		if rpd == policy.ExplicitDeny {
+			return notAuthorized(caller, "execute-api:Invoke", arn, true, "the resource policy denies")
+		}
+	}
+	switch {
+	case a == nil:
+		if rpd != policy.Allowed {
+			return notAuthorized(nil, "execute-api:Invoke", arn, false, "the resource policy allows no anonymous caller")
+		}
+		return nil
+	case a.au.Type == apis.AuthorizerIAM:
+		return s.refusal(c, authorizeIAM(r, c, caller, rpd, arn))
+	case a.au.Type == apis.AuthorizerJWT:
+		return s.verifyJWT(r, c, a.au, a.scopes)
+	}
+	in := input{c: c, arn: arn, header: r.Header.Get, query: queryOf(r)}
+	in.event = func(values []string) any { return httpEvent(r, c, a.au, values, in.arn) }
+	res, err := s.decide(r.Context(), a, in, r.Header.Get("X-Amzn-Trace-Id"))
+	if err != nil {
+		return err
+	}
+	c.Authorizer = pipeline.Authorizer{Kind: "lambda", PrincipalID: res.principalID, Context: res.context, UsageIdentifierKey: res.usageIdentifierKey}
+	return nil
+}
+
 // result is what an authorizer answered, as cached.
 type result struct {
 	principalID        string
-	policy             *Policy // nil for a simple response
-	allowed            bool    // a simple response's isAuthorized
+	policy             *policy.Policy // nil for a simple response
+	allowed            bool           // a simple response's isAuthorized
 	context            map[string]any
 	usageIdentifierKey string
 }
@@ -220,11 +270,11 @@ func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID strin
 		}
 		return res, nil
 	}
-	switch res.policy.Evaluate(ActionInvoke, in.arn) {
-	case ExplicitDeny:
+	switch res.policy.Evaluate(policy.Request{Action: policy.ActionInvoke, Resource: in.arn}) {
+	case policy.ExplicitDeny:
 		return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Message: explicitDeny, MessageKey: "Message",
 			Cause: fmt.Errorf("authorizer %q: policy for %q denies %s", a.au.Name, res.principalID, in.arn)})
-	case NoMatch:
+	case policy.NoMatch:
 		return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Message: explicitDeny, MessageKey: "Message",
 			Cause: fmt.Errorf("authorizer %q: policy for %q allows no %s", a.au.Name, res.principalID, in.arn)})
 	}
@@ -234,6 +284,9 @@ func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID strin
 // refusal adapts an authorizer error to the protocol: HTTP APIs answer 403
 // {"message":"Forbidden"} and 500 {"message":"Internal Server Error"}.
 func (s *Stage) refusal(c *pipeline.Context, err error) error {
+	if err == nil {
+		return nil
+	}
 	pe, ok := pipeline.AsError(err)
 	if !ok || c.Protocol != apis.ProtocolHTTP {
 		return err
@@ -361,7 +414,7 @@ func parseSimpleResponse(payload []byte) (*result, error) {
 		Context      map[string]json.RawMessage `json:"context"`
 	}
 	if err := json.Unmarshal(payload, &doc); err != nil {
-		return nil, fmt.Errorf("the answer is not a simple authorizer response: %v (%.200s)", err, payload)
+		return nil, fmt.Errorf("the answer is not a simple authorizer response: %w (%.200s)", err, payload)
 	}
 	if doc.IsAuthorized == nil {
 		return nil, fmt.Errorf("the answer lacks isAuthorized: %.200s", payload)
@@ -381,7 +434,7 @@ func contextValues(raw map[string]json.RawMessage) (map[string]any, error) {
 	for k, r := range raw {
 		var v any
 		if err := json.Unmarshal(r, &v); err != nil {
-			return nil, fmt.Errorf("context %q: %v", k, err)
+			return nil, fmt.Errorf("context %q: %w", k, err)
 		}
 		switch v.(type) {
 		case string, float64, bool:
@@ -403,12 +456,12 @@ func parseResponse(payload []byte) (*result, error) {
 		UsageIdentifierKey string                     `json:"usageIdentifierKey"`
 	}
 	if err := json.Unmarshal(payload, &doc); err != nil {
-		return nil, fmt.Errorf("the answer is not an authorizer response: %v (%.200s)", err, payload)
+		return nil, fmt.Errorf("the answer is not an authorizer response: %w (%.200s)", err, payload)
 	}
 	if doc.PrincipalID == nil || doc.PolicyDocument == nil {
 		return nil, fmt.Errorf("the answer lacks principalId or policyDocument: %.200s", payload)
 	}
-	pol, err := ParsePolicy(doc.PolicyDocument)
+	pol, err := policy.Parse(doc.PolicyDocument, policy.Authorizer)
 	if err != nil {
 		return nil, err
 	}
@@ -513,11 +566,18 @@ type Params struct {
 	Resolver Resolver
 	Invoker  Invoker
 	Log      *slog.Logger
+	// Principals are the IAM principals of AWS_IAM routes (the app provides
+	// *iam.Service); without them AWS_IAM routes refuse every request.
+	Principals Principals `optional:"true"`
 }
 
 // NewFromParams builds the stage for fx.
 func NewFromParams(p Params) *Stage {
-	return New(p.Resolver, p.Invoker, p.Log.With("component", "auth"))
+	s := New(p.Resolver, p.Invoker, p.Log.With("component", "auth"))
+	if p.Principals != nil {
+		s.SetPrincipals(p.Principals)
+	}
+	return s
 }
 
 // Module provides *Stage and joins it to the gateway's pipeline. It needs a
@@ -540,6 +600,9 @@ func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, rout
 	au, err := d.API.RouteAuthorizer(route)
 	if err != nil || au == nil {
 		return nil, err
+	}
+	if au.Type == apis.AuthorizerIAM {
+		return nil, s.authorizeConnectIAM(ctx, route, ev)
 	}
 	uri, err := apis.SubstituteStageVariables(au.URI, d.Variables)
 	if err != nil {

@@ -98,13 +98,7 @@ func call(t *testing.T, u string, hdr ...string) answer {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return answer{resp.StatusCode, resp.Header, string(b)}
+	return do(t, req)
 }
 
 // authorizerOf returns requestContext.authorizer of the echoed event.
@@ -227,28 +221,34 @@ func TestLambdaAuthorizersEndToEnd(t *testing.T) {
 }
 
 // TestUnenforcedAccessControlRefused checks that declaring access control Portico
-// does not enforce fails the import with a clear error instead of a warning.
+// does not enforce (or cannot evaluate) fails the import with a clear error
+// instead of a warning.
 func TestUnenforcedAccessControlRefused(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
-	cases := map[string]string{
-		"jwt on REST": `{"openapi":"3.0.1","info":{"title":"x","version":"1"},
+	cases := map[string]struct{ doc, want string }{
+		"jwt on REST": {`{"openapi":"3.0.1","info":{"title":"x","version":"1"},
 			"components":{"securitySchemes":{"j":{"type":"oauth2","x-amazon-apigateway-authorizer":{"type":"jwt","jwtConfiguration":{"issuer":"https://i","audience":["a"]},"identitySource":"$request.header.Authorization"}}}},
 			"paths":{"/a":{"get":{"security":[{"j":[]}],"x-amazon-apigateway-integration":{"type":"http_proxy","httpMethod":"GET","uri":"http://127.0.0.1:1/","payloadFormatVersion":"1.0"}}}}}`,
-		"sigv4": `{"openapi":"3.0.1","info":{"title":"x","version":"1"},
-			"components":{"securitySchemes":{"sigv4":{"type":"apiKey","name":"Authorization","in":"header","x-amazon-apigateway-authtype":"awsSigv4"}}},
-			"paths":{"/a":{"get":{"security":[{"sigv4":[]}],"x-amazon-apigateway-integration":{"type":"mock"}}}}}`,
-		"resource policy": `{"openapi":"3.0.1","info":{"title":"x","version":"1"},
-			"x-amazon-apigateway-policy":{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"execute-api:Invoke","Resource":"*"}]},
+			"JWT authorizers are for HTTP APIs"},
+		"resource policy condition not evaluated": {`{"openapi":"3.0.1","info":{"title":"x","version":"1"},
+			"x-amazon-apigateway-policy":{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"execute-api:Invoke","Resource":"*",
+			  "Condition":{"StringEquals":{"aws:SourceVpce":"vpce-1"}}}]},
 			"paths":{"/a":{"get":{"x-amazon-apigateway-integration":{"type":"mock"}}}}}`,
-		"cognito": `{"openapi":"3.0.1","info":{"title":"x","version":"1"},
+			"condition key \"aws:SourceVpce\" is not supported"},
+		"resource policy without principal": {`{"openapi":"3.0.1","info":{"title":"x","version":"1"},
+			"x-amazon-apigateway-policy":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]},
+			"paths":{"/a":{"get":{"x-amazon-apigateway-integration":{"type":"mock"}}}}}`,
+			"needs a Principal"},
+		"cognito": {`{"openapi":"3.0.1","info":{"title":"x","version":"1"},
 			"components":{"securitySchemes":{"c":{"type":"apiKey","name":"Authorization","in":"header","x-amazon-apigateway-authtype":"cognito_user_pools","x-amazon-apigateway-authorizer":{"type":"cognito_user_pools","providerARNs":["arn:x"]}}}},
 			"paths":{"/a":{"get":{"security":[{"c":[]}],"x-amazon-apigateway-integration":{"type":"mock"}}}}}`,
+			"not supported"},
 	}
-	for name, doc := range cases {
-		_, err := c.Do(context.Background(), "POST", "/portico/v1/apis/import", url.Values{"name": {"x"}}, []byte(doc), nil)
-		if err == nil || !strings.Contains(err.Error(), "not supported") && !strings.Contains(err.Error(), "JWT authorizers are for HTTP APIs") {
-			t.Errorf("%s: import answered %v, want a refusal saying it is not supported", name, err)
+	for name, tc := range cases {
+		_, err := c.Do(context.Background(), "POST", "/portico/v1/apis/import", url.Values{"name": {"x"}}, []byte(tc.doc), nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: import answered %v, want a refusal saying %q", name, err, tc.want)
 		}
 	}
 }
@@ -319,13 +319,19 @@ func TestHTTPAndWebSocketAuthorizersEndToEnd(t *testing.T) {
 				"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:echo"}},
 		}})
 	ws := "ws" + strings.TrimPrefix(env.GatewayURL, "http") + "/" + wsID + "/dev"
-	if _, resp, err := websocket.DefaultDialer.Dial(ws+"?token=bad", nil); err == nil || resp == nil || resp.StatusCode != 401 {
-		t.Fatalf("$connect with a bad token: %v %v", err, resp)
+	for _, q := range []string{"?token=bad", ""} {
+		_, resp, err := websocket.DefaultDialer.Dial(ws+q, nil)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if err == nil || resp == nil || resp.StatusCode != 401 {
+			t.Fatalf("$connect with %q: %v %v", q, err, resp)
+		}
 	}
-	if _, resp, err := websocket.DefaultDialer.Dial(ws, nil); err == nil || resp == nil || resp.StatusCode != 401 {
-		t.Fatalf("$connect without a token: %v %v", err, resp)
+	conn, resp, err := websocket.DefaultDialer.Dial(ws+"?token=good", nil)
+	if resp != nil {
+		resp.Body.Close()
 	}
-	conn, _, err := websocket.DefaultDialer.Dial(ws+"?token=good", nil)
 	if err != nil {
 		t.Fatalf("$connect with a good token: %v", err)
 	}

@@ -84,7 +84,7 @@ func (s *Stage) fetchJWKS(ctx context.Context, issuer string) (jwk.Set, error) {
 		return nil, err
 	}
 	if err := json.Unmarshal(raw, &disc); err != nil || disc.JWKSURI == "" {
-		return nil, fmt.Errorf("the discovery document of %s names no jwks_uri (%v)", issuer, err)
+		return nil, fmt.Errorf("the discovery document of %s names no jwks_uri (%w)", issuer, err)
 	}
 	raw, err = s.fetch(ctx, disc.JWKSURI)
 	if err != nil {
@@ -144,7 +144,7 @@ func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authori
 	}
 	msg, err := jws.Parse([]byte(tok))
 	if err != nil || len(msg.Signatures()) != 1 {
-		return jwtError("the token is malformed", fmt.Errorf("authorizer %q: token: %v", au.Name, err))
+		return jwtError("the token is malformed", fmt.Errorf("authorizer %q: token: %w", au.Name, err))
 	}
 	kid, _ := msg.Signatures()[0].ProtectedHeaders().KeyID()
 	if kid == "" {

@@ -16,9 +16,11 @@
 // cached apart (even on the stage's own deployment) unless useStageCache is set.
 //
 // A client's Cache-Control: max-age=0 fetches again and replaces the entry when
-// the method does not require authorization for it, or the request is authorized
-// (until IAM exists: SigV4-signed with access key id "portico" and the admin token
-// as the secret); an unauthorized one is refused (FAIL_WITH_403), or served as if
+// the method does not require authorization for it, or the request is authorized:
+// signed by an IAM principal whose policies allow execute-api:InvalidateCache on
+// the method's ARN (the Invalidators hook, which gateway/auth provides), or
+// signed with access key id "portico" and the admin token as the secret (the
+// operator); an unauthorized one is refused (FAIL_WITH_403), or served as if
 // it had not asked, with a Warning header (SUCCEED_WITH_RESPONSE_HEADER) or
 // without (SUCCEED_WITHOUT_RESPONSE_HEADER).
 package cache
@@ -65,6 +67,17 @@ type Config struct {
 	AdminToken string
 }
 
+// Invalidators decide whether a request may invalidate its cache entry
+// (execute-api:InvalidateCache); gateway/auth's stage satisfies it for IAM
+// principals.
+type Invalidators interface {
+	AuthorizeInvalidation(r *http.Request, c *pipeline.Context) bool
+}
+
+// SetInvalidators sets who may invalidate entries besides the admin token's
+// signature; call it before serving.
+func (s *Stage) SetInvalidators(inv Invalidators) { s.invalidators = inv }
+
 // Counts are a method's cache hits and misses.
 type Counts struct {
 	Hits   int64 `json:"hits"`
@@ -78,8 +91,9 @@ type counter struct{ hits, misses atomic.Int64 }
 // hit and miss counters of every cached method; both outlive recompiles. Safe
 // for concurrent use.
 type Stage struct {
-	cfg Config
-	log *slog.Logger
+	cfg          Config
+	log          *slog.Logger
+	invalidators Invalidators
 
 	now atomic.Pointer[func() time.Time]
 
@@ -448,8 +462,12 @@ func maxAgeZero(h http.Header) bool {
 	return false
 }
 
-// authorized reports whether r is signed with the admin credentials.
+// authorized reports whether r may invalidate: an IAM principal allowed
+// execute-api:InvalidateCache, or a signature with the admin credentials.
 func (s *Stage) authorized(r *http.Request, c *pipeline.Context) bool {
+	if s.invalidators != nil && s.invalidators.AuthorizeInvalidation(r, c) {
+		return true
+	}
 	if s.cfg.AdminToken == "" || !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
 		return false
 	}
@@ -513,11 +531,27 @@ func (r *recorder) Write(p []byte) (int, error) {
 // Unwrap gives http.ResponseController the underlying writer (flushes).
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
+// Params are the stage's fx dependencies.
+type Params struct {
+	fx.In
+
+	Config Config
+	Log    *slog.Logger
+	// Invalidators, when provided, authorize max-age=0 for IAM principals.
+	Invalidators Invalidators `optional:"true"`
+}
+
 // Module provides the cache stage to the pipeline and as *Stage (flushes,
 // counts), and frees the caches of stages that go away.
 var Module = fx.Module("cache",
 	fx.Provide(
-		func(cfg Config, log *slog.Logger) *Stage { return New(cfg, log) },
+		func(p Params) *Stage {
+			s := New(p.Config, p.Log)
+			if p.Invalidators != nil {
+				s.SetInvalidators(p.Invalidators)
+			}
+			return s
+		},
 		pipeline.AsStage(func(s *Stage) *Stage { return s }),
 	),
 	fx.Invoke(func(s *Stage, svc *apis.Service) { s.Watch(svc) }),

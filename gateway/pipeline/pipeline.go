@@ -22,6 +22,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -256,6 +257,22 @@ func (c *Context) ReadBody(r *http.Request) ([]byte, error) {
 
 // SetBody replaces what ReadBody returns (for stages that rewrite the body).
 func (c *Context) SetBody(b []byte) { c.body, c.bodyRead, c.bodyErr = b, true, nil }
+
+// requestKey keys the request a context was derived from (WithRequest).
+type requestKey struct{}
+
+// WithRequest returns ctx carrying r, for code that is handed only a context
+// but must check what the client sent (a WebSocket upgrade's SigV4 signature,
+// checked when $connect is dispatched).
+func WithRequest(ctx context.Context, r *http.Request) context.Context {
+	return context.WithValue(ctx, requestKey{}, r)
+}
+
+// RequestFrom returns the request WithRequest put in ctx, or nil.
+func RequestFrom(ctx context.Context) *http.Request {
+	r, _ := ctx.Value(requestKey{}).(*http.Request)
+	return r
+}
 
 // AsStage annotates a constructor of a Stage so that it joins the gateway's
 // pipeline: fx.Provide(pipeline.AsStage(throttle.New)).

@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -36,6 +37,9 @@ const amzDateLayout = "20060102T150405Z"
 // DefaultMaxSkew is how far a request's X-Amz-Date may be from the server's clock
 // (AWS allows 15 minutes).
 const DefaultMaxSkew = 15 * time.Minute
+
+// emptyHash is the hex SHA-256 of no bytes.
+const emptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 // UnsignedPayload is the X-Amz-Content-Sha256 value of a request whose body is not
 // part of its signature.
@@ -143,6 +147,40 @@ type Verifier struct {
 	MaxSkew time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Keys, when set, caches derived signing keys across requests (the four
+	// HMACs of SigningKey are most of a verification's cost).
+	Keys *KeyCache
+}
+
+// KeyCache caches signing keys by secret, date, region and service. The zero
+// value is ready; safe for concurrent use. It holds at most maxCachedKeys keys
+// (then it starts again empty: a cold cache costs HMACs, never correctness).
+type KeyCache struct {
+	mu sync.RWMutex
+	m  map[keyID][]byte
+}
+
+type keyID struct{ secret, date, region, service string }
+
+const maxCachedKeys = 4096
+
+// signingKey returns SigningKey(secret, date, region, service), cached.
+func (kc *KeyCache) signingKey(secret, date, region, service string) []byte {
+	id := keyID{secret, date, region, service}
+	kc.mu.RLock()
+	k, ok := kc.m[id]
+	kc.mu.RUnlock()
+	if ok {
+		return k
+	}
+	k = SigningKey(secret, date, region, service)
+	kc.mu.Lock()
+	if kc.m == nil || len(kc.m) >= maxCachedKeys {
+		kc.m = make(map[keyID][]byte)
+	}
+	kc.m[id] = k
+	kc.mu.Unlock()
+	return k
 }
 
 // Verify checks r's signature. body is the request body as received (it is hashed
@@ -175,6 +213,7 @@ type Pending struct {
 	secret    string
 	amzDate   string
 	canonQury string
+	keys      *KeyCache
 }
 
 // Check verifies everything about r's signature that does not need the body:
@@ -187,10 +226,10 @@ func (v *Verifier) Check(r *http.Request) (*Pending, error) {
 		now = v.Now
 	}
 	p := &Pending{r: r}
-	q := r.URL.Query()
 	var amzDate string
 	var expires time.Duration
-	if r.Header.Get("Authorization") == "" && q.Get("X-Amz-Algorithm") != "" {
+	if r.Header.Get("Authorization") == "" && strings.Contains(r.URL.RawQuery, "X-Amz-Algorithm=") {
+		q := r.URL.Query()
 		auth, d, exp, err := parsePresigned(q)
 		if err != nil {
 			return nil, err
@@ -248,7 +287,7 @@ func (v *Verifier) Check(r *http.Request) (*Pending, error) {
 	if !ok {
 		return nil, fmt.Errorf("access key id %q: %w", c.AccessKeyID, ErrUnknownKey)
 	}
-	p.secret, p.amzDate = secret, amzDate
+	p.secret, p.amzDate, p.keys = secret, amzDate, v.Keys
 	return p, nil
 }
 
@@ -260,10 +299,32 @@ func (p *Pending) DeclaredHash() string { return p.r.Header.Get("X-Amz-Content-S
 // signed (DeclaredHash), before the body is read. The caller must then check that
 // the body hashes to it (HashingReader) unless it is UNSIGNED-PAYLOAD.
 func (p *Pending) VerifyHash(payloadHash string) error {
-	creq := canonicalRequest(p.r, p.canonQury, p.auth.SignedHeaders, payloadHash)
-	sts := StringToSign(p.amzDate, p.Credential.Scope(), creq)
-	want := hex.EncodeToString(Sign(SigningKey(p.secret, p.Credential.Date, p.Credential.Region, p.Credential.Service), sts))
-	if !hmac.Equal([]byte(want), []byte(strings.ToLower(p.auth.Signature))) {
+	c := p.Credential
+	var key []byte
+	if p.keys != nil {
+		key = p.keys.signingKey(p.secret, c.Date, c.Region, c.Service)
+	} else {
+		key = SigningKey(p.secret, c.Date, c.Region, c.Service)
+	}
+	// The canonical request is hashed as it is written, and the string to sign
+	// fed to the HMAC piece by piece: no copies of either are built.
+	var buf [1024]byte
+	sum := sha256.Sum256(appendCanonicalRequest(buf[:0], p.r, p.canonQury, p.auth.SignedHeaders, payloadHash))
+	sts := append(buf[:0], Algorithm+"\n"...)
+	sts = append(sts, p.amzDate...)
+	sts = append(sts, '\n')
+	sts = append(sts, c.Date...)
+	sts = append(sts, '/')
+	sts = append(sts, c.Region...)
+	sts = append(sts, '/')
+	sts = append(sts, c.Service...)
+	sts = append(sts, "/aws4_request\n"...)
+	sts = hex.AppendEncode(sts, sum[:])
+	m := hmac.New(sha256.New, key)
+	_, _ = m.Write(sts)
+	var got [sha256.Size]byte
+	if n, err := hex.Decode(got[:], []byte(p.auth.Signature)); err != nil || n != len(got) ||
+		!hmac.Equal(m.Sum(sum[:0]), got[:]) {
 		return fmt.Errorf("access key id %q: %w", p.Credential.AccessKeyID, ErrMismatch)
 	}
 	return nil
@@ -275,6 +336,8 @@ func (p *Pending) VerifyHash(payloadHash string) error {
 func (p *Pending) VerifyBody(body []byte) error {
 	payloadHash := p.DeclaredHash()
 	switch {
+	case payloadHash == "" && len(body) == 0:
+		payloadHash = emptyHash
 	case payloadHash == "":
 		payloadHash = HashHex(body)
 	case payloadHash != UnsignedPayload && payloadHash != HashHex(body):
@@ -356,24 +419,32 @@ func CanonicalRequest(r *http.Request, signedHeaders []string, payloadHash strin
 }
 
 func canonicalRequest(r *http.Request, canonQuery string, signedHeaders []string, payloadHash string) string {
-	var b strings.Builder
-	b.WriteString(r.Method)
-	b.WriteByte('\n')
-	b.WriteString(CanonicalURI(requestPath(r)))
-	b.WriteByte('\n')
-	b.WriteString(canonQuery)
-	b.WriteByte('\n')
+	return string(appendCanonicalRequest(nil, r, canonQuery, signedHeaders, payloadHash))
+}
+
+// appendCanonicalRequest appends the canonical request to b.
+func appendCanonicalRequest(b []byte, r *http.Request, canonQuery string, signedHeaders []string, payloadHash string) []byte {
+	b = append(b, r.Method...)
+	b = append(b, '\n')
+	b = append(b, CanonicalURI(requestPath(r))...)
+	b = append(b, '\n')
+	b = append(b, canonQuery...)
+	b = append(b, '\n')
 	for _, h := range signedHeaders {
-		b.WriteString(h)
-		b.WriteByte(':')
-		b.WriteString(headerValue(r, h))
-		b.WriteByte('\n')
+		b = append(b, h...)
+		b = append(b, ':')
+		b = append(b, headerValue(r, h)...)
+		b = append(b, '\n')
 	}
-	b.WriteByte('\n')
-	b.WriteString(strings.Join(signedHeaders, ";"))
-	b.WriteByte('\n')
-	b.WriteString(payloadHash)
-	return b.String()
+	b = append(b, '\n')
+	for i, h := range signedHeaders {
+		if i > 0 {
+			b = append(b, ';')
+		}
+		b = append(b, h...)
+	}
+	b = append(b, '\n')
+	return append(b, payloadHash...)
 }
 
 // requestPath is the escaped path exactly as the client sent it.
@@ -392,7 +463,7 @@ func headerValue(r *http.Request, name string) string {
 	var values []string
 	switch name {
 	case "host":
-		values = []string{r.Host}
+		return collapseSpaces(strings.TrimSpace(r.Host))
 	case "content-length":
 		values = r.Header.Values("Content-Length")
 		if len(values) == 0 && r.ContentLength >= 0 {
@@ -400,6 +471,9 @@ func headerValue(r *http.Request, name string) string {
 		}
 	default:
 		values = r.Header.Values(name)
+	}
+	if len(values) == 1 {
+		return collapseSpaces(strings.TrimSpace(values[0]))
 	}
 	out := make([]string, len(values))
 	for i, v := range values {

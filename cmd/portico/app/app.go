@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
+	"strings"
 	"time"
 
 	"go.uber.org/fx"
@@ -25,6 +27,7 @@ import (
 	"github.com/portico-dev/portico/gateway/cors"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/execlog"
+	"github.com/portico-dev/portico/gateway/iam"
 	gatewaymetrics "github.com/portico-dev/portico/gateway/metrics"
 	"github.com/portico-dev/portico/gateway/throttle"
 	"github.com/portico-dev/portico/gateway/usage"
@@ -86,6 +89,12 @@ type Settings struct {
 	// WebSocket holds the WebSocket limits (idle-timeout, max-message-bytes, ...);
 	// zero fields take connections.DefaultConfig.
 	WebSocket connections.Config `yaml:"websocket"`
+	// TrustedProxies lists, comma-separated, the CIDR blocks of proxies whose
+	// X-Forwarded-For the gateway believes for the client's source IP.
+	TrustedProxies string `yaml:"trusted-proxies"`
+	// IAMKeyFile holds the key that seals IAM secret access keys (default: the
+	// file DataDir + ".iam-key", beside the data directory).
+	IAMKeyFile string `yaml:"iam-key-file"`
 	// Throttle is the account-wide throttle of the gateway (rate-limit,
 	// burst-limit); zero fields take 10,000 requests per second and a burst of
 	// 5,000, a negative rate-limit turns it off.
@@ -132,6 +141,9 @@ func Defaults() Settings {
 func (s Settings) Validate() error {
 	if s.AdminListen != "" && !netaddr.IsLoopback(s.AdminListen) && s.AdminToken == "" {
 		return fmt.Errorf("the admin API would listen on %s, which is not a loopback address, without a token: set --admin-token (or PORTICO_ADMIN_TOKEN), or use --admin-listen 127.0.0.1:9090", s.AdminListen)
+	}
+	if _, err := s.trustedProxies(); err != nil {
+		return err
 	}
 	switch s.Runtime {
 	case "", "auto", "process", "docker", "containerd":
@@ -198,6 +210,27 @@ func (s Settings) connectionsConfig() connections.Config {
 	return c
 }
 
+// trustedProxies parses TrustedProxies: CIDR blocks, or bare addresses.
+func (s Settings) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s.TrustedProxies, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("--trusted-proxies %q: not a CIDR block or IP address", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
 // ParseLevel parses a log level name.
 func ParseLevel(s string) (slog.Level, error) {
 	var l slog.Level
@@ -221,6 +254,7 @@ type GatewayListener interface {
 // Options returns the fx options of the whole server. extra options (fx.Populate in
 // tests, say) are appended.
 func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
+	proxies, _ := s.trustedProxies() // checked by Validate
 	opts := []fx.Option{
 		fx.WithLogger(func() fxevent.Logger {
 			l := &fxevent.SlogLogger{Logger: log.With("component", "fx")}
@@ -265,20 +299,29 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(s.connectionsConfig()),
 		connections.Module,
 		apis.Module,
-		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen}),
+		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen, TrustedProxies: proxies}),
+		// IAM principals (users, access keys, policies) for AWS_IAM routes.
+		fx.Supply(iam.Config{KeyFile: s.IAMKeyFile}),
+		iam.Module,
 		fx.Provide(
 			func(a *aliases.Service) auth.Resolver { return a },
 			func(i *invoker.Invoker) auth.Invoker { return i },
 			func(s *auth.Stage) gateway.ConnectAuthorizer { return s },
+			func(s *iam.Service) auth.Principals { return s },
+			// The cache stage asks auth whether a caller may invalidate.
+			func(s *auth.Stage) cache.Invalidators { return s },
 		),
+		// IAM users' keys may sign @connections calls their policies allow
+		// (execute-api:ManageConnections).
+		fx.Invoke(func(m *connections.Manager, s *iam.Service) { m.SetPrincipals(s) }),
 		auth.Module,
 		gateway.Module,
 		// Pipeline stages (each joins the gateway's pipeline.stages group).
 		fx.Supply(s.Throttle),
 		throttle.Module,
 		usage.Module,
-		// The response cache; max-age=0 signed with the admin token counts as
-		// authorized until IAM exists.
+		// The response cache; max-age=0 is authorized for IAM principals allowed
+		// execute-api:InvalidateCache, and for signatures with the admin token.
 		fx.Supply(cache.Config{AdminToken: s.AdminToken}),
 		cache.Module,
 		fx.Provide(func(c *cache.Stage) admin.StageCache { return c }),
