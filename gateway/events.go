@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -32,18 +31,6 @@ func sourceIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// resourceID derives a stable 6-character resource id from the resource path, the
-// way API Gateway gives every resource an id.
-func resourceID(apiID, path string) string {
-	sum := sha256.Sum256([]byte(apiID + path))
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 6)
-	for i := range b {
-		b[i] = alphabet[int(sum[i])%len(alphabet)]
-	}
-	return string(b)
 }
 
 // traceID returns an X-Ray style trace header value.
@@ -201,7 +188,7 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 	resourcePath := ev.Resource
 	ev.RequestContext = events.APIGatewayProxyRequestContext{
 		AccountID:         functions.AccountID,
-		ResourceID:        resourceID(rc.APIID, resourcePath),
+		ResourceID:        apis.ResourceID(rc.APIID, resourcePath),
 		Stage:             rc.Stage,
 		DomainName:        rc.DomainName,
 		DomainPrefix:      domainPrefix(rc.DomainName),

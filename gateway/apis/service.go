@@ -596,6 +596,12 @@ type StageInput struct {
 	DeploymentID string
 	Description  string
 	Variables    map[string]string
+	// Settings are applied to the new stage in the same transaction (cache,
+	// tracing, canary, access log, method settings); its Description,
+	// DeploymentID and variable fields are ignored.
+	Settings StagePatch
+	// Tags are the stage's resource tags.
+	Tags map[string]string
 }
 
 // CreateStage creates a stage pointing at an existing deployment.
@@ -632,6 +638,15 @@ func (s *Service) CreateStage(ctx context.Context, apiID string, in StageInput) 
 		st = Stage{APIID: apiID, Name: in.Name, Description: in.Description, DeploymentID: in.DeploymentID,
 			Variables: nilIfEmpty(in.Variables), CreatedAt: now, UpdatedAt: now,
 			History: []HistoryEntry{{DeploymentID: in.DeploymentID, Action: ActionCreate, At: now}}}
+		if err := ValidateTags(in.Tags); err != nil {
+			return err
+		}
+		st.Tags = nilIfEmpty(in.Tags)
+		set := in.Settings
+		set.Description, set.DeploymentID, set.SetVariables, set.UnsetVariables = nil, nil, nil, nil
+		if err := s.applySettings(tx, &st, set, now); err != nil {
+			return err
+		}
 		return tx.Put(bucketStages, apiID+"/"+in.Name, &st)
 	})
 	if err != nil {
