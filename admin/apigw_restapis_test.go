@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
@@ -570,5 +571,81 @@ func TestRestAPIErrors(t *testing.T) {
 	var conflict *agtypes.ConflictException
 	if !errors.As(err, &conflict) {
 		t.Errorf("CreateResource(existing) = %v, want ConflictException", err)
+	}
+}
+
+// TestRestAPIWithKeysAndTags: a method made to require an API key with
+// update-method is enforced once redeployed, with a key of a usage plan on the
+// stage (the existing key and plan routes); tags work on REST APIs and stages
+// (v1) and on HTTP APIs (v2).
+func TestRestAPIWithKeysAndTags(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := t.Context()
+	createHello(t, ctx, c.fn, "hello", "hi")
+	id := buildPets(t, c, "pets")
+	mock := resourceIDs(t, c.ag, id)["/mock"]
+	must[*apigateway.UpdateMethodOutput](t, "UpdateMethod")(c.ag.UpdateMethod(ctx, &apigateway.UpdateMethodInput{
+		RestApiId: aws.String(id), ResourceId: aws.String(mock), HttpMethod: aws.String("GET"),
+		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpReplace, Path: aws.String("/apiKeyRequired"), Value: aws.String("true")}}}))
+	deployProd(t, c, id)
+	url := c.env.GatewayURL + "/" + id + "/prod/mock"
+	if status, _, _ := get(t, url); status != 403 {
+		t.Fatalf("GET /mock without a key = %d, want 403", status)
+	}
+	key := must[*apigateway.CreateApiKeyOutput](t, "CreateApiKey")(c.ag.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{Name: aws.String("k"), Enabled: true}))
+	plan := must[*apigateway.CreateUsagePlanOutput](t, "CreateUsagePlan")(c.ag.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{
+		Name: aws.String("p"), ApiStages: []agtypes.ApiStage{{ApiId: aws.String(id), Stage: aws.String("prod")}}}))
+	must[*apigateway.CreateUsagePlanKeyOutput](t, "CreateUsagePlanKey")(c.ag.CreateUsagePlanKey(ctx, &apigateway.CreateUsagePlanKeyInput{
+		UsagePlanId: plan.Id, KeyId: key.Id, KeyType: aws.String("API_KEY")}))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req.Header.Set("x-api-key", aws.ToString(key.Value))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /mock with the plan's key = %d, want 200", resp.StatusCode)
+	}
+
+	stageARN := aws.String("arn:aws:apigateway:us-east-1::/restapis/" + id + "/stages/prod")
+	must[*apigateway.TagResourceOutput](t, "TagResource")(c.ag.TagResource(ctx, &apigateway.TagResourceInput{
+		ResourceArn: stageARN, Tags: map[string]string{"a": "1", "b": "2"}}))
+	must[*apigateway.UntagResourceOutput](t, "UntagResource")(c.ag.UntagResource(ctx, &apigateway.UntagResourceInput{
+		ResourceArn: stageARN, TagKeys: []string{"a"}}))
+	tags := must[*apigateway.GetTagsOutput](t, "GetTags")(c.ag.GetTags(ctx, &apigateway.GetTagsInput{ResourceArn: stageARN}))
+	if !reflect.DeepEqual(tags.Tags, map[string]string{"b": "2"}) {
+		t.Errorf("stage tags = %v", tags.Tags)
+	}
+	st := must[*apigateway.GetStageOutput](t, "GetStage")(c.ag.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(id), StageName: aws.String("prod")}))
+	if st.Tags["b"] != "2" {
+		t.Errorf("GetStage tags = %v", st.Tags)
+	}
+
+	// v2: an HTTP API's tags at /v2/tags.
+	httpID := importAPI(t, c.env, "openapi: 3.0.1\ninfo: {title: h, version: '1'}\npaths:\n  /x:\n    get:\n      x-amazon-apigateway-integration: {type: http_proxy, httpMethod: GET, uri: 'http://127.0.0.1:1/x', payloadFormatVersion: '1.0'}\n", "HTTP")
+	v2 := apigatewayv2.New(apigatewayv2.Options{BaseEndpoint: aws.String(c.env.AdminURL), Region: "us-east-1", RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("portico", cpToken, "")})
+	arn := aws.String("arn:aws:apigateway:us-east-1::/apis/" + httpID)
+	must[*apigatewayv2.TagResourceOutput](t, "v2 TagResource")(v2.TagResource(ctx, &apigatewayv2.TagResourceInput{ResourceArn: arn, Tags: map[string]string{"x": "y"}}))
+	got := must[*apigatewayv2.GetTagsOutput](t, "v2 GetTags")(v2.GetTags(ctx, &apigatewayv2.GetTagsInput{ResourceArn: arn}))
+	if got.Tags["x"] != "y" {
+		t.Errorf("v2 tags = %v", got.Tags)
+	}
+	must[*apigatewayv2.UntagResourceOutput](t, "v2 UntagResource")(v2.UntagResource(ctx, &apigatewayv2.UntagResourceInput{ResourceArn: arn, TagKeys: []string{"x"}}))
+	if got := must[*apigatewayv2.GetTagsOutput](t, "v2 GetTags")(v2.GetTags(ctx, &apigatewayv2.GetTagsInput{ResourceArn: arn})); len(got.Tags) != 0 {
+		t.Errorf("v2 tags after untag = %v", got.Tags)
+	}
+	// A REST API is not a v2 resource, nor an HTTP API a v1 one.
+	if _, err := v2.GetTags(ctx, &apigatewayv2.GetTagsInput{ResourceArn: aws.String("arn:aws:apigateway:us-east-1::/apis/" + id)}); err == nil {
+		t.Error("v2 GetTags of a REST API succeeded")
+	}
+	if _, err := c.ag.GetTags(ctx, &apigateway.GetTagsInput{ResourceArn: aws.String("arn:aws:apigateway:us-east-1::/restapis/" + httpID)}); err == nil {
+		t.Error("v1 GetTags of an HTTP API succeeded")
+	}
+	// Tags survive a restart.
+	c.env.Restart()
+	if tags := must[*apigateway.GetTagsOutput](t, "GetTags")(c.ag.GetTags(ctx, &apigateway.GetTagsInput{ResourceArn: stageARN})); tags.Tags["b"] != "2" {
+		t.Errorf("stage tags after a restart = %v", tags.Tags)
 	}
 }
