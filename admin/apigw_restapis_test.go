@@ -649,3 +649,71 @@ func TestRestAPIWithKeysAndTags(t *testing.T) {
 		t.Errorf("stage tags after a restart = %v", tags.Tags)
 	}
 }
+
+// TestRestAPIAuthorizerAndGatewayResponses: a TOKEN authorizer created with
+// create-authorizer guards a method put with authorizationType CUSTOM (a call
+// without a token is refused by the gateway), and a gateway response put with
+// put-gateway-response changes the gateway's answer.
+func TestRestAPIAuthorizerAndGatewayResponses(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := t.Context()
+	createHello(t, ctx, c.fn, "hello", "hi")
+	id := buildPets(t, c, "pets")
+	au := must[*apigateway.CreateAuthorizerOutput](t, "CreateAuthorizer")(c.ag.CreateAuthorizer(ctx, &apigateway.CreateAuthorizerInput{
+		RestApiId: aws.String(id), Name: aws.String("tok"), Type: agtypes.AuthorizerTypeToken,
+		AuthorizerUri:                aws.String("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:hello/invocations"),
+		IdentitySource:               aws.String("method.request.header.Authorization"),
+		AuthorizerResultTtlInSeconds: aws.Int32(0)}))
+	mock := resourceIDs(t, c.ag, id)["/mock"]
+	m := must[*apigateway.UpdateMethodOutput](t, "UpdateMethod")(c.ag.UpdateMethod(ctx, &apigateway.UpdateMethodInput{
+		RestApiId: aws.String(id), ResourceId: aws.String(mock), HttpMethod: aws.String("GET"),
+		PatchOperations: []agtypes.PatchOperation{
+			{Op: agtypes.OpReplace, Path: aws.String("/authorizationType"), Value: aws.String("CUSTOM")},
+			{Op: agtypes.OpReplace, Path: aws.String("/authorizerId"), Value: au.Id},
+		}}))
+	if aws.ToString(m.AuthorizationType) != "CUSTOM" || aws.ToString(m.AuthorizerId) != aws.ToString(au.Id) {
+		t.Fatalf("UpdateMethod = %+v", m)
+	}
+	got := must[*apigateway.GetAuthorizersOutput](t, "GetAuthorizers")(c.ag.GetAuthorizers(ctx, &apigateway.GetAuthorizersInput{RestApiId: aws.String(id)}))
+	if len(got.Items) != 1 || aws.ToString(got.Items[0].IdentitySource) != "method.request.header.Authorization" || got.Items[0].Type != agtypes.AuthorizerTypeToken {
+		t.Fatalf("GetAuthorizers = %+v", got.Items)
+	}
+	// In use: refused.
+	if _, err := c.ag.DeleteAuthorizer(ctx, &apigateway.DeleteAuthorizerInput{RestApiId: aws.String(id), AuthorizerId: au.Id}); err == nil {
+		t.Error("DeleteAuthorizer of an authorizer in use succeeded")
+	}
+	must[*apigateway.PutGatewayResponseOutput](t, "PutGatewayResponse")(c.ag.PutGatewayResponse(ctx, &apigateway.PutGatewayResponseInput{
+		RestApiId: aws.String(id), ResponseType: agtypes.GatewayResponseTypeMissingAuthenticationToken, StatusCode: aws.String("404"),
+		ResponseTemplates: map[string]string{"application/json": `{"error":"no such route"}`}}))
+	deployProd(t, c, id)
+	base := c.env.GatewayURL + "/" + id + "/prod"
+	if status, body, _ := get(t, base+"/mock"); status != 401 {
+		t.Errorf("GET /mock without a token = %d %s, want 401", status, body)
+	}
+	if status, body, _ := get(t, base+"/nowhere"); status != 404 || !strings.Contains(body, "no such route") {
+		t.Errorf("GET /nowhere = %d %s, want the customised 404", status, body)
+	}
+	grs := must[*apigateway.GetGatewayResponsesOutput](t, "GetGatewayResponses")(c.ag.GetGatewayResponses(ctx, &apigateway.GetGatewayResponsesInput{
+		RestApiId: aws.String(id), Limit: aws.Int32(500)}))
+	custom := 0
+	for _, gr := range grs.Items {
+		if !gr.DefaultResponse {
+			custom++
+		}
+	}
+	if len(grs.Items) != 21 || custom != 1 {
+		t.Errorf("GetGatewayResponses: %d types, %d customised", len(grs.Items), custom)
+	}
+	// The export carries the authorizer as a security scheme.
+	doc := export(t, c, id, "oas30")
+	if !bytes.Contains(doc, []byte(`"x-amazon-apigateway-authorizer"`)) || !bytes.Contains(doc, []byte(`"tok": []`)) {
+		t.Errorf("export:\n%s", doc)
+	}
+	// An import with warnings is refused with failonwarnings.
+	_, err := c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{FailOnWarnings: true,
+		Body: []byte(`{"openapi":"3.0.1","info":{"title":"w","version":"1"},"servers":[{"url":"https://example.com"}],"paths":{}}`)})
+	var bad *agtypes.BadRequestException
+	if !errors.As(err, &bad) || !strings.Contains(aws.ToString(bad.Message), "servers") {
+		t.Errorf("import with warnings and failonwarnings = %v", err)
+	}
+}
