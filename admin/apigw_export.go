@@ -246,9 +246,14 @@ func (s *Server) apigwGetExport(w http.ResponseWriter, r *http.Request) error {
 	if err := json.Unmarshal(out, &doc); err != nil {
 		return err
 	}
+	// Resources without methods, and without descendants that have some,
+	// are empty path items.
 	paths, _ := doc["paths"].(map[string]any)
 	for _, res := range a.Resources {
-		if _, ok := paths[res.Path]; !ok && paths != nil {
+		implied := slices.ContainsFunc(a.Routes, func(rt apis.Route) bool {
+			return rt.Path == res.Path || strings.HasPrefix(rt.Path, res.Path+"/")
+		})
+		if !implied && paths != nil {
 			paths[res.Path] = map[string]any{}
 		}
 	}

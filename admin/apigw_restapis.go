@@ -72,15 +72,12 @@ func toRestAPIJSON(a *apis.API, warnings []string) restAPIJSON {
 	out := restAPIJSON{ID: a.ID, Name: a.Name, Description: a.Description, CreatedDate: epoch(a.CreatedAt),
 		Version: a.Version, Warnings: warnings, BinaryMediaTypes: a.BinaryMediaTypes, APIKeySource: a.APIKeySource,
 		EndpointConfiguration: endpointConfiguration{Types: a.EndpointTypes}, Tags: a.Tags,
-		RootResourceID: apis.ResourceID(a.ID, "/")}
+		RootResourceID: a.ResourceTree()[0].ID}
 	if out.APIKeySource == "" {
 		out.APIKeySource = "HEADER"
 	}
 	if len(out.EndpointConfiguration.Types) == 0 {
 		out.EndpointConfiguration.Types = []string{"EDGE"}
-	}
-	if root := a.Resource(out.RootResourceID); root == nil {
-		out.RootResourceID = a.ResourceTree()[0].ID
 	}
 	return out
 }
