@@ -55,6 +55,27 @@ func inUse(what, name string, rt *apis.Route) error {
 		fmt.Sprintf("Cannot delete %s '%s': it is referenced by method %s %s", what, name, rt.Method, rt.Path))
 }
 
+// listByName answers a page of the components of one kind that an API keeps
+// by name, ordered by name and paged by id.
+func listByName[V, J any](s *Server, w http.ResponseWriter, r *http.Request, kind string,
+	of func(*apis.API) map[string]V, show func(apiID, name string, v V) J) error {
+	a, err := s.restAPI(r.Context(), r.PathValue("api"))
+	if err != nil {
+		return err
+	}
+	m := of(a)
+	names := slices.Sorted(maps.Keys(m))
+	page, next, err := pageByID(r, names, func(n string) string { return nameID(a.ID, kind, n) })
+	if err != nil {
+		return err
+	}
+	out := collection[J]{Item: make([]J, 0, len(page)), Position: next}
+	for _, n := range page {
+		out.Item = append(out.Item, show(a.ID, n, m[n]))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
 // ---- authorizers
 
 // authorizerJSON is API Gateway's Authorizer (and create-authorizer's body).
@@ -172,21 +193,7 @@ func (s *Server) apigwCreateAuthorizer(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) apigwGetAuthorizers(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.restAPI(r.Context(), r.PathValue("api"))
-	if err != nil {
-		return err
-	}
-	auth := lambdaAuthorizers(a)
-	names := slices.Sorted(maps.Keys(auth))
-	page, next, err := pageByID(r, names, func(n string) string { return nameID(a.ID, "authorizer", n) })
-	if err != nil {
-		return err
-	}
-	out := collection[authorizerJSON]{Item: make([]authorizerJSON, 0, len(page)), Position: next}
-	for _, n := range page {
-		out.Item = append(out.Item, toAuthorizerJSON(a.ID, n, auth[n]))
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return listByName(s, w, r, "authorizer", lambdaAuthorizers, toAuthorizerJSON)
 }
 
 func (s *Server) apigwGetAuthorizer(w http.ResponseWriter, r *http.Request) error {
@@ -379,20 +386,7 @@ func (s *Server) apigwCreateModel(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) apigwGetModels(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.restAPI(r.Context(), r.PathValue("api"))
-	if err != nil {
-		return err
-	}
-	names := slices.Sorted(maps.Keys(a.Models))
-	page, next, err := pageByID(r, names, func(n string) string { return nameID(a.ID, "model", n) })
-	if err != nil {
-		return err
-	}
-	out := collection[modelJSON]{Item: make([]modelJSON, 0, len(page)), Position: next}
-	for _, n := range page {
-		out.Item = append(out.Item, toModelJSON(a.ID, n, a.Models[n]))
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return listByName(s, w, r, "model", func(a *apis.API) map[string]json.RawMessage { return a.Models }, toModelJSON)
 }
 
 func (s *Server) apigwGetModel(w http.ResponseWriter, r *http.Request) error {
@@ -513,20 +507,7 @@ func (s *Server) apigwCreateValidator(w http.ResponseWriter, r *http.Request) er
 }
 
 func (s *Server) apigwGetValidators(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.restAPI(r.Context(), r.PathValue("api"))
-	if err != nil {
-		return err
-	}
-	names := slices.Sorted(maps.Keys(a.RequestValidators))
-	page, next, err := pageByID(r, names, func(n string) string { return nameID(a.ID, "validator", n) })
-	if err != nil {
-		return err
-	}
-	out := collection[validatorJSON]{Item: make([]validatorJSON, 0, len(page)), Position: next}
-	for _, n := range page {
-		out.Item = append(out.Item, toValidatorJSON(a.ID, n, a.RequestValidators[n]))
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return listByName(s, w, r, "validator", func(a *apis.API) map[string]apis.RequestValidator { return a.RequestValidators }, toValidatorJSON)
 }
 
 func (s *Server) apigwGetValidator(w http.ResponseWriter, r *http.Request) error {
