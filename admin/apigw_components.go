@@ -223,11 +223,7 @@ func (s *Server) apigwDeleteAuthorizer(w http.ResponseWriter, r *http.Request) e
 		delete(a.Authorizers, name)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return accepted(w, err)
 }
 
 func (s *Server) apigwUpdateAuthorizer(w http.ResponseWriter, r *http.Request) error {
@@ -430,11 +426,7 @@ func (s *Server) apigwDeleteModel(w http.ResponseWriter, r *http.Request) error 
 		delete(a.Models, name)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return accepted(w, err)
 }
 
 func (s *Server) apigwUpdateModel(w http.ResponseWriter, r *http.Request) error {
@@ -539,11 +531,7 @@ func (s *Server) apigwDeleteValidator(w http.ResponseWriter, r *http.Request) er
 		delete(a.RequestValidators, name)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return accepted(w, err)
 }
 
 func (s *Server) apigwUpdateValidator(w http.ResponseWriter, r *http.Request) error {
@@ -755,9 +743,5 @@ func (s *Server) apigwDeleteGatewayResponse(w http.ResponseWriter, r *http.Reque
 		delete(a.GatewayResponses, typ)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return accepted(w, err)
 }

@@ -439,11 +439,7 @@ func (s *Server) apigwDeleteMethod(w http.ResponseWriter, r *http.Request) error
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, err)
 }
 
 func (s *Server) apigwUpdateMethod(w http.ResponseWriter, r *http.Request) error {
@@ -633,11 +629,7 @@ func (s *Server) apigwDeleteMethodResponse(w http.ResponseWriter, r *http.Reques
 		delete(rt.Responses, code)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, err)
 }
 
 func (s *Server) apigwUpdateMethodResponse(w http.ResponseWriter, r *http.Request) error {
@@ -745,11 +737,7 @@ func (s *Server) apigwDeleteIntegration(w http.ResponseWriter, r *http.Request) 
 		rt.Integration = nil
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, err)
 }
 
 func (s *Server) apigwUpdateIntegration(w http.ResponseWriter, r *http.Request) error {
@@ -956,11 +944,7 @@ func (s *Server) apigwDeleteIntegrationResponse(w http.ResponseWriter, r *http.R
 		delete(rt.Integration.Responses, pattern)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, err)
 }
 
 func (s *Server) apigwUpdateIntegrationResponse(w http.ResponseWriter, r *http.Request) error {

@@ -144,9 +144,5 @@ func (s *Server) apigwDeleteResource(w http.ResponseWriter, r *http.Request) err
 	_, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
 		return a.DeleteResource(r.PathValue("res"))
 	})
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusAccepted)
-	return nil
+	return accepted(w, err)
 }
