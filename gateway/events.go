@@ -25,6 +25,15 @@ import (
 const requestTimeLayout = "02/Jan/2006:15:04:05 -0700"
 
 // sourceIP returns the caller's address as API Gateway reports it.
+// resourceID is $context.resourceId: the id the control plane shows for the
+// resource at path.
+func resourceID(rc *reqCtx, path string) string {
+	if d := rc.Deployed; d != nil && d.API != nil {
+		return d.API.ResourceIDOf(path)
+	}
+	return apis.ResourceID(rc.APIID, path)
+}
+
 func sourceIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -188,7 +197,7 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 	resourcePath := ev.Resource
 	ev.RequestContext = events.APIGatewayProxyRequestContext{
 		AccountID:         functions.AccountID,
-		ResourceID:        apis.ResourceID(rc.APIID, resourcePath),
+		ResourceID:        resourceID(rc, resourcePath),
 		Stage:             rc.Stage,
 		DomainName:        rc.DomainName,
 		DomainPrefix:      domainPrefix(rc.DomainName),

@@ -41,6 +41,18 @@ func ResourceID(apiID, path string) string {
 	return string(b)
 }
 
+// ResourceIDOf returns the id of the resource at path: the id it kept when it
+// moved, else ResourceID's. It reads only the kept ids, so it is cheap enough
+// for every request ($context.resourceId).
+func (a *API) ResourceIDOf(path string) string {
+	for _, r := range a.Resources {
+		if r.Path == path && r.ID != "" {
+			return r.ID
+		}
+	}
+	return ResourceID(a.ID, path)
+}
+
 // ResourceTree returns the API's resources, sorted by path, the root first.
 // Only REST and HTTP APIs have one; the $default route has no resource.
 func (a *API) ResourceTree() []ResourceNode {

@@ -103,6 +103,11 @@ func TestResourceTree(t *testing.T) {
 	if after["/ok/animals"] != pets.ID || after["/ok/animals/{id}"] != pet.ID || after["/ok/animals/{id}/{rest+}"] != greedy || after["/pets"] != "" {
 		t.Fatalf("after the move: %v (before %v)", after, before)
 	}
+	for p, id := range after {
+		if got := a.ResourceIDOf(p); got != id {
+			t.Errorf("ResourceIDOf(%s) = %s, the tree says %s", p, got, id)
+		}
+	}
 	if len(a.Routes) != 1 || a.Routes[0].Path != "/ok/animals/{id}" || a.Routes[0].RouteKey != "GET /ok/animals/{id}" {
 		t.Fatalf("routes after the move: %+v", a.Routes)
 	}
