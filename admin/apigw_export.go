@@ -93,6 +93,13 @@ func (s *Server) apigwImportRestAPI(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	// --parameters endpointConfigurationTypes=REGIONAL, as AWS takes it.
+	if t := r.URL.Query().Get("endpointConfigurationTypes"); t != "" {
+		if err := checkEndpointTypes([]string{t}, nil); err != nil {
+			return err
+		}
+		a.EndpointTypes = []string{t}
+	}
 	created, err := s.gw.APIs.Create(r.Context(), a)
 	if err != nil {
 		return err

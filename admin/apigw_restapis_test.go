@@ -343,8 +343,11 @@ func TestRestAPIImportEqualsBuilt(t *testing.T) {
 	createHello(t, ctx, c.fn, "hello", "hi")
 	built := buildPets(t, c, "pets")
 	imp := must[*apigateway.ImportRestApiOutput](t, "ImportRestApi")(c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{
-		Body: []byte(petsDoc), FailOnWarnings: true}))
+		Body: []byte(petsDoc), FailOnWarnings: true, Parameters: map[string]string{"endpointConfigurationTypes": "REGIONAL"}}))
 	imported := aws.ToString(imp.Id)
+	if len(imp.EndpointConfiguration.Types) != 1 || imp.EndpointConfiguration.Types[0] != agtypes.EndpointTypeRegional {
+		t.Errorf("imported endpoint types = %v", imp.EndpointConfiguration.Types)
+	}
 	for _, id := range []string{built, imported} {
 		deployProd(t, c, id)
 		callPets(t, c, id)
