@@ -132,7 +132,7 @@ func (a *API) Resource(id string) *ResourceNode {
 	return nil
 }
 
-// ErrResourceNotFound is the error of an unknown resource id, in API Gateway's
+// resourceNotFound is the error of an unknown resource id, in API Gateway's
 // words.
 func resourceNotFound() error {
 	return errdefs.New(errdefs.ErrNotFound, "NotFoundException", "Invalid Resource identifier specified")
