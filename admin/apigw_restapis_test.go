@@ -283,9 +283,14 @@ func TestRestAPIBuiltResourceByResource(t *testing.T) {
 	must[*apigateway.UpdateResourceOutput](t, "UpdateResource")(c.ag.UpdateResource(ctx, &apigateway.UpdateResourceInput{
 		RestApiId: aws.String(id), ResourceId: aws.String(before["/pets"]),
 		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpReplace, Path: aws.String("/pathPart"), Value: aws.String("animals")}}}))
-	deployProd(t, c, id)
+	// A redeployment with variables sets them on the existing stage.
+	must[*apigateway.CreateDeploymentOutput](t, "CreateDeployment")(c.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{
+		RestApiId: aws.String(id), StageName: aws.String("prod"), Variables: map[string]string{"colour": "red"}}))
 	if status, body, _ := get(t, c.env.GatewayURL+"/"+id+"/prod/animals/7?name=a"); status != 200 {
 		t.Errorf("GET /animals/7 after the rename = %d %s", status, body)
+	}
+	if status, body, _ := get(t, c.env.GatewayURL+"/"+id+"/prod/mock"); status != 200 || !strings.Contains(body, "red") {
+		t.Errorf("GET /mock after a deployment with colour=red = %d %s", status, body)
 	}
 	moved := resourceIDs(t, c.ag, id)
 	if moved["/animals"] != before["/pets"] || moved["/animals/{id}"] != before["/pets/{id}"] || moved["/mock"] != before["/mock"] {

@@ -430,7 +430,7 @@ func (s *Server) apigwCreateDeployment(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	di := apis.DeployInput{Description: in.Description, StageName: in.StageName, StageDescription: in.StageDescription,
-		Variables: in.Variables, CacheClusterEnabled: in.CacheClusterEnabled, CacheClusterSize: in.CacheClusterSize,
+		Variables: in.Variables, MergeVariables: true, CacheClusterEnabled: in.CacheClusterEnabled, CacheClusterSize: in.CacheClusterSize,
 		TracingEnabled: in.TracingEnabled}
 	if c := in.CanarySettings; c != nil {
 		di.Canary = &apis.CanarySettings{PercentTraffic: c.PercentTraffic, StageVariableOverrides: c.StageVariableOverrides, UseStageCache: c.UseStageCache}
