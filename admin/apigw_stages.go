@@ -51,6 +51,7 @@ type apigwStage struct {
 	CanarySettings      *apis.CanarySettings          `json:"canarySettings,omitempty"`
 	TracingEnabled      bool                          `json:"tracingEnabled"`
 	AccessLogSettings   *apis.AccessLogSettings       `json:"accessLogSettings,omitempty"`
+	Tags                map[string]string             `json:"tags,omitempty"`
 	CreatedDate         float64                       `json:"createdDate"`
 	LastUpdatedDate     float64                       `json:"lastUpdatedDate"`
 }
@@ -67,7 +68,7 @@ func toAPIGWStage(st *apis.Stage) apigwStage {
 	out := apigwStage{DeploymentID: st.DeploymentID, StageName: st.Name, Description: st.Description,
 		CacheClusterEnabled: st.CacheClusterEnabled, CacheClusterSize: st.CacheClusterSize, CacheClusterStatus: "NOT_AVAILABLE",
 		MethodSettings: st.MethodSettings, Variables: st.Variables, CanarySettings: st.CanarySettings,
-		TracingEnabled: st.TracingEnabled, AccessLogSettings: st.AccessLogSettings,
+		TracingEnabled: st.TracingEnabled, AccessLogSettings: st.AccessLogSettings, Tags: st.Tags,
 		CreatedDate: epoch(st.CreatedAt), LastUpdatedDate: epoch(st.UpdatedAt)}
 	if st.CacheClusterEnabled {
 		out.CacheClusterStatus = "AVAILABLE"
@@ -81,7 +82,7 @@ func toAPIGWStage(st *apis.Stage) apigwStage {
 func (s *Server) apigwGetStage(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.gw.APIs.GetStage(r.Context(), r.PathValue("api"), r.PathValue("stage"))
 	if err != nil {
-		return err
+		return s.stageErr(r.Context(), r.PathValue("api"), err, stageNotFound())
 	}
 	return writeJSON(w, http.StatusOK, toAPIGWStage(st))
 }
@@ -89,7 +90,7 @@ func (s *Server) apigwGetStage(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) apigwGetStages(w http.ResponseWriter, r *http.Request) error {
 	list, err := s.gw.APIs.ListStages(r.Context(), r.PathValue("api"))
 	if err != nil {
-		return err
+		return restAPIErr(r.PathValue("api"), err)
 	}
 	dep := r.URL.Query().Get("deploymentId")
 	out := struct {
@@ -114,7 +115,7 @@ func (s *Server) apigwUpdateStage(w http.ResponseWriter, r *http.Request) error 
 	}
 	st, err := s.gw.APIs.UpdateStage(r.Context(), r.PathValue("api"), r.PathValue("stage"), p)
 	if err != nil {
-		return err
+		return s.stageErr(r.Context(), r.PathValue("api"), err, stageNotFound())
 	}
 	return writeJSON(w, http.StatusOK, toAPIGWStage(st))
 }
@@ -429,18 +430,17 @@ func (s *Server) apigwCreateDeployment(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	di := apis.DeployInput{Description: in.Description, StageName: in.StageName, StageDescription: in.StageDescription,
-		Variables: in.Variables, CacheClusterEnabled: in.CacheClusterEnabled, CacheClusterSize: in.CacheClusterSize,
+		Variables: in.Variables, MergeVariables: true, CacheClusterEnabled: in.CacheClusterEnabled, CacheClusterSize: in.CacheClusterSize,
 		TracingEnabled: in.TracingEnabled}
 	if c := in.CanarySettings; c != nil {
 		di.Canary = &apis.CanarySettings{PercentTraffic: c.PercentTraffic, StageVariableOverrides: c.StageVariableOverrides, UseStageCache: c.UseStageCache}
 	}
 	dep, _, err := s.gw.APIs.Deploy(r.Context(), r.PathValue("api"), di)
 	if err != nil {
-		return err
+		return s.stageErr(r.Context(), r.PathValue("api"), err, stageNotFound())
 	}
-	return writeJSON(w, http.StatusCreated, map[string]any{
-		"id": dep.ID, "description": dep.Description, "createdDate": epoch(dep.CreatedAt), "apiSummary": map[string]any{},
-	})
+	return writeJSON(w, http.StatusCreated, deploymentJSON{ID: dep.ID, Description: dep.Description,
+		CreatedDate: epoch(dep.CreatedAt), APISummary: methodSummary(&dep.API)})
 }
 
 func (s *Server) apigwFlushStageCache(w http.ResponseWriter, r *http.Request) error {

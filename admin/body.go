@@ -103,3 +103,13 @@ func noContent(w http.ResponseWriter, err error) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// accepted ends a handler that answers 202 without a body (API Gateway's
+// deletes): err, else 202.
+func accepted(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}

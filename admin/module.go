@@ -47,6 +47,7 @@ func New(p Params) (*Server, error) {
 	s.registerLambdaRoutes()
 	s.registerGatewayRoutes()
 	s.registerAPIGatewayStageRoutes()
+	s.registerRestAPIRoutes()
 	s.registerConnectionRoutes(p.Conns)
 	s.registerImageRoutes(p.Images)
 	s.registerStatsRoutes()

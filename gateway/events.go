@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -27,6 +26,15 @@ import (
 const requestTimeLayout = "02/Jan/2006:15:04:05 -0700"
 
 // sourceIP returns the caller's address as API Gateway reports it.
+// resourceID is $context.resourceId: the id the control plane shows for the
+// resource at path.
+func resourceID(rc *reqCtx, path string) string {
+	if d := rc.Deployed; d != nil && d.API != nil {
+		return d.API.ResourceIDOf(path)
+	}
+	return apis.ResourceID(rc.APIID, path)
+}
+
 func sourceIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -73,18 +81,6 @@ func (g *Gateway) trusted(ip string) bool {
 		}
 	}
 	return false
-}
-
-// resourceID derives a stable 6-character resource id from the resource path, the
-// way API Gateway gives every resource an id.
-func resourceID(apiID, path string) string {
-	sum := sha256.Sum256([]byte(apiID + path))
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 6)
-	for i := range b {
-		b[i] = alphabet[int(sum[i])%len(alphabet)]
-	}
-	return string(b)
 }
 
 // traceID returns an X-Ray style trace header value.
@@ -242,7 +238,7 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 	resourcePath := ev.Resource
 	ev.RequestContext = events.APIGatewayProxyRequestContext{
 		AccountID:         functions.AccountID,
-		ResourceID:        resourceID(rc.APIID, resourcePath),
+		ResourceID:        resourceID(rc, resourcePath),
 		Stage:             rc.Stage,
 		DomainName:        rc.DomainName,
 		DomainPrefix:      domainPrefix(rc.DomainName),

@@ -122,7 +122,7 @@ func templateVars(r *http.Request, rc *reqCtx, body []byte) *mapping.Vars {
 // templateContext fills $context from the pipeline's context.
 func templateContext(rc *reqCtx) *mapping.Map {
 	m := rc.MappingContext()
-	m.Set("resourceId", resourceID(rc.APIID, rc.ResourcePath))
+	m.Set("resourceId", resourceID(rc, rc.ResourcePath))
 	return m
 }
 

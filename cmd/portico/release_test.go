@@ -130,7 +130,7 @@ paths:
 	if !strings.Contains(out, "off") {
 		t.Fatalf("after disable:\n%s", out)
 	}
-	if _, err := portico(t, env, "stage", "throttle", id, "nope", "--rate", "1"); err == nil || !strings.Contains(err.Error(), "not found") {
+	if _, err := portico(t, env, "stage", "throttle", id, "nope", "--rate", "1"); err == nil || !strings.Contains(err.Error(), "Invalid Stage identifier specified") {
 		t.Fatalf("unknown stage: %v", err)
 	}
 }

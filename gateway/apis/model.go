@@ -62,6 +62,9 @@ type API struct {
 	// Tags are the API's resource tags (tag-resource, and tags given at create).
 	// They are not part of a deployment's meaning.
 	Tags map[string]string `json:"tags,omitempty"`
+	// EndpointTypes are a REST API's endpoint types (EDGE or REGIONAL), as
+	// create-rest-api sets them; they do not change how Portico serves it.
+	EndpointTypes []string `json:"endpointTypes,omitempty"`
 	Definition
 }
 
@@ -98,6 +101,10 @@ type Definition struct {
 	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
 	// Routes are the API's routes in canonical order (path, then method).
 	Routes []Route `json:"routes"`
+	// Resources are the REST resources the routes do not imply: paths with no
+	// methods yet, and resources whose ids were kept across a move (see
+	// ResourceTree). Sorted by path.
+	Resources []Resource `json:"resources,omitempty"`
 }
 
 // RequestValidator is one entry of x-amazon-apigateway-request-validators.

@@ -364,9 +364,12 @@ type DeployInput struct {
 	Description string
 	// StageName, when set, is moved to the new deployment (or created).
 	StageName string
-	// StageDescription and Variables apply only when the stage is created.
+	// StageDescription and Variables apply only when the stage is created,
+	// unless MergeVariables is set: then Variables are also set on an
+	// existing stage (API Gateway's create-deployment).
 	StageDescription string
 	Variables        map[string]string
+	MergeVariables   bool
 	// Canary, with StageName, deploys into the stage's canary instead: the new
 	// deployment becomes the canary's (with these percentTraffic, overrides and
 	// useStageCache) and the stage keeps serving its own deployment. The stage
@@ -467,6 +470,17 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 			return err
 		default:
 			st.History = appendHistory(st.History, HistoryEntry{DeploymentID: dep.ID, Action: ActionDeploy, At: now, Description: in.Description})
+			if in.MergeVariables && len(in.Variables) > 0 {
+				vars := maps.Clone(st.Variables)
+				if vars == nil {
+					vars = map[string]string{}
+				}
+				maps.Copy(vars, in.Variables)
+				if err := ValidateVariables(vars); err != nil {
+					return err
+				}
+				st.Variables = vars
+			}
 		}
 		st.DeploymentID, st.UpdatedAt = dep.ID, now
 		applyDeployCache(&st, in)
@@ -596,6 +610,12 @@ type StageInput struct {
 	DeploymentID string
 	Description  string
 	Variables    map[string]string
+	// Settings are applied to the new stage in the same transaction (cache,
+	// tracing, canary, access log, method settings); its Description,
+	// DeploymentID and variable fields are ignored.
+	Settings StagePatch
+	// Tags are the stage's resource tags.
+	Tags map[string]string
 }
 
 // CreateStage creates a stage pointing at an existing deployment.
@@ -632,6 +652,15 @@ func (s *Service) CreateStage(ctx context.Context, apiID string, in StageInput) 
 		st = Stage{APIID: apiID, Name: in.Name, Description: in.Description, DeploymentID: in.DeploymentID,
 			Variables: nilIfEmpty(in.Variables), CreatedAt: now, UpdatedAt: now,
 			History: []HistoryEntry{{DeploymentID: in.DeploymentID, Action: ActionCreate, At: now}}}
+		if err := ValidateTags(in.Tags); err != nil {
+			return err
+		}
+		st.Tags = nilIfEmpty(in.Tags)
+		set := in.Settings
+		set.Description, set.DeploymentID, set.SetVariables, set.UnsetVariables = nil, nil, nil, nil
+		if err := s.applySettings(tx, &st, set, now); err != nil {
+			return err
+		}
 		return tx.Put(bucketStages, apiID+"/"+in.Name, &st)
 	})
 	if err != nil {

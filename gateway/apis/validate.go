@@ -204,6 +204,7 @@ func (a *API) Normalize() {
 	if a.Protocol == ProtocolWebSocket && d.RouteSelectionExpression == "" {
 		d.RouteSelectionExpression = "$request.body.action"
 	}
+	a.normalizeResources()
 }
 
 // isAPIKeyScheme reports whether a security scheme is a plain API key (an apiKey
@@ -344,6 +345,7 @@ func (a *API) Validate() error {
 			add(tree.add(r.Path, segs))
 		}
 	}
+	errs = append(errs, a.validateResources(tree)...)
 	return errors.Join(errs...)
 }
 

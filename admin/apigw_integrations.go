@@ -1,0 +1,409 @@
+package admin
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// This file holds API Gateway's (v1) integrations and integration responses:
+// a method's integration is its route's integration in the API model, and
+// its integration responses are the integration's responses, which the model
+// keys by selection pattern ("default" for none) and API Gateway by status.
+
+// integrationJSON is API Gateway's Integration (and put-integration's body).
+type integrationJSON struct {
+	Type                 string                             `json:"type"`
+	HTTPMethod           string                             `json:"httpMethod,omitempty"`
+	URI                  string                             `json:"uri,omitempty"`
+	ConnectionType       string                             `json:"connectionType,omitempty"`
+	ConnectionID         string                             `json:"connectionId,omitempty"`
+	Credentials          string                             `json:"credentials,omitempty"`
+	RequestParameters    map[string]string                  `json:"requestParameters,omitempty"`
+	RequestTemplates     map[string]string                  `json:"requestTemplates,omitempty"`
+	PassthroughBehavior  string                             `json:"passthroughBehavior,omitempty"`
+	ContentHandling      string                             `json:"contentHandling,omitempty"`
+	TimeoutInMillis      int                                `json:"timeoutInMillis,omitempty"`
+	CacheNamespace       string                             `json:"cacheNamespace,omitempty"`
+	CacheKeyParameters   []string                           `json:"cacheKeyParameters,omitempty"`
+	IntegrationResponses map[string]integrationResponseJSON `json:"integrationResponses,omitempty"`
+	TLSConfig            json.RawMessage                    `json:"tlsConfig,omitempty"`
+}
+
+// integrationResponseJSON is API Gateway's IntegrationResponse.
+type integrationResponseJSON struct {
+	StatusCode         string            `json:"statusCode"`
+	SelectionPattern   string            `json:"selectionPattern,omitempty"`
+	ResponseParameters map[string]string `json:"responseParameters,omitempty"`
+	ResponseTemplates  map[string]string `json:"responseTemplates,omitempty"`
+	ContentHandling    string            `json:"contentHandling,omitempty"`
+}
+
+func toIntegrationJSON(n *apis.ResourceNode, in *apis.Integration) integrationJSON {
+	out := integrationJSON{Type: in.Type, HTTPMethod: in.HTTPMethod, URI: in.URI, ConnectionType: in.ConnectionType,
+		ConnectionID: in.ConnectionID, Credentials: in.Credentials, RequestParameters: in.RequestParameters,
+		RequestTemplates: in.RequestTemplates, PassthroughBehavior: in.PassthroughBehavior, ContentHandling: in.ContentHandling,
+		TimeoutInMillis: in.TimeoutInMillis, CacheNamespace: in.CacheNamespace, CacheKeyParameters: in.CacheKeyParameters,
+		TLSConfig: in.TLSConfig}
+	if out.TimeoutInMillis == 0 {
+		out.TimeoutInMillis = apis.DefaultTimeoutMillis
+	}
+	if out.PassthroughBehavior == "" {
+		out.PassthroughBehavior = "WHEN_NO_MATCH"
+	}
+	if out.CacheNamespace == "" {
+		out.CacheNamespace = n.ID
+	}
+	if out.CacheKeyParameters == nil {
+		out.CacheKeyParameters = []string{}
+	}
+	for pattern, ir := range in.Responses {
+		if out.IntegrationResponses == nil {
+			out.IntegrationResponses = map[string]integrationResponseJSON{}
+		}
+		out.IntegrationResponses[ir.StatusCode] = toIntegrationResponseJSON(pattern, ir)
+	}
+	return out
+}
+
+func toIntegrationResponseJSON(pattern string, ir apis.IntegrationResponse) integrationResponseJSON {
+	out := integrationResponseJSON{StatusCode: ir.StatusCode, SelectionPattern: pattern, ResponseParameters: ir.ResponseParameters,
+		ResponseTemplates: ir.ResponseTemplates, ContentHandling: ir.ContentHandling}
+	if pattern == "default" {
+		out.SelectionPattern = ""
+	}
+	return out
+}
+
+// toIntegration turns put-integration's body into the model's integration.
+func (in integrationJSON) toIntegration() (*apis.Integration, error) {
+	if in.Type == "" {
+		return nil, badRequest("Enumeration value for IntegrationType must be non-empty")
+	}
+	if len(in.IntegrationResponses) > 0 {
+		return nil, badRequest("integrationResponses are set with put-integration-response")
+	}
+	return &apis.Integration{Type: strings.ToUpper(in.Type), HTTPMethod: in.HTTPMethod, URI: in.URI, ConnectionType: in.ConnectionType,
+		ConnectionID: in.ConnectionID, Credentials: in.Credentials, RequestParameters: in.RequestParameters,
+		RequestTemplates: in.RequestTemplates, PassthroughBehavior: in.PassthroughBehavior, ContentHandling: in.ContentHandling,
+		TimeoutInMillis: in.TimeoutInMillis, CacheNamespace: in.CacheNamespace, CacheKeyParameters: in.CacheKeyParameters,
+		TLSConfig: in.TLSConfig}, nil
+}
+
+func (s *Server) apigwPutIntegration(w http.ResponseWriter, r *http.Request) error {
+	var in integrationJSON
+	if err := decodeJSON(w, r, apigwBody, &in); err != nil {
+		return err
+	}
+	integ, err := in.toIntegration()
+	if err != nil {
+		return err
+	}
+	if integ.Type != apis.IntegrationMock && integ.HTTPMethod == "" {
+		return badRequest("Enumeration value for HttpMethod must be non-empty")
+	}
+	_, n, rt, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
+		rt.Integration = integ
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, toIntegrationJSON(n, rt.Integration))
+}
+
+func (s *Server) apigwGetIntegration(w http.ResponseWriter, r *http.Request) error {
+	_, n, rt, err := s.methodOf(r)
+	if err != nil {
+		return err
+	}
+	if rt.Integration == nil {
+		return errIntegrationNotFound
+	}
+	return writeJSON(w, http.StatusOK, toIntegrationJSON(n, rt.Integration))
+}
+
+func (s *Server) apigwDeleteIntegration(w http.ResponseWriter, r *http.Request) error {
+	_, _, _, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
+		if rt.Integration == nil {
+			return errIntegrationNotFound
+		}
+		rt.Integration = nil
+		return nil
+	})
+	return noContent(w, err)
+}
+
+func (s *Server) apigwUpdateIntegration(w http.ResponseWriter, r *http.Request) error {
+	ops, err := decodePatch(w, r)
+	if err != nil {
+		return err
+	}
+	_, n, rt, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
+		if rt.Integration == nil {
+			return errIntegrationNotFound
+		}
+		for _, op := range ops {
+			if err := applyIntegrationOp(rt.Integration, op); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toIntegrationJSON(n, rt.Integration))
+}
+
+// applyIntegrationOp applies one update-integration operation.
+func applyIntegrationOp(in *apis.Integration, op PatchOperation) error {
+	segs := op.Segments()
+	set := op.Op == "replace" || op.Op == "add"
+	str := func(dst *string) error {
+		if op.Op == "remove" {
+			*dst = ""
+			return nil
+		}
+		v, err := op.StringValue()
+		*dst = v
+		return err
+	}
+	if len(segs) == 1 && (set || op.Op == "remove") {
+		switch segs[0] {
+		case "type":
+			if op.Op == "remove" {
+				break
+			}
+			if err := str(&in.Type); err != nil {
+				return err
+			}
+			in.Type = strings.ToUpper(in.Type)
+			return nil
+		case "uri":
+			return str(&in.URI)
+		case "httpMethod":
+			return str(&in.HTTPMethod)
+		case "passthroughBehavior":
+			return str(&in.PassthroughBehavior)
+		case "contentHandling":
+			return str(&in.ContentHandling)
+		case "cacheNamespace":
+			return str(&in.CacheNamespace)
+		case "connectionType":
+			return str(&in.ConnectionType)
+		case "connectionId":
+			return str(&in.ConnectionID)
+		case "credentials":
+			return str(&in.Credentials)
+		case "timeoutInMillis":
+			if op.Op == "remove" {
+				in.TimeoutInMillis = 0
+				return nil
+			}
+			v, err := patchInt(op)
+			if err != nil {
+				return err
+			}
+			in.TimeoutInMillis = *v
+			return nil
+		}
+	}
+	if len(segs) == 2 && (set || op.Op == "remove") {
+		switch segs[0] {
+		case "requestParameters":
+			return patchStringMap(&in.RequestParameters, segs[1], op)
+		case "requestTemplates":
+			return patchStringMap(&in.RequestTemplates, segs[1], op)
+		case "cacheKeyParameters":
+			in.CacheKeyParameters = slices.DeleteFunc(in.CacheKeyParameters, func(s string) bool { return s == segs[1] })
+			if op.Op != "remove" {
+				in.CacheKeyParameters = append(in.CacheKeyParameters, segs[1])
+			}
+			return nil
+		}
+	}
+	return BadPatchPath(op)
+}
+
+// patchStringMap sets or removes key of *m as op says.
+func patchStringMap(m *map[string]string, key string, op PatchOperation) error {
+	if op.Op == "remove" {
+		if _, ok := (*m)[key]; !ok {
+			return badPatchValue(op, "%s is not set", truncate(key, 200))
+		}
+		delete(*m, key)
+		return nil
+	}
+	v, err := op.StringValue()
+	if err != nil {
+		return err
+	}
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	(*m)[key] = v
+	return nil
+}
+
+// putIntegrationResponseRequest is PutIntegrationResponse's body.
+type putIntegrationResponseRequest struct {
+	SelectionPattern   string            `json:"selectionPattern"`
+	ResponseParameters map[string]string `json:"responseParameters"`
+	ResponseTemplates  map[string]string `json:"responseTemplates"`
+	ContentHandling    string            `json:"contentHandling"`
+}
+
+// integrationResponse finds the integration response for status code.
+func integrationResponse(in *apis.Integration, code string) (string, apis.IntegrationResponse, bool) {
+	for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
+		if in.Responses[pattern].StatusCode == code {
+			return pattern, in.Responses[pattern], true
+		}
+	}
+	return "", apis.IntegrationResponse{}, false
+}
+
+// setIntegrationResponse stores ir for code under pattern ("" is the default
+// response), replacing the one code had.
+func setIntegrationResponse(in *apis.Integration, code, pattern string, ir apis.IntegrationResponse) error {
+	if pattern == "" {
+		pattern = "default"
+	}
+	if old, _, ok := integrationResponse(in, code); ok {
+		delete(in.Responses, old)
+	}
+	if other, ok := in.Responses[pattern]; ok {
+		return errdefs.New(errdefs.ErrConflict, "ConflictException",
+			fmt.Sprintf("Selection pattern %q is already used by the integration response for status %s", pattern, other.StatusCode))
+	}
+	ir.StatusCode = code
+	if in.Responses == nil {
+		in.Responses = map[string]apis.IntegrationResponse{}
+	}
+	in.Responses[pattern] = ir
+	return nil
+}
+
+func (s *Server) apigwPutIntegrationResponse(w http.ResponseWriter, r *http.Request) error {
+	var in putIntegrationResponseRequest
+	if err := decodeJSON(w, r, jsonBody{limit: maxJSONBody, optional: true}, &in); err != nil {
+		return err
+	}
+	code := r.PathValue("code")
+	if err := checkStatusCode(code); err != nil {
+		return err
+	}
+	var pattern string
+	var ir apis.IntegrationResponse
+	_, _, _, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
+		if rt.Integration == nil {
+			return errIntegrationNotFound
+		}
+		ir = apis.IntegrationResponse{ResponseParameters: in.ResponseParameters, ResponseTemplates: in.ResponseTemplates, ContentHandling: in.ContentHandling}
+		pattern = in.SelectionPattern
+		return setIntegrationResponse(rt.Integration, code, pattern, ir)
+	})
+	if err != nil {
+		return err
+	}
+	ir.StatusCode = code
+	return writeJSON(w, http.StatusCreated, toIntegrationResponseJSON(pattern, ir))
+}
+
+func (s *Server) apigwGetIntegrationResponse(w http.ResponseWriter, r *http.Request) error {
+	_, _, rt, err := s.methodOf(r)
+	if err != nil {
+		return err
+	}
+	if rt.Integration == nil {
+		return errIntegrationNotFound
+	}
+	pattern, ir, ok := integrationResponse(rt.Integration, r.PathValue("code"))
+	if !ok {
+		return errIntegrationResponseNotFound
+	}
+	return writeJSON(w, http.StatusOK, toIntegrationResponseJSON(pattern, ir))
+}
+
+func (s *Server) apigwDeleteIntegrationResponse(w http.ResponseWriter, r *http.Request) error {
+	_, _, _, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
+		if rt.Integration == nil {
+			return errIntegrationNotFound
+		}
+		pattern, _, ok := integrationResponse(rt.Integration, r.PathValue("code"))
+		if !ok {
+			return errIntegrationResponseNotFound
+		}
+		delete(rt.Integration.Responses, pattern)
+		return nil
+	})
+	return noContent(w, err)
+}
+
+func (s *Server) apigwUpdateIntegrationResponse(w http.ResponseWriter, r *http.Request) error {
+	ops, err := decodePatch(w, r)
+	if err != nil {
+		return err
+	}
+	code := r.PathValue("code")
+	var pattern string
+	var ir apis.IntegrationResponse
+	_, _, _, err = s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
+		if rt.Integration == nil {
+			return errIntegrationNotFound
+		}
+		var ok bool
+		pattern, ir, ok = integrationResponse(rt.Integration, code)
+		if !ok {
+			return errIntegrationResponseNotFound
+		}
+		if pattern == "default" {
+			pattern = ""
+		}
+		for _, op := range ops {
+			segs := op.Segments()
+			switch {
+			case len(segs) == 1 && segs[0] == "selectionPattern" && op.Op != "remove":
+				v, err := op.StringValue()
+				if err != nil {
+					return err
+				}
+				pattern = v
+			case len(segs) == 1 && segs[0] == "selectionPattern":
+				pattern = ""
+			case len(segs) == 1 && segs[0] == "contentHandling":
+				ir.ContentHandling = ""
+				if op.Op != "remove" {
+					v, err := op.StringValue()
+					if err != nil {
+						return err
+					}
+					ir.ContentHandling = v
+				}
+			case len(segs) == 2 && segs[0] == "responseParameters":
+				if err := patchStringMap(&ir.ResponseParameters, segs[1], op); err != nil {
+					return err
+				}
+			case len(segs) == 2 && segs[0] == "responseTemplates":
+				if err := patchStringMap(&ir.ResponseTemplates, segs[1], op); err != nil {
+					return err
+				}
+			default:
+				return BadPatchPath(op)
+			}
+		}
+		return setIntegrationResponse(rt.Integration, code, pattern, ir)
+	})
+	if err != nil {
+		return err
+	}
+	ir.StatusCode = code
+	return writeJSON(w, http.StatusOK, toIntegrationResponseJSON(pattern, ir))
+}

@@ -1,0 +1,617 @@
+package admin
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// This file holds API Gateway's (v1) methods and method responses (and the
+// routes of integrations, whose handlers are in apigw_integrations.go). A
+// method is a route of the API model: its method on its resource's path.
+
+func (s *Server) registerMethodRoutes() {
+	const m = "/restapis/{api}/resources/{res}/methods/{method}"
+	s.HandleAPIGateway("PUT "+m, s.apigwPutMethod)
+	s.HandleAPIGateway("GET "+m, s.apigwGetMethod)
+	s.HandleAPIGateway("PATCH "+m, s.apigwUpdateMethod)
+	s.HandleAPIGateway("DELETE "+m, s.apigwDeleteMethod)
+	s.HandleAPIGateway("PUT "+m+"/responses/{code}", s.apigwPutMethodResponse)
+	s.HandleAPIGateway("GET "+m+"/responses/{code}", s.apigwGetMethodResponse)
+	s.HandleAPIGateway("PATCH "+m+"/responses/{code}", s.apigwUpdateMethodResponse)
+	s.HandleAPIGateway("DELETE "+m+"/responses/{code}", s.apigwDeleteMethodResponse)
+	s.HandleAPIGateway("PUT "+m+"/integration", s.apigwPutIntegration)
+	s.HandleAPIGateway("GET "+m+"/integration", s.apigwGetIntegration)
+	s.HandleAPIGateway("PATCH "+m+"/integration", s.apigwUpdateIntegration)
+	s.HandleAPIGateway("DELETE "+m+"/integration", s.apigwDeleteIntegration)
+	s.HandleAPIGateway("PUT "+m+"/integration/responses/{code}", s.apigwPutIntegrationResponse)
+	s.HandleAPIGateway("GET "+m+"/integration/responses/{code}", s.apigwGetIntegrationResponse)
+	s.HandleAPIGateway("PATCH "+m+"/integration/responses/{code}", s.apigwUpdateIntegrationResponse)
+	s.HandleAPIGateway("DELETE "+m+"/integration/responses/{code}", s.apigwDeleteIntegrationResponse)
+}
+
+// notFoundMsg is a NotFoundException with API Gateway's message.
+func notFoundMsg(msg string) error {
+	return errdefs.New(errdefs.ErrNotFound, "NotFoundException", msg)
+}
+
+var (
+	errResourceNotFound            = notFoundMsg("Invalid Resource identifier specified")
+	errMethodNotFound              = notFoundMsg("Invalid Method identifier specified")
+	errIntegrationNotFound         = notFoundMsg("Invalid Integration identifier specified")
+	errResponseNotFound            = notFoundMsg("Invalid Response status code specified")
+	errAuthorizerNotFound          = notFoundMsg("Invalid Authorizer identifier specified")
+	errValidatorNotFound           = notFoundMsg("Invalid Request Validator identifier specified")
+	errIntegrationResponseNotFound = notFoundMsg("Invalid Response status code specified")
+)
+
+// nameID is the id of an API component kept by name (authorizer, model,
+// request validator): derived from the API id, the kind and the name, so that
+// it is the same across restarts, deployments and export and import.
+func nameID(apiID, kind, name string) string {
+	return apis.ResourceID(apiID, kind+":"+name)
+}
+
+// byNameID returns the name in names whose id is id.
+func byNameID[V any](apiID, kind, id string, names map[string]V) (string, bool) {
+	for name := range names {
+		if nameID(apiID, kind, name) == id {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// methodJSON is API Gateway's Method.
+type methodJSON struct {
+	HTTPMethod          string                        `json:"httpMethod"`
+	AuthorizationType   string                        `json:"authorizationType"`
+	AuthorizerID        string                        `json:"authorizerId,omitempty"`
+	APIKeyRequired      bool                          `json:"apiKeyRequired"`
+	RequestValidatorID  string                        `json:"requestValidatorId,omitempty"`
+	OperationName       string                        `json:"operationName,omitempty"`
+	RequestParameters   map[string]bool               `json:"requestParameters,omitempty"`
+	RequestModels       map[string]string             `json:"requestModels,omitempty"`
+	MethodResponses     map[string]methodResponseJSON `json:"methodResponses,omitempty"`
+	MethodIntegration   *integrationJSON              `json:"methodIntegration,omitempty"`
+	AuthorizationScopes []string                      `json:"authorizationScopes,omitempty"`
+}
+
+// methodResponseJSON is API Gateway's MethodResponse.
+type methodResponseJSON struct {
+	StatusCode         string            `json:"statusCode"`
+	ResponseParameters map[string]bool   `json:"responseParameters,omitempty"`
+	ResponseModels     map[string]string `json:"responseModels,omitempty"`
+}
+
+// paramPrefixes map method.request.* locations to OpenAPI's.
+var paramPrefixes = [][2]string{
+	{"method.request.path.", "path"}, {"method.request.querystring.", "query"}, {"method.request.header.", "header"},
+}
+
+func toMethodJSON(a *apis.API, n *apis.ResourceNode, rt *apis.Route) methodJSON {
+	out := methodJSON{HTTPMethod: rt.Method, AuthorizationType: "NONE", APIKeyRequired: rt.APIKeyRequired,
+		OperationName: rt.OperationID, RequestModels: rt.RequestModels}
+	if _, ok := rt.Extensions["x-amazon-apigateway-auth"]; ok {
+		out.AuthorizationType = "AWS_IAM"
+	}
+	for _, req := range rt.Security {
+		for _, name := range slices.Sorted(maps.Keys(req)) {
+			au, err := apis.ParseAuthorizer(a.Protocol, name, a.Authorizers[name])
+			if err == nil && au == nil {
+				out.APIKeyRequired = true
+				continue
+			}
+			out.AuthorizationType, out.AuthorizerID = "CUSTOM", nameID(a.ID, "authorizer", name)
+			out.AuthorizationScopes = req[name]
+		}
+	}
+	if rt.RequestValidator != "" {
+		out.RequestValidatorID = nameID(a.ID, "validator", rt.RequestValidator)
+	}
+	for _, p := range rt.Parameters {
+		for _, pp := range paramPrefixes {
+			if pp[1] == p.In {
+				if out.RequestParameters == nil {
+					out.RequestParameters = map[string]bool{}
+				}
+				out.RequestParameters[pp[0]+p.Name] = p.Required
+			}
+		}
+	}
+	for code, mr := range rt.Responses {
+		if out.MethodResponses == nil {
+			out.MethodResponses = map[string]methodResponseJSON{}
+		}
+		out.MethodResponses[code] = toMethodResponseJSON(code, mr)
+	}
+	if rt.Integration != nil {
+		in := toIntegrationJSON(n, rt.Integration)
+		out.MethodIntegration = &in
+	}
+	return out
+}
+
+func toMethodResponseJSON(code string, mr apis.MethodResponse) methodResponseJSON {
+	out := methodResponseJSON{StatusCode: code, ResponseModels: mr.Models}
+	for _, h := range mr.Headers {
+		if out.ResponseParameters == nil {
+			out.ResponseParameters = map[string]bool{}
+		}
+		out.ResponseParameters["method.response.header."+h] = false
+	}
+	return out
+}
+
+// findMethod returns resource resID of a and its method's route.
+func findMethod(a *apis.API, resID, method string) (*apis.ResourceNode, *apis.Route, error) {
+	n := a.Resource(resID)
+	if n == nil {
+		return nil, nil, errResourceNotFound
+	}
+	m := strings.ToUpper(method)
+	for i := range a.Routes {
+		if a.Routes[i].Path == n.Path && a.Routes[i].Method == m {
+			return n, &a.Routes[i], nil
+		}
+	}
+	return n, nil, errMethodNotFound
+}
+
+// methodOf reads the method named by the request.
+func (s *Server) methodOf(r *http.Request) (*apis.API, *apis.ResourceNode, *apis.Route, error) {
+	a, err := s.restAPI(r.Context(), r.PathValue("api"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	n, rt, err := findMethod(a, r.PathValue("res"), r.PathValue("method"))
+	return a, n, rt, err
+}
+
+// modifyMethod applies fn to the method named by the request in one
+// transaction and returns the API, resource and method after it.
+func (s *Server) modifyMethod(r *http.Request, fn func(a *apis.API, n *apis.ResourceNode, rt *apis.Route) error) (*apis.API, *apis.ResourceNode, *apis.Route, error) {
+	a, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
+		n, rt, err := findMethod(a, r.PathValue("res"), r.PathValue("method"))
+		if err != nil {
+			return err
+		}
+		return fn(a, n, rt)
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	n, rt, err := findMethod(a, r.PathValue("res"), r.PathValue("method"))
+	return a, n, rt, err
+}
+
+// putMethodRequest is PutMethod's body.
+type putMethodRequest struct {
+	AuthorizationType   string            `json:"authorizationType"`
+	AuthorizerID        string            `json:"authorizerId"`
+	APIKeyRequired      bool              `json:"apiKeyRequired"`
+	OperationName       string            `json:"operationName"`
+	RequestParameters   map[string]bool   `json:"requestParameters"`
+	RequestModels       map[string]string `json:"requestModels"`
+	RequestValidatorID  string            `json:"requestValidatorId"`
+	AuthorizationScopes []string          `json:"authorizationScopes"`
+}
+
+// methodAuth is a method's access control as put-method and update-method set it.
+type methodAuth struct {
+	Type         string
+	AuthorizerID string
+	Scopes       []string
+	APIKey       bool
+}
+
+// apply sets rt's security from m. Only what the gateway enforces can be
+// declared: AWS_IAM and COGNITO_USER_POOLS are kept in the forms the OpenAPI
+// importer keeps them in, so that the API's validation refuses them with the
+// same message as an import.
+func (m methodAuth) apply(a *apis.API, rt *apis.Route) error {
+	delete(rt.Extensions, "x-amazon-apigateway-auth")
+	rt.Security, rt.APIKeyRequired = nil, m.APIKey
+	req := map[string][]string{}
+	switch strings.ToUpper(m.Type) {
+	case "", "NONE":
+	case "CUSTOM":
+		name, ok := byNameID(a.ID, "authorizer", m.AuthorizerID, a.Authorizers)
+		if !ok {
+			if m.AuthorizerID == "" {
+				return badRequest("Invalid authorizer ID specified: a CUSTOM method needs an authorizerId")
+			}
+			return errAuthorizerNotFound
+		}
+		if au, err := apis.ParseAuthorizer(a.Protocol, name, a.Authorizers[name]); err != nil || au == nil {
+			return badRequest("Invalid authorizer ID specified: %s is not a Lambda authorizer", m.AuthorizerID)
+		}
+		scopes := m.Scopes
+		if scopes == nil {
+			scopes = []string{}
+		}
+		req[name] = scopes
+	case "AWS_IAM":
+		if rt.Extensions == nil {
+			rt.Extensions = map[string]json.RawMessage{}
+		}
+		rt.Extensions["x-amazon-apigateway-auth"] = json.RawMessage(`{"type":"AWS_IAM"}`)
+	case "COGNITO_USER_POOLS":
+		const scheme = "cognito_user_pools"
+		if a.Authorizers == nil {
+			a.Authorizers = map[string]json.RawMessage{}
+		}
+		a.Authorizers[scheme] = json.RawMessage(`{"type":"apiKey","name":"Authorization","in":"header","x-amazon-apigateway-authtype":"cognito_user_pools","x-amazon-apigateway-authorizer":{"type":"cognito_user_pools"}}`)
+		req[scheme] = []string{}
+	default:
+		return badRequest("Invalid authorization type '%s': use NONE, CUSTOM, AWS_IAM or COGNITO_USER_POOLS", truncate(m.Type, 40))
+	}
+	if m.APIKey {
+		req[apiKeyScheme(a)] = []string{}
+	}
+	if len(req) > 0 {
+		rt.Security = []map[string][]string{req}
+	}
+	return nil
+}
+
+// apiKeyScheme returns the name of the API's plain API key security scheme,
+// adding the standard one when it has none.
+func apiKeyScheme(a *apis.API) string {
+	for _, name := range slices.Sorted(maps.Keys(a.Authorizers)) {
+		if au, err := apis.ParseAuthorizer(a.Protocol, name, a.Authorizers[name]); err == nil && au == nil {
+			return name
+		}
+	}
+	if a.Authorizers == nil {
+		a.Authorizers = map[string]json.RawMessage{}
+	}
+	a.Authorizers["api_key"] = json.RawMessage(`{"in":"header","name":"x-api-key","type":"apiKey"}`)
+	return "api_key"
+}
+
+// authOf reads a route's access control back as methodAuth.
+func authOf(a *apis.API, n *apis.ResourceNode, rt *apis.Route) methodAuth {
+	m := toMethodJSON(a, n, rt)
+	return methodAuth{Type: m.AuthorizationType, AuthorizerID: m.AuthorizerID, Scopes: m.AuthorizationScopes, APIKey: m.APIKeyRequired}
+}
+
+// setRequestParameter declares (or with remove, drops) one method request
+// parameter, "method.request.{path|querystring|header}.NAME".
+func setRequestParameter(rt *apis.Route, key string, required, remove bool) error {
+	for _, pp := range paramPrefixes {
+		name, ok := strings.CutPrefix(key, pp[0])
+		if !ok || name == "" {
+			continue
+		}
+		i := slices.IndexFunc(rt.Parameters, func(p apis.Parameter) bool { return p.In == pp[1] && p.Name == name })
+		switch {
+		case remove && i < 0:
+			return badRequest("Invalid request parameter %s: the method does not declare it", truncate(key, 200))
+		case remove:
+			rt.Parameters = slices.Delete(rt.Parameters, i, i+1)
+		case i >= 0:
+			rt.Parameters[i].Required = required || pp[1] == "path"
+		default:
+			rt.Parameters = append(rt.Parameters, apis.Parameter{Name: name, In: pp[1], Required: required || pp[1] == "path"})
+		}
+		return nil
+	}
+	return badRequest("Invalid mapping expression specified: %s; use method.request.path|querystring|header.NAME", truncate(key, 200))
+}
+
+func (s *Server) apigwPutMethod(w http.ResponseWriter, r *http.Request) error {
+	var in putMethodRequest
+	if err := decodeJSON(w, r, apigwBody, &in); err != nil {
+		return err
+	}
+	if in.AuthorizationType == "" {
+		return badRequest("Invalid authorization type: authorizationType is required (NONE, CUSTOM, AWS_IAM or COGNITO_USER_POOLS)")
+	}
+	method := strings.ToUpper(r.PathValue("method"))
+	var n *apis.ResourceNode
+	a, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
+		n = a.Resource(r.PathValue("res"))
+		if n == nil {
+			return errResourceNotFound
+		}
+		if _, _, err := findMethod(a, n.ID, method); err == nil {
+			return errdefs.New(errdefs.ErrConflict, "ConflictException", "Method already exists for this resource")
+		}
+		rt := apis.Route{Method: method, Path: n.Path, OperationID: in.OperationName, RequestModels: in.RequestModels}
+		if err := (methodAuth{Type: in.AuthorizationType, AuthorizerID: in.AuthorizerID, Scopes: in.AuthorizationScopes, APIKey: in.APIKeyRequired}).apply(a, &rt); err != nil {
+			return err
+		}
+		if in.RequestValidatorID != "" {
+			name, ok := byNameID(a.ID, "validator", in.RequestValidatorID, a.RequestValidators)
+			if !ok {
+				return errValidatorNotFound
+			}
+			rt.RequestValidator = name
+		}
+		for _, k := range slices.Sorted(maps.Keys(in.RequestParameters)) {
+			if err := setRequestParameter(&rt, k, in.RequestParameters[k], false); err != nil {
+				return err
+			}
+		}
+		a.Routes = append(a.Routes, rt)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	n, rt, err := findMethod(a, n.ID, method)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, toMethodJSON(a, n, rt))
+}
+
+func (s *Server) apigwGetMethod(w http.ResponseWriter, r *http.Request) error {
+	a, n, rt, err := s.methodOf(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toMethodJSON(a, n, rt))
+}
+
+func (s *Server) apigwDeleteMethod(w http.ResponseWriter, r *http.Request) error {
+	_, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
+		n, rt, err := findMethod(a, r.PathValue("res"), r.PathValue("method"))
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(a.Routes, func(x apis.Route) bool { return x.Path == rt.Path && x.Method == rt.Method })
+		a.Routes = slices.Delete(a.Routes, i, i+1)
+		// The resource stays, with its id, when its last method goes.
+		if !slices.ContainsFunc(a.Resources, func(x apis.Resource) bool { return x.Path == n.Path }) {
+			a.Resources = append(a.Resources, apis.Resource{Path: n.Path})
+		}
+		return nil
+	})
+	return noContent(w, err)
+}
+
+func (s *Server) apigwUpdateMethod(w http.ResponseWriter, r *http.Request) error {
+	ops, err := decodePatch(w, r)
+	if err != nil {
+		return err
+	}
+	a, n, rt, err := s.modifyMethod(r, func(a *apis.API, n *apis.ResourceNode, rt *apis.Route) error {
+		auth := authOf(a, n, rt)
+		authChanged := false
+		for _, op := range ops {
+			changed, err := applyMethodOp(a, rt, &auth, op)
+			if err != nil {
+				return err
+			}
+			authChanged = authChanged || changed
+		}
+		if authChanged {
+			return auth.apply(a, rt)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toMethodJSON(a, n, rt))
+}
+
+// applyMethodOp applies one update-method operation; it reports whether the
+// method's access control changed (applied after all operations).
+func applyMethodOp(a *apis.API, rt *apis.Route, auth *methodAuth, op PatchOperation) (bool, error) {
+	segs := op.Segments()
+	set := op.Op == "replace" || op.Op == "add"
+	switch {
+	case len(segs) == 1 && set && segs[0] == "authorizationType":
+		v, err := op.StringValue()
+		auth.Type = v
+		if v != "CUSTOM" {
+			auth.AuthorizerID, auth.Scopes = "", nil
+		}
+		return true, err
+	case len(segs) == 1 && set && segs[0] == "authorizerId":
+		v, err := op.StringValue()
+		auth.AuthorizerID = v
+		return true, err
+	case len(segs) == 1 && set && segs[0] == "apiKeyRequired":
+		b, err := patchBool(op)
+		if err != nil {
+			return false, err
+		}
+		auth.APIKey = *b
+		return true, nil
+	case len(segs) == 2 && segs[0] == "authorizationScopes" && (op.Op == "add" || op.Op == "remove"):
+		if op.Op == "add" {
+			auth.Scopes = append(auth.Scopes, segs[1])
+		} else {
+			auth.Scopes = slices.DeleteFunc(auth.Scopes, func(s string) bool { return s == segs[1] })
+		}
+		return true, nil
+	case len(segs) == 1 && segs[0] == "operationName" && (set || op.Op == "remove"):
+		rt.OperationID = ""
+		if set {
+			v, err := op.StringValue()
+			rt.OperationID = v
+			return false, err
+		}
+		return false, nil
+	case len(segs) == 1 && segs[0] == "requestValidatorId" && (set || op.Op == "remove"):
+		rt.RequestValidator = ""
+		if set {
+			v, err := op.StringValue()
+			if err != nil {
+				return false, err
+			}
+			if v != "" {
+				name, ok := byNameID(a.ID, "validator", v, a.RequestValidators)
+				if !ok {
+					return false, errValidatorNotFound
+				}
+				rt.RequestValidator = name
+			}
+		}
+		return false, nil
+	case len(segs) == 2 && segs[0] == "requestParameters" && (set || op.Op == "remove"):
+		required := false
+		if set && op.Value != nil {
+			b, err := patchBool(op)
+			if err != nil {
+				return false, err
+			}
+			required = *b
+		}
+		return false, setRequestParameter(rt, segs[1], required, op.Op == "remove")
+	case len(segs) == 2 && segs[0] == "requestModels" && (set || op.Op == "remove"):
+		if op.Op == "remove" {
+			if _, ok := rt.RequestModels[segs[1]]; !ok {
+				return false, badPatchValue(op, "the method has no request model for %s", truncate(segs[1], 100))
+			}
+			delete(rt.RequestModels, segs[1])
+			return false, nil
+		}
+		v, err := op.StringValue()
+		if err != nil {
+			return false, err
+		}
+		if rt.RequestModels == nil {
+			rt.RequestModels = map[string]string{}
+		}
+		rt.RequestModels[segs[1]] = v
+		return false, nil
+	}
+	return false, BadPatchPath(op)
+}
+
+// putMethodResponseRequest is PutMethodResponse's body.
+type putMethodResponseRequest struct {
+	ResponseParameters map[string]bool   `json:"responseParameters"`
+	ResponseModels     map[string]string `json:"responseModels"`
+}
+
+// responseHeader returns NAME of "method.response.header.NAME".
+func responseHeader(key string) (string, error) {
+	name, ok := strings.CutPrefix(key, "method.response.header.")
+	if !ok || name == "" {
+		return "", badRequest("Invalid mapping expression specified: %s; use method.response.header.NAME", truncate(key, 200))
+	}
+	return name, nil
+}
+
+func checkStatusCode(code string) error {
+	if _, ok := apis.ValidateStatus(code); !ok {
+		return badRequest("Invalid status code '%s': use a 3-digit HTTP status", truncate(code, 20))
+	}
+	return nil
+}
+
+func (s *Server) apigwPutMethodResponse(w http.ResponseWriter, r *http.Request) error {
+	var in putMethodResponseRequest
+	if err := decodeJSON(w, r, jsonBody{limit: maxJSONBody, optional: true}, &in); err != nil {
+		return err
+	}
+	code := r.PathValue("code")
+	if err := checkStatusCode(code); err != nil {
+		return err
+	}
+	mr := apis.MethodResponse{Models: in.ResponseModels}
+	for _, k := range slices.Sorted(maps.Keys(in.ResponseParameters)) {
+		h, err := responseHeader(k)
+		if err != nil {
+			return err
+		}
+		mr.Headers = append(mr.Headers, h)
+	}
+	_, _, rt, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
+		if rt.Responses == nil {
+			rt.Responses = map[string]apis.MethodResponse{}
+		}
+		mr.Description = rt.Responses[code].Description
+		rt.Responses[code] = mr
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, toMethodResponseJSON(code, rt.Responses[code]))
+}
+
+func (s *Server) apigwGetMethodResponse(w http.ResponseWriter, r *http.Request) error {
+	_, _, rt, err := s.methodOf(r)
+	if err != nil {
+		return err
+	}
+	code := r.PathValue("code")
+	mr, ok := rt.Responses[code]
+	if !ok {
+		return errResponseNotFound
+	}
+	return writeJSON(w, http.StatusOK, toMethodResponseJSON(code, mr))
+}
+
+func (s *Server) apigwDeleteMethodResponse(w http.ResponseWriter, r *http.Request) error {
+	code := r.PathValue("code")
+	_, _, _, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
+		if _, ok := rt.Responses[code]; !ok {
+			return errResponseNotFound
+		}
+		delete(rt.Responses, code)
+		return nil
+	})
+	return noContent(w, err)
+}
+
+func (s *Server) apigwUpdateMethodResponse(w http.ResponseWriter, r *http.Request) error {
+	ops, err := decodePatch(w, r)
+	if err != nil {
+		return err
+	}
+	code := r.PathValue("code")
+	_, _, rt, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
+		mr, ok := rt.Responses[code]
+		if !ok {
+			return errResponseNotFound
+		}
+		for _, op := range ops {
+			segs := op.Segments()
+			switch {
+			case len(segs) == 2 && segs[0] == "responseParameters" && (op.Op == "add" || op.Op == "replace" || op.Op == "remove"):
+				h, err := responseHeader(segs[1])
+				if err != nil {
+					return err
+				}
+				mr.Headers = slices.DeleteFunc(mr.Headers, func(x string) bool { return x == h })
+				if op.Op != "remove" {
+					mr.Headers = append(mr.Headers, h)
+				}
+			case len(segs) == 2 && segs[0] == "responseModels" && (op.Op == "add" || op.Op == "replace" || op.Op == "remove"):
+				if op.Op == "remove" {
+					delete(mr.Models, segs[1])
+					continue
+				}
+				v, err := op.StringValue()
+				if err != nil {
+					return err
+				}
+				if mr.Models == nil {
+					mr.Models = map[string]string{}
+				}
+				mr.Models[segs[1]] = v
+			default:
+				return BadPatchPath(op)
+			}
+		}
+		rt.Responses[code] = mr
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toMethodResponseJSON(code, rt.Responses[code]))
+}

@@ -1,0 +1,349 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// This file holds API Gateway's (v1) REST API control plane in its own shapes:
+// create-rest-api, get-rest-api(s), update-rest-api, delete-rest-api,
+// import-rest-api and put-rest-api. The resource tree, methods, integrations,
+// deployments, stages, authorizers, models, validators, gateway responses,
+// exports and tags have files of their own (apigw_*.go). Every change goes
+// through apis.Service.Modify, so it is validated by the same code as an
+// OpenAPI import and applied in one transaction.
+
+// registerRestAPIRoutes registers the REST API routes of API Gateway v1.
+func (s *Server) registerRestAPIRoutes() {
+	if s.gw.APIs == nil {
+		return
+	}
+	s.HandleAPIGateway("POST /restapis", s.apigwCreateRestAPI)
+	s.HandleAPIGateway("GET /restapis", s.apigwGetRestAPIs)
+	s.HandleAPIGateway("GET /restapis/{api}", s.apigwGetRestAPI)
+	s.HandleAPIGateway("PATCH /restapis/{api}", s.apigwUpdateRestAPI)
+	s.HandleAPIGateway("PUT /restapis/{api}", s.apigwPutRestAPI)
+	s.HandleAPIGateway("DELETE /restapis/{api}", s.apigwDeleteRestAPI)
+	s.HandleAPIGateway("GET /restapis/{api}/stages/{stage}/exports/{type}", s.apigwGetExport)
+	s.registerResourceRoutes()
+	s.registerMethodRoutes()
+	s.registerDeploymentRoutes()
+	s.registerComponentRoutes()
+	s.registerTagRoutes()
+}
+
+// Extensions that REST API fields are kept as.
+const (
+	extPolicy = "x-amazon-apigateway-policy"
+)
+
+// restAPIJSON is API Gateway's RestApi.
+type restAPIJSON struct {
+	ID                        string                `json:"id"`
+	Name                      string                `json:"name"`
+	Description               string                `json:"description,omitempty"`
+	CreatedDate               float64               `json:"createdDate"`
+	Version                   string                `json:"version,omitempty"`
+	Warnings                  []string              `json:"warnings,omitempty"`
+	BinaryMediaTypes          []string              `json:"binaryMediaTypes,omitempty"`
+	APIKeySource              string                `json:"apiKeySource"`
+	EndpointConfiguration     endpointConfiguration `json:"endpointConfiguration"`
+	Tags                      map[string]string     `json:"tags,omitempty"`
+	DisableExecuteAPIEndpoint bool                  `json:"disableExecuteApiEndpoint"`
+	RootResourceID            string                `json:"rootResourceId"`
+}
+
+// endpointConfiguration is a REST API's endpoint types.
+type endpointConfiguration struct {
+	Types          []string `json:"types"`
+	VPCEndpointIDs []string `json:"vpcEndpointIds,omitempty"`
+}
+
+func toRestAPIJSON(a *apis.API, warnings []string) restAPIJSON {
+	out := restAPIJSON{ID: a.ID, Name: a.Name, Description: a.Description, CreatedDate: epoch(a.CreatedAt),
+		Version: a.Version, Warnings: warnings, BinaryMediaTypes: a.BinaryMediaTypes, APIKeySource: a.APIKeySource,
+		EndpointConfiguration: endpointConfiguration{Types: a.EndpointTypes}, Tags: a.Tags,
+		RootResourceID: a.ResourceTree()[0].ID}
+	if out.APIKeySource == "" {
+		out.APIKeySource = "HEADER"
+	}
+	if len(out.EndpointConfiguration.Types) == 0 {
+		out.EndpointConfiguration.Types = []string{"EDGE"}
+	}
+	return out
+}
+
+// apiNotFound is API Gateway's answer for an unknown REST API id.
+func apiNotFound(id string) error {
+	return errdefs.New(errdefs.ErrNotFound, "NotFoundException",
+		fmt.Sprintf("Invalid API identifier specified %s:%s", functions.AccountID, truncate(id, 100)))
+}
+
+// restAPIErr turns the service's plain not-found error (the API's) into API
+// Gateway's message; errors that already carry their AWS message pass as they
+// are.
+func restAPIErr(id string, err error) error {
+	var k *errdefs.Kinded
+	if err == nil || errors.As(err, &k) {
+		return err
+	}
+	if errors.Is(err, errdefs.ErrNotFound) {
+		return apiNotFound(id)
+	}
+	return err
+}
+
+// restAPI returns REST API id; the other protocols are apigatewayv2's.
+func (s *Server) restAPI(ctx context.Context, id string) (*apis.API, error) {
+	a, err := s.gw.APIs.Get(ctx, id)
+	if err != nil {
+		return nil, restAPIErr(id, err)
+	}
+	if a.Protocol != apis.ProtocolREST {
+		return nil, apiNotFound(id)
+	}
+	return a, nil
+}
+
+// modifyRestAPI applies fn to REST API id in one transaction (see
+// apis.Service.Modify): a failing fn or an invalid result changes nothing.
+func (s *Server) modifyRestAPI(ctx context.Context, id string, fn func(a *apis.API) error) (*apis.API, error) {
+	a, err := s.gw.APIs.Modify(ctx, id, func(a *apis.API) error {
+		if a.Protocol != apis.ProtocolREST {
+			return apiNotFound(id)
+		}
+		return fn(a)
+	})
+	return a, restAPIErr(id, err)
+}
+
+// createRestAPIRequest is CreateRestApi's body.
+type createRestAPIRequest struct {
+	Name                      string                 `json:"name"`
+	Description               string                 `json:"description"`
+	Version                   string                 `json:"version"`
+	CloneFrom                 string                 `json:"cloneFrom"`
+	BinaryMediaTypes          []string               `json:"binaryMediaTypes"`
+	MinimumCompressionSize    *int                   `json:"minimumCompressionSize"`
+	APIKeySource              string                 `json:"apiKeySource"`
+	EndpointConfiguration     *endpointConfiguration `json:"endpointConfiguration"`
+	Policy                    string                 `json:"policy"`
+	Tags                      map[string]string      `json:"tags"`
+	DisableExecuteAPIEndpoint bool                   `json:"disableExecuteApiEndpoint"`
+}
+
+// checkEndpointTypes accepts EDGE and REGIONAL. A PRIVATE API is reachable
+// only from a VPC in AWS; Portico would serve it to everyone, so it refuses it.
+func checkEndpointTypes(types []string, vpce []string) error {
+	if len(vpce) > 0 {
+		return badRequest("vpcEndpointIds are not supported: Portico has no private endpoints and refuses them rather than serve the API publicly")
+	}
+	if len(types) > 1 {
+		return badRequest("endpointConfiguration.types takes one type, EDGE or REGIONAL")
+	}
+	for _, t := range types {
+		switch t {
+		case "EDGE", "REGIONAL":
+		case "PRIVATE":
+			return badRequest("PRIVATE endpoints are not supported: Portico has no private endpoints and refuses them rather than serve the API publicly")
+		default:
+			return badRequest("Invalid endpoint type '%s': use EDGE or REGIONAL", truncate(t, 40))
+		}
+	}
+	return nil
+}
+
+// setPolicy keeps a resource policy as x-amazon-apigateway-policy, which the
+// API's validation refuses today with the same message as an OpenAPI import's.
+func setPolicy(a *apis.API, policy string) {
+	if strings.TrimSpace(policy) == "" {
+		delete(a.Extensions, extPolicy)
+		return
+	}
+	raw := json.RawMessage(policy)
+	if !json.Valid(raw) {
+		raw, _ = json.Marshal(policy)
+	}
+	if a.Extensions == nil {
+		a.Extensions = map[string]json.RawMessage{}
+	}
+	a.Extensions[extPolicy] = raw
+}
+
+func (s *Server) apigwCreateRestAPI(w http.ResponseWriter, r *http.Request) error {
+	switch mode := r.URL.Query().Get("mode"); mode {
+	case "":
+	case "import":
+		return s.apigwImportRestAPI(w, r)
+	default:
+		return badRequest("Invalid mode '%s': use mode=import", truncate(mode, 40))
+	}
+	var in createRestAPIRequest
+	if err := decodeJSON(w, r, apigwBody, &in); err != nil {
+		return err
+	}
+	if in.CloneFrom != "" {
+		return badRequest("cloneFrom is not supported: export the API (get-export) and import it (import-rest-api)")
+	}
+	if in.MinimumCompressionSize != nil {
+		return badRequest("minimumCompressionSize is not supported: Portico does not compress responses")
+	}
+	if in.DisableExecuteAPIEndpoint {
+		return badRequest("disableExecuteApiEndpoint is not supported: Portico serves every API at its stage URL")
+	}
+	a := &apis.API{Name: in.Name, Description: in.Description, Protocol: apis.ProtocolREST, Tags: in.Tags}
+	a.Version, a.BinaryMediaTypes, a.APIKeySource = in.Version, in.BinaryMediaTypes, in.APIKeySource
+	if e := in.EndpointConfiguration; e != nil {
+		if err := checkEndpointTypes(e.Types, e.VPCEndpointIDs); err != nil {
+			return err
+		}
+		a.EndpointTypes = e.Types
+	}
+	if err := apis.ValidateTags(in.Tags); err != nil {
+		return err
+	}
+	setPolicy(a, in.Policy)
+	created, err := s.gw.APIs.Create(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, toRestAPIJSON(created, nil))
+}
+
+func (s *Server) apigwGetRestAPI(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.restAPI(r.Context(), r.PathValue("api"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toRestAPIJSON(a, nil))
+}
+
+func (s *Server) apigwGetRestAPIs(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.gw.APIs.List(r.Context())
+	if err != nil {
+		return err
+	}
+	rest := slices.DeleteFunc(list, func(a *apis.API) bool { return a.Protocol != apis.ProtocolREST })
+	page, next, err := pageByID(r, rest, func(a *apis.API) string { return a.ID })
+	if err != nil {
+		return err
+	}
+	out := collection[restAPIJSON]{Item: make([]restAPIJSON, 0, len(page)), Position: next}
+	for _, a := range page {
+		out.Item = append(out.Item, toRestAPIJSON(a, nil))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apigwDeleteRestAPI(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("api")
+	if _, err := s.restAPI(r.Context(), id); err != nil {
+		return err
+	}
+	if err := s.gw.APIs.Delete(r.Context(), id); err != nil {
+		return restAPIErr(id, err)
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+func (s *Server) apigwUpdateRestAPI(w http.ResponseWriter, r *http.Request) error {
+	ops, err := decodePatch(w, r)
+	if err != nil {
+		return err
+	}
+	a, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
+		for _, op := range ops {
+			if err := applyRestAPIOp(a, op); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toRestAPIJSON(a, nil))
+}
+
+// applyRestAPIOp applies one update-rest-api patch operation.
+func applyRestAPIOp(a *apis.API, op PatchOperation) error {
+	segs := op.Segments()
+	set := op.Op == "replace" || op.Op == "add"
+	str := func(dst *string) error {
+		v, err := op.StringValue()
+		*dst = v
+		return err
+	}
+	switch {
+	case len(segs) == 1 && set && segs[0] == "name":
+		return str(&a.Name)
+	case len(segs) == 1 && segs[0] == "description" && (set || op.Op == "remove"):
+		if op.Op == "remove" {
+			a.Description = ""
+			return nil
+		}
+		return str(&a.Description)
+	case len(segs) == 1 && set && segs[0] == "version":
+		return str(&a.Version)
+	case len(segs) == 1 && set && segs[0] == "apiKeySource":
+		if err := str(&a.APIKeySource); err != nil {
+			return err
+		}
+		if a.APIKeySource != "HEADER" && a.APIKeySource != "AUTHORIZER" {
+			return badPatchValue(op, "use HEADER or AUTHORIZER")
+		}
+		return nil
+	case len(segs) == 1 && segs[0] == "policy" && (set || op.Op == "remove"):
+		v := ""
+		if set {
+			if err := str(&v); err != nil {
+				return err
+			}
+		}
+		setPolicy(a, v)
+		return nil
+	case len(segs) == 2 && segs[0] == "binaryMediaTypes" && (op.Op == "add" || op.Op == "remove"):
+		if op.Op == "add" {
+			if !slices.Contains(a.BinaryMediaTypes, segs[1]) {
+				a.BinaryMediaTypes = append(a.BinaryMediaTypes, segs[1])
+			}
+			return nil
+		}
+		i := slices.Index(a.BinaryMediaTypes, segs[1])
+		if i < 0 {
+			return badPatchValue(op, "%s is not one of the API's binary media types", truncate(segs[1], 100))
+		}
+		a.BinaryMediaTypes = slices.Delete(a.BinaryMediaTypes, i, i+1)
+		return nil
+	case len(segs) == 3 && segs[0] == "endpointConfiguration" && segs[1] == "types" && set:
+		var v string
+		if err := str(&v); err != nil {
+			return err
+		}
+		if err := checkEndpointTypes([]string{v}, nil); err != nil {
+			return err
+		}
+		a.EndpointTypes = []string{v}
+		return nil
+	case len(segs) == 1 && set && segs[0] == "disableExecuteApiEndpoint":
+		b, err := patchBool(op)
+		if err != nil {
+			return err
+		}
+		if *b {
+			return badPatchValue(op, "Portico serves every API at its stage URL; disabling it is not supported")
+		}
+		return nil
+	}
+	return BadPatchPath(op)
+}

@@ -1,0 +1,82 @@
+package apis
+
+import (
+	"context"
+	"maps"
+	"strings"
+
+	"github.com/portico-dev/portico/store"
+)
+
+// Tag limits, as API Gateway's.
+const (
+	MaxTags        = 50
+	MaxTagKey      = 128
+	MaxTagValue    = 256
+	reservedTagKey = "aws:"
+)
+
+// ValidateTags checks resource tags against API Gateway's limits.
+func ValidateTags(tags map[string]string) error {
+	if len(tags) > MaxTags {
+		return invalid("a resource has at most %d tags, got %d", MaxTags, len(tags))
+	}
+	for _, k := range sortedMapKeys(tags) {
+		switch {
+		case k == "" || len(k) > MaxTagKey:
+			return invalid("tag key %q must be 1..%d characters", truncate(k, 140), MaxTagKey)
+		case strings.HasPrefix(strings.ToLower(k), reservedTagKey):
+			return invalid("tag key %q: keys starting with aws: are reserved", truncate(k, 140))
+		case len(tags[k]) > MaxTagValue:
+			return invalid("tag %q: the value is longer than %d characters", truncate(k, 140), MaxTagValue)
+		}
+	}
+	return nil
+}
+
+// mergeTags returns tags with set added and unset removed, validated.
+func mergeTags(tags, set map[string]string, unset []string) (map[string]string, error) {
+	out := maps.Clone(tags)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, set)
+	for _, k := range unset {
+		delete(out, k)
+	}
+	if err := ValidateTags(out); err != nil {
+		return nil, err
+	}
+	return nilIfEmpty(out), nil
+}
+
+// TagAPI adds the tags in set to API id and removes those named in unset, in
+// one transaction.
+func (s *Service) TagAPI(ctx context.Context, id string, set map[string]string, unset []string) (*API, error) {
+	return s.Modify(ctx, id, func(a *API) error {
+		t, err := mergeTags(a.Tags, set, unset)
+		a.Tags = t
+		return err
+	})
+}
+
+// TagStage adds the tags in set to a stage and removes those named in unset,
+// in one transaction.
+func (s *Service) TagStage(ctx context.Context, apiID, name string, set map[string]string, unset []string) (*Stage, error) {
+	var st Stage
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		if err := s.getStage(tx, apiID, name, &st); err != nil {
+			return err
+		}
+		t, err := mergeTags(st.Tags, set, unset)
+		if err != nil {
+			return err
+		}
+		st.Tags = t
+		return tx.Put(bucketStages, apiID+"/"+name, &st)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
