@@ -58,6 +58,7 @@ type restAPIJSON struct {
 	APIKeySource              string                `json:"apiKeySource"`
 	EndpointConfiguration     endpointConfiguration `json:"endpointConfiguration"`
 	Tags                      map[string]string     `json:"tags,omitempty"`
+	Policy                    string                `json:"policy,omitempty"`
 	DisableExecuteAPIEndpoint bool                  `json:"disableExecuteApiEndpoint"`
 	RootResourceID            string                `json:"rootResourceId"`
 }
@@ -73,6 +74,9 @@ func toRestAPIJSON(a *apis.API, warnings []string) restAPIJSON {
 		Version: a.Version, Warnings: warnings, BinaryMediaTypes: a.BinaryMediaTypes, APIKeySource: a.APIKeySource,
 		EndpointConfiguration: endpointConfiguration{Types: a.EndpointTypes}, Tags: a.Tags,
 		RootResourceID: a.ResourceTree()[0].ID}
+	if raw, ok := a.Extensions[extPolicy]; ok {
+		out.Policy = string(raw) // the policy document as a JSON string, as get-rest-api returns it
+	}
 	if out.APIKeySource == "" {
 		out.APIKeySource = "HEADER"
 	}
