@@ -96,6 +96,7 @@ func (r *Route) routeKey(protocol string) string {
 // mean the same thing normalize to equal values.
 func (a *API) Normalize() {
 	d := &a.Definition
+	d.resolveIntegrations()
 	for i := range d.Routes {
 		r := &d.Routes[i]
 		if a.Protocol != ProtocolWebSocket {
@@ -305,6 +306,7 @@ func (a *API) Validate() error {
 		}
 	}
 	errs = append(errs, a.validateAuth()...)
+	errs = append(errs, a.validateIntegrations()...)
 	if d.CORS != nil {
 		add(d.CORS.validate(a.Protocol))
 	}
