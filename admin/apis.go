@@ -413,7 +413,8 @@ func (s *Server) createStage(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, porticoBody, &in); err != nil {
 		return err
 	}
-	st, err := s.gw.APIs.CreateStage(r.Context(), r.PathValue("api"), apis.StageInput(in))
+	st, err := s.gw.APIs.CreateStage(r.Context(), r.PathValue("api"), apis.StageInput{
+		Name: in.Name, DeploymentID: in.DeploymentID, Description: in.Description, Variables: in.Variables})
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,7 @@ func New(p Params) (*Server, error) {
 	s.registerLambdaRoutes()
 	s.registerGatewayRoutes()
 	s.registerAPIGatewayStageRoutes()
+	s.registerAPIGatewayV2Routes()
 	s.registerConnectionRoutes(p.Conns)
 	s.registerImageRoutes(p.Images)
 	s.registerStatsRoutes()
