@@ -64,9 +64,12 @@ type authorizerExt struct {
 
 // securityScheme is an OpenAPI security scheme holding an authorizer.
 type securityScheme struct {
-	Type       string         `json:"type"`
-	Name       string         `json:"name,omitempty"`
-	In         string         `json:"in,omitempty"`
+	Type string `json:"type"`
+	Name string `json:"name,omitempty"`
+	In   string `json:"in,omitempty"`
+	// Flows is an oauth2 scheme's (empty) flows, as AWS's exports of JWT
+	// authorizers have them.
+	Flows      *struct{}      `json:"flows,omitempty"`
 	AuthType   string         `json:"x-amazon-apigateway-authtype,omitempty"`
 	Authorizer *authorizerExt `json:"x-amazon-apigateway-authorizer"`
 }
@@ -151,7 +154,7 @@ func (au *v2Authorizer) scheme() (json.RawMessage, error) {
 		if au.AuthorizerURI != "" {
 			return nil, v2BadRequest("A JWT authorizer takes no authorizerUri")
 		}
-		sch.Type = "oauth2"
+		sch.Type, sch.Flows = "oauth2", &struct{}{}
 		x.Type, x.JWTConfiguration = "jwt", au.JWTConfiguration
 	default:
 		return nil, v2BadRequest("authorizerType %q must be REQUEST or JWT", truncateString(au.AuthorizerType, 30))

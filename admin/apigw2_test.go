@@ -129,6 +129,10 @@ func TestV2QuickCreate(t *testing.T) {
 	if st := stages.Items[0]; aws.ToString(st.StageName) != "$default" || !aws.ToBool(st.AutoDeploy) || aws.ToString(st.DeploymentId) == "" {
 		t.Errorf("stage = %+v", st)
 	}
+	def, err := e.ag.GetStage(ctx, &apigatewayv2.GetStageInput{ApiId: aws.String(id), StageName: aws.String("$default")})
+	if err != nil || aws.ToString(def.StageName) != "$default" {
+		t.Fatalf("GetStage $default: %+v %v", def, err)
+	}
 	routes, err := e.ag.GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: aws.String(id)})
 	if err != nil || len(routes.Items) != 1 || aws.ToString(routes.Items[0].RouteKey) != "$default" {
 		t.Fatalf("GetRoutes: %+v %v", routes, err)
@@ -327,6 +331,30 @@ func TestV2AutoDeploy(t *testing.T) {
 	if status, body := e.get(t, http.MethodGet, "/"+aws.ToString(id)+"/live/x"); status != http.StatusOK || !strings.Contains(body, `"/v2"`) {
 		t.Fatalf("with autoDeploy off: %d %s", status, body)
 	}
+	// Route settings throttle one route: a bucket of one request that refills
+	// once in 1000 s.
+	up, err := e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: id, StageName: aws.String("live"),
+		RouteSettings: map[string]v2types.RouteSettings{"GET /x": {ThrottlingBurstLimit: aws.Int32(1), ThrottlingRateLimit: aws.Float64(0.001)}}})
+	if err != nil || aws.ToInt32(up.RouteSettings["GET /x"].ThrottlingBurstLimit) != 1 || aws.ToInt32(up.DefaultRouteSettings.ThrottlingBurstLimit) != 50 {
+		t.Fatalf("UpdateStage routeSettings: %+v %v", up, err)
+	}
+	if status, _ := e.get(t, http.MethodGet, "/"+aws.ToString(id)+"/live/x"); status != http.StatusOK {
+		t.Fatalf("first call: %d", status)
+	}
+	if status, _ := e.get(t, http.MethodGet, "/"+aws.ToString(id)+"/live/x"); status != http.StatusTooManyRequests {
+		t.Fatalf("second call: %d, want 429", status)
+	}
+	if _, err := e.ag.DeleteRouteSettings(ctx, &apigatewayv2.DeleteRouteSettingsInput{ApiId: id, StageName: aws.String("live"),
+		RouteKey: aws.String("GET /x")}); err != nil {
+		t.Fatalf("DeleteRouteSettings: %v", err)
+	}
+	if got, err := e.ag.GetStage(ctx, &apigatewayv2.GetStageInput{ApiId: id, StageName: aws.String("live")}); err != nil ||
+		len(got.RouteSettings) != 0 || got.DefaultRouteSettings == nil {
+		t.Fatalf("after DeleteRouteSettings: %+v %v", got, err)
+	}
+	_, err = e.ag.DeleteRouteSettings(ctx, &apigatewayv2.DeleteRouteSettingsInput{ApiId: id, StageName: aws.String("live"),
+		RouteKey: aws.String("GET /x")})
+	wantV2Error(t, err, http.StatusNotFound, "NotFoundException", "RouteSettings")
 }
 
 // TestV2WebSocketChat builds the chat sample's WebSocket API with apigatewayv2
