@@ -147,6 +147,21 @@ func paginate[T any](r *http.Request, all []T) (v2Page[T], error) {
 	return page, nil
 }
 
+// replyPage answers the page of all that r asks for.
+func replyPage[T any](w http.ResponseWriter, r *http.Request, all []T) error {
+	page, err := paginate(r, all)
+	return reply(w, http.StatusOK, page, err)
+}
+
+// convert maps each element of in with fn.
+func convert[T, U any](in []T, fn func(T) U) []U {
+	out := make([]U, 0, len(in))
+	for _, v := range in {
+		out = append(out, fn(v))
+	}
+	return out
+}
+
 func truncateString(s string, n int) string {
 	if len(s) > n {
 		return s[:n]
@@ -403,8 +418,7 @@ func (s *Server) v2GetAPIs(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	slices.SortStableFunc(out, func(x, y v2API) int { return strings.Compare(x.APIID, y.APIID) })
-	page, err := paginate(r, out)
-	return reply(w, http.StatusOK, page, err)
+	return replyPage(w, r, out)
 }
 
 func (s *Server) v2UpdateAPI(w http.ResponseWriter, r *http.Request) error {
@@ -484,8 +498,13 @@ func (s *Server) v2ImportAPI(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := s.toV2API(created)
-	out.Warnings = res.Warnings
+	return s.writeV2Imported(w, created, res.Warnings)
+}
+
+// writeV2Imported answers an import or reimport: the API and the warnings.
+func (s *Server) writeV2Imported(w http.ResponseWriter, a *apis.API, warnings []string) error {
+	out := s.toV2API(a)
+	out.Warnings = warnings
 	return writeJSON(w, http.StatusCreated, out)
 }
 
@@ -507,9 +526,7 @@ func (s *Server) v2ReimportAPI(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := s.toV2API(updated)
-	out.Warnings = res.Warnings
-	return writeJSON(w, http.StatusCreated, out)
+	return s.writeV2Imported(w, updated, res.Warnings)
 }
 
 func (s *Server) v2ExportAPI(w http.ResponseWriter, r *http.Request) error {

@@ -222,8 +222,7 @@ func (s *Server) v2GetAuthorizers(w http.ResponseWriter, r *http.Request) error 
 			out = append(out, toV2Authorizer(name, a.Authorizers[name]))
 		}
 	}
-	page, err := paginate(r, out)
-	return reply(w, http.StatusOK, page, err)
+	return replyPage(w, r, out)
 }
 
 func (s *Server) v2GetAuthorizer(w http.ResponseWriter, r *http.Request) error {
@@ -396,8 +395,7 @@ func (s *Server) v2GetModels(w http.ResponseWriter, r *http.Request) error {
 	for _, name := range sortedKeys(a.Models) {
 		out = append(out, toV2Model(name, a.Models[name]))
 	}
-	page, err := paginate(r, out)
-	return reply(w, http.StatusOK, page, err)
+	return replyPage(w, r, out)
 }
 
 func (s *Server) v2GetModel(w http.ResponseWriter, r *http.Request) error {

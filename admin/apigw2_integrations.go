@@ -183,8 +183,7 @@ func (s *Server) v2GetIntegrations(w http.ResponseWriter, r *http.Request) error
 		integ := a.Integrations[id]
 		out = append(out, toV2Integration(a.Protocol, id, &integ))
 	}
-	page, err := paginate(r, out)
-	return reply(w, http.StatusOK, page, err)
+	return replyPage(w, r, out)
 }
 
 func (s *Server) v2GetIntegration(w http.ResponseWriter, r *http.Request) error {
@@ -384,8 +383,7 @@ func (s *Server) v2GetIntegrationResponses(w http.ResponseWriter, r *http.Reques
 	for _, pattern := range sortedKeys(integ.Responses) {
 		out = append(out, toV2IntegrationResponse(pattern, integ.Responses[pattern]))
 	}
-	page, err := paginate(r, out)
-	return reply(w, http.StatusOK, page, err)
+	return replyPage(w, r, out)
 }
 
 func (s *Server) v2GetIntegrationResponse(w http.ResponseWriter, r *http.Request) error {

@@ -352,8 +352,7 @@ func (s *Server) v2GetRoutes(w http.ResponseWriter, r *http.Request) error {
 	for i := range a.Routes {
 		out = append(out, toV2Route(a, &a.Routes[i]))
 	}
-	page, err := paginate(r, out)
-	return reply(w, http.StatusOK, page, err)
+	return replyPage(w, r, out)
 }
 
 func (s *Server) v2GetRoute(w http.ResponseWriter, r *http.Request) error {
@@ -536,8 +535,7 @@ func (s *Server) v2GetRouteResponses(w http.ResponseWriter, r *http.Request) err
 	if mr, ok := rt.Responses[routeResponseStored]; ok {
 		out = append(out, toV2RouteResponse(mr))
 	}
-	page, err := paginate(r, out)
-	return reply(w, http.StatusOK, page, err)
+	return replyPage(w, r, out)
 }
 
 func (s *Server) v2GetRouteResponse(w http.ResponseWriter, r *http.Request) error {

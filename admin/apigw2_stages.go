@@ -259,22 +259,26 @@ func (s *Server) v2GetStages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]v2Stage, 0, len(list))
-	for _, st := range list {
-		out = append(out, s.toV2Stage(st))
-	}
-	page, err := paginate(r, out)
-	return reply(w, http.StatusOK, page, err)
+	return replyPage(w, r, convert(list, s.toV2Stage))
 }
 
-func (s *Server) v2GetStage(w http.ResponseWriter, r *http.Request) error {
+// v2LoadStage returns the API {api} and its stage {stage}, with AWS's 404s.
+func (s *Server) v2LoadStage(r *http.Request) (*apis.API, *apis.Stage, error) {
 	a, err := s.v2LoadAPI(r)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	st, err := s.gw.APIs.GetStage(r.Context(), a.ID, r.PathValue("stage"))
 	if err != nil {
-		return v2StageError(r, err)
+		return nil, nil, v2StageError(r, err)
+	}
+	return a, st, nil
+}
+
+func (s *Server) v2GetStage(w http.ResponseWriter, r *http.Request) error {
+	_, st, err := s.v2LoadStage(r)
+	if err != nil {
+		return err
 	}
 	return writeJSON(w, http.StatusOK, s.toV2Stage(st))
 }
@@ -290,13 +294,9 @@ func (s *Server) v2UpdateStage(w http.ResponseWriter, r *http.Request) error {
 	if in.ClientCertificateID != nil && *in.ClientCertificateID != "" {
 		return v2BadRequest("clientCertificateId is not supported")
 	}
-	a, err := s.v2LoadAPI(r)
+	a, cur, err := s.v2LoadStage(r)
 	if err != nil {
 		return err
-	}
-	cur, err := s.gw.APIs.GetStage(r.Context(), a.ID, r.PathValue("stage"))
-	if err != nil {
-		return v2StageError(r, err)
 	}
 	p := apis.StagePatch{Description: in.Description, DeploymentID: in.DeploymentID, AutoDeploy: in.AutoDeploy}
 	if p.SetMethodSettings, err = in.methodSettings(a, cur.MethodSettings); err != nil {
@@ -338,13 +338,9 @@ func (s *Server) v2DeleteStage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) v2DeleteRouteSettings(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.v2LoadAPI(r)
+	a, st, err := s.v2LoadStage(r)
 	if err != nil {
 		return err
-	}
-	st, err := s.gw.APIs.GetStage(r.Context(), a.ID, r.PathValue("stage"))
-	if err != nil {
-		return v2StageError(r, err)
 	}
 	key := r.PathValue("routeKey")
 	if _, ok := st.MethodSettings[key]; !ok || key == apis.MethodSettingsAll {
@@ -422,12 +418,7 @@ func (s *Server) v2GetDeployments(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	out := make([]v2Deployment, 0, len(list))
-	for _, d := range list {
-		out = append(out, toV2Deployment(d))
-	}
-	page, err := paginate(r, out)
-	return reply(w, http.StatusOK, page, err)
+	return replyPage(w, r, convert(list, toV2Deployment))
 }
 
 func (s *Server) v2GetDeployment(w http.ResponseWriter, r *http.Request) error {
