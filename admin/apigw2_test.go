@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -432,6 +434,84 @@ func TestV2WebSocketChat(t *testing.T) {
 	_ = c1.SetReadDeadline(time.Now().Add(60 * time.Second))
 	if _, msg, err = c1.ReadMessage(); err != nil || string(msg) != "Data sent." {
 		t.Fatalf("c1 read %q %v", msg, err)
+	}
+}
+
+// TestV2WebSocketAPIKeyAndMock builds a WebSocket API whose $connect route
+// requires an API key (apiKeySelectionExpression $request.header.x-api-key)
+// and whose $default route is a two-way MOCK answered by its integration
+// response's template; the key comes from an apigateway (v1) usage plan.
+func TestV2WebSocketAPIKeyAndMock(t *testing.T) {
+	e := startV2(t)
+	ctx := t.Context()
+	api, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("keyed"), ProtocolType: v2types.ProtocolTypeWebsocket,
+		RouteSelectionExpression: aws.String("$request.body.action"), ApiKeySelectionExpression: aws.String("$request.header.x-api-key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := api.ApiId
+	integ, err := e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: id, IntegrationType: v2types.IntegrationTypeMock,
+		RequestTemplates: map[string]string{"$default": `{"statusCode": 200}`}, TemplateSelectionExpression: aws.String(`\$default`)})
+	if err != nil {
+		t.Fatalf("CreateIntegration: %v", err)
+	}
+	ir, err := e.ag.CreateIntegrationResponse(ctx, &apigatewayv2.CreateIntegrationResponseInput{ApiId: id, IntegrationId: integ.IntegrationId,
+		IntegrationResponseKey: aws.String("$default"), ResponseTemplates: map[string]string{"$default": `pong`}})
+	if err != nil || aws.ToString(ir.IntegrationResponseKey) != "$default" {
+		t.Fatalf("CreateIntegrationResponse: %+v %v", ir, err)
+	}
+	_, err = e.ag.CreateIntegrationResponse(ctx, &apigatewayv2.CreateIntegrationResponseInput{ApiId: id, IntegrationId: integ.IntegrationId,
+		IntegrationResponseKey: aws.String("$default")})
+	wantV2Error(t, err, http.StatusConflict, "ConflictException", "already exists")
+	target := aws.String("integrations/" + aws.ToString(integ.IntegrationId))
+	if _, err := e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: id, RouteKey: aws.String("$connect"), Target: target,
+		ApiKeyRequired: aws.Bool(true)}); err != nil {
+		t.Fatalf("CreateRoute $connect: %v", err)
+	}
+	if _, err := e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: id, RouteKey: aws.String("$default"), Target: target,
+		RouteResponseSelectionExpression: aws.String("$default")}); err != nil {
+		t.Fatalf("CreateRoute $default: %v", err)
+	}
+	_, err = e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: id, RouteKey: aws.String("other"), Target: target,
+		ApiKeyRequired: aws.Bool(true)})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "$connect")
+	if _, err := e.ag.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: id, StageName: aws.String("prod"), AutoDeploy: aws.Bool(true)}); err != nil {
+		t.Fatalf("CreateStage: %v", err)
+	}
+
+	v1 := apigateway.New(apigateway.Options{BaseEndpoint: aws.String(e.env.AdminURL), Region: "us-east-1", RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("portico", v2Token, "")})
+	key, err := v1.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{Name: aws.String("k"), Enabled: true, Value: aws.String("key-0123456789abcdefghij")})
+	if err != nil {
+		t.Fatalf("CreateApiKey: %v", err)
+	}
+	plan, err := v1.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{Name: aws.String("p"),
+		ApiStages: []agtypes.ApiStage{{ApiId: id, Stage: aws.String("prod")}}})
+	if err != nil {
+		t.Fatalf("CreateUsagePlan: %v", err)
+	}
+	if _, err := v1.CreateUsagePlanKey(ctx, &apigateway.CreateUsagePlanKeyInput{UsagePlanId: plan.Id, KeyId: key.Id, KeyType: aws.String("API_KEY")}); err != nil {
+		t.Fatalf("CreateUsagePlanKey: %v", err)
+	}
+
+	ws := "ws" + strings.TrimPrefix(e.env.GatewayURL, "http") + "/" + aws.ToString(id) + "/prod"
+	_, resp, err := websocket.DefaultDialer.DialContext(ctx, ws, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("dial without a key: %v %+v", err, resp)
+	}
+	_ = resp.Body.Close()
+	c, resp, err := websocket.DefaultDialer.DialContext(ctx, ws, http.Header{"X-Api-Key": {"key-0123456789abcdefghij"}})
+	if err != nil {
+		t.Fatalf("dial with the key: %v", err)
+	}
+	_ = resp.Body.Close()
+	defer c.Close()
+	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"action":"ping"}`)); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	if _, msg, err := c.ReadMessage(); err != nil || string(msg) != "pong" {
+		t.Fatalf("read %q %v", msg, err)
 	}
 }
 

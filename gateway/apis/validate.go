@@ -361,6 +361,10 @@ func (a *API) validateRoute(r *Route) error {
 		default:
 			errs = append(errs, invalid("route %q: routeResponseSelectionExpression must be empty or $default", key))
 		}
+		if r.APIKeyRequired && r.RouteKey != RouteConnect {
+			// The key stage checks keys on the handshake only.
+			errs = append(errs, invalid("route %q: WebSocket APIs check API keys on $connect only; apiKeyRequired belongs on $connect", key))
+		}
 	default:
 		if r.Path == RouteDefault {
 			if a.Protocol != ProtocolHTTP {
