@@ -637,6 +637,12 @@ func TestV2Errors(t *testing.T) {
 		IntegrationUri: aws.String("not a url"), PayloadFormatVersion: aws.String("1.0")})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "absolute http or https URL")
 
+	// A request signed with another secret is refused in API Gateway's shape.
+	bad := apigatewayv2.New(apigatewayv2.Options{BaseEndpoint: aws.String(e.env.AdminURL), Region: "us-east-1", RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("portico", "wrong", "")})
+	_, err = bad.GetApis(ctx, &apigatewayv2.GetApisInput{})
+	wantV2Error(t, err, http.StatusForbidden, "AccessDeniedException", "admin token")
+
 	// AWS_IAM routes are refused as an OpenAPI import with IAM is, by the model's
 	// validation, until the gateway enforces IAM; nothing is half-applied.
 	_, err = e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: id, RouteKey: aws.String("GET /iam"),
