@@ -27,6 +27,7 @@ func (s *Server) registerV2StageRoutes(p string) {
 	s.HandleAPIGateway("POST "+p+"/{api}/deployments", s.v2CreateDeployment)
 	s.HandleAPIGateway("GET "+p+"/{api}/deployments", s.v2GetDeployments)
 	s.HandleAPIGateway("GET "+p+"/{api}/deployments/{deployment}", s.v2GetDeployment)
+	s.HandleAPIGateway("PATCH "+p+"/{api}/deployments/{deployment}", s.v2UpdateDeployment)
 	s.HandleAPIGateway("DELETE "+p+"/{api}/deployments/{deployment}", s.v2DeleteDeployment)
 }
 
@@ -427,6 +428,25 @@ func (s *Server) v2GetDeployment(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d, err := s.gw.APIs.GetDeployment(r.Context(), a.ID, r.PathValue("deployment"))
+	if err != nil {
+		return v2StageError(r, err)
+	}
+	return writeJSON(w, http.StatusOK, toV2Deployment(d.Summary()))
+}
+
+func (s *Server) v2UpdateDeployment(w http.ResponseWriter, r *http.Request) error {
+	var in v2DeploymentInput
+	if err := decodeV2(w, r, &in); err != nil {
+		return err
+	}
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	if in.StageName != nil || in.Description == nil {
+		return v2BadRequest("update-deployment changes the description only")
+	}
+	d, err := s.gw.APIs.SetDeploymentDescription(r.Context(), a.ID, r.PathValue("deployment"), *in.Description)
 	if err != nil {
 		return v2StageError(r, err)
 	}

@@ -405,6 +405,12 @@ func TestV2WebSocketChat(t *testing.T) {
 	if _, err := e.ag.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: id, StageName: aws.String("dev"), DeploymentId: dep.DeploymentId}); err != nil {
 		t.Fatalf("CreateStage: %v", err)
 	}
+	if up, err := e.ag.UpdateDeployment(ctx, &apigatewayv2.UpdateDeploymentInput{ApiId: id, DeploymentId: dep.DeploymentId,
+		Description: aws.String("chat v1")}); err != nil || aws.ToString(up.Description) != "chat v1" {
+		t.Fatalf("UpdateDeployment: %+v %v", up, err)
+	}
+	_, err = e.ag.DeleteDeployment(ctx, &apigatewayv2.DeleteDeploymentInput{ApiId: id, DeploymentId: dep.DeploymentId})
+	wantV2Error(t, err, http.StatusConflict, "ConflictException", "in use by stage")
 
 	ws := "ws" + strings.TrimPrefix(e.env.GatewayURL, "http") + "/" + aws.ToString(id) + "/dev"
 	dial := func() *websocket.Conn {

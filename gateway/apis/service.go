@@ -552,6 +552,26 @@ func (s *Service) ListDeployments(ctx context.Context, apiID string) ([]Deployme
 	return out, err
 }
 
+// SetDeploymentDescription changes a deployment's description, the one part of
+// a deployment that is not its snapshot.
+func (s *Service) SetDeploymentDescription(ctx context.Context, apiID, depID, description string) (*Deployment, error) {
+	if len(description) > MaxDescription {
+		return nil, invalid("deployment description is longer than %d characters", MaxDescription)
+	}
+	var d Deployment
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		if err := getDeployment(tx, apiID, depID, &d); err != nil {
+			return err
+		}
+		d.Description = description
+		return tx.Put(bucketDeployments, apiID+"/"+depID, &d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
 // DeleteDeployment deletes a deployment no stage points at.
 func (s *Service) DeleteDeployment(ctx context.Context, apiID, depID string) error {
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
