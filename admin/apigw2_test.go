@@ -146,6 +146,15 @@ func TestV2QuickCreate(t *testing.T) {
 		t.Fatalf("GetIntegration: %+v %v", integ, err)
 	}
 
+	// disableExecuteApiEndpoint turns the default endpoint off (custom domains only).
+	up, err := e.ag.UpdateApi(ctx, &apigatewayv2.UpdateApiInput{ApiId: aws.String(id), DisableExecuteApiEndpoint: aws.Bool(true)})
+	if err != nil || !aws.ToBool(up.DisableExecuteApiEndpoint) {
+		t.Fatalf("UpdateApi: %+v %v", up, err)
+	}
+	if status, body := e.get(t, http.MethodGet, "/"+id+"/any/path"); status == http.StatusOK {
+		t.Fatalf("the disabled default endpoint answered %d %s", status, body)
+	}
+
 	// An HTTP URL target, with a route key.
 	be := newBackend(t)
 	api2, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("proxy"),
