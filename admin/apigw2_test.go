@@ -25,6 +25,7 @@ import (
 
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/cmd/portico/client"
 )
 
 const v2Token = "v2-admin-token-0123456789"
@@ -50,14 +51,23 @@ func startV2(t *testing.T) *v2Env {
 	}
 }
 
-// createFunction creates function name from a sample, with env variables and
-// volume chat mounted at /mnt/chat.
+// createFunction creates function name from a sample (or, for "./path", the
+// main package there), with env variables and volume chat mounted at /mnt/chat.
 func (e *v2Env) createFunction(t *testing.T, name, sample string, vars map[string]string) {
 	t.Helper()
+	var zip []byte
+	if strings.HasPrefix(sample, "./") {
+		var err error
+		if zip, err = client.ZipDir(apptest.Program(t, sample)); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		zip = apptest.ZipSample(t, sample)
+	}
 	_, err := e.fn.CreateFunction(t.Context(), &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name), Role: aws.String("arn:aws:iam::000000000000:role/any"),
 		Runtime: ltypes.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), PackageType: ltypes.PackageTypeZip,
-		Code:              &ltypes.FunctionCode{ZipFile: apptest.ZipSample(t, sample)},
+		Code:              &ltypes.FunctionCode{ZipFile: zip},
 		Environment:       &ltypes.Environment{Variables: vars},
 		Timeout:           aws.Int32(10),
 		FileSystemConfigs: []ltypes.FileSystemConfig{{Arn: aws.String("portico:volume:chat"), LocalMountPath: aws.String("/mnt/chat")}},
@@ -68,11 +78,14 @@ func (e *v2Env) createFunction(t *testing.T, name, sample string, vars map[strin
 }
 
 // get calls the gateway and returns the status and body.
-func (e *v2Env) get(t *testing.T, method, path string) (int, string) {
+func (e *v2Env) get(t *testing.T, method, path string, hdr ...string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, e.env.GatewayURL+path, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -678,6 +691,7 @@ func TestV2Authorizers(t *testing.T) {
 	e := startV2(t)
 	ctx := t.Context()
 	e.createFunction(t, "hello", "hello", map[string]string{"GREETING": "auth"})
+	e.createFunction(t, "authfn", "./gateway/auth/testdata/authfn", nil)
 	api, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("auth"), ProtocolType: v2types.ProtocolTypeHttp, Target: aws.String(helloARN)})
 	if err != nil {
 		t.Fatal(err)
@@ -698,8 +712,8 @@ func TestV2Authorizers(t *testing.T) {
 		JwtConfiguration: &v2types.JWTConfiguration{Issuer: aws.String("https://issuer.example")}})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "audience")
 	lam, err := e.ag.CreateAuthorizer(ctx, &apigatewayv2.CreateAuthorizerInput{ApiId: id, Name: aws.String("lambda"),
-		AuthorizerType: v2types.AuthorizerTypeRequest, IdentitySource: []string{"$request.header.X-Token"},
-		AuthorizerUri:                  aws.String("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/" + helloARN + "/invocations"),
+		AuthorizerType: v2types.AuthorizerTypeRequest, IdentitySource: []string{"$request.header.Authorization"},
+		AuthorizerUri:                  aws.String("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:authfn/invocations"),
 		AuthorizerPayloadFormatVersion: aws.String("2.0"), EnableSimpleResponses: aws.Bool(true), AuthorizerResultTtlInSeconds: aws.Int32(0)})
 	if err != nil {
 		t.Fatalf("CreateAuthorizer lambda: %v", err)
@@ -734,9 +748,57 @@ func TestV2Authorizers(t *testing.T) {
 	if status, _ := e.get(t, http.MethodGet, "/"+aws.ToString(id)+"/x"); status != http.StatusUnauthorized {
 		t.Fatalf("a call without the identity source answered %d, want 401", status)
 	}
+	if status, _ := e.get(t, http.MethodGet, "/"+aws.ToString(id)+"/x", "Authorization", "bad"); status != http.StatusForbidden {
+		t.Fatalf("a call the authorizer refuses answered %d, want 403", status)
+	}
+	if status, body := e.get(t, http.MethodGet, "/"+aws.ToString(id)+"/x", "Authorization", "good"); status != http.StatusOK ||
+		!strings.Contains(body, `"greeting":"auth"`) {
+		t.Fatalf("a call the authorizer allows answered %d %s", status, body)
+	}
 	if _, err := e.ag.DeleteAuthorizer(ctx, &apigatewayv2.DeleteAuthorizerInput{ApiId: id, AuthorizerId: jwt.AuthorizerId}); err != nil {
 		t.Fatalf("DeleteAuthorizer: %v", err)
 	}
+
+	// A WebSocket API's $connect authorizer, with a query string identity.
+	ws, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("wsauth"), ProtocolType: v2types.ProtocolTypeWebsocket,
+		RouteSelectionExpression: aws.String("$request.body.action")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wsAuth, err := e.ag.CreateAuthorizer(ctx, &apigatewayv2.CreateAuthorizerInput{ApiId: ws.ApiId, Name: aws.String("token"),
+		AuthorizerType: v2types.AuthorizerTypeRequest, IdentitySource: []string{"route.request.querystring.token"},
+		AuthorizerUri: aws.String("function:authfn")})
+	if err != nil {
+		t.Fatalf("CreateAuthorizer (WebSocket): %v", err)
+	}
+	mock, err := e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: ws.ApiId, IntegrationType: v2types.IntegrationTypeMock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: ws.ApiId, RouteKey: aws.String("$connect"),
+		Target: aws.String("integrations/" + aws.ToString(mock.IntegrationId)), AuthorizationType: v2types.AuthorizationTypeCustom,
+		AuthorizerId: wsAuth.AuthorizerId}); err != nil {
+		t.Fatalf("CreateRoute $connect: %v", err)
+	}
+	_, err = e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: ws.ApiId, RouteKey: aws.String("other"),
+		Target: aws.String("integrations/" + aws.ToString(mock.IntegrationId)), AuthorizationType: v2types.AuthorizationTypeCustom,
+		AuthorizerId: wsAuth.AuthorizerId})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "$connect only")
+	if _, err := e.ag.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: ws.ApiId, StageName: aws.String("prod"), AutoDeploy: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	wsURL := "ws" + strings.TrimPrefix(e.env.GatewayURL, "http") + "/" + aws.ToString(ws.ApiId) + "/prod?token="
+	_, resp, err := websocket.DefaultDialer.DialContext(ctx, wsURL+"bad", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("dial with a bad token: %v %+v", err, resp)
+	}
+	_ = resp.Body.Close()
+	c, resp, err := websocket.DefaultDialer.DialContext(ctx, wsURL+"good", nil)
+	if err != nil {
+		t.Fatalf("dial with a good token: %v", err)
+	}
+	_ = resp.Body.Close()
+	_ = c.Close()
 
 	// Models are JSON schemas by name.
 	m, err := e.ag.CreateModel(ctx, &apigatewayv2.CreateModelInput{ApiId: id, Name: aws.String("Msg"), Description: aws.String("a message"),
