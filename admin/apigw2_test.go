@@ -449,7 +449,10 @@ func TestV2WebSocketChat(t *testing.T) {
 	}
 	c1 := dial()
 	c2 := dial()
-	waitMembers(t, e.env.DataDir, 2)
+	// $connect holds the handshake until its function has recorded the member.
+	if n := members(t, e.env.DataDir); n != 2 {
+		t.Fatalf("%d chat members after two handshakes, want 2", n)
+	}
 	if err := c1.WriteMessage(websocket.TextMessage, []byte(`{"action":"sendmessage","data":"hello over v2"}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -543,22 +546,14 @@ func TestV2WebSocketAPIKeyAndMock(t *testing.T) {
 	}
 }
 
-// waitMembers waits until the chat functions' volume lists n connections
-// ($connect records them after the handshake completes).
-func waitMembers(t *testing.T, dataDir string, n int) {
+// members counts the connections the chat functions keep in their volume.
+func members(t *testing.T, dataDir string) int {
 	t.Helper()
-	dir := filepath.Join(dataDir, "volumes", "chat", "connections")
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		entries, _ := os.ReadDir(dir)
-		if len(entries) >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d chat members, want %d", len(entries), n)
-		}
-		time.Sleep(20 * time.Millisecond)
+	entries, err := os.ReadDir(filepath.Join(dataDir, "volumes", "chat", "connections"))
+	if err != nil {
+		t.Fatal(err)
 	}
+	return len(entries)
 }
 
 // TestV2Pagination pages through more APIs and routes than one page holds.
