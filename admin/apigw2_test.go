@@ -118,6 +118,7 @@ const helloARN = "arn:aws:lambda:us-east-1:000000000000:function:hello"
 // HTTP URL, and calls them through the gateway at once: quick create makes
 // the route, the integration and an auto-deploying $default stage.
 func TestV2QuickCreate(t *testing.T) {
+	t.Parallel()
 	e := startV2(t)
 	ctx := t.Context()
 	e.createFunction(t, "hello", "hello", map[string]string{"GREETING": "quick"})
@@ -194,6 +195,7 @@ func TestV2QuickCreate(t *testing.T) {
 // the next deployment, it cannot be deleted while in use, and it survives a
 // restart, an export and an import.
 func TestV2SharedIntegration(t *testing.T) {
+	t.Parallel()
 	e := startV2(t)
 	ctx := t.Context()
 	be := newBackend(t)
@@ -296,6 +298,7 @@ func TestV2SharedIntegration(t *testing.T) {
 // TestV2AutoDeploy shows a stage with autoDeploy following every change of
 // its API without a deployment call.
 func TestV2AutoDeploy(t *testing.T) {
+	t.Parallel()
 	e := startV2(t)
 	ctx := t.Context()
 	be := newBackend(t)
@@ -384,6 +387,7 @@ func TestV2AutoDeploy(t *testing.T) {
 // TestV2WebSocketChat builds the chat sample's WebSocket API with apigatewayv2
 // calls and has two clients exchange a message through @connections.
 func TestV2WebSocketChat(t *testing.T) {
+	t.Parallel()
 	e := startV2(t)
 	ctx := t.Context()
 	for _, fn := range []string{"chat-connect", "chat-disconnect", "chat-sendmessage"} {
@@ -473,6 +477,7 @@ func TestV2WebSocketChat(t *testing.T) {
 // and whose $default route is a two-way MOCK answered by its integration
 // response's template; the key comes from an apigateway (v1) usage plan.
 func TestV2WebSocketAPIKeyAndMock(t *testing.T) {
+	t.Parallel()
 	e := startV2(t)
 	ctx := t.Context()
 	api, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("keyed"), ProtocolType: v2types.ProtocolTypeWebsocket,
@@ -558,6 +563,7 @@ func members(t *testing.T, dataDir string) int {
 
 // TestV2Pagination pages through more APIs and routes than one page holds.
 func TestV2Pagination(t *testing.T) {
+	t.Parallel()
 	e := startV2(t)
 	ctx := t.Context()
 	var want []string
@@ -616,6 +622,7 @@ func TestV2Pagination(t *testing.T) {
 // TestV2Errors checks apigatewayv2's error shapes and that what the gateway
 // does not enforce is refused.
 func TestV2Errors(t *testing.T) {
+	t.Parallel()
 	e := startV2(t)
 	ctx := t.Context()
 	_, err := e.ag.GetApi(ctx, &apigatewayv2.GetApiInput{ApiId: aws.String("nosuchapi0")})
@@ -683,6 +690,7 @@ func TestV2Errors(t *testing.T) {
 // TestV2Authorizers attaches a JWT and a Lambda REQUEST authorizer to routes:
 // a call without a token is refused by the gateway.
 func TestV2Authorizers(t *testing.T) {
+	t.Parallel()
 	e := startV2(t)
 	ctx := t.Context()
 	e.createFunction(t, "hello", "hello", map[string]string{"GREETING": "auth"})
@@ -811,18 +819,18 @@ func TestV2Authorizers(t *testing.T) {
 
 // TestV2AWSCLI drives `aws apigatewayv2` against the admin API.
 func TestV2AWSCLI(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("aws"); err != nil {
 		t.Skip("the AWS CLI (aws) is not on PATH; CI installs Debian's awscli package")
 	}
 	e := startV2(t)
 	be := newBackend(t)
 	script := `set -e
-api=$(aws apigatewayv2 create-api --name cli --protocol-type HTTP --target "$BACKEND/cli" --query ApiId --output text)
-aws apigatewayv2 get-api --api-id "$api" --query Name --output text
-aws apigatewayv2 get-stages --api-id "$api" --query 'Items[0].StageName' --output text
-integ=$(aws apigatewayv2 create-integration --api-id "$api" --integration-type HTTP_PROXY --integration-method GET --integration-uri "$BACKEND/second" --payload-format-version 1.0 --query IntegrationId --output text)
-aws apigatewayv2 create-route --api-id "$api" --route-key 'GET /second' --target "integrations/$integ" --query RouteKey --output text
-echo "api=$api"
+api=$(aws apigatewayv2 create-api --name cli --protocol-type HTTP --target "$BACKEND/cli" --query '[ApiId,Name]' --output text)
+set -- $api
+echo "api=$1 name=$2"
+integ=$(aws apigatewayv2 create-integration --api-id "$1" --integration-type HTTP_PROXY --integration-method GET --integration-uri "$BACKEND/second" --payload-format-version 1.0 --query IntegrationId --output text)
+aws apigatewayv2 create-route --api-id "$1" --route-key 'GET /second' --target "integrations/$integ" --query RouteKey --output text
 aws apigatewayv2 get-api --api-id nosuchapi0 2>&1 || true
 `
 	cmd := exec.CommandContext(t.Context(), "sh", "-c", script)
@@ -835,13 +843,13 @@ aws apigatewayv2 get-api --api-id nosuchapi0 2>&1 || true
 		t.Fatalf("script: %v\n%s", err, out)
 	}
 	text := string(out)
-	for _, want := range []string{"cli\n", "$default\n", "GET /second\n", "NotFoundException", "Invalid API identifier specified"} {
+	for _, want := range []string{" name=cli\n", "GET /second\n", "NotFoundException", "Invalid API identifier specified"} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("output lacks %q:\n%s", want, text)
 		}
 	}
 	_, apiID, _ := strings.Cut(text, "api=")
-	apiID, _, _ = strings.Cut(apiID, "\n")
+	apiID, _, _ = strings.Cut(apiID, " ")
 	for path, backendPath := range map[string]string{"/anything": "/cli", "/second": "/second"} {
 		status, body := e.get(t, http.MethodGet, "/"+apiID+path)
 		if status != http.StatusOK || !strings.Contains(body, `"path":"`+backendPath+`"`) {
