@@ -59,6 +59,9 @@ type Server struct {
 
 	lambdaDeps
 	gw GatewayDeps
+	// apigwPatterns are the patterns registered with HandleAPIGateway (set
+	// while routes are registered, read-only after).
+	apigwPatterns map[string]bool
 }
 
 // Handle registers h for a net/http ServeMux pattern such as
@@ -77,7 +80,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", ids.UUID())
 	if s.cfg.Token != "" {
 		if err := s.authenticate(r); err != nil {
-			s.writeError(w, r, err)
+			if s.isAPIGatewayRoute(r) {
+				s.writeAPIGatewayError(w, r, err)
+			} else {
+				s.writeError(w, r, err)
+			}
 			return
 		}
 	}

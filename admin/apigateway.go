@@ -15,11 +15,23 @@ import (
 // {"message": "..."} with x-amzn-ErrorType NotFoundException, ConflictException,
 // BadRequestException, ... (writeAPIGatewayError, this surface's one adapter).
 func (s *Server) HandleAPIGateway(pattern string, h HandlerFunc) {
+	if s.apigwPatterns == nil {
+		s.apigwPatterns = map[string]bool{}
+	}
+	s.apigwPatterns[pattern] = true
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.writeAPIGatewayError(w, r, err)
 		}
 	})
+}
+
+// isAPIGatewayRoute reports whether r is for a route registered with
+// HandleAPIGateway, whose errors (authentication's included) take API
+// Gateway's shape.
+func (s *Server) isAPIGatewayRoute(r *http.Request) bool {
+	_, pattern := s.mux.Handler(r)
+	return s.apigwPatterns[pattern]
 }
 
 // writeAPIGatewayError maps an error to API Gateway's status, error type and

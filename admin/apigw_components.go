@@ -92,17 +92,6 @@ type authorizerJSON struct {
 	AuthorizerResultTTLInSeconds *int     `json:"authorizerResultTtlInSeconds,omitempty"`
 }
 
-// authorizerExt is x-amazon-apigateway-authorizer as the model keeps it.
-type authorizerExt struct {
-	Type                         string   `json:"type"`
-	AuthorizerURI                string   `json:"authorizerUri,omitempty"`
-	AuthorizerCredentials        string   `json:"authorizerCredentials,omitempty"`
-	IdentitySource               string   `json:"identitySource,omitempty"`
-	IdentityValidationExpression string   `json:"identityValidationExpression,omitempty"`
-	AuthorizerResultTTLInSeconds *int     `json:"authorizerResultTtlInSeconds,omitempty"`
-	ProviderARNs                 []string `json:"providerARNs,omitempty"`
-}
-
 // authorizerScheme is the security scheme an authorizer is kept as.
 type authorizerScheme struct {
 	Type       string        `json:"type"`

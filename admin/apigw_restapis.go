@@ -11,6 +11,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
@@ -73,7 +74,7 @@ func toRestAPIJSON(a *apis.API, warnings []string) restAPIJSON {
 	out := restAPIJSON{ID: a.ID, Name: a.Name, Description: a.Description, CreatedDate: epoch(a.CreatedAt),
 		Version: a.Version, Warnings: warnings, BinaryMediaTypes: a.BinaryMediaTypes, APIKeySource: a.APIKeySource,
 		EndpointConfiguration: endpointConfiguration{Types: a.EndpointTypes}, Tags: a.Tags,
-		RootResourceID: a.ResourceTree()[0].ID}
+		RootResourceID: a.ResourceTree()[0].ID, DisableExecuteAPIEndpoint: edge.ExecuteAPIEndpointDisabled(a.Extensions)}
 	if raw, ok := a.Extensions[extPolicy]; ok {
 		out.Policy = string(raw) // the policy document as a JSON string, as get-rest-api returns it
 	}
@@ -201,10 +202,8 @@ func (s *Server) apigwCreateRestAPI(w http.ResponseWriter, r *http.Request) erro
 	if in.MinimumCompressionSize != nil {
 		return badRequest("minimumCompressionSize is not supported: Portico does not compress responses")
 	}
-	if in.DisableExecuteAPIEndpoint {
-		return badRequest("disableExecuteApiEndpoint is not supported: Portico serves every API at its stage URL")
-	}
 	a := &apis.API{Name: in.Name, Description: in.Description, Protocol: apis.ProtocolREST, Tags: in.Tags}
+	setExecuteAPIEndpointDisabled(a, in.DisableExecuteAPIEndpoint)
 	a.Version, a.BinaryMediaTypes, a.APIKeySource = in.Version, in.BinaryMediaTypes, in.APIKeySource
 	if e := in.EndpointConfiguration; e != nil {
 		if err := checkEndpointTypes(e.Types, e.VPCEndpointIDs); err != nil {
@@ -344,10 +343,22 @@ func applyRestAPIOp(a *apis.API, op PatchOperation) error {
 		if err != nil {
 			return err
 		}
-		if *b {
-			return badPatchValue(op, "Portico serves every API at its stage URL; disabling it is not supported")
-		}
+		setExecuteAPIEndpointDisabled(a, *b)
 		return nil
 	}
 	return BadPatchPath(op)
+}
+
+// setExecuteAPIEndpointDisabled turns the API's default endpoint
+// ({apiId}.execute-api... and the path-style URL) off or on again; the gateway
+// answers 403 there while it is off (x-amazon-apigateway-endpoint-configuration).
+func setExecuteAPIEndpointDisabled(a *apis.API, off bool) {
+	if !off {
+		delete(a.Extensions, edge.EndpointConfigurationExtension)
+		return
+	}
+	if a.Extensions == nil {
+		a.Extensions = map[string]json.RawMessage{}
+	}
+	a.Extensions[edge.EndpointConfigurationExtension] = json.RawMessage(`{"disableExecuteApiEndpoint":true}`)
 }

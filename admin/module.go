@@ -48,6 +48,7 @@ func New(p Params) (*Server, error) {
 	s.registerGatewayRoutes()
 	s.registerAPIGatewayStageRoutes()
 	s.registerRestAPIRoutes()
+	s.registerAPIGatewayV2Routes()
 	s.registerConnectionRoutes(p.Conns)
 	s.registerImageRoutes(p.Images)
 	s.registerStatsRoutes()

@@ -99,6 +99,11 @@ type Definition struct {
 	Models map[string]json.RawMessage `json:"models,omitempty"`
 	// Extensions are the other top-level x-* extensions, kept verbatim.
 	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
+	// Integrations are an HTTP or WebSocket API's integrations as resources of
+	// their own (apigatewayv2), by id. A route targets one by IntegrationID and
+	// Normalize copies it into the route's Integration, so one integration can
+	// serve several routes and every deployment carries resolved routes.
+	Integrations map[string]Integration `json:"integrations,omitempty"`
 	// Routes are the API's routes in canonical order (path, then method).
 	Routes []Route `json:"routes"`
 	// Resources are the REST resources the routes do not imply: paths with no
@@ -161,6 +166,9 @@ type Route struct {
 
 	// Integration is what the route calls; nil until one is set.
 	Integration *Integration `json:"integration,omitempty"`
+	// IntegrationID, when set, names the API's integration (Definition.Integrations)
+	// that the route targets ("integrations/{id}"); Integration is then its copy.
+	IntegrationID string `json:"integrationId,omitempty"`
 
 	// APIKeyRequired is set when the operation's security names an api_key scheme.
 	APIKeyRequired bool `json:"apiKeyRequired,omitempty"`
@@ -241,6 +249,8 @@ type Integration struct {
 	ConnectionID        string                         `json:"connectionId,omitempty"`
 	// TLSConfig is kept verbatim.
 	TLSConfig json.RawMessage `json:"tlsConfig,omitempty"`
+	// Description describes an integration resource (apigatewayv2).
+	Description string `json:"description,omitempty"`
 }
 
 // Content handling (contentHandling) of integration requests and responses.
@@ -274,13 +284,16 @@ type Deployment struct {
 	APIID       string    `json:"apiId"`
 	Description string    `json:"description,omitempty"`
 	CreatedAt   time.Time `json:"createdAt"`
+	// AutoDeployed says the deployment was made by a stage's autoDeploy.
+	AutoDeployed bool `json:"autoDeployed,omitempty"`
 	// API is the snapshot: the API as it was when deployed.
 	API API `json:"api"`
 }
 
 // Summary returns the deployment without its snapshot, for listings.
 func (d *Deployment) Summary() DeploymentSummary {
-	return DeploymentSummary{ID: d.ID, APIID: d.APIID, Description: d.Description, CreatedAt: d.CreatedAt, Routes: len(d.API.Routes)}
+	return DeploymentSummary{ID: d.ID, APIID: d.APIID, Description: d.Description, CreatedAt: d.CreatedAt, Routes: len(d.API.Routes),
+		AutoDeployed: d.AutoDeployed}
 }
 
 // DeploymentSummary is a deployment without its snapshot.
@@ -290,6 +303,8 @@ type DeploymentSummary struct {
 	Description string    `json:"description,omitempty"`
 	CreatedAt   time.Time `json:"createdAt"`
 	Routes      int       `json:"routes"`
+	// AutoDeployed says a stage's autoDeploy made the deployment.
+	AutoDeployed bool `json:"autoDeployed,omitempty"`
 }
 
 // Stage names a deployment of an API and holds its variables and history.
@@ -318,6 +333,11 @@ type Stage struct {
 	AccessLogSettings *AccessLogSettings `json:"accessLogSettings,omitempty"`
 	// Tags are the stage's resource tags.
 	Tags map[string]string `json:"tags,omitempty"`
+	// AutoDeploy deploys every change of the API to the stage (HTTP and
+	// WebSocket APIs); LastDeploymentStatusMessage says why the last automatic
+	// deployment failed, empty when it succeeded.
+	AutoDeploy                  bool   `json:"autoDeploy,omitempty"`
+	LastDeploymentStatusMessage string `json:"lastDeploymentStatusMessage,omitempty"`
 	// History lists the deployments the stage has pointed at, oldest first; the
 	// last entry is the current one.
 	History   []HistoryEntry `json:"history"`

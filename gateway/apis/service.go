@@ -203,7 +203,10 @@ func (s *Service) Modify(ctx context.Context, id string, fn func(a *API) error) 
 		}
 		a.UpdatedAt = s.now()
 		out = &a
-		return tx.Put(bucketAPIs, id, &a)
+		if err := tx.Put(bucketAPIs, id, &a); err != nil {
+			return err
+		}
+		return s.autoDeploy(tx, &a, "")
 	})
 	if err != nil {
 		return nil, err
@@ -339,7 +342,7 @@ func (s *Service) SetIntegration(ctx context.Context, id, routeID string, in *In
 			return nil
 		}
 		cp := *in
-		r.Integration = &cp
+		r.Integration, r.IntegrationID = &cp, ""
 		return nil
 	})
 	if err != nil {
@@ -422,12 +425,13 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 		if in.StageName == RouteDefault && a.Protocol != ProtocolHTTP {
 			return invalid("stage name $default is for HTTP APIs only")
 		}
-		if len(a.Routes) == 0 {
-			return invalid("api %s has no routes to deploy", id)
+		if err := a.deployable(); err != nil {
+			return err
 		}
-		for _, r := range a.Routes {
-			if r.Integration == nil {
-				return invalid("no integration defined for route %q of api %s", r.RouteKey, id)
+		if in.StageName != "" && in.Canary == nil {
+			var st Stage
+			if tx.Get(bucketStages, id+"/"+in.StageName, &st) == nil && st.AutoDeploy {
+				return invalid("stage %q deploys automatically (autoDeploy); a deployment cannot name it", in.StageName)
 			}
 		}
 		now := s.now()
@@ -562,6 +566,26 @@ func (s *Service) ListDeployments(ctx context.Context, apiID string) ([]Deployme
 	return out, err
 }
 
+// SetDeploymentDescription changes a deployment's description, the one part of
+// a deployment that is not its snapshot.
+func (s *Service) SetDeploymentDescription(ctx context.Context, apiID, depID, description string) (*Deployment, error) {
+	if len(description) > MaxDescription {
+		return nil, invalid("deployment description is longer than %d characters", MaxDescription)
+	}
+	var d Deployment
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		if err := getDeployment(tx, apiID, depID, &d); err != nil {
+			return err
+		}
+		d.Description = description
+		return tx.Put(bucketDeployments, apiID+"/"+depID, &d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
 // DeleteDeployment deletes a deployment no stage points at.
 func (s *Service) DeleteDeployment(ctx context.Context, apiID, depID string) error {
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
@@ -614,6 +638,13 @@ type StageInput struct {
 	// tracing, canary, access log, method settings); its Description,
 	// DeploymentID and variable fields are ignored.
 	Settings StagePatch
+	// AutoDeploy (HTTP and WebSocket APIs) deploys every change of the API to
+	// the stage, starting now when the API is deployable.
+	AutoDeploy bool
+	// MethodSettings and AccessLogSettings are the stage's settings from the
+	// start (validated by the caller as for UpdateStage).
+	MethodSettings    map[string]MethodSetting
+	AccessLogSettings *AccessLogSettings
 	// Tags are the stage's resource tags.
 	Tags map[string]string
 }
@@ -638,20 +669,32 @@ func (s *Service) CreateStage(ctx context.Context, apiID string, in StageInput) 
 		if err := validStageNameFor(in.Name, a.Protocol); err != nil {
 			return err
 		}
-		if in.DeploymentID == "" {
-			return invalid("a stage needs a deploymentId")
+		if in.AutoDeploy && a.Protocol == ProtocolREST {
+			return invalid("autoDeploy is for HTTP and WEBSOCKET APIs")
 		}
-		var d Deployment
-		if err := getDeployment(tx, apiID, in.DeploymentID, &d); err != nil {
-			return err
+		switch {
+		case in.DeploymentID != "":
+			var d Deployment
+			if err := getDeployment(tx, apiID, in.DeploymentID, &d); err != nil {
+				return err
+			}
+		case a.Protocol == ProtocolREST:
+			// An HTTP or WebSocket API's stage may wait for its first deployment.
+			return invalid("a stage needs a deploymentId")
 		}
 		if tx.Has(bucketStages, apiID+"/"+in.Name) {
 			return fmt.Errorf("stage %q of api %s exists: %w", in.Name, apiID, errdefs.ErrConflict)
 		}
 		now := s.now()
 		st = Stage{APIID: apiID, Name: in.Name, Description: in.Description, DeploymentID: in.DeploymentID,
-			Variables: nilIfEmpty(in.Variables), CreatedAt: now, UpdatedAt: now,
-			History: []HistoryEntry{{DeploymentID: in.DeploymentID, Action: ActionCreate, At: now}}}
+			Variables: nilIfEmpty(in.Variables), CreatedAt: now, UpdatedAt: now, AutoDeploy: in.AutoDeploy,
+			MethodSettings: in.MethodSettings, AccessLogSettings: in.AccessLogSettings}
+		if len(st.MethodSettings) == 0 {
+			st.MethodSettings = nil
+		}
+		if in.DeploymentID != "" {
+			st.History = []HistoryEntry{{DeploymentID: in.DeploymentID, Action: ActionCreate, At: now}}
+		}
 		if err := ValidateTags(in.Tags); err != nil {
 			return err
 		}
@@ -661,7 +704,16 @@ func (s *Service) CreateStage(ctx context.Context, apiID string, in StageInput) 
 		if err := s.applySettings(tx, &st, set, now); err != nil {
 			return err
 		}
-		return tx.Put(bucketStages, apiID+"/"+in.Name, &st)
+		if err := tx.Put(bucketStages, apiID+"/"+in.Name, &st); err != nil {
+			return err
+		}
+		if in.AutoDeploy && in.DeploymentID == "" {
+			if err := s.autoDeploy(tx, &a, in.Name); err != nil {
+				return err
+			}
+			return tx.Get(bucketStages, apiID+"/"+in.Name, &st)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -754,6 +806,14 @@ type StagePatch struct {
 	AccessLogRemove                       bool
 	// MethodSettings change method-settings entries, in order.
 	MethodSettings []MethodSettingPatch
+	// SetMethodSettings replaces whole entries (apigatewayv2's
+	// defaultRouteSettings as "*/*" and routeSettings by route key);
+	// UnsetMethodSettings removes entries.
+	SetMethodSettings   map[string]MethodSetting
+	UnsetMethodSettings []string
+	// AutoDeploy turns automatic deployment on or off (HTTP and WebSocket
+	// APIs); turning it on deploys the API now when it is deployable.
+	AutoDeploy *bool
 }
 
 // UpdateStage applies p to a stage in one transaction; the new state is validated
@@ -798,14 +858,134 @@ func (s *Service) UpdateStage(ctx context.Context, apiID, name string, p StagePa
 			}
 			st.Variables = nilIfEmpty(vars)
 		}
+		if len(p.SetMethodSettings) > 0 || len(p.UnsetMethodSettings) > 0 {
+			settings := maps.Clone(st.MethodSettings)
+			if settings == nil {
+				settings = map[string]MethodSetting{}
+			}
+			for _, k := range p.UnsetMethodSettings {
+				delete(settings, k)
+			}
+			maps.Copy(settings, p.SetMethodSettings)
+			if len(settings) == 0 {
+				settings = nil
+			}
+			st.MethodSettings = settings
+		}
+		deployNow := false
+		if p.AutoDeploy != nil {
+			var a API
+			if err := s.getAPI(tx, apiID, &a); err != nil {
+				return err
+			}
+			if *p.AutoDeploy && a.Protocol == ProtocolREST {
+				return invalid("autoDeploy is for HTTP and WEBSOCKET APIs")
+			}
+			deployNow = *p.AutoDeploy && !st.AutoDeploy
+			st.AutoDeploy = *p.AutoDeploy
+			if !st.AutoDeploy {
+				st.LastDeploymentStatusMessage = ""
+			}
+		}
 		st.UpdatedAt = now
-		return tx.Put(bucketStages, apiID+"/"+name, &st)
+		if err := tx.Put(bucketStages, apiID+"/"+name, &st); err != nil {
+			return err
+		}
+		if deployNow {
+			var a API
+			if err := s.getAPI(tx, apiID, &a); err != nil {
+				return err
+			}
+			if err := s.autoDeploy(tx, &a, name); err != nil {
+				return err
+			}
+			return tx.Get(bucketStages, apiID+"/"+name, &st)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.notify(apiID)
 	return &st, nil
+}
+
+// AutoDeployDescription is the description of the deployments autoDeploy makes.
+const AutoDeployDescription = "Automatic deployment triggered by changes to the Api configuration"
+
+// deployable reports why a cannot be deployed, or nil.
+func (a *API) deployable() error {
+	if why := a.undeployable(); why != "" {
+		return invalid("%s", why)
+	}
+	return nil
+}
+
+// undeployable says why a cannot be deployed, or "".
+func (a *API) undeployable() string {
+	if len(a.Routes) == 0 {
+		return fmt.Sprintf("api %s has no routes to deploy", a.ID)
+	}
+	for _, r := range a.Routes {
+		if r.Integration == nil {
+			return fmt.Sprintf("no integration defined for route %q of api %s", r.RouteKey, a.ID)
+		}
+	}
+	return ""
+}
+
+// autoDeploy deploys a, inside tx, to its stages with AutoDeploy (only the one
+// named only, when set). An API that cannot be deployed leaves the stages
+// where they are, with the reason in LastDeploymentStatusMessage.
+func (s *Service) autoDeploy(tx *store.Tx, a *API, only string) error {
+	var stages []Stage
+	err := tx.ForEach(bucketStages, a.ID+"/", func(_ string, raw []byte) error {
+		var st Stage
+		if err := json.Unmarshal(raw, &st); err != nil {
+			return err
+		}
+		if st.AutoDeploy && (only == "" || st.Name == only) {
+			stages = append(stages, st)
+		}
+		return nil
+	})
+	if err != nil || len(stages) == 0 {
+		return err
+	}
+	now := s.now()
+	why := a.undeployable()
+	var dep Deployment
+	if why == "" {
+		dep = Deployment{APIID: a.ID, Description: AutoDeployDescription, CreatedAt: now, AutoDeployed: true, API: *a}
+		for {
+			dep.ID = randomID(6)
+			if !tx.Has(bucketDeployments, a.ID+"/"+dep.ID) {
+				break
+			}
+		}
+		if err := tx.Put(bucketDeployments, a.ID+"/"+dep.ID, &dep); err != nil {
+			return err
+		}
+	}
+	for i := range stages {
+		st := &stages[i]
+		if why != "" {
+			st.LastDeploymentStatusMessage = "Deployment attempt failed: " + why
+		} else {
+			st.LastDeploymentStatusMessage = ""
+			action := ActionDeploy
+			if st.DeploymentID == "" {
+				action = ActionCreate
+			}
+			st.DeploymentID = dep.ID
+			st.History = appendHistory(st.History, HistoryEntry{DeploymentID: dep.ID, Action: action, At: now, Description: AutoDeployDescription})
+		}
+		st.UpdatedAt = now
+		if err := tx.Put(bucketStages, a.ID+"/"+st.Name, st); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applySettings applies the promotion, canary, cache, tracing and method

@@ -96,6 +96,7 @@ func (r *Route) routeKey(protocol string) string {
 // mean the same thing normalize to equal values.
 func (a *API) Normalize() {
 	d := &a.Definition
+	d.resolveIntegrations()
 	for i := range d.Routes {
 		r := &d.Routes[i]
 		if a.Protocol != ProtocolWebSocket {
@@ -314,6 +315,7 @@ func (a *API) Validate() error {
 		}
 	}
 	errs = append(errs, a.validateAuth()...)
+	errs = append(errs, a.validateIntegrations()...)
 	if d.CORS != nil {
 		add(d.CORS.validate(a.Protocol))
 	}
@@ -368,6 +370,10 @@ func (a *API) validateRoute(r *Route) error {
 		case "", RouteDefault:
 		default:
 			errs = append(errs, invalid("route %q: routeResponseSelectionExpression must be empty or $default", key))
+		}
+		if r.APIKeyRequired && r.RouteKey != RouteConnect {
+			// The key stage checks keys on the handshake only.
+			errs = append(errs, invalid("route %q: WebSocket APIs check API keys on $connect only; apiKeyRequired belongs on $connect", key))
 		}
 	default:
 		if r.Path == RouteDefault {

@@ -1,0 +1,442 @@
+package admin
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/portico-dev/portico/gateway/apis"
+)
+
+// apigatewayv2 integrations and integration responses. Integrations are the
+// API's Definition.Integrations; a route targets one and the model copies it
+// into the route, so an integration shared by several routes is changed once.
+
+func (s *Server) registerV2IntegrationRoutes(p string) {
+	s.HandleAPIGateway("POST "+p+"/{api}/integrations", s.v2CreateIntegration)
+	s.HandleAPIGateway("GET "+p+"/{api}/integrations", s.v2GetIntegrations)
+	s.HandleAPIGateway("GET "+p+"/{api}/integrations/{integration}", s.v2GetIntegration)
+	s.HandleAPIGateway("PATCH "+p+"/{api}/integrations/{integration}", s.v2UpdateIntegration)
+	s.HandleAPIGateway("DELETE "+p+"/{api}/integrations/{integration}", s.v2DeleteIntegration)
+	const ir = "/{api}/integrations/{integration}/integrationresponses"
+	s.HandleAPIGateway("POST "+p+ir, s.v2CreateIntegrationResponse)
+	s.HandleAPIGateway("GET "+p+ir, s.v2GetIntegrationResponses)
+	s.HandleAPIGateway("GET "+p+ir+"/{ir}", s.v2GetIntegrationResponse)
+	s.HandleAPIGateway("PATCH "+p+ir+"/{ir}", s.v2UpdateIntegrationResponse)
+	s.HandleAPIGateway("DELETE "+p+ir+"/{ir}", s.v2DeleteIntegrationResponse)
+}
+
+// v2Integration is apigatewayv2's Integration shape.
+type v2Integration struct {
+	ConnectionID                           string            `json:"connectionId,omitempty"`
+	ConnectionType                         string            `json:"connectionType"`
+	ContentHandlingStrategy                string            `json:"contentHandlingStrategy,omitempty"`
+	CredentialsArn                         string            `json:"credentialsArn,omitempty"`
+	Description                            string            `json:"description,omitempty"`
+	IntegrationID                          string            `json:"integrationId"`
+	IntegrationMethod                      string            `json:"integrationMethod,omitempty"`
+	IntegrationResponseSelectionExpression string            `json:"integrationResponseSelectionExpression,omitempty"`
+	IntegrationType                        string            `json:"integrationType"`
+	IntegrationURI                         string            `json:"integrationUri,omitempty"`
+	PassthroughBehavior                    string            `json:"passthroughBehavior,omitempty"`
+	PayloadFormatVersion                   string            `json:"payloadFormatVersion,omitempty"`
+	RequestParameters                      map[string]string `json:"requestParameters,omitempty"`
+	RequestTemplates                       map[string]string `json:"requestTemplates,omitempty"`
+	TimeoutInMillis                        int               `json:"timeoutInMillis"`
+	TLSConfig                              json.RawMessage   `json:"tlsConfig,omitempty"`
+}
+
+// v2IntegrationInput is the body of create-integration and update-integration.
+type v2IntegrationInput struct {
+	ConnectionID                *string                      `json:"connectionId"`
+	ConnectionType              *string                      `json:"connectionType"`
+	ContentHandlingStrategy     *string                      `json:"contentHandlingStrategy"`
+	CredentialsArn              *string                      `json:"credentialsArn"`
+	Description                 *string                      `json:"description"`
+	IntegrationMethod           *string                      `json:"integrationMethod"`
+	IntegrationSubtype          *string                      `json:"integrationSubtype"`
+	IntegrationType             *string                      `json:"integrationType"`
+	IntegrationURI              *string                      `json:"integrationUri"`
+	PassthroughBehavior         *string                      `json:"passthroughBehavior"`
+	PayloadFormatVersion        *string                      `json:"payloadFormatVersion"`
+	RequestParameters           map[string]string            `json:"requestParameters"`
+	RequestTemplates            map[string]string            `json:"requestTemplates"`
+	ResponseParameters          map[string]map[string]string `json:"responseParameters"`
+	TemplateSelectionExpression *string                      `json:"templateSelectionExpression"`
+	TimeoutInMillis             *int                         `json:"timeoutInMillis"`
+	TLSConfig                   json.RawMessage              `json:"tlsConfig"`
+}
+
+func toV2Integration(protocol, id string, in *apis.Integration) v2Integration {
+	out := v2Integration{IntegrationID: id, IntegrationType: in.Type, IntegrationURI: in.URI, IntegrationMethod: in.HTTPMethod,
+		ConnectionID: in.ConnectionID, ConnectionType: in.ConnectionType, ContentHandlingStrategy: in.ContentHandling,
+		CredentialsArn: in.Credentials, Description: in.Description, PassthroughBehavior: in.PassthroughBehavior,
+		PayloadFormatVersion: in.PayloadFormatVersion, RequestParameters: in.RequestParameters,
+		RequestTemplates: in.RequestTemplates, TimeoutInMillis: int(in.Timeout().Milliseconds()), TLSConfig: in.TLSConfig}
+	if out.ConnectionType == "" {
+		out.ConnectionType = "INTERNET"
+	}
+	if out.PayloadFormatVersion == "" {
+		out.PayloadFormatVersion = "1.0"
+	}
+	if protocol == apis.ProtocolWebSocket {
+		out.IntegrationResponseSelectionExpression = "${integration.response.statuscode}"
+	}
+	return out
+}
+
+// apply sets in's fields on integ, an integration of an API of protocol.
+func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration) error {
+	if in.IntegrationSubtype != nil && *in.IntegrationSubtype != "" {
+		return v2BadRequest("integrationSubtype (AWS service integrations) is not supported")
+	}
+	if len(in.ResponseParameters) > 0 {
+		return v2BadRequest("responseParameters (HTTP API response mapping) is not supported yet; Portico refuses it rather than ignore it")
+	}
+	if v := in.TemplateSelectionExpression; v != nil && *v != "" && *v != `\$default` && *v != "$default" {
+		return v2BadRequest("templateSelectionExpression %q is not supported: request templates are selected by content type", truncateString(*v, 100))
+	}
+	set := func(dst *string, v *string, upper bool) {
+		if v != nil {
+			*dst = *v
+			if upper {
+				*dst = strings.ToUpper(*dst)
+			}
+		}
+	}
+	set(&integ.Type, in.IntegrationType, true)
+	set(&integ.URI, in.IntegrationURI, false)
+	set(&integ.HTTPMethod, in.IntegrationMethod, true)
+	set(&integ.ConnectionID, in.ConnectionID, false)
+	set(&integ.ConnectionType, in.ConnectionType, true)
+	set(&integ.ContentHandling, in.ContentHandlingStrategy, true)
+	set(&integ.Credentials, in.CredentialsArn, false)
+	set(&integ.Description, in.Description, false)
+	set(&integ.PassthroughBehavior, in.PassthroughBehavior, true)
+	set(&integ.PayloadFormatVersion, in.PayloadFormatVersion, false)
+	if integ.ConnectionType == "INTERNET" {
+		integ.ConnectionType = ""
+	}
+	if in.RequestParameters != nil {
+		integ.RequestParameters = in.RequestParameters
+	}
+	if in.RequestTemplates != nil {
+		integ.RequestTemplates = in.RequestTemplates
+	}
+	if in.TimeoutInMillis != nil {
+		integ.TimeoutInMillis = *in.TimeoutInMillis
+	}
+	if in.TLSConfig != nil {
+		integ.TLSConfig = in.TLSConfig
+	}
+	if integ.Type == apis.IntegrationAWSProxy && integ.HTTPMethod == "" {
+		integ.HTTPMethod = http.MethodPost
+	}
+	if integ.Type == apis.IntegrationAWSProxy && protocol == apis.ProtocolHTTP && integ.PayloadFormatVersion == "" {
+		return v2BadRequest("payloadFormatVersion is required for AWS_PROXY integrations of HTTP APIs (1.0 or 2.0)")
+	}
+	return nil
+}
+
+// v2FindIntegration returns integration {integration} of a, with AWS's 404.
+func v2FindIntegration(a *apis.API, id string) (apis.Integration, error) {
+	if in, ok := a.Integrations[id]; ok {
+		return in, nil
+	}
+	return apis.Integration{}, v2NotFound("Integration", id)
+}
+
+func (s *Server) v2CreateIntegration(w http.ResponseWriter, r *http.Request) error {
+	var in v2IntegrationInput
+	if err := decodeV2(w, r, &in); err != nil {
+		return err
+	}
+	if in.IntegrationType == nil {
+		return v2BadRequest("Invalid request body: integrationType is required")
+	}
+	id := apis.NewIntegrationID()
+	a, err := s.v2Modify(r, func(a *apis.API) error {
+		var integ apis.Integration
+		if err := in.apply(a.Protocol, &integ); err != nil {
+			return err
+		}
+		if a.Integrations == nil {
+			a.Integrations = map[string]apis.Integration{}
+		}
+		a.Integrations[id] = integ
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	integ := a.Integrations[id]
+	return writeJSON(w, http.StatusCreated, toV2Integration(a.Protocol, id, &integ))
+}
+
+func (s *Server) v2GetIntegrations(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	out := make([]v2Integration, 0, len(a.Integrations))
+	for _, id := range sortedKeys(a.Integrations) {
+		integ := a.Integrations[id]
+		out = append(out, toV2Integration(a.Protocol, id, &integ))
+	}
+	return replyPage(w, r, out)
+}
+
+func (s *Server) v2GetIntegration(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("integration")
+	integ, err := v2FindIntegration(a, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toV2Integration(a.Protocol, id, &integ))
+}
+
+func (s *Server) v2UpdateIntegration(w http.ResponseWriter, r *http.Request) error {
+	var in v2IntegrationInput
+	if err := decodeV2(w, r, &in); err != nil {
+		return err
+	}
+	id := r.PathValue("integration")
+	a, err := s.v2Modify(r, func(a *apis.API) error {
+		integ, err := v2FindIntegration(a, id)
+		if err != nil {
+			return err
+		}
+		if err := in.apply(a.Protocol, &integ); err != nil {
+			return err
+		}
+		a.Integrations[id] = integ
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	integ := a.Integrations[id]
+	return writeJSON(w, http.StatusOK, toV2Integration(a.Protocol, id, &integ))
+}
+
+func (s *Server) v2DeleteIntegration(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("integration")
+	_, err := s.v2Modify(r, func(a *apis.API) error {
+		if _, err := v2FindIntegration(a, id); err != nil {
+			return err
+		}
+		if users := a.IntegrationUsers(id); len(users) > 0 {
+			return v2Conflict("Integration %s is the target of route(s) %s; change their target first", id, strings.Join(users, ", "))
+		}
+		delete(a.Integrations, id)
+		return nil
+	})
+	return noContent(w, err)
+}
+
+// v2IntegrationResponse is apigatewayv2's IntegrationResponse shape (WebSocket
+// APIs). Its key is "$default" or a status pattern between slashes
+// ("/4\d{2}/"); the model keeps it under "default" or the bare pattern.
+type v2IntegrationResponse struct {
+	ContentHandlingStrategy     string            `json:"contentHandlingStrategy,omitempty"`
+	IntegrationResponseID       string            `json:"integrationResponseId"`
+	IntegrationResponseKey      string            `json:"integrationResponseKey"`
+	ResponseParameters          map[string]string `json:"responseParameters,omitempty"`
+	ResponseTemplates           map[string]string `json:"responseTemplates,omitempty"`
+	TemplateSelectionExpression string            `json:"templateSelectionExpression,omitempty"`
+}
+
+// v2IntegrationResponseInput is the body of create- and
+// update-integration-response.
+type v2IntegrationResponseInput struct {
+	ContentHandlingStrategy     *string           `json:"contentHandlingStrategy"`
+	IntegrationResponseKey      *string           `json:"integrationResponseKey"`
+	ResponseParameters          map[string]string `json:"responseParameters"`
+	ResponseTemplates           map[string]string `json:"responseTemplates"`
+	TemplateSelectionExpression *string           `json:"templateSelectionExpression"`
+}
+
+// integrationResponsePattern turns an integration response key into the
+// model's pattern: "$default" is "default", "/re/" is "re".
+func integrationResponsePattern(key string) (string, error) {
+	if key == apis.RouteDefault {
+		return "default", nil
+	}
+	if len(key) > 2 && strings.HasPrefix(key, "/") && strings.HasSuffix(key, "/") {
+		return key[1 : len(key)-1], nil
+	}
+	return "", v2BadRequest("Invalid integrationResponseKey %q: use $default or a pattern between slashes such as /4\\d{2}/", truncateString(key, 100))
+}
+
+func integrationResponseKey(pattern string) string {
+	if pattern == "default" {
+		return apis.RouteDefault
+	}
+	return "/" + pattern + "/"
+}
+
+func toV2IntegrationResponse(pattern string, ir apis.IntegrationResponse) v2IntegrationResponse {
+	key := integrationResponseKey(pattern)
+	return v2IntegrationResponse{IntegrationResponseID: derivedID("integrationresponse", key), IntegrationResponseKey: key,
+		ContentHandlingStrategy: ir.ContentHandling, ResponseParameters: ir.ResponseParameters, ResponseTemplates: ir.ResponseTemplates}
+}
+
+func (in *v2IntegrationResponseInput) apply(ir *apis.IntegrationResponse) error {
+	if v := in.TemplateSelectionExpression; v != nil && *v != "" && *v != `\$default` && *v != "$default" {
+		return v2BadRequest("templateSelectionExpression %q is not supported: response templates are selected by content type", truncateString(*v, 100))
+	}
+	if in.ContentHandlingStrategy != nil {
+		ir.ContentHandling = strings.ToUpper(*in.ContentHandlingStrategy)
+	}
+	if in.ResponseParameters != nil {
+		ir.ResponseParameters = in.ResponseParameters
+	}
+	if in.ResponseTemplates != nil {
+		ir.ResponseTemplates = in.ResponseTemplates
+	}
+	if ir.StatusCode == "" {
+		// WebSocket integration responses have no status; the model wants one.
+		ir.StatusCode = "200"
+	}
+	return nil
+}
+
+// v2IntegrationResponseOf finds integration response {ir} of integration
+// {integration} of a, returning its pattern.
+func v2IntegrationResponseOf(a *apis.API, r *http.Request) (string, apis.IntegrationResponse, error) {
+	integ, err := v2FindIntegration(a, r.PathValue("integration"))
+	if err != nil {
+		return "", apis.IntegrationResponse{}, err
+	}
+	for pattern, ir := range integ.Responses {
+		if derivedID("integrationresponse", integrationResponseKey(pattern)) == r.PathValue("ir") {
+			return pattern, ir, nil
+		}
+	}
+	return "", apis.IntegrationResponse{}, v2NotFound("IntegrationResponse", r.PathValue("ir"))
+}
+
+// setV2IntegrationResponse stores ir under pattern in integration id of a.
+func setV2IntegrationResponse(a *apis.API, id, pattern string, ir *apis.IntegrationResponse) {
+	integ := a.Integrations[id]
+	resp := make(map[string]apis.IntegrationResponse, len(integ.Responses)+1)
+	for k, v := range integ.Responses {
+		resp[k] = v
+	}
+	if ir == nil {
+		delete(resp, pattern)
+	} else {
+		resp[pattern] = *ir
+	}
+	integ.Responses = resp
+	a.Integrations[id] = integ
+}
+
+func (s *Server) v2CreateIntegrationResponse(w http.ResponseWriter, r *http.Request) error {
+	var in v2IntegrationResponseInput
+	if err := decodeV2(w, r, &in); err != nil {
+		return err
+	}
+	if in.IntegrationResponseKey == nil {
+		return v2BadRequest("Invalid request body: integrationResponseKey is required")
+	}
+	pattern, err := integrationResponsePattern(*in.IntegrationResponseKey)
+	if err != nil {
+		return err
+	}
+	var ir apis.IntegrationResponse
+	id := r.PathValue("integration")
+	_, err = s.v2Modify(r, func(a *apis.API) error {
+		if a.Protocol != apis.ProtocolWebSocket {
+			return v2BadRequest("Integration responses are for WEBSOCKET APIs")
+		}
+		integ, err := v2FindIntegration(a, id)
+		if err != nil {
+			return err
+		}
+		if _, ok := integ.Responses[pattern]; ok {
+			return v2Conflict("IntegrationResponse with key %s already exists for this Integration", *in.IntegrationResponseKey)
+		}
+		if err := in.apply(&ir); err != nil {
+			return err
+		}
+		setV2IntegrationResponse(a, id, pattern, &ir)
+		return nil
+	})
+	return reply(w, http.StatusCreated, toV2IntegrationResponse(pattern, ir), err)
+}
+
+func (s *Server) v2GetIntegrationResponses(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	integ, err := v2FindIntegration(a, r.PathValue("integration"))
+	if err != nil {
+		return err
+	}
+	out := make([]v2IntegrationResponse, 0, len(integ.Responses))
+	for _, pattern := range sortedKeys(integ.Responses) {
+		out = append(out, toV2IntegrationResponse(pattern, integ.Responses[pattern]))
+	}
+	return replyPage(w, r, out)
+}
+
+func (s *Server) v2GetIntegrationResponse(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	pattern, ir, err := v2IntegrationResponseOf(a, r)
+	return reply(w, http.StatusOK, toV2IntegrationResponse(pattern, ir), err)
+}
+
+func (s *Server) v2UpdateIntegrationResponse(w http.ResponseWriter, r *http.Request) error {
+	var in v2IntegrationResponseInput
+	if err := decodeV2(w, r, &in); err != nil {
+		return err
+	}
+	var pattern string
+	var ir apis.IntegrationResponse
+	_, err := s.v2Modify(r, func(a *apis.API) error {
+		var err error
+		if pattern, ir, err = v2IntegrationResponseOf(a, r); err != nil {
+			return err
+		}
+		old := pattern
+		if in.IntegrationResponseKey != nil {
+			if pattern, err = integrationResponsePattern(*in.IntegrationResponseKey); err != nil {
+				return err
+			}
+		}
+		if err := in.apply(&ir); err != nil {
+			return err
+		}
+		id := r.PathValue("integration")
+		if pattern != old {
+			if _, taken := a.Integrations[id].Responses[pattern]; taken {
+				return v2Conflict("IntegrationResponse with key %s already exists for this Integration", integrationResponseKey(pattern))
+			}
+			setV2IntegrationResponse(a, id, old, nil)
+		}
+		setV2IntegrationResponse(a, id, pattern, &ir)
+		return nil
+	})
+	return reply(w, http.StatusOK, toV2IntegrationResponse(pattern, ir), err)
+}
+
+func (s *Server) v2DeleteIntegrationResponse(w http.ResponseWriter, r *http.Request) error {
+	_, err := s.v2Modify(r, func(a *apis.API) error {
+		pattern, _, err := v2IntegrationResponseOf(a, r)
+		if err != nil {
+			return err
+		}
+		setV2IntegrationResponse(a, r.PathValue("integration"), pattern, nil)
+		return nil
+	})
+	return noContent(w, err)
+}

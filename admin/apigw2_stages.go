@@ -1,0 +1,466 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/portico-dev/portico/gateway/accesslog"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// apigatewayv2 stages and deployments. A stage's defaultRouteSettings are its
+// "*/*" method settings and its routeSettings are keyed by route key, as the
+// throttle stage reads them; autoDeploy makes every change of the API a new
+// deployment of the stage (gateway/apis does it in the change's transaction).
+
+func (s *Server) registerV2StageRoutes(p string) {
+	s.HandleAPIGateway("POST "+p+"/{api}/stages", s.v2CreateStage)
+	s.HandleAPIGateway("GET "+p+"/{api}/stages", s.v2GetStages)
+	s.HandleAPIGateway("GET "+p+"/{api}/stages/{stage}", s.v2GetStage)
+	s.HandleAPIGateway("PATCH "+p+"/{api}/stages/{stage}", s.v2UpdateStage)
+	s.HandleAPIGateway("DELETE "+p+"/{api}/stages/{stage}", s.v2DeleteStage)
+	s.HandleAPIGateway("DELETE "+p+"/{api}/stages/{stage}/routesettings/{routeKey}", s.v2DeleteRouteSettings)
+	s.HandleAPIGateway("DELETE "+p+"/{api}/stages/{stage}/accesslogsettings", s.v2DeleteAccessLogSettings)
+	s.HandleAPIGateway("POST "+p+"/{api}/deployments", s.v2CreateDeployment)
+	s.HandleAPIGateway("GET "+p+"/{api}/deployments", s.v2GetDeployments)
+	s.HandleAPIGateway("GET "+p+"/{api}/deployments/{deployment}", s.v2GetDeployment)
+	s.HandleAPIGateway("PATCH "+p+"/{api}/deployments/{deployment}", s.v2UpdateDeployment)
+	s.HandleAPIGateway("DELETE "+p+"/{api}/deployments/{deployment}", s.v2DeleteDeployment)
+}
+
+// v2RouteSettings is apigatewayv2's RouteSettings shape.
+type v2RouteSettings struct {
+	DataTraceEnabled       *bool    `json:"dataTraceEnabled,omitempty"`
+	DetailedMetricsEnabled *bool    `json:"detailedMetricsEnabled,omitempty"`
+	LoggingLevel           *string  `json:"loggingLevel,omitempty"`
+	ThrottlingBurstLimit   *int     `json:"throttlingBurstLimit,omitempty"`
+	ThrottlingRateLimit    *float64 `json:"throttlingRateLimit,omitempty"`
+}
+
+// v2Stage is apigatewayv2's Stage shape.
+type v2Stage struct {
+	AccessLogSettings           *apis.AccessLogSettings    `json:"accessLogSettings,omitempty"`
+	AutoDeploy                  bool                       `json:"autoDeploy"`
+	CreatedDate                 string                     `json:"createdDate,omitempty"`
+	DefaultRouteSettings        *v2RouteSettings           `json:"defaultRouteSettings,omitempty"`
+	DeploymentID                string                     `json:"deploymentId,omitempty"`
+	Description                 string                     `json:"description,omitempty"`
+	LastDeploymentStatusMessage string                     `json:"lastDeploymentStatusMessage,omitempty"`
+	LastUpdatedDate             string                     `json:"lastUpdatedDate,omitempty"`
+	RouteSettings               map[string]v2RouteSettings `json:"routeSettings,omitempty"`
+	StageName                   string                     `json:"stageName"`
+	StageVariables              map[string]string          `json:"stageVariables,omitempty"`
+	Tags                        map[string]string          `json:"tags,omitempty"`
+}
+
+// v2StageInput is the body of create-stage and update-stage.
+type v2StageInput struct {
+	AccessLogSettings    *apis.AccessLogSettings    `json:"accessLogSettings"`
+	AutoDeploy           *bool                      `json:"autoDeploy"`
+	ClientCertificateID  *string                    `json:"clientCertificateId"`
+	DefaultRouteSettings *v2RouteSettings           `json:"defaultRouteSettings"`
+	DeploymentID         *string                    `json:"deploymentId"`
+	Description          *string                    `json:"description"`
+	RouteSettings        map[string]v2RouteSettings `json:"routeSettings"`
+	StageName            *string                    `json:"stageName"`
+	StageVariables       map[string]*string         `json:"stageVariables"`
+	Tags                 map[string]string          `json:"tags"`
+}
+
+func toV2RouteSettings(ms apis.MethodSetting) v2RouteSettings {
+	out := v2RouteSettings{DataTraceEnabled: &ms.DataTraceEnabled, DetailedMetricsEnabled: &ms.MetricsEnabled}
+	if ms.LoggingLevel != "" {
+		out.LoggingLevel = &ms.LoggingLevel
+	}
+	if ms.ThrottlingBurstLimit >= 0 {
+		out.ThrottlingBurstLimit = &ms.ThrottlingBurstLimit
+	}
+	if ms.ThrottlingRateLimit >= 0 {
+		out.ThrottlingRateLimit = &ms.ThrottlingRateLimit
+	}
+	return out
+}
+
+// applyTo sets rs's fields on ms.
+func (rs v2RouteSettings) applyTo(key string, ms *apis.MethodSetting) error {
+	if rs.DataTraceEnabled != nil {
+		ms.DataTraceEnabled = *rs.DataTraceEnabled
+	}
+	if rs.DetailedMetricsEnabled != nil {
+		ms.MetricsEnabled = *rs.DetailedMetricsEnabled
+	}
+	if v := rs.LoggingLevel; v != nil {
+		switch *v {
+		case "OFF", "ERROR", "INFO":
+			ms.LoggingLevel = *v
+		default:
+			return v2BadRequest("loggingLevel %q of %s must be OFF, ERROR or INFO", truncateString(*v, 20), key)
+		}
+	}
+	if v := rs.ThrottlingBurstLimit; v != nil {
+		if *v < 0 {
+			return v2BadRequest("throttlingBurstLimit of %s must not be negative", key)
+		}
+		ms.ThrottlingBurstLimit = *v
+	}
+	if v := rs.ThrottlingRateLimit; v != nil {
+		if *v < 0 {
+			return v2BadRequest("throttlingRateLimit of %s must not be negative", key)
+		}
+		ms.ThrottlingRateLimit = *v
+	}
+	return nil
+}
+
+func (s *Server) toV2Stage(st *apis.Stage) v2Stage {
+	out := v2Stage{StageName: st.Name, Description: st.Description, DeploymentID: st.DeploymentID, AutoDeploy: st.AutoDeploy,
+		AccessLogSettings: st.AccessLogSettings, StageVariables: st.Variables, Tags: st.Tags,
+		LastDeploymentStatusMessage: st.LastDeploymentStatusMessage,
+		CreatedDate:                 v2Time(st.CreatedAt), LastUpdatedDate: v2Time(st.UpdatedAt)}
+	for key, ms := range st.MethodSettings {
+		rs := toV2RouteSettings(ms)
+		if key == apis.MethodSettingsAll {
+			out.DefaultRouteSettings = &rs
+			continue
+		}
+		if out.RouteSettings == nil {
+			out.RouteSettings = map[string]v2RouteSettings{}
+		}
+		out.RouteSettings[key] = rs
+	}
+	if out.DefaultRouteSettings == nil {
+		rs := toV2RouteSettings(apis.DefaultMethodSetting())
+		out.DefaultRouteSettings = &rs
+	}
+	return out
+}
+
+// methodSettings turns in's route settings into whole method-settings
+// entries, each starting from the stage's current entry (or the defaults).
+func (in *v2StageInput) methodSettings(a *apis.API, cur map[string]apis.MethodSetting) (map[string]apis.MethodSetting, error) {
+	out := map[string]apis.MethodSetting{}
+	entry := func(key string) apis.MethodSetting {
+		if ms, ok := cur[key]; ok {
+			return ms
+		}
+		return apis.DefaultMethodSetting()
+	}
+	if in.DefaultRouteSettings != nil {
+		ms := entry(apis.MethodSettingsAll)
+		if err := in.DefaultRouteSettings.applyTo("defaultRouteSettings", &ms); err != nil {
+			return nil, err
+		}
+		out[apis.MethodSettingsAll] = ms
+	}
+	for key, rs := range in.RouteSettings {
+		if !slices.ContainsFunc(a.Routes, func(r apis.Route) bool { return r.RouteKey == key }) {
+			return nil, v2NotFound("Route", key)
+		}
+		ms := entry(key)
+		if err := rs.applyTo("routeSettings "+key, &ms); err != nil {
+			return nil, err
+		}
+		out[key] = ms
+	}
+	return out, nil
+}
+
+// accessLog checks in's access log settings (a preset name is its format).
+func (in *v2StageInput) accessLog() (*apis.AccessLogSettings, error) {
+	if in.AccessLogSettings == nil {
+		return nil, nil
+	}
+	set := *in.AccessLogSettings
+	if preset, ok := accesslog.Presets[strings.ToLower(set.Format)]; ok {
+		set.Format = preset
+	}
+	if err := accesslog.Validate(set); err != nil {
+		return nil, v2BadRequest("accessLogSettings: %v", err)
+	}
+	return &set, nil
+}
+
+// v2StageError turns the model's not-found errors about a stage request into
+// AWS's.
+func v2StageError(r *http.Request, err error) error {
+	var k *errdefs.Kinded
+	if err == nil || !errors.Is(err, errdefs.ErrNotFound) || errors.As(err, &k) {
+		return err
+	}
+	if strings.HasPrefix(err.Error(), "deployment") {
+		return v2NotFound("Deployment", r.PathValue("deployment"))
+	}
+	return v2NotFound("Stage", r.PathValue("stage"))
+}
+
+func (s *Server) v2CreateStage(w http.ResponseWriter, r *http.Request) error {
+	var in v2StageInput
+	if err := decodeV2(w, r, &in); err != nil {
+		return err
+	}
+	if in.StageName == nil {
+		return v2BadRequest("Invalid request body: stageName is required")
+	}
+	if in.ClientCertificateID != nil && *in.ClientCertificateID != "" {
+		return v2BadRequest("clientCertificateId is not supported")
+	}
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	settings, err := in.methodSettings(a, nil)
+	if err != nil {
+		return err
+	}
+	logs, err := in.accessLog()
+	if err != nil {
+		return err
+	}
+	st := apis.StageInput{Name: *in.StageName, MethodSettings: settings, AccessLogSettings: logs, Tags: in.Tags}
+	if in.DeploymentID != nil {
+		st.DeploymentID = *in.DeploymentID
+	}
+	if in.Description != nil {
+		st.Description = *in.Description
+	}
+	if in.AutoDeploy != nil {
+		st.AutoDeploy = *in.AutoDeploy
+	}
+	for k, v := range in.StageVariables {
+		if v == nil {
+			continue
+		}
+		if st.Variables == nil {
+			st.Variables = map[string]string{}
+		}
+		st.Variables[k] = *v
+	}
+	created, err := s.gw.APIs.CreateStage(r.Context(), a.ID, st)
+	if errors.Is(err, errdefs.ErrConflict) {
+		return v2Conflict("Stage %s already exists", *in.StageName)
+	}
+	if errors.Is(err, errdefs.ErrNotFound) {
+		return v2NotFound("Deployment", st.DeploymentID)
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, s.toV2Stage(created))
+}
+
+func (s *Server) v2GetStages(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.gw.APIs.ListStages(r.Context(), a.ID)
+	if err != nil {
+		return err
+	}
+	return replyPage(w, r, convert(list, s.toV2Stage))
+}
+
+// v2LoadStage returns the API {api} and its stage {stage}, with AWS's 404s.
+func (s *Server) v2LoadStage(r *http.Request) (*apis.API, *apis.Stage, error) {
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := s.gw.APIs.GetStage(r.Context(), a.ID, r.PathValue("stage"))
+	if err != nil {
+		return nil, nil, v2StageError(r, err)
+	}
+	return a, st, nil
+}
+
+func (s *Server) v2GetStage(w http.ResponseWriter, r *http.Request) error {
+	_, st, err := s.v2LoadStage(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s.toV2Stage(st))
+}
+
+func (s *Server) v2UpdateStage(w http.ResponseWriter, r *http.Request) error {
+	var in v2StageInput
+	if err := decodeV2(w, r, &in); err != nil {
+		return err
+	}
+	if in.StageName != nil && *in.StageName != r.PathValue("stage") {
+		return v2BadRequest("A stage cannot be renamed")
+	}
+	if in.ClientCertificateID != nil && *in.ClientCertificateID != "" {
+		return v2BadRequest("clientCertificateId is not supported")
+	}
+	a, cur, err := s.v2LoadStage(r)
+	if err != nil {
+		return err
+	}
+	p := apis.StagePatch{Description: in.Description, DeploymentID: in.DeploymentID, AutoDeploy: in.AutoDeploy}
+	if p.SetMethodSettings, err = in.methodSettings(a, cur.MethodSettings); err != nil {
+		return err
+	}
+	logs, err := in.accessLog()
+	if err != nil {
+		return err
+	}
+	if logs != nil {
+		p.AccessLogRemove, p.AccessLogFormat, p.AccessLogDestination = true, &logs.Format, &logs.DestinationARN
+	}
+	for k, v := range in.StageVariables {
+		if v == nil || *v == "" {
+			p.UnsetVariables = append(p.UnsetVariables, k)
+			continue
+		}
+		if p.SetVariables == nil {
+			p.SetVariables = map[string]string{}
+		}
+		p.SetVariables[k] = *v
+	}
+	if in.DeploymentID != nil && (cur.AutoDeploy && (in.AutoDeploy == nil || *in.AutoDeploy)) {
+		return v2BadRequest("Stage %s deploys automatically (autoDeploy): its deploymentId cannot be set", cur.Name)
+	}
+	st, err := s.gw.APIs.UpdateStage(r.Context(), a.ID, cur.Name, p)
+	if err != nil {
+		return v2StageError(r, err)
+	}
+	return writeJSON(w, http.StatusOK, s.toV2Stage(st))
+}
+
+func (s *Server) v2DeleteStage(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	return noContent(w, v2StageError(r, s.gw.APIs.DeleteStage(r.Context(), a.ID, r.PathValue("stage"))))
+}
+
+func (s *Server) v2DeleteRouteSettings(w http.ResponseWriter, r *http.Request) error {
+	a, st, err := s.v2LoadStage(r)
+	if err != nil {
+		return err
+	}
+	key := r.PathValue("routeKey")
+	if _, ok := st.MethodSettings[key]; !ok || key == apis.MethodSettingsAll {
+		return v2NotFound("RouteSettings", key)
+	}
+	_, err = s.gw.APIs.UpdateStage(r.Context(), a.ID, st.Name, apis.StagePatch{UnsetMethodSettings: []string{key}})
+	return noContent(w, v2StageError(r, err))
+}
+
+func (s *Server) v2DeleteAccessLogSettings(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	_, err = s.gw.APIs.UpdateStage(r.Context(), a.ID, r.PathValue("stage"), apis.StagePatch{AccessLogRemove: true})
+	return noContent(w, v2StageError(r, err))
+}
+
+// v2Deployment is apigatewayv2's Deployment shape.
+type v2Deployment struct {
+	AutoDeployed     bool   `json:"autoDeployed"`
+	CreatedDate      string `json:"createdDate,omitempty"`
+	DeploymentID     string `json:"deploymentId"`
+	DeploymentStatus string `json:"deploymentStatus"`
+	Description      string `json:"description,omitempty"`
+}
+
+func toV2Deployment(d apis.DeploymentSummary) v2Deployment {
+	return v2Deployment{AutoDeployed: d.AutoDeployed, CreatedDate: v2Time(d.CreatedAt), DeploymentID: d.ID,
+		DeploymentStatus: "DEPLOYED", Description: d.Description}
+}
+
+// v2DeploymentInput is the body of create-deployment.
+type v2DeploymentInput struct {
+	Description *string `json:"description"`
+	StageName   *string `json:"stageName"`
+}
+
+func (s *Server) v2CreateDeployment(w http.ResponseWriter, r *http.Request) error {
+	var in v2DeploymentInput
+	if err := decodeV2(w, r, &in); err != nil {
+		return err
+	}
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	var d apis.DeployInput
+	if in.Description != nil {
+		d.Description = *in.Description
+	}
+	if in.StageName != nil && *in.StageName != "" {
+		// As AWS does, the stage must exist: create-deployment does not make one.
+		if _, err := s.gw.APIs.GetStage(r.Context(), a.ID, *in.StageName); err != nil {
+			if errors.Is(err, errdefs.ErrNotFound) {
+				return v2NotFound("Stage", *in.StageName)
+			}
+			return err
+		}
+		d.StageName = *in.StageName
+	}
+	dep, _, err := s.gw.APIs.Deploy(r.Context(), a.ID, d)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, toV2Deployment(dep.Summary()))
+}
+
+func (s *Server) v2GetDeployments(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.gw.APIs.ListDeployments(r.Context(), a.ID)
+	if err != nil {
+		return err
+	}
+	return replyPage(w, r, convert(list, toV2Deployment))
+}
+
+func (s *Server) v2GetDeployment(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.gw.APIs.GetDeployment(r.Context(), a.ID, r.PathValue("deployment"))
+	if err != nil {
+		return v2StageError(r, err)
+	}
+	return writeJSON(w, http.StatusOK, toV2Deployment(d.Summary()))
+}
+
+func (s *Server) v2UpdateDeployment(w http.ResponseWriter, r *http.Request) error {
+	var in v2DeploymentInput
+	if err := decodeV2(w, r, &in); err != nil {
+		return err
+	}
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	if in.StageName != nil || in.Description == nil {
+		return v2BadRequest("update-deployment changes the description only")
+	}
+	d, err := s.gw.APIs.SetDeploymentDescription(r.Context(), a.ID, r.PathValue("deployment"), *in.Description)
+	if err != nil {
+		return v2StageError(r, err)
+	}
+	return writeJSON(w, http.StatusOK, toV2Deployment(d.Summary()))
+}
+
+func (s *Server) v2DeleteDeployment(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	err = s.gw.APIs.DeleteDeployment(r.Context(), a.ID, r.PathValue("deployment"))
+	if errors.Is(err, errdefs.ErrConflict) {
+		return v2Conflict("%s", strings.TrimSuffix(err.Error(), ": "+errdefs.ErrConflict.Error()))
+	}
+	return noContent(w, v2StageError(r, err))
+}
