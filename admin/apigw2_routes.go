@@ -247,6 +247,9 @@ func (in *v2RouteInput) applyAuthorization(a *apis.API, rt *apis.Route) error {
 		}
 		return nil
 	case authIAM:
+		if len(scopes) > 0 && in.AuthorizationScopes != nil {
+			return v2BadRequest("authorizationScopes need authorizationType JWT")
+		}
 		if a.Authorizers == nil {
 			a.Authorizers = map[string]json.RawMessage{}
 		}

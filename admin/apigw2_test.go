@@ -673,13 +673,18 @@ func TestV2Errors(t *testing.T) {
 	_, err = bad.GetApis(ctx, &apigatewayv2.GetApisInput{})
 	wantV2Error(t, err, http.StatusForbidden, "AccessDeniedException", "admin token")
 
-	// AWS_IAM routes are refused as an OpenAPI import with IAM is, by the model's
-	// validation, until the gateway enforces IAM; nothing is half-applied.
-	_, err = e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: id, RouteKey: aws.String("GET /iam"),
+	// AWS_IAM routes are taken as an OpenAPI import with IAM is (the gateway
+	// enforces them); a JWT scope on one is refused and nothing is half-applied.
+	iam, err := e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: id, RouteKey: aws.String("GET /iam"),
 		AuthorizationType: v2types.AuthorizationTypeAwsIam})
-	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "IAM authorization")
+	if err != nil || iam.AuthorizationType != v2types.AuthorizationTypeAwsIam {
+		t.Fatalf("CreateRoute(AWS_IAM) = %+v, %v", iam, err)
+	}
+	_, err = e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: id, RouteKey: aws.String("GET /iam2"),
+		AuthorizationType: v2types.AuthorizationTypeAwsIam, AuthorizationScopes: []string{"read"}})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "")
 	routes, err := e.ag.GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: id})
-	if err != nil || len(routes.Items) != 1 {
+	if err != nil || len(routes.Items) != 2 {
 		t.Fatalf("routes after a refused create: %+v %v", routes, err)
 	}
 	// HTTP APIs have no API keys; required WebSocket parameters are not checked.
