@@ -502,8 +502,8 @@ func TestCustomDomainsWithBasePathAndAPIMappings(t *testing.T) {
 		t.Errorf("orders/v2: rawPath %q", got)
 	}
 	// A path no mapping covers, and a name one level too deep for the wildcard.
-	if a := e.get(c, "https://shop.example.com/orders/v1/items"); a.status != 403 || a.body != `{"message":"Forbidden"}` {
-		t.Errorf("unmapped base path: %d %s", a.status, a.body)
+	if a := e.get(c, "https://shop.example.com/orders/v1/items"); a.status != 403 || a.body != `{"message":"Forbidden"}` || a.header.Get("x-amzn-ErrorType") != "ForbiddenException" {
+		t.Errorf("unmapped base path: %d %s %q", a.status, a.body, a.header.Get("x-amzn-ErrorType"))
 	}
 	if resp, err := c.Get("https://a.b.apps.example.com/pets"); err == nil {
 		_ = resp.Body.Close()
@@ -564,8 +564,8 @@ func TestDisableExecuteAPIEndpoint(t *testing.T) {
 	c := e.client(true)
 	for _, u := range []string{"https://localhost/" + id + "/prod/pets", "https://" + id + ".execute-api.localhost/prod/pets"} {
 		a := e.get(c, u)
-		if a.status != 403 || a.body != `{"message":"Forbidden"}` {
-			t.Errorf("%s: %d %s", u, a.status, a.body)
+		if a.status != 403 || a.body != `{"message":"Forbidden"}` || a.header.Get("x-amzn-ErrorType") != "ForbiddenException" {
+			t.Errorf("%s: %d %s %q", u, a.status, a.body, a.header.Get("x-amzn-ErrorType"))
 		}
 	}
 	if a := e.get(c, "https://api.example.com/pets"); a.status != 200 {

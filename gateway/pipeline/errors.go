@@ -101,6 +101,9 @@ type Error struct {
 	Status int
 	// Message, when set, replaces the type's default message.
 	Message string
+	// ErrorType, when set, replaces the type's default x-amzn-ErrorType (a
+	// disabled default endpoint answers DEFAULT_4XX as 403 ForbiddenException).
+	ErrorType string
 	// MessageKey, when set, names the JSON key of the message ("Message" for
 	// explicit denies) instead of "message".
 	MessageKey string

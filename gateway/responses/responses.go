@@ -102,6 +102,9 @@ func Resolve(err error) Resolved {
 	if e.MessageKey != "" {
 		out.MessageKey = e.MessageKey
 	}
+	if e.ErrorType != "" {
+		out.ErrorType = e.ErrorType
+	}
 	switch {
 	case e.Message != "":
 		out.Message = &e.Message
