@@ -68,7 +68,10 @@ func newTLSEnv(t *testing.T, cfg Config, ecfg edge.Config) *tlsEnv {
 	}
 	e := &tlsEnv{t: t, dir: dir, svc: svc, edge: ed, inv: &fakeInvoker{}, ca: ca, pool: x509.NewCertPool()}
 	e.pool.AddCert(ca.Cert)
-	cfg.Listen, cfg.TLSListen = "127.0.0.1:0", "127.0.0.1:0"
+	if cfg.Listen != ListenOff {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	cfg.TLSListen = "127.0.0.1:0"
 	res := &fakeResolver{aliases: map[string]string{}}
 	e.gw = New(cfg, svc, res, e.inv, log)
 	e.gw.SetDomains(ed)
@@ -219,6 +222,30 @@ func TestHTTPSNegotiatesHTTP2ForRESTAndHTTPAPIs(t *testing.T) {
 	_ = resp.Body.Close()
 	if got := str2(e.lastEvent(), "headers", "X-Forwarded-Proto"); got != "http" {
 		t.Errorf("plain listener: X-Forwarded-Proto %q, want http", got)
+	}
+}
+
+func TestPlainListenerOff(t *testing.T) {
+	e := newTLSEnv(t, Config{Listen: ListenOff}, edge.Config{})
+	id := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	if a := e.srv.Addr(); a != "" {
+		t.Fatalf("the plain listener is bound at %s", a)
+	}
+	if u := e.srv.URL(); !strings.HasPrefix(u, "https://localhost:") {
+		t.Errorf("URL %q, want the TLS listener's", u)
+	}
+	if a := e.get(e.client(true), e.srv.StageURL(id, "prod")+"pets"); a.status != 200 || a.proto != 2 {
+		t.Fatalf("over https: %d HTTP/%d %s", a.status, a.proto, a.body)
+	}
+
+	// With TLS off too nothing would listen: Start says so.
+	log := slog.New(slog.DiscardHandler)
+	gw := New(Config{Listen: ListenOff, TLSListen: "127.0.0.1:0"}, e.svc, &fakeResolver{aliases: map[string]string{}}, e.inv, log)
+	srv := NewServer(gw, log, listener.Limits{})
+	err := srv.Start(context.Background())
+	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "--listen off") {
+		_ = srv.Stop(context.Background())
+		t.Fatalf("--listen off without a certificate: %v", err)
 	}
 }
 
