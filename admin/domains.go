@@ -68,19 +68,19 @@ type mutualTLSInput struct {
 
 // certificateFromARN reads a certificate named by a certificate ARN. Portico has
 // no certificate manager: "file://CERT.pem?key=KEY.pem" names PEM files on the
-// server (copied into the store at creation), and "" or
+// server (copied into the store at creation, then watched and reloaded when they
+// change), and "" or
 // "arn:portico:acm:local:certificate/dev" the development CA.
 func certificateFromARN(arn string) (certPEM, keyPEM []byte, err error) {
 	if arn == "" || arn == devCertificateARN {
 		return nil, nil, nil
 	}
-	rest, ok := strings.CutPrefix(arn, "file://")
-	if !ok {
+	certPath, keyPath, ok := edge.CertificateFiles(arn)
+	if !ok && !strings.HasPrefix(arn, "file://") {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException",
 			fmt.Sprintf("certificate ARN %q: Portico reads certificates from files: give file://CERT.pem?key=KEY.pem, %s for the development CA, or certificateBody and certificatePrivateKey", arn, devCertificateARN))
 	}
-	certPath, keyPath, ok := strings.Cut(rest, "?key=")
-	if !ok || certPath == "" || keyPath == "" {
+	if !ok {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("certificate ARN %q: give file://CERT.pem?key=KEY.pem", arn))
 	}
 	if certPEM, err = os.ReadFile(certPath); err != nil { //nolint:gosec // the operator names the file

@@ -159,7 +159,7 @@ func (e *Edge) CreateDomain(ctx context.Context, d Domain) (*Domain, error) {
 	}
 	d.Name = name
 	d.CreatedAt = e.now()
-	if _, err := e.domainTLS(&d); err != nil {
+	if _, _, err := e.domainTLS(&d); err != nil {
 		return nil, err
 	}
 	err = e.st.Update(ctx, func(tx *store.Tx) error {
