@@ -549,19 +549,34 @@ func TestStartRefusesBadCertificateFiles(t *testing.T) {
 	}
 	c, k, _ := ca.Issue([]string{"localhost"}, time.Now())
 	c2, _, _ := ca.Issue([]string{"localhost"}, time.Now())
+	expired, expiredKey, _ := ca.Issue([]string{"localhost"}, time.Now().Add(-2*397*24*time.Hour))
 	certPath, keyPath := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
-	writePair(t, certPath, keyPath, c2, k)
 	st, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	_, err = edge.New(context.Background(), edge.Config{CertFile: certPath, KeyFile: keyPath}, st, apis.NewService(st, nil), nil, nil)
-	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), keyPath) {
-		t.Fatalf("mismatched pair at start: %v", err)
+	start := func() error {
+		_, err := edge.New(context.Background(), edge.Config{CertFile: certPath, KeyFile: keyPath}, st, apis.NewService(st, nil), nil, nil)
+		return err
+	}
+	for _, tc := range []struct {
+		name      string
+		cert, key []byte
+		blame     string
+	}{
+		{"mismatched", c2, k, keyPath},
+		{"unparseable", []byte("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n"), k, certPath},
+		{"no key", c, c, keyPath},
+		{"expired", expired, expiredKey, certPath},
+	} {
+		writePair(t, certPath, keyPath, tc.cert, tc.key)
+		if err := start(); !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), tc.blame) {
+			t.Errorf("%s pair at start: %v, want ErrInvalid naming %s", tc.name, err, tc.blame)
+		}
 	}
 	writePair(t, certPath, keyPath, c, k)
-	if _, err := edge.New(context.Background(), edge.Config{CertFile: certPath, KeyFile: keyPath}, st, apis.NewService(st, nil), nil, nil); err != nil {
+	if err := start(); err != nil {
 		t.Fatalf("a good pair: %v", err)
 	}
 }
@@ -697,6 +712,10 @@ func TestDisableExecuteAPIEndpoint(t *testing.T) {
 		if a.status != 403 || a.body != `{"message":"Forbidden"}` || a.header.Get("x-amzn-ErrorType") != "ForbiddenException" {
 			t.Errorf("%s: %d %s %q", u, a.status, a.body, a.header.Get("x-amzn-ErrorType"))
 		}
+	}
+	// The plain listener's path-style URL too.
+	if a := e.get(http.DefaultClient, e.srv.StageURL(id, "prod")+"pets"); a.status != 403 || a.header.Get("x-amzn-ErrorType") != "ForbiddenException" {
+		t.Errorf("plain path-style URL: %d %s", a.status, a.body)
 	}
 	if a := e.get(c, "https://api.example.com/pets"); a.status != 200 {
 		t.Errorf("the custom domain: %d %s", a.status, a.body)
