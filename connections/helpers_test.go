@@ -3,6 +3,7 @@ package connections
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -125,15 +126,12 @@ func (ts *testServer) dial(t *testing.T, query string) *websocket.Conn {
 // event when the stage has one, else from the registry's newest).
 func (ts *testServer) waitConns(t *testing.T, n int) []Info {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if l := ts.m.List(testAPI, testStage); len(l) == n {
-			return l
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("want %d connections, have %d", n, ts.m.Len())
-	return nil
+	var l []Info
+	waitUntil(t, fmt.Sprintf("%d connections", n), func() bool {
+		l = ts.m.List(testAPI, testStage)
+		return len(l) == n
+	})
+	return l
 }
 
 // readText reads the next data message.
