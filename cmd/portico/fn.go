@@ -240,17 +240,6 @@ func fnGet(g *globalFlags) *cobra.Command {
 		Short: "Show a function's configuration ($LATEST, a version or an alias's version)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			resp, err := c.Do(cmd.Context(), http.MethodGet, client.FunctionPath(args[0], ""), nil, nil, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var out struct {
 				Configuration client.FunctionConfiguration
 				Code          struct {
@@ -259,7 +248,7 @@ func fnGet(g *globalFlags) *cobra.Command {
 				}
 				Concurrency *struct{ ReservedConcurrentExecutions *int }
 			}
-			if err := json.Unmarshal(resp.Body, &out); err != nil {
+			if done, err := g.fetch(cmd, http.MethodGet, client.FunctionPath(args[0], ""), nil, nil, nil, &out); done || err != nil {
 				return err
 			}
 			if err := printConfig(cmd.OutOrStdout(), &out.Configuration); err != nil {
