@@ -325,12 +325,16 @@ func websocketAPI(ctx context.Context, c *client.Client, id string) bool {
 }
 
 // parseVars parses K=V arguments.
-func parseVars(kvs []string) (map[string]string, error) {
+func parseVars(kvs []string) (map[string]string, error) { return parseKVs(kvs, "%q is not K=V") }
+
+// parseKVs parses K=V arguments; badFormat words the error of one that is not
+// (it takes the argument as %q).
+func parseKVs(kvs []string, badFormat string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("%q is not K=V", kv)
+			return nil, fmt.Errorf(badFormat, kv)
 		}
 		out[k] = v
 	}
