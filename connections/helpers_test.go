@@ -2,7 +2,6 @@ package connections
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/internal/wstest"
 
 	"github.com/portico-dev/portico/internal/routeselect"
 )
@@ -134,33 +135,10 @@ func (ts *testServer) waitConns(t *testing.T, n int) []Info {
 	return l
 }
 
-// readText reads the next data message.
-func readText(t *testing.T, c *websocket.Conn) string {
-	t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	_, b, err := c.ReadMessage()
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	return string(b)
-}
-
-// readClose reads until the connection closes and returns the close error.
-func readClose(t *testing.T, c *websocket.Conn) *websocket.CloseError {
-	t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	for {
-		_, _, err := c.ReadMessage()
-		if err == nil {
-			continue
-		}
-		var ce *websocket.CloseError
-		if !errors.As(err, &ce) {
-			t.Fatalf("connection ended without a close frame: %v", err)
-		}
-		return ce
-	}
-}
+var (
+	readText  = wstest.ReadText
+	readClose = wstest.ReadClose
+)
 
 // wsDial dials url and closes the handshake response's body; it returns the
 // response's status (0 when there was none).
