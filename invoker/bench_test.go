@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/latency"
@@ -109,16 +108,8 @@ func BenchmarkWarmInvokeTwoSandboxes(b *testing.B) {
 	e.fns.mu.Lock()
 	e.fns.prov = []functions.ProvisionedConfig{{FunctionName: "bench2", Qualifier: "1", Requested: 2}}
 	e.fns.mu.Unlock()
-	p := e.inv.pool(cfg)
-	for {
-		p.mu.Lock()
-		n := len(p.idle)
-		p.mu.Unlock()
-		if n == 2 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	e.tick(b) // the maintenance pass provisions the two sandboxes
+	waitIdle(b, e.inv.pool(cfg), 2)
 	benchInvokes(b, e, cfg)
 }
 

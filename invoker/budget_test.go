@@ -247,7 +247,7 @@ func TestUnusedVersionReapedAfterShortIdle(t *testing.T) {
 }
 
 // waitIdle waits until p has n idle sandboxes.
-func waitIdle(t *testing.T, p *pool, n int) {
+func waitIdle(t testing.TB, p *pool, n int) {
 	t.Helper()
 	waitFor(t, "idle sandboxes", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return len(p.idle) == n })
 }

@@ -25,7 +25,7 @@ func (c *fakeClock) expectTimer(d time.Duration) func(t *testing.T) {
 
 // tick advances the clock by one maintenance period and waits until the
 // invoker's maintenance pass (provisioning and reaping) has run.
-func (e *env) tick(t *testing.T) {
+func (e *env) tick(t testing.TB) {
 	t.Helper()
 	n := e.inv.ticks.Load()
 	e.clock.Advance(e.inv.tickPeriod())
