@@ -40,8 +40,8 @@ func (s *Server) registerDomainRoutes(d EdgeDeps) {
 	}
 	h := &domainRoutes{e: e}
 	s.HandleAPIGateway("POST /domainnames", h.createV1)
-	s.HandleAPIGateway("GET /domainnames", h.listV1)
-	s.HandleAPIGateway("GET /domainnames/{name}", h.getV1)
+	s.HandleAPIGateway("GET /domainnames", h.listDomains(domainV1, "item"))
+	s.HandleAPIGateway("GET /domainnames/{name}", h.getDomain(domainV1))
 	s.HandleAPIGateway("DELETE /domainnames/{name}", h.deleteDomain(http.StatusAccepted))
 	s.HandleAPIGateway("POST /domainnames/{name}/basepathmappings", h.createMapping(basePathMappings))
 	s.HandleAPIGateway("GET /domainnames/{name}/basepathmappings", h.listMappings(basePathMappings))
@@ -49,8 +49,8 @@ func (s *Server) registerDomainRoutes(d EdgeDeps) {
 	s.HandleAPIGateway("DELETE /domainnames/{name}/basepathmappings/{basePath}", h.deleteMapping(basePathMappings))
 
 	s.HandleAPIGateway("POST /v2/domainnames", h.createV2)
-	s.HandleAPIGateway("GET /v2/domainnames", h.listV2)
-	s.HandleAPIGateway("GET /v2/domainnames/{name}", h.getV2)
+	s.HandleAPIGateway("GET /v2/domainnames", h.listDomains(domainV2, "items"))
+	s.HandleAPIGateway("GET /v2/domainnames/{name}", h.getDomain(domainV2))
 	s.HandleAPIGateway("DELETE /v2/domainnames/{name}", h.deleteDomain(http.StatusNoContent))
 	s.HandleAPIGateway("POST /v2/domainnames/{name}/apimappings", h.createMapping(apiMappings))
 	s.HandleAPIGateway("GET /v2/domainnames/{name}/apimappings", h.listMappings(apiMappings))
@@ -68,19 +68,19 @@ type mutualTLSInput struct {
 
 // certificateFromARN reads a certificate named by a certificate ARN. Portico has
 // no certificate manager: "file://CERT.pem?key=KEY.pem" names PEM files on the
-// server (copied into the store at creation), and "" or
+// server (copied into the store at creation, then watched and reloaded when they
+// change), and "" or
 // "arn:portico:acm:local:certificate/dev" the development CA.
 func certificateFromARN(arn string) (certPEM, keyPEM []byte, err error) {
 	if arn == "" || arn == devCertificateARN {
 		return nil, nil, nil
 	}
-	rest, ok := strings.CutPrefix(arn, "file://")
-	if !ok {
+	certPath, keyPath, ok := edge.CertificateFiles(arn)
+	if !ok && !strings.HasPrefix(arn, "file://") {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException",
 			fmt.Sprintf("certificate ARN %q: Portico reads certificates from files: give file://CERT.pem?key=KEY.pem, %s for the development CA, or certificateBody and certificatePrivateKey", arn, devCertificateARN))
 	}
-	certPath, keyPath, ok := strings.Cut(rest, "?key=")
-	if !ok || certPath == "" || keyPath == "" {
+	if !ok {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("certificate ARN %q: give file://CERT.pem?key=KEY.pem", arn))
 	}
 	if certPEM, err = os.ReadFile(certPath); err != nil { //nolint:gosec // the operator names the file
@@ -241,24 +241,31 @@ func domainV2(d *edge.Domain) map[string]any {
 	return out
 }
 
-func (h *domainRoutes) listV1(w http.ResponseWriter, r *http.Request) error {
-	ds, err := h.e.ListDomains(r.Context())
-	if err != nil {
-		return err
+// listDomains lists the domain names spelled by out under listKey ("item" in
+// v1, "items" in v2).
+func (h *domainRoutes) listDomains(out func(*edge.Domain) map[string]any, listKey string) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		ds, err := h.e.ListDomains(r.Context())
+		if err != nil {
+			return err
+		}
+		items := make([]map[string]any, 0, len(ds))
+		for _, d := range ds {
+			items = append(items, out(d))
+		}
+		return writeJSON(w, http.StatusOK, map[string]any{listKey: items})
 	}
-	items := make([]map[string]any, 0, len(ds))
-	for _, d := range ds {
-		items = append(items, domainV1(d))
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"item": items})
 }
 
-func (h *domainRoutes) getV1(w http.ResponseWriter, r *http.Request) error {
-	d, err := h.e.GetDomain(r.Context(), r.PathValue("name"))
-	if err != nil {
-		return err
+// getDomain answers one domain name spelled by out.
+func (h *domainRoutes) getDomain(out func(*edge.Domain) map[string]any) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		d, err := h.e.GetDomain(r.Context(), r.PathValue("name"))
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, out(d))
 	}
-	return writeJSON(w, http.StatusOK, domainV1(d))
 }
 
 func (h *domainRoutes) deleteDomain(status int) HandlerFunc {
@@ -319,26 +326,6 @@ func (h *domainRoutes) createV2(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, domainV2(created))
-}
-
-func (h *domainRoutes) listV2(w http.ResponseWriter, r *http.Request) error {
-	ds, err := h.e.ListDomains(r.Context())
-	if err != nil {
-		return err
-	}
-	items := make([]map[string]any, 0, len(ds))
-	for _, d := range ds {
-		items = append(items, domainV2(d))
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": items})
-}
-
-func (h *domainRoutes) getV2(w http.ResponseWriter, r *http.Request) error {
-	d, err := h.e.GetDomain(r.Context(), r.PathValue("name"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, domainV2(d))
 }
 
 func basePathOut(m *edge.Mapping) map[string]any {

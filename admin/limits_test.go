@@ -2,18 +2,14 @@ package admin
 
 import (
 	"context"
-	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/internal/listener/listenertest"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -37,39 +33,19 @@ func startAdmin(t *testing.T, own, gateway listener.Limits) string {
 	return s.Addr()
 }
 
-func headerStatus(t *testing.T, addr string, size int) int {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/restapis", nil)
-	req.Header.Set("X-Big", strings.Repeat("a", size))
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = res.Body.Close()
-	return res.StatusCode
-}
-
 // TestAdminListenerLimits checks that the admin API refuses a 1 MB header as
 // the gateway does, is never looser than the gateway even when configured so,
 // and disconnects a client that stops halfway through its header.
 func TestAdminListenerLimits(t *testing.T) {
-	if got := headerStatus(t, startAdmin(t, listener.Limits{}, listener.Limits{}), 1<<20); got != http.StatusRequestHeaderFieldsTooLarge {
+	if got := listenertest.HeaderStatus(t, "http://"+startAdmin(t, listener.Limits{}, listener.Limits{})+"/restapis", 1<<20); got != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("1 MB header with the default limits: %d, want 431", got)
 	}
 	loose := listener.Limits{MaxHeaderBytes: 4 << 20, HeaderTimeout: time.Hour}
 	strict := listener.Limits{MaxHeaderBytes: 8 << 10, HeaderTimeout: 2 * time.Second}
 	addr := startAdmin(t, loose, strict)
-	if got := headerStatus(t, addr, 64<<10); got != http.StatusRequestHeaderFieldsTooLarge {
+	if got := listenertest.HeaderStatus(t, "http://"+addr+"/restapis", 64<<10); got != http.StatusRequestHeaderFieldsTooLarge {
 		t.Fatalf("64 KB header, admin configured looser than a gateway of 8 KB: %d, want 431", got)
 	}
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, _ = io.WriteString(c, "GET /restapis HTTP/1.1\r\nHost: x\r\nAuthoriz")
-	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second)) // a safety net, not what the test waits for
-	if b, err := io.ReadAll(c); errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("a half header held the admin connection open (the gateway's header timeout applies): %q", b)
-	}
+	// A half header: the gateway's header timeout applies.
+	listenertest.SendAndWaitClosed(t, addr, "GET /restapis HTTP/1.1\r\nHost: x\r\nAuthoriz")
 }

@@ -55,7 +55,6 @@ type Conn struct {
 	lastPong    atomic.Int64
 	limiter     *rate.Limiter
 	inflight    chan struct{}
-	pingTimer   *time.Timer
 
 	mu          sync.Mutex
 	queue       []outMsg
@@ -64,7 +63,10 @@ type Conn struct {
 	closed      bool // no more sends
 	closeCode   int  // the server's close code, once it decided to close
 	closeReason string
-	finished    chan struct{} // closed when the read loop ended
+	// stopPing and stopLimits cancel the keepalive timer and the idle and
+	// lifetime timer, both on the manager's clock.
+	stopPing, stopLimits func() bool
+	finished             chan struct{} // closed when the read loop ended
 	// ready is closed once the upgrade finished: ws is set, or nil when the
 	// upgrade failed. The connection is registered before the upgrade (so that it
 	// is known to @connections as soon as the client sees the handshake); whatever
@@ -188,7 +190,8 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	ws.SetPongHandler(c.onPong)
 	ws.SetCloseHandler(c.onClose)
 	c.mu.Lock()
-	c.pingTimer = time.AfterFunc(m.cfg.PingInterval, c.ping)
+	c.stopPing = m.clock.AfterFunc(m.cfg.PingInterval, c.ping)
+	c.stopLimits = m.clock.AfterFunc(c.limitAt().Sub(now), c.checkLimits)
 	aborted := c.closed && c.closeCode == 0
 	c.mu.Unlock()
 	close(c.ready)
@@ -327,15 +330,9 @@ func (c *Conn) isClosed() bool {
 	return c.closed
 }
 
-// readDeadline is the earliest of the idle timeout and the lifetime, or, once the
-// server closes, the grace for the client's close frame.
-func (c *Conn) readDeadline() time.Time {
-	c.mu.Lock()
-	closing := c.closeCode != 0
-	c.mu.Unlock()
-	if closing {
-		return time.Now().Add(closeGrace)
-	}
+// limitAt is when the connection reaches its idle timeout or its lifetime,
+// whichever comes first.
+func (c *Conn) limitAt() time.Time {
 	idle := time.Unix(0, c.lastInbound.Load()).Add(c.m.cfg.IdleTimeout)
 	if idle.Before(c.deadline) {
 		return idle
@@ -343,9 +340,29 @@ func (c *Conn) readDeadline() time.Time {
 	return c.deadline
 }
 
+// checkLimits runs on the limits timer: it closes a connection past its lifetime
+// or idle since the idle timeout with 1001, else sets the timer again for the
+// new limit (the client spoke in between).
+func (c *Conn) checkLimits() {
+	now := c.m.now()
+	at := c.limitAt()
+	if now.Before(at) {
+		c.mu.Lock()
+		if !c.closed {
+			c.stopLimits = c.m.clock.AfterFunc(at.Sub(now), c.checkLimits)
+		}
+		c.mu.Unlock()
+		return
+	}
+	reason := "Idle timeout"
+	if !now.Before(c.deadline) {
+		reason = "Connection lifetime exceeded"
+	}
+	c.closeWith(websocket.CloseGoingAway, reason)
+}
+
 func (c *Conn) onPing(data string) error {
 	c.lastInbound.Store(c.m.now().UnixNano())
-	_ = c.ws.SetReadDeadline(c.readDeadline())
 	err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.m.cfg.WriteTimeout))
 	var ne net.Error
 	if err == nil || errors.Is(err, websocket.ErrCloseSent) || (errors.As(err, &ne) && ne.Timeout()) {
@@ -355,7 +372,7 @@ func (c *Conn) onPing(data string) error {
 }
 
 func (c *Conn) onPong(string) error {
-	c.lastPong.Store(time.Now().UnixNano())
+	c.lastPong.Store(c.m.now().UnixNano())
 	return nil
 }
 
@@ -380,14 +397,14 @@ func (c *Conn) ping() {
 		c.closeWith(websocket.CloseGoingAway, "Keepalive timeout: no pong")
 		return
 	}
-	c.lastPing.Store(time.Now().UnixNano())
+	c.lastPing.Store(c.m.now().UnixNano())
 	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.m.cfg.WriteTimeout)); err != nil {
 		c.abort()
 		return
 	}
 	c.mu.Lock()
 	if !c.closed {
-		c.pingTimer.Reset(c.m.cfg.PingInterval)
+		c.stopPing = c.m.clock.AfterFunc(c.m.cfg.PingInterval, c.ping)
 	}
 	c.mu.Unlock()
 }
@@ -502,7 +519,8 @@ func (c *Conn) readLoop(ctx context.Context) {
 	if c.closeCode != 0 {
 		code, reason = c.closeCode, c.closeReason
 	}
-	c.pingTimer.Stop()
+	c.stopPing()
+	c.stopLimits()
 	c.mu.Unlock()
 	_ = c.ws.NetConn().Close()
 	c.m.remove(c)
@@ -518,7 +536,6 @@ func (c *Conn) readLoop(ctx context.Context) {
 // reports.
 func (c *Conn) read(ctx context.Context) (int, string) {
 	for {
-		_ = c.ws.SetReadDeadline(c.readDeadline())
 		typ, r, err := c.ws.NextReader()
 		if err != nil {
 			return c.readError(err)

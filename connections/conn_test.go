@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gorilla/websocket"
 
+	"github.com/portico-dev/portico/internal/clock"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
@@ -186,40 +188,104 @@ func TestMalformedFrame(t *testing.T) {
 	}
 }
 
+// clockedServer is a test server whose connections run on a fake clock.
+func clockedServer(t *testing.T, cfg Config) (*testServer, *clock.Fake) {
+	t.Helper()
+	ts := newTestServer(t, cfg, chatKeys())
+	fc := clock.NewFake(time.Now())
+	ts.m.SetClock(fc)
+	return ts, fc
+}
+
+// dialClocked dials and waits until the connection's keepalive and limits timers
+// are set, so that moving the clock reaches them.
+func dialClocked(t *testing.T, ts *testServer, fc *clock.Fake) *websocket.Conn {
+	t.Helper()
+	before := fc.Pending()
+	ws := ts.dial(t, "")
+	waitUntil(t, "the connection's timers", func() bool { return fc.Pending() >= before+2 })
+	return ws
+}
+
+// waitUntil polls cond until it holds (a guard of a minute against hanging).
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		runtime.Gosched()
+	}
+}
+
 func TestIdleAndLifetime(t *testing.T) {
 	t.Run("idle", func(t *testing.T) {
-		ts := newTestServer(t, Config{IdleTimeout: 300 * time.Millisecond}, chatKeys())
-		ws := ts.dial(t, "")
+		ts, fc := clockedServer(t, Config{IdleTimeout: 5 * time.Minute, PingInterval: time.Hour})
+		ws := dialClocked(t, ts, fc)
+		fc.Advance(5*time.Minute - time.Second)
+		if ts.m.Len() != 1 {
+			t.Fatal("closed before the idle timeout")
+		}
+		fc.Advance(time.Second)
 		ce := readClose(t, ws)
 		if ce.Code != websocket.CloseGoingAway || ce.Text != "Idle timeout" {
 			t.Fatalf("close = %v", ce)
 		}
-		if d := ts.d.next(t, EventDisconnect); d.RequestContext.DisconnectStatusCode != 1001 {
+		if d := ts.d.next(t, EventDisconnect); d.RequestContext.DisconnectStatusCode != 1001 || *d.RequestContext.DisconnectReason != "Idle timeout" {
 			t.Fatalf("$disconnect = %+v", d.RequestContext)
 		}
 	})
+	t.Run("a message resets idle", func(t *testing.T) {
+		ts, fc := clockedServer(t, Config{IdleTimeout: 5 * time.Minute, PingInterval: time.Hour})
+		ws := dialClocked(t, ts, fc)
+		fc.Advance(4 * time.Minute)
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"action":"echo"}`)); err != nil {
+			t.Fatal(err)
+		}
+		_ = readText(t, ws) // the echo: the server has read the message
+		fc.Advance(time.Minute)
+		// The limits timer set itself again for 4 minutes on: wait for it.
+		waitUntil(t, "the limits timer moved on", func() bool { return fc.PendingAt(fc.Now().Add(4*time.Minute)) == 1 })
+		if ts.m.Len() != 1 {
+			t.Fatal("a connection that spoke a minute ago was closed as idle")
+		}
+		fc.Advance(4 * time.Minute)
+		if ce := readClose(t, ws); ce.Text != "Idle timeout" {
+			t.Fatalf("close = %v", ce)
+		}
+	})
 	t.Run("lifetime", func(t *testing.T) {
-		ts := newTestServer(t, Config{MaxLifetime: 300 * time.Millisecond}, chatKeys())
-		ws := ts.dial(t, "")
+		ts, fc := clockedServer(t, Config{MaxLifetime: 30 * time.Minute, IdleTimeout: time.Hour, PingInterval: time.Hour})
+		ws := dialClocked(t, ts, fc)
+		fc.Advance(30 * time.Minute)
 		ce := readClose(t, ws)
 		if ce.Code != websocket.CloseGoingAway || ce.Text != "Connection lifetime exceeded" {
 			t.Fatalf("close = %v", ce)
 		}
 	})
 	t.Run("keepalive", func(t *testing.T) {
-		ts := newTestServer(t, Config{PingInterval: 50 * time.Millisecond}, chatKeys())
-		ws := ts.dial(t, "")
-		// A client that never reads never answers pings: the server gives up.
+		ts, fc := clockedServer(t, Config{PingInterval: time.Minute})
+		_ = dialClocked(t, ts, fc)
+		// A client that never reads never answers pings: the server gives up at
+		// the ping after the unanswered one.
+		fc.Advance(time.Minute)
+		waitUntil(t, "the first ping", func() bool { return fc.PendingAt(fc.Now().Add(time.Minute)) == 1 })
+		fc.Advance(time.Minute)
 		d := ts.d.next(t, EventDisconnect)
 		if d.RequestContext.DisconnectStatusCode != 1001 || *d.RequestContext.DisconnectReason != "Keepalive timeout: no pong" {
 			t.Fatalf("$disconnect = %+v", d.RequestContext)
 		}
-		_ = ws
 	})
 	t.Run("keepalive answered", func(t *testing.T) {
-		ts := newTestServer(t, Config{PingInterval: 20 * time.Millisecond}, chatKeys())
-		ws := ts.dial(t, "")
-		// A reading client answers pings; after many intervals it is still there.
+		ts, fc := clockedServer(t, Config{PingInterval: time.Minute, IdleTimeout: time.Hour})
+		ws := dialClocked(t, ts, fc)
+		pongs := make(chan struct{}, 1)
+		ws.SetPingHandler(func(data string) error {
+			err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(10*time.Second))
+			pongs <- struct{}{}
+			return err
+		})
 		go func() {
 			for {
 				if _, _, err := ws.ReadMessage(); err != nil {
@@ -227,8 +293,16 @@ func TestIdleAndLifetime(t *testing.T) {
 				}
 			}
 		}()
+		c, err := ts.m.get(testAPI, testStage, ts.waitConns(t, 1)[0].ConnectionID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A reading client answers pings; after many intervals it is still there.
 		for i := 0; i < 20; i++ {
-			time.Sleep(20 * time.Millisecond)
+			fc.Advance(time.Minute)
+			<-pongs
+			waitUntil(t, "the pong", func() bool { return c.lastPong.Load() >= c.lastPing.Load() })
+			waitUntil(t, "the next ping's timer", func() bool { return fc.PendingAt(fc.Now().Add(time.Minute)) == 1 })
 		}
 		if ts.m.Len() != 1 {
 			t.Fatalf("an answering connection was closed")

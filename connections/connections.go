@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gorilla/websocket"
 
+	"github.com/portico-dev/portico/internal/clock"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/routeselect"
 )
@@ -243,7 +244,7 @@ type Manager struct {
 	integrations Integrations
 	principals   Principals
 	upgrader     websocket.Upgrader
-	now          func() time.Time
+	clock        clock.Clock
 
 	mu       sync.RWMutex
 	conns    map[string]*Conn
@@ -261,7 +262,7 @@ func New(cfg Config, log *slog.Logger) *Manager {
 		cfg:   cfg,
 		log:   log,
 		creds: newIssuer(),
-		now:   time.Now,
+		clock: clock.Real{},
 		conns: map[string]*Conn{},
 	}
 	m.upgrader = websocket.Upgrader{
@@ -281,8 +282,13 @@ func New(cfg Config, log *slog.Logger) *Manager {
 // Config returns the effective configuration.
 func (m *Manager) Config() Config { return m.cfg }
 
-// SetClock replaces the clock (for tests).
-func (m *Manager) SetClock(now func() time.Time) { m.now = now }
+// SetClock replaces the clock that connections' keepalive pings, idle timeouts
+// and lifetimes, and credentials' expiry run on (for tests). Call it before
+// serving.
+func (m *Manager) SetClock(c clock.Clock) { m.clock = c }
+
+// now reads the manager's clock.
+func (m *Manager) now() time.Time { return m.clock.Now() }
 
 // Len returns the number of live connections.
 func (m *Manager) Len() int {

@@ -26,6 +26,7 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/internal/wstest"
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
 
@@ -158,31 +159,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func readMsg(t *testing.T, c *websocket.Conn) string {
-	t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(60 * time.Second))
-	_, b, err := c.ReadMessage()
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	return string(b)
-}
-
-func readCloseCode(t *testing.T, c *websocket.Conn) *websocket.CloseError {
-	t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(60 * time.Second))
-	for {
-		_, _, err := c.ReadMessage()
-		if err == nil {
-			continue
-		}
-		var ce *websocket.CloseError
-		if !errors.As(err, &ce) {
-			t.Fatalf("ended without a close frame: %v", err)
-		}
-		return ce
-	}
-}
+var (
+	readMsg       = wstest.ReadText
+	readCloseCode = wstest.ReadClose
+)
 
 // dialWS dials url and closes the handshake response's body; it returns the
 // response's status (0 when there was none).

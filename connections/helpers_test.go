@@ -2,7 +2,7 @@ package connections
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/internal/wstest"
 
 	"github.com/portico-dev/portico/internal/routeselect"
 )
@@ -125,44 +127,18 @@ func (ts *testServer) dial(t *testing.T, query string) *websocket.Conn {
 // event when the stage has one, else from the registry's newest).
 func (ts *testServer) waitConns(t *testing.T, n int) []Info {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if l := ts.m.List(testAPI, testStage); len(l) == n {
-			return l
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("want %d connections, have %d", n, ts.m.Len())
-	return nil
+	var l []Info
+	waitUntil(t, fmt.Sprintf("%d connections", n), func() bool {
+		l = ts.m.List(testAPI, testStage)
+		return len(l) == n
+	})
+	return l
 }
 
-// readText reads the next data message.
-func readText(t *testing.T, c *websocket.Conn) string {
-	t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	_, b, err := c.ReadMessage()
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	return string(b)
-}
-
-// readClose reads until the connection closes and returns the close error.
-func readClose(t *testing.T, c *websocket.Conn) *websocket.CloseError {
-	t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	for {
-		_, _, err := c.ReadMessage()
-		if err == nil {
-			continue
-		}
-		var ce *websocket.CloseError
-		if !errors.As(err, &ce) {
-			t.Fatalf("connection ended without a close frame: %v", err)
-		}
-		return ce
-	}
-}
+var (
+	readText  = wstest.ReadText
+	readClose = wstest.ReadClose
+)
 
 // wsDial dials url and closes the handshake response's body; it returns the
 // response's status (0 when there was none).

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/internal/clock"
 )
 
 // sdkClient returns an apigatewaymanagementapi client with the endpoint built
@@ -214,9 +216,10 @@ func TestIssuedCredentials(t *testing.T) {
 // TestCredentialsScoped checks that a function's credentials manage only the
 // connections of APIs whose routes integrate it, and only until they expire.
 func TestCredentialsScoped(t *testing.T) {
-	ts := newTestServer(t, Config{CredentialTTL: time.Hour}, chatKeys())
-	now := time.Now()
-	ts.m.SetClock(func() time.Time { return now })
+	// Idle longer than the credentials live: expiry, not idleness, is tested.
+	ts := newTestServer(t, Config{CredentialTTL: time.Hour, IdleTimeout: 2 * time.Hour}, chatKeys())
+	fc := clock.NewFake(time.Now())
+	ts.m.SetClock(fc)
 	_ = ts.dial(t, "")
 	id := ts.waitConns(t, 1)[0].ConnectionID
 	ctx := context.Background()
@@ -241,7 +244,7 @@ func TestCredentialsScoped(t *testing.T) {
 	// Expired: the manager's clock passes the expiry (the SDK signs with the
 	// real clock, so the signature's date stays valid).
 	cr = ts.m.Issue("chat")
-	ts.m.SetClock(func() time.Time { return now.Add(time.Hour + time.Second) })
+	fc.Advance(time.Hour + time.Second)
 	_, err := sdkClientToken(ts.url, cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken).
 		GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
 	if !errors.As(err, &forbidden) {

@@ -10,10 +10,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
@@ -27,41 +25,13 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	apptest.Cleanup()
-	if probeDir != "" {
-		_ = os.RemoveAll(probeDir)
-	}
 	os.Exit(code)
 }
-
-var (
-	probeOnce sync.Once
-	probeDir  string
-	probeErr  error
-)
 
 // probeZip builds gateway/testdata/probe (a function that echoes its event) once.
 func probeZip(t *testing.T) []byte {
 	t.Helper()
-	probeOnce.Do(func() {
-		probeDir, probeErr = os.MkdirTemp("", "portico-probe-")
-		if probeErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(probeDir, "bootstrap"), "./gateway/testdata/probe")
-		cmd.Dir = apptest.RepoRoot()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			probeErr = fmt.Errorf("%w: %s", err, out)
-		}
-	})
-	if probeErr != nil {
-		t.Fatalf("building the probe function: %v", probeErr)
-	}
-	z, err := client.ZipDir(probeDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return z
+	return apptest.ZipProgram(t, "./gateway/testdata/probe")
 }
 
 // admin calls the admin API and decodes the answer into out.

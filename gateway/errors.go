@@ -41,8 +41,9 @@ func gatewayError(err error, protocol string) error {
 		}
 		return pipeline.Wrap(pipeline.ResourceNotFound, err)
 	case errors.Is(err, errForbidden), errors.Is(err, errdefs.ErrForbidden):
-		// A disabled default endpoint, a custom domain path no mapping covers.
-		return &pipeline.Error{Type: pipeline.Default4XX, Status: http.StatusForbidden, Message: "Forbidden", Cause: err}
+		// A disabled default endpoint, a custom domain path no mapping covers:
+		// API Gateway answers both 403 {"message":"Forbidden"} ForbiddenException.
+		return &pipeline.Error{Type: pipeline.Default4XX, Status: http.StatusForbidden, Message: "Forbidden", ErrorType: "ForbiddenException", Cause: err}
 	case errors.Is(err, errAPINotFound):
 		return pipeline.Wrap(pipeline.ResourceNotFound, err)
 	case errors.Is(err, errTooLarge):

@@ -35,7 +35,8 @@ import (
 
 // Config configures the data plane.
 type Config struct {
-	// Listen is the gateway's address (default ":8080").
+	// Listen is the gateway's plain HTTP address (default ":8080"); ListenOff
+	// turns the plain listener off, leaving the TLS listener alone.
 	Listen string
 	// Domain is the domain of host-based stage URLs, {apiId}.{Domain} (default
 	// "execute-api.localhost").
@@ -65,7 +66,9 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultListen       = ":8080"
+	DefaultListen = ":8080"
+	// ListenOff, as Config.Listen or Config.TLSListen, turns that listener off.
+	ListenOff           = "off"
 	DefaultDomain       = "execute-api.localhost"
 	DefaultMaxBodyBytes = 10 << 20
 )

@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/wirenames"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/runtimes"
@@ -60,8 +61,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.gw.ServeHTTP(w, r)
 }
 
-// Start binds the listener, then serves in the background.
+// Start binds the listeners, then serves in the background. With Config.Listen
+// "off" there is no plain listener and the TLS listener must start.
 func (s *Server) Start(ctx context.Context) error {
+	if s.gw.cfg.Listen == ListenOff {
+		if err := s.startTLS(); err != nil {
+			return err
+		}
+		if s.tlsLn == nil {
+			return fmt.Errorf("gateway: --listen off leaves no listener: the TLS listener needs a certificate (--tls-cert and --tls-key, or `portico tls init`) and --tls-listen other than off: %w", errdefs.ErrInvalid)
+		}
+		return s.startCallback()
+	}
 	addr := s.gw.cfg.Listen
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -73,13 +84,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.srv = s.limits.Server(s)
 	s.srv.ConnContext = wirenames.ConnContext
-	if s.gw.ws != nil && s.gw.cfg.CallbackBind != "" {
-		cb, err := s.gw.startCallback(s.gw.cfg.CallbackBind, s.gw.ws.m.Config().CallbackHost)
-		if err != nil {
-			_ = ln.Close()
-			return err
-		}
-		s.cb = cb
+	if err := s.startCallback(); err != nil {
+		_ = ln.Close()
+		return err
 	}
 	rl := wirenames.Listener{Listener: ln, MaxHeaderBytes: s.limits.MaxHeaderBytes}
 	go func() {
@@ -95,6 +102,23 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
+// startCallback starts the sandbox-facing @connections endpoint when WebSockets
+// are on and Config.CallbackBind names where (callback.go).
+func (s *Server) startCallback() error {
+	if s.gw.ws == nil || s.gw.cfg.CallbackBind == "" {
+		return nil
+	}
+	cb, err := s.gw.startCallback(s.gw.cfg.CallbackBind, s.gw.ws.m.Config().CallbackHost)
+	if err != nil {
+		if s.tlsSrv != nil {
+			_ = s.tlsSrv.Close()
+		}
+		return err
+	}
+	s.cb = cb
+	return nil
+}
+
 // Stop shuts the server down within ctx's deadline and closes idle backend
 // connections, the transport's and the fast proxy's.
 func (s *Server) Stop(ctx context.Context) error {
@@ -105,17 +129,18 @@ func (s *Server) Stop(ctx context.Context) error {
 	if s.cb != nil {
 		defer func() { _ = s.cb.stop(ctx) }()
 	}
-	if s.srv == nil {
-		return nil
-	}
-	var tlsErr error
+	var plainErr, tlsErr error
 	if s.tlsSrv != nil {
 		tlsErr = s.tlsSrv.Shutdown(ctx)
 	}
-	return errors.Join(s.srv.Shutdown(ctx), tlsErr)
+	if s.srv != nil {
+		plainErr = s.srv.Shutdown(ctx)
+	}
+	return errors.Join(plainErr, tlsErr)
 }
 
-// Addr returns the bound address, after Start.
+// Addr returns the plain listener's bound address, after Start; "" when it is
+// off (Config.Listen "off").
 func (s *Server) Addr() string {
 	if s.ln == nil {
 		return ""
@@ -124,9 +149,14 @@ func (s *Server) Addr() string {
 }
 
 // URL returns the server's base URL, http://127.0.0.1:PORT when bound to all
-// interfaces, after Start.
+// interfaces, after Start; with the plain listener off, the TLS listener's
+// https://localhost:PORT.
 func (s *Server) URL() string {
 	addr := s.Addr()
+	if addr == "" && s.gw.cfg.Listen == ListenOff && s.tlsLn != nil {
+		_, port, _ := net.SplitHostPort(s.TLSAddr())
+		return "https://localhost:" + port
+	}
 	if addr == "" {
 		addr = s.gw.cfg.Listen
 	}

@@ -95,7 +95,7 @@ func (s *Server) SetTLS(cfg *tls.Config) { s.tlsCfg = cfg }
 // startTLS binds the TLS listener and serves it: handshakes run on their own,
 // bounded by Config.TLSHandshakeTimeout, before net/http sees the connection.
 func (s *Server) startTLS() error {
-	if s.tlsCfg == nil || s.gw.cfg.TLSListen == "" || s.gw.cfg.TLSListen == "off" {
+	if s.tlsCfg == nil || s.gw.cfg.TLSListen == "" || s.gw.cfg.TLSListen == ListenOff {
 		return nil
 	}
 	addr := s.gw.cfg.TLSListen

@@ -68,7 +68,10 @@ func newTLSEnv(t *testing.T, cfg Config, ecfg edge.Config) *tlsEnv {
 	}
 	e := &tlsEnv{t: t, dir: dir, svc: svc, edge: ed, inv: &fakeInvoker{}, ca: ca, pool: x509.NewCertPool()}
 	e.pool.AddCert(ca.Cert)
-	cfg.Listen, cfg.TLSListen = "127.0.0.1:0", "127.0.0.1:0"
+	if cfg.Listen != ListenOff {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	cfg.TLSListen = "127.0.0.1:0"
 	res := &fakeResolver{aliases: map[string]string{}}
 	e.gw = New(cfg, svc, res, e.inv, log)
 	e.gw.SetDomains(ed)
@@ -219,6 +222,30 @@ func TestHTTPSNegotiatesHTTP2ForRESTAndHTTPAPIs(t *testing.T) {
 	_ = resp.Body.Close()
 	if got := str2(e.lastEvent(), "headers", "X-Forwarded-Proto"); got != "http" {
 		t.Errorf("plain listener: X-Forwarded-Proto %q, want http", got)
+	}
+}
+
+func TestPlainListenerOff(t *testing.T) {
+	e := newTLSEnv(t, Config{Listen: ListenOff}, edge.Config{})
+	id := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	if a := e.srv.Addr(); a != "" {
+		t.Fatalf("the plain listener is bound at %s", a)
+	}
+	if u := e.srv.URL(); !strings.HasPrefix(u, "https://localhost:") {
+		t.Errorf("URL %q, want the TLS listener's", u)
+	}
+	if a := e.get(e.client(true), e.srv.StageURL(id, "prod")+"pets"); a.status != 200 || a.proto != 2 {
+		t.Fatalf("over https: %d HTTP/%d %s", a.status, a.proto, a.body)
+	}
+
+	// With TLS off too nothing would listen: Start says so.
+	log := slog.New(slog.DiscardHandler)
+	gw := New(Config{Listen: ListenOff, TLSListen: "127.0.0.1:0"}, e.svc, &fakeResolver{aliases: map[string]string{}}, e.inv, log)
+	srv := NewServer(gw, log, listener.Limits{})
+	err := srv.Start(context.Background())
+	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "--listen off") {
+		_ = srv.Stop(context.Background())
+		t.Fatalf("--listen off without a certificate: %v", err)
 	}
 }
 
@@ -411,6 +438,109 @@ func TestCertificateReplacedOnDiskReachesNewConnectionsOnly(t *testing.T) {
 	}
 }
 
+// TestCustomDomainCertificateFilesReloaded: a domain created from files
+// (file://CERT?key=KEY) serves new connections the files' new certificate while
+// an old connection keeps working; bad new files are refused naming the file,
+// and the certificate in use stays.
+func TestCustomDomainCertificateFilesReloaded(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	const name = "files.example.com"
+	certDir := t.TempDir()
+	certPath, keyPath := filepath.Join(certDir, "domain.pem"), filepath.Join(certDir, "domain-key.pem")
+	issue := func(at time.Time, names ...string) ([]byte, []byte, string) {
+		t.Helper()
+		c, k, err := e.ca.Issue(names, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pair, err := edge.ParseKeyPair(c, k, "c", "k", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, k, pair.Leaf.SerialNumber.String()
+	}
+	c0, k0, serial0 := issue(time.Now(), name)
+	writePair(t, certPath, keyPath, c0, k0)
+	id := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: name, CertificatePEM: c0, KeyPEM: k0, CertificateSource: "file://" + certPath + "?key=" + keyPath}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: name, APIID: id, Stage: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	reloads, stop := make(chan error, 16), make(chan struct{})
+	t.Cleanup(func() { close(stop) }) // runs before the edge closes: the watcher never blocks on us
+	e.edge.SetReloadHook(func(domain string, err error) {
+		if domain != name {
+			return
+		}
+		select {
+		case reloads <- err:
+		case <-stop:
+		}
+	})
+	if err := e.edge.Watch(); err != nil {
+		t.Fatal(err)
+	}
+	next := func() error {
+		t.Helper()
+		select {
+		case err := <-reloads:
+			return err
+		case <-time.After(time.Minute): // a guard against hanging, not a timing assertion
+			t.Fatal("the domain's certificate files were not reloaded")
+			return nil
+		}
+	}
+	url := "https://" + name + "/pets"
+	old := e.client(true)
+	if a := e.get(old, url); a.status != 200 || a.serial != serial0 {
+		t.Fatalf("first: %d, certificate %s, want %s", a.status, a.serial, serial0)
+	}
+
+	c1, k1, serial1 := issue(time.Now(), name)
+	writePair(t, certPath, keyPath, c1, k1)
+	for err := next(); ; err = next() {
+		if err == nil && e.get(e.client(true), url).serial == serial1 {
+			break
+		}
+	}
+	if a := e.get(old, url); a.status != 200 || a.serial != serial0 {
+		t.Fatalf("the old connection: %d, certificate %s, want %s", a.status, a.serial, serial0)
+	}
+
+	expiredCert, expiredKey, _ := issue(time.Now().Add(-2*397*24*time.Hour), name)
+	otherCert, otherKey, _ := issue(time.Now(), "other.example.com")
+	for _, tc := range []struct {
+		name       string
+		cert, key  []byte
+		file, says string
+	}{
+		{"unparseable", []byte("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n"), k1, certPath, "certificate file " + certPath},
+		{"mismatched", c0, k1, keyPath, "does not fit"},
+		{"expired", expiredCert, expiredKey, certPath, "expired"},
+		{"for another name", otherCert, otherKey, certPath, "does not cover " + name},
+	} {
+		writePair(t, certPath, keyPath, tc.cert, tc.key)
+		// A reload may see the files mid-way (the new key beside the old
+		// certificate, or the unchanged good pair): wait for the refusal the
+		// final pair earns, then check the certificate in use.
+		for {
+			err := next()
+			if err != nil && strings.Contains(err.Error(), tc.says) {
+				if !strings.Contains(err.Error(), tc.file) {
+					t.Errorf("%s: error %q does not name %s", tc.name, err, tc.file)
+				}
+				break
+			}
+		}
+		if a := e.get(e.client(true), url); a.status != 200 || a.serial != serial1 {
+			t.Errorf("%s: a new connection got %d, certificate %s, want %s", tc.name, a.status, a.serial, serial1)
+		}
+	}
+}
+
 func TestStartRefusesBadCertificateFiles(t *testing.T) {
 	dir := t.TempDir()
 	ca, err := edge.NewDevCA(time.Now())
@@ -419,19 +549,34 @@ func TestStartRefusesBadCertificateFiles(t *testing.T) {
 	}
 	c, k, _ := ca.Issue([]string{"localhost"}, time.Now())
 	c2, _, _ := ca.Issue([]string{"localhost"}, time.Now())
+	expired, expiredKey, _ := ca.Issue([]string{"localhost"}, time.Now().Add(-2*397*24*time.Hour))
 	certPath, keyPath := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
-	writePair(t, certPath, keyPath, c2, k)
 	st, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	_, err = edge.New(context.Background(), edge.Config{CertFile: certPath, KeyFile: keyPath}, st, apis.NewService(st, nil), nil, nil)
-	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), keyPath) {
-		t.Fatalf("mismatched pair at start: %v", err)
+	start := func() error {
+		_, err := edge.New(context.Background(), edge.Config{CertFile: certPath, KeyFile: keyPath}, st, apis.NewService(st, nil), nil, nil)
+		return err
+	}
+	for _, tc := range []struct {
+		name      string
+		cert, key []byte
+		blame     string
+	}{
+		{"mismatched", c2, k, keyPath},
+		{"unparseable", []byte("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n"), k, certPath},
+		{"no key", c, c, keyPath},
+		{"expired", expired, expiredKey, certPath},
+	} {
+		writePair(t, certPath, keyPath, tc.cert, tc.key)
+		if err := start(); !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), tc.blame) {
+			t.Errorf("%s pair at start: %v, want ErrInvalid naming %s", tc.name, err, tc.blame)
+		}
 	}
 	writePair(t, certPath, keyPath, c, k)
-	if _, err := edge.New(context.Background(), edge.Config{CertFile: certPath, KeyFile: keyPath}, st, apis.NewService(st, nil), nil, nil); err != nil {
+	if err := start(); err != nil {
 		t.Fatalf("a good pair: %v", err)
 	}
 }
@@ -502,8 +647,8 @@ func TestCustomDomainsWithBasePathAndAPIMappings(t *testing.T) {
 		t.Errorf("orders/v2: rawPath %q", got)
 	}
 	// A path no mapping covers, and a name one level too deep for the wildcard.
-	if a := e.get(c, "https://shop.example.com/orders/v1/items"); a.status != 403 || a.body != `{"message":"Forbidden"}` {
-		t.Errorf("unmapped base path: %d %s", a.status, a.body)
+	if a := e.get(c, "https://shop.example.com/orders/v1/items"); a.status != 403 || a.body != `{"message":"Forbidden"}` || a.header.Get("x-amzn-ErrorType") != "ForbiddenException" {
+		t.Errorf("unmapped base path: %d %s %q", a.status, a.body, a.header.Get("x-amzn-ErrorType"))
 	}
 	if resp, err := c.Get("https://a.b.apps.example.com/pets"); err == nil {
 		_ = resp.Body.Close()
@@ -564,9 +709,13 @@ func TestDisableExecuteAPIEndpoint(t *testing.T) {
 	c := e.client(true)
 	for _, u := range []string{"https://localhost/" + id + "/prod/pets", "https://" + id + ".execute-api.localhost/prod/pets"} {
 		a := e.get(c, u)
-		if a.status != 403 || a.body != `{"message":"Forbidden"}` {
-			t.Errorf("%s: %d %s", u, a.status, a.body)
+		if a.status != 403 || a.body != `{"message":"Forbidden"}` || a.header.Get("x-amzn-ErrorType") != "ForbiddenException" {
+			t.Errorf("%s: %d %s %q", u, a.status, a.body, a.header.Get("x-amzn-ErrorType"))
 		}
+	}
+	// The plain listener's path-style URL too.
+	if a := e.get(http.DefaultClient, e.srv.StageURL(id, "prod")+"pets"); a.status != 403 || a.header.Get("x-amzn-ErrorType") != "ForbiddenException" {
+		t.Errorf("plain path-style URL: %d %s", a.status, a.body)
 	}
 	if a := e.get(c, "https://api.example.com/pets"); a.status != 200 {
 		t.Errorf("the custom domain: %d %s", a.status, a.body)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/clock"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/store"
@@ -177,7 +178,7 @@ func New(p Params) (*Invoker, error) {
 		p.Log = slog.Default()
 	}
 	if p.Clock == nil {
-		p.Clock = realClock{}
+		p.Clock = clock.Real{}
 	}
 	if host := hostMemoryMB(); host > 0 && c.MaxMemoryMB > host {
 		p.Log.Warn("the sandbox memory budget is larger than the host's memory: sandboxes may exhaust it before the budget stops them",

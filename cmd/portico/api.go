@@ -93,10 +93,6 @@ existing API, as put-rest-api does in overwrite mode; deployed stages keep servi
 their deployments until redeployed. Parts Portico ignores are printed as warnings.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			doc, err := readFileArg(cmd, args[0])
 			if err != nil {
 				return err
@@ -113,18 +109,11 @@ their deployments until redeployed. Parts Portico ignores are printed as warning
 				method, path = http.MethodPut, apisPath+"/"+url.PathEscape(into)+"/import"
 				q.Set("mode", "overwrite")
 			}
-			resp, err := c.Do(cmd.Context(), method, path, q, doc, http.Header{"Content-Type": {"application/yaml"}})
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var out struct {
 				API      apiView  `json:"api"`
 				Warnings []string `json:"warnings"`
 			}
-			if err := json.Unmarshal(resp.Body, &out); err != nil {
+			if done, err := g.fetch(cmd, method, path, q, doc, http.Header{"Content-Type": {"application/yaml"}}, &out); done || err != nil {
 				return err
 			}
 			for _, w := range out.Warnings {
@@ -184,24 +173,13 @@ func apiList(g *globalFlags) *cobra.Command {
 		Short: "List APIs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			resp, err := c.Do(cmd.Context(), http.MethodGet, apisPath, nil, nil, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var out struct {
 				Items []struct {
 					ID, Name, Protocol, Version, CreatedAt string
 					Routes                                 int
 				} `json:"items"`
 			}
-			if err := json.Unmarshal(resp.Body, &out); err != nil {
+			if done, err := g.fetch(cmd, http.MethodGet, apisPath, nil, nil, nil, &out); done || err != nil {
 				return err
 			}
 			if len(out.Items) == 0 {
@@ -227,15 +205,8 @@ func apiGet(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Do(cmd.Context(), http.MethodGet, apisPath+"/"+url.PathEscape(args[0]), nil, nil, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var a apiView
-			if err := json.Unmarshal(resp.Body, &a); err != nil {
+			if done, err := g.fetch(cmd, http.MethodGet, apisPath+"/"+url.PathEscape(args[0]), nil, nil, nil, &a); done || err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
@@ -313,20 +284,13 @@ func apiDeploy(g *globalFlags) *cobra.Command {
 			if cmd.Flags().Changed("canary") {
 				return deployCanary(cmd, g, args[0], body, canary, canaryVars)
 			}
-			resp, err := c.Do(cmd.Context(), http.MethodPost, apisPath+"/"+url.PathEscape(args[0])+"/deployments", nil, body, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var out struct {
 				Deployment struct {
 					ID string `json:"id"`
 				} `json:"deployment"`
 				Stage *stageJSON `json:"stage"`
 			}
-			if err := json.Unmarshal(resp.Body, &out); err != nil {
+			if done, err := g.fetch(cmd, http.MethodPost, apisPath+"/"+url.PathEscape(args[0])+"/deployments", nil, body, nil, &out); done || err != nil {
 				return err
 			}
 			_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.Deployment.ID)
@@ -362,12 +326,16 @@ func websocketAPI(ctx context.Context, c *client.Client, id string) bool {
 }
 
 // parseVars parses K=V arguments.
-func parseVars(kvs []string) (map[string]string, error) {
+func parseVars(kvs []string) (map[string]string, error) { return parseKVs(kvs, "%q is not K=V") }
+
+// parseKVs parses K=V arguments; badFormat words the error of one that is not
+// (it takes the argument as %q).
+func parseKVs(kvs []string, badFormat string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("%q is not K=V", kv)
+			return nil, fmt.Errorf(badFormat, kv)
 		}
 		out[k] = v
 	}
@@ -453,10 +421,6 @@ func stageSetVar(g *globalFlags) *cobra.Command {
 		Short: "Set (or with --unset remove) stage variables; the change takes effect at once",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			set, err := parseVars(args[2:])
 			if err != nil {
 				return err
@@ -465,15 +429,8 @@ func stageSetVar(g *globalFlags) *cobra.Command {
 				return fmt.Errorf("give variables as K=V, or --unset K")
 			}
 			body := map[string]any{"set": set, "unset": unset}
-			resp, err := c.Do(cmd.Context(), http.MethodPatch, apisPath+"/"+url.PathEscape(args[0])+"/stages/"+url.PathEscape(args[1])+"/variables", nil, body, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var st stageJSON
-			if err := json.Unmarshal(resp.Body, &st); err != nil {
+			if done, err := g.fetch(cmd, http.MethodPatch, apisPath+"/"+url.PathEscape(args[0])+"/stages/"+url.PathEscape(args[1])+"/variables", nil, body, nil, &st); done || err != nil {
 				return err
 			}
 			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "stage %s: %s\n", st.Name, formatVars(st.Variables))
@@ -490,21 +447,10 @@ func stageHistory(g *globalFlags) *cobra.Command {
 		Short: "List the deployments a stage has pointed at, oldest first",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			resp, err := c.Do(cmd.Context(), http.MethodGet, apisPath+"/"+url.PathEscape(args[0])+"/stages/"+url.PathEscape(args[1])+"/history", nil, nil, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var out struct {
 				Items []historyJSON `json:"items"`
 			}
-			if err := json.Unmarshal(resp.Body, &out); err != nil {
+			if done, err := g.fetch(cmd, http.MethodGet, apisPath+"/"+url.PathEscape(args[0])+"/stages/"+url.PathEscape(args[1])+"/history", nil, nil, nil, &out); done || err != nil {
 				return err
 			}
 			rows := [][]string{}
@@ -523,23 +469,12 @@ func stageRollback(g *globalFlags) *cobra.Command {
 		Short: "Point a stage back at an earlier deployment of its history (default: the previous one)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			body := map[string]string{}
 			if to != "" {
 				body["deploymentId"] = to
 			}
-			resp, err := c.Do(cmd.Context(), http.MethodPost, apisPath+"/"+url.PathEscape(args[0])+"/stages/"+url.PathEscape(args[1])+"/rollback", nil, body, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var st stageJSON
-			if err := json.Unmarshal(resp.Body, &st); err != nil {
+			if done, err := g.fetch(cmd, http.MethodPost, apisPath+"/"+url.PathEscape(args[0])+"/stages/"+url.PathEscape(args[1])+"/rollback", nil, body, nil, &st); done || err != nil {
 				return err
 			}
 			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "stage %s now serves deployment %s\n", st.Name, st.DeploymentID)

@@ -59,6 +59,24 @@ func (g *globalFlags) client() (*client.Client, error) {
 
 func (g *globalFlags) json() bool { return g.output == "json" }
 
+// fetch sends a request to the admin API. With --output json it prints the
+// answer and reports done; else it decodes the answer into v for the caller to
+// print. Errors report done too.
+func (g *globalFlags) fetch(cmd *cobra.Command, method, path string, query url.Values, body any, header http.Header, v any) (done bool, err error) {
+	c, err := g.client()
+	if err != nil {
+		return true, err
+	}
+	resp, err := c.Do(cmd.Context(), method, path, query, body, header)
+	if err != nil {
+		return true, err
+	}
+	if g.json() {
+		return true, printJSON(cmd.OutOrStdout(), resp.Body)
+	}
+	return false, json.Unmarshal(resp.Body, v)
+}
+
 // printJSON pretty-prints a JSON document to w.
 func printJSON(w io.Writer, raw []byte) error {
 	var buf bytes.Buffer

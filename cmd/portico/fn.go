@@ -62,16 +62,49 @@ func (f *fnFlags) code() (zipFile []byte, image string, given bool, err error) {
 	return nil, f.image, true, nil
 }
 
-func parseEnv(kvs []string) (map[string]string, error) {
-	m := map[string]string{}
-	for _, kv := range kvs {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("--env %q: use KEY=VALUE", kv)
-		}
-		m[k] = v
+// fetchPages gets every page of a Lambda list (MaxItems, Marker, NextMarker)
+// and returns the items under key. With --output json it prints them as one
+// list under key and reports done.
+func (g *globalFlags) fetchPages(cmd *cobra.Command, path, key string) (items []json.RawMessage, done bool, err error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, true, err
 	}
-	return m, nil
+	marker := ""
+	for {
+		q := url.Values{"MaxItems": {"1000"}}
+		if marker != "" {
+			q.Set("Marker", marker)
+		}
+		resp, err := c.Do(cmd.Context(), http.MethodGet, path, q, nil, nil)
+		if err != nil {
+			return nil, true, err
+		}
+		var page map[string]json.RawMessage
+		if err := json.Unmarshal(resp.Body, &page); err != nil {
+			return nil, true, err
+		}
+		var got []json.RawMessage
+		if raw, ok := page[key]; ok {
+			if err := json.Unmarshal(raw, &got); err != nil {
+				return nil, true, err
+			}
+		}
+		items = append(items, got...)
+		marker = ""
+		if err := json.Unmarshal(page["NextMarker"], &marker); err != nil || marker == "" {
+			break
+		}
+	}
+	if g.json() {
+		raw, _ := json.Marshal(map[string]any{key: items})
+		return nil, true, printJSON(cmd.OutOrStdout(), raw)
+	}
+	return items, false, nil
+}
+
+func parseEnv(kvs []string) (map[string]string, error) {
+	return parseKVs(kvs, "--env %q: use KEY=VALUE")
 }
 
 func newFnCmd(g *globalFlags) *cobra.Command {
@@ -240,17 +273,6 @@ func fnGet(g *globalFlags) *cobra.Command {
 		Short: "Show a function's configuration ($LATEST, a version or an alias's version)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			resp, err := c.Do(cmd.Context(), http.MethodGet, client.FunctionPath(args[0], ""), nil, nil, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var out struct {
 				Configuration client.FunctionConfiguration
 				Code          struct {
@@ -259,7 +281,7 @@ func fnGet(g *globalFlags) *cobra.Command {
 				}
 				Concurrency *struct{ ReservedConcurrentExecutions *int }
 			}
-			if err := json.Unmarshal(resp.Body, &out); err != nil {
+			if done, err := g.fetch(cmd, http.MethodGet, client.FunctionPath(args[0], ""), nil, nil, nil, &out); done || err != nil {
 				return err
 			}
 			if err := printConfig(cmd.OutOrStdout(), &out.Configuration); err != nil {
@@ -283,36 +305,9 @@ func fnList(g *globalFlags) *cobra.Command {
 		Short: "List functions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
+			all, done, err := g.fetchPages(cmd, "/2015-03-31/functions", "Functions")
+			if done || err != nil {
 				return err
-			}
-			var all []json.RawMessage
-			marker := ""
-			for {
-				q := url.Values{"MaxItems": {"1000"}}
-				if marker != "" {
-					q.Set("Marker", marker)
-				}
-				resp, err := c.Do(cmd.Context(), http.MethodGet, "/2015-03-31/functions", q, nil, nil)
-				if err != nil {
-					return err
-				}
-				var page struct {
-					Functions  []json.RawMessage
-					NextMarker string
-				}
-				if err := json.Unmarshal(resp.Body, &page); err != nil {
-					return err
-				}
-				all = append(all, page.Functions...)
-				if marker = page.NextMarker; marker == "" {
-					break
-				}
-			}
-			if g.json() {
-				raw, _ := json.Marshal(map[string]any{"Functions": all})
-				return printJSON(cmd.OutOrStdout(), raw)
 			}
 			rows := [][]string{}
 			for _, raw := range all {
@@ -385,36 +380,9 @@ func fnVersions(g *globalFlags) *cobra.Command {
 		Short: "List a function's versions",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
+			all, done, err := g.fetchPages(cmd, client.FunctionPath(args[0], "/versions"), "Versions")
+			if done || err != nil {
 				return err
-			}
-			var all []json.RawMessage
-			marker := ""
-			for {
-				q := url.Values{"MaxItems": {"1000"}}
-				if marker != "" {
-					q.Set("Marker", marker)
-				}
-				resp, err := c.Do(cmd.Context(), http.MethodGet, client.FunctionPath(args[0], "/versions"), q, nil, nil)
-				if err != nil {
-					return err
-				}
-				var page struct {
-					Versions   []json.RawMessage
-					NextMarker string
-				}
-				if err := json.Unmarshal(resp.Body, &page); err != nil {
-					return err
-				}
-				all = append(all, page.Versions...)
-				if marker = page.NextMarker; marker == "" {
-					break
-				}
-			}
-			if g.json() {
-				raw, _ := json.Marshal(map[string]any{"Versions": all})
-				return printJSON(cmd.OutOrStdout(), raw)
 			}
 			rows := [][]string{}
 			for _, raw := range all {

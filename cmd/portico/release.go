@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -54,19 +53,8 @@ func restStagePath(api, stage string) string {
 
 // patchStage sends ops to update-stage and prints the stage.
 func patchStage(cmd *cobra.Command, g *globalFlags, api, stage string, ops []patchOp) error {
-	c, err := g.client()
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(cmd.Context(), http.MethodPatch, restStagePath(api, stage), nil, map[string]any{"patchOperations": ops}, nil)
-	if err != nil {
-		return err
-	}
-	if g.json() {
-		return printJSON(cmd.OutOrStdout(), resp.Body)
-	}
 	var st awsStage
-	if err := json.Unmarshal(resp.Body, &st); err != nil {
+	if done, err := g.fetch(cmd, http.MethodPatch, restStagePath(api, stage), nil, map[string]any{"patchOperations": ops}, nil, &st); done || err != nil {
 		return err
 	}
 	return releaseTable(cmd.OutOrStdout(), &st)
@@ -326,22 +314,11 @@ func deployCanary(cmd *cobra.Command, g *globalFlags, api string, body map[strin
 	if _, ok := body["variables"]; ok {
 		return fmt.Errorf("--var sets a new stage's variables; a canary deployment takes --canary-var overrides")
 	}
-	c, err := g.client()
-	if err != nil {
-		return err
-	}
 	body["canarySettings"] = map[string]any{"percentTraffic": percent, "stageVariableOverrides": overrides}
-	resp, err := c.Do(cmd.Context(), http.MethodPost, "/restapis/"+url.PathEscape(api)+"/deployments", nil, body, nil)
-	if err != nil {
-		return err
-	}
-	if g.json() {
-		return printJSON(cmd.OutOrStdout(), resp.Body)
-	}
 	var out struct {
 		ID string `json:"id"`
 	}
-	if err := json.Unmarshal(resp.Body, &out); err != nil {
+	if done, err := g.fetch(cmd, http.MethodPost, "/restapis/"+url.PathEscape(api)+"/deployments", nil, body, nil, &out); done || err != nil {
 		return err
 	}
 	_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.ID)

@@ -37,7 +37,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	f.fs = fl
 	fl.StringVar(&f.config, "config", "", "config file (YAML; default ./portico.yaml when it exists; env PORTICO_CONFIG)")
-	fl.StringVar(&f.vals.Listen, "listen", d.Listen, "gateway listen address (env PORTICO_LISTEN)")
+	fl.StringVar(&f.vals.Listen, "listen", d.Listen, "gateway plain HTTP listen address, \"off\" for none (HTTPS only) (env PORTICO_LISTEN)")
 	fl.StringVar(&f.vals.TLSListen, "tls-listen", d.TLSListen, "gateway TLS listen address, \"off\" for none; listens when a certificate exists (env PORTICO_TLS_LISTEN)")
 	fl.StringVar(&f.vals.TLSCert, "tls-cert", "", "gateway certificate chain (PEM), reloaded on change; default: the development certificate of `portico tls init` (env PORTICO_TLS_CERT)")
 	fl.StringVar(&f.vals.TLSKey, "tls-key", "", "key of --tls-cert (PEM) (env PORTICO_TLS_KEY)")
@@ -206,7 +206,11 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 			_, port, _ := net.SplitHostPort(a)
 			tlsURL = "https://localhost:" + port
 		}
-		afterErr = after(ctx, dialURL(adminAddr.Addr()), dialURL(gateway.Addr()), tlsURL)
+		gatewayURL := tlsURL // --listen off: the TLS listener is the gateway
+		if a := gateway.Addr(); a != "" {
+			gatewayURL = dialURL(a)
+		}
+		afterErr = after(ctx, dialURL(adminAddr.Addr()), gatewayURL, tlsURL)
 	}
 	if afterErr == nil {
 		<-ctx.Done()

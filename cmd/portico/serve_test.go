@@ -69,6 +69,7 @@ func TestSettingsRefused(t *testing.T) {
 		{"unknown runtime", []string{"--runtime", "kvm"}, "", "auto, process, docker or containerd"},
 		{"unknown config key", nil, "listne: ':1'\n", "listne"},
 		{"negative throttle burst", nil, "throttle:\n  burst-limit: -1\n", "burst-limit"},
+		{"no gateway listener at all", []string{"--listen", "off", "--tls-listen", "off"}, "", "leave the gateway no listener"},
 		{"missing explicit config", []string{"--config", "/does/not/exist.yaml"}, "", "config file"},
 	}
 	for _, c := range cases {

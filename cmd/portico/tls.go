@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -142,17 +141,6 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 		Short: "List custom domain names",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			resp, err := c.Do(cmd.Context(), http.MethodGet, "/v2/domainnames", nil, nil, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var out struct {
 				Items []struct {
 					DomainName string `json:"domainName"`
@@ -164,7 +152,7 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 					} `json:"mutualTlsAuthentication"`
 				} `json:"items"`
 			}
-			if err := json.Unmarshal(resp.Body, &out); err != nil {
+			if done, err := g.fetch(cmd, http.MethodGet, "/v2/domainnames", nil, nil, nil, &out); done || err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)

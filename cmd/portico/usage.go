@@ -371,15 +371,8 @@ func planGet(g *globalFlags) *cobra.Command {
 				return err
 			}
 			path := "/usageplans/" + url.PathEscape(args[0])
-			resp, err := c.Do(cmd.Context(), http.MethodGet, path, nil, nil, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var p planJSON
-			if err := json.Unmarshal(resp.Body, &p); err != nil {
+			if done, err := g.fetch(cmd, http.MethodGet, path, nil, nil, nil, &p); done || err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()

@@ -217,21 +217,10 @@ func connList(g *globalFlags) *cobra.Command {
 		Short: "List the live connections of an API's stage",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			resp, err := c.Do(cmd.Context(), http.MethodGet, connPath(args[0], args[1]), nil, nil, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var list struct {
 				Items []connections.Info `json:"items"`
 			}
-			if err := json.Unmarshal(resp.Body, &list); err != nil {
+			if done, err := g.fetch(cmd, http.MethodGet, connPath(args[0], args[1]), nil, nil, nil, &list); done || err != nil {
 				return err
 			}
 			rows := make([][]string, 0, len(list.Items))

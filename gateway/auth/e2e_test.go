@@ -4,15 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,34 +17,10 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/client"
 )
 
-var (
-	fnOnce sync.Once
-	fnZip  []byte
-	fnErr  error
-)
-
 // authfnZip builds gateway/auth/testdata/authfn once.
 func authfnZip(t *testing.T) []byte {
 	t.Helper()
-	fnOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "portico-authfn-")
-		if err != nil {
-			fnErr = err
-			return
-		}
-		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "bootstrap"), "./gateway/auth/testdata/authfn")
-		cmd.Dir = apptest.RepoRoot()
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fnErr = fmt.Errorf("%w: %s", err, out)
-			return
-		}
-		fnZip, fnErr = client.ZipDir(dir)
-	})
-	if fnErr != nil {
-		t.Fatalf("building authfn: %v", fnErr)
-	}
-	return fnZip
+	return apptest.ZipProgram(t, "./gateway/auth/testdata/authfn")
 }
 
 func createFunction(t *testing.T, c *client.Client, name string, timeout int) {

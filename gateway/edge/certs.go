@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -124,19 +126,21 @@ func ParseTruststore(bundle []byte, name string) (*x509.CertPool, error) {
 // CertReloader serves a certificate from a pair of PEM files and reloads it when
 // either file changes (written in place, replaced by rename, or swapped through a
 // symlink). A reload that fails (files that do not parse or match, an expired
-// certificate; often the moment between writing the certificate and its key) is
-// logged with the file at fault and the old certificate is kept. Connections
-// already made keep the certificate they were made with. Safe for concurrent
-// use.
+// certificate, one that does not cover its domain; often the moment between
+// writing the certificate and its key) is logged with the file at fault and the
+// old certificate is kept. Connections already made keep the certificate they
+// were made with. Safe for concurrent use.
 type CertReloader struct {
 	certFile, keyFile string
 	now               func() time.Time
 	log               *slog.Logger
-	cur               atomic.Pointer[tls.Certificate]
+	// check, when set, refuses a pair that parses but does not fit its use (a
+	// custom domain's certificate that does not cover the domain).
+	check func(*tls.Certificate) error
+	cur   atomic.Pointer[tls.Certificate]
 
 	mu      sync.Mutex
-	watcher *fsnotify.Watcher
-	done    chan struct{}
+	watcher *certWatcher // Watch's own
 	// OnReload, when set before Watch, is called after every reload attempt
 	// with its error (nil: the new certificate is in use).
 	OnReload func(error)
@@ -145,19 +149,23 @@ type CertReloader struct {
 // NewCertReloader loads the pair, refusing files that LoadKeyPair refuses. now may
 // be nil (time.Now).
 func NewCertReloader(certFile, keyFile string, now func() time.Time, log *slog.Logger) (*CertReloader, error) {
+	c := newCertReloader(certFile, keyFile, now, log, nil)
+	pair, err := LoadKeyPair(certFile, keyFile, c.now())
+	if err != nil {
+		return nil, err
+	}
+	c.cur.Store(pair)
+	return c, nil
+}
+
+func newCertReloader(certFile, keyFile string, now func() time.Time, log *slog.Logger, check func(*tls.Certificate) error) *CertReloader {
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &CertReloader{certFile: certFile, keyFile: keyFile, now: now, log: log}
-	pair, err := LoadKeyPair(certFile, keyFile, now())
-	if err != nil {
-		return nil, err
-	}
-	c.cur.Store(pair)
-	return c, nil
+	return &CertReloader{certFile: certFile, keyFile: keyFile, now: now, log: log, check: check}
 }
 
 // Certificate returns the certificate in use.
@@ -170,9 +178,12 @@ func (c *CertReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 }
 
 // Reload loads the files again; on failure it keeps the old certificate and
-// returns the error.
+// returns the error, which names the file at fault.
 func (c *CertReloader) Reload() error {
 	pair, err := LoadKeyPair(c.certFile, c.keyFile, c.now())
+	if err == nil && c.check != nil {
+		err = c.check(pair)
+	}
 	if err != nil {
 		c.log.Error("TLS certificate not reloaded; the old one stays in use", "cert", c.certFile, "key", c.keyFile, "err", err)
 		return err
@@ -180,6 +191,14 @@ func (c *CertReloader) Reload() error {
 	c.cur.Store(pair)
 	c.log.Info("TLS certificate reloaded", "cert", c.certFile, "subject", pair.Leaf.Subject.String(), "notAfter", pair.Leaf.NotAfter)
 	return nil
+}
+
+// reloadAndTell reloads and hands the outcome to OnReload.
+func (c *CertReloader) reloadAndTell() {
+	err := c.Reload()
+	if c.OnReload != nil {
+		c.OnReload(err)
+	}
 }
 
 // Watch starts watching the files' directories and reloads on every change to
@@ -190,64 +209,156 @@ func (c *CertReloader) Watch() error {
 	if c.watcher != nil {
 		return nil
 	}
-	w, err := fsnotify.NewWatcher()
+	w, err := newCertWatcher(c.log)
 	if err != nil {
-		return fmt.Errorf("watch TLS certificate: %w", err)
+		return err
 	}
-	dirs := map[string]bool{filepath.Dir(c.certFile): true, filepath.Dir(c.keyFile): true}
-	for d := range dirs {
-		if err := w.Add(d); err != nil {
-			_ = w.Close()
-			return fmt.Errorf("watch %s: %w", d, err)
-		}
+	if err := w.add(c); err != nil {
+		_ = w.close()
+		return err
 	}
-	c.watcher, c.done = w, make(chan struct{})
-	go c.loop(w, c.done)
+	c.watcher = w
 	return nil
-}
-
-func (c *CertReloader) loop(w *fsnotify.Watcher, done chan struct{}) {
-	defer close(done)
-	certAbs, keyAbs := absPath(c.certFile), absPath(c.keyFile)
-	for {
-		select {
-		case ev, ok := <-w.Events:
-			if !ok {
-				return
-			}
-			name := absPath(ev.Name)
-			// A symlink swap (Kubernetes secrets) renames ..data in the same
-			// directory: reload on any create or rename there too.
-			if name != certAbs && name != keyAbs && !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Rename) {
-				continue
-			}
-			if ev.Has(fsnotify.Chmod) && !ev.Has(fsnotify.Write) {
-				continue
-			}
-			err := c.Reload()
-			if c.OnReload != nil {
-				c.OnReload(err)
-			}
-		case err, ok := <-w.Errors:
-			if !ok {
-				return
-			}
-			c.log.Warn("TLS certificate watch", "err", err)
-		}
-	}
 }
 
 // Close stops watching.
 func (c *CertReloader) Close() error {
 	c.mu.Lock()
-	w, done := c.watcher, c.done
+	w := c.watcher
 	c.watcher = nil
 	c.mu.Unlock()
 	if w == nil {
 		return nil
 	}
-	err := w.Close()
-	<-done
+	return w.close()
+}
+
+// dirs are the absolute directories of the pair's files.
+func (c *CertReloader) dirs() []string {
+	a, b := filepath.Dir(absPath(c.certFile)), filepath.Dir(absPath(c.keyFile))
+	if a == b {
+		return []string{a}
+	}
+	return []string{a, b}
+}
+
+// concerns reports whether a file system event may have changed the pair: a
+// write to either file, or a create or rename in their directories (a
+// Kubernetes secret's symlink swap renames ..data beside them).
+func (c *CertReloader) concerns(ev fsnotify.Event) bool {
+	if ev.Has(fsnotify.Chmod) && !ev.Has(fsnotify.Write) {
+		return false
+	}
+	name := absPath(ev.Name)
+	if name == absPath(c.certFile) || name == absPath(c.keyFile) {
+		return true
+	}
+	if !ev.Has(fsnotify.Create) && !ev.Has(fsnotify.Rename) {
+		return false
+	}
+	return slices.Contains(c.dirs(), filepath.Dir(name))
+}
+
+// certWatcher reloads CertReloaders when their files change: one fsnotify
+// watcher for all of them (the gateway's certificate and every custom domain's
+// from files), each directory watched once. Safe for concurrent use.
+type certWatcher struct {
+	log  *slog.Logger
+	w    *fsnotify.Watcher
+	done chan struct{}
+
+	mu   sync.Mutex
+	dirs map[string]int // watched directory -> reloaders in it
+	subs map[*CertReloader]bool
+}
+
+func newCertWatcher(log *slog.Logger) (*certWatcher, error) {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("watch TLS certificates: %w", err)
+	}
+	cw := &certWatcher{log: log, w: w, done: make(chan struct{}), dirs: map[string]int{}, subs: map[*CertReloader]bool{}}
+	go cw.loop()
+	return cw, nil
+}
+
+// add watches c's files.
+func (cw *certWatcher) add(c *CertReloader) error {
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	if cw.subs[c] {
+		return nil
+	}
+	var added []string
+	for _, d := range c.dirs() {
+		if cw.dirs[d] == 0 {
+			if err := cw.w.Add(d); err != nil {
+				for _, a := range added {
+					cw.unwatch(a)
+				}
+				return fmt.Errorf("watch %s: %w", d, err)
+			}
+		}
+		cw.dirs[d]++
+		added = append(added, d)
+	}
+	cw.subs[c] = true
+	return nil
+}
+
+// remove stops watching c's files.
+func (cw *certWatcher) remove(c *CertReloader) {
+	cw.mu.Lock()
+	defer cw.mu.Unlock()
+	if !cw.subs[c] {
+		return
+	}
+	delete(cw.subs, c)
+	for _, d := range c.dirs() {
+		cw.unwatch(d)
+	}
+}
+
+// unwatch drops one reloader's interest in d; cw.mu is held.
+func (cw *certWatcher) unwatch(d string) {
+	if cw.dirs[d]--; cw.dirs[d] <= 0 {
+		delete(cw.dirs, d)
+		_ = cw.w.Remove(d)
+	}
+}
+
+func (cw *certWatcher) loop() {
+	defer close(cw.done)
+	for {
+		select {
+		case ev, ok := <-cw.w.Events:
+			if !ok {
+				return
+			}
+			cw.mu.Lock()
+			var hit []*CertReloader
+			for c := range cw.subs {
+				if c.concerns(ev) {
+					hit = append(hit, c)
+				}
+			}
+			cw.mu.Unlock()
+			for _, c := range hit {
+				c.reloadAndTell()
+			}
+		case err, ok := <-cw.w.Errors:
+			if !ok {
+				return
+			}
+			cw.log.Warn("TLS certificate watch", "err", err)
+		}
+	}
+}
+
+// close stops watching and waits for the loop to end.
+func (cw *certWatcher) close() error {
+	err := cw.w.Close()
+	<-cw.done
 	if errors.Is(err, fsnotify.ErrClosed) {
 		return nil
 	}
@@ -259,4 +370,22 @@ func absPath(p string) string {
 		return filepath.Clean(a)
 	}
 	return filepath.Clean(p)
+}
+
+// certificateFileARN is the prefix of a certificate ARN naming PEM files on the
+// server: "file://CERT.pem?key=KEY.pem".
+const certificateFileARN = "file://"
+
+// CertificateFiles returns the certificate and key files a certificate ARN of
+// the form file://CERT.pem?key=KEY.pem names; ok is false for any other ARN.
+func CertificateFiles(arn string) (certFile, keyFile string, ok bool) {
+	rest, ok := strings.CutPrefix(arn, certificateFileARN)
+	if !ok {
+		return "", "", false
+	}
+	certFile, keyFile, ok = strings.Cut(rest, "?key=")
+	if !ok || certFile == "" || keyFile == "" {
+		return "", "", false
+	}
+	return certFile, keyFile, true
 }

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -159,7 +159,7 @@ func (e *Edge) CreateDomain(ctx context.Context, d Domain) (*Domain, error) {
 	}
 	d.Name = name
 	d.CreatedAt = e.now()
-	if _, err := e.domainTLS(&d); err != nil {
+	if _, _, err := e.domainTLS(&d); err != nil {
 		return nil, err
 	}
 	err = e.st.Update(ctx, func(tx *store.Tx) error {
@@ -386,12 +386,4 @@ func hostOnly(hostport string) string {
 	return strings.ToLower(strings.TrimSuffix(strings.Trim(h, "[]"), "."))
 }
 
-func newMappingID() string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b[:])
-}
+func newMappingID() string { return ids.FromAlphabet(ids.Lowercase36, 6) }

@@ -56,8 +56,11 @@ type Edge struct {
 	devCA   *DevCA
 	devErr  error
 
-	mu    sync.Mutex // serializes rebuilds
-	table atomic.Pointer[table]
+	mu      sync.Mutex   // serializes rebuilds, Watch and Close
+	watcher *certWatcher // set by Watch: reloads the certificates from files
+	table   atomic.Pointer[table]
+
+	reloadHook atomic.Pointer[func(domain string, err error)]
 }
 
 // New returns the edge; it loads the default certificate (refusing one that
@@ -102,20 +105,57 @@ func New(ctx context.Context, cfg Config, st *store.Store, a APIs, now func() ti
 // Certificates returns the default certificate's reloader, nil when TLS is off.
 func (e *Edge) Certificates() *CertReloader { return e.cert }
 
-// Watch starts reloading the default certificate when its files change.
+// Watch starts reloading certificates when their files change: the default
+// certificate's and those of custom domains created from files
+// (file://CERT.pem?key=KEY.pem), including domains created later.
 func (e *Edge) Watch() error {
-	if e.cert == nil {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.watcher != nil {
 		return nil
 	}
-	return e.cert.Watch()
+	w, err := newCertWatcher(e.log)
+	if err != nil {
+		return err
+	}
+	var reloaders []*CertReloader
+	if e.cert != nil {
+		reloaders = append(reloaders, e.cert)
+	}
+	if t := e.table.Load(); t != nil {
+		reloaders = append(reloaders, t.reloaders()...)
+	}
+	for _, r := range reloaders {
+		if err := w.add(r); err != nil {
+			_ = w.close()
+			return err
+		}
+	}
+	e.watcher = w
+	return nil
 }
 
 // Close stops watching.
 func (e *Edge) Close() error {
-	if e.cert == nil {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.watcher == nil {
 		return nil
 	}
-	return e.cert.Close()
+	err := e.watcher.close()
+	e.watcher = nil
+	return err
+}
+
+// SetReloadHook sets a function called after every reload attempt of a custom
+// domain's certificate files, with the domain's name and the attempt's error
+// (nil: the new certificate is in use). For tests and operators' tooling.
+func (e *Edge) SetReloadHook(f func(domain string, err error)) { e.reloadHook.Store(&f) }
+
+func (e *Edge) domainReloaded(domain string, err error) {
+	if f := e.reloadHook.Load(); f != nil && *f != nil {
+		(*f)(domain, err)
+	}
 }
 
 // DevCA returns the development CA of the data directory (errdefs.ErrNotFound
@@ -171,36 +211,48 @@ func (e *Edge) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 }
 
 // domainTLS builds a domain's TLS configuration from its certificate (or the
-// development CA's) and truststore.
-func (e *Edge) domainTLS(d *Domain) (*tls.Config, error) {
+// development CA's) and truststore. A certificate from files comes with its
+// reloader, which serves it and, once watched, reloads the files.
+func (e *Edge) domainTLS(d *Domain) (*tls.Config, *CertReloader, error) {
 	var cert *tls.Certificate
 	var err error
 	if len(d.CertificatePEM) == 0 && len(d.KeyPEM) == 0 {
 		ca, cerr := e.DevCA()
 		if cerr != nil {
-			return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+			return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException",
 				fmt.Sprintf("domain name %s has no certificate: give one (certificateBody and certificatePrivateKey, or a file:// certificateArn) or run `portico tls init` for the development CA", d.Name))
 		}
 		d.CertificateSource = "dev"
 		cert, err = ca.IssueTLS([]string{d.Name}, e.now())
 	} else {
 		cert, err = ParseKeyPair(d.CertificatePEM, d.KeyPEM, "certificate of "+d.Name, "private key of "+d.Name, e.now())
-		if err == nil && cert.Leaf.VerifyHostname(strings.Replace(d.Name, "*", "x", 1)) != nil {
-			err = fmt.Errorf("certificate of %s (%s) does not cover %s: %w", d.Name, certNames(cert), d.Name, errdefs.ErrInvalid)
+		if err == nil {
+			err = covers(d.Name, cert, "certificate of "+d.Name)
 		}
 	}
 	if err != nil {
-		return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
 	}
 	c := &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   nextProtos,
-		Certificates: []tls.Certificate{*cert},
+		MinVersion: tls.VersionTLS12,
+		NextProtos: nextProtos,
+	}
+	var reloader *CertReloader
+	if certFile, keyFile, ok := CertificateFiles(d.CertificateSource); ok {
+		name := d.Name
+		reloader = newCertReloader(certFile, keyFile, e.now, e.log.With("domain", name), func(c *tls.Certificate) error {
+			return covers(name, c, "certificate file "+certFile)
+		})
+		reloader.cur.Store(cert)
+		reloader.OnReload = func(err error) { e.domainReloaded(name, err) }
+		c.GetCertificate = reloader.GetCertificate
+	} else {
+		c.Certificates = []tls.Certificate{*cert}
 	}
 	if d.MutualTLS() {
 		pool, err := ParseTruststore(d.TruststorePEM, d.TruststoreURI)
 		if err != nil {
-			return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+			return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
 		}
 		c.ClientAuth, c.ClientCAs = tls.RequireAndVerifyClientCert, pool
 		// Own ticket keys: a session resumed here was verified against this
@@ -209,7 +261,16 @@ func (e *Edge) domainTLS(d *Domain) (*tls.Config, error) {
 		_, _ = rand.Read(key[:])
 		c.SetSessionTicketKeys([][32]byte{key})
 	}
-	return c, nil
+	return c, reloader, nil
+}
+
+// covers checks that a domain's certificate (named in errors by what) covers the
+// domain name; a wildcard domain's must cover its names.
+func covers(domain string, c *tls.Certificate, what string) error {
+	if c.Leaf.VerifyHostname(strings.Replace(domain, "*", "x", 1)) != nil {
+		return fmt.Errorf("%s (%s) does not cover %s: %w", what, certNames(c), domain, errdefs.ErrInvalid)
+	}
+	return nil
 }
 
 func certNames(c *tls.Certificate) string {
@@ -229,11 +290,25 @@ type table struct {
 type domainEntry struct {
 	domain   Domain
 	tls      *tls.Config
-	err      error     // the domain's certificate or truststore failed to load
-	mappings []Mapping // longest key first
+	certs    *CertReloader // the certificate's files, nil unless from files
+	err      error         // the domain's certificate or truststore failed to load
+	mappings []Mapping     // longest key first
 }
 
 func (t *table) empty() bool { return len(t.exact) == 0 && len(t.wild) == 0 }
+
+// reloaders returns the domains' certificate reloaders.
+func (t *table) reloaders() []*CertReloader {
+	var out []*CertReloader
+	for _, m := range []map[string]*domainEntry{t.exact, t.wild} {
+		for _, d := range m {
+			if d.certs != nil {
+				out = append(out, d.certs)
+			}
+		}
+	}
+	return out
+}
 
 // lookup finds the domain of a host name: an exact name, else a wildcard one
 // label up.
@@ -260,15 +335,20 @@ func (e *Edge) rebuild(ctx context.Context) error {
 				return err
 			}
 			ent := &domainEntry{domain: d}
-			if old != nil { // keep the compiled TLS (and its dev certificate) of an unchanged domain
+			if old != nil { // keep the compiled TLS (its dev or reloaded certificate) of an unchanged domain
 				if o := old.lookupName(d.Name); o != nil && o.domain.CreatedAt.Equal(d.CreatedAt) {
-					ent.tls, ent.err = o.tls, o.err
+					ent.tls, ent.certs, ent.err = o.tls, o.certs, o.err
 				}
 			}
 			if ent.tls == nil && ent.err == nil {
-				ent.tls, ent.err = e.domainTLS(&d)
+				ent.tls, ent.certs, ent.err = e.domainTLS(&d)
 				if ent.err != nil {
 					e.log.Error("domain name refused: its handshakes fail until fixed", "domain", d.Name, "err", ent.err)
+				}
+				if ent.certs != nil && old == nil {
+					// At start: the files may have changed while the server was
+					// down. Serve them when they are good, else the stored copy.
+					_ = ent.certs.Reload()
 				}
 			}
 			ms, err := listMappings(tx, d.Name)
@@ -289,7 +369,30 @@ func (e *Edge) rebuild(ctx context.Context) error {
 		return err
 	}
 	e.table.Store(t)
+	if e.watcher != nil {
+		e.swapWatches(old, t)
+	}
 	return nil
+}
+
+// swapWatches watches the certificate files of the domains new in t and stops
+// watching those of domains gone since old; e.mu is held.
+func (e *Edge) swapWatches(old, t *table) {
+	kept := map[*CertReloader]bool{}
+	for _, r := range t.reloaders() {
+		kept[r] = true
+		if err := e.watcher.add(r); err != nil {
+			e.log.Error("domain certificate files not watched; they are not reloaded on change", "cert", r.certFile, "err", err)
+		}
+	}
+	if old == nil {
+		return
+	}
+	for _, r := range old.reloaders() {
+		if !kept[r] {
+			e.watcher.remove(r)
+		}
+	}
 }
 
 func (t *table) lookupName(name string) *domainEntry {

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/store"
 )
 
 func TestLoadKeyPairNamesTheFileAtFault(t *testing.T) {
@@ -107,4 +109,69 @@ func FuzzNormalizeMappingKey(f *testing.F) {
 			t.Fatalf("%q normalized to %q", in, k)
 		}
 	})
+}
+
+// TestDomainCertificateFilesAtStart: a domain from files serves, after a
+// restart, the files as they are then when they are good, else the stored copy.
+func TestDomainCertificateFilesAtStart(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	ca, err := NewDevCA(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPath, keyPath := filepath.Join(dir, "d.pem"), filepath.Join(dir, "d-key.pem")
+	write := func(c, k []byte) string {
+		t.Helper()
+		if err := os.WriteFile(certPath, c, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(keyPath, k, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pair, err := ParseKeyPair(c, k, "c", "k", now)
+		if err != nil {
+			return ""
+		}
+		return pair.Leaf.SerialNumber.String()
+	}
+	const name = "files.example.com"
+	c0, k0, _ := ca.Issue([]string{name}, now)
+	serial0 := write(c0, k0)
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	start := func() string {
+		t.Helper()
+		e, err := New(context.Background(), Config{DataDir: dir}, st, nil, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := e.table.Load().lookup(name)
+		if d == nil || d.certs == nil {
+			t.Fatalf("domain %s has no certificate reloader: %+v", name, d)
+		}
+		return d.certs.Certificate().Leaf.SerialNumber.String()
+	}
+	e, err := New(context.Background(), Config{DataDir: dir}, st, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateDomain(context.Background(), Domain{Name: name, CertificatePEM: c0, KeyPEM: k0, CertificateSource: "file://" + certPath + "?key=" + keyPath}); err != nil {
+		t.Fatal(err)
+	}
+	if got := start(); got != serial0 {
+		t.Fatalf("unchanged files: serving %s, want %s", got, serial0)
+	}
+	c1, k1, _ := ca.Issue([]string{name}, now)
+	serial1 := write(c1, k1)
+	if got := start(); got != serial1 {
+		t.Fatalf("files changed while down: serving %s, want the new %s", got, serial1)
+	}
+	write([]byte("junk"), k1)
+	if got := start(); got != serial0 {
+		t.Fatalf("bad files at start: serving %s, want the stored %s", got, serial0)
+	}
 }

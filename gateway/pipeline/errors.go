@@ -101,9 +101,10 @@ type Error struct {
 	Status int
 	// Message, when set, replaces the type's default message.
 	Message string
-	// ErrorType, when set, replaces the type's x-amzn-ErrorType (an AWS_IAM
-	// route's IncompleteSignatureException and UnrecognizedClientException
-	// share INVALID_SIGNATURE's and MISSING_AUTHENTICATION_TOKEN's responses).
+	// ErrorType, when set, replaces the type's default x-amzn-ErrorType (an
+	// AWS_IAM route's IncompleteSignatureException and UnrecognizedClientException
+	// share INVALID_SIGNATURE's and MISSING_AUTHENTICATION_TOKEN's responses; a
+	// disabled default endpoint answers DEFAULT_4XX as 403 ForbiddenException).
 	ErrorType string
 	// MessageKey, when set, names the JSON key of the message ("Message" for
 	// explicit denies) instead of "message".

@@ -31,6 +31,7 @@ func TestWrite(t *testing.T) {
 		{"bad result", &pipeline.Error{Type: pipeline.Default5XX, Status: 502, Cause: errors.New("x")}, 502, "InternalServerErrorException", `{"message": "Internal server error"}`},
 		{"own message", &pipeline.Error{Type: pipeline.BadRequestParameters, Message: "Missing required request parameters: [q]"}, 400, "BadRequestException", `{"message":"Missing required request parameters: [q]"}`},
 		{"explicit deny", &pipeline.Error{Type: pipeline.AccessDenied, MessageKey: "Message", Message: "User is not authorized to access this resource with an explicit deny"}, 403, "AccessDeniedException", `{"Message":"User is not authorized to access this resource with an explicit deny"}`},
+		{"own error type", &pipeline.Error{Type: pipeline.Default4XX, Status: 403, Message: "Forbidden", ErrorType: "ForbiddenException"}, 403, "ForbiddenException", `{"message":"Forbidden"}`},
 		{"authorizer config", pipeline.Errorf(pipeline.AuthorizerConfigurationError, "timeout"), 500, "AuthorizerConfigurationException", `{"message": null}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package usage
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/throttle"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -176,17 +176,10 @@ func (s *Service) update(ctx context.Context, fn func(tx *store.Tx) error) error
 	return nil
 }
 
-const idAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+const idAlphabet = ids.Lowercase36
 const valueAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
-func randomString(n int, alphabet string) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
-}
+func randomString(n int, alphabet string) string { return ids.FromAlphabet(alphabet, n) }
 
 // KeyInput creates a key. A nil Value generates one; a nil Enabled makes a
 // disabled key, as AWS does.

@@ -45,3 +45,18 @@ func URLSafe(n int) string {
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// Lowercase36 is the alphabet of API Gateway's resource ids: lowercase letters
+// and digits ("a1b2c3d4e5").
+const Lowercase36 = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+// FromAlphabet returns n random characters of alphabet (at most 256 of them;
+// the small bias of a modulo is of no concern for identifiers).
+func FromAlphabet(alphabet string, n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}

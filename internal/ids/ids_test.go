@@ -3,6 +3,7 @@ package ids
 import (
 	"encoding/base64"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -40,5 +41,19 @@ func TestBase64AndURLSafe(t *testing.T) {
 	}
 	if a, b := URLSafe(12), URLSafe(12); a == b {
 		t.Error("two random ids are equal")
+	}
+}
+
+func TestFromAlphabet(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		id := FromAlphabet(Lowercase36, 10)
+		if len(id) != 10 || strings.Trim(id, Lowercase36) != "" {
+			t.Fatalf("%q: want 10 characters of %s", id, Lowercase36)
+		}
+		seen[id] = true
+	}
+	if len(seen) < 100 {
+		t.Fatalf("%d distinct ids of 100", len(seen))
 	}
 }

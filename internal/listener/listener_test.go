@@ -10,11 +10,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/listener/listenertest"
 )
 
 // bound is a safety net for reads that the server is expected to end by closing
-// the connection; it is never what a test waits for.
-const bound = 20 * time.Second
+// the connection.
+const bound = listenertest.Bound
 
 // short are limits small enough that slow clients hit them at once.
 var short = Limits{MaxHeaderBytes: 4096, HeaderTimeout: 100 * time.Millisecond, BodyTimeout: 100 * time.Millisecond, IdleTimeout: 100 * time.Millisecond}
@@ -32,27 +34,10 @@ func serve(t *testing.T, l Limits, h http.Handler) string {
 	return ln.Addr().String()
 }
 
-func dial(t *testing.T, addr string) net.Conn {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-// waitClosed reads until the server closes c and returns what it sent; it fails
-// if the safety bound passes first.
-func waitClosed(t *testing.T, c net.Conn) string {
-	t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(bound))
-	b, err := io.ReadAll(c)
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("the server kept the connection open (read so far: %q)", b)
-	}
-	return string(b) // EOF or a reset: closed
-}
+var (
+	dial       = listenertest.Dial
+	waitClosed = listenertest.WaitClosed
+)
 
 var ok = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	if _, err := io.ReadAll(r.Body); err != nil {

@@ -47,7 +47,8 @@ import (
 // Settings are everything `portico serve` is configured with, after flags, PORTICO_*
 // environment variables, portico.yaml and defaults have been merged.
 type Settings struct {
-	// Listen is the gateway listener's address (":8080").
+	// Listen is the gateway's plain HTTP listener (":8080"; "off" turns it off,
+	// leaving HTTPS only).
 	Listen string `yaml:"listen"`
 	// TLSListen is the gateway's TLS listener (":8443"; "off" turns it off). It
 	// listens when a certificate exists: TLSCert/TLSKey, or the development
@@ -149,6 +150,9 @@ func (s Settings) Validate() error {
 	case "", "auto", "process", "docker", "containerd":
 	default:
 		return fmt.Errorf("--runtime %q: use auto, process, docker or containerd", s.Runtime)
+	}
+	if s.Listen == gateway.ListenOff && s.TLSListen == gateway.ListenOff {
+		return errors.New("--listen off and --tls-listen off leave the gateway no listener: keep one of them")
 	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together: give both files, or neither (then the development certificate of `portico tls init` is used when it exists)")

@@ -185,6 +185,27 @@ func RepoRoot() string {
 // returns the directory holding it, ready to zip as a function package.
 func Sample(t testing.TB, name string) string {
 	t.Helper()
+	return build(t, name, "./samples/"+name)
+}
+
+// ZipSample returns samples/NAME built and zipped as a Zip function package (zipped
+// once per test binary; callers must not modify the bytes).
+func ZipSample(t testing.TB, name string) []byte {
+	t.Helper()
+	return zip(t, name, Sample(t, name))
+}
+
+// ZipProgram returns the main package at pkg (see Program) built and zipped as a
+// Zip function package, once per test binary; callers must not modify the bytes.
+func ZipProgram(t testing.TB, pkg string) []byte {
+	t.Helper()
+	return zip(t, programName(pkg), Program(t, pkg))
+}
+
+// build builds the main package pkg, once per test binary, as the bootstrap of
+// a directory called name, and returns the directory.
+func build(t testing.TB, name, pkg string) string {
+	t.Helper()
 	samplesOnce.Do(func() {
 		samplesDir, samplesErr = os.MkdirTemp("", "portico-samples-")
 	})
@@ -196,20 +217,18 @@ func Sample(t testing.TB, name string) string {
 	dir := filepath.Join(samplesDir, name)
 	err, ok := built[name]
 	if !ok {
-		err = goBuild(filepath.Join(dir, "bootstrap"), "./samples/"+name)
+		err = goBuild(filepath.Join(dir, "bootstrap"), pkg)
 		built[name] = err
 	}
 	if err != nil {
-		t.Fatalf("apptest: building samples/%s: %v", name, err)
+		t.Fatalf("apptest: building %s: %v", pkg, err)
 	}
 	return dir
 }
 
-// ZipSample returns samples/NAME built and zipped as a Zip function package (zipped
-// once per test binary; callers must not modify the bytes).
-func ZipSample(t testing.TB, name string) []byte {
+// zip zips dir, the build called name, once per test binary.
+func zip(t testing.TB, name, dir string) []byte {
 	t.Helper()
-	dir := Sample(t, name)
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	if z, ok := zipped[name]; ok {

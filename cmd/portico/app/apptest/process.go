@@ -48,25 +48,11 @@ func Binary(t testing.TB) string {
 // package.
 func Program(t testing.TB, pkg string) string {
 	t.Helper()
-	name := "prog-" + strings.NewReplacer("/", "_", ".", "_").Replace(pkg)
-	samplesOnce.Do(func() {
-		samplesDir, samplesErr = os.MkdirTemp("", "portico-samples-")
-	})
-	if samplesErr != nil {
-		t.Fatalf("apptest: %v", samplesErr)
-	}
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	dir := filepath.Join(samplesDir, name)
-	err, ok := built[name]
-	if !ok {
-		err = goBuild(filepath.Join(dir, "bootstrap"), pkg)
-		built[name] = err
-	}
-	if err != nil {
-		t.Fatalf("apptest: building %s: %v", pkg, err)
-	}
-	return dir
+	return build(t, programName(pkg), pkg)
+}
+
+func programName(pkg string) string {
+	return "prog-" + strings.NewReplacer("/", "_", ".", "_").Replace(pkg)
 }
 
 // Process is a `portico serve` running as a child process, for tests of what a

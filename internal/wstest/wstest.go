@@ -1,0 +1,45 @@
+// Package wstest reads from WebSocket clients in tests: the next data message,
+// or the close frame that ends a connection, each bounded by a safety net so
+// that a test fails rather than hangs.
+package wstest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Bound is the safety net of every read: a guard against hanging, not what
+// tests wait for.
+const Bound = time.Minute
+
+// ReadText reads the next data message.
+func ReadText(t testing.TB, c *websocket.Conn) string {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(Bound))
+	_, b, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return string(b)
+}
+
+// ReadClose reads until the connection closes and returns the close frame the
+// server sent; a connection that ends without one fails the test.
+func ReadClose(t testing.TB, c *websocket.Conn) *websocket.CloseError {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(Bound))
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) {
+			t.Fatalf("connection ended without a close frame: %v", err)
+		}
+		return ce
+	}
+}
