@@ -30,6 +30,7 @@ type Params struct {
 	// Metrics, when provided, is served at GET /metrics (metrics.Module).
 	Metrics http.Handler `name:"metrics" optional:"true"`
 	Domains EdgeDeps
+	Stacks  StackDeps
 }
 
 // New builds the admin server and registers every route set.
@@ -55,6 +56,7 @@ func New(p Params) (*Server, error) {
 		s.mux.Handle("GET /metrics", p.Metrics)
 	}
 	s.registerDomainRoutes(p.Domains)
+	s.registerStackRoutes(p.Stacks)
 	return s, nil
 }
 
