@@ -64,6 +64,7 @@ default http://127.0.0.1:9090).`,
 		newStatsCmd(gf),
 		newAPICmd(gf), newStageCmd(gf),
 		newKeyCmd(gf), newPlanCmd(gf),
+		newDeployCmd(gf),
 	)
 	root.AddCommand(newWSCmds(gf)...)
 	root.AddCommand(newImageCmds(gf)...)

@@ -33,7 +33,7 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 	var auth map[string]any
 	if httpAPI {
 		var h serverless.HttpApi
-		if err := decode(props, &h); err != nil {
+		if err := decodeResource(typ, props, &h, "Auth", "CorsConfiguration", "DefaultRouteSettings", "DefinitionBody", "DefinitionUri"); err != nil {
 			b.fail("%s (%s): %v", id, typ, err)
 			return
 		}
@@ -52,7 +52,7 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		}
 	} else {
 		var s serverless.Api
-		if err := decode(props, &s); err != nil {
+		if err := decodeResource(typ, props, &s, "Auth", "Cors", "DefinitionBody", "DefinitionUri"); err != nil {
 			b.fail("%s (%s): %v", id, typ, err)
 			return
 		}

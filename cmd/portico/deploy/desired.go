@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -305,6 +306,24 @@ func (b *builder) unsupported(id, typ string, props map[string]any) {
 	}
 }
 
+// decodeResource decodes a resource's properties into one of goformation's
+// resource types, which decode from {"Type", "Properties"} and refuse unknown
+// fields at any depth: only the properties Portico supports are decoded (the
+// others were named in warnings), less those read by hand (skip).
+func decodeResource(typ string, props map[string]any, into any, skip ...string) error {
+	keep := map[string]any{}
+	for k, v := range props {
+		if known[typ][k] && !slices.Contains(skip, k) {
+			keep[k] = v
+		}
+	}
+	raw, err := json.Marshal(map[string]any{"Type": typ, "Properties": keep})
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, into)
+}
+
 // decode decodes props into one of goformation's property types.
 func decode(props map[string]any, into any) error {
 	raw, err := json.Marshal(props)
@@ -322,12 +341,8 @@ func (b *builder) function(id string, props map[string]any) {
 			pc["ProvisionedConcurrentExecutions"] = fmt.Sprint(v)
 		}
 	}
-	events := props["Events"]
-	delete(props, "Events") // read per event type in events()
 	var f serverless.Function
-	err := decode(props, &f)
-	props["Events"] = events
-	if err != nil {
+	if err := decodeResource(TypeFunction, props, &f, "Events"); err != nil { // events are read per type in events()
 		b.fail("%s (%s): %v", id, TypeFunction, err)
 		return
 	}
@@ -386,6 +401,7 @@ func (b *builder) function(id string, props map[string]any) {
 			}
 			return
 		}
+		var err error
 		fn.Zip, fn.CodeSHA256, err = b.code(*f.CodeUri.String)
 		if err != nil {
 			b.fail("%s: CodeUri %s: %v", id, *f.CodeUri.String, err)
@@ -401,6 +417,9 @@ func (b *builder) code(uri string) ([]byte, string, error) {
 	path := uri
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(b.t.Dir(), path)
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
 	}
 	st, err := os.Stat(path)
 	if err != nil {
