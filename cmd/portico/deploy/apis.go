@@ -99,14 +99,14 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 				b.fail("%s: CanarySetting.PercentTraffic must be 0 to 100", id)
 			}
 		}
-		if c, ok := props["Cors"]; ok && doc != nil {
-			b.restCORS(id, c, doc)
-		}
 	}
 	if doc == nil {
 		return
 	}
 	b.addEventRoutes(a, doc)
+	if c, ok := props["Cors"]; ok && !httpAPI {
+		b.restCORS(id, c, doc) // after the events: a preflight on each path
+	}
 	if auth != nil {
 		b.apiAuth(a, auth, doc)
 	}
