@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/cmd/portico/deploy"
 )
 
@@ -102,7 +104,7 @@ See docs/sam.md for what is supported.`,
 			if err := deploy.Apply(ctx, target, plan, out); err != nil {
 				return err
 			}
-			return printStackURLs(cmd, g, stack)
+			return printStackURLs(cmd, g, stack, t)
 		},
 	}
 	cmd.Flags().StringVarP(&template, "template", "t", "", "SAM template file (YAML or JSON)")
@@ -112,8 +114,9 @@ See docs/sam.md for what is supported.`,
 	return cmd
 }
 
-// printStackURLs prints the stage URL of each API the stack holds.
-func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string) error {
+// printStackURLs prints the stage URL of each API the stack holds and the
+// template's outputs.
+func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.Template) error {
 	c, err := g.client()
 	if err != nil {
 		return err
@@ -138,9 +141,27 @@ func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string) error {
 		if err := json.Unmarshal(resp.Body, &st); err != nil {
 			return err
 		}
-		_, _ = fmt.Fprintf(cmd.OutOrStdout(), "  %s (api %s, stage %s): %s\n", id, r.PhysicalID, r.Stage, st.URL)
+		u := st.URL
+		if rec.Resources[id] != nil && strings.Contains(u, "://") && isWebSocket(cmd, c, r.PhysicalID) {
+			u = "ws" + strings.TrimPrefix(u, "http")
+		}
+		_, _ = fmt.Fprintf(cmd.OutOrStdout(), "  %s (api %s, stage %s): %s\n", id, r.PhysicalID, r.Stage, u)
+	}
+	outs := t.ResolveOutputs(rec)
+	if len(outs) > 0 {
+		_, _ = fmt.Fprintln(cmd.OutOrStdout(), "Outputs:")
+		for _, k := range slices.Sorted(maps.Keys(outs)) {
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "  %s: %s\n", k, outs[k])
+		}
 	}
 	return nil
+}
+
+// isWebSocket reports whether the API is a WebSocket API.
+func isWebSocket(cmd *cobra.Command, c *client.Client, id string) bool {
+	var a apiView
+	resp, err := c.Do(cmd.Context(), http.MethodGet, apisPath+"/"+url.PathEscape(id), nil, nil, nil)
+	return err == nil && json.Unmarshal(resp.Body, &a) == nil && a.Protocol == "WEBSOCKET"
 }
 
 func sortedResourceIDs(rec *deploy.Record) []string {

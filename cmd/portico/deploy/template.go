@@ -86,7 +86,34 @@ type Template struct {
 	Resources map[string]*rawResource
 	// Warnings name what the template holds that Portico does not act on.
 	Warnings []string
-	stack    string
+	// Outputs are the template's Outputs, resolved but for the names of what
+	// the deploy creates (see Outputs).
+	Outputs map[string]string
+	stack   string
+}
+
+// ResolveOutputs returns the template's outputs with the resources they name
+// replaced by what the stack's record says they are: function names and ARNs,
+// API ids.
+func (t *Template) ResolveOutputs(rec *Record) map[string]string {
+	out := map[string]string{}
+	for k, v := range t.Outputs {
+		out[k] = tokenPattern.ReplaceAllStringFunc(v, func(tok string) string {
+			m := tokenPattern.FindStringSubmatch(tok)
+			r := rec.Resources[m[1]]
+			if r == nil {
+				return tok
+			}
+			switch {
+			case m[2] == "" || m[2] == "ApiId":
+				return r.PhysicalID
+			case m[2] == "Arn" && r.Kind == KindFunction:
+				return functions.ARN(r.PhysicalID, "")
+			}
+			return tok
+		})
+	}
+	return out
 }
 
 // refToken marks a Ref or Fn::GetAtt to a resource in a resolved value until
@@ -161,10 +188,20 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &resolver{params: params, resources: raw.Resources, stack: opts.Stack}
-	// Second pass: resolve intrinsics over Resources only (Outputs are not
-	// evaluated: the stack's outputs are what `portico deploy` prints).
-	body, err := json.Marshal(map[string]any{"Resources": raw.Resources})
+	names := map[string]*rawResource{}
+	for id, r := range raw.Resources {
+		names[id] = r
+	}
+	// SAM's implicit APIs, made when a function has an Api or HttpApi event
+	// without naming an API.
+	for _, id := range []string{ImplicitRestAPI, ImplicitHTTPAPI} {
+		if _, ok := names[id]; !ok {
+			names[id] = &rawResource{Type: map[string]string{ImplicitRestAPI: TypeAPI, ImplicitHTTPAPI: TypeHTTPAPI}[id]}
+		}
+	}
+	res := &resolver{params: params, resources: names, stack: opts.Stack}
+	// Second pass: resolve intrinsics over Resources and Outputs.
+	body, err := json.Marshal(map[string]any{"Resources": raw.Resources, "Outputs": raw.Outputs})
 	if err != nil {
 		return nil, err
 	}
@@ -191,16 +228,22 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	}
 	var out struct {
 		Resources map[string]*rawResource `json:"Resources"`
+		Outputs   map[string]struct {
+			Value any `json:"Value"`
+		} `json:"Outputs"`
 	}
 	if err := json.Unmarshal(processed, &out); err != nil {
 		return nil, err
 	}
 	t.Resources = out.Resources
-	for id, r := range t.Resources {
+	for _, r := range t.Resources {
 		if r.Properties == nil {
 			r.Properties = map[string]any{}
 		}
-		_ = id
+	}
+	t.Outputs = map[string]string{}
+	for k, o := range out.Outputs {
+		t.Outputs[k] = fmt.Sprint(o.Value)
 	}
 	return t, nil
 }
