@@ -205,7 +205,7 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any) {
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
-		op["x-portico-auth"] = map[string]any{"apiKeyRequired": r.apiKeyRequired, "authorizer": r.authorizer}
+		op["x-portico-auth"] = map[string]any{"apiKeyRequired": r.apiKeyRequired, "authorizer": r.authorizer, "scopes": r.scopes}
 		item[method] = op
 	}
 }
@@ -415,7 +415,11 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any) {
 					b.fail("%s %s %s: Authorizer %s is not one of the API's Auth.Authorizers", a.LogicalID, strings.ToUpper(m), p, authz)
 					continue
 				}
-				sec = append(sec, map[string]any{authz: []any{}})
+				scopes, _ := marker["scopes"].([]any)
+				if scopes == nil {
+					scopes = []any{}
+				}
+				sec = append(sec, map[string]any{authz: scopes})
 			}
 			if len(sec) > 0 {
 				op["security"] = sec

@@ -349,3 +349,138 @@ func TestAuthAndStageSettings(t *testing.T) {
 		t.Errorf("usage plan %q = %+v", rec.UsagePlanID, f.plans[rec.UsagePlanID])
 	}
 }
+
+const httpAuth = `
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: provided.al2023
+    CodeUri: hello
+Resources:
+  Authz:
+    Type: AWS::Serverless::Function
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Jwt:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref Http
+            Path: /jwt
+            Method: GET
+            Auth:
+              Authorizer: Jwt
+              AuthorizationScopes: [read]
+        Lambda:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref Http
+            Path: /lambda
+            Method: GET
+        Open:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref Http
+            Path: /open
+            Method: GET
+            Auth:
+              Authorizer: NONE
+  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      StageName: live
+      CorsConfiguration:
+        AllowOrigins: ["https://example.com"]
+      Auth:
+        DefaultAuthorizer: Lam
+        Authorizers:
+          Jwt:
+            JwtConfiguration:
+              issuer: https://issuer.example.com
+              audience: [portico]
+            IdentitySource: $request.header.Authorization
+          Lam:
+            FunctionArn: !GetAtt Authz.Arn
+            Identity:
+              Headers: [X-Token]
+            EnableSimpleResponses: true
+`
+
+func TestHTTPAPIAuthorizers(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", httpAuth, nil); err != nil {
+		t.Fatal(err)
+	}
+	api := f.apis[f.stacks["s"].Resources["Http"].PhysicalID]
+	paths := api.def.Document["paths"].(map[string]any)
+	sec := func(p string) any { return paths[p].(map[string]any)["get"].(map[string]any)["security"] }
+	if got := sec("/jwt"); !reflect.DeepEqual(got, []any{map[string]any{"Jwt": []any{"read"}}}) {
+		t.Errorf("/jwt security = %v", got)
+	}
+	if got := sec("/lambda"); !reflect.DeepEqual(got, []any{map[string]any{"Lam": []any{}}}) {
+		t.Errorf("/lambda security = %v, want the default authorizer", got)
+	}
+	if got := sec("/open"); got != nil {
+		t.Errorf("/open security = %v, want none (Authorizer: NONE)", got)
+	}
+	if api.stages["live"] == "" {
+		t.Error("stage live was not deployed")
+	}
+}
+
+func TestCanaryRedeployGoesToTheCanary(t *testing.T) {
+	dir := fixture(t)
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      CanarySetting:\n        PercentTraffic: 10\n", 1)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	api := f.apis[f.stacks["s"].Resources["Api"].PhysicalID]
+	first := api.stages["prod"]
+	if _, err := deployText(t, f, dir, "s", strings.Replace(text, "Path: /hello", "Path: /hello2", 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if api.stages["prod"] != first || api.canary["prod"] == "" || api.canary["prod"] == first {
+		t.Fatalf("stage prod -> %s (was %s), canary -> %s: the changed API should go to the canary only", api.stages["prod"], first, api.canary["prod"])
+	}
+}
+
+func TestWebSocketEvent(t *testing.T) {
+	dir := fixture(t)
+	text := `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Ws:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      ProtocolType: WEBSOCKET
+  Stage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties:
+      ApiId: !Ref Ws
+      StageName: dev
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello
+      Runtime: provided.al2
+      AutoPublishAlias: live
+      Events:
+        Msg:
+          Type: WebSocket
+          Properties:
+            ApiId: !Ref Ws
+            Route: $default
+`
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	api := f.apis[f.stacks["s"].Resources["Ws"].PhysicalID]
+	want := []WSRoute{{Key: "$default", URI: "function:s-Fn:live", Type: "AWS_PROXY"}}
+	if !reflect.DeepEqual(api.def.Routes, want) || api.stages["dev"] == "" {
+		t.Fatalf("routes %+v stages %v, want %+v on stage dev", api.def.Routes, api.stages, want)
+	}
+}

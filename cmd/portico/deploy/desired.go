@@ -183,6 +183,7 @@ type eventRoute struct {
 	payload        string
 	apiKeyRequired *bool
 	authorizer     string
+	scopes         []any
 	timeoutMillis  int
 }
 
@@ -237,7 +238,7 @@ func Build(t *Template) (*Desired, error) {
 		}
 	}
 	for api := range b.eventRoutes {
-		if _, ok := b.d.APIs[api]; ok {
+		if _, ok := b.d.APIs[api]; ok || strings.HasPrefix(api, "ws:") {
 			continue
 		}
 		switch api {
@@ -252,6 +253,13 @@ func Build(t *Template) (*Desired, error) {
 	for _, id := range ids {
 		if r := t.Resources[id]; r.Type == TypeV2API {
 			b.v2API(id, r.Properties)
+		}
+	}
+	for api := range b.eventRoutes {
+		if id, ok := strings.CutPrefix(api, "ws:"); ok {
+			if a := b.d.APIs[id]; a == nil || a.Protocol != apis.ProtocolWebSocket {
+				b.fail("a WebSocket event names API %s, which is not an AWS::ApiGatewayV2::Api (WEBSOCKET) of the template", id)
+			}
 		}
 	}
 	for _, id := range ids {
@@ -650,8 +658,12 @@ func (b *builder) eventAuth(where string, a map[string]any, r *eventRoute) bool 
 			b.fail("%s: Auth.ResourcePolicy is refused: Portico's gateway does not enforce resource policies", where)
 			return false
 		case "AuthorizationScopes":
-			b.fail("%s: Auth.AuthorizationScopes is refused: Portico's gateway does not check scopes on this route", where)
-			return false
+			list, ok := a[k].([]any)
+			if !ok {
+				b.fail("%s: Auth.AuthorizationScopes must be a list", where)
+				return false
+			}
+			r.scopes = list
 		default:
 			b.warn("%s: Auth.%s is not supported by Portico and is ignored", where, k)
 		}
