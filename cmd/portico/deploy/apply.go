@@ -86,8 +86,9 @@ type applier struct {
 	out   io.Writer
 	rec   *Record
 	undo  []undoStep
-	step  int
 	steps int
+	// phase is the heading of the current phase, printed before its first step.
+	phase, printed string
 }
 
 type undoStep struct {
@@ -95,9 +96,13 @@ type undoStep struct {
 	do   func(context.Context) error
 }
 
+// progress prints one step as it is taken, under its phase's heading.
 func (a *applier) progress(format string, args ...any) {
-	a.step++
-	_, _ = fmt.Fprintf(a.out, "[%d/%d] %s\n", a.step, a.steps, fmt.Sprintf(format, args...))
+	if a.printed != a.phase {
+		_, _ = fmt.Fprintln(a.out, a.phase)
+		a.printed = a.phase
+	}
+	_, _ = fmt.Fprintf(a.out, "  - %s\n", fmt.Sprintf(format, args...))
 }
 
 func (a *applier) onFailure(what string, do func(context.Context) error) {
@@ -153,6 +158,7 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 
 func (a *applier) run(ctx context.Context, p *Plan) error {
 	// Phase 1: build what serves nothing yet.
+	a.phase = "Building (nothing served changes yet):"
 	pending := map[*Change]string{} // function change -> version to point the alias at
 	for _, c := range p.Changes {
 		if c.Kind != KindFunction || c.Action == Keep || c.Action == Delete {
@@ -172,8 +178,6 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			if create {
 				a.onFailure("delete function "+f.Name, func(ctx context.Context) error { return a.t.DeleteFunction(ctx, f.Name) })
 			}
-		} else {
-			a.progress("function %s (%s): concurrency settings", f.Name, c.LogicalID)
 		}
 		r := &Resource{Kind: KindFunction, PhysicalID: f.Name, Fingerprint: f.Fingerprint(), Alias: f.Alias, Reserved: f.Reserved, Provisioned: f.Provisioned}
 		if c.old != nil {
@@ -184,7 +188,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			if err != nil {
 				return fmt.Errorf("publishing function %s: %w", f.Name, err)
 			}
-			_, _ = fmt.Fprintf(a.out, "      published %s version %s\n", f.Name, v)
+			a.progress("published %s version %s", f.Name, v)
 			r.Version = v
 			pending[c] = v
 		}
@@ -214,6 +218,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		}
 	}
 	// Phase 2: switch aliases and stages to what phase 1 built.
+	a.phase = "Switching:"
 	for _, c := range p.Changes {
 		if c.Kind != KindFunction || c.Action == Keep || c.Action == Delete {
 			continue
@@ -223,7 +228,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			if err := a.t.SetAlias(ctx, f.Name, f.Alias, v); err != nil {
 				return fmt.Errorf("alias %s of %s: %w", f.Alias, f.Name, err)
 			}
-			_, _ = fmt.Fprintf(a.out, "      alias %s:%s -> version %s\n", f.Name, f.Alias, v)
+			a.progress("alias %s:%s -> version %s", f.Name, f.Alias, v)
 			if c.old != nil && c.old.Version != "" && c.old.Alias == f.Alias {
 				prev := c.old.Version
 				a.onFailure(fmt.Sprintf("point alias %s:%s back at version %s", f.Name, f.Alias, prev),
@@ -231,11 +236,13 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 		}
 		if c.reserved {
+			a.progress("reserved concurrency of %s: %s", f.Name, intOrNone(f.Reserved))
 			if err := a.t.SetReserved(ctx, f.Name, f.Reserved); err != nil {
 				return fmt.Errorf("reserved concurrency of %s: %w", f.Name, err)
 			}
 		}
 		if c.provisioned {
+			a.progress("provisioned concurrency of %s:%s: %d", f.Name, f.Alias, f.Provisioned)
 			if err := a.t.SetProvisioned(ctx, f.Name, f.Alias, f.Provisioned); err != nil {
 				return fmt.Errorf("provisioned concurrency of %s:%s: %w", f.Name, f.Alias, err)
 			}
@@ -251,9 +258,6 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		if c.old != nil {
 			r.Deployment, r.UsagePlanID = c.old.Deployment, c.old.UsagePlanID
 		}
-		if !newAPIs[c] {
-			a.progress("API %s (%s)", c.PhysicalID, c.LogicalID)
-		}
 		if c.definition {
 			canary := api.Canary != nil && c.old != nil && c.old.Stage == api.Stage
 			dep, prev, err := a.t.Deploy(ctx, c.PhysicalID, api, canary)
@@ -264,7 +268,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			if canary {
 				where = "the canary of stage " + api.Stage
 			}
-			_, _ = fmt.Fprintf(a.out, "      deployment %s -> %s\n", dep, where)
+			a.progress("API %s (%s): deployment %s -> %s", c.PhysicalID, c.LogicalID, dep, where)
 			r.Deployment = dep
 			if prev != "" && !canary && !newAPIs[c] {
 				id, stage := c.PhysicalID, api.Stage
@@ -280,6 +284,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		if c.stage {
 			ops := append(append([]PatchOp(nil), api.StageOps...), variableOps(c.old, api)...)
 			if len(ops) > 0 {
+				a.progress("stage %s of API %s: %d patch operations (settings, variables)", api.Stage, c.PhysicalID, len(ops))
 				if err := a.t.PatchStage(ctx, c.PhysicalID, api.Stage, ops); err != nil {
 					return fmt.Errorf("stage %s of API %s (%s): %w", api.Stage, c.PhysicalID, c.LogicalID, err)
 				}
@@ -299,12 +304,13 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 					return fmt.Errorf("usage plan %s: %w", api.UsagePlan.Name, err)
 				}
 				r.UsagePlanID = id
-				_, _ = fmt.Fprintf(a.out, "      usage plan %s (%s) on stage %s\n", id, api.UsagePlan.Name, api.Stage)
+				a.progress("usage plan %s (%s) on stage %s of API %s", id, api.UsagePlan.Name, api.Stage, c.PhysicalID)
 			}
 		}
 		a.rec.Resources[c.LogicalID] = r
 	}
 	// Phase 3: remove what the template no longer has.
+	a.phase = "Removing:"
 	for _, c := range p.Changes {
 		if c.Action != Delete {
 			continue
@@ -353,3 +359,10 @@ func variableOps(old *Resource, api *API) []PatchOp {
 }
 
 func isNotFound(err error) bool { return client.IsNotFound(err) }
+
+func intOrNone(n *int) string {
+	if n == nil {
+		return "none"
+	}
+	return fmt.Sprint(*n)
+}

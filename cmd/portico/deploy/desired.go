@@ -209,6 +209,14 @@ func Build(t *Template) (*Desired, error) {
 			b.function(id, r.Properties)
 		}
 	}
+	names := map[string]string{}
+	for _, id := range sortedKeys(b.d.Functions) {
+		n := b.d.Functions[id].Name
+		if other, ok := names[n]; ok {
+			b.fail("%s and %s are both named function %s", other, id, n)
+		}
+		names[n] = id
+	}
 	if len(b.errs) == 0 {
 		b.resolveFunctionTokens()
 	}
