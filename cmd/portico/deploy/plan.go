@@ -158,8 +158,8 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			old = nil
 		}
 		c := &Change{LogicalID: id, Kind: KindAPI, api: a, old: old}
-		switch {
-		case old == nil:
+		switch old {
+		case nil:
 			c.Action, c.definition, c.stage = Create, true, true
 			c.plan = a.UsagePlan != nil
 			c.Steps = append(c.Steps, fmt.Sprintf("create %s API %s and deploy stage %s", a.Protocol, a.Name, a.Stage))

@@ -154,7 +154,7 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	}
 	var raw rawTemplate
 	if err := json.Unmarshal(unresolved, &raw); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if !hasTransform(raw.Transform) {
 		return nil, fmt.Errorf("%s: Transform must be %s (a SAM template)", path, Transform)
@@ -221,7 +221,7 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if len(res.errs) > 0 {
 		return nil, errors.Join(res.errs...)
