@@ -484,3 +484,21 @@ Resources:
 		t.Fatalf("routes %+v stages %v, want %+v on stage dev", api.def.Routes, api.stages, want)
 	}
 }
+
+func TestRefsPortikoCannotResolve(t *testing.T) {
+	dir := fixture(t)
+	for name, tc := range map[string]struct{ text, want string }{
+		"table": {strings.Replace(twoFunctions, "!Ref Greeting", "!Ref Table", 1) + "  Table:\n    Type: AWS::DynamoDB::Table\n",
+			"Hello names Table (AWS::DynamoDB::Table), which Portico cannot put there"},
+		"api id in env": {strings.Replace(twoFunctions, "!Ref Greeting", "!Ref Api", 1), "Hello names Api (AWS::Serverless::Api)"},
+		"retain":        {strings.Replace(twoFunctions, "  Other:\n    Type: AWS::Serverless::Function\n", "  Other:\n    Type: AWS::Serverless::Function\n    DeletionPolicy: Retain\n", 1), "DeletionPolicy Retain is not supported"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFake()
+			_, err := deployText(t, f, dir, "s", tc.text, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

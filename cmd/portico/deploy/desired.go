@@ -279,6 +279,9 @@ func Build(t *Template) (*Desired, error) {
 		}
 	}
 	if len(b.errs) == 0 {
+		b.leftovers()
+	}
+	if len(b.errs) == 0 {
 		for _, id := range sortedKeys(b.d.APIs) {
 			b.check(b.d.APIs[id])
 		}
@@ -532,6 +535,32 @@ func walkStrings(v any, f func(string) string) any {
 		}
 	}
 	return v
+}
+
+// leftovers fails on a Ref or attribute that is still unresolved in what the
+// template asks for: a Ref to a resource Portico does not create (a table, a
+// role) or to an API where a literal value is needed.
+func (b *builder) leftovers() {
+	check := func(where string, v any) {
+		raw, _ := json.Marshal(v)
+		for _, m := range tokenPattern.FindAllStringSubmatch(string(raw), -1) {
+			name := m[1]
+			if m[2] != "" {
+				name += "." + m[2]
+			}
+			typ := "an unknown type"
+			if r, ok := b.t.Resources[m[1]]; ok {
+				typ = r.Type
+			}
+			b.fail("%s names %s (%s), which Portico cannot put there: Ref and !GetAtt name parameters, functions (their names and ARNs), and APIs only in RestApiId, ApiId and Target", where, name, typ)
+		}
+	}
+	for _, id := range sortedKeys(b.d.Functions) {
+		check(id, b.d.Functions[id])
+	}
+	for _, id := range sortedKeys(b.d.APIs) {
+		check(id, b.d.APIs[id])
+	}
 }
 
 // apiToken returns the logical id an API reference names («Id» as Ref

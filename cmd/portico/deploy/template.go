@@ -75,6 +75,8 @@ type rawResource struct {
 	DependsOn  any            `json:"DependsOn,omitempty"`
 	Condition  any            `json:"Condition,omitempty"`
 	Metadata   any            `json:"Metadata,omitempty"`
+	// DeletionPolicy: only Delete (the default) is supported.
+	DeletionPolicy string `json:"DeletionPolicy,omitempty"`
 }
 
 // Template is a read, resolved template.
@@ -170,9 +172,23 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 			t.warn("top-level section %s is not supported and is ignored", k)
 		}
 	}
+	rawResources, _ := top["Resources"].(map[string]any)
+	for _, id := range sortedKeys(rawResources) {
+		m, _ := rawResources[id].(map[string]any)
+		for _, k := range sortedKeys(m) {
+			switch k {
+			case "Type", "Properties", "DependsOn", "Condition", "Metadata", "DeletionPolicy":
+			default:
+				t.warn("%s: resource attribute %s is not supported and is ignored", id, k)
+			}
+		}
+	}
 	for id, r := range raw.Resources {
 		if r == nil || r.Type == "" {
 			return nil, fmt.Errorf("resource %s has no Type", id)
+		}
+		if r.DeletionPolicy != "" && r.DeletionPolicy != "Delete" {
+			return nil, fmt.Errorf("resource %s: DeletionPolicy %s is not supported: Portico deletes what a template no longer has (remove the attribute, or keep the resource in the template)", id, r.DeletionPolicy)
 		}
 		if r.Condition != nil {
 			return nil, fmt.Errorf("resource %s: Condition is not supported; remove it or the resource", id)
