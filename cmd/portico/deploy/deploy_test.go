@@ -502,3 +502,24 @@ func TestRefsPortikoCannotResolve(t *testing.T) {
 		})
 	}
 }
+
+func TestConcurrencySettingsPublishNothing(t *testing.T) {
+	dir := fixture(t)
+	text := strings.Replace(twoFunctions, "      AutoPublishAlias: live\n      Environment:", "      AutoPublishAlias: live\n      ReservedConcurrentExecutions: 5\n      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 2\n      Environment:", 1)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.fns["s-Hello"].reserved; r == nil || *r != 5 {
+		t.Fatalf("reserved = %v, want 5", r)
+	}
+	f.calls = nil
+	changed := strings.Replace(strings.Replace(text, "ReservedConcurrentExecutions: 5", "ReservedConcurrentExecutions: 3", 1), "ProvisionedConcurrentExecutions: 2", "ProvisionedConcurrentExecutions: 1", 1)
+	if _, err := deployText(t, f, dir, "s", changed, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"SetReserved s-Hello", "SetProvisioned s-Hello live 1"}
+	if got := f.mutating(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("calls = %v, want %v (no new version)", got, want)
+	}
+}

@@ -48,7 +48,11 @@ func newFake() *fakeTarget {
 var _ Target = (*fakeTarget)(nil)
 
 func (f *fakeTarget) call(name string, args ...any) error {
-	f.calls = append(f.calls, strings.TrimSpace(name+" "+fmt.Sprint(args...)))
+	parts := []string{name}
+	for _, a := range args {
+		parts = append(parts, fmt.Sprint(a))
+	}
+	f.calls = append(f.calls, strings.Join(parts, " "))
 	if f.failAt == name {
 		f.failAt = ""
 		return fmt.Errorf("%s: injected failure", name)
@@ -114,7 +118,7 @@ func (f *fakeTarget) PublishVersion(_ context.Context, name string) (string, err
 }
 
 func (f *fakeTarget) SetAlias(_ context.Context, name, alias, version string) error {
-	if err := f.call("SetAlias", name, ":", alias, "=", version); err != nil {
+	if err := f.call("SetAlias", name+":"+alias+"="+version); err != nil {
 		return err
 	}
 	f.fns[name].aliases[alias] = version
