@@ -3,8 +3,10 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -215,7 +217,7 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any) {
 func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) {
 	where := a.LogicalID + " Auth"
 	schemes := map[string]any{}
-	for _, k := range sortedKeys(auth) {
+	for _, k := range slices.Sorted(maps.Keys(auth)) {
 		v := auth[k]
 		switch k {
 		case "ApiKeyRequired":
@@ -228,7 +230,7 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) {
 			}
 		case "Authorizers":
 			m, _ := v.(map[string]any)
-			for _, name := range sortedKeys(m) {
+			for _, name := range slices.Sorted(maps.Keys(m)) {
 				cfg, _ := m[name].(map[string]any)
 				if s := b.authorizer(a, where+".Authorizers."+name, cfg); s != nil {
 					schemes[name] = s
@@ -374,9 +376,9 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any) {
 		schemes, _ = comps["securitySchemes"].(map[string]any)
 	}
 	paths, _ := doc["paths"].(map[string]any)
-	for _, p := range sortedKeys(paths) {
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		item, _ := paths[p].(map[string]any)
-		for _, m := range sortedKeys(item) {
+		for _, m := range slices.Sorted(maps.Keys(item)) {
 			op, _ := item[m].(map[string]any)
 			marker, ok := op["x-portico-auth"].(map[string]any)
 			if !ok {
@@ -459,7 +461,7 @@ func (b *builder) usagePlan(a *API, where string, v any) {
 			p.Quota["offset"] = o
 		}
 	}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		switch k {
 		case "CreateUsagePlan", "UsagePlanName", "Throttle", "Quota":
 		default:
@@ -494,7 +496,7 @@ func methodSettingOps(id string, i int, m map[string]any, b *builder) []PatchOp 
 		"UnauthorizedCacheControlHeaderStrategy": "caching/unauthorizedCacheControlHeaderStrategy",
 	}
 	var ops []PatchOp
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if k == "ResourcePath" || k == "HttpMethod" {
 			continue
 		}
@@ -512,7 +514,7 @@ func methodSettingOps(id string, i int, m map[string]any, b *builder) []PatchOp 
 // operations.
 func routeSettingOps(id, key string, m map[string]any, b *builder) []PatchOp {
 	var ops []PatchOp
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		switch k {
 		case "ThrottlingBurstLimit":
 			ops = append(ops, PatchOp{Op: "replace", Path: "/" + key + "/throttling/burstLimit", Value: fmt.Sprint(m[k])})
@@ -560,7 +562,7 @@ func (b *builder) restCORS(id string, v any, doc map[string]any) {
 		return
 	}
 	paths, _ := doc["paths"].(map[string]any)
-	for _, p := range sortedKeys(paths) {
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		item, _ := paths[p].(map[string]any)
 		if item == nil {
 			continue
@@ -571,7 +573,7 @@ func (b *builder) restCORS(id string, v any, doc map[string]any) {
 		ms := methods
 		if ms == "" {
 			var list []string
-			for _, m := range sortedKeys(item) {
+			for _, m := range slices.Sorted(maps.Keys(item)) {
 				if m == "x-amazon-apigateway-any-method" {
 					list = []string{"DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"}
 					break
@@ -625,7 +627,7 @@ func (b *builder) httpCORS(id string, v any, doc map[string]any) {
 		out := map[string]any{}
 		names := map[string]string{"AllowOrigins": "allowOrigins", "AllowMethods": "allowMethods", "AllowHeaders": "allowHeaders",
 			"ExposeHeaders": "exposeHeaders", "MaxAge": "maxAge", "AllowCredentials": "allowCredentials"}
-		for _, k := range sortedKeys(c) {
+		for _, k := range slices.Sorted(maps.Keys(c)) {
 			n, ok := names[k]
 			if !ok {
 				b.warn("%s: CorsConfiguration.%s is not supported by Portico and is ignored", id, k)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
@@ -352,7 +354,7 @@ func variableOps(old *Resource, api *API) []PatchOp {
 			ops = append(ops, PatchOp{Op: "remove", Path: "/variables/" + k})
 		}
 	}
-	for _, k := range sortedKeys(api.Variables) {
+	for _, k := range slices.Sorted(maps.Keys(api.Variables)) {
 		ops = append(ops, PatchOp{Op: "replace", Path: "/variables/" + k, Value: api.Variables[k]})
 	}
 	return ops

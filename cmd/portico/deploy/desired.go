@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -202,7 +203,7 @@ func Build(t *Template) (*Desired, error) {
 	b := &builder{t: t, d: &Desired{Stack: t.stack, Functions: map[string]*Function{}, APIs: map[string]*API{}},
 		eventRoutes: map[string][]eventRoute{}, wsIntegrations: map[string]map[string]any{}}
 	b.d.Warnings = append(b.d.Warnings, t.Warnings...)
-	ids := sortedKeys(t.Resources)
+	ids := slices.Sorted(maps.Keys(t.Resources))
 	// Functions first: their names resolve Refs and ARNs elsewhere.
 	for _, id := range ids {
 		if r := t.Resources[id]; r.Type == TypeFunction {
@@ -210,7 +211,7 @@ func Build(t *Template) (*Desired, error) {
 		}
 	}
 	names := map[string]string{}
-	for _, id := range sortedKeys(b.d.Functions) {
+	for _, id := range slices.Sorted(maps.Keys(b.d.Functions)) {
 		n := b.d.Functions[id].Name
 		if other, ok := names[n]; ok {
 			b.fail("%s and %s are both named function %s", other, id, n)
@@ -282,7 +283,7 @@ func Build(t *Template) (*Desired, error) {
 		b.leftovers()
 	}
 	if len(b.errs) == 0 {
-		for _, id := range sortedKeys(b.d.APIs) {
+		for _, id := range slices.Sorted(maps.Keys(b.d.APIs)) {
 			b.check(b.d.APIs[id])
 		}
 	}
@@ -318,7 +319,7 @@ func set(names ...string) map[string]bool {
 
 // unsupported warns about each property of a resource Portico does not act on.
 func (b *builder) unsupported(id, typ string, props map[string]any) {
-	for _, k := range sortedKeys(props) {
+	for _, k := range slices.Sorted(maps.Keys(props)) {
 		if !known[typ][k] {
 			b.warn("%s (%s): property %s is not supported by Portico and is ignored", id, typ, k)
 		}
@@ -555,10 +556,10 @@ func (b *builder) leftovers() {
 			b.fail("%s names %s (%s), which Portico cannot put there: Ref and !GetAtt name parameters, functions (their names and ARNs), and APIs only in RestApiId, ApiId and Target", where, name, typ)
 		}
 	}
-	for _, id := range sortedKeys(b.d.Functions) {
+	for _, id := range slices.Sorted(maps.Keys(b.d.Functions)) {
 		check(id, b.d.Functions[id])
 	}
-	for _, id := range sortedKeys(b.d.APIs) {
+	for _, id := range slices.Sorted(maps.Keys(b.d.APIs)) {
 		check(id, b.d.APIs[id])
 	}
 }
@@ -589,7 +590,7 @@ func (b *builder) events(id string, props map[string]any) {
 	if fn == nil {
 		return
 	}
-	for _, name := range sortedKeys(evs) {
+	for _, name := range slices.Sorted(maps.Keys(evs)) {
 		ev, _ := evs[name].(map[string]any)
 		typ, _ := ev["Type"].(string)
 		p, _ := ev["Properties"].(map[string]any)
@@ -604,11 +605,7 @@ func (b *builder) events(id string, props map[string]any) {
 				b.fail("%s: %v", where, err)
 				continue
 			}
-			for _, k := range sortedKeys(p) {
-				if k != "Path" && k != "Method" && k != "RestApiId" && k != "Auth" {
-					b.warn("%s: property %s is not supported by Portico and is ignored", where, k)
-				}
-			}
+			b.eventProps(where, p, "Path", "Method", "RestApiId", "Auth")
 			api := ImplicitRestAPI
 			if e.RestApiId != nil {
 				if api = apiToken(*e.RestApiId); api == "" {
@@ -629,13 +626,7 @@ func (b *builder) events(id string, props map[string]any) {
 				b.fail("%s: %v", where, err)
 				continue
 			}
-			for _, k := range sortedKeys(p) {
-				switch k {
-				case "Path", "Method", "ApiId", "Auth", "PayloadFormatVersion", "TimeoutInMillis":
-				default:
-					b.warn("%s: property %s is not supported by Portico and is ignored", where, k)
-				}
-			}
+			b.eventProps(where, p, "Path", "Method", "ApiId", "Auth", "PayloadFormatVersion", "TimeoutInMillis")
 			api := ImplicitHTTPAPI
 			if e.ApiId != nil {
 				if api = apiToken(*e.ApiId); api == "" {
@@ -673,9 +664,18 @@ func (b *builder) events(id string, props map[string]any) {
 	}
 }
 
+// eventProps warns about each event property Portico does not act on.
+func (b *builder) eventProps(where string, p map[string]any, supported ...string) {
+	for _, k := range slices.Sorted(maps.Keys(p)) {
+		if !slices.Contains(supported, k) {
+			b.warn("%s: property %s is not supported by Portico and is ignored", where, k)
+		}
+	}
+}
+
 // eventAuth reads an event's Auth; false when it is refused.
 func (b *builder) eventAuth(where string, a map[string]any, r *eventRoute) bool {
-	for _, k := range sortedKeys(a) {
+	for _, k := range slices.Sorted(maps.Keys(a)) {
 		switch k {
 		case "ApiKeyRequired":
 			v, ok := a[k].(bool)
@@ -714,15 +714,6 @@ func deref[T any](p *T) T {
 		return z
 	}
 	return *p
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // check runs the API's document through the gateway's importer and validation,

@@ -3,6 +3,8 @@ package deploy
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -111,7 +113,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		}
 	}
 	var errs []string
-	for _, id := range sortedKeys(d.Functions) {
+	for _, id := range slices.Sorted(maps.Keys(d.Functions)) {
 		f := d.Functions[id]
 		old := rec.Resources[id]
 		if old != nil && old.Kind != KindFunction {
@@ -151,7 +153,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		}
 		p.Changes = append(p.Changes, c)
 	}
-	for _, id := range sortedKeys(d.APIs) {
+	for _, id := range slices.Sorted(maps.Keys(d.APIs)) {
 		a := d.APIs[id]
 		old := rec.Resources[id]
 		if old != nil && (old.Kind != KindAPI || !obs.APIs[old.PhysicalID]) {
@@ -199,7 +201,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		}
 		p.Changes = append(p.Changes, c)
 	}
-	for _, id := range sortedKeys(rec.Resources) {
+	for _, id := range slices.Sorted(maps.Keys(rec.Resources)) {
 		r := rec.Resources[id]
 		_, fn := d.Functions[id]
 		_, api := d.APIs[id]

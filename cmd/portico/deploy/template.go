@@ -15,9 +15,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -173,9 +175,9 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 		}
 	}
 	rawResources, _ := top["Resources"].(map[string]any)
-	for _, id := range sortedKeys(rawResources) {
+	for _, id := range slices.Sorted(maps.Keys(rawResources)) {
 		m, _ := rawResources[id].(map[string]any)
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			switch k {
 			case "Type", "Properties", "DependsOn", "Condition", "Metadata", "DeletionPolicy":
 			default:
