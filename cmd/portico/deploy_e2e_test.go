@@ -254,8 +254,17 @@ func TestDeploySampleTemplates(t *testing.T) {
 		t.Errorf("chat versions = %v, want %v", got, chatVersions)
 	}
 
-	// Bad templates: each refused with what to fix, nothing changed.
+	// A dry run prints the plan and changes nothing.
 	before := state(t, env)
+	out = cliCombined(t, env, "deploy", "--template", hello, "--parameter-overrides", "Greeting=Bonjour", "--dry-run")
+	if !strings.Contains(out, "0 to create, 1 to update, 0 to delete, 1 unchanged") || !strings.Contains(out, "Dry run: nothing changed.") {
+		t.Errorf("dry run printed:\n%s", out)
+	}
+	if after := state(t, env); after != before {
+		t.Errorf("a dry run changed the server")
+	}
+
+	// Bad templates: each refused with what to fix, nothing changed.
 	data, err := os.ReadFile(hello)
 	if err != nil {
 		t.Fatal(err)

@@ -523,3 +523,35 @@ func TestConcurrencySettingsPublishNothing(t *testing.T) {
 		t.Fatalf("calls = %v, want %v (no new version)", got, want)
 	}
 }
+
+func TestImageFunction(t *testing.T) {
+	dir := fixture(t)
+	text := `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Img:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageUri: portico-samples/hello:v1
+      AutoPublishAlias: live
+`
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.fns["s-Img"].latest.ImageURI; got != "portico-samples/hello:v1" {
+		t.Fatalf("image = %q", got)
+	}
+	f.calls = nil
+	if _, err := deployText(t, f, dir, "s", strings.Replace(text, ":v1", ":v2", 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"PutFunction s-Img", "PublishVersion s-Img", "SetAlias s-Img:live=2"}
+	if got := f.mutating(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("calls = %v, want %v", got, want)
+	}
+	if _, err := deployText(t, newFake(), dir, "s", strings.Replace(text, "      ImageUri: portico-samples/hello:v1\n", "", 1), nil); err == nil || !strings.Contains(err.Error(), "PackageType Image needs ImageUri") {
+		t.Fatalf("err = %v", err)
+	}
+}
