@@ -31,6 +31,8 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 	if n, ok := props["Name"].(string); ok && n != "" {
 		a.Name = n
 	}
+	stringValues(props["Variables"])
+	stringValues(props["StageVariables"])
 	var doc map[string]any
 	var auth map[string]any
 	if httpAPI {

@@ -555,3 +555,31 @@ Resources:
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestMappingsAndConditions(t *testing.T) {
+	dir := fixture(t)
+	text := strings.Replace(twoFunctions, "Resources:\n", `Mappings:
+  Sizes:
+    prod:
+      Memory: 512
+Conditions:
+  IsProd: !Equals [!Ref Greeting, prod]
+Resources:
+`, 1)
+	text = strings.Replace(text, "GREETING: !Ref Greeting", `GREETING: !If [IsProd, "production", !FindInMap [Sizes, prod, Memory]]`, 1)
+	for _, tc := range []struct {
+		greeting, want string
+	}{{"prod", "production"}, {"dev", "512"}} {
+		f := newFake()
+		if _, err := deployText(t, f, dir, "s", text, map[string]string{"Greeting": tc.greeting}); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.fns["s-Hello"].latest.Environment["GREETING"]; got != tc.want {
+			t.Errorf("Greeting=%s: GREETING = %q, want %q", tc.greeting, got, tc.want)
+		}
+	}
+	bad := strings.Replace(text, "[Sizes, prod, Memory]", "[Sizes, test, Memory]", 1)
+	if _, err := deployText(t, newFake(), dir, "s", bad, map[string]string{"Greeting": "dev"}); err == nil || !strings.Contains(err.Error(), "Mappings has no such entry") {
+		t.Errorf("err = %v", err)
+	}
+}

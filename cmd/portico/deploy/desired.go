@@ -326,6 +326,18 @@ func (b *builder) unsupported(id, typ string, props map[string]any) {
 	}
 }
 
+// stringValues turns the scalar values of a map into strings in place, as
+// CloudFormation does for environment and stage variables ("512", "true").
+func stringValues(v any) {
+	m, _ := v.(map[string]any)
+	for k, x := range m {
+		switch x.(type) {
+		case float64, bool:
+			m[k] = fmt.Sprint(x)
+		}
+	}
+}
+
 // decodeResource decodes a resource's properties into one of goformation's
 // resource types, which decode from {"Type", "Properties"} and refuse unknown
 // fields at any depth: only the properties Portico supports are decoded (the
@@ -360,6 +372,9 @@ func (b *builder) function(id string, props map[string]any) {
 		if v, ok := pc["ProvisionedConcurrentExecutions"]; ok {
 			pc["ProvisionedConcurrentExecutions"] = fmt.Sprint(v)
 		}
+	}
+	if env, ok := props["Environment"].(map[string]any); ok {
+		stringValues(env["Variables"])
 	}
 	var f serverless.Function
 	if err := decodeResource(TypeFunction, props, &f, "Events"); err != nil { // events are read per type in events()

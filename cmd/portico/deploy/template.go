@@ -169,7 +169,7 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	t := &Template{Path: path, stack: opts.Stack}
 	for k := range top {
 		switch k {
-		case "AWSTemplateFormatVersion", "Transform", "Description", "Parameters", "Globals", "Resources", "Outputs", "Metadata":
+		case "AWSTemplateFormatVersion", "Transform", "Description", "Parameters", "Globals", "Resources", "Outputs", "Metadata", "Mappings", "Conditions":
 		default:
 			t.warn("top-level section %s is not supported and is ignored", k)
 		}
@@ -218,13 +218,36 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 		}
 	}
 	res := &resolver{params: params, resources: names, stack: opts.Stack}
-	// Second pass: resolve intrinsics over Resources and Outputs.
-	body, err := json.Marshal(map[string]any{"Resources": raw.Resources, "Outputs": raw.Outputs})
+	// Second pass: resolve intrinsics over Resources and Outputs, with the
+	// Mappings Fn::FindInMap reads and the Conditions Fn::If tests.
+	body, err := json.Marshal(map[string]any{"Resources": raw.Resources, "Outputs": raw.Outputs,
+		"Mappings": top["Mappings"], "Conditions": raw.Conditions})
 	if err != nil {
 		return nil, err
 	}
 	processed, err := intrinsics.ProcessJSON(body, &intrinsics.ProcessorOptions{
+		EvaluateConditions: true,
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
+			"Fn::FindInMap": func(n string, in any, tpl any) any {
+				v := intrinsics.FnFindInMap(n, in, tpl)
+				if v == nil {
+					res.fail("Fn::FindInMap %v: Mappings has no such entry", in)
+				}
+				return v
+			},
+			"Fn::If": func(n string, in any, tpl any) any {
+				args, _ := in.([]any)
+				conds, _ := tpl.(map[string]any)["Conditions"].(map[string]any)
+				if len(args) != 3 {
+					res.fail("Fn::If takes [Condition, value if true, value if false]")
+					return nil
+				}
+				if _, ok := conds[fmt.Sprint(args[0])].(bool); !ok {
+					res.fail("Fn::If %v: Conditions has no condition %v that Portico can evaluate", args[0], args[0])
+					return nil
+				}
+				return intrinsics.FnIf(n, in, tpl)
+			},
 			"Ref":        res.ref,
 			"Fn::Sub":    res.sub,
 			"Fn::GetAtt": res.getAtt,
