@@ -42,8 +42,16 @@ is switched back. --dry-run prints the plan and changes nothing.
   portico deploy --template t.yaml --parameter-overrides Greeting=Hi Stage=dev
 
 See docs/sam.md for what is supported.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		// Arguments after --parameter-overrides A=1 are more overrides (B=2), as
+		// sam deploy takes them.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && !cmd.Flags().Changed("parameter-overrides") {
+				return fmt.Errorf("unexpected argument %q: give the template with --template", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			overrides = append(overrides, args...)
 			if template == "" {
 				return fmt.Errorf("--template FILE is required (a SAM template, YAML or JSON)")
 			}
@@ -61,10 +69,13 @@ See docs/sam.md for what is supported.`,
 			for _, o := range overrides {
 				for _, kv := range strings.Fields(o) {
 					k, v, ok := strings.Cut(kv, "=")
+					if long, isLong := strings.CutPrefix(kv, "ParameterKey="); isLong {
+						// sam's long form: ParameterKey=K,ParameterValue=V
+						k, v, ok = strings.Cut(long, ",ParameterValue=")
+					}
 					if !ok || k == "" {
 						return fmt.Errorf("--parameter-overrides %q: use KEY=VALUE", kv)
 					}
-					k = strings.TrimPrefix(k, "ParameterKey=")
 					params[k] = v
 				}
 			}

@@ -229,7 +229,7 @@ func TestDeploySampleTemplates(t *testing.T) {
 	// Redeploy hello with one environment change: one new version of one function.
 	chatDeps, helloDeps := deploymentCount(t, env, chatAPI), deploymentCount(t, env, helloAPI)
 	chatVersions := versions(t, env, "chat-SendMessageFunction")
-	out = cliCombined(t, env, "deploy", "--template", hello, "--parameter-overrides", "Greeting=Hi")
+	out = cliCombined(t, env, "deploy", "--template", hello, "--parameter-overrides", "ParameterKey=Greeting,ParameterValue=Hi")
 	if !strings.Contains(out, "0 created, 1 updated, 0 deleted, 1 unchanged") {
 		t.Fatalf("redeploy printed:\n%s", out)
 	}
@@ -256,7 +256,7 @@ func TestDeploySampleTemplates(t *testing.T) {
 
 	// A dry run prints the plan and changes nothing.
 	before := state(t, env)
-	out = cliCombined(t, env, "deploy", "--template", hello, "--parameter-overrides", "Greeting=Bonjour", "--dry-run")
+	out = cliCombined(t, env, "deploy", "--template", hello, "--dry-run", "--parameter-overrides", "Greeting=Bonjour", "Greeting=Salut")
 	if !strings.Contains(out, "0 to create, 1 to update, 0 to delete, 1 unchanged") || !strings.Contains(out, "Dry run: nothing changed.") {
 		t.Errorf("dry run printed:\n%s", out)
 	}

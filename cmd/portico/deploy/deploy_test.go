@@ -1,11 +1,14 @@
 package deploy
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
 )
 
 const twoFunctions = `
@@ -581,5 +584,36 @@ Resources:
 	bad := strings.Replace(text, "[Sizes, prod, Memory]", "[Sizes, test, Memory]", 1)
 	if _, err := deployText(t, newFake(), dir, "s", bad, map[string]string{"Greeting": "dev"}); err == nil || !strings.Contains(err.Error(), "Mappings has no such entry") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestZipCodeUri(t *testing.T) {
+	dir := fixture(t)
+	zipped, err := client.ZipDir(filepath.Join(dir, "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hello.zip"), zipped, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(twoFunctions, "CodeUri: hello", "CodeUri: hello.zip", 1)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.fns["s-Hello"].latest.Package()
+	if err != nil || !bytes.Equal(got, zipped) {
+		t.Fatalf("package = %d bytes, %v; want the zip file as it is", len(got), err)
+	}
+	// The same files as a directory or as a zip are the same code.
+	dirSum, _ := dirDigest(filepath.Join(dir, "hello"))
+	if zipSum, _ := zipDigest(filepath.Join(dir, "hello.zip")); zipSum != dirSum || dirSum == "" {
+		t.Errorf("zip digest %q, directory digest %q", zipSum, dirSum)
+	}
+	if err := os.Chmod(filepath.Join(dir, "other", "bootstrap"), 0o644); err != nil { //nolint:gosec // a test fixture
+		t.Fatal(err)
+	}
+	if _, err := deployText(t, newFake(), dir, "s2", twoFunctions, nil); err == nil || !strings.Contains(err.Error(), "bootstrap is not executable") {
+		t.Fatalf("err = %v, want bootstrap is not executable", err)
 	}
 }

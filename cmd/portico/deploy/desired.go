@@ -2,13 +2,14 @@ package deploy
 
 import (
 	"archive/zip"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -37,8 +38,9 @@ type Desired struct {
 type Function struct {
 	LogicalID string
 	Name      string
-	// Zip is the code package (CodeUri); ImageURI the image (PackageType Image).
-	Zip      []byte `json:"-"`
+	// CodePath is the CodeUri directory or zip file (see Package); ImageURI the
+	// image (PackageType Image).
+	CodePath string `json:"-"`
 	ImageURI string
 	// CodeSHA256 is the digest of the code's files (names, modes and contents),
 	// not of the zip, so that a rebuild with the same output is no change.
@@ -437,7 +439,7 @@ func (b *builder) function(id string, props map[string]any) {
 			return
 		}
 		var err error
-		fn.Zip, fn.CodeSHA256, err = b.code(*f.CodeUri.String)
+		fn.CodePath, fn.CodeSHA256, err = b.code(*f.CodeUri.String)
 		if err != nil {
 			b.fail("%s: CodeUri %s: %v", id, *f.CodeUri.String, err)
 			return
@@ -446,9 +448,10 @@ func (b *builder) function(id string, props map[string]any) {
 	b.d.Functions[id] = fn
 }
 
-// code reads a CodeUri: a directory (zipped) or a .zip file, which must hold an
-// executable bootstrap.
-func (b *builder) code(uri string) ([]byte, string, error) {
+// code checks a CodeUri (a directory or a .zip file, which must hold an
+// executable bootstrap) and digests its files; it is zipped only when the
+// deploy sends it (Function.Package).
+func (b *builder) code(uri string) (string, string, error) {
 	path := uri
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(b.t.Dir(), path)
@@ -459,59 +462,118 @@ func (b *builder) code(uri string) ([]byte, string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, "", fmt.Errorf("%s does not exist (paths are relative to the template's directory; build the code first)", path)
+			return "", "", fmt.Errorf("%s does not exist (paths are relative to the template's directory; build the code first)", path)
 		}
-		return nil, "", err
+		return "", "", err
 	}
-	var data []byte
+	var sum string
 	if st.IsDir() {
-		data, err = client.ZipDir(path)
+		sum, err = dirDigest(path)
 	} else {
-		data, err = os.ReadFile(path) //nolint:gosec // G304: the template names its own code
+		sum, err = zipDigest(path)
 	}
 	if err != nil {
-		return nil, "", err
+		return "", "", fmt.Errorf("%s: %w", path, err)
 	}
-	sum, err := codeDigest(data)
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", path, err)
-	}
-	return data, sum, nil
+	return path, sum, nil
 }
 
-// codeDigest digests a zip's files (names, modes, contents) and checks that it
-// holds an executable bootstrap.
-func codeDigest(data []byte) (string, error) {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+// Package returns the function's code as a zip: the CodeUri directory zipped,
+// or the CodeUri zip file as it is.
+func (f *Function) Package() ([]byte, error) {
+	if f.CodePath == "" {
+		return nil, nil
+	}
+	st, err := os.Stat(f.CodePath)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return client.ZipDir(f.CodePath)
+	}
+	return os.ReadFile(f.CodePath)
+}
+
+// digester digests a code package's files: names, modes and contents, in name
+// order, and checks for an executable bootstrap.
+type digester struct {
+	h    hash.Hash
+	boot bool
+}
+
+func (d *digester) add(name string, mode fs.FileMode, r io.Reader) error {
+	if name == "bootstrap" {
+		d.boot = true
+		if mode&0o111 == 0 {
+			return errors.New("bootstrap is not executable (chmod +x)")
+		}
+	}
+	fmt.Fprintf(d.h, "%s\x00%o\x00", name, mode)
+	_, err := io.Copy(d.h, r)
+	return err
+}
+
+func (d *digester) sum() (string, error) {
+	if !d.boot {
+		return "", errors.New("holds no bootstrap executable at its top level (build it first, e.g. `make samples`)")
+	}
+	return hex.EncodeToString(d.h.Sum(nil)), nil
+}
+
+// dirDigest digests a directory's regular files (symbolic links followed, as
+// the zip of it follows them).
+func dirDigest(dir string) (string, error) {
+	d := &digester{h: sha256.New()}
+	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil || rel == "." {
+			return err
+		}
+		info, err := os.Stat(path)
+		if err != nil || info.IsDir() {
+			return err
+		}
+		f, err := os.Open(path) //nolint:gosec // G304: the template names its own code
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return d.add(filepath.ToSlash(rel), info.Mode(), f)
+	})
+	if err != nil {
+		return "", err
+	}
+	return d.sum()
+}
+
+// zipDigest digests a zip file's files.
+func zipDigest(path string) (string, error) {
+	zr, err := zip.OpenReader(path)
 	if err != nil {
 		return "", fmt.Errorf("not a directory or zip file: %w", err)
 	}
+	defer zr.Close()
 	files := append([]*zip.File(nil), zr.File...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
-	h := sha256.New()
-	boot := false
+	d := &digester{h: sha256.New()}
 	for _, f := range files {
-		if f.Name == "bootstrap" {
-			boot = true
-			if f.Mode()&0o111 == 0 {
-				return "", errors.New("bootstrap is not executable (chmod +x)")
-			}
+		if f.FileInfo().IsDir() {
+			continue
 		}
-		fmt.Fprintf(h, "%s\x00%o\x00", f.Name, f.Mode())
 		rc, err := f.Open()
 		if err != nil {
 			return "", err
 		}
-		_, err = io.Copy(h, rc) //nolint:gosec // G110: the user's own code package
+		err = d.add(f.Name, f.Mode(), rc)
 		_ = rc.Close()
 		if err != nil {
 			return "", err
 		}
 	}
-	if !boot {
-		return "", errors.New("holds no bootstrap executable at its top level (build it first, e.g. `make samples`)")
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return d.sum()
 }
 
 // resolveFunctionTokens replaces Refs and Arn attributes of functions with the

@@ -100,6 +100,10 @@ func functionConfig(f *Function) map[string]any {
 // PutFunction implements Target.
 func (h *HTTPTarget) PutFunction(ctx context.Context, f *Function, create bool) error {
 	cfg := functionConfig(f)
+	code, err := f.Package()
+	if err != nil {
+		return fmt.Errorf("packaging %s: %w", f.CodePath, err)
+	}
 	if create {
 		cfg["FunctionName"] = f.Name
 		if f.ImageURI != "" {
@@ -107,15 +111,15 @@ func (h *HTTPTarget) PutFunction(ctx context.Context, f *Function, create bool) 
 			cfg["Code"] = map[string]any{"ImageUri": f.ImageURI}
 		} else {
 			cfg["PackageType"] = "Zip"
-			cfg["Code"] = map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(f.Zip)}
+			cfg["Code"] = map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(code)}
 		}
 		_, _, err := h.C.CreateFunction(ctx, cfg)
 		return err
 	}
-	if _, _, err := h.C.UpdateFunctionCode(ctx, f.Name, f.Zip, f.ImageURI); err != nil {
+	if _, _, err := h.C.UpdateFunctionCode(ctx, f.Name, code, f.ImageURI); err != nil {
 		return err
 	}
-	_, _, err := h.C.UpdateFunctionConfiguration(ctx, f.Name, cfg)
+	_, _, err = h.C.UpdateFunctionConfiguration(ctx, f.Name, cfg)
 	return err
 }
 
