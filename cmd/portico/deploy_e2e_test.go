@@ -33,8 +33,9 @@ func samTree(t *testing.T) string {
 			// The process runtime links a volume at /mnt/NAME, which is one path
 			// for the whole host: other packages' tests link /mnt/chat to their own
 			// data directories while this one runs. This test's room is elsewhere.
-			text := strings.Replace(string(data), "LocalMountPath: /mnt/chat\n",
-				"LocalMountPath: /mnt/chat-deploy-test\n    Environment:\n      Variables:\n        CHAT_DIR: /mnt/chat-deploy-test\n", 1)
+			// (The process runtime links /mnt/NAME to volume NAME only.)
+			text := strings.Replace(string(data), "- Arn: portico:volume:chat\n        LocalMountPath: /mnt/chat\n",
+				"- Arn: portico:volume:chat-deploy-test\n        LocalMountPath: /mnt/chat-deploy-test\n    Environment:\n      Variables:\n        CHAT_DIR: /mnt/chat-deploy-test\n", 1)
 			if text == string(data) {
 				t.Fatal("the chat template no longer mounts /mnt/chat; update this test")
 			}
