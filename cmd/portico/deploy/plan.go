@@ -85,7 +85,8 @@ type Change struct {
 	publish, definition, stage, plan, reserved, provisioned bool
 }
 
-// Plan is what a deploy will do.
+// Plan is what a deploy will do. Apply it once; it is not safe for concurrent
+// use.
 type Plan struct {
 	Stack    string
 	Template string

@@ -15,7 +15,8 @@ import (
 // HTTPTarget applies plans through the admin API: the Lambda API for
 // functions, /portico/v1/apis for API definitions, deployments and stages,
 // API Gateway's stage, deployment and usage plan routes, and
-// /portico/v1/stacks for the stack's record.
+// /portico/v1/stacks for the stack's record. It is safe for concurrent use,
+// as its client is, though Apply calls it from one goroutine.
 type HTTPTarget struct {
 	C *client.Client
 }

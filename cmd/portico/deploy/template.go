@@ -81,7 +81,8 @@ type rawResource struct {
 	DeletionPolicy string `json:"DeletionPolicy,omitempty"`
 }
 
-// Template is a read, resolved template.
+// Template is a read, resolved template. Build reads it (and resolves the
+// functions' names into it), so it is not safe for concurrent use.
 type Template struct {
 	// Path is the template file; relative code and definition paths are relative
 	// to its directory.
