@@ -295,6 +295,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		r.Variables = api.Variables
 		if c.plan {
 			if c.old != nil && c.old.UsagePlanID != "" {
+				a.progress("deleting usage plan %s of API %s", c.old.UsagePlanID, c.PhysicalID)
 				if err := a.t.DeleteUsagePlan(ctx, c.old.UsagePlanID); err != nil {
 					return fmt.Errorf("usage plan %s: %w", c.old.UsagePlanID, err)
 				}
