@@ -47,6 +47,8 @@ type Target interface {
 	DeleteStage(ctx context.Context, id, stage string) error
 	DeleteAPI(ctx context.Context, id string) error
 	CreateUsagePlan(ctx context.Context, p *UsagePlan, apiID, stage string) (string, error)
+	// UpdateUsagePlan sets the plan's name, throttle and quota; its keys stay.
+	UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan) error
 	DeleteUsagePlan(ctx context.Context, id string) error
 }
 
@@ -294,20 +296,8 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		}
 		r.Variables = api.Variables
 		if c.plan {
-			if c.old != nil && c.old.UsagePlanID != "" {
-				a.progress("deleting usage plan %s of API %s", c.old.UsagePlanID, c.PhysicalID)
-				if err := a.t.DeleteUsagePlan(ctx, c.old.UsagePlanID); err != nil {
-					return fmt.Errorf("usage plan %s: %w", c.old.UsagePlanID, err)
-				}
-				r.UsagePlanID = ""
-			}
-			if api.UsagePlan != nil {
-				id, err := a.t.CreateUsagePlan(ctx, api.UsagePlan, c.PhysicalID, api.Stage)
-				if err != nil {
-					return fmt.Errorf("usage plan %s: %w", api.UsagePlan.Name, err)
-				}
-				r.UsagePlanID = id
-				a.progress("usage plan %s (%s) on stage %s of API %s", id, api.UsagePlan.Name, api.Stage, c.PhysicalID)
+			if err := a.usagePlan(ctx, c, r); err != nil {
+				return err
 			}
 		}
 		a.rec.Resources[c.LogicalID] = r
@@ -335,6 +325,37 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			return fmt.Errorf("deleting %s %s (%s): %w", c.Kind, c.PhysicalID, c.LogicalID, err)
 		}
 		delete(a.rec.Resources, c.LogicalID)
+	}
+	return nil
+}
+
+// usagePlan creates, updates (keeping its keys) or deletes the API's usage plan.
+func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
+	api := c.api
+	old := ""
+	if c.old != nil {
+		old = c.old.UsagePlanID
+	}
+	switch {
+	case old != "" && api.UsagePlan == nil:
+		a.progress("deleting usage plan %s of API %s", old, c.PhysicalID)
+		if err := a.t.DeleteUsagePlan(ctx, old); err != nil {
+			return fmt.Errorf("usage plan %s: %w", old, err)
+		}
+		r.UsagePlanID = ""
+	case old != "":
+		a.progress("updating usage plan %s (%s)", old, api.UsagePlan.Name)
+		if err := a.t.UpdateUsagePlan(ctx, old, api.UsagePlan); err != nil {
+			return fmt.Errorf("usage plan %s: %w", old, err)
+		}
+	case api.UsagePlan != nil:
+		id, err := a.t.CreateUsagePlan(ctx, api.UsagePlan, c.PhysicalID, api.Stage)
+		if err != nil {
+			return fmt.Errorf("usage plan %s: %w", api.UsagePlan.Name, err)
+		}
+		r.UsagePlanID = id
+		a.progress("usage plan %s (%s) on stage %s of API %s", id, api.UsagePlan.Name, api.Stage, c.PhysicalID)
+		a.onFailure("delete usage plan "+id, func(ctx context.Context) error { return a.t.DeleteUsagePlan(ctx, id) })
 	}
 	return nil
 }

@@ -351,6 +351,17 @@ func TestAuthAndStageSettings(t *testing.T) {
 	if rec.UsagePlanID == "" || f.plans[rec.UsagePlanID].Quota["limit"] != float64(100) {
 		t.Errorf("usage plan %q = %+v", rec.UsagePlanID, f.plans[rec.UsagePlanID])
 	}
+	// A changed quota updates the plan in place (its keys stay with it).
+	f.calls = nil
+	if _, err := deployText(t, f, dir, "s", strings.Replace(text, "Limit: 100", "Limit: 200", 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.mutating(), []string{"UpdateUsagePlan " + rec.UsagePlanID}; !reflect.DeepEqual(got, want) {
+		t.Errorf("calls = %v, want %v", got, want)
+	}
+	if f.plans[rec.UsagePlanID].Quota["limit"] != float64(200) {
+		t.Errorf("plan = %+v", f.plans[rec.UsagePlanID])
+	}
 }
 
 const httpAuth = `

@@ -218,6 +218,14 @@ func (f *fakeTarget) CreateUsagePlan(_ context.Context, p *UsagePlan, apiID, sta
 	return id, nil
 }
 
+func (f *fakeTarget) UpdateUsagePlan(_ context.Context, id string, p *UsagePlan) error {
+	if err := f.call("UpdateUsagePlan", id); err != nil {
+		return err
+	}
+	f.plans[id] = p
+	return nil
+}
+
 func (f *fakeTarget) DeleteUsagePlan(_ context.Context, id string) error {
 	delete(f.plans, id)
 	return f.call("DeleteUsagePlan", id)

@@ -196,7 +196,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				case old.UsagePlanID == "":
 					c.Steps = append(c.Steps, "create usage plan "+a.UsagePlan.Name)
 				default:
-					c.Steps = append(c.Steps, "replace usage plan "+old.UsagePlanID)
+					c.Steps = append(c.Steps, "update usage plan "+old.UsagePlanID+" (its keys stay)")
 				}
 			}
 		}

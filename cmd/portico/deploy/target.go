@@ -358,6 +358,26 @@ func (h *HTTPTarget) CreateUsagePlan(ctx context.Context, p *UsagePlan, apiID, s
 	return out.ID, err
 }
 
+// UpdateUsagePlan implements Target.
+func (h *HTTPTarget) UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan) error {
+	ops := []PatchOp{{Op: "replace", Path: "/name", Value: p.Name}}
+	set := func(section string, m map[string]any, fields ...string) {
+		if m == nil {
+			ops = append(ops, PatchOp{Op: "remove", Path: "/" + section})
+			return
+		}
+		for _, f := range fields {
+			if v, ok := m[f]; ok && v != nil {
+				ops = append(ops, PatchOp{Op: "replace", Path: "/" + section + "/" + f, Value: fmt.Sprint(v)})
+			}
+		}
+	}
+	set("throttle", p.Throttle, "burstLimit", "rateLimit")
+	set("quota", p.Quota, "limit", "period", "offset")
+	_, err := h.C.Do(ctx, http.MethodPatch, "/usageplans/"+esc(id), nil, map[string]any{"patchOperations": ops}, nil)
+	return err
+}
+
 // DeleteUsagePlan implements Target.
 func (h *HTTPTarget) DeleteUsagePlan(ctx context.Context, id string) error {
 	_, err := h.C.Do(ctx, http.MethodDelete, "/usageplans/"+esc(id), nil, nil, nil)
