@@ -540,7 +540,7 @@ func dirDigest(dir string) (string, error) {
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		return d.add(filepath.ToSlash(rel), info.Mode(), f)
 	})
 	if err != nil {
@@ -555,7 +555,7 @@ func zipDigest(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("not a directory or zip file: %w", err)
 	}
-	defer zr.Close()
+	defer func() { _ = zr.Close() }()
 	files := append([]*zip.File(nil), zr.File...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	d := &digester{h: sha256.New()}
