@@ -31,6 +31,7 @@ type Params struct {
 	Metrics http.Handler `name:"metrics" optional:"true"`
 	Domains EdgeDeps
 	IAM     IAMDeps
+	Stacks  StackDeps
 }
 
 // New builds the admin server and registers every route set.
@@ -59,6 +60,7 @@ func New(p Params) (*Server, error) {
 	}
 	s.registerDomainRoutes(p.Domains)
 	s.registerIAMRoutes(p.IAM)
+	s.registerStackRoutes(p.Stacks)
 	return s, nil
 }
 

@@ -65,6 +65,7 @@ default http://127.0.0.1:9090).`,
 		newAPICmd(gf), newStageCmd(gf),
 		newKeyCmd(gf), newPlanCmd(gf),
 		newIAMCmd(gf),
+		newDeployCmd(gf),
 	)
 	root.AddCommand(newWSCmds(gf)...)
 	root.AddCommand(newImageCmds(gf)...)

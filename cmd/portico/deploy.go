@@ -1,0 +1,185 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/cmd/portico/deploy"
+)
+
+// stackName is CloudFormation's rule for stack names, which the admin API keeps too.
+var stackName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
+
+func newDeployCmd(g *globalFlags) *cobra.Command {
+	var template, stack string
+	var overrides []string
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "deploy --template template.yaml [--stack NAME] [--parameter-overrides K=V ...] [--dry-run]",
+		Short: "Make Portico match a SAM template (functions, APIs, stages)",
+		Long: `Read a SAM template (Transform: AWS::Serverless-2016-10-31, YAML or JSON) and make
+Portico match it: AWS::Serverless::Function, ::Api and ::HttpApi with their events,
+and the AWS::ApiGatewayV2 resources of a WebSocket API. Everything is read and
+checked first (code paths, Refs, API definitions); then new functions, versions and
+API definitions are built, then aliases and stages switch to them, then what the
+template no longer has is removed. A second deploy of the same template changes
+only what changed. If a step fails, what it created is removed and what it switched
+is switched back. --dry-run prints the plan and changes nothing.
+
+  make samples
+  portico deploy --template samples/hello/template.yaml
+  portico deploy --template samples/chat/template.yaml --stack chat
+  portico deploy --template t.yaml --parameter-overrides Greeting=Hi Stage=dev
+
+See docs/sam.md for what is supported.`,
+		// Arguments after --parameter-overrides A=1 are more overrides (B=2), as
+		// sam deploy takes them.
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && !cmd.Flags().Changed("parameter-overrides") {
+				return fmt.Errorf("unexpected argument %q: give the template with --template", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			overrides = append(overrides, args...)
+			if template == "" {
+				return fmt.Errorf("--template FILE is required (a SAM template, YAML or JSON)")
+			}
+			if stack == "" {
+				abs, err := filepath.Abs(template)
+				if err != nil {
+					return err
+				}
+				stack = filepath.Base(filepath.Dir(abs))
+			}
+			if !stackName.MatchString(stack) {
+				return fmt.Errorf("stack name %q must start with a letter and hold only letters, digits and hyphens: pass --stack NAME", stack)
+			}
+			params := map[string]string{}
+			for _, o := range overrides {
+				for _, kv := range strings.Fields(o) {
+					k, v, ok := strings.Cut(kv, "=")
+					if long, isLong := strings.CutPrefix(kv, "ParameterKey="); isLong {
+						// sam's long form: ParameterKey=K,ParameterValue=V
+						k, v, ok = strings.Cut(long, ",ParameterValue=")
+					}
+					if !ok || k == "" {
+						return fmt.Errorf("--parameter-overrides %q: use KEY=VALUE", kv)
+					}
+					params[k] = v
+				}
+			}
+			t, err := deploy.Load(template, deploy.Options{Stack: stack, Parameters: params})
+			if err != nil {
+				return err
+			}
+			d, err := deploy.Build(t)
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			target := &deploy.HTTPTarget{C: c}
+			ctx := cmd.Context()
+			rec, err := target.GetStack(ctx, stack)
+			if err != nil {
+				return err
+			}
+			obs, err := deploy.Observe(ctx, target, d, rec)
+			if err != nil {
+				return err
+			}
+			plan, err := deploy.NewPlan(d, rec, obs)
+			if err != nil {
+				return err
+			}
+			plan.Template = template
+			out := cmd.OutOrStdout()
+			plan.Print(out)
+			if dryRun {
+				_, _ = fmt.Fprintln(out, "Dry run: nothing changed.")
+				return nil
+			}
+			if err := deploy.Apply(ctx, target, plan, out); err != nil {
+				return err
+			}
+			return printStackURLs(cmd, g, stack, t)
+		},
+	}
+	cmd.Flags().StringVarP(&template, "template", "t", "", "SAM template file (YAML or JSON)")
+	cmd.Flags().StringVar(&stack, "stack", "", "stack name (default: the template's directory name)")
+	cmd.Flags().StringArrayVar(&overrides, "parameter-overrides", nil, "template parameters, KEY=VALUE (repeatable, or several separated by spaces)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and change nothing")
+	return cmd
+}
+
+// printStackURLs prints the stage URL of each API the stack holds and the
+// template's outputs.
+func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.Template) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	target := &deploy.HTTPTarget{C: c}
+	rec, err := target.GetStack(cmd.Context(), stack)
+	if err != nil || rec == nil {
+		return err
+	}
+	for _, id := range sortedResourceIDs(rec) {
+		r := rec.Resources[id]
+		if r.Kind != deploy.KindAPI || r.Stage == "" {
+			continue
+		}
+		resp, err := c.Do(cmd.Context(), http.MethodGet, apisPath+"/"+url.PathEscape(r.PhysicalID)+"/stages/"+url.PathEscape(r.Stage), nil, nil, nil)
+		if err != nil {
+			return err
+		}
+		var st struct {
+			URL string `json:"url"`
+		}
+		if err := json.Unmarshal(resp.Body, &st); err != nil {
+			return err
+		}
+		u := st.URL
+		if rec.Resources[id] != nil && strings.Contains(u, "://") && isWebSocket(cmd, c, r.PhysicalID) {
+			u = "ws" + strings.TrimPrefix(u, "http")
+		}
+		_, _ = fmt.Fprintf(cmd.OutOrStdout(), "  %s (api %s, stage %s): %s\n", id, r.PhysicalID, r.Stage, u)
+	}
+	outs := t.ResolveOutputs(rec)
+	if len(outs) > 0 {
+		_, _ = fmt.Fprintln(cmd.OutOrStdout(), "Outputs:")
+		for _, k := range slices.Sorted(maps.Keys(outs)) {
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "  %s: %s\n", k, outs[k])
+		}
+	}
+	return nil
+}
+
+// isWebSocket reports whether the API is a WebSocket API.
+func isWebSocket(cmd *cobra.Command, c *client.Client, id string) bool {
+	var a apiView
+	resp, err := c.Do(cmd.Context(), http.MethodGet, apisPath+"/"+url.PathEscape(id), nil, nil, nil)
+	return err == nil && json.Unmarshal(resp.Body, &a) == nil && a.Protocol == "WEBSOCKET"
+}
+
+func sortedResourceIDs(rec *deploy.Record) []string {
+	ids := make([]string, 0, len(rec.Resources))
+	for id := range rec.Resources {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}

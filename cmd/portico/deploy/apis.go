@@ -1,0 +1,742 @@
+package deploy
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/awslabs/goformation/v7/cloudformation/serverless"
+	"gopkg.in/yaml.v3"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/routeselect"
+)
+
+// restAPI builds an AWS::Serverless::Api (httpAPI false) or
+// AWS::Serverless::HttpApi as an OpenAPI document with API Gateway's
+// extensions, as SAM does, plus its stage settings.
+func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
+	typ, protocol := TypeAPI, apis.ProtocolREST
+	if httpAPI {
+		typ, protocol = TypeHTTPAPI, apis.ProtocolHTTP
+	}
+	b.unsupported(id, typ, props)
+	a := &API{LogicalID: id, Protocol: protocol, Name: b.t.stack + "-" + id}
+	if n, ok := props["Name"].(string); ok && n != "" {
+		a.Name = n
+	}
+	stringValues(props["Variables"])
+	stringValues(props["StageVariables"])
+	var doc map[string]any
+	var auth map[string]any
+	if httpAPI {
+		var h serverless.HttpApi
+		if err := decodeResource(typ, props, &h, "Auth", "CorsConfiguration", "DefaultRouteSettings", "DefinitionBody", "DefinitionUri"); err != nil {
+			b.fail("%s (%s): %v", id, typ, err)
+			return
+		}
+		a.Stage = "$default"
+		if h.StageName != nil && *h.StageName != "" {
+			a.Stage = *h.StageName
+		}
+		a.Variables = h.StageVariables
+		auth, _ = props["Auth"].(map[string]any)
+		doc = b.definition(id, props)
+		if c, ok := props["CorsConfiguration"]; ok && doc != nil {
+			b.httpCORS(id, c, doc)
+		}
+		if rs, ok := props["DefaultRouteSettings"].(map[string]any); ok {
+			a.StageOps = append(a.StageOps, routeSettingOps(id, "*/*", rs, b)...)
+		}
+	} else {
+		var s serverless.Api
+		if err := decodeResource(typ, props, &s, "Auth", "Cors", "DefinitionBody", "DefinitionUri"); err != nil {
+			b.fail("%s (%s): %v", id, typ, err)
+			return
+		}
+		if s.StageName == "" {
+			b.fail("%s (%s): StageName is required", id, typ)
+			return
+		}
+		a.Stage, a.Variables = s.StageName, s.Variables
+		auth, _ = props["Auth"].(map[string]any)
+		doc = b.definition(id, props)
+		if doc != nil && s.Description != nil {
+			info, _ := doc["info"].(map[string]any)
+			if info != nil {
+				info["description"] = *s.Description
+			}
+		}
+		if doc != nil && len(s.BinaryMediaTypes) > 0 {
+			doc["x-amazon-apigateway-binary-media-types"] = s.BinaryMediaTypes
+		}
+		if s.CacheClusterEnabled != nil {
+			a.StageOps = append(a.StageOps, PatchOp{Op: "replace", Path: "/cacheClusterEnabled", Value: strconv.FormatBool(*s.CacheClusterEnabled)})
+		}
+		if s.CacheClusterSize != nil {
+			a.StageOps = append(a.StageOps, PatchOp{Op: "replace", Path: "/cacheClusterSize", Value: *s.CacheClusterSize})
+		}
+		if s.TracingEnabled != nil {
+			a.StageOps = append(a.StageOps, PatchOp{Op: "replace", Path: "/tracingEnabled", Value: strconv.FormatBool(*s.TracingEnabled)})
+		}
+		for i, ms := range s.MethodSettings {
+			m, ok := ms.(map[string]any)
+			if !ok {
+				b.fail("%s: MethodSettings[%d] must be a mapping", id, i)
+				continue
+			}
+			a.StageOps = append(a.StageOps, methodSettingOps(id, i, m, b)...)
+		}
+		if s.CanarySetting != nil {
+			c := s.CanarySetting
+			if c.DeploymentId != nil {
+				b.fail("%s: CanarySetting.DeploymentId is not supported: each deploy of a changed API goes to the canary", id)
+			}
+			a.Canary = &Canary{PercentTraffic: deref(c.PercentTraffic), StageVariableOverrides: c.StageVariableOverrides, UseStageCache: deref(c.UseStageCache)}
+			if a.Canary.PercentTraffic < 0 || a.Canary.PercentTraffic > 100 {
+				b.fail("%s: CanarySetting.PercentTraffic must be 0 to 100", id)
+			}
+		}
+	}
+	if doc == nil {
+		return
+	}
+	b.addEventRoutes(a, doc)
+	if c, ok := props["Cors"]; ok && !httpAPI {
+		b.restCORS(id, c, doc) // after the events: a preflight on each path
+	}
+	if auth != nil {
+		b.apiAuth(a, auth, doc)
+	}
+	b.applyRouteAuth(a, doc)
+	a.Document = doc
+	b.d.APIs[id] = a
+}
+
+// definition returns the API's OpenAPI document: DefinitionBody, the file
+// DefinitionUri names, or a new empty document that the events fill.
+func (b *builder) definition(id string, props map[string]any) map[string]any {
+	if body, ok := props["DefinitionBody"]; ok {
+		doc, ok := body.(map[string]any)
+		if !ok {
+			b.fail("%s: DefinitionBody must be an OpenAPI document (a mapping)", id)
+			return nil
+		}
+		return doc
+	}
+	if uri, ok := props["DefinitionUri"]; ok {
+		s, ok := uri.(string)
+		if !ok {
+			b.fail("%s: DefinitionUri must be a local file (S3 locations are not supported)", id)
+			return nil
+		}
+		path := s
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(b.t.Dir(), s)
+		}
+		data, err := os.ReadFile(path) //nolint:gosec // G304: the template names its own definition
+		if err != nil {
+			b.fail("%s: DefinitionUri %s: %v", id, s, err)
+			return nil
+		}
+		var doc map[string]any
+		if err := yaml.Unmarshal(data, &doc); err != nil || doc == nil {
+			b.fail("%s: DefinitionUri %s is not a YAML or JSON OpenAPI document", id, s)
+			return nil
+		}
+		return doc
+	}
+	return map[string]any{
+		"openapi": "3.0.1",
+		"info":    map[string]any{"title": b.t.stack + "-" + id, "version": "1.0"},
+		"paths":   map[string]any{},
+	}
+}
+
+// addEventRoutes adds the operations of the functions' events to the document,
+// where the document does not define them already.
+func (b *builder) addEventRoutes(a *API, doc map[string]any) {
+	paths, _ := doc["paths"].(map[string]any)
+	if paths == nil {
+		paths = map[string]any{}
+		doc["paths"] = paths
+	}
+	for _, r := range b.eventRoutes[a.LogicalID] {
+		if r.http != (a.Protocol == apis.ProtocolHTTP) {
+			b.fail("%s: an %s event names %s, which is %s", r.fn, map[bool]string{true: "HttpApi", false: "Api"}[r.http], a.LogicalID, a.Protocol)
+			continue
+		}
+		path, method := r.path, strings.ToLower(r.method)
+		if path == "" && method == "" && r.http {
+			path, method = "$default", "any"
+		}
+		if path == "" || method == "" {
+			b.fail("%s: an event on %s needs Path and Method", r.fn, a.LogicalID)
+			continue
+		}
+		if method == "any" {
+			method = "x-amazon-apigateway-any-method"
+		}
+		item, _ := paths[path].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[path] = item
+		}
+		if _, exists := item[method]; exists {
+			continue // the definition body defines it
+		}
+		integ := map[string]any{"type": "aws_proxy", "httpMethod": "POST", "uri": r.uri}
+		if r.http {
+			integ["payloadFormatVersion"] = r.payload
+		}
+		if r.timeoutMillis > 0 {
+			integ["timeoutInMillis"] = r.timeoutMillis
+		}
+		op := map[string]any{"x-amazon-apigateway-integration": integ, "responses": map[string]any{}}
+		var params []any
+		for _, seg := range strings.Split(path, "/") {
+			if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+				name := strings.TrimSuffix(strings.Trim(seg, "{}"), "+")
+				params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+			}
+		}
+		if len(params) > 0 {
+			op["parameters"] = params
+		}
+		op["x-portico-auth"] = map[string]any{"apiKeyRequired": r.apiKeyRequired, "authorizer": r.authorizer, "scopes": r.scopes}
+		item[method] = op
+	}
+}
+
+// apiAuth reads an API's Auth: API keys, usage plans, Lambda and JWT
+// authorizers. What the gateway does not enforce is refused.
+func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) {
+	where := a.LogicalID + " Auth"
+	schemes := map[string]any{}
+	for _, k := range slices.Sorted(maps.Keys(auth)) {
+		v := auth[k]
+		switch k {
+		case "ApiKeyRequired":
+			if _, ok := v.(bool); !ok {
+				b.fail("%s.ApiKeyRequired must be true or false", where)
+			}
+		case "DefaultAuthorizer":
+			if v == "AWS_IAM" {
+				b.fail("%s.DefaultAuthorizer AWS_IAM is refused: Portico's gateway does not enforce IAM authorization", where)
+			}
+		case "Authorizers":
+			m, _ := v.(map[string]any)
+			for _, name := range slices.Sorted(maps.Keys(m)) {
+				cfg, _ := m[name].(map[string]any)
+				if s := b.authorizer(a, where+".Authorizers."+name, cfg); s != nil {
+					schemes[name] = s
+				}
+			}
+		case "UsagePlan":
+			b.usagePlan(a, where+".UsagePlan", v)
+		case "ResourcePolicy":
+			b.fail("%s.ResourcePolicy is refused: Portico's gateway does not enforce resource policies", where)
+		case "EnableIamAuthorizer":
+			if v == true {
+				b.fail("%s.EnableIamAuthorizer is refused: Portico's gateway does not enforce IAM authorization", where)
+			}
+		case "AddDefaultAuthorizerToCorsPreflight", "ApiKeySourceType":
+			if k == "ApiKeySourceType" {
+				doc["x-amazon-apigateway-api-key-source"] = v
+			}
+		default:
+			b.warn("%s.%s is not supported by Portico and is ignored", where, k)
+		}
+	}
+	if req, _ := auth["ApiKeyRequired"].(bool); req {
+		schemes["api_key"] = map[string]any{"type": "apiKey", "name": "x-api-key", "in": "header"}
+	}
+	if len(schemes) == 0 {
+		return
+	}
+	comps, _ := doc["components"].(map[string]any)
+	if comps == nil {
+		comps = map[string]any{}
+		doc["components"] = comps
+	}
+	ss, _ := comps["securitySchemes"].(map[string]any)
+	if ss == nil {
+		ss = map[string]any{}
+		comps["securitySchemes"] = ss
+	}
+	for k, v := range schemes {
+		ss[k] = v
+	}
+	doc["x-portico-default-auth"] = map[string]any{"apiKeyRequired": auth["ApiKeyRequired"], "authorizer": auth["DefaultAuthorizer"]}
+}
+
+// lambdaAuthorizerURI is the authorizer URI of a function ARN.
+func lambdaAuthorizerURI(arn string) string {
+	return "arn:aws:apigateway:" + functions.Region + ":lambda:path/2015-03-31/functions/" + arn + "/invocations"
+}
+
+// authorizer builds the security scheme of one authorizer.
+func (b *builder) authorizer(a *API, where string, cfg map[string]any) map[string]any {
+	if cfg == nil {
+		b.fail("%s must be a mapping", where)
+		return nil
+	}
+	if _, ok := cfg["UserPoolArn"]; ok {
+		b.fail("%s: Cognito user pool authorizers are refused: Portico's gateway does not verify Cognito tokens; use a Lambda or JWT authorizer", where)
+		return nil
+	}
+	if jwt, ok := cfg["JwtConfiguration"].(map[string]any); ok {
+		if a.Protocol != apis.ProtocolHTTP {
+			b.fail("%s: JWT authorizers are for AWS::Serverless::HttpApi", where)
+			return nil
+		}
+		src, _ := cfg["IdentitySource"].(string)
+		if src == "" {
+			src = "$request.header.Authorization"
+		}
+		return map[string]any{"type": "oauth2", "x-amazon-apigateway-authorizer": map[string]any{
+			"type": "jwt", "identitySource": src,
+			"jwtConfiguration": map[string]any{"issuer": jwt["issuer"], "audience": jwt["audience"]},
+		}}
+	}
+	arn, _ := cfg["FunctionArn"].(string)
+	if arn == "" {
+		b.fail("%s: an authorizer needs FunctionArn (a Lambda authorizer) or JwtConfiguration", where)
+		return nil
+	}
+	ident, _ := cfg["Identity"].(map[string]any)
+	var sources []string
+	add := func(prefix string, key string) {
+		list, _ := ident[key].([]any)
+		for _, h := range list {
+			sources = append(sources, prefix+fmt.Sprint(h))
+		}
+	}
+	au := map[string]any{"authorizerUri": lambdaAuthorizerURI(arn)}
+	if ttl, ok := ident["ReauthorizeEvery"]; ok {
+		au["authorizerResultTtlInSeconds"] = ttl
+	}
+	if a.Protocol == apis.ProtocolHTTP {
+		add("$request.header.", "Headers")
+		add("$request.querystring.", "QueryStrings")
+		au["type"] = "request"
+		v, _ := cfg["AuthorizerPayloadFormatVersion"].(string)
+		if v == "" {
+			v = "2.0"
+		}
+		au["authorizerPayloadFormatVersion"] = v
+		if simple, ok := cfg["EnableSimpleResponses"].(bool); ok {
+			au["enableSimpleResponses"] = simple
+		}
+		au["identitySource"] = strings.Join(sources, ",")
+		return map[string]any{"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "custom", "x-amazon-apigateway-authorizer": au}
+	}
+	payload, _ := cfg["FunctionPayloadType"].(string)
+	if payload == "" {
+		payload = "TOKEN"
+	}
+	header := "Authorization"
+	switch payload {
+	case "TOKEN":
+		if h, ok := ident["Header"].(string); ok && h != "" {
+			header = h
+		}
+		au["type"] = "token"
+		au["identitySource"] = "method.request.header." + header
+		if ve, ok := ident["ValidationExpression"].(string); ok {
+			au["identityValidationExpression"] = ve
+		}
+	case "REQUEST":
+		add("method.request.header.", "Headers")
+		add("method.request.querystring.", "QueryStrings")
+		add("stageVariables.", "StageVariables")
+		add("context.", "Context")
+		au["type"] = "request"
+		au["identitySource"] = strings.Join(sources, ", ")
+	default:
+		b.fail("%s: FunctionPayloadType must be TOKEN or REQUEST", where)
+		return nil
+	}
+	return map[string]any{"type": "apiKey", "name": header, "in": "header", "x-amazon-apigateway-authtype": "custom", "x-amazon-apigateway-authorizer": au}
+}
+
+// applyRouteAuth sets each operation's security from its event's Auth and the
+// API's defaults, and removes the markers addEventRoutes left.
+func (b *builder) applyRouteAuth(a *API, doc map[string]any) {
+	def, _ := doc["x-portico-default-auth"].(map[string]any)
+	delete(doc, "x-portico-default-auth")
+	defKey, _ := def["apiKeyRequired"].(bool)
+	defAuth, _ := def["authorizer"].(string)
+	schemes := map[string]any{}
+	if comps, ok := doc["components"].(map[string]any); ok {
+		schemes, _ = comps["securitySchemes"].(map[string]any)
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
+		item, _ := paths[p].(map[string]any)
+		for _, m := range slices.Sorted(maps.Keys(item)) {
+			op, _ := item[m].(map[string]any)
+			marker, ok := op["x-portico-auth"].(map[string]any)
+			if !ok {
+				continue
+			}
+			delete(op, "x-portico-auth")
+			key := defKey
+			if v, ok := marker["apiKeyRequired"].(*bool); ok && v != nil {
+				key = *v
+			}
+			authz := defAuth
+			if v, _ := marker["authorizer"].(string); v != "" {
+				authz = v
+			}
+			if m == "options" && a.Protocol == apis.ProtocolREST {
+				continue
+			}
+			var sec []any
+			if key {
+				if a.Protocol != apis.ProtocolREST {
+					b.fail("%s %s %s: API keys are for REST APIs (AWS::Serverless::Api)", a.LogicalID, strings.ToUpper(m), p)
+				}
+				if _, ok := schemes["api_key"]; !ok {
+					schemes["api_key"] = map[string]any{"type": "apiKey", "name": "x-api-key", "in": "header"}
+					comps, _ := doc["components"].(map[string]any)
+					if comps == nil {
+						comps = map[string]any{"securitySchemes": schemes}
+						doc["components"] = comps
+					}
+					comps["securitySchemes"] = schemes
+				}
+				sec = append(sec, map[string]any{"api_key": []any{}})
+			}
+			if authz != "" && authz != "NONE" {
+				if _, ok := schemes[authz]; !ok {
+					b.fail("%s %s %s: Authorizer %s is not one of the API's Auth.Authorizers", a.LogicalID, strings.ToUpper(m), p, authz)
+					continue
+				}
+				scopes, _ := marker["scopes"].([]any)
+				if scopes == nil {
+					scopes = []any{}
+				}
+				sec = append(sec, map[string]any{authz: scopes})
+			}
+			if len(sec) > 0 {
+				op["security"] = sec
+			}
+		}
+	}
+}
+
+// usagePlan reads Auth.UsagePlan.
+func (b *builder) usagePlan(a *API, where string, v any) {
+	m, _ := v.(map[string]any)
+	if m == nil {
+		b.fail("%s must be a mapping", where)
+		return
+	}
+	switch m["CreateUsagePlan"] {
+	case "NONE":
+		return
+	case "PER_API":
+	case "SHARED":
+		b.fail("%s: CreateUsagePlan SHARED is not supported; use PER_API", where)
+		return
+	default:
+		b.fail("%s: CreateUsagePlan must be PER_API or NONE", where)
+		return
+	}
+	p := &UsagePlan{Name: a.Name + "-" + a.Stage}
+	if n, ok := m["UsagePlanName"].(string); ok && n != "" {
+		p.Name = n
+	}
+	if t, ok := m["Throttle"].(map[string]any); ok {
+		p.Throttle = map[string]any{"burstLimit": t["BurstLimit"], "rateLimit": t["RateLimit"]}
+	}
+	if q, ok := m["Quota"].(map[string]any); ok {
+		p.Quota = map[string]any{"limit": q["Limit"], "period": q["Period"]}
+		if o, ok := q["Offset"]; ok {
+			p.Quota["offset"] = o
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		switch k {
+		case "CreateUsagePlan", "UsagePlanName", "Throttle", "Quota":
+		default:
+			b.warn("%s.%s is not supported by Portico and is ignored", where, k)
+		}
+	}
+	a.UsagePlan = p
+}
+
+// methodSettingOps turns one MethodSettings entry into stage patch operations.
+func methodSettingOps(id string, i int, m map[string]any, b *builder) []PatchOp {
+	res, _ := m["ResourcePath"].(string)
+	meth, _ := m["HttpMethod"].(string)
+	if res == "" {
+		res = "/*"
+	}
+	if meth == "" {
+		meth = "*"
+	}
+	prefix := "/" + strings.ReplaceAll(strings.ReplaceAll(strings.TrimPrefix(res, "/"), "~", "~0"), "/", "~1")
+	if res == "/*" {
+		prefix = "/*"
+	} else {
+		prefix = "/~1" + strings.TrimPrefix(prefix, "/")
+	}
+	prefix += "/" + meth
+	fields := map[string]string{
+		"MetricsEnabled": "metrics/enabled", "LoggingLevel": "logging/loglevel", "DataTraceEnabled": "logging/dataTrace",
+		"ThrottlingBurstLimit": "throttling/burstLimit", "ThrottlingRateLimit": "throttling/rateLimit",
+		"CachingEnabled": "caching/enabled", "CacheTtlInSeconds": "caching/ttlInSeconds", "CacheDataEncrypted": "caching/dataEncrypted",
+		"RequireAuthorizationForCacheControl":    "caching/requireAuthorizationForCacheControl",
+		"UnauthorizedCacheControlHeaderStrategy": "caching/unauthorizedCacheControlHeaderStrategy",
+	}
+	var ops []PatchOp
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if k == "ResourcePath" || k == "HttpMethod" {
+			continue
+		}
+		f, ok := fields[k]
+		if !ok {
+			b.warn("%s: MethodSettings[%d].%s is not supported by Portico and is ignored", id, i, k)
+			continue
+		}
+		ops = append(ops, PatchOp{Op: "replace", Path: prefix + "/" + f, Value: fmt.Sprint(m[k])})
+	}
+	return ops
+}
+
+// routeSettingOps turns an HTTP API's DefaultRouteSettings into stage patch
+// operations.
+func routeSettingOps(id, key string, m map[string]any, b *builder) []PatchOp {
+	var ops []PatchOp
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		switch k {
+		case "ThrottlingBurstLimit":
+			ops = append(ops, PatchOp{Op: "replace", Path: "/" + key + "/throttling/burstLimit", Value: fmt.Sprint(m[k])})
+		case "ThrottlingRateLimit":
+			ops = append(ops, PatchOp{Op: "replace", Path: "/" + key + "/throttling/rateLimit", Value: fmt.Sprint(m[k])})
+		case "DetailedMetricsEnabled":
+			ops = append(ops, PatchOp{Op: "replace", Path: "/" + key + "/metrics/enabled", Value: fmt.Sprint(m[k])})
+		default:
+			b.warn("%s: DefaultRouteSettings.%s is not supported by Portico and is ignored", id, k)
+		}
+	}
+	return ops
+}
+
+// unquote strips SAM's single quotes from a Cors value ("'*'").
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == '\'' && s[len(s)-1] == '\'' {
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// restCORS adds SAM's CORS preflight to a REST API: an OPTIONS method with a
+// MOCK integration on each path, answering with the configured headers.
+func (b *builder) restCORS(id string, v any, doc map[string]any) {
+	origin, methods, headers, maxAge, creds := "", "", "", "", false
+	switch c := v.(type) {
+	case string:
+		origin = unquote(c)
+	case map[string]any:
+		origin, _ = c["AllowOrigin"].(string)
+		methods, _ = c["AllowMethods"].(string)
+		headers, _ = c["AllowHeaders"].(string)
+		if m, ok := c["MaxAge"]; ok {
+			maxAge = unquote(fmt.Sprint(m))
+		}
+		creds, _ = c["AllowCredentials"].(bool)
+		origin, methods, headers = unquote(origin), unquote(methods), unquote(headers)
+	default:
+		b.fail("%s: Cors must be an origin or a mapping", id)
+		return
+	}
+	if origin == "" {
+		b.fail("%s: Cors needs AllowOrigin", id)
+		return
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	for _, p := range slices.Sorted(maps.Keys(paths)) {
+		item, _ := paths[p].(map[string]any)
+		if item == nil {
+			continue
+		}
+		if _, ok := item["options"]; ok {
+			continue
+		}
+		ms := methods
+		if ms == "" {
+			var list []string
+			for _, m := range slices.Sorted(maps.Keys(item)) {
+				if m == "x-amazon-apigateway-any-method" {
+					list = []string{"DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"}
+					break
+				}
+				if !strings.HasPrefix(m, "x-") && m != "parameters" {
+					list = append(list, strings.ToUpper(m))
+				}
+			}
+			ms = strings.Join(append(list, "OPTIONS"), ",")
+		}
+		params := map[string]any{
+			"method.response.header.Access-Control-Allow-Origin":  "'" + origin + "'",
+			"method.response.header.Access-Control-Allow-Methods": "'" + ms + "'",
+		}
+		hdrs := map[string]any{
+			"Access-Control-Allow-Origin":  map[string]any{"schema": map[string]any{"type": "string"}},
+			"Access-Control-Allow-Methods": map[string]any{"schema": map[string]any{"type": "string"}},
+		}
+		if headers != "" {
+			params["method.response.header.Access-Control-Allow-Headers"] = "'" + headers + "'"
+			hdrs["Access-Control-Allow-Headers"] = map[string]any{"schema": map[string]any{"type": "string"}}
+		}
+		if maxAge != "" {
+			params["method.response.header.Access-Control-Max-Age"] = "'" + maxAge + "'"
+			hdrs["Access-Control-Max-Age"] = map[string]any{"schema": map[string]any{"type": "string"}}
+		}
+		if creds {
+			params["method.response.header.Access-Control-Allow-Credentials"] = "'true'"
+			hdrs["Access-Control-Allow-Credentials"] = map[string]any{"schema": map[string]any{"type": "string"}}
+		}
+		item["options"] = map[string]any{
+			"summary":   "CORS support",
+			"responses": map[string]any{"200": map[string]any{"description": "Default response for CORS method", "headers": hdrs}},
+			"x-amazon-apigateway-integration": map[string]any{
+				"type":             "mock",
+				"requestTemplates": map[string]any{"application/json": `{"statusCode": 200}`},
+				"responses":        map[string]any{"default": map[string]any{"statusCode": "200", "responseParameters": params}},
+			},
+		}
+	}
+}
+
+// httpCORS sets an HTTP API's CORS configuration.
+func (b *builder) httpCORS(id string, v any, doc map[string]any) {
+	switch c := v.(type) {
+	case bool:
+		if c {
+			doc["x-amazon-apigateway-cors"] = map[string]any{"allowOrigins": []any{"*"}, "allowMethods": []any{"*"}, "allowHeaders": []any{"*"}}
+		}
+	case map[string]any:
+		out := map[string]any{}
+		names := map[string]string{"AllowOrigins": "allowOrigins", "AllowMethods": "allowMethods", "AllowHeaders": "allowHeaders",
+			"ExposeHeaders": "exposeHeaders", "MaxAge": "maxAge", "AllowCredentials": "allowCredentials"}
+		for _, k := range slices.Sorted(maps.Keys(c)) {
+			n, ok := names[k]
+			if !ok {
+				b.warn("%s: CorsConfiguration.%s is not supported by Portico and is ignored", id, k)
+				continue
+			}
+			out[n] = c[k]
+		}
+		doc["x-amazon-apigateway-cors"] = out
+	default:
+		b.fail("%s: CorsConfiguration must be true or a mapping", id)
+	}
+}
+
+// v2API reads an AWS::ApiGatewayV2::Api of protocol WEBSOCKET.
+func (b *builder) v2API(id string, props map[string]any) {
+	b.unsupported(id, TypeV2API, props)
+	if pt, _ := props["ProtocolType"].(string); pt != "WEBSOCKET" {
+		b.fail("%s (%s): ProtocolType %q is not supported here; use WEBSOCKET, or AWS::Serverless::HttpApi for an HTTP API", id, TypeV2API, pt)
+		return
+	}
+	a := &API{LogicalID: id, Protocol: apis.ProtocolWebSocket, Name: b.t.stack + "-" + id, RouteSelection: routeselect.Default}
+	if n, _ := props["Name"].(string); n != "" {
+		a.Name = n
+	}
+	if s, _ := props["RouteSelectionExpression"].(string); s != "" {
+		a.RouteSelection = s
+	}
+	for _, r := range b.eventRoutes["ws:"+id] {
+		a.Routes = append(a.Routes, WSRoute{Key: r.path, URI: r.uri, Type: apis.IntegrationAWSProxy})
+	}
+	b.d.APIs[id] = a
+}
+
+func (b *builder) v2Integration(id string, props map[string]any) {
+	b.unsupported(id, TypeV2Integration, props)
+	b.wsIntegrations[id] = props
+}
+
+func (b *builder) v2Route(id string, props map[string]any) {
+	b.unsupported(id, TypeV2Route, props)
+	api := apiToken(props["ApiId"])
+	a, ok := b.d.APIs[api]
+	if !ok || a.Protocol != apis.ProtocolWebSocket {
+		b.fail("%s (%s): ApiId must be !Ref to an AWS::ApiGatewayV2::Api (WEBSOCKET) of the template", id, TypeV2Route)
+		return
+	}
+	key, _ := props["RouteKey"].(string)
+	if key == "" {
+		b.fail("%s (%s): RouteKey is required", id, TypeV2Route)
+		return
+	}
+	if at, _ := props["AuthorizationType"].(string); at != "" && at != "NONE" {
+		b.fail("%s (%s): AuthorizationType %s is refused: Portico's gateway does not enforce it on WebSocket routes", id, TypeV2Route, at)
+		return
+	}
+	target, _ := props["Target"].(string)
+	integID := apiToken(strings.TrimPrefix(target, "integrations/"))
+	integ, ok := b.wsIntegrations[integID]
+	if !strings.HasPrefix(target, "integrations/") || !ok {
+		b.fail("%s (%s): Target must be integrations/ followed by !Ref to an AWS::ApiGatewayV2::Integration of the template, not %q", id, TypeV2Route, target)
+		return
+	}
+	if apiToken(integ["ApiId"]) != api {
+		b.fail("%s (%s): integration %s belongs to another API", id, TypeV2Route, integID)
+		return
+	}
+	typ, _ := integ["IntegrationType"].(string)
+	uri, _ := integ["IntegrationUri"].(string)
+	switch typ {
+	case "AWS_PROXY", "HTTP_PROXY", "MOCK":
+	default:
+		b.fail("%s (%s): IntegrationType %q is not supported; use AWS_PROXY", integID, TypeV2Integration, typ)
+		return
+	}
+	if tokenPattern.MatchString(uri) {
+		b.fail("%s (%s): IntegrationUri %q names something Portico cannot resolve; use !Sub with ${Function.Arn}", integID, TypeV2Integration, uri)
+		return
+	}
+	rr, _ := props["RouteResponseSelectionExpression"].(string)
+	a.Routes = append(a.Routes, WSRoute{Key: key, URI: uri, Type: typ, TwoWay: rr != ""})
+}
+
+func (b *builder) v2Stage(id string, props map[string]any) {
+	b.unsupported(id, TypeV2Stage, props)
+	api := apiToken(props["ApiId"])
+	a, ok := b.d.APIs[api]
+	if !ok || a.Protocol != apis.ProtocolWebSocket {
+		b.fail("%s (%s): ApiId must be !Ref to an AWS::ApiGatewayV2::Api (WEBSOCKET) of the template", id, TypeV2Stage)
+		return
+	}
+	name, _ := props["StageName"].(string)
+	if name == "" {
+		b.fail("%s (%s): StageName is required", id, TypeV2Stage)
+		return
+	}
+	if a.Stage != "" {
+		b.fail("%s (%s): API %s already has stage %s; Portico deploys one stage per API of a template", id, TypeV2Stage, api, a.Stage)
+		return
+	}
+	a.Stage = name
+	if v, ok := props["StageVariables"].(map[string]any); ok {
+		a.Variables = map[string]string{}
+		for k, x := range v {
+			a.Variables[k] = fmt.Sprint(x)
+		}
+	}
+}
+
+// marshalDoc is the document as the import routes take it.
+func marshalDoc(doc map[string]any) ([]byte, error) { return json.Marshal(doc) }

@@ -1,0 +1,392 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sort"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
+)
+
+// Target is the server a plan is applied to. HTTPTarget is the admin API's;
+// tests use a fake. Implementations need not be safe for concurrent use.
+type Target interface {
+	// GetStack returns the stack's record, or nil when there is none.
+	GetStack(ctx context.Context, name string) (*Record, error)
+	PutStack(ctx context.Context, rec *Record) error
+	FunctionExists(ctx context.Context, name string) (bool, error)
+	APIExists(ctx context.Context, id string) (bool, error)
+
+	// PutFunction creates the function (create) or updates its code and
+	// configuration ($LATEST).
+	PutFunction(ctx context.Context, f *Function, create bool) error
+	PublishVersion(ctx context.Context, name string) (string, error)
+	SetAlias(ctx context.Context, name, alias, version string) error
+	// SetReserved sets (n != nil) or removes the reserved concurrency.
+	SetReserved(ctx context.Context, name string, n *int) error
+	// SetProvisioned sets (n > 0) or removes the alias's provisioned concurrency.
+	SetProvisioned(ctx context.Context, name, alias string, n int) error
+	DeleteFunction(ctx context.Context, name string) error
+
+	// CreateAPI creates the API (not deployed) and returns its id.
+	CreateAPI(ctx context.Context, a *API) (string, error)
+	// ReplaceAPI replaces the API's definition; stages keep serving their
+	// deployments until Deploy.
+	ReplaceAPI(ctx context.Context, id string, a *API) error
+	// Deploy snapshots the API and points the stage (or, with canary, the
+	// stage's canary) at it; it returns the deployment id and the deployment
+	// the stage served before ("" for a new stage).
+	Deploy(ctx context.Context, id string, a *API, canary bool) (dep, previous string, err error)
+	// PointStage points an existing stage at a deployment (undoing Deploy).
+	PointStage(ctx context.Context, id, stage, deployment string) error
+	PatchStage(ctx context.Context, id, stage string, ops []PatchOp) error
+	DeleteStage(ctx context.Context, id, stage string) error
+	DeleteAPI(ctx context.Context, id string) error
+	CreateUsagePlan(ctx context.Context, p *UsagePlan, apiID, stage string) (string, error)
+	// UpdateUsagePlan sets the plan's name, throttle and quota; its keys stay.
+	UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan) error
+	DeleteUsagePlan(ctx context.Context, id string) error
+}
+
+// Observe asks the target which of the plan's functions and the record's
+// resources exist.
+func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, error) {
+	obs := Observed{Functions: map[string]bool{}, APIs: map[string]bool{}}
+	names := map[string]bool{}
+	for _, f := range d.Functions {
+		names[f.Name] = true
+	}
+	if rec != nil {
+		for _, r := range rec.Resources {
+			switch r.Kind {
+			case KindFunction:
+				names[r.PhysicalID] = true
+			case KindAPI:
+				ok, err := t.APIExists(ctx, r.PhysicalID)
+				if err != nil {
+					return obs, err
+				}
+				obs.APIs[r.PhysicalID] = ok
+			}
+		}
+	}
+	for n := range names {
+		ok, err := t.FunctionExists(ctx, n)
+		if err != nil {
+			return obs, err
+		}
+		obs.Functions[n] = ok
+	}
+	return obs, nil
+}
+
+// applier runs a plan.
+type applier struct {
+	t     Target
+	out   io.Writer
+	rec   *Record
+	undo  []undoStep
+	steps int
+	// phase is the heading of the current phase, printed before its first step.
+	phase, printed string
+}
+
+type undoStep struct {
+	what string
+	do   func(context.Context) error
+}
+
+// progress prints one step as it is taken, under its phase's heading.
+func (a *applier) progress(format string, args ...any) {
+	if a.printed != a.phase {
+		_, _ = fmt.Fprintln(a.out, a.phase)
+		a.printed = a.phase
+	}
+	_, _ = fmt.Fprintf(a.out, "  - %s\n", fmt.Sprintf(format, args...))
+}
+
+func (a *applier) onFailure(what string, do func(context.Context) error) {
+	a.undo = append(a.undo, undoStep{what, do})
+}
+
+// Apply makes the target match the plan, printing progress to out. It works in
+// three phases: first what serves nothing yet (new functions, new versions,
+// new API definitions), then the switches (aliases, stage deployments, stage
+// settings, usage plans), then deletions. When a step fails, what it created
+// is deleted and what it switched is switched back, so that what served before
+// serves still, and the stack's record is left as it was.
+func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
+	rec := &Record{Name: p.Stack, Template: p.Template, Resources: map[string]*Resource{}}
+	for k, v := range p.record.Resources {
+		cp := *v
+		rec.Resources[k] = &cp
+	}
+	a := &applier{t: t, out: out, rec: rec}
+	for _, c := range p.Changes {
+		if c.Action != Keep {
+			a.steps++
+		}
+	}
+	if a.steps == 0 {
+		_, _ = fmt.Fprintf(out, "Stack %s is up to date: nothing to change.\n", p.Stack)
+		return nil
+	}
+	err := a.run(ctx, p)
+	if err != nil {
+		// Undo with a context of its own: the deploy's may be what failed.
+		uctx := context.WithoutCancel(ctx)
+		var undoErrs []error
+		for i := len(a.undo) - 1; i >= 0; i-- {
+			u := a.undo[i]
+			_, _ = fmt.Fprintf(out, "rolling back: %s\n", u.what)
+			if uerr := u.do(uctx); uerr != nil {
+				undoErrs = append(undoErrs, fmt.Errorf("rolling back (%s): %w", u.what, uerr))
+			}
+		}
+		if len(undoErrs) > 0 {
+			return errors.Join(append([]error{err}, undoErrs...)...)
+		}
+		return fmt.Errorf("%w (rolled back: what served before serves still)", err)
+	}
+	if err := t.PutStack(ctx, rec); err != nil {
+		return fmt.Errorf("recording stack %s: %w", p.Stack, err)
+	}
+	n := p.Counts()
+	_, _ = fmt.Fprintf(out, "Stack %s deployed: %d created, %d updated, %d deleted, %d unchanged.\n", p.Stack, n[Create], n[Update], n[Delete], n[Keep])
+	return nil
+}
+
+func (a *applier) run(ctx context.Context, p *Plan) error {
+	// Phase 1: build what serves nothing yet.
+	a.phase = "Building (nothing served changes yet):"
+	pending := map[*Change]string{} // function change -> version to point the alias at
+	for _, c := range p.Changes {
+		if c.Kind != KindFunction || c.Action == Keep || c.Action == Delete {
+			continue
+		}
+		f := c.fn
+		if c.publish {
+			create := c.Action == Create
+			verb := "updating"
+			if create {
+				verb = "creating"
+			}
+			a.progress("%s function %s (%s)", verb, f.Name, c.LogicalID)
+			if err := a.t.PutFunction(ctx, f, create); err != nil {
+				return fmt.Errorf("function %s (%s): %w", f.Name, c.LogicalID, err)
+			}
+			if create {
+				a.onFailure("delete function "+f.Name, func(ctx context.Context) error { return a.t.DeleteFunction(ctx, f.Name) })
+			}
+		}
+		r := &Resource{Kind: KindFunction, PhysicalID: f.Name, Fingerprint: f.Fingerprint(), Alias: f.Alias, Reserved: f.Reserved, Provisioned: f.Provisioned}
+		if c.old != nil {
+			r.Version = c.old.Version
+		}
+		if c.publish && f.Alias != "" {
+			v, err := a.t.PublishVersion(ctx, f.Name)
+			if err != nil {
+				return fmt.Errorf("publishing function %s: %w", f.Name, err)
+			}
+			a.progress("published %s version %s", f.Name, v)
+			r.Version = v
+			pending[c] = v
+		}
+		a.rec.Resources[c.LogicalID] = r
+	}
+	newAPIs := map[*Change]bool{}
+	for _, c := range p.Changes {
+		if c.Kind != KindAPI || !c.definition {
+			continue
+		}
+		api := c.api
+		switch c.Action {
+		case Create:
+			a.progress("creating %s API %s (%s)", api.Protocol, api.Name, c.LogicalID)
+			id, err := a.t.CreateAPI(ctx, api)
+			if err != nil {
+				return fmt.Errorf("API %s (%s): %w", api.Name, c.LogicalID, err)
+			}
+			c.PhysicalID = id
+			newAPIs[c] = true
+			a.onFailure("delete API "+id, func(ctx context.Context) error { return a.t.DeleteAPI(ctx, id) })
+		default:
+			a.progress("replacing the definition of API %s (%s)", c.PhysicalID, c.LogicalID)
+			if err := a.t.ReplaceAPI(ctx, c.PhysicalID, api); err != nil {
+				return fmt.Errorf("API %s (%s): %w", c.PhysicalID, c.LogicalID, err)
+			}
+		}
+	}
+	// Phase 2: switch aliases and stages to what phase 1 built.
+	a.phase = "Switching:"
+	for _, c := range p.Changes {
+		if c.Kind != KindFunction || c.Action == Keep || c.Action == Delete {
+			continue
+		}
+		f := c.fn
+		if v, ok := pending[c]; ok {
+			if err := a.t.SetAlias(ctx, f.Name, f.Alias, v); err != nil {
+				return fmt.Errorf("alias %s of %s: %w", f.Alias, f.Name, err)
+			}
+			a.progress("alias %s:%s -> version %s", f.Name, f.Alias, v)
+			if c.old != nil && c.old.Version != "" && c.old.Alias == f.Alias {
+				prev := c.old.Version
+				a.onFailure(fmt.Sprintf("point alias %s:%s back at version %s", f.Name, f.Alias, prev),
+					func(ctx context.Context) error { return a.t.SetAlias(ctx, f.Name, f.Alias, prev) })
+			}
+		}
+		if c.reserved {
+			a.progress("reserved concurrency of %s: %s", f.Name, intOrNone(f.Reserved))
+			if err := a.t.SetReserved(ctx, f.Name, f.Reserved); err != nil {
+				return fmt.Errorf("reserved concurrency of %s: %w", f.Name, err)
+			}
+		}
+		if c.provisioned {
+			a.progress("provisioned concurrency of %s:%s: %d", f.Name, f.Alias, f.Provisioned)
+			if err := a.t.SetProvisioned(ctx, f.Name, f.Alias, f.Provisioned); err != nil {
+				return fmt.Errorf("provisioned concurrency of %s:%s: %w", f.Name, f.Alias, err)
+			}
+		}
+	}
+	for _, c := range p.Changes {
+		if c.Kind != KindAPI || c.Action == Keep || c.Action == Delete {
+			continue
+		}
+		api := c.api
+		r := &Resource{Kind: KindAPI, PhysicalID: c.PhysicalID, Fingerprint: api.DefinitionFingerprint(), Stage: api.Stage,
+			StageFingerprint: api.StageFingerprint(), PlanFingerprint: api.PlanFingerprint()}
+		if c.old != nil {
+			r.Deployment, r.UsagePlanID = c.old.Deployment, c.old.UsagePlanID
+		}
+		if c.definition {
+			canary := api.Canary != nil && c.old != nil && c.old.Stage == api.Stage
+			dep, prev, err := a.t.Deploy(ctx, c.PhysicalID, api, canary)
+			if err != nil {
+				return fmt.Errorf("deploying API %s (%s) to stage %s: %w", c.PhysicalID, c.LogicalID, api.Stage, err)
+			}
+			where := "stage " + api.Stage
+			if canary {
+				where = "the canary of stage " + api.Stage
+			}
+			a.progress("API %s (%s): deployment %s -> %s", c.PhysicalID, c.LogicalID, dep, where)
+			r.Deployment = dep
+			if prev != "" && !canary && !newAPIs[c] {
+				id, stage := c.PhysicalID, api.Stage
+				a.onFailure(fmt.Sprintf("point stage %s of API %s back at deployment %s", stage, id, prev),
+					func(ctx context.Context) error { return a.t.PointStage(ctx, id, stage, prev) })
+			}
+			if c.old != nil && c.old.Stage != "" && c.old.Stage != api.Stage {
+				if err := a.t.DeleteStage(ctx, c.PhysicalID, c.old.Stage); err != nil {
+					return fmt.Errorf("removing stage %s of API %s: %w", c.old.Stage, c.PhysicalID, err)
+				}
+			}
+		}
+		if c.stage {
+			ops := append(append([]PatchOp(nil), api.StageOps...), variableOps(c.old, api)...)
+			if len(ops) > 0 {
+				a.progress("stage %s of API %s: %d patch operations (settings, variables)", api.Stage, c.PhysicalID, len(ops))
+				if err := a.t.PatchStage(ctx, c.PhysicalID, api.Stage, ops); err != nil {
+					return fmt.Errorf("stage %s of API %s (%s): %w", api.Stage, c.PhysicalID, c.LogicalID, err)
+				}
+			}
+		}
+		r.Variables = api.Variables
+		if c.plan {
+			if err := a.usagePlan(ctx, c, r); err != nil {
+				return err
+			}
+		}
+		a.rec.Resources[c.LogicalID] = r
+	}
+	// Phase 3: remove what the template no longer has.
+	a.phase = "Removing:"
+	for _, c := range p.Changes {
+		if c.Action != Delete {
+			continue
+		}
+		a.progress("deleting %s %s (%s)", c.Kind, c.PhysicalID, c.LogicalID)
+		var err error
+		switch c.Kind {
+		case KindFunction:
+			err = a.t.DeleteFunction(ctx, c.PhysicalID)
+		case KindAPI:
+			if c.old.UsagePlanID != "" {
+				err = a.t.DeleteUsagePlan(ctx, c.old.UsagePlanID)
+			}
+			if err == nil {
+				err = a.t.DeleteAPI(ctx, c.PhysicalID)
+			}
+		}
+		if err != nil && !isNotFound(err) {
+			return fmt.Errorf("deleting %s %s (%s): %w", c.Kind, c.PhysicalID, c.LogicalID, err)
+		}
+		delete(a.rec.Resources, c.LogicalID)
+	}
+	return nil
+}
+
+// usagePlan creates, updates (keeping its keys) or deletes the API's usage plan.
+func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
+	api := c.api
+	old := ""
+	if c.old != nil {
+		old = c.old.UsagePlanID
+	}
+	switch {
+	case old != "" && api.UsagePlan == nil:
+		a.progress("deleting usage plan %s of API %s", old, c.PhysicalID)
+		if err := a.t.DeleteUsagePlan(ctx, old); err != nil {
+			return fmt.Errorf("usage plan %s: %w", old, err)
+		}
+		r.UsagePlanID = ""
+	case old != "":
+		a.progress("updating usage plan %s (%s)", old, api.UsagePlan.Name)
+		if err := a.t.UpdateUsagePlan(ctx, old, api.UsagePlan); err != nil {
+			return fmt.Errorf("usage plan %s: %w", old, err)
+		}
+	case api.UsagePlan != nil:
+		id, err := a.t.CreateUsagePlan(ctx, api.UsagePlan, c.PhysicalID, api.Stage)
+		if err != nil {
+			return fmt.Errorf("usage plan %s: %w", api.UsagePlan.Name, err)
+		}
+		r.UsagePlanID = id
+		a.progress("usage plan %s (%s) on stage %s of API %s", id, api.UsagePlan.Name, api.Stage, c.PhysicalID)
+		a.onFailure("delete usage plan "+id, func(ctx context.Context) error { return a.t.DeleteUsagePlan(ctx, id) })
+	}
+	return nil
+}
+
+// variableOps sets the stage's variables to the template's, removing the ones
+// the stack set before and the template no longer has.
+func variableOps(old *Resource, api *API) []PatchOp {
+	var ops []PatchOp
+	if old != nil {
+		var gone []string
+		for k := range old.Variables {
+			if _, ok := api.Variables[k]; !ok {
+				gone = append(gone, k)
+			}
+		}
+		sort.Strings(gone)
+		for _, k := range gone {
+			ops = append(ops, PatchOp{Op: "remove", Path: "/variables/" + k})
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(api.Variables)) {
+		ops = append(ops, PatchOp{Op: "replace", Path: "/variables/" + k, Value: api.Variables[k]})
+	}
+	return ops
+}
+
+func isNotFound(err error) bool { return client.IsNotFound(err) }
+
+func intOrNone(n *int) string {
+	if n == nil {
+		return "none"
+	}
+	return fmt.Sprint(*n)
+}

@@ -1,0 +1,630 @@
+package deploy
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
+)
+
+const twoFunctions = `
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Greeting:
+    Type: String
+    Default: hello
+  Memory:
+    Type: Number
+    Default: 256
+Globals:
+  Function:
+    Runtime: provided.al2023
+    Handler: bootstrap
+    MemorySize: !Ref Memory
+    Environment:
+      Variables:
+        SHARED: "yes"
+Resources:
+  Hello:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello
+      AutoPublishAlias: live
+      Environment:
+        Variables:
+          GREETING: !Ref Greeting
+      Events:
+        Get:
+          Type: Api
+          Properties:
+            Path: /hello
+            Method: get
+            RestApiId: !Ref Api
+  Other:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: other
+      AutoPublishAlias: live
+      Events:
+        Any:
+          Type: HttpApi
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      Variables:
+        alias: live
+`
+
+func fixture(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeCode(t, dir, "hello", "#!/bin/sh\necho hello\n")
+	writeCode(t, dir, "other", "#!/bin/sh\necho other\n")
+	return dir
+}
+
+func TestFirstDeployCreatesEverything(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	p, err := deployText(t, f, dir, "s", twoFunctions, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := actions(p), "Api=create Hello=create Other=create ServerlessHttpApi=create"; got != want {
+		t.Fatalf("actions = %s, want %s", got, want)
+	}
+	h := f.fns["s-Hello"]
+	if h == nil || !reflect.DeepEqual(h.versions, []string{"1"}) || h.aliases["live"] != "1" {
+		t.Fatalf("function s-Hello = %+v, want version 1 with alias live -> 1", h)
+	}
+	if got := h.latest.Environment; !reflect.DeepEqual(got, map[string]string{"GREETING": "hello", "SHARED": "yes"}) {
+		t.Errorf("environment = %v: Globals and the function's own variables should merge", got)
+	}
+	if h.latest.MemorySize != 256 {
+		t.Errorf("memory = %d, want 256 from the Number parameter through Globals", h.latest.MemorySize)
+	}
+	rec := f.stacks["s"]
+	if rec == nil || len(rec.Resources) != 4 {
+		t.Fatalf("record = %+v, want 4 resources", rec)
+	}
+	api := f.apis[rec.Resources["Api"].PhysicalID]
+	if api.stages["prod"] == "" {
+		t.Errorf("stage prod was not deployed: %+v", api)
+	}
+	paths := api.def.Document["paths"].(map[string]any)
+	op := paths["/hello"].(map[string]any)["get"].(map[string]any)
+	integ := op["x-amazon-apigateway-integration"].(map[string]any)
+	if integ["uri"] != "function:s-Hello:live" {
+		t.Errorf("integration uri = %v, want the alias function:s-Hello:live", integ["uri"])
+	}
+	httpAPI := f.apis[rec.Resources["ServerlessHttpApi"].PhysicalID]
+	if _, ok := httpAPI.def.Document["paths"].(map[string]any)["$default"]; !ok || httpAPI.stages["$default"] == "" {
+		t.Errorf("the HttpApi event without a path should be the $default route on stage $default: %+v", httpAPI)
+	}
+}
+
+func TestRedeployUnchangedTouchesNothing(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.calls = nil
+	// A rebuild with the same output (new modification times) is no change.
+	writeCode(t, dir, "hello", "#!/bin/sh\necho hello\n")
+	p, err := deployText(t, f, dir, "s", twoFunctions, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Empty() || len(f.calls) != 0 {
+		t.Fatalf("plan %s made calls %v, want none", actions(p), f.calls)
+	}
+}
+
+func TestEnvironmentChangePublishesOneVersion(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.calls = nil
+	p, err := deployText(t, f, dir, "s", twoFunctions, map[string]string{"Greeting": "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := actions(p), "Api=unchanged Hello=update Other=unchanged ServerlessHttpApi=unchanged"; got != want {
+		t.Fatalf("actions = %s, want %s", got, want)
+	}
+	want := []string{"PutFunction s-Hello", "PublishVersion s-Hello", "SetAlias s-Hello:live=2"}
+	if got := f.mutating(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("calls = %v, want %v", got, want)
+	}
+	if f.fns["s-Hello"].latest.Environment["GREETING"] != "hi" || len(f.fns["s-Other"].versions) != 1 {
+		t.Fatalf("s-Hello env %v, s-Other versions %v", f.fns["s-Hello"].latest.Environment, f.fns["s-Other"].versions)
+	}
+}
+
+func TestRemovedResourceIsDeleted(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatal(err)
+	}
+	httpID := f.stacks["s"].Resources["ServerlessHttpApi"].PhysicalID
+	without := strings.Replace(twoFunctions, `  Other:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: other
+      AutoPublishAlias: live
+      Events:
+        Any:
+          Type: HttpApi
+`, "", 1)
+	p, err := deployText(t, f, dir, "s", without, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := actions(p), "Api=unchanged Hello=unchanged Other=delete ServerlessHttpApi=delete"; got != want {
+		t.Fatalf("actions = %s, want %s", got, want)
+	}
+	if _, ok := f.fns["s-Other"]; ok {
+		t.Error("function s-Other is still there")
+	}
+	if _, ok := f.apis[httpID]; ok {
+		t.Error("the implicit HTTP API is still there")
+	}
+	if _, ok := f.stacks["s"].Resources["Other"]; ok {
+		t.Error("the record still names Other")
+	}
+}
+
+func TestFailureMidwayRollsBack(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatal(err)
+	}
+	before := f.stacks["s"]
+	apiID := before.Resources["Api"].PhysicalID
+	servedBefore := f.apis[apiID].stages["prod"]
+	// Change the function's environment and add a route, then fail deploying
+	// the API: the alias must point back at version 1, the new function must go.
+	changed := strings.Replace(twoFunctions, "            Path: /hello\n", "            Path: /hello2\n", 1) + `  Third:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: other
+`
+	f.failAt = "Deploy"
+	_, err := deployText(t, f, dir, "s", changed, map[string]string{"Greeting": "hi"})
+	if err == nil || !strings.Contains(err.Error(), "injected failure") || !strings.Contains(err.Error(), "rolled back") {
+		t.Fatalf("err = %v, want the injected failure, rolled back", err)
+	}
+	if got := f.fns["s-Hello"].aliases["live"]; got != "1" {
+		t.Errorf("alias live -> %s after the failure, want 1", got)
+	}
+	if _, ok := f.fns["s-Third"]; ok {
+		t.Error("function s-Third, created by the failed deploy, is still there")
+	}
+	if got := f.apis[apiID].stages["prod"]; got != servedBefore {
+		t.Errorf("stage prod serves %s, want %s", got, servedBefore)
+	}
+	if !reflect.DeepEqual(f.stacks["s"], before) {
+		t.Error("the stack record changed")
+	}
+	// The next deploy finishes the job.
+	f.calls = nil
+	p, err := deployText(t, f, dir, "s", changed, map[string]string{"Greeting": "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := actions(p), "Api=update Hello=update Other=unchanged ServerlessHttpApi=unchanged Third=create"; got != want {
+		t.Fatalf("actions = %s, want %s", got, want)
+	}
+}
+
+func TestFunctionNameTakenByAnotherStack(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	f.fns["s-Hello"] = &fakeFn{aliases: map[string]string{}}
+	_, err := deployText(t, f, dir, "s", twoFunctions, nil)
+	if err == nil || !strings.Contains(err.Error(), "function s-Hello (Hello) already exists and is not part of stack s") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(f.calls) != 0 {
+		t.Fatalf("calls %v, want none", f.calls)
+	}
+}
+
+func TestBadTemplates(t *testing.T) {
+	dir := fixture(t)
+	cases := []struct {
+		name, text string
+		params     map[string]string
+		want       string
+	}{
+		{"not yaml", "Resources: [\n  {{{", nil, "is not a YAML or JSON template"},
+		{"not a mapping", "just words", nil, "its top level must be a mapping"},
+		{"bad json", `{"Transform": "AWS::Serverless-2016-10-31", "Resources": {`, nil, "is not a YAML or JSON template"},
+		{"no transform", "Resources:\n  A:\n    Type: AWS::Serverless::Function\n", nil, "Transform must be AWS::Serverless-2016-10-31"},
+		{"unknown ref", strings.Replace(twoFunctions, "!Ref Greeting", "!Ref Greting", 1), nil, "Ref Greting: no parameter or resource is named Greting"},
+		{"unknown sub", strings.Replace(twoFunctions, "!Ref Greeting", `!Sub "${Nope}-x"`, 1), nil, "!Sub ${Nope}: no parameter or resource is named Nope"},
+		{"unknown getatt", strings.Replace(twoFunctions, "!Ref Greeting", "!GetAtt Hello.Nope", 1), nil, "Hello (AWS::Serverless::Function) has no attribute Nope"},
+		{"missing code", strings.Replace(twoFunctions, "CodeUri: other", "CodeUri: missing", 1), nil, "CodeUri missing: " + filepath.Join(dir, "missing") + " does not exist"},
+		{"no bootstrap", strings.Replace(twoFunctions, "CodeUri: other", "CodeUri: .", 1), nil, "holds no bootstrap"},
+		{"unknown parameter", twoFunctions, map[string]string{"Nope": "1"}, "--parameter-overrides names Nope"},
+		{"bad number", twoFunctions, map[string]string{"Memory": "lots"}, "parameter Memory is a Number"},
+		{"runtime", strings.Replace(twoFunctions, "provided.al2023", "python3.12", 1), nil, "Runtime python3.12 is not supported"},
+		{"iam auth", strings.Replace(twoFunctions, "            RestApiId: !Ref Api\n", "            RestApiId: !Ref Api\n            Auth:\n              Authorizer: AWS_IAM\n", 1), nil, "AWS_IAM is refused"},
+		{"cognito", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        Authorizers:\n          Pool:\n            UserPoolArn: arn:aws:cognito-idp:x\n", 1), nil, "Cognito user pool authorizers are refused"},
+		{"resource policy", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ResourcePolicy:\n          IpRangeBlacklist: [1.2.3.4]\n", 1), nil, "Auth.ResourcePolicy is refused"},
+		{"event on unknown api", strings.Replace(twoFunctions, "RestApiId: !Ref Api", "RestApiId: !Ref Hello", 1), nil, "RestApiId must be !Ref to an AWS::Serverless::Api"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			_, err := deployText(t, f, dir, "s", tc.text, tc.params)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			if len(f.calls) != 0 {
+				t.Fatalf("calls %v, want none", f.calls)
+			}
+		})
+	}
+}
+
+func TestUnsupportedPropertiesAreNamed(t *testing.T) {
+	dir := fixture(t)
+	text := strings.Replace(twoFunctions, "      CodeUri: hello\n", "      CodeUri: hello\n      Tracing: Active\n      Layers: [x]\n", 1) +
+		"  Table:\n    Type: AWS::DynamoDB::Table\n"
+	path := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := Load(path, Options{Stack: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Build(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(d.Warnings, "\n")
+	for _, want := range []string{
+		"Hello (AWS::Serverless::Function): property Layers is not supported",
+		"Hello (AWS::Serverless::Function): property Tracing is not supported",
+		"Table: resource type AWS::DynamoDB::Table is not supported",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q:\n%s", want, all)
+		}
+	}
+}
+
+func TestAuthAndStageSettings(t *testing.T) {
+	dir := fixture(t)
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", `      StageName: prod
+      CacheClusterEnabled: true
+      MethodSettings:
+        - ResourcePath: "/*"
+          HttpMethod: "*"
+          ThrottlingRateLimit: 10
+          ThrottlingBurstLimit: 5
+      Cors: "'*'"
+      Auth:
+        ApiKeyRequired: true
+        UsagePlan:
+          CreateUsagePlan: PER_API
+          Quota:
+            Limit: 100
+            Period: DAY
+        Authorizers:
+          Tok:
+            FunctionArn: !GetAtt Other.Arn
+        DefaultAuthorizer: Tok
+`, 1)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	rec := f.stacks["s"].Resources["Api"]
+	api := f.apis[rec.PhysicalID]
+	op := api.def.Document["paths"].(map[string]any)["/hello"].(map[string]any)["get"].(map[string]any)
+	sec, _ := op["security"].([]any)
+	if len(sec) != 2 {
+		t.Fatalf("security = %v, want the API key and authorizer Tok", op["security"])
+	}
+	if _, ok := api.def.Document["paths"].(map[string]any)["/hello"].(map[string]any)["options"]; !ok {
+		t.Error("Cors should add an OPTIONS method")
+	}
+	ops := api.stageOps["prod"]
+	want := []PatchOp{{"replace", "/cacheClusterEnabled", "true"}, {"replace", "/*/*/throttling/burstLimit", "5"},
+		{"replace", "/*/*/throttling/rateLimit", "10"}, {"replace", "/variables/alias", "live"}}
+	if !reflect.DeepEqual(ops, want) {
+		t.Errorf("stage ops = %v, want %v", ops, want)
+	}
+	if rec.UsagePlanID == "" || f.plans[rec.UsagePlanID].Quota["limit"] != float64(100) {
+		t.Errorf("usage plan %q = %+v", rec.UsagePlanID, f.plans[rec.UsagePlanID])
+	}
+	// A changed quota updates the plan in place (its keys stay with it).
+	f.calls = nil
+	if _, err := deployText(t, f, dir, "s", strings.Replace(text, "Limit: 100", "Limit: 200", 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.mutating(), []string{"UpdateUsagePlan " + rec.UsagePlanID}; !reflect.DeepEqual(got, want) {
+		t.Errorf("calls = %v, want %v", got, want)
+	}
+	if f.plans[rec.UsagePlanID].Quota["limit"] != float64(200) {
+		t.Errorf("plan = %+v", f.plans[rec.UsagePlanID])
+	}
+}
+
+const httpAuth = `
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: provided.al2023
+    CodeUri: hello
+Resources:
+  Authz:
+    Type: AWS::Serverless::Function
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Jwt:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref Http
+            Path: /jwt
+            Method: GET
+            Auth:
+              Authorizer: Jwt
+              AuthorizationScopes: [read]
+        Lambda:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref Http
+            Path: /lambda
+            Method: GET
+        Open:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref Http
+            Path: /open
+            Method: GET
+            Auth:
+              Authorizer: NONE
+  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      StageName: live
+      CorsConfiguration:
+        AllowOrigins: ["https://example.com"]
+      Auth:
+        DefaultAuthorizer: Lam
+        Authorizers:
+          Jwt:
+            JwtConfiguration:
+              issuer: https://issuer.example.com
+              audience: [portico]
+            IdentitySource: $request.header.Authorization
+          Lam:
+            FunctionArn: !GetAtt Authz.Arn
+            Identity:
+              Headers: [X-Token]
+            EnableSimpleResponses: true
+`
+
+func TestHTTPAPIAuthorizers(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", httpAuth, nil); err != nil {
+		t.Fatal(err)
+	}
+	api := f.apis[f.stacks["s"].Resources["Http"].PhysicalID]
+	paths := api.def.Document["paths"].(map[string]any)
+	sec := func(p string) any { return paths[p].(map[string]any)["get"].(map[string]any)["security"] }
+	if got := sec("/jwt"); !reflect.DeepEqual(got, []any{map[string]any{"Jwt": []any{"read"}}}) {
+		t.Errorf("/jwt security = %v", got)
+	}
+	if got := sec("/lambda"); !reflect.DeepEqual(got, []any{map[string]any{"Lam": []any{}}}) {
+		t.Errorf("/lambda security = %v, want the default authorizer", got)
+	}
+	if got := sec("/open"); got != nil {
+		t.Errorf("/open security = %v, want none (Authorizer: NONE)", got)
+	}
+	if api.stages["live"] == "" {
+		t.Error("stage live was not deployed")
+	}
+}
+
+func TestCanaryRedeployGoesToTheCanary(t *testing.T) {
+	dir := fixture(t)
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      CanarySetting:\n        PercentTraffic: 10\n", 1)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	api := f.apis[f.stacks["s"].Resources["Api"].PhysicalID]
+	first := api.stages["prod"]
+	if _, err := deployText(t, f, dir, "s", strings.Replace(text, "Path: /hello", "Path: /hello2", 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if api.stages["prod"] != first || api.canary["prod"] == "" || api.canary["prod"] == first {
+		t.Fatalf("stage prod -> %s (was %s), canary -> %s: the changed API should go to the canary only", api.stages["prod"], first, api.canary["prod"])
+	}
+}
+
+func TestWebSocketEvent(t *testing.T) {
+	dir := fixture(t)
+	text := `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Ws:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      ProtocolType: WEBSOCKET
+  Stage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties:
+      ApiId: !Ref Ws
+      StageName: dev
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello
+      Runtime: provided.al2
+      AutoPublishAlias: live
+      Events:
+        Msg:
+          Type: WebSocket
+          Properties:
+            ApiId: !Ref Ws
+            Route: $default
+`
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	api := f.apis[f.stacks["s"].Resources["Ws"].PhysicalID]
+	want := []WSRoute{{Key: "$default", URI: "function:s-Fn:live", Type: "AWS_PROXY"}}
+	if !reflect.DeepEqual(api.def.Routes, want) || api.stages["dev"] == "" {
+		t.Fatalf("routes %+v stages %v, want %+v on stage dev", api.def.Routes, api.stages, want)
+	}
+}
+
+func TestRefsPortikoCannotResolve(t *testing.T) {
+	dir := fixture(t)
+	for name, tc := range map[string]struct{ text, want string }{
+		"table": {strings.Replace(twoFunctions, "!Ref Greeting", "!Ref Table", 1) + "  Table:\n    Type: AWS::DynamoDB::Table\n",
+			"Hello names Table (AWS::DynamoDB::Table), which Portico cannot put there"},
+		"api id in env": {strings.Replace(twoFunctions, "!Ref Greeting", "!Ref Api", 1), "Hello names Api (AWS::Serverless::Api)"},
+		"retain":        {strings.Replace(twoFunctions, "  Other:\n    Type: AWS::Serverless::Function\n", "  Other:\n    Type: AWS::Serverless::Function\n    DeletionPolicy: Retain\n", 1), "DeletionPolicy Retain is not supported"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFake()
+			_, err := deployText(t, f, dir, "s", tc.text, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestConcurrencySettingsPublishNothing(t *testing.T) {
+	dir := fixture(t)
+	text := strings.Replace(twoFunctions, "      AutoPublishAlias: live\n      Environment:", "      AutoPublishAlias: live\n      ReservedConcurrentExecutions: 5\n      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 2\n      Environment:", 1)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.fns["s-Hello"].reserved; r == nil || *r != 5 {
+		t.Fatalf("reserved = %v, want 5", r)
+	}
+	f.calls = nil
+	changed := strings.Replace(strings.Replace(text, "ReservedConcurrentExecutions: 5", "ReservedConcurrentExecutions: 3", 1), "ProvisionedConcurrentExecutions: 2", "ProvisionedConcurrentExecutions: 1", 1)
+	if _, err := deployText(t, f, dir, "s", changed, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"SetReserved s-Hello", "SetProvisioned s-Hello live 1"}
+	if got := f.mutating(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("calls = %v, want %v (no new version)", got, want)
+	}
+}
+
+func TestImageFunction(t *testing.T) {
+	dir := fixture(t)
+	text := `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Img:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageUri: portico-samples/hello:v1
+      AutoPublishAlias: live
+`
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.fns["s-Img"].latest.ImageURI; got != "portico-samples/hello:v1" {
+		t.Fatalf("image = %q", got)
+	}
+	f.calls = nil
+	if _, err := deployText(t, f, dir, "s", strings.Replace(text, ":v1", ":v2", 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"PutFunction s-Img", "PublishVersion s-Img", "SetAlias s-Img:live=2"}
+	if got := f.mutating(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("calls = %v, want %v", got, want)
+	}
+	if _, err := deployText(t, newFake(), dir, "s", strings.Replace(text, "      ImageUri: portico-samples/hello:v1\n", "", 1), nil); err == nil || !strings.Contains(err.Error(), "PackageType Image needs ImageUri") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestMappingsAndConditions(t *testing.T) {
+	dir := fixture(t)
+	text := strings.Replace(twoFunctions, "Resources:\n", `Mappings:
+  Sizes:
+    prod:
+      Memory: 512
+Conditions:
+  IsProd: !Equals [!Ref Greeting, prod]
+Resources:
+`, 1)
+	text = strings.Replace(text, "GREETING: !Ref Greeting", `GREETING: !If [IsProd, "production", !FindInMap [Sizes, prod, Memory]]`, 1)
+	for _, tc := range []struct {
+		greeting, want string
+	}{{"prod", "production"}, {"dev", "512"}} {
+		f := newFake()
+		if _, err := deployText(t, f, dir, "s", text, map[string]string{"Greeting": tc.greeting}); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.fns["s-Hello"].latest.Environment["GREETING"]; got != tc.want {
+			t.Errorf("Greeting=%s: GREETING = %q, want %q", tc.greeting, got, tc.want)
+		}
+	}
+	bad := strings.Replace(text, "[Sizes, prod, Memory]", "[Sizes, test, Memory]", 1)
+	if _, err := deployText(t, newFake(), dir, "s", bad, map[string]string{"Greeting": "dev"}); err == nil || !strings.Contains(err.Error(), "Mappings has no such entry") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestZipCodeUri(t *testing.T) {
+	dir := fixture(t)
+	zipped, err := client.ZipDir(filepath.Join(dir, "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hello.zip"), zipped, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(twoFunctions, "CodeUri: hello", "CodeUri: hello.zip", 1)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.fns["s-Hello"].latest.Package()
+	if err != nil || !bytes.Equal(got, zipped) {
+		t.Fatalf("package = %d bytes, %v; want the zip file as it is", len(got), err)
+	}
+	// The same files as a directory or as a zip are the same code.
+	dirSum, _ := dirDigest(filepath.Join(dir, "hello"))
+	if zipSum, _ := zipDigest(filepath.Join(dir, "hello.zip")); zipSum != dirSum || dirSum == "" {
+		t.Errorf("zip digest %q, directory digest %q", zipSum, dirSum)
+	}
+	if err := os.Chmod(filepath.Join(dir, "other", "bootstrap"), 0o644); err != nil { //nolint:gosec // a test fixture
+		t.Fatal(err)
+	}
+	if _, err := deployText(t, newFake(), dir, "s2", twoFunctions, nil); err == nil || !strings.Contains(err.Error(), "bootstrap is not executable") {
+		t.Fatalf("err = %v, want bootstrap is not executable", err)
+	}
+}

@@ -1,0 +1,836 @@
+package deploy
+
+import (
+	"archive/zip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/awslabs/goformation/v7/cloudformation/serverless"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/openapi"
+)
+
+// Desired is what a template asks Portico to hold.
+type Desired struct {
+	Stack     string
+	Functions map[string]*Function
+	APIs      map[string]*API
+	// Warnings name what the template holds that Portico does not act on.
+	Warnings []string
+}
+
+// Function is a function the template defines.
+type Function struct {
+	LogicalID string
+	Name      string
+	// CodePath is the CodeUri directory or zip file (see Package); ImageURI the
+	// image (PackageType Image).
+	CodePath string `json:"-"`
+	ImageURI string
+	// CodeSHA256 is the digest of the code's files (names, modes and contents),
+	// not of the zip, so that a rebuild with the same output is no change.
+	CodeSHA256  string
+	Handler     string
+	Runtime     string
+	Description string
+	Environment map[string]string
+	MemorySize  int
+	Timeout     int
+	FileSystems []FileSystem
+	// Reserved is ReservedConcurrentExecutions; nil leaves it unset.
+	Reserved *int
+	// Alias is AutoPublishAlias: each change publishes a version and points the
+	// alias at it.
+	Alias string
+	// Provisioned is ProvisionedConcurrencyConfig on the alias.
+	Provisioned int
+}
+
+// FileSystem is a FileSystemConfigs entry (Portico volumes: portico:volume:NAME).
+type FileSystem struct {
+	Arn            string
+	LocalMountPath string
+}
+
+// Fingerprint is the digest of everything a published version pins: a change
+// publishes a new version.
+func (f *Function) Fingerprint() string {
+	return digest(struct {
+		Code, Image, Handler, Runtime, Description string
+		Env                                        map[string]string
+		Memory, Timeout                            int
+		FS                                         []FileSystem
+	}{f.CodeSHA256, f.ImageURI, f.Handler, f.Runtime, f.Description, f.Environment, f.MemorySize, f.Timeout, f.FileSystems})
+}
+
+// API is a REST, HTTP or WebSocket API the template defines, with its stage.
+type API struct {
+	LogicalID string
+	Name      string
+	Protocol  string
+	// Document is the OpenAPI document of a REST or HTTP API.
+	Document map[string]any
+	// WebSocket APIs: the route selection expression and routes.
+	RouteSelection string
+	Routes         []WSRoute
+	// Stage is the stage name; Variables its variables.
+	Stage     string
+	Variables map[string]string
+	// StageOps are API Gateway patch operations for the stage's settings
+	// (cache, tracing, method settings).
+	StageOps []PatchOp
+	// Canary, when set, sends each new deployment of an existing stage to the
+	// stage's canary.
+	Canary *Canary
+	// UsagePlan, when set, is a usage plan on the stage (Auth.UsagePlan).
+	UsagePlan *UsagePlan
+	// Warnings are the importer's for the document.
+	Warnings []string
+}
+
+// WSRoute is a WebSocket route with a function integration.
+type WSRoute struct {
+	Key    string `json:"routeKey"`
+	URI    string `json:"uri"`
+	Type   string `json:"type"`
+	TwoWay bool   `json:"twoWay,omitempty"`
+}
+
+// PatchOp is an API Gateway patch operation.
+type PatchOp struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value string `json:"value,omitempty"`
+}
+
+// Canary is a stage's canary setting.
+type Canary struct {
+	PercentTraffic         float64           `json:"percentTraffic"`
+	StageVariableOverrides map[string]string `json:"stageVariableOverrides,omitempty"`
+	UseStageCache          bool              `json:"useStageCache"`
+}
+
+// UsagePlan is a usage plan on one API stage.
+type UsagePlan struct {
+	Name     string         `json:"name"`
+	Throttle map[string]any `json:"throttle,omitempty"`
+	Quota    map[string]any `json:"quota,omitempty"`
+}
+
+// DefinitionFingerprint is the digest of the API's definition: a change
+// replaces the definition and deploys it.
+func (a *API) DefinitionFingerprint() string {
+	return digest(struct {
+		Name, Protocol, Sel string
+		Doc                 map[string]any
+		Routes              []WSRoute
+	}{a.Name, a.Protocol, a.RouteSelection, a.Document, a.Routes})
+}
+
+// StageFingerprint is the digest of the stage's settings.
+func (a *API) StageFingerprint() string {
+	return digest(struct {
+		Stage  string
+		Vars   map[string]string
+		Ops    []PatchOp
+		Canary *Canary
+	}{a.Stage, a.Variables, a.StageOps, a.Canary})
+}
+
+// PlanFingerprint is the digest of the usage plan ("" without one).
+func (a *API) PlanFingerprint() string {
+	if a.UsagePlan == nil {
+		return ""
+	}
+	return digest(a.UsagePlan)
+}
+
+func digest(v any) string {
+	b, _ := json.Marshal(v) // maps marshal in key order
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// builder turns a resolved template into a Desired.
+type builder struct {
+	t    *Template
+	d    *Desired
+	errs []error
+	// eventRoutes are the REST/HTTP operations function events add, by API.
+	eventRoutes map[string][]eventRoute
+	// wsIntegrations maps an AWS::ApiGatewayV2::Integration to its URI.
+	wsIntegrations map[string]map[string]any
+}
+
+// eventRoute is one Api or HttpApi event: an operation on an API.
+type eventRoute struct {
+	fn             string
+	method, path   string
+	uri            string
+	http           bool
+	payload        string
+	apiKeyRequired *bool
+	authorizer     string
+	scopes         []any
+	timeoutMillis  int
+}
+
+func (b *builder) fail(format string, args ...any) {
+	b.errs = append(b.errs, fmt.Errorf(format, args...))
+}
+
+func (b *builder) warn(format string, args ...any) {
+	b.d.Warnings = append(b.d.Warnings, fmt.Sprintf(format, args...))
+}
+
+// Build reads the template's resources into what Portico should hold, and
+// checks everything it can without the server: code paths and packages,
+// property values, and each API document through the gateway's importer.
+func Build(t *Template) (*Desired, error) {
+	b := &builder{t: t, d: &Desired{Stack: t.stack, Functions: map[string]*Function{}, APIs: map[string]*API{}},
+		eventRoutes: map[string][]eventRoute{}, wsIntegrations: map[string]map[string]any{}}
+	b.d.Warnings = append(b.d.Warnings, t.Warnings...)
+	ids := slices.Sorted(maps.Keys(t.Resources))
+	// Functions first: their names resolve Refs and ARNs elsewhere.
+	for _, id := range ids {
+		if r := t.Resources[id]; r.Type == TypeFunction {
+			b.function(id, r.Properties)
+		}
+	}
+	names := map[string]string{}
+	for _, id := range slices.Sorted(maps.Keys(b.d.Functions)) {
+		n := b.d.Functions[id].Name
+		if other, ok := names[n]; ok {
+			b.fail("%s and %s are both named function %s", other, id, n)
+		}
+		names[n] = id
+	}
+	if len(b.errs) == 0 {
+		b.resolveFunctionTokens()
+	}
+	for _, id := range ids {
+		r := t.Resources[id]
+		switch r.Type {
+		case TypeFunction:
+			b.events(id, r.Properties)
+		case TypeAPI, TypeHTTPAPI, TypeV2API, TypeV2Route, TypeV2Integration, TypeV2Stage:
+		case TypeV2Deployment:
+			b.warn("%s (%s): Portico deploys an API whenever its routes change; the Deployment resource is accepted and not needed", id, r.Type)
+		case TypePermission:
+			b.warn("%s (%s): accepted and ignored: Portico's gateway may call any function of the server", id, r.Type)
+		default:
+			b.warn("%s: resource type %s is not supported by Portico and is not deployed", id, r.Type)
+		}
+	}
+	for _, id := range ids {
+		r := t.Resources[id]
+		switch r.Type {
+		case TypeAPI:
+			b.restAPI(id, r.Properties, false)
+		case TypeHTTPAPI:
+			b.restAPI(id, r.Properties, true)
+		case TypeV2Integration:
+			b.v2Integration(id, r.Properties)
+		}
+	}
+	for api := range b.eventRoutes {
+		if _, ok := b.d.APIs[api]; ok || strings.HasPrefix(api, "ws:") {
+			continue
+		}
+		switch api {
+		case ImplicitRestAPI:
+			b.restAPI(api, map[string]any{"StageName": "Prod"}, false)
+		case ImplicitHTTPAPI:
+			b.restAPI(api, map[string]any{}, true)
+		default:
+			b.fail("an event names API %s, which is not an AWS::Serverless::Api or AWS::Serverless::HttpApi of the template", api)
+		}
+	}
+	for _, id := range ids {
+		if r := t.Resources[id]; r.Type == TypeV2API {
+			b.v2API(id, r.Properties)
+		}
+	}
+	for api := range b.eventRoutes {
+		if id, ok := strings.CutPrefix(api, "ws:"); ok {
+			if a := b.d.APIs[id]; a == nil || a.Protocol != apis.ProtocolWebSocket {
+				b.fail("a WebSocket event names API %s, which is not an AWS::ApiGatewayV2::Api (WEBSOCKET) of the template", id)
+			}
+		}
+	}
+	for _, id := range ids {
+		switch r := t.Resources[id]; r.Type {
+		case TypeV2Route:
+			b.v2Route(id, r.Properties)
+		case TypeV2Stage:
+			b.v2Stage(id, r.Properties)
+		}
+	}
+	if len(b.errs) == 0 {
+		b.leftovers()
+	}
+	if len(b.errs) == 0 {
+		for _, id := range slices.Sorted(maps.Keys(b.d.APIs)) {
+			b.check(b.d.APIs[id])
+		}
+	}
+	if len(b.errs) > 0 {
+		return nil, errors.Join(b.errs...)
+	}
+	return b.d, nil
+}
+
+// known lists the properties each type supports; others get a warning.
+var known = map[string]map[string]bool{
+	TypeFunction: set("CodeUri", "ImageUri", "PackageType", "Handler", "Runtime", "Environment", "MemorySize", "Timeout",
+		"ReservedConcurrentExecutions", "ProvisionedConcurrencyConfig", "AutoPublishAlias", "Events", "FunctionName",
+		"Description", "FileSystemConfigs", "VersionDescription"),
+	TypeAPI: set("StageName", "Variables", "DefinitionBody", "DefinitionUri", "Auth", "Cors", "CanarySetting",
+		"CacheClusterEnabled", "CacheClusterSize", "MethodSettings", "Name", "Description", "TracingEnabled",
+		"BinaryMediaTypes", "OpenApiVersion"),
+	TypeHTTPAPI: set("StageName", "StageVariables", "DefinitionBody", "DefinitionUri", "Auth", "CorsConfiguration",
+		"DefaultRouteSettings", "Name", "Description"),
+	TypeV2API:         set("Name", "ProtocolType", "RouteSelectionExpression", "Description"),
+	TypeV2Route:       set("ApiId", "RouteKey", "Target", "AuthorizationType", "OperationName", "RouteResponseSelectionExpression"),
+	TypeV2Integration: set("ApiId", "IntegrationType", "IntegrationUri", "Description", "IntegrationMethod", "PayloadFormatVersion"),
+	TypeV2Stage:       set("ApiId", "StageName", "DeploymentId", "Description", "StageVariables", "AutoDeploy"),
+}
+
+func set(names ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// unsupported warns about each property of a resource Portico does not act on.
+func (b *builder) unsupported(id, typ string, props map[string]any) {
+	for _, k := range slices.Sorted(maps.Keys(props)) {
+		if !known[typ][k] {
+			b.warn("%s (%s): property %s is not supported by Portico and is ignored", id, typ, k)
+		}
+	}
+}
+
+// stringValues turns the scalar values of a map into strings in place, as
+// CloudFormation does for environment and stage variables ("512", "true").
+func stringValues(v any) {
+	m, _ := v.(map[string]any)
+	for k, x := range m {
+		switch x.(type) {
+		case float64, bool:
+			m[k] = fmt.Sprint(x)
+		}
+	}
+}
+
+// decodeResource decodes a resource's properties into one of goformation's
+// resource types, which decode from {"Type", "Properties"} and refuse unknown
+// fields at any depth: only the properties Portico supports are decoded (the
+// others were named in warnings), less those read by hand (skip).
+func decodeResource(typ string, props map[string]any, into any, skip ...string) error {
+	keep := map[string]any{}
+	for k, v := range props {
+		if known[typ][k] && !slices.Contains(skip, k) {
+			keep[k] = v
+		}
+	}
+	raw, err := json.Marshal(map[string]any{"Type": typ, "Properties": keep})
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, into)
+}
+
+// decode decodes props into one of goformation's property types.
+func decode(props map[string]any, into any) error {
+	raw, err := json.Marshal(props)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, into)
+}
+
+func (b *builder) function(id string, props map[string]any) {
+	b.unsupported(id, TypeFunction, props)
+	// goformation types ProvisionedConcurrentExecutions as a string.
+	if pc, ok := props["ProvisionedConcurrencyConfig"].(map[string]any); ok {
+		if v, ok := pc["ProvisionedConcurrentExecutions"]; ok {
+			pc["ProvisionedConcurrentExecutions"] = fmt.Sprint(v)
+		}
+	}
+	if env, ok := props["Environment"].(map[string]any); ok {
+		stringValues(env["Variables"])
+	}
+	var f serverless.Function
+	if err := decodeResource(TypeFunction, props, &f, "Events"); err != nil { // events are read per type in events()
+		b.fail("%s (%s): %v", id, TypeFunction, err)
+		return
+	}
+	fn := &Function{LogicalID: id, Name: b.t.stack + "-" + id, Handler: deref(f.Handler), Runtime: deref(f.Runtime),
+		Description: deref(f.Description), Alias: deref(f.AutoPublishAlias), Reserved: f.ReservedConcurrentExecutions}
+	if f.FunctionName != nil {
+		fn.Name = *f.FunctionName
+	}
+	if _, err := functions.ParseRef(fn.Name); err != nil || strings.Contains(fn.Name, ":") {
+		b.fail("%s: function name %q is not a valid function name (letters, digits, - and _, at most 64)", id, fn.Name)
+	}
+	if f.Environment != nil {
+		fn.Environment = f.Environment.Variables
+	}
+	if f.MemorySize != nil {
+		fn.MemorySize = *f.MemorySize
+	}
+	if f.Timeout != nil {
+		fn.Timeout = *f.Timeout
+	}
+	for _, fs := range f.FileSystemConfigs {
+		fn.FileSystems = append(fn.FileSystems, FileSystem{Arn: deref(fs.Arn), LocalMountPath: deref(fs.LocalMountPath)})
+	}
+	if f.ProvisionedConcurrencyConfig != nil {
+		if fn.Alias == "" {
+			b.fail("%s: ProvisionedConcurrencyConfig needs AutoPublishAlias (it applies to the alias)", id)
+		}
+		if _, err := fmt.Sscan(f.ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions, &fn.Provisioned); err != nil {
+			b.fail("%s: ProvisionedConcurrentExecutions must be a number, not %q", id, f.ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions)
+		}
+	}
+	image := deref(f.PackageType) == "Image" || f.ImageUri != nil
+	switch {
+	case image:
+		if f.ImageUri == nil || *f.ImageUri == "" {
+			b.fail("%s: PackageType Image needs ImageUri", id)
+			return
+		}
+		fn.ImageURI = *f.ImageUri
+		fn.CodeSHA256 = ""
+	default:
+		switch fn.Runtime {
+		case "provided.al2023", "provided.al2", "provided":
+		case "":
+			b.fail("%s: Runtime is required for a CodeUri function: provided.al2023 (a bootstrap executable)", id)
+			return
+		default:
+			b.fail("%s: Runtime %s is not supported: Portico runs custom runtimes, provided.al2023 or provided.al2, with a bootstrap executable", id, fn.Runtime)
+			return
+		}
+		if f.CodeUri == nil || f.CodeUri.String == nil {
+			if f.CodeUri != nil {
+				b.fail("%s: CodeUri must be a local directory or .zip file (S3 locations are not supported)", id)
+			} else {
+				b.fail("%s: CodeUri is required (a directory or .zip holding bootstrap), or ImageUri", id)
+			}
+			return
+		}
+		var err error
+		fn.CodePath, fn.CodeSHA256, err = b.code(*f.CodeUri.String)
+		if err != nil {
+			b.fail("%s: CodeUri %s: %v", id, *f.CodeUri.String, err)
+			return
+		}
+	}
+	b.d.Functions[id] = fn
+}
+
+// code checks a CodeUri (a directory or a .zip file, which must hold an
+// executable bootstrap) and digests its files; it is zipped only when the
+// deploy sends it (Function.Package).
+func (b *builder) code(uri string) (string, string, error) {
+	path := uri
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(b.t.Dir(), path)
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", "", fmt.Errorf("%s does not exist (paths are relative to the template's directory; build the code first)", path)
+		}
+		return "", "", err
+	}
+	var sum string
+	if st.IsDir() {
+		sum, err = dirDigest(path)
+	} else {
+		sum, err = zipDigest(path)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %w", path, err)
+	}
+	return path, sum, nil
+}
+
+// Package returns the function's code as a zip: the CodeUri directory zipped,
+// or the CodeUri zip file as it is.
+func (f *Function) Package() ([]byte, error) {
+	if f.CodePath == "" {
+		return nil, nil
+	}
+	st, err := os.Stat(f.CodePath)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return client.ZipDir(f.CodePath)
+	}
+	return os.ReadFile(f.CodePath)
+}
+
+// digester digests a code package's files: names, modes and contents, in name
+// order, and checks for an executable bootstrap.
+type digester struct {
+	h    hash.Hash
+	boot bool
+}
+
+func (d *digester) add(name string, mode fs.FileMode, r io.Reader) error {
+	if name == "bootstrap" {
+		d.boot = true
+		if mode&0o111 == 0 {
+			return errors.New("bootstrap is not executable (chmod +x)")
+		}
+	}
+	fmt.Fprintf(d.h, "%s\x00%o\x00", name, mode)
+	_, err := io.Copy(d.h, r)
+	return err
+}
+
+func (d *digester) sum() (string, error) {
+	if !d.boot {
+		return "", errors.New("holds no bootstrap executable at its top level (build it first, e.g. `make samples`)")
+	}
+	return hex.EncodeToString(d.h.Sum(nil)), nil
+}
+
+// dirDigest digests a directory's regular files (symbolic links followed, as
+// the zip of it follows them).
+func dirDigest(dir string) (string, error) {
+	d := &digester{h: sha256.New()}
+	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, path)
+		if err != nil || rel == "." {
+			return err
+		}
+		info, err := os.Stat(path)
+		if err != nil || info.IsDir() {
+			return err
+		}
+		f, err := os.Open(path) //nolint:gosec // G304: the template names its own code
+		if err != nil {
+			return err
+		}
+		defer func() { _ = f.Close() }()
+		return d.add(filepath.ToSlash(rel), info.Mode(), f)
+	})
+	if err != nil {
+		return "", err
+	}
+	return d.sum()
+}
+
+// zipDigest digests a zip file's files.
+func zipDigest(path string) (string, error) {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return "", fmt.Errorf("not a directory or zip file: %w", err)
+	}
+	defer func() { _ = zr.Close() }()
+	files := append([]*zip.File(nil), zr.File...)
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+	d := &digester{h: sha256.New()}
+	for _, f := range files {
+		if f.FileInfo().IsDir() {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return "", err
+		}
+		err = d.add(f.Name, f.Mode(), rc)
+		_ = rc.Close()
+		if err != nil {
+			return "", err
+		}
+	}
+	return d.sum()
+}
+
+// resolveFunctionTokens replaces Refs and Arn attributes of functions with the
+// functions' names and ARNs everywhere.
+func (b *builder) resolveFunctionTokens() {
+	for _, r := range b.t.Resources {
+		r.Properties = walkStrings(r.Properties, func(s string) string {
+			return tokenPattern.ReplaceAllStringFunc(s, func(tok string) string {
+				m := tokenPattern.FindStringSubmatch(tok)
+				fn, ok := b.d.Functions[m[1]]
+				if !ok {
+					return tok
+				}
+				switch m[2] {
+				case "":
+					return fn.Name
+				case "Arn":
+					return functions.ARN(fn.Name, "")
+				}
+				return tok
+			})
+		}).(map[string]any)
+	}
+}
+
+func walkStrings(v any, f func(string) string) any {
+	switch x := v.(type) {
+	case string:
+		return f(x)
+	case map[string]any:
+		for k, e := range x {
+			x[k] = walkStrings(e, f)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = walkStrings(e, f)
+		}
+	}
+	return v
+}
+
+// leftovers fails on a Ref or attribute that is still unresolved in what the
+// template asks for: a Ref to a resource Portico does not create (a table, a
+// role) or to an API where a literal value is needed.
+func (b *builder) leftovers() {
+	check := func(where string, v any) {
+		raw, _ := json.Marshal(v)
+		for _, m := range tokenPattern.FindAllStringSubmatch(string(raw), -1) {
+			name := m[1]
+			if m[2] != "" {
+				name += "." + m[2]
+			}
+			typ := "an unknown type"
+			if r, ok := b.t.Resources[m[1]]; ok {
+				typ = r.Type
+			}
+			b.fail("%s names %s (%s), which Portico cannot put there: Ref and !GetAtt name parameters, functions (their names and ARNs), and APIs only in RestApiId, ApiId and Target", where, name, typ)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(b.d.Functions)) {
+		check(id, b.d.Functions[id])
+	}
+	for _, id := range slices.Sorted(maps.Keys(b.d.APIs)) {
+		check(id, b.d.APIs[id])
+	}
+}
+
+// apiToken returns the logical id an API reference names («Id» as Ref
+// resolves it), or "".
+func apiToken(v any) string {
+	s, _ := v.(string)
+	m := tokenPattern.FindStringSubmatch(s)
+	if m == nil || m[0] != s || m[2] != "" {
+		return ""
+	}
+	return m[1]
+}
+
+// functionURI is the integration URI events use: the alias when the function
+// publishes one, as SAM points events at the alias.
+func functionURI(fn *Function) string {
+	if fn.Alias != "" {
+		return "function:" + fn.Name + ":" + fn.Alias
+	}
+	return "function:" + fn.Name
+}
+
+func (b *builder) events(id string, props map[string]any) {
+	fn := b.d.Functions[id]
+	evs, _ := props["Events"].(map[string]any)
+	if fn == nil {
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(evs)) {
+		ev, _ := evs[name].(map[string]any)
+		typ, _ := ev["Type"].(string)
+		p, _ := ev["Properties"].(map[string]any)
+		if p == nil {
+			p = map[string]any{}
+		}
+		where := fmt.Sprintf("%s event %s (%s)", id, name, typ)
+		switch typ {
+		case "Api":
+			var e serverless.Function_ApiEvent
+			if err := decode(p, &e); err != nil {
+				b.fail("%s: %v", where, err)
+				continue
+			}
+			b.eventProps(where, p, "Path", "Method", "RestApiId", "Auth")
+			api := ImplicitRestAPI
+			if e.RestApiId != nil {
+				if api = apiToken(*e.RestApiId); api == "" {
+					b.fail("%s: RestApiId must be !Ref to an AWS::Serverless::Api of the template, not %q", where, *e.RestApiId)
+					continue
+				}
+			}
+			r := eventRoute{fn: id, method: strings.ToUpper(e.Method), path: e.Path, uri: functionURI(fn)}
+			if a, _ := p["Auth"].(map[string]any); a != nil {
+				if !b.eventAuth(where, a, &r) {
+					continue
+				}
+			}
+			b.eventRoutes[api] = append(b.eventRoutes[api], r)
+		case "HttpApi":
+			var e serverless.Function_HttpApiEvent
+			if err := decode(p, &e); err != nil {
+				b.fail("%s: %v", where, err)
+				continue
+			}
+			b.eventProps(where, p, "Path", "Method", "ApiId", "Auth", "PayloadFormatVersion", "TimeoutInMillis")
+			api := ImplicitHTTPAPI
+			if e.ApiId != nil {
+				if api = apiToken(*e.ApiId); api == "" {
+					b.fail("%s: ApiId must be !Ref to an AWS::Serverless::HttpApi of the template, not %q", where, *e.ApiId)
+					continue
+				}
+			}
+			r := eventRoute{fn: id, method: strings.ToUpper(deref(e.Method)), path: deref(e.Path), uri: functionURI(fn), http: true,
+				payload: deref(e.PayloadFormatVersion)}
+			if r.payload == "" {
+				r.payload = "2.0"
+			}
+			if e.TimeoutInMillis != nil {
+				r.timeoutMillis = *e.TimeoutInMillis
+			}
+			if a, _ := p["Auth"].(map[string]any); a != nil {
+				if !b.eventAuth(where, a, &r) {
+					continue
+				}
+			}
+			b.eventRoutes[api] = append(b.eventRoutes[api], r)
+		case "WebSocket":
+			// Portico's own event type: a route of an AWS::ApiGatewayV2::Api
+			// (ProtocolType WEBSOCKET) that runs this function.
+			api := apiToken(p["ApiId"])
+			key, _ := p["Route"].(string)
+			if api == "" || key == "" {
+				b.fail("%s: a WebSocket event needs ApiId (!Ref to an AWS::ApiGatewayV2::Api) and Route (a route key)", where)
+				continue
+			}
+			b.eventRoutes["ws:"+api] = append(b.eventRoutes["ws:"+api], eventRoute{fn: id, path: key, uri: functionURI(fn)})
+		default:
+			b.warn("%s: event type %s is not supported by Portico and is ignored", where, typ)
+		}
+	}
+}
+
+// eventProps warns about each event property Portico does not act on.
+func (b *builder) eventProps(where string, p map[string]any, supported ...string) {
+	for _, k := range slices.Sorted(maps.Keys(p)) {
+		if !slices.Contains(supported, k) {
+			b.warn("%s: property %s is not supported by Portico and is ignored", where, k)
+		}
+	}
+}
+
+// eventAuth reads an event's Auth; false when it is refused.
+func (b *builder) eventAuth(where string, a map[string]any, r *eventRoute) bool {
+	for _, k := range slices.Sorted(maps.Keys(a)) {
+		switch k {
+		case "ApiKeyRequired":
+			v, ok := a[k].(bool)
+			if !ok {
+				b.fail("%s: Auth.ApiKeyRequired must be true or false", where)
+				return false
+			}
+			r.apiKeyRequired = &v
+		case "Authorizer":
+			s, _ := a[k].(string)
+			if s == "AWS_IAM" {
+				b.fail("%s: Auth.Authorizer AWS_IAM is refused: Portico's gateway does not enforce IAM authorization", where)
+				return false
+			}
+			r.authorizer = s
+		case "ResourcePolicy":
+			b.fail("%s: Auth.ResourcePolicy is refused: Portico's gateway does not enforce resource policies", where)
+			return false
+		case "AuthorizationScopes":
+			list, ok := a[k].([]any)
+			if !ok {
+				b.fail("%s: Auth.AuthorizationScopes must be a list", where)
+				return false
+			}
+			r.scopes = list
+		default:
+			b.warn("%s: Auth.%s is not supported by Portico and is ignored", where, k)
+		}
+	}
+	return true
+}
+
+func deref[T any](p *T) T {
+	var z T
+	if p == nil {
+		return z
+	}
+	return *p
+}
+
+// check runs the API's document through the gateway's importer and validation,
+// so that a document the gateway would refuse stops the deploy before anything
+// changes.
+func (b *builder) check(a *API) {
+	if a.Protocol == apis.ProtocolWebSocket {
+		if a.Stage == "" {
+			b.fail("%s: a WebSocket API needs an AWS::ApiGatewayV2::Stage naming it", a.LogicalID)
+		}
+		m := &apis.API{Name: a.Name, Protocol: a.Protocol}
+		m.RouteSelectionExpression = a.RouteSelection
+		for _, r := range a.Routes {
+			rt := apis.Route{RouteKey: r.Key, Integration: &apis.Integration{Type: r.Type, URI: r.URI}}
+			if r.TwoWay {
+				rt.RouteResponseSelectionExpression = "$default"
+			}
+			m.Routes = append(m.Routes, rt)
+		}
+		if err := m.Validate(); err != nil {
+			b.fail("%s: %v", a.LogicalID, err)
+		}
+		return
+	}
+	doc, err := json.Marshal(a.Document)
+	if err != nil {
+		b.fail("%s: %v", a.LogicalID, err)
+		return
+	}
+	res, err := openapi.Import(doc, openapi.Options{Name: a.Name, Protocol: a.Protocol})
+	if err != nil {
+		b.fail("%s: the API definition is refused: %v", a.LogicalID, err)
+		return
+	}
+	if err := res.API.Validate(); err != nil {
+		b.fail("%s: the API definition is refused: %v", a.LogicalID, err)
+		return
+	}
+	for _, w := range res.Warnings {
+		a.Warnings = append(a.Warnings, w)
+		b.warn("%s: %s", a.LogicalID, w)
+	}
+}

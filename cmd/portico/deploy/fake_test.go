@@ -1,0 +1,298 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
+)
+
+// fakeTarget is an in-memory server: functions with versions and aliases, APIs
+// with definitions, deployments and stages, usage plans, stack records. failAt
+// makes the call with that name (e.g. "Deploy") fail once.
+type fakeTarget struct {
+	stacks map[string]*Record
+	fns    map[string]*fakeFn
+	apis   map[string]*fakeAPI
+	plans  map[string]*UsagePlan
+	calls  []string
+	failAt string
+	seq    int
+}
+
+type fakeFn struct {
+	latest   *Function
+	versions []string
+	aliases  map[string]string
+	reserved *int
+}
+
+type fakeAPI struct {
+	def         *API
+	deployments []string
+	stages      map[string]string // stage -> deployment
+	canary      map[string]string
+	stageOps    map[string][]PatchOp
+}
+
+func newFake() *fakeTarget {
+	return &fakeTarget{stacks: map[string]*Record{}, fns: map[string]*fakeFn{}, apis: map[string]*fakeAPI{}, plans: map[string]*UsagePlan{}}
+}
+
+var _ Target = (*fakeTarget)(nil)
+
+func (f *fakeTarget) call(name string, args ...any) error {
+	parts := []string{name}
+	for _, a := range args {
+		parts = append(parts, fmt.Sprint(a))
+	}
+	f.calls = append(f.calls, strings.Join(parts, " "))
+	if f.failAt == name {
+		f.failAt = ""
+		return fmt.Errorf("%s: injected failure", name)
+	}
+	return nil
+}
+
+func notFound(what string) error {
+	return &client.APIError{Status: http.StatusNotFound, Message: what + " not found"}
+}
+
+func (f *fakeTarget) GetStack(_ context.Context, name string) (*Record, error) {
+	r, ok := f.stacks[name]
+	if !ok {
+		return nil, nil
+	}
+	cp := &Record{Name: r.Name, Template: r.Template, Resources: map[string]*Resource{}}
+	for k, v := range r.Resources {
+		c := *v
+		cp.Resources[k] = &c
+	}
+	return cp, nil
+}
+
+func (f *fakeTarget) PutStack(_ context.Context, rec *Record) error {
+	if err := f.call("PutStack", rec.Name); err != nil {
+		return err
+	}
+	f.stacks[rec.Name] = rec
+	return nil
+}
+
+func (f *fakeTarget) FunctionExists(_ context.Context, name string) (bool, error) {
+	_, ok := f.fns[name]
+	return ok, nil
+}
+
+func (f *fakeTarget) APIExists(_ context.Context, id string) (bool, error) {
+	_, ok := f.apis[id]
+	return ok, nil
+}
+
+func (f *fakeTarget) PutFunction(_ context.Context, fn *Function, create bool) error {
+	if err := f.call("PutFunction", fn.Name); err != nil {
+		return err
+	}
+	if create {
+		f.fns[fn.Name] = &fakeFn{aliases: map[string]string{}}
+	}
+	cp := *fn
+	f.fns[fn.Name].latest = &cp
+	return nil
+}
+
+func (f *fakeTarget) PublishVersion(_ context.Context, name string) (string, error) {
+	if err := f.call("PublishVersion", name); err != nil {
+		return "", err
+	}
+	fn := f.fns[name]
+	v := fmt.Sprint(len(fn.versions) + 1)
+	fn.versions = append(fn.versions, v)
+	return v, nil
+}
+
+func (f *fakeTarget) SetAlias(_ context.Context, name, alias, version string) error {
+	if err := f.call("SetAlias", name+":"+alias+"="+version); err != nil {
+		return err
+	}
+	f.fns[name].aliases[alias] = version
+	return nil
+}
+
+func (f *fakeTarget) SetReserved(_ context.Context, name string, n *int) error {
+	f.fns[name].reserved = n
+	return f.call("SetReserved", name)
+}
+
+func (f *fakeTarget) SetProvisioned(_ context.Context, name, alias string, n int) error {
+	return f.call("SetProvisioned", name, alias, n)
+}
+
+func (f *fakeTarget) DeleteFunction(_ context.Context, name string) error {
+	if err := f.call("DeleteFunction", name); err != nil {
+		return err
+	}
+	if _, ok := f.fns[name]; !ok {
+		return notFound("function " + name)
+	}
+	delete(f.fns, name)
+	return nil
+}
+
+func (f *fakeTarget) CreateAPI(_ context.Context, a *API) (string, error) {
+	if err := f.call("CreateAPI", a.Name); err != nil {
+		return "", err
+	}
+	f.seq++
+	id := fmt.Sprintf("api%07d", f.seq)
+	f.apis[id] = &fakeAPI{def: a, stages: map[string]string{}, canary: map[string]string{}, stageOps: map[string][]PatchOp{}}
+	return id, nil
+}
+
+func (f *fakeTarget) ReplaceAPI(_ context.Context, id string, a *API) error {
+	if err := f.call("ReplaceAPI", id); err != nil {
+		return err
+	}
+	f.apis[id].def = a
+	return nil
+}
+
+func (f *fakeTarget) Deploy(_ context.Context, id string, a *API, canary bool) (string, string, error) {
+	if err := f.call("Deploy", id, a.Stage); err != nil {
+		return "", "", err
+	}
+	api := f.apis[id]
+	dep := fmt.Sprintf("dep%d", len(api.deployments)+1)
+	api.deployments = append(api.deployments, dep)
+	prev := api.stages[a.Stage]
+	if canary {
+		api.canary[a.Stage] = dep
+	} else {
+		api.stages[a.Stage] = dep
+	}
+	return dep, prev, nil
+}
+
+func (f *fakeTarget) PointStage(_ context.Context, id, stage, dep string) error {
+	if err := f.call("PointStage", id, stage, dep); err != nil {
+		return err
+	}
+	f.apis[id].stages[stage] = dep
+	return nil
+}
+
+func (f *fakeTarget) PatchStage(_ context.Context, id, stage string, ops []PatchOp) error {
+	if err := f.call("PatchStage", id, stage); err != nil {
+		return err
+	}
+	f.apis[id].stageOps[stage] = ops
+	return nil
+}
+
+func (f *fakeTarget) DeleteStage(_ context.Context, id, stage string) error {
+	delete(f.apis[id].stages, stage)
+	return f.call("DeleteStage", id, stage)
+}
+
+func (f *fakeTarget) DeleteAPI(_ context.Context, id string) error {
+	if err := f.call("DeleteAPI", id); err != nil {
+		return err
+	}
+	delete(f.apis, id)
+	return nil
+}
+
+func (f *fakeTarget) CreateUsagePlan(_ context.Context, p *UsagePlan, apiID, stage string) (string, error) {
+	if err := f.call("CreateUsagePlan", p.Name, apiID, stage); err != nil {
+		return "", err
+	}
+	f.seq++
+	id := fmt.Sprintf("plan%d", f.seq)
+	f.plans[id] = p
+	return id, nil
+}
+
+func (f *fakeTarget) UpdateUsagePlan(_ context.Context, id string, p *UsagePlan) error {
+	if err := f.call("UpdateUsagePlan", id); err != nil {
+		return err
+	}
+	f.plans[id] = p
+	return nil
+}
+
+func (f *fakeTarget) DeleteUsagePlan(_ context.Context, id string) error {
+	delete(f.plans, id)
+	return f.call("DeleteUsagePlan", id)
+}
+
+// mutating lists the calls that change something (all but PutStack).
+func (f *fakeTarget) mutating() []string {
+	var out []string
+	for _, c := range f.calls {
+		if !strings.HasPrefix(c, "PutStack") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// writeCode writes a directory holding an executable bootstrap with content
+// body under dir/name.
+func writeCode(t *testing.T, dir, name, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, name), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte(body), 0o755); err != nil { //nolint:gosec // an executable test fixture
+		t.Fatal(err)
+	}
+}
+
+// deployText loads, builds, plans and applies a template against f.
+func deployText(t *testing.T, f *fakeTarget, dir, stack, text string, params map[string]string) (*Plan, error) {
+	t.Helper()
+	path := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := Load(path, Options{Stack: stack, Parameters: params})
+	if err != nil {
+		return nil, err
+	}
+	d, err := Build(tpl)
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	rec, err := f.GetStack(ctx, stack)
+	if err != nil {
+		return nil, err
+	}
+	obs, err := Observe(ctx, f, d, rec)
+	if err != nil {
+		return nil, err
+	}
+	p, err := NewPlan(d, rec, obs)
+	if err != nil {
+		return nil, err
+	}
+	var out strings.Builder
+	err = Apply(ctx, f, p, &out)
+	t.Log(out.String())
+	return p, err
+}
+
+func actions(p *Plan) string {
+	var out []string
+	for _, c := range p.Changes {
+		out = append(out, c.LogicalID+"="+string(c.Action))
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}

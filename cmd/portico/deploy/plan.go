@@ -1,0 +1,275 @@
+package deploy
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Record is what a stack made, kept by the server (PUT /portico/v1/stacks/{name})
+// so that the next deploy knows what it owns.
+type Record struct {
+	Name      string               `json:"name"`
+	Template  string               `json:"template,omitempty"`
+	Resources map[string]*Resource `json:"resources"`
+}
+
+// Resource kinds in a record.
+const (
+	KindFunction = "function"
+	KindAPI      = "api"
+)
+
+// Resource is one resource a stack made.
+type Resource struct {
+	Kind string `json:"kind"`
+	// PhysicalID is the function name or the API id.
+	PhysicalID string `json:"physicalId"`
+	// Fingerprint is the function's (code and configuration) or the API
+	// definition's digest when last applied.
+	Fingerprint string `json:"fingerprint"`
+	// Functions: the version last published, the alias, reserved and
+	// provisioned concurrency.
+	Version     string `json:"version,omitempty"`
+	Alias       string `json:"alias,omitempty"`
+	Reserved    *int   `json:"reserved,omitempty"`
+	Provisioned int    `json:"provisioned,omitempty"`
+	// APIs: the stage, its settings' digest, the deployment it serves and the
+	// usage plan.
+	Stage            string            `json:"stage,omitempty"`
+	StageFingerprint string            `json:"stageFingerprint,omitempty"`
+	Deployment       string            `json:"deployment,omitempty"`
+	Variables        map[string]string `json:"variables,omitempty"`
+	UsagePlanID      string            `json:"usagePlanId,omitempty"`
+	PlanFingerprint  string            `json:"planFingerprint,omitempty"`
+}
+
+// Observed is what the server holds of a stack's recorded resources and the
+// names its new resources would take.
+type Observed struct {
+	// Functions says for each function name whether it exists.
+	Functions map[string]bool
+	// APIs says for each recorded API id whether it exists.
+	APIs map[string]bool
+}
+
+// Action is what a deploy does to one resource.
+type Action string
+
+// The actions.
+const (
+	Create Action = "create"
+	Update Action = "update"
+	Delete Action = "delete"
+	Keep   Action = "unchanged"
+)
+
+// Change is one resource's part of a plan.
+type Change struct {
+	LogicalID string
+	Kind      string
+	Action    Action
+	// PhysicalID is the existing function name or API id ("" for an API to create).
+	PhysicalID string
+	// Steps say what the change does, in words ("publish a new version", ...).
+	Steps []string
+
+	fn  *Function
+	api *API
+	old *Resource
+	// code, config: a function's code or configuration changed; definition,
+	// stage, plan: an API's definition, stage settings, usage plan changed.
+	publish, definition, stage, plan, reserved, provisioned bool
+}
+
+// Plan is what a deploy will do. Apply it once; it is not safe for concurrent
+// use.
+type Plan struct {
+	Stack    string
+	Template string
+	Changes  []*Change
+	Warnings []string
+	record   *Record
+}
+
+// NewPlan compares what the template asks for with what the stack made last
+// time (record, nil for a new stack) and what the server holds (obs). It fails,
+// changing nothing, when a new function's name is taken by a function the
+// stack does not own.
+func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
+	if rec == nil {
+		rec = &Record{Name: d.Stack, Resources: map[string]*Resource{}}
+	}
+	if rec.Resources == nil {
+		rec.Resources = map[string]*Resource{}
+	}
+	p := &Plan{Stack: d.Stack, Warnings: d.Warnings, record: rec}
+	owned := map[string]bool{}
+	for _, r := range rec.Resources {
+		if r.Kind == KindFunction {
+			owned[r.PhysicalID] = true
+		}
+	}
+	var errs []string
+	for _, id := range slices.Sorted(maps.Keys(d.Functions)) {
+		f := d.Functions[id]
+		old := rec.Resources[id]
+		if old != nil && old.Kind != KindFunction {
+			old = nil
+		}
+		c := &Change{LogicalID: id, Kind: KindFunction, fn: f, old: old, PhysicalID: f.Name}
+		switch {
+		case old == nil || old.PhysicalID != f.Name || !obs.Functions[old.PhysicalID]:
+			if obs.Functions[f.Name] && !owned[f.Name] {
+				errs = append(errs, fmt.Sprintf("function %s (%s) already exists and is not part of stack %s: delete it or set FunctionName", f.Name, id, d.Stack))
+				continue
+			}
+			c.Action, c.publish = Create, true
+			c.reserved = f.Reserved != nil
+			c.provisioned = f.Provisioned > 0
+			c.Steps = append(c.Steps, "create function "+f.Name)
+			if f.Alias != "" {
+				c.Steps = append(c.Steps, "publish version 1 (or next) and point alias "+f.Alias+" at it")
+			}
+		default:
+			c.Action = Keep
+			if old.Fingerprint != f.Fingerprint() || old.Alias != f.Alias {
+				c.Action, c.publish = Update, true
+				c.Steps = append(c.Steps, "update code and configuration of "+f.Name)
+				if f.Alias != "" {
+					c.Steps = append(c.Steps, "publish a new version and point alias "+f.Alias+" at it")
+				}
+			}
+			if !sameInt(old.Reserved, f.Reserved) {
+				c.Action, c.reserved = Update, true
+				c.Steps = append(c.Steps, "set reserved concurrency")
+			}
+			if old.Provisioned != f.Provisioned || (c.publish && f.Provisioned > 0) {
+				c.Action, c.provisioned = Update, true
+				c.Steps = append(c.Steps, fmt.Sprintf("set provisioned concurrency of alias %s to %d", f.Alias, f.Provisioned))
+			}
+		}
+		p.Changes = append(p.Changes, c)
+	}
+	for _, id := range slices.Sorted(maps.Keys(d.APIs)) {
+		a := d.APIs[id]
+		old := rec.Resources[id]
+		if old != nil && (old.Kind != KindAPI || !obs.APIs[old.PhysicalID]) {
+			old = nil
+		}
+		c := &Change{LogicalID: id, Kind: KindAPI, api: a, old: old}
+		switch old {
+		case nil:
+			c.Action, c.definition, c.stage = Create, true, true
+			c.plan = a.UsagePlan != nil
+			c.Steps = append(c.Steps, fmt.Sprintf("create %s API %s and deploy stage %s", a.Protocol, a.Name, a.Stage))
+			if c.plan {
+				c.Steps = append(c.Steps, "create usage plan "+a.UsagePlan.Name)
+			}
+		default:
+			c.PhysicalID, c.Action = old.PhysicalID, Keep
+			if old.Stage != a.Stage {
+				// A renamed stage is a new API stage; the old one is removed with
+				// the API's definition redeployed under the new name.
+				c.definition = true
+			}
+			if old.Fingerprint != a.DefinitionFingerprint() || c.definition {
+				c.Action, c.definition = Update, true
+				where := "stage " + a.Stage
+				if a.Canary != nil && old.Stage == a.Stage {
+					where = fmt.Sprintf("the canary of stage %s (%.4g%%)", a.Stage, a.Canary.PercentTraffic)
+				}
+				c.Steps = append(c.Steps, "replace the definition and deploy it to "+where)
+			}
+			if old.StageFingerprint != a.StageFingerprint() || c.definition && old.Stage != a.Stage {
+				c.Action, c.stage = Update, true
+				c.Steps = append(c.Steps, "update the settings of stage "+a.Stage)
+			}
+			if old.PlanFingerprint != a.PlanFingerprint() {
+				c.Action, c.plan = Update, true
+				switch {
+				case a.UsagePlan == nil:
+					c.Steps = append(c.Steps, "delete usage plan "+old.UsagePlanID)
+				case old.UsagePlanID == "":
+					c.Steps = append(c.Steps, "create usage plan "+a.UsagePlan.Name)
+				default:
+					c.Steps = append(c.Steps, "update usage plan "+old.UsagePlanID+" (its keys stay)")
+				}
+			}
+		}
+		p.Changes = append(p.Changes, c)
+	}
+	for _, id := range slices.Sorted(maps.Keys(rec.Resources)) {
+		r := rec.Resources[id]
+		_, fn := d.Functions[id]
+		_, api := d.APIs[id]
+		if (r.Kind == KindFunction && fn) || (r.Kind == KindAPI && api) {
+			continue
+		}
+		gone := (r.Kind == KindFunction && !obs.Functions[r.PhysicalID]) || (r.Kind == KindAPI && !obs.APIs[r.PhysicalID])
+		c := &Change{LogicalID: id, Kind: r.Kind, Action: Delete, PhysicalID: r.PhysicalID, old: r}
+		if gone {
+			c.Steps = append(c.Steps, fmt.Sprintf("forget %s %s (already gone)", r.Kind, r.PhysicalID))
+		} else {
+			c.Steps = append(c.Steps, fmt.Sprintf("delete %s %s", r.Kind, r.PhysicalID))
+			if r.UsagePlanID != "" {
+				c.Steps = append(c.Steps, "delete usage plan "+r.UsagePlanID)
+			}
+		}
+		p.Changes = append(p.Changes, c)
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
+	}
+	return p, nil
+}
+
+func sameInt(a, b *int) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// Counts returns how many resources each action touches.
+func (p *Plan) Counts() map[Action]int {
+	out := map[Action]int{}
+	for _, c := range p.Changes {
+		out[c.Action]++
+	}
+	return out
+}
+
+// Empty reports whether the plan changes nothing.
+func (p *Plan) Empty() bool {
+	for _, c := range p.Changes {
+		if c.Action != Keep {
+			return false
+		}
+	}
+	return true
+}
+
+// Print writes the plan for people.
+func (p *Plan) Print(w io.Writer) {
+	for _, warn := range p.Warnings {
+		_, _ = fmt.Fprintln(w, "warning:", warn)
+	}
+	_, _ = fmt.Fprintf(w, "Stack %s:\n", p.Stack)
+	for _, c := range p.Changes {
+		name := c.PhysicalID
+		if name == "" {
+			name = "(new)"
+		}
+		_, _ = fmt.Fprintf(w, "  %-9s %-8s %-28s %s\n", c.Action, c.Kind, c.LogicalID, name)
+		for _, s := range c.Steps {
+			_, _ = fmt.Fprintf(w, "              - %s\n", s)
+		}
+	}
+	n := p.Counts()
+	_, _ = fmt.Fprintf(w, "%d to create, %d to update, %d to delete, %d unchanged\n", n[Create], n[Update], n[Delete], n[Keep])
+}

@@ -1,0 +1,388 @@
+package deploy
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/gateway/apis"
+)
+
+// HTTPTarget applies plans through the admin API: the Lambda API for
+// functions, /portico/v1/apis for API definitions, deployments and stages,
+// API Gateway's stage, deployment and usage plan routes, and
+// /portico/v1/stacks for the stack's record. It is safe for concurrent use,
+// as its client is, though Apply calls it from one goroutine.
+type HTTPTarget struct {
+	C *client.Client
+}
+
+var _ Target = (*HTTPTarget)(nil)
+
+const (
+	apisPath   = "/portico/v1/apis"
+	stacksPath = "/portico/v1/stacks"
+	fnPath     = "/2015-03-31/functions/"
+)
+
+func esc(s string) string { return url.PathEscape(s) }
+
+// GetStack implements Target.
+func (h *HTTPTarget) GetStack(ctx context.Context, name string) (*Record, error) {
+	resp, err := h.C.Do(ctx, http.MethodGet, stacksPath+"/"+esc(name), nil, nil, nil)
+	if client.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rec Record
+	if err := json.Unmarshal(resp.Body, &rec); err != nil {
+		return nil, fmt.Errorf("decoding the record of stack %s: %w", name, err)
+	}
+	return &rec, nil
+}
+
+// PutStack implements Target.
+func (h *HTTPTarget) PutStack(ctx context.Context, rec *Record) error {
+	_, err := h.C.Do(ctx, http.MethodPut, stacksPath+"/"+esc(rec.Name), nil, rec, nil)
+	return err
+}
+
+func (h *HTTPTarget) exists(ctx context.Context, path string) (bool, error) {
+	_, err := h.C.Do(ctx, http.MethodGet, path, nil, nil, nil)
+	if client.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// FunctionExists implements Target.
+func (h *HTTPTarget) FunctionExists(ctx context.Context, name string) (bool, error) {
+	return h.exists(ctx, fnPath+esc(name)+"/configuration")
+}
+
+// APIExists implements Target.
+func (h *HTTPTarget) APIExists(ctx context.Context, id string) (bool, error) {
+	return h.exists(ctx, apisPath+"/"+esc(id))
+}
+
+// functionConfig is the Lambda configuration document of f.
+func functionConfig(f *Function) map[string]any {
+	env := f.Environment
+	if env == nil {
+		env = map[string]string{}
+	}
+	cfg := map[string]any{"Description": f.Description, "Environment": map[string]any{"Variables": env}}
+	if f.Handler != "" {
+		cfg["Handler"] = f.Handler
+	}
+	if f.Runtime != "" {
+		cfg["Runtime"] = f.Runtime
+	}
+	if f.MemorySize > 0 {
+		cfg["MemorySize"] = f.MemorySize
+	}
+	if f.Timeout > 0 {
+		cfg["Timeout"] = f.Timeout
+	}
+	fs := []map[string]string{}
+	for _, m := range f.FileSystems {
+		fs = append(fs, map[string]string{"Arn": m.Arn, "LocalMountPath": m.LocalMountPath})
+	}
+	cfg["FileSystemConfigs"] = fs
+	return cfg
+}
+
+// PutFunction implements Target.
+func (h *HTTPTarget) PutFunction(ctx context.Context, f *Function, create bool) error {
+	cfg := functionConfig(f)
+	code, err := f.Package()
+	if err != nil {
+		return fmt.Errorf("packaging %s: %w", f.CodePath, err)
+	}
+	if create {
+		cfg["FunctionName"] = f.Name
+		if f.ImageURI != "" {
+			cfg["PackageType"] = "Image"
+			cfg["Code"] = map[string]any{"ImageUri": f.ImageURI}
+		} else {
+			cfg["PackageType"] = "Zip"
+			cfg["Code"] = map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(code)}
+		}
+		_, _, err := h.C.CreateFunction(ctx, cfg)
+		return err
+	}
+	if _, _, err := h.C.UpdateFunctionCode(ctx, f.Name, code, f.ImageURI); err != nil {
+		return err
+	}
+	_, _, err = h.C.UpdateFunctionConfiguration(ctx, f.Name, cfg)
+	return err
+}
+
+// PublishVersion implements Target.
+func (h *HTTPTarget) PublishVersion(ctx context.Context, name string) (string, error) {
+	v, _, err := h.C.PublishVersion(ctx, name, "portico deploy")
+	if err != nil {
+		return "", err
+	}
+	return v.Version, nil
+}
+
+// SetAlias implements Target.
+func (h *HTTPTarget) SetAlias(ctx context.Context, name, alias, version string) error {
+	_, _, err := h.C.SetAlias(ctx, name, alias, version, nil)
+	return err
+}
+
+// SetReserved implements Target.
+func (h *HTTPTarget) SetReserved(ctx context.Context, name string, n *int) error {
+	if n != nil {
+		return h.C.PutConcurrency(ctx, name, *n)
+	}
+	_, err := h.C.Do(ctx, http.MethodDelete, "/2017-10-31/functions/"+esc(name)+"/concurrency", nil, nil, nil)
+	if client.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// SetProvisioned implements Target.
+func (h *HTTPTarget) SetProvisioned(ctx context.Context, name, alias string, n int) error {
+	q := url.Values{"Qualifier": {alias}}
+	path := "/2019-09-30/functions/" + esc(name) + "/provisioned-concurrency"
+	if n > 0 {
+		_, err := h.C.Do(ctx, http.MethodPut, path, q, map[string]any{"ProvisionedConcurrentExecutions": n}, nil)
+		return err
+	}
+	_, err := h.C.Do(ctx, http.MethodDelete, path, q, nil, nil)
+	if client.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// DeleteFunction implements Target.
+func (h *HTTPTarget) DeleteFunction(ctx context.Context, name string) error {
+	_, err := h.C.Do(ctx, http.MethodDelete, fnPath+esc(name), nil, nil, nil)
+	return err
+}
+
+func wsRoutes(a *API) []map[string]any {
+	out := []map[string]any{}
+	for _, r := range a.Routes {
+		rt := map[string]any{"routeKey": r.Key, "integration": map[string]any{"type": r.Type, "uri": r.URI}}
+		if r.TwoWay {
+			rt["routeResponseSelectionExpression"] = "$default"
+		}
+		out = append(out, rt)
+	}
+	return out
+}
+
+// CreateAPI implements Target.
+func (h *HTTPTarget) CreateAPI(ctx context.Context, a *API) (string, error) {
+	var resp *client.Response
+	var err error
+	if a.Protocol == apis.ProtocolWebSocket {
+		resp, err = h.C.Do(ctx, http.MethodPost, apisPath, nil, map[string]any{
+			"name": a.Name, "protocol": a.Protocol, "routeSelectionExpression": a.RouteSelection, "routes": wsRoutes(a),
+		}, nil)
+		if err != nil {
+			return "", err
+		}
+		var created struct{ ID string }
+		err = json.Unmarshal(resp.Body, &created)
+		return created.ID, err
+	}
+	doc, err := marshalDoc(a.Document)
+	if err != nil {
+		return "", err
+	}
+	resp, err = h.C.Do(ctx, http.MethodPost, apisPath+"/import", url.Values{"name": {a.Name}, "protocol": {a.Protocol}}, doc,
+		http.Header{"Content-Type": {"application/json"}})
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		API struct{ ID string } `json:"api"`
+	}
+	err = json.Unmarshal(resp.Body, &out)
+	return out.API.ID, err
+}
+
+// ReplaceAPI implements Target.
+func (h *HTTPTarget) ReplaceAPI(ctx context.Context, id string, a *API) error {
+	if a.Protocol != apis.ProtocolWebSocket {
+		doc, err := marshalDoc(a.Document)
+		if err != nil {
+			return err
+		}
+		_, err = h.C.Do(ctx, http.MethodPut, apisPath+"/"+esc(id)+"/import",
+			url.Values{"mode": {"overwrite"}, "name": {a.Name}, "protocol": {a.Protocol}}, doc, http.Header{"Content-Type": {"application/json"}})
+		return err
+	}
+	if _, err := h.C.Do(ctx, http.MethodPatch, apisPath+"/"+esc(id), nil,
+		map[string]any{"name": a.Name, "routeSelectionExpression": a.RouteSelection}, nil); err != nil {
+		return err
+	}
+	resp, err := h.C.Do(ctx, http.MethodGet, apisPath+"/"+esc(id)+"/routes", nil, nil, nil)
+	if err != nil {
+		return err
+	}
+	var list struct {
+		Items []struct {
+			ID       string `json:"id"`
+			RouteKey string `json:"routeKey"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(resp.Body, &list); err != nil {
+		return err
+	}
+	have := map[string]string{}
+	for _, r := range list.Items {
+		have[r.RouteKey] = r.ID
+	}
+	want := map[string]bool{}
+	for _, rt := range wsRoutes(a) {
+		key, _ := rt["routeKey"].(string)
+		want[key] = true
+		if rid, ok := have[key]; ok {
+			_, err = h.C.Do(ctx, http.MethodPut, apisPath+"/"+esc(id)+"/routes/"+esc(rid), nil, rt, nil)
+		} else {
+			_, err = h.C.Do(ctx, http.MethodPost, apisPath+"/"+esc(id)+"/routes", nil, rt, nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for key, rid := range have {
+		if !want[key] {
+			if _, err := h.C.Do(ctx, http.MethodDelete, apisPath+"/"+esc(id)+"/routes/"+esc(rid), nil, nil, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Deploy implements Target.
+func (h *HTTPTarget) Deploy(ctx context.Context, id string, a *API, canary bool) (string, string, error) {
+	prev := ""
+	resp, err := h.C.Do(ctx, http.MethodGet, apisPath+"/"+esc(id)+"/stages/"+esc(a.Stage), nil, nil, nil)
+	switch {
+	case err == nil:
+		var st struct {
+			DeploymentID string `json:"deploymentId"`
+		}
+		if err := json.Unmarshal(resp.Body, &st); err != nil {
+			return "", "", err
+		}
+		prev = st.DeploymentID
+	case !client.IsNotFound(err):
+		return "", "", err
+	}
+	if canary {
+		resp, err = h.C.Do(ctx, http.MethodPost, "/restapis/"+esc(id)+"/deployments", nil, map[string]any{
+			"stageName": a.Stage, "description": "portico deploy (canary)",
+			"canarySettings": map[string]any{"percentTraffic": a.Canary.PercentTraffic,
+				"stageVariableOverrides": a.Canary.StageVariableOverrides, "useStageCache": a.Canary.UseStageCache},
+		}, nil)
+		if err != nil {
+			return "", "", err
+		}
+		var dep struct{ ID string }
+		err = json.Unmarshal(resp.Body, &dep)
+		return dep.ID, prev, err
+	}
+	resp, err = h.C.Do(ctx, http.MethodPost, apisPath+"/"+esc(id)+"/deployments", nil,
+		map[string]any{"stageName": a.Stage, "description": "portico deploy", "variables": a.Variables}, nil)
+	if err != nil {
+		return "", "", err
+	}
+	var out struct {
+		Deployment struct{ ID string } `json:"deployment"`
+	}
+	err = json.Unmarshal(resp.Body, &out)
+	return out.Deployment.ID, prev, err
+}
+
+// PointStage implements Target.
+func (h *HTTPTarget) PointStage(ctx context.Context, id, stage, deployment string) error {
+	_, err := h.C.Do(ctx, http.MethodPatch, apisPath+"/"+esc(id)+"/stages/"+esc(stage), nil, map[string]any{"deploymentId": deployment}, nil)
+	return err
+}
+
+// PatchStage implements Target.
+func (h *HTTPTarget) PatchStage(ctx context.Context, id, stage string, ops []PatchOp) error {
+	_, err := h.C.Do(ctx, http.MethodPatch, "/restapis/"+esc(id)+"/stages/"+esc(stage), nil, map[string]any{"patchOperations": ops}, nil)
+	return err
+}
+
+// DeleteStage implements Target.
+func (h *HTTPTarget) DeleteStage(ctx context.Context, id, stage string) error {
+	_, err := h.C.Do(ctx, http.MethodDelete, apisPath+"/"+esc(id)+"/stages/"+esc(stage), nil, nil, nil)
+	if client.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// DeleteAPI implements Target.
+func (h *HTTPTarget) DeleteAPI(ctx context.Context, id string) error {
+	_, err := h.C.Do(ctx, http.MethodDelete, apisPath+"/"+esc(id), nil, nil, nil)
+	return err
+}
+
+// CreateUsagePlan implements Target.
+func (h *HTTPTarget) CreateUsagePlan(ctx context.Context, p *UsagePlan, apiID, stage string) (string, error) {
+	body := map[string]any{"name": p.Name, "apiStages": []any{map[string]any{"apiId": apiID, "stage": stage}}}
+	if p.Throttle != nil {
+		body["throttle"] = p.Throttle
+	}
+	if p.Quota != nil {
+		body["quota"] = p.Quota
+	}
+	resp, err := h.C.Do(ctx, http.MethodPost, "/usageplans", nil, body, nil)
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		ID string `json:"id"`
+	}
+	err = json.Unmarshal(resp.Body, &out)
+	return out.ID, err
+}
+
+// UpdateUsagePlan implements Target.
+func (h *HTTPTarget) UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan) error {
+	ops := []PatchOp{{Op: "replace", Path: "/name", Value: p.Name}}
+	set := func(section string, m map[string]any, fields ...string) {
+		if m == nil {
+			ops = append(ops, PatchOp{Op: "remove", Path: "/" + section})
+			return
+		}
+		for _, f := range fields {
+			if v, ok := m[f]; ok && v != nil {
+				ops = append(ops, PatchOp{Op: "replace", Path: "/" + section + "/" + f, Value: fmt.Sprint(v)})
+			}
+		}
+	}
+	set("throttle", p.Throttle, "burstLimit", "rateLimit")
+	set("quota", p.Quota, "limit", "period", "offset")
+	_, err := h.C.Do(ctx, http.MethodPatch, "/usageplans/"+esc(id), nil, map[string]any{"patchOperations": ops}, nil)
+	return err
+}
+
+// DeleteUsagePlan implements Target.
+func (h *HTTPTarget) DeleteUsagePlan(ctx context.Context, id string) error {
+	_, err := h.C.Do(ctx, http.MethodDelete, "/usageplans/"+esc(id), nil, nil, nil)
+	if client.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
