@@ -27,11 +27,13 @@ import (
 	"github.com/portico-dev/portico/gateway/execlog"
 	gatewaymetrics "github.com/portico-dev/portico/gateway/metrics"
 	"github.com/portico-dev/portico/gateway/throttle"
+	gatewaytracing "github.com/portico-dev/portico/gateway/tracing"
 	"github.com/portico-dev/portico/gateway/usage"
 	"github.com/portico-dev/portico/gateway/validate"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
+	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/metrics"
 	"github.com/portico-dev/portico/runtimes"
@@ -72,6 +74,10 @@ type Settings struct {
 	// MetricsListen, when set, also serves GET /metrics on an address of its own,
 	// without the admin token (the admin listener always serves it, with it).
 	MetricsListen string `yaml:"metrics-listen"`
+	// OTLPEndpoint is the OpenTelemetry collector (OTLP over HTTP) that traces
+	// of stages with tracingEnabled go to; empty: OTEL_EXPORTER_OTLP_ENDPOINT,
+	// else none (trace ids are still made and passed on).
+	OTLPEndpoint string `yaml:"otlp-endpoint"`
 	// ShutdownTimeout bounds a graceful stop (30 s).
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
 	// Invoker holds the invoker's limits; zero fields take invoker.DefaultConfig.
@@ -140,6 +146,9 @@ func (s Settings) Validate() error {
 	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together: give both files, or neither (then the development certificate of `portico tls init` is used when it exists)")
+	}
+	if err := (tracing.Config{Endpoint: s.OTLPEndpoint}).Validate(); err != nil {
+		return fmt.Errorf("--otlp-endpoint: %w", err)
 	}
 	if s.Throttle.BurstLimit < 0 {
 		return fmt.Errorf("throttle: burst-limit %d: use a positive bucket size (or a negative rate-limit to turn the account throttle off)", s.Throttle.BurstLimit)
@@ -283,6 +292,9 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		cache.Module,
 		fx.Provide(func(c *cache.Stage) admin.StageCache { return c }),
 		gatewaymetrics.Module,
+		fx.Supply(tracing.Config{Endpoint: s.OTLPEndpoint}),
+		tracing.Module,
+		gatewaytracing.Module,
 		accesslog.Module,
 		execlog.Module,
 		// The edge: TLS certificates and custom domain names, consumed by the
