@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/portico-dev/portico/console"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/internal/listener"
@@ -59,6 +60,8 @@ type Server struct {
 
 	lambdaDeps
 	gw GatewayDeps
+	// console serves the web console (console.go); nil: none.
+	console http.Handler
 }
 
 // Handle registers h for a net/http ServeMux pattern such as
@@ -76,9 +79,18 @@ func (s *Server) Handle(pattern string, h HandlerFunc) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", ids.UUID())
 	if s.cfg.Token != "" {
-		if err := s.authenticate(r); err != nil {
-			s.writeError(w, r, err)
-			return
+		switch {
+		case s.console != nil && r.Method == http.MethodPost && r.URL.Path == "/console/login":
+		case s.consoleCookieAuth(r):
+		default:
+			if err := s.authenticate(r); err != nil {
+				if s.console != nil && isConsolePath(r.URL.Path) {
+					console.ServeLogin(w, http.StatusUnauthorized)
+					return
+				}
+				s.writeError(w, r, err)
+				return
+			}
 		}
 	}
 	s.mux.ServeHTTP(w, r)

@@ -30,6 +30,9 @@ type Params struct {
 	// Metrics, when provided, is served at GET /metrics (metrics.Module).
 	Metrics http.Handler `name:"metrics" optional:"true"`
 	Domains EdgeDeps
+	// Console, when provided, is the web console's handler (console.Module),
+	// served at /console/.
+	Console http.Handler `name:"console" optional:"true"`
 }
 
 // New builds the admin server and registers every route set.
@@ -55,6 +58,9 @@ func New(p Params) (*Server, error) {
 		s.mux.Handle("GET /metrics", p.Metrics)
 	}
 	s.registerDomainRoutes(p.Domains)
+	if p.Console != nil {
+		s.registerConsole(p.Console)
+	}
 	return s, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/aliases"
 	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/console"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/accesslog"
@@ -269,6 +270,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		// it is set.
 		fx.Invoke(func(f *functions.Service, i *invoker.Invoker) { f.SetProvisionedCheck(i.CheckProvisioned) }),
 		admin.Module,
+		console.Module,
 		// WebSocket connections; listed before the gateway so that on stop the
 		// listener closes first, then connections ($disconnect), then the invoker.
 		fx.Supply(s.connectionsConfig()),
