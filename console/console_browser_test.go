@@ -246,7 +246,9 @@ func TestConsoleInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var listed struct{ Functions []struct{ FunctionName string } }
+	var listed struct {
+		Functions []struct{ FunctionName string }
+	}
 	_, body = call(t, env, "GET", "/2015-03-31/functions", nil)
 	_ = json.Unmarshal(body, &listed)
 	var names []string
