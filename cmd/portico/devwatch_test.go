@@ -1,36 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
-
-// lockedBuffer is an io.Writer safe for the watcher's goroutine and the test's.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestDevWatchRedeploysOnSave watches two function directories in real temp
 // directories: saving a file in the packaged one publishes a new version that
@@ -41,7 +21,7 @@ func TestDevWatchRedeploysOnSave(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a guard against hanging
 	defer cancel()
-	out := &lockedBuffer{}
+	out := &apptest.LockedBuffer{}
 	e := &devEnv{client: env.Client(), adminURL: env.AdminURL, gatewayURL: env.GatewayURL, out: out}
 
 	packaged := t.TempDir()

@@ -69,11 +69,11 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			// replaces it; and what the client gets back, as API Gateway answers.
 			itracing.Inject(ctx, r.Header)
 			w.Header().Set(itracing.HeaderXRay, r.Header.Get(itracing.HeaderXRay))
-			sw := &statusWriter{ResponseWriter: w}
+			sw := &pipeline.StatusWriter{ResponseWriter: w}
 			err := next.ServeRequest(sw, r.WithContext(ctx), c)
 			status := c.Status
 			if status == 0 {
-				status = sw.status
+				status = sw.Status
 			}
 			if status == 0 {
 				status = http.StatusOK
@@ -104,39 +104,6 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 		})
 	}, nil
 }
-
-// statusWriter records the status the rest of the pipeline answers with.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-// WriteHeader implements http.ResponseWriter.
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Write implements http.ResponseWriter.
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush implements http.Flusher.
-func (w *statusWriter) Flush() {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-// Unwrap returns the wrapped writer (for http.ResponseController).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Module provides the stage to the pipeline; it needs a trace.TracerProvider
 // (internal/tracing.Module provides one).
