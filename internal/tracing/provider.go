@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
@@ -72,7 +73,10 @@ func NewProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
 	}
 	if cfg.exporting() {
-		var eopts []otlptracehttp.Option
+		// A collector that does not answer costs a batch at most 10 s of
+		// retries (the SDK's default is a minute), so that a stop is not held up.
+		eopts := []otlptracehttp.Option{otlptracehttp.WithTimeout(10 * time.Second),
+			otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: true, InitialInterval: time.Second, MaxInterval: 5 * time.Second, MaxElapsedTime: 10 * time.Second})}
 		if cfg.Endpoint != "" {
 			eopts = append(eopts, otlptracehttp.WithEndpointURL(endpointURL(cfg.Endpoint)))
 		}
