@@ -74,8 +74,10 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.cfg.Token != "" {
+		// Secure only over TLS: the admin listener is plain HTTP on loopback by default.
 		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: consoleSession(s.cfg.Token), Path: "/",
-			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil}) //nolint:gosec // G124: Secure would drop the cookie on the plain-HTTP admin listener
+
 	}
 	http.Redirect(w, r, console.Prefix, http.StatusSeeOther)
 }

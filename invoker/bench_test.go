@@ -26,17 +26,7 @@ func BenchmarkWarmInvoke(b *testing.B) {
 	if _, err := e.inv.Invoke(ctx, Request{Function: cfg, Payload: []byte(benchPayload)}); err != nil {
 		b.Fatal(err)
 	}
-	var rec latency.Recorder
-	b.ResetTimer()
-	for range b.N {
-		rec.Time(func() {
-			res, err := e.inv.Invoke(ctx, Request{Function: cfg, Payload: []byte(benchPayload)})
-			if err != nil || res.FunctionError != "" {
-				b.Fatalf("%v %v", err, res)
-			}
-		})
-	}
-	rec.Report(b, "")
+	benchInvokes(b, e, cfg)
 }
 
 // BenchmarkBareHandlerHTTP is the baseline: the same handler work (decode the
@@ -129,6 +119,12 @@ func BenchmarkWarmInvokeTwoSandboxes(b *testing.B) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	benchInvokes(b, e, cfg)
+}
+
+// benchInvokes times b.N warm calls of cfg with benchPayload.
+func benchInvokes(b *testing.B, e *env, cfg *functions.Config) {
+	b.Helper()
 	ctx := context.Background()
 	var rec latency.Recorder
 	b.ResetTimer()

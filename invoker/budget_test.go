@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -98,21 +96,15 @@ func TestBudgetThrottlesWhenNothingIsIdle(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.MaxSandboxes = 1; c.ThrottleWait = 20 * time.Millisecond })
 	a := e.fns.add(&functions.Config{FunctionName: "a", Timeout: 30})
 	b := e.fns.add(&functions.Config{FunctionName: "b"})
-	gate, pidFile := filepath.Join(t.TempDir(), "gate"), filepath.Join(t.TempDir(), "pid")
-	done := make(chan struct{})
-	go func() {
-		_, _ = e.inv.Invoke(context.Background(), Request{Function: a, Payload: []byte(`{"waitFile":"` + gate + `","pidFile":"` + pidFile + `"}`)})
-		close(done)
-	}()
-	pidA := waitForFile(t, pidFile)
+	busy := hold(t, e, a, "")
+	pidA := busy.pid
 
 	_, err := e.inv.Invoke(context.Background(), Request{Function: b})
 	var k *errdefs.Kinded
 	if !errors.Is(err, errdefs.ErrThrottled) || !errors.As(err, &k) || k.Type != "TooManyRequestsException" || k.Reason != "SandboxBudgetExceeded" {
 		t.Fatalf("at the budget with nothing idle: want TooManyRequestsException, got %v", err)
 	}
-	_ = os.WriteFile(gate, nil, 0o600)
-	<-done
+	busy.release(t)
 	waitIdle(t, e.inv.pool(a), 1)
 	// a's sandbox is idle now: b's call stops it to make room.
 	if res, _ := invoke(t, e, b, `{}`); res.FunctionError != "" || !res.ColdStart {

@@ -240,25 +240,14 @@ func TestReservedConcurrencyThrottles(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.ThrottleWait = 20 * time.Millisecond })
 	one := 1
 	cfg := e.fns.add(&functions.Config{FunctionName: "limited", ReservedConcurrency: &one, Timeout: 30})
-	gate := filepath.Join(t.TempDir(), "gate")
-	pidFile := filepath.Join(t.TempDir(), "pid")
-
-	first := make(chan *Result, 1)
-	go func() {
-		res, _ := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{"waitFile":"` + gate + `","pidFile":"` + pidFile + `"}`)})
-		first <- res
-	}()
-	waitForFile(t, pidFile) // the first call holds the only slot
+	first := hold(t, e, cfg, "") // the first call holds the only slot
 
 	_, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{}`)})
 	var k *errdefs.Kinded
 	if !errors.Is(err, errdefs.ErrThrottled) || !errors.As(err, &k) || k.Reason != "ReservedFunctionConcurrentInvocationLimitExceeded" {
 		t.Fatalf("second call: want throttled with reason, got %v", err)
 	}
-	if err := os.WriteFile(gate, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if res := <-first; res == nil || res.FunctionError != "" {
+	if res := first.release(t); res == nil || res.FunctionError != "" {
 		t.Fatalf("first call failed: %+v", res)
 	}
 	// With the slot free again, calls go through.
@@ -276,20 +265,13 @@ func TestAccountConcurrencyThrottles(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.AccountConcurrency = 1; c.ThrottleWait = 20 * time.Millisecond })
 	a := e.fns.add(&functions.Config{FunctionName: "a", Timeout: 30})
 	b := e.fns.add(&functions.Config{FunctionName: "b"})
-	gate, pidFile := filepath.Join(t.TempDir(), "gate"), filepath.Join(t.TempDir(), "pid")
-	done := make(chan struct{})
-	go func() {
-		_, _ = e.inv.Invoke(context.Background(), Request{Function: a, Payload: []byte(`{"waitFile":"` + gate + `","pidFile":"` + pidFile + `"}`)})
-		close(done)
-	}()
-	waitForFile(t, pidFile)
+	busy := hold(t, e, a, "")
 	_, err := e.inv.Invoke(context.Background(), Request{Function: b})
 	var k *errdefs.Kinded
 	if !errors.As(err, &k) || k.Reason != "ConcurrentInvocationLimitExceeded" {
 		t.Fatalf("want account throttle, got %v", err)
 	}
-	_ = os.WriteFile(gate, nil, 0o600)
-	<-done
+	busy.release(t)
 }
 
 func TestTimeoutReplacesSandbox(t *testing.T) {
@@ -463,19 +445,12 @@ func TestSandboxCannotReadAnotherSandboxsInvocation(t *testing.T) {
 	b := e.fns.add(&functions.Config{FunctionName: "b", Timeout: 30})
 	// B's endpoint address, then keep B busy on a secret invocation.
 	_, ob := invoke(t, e, b, `{"env":"AWS_LAMBDA_RUNTIME_API"}`)
-	gate, pf := filepath.Join(t.TempDir(), "gate"), filepath.Join(t.TempDir(), "pid")
-	done := make(chan *Result, 1)
-	go func() {
-		res, _ := e.inv.Invoke(context.Background(), Request{Function: b, Payload: []byte(`{"echo":"secret-of-b","waitFile":"` + gate + `","pidFile":"` + pf + `"}`)})
-		done <- res
-	}()
-	waitForFile(t, pf)
+	busy := hold(t, e, b, `"echo":"secret-of-b",`)
 	_, oa := invoke(t, e, a, `{"steal":"`+ob.Env+`"}`)
 	if strings.Contains(oa.Stolen, "secret-of-b") || !strings.HasPrefix(oa.Stolen, "403") {
 		t.Fatalf("sandbox A reached B's endpoint: %q", oa.Stolen)
 	}
-	_ = os.WriteFile(gate, nil, 0o600)
-	res := <-done
+	res := busy.release(t)
 	if res == nil || res.FunctionError != "" || !strings.Contains(string(res.Payload), "secret-of-b") {
 		t.Fatalf("B's own call must be unaffected: %+v", res)
 	}
@@ -670,6 +645,37 @@ func truncate(b []byte) string {
 		return string(b[:200]) + "..."
 	}
 	return string(b)
+}
+
+// held is a call whose function holds its sandbox until released.
+type held struct {
+	pid  int // the sandbox's process
+	gate string
+	done chan *Result
+}
+
+// hold starts a call of fn that holds its sandbox until release (fields, when
+// set, are more of the payload: `"echo":"x",`), and returns once the sandbox
+// runs it.
+func hold(t *testing.T, e *env, fn *functions.Config, fields string) *held {
+	t.Helper()
+	h := &held{gate: filepath.Join(t.TempDir(), "gate"), done: make(chan *Result, 1)}
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	go func() {
+		res, _ := e.inv.Invoke(context.Background(), Request{Function: fn, Payload: []byte(`{` + fields + `"waitFile":"` + h.gate + `","pidFile":"` + pidFile + `"}`)})
+		h.done <- res
+	}()
+	h.pid = waitForFile(t, pidFile)
+	return h
+}
+
+// release lets the held call finish and returns its result.
+func (h *held) release(t *testing.T) *Result {
+	t.Helper()
+	if err := os.WriteFile(h.gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return <-h.done
 }
 
 func waitForFile(t *testing.T, path string) int {

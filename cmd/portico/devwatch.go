@@ -54,7 +54,7 @@ func (d *devWatch) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
 	}
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	owner := map[string]*watchTarget{}
 	for _, t := range d.targets {
 		for _, dir := range t.dirs {
@@ -179,7 +179,7 @@ func functionTarget(e *devEnv, name, dir string) *watchTarget {
 			if err != nil {
 				return "", err
 			}
-			defer os.RemoveAll(tmp)
+			defer func() { _ = os.RemoveAll(tmp) }()
 			if err := buildBootstrap(ctx, dir, tmp); err != nil {
 				return "", err
 			}

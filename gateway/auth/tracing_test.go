@@ -68,7 +68,7 @@ func TestAuthorizerSpan(t *testing.T) {
 			"portico.authorizer.cached": attribute.BoolValue(cached)}
 		for _, kv := range sp.Attributes() {
 			if w, ok := want[kv.Key]; ok && w != kv.Value {
-				t.Errorf("span %d: %s = %v, want %v", i, kv.Key, kv.Value.Emit(), w.Emit())
+				t.Errorf("span %d: %s = %v, want %v", i, kv.Key, kv.Value.String(), w.String())
 			}
 		}
 	}
