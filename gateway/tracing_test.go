@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -21,7 +22,13 @@ func TestTracingOffCostsNothing(t *testing.T) {
 		if rec := serveOnce(gw, path); rec.Code != 200 {
 			t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
 		}
-		return testing.AllocsPerRun(200, func() { serveOnce(gw, path) })
+		// The least of a few runs: goroutines of the process that allocate
+		// meanwhile (the race detector's, the store's) only ever add.
+		least := math.Inf(1)
+		for range 5 {
+			least = min(least, testing.AllocsPerRun(100, func() { serveOnce(gw, path) }))
+		}
+		return least
 	}
 	without := allocs()
 	rec := tracetest.NewSpanRecorder()
