@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/portico-dev/portico/console"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/internal/listener"
@@ -62,6 +63,8 @@ type Server struct {
 	// apigwPatterns are the patterns registered with HandleAPIGateway (set
 	// while routes are registered, read-only after).
 	apigwPatterns map[string]bool
+	// console serves the web console (console.go); nil: none.
+	console http.Handler
 }
 
 // Handle registers h for a net/http ServeMux pattern such as
@@ -79,13 +82,21 @@ func (s *Server) Handle(pattern string, h HandlerFunc) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", ids.UUID())
 	if s.cfg.Token != "" {
-		if err := s.authenticate(r); err != nil {
-			if s.isAPIGatewayRoute(r) {
-				s.writeAPIGatewayError(w, r, err)
-			} else {
-				s.writeError(w, r, err)
+		switch {
+		case s.console != nil && r.Method == http.MethodPost && r.URL.Path == "/console/login":
+		case s.consoleCookieAuth(r):
+		default:
+			if err := s.authenticate(r); err != nil {
+				switch {
+				case s.console != nil && isConsolePath(r.URL.Path):
+					console.ServeLogin(w, http.StatusUnauthorized)
+				case s.isAPIGatewayRoute(r):
+					s.writeAPIGatewayError(w, r, err)
+				default:
+					s.writeError(w, r, err)
+				}
+				return
 			}
-			return
 		}
 	}
 	s.mux.ServeHTTP(w, r)

@@ -32,6 +32,9 @@ type Params struct {
 	Domains EdgeDeps
 	IAM     IAMDeps
 	Stacks  StackDeps
+	// Console, when provided, is the web console's handler (console.Module),
+	// served at /console/.
+	Console http.Handler `name:"console" optional:"true"`
 }
 
 // New builds the admin server and registers every route set.
@@ -61,6 +64,9 @@ func New(p Params) (*Server, error) {
 	s.registerDomainRoutes(p.Domains)
 	s.registerIAMRoutes(p.IAM)
 	s.registerStackRoutes(p.Stacks)
+	if p.Console != nil {
+		s.registerConsole(p.Console)
+	}
 	return s, nil
 }
 

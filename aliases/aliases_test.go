@@ -200,7 +200,7 @@ func TestResolve(t *testing.T) {
 		{"fn:live", "1", nil, ""},
 		{"fn:head", functions.Latest, nil, ""},
 		{"arn:aws:lambda:us-east-1:000000000000:function:fn:live", "1", nil, ""},
-		{"fn:9", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:9"},
+		{"fn:9", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:9 (versions of fn: $LATEST, 1, 2)"},
 		{"fn:nope", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:nope (aliases of fn: head, live)"},
 		{"other:live", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:other:live (other has no aliases)"},
 		{"other", "", errdefs.ErrNotFound, "Function not found: arn:aws:lambda:us-east-1:000000000000:function:other"},

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,22 +23,6 @@ import (
 	"github.com/portico-dev/portico/gateway/edge"
 )
 
-// requireBrowser returns Chromium's path, or skips the test with the reason when
-// it is not installed (fails instead when REQUIRE_BROWSER=1, as CI sets).
-func requireBrowser(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("REQUIRE_BROWSER") == "1" {
-		t.Fatal("REQUIRE_BROWSER=1 but no chromium is installed (apt-get install chromium)")
-	}
-	t.Skip("no chromium installed (apt-get install chromium; REQUIRE_BROWSER=1 makes this a failure)")
-	return ""
-}
-
 // TestChatPageInChromiumOverHTTPS opens the chat sample's page, as make run
 // deploys it, in two tabs of headless Chromium over https:// with the
 // development certificate, and sends a message from one tab to the other over
@@ -48,7 +31,7 @@ func TestChatPageInChromiumOverHTTPS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	browser := requireBrowser(t)
+	browser := apptest.Browser(t)
 	dir := t.TempDir()
 	if _, err := edge.InitDevCA(edge.DevCADir(dir), nil, time.Now()); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -151,18 +152,33 @@ func getTx(tx *store.Tx, name, version string) (*Config, error) {
 	}
 	v, ok := parseVersion(version)
 	if !ok {
-		return nil, notFound(name, version)
+		return nil, versionNotFound(tx, name, version)
 	}
 	var r record
 	if err := tx.Get(bucketVersions, versionKey(name, v), &r); err != nil {
 		if errors.Is(err, errdefs.ErrNotFound) {
-			return nil, notFound(name, version)
+			return nil, versionNotFound(tx, name, version)
 		}
 		return nil, fmt.Errorf("function %q version %s: %w", name, version, err)
 	}
 	c := r.config()
 	c.ReservedConcurrency = latest.ReservedConcurrency // it lives on the function
 	return c, nil
+}
+
+// versionNotFound is Lambda's ResourceNotFoundException for an unknown version
+// of an existing function, naming the versions there are: "Function not found:
+// arn:...:function:hello:7 (versions of hello: $LATEST, 1, 2)".
+func versionNotFound(tx *store.Tx, name, version string) error {
+	versions := []string{Latest}
+	_ = tx.ForEach(bucketVersions, name+"\x00", func(key string, _ []byte) error {
+		if v, err := strconv.ParseUint(strings.TrimPrefix(key, name+"\x00"), 10, 64); err == nil {
+			versions = append(versions, strconv.FormatUint(v, 10))
+		}
+		return nil
+	})
+	return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", "Function not found: "+ARN(name, version)+
+		" (versions of "+name+": "+strings.Join(versions, ", ")+")")
 }
 
 func (s *Service) notify(name string) {

@@ -157,8 +157,8 @@ func TestNotFound(t *testing.T) {
 	}{
 		{"missing function", "nope", "", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope"},
 		{"missing function version", "nope", "1", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope:1"},
-		{"missing version", "fn", "7", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:7"},
-		{"alias is not a version", "fn", "prod", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:prod"},
+		{"missing version, the versions named", "fn", "7", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:7 (versions of fn: $LATEST, 1)"},
+		{"alias is not a version", "fn", "prod", "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:prod (versions of fn: $LATEST, 1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

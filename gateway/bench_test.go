@@ -82,7 +82,7 @@ func benchGateway(b *testing.B, a *apis.API, vars map[string]string) (base strin
 
 // benchDeploy deploys a on stage "bench" of a new gateway listening (when served
 // by its Server) on listen; it returns the gateway and the stage's path.
-func benchDeploy(b *testing.B, listen string, a *apis.API, vars map[string]string) (*Gateway, string) {
+func benchDeploy(b testing.TB, listen string, a *apis.API, vars map[string]string) (*Gateway, string) {
 	b.Helper()
 	svc, stagePath := benchCreate(b, a, vars)
 	return New(Config{Listen: listen}, svc, nil, nil, nil), stagePath
@@ -90,7 +90,7 @@ func benchDeploy(b *testing.B, listen string, a *apis.API, vars map[string]strin
 
 // benchCreate creates a in a new store and deploys it on stage "bench"; it
 // returns the service and the stage's path.
-func benchCreate(b *testing.B, a *apis.API, vars map[string]string) (*apis.Service, string) {
+func benchCreate(b testing.TB, a *apis.API, vars map[string]string) (*apis.Service, string) {
 	b.Helper()
 	st, err := store.Open(b.TempDir())
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/functions"
@@ -49,8 +50,9 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 	fn, err := g.resolver.Resolve(ctx, ref)
 	if err != nil {
 		// An unknown function or alias is the API's configuration error (500),
-		// whatever kind the resolver gave it.
-		return nil, fmt.Errorf("resolve %s: %s: %w", ref, err.Error(), errConfig)
+		// whatever kind the resolver gave it. The log says where the name came
+		// from when stage variables made it.
+		return nil, fmt.Errorf("resolve %s: %s%s: %w", ref, err.Error(), stageVariableSource(in.URI, rc.entry.deployed.Variables, rc.Stage), errConfig)
 	}
 	timeout := in.Timeout()
 	if fn.Timeout > 0 {
@@ -360,4 +362,29 @@ func (sel *responseSelector) selectResponse(selector string, useDefault bool) (s
 		return "default", d, true
 	}
 	return "", apis.IntegrationResponse{StatusCode: "200"}, true
+}
+
+// stageVariableSource says which stage variables an integration URI took its
+// function from: `; integration uri "function:hello:${stageVariables.alias}"
+// with stage variable alias="nope" of stage dev`, or "" for a literal URI.
+func stageVariableSource(uri string, vars map[string]string, stage string) string {
+	if !strings.Contains(uri, "${stageVariables.") {
+		return ""
+	}
+	var used []string
+	for rest := uri; ; {
+		i := strings.Index(rest, "${stageVariables.")
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len("${stageVariables."):]
+		j := strings.IndexByte(rest, '}')
+		if j < 0 {
+			break
+		}
+		name := rest[:j]
+		used = append(used, fmt.Sprintf("%s=%q", name, vars[name]))
+		rest = rest[j+1:]
+	}
+	return fmt.Sprintf("; integration uri %q with stage variable %s of stage %s", uri, strings.Join(used, ", "), stage)
 }

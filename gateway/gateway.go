@@ -23,6 +23,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/fastproxy"
@@ -30,6 +34,7 @@ import (
 	"github.com/portico-dev/portico/gateway/responses"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
+	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -453,6 +458,14 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		return gatewayError(fmt.Errorf("route %q has no integration: %w", rc.Route.RouteKey, errConfig), rc.Protocol)
 	}
 	start := g.now()
+	var span trace.Span
+	if ctx := r.Context(); tracing.Traced(ctx) {
+		// Backends and functions see the integration's span as their parent.
+		ctx, span = tracing.Start(ctx, "integration "+in.Type, trace.SpanKindClient)
+		r = r.WithContext(ctx)
+		tracing.Inject(ctx, r.Header)
+		defer span.End()
+	}
 	var err error
 	switch in.Type {
 	case apis.IntegrationMock:
@@ -469,6 +482,12 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		err = fmt.Errorf("integration type %q: %w", in.Type, errConfig)
 	}
 	rc.IntegrationLatency = g.now().Sub(start)
+	if span != nil && span.IsRecording() {
+		span.SetAttributes(attribute.String("portico.integration.type", in.Type))
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
+	}
 	if err != nil {
 		return gatewayError(err, rc.Protocol)
 	}

@@ -240,6 +240,21 @@ func TestMissingStageVariableIs500AndLogged(t *testing.T) {
 	}
 }
 
+// TestMissingFunctionNamesTheStageVariable: a stage variable that names a
+// function or alias that does not exist answers AWS's 500, and the server log
+// says which function and which stage variable.
+func TestMissingFunctionNamesTheStageVariable(t *testing.T) {
+	e := newEnv(t)
+	id := e.deploy(helloAPI(apis.ProtocolREST), "dev", map[string]string{"alias": "nope"})
+	e.do("GET", "/"+id+"/dev/hello", nil).expectError(t, 500, "InternalServerErrorException", "Internal server error")
+	logs := e.logs.String()
+	for _, want := range []string{"level=ERROR", "resolve hello:nope", `with stage variable alias=\"nope\" of stage dev`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the server log lacks %q:\n%s", want, logs)
+		}
+	}
+}
+
 func TestGatewayErrors(t *testing.T) {
 	e := newEnv(t)
 	rest := e.deploy(helloAPI(apis.ProtocolREST), "dev", map[string]string{"alias": "live"})

@@ -10,17 +10,20 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/metrics"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/gateway/tracing"
 )
 
 // BenchmarkMockObserve is the gateway's own cost per MOCK request (no network,
 // parallel callers) with the observing stages off and on, so that their cost is
 // the difference: "off", "metrics", and "metrics+accesslog" (the CLF preset to
-// a file through its queue).
+// a file through its queue); "tracing-off" (the tracing stage on a stage
+// without tracingEnabled) and "tracing" (spans made, exported nowhere).
 func BenchmarkMockObserve(b *testing.B) {
 	for _, tc := range []struct {
 		name   string
@@ -46,9 +49,18 @@ func BenchmarkMockObserve(b *testing.B) {
 			b.Cleanup(func() { _ = a.Close(context.Background()) })
 			return []pipeline.Stage{m, a}
 		}},
+		{"tracing-off", func(*testing.B) []pipeline.Stage { return []pipeline.Stage{tracing.New(sdktrace.NewTracerProvider())} }},
+		{"tracing", func(*testing.B) []pipeline.Stage { return []pipeline.Stage{tracing.New(sdktrace.NewTracerProvider())} }},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			gw, stagePath := benchDeploy(b, "127.0.0.1:0", mockAPI(), nil)
+			if tc.name == "tracing" { // spans made and dropped: no exporter
+				on := true
+				apiID, _, _ := strings.Cut(strings.TrimPrefix(stagePath, "/"), "/")
+				if _, err := gw.apis.UpdateStage(context.Background(), apiID, "bench", apis.StagePatch{TracingEnabled: &on}); err != nil {
+					b.Fatal(err)
+				}
+			}
 			if tc.name == "metrics+accesslog" {
 				apiID, _, _ := strings.Cut(strings.TrimPrefix(stagePath, "/"), "/")
 				set := &apis.AccessLogSettings{Format: accesslog.CLF, DestinationARN: filepath.Join(b.TempDir(), "access.log")}

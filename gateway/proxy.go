@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/tracing"
 )
 
 // newTransport returns the backend transport: a large idle pool per host (the
@@ -256,6 +257,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	for k, v := range params.header {
 		req.Header.Set(k, v)
 	}
+	tracing.Inject(ctx, req.Header)
 	resp, err := g.roundTrip(ctx, req, u)
 	if err != nil {
 		return err

@@ -12,11 +12,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/clock"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/store"
 )
@@ -453,11 +457,50 @@ func (i *Invoker) acquireSlots(ctx context.Context, name string) (func(), error)
 // a concurrency limit, ErrTooLarge for payloads over the limit, ErrUnavailable when
 // a sandbox cannot start or the invoker is shutting down; a function error, timeout
 // or crash is a Result with FunctionError set, not an error.
+//
+// When ctx carries a span (a traced request), the invocation adds its own: one
+// named after the function, with "Queue" (waiting for a concurrency slot and a
+// sandbox; "Initialization" under it for a cold start) and "Invocation" (the
+// sandbox's run) under it; the function gets Invocation's trace as its
+// Lambda-Runtime-Trace-Id, so that its own spans join the trace.
 func (i *Invoker) Invoke(ctx context.Context, req Request) (*Result, error) {
 	cfg := req.Function
 	if cfg == nil {
 		return nil, fmt.Errorf("invoke: no function: %w", errdefs.ErrInvalid)
 	}
+	if tracing.Traced(ctx) {
+		return i.invokeTraced(ctx, req)
+	}
+	return i.invoke(ctx, req)
+}
+
+// invokeTraced is Invoke under a span of its own.
+func (i *Invoker) invokeTraced(ctx context.Context, req Request) (*Result, error) {
+	cfg := req.Function
+	ctx, span := tracing.Start(ctx, cfg.FunctionName, trace.SpanKindClient)
+	defer span.End()
+	res, err := i.invoke(ctx, req)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("faas.invoked_name", cfg.FunctionName),
+			attribute.String("faas.invoked_provider", "portico"),
+			attribute.String("cloud.resource_id", req.InvokedARN))
+		switch {
+		case err != nil:
+			span.SetStatus(codes.Error, err.Error())
+		case res != nil:
+			span.SetAttributes(attribute.String("faas.invocation_id", res.RequestID),
+				attribute.String("faas.version", res.ExecutedVersion), attribute.Bool("faas.coldstart", res.ColdStart))
+			if res.FunctionError != "" {
+				span.SetStatus(codes.Error, res.FunctionError)
+			}
+		}
+	}
+	return res, err
+}
+
+// invoke runs one invocation (Invoke without the span).
+func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
+	cfg := req.Function
 	if len(req.Payload) > i.p.Config.MaxPayload {
 		return nil, errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
 			fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", i.p.Config.MaxPayload))
@@ -473,7 +516,14 @@ func (i *Invoker) Invoke(ctx context.Context, req Request) (*Result, error) {
 	i.inflight.Add(1)
 	i.mu.Unlock()
 
-	release, err := i.acquireSlots(ctx, cfg.FunctionName)
+	traced := tracing.Traced(ctx)
+	var queue trace.Span
+	qctx := ctx
+	if traced {
+		qctx, queue = tracing.Start(ctx, "Queue", trace.SpanKindInternal)
+		defer queue.End() // ended sooner, when a sandbox is found
+	}
+	release, err := i.acquireSlots(qctx, cfg.FunctionName)
 	if err != nil {
 		i.inflight.Done()
 		if i.obs != nil && errors.Is(err, errdefs.ErrThrottled) {
@@ -510,18 +560,60 @@ func (i *Invoker) Invoke(ctx context.Context, req Request) (*Result, error) {
 			return &Result{RequestID: id, Payload: g.fail.payload, FunctionError: "Unhandled",
 				ExecutedVersion: cfg.Version, ColdStart: true}, nil
 		}
+		var run trace.Span
+		if traced {
+			i.traceQueue(qctx, queue, g)
+			_, run = tracing.Start(ctx, "Invocation", trace.SpanKindInternal)
+			req.TraceID = tracing.XRayHeader(run.SpanContext())
+		}
 		inv := i.newInvocation(req)
 		select {
 		case g.sb.work <- inv:
 		case <-g.sb.gone:
+			if run != nil {
+				run.End()
+			}
 			continue // it died before taking the call: no one ran it, try another
 		case <-ctx.Done():
 			p.release(g.sb)
 			finish()
+			if run != nil {
+				run.End()
+			}
 			return nil, ctx.Err()
 		}
-		return i.await(ctx, g.sb, inv, g.cold, finish)
+		res, err := i.await(ctx, g.sb, inv, g.cold, finish)
+		if run != nil {
+			if run.IsRecording() && res != nil {
+				run.SetAttributes(attribute.String("faas.invocation_id", res.RequestID))
+				if res.FunctionError != "" {
+					run.SetStatus(codes.Error, res.FunctionError)
+				}
+			}
+			run.End()
+		}
+		return res, err
 	}
+}
+
+// traceQueue ends the Queue span once a sandbox is found, with an
+// Initialization span under it for a cold start, timed by the sandbox's init
+// duration.
+func (i *Invoker) traceQueue(qctx context.Context, queue trace.Span, g grant) {
+	if !queue.IsRecording() {
+		return
+	}
+	queue.SetAttributes(attribute.Bool("faas.coldstart", g.cold))
+	if g.cold && g.sb != nil {
+		g.sb.mu.Lock()
+		init := g.sb.initDuration
+		g.sb.mu.Unlock()
+		end := time.Now()
+		_, span := trace.SpanFromContext(qctx).TracerProvider().Tracer(tracing.Scope).Start(qctx, "Initialization",
+			trace.WithTimestamp(end.Add(-init)))
+		span.End(trace.WithTimestamp(end))
+	}
+	queue.End()
 }
 
 func (i *Invoker) newInvocation(req Request) *invocation {

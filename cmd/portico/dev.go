@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -41,16 +41,29 @@ var devSteps = []devStep{
 
 func newDevCmd() *cobra.Command {
 	f := &serveFlags{}
-	var samples string
+	var samples, source string
+	var watch bool
+	var fnDirs []string
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Serve with the samples deployed (what `make run` runs)",
+		Short: "Serve with the samples deployed, and redeploy on save (what `make run` runs)",
 		Long: `Start the server like 'portico serve' (same flags) and deploy the built samples into
 it through the admin API: function hello from SAMPLES/hello, version published, alias
-live pointing at it. Safe to run again on the same data directory.`,
+live pointing at it. Safe to run again on the same data directory.
+
+Then watch the samples' source (--source, default samples/) and each --function
+NAME=DIR, and on save rebuild and redeploy what changed: a sample is rebuilt into
+--samples and deployed again; a function's directory is built when it holds Go
+source (else zipped as it is, with its bootstrap), and published as a new version
+that alias live points at. A build that fails prints the compiler's errors and
+leaves the previous version serving. --watch=false turns watching off.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := f.settings()
+			if err != nil {
+				return err
+			}
+			functionDirs, err := parseWatchFunctions(fnDirs)
 			if err != nil {
 				return err
 			}
@@ -71,9 +84,31 @@ live pointing at it. Safe to run again on the same data directory.`,
 						return fmt.Errorf("deploying %s: %w", st.name, err)
 					}
 				}
+				var targets []*watchTarget
+				for _, name := range sortedKeys(functionDirs) {
+					t := functionTarget(e, name, functionDirs[name])
+					what, err := t.redeploy(ctx)
+					if err != nil {
+						return fmt.Errorf("deploying function %s from %s: %w", name, functionDirs[name], err)
+					}
+					fmt.Fprintf(e.out, "deployed function %s: %s\n", name, what)
+					targets = append(targets, t)
+				}
 				fmt.Fprintln(e.out)
 				for _, n := range e.notes {
 					fmt.Fprintln(e.out, n)
+				}
+				if watch {
+					st, err := sampleTargets(e, source)
+					if err != nil {
+						return err
+					}
+					d := &devWatch{out: e.out, targets: append(st, targets...), after: time.After}
+					go func() {
+						if err := d.run(ctx); err != nil {
+							fmt.Fprintf(e.out, "watching stopped: %v\n", err)
+						}
+					}()
 				}
 				fmt.Fprintln(e.out, "\nPress Ctrl-C to stop.")
 				return nil
@@ -82,44 +117,20 @@ live pointing at it. Safe to run again on the same data directory.`,
 	}
 	f.register(cmd)
 	cmd.Flags().StringVar(&samples, "samples", "bin/samples", "directory of built samples (make samples)")
+	cmd.Flags().StringVar(&source, "source", "samples", "the samples' source, watched and rebuilt into --samples on change")
+	cmd.Flags().BoolVar(&watch, "watch", true, "rebuild and redeploy on save")
+	cmd.Flags().StringArrayVar(&fnDirs, "function", nil, "NAME=DIR: deploy function NAME from DIR (Go source, or a directory with a bootstrap) and redeploy it on save; repeatable")
 	return cmd
 }
 
 // deployHello creates or updates function hello from the built sample, publishes
 // it, and points alias live at the published version.
 func deployHello(ctx context.Context, e *devEnv) error {
-	const name = "hello"
-	zipFile, err := client.ZipDir(filepath.Join(e.samples, name))
+	what, err := publishDir(ctx, e, "hello", filepath.Join(e.samples, "hello"), map[string]string{"GREETING": "Hello from make run"})
 	if err != nil {
 		return err
 	}
-	env := map[string]string{"GREETING": "Hello from make run"}
-	_, _, err = e.client.GetFunctionConfiguration(ctx, name)
-	switch {
-	case client.IsNotFound(err):
-		_, _, err = e.client.CreateFunction(ctx, map[string]any{
-			"FunctionName": name,
-			"PackageType":  "Zip",
-			"Code":         map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipFile)},
-			"Description":  "Portico's sample function (samples/hello)",
-			"Environment":  map[string]any{"Variables": env},
-		})
-	case err == nil:
-		if _, _, err = e.client.UpdateFunctionCode(ctx, name, zipFile, ""); err == nil {
-			_, _, err = e.client.UpdateFunctionConfiguration(ctx, name, map[string]any{"Environment": map[string]any{"Variables": env}})
-		}
-	}
-	if err != nil {
-		return err
-	}
-	v, _, err := e.client.PublishVersion(ctx, name, "")
-	if err != nil {
-		return err
-	}
-	if _, _, err := e.client.SetAlias(ctx, name, "live", v.Version, nil); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.out, "deployed function hello: version %s, alias live -> %s\n", v.Version, v.Version)
+	fmt.Fprintf(e.out, "deployed function hello: %s\n", what)
 	e.notes = append(e.notes,
 		"Invoke hello through the admin API (the Lambda Invoke API):",
 		fmt.Sprintf("  curl -s -X POST '%s/2015-03-31/functions/hello:live/invocations' -d '{\"queryStringParameters\":{\"name\":\"you\"}}'", e.adminURL),

@@ -18,8 +18,9 @@ import (
 	"time"
 )
 
-// tourSections are the README sections whose ```sh blocks the tour test runs.
-const tourFrom, tourTo = "## A five-minute tour", "## WebSockets: the chat sample"
+// tourFrom and tourTo bound the README sections whose ```sh blocks the tour test
+// runs: the five-minute tour and the hand-made WebSocket API.
+const tourFrom, tourTo = "## A five-minute tour", "## Metrics and logs"
 
 // readmeTour returns the commands of the README's tour, in order: the sh blocks
 // between tourFrom and tourTo, continuation lines joined. The first block

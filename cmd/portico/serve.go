@@ -49,6 +49,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.vals.Domain, "domain", d.Domain, "gateway base domain: {apiId}.DOMAIN (env PORTICO_DOMAIN)")
 	fl.StringVar(&f.vals.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error (env PORTICO_LOG_LEVEL)")
 	fl.StringVar(&f.vals.MetricsListen, "metrics-listen", "", "also serve GET /metrics, without the admin token, on this address (env PORTICO_METRICS_LISTEN)")
+	fl.StringVar(&f.vals.OTLPEndpoint, "otlp-endpoint", "", "OpenTelemetry collector (OTLP/HTTP, http://host:4318) for the traces of stages with tracingEnabled; default OTEL_EXPORTER_OTLP_ENDPOINT (env PORTICO_OTLP_ENDPOINT)")
 	fl.DurationVar(&f.vals.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "how long a graceful stop may take (env PORTICO_SHUTDOWN_TIMEOUT)")
 	fl.StringVar(&f.vals.TrustedProxies, "trusted-proxies", "", "comma-separated CIDR blocks of proxies whose X-Forwarded-For sets the client's source IP (env PORTICO_TRUSTED_PROXIES)")
 	fl.StringVar(&f.vals.IAMKeyFile, "iam-key-file", "", "file holding the key that seals IAM secret access keys; default DATA-DIR.iam-key beside the data directory (env PORTICO_IAM_KEY_FILE)")
@@ -97,6 +98,7 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		{"containerd-socket", "PORTICO_CONTAINERD_SOCKET", &s.ContainerdSocket, nil, nil},
 		{"log-level", "PORTICO_LOG_LEVEL", &s.LogLevel, nil, nil},
 		{"metrics-listen", "PORTICO_METRICS_LISTEN", &s.MetricsListen, nil, nil},
+		{"otlp-endpoint", "PORTICO_OTLP_ENDPOINT", &s.OTLPEndpoint, nil, nil},
 		{"shutdown-timeout", "PORTICO_SHUTDOWN_TIMEOUT", nil, &s.ShutdownTimeout, nil},
 		{"trusted-proxies", "PORTICO_TRUSTED_PROXIES", &s.TrustedProxies, nil, nil},
 		{"iam-key-file", "PORTICO_IAM_KEY_FILE", &s.IAMKeyFile, nil, nil},

@@ -24,6 +24,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/fx"
 
 	"github.com/portico-dev/portico/functions"
@@ -32,6 +35,7 @@ import (
 	"github.com/portico-dev/portico/gateway/iam"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/sigv4"
+	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -244,15 +248,30 @@ func queryOf(r *http.Request) func(string) string {
 
 // decide answers whether the request may go on: the identity values, the cache
 // or a call, then the policy (or simple response) for in.arn.
-func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID string) (*result, error) {
+func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID string) (res *result, err error) {
+	cached := false
+	if tracing.Traced(ctx) {
+		var span trace.Span
+		ctx, span = tracing.Start(ctx, "authorizer "+a.au.Name, trace.SpanKindInternal)
+		defer func() {
+			if span.IsRecording() {
+				span.SetAttributes(attribute.String("portico.authorizer.name", a.au.Name),
+					attribute.String("portico.authorizer.type", a.au.Type), attribute.Bool("portico.authorizer.cached", cached))
+				if err != nil {
+					span.SetStatus(codes.Error, err.Error())
+				}
+			}
+			span.End()
+		}()
+	}
 	values, err := identityValues(in, a.au)
 	if err != nil {
 		return nil, s.refusal(in.c, err)
 	}
 	key := a.keyPrefix + strings.Join(values, "\x00")
-	var res *result
 	if a.au.TTL > 0 {
 		res = s.cache.get(key, s.now())
+		cached = res != nil
 	}
 	if res == nil {
 		res, err = s.call(ctx, a, in.event(values), traceID)

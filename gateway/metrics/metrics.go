@@ -141,10 +141,10 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			if start.IsZero() {
 				start = s.now()
 			}
-			sw := writerPool.Get().(*statusWriter)
-			sw.ResponseWriter, sw.status = w, 0
+			sw := writerPool.Get().(*pipeline.StatusWriter)
+			sw.ResponseWriter, sw.Status = w, 0
 			err := next.ServeRequest(sw, r, c)
-			status := sw.status
+			status := sw.Status
 			sw.ResponseWriter = nil
 			writerPool.Put(sw)
 			if c.Status != 0 {
@@ -216,40 +216,7 @@ func (s *Stage) ObserveWebSocket(d *pipeline.Deployed, eventType string) {
 	v.WithLabelValues(d.Stage.APIID, name, d.Stage.Name).Inc()
 }
 
-// statusWriter records the status a handler answers with.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-var writerPool = sync.Pool{New: func() any { return new(statusWriter) }}
-
-// WriteHeader implements http.ResponseWriter.
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Write implements http.ResponseWriter.
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush implements http.Flusher.
-func (w *statusWriter) Flush() {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-// Unwrap returns the wrapped writer (for http.ResponseController).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+var writerPool = sync.Pool{New: func() any { return new(pipeline.StatusWriter) }}
 
 // Connections lists live WebSocket connections; *connections.Manager provides it.
 type Connections interface {

@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/aliases"
 	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/console"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/accesslog"
@@ -30,11 +31,13 @@ import (
 	"github.com/portico-dev/portico/gateway/iam"
 	gatewaymetrics "github.com/portico-dev/portico/gateway/metrics"
 	"github.com/portico-dev/portico/gateway/throttle"
+	gatewaytracing "github.com/portico-dev/portico/gateway/tracing"
 	"github.com/portico-dev/portico/gateway/usage"
 	"github.com/portico-dev/portico/gateway/validate"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
+	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/metrics"
 	"github.com/portico-dev/portico/runtimes"
@@ -76,6 +79,10 @@ type Settings struct {
 	// MetricsListen, when set, also serves GET /metrics on an address of its own,
 	// without the admin token (the admin listener always serves it, with it).
 	MetricsListen string `yaml:"metrics-listen"`
+	// OTLPEndpoint is the OpenTelemetry collector (OTLP over HTTP) that traces
+	// of stages with tracingEnabled go to; empty: OTEL_EXPORTER_OTLP_ENDPOINT,
+	// else none (trace ids are still made and passed on).
+	OTLPEndpoint string `yaml:"otlp-endpoint"`
 	// ShutdownTimeout bounds a graceful stop (30 s).
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
 	// Invoker holds the invoker's limits; zero fields take invoker.DefaultConfig.
@@ -156,6 +163,9 @@ func (s Settings) Validate() error {
 	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together: give both files, or neither (then the development certificate of `portico tls init` is used when it exists)")
+	}
+	if err := (tracing.Config{Endpoint: s.OTLPEndpoint}).Validate(); err != nil {
+		return fmt.Errorf("--otlp-endpoint: %w", err)
 	}
 	if s.Throttle.BurstLimit < 0 {
 		return fmt.Errorf("throttle: burst-limit %d: use a positive bucket size (or a negative rate-limit to turn the account throttle off)", s.Throttle.BurstLimit)
@@ -298,6 +308,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		// it is set.
 		fx.Invoke(func(f *functions.Service, i *invoker.Invoker) { f.SetProvisionedCheck(i.CheckProvisioned) }),
 		admin.Module,
+		console.Module,
 		// WebSocket connections; listed before the gateway so that on stop the
 		// listener closes first, then connections ($disconnect), then the invoker.
 		fx.Supply(s.connectionsConfig()),
@@ -330,6 +341,9 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		cache.Module,
 		fx.Provide(func(c *cache.Stage) admin.StageCache { return c }),
 		gatewaymetrics.Module,
+		fx.Supply(tracing.Config{Endpoint: s.OTLPEndpoint}),
+		tracing.Module,
+		gatewaytracing.Module,
 		accesslog.Module,
 		execlog.Module,
 		// The edge: TLS certificates and custom domain names, consumed by the

@@ -1,6 +1,8 @@
 // Command probe is a test function for the gateway's end-to-end tests: it answers
 // with the exact event it received, or misbehaves on request. The query string (of
-// a payload 1.0 or 2.0 event) says how:
+// a payload 1.0 or 2.0 event) says how. It answers with its version in
+// X-Probe-Version and the trace Lambda gave it (_X_AMZN_TRACE_ID) in
+// X-Probe-Trace.
 //
 //	?sleep=MS  sleep before answering
 //	?bad=1     answer with a result that is not a proxy response
@@ -34,8 +36,9 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 	}
 	return map[string]any{
 		"statusCode": 200,
-		"headers":    map[string]string{"Content-Type": "application/json", "X-Probe-Version": os.Getenv("AWS_LAMBDA_FUNCTION_VERSION")},
-		"body":       string(raw),
+		"headers": map[string]string{"Content-Type": "application/json", "X-Probe-Version": os.Getenv("AWS_LAMBDA_FUNCTION_VERSION"),
+			"X-Probe-Trace": os.Getenv("_X_AMZN_TRACE_ID")},
+		"body": string(raw),
 	}, nil
 }
 

@@ -65,7 +65,7 @@ type Process struct {
 	DataDir string
 
 	cmd    *exec.Cmd
-	out    *lockedBuffer
+	out    *LockedBuffer
 	exited chan struct{} // closed once the child is reaped
 }
 
@@ -84,7 +84,7 @@ func StartProcess(t testing.TB, opts Options) *Process {
 		dir = t.TempDir()
 	}
 	admin := net.JoinHostPort("127.0.0.1", freePort(t))
-	out := &lockedBuffer{}
+	out := &LockedBuffer{}
 	//nolint:gosec // G204: the binary this package just built
 	cmd := exec.Command(bin, "serve", "--runtime", rt, "--data-dir", dir,
 		"--listen", "127.0.0.1:0", "--admin-listen", admin, "--log-level", "warn")
@@ -129,20 +129,22 @@ func (p *Process) Kill() {
 // Output is what the process wrote so far (its logs), for failure messages.
 func (p *Process) Output() string { return p.out.String() }
 
-// lockedBuffer is a bytes.Buffer safe for the child's writer goroutine and the
-// test reading it.
-type lockedBuffer struct {
+// LockedBuffer is a bytes.Buffer safe for concurrent use: a child's or a
+// goroutine's writes and the test reading them.
+type LockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+// Write implements io.Writer.
+func (l *LockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+// String returns what was written so far.
+func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()

@@ -1,0 +1,380 @@
+// Portico's web console: a small single-page app over the admin API.
+"use strict";
+
+const main = document.getElementById("main");
+const errorBox = document.getElementById("error");
+let stopPage = () => {}; // stops the current page's timers and streams
+
+// el builds an element; strings become text (never HTML).
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "on") { for (const [ev, f] of Object.entries(v)) e.addEventListener(ev, f); }
+    else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c !== undefined && c !== null) e.append(c instanceof Node ? c : String(c));
+  }
+  return e;
+}
+
+function table(headers, rows, attrs) {
+  return el("table", attrs, el("thead", {}, el("tr", {}, headers.map(h => el("th", {}, h)))),
+    el("tbody", {}, rows));
+}
+
+function showError(msg) {
+  errorBox.textContent = msg;
+  errorBox.hidden = false;
+}
+
+function clearError() { errorBox.hidden = true; errorBox.textContent = ""; }
+
+// api calls the admin API and returns the decoded JSON (or text); an error
+// answer shows the API's message on the page and throws.
+async function api(method, path, body, raw) {
+  const opts = { method, headers: { "X-Portico-Console": "1" } };
+  if (body !== undefined) {
+    opts.body = typeof body === "string" ? body : JSON.stringify(body);
+    opts.headers["Content-Type"] = "application/json";
+  }
+  const resp = await fetch(path, opts);
+  const text = await resp.text();
+  if (!resp.ok) {
+    let msg = text;
+    try { const j = JSON.parse(text); msg = j.message || j.Message || text; } catch (e) { /* not JSON */ }
+    const type = resp.headers.get("x-amzn-ErrorType");
+    showError(`${method} ${path}: ${resp.status}${type ? " " + type.split(":")[0] : ""}: ${msg}`);
+    throw new Error(msg);
+  }
+  if (raw) return { text, headers: resp.headers, status: resp.status };
+  return text ? JSON.parse(text) : null;
+}
+
+const enc = encodeURIComponent;
+
+// ---- functions ----
+
+async function functionsPage() {
+  const list = await api("GET", "/2015-03-31/functions");
+  const fns = list.Functions || [];
+  main.replaceChildren(el("h1", {}, "Functions"),
+    fns.length === 0 ? el("p", { class: "muted" }, "No functions yet.") :
+      table(["Name", "Runtime", "Package", "Memory (MB)", "Timeout (s)", "Last modified"],
+        fns.map(f => el("tr", { "data-function": f.FunctionName },
+          el("td", {}, el("a", { href: "#/functions/" + enc(f.FunctionName) }, f.FunctionName)),
+          el("td", {}, f.Runtime || ""), el("td", {}, f.PackageType || ""), el("td", {}, f.MemorySize),
+          el("td", {}, f.Timeout), el("td", {}, f.LastModified || ""))), { id: "functions" }));
+}
+
+async function functionPage(name) {
+  const path = "/2015-03-31/functions/" + enc(name);
+  const [fn, versions, aliases] = await Promise.all([
+    api("GET", path), api("GET", path + "/versions"), api("GET", path + "/aliases")]);
+  const cfg = fn.Configuration || fn;
+  const payload = el("textarea", { id: "payload" }, "{}");
+  const qualifier = el("select", { id: "qualifier" },
+    el("option", { value: "" }, "$LATEST"),
+    (aliases.Aliases || []).map(a => el("option", { value: a.Name }, "alias " + a.Name)),
+    (versions.Versions || []).filter(v => v.Version !== "$LATEST").map(v => el("option", { value: v.Version }, "version " + v.Version)));
+  const result = el("pre", { id: "invoke-result" }, "");
+  const invoke = async () => {
+    clearError();
+    const q = qualifier.value ? "?Qualifier=" + enc(qualifier.value) : "";
+    result.textContent = "…";
+    try {
+      const r = await api("POST", path + "/invocations" + q, payload.value, true);
+      const fe = r.headers.get("X-Amz-Function-Error");
+      result.textContent = (fe ? "Function error (" + fe + "): " : "") + r.text;
+      result.dataset.status = fe ? "error" : "ok";
+    } catch (e) { result.textContent = ""; }
+  };
+  const logs = el("pre", { id: "logs" }, "");
+  main.replaceChildren(
+    el("h1", {}, "Function ", el("span", { id: "function-name" }, name)),
+    el("h2", {}, "Configuration"),
+    table(["Runtime", "Handler", "Memory", "Timeout", "Code", "Environment"], [el("tr", {},
+      el("td", {}, cfg.Runtime || ""), el("td", {}, cfg.Handler || ""), el("td", {}, cfg.MemorySize + " MB"),
+      el("td", {}, cfg.Timeout + " s"), el("td", {}, cfg.CodeSha256 || cfg.PackageType || ""),
+      el("td", {}, Object.entries((cfg.Environment && cfg.Environment.Variables) || {}).map(([k, v]) => k + "=" + v).join(", ")))]),
+    el("h2", {}, "Versions"),
+    table(["Version", "Description", "Code SHA-256", "Last modified"],
+      (versions.Versions || []).map(v => el("tr", { "data-version": v.Version }, el("td", {}, v.Version),
+        el("td", {}, v.Description || ""), el("td", {}, v.CodeSha256 || ""), el("td", {}, v.LastModified || ""))), { id: "versions" }),
+    el("h2", {}, "Aliases"),
+    (aliases.Aliases || []).length === 0 ? el("p", { class: "muted" }, "No aliases.") :
+      table(["Alias", "Version", "Weights"], (aliases.Aliases || []).map(a => el("tr", { "data-alias": a.Name },
+        el("td", {}, a.Name), el("td", {}, a.FunctionVersion),
+        el("td", {}, Object.entries((a.RoutingConfig && a.RoutingConfig.AdditionalVersionWeights) || {})
+          .map(([v, w]) => `${v}: ${Math.round(w * 100)}%`).join(", ") || "—"))), { id: "aliases" }),
+    el("h2", {}, "Invoke"),
+    el("div", {}, qualifier), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result,
+    el("h2", {}, "Logs (live)"), logs);
+  tailLogs(name, logs);
+}
+
+// tailLogs streams the function's log (the last 8 KB, then what is written).
+function tailLogs(name, pre) {
+  const ctl = new AbortController();
+  const prev = stopPage;
+  stopPage = () => { ctl.abort(); prev(); };
+  (async () => {
+    try {
+      const resp = await fetch("/portico/v1/functions/" + enc(name) + "/logs?bytes=8192&follow=1",
+        { signal: ctl.signal, headers: { "X-Portico-Console": "1" } });
+      const reader = resp.body.getReader();
+      const dec = new TextDecoder();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        pre.textContent += dec.decode(value, { stream: true });
+        if (pre.textContent.length > 65536) pre.textContent = pre.textContent.slice(-32768);
+        pre.scrollTop = pre.scrollHeight;
+      }
+    } catch (e) { /* navigation away or server stop */ }
+  })();
+}
+
+// ---- APIs ----
+
+async function apisPage() {
+  const list = await api("GET", "/portico/v1/apis");
+  main.replaceChildren(el("h1", {}, "APIs"),
+    list.items.length === 0 ? el("p", { class: "muted" }, "No APIs yet.") :
+      table(["Name", "Id", "Protocol", "Routes", "Created"], list.items.map(a => el("tr", { "data-api": a.id },
+        el("td", {}, el("a", { href: "#/apis/" + enc(a.id) }, a.name)), el("td", {}, a.id), el("td", {}, a.protocol),
+        el("td", {}, a.routes), el("td", {}, a.createdAt))), { id: "apis" }));
+}
+
+async function apiPage(id) {
+  const base = "/portico/v1/apis/" + enc(id);
+  const [a, stages] = await Promise.all([api("GET", base), api("GET", base + "/stages")]);
+  const routes = (a.routes || []).map(r => el("tr", {},
+    el("td", {}, r.routeKey || ((r.method || "") + " " + (r.path || ""))),
+    el("td", {}, r.integration ? r.integration.type : "—"),
+    el("td", {}, r.integration ? (r.integration.uri || "") : "")));
+  const sections = stages.items.map(st => stageSection(id, st));
+  main.replaceChildren(el("h1", {}, a.name, " ", el("span", { class: "muted" }, `(${a.protocol}, ${id})`)),
+    el("h2", {}, "Routes"), table(["Route", "Integration", "URI"], routes, { id: "routes" }),
+    el("h2", {}, "Stages"), ...(stages.items.length === 0 ? [el("p", { class: "muted" }, "No stages.")] : sections));
+}
+
+function stageSection(apiID, st) {
+  const base = "/portico/v1/apis/" + enc(apiID) + "/stages/" + enc(st.name);
+  const rollback = async (dep) => {
+    clearError();
+    try {
+      await api("POST", base + "/rollback", { deploymentId: dep });
+      route();
+    } catch (e) { /* shown */ }
+  };
+  const promote = async () => {
+    clearError();
+    try {
+      await api("PATCH", "/restapis/" + enc(apiID) + "/stages/" + enc(st.name),
+        { patchOperations: [{ op: "copy", from: "/canarySettings/deploymentId", path: "/deploymentId" }] });
+      route();
+    } catch (e) { /* shown */ }
+  };
+  const history = (st.history || []).slice().reverse();
+  const vars = Object.entries(st.variables || {}).map(([k, v]) => k + "=" + v).join(", ") || "—";
+  const canary = st.canarySettings ? `${st.canarySettings.percentTraffic || 0}% to ${st.canarySettings.deploymentId}` : "—";
+  return el("section", { "data-stage": st.name },
+    el("h3", {}, "Stage ", st.name),
+    table(["Deployment", "Variables", "Canary", "Cache", "Tracing", "Access log"], [el("tr", {},
+      el("td", { class: "deployment" }, st.deploymentId), el("td", {}, vars),
+      el("td", {}, canary, st.canarySettings ? el("button", { class: "promote", on: { click: promote } }, "Promote") : ""),
+      el("td", {}, st.cacheClusterEnabled ? "on (" + (st.cacheClusterSize || "0.5") + " GB)" : "off"),
+      el("td", {}, st.tracingEnabled ? "on" : "off"),
+      el("td", {}, st.accessLogSettings ? st.accessLogSettings.destinationArn : "off"))]),
+    el("h4", {}, "History"),
+    table(["When", "Action", "Deployment", ""], history.map((h, i) => el("tr", {},
+      el("td", {}, h.at), el("td", {}, h.action), el("td", {}, h.deploymentId),
+      el("td", {}, h.deploymentId === st.deploymentId ? el("span", { class: "muted" }, i === 0 ? "current" : "") :
+        el("button", { class: "rollback", "data-deployment": h.deploymentId, on: { click: () => rollback(h.deploymentId) } }, "Roll back to this")))),
+    { class: "history" }));
+}
+
+// ---- API keys and usage plans ----
+
+function isoDay(d) { return d.toISOString().slice(0, 10); }
+
+async function keysPage() {
+  const [keys, plans] = await Promise.all([api("GET", "/apikeys"), api("GET", "/usageplans")]);
+  const today = new Date();
+  const start = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1));
+  const usage = await Promise.all((plans.item || []).map(p =>
+    api("GET", `/usageplans/${enc(p.id)}/usage?startDate=${isoDay(start)}&endDate=${isoDay(today)}`).catch(() => null)));
+  const keyName = Object.fromEntries((keys.item || []).map(k => [k.id, k.name || k.id]));
+  main.replaceChildren(el("h1", {}, "API keys"),
+    table(["Name", "Id", "Enabled", "Created"], (keys.item || []).map(k => el("tr", {},
+      el("td", {}, k.name || ""), el("td", {}, k.id), el("td", {}, String(k.enabled)), el("td", {}, k.createdDate || ""))), { id: "keys" }),
+    el("h1", {}, "Usage plans"),
+    ...(plans.item || []).map((p, i) => el("section", {},
+      el("h3", {}, p.name, " ", el("span", { class: "muted" }, p.id)),
+      el("p", {}, "Throttle: ", p.throttle ? `${p.throttle.rateLimit} rps, burst ${p.throttle.burstLimit}` : "none",
+        "; quota: ", p.quota ? `${p.quota.limit} per ${p.quota.period}` : "none",
+        "; stages: ", (p.apiStages || []).map(s => s.apiId + "/" + s.stage).join(", ") || "none"),
+      table(["Key", "Requests this month"], Object.entries((usage[i] && usage[i].values) || {}).map(([k, days]) =>
+        el("tr", {}, el("td", {}, keyName[k] || k), el("td", {}, days.reduce((n, d) => n + d[0], 0))))))));
+}
+
+// ---- metrics ----
+
+// parseMetrics reads Prometheus's text format into [{name, labels, value}].
+function parseMetrics(text) {
+  const out = [];
+  for (const line of text.split("\n")) {
+    if (!line || line[0] === "#") continue;
+    const m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/);
+    if (!m) continue;
+    const labels = {};
+    if (m[3]) for (const l of m[3].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    out.push({ name: m[1], labels, value: parseFloat(m[4]) });
+  }
+  return out;
+}
+
+function sum(samples, name, key) {
+  const by = {};
+  for (const s of samples) if (s.name === name) { const k = key(s.labels); by[k] = (by[k] || 0) + s.value; }
+  return by;
+}
+
+// quantile estimates a quantile from cumulative histogram buckets.
+function quantile(buckets, q) {
+  const bs = Object.entries(buckets).map(([le, c]) => [le === "+Inf" ? Infinity : parseFloat(le), c]).sort((a, b) => a[0] - b[0]);
+  if (bs.length === 0) return NaN;
+  const total = bs[bs.length - 1][1];
+  if (total === 0) return NaN;
+  let prevLe = 0, prevC = 0;
+  for (const [le, c] of bs) {
+    if (c >= q * total) {
+      if (le === Infinity) return prevLe;
+      return prevLe + (le - prevLe) * ((q * total - prevC) / Math.max(c - prevC, 1));
+    }
+    prevLe = le; prevC = c;
+  }
+  return prevLe;
+}
+
+const colors = ["#ff9900", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
+
+async function metricsPage() {
+  const canvas = el("canvas", { id: "requests-chart", width: 720, height: 220, "data-samples": "0", "data-total": "0" });
+  const legend = el("div", { class: "legend" });
+  const stagesT = el("tbody");
+  const fnsT = el("tbody");
+  main.replaceChildren(el("h1", {}, "Metrics"),
+    el("h2", {}, "Requests per stage (every 2 s)"), canvas, legend,
+    el("h2", {}, "Stages"),
+    el("table", { id: "stage-metrics" }, el("thead", {}, el("tr", {}, ["Stage", "Requests", "4XX", "5XX", "p50 latency", "p99 latency", "Cache hits"].map(h => el("th", {}, h)))), stagesT),
+    el("h2", {}, "Functions"),
+    el("table", { id: "function-metrics" }, el("thead", {}, el("tr", {}, ["Function", "Invocations", "Errors", "Throttles", "Cold starts", "Concurrent"].map(h => el("th", {}, h)))), fnsT));
+  const series = {}; // stage -> [requests per interval]
+  let last = null;
+  const tick = async () => {
+    let text;
+    try { text = (await api("GET", "/metrics", undefined, true)).text; } catch (e) { return; }
+    const s = parseMetrics(text);
+    const stageKey = l => l.api_name + " " + l.api_id + "/" + l.stage + (l.canary === "true" ? " (canary)" : "");
+    const req = sum(s, "portico_api_requests_total", stageKey);
+    const e4 = sum(s, "portico_api_4xx_errors_total", stageKey);
+    const e5 = sum(s, "portico_api_5xx_errors_total", stageKey);
+    const hits = sum(s, "portico_api_cache_hits_total", stageKey);
+    const buckets = {};
+    for (const x of s) if (x.name === "portico_api_latency_seconds_bucket") {
+      const k = stageKey(x.labels); buckets[k] = buckets[k] || {};
+      buckets[k][x.labels.le] = (buckets[k][x.labels.le] || 0) + x.value;
+    }
+    const ms = v => isNaN(v) ? "—" : (v * 1000).toFixed(1) + " ms";
+    stagesT.replaceChildren(...Object.keys(req).sort().map(k => el("tr", { "data-stage": k },
+      el("td", {}, k), el("td", { class: "requests" }, req[k]), el("td", {}, e4[k] || 0), el("td", {}, e5[k] || 0),
+      el("td", {}, ms(quantile(buckets[k] || {}, 0.5))), el("td", {}, ms(quantile(buckets[k] || {}, 0.99))), el("td", {}, hits[k] || 0))));
+    const fnKey = l => l.function;
+    const inv = sum(s, "portico_lambda_invocations_total", fnKey), err = sum(s, "portico_lambda_errors_total", fnKey);
+    const thr = sum(s, "portico_lambda_throttles_total", fnKey), cold = sum(s, "portico_lambda_cold_starts_total", fnKey);
+    const conc = sum(s, "portico_lambda_concurrent_executions", fnKey);
+    fnsT.replaceChildren(...Object.keys(inv).sort().map(k => el("tr", { "data-function": k },
+      el("td", {}, k), el("td", {}, inv[k]), el("td", {}, err[k] || 0), el("td", {}, thr[k] || 0), el("td", {}, cold[k] || 0), el("td", {}, conc[k] || 0))));
+    if (last) {
+      for (const k of new Set([...Object.keys(req), ...Object.keys(series)])) {
+        series[k] = series[k] || [];
+        series[k].push((req[k] || 0) - (last[k] || 0));
+        if (series[k].length > 60) series[k].shift();
+      }
+      draw(canvas, legend, series);
+      canvas.dataset.samples = String(Number(canvas.dataset.samples) + 1);
+    }
+    canvas.dataset.total = String(Object.values(req).reduce((a, b) => a + b, 0));
+    last = req;
+  };
+  await tick();
+  const timer = setInterval(tick, 2000);
+  const prev = stopPage;
+  stopPage = () => { clearInterval(timer); prev(); };
+}
+
+function draw(canvas, legend, series) {
+  const g = canvas.getContext("2d");
+  const W = canvas.width, H = canvas.height, pad = 30;
+  g.clearRect(0, 0, W, H);
+  const max = Math.max(1, ...Object.values(series).flat());
+  g.strokeStyle = "#d8dce3"; g.fillStyle = "#6b7280"; g.font = "11px sans-serif";
+  g.beginPath(); g.moveTo(pad, 5); g.lineTo(pad, H - pad); g.lineTo(W - 5, H - pad); g.stroke();
+  g.fillText(String(max), 2, 12); g.fillText("0", 2, H - pad);
+  legend.replaceChildren();
+  Object.entries(series).forEach(([k, pts], i) => {
+    const c = colors[i % colors.length];
+    g.strokeStyle = c; g.beginPath();
+    pts.forEach((v, j) => {
+      const x = pad + (W - pad - 5) * (j / 59), y = (H - pad) - (H - pad - 5) * (v / max);
+      if (j === 0) g.moveTo(x, y); else g.lineTo(x, y);
+    });
+    g.stroke();
+    legend.append(el("span", {}, el("i", { style: undefined, "data-color": c }), k));
+  });
+  legend.querySelectorAll("i").forEach(i => { i.style.background = i.dataset.color; });
+}
+
+// ---- connections ----
+
+async function connectionsPage() {
+  const list = await api("GET", "/portico/v1/connections");
+  const base = c => `/portico/v1/apis/${enc(c.apiId)}/stages/${enc(c.stage)}/connections/${enc(c.connectionId)}`;
+  main.replaceChildren(el("h1", {}, "WebSocket connections"),
+    list.items.length === 0 ? el("p", { class: "muted" }, "No live connections.") :
+      table(["API / stage", "Connection", "Connected", "Last active", "Source", "Send", ""], list.items.map(c => {
+        const msg = el("input", { type: "text", placeholder: "message", class: "message" });
+        return el("tr", { "data-connection": c.connectionId },
+          el("td", {}, c.apiId + "/" + c.stage), el("td", {}, c.connectionId), el("td", {}, c.connectedAt),
+          el("td", {}, c.lastActiveAt), el("td", {}, c.sourceIp), el("td", {}, msg,
+            el("button", { on: { click: async () => { clearError(); try { await api("POST", base(c), msg.value); msg.value = ""; } catch (e) { /* shown */ } } } }, "Send")),
+          el("td", {}, el("button", { on: { click: async () => { clearError(); try { await api("DELETE", base(c)); route(); } catch (e) { /* shown */ } } } }, "Disconnect")));
+      }), { id: "connections" }));
+}
+
+// ---- routing ----
+
+async function route() {
+  stopPage();
+  stopPage = () => {};
+  const parts = (location.hash.replace(/^#\/?/, "") || "functions").split("/").map(decodeURIComponent);
+  document.querySelectorAll("[data-nav]").forEach(a => a.classList.toggle("active", a.dataset.nav === parts[0]));
+  try {
+    switch (parts[0]) {
+      case "functions": await (parts[1] ? functionPage(parts[1]) : functionsPage()); break;
+      case "apis": await (parts[1] ? apiPage(parts[1]) : apisPage()); break;
+      case "keys": await keysPage(); break;
+      case "metrics": await metricsPage(); break;
+      case "connections": await connectionsPage(); break;
+      default: main.replaceChildren(el("p", {}, "No such page."));
+    }
+    document.body.dataset.page = parts.join("/");
+  } catch (e) {
+    if (errorBox.hidden) showError(String(e));
+  }
+}
+
+window.addEventListener("hashchange", () => { clearError(); route(); });
+route();

@@ -1,0 +1,62 @@
+// Package console is Portico's web console: static pages, embedded in the
+// binary, that the admin listener serves at /console/ behind the admin API's
+// authentication. The pages are plain HTML, CSS and JavaScript with no build
+// step and nothing fetched from elsewhere at run time; everything they show or
+// change goes through the admin API the CLI uses (functions, versions,
+// aliases, invocations and logs; APIs, routes, stages, deployments, rollback
+// and canary promotion; API keys, usage plans and usage; WebSocket
+// connections), and the live charts read GET /metrics.
+package console
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+
+	"go.uber.org/fx"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// Prefix is where the console is served.
+const Prefix = "/console/"
+
+// Handler serves the console's pages under Prefix. The pages hold no data; the
+// admin API's authentication guards them and the API calls they make alike.
+func Handler() http.Handler {
+	sub, err := fs.Sub(assets, "assets")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	files := http.StripPrefix(Prefix, http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secure(w.Header())
+		files.ServeHTTP(w, r)
+	})
+}
+
+func secure(h http.Header) {
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-cache")
+}
+
+// ServeLogin writes the sign-in page (a form that posts the admin token to
+// /console/login) with status: 401 for a console request without the token.
+func ServeLogin(w http.ResponseWriter, status int) {
+	page, err := assets.ReadFile("assets/login.html")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	secure(w.Header())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(page)
+}
+
+// Module provides the console's handler to the admin server, as the named
+// value "console".
+var Module = fx.Module("console",
+	fx.Provide(fx.Annotate(Handler, fx.ResultTags(`name:"console"`))),
+)

@@ -1,0 +1,330 @@
+package console_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	apptest.Cleanup()
+	os.Exit(code)
+}
+
+const token = "console-test-token"
+
+// artifacts is where the test saves its screenshots: $PORTICO_ARTIFACTS/console,
+// else a directory under the system's temporary directory.
+func artifacts(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("PORTICO_ARTIFACTS")
+	if base == "" {
+		base = filepath.Join(os.TempDir(), "portico-artifacts")
+	}
+	dir := filepath.Join(base, "console")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// call makes an admin API request with the token and returns the status and body.
+func call(t *testing.T, env *apptest.Env, method, path string, body any, hdr ...string) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequest(method, env.AdminURL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	if hdr != nil && hdr[0] == "Authorization" && hdr[1] == "" {
+		req.Header.Del("Authorization")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}
+
+// TestConsoleAuth: without the token, console pages answer 401 with the
+// sign-in page; the session cookie authenticates pages, and API calls only
+// when they carry X-Portico-Console (another origin's page cannot send it).
+func TestConsoleAuth(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
+	if st, body := call(t, env, "GET", "/console/", nil, "Authorization", ""); st != 401 || !strings.Contains(string(body), `action="/console/login"`) {
+		t.Fatalf("GET /console/ without the token: %d %.80s", st, body)
+	}
+	if st, _ := call(t, env, "GET", "/console/console.js", nil); st != 200 {
+		t.Fatalf("GET /console/console.js with the token: %d", st)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// login posts the sign-in form and returns the status and the cookies set.
+	login := func(tok string) (int, []*http.Cookie) {
+		resp, err := noRedirect.PostForm(env.AdminURL+"/console/login", map[string][]string{"token": {tok}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, resp.Cookies()
+	}
+	if st, cookies := login("wrong"); st != 401 || len(cookies) != 0 {
+		t.Fatalf("sign-in with a wrong token: %d, cookies %v", st, cookies)
+	}
+	st, cookies := login(token)
+	if st != 303 || len(cookies) != 1 {
+		t.Fatalf("sign-in: %d, cookies %v", st, cookies)
+	}
+	ck := cookies[0]
+	if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || strings.Contains(ck.Value, token) {
+		t.Errorf("session cookie %+v", ck)
+	}
+	cookie := ck.Name + "=" + ck.Value
+	if st, _ := call(t, env, "GET", "/console/", nil, "Authorization", "", "Cookie", cookie); st != 200 {
+		t.Errorf("a page with the session cookie: %d", st)
+	}
+	if st, _ := call(t, env, "GET", "/2015-03-31/functions", nil, "Authorization", "", "Cookie", cookie); st != 403 {
+		t.Errorf("an API call with the cookie but without X-Portico-Console: %d, want 403", st)
+	}
+	if st, _ := call(t, env, "GET", "/2015-03-31/functions", nil, "Authorization", "", "Cookie", cookie, "X-Portico-Console", "1"); st != 200 {
+		t.Errorf("the console's API call: %d, want 200", st)
+	}
+	if st, _ := call(t, env, "GET", "/2015-03-31/functions", nil, "Authorization", "", "Cookie", ck.Name+"=forged", "X-Portico-Console", "1"); st != 403 {
+		t.Errorf("a forged cookie: %d, want 403", st)
+	}
+}
+
+// TestConsoleInChromium drives the console in headless Chromium: sign in with
+// the token; the function list shows what the API lists; invoking from the
+// page shows the result, and a bad payload shows the API's error; the live
+// chart takes in requests made meanwhile; rolling a stage back from the page
+// changes what the stage serves. No page logs an error or throws. Screenshots
+// of each page are saved (artifacts).
+func TestConsoleInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	browser := apptest.Browser(t)
+	shots := artifacts(t)
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
+	for _, fn := range []string{"hello", "hello-two"} {
+		if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": fn, "PackageType": "Zip", "Timeout": 10,
+			"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipSample(t, "hello"))}}); st != 201 {
+			t.Fatalf("create %s: %d %s", fn, st, body)
+		}
+	}
+	// An API whose stage has two deployments: v1, then v2.
+	var api struct{ ID string }
+	st, body := call(t, env, "POST", "/portico/v1/apis", map[string]any{"name": "versions", "protocol": "REST"})
+	if st != 201 && st != 200 {
+		t.Fatalf("create api: %d %s", st, body)
+	}
+	_ = json.Unmarshal(body, &api)
+	mock := func(v string) map[string]any {
+		return map[string]any{"type": "MOCK", "requestTemplates": map[string]string{"application/json": `{"statusCode": 200}`},
+			"responses": map[string]any{"default": map[string]any{"statusCode": "200", "responseTemplates": map[string]string{"application/json": `{"v":"` + v + `"}`}}}}
+	}
+	var route struct{ ID string }
+	_, body = call(t, env, "POST", "/portico/v1/apis/"+api.ID+"/routes", map[string]any{"method": "GET", "path": "/v", "integration": mock("1")})
+	_ = json.Unmarshal(body, &route)
+	var dep1 struct{ Deployment struct{ ID string } }
+	_, body = call(t, env, "POST", "/portico/v1/apis/"+api.ID+"/deployments", map[string]any{"stageName": "dev"})
+	_ = json.Unmarshal(body, &dep1)
+	if st, body := call(t, env, "PUT", "/portico/v1/apis/"+api.ID+"/routes/"+route.ID+"/integration", mock("2")); st != 200 {
+		t.Fatalf("update integration: %d %s", st, body)
+	}
+	call(t, env, "POST", "/portico/v1/apis/"+api.ID+"/deployments", map[string]any{"stageName": "dev"})
+	stageURL := env.GatewayURL + "/" + api.ID + "/dev/v"
+	serves := func() string {
+		resp, err := http.Get(stageURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := serves(); got != `{"v":"2"}` || dep1.Deployment.ID == "" {
+		t.Fatalf("stage serves %s before the rollback (first deployment %q)", got, dep1.Deployment.ID)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()))
+	bctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a guard against hanging, not a timing assertion
+	defer cancel()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(bctx, opts...)
+	defer cancelAlloc()
+	tab, cancelTab := chromedp.NewContext(alloc)
+	defer cancelTab()
+	navigate := func(u string) {
+		t.Helper()
+		var err error
+		for range 3 { // a fresh Chromium may see its network change under the first load
+			if err = chromedp.Do(tab, chromedp.Navigate(u)); err == nil || !strings.Contains(err.Error(), "ERR_NETWORK_CHANGED") {
+				break
+			}
+		}
+		if err != nil {
+			t.Fatalf("navigate %s: %v", u, err)
+		}
+	}
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	poll := func(what, expr string) {
+		t.Helper()
+		var err error
+		for range 3 { // a poll that a navigation (the sign-in form's) interrupts starts again on the new page
+			if _, err = chromedp.Run(tab, chromedp.Poll[bool](expr)); err == nil || (!strings.Contains(err.Error(), "navigated or closed") && !strings.Contains(err.Error(), "Cannot find context")) {
+				break
+			}
+		}
+		if err != nil {
+			page, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("%s: %v; the page shows:\n%s", what, err, page)
+		}
+	}
+
+	// Sign in: the 401 page's form.
+	navigate(env.AdminURL + "/console/")
+	if err := chromedp.Do(tab, chromedp.SetValue(chromedp.ID("token"), token), chromedp.Click(chromedp.ID("sign-in"))); err != nil {
+		t.Fatal(err)
+	}
+	poll("the function list after signing in", `document.querySelectorAll("#functions tr[data-function]").length === 2`)
+
+	// From here on, the pages must log no errors.
+	var mu sync.Mutex
+	var problems []string
+	expectErrors := false
+	cctx, stopConsole := context.WithCancel(tab)
+	messages := chromedp.Console(cctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			if (m.IsException() || m.Type == chromedp.ConsoleError) && (!expectErrors || m.Source != "network") {
+				problems = append(problems, m.String())
+			}
+			mu.Unlock()
+		}
+	}()
+	defer stopConsole()
+	navigate(env.AdminURL + "/console/#/functions")
+	poll("the function list", `document.querySelectorAll("#functions tr[data-function]").length === 2`)
+	shown, err := chromedp.Run(tab, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#functions tr[data-function]")].map(r => r.dataset.function)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed struct {
+		Functions []struct{ FunctionName string }
+	}
+	_, body = call(t, env, "GET", "/2015-03-31/functions", nil)
+	_ = json.Unmarshal(body, &listed)
+	var names []string
+	for _, f := range listed.Functions {
+		names = append(names, f.FunctionName)
+	}
+	if fmt.Sprint(shown) != fmt.Sprint(names) {
+		t.Errorf("the page lists %v, the API %v", shown, names)
+	}
+	shot("functions")
+
+	// Invoke from the page.
+	navigate(env.AdminURL + "/console/#/functions/hello")
+	poll("the function page", `document.getElementById("invoke") !== null`)
+	if err := chromedp.Do(tab, chromedp.SetValue(chromedp.ID("payload"), `{"path": "/from-console"}`), chromedp.Click(chromedp.ID("invoke"))); err != nil {
+		t.Fatal(err)
+	}
+	poll("the invocation's result", `document.getElementById("invoke-result").dataset.status === "ok"`)
+	result, _ := chromedp.Run(tab, chromedp.Text(chromedp.ID("invoke-result")))
+	if !strings.Contains(result, "hello from portico") || !strings.Contains(result, `\"path\":\"/from-console\"`) {
+		t.Errorf("the page shows the result %q", result)
+	}
+	poll("the live log tail", `document.getElementById("logs").textContent.includes("REPORT RequestId")`)
+	shot("function-invoke")
+
+	// A bad value: the API's error on the page.
+	mu.Lock()
+	expectErrors = true
+	mu.Unlock()
+	if err := chromedp.Do(tab, chromedp.SetValue(chromedp.ID("payload"), `{not json`), chromedp.Click(chromedp.ID("invoke"))); err != nil {
+		t.Fatal(err)
+	}
+	poll("the API's error", `!document.getElementById("error").hidden && document.getElementById("error").textContent.includes("400")`)
+	shot("function-invoke-error")
+	mu.Lock()
+	expectErrors = false
+	mu.Unlock()
+
+	// The live chart takes in requests.
+	navigate(env.AdminURL + "/console/#/metrics")
+	poll("the chart's first sample", `Number(document.getElementById("requests-chart").dataset.samples) >= 1`)
+	before, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById("requests-chart").dataset.total`))
+	for range 5 {
+		serves()
+	}
+	poll("the chart taking in 5 requests", fmt.Sprintf(`Number(document.getElementById("requests-chart").dataset.total) >= %s + 5 && document.querySelector("#stage-metrics tr[data-stage]") !== null`, before))
+	shot("metrics")
+
+	// Roll the stage back from the page.
+	navigate(env.AdminURL + "/console/#/apis/" + api.ID)
+	sel := fmt.Sprintf(`section[data-stage="dev"] button.rollback[data-deployment=%q]`, dep1.Deployment.ID)
+	poll("the stage's history", `document.querySelector(`+"`"+sel+"`"+`) !== null`)
+	if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		t.Fatal(err)
+	}
+	poll("the stage pointing at the first deployment", fmt.Sprintf(`(document.querySelector('section[data-stage="dev"] td.deployment') || {}).textContent === %q`, dep1.Deployment.ID))
+	shot("api-rolled-back")
+	if got := serves(); got != `{"v":"1"}` {
+		t.Errorf("after the rollback from the page the stage serves %s, want v1", got)
+	}
+	// The other pages load.
+	for _, pg := range []struct{ hash, ready string }{
+		{"#/keys", `document.getElementById("keys") !== null`},
+		{"#/connections", `document.body.dataset.page === "connections"`},
+		{"#/apis", `document.querySelector('#apis tr[data-api]') !== null`},
+	} {
+		navigate(env.AdminURL + "/console/" + pg.hash)
+		poll("page "+pg.hash, pg.ready)
+		shot(strings.TrimPrefix(pg.hash, "#/"))
+	}
+	stopConsole()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		t.Errorf("the pages logged errors:\n%s", strings.Join(problems, "\n"))
+	}
+	t.Logf("screenshots in %s", shots)
+}

@@ -1,0 +1,142 @@
+package tracing
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
+	itracing "github.com/portico-dev/portico/internal/tracing"
+)
+
+func deployed(tracing bool) *pipeline.Deployed {
+	dep := &apis.Deployment{ID: "dep1", API: apis.API{Name: "pets", Protocol: apis.ProtocolREST}}
+	return &pipeline.Deployed{Stage: &apis.Stage{APIID: "abcdefghij", Name: "dev", TracingEnabled: tracing}, Deployment: dep, API: &dep.API}
+}
+
+func TestOffCompilesToNothing(t *testing.T) {
+	s := New(sdktrace.NewTracerProvider())
+	mw, err := s.Compile(deployed(false))
+	if err != nil || mw != nil {
+		t.Fatalf("Compile without tracingEnabled = %v, %v; want nil", mw != nil, err)
+	}
+}
+
+// TestRequestSpan: the request's span continues the client's X-Ray trace, is
+// named after the route, carries the request's attributes and status, and is
+// the parent of the spans the pipeline makes; the request's headers and the
+// answer carry its trace.
+func TestRequestSpan(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		err    bool
+	}{{"ok", 200, false}, {"5xx", 502, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := tracetest.NewSpanRecorder()
+			s := New(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+			mw, err := s.Compile(deployed(true))
+			if err != nil || mw == nil {
+				t.Fatalf("Compile: %v", err)
+			}
+			var seen http.Header
+			h := mw(pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+				c.ResourcePath, c.RouteKey = "/pets/{id}", "GET /pets/{id}"
+				_, child := itracing.Start(r.Context(), "integration MOCK", trace.SpanKindClient)
+				child.End()
+				seen = r.Header.Clone()
+				if tc.status >= 500 {
+					c.Status = tc.status
+				}
+				w.WriteHeader(tc.status)
+				return nil
+			}))
+			r := httptest.NewRequest("GET", "/abcdefghij/dev/pets/1", nil)
+			r.Header.Set("X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+			w := httptest.NewRecorder()
+			c := &pipeline.Context{RequestID: "req-1", HTTPMethod: "GET", Path: "/pets/1", RequestTime: time.Unix(1700000000, 0)}
+			if err := h.ServeRequest(w, r, c); err != nil {
+				t.Fatal(err)
+			}
+			ended := rec.Ended()
+			if len(ended) != 2 {
+				t.Fatalf("%d spans, want 2", len(ended))
+			}
+			child, req := ended[0], ended[1]
+			if req.Name() != "GET /pets/{id}" || req.SpanKind() != trace.SpanKindServer {
+				t.Errorf("request span %q kind %v", req.Name(), req.SpanKind())
+			}
+			if req.Parent().SpanID().String() != "53995c3f42cd8ad8" || req.SpanContext().TraceID().String() != "5759e988bd862e3fe1be46a994272793" {
+				t.Errorf("request span parent %s trace %s: not the client's", req.Parent().SpanID(), req.SpanContext().TraceID())
+			}
+			if !req.StartTime().Equal(c.RequestTime) {
+				t.Errorf("request span starts %v, want the request's time %v", req.StartTime(), c.RequestTime)
+			}
+			if child.Parent().SpanID() != req.SpanContext().SpanID() {
+				t.Errorf("child's parent %s, want the request span %s", child.Parent().SpanID(), req.SpanContext().SpanID())
+			}
+			attrs := map[attribute.Key]attribute.Value{}
+			for _, kv := range req.Attributes() {
+				attrs[kv.Key] = kv.Value
+			}
+			for k, want := range map[attribute.Key]string{"portico.api_id": "abcdefghij", "portico.stage": "dev", "portico.deployment_id": "dep1",
+				"portico.api_name": "pets", "http.route": "/pets/{id}", "portico.request_id": "req-1", "url.path": "/pets/1"} {
+				if got := attrs[k].AsString(); got != want {
+					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+			if got := attrs["http.response.status_code"].AsInt64(); got != int64(tc.status) {
+				t.Errorf("status attribute %d, want %d", got, tc.status)
+			}
+			if (req.Status().Code == codes.Error) != tc.err {
+				t.Errorf("span status %v", req.Status())
+			}
+			want := itracing.XRayHeader(req.SpanContext())
+			if got := w.Header().Get("X-Amzn-Trace-Id"); got != want {
+				t.Errorf("answered X-Amzn-Trace-Id %q, want %q", got, want)
+			}
+			if got := seen.Get("X-Amzn-Trace-Id"); got != want {
+				t.Errorf("the pipeline saw X-Amzn-Trace-Id %q, want %q", got, want)
+			}
+			if got := seen.Get("traceparent"); got != "00-5759e988bd862e3fe1be46a994272793-"+req.SpanContext().SpanID().String()+"-01" {
+				t.Errorf("the pipeline saw traceparent %q", got)
+			}
+		})
+	}
+}
+
+// TestUnsampledClientTrace: a client trace that is not sampled records nothing
+// but still passes its trace on.
+func TestUnsampledClientTrace(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	s := New(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	mw, _ := s.Compile(deployed(true))
+	var seen string
+	h := mw(pipeline.HandlerFunc(func(_ http.ResponseWriter, r *http.Request, _ *pipeline.Context) error {
+		seen = r.Header.Get("traceparent")
+		if !itracing.Traced(r.Context()) {
+			t.Error("the pipeline's context carries no trace")
+		}
+		return nil
+	}))
+	r := httptest.NewRequest("GET", "/", nil).WithContext(context.Background())
+	r.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")
+	if err := h.ServeRequest(httptest.NewRecorder(), r, &pipeline.Context{HTTPMethod: "GET"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.Ended()); n != 0 {
+		t.Errorf("%d spans recorded", n)
+	}
+	if len(seen) != 55 || seen[3:35] != "4bf92f3577b34da6a3ce929d0e0e4736" || seen[53:] != "00" {
+		t.Errorf("traceparent passed on: %q", seen)
+	}
+}

@@ -1,0 +1,167 @@
+package tracing
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/fx"
+)
+
+// Config configures the trace exporter.
+type Config struct {
+	// Endpoint is the OTLP/HTTP collector: a URL ("http://127.0.0.1:4318", to
+	// which /v1/traces is added when it has no path, or a full
+	// ".../v1/traces"). Empty: the OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or
+	// OTEL_EXPORTER_OTLP_ENDPOINT environment variables, as the OpenTelemetry
+	// SDKs read them (with OTEL_EXPORTER_OTLP_HEADERS and the rest); when none is
+	// set, traced stages still make and propagate trace ids but export nothing.
+	Endpoint string
+}
+
+// exporting reports whether cfg names a collector, directly or by environment.
+func (c Config) exporting() bool {
+	return c.Endpoint != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != ""
+}
+
+// Validate checks the endpoint.
+func (c Config) Validate() error {
+	if c.Endpoint == "" {
+		return nil
+	}
+	u, err := url.Parse(c.Endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("otlp endpoint %q: want http://host:port or https://host:port[/path]", c.Endpoint)
+	}
+	return nil
+}
+
+// NewProvider returns the tracer provider: parent-based sampling (a request
+// that arrives with a trace keeps its sampling decision; others are sampled),
+// service.name "portico" unless OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES
+// say otherwise, and a batching OTLP/HTTP exporter when cfg names a collector.
+// Exports never block requests: failures are counted
+// (portico_trace_export_failures_total, portico_trace_spans_dropped_total) on
+// reg, when given, and logged (the first and every hundredth). Shut the
+// provider down to flush what is queued.
+func NewProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log *slog.Logger) (*sdktrace.TracerProvider, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	res, err := resource.New(ctx,
+		resource.WithAttributes(attribute.String("service.name", "portico")),
+		resource.WithFromEnv(), resource.WithTelemetrySDK())
+	if err != nil {
+		return nil, fmt.Errorf("trace resource: %w", err)
+	}
+	opts := []sdktrace.TracerProviderOption{
+		sdktrace.WithResource(res),
+		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
+	}
+	if cfg.exporting() {
+		// A collector that does not answer costs a batch at most 10 s of
+		// retries (the SDK's default is a minute), so that a stop is not held up.
+		eopts := []otlptracehttp.Option{otlptracehttp.WithTimeout(10 * time.Second),
+			otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: true, InitialInterval: time.Second, MaxInterval: 5 * time.Second, MaxElapsedTime: 10 * time.Second})}
+		if cfg.Endpoint != "" {
+			eopts = append(eopts, otlptracehttp.WithEndpointURL(endpointURL(cfg.Endpoint)))
+		}
+		exp, err := otlptracehttp.New(ctx, eopts...)
+		if err != nil {
+			return nil, fmt.Errorf("otlp exporter: %w", err)
+		}
+		ce := &countingExporter{SpanExporter: exp, log: log,
+			failures: prometheus.NewCounter(prometheus.CounterOpts{Name: "portico_trace_export_failures_total",
+				Help: "Trace exports the collector did not take (unreachable, refused)."}),
+			dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "portico_trace_spans_dropped_total",
+				Help: "Spans lost in failed trace exports."}),
+		}
+		if reg != nil {
+			for _, c := range []prometheus.Collector{ce.failures, ce.dropped} {
+				if err := reg.Register(c); err != nil {
+					return nil, err
+				}
+			}
+		}
+		opts = append(opts, sdktrace.WithBatcher(ce))
+	}
+	return sdktrace.NewTracerProvider(opts...), nil
+}
+
+// endpointURL adds OTLP's traces path to an endpoint given without one.
+func endpointURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || strings.Trim(u.Path, "/") != "" {
+		return raw
+	}
+	u.Path = "/v1/traces"
+	return u.String()
+}
+
+// countingExporter counts and logs failed exports and reports them done, so
+// that the batch processor goes on (and the SDK's global error handler, which
+// prints to stderr, stays quiet).
+type countingExporter struct {
+	sdktrace.SpanExporter
+	log               *slog.Logger
+	failures, dropped prometheus.Counter
+	n                 atomic.Int64
+}
+
+// ExportSpans implements sdktrace.SpanExporter.
+func (e *countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	err := e.SpanExporter.ExportSpans(ctx, spans)
+	if err == nil {
+		return nil
+	}
+	e.failures.Inc()
+	e.dropped.Add(float64(len(spans)))
+	if n := e.n.Add(1); n == 1 || n%100 == 0 {
+		e.log.Warn("trace export failed; spans dropped", "spans", len(spans), "failures", n, "err", err)
+	}
+	return nil
+}
+
+// ModuleParams are the provider's fx dependencies.
+type ModuleParams struct {
+	fx.In
+
+	Config     Config
+	Registerer prometheus.Registerer `optional:"true"`
+	Log        *slog.Logger          `optional:"true"`
+	Lifecycle  fx.Lifecycle
+}
+
+// Module provides the tracer provider (as trace.TracerProvider too) and shuts
+// it down on stop, flushing queued spans.
+var Module = fx.Module("tracing",
+	fx.Provide(
+		func(p ModuleParams) (*sdktrace.TracerProvider, error) {
+			log := p.Log
+			if log != nil {
+				log = log.With("component", "tracing")
+			}
+			tp, err := NewProvider(context.Background(), p.Config, p.Registerer, log)
+			if err != nil {
+				return nil, err
+			}
+			p.Lifecycle.Append(fx.StopHook(tp.Shutdown))
+			return tp, nil
+		},
+		func(tp *sdktrace.TracerProvider) trace.TracerProvider { return tp },
+	),
+)

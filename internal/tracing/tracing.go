@@ -1,0 +1,155 @@
+// Package tracing is Portico's OpenTelemetry plumbing: the tracer provider and
+// its OTLP/HTTP exporter, the propagators that read and write W3C traceparent
+// and AWS X-Ray's X-Amzn-Trace-Id, and Start, which makes a child span only
+// where a request is already traced.
+//
+// Traces are off by default: a stage turns them on with its tracingEnabled
+// setting (the gateway/tracing stage then starts the request's span), and only
+// then do the gateway's integrations, the authorizers and the invoker add spans
+// under it. Code on the request path calls Start unconditionally: without a span
+// in the context it returns at once, with no allocation.
+package tracing
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Scope is the instrumentation scope of Portico's spans.
+const Scope = "github.com/portico-dev/portico"
+
+// Header names.
+const (
+	// HeaderXRay is AWS X-Ray's trace header, which API Gateway and Lambda pass on.
+	HeaderXRay = "X-Amzn-Trace-Id"
+	// HeaderTraceparent is W3C Trace Context's header.
+	HeaderTraceparent = "Traceparent"
+)
+
+// Propagator reads a request's trace from X-Amzn-Trace-Id or W3C traceparent
+// (traceparent wins when both are present) and writes both.
+var Propagator propagation.TextMapPropagator = propagation.NewCompositeTextMapPropagator(XRay{}, propagation.TraceContext{})
+
+// Traced reports whether ctx carries a span context (a traced request).
+func Traced(ctx context.Context) bool {
+	return trace.SpanContextFromContext(ctx).IsValid()
+}
+
+// Start starts a span named name, of kind kind, as a child of the span in ctx,
+// from that span's own tracer provider. When ctx carries no span it returns ctx
+// and a no-op span, at no cost: callers need not check first. Set attributes
+// after checking span.IsRecording(), so that an untraced request builds none.
+func Start(ctx context.Context, name string, kind trace.SpanKind) (context.Context, trace.Span) {
+	parent := trace.SpanFromContext(ctx)
+	if !parent.SpanContext().IsValid() {
+		return ctx, parent
+	}
+	return parent.TracerProvider().Tracer(Scope).Start(ctx, name, trace.WithSpanKind(kind))
+}
+
+// Inject writes the trace of ctx into h (traceparent and X-Amzn-Trace-Id),
+// replacing what h had; it does nothing when ctx carries no span.
+func Inject(ctx context.Context, h http.Header) {
+	if !Traced(ctx) {
+		return
+	}
+	Propagator.Inject(ctx, propagation.HeaderCarrier(h))
+}
+
+// XRay is the propagator of AWS X-Ray's header,
+// "Root=1-{8 hex epoch}-{24 hex};Parent={16 hex};Sampled={0|1}". An OpenTelemetry
+// trace id is the Root's 32 hex digits without the version and dashes, as
+// X-Ray's own OpenTelemetry support maps them.
+type XRay struct{}
+
+var _ propagation.TextMapPropagator = XRay{}
+
+// Inject implements propagation.TextMapPropagator.
+func (XRay) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return
+	}
+	carrier.Set(HeaderXRay, XRayHeader(sc))
+}
+
+// Extract implements propagation.TextMapPropagator: a header that does not
+// parse is ignored.
+func (XRay) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	if sc, ok := ParseXRay(carrier.Get(HeaderXRay)); ok {
+		return trace.ContextWithRemoteSpanContext(ctx, sc)
+	}
+	return ctx
+}
+
+// Fields implements propagation.TextMapPropagator.
+func (XRay) Fields() []string { return []string{HeaderXRay} }
+
+// XRayHeader formats sc as an X-Amzn-Trace-Id value.
+func XRayHeader(sc trace.SpanContext) string {
+	tid, sid := sc.TraceID().String(), sc.SpanID().String()
+	sampled := "0"
+	if sc.IsSampled() {
+		sampled = "1"
+	}
+	var b strings.Builder
+	b.Grow(len("Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0"))
+	b.WriteString("Root=1-")
+	b.WriteString(tid[:8])
+	b.WriteByte('-')
+	b.WriteString(tid[8:])
+	b.WriteString(";Parent=")
+	b.WriteString(sid)
+	b.WriteString(";Sampled=")
+	b.WriteString(sampled)
+	return b.String()
+}
+
+// ParseXRay parses an X-Amzn-Trace-Id value. It needs a Root and a Parent (a
+// header with only a Root starts no trace of ours); other keys (Lineage, Self)
+// are ignored. Sampled=0 and an absent or "?" Sampled are not sampled.
+func ParseXRay(v string) (trace.SpanContext, bool) {
+	if v == "" {
+		return trace.SpanContext{}, false
+	}
+	var cfg trace.SpanContextConfig
+	var haveRoot, haveParent bool
+	for part := range strings.SplitSeq(v, ";") {
+		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "Root":
+			// 1-{8 hex}-{24 hex}
+			if len(val) != 35 || val[0] != '1' || val[1] != '-' || val[10] != '-' {
+				return trace.SpanContext{}, false
+			}
+			tid, err := trace.TraceIDFromHex(val[2:10] + val[11:])
+			if err != nil {
+				return trace.SpanContext{}, false
+			}
+			cfg.TraceID, haveRoot = tid, true
+		case "Parent":
+			sid, err := trace.SpanIDFromHex(val)
+			if err != nil {
+				return trace.SpanContext{}, false
+			}
+			cfg.SpanID, haveParent = sid, true
+		case "Sampled":
+			if val == "1" {
+				cfg.TraceFlags = trace.FlagsSampled
+			}
+		}
+	}
+	if !haveRoot || !haveParent {
+		return trace.SpanContext{}, false
+	}
+	cfg.Remote = true
+	sc := trace.NewSpanContext(cfg)
+	return sc, sc.IsValid()
+}

@@ -1,0 +1,112 @@
+package tracing
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+func TestParseXRay(t *testing.T) {
+	for _, tc := range []struct {
+		name, in      string
+		ok            bool
+		trace, parent string
+		sampled       bool
+	}{
+		{"sampled", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", true, "5759e988bd862e3fe1be46a994272793", "53995c3f42cd8ad8", true},
+		{"not sampled, other order, lineage", "Parent=53995c3f42cd8ad8;Lineage=a87bd80c:1|68fd508a:5; Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0", true, "5759e988bd862e3fe1be46a994272793", "53995c3f42cd8ad8", false},
+		{"undecided", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=?", true, "5759e988bd862e3fe1be46a994272793", "53995c3f42cd8ad8", false},
+		{"root only", "Root=1-5759e988-bd862e3fe1be46a994272793", false, "", "", false},
+		{"bad version", "Root=2-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8", false, "", "", false},
+		{"short root", "Root=1-5759e988-bd862e3f;Parent=53995c3f42cd8ad8", false, "", "", false},
+		{"bad parent", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=xyz", false, "", "", false},
+		{"zero ids", "Root=1-00000000-000000000000000000000000;Parent=0000000000000000", false, "", "", false},
+		{"empty", "", false, "", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc, ok := ParseXRay(tc.in)
+			if ok != tc.ok {
+				t.Fatalf("ok = %v, want %v", ok, tc.ok)
+			}
+			if !ok {
+				return
+			}
+			if sc.TraceID().String() != tc.trace || sc.SpanID().String() != tc.parent || sc.IsSampled() != tc.sampled || !sc.IsRemote() {
+				t.Errorf("got %s %s sampled=%v remote=%v", sc.TraceID(), sc.SpanID(), sc.IsSampled(), sc.IsRemote())
+			}
+		})
+	}
+}
+
+func TestXRayRoundTrip(t *testing.T) {
+	in := "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+	sc, ok := ParseXRay(in)
+	if !ok {
+		t.Fatal("does not parse")
+	}
+	if got := XRayHeader(sc); got != in {
+		t.Errorf("XRayHeader = %q, want %q", got, in)
+	}
+}
+
+// TestPropagatorPrefersTraceparent: with both headers, W3C's wins; Inject
+// writes both for the same span.
+func TestPropagatorPrefersTraceparent(t *testing.T) {
+	h := http.Header{}
+	h.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	h.Set("X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
+	ctx := Propagator.Extract(context.Background(), propagationCarrier(h))
+	sc := trace.SpanContextFromContext(ctx)
+	if sc.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" {
+		t.Fatalf("extracted %s, want traceparent's trace", sc.TraceID())
+	}
+	out := http.Header{}
+	Inject(ctx, out)
+	if out.Get("traceparent") != "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" ||
+		out.Get("X-Amzn-Trace-Id") != "Root=1-4bf92f35-77b34da6a3ce929d0e0e4736;Parent=00f067aa0ba902b7;Sampled=1" {
+		t.Errorf("injected %v", out)
+	}
+}
+
+// TestStartUntracedCostsNothing: without a span in the context Start, Traced
+// and Inject allocate nothing and make no span.
+func TestStartUntracedCostsNothing(t *testing.T) {
+	ctx := context.Background()
+	h := http.Header{}
+	if n := testing.AllocsPerRun(100, func() {
+		c, span := Start(ctx, "x", trace.SpanKindInternal)
+		if c != ctx || span.IsRecording() || Traced(c) {
+			t.Fatal("made a span")
+		}
+		span.End()
+		Inject(ctx, h)
+	}); n != 0 {
+		t.Fatalf("untraced Start and Inject allocate %v times", n)
+	}
+	if len(h) != 0 {
+		t.Errorf("Inject wrote %v", h)
+	}
+}
+
+// TestStartChildOfContextSpan: Start makes a child from the parent's own
+// provider.
+func TestStartChildOfContextSpan(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	ctx, parent := tp.Tracer("t").Start(context.Background(), "parent")
+	_, child := Start(ctx, "child", trace.SpanKindClient)
+	child.End()
+	parent.End()
+	ended := rec.Ended()
+	if len(ended) != 2 || ended[0].Name() != "child" || ended[0].Parent().SpanID() != parent.SpanContext().SpanID() ||
+		ended[0].SpanKind() != trace.SpanKindClient {
+		t.Fatalf("spans %v", ended)
+	}
+}
+
+func propagationCarrier(h http.Header) propagation.HeaderCarrier { return propagation.HeaderCarrier(h) }
