@@ -20,6 +20,9 @@ import (
 
 // readBody reads the whole request body within the size limit.
 func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -279,10 +282,10 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 	if err != nil {
 		return err
 	}
-	vars := templateVars(r, rc, body)
+	lv := &lazyVars{r: r, rc: rc, body: body}
 	payload := body
 	if t != nil {
-		if payload, err = renderRequest(r.Context(), t, vars); err != nil {
+		if payload, err = renderRequest(r.Context(), p, t, lv); err != nil {
 			return err
 		}
 	}
@@ -302,10 +305,10 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 		if !ok {
 			return err
 		}
-		return writeMethodResponse(r.Context(), w, p, vars, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json"})
+		return writeMethodResponse(r.Context(), w, p, lv, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json"})
 	}
 	key, ir, _ := p.selector.selectResponse("", true)
-	return writeMethodResponse(r.Context(), w, p, vars, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json"})
+	return writeMethodResponse(r.Context(), w, p, lv, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json"})
 }
 
 // responseSelector is an integration's responses with their selection patterns

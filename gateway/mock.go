@@ -27,10 +27,14 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if err != nil {
 		return err
 	}
-	vars := templateVars(r, rc, body)
+	lv := &lazyVars{r: r, rc: rc, body: body}
 	selector := "200"
-	if t != nil {
-		out, err := renderRequest(r.Context(), t, vars)
+	if st, ok := p.mockStatus[t]; ok {
+		selector = st
+	} else if _, static := p.static[t]; static {
+		// plain text without a statusCode: 200
+	} else if t != nil {
+		out, err := renderRequest(r.Context(), p, t, lv)
 		if err != nil {
 			return err
 		}
@@ -46,7 +50,7 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 			key, ir = "", apis.IntegrationResponse{StatusCode: selector}
 		}
 	}
-	return writeMethodResponse(r.Context(), w, p, vars, integrationResult{key: key, ir: ir, contentType: "application/json"})
+	return writeMethodResponse(r.Context(), w, p, lv, integrationResult{key: key, ir: ir, contentType: "application/json"})
 }
 
 // mockStatus reads the statusCode of a rendered MOCK request template (a number

@@ -128,3 +128,18 @@ func TestGreedyPathStaysUnderPrefix(t *testing.T) {
 		t.Errorf("backend saw %q, want one call for /public/b.txt", seen)
 	}
 }
+
+func TestSubstituteParams(t *testing.T) {
+	params := map[string]string{"id": "a b", "proxy": "x/y z/", "empty": ""}
+	for _, tc := range []struct{ raw, want string }{
+		{"http://h/{id}", "http://h/a%20b"},
+		{"http://h/{proxy+}?q={id}", "http://h/x/y%20z/?q=a%20b"},
+		{"http://h/{empty}/{unknown}/{id", "http://h//{unknown}/{id"},
+		{"http://h/plain", "http://h/plain"},
+		{"http://h/{id}{id}", "http://h/a%20ba%20b"},
+	} {
+		if got := substituteParams(tc.raw, params); got != tc.want {
+			t.Errorf("substituteParams(%q) = %q, want %q", tc.raw, got, tc.want)
+		}
+	}
+}
