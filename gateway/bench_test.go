@@ -90,7 +90,7 @@ func benchDeploy(b *testing.B, listen string, a *apis.API, vars map[string]strin
 
 // benchCreate creates a in a new store and deploys it on stage "bench"; it
 // returns the service and the stage's path.
-func benchCreate(b *testing.B, a *apis.API, vars map[string]string) (*apis.Service, string) {
+func benchCreate(b testing.TB, a *apis.API, vars map[string]string) (*apis.Service, string) {
 	b.Helper()
 	st, err := store.Open(b.TempDir())
 	if err != nil {

@@ -53,6 +53,9 @@ type Config struct {
 	// host address; empty means sandboxes call @connections on the public
 	// listener.
 	CallbackBind string
+	// Engine is the plain listener's engine: EngineNetHTTP (the default) or
+	// EngineNbio (an experiment: HTTP only, see engine_nbio.go).
+	Engine string
 }
 
 // Defaults.

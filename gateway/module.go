@@ -35,6 +35,7 @@ type Server struct {
 	tlsSrv *http.Server       // serves tlsLn
 	tlsLn  *handshakeListener // the TLS listener
 	cb     *callbackServer
+	nbio   *nbioServer // with Config.Engine "nbio" (engine_nbio.go), instead of srv
 }
 
 // NewServer returns a server for gw on gw's Config.Listen, with the listener
@@ -63,6 +64,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Start binds the listener, then serves in the background.
 func (s *Server) Start(ctx context.Context) error {
 	addr := s.gw.cfg.Listen
+	if s.gw.cfg.Engine == EngineNbio {
+		if err := s.startNbio(addr); err != nil {
+			return err
+		}
+		s.log.Info("gateway listening", "addr", s.ln.Addr().String(), "domain", s.gw.cfg.Domain, "engine", EngineNbio)
+		return nil
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("gateway: listen on %s: %w", addr, err)
@@ -104,6 +112,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	if s.cb != nil {
 		defer func() { _ = s.cb.stop(ctx) }()
+	}
+	if s.nbio != nil {
+		return s.nbio.shutdown(ctx)
 	}
 	if s.srv == nil {
 		return nil

@@ -50,6 +50,9 @@ type Settings struct {
 	// listens when a certificate exists: TLSCert/TLSKey, or the development
 	// certificate of `portico tls init` in the data directory.
 	TLSListen string `yaml:"tls-listen"`
+	// ListenerEngine is the gateway listener's engine: "net/http" (the default)
+	// or "nbio", an experiment that serves plain HTTP only (docs/performance.md).
+	ListenerEngine string `yaml:"listener-engine"`
 	// TLSCert and TLSKey are the gateway's certificate chain and key (PEM),
 	// reloaded when the files change.
 	TLSCert string `yaml:"tls-cert"`
@@ -137,6 +140,9 @@ func (s Settings) Validate() error {
 	case "", "auto", "process", "docker", "containerd":
 	default:
 		return fmt.Errorf("--runtime %q: use auto, process, docker or containerd", s.Runtime)
+	}
+	if err := gateway.CheckEngine(s.ListenerEngine); err != nil {
+		return fmt.Errorf("--listener-engine: %w", err)
 	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together: give both files, or neither (then the development certificate of `portico tls init` is used when it exists)")
@@ -265,7 +271,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(s.connectionsConfig()),
 		connections.Module,
 		apis.Module,
-		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen}),
+		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen, Engine: s.ListenerEngine}),
 		fx.Provide(
 			func(a *aliases.Service) auth.Resolver { return a },
 			func(i *invoker.Invoker) auth.Invoker { return i },
