@@ -1,20 +1,15 @@
 package gateway
 
 import (
-	"bufio"
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +18,7 @@ import (
 	nbws "github.com/lesismal/nbio/nbhttp/websocket"
 
 	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/internal/wsload"
 )
 
 // BenchmarkListenerMOCK serves the MOCK route through the gateway's Server on
@@ -43,151 +39,12 @@ func BenchmarkListenerMOCK(b *testing.B) {
 	}
 }
 
-// idleClientEnv makes the test binary a WebSocket client process for
-// BenchmarkIdleWebSocketEngines.
-const idleClientEnv = "PORTICO_IDLE_WS_CLIENT"
-
-// TestIdleWebSocketClientProcess is not a test: run in a child process by
-// BenchmarkIdleWebSocketEngines and TestWebSocketHold20k, it opens N WebSocket
-// connections to URL, says "open", and on each line "ping" read from stdin sends
-// one message on every connection and waits for every answer ("pong N" with the
-// count that answered), until stdin closes; then it closes them all cleanly
-// ("closed N").
-func TestIdleWebSocketClientProcess(t *testing.T) {
-	spec := os.Getenv(idleClientEnv)
-	if spec == "" {
-		t.Skip("run by BenchmarkIdleWebSocketEngines and TestWebSocketHold20k")
+// TestWSLoadClient is not a test: it is the client process of
+// BenchmarkIdleWebSocketEngines (internal/wsload).
+func TestWSLoadClient(t *testing.T) {
+	if !wsload.ServeClient() {
+		t.Skip("the client process of BenchmarkIdleWebSocketEngines")
 	}
-	url, nStr, _ := strings.Cut(spec, " ")
-	n, _ := strconv.Atoi(nStr)
-	if err := raiseNoFile(uint64(n) + 64); err != nil {
-		fmt.Println("error", err)
-		return
-	}
-	conns := make([]*websocket.Conn, n)
-	var next atomic.Int64
-	var failed atomic.Value
-	var wg sync.WaitGroup
-	for range 32 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d := websocket.Dialer{ReadBufferSize: 256, WriteBufferSize: 256, HandshakeTimeout: time.Minute}
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n || failed.Load() != nil {
-					return
-				}
-				c, resp, err := d.Dial(url, nil)
-				if err != nil {
-					failed.Store(fmt.Sprintf("connection %d: %v", i, err))
-					return
-				}
-				_ = resp.Body.Close()
-				conns[i] = c
-			}
-		}()
-	}
-	wg.Wait()
-	if f := failed.Load(); f != nil {
-		fmt.Println("error", f)
-		return
-	}
-	fmt.Println("open", n)
-	in := bufio.NewScanner(os.Stdin)
-	for in.Scan() {
-		var answered atomic.Int64
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, 64)
-		for i, c := range conns {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				msg := "ping-" + strconv.Itoa(i)
-				_ = c.SetReadDeadline(time.Now().Add(time.Minute))
-				if c.WriteMessage(websocket.TextMessage, []byte(msg)) != nil {
-					return
-				}
-				if _, got, err := c.ReadMessage(); err == nil && strings.Contains(string(got), msg) {
-					answered.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		fmt.Println("pong", answered.Load())
-	}
-	closed := 0
-	for _, c := range conns {
-		_ = c.SetReadDeadline(time.Now().Add(time.Minute))
-		if c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Minute)) == nil {
-			// The server answers the close; the read sees it.
-			if _, _, err := c.ReadMessage(); websocket.IsCloseError(err, websocket.CloseNormalClosure) {
-				closed++
-			}
-		}
-		_ = c.Close()
-	}
-	fmt.Println("closed", closed)
-}
-
-// raiseNoFile raises the soft open-file limit to need, within the hard limit.
-func raiseNoFile(need uint64) error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return err
-	}
-	if lim.Max < need {
-		return fmt.Errorf("the hard open-file limit is %d: %d are needed", lim.Max, need)
-	}
-	if lim.Cur < need {
-		lim.Cur = need
-		return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
-	}
-	return nil
-}
-
-// wsClients runs the client process against url with n connections.
-type wsClients struct {
-	cmd   *exec.Cmd
-	stdin interface{ Write([]byte) (int, error) }
-	out   *bufio.Scanner
-	close func()
-}
-
-func startWSClients(tb testing.TB, url string, n int) (*wsClients, error) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleWebSocketClientProcess$")
-	cmd.Env = append(os.Environ(), idleClientEnv+"="+url+" "+strconv.Itoa(n))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	c := &wsClients{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout)}
-	c.close = func() { _ = stdin.Close() }
-	tb.Cleanup(func() { c.close(); _ = cmd.Wait() })
-	return c, nil
-}
-
-// expect reads lines until one starting with word, and returns its number.
-func (c *wsClients) expect(word string) (int, error) {
-	for c.out.Scan() {
-		line := c.out.Text()
-		if v, ok := strings.CutPrefix(line, word+" "); ok {
-			return strconv.Atoi(v)
-		}
-		if v, ok := strings.CutPrefix(line, "error "); ok {
-			return 0, fmt.Errorf("client process: %s", v)
-		}
-	}
-	return 0, fmt.Errorf("client process ended before %q", word)
 }
 
 func rss() uint64 {
@@ -213,7 +70,7 @@ func BenchmarkIdleWebSocketEngines(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("PORTICO_IDLE_WS")); err == nil && v > 0 {
 		n = v
 	}
-	if err := raiseNoFile(uint64(n) + 64); err != nil {
+	if err := wsload.RaiseNoFile(uint64(n) + 64); err != nil {
 		b.Skip(err)
 	}
 	for _, engine := range []string{EngineNetHTTP, EngineNbio} {
@@ -224,11 +81,8 @@ func BenchmarkIdleWebSocketEngines(b *testing.B) {
 			runtime.GC()
 			debug.FreeOSMemory()
 			before := rss()
-			c, err := startWSClients(b, "ws://"+addr+"/", n)
+			c, err := wsload.Start(b, "TestWSLoadClient", "ws://"+addr+"/", n)
 			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := c.expect("open"); err != nil {
 				b.Fatal(err)
 			}
 			for live.Load() < int64(n) {
@@ -240,7 +94,12 @@ func BenchmarkIdleWebSocketEngines(b *testing.B) {
 			for range b.N {
 			}
 			b.ReportMetric(float64(after-before)/float64(n), "B/conn")
-			c.close()
+			if answered, err := c.Ping(); err != nil || answered != n {
+				b.Fatalf("%d of %d connections answered: %v", answered, n, err)
+			}
+			if _, err := c.Close(); err != nil {
+				b.Fatal(err)
+			}
 		})
 	}
 }
