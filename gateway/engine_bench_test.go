@@ -47,20 +47,6 @@ func TestWSLoadClient(t *testing.T) {
 	}
 }
 
-func rss() uint64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
 // BenchmarkIdleWebSocketEngines measures the server memory an idle WebSocket
 // costs on each engine with a bare echo handler: gorilla/websocket on net/http
 // (what the connections package builds on) and nbio's websocket on nbhttp. The
@@ -80,7 +66,7 @@ func BenchmarkIdleWebSocketEngines(b *testing.B) {
 			defer stop()
 			runtime.GC()
 			debug.FreeOSMemory()
-			before := rss()
+			before := wsload.RSS()
 			c, err := wsload.Start(b, "TestWSLoadClient", "ws://"+addr+"/", n)
 			if err != nil {
 				b.Fatal(err)
@@ -90,7 +76,7 @@ func BenchmarkIdleWebSocketEngines(b *testing.B) {
 			}
 			runtime.GC()
 			debug.FreeOSMemory()
-			after := rss()
+			after := wsload.RSS()
 			for range b.N {
 			}
 			b.ReportMetric(float64(after-before)/float64(n), "B/conn")

@@ -145,6 +145,22 @@ func serveClient(url string, n int, stdin io.Reader, stdout io.Writer) error {
 	return nil
 }
 
+// RSS returns the resident memory of this process (VmRSS), or 0 when /proc
+// cannot tell.
+func RSS() uint64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
 // Clients is the parent's handle on a child process holding connections.
 type Clients struct {
 	cmd   *exec.Cmd
