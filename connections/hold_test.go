@@ -20,7 +20,9 @@ import (
 // message itself.
 type echoDispatcher struct{ routes *Routes }
 
-func (d echoDispatcher) Routes(context.Context, string, string) (*Routes, error) { return d.routes, nil }
+func (d echoDispatcher) Routes(context.Context, string, string) (*Routes, error) {
+	return d.routes, nil
+}
 func (d echoDispatcher) Dispatch(_ context.Context, ev *events.APIGatewayWebsocketProxyRequest) (*Response, error) {
 	return &Response{StatusCode: 200, Body: []byte(ev.Body)}, nil
 }
