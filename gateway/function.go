@@ -204,10 +204,8 @@ func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 	bad := func(why string) (*proxyResponse, error) {
 		return nil, fmt.Errorf("result %s: %w", why, errBadResult)
 	}
-	var status json.Number
-	dec := json.NewDecoder(bytes.NewReader(m["statusCode"]))
-	dec.UseNumber()
-	if err := dec.Decode(&status); err != nil {
+	var status json.Number // a number, or a string holding one
+	if err := json.Unmarshal(m["statusCode"], &status); err != nil {
 		return bad("has a statusCode that is not a number")
 	}
 	code, err := strconv.Atoi(status.String())
