@@ -21,8 +21,8 @@ import (
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/latency"
-	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/store"
 )
 

@@ -34,10 +34,15 @@ func TestNbioEngineServesHTTP(t *testing.T) {
 		}
 	}
 	ws := "ws" + s.URL()[len("http"):] + stagePath
-	if c, resp, err := websocket.DefaultDialer.Dial(ws, nil); err == nil {
+	c, resp, err := websocket.DefaultDialer.Dial(ws, nil)
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
+	if err == nil {
 		_ = c.Close()
 		t.Fatal("the nbio engine upgraded a WebSocket")
-	} else if resp == nil || resp.StatusCode != http.StatusNotImplemented {
+	}
+	if resp == nil || resp.StatusCode != http.StatusNotImplemented {
 		t.Fatalf("upgrade: %v %v", resp, err)
 	}
 	if err := CheckEngine("fasthttp"); err == nil {

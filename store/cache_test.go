@@ -34,7 +34,8 @@ func TestCacheDropsOnCommittedWrite(t *testing.T) {
 	if err := put("watched", "a"); err != nil {
 		t.Fatal(err)
 	}
-	if get() != "a" || get() != "a" || loads != 1 {
+	first, second := get(), get()
+	if first != "a" || second != "a" || loads != 1 {
 		t.Fatalf("two gets loaded %d times, want 1", loads)
 	}
 	if err := put("other", "x"); err != nil {

@@ -173,6 +173,7 @@ type Clients struct {
 // waits until they are all open. The process ends with tb.
 func Start(tb testing.TB, run, url string, n int) (*Clients, error) {
 	tb.Helper()
+	//nolint:gosec // G702: the test binary itself, running one of its own tests
 	cmd := exec.Command(os.Args[0], "-test.run=^"+run+"$")
 	cmd.Env = append(os.Environ(), ClientEnv+"="+url+" "+strconv.Itoa(n))
 	cmd.Stderr = os.Stderr
