@@ -57,6 +57,10 @@ type Service struct {
 	fns  *functions.Service
 	log  *slog.Logger
 	rand func() float64 // for weighted picks; replaceable in tests
+
+	// view holds the aliases Resolve has read; any write to the aliases bucket
+	// empties it.
+	view *store.Cache[[2]string, *Alias]
 }
 
 // NewService returns a Service. The functions service keeps aliases consistent
@@ -83,7 +87,7 @@ func NewServiceWithRand(st *store.Store, fns *functions.Service, log *slog.Logge
 			return unlocked()
 		}
 	}
-	return &Service{st: st, fns: fns, log: log, rand: r}
+	return &Service{st: st, fns: fns, log: log, rand: r, view: store.NewCache[[2]string, *Alias](st, bucketAliases)}
 }
 
 // Index is the functions.Aliases that the functions service consults: its steps
@@ -410,25 +414,56 @@ func (s *Service) Resolve(ctx context.Context, ref functions.Ref) (*functions.Co
 	if !functions.ValidName(ref.Name) {
 		return nil, invalidf("Function name %q is not valid: it must match [A-Za-z0-9_-]{1,64}", ref.Name)
 	}
-	var out *functions.Config
-	var version string
-	err := s.st.ViewTogether(ctx, func(tx *store.Tx) error {
-		var a Alias
-		if err := tx.Get(bucketAliases, key(ref.Name, ref.Qualifier), &a); err != nil {
+	a, err := s.view.Get([2]string{ref.Name, ref.Qualifier}, func() (*Alias, error) {
+		var a *Alias
+		err := s.st.View(ctx, func(tx *store.Tx) error {
+			var err error
+			a, err = get(tx, ref.Name, ref.Qualifier)
 			if errors.Is(err, errdefs.ErrNotFound) {
 				return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", "Function not found: "+functions.ARN(ref.Name, ref.Qualifier)+
 					existingAliases(tx, ref.Name))
 			}
 			return err
-		}
-		version = a.FunctionVersion
-		if a.RoutingConfig != nil {
-			for v, w := range a.RoutingConfig.AdditionalVersionWeights {
-				if s.rand() < w {
-					version = v
-				}
+		})
+		return a, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	version := s.pick(a)
+	out, err := s.fns.Get(ctx, ref.Name, version)
+	if errors.Is(err, errdefs.ErrNotFound) {
+		// The alias moved and its old version went between the two reads: read
+		// both again in one transaction.
+		return s.resolveTx(ctx, ref)
+	}
+	return out, err
+}
+
+// pick returns the version a call to alias a runs: its version, or by weight its
+// additional version.
+func (s *Service) pick(a *Alias) string {
+	version := a.FunctionVersion
+	if a.RoutingConfig != nil {
+		for v, w := range a.RoutingConfig.AdditionalVersionWeights {
+			if s.rand() < w {
+				version = v
 			}
 		}
+	}
+	return version
+}
+
+// resolveTx is Resolve for an alias in one read transaction, without the view.
+func (s *Service) resolveTx(ctx context.Context, ref functions.Ref) (*functions.Config, error) {
+	var out *functions.Config
+	var version string
+	err := s.st.ViewTogether(ctx, func(tx *store.Tx) error {
+		a, err := get(tx, ref.Name, ref.Qualifier)
+		if err != nil {
+			return err
+		}
+		version = s.pick(a)
 		return nil
 	}, s.fns.Read(ref.Name, &version, &out))
 	return out, err

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/routeselect"
 	"github.com/portico-dev/portico/internal/sigv4"
+	"github.com/portico-dev/portico/internal/wsload"
 )
 
 // benchDispatcher answers every route at once and records nothing.
@@ -62,33 +62,11 @@ func newBenchServer(tb testing.TB, cfg Config) (*Manager, *httptest.Server, stri
 	return m, srv, "ws" + strings.TrimPrefix(srv.URL, "http") + "/" + testAPI + "/" + testStage
 }
 
-// raiseFDLimit raises the soft open-file limit to the hard limit.
+// raiseFDLimit raises the soft open-file limit to need, or skips.
 func raiseFDLimit(tb testing.TB, need uint64) {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		tb.Skipf("getrlimit: %v", err)
+	if err := wsload.RaiseNoFile(need); err != nil {
+		tb.Skip(err)
 	}
-	if lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
-	}
-	if lim.Cur < need {
-		tb.Skipf("open-file limit %d is under the %d this benchmark needs", lim.Cur, need)
-	}
-}
-
-func rssBytes() uint64 {
-	raw, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 // benchClientEnv makes the test binary a client process for BenchmarkIdleConnections.
@@ -186,7 +164,7 @@ func measureIdle(b *testing.B, n int) idleResult {
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
-	before := rssBytes()
+	before := wsload.RSS()
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchClientProcess$", "-test.v")
 	cmd.Env = append(os.Environ(), benchClientEnv+"="+url+" "+strconv.Itoa(n))
@@ -225,7 +203,7 @@ func measureIdle(b *testing.B, n int) idleResult {
 	}
 	runtime.GC()
 	debug.FreeOSMemory()
-	after := rssBytes()
+	after := wsload.RSS()
 	return idleResult{perConn: float64(after-before) / float64(n), open: open}
 }
 

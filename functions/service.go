@@ -56,7 +56,13 @@ type Service struct {
 	mu        sync.RWMutex
 	subs      []func(name string)
 	provCheck ProvisionedCheck
+
+	// view holds configurations read by Get, for the invoke path; any write
+	// to the functions or versions buckets empties it.
+	view *store.Cache[viewKey, *Config]
 }
+
+type viewKey struct{ name, version string }
 
 // record is what the store keeps for $LATEST and for each version: the Config plus
 // the fields that are not part of Lambda's FunctionConfiguration.
@@ -82,7 +88,8 @@ func NewService(st *store.Store, images ImageResolver, aliases Aliases, log *slo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: st, log: log, images: images, aliases: aliases, unrefSince: map[string]time.Time{}}, nil
+	return &Service{st: st, log: log, images: images, aliases: aliases, unrefSince: map[string]time.Time{},
+		view: store.NewCache[viewKey, *Config](st, bucketFunctions, bucketVersions)}, nil
 }
 
 // versionKey is the store key of a published version: zero-padded so that keys
@@ -345,15 +352,32 @@ func sameVersion(a, b *record) bool {
 	return reflect.DeepEqual(norm(a), norm(b))
 }
 
-// Get returns $LATEST (version "" or "$LATEST") or a published version.
+// Get returns $LATEST (version "" or "$LATEST") or a published version. It reads
+// an in-memory view of the store that every committed write to functions or
+// versions empties, so it never returns a configuration older than a write that
+// has returned. The Config is the caller's; its Environment map and FileSystems
+// slice are shared with the view and must not be modified.
 func (s *Service) Get(ctx context.Context, name, version string) (*Config, error) {
-	var out *Config
-	err := s.st.View(ctx, func(tx *store.Tx) error {
-		var err error
-		out, err = getTx(tx, name, version)
-		return err
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if version == "" {
+		version = Latest
+	}
+	c, err := s.view.Get(viewKey{name, version}, func() (*Config, error) {
+		var out *Config
+		err := s.st.View(ctx, func(tx *store.Tx) error {
+			var err error
+			out, err = getTx(tx, name, version)
+			return err
+		})
+		return out, err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	cp := *c
+	return &cp, nil
 }
 
 // List returns the $LATEST configuration of every function, by name.

@@ -44,7 +44,10 @@ func isBinaryAccept(accept string, binaryTypes []string) bool {
 // and its request template have been applied: what goes to the backend.
 type integrationRequest struct {
 	plan *integrationPlan
-	vars *mapping.Vars
+	// lv are the request's template variables, built when a template reads them.
+	lv *lazyVars
+	// template is the request template that rendered payload (templated).
+	template *mapping.Template
 	// payload is what the backend receives.
 	payload []byte
 	// templated says a request template rendered payload.
@@ -70,16 +73,16 @@ func prepareRequest(r *http.Request, rc *reqCtx, in *apis.Integration) (*integra
 	if binary && in.ContentHandling == contentToText {
 		body, binary = base64Encode(body), false
 	}
-	ir := &integrationRequest{plan: p, vars: templateVars(r, rc, body), payload: body}
+	ir := &integrationRequest{plan: p, lv: &lazyVars{r: r, rc: rc, body: body}, payload: body}
 	if binary {
 		// A binary body passes through as it is, template or not.
 		return ir, nil
 	}
 	if t != nil {
-		if ir.payload, err = renderRequest(r.Context(), t, ir.vars); err != nil {
+		if ir.payload, err = renderRequest(r.Context(), p, t, ir.lv); err != nil {
 			return nil, err
 		}
-		ir.templated = true
+		ir.templated, ir.template = true, t
 	}
 	if in.ContentHandling == contentToBinary {
 		if ir.payload, err = base64Decode(ir.payload, "integration request"); err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -85,7 +86,24 @@ func (g *Gateway) trusted(ip string) bool {
 
 // traceID returns an X-Ray style trace header value.
 func traceID(now time.Time, requestID string) string {
-	return fmt.Sprintf("Root=1-%08x-%s", now.Unix(), strings.ReplaceAll(requestID, "-", "")[:24])
+	var b strings.Builder
+	b.Grow(len("Root=1-") + 8 + 1 + 24)
+	b.WriteString("Root=1-")
+	var num [16]byte
+	hex := strconv.AppendInt(num[:0], now.Unix(), 16)
+	for i := len(hex); i < 8; i++ {
+		b.WriteByte('0')
+	}
+	b.Write(hex)
+	b.WriteByte('-')
+	n := 0
+	for i := 0; i < len(requestID) && n < 24; i++ {
+		if requestID[i] != '-' {
+			b.WriteByte(requestID[i])
+			n++
+		}
+	}
+	return b.String()
 }
 
 // forwardedHeaders returns the request's headers as the integration sees them: the

@@ -21,6 +21,9 @@ import (
 
 // readBody reads the whole request body within the size limit.
 func readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -223,10 +226,8 @@ func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 	bad := func(why string) (*proxyResponse, error) {
 		return nil, fmt.Errorf("result %s: %w", why, errBadResult)
 	}
-	var status json.Number
-	dec := json.NewDecoder(bytes.NewReader(m["statusCode"]))
-	dec.UseNumber()
-	if err := dec.Decode(&status); err != nil {
+	var status json.Number // a number, or a string holding one
+	if err := json.Unmarshal(m["statusCode"], &status); err != nil {
 		return bad("has a statusCode that is not a number")
 	}
 	code, err := strconv.Atoi(status.String())
@@ -293,7 +294,7 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 	if err != nil {
 		return err
 	}
-	p, vars, payload := req.plan, req.vars, req.payload
+	p, lv, payload := req.plan, req.lv, req.payload
 	if len(bytes.TrimSpace(payload)) == 0 {
 		payload = []byte("{}")
 	}
@@ -310,10 +311,10 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 		if !ok {
 			return err
 		}
-		return writeMethodResponse(r.Context(), w, p, vars, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
+		return writeMethodResponse(r.Context(), w, p, lv, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
 	}
 	key, ir, _ := p.selector.selectResponse("", true)
-	return writeMethodResponse(r.Context(), w, p, vars, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
+	return writeMethodResponse(r.Context(), w, p, lv, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
 }
 
 // responseSelector is an integration's responses with their selection patterns

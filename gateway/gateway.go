@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -67,6 +66,9 @@ type Config struct {
 	// X-Forwarded-For that is not itself a trusted proxy. Requests from any
 	// other peer have the peer's address, whatever they send.
 	TrustedProxies []netip.Prefix
+	// Engine is the plain listener's engine: EngineNetHTTP (the default) or
+	// EngineNbio (an experiment: HTTP only, see engine_nbio.go).
+	Engine string
 }
 
 // Defaults.
@@ -496,12 +498,23 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 
 // locate finds the API, stage and stage-relative path of r from its host or path,
 // and returns the stage's compiled entry.
-func (g *Gateway) locate(r *http.Request, c *pipeline.Context) (*stageEntry, error) {
-	host := r.Host
-	hostname := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		hostname = h
+// hostOnly is net.SplitHostPort's host, or hostport itself when it has no port,
+// without the error SplitHostPort allocates for a Host header without a port.
+func hostOnly(hostport string) string {
+	if strings.HasPrefix(hostport, "[") {
+		if i := strings.LastIndex(hostport, "]:"); i > 0 {
+			return hostport[1:i]
+		}
+		return hostport
 	}
+	if i := strings.IndexByte(hostport, ':'); i >= 0 && strings.IndexByte(hostport[i+1:], ':') < 0 {
+		return hostport[:i]
+	}
+	return hostport
+}
+
+func (g *Gateway) locate(r *http.Request, c *pipeline.Context) (*stageEntry, error) {
+	hostname := hostOnly(r.Host)
 	c.DomainName, c.DomainPrefix = hostname, domainPrefix(hostname)
 	if e, ok, err := g.locateDomain(r, c); ok || err != nil { // custom domain names (tls.go)
 		return e, err
@@ -515,7 +528,7 @@ func (g *Gateway) locate(r *http.Request, c *pipeline.Context) (*stageEntry, err
 		if !apis.ValidAPIID(seg) {
 			return nil, fmt.Errorf("path %q names no api: %w", escaped, errAPINotFound)
 		}
-		apiID, rest, prefix = seg, after, "/"+seg
+		apiID, rest, prefix = seg, after, joinPrefix(escaped, "", seg)
 	}
 	c.APIID = apiID
 	stage, after := cutSegment(rest)
@@ -523,7 +536,7 @@ func (g *Gateway) locate(r *http.Request, c *pipeline.Context) (*stageEntry, err
 	if stage != "" && apis.ValidStageName(unescape(stage)) {
 		e, err := g.loadStage(ctx, apiID, unescape(stage))
 		if err == nil {
-			c.Stage, c.Protocol, c.StagePrefix = e.stage.Name, e.dep.API.Protocol, prefix+"/"+stage
+			c.Stage, c.Protocol, c.StagePrefix = e.stage.Name, e.dep.API.Protocol, joinPrefix(escaped, prefix, stage)
 			if c.Path, err = normalizePath(after); err != nil {
 				return nil, err
 			}
@@ -559,11 +572,21 @@ func (g *Gateway) locate(r *http.Request, c *pipeline.Context) (*stageEntry, err
 // cutSegment splits "/a/b/c" into "a" and "/b/c"; the rest is at least "/".
 func cutSegment(p string) (string, string) {
 	p = strings.TrimPrefix(p, "/")
-	seg, rest, found := strings.Cut(p, "/")
-	if !found {
-		return seg, "/"
+	i := strings.IndexByte(p, '/')
+	if i < 0 {
+		return p, "/"
 	}
-	return seg, "/" + rest
+	return p[:i], p[i:]
+}
+
+// joinPrefix returns a + "/" + b, as a slice of whole when whole starts with it
+// (the path a stage prefix is cut from), so that it costs no allocation.
+func joinPrefix(whole, a, b string) string {
+	n := len(a) + 1 + len(b)
+	if len(whole) >= n && whole[:len(a)] == a && whole[len(a)] == '/' && whole[len(a)+1:n] == b {
+		return whole[:n]
+	}
+	return a + "/" + b
 }
 
 // StageURL returns the path-based URL of a stage on base ("http://127.0.0.1:8080").

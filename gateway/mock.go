@@ -19,9 +19,11 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if err != nil {
 		return err
 	}
-	p, vars := req.plan, req.vars
+	p, lv := req.plan, req.lv
 	selector := "200"
-	if req.templated {
+	if st, ok := p.mockStatus[req.template]; ok && req.templated {
+		selector = st
+	} else if req.templated {
 		if s, ok := mockStatus(req.payload); ok {
 			selector = s
 		}
@@ -34,7 +36,7 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 			key, ir = "", apis.IntegrationResponse{StatusCode: selector}
 		}
 	}
-	return writeMethodResponse(r.Context(), w, p, vars, integrationResult{key: key, ir: ir, contentType: "application/json", accept: r.Header.Get("Accept")})
+	return writeMethodResponse(r.Context(), w, p, lv, integrationResult{key: key, ir: ir, contentType: "application/json", accept: r.Header.Get("Accept")})
 }
 
 // mockStatus reads the statusCode of a rendered MOCK request template (a number

@@ -36,6 +36,7 @@ type Server struct {
 	tlsSrv *http.Server       // serves tlsLn
 	tlsLn  *handshakeListener // the TLS listener
 	cb     *callbackServer
+	nbio   *nbioServer // with Config.Engine "nbio" (engine_nbio.go), instead of srv
 }
 
 // NewServer returns a server for gw on gw's Config.Listen, with the listener
@@ -74,6 +75,13 @@ func (s *Server) Start(ctx context.Context) error {
 		return s.startCallback()
 	}
 	addr := s.gw.cfg.Listen
+	if s.gw.cfg.Engine == EngineNbio {
+		if err := s.startNbio(addr); err != nil {
+			return err
+		}
+		s.log.Info("gateway listening", "addr", s.ln.Addr().String(), "domain", s.gw.cfg.Domain, "engine", EngineNbio)
+		return nil
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("gateway: listen on %s: %w", addr, err)
@@ -130,6 +138,9 @@ func (s *Server) Stop(ctx context.Context) error {
 		defer func() { _ = s.cb.stop(ctx) }()
 	}
 	var plainErr, tlsErr error
+	if s.nbio != nil {
+		plainErr = s.nbio.shutdown(ctx)
+	}
 	if s.tlsSrv != nil {
 		tlsErr = s.tlsSrv.Shutdown(ctx)
 	}

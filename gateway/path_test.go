@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
 )
@@ -126,5 +127,30 @@ func TestGreedyPathStaysUnderPrefix(t *testing.T) {
 	}
 	if len(seen) != 1 || seen[0] != "/public/b.txt" {
 		t.Errorf("backend saw %q, want one call for /public/b.txt", seen)
+	}
+}
+
+func TestSubstituteParams(t *testing.T) {
+	params := map[string]string{"id": "a b", "proxy": "x/y z/", "empty": ""}
+	for _, tc := range []struct{ raw, want string }{
+		{"http://h/{id}", "http://h/a%20b"},
+		{"http://h/{proxy+}?q={id}", "http://h/x/y%20z/?q=a%20b"},
+		{"http://h/{empty}/{unknown}/{id", "http://h//{unknown}/{id"},
+		{"http://h/plain", "http://h/plain"},
+		{"http://h/{id}{id}", "http://h/a%20ba%20b"},
+	} {
+		if got := substituteParams(tc.raw, params); got != tc.want {
+			t.Errorf("substituteParams(%q) = %q, want %q", tc.raw, got, tc.want)
+		}
+	}
+}
+
+func TestTraceID(t *testing.T) {
+	got := traceID(time.Unix(0x5f0a1b2c, 0), "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
+	if want := "Root=1-5f0a1b2c-0f1e2d3c4b5a69788796a5b4"; got != want {
+		t.Errorf("traceID = %q, want %q", got, want)
+	}
+	if got := traceID(time.Unix(0x1f, 0), "ab-cd"); got != "Root=1-0000001f-abcd" {
+		t.Errorf("traceID of a short id = %q", got)
 	}
 }

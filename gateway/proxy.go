@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
@@ -129,29 +130,62 @@ func integrationURLWith(rc *reqCtx, in *apis.Integration, mapped map[string]stri
 		u := *base
 		return &u, nil
 	}
-	params := map[string]string{}
-	for k, v := range rc.PathParameters {
-		params[k] = v
-	}
-	if mapped == nil {
-		// integration.request.path.X = method.request.path.Y mappings.
-		for k, v := range in.RequestParameters {
-			if name, ok := strings.CutPrefix(k, "integration.request.path."); ok {
-				if src, ok := strings.CutPrefix(v, "method.request.path."); ok {
-					params[name] = rc.PathParameters[src]
+	params := rc.PathParameters
+	if len(mapped) > 0 || (mapped == nil && len(in.RequestParameters) > 0) {
+		params = maps.Clone(rc.PathParameters)
+		if params == nil {
+			params = map[string]string{}
+		}
+		if mapped == nil {
+			// integration.request.path.X = method.request.path.Y mappings.
+			for k, v := range in.RequestParameters {
+				if name, ok := strings.CutPrefix(k, "integration.request.path."); ok {
+					if src, ok := strings.CutPrefix(v, "method.request.path."); ok {
+						params[name] = rc.PathParameters[src]
+					}
 				}
 			}
 		}
+		maps.Copy(params, mapped)
 	}
-	for k, v := range mapped {
-		params[k] = v
+	return parseHTTPURL(substituteParams(raw, params))
+}
+
+// substituteParams replaces each {name} and {name+} in raw that names one of
+// params with its value, escaped by escapeGreedy; other braces stay as they are.
+func substituteParams(raw string, params map[string]string) string {
+	var b strings.Builder
+	changed := false
+	rest := raw
+	for {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			break
+		}
+		name := strings.TrimSuffix(rest[i+1:i+j], "+")
+		v, ok := params[name]
+		if !ok {
+			b.WriteString(rest[:i+j+1])
+			rest = rest[i+j+1:]
+			continue
+		}
+		if !changed {
+			b.Grow(len(raw) + len(v))
+			changed = true
+		}
+		b.WriteString(rest[:i])
+		b.WriteString(escapeGreedy(v))
+		rest = rest[i+j+1:]
 	}
-	for k, v := range params {
-		esc := escapeGreedy(v)
-		raw = strings.ReplaceAll(raw, "{"+k+"+}", esc)
-		raw = strings.ReplaceAll(raw, "{"+k+"}", esc)
+	if !changed {
+		return raw
 	}
-	return parseHTTPURL(raw)
+	b.WriteString(rest)
+	return b.String()
 }
 
 func parseHTTPURL(raw string) (*url.URL, error) {
@@ -164,11 +198,29 @@ func parseHTTPURL(raw string) (*url.URL, error) {
 
 // escapeGreedy escapes each "/"-separated part of a parameter value.
 func escapeGreedy(v string) string {
+	if !needsPathEscape(v) {
+		return v
+	}
 	parts := strings.Split(v, "/")
 	for i, p := range parts {
 		parts[i] = url.PathEscape(p)
 	}
 	return strings.Join(parts, "/")
+}
+
+// needsPathEscape reports whether url.PathEscape would change a part of v other
+// than its slashes (conservatively: any byte outside the unreserved set).
+func needsPathEscape(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-' || c == '_' || c == '.' || c == '~' || c == '/':
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 func integrationMethod(in *apis.Integration, r *http.Request) string {
@@ -232,7 +284,8 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if err != nil {
 		return err
 	}
-	p, vars, body := ireq.plan, ireq.vars, ireq.payload
+	p, lv, body := ireq.plan, ireq.lv, ireq.payload
+	vars := lv.get() // request parameters read $context
 	ct := r.Header.Get("Content-Type")
 	if ct == "" || ireq.templated {
 		ct = "application/json"
@@ -279,7 +332,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if len(p.responses[key]) == 0 && resp.header.Get("Content-Type") != "" {
 		w.Header().Set("Content-Type", resp.header.Get("Content-Type"))
 	}
-	return writeMethodResponse(r.Context(), w, p, vars, res)
+	return writeMethodResponse(r.Context(), w, p, lv, res)
 }
 
 // backendAnswer is a buffered integration response.

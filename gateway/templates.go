@@ -28,6 +28,11 @@ type integrationPlan struct {
 	responses map[string]map[string]*mapping.Template
 	// binaryTypes are the API's binary media types, for contentHandling.
 	binaryTypes []string
+	// static holds the output of the templates that reference nothing (no $
+	// and no #: plain text), rendered once here instead of per request.
+	static map[*mapping.Template]string
+	// mockStatus is a plain-text request template's statusCode, for MOCK.
+	mockStatus map[*mapping.Template]string
 }
 
 // compilePlan compiles in's templates and selection patterns. A template that does
@@ -35,13 +40,20 @@ type integrationPlan struct {
 // deployment from before that check answers 500).
 func compilePlan(in *apis.Integration, binaryTypes []string) (*integrationPlan, error) {
 	p := &integrationPlan{selector: compileResponses(in.Responses), request: map[string]*mapping.Template{},
-		responses: map[string]map[string]*mapping.Template{}, binaryTypes: binaryTypes}
+		responses: map[string]map[string]*mapping.Template{}, binaryTypes: binaryTypes,
+		static: map[*mapping.Template]string{}, mockStatus: map[*mapping.Template]string{}}
 	for ct, src := range in.RequestTemplates {
 		t, err := mapping.Parse(ct, src)
 		if err != nil {
 			return nil, fmt.Errorf("request template: %w", err)
 		}
 		p.request[ct] = t
+		p.addStatic(t, src)
+		if out, ok := p.static[t]; ok {
+			if st, ok := mockStatus([]byte(out)); ok {
+				p.mockStatus[t] = st
+			}
+		}
 	}
 	for key, ir := range in.Responses {
 		for ct, src := range ir.ResponseTemplates {
@@ -53,9 +65,47 @@ func compilePlan(in *apis.Integration, binaryTypes []string) (*integrationPlan, 
 				p.responses[key] = map[string]*mapping.Template{}
 			}
 			p.responses[key][ct] = t
+			p.addStatic(t, src)
 		}
 	}
 	return p, nil
+}
+
+// addStatic keeps t's output when its source is plain text, which renders the
+// same whatever the request.
+func (p *integrationPlan) addStatic(t *mapping.Template, src string) {
+	if strings.ContainsAny(src, "$#") {
+		return
+	}
+	out, err := t.RenderString(context.Background(), &mapping.Vars{Context: mapping.NewContext()})
+	if err == nil {
+		p.static[t] = out
+	}
+}
+
+// render renders t, a template of p, with lv's variables (built only if t reads
+// them).
+func (p *integrationPlan) render(ctx context.Context, t *mapping.Template, lv *lazyVars) (string, error) {
+	if out, ok := p.static[t]; ok {
+		return out, nil
+	}
+	return t.RenderString(ctx, lv.get())
+}
+
+// lazyVars are a request's template variables, built at the first template that
+// reads them: a route whose templates are plain text never builds them.
+type lazyVars struct {
+	r    *http.Request
+	rc   *reqCtx
+	body []byte
+	v    *mapping.Vars
+}
+
+func (l *lazyVars) get() *mapping.Vars {
+	if l.v == nil {
+		l.v = templateVars(l.r, l.rc, l.body)
+	}
+	return l.v
 }
 
 // plan returns in's compiled plan (compiled now for an integration outside the
@@ -130,12 +180,12 @@ func templateContext(rc *reqCtx) *mapping.Map {
 // caller sees: a body that is not JSON where the template reads it as JSON is 400
 // (API Gateway's "Could not parse request body into json"), a bound reached or
 // any other failure is 500 with the reason in the log.
-func renderRequest(ctx context.Context, t *mapping.Template, vars *mapping.Vars) ([]byte, error) {
-	out, err := t.RenderString(ctx, vars)
+func renderRequest(ctx context.Context, p *integrationPlan, t *mapping.Template, lv *lazyVars) ([]byte, error) {
+	out, err := p.render(ctx, t, lv)
 	if err == nil {
 		return []byte(out), nil
 	}
-	if errors.Is(err, mapping.ErrEval) && len(vars.Body) > 0 && !json.Valid(vars.Body) {
+	if errors.Is(err, mapping.ErrEval) && len(lv.body) > 0 && !json.Valid(lv.body) {
 		return nil, &pipeline.Error{Type: pipeline.BadRequestBody, Message: "Could not parse request body into json", Cause: err}
 	}
 	return nil, renderFailure(err)
@@ -223,12 +273,15 @@ type integrationResult struct {
 // the body rendered by its response template for the content type (or the
 // integration's body when it has none), and any $context.responseOverride the
 // templates set.
-func writeMethodResponse(ctx context.Context, w http.ResponseWriter, p *integrationPlan, vars *mapping.Vars, res integrationResult) error {
+func writeMethodResponse(ctx context.Context, w http.ResponseWriter, p *integrationPlan, lv *lazyVars, res integrationResult) error {
 	status, ok := apis.ValidateStatus(res.ir.StatusCode)
 	if !ok {
 		status = http.StatusOK
 	}
-	header := http.Header{}
+	var header http.Header
+	if len(res.ir.ResponseParameters) > 0 {
+		header = http.Header{}
+	}
 	var decoded any
 	decodedOK := false
 	for k, v := range res.ir.ResponseParameters {
@@ -275,7 +328,10 @@ func writeMethodResponse(ctx context.Context, w http.ResponseWriter, p *integrat
 	if binary {
 		t = nil
 	}
-	if t != nil {
+	if out, ok := p.static[t]; ok {
+		body = []byte(out)
+	} else if t != nil {
+		vars := lv.get()
 		rv := &mapping.Vars{Body: res.body, PathParams: vars.PathParams, QueryParams: vars.QueryParams,
 			Headers: vars.Headers, Context: vars.Context, StageVariables: vars.StageVariables}
 		out, err := t.RenderString(ctx, rv)
@@ -290,11 +346,15 @@ func writeMethodResponse(ctx context.Context, w http.ResponseWriter, p *integrat
 			return err
 		}
 	}
-	if s, hs := vars.ResponseOverride(); true {
+	if lv.v != nil { // no template read the variables: none set an override
+		s, hs := lv.v.ResponseOverride()
 		if s >= 100 && s <= 599 {
 			status = s
 		}
 		for k, v := range hs {
+			if header == nil {
+				header = http.Header{}
+			}
 			header.Set(k, v)
 		}
 	}

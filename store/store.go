@@ -17,6 +17,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -45,6 +48,9 @@ type Config struct {
 type Store struct {
 	db  *bbolt.DB
 	dir string
+
+	watchMu sync.RWMutex
+	watches []*Generation
 }
 
 // Open opens (creating if needed) the store in dir and checks its schema version.
@@ -117,7 +123,50 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error { return fn(&Tx{tx: tx}) })
+	t := &Tx{}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		t.tx = tx
+		return fn(t)
+	})
+	if err == nil && len(t.touched) > 0 {
+		s.committed(t.touched)
+	}
+	return err
+}
+
+// Generation counts the committed writes to a set of buckets. Caches compare it
+// with the value they were filled at, so that nothing they hold outlives a write
+// that has been acknowledged (Update returns only after the count has moved).
+// Safe for concurrent use.
+type Generation struct {
+	n       atomic.Uint64
+	buckets []string
+}
+
+// Load returns the current count.
+func (g *Generation) Load() uint64 { return g.n.Load() }
+
+// Watch returns a Generation that moves whenever a committed transaction has
+// written (put, deleted, created) anything in one of buckets.
+func (s *Store) Watch(buckets ...string) *Generation {
+	g := &Generation{buckets: slices.Clone(buckets)}
+	s.watchMu.Lock()
+	s.watches = append(s.watches, g)
+	s.watchMu.Unlock()
+	return g
+}
+
+func (s *Store) committed(touched []string) {
+	s.watchMu.RLock()
+	defer s.watchMu.RUnlock()
+	for _, g := range s.watches {
+		for _, b := range g.buckets {
+			if slices.Contains(touched, b) {
+				g.n.Add(1)
+				break
+			}
+		}
+	}
 }
 
 // View runs fn in a read-only transaction.
@@ -155,9 +204,21 @@ func runSteps(tx *Tx, steps []Step) error {
 }
 
 // Tx is a transaction with JSON helpers. It is valid only inside Update or View.
-type Tx struct{ tx *bbolt.Tx }
+type Tx struct {
+	tx      *bbolt.Tx
+	touched []string // buckets written, for the generations (Watch)
+}
+
+func (t *Tx) touch(bucket string) {
+	if !slices.Contains(t.touched, bucket) {
+		t.touched = append(t.touched, bucket)
+	}
+}
 
 func (t *Tx) bucket(name string, create bool) (*bbolt.Bucket, error) {
+	if create {
+		t.touch(name)
+	}
 	if b := t.tx.Bucket([]byte(name)); b != nil {
 		return b, nil
 	}
@@ -205,6 +266,7 @@ func (t *Tx) Delete(bucket, key string) error {
 	if b == nil || !t.tx.Writable() {
 		return nil
 	}
+	t.touch(bucket)
 	return b.Delete([]byte(key))
 }
 
@@ -214,6 +276,7 @@ func (t *Tx) DeletePrefix(bucket, prefix string) error {
 	if b == nil {
 		return nil
 	}
+	t.touch(bucket)
 	var keys [][]byte
 	c := b.Cursor()
 	for k, _ := c.Seek([]byte(prefix)); k != nil && bytes.HasPrefix(k, []byte(prefix)); k, _ = c.Next() {

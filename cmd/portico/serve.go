@@ -39,6 +39,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.config, "config", "", "config file (YAML; default ./portico.yaml when it exists; env PORTICO_CONFIG)")
 	fl.StringVar(&f.vals.Listen, "listen", d.Listen, "gateway plain HTTP listen address, \"off\" for none (HTTPS only) (env PORTICO_LISTEN)")
 	fl.StringVar(&f.vals.TLSListen, "tls-listen", d.TLSListen, "gateway TLS listen address, \"off\" for none; listens when a certificate exists (env PORTICO_TLS_LISTEN)")
+	fl.StringVar(&f.vals.ListenerEngine, "listener-engine", "", "gateway listener engine: net/http (default) or nbio (experimental: plain HTTP, no WebSocket APIs) (env PORTICO_LISTENER_ENGINE)")
 	fl.StringVar(&f.vals.TLSCert, "tls-cert", "", "gateway certificate chain (PEM), reloaded on change; default: the development certificate of `portico tls init` (env PORTICO_TLS_CERT)")
 	fl.StringVar(&f.vals.TLSKey, "tls-key", "", "key of --tls-cert (PEM) (env PORTICO_TLS_KEY)")
 	fl.StringVar(&f.vals.AdminListen, "admin-listen", d.AdminListen, "admin API listen address (env PORTICO_ADMIN_LISTEN)")
@@ -89,6 +90,7 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		{"listen", "PORTICO_LISTEN", &s.Listen, nil, nil},
 		{"admin-listen", "PORTICO_ADMIN_LISTEN", &s.AdminListen, nil, nil},
 		{"tls-listen", "PORTICO_TLS_LISTEN", &s.TLSListen, nil, nil},
+		{"listener-engine", "PORTICO_LISTENER_ENGINE", &s.ListenerEngine, nil, nil},
 		{"tls-cert", "PORTICO_TLS_CERT", &s.TLSCert, nil, nil},
 		{"tls-key", "PORTICO_TLS_KEY", &s.TLSKey, nil, nil},
 		{"admin-token", "PORTICO_ADMIN_TOKEN", &s.AdminToken, nil, nil},

@@ -109,6 +109,8 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			}
 			level := slog.LevelInfo
 			switch {
+			case status == pipeline.StatusClientClosedRequest:
+				level = slog.LevelDebug
 			case status >= 500:
 				level = slog.LevelError
 			case status >= 400:

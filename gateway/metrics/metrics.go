@@ -38,6 +38,7 @@ var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .02
 // Stage is the metrics pipeline stage. Safe for concurrent use.
 type Stage struct {
 	requests, errors4xx, errors5xx *prometheus.CounterVec
+	clientGone                     *prometheus.CounterVec
 	cacheHits, cacheMisses         *prometheus.CounterVec
 	latency, integrationLatency    *prometheus.HistogramVec
 	wsConnects, wsMessages         *prometheus.CounterVec
@@ -52,9 +53,11 @@ func New(reg prometheus.Registerer) (*Stage, error) {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	}
 	s := &Stage{
-		requests:    counter("portico_api_requests_total", "Requests to stage URLs (API Gateway's Count).", requestLabels),
-		errors4xx:   counter("portico_api_4xx_errors_total", "Requests answered with a 4xx status (4XXError).", requestLabels),
-		errors5xx:   counter("portico_api_5xx_errors_total", "Requests answered with a 5xx status (5XXError).", requestLabels),
+		requests:  counter("portico_api_requests_total", "Requests to stage URLs (API Gateway's Count).", requestLabels),
+		errors4xx: counter("portico_api_4xx_errors_total", "Requests answered with a 4xx status (4XXError).", requestLabels),
+		errors5xx: counter("portico_api_5xx_errors_total", "Requests answered with a 5xx status (5XXError).", requestLabels),
+		clientGone: counter("portico_api_client_gone_total",
+			"Requests whose client went away before they were answered (not counted as 4XXError or 5XXError).", requestLabels),
 		cacheHits:   counter("portico_api_cache_hits_total", "Requests served from the stage's cache (CacheHitCount).", requestLabels),
 		cacheMisses: counter("portico_api_cache_misses_total", "Cacheable requests the cache could not serve (CacheMissCount).", requestLabels),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "portico_api_latency_seconds",
@@ -65,7 +68,7 @@ func New(reg prometheus.Registerer) (*Stage, error) {
 		wsMessages: counter("portico_ws_messages_total", "WebSocket messages sent to routes (MessageCount).", wsLabels),
 		now:        time.Now,
 	}
-	for _, c := range []prometheus.Collector{s.requests, s.errors4xx, s.errors5xx, s.cacheHits, s.cacheMisses,
+	for _, c := range []prometheus.Collector{s.requests, s.errors4xx, s.errors5xx, s.clientGone, s.cacheHits, s.cacheMisses,
 		s.latency, s.integrationLatency, s.wsConnects, s.wsMessages} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -85,14 +88,14 @@ func (*Stage) Order() int { return pipeline.OrderObserve }
 
 // series are one label set's children.
 type series struct {
-	requests, errors4xx, errors5xx, cacheHits, cacheMisses prometheus.Counter
-	latency, integrationLatency                            prometheus.Observer
+	requests, errors4xx, errors5xx, clientGone, cacheHits, cacheMisses prometheus.Counter
+	latency, integrationLatency                                        prometheus.Observer
 }
 
 func (s *Stage) series(lv ...string) *series {
 	return &series{
 		requests: s.requests.WithLabelValues(lv...), errors4xx: s.errors4xx.WithLabelValues(lv...),
-		errors5xx: s.errors5xx.WithLabelValues(lv...), cacheHits: s.cacheHits.WithLabelValues(lv...),
+		errors5xx: s.errors5xx.WithLabelValues(lv...), clientGone: s.clientGone.WithLabelValues(lv...), cacheHits: s.cacheHits.WithLabelValues(lv...),
 		cacheMisses: s.cacheMisses.WithLabelValues(lv...), latency: s.latency.WithLabelValues(lv...),
 		integrationLatency: s.integrationLatency.WithLabelValues(lv...),
 	}
@@ -161,6 +164,8 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			}
 			m.requests.Inc()
 			switch {
+			case status == pipeline.StatusClientClosedRequest:
+				m.clientGone.Inc()
 			case status >= 500:
 				m.errors5xx.Inc()
 			case status >= 400:

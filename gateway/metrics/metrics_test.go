@@ -80,10 +80,14 @@ func TestStageCountsByStatusCacheAndLatency(t *testing.T) {
 	bad := func(http.ResponseWriter, *http.Request, *pipeline.Context) error {
 		return &pipeline.Error{Type: pipeline.Default5XX, Status: 502}
 	}
+	gone := func(_ http.ResponseWriter, _ *http.Request, c *pipeline.Context) error {
+		c.Status = pipeline.StatusClientClosedRequest // as the responses stage records it
+		return nil
+	}
 	for i, tc := range []struct {
 		h    pipeline.HandlerFunc
 		want int
-	}{{ok, 201}, {ok, 201}, {implicit, 200}, {missing, 403}, {bad, 502}, {bad, 502}, {bad, 502}} {
+	}{{ok, 201}, {ok, 201}, {implicit, 200}, {missing, 403}, {bad, 502}, {bad, 502}, {bad, 502}, {gone, 200}} {
 		if got := serve(t, s, d, tc.h, nil); got != tc.want {
 			t.Fatalf("request %d answered %d, want %d", i, got, tc.want)
 		}
@@ -92,9 +96,9 @@ func TestStageCountsByStatusCacheAndLatency(t *testing.T) {
 
 	lv := []string{"abcdefghij", "pets", "dev", "false", "", ""}
 	for name, want := range map[string]float64{
-		"requests": 8, "4xx": 1, "5xx": 3, "hits": 1, "misses": 1,
+		"requests": 9, "4xx": 1, "5xx": 3, "gone": 1, "hits": 1, "misses": 1,
 	} {
-		v := map[string]*prometheus.CounterVec{"requests": s.requests, "4xx": s.errors4xx, "5xx": s.errors5xx,
+		v := map[string]*prometheus.CounterVec{"requests": s.requests, "4xx": s.errors4xx, "5xx": s.errors5xx, "gone": s.clientGone,
 			"hits": s.cacheHits, "misses": s.cacheMisses}[name]
 		if got := testutil.ToFloat64(v.WithLabelValues(lv...)); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
@@ -127,8 +131,8 @@ portico_api_integration_latency_seconds_bucket{api_id="abcdefghij",api_name="pet
 	for _, mf := range hist {
 		if mf.GetName() == "portico_api_latency_seconds" {
 			h := mf.GetMetric()[0].GetHistogram()
-			if h.GetSampleCount() != 8 || h.GetSampleSum() < 8*0.0299 || h.GetSampleSum() > 8*0.0301 {
-				t.Errorf("latency count %d sum %v, want 8 and 0.24", h.GetSampleCount(), h.GetSampleSum())
+			if h.GetSampleCount() != 9 || h.GetSampleSum() < 9*0.0299 || h.GetSampleSum() > 9*0.0301 {
+				t.Errorf("latency count %d sum %v, want 9 and 0.27", h.GetSampleCount(), h.GetSampleSum())
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -141,4 +142,16 @@ func AsError(err error) (*Error, bool) {
 		return e, true
 	}
 	return nil, false
+}
+
+// StatusClientClosedRequest is the status recorded (never sent) for a request
+// whose client went away before it was answered, as nginx records it (499). It
+// is neither a 4xx nor a 5xx answer: metrics count it on its own.
+const StatusClientClosedRequest = 499
+
+// ClientGone reports whether err came while r's client had gone away (its
+// connection closed, or an HTTP/2 stream reset, cancelled r's context): whatever
+// failed then failed because of it, and is not a server error.
+func ClientGone(r *http.Request, err error) bool {
+	return err != nil && r != nil && errors.Is(r.Context().Err(), context.Canceled)
 }

@@ -138,12 +138,28 @@ func (rs Resolved) Body() []byte {
 // Write answers err on w with the default gateway responses and records it in c
 // (Error, Status): for errors before a stage is compiled (an unknown API or
 // stage). 5xx answers and configuration errors are logged at error level with
-// their cause; a client that went away, and 4xx answers, at debug level.
+// their cause, 4xx answers at debug level. A request whose client went away is
+// not answered: it is recorded with pipeline.StatusClientClosedRequest and
+// logged at debug level.
 func (wr *Writer) Write(w http.ResponseWriter, r *http.Request, c *pipeline.Context, err error) {
 	wr.write(w, r, c, err, nil)
 }
 
 func (wr *Writer) write(w http.ResponseWriter, r *http.Request, c *pipeline.Context, err error, tbl table) {
+	if pipeline.ClientGone(r, err) {
+		// Nobody is left to answer: record it, and write nothing.
+		if c != nil {
+			c.Status = pipeline.StatusClientClosedRequest
+		}
+		if wr.log.Enabled(context.Background(), slog.LevelDebug) {
+			var id, api, stage string
+			if c != nil {
+				id, api, stage = c.RequestID, c.APIID, c.Stage
+			}
+			wr.log.Debug("client went away", "requestId", id, "api", api, "stage", stage, "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		return
+	}
 	rs := Resolve(err)
 	custom := tbl[rs.Type]
 	if custom != nil && custom.status != 0 {
@@ -179,10 +195,7 @@ func (wr *Writer) logError(r *http.Request, c *pipeline.Context, rs Resolved, er
 	}
 	level := slog.LevelDebug
 	msg := "gateway request refused"
-	switch {
-	case r != nil && r.Context().Err() != nil && errors.Is(err, context.Canceled):
-		msg = "client went away"
-	case rs.Status >= 500 || rs.Type == pipeline.APIConfigurationError:
+	if rs.Status >= 500 || rs.Type == pipeline.APIConfigurationError {
 		level, msg = slog.LevelError, "gateway request failed"
 	}
 	if !wr.log.Enabled(context.Background(), level) {

@@ -73,3 +73,38 @@ func TestStageWritesInnerErrors(t *testing.T) {
 		t.Errorf("got %d %v %s", rec.Code, rec.Header(), rec.Body)
 	}
 }
+
+// TestClientGoneIsNotAServerError: an error that comes after the client went
+// away is recorded as 499, answered with nothing, and logged at debug level only.
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	var logs bytes.Buffer
+	wr := New(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := httptest.NewRequest("GET", "/x", nil).WithContext(ctx)
+	for _, err := range []error{
+		fmt.Errorf("proxy: %w", context.Canceled),
+		errors.New("read tcp 127.0.0.1:1->127.0.0.1:2: use of closed network connection"),
+	} {
+		logs.Reset()
+		rec := httptest.NewRecorder()
+		c := &pipeline.Context{RequestID: "r1"}
+		wr.Write(rec, r, c, err)
+		if c.Status != pipeline.StatusClientClosedRequest {
+			t.Errorf("%v: status recorded %d, want %d", err, c.Status, pipeline.StatusClientClosedRequest)
+		}
+		if rec.Body.Len() != 0 || rec.Header().Get("x-amzn-ErrorType") != "" {
+			t.Errorf("%v: answered %q %q to a client that is gone", err, rec.Header(), rec.Body)
+		}
+		if bytes.Contains(logs.Bytes(), []byte("level=ERROR")) || !bytes.Contains(logs.Bytes(), []byte("level=DEBUG msg=\"client went away\"")) {
+			t.Errorf("%v: logged %s", err, logs.String())
+		}
+	}
+	// The same error while the client is still there is a server error.
+	logs.Reset()
+	rec := httptest.NewRecorder()
+	wr.Write(rec, httptest.NewRequest("GET", "/x", nil), &pipeline.Context{}, fmt.Errorf("proxy: %w", context.Canceled))
+	if rec.Code != 500 || !bytes.Contains(logs.Bytes(), []byte("level=ERROR")) {
+		t.Errorf("a cancellation with the client present: %d, %s", rec.Code, logs.String())
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,11 +100,12 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 	}
 	_ = pw.Close() // the child holds its own copy
 	sb := &sandbox{
-		id:    spec.SandboxID,
-		cmd:   cmd,
-		logs:  pr,
-		done:  make(chan struct{}),
-		grace: r.grace,
+		id:      spec.SandboxID,
+		apiAddr: runtimeAPIAddr(spec.Env["AWS_LAMBDA_RUNTIME_API"]),
+		cmd:     cmd,
+		logs:    pr,
+		done:    make(chan struct{}),
+		grace:   r.grace,
 	}
 	sb.pidFile = filepath.Join(r.stateDir, spec.SandboxID+".pid")
 	if st, err := startTime(cmd.Process.Pid); err == nil {
@@ -139,8 +142,19 @@ func (r *Runtime) Cleanup(ctx context.Context) error {
 	return nil
 }
 
+// runtimeAPIAddr parses the Runtime API endpoint a sandbox connects to; nil when
+// it is not an IP address and port (OwnsConn then refuses every connection).
+func runtimeAPIAddr(hostport string) *net.TCPAddr {
+	ap, err := netip.ParseAddrPort(hostport)
+	if err != nil {
+		return nil
+	}
+	return net.TCPAddrFromAddrPort(ap)
+}
+
 type sandbox struct {
 	id      string
+	apiAddr *net.TCPAddr // the Runtime API endpoint, for OwnsConn
 	cmd     *exec.Cmd
 	logs    *os.File
 	pidFile string

@@ -57,6 +57,9 @@ type Settings struct {
 	// listens when a certificate exists: TLSCert/TLSKey, or the development
 	// certificate of `portico tls init` in the data directory.
 	TLSListen string `yaml:"tls-listen"`
+	// ListenerEngine is the gateway listener's engine: "net/http" (the default)
+	// or "nbio", an experiment that serves plain HTTP only (docs/performance.md).
+	ListenerEngine string `yaml:"listener-engine"`
 	// TLSCert and TLSKey are the gateway's certificate chain and key (PEM),
 	// reloaded when the files change.
 	TLSCert string `yaml:"tls-cert"`
@@ -160,6 +163,9 @@ func (s Settings) Validate() error {
 	}
 	if s.Listen == gateway.ListenOff && s.TLSListen == gateway.ListenOff {
 		return errors.New("--listen off and --tls-listen off leave the gateway no listener: keep one of them")
+	}
+	if err := gateway.CheckEngine(s.ListenerEngine); err != nil {
+		return fmt.Errorf("--listener-engine: %w", err)
 	}
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together: give both files, or neither (then the development certificate of `portico tls init` is used when it exists)")
@@ -314,7 +320,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(s.connectionsConfig()),
 		connections.Module,
 		apis.Module,
-		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen, TrustedProxies: proxies}),
+		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen, TrustedProxies: proxies, Engine: s.ListenerEngine}),
 		// IAM principals (users, access keys, policies) for AWS_IAM routes.
 		fx.Supply(iam.Config{KeyFile: s.IAMKeyFile}),
 		iam.Module,

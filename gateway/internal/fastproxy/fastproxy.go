@@ -50,6 +50,8 @@ type Proxy struct {
 	bufs   sync.Pool    // *[]byte of fastBufSize, body copy buffers
 
 	served atomic.Int64 // requests this path took (tests and debugging)
+
+	wrapConn func(net.Conn) net.Conn // tests: sees every backend connection dialled
 }
 
 const (
@@ -537,6 +539,9 @@ func (hp *Pool) dial(ctx context.Context, deadline time.Time) (*backendConn, err
 	if err != nil {
 		return nil, err
 	}
+	if hp.fp.wrapConn != nil {
+		nc = hp.fp.wrapConn(nc)
+	}
 	c := &backendConn{nc: nc, cr: connReader{nc: nc, limit: math.MaxInt64}}
 	c.br = bufio.NewReader(&c.cr)
 	c.bw = bufio.NewWriter(nc)
@@ -737,8 +742,12 @@ func (e *bodyReadError) Unwrap() error { return e.err }
 // with a flush after each chunk. Reading the client's body is bounded by the
 // deadline too.
 func (c *backendConn) writeBody(w http.ResponseWriter, r *http.Request, deadline time.Time, buf []byte) error {
-	if err := c.bw.Flush(); err != nil {
-		return err
+	// A body that fits beside the head goes out with it, in one write; a larger
+	// one (or one of unknown length) lets the backend see the head first.
+	if r.ContentLength < 0 || r.ContentLength > int64(c.bw.Available()) {
+		if err := c.bw.Flush(); err != nil {
+			return err
+		}
 	}
 	rc := http.NewResponseController(w)
 	if rc.SetReadDeadline(deadline) == nil {

@@ -1,0 +1,110 @@
+package connections
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/portico-dev/portico/internal/routeselect"
+	"github.com/portico-dev/portico/internal/wsload"
+)
+
+// echoDispatcher answers every message on the two-way $default route with the
+// message itself.
+type echoDispatcher struct{ routes *Routes }
+
+func (d echoDispatcher) Routes(context.Context, string, string) (*Routes, error) {
+	return d.routes, nil
+}
+func (d echoDispatcher) Dispatch(_ context.Context, ev *events.APIGatewayWebsocketProxyRequest) (*Response, error) {
+	return &Response{StatusCode: 200, Body: []byte(ev.Body)}, nil
+}
+
+// TestWSLoadClient is not a test: it is the client process of
+// TestWebSocketHold20k (internal/wsload).
+func TestWSLoadClient(t *testing.T) {
+	if !wsload.ServeClient() {
+		t.Skip("the client process of TestWebSocketHold20k")
+	}
+}
+
+// TestWebSocketHold20k holds 20,000 WebSocket connections open on one Manager
+// (PORTICO_WS_HOLD sets another count), checks that every one of them still
+// answers a message on its two-way route, twice, and closes them all with a
+// clean close handshake, after which the Manager holds none. The clients run in
+// a child process; each side needs an open-file limit above the count.
+func TestWebSocketHold20k(t *testing.T) {
+	n := 20000
+	if v, err := strconv.Atoi(os.Getenv("PORTICO_WS_HOLD")); err == nil && v > 0 {
+		n = v
+	}
+	if testing.Short() {
+		t.Skip("holds 20,000 connections")
+	}
+	if err := wsload.RaiseNoFile(uint64(n) + 128); err != nil {
+		t.Skipf("cannot hold %d connections in this process: %v (set PORTICO_WS_HOLD to a smaller count)", n, err)
+	}
+	sel, _ := routeselect.Parse("")
+	d := echoDispatcher{&Routes{Selector: sel, Keys: map[string]bool{"$default": true}}}
+	// Keepalive pings are out of the picture: the client reads only when asked.
+	m := New(Config{PingInterval: time.Hour, IdleTimeout: time.Hour}, nil)
+	m.SetIntegrations(fakeIntegrations{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.ServeWebSocket(w, r, Endpoint{APIID: testAPI, Stage: testStage, DomainName: r.Host}, d)
+	}))
+	defer srv.Close()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = m.Shutdown(ctx)
+	}()
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/" + testAPI + "/" + testStage
+
+	c, err := wsload.Start(t, "TestWSLoadClient", url, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The client counts a connection open at its handshake response; the
+	// manager may register it a moment later.
+	if got := waitLen(m, n); got != n {
+		t.Fatalf("the manager holds %d connections, want %d", got, n)
+	}
+	for round := range 2 {
+		answered, err := c.Ping()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if answered != n {
+			t.Fatalf("round %d: %d of %d connections answered", round, answered, n)
+		}
+	}
+	clean, err := c.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if clean != n {
+		t.Errorf("%d of %d connections closed cleanly", clean, n)
+	}
+	// Every close handshake completed before the client counted it; the
+	// manager drops each connection as its read loop ends.
+	if got := waitLen(m, 0); got != 0 {
+		t.Errorf("the manager still holds %d connections after they all closed", got)
+	}
+}
+
+// waitLen waits, up to a minute, for m to hold want connections, and returns how
+// many it holds.
+func waitLen(m *Manager, want int) int {
+	deadline := time.Now().Add(time.Minute)
+	for m.Len() != want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return m.Len()
+}

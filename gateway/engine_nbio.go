@@ -1,0 +1,78 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/lesismal/nbio/logging"
+	"github.com/lesismal/nbio/nbhttp"
+)
+
+// nbio logs to stdout by default; the gateway logs through slog.
+func init() { logging.SetLevel(logging.LevelError) }
+
+// Listener engines (Config.Engine).
+const (
+	// EngineNetHTTP serves the gateway with net/http's server: the default.
+	EngineNetHTTP = "net/http"
+	// EngineNbio serves plain HTTP with github.com/lesismal/nbio's event-loop
+	// engine (nbhttp): an experiment kept for measurement (docs/performance.md).
+	// It does not serve WebSocket upgrades (its hijacked connections cannot be
+	// read the blocking way the connections package reads) nor record the
+	// client's header spellings.
+	EngineNbio = "nbio"
+)
+
+// CheckEngine refuses an unknown listener engine name.
+func CheckEngine(name string) error {
+	switch name {
+	case "", EngineNetHTTP, EngineNbio:
+		return nil
+	}
+	return fmt.Errorf("gateway: unknown listener engine %q (want %q or %q)", name, EngineNetHTTP, EngineNbio)
+}
+
+// nbioServer is the gateway's plain listener on nbhttp.
+type nbioServer struct {
+	eng *nbhttp.Engine
+}
+
+// startNbio binds addr and serves h on an nbhttp engine; ln receives the bound
+// listener.
+func (s *Server) startNbio(addr string) error {
+	var bound net.Listener
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("X-Amzn-Errortype", "NotImplementedException")
+			w.WriteHeader(http.StatusNotImplemented)
+			_, _ = w.Write([]byte(`{"message":"WebSocket APIs need the net/http listener engine"}`))
+			return
+		}
+		s.ServeHTTP(w, r)
+	})
+	eng := nbhttp.NewEngine(nbhttp.Config{
+		Name:            "portico-gateway",
+		Network:         "tcp",
+		Addrs:           []string{addr},
+		Handler:         h,
+		MaxHTTPBodySize: int(s.gw.cfg.MaxBodyBytes),
+		KeepaliveTime:   s.limits.IdleTimeout,
+		Listen: func(network, a string) (net.Listener, error) {
+			ln, err := net.Listen(network, a)
+			bound = ln
+			return ln, err
+		},
+	})
+	if err := eng.Start(); err != nil {
+		return fmt.Errorf("gateway: listen on %s: %w", addr, err)
+	}
+	s.ln = bound
+	s.nbio = &nbioServer{eng: eng}
+	return nil
+}
+
+func (n *nbioServer) shutdown(ctx context.Context) error { return n.eng.Shutdown(ctx) }

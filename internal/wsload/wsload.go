@@ -1,0 +1,231 @@
+// Package wsload holds many WebSocket connections open from a child process, for
+// the tests and benchmarks that measure or check a server under that load. The
+// child is the test binary itself, run again with ClientEnv set: a package that
+// uses Start has a test that calls ServeClient first thing.
+package wsload
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// ClientEnv carries "URL N" to the child process.
+const ClientEnv = "PORTICO_WSLOAD_CLIENT"
+
+// timeout bounds each dial, answer and close of the child.
+const timeout = 2 * time.Minute
+
+// RaiseNoFile raises the soft open-file limit to need; it fails, saying why,
+// when the hard limit is below need.
+func RaiseNoFile(need uint64) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	if lim.Max < need {
+		return fmt.Errorf("the hard open-file limit is %d and %d descriptors are needed", lim.Max, need)
+	}
+	if lim.Cur < need {
+		lim.Cur = need
+		return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+	return nil
+}
+
+// ServeClient is the child's side: when ClientEnv is set it opens N connections
+// to URL, prints "open N", answers each line "ping" on stdin by sending one
+// text message "ping-I" on every connection I and reading its answer (which
+// must contain it) and printing "pong ANSWERED", and when stdin closes, closes
+// every connection with a close frame, waits for the server's, and prints
+// "closed CLEAN". It then exits the process. Without ClientEnv it returns false.
+func ServeClient() bool {
+	spec := os.Getenv(ClientEnv)
+	if spec == "" {
+		return false
+	}
+	url, nStr, _ := strings.Cut(spec, " ")
+	n, _ := strconv.Atoi(nStr)
+	if err := serveClient(url, n, os.Stdin, os.Stdout); err != nil {
+		fmt.Println("error", err)
+	}
+	os.Exit(0)
+	return true
+}
+
+func serveClient(url string, n int, stdin io.Reader, stdout io.Writer) error {
+	if err := RaiseNoFile(uint64(n) + 64); err != nil {
+		return err
+	}
+	conns := make([]*websocket.Conn, n)
+	var next atomic.Int64
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := websocket.Dialer{ReadBufferSize: 256, WriteBufferSize: 256, HandshakeTimeout: timeout}
+			for failed.Load() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				c, resp, err := d.Dial(url, nil)
+				if err != nil {
+					failed.Store(fmt.Sprintf("connection %d: %v", i, err))
+					return
+				}
+				_ = resp.Body.Close()
+				conns[i] = c
+			}
+		}()
+	}
+	wg.Wait()
+	if f := failed.Load(); f != nil {
+		return errors.New(f.(string))
+	}
+	_, _ = fmt.Fprintln(stdout, "open", n)
+	each := func(f func(i int, c *websocket.Conn) bool) int64 {
+		var ok atomic.Int64
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 64)
+		for i, c := range conns {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				if f(i, c) {
+					ok.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		return ok.Load()
+	}
+	in := bufio.NewScanner(stdin)
+	for in.Scan() {
+		answered := each(func(i int, c *websocket.Conn) bool {
+			msg := "ping-" + strconv.Itoa(i)
+			_ = c.SetReadDeadline(time.Now().Add(timeout))
+			if c.WriteMessage(websocket.TextMessage, []byte(msg)) != nil {
+				return false
+			}
+			_, got, err := c.ReadMessage()
+			return err == nil && strings.Contains(string(got), msg)
+		})
+		_, _ = fmt.Fprintln(stdout, "pong", answered)
+	}
+	clean := each(func(_ int, c *websocket.Conn) bool {
+		defer func() { _ = c.Close() }()
+		_ = c.SetReadDeadline(time.Now().Add(timeout))
+		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+		if c.WriteControl(websocket.CloseMessage, msg, time.Now().Add(timeout)) != nil {
+			return false
+		}
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return websocket.IsCloseError(err, websocket.CloseNormalClosure)
+			}
+		}
+	})
+	_, _ = fmt.Fprintln(stdout, "closed", clean)
+	return nil
+}
+
+// RSS returns the resident memory of this process (VmRSS), or 0 when /proc
+// cannot tell.
+func RSS() uint64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// Clients is the parent's handle on a child process holding connections.
+type Clients struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Scanner
+}
+
+// Start runs the test binary again as a client process (running only the test
+// named run, which must call ServeClient) that opens n connections to url, and
+// waits until they are all open. The process ends with tb.
+func Start(tb testing.TB, run, url string, n int) (*Clients, error) {
+	tb.Helper()
+	//nolint:gosec // G702: the test binary itself, running one of its own tests
+	cmd := exec.Command(os.Args[0], "-test.run=^"+run+"$")
+	cmd.Env = append(os.Environ(), ClientEnv+"="+url+" "+strconv.Itoa(n))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &Clients{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout)}
+	tb.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+	})
+	if _, err := c.expect("open"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Ping has every connection send a message and read its answer; it returns how
+// many answered.
+func (c *Clients) Ping() (int, error) {
+	if _, err := io.WriteString(c.stdin, "ping\n"); err != nil {
+		return 0, err
+	}
+	return c.expect("pong")
+}
+
+// Close closes every connection with a close handshake and returns how many
+// completed it cleanly (the server's close frame with status 1000 came back).
+func (c *Clients) Close() (int, error) {
+	if err := c.stdin.Close(); err != nil {
+		return 0, err
+	}
+	return c.expect("closed")
+}
+
+func (c *Clients) expect(word string) (int, error) {
+	for c.out.Scan() {
+		line := c.out.Text()
+		if v, ok := strings.CutPrefix(line, word+" "); ok {
+			return strconv.Atoi(v)
+		}
+		if v, ok := strings.CutPrefix(line, "error "); ok {
+			return 0, fmt.Errorf("client process: %s", v)
+		}
+	}
+	return 0, fmt.Errorf("the client process ended before saying %q", word)
+}
