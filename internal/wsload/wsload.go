@@ -31,6 +31,9 @@ const timeout = 2 * time.Minute
 // RaiseNoFile raises the soft open-file limit to need; it fails, saying why,
 // when the hard limit is below need.
 func RaiseNoFile(need uint64) error {
+	if need > HardNoFile() {
+		return fmt.Errorf("the hard open-file limit is %d and %d descriptors are needed", HardNoFile(), need)
+	}
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return err
@@ -43,6 +46,15 @@ func RaiseNoFile(need uint64) error {
 		return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 	}
 	return nil
+}
+
+// HardNoFile is the process's hard open-file limit (0 when it cannot be read).
+func HardNoFile() uint64 {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0
+	}
+	return lim.Max
 }
 
 // ServeClient is the child's side: when ClientEnv is set it opens N connections
@@ -66,7 +78,7 @@ func ServeClient() bool {
 }
 
 func serveClient(url string, n int, stdin io.Reader, stdout io.Writer) error {
-	if err := RaiseNoFile(uint64(n) + 64); err != nil {
+	if err := RaiseNoFile(uint64(n) + 32); err != nil {
 		return err
 	}
 	conns := make([]*websocket.Conn, n)
