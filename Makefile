@@ -4,7 +4,7 @@ BIN       := bin
 DATA      ?= ./portico-data
 SAMPLES   := hello chat
 IMAGES    := hello
-TESTFLAGS ?= -race -count=1 -timeout 15m
+TESTFLAGS ?= -race -count=1 -timeout 20m
 export CGO_ENABLED ?= 1
 
 .PHONY: help build samples images run test bench bench-mapping soak lint fmt clean
