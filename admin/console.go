@@ -75,8 +75,9 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.cfg.Token != "" {
 		// Secure only over TLS: the admin listener is plain HTTP on loopback by default.
+		//nolint:gosec // G124: Secure would drop the cookie on the plain-HTTP admin listener
 		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: consoleSession(s.cfg.Token), Path: "/",
-			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil}) //nolint:gosec // G124: Secure would drop the cookie on the plain-HTTP admin listener
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	}
 	http.Redirect(w, r, console.Prefix, http.StatusSeeOther)
 }

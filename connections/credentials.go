@@ -185,10 +185,13 @@ func (m *Manager) mayManage(ctx context.Context, accessKeyID, token string, c *C
 	if m.principals != nil {
 		arn := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/POST/@connections/%s", functions.Region, functions.AccountID, c.apiID, c.stage, c.id)
 		ok, err := m.principals.AllowManageConnections(ctx, accessKeyID, arn)
-		if err == nil && ok {
-			return nil
+		switch {
+		case err != nil:
+			return fmt.Errorf("access key %s may not manage %s (%w): %w", accessKeyID, arn, err, errForbidden)
+		case !ok:
+			return fmt.Errorf("access key %s may not manage %s: %w", accessKeyID, arn, errForbidden)
 		}
-		return fmt.Errorf("access key %s may not manage %s (%v): %w", accessKeyID, arn, err, errForbidden)
+		return nil
 	}
 	return fmt.Errorf("access key %s: %w", accessKeyID, errForbidden)
 }

@@ -59,7 +59,11 @@ func TestChatOverWSS(t *testing.T) {
 		t.Fatalf("c2 got %q", got)
 	}
 	// A bad token is refused over wss as over ws.
-	if _, resp, err := d.Dial("wss://localhost:"+port+"/"+a.apiID+"/dev?token=wrong", nil); err == nil || resp == nil || resp.StatusCode != 401 {
+	_, resp, err := d.Dial("wss://localhost:"+port+"/"+a.apiID+"/dev?token=wrong", nil)
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
+	if err == nil || resp == nil || resp.StatusCode != 401 {
 		t.Fatalf("wrong token over wss: %v", err)
 	}
 }

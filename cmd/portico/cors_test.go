@@ -47,7 +47,11 @@ paths:
 	}
 	cli(t, env, "api", "deploy", id, "--stage", "dev")
 
-	do := func(method, path string, hdr ...string) *http.Response {
+	type answer struct {
+		StatusCode int
+		Header     http.Header
+	}
+	do := func(method, path string, hdr ...string) answer {
 		t.Helper()
 		req, err := http.NewRequest(method, env.GatewayURL+"/"+id+"/dev"+path, nil)
 		if err != nil {
@@ -61,7 +65,7 @@ paths:
 			t.Fatal(err)
 		}
 		_ = resp.Body.Close()
-		return resp
+		return answer{resp.StatusCode, resp.Header}
 	}
 	pre := do("OPTIONS", "/pets", "Origin", "https://app.example", "Access-Control-Request-Method", "POST",
 		"Access-Control-Request-Headers", "content-type", "Accept", "*/*")

@@ -131,7 +131,7 @@ func Parse(format string) (*Format, error) {
 		rest = rest[i:]
 		name, ok := strings.CutPrefix(rest, "$context.")
 		if !ok {
-			if v := leadingName(rest[1:]); v != "" && !(v[0] >= '0' && v[0] <= '9') {
+			if v := leadingName(rest[1:]); v != "" && (v[0] < '0' || v[0] > '9') {
 				return nil, fmt.Errorf("access log format: unknown variable $%s: only $context variables are available", v)
 			}
 			lit.WriteByte('$')
