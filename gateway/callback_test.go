@@ -47,7 +47,10 @@ func TestCallbackEndpointIsSandboxFacing(t *testing.T) {
 		RouteSelectionExpression: "$request.body.action",
 		Routes:                   []apis.Route{{RouteKey: "$connect", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello"}}},
 	}}, "dev", nil)
-	c, _, err := websocket.DefaultDialer.Dial("ws://"+srv.Addr()+"/"+id+"/dev", nil)
+	c, resp, err := websocket.DefaultDialer.Dial("ws://"+srv.Addr()+"/"+id+"/dev", nil)
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +69,7 @@ func TestCallbackEndpointIsSandboxFacing(t *testing.T) {
 	conn := m.List("", "")[0].ConnectionID
 	req, _ := http.NewRequest(http.MethodPost, "http://"+domain+"/dev/@connections/"+conn, strings.NewReader("hi"))
 	req.Header.Set("Authorization", "Bearer tok")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
