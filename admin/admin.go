@@ -243,33 +243,60 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
+// errorKinds maps the typed error kinds to a status and an error type on each
+// admin surface, in order of precedence: Lambda's (writeError) and API
+// Gateway's (writeAPIGatewayError). A surface passes over a kind whose status
+// is zero there.
+var errorKinds = []struct {
+	kind  error
+	codes [2]errorCode
+}{
+	{errdefs.ErrNotFound, [2]errorCode{{http.StatusNotFound, "ResourceNotFoundException"}, {http.StatusNotFound, "NotFoundException"}}},
+	{errdefs.ErrConflict, [2]errorCode{{http.StatusConflict, "ResourceConflictException"}, {http.StatusConflict, "ConflictException"}}},
+	{errdefs.ErrInvalid, [2]errorCode{{http.StatusBadRequest, "InvalidParameterValueException"}, {http.StatusBadRequest, "BadRequestException"}}},
+	{errdefs.ErrTooLarge, [2]errorCode{{http.StatusRequestEntityTooLarge, "RequestTooLargeException"}, {http.StatusBadRequest, "BadRequestException"}}},
+	{errdefs.ErrThrottled, [2]errorCode{{http.StatusTooManyRequests, "TooManyRequestsException"}, {http.StatusTooManyRequests, "TooManyRequestsException"}}},
+	{errdefs.ErrForbidden, [2]errorCode{{http.StatusForbidden, "AccessDeniedException"}, {http.StatusForbidden, "AccessDeniedException"}}},
+	{errdefs.ErrPrecondition, [2]errorCode{{http.StatusPreconditionFailed, "PreconditionFailedException"}, {}}},
+	{errdefs.ErrGone, [2]errorCode{{http.StatusGone, "GoneException"}, {}}},
+	{errdefs.ErrUnavailable, [2]errorCode{{http.StatusServiceUnavailable, "ServiceException"}, {http.StatusServiceUnavailable, "ServiceUnavailableException"}}},
+	{errdefs.ErrTimeout, [2]errorCode{{http.StatusGatewayTimeout, "ServiceException"}, {}}},
+}
+
+// errorCode is a status and the x-amzn-ErrorType that goes with it.
+type errorCode struct {
+	status int
+	typ    string
+}
+
+// The admin surfaces, as indexes into errorKinds' codes.
+const (
+	lambdaSurface = iota
+	apigwSurface
+)
+
+// unknownError is each surface's answer for an error of no known kind.
+var unknownError = [2]errorCode{
+	{http.StatusInternalServerError, "ServiceException"},
+	{http.StatusInternalServerError, "InternalServerErrorException"},
+}
+
+// errorStatus returns the status and error type err takes on surface.
+func errorStatus(err error, surface int) (int, string) {
+	for _, e := range errorKinds {
+		if c := e.codes[surface]; c.status != 0 && errors.Is(err, e.kind) {
+			return c.status, c.typ
+		}
+	}
+	c := unknownError[surface]
+	return c.status, c.typ
+}
+
 // writeError maps an error to a status and AWS's error body
 // {"Type":"User","message":"..."} with x-amzn-ErrorType. 5xx are logged.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, typ := http.StatusInternalServerError, "ServiceException"
+	status, typ := errorStatus(err, lambdaSurface)
 	var k *errdefs.Kinded
-	switch {
-	case errors.Is(err, errdefs.ErrNotFound):
-		status, typ = http.StatusNotFound, "ResourceNotFoundException"
-	case errors.Is(err, errdefs.ErrConflict):
-		status, typ = http.StatusConflict, "ResourceConflictException"
-	case errors.Is(err, errdefs.ErrInvalid):
-		status, typ = http.StatusBadRequest, "InvalidParameterValueException"
-	case errors.Is(err, errdefs.ErrTooLarge):
-		status, typ = http.StatusRequestEntityTooLarge, "RequestTooLargeException"
-	case errors.Is(err, errdefs.ErrThrottled):
-		status, typ = http.StatusTooManyRequests, "TooManyRequestsException"
-	case errors.Is(err, errdefs.ErrForbidden):
-		status, typ = http.StatusForbidden, "AccessDeniedException"
-	case errors.Is(err, errdefs.ErrPrecondition):
-		status, typ = http.StatusPreconditionFailed, "PreconditionFailedException"
-	case errors.Is(err, errdefs.ErrGone):
-		status, typ = http.StatusGone, "GoneException"
-	case errors.Is(err, errdefs.ErrUnavailable):
-		status, typ = http.StatusServiceUnavailable, "ServiceException"
-	case errors.Is(err, errdefs.ErrTimeout):
-		status, typ = http.StatusGatewayTimeout, "ServiceException"
-	}
 	body := map[string]string{"Type": "User", "message": err.Error()}
 	if errors.As(err, &k) && status < 500 {
 		if k.Type != "" {

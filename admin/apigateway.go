@@ -26,6 +26,26 @@ func (s *Server) HandleAPIGateway(pattern string, h HandlerFunc) {
 	})
 }
 
+// handleCollection registers the routes of a collection with
+// HandleAPIGateway: create (POST base) and list (GET base), and get (GET),
+// update (PATCH) and delete (DELETE) of one item at base/item.
+func (s *Server) handleCollection(base, item string, create, list, get, update, del HandlerFunc) {
+	s.HandleAPIGateway("POST "+base, create)
+	s.HandleAPIGateway("GET "+base, list)
+	s.handleItem(base+"/"+item, nil, get, update, del)
+}
+
+// handleItem registers the routes of one item at path with HandleAPIGateway:
+// put (PUT, unless nil), get (GET), update (PATCH) and delete (DELETE).
+func (s *Server) handleItem(path string, put, get, update, del HandlerFunc) {
+	if put != nil {
+		s.HandleAPIGateway("PUT "+path, put)
+	}
+	s.HandleAPIGateway("GET "+path, get)
+	s.HandleAPIGateway("PATCH "+path, update)
+	s.HandleAPIGateway("DELETE "+path, del)
+}
+
 // isAPIGatewayRoute reports whether r is for a route registered with
 // HandleAPIGateway, whose errors (authentication's included) take API
 // Gateway's shape.
@@ -38,21 +58,7 @@ func (s *Server) isAPIGatewayRoute(r *http.Request) bool {
 // body. Server-side failures answer a generic message; their detail goes to the
 // log with the request id.
 func (s *Server) writeAPIGatewayError(w http.ResponseWriter, r *http.Request, err error) {
-	status, typ := http.StatusInternalServerError, "InternalServerErrorException"
-	switch {
-	case errors.Is(err, errdefs.ErrNotFound):
-		status, typ = http.StatusNotFound, "NotFoundException"
-	case errors.Is(err, errdefs.ErrConflict):
-		status, typ = http.StatusConflict, "ConflictException"
-	case errors.Is(err, errdefs.ErrInvalid), errors.Is(err, errdefs.ErrTooLarge):
-		status, typ = http.StatusBadRequest, "BadRequestException"
-	case errors.Is(err, errdefs.ErrThrottled):
-		status, typ = http.StatusTooManyRequests, "TooManyRequestsException"
-	case errors.Is(err, errdefs.ErrForbidden):
-		status, typ = http.StatusForbidden, "AccessDeniedException"
-	case errors.Is(err, errdefs.ErrUnavailable):
-		status, typ = http.StatusServiceUnavailable, "ServiceUnavailableException"
-	}
+	status, typ := errorStatus(err, apigwSurface)
 	msg := err.Error()
 	var k *errdefs.Kinded
 	if errors.As(err, &k) {
@@ -112,6 +118,27 @@ func (p PatchOperation) StringValue() (string, error) {
 		return "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("Invalid patch operation: value required for %s %s", p.Op, p.Path))
 	}
 	return *p.Value, nil
+}
+
+// setOrClear sets *dst to the operation's value, or clears it for a remove.
+func setOrClear(dst *string, op PatchOperation) error {
+	if op.Op == "remove" {
+		*dst = ""
+		return nil
+	}
+	v, err := op.StringValue()
+	*dst = v
+	return err
+}
+
+// applyPatch applies each operation with apply, stopping at the first error.
+func applyPatch(ops []PatchOperation, apply func(PatchOperation) error) error {
+	for _, op := range ops {
+		if err := apply(op); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // BadPatchPath is the error for a patch path (or op) an update does not support.

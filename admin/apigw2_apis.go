@@ -153,6 +153,28 @@ func replyPage[T any](w http.ResponseWriter, r *http.Request, all []T) error {
 	return reply(w, http.StatusOK, page, err)
 }
 
+// v2List answers a page of the list that list makes of the API {api}.
+func v2List[T any](s *Server, w http.ResponseWriter, r *http.Request, list func(*apis.API) ([]T, error)) error {
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	all, err := list(a)
+	if err != nil {
+		return err
+	}
+	return replyPage(w, r, all)
+}
+
+// sortedItems maps each entry of m with fn, in the order of the keys.
+func sortedItems[V, U any](m map[string]V, fn func(string, V) U) []U {
+	out := make([]U, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		out = append(out, fn(k, m[k]))
+	}
+	return out
+}
+
 // convert maps each element of in with fn.
 func convert[T, U any](in []T, fn func(T) U) []U {
 	out := make([]U, 0, len(in))

@@ -15,16 +15,8 @@ import (
 // derived from their names.
 
 func (s *Server) registerV2AuthorizerRoutes(p string) {
-	s.HandleAPIGateway("POST "+p+"/{api}/authorizers", s.v2CreateAuthorizer)
-	s.HandleAPIGateway("GET "+p+"/{api}/authorizers", s.v2GetAuthorizers)
-	s.HandleAPIGateway("GET "+p+"/{api}/authorizers/{authorizer}", s.v2GetAuthorizer)
-	s.HandleAPIGateway("PATCH "+p+"/{api}/authorizers/{authorizer}", s.v2UpdateAuthorizer)
-	s.HandleAPIGateway("DELETE "+p+"/{api}/authorizers/{authorizer}", s.v2DeleteAuthorizer)
-	s.HandleAPIGateway("POST "+p+"/{api}/models", s.v2CreateModel)
-	s.HandleAPIGateway("GET "+p+"/{api}/models", s.v2GetModels)
-	s.HandleAPIGateway("GET "+p+"/{api}/models/{model}", s.v2GetModel)
-	s.HandleAPIGateway("PATCH "+p+"/{api}/models/{model}", s.v2UpdateModel)
-	s.HandleAPIGateway("DELETE "+p+"/{api}/models/{model}", s.v2DeleteModel)
+	s.handleCollection(p+"/{api}/authorizers", "{authorizer}", s.v2CreateAuthorizer, s.v2GetAuthorizers, s.v2GetAuthorizer, s.v2UpdateAuthorizer, s.v2DeleteAuthorizer)
+	s.handleCollection(p+"/{api}/models", "{model}", s.v2CreateModel, s.v2GetModels, s.v2GetModel, s.v2UpdateModel, s.v2DeleteModel)
 }
 
 // v2JWTConfiguration is a JWT authorizer's configuration.
@@ -215,17 +207,15 @@ func (s *Server) v2CreateAuthorizer(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) v2GetAuthorizers(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.v2LoadAPI(r)
-	if err != nil {
-		return err
-	}
-	out := []v2Authorizer{}
-	for _, name := range sortedKeys(a.Authorizers) {
-		if k := schemeKind(a.Authorizers[name]); k == authCustom || k == authJWT {
-			out = append(out, toV2Authorizer(name, a.Authorizers[name]))
+	return v2List(s, w, r, func(a *apis.API) ([]v2Authorizer, error) {
+		out := []v2Authorizer{}
+		for _, name := range sortedKeys(a.Authorizers) {
+			if k := schemeKind(a.Authorizers[name]); k == authCustom || k == authJWT {
+				out = append(out, toV2Authorizer(name, a.Authorizers[name]))
+			}
 		}
-	}
-	return replyPage(w, r, out)
+		return out, nil
+	})
 }
 
 func (s *Server) v2GetAuthorizer(w http.ResponseWriter, r *http.Request) error {
@@ -390,15 +380,9 @@ func (s *Server) v2CreateModel(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) v2GetModels(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.v2LoadAPI(r)
-	if err != nil {
-		return err
-	}
-	out := make([]v2Model, 0, len(a.Models))
-	for _, name := range sortedKeys(a.Models) {
-		out = append(out, toV2Model(name, a.Models[name]))
-	}
-	return replyPage(w, r, out)
+	return v2List(s, w, r, func(a *apis.API) ([]v2Model, error) {
+		return sortedItems(a.Models, toV2Model), nil
+	})
 }
 
 func (s *Server) v2GetModel(w http.ResponseWriter, r *http.Request) error {

@@ -13,17 +13,9 @@ import (
 // into the route, so an integration shared by several routes is changed once.
 
 func (s *Server) registerV2IntegrationRoutes(p string) {
-	s.HandleAPIGateway("POST "+p+"/{api}/integrations", s.v2CreateIntegration)
-	s.HandleAPIGateway("GET "+p+"/{api}/integrations", s.v2GetIntegrations)
-	s.HandleAPIGateway("GET "+p+"/{api}/integrations/{integration}", s.v2GetIntegration)
-	s.HandleAPIGateway("PATCH "+p+"/{api}/integrations/{integration}", s.v2UpdateIntegration)
-	s.HandleAPIGateway("DELETE "+p+"/{api}/integrations/{integration}", s.v2DeleteIntegration)
+	s.handleCollection(p+"/{api}/integrations", "{integration}", s.v2CreateIntegration, s.v2GetIntegrations, s.v2GetIntegration, s.v2UpdateIntegration, s.v2DeleteIntegration)
 	const ir = "/{api}/integrations/{integration}/integrationresponses"
-	s.HandleAPIGateway("POST "+p+ir, s.v2CreateIntegrationResponse)
-	s.HandleAPIGateway("GET "+p+ir, s.v2GetIntegrationResponses)
-	s.HandleAPIGateway("GET "+p+ir+"/{ir}", s.v2GetIntegrationResponse)
-	s.HandleAPIGateway("PATCH "+p+ir+"/{ir}", s.v2UpdateIntegrationResponse)
-	s.HandleAPIGateway("DELETE "+p+ir+"/{ir}", s.v2DeleteIntegrationResponse)
+	s.handleCollection(p+ir, "{ir}", s.v2CreateIntegrationResponse, s.v2GetIntegrationResponses, s.v2GetIntegrationResponse, s.v2UpdateIntegrationResponse, s.v2DeleteIntegrationResponse)
 }
 
 // v2Integration is apigatewayv2's Integration shape.
@@ -174,16 +166,11 @@ func (s *Server) v2CreateIntegration(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) v2GetIntegrations(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.v2LoadAPI(r)
-	if err != nil {
-		return err
-	}
-	out := make([]v2Integration, 0, len(a.Integrations))
-	for _, id := range sortedKeys(a.Integrations) {
-		integ := a.Integrations[id]
-		out = append(out, toV2Integration(a.Protocol, id, &integ))
-	}
-	return replyPage(w, r, out)
+	return v2List(s, w, r, func(a *apis.API) ([]v2Integration, error) {
+		return sortedItems(a.Integrations, func(id string, integ apis.Integration) v2Integration {
+			return toV2Integration(a.Protocol, id, &integ)
+		}), nil
+	})
 }
 
 func (s *Server) v2GetIntegration(w http.ResponseWriter, r *http.Request) error {
@@ -371,19 +358,13 @@ func (s *Server) v2CreateIntegrationResponse(w http.ResponseWriter, r *http.Requ
 }
 
 func (s *Server) v2GetIntegrationResponses(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.v2LoadAPI(r)
-	if err != nil {
-		return err
-	}
-	integ, err := v2FindIntegration(a, r.PathValue("integration"))
-	if err != nil {
-		return err
-	}
-	out := make([]v2IntegrationResponse, 0, len(integ.Responses))
-	for _, pattern := range sortedKeys(integ.Responses) {
-		out = append(out, toV2IntegrationResponse(pattern, integ.Responses[pattern]))
-	}
-	return replyPage(w, r, out)
+	return v2List(s, w, r, func(a *apis.API) ([]v2IntegrationResponse, error) {
+		integ, err := v2FindIntegration(a, r.PathValue("integration"))
+		if err != nil {
+			return nil, err
+		}
+		return sortedItems(integ.Responses, toV2IntegrationResponse), nil
+	})
 }
 
 func (s *Server) v2GetIntegrationResponse(w http.ResponseWriter, r *http.Request) error {

@@ -16,17 +16,9 @@ import (
 // an authorizer kept as a security scheme.
 
 func (s *Server) registerV2RouteRoutes(p string) {
-	s.HandleAPIGateway("POST "+p+"/{api}/routes", s.v2CreateRoute)
-	s.HandleAPIGateway("GET "+p+"/{api}/routes", s.v2GetRoutes)
-	s.HandleAPIGateway("GET "+p+"/{api}/routes/{route}", s.v2GetRoute)
-	s.HandleAPIGateway("PATCH "+p+"/{api}/routes/{route}", s.v2UpdateRoute)
-	s.HandleAPIGateway("DELETE "+p+"/{api}/routes/{route}", s.v2DeleteRoute)
+	s.handleCollection(p+"/{api}/routes", "{route}", s.v2CreateRoute, s.v2GetRoutes, s.v2GetRoute, s.v2UpdateRoute, s.v2DeleteRoute)
 	s.HandleAPIGateway("DELETE "+p+"/{api}/routes/{route}/requestparameters/{key}", s.v2DeleteRouteRequestParameter)
-	s.HandleAPIGateway("POST "+p+"/{api}/routes/{route}/routeresponses", s.v2CreateRouteResponse)
-	s.HandleAPIGateway("GET "+p+"/{api}/routes/{route}/routeresponses", s.v2GetRouteResponses)
-	s.HandleAPIGateway("GET "+p+"/{api}/routes/{route}/routeresponses/{rr}", s.v2GetRouteResponse)
-	s.HandleAPIGateway("PATCH "+p+"/{api}/routes/{route}/routeresponses/{rr}", s.v2UpdateRouteResponse)
-	s.HandleAPIGateway("DELETE "+p+"/{api}/routes/{route}/routeresponses/{rr}", s.v2DeleteRouteResponse)
+	s.handleCollection(p+"/{api}/routes/{route}/routeresponses", "{rr}", s.v2CreateRouteResponse, s.v2GetRouteResponses, s.v2GetRouteResponse, s.v2UpdateRouteResponse, s.v2DeleteRouteResponse)
 }
 
 // Authorization types of apigatewayv2 routes.
@@ -347,15 +339,13 @@ func (s *Server) v2CreateRoute(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) v2GetRoutes(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.v2LoadAPI(r)
-	if err != nil {
-		return err
-	}
-	out := make([]v2Route, 0, len(a.Routes))
-	for i := range a.Routes {
-		out = append(out, toV2Route(a, &a.Routes[i]))
-	}
-	return replyPage(w, r, out)
+	return v2List(s, w, r, func(a *apis.API) ([]v2Route, error) {
+		out := make([]v2Route, 0, len(a.Routes))
+		for i := range a.Routes {
+			out = append(out, toV2Route(a, &a.Routes[i]))
+		}
+		return out, nil
+	})
 }
 
 func (s *Server) v2GetRoute(w http.ResponseWriter, r *http.Request) error {
@@ -526,19 +516,17 @@ func (s *Server) v2CreateRouteResponse(w http.ResponseWriter, r *http.Request) e
 }
 
 func (s *Server) v2GetRouteResponses(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.v2LoadAPI(r)
-	if err != nil {
-		return err
-	}
-	rt, err := v2FindRoute(a, r.PathValue("route"))
-	if err != nil {
-		return err
-	}
-	out := []v2RouteResponse{}
-	if mr, ok := rt.Responses[routeResponseStored]; ok {
-		out = append(out, toV2RouteResponse(mr))
-	}
-	return replyPage(w, r, out)
+	return v2List(s, w, r, func(a *apis.API) ([]v2RouteResponse, error) {
+		rt, err := v2FindRoute(a, r.PathValue("route"))
+		if err != nil {
+			return nil, err
+		}
+		out := []v2RouteResponse{}
+		if mr, ok := rt.Responses[routeResponseStored]; ok {
+			out = append(out, toV2RouteResponse(mr))
+		}
+		return out, nil
+	})
 }
 
 func (s *Server) v2GetRouteResponse(w http.ResponseWriter, r *http.Request) error {

@@ -17,18 +17,10 @@ import (
 // deployment of the stage (gateway/apis does it in the change's transaction).
 
 func (s *Server) registerV2StageRoutes(p string) {
-	s.HandleAPIGateway("POST "+p+"/{api}/stages", s.v2CreateStage)
-	s.HandleAPIGateway("GET "+p+"/{api}/stages", s.v2GetStages)
-	s.HandleAPIGateway("GET "+p+"/{api}/stages/{stage}", s.v2GetStage)
-	s.HandleAPIGateway("PATCH "+p+"/{api}/stages/{stage}", s.v2UpdateStage)
-	s.HandleAPIGateway("DELETE "+p+"/{api}/stages/{stage}", s.v2DeleteStage)
+	s.handleCollection(p+"/{api}/stages", "{stage}", s.v2CreateStage, s.v2GetStages, s.v2GetStage, s.v2UpdateStage, s.v2DeleteStage)
 	s.HandleAPIGateway("DELETE "+p+"/{api}/stages/{stage}/routesettings/{routeKey}", s.v2DeleteRouteSettings)
 	s.HandleAPIGateway("DELETE "+p+"/{api}/stages/{stage}/accesslogsettings", s.v2DeleteAccessLogSettings)
-	s.HandleAPIGateway("POST "+p+"/{api}/deployments", s.v2CreateDeployment)
-	s.HandleAPIGateway("GET "+p+"/{api}/deployments", s.v2GetDeployments)
-	s.HandleAPIGateway("GET "+p+"/{api}/deployments/{deployment}", s.v2GetDeployment)
-	s.HandleAPIGateway("PATCH "+p+"/{api}/deployments/{deployment}", s.v2UpdateDeployment)
-	s.HandleAPIGateway("DELETE "+p+"/{api}/deployments/{deployment}", s.v2DeleteDeployment)
+	s.handleCollection(p+"/{api}/deployments", "{deployment}", s.v2CreateDeployment, s.v2GetDeployments, s.v2GetDeployment, s.v2UpdateDeployment, s.v2DeleteDeployment)
 }
 
 // v2RouteSettings is apigatewayv2's RouteSettings shape.
@@ -252,15 +244,10 @@ func (s *Server) v2CreateStage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) v2GetStages(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.v2LoadAPI(r)
-	if err != nil {
-		return err
-	}
-	list, err := s.gw.APIs.ListStages(r.Context(), a.ID)
-	if err != nil {
-		return err
-	}
-	return replyPage(w, r, convert(list, s.toV2Stage))
+	return v2List(s, w, r, func(a *apis.API) ([]v2Stage, error) {
+		list, err := s.gw.APIs.ListStages(r.Context(), a.ID)
+		return convert(list, s.toV2Stage), err
+	})
 }
 
 // v2LoadStage returns the API {api} and its stage {stage}, with AWS's 404s.
@@ -411,15 +398,10 @@ func (s *Server) v2CreateDeployment(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) v2GetDeployments(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.v2LoadAPI(r)
-	if err != nil {
-		return err
-	}
-	list, err := s.gw.APIs.ListDeployments(r.Context(), a.ID)
-	if err != nil {
-		return err
-	}
-	return replyPage(w, r, convert(list, toV2Deployment))
+	return v2List(s, w, r, func(a *apis.API) ([]v2Deployment, error) {
+		list, err := s.gw.APIs.ListDeployments(r.Context(), a.ID)
+		return convert(list, toV2Deployment), err
+	})
 }
 
 func (s *Server) v2GetDeployment(w http.ResponseWriter, r *http.Request) error {

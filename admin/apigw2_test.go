@@ -23,7 +23,6 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/gorilla/websocket"
 
-	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
 )
@@ -32,28 +31,16 @@ const v2Token = "v2-admin-token-0123456789"
 
 // v2Env is a server with an admin token, and SDK clients signing with it
 // (apigatewayv2 signs for service "apigateway").
-type v2Env struct {
-	env *apptest.Env
-	ag  *apigatewayv2.Client
-	fn  *lambda.Client
-}
+type v2Env = sdkEnv[*apigatewayv2.Client]
 
 func startV2(t *testing.T) *v2Env {
 	t.Helper()
-	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = v2Token }})
-	creds := credentials.NewStaticCredentialsProvider("portico", v2Token, "")
-	return &v2Env{
-		env: env,
-		ag: apigatewayv2.New(apigatewayv2.Options{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1",
-			RetryMaxAttempts: 1, Credentials: creds}),
-		fn: lambda.New(lambda.Options{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1",
-			RetryMaxAttempts: 1, Credentials: creds}),
-	}
+	return startSigned(t, v2Token, apigatewayv2.NewFromConfig)
 }
 
 // createFunction creates function name from a sample (or, for "./path", the
 // main package there), with env variables and volume chat mounted at /mnt/chat.
-func (e *v2Env) createFunction(t *testing.T, name, sample string, vars map[string]string) {
+func (e *sdkEnv[C]) createFunction(t *testing.T, name, sample string, vars map[string]string) {
 	t.Helper()
 	var zip []byte
 	if strings.HasPrefix(sample, "./") {
@@ -78,7 +65,7 @@ func (e *v2Env) createFunction(t *testing.T, name, sample string, vars map[strin
 }
 
 // get calls the gateway and returns the status and body.
-func (e *v2Env) get(t *testing.T, method, path string, hdr ...string) (int, string) {
+func (e *sdkEnv[C]) get(t *testing.T, method, path string, hdr ...string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, e.env.GatewayURL+path, nil)
 	if err != nil {

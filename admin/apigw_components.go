@@ -24,29 +24,148 @@ import (
 
 func (s *Server) registerComponentRoutes() {
 	const p = "/restapis/{api}"
-	s.HandleAPIGateway("POST "+p+"/authorizers", s.apigwCreateAuthorizer)
-	s.HandleAPIGateway("GET "+p+"/authorizers", s.apigwGetAuthorizers)
-	s.HandleAPIGateway("GET "+p+"/authorizers/{id}", s.apigwGetAuthorizer)
-	s.HandleAPIGateway("PATCH "+p+"/authorizers/{id}", s.apigwUpdateAuthorizer)
-	s.HandleAPIGateway("DELETE "+p+"/authorizers/{id}", s.apigwDeleteAuthorizer)
-
-	s.HandleAPIGateway("POST "+p+"/models", s.apigwCreateModel)
-	s.HandleAPIGateway("GET "+p+"/models", s.apigwGetModels)
-	s.HandleAPIGateway("GET "+p+"/models/{name}", s.apigwGetModel)
-	s.HandleAPIGateway("PATCH "+p+"/models/{name}", s.apigwUpdateModel)
-	s.HandleAPIGateway("DELETE "+p+"/models/{name}", s.apigwDeleteModel)
-
-	s.HandleAPIGateway("POST "+p+"/requestvalidators", s.apigwCreateValidator)
-	s.HandleAPIGateway("GET "+p+"/requestvalidators", s.apigwGetValidators)
-	s.HandleAPIGateway("GET "+p+"/requestvalidators/{id}", s.apigwGetValidator)
-	s.HandleAPIGateway("PATCH "+p+"/requestvalidators/{id}", s.apigwUpdateValidator)
-	s.HandleAPIGateway("DELETE "+p+"/requestvalidators/{id}", s.apigwDeleteValidator)
+	componentRoutes(s, p+"/authorizers", "{id}", authorizers{})
+	componentRoutes(s, p+"/models", "{name}", models{})
+	componentRoutes(s, p+"/requestvalidators", "{id}", validators{})
 
 	s.HandleAPIGateway("GET "+p+"/gatewayresponses", s.apigwGetGatewayResponses)
-	s.HandleAPIGateway("GET "+p+"/gatewayresponses/{type}", s.apigwGetGatewayResponse)
-	s.HandleAPIGateway("PUT "+p+"/gatewayresponses/{type}", s.apigwPutGatewayResponse)
-	s.HandleAPIGateway("PATCH "+p+"/gatewayresponses/{type}", s.apigwUpdateGatewayResponse)
-	s.HandleAPIGateway("DELETE "+p+"/gatewayresponses/{type}", s.apigwDeleteGatewayResponse)
+	s.handleItem(p+"/gatewayresponses/{type}", s.apigwPutGatewayResponse, s.apigwGetGatewayResponse,
+		s.apigwUpdateGatewayResponse, s.apigwDeleteGatewayResponse)
+}
+
+// component is one kind of component a REST API keeps by name in a map
+// (authorizers, models, request validators): V is how the API model keeps
+// one, J its wire shape (also create's body). componentRoutes serves
+// create/get/list/update/delete for every kind through it.
+type component[V, J any] interface {
+	// kind is the kind nameID derives ids from, which also pages the list.
+	kind() string
+	// kept is where the API keeps the components (a nil map is allowed).
+	kept(a *apis.API) *map[string]V
+	// listed is the components the list and the lookups see.
+	listed(a *apis.API) map[string]V
+	// find returns the name the request's path addresses, or the kind's not
+	// found error.
+	find(a *apis.API, r *http.Request) (string, error)
+	// wire is a component's wire shape.
+	wire(apiID, name string, v V) J
+	// fromWire validates create's body: the name and what to keep.
+	fromWire(in J) (string, V, error)
+	// conflict is the error for a name already taken.
+	conflict(name string) error
+	// patch applies an update's operations to component name of API apiID:
+	// its new name and value.
+	patch(apiID, name string, v V, ops []PatchOperation) (string, V, error)
+	// rename makes what refers to component from refer to to.
+	rename(a *apis.API, from, to string)
+	// release refuses to delete a component in use, or drops what refers to it.
+	release(a *apis.API, name string) error
+}
+
+// componentRoutes registers the collection of one kind of component at base
+// (handleCollection).
+func componentRoutes[V, J any](s *Server, base, item string, c component[V, J]) {
+	s.handleCollection(base, item,
+		func(w http.ResponseWriter, r *http.Request) error { return createComponent(s, w, r, c) },
+		func(w http.ResponseWriter, r *http.Request) error {
+			return listByName(s, w, r, c.kind(), c.listed, c.wire)
+		},
+		func(w http.ResponseWriter, r *http.Request) error { return getComponent(s, w, r, c) },
+		func(w http.ResponseWriter, r *http.Request) error { return updateComponent(s, w, r, c) },
+		func(w http.ResponseWriter, r *http.Request) error { return deleteComponent(s, w, r, c) })
+}
+
+func createComponent[V, J any](s *Server, w http.ResponseWriter, r *http.Request, c component[V, J]) error {
+	var in J
+	if err := decodeJSON(w, r, apigwBody, &in); err != nil {
+		return err
+	}
+	name, v, err := c.fromWire(in)
+	if err != nil {
+		return err
+	}
+	a, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
+		m := c.kept(a)
+		if _, ok := (*m)[name]; ok {
+			return c.conflict(name)
+		}
+		*m = mergeMap(*m, map[string]V{name: v})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, c.wire(a.ID, name, (*c.kept(a))[name]))
+}
+
+func getComponent[V, J any](s *Server, w http.ResponseWriter, r *http.Request, c component[V, J]) error {
+	a, err := s.restAPI(r.Context(), r.PathValue("api"))
+	if err != nil {
+		return err
+	}
+	name, err := c.find(a, r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c.wire(a.ID, name, c.listed(a)[name]))
+}
+
+func updateComponent[V, J any](s *Server, w http.ResponseWriter, r *http.Request, c component[V, J]) error {
+	ops, err := decodePatch(w, r)
+	if err != nil {
+		return err
+	}
+	var name string
+	a, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
+		var err error
+		if name, err = c.find(a, r); err != nil {
+			return err
+		}
+		m := *c.kept(a)
+		newName, v, err := c.patch(a.ID, name, m[name], ops)
+		if err != nil {
+			return err
+		}
+		if newName != name {
+			if _, taken := m[newName]; taken {
+				return c.conflict(newName)
+			}
+			c.rename(a, name, newName)
+			delete(m, name)
+			name = newName
+		}
+		m[name] = v
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c.wire(a.ID, name, (*c.kept(a))[name]))
+}
+
+func deleteComponent[V, J any](s *Server, w http.ResponseWriter, r *http.Request, c component[V, J]) error {
+	_, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
+		name, err := c.find(a, r)
+		if err != nil {
+			return err
+		}
+		if err := c.release(a, name); err != nil {
+			return err
+		}
+		delete(*c.kept(a), name)
+		return nil
+	})
+	return accepted(w, err)
+}
+
+// findByNameID is find for the kinds addressed by id: the listed name whose
+// nameID is the path's {id}.
+func findByNameID[V, J any](c component[V, J], a *apis.API, r *http.Request, notFound error) (string, error) {
+	name, ok := byNameID(a.ID, c.kind(), r.PathValue("id"), c.listed(a))
+	if !ok {
+		return "", notFound
+	}
+	return name, nil
 }
 
 // inUse is the error for deleting a component a method still names.
@@ -153,105 +272,57 @@ func lambdaAuthorizers(a *apis.API) map[string]json.RawMessage {
 	return out
 }
 
-func (s *Server) apigwCreateAuthorizer(w http.ResponseWriter, r *http.Request) error {
-	var in authorizerJSON
-	if err := decodeJSON(w, r, apigwBody, &in); err != nil {
-		return err
-	}
+// authorizers is the component kind of a REST API's authorizers, kept as
+// security schemes.
+type authorizers struct{}
+
+func (authorizers) kind() string { return "authorizer" }
+
+func (authorizers) kept(a *apis.API) *map[string]json.RawMessage { return &a.Authorizers }
+
+func (authorizers) listed(a *apis.API) map[string]json.RawMessage { return lambdaAuthorizers(a) }
+
+func (c authorizers) find(a *apis.API, r *http.Request) (string, error) {
+	return findByNameID(c, a, r, errAuthorizerNotFound)
+}
+
+func (authorizers) wire(apiID, name string, raw json.RawMessage) authorizerJSON {
+	return toAuthorizerJSON(apiID, name, raw)
+}
+
+func (authorizers) fromWire(in authorizerJSON) (string, json.RawMessage, error) {
 	if in.ID != "" {
-		return badRequest("id is assigned by API Gateway")
+		return "", nil, badRequest("id is assigned by API Gateway")
 	}
 	if in.Name == "" {
-		return badRequest("Invalid authorizer name: name is required")
+		return "", nil, badRequest("Invalid authorizer name: name is required")
 	}
 	raw, err := in.toScheme()
-	if err != nil {
-		return err
-	}
-	a, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
-		if _, ok := a.Authorizers[in.Name]; ok {
-			return errdefs.New(errdefs.ErrConflict, "ConflictException", fmt.Sprintf("Authorizer name '%s' already exists for this REST API", in.Name))
-		}
-		a.Authorizers = mergeMap(a.Authorizers, map[string]json.RawMessage{in.Name: raw})
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, toAuthorizerJSON(a.ID, in.Name, a.Authorizers[in.Name]))
+	return in.Name, raw, err
 }
 
-func (s *Server) apigwGetAuthorizers(w http.ResponseWriter, r *http.Request) error {
-	return listByName(s, w, r, "authorizer", lambdaAuthorizers, toAuthorizerJSON)
+func (authorizers) conflict(name string) error {
+	return errdefs.New(errdefs.ErrConflict, "ConflictException", fmt.Sprintf("Authorizer name '%s' already exists for this REST API", name))
 }
 
-func (s *Server) apigwGetAuthorizer(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.restAPI(r.Context(), r.PathValue("api"))
-	if err != nil {
-		return err
+func (authorizers) patch(apiID, name string, raw json.RawMessage, ops []PatchOperation) (string, json.RawMessage, error) {
+	cur := toAuthorizerJSON(apiID, name, raw)
+	if err := applyPatch(ops, func(op PatchOperation) error { return applyAuthorizerOp(&cur, op) }); err != nil {
+		return "", nil, err
 	}
-	auth := lambdaAuthorizers(a)
-	name, ok := byNameID(a.ID, "authorizer", r.PathValue("id"), auth)
-	if !ok {
-		return errAuthorizerNotFound
-	}
-	return writeJSON(w, http.StatusOK, toAuthorizerJSON(a.ID, name, auth[name]))
+	raw, err := cur.toScheme()
+	return cur.Name, raw, err
 }
 
-func (s *Server) apigwDeleteAuthorizer(w http.ResponseWriter, r *http.Request) error {
-	_, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
-		name, ok := byNameID(a.ID, "authorizer", r.PathValue("id"), lambdaAuthorizers(a))
-		if !ok {
-			return errAuthorizerNotFound
-		}
-		for i := range a.Routes {
-			if a.Routes[i].RouteScopes(name) != nil {
-				return inUse("authorizer", name, &a.Routes[i])
-			}
-		}
-		delete(a.Authorizers, name)
-		return nil
-	})
-	return accepted(w, err)
-}
+func (authorizers) rename(a *apis.API, from, to string) { renameSecurity(a, from, to) }
 
-func (s *Server) apigwUpdateAuthorizer(w http.ResponseWriter, r *http.Request) error {
-	ops, err := decodePatch(w, r)
-	if err != nil {
-		return err
+func (authorizers) release(a *apis.API, name string) error {
+	for i := range a.Routes {
+		if a.Routes[i].RouteScopes(name) != nil {
+			return inUse("authorizer", name, &a.Routes[i])
+		}
 	}
-	var name string
-	a, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
-		var ok bool
-		name, ok = byNameID(a.ID, "authorizer", r.PathValue("id"), lambdaAuthorizers(a))
-		if !ok {
-			return errAuthorizerNotFound
-		}
-		cur := toAuthorizerJSON(a.ID, name, a.Authorizers[name])
-		for _, op := range ops {
-			if err := applyAuthorizerOp(&cur, op); err != nil {
-				return err
-			}
-		}
-		raw, err := cur.toScheme()
-		if err != nil {
-			return err
-		}
-		if cur.Name != name {
-			if _, taken := a.Authorizers[cur.Name]; taken {
-				return errdefs.New(errdefs.ErrConflict, "ConflictException", fmt.Sprintf("Authorizer name '%s' already exists for this REST API", cur.Name))
-			}
-			renameSecurity(a, name, cur.Name)
-			delete(a.Authorizers, name)
-			name = cur.Name
-		}
-		a.Authorizers[name] = raw
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, toAuthorizerJSON(a.ID, name, a.Authorizers[name]))
+	return nil
 }
 
 // renameSecurity makes the methods that name authorizer from name to.
@@ -339,52 +410,70 @@ func checkModelSchema(schema string) (json.RawMessage, error) {
 	return json.RawMessage(schema), nil
 }
 
-func (s *Server) apigwCreateModel(w http.ResponseWriter, r *http.Request) error {
-	var in modelJSON
-	if err := decodeJSON(w, r, apigwBody, &in); err != nil {
-		return err
+// models is the component kind of a REST API's models, kept as JSON schemas
+// and addressed by name.
+type models struct{}
+
+func (models) kind() string { return "model" }
+
+func (models) kept(a *apis.API) *map[string]json.RawMessage { return &a.Models }
+
+func (models) listed(a *apis.API) map[string]json.RawMessage { return a.Models }
+
+func (models) find(a *apis.API, r *http.Request) (string, error) {
+	name := r.PathValue("name")
+	if _, ok := a.Models[name]; !ok {
+		return "", modelNotFound(name)
 	}
+	return name, nil
+}
+
+func (models) wire(apiID, name string, schema json.RawMessage) modelJSON {
+	return toModelJSON(apiID, name, schema)
+}
+
+func (models) fromWire(in modelJSON) (string, json.RawMessage, error) {
 	if !modelNameRe.MatchString(in.Name) {
-		return badRequest("Invalid model name '%s': use 1..128 alphanumerics", truncate(in.Name, 140))
+		return "", nil, badRequest("Invalid model name '%s': use 1..128 alphanumerics", truncate(in.Name, 140))
 	}
 	if in.ContentType != "" && in.ContentType != "application/json" {
-		return badRequest("Invalid content type '%s': models are JSON schemas (application/json)", truncate(in.ContentType, 60))
+		return "", nil, badRequest("Invalid content type '%s': models are JSON schemas (application/json)", truncate(in.ContentType, 60))
 	}
 	if in.Schema == "" {
 		in.Schema = `{}`
 	}
 	schema, err := checkModelSchema(in.Schema)
-	if err != nil {
-		return err
-	}
-	a, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
-		if _, ok := a.Models[in.Name]; ok {
-			return errdefs.New(errdefs.ErrConflict, "ConflictException", "Model name already exists for this REST API")
+	return in.Name, schema, err
+}
+
+func (models) conflict(string) error {
+	return errdefs.New(errdefs.ErrConflict, "ConflictException", "Model name already exists for this REST API")
+}
+
+// patch replaces the schema (a model cannot be renamed).
+func (models) patch(_, name string, schema json.RawMessage, ops []PatchOperation) (string, json.RawMessage, error) {
+	for _, op := range ops {
+		if op.Op != "replace" || op.Path != "/schema" {
+			return "", nil, BadPatchPath(op)
 		}
-		a.Models = mergeMap(a.Models, map[string]json.RawMessage{in.Name: schema})
-		return nil
-	})
-	if err != nil {
-		return err
+		v, err := op.StringValue()
+		if err != nil {
+			return "", nil, err
+		}
+		if schema, err = checkModelSchema(v); err != nil {
+			return "", nil, err
+		}
 	}
-	return writeJSON(w, http.StatusCreated, toModelJSON(a.ID, in.Name, a.Models[in.Name]))
+	return name, schema, nil
 }
 
-func (s *Server) apigwGetModels(w http.ResponseWriter, r *http.Request) error {
-	return listByName(s, w, r, "model", func(a *apis.API) map[string]json.RawMessage { return a.Models }, toModelJSON)
-}
+func (models) rename(*apis.API, string, string) {}
 
-func (s *Server) apigwGetModel(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.restAPI(r.Context(), r.PathValue("api"))
-	if err != nil {
-		return err
+func (models) release(a *apis.API, name string) error {
+	if rt := modelUser(a, name); rt != nil {
+		return inUse("model", name, rt)
 	}
-	name := r.PathValue("name")
-	raw, ok := a.Models[name]
-	if !ok {
-		return modelNotFound(name)
-	}
-	return writeJSON(w, http.StatusOK, toModelJSON(a.ID, name, raw))
+	return nil
 }
 
 // modelUser returns a route that names model, or nil.
@@ -403,53 +492,6 @@ func modelUser(a *apis.API, model string) *apis.Route {
 	return nil
 }
 
-func (s *Server) apigwDeleteModel(w http.ResponseWriter, r *http.Request) error {
-	name := r.PathValue("name")
-	_, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
-		if _, ok := a.Models[name]; !ok {
-			return modelNotFound(name)
-		}
-		if rt := modelUser(a, name); rt != nil {
-			return inUse("model", name, rt)
-		}
-		delete(a.Models, name)
-		return nil
-	})
-	return accepted(w, err)
-}
-
-func (s *Server) apigwUpdateModel(w http.ResponseWriter, r *http.Request) error {
-	ops, err := decodePatch(w, r)
-	if err != nil {
-		return err
-	}
-	name := r.PathValue("name")
-	a, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
-		if _, ok := a.Models[name]; !ok {
-			return modelNotFound(name)
-		}
-		for _, op := range ops {
-			if op.Op != "replace" || op.Path != "/schema" {
-				return BadPatchPath(op)
-			}
-			v, err := op.StringValue()
-			if err != nil {
-				return err
-			}
-			schema, err := checkModelSchema(v)
-			if err != nil {
-				return err
-			}
-			a.Models[name] = schema
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, toModelJSON(a.ID, name, a.Models[name]))
-}
-
 // ---- request validators
 
 // validatorJSON is API Gateway's RequestValidator (and its create body).
@@ -465,126 +507,89 @@ func toValidatorJSON(apiID, name string, v apis.RequestValidator) validatorJSON 
 		ValidateRequestParameters: v.ValidateRequestParameters}
 }
 
-func (s *Server) apigwCreateValidator(w http.ResponseWriter, r *http.Request) error {
-	var in validatorJSON
-	if err := decodeJSON(w, r, apigwBody, &in); err != nil {
-		return err
-	}
+// validators is the component kind of a REST API's request validators.
+type validators struct{}
+
+func (validators) kind() string { return "validator" }
+
+func (validators) kept(a *apis.API) *map[string]apis.RequestValidator { return &a.RequestValidators }
+
+func (validators) listed(a *apis.API) map[string]apis.RequestValidator { return a.RequestValidators }
+
+func (c validators) find(a *apis.API, r *http.Request) (string, error) {
+	return findByNameID(c, a, r, errValidatorNotFound)
+}
+
+func (validators) wire(apiID, name string, v apis.RequestValidator) validatorJSON {
+	return toValidatorJSON(apiID, name, v)
+}
+
+func (validators) fromWire(in validatorJSON) (string, apis.RequestValidator, error) {
 	if in.Name == "" || in.ID != "" {
-		return badRequest("Invalid request validator: give a name (the id is assigned)")
+		return "", apis.RequestValidator{}, badRequest("Invalid request validator: give a name (the id is assigned)")
 	}
-	a, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
-		if _, ok := a.RequestValidators[in.Name]; ok {
-			return errdefs.New(errdefs.ErrConflict, "ConflictException", fmt.Sprintf("Validator name '%s' already exists for this REST API", in.Name))
-		}
-		a.RequestValidators = mergeMap(a.RequestValidators, map[string]apis.RequestValidator{in.Name: {
-			ValidateRequestBody: in.ValidateRequestBody, ValidateRequestParameters: in.ValidateRequestParameters}})
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, toValidatorJSON(a.ID, in.Name, a.RequestValidators[in.Name]))
+	return in.Name, apis.RequestValidator{ValidateRequestBody: in.ValidateRequestBody, ValidateRequestParameters: in.ValidateRequestParameters}, nil
 }
 
-func (s *Server) apigwGetValidators(w http.ResponseWriter, r *http.Request) error {
-	return listByName(s, w, r, "validator", func(a *apis.API) map[string]apis.RequestValidator { return a.RequestValidators }, toValidatorJSON)
+func (validators) conflict(name string) error {
+	return errdefs.New(errdefs.ErrConflict, "ConflictException", fmt.Sprintf("Validator name '%s' already exists for this REST API", name))
 }
 
-func (s *Server) apigwGetValidator(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.restAPI(r.Context(), r.PathValue("api"))
-	if err != nil {
-		return err
+func (c validators) patch(_, name string, v apis.RequestValidator, ops []PatchOperation) (string, apis.RequestValidator, error) {
+	newName := name
+	for _, op := range ops {
+		segs := op.Segments()
+		if op.Op != "replace" || len(segs) != 1 {
+			return "", v, BadPatchPath(op)
+		}
+		switch segs[0] {
+		case "name":
+			val, err := op.StringValue()
+			if err != nil {
+				return "", v, err
+			}
+			newName = val
+		case "validateRequestBody", "validateRequestParameters":
+			b, err := patchBool(op)
+			if err != nil {
+				return "", v, err
+			}
+			if segs[0] == "validateRequestBody" {
+				v.ValidateRequestBody = *b
+			} else {
+				v.ValidateRequestParameters = *b
+			}
+		default:
+			return "", v, BadPatchPath(op)
+		}
 	}
-	name, ok := byNameID(a.ID, "validator", r.PathValue("id"), a.RequestValidators)
-	if !ok {
-		return errValidatorNotFound
+	if newName == "" && name != "" {
+		return "", v, c.conflict(newName)
 	}
-	return writeJSON(w, http.StatusOK, toValidatorJSON(a.ID, name, a.RequestValidators[name]))
+	return newName, v, nil
 }
 
-func (s *Server) apigwDeleteValidator(w http.ResponseWriter, r *http.Request) error {
-	_, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
-		name, ok := byNameID(a.ID, "validator", r.PathValue("id"), a.RequestValidators)
-		if !ok {
-			return errValidatorNotFound
+func (validators) rename(a *apis.API, from, to string) {
+	for i := range a.Routes {
+		if a.Routes[i].RequestValidator == from {
+			a.Routes[i].RequestValidator = to
 		}
-		for i := range a.Routes {
-			if a.Routes[i].RequestValidator == name {
-				return inUse("request validator", name, &a.Routes[i])
-			}
-		}
-		if a.RequestValidator == name {
-			a.RequestValidator = ""
-		}
-		delete(a.RequestValidators, name)
-		return nil
-	})
-	return accepted(w, err)
+	}
+	if a.RequestValidator == from {
+		a.RequestValidator = to
+	}
 }
 
-func (s *Server) apigwUpdateValidator(w http.ResponseWriter, r *http.Request) error {
-	ops, err := decodePatch(w, r)
-	if err != nil {
-		return err
+func (validators) release(a *apis.API, name string) error {
+	for i := range a.Routes {
+		if a.Routes[i].RequestValidator == name {
+			return inUse("request validator", name, &a.Routes[i])
+		}
 	}
-	var name string
-	a, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
-		var ok bool
-		name, ok = byNameID(a.ID, "validator", r.PathValue("id"), a.RequestValidators)
-		if !ok {
-			return errValidatorNotFound
-		}
-		v := a.RequestValidators[name]
-		newName := name
-		for _, op := range ops {
-			segs := op.Segments()
-			if op.Op != "replace" || len(segs) != 1 {
-				return BadPatchPath(op)
-			}
-			switch segs[0] {
-			case "name":
-				val, err := op.StringValue()
-				if err != nil {
-					return err
-				}
-				newName = val
-			case "validateRequestBody", "validateRequestParameters":
-				b, err := patchBool(op)
-				if err != nil {
-					return err
-				}
-				if segs[0] == "validateRequestBody" {
-					v.ValidateRequestBody = *b
-				} else {
-					v.ValidateRequestParameters = *b
-				}
-			default:
-				return BadPatchPath(op)
-			}
-		}
-		if newName != name {
-			if _, taken := a.RequestValidators[newName]; taken || newName == "" {
-				return errdefs.New(errdefs.ErrConflict, "ConflictException", fmt.Sprintf("Validator name '%s' already exists for this REST API", newName))
-			}
-			delete(a.RequestValidators, name)
-			for i := range a.Routes {
-				if a.Routes[i].RequestValidator == name {
-					a.Routes[i].RequestValidator = newName
-				}
-			}
-			if a.RequestValidator == name {
-				a.RequestValidator = newName
-			}
-			name = newName
-		}
-		a.RequestValidators[name] = v
-		return nil
-	})
-	if err != nil {
-		return err
+	if a.RequestValidator == name {
+		a.RequestValidator = ""
 	}
-	return writeJSON(w, http.StatusOK, toValidatorJSON(a.ID, name, a.RequestValidators[name]))
+	return nil
 }
 
 // ---- gateway responses
@@ -691,13 +696,8 @@ func (s *Server) apigwUpdateGatewayResponse(w http.ResponseWriter, r *http.Reque
 			segs := op.Segments()
 			switch {
 			case len(segs) == 1 && segs[0] == "statusCode":
-				gr.StatusCode = ""
-				if op.Op != "remove" {
-					v, err := op.StringValue()
-					if err != nil {
-						return err
-					}
-					gr.StatusCode = v
+				if err := setOrClear(&gr.StatusCode, op); err != nil {
+					return err
 				}
 			case len(segs) == 2 && segs[0] == "responseParameters":
 				if err := patchStringMap(&gr.ResponseParameters, segs[1], op); err != nil {

@@ -119,14 +119,36 @@ func (s *Server) apigwPutIntegration(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) apigwGetIntegration(w http.ResponseWriter, r *http.Request) error {
-	_, n, rt, err := s.methodOf(r)
+	n, integ, err := s.integrationOf(r)
 	if err != nil {
 		return err
 	}
-	if rt.Integration == nil {
-		return errIntegrationNotFound
+	return writeJSON(w, http.StatusOK, toIntegrationJSON(n, integ))
+}
+
+// integrationOf returns the method {res} {method}'s resource and integration;
+// a method without one is NotFound.
+func (s *Server) integrationOf(r *http.Request) (*apis.ResourceNode, *apis.Integration, error) {
+	_, n, rt, err := s.methodOf(r)
+	if err != nil {
+		return nil, nil, err
 	}
-	return writeJSON(w, http.StatusOK, toIntegrationJSON(n, rt.Integration))
+	if rt.Integration == nil {
+		return nil, nil, errIntegrationNotFound
+	}
+	return n, rt.Integration, nil
+}
+
+// modifyIntegration applies fn to the integration of the method {res}
+// {method} in one transaction; a method without one is NotFound.
+func (s *Server) modifyIntegration(r *http.Request, fn func(in *apis.Integration) error) (*apis.ResourceNode, *apis.Route, error) {
+	_, n, rt, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
+		if rt.Integration == nil {
+			return errIntegrationNotFound
+		}
+		return fn(rt.Integration)
+	})
+	return n, rt, err
 }
 
 func (s *Server) apigwDeleteIntegration(w http.ResponseWriter, r *http.Request) error {
@@ -145,16 +167,8 @@ func (s *Server) apigwUpdateIntegration(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	_, n, rt, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
-		if rt.Integration == nil {
-			return errIntegrationNotFound
-		}
-		for _, op := range ops {
-			if err := applyIntegrationOp(rt.Integration, op); err != nil {
-				return err
-			}
-		}
-		return nil
+	n, rt, err := s.modifyIntegration(r, func(in *apis.Integration) error {
+		return applyPatch(ops, func(op PatchOperation) error { return applyIntegrationOp(in, op) })
 	})
 	if err != nil {
 		return err
@@ -166,15 +180,7 @@ func (s *Server) apigwUpdateIntegration(w http.ResponseWriter, r *http.Request) 
 func applyIntegrationOp(in *apis.Integration, op PatchOperation) error {
 	segs := op.Segments()
 	set := op.Op == "replace" || op.Op == "add"
-	str := func(dst *string) error {
-		if op.Op == "remove" {
-			*dst = ""
-			return nil
-		}
-		v, err := op.StringValue()
-		*dst = v
-		return err
-	}
+	str := func(dst *string) error { return setOrClear(dst, op) }
 	if len(segs) == 1 && (set || op.Op == "remove") {
 		switch segs[0] {
 		case "type":
@@ -302,13 +308,10 @@ func (s *Server) apigwPutIntegrationResponse(w http.ResponseWriter, r *http.Requ
 	}
 	var pattern string
 	var ir apis.IntegrationResponse
-	_, _, _, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
-		if rt.Integration == nil {
-			return errIntegrationNotFound
-		}
+	_, _, err := s.modifyIntegration(r, func(integ *apis.Integration) error {
 		ir = apis.IntegrationResponse{ResponseParameters: in.ResponseParameters, ResponseTemplates: in.ResponseTemplates, ContentHandling: in.ContentHandling}
 		pattern = in.SelectionPattern
-		return setIntegrationResponse(rt.Integration, code, pattern, ir)
+		return setIntegrationResponse(integ, code, pattern, ir)
 	})
 	if err != nil {
 		return err
@@ -318,14 +321,11 @@ func (s *Server) apigwPutIntegrationResponse(w http.ResponseWriter, r *http.Requ
 }
 
 func (s *Server) apigwGetIntegrationResponse(w http.ResponseWriter, r *http.Request) error {
-	_, _, rt, err := s.methodOf(r)
+	_, integ, err := s.integrationOf(r)
 	if err != nil {
 		return err
 	}
-	if rt.Integration == nil {
-		return errIntegrationNotFound
-	}
-	pattern, ir, ok := integrationResponse(rt.Integration, r.PathValue("code"))
+	pattern, ir, ok := integrationResponse(integ, r.PathValue("code"))
 	if !ok {
 		return errIntegrationResponseNotFound
 	}
@@ -333,15 +333,12 @@ func (s *Server) apigwGetIntegrationResponse(w http.ResponseWriter, r *http.Requ
 }
 
 func (s *Server) apigwDeleteIntegrationResponse(w http.ResponseWriter, r *http.Request) error {
-	_, _, _, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
-		if rt.Integration == nil {
-			return errIntegrationNotFound
-		}
-		pattern, _, ok := integrationResponse(rt.Integration, r.PathValue("code"))
+	_, _, err := s.modifyIntegration(r, func(integ *apis.Integration) error {
+		pattern, _, ok := integrationResponse(integ, r.PathValue("code"))
 		if !ok {
 			return errIntegrationResponseNotFound
 		}
-		delete(rt.Integration.Responses, pattern)
+		delete(integ.Responses, pattern)
 		return nil
 	})
 	return noContent(w, err)
@@ -355,12 +352,9 @@ func (s *Server) apigwUpdateIntegrationResponse(w http.ResponseWriter, r *http.R
 	code := r.PathValue("code")
 	var pattern string
 	var ir apis.IntegrationResponse
-	_, _, _, err = s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
-		if rt.Integration == nil {
-			return errIntegrationNotFound
-		}
+	_, _, err = s.modifyIntegration(r, func(integ *apis.Integration) error {
 		var ok bool
-		pattern, ir, ok = integrationResponse(rt.Integration, code)
+		pattern, ir, ok = integrationResponse(integ, code)
 		if !ok {
 			return errIntegrationResponseNotFound
 		}
@@ -379,13 +373,8 @@ func (s *Server) apigwUpdateIntegrationResponse(w http.ResponseWriter, r *http.R
 			case len(segs) == 1 && segs[0] == "selectionPattern":
 				pattern = ""
 			case len(segs) == 1 && segs[0] == "contentHandling":
-				ir.ContentHandling = ""
-				if op.Op != "remove" {
-					v, err := op.StringValue()
-					if err != nil {
-						return err
-					}
-					ir.ContentHandling = v
+				if err := setOrClear(&ir.ContentHandling, op); err != nil {
+					return err
 				}
 			case len(segs) == 2 && segs[0] == "responseParameters":
 				if err := patchStringMap(&ir.ResponseParameters, segs[1], op); err != nil {
@@ -399,7 +388,7 @@ func (s *Server) apigwUpdateIntegrationResponse(w http.ResponseWriter, r *http.R
 				return BadPatchPath(op)
 			}
 		}
-		return setIntegrationResponse(rt.Integration, code, pattern, ir)
+		return setIntegrationResponse(integ, code, pattern, ir)
 	})
 	if err != nil {
 		return err

@@ -17,22 +17,10 @@ import (
 
 func (s *Server) registerMethodRoutes() {
 	const m = "/restapis/{api}/resources/{res}/methods/{method}"
-	s.HandleAPIGateway("PUT "+m, s.apigwPutMethod)
-	s.HandleAPIGateway("GET "+m, s.apigwGetMethod)
-	s.HandleAPIGateway("PATCH "+m, s.apigwUpdateMethod)
-	s.HandleAPIGateway("DELETE "+m, s.apigwDeleteMethod)
-	s.HandleAPIGateway("PUT "+m+"/responses/{code}", s.apigwPutMethodResponse)
-	s.HandleAPIGateway("GET "+m+"/responses/{code}", s.apigwGetMethodResponse)
-	s.HandleAPIGateway("PATCH "+m+"/responses/{code}", s.apigwUpdateMethodResponse)
-	s.HandleAPIGateway("DELETE "+m+"/responses/{code}", s.apigwDeleteMethodResponse)
-	s.HandleAPIGateway("PUT "+m+"/integration", s.apigwPutIntegration)
-	s.HandleAPIGateway("GET "+m+"/integration", s.apigwGetIntegration)
-	s.HandleAPIGateway("PATCH "+m+"/integration", s.apigwUpdateIntegration)
-	s.HandleAPIGateway("DELETE "+m+"/integration", s.apigwDeleteIntegration)
-	s.HandleAPIGateway("PUT "+m+"/integration/responses/{code}", s.apigwPutIntegrationResponse)
-	s.HandleAPIGateway("GET "+m+"/integration/responses/{code}", s.apigwGetIntegrationResponse)
-	s.HandleAPIGateway("PATCH "+m+"/integration/responses/{code}", s.apigwUpdateIntegrationResponse)
-	s.HandleAPIGateway("DELETE "+m+"/integration/responses/{code}", s.apigwDeleteIntegrationResponse)
+	s.handleItem(m, s.apigwPutMethod, s.apigwGetMethod, s.apigwUpdateMethod, s.apigwDeleteMethod)
+	s.handleItem(m+"/responses/{code}", s.apigwPutMethodResponse, s.apigwGetMethodResponse, s.apigwUpdateMethodResponse, s.apigwDeleteMethodResponse)
+	s.handleItem(m+"/integration", s.apigwPutIntegration, s.apigwGetIntegration, s.apigwUpdateIntegration, s.apigwDeleteIntegration)
+	s.handleItem(m+"/integration/responses/{code}", s.apigwPutIntegrationResponse, s.apigwGetIntegrationResponse, s.apigwUpdateIntegrationResponse, s.apigwDeleteIntegrationResponse)
 }
 
 // notFoundMsg is a NotFoundException with API Gateway's message.
@@ -435,13 +423,7 @@ func applyMethodOp(a *apis.API, rt *apis.Route, auth *methodAuth, op PatchOperat
 		}
 		return true, nil
 	case len(segs) == 1 && segs[0] == "operationName" && (set || op.Op == "remove"):
-		rt.OperationID = ""
-		if set {
-			v, err := op.StringValue()
-			rt.OperationID = v
-			return false, err
-		}
-		return false, nil
+		return false, setOrClear(&rt.OperationID, op)
 	case len(segs) == 1 && segs[0] == "requestValidatorId" && (set || op.Op == "remove"):
 		rt.RequestValidator = ""
 		if set {

@@ -265,12 +265,7 @@ func (s *Server) apigwUpdateRestAPI(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	a, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
-		for _, op := range ops {
-			if err := applyRestAPIOp(a, op); err != nil {
-				return err
-			}
-		}
-		return nil
+		return applyPatch(ops, func(op PatchOperation) error { return applyRestAPIOp(a, op) })
 	})
 	if err != nil {
 		return err
@@ -282,19 +277,11 @@ func (s *Server) apigwUpdateRestAPI(w http.ResponseWriter, r *http.Request) erro
 func applyRestAPIOp(a *apis.API, op PatchOperation) error {
 	segs := op.Segments()
 	set := op.Op == "replace" || op.Op == "add"
-	str := func(dst *string) error {
-		v, err := op.StringValue()
-		*dst = v
-		return err
-	}
+	str := func(dst *string) error { return setOrClear(dst, op) }
 	switch {
 	case len(segs) == 1 && set && segs[0] == "name":
 		return str(&a.Name)
 	case len(segs) == 1 && segs[0] == "description" && (set || op.Op == "remove"):
-		if op.Op == "remove" {
-			a.Description = ""
-			return nil
-		}
 		return str(&a.Description)
 	case len(segs) == 1 && set && segs[0] == "version":
 		return str(&a.Version)
@@ -307,11 +294,9 @@ func applyRestAPIOp(a *apis.API, op PatchOperation) error {
 		}
 		return nil
 	case len(segs) == 1 && segs[0] == "policy" && (set || op.Op == "remove"):
-		v := ""
-		if set {
-			if err := str(&v); err != nil {
-				return err
-			}
+		var v string
+		if err := str(&v); err != nil {
+			return err
 		}
 		setPolicy(a, v)
 		return nil

@@ -16,34 +16,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
-	"github.com/portico-dev/portico/cmd/portico/app"
-	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
 
 const cpToken = "control-plane-token-0123456789"
 
-// cpEnv is a server with an admin token and AWS SDK clients signing with it:
-// the apigateway client signs for service "apigateway", the lambda client for
-// "lambda".
-type cpEnv struct {
-	env *apptest.Env
-	ag  *apigateway.Client
-	fn  *lambda.Client
-}
+// cpEnv is a server with an admin token and AWS SDK clients signing with it
+// (apigateway).
+type cpEnv = sdkEnv[*apigateway.Client]
 
 func startControlPlane(t *testing.T) *cpEnv {
 	t.Helper()
-	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = cpToken }})
-	creds := credentials.NewStaticCredentialsProvider("portico", cpToken, "")
-	return &cpEnv{
-		env: env,
-		ag: apigateway.New(apigateway.Options{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1",
-			RetryMaxAttempts: 1, Credentials: creds}),
-		fn: lambda.New(lambda.Options{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1",
-			RetryMaxAttempts: 1, Credentials: creds}),
-	}
+	return startSigned(t, cpToken, apigateway.NewFromConfig)
 }
 
 func must[T any](t *testing.T, what string) func(T, error) T {

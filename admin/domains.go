@@ -177,7 +177,13 @@ func (h *domainRoutes) createV1(w http.ResponseWriter, r *http.Request) error {
 		}
 		d.CertificatePEM, d.KeyPEM, d.CertificateSource = c, k, arn
 	}
-	ts, uri, err := truststoreFromURI(in.MutualTLS)
+	return h.createDomain(w, r, d, in.MutualTLS, domainV1)
+}
+
+// createDomain creates d with in's truststore and answers it spelled by out.
+func (h *domainRoutes) createDomain(w http.ResponseWriter, r *http.Request, d edge.Domain, in *mutualTLSInput,
+	out func(*edge.Domain) map[string]any) error {
+	ts, uri, err := truststoreFromURI(in)
 	if err != nil {
 		return err
 	}
@@ -186,7 +192,7 @@ func (h *domainRoutes) createV1(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, domainV1(created))
+	return writeJSON(w, http.StatusCreated, out(created))
 }
 
 func certificateARN(d *edge.Domain) string {
@@ -316,16 +322,7 @@ func (h *domainRoutes) createV2(w http.ResponseWriter, r *http.Request) error {
 		}
 		d.CertificatePEM, d.KeyPEM, d.CertificateSource = cert, key, c.CertificateArn
 	}
-	ts, uri, err := truststoreFromURI(in.MutualTLS)
-	if err != nil {
-		return err
-	}
-	d.TruststorePEM, d.TruststoreURI = ts, uri
-	created, err := h.e.CreateDomain(r.Context(), d)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusCreated, domainV2(created))
+	return h.createDomain(w, r, d, in.MutualTLS, domainV2)
 }
 
 func basePathOut(m *edge.Mapping) map[string]any {

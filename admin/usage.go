@@ -364,12 +364,7 @@ func (h *usageHandlers) updatePlan(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	p, err := h.svc.UpdatePlan(r.Context(), r.PathValue("plan"), func(p *usage.Plan) error {
-		for _, op := range ops {
-			if err := applyPlanOp(p, op); err != nil {
-				return err
-			}
-		}
-		return nil
+		return applyPatch(ops, func(op PatchOperation) error { return applyPlanOp(p, op) })
 	})
 	if err != nil {
 		return err
