@@ -306,93 +306,78 @@ func (s *Server) apigwPutIntegrationResponse(w http.ResponseWriter, r *http.Requ
 	if err := checkStatusCode(code); err != nil {
 		return err
 	}
-	var pattern string
-	var ir apis.IntegrationResponse
-	_, _, err := s.modifyIntegration(r, func(integ *apis.Integration) error {
-		ir = apis.IntegrationResponse{ResponseParameters: in.ResponseParameters, ResponseTemplates: in.ResponseTemplates, ContentHandling: in.ContentHandling}
-		pattern = in.SelectionPattern
-		return setIntegrationResponse(integ, code, pattern, ir)
-	})
-	if err != nil {
-		return err
-	}
-	ir.StatusCode = code
-	return writeJSON(w, http.StatusCreated, toIntegrationResponseJSON(pattern, ir))
+	ir := apis.IntegrationResponse{ResponseParameters: in.ResponseParameters, ResponseTemplates: in.ResponseTemplates, ContentHandling: in.ContentHandling}
+	return putStatusResponse(s, w, r, integrationResponses{}, code, patternResponse{pattern: in.SelectionPattern, ir: ir})
 }
 
-func (s *Server) apigwGetIntegrationResponse(w http.ResponseWriter, r *http.Request) error {
-	_, integ, err := s.integrationOf(r)
-	if err != nil {
-		return err
+// patternResponse is an integration response and the selection pattern the
+// model keys it by.
+type patternResponse struct {
+	pattern string
+	ir      apis.IntegrationResponse
+}
+
+// integrationResponses is the status response kind of a method's
+// integration's responses: a method without an integration has none.
+type integrationResponses struct{}
+
+func (integrationResponses) find(rt *apis.Route, code string) (patternResponse, error) {
+	if rt.Integration == nil {
+		return patternResponse{}, errIntegrationNotFound
 	}
-	pattern, ir, ok := integrationResponse(integ, r.PathValue("code"))
+	pattern, ir, ok := integrationResponse(rt.Integration, code)
 	if !ok {
-		return errIntegrationResponseNotFound
+		return patternResponse{}, errIntegrationResponseNotFound
 	}
-	return writeJSON(w, http.StatusOK, toIntegrationResponseJSON(pattern, ir))
+	return patternResponse{pattern: pattern, ir: ir}, nil
 }
 
-func (s *Server) apigwDeleteIntegrationResponse(w http.ResponseWriter, r *http.Request) error {
-	_, _, err := s.modifyIntegration(r, func(integ *apis.Integration) error {
-		pattern, _, ok := integrationResponse(integ, r.PathValue("code"))
-		if !ok {
-			return errIntegrationResponseNotFound
-		}
-		delete(integ.Responses, pattern)
-		return nil
-	})
-	return noContent(w, err)
+func (integrationResponses) put(rt *apis.Route, code string, v patternResponse) error {
+	if rt.Integration == nil {
+		return errIntegrationNotFound
+	}
+	return setIntegrationResponse(rt.Integration, code, v.pattern, v.ir)
 }
 
-func (s *Server) apigwUpdateIntegrationResponse(w http.ResponseWriter, r *http.Request) error {
-	ops, err := decodePatch(w, r)
-	if err != nil {
-		return err
+func (integrationResponses) remove(rt *apis.Route, _ string, v patternResponse) {
+	delete(rt.Integration.Responses, v.pattern)
+}
+
+func (integrationResponses) wire(code string, v patternResponse) integrationResponseJSON {
+	v.ir.StatusCode = code
+	return toIntegrationResponseJSON(v.pattern, v.ir)
+}
+
+func (integrationResponses) patch(v patternResponse, ops []PatchOperation) (patternResponse, error) {
+	if v.pattern == "default" {
+		v.pattern = ""
 	}
-	code := r.PathValue("code")
-	var pattern string
-	var ir apis.IntegrationResponse
-	_, _, err = s.modifyIntegration(r, func(integ *apis.Integration) error {
-		var ok bool
-		pattern, ir, ok = integrationResponse(integ, code)
-		if !ok {
-			return errIntegrationResponseNotFound
-		}
-		if pattern == "default" {
-			pattern = ""
-		}
-		for _, op := range ops {
-			segs := op.Segments()
-			switch {
-			case len(segs) == 1 && segs[0] == "selectionPattern" && op.Op != "remove":
-				v, err := op.StringValue()
-				if err != nil {
-					return err
-				}
-				pattern = v
-			case len(segs) == 1 && segs[0] == "selectionPattern":
-				pattern = ""
-			case len(segs) == 1 && segs[0] == "contentHandling":
-				if err := setOrClear(&ir.ContentHandling, op); err != nil {
-					return err
-				}
-			case len(segs) == 2 && segs[0] == "responseParameters":
-				if err := patchStringMap(&ir.ResponseParameters, segs[1], op); err != nil {
-					return err
-				}
-			case len(segs) == 2 && segs[0] == "responseTemplates":
-				if err := patchStringMap(&ir.ResponseTemplates, segs[1], op); err != nil {
-					return err
-				}
-			default:
-				return BadPatchPath(op)
+	for _, op := range ops {
+		segs := op.Segments()
+		switch {
+		case len(segs) == 1 && segs[0] == "selectionPattern" && op.Op != "remove":
+			p, err := op.StringValue()
+			if err != nil {
+				return v, err
 			}
+			v.pattern = p
+		case len(segs) == 1 && segs[0] == "selectionPattern":
+			v.pattern = ""
+		case len(segs) == 1 && segs[0] == "contentHandling":
+			if err := setOrClear(&v.ir.ContentHandling, op); err != nil {
+				return v, err
+			}
+		case len(segs) == 2 && segs[0] == "responseParameters":
+			if err := patchStringMap(&v.ir.ResponseParameters, segs[1], op); err != nil {
+				return v, err
+			}
+		case len(segs) == 2 && segs[0] == "responseTemplates":
+			if err := patchStringMap(&v.ir.ResponseTemplates, segs[1], op); err != nil {
+				return v, err
+			}
+		default:
+			return v, BadPatchPath(op)
 		}
-		return setIntegrationResponse(integ, code, pattern, ir)
-	})
-	if err != nil {
-		return err
 	}
-	ir.StatusCode = code
-	return writeJSON(w, http.StatusOK, toIntegrationResponseJSON(pattern, ir))
+	return v, nil
 }

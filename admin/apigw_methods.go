@@ -18,9 +18,9 @@ import (
 func (s *Server) registerMethodRoutes() {
 	const m = "/restapis/{api}/resources/{res}/methods/{method}"
 	s.handleItem(m, s.apigwPutMethod, s.apigwGetMethod, s.apigwUpdateMethod, s.apigwDeleteMethod)
-	s.handleItem(m+"/responses/{code}", s.apigwPutMethodResponse, s.apigwGetMethodResponse, s.apigwUpdateMethodResponse, s.apigwDeleteMethodResponse)
+	statusResponseRoutes(s, m+"/responses/{code}", s.apigwPutMethodResponse, methodResponses{})
 	s.handleItem(m+"/integration", s.apigwPutIntegration, s.apigwGetIntegration, s.apigwUpdateIntegration, s.apigwDeleteIntegration)
-	s.handleItem(m+"/integration/responses/{code}", s.apigwPutIntegrationResponse, s.apigwGetIntegrationResponse, s.apigwUpdateIntegrationResponse, s.apigwDeleteIntegrationResponse)
+	statusResponseRoutes(s, m+"/integration/responses/{code}", s.apigwPutIntegrationResponse, integrationResponses{})
 }
 
 // notFoundMsg is a NotFoundException with API Gateway's message.
@@ -510,90 +510,153 @@ func (s *Server) apigwPutMethodResponse(w http.ResponseWriter, r *http.Request) 
 		}
 		mr.Headers = append(mr.Headers, h)
 	}
-	_, _, rt, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
-		if rt.Responses == nil {
-			rt.Responses = map[string]apis.MethodResponse{}
-		}
-		mr.Description = rt.Responses[code].Description
-		rt.Responses[code] = mr
-		return nil
+	return putStatusResponse(s, w, r, methodResponses{}, code, mr)
+}
+
+// statusResponses is one kind of response a method keeps by status code:
+// its method responses and its integration's responses. V is how the model
+// keeps one, J its wire shape. statusResponseRoutes serves get, update and
+// delete for both kinds through it, and put after the body is read.
+type statusResponses[V, J any] interface {
+	// find returns the response for code, or the kind's not found error.
+	find(rt *apis.Route, code string) (V, error)
+	// put stores v as the response for code.
+	put(rt *apis.Route, code string, v V) error
+	// remove deletes v, the response for code.
+	remove(rt *apis.Route, code string, v V)
+	// patch applies an update's operations to v.
+	patch(v V, ops []PatchOperation) (V, error)
+	// wire is the response's wire shape.
+	wire(code string, v V) J
+}
+
+// statusResponseRoutes registers put (PUT path: put reads its body and calls
+// putStatusResponse), get, update and delete of one kind of status response.
+func statusResponseRoutes[V, J any](s *Server, path string, put HandlerFunc, c statusResponses[V, J]) {
+	s.handleItem(path, put,
+		func(w http.ResponseWriter, r *http.Request) error { return getStatusResponse(s, w, r, c) },
+		func(w http.ResponseWriter, r *http.Request) error { return updateStatusResponse(s, w, r, c) },
+		func(w http.ResponseWriter, r *http.Request) error { return deleteStatusResponse(s, w, r, c) })
+}
+
+// putStatusResponse stores v as the response for code and answers 201.
+func putStatusResponse[V, J any](s *Server, w http.ResponseWriter, r *http.Request, c statusResponses[V, J], code string, v V) error {
+	_, _, _, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
+		return c.put(rt, code, v)
 	})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, toMethodResponseJSON(code, rt.Responses[code]))
+	return writeJSON(w, http.StatusCreated, c.wire(code, v))
 }
 
-func (s *Server) apigwGetMethodResponse(w http.ResponseWriter, r *http.Request) error {
+func getStatusResponse[V, J any](s *Server, w http.ResponseWriter, r *http.Request, c statusResponses[V, J]) error {
 	_, _, rt, err := s.methodOf(r)
 	if err != nil {
 		return err
 	}
 	code := r.PathValue("code")
-	mr, ok := rt.Responses[code]
-	if !ok {
-		return errResponseNotFound
+	v, err := c.find(rt, code)
+	if err != nil {
+		return err
 	}
-	return writeJSON(w, http.StatusOK, toMethodResponseJSON(code, mr))
+	return writeJSON(w, http.StatusOK, c.wire(code, v))
 }
 
-func (s *Server) apigwDeleteMethodResponse(w http.ResponseWriter, r *http.Request) error {
+func deleteStatusResponse[V, J any](s *Server, w http.ResponseWriter, r *http.Request, c statusResponses[V, J]) error {
 	code := r.PathValue("code")
 	_, _, _, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
-		if _, ok := rt.Responses[code]; !ok {
-			return errResponseNotFound
+		v, err := c.find(rt, code)
+		if err != nil {
+			return err
 		}
-		delete(rt.Responses, code)
+		c.remove(rt, code, v)
 		return nil
 	})
 	return noContent(w, err)
 }
 
-func (s *Server) apigwUpdateMethodResponse(w http.ResponseWriter, r *http.Request) error {
+func updateStatusResponse[V, J any](s *Server, w http.ResponseWriter, r *http.Request, c statusResponses[V, J]) error {
 	ops, err := decodePatch(w, r)
 	if err != nil {
 		return err
 	}
 	code := r.PathValue("code")
-	_, _, rt, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
-		mr, ok := rt.Responses[code]
-		if !ok {
-			return errResponseNotFound
+	var v V
+	_, _, _, err = s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
+		cur, err := c.find(rt, code)
+		if err != nil {
+			return err
 		}
-		for _, op := range ops {
-			segs := op.Segments()
-			switch {
-			case len(segs) == 2 && segs[0] == "responseParameters" && (op.Op == "add" || op.Op == "replace" || op.Op == "remove"):
-				h, err := responseHeader(segs[1])
-				if err != nil {
-					return err
-				}
-				mr.Headers = slices.DeleteFunc(mr.Headers, func(x string) bool { return x == h })
-				if op.Op != "remove" {
-					mr.Headers = append(mr.Headers, h)
-				}
-			case len(segs) == 2 && segs[0] == "responseModels" && (op.Op == "add" || op.Op == "replace" || op.Op == "remove"):
-				if op.Op == "remove" {
-					delete(mr.Models, segs[1])
-					continue
-				}
-				v, err := op.StringValue()
-				if err != nil {
-					return err
-				}
-				if mr.Models == nil {
-					mr.Models = map[string]string{}
-				}
-				mr.Models[segs[1]] = v
-			default:
-				return BadPatchPath(op)
-			}
+		if v, err = c.patch(cur, ops); err != nil {
+			return err
 		}
-		rt.Responses[code] = mr
-		return nil
+		return c.put(rt, code, v)
 	})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, toMethodResponseJSON(code, rt.Responses[code]))
+	return writeJSON(w, http.StatusOK, c.wire(code, v))
+}
+
+// methodResponses is the status response kind of a method's responses.
+type methodResponses struct{}
+
+func (methodResponses) find(rt *apis.Route, code string) (apis.MethodResponse, error) {
+	mr, ok := rt.Responses[code]
+	if !ok {
+		return mr, errResponseNotFound
+	}
+	return mr, nil
+}
+
+// put keeps the description the response had.
+func (methodResponses) put(rt *apis.Route, code string, mr apis.MethodResponse) error {
+	if rt.Responses == nil {
+		rt.Responses = map[string]apis.MethodResponse{}
+	}
+	mr.Description = rt.Responses[code].Description
+	rt.Responses[code] = mr
+	return nil
+}
+
+func (methodResponses) remove(rt *apis.Route, code string, _ apis.MethodResponse) {
+	delete(rt.Responses, code)
+}
+
+func (methodResponses) wire(code string, mr apis.MethodResponse) methodResponseJSON {
+	return toMethodResponseJSON(code, mr)
+}
+
+func (methodResponses) patch(mr apis.MethodResponse, ops []PatchOperation) (apis.MethodResponse, error) {
+	for _, op := range ops {
+		segs := op.Segments()
+		switch {
+		case len(segs) == 2 && segs[0] == "responseParameters" && (op.Op == "add" || op.Op == "replace" || op.Op == "remove"):
+			h, err := responseHeader(segs[1])
+			if err != nil {
+				return mr, err
+			}
+			mr.Headers = slices.DeleteFunc(mr.Headers, func(x string) bool { return x == h })
+			if op.Op != "remove" {
+				mr.Headers = append(mr.Headers, h)
+			}
+		case len(segs) == 2 && segs[0] == "responseModels" && (op.Op == "add" || op.Op == "replace" || op.Op == "remove"):
+			if op.Op == "remove" {
+				delete(mr.Models, segs[1])
+				continue
+			}
+			v, err := op.StringValue()
+			if err != nil {
+				return mr, err
+			}
+			if mr.Models == nil {
+				mr.Models = map[string]string{}
+			}
+			mr.Models[segs[1]] = v
+		default:
+			return mr, BadPatchPath(op)
+		}
+	}
+	return mr, nil
 }
