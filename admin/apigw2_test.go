@@ -27,17 +27,6 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/client"
 )
 
-const v2Token = "v2-admin-token-0123456789"
-
-// v2Env is a server with an admin token, and SDK clients signing with it
-// (apigatewayv2 signs for service "apigateway").
-type v2Env = sdkEnv[*apigatewayv2.Client]
-
-func startV2(t *testing.T) *v2Env {
-	t.Helper()
-	return startSigned(t, v2Token, apigatewayv2.NewFromConfig)
-}
-
 // createFunction creates function name from a sample (or, for "./path", the
 // main package there), with env variables and volume chat mounted at /mnt/chat.
 func (e *sdkEnv[C]) createFunction(t *testing.T, name, sample string, vars map[string]string) {

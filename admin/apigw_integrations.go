@@ -247,6 +247,11 @@ func patchStringMap(m *map[string]string, key string, op PatchOperation) error {
 		delete(*m, key)
 		return nil
 	}
+	return putStringMap(m, key, op)
+}
+
+// putStringMap sets key of *m to op's value.
+func putStringMap(m *map[string]string, key string, op PatchOperation) error {
 	v, err := op.StringValue()
 	if err != nil {
 		return err
@@ -297,17 +302,11 @@ func setIntegrationResponse(in *apis.Integration, code, pattern string, ir apis.
 	return nil
 }
 
-func (s *Server) apigwPutIntegrationResponse(w http.ResponseWriter, r *http.Request) error {
-	var in putIntegrationResponseRequest
-	if err := decodeJSON(w, r, jsonBody{limit: maxJSONBody, optional: true}, &in); err != nil {
-		return err
-	}
-	code := r.PathValue("code")
-	if err := checkStatusCode(code); err != nil {
-		return err
-	}
+// integrationResponseFromBody is put-integration-response's body as an
+// integration response.
+func integrationResponseFromBody(in putIntegrationResponseRequest) (patternResponse, error) {
 	ir := apis.IntegrationResponse{ResponseParameters: in.ResponseParameters, ResponseTemplates: in.ResponseTemplates, ContentHandling: in.ContentHandling}
-	return putStatusResponse(s, w, r, integrationResponses{}, code, patternResponse{pattern: in.SelectionPattern, ir: ir})
+	return patternResponse{pattern: in.SelectionPattern, ir: ir}, nil
 }
 
 // patternResponse is an integration response and the selection pattern the

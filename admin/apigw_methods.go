@@ -18,9 +18,9 @@ import (
 func (s *Server) registerMethodRoutes() {
 	const m = "/restapis/{api}/resources/{res}/methods/{method}"
 	s.handleItem(m, s.apigwPutMethod, s.apigwGetMethod, s.apigwUpdateMethod, s.apigwDeleteMethod)
-	statusResponseRoutes(s, m+"/responses/{code}", s.apigwPutMethodResponse, methodResponses{})
+	statusResponseRoutes(s, m+"/responses/{code}", methodResponses{}, methodResponseFromBody)
 	s.handleItem(m+"/integration", s.apigwPutIntegration, s.apigwGetIntegration, s.apigwUpdateIntegration, s.apigwDeleteIntegration)
-	statusResponseRoutes(s, m+"/integration/responses/{code}", s.apigwPutIntegrationResponse, integrationResponses{})
+	statusResponseRoutes(s, m+"/integration/responses/{code}", integrationResponses{}, integrationResponseFromBody)
 }
 
 // notFoundMsg is a NotFoundException with API Gateway's message.
@@ -458,15 +458,7 @@ func applyMethodOp(a *apis.API, rt *apis.Route, auth *methodAuth, op PatchOperat
 			delete(rt.RequestModels, segs[1])
 			return false, nil
 		}
-		v, err := op.StringValue()
-		if err != nil {
-			return false, err
-		}
-		if rt.RequestModels == nil {
-			rt.RequestModels = map[string]string{}
-		}
-		rt.RequestModels[segs[1]] = v
-		return false, nil
+		return false, putStringMap(&rt.RequestModels, segs[1], op)
 	}
 	return false, BadPatchPath(op)
 }
@@ -493,24 +485,17 @@ func checkStatusCode(code string) error {
 	return nil
 }
 
-func (s *Server) apigwPutMethodResponse(w http.ResponseWriter, r *http.Request) error {
-	var in putMethodResponseRequest
-	if err := decodeJSON(w, r, jsonBody{limit: maxJSONBody, optional: true}, &in); err != nil {
-		return err
-	}
-	code := r.PathValue("code")
-	if err := checkStatusCode(code); err != nil {
-		return err
-	}
+// methodResponseFromBody is put-method-response's body as a method response.
+func methodResponseFromBody(in putMethodResponseRequest) (apis.MethodResponse, error) {
 	mr := apis.MethodResponse{Models: in.ResponseModels}
 	for _, k := range slices.Sorted(maps.Keys(in.ResponseParameters)) {
 		h, err := responseHeader(k)
 		if err != nil {
-			return err
+			return mr, err
 		}
 		mr.Headers = append(mr.Headers, h)
 	}
-	return putStatusResponse(s, w, r, methodResponses{}, code, mr)
+	return mr, nil
 }
 
 // statusResponses is one kind of response a method keeps by status code:
@@ -530,18 +515,32 @@ type statusResponses[V, J any] interface {
 	wire(code string, v V) J
 }
 
-// statusResponseRoutes registers put (PUT path: put reads its body and calls
-// putStatusResponse), get, update and delete of one kind of status response.
-func statusResponseRoutes[V, J any](s *Server, path string, put HandlerFunc, c statusResponses[V, J]) {
-	s.handleItem(path, put,
+// statusResponseRoutes registers put (PUT path, whose body B fromBody turns
+// into a response), get, update and delete of one kind of status response.
+func statusResponseRoutes[V, J, B any](s *Server, path string, c statusResponses[V, J], fromBody func(B) (V, error)) {
+	s.handleItem(path,
+		func(w http.ResponseWriter, r *http.Request) error { return putStatusResponse(s, w, r, c, fromBody) },
 		func(w http.ResponseWriter, r *http.Request) error { return getStatusResponse(s, w, r, c) },
 		func(w http.ResponseWriter, r *http.Request) error { return updateStatusResponse(s, w, r, c) },
 		func(w http.ResponseWriter, r *http.Request) error { return deleteStatusResponse(s, w, r, c) })
 }
 
-// putStatusResponse stores v as the response for code and answers 201.
-func putStatusResponse[V, J any](s *Server, w http.ResponseWriter, r *http.Request, c statusResponses[V, J], code string, v V) error {
-	_, _, _, err := s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
+// putStatusResponse stores the body (optional) as the response for {code}
+// and answers 201.
+func putStatusResponse[V, J, B any](s *Server, w http.ResponseWriter, r *http.Request, c statusResponses[V, J], fromBody func(B) (V, error)) error {
+	var in B
+	if err := decodeJSON(w, r, jsonBody{limit: maxJSONBody, optional: true}, &in); err != nil {
+		return err
+	}
+	code := r.PathValue("code")
+	if err := checkStatusCode(code); err != nil {
+		return err
+	}
+	v, err := fromBody(in)
+	if err != nil {
+		return err
+	}
+	_, _, _, err = s.modifyMethod(r, func(_ *apis.API, _ *apis.ResourceNode, rt *apis.Route) error {
 		return c.put(rt, code, v)
 	})
 	if err != nil {
@@ -646,14 +645,9 @@ func (methodResponses) patch(mr apis.MethodResponse, ops []PatchOperation) (apis
 				delete(mr.Models, segs[1])
 				continue
 			}
-			v, err := op.StringValue()
-			if err != nil {
+			if err := putStringMap(&mr.Models, segs[1], op); err != nil {
 				return mr, err
 			}
-			if mr.Models == nil {
-				mr.Models = map[string]string{}
-			}
-			mr.Models[segs[1]] = v
 		default:
 			return mr, BadPatchPath(op)
 		}

@@ -18,17 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 )
 
-const cpToken = "control-plane-token-0123456789"
-
-// cpEnv is a server with an admin token and AWS SDK clients signing with it
-// (apigateway).
-type cpEnv = sdkEnv[*apigateway.Client]
-
-func startControlPlane(t *testing.T) *cpEnv {
-	t.Helper()
-	return startSigned(t, cpToken, apigateway.NewFromConfig)
-}
-
 func must[T any](t *testing.T, what string) func(T, error) T {
 	return func(v T, err error) T {
 		t.Helper()

@@ -354,29 +354,41 @@ type mappingDialect struct {
 	deleted int
 }
 
+// basePathMappingBody is create-base-path-mapping's body.
+type basePathMappingBody struct {
+	BasePath  string `json:"basePath"`
+	RestAPIID string `json:"restApiId"`
+	Stage     string `json:"stage"`
+}
+
+// apiMappingBody is create-api-mapping's body.
+type apiMappingBody struct {
+	APIID         string `json:"apiId"`
+	APIMappingKey string `json:"apiMappingKey"`
+	Stage         string `json:"stage"`
+}
+
+// decodeMapping is a dialect's in: it decodes a body B and turns it into a
+// mapping with to.
+func decodeMapping[B any](to func(B) edge.Mapping) func(w http.ResponseWriter, r *http.Request) (edge.Mapping, error) {
+	return func(w http.ResponseWriter, r *http.Request) (edge.Mapping, error) {
+		var in B
+		err := decodeJSON(w, r, porticoBody, &in)
+		return to(in), err
+	}
+}
+
 var (
 	basePathMappings = mappingDialect{
-		in: func(w http.ResponseWriter, r *http.Request) (edge.Mapping, error) {
-			var in struct {
-				BasePath  string `json:"basePath"`
-				RestAPIID string `json:"restApiId"`
-				Stage     string `json:"stage"`
-			}
-			err := decodeJSON(w, r, porticoBody, &in)
-			return edge.Mapping{Key: in.BasePath, APIID: in.RestAPIID, Stage: in.Stage}, err
-		},
+		in: decodeMapping(func(in basePathMappingBody) edge.Mapping {
+			return edge.Mapping{Key: in.BasePath, APIID: in.RestAPIID, Stage: in.Stage}
+		}),
 		out: basePathOut, listKey: "item", param: "basePath", byKey: true, deleted: http.StatusAccepted,
 	}
 	apiMappings = mappingDialect{
-		in: func(w http.ResponseWriter, r *http.Request) (edge.Mapping, error) {
-			var in struct {
-				APIID         string `json:"apiId"`
-				APIMappingKey string `json:"apiMappingKey"`
-				Stage         string `json:"stage"`
-			}
-			err := decodeJSON(w, r, porticoBody, &in)
-			return edge.Mapping{Key: in.APIMappingKey, APIID: in.APIID, Stage: in.Stage}, err
-		},
+		in: decodeMapping(func(in apiMappingBody) edge.Mapping {
+			return edge.Mapping{Key: in.APIMappingKey, APIID: in.APIID, Stage: in.Stage}
+		}),
 		out: apiMappingOut, listKey: "items", param: "id", deleted: http.StatusNoContent,
 	}
 )

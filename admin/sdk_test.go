@@ -5,11 +5,32 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
+
+// The admin tokens of the two kinds of test server.
+const (
+	cpToken = "control-plane-token-0123456789"
+	v2Token = "v2-admin-token-0123456789"
+)
+
+// cpEnv is a server with an apigateway client; v2Env one with an
+// apigatewayv2 client.
+type (
+	cpEnv = sdkEnv[*apigateway.Client]
+	v2Env = sdkEnv[*apigatewayv2.Client]
+)
+
+// startControlPlane starts a server for the apigateway (v1) tests.
+func startControlPlane(t *testing.T) *cpEnv { return startSigned(t, cpToken, apigateway.NewFromConfig) }
+
+// startV2 starts a server for the apigatewayv2 tests.
+func startV2(t *testing.T) *v2Env { return startSigned(t, v2Token, apigatewayv2.NewFromConfig) }
 
 // sdkEnv is a server with an admin token and AWS SDK clients signing with it:
 // ag is API Gateway's client (apigateway or apigatewayv2, both sign for
