@@ -8,7 +8,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
@@ -24,21 +22,11 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	apptest.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { apptest.Main(m) }
 
 // sdk returns an AWS SDK Lambda client for the test server's admin API.
 func sdk(env *apptest.Env) *lambda.Client {
-	return lambda.New(lambda.Options{
-		BaseEndpoint: aws.String(env.AdminURL),
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("portico", "secret", ""),
-		// Tests assert single answers, so no retries (throttles would hide).
-		RetryMaxAttempts: 1,
-	})
+	return lambda.NewFromConfig(sdkConfig(env.AdminURL, "secret"))
 }
 
 // greeting is what samples/hello answers, inside the proxy response body.

@@ -47,7 +47,14 @@ type sdkEnv[C any] struct {
 func startSigned[C, O any](t *testing.T, token string, newAG func(aws.Config, ...func(*O)) C) *sdkEnv[C] {
 	t.Helper()
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
-	cfg := aws.Config{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1", RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider("portico", token, "")}
+	cfg := sdkConfig(env.AdminURL, token)
 	return &sdkEnv[C]{env: env, ag: newAG(cfg), fn: lambda.NewFromConfig(cfg)}
+}
+
+// sdkConfig is the AWS SDK configuration of a client for the admin API at
+// url, signing with secret. Tests assert single answers, so no retries
+// (throttles would hide).
+func sdkConfig(url, secret string) aws.Config {
+	return aws.Config{BaseEndpoint: aws.String(url), Region: "us-east-1", RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("portico", secret, "")}
 }

@@ -250,6 +250,14 @@ func Cleanup() {
 	}
 }
 
+// Main runs a package's tests, then Cleanup, and exits with their status:
+// func TestMain(m *testing.M) { apptest.Main(m) }.
+func Main(m *testing.M) {
+	code := m.Run()
+	Cleanup()
+	os.Exit(code)
+}
+
 func goBuild(out, pkg string) error {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
