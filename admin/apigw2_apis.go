@@ -166,6 +166,20 @@ func v2List[T any](s *Server, w http.ResponseWriter, r *http.Request, list func(
 	return replyPage(w, r, all)
 }
 
+// v2Get answers 200 with what get makes of the API {api} (on error, its
+// value is not used).
+func v2Get[T any](s *Server, w http.ResponseWriter, r *http.Request, get func(*apis.API) (T, error)) error {
+	a, err := s.v2LoadAPI(r)
+	if err != nil {
+		return err
+	}
+	v, err := get(a)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
 // sortedItems maps each entry of m with fn, in the order of the keys.
 func sortedItems[V, U any](m map[string]V, fn func(string, V) U) []U {
 	out := make([]U, 0, len(m))

@@ -219,15 +219,10 @@ func (s *Server) v2GetAuthorizers(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) v2GetAuthorizer(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.v2LoadAPI(r)
-	if err != nil {
-		return err
-	}
-	name, err := v2FindAuthorizer(a, r)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, toV2Authorizer(name, a.Authorizers[name]))
+	return v2Get(s, w, r, func(a *apis.API) (v2Authorizer, error) {
+		name, err := v2FindAuthorizer(a, r)
+		return toV2Authorizer(name, a.Authorizers[name]), err
+	})
 }
 
 func (s *Server) v2UpdateAuthorizer(w http.ResponseWriter, r *http.Request) error {
@@ -386,15 +381,10 @@ func (s *Server) v2GetModels(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) v2GetModel(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.v2LoadAPI(r)
-	if err != nil {
-		return err
-	}
-	name, err := v2FindModel(a, r)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, toV2Model(name, a.Models[name]))
+	return v2Get(s, w, r, func(a *apis.API) (v2Model, error) {
+		name, err := v2FindModel(a, r)
+		return toV2Model(name, a.Models[name]), err
+	})
 }
 
 func (s *Server) v2UpdateModel(w http.ResponseWriter, r *http.Request) error {

@@ -174,16 +174,11 @@ func (s *Server) v2GetIntegrations(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) v2GetIntegration(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.v2LoadAPI(r)
-	if err != nil {
-		return err
-	}
-	id := r.PathValue("integration")
-	integ, err := v2FindIntegration(a, id)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, toV2Integration(a.Protocol, id, &integ))
+	return v2Get(s, w, r, func(a *apis.API) (v2Integration, error) {
+		id := r.PathValue("integration")
+		integ, err := v2FindIntegration(a, id)
+		return toV2Integration(a.Protocol, id, &integ), err
+	})
 }
 
 func (s *Server) v2UpdateIntegration(w http.ResponseWriter, r *http.Request) error {

@@ -126,40 +126,36 @@ func badPatchValue(op PatchOperation, format string, args ...any) error {
 		fmt.Sprintf("Invalid value for %s %s: ", op.Op, op.Path)+fmt.Sprintf(format, args...))
 }
 
-func patchBool(op PatchOperation) (*bool, error) {
+// patchValue parses the operation's value with parse; a value parse refuses
+// is a BadRequestException saying it is not what.
+func patchValue[T any](op PatchOperation, what string, parse func(string) (T, bool)) (*T, error) {
 	v, err := op.StringValue()
 	if err != nil {
 		return nil, err
 	}
-	b, err := strconv.ParseBool(v)
-	if err != nil || (v != "true" && v != "false") {
-		return nil, badPatchValue(op, "%q is not true or false", truncate(v, 40))
+	x, ok := parse(v)
+	if !ok {
+		return nil, badPatchValue(op, "%q is not %s", truncate(v, 40), what)
 	}
-	return &b, nil
+	return &x, nil
+}
+
+func patchBool(op PatchOperation) (*bool, error) {
+	return patchValue(op, "true or false", func(v string) (bool, bool) { return v == "true", v == "true" || v == "false" })
 }
 
 func patchInt(op PatchOperation) (*int, error) {
-	v, err := op.StringValue()
-	if err != nil {
-		return nil, err
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return nil, badPatchValue(op, "%q is not an integer", truncate(v, 40))
-	}
-	return &n, nil
+	return patchValue(op, "an integer", func(v string) (int, bool) {
+		n, err := strconv.Atoi(v)
+		return n, err == nil
+	})
 }
 
 func patchFloat(op PatchOperation) (*float64, error) {
-	v, err := op.StringValue()
-	if err != nil {
-		return nil, err
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil, badPatchValue(op, "%q is not a number", truncate(v, 40))
-	}
-	return &f, nil
+	return patchValue(op, "a number", func(v string) (float64, bool) {
+		f, err := strconv.ParseFloat(v, 64)
+		return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+	})
 }
 
 func patchString(op PatchOperation) (*string, error) {
