@@ -267,15 +267,9 @@ type v2APIInput struct {
 
 // apply sets in's settings on a.
 func (in *v2APIInput) apply(a *apis.API) error {
-	if in.Name != nil {
-		a.Name = *in.Name
-	}
-	if in.Description != nil {
-		a.Description = *in.Description
-	}
-	if in.Version != nil {
-		a.Version = *in.Version
-	}
+	setIfGiven(&a.Name, in.Name)
+	setIfGiven(&a.Description, in.Description)
+	setIfGiven(&a.Version, in.Version)
 	if v := in.RouteSelectionExpression; v != nil {
 		switch {
 		case a.Protocol == apis.ProtocolWebSocket:
@@ -343,13 +337,9 @@ func (s *Server) v2CreateAPI(w http.ResponseWriter, r *http.Request) error {
 			return v2BadRequest("Quick create (target) is for HTTP APIs")
 		}
 		integ := quickIntegration(*in.Target)
-		if in.CredentialsArn != nil {
-			integ.Credentials = *in.CredentialsArn
-		}
+		setIfGiven(&integ.Credentials, in.CredentialsArn)
 		key := apis.RouteDefault
-		if in.RouteKey != nil {
-			key = *in.RouteKey
-		}
+		setIfGiven(&key, in.RouteKey)
 		rt, err := parseRouteKey(a.Protocol, key)
 		if err != nil {
 			return err

@@ -105,23 +105,16 @@ type v2AuthorizerPatch struct {
 
 // apply sets p's fields on au.
 func (p *v2AuthorizerPatch) apply(au *v2Authorizer) {
-	str := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	str(&au.AuthorizerCredentialsArn, p.AuthorizerCredentialsArn)
-	str(&au.AuthorizerPayloadFormatVersion, p.AuthorizerPayloadFormatVersion)
-	str(&au.AuthorizerType, p.AuthorizerType)
-	str(&au.AuthorizerURI, p.AuthorizerURI)
-	str(&au.IdentityValidationExpression, p.IdentityValidationExpression)
-	str(&au.Name, p.Name)
+	setIfGiven(&au.AuthorizerCredentialsArn, p.AuthorizerCredentialsArn)
+	setIfGiven(&au.AuthorizerPayloadFormatVersion, p.AuthorizerPayloadFormatVersion)
+	setIfGiven(&au.AuthorizerType, p.AuthorizerType)
+	setIfGiven(&au.AuthorizerURI, p.AuthorizerURI)
+	setIfGiven(&au.IdentityValidationExpression, p.IdentityValidationExpression)
+	setIfGiven(&au.Name, p.Name)
 	if p.AuthorizerResultTTLInSeconds != nil {
 		au.AuthorizerResultTTLInSeconds = p.AuthorizerResultTTLInSeconds
 	}
-	if p.EnableSimpleResponses != nil {
-		au.EnableSimpleResponses = *p.EnableSimpleResponses
-	}
+	setIfGiven(&au.EnableSimpleResponses, p.EnableSimpleResponses)
 	if p.IdentitySource != nil {
 		au.IdentitySource = p.IdentitySource
 	}

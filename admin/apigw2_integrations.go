@@ -115,9 +115,7 @@ func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration) er
 	if in.RequestTemplates != nil {
 		integ.RequestTemplates = in.RequestTemplates
 	}
-	if in.TimeoutInMillis != nil {
-		integ.TimeoutInMillis = *in.TimeoutInMillis
-	}
+	setIfGiven(&integ.TimeoutInMillis, in.TimeoutInMillis)
 	if in.TLSConfig != nil {
 		integ.TLSConfig = in.TLSConfig
 	}

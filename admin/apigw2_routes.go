@@ -156,12 +156,8 @@ func (in *v2RouteInput) apply(a *apis.API, rt *apis.Route) error {
 		}
 		rt.Method, rt.Path, rt.RouteKey = k.Method, k.Path, k.RouteKey
 	}
-	if in.OperationName != nil {
-		rt.OperationID = *in.OperationName
-	}
-	if in.RouteResponseSelectionExpression != nil {
-		rt.RouteResponseSelectionExpression = *in.RouteResponseSelectionExpression
-	}
+	setIfGiven(&rt.OperationID, in.OperationName)
+	setIfGiven(&rt.RouteResponseSelectionExpression, in.RouteResponseSelectionExpression)
 	if (in.ModelSelectionExpression != nil && *in.ModelSelectionExpression != "") || len(in.RequestModels) > 0 {
 		return v2BadRequest("requestModels and modelSelectionExpression: Portico does not validate WebSocket messages against models yet, and refuses them rather than let messages through unchecked")
 	}

@@ -78,12 +78,8 @@ func toV2RouteSettings(ms apis.MethodSetting) v2RouteSettings {
 
 // applyTo sets rs's fields on ms.
 func (rs v2RouteSettings) applyTo(key string, ms *apis.MethodSetting) error {
-	if rs.DataTraceEnabled != nil {
-		ms.DataTraceEnabled = *rs.DataTraceEnabled
-	}
-	if rs.DetailedMetricsEnabled != nil {
-		ms.MetricsEnabled = *rs.DetailedMetricsEnabled
-	}
+	setIfGiven(&ms.DataTraceEnabled, rs.DataTraceEnabled)
+	setIfGiven(&ms.MetricsEnabled, rs.DetailedMetricsEnabled)
 	if v := rs.LoggingLevel; v != nil {
 		switch *v {
 		case "OFF", "ERROR", "INFO":
@@ -212,15 +208,9 @@ func (s *Server) v2CreateStage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st := apis.StageInput{Name: *in.StageName, MethodSettings: settings, AccessLogSettings: logs, Tags: in.Tags}
-	if in.DeploymentID != nil {
-		st.DeploymentID = *in.DeploymentID
-	}
-	if in.Description != nil {
-		st.Description = *in.Description
-	}
-	if in.AutoDeploy != nil {
-		st.AutoDeploy = *in.AutoDeploy
-	}
+	setIfGiven(&st.DeploymentID, in.DeploymentID)
+	setIfGiven(&st.Description, in.Description)
+	setIfGiven(&st.AutoDeploy, in.AutoDeploy)
 	for k, v := range in.StageVariables {
 		if v == nil {
 			continue
@@ -377,9 +367,7 @@ func (s *Server) v2CreateDeployment(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	var d apis.DeployInput
-	if in.Description != nil {
-		d.Description = *in.Description
-	}
+	setIfGiven(&d.Description, in.Description)
 	if in.StageName != nil && *in.StageName != "" {
 		// As AWS does, the stage must exist: create-deployment does not make one.
 		if _, err := s.gw.APIs.GetStage(r.Context(), a.ID, *in.StageName); err != nil {

@@ -670,15 +670,27 @@ func (s *Server) apigwPutGatewayResponse(w http.ResponseWriter, r *http.Request)
 	if err != nil {
 		return err
 	}
-	gr := apis.GatewayResponse{StatusCode: in.StatusCode, ResponseParameters: in.ResponseParameters, ResponseTemplates: in.ResponseTemplates}
+	return s.setGatewayResponse(w, r, typ, http.StatusCreated, func(gr *apis.GatewayResponse) error {
+		*gr = apis.GatewayResponse{StatusCode: in.StatusCode, ResponseParameters: in.ResponseParameters, ResponseTemplates: in.ResponseTemplates}
+		return nil
+	})
+}
+
+// setGatewayResponse keeps what change makes of the API's gateway response typ
+// (from its zero value when the API has none) and answers it with status.
+func (s *Server) setGatewayResponse(w http.ResponseWriter, r *http.Request, typ string, status int, change func(*apis.GatewayResponse) error) error {
 	a, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
+		gr := a.GatewayResponses[typ]
+		if err := change(&gr); err != nil {
+			return err
+		}
 		a.GatewayResponses = mergeMap(a.GatewayResponses, map[string]apis.GatewayResponse{typ: gr})
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, toGatewayResponseJSON(typ, a.GatewayResponses[typ], true))
+	return writeJSON(w, status, toGatewayResponseJSON(typ, a.GatewayResponses[typ], true))
 }
 
 func (s *Server) apigwUpdateGatewayResponse(w http.ResponseWriter, r *http.Request) error {
@@ -690,8 +702,7 @@ func (s *Server) apigwUpdateGatewayResponse(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	a, err := s.modifyRestAPI(r.Context(), r.PathValue("api"), func(a *apis.API) error {
-		gr := a.GatewayResponses[typ]
+	return s.setGatewayResponse(w, r, typ, http.StatusOK, func(gr *apis.GatewayResponse) error {
 		for _, op := range ops {
 			segs := op.Segments()
 			switch {
@@ -711,13 +722,8 @@ func (s *Server) apigwUpdateGatewayResponse(w http.ResponseWriter, r *http.Reque
 				return BadPatchPath(op)
 			}
 		}
-		a.GatewayResponses = mergeMap(a.GatewayResponses, map[string]apis.GatewayResponse{typ: gr})
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, toGatewayResponseJSON(typ, a.GatewayResponses[typ], true))
 }
 
 func (s *Server) apigwDeleteGatewayResponse(w http.ResponseWriter, r *http.Request) error {

@@ -227,22 +227,13 @@ func (s *Server) patchAPI(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a, err := s.gw.APIs.Modify(r.Context(), r.PathValue("api"), func(a *apis.API) error {
-		set := func(dst *string, v *string) {
-			if v != nil {
-				*dst = *v
-			}
-		}
-		set(&a.Name, p.Name)
-		set(&a.Description, p.Description)
-		set(&a.APIKeySource, p.APIKeySource)
-		set(&a.RouteSelectionExpression, p.RouteSelectionExpression)
-		set(&a.RequestValidator, p.RequestValidator)
-		if p.BinaryMediaTypes != nil {
-			a.BinaryMediaTypes = *p.BinaryMediaTypes
-		}
-		if p.RequestValidators != nil {
-			a.RequestValidators = *p.RequestValidators
-		}
+		setIfGiven(&a.Name, p.Name)
+		setIfGiven(&a.Description, p.Description)
+		setIfGiven(&a.APIKeySource, p.APIKeySource)
+		setIfGiven(&a.RouteSelectionExpression, p.RouteSelectionExpression)
+		setIfGiven(&a.RequestValidator, p.RequestValidator)
+		setIfGiven(&a.BinaryMediaTypes, p.BinaryMediaTypes)
+		setIfGiven(&a.RequestValidators, p.RequestValidators)
 		return nil
 	})
 	if err != nil {

@@ -104,6 +104,13 @@ func noContent(w http.ResponseWriter, err error) error {
 	return nil
 }
 
+// setIfGiven sets *dst to *v when an update gives v (a nil v leaves *dst).
+func setIfGiven[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
 // accepted ends a handler that answers 202 without a body (API Gateway's
 // deletes): err, else 202.
 func accepted(w http.ResponseWriter, err error) error {

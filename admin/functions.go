@@ -246,18 +246,12 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
 		ImageURI:     req.Code.ImageURI,
 		Publish:      req.Publish,
 	}
-	if req.Timeout != nil {
-		in.Timeout = *req.Timeout
-	}
-	if req.MemorySize != nil {
-		in.MemorySize = *req.MemorySize
-	}
+	setIfGiven(&in.Timeout, req.Timeout)
+	setIfGiven(&in.MemorySize, req.MemorySize)
 	if req.Environment != nil {
 		in.Environment = req.Environment.Variables
 	}
-	if req.FileSystemConfigs != nil {
-		in.FileSystems = *req.FileSystemConfigs
-	}
+	setIfGiven(&in.FileSystems, req.FileSystemConfigs)
 	c, err := s.fns.Create(r.Context(), in)
 	if err != nil {
 		return err
