@@ -155,15 +155,13 @@ func replyPage[T any](w http.ResponseWriter, r *http.Request, all []T) error {
 
 // v2List answers a page of the list that list makes of the API {api}.
 func v2List[T any](s *Server, w http.ResponseWriter, r *http.Request, list func(*apis.API) ([]T, error)) error {
-	a, err := s.v2LoadAPI(r)
-	if err != nil {
-		return err
-	}
-	all, err := list(a)
-	if err != nil {
-		return err
-	}
-	return replyPage(w, r, all)
+	return v2Get(s, w, r, func(a *apis.API) (v2Page[T], error) {
+		all, err := list(a)
+		if err != nil {
+			return v2Page[T]{}, err
+		}
+		return paginate(r, all)
+	})
 }
 
 // v2Get answers 200 with what get makes of the API {api} (on error, its
