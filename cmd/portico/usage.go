@@ -57,29 +57,6 @@ type planJSON struct {
 
 func epoch(s int64) string { return time.Unix(s, 0).UTC().Format(time.RFC3339) }
 
-// run sends a request and prints the answer as JSON (--output json) or with
-// human, which decodes the body itself.
-func (g *globalFlags) run(cmd *cobra.Command, method, path string, query url.Values, body any, header http.Header, human func(w io.Writer, raw []byte) error) error {
-	c, err := g.client()
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(cmd.Context(), method, path, query, body, header)
-	if err != nil {
-		return err
-	}
-	if g.json() {
-		if len(resp.Body) == 0 {
-			return nil
-		}
-		return printJSON(cmd.OutOrStdout(), resp.Body)
-	}
-	if human == nil {
-		return nil
-	}
-	return human(cmd.OutOrStdout(), resp.Body)
-}
-
 func keyTable(w io.Writer, keys []keyJSON, withValue bool) error {
 	header := []string{"ID", "NAME", "ENABLED", "STAGES", "CREATED"}
 	if withValue {
@@ -522,11 +499,7 @@ func planResetUsage(g *globalFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			planPath := "/usageplans/" + url.PathEscape(args[0])
 			if !cmd.Flags().Changed("remaining") {
-				c, err := g.client()
-				if err != nil {
-					return err
-				}
-				resp, err := c.Do(cmd.Context(), http.MethodGet, planPath, nil, nil, nil)
+				resp, err := g.do(cmd, http.MethodGet, planPath, nil, nil, nil)
 				if err != nil {
 					return err
 				}

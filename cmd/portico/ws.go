@@ -66,21 +66,10 @@ func wsCreate(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			resp, err := c.Do(cmd.Context(), http.MethodPost, apisPath, nil, map[string]any{
-				"name": args[0], "description": description, "protocol": "WEBSOCKET", "routeSelectionExpression": sel.String(),
-			}, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var a apiView
-			if err := json.Unmarshal(resp.Body, &a); err != nil {
+			if done, err := g.fetch(cmd, http.MethodPost, apisPath, nil, map[string]any{
+				"name": args[0], "description": description, "protocol": "WEBSOCKET", "routeSelectionExpression": sel.String(),
+			}, nil, &a); done || err != nil {
 				return err
 			}
 			_, _ = fmt.Fprintln(cmd.OutOrStdout(), a.ID)
@@ -124,15 +113,11 @@ deployed again ('portico api deploy API --stage STAGE').`,
 			if err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), route)
-			}
 			kind := "one-way"
 			if twoWay {
 				kind = "two-way (route response)"
 			}
-			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "route %s -> %s, %s; deploy to apply: portico api deploy %s --stage STAGE\n", args[1], uri, kind, args[0])
-			return nil
+			return g.show(cmd, route, say("route %s -> %s, %s; deploy to apply: portico api deploy %s --stage STAGE", args[1], uri, kind, args[0]))
 		},
 	}
 	set.Flags().StringVar(&fn, "function", "", "function to run, FN or FN:QUALIFIER (a version or alias)")
@@ -238,11 +223,7 @@ func connGet(g *globalFlags) *cobra.Command {
 		Short: "Describe a live connection",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			resp, err := c.Do(cmd.Context(), http.MethodGet, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, nil, nil)
+			resp, err := g.do(cmd, http.MethodGet, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, nil, nil)
 			if err != nil {
 				return err
 			}
@@ -274,11 +255,7 @@ when it is valid UTF-8, else a binary frame. The message is MESSAGE, the content
 			if err != nil {
 				return err
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			if _, err = c.Do(cmd.Context(), http.MethodPost, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, data,
+			if _, err = g.do(cmd, http.MethodPost, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, data,
 				http.Header{"Content-Type": {"application/octet-stream"}}); err != nil {
 				return err
 			}
@@ -296,11 +273,7 @@ func connClose(g *globalFlags) *cobra.Command {
 		Short: "Close a connection ($disconnect runs)",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			_, err = c.Do(cmd.Context(), http.MethodDelete, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, nil, nil)
+			_, err := g.do(cmd, http.MethodDelete, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, nil, nil)
 			return err
 		},
 	}

@@ -116,7 +116,7 @@ func TestStartTakesSpareHolder(t *testing.T) {
 	if rt.spareTarget() == 0 {
 		t.Skip("no pause program for this architecture: no spare holders")
 	}
-	spec := runtimetest.ZipSpec(runtimetest.CodeDir(t, runtimetest.BuildSandbox(t)))
+	spec := runtimetest.SandboxSpec(t)
 	ctx := context.Background()
 
 	spares := waitSpares(t, rt)
@@ -159,7 +159,7 @@ func TestHoldersNotShared(t *testing.T) {
 	if rt.spareTarget() == 0 {
 		t.Skip("no pause program for this architecture: no spare holders")
 	}
-	spec := runtimetest.ZipSpec(runtimetest.CodeDir(t, runtimetest.BuildSandbox(t)))
+	spec := runtimetest.SandboxSpec(t)
 	ctx := context.Background()
 
 	waitSpares(t, rt)
@@ -233,7 +233,7 @@ func TestHoldersNotShared(t *testing.T) {
 // back fails neither a Start nor a Prepare, and is not left behind.
 func TestSpareHolderGone(t *testing.T) {
 	runtimetest.RequireDocker(t)
-	spec := runtimetest.ZipSpec(runtimetest.CodeDir(t, runtimetest.BuildSandbox(t)))
+	spec := runtimetest.SandboxSpec(t)
 	for _, tc := range []struct {
 		name    string
 		prepare bool
@@ -341,7 +341,7 @@ func killOnly(ctx context.Context, cli *client.Client, id string) error {
 // those ready and the one a refill is starting, and no refill outlives them.
 func TestCloseAndCleanupLeaveNothing(t *testing.T) {
 	runtimetest.RequireDocker(t)
-	spec := runtimetest.ZipSpec(runtimetest.CodeDir(t, runtimetest.BuildSandbox(t)))
+	spec := runtimetest.SandboxSpec(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string

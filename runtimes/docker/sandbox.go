@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -40,12 +39,8 @@ var (
 // (a failed start must leave nothing behind even when its context was cancelled).
 const cleanupTimeout = 30 * time.Second
 
-var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
-
 // containerName is the container's name for a sandbox id.
-func containerName(sandboxID string) string {
-	return "portico-" + nameUnsafe.ReplaceAllString(sandboxID, "_")
-}
+func containerName(sandboxID string) string { return ctrbase.ContainerName(sandboxID) }
 
 // cpuShares gives CPU in proportion to memory, as Lambda does (1769 MB is one
 // vCPU, which is Docker's default weight of 1024).
@@ -193,7 +188,7 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 		return nil, fmt.Errorf("docker: creating the container of sandbox %s: %w: %w", spec.SandboxID, errHolderGone, err)
 	}
 	if cerrdefs.IsNotFound(err) && spec.PackageType == "Image" {
-		if imageIDRe.MatchString(image) {
+		if ctrbase.IsImageID(image) {
 			return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException",
 				fmt.Sprintf("image %s (pinned by the version) is no longer on this host", image))
 		}
@@ -358,8 +353,7 @@ type sandbox struct {
 	ipMu sync.Mutex
 	ip   net.IP // the container's address, once learnt
 
-	memMu  sync.Mutex
-	memMax int
+	mem ctrbase.PeakMemory
 
 	mu      sync.Mutex // serializes Stop, Pause, Resume
 	paused  bool
@@ -514,33 +508,25 @@ func (s *sandbox) Resume(ctx context.Context) error {
 // MaxMemoryMB implements runtimes.MemoryReporter: the container's peak memory use
 // from the daemon's statistics (the cgroup's max_usage; current usage where the
 // cgroup keeps no peak), remembered once the container is gone.
-func (s *sandbox) MaxMemoryMB() int {
-	s.memMu.Lock()
-	defer s.memMu.Unlock()
-	select {
-	case <-s.done:
-		return s.memMax
-	default:
-	}
+func (s *sandbox) MaxMemoryMB() int { return s.mem.MB(s.done, s.memoryUsed) }
+
+// memoryUsed samples the container's peak memory use in bytes.
+func (s *sandbox) memoryUsed() (uint64, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	res, err := s.r.cli.ContainerStats(ctx, s.id, client.ContainerStatsOptions{})
 	if err != nil {
-		return s.memMax
+		return 0, false
 	}
 	defer func() { _ = res.Body.Close() }()
 	var st container.StatsResponse
 	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
-		return s.memMax
+		return 0, false
 	}
-	b := st.MemoryStats.MaxUsage
-	if b == 0 {
-		b = st.MemoryStats.Usage
+	if st.MemoryStats.MaxUsage == 0 {
+		return st.MemoryStats.Usage, true
 	}
-	if mb := int((b + (1<<20 - 1)) >> 20); mb > s.memMax {
-		s.memMax = mb
-	}
-	return s.memMax
+	return st.MemoryStats.MaxUsage, true
 }
 
 // ownIP returns the container's address on the sandbox network, asking the
@@ -580,16 +566,6 @@ func (r *Runtime) containerIP(ctx context.Context, id string) net.IP {
 // container without CAP_NET_RAW and CAP_NET_ADMIN cannot use another).
 func (s *sandbox) OwnsConn(remote net.Addr) bool {
 	own := s.ownIP()
-	var ip net.IP
-	switch a := remote.(type) {
-	case *net.TCPAddr:
-		ip = a.IP
-	default:
-		host, _, err := net.SplitHostPort(remote.String())
-		if err != nil {
-			return false
-		}
-		ip = net.ParseIP(host)
-	}
+	ip := ctrbase.RemoteIP(remote)
 	return own != nil && ip != nil && own.Equal(ip)
 }
