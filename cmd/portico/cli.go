@@ -82,6 +82,27 @@ func (g *globalFlags) fetch(cmd *cobra.Command, method, path string, query url.V
 	return false, json.Unmarshal(resp.Body, v)
 }
 
+// request is one call to the admin API.
+type request struct {
+	method, path string
+	query        url.Values
+	body         any
+}
+
+// call returns a command that sends the request req builds from its arguments
+// and prints the answer as run does.
+func (g *globalFlags) call(use, short string, args cobra.PositionalArgs, req func(args []string) request, human printer) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  args,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r := req(args)
+			return g.run(cmd, r.method, r.path, r.query, r.body, nil, human)
+		},
+	}
+}
+
 // printer prints an answer for table output; raw is the answer's body.
 type printer func(w io.Writer, raw []byte) error
 

@@ -63,6 +63,17 @@ func (f *fnFlags) code() (zipFile []byte, image string, given bool, err error) {
 	return nil, f.image, true, nil
 }
 
+// sizes puts the Timeout and MemorySize the flags give into a function's
+// configuration.
+func (f *fnFlags) sizes(conf map[string]any) {
+	if f.timeout > 0 {
+		conf["Timeout"] = f.timeout
+	}
+	if f.memory > 0 {
+		conf["MemorySize"] = f.memory
+	}
+}
+
 // fetchPages gets every page of a Lambda list (MaxItems, Marker, NextMarker)
 // and returns the items under key. With --output json it prints them as one
 // list under key and reports done.
@@ -144,12 +155,7 @@ func fnCreate(g *globalFlags) *cobra.Command {
 				in["PackageType"] = "Zip"
 				in["Code"] = map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipFile)}
 			}
-			if f.timeout > 0 {
-				in["Timeout"] = f.timeout
-			}
-			if f.memory > 0 {
-				in["MemorySize"] = f.memory
-			}
+			f.sizes(in)
 			if len(env) > 0 {
 				in["Environment"] = map[string]any{"Variables": env}
 			}
@@ -196,12 +202,7 @@ variables; --env K= removes K. Publish with --publish or 'portico fn publish'.`,
 				return err
 			}
 			patch := map[string]any{}
-			if f.timeout > 0 {
-				patch["Timeout"] = f.timeout
-			}
-			if f.memory > 0 {
-				patch["MemorySize"] = f.memory
-			}
+			f.sizes(patch)
 			if cmd.Flags().Changed("description") {
 				patch["Description"] = f.description
 			}

@@ -12,14 +12,8 @@ import (
 )
 
 func newStatsCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "stats",
-		Short: "Show what the server holds: sandboxes by function and version, the sandbox budget, goroutines and descriptors",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.run(cmd, "GET", "/portico/v1/stats", nil, nil, nil, printStats)
-		},
-	}
+	return g.call("stats", "Show what the server holds: sandboxes by function and version, the sandbox budget, goroutines and descriptors",
+		cobra.NoArgs, func([]string) request { return request{method: "GET", path: "/portico/v1/stats"} }, printStats)
 }
 
 // printStats prints a stats answer: the budget, the server's figures and a

@@ -218,18 +218,9 @@ func connList(g *globalFlags) *cobra.Command {
 }
 
 func connGet(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "get API STAGE ID",
-		Short: "Describe a live connection",
-		Args:  cobra.ExactArgs(3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			resp, err := g.do(cmd, http.MethodGet, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, nil, nil)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), resp.Body)
-		},
-	}
+	return g.call("get API STAGE ID", "Describe a live connection", cobra.ExactArgs(3), func(a []string) request {
+		return request{method: http.MethodGet, path: connPath(a[0], a[1]) + "/" + url.PathEscape(a[2])}
+	}, printJSON) // JSON for table output too
 }
 
 func connSend(g *globalFlags) *cobra.Command {

@@ -112,13 +112,7 @@ func TestIdleConnectionClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	br := bufio.NewReader(c)
-	res, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.ReadAll(res.Body)
-	_ = res.Body.Close()
-	if res.StatusCode != http.StatusOK {
+	if res := readResponse(t, br); res.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", res.StatusCode)
 	}
 	_ = c.SetReadDeadline(time.Now().Add(bound))
@@ -225,12 +219,7 @@ func TestHijackedConnectionIsNotTimedOut(t *testing.T) {
 func waitIdleClose(t *testing.T, c net.Conn) {
 	t.Helper()
 	br := bufio.NewReader(c)
-	res, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.ReadAll(res.Body)
-	_ = res.Body.Close()
+	readResponse(t, br)
 	_ = c.SetReadDeadline(time.Now().Add(bound))
 	if _, err := br.ReadByte(); errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatal("an idle keep-alive connection was kept open")
@@ -259,4 +248,16 @@ func TestTightenAndValidate(t *testing.T) {
 	if err := (Limits{}).Validate(); err != nil {
 		t.Errorf("zero limits (the defaults): %v", err)
 	}
+}
+
+// readResponse reads one response from br and drains its body.
+func readResponse(t *testing.T, br *bufio.Reader) *http.Response {
+	t.Helper()
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	return res
 }

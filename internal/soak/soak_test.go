@@ -94,37 +94,37 @@ func TestSoak(t *testing.T) {
 		firstErr.CompareAndSwap(nil, err.Error())
 	}
 	var wg sync.WaitGroup
-	hc := &http.Client{Timeout: 35 * time.Second}
-	for range callers {
+	// paced runs call every callEvery until the run ends, counting the calls.
+	paced := func(call func()) {
 		wg.Go(func() {
 			pace := time.NewTicker(callEvery)
 			defer pace.Stop()
 			for runCtx.Err() == nil {
 				<-pace.C
 				calls.Add(1)
-				resp, err := hc.Get(url)
-				if err != nil {
-					fail(err)
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					fail(fmt.Errorf("gateway: %d", resp.StatusCode))
-				}
+				call()
+			}
+		})
+	}
+	hc := &http.Client{Timeout: 35 * time.Second}
+	for range callers {
+		paced(func() {
+			resp, err := hc.Get(url)
+			if err != nil {
+				fail(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				fail(fmt.Errorf("gateway: %d", resp.StatusCode))
 			}
 		})
 	}
 	for range 2 {
-		wg.Go(func() {
-			pace := time.NewTicker(callEvery)
-			defer pace.Stop()
-			for runCtx.Err() == nil {
-				<-pace.C
-				calls.Add(1)
-				if _, err := c.Do(runCtx, http.MethodPost, client.FunctionPath("soak:live", "/invocations"), nil, []byte(`{}`), nil); err != nil && runCtx.Err() == nil {
-					fail(err)
-				}
+		paced(func() {
+			if _, err := c.Do(runCtx, http.MethodPost, client.FunctionPath("soak:live", "/invocations"), nil, []byte(`{}`), nil); err != nil && runCtx.Err() == nil {
+				fail(err)
 			}
 		})
 	}

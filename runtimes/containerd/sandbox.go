@@ -223,20 +223,27 @@ type prepared struct {
 	waitCancel context.CancelFunc
 	exit       <-chan containerd.ExitStatus
 
-	mu    sync.Mutex
-	state int // 0 prepared, 1 started, 2 discarded
+	once ctrbase.Prepared
 }
 
 var errNotPrepared = errors.New("containerd: the prepared sandbox was already started or discarded")
 
 // Start implements runtimes.Prepared.
-func (p *prepared) Start(ctx context.Context) (runtimes.Sandbox, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state != 0 {
+func (p *prepared) Start(ctx context.Context) (sb runtimes.Sandbox, err error) {
+	if !p.once.Do(func() { sb, err = p.start(ctx) }) {
 		return nil, errNotPrepared
 	}
-	p.state = 1
+	return sb, err
+}
+
+// Discard implements runtimes.Prepared.
+func (p *prepared) Discard(ctx context.Context) (err error) {
+	p.once.Do(func() { err = p.teardown(ctx) })
+	return err
+}
+
+// start starts the task and watches for its exit.
+func (p *prepared) start(ctx context.Context) (runtimes.Sandbox, error) {
 	if err := p.task.Start(p.r.ctx(ctx)); err != nil {
 		p.remove()
 		return nil, p.r.wrap("starting sandbox "+p.spec.SandboxID, err)
@@ -244,17 +251,6 @@ func (p *prepared) Start(ctx context.Context) (runtimes.Sandbox, error) {
 	s := &sandbox{p: p, done: make(chan struct{})}
 	go s.waitExit() //nolint:gosec // G118: the sandbox outlives the start's context by design (runtimes.Runtime.Start)
 	return s, nil
-}
-
-// Discard implements runtimes.Prepared.
-func (p *prepared) Discard(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state != 0 {
-		return nil
-	}
-	p.state = 2
-	return p.teardown(ctx)
 }
 
 // remove tears down after a failure, with a context of its own.

@@ -247,20 +247,28 @@ type prepared struct {
 	waitCancel context.CancelFunc
 	wait       client.ContainerWaitResult
 
-	mu    sync.Mutex
-	state int // 0 prepared, 1 started, 2 discarded
+	once ctrbase.Prepared
 }
 
 var errNotPrepared = errors.New("docker: the prepared sandbox was already started or discarded")
 
 // Start implements runtimes.Prepared.
-func (p *prepared) Start(ctx context.Context) (runtimes.Sandbox, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state != 0 {
+func (p *prepared) Start(ctx context.Context) (sb runtimes.Sandbox, err error) {
+	if !p.once.Do(func() { sb, err = p.start(ctx) }) {
 		return nil, errNotPrepared
 	}
-	p.state = 1
+	return sb, err
+}
+
+// Discard implements runtimes.Prepared.
+func (p *prepared) Discard(ctx context.Context) (err error) {
+	p.once.Do(func() { err = p.discard(ctx) })
+	return err
+}
+
+// start starts the container, unless the daemon went away since it was
+// prepared.
+func (p *prepared) start(ctx context.Context) (runtimes.Sandbox, error) {
 	if p.epoch != p.r.epochNow() {
 		// The daemon went away since: this container's output and exit streams
 		// are cut, and a restart killed its holder. Never start it.
@@ -282,14 +290,8 @@ func (p *prepared) Start(ctx context.Context) (runtimes.Sandbox, error) {
 	return s, nil
 }
 
-// Discard implements runtimes.Prepared.
-func (p *prepared) Discard(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state != 0 {
-		return nil
-	}
-	p.state = 2
+// discard removes the container and its network holder.
+func (p *prepared) discard(ctx context.Context) error {
 	_, err := p.r.cli.ContainerRemove(ctx, p.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	p.release()
 	if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {

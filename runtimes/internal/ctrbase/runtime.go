@@ -120,3 +120,24 @@ func ParseRef(ref string) (reference.Named, error) {
 	}
 	return n, nil
 }
+
+// Prepared is a prepared sandbox's one transition: it is started or discarded,
+// whichever comes first, once. The zero value is prepared; safe for concurrent
+// use.
+type Prepared struct {
+	mu   sync.Mutex
+	done bool
+}
+
+// Do runs f, the transition, when the sandbox is still prepared, and reports
+// whether it ran. A concurrent Do waits until f has returned.
+func (p *Prepared) Do(f func()) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return false
+	}
+	p.done = true
+	f()
+	return true
+}
