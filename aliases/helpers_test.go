@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/functions"
-	"github.com/portico-dev/portico/internal/ziptest"
+	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -55,7 +55,7 @@ func (e *env) reopen(t testing.TB) {
 
 func bootstrapZip(t testing.TB, body string) []byte {
 	t.Helper()
-	return ziptest.Bootstrap(t, "#!/bin/sh\n"+body)
+	return testkit.Bootstrap(t, "#!/bin/sh\n"+body)
 }
 
 // withVersions creates function name and publishes n versions of it, each with

@@ -8,7 +8,7 @@ import (
 	"github.com/portico-dev/portico/aliases"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
-	"github.com/portico-dev/portico/internal/ziptest"
+	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -78,5 +78,5 @@ func TestVersionUsage(t *testing.T) {
 
 func codeZip(t *testing.T, body string) []byte {
 	t.Helper()
-	return ziptest.Bootstrap(t, "#!/bin/sh\n# "+body+"\n")
+	return testkit.Bootstrap(t, "#!/bin/sh\n# "+body+"\n")
 }

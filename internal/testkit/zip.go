@@ -1,5 +1,6 @@
-// Package ziptest makes Zip function packages for tests.
-package ziptest
+// Package testkit holds small helpers the tests of several packages share: Zip
+// function packages, a buffer safe for concurrent use, a free loopback address.
+package testkit
 
 import (
 	"archive/zip"
