@@ -148,25 +148,8 @@ deployed again ('portico api deploy API --stage STAGE').`,
 
 // findRoute returns the id of the API's route with this key, or "".
 func findRoute(ctx context.Context, c *client.Client, api, key string) (string, error) {
-	resp, err := c.Do(ctx, http.MethodGet, apisPath+"/"+url.PathEscape(api)+"/routes", nil, nil, nil)
-	if err != nil {
-		return "", err
-	}
-	var list struct {
-		Items []struct {
-			ID       string `json:"id"`
-			RouteKey string `json:"routeKey"`
-		} `json:"items"`
-	}
-	if err := json.Unmarshal(resp.Body, &list); err != nil {
-		return "", err
-	}
-	for _, r := range list.Items {
-		if r.RouteKey == key {
-			return r.ID, nil
-		}
-	}
-	return "", nil
+	ids, err := c.RouteIDs(ctx, api)
+	return ids[key], err
 }
 
 // putWSRoute creates or replaces a WebSocket route with a function integration.
