@@ -189,12 +189,7 @@ func TestHardening(t *testing.T) {
 // ErrUnavailable and leaves nothing; once it is back the same runtime works.
 func TestDaemonGoneAndBack(t *testing.T) {
 	runtimetest.RequireDocker(t)
-	target := "/var/run/docker.sock"
-	if h := os.Getenv("DOCKER_HOST"); strings.HasPrefix(h, "unix://") {
-		target = strings.TrimPrefix(h, "unix://")
-	} else if h != "" {
-		t.Skip("DOCKER_HOST is not a unix socket")
-	}
+	target := runtimetest.DockerSocketPath(t)
 	p := runtimetest.NewSocketProxy(t, target)
 	rt := newTestRuntime(t, Config{Host: "unix://" + p.Path()})
 	defer rt.Close()

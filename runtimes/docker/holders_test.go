@@ -5,13 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
@@ -245,7 +245,7 @@ func TestSpareHolderGone(t *testing.T) {
 		{"stopped/Prepare", true, killOnly},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs testkit.LockedBuffer
 			rt := newTestRuntime(t, Config{Log: slog.New(slog.NewTextHandler(&logs, nil))})
 			defer rt.Close()
 			defer func() { _ = rt.Cleanup(context.Background()) }()
@@ -299,24 +299,6 @@ func TestSpareHolderGone(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a log sink safe for the runtime's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func removeForced(ctx context.Context, cli *client.Client, id string) error {
