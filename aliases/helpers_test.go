@@ -1,13 +1,12 @@
 package aliases
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"log/slog"
 	"testing"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -56,21 +55,7 @@ func (e *env) reopen(t testing.TB) {
 
 func bootstrapZip(t testing.TB, body string) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write([]byte("#!/bin/sh\n" + body)); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testkit.Bootstrap(t, "#!/bin/sh\n"+body)
 }
 
 // withVersions creates function name and publishes n versions of it, each with

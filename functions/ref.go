@@ -70,7 +70,7 @@ func ParseRef(s string) (Ref, error) {
 		return bad("is longer than 256 characters")
 	}
 	parts := strings.Split(s, ":")
-	var name, qual string
+	var tail []string // NAME[:QUALIFIER]
 	switch {
 	case parts[0] == "arn":
 		// arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
@@ -86,34 +86,23 @@ func ParseRef(s string) (Ref, error) {
 		if !accountRe.MatchString(parts[4]) {
 			return bad("has an invalid account id")
 		}
-		name = parts[6]
-		if len(parts) == 8 {
-			qual = parts[7]
-			if qual == "" {
-				return bad("has an empty qualifier")
-			}
-		}
+		tail = parts[6:]
 	case len(parts) >= 3 && parts[1] == "function":
 		// ACCOUNT:function:NAME[:QUALIFIER]
 		if len(parts) > 4 || !accountRe.MatchString(parts[0]) {
 			return bad("is not a partial ARN (ACCOUNT:function:NAME[:QUALIFIER])")
 		}
-		name = parts[2]
-		if len(parts) == 4 {
-			qual = parts[3]
-			if qual == "" {
-				return bad("has an empty qualifier")
-			}
-		}
-	case len(parts) == 1:
-		name = parts[0]
-	case len(parts) == 2:
-		name, qual = parts[0], parts[1]
-		if qual == "" {
-			return bad("has an empty qualifier")
-		}
+		tail = parts[2:]
+	case len(parts) <= 2:
+		tail = parts
 	default:
 		return bad("has too many ':' separated parts")
+	}
+	name, qual := tail[0], ""
+	if len(tail) == 2 {
+		if qual = tail[1]; qual == "" {
+			return bad("has an empty qualifier")
+		}
 	}
 	if !ValidName(name) {
 		return bad("must match [A-Za-z0-9_-]{1,64}")

@@ -147,11 +147,7 @@ func apiExport(g *globalFlags) *cobra.Command {
 		Short: "Print an API as an OpenAPI 3 (oas3) or Swagger 2.0 (swagger2) document",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			resp, err := c.Do(cmd.Context(), http.MethodGet, apisPath+"/"+url.PathEscape(args[0])+"/export", url.Values{"format": {format}}, nil, nil)
+			resp, err := g.do(cmd, http.MethodGet, apisPath+"/"+url.PathEscape(args[0])+"/export", url.Values{"format": {format}}, nil, nil)
 			if err != nil {
 				return err
 			}
@@ -242,17 +238,7 @@ func apiDelete(g *globalFlags) *cobra.Command {
 		Short: "Delete an API with its deployments and stages",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			if _, err := c.Do(cmd.Context(), http.MethodDelete, apisPath+"/"+url.PathEscape(args[0]), nil, nil, nil); err != nil {
-				return err
-			}
-			if !g.json() {
-				_, _ = fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
-			}
-			return nil
+			return g.remove(cmd, apisPath+"/"+url.PathEscape(args[0]), "deleted "+args[0])
 		},
 	}
 }
@@ -577,26 +563,15 @@ Deploy the API for a stage to serve the change.
   portico api deploy ID --stage dev`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			body, err := json.Marshal(opts)
 			if err != nil {
 				return err
 			}
-			resp, err := c.Do(cmd.Context(), http.MethodPost, apisPath+"/"+url.PathEscape(args[0])+"/cors", nil, body,
-				http.Header{"Content-Type": {"application/json"}})
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var out struct {
 				Notes []string `json:"notes"`
 			}
-			if err := json.Unmarshal(resp.Body, &out); err != nil {
+			if done, err := g.fetch(cmd, http.MethodPost, apisPath+"/"+url.PathEscape(args[0])+"/cors", nil, body,
+				http.Header{"Content-Type": {"application/json"}}, &out); done || err != nil {
 				return err
 			}
 			for _, n := range out.Notes {

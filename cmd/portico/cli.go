@@ -59,15 +59,20 @@ func (g *globalFlags) client() (*client.Client, error) {
 
 func (g *globalFlags) json() bool { return g.output == "json" }
 
+// do sends one request to the admin API under the command's context.
+func (g *globalFlags) do(cmd *cobra.Command, method, path string, query url.Values, body any, header http.Header) (*client.Response, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, err
+	}
+	return c.Do(cmd.Context(), method, path, query, body, header)
+}
+
 // fetch sends a request to the admin API. With --output json it prints the
 // answer and reports done; else it decodes the answer into v for the caller to
 // print. Errors report done too.
 func (g *globalFlags) fetch(cmd *cobra.Command, method, path string, query url.Values, body any, header http.Header, v any) (done bool, err error) {
-	c, err := g.client()
-	if err != nil {
-		return true, err
-	}
-	resp, err := c.Do(cmd.Context(), method, path, query, body, header)
+	resp, err := g.do(cmd, method, path, query, body, header)
 	if err != nil {
 		return true, err
 	}
@@ -75,6 +80,72 @@ func (g *globalFlags) fetch(cmd *cobra.Command, method, path string, query url.V
 		return true, printJSON(cmd.OutOrStdout(), resp.Body)
 	}
 	return false, json.Unmarshal(resp.Body, v)
+}
+
+// request is one call to the admin API.
+type request struct {
+	method, path string
+	query        url.Values
+	body         any
+}
+
+// call returns a command that sends the request req builds from its arguments
+// and prints the answer as run does.
+func (g *globalFlags) call(use, short string, args cobra.PositionalArgs, req func(args []string) request, human printer) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  args,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r := req(args)
+			return g.run(cmd, r.method, r.path, r.query, r.body, nil, human)
+		},
+	}
+}
+
+// printer prints an answer for table output; raw is the answer's body.
+type printer func(w io.Writer, raw []byte) error
+
+// run sends a request and prints the answer as JSON (--output json) or with
+// human, which decodes the body itself (nil: prints nothing).
+func (g *globalFlags) run(cmd *cobra.Command, method, path string, query url.Values, body any, header http.Header, human printer) error {
+	resp, err := g.do(cmd, method, path, query, body, header)
+	if err != nil {
+		return err
+	}
+	return g.show(cmd, resp.Body, human)
+}
+
+// show prints an answer the command already has: raw as JSON with --output
+// json, else through human (nil: nothing).
+func (g *globalFlags) show(cmd *cobra.Command, raw []byte, human printer) error {
+	if g.json() {
+		return printJSON(cmd.OutOrStdout(), raw)
+	}
+	if human == nil {
+		return nil
+	}
+	return human(cmd.OutOrStdout(), raw)
+}
+
+// remove sends a DELETE and, for table output, prints what it deleted.
+func (g *globalFlags) remove(cmd *cobra.Command, path, deleted string) error {
+	if _, err := g.do(cmd, http.MethodDelete, path, nil, nil, nil); err != nil {
+		return err
+	}
+	if !g.json() {
+		_, _ = fmt.Fprintln(cmd.OutOrStdout(), deleted)
+	}
+	return nil
+}
+
+// say returns a human printer that prints one line, for answers whose table
+// output is a confirmation.
+func say(format string, a ...any) printer {
+	return func(w io.Writer, _ []byte) error {
+		_, _ = fmt.Fprintf(w, format+"\n", a...)
+		return nil
+	}
 }
 
 // printJSON pretty-prints a JSON document to w.

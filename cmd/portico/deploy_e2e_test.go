@@ -18,6 +18,13 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/deploy"
 )
 
+// cliErr runs one portico command against env and returns its output and error.
+func cliErr(env *apptest.Env, args ...string) (string, error) {
+	var out bytes.Buffer
+	err := runRoot(&out, &out, append([]string{"--endpoint", env.AdminURL}, args...)...)
+	return out.String(), err
+}
+
 // samTree lays out the sample templates as the repository has them, with the
 // built functions where their CodeUri (../../bin/samples/NAME) points, and
 // returns the tree's root.
@@ -67,17 +74,6 @@ func writeFile(t *testing.T, path string, data []byte, mode os.FileMode) {
 	if err := os.WriteFile(path, data, mode); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// cliErr runs one portico command against env and returns its output and error.
-func cliErr(env *apptest.Env, args ...string) (string, error) {
-	root := newRoot()
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs(append([]string{"--endpoint", env.AdminURL}, args...))
-	err := root.ExecuteContext(context.Background())
-	return out.String(), err
 }
 
 func stackRecord(t *testing.T, env *apptest.Env, name string) *deploy.Record {

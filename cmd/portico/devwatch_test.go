@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // TestDevWatchRedeploysOnSave watches two function directories in real temp
@@ -21,7 +22,7 @@ func TestDevWatchRedeploysOnSave(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a guard against hanging, not a timing assertion (a loaded machine is slow)
 	defer cancel()
-	out := &apptest.LockedBuffer{}
+	out := &testkit.LockedBuffer{}
 	e := &devEnv{client: env.Client(), adminURL: env.AdminURL, gatewayURL: env.GatewayURL, out: out}
 
 	packaged := t.TempDir()

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -60,6 +61,17 @@ func (f *fnFlags) code() (zipFile []byte, image string, given bool, err error) {
 		return b, "", true, err
 	}
 	return nil, f.image, true, nil
+}
+
+// sizes puts the Timeout and MemorySize the flags give into a function's
+// configuration.
+func (f *fnFlags) sizes(conf map[string]any) {
+	if f.timeout > 0 {
+		conf["Timeout"] = f.timeout
+	}
+	if f.memory > 0 {
+		conf["MemorySize"] = f.memory
+	}
 }
 
 // fetchPages gets every page of a Lambda list (MaxItems, Marker, NextMarker)
@@ -143,12 +155,7 @@ func fnCreate(g *globalFlags) *cobra.Command {
 				in["PackageType"] = "Zip"
 				in["Code"] = map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipFile)}
 			}
-			if f.timeout > 0 {
-				in["Timeout"] = f.timeout
-			}
-			if f.memory > 0 {
-				in["MemorySize"] = f.memory
-			}
+			f.sizes(in)
 			if len(env) > 0 {
 				in["Environment"] = map[string]any{"Variables": env}
 			}
@@ -164,10 +171,7 @@ func fnCreate(g *globalFlags) *cobra.Command {
 					return fmt.Errorf("function created, but setting its concurrency failed: %w", err)
 				}
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
-			return printConfig(cmd.OutOrStdout(), fc)
+			return g.show(cmd, resp.Body, func(w io.Writer, _ []byte) error { return printConfig(w, fc) })
 		},
 	}
 	f.register(cmd)
@@ -198,12 +202,7 @@ variables; --env K= removes K. Publish with --publish or 'portico fn publish'.`,
 				return err
 			}
 			patch := map[string]any{}
-			if f.timeout > 0 {
-				patch["Timeout"] = f.timeout
-			}
-			if f.memory > 0 {
-				patch["MemorySize"] = f.memory
-			}
+			f.sizes(patch)
 			if cmd.Flags().Changed("description") {
 				patch["Description"] = f.description
 			}
@@ -257,10 +256,7 @@ variables; --env K= removes K. Publish with --publish or 'portico fn publish'.`,
 					return err
 				}
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
-			return printConfig(cmd.OutOrStdout(), fc)
+			return g.show(cmd, resp.Body, func(w io.Writer, _ []byte) error { return printConfig(w, fc) })
 		},
 	}
 	f.register(cmd)
@@ -333,17 +329,7 @@ func fnDelete(g *globalFlags) *cobra.Command {
 		Short: "Delete a function with all its versions and aliases, or one version",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			if _, err := c.Do(cmd.Context(), http.MethodDelete, client.FunctionPath(args[0], ""), nil, nil, nil); err != nil {
-				return err
-			}
-			if !g.json() {
-				fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
-			}
-			return nil
+			return g.remove(cmd, client.FunctionPath(args[0], ""), "deleted "+args[0])
 		},
 	}
 }
@@ -363,11 +349,7 @@ func fnPublish(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "published %s version %s (CodeSha256 %s)\n", fc.FunctionName, fc.Version, fc.CodeSha256)
-			return nil
+			return g.show(cmd, resp.Body, say("published %s version %s (CodeSha256 %s)", fc.FunctionName, fc.Version, fc.CodeSha256))
 		},
 	}
 	cmd.Flags().StringVar(&description, "description", "", "version description")
@@ -432,11 +414,7 @@ func newAliasCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "alias %s:%s -> version %s%s\n", args[0], a.Name, a.FunctionVersion, routing(a))
-			return nil
+			return g.show(cmd, resp.Body, say("alias %s:%s -> version %s%s", args[0], a.Name, a.FunctionVersion, routing(a)))
 		},
 	}
 	set.Flags().StringArrayVar(&weights, "weight", nil, "additional version and its share of calls, VERSION=WEIGHT (0..1)")
@@ -446,19 +424,8 @@ func newAliasCmd(g *globalFlags) *cobra.Command {
 		Short: "List a function's aliases",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			resp, err := c.Do(cmd.Context(), http.MethodGet, client.FunctionPath(args[0], "/aliases"), url.Values{"MaxItems": {"10000"}}, nil, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var out struct{ Aliases []client.Alias }
-			if err := json.Unmarshal(resp.Body, &out); err != nil {
+			if done, err := g.fetch(cmd, http.MethodGet, client.FunctionPath(args[0], "/aliases"), url.Values{"MaxItems": {"10000"}}, nil, nil, &out); done || err != nil {
 				return err
 			}
 			rows := [][]string{}
@@ -473,17 +440,7 @@ func newAliasCmd(g *globalFlags) *cobra.Command {
 		Short: "Delete an alias",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			if _, err := c.Do(cmd.Context(), http.MethodDelete, client.FunctionPath(args[0], "/aliases/"+url.PathEscape(args[1])), nil, nil, nil); err != nil {
-				return err
-			}
-			if !g.json() {
-				fmt.Fprintf(cmd.OutOrStdout(), "deleted alias %s:%s\n", args[0], args[1])
-			}
-			return nil
+			return g.remove(cmd, client.FunctionPath(args[0], "/aliases/"+url.PathEscape(args[1])), "deleted alias "+args[0]+":"+args[1])
 		},
 	}
 	cmd.AddCommand(set, list, del)

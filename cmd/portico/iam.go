@@ -52,6 +52,24 @@ func (g *globalFlags) iamDo(cmd *cobra.Command, action string, params url.Values
 	return xml.Unmarshal(resp.Body, out)
 }
 
+// iamAction returns a command that sends IAM action, its arguments being the
+// parameters names lists (in order) beside the fixed ones, and prints nothing.
+func (g *globalFlags) iamAction(use, short, action string, fixed url.Values, names ...string) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short, Args: cobra.ExactArgs(len(names)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			params := url.Values{}
+			for k, v := range fixed {
+				params[k] = v
+			}
+			for i, n := range names {
+				params.Set(n, args[i])
+			}
+			return g.iamDo(cmd, action, params, nil)
+		},
+	}
+}
+
 // iamPrint prints v as JSON (--output json) or as a table.
 func (g *globalFlags) iamPrint(cmd *cobra.Command, v any, header []string, rows [][]string) error {
 	if g.json() {
@@ -163,12 +181,7 @@ func iamUserGet(g *globalFlags) *cobra.Command {
 }
 
 func iamUserDelete(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use: "delete USER", Short: "Delete a user (its access keys and policies must be deleted first)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.iamDo(cmd, "DeleteUser", url.Values{"UserName": {args[0]}}, nil)
-		},
-	}
+	return g.iamAction("delete USER", "Delete a user (its access keys and policies must be deleted first)", "DeleteUser", nil, "UserName")
 }
 
 var keyHeader = []string{"USER", "ACCESS KEY ID", "STATUS", "CREATED"}
@@ -210,21 +223,11 @@ func iamKeyList(g *globalFlags) *cobra.Command {
 }
 
 func iamKeyStatus(g *globalFlags, verb, status string) *cobra.Command {
-	return &cobra.Command{
-		Use: verb + " USER ACCESS_KEY_ID", Short: "Set an access key " + status, Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.iamDo(cmd, "UpdateAccessKey", url.Values{"UserName": {args[0]}, "AccessKeyId": {args[1]}, "Status": {status}}, nil)
-		},
-	}
+	return g.iamAction(verb+" USER ACCESS_KEY_ID", "Set an access key "+status, "UpdateAccessKey", url.Values{"Status": {status}}, "UserName", "AccessKeyId")
 }
 
 func iamKeyDelete(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use: "delete USER ACCESS_KEY_ID", Short: "Delete an access key", Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.iamDo(cmd, "DeleteAccessKey", url.Values{"UserName": {args[0]}, "AccessKeyId": {args[1]}}, nil)
-		},
-	}
+	return g.iamAction("delete USER ACCESS_KEY_ID", "Delete an access key", "DeleteAccessKey", nil, "UserName", "AccessKeyId")
 }
 
 func iamPolicyPut(g *globalFlags) *cobra.Command {
@@ -289,10 +292,5 @@ func iamPolicyList(g *globalFlags) *cobra.Command {
 }
 
 func iamPolicyDelete(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use: "delete USER POLICY_NAME", Short: "Delete a user's inline policy", Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.iamDo(cmd, "DeleteUserPolicy", url.Values{"UserName": {args[0]}, "PolicyName": {args[1]}}, nil)
-		},
-	}
+	return g.iamAction("delete USER POLICY_NAME", "Delete a user's inline policy", "DeleteUserPolicy", nil, "UserName", "PolicyName")
 }

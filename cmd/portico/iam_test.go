@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -36,12 +34,7 @@ func TestIAMCommands(t *testing.T) {
 	if out := cli(t, env, "iam", "policy", "list", "alice"); !strings.Contains(out, "invoke") {
 		t.Fatalf("policy list:\n%s", out)
 	}
-	root := newRoot()
-	var errOut bytes.Buffer
-	root.SetOut(&bytes.Buffer{})
-	root.SetErr(&errOut)
-	root.SetArgs([]string{"--endpoint", env.AdminURL, "iam", "user", "delete", "alice"})
-	if err := root.ExecuteContext(context.Background()); err == nil || !strings.Contains(err.Error(), "DeleteConflict") {
+	if _, err := cliErr(env, "iam", "user", "delete", "alice"); err == nil || !strings.Contains(err.Error(), "DeleteConflict") {
 		t.Fatalf("user delete with a key: %v", err)
 	}
 	cli(t, env, "iam", "key", "delete", "alice", k.AccessKeyID)

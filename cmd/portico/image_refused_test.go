@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"strings"
 	"testing"
 
@@ -14,14 +12,9 @@ import (
 // the first invoke.
 func TestImageFunctionRefusedOnProcessRuntime(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{Runtime: "process"})
-	root := newRoot()
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs([]string{"--endpoint", env.AdminURL, "fn", "create", "img", "--image", "portico-samples/hello:latest"})
-	err := root.ExecuteContext(context.Background())
+	out, err := cliErr(env, "fn", "create", "img", "--image", "portico-samples/hello:latest")
 	if err == nil || !strings.Contains(err.Error(), "--runtime docker") || !strings.Contains(err.Error(), "Zip") {
-		t.Fatalf("fn create --image on the process runtime: %v\n%s", err, out.String())
+		t.Fatalf("fn create --image on the process runtime: %v\n%s", err, out)
 	}
 	if got := cli(t, env, "fn", "list"); strings.Contains(got, "img") {
 		t.Errorf("the refused function exists:\n%s", got)

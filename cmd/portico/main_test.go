@@ -2,18 +2,26 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"strings"
 	"testing"
 )
 
+// runRoot runs the portico command with args, its standard output going to out
+// and its standard error to errOut.
+func runRoot(out, errOut io.Writer, args ...string) error {
+	root := newRoot()
+	root.SetOut(out)
+	root.SetErr(errOut)
+	root.SetArgs(args)
+	return root.ExecuteContext(context.Background())
+}
+
 func TestUnknownSubcommandsFail(t *testing.T) {
 	for _, args := range [][]string{{"nonsense"}, {"fn", "nonsense"}, {"api", "deploi"}, {"stage", "nope"}, {"alias", "sett"}} {
-		root := newRoot()
 		var out bytes.Buffer
-		root.SetOut(&out)
-		root.SetErr(&out)
-		root.SetArgs(args)
-		err := root.Execute()
+		err := runRoot(&out, &out, args...)
 		if err == nil || !strings.Contains(err.Error(), "unknown command") {
 			t.Errorf("portico %s: %v, want an unknown-command error", strings.Join(args, " "), err)
 		}

@@ -2,20 +2,19 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // tourFrom and tourTo bound the README sections whose ```sh blocks the tour test
@@ -61,16 +60,6 @@ func readmeTour(t *testing.T, readme string) (server string, commands []string) 
 	return server, commands
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestReadmeTour runs the README's tour, command by command in one shell, against
 // a server started as `make run` starts it (its own ports and data directory,
 // given through PORTICO_LISTEN and PORTICO_ADMIN_LISTEN). It fails when a
@@ -94,7 +83,7 @@ func TestReadmeTour(t *testing.T) {
 
 	tmp := t.TempDir()
 	bin, data := filepath.Join(tmp, "bin"), filepath.Join(tmp, "data")
-	gw, adm, gwTLS := freeAddr(t), freeAddr(t), freeAddr(t)
+	gw, adm, gwTLS := testkit.FreeAddr(t), testkit.FreeAddr(t), testkit.FreeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	srv := exec.CommandContext(ctx, "make", "--no-print-directory", "run", "BIN="+bin, "DATA="+data)
@@ -106,7 +95,7 @@ func TestReadmeTour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var serverLog lockedBuffer // written by exec's copying goroutine, read here
+	var serverLog testkit.LockedBuffer // written by exec's copying goroutine, read here
 	srv.Stderr = &serverLog
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -182,21 +171,3 @@ func TestReadmeTour(t *testing.T) {
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}

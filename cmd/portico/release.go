@@ -211,18 +211,10 @@ off. --flush empties it.`,
 				return fmt.Errorf("give one of --enable, --disable or --flush")
 			}
 			if flush {
-				c, err := g.client()
-				if err != nil {
+				if _, err := g.do(cmd, http.MethodDelete, restStagePath(args[0], args[1])+"/cache/data", nil, nil, nil); err != nil {
 					return err
 				}
-				if _, err := c.Do(cmd.Context(), http.MethodDelete, restStagePath(args[0], args[1])+"/cache/data", nil, nil, nil); err != nil {
-					return err
-				}
-				if g.json() {
-					return printJSON(cmd.OutOrStdout(), []byte(`{"flushed":true}`))
-				}
-				_, _ = fmt.Fprintf(cmd.OutOrStdout(), "stage %s: cache flushed\n", args[1])
-				return nil
+				return g.show(cmd, []byte(`{"flushed":true}`), say("stage %s: cache flushed", args[1]))
 			}
 			if disable {
 				if size != "" || cmd.Flags().Changed("ttl") {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -12,16 +11,10 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
 
-// portico runs the CLI against env and returns its output.
+// portico is cliErr for the tests that hold t.
 func portico(t *testing.T, env *apptest.Env, args ...string) (string, error) {
 	t.Helper()
-	var out bytes.Buffer
-	root := newRoot()
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs(append([]string{"--endpoint", env.AdminURL}, args...))
-	err := root.ExecuteContext(context.Background())
-	return out.String(), err
+	return cliErr(env, args...)
 }
 
 // TestStageReleaseCommands drives canary, promote, cache and throttle through

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -29,14 +28,7 @@ func TestStats(t *testing.T) {
 	}
 	run := func(args ...string) string {
 		t.Helper()
-		root := newRoot()
-		var out bytes.Buffer
-		root.SetOut(&out)
-		root.SetArgs(append(args, "--endpoint", env.AdminURL))
-		if err := root.ExecuteContext(ctx); err != nil {
-			t.Fatalf("portico %s: %v", strings.Join(args, " "), err)
-		}
-		return out.String()
+		return cli(t, env, args...)
 	}
 	var st admin.Stats
 	if err := json.Unmarshal([]byte(run("stats", "-o", "json")), &st); err != nil {

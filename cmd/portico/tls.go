@@ -95,10 +95,6 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 		Short: "Create a custom domain name",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			body := map[string]any{"domainName": args[0]}
 			if (certFile == "") != (keyFile == "") {
 				return fmt.Errorf("--cert and --key go together")
@@ -121,15 +117,7 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 				}
 				body["mutualTlsAuthentication"] = map[string]string{"truststoreUri": "file://" + abs}
 			}
-			resp, err := c.Do(cmd.Context(), http.MethodPost, "/domainnames", nil, body, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "created domain name %s\n", args[0])
-			return nil
+			return g.run(cmd, http.MethodPost, "/domainnames", nil, body, nil, say("created domain name %s", args[0]))
 		},
 	}
 	create.Flags().StringVar(&certFile, "cert", "", "certificate chain (PEM); default: signed by the development CA")
@@ -174,11 +162,7 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 		return &cobra.Command{
 			Use: use, Short: short, Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				c, err := g.client()
-				if err != nil {
-					return err
-				}
-				resp, err := c.Do(cmd.Context(), method, path(args), nil, nil, nil)
+				resp, err := g.do(cmd, method, path(args), nil, nil, nil)
 				if err != nil {
 					return err
 				}
@@ -200,20 +184,9 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 		Short: "Map a base path of a domain (--path, default the whole domain) to an API stage",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			resp, err := c.Do(cmd.Context(), http.MethodPost, "/v2/domainnames/"+url.PathEscape(args[0])+"/apimappings", nil,
-				map[string]string{"apiId": args[1], "stage": args[2], "apiMappingKey": basePath}, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "https://%s/%s -> api %s stage %s\n", args[0], basePath, args[1], args[2])
-			return nil
+			return g.run(cmd, http.MethodPost, "/v2/domainnames/"+url.PathEscape(args[0])+"/apimappings", nil,
+				map[string]string{"apiId": args[1], "stage": args[2], "apiMappingKey": basePath}, nil,
+				say("https://%s/%s -> api %s stage %s", args[0], basePath, args[1], args[2]))
 		},
 	}
 	mapCmd.Flags().StringVar(&basePath, "path", "", "base path (API mapping key), e.g. v2 or orders/v2; empty maps the whole domain")
@@ -222,15 +195,11 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 		Short: "Remove the mapping at a base path (none: the whole-domain mapping)",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			key := "(none)"
 			if len(args) == 2 && args[1] != "" {
 				key = args[1]
 			}
-			if _, err := c.Do(cmd.Context(), http.MethodDelete, "/domainnames/"+url.PathEscape(args[0])+"/basepathmappings/"+url.PathEscape(key), nil, nil, nil); err != nil {
+			if _, err := g.do(cmd, http.MethodDelete, "/domainnames/"+url.PathEscape(args[0])+"/basepathmappings/"+url.PathEscape(key), nil, nil, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "unmapped %s from %s\n", key, args[0])

@@ -57,29 +57,6 @@ type planJSON struct {
 
 func epoch(s int64) string { return time.Unix(s, 0).UTC().Format(time.RFC3339) }
 
-// run sends a request and prints the answer as JSON (--output json) or with
-// human, which decodes the body itself.
-func (g *globalFlags) run(cmd *cobra.Command, method, path string, query url.Values, body any, header http.Header, human func(w io.Writer, raw []byte) error) error {
-	c, err := g.client()
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(cmd.Context(), method, path, query, body, header)
-	if err != nil {
-		return err
-	}
-	if g.json() {
-		if len(resp.Body) == 0 {
-			return nil
-		}
-		return printJSON(cmd.OutOrStdout(), resp.Body)
-	}
-	if human == nil {
-		return nil
-	}
-	return human(cmd.OutOrStdout(), resp.Body)
-}
-
 func keyTable(w io.Writer, keys []keyJSON, withValue bool) error {
 	header := []string{"ID", "NAME", "ENABLED", "STAGES", "CREATED"}
 	if withValue {
@@ -222,14 +199,9 @@ func keyUpdate(g *globalFlags) *cobra.Command {
 }
 
 func keyDelete(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete KEY_ID",
-		Short: "Delete an API key (it leaves its usage plans)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.run(cmd, http.MethodDelete, "/apikeys/"+url.PathEscape(args[0]), nil, nil, nil, nil)
-		},
-	}
+	return g.call("delete KEY_ID", "Delete an API key (it leaves its usage plans)", cobra.ExactArgs(1), func(a []string) request {
+		return request{method: http.MethodDelete, path: "/apikeys/" + url.PathEscape(a[0])}
+	}, nil)
 }
 
 func keyImport(g *globalFlags) *cobra.Command {
@@ -342,22 +314,17 @@ start: the weekday for WEEK, 0 = Sunday, or the day of the month for MONTH).`,
 }
 
 func planList(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "list",
-		Short: "List usage plans",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return g.run(cmd, http.MethodGet, "/usageplans", url.Values{"limit": {"500"}}, nil, nil, func(w io.Writer, raw []byte) error {
-				var out struct {
-					Item []planJSON `json:"item"`
-				}
-				if err := json.Unmarshal(raw, &out); err != nil {
-					return err
-				}
-				return planTable(w, out.Item)
-			})
-		},
-	}
+	return g.call("list", "List usage plans", cobra.NoArgs, func([]string) request {
+		return request{method: http.MethodGet, path: "/usageplans", query: url.Values{"limit": {"500"}}}
+	}, func(w io.Writer, raw []byte) error {
+		var out struct {
+			Item []planJSON `json:"item"`
+		}
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return err
+		}
+		return planTable(w, out.Item)
+	})
 }
 
 func planGet(g *globalFlags) *cobra.Command {
@@ -423,37 +390,21 @@ func planKeys(cmd *cobra.Command, c *client.Client, planID string) ([]keyJSON, e
 }
 
 func planDelete(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete PLAN_ID",
-		Short: "Delete a usage plan and its usage records",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.run(cmd, http.MethodDelete, "/usageplans/"+url.PathEscape(args[0]), nil, nil, nil, nil)
-		},
-	}
+	return g.call("delete PLAN_ID", "Delete a usage plan and its usage records", cobra.ExactArgs(1), func(a []string) request {
+		return request{method: http.MethodDelete, path: "/usageplans/" + url.PathEscape(a[0])}
+	}, nil)
 }
 
 func planAddKey(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "add-key PLAN_ID KEY_ID",
-		Short: "Attach an API key to a usage plan (a key is in at most one plan per API stage)",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.run(cmd, http.MethodPost, "/usageplans/"+url.PathEscape(args[0])+"/keys", nil,
-				map[string]string{"keyId": args[1], "keyType": "API_KEY"}, nil, nil)
-		},
-	}
+	return g.call("add-key PLAN_ID KEY_ID", "Attach an API key to a usage plan (a key is in at most one plan per API stage)", cobra.ExactArgs(2), func(a []string) request {
+		return request{method: http.MethodPost, path: "/usageplans/" + url.PathEscape(a[0]) + "/keys", body: map[string]string{"keyId": a[1], "keyType": "API_KEY"}}
+	}, nil)
 }
 
 func planRemoveKey(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "remove-key PLAN_ID KEY_ID",
-		Short: "Detach an API key from a usage plan",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.run(cmd, http.MethodDelete, "/usageplans/"+url.PathEscape(args[0])+"/keys/"+url.PathEscape(args[1]), nil, nil, nil, nil)
-		},
-	}
+	return g.call("remove-key PLAN_ID KEY_ID", "Detach an API key from a usage plan", cobra.ExactArgs(2), func(a []string) request {
+		return request{method: http.MethodDelete, path: "/usageplans/" + url.PathEscape(a[0]) + "/keys/" + url.PathEscape(a[1])}
+	}, nil)
 }
 
 // usageTable prints a GetUsage answer: one row per key and day.
@@ -522,11 +473,7 @@ func planResetUsage(g *globalFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			planPath := "/usageplans/" + url.PathEscape(args[0])
 			if !cmd.Flags().Changed("remaining") {
-				c, err := g.client()
-				if err != nil {
-					return err
-				}
-				resp, err := c.Do(cmd.Context(), http.MethodGet, planPath, nil, nil, nil)
+				resp, err := g.do(cmd, http.MethodGet, planPath, nil, nil, nil)
 				if err != nil {
 					return err
 				}

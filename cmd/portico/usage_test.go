@@ -15,12 +15,8 @@ import (
 // cli runs the portico command against env and returns its standard output.
 func cli(t *testing.T, env *apptest.Env, args ...string) string {
 	t.Helper()
-	root := newRoot()
 	var out, errOut bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs(append([]string{"--endpoint", env.AdminURL}, args...))
-	if err := root.ExecuteContext(context.Background()); err != nil {
+	if err := runRoot(&out, &errOut, append([]string{"--endpoint", env.AdminURL}, args...)...); err != nil {
 		t.Fatalf("portico %s: %v (%s)", strings.Join(args, " "), err, errOut.String())
 	}
 	return out.String()

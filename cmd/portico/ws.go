@@ -66,21 +66,10 @@ func wsCreate(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			resp, err := c.Do(cmd.Context(), http.MethodPost, apisPath, nil, map[string]any{
-				"name": args[0], "description": description, "protocol": "WEBSOCKET", "routeSelectionExpression": sel.String(),
-			}, nil)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), resp.Body)
-			}
 			var a apiView
-			if err := json.Unmarshal(resp.Body, &a); err != nil {
+			if done, err := g.fetch(cmd, http.MethodPost, apisPath, nil, map[string]any{
+				"name": args[0], "description": description, "protocol": "WEBSOCKET", "routeSelectionExpression": sel.String(),
+			}, nil, &a); done || err != nil {
 				return err
 			}
 			_, _ = fmt.Fprintln(cmd.OutOrStdout(), a.ID)
@@ -124,15 +113,11 @@ deployed again ('portico api deploy API --stage STAGE').`,
 			if err != nil {
 				return err
 			}
-			if g.json() {
-				return printJSON(cmd.OutOrStdout(), route)
-			}
 			kind := "one-way"
 			if twoWay {
 				kind = "two-way (route response)"
 			}
-			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "route %s -> %s, %s; deploy to apply: portico api deploy %s --stage STAGE\n", args[1], uri, kind, args[0])
-			return nil
+			return g.show(cmd, route, say("route %s -> %s, %s; deploy to apply: portico api deploy %s --stage STAGE", args[1], uri, kind, args[0]))
 		},
 	}
 	set.Flags().StringVar(&fn, "function", "", "function to run, FN or FN:QUALIFIER (a version or alias)")
@@ -163,25 +148,8 @@ deployed again ('portico api deploy API --stage STAGE').`,
 
 // findRoute returns the id of the API's route with this key, or "".
 func findRoute(ctx context.Context, c *client.Client, api, key string) (string, error) {
-	resp, err := c.Do(ctx, http.MethodGet, apisPath+"/"+url.PathEscape(api)+"/routes", nil, nil, nil)
-	if err != nil {
-		return "", err
-	}
-	var list struct {
-		Items []struct {
-			ID       string `json:"id"`
-			RouteKey string `json:"routeKey"`
-		} `json:"items"`
-	}
-	if err := json.Unmarshal(resp.Body, &list); err != nil {
-		return "", err
-	}
-	for _, r := range list.Items {
-		if r.RouteKey == key {
-			return r.ID, nil
-		}
-	}
-	return "", nil
+	ids, err := c.RouteIDs(ctx, api)
+	return ids[key], err
 }
 
 // putWSRoute creates or replaces a WebSocket route with a function integration.
@@ -233,22 +201,9 @@ func connList(g *globalFlags) *cobra.Command {
 }
 
 func connGet(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "get API STAGE ID",
-		Short: "Describe a live connection",
-		Args:  cobra.ExactArgs(3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			resp, err := c.Do(cmd.Context(), http.MethodGet, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, nil, nil)
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), resp.Body)
-		},
-	}
+	return g.call("get API STAGE ID", "Describe a live connection", cobra.ExactArgs(3), func(a []string) request {
+		return request{method: http.MethodGet, path: connPath(a[0], a[1]) + "/" + url.PathEscape(a[2])}
+	}, printJSON) // JSON for table output too
 }
 
 func connSend(g *globalFlags) *cobra.Command {
@@ -274,11 +229,7 @@ when it is valid UTF-8, else a binary frame. The message is MESSAGE, the content
 			if err != nil {
 				return err
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			if _, err = c.Do(cmd.Context(), http.MethodPost, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, data,
+			if _, err = g.do(cmd, http.MethodPost, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, data,
 				http.Header{"Content-Type": {"application/octet-stream"}}); err != nil {
 				return err
 			}
@@ -296,11 +247,7 @@ func connClose(g *globalFlags) *cobra.Command {
 		Short: "Close a connection ($disconnect runs)",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			_, err = c.Do(cmd.Context(), http.MethodDelete, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, nil, nil)
+			_, err := g.do(cmd, http.MethodDelete, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, nil, nil)
 			return err
 		},
 	}

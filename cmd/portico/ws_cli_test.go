@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -16,15 +15,11 @@ import (
 // cliCombined runs one portico command against env and returns its output.
 func cliCombined(t *testing.T, env *apptest.Env, args ...string) string {
 	t.Helper()
-	root := newRoot()
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs(append([]string{"--endpoint", env.AdminURL}, args...))
-	if err := root.ExecuteContext(context.Background()); err != nil {
-		t.Fatalf("portico %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	out, err := cliErr(env, args...)
+	if err != nil {
+		t.Fatalf("portico %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	return out.String()
+	return out
 }
 
 // TestWebSocketDeployPrintsWSURLAndSendConfirms: `api deploy` of a WebSocket API

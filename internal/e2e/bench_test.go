@@ -12,9 +12,7 @@ import (
 	"github.com/portico-dev/portico/internal/latency"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/runtimes"
-	"github.com/portico-dev/portico/runtimes/containerd"
 	"github.com/portico-dev/portico/runtimes/docker"
-	"github.com/portico-dev/portico/runtimes/process"
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
 
@@ -187,17 +185,7 @@ func benchRuntime(b *testing.B, name string) {
 func directRuntime(b *testing.B, name string) runtimes.Runtime {
 	b.Helper()
 	ctx := context.Background()
-	inst := "bench-" + randHex(6)
-	var rt runtimes.Runtime
-	var err error
-	switch name {
-	case "process":
-		rt, err = process.New(b.TempDir(), 0)
-	case "docker":
-		rt, err = docker.New(ctx, docker.Config{Instance: inst})
-	case "containerd":
-		rt, err = containerd.New(ctx, containerd.Config{Instance: inst, Socket: runtimetest.ContainerdSocket()})
-	}
+	rt, err := openRuntime(ctx, b, name, "bench-"+randHex(6))
 	if err != nil {
 		b.Fatalf("%s runtime: %v", name, err)
 	}
@@ -215,14 +203,7 @@ func sweepInstanceB(b *testing.B, name, dataDir string) {
 	b.Cleanup(func() {
 		ctx := context.Background()
 		inst := docker.InstanceFor(dataDir)
-		var rt runtimes.Runtime
-		var err error
-		switch name {
-		case "docker":
-			rt, err = docker.New(ctx, docker.Config{Instance: inst})
-		case "containerd":
-			rt, err = containerd.New(ctx, containerd.Config{Instance: inst, Socket: runtimetest.ContainerdSocket()})
-		}
+		rt, err := openRuntime(ctx, b, name, inst)
 		if err != nil {
 			b.Logf("sweeping instance %s: %v", inst, err)
 			return

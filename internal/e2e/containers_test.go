@@ -28,6 +28,7 @@ import (
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/containerd"
 	"github.com/portico-dev/portico/runtimes/docker"
+	"github.com/portico-dev/portico/runtimes/process"
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
 
@@ -257,17 +258,9 @@ func TestContainerFunctions(t *testing.T) {
 
 			t.Run("ZipThroughAlias", func(t *testing.T) {
 				name := "hello-zip"
-				if _, err := c.CreateFunction(t.Context(), &lambda.CreateFunctionInput{
-					FunctionName: aws.String(name),
-					Role:         aws.String("arn:aws:iam::000000000000:role/any"),
-					Runtime:      types.RuntimeProvidedal2023,
-					Handler:      aws.String("bootstrap"),
-					PackageType:  types.PackageTypeZip,
-					Code:         &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
-					Environment:  &types.Environment{Variables: map[string]string{"GREETING": "zipped"}},
-				}); err != nil {
-					t.Fatalf("CreateFunction: %v", err)
-				}
+				in := zipFunction(name, apptest.ZipSample(t, "hello"))
+				in.Environment = &types.Environment{Variables: map[string]string{"GREETING": "zipped"}}
+				createFunction(t, c, in)
 				v := publishWithAlias(t, c, name)
 				g := invokeHello(t, c, name+":live")
 				if g.FunctionVersion != v || g.Greeting != "zipped" {
@@ -282,14 +275,12 @@ func TestContainerFunctions(t *testing.T) {
 				name := "hello-image"
 				ref := "portico-e2e/hello:" + randHex(6)
 				idA := im.build(env.AdminURL, ref)
-				if _, err := c.CreateFunction(t.Context(), &lambda.CreateFunctionInput{
+				createFunction(t, c, &lambda.CreateFunctionInput{
 					FunctionName: aws.String(name),
 					Role:         aws.String("arn:aws:iam::000000000000:role/any"),
 					PackageType:  types.PackageTypeImage,
 					Code:         &types.FunctionCode{ImageUri: aws.String(ref)},
-				}); err != nil {
-					t.Fatalf("CreateFunction: %v", err)
-				}
+				})
 				if g := invokeHello(t, c, name); g.FunctionVersion != "$LATEST" || g.Greeting != "" {
 					t.Fatalf("%s answered %+v, want $LATEST without a greeting", name, g)
 				}
@@ -373,17 +364,9 @@ func killMidInvoke(t *testing.T, c *lambda.Client, runtime, dataDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateFunction(t.Context(), &lambda.CreateFunctionInput{
-		FunctionName: aws.String(name),
-		Role:         aws.String("arn:aws:iam::000000000000:role/any"),
-		Runtime:      types.RuntimeProvidedal2023,
-		Handler:      aws.String("bootstrap"),
-		PackageType:  types.PackageTypeZip,
-		Code:         &types.FunctionCode{ZipFile: zip},
-		Timeout:      aws.Int32(120),
-	}); err != nil {
-		t.Fatalf("CreateFunction: %v", err)
-	}
+	in := zipFunction(name, zip)
+	in.Timeout = aws.Int32(120)
+	createFunction(t, c, in)
 	w := newWaiter(t)
 	type answer struct {
 		out *lambda.InvokeOutput
@@ -525,16 +508,7 @@ func TestRestartRemovesLeftoverContainers(t *testing.T) {
 			sweepInstance(t, rt.name, dataDir)
 			p := apptest.StartProcess(t, apptest.Options{Runtime: rt.name, DataDir: dataDir})
 			c := sdk(p.AdminURL)
-			if _, err := c.CreateFunction(t.Context(), &lambda.CreateFunctionInput{
-				FunctionName: aws.String("hello"),
-				Role:         aws.String("arn:aws:iam::000000000000:role/any"),
-				Runtime:      types.RuntimeProvidedal2023,
-				Handler:      aws.String("bootstrap"),
-				PackageType:  types.PackageTypeZip,
-				Code:         &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
-			}); err != nil {
-				t.Fatalf("CreateFunction: %v", err)
-			}
+			createFunction(t, c, zipFunction("hello", apptest.ZipSample(t, "hello")))
 			invokeHello(t, c, "hello")
 			if n := len(runningSandboxes(t, rt.name, dataDir, "hello")); n != 1 {
 				t.Fatalf("%d running sandboxes after one invocation, want 1\n%s", n, p.Output())
@@ -564,14 +538,7 @@ func sweepInstance(t *testing.T, runtime, dataDir string) {
 	t.Cleanup(func() {
 		ctx := context.Background()
 		inst := docker.InstanceFor(dataDir)
-		var rt runtimes.Runtime
-		var err error
-		switch runtime {
-		case "docker":
-			rt, err = docker.New(ctx, docker.Config{Instance: inst})
-		case "containerd":
-			rt, err = containerd.New(ctx, containerd.Config{Instance: inst, Socket: runtimetest.ContainerdSocket()})
-		}
+		rt, err := openRuntime(ctx, t, runtime, inst)
 		if err != nil {
 			t.Logf("sweeping instance %s: %v", inst, err)
 			return
@@ -584,4 +551,39 @@ func sweepInstance(t *testing.T, runtime, dataDir string) {
 			t.Errorf("sweeping instance %s: %v", inst, err)
 		}
 	})
+}
+
+// openRuntime connects to the named runtime outside any server, its Cleanup
+// scoped to instance inst (the process runtime works in a directory of tb's).
+func openRuntime(ctx context.Context, tb testing.TB, name, inst string) (runtimes.Runtime, error) {
+	switch name {
+	case "process":
+		return process.New(tb.TempDir(), 0)
+	case "docker":
+		return docker.New(ctx, docker.Config{Instance: inst})
+	case "containerd":
+		return containerd.New(ctx, containerd.Config{Instance: inst, Socket: runtimetest.ContainerdSocket()})
+	}
+	return nil, fmt.Errorf("no runtime %q", name)
+}
+
+// zipFunction is the CreateFunction input of Zip function name on the
+// provided.al2023 runtime.
+func zipFunction(name string, zip []byte) *lambda.CreateFunctionInput {
+	return &lambda.CreateFunctionInput{
+		FunctionName: aws.String(name),
+		Role:         aws.String("arn:aws:iam::000000000000:role/any"),
+		Runtime:      types.RuntimeProvidedal2023,
+		Handler:      aws.String("bootstrap"),
+		PackageType:  types.PackageTypeZip,
+		Code:         &types.FunctionCode{ZipFile: zip},
+	}
+}
+
+// createFunction creates the function in describes, failing t when it cannot.
+func createFunction(t *testing.T, c *lambda.Client, in *lambda.CreateFunctionInput) {
+	t.Helper()
+	if _, err := c.CreateFunction(t.Context(), in); err != nil {
+		t.Fatalf("CreateFunction: %v", err)
+	}
 }

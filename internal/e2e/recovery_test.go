@@ -3,8 +3,6 @@ package e2e_test
 import (
 	"context"
 	"errors"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,12 +25,7 @@ import (
 // left, the sandboxes whose streams the cut broke included.
 func TestDockerDaemonGoneAndBack(t *testing.T) {
 	runtimetest.RequireDocker(t)
-	target := "/var/run/docker.sock"
-	if h := os.Getenv("DOCKER_HOST"); strings.HasPrefix(h, "unix://") {
-		target = strings.TrimPrefix(h, "unix://")
-	} else if h != "" {
-		t.Skip("DOCKER_HOST is not a unix socket")
-	}
+	target := runtimetest.DockerSocketPath(t)
 	p := runtimetest.NewSocketProxy(t, target) // down last: the sweeps of the instance go through it
 	t.Setenv("DOCKER_HOST", "unix://"+p.Path())
 	dataDir := t.TempDir()

@@ -112,14 +112,8 @@ func TestIdleConnectionClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	br := bufio.NewReader(c)
-	res, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.ReadAll(res.Body)
-	_ = res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("status %d", res.StatusCode)
+	if status := readResponse(t, br); status != http.StatusOK {
+		t.Fatalf("status %d", status)
 	}
 	_ = c.SetReadDeadline(time.Now().Add(bound))
 	if _, err := br.ReadByte(); errors.Is(err, os.ErrDeadlineExceeded) {
@@ -225,12 +219,7 @@ func TestHijackedConnectionIsNotTimedOut(t *testing.T) {
 func waitIdleClose(t *testing.T, c net.Conn) {
 	t.Helper()
 	br := bufio.NewReader(c)
-	res, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.ReadAll(res.Body)
-	_ = res.Body.Close()
+	readResponse(t, br)
 	_ = c.SetReadDeadline(time.Now().Add(bound))
 	if _, err := br.ReadByte(); errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatal("an idle keep-alive connection was kept open")
@@ -259,4 +248,17 @@ func TestTightenAndValidate(t *testing.T) {
 	if err := (Limits{}).Validate(); err != nil {
 		t.Errorf("zero limits (the defaults): %v", err)
 	}
+}
+
+// readResponse reads one response from br, drains its body and returns its
+// status code.
+func readResponse(t *testing.T, br *bufio.Reader) int {
+	t.Helper()
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	return res.StatusCode
 }

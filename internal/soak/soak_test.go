@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/admin"
 	testenv "github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // Budgets the server must stay within for the whole run.
@@ -94,37 +94,37 @@ func TestSoak(t *testing.T) {
 		firstErr.CompareAndSwap(nil, err.Error())
 	}
 	var wg sync.WaitGroup
-	hc := &http.Client{Timeout: 35 * time.Second}
-	for range callers {
+	// paced runs call every callEvery until the run ends, counting the calls.
+	paced := func(call func()) {
 		wg.Go(func() {
 			pace := time.NewTicker(callEvery)
 			defer pace.Stop()
 			for runCtx.Err() == nil {
 				<-pace.C
 				calls.Add(1)
-				resp, err := hc.Get(url)
-				if err != nil {
-					fail(err)
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					fail(fmt.Errorf("gateway: %d", resp.StatusCode))
-				}
+				call()
+			}
+		})
+	}
+	hc := &http.Client{Timeout: 35 * time.Second}
+	for range callers {
+		paced(func() {
+			resp, err := hc.Get(url)
+			if err != nil {
+				fail(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				fail(fmt.Errorf("gateway: %d", resp.StatusCode))
 			}
 		})
 	}
 	for range 2 {
-		wg.Go(func() {
-			pace := time.NewTicker(callEvery)
-			defer pace.Stop()
-			for runCtx.Err() == nil {
-				<-pace.C
-				calls.Add(1)
-				if _, err := c.Do(runCtx, http.MethodPost, client.FunctionPath("soak:live", "/invocations"), nil, []byte(`{}`), nil); err != nil && runCtx.Err() == nil {
-					fail(err)
-				}
+		paced(func() {
+			if _, err := c.Do(runCtx, http.MethodPost, client.FunctionPath("soak:live", "/invocations"), nil, []byte(`{}`), nil); err != nil && runCtx.Err() == nil {
+				fail(err)
 			}
 		})
 	}
@@ -269,7 +269,7 @@ type server struct{ admin, gateway string }
 func startServer(t *testing.T) server {
 	t.Helper()
 	bin := testenv.Binary(t)
-	adminAddr, gwAddr := freeAddr(t), freeAddr(t)
+	adminAddr, gwAddr := testkit.FreeAddr(t), testkit.FreeAddr(t)
 	//nolint:gosec // G204: the binary testenv just built
 	cmd := exec.Command(bin, "serve", "--runtime", "process", "--data-dir", t.TempDir(),
 		"--listen", gwAddr, "--admin-listen", adminAddr, "--log-level", "warn",
@@ -319,13 +319,3 @@ func startServer(t *testing.T) server {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}

@@ -9,6 +9,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
 
+	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
 
@@ -26,8 +27,7 @@ func BenchmarkColdStart(b *testing.B) {
 	rt := newTestRuntime(b, Config{})
 	defer rt.Close()
 	defer func() { _ = rt.Cleanup(context.Background()) }()
-	bin := runtimetest.BuildSandbox(b)
-	spec := runtimetest.ZipSpec(runtimetest.CodeDir(b, bin))
+	spec := runtimetest.SandboxSpec(b)
 	ctx := rt.ctx(context.Background())
 
 	b.Run("floor", func(b *testing.B) {
@@ -39,11 +39,7 @@ func BenchmarkColdStart(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		n := runtimetest.ColdStarts(b)
-		lat := make([]time.Duration, 0, n)
-		for i := 0; i < n; i++ {
-			api := runtimetest.NewAPIServer(b, rt.HostAddr())
-			s := spec(api)
+		runtimetest.BenchFloor(b, rt, spec, func(s runtimes.Spec) time.Duration {
 			id := containerID(s.SandboxID)
 			nsPath, _, err := rt.net.attach(ctx, id)
 			if err != nil {
@@ -63,12 +59,12 @@ func BenchmarkColdStart(b *testing.B) {
 			if err := task.Start(ctx); err != nil {
 				b.Fatal(err)
 			}
-			lat = append(lat, time.Since(t0))
+			took := time.Since(t0)
 			if err := rt.teardown(ctx, c, nsPath); err != nil {
 				b.Fatal(fmt.Errorf("teardown: %w", err))
 			}
-		}
-		runtimetest.ReportLatencies(b, lat)
+			return took
+		})
 	})
 	b.Run("Start", func(b *testing.B) { runtimetest.BenchColdStart(b, rt, spec, false) })
 	b.Run("Prepared", func(b *testing.B) { runtimetest.BenchColdStart(b, rt, spec, true) })
@@ -80,6 +76,5 @@ func BenchmarkWarmInvoke(b *testing.B) {
 	runtimetest.RequireContainerd(b)
 	rt := newTestRuntime(b, Config{})
 	defer rt.Close()
-	bin := runtimetest.BuildSandbox(b)
-	runtimetest.BenchWarmInvoke(b, rt, runtimetest.ZipSpec(runtimetest.CodeDir(b, bin)))
+	runtimetest.BenchWarmInvoke(b, rt, runtimetest.SandboxSpec(b))
 }

@@ -25,7 +25,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -43,7 +42,6 @@ import (
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
-	"github.com/portico-dev/portico/store"
 )
 
 // Labels every Portico container carries (the Docker runtime's, plus the paths
@@ -205,39 +203,21 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 // Factory returns the containerd runtime's candidate for runtimes.Choose: probed
 // by a version call on the socket, tried after docker under "auto".
 func Factory(cfg Config) runtimes.Factory {
-	return runtimes.Factory{
-		Name:     "containerd",
-		Priority: 20,
-		Probe: func(ctx context.Context) error {
-			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			defer cancel()
-			return Ping(ctx, cfg.Socket)
-		},
-		New: func(ctx context.Context) (runtimes.Runtime, error) { return New(ctx, cfg) },
-	}
+	return ctrbase.Candidate("containerd", 20,
+		func(ctx context.Context) error { return Ping(ctx, cfg.Socket) },
+		func(ctx context.Context) (runtimes.Runtime, error) { return New(ctx, cfg) })
 }
 
 // ModuleParams are what Module's provider needs; the store's data directory scopes
 // Cleanup to this installation.
-type ModuleParams struct {
-	fx.In
-
-	Config Config       `optional:"true"`
-	Store  *store.Store `optional:"true"`
-	Log    *slog.Logger `optional:"true"`
-}
+type ModuleParams = ctrbase.Params[Config]
 
 // Module provides the containerd runtime's Factory into the "runtimes" group.
 var Module = fx.Module("runtimes/containerd",
 	fx.Provide(fx.Annotate(
 		func(p ModuleParams) runtimes.Factory {
 			cfg := p.Config
-			if cfg.Instance == "" && p.Store != nil {
-				cfg.Instance = ctrbase.InstanceFor(p.Store.Dir())
-			}
-			if cfg.Log == nil {
-				cfg.Log = p.Log
-			}
+			cfg.Instance, cfg.Log = p.Scope(cfg.Instance, cfg.Log)
 			return Factory(cfg)
 		},
 		fx.ResultTags(`group:"runtimes"`),
@@ -349,15 +329,12 @@ func isUnavailable(err error) bool {
 	return strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "no such file or directory\"")
 }
 
-var imageIDRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-
 // normalize returns the full name containerd keeps an image under
 // (docker.io/library/alpine:latest for alpine), or an ErrInvalid error.
 func normalize(ref string) (string, error) {
-	n, err := reference.ParseNormalizedNamed(ref)
+	n, err := ctrbase.ParseRef(ref)
 	if err != nil {
-		return "", errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
-			fmt.Sprintf("image %q is not a valid image reference: %v", ref, err))
+		return "", err
 	}
 	return reference.TagNameOnly(n).String(), nil
 }
@@ -371,7 +348,7 @@ func pinName(id string) string { return "portico.local/pinned@" + id }
 // when it has it, else pulled.
 func (r *Runtime) image(ctx context.Context, ref string) (containerd.Image, error) {
 	ctx = r.ctx(ctx)
-	if imageIDRe.MatchString(ref) {
+	if ctrbase.IsImageID(ref) {
 		img, err := r.cli.GetImage(ctx, pinName(ref))
 		if cerrdefs.IsNotFound(err) {
 			var list []images.Image

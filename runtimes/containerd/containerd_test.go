@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/docker"
+	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
 
@@ -50,7 +51,7 @@ func countContainers(ctx context.Context, rt runtimes.Runtime) (int, error) {
 func removeImage(ctx context.Context, rt runtimes.Runtime, ref string) error {
 	r := rt.(*Runtime)
 	name := ref
-	if imageIDRe.MatchString(ref) {
+	if ctrbase.IsImageID(ref) {
 		name = pinName(ref)
 	} else if n, err := normalize(ref); err == nil {
 		name = n
@@ -74,19 +75,9 @@ func TestHardening(t *testing.T) {
 	runtimetest.RequireContainerd(t)
 	rt := newTestRuntime(t, Config{})
 	defer rt.Close()
-	bin := runtimetest.BuildSandbox(t)
-	api := runtimetest.NewAPIServer(t, rt.HostAddr())
 	ctx := context.Background()
-	sb, err := rt.Start(ctx, runtimes.Spec{
-		SandboxID: "sbx-hardening", Function: "fn", Version: "7", PackageType: "Zip",
-		CodeDir: runtimetest.CodeDir(t, bin), MemoryMB: 256,
-		Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": api.Addr()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb := runtimetest.StartSandbox(t, rt, runtimes.Spec{SandboxID: "sbx-hardening", Function: "fn", Version: "7", MemoryMB: 256})
 	defer sb.Stop(ctx)
-	go io.Copy(io.Discard, sb.Logs())
 	c := sb.(*sandbox).p.c
 	labels, err := c.Labels(rt.ctx(ctx))
 	if err != nil {
@@ -215,12 +206,7 @@ func TestDaemonGoneAndBack(t *testing.T) {
 	p := runtimetest.NewSocketProxy(t, runtimetest.ContainerdSocket())
 	rt := newTestRuntime(t, Config{Socket: p.Path()})
 	defer rt.Close()
-	bin := runtimetest.BuildSandbox(t)
-	codeDir := runtimetest.CodeDir(t, bin)
-	spec := func(id string, api *runtimetest.APIServer) runtimes.Spec {
-		return runtimes.Spec{SandboxID: id, Function: "fn", Version: "1", PackageType: "Zip", CodeDir: codeDir,
-			Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": api.Addr()}}
-	}
+	spec := runtimetest.NamedSpec(runtimetest.CodeDir(t, runtimetest.BuildSandbox(t)))
 	ctx := context.Background()
 	if _, err := rt.baseImage(ctx); err != nil {
 		t.Fatal(err)

@@ -3,23 +3,12 @@ package containerd
 import (
 	"testing"
 
-	"go.uber.org/fx"
-
-	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
 
 // TestModule: the module provides the containerd Factory into the "runtimes" group.
 func TestModule(t *testing.T) {
-	var got []runtimes.Factory
-	app := fx.New(Module, fx.NopLogger, fx.Invoke(func(p struct {
-		fx.In
-		Factories []runtimes.Factory `group:"runtimes"`
-	}) {
-		got = p.Factories
-	}))
-	if err := app.Err(); err != nil {
-		t.Fatal(err)
-	}
+	got := runtimetest.ModuleFactories(t, Module)
 	if len(got) != 1 || got[0].Name != "containerd" || got[0].Priority != 20 || got[0].Probe == nil || got[0].New == nil {
 		t.Fatalf("factories %+v", got)
 	}

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"sync"
 	"syscall"
@@ -48,11 +47,7 @@ const cleanupTimeout = 30 * time.Second
 // initTarget is where the init binary is mounted in sandboxes.
 const initTarget = "/sbin/portico-init"
 
-var idUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
-
-func containerID(sandboxID string) string {
-	return "portico-" + idUnsafe.ReplaceAllString(sandboxID, "_")
-}
+func containerID(sandboxID string) string { return ctrbase.ContainerName(sandboxID) }
 
 // cpuShares is docker's rule: 1769 MB is one vCPU, weight 1024.
 func cpuShares(memoryMB int) uint64 {
@@ -120,7 +115,7 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 		oci.WithPidsLimit(r.cfg.PidsLimit),
 		oci.WithCPUShares(cpuShares(spec.MemoryMB)),
 		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: nsPath}),
-		oci.WithHostname(idUnsafe.ReplaceAllString(spec.SandboxID, "-")),
+		oci.WithHostname(ctrbase.SafeName(spec.SandboxID, "-")),
 	}
 	if spec.MemoryMB > 0 {
 		b := uint64(spec.MemoryMB) << 20
@@ -228,20 +223,27 @@ type prepared struct {
 	waitCancel context.CancelFunc
 	exit       <-chan containerd.ExitStatus
 
-	mu    sync.Mutex
-	state int // 0 prepared, 1 started, 2 discarded
+	once ctrbase.Prepared
 }
 
 var errNotPrepared = errors.New("containerd: the prepared sandbox was already started or discarded")
 
 // Start implements runtimes.Prepared.
-func (p *prepared) Start(ctx context.Context) (runtimes.Sandbox, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state != 0 {
+func (p *prepared) Start(ctx context.Context) (sb runtimes.Sandbox, err error) {
+	if !p.once.Do(func() { sb, err = p.start(ctx) }) {
 		return nil, errNotPrepared
 	}
-	p.state = 1
+	return sb, err
+}
+
+// Discard implements runtimes.Prepared.
+func (p *prepared) Discard(ctx context.Context) (err error) {
+	p.once.Do(func() { err = p.teardown(ctx) })
+	return err
+}
+
+// start starts the task and watches for its exit.
+func (p *prepared) start(ctx context.Context) (runtimes.Sandbox, error) {
 	if err := p.task.Start(p.r.ctx(ctx)); err != nil {
 		p.remove()
 		return nil, p.r.wrap("starting sandbox "+p.spec.SandboxID, err)
@@ -249,17 +251,6 @@ func (p *prepared) Start(ctx context.Context) (runtimes.Sandbox, error) {
 	s := &sandbox{p: p, done: make(chan struct{})}
 	go s.waitExit() //nolint:gosec // G118: the sandbox outlives the start's context by design (runtimes.Runtime.Start)
 	return s, nil
-}
-
-// Discard implements runtimes.Prepared.
-func (p *prepared) Discard(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state != 0 {
-		return nil
-	}
-	p.state = 2
-	return p.teardown(ctx)
 }
 
 // remove tears down after a failure, with a context of its own.
@@ -317,8 +308,7 @@ type sandbox struct {
 	done chan struct{}
 	err  error
 
-	memMu  sync.Mutex
-	memMax int
+	mem ctrbase.PeakMemory
 
 	mu      sync.Mutex // serializes Stop, Pause, Resume
 	paused  bool
@@ -456,23 +446,19 @@ func (s *sandbox) Resume(ctx context.Context) error {
 // MaxMemoryMB implements runtimes.MemoryReporter from the task's cgroup metrics:
 // the peak usage (cgroup v1 max_usage, v2 memory.peak where the kernel keeps it,
 // else current usage), remembered once the task is gone.
-func (s *sandbox) MaxMemoryMB() int {
-	s.memMu.Lock()
-	defer s.memMu.Unlock()
-	select {
-	case <-s.done:
-		return s.memMax
-	default:
-	}
+func (s *sandbox) MaxMemoryMB() int { return s.mem.MB(s.done, s.memoryUsed) }
+
+// memoryUsed samples the task's peak memory use in bytes.
+func (s *sandbox) memoryUsed() (uint64, bool) {
 	ctx, cancel := context.WithTimeout(s.p.r.ctx(context.Background()), 2*time.Second)
 	defer cancel()
 	m, err := s.p.task.Metrics(ctx)
 	if err != nil || m == nil || m.Data == nil {
-		return s.memMax
+		return 0, false
 	}
 	v, err := typeurl.UnmarshalAny(m.Data)
 	if err != nil {
-		return s.memMax
+		return 0, false
 	}
 	var b uint64
 	switch st := v.(type) {
@@ -485,25 +471,12 @@ func (s *sandbox) MaxMemoryMB() int {
 			b = max(st.Memory.MaxUsage, st.Memory.Usage)
 		}
 	}
-	if mb := int((b + (1<<20 - 1)) >> 20); mb > s.memMax {
-		s.memMax = mb
-	}
-	return s.memMax
+	return b, true
 }
 
 // OwnsConn implements runtimes.PeerVerifier: the sandbox's address on the bridge
 // is its own (no CAP_NET_RAW or CAP_NET_ADMIN to use another).
 func (s *sandbox) OwnsConn(remote net.Addr) bool {
-	var ip net.IP
-	switch a := remote.(type) {
-	case *net.TCPAddr:
-		ip = a.IP
-	default:
-		host, _, err := net.SplitHostPort(remote.String())
-		if err != nil {
-			return false
-		}
-		ip = net.ParseIP(host)
-	}
+	ip := ctrbase.RemoteIP(remote)
 	return ip != nil && s.p.ip.Equal(ip)
 }

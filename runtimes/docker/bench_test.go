@@ -7,6 +7,7 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
 
@@ -31,8 +32,7 @@ func BenchmarkColdStart(b *testing.B) {
 	rt := newTestRuntime(b, Config{})
 	defer rt.Close()
 	defer func() { _ = rt.Cleanup(context.Background()) }()
-	bin := runtimetest.BuildSandbox(b)
-	spec := runtimetest.ZipSpec(runtimetest.CodeDir(b, bin))
+	spec := runtimetest.SandboxSpec(b)
 	ctx := context.Background()
 
 	b.Run("floor", func(b *testing.B) {
@@ -40,11 +40,7 @@ func BenchmarkColdStart(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		n := runtimetest.ColdStarts(b)
-		lat := make([]time.Duration, 0, n)
-		for i := 0; i < n; i++ {
-			api := runtimetest.NewAPIServer(b, rt.HostAddr())
-			s := spec(api)
+		runtimetest.BenchFloor(b, rt, spec, func(s runtimes.Spec) time.Duration {
 			cfg, hc := rt.containerConfig(s, image)
 			t0 := time.Now()
 			res, err := rt.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: containerName(s.SandboxID)})
@@ -54,12 +50,12 @@ func BenchmarkColdStart(b *testing.B) {
 			if _, err := rt.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
 				b.Fatal(err)
 			}
-			lat = append(lat, time.Since(t0))
+			took := time.Since(t0)
 			if _, err := rt.cli.ContainerRemove(ctx, res.ID, client.ContainerRemoveOptions{Force: true}); err != nil {
 				b.Fatal(err)
 			}
-		}
-		runtimetest.ReportLatencies(b, lat)
+			return took
+		})
 	})
 	settle := func() { waitSpares(b, rt) }
 	b.Run("Start", func(b *testing.B) { runtimetest.BenchColdStartSettled(b, rt, spec, false, settle) })
@@ -78,6 +74,5 @@ func BenchmarkWarmInvoke(b *testing.B) {
 	runtimetest.RequireDocker(b)
 	rt := newTestRuntime(b, Config{})
 	defer rt.Close()
-	bin := runtimetest.BuildSandbox(b)
-	runtimetest.BenchWarmInvoke(b, rt, runtimetest.ZipSpec(runtimetest.CodeDir(b, bin)))
+	runtimetest.BenchWarmInvoke(b, rt, runtimetest.SandboxSpec(b))
 }

@@ -20,14 +20,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/distribution/reference"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	"go.uber.org/fx"
@@ -36,7 +34,6 @@ import (
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
-	"github.com/portico-dev/portico/store"
 )
 
 // Labels every Portico container carries (the same on every container runtime).
@@ -182,39 +179,21 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 // Factory returns the Docker runtime's candidate for runtimes.Choose: probed by
 // pinging the daemon, preferred first under "auto".
 func Factory(cfg Config) runtimes.Factory {
-	return runtimes.Factory{
-		Name:     "docker",
-		Priority: 10,
-		Probe: func(ctx context.Context) error {
-			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			defer cancel()
-			return Ping(ctx, cfg.Host)
-		},
-		New: func(ctx context.Context) (runtimes.Runtime, error) { return New(ctx, cfg) },
-	}
+	return ctrbase.Candidate("docker", 10,
+		func(ctx context.Context) error { return Ping(ctx, cfg.Host) },
+		func(ctx context.Context) (runtimes.Runtime, error) { return New(ctx, cfg) })
 }
 
 // ModuleParams are what Module's provider needs. The store's data directory, when
 // there is one, scopes Cleanup to this installation (Config.Instance).
-type ModuleParams struct {
-	fx.In
-
-	Config Config       `optional:"true"`
-	Store  *store.Store `optional:"true"`
-	Log    *slog.Logger `optional:"true"`
-}
+type ModuleParams = ctrbase.Params[Config]
 
 // Module provides the Docker runtime's Factory into the "runtimes" value group.
 var Module = fx.Module("runtimes/docker",
 	fx.Provide(fx.Annotate(
 		func(p ModuleParams) runtimes.Factory {
 			cfg := p.Config
-			if cfg.Instance == "" && p.Store != nil {
-				cfg.Instance = InstanceFor(p.Store.Dir())
-			}
-			if cfg.Log == nil {
-				cfg.Log = p.Log
-			}
+			cfg.Instance, cfg.Log = p.Scope(cfg.Instance, cfg.Log)
 			return Factory(cfg)
 		},
 		fx.ResultTags(`group:"runtimes"`),
@@ -372,18 +351,13 @@ func (r *Runtime) list(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
-var imageIDRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-
 // checkRef rejects image references that do not parse.
 func checkRef(ref string) error {
-	if imageIDRe.MatchString(ref) {
+	if ctrbase.IsImageID(ref) {
 		return nil
 	}
-	if _, err := reference.ParseNormalizedNamed(ref); err != nil {
-		return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
-			fmt.Sprintf("image %q is not a valid image reference: %v", ref, err))
-	}
-	return nil
+	_, err := ctrbase.ParseRef(ref)
+	return err
 }
 
 // ResolveImage implements runtimes.ImageResolver: the image id (sha256:...) that
@@ -393,7 +367,7 @@ func (r *Runtime) ResolveImage(ctx context.Context, ref string) (string, error) 
 		return "", err
 	}
 	res, err := r.cli.ImageInspect(ctx, ref)
-	if cerrdefs.IsNotFound(err) && !imageIDRe.MatchString(ref) {
+	if cerrdefs.IsNotFound(err) && !ctrbase.IsImageID(ref) {
 		if err := r.pull(ctx, ref); err != nil {
 			return "", err
 		}

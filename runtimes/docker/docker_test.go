@@ -123,19 +123,9 @@ func TestHardening(t *testing.T) {
 	runtimetest.RequireDocker(t)
 	rt := newTestRuntime(t, Config{})
 	defer rt.Close()
-	bin := runtimetest.BuildSandbox(t)
-	api := runtimetest.NewAPIServer(t, rt.HostAddr())
 	ctx := context.Background()
-	sb, err := rt.Start(ctx, runtimes.Spec{
-		SandboxID: "sbx-hardening", Function: "fn", Version: "7", PackageType: "Zip",
-		CodeDir: runtimetest.CodeDir(t, bin), MemoryMB: 256,
-		Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": api.Addr()},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb := runtimetest.StartSandbox(t, rt, runtimes.Spec{SandboxID: "sbx-hardening", Function: "fn", Version: "7", MemoryMB: 256})
 	defer sb.Stop(ctx)
-	go io.Copy(io.Discard, sb.Logs())
 	res, err := rt.cli.ContainerInspect(ctx, sb.(*sandbox).id, client.ContainerInspectOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -199,22 +189,12 @@ func TestHardening(t *testing.T) {
 // ErrUnavailable and leaves nothing; once it is back the same runtime works.
 func TestDaemonGoneAndBack(t *testing.T) {
 	runtimetest.RequireDocker(t)
-	target := "/var/run/docker.sock"
-	if h := os.Getenv("DOCKER_HOST"); strings.HasPrefix(h, "unix://") {
-		target = strings.TrimPrefix(h, "unix://")
-	} else if h != "" {
-		t.Skip("DOCKER_HOST is not a unix socket")
-	}
+	target := runtimetest.DockerSocketPath(t)
 	p := runtimetest.NewSocketProxy(t, target)
 	rt := newTestRuntime(t, Config{Host: "unix://" + p.Path()})
 	defer rt.Close()
 	defer func() { _ = rt.Cleanup(context.Background()) }()
-	bin := runtimetest.BuildSandbox(t)
-	codeDir := runtimetest.CodeDir(t, bin)
-	spec := func(id string, api *runtimetest.APIServer) runtimes.Spec {
-		return runtimes.Spec{SandboxID: id, Function: "fn", Version: "1", PackageType: "Zip", CodeDir: codeDir,
-			Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": api.Addr()}}
-	}
+	spec := runtimetest.NamedSpec(runtimetest.CodeDir(t, runtimetest.BuildSandbox(t)))
 	ctx := context.Background()
 
 	p.Down()

@@ -196,7 +196,7 @@ func (r *Runtime) closeSpares() {
 func spareName(instance string) string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	return "portico-net-" + nameUnsafe.ReplaceAllString(instance, "_") + "-" + hex.EncodeToString(b)
+	return "portico-net-" + ctrbase.SafeName(instance, "_") + "-" + hex.EncodeToString(b)
 }
 
 // startHolder starts a network holder named name, hardened like a sandbox, and

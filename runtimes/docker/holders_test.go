@@ -5,13 +5,13 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
@@ -116,7 +116,7 @@ func TestStartTakesSpareHolder(t *testing.T) {
 	if rt.spareTarget() == 0 {
 		t.Skip("no pause program for this architecture: no spare holders")
 	}
-	spec := runtimetest.ZipSpec(runtimetest.CodeDir(t, runtimetest.BuildSandbox(t)))
+	spec := runtimetest.SandboxSpec(t)
 	ctx := context.Background()
 
 	spares := waitSpares(t, rt)
@@ -159,7 +159,7 @@ func TestHoldersNotShared(t *testing.T) {
 	if rt.spareTarget() == 0 {
 		t.Skip("no pause program for this architecture: no spare holders")
 	}
-	spec := runtimetest.ZipSpec(runtimetest.CodeDir(t, runtimetest.BuildSandbox(t)))
+	spec := runtimetest.SandboxSpec(t)
 	ctx := context.Background()
 
 	waitSpares(t, rt)
@@ -233,7 +233,7 @@ func TestHoldersNotShared(t *testing.T) {
 // back fails neither a Start nor a Prepare, and is not left behind.
 func TestSpareHolderGone(t *testing.T) {
 	runtimetest.RequireDocker(t)
-	spec := runtimetest.ZipSpec(runtimetest.CodeDir(t, runtimetest.BuildSandbox(t)))
+	spec := runtimetest.SandboxSpec(t)
 	for _, tc := range []struct {
 		name    string
 		prepare bool
@@ -245,7 +245,7 @@ func TestSpareHolderGone(t *testing.T) {
 		{"stopped/Prepare", true, killOnly},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs testkit.LockedBuffer
 			rt := newTestRuntime(t, Config{Log: slog.New(slog.NewTextHandler(&logs, nil))})
 			defer rt.Close()
 			defer func() { _ = rt.Cleanup(context.Background()) }()
@@ -301,24 +301,6 @@ func TestSpareHolderGone(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the runtime's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 func removeForced(ctx context.Context, cli *client.Client, id string) error {
 	_, err := cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
 	return err
@@ -341,7 +323,7 @@ func killOnly(ctx context.Context, cli *client.Client, id string) error {
 // those ready and the one a refill is starting, and no refill outlives them.
 func TestCloseAndCleanupLeaveNothing(t *testing.T) {
 	runtimetest.RequireDocker(t)
-	spec := runtimetest.ZipSpec(runtimetest.CodeDir(t, runtimetest.BuildSandbox(t)))
+	spec := runtimetest.SandboxSpec(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string

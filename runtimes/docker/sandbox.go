@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -40,12 +39,8 @@ var (
 // (a failed start must leave nothing behind even when its context was cancelled).
 const cleanupTimeout = 30 * time.Second
 
-var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
-
 // containerName is the container's name for a sandbox id.
-func containerName(sandboxID string) string {
-	return "portico-" + nameUnsafe.ReplaceAllString(sandboxID, "_")
-}
+func containerName(sandboxID string) string { return ctrbase.ContainerName(sandboxID) }
 
 // cpuShares gives CPU in proportion to memory, as Lambda does (1769 MB is one
 // vCPU, which is Docker's default weight of 1024).
@@ -193,7 +188,7 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 		return nil, fmt.Errorf("docker: creating the container of sandbox %s: %w: %w", spec.SandboxID, errHolderGone, err)
 	}
 	if cerrdefs.IsNotFound(err) && spec.PackageType == "Image" {
-		if imageIDRe.MatchString(image) {
+		if ctrbase.IsImageID(image) {
 			return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException",
 				fmt.Sprintf("image %s (pinned by the version) is no longer on this host", image))
 		}
@@ -252,20 +247,28 @@ type prepared struct {
 	waitCancel context.CancelFunc
 	wait       client.ContainerWaitResult
 
-	mu    sync.Mutex
-	state int // 0 prepared, 1 started, 2 discarded
+	once ctrbase.Prepared
 }
 
 var errNotPrepared = errors.New("docker: the prepared sandbox was already started or discarded")
 
 // Start implements runtimes.Prepared.
-func (p *prepared) Start(ctx context.Context) (runtimes.Sandbox, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state != 0 {
+func (p *prepared) Start(ctx context.Context) (sb runtimes.Sandbox, err error) {
+	if !p.once.Do(func() { sb, err = p.start(ctx) }) {
 		return nil, errNotPrepared
 	}
-	p.state = 1
+	return sb, err
+}
+
+// Discard implements runtimes.Prepared.
+func (p *prepared) Discard(ctx context.Context) (err error) {
+	p.once.Do(func() { err = p.discard(ctx) })
+	return err
+}
+
+// start starts the container, unless the daemon went away since it was
+// prepared.
+func (p *prepared) start(ctx context.Context) (runtimes.Sandbox, error) {
 	if p.epoch != p.r.epochNow() {
 		// The daemon went away since: this container's output and exit streams
 		// are cut, and a restart killed its holder. Never start it.
@@ -287,14 +290,8 @@ func (p *prepared) Start(ctx context.Context) (runtimes.Sandbox, error) {
 	return s, nil
 }
 
-// Discard implements runtimes.Prepared.
-func (p *prepared) Discard(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.state != 0 {
-		return nil
-	}
-	p.state = 2
+// discard removes the container and its network holder.
+func (p *prepared) discard(ctx context.Context) error {
 	_, err := p.r.cli.ContainerRemove(ctx, p.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 	p.release()
 	if err != nil && !cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
@@ -358,8 +355,7 @@ type sandbox struct {
 	ipMu sync.Mutex
 	ip   net.IP // the container's address, once learnt
 
-	memMu  sync.Mutex
-	memMax int
+	mem ctrbase.PeakMemory
 
 	mu      sync.Mutex // serializes Stop, Pause, Resume
 	paused  bool
@@ -514,33 +510,25 @@ func (s *sandbox) Resume(ctx context.Context) error {
 // MaxMemoryMB implements runtimes.MemoryReporter: the container's peak memory use
 // from the daemon's statistics (the cgroup's max_usage; current usage where the
 // cgroup keeps no peak), remembered once the container is gone.
-func (s *sandbox) MaxMemoryMB() int {
-	s.memMu.Lock()
-	defer s.memMu.Unlock()
-	select {
-	case <-s.done:
-		return s.memMax
-	default:
-	}
+func (s *sandbox) MaxMemoryMB() int { return s.mem.MB(s.done, s.memoryUsed) }
+
+// memoryUsed samples the container's peak memory use in bytes.
+func (s *sandbox) memoryUsed() (uint64, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	res, err := s.r.cli.ContainerStats(ctx, s.id, client.ContainerStatsOptions{})
 	if err != nil {
-		return s.memMax
+		return 0, false
 	}
 	defer func() { _ = res.Body.Close() }()
 	var st container.StatsResponse
 	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
-		return s.memMax
+		return 0, false
 	}
-	b := st.MemoryStats.MaxUsage
-	if b == 0 {
-		b = st.MemoryStats.Usage
+	if st.MemoryStats.MaxUsage == 0 {
+		return st.MemoryStats.Usage, true
 	}
-	if mb := int((b + (1<<20 - 1)) >> 20); mb > s.memMax {
-		s.memMax = mb
-	}
-	return s.memMax
+	return st.MemoryStats.MaxUsage, true
 }
 
 // ownIP returns the container's address on the sandbox network, asking the
@@ -580,16 +568,6 @@ func (r *Runtime) containerIP(ctx context.Context, id string) net.IP {
 // container without CAP_NET_RAW and CAP_NET_ADMIN cannot use another).
 func (s *sandbox) OwnsConn(remote net.Addr) bool {
 	own := s.ownIP()
-	var ip net.IP
-	switch a := remote.(type) {
-	case *net.TCPAddr:
-		ip = a.IP
-	default:
-		host, _, err := net.SplitHostPort(remote.String())
-		if err != nil {
-			return false
-		}
-		ip = net.ParseIP(host)
-	}
+	ip := ctrbase.RemoteIP(remote)
 	return own != nil && ip != nil && own.Equal(ip)
 }

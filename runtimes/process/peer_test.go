@@ -45,7 +45,7 @@ func TestOwnsConnRefusesOtherProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	api := runtimetest.NewAPIServer(t, "127.0.0.1")
-	spec := runtimetest.ZipSpec(runtimetest.CodeDir(t, runtimetest.BuildSandbox(t)))(api)
+	spec := runtimetest.SandboxSpec(t)(api)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sb, err := rt.Start(ctx, spec)

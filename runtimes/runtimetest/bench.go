@@ -154,3 +154,46 @@ func BenchWarmInvoke(b *testing.B, rt runtimes.Runtime, spec SpecFunc) {
 	b.StopTimer()
 	ReportLatencies(b, lat)
 }
+
+// SandboxSpec returns a ZipSpec running the sandbox program (BuildSandbox).
+func SandboxSpec(tb testing.TB) SpecFunc { return ZipSpec(CodeDir(tb, BuildSandbox(tb))) }
+
+// BenchFloor measures a container engine's own cost of a cold start, to set
+// beside BenchColdStart: for each of ColdStarts(b) sandboxes, start makes the
+// container of the spec untimed, starts it, returns how long the start took and
+// removes the container.
+func BenchFloor(b *testing.B, rt runtimes.Runtime, spec SpecFunc, start func(s runtimes.Spec) time.Duration) {
+	n := ColdStarts(b)
+	lat := make([]time.Duration, 0, n)
+	for range n {
+		api := NewAPIServer(b, rt.HostAddr())
+		lat = append(lat, start(spec(api)))
+	}
+	ReportLatencies(b, lat)
+}
+
+// NamedSpec returns the specs the runtimes' own tests start: sandbox id of
+// function fn, version 1, running the code in codeDir against api.
+func NamedSpec(codeDir string) func(id string, api *APIServer) runtimes.Spec {
+	return func(id string, api *APIServer) runtimes.Spec {
+		return runtimes.Spec{SandboxID: id, Function: "fn", Version: "1", PackageType: "Zip", CodeDir: codeDir,
+			Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": api.Addr()}}
+	}
+}
+
+// StartSandbox starts the sandbox program (BuildSandbox) on rt as the Zip
+// sandbox spec names (its SandboxID, Function, Version and MemoryMB), against a
+// Runtime API server of its own, and drains its output. A failed start fails
+// tb; the caller stops the sandbox.
+func StartSandbox(tb testing.TB, rt runtimes.Runtime, spec runtimes.Spec) runtimes.Sandbox {
+	tb.Helper()
+	api := NewAPIServer(tb, rt.HostAddr())
+	spec.PackageType, spec.CodeDir = "Zip", CodeDir(tb, BuildSandbox(tb))
+	spec.Env = map[string]string{"AWS_LAMBDA_RUNTIME_API": api.Addr()}
+	sb, err := rt.Start(context.Background(), spec)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, sb.Logs()) }()
+	return sb
+}

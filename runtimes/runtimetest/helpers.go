@@ -311,6 +311,22 @@ func RequireDocker(tb testing.TB) {
 	}
 }
 
+// DockerSocketPath returns the path of the Docker daemon's unix socket:
+// DOCKER_HOST's, else /var/run/docker.sock. It skips tb when DOCKER_HOST is
+// not a unix socket.
+func DockerSocketPath(tb testing.TB) string {
+	tb.Helper()
+	h := os.Getenv("DOCKER_HOST")
+	if h == "" {
+		return "/var/run/docker.sock"
+	}
+	path, ok := strings.CutPrefix(h, "unix://")
+	if !ok {
+		tb.Skip("DOCKER_HOST is not a unix socket")
+	}
+	return path
+}
+
 // PingDocker calls the Engine API's /_ping at DOCKER_HOST or /var/run/docker.sock.
 func PingDocker(ctx context.Context) error {
 	host := os.Getenv("DOCKER_HOST")

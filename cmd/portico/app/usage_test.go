@@ -1,8 +1,6 @@
 package app
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"log/slog"
 	"testing"
@@ -10,6 +8,7 @@ import (
 	"github.com/portico-dev/portico/aliases"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -79,19 +78,5 @@ func TestVersionUsage(t *testing.T) {
 
 func codeZip(t *testing.T, body string) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write([]byte("#!/bin/sh\n# " + body + "\n")); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testkit.Bootstrap(t, "#!/bin/sh\n# "+body+"\n")
 }

@@ -346,3 +346,25 @@ func ZipDir(dir string) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// RouteIDs returns the ids of an API's routes by route key.
+func (c *Client) RouteIDs(ctx context.Context, api string) (map[string]string, error) {
+	resp, err := c.Do(ctx, http.MethodGet, "/portico/v1/apis/"+url.PathEscape(api)+"/routes", nil, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	var list struct {
+		Items []struct {
+			ID       string `json:"id"`
+			RouteKey string `json:"routeKey"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(resp.Body, &list); err != nil {
+		return nil, err
+	}
+	ids := make(map[string]string, len(list.Items))
+	for _, r := range list.Items {
+		ids[r.RouteKey] = r.ID
+	}
+	return ids, nil
+}

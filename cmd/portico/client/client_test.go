@@ -186,6 +186,20 @@ func TestSetAlias(t *testing.T) {
 	}
 }
 
+// TestRouteIDs maps an API's route keys to their ids from the routes list.
+func TestRouteIDs(t *testing.T) {
+	f, c := newFake(t, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"items":[{"id":"r1","routeKey":"$connect"},{"id":"r2","routeKey":"sendmessage"}]}`)
+	})
+	ids, err := c.RouteIDs(context.Background(), "a b")
+	if err != nil || len(ids) != 2 || ids["$connect"] != "r1" || ids["sendmessage"] != "r2" {
+		t.Fatalf("RouteIDs = %v, %v", ids, err)
+	}
+	if r := f.got[0]; r.Method != http.MethodGet || r.URL.EscapedPath() != "/portico/v1/apis/a%20b/routes" {
+		t.Errorf("sent %s %s", r.Method, r.URL.EscapedPath())
+	}
+}
+
 func TestFunctionPath(t *testing.T) {
 	if got := FunctionPath("fn:live", "/versions"); got != "/2015-03-31/functions/fn:live/versions" {
 		t.Errorf("FunctionPath = %q", got)

@@ -668,12 +668,22 @@ func (b *builder) v2Integration(id string, props map[string]any) {
 	b.wsIntegrations[id] = props
 }
 
-func (b *builder) v2Route(id string, props map[string]any) {
-	b.unsupported(id, TypeV2Route, props)
+// wsAPI returns the WebSocket API of the template that the ApiId of resource id
+// (of type typ) names, or fails the build and returns nil.
+func (b *builder) wsAPI(id, typ string, props map[string]any) (string, *API) {
+	b.unsupported(id, typ, props)
 	api := apiToken(props["ApiId"])
 	a, ok := b.d.APIs[api]
 	if !ok || a.Protocol != apis.ProtocolWebSocket {
-		b.fail("%s (%s): ApiId must be !Ref to an AWS::ApiGatewayV2::Api (WEBSOCKET) of the template", id, TypeV2Route)
+		b.fail("%s (%s): ApiId must be !Ref to an AWS::ApiGatewayV2::Api (WEBSOCKET) of the template", id, typ)
+		return "", nil
+	}
+	return api, a
+}
+
+func (b *builder) v2Route(id string, props map[string]any) {
+	api, a := b.wsAPI(id, TypeV2Route, props)
+	if a == nil {
 		return
 	}
 	key, _ := props["RouteKey"].(string)
@@ -713,11 +723,8 @@ func (b *builder) v2Route(id string, props map[string]any) {
 }
 
 func (b *builder) v2Stage(id string, props map[string]any) {
-	b.unsupported(id, TypeV2Stage, props)
-	api := apiToken(props["ApiId"])
-	a, ok := b.d.APIs[api]
-	if !ok || a.Protocol != apis.ProtocolWebSocket {
-		b.fail("%s (%s): ApiId must be !Ref to an AWS::ApiGatewayV2::Api (WEBSOCKET) of the template", id, TypeV2Stage)
+	api, a := b.wsAPI(id, TypeV2Stage, props)
+	if a == nil {
 		return
 	}
 	name, _ := props["StageName"].(string)

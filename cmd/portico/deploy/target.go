@@ -230,22 +230,9 @@ func (h *HTTPTarget) ReplaceAPI(ctx context.Context, id string, a *API) error {
 		map[string]any{"name": a.Name, "routeSelectionExpression": a.RouteSelection}, nil); err != nil {
 		return err
 	}
-	resp, err := h.C.Do(ctx, http.MethodGet, apisPath+"/"+esc(id)+"/routes", nil, nil, nil)
+	have, err := h.C.RouteIDs(ctx, id)
 	if err != nil {
 		return err
-	}
-	var list struct {
-		Items []struct {
-			ID       string `json:"id"`
-			RouteKey string `json:"routeKey"`
-		} `json:"items"`
-	}
-	if err := json.Unmarshal(resp.Body, &list); err != nil {
-		return err
-	}
-	have := map[string]string{}
-	for _, r := range list.Items {
-		have[r.RouteKey] = r.ID
 	}
 	want := map[string]bool{}
 	for _, rt := range wsRoutes(a) {

@@ -1,7 +1,6 @@
 package apptest
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 var (
@@ -65,7 +65,7 @@ type Process struct {
 	DataDir string
 
 	cmd    *exec.Cmd
-	out    *LockedBuffer
+	out    *testkit.LockedBuffer
 	exited chan struct{} // closed once the child is reaped
 }
 
@@ -84,7 +84,7 @@ func StartProcess(t testing.TB, opts Options) *Process {
 		dir = t.TempDir()
 	}
 	admin := net.JoinHostPort("127.0.0.1", freePort(t))
-	out := &LockedBuffer{}
+	out := &testkit.LockedBuffer{}
 	//nolint:gosec // G204: the binary this package just built
 	cmd := exec.Command(bin, "serve", "--runtime", rt, "--data-dir", dir,
 		"--listen", "127.0.0.1:0", "--admin-listen", admin, "--log-level", "warn")
@@ -128,27 +128,6 @@ func (p *Process) Kill() {
 
 // Output is what the process wrote so far (its logs), for failure messages.
 func (p *Process) Output() string { return p.out.String() }
-
-// LockedBuffer is a bytes.Buffer safe for concurrent use: a child's or a
-// goroutine's writes and the test reading them.
-type LockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write implements io.Writer.
-func (l *LockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns what was written so far.
-func (l *LockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func freePort(t testing.TB) string {
 	t.Helper()

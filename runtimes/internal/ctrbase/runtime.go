@@ -1,0 +1,143 @@
+package ctrbase
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/distribution/reference"
+	"go.uber.org/fx"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/store"
+)
+
+// Candidate returns a container runtime's candidate for runtimes.Choose: Probe
+// calls ping with a limit of 3 s, New calls newRuntime.
+func Candidate(name string, priority int, ping func(ctx context.Context) error, newRuntime func(ctx context.Context) (runtimes.Runtime, error)) runtimes.Factory {
+	return runtimes.Factory{
+		Name:     name,
+		Priority: priority,
+		Probe: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			defer cancel()
+			return ping(ctx)
+		},
+		New: newRuntime,
+	}
+}
+
+// Params are what a container runtime's Module provider needs, C being the
+// runtime's Config. The store's data directory, when there is one, scopes
+// Cleanup to this installation.
+type Params[C any] struct {
+	fx.In
+
+	Config C            `optional:"true"`
+	Store  *store.Store `optional:"true"`
+	Log    *slog.Logger `optional:"true"`
+}
+
+// Scope returns the instance and the logger a runtime's Module puts in its
+// Config: the configured ones, else InstanceFor the store's data directory and
+// the application's logger.
+func (p Params[C]) Scope(instance string, log *slog.Logger) (string, *slog.Logger) {
+	if instance == "" && p.Store != nil {
+		instance = InstanceFor(p.Store.Dir())
+	}
+	if log == nil {
+		log = p.Log
+	}
+	return instance, log
+}
+
+var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
+
+// SafeName replaces in s each character a container or host name cannot hold
+// with repl.
+func SafeName(s, repl string) string { return nameUnsafe.ReplaceAllString(s, repl) }
+
+// ContainerName is the name (docker) or id (containerd) of a sandbox's
+// container.
+func ContainerName(sandboxID string) string { return "portico-" + SafeName(sandboxID, "_") }
+
+// RemoteIP returns the IP address of a connection's remote end, or nil.
+func RemoteIP(remote net.Addr) net.IP {
+	if a, ok := remote.(*net.TCPAddr); ok {
+		return a.IP
+	}
+	host, _, err := net.SplitHostPort(remote.String())
+	if err != nil {
+		return nil
+	}
+	return net.ParseIP(host)
+}
+
+// PeakMemory remembers a sandbox's peak memory use across samples and once the
+// sandbox is gone. The zero value is ready; safe for concurrent use.
+type PeakMemory struct {
+	mu  sync.Mutex
+	max int
+}
+
+// MB returns the peak in MB: while done is open it takes a sample (bytes, and
+// whether the sample was read) and keeps the larger of it and the peak so far.
+func (p *PeakMemory) MB(done <-chan struct{}, sample func() (uint64, bool)) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-done:
+		return p.max
+	default:
+	}
+	b, ok := sample()
+	if !ok {
+		return p.max
+	}
+	if mb := int((b + (1<<20 - 1)) >> 20); mb > p.max {
+		p.max = mb
+	}
+	return p.max
+}
+
+var imageIDRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// IsImageID reports whether ref is an image id (sha256:...) rather than a name.
+func IsImageID(ref string) bool { return imageIDRe.MatchString(ref) }
+
+// ParseRef parses an image name (alpine, docker.io/library/alpine:3), or fails
+// with an ErrInvalid error that names it.
+func ParseRef(ref string) (reference.Named, error) {
+	n, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+			fmt.Sprintf("image %q is not a valid image reference: %v", ref, err))
+	}
+	return n, nil
+}
+
+// Prepared is a prepared sandbox's one transition: it is started or discarded,
+// whichever comes first, once. The zero value is prepared; safe for concurrent
+// use.
+type Prepared struct {
+	mu   sync.Mutex
+	done bool
+}
+
+// Do runs f, the transition, when the sandbox is still prepared, and reports
+// whether it ran. A concurrent Do waits until f has returned.
+func (p *Prepared) Do(f func()) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return false
+	}
+	p.done = true
+	f()
+	return true
+}
