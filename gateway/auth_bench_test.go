@@ -20,9 +20,9 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/auth"
 	"github.com/portico-dev/portico/gateway/iam"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/invoker"
-	"github.com/portico-dev/portico/store"
 )
 
 // headerTransport adds headers to every request.
@@ -68,11 +68,7 @@ func benchAuthGateway(b *testing.B, a *apis.API, inv *fakeInvoker, pr auth.Princ
 // a store of its own, and returns the principals and its credentials.
 func benchPrincipal(b *testing.B) (*iam.Service, aws.Credentials) {
 	b.Helper()
-	st, err := store.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
+	st := gwtest.Store(b, "")
 	sealer, err := iam.NewSealer(make([]byte, 32))
 	if err != nil {
 		b.Fatal(err)

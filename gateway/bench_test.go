@@ -20,10 +20,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/latency"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/invoker"
-	"github.com/portico-dev/portico/store"
 )
 
 // benchConcurrency is the number of concurrent clients of the throughput
@@ -96,20 +96,8 @@ func benchDeploy(b testing.TB, listen string, a *apis.API, vars map[string]strin
 // returns the service and the stage's path.
 func benchCreate(b testing.TB, a *apis.API, vars map[string]string) (*apis.Service, string) {
 	b.Helper()
-	st, err := store.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
-	svc := apis.NewService(st, nil)
-	ctx := context.Background()
-	created, err := svc.Create(ctx, a)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, _, err := svc.Deploy(ctx, created.ID, apis.DeployInput{StageName: "bench", Variables: vars}); err != nil {
-		b.Fatal(err)
-	}
+	_, svc := gwtest.APIs(b)
+	created := gwtest.Deploy(b, svc, a, apis.DeployInput{StageName: "bench", Variables: vars})
 	return svc, "/" + created.ID + "/bench"
 }
 

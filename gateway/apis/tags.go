@@ -3,6 +3,7 @@ package apis
 import (
 	"context"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/portico-dev/portico/store"
@@ -21,7 +22,7 @@ func ValidateTags(tags map[string]string) error {
 	if len(tags) > MaxTags {
 		return invalid("a resource has at most %d tags, got %d", MaxTags, len(tags))
 	}
-	for _, k := range sortedMapKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		switch {
 		case k == "" || len(k) > MaxTagKey:
 			return invalid("tag key %q must be 1..%d characters", truncate(k, 140), MaxTagKey)

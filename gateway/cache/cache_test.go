@@ -16,8 +16,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/gateway/pipeline"
-	"github.com/portico-dev/portico/store"
 )
 
 const token = "admin-token-for-tests"
@@ -393,12 +393,7 @@ func (s *Stage) cached(key string) bool {
 }
 
 func TestWatchFreesDeletedAndDisabledStages(t *testing.T) {
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	svc := apis.NewService(st, nil)
+	_, svc := gwtest.APIs(t)
 	ctx := context.Background()
 	a, err := svc.Create(ctx, &apis.API{Name: "c", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{route("GET")}}})
 	if err != nil {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/errdefs"
-	"github.com/portico-dev/portico/store"
 )
 
 func TestLoadKeyPairNamesTheFileAtFault(t *testing.T) {
@@ -138,11 +138,7 @@ func TestDomainCertificateFilesAtStart(t *testing.T) {
 	const name = "files.example.com"
 	c0, k0, _ := ca.Issue([]string{name}, now)
 	serial0 := write(c0, k0)
-	st, err := store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := gwtest.Store(t, dir)
 	start := func() string {
 		t.Helper()
 		e, err := New(context.Background(), Config{DataDir: dir}, st, nil, nil, nil)

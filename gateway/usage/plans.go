@@ -1,10 +1,12 @@
 package usage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/store"
@@ -112,12 +114,7 @@ func (s *Service) ListPlans(ctx context.Context, keyID string) ([]*Plan, error) 
 			}
 		})
 	})
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Name != out[j].Name {
-			return out[i].Name < out[j].Name
-		}
-		return out[i].ID < out[j].ID
-	})
+	slices.SortFunc(out, func(a, b *Plan) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) })
 	return out, err
 }
 
@@ -251,11 +248,6 @@ func (s *Service) PlanKeys(ctx context.Context, planID string) ([]*APIKey, error
 		}
 		return nil
 	})
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Name != out[j].Name {
-			return out[i].Name < out[j].Name
-		}
-		return out[i].ID < out[j].ID
-	})
+	slices.SortFunc(out, func(a, b *APIKey) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) })
 	return out, err
 }

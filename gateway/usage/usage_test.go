@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/store"
@@ -39,19 +40,9 @@ func (fakeStages) GetStage(_ context.Context, apiID, name string) (*apis.Stage, 
 	return nil, errdefs.ErrNotFound
 }
 
-func openStore(t *testing.T, dir string) *store.Store {
-	t.Helper()
-	st, err := store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
 func newService(t *testing.T, dir string, clk *fakeClock) *Service {
 	t.Helper()
-	s, err := NewService(openStore(t, dir), Options{Stages: fakeStages{}})
+	s, err := NewService(gwtest.Store(t, dir), Options{Stages: fakeStages{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +238,7 @@ func TestImportKeys(t *testing.T) {
 }
 
 func TestQuotaAdmitsExactlyNConcurrently(t *testing.T) {
-	cs := NewCounts(openStore(t, t.TempDir()), nil)
+	cs := NewCounts(gwtest.Store(t, t.TempDir()), nil)
 	q := &Quota{Limit: 50, Period: PeriodDay}
 	var admitted atomic.Int64
 	var wg sync.WaitGroup
@@ -289,7 +280,7 @@ func TestCountsSurviveRestartAndRollOver(t *testing.T) {
 	}
 	_ = st.Close()
 	// A new process: one left today.
-	cs = NewCounts(openStore(t, dir), nil)
+	cs = NewCounts(gwtest.Store(t, dir), nil)
 	c := cs.Counter("p", "k")
 	if ok, _ := c.Take(day0, q); !ok {
 		t.Fatal("third refused")
