@@ -40,6 +40,13 @@ func (fakeStages) GetStage(_ context.Context, apiID, name string) (*apis.Stage, 
 	return nil, errdefs.ErrNotFound
 }
 
+// newDay0Service returns a service in a new directory on a fake clock at day0.
+func newDay0Service(t *testing.T) (*Service, *fakeClock) {
+	t.Helper()
+	clk := &fakeClock{t: day0}
+	return newService(t, t.TempDir(), clk), clk
+}
+
 func newService(t *testing.T, dir string, clk *fakeClock) *Service {
 	t.Helper()
 	s, err := NewService(gwtest.Store(t, dir), Options{Stages: fakeStages{}})
@@ -87,8 +94,7 @@ func TestPeriodStart(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
-	clk := &fakeClock{t: day0}
-	s := newService(t, t.TempDir(), clk)
+	s, _ := newDay0Service(t)
 	ctx := context.Background()
 	gen, err := s.CreateKey(ctx, KeyInput{Name: "gen"})
 	if err != nil {
@@ -130,8 +136,7 @@ func TestKeys(t *testing.T) {
 }
 
 func TestPlans(t *testing.T) {
-	clk := &fakeClock{t: day0}
-	s := newService(t, t.TempDir(), clk)
+	s, _ := newDay0Service(t)
 	ctx := context.Background()
 	k, _ := s.CreateKey(ctx, KeyInput{Name: "k", Enabled: ptr(true)})
 	for _, tc := range []struct {
@@ -305,8 +310,7 @@ func TestCountsSurviveRestartAndRollOver(t *testing.T) {
 }
 
 func TestGetAndUpdateUsage(t *testing.T) {
-	clk := &fakeClock{t: day0}
-	s := newService(t, t.TempDir(), clk)
+	s, clk := newDay0Service(t)
 	ctx := context.Background()
 	k, _ := s.CreateKey(ctx, KeyInput{Enabled: ptr(true)})
 	p, _ := s.CreatePlan(ctx, Plan{Name: "p", Quota: &Quota{Limit: 10, Period: PeriodWeek}, APIStages: []APIStage{{APIID: "api1", Stage: "dev"}}})
@@ -404,8 +408,7 @@ func (hs *stageHarness) call(i int, key string) pipeline.ResponseType {
 }
 
 func TestKeyStage(t *testing.T) {
-	clk := &fakeClock{t: day0}
-	s := newService(t, t.TempDir(), clk)
+	s, _ := newDay0Service(t)
 	ctx := context.Background()
 	good, _ := s.CreateKey(ctx, KeyInput{Enabled: ptr(true)})
 	disabled, _ := s.CreateKey(ctx, KeyInput{})
@@ -448,8 +451,7 @@ func TestKeyStage(t *testing.T) {
 }
 
 func TestKeyStagePlanThrottlesAndQuota(t *testing.T) {
-	clk := &fakeClock{t: day0}
-	s := newService(t, t.TempDir(), clk)
+	s, clk := newDay0Service(t)
 	ctx := context.Background()
 	k, _ := s.CreateKey(ctx, KeyInput{Enabled: ptr(true)})
 	p, _ := s.CreatePlan(ctx, Plan{Name: "p", Throttle: &Throttle{RateLimit: 1, BurstLimit: 5},
