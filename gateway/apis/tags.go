@@ -64,20 +64,12 @@ func (s *Service) TagAPI(ctx context.Context, id string, set map[string]string, 
 // TagStage adds the tags in set to a stage and removes those named in unset,
 // in one transaction.
 func (s *Service) TagStage(ctx context.Context, apiID, name string, set map[string]string, unset []string) (*Stage, error) {
-	var st Stage
-	err := s.st.Update(ctx, func(tx *store.Tx) error {
-		if err := s.getStage(tx, apiID, name, &st); err != nil {
-			return err
-		}
+	return s.updateStage(ctx, apiID, name, false, func(_ *store.Tx, st *Stage) error {
 		t, err := mergeTags(st.Tags, set, unset)
 		if err != nil {
 			return err
 		}
 		st.Tags = t
-		return tx.Put(bucketStages, apiID+"/"+name, &st)
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &st, nil
 }
