@@ -13,9 +13,15 @@ import (
 )
 
 func getPlan(tx *store.Tx, id string, p *Plan) error {
-	if err := tx.Get(bucketPlans, id, p); err != nil {
+	return get(tx, bucketPlans, id, p, "Invalid Usage Plan ID specified")
+}
+
+// get reads id from bucket into v; a missing one is a NotFoundException that
+// says missing.
+func get(tx *store.Tx, bucket, id string, v any, missing string) error {
+	if err := tx.Get(bucket, id, v); err != nil {
 		if errors.Is(err, errdefs.ErrNotFound) {
-			return notFound("Invalid Usage Plan ID specified")
+			return notFound(missing)
 		}
 		return err
 	}

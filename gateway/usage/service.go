@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"slices"
 	"sort"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/throttle"
-	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/store"
 )
@@ -255,13 +253,7 @@ func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*APIKey, error) {
 }
 
 func getKey(tx *store.Tx, id string, k *APIKey) error {
-	if err := tx.Get(bucketKeys, id, k); err != nil {
-		if errors.Is(err, errdefs.ErrNotFound) {
-			return notFound("Invalid API Key identifier specified")
-		}
-		return err
-	}
-	return nil
+	return get(tx, bucketKeys, id, k, "Invalid API Key identifier specified")
 }
 
 // GetKey returns a key.
