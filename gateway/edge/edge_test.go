@@ -13,13 +13,20 @@ import (
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
-func TestLoadKeyPairNamesTheFileAtFault(t *testing.T) {
-	dir := t.TempDir()
+// newTestCA returns a new development CA made now, and the time.
+func newTestCA(t *testing.T) (*DevCA, time.Time) {
+	t.Helper()
 	now := time.Now()
 	ca, err := NewDevCA(now)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ca, now
+}
+
+func TestLoadKeyPairNamesTheFileAtFault(t *testing.T) {
+	dir := t.TempDir()
+	ca, now := newTestCA(t)
 	cert, key, _ := ca.Issue([]string{"localhost"}, now)
 	_, otherKey, _ := ca.Issue([]string{"localhost"}, now)
 	write := func(name string, data []byte) string {
@@ -115,11 +122,7 @@ func FuzzNormalizeMappingKey(f *testing.F) {
 // restart, the files as they are then when they are good, else the stored copy.
 func TestDomainCertificateFilesAtStart(t *testing.T) {
 	dir := t.TempDir()
-	now := time.Now()
-	ca, err := NewDevCA(now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, now := newTestCA(t)
 	certPath, keyPath := filepath.Join(dir, "d.pem"), filepath.Join(dir, "d-key.pem")
 	write := func(c, k []byte) string {
 		t.Helper()
