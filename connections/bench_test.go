@@ -29,20 +29,27 @@ import (
 	"github.com/portico-dev/portico/internal/wsload"
 )
 
-// benchDispatcher answers every route at once and records nothing.
-type benchDispatcher struct{ routes *Routes }
+// staticDispatcher answers every route at once with a 200 and records
+// nothing; with echo, the answer's body is the message itself.
+type staticDispatcher struct {
+	routes *Routes
+	echo   bool
+}
 
-func (d benchDispatcher) Routes(context.Context, string, string) (*Routes, error) {
+func (d staticDispatcher) Routes(context.Context, string, string) (*Routes, error) {
 	return d.routes, nil
 }
-func (d benchDispatcher) Dispatch(context.Context, *events.APIGatewayWebsocketProxyRequest) (*Response, error) {
+func (d staticDispatcher) Dispatch(_ context.Context, ev *events.APIGatewayWebsocketProxyRequest) (*Response, error) {
+	if d.echo {
+		return &Response{StatusCode: 200, Body: []byte(ev.Body)}, nil
+	}
 	return &Response{StatusCode: 200}, nil
 }
 
 func newBenchServer(tb testing.TB, cfg Config) (*Manager, *httptest.Server, string) {
 	tb.Helper()
 	sel, _ := routeselect.Parse("")
-	d := benchDispatcher{&Routes{Selector: sel, Keys: map[string]bool{"$connect": false, "$disconnect": false, "$default": false}}}
+	d := staticDispatcher{routes: &Routes{Selector: sel, Keys: map[string]bool{"$connect": false, "$disconnect": false, "$default": false}}}
 	m := New(cfg, nil)
 	m.SetIntegrations(fakeIntegrations{testAPI + "/" + testStage + "/bench": true})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -119,7 +119,7 @@ func (a *chatApp) dial(t *testing.T) (*websocket.Conn, string) {
 	for _, id := range a.connections(t) {
 		before[id] = true
 	}
-	c, status, err := dialWS(a.ws + "?token=" + chatToken)
+	c, status, err := wstest.Dial(websocket.DefaultDialer, a.ws+"?token="+chatToken, nil)
 	if err != nil {
 		t.Fatalf("dial %s: %v (status %d)", a.ws, err, status)
 	}
@@ -164,20 +164,6 @@ var (
 	readCloseCode = wstest.ReadClose
 )
 
-// dialWS dials url and closes the handshake response's body; it returns the
-// response's status (0 when there was none).
-func dialWS(url string) (*websocket.Conn, int, error) {
-	c, resp, err := websocket.DefaultDialer.Dial(url, nil)
-	status := 0
-	if resp != nil {
-		status = resp.StatusCode
-		if resp.Body != nil {
-			_ = resp.Body.Close()
-		}
-	}
-	return c, status, err
-}
-
 func managementClient(endpoint, key, secret string) *apigatewaymanagementapi.Client {
 	return apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
 		BaseEndpoint: aws.String(endpoint), Region: "us-east-1",
@@ -211,7 +197,7 @@ func runChat(t *testing.T, env *apptest.Env, gatewayHost string) {
 	ctx := context.Background()
 
 	// A $connect that answers 401 refuses the handshake.
-	_, status, err := dialWS(a.ws + "?token=wrong")
+	_, status, err := wstest.Dial(websocket.DefaultDialer, a.ws+"?token=wrong", nil)
 	if err == nil || status != http.StatusUnauthorized {
 		t.Fatalf("dial with a wrong token: %v %d", err, status)
 	}
@@ -332,7 +318,7 @@ func TestIdleConnectionCloses(t *testing.T) {
 	if _, err := c.Do(context.Background(), http.MethodPost, "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	ws, _, err := dialWS("ws://" + strings.TrimPrefix(env.GatewayURL, "http://") + "/" + api.ID + "/dev")
+	ws, _, err := wstest.Dial(websocket.DefaultDialer, "ws://"+strings.TrimPrefix(env.GatewayURL, "http://")+"/"+api.ID+"/dev", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,21 +138,8 @@ func (ts *testServer) waitConns(t *testing.T, n int) []Info {
 var (
 	readText  = wstest.ReadText
 	readClose = wstest.ReadClose
+	wsDial    = wstest.Dial
 )
-
-// wsDial dials url and closes the handshake response's body; it returns the
-// response's status (0 when there was none).
-func wsDial(d *websocket.Dialer, url string, h http.Header) (*websocket.Conn, int, error) {
-	c, resp, err := d.Dial(url, h)
-	status := 0
-	if resp != nil {
-		status = resp.StatusCode
-		if resp.Body != nil {
-			_ = resp.Body.Close()
-		}
-	}
-	return c, status, err
-}
 
 // fakeIntegrations says which functions ("api/stage/function") routes integrate.
 type fakeIntegrations map[string]bool

@@ -10,22 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/portico-dev/portico/internal/routeselect"
 	"github.com/portico-dev/portico/internal/wsload"
 )
-
-// echoDispatcher answers every message on the two-way $default route with the
-// message itself.
-type echoDispatcher struct{ routes *Routes }
-
-func (d echoDispatcher) Routes(context.Context, string, string) (*Routes, error) {
-	return d.routes, nil
-}
-func (d echoDispatcher) Dispatch(_ context.Context, ev *events.APIGatewayWebsocketProxyRequest) (*Response, error) {
-	return &Response{StatusCode: 200, Body: []byte(ev.Body)}, nil
-}
 
 // TestWSLoadClient is not a test: it is the client process of
 // TestWebSocketHold20k (internal/wsload).
@@ -59,7 +46,7 @@ func TestWebSocketHold20k(t *testing.T) {
 		t.Skipf("cannot hold %d connections in this process: %v (set PORTICO_WS_HOLD to a smaller count)", n, err)
 	}
 	sel, _ := routeselect.Parse("")
-	d := echoDispatcher{&Routes{Selector: sel, Keys: map[string]bool{"$default": true}}}
+	d := staticDispatcher{routes: &Routes{Selector: sel, Keys: map[string]bool{"$default": true}}, echo: true}
 	// Keepalive pings are out of the picture: the client reads only when asked.
 	m := New(Config{PingInterval: time.Hour, IdleTimeout: time.Hour}, nil)
 	m.SetIntegrations(fakeIntegrations{})

@@ -2,11 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -15,14 +10,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/lestrrat-go/jwx/v3/jwk"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/auth"
 	"github.com/portico-dev/portico/gateway/iam"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/invoker"
-	"github.com/portico-dev/portico/store"
 )
 
 // headerTransport adds headers to every request.
@@ -68,11 +62,7 @@ func benchAuthGateway(b *testing.B, a *apis.API, inv *fakeInvoker, pr auth.Princ
 // a store of its own, and returns the principals and its credentials.
 func benchPrincipal(b *testing.B) (*iam.Service, aws.Credentials) {
 	b.Helper()
-	st, err := store.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
+	st := gwtest.Store(b, "")
 	sealer, err := iam.NewSealer(make([]byte, 32))
 	if err != nil {
 		b.Fatal(err)
@@ -143,28 +133,9 @@ func BenchmarkAuth(b *testing.B) {
 		Load(b, signedClient(b, cr, u), u, benchConcurrency, "")
 	})
 
-	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	pub, _ := jwk.Import(&key.PublicKey)
-	_ = pub.Set(jwk.KeyIDKey, "k1")
-	set := jwk.NewSet()
-	_ = set.AddKey(pub)
-	jwks, _ := json.Marshal(set)
-	var issuer *httptest.Server
-	issuer = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/keys" {
-			_, _ = w.Write(jwks)
-			return
-		}
-		_, _ = w.Write([]byte(`{"jwks_uri":"` + issuer.URL + `/keys"}`))
-	}))
-	b.Cleanup(issuer.Close)
-	enc := base64.RawURLEncoding.EncodeToString
-	h, _ := json.Marshal(map[string]string{"alg": "RS256", "kid": "k1", "typ": "JWT"})
-	p, _ := json.Marshal(map[string]any{"iss": issuer.URL, "aud": "api1", "sub": "u", "exp": time.Now().Add(time.Hour).Unix(), "scope": "read"})
-	in := enc(h) + "." + enc(p)
-	sum := sha256.Sum256([]byte(in))
-	sig, _ := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
-	token := in + "." + enc(sig)
+	is := gwtest.NewIssuer(b)
+	issuer := is.Srv
+	token := is.Token(b, "RS256", "k1", is.RSA1, map[string]any{"iss": issuer.URL, "aud": "api1", "sub": "u", "exp": time.Now().Add(time.Hour).Unix(), "scope": "read"})
 
 	fnInv := &fakeInvoker{}
 	httpAPI := func(secured bool) *apis.API {

@@ -20,10 +20,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/latency"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/invoker"
-	"github.com/portico-dev/portico/store"
 )
 
 // benchConcurrency is the number of concurrent clients of the throughput
@@ -96,20 +96,8 @@ func benchDeploy(b testing.TB, listen string, a *apis.API, vars map[string]strin
 // returns the service and the stage's path.
 func benchCreate(b testing.TB, a *apis.API, vars map[string]string) (*apis.Service, string) {
 	b.Helper()
-	st, err := store.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
-	svc := apis.NewService(st, nil)
-	ctx := context.Background()
-	created, err := svc.Create(ctx, a)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, _, err := svc.Deploy(ctx, created.ID, apis.DeployInput{StageName: "bench", Variables: vars}); err != nil {
-		b.Fatal(err)
-	}
+	_, svc := gwtest.APIs(b)
+	created := gwtest.Deploy(b, svc, a, apis.DeployInput{StageName: "bench", Variables: vars})
 	return svc, "/" + created.ID + "/bench"
 }
 
@@ -242,21 +230,28 @@ http {
 	return ""
 }
 
+// benchServe serves req with h into a new recorder each iteration, with
+// allocations reported; every answer must be a 200.
+func benchServe(b *testing.B, h http.Handler, req *http.Request) {
+	b.Helper()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	}
+}
+
 // BenchmarkMockHandler measures the gateway's own cost per request, without a
 // network: a MOCK route served by Gateway.ServeHTTP into a recorder, with
 // allocations (-benchmem). Run it beside a change of the request path.
 func BenchmarkMockHandler(b *testing.B) {
 	gw, stagePath := benchDeploy(b, "127.0.0.1:0", mockAPI(), nil)
 	req := httptest.NewRequest(http.MethodGet, stagePath+"/mock", nil)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		rec := httptest.NewRecorder()
-		gw.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("status %d: %s", rec.Code, rec.Body)
-		}
-	}
+	benchServe(b, gw, req)
 }
 
 // BenchmarkHTTPProxyHandler measures the gateway's own cost per HTTP_PROXY
@@ -276,15 +271,7 @@ func BenchmarkHTTPProxyHandler(b *testing.B) {
 	gw, stagePath := benchDeploy(b, "127.0.0.1:0", a, nil)
 	req := httptest.NewRequest(http.MethodGet, stagePath+"/pets/1", nil)
 	req.RemoteAddr = "127.0.0.1:40000"
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		rec := httptest.NewRecorder()
-		gw.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("status %d: %s", rec.Code, rec.Body)
-		}
-	}
+	benchServe(b, gw, req)
 }
 
 // BenchmarkFunctionProxyHandler measures the gateway's own cost per AWS_PROXY

@@ -1,13 +1,12 @@
 package gateway
 
 import (
-	"context"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/cache"
-	"github.com/portico-dev/portico/store"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 )
 
 // BenchmarkCacheHit compares a function route answered from the stage cache
@@ -25,20 +24,8 @@ func BenchmarkCacheHit(b *testing.B) {
 		cached bool
 	}{{"mock", mockAPI(), "/mock", false}, {"function-miss", fn, "/hello", false}, {"function-hit", fn, "/hello", true}} {
 		b.Run(tc.name, func(b *testing.B) {
-			st, err := store.Open(b.TempDir())
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { _ = st.Close() })
-			svc := apis.NewService(st, nil)
-			ctx := context.Background()
-			created, err := svc.Create(ctx, tc.api)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, _, err := svc.Deploy(ctx, created.ID, apis.DeployInput{StageName: "bench", CacheClusterEnabled: &tc.cached}); err != nil {
-				b.Fatal(err)
-			}
+			_, svc := gwtest.APIs(b)
+			created := gwtest.Deploy(b, svc, tc.api, apis.DeployInput{StageName: "bench", CacheClusterEnabled: &tc.cached})
 			inv := &fakeInvoker{}
 			gw := New(Config{}, svc, &fakeResolver{aliases: map[string]string{"hello:live": "1"}}, inv, nil)
 			gw.Use(cache.New(cache.Config{}, nil))

@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/gateway/throttle"
 	"github.com/portico-dev/portico/gateway/usage"
-	"github.com/portico-dev/portico/store"
 )
 
 // keyTransport adds an x-api-key header to every request.
@@ -39,21 +39,10 @@ func BenchmarkMOCKControls(b *testing.B) {
 	})
 	b.Run("controls", func(b *testing.B) {
 		ctx := context.Background()
-		st, err := store.Open(b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = st.Close() })
-		svc := apis.NewService(st, nil)
+		st, svc := gwtest.APIs(b)
 		a := mockAPI()
 		a.Routes[0].APIKeyRequired = true
-		created, err := svc.Create(ctx, a)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, _, err := svc.Deploy(ctx, created.ID, apis.DeployInput{StageName: "bench"}); err != nil {
-			b.Fatal(err)
-		}
+		created := gwtest.Deploy(b, svc, a, apis.DeployInput{StageName: "bench"})
 		const high = 1e9
 		if _, err := svc.SetMethodSettings(ctx, created.ID, "bench", map[string]apis.MethodSetting{
 			"*/*":       {ThrottlingRateLimit: high, ThrottlingBurstLimit: high},

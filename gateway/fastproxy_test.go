@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/listener"
-	"github.com/portico-dev/portico/store"
 )
 
 // received is what the recording backend saw of one request.
@@ -122,12 +122,7 @@ type proxyPair struct {
 
 func newProxyPair(t testing.TB, backend, down string) *proxyPair {
 	t.Helper()
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	svc := apis.NewService(st, nil)
+	_, svc := gwtest.APIs(t)
 	ctx := context.Background()
 	proxy := func(uri string) *apis.Integration {
 		return &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: uri}

@@ -17,9 +17,9 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/invoker"
-	"github.com/portico-dev/portico/store"
 )
 
 // fakeResolver knows functions by name; aliases map "name:alias" to a version.
@@ -89,12 +89,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	svc := apis.NewService(st, nil)
+	_, svc := gwtest.APIs(t)
 	e := &env{t: t, svc: svc, inv: &fakeInvoker{}, res: &fakeResolver{aliases: map[string]string{"hello:live": "1", "hello:beta": "2"}}}
 	e.logs = &syncBuilder{}
 	e.gw = New(Config{}, svc, e.res, e.inv, slog.New(slog.NewTextHandler(e.logs, nil)))

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/listener/listenertest"
-	"github.com/portico-dev/portico/store"
 )
 
 // TestServerListenerLimits runs slow and oversized clients against the gateway's
@@ -18,20 +18,9 @@ import (
 // through its header and one whose body trickles are disconnected, an
 // oversized header gets 431, and a well-behaved call still works.
 func TestServerListenerLimits(t *testing.T) {
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	svc := apis.NewService(st, nil)
+	_, svc := gwtest.APIs(t)
 	ctx := context.Background()
-	created, err := svc.Create(ctx, mockAPI())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := svc.Deploy(ctx, created.ID, apis.DeployInput{StageName: "s"}); err != nil {
-		t.Fatal(err)
-	}
+	created := gwtest.Deploy(t, svc, mockAPI(), apis.DeployInput{StageName: "s"})
 	gw := New(Config{Listen: "127.0.0.1:0"}, svc, nil, nil, nil)
 	s := NewServer(gw, nil, listener.Limits{MaxHeaderBytes: 8 << 10, HeaderTimeout: 2 * time.Second, BodyTimeout: 2 * time.Second, IdleTimeout: time.Minute})
 	if err := s.Start(ctx); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/store"
@@ -171,14 +172,7 @@ func (s *Server) URL() string {
 	if addr == "" {
 		addr = s.gw.cfg.Listen
 	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "http://" + addr
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, port)
+	return netaddr.DialURL(addr)
 }
 
 // StageURL returns the path-based URL of a stage on this server.

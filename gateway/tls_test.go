@@ -23,10 +23,10 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/edge"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/invoker"
-	"github.com/portico-dev/portico/store"
 )
 
 // tlsEnv is a gateway Server with its TLS listener, the edge (development CA in
@@ -54,11 +54,7 @@ func newTLSEnv(t *testing.T, cfg Config, ecfg edge.Config) *tlsEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := gwtest.Store(t, dir)
 	svc := apis.NewService(st, nil)
 	ecfg.DataDir = dir
 	log := slog.New(slog.DiscardHandler)
@@ -551,11 +547,7 @@ func TestStartRefusesBadCertificateFiles(t *testing.T) {
 	c2, _, _ := ca.Issue([]string{"localhost"}, time.Now())
 	expired, expiredKey, _ := ca.Issue([]string{"localhost"}, time.Now().Add(-2*397*24*time.Hour))
 	certPath, keyPath := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
-	st, err := store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := gwtest.Store(t, dir)
 	start := func() error {
 		_, err := edge.New(context.Background(), edge.Config{CertFile: certPath, KeyFile: keyPath}, st, apis.NewService(st, nil), nil, nil)
 		return err

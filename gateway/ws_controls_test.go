@@ -11,28 +11,17 @@ import (
 
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/gateway/throttle"
 	"github.com/portico-dev/portico/gateway/usage"
 	"github.com/portico-dev/portico/internal/errdefs"
-	"github.com/portico-dev/portico/store"
 )
-
-// openAPIs opens a store in a temporary directory and an API service over it.
-func openAPIs(t *testing.T) (*store.Store, *apis.Service) {
-	t.Helper()
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st, apis.NewService(st, nil)
-}
 
 // TestWebSocketRouteThrottle: WebSocket messages do not run the HTTP pipeline;
 // the throttle stage's MessageChecker applies the stage's per-route-key
 // throttle to them before the integration runs.
 func TestWebSocketRouteThrottle(t *testing.T) {
-	_, svc := openAPIs(t)
+	_, svc := gwtest.APIs(t)
 	ctx := context.Background()
 	mock := &apis.Integration{Type: apis.IntegrationMock}
 	a, err := svc.Create(ctx, &apis.API{Name: "chat", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{Routes: []apis.Route{
@@ -88,7 +77,7 @@ func TestWebSocketRouteThrottle(t *testing.T) {
 // refuses the handshake (403) without a valid key in a plan of the stage; a
 // key required on another WebSocket route refuses the stage deployment.
 func TestWebSocketConnectAPIKey(t *testing.T) {
-	st, svc := openAPIs(t)
+	st, svc := gwtest.APIs(t)
 	ctx := context.Background()
 	mock := &apis.Integration{Type: apis.IntegrationMock}
 	a, err := svc.Create(ctx, &apis.API{Name: "chat", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{Routes: []apis.Route{

@@ -21,6 +21,7 @@ import (
 
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -233,16 +234,7 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 
 // dialURL turns a bound listen address into a URL a local client can call: an
 // unspecified host (":8080", "0.0.0.0:8080", "[::]:8080") becomes 127.0.0.1.
-func dialURL(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "http://" + addr
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, port)
-}
+func dialURL(addr string) string { return netaddr.DialURL(addr) }
 
 // cleanFxError strips fx's and dig's wrapping so the user sees the cause.
 func cleanFxError(err error) error {

@@ -10,21 +10,12 @@ import (
 // log off) in one transaction. The caller validates the format and destination
 // (gateway/accesslog.Validate): this package does not know $context.
 func (s *Service) SetAccessLogSettings(ctx context.Context, apiID, name string, set *AccessLogSettings) (*Stage, error) {
-	var st Stage
-	err := s.st.Update(ctx, func(tx *store.Tx) error {
-		if err := s.getStage(tx, apiID, name, &st); err != nil {
-			return err
-		}
+	return s.updateStage(ctx, apiID, name, true, func(_ *store.Tx, st *Stage) error {
 		if set != nil && set.Format == "" && set.DestinationARN == "" {
 			set = nil
 		}
 		st.AccessLogSettings = set
 		st.UpdatedAt = s.now()
-		return tx.Put(bucketStages, apiID+"/"+name, &st)
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.notify(apiID)
-	return &st, nil
 }

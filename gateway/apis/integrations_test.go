@@ -12,21 +12,18 @@ import (
 func TestSharedIntegrationResolvesIntoRoutes(t *testing.T) {
 	s, _ := newTestService(t)
 	ctx := context.Background()
-	a, err := s.Create(ctx, &API{Name: "shared", Protocol: ProtocolHTTP, Definition: Definition{
+	a := mustCreate(t, s, &API{Name: "shared", Protocol: ProtocolHTTP, Definition: Definition{
 		Integrations: map[string]Integration{"abc1234": {Type: "http_proxy", URI: "http://backend/one", HTTPMethod: "any"}},
 		Routes: []Route{
 			{Method: "GET", Path: "/a", IntegrationID: "abc1234"},
 			{Method: "POST", Path: "/b", IntegrationID: "abc1234"},
 		}}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, r := range a.Routes {
 		if r.Integration == nil || r.Integration.URI != "http://backend/one" || r.Integration.Type != IntegrationHTTPProxy {
 			t.Fatalf("route %s: %+v", r.RouteKey, r.Integration)
 		}
 	}
-	a, err = s.Modify(ctx, a.ID, func(a *API) error {
+	a, err := s.Modify(ctx, a.ID, func(a *API) error {
 		in := a.Integrations["abc1234"]
 		in.URI = "http://backend/two"
 		a.Integrations["abc1234"] = in
@@ -84,10 +81,7 @@ func TestAdoptIntegrationsSharesEqualOnes(t *testing.T) {
 func TestAutoDeployFollowsChanges(t *testing.T) {
 	s, _ := newTestService(t)
 	ctx := context.Background()
-	a, err := s.Create(ctx, &API{Name: "auto", Protocol: ProtocolHTTP})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := mustCreate(t, s, &API{Name: "auto", Protocol: ProtocolHTTP})
 	st, err := s.CreateStage(ctx, a.ID, StageInput{Name: "live", AutoDeploy: true})
 	if err != nil {
 		t.Fatal(err)
@@ -119,10 +113,7 @@ func TestAutoDeployFollowsChanges(t *testing.T) {
 	if _, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "live"}); !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "autoDeploy") {
 		t.Fatalf("deploy to an autoDeploy stage: %v", err)
 	}
-	r, err := s.Create(ctx, helloAPI())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustCreate(t, s, helloAPI())
 	if _, err := s.CreateStage(ctx, r.ID, StageInput{Name: "x", AutoDeploy: true}); !errors.Is(err, errdefs.ErrInvalid) {
 		t.Fatalf("autoDeploy on a REST API: %v", err)
 	}

@@ -2,6 +2,8 @@ package apis
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -243,7 +245,7 @@ func parseMappingRef(ref string, response bool) (MappingPart, error) {
 // validateHTTPMappings checks an HTTP API integration's parameter mappings.
 func (in *Integration) validateHTTPMappings() []error {
 	var errs []error
-	for _, k := range sortedMapKeys(in.RequestParameters) {
+	for _, k := range slices.Sorted(maps.Keys(in.RequestParameters)) {
 		m, err := ParseParameterMapping(k, in.RequestParameters[k], false)
 		if err != nil {
 			errs = append(errs, err)
@@ -253,11 +255,11 @@ func (in *Integration) validateHTTPMappings() []error {
 			errs = append(errs, invalid("parameter mapping %q: a function integration has no path to overwrite", k))
 		}
 	}
-	for _, code := range sortedMapKeys(in.ResponseParameters) {
+	for _, code := range slices.Sorted(maps.Keys(in.ResponseParameters)) {
 		if n, err := strconv.Atoi(code); err != nil || n < 200 || n > 599 || len(code) != 3 {
 			errs = append(errs, invalid("responseParameters key %q must be a status code from 200 to 599", truncate(code, 20)))
 		}
-		for _, k := range sortedMapKeys(in.ResponseParameters[code]) {
+		for _, k := range slices.Sorted(maps.Keys(in.ResponseParameters[code])) {
 			if _, err := ParseParameterMapping(k, in.ResponseParameters[code][k], true); err != nil {
 				errs = append(errs, fmt.Errorf("responseParameters %q: %w", truncate(code, 20), err))
 			}

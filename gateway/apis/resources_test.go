@@ -22,10 +22,7 @@ func treePaths(a *API) map[string]string {
 func TestResourceTree(t *testing.T) {
 	s, _ := newTestService(t)
 	ctx := context.Background()
-	a, err := s.Create(ctx, &API{Name: "tree", Protocol: ProtocolREST})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := mustCreate(t, s, &API{Name: "tree", Protocol: ProtocolREST})
 	root := a.ResourceTree()[0]
 	if root.Path != "/" || root.ID != ResourceID(a.ID, "/") || root.ParentID != "" {
 		t.Fatalf("root = %+v", root)

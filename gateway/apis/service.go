@@ -1,6 +1,7 @@
 package apis
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -8,7 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -153,12 +156,7 @@ func (s *Service) List(ctx context.Context) ([]*API, error) {
 			return nil
 		})
 	})
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Name != out[j].Name {
-			return out[i].Name < out[j].Name
-		}
-		return out[i].ID < out[j].ID
-	})
+	slices.SortFunc(out, func(a, b *API) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) })
 	return out, err
 }
 
@@ -464,7 +462,7 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 			c.DeploymentID, c.StageVariableOverrides = dep.ID, nilIfEmpty(c.StageVariableOverrides)
 			st.CanarySettings = &c
 			st.UpdatedAt = now
-			applyDeployCache(&st, in)
+			applyCacheAndTracing(&st, in.CacheClusterSize, in.CacheClusterEnabled, in.TracingEnabled)
 			stage = &st
 			return tx.Put(bucketStages, id+"/"+st.Name, &st)
 		case errors.Is(err, errdefs.ErrNotFound):
@@ -475,19 +473,13 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 		default:
 			st.History = appendHistory(st.History, HistoryEntry{DeploymentID: dep.ID, Action: ActionDeploy, At: now, Description: in.Description})
 			if in.MergeVariables && len(in.Variables) > 0 {
-				vars := maps.Clone(st.Variables)
-				if vars == nil {
-					vars = map[string]string{}
-				}
-				maps.Copy(vars, in.Variables)
-				if err := ValidateVariables(vars); err != nil {
+				if err := mergeVariables(&st, in.Variables); err != nil {
 					return err
 				}
-				st.Variables = vars
 			}
 		}
 		st.DeploymentID, st.UpdatedAt = dep.ID, now
-		applyDeployCache(&st, in)
+		applyCacheAndTracing(&st, in.CacheClusterSize, in.CacheClusterEnabled, in.TracingEnabled)
 		stage = &st
 		return tx.Put(bucketStages, id+"/"+st.Name, &st)
 	})
@@ -498,20 +490,37 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 	return &dep, stage, nil
 }
 
-// applyDeployCache applies a deployment's cache and tracing settings to its stage.
-func applyDeployCache(st *Stage, in DeployInput) {
-	if in.TracingEnabled != nil {
-		st.TracingEnabled = *in.TracingEnabled
+// applyCacheAndTracing applies the cache and tracing settings that are set (a
+// deployment's or a stage patch's) to a stage; a cache turned on without a size
+// gets the default size.
+func applyCacheAndTracing(st *Stage, size *string, enabled, tracing *bool) {
+	if tracing != nil {
+		st.TracingEnabled = *tracing
 	}
-	if in.CacheClusterSize != nil {
-		st.CacheClusterSize = *in.CacheClusterSize
+	if size != nil {
+		st.CacheClusterSize = *size
 	}
-	if in.CacheClusterEnabled != nil {
-		st.CacheClusterEnabled = *in.CacheClusterEnabled
+	if enabled != nil {
+		st.CacheClusterEnabled = *enabled
 		if st.CacheClusterEnabled && st.CacheClusterSize == "" {
 			st.CacheClusterSize = DefaultCacheClusterSize
 		}
 	}
+}
+
+// mergeVariables sets the variables of add on st, keeping the others, and
+// checks the result against the limits.
+func mergeVariables(st *Stage, add map[string]string) error {
+	vars := maps.Clone(st.Variables)
+	if vars == nil {
+		vars = map[string]string{}
+	}
+	maps.Copy(vars, add)
+	if err := ValidateVariables(vars); err != nil {
+		return err
+	}
+	st.Variables = vars
+	return nil
 }
 
 func appendHistory(h []HistoryEntry, e HistoryEntry) []HistoryEntry {
@@ -754,6 +763,28 @@ func (s *Service) getStage(tx *store.Tx, apiID, name string, st *Stage) error {
 		return err
 	}
 	return nil
+}
+
+// updateStage reads a stage, lets change edit it and writes it back, in one
+// transaction; with notify, the API's watchers hear of the change.
+func (s *Service) updateStage(ctx context.Context, apiID, name string, notify bool, change func(tx *store.Tx, st *Stage) error) (*Stage, error) {
+	var st Stage
+	err := s.st.Update(ctx, func(tx *store.Tx) error {
+		if err := s.getStage(tx, apiID, name, &st); err != nil {
+			return err
+		}
+		if err := change(tx, &st); err != nil {
+			return err
+		}
+		return tx.Put(bucketStages, apiID+"/"+name, &st)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if notify {
+		s.notify(apiID)
+	}
+	return &st, nil
 }
 
 // ListStages returns an API's stages by name.
@@ -1005,15 +1036,9 @@ func (s *Service) applySettings(tx *store.Tx, st *Stage, p StagePatch, now time.
 			st.History = appendHistory(st.History, HistoryEntry{DeploymentID: d.ID, Action: ActionPromote, At: now})
 		}
 		if p.PromoteVariables && len(c.StageVariableOverrides) > 0 {
-			vars := maps.Clone(st.Variables)
-			if vars == nil {
-				vars = map[string]string{}
-			}
-			maps.Copy(vars, c.StageVariableOverrides)
-			if err := ValidateVariables(vars); err != nil {
+			if err := mergeVariables(st, c.StageVariableOverrides); err != nil {
 				return err
 			}
-			st.Variables = vars
 		}
 	}
 	if p.Canary != nil {
@@ -1033,17 +1058,8 @@ func (s *Service) applySettings(tx *store.Tx, st *Stage, p StagePatch, now time.
 		if err := ValidateCacheClusterSize(*p.CacheClusterSize); err != nil {
 			return err
 		}
-		st.CacheClusterSize = *p.CacheClusterSize
 	}
-	if p.CacheClusterEnabled != nil {
-		st.CacheClusterEnabled = *p.CacheClusterEnabled
-		if st.CacheClusterEnabled && st.CacheClusterSize == "" {
-			st.CacheClusterSize = DefaultCacheClusterSize
-		}
-	}
-	if p.TracingEnabled != nil {
-		st.TracingEnabled = *p.TracingEnabled
-	}
+	applyCacheAndTracing(st, p.CacheClusterSize, p.CacheClusterEnabled, p.TracingEnabled)
 	if p.AccessLogFormat != nil || p.AccessLogDestination != nil || p.AccessLogRemove {
 		set := AccessLogSettings{}
 		if st.AccessLogSettings != nil && !p.AccessLogRemove {
@@ -1081,11 +1097,7 @@ func (s *Service) applySettings(tx *store.Tx, st *Stage, p StagePatch, now time.
 // Rollback points a stage back at an earlier deployment of its history: to, or
 // when empty the deployment before the current one.
 func (s *Service) Rollback(ctx context.Context, apiID, name, to string) (*Stage, error) {
-	var st Stage
-	err := s.st.Update(ctx, func(tx *store.Tx) error {
-		if err := s.getStage(tx, apiID, name, &st); err != nil {
-			return err
-		}
+	return s.updateStage(ctx, apiID, name, true, func(tx *store.Tx, st *Stage) error {
 		target := to
 		if target == "" {
 			for i := len(st.History) - 1; i >= 0; i-- {
@@ -1115,13 +1127,8 @@ func (s *Service) Rollback(ctx context.Context, apiID, name, to string) (*Stage,
 		now := s.now()
 		st.DeploymentID, st.UpdatedAt = target, now
 		st.History = appendHistory(st.History, HistoryEntry{DeploymentID: target, Action: ActionRollback, At: now})
-		return tx.Put(bucketStages, apiID+"/"+name, &st)
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.notify(apiID)
-	return &st, nil
 }
 
 // DeleteStage deletes a stage.
@@ -1199,11 +1206,7 @@ func (s *Service) SetMethodSettings(ctx context.Context, apiID, name string, set
 			return nil, invalid("method settings key %q must be \"*/*\", \"{resourcePath}/{METHOD}\" or a route key", truncate(k, 200))
 		}
 	}
-	var st Stage
-	err := s.st.Update(ctx, func(tx *store.Tx) error {
-		if err := s.getStage(tx, apiID, name, &st); err != nil {
-			return err
-		}
+	return s.updateStage(ctx, apiID, name, true, func(_ *store.Tx, st *Stage) error {
 		st.MethodSettings = nil
 		if len(settings) > 0 {
 			st.MethodSettings = make(map[string]MethodSetting, len(settings))
@@ -1212,11 +1215,6 @@ func (s *Service) SetMethodSettings(ctx context.Context, apiID, name string, set
 			}
 		}
 		st.UpdatedAt = s.now()
-		return tx.Put(bucketStages, apiID+"/"+name, &st)
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.notify(apiID)
-	return &st, nil
 }

@@ -22,6 +22,16 @@ func newTestService(t *testing.T) (*Service, string) {
 	return NewService(st, nil), dir
 }
 
+// mustCreate creates a.
+func mustCreate(t *testing.T, s *Service, a *API) *API {
+	t.Helper()
+	created, err := s.Create(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return created
+}
+
 func helloAPI() *API {
 	return &API{Name: "hello", Protocol: ProtocolREST, Definition: Definition{Routes: []Route{
 		{Method: "GET", Path: "/hello", Integration: &Integration{Type: IntegrationAWSProxy, URI: "function:hello:${stageVariables.alias}", HTTPMethod: "POST"}},
@@ -32,10 +42,7 @@ func helloAPI() *API {
 func TestCreateGetListDelete(t *testing.T) {
 	s, _ := newTestService(t)
 	ctx := context.Background()
-	a, err := s.Create(ctx, helloAPI())
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := mustCreate(t, s, helloAPI())
 	if !ValidAPIID(a.ID) {
 		t.Fatalf("id %q", a.ID)
 	}
@@ -120,17 +127,14 @@ func TestValidationRejectsBadInputAndStoresNothing(t *testing.T) {
 		} {
 			s, _ := newTestService(t)
 			ctx := context.Background()
-			a, err := s.Create(ctx, helloAPI())
-			if err != nil {
-				t.Fatal(err)
-			}
+			a := mustCreate(t, s, helloAPI())
 			if _, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "dev", Variables: vars}); !errors.Is(err, errdefs.ErrInvalid) {
 				t.Fatalf("%s: deploy err = %v", name, err)
 			}
 			if deps, _ := s.ListDeployments(ctx, a.ID); len(deps) != 0 {
 				t.Fatalf("%s: deployment stored", name)
 			}
-			_, _, err = s.Deploy(ctx, a.ID, DeployInput{StageName: "dev"})
+			_, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "dev"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -155,10 +159,7 @@ func TestDeployRollbackHistoryAndRestart(t *testing.T) {
 	ctx := context.Background()
 	notified := 0
 	s.Subscribe(func(string) { notified++ })
-	a, err := s.Create(ctx, helloAPI())
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := mustCreate(t, s, helloAPI())
 	d1, stg, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "dev", Description: "first", Variables: map[string]string{"alias": "live"}})
 	if err != nil {
 		t.Fatal(err)
@@ -228,10 +229,7 @@ func TestDeployNeedsIntegrations(t *testing.T) {
 	ctx := context.Background()
 	a := helloAPI()
 	a.Routes[1].Integration = nil
-	created, err := s.Create(ctx, a)
-	if err != nil {
-		t.Fatal(err)
-	}
+	created := mustCreate(t, s, a)
 	if _, _, err := s.Deploy(ctx, created.ID, DeployInput{StageName: "dev"}); !errors.Is(err, errdefs.ErrInvalid) {
 		t.Fatalf("deploy: %v", err)
 	}
@@ -300,10 +298,7 @@ func TestRouteSelectionExpressionMustParse(t *testing.T) {
 func TestSetMethodSettings(t *testing.T) {
 	s, _ := newTestService(t)
 	ctx := context.Background()
-	a, err := s.Create(ctx, helloAPI())
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := mustCreate(t, s, helloAPI())
 	if _, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "dev"}); err != nil {
 		t.Fatal(err)
 	}

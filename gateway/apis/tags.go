@@ -3,6 +3,7 @@ package apis
 import (
 	"context"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/portico-dev/portico/store"
@@ -21,7 +22,7 @@ func ValidateTags(tags map[string]string) error {
 	if len(tags) > MaxTags {
 		return invalid("a resource has at most %d tags, got %d", MaxTags, len(tags))
 	}
-	for _, k := range sortedMapKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		switch {
 		case k == "" || len(k) > MaxTagKey:
 			return invalid("tag key %q must be 1..%d characters", truncate(k, 140), MaxTagKey)
@@ -63,20 +64,12 @@ func (s *Service) TagAPI(ctx context.Context, id string, set map[string]string, 
 // TagStage adds the tags in set to a stage and removes those named in unset,
 // in one transaction.
 func (s *Service) TagStage(ctx context.Context, apiID, name string, set map[string]string, unset []string) (*Stage, error) {
-	var st Stage
-	err := s.st.Update(ctx, func(tx *store.Tx) error {
-		if err := s.getStage(tx, apiID, name, &st); err != nil {
-			return err
-		}
+	return s.updateStage(ctx, apiID, name, false, func(_ *store.Tx, st *Stage) error {
 		t, err := mergeTags(st.Tags, set, unset)
 		if err != nil {
 			return err
 		}
 		st.Tags = t
-		return tx.Put(bucketStages, apiID+"/"+name, &st)
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &st, nil
 }

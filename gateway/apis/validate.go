@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -322,7 +323,7 @@ func (a *API) Validate() error {
 	if _, err := CompileModels(d.Models); err != nil {
 		add(err)
 	}
-	for _, typ := range sortedMapKeys(d.GatewayResponses) {
+	for _, typ := range slices.Sorted(maps.Keys(d.GatewayResponses)) {
 		add(validateGatewayResponse(typ, d.GatewayResponses[typ]))
 	}
 	if len(d.Routes) > MaxRoutes {
@@ -487,19 +488,19 @@ func (in *Integration) Validate(protocol string) error {
 	default:
 		add(invalid("contentHandling %q must be CONVERT_TO_BINARY or CONVERT_TO_TEXT", truncate(in.ContentHandling, 50)))
 	}
-	for _, ct := range sortedMapKeys(in.RequestTemplates) {
+	for _, ct := range slices.Sorted(maps.Keys(in.RequestTemplates)) {
 		if _, err := mapping.Parse(ct, in.RequestTemplates[ct]); err != nil {
 			add(invalid("request template %v", templateError(err)))
 		}
 	}
-	for _, pattern := range sortedMapKeys(in.Responses) {
+	for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
 		resp := in.Responses[pattern]
 		if pattern != "default" {
 			if _, err := regexp.Compile("^(?:" + pattern + ")$"); err != nil {
 				add(invalid("integration response pattern %q is not a regular expression: %v", truncate(pattern, 100), err))
 			}
 		}
-		for _, ct := range sortedMapKeys(resp.ResponseTemplates) {
+		for _, ct := range slices.Sorted(maps.Keys(resp.ResponseTemplates)) {
 			if _, err := mapping.Parse(ct, resp.ResponseTemplates[ct]); err != nil {
 				add(invalid("integration response %q: response template %v", truncate(pattern, 100), templateError(err)))
 			}
@@ -689,15 +690,6 @@ func templateError(err error) string {
 	return err.Error()
 }
 
-func sortedMapKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // validateGatewayResponse checks one gateway response: a known type, a status,
 // header mappings the gateway can resolve and templates that parse.
 func validateGatewayResponse(typ string, gr GatewayResponse) error {
@@ -708,7 +700,7 @@ func validateGatewayResponse(typ string, gr GatewayResponse) error {
 	if gr.StatusCode != "" && !statusCodeRe.MatchString(gr.StatusCode) {
 		errs = append(errs, invalid("gateway response %s: statusCode %q must be a 3-digit status", typ, truncate(gr.StatusCode, 20)))
 	}
-	for _, k := range sortedMapKeys(gr.ResponseParameters) {
+	for _, k := range slices.Sorted(maps.Keys(gr.ResponseParameters)) {
 		v := gr.ResponseParameters[k]
 		if !strings.HasPrefix(k, "gatewayresponse.header.") || len(k) == len("gatewayresponse.header.") {
 			errs = append(errs, invalid("gateway response %s: parameter %q must be gatewayresponse.header.NAME", typ, truncate(k, 100)))
@@ -717,7 +709,7 @@ func validateGatewayResponse(typ string, gr GatewayResponse) error {
 			errs = append(errs, invalid("gateway response %s: parameter %q: %q must be a 'literal', method.request.header|querystring|path.NAME, stageVariables.NAME or context.NAME", typ, truncate(k, 100), truncate(v, 100)))
 		}
 	}
-	for _, ct := range sortedMapKeys(gr.ResponseTemplates) {
+	for _, ct := range slices.Sorted(maps.Keys(gr.ResponseTemplates)) {
 		if _, err := mapping.Parse(ct, gr.ResponseTemplates[ct]); err != nil {
 			errs = append(errs, invalid("gateway response %s: template %v", typ, templateError(err)))
 		}

@@ -16,8 +16,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/gateway/pipeline"
-	"github.com/portico-dev/portico/store"
 )
 
 const token = "admin-token-for-tests"
@@ -39,6 +39,15 @@ type harness struct {
 	body   string
 	chains map[bool]pipeline.Handler // canary?
 	dep    *apis.Deployment
+}
+
+// wantCalls fails the test unless the integration ran n times; format has
+// one %d, for the count.
+func (h *harness) wantCalls(n int64, format string) {
+	h.t.Helper()
+	if got := h.calls.Load(); got != n {
+		h.t.Fatalf(format, got)
+	}
 }
 
 func newHarness(t *testing.T, st *apis.Stage, routes ...apis.Route) *harness {
@@ -154,14 +163,10 @@ func TestMethodTTLAndZeroTTL(t *testing.T) {
 	h.get("/items", nil)
 	h.clock.advance(9 * time.Second)
 	h.get("/items", nil)
-	if h.calls.Load() != 1 {
-		t.Fatalf("calls %d within a 10 s TTL", h.calls.Load())
-	}
+	h.wantCalls(1, "calls %d within a 10 s TTL")
 	h.clock.advance(time.Second)
 	h.get("/items", nil)
-	if h.calls.Load() != 2 {
-		t.Fatalf("calls %d after a 10 s TTL", h.calls.Load())
-	}
+	h.wantCalls(2, "calls %d after a 10 s TTL")
 
 	m := st.MethodSettings["*/*"]
 	m.CacheTTLInSeconds = 0
@@ -169,9 +174,7 @@ func TestMethodTTLAndZeroTTL(t *testing.T) {
 	h = newHarness(t, st, route("GET"))
 	h.get("/items", nil)
 	h.get("/items", nil)
-	if h.calls.Load() != 2 {
-		t.Fatalf("TTL 0 still cached (calls %d)", h.calls.Load())
-	}
+	h.wantCalls(2, "TTL 0 still cached (calls %d)")
 }
 
 func TestCacheKeyParameters(t *testing.T) {
@@ -210,9 +213,7 @@ func TestOnlyGETUnlessItsOwnSetting(t *testing.T) {
 	h := newHarness(t, cachedStage(), route("POST"))
 	h.do(false, http.MethodPost, "/items", nil, nil)
 	h.do(false, http.MethodPost, "/items", nil, nil)
-	if h.calls.Load() != 2 {
-		t.Fatalf("POST cached by default (calls %d)", h.calls.Load())
-	}
+	h.wantCalls(2, "POST cached by default (calls %d)")
 	st := cachedStage()
 	own := apis.DefaultMethodSetting()
 	own.CachingEnabled = true
@@ -220,27 +221,21 @@ func TestOnlyGETUnlessItsOwnSetting(t *testing.T) {
 	h = newHarness(t, st, route("POST"))
 	h.do(false, http.MethodPost, "/items", nil, nil)
 	h.do(false, http.MethodPost, "/items", nil, nil)
-	if h.calls.Load() != 1 {
-		t.Fatalf("POST with its own caching setting not cached (calls %d)", h.calls.Load())
-	}
+	h.wantCalls(1, "POST with its own caching setting not cached (calls %d)")
 	// "*/*" with caching on still caches GET only.
 	st = cachedStage()
 	st.MethodSettings = map[string]apis.MethodSetting{"*/*": own}
 	h = newHarness(t, st, route("POST"))
 	h.do(false, http.MethodPost, "/items", nil, nil)
 	h.do(false, http.MethodPost, "/items", nil, nil)
-	if h.calls.Load() != 2 {
-		t.Fatalf("*/* caching cached a POST (calls %d)", h.calls.Load())
-	}
+	h.wantCalls(2, "*/* caching cached a POST (calls %d)")
 	// Caching off for the method.
 	off := apis.DefaultMethodSetting()
 	st.MethodSettings = map[string]apis.MethodSetting{"/items/GET": off}
 	h = newHarness(t, st, route("GET"))
 	h.get("/items", nil)
 	h.get("/items", nil)
-	if h.calls.Load() != 2 {
-		t.Fatalf("a method with caching off was cached (calls %d)", h.calls.Load())
-	}
+	h.wantCalls(2, "a method with caching off was cached (calls %d)")
 }
 
 func TestErrorsAndLargeBodiesNotCached(t *testing.T) {
@@ -249,22 +244,16 @@ func TestErrorsAndLargeBodiesNotCached(t *testing.T) {
 	h.get("/items", nil)
 	h.status = 404
 	h.get("/items", nil)
-	if h.calls.Load() != 2 {
-		t.Fatalf("error responses were cached (calls %d)", h.calls.Load())
-	}
+	h.wantCalls(2, "error responses were cached (calls %d)")
 	h.status = 200
 	h.body = strings.Repeat("x", MaxEntryBytes)
 	h.get("/items", nil)
 	h.get("/items", nil)
-	if h.calls.Load() != 4 {
-		t.Fatalf("a body over 1 MB was cached (calls %d)", h.calls.Load())
-	}
+	h.wantCalls(4, "a body over 1 MB was cached (calls %d)")
 	h.body = strings.Repeat("x", 1000)
 	h.get("/items", nil)
 	h.get("/items", nil)
-	if h.calls.Load() != 5 {
-		t.Fatalf("a small 200 was not cached (calls %d)", h.calls.Load())
-	}
+	h.wantCalls(5, "a small 200 was not cached (calls %d)")
 }
 
 // signed returns headers that sign GET target with secret as the admin.
@@ -348,9 +337,7 @@ func TestFlush(t *testing.T) {
 	h.get("/items", nil)
 	h.s.Flush("abcdefghij", "prod")
 	h.get("/items", nil)
-	if h.calls.Load() != 2 {
-		t.Fatalf("calls %d after a flush, want 2", h.calls.Load())
-	}
+	h.wantCalls(2, "calls %d after a flush, want 2")
 }
 
 func TestCanaryCachedApartUnlessUseStageCache(t *testing.T) {
@@ -393,12 +380,7 @@ func (s *Stage) cached(key string) bool {
 }
 
 func TestWatchFreesDeletedAndDisabledStages(t *testing.T) {
-	st, err := store.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	svc := apis.NewService(st, nil)
+	_, svc := gwtest.APIs(t)
 	ctx := context.Background()
 	a, err := svc.Create(ctx, &apis.API{Name: "c", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{route("GET")}}})
 	if err != nil {

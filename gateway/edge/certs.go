@@ -209,12 +209,8 @@ func (c *CertReloader) Watch() error {
 	if c.watcher != nil {
 		return nil
 	}
-	w, err := newCertWatcher(c.log)
+	w, err := watchFiles(c.log, c)
 	if err != nil {
-		return err
-	}
-	if err := w.add(c); err != nil {
-		_ = w.close()
 		return err
 	}
 	c.watcher = w
@@ -280,6 +276,21 @@ func newCertWatcher(log *slog.Logger) (*certWatcher, error) {
 	cw := &certWatcher{log: log, w: w, done: make(chan struct{}), dirs: map[string]int{}, subs: map[*CertReloader]bool{}}
 	go cw.loop()
 	return cw, nil
+}
+
+// watchFiles returns a new watcher on the files of rs.
+func watchFiles(log *slog.Logger, rs ...*CertReloader) (*certWatcher, error) {
+	w, err := newCertWatcher(log)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		if err := w.add(r); err != nil {
+			_ = w.close()
+			return nil, err
+		}
+	}
+	return w, nil
 }
 
 // add watches c's files.

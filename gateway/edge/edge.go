@@ -114,10 +114,6 @@ func (e *Edge) Watch() error {
 	if e.watcher != nil {
 		return nil
 	}
-	w, err := newCertWatcher(e.log)
-	if err != nil {
-		return err
-	}
 	var reloaders []*CertReloader
 	if e.cert != nil {
 		reloaders = append(reloaders, e.cert)
@@ -125,11 +121,9 @@ func (e *Edge) Watch() error {
 	if t := e.table.Load(); t != nil {
 		reloaders = append(reloaders, t.reloaders()...)
 	}
-	for _, r := range reloaders {
-		if err := w.add(r); err != nil {
-			_ = w.close()
-			return err
-		}
+	w, err := watchFiles(e.log, reloaders...)
+	if err != nil {
+		return err
 	}
 	e.watcher = w
 	return nil

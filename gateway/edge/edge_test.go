@@ -9,17 +9,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/errdefs"
-	"github.com/portico-dev/portico/store"
 )
 
-func TestLoadKeyPairNamesTheFileAtFault(t *testing.T) {
-	dir := t.TempDir()
+// newTestCA returns a new development CA made now, and the time.
+func newTestCA(t *testing.T) (*DevCA, time.Time) {
+	t.Helper()
 	now := time.Now()
 	ca, err := NewDevCA(now)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ca, now
+}
+
+func TestLoadKeyPairNamesTheFileAtFault(t *testing.T) {
+	dir := t.TempDir()
+	ca, now := newTestCA(t)
 	cert, key, _ := ca.Issue([]string{"localhost"}, now)
 	_, otherKey, _ := ca.Issue([]string{"localhost"}, now)
 	write := func(name string, data []byte) string {
@@ -115,11 +122,7 @@ func FuzzNormalizeMappingKey(f *testing.F) {
 // restart, the files as they are then when they are good, else the stored copy.
 func TestDomainCertificateFilesAtStart(t *testing.T) {
 	dir := t.TempDir()
-	now := time.Now()
-	ca, err := NewDevCA(now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, now := newTestCA(t)
 	certPath, keyPath := filepath.Join(dir, "d.pem"), filepath.Join(dir, "d-key.pem")
 	write := func(c, k []byte) string {
 		t.Helper()
@@ -138,11 +141,7 @@ func TestDomainCertificateFilesAtStart(t *testing.T) {
 	const name = "files.example.com"
 	c0, k0, _ := ca.Issue([]string{name}, now)
 	serial0 := write(c0, k0)
-	st, err := store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := gwtest.Store(t, dir)
 	start := func() string {
 		t.Helper()
 		e, err := New(context.Background(), Config{DataDir: dir}, st, nil, nil, nil)

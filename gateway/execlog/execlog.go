@@ -84,9 +84,9 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 				s.log.InfoContext(ctx, "execution: method request", attrs...)
 			}
 			start := s.now()
-			tw := &traceWriter{ResponseWriter: w, keep: trace}
+			tw := &traceWriter{StatusWriter: pipeline.StatusWriter{ResponseWriter: w}, keep: trace}
 			err := next.ServeRequest(tw, r, c)
-			status := tw.status
+			status := tw.Status
 			if c.Status != 0 {
 				status = c.Status
 			}
@@ -160,39 +160,21 @@ func maskHeaders(h http.Header) map[string]string {
 	return out
 }
 
-// traceWriter records the status and, when keep is set, the first maxTrace
-// bytes of the body.
+// traceWriter records the status (through pipeline.StatusWriter) and, when
+// keep is set, the first maxTrace bytes of the body.
 type traceWriter struct {
-	http.ResponseWriter
-	status int
-	keep   bool
-	body   []byte
-}
-
-// WriteHeader implements http.ResponseWriter.
-func (w *traceWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
+	pipeline.StatusWriter
+	keep bool
+	body []byte
 }
 
 // Write implements http.ResponseWriter.
 func (w *traceWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
 	if w.keep && len(w.body) < maxTrace {
 		w.body = append(w.body, b[:min(len(b), maxTrace-len(w.body))]...)
 	}
-	return w.ResponseWriter.Write(b)
+	return w.StatusWriter.Write(b)
 }
-
-// Flush implements http.Flusher.
-func (w *traceWriter) Flush() { _ = http.NewResponseController(w.ResponseWriter).Flush() }
-
-// Unwrap returns the wrapped writer (for http.ResponseController).
-func (w *traceWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Module provides the execution-logging stage to the pipeline.
 var Module = fx.Module("execlog",

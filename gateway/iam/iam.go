@@ -305,11 +305,7 @@ func (s *Service) ListUsers(ctx context.Context, pathPrefix string) ([]User, err
 // IAM requires.
 func (s *Service) DeleteUser(ctx context.Context, name string) error {
 	return s.update(ctx, func(tx *store.Tx) error {
-		var u User
-		if err := getUser(tx, name, &u); err != nil {
-			return err
-		}
-		keys, err := userKeys(tx, name)
+		u, keys, err := userAndKeys(tx, name)
 		if err != nil {
 			return err
 		}
@@ -321,6 +317,16 @@ func (s *Service) DeleteUser(ctx context.Context, name string) error {
 		}
 		return tx.Delete(usersBucket, name)
 	})
+}
+
+// userAndKeys reads a user and its access keys.
+func userAndKeys(tx *store.Tx, name string) (User, []AccessKey, error) {
+	var u User
+	if err := getUser(tx, name, &u); err != nil {
+		return u, nil, err
+	}
+	keys, err := userKeys(tx, name)
+	return u, keys, err
 }
 
 func userKeys(tx *store.Tx, user string) ([]AccessKey, error) {
@@ -350,11 +356,7 @@ func (s *Service) CreateAccessKey(ctx context.Context, user string) (*AccessKey,
 	}
 	k.Sealed = sealed
 	err = s.update(ctx, func(tx *store.Tx) error {
-		var u User
-		if err := getUser(tx, user, &u); err != nil {
-			return err
-		}
-		keys, err := userKeys(tx, user)
+		_, keys, err := userAndKeys(tx, user)
 		if err != nil {
 			return err
 		}
@@ -373,12 +375,8 @@ func (s *Service) CreateAccessKey(ctx context.Context, user string) (*AccessKey,
 func (s *Service) ListAccessKeys(ctx context.Context, user string) ([]AccessKey, error) {
 	var out []AccessKey
 	err := s.st.View(ctx, func(tx *store.Tx) error {
-		var u User
-		if err := getUser(tx, user, &u); err != nil {
-			return err
-		}
 		var err error
-		out, err = userKeys(tx, user)
+		_, out, err = userAndKeys(tx, user)
 		return err
 	})
 	return out, err

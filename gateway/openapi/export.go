@@ -3,6 +3,8 @@ package openapi
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -158,7 +160,7 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 		return map[string]any{"$ref": "#/components/schemas/" + model}
 	}
 	if len(r.RequestModels) > 0 || r.RequestBodyRequired {
-		cts := sortedKeys(r.RequestModels)
+		cts := slices.Sorted(maps.Keys(r.RequestModels))
 		if swagger2 {
 			model := ""
 			if len(cts) > 0 {
@@ -207,7 +209,7 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 			resp["headers"] = hs
 		}
 		if len(mr.Models) > 0 {
-			cts := sortedKeys(mr.Models)
+			cts := slices.Sorted(maps.Keys(mr.Models))
 			if swagger2 {
 				resp["schema"] = ref(mr.Models[cts[0]])
 				produces = append(produces, cts...)

@@ -15,9 +15,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -261,7 +261,7 @@ func (im *importer) topLevel(a *apis.API) {
 	known := map[string]bool{"openapi": true, "swagger": true, "info": true, "paths": true, "components": true,
 		"definitions": true, "securityDefinitions": true, "parameters": true, "responses": true,
 		"consumes": true, "produces": true, "security": true}
-	for _, k := range sortedKeys(im.raw) {
+	for _, k := range slices.Sorted(maps.Keys(im.raw)) {
 		v := im.raw[k]
 		switch {
 		case known[k]:
@@ -395,7 +395,7 @@ func (im *importer) load(js []byte) (doc *openapi3.T, err error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, path := range sortedKeys(anyMethods) {
+	for _, path := range slices.Sorted(maps.Keys(anyMethods)) {
 		var op2 openapi2.Operation
 		if err := json.Unmarshal(anyMethods[path], &op2); err != nil {
 			return nil, fmt.Errorf("paths[%q].%s: %w", path, extAnyMethod, err)
@@ -435,11 +435,11 @@ func (im *importer) paths(a *apis.API) {
 			im.fail("path $default is for HTTP APIs only")
 			continue
 		}
-		for _, k := range sortedKeys(item.Extensions) {
+		for _, k := range slices.Sorted(maps.Keys(item.Extensions)) {
 			im.warn("paths[%q].%s is ignored", path, k)
 		}
 		ops := item.Operations()
-		for _, method := range sortedKeys(ops) {
+		for _, method := range slices.Sorted(maps.Keys(ops)) {
 			switch {
 			case method == apis.MethodAny, slices.Contains(httpMethods, strings.ToLower(method)):
 			case method == http.MethodTrace:
@@ -490,7 +490,7 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 	if op.RequestBody != nil && op.RequestBody.Value != nil {
 		rb := op.RequestBody.Value
 		r.RequestBodyRequired = rb.Required
-		for _, ct := range sortedKeys(rb.Content) {
+		for _, ct := range slices.Sorted(maps.Keys(rb.Content)) {
 			if mt := rb.Content[ct]; mt != nil {
 				if m := im.schemaModel(where, mt.Schema); m != "" {
 					if r.RequestModels == nil {
@@ -503,7 +503,7 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 	}
 	if op.Responses != nil {
 		responses := op.Responses.Map()
-		for _, code := range sortedKeys(responses) {
+		for _, code := range slices.Sorted(maps.Keys(responses)) {
 			mr, ok := im.response(where, code, responses[code])
 			if ok {
 				if r.Responses == nil {
@@ -534,7 +534,7 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 			}
 		}
 	}
-	for _, k := range sortedKeys(op.Extensions) {
+	for _, k := range slices.Sorted(maps.Keys(op.Extensions)) {
 		if !strings.HasPrefix(k, "x-") {
 			if k == "schemes" {
 				im.warn("%s: %s is ignored", where, k)
@@ -643,7 +643,7 @@ func (im *importer) checkPathParams(where, path string, params []apis.Parameter)
 			}
 		}
 	}
-	for _, name := range sortedKeys(inTemplate) {
+	for _, name := range slices.Sorted(maps.Keys(inTemplate)) {
 		if !declared[name] {
 			im.warn("%s: path parameter %q is not declared", where, name)
 		}
@@ -662,11 +662,11 @@ func (im *importer) response(where, code string, ref *openapi3.ResponseRef) (api
 		return apis.MethodResponse{}, false
 	}
 	resp := ref.Value
-	mr := apis.MethodResponse{Headers: sortedKeys(resp.Headers)}
+	mr := apis.MethodResponse{Headers: slices.Sorted(maps.Keys(resp.Headers))}
 	if resp.Description != nil {
 		mr.Description = *resp.Description
 	}
-	for _, ct := range sortedKeys(resp.Content) {
+	for _, ct := range slices.Sorted(maps.Keys(resp.Content)) {
 		if mt := resp.Content[ct]; mt != nil {
 			if m := im.schemaModel(where, mt.Schema); m != "" {
 				if mr.Models == nil {
@@ -896,14 +896,5 @@ func rewriteRefs(raw json.RawMessage, from, to string) json.RawMessage {
 	if err != nil {
 		return raw
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

@@ -162,6 +162,25 @@ func wantAPIError(t *testing.T, err error, code, msg string) {
 	}
 }
 
+// startKeyed starts a frozen app with the keyed API imported on stages; it
+// returns the app, its controls, an SDK client and the API's id.
+func startKeyed(t *testing.T, stages ...string) (*apptest.Env, *controls, *apigateway.Client, string) {
+	t.Helper()
+	env, c := startFrozen(t, nil)
+	gw := sdk(env, "x")
+	return env, c, gw, importKeyed(t, env.Client(), stages...)
+}
+
+// createKey creates an API key.
+func createKey(t *testing.T, gw *apigateway.Client, in *apigateway.CreateApiKeyInput) *apigateway.CreateApiKeyOutput {
+	t.Helper()
+	k, err := gw.CreateApiKey(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 // plan creates a usage plan on api stages and attaches keys to it.
 func plan(t *testing.T, gw *apigateway.Client, in *apigateway.CreateUsagePlanInput, keys ...string) string {
 	t.Helper()
@@ -179,23 +198,15 @@ func plan(t *testing.T, gw *apigateway.Client, in *apigateway.CreateUsagePlanInp
 }
 
 func TestAPIKeysEndToEnd(t *testing.T) {
-	env, _ := startFrozen(t, nil)
-	gw := sdk(env, "x")
+	env, _, gw, id := startKeyed(t, "dev")
 	ctx := context.Background()
-	id := importKeyed(t, env.Client(), "dev")
 	base := env.GatewayURL + "/" + id + "/dev/pets"
 
-	good, err := gw.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{Name: aws.String("good"), Enabled: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := createKey(t, gw, &apigateway.CreateApiKeyInput{Name: aws.String("good"), Enabled: true})
 	if len(aws.ToString(good.Value)) != 40 || !good.Enabled || good.CreatedDate == nil {
 		t.Fatalf("created key %+v", good)
 	}
-	disabled, err := gw.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{Name: aws.String("off"), Value: aws.String("disabled-key-value-0123456789")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	disabled := createKey(t, gw, &apigateway.CreateApiKeyInput{Name: aws.String("off"), Value: aws.String("disabled-key-value-0123456789")})
 	if disabled.Enabled {
 		t.Fatal("create-api-key without enabled made an enabled key")
 	}
@@ -262,15 +273,10 @@ func TestAPIKeysEndToEnd(t *testing.T) {
 }
 
 func TestQuotaEndToEnd(t *testing.T) {
-	env, ctl := startFrozen(t, nil)
-	gw := sdk(env, "x")
+	env, ctl, gw, id := startKeyed(t, "dev")
 	ctx := context.Background()
-	id := importKeyed(t, env.Client(), "dev")
 	base := env.GatewayURL + "/" + id + "/dev/pets"
-	k, err := gw.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{Name: aws.String("q"), Enabled: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := createKey(t, gw, &apigateway.CreateApiKeyInput{Name: aws.String("q"), Enabled: true})
 	const quota, sent = 50, 300
 	planID := plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("quota"),
 		Quota:     &types.QuotaSettings{Limit: quota, Period: types.QuotaPeriodTypeDay},
@@ -336,14 +342,9 @@ func TestQuotaEndToEnd(t *testing.T) {
 }
 
 func TestThrottlesEndToEnd(t *testing.T) {
-	env, ctl := startFrozen(t, nil)
-	gw := sdk(env, "x")
+	env, ctl, gw, id := startKeyed(t, "dev", "prod", "plan")
 	ctx := context.Background()
-	id := importKeyed(t, env.Client(), "dev", "prod", "plan")
-	k, err := gw.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{Name: aws.String("t"), Enabled: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := createKey(t, gw, &apigateway.CreateApiKeyInput{Name: aws.String("t"), Enabled: true})
 	// dev: a plan with a per-method throttle (burst 4) and a plan throttle
 	// (burst 6); plan: only the plan throttle (burst 6); prod: a plan without
 	// throttles.
@@ -409,15 +410,10 @@ func TestAccountThrottleEndToEnd(t *testing.T) {
 }
 
 func TestUsageAPIBadInput(t *testing.T) {
-	env, _ := startFrozen(t, nil)
-	gw := sdk(env, "x")
+	_, _, gw, id := startKeyed(t, "dev")
 	ctx := context.Background()
-	id := importKeyed(t, env.Client(), "dev")
-	k, err := gw.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{Name: aws.String("k"), Value: aws.String("a-key-value-of-20-chars+")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = gw.GetApiKey(ctx, &apigateway.GetApiKeyInput{ApiKey: aws.String("nokey")})
+	k := createKey(t, gw, &apigateway.CreateApiKeyInput{Name: aws.String("k"), Value: aws.String("a-key-value-of-20-chars+")})
+	_, err := gw.GetApiKey(ctx, &apigateway.GetApiKeyInput{ApiKey: aws.String("nokey")})
 	wantAPIError(t, err, "NotFoundException", "Invalid API Key identifier")
 	_, err = gw.GetUsagePlan(ctx, &apigateway.GetUsagePlanInput{UsagePlanId: aws.String("noplan")})
 	wantAPIError(t, err, "NotFoundException", "Invalid Usage Plan ID")

@@ -1,19 +1,27 @@
 package usage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/store"
 )
 
 func getPlan(tx *store.Tx, id string, p *Plan) error {
-	if err := tx.Get(bucketPlans, id, p); err != nil {
+	return get(tx, bucketPlans, id, p, "Invalid Usage Plan ID specified")
+}
+
+// get reads id from bucket into v; a missing one is a NotFoundException that
+// says missing.
+func get(tx *store.Tx, bucket, id string, v any, missing string) error {
+	if err := tx.Get(bucket, id, v); err != nil {
 		if errors.Is(err, errdefs.ErrNotFound) {
-			return notFound("Invalid Usage Plan ID specified")
+			return notFound(missing)
 		}
 		return err
 	}
@@ -112,12 +120,7 @@ func (s *Service) ListPlans(ctx context.Context, keyID string) ([]*Plan, error) 
 			}
 		})
 	})
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Name != out[j].Name {
-			return out[i].Name < out[j].Name
-		}
-		return out[i].ID < out[j].ID
-	})
+	slices.SortFunc(out, func(a, b *Plan) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) })
 	return out, err
 }
 
@@ -251,11 +254,6 @@ func (s *Service) PlanKeys(ctx context.Context, planID string) ([]*APIKey, error
 		}
 		return nil
 	})
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Name != out[j].Name {
-			return out[i].Name < out[j].Name
-		}
-		return out[i].ID < out[j].ID
-	})
+	slices.SortFunc(out, func(a, b *APIKey) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) })
 	return out, err
 }

@@ -1,10 +1,10 @@
 package usage
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"slices"
 	"sort"
@@ -15,7 +15,6 @@ import (
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/throttle"
-	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/store"
 )
@@ -254,13 +253,7 @@ func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*APIKey, error) {
 }
 
 func getKey(tx *store.Tx, id string, k *APIKey) error {
-	if err := tx.Get(bucketKeys, id, k); err != nil {
-		if errors.Is(err, errdefs.ErrNotFound) {
-			return notFound("Invalid API Key identifier specified")
-		}
-		return err
-	}
-	return nil
+	return get(tx, bucketKeys, id, k, "Invalid API Key identifier specified")
 }
 
 // GetKey returns a key.
@@ -283,12 +276,7 @@ func (s *Service) ListKeys(ctx context.Context, nameQuery, customerID string) ([
 			}
 		})
 	})
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Name != out[j].Name {
-			return out[i].Name < out[j].Name
-		}
-		return out[i].ID < out[j].ID
-	})
+	slices.SortFunc(out, func(a, b *APIKey) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) })
 	return out, err
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/store"
@@ -39,19 +40,16 @@ func (fakeStages) GetStage(_ context.Context, apiID, name string) (*apis.Stage, 
 	return nil, errdefs.ErrNotFound
 }
 
-func openStore(t *testing.T, dir string) *store.Store {
+// newDay0Service returns a service in a new directory on a fake clock at day0.
+func newDay0Service(t *testing.T) (*Service, *fakeClock) {
 	t.Helper()
-	st, err := store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
+	clk := &fakeClock{t: day0}
+	return newService(t, t.TempDir(), clk), clk
 }
 
 func newService(t *testing.T, dir string, clk *fakeClock) *Service {
 	t.Helper()
-	s, err := NewService(openStore(t, dir), Options{Stages: fakeStages{}})
+	s, err := NewService(gwtest.Store(t, dir), Options{Stages: fakeStages{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +94,7 @@ func TestPeriodStart(t *testing.T) {
 }
 
 func TestKeys(t *testing.T) {
-	clk := &fakeClock{t: day0}
-	s := newService(t, t.TempDir(), clk)
+	s, _ := newDay0Service(t)
 	ctx := context.Background()
 	gen, err := s.CreateKey(ctx, KeyInput{Name: "gen"})
 	if err != nil {
@@ -139,8 +136,7 @@ func TestKeys(t *testing.T) {
 }
 
 func TestPlans(t *testing.T) {
-	clk := &fakeClock{t: day0}
-	s := newService(t, t.TempDir(), clk)
+	s, _ := newDay0Service(t)
 	ctx := context.Background()
 	k, _ := s.CreateKey(ctx, KeyInput{Name: "k", Enabled: ptr(true)})
 	for _, tc := range []struct {
@@ -247,7 +243,7 @@ func TestImportKeys(t *testing.T) {
 }
 
 func TestQuotaAdmitsExactlyNConcurrently(t *testing.T) {
-	cs := NewCounts(openStore(t, t.TempDir()), nil)
+	cs := NewCounts(gwtest.Store(t, t.TempDir()), nil)
 	q := &Quota{Limit: 50, Period: PeriodDay}
 	var admitted atomic.Int64
 	var wg sync.WaitGroup
@@ -289,7 +285,7 @@ func TestCountsSurviveRestartAndRollOver(t *testing.T) {
 	}
 	_ = st.Close()
 	// A new process: one left today.
-	cs = NewCounts(openStore(t, dir), nil)
+	cs = NewCounts(gwtest.Store(t, dir), nil)
 	c := cs.Counter("p", "k")
 	if ok, _ := c.Take(day0, q); !ok {
 		t.Fatal("third refused")
@@ -314,8 +310,7 @@ func TestCountsSurviveRestartAndRollOver(t *testing.T) {
 }
 
 func TestGetAndUpdateUsage(t *testing.T) {
-	clk := &fakeClock{t: day0}
-	s := newService(t, t.TempDir(), clk)
+	s, clk := newDay0Service(t)
 	ctx := context.Background()
 	k, _ := s.CreateKey(ctx, KeyInput{Enabled: ptr(true)})
 	p, _ := s.CreatePlan(ctx, Plan{Name: "p", Quota: &Quota{Limit: 10, Period: PeriodWeek}, APIStages: []APIStage{{APIID: "api1", Stage: "dev"}}})
@@ -413,8 +408,7 @@ func (hs *stageHarness) call(i int, key string) pipeline.ResponseType {
 }
 
 func TestKeyStage(t *testing.T) {
-	clk := &fakeClock{t: day0}
-	s := newService(t, t.TempDir(), clk)
+	s, _ := newDay0Service(t)
 	ctx := context.Background()
 	good, _ := s.CreateKey(ctx, KeyInput{Enabled: ptr(true)})
 	disabled, _ := s.CreateKey(ctx, KeyInput{})
@@ -457,8 +451,7 @@ func TestKeyStage(t *testing.T) {
 }
 
 func TestKeyStagePlanThrottlesAndQuota(t *testing.T) {
-	clk := &fakeClock{t: day0}
-	s := newService(t, t.TempDir(), clk)
+	s, clk := newDay0Service(t)
 	ctx := context.Background()
 	k, _ := s.CreateKey(ctx, KeyInput{Enabled: ptr(true)})
 	p, _ := s.CreatePlan(ctx, Plan{Name: "p", Throttle: &Throttle{RateLimit: 1, BurstLimit: 5},

@@ -19,3 +19,17 @@ func IsLoopback(listen string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// DialURL turns a bound listen address into a URL a local client can call: an
+// unspecified host (":8080", "0.0.0.0:8080", "[::]:8080") becomes 127.0.0.1;
+// an address without a port is used as it is.
+func DialURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

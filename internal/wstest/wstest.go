@@ -5,6 +5,7 @@ package wstest
 
 import (
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -42,4 +43,18 @@ func ReadClose(t testing.TB, c *websocket.Conn) *websocket.CloseError {
 		}
 		return ce
 	}
+}
+
+// Dial dials url with d and closes the handshake response's body; it returns
+// the response's status (0 when there was none).
+func Dial(d *websocket.Dialer, url string, h http.Header) (*websocket.Conn, int, error) {
+	c, resp, err := d.Dial(url, h)
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+		if resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+	}
+	return c, status, err
 }

@@ -1,0 +1,106 @@
+package gwtest
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+)
+
+// Issuer is an OIDC issuer served by a test: discovery, a JWKS it can rotate,
+// and a count of the JWKS fetches. It starts publishing RSA1 as kid "k1" and EC
+// as kid "e1"; RSA2 is kept back for a rotation.
+type Issuer struct {
+	Srv     *httptest.Server
+	Fetches atomic.Int64
+	RSA1    *rsa.PrivateKey
+	RSA2    *rsa.PrivateKey
+	EC      *ecdsa.PrivateKey
+
+	mu   sync.Mutex
+	jwks []byte
+}
+
+// NewIssuer starts an issuer, stopped when tb ends.
+func NewIssuer(tb testing.TB) *Issuer {
+	tb.Helper()
+	is := &Issuer{}
+	is.RSA1, _ = rsa.GenerateKey(rand.Reader, 2048)
+	is.RSA2, _ = rsa.GenerateKey(rand.Reader, 2048)
+	is.EC, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	is.Publish(tb, map[string]any{"k1": &is.RSA1.PublicKey, "e1": &is.EC.PublicKey})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"issuer":"` + is.Srv.URL + `","jwks_uri":"` + is.Srv.URL + `/keys"}`))
+	})
+	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) {
+		is.Fetches.Add(1)
+		is.mu.Lock()
+		defer is.mu.Unlock()
+		_, _ = w.Write(is.jwks)
+	})
+	is.Srv = httptest.NewServer(mux)
+	tb.Cleanup(is.Srv.Close)
+	return is
+}
+
+// Publish replaces the JWKS with keys (kid -> public key).
+func (is *Issuer) Publish(tb testing.TB, keys map[string]any) {
+	tb.Helper()
+	set := jwk.NewSet()
+	for kid, pub := range keys {
+		k, err := jwk.Import(pub)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		_ = k.Set(jwk.KeyIDKey, kid)
+		_ = set.AddKey(k)
+	}
+	b, err := json.Marshal(set)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	is.mu.Lock()
+	is.jwks = b
+	is.mu.Unlock()
+}
+
+// Token signs claims with alg ("RS256", "ES256", "HS256", "none") and kid.
+func (is *Issuer) Token(tb testing.TB, alg, kid string, key any, claims map[string]any) string {
+	tb.Helper()
+	b64 := base64.RawURLEncoding.EncodeToString
+	h, _ := json.Marshal(map[string]string{"alg": alg, "kid": kid, "typ": "JWT"})
+	p, _ := json.Marshal(claims)
+	in := b64(h) + "." + b64(p)
+	sum := sha256.Sum256([]byte(in))
+	var sig []byte
+	switch alg {
+	case "RS256":
+		sig, _ = rsa.SignPKCS1v15(rand.Reader, key.(*rsa.PrivateKey), crypto.SHA256, sum[:])
+	case "ES256":
+		r, s, err := ecdsa.Sign(rand.Reader, key.(*ecdsa.PrivateKey), sum[:])
+		if err != nil {
+			tb.Fatal(err)
+		}
+		sig = make([]byte, 64)
+		r.FillBytes(sig[:32])
+		s.FillBytes(sig[32:])
+	case "HS256":
+		m := hmac.New(sha256.New, key.([]byte))
+		m.Write([]byte(in))
+		sig = m.Sum(nil)
+	}
+	return in + "." + b64(sig)
+}
