@@ -18,11 +18,13 @@ func BenchmarkDecodeBody(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
+	cpu0 := cpuTime()
 	for b.Loop() {
 		if _, err := decodeJSON(body); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportRates(b, cpuTime()-cpu0)
 }
 
 // BenchmarkDecodeBodyStdlib decodes the same body with encoding/json into any.

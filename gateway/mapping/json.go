@@ -20,7 +20,7 @@ const maxJSONDepth = 512
 func decodeJSON(data []byte) (any, error) {
 	d := decoderPool.Get().(*jsonDecoder)
 	d.data, d.pos, d.s = data, 0, string(data)
-	d.maps, d.keys, d.vals = nil, nil, nil
+	d.maps, d.keys, d.vals, d.strs, d.flts = nil, nil, nil, nil, nil
 	d.shapes, d.nshape = [maxShapes][]string{}, 0
 	d.esc, d.escs, d.nextEsc = "", d.escs[:0], 0
 	if bytes.IndexByte(data, '\\') >= 0 {
@@ -38,7 +38,7 @@ func decodeJSON(data []byte) (any, error) {
 	}
 	defer func() {
 		d.data, d.s = nil, ""
-		d.maps, d.keys, d.vals = nil, nil, nil
+		d.maps, d.keys, d.vals, d.strs, d.flts = nil, nil, nil, nil, nil
 		d.shapes, d.nshape = [maxShapes][]string{}, 0
 		d.esc, d.escs = "", d.escs[:0]
 		clear(d.vstack)
@@ -66,6 +66,8 @@ type jsonDecoder struct {
 	maps []Map
 	keys []string
 	vals []any
+	strs []string  // boxed strings (boxString)
+	flts []float64 // boxed floats (boxFloat)
 	// Members of the objects and arrays being decoded; each object or array
 	// is copied out at its end into slices of exactly its size.
 	kstack []string
@@ -239,7 +241,15 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 			return l, nil
 		}
 	case c == '"':
-		return d.str()
+		str, err := d.str()
+		if err != nil || str == "" {
+			return str, err
+		}
+		if len(d.strs) == cap(d.strs) {
+			d.strs = make([]string, 0, slabSize)
+		}
+		d.strs = append(d.strs, str)
+		return boxString(&d.strs[len(d.strs)-1]), nil
 	case c == 't':
 		return d.word("true", true)
 	case c == 'f':
@@ -323,7 +333,11 @@ func (d *jsonDecoder) number() (any, error) {
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return nil, d.errorf("invalid number")
 	}
-	return f, nil
+	if len(d.flts) == cap(d.flts) {
+		d.flts = make([]float64, 0, slabSize)
+	}
+	d.flts = append(d.flts, f)
+	return boxFloat(&d.flts[len(d.flts)-1]), nil
 }
 
 func (d *jsonDecoder) str() (string, error) {
