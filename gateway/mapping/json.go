@@ -1,7 +1,6 @@
 package mapping
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxJSONDepth bounds the nesting of decoded JSON documents.
@@ -19,28 +19,24 @@ const maxJSONDepth = 512
 // int64 when integral and in range, float64 otherwise.
 func decodeJSON(data []byte) (any, error) {
 	d := decoderPool.Get().(*jsonDecoder)
-	d.data, d.pos, d.s = data, 0, string(data)
+	d.data, d.pos = data, 0
 	d.maps, d.keys, d.vals, d.strs, d.flts = nil, nil, nil, nil, nil
 	d.shapes, d.nshape = [maxShapes][]string{}, 0
-	d.esc, d.escs, d.nextEsc = "", d.escs[:0], 0
-	if bytes.IndexByte(data, '\\') >= 0 {
-		d.unescapeAll()
-	}
-	if len(data) > 64 {
-		// Size the slabs from the punctuation: a slight overestimate that
-		// makes most documents three allocations.
-		objs := bytes.Count(data, []byte{'{'})
-		keys := bytes.Count(data, []byte{':'})
-		vals := bytes.Count(data, []byte{','}) + objs + bytes.Count(data, []byte{'['}) + 1
-		d.maps = make([]Map, 0, objs)
-		d.keys = make([]string, 0, min(keys, slabSize/4)) // shared by objects of one shape
-		d.vals = make([]any, 0, vals)
-	}
+	d.text, d.refs, d.nextRef = "", d.refs[:0], 0
+	// Slabs of the sizes prescan counted (an overestimate when the document
+	// is not valid JSON): most documents cost six allocations.
+	n := d.prescan()
+	d.maps = make([]Map, 0, n.objects)
+	d.keys = make([]string, 0, min(n.keys, slabSize/4)) // shared by objects of one shape
+	d.vals = make([]any, 0, n.values)
+	d.strs = make([]string, 0, n.strings)
+	d.flts = make([]float64, 0, n.floats)
 	defer func() {
-		d.data, d.s = nil, ""
+		d.data = nil
 		d.maps, d.keys, d.vals, d.strs, d.flts = nil, nil, nil, nil, nil
 		d.shapes, d.nshape = [maxShapes][]string{}, 0
-		d.esc, d.escs = "", d.escs[:0]
+		d.text, d.refs = "", d.refs[:0]
+		clear(d.recent[:])
 		clear(d.vstack)
 		d.kstack, d.vstack = d.kstack[:0], d.vstack[:0]
 		decoderPool.Put(d)
@@ -59,7 +55,6 @@ func decodeJSON(data []byte) (any, error) {
 
 type jsonDecoder struct {
 	data []byte
-	s    string // data as a string: unescaped strings are substrings of it
 	pos  int
 	// Slabs the maps, keys and values of one document are cut from, so a
 	// document of many small objects costs few allocations.
@@ -77,12 +72,15 @@ type jsonDecoder struct {
 	// in the same order (an array of records) share one, read-only.
 	shapes [maxShapes][]string
 	nshape int
-	// esc holds the document's escaped strings, unescaped (unescapeAll);
-	// escs locates them, nextEsc is the next one str meets.
-	esc     string
-	escs    []escRef
-	nextEsc int
+	// text holds the document's strings, unescaped, and each distinct
+	// recent key once (prescan); refs locates them, nextRef is the next one
+	// str meets.
+	text    string
+	refs    []strRef
+	nextRef int
 	arena   []byte
+	recent  [recentKeys]strRef // keys written to arena lately
+	nrecent int
 }
 
 // maxShapes is how many recent object shapes a decoder remembers.
@@ -110,6 +108,10 @@ func (d *jsonDecoder) shapeKeys(keys []string) []string {
 }
 
 const slabSize = 256
+
+// smallSlab is the size of the slabs of strings and floats when prescan did
+// not count them (a small or invalid document).
+const smallSlab = 16
 
 // cutVals copies vals into the value slab; the result has no spare
 // capacity, so appending to it copies.
@@ -246,7 +248,7 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 			return str, err
 		}
 		if len(d.strs) == cap(d.strs) {
-			d.strs = make([]string, 0, slabSize)
+			d.strs = make([]string, 0, smallSlab)
 		}
 		d.strs = append(d.strs, str)
 		return boxString(&d.strs[len(d.strs)-1]), nil
@@ -323,18 +325,19 @@ func (d *jsonDecoder) number() (any, error) {
 			return nil, d.errorf("invalid number")
 		}
 	}
-	text := d.s[start:d.pos]
+	text := d.data[start:d.pos]
 	if !isFloat {
-		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+		if n, ok := parseInt(text); ok {
 			return n, nil
 		}
 	}
-	f, err := strconv.ParseFloat(text, 64)
+	// The text escapes only into strconv's error, which is dropped.
+	f, err := strconv.ParseFloat(unsafe.String(&text[0], len(text)), 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return nil, d.errorf("invalid number")
 	}
 	if len(d.flts) == cap(d.flts) {
-		d.flts = make([]float64, 0, slabSize)
+		d.flts = make([]float64, 0, smallSlab)
 	}
 	d.flts = append(d.flts, f)
 	return boxFloat(&d.flts[len(d.flts)-1]), nil
@@ -343,29 +346,18 @@ func (d *jsonDecoder) number() (any, error) {
 func (d *jsonDecoder) str() (string, error) {
 	d.pos++ // opening quote
 	start := d.pos
-	// Fast path: no escapes.
-	i, data := start, d.data
-	for i < len(data) {
-		c := data[i]
-		if c == '"' {
-			d.pos = i + 1
-			return d.s[start:i], nil
-		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
-		i++
+	for d.nextRef < len(d.refs) && d.refs[d.nextRef].start < start {
+		d.nextRef++ // a string of an invalid document the decoder skipped
 	}
-	d.pos = i
-	if d.nextEsc < len(d.escs) && d.escs[d.nextEsc].start == start {
-		// Unescaped before decoding, with the document's other escaped
-		// strings, into one string.
-		e := d.escs[d.nextEsc]
-		d.nextEsc++
-		d.pos = e.end
-		return d.esc[e.off : e.off+e.n], nil
+	if d.nextRef < len(d.refs) && d.refs[d.nextRef].start == start {
+		// Unescaped by prescan, with the document's other strings, into
+		// one string.
+		r := d.refs[d.nextRef]
+		d.nextRef++
+		d.pos = r.end
+		return d.text[r.off : r.off+r.n], nil
 	}
-	buf, err := d.unescapeTo(append(d.buf[:0], d.data[start:d.pos]...))
+	buf, err := d.unescapeTo(d.buf[:0])
 	d.buf = buf[:0]
 	if err != nil {
 		return "", err
@@ -373,22 +365,53 @@ func (d *jsonDecoder) str() (string, error) {
 	return string(buf), nil
 }
 
-// escRef locates one string unescaped ahead of decoding: the string whose
+// strRef locates one string read ahead of decoding: the string whose
 // content starts at start ends (after its closing quote) at end, and its
-// unescaped text is esc[off:off+n].
-type escRef struct {
+// unescaped text is text[off:off+n].
+type strRef struct {
 	start, end, off, n int
 }
 
-// unescapeAll unescapes every string of the document that has escapes into
-// one string (d.esc), so that decoding them costs one allocation, not one
-// each. It stops at the first malformed string: str decodes the rest itself
-// and reports the error.
-func (d *jsonDecoder) unescapeAll() {
+// recentKeys is how many recent distinct keys prescan writes once.
+const recentKeys = 16
+
+// counts are what prescan counts to size the slabs.
+type counts struct {
+	objects, keys, values, strings, floats int
+}
+
+// prescan copies every string of the document, unescaped, into one string
+// (d.text), writing a key that equals a recent one once, so that decoding the
+// document's strings costs one allocation of about the size of their
+// distinct text; and it counts the objects, keys and values. It stops at
+// the first malformed string: str decodes the rest itself and reports the
+// error.
+func (d *jsonDecoder) prescan() counts {
+	var n counts
 	arena := d.arena[:0]
+	d.nrecent = 0
 	data := d.data
+	n.values = 1
 	for i := 0; i < len(data); i++ {
-		if data[i] != '"' {
+		switch data[i] {
+		case '{':
+			n.objects++
+			n.values++
+			continue
+		case '[':
+			n.values++
+			continue
+		case ',':
+			n.values++
+			continue
+		case ':':
+			n.keys++
+			continue
+		case '.', 'e', 'E':
+			n.floats++
+			continue
+		case '"':
+		default:
 			continue
 		}
 		start, j, escaped := i+1, i+1, false
@@ -402,22 +425,85 @@ func (d *jsonDecoder) unescapeAll() {
 		if j >= len(data) {
 			break
 		}
-		if !escaped {
-			i = j
-			continue
+		isKey := false
+		for k := j + 1; k < len(data); k++ {
+			if c := data[k]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+				isKey = c == ':'
+				break
+			}
 		}
-		d.pos = start
+		if !isKey {
+			n.strings++
+		}
 		off := len(arena)
-		var err error
-		if arena, err = d.unescapeTo(arena); err != nil {
-			break
+		if !escaped {
+			raw := data[start:j]
+			if isKey {
+				if r, ok := d.recentKey(arena, raw); ok {
+					d.refs = append(d.refs, strRef{start: start, end: j + 1, off: r.off, n: r.n})
+					i = j
+					continue
+				}
+			}
+			arena = append(arena, raw...)
+			d.pos = j + 1
+		} else {
+			d.pos = start
+			var err error
+			if arena, err = d.unescapeTo(arena); err != nil {
+				break
+			}
 		}
-		d.escs = append(d.escs, escRef{start: start, end: d.pos, off: off, n: len(arena) - off})
+		r := strRef{start: start, end: d.pos, off: off, n: len(arena) - off}
+		d.refs = append(d.refs, r)
+		if isKey && !escaped {
+			d.recent[d.nrecent%recentKeys] = r
+			d.nrecent++
+		}
 		i = d.pos - 1
 	}
-	d.esc = string(arena)
+	d.text = string(arena)
 	d.arena = arena[:0]
 	d.pos = 0
+	return n
+}
+
+// recentKey finds a key equal to raw among the recent keys in arena.
+func (d *jsonDecoder) recentKey(arena, raw []byte) (strRef, bool) {
+	for _, r := range d.recent[:min(d.nrecent, recentKeys)] {
+		if r.n == len(raw) && string(arena[r.off:r.off+r.n]) == string(raw) {
+			return r, true
+		}
+	}
+	return strRef{}, false
+}
+
+// parseInt parses an optionally signed decimal integer that fits int64.
+func parseInt(b []byte) (int64, bool) {
+	neg := false
+	if len(b) > 0 && b[0] == '-' {
+		neg, b = true, b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return parseIntSlow(neg, b)
+	}
+	var n int64
+	for _, c := range b {
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+func parseIntSlow(neg bool, b []byte) (int64, bool) {
+	s := string(b)
+	if neg {
+		s = "-" + s
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
 }
 
 // unescapeTo appends the rest of the string at d.pos, escapes decoded, to buf
