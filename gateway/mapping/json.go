@@ -81,6 +81,7 @@ type jsonDecoder struct {
 	arena   []byte
 	recent  [recentKeys]strRef // keys written to arena lately
 	nrecent int
+	keyHint int // where recentKey starts looking
 }
 
 // maxShapes is how many recent object shapes a decoder remembers.
@@ -389,7 +390,7 @@ type counts struct {
 func (d *jsonDecoder) prescan() counts {
 	var n counts
 	arena := d.arena[:0]
-	d.nrecent = 0
+	d.nrecent, d.keyHint = 0, 0
 	data := d.data
 	n.values = 1
 	for i := 0; i < len(data); i++ {
@@ -468,10 +469,15 @@ func (d *jsonDecoder) prescan() counts {
 	return n
 }
 
-// recentKey finds a key equal to raw among the recent keys in arena.
+// recentKey finds a key equal to raw among the recent keys in arena,
+// starting after the last one found: the keys of an array of records come
+// round in the same order.
 func (d *jsonDecoder) recentKey(arena, raw []byte) (strRef, bool) {
-	for _, r := range d.recent[:min(d.nrecent, recentKeys)] {
-		if r.n == len(raw) && string(arena[r.off:r.off+r.n]) == string(raw) {
+	n := min(d.nrecent, recentKeys)
+	for j := range n {
+		i := (d.keyHint + j) % n
+		if r := d.recent[i]; r.n == len(raw) && string(arena[r.off:r.off+r.n]) == string(raw) {
+			d.keyHint = i + 1
 			return r, true
 		}
 	}

@@ -362,9 +362,11 @@ var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6}
 // it and so is the rounding of abs * 10^k.
 func shortDecimal(abs float64) (int64, int, bool) {
 	for k, p := range pow10 {
-		m := math.Round(abs * p)
-		if m/p == abs {
-			return int64(m), k, true
+		// abs * p < 1e13: adding a half is exact, and the conversion
+		// truncates, so m is abs * p rounded half up.
+		m := int64(abs*p + 0.5)
+		if float64(m)/p == abs {
+			return m, k, true
 		}
 	}
 	return 0, 0, false
