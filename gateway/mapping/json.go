@@ -79,9 +79,7 @@ type jsonDecoder struct {
 	refs    []strRef
 	nextRef int
 	arena   []byte
-	recent  [recentKeys]strRef // keys written to arena lately
-	nrecent int
-	keyHint int // where recentKey starts looking
+	recent  [recentKeys]strRef // keys written to arena lately (recentKey)
 }
 
 // maxShapes is how many recent object shapes a decoder remembers.
@@ -374,7 +372,7 @@ type strRef struct {
 }
 
 // recentKeys is how many recent distinct keys prescan writes once.
-const recentKeys = 16
+const recentKeys = 32
 
 // counts are what prescan counts to size the slabs.
 type counts struct {
@@ -390,7 +388,6 @@ type counts struct {
 func (d *jsonDecoder) prescan() counts {
 	var n counts
 	arena := d.arena[:0]
-	d.nrecent, d.keyHint = 0, 0
 	data := d.data
 	n.values = 1
 	for i := 0; i < len(data); i++ {
@@ -458,8 +455,7 @@ func (d *jsonDecoder) prescan() counts {
 		r := strRef{start: start, end: d.pos, off: off, n: len(arena) - off}
 		d.refs = append(d.refs, r)
 		if isKey && !escaped {
-			d.recent[d.nrecent%recentKeys] = r
-			d.nrecent++
+			d.recent[keySlot(data[start:j])] = r
 		}
 		i = d.pos - 1
 	}
@@ -469,19 +465,22 @@ func (d *jsonDecoder) prescan() counts {
 	return n
 }
 
-// recentKey finds a key equal to raw among the recent keys in arena,
-// starting after the last one found: the keys of an array of records come
-// round in the same order.
+// recentKey finds a key equal to raw among the recent keys in arena: a
+// small cache indexed by the key's length and first and last bytes.
 func (d *jsonDecoder) recentKey(arena, raw []byte) (strRef, bool) {
-	n := min(d.nrecent, recentKeys)
-	for j := range n {
-		i := (d.keyHint + j) % n
-		if r := d.recent[i]; r.n == len(raw) && string(arena[r.off:r.off+r.n]) == string(raw) {
-			d.keyHint = i + 1
-			return r, true
-		}
+	r := d.recent[keySlot(raw)]
+	if r.n == len(raw) && r.end != 0 && string(arena[r.off:r.off+r.n]) == string(raw) {
+		return r, true
 	}
 	return strRef{}, false
+}
+
+func keySlot(raw []byte) int {
+	h := len(raw)
+	if len(raw) > 0 {
+		h = h*31 + int(raw[0])*7 + int(raw[len(raw)-1])
+	}
+	return h % recentKeys
 }
 
 // parseInt parses an optionally signed decimal integer that fits int64.
