@@ -87,12 +87,15 @@ const maxShapes = 8
 
 // shapeKeys returns a shared copy of keys: a remembered shape equal to it, or
 // a new one cut from the key slab (with no spare capacity, so that appending
-// to a map's keys copies them).
+// to a map's keys copies them); nil when keys has a duplicate.
 func (d *jsonDecoder) shapeKeys(keys []string) []string {
 	for i := range min(d.nshape, maxShapes) {
 		if slices.Equal(d.shapes[i], keys) {
 			return d.shapes[i]
 		}
+	}
+	if hasDuplicate(keys) {
+		return nil
 	}
 	n := len(keys)
 	if len(d.keys)+n > cap(d.keys) {
@@ -128,8 +131,11 @@ func (d *jsonDecoder) cutVals(vals []any) []any {
 }
 
 func (d *jsonDecoder) newMap(keys []string, vals []any) *Map {
-	n := len(keys)
-	if n > indexAfter || hasDuplicate(keys) {
+	if len(keys) > indexAfter {
+		return newMapFrom(keys, vals)
+	}
+	shared := d.shapeKeys(keys)
+	if shared == nil {
 		return newMapFrom(keys, vals)
 	}
 	if len(d.maps) == cap(d.maps) {
@@ -137,7 +143,7 @@ func (d *jsonDecoder) newMap(keys []string, vals []any) *Map {
 	}
 	d.maps = append(d.maps, Map{})
 	m := &d.maps[len(d.maps)-1]
-	m.keys = d.shapeKeys(keys)
+	m.keys = shared
 	m.vals = d.cutVals(vals)
 	return m
 }
@@ -306,15 +312,17 @@ func (d *jsonDecoder) number() (any, error) {
 	if digits() == 0 {
 		return nil, d.errorf("invalid number")
 	}
-	isFloat := false
+	isFloat, frac := false, 0
 	if d.pos < len(d.data) && d.data[d.pos] == '.' {
 		d.pos++
 		isFloat = true
-		if digits() == 0 {
+		if frac = digits(); frac == 0 {
 			return nil, d.errorf("invalid number")
 		}
 	}
+	exp := false
 	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
+		exp = true
 		d.pos++
 		isFloat = true
 		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
@@ -330,16 +338,15 @@ func (d *jsonDecoder) number() (any, error) {
 			return n, nil
 		}
 	}
+	if f, ok := shortFloat(text, frac, exp); ok {
+		return d.boxFloat(f), nil
+	}
 	// The text escapes only into strconv's error, which is dropped.
 	f, err := strconv.ParseFloat(unsafe.String(&text[0], len(text)), 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return nil, d.errorf("invalid number")
 	}
-	if len(d.flts) == cap(d.flts) {
-		d.flts = make([]float64, 0, smallSlab)
-	}
-	d.flts = append(d.flts, f)
-	return boxFloat(&d.flts[len(d.flts)-1]), nil
+	return d.boxFloat(f), nil
 }
 
 func (d *jsonDecoder) str() (string, error) {
@@ -391,6 +398,9 @@ func (d *jsonDecoder) prescan() counts {
 	data := d.data
 	n.values = 1
 	for i := 0; i < len(data); i++ {
+		if !prescanned[data[i]] {
+			continue
+		}
 		switch data[i] {
 		case '{':
 			n.objects++
@@ -465,6 +475,9 @@ func (d *jsonDecoder) prescan() counts {
 	return n
 }
 
+// prescanned are the bytes prescan looks at.
+var prescanned = [256]bool{'{': true, '[': true, ',': true, ':': true, '.': true, 'e': true, 'E': true, '"': true}
+
 // recentKey finds a key equal to raw among the recent keys in arena: a
 // small cache indexed by the key's length and first and last bytes.
 func (d *jsonDecoder) recentKey(arena, raw []byte) (strRef, bool) {
@@ -481,6 +494,42 @@ func keySlot(raw []byte) int {
 		h = h*31 + int(raw[0])*7 + int(raw[len(raw)-1])
 	}
 	return h % recentKeys
+}
+
+func (d *jsonDecoder) boxFloat(f float64) any {
+	if len(d.flts) == cap(d.flts) {
+		d.flts = make([]float64, 0, smallSlab)
+	}
+	d.flts = append(d.flts, f)
+	return boxFloat(&d.flts[len(d.flts)-1])
+}
+
+// exactPow10 are the powers of ten a float64 holds exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// shortFloat reads a decimal of at most 15 digits with frac fractional
+// digits and no exponent the way strconv.ParseFloat does, faster: its
+// digits make an exact integer, and dividing that by an exact power of ten
+// rounds correctly (Clinger's fast path).
+func shortFloat(text []byte, frac int, exp bool) (float64, bool) {
+	neg := text[0] == '-'
+	if neg {
+		text = text[1:]
+	}
+	if exp || len(text) > 16 {
+		return 0, false
+	}
+	var m int64
+	for _, c := range text {
+		if c != '.' {
+			m = m*10 + int64(c-'0')
+		}
+	}
+	f := float64(m) / exactPow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 // parseInt parses an optionally signed decimal integer that fits int64.

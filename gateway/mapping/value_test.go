@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -34,5 +35,35 @@ func TestAppendFloatMatchesFormatFloat(t *testing.T) {
 		check(-f)
 		check(math.Float64frombits(r.Uint64()))
 		check(r.Float64() * math.Pow10(r.IntN(12)-4))
+	}
+}
+
+// TestDecodeNumbersMatchStrconv checks the decoder's fast path for short
+// decimals against strconv.ParseFloat.
+func TestDecodeNumbersMatchStrconv(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	texts := []string{"0.0", "-0.0", "1.5", "-2.25", "0.1", "123456789012.345", "9007199254740.993", "999999999999999.9", "1.0000000000000002", "1e3", "-1.5E-7"}
+	for range 100000 {
+		frac := 1 + r.IntN(12)
+		digits := strconv.FormatInt(r.Int64N(1_000_000_000_000_000), 10)
+		if len(digits) <= frac {
+			digits = "0." + strings.Repeat("0", frac-len(digits)) + digits
+		} else {
+			digits = digits[:len(digits)-frac] + "." + digits[len(digits)-frac:]
+		}
+		if r.IntN(2) == 0 {
+			digits = "-" + digits
+		}
+		texts = append(texts, digits)
+	}
+	for _, text := range texts {
+		v, err := decodeJSON([]byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := strconv.ParseFloat(text, 64)
+		if got, ok := v.(float64); !ok || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("decoding %s gives %v (%T), strconv gives %v", text, v, v, want)
+		}
 	}
 }
