@@ -27,7 +27,7 @@ func decodeJSON(data []byte) (any, error) {
 	// is not valid JSON): most documents cost six allocations.
 	n := d.prescan()
 	d.maps = make([]Map, 0, n.objects)
-	d.keys = make([]string, 0, min(n.keys, slabSize/4)) // shared by objects of one shape
+	d.keys = make([]string, 0, min(n.keys, slabSize/8)) // shared by objects of one shape
 	d.vals = make([]any, 0, n.values)
 	d.strs = make([]string, 0, n.strings)
 	d.flts = make([]float64, 0, n.floats)
