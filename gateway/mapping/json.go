@@ -1,7 +1,6 @@
 package mapping
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxJSONDepth bounds the nesting of decoded JSON documents.
@@ -19,28 +19,24 @@ const maxJSONDepth = 512
 // int64 when integral and in range, float64 otherwise.
 func decodeJSON(data []byte) (any, error) {
 	d := decoderPool.Get().(*jsonDecoder)
-	d.data, d.pos, d.s = data, 0, string(data)
-	d.maps, d.keys, d.vals = nil, nil, nil
+	d.data, d.pos = data, 0
+	d.maps, d.keys, d.vals, d.strs, d.flts = nil, nil, nil, nil, nil
 	d.shapes, d.nshape = [maxShapes][]string{}, 0
-	d.esc, d.escs, d.nextEsc = "", d.escs[:0], 0
-	if bytes.IndexByte(data, '\\') >= 0 {
-		d.unescapeAll()
-	}
-	if len(data) > 64 {
-		// Size the slabs from the punctuation: a slight overestimate that
-		// makes most documents three allocations.
-		objs := bytes.Count(data, []byte{'{'})
-		keys := bytes.Count(data, []byte{':'})
-		vals := bytes.Count(data, []byte{','}) + objs + bytes.Count(data, []byte{'['}) + 1
-		d.maps = make([]Map, 0, objs)
-		d.keys = make([]string, 0, min(keys, slabSize/4)) // shared by objects of one shape
-		d.vals = make([]any, 0, vals)
-	}
+	d.text, d.refs, d.nextRef = "", d.refs[:0], 0
+	// Slabs of the sizes prescan counted (an overestimate when the document
+	// is not valid JSON): most documents cost six allocations.
+	n := d.prescan()
+	d.maps = make([]Map, 0, n.objects)
+	d.keys = make([]string, 0, min(n.keys, slabSize/8)) // shared by objects of one shape
+	d.vals = make([]any, 0, n.values)
+	d.strs = make([]string, 0, n.strings)
+	d.flts = make([]float64, 0, n.floats)
 	defer func() {
-		d.data, d.s = nil, ""
-		d.maps, d.keys, d.vals = nil, nil, nil
+		d.data = nil
+		d.maps, d.keys, d.vals, d.strs, d.flts = nil, nil, nil, nil, nil
 		d.shapes, d.nshape = [maxShapes][]string{}, 0
-		d.esc, d.escs = "", d.escs[:0]
+		d.text, d.refs = "", d.refs[:0]
+		clear(d.recent[:])
 		clear(d.vstack)
 		d.kstack, d.vstack = d.kstack[:0], d.vstack[:0]
 		decoderPool.Put(d)
@@ -59,13 +55,14 @@ func decodeJSON(data []byte) (any, error) {
 
 type jsonDecoder struct {
 	data []byte
-	s    string // data as a string: unescaped strings are substrings of it
 	pos  int
 	// Slabs the maps, keys and values of one document are cut from, so a
 	// document of many small objects costs few allocations.
 	maps []Map
 	keys []string
 	vals []any
+	strs []string  // boxed strings (boxString)
+	flts []float64 // boxed floats (boxFloat)
 	// Members of the objects and arrays being decoded; each object or array
 	// is copied out at its end into slices of exactly its size.
 	kstack []string
@@ -75,12 +72,14 @@ type jsonDecoder struct {
 	// in the same order (an array of records) share one, read-only.
 	shapes [maxShapes][]string
 	nshape int
-	// esc holds the document's escaped strings, unescaped (unescapeAll);
-	// escs locates them, nextEsc is the next one str meets.
-	esc     string
-	escs    []escRef
-	nextEsc int
+	// text holds the document's strings, unescaped, and each distinct
+	// recent key once (prescan); refs locates them, nextRef is the next one
+	// str meets.
+	text    string
+	refs    []strRef
+	nextRef int
 	arena   []byte
+	recent  [recentKeys]strRef // keys written to arena lately (recentKey)
 }
 
 // maxShapes is how many recent object shapes a decoder remembers.
@@ -88,12 +87,15 @@ const maxShapes = 8
 
 // shapeKeys returns a shared copy of keys: a remembered shape equal to it, or
 // a new one cut from the key slab (with no spare capacity, so that appending
-// to a map's keys copies them).
+// to a map's keys copies them); nil when keys has a duplicate.
 func (d *jsonDecoder) shapeKeys(keys []string) []string {
 	for i := range min(d.nshape, maxShapes) {
 		if slices.Equal(d.shapes[i], keys) {
 			return d.shapes[i]
 		}
+	}
+	if hasDuplicate(keys) {
+		return nil
 	}
 	n := len(keys)
 	if len(d.keys)+n > cap(d.keys) {
@@ -108,6 +110,10 @@ func (d *jsonDecoder) shapeKeys(keys []string) []string {
 }
 
 const slabSize = 256
+
+// smallSlab is the size of the slabs of strings and floats when prescan did
+// not count them (a small or invalid document).
+const smallSlab = 16
 
 // cutVals copies vals into the value slab; the result has no spare
 // capacity, so appending to it copies.
@@ -125,8 +131,11 @@ func (d *jsonDecoder) cutVals(vals []any) []any {
 }
 
 func (d *jsonDecoder) newMap(keys []string, vals []any) *Map {
-	n := len(keys)
-	if n > indexAfter || hasDuplicate(keys) {
+	if len(keys) > indexAfter {
+		return newMapFrom(keys, vals)
+	}
+	shared := d.shapeKeys(keys)
+	if shared == nil {
 		return newMapFrom(keys, vals)
 	}
 	if len(d.maps) == cap(d.maps) {
@@ -134,7 +143,7 @@ func (d *jsonDecoder) newMap(keys []string, vals []any) *Map {
 	}
 	d.maps = append(d.maps, Map{})
 	m := &d.maps[len(d.maps)-1]
-	m.keys = d.shapeKeys(keys)
+	m.keys = shared
 	m.vals = d.cutVals(vals)
 	return m
 }
@@ -239,7 +248,15 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 			return l, nil
 		}
 	case c == '"':
-		return d.str()
+		str, err := d.str()
+		if err != nil || str == "" {
+			return str, err
+		}
+		if len(d.strs) == cap(d.strs) {
+			d.strs = make([]string, 0, smallSlab)
+		}
+		d.strs = append(d.strs, str)
+		return boxString(&d.strs[len(d.strs)-1]), nil
 	case c == 't':
 		return d.word("true", true)
 	case c == 'f':
@@ -295,15 +312,17 @@ func (d *jsonDecoder) number() (any, error) {
 	if digits() == 0 {
 		return nil, d.errorf("invalid number")
 	}
-	isFloat := false
+	isFloat, frac := false, 0
 	if d.pos < len(d.data) && d.data[d.pos] == '.' {
 		d.pos++
 		isFloat = true
-		if digits() == 0 {
+		if frac = digits(); frac == 0 {
 			return nil, d.errorf("invalid number")
 		}
 	}
+	exp := false
 	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
+		exp = true
 		d.pos++
 		isFloat = true
 		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
@@ -313,45 +332,38 @@ func (d *jsonDecoder) number() (any, error) {
 			return nil, d.errorf("invalid number")
 		}
 	}
-	text := d.s[start:d.pos]
+	text := d.data[start:d.pos]
 	if !isFloat {
-		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+		if n, ok := parseInt(text); ok {
 			return n, nil
 		}
 	}
-	f, err := strconv.ParseFloat(text, 64)
+	if f, ok := shortFloat(text, frac, exp); ok {
+		return d.boxFloat(f), nil
+	}
+	// The text escapes only into strconv's error, which is dropped.
+	f, err := strconv.ParseFloat(unsafe.String(&text[0], len(text)), 64) //nolint:gosec // audited: the string lives only for the call
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return nil, d.errorf("invalid number")
 	}
-	return f, nil
+	return d.boxFloat(f), nil
 }
 
 func (d *jsonDecoder) str() (string, error) {
 	d.pos++ // opening quote
 	start := d.pos
-	// Fast path: no escapes.
-	i, data := start, d.data
-	for i < len(data) {
-		c := data[i]
-		if c == '"' {
-			d.pos = i + 1
-			return d.s[start:i], nil
-		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
-		i++
+	for d.nextRef < len(d.refs) && d.refs[d.nextRef].start < start {
+		d.nextRef++ // a string of an invalid document the decoder skipped
 	}
-	d.pos = i
-	if d.nextEsc < len(d.escs) && d.escs[d.nextEsc].start == start {
-		// Unescaped before decoding, with the document's other escaped
-		// strings, into one string.
-		e := d.escs[d.nextEsc]
-		d.nextEsc++
-		d.pos = e.end
-		return d.esc[e.off : e.off+e.n], nil
+	if d.nextRef < len(d.refs) && d.refs[d.nextRef].start == start {
+		// Unescaped by prescan, with the document's other strings, into
+		// one string.
+		r := d.refs[d.nextRef]
+		d.nextRef++
+		d.pos = r.end
+		return d.text[r.off : r.off+r.n], nil
 	}
-	buf, err := d.unescapeTo(append(d.buf[:0], d.data[start:d.pos]...))
+	buf, err := d.unescapeTo(d.buf[:0])
 	d.buf = buf[:0]
 	if err != nil {
 		return "", err
@@ -359,22 +371,55 @@ func (d *jsonDecoder) str() (string, error) {
 	return string(buf), nil
 }
 
-// escRef locates one string unescaped ahead of decoding: the string whose
+// strRef locates one string read ahead of decoding: the string whose
 // content starts at start ends (after its closing quote) at end, and its
-// unescaped text is esc[off:off+n].
-type escRef struct {
+// unescaped text is text[off:off+n].
+type strRef struct {
 	start, end, off, n int
 }
 
-// unescapeAll unescapes every string of the document that has escapes into
-// one string (d.esc), so that decoding them costs one allocation, not one
-// each. It stops at the first malformed string: str decodes the rest itself
-// and reports the error.
-func (d *jsonDecoder) unescapeAll() {
+// recentKeys is how many recent distinct keys prescan writes once.
+const recentKeys = 32
+
+// counts are what prescan counts to size the slabs.
+type counts struct {
+	objects, keys, values, strings, floats int
+}
+
+// prescan copies every string of the document, unescaped, into one string
+// (d.text), writing a key that equals a recent one once, so that decoding the
+// document's strings costs one allocation of about the size of their
+// distinct text; and it counts the objects, keys and values. It stops at
+// the first malformed string: str decodes the rest itself and reports the
+// error.
+func (d *jsonDecoder) prescan() counts {
+	var n counts
 	arena := d.arena[:0]
 	data := d.data
+	n.values = 1
 	for i := 0; i < len(data); i++ {
-		if data[i] != '"' {
+		if !prescanned[data[i]] {
+			continue
+		}
+		switch data[i] {
+		case '{':
+			n.objects++
+			n.values++
+			continue
+		case '[':
+			n.values++
+			continue
+		case ',':
+			n.values++
+			continue
+		case ':':
+			n.keys++
+			continue
+		case '.', 'e', 'E':
+			n.floats++
+			continue
+		case '"':
+		default:
 			continue
 		}
 		start, j, escaped := i+1, i+1, false
@@ -388,22 +433,131 @@ func (d *jsonDecoder) unescapeAll() {
 		if j >= len(data) {
 			break
 		}
-		if !escaped {
-			i = j
-			continue
+		isKey := false
+		for k := j + 1; k < len(data); k++ {
+			if c := data[k]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+				isKey = c == ':'
+				break
+			}
 		}
-		d.pos = start
+		if !isKey {
+			n.strings++
+		}
 		off := len(arena)
-		var err error
-		if arena, err = d.unescapeTo(arena); err != nil {
-			break
+		if !escaped {
+			raw := data[start:j]
+			if isKey {
+				if r, ok := d.recentKey(arena, raw); ok {
+					d.refs = append(d.refs, strRef{start: start, end: j + 1, off: r.off, n: r.n})
+					i = j
+					continue
+				}
+			}
+			arena = append(arena, raw...)
+			d.pos = j + 1
+		} else {
+			d.pos = start
+			var err error
+			if arena, err = d.unescapeTo(arena); err != nil {
+				break
+			}
 		}
-		d.escs = append(d.escs, escRef{start: start, end: d.pos, off: off, n: len(arena) - off})
+		r := strRef{start: start, end: d.pos, off: off, n: len(arena) - off}
+		d.refs = append(d.refs, r)
+		if isKey && !escaped {
+			d.recent[keySlot(data[start:j])] = r
+		}
 		i = d.pos - 1
 	}
-	d.esc = string(arena)
+	d.text = string(arena)
 	d.arena = arena[:0]
 	d.pos = 0
+	return n
+}
+
+// prescanned are the bytes prescan looks at.
+var prescanned = [256]bool{'{': true, '[': true, ',': true, ':': true, '.': true, 'e': true, 'E': true, '"': true}
+
+// recentKey finds a key equal to raw among the recent keys in arena: a
+// small cache indexed by the key's length and first and last bytes.
+func (d *jsonDecoder) recentKey(arena, raw []byte) (strRef, bool) {
+	r := d.recent[keySlot(raw)]
+	if r.n == len(raw) && r.end != 0 && string(arena[r.off:r.off+r.n]) == string(raw) {
+		return r, true
+	}
+	return strRef{}, false
+}
+
+func keySlot(raw []byte) int {
+	h := len(raw)
+	if len(raw) > 0 {
+		h = h*31 + int(raw[0])*7 + int(raw[len(raw)-1])
+	}
+	return h % recentKeys
+}
+
+func (d *jsonDecoder) boxFloat(f float64) any {
+	if len(d.flts) == cap(d.flts) {
+		d.flts = make([]float64, 0, smallSlab)
+	}
+	d.flts = append(d.flts, f)
+	return boxFloat(&d.flts[len(d.flts)-1])
+}
+
+// exactPow10 are the powers of ten a float64 holds exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// shortFloat reads a decimal of at most 15 digits with frac fractional
+// digits and no exponent the way strconv.ParseFloat does, faster: its
+// digits make an exact integer, and dividing that by an exact power of ten
+// rounds correctly (Clinger's fast path).
+func shortFloat(text []byte, frac int, exp bool) (float64, bool) {
+	neg := text[0] == '-'
+	if neg {
+		text = text[1:]
+	}
+	if exp || len(text) > 16 {
+		return 0, false
+	}
+	var m int64
+	for _, c := range text {
+		if c != '.' {
+			m = m*10 + int64(c-'0')
+		}
+	}
+	f := float64(m) / exactPow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+// parseInt parses an optionally signed decimal integer that fits int64.
+func parseInt(b []byte) (int64, bool) {
+	neg := false
+	if len(b) > 0 && b[0] == '-' {
+		neg, b = true, b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return parseIntSlow(neg, b)
+	}
+	var n int64
+	for _, c := range b {
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+func parseIntSlow(neg bool, b []byte) (int64, bool) {
+	s := string(b)
+	if neg {
+		s = "-" + s
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
 }
 
 // unescapeTo appends the rest of the string at d.pos, escapes decoded, to buf

@@ -943,6 +943,14 @@ func needsJSEscape(s string) bool {
 	return false
 }
 
+// jsPlain are the bytes escapeJavaScript copies as they are.
+var jsPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '\'' && c != '"' && c != '\\' && c != '/'
+	}
+	return t
+}()
+
 func appendEscapeJavaScript(b []byte, s string) []byte {
 	const hexUpper = "0123456789ABCDEF"
 	u4 := func(b []byte, u uint16) []byte {
@@ -951,7 +959,7 @@ func appendEscapeJavaScript(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c < 0x80 && c != '\'' && c != '"' && c != '\\' && c != '/' {
+		if jsPlain[c] {
 			i++
 			continue
 		}

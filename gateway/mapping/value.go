@@ -322,6 +322,22 @@ func toNumber(v any) (int64, float64, bool, bool) {
 // range.
 func appendFloat(b []byte, f float64) []byte {
 	if abs := math.Abs(f); abs >= 1e-3 && abs < 1e7 {
+		if m, k, ok := shortDecimal(abs); ok {
+			if f < 0 {
+				b = append(b, '-')
+			}
+			p := int64(pow10[k])
+			b = strconv.AppendInt(b, m/p, 10)
+			b = append(b, '.')
+			if k == 0 {
+				return append(b, '0')
+			}
+			frac := m % p
+			for d := p / 10; d > frac && d > 1; d /= 10 {
+				b = append(b, '0')
+			}
+			return strconv.AppendInt(b, frac, 10)
+		}
 		start := len(b)
 		b = strconv.AppendFloat(b, f, 'f', -1, 64)
 		for _, c := range b[start:] {
@@ -332,6 +348,28 @@ func appendFloat(b []byte, f float64) []byte {
 		return append(b, '.', '0')
 	}
 	return append(b, formatFloat(f)...)
+}
+
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6}
+
+// shortDecimal finds the decimal with the fewest (at most 6) fractional
+// digits that reads back as abs (1e-3 <= abs < 1e7): abs is m / 10^k. That
+// decimal is the shortest text of abs, so it is what strconv's shortest
+// formatting prints, found without it. m is exact (below 2^53) and m / 10^k
+// a correctly rounded division, so m / 10^k == abs holds exactly when the
+// decimal reads back as abs; no shorter decimal was missed, since a decimal
+// with k fractional digits that reads back as abs is within half an ulp of
+// it and so is the rounding of abs * 10^k.
+func shortDecimal(abs float64) (int64, int, bool) {
+	for k, p := range pow10 {
+		// abs * p < 1e13: adding a half is exact, and the conversion
+		// truncates, so m is abs * p rounded half up.
+		m := int64(abs*p + 0.5)
+		if float64(m)/p == abs {
+			return m, k, true
+		}
+	}
+	return 0, 0, false
 }
 
 // formatFloat renders a float64 as Java's Double.toString does.

@@ -36,15 +36,17 @@ type Vars struct {
 // responseOverride.header (responseOverride.status is set by templates).
 // Fill the rest with SetPath: ctx.SetPath("identity.sourceIp", ip).
 func NewContext() *Map {
-	m := &Map{kind: contextRoot}
-	ro := &Map{kind: contextPart}
-	ro.Set("header", &Map{kind: contextPart})
-	ro.Set("querystring", &Map{kind: contextPart})
-	ro.Set("path", &Map{kind: contextPart})
-	m.Set("requestOverride", ro)
-	rs := &Map{kind: contextPart}
-	rs.Set("header", &Map{kind: contextPart})
-	m.Set("responseOverride", rs)
+	// Built in place: NewContext runs once per request.
+	var parts [4]Map
+	for i := range parts {
+		parts[i].kind = contextPart
+	}
+	ro, rs := &Map{kind: contextPart}, &Map{kind: contextPart}
+	ro.keys, ro.vals = []string{"header", "querystring", "path"}, []any{&parts[0], &parts[1], &parts[2]}
+	rs.keys, rs.vals = []string{"header"}, []any{&parts[3]}
+	m := &Map{kind: contextRoot, keys: make([]string, 2, 16), vals: make([]any, 2, 16)}
+	m.keys[0], m.vals[0] = "requestOverride", ro
+	m.keys[1], m.vals[1] = "responseOverride", rs
 	return m
 }
 
