@@ -126,7 +126,7 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 		if err != nil {
 			return err
 		}
-		payload, err = json.Marshal(ev)
+		payload, err = marshalV2(ev)
 		if err != nil {
 			return err
 		}
@@ -135,7 +135,7 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 		if err != nil {
 			return err
 		}
-		payload, err = json.Marshal(ev)
+		payload, err = marshalV1(ev)
 		if err != nil {
 			return err
 		}
