@@ -9,13 +9,43 @@ import (
 )
 
 var (
-	nameRe      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	versionRe   = regexp.MustCompile(`^[0-9]{1,10}$`)
-	aliasNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
-	aliasStart  = regexp.MustCompile(`^[A-Za-z_-]`) // an alias name may not be all digits
-	regionRe    = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-\d{1}$`)
-	accountRe   = regexp.MustCompile(`^\d{12}$`)
+	regionRe  = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-\d{1}$`)
+	accountRe = regexp.MustCompile(`^\d{12}$`)
 )
+
+// Names, versions and aliases are checked on every invocation: by loops over
+// their bytes rather than regular expressions.
+
+// isNameByte reports whether c is one of [A-Za-z0-9_-].
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// nameOf reports whether s is 1..max bytes of [A-Za-z0-9_-].
+func nameOf(s string, maxLen int) bool {
+	if len(s) == 0 || len(s) > maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isNameByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// isVersion reports whether s is 1..10 decimal digits (^[0-9]{1,10}$).
+func isVersion(s string) bool {
+	if len(s) == 0 || len(s) > 10 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // Ref names a function and optionally a qualifier: a version number, $LATEST or an
 // alias name. An empty Qualifier means $LATEST.
@@ -35,21 +65,22 @@ func (r Ref) String() string {
 // IsVersion reports whether the qualifier names a version ("$LATEST" or a number)
 // rather than an alias.
 func (r Ref) IsVersion() bool {
-	return r.Qualifier == "" || r.Qualifier == Latest || versionRe.MatchString(r.Qualifier)
+	return r.Qualifier == "" || r.Qualifier == Latest || isVersion(r.Qualifier)
 }
 
 // ValidName reports whether s is a valid function name.
-func ValidName(s string) bool { return nameRe.MatchString(s) }
+func ValidName(s string) bool { return nameOf(s, 64) }
 
 // ValidAliasName reports whether s is a valid alias name: 1..128 of [A-Za-z0-9_-],
 // not all digits (that would be a version).
 func ValidAliasName(s string) bool {
-	return aliasNameRe.MatchString(s) && aliasStart.MatchString(s) && s != Latest
+	// The first byte may not be a digit: an all-digit name would be a version.
+	return nameOf(s, 128) && (s[0] < '0' || s[0] > '9')
 }
 
 // ValidQualifier reports whether q is a version, $LATEST or an alias name.
 func ValidQualifier(q string) bool {
-	return q == Latest || versionRe.MatchString(q) || ValidAliasName(q)
+	return q == Latest || isVersion(q) || ValidAliasName(q)
 }
 
 // ParseRef parses every form Lambda accepts for a function name:

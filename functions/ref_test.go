@@ -2,6 +2,7 @@ package functions
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -94,6 +95,53 @@ func TestValidAliasName(t *testing.T) {
 			t.Errorf("ValidAliasName(%q) = %v, want %v", s, got, want)
 		}
 	}
+}
+
+// The byte loops behind ValidName, ValidAliasName and ValidQualifier accept
+// exactly the documented patterns.
+var (
+	namePattern    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	versionPattern = regexp.MustCompile(`^[0-9]{1,10}$`)
+	aliasPattern   = regexp.MustCompile(`^[A-Za-z_-][A-Za-z0-9_-]{0,127}$`)
+)
+
+func checkNamePatterns(t *testing.T, s string) {
+	t.Helper()
+	if got, want := ValidName(s), namePattern.MatchString(s); got != want {
+		t.Errorf("ValidName(%q) = %v, want %v", s, got, want)
+	}
+	if got, want := ValidAliasName(s), aliasPattern.MatchString(s); got != want {
+		t.Errorf("ValidAliasName(%q) = %v, want %v", s, got, want)
+	}
+	if got, want := ValidQualifier(s), s == Latest || versionPattern.MatchString(s) || aliasPattern.MatchString(s); got != want {
+		t.Errorf("ValidQualifier(%q) = %v, want %v", s, got, want)
+	}
+	if got, want := (Ref{Name: "f", Qualifier: s}).IsVersion(), s == "" || s == Latest || versionPattern.MatchString(s); got != want {
+		t.Errorf("IsVersion(%q) = %v, want %v", s, got, want)
+	}
+}
+
+func TestNameChecksMatchPatterns(t *testing.T) {
+	for _, s := range []string{
+		"", "a", "A", "z", "Z", "0", "9", "_", "-", "$LATEST", "$latest", "1", "0123456789", "01234567890",
+		"a.b", "a b", "a:b", "a/b", "é", "a\x00", "1a", "a1", "-1", "_1",
+		strings.Repeat("a", 64), strings.Repeat("a", 65), strings.Repeat("b", 128), strings.Repeat("b", 129),
+		"@", "[", "`", "{", "/", ":",
+	} {
+		checkNamePatterns(t, s)
+	}
+	// Every single byte, alone and after a letter.
+	for c := 0; c < 256; c++ {
+		checkNamePatterns(t, string([]byte{byte(c)}))
+		checkNamePatterns(t, "a"+string([]byte{byte(c)}))
+	}
+}
+
+func FuzzNameChecks(f *testing.F) {
+	for _, s := range []string{"fn", "1", "$LATEST", "live", "a-b_c", "x.y"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkNamePatterns)
 }
 
 func FuzzParseRef(f *testing.F) {

@@ -98,7 +98,7 @@ func versionKey(name string, v uint64) string { return fmt.Sprintf("%s\x00%010d"
 
 // parseVersion parses a published version number ("1", "2", ...).
 func parseVersion(q string) (uint64, bool) {
-	if !versionRe.MatchString(q) {
+	if !isVersion(q) {
 		return 0, false
 	}
 	v, err := strconv.ParseUint(q, 10, 64)

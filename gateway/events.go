@@ -229,7 +229,7 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		for k, vs := range h {
 			k = wire.EventName(k)
 			ev.Headers[k] = vs[len(vs)-1]
-			ev.MultiValueHeaders[k] = append([]string(nil), vs...)
+			ev.MultiValueHeaders[k] = vs // h is this event's own copy
 		}
 	}
 	if len(q) > 0 {

@@ -126,7 +126,7 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 		if err != nil {
 			return err
 		}
-		payload, err = json.Marshal(ev)
+		payload, err = marshalV2(ev)
 		if err != nil {
 			return err
 		}
@@ -135,7 +135,7 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 		if err != nil {
 			return err
 		}
-		payload, err = json.Marshal(ev)
+		payload, err = marshalV1(ev)
 		if err != nil {
 			return err
 		}
@@ -192,6 +192,15 @@ var proxyKeysV1 = map[string]bool{"statusCode": true, "headers": true, "multiVal
 // multiValueHeaders, body, isBase64Encoded} and nothing else; statusCode an
 // integer; header values strings. Anything else is errBadResult.
 func parseProxyResponseV1(payload []byte) (*proxyResponse, error) {
+	if resp, ok := scanProxyResponse(payload, true); ok {
+		return resp, nil
+	}
+	return decodeProxyResponseV1(payload)
+}
+
+// decodeProxyResponseV1 is parseProxyResponseV1 through generic maps: every
+// result scanProxyResponse leaves to it, errors included.
+func decodeProxyResponseV1(payload []byte) (*proxyResponse, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &m); err != nil || m == nil {
 		return nil, fmt.Errorf("result is not a JSON object: %w", errBadResult)
@@ -211,6 +220,14 @@ func parseProxyResponseV1(payload []byte) (*proxyResponse, error) {
 // statusCode is a 200 with the JSON as an application/json body, as API Gateway
 // infers it.
 func parseProxyResponseV2(payload []byte) (*proxyResponse, error) {
+	if resp, ok := scanProxyResponse(payload, false); ok {
+		return resp, nil
+	}
+	return decodeProxyResponseV2(payload)
+}
+
+// decodeProxyResponseV2 is parseProxyResponseV2 through generic maps.
+func decodeProxyResponseV2(payload []byte) (*proxyResponse, error) {
 	if !json.Valid(payload) {
 		return nil, fmt.Errorf("result is not JSON: %w", errBadResult)
 	}

@@ -720,16 +720,8 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	initDur := sb.initDuration
 	sb.invocations++
 	sb.mu.Unlock()
-	report := fmt.Sprintf("END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
-		inv.id, inv.id, float64(dur.Microseconds())/1000, (dur.Milliseconds() + 1), cfg.MemorySize, sb.maxMemoryMB())
-	if cold {
-		report += fmt.Sprintf("Init Duration: %.2f ms\t", float64(initDur.Microseconds())/1000)
-	}
-	if o.timedOut {
-		report += "Status: timeout"
-	}
-	report += "\n"
-	i.logs.get(cfg.FunctionName).write([]byte(report))
+	report := reportLines(inv.id, dur, cfg.MemorySize, sb.maxMemoryMB(), cold, initDur, o.timedOut)
+	i.logs.get(cfg.FunctionName).write(report)
 	res := &Result{
 		RequestID:       inv.id,
 		Payload:         o.payload,
@@ -753,7 +745,7 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 		i.obs.OnInvoke(ob)
 	}
 	if inv.tail != nil {
-		inv.tail.write([]byte(report))
+		inv.tail.write(report)
 		res.LogTail = inv.tail.bytes()
 	}
 	if cold {
@@ -762,6 +754,36 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 		go sb.pool.prepareSpare()
 	}
 	return res
+}
+
+// reportLines are Lambda's END and REPORT lines of an invocation:
+//
+//	END RequestId: ID
+//	REPORT RequestId: ID<TAB>Duration: 1.23 ms<TAB>Billed Duration: 2 ms<TAB>Memory Size: 128 MB<TAB>Max Memory Used: 9 MB<TAB>[Init Duration: 4.56 ms<TAB>][Status: timeout]
+func reportLines(id string, dur time.Duration, memorySize, maxMemory int, cold bool, initDur time.Duration, timedOut bool) []byte {
+	b := make([]byte, 0, 192+2*len(id))
+	b = append(b, "END RequestId: "...)
+	b = append(b, id...)
+	b = append(b, "\nREPORT RequestId: "...)
+	b = append(b, id...)
+	b = append(b, "\tDuration: "...)
+	b = strconv.AppendFloat(b, float64(dur.Microseconds())/1000, 'f', 2, 64)
+	b = append(b, " ms\tBilled Duration: "...)
+	b = strconv.AppendInt(b, dur.Milliseconds()+1, 10)
+	b = append(b, " ms\tMemory Size: "...)
+	b = strconv.AppendInt(b, int64(memorySize), 10)
+	b = append(b, " MB\tMax Memory Used: "...)
+	b = strconv.AppendInt(b, int64(maxMemory), 10)
+	b = append(b, " MB\t"...)
+	if cold {
+		b = append(b, "Init Duration: "...)
+		b = strconv.AppendFloat(b, float64(initDur.Microseconds())/1000, 'f', 2, 64)
+		b = append(b, " ms\t"...)
+	}
+	if timedOut {
+		b = append(b, "Status: timeout"...)
+	}
+	return append(b, '\n')
 }
 
 // startLine is written when the sandbox takes an invocation.

@@ -736,3 +736,31 @@ func TestSequentialCallsShareOneSandbox(t *testing.T) {
 		t.Fatalf("sequential calls left %d sandboxes started or starting, want 1", n)
 	}
 }
+
+// TestReportLines: END and REPORT as Lambda writes them (the format the
+// formatted version of these lines had).
+func TestReportLines(t *testing.T) {
+	for _, tc := range []struct {
+		dur, init     time.Duration
+		cold, timeout bool
+	}{
+		{1234567 * time.Nanosecond, 0, false, false},
+		{0, 0, false, false},
+		{3*time.Second + 5*time.Millisecond, 45678 * time.Microsecond, true, false},
+		{15 * time.Minute, 999 * time.Microsecond, true, true},
+		{2 * time.Second, 0, false, true},
+	} {
+		want := fmt.Sprintf("END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+			"id-1", "id-1", float64(tc.dur.Microseconds())/1000, tc.dur.Milliseconds()+1, 128, 17)
+		if tc.cold {
+			want += fmt.Sprintf("Init Duration: %.2f ms\t", float64(tc.init.Microseconds())/1000)
+		}
+		if tc.timeout {
+			want += "Status: timeout"
+		}
+		want += "\n"
+		if got := string(reportLines("id-1", tc.dur, 128, 17, tc.cold, tc.init, tc.timeout)); got != want {
+			t.Errorf("reportLines(%+v) = %q, want %q", tc, got, want)
+		}
+	}
+}

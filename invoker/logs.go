@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // Logs keeps each function's log: sandbox output framed by START, END and REPORT
@@ -26,8 +27,22 @@ type fnLog struct {
 	mu   sync.Mutex
 	f    *os.File
 	size int64
-	subs map[chan []byte]struct{}
+	// pending is what was written and not yet flushed to the file: START,
+	// END and REPORT lines and sandbox output reach the file in batches, not
+	// in a write system call each on the invocation's path. Read and close
+	// flush first; otherwise a flush runs logFlushDelay after the first
+	// pending write, or at once past logFlushSize.
+	pending   []byte
+	scheduled bool
+	subs      map[chan []byte]struct{}
 }
+
+// logFlushDelay bounds how long written log output waits for the file;
+// logFlushSize is the most that waits.
+const (
+	logFlushDelay = 20 * time.Millisecond
+	logFlushSize  = 64 << 10
+)
 
 func newLogs(dir string, limit int64) *Logs {
 	_ = os.MkdirAll(dir, 0o750)
@@ -50,6 +65,7 @@ func (l *Logs) close() {
 	defer l.mu.Unlock()
 	for _, fl := range l.logs {
 		fl.mu.Lock()
+		fl.flushLocked()
 		if fl.f != nil {
 			_ = fl.f.Close()
 			fl.f = nil
@@ -61,6 +77,41 @@ func (l *Logs) close() {
 func (fl *fnLog) write(p []byte) {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
+	fl.pending = append(fl.pending, p...)
+	for ch := range fl.subs {
+		select {
+		case ch <- append([]byte(nil), p...):
+		default: // a slow follower misses output rather than slowing sandboxes
+		}
+	}
+	switch {
+	case len(fl.pending) >= logFlushSize:
+		fl.flushLocked()
+	case !fl.scheduled:
+		fl.scheduled = true
+		time.AfterFunc(logFlushDelay, fl.flush)
+	}
+}
+
+// flush writes what is pending to the file.
+func (fl *fnLog) flush() {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	fl.scheduled = false
+	fl.flushLocked()
+}
+
+// flushLocked appends what is pending to the file, rotating it first when it
+// would outgrow its half of the limit.
+func (fl *fnLog) flushLocked() {
+	p := fl.pending
+	if len(p) == 0 {
+		return
+	}
+	fl.pending = fl.pending[:0]
+	if cap(fl.pending) > logFlushSize {
+		fl.pending = nil // a burst's buffer is not kept
+	}
 	if fl.f == nil {
 		f, err := os.OpenFile(fl.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 		if err != nil {
@@ -81,12 +132,6 @@ func (fl *fnLog) write(p []byte) {
 	}
 	n, _ := fl.f.Write(p)
 	fl.size += int64(n)
-	for ch := range fl.subs {
-		select {
-		case ch <- append([]byte(nil), p...):
-		default: // a slow follower misses output rather than slowing sandboxes
-		}
-	}
 }
 
 // Read returns up to the last n bytes of fn's log (n <= 0: all that is kept).
@@ -94,6 +139,7 @@ func (l *Logs) Read(fn string, n int) ([]byte, error) {
 	fl := l.get(fn)
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
+	fl.flushLocked()
 	var out []byte
 	for _, p := range []string{fl.path + ".1", fl.path} {
 		b, err := os.ReadFile(p)

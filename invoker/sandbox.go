@@ -220,9 +220,18 @@ func (sb *sandbox) pump(r io.Reader, fl *fnLog) {
 	}
 }
 
+// logsPending is implemented by runtime sandboxes that can tell, without
+// waiting, whether output is still on its way to Logs; syncLogs then waits
+// (and allocates its bounded context) only when some is.
+type logsPending interface {
+	LogsPending() bool
+}
+
 // syncLogs waits, briefly, until output written so far has passed through pump.
 func (sb *sandbox) syncLogs() {
-	if ls, ok := sb.rt.(runtimes.LogSyncer); ok {
+	if lp, ok := sb.rt.(logsPending); ok && !lp.LogsPending() {
+		// Nothing in transit: at most a chunk pump holds (logMu below).
+	} else if ls, ok := sb.rt.(runtimes.LogSyncer); ok {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
 		ls.SyncLogs(ctx)
 		cancel()

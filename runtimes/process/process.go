@@ -99,7 +99,17 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 		return nil, fmt.Errorf("start %s: %w", bootstrap, err)
 	}
 	_ = pw.Close() // the child holds its own copy
+	// The pipe stays non-blocking (read through the netpoller, no thread held
+	// per sandbox); its descriptor is reached through the RawConn, since
+	// File.Fd would switch it to blocking mode, a system call on every use.
+	praw, err := pr.SyscallConn()
+	if err != nil {
+		_ = pr.Close()
+		_ = cmd.Process.Kill()
+		return nil, err
+	}
 	sb := &sandbox{
+		logsRaw: praw,
 		id:      spec.SandboxID,
 		apiAddr: runtimeAPIAddr(spec.Env["AWS_LAMBDA_RUNTIME_API"]),
 		cmd:     cmd,
@@ -157,6 +167,7 @@ type sandbox struct {
 	apiAddr *net.TCPAddr // the Runtime API endpoint, for OwnsConn
 	cmd     *exec.Cmd
 	logs    *os.File
+	logsRaw syscall.RawConn // logs' descriptor, for TIOCINQ
 	pidFile string
 	grace   time.Duration
 
@@ -272,10 +283,8 @@ func (s *sandbox) MaxMemoryMB() int {
 // SyncLogs implements runtimes.LogSyncer: it waits until the pipe holds no unread
 // output, so everything written before now has reached the Logs reader.
 func (s *sandbox) SyncLogs(ctx context.Context) {
-	fd := int(s.logs.Fd())
 	for i := 0; i < 200; i++ {
-		n, err := unix.IoctlGetInt(fd, unix.TIOCINQ)
-		if err != nil || n == 0 {
+		if !s.LogsPending() {
 			return
 		}
 		select {
@@ -284,6 +293,18 @@ func (s *sandbox) SyncLogs(ctx context.Context) {
 		case <-time.After(50 * time.Microsecond):
 		}
 	}
+}
+
+// LogsPending reports whether the output pipe holds output not yet read
+// (one ioctl): the invoker calls SyncLogs only when it does.
+func (s *sandbox) LogsPending() bool {
+	n := 0
+	if err := s.logsRaw.Control(func(fd uintptr) {
+		n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ)
+	}); err != nil {
+		return false // closed: nothing more will come through it
+	}
+	return n > 0
 }
 
 // startTime returns a process's start time in clock ticks since boot (field 22 of

@@ -1,0 +1,228 @@
+package gateway
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// scanProxyResponse decodes the usual shape of a proxy result without generic
+// maps: a JSON object with a statusCode (an integer, or a string of digits),
+// headers as an object of strings, multiValueHeaders null, a string body and
+// a boolean isBase64Encoded, each at most once, keys without escapes (and for
+// payload 2.0 no cookies: those are the generic decoder's). v1 also
+// requires that there be no other key. Anything else (and every error) is
+// left to the generic decoder: ok false. For what it accepts it gives what
+// the generic decoder gives (TestScanProxyResponseMatchesDecoder).
+func scanProxyResponse(payload []byte, v1 bool) (*proxyResponse, bool) {
+	if !json.Valid(payload) {
+		return nil, false
+	}
+	var status, headers, body, b64 []byte
+	i := skipSpace(payload, 0)
+	if i >= len(payload) || payload[i] != '{' {
+		return nil, false
+	}
+	i = skipSpace(payload, i+1)
+	for i < len(payload) && payload[i] != '}' {
+		if payload[i] == ',' {
+			i = skipSpace(payload, i+1)
+		}
+		kEnd, plain := stringEnd(payload, i)
+		if !plain {
+			return nil, false
+		}
+		key := payload[i+1 : kEnd-1]
+		i = skipSpace(payload, kEnd)
+		i = skipSpace(payload, i+1) // the ':'
+		vEnd := valueEnd(payload, i)
+		val := payload[i:vEnd]
+		i = skipSpace(payload, vEnd)
+		var slot *[]byte
+		switch string(key) {
+		case "statusCode":
+			slot = &status
+		case "headers":
+			slot = &headers
+		case "body":
+			slot = &body
+		case "isBase64Encoded":
+			slot = &b64
+		case "multiValueHeaders", "cookies":
+			if string(val) != "null" {
+				return nil, false
+			}
+			continue
+		default:
+			if v1 {
+				return nil, false
+			}
+			continue
+		}
+		if *slot != nil {
+			return nil, false // a repeated key: the generic decoder keeps the last
+		}
+		*slot = val
+	}
+
+	code, ok := statusOf(status)
+	if !ok {
+		return nil, false
+	}
+	resp := &proxyResponse{status: code, header: http.Header{}}
+	if headers != nil && string(headers) != "null" {
+		if !scanHeaders(headers, resp.header) {
+			return nil, false
+		}
+	}
+	isB64 := false
+	switch string(b64) {
+	case "", "null", "false":
+	case "true":
+		isB64 = true
+	default:
+		return nil, false
+	}
+	if body != nil && string(body) != "null" {
+		if body[0] != '"' {
+			return nil, false
+		}
+		s, ok := jsonStringBytes(body)
+		if !ok {
+			return nil, false
+		}
+		if isB64 {
+			b, err := base64.StdEncoding.DecodeString(string(s))
+			if err != nil {
+				return nil, false
+			}
+			s = b
+		}
+		resp.body = s
+	}
+	return resp, true
+}
+
+// statusOf reads a statusCode of 100..599 written as digits or as a string of
+// digits.
+func statusOf(raw []byte) (int, bool) {
+	if len(raw) >= 2 && raw[0] == '"' {
+		raw = raw[1 : len(raw)-1]
+	}
+	if len(raw) == 0 || len(raw) > 3 {
+		return 0, false
+	}
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	code, err := strconv.Atoi(string(raw))
+	return code, err == nil && code >= 100 && code <= 599
+}
+
+// scanHeaders adds an object of string values to h; false for anything else.
+func scanHeaders(obj []byte, h http.Header) bool {
+	if obj[0] != '{' {
+		return false
+	}
+	i := skipSpace(obj, 1)
+	for i < len(obj) && obj[i] != '}' {
+		if obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+		kEnd, plain := stringEnd(obj, i)
+		if !plain {
+			return false
+		}
+		key := obj[i+1 : kEnd-1]
+		i = skipSpace(obj, kEnd)
+		i = skipSpace(obj, i+1)
+		if i >= len(obj) || obj[i] != '"' {
+			return false
+		}
+		vEnd, _ := stringEnd(obj, i)
+		v, ok := jsonStringBytes(obj[i:vEnd])
+		if !ok {
+			return false
+		}
+		h[http.CanonicalHeaderKey(string(key))] = []string{string(v)}
+		i = skipSpace(obj, vEnd)
+	}
+	return true
+}
+
+// jsonStringBytes returns a JSON string's value: its bytes as they are when
+// it holds no escape, else as encoding/json decodes it.
+func jsonStringBytes(raw []byte) ([]byte, bool) {
+	if _, plain := stringEnd(raw, 0); plain {
+		return raw[1 : len(raw)-1], true
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, false
+	}
+	return []byte(s), true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the string that starts at b[i] (a
+// '"' in valid JSON), and whether it is plain: no escape and only ASCII, so
+// that its bytes are its value.
+func stringEnd(b []byte, i int) (int, bool) {
+	plain := true
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, plain
+		case c == '\\':
+			plain = false
+			j++
+		case c >= 0x80:
+			plain = false
+		}
+	}
+	return len(b), false
+}
+
+// valueEnd returns the index just past the JSON value that starts at b[i]
+// (b is valid JSON).
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		end, _ := stringEnd(b, i)
+		return end
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end, _ := stringEnd(b, j)
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		j++
+	}
+	return j
+}

@@ -1,0 +1,78 @@
+package gateway
+
+import (
+	"reflect"
+	"testing"
+)
+
+// proxyResults are function results of every shape: the common one, and ones
+// the scanner leaves to the generic decoder (escaped keys, repeated keys,
+// other types, unknown fields, cookies, missing statusCode, bad base64).
+var proxyResults = []string{
+	`{"statusCode":200,"headers":{"Content-Type":"application/json"},"multiValueHeaders":null,"body":"{\"message\":\"hello\"}"}`,
+	`{"statusCode":201,"headers":{"x-a":"1","X-A":"2"},"body":"plain"}`,
+	` { "statusCode" : "404" , "headers" : { "content-type" : "text/plain" } , "body" : "caf\u00e9 é" } `,
+	`{"statusCode":200,"body":"aGVsbG8=","isBase64Encoded":true}`,
+	`{"statusCode":200,"body":"not base64!","isBase64Encoded":true}`,
+	`{"statusCode":200,"isBase64Encoded":false,"body":null,"headers":null}`,
+	`{"statusCode":200,"headers":{"a":"\ud83d\ude00","b":"\"q\"","c":"bad \udc00 surrogate"}}`,
+	`{"statusCode":"0200"}`, `{"statusCode":99}`, `{"statusCode":600}`, `{"statusCode":200.0}`, `{"statusCode":-1}`,
+	`{"statusCode":null}`, `{"statusCode":true}`, `{"statusCode":"abc"}`, `{}`, `[]`, `"text"`, `42`, `null`, `{"a":`,
+	`{"statusCode":200,"statusCode":500}`, `{"status\u0043ode":200}`, `{"statusCode":200,"extra":1}`,
+	`{"statusCode":200,"headers":{"a":1}}`, `{"statusCode":200,"headers":{"a":null}}`, `{"statusCode":200,"headers":[]}`,
+	`{"statusCode":200,"multiValueHeaders":{"Set-Cookie":["a=1","b=2"]},"headers":{"Set-Cookie":"c=3"}}`,
+	`{"statusCode":200,"cookies":["a=1"],"body":"x"}`, `{"statusCode":200,"body":5}`, `{"statusCode":200,"isBase64Encoded":"yes"}`,
+	`{"statusCode":200,"body":"tab\there\nnl \u2028 \\ \/"}`, "{\"statusCode\":200,\"body\":\"\xff\xfe bad utf8\"}",
+	`{"hello":"world"}`, `{"statusCode":204,"headers":{},"body":""}`,
+}
+
+func sameProxyResponse(a, b *proxyResponse) bool {
+	return a.status == b.status && reflect.DeepEqual(a.header, b.header) && reflect.DeepEqual(a.cookies, b.cookies) &&
+		string(a.body) == string(b.body)
+}
+
+func checkScanMatches(t *testing.T, payload string) {
+	t.Helper()
+	for _, v1 := range []bool{true, false} {
+		decode := decodeProxyResponseV2
+		if v1 {
+			decode = decodeProxyResponseV1
+		}
+		got, ok := scanProxyResponse([]byte(payload), v1)
+		if !ok {
+			continue // the generic decoder answers
+		}
+		want, err := decode([]byte(payload))
+		if err != nil {
+			t.Fatalf("v1=%v %s: the scanner accepted what the decoder refuses: %v", v1, payload, err)
+		}
+		if !sameProxyResponse(got, want) {
+			t.Fatalf("v1=%v %s:\n scanned %+v\n decoded %+v", v1, payload, got, want)
+		}
+	}
+}
+
+// TestScanProxyResponseMatchesDecoder: what the scanner accepts, it decodes as
+// the generic decoder does; and it does accept the usual shape.
+func TestScanProxyResponseMatchesDecoder(t *testing.T) {
+	for _, p := range proxyResults {
+		checkScanMatches(t, p)
+	}
+	for _, p := range proxyResults[:4] {
+		if _, ok := scanProxyResponse([]byte(p), true); !ok {
+			t.Errorf("the scanner left the usual shape %s to the generic decoder", p)
+		}
+	}
+	for _, p := range []string{`{"statusCode":200,"extra":1}`, `{"statusCode":200,"cookies":["a=1"]}`} {
+		if _, err := parseProxyResponseV1([]byte(p)); err == nil {
+			t.Errorf("payload 1.0 accepted %s", p)
+		}
+	}
+}
+
+func FuzzScanProxyResponse(f *testing.F) {
+	for _, p := range proxyResults {
+		f.Add(p)
+	}
+	f.Fuzz(checkScanMatches)
+}
