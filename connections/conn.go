@@ -2,6 +2,7 @@ package connections
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"net"
@@ -38,12 +39,14 @@ const closeGrace = time.Second
 type Conn struct {
 	m  *Manager
 	d  Dispatcher
-	ws *websocket.Conn // writes only: frames are read by rd
-	nc net.Conn        // the hijacked connection
+	nc net.Conn // the upgraded connection; nil when the upgrade failed
 	// ctx is the upgrade request's context without its cancellation: messages
 	// and $disconnect are dispatched with it.
 	ctx context.Context
 
+	// writeMu serialises writeFrame; closeSent is set once a close frame went.
+	writeMu   sync.Mutex
+	closeSent bool
 	// readMu serialises feeding rd: the poller arms a socket again only after
 	// its bytes were read, and the mutex tells the race detector so.
 	readMu    sync.Mutex
@@ -66,7 +69,7 @@ type Conn struct {
 	lastActive  atomic.Int64 // unix nanos of the last message in either direction
 	lastPing    atomic.Int64
 	lastPong    atomic.Int64
-	limiter     *rate.Limiter
+	limiter     *rate.Limiter // made at the first message (a new one is full)
 	inflight    chan struct{}
 
 	mu          sync.Mutex
@@ -81,10 +84,10 @@ type Conn struct {
 	stopPing, stopLimits func() bool
 	ended                bool          // end ran
 	finished             chan struct{} // closed when reading ended
-	// ready is closed once the upgrade finished: ws is set, or nil when the
+	// ready is closed once the upgrade finished: nc is set, or nil when the
 	// upgrade failed. The connection is registered before the upgrade (so that it
 	// is known to @connections as soon as the client sees the handshake); whatever
-	// touches ws from another goroutine waits for ready first.
+	// touches nc from another goroutine waits for ready first.
 	ready chan struct{}
 }
 
@@ -139,7 +142,6 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		id: ids.URLSafe(connectionIDBytes), apiID: ep.APIID, stage: ep.Stage, domainName: ep.DomainName,
 		sourceIP: remoteIP(r), userAgent: r.UserAgent(),
 		connectedAt: now, deadline: now.Add(m.cfg.MaxLifetime),
-		limiter:  rate.NewLimiter(rate.Limit(m.cfg.MessageRate), m.cfg.MessageBurst),
 		inflight: make(chan struct{}, m.cfg.MaxInFlight),
 		finished: make(chan struct{}),
 		ready:    make(chan struct{}),
@@ -184,7 +186,9 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		return
 	}
 	fw := &hijackWrapper{ResponseWriter: w}
-	ws, err := m.upgrader.Upgrade(fw, r, respHeader)
+	// The library does the handshake; frames are read by rd and written by
+	// writeFrame, so its connection object is dropped at once.
+	_, err = m.upgrader.Upgrade(fw, r, respHeader)
 	if err != nil {
 		// The upgrader has answered the client already.
 		m.log.Debug("websocket upgrade failed", "api", ep.APIID, "stage", ep.Stage, "err", err)
@@ -198,7 +202,10 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		c.runDisconnect(context.WithoutCancel(ctx), websocket.CloseAbnormalClosure, "handshake failed")
 		return
 	}
-	c.ws, c.nc, c.ctx = ws, fw.nc, context.WithoutCancel(ctx)
+	c.nc, c.ctx = fw.nc, ep.Context
+	if c.ctx == nil {
+		c.ctx = context.WithoutCancel(ctx)
+	}
 	c.rd = frameReader{maxFrame: m.cfg.MaxFrameBytes, maxMessage: m.cfg.MaxMessageBytes}
 	c.mu.Lock()
 	c.stopPing = m.clock.AfterFunc(m.cfg.PingInterval, c.keepalive)
@@ -384,7 +391,7 @@ func (c *Conn) checkLimits() {
 // ping answers a client's ping (frameHandler).
 func (c *Conn) ping(data []byte) {
 	c.lastInbound.Store(c.m.now().UnixNano())
-	err := c.ws.WriteControl(websocket.PongMessage, data, time.Now().Add(c.m.cfg.WriteTimeout))
+	err := c.writeFrame(websocket.PongMessage, data, c.m.cfg.WriteTimeout)
 	var ne net.Error
 	if err != nil && !errors.Is(err, websocket.ErrCloseSent) && (!errors.As(err, &ne) || !ne.Timeout()) {
 		c.abort()
@@ -408,7 +415,7 @@ func (c *Conn) keepalive() {
 		return
 	}
 	c.lastPing.Store(c.m.now().UnixNano())
-	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.m.cfg.WriteTimeout)); err != nil {
+	if err := c.writeFrame(websocket.PingMessage, nil, c.m.cfg.WriteTimeout); err != nil {
 		c.abort()
 		return
 	}
@@ -446,7 +453,7 @@ func (c *Conn) send(typ int, data []byte) error {
 // writeLoop writes queued messages until the queue is empty, then ends.
 func (c *Conn) writeLoop() {
 	<-c.ready
-	if c.ws == nil {
+	if c.nc == nil {
 		c.mu.Lock()
 		c.queue, c.queuedBytes, c.writing = nil, 0, false
 		c.mu.Unlock()
@@ -464,8 +471,7 @@ func (c *Conn) writeLoop() {
 		c.queue = c.queue[1:]
 		c.queuedBytes -= len(msg.data)
 		c.mu.Unlock()
-		_ = c.ws.SetWriteDeadline(time.Now().Add(c.m.cfg.WriteTimeout))
-		if err := c.ws.WriteMessage(msg.typ, msg.data); err != nil {
+		if err := c.writeFrame(msg.typ, msg.data, c.m.cfg.WriteTimeout); err != nil {
 			c.m.log.Debug("websocket write failed", "connectionId", c.id, "err", err)
 			c.abort()
 			c.mu.Lock()
@@ -491,11 +497,11 @@ func (c *Conn) closeWith(code int, reason string) {
 	c.mu.Unlock()
 	go func() {
 		<-c.ready
-		if c.ws == nil {
+		if c.nc == nil {
 			return
 		}
 		msg := websocket.FormatCloseMessage(code, reason)
-		if err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeGrace)); err != nil {
+		if err := c.writeFrame(websocket.CloseMessage, msg, closeGrace); err != nil {
 			c.abort()
 			return
 		}
@@ -511,12 +517,50 @@ func (c *Conn) abort() {
 	c.mu.Unlock()
 	select {
 	case <-c.ready:
-		if c.ws != nil {
+		if c.nc != nil {
 			c.end(websocket.CloseAbnormalClosure, "")
 		}
 	default:
 		// Still upgrading: the upgrade path sees closed and ends it.
 	}
+}
+
+// writeFrame writes one unfragmented frame (RFC 6455 section 5.2; a server's
+// frames are not masked) within timeout. Writes are serialised, each one
+// system call; after a close frame nothing more is written (ErrCloseSent).
+func (c *Conn) writeFrame(op int, data []byte, timeout time.Duration) error {
+	var hdr [10]byte
+	hdr[0] = 0x80 | byte(op)
+	hl, n := 2, len(data)
+	switch {
+	case n < 126:
+		hdr[1] = byte(n)
+	case n < 1<<16:
+		hdr[1] = 126
+		binary.BigEndian.PutUint16(hdr[2:], uint16(n))
+		hl = 4
+	default:
+		hdr[1] = 127
+		binary.BigEndian.PutUint64(hdr[2:], uint64(n))
+		hl = 10
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.closeSent {
+		return websocket.ErrCloseSent
+	}
+	if op == websocket.CloseMessage {
+		c.closeSent = true
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(timeout))
+	var err error
+	if n <= 4096 {
+		_, err = c.nc.Write(append(append(make([]byte, 0, hl+n), hdr[:hl]...), data...))
+	} else {
+		bufs := net.Buffers{hdr[:hl], data} // writev on a socket
+		_, err = bufs.WriteTo(c.nc)
+	}
+	return err
 }
 
 // websocket1006 is the close code of a connection that ended without a close
@@ -569,7 +613,7 @@ func (c *Conn) readEnded(err error) {
 		return
 	}
 	if re.reply != nil {
-		_ = c.ws.WriteControl(websocket.CloseMessage, re.reply, time.Now().Add(closeGrace))
+		_ = c.writeFrame(websocket.CloseMessage, re.reply, closeGrace)
 	}
 	code, reason := re.code, re.reason
 	if len(reason) > 100 {
@@ -616,6 +660,9 @@ func (c *Conn) message(typ int, data []byte) {
 		return
 	}
 	requestID := ids.Base64(requestIDBytes)
+	if c.limiter == nil { // only message, under readMu, touches it
+		c.limiter = rate.NewLimiter(rate.Limit(c.m.cfg.MessageRate), c.m.cfg.MessageBurst)
+	}
 	if !c.limiter.AllowN(now, 1) {
 		c.errorFrame("Too Many Requests", requestID)
 		return

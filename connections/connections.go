@@ -173,6 +173,12 @@ type Endpoint struct {
 	// $connect event.
 	RequestID         string
 	ExtendedRequestID string
+	// Context, when set, is what the connection's later events (its messages
+	// and $disconnect) are dispatched with. Without it they get the upgrade
+	// request's context without its cancellation, which keeps whatever the
+	// request's context holds alive as long as the connection: a caller that
+	// puts the request or per-request state in it should pass a slimmer one.
+	Context context.Context
 }
 
 // Routes is what the connections package needs to know about the deployment a

@@ -12,8 +12,8 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// hijackWrapper hands the websocket library the hijacked connection with a
-// minimal read buffer (the library only writes through it: frames are read by
+// hijackWrapper hands the websocket library the hijacked connection (unwrapped
+// from wrappers that have an UpgradedConn method) with a minimal read buffer (the library only writes through it: frames are read by
 // frameReader) and keeps the bytes the client sent behind its upgrade request.
 type hijackWrapper struct {
 	http.ResponseWriter
@@ -30,6 +30,15 @@ func (h *hijackWrapper) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if n := brw.Reader.Buffered(); n > 0 {
 		pre, _ := brw.Peek(n)
 		h.pre = append([]byte(nil), pre...)
+	}
+	// A wrapper that only observed the request (the gateway's header
+	// recorder) hands over the connection it wraps.
+	for {
+		u, ok := nc.(interface{ UpgradedConn() net.Conn })
+		if !ok {
+			break
+		}
+		nc = u.UpgradedConn()
 	}
 	h.nc = nc
 	return nc, bufio.NewReadWriter(bufio.NewReaderSize(nc, 16), brw.Writer), nil
