@@ -500,13 +500,14 @@ func (c *Conn) closeWith(code int, reason string) {
 		if c.nc == nil {
 			return
 		}
+		// Wait for the client's close frame, briefly; the server's code is
+		// reported. The wait starts now: a write in progress to a client that
+		// does not read holds the close frame back, and ending unblocks it.
+		time.AfterFunc(closeGrace, func() { c.end(0, "") })
 		msg := websocket.FormatCloseMessage(code, reason)
 		if err := c.writeFrame(websocket.CloseMessage, msg, closeGrace); err != nil {
 			c.abort()
-			return
 		}
-		// Wait for the client's close frame, briefly; the server's code is reported.
-		time.AfterFunc(closeGrace, func() { c.end(0, "") })
 	}()
 }
 
@@ -612,12 +613,15 @@ func (c *Conn) readEnded(err error) {
 		c.end(websocket1006, "")
 		return
 	}
-	if re.reply != nil {
-		_ = c.writeFrame(websocket.CloseMessage, re.reply, closeGrace)
-	}
 	code, reason := re.code, re.reason
 	if len(reason) > 100 {
 		reason = reason[:100]
+	}
+	if re.reply != nil {
+		// A write in progress holds the close frame back; ending unblocks it.
+		t := time.AfterFunc(closeGrace, func() { c.end(code, reason) })
+		_ = c.writeFrame(websocket.CloseMessage, re.reply, closeGrace)
+		t.Stop()
 	}
 	c.end(code, reason)
 }
