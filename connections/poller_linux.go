@@ -137,7 +137,7 @@ func (c *Conn) readable() {
 		err := c.raw.Read(func(fd uintptr) bool {
 			for {
 				n, rerr = syscall.Read(int(fd), buf)
-				if rerr != unix.EINTR {
+				if !errors.Is(rerr, unix.EINTR) {
 					return true
 				}
 			}
@@ -149,7 +149,7 @@ func (c *Conn) readable() {
 				return
 			}
 		}
-		if err == nil && rerr == unix.EAGAIN {
+		if err == nil && errors.Is(rerr, unix.EAGAIN) {
 			break
 		}
 		if err != nil || rerr != nil || n == 0 {
