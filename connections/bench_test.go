@@ -22,7 +22,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/gorilla/websocket"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/portico-dev/portico/internal/routeselect"
 	"github.com/portico-dev/portico/internal/sigv4"
@@ -323,4 +325,79 @@ func BenchmarkFanout(b *testing.B) {
 	b.ReportMetric(float64(rounds*n)/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(elapsed.Microseconds())/1e3/float64(rounds), "ms/fanout")
 	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(rounds*n), "ns/op")
+}
+
+// BenchmarkBroadcast10k holds 10,000 idle connections (PORTICO_WS_BROADCAST
+// sets another count; the clients run in a child process) and times one
+// broadcast until every client has the message. "sdk" sends it as a function
+// does: a PostToConnection per connection through the AWS SDK, 16 at a time (as
+// the chat sample's sendmessage), each SigV4-signed with issued credentials.
+// "send" calls Manager.Send per connection in process: the delivery path alone,
+// without HTTP and signatures. One op is one broadcast; it reports the median
+// and worst broadcast and, for "sdk", when the last POST was answered.
+func BenchmarkBroadcast10k(b *testing.B) {
+	n := 10000
+	if v, err := strconv.Atoi(os.Getenv("PORTICO_WS_BROADCAST")); err == nil && v > 0 {
+		n = v
+	}
+	raiseFDLimit(b, uint64(n)+200)
+	m, srv, url := newBenchServer(b, Config{})
+	clients, err := wsload.Start(b, "TestWSLoadClient", url, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if got := waitLen(m, n); got != n {
+		b.Fatalf("the manager holds %d connections, want %d", got, n)
+	}
+	ids := make([]string, 0, n)
+	for _, in := range m.List("", "") {
+		ids = append(ids, in.ConnectionID)
+	}
+	cr := m.Issue("bench")
+	cl := sdkClientToken(srv.URL+"/"+testAPI+"/"+testStage, cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken)
+	ctx := context.Background()
+	seq := 0
+	broadcast := func(b *testing.B, send func(id string, msg []byte) error) {
+		var all, posted []time.Duration
+		for range b.N {
+			seq++
+			msg := `{"from":"bench","broadcast":` + strconv.Itoa(seq) + `}`
+			received, err := clients.Await(msg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			start := time.Now()
+			var g errgroup.Group
+			g.SetLimit(16)
+			for _, id := range ids {
+				g.Go(func() error { return send(id, []byte(msg)) })
+			}
+			if err := g.Wait(); err != nil {
+				b.Fatal(err)
+			}
+			posted = append(posted, time.Since(start))
+			got, err := received()
+			all = append(all, time.Since(start))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if got != n {
+				b.Fatalf("broadcast %d reached %d of %d clients", seq, got, n)
+			}
+		}
+		slices.Sort(all)
+		slices.Sort(posted)
+		b.ReportMetric(float64(all[len(all)/2].Microseconds())/1e3, "ms/broadcast")
+		b.ReportMetric(float64(all[len(all)-1].Microseconds())/1e3, "max-ms")
+		b.ReportMetric(float64(posted[len(posted)/2].Microseconds())/1e3, "ms-sent")
+	}
+	b.Run("sdk", func(b *testing.B) {
+		broadcast(b, func(id string, msg []byte) error {
+			_, err := cl.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: msg})
+			return err
+		})
+	})
+	b.Run("send", func(b *testing.B) {
+		broadcast(b, func(id string, msg []byte) error { return m.Send(testAPI, testStage, id, msg) })
+	})
 }

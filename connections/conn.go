@@ -2,14 +2,15 @@ package connections
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -30,13 +31,28 @@ const closeGrace = time.Second
 
 // Conn is one live WebSocket connection. Its methods are safe for concurrent use.
 //
-// A connection has one reader goroutine (the read loop, which also runs
-// $disconnect at the end) and, only while messages are queued, one writer
-// goroutine; an idle connection holds no write buffer and no writer.
+// An idle connection holds no goroutine and no buffer: on Linux a process-wide
+// epoll poller (poller_linux.go) starts a short-lived reader when its socket
+// has bytes (TLS connections, whose bytes only crypto/tls can read, keep a
+// reader goroutine each); a writer goroutine runs only while messages are
+// queued, borrowing a pooled write buffer.
 type Conn struct {
 	m  *Manager
 	d  Dispatcher
-	ws *websocket.Conn
+	nc net.Conn // the upgraded connection; nil when the upgrade failed
+	// ctx is the upgrade request's context without its cancellation: messages
+	// and $disconnect are dispatched with it.
+	ctx context.Context
+
+	// writeMu serialises writeFrame; closeSent is set once a close frame went.
+	writeMu   sync.Mutex
+	closeSent bool
+	// readMu serialises feeding rd: the poller arms a socket again only after
+	// its bytes were read, and the mutex tells the race detector so.
+	readMu    sync.Mutex
+	rd        frameReader
+	raw       syscall.RawConn // set when the poller watches the socket
+	pollToken uint64
 
 	id         string
 	apiID      string
@@ -53,7 +69,7 @@ type Conn struct {
 	lastActive  atomic.Int64 // unix nanos of the last message in either direction
 	lastPing    atomic.Int64
 	lastPong    atomic.Int64
-	limiter     *rate.Limiter
+	limiter     *rate.Limiter // made at the first message (a new one is full)
 	inflight    chan struct{}
 
 	mu          sync.Mutex
@@ -66,11 +82,12 @@ type Conn struct {
 	// stopPing and stopLimits cancel the keepalive timer and the idle and
 	// lifetime timer, both on the manager's clock.
 	stopPing, stopLimits func() bool
-	finished             chan struct{} // closed when the read loop ended
-	// ready is closed once the upgrade finished: ws is set, or nil when the
+	ended                bool          // end ran
+	finished             chan struct{} // closed when reading ended
+	// ready is closed once the upgrade finished: nc is set, or nil when the
 	// upgrade failed. The connection is registered before the upgrade (so that it
 	// is known to @connections as soon as the client sees the handshake); whatever
-	// touches ws from another goroutine waits for ready first.
+	// touches nc from another goroutine waits for ready first.
 	ready chan struct{}
 }
 
@@ -125,7 +142,6 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		id: ids.URLSafe(connectionIDBytes), apiID: ep.APIID, stage: ep.Stage, domainName: ep.DomainName,
 		sourceIP: remoteIP(r), userAgent: r.UserAgent(),
 		connectedAt: now, deadline: now.Add(m.cfg.MaxLifetime),
-		limiter:  rate.NewLimiter(rate.Limit(m.cfg.MessageRate), m.cfg.MessageBurst),
 		inflight: make(chan struct{}, m.cfg.MaxInFlight),
 		finished: make(chan struct{}),
 		ready:    make(chan struct{}),
@@ -169,8 +185,10 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		c.runDisconnect(context.WithoutCancel(ctx), websocket.CloseGoingAway, "Server shutting down")
 		return
 	}
-	fw := &hijackWrapper{ResponseWriter: w, maxFrame: m.cfg.MaxFrameBytes, bufSize: m.cfg.ReadBufferSize}
-	ws, err := m.upgrader.Upgrade(fw, r, respHeader)
+	fw := &hijackWrapper{ResponseWriter: w}
+	// The library does the handshake; frames are read by rd and written by
+	// writeFrame, so its connection object is dropped at once.
+	_, err = m.upgrader.Upgrade(fw, r, respHeader)
 	if err != nil {
 		// The upgrader has answered the client already.
 		m.log.Debug("websocket upgrade failed", "api", ep.APIID, "stage", ep.Stage, "err", err)
@@ -184,23 +202,32 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		c.runDisconnect(context.WithoutCancel(ctx), websocket.CloseAbnormalClosure, "handshake failed")
 		return
 	}
-	c.ws = ws
-	ws.SetReadLimit(int64(m.cfg.MaxMessageBytes))
-	ws.SetPingHandler(c.onPing)
-	ws.SetPongHandler(c.onPong)
-	ws.SetCloseHandler(c.onClose)
+	c.nc, c.ctx = fw.nc, ep.Context
+	if c.ctx == nil {
+		c.ctx = context.WithoutCancel(ctx)
+	}
+	c.rd = frameReader{maxFrame: m.cfg.MaxFrameBytes, maxMessage: m.cfg.MaxMessageBytes}
 	c.mu.Lock()
-	c.stopPing = m.clock.AfterFunc(m.cfg.PingInterval, c.ping)
+	c.stopPing = m.clock.AfterFunc(m.cfg.PingInterval, c.keepalive)
 	c.stopLimits = m.clock.AfterFunc(c.limitAt().Sub(now), c.checkLimits)
 	aborted := c.closed && c.closeCode == 0
 	c.mu.Unlock()
 	close(c.ready)
-	if aborted {
-		_ = ws.NetConn().Close() // aborted during the upgrade: the read loop ends at once
+	if aborted { // aborted during the upgrade
+		c.end(websocket.CloseAbnormalClosure, "")
+		return
 	}
-	// The read loop runs in its own goroutine so that net/http's per-request
-	// buffers, held while a handler runs, are released.
-	go c.readLoop(context.WithoutCancel(ctx))
+	if len(fw.pre) > 0 { // frames sent right behind the upgrade request
+		c.readMu.Lock()
+		err := c.rd.feed(fw.pre, c)
+		c.readMu.Unlock()
+		if err != nil {
+			c.readEnded(err)
+			return
+		}
+	}
+	// The handler returns: net/http's per-request buffers are released.
+	c.watch()
 }
 
 // refuse answers a handshake that $connect refused, with its status and body.
@@ -361,34 +388,24 @@ func (c *Conn) checkLimits() {
 	c.closeWith(websocket.CloseGoingAway, reason)
 }
 
-func (c *Conn) onPing(data string) error {
+// ping answers a client's ping (frameHandler).
+func (c *Conn) ping(data []byte) {
 	c.lastInbound.Store(c.m.now().UnixNano())
-	err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.m.cfg.WriteTimeout))
+	err := c.writeFrame(websocket.PongMessage, data, c.m.cfg.WriteTimeout)
 	var ne net.Error
-	if err == nil || errors.Is(err, websocket.ErrCloseSent) || (errors.As(err, &ne) && ne.Timeout()) {
-		return nil
+	if err != nil && !errors.Is(err, websocket.ErrCloseSent) && (!errors.As(err, &ne) || !ne.Timeout()) {
+		c.abort()
 	}
-	return err
 }
 
-func (c *Conn) onPong(string) error {
+// pong notes a client's pong (frameHandler).
+func (c *Conn) pong([]byte) {
 	c.lastPong.Store(c.m.now().UnixNano())
-	return nil
 }
 
-// onClose answers the client's close frame, echoing its code as RFC 6455 asks.
-func (c *Conn) onClose(code int, text string) error {
-	echo := code
-	if code == websocket.CloseNoStatusReceived {
-		echo = websocket.CloseNormalClosure
-	}
-	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(echo, ""), time.Now().Add(closeGrace))
-	return nil
-}
-
-// ping runs on the keepalive timer: it closes a connection that answered
+// keepalive runs on the keepalive timer: it closes a connection that answered
 // nothing since the last ping, else pings it again.
-func (c *Conn) ping() {
+func (c *Conn) keepalive() {
 	if c.isClosed() {
 		return
 	}
@@ -398,13 +415,13 @@ func (c *Conn) ping() {
 		return
 	}
 	c.lastPing.Store(c.m.now().UnixNano())
-	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.m.cfg.WriteTimeout)); err != nil {
+	if err := c.writeFrame(websocket.PingMessage, nil, c.m.cfg.WriteTimeout); err != nil {
 		c.abort()
 		return
 	}
 	c.mu.Lock()
 	if !c.closed {
-		c.stopPing = c.m.clock.AfterFunc(c.m.cfg.PingInterval, c.ping)
+		c.stopPing = c.m.clock.AfterFunc(c.m.cfg.PingInterval, c.keepalive)
 	}
 	c.mu.Unlock()
 }
@@ -436,7 +453,7 @@ func (c *Conn) send(typ int, data []byte) error {
 // writeLoop writes queued messages until the queue is empty, then ends.
 func (c *Conn) writeLoop() {
 	<-c.ready
-	if c.ws == nil {
+	if c.nc == nil {
 		c.mu.Lock()
 		c.queue, c.queuedBytes, c.writing = nil, 0, false
 		c.mu.Unlock()
@@ -454,8 +471,7 @@ func (c *Conn) writeLoop() {
 		c.queue = c.queue[1:]
 		c.queuedBytes -= len(msg.data)
 		c.mu.Unlock()
-		_ = c.ws.SetWriteDeadline(time.Now().Add(c.m.cfg.WriteTimeout))
-		if err := c.ws.WriteMessage(msg.typ, msg.data); err != nil {
+		if err := c.writeFrame(msg.typ, msg.data, c.m.cfg.WriteTimeout); err != nil {
 			c.m.log.Debug("websocket write failed", "connectionId", c.id, "err", err)
 			c.abort()
 			c.mu.Lock()
@@ -481,132 +497,186 @@ func (c *Conn) closeWith(code int, reason string) {
 	c.mu.Unlock()
 	go func() {
 		<-c.ready
-		if c.ws == nil {
+		if c.nc == nil {
 			return
 		}
+		// Wait for the client's close frame, briefly; the server's code is
+		// reported. The wait starts now: a write in progress to a client that
+		// does not read holds the close frame back, and ending unblocks it.
+		time.AfterFunc(closeGrace, func() { c.end(0, "") })
 		msg := websocket.FormatCloseMessage(code, reason)
-		if err := c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeGrace)); err != nil {
+		if err := c.writeFrame(websocket.CloseMessage, msg, closeGrace); err != nil {
 			c.abort()
-			return
 		}
-		// Wake the reader to wait for the client's close frame, briefly.
-		_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(closeGrace))
 	}()
 }
 
-// abort closes the network connection at once; the read loop then ends.
+// abort closes the network connection at once and ends the connection.
 func (c *Conn) abort() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
 	select {
 	case <-c.ready:
-		if c.ws != nil {
-			_ = c.ws.NetConn().Close()
+		if c.nc != nil {
+			c.end(websocket.CloseAbnormalClosure, "")
 		}
 	default:
-		// Still upgrading: the upgrade path sees closed and closes the socket.
+		// Still upgrading: the upgrade path sees closed and ends it.
 	}
 }
 
-// readLoop reads messages until the connection ends, then unregisters it and runs
-// $disconnect.
-func (c *Conn) readLoop(ctx context.Context) {
-	defer c.m.readers.Done()
-	code, reason := c.read(ctx)
+// writeFrame writes one unfragmented frame (RFC 6455 section 5.2; a server's
+// frames are not masked) within timeout. Writes are serialised, each one
+// system call; after a close frame nothing more is written (ErrCloseSent).
+func (c *Conn) writeFrame(op int, data []byte, timeout time.Duration) error {
+	var hdr [10]byte
+	hdr[0] = 0x80 | byte(op)
+	hl, n := 2, len(data)
+	switch {
+	case n < 126:
+		hdr[1] = byte(n)
+	case n < 1<<16:
+		hdr[1] = 126
+		binary.BigEndian.PutUint16(hdr[2:], uint16(n))
+		hl = 4
+	default:
+		hdr[1] = 127
+		binary.BigEndian.PutUint64(hdr[2:], uint64(n))
+		hl = 10
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.closeSent {
+		return websocket.ErrCloseSent
+	}
+	if op == websocket.CloseMessage {
+		c.closeSent = true
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(timeout))
+	var err error
+	if n <= 4096 {
+		_, err = c.nc.Write(append(append(make([]byte, 0, hl+n), hdr[:hl]...), data...))
+	} else {
+		bufs := net.Buffers{hdr[:hl], data} // writev on a socket
+		_, err = bufs.WriteTo(c.nc)
+	}
+	return err
+}
+
+// websocket1006 is the close code of a connection that ended without a close
+// frame.
+const websocket1006 = websocket.CloseAbnormalClosure
+
+func (c *Conn) hasEnded() bool {
 	c.mu.Lock()
-	c.closed = true
+	defer c.mu.Unlock()
+	return c.ended
+}
+
+// end finishes the connection, once, whatever ended it (the client's close
+// frame, a broken rule, the socket, the close grace): it stops the timers,
+// closes the socket, unregisters the connection and runs $disconnect with code
+// and reason (the server's own, when it had decided to close).
+func (c *Conn) end(code int, reason string) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended, c.closed = true, true
 	if c.closeCode != 0 {
 		code, reason = c.closeCode, c.closeReason
 	}
 	c.stopPing()
 	c.stopLimits()
 	c.mu.Unlock()
-	_ = c.ws.NetConn().Close()
+	c.unwatch()
+	_ = c.nc.Close()
 	c.m.remove(c)
 	close(c.finished)
-	// Wait for this connection's dispatches so that $disconnect comes last.
-	for i := 0; i < cap(c.inflight); i++ {
-		c.inflight <- struct{}{}
-	}
-	c.runDisconnect(ctx, code, reason)
+	go func() {
+		defer c.m.readers.Done()
+		// Wait for this connection's dispatches so that $disconnect comes last.
+		for i := 0; i < cap(c.inflight); i++ {
+			c.inflight <- struct{}{}
+		}
+		c.runDisconnect(c.ctx, code, reason)
+	}()
 }
 
-// read is the loop itself; it returns the close code and reason $disconnect
-// reports.
-func (c *Conn) read(ctx context.Context) (int, string) {
+// readEnded ends the connection on what ended reading: a *readEnd sends its
+// close frame first.
+func (c *Conn) readEnded(err error) {
+	var re *readEnd
+	if !errors.As(err, &re) {
+		c.end(websocket1006, "")
+		return
+	}
+	code, reason := re.code, re.reason
+	if len(reason) > 100 {
+		reason = reason[:100]
+	}
+	if re.reply != nil {
+		// A write in progress holds the close frame back; ending unblocks it.
+		t := time.AfterFunc(closeGrace, func() { c.end(code, reason) })
+		_ = c.writeFrame(websocket.CloseMessage, re.reply, closeGrace)
+		t.Stop()
+	}
+	c.end(code, reason)
+}
+
+// readBufs are the buffers readers read sockets into, only while reading.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+
+// readBlocking reads a connection the poller does not watch, in its own
+// goroutine, until it ends.
+func (c *Conn) readBlocking() {
+	buf := make([]byte, c.m.cfg.ReadBufferSize)
 	for {
-		typ, r, err := c.ws.NextReader()
+		n, err := c.nc.Read(buf)
+		if n > 0 {
+			c.readMu.Lock()
+			ferr := c.rd.feed(buf[:n], c)
+			c.readMu.Unlock()
+			if ferr != nil {
+				c.readEnded(ferr)
+				return
+			}
+		}
 		if err != nil {
-			return c.readError(err)
+			c.end(websocket1006, "")
+			return
 		}
-		data, err := io.ReadAll(r)
-		if err != nil {
-			return c.readError(err)
-		}
-		if c.isClosed() {
-			continue // draining until the client's close frame
-		}
-		now := c.m.now()
-		c.lastInbound.Store(now.UnixNano())
-		c.lastActive.Store(now.UnixNano())
-		if typ == websocket.TextMessage && !utf8.Valid(data) {
-			c.closeWith(websocket.CloseInvalidFramePayloadData, "Invalid UTF-8 in a text frame")
-			continue
-		}
-		requestID := ids.Base64(requestIDBytes)
-		if !c.limiter.AllowN(now, 1) {
-			c.errorFrame("Too Many Requests", requestID)
-			continue
-		}
-		c.inflight <- struct{}{}
-		go c.dispatch(ctx, typ, data, requestID, now)
 	}
 }
 
-// readError turns the error that ended reading into a close code and reason.
-func (c *Conn) readError(err error) (int, string) {
-	var ce *websocket.CloseError
-	var ne net.Error
-	switch {
-	case errors.As(err, &ce):
-		return ce.Code, ce.Text
-	case errors.Is(err, errFrameTooLarge):
-		reason := "Frame over " + strconv.Itoa(c.m.cfg.MaxFrameBytes) + " bytes"
-		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseMessageTooBig, reason), time.Now().Add(closeGrace))
-		return websocket.CloseMessageTooBig, reason
-	case errors.Is(err, websocket.ErrReadLimit):
-		// The websocket library has sent the 1009 close frame.
-		return websocket.CloseMessageTooBig, "Message over " + strconv.Itoa(c.m.cfg.MaxMessageBytes) + " bytes"
-	case errors.As(err, &ne) && ne.Timeout():
-		c.mu.Lock()
-		closing := c.closeCode != 0
-		c.mu.Unlock()
-		if closing {
-			return 0, "" // the server's code is reported
-		}
-		code, reason := websocket.CloseGoingAway, "Idle timeout"
-		if !c.m.now().Before(c.deadline) {
-			reason = "Connection lifetime exceeded"
-		}
-		c.mu.Lock()
-		c.closed, c.closeCode, c.closeReason = true, code, reason
-		c.mu.Unlock()
-		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(closeGrace))
-		return code, reason
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
-		return websocket.CloseAbnormalClosure, ""
-	default:
-		// Malformed frames: the websocket library has sent a 1002 close frame.
-		var msg string
-		if err != nil {
-			msg = err.Error()
-		}
-		if len(msg) > 100 {
-			msg = msg[:100]
-		}
-		return websocket.CloseProtocolError, msg
+// message routes one message from the client (frameHandler).
+func (c *Conn) message(typ int, data []byte) {
+	if c.isClosed() {
+		return // draining until the client's close frame
 	}
+	now := c.m.now()
+	c.lastInbound.Store(now.UnixNano())
+	c.lastActive.Store(now.UnixNano())
+	if typ == websocket.TextMessage && !utf8.Valid(data) {
+		c.closeWith(websocket.CloseInvalidFramePayloadData, "Invalid UTF-8 in a text frame")
+		return
+	}
+	requestID := ids.Base64(requestIDBytes)
+	if c.limiter == nil { // only message, under readMu, touches it
+		c.limiter = rate.NewLimiter(rate.Limit(c.m.cfg.MessageRate), c.m.cfg.MessageBurst)
+	}
+	if !c.limiter.AllowN(now, 1) {
+		c.errorFrame("Too Many Requests", requestID)
+		return
+	}
+	select {
+	case c.inflight <- struct{}{}: // past MaxInFlight, this connection's reading waits
+	case <-c.finished:
+		return
+	}
+	go c.dispatch(c.ctx, typ, data, requestID, now)
 }
 
 // dispatch routes one message and runs its route.

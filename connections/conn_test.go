@@ -381,43 +381,96 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
-func TestFrameLimitConnScan(t *testing.T) {
-	frame := func(opcode byte, n int, masked bool) []byte {
-		var b bytes.Buffer
-		b.WriteByte(0x80 | opcode)
-		m := byte(0)
-		if masked {
-			m = 0x80
-		}
-		switch {
-		case n < 126:
-			b.WriteByte(m | byte(n))
-		case n < 1<<16:
-			b.Write([]byte{m | 126, byte(n >> 8), byte(n)})
-		default:
-			b.Write([]byte{m | 127, 0, 0, 0, 0, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
-		}
-		if masked {
-			b.Write([]byte{1, 2, 3, 4})
-		}
-		b.Write(make([]byte, n))
-		return b.Bytes()
+// frameRecorder is a frameHandler that records what it got.
+type frameRecorder struct{ got []string }
+
+func (r *frameRecorder) message(typ int, data []byte) {
+	r.got = append(r.got, fmt.Sprintf("msg %d %q", typ, data))
+}
+func (r *frameRecorder) ping(data []byte) { r.got = append(r.got, fmt.Sprintf("ping %q", data)) }
+func (r *frameRecorder) pong(data []byte) { r.got = append(r.got, fmt.Sprintf("pong %q", data)) }
+
+// clientFrame is a masked client frame.
+func clientFrame(b0 byte, payload []byte) []byte {
+	var b bytes.Buffer
+	b.WriteByte(b0)
+	n := len(payload)
+	switch {
+	case n < 126:
+		b.WriteByte(0x80 | byte(n))
+	case n < 1<<16:
+		b.Write([]byte{0x80 | 126, byte(n >> 8), byte(n)})
+	default:
+		b.Write([]byte{0x80 | 127, 0, 0, 0, 0, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 	}
-	bad := frame(0, 70000, false)
-	stream := append(append(append(frame(1, 100, true), frame(9, 10, true)...), frame(2, 1024, true)...), bad...)
-	badStart := len(stream) - len(bad)
-	for _, chunk := range []int{1, 3, 7, 1000, len(stream)} {
-		f := &frameLimitConn{max: 1024}
+	key := []byte{1, 2, 3, 4}
+	b.Write(key)
+	for i, c := range payload {
+		b.WriteByte(c ^ key[i&3])
+	}
+	return b.Bytes()
+}
+
+// TestFrameReaderChunks feeds one stream of frames in chunks of every size and
+// checks that the same messages, control frames and limit come out.
+func TestFrameReaderChunks(t *testing.T) {
+	big := bytes.Repeat([]byte("b"), 300)
+	var stream []byte
+	for _, f := range [][]byte{
+		clientFrame(0x81, []byte("hello")),
+		clientFrame(0x89, []byte("p")),                   // ping
+		clientFrame(0x01, []byte("frag-")),               // text, not final
+		clientFrame(0x8A, nil),                           // pong between fragments
+		clientFrame(0x80, []byte("mented")),              // final continuation
+		clientFrame(0x82, big),                           // binary, 16-bit length
+		clientFrame(0x82, bytes.Repeat([]byte{0}, 2000)), // over the frame limit
+	} {
+		stream = append(stream, f...)
+	}
+	want := []string{`msg 1 "hello"`, `ping "p"`, `pong ""`, `msg 1 "frag-mented"`, fmt.Sprintf("msg 2 %q", big)}
+	for _, chunk := range []int{1, 2, 3, 7, 100, len(stream)} {
+		r := &frameReader{maxFrame: 1024, maxMessage: 4096}
+		h := &frameRecorder{}
+		in := bytes.Clone(stream) // feed unmasks in place
 		var err error
-		for off := 0; off < len(stream) && err == nil; off += chunk {
-			end := min(off+chunk, len(stream))
-			err = f.scan(stream[off:end])
-			if err != nil && end <= badStart {
-				t.Fatalf("chunk %d: failed too early at %d", chunk, off)
-			}
+		for off := 0; off < len(in) && err == nil; off += chunk {
+			err = r.feed(in[off:min(off+chunk, len(in))], h)
 		}
-		if !errors.Is(err, errFrameTooLarge) {
+		var re *readEnd
+		if !errors.As(err, &re) || re.code != websocket.CloseMessageTooBig || re.reason != "Frame over 1024 bytes" {
 			t.Fatalf("chunk %d: err = %v", chunk, err)
+		}
+		if fmt.Sprint(h.got) != fmt.Sprint(want) {
+			t.Fatalf("chunk %d: got %v\nwant %v", chunk, h.got, want)
+		}
+	}
+}
+
+// TestFrameReaderRefuses checks the protocol's rules and the close frame.
+func TestFrameReaderRefuses(t *testing.T) {
+	cases := []struct {
+		name  string
+		frame []byte
+		code  int
+	}{
+		{"unmasked", []byte{0x81, 0x01, 'x'}, websocket.CloseProtocolError},
+		{"reserved bit", clientFrame(0xC1, []byte("x")), websocket.CloseProtocolError},
+		{"bad opcode", clientFrame(0x83, []byte("x")), websocket.CloseProtocolError},
+		{"fragmented ping", clientFrame(0x09, nil), websocket.CloseProtocolError},
+		{"long ping", clientFrame(0x89, make([]byte, 126)), websocket.CloseProtocolError},
+		{"lone continuation", clientFrame(0x80, []byte("x")), websocket.CloseProtocolError},
+		{"message too big", append(clientFrame(0x02, make([]byte, 1000)), clientFrame(0x00, make([]byte, 1000))...), websocket.CloseMessageTooBig},
+		{"close 1000", clientFrame(0x88, websocket.FormatCloseMessage(1000, "bye")), 1000},
+		{"close without code", clientFrame(0x88, nil), websocket.CloseNoStatusReceived},
+		{"close code 1005", clientFrame(0x88, []byte{0x03, 0xED}), websocket.CloseProtocolError},
+		{"close reason not utf-8", clientFrame(0x88, []byte{0x03, 0xE8, 0xff}), websocket.CloseInvalidFramePayloadData},
+	}
+	for _, c := range cases {
+		r := &frameReader{maxFrame: 1024, maxMessage: 1500}
+		err := r.feed(c.frame, &frameRecorder{})
+		var re *readEnd
+		if !errors.As(err, &re) || re.code != c.code || re.reply == nil {
+			t.Errorf("%s: err = %v, want code %d with a close frame", c.name, err, c.code)
 		}
 	}
 }

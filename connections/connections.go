@@ -78,8 +78,9 @@ type Config struct {
 	// once (8); past it the connection's reads wait, so a flood holds back only
 	// its own sender.
 	MaxInFlight int `yaml:"max-in-flight"`
-	// ReadBufferSize is each connection's read buffer (1024 bytes). Messages of
-	// any size up to MaxMessageBytes are read through it.
+	// ReadBufferSize is the read buffer of each connection that has a reader
+	// goroutine of its own (TLS connections; 1024 bytes). Plain connections are
+	// read by the poller into pooled buffers only while bytes arrive.
 	ReadBufferSize int `yaml:"read-buffer-size"`
 	// HandshakeTimeout bounds writing the upgrade response (10 s).
 	HandshakeTimeout time.Duration `yaml:"handshake-timeout"`
@@ -172,6 +173,12 @@ type Endpoint struct {
 	// $connect event.
 	RequestID         string
 	ExtendedRequestID string
+	// Context, when set, is what the connection's later events (its messages
+	// and $disconnect) are dispatched with. Without it they get the upgrade
+	// request's context without its cancellation, which keeps whatever the
+	// request's context holds alive as long as the connection: a caller that
+	// puts the request or per-request state in it should pass a slimmer one.
+	Context context.Context
 }
 
 // Routes is what the connections package needs to know about the deployment a
@@ -267,9 +274,11 @@ func New(cfg Config, log *slog.Logger) *Manager {
 	}
 	m.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.HandshakeTimeout,
-		// Read buffers are set up by the hijack wrapper (see frames.go); writes
-		// borrow pooled buffers only while a message is being written, so idle
-		// connections hold none.
+		// Frames are read by frameReader (frames.go), never through the
+		// library's read buffer: 1 asks for its smallest. Writes borrow pooled
+		// buffers only while a message is being written, so idle connections
+		// hold none.
+		ReadBufferSize:  1,
 		WriteBufferPool: &sync.Pool{},
 		WriteBufferSize: 4096,
 		// API Gateway does not check Origin: browsers on any page may connect;

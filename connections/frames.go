@@ -4,22 +4,21 @@ import (
 	"bufio"
 	"encoding/base64"
 	"encoding/binary"
-	"errors"
 	"net"
 	"net/http"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
 )
 
-// errFrameTooLarge ends reading a connection that sent a data frame over the
-// frame limit.
-var errFrameTooLarge = errors.New("websocket frame over the size limit")
-
-// hijackWrapper hands the websocket library a connection that enforces the frame
-// limit, with a read buffer of our size (net/http's 4 KB buffers are then
-// released once the handler returns).
+// hijackWrapper hands the websocket library the hijacked connection (unwrapped
+// from wrappers that have an UpgradedConn method) with a minimal read buffer (the library only writes through it: frames are read by
+// frameReader) and keeps the bytes the client sent behind its upgrade request.
 type hijackWrapper struct {
 	http.ResponseWriter
-	maxFrame int
-	bufSize  int
+	nc  net.Conn
+	pre []byte // bytes net/http had read past the request
 }
 
 // Hijack implements http.Hijacker.
@@ -28,93 +27,215 @@ func (h *hijackWrapper) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	fc := &frameLimitConn{Conn: nc, max: int64(h.maxFrame)}
 	if n := brw.Reader.Buffered(); n > 0 {
 		pre, _ := brw.Peek(n)
-		fc.pre = append([]byte(nil), pre...)
+		h.pre = append([]byte(nil), pre...)
 	}
-	return fc, bufio.NewReadWriter(bufio.NewReaderSize(fc, h.bufSize), brw.Writer), nil
+	// A wrapper that only observed the request (the gateway's header
+	// recorder) hands over the connection it wraps.
+	for {
+		u, ok := nc.(interface{ UpgradedConn() net.Conn })
+		if !ok {
+			break
+		}
+		nc = u.UpgradedConn()
+	}
+	h.nc = nc
+	return nc, bufio.NewReadWriter(bufio.NewReaderSize(nc, 16), brw.Writer), nil
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (h *hijackWrapper) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
-// frameLimitConn follows the WebSocket frame headers in the bytes a client sends
-// (RFC 6455 section 5.2) and fails reading once a data frame's payload is over
-// max. It is read by one goroutine at a time; writes and deadlines pass through.
-type frameLimitConn struct {
-	net.Conn
-	pre []byte // bytes read before the hijack
-	max int64
-
-	hdr    [14]byte
-	hdrLen int   // header bytes collected
-	skip   int64 // payload bytes left in the current frame
-	failed error
+// readEnd is why reading a connection ended: the close code and reason
+// $disconnect reports, and the close frame payload to send the client (nil:
+// none).
+type readEnd struct {
+	code   int
+	reason string
+	reply  []byte
 }
 
-// Read implements net.Conn.
-func (f *frameLimitConn) Read(p []byte) (int, error) {
-	if f.failed != nil {
-		return 0, f.failed
-	}
-	var n int
-	var err error
-	if len(f.pre) > 0 {
-		n = copy(p, f.pre)
-		f.pre = f.pre[n:]
-	} else {
-		n, err = f.Conn.Read(p)
-	}
-	if ferr := f.scan(p[:n]); ferr != nil {
-		// Pass on the frames before the bad one; fail the next read.
-		f.failed = ferr
-	}
-	return n, err
+func (e *readEnd) Error() string { return "websocket: " + strconv.Itoa(e.code) + " " + e.reason }
+
+// protocolError ends a connection that broke RFC 6455 with 1002.
+func protocolError(msg string) *readEnd {
+	return &readEnd{code: websocket.CloseProtocolError, reason: msg, reply: websocket.FormatCloseMessage(websocket.CloseProtocolError, msg)}
 }
 
-// scan advances the frame parser over b.
-func (f *frameLimitConn) scan(b []byte) error {
-	for len(b) > 0 {
-		if f.skip > 0 {
-			if int64(len(b)) <= f.skip {
-				f.skip -= int64(len(b))
-				return nil
-			}
-			b = b[f.skip:]
-			f.skip = 0
+// frameHandler receives what a frameReader parses.
+type frameHandler interface {
+	// message gets one whole data message; data is the handler's to keep.
+	message(typ int, data []byte)
+	// ping and pong get a control frame's payload, valid during the call only.
+	ping(data []byte)
+	pong(data []byte)
+}
+
+// frameReader parses the frames a client sends (RFC 6455 section 5), fed with
+// bytes in whatever chunks they arrive. It holds only an incomplete frame's
+// bytes and an incomplete message's fragments: an idle connection's reader holds
+// no buffer. It enforces the frame and message limits and the protocol's rules
+// (masked client frames, no extensions, final control frames of at most 125
+// bytes, well-formed close frames). A connection is fed by one goroutine at a
+// time.
+type frameReader struct {
+	maxFrame, maxMessage int
+
+	partial []byte // an incomplete frame
+	msg     []byte // the fragments of a message so far
+	msgType int    // its type; 0 when no fragmented message is in progress
+}
+
+// feed parses p (which it may unmask in place) and calls h for each complete
+// frame. A *readEnd error ends the connection: a close frame arrived, or the
+// client broke a rule or a limit.
+func (r *frameReader) feed(p []byte, h frameHandler) error {
+	if len(r.partial) > 0 {
+		r.partial = append(r.partial, p...)
+		p = r.partial
+	}
+	for len(p) > 0 {
+		n, err := r.frame(p, h)
+		if err != nil {
+			r.partial, r.msg = nil, nil
+			return err
 		}
-		// Collect the header: 2 bytes, then the extended length and mask key.
-		need := 2
-		if f.hdrLen >= 2 {
-			need = headerLen(f.hdr[0], f.hdr[1])
+		if n == 0 {
+			break
 		}
-		for f.hdrLen < need && len(b) > 0 {
-			f.hdr[f.hdrLen] = b[0]
-			f.hdrLen++
-			b = b[1:]
-			if f.hdrLen == 2 {
-				need = headerLen(f.hdr[0], f.hdr[1])
-			}
-		}
-		if f.hdrLen < need {
-			return nil
-		}
-		length := int64(f.hdr[1] & 0x7f)
-		switch length {
-		case 126:
-			length = int64(binary.BigEndian.Uint16(f.hdr[2:4]))
-		case 127:
-			length = int64(binary.BigEndian.Uint64(f.hdr[2:10]) & (1<<63 - 1))
-		}
-		opcode := f.hdr[0] & 0x0f
-		f.hdrLen = 0
-		if opcode <= 2 && length > f.max { // continuation, text, binary
-			return errFrameTooLarge
-		}
-		f.skip = length
+		p = p[n:]
+	}
+	switch {
+	case len(p) == 0:
+		r.partial = nil
+	case len(r.partial) > 0: // p is the tail of partial
+		r.partial = r.partial[:copy(r.partial, p)]
+	default:
+		r.partial = append([]byte(nil), p...)
 	}
 	return nil
+}
+
+// frame parses the frame at the start of p and returns its length, or 0 when p
+// does not hold all of it yet.
+func (r *frameReader) frame(p []byte, h frameHandler) (int, error) {
+	if len(p) < 2 {
+		return 0, nil
+	}
+	b0, b1 := p[0], p[1]
+	fin, op := b0&0x80 != 0, int(b0&0x0f)
+	if b0&0x70 != 0 {
+		return 0, protocolError("unexpected reserved bits 0x" + strconv.FormatUint(uint64(b0&0x70), 16))
+	}
+	if b1&0x80 == 0 {
+		return 0, protocolError("incorrect mask flag")
+	}
+	switch op {
+	case websocket.TextMessage, websocket.BinaryMessage, 0:
+	case websocket.CloseMessage, websocket.PingMessage, websocket.PongMessage:
+		if !fin {
+			return 0, protocolError("control frame not final")
+		}
+		if b1&0x7f > 125 {
+			return 0, protocolError("control frame length > 125")
+		}
+	default:
+		return 0, protocolError("unknown opcode " + strconv.Itoa(op))
+	}
+	hl := headerLen(b0, b1)
+	if len(p) < hl {
+		return 0, nil
+	}
+	length := uint64(b1 & 0x7f)
+	switch length {
+	case 126:
+		length = uint64(binary.BigEndian.Uint16(p[2:4]))
+	case 127:
+		length = binary.BigEndian.Uint64(p[2:10])
+		if length>>63 != 0 {
+			return 0, protocolError("invalid frame length")
+		}
+	}
+	if op <= websocket.BinaryMessage {
+		if length > uint64(r.maxFrame) {
+			reason := "Frame over " + strconv.Itoa(r.maxFrame) + " bytes"
+			return 0, &readEnd{code: websocket.CloseMessageTooBig, reason: reason, reply: websocket.FormatCloseMessage(websocket.CloseMessageTooBig, reason)}
+		}
+		if op == 0 && r.msgType == 0 {
+			return 0, protocolError("continuation after final message frame")
+		}
+		if op != 0 && r.msgType != 0 {
+			return 0, protocolError("message start before final message frame")
+		}
+		if uint64(len(r.msg))+length > uint64(r.maxMessage) {
+			return 0, &readEnd{code: websocket.CloseMessageTooBig, reason: "Message over " + strconv.Itoa(r.maxMessage) + " bytes",
+				reply: websocket.FormatCloseMessage(websocket.CloseMessageTooBig, "")}
+		}
+	}
+	n := hl + int(length)
+	if len(p) < n {
+		return 0, nil
+	}
+	payload := p[hl:n]
+	key := p[hl-4 : hl]
+	for i := range payload {
+		payload[i] ^= key[i&3]
+	}
+	switch op {
+	case websocket.PingMessage:
+		h.ping(payload)
+	case websocket.PongMessage:
+		h.pong(payload)
+	case websocket.CloseMessage:
+		return 0, closeFrame(payload)
+	default:
+		if fin && r.msgType == 0 {
+			h.message(op, append([]byte(nil), payload...))
+			break
+		}
+		if op != 0 {
+			r.msgType = op
+		}
+		r.msg = append(r.msg, payload...)
+		if fin {
+			typ, msg := r.msgType, r.msg
+			r.msgType, r.msg = 0, nil
+			h.message(typ, msg)
+		}
+	}
+	return n, nil
+}
+
+// closeFrame is how a client's close frame ends reading: with its code and
+// reason, echoing the code (RFC 6455 section 5.5.1).
+func closeFrame(payload []byte) *readEnd {
+	if len(payload) == 0 {
+		return &readEnd{code: websocket.CloseNoStatusReceived, reply: websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")}
+	}
+	if len(payload) < 2 {
+		return protocolError("invalid close frame")
+	}
+	code := int(binary.BigEndian.Uint16(payload))
+	if !validReceivedCloseCode(code) {
+		return protocolError("bad close code " + strconv.Itoa(code))
+	}
+	text := payload[2:]
+	if !utf8.Valid(text) {
+		return &readEnd{code: websocket.CloseInvalidFramePayloadData, reason: "invalid utf8 payload in close frame",
+			reply: websocket.FormatCloseMessage(websocket.CloseInvalidFramePayloadData, "")}
+	}
+	return &readEnd{code: code, reason: string(text), reply: websocket.FormatCloseMessage(code, "")}
+}
+
+// validReceivedCloseCode reports whether a client may send code (RFC 6455
+// section 7.4 and the IANA registry).
+func validReceivedCloseCode(code int) bool {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
+		return true
+	}
+	return code >= 3000 && code <= 4999
 }
 
 // headerLen is the full header length given its first two bytes.

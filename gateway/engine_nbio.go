@@ -20,9 +20,9 @@ const (
 	EngineNetHTTP = "net/http"
 	// EngineNbio serves plain HTTP with github.com/lesismal/nbio's event-loop
 	// engine (nbhttp): an experiment kept for measurement (docs/performance.md).
-	// It does not serve WebSocket upgrades (its hijacked connections cannot be
-	// read the blocking way the connections package reads) nor record the
-	// client's header spellings.
+	// It does not serve WebSocket upgrades (its hijacked connections are nbio's
+	// own, which the connections package can neither poll nor read) nor record
+	// the client's header spellings.
 	EngineNbio = "nbio"
 )
 

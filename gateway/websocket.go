@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
@@ -105,6 +106,12 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, rc *req
 		DomainName:        g.callbackDomain(r),
 		RequestID:         rc.ExtendedRequestID,
 		ExtendedRequestID: rc.ExtendedRequestID,
+		// Messages and $disconnect keep only the upgrade's trace, not the
+		// request and its pipeline state, for as long as the connection lives.
+		Context: context.Background(),
+	}
+	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
+		ep.Context = trace.ContextWithSpanContext(ep.Context, sc)
 	}
 	// $connect's IAM authorization checks the upgrade request's signature.
 	g.ws.m.ServeWebSocket(w, r.WithContext(pipeline.WithRequest(r.Context(), r)), ep, wsDispatcher{g})

@@ -60,7 +60,10 @@ func HardNoFile() uint64 {
 // ServeClient is the child's side: when ClientEnv is set it opens N connections
 // to URL, prints "open N", answers each line "ping" on stdin by sending one
 // text message "ping-I" on every connection I and reading its answer (which
-// must contain it) and printing "pong ANSWERED", and when stdin closes, closes
+// must contain it) and printing "pong ANSWERED", each line "await MSG" by
+// having every connection wait for one message, printing "ready 0" once they
+// all wait and "got RECEIVED" when the message MSG reached RECEIVED of them
+// (every one, or the wait timed out), and when stdin closes, closes
 // every connection with a close frame, waits for the server's, and prints
 // "closed CLEAN". It then exits the process. Without ClientEnv it returns false.
 func ServeClient() bool {
@@ -111,24 +114,30 @@ func serveClient(url string, n int, stdin io.Reader, stdout io.Writer) error {
 	}
 	_, _ = fmt.Fprintln(stdout, "open", n)
 	each := func(f func(i int, c *websocket.Conn) bool) int64 {
-		var ok atomic.Int64
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, 64)
-		for i, c := range conns {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				if f(i, c) {
-					ok.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		return ok.Load()
+		return eachConn(conns, 64, f)
 	}
 	in := bufio.NewScanner(stdin)
 	for in.Scan() {
+		if want, ok := strings.CutPrefix(in.Text(), "await "); ok {
+			var waiting sync.WaitGroup
+			waiting.Add(len(conns))
+			var got int64
+			done := make(chan struct{})
+			go func() {
+				got = eachConn(conns, len(conns), func(_ int, c *websocket.Conn) bool {
+					_ = c.SetReadDeadline(time.Now().Add(timeout))
+					waiting.Done()
+					_, msg, err := c.ReadMessage()
+					return err == nil && string(msg) == want
+				})
+				close(done)
+			}()
+			waiting.Wait()
+			_, _ = fmt.Fprintln(stdout, "ready", 0)
+			<-done
+			_, _ = fmt.Fprintln(stdout, "got", got)
+			continue
+		}
 		answered := each(func(i int, c *websocket.Conn) bool {
 			msg := "ping-" + strconv.Itoa(i)
 			_ = c.SetReadDeadline(time.Now().Add(timeout))
@@ -155,6 +164,25 @@ func serveClient(url string, n int, stdin io.Reader, stdout io.Writer) error {
 	})
 	_, _ = fmt.Fprintln(stdout, "closed", clean)
 	return nil
+}
+
+// eachConn runs f on every connection, conc at a time, and counts its trues.
+func eachConn(conns []*websocket.Conn, conc int, f func(i int, c *websocket.Conn) bool) int64 {
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, conc)
+	for i, c := range conns {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if f(i, c) {
+				ok.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return ok.Load()
 }
 
 // RSS returns the resident memory of this process (VmRSS), or 0 when /proc
@@ -218,6 +246,19 @@ func (c *Clients) Ping() (int, error) {
 		return 0, err
 	}
 	return c.expect("pong")
+}
+
+// Await has every connection wait for one message; it returns once they all
+// wait, with received, which returns how many of them got exactly msg (a single
+// line) once each got a message or gave up.
+func (c *Clients) Await(msg string) (received func() (int, error), err error) {
+	if _, err := io.WriteString(c.stdin, "await "+msg+"\n"); err != nil {
+		return nil, err
+	}
+	if _, err := c.expect("ready"); err != nil {
+		return nil, err
+	}
+	return func() (int, error) { return c.expect("got") }, nil
 }
 
 // Close closes every connection with a close handshake and returns how many

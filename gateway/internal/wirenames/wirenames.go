@@ -141,6 +141,12 @@ func (c *recordingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// UpgradedConn returns the wrapped connection. Once a request upgrades its
+// connection to another protocol (WebSocket) there are no more header blocks to
+// record, and the new owner reads and writes the wrapped connection directly:
+// the connections package does, so that its poller can watch the socket.
+func (c *recordingConn) UpgradedConn() net.Conn { return c.Conn }
+
 // ReadFrom keeps net/http's sendfile/splice path for responses.
 func (c *recordingConn) ReadFrom(r io.Reader) (int64, error) {
 	if rf, ok := c.Conn.(io.ReaderFrom); ok {

@@ -1,0 +1,171 @@
+//go:build linux
+
+package connections
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// poller tells idle connections' readers when their sockets have bytes: one
+// epoll instance and one goroutine for every connection of the process, so that
+// an idle connection costs no goroutine and no buffer (docs/performance.md).
+// Each socket is armed one-shot: its bytes are read by one short-lived
+// goroutine, which arms it again when it has read what there was.
+type poller struct {
+	epfd int
+
+	mu    sync.Mutex
+	conns map[uint64]*Conn
+	next  uint64
+}
+
+var (
+	pollerOnce sync.Once
+	thePoller  *poller
+	errPoller  error
+)
+
+// sharedPoller starts the process's poller on first use.
+func sharedPoller() (*poller, error) {
+	pollerOnce.Do(func() {
+		fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil {
+			errPoller = fmt.Errorf("epoll_create1: %w", err)
+			return
+		}
+		thePoller = &poller{epfd: fd, conns: map[uint64]*Conn{}}
+		go thePoller.loop()
+	})
+	return thePoller, errPoller
+}
+
+const pollEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
+
+func (p *poller) loop() {
+	events := make([]unix.EpollEvent, 256)
+	for {
+		n, err := unix.EpollWait(p.epfd, events, -1)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			panic(fmt.Sprintf("connections: epoll_wait: %v", err)) // only on a broken epoll descriptor
+		}
+		for i := range events[:n] {
+			tok := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
+			p.mu.Lock()
+			c := p.conns[tok]
+			p.mu.Unlock()
+			if c != nil {
+				go c.readable()
+			}
+		}
+	}
+}
+
+func (p *poller) ctl(c *Conn, op int) error {
+	ev := unix.EpollEvent{Events: pollEvents, Fd: int32(uint32(c.pollToken)), Pad: int32(uint32(c.pollToken >> 32))}
+	var cerr error
+	err := c.raw.Control(func(fd uintptr) { cerr = unix.EpollCtl(p.epfd, op, int(fd), &ev) })
+	if err != nil {
+		return err
+	}
+	return cerr
+}
+
+// watch starts reading c: through the poller when its connection is a plain
+// socket, else (TLS) with a goroutine of its own.
+func (c *Conn) watch() {
+	sc, ok := c.nc.(syscall.Conn)
+	if !ok {
+		go c.readBlocking()
+		return
+	}
+	p, err := sharedPoller()
+	if err != nil {
+		c.m.log.Warn("websocket poller unavailable: reading with a goroutine per connection", "err", err)
+		go c.readBlocking()
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		go c.readBlocking()
+		return
+	}
+	c.raw = raw
+	p.mu.Lock()
+	p.next++
+	c.pollToken = p.next
+	p.conns[c.pollToken] = c
+	p.mu.Unlock()
+	if err := p.ctl(c, unix.EPOLL_CTL_ADD); err != nil {
+		p.forget(c)
+		c.end(websocket1006, "")
+	}
+}
+
+func (p *poller) forget(c *Conn) {
+	p.mu.Lock()
+	delete(p.conns, c.pollToken)
+	p.mu.Unlock()
+}
+
+// unwatch takes c off the poller (before its socket closes).
+func (c *Conn) unwatch() {
+	if c.raw == nil {
+		return
+	}
+	thePoller.forget(c)
+	_ = thePoller.ctl(c, unix.EPOLL_CTL_DEL)
+}
+
+// readable reads what c's socket holds, without waiting, and arms it again.
+func (c *Conn) readable() {
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
+	c.readMu.Lock()
+	for {
+		var n int
+		var rerr error
+		err := c.raw.Read(func(fd uintptr) bool {
+			for {
+				n, rerr = syscall.Read(int(fd), buf)
+				if !errors.Is(rerr, unix.EINTR) {
+					return true
+				}
+			}
+		})
+		if n > 0 {
+			if ferr := c.rd.feed(buf[:n], c); ferr != nil {
+				c.readMu.Unlock()
+				c.readEnded(ferr)
+				return
+			}
+		}
+		if err == nil && errors.Is(rerr, unix.EAGAIN) {
+			break
+		}
+		if err != nil || rerr != nil || n == 0 {
+			c.readMu.Unlock()
+			c.end(websocket1006, "")
+			return
+		}
+		if n < len(buf) {
+			break // the rest, if any, arms the socket again
+		}
+	}
+	c.readMu.Unlock()
+	if c.hasEnded() {
+		return
+	}
+	if err := thePoller.ctl(c, unix.EPOLL_CTL_MOD); err != nil && !errors.Is(err, net.ErrClosed) {
+		c.end(websocket1006, "")
+	}
+}

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package connections
+
+// watch starts reading c with a goroutine of its own (the poller is Linux's).
+func (c *Conn) watch() { go c.readBlocking() }
+
+// unwatch is a no-op without the poller.
+func (c *Conn) unwatch() {}
