@@ -559,8 +559,12 @@ type backendConn struct {
 	hostHeader string
 	method     string       // of the request in flight
 	shell      http.Request // what http.ReadResponse reads the method from
-	idleAt     time.Time
-	reused     bool
+	// resp, hdr and body are the last response's, when readCommonHead read it.
+	resp   http.Response
+	hdr    http.Header
+	body   fixedBody
+	idleAt time.Time
+	reused bool
 }
 
 // abort unblocks the connection's reads and writes when the client's request is
@@ -616,6 +620,10 @@ func (c *backendConn) staleOr(err error) error {
 }
 
 func (c *backendConn) readResponse(w http.ResponseWriter) (*http.Response, error) {
+	if resp, ok := c.readCommonHead(); ok {
+		c.cr.limit = math.MaxInt64
+		return resp, nil
+	}
 	c.shell.Method = c.method
 	c.cr.limit = maxResponseHeaderBytes
 	for {
