@@ -235,21 +235,24 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.U
 		return nil
 	}
 	_ = resp.Body.Close() // at EOF: fills resp.Trailer
+	// resp may be the connection's own (readCommonHead): done with it before the
+	// connection goes back to the pool.
+	trailer := resp.Trailer
 	if stop() && !resp.Close && c.br.Buffered() == 0 {
 		hp.put(c)
 	} else {
 		c.close()
 	}
 
-	if len(resp.Trailer) > 0 {
+	if len(trailer) > 0 {
 		// Force chunking, as ReverseProxy does, so the trailers can follow.
 		_ = http.NewResponseController(w).Flush()
 	}
-	if len(resp.Trailer) == announced {
-		copyHeaderInto(w.Header(), resp.Trailer)
+	if len(trailer) == announced {
+		copyHeaderInto(w.Header(), trailer)
 		return nil
 	}
-	for k, vv := range resp.Trailer {
+	for k, vv := range trailer {
 		k = http.TrailerPrefix + k
 		for _, v := range vv {
 			w.Header().Add(k, v)
