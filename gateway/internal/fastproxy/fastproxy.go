@@ -408,8 +408,8 @@ func methodUsuallyLacksBody(m string) bool {
 }
 
 // validToken reports whether s is a non-empty RFC 9110 token.
-func validToken(s string) bool {
-	if s == "" {
+func validToken[T string | []byte](s T) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -49,7 +49,7 @@ func (c *backendConn) readCommonHead() (*http.Response, bool) {
 		var l []byte
 		l, r = cutCRLF(r)
 		colon := bytes.IndexByte(l, ':')
-		if colon <= 0 || !validFieldName(l[:colon]) || !validFieldValue(l[colon+1:]) {
+		if colon <= 0 || !validToken(l[:colon]) || !validFieldValue(l[colon+1:]) {
 			return nil, false
 		}
 		switch {
@@ -141,16 +141,6 @@ func indexByteString(s string, c byte) int {
 		}
 	}
 	return -1
-}
-
-// validFieldName reports whether b is a token (no spaces, no separators).
-func validFieldName(b []byte) bool {
-	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // validFieldValue reports whether b holds no control characters but tabs (and
