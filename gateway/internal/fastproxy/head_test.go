@@ -50,11 +50,13 @@ func FuzzCommonHead(f *testing.F) {
 			}
 			return
 		}
+		defer func() { _ = got.Body.Close() }()
 		gotBody, gotErr := io.ReadAll(got.Body)
 		want, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), &http.Request{Method: c.method})
 		if err != nil {
 			t.Fatalf("accepted %q, which http.ReadResponse refuses: %v", raw, err)
 		}
+		defer func() { _ = want.Body.Close() }()
 		wantBody, wantErr := io.ReadAll(want.Body)
 		if got.Status != want.Status || got.StatusCode != want.StatusCode || got.ContentLength != want.ContentLength ||
 			got.Close != want.Close || got.Proto != want.Proto || !reflect.DeepEqual(got.Header, want.Header) {
