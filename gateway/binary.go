@@ -44,8 +44,10 @@ func isBinaryAccept(accept string, binaryTypes []string) bool {
 // and its request template have been applied: what goes to the backend.
 type integrationRequest struct {
 	plan *integrationPlan
-	// lv are the request's template variables, built when a template reads them.
-	lv *lazyVars
+	// lv are the request's template variables, built when a template reads them
+	// (pointing at vars).
+	lv   *lazyVars
+	vars lazyVars
 	// template is the request template that rendered payload (templated).
 	template *mapping.Template
 	// payload is what the backend receives.
@@ -73,7 +75,8 @@ func prepareRequest(r *http.Request, rc *reqCtx, in *apis.Integration) (*integra
 	if binary && in.ContentHandling == contentToText {
 		body, binary = base64Encode(body), false
 	}
-	ir := &integrationRequest{plan: p, lv: &lazyVars{r: r, rc: rc, body: body}, payload: body}
+	ir := &integrationRequest{plan: p, vars: lazyVars{r: r, rc: rc, body: body}, payload: body}
+	ir.lv = &ir.vars
 	if binary {
 		// A binary body passes through as it is, template or not.
 		return ir, nil

@@ -141,7 +141,7 @@ type Gateway struct {
 
 	mu       sync.RWMutex
 	gen      uint64
-	compiled map[string]*stageEntry // apiID + "/" + stage
+	compiled map[stageKey]*stageEntry
 
 	ws *wsState // WebSocket APIs (websocket.go); nil until EnableWebSockets
 
@@ -152,6 +152,9 @@ type Gateway struct {
 	// connectAuth authorizes WebSocket upgrades ($connect authorizers).
 	connectAuth ConnectAuthorizer
 }
+
+// stageKey keys a compiled stage.
+type stageKey struct{ apiID, stage string }
 
 // stageEntry is a stage and its deployment compiled for serving: the router, the
 // pipeline and the caches of substituted integration URIs. A stage with a canary
@@ -220,7 +223,7 @@ func New(cfg Config, svc *apis.Service, resolver Resolver, inv Invoker, log *slo
 		now:      func() time.Time { return time.Now().UTC() },
 		draw:     mrand.Float64,
 		resp:     responses.New(log),
-		compiled: map[string]*stageEntry{},
+		compiled: map[stageKey]*stageEntry{},
 	}
 	g.transport = newTransport(g.cfg)
 	g.proxy = newReverseProxy(g)
@@ -273,7 +276,7 @@ func (g *Gateway) invalidate(apiID string) {
 	defer g.mu.Unlock()
 	g.gen++
 	for k := range g.compiled {
-		if strings.HasPrefix(k, apiID+"/") {
+		if k.apiID == apiID {
 			delete(g.compiled, k)
 		}
 	}
@@ -281,7 +284,7 @@ func (g *Gateway) invalidate(apiID string) {
 
 // loadStage returns the compiled stage, from the cache or the store.
 func (g *Gateway) loadStage(ctx context.Context, apiID, stage string) (*stageEntry, error) {
-	key := apiID + "/" + stage
+	key := stageKey{apiID, stage}
 	g.mu.RLock()
 	e, gen := g.compiled[key], g.gen
 	g.mu.RUnlock()
@@ -364,10 +367,6 @@ func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]
 	return e, nil
 }
 
-// extendedIDBytes sizes the extended request id, shaped like API Gateway's
-// ("TWegAcC4EowCHnA=").
-const extendedIDBytes = 10
-
 // Response header names, canonical.
 var (
 	hdrRequestID      = http.CanonicalHeaderKey("x-amzn-RequestId")
@@ -382,16 +381,29 @@ type reqCtx struct {
 	entry *stageEntry
 }
 
+// request is what the gateway allocates for every request, in one allocation:
+// the pipeline's context and the values of the id headers every answer carries
+// (handed to the response header as one-element slices of ids).
+type request struct {
+	c   pipeline.Context
+	ids [2]string
+}
+
 // ServeHTTP serves stage URLs.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := &pipeline.Context{RequestID: ids.UUID(), ExtendedRequestID: ids.Base64(extendedIDBytes), RequestTime: g.now(), HTTPMethod: r.Method}
-	w.Header()[hdrRequestID] = []string{c.RequestID}
-	if err := g.serve(w, r, c); err != nil {
+	q := &request{}
+	c := &q.c
+	c.RequestID, c.ExtendedRequestID = ids.RequestIDs()
+	c.RequestTime, c.HTTPMethod = g.now(), r.Method
+	q.ids = [2]string{c.RequestID, c.ExtendedRequestID}
+	w.Header()[hdrRequestID] = q.ids[0:1:1]
+	if err := g.serve(w, r, q); err != nil {
 		g.resp.Write(w, r, c, gatewayError(err, c.Protocol))
 	}
 }
 
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) error {
+	c := &q.c
 	if g.serveConnectionsShortcut(w, r, c) { // {stage}/@connections/{id} (websocket.go)
 		return nil
 	}
@@ -400,9 +412,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 		return err
 	}
 	if c.Protocol == apis.ProtocolHTTP {
-		w.Header()[hdrAPIGWRequestID] = []string{c.ExtendedRequestID}
+		w.Header()[hdrAPIGWRequestID] = q.ids[1:2:2]
 	} else {
-		w.Header()[hdrAPIGWID] = []string{c.ExtendedRequestID}
+		w.Header()[hdrAPIGWID] = q.ids[1:2:2]
 	}
 	if e.canary != nil && g.drawCanary(e.canaryPercent) {
 		e = e.canary

@@ -83,7 +83,8 @@ func newRouter(routes []apis.Route) *router {
 // stage, starting with "/"). It returns the route and its decoded path parameters,
 // or nil.
 func (rt *router) match(method, escapedPath string) (*apis.Route, map[string]string) {
-	segs := splitPath(escapedPath)
+	var buf [16]string // the segments of most paths, without an allocation
+	segs := appendSegments(buf[:0], escapedPath)
 	var params []string // name, value pairs
 	if r := rt.root.find(segs, 0, method, &params); r != nil {
 		var m map[string]string
@@ -110,6 +111,23 @@ func splitPath(p string) []string {
 		return nil
 	}
 	return strings.Split(p, "/")
+}
+
+// appendSegments appends splitPath(p)'s segments to dst.
+func appendSegments(dst []string, p string) []string {
+	p = strings.TrimPrefix(p, "/")
+	p = strings.TrimSuffix(p, "/")
+	if p == "" {
+		return dst
+	}
+	for {
+		i := strings.IndexByte(p, '/')
+		if i < 0 {
+			return append(dst, p)
+		}
+		dst = append(dst, p[:i])
+		p = p[i+1:]
+	}
 }
 
 func unescape(seg string) string {

@@ -29,8 +29,9 @@ type integrationPlan struct {
 	// binaryTypes are the API's binary media types, for contentHandling.
 	binaryTypes []string
 	// static holds the output of the templates that reference nothing (no $
-	// and no #: plain text), rendered once here instead of per request.
-	static map[*mapping.Template]string
+	// and no #: plain text), rendered once here instead of per request. Shared
+	// by every request: read only (capacity = length, so an append copies).
+	static map[*mapping.Template][]byte
 	// mockStatus is a plain-text request template's statusCode, for MOCK.
 	mockStatus map[*mapping.Template]string
 }
@@ -41,7 +42,7 @@ type integrationPlan struct {
 func compilePlan(in *apis.Integration, binaryTypes []string) (*integrationPlan, error) {
 	p := &integrationPlan{selector: compileResponses(in.Responses), request: map[string]*mapping.Template{},
 		responses: map[string]map[string]*mapping.Template{}, binaryTypes: binaryTypes,
-		static: map[*mapping.Template]string{}, mockStatus: map[*mapping.Template]string{}}
+		static: map[*mapping.Template][]byte{}, mockStatus: map[*mapping.Template]string{}}
 	for ct, src := range in.RequestTemplates {
 		t, err := mapping.Parse(ct, src)
 		if err != nil {
@@ -50,7 +51,7 @@ func compilePlan(in *apis.Integration, binaryTypes []string) (*integrationPlan, 
 		p.request[ct] = t
 		p.addStatic(t, src)
 		if out, ok := p.static[t]; ok {
-			if st, ok := mockStatus([]byte(out)); ok {
+			if st, ok := mockStatus(out); ok {
 				p.mockStatus[t] = st
 			}
 		}
@@ -79,17 +80,22 @@ func (p *integrationPlan) addStatic(t *mapping.Template, src string) {
 	}
 	out, err := t.RenderString(context.Background(), &mapping.Vars{Context: mapping.NewContext()})
 	if err == nil {
-		p.static[t] = out
+		b := []byte(out)
+		p.static[t] = b[:len(b):len(b)]
 	}
 }
 
 // render renders t, a template of p, with lv's variables (built only if t reads
-// them).
-func (p *integrationPlan) render(ctx context.Context, t *mapping.Template, lv *lazyVars) (string, error) {
+// them). A plain-text template's output is shared: read only.
+func (p *integrationPlan) render(ctx context.Context, t *mapping.Template, lv *lazyVars) ([]byte, error) {
 	if out, ok := p.static[t]; ok {
 		return out, nil
 	}
-	return t.RenderString(ctx, lv.get())
+	out, err := t.RenderString(ctx, lv.get())
+	if err != nil {
+		return nil, err
+	}
+	return []byte(out), nil
 }
 
 // lazyVars are a request's template variables, built at the first template that
@@ -124,10 +130,40 @@ func (e *stageEntry) plan(in *apis.Integration) (*integrationPlan, error) {
 // requestContentType is the request's media type, application/json when none is
 // sent (as API Gateway selects templates).
 func requestContentType(r *http.Request) string {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil {
+	v := r.Header["Content-Type"]
+	if len(v) == 0 || v[0] == "" {
+		return "application/json"
+	}
+	if mt, ok := plainMediaType(v[0]); ok {
+		return mt
+	}
+	if mt, _, err := mime.ParseMediaType(v[0]); err == nil {
 		return mt
 	}
 	return "application/json"
+}
+
+// plainMediaType returns what mime.ParseMediaType returns for a media type
+// without parameters ("application/json", "text/plain"), without its
+// allocations; ok is false for anything else (parameters, spaces inside, other
+// characters), which ParseMediaType then reads.
+func plainMediaType(v string) (string, bool) {
+	slash := -1
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-' || c == '.' || c == '+' || c == '_':
+		case c == '/' && slash < 0 && i > 0 && i < len(v)-1:
+			slash = i
+		default:
+			return "", false
+		}
+	}
+	if slash < 0 {
+		return "", false
+	}
+	return strings.ToLower(v), true
 }
 
 // requestTemplate picks the request template for r by content type and applies
@@ -183,7 +219,7 @@ func templateContext(rc *reqCtx) *mapping.Map {
 func renderRequest(ctx context.Context, p *integrationPlan, t *mapping.Template, lv *lazyVars) ([]byte, error) {
 	out, err := p.render(ctx, t, lv)
 	if err == nil {
-		return []byte(out), nil
+		return out, nil
 	}
 	if errors.Is(err, mapping.ErrEval) && len(lv.body) > 0 && !json.Valid(lv.body) {
 		return nil, &pipeline.Error{Type: pipeline.BadRequestBody, Message: "Could not parse request body into json", Cause: err}
@@ -282,7 +318,7 @@ func writeMethodResponse(ctx context.Context, w http.ResponseWriter, p *integrat
 	if len(res.ir.ResponseParameters) > 0 {
 		header = http.Header{}
 	}
-	var decoded any
+	var decoded *any // the integration's body as JSON, decoded when a parameter reads it
 	decodedOK := false
 	for k, v := range res.ir.ResponseParameters {
 		name, found := strings.CutPrefix(k, "method.response.header.")
@@ -299,11 +335,12 @@ func writeMethodResponse(ctx context.Context, w http.ResponseWriter, p *integrat
 		case v == "integration.response.body":
 			header.Set(name, string(res.body))
 		case strings.HasPrefix(v, "integration.response.body."):
-			if !decodedOK {
-				decodedOK = json.Unmarshal(res.body, &decoded) == nil
+			if decoded == nil {
+				decoded = new(any)
+				decodedOK = json.Unmarshal(res.body, decoded) == nil
 			}
 			if decodedOK {
-				if s, ok := jsonField(decoded, v[len("integration.response.body."):]); ok {
+				if s, ok := jsonField(*decoded, v[len("integration.response.body."):]); ok {
 					header.Set(name, s)
 				}
 			}
@@ -329,7 +366,7 @@ func writeMethodResponse(ctx context.Context, w http.ResponseWriter, p *integrat
 		t = nil
 	}
 	if out, ok := p.static[t]; ok {
-		body = []byte(out)
+		body = out
 	} else if t != nil {
 		vars := lv.get()
 		rv := &mapping.Vars{Body: res.body, PathParams: vars.PathParams, QueryParams: vars.QueryParams,
@@ -362,10 +399,13 @@ func writeMethodResponse(ctx context.Context, w http.ResponseWriter, p *integrat
 	for k, vs := range header {
 		h[k] = vs
 	}
-	if h.Get("Content-Type") == "" {
-		h.Set("Content-Type", ct)
+	hv := make([]string, 2) // the values of the two headers below, in one allocation
+	if ctv := h["Content-Type"]; len(ctv) == 0 || ctv[0] == "" {
+		hv[0] = ct
+		h["Content-Type"] = hv[0:1:1]
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	hv[1] = strconv.Itoa(len(body))
+	h["Content-Length"] = hv[1:2:2]
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 	return nil

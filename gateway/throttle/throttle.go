@@ -148,7 +148,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	return func(next pipeline.Handler) pipeline.Handler {
 		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
 			now := s.now()
-			if m, ok := methods[c.Route]; ok && !m.b.Allow(now, m.l) {
+			if m, ok := lookup(methods, c.Route); ok && !m.b.Allow(now, m.l) {
 				return pipeline.Errorf(pipeline.Throttled, "stage %s %s: over %g requests per second (burst %d)", c.Stage, c.RouteKey, m.l.Rate, m.l.Burst)
 			}
 			if !s.accB.Allow(now, s.account) {
@@ -174,6 +174,16 @@ func (s *Stage) CheckMessage(c *pipeline.Context) error {
 		return pipeline.Errorf(pipeline.Throttled, "account: over %g requests per second (burst %d)", s.account.Rate, s.account.Burst)
 	}
 	return nil
+}
+
+// lookup is methods[r], skipping the hash when no method has a throttle (most
+// stages: only the account throttle applies).
+func lookup(methods map[*apis.Route]methodBucket, r *apis.Route) (methodBucket, bool) {
+	if len(methods) == 0 {
+		return methodBucket{}, false
+	}
+	m, ok := methods[r]
+	return m, ok
 }
 
 func bucketKey(apiID, stage, method string) string { return apiID + "/" + stage + "/" + method }

@@ -12,11 +12,17 @@ import (
 // UUID returns a random (version 4) UUID in its 36-character text form, the shape
 // AWS uses for request and revision ids.
 func UUID() string {
+	var out [36]byte
 	var b [16]byte
 	_, _ = rand.Read(b[:])
+	encodeUUID(out[:], &b)
+	return string(out[:])
+}
+
+// encodeUUID writes b as a version 4 UUID's text form into out (36 bytes).
+func encodeUUID(out []byte, b *[16]byte) {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
 	hex.Encode(out[0:8], b[0:4])
 	out[8] = '-'
 	hex.Encode(out[9:13], b[4:6])
@@ -25,8 +31,21 @@ func UUID() string {
 	out[18] = '-'
 	hex.Encode(out[19:23], b[8:10])
 	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
+	hex.Encode(out[24:36], b[10:])
+}
+
+// RequestIDs returns a UUID (as UUID does) and 10 random bytes in standard
+// base64 (as Base64(10) does, API Gateway's extended request id), from one read
+// of randomness and in one allocation: a request's two ids.
+func RequestIDs() (uuid, extended string) {
+	const n = 10
+	var raw [16 + n]byte
+	_, _ = rand.Read(raw[:])
+	var out [36 + 16]byte // base64 of 10 bytes is 16 characters
+	encodeUUID(out[:36], (*[16]byte)(raw[:16]))
+	base64.StdEncoding.Encode(out[36:], raw[16:])
+	s := string(out[:])
+	return s[:36], s[36:]
 }
 
 // Base64 returns n random bytes in standard base64 with padding, the shape of API

@@ -57,3 +57,21 @@ func TestFromAlphabet(t *testing.T) {
 		t.Fatalf("%d distinct ids of 100", len(seen))
 	}
 }
+
+func TestRequestIDs(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		id, ext := RequestIDs()
+		if !uuidRe.MatchString(id) {
+			t.Fatalf("RequestIDs() uuid = %q, not a version 4 UUID", id)
+		}
+		b, err := base64.StdEncoding.DecodeString(ext)
+		if err != nil || len(b) != 10 || len(ext) != 16 {
+			t.Fatalf("RequestIDs() extended = %q: %d bytes, %v", ext, len(b), err)
+		}
+		if seen[id] || seen[ext] {
+			t.Fatalf("RequestIDs() repeated %q or %q", id, ext)
+		}
+		seen[id], seen[ext] = true, true
+	}
+}

@@ -235,21 +235,24 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.U
 		return nil
 	}
 	_ = resp.Body.Close() // at EOF: fills resp.Trailer
+	// resp may be the connection's own (readCommonHead): done with it before the
+	// connection goes back to the pool.
+	trailer := resp.Trailer
 	if stop() && !resp.Close && c.br.Buffered() == 0 {
 		hp.put(c)
 	} else {
 		c.close()
 	}
 
-	if len(resp.Trailer) > 0 {
+	if len(trailer) > 0 {
 		// Force chunking, as ReverseProxy does, so the trailers can follow.
 		_ = http.NewResponseController(w).Flush()
 	}
-	if len(resp.Trailer) == announced {
-		copyHeaderInto(w.Header(), resp.Trailer)
+	if len(trailer) == announced {
+		copyHeaderInto(w.Header(), trailer)
 		return nil
 	}
-	for k, vv := range resp.Trailer {
+	for k, vv := range trailer {
 		k = http.TrailerPrefix + k
 		for _, v := range vv {
 			w.Header().Add(k, v)
@@ -405,8 +408,8 @@ func methodUsuallyLacksBody(m string) bool {
 }
 
 // validToken reports whether s is a non-empty RFC 9110 token.
-func validToken(s string) bool {
-	if s == "" {
+func validToken[T string | []byte](s T) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -559,8 +562,12 @@ type backendConn struct {
 	hostHeader string
 	method     string       // of the request in flight
 	shell      http.Request // what http.ReadResponse reads the method from
-	idleAt     time.Time
-	reused     bool
+	// resp, hdr and body are the last response's, when readCommonHead read it.
+	resp   http.Response
+	hdr    http.Header
+	body   fixedBody
+	idleAt time.Time
+	reused bool
 }
 
 // abort unblocks the connection's reads and writes when the client's request is
@@ -616,6 +623,10 @@ func (c *backendConn) staleOr(err error) error {
 }
 
 func (c *backendConn) readResponse(w http.ResponseWriter) (*http.Response, error) {
+	if resp, ok := c.readCommonHead(); ok {
+		c.cr.limit = math.MaxInt64
+		return resp, nil
+	}
 	c.shell.Method = c.method
 	c.cr.limit = maxResponseHeaderBytes
 	for {
