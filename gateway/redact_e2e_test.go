@@ -74,7 +74,7 @@ func TestPresignedSecretsStayOutOfLogsAndTraces(t *testing.T) {
 	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/down",
 		"integration": map[string]any{"type": "HTTP_PROXY", "uri": down + "/b"}}, nil)
 	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/iam",
-		"security": []any{map[string]any{"sigv4": []any{}}},
+		"security":    []any{map[string]any{"sigv4": []any{}}},
 		"integration": map[string]any{"type": "MOCK", "requestTemplates": map[string]any{"application/json": `{"statusCode": 200}`}}}, nil)
 	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
 	admin(t, c, "PATCH", "/restapis/"+api.ID+"/stages/dev", nil, map[string]any{"patchOperations": []map[string]string{
