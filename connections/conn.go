@@ -1,6 +1,7 @@
 package connections
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -123,7 +124,7 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	c := &Conn{
 		m: m, d: d,
 		id: ids.URLSafe(connectionIDBytes), apiID: ep.APIID, stage: ep.Stage, domainName: ep.DomainName,
-		sourceIP: remoteIP(r), userAgent: r.UserAgent(),
+		sourceIP: cmp.Or(ep.SourceIP, remoteIP(r)), userAgent: r.UserAgent(),
 		connectedAt: now, deadline: now.Add(m.cfg.MaxLifetime),
 		limiter:  rate.NewLimiter(rate.Limit(m.cfg.MessageRate), m.cfg.MessageBurst),
 		inflight: make(chan struct{}, m.cfg.MaxInFlight),

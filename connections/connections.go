@@ -172,6 +172,9 @@ type Endpoint struct {
 	// $connect event.
 	RequestID         string
 	ExtendedRequestID string
+	// SourceIP is the client's address as the gateway decided it (its trusted
+	// proxies' X-Forwarded-For); empty means the upgrade's peer address.
+	SourceIP string
 }
 
 // Routes is what the connections package needs to know about the deployment a

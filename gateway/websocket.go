@@ -105,6 +105,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, rc *req
 		DomainName:        g.callbackDomain(r),
 		RequestID:         rc.ExtendedRequestID,
 		ExtendedRequestID: rc.ExtendedRequestID,
+		SourceIP:          rc.Identity.SourceIP, // g.clientIP: trusted proxies, as REST and HTTP
 	}
 	// $connect's IAM authorization checks the upgrade request's signature.
 	g.ws.m.ServeWebSocket(w, r.WithContext(pipeline.WithRequest(r.Context(), r)), ep, wsDispatcher{g})
