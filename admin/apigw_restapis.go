@@ -38,6 +38,7 @@ func (s *Server) registerRestAPIRoutes() {
 	s.registerResourceRoutes()
 	s.registerMethodRoutes()
 	s.registerDeploymentRoutes()
+	s.registerUpdateDeploymentRoute()
 	s.registerComponentRoutes()
 	s.registerTagRoutes()
 }

@@ -1,6 +1,7 @@
 package connections
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -140,7 +141,7 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	c := &Conn{
 		m: m, d: d,
 		id: ids.URLSafe(connectionIDBytes), apiID: ep.APIID, stage: ep.Stage, domainName: ep.DomainName,
-		sourceIP: remoteIP(r), userAgent: r.UserAgent(),
+		sourceIP: cmp.Or(ep.SourceIP, remoteIP(r)), userAgent: r.UserAgent(),
 		connectedAt: now, deadline: now.Add(m.cfg.MaxLifetime),
 		inflight: make(chan struct{}, m.cfg.MaxInFlight),
 		finished: make(chan struct{}),

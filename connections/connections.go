@@ -179,6 +179,9 @@ type Endpoint struct {
 	// request's context holds alive as long as the connection: a caller that
 	// puts the request or per-request state in it should pass a slimmer one.
 	Context context.Context
+	// SourceIP is the client's address as the gateway decided it (its trusted
+	// proxies' X-Forwarded-For); empty means the upgrade's peer address.
+	SourceIP string
 }
 
 // Routes is what the connections package needs to know about the deployment a

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
@@ -43,7 +44,7 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 	bearer := m.bearerOK(authz)
 	var pending *sigv4.Pending
 	if !bearer {
-		v := sigv4.Verifier{SessionSecret: m.secretFor, Service: SigningService, MaxSkew: m.cfg.SigningMaxSkew, Now: m.now}
+		v := sigv4.Verifier{SessionSecret: m.secretFor, Service: SigningService, Region: functions.Region, MaxSkew: m.cfg.SigningMaxSkew, Now: m.now}
 		p, err := v.Check(r)
 		if err != nil {
 			return fmt.Errorf("%w: %w", errForbidden, err)

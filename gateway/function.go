@@ -153,6 +153,12 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 	if err != nil {
 		return fmt.Errorf("function %s: %w", in.URI, err)
 	}
+	if resp.base64 != nil && rc.Protocol == apis.ProtocolREST &&
+		!isBinaryAccept(r.Header.Get("Accept"), rc.entry.dep.API.BinaryMediaTypes) {
+		// REST APIs send binary only to a client whose first Accept type is one
+		// of the API's binary media types; any other gets the base64 text.
+		resp.body = resp.base64
+	}
 	if m != nil {
 		src.respHeader, src.respBody = resp.header, resp.body
 		resp.status = m.applyResponse(src, resp.status, resp.header)
@@ -167,6 +173,9 @@ type proxyResponse struct {
 	header  http.Header
 	cookies []string
 	body    []byte
+	// base64 is the body as the function sent it when it was isBase64Encoded
+	// (body is then the decoded bytes).
+	base64 []byte
 }
 
 func (p *proxyResponse) write(w http.ResponseWriter) {
@@ -291,7 +300,7 @@ func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 			if err != nil {
 				return bad("is marked isBase64Encoded but its body is not base64")
 			}
-			resp.body = b
+			resp.body, resp.base64 = b, []byte(s)
 		} else {
 			resp.body = []byte(s)
 		}

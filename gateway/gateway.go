@@ -33,6 +33,7 @@ import (
 	"github.com/portico-dev/portico/gateway/responses"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
+	"github.com/portico-dev/portico/internal/redact"
 	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/invoker"
 )
@@ -499,7 +500,7 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	if span != nil && span.IsRecording() {
 		span.SetAttributes(attribute.String("portico.integration.type", in.Type))
 		if err != nil {
-			span.SetStatus(codes.Error, err.Error())
+			span.SetStatus(codes.Error, redact.Error(err))
 		}
 	}
 	if err != nil {

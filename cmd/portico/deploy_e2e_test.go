@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
@@ -281,7 +283,7 @@ func TestDeploySampleTemplates(t *testing.T) {
 		"notyaml":  {"Resources: [\n  {{{\n", "is not a YAML or JSON template"},
 		"badref":   {strings.Replace(string(data), "!Ref Greeting", "!Ref Greetings", 1), "Ref Greetings: no parameter or resource is named Greetings"},
 		"nocode":   {strings.Replace(string(data), "../../bin/samples/hello", "../../bin/samples/nothing-here", 1), "nothing-here does not exist"},
-		"iam":      {strings.Replace(string(data), "            Method: get\n", "            Method: get\n            Auth:\n              Authorizer: AWS_IAM\n", 1), "AWS_IAM is refused"},
+		"vpc":      {strings.Replace(string(data), "            Method: get\n", "            Method: get\n            Auth:\n              ResourcePolicy:\n                SourceVpcWhitelist: [vpc-1]\n", 1), "SourceVpcWhitelist is refused"},
 		"notfound": {strings.Replace(string(data), "\nOutputs:", "  Extra:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: ../../bin/samples/hello\n      Environment:\n        Variables:\n          X: !GetAtt Nope.Arn\n\nOutputs:", 1), "!GetAtt Nope.Arn: no resource is named Nope"},
 	}
 	for name, b := range bad {
@@ -323,4 +325,82 @@ func TestDeploySampleTemplates(t *testing.T) {
 		t.Error("the chat stack still records OnDisconnectFunction")
 	}
 	chat(t, env, chatAPI, "still here")
+}
+
+// TestDeployIAMAndResourcePolicy deploys the hello sample with SAM's
+// Auth.DefaultAuthorizer AWS_IAM and an Auth.ResourcePolicy, which the gateway
+// enforces: an unsigned request is refused, one signed by the AWS SDK for Go
+// v2 signer for a principal allowed to invoke is answered; a resource policy
+// blacklisting the caller's range refuses it, whitelisting it admits it.
+func TestDeployIAMAndResourcePolicy(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	root := samTree(t)
+	path := filepath.Join(root, "samples", "hello", "template.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withAuth := func(auth string) {
+		text := strings.Replace(string(data), "\nResources:\n", "\nResources:\n  ServerlessRestApi:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: Prod\n      Auth:\n"+auth+"\n", 1)
+		text = strings.ReplaceAll(text, "            Method: get\n", "            Method: get\n            RestApiId: !Ref ServerlessRestApi\n")
+		text = strings.ReplaceAll(text, "            Method: any\n", "            Method: any\n            RestApiId: !Ref ServerlessRestApi\n")
+		writeFile(t, path, []byte(text), 0o600)
+		if out, err := cliErr(env, "deploy", "--template", path, "--stack", "hello"); err != nil {
+			t.Fatalf("deploy with Auth %q: %v\n%s", auth, err, out)
+		}
+	}
+	withAuth("        DefaultAuthorizer: AWS_IAM")
+	api := stackRecord(t, env, "hello").Resources["ServerlessRestApi"].PhysicalID
+	u := env.GatewayURL + "/" + api + "/Prod/hello?name=you"
+	send := func(c aws.Credentials) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		if c.AccessKeyID != "" {
+			const empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+			if err := v4.NewSigner().SignHTTP(context.Background(), c, req, empty, "execute-api", "us-east-1", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, body := send(aws.Credentials{}); st != 403 || !strings.Contains(body, "Missing Authentication Token") {
+		t.Errorf("unsigned after the AWS_IAM deploy: %d %s", st, body)
+	}
+	cli := func(args ...string) string {
+		out, err := cliErr(env, args...)
+		if err != nil {
+			t.Fatalf("portico %v: %v\n%s", args, err, out)
+		}
+		return out
+	}
+	cli("iam", "user", "create", "alice")
+	var key struct {
+		AccessKeyID     string `json:"accessKeyId"`
+		SecretAccessKey string `json:"secretAccessKey"`
+	}
+	if err := json.Unmarshal([]byte(cli("iam", "key", "create", "alice", "--output", "json")), &key); err != nil || key.AccessKeyID == "" {
+		t.Fatalf("create-access-key: %v %+v", err, key)
+	}
+	alice := aws.Credentials{AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey}
+	if st, body := send(alice); st != 403 {
+		t.Errorf("alice without a policy: %d %s", st, body)
+	}
+	cli("iam", "policy", "put", "alice", "invoke", "--document", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`)
+	if st, body := send(alice); st != 200 || !strings.Contains(body, "Hello from portico deploy") {
+		t.Errorf("alice allowed: %d %s", st, body)
+	}
+
+	withAuth("        ResourcePolicy:\n          IpRangeBlacklist: [127.0.0.0/8, \"::1/128\"]")
+	if st, body := send(aws.Credentials{}); st != 403 || !strings.Contains(body, "explicit deny") {
+		t.Errorf("blacklisted caller: %d %s", st, body)
+	}
+	withAuth("        ResourcePolicy:\n          IpRangeWhitelist: [127.0.0.0/8, \"::1/128\"]")
+	if st, body := send(aws.Credentials{}); st != 200 {
+		t.Errorf("whitelisted caller: %d %s", st, body)
+	}
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/portico-dev/portico/gateway/auth/policy"
 	"github.com/portico-dev/portico/gateway/iam"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/redact"
 	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/invoker"
@@ -258,7 +259,7 @@ func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID strin
 				span.SetAttributes(attribute.String("portico.authorizer.name", a.au.Name),
 					attribute.String("portico.authorizer.type", a.au.Type), attribute.Bool("portico.authorizer.cached", cached))
 				if err != nil {
-					span.SetStatus(codes.Error, err.Error())
+					span.SetStatus(codes.Error, redact.Error(err))
 				}
 			}
 			span.End()

@@ -38,11 +38,12 @@ const (
 	msgUnknownKey       = "The security token included in the request is invalid."
 )
 
-// verifier returns the SigV4 verifier of AWS_IAM routes: service execute-api,
+// verifier returns the SigV4 verifier of AWS_IAM routes: service execute-api
+// in Portico's region (functions.Region),
 // keys from the principals, on the stage's clock, signing keys cached.
 func (s *Stage) verifier() *sigv4.Verifier {
 	s.verifierOnce.Do(func() {
-		s.sigv4 = &sigv4.Verifier{Service: "execute-api", MaxSkew: SigV4MaxSkew, Keys: &s.signingKeys,
+		s.sigv4 = &sigv4.Verifier{Service: "execute-api", Region: functions.Region, MaxSkew: SigV4MaxSkew, Keys: &s.signingKeys,
 			Now: func() time.Time { return s.now() },
 			Secret: func(id string) (string, bool) {
 				if s.principals == nil {
@@ -94,7 +95,10 @@ func (s *Stage) verifySigV4(r *http.Request, c *pipeline.Context) (*iam.Principa
 // sigv4Error maps a sigv4 error to API Gateway's answer. The reason goes to the
 // log only; no part of the Authorization header is echoed.
 func sigv4Error(err error, r *http.Request, now time.Time) error {
+	var scope *sigv4.ScopeError
 	switch {
+	case errors.As(err, &scope):
+		return &pipeline.Error{Type: pipeline.InvalidSignature, Message: scope.Message(), Cause: err}
 	case errors.Is(err, sigv4.ErrMissing), errors.Is(err, sigv4.ErrMalformed):
 		return &pipeline.Error{Type: pipeline.InvalidSignature, ErrorType: "IncompleteSignatureException",
 			Message: "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. " +

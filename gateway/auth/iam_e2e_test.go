@@ -224,6 +224,46 @@ func TestIAMEndToEnd(t *testing.T) {
 	expect(t, "deleted key", signedCall(t, alice, "GET", base+"/pets", ""), 403, "UnrecognizedClientException", "")
 }
 
+// TestIAMSigningScope: a signature the AWS SDK for Go v2 signer scoped to
+// another region or to another service than execute-api is refused as AWS
+// refuses it (403 InvalidSignatureException naming the scope), in the
+// Authorization header and in a presigned URL, even though the key and the
+// secret are right; the gateway's own region and service are admitted.
+func TestIAMSigningScope(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	id := createAPI(t, c, map[string]any{"name": "scope", "protocol": "REST",
+		"authorizers": map[string]any{"sigv4": sigv4Scheme}, "routes": []any{mockRoute("GET", "/pets", "sigv4")}})
+	alice := iamUser(t, env, "alice", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`)
+	u := env.GatewayURL + "/" + id + "/dev/pets"
+	const empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	send := func(service, region string, presign bool) answer {
+		req, _ := http.NewRequest("GET", u, nil)
+		cr := aws.Credentials{AccessKeyID: alice.ID, SecretAccessKey: alice.Secret}
+		if !presign {
+			if err := v4.NewSigner().SignHTTP(context.Background(), cr, req, empty, service, region, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			return do(t, req)
+		}
+		req.URL.RawQuery = "X-Amz-Expires=300"
+		signed, _, err := v4.NewSigner().PresignHTTP(context.Background(), cr, req, empty, service, region, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return call(t, signed)
+	}
+	for _, presign := range []bool{false, true} {
+		what := map[bool]string{false: "header", true: "presigned"}[presign]
+		expect(t, what+" us-east-1 execute-api", send("execute-api", "us-east-1", presign), 200, "", "")
+		expect(t, what+" us-west-2", send("execute-api", "us-west-2", presign), 403, "InvalidSignatureException",
+			`{"message":"Credential should be scoped to a valid region, not 'us-west-2'. "}`)
+		expect(t, what+" service lambda", send("lambda", "us-east-1", presign), 403, "InvalidSignatureException",
+			`{"message":"Credential should be scoped to correct service: 'execute-api'. "}`)
+	}
+}
+
 // TestIAMQueryAPIErrors checks IAM's error shapes on the admin port.
 func TestIAMQueryAPIErrors(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})

@@ -274,7 +274,6 @@ func (im *importer) topLevel(a *apis.API) {
 				im.fail("%s must be a string", k)
 			}
 			a.APIKeySource = strings.ToUpper(a.APIKeySource)
-			im.warn("%s is kept; API keys are not enforced yet", k)
 		case k == extRequestValidators:
 			if err := decodeStrict(v, &a.RequestValidators); err != nil {
 				im.fail("%s: %v", k, err)

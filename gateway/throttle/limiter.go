@@ -57,6 +57,11 @@ func (b *Buckets) Bucket(key string) Bucket {
 	return v.(*bucket)
 }
 
+// Drop implements Dropper.
+func (b *Buckets) Drop(key string) { b.m.Delete(key) }
+
+var _ Dropper = (*Buckets)(nil)
+
 // Len returns the number of buckets (for tests).
 func (b *Buckets) Len() int {
 	n := 0

@@ -18,6 +18,7 @@ package throttle
 
 import (
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -65,6 +66,11 @@ type Stage struct {
 	lim     Limiter
 	accB    Bucket
 	clock   atomic.Pointer[func() time.Time]
+
+	mu sync.Mutex
+	// own holds, by api/stage, the method keys whose own method setting
+	// throttled at the stage's last compile.
+	own map[string]map[string]bool
 }
 
 var _ pipeline.Stage = (*Stage)(nil)
@@ -76,7 +82,8 @@ func New(cfg Config, lim Limiter) *Stage {
 	if lim == nil {
 		lim = NewBuckets()
 	}
-	s := &Stage{account: Limit{Rate: cfg.RateLimit, Burst: cfg.BurstLimit}, lim: lim, accB: lim.Bucket(accountKey)}
+	s := &Stage{account: Limit{Rate: cfg.RateLimit, Burst: cfg.BurstLimit}, lim: lim, accB: lim.Bucket(accountKey),
+		own: map[string]map[string]bool{}}
 	s.SetClock(time.Now)
 	return s
 }
@@ -134,6 +141,7 @@ type methodBucket struct {
 
 // Compile implements pipeline.Stage.
 func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
+	s.dropRemoved(d.Stage)
 	methods := map[*apis.Route]methodBucket{}
 	for i := range d.API.Routes {
 		r := &d.API.Routes[i]
@@ -187,6 +195,44 @@ func lookup(methods map[*apis.Route]methodBucket, r *apis.Route) (methodBucket, 
 }
 
 func bucketKey(apiID, stage, method string) string { return apiID + "/" + stage + "/" + method }
+
+// Dropper is a Limiter that can forget a bucket. Buckets is one.
+type Dropper interface {
+	// Drop forgets the bucket under key: the next Bucket(key) is a new, full one.
+	Drop(key string)
+}
+
+// dropRemoved forgets the buckets of methods whose own throttle setting the
+// stage had at its last compile and has no more, so that a removed limit
+// leaves no drained bucket behind: the method starts afresh under the stage
+// default (or unthrottled). Changed limits keep their buckets (new rates on the
+// same counts).
+func (s *Stage) dropRemoved(st *apis.Stage) {
+	now := map[string]bool{}
+	for key, ms := range st.MethodSettings {
+		if _, ok := SettingLimit(ms); ok && key != DefaultSettingsKey {
+			now[key] = true
+		}
+	}
+	id := st.APIID + "/" + st.Name
+	s.mu.Lock()
+	before := s.own[id]
+	if len(now) > 0 {
+		s.own[id] = now
+	} else {
+		delete(s.own, id)
+	}
+	s.mu.Unlock()
+	d, ok := s.lim.(Dropper)
+	if !ok {
+		return
+	}
+	for key := range before {
+		if !now[key] {
+			d.Drop(bucketKey(st.APIID, st.Name, key))
+		}
+	}
+}
 
 // Params are the stage's dependencies under fx.
 type Params struct {

@@ -200,3 +200,40 @@ func TestThrottleAllocations(t *testing.T) {
 		t.Fatalf("%v allocations per request", n)
 	}
 }
+
+// TestRemovedMethodSettingDropsItsBucket: a method drained under its own
+// throttle setting starts afresh when a stage update removes the setting: on
+// recompile the method is under the stage default with a full bucket, at the
+// same instant of the fake clock (no refill), and without any limit its
+// bucket is forgotten. A setting that stays keeps its counts across a
+// recompile.
+func TestRemovedMethodSettingDropsItsBucket(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	lim := NewBuckets()
+	s := New(Config{RateLimit: -1}, lim)
+	s.SetClock(clk.now)
+	strict := map[string]apis.MethodSetting{
+		"/pets/GET": {ThrottlingRateLimit: 0.001, ThrottlingBurstLimit: 1},
+		"*/*":       {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2},
+	}
+	if got := compile(t, s, deployed(apis.ProtocolREST, strict, getPets)).serve(0, 3); got != 1 {
+		t.Fatalf("under 0.001 rps burst 1: %d of 3 passed, want 1", got)
+	}
+	if got := compile(t, s, deployed(apis.ProtocolREST, strict, getPets)).serve(0, 1); got != 0 {
+		t.Fatalf("a recompile with the same settings reset the bucket: %d passed", got)
+	}
+	lenient := map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2}}
+	if got := compile(t, s, deployed(apis.ProtocolREST, lenient, getPets)).serve(0, 3); got != 2 {
+		t.Fatalf("after the setting's removal, under the default burst 2: %d of 3 passed, want 2", got)
+	}
+	if n := lim.Len(); n != 2 { // account, /pets/GET
+		t.Fatalf("%d buckets, want 2", n)
+	}
+	compile(t, s, deployed(apis.ProtocolREST, map[string]apis.MethodSetting{"/pets/GET": {ThrottlingRateLimit: 0.001, ThrottlingBurstLimit: 1}}, getPets)).serve(0, 1)
+	if got := compile(t, s, deployed(apis.ProtocolREST, nil, getPets)).serve(0, 5); got != 5 {
+		t.Fatalf("without any limit: %d of 5 passed", got)
+	}
+	if n := lim.Len(); n != 1 { // account only
+		t.Errorf("%d buckets after every limit went, want 1 (the account's)", n)
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/redact"
 	itracing "github.com/portico-dev/portico/internal/tracing"
 )
 
@@ -97,7 +98,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 					span.SetAttributes(attribute.String("portico.error.response_type", string(c.Error.ResponseType)))
 				}
 				if status >= 500 {
-					span.SetStatus(codes.Error, strconv.Itoa(status)+" "+c.Error.Message)
+					span.SetStatus(codes.Error, strconv.Itoa(status)+" "+redact.String(c.Error.Message))
 				}
 			}
 			return err

@@ -59,6 +59,37 @@ var (
 	ErrMismatch = errors.New("signature does not match")
 )
 
+// ScopeError is a credential scoped to a region or service other than the
+// verifier's. It wraps ErrMismatch.
+type ScopeError struct {
+	// Region and WantRegion are set when the region differs: the scope's and
+	// the verifier's.
+	Region, WantRegion string
+	// Service and WantService are set when the service differs.
+	Service, WantService string
+}
+
+// Error implements error.
+func (e *ScopeError) Error() string {
+	if e.WantRegion != "" {
+		return fmt.Sprintf("credential scope names region %q, not %q: %v", e.Region, e.WantRegion, ErrMismatch)
+	}
+	return fmt.Sprintf("credential scope names service %q, not %q: %v", e.Service, e.WantService, ErrMismatch)
+}
+
+// Unwrap returns ErrMismatch.
+func (e *ScopeError) Unwrap() error { return ErrMismatch }
+
+// Message is what AWS answers for the scope: "Credential should be scoped to a
+// valid region, not 'eu-west-1'. " or "Credential should be scoped to correct
+// service: 'execute-api'. ".
+func (e *ScopeError) Message() string {
+	if e.WantRegion != "" {
+		return "Credential should be scoped to a valid region, not '" + e.Region + "'. "
+	}
+	return "Credential should be scoped to correct service: '" + e.WantService + "'. "
+}
+
 // Credential is the parsed Credential= part of an Authorization header.
 type Credential struct {
 	AccessKeyID string
@@ -97,13 +128,13 @@ func ParseAuthorization(h string) (*Authorization, error) {
 	for _, part := range strings.Split(rest, ",") {
 		k, v, found := strings.Cut(strings.TrimSpace(part), "=")
 		if !found {
-			return nil, fmt.Errorf("authorization part %q: %w", part, ErrMalformed)
+			return nil, fmt.Errorf("an authorization part has no '=': %w", ErrMalformed)
 		}
 		switch k {
 		case "Credential":
 			f := strings.Split(v, "/")
 			if len(f) != 5 || f[4] != "aws4_request" || f[0] == "" || len(f[1]) != 8 {
-				return nil, fmt.Errorf("credential %q: %w", v, ErrMalformed)
+				return nil, fmt.Errorf("credential is not key/yyyymmdd/region/service/aws4_request: %w", ErrMalformed)
 			}
 			a.Credential = Credential{AccessKeyID: f[0], Date: f[1], Region: f[2], Service: f[3]}
 			haveCred = true
@@ -115,10 +146,10 @@ func ParseAuthorization(h string) (*Authorization, error) {
 			haveSigned = true
 		case "Signature":
 			if len(v) != 64 {
-				return nil, fmt.Errorf("signature %q: %w", v, ErrMalformed)
+				return nil, fmt.Errorf("signature has %d characters, not 64: %w", len(v), ErrMalformed)
 			}
 			if _, err := hex.DecodeString(v); err != nil {
-				return nil, fmt.Errorf("signature %q: %w", v, ErrMalformed)
+				return nil, fmt.Errorf("signature is not hex: %w", ErrMalformed)
 			}
 			a.Signature = v
 			haveSig = true
@@ -143,6 +174,10 @@ type Verifier struct {
 	// Service, when set, is the only service name accepted in the credential scope
 	// (e.g. "execute-api").
 	Service string
+	// Region, when set, is the only region accepted in the credential scope
+	// (e.g. "us-east-1"): a signature scoped to another region is refused with
+	// a *ScopeError, as AWS refuses it, before any key is looked up.
+	Region string
 	// MaxSkew bounds |X-Amz-Date - now| (DefaultMaxSkew when zero).
 	MaxSkew time.Duration
 	// Now is the clock (time.Now when nil).
@@ -252,8 +287,11 @@ func (v *Verifier) Check(r *http.Request) (*Pending, error) {
 	}
 	c := p.auth.Credential
 	p.Credential = c
+	if v.Region != "" && c.Region != v.Region {
+		return nil, &ScopeError{Region: c.Region, WantRegion: v.Region}
+	}
 	if v.Service != "" && c.Service != v.Service {
-		return nil, fmt.Errorf("credential scope names service %q, not %q: %w", c.Service, v.Service, ErrMismatch)
+		return nil, &ScopeError{Service: c.Service, WantService: v.Service}
 	}
 	t, err := time.Parse(amzDateLayout, amzDate)
 	if err != nil {

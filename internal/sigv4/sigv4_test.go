@@ -128,8 +128,32 @@ func TestUnknownKeyAndService(t *testing.T) {
 		t.Fatalf("unknown key: %v", err)
 	}
 	v = &Verifier{Secret: lookup, Service: "lambda"}
-	if _, err := v.Verify(r, nil); !errors.Is(err, ErrMismatch) {
+	var scope *ScopeError
+	if _, err := v.Verify(r, nil); !errors.Is(err, ErrMismatch) || !errors.As(err, &scope) ||
+		scope.Message() != "Credential should be scoped to correct service: 'lambda'. " {
 		t.Fatalf("other service: %v", err)
+	}
+}
+
+// TestRegionChecked: a signature scoped to another region than the
+// verifier's is refused before the key is looked up, naming the region as
+// AWS does; the verifier's own region and a verifier without one admit it.
+func TestRegionChecked(t *testing.T) {
+	now := time.Now().UTC()
+	r := sdkSigned(t, "GET", "http://h/dev/@connections/x", nil, testSecret, now, nil) // us-east-1
+	looked := false
+	v := &Verifier{Region: "eu-west-1", Service: "execute-api", Secret: func(id string) (string, bool) { looked = true; return lookup(id) }}
+	_, err := v.Verify(r, nil)
+	var scope *ScopeError
+	if !errors.Is(err, ErrMismatch) || !errors.As(err, &scope) || looked ||
+		scope.Message() != "Credential should be scoped to a valid region, not 'us-east-1'. " {
+		t.Fatalf("other region: %v (key looked up: %v)", err, looked)
+	}
+	for _, region := range []string{"us-east-1", ""} {
+		v := &Verifier{Region: region, Service: "execute-api", Secret: lookup}
+		if _, err := v.Verify(r, nil); err != nil {
+			t.Errorf("region %q: %v", region, err)
+		}
 	}
 }
 

@@ -71,6 +71,7 @@ func NewProvider(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
+		sdktrace.WithIDGenerator(IDGenerator{}),
 	}
 	if cfg.exporting() {
 		// A collector that does not answer costs a batch at most 10 s of

@@ -12,6 +12,8 @@ package tracing
 
 import (
 	"context"
+	"encoding/binary"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 
@@ -78,12 +80,64 @@ func (XRay) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
 }
 
 // Extract implements propagation.TextMapPropagator: a header that does not
-// parse is ignored.
+// parse is ignored. A header with a Root but no Parent (a client that starts
+// the trace and sends no segment of its own) continues the Root: the next
+// span started without a parent takes its trace id (IDGenerator).
 func (XRay) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
-	if sc, ok := ParseXRay(carrier.Get(HeaderXRay)); ok {
+	v := carrier.Get(HeaderXRay)
+	if sc, ok := ParseXRay(v); ok {
 		return trace.ContextWithRemoteSpanContext(ctx, sc)
 	}
+	if tid, ok := parseXRayRoot(v); ok {
+		return context.WithValue(ctx, rootKey{}, tid)
+	}
 	return ctx
+}
+
+// rootKey is the context key of a trace id to continue (an X-Amzn-Trace-Id
+// Root without a Parent).
+type rootKey struct{}
+
+// parseXRayRoot returns the trace id of a header's Root.
+func parseXRayRoot(v string) (trace.TraceID, bool) {
+	for part := range strings.SplitSeq(v, ";") {
+		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || k != "Root" {
+			continue
+		}
+		if len(val) != 35 || val[0] != '1' || val[1] != '-' || val[10] != '-' {
+			return trace.TraceID{}, false
+		}
+		tid, err := trace.TraceIDFromHex(val[2:10] + val[11:])
+		return tid, err == nil && tid.IsValid()
+	}
+	return trace.TraceID{}, false
+}
+
+// IDGenerator makes random trace and span ids, except that a span started
+// without a parent in a context holding an X-Amzn-Trace-Id Root without a
+// Parent (XRay.Extract) takes that Root as its trace id. Safe for concurrent
+// use.
+type IDGenerator struct{}
+
+// NewIDs implements the OpenTelemetry SDK's IDGenerator.
+func (g IDGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
+	tid, ok := ctx.Value(rootKey{}).(trace.TraceID)
+	for !ok || !tid.IsValid() {
+		binary.BigEndian.PutUint64(tid[:8], rand.Uint64()) //nolint:gosec // ids need uniqueness, not secrecy (as the SDK's own generator)
+		binary.BigEndian.PutUint64(tid[8:], rand.Uint64()) //nolint:gosec // as above
+		ok = true
+	}
+	return tid, g.NewSpanID(ctx, tid)
+}
+
+// NewSpanID implements the OpenTelemetry SDK's IDGenerator.
+func (IDGenerator) NewSpanID(context.Context, trace.TraceID) trace.SpanID {
+	var sid trace.SpanID
+	for !sid.IsValid() {
+		binary.BigEndian.PutUint64(sid[:], rand.Uint64()) //nolint:gosec // as in NewIDs
+	}
+	return sid
 }
 
 // Fields implements propagation.TextMapPropagator.
@@ -110,7 +164,8 @@ func XRayHeader(sc trace.SpanContext) string {
 }
 
 // ParseXRay parses an X-Amzn-Trace-Id value. It needs a Root and a Parent (a
-// header with only a Root starts no trace of ours); other keys (Lineage, Self)
+// header with only a Root has no span to continue; XRay.Extract keeps its
+// Root for the next span); other keys (Lineage, Self)
 // are ignored. Sampled=0 and an absent or "?" Sampled are not sampled.
 func ParseXRay(v string) (trace.SpanContext, bool) {
 	if v == "" {

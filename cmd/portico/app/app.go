@@ -37,6 +37,7 @@ import (
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
+	"github.com/portico-dev/portico/internal/redact"
 	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/metrics"
@@ -275,6 +276,9 @@ type GatewayListener interface {
 // tests, say) are appended.
 func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 	proxies, _ := s.trustedProxies() // checked by Validate
+	// Presigned-URL signatures, security tokens and API keys never reach the
+	// server log, whatever quotes them (an error naming a backend URL).
+	log = redact.Logger(log)
 	opts := []fx.Option{
 		fx.WithLogger(func() fxevent.Logger {
 			l := &fxevent.SlogLogger{Logger: log.With("component", "fx")}

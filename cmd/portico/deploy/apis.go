@@ -211,11 +211,124 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any) {
 		}
 		op["x-portico-auth"] = map[string]any{"apiKeyRequired": r.apiKeyRequired, "authorizer": r.authorizer, "scopes": r.scopes}
 		item[method] = op
+		if r.policy != nil {
+			if a.Protocol != apis.ProtocolREST {
+				b.fail("%s: Auth.ResourcePolicy: resource policies are for REST APIs (AWS::Serverless::Api)", r.fn)
+				continue
+			}
+			b.addPolicy(doc, b.policyStatements(r.fn+" Auth.ResourcePolicy", r.policy, methodResource(r.method, path)))
+		}
 	}
 }
 
-// apiAuth reads an API's Auth: API keys, usage plans, Lambda and JWT
-// authorizers. What the gateway does not enforce is refused.
+// iamScheme is the security scheme of IAM authorization (SigV4), as API
+// Gateway exports it.
+func iamScheme() map[string]any {
+	return map[string]any{"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "awsSigv4"}
+}
+
+// methodResource is the resource-policy resource of one method on any stage:
+// execute-api:/*/GET/pets/* ({param} segments become *, ANY every method).
+func methodResource(method, path string) string {
+	m := strings.ToUpper(method)
+	if m == "ANY" {
+		m = "*"
+	}
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+			segs[i] = "*"
+		}
+	}
+	return "execute-api:/*/" + m + strings.Join(segs, "/")
+}
+
+// addPolicy appends statements to the document's resource policy
+// (x-amazon-apigateway-policy).
+func (b *builder) addPolicy(doc map[string]any, stmts []any) {
+	if len(stmts) == 0 {
+		return
+	}
+	p, _ := doc[apis.ExtPolicy].(map[string]any)
+	if p == nil {
+		p = map[string]any{"Version": "2012-10-17", "Statement": []any{}}
+		doc[apis.ExtPolicy] = p
+	}
+	list, ok := p["Statement"].([]any)
+	if !ok && p["Statement"] != nil {
+		list = []any{p["Statement"]}
+	}
+	p["Statement"] = append(list, stmts...)
+}
+
+// policyStatements maps SAM's ResourcePolicyStatement to policy statements on
+// resource, as SAM generates them: CustomStatements as they are (Resource
+// defaulting to resource); IpRangeWhitelist allows those ranges and denies the
+// rest, IpRangeBlacklist denies those ranges; AwsAccountWhitelist allows those
+// accounts only, AwsAccountBlacklist denies them. The VPC and endpoint
+// conditions are refused: Portico's requests come from no VPC.
+func (b *builder) policyStatements(where string, v any, resource string) []any {
+	m, _ := v.(map[string]any)
+	if m == nil {
+		b.fail("%s must be a mapping", where)
+		return nil
+	}
+	list := func(k string) []any {
+		switch x := m[k].(type) {
+		case []any:
+			return x
+		case string:
+			return []any{x}
+		}
+		b.fail("%s.%s must be a list", where, k)
+		return nil
+	}
+	stmt := func(effect string, principal any, cond map[string]any) map[string]any {
+		s := map[string]any{"Effect": effect, "Principal": principal, "Action": "execute-api:Invoke", "Resource": resource}
+		if cond != nil {
+			s["Condition"] = cond
+		}
+		return s
+	}
+	var out []any
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		switch k {
+		case "CustomStatements":
+			for _, s := range list(k) {
+				st, ok := s.(map[string]any)
+				if !ok {
+					b.fail("%s.CustomStatements: each statement must be a mapping", where)
+					continue
+				}
+				if _, ok := st["Resource"]; !ok {
+					if _, ok := st["NotResource"]; !ok {
+						st["Resource"] = resource
+					}
+				}
+				out = append(out, st)
+			}
+		case "IpRangeWhitelist":
+			ips := list(k)
+			out = append(out, stmt("Allow", "*", nil),
+				stmt("Deny", "*", map[string]any{"NotIpAddress": map[string]any{"aws:SourceIp": ips}}))
+		case "IpRangeBlacklist":
+			ips := list(k)
+			out = append(out, stmt("Allow", "*", nil),
+				stmt("Deny", "*", map[string]any{"IpAddress": map[string]any{"aws:SourceIp": ips}}))
+		case "AwsAccountWhitelist":
+			out = append(out, stmt("Allow", map[string]any{"AWS": list(k)}, nil))
+		case "AwsAccountBlacklist":
+			out = append(out, stmt("Allow", "*", nil), stmt("Deny", map[string]any{"AWS": list(k)}, nil))
+		default:
+			b.fail("%s.%s is refused: Portico enforces CustomStatements, IpRangeWhitelist/Blacklist and AwsAccountWhitelist/Blacklist only", where, k)
+		}
+	}
+	return out
+}
+
+// apiAuth reads an API's Auth: API keys, usage plans, Lambda, JWT and IAM
+// (AWS_IAM) authorizers, resource policies. What the gateway does not enforce
+// is refused.
 func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) {
 	where := a.LogicalID + " Auth"
 	schemes := map[string]any{}
@@ -227,8 +340,8 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) {
 				b.fail("%s.ApiKeyRequired must be true or false", where)
 			}
 		case "DefaultAuthorizer":
-			if v == "AWS_IAM" {
-				b.fail("%s.DefaultAuthorizer AWS_IAM is refused: Portico's gateway does not enforce IAM authorization", where)
+			if v == apis.AuthorizerIAM {
+				schemes[apis.AuthorizerIAM] = iamScheme()
 			}
 		case "Authorizers":
 			m, _ := v.(map[string]any)
@@ -241,10 +354,14 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) {
 		case "UsagePlan":
 			b.usagePlan(a, where+".UsagePlan", v)
 		case "ResourcePolicy":
-			b.fail("%s.ResourcePolicy is refused: Portico's gateway does not enforce resource policies", where)
+			if a.Protocol != apis.ProtocolREST {
+				b.fail("%s.ResourcePolicy: resource policies are for REST APIs (AWS::Serverless::Api)", where)
+				continue
+			}
+			b.addPolicy(doc, b.policyStatements(where+".ResourcePolicy", v, "execute-api:/*"))
 		case "EnableIamAuthorizer":
 			if v == true {
-				b.fail("%s.EnableIamAuthorizer is refused: Portico's gateway does not enforce IAM authorization", where)
+				schemes[apis.AuthorizerIAM] = iamScheme()
 			}
 		case "AddDefaultAuthorizerToCorsPreflight", "ApiKeySourceType":
 			if k == "ApiKeySourceType" {
@@ -394,6 +511,18 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any) {
 			authz := defAuth
 			if v, _ := marker["authorizer"].(string); v != "" {
 				authz = v
+			}
+			if _, ok := schemes[authz]; !ok && authz == apis.AuthorizerIAM {
+				if schemes == nil {
+					schemes = map[string]any{}
+				}
+				schemes[authz] = iamScheme()
+				comps, _ := doc["components"].(map[string]any)
+				if comps == nil {
+					comps = map[string]any{}
+					doc["components"] = comps
+				}
+				comps["securitySchemes"] = schemes
 			}
 			if m == "options" && a.Protocol == apis.ProtocolREST {
 				continue

@@ -259,9 +259,10 @@ func TestBadTemplates(t *testing.T) {
 		{"unknown parameter", twoFunctions, map[string]string{"Nope": "1"}, "--parameter-overrides names Nope"},
 		{"bad number", twoFunctions, map[string]string{"Memory": "lots"}, "parameter Memory is a Number"},
 		{"runtime", strings.Replace(twoFunctions, "provided.al2023", "python3.12", 1), nil, "Runtime python3.12 is not supported"},
-		{"iam auth", strings.Replace(twoFunctions, "            RestApiId: !Ref Api\n", "            RestApiId: !Ref Api\n            Auth:\n              Authorizer: AWS_IAM\n", 1), nil, "AWS_IAM is refused"},
+		{"unknown authorizer", strings.Replace(twoFunctions, "            RestApiId: !Ref Api\n", "            RestApiId: !Ref Api\n            Auth:\n              Authorizer: Nope\n", 1), nil, "Authorizer Nope is not one of the API's Auth.Authorizers"},
 		{"cognito", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        Authorizers:\n          Pool:\n            UserPoolArn: arn:aws:cognito-idp:x\n", 1), nil, "Cognito user pool authorizers are refused"},
-		{"resource policy", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ResourcePolicy:\n          IpRangeBlacklist: [1.2.3.4]\n", 1), nil, "Auth.ResourcePolicy is refused"},
+		{"resource policy", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ResourcePolicy:\n          IpRangeBlacklist: {a: b}\n", 1), nil, "IpRangeBlacklist must be a list"},
+		{"vpc policy", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ResourcePolicy:\n          SourceVpcWhitelist: [vpc-1]\n", 1), nil, "SourceVpcWhitelist is refused"},
 		{"event on unknown api", strings.Replace(twoFunctions, "RestApiId: !Ref Api", "RestApiId: !Ref Hello", 1), nil, "RestApiId must be !Ref to an AWS::Serverless::Api"},
 	}
 	for _, tc := range cases {

@@ -188,6 +188,8 @@ type eventRoute struct {
 	authorizer     string
 	scopes         []any
 	timeoutMillis  int
+	// policy is the event's Auth.ResourcePolicy (SAM's ResourcePolicyStatement).
+	policy map[string]any
 }
 
 func (b *builder) fail(format string, args ...any) {
@@ -763,14 +765,14 @@ func (b *builder) eventAuth(where string, a map[string]any, r *eventRoute) bool 
 			r.apiKeyRequired = &v
 		case "Authorizer":
 			s, _ := a[k].(string)
-			if s == "AWS_IAM" {
-				b.fail("%s: Auth.Authorizer AWS_IAM is refused: Portico's gateway does not enforce IAM authorization", where)
-				return false
-			}
 			r.authorizer = s
 		case "ResourcePolicy":
-			b.fail("%s: Auth.ResourcePolicy is refused: Portico's gateway does not enforce resource policies", where)
-			return false
+			m, ok := a[k].(map[string]any)
+			if !ok {
+				b.fail("%s: Auth.ResourcePolicy must be a mapping", where)
+				return false
+			}
+			r.policy = m
 		case "AuthorizationScopes":
 			list, ok := a[k].([]any)
 			if !ok {

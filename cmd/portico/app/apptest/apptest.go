@@ -39,6 +39,9 @@ type Options struct {
 	// (fx.Populate), e.g. a **invoker.Invoker for benchmarks that call the
 	// invoker directly.
 	Populate []any
+	// LogWriter, when set, also gets every server log line at LogLevel (for
+	// tests that assert what the log holds). It must be safe for concurrent use.
+	LogWriter io.Writer
 }
 
 // Env is a running in-process server. Its methods are for the test goroutine.
@@ -86,7 +89,7 @@ func Start(t testing.TB, opts Options) *Env {
 			level = l
 		}
 	}
-	e := &Env{t: t, settings: s, DataDir: s.DataDir, out: &syncWriter{t: t, level: level}, populate: opts.Populate}
+	e := &Env{t: t, settings: s, DataDir: s.DataDir, out: &syncWriter{t: t, level: level, tee: opts.LogWriter}, populate: opts.Populate}
 	e.start()
 	// Later starts reuse the ports, so clients built from the URLs keep working.
 	e.settings.AdminListen = e.AdminURL[len("http://"):]
@@ -149,6 +152,7 @@ type syncWriter struct {
 	t     testing.TB
 	open  bool
 	level slog.Level
+	tee   io.Writer
 }
 
 func (w *syncWriter) setOpen(open bool) {
@@ -162,6 +166,9 @@ func (w *syncWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	if w.open {
 		w.t.Log(string(bytes.TrimRight(p, "\n")))
+	}
+	if w.tee != nil {
+		_, _ = w.tee.Write(p)
 	}
 	return len(p), nil
 }

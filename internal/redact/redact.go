@@ -1,0 +1,195 @@
+// Package redact keeps request secrets out of logs and traces: the values of
+// presigned-URL query parameters (X-Amz-Signature, X-Amz-Credential,
+// X-Amz-Security-Token), of the Signature and Credential parts of a SigV4
+// Authorization header, and of API keys sent as parameters (x-api-key,
+// api_key) are replaced by "REDACTED" wherever they appear in a string: a URL,
+// an error message that quotes one, a header. String is for the places that
+// write text out (span statuses, messages); Logger wraps a slog.Logger so that
+// nothing its handlers write carries them.
+package redact
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+)
+
+// Mask is what a secret value is replaced with.
+const Mask = "REDACTED"
+
+// names are the parameter names whose values are secrets, lower case.
+var names = []string{
+	"x-amz-signature", "x-amz-credential", "x-amz-security-token",
+	"signature", "credential",
+	"x-api-key", "api_key", "apikey", "api-key",
+}
+
+// String returns s with the value of every secret parameter ("name=value",
+// name matched without regard to case, as in a query string or an
+// Authorization header) replaced by Mask. A string without '=' is returned
+// as it is, without allocating.
+func String(s string) string {
+	if strings.IndexByte(s, '=') < 0 {
+		return s
+	}
+	var b strings.Builder
+	last := 0 // s[:last] is written to b (when b is in use)
+	for i := 0; i < len(s); i++ {
+		if s[i] != '=' {
+			continue
+		}
+		start := nameStart(s, i)
+		if start == i || !secretName(s[start:i]) {
+			continue
+		}
+		end := i + 1
+		for end < len(s) && !valueEnd(s[end]) {
+			end++
+		}
+		if end == i+1 || s[i+1:end] == Mask {
+			continue
+		}
+		if b.Len() == 0 {
+			b.Grow(len(s))
+		}
+		b.WriteString(s[last : i+1])
+		b.WriteString(Mask)
+		last, i = end, end-1
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// nameStart returns where the parameter name ending at s[i] ('=') begins.
+func nameStart(s string, i int) int {
+	j := i
+	for j > 0 {
+		c := s[j-1]
+		if c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			j--
+			continue
+		}
+		break
+	}
+	return j
+}
+
+func secretName(n string) bool {
+	for _, s := range names {
+		if strings.EqualFold(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// valueEnd reports whether c ends a parameter's value.
+func valueEnd(c byte) bool {
+	switch c {
+	case '&', ',', ';', ' ', '"', '\'', '#', '\n', '\r', '\t', '\\', ')', '>':
+		return true
+	}
+	return false
+}
+
+// Error returns err's message redacted, or nil for nil.
+func Error(err error) string {
+	if err == nil {
+		return ""
+	}
+	return String(err.Error())
+}
+
+// Logger returns a logger writing through l's handler with every string,
+// error and formatted value redacted (String), in the record's message, its
+// attributes and the attributes added by With.
+func Logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return nil
+	}
+	if _, ok := l.Handler().(*handler); ok {
+		return l
+	}
+	return slog.New(&handler{next: l.Handler()})
+}
+
+// handler redacts what it passes to next. Safe for concurrent use as next is.
+type handler struct{ next slog.Handler }
+
+// Enabled implements slog.Handler.
+func (h *handler) Enabled(ctx context.Context, level slog.Level) bool {
+	return h.next.Enabled(ctx, level)
+}
+
+// Handle implements slog.Handler.
+func (h *handler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, String(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(attr(a))
+		return true
+	})
+	return h.next.Handle(ctx, out)
+}
+
+// WithAttrs implements slog.Handler.
+func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
+	red := make([]slog.Attr, len(as))
+	for i, a := range as {
+		red[i] = attr(a)
+	}
+	return &handler{next: h.next.WithAttrs(red)}
+}
+
+// WithGroup implements slog.Handler.
+func (h *handler) WithGroup(name string) slog.Handler {
+	return &handler{next: h.next.WithGroup(name)}
+}
+
+// attr returns a with its value redacted.
+func attr(a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindString:
+		if s := v.String(); strings.IndexByte(s, '=') >= 0 {
+			return slog.String(a.Key, String(s))
+		}
+	case slog.KindGroup:
+		gs := v.Group()
+		red := make([]slog.Attr, len(gs))
+		for i, g := range gs {
+			red[i] = attr(g)
+		}
+		return slog.Attr{Key: a.Key, Value: slog.GroupValue(red...)}
+	case slog.KindAny:
+		switch x := v.Any().(type) {
+		case error:
+			if s := x.Error(); String(s) != s {
+				return slog.Any(a.Key, redactedError{msg: String(s), err: x})
+			}
+		case fmt.Stringer:
+			if s := x.String(); String(s) != s {
+				return slog.String(a.Key, String(s))
+			}
+		case nil:
+		default:
+			if s := fmt.Sprint(x); String(s) != s {
+				return slog.String(a.Key, String(s))
+			}
+		}
+	}
+	return slog.Attr{Key: a.Key, Value: v}
+}
+
+// redactedError is an error whose message is redacted; it still unwraps to
+// the original for errors.Is.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }

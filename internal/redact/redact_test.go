@@ -1,0 +1,50 @@
+package redact
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestString(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"no secret", "GET /pets?limit=3&x=y", "GET /pets?limit=3&x=y"},
+		{"presigned", "http://b/p?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20260101%2Fus-east-1%2Fexecute-api%2Faws4_request&X-Amz-Date=20260101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=abcdef0123&X-Amz-Security-Token=tok",
+			"http://b/p?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=REDACTED&X-Amz-Date=20260101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=REDACTED&X-Amz-Security-Token=REDACTED"},
+		{"lower case", "?x-amz-signature=ab&api_key=k1&apikey=k2", "?x-amz-signature=REDACTED&api_key=REDACTED&apikey=REDACTED"},
+		{"quoted in an error", `Get "http://b/p?x-api-key=s3cr3t": dial tcp: refused`, `Get "http://b/p?x-api-key=REDACTED": dial tcp: refused`},
+		{"authorization header", "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=0a1b",
+			"AWS4-HMAC-SHA256 Credential=REDACTED, SignedHeaders=host, Signature=REDACTED"},
+		{"longer name is not a secret", "?mysignature=1&signatures=2", "?mysignature=1&signatures=2"},
+		{"empty value", "?X-Amz-Signature=&a=b", "?X-Amz-Signature=&a=b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := String(tc.in); got != tc.want {
+				t.Errorf("String(%q)\n got %q\nwant %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestLogger(t *testing.T) {
+	var buf bytes.Buffer
+	base := slog.New(slog.NewTextHandler(&buf, nil))
+	l := Logger(base).With("url", "/p?X-Amz-Signature=sig1")
+	cause := errors.New(`backend "http://b/?X-Amz-Security-Token=tok2" failed`)
+	l.Error("failed ?x-api-key=key3", "err", cause, "n", 3, "m", map[string]string{"q": "api_key=key4"},
+		slog.Group("g", "s", "Signature=sig5"))
+	out := buf.String()
+	for _, secret := range []string{"sig1", "tok2", "key3", "key4", "sig5"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log carries %s: %s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "n=3") || strings.Count(out, Mask) != 5 {
+		t.Errorf("log: %s", out)
+	}
+	if Logger(l) != l {
+		t.Error("Logger wraps a redacting logger twice")
+	}
+}
