@@ -108,8 +108,8 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, rc *req
 		ExtendedRequestID: rc.ExtendedRequestID,
 		// Messages and $disconnect keep only the upgrade's trace, not the
 		// request and its pipeline state, for as long as the connection lives.
-		Context: context.Background(),
-		SourceIP:          rc.Identity.SourceIP, // g.clientIP: trusted proxies, as REST and HTTP
+		Context:  context.Background(),
+		SourceIP: rc.Identity.SourceIP, // g.clientIP: trusted proxies, as REST and HTTP
 	}
 	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
 		ep.Context = trace.ContextWithSpanContext(ep.Context, sc)
