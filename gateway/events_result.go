@@ -97,7 +97,7 @@ func scanProxyResponse(payload []byte, v1 bool) (*proxyResponse, bool) {
 			if err != nil {
 				return nil, false
 			}
-			s = b
+			resp.base64, s = s, b
 		}
 		resp.body = s
 	}
@@ -147,7 +147,11 @@ func scanHeaders(obj []byte, h http.Header) bool {
 		if !ok {
 			return false
 		}
-		h[http.CanonicalHeaderKey(string(key))] = []string{string(v)}
+		name := http.CanonicalHeaderKey(string(key))
+		if _, twice := h[name]; twice {
+			return false // names that differ only in case: the decoder's order decides
+		}
+		h[name] = []string{string(v)}
 		i = skipSpace(obj, vEnd)
 	}
 	return true

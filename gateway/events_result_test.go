@@ -10,11 +10,11 @@ import (
 // other types, unknown fields, cookies, missing statusCode, bad base64).
 var proxyResults = []string{
 	`{"statusCode":200,"headers":{"Content-Type":"application/json"},"multiValueHeaders":null,"body":"{\"message\":\"hello\"}"}`,
-	`{"statusCode":201,"headers":{"x-a":"1","X-A":"2"},"body":"plain"}`,
+	`{"statusCode":200,"isBase64Encoded":false,"body":null,"headers":null}`,
 	` { "statusCode" : "404" , "headers" : { "content-type" : "text/plain" } , "body" : "caf\u00e9 é" } `,
 	`{"statusCode":200,"body":"aGVsbG8=","isBase64Encoded":true}`,
 	`{"statusCode":200,"body":"not base64!","isBase64Encoded":true}`,
-	`{"statusCode":200,"isBase64Encoded":false,"body":null,"headers":null}`,
+	`{"statusCode":201,"headers":{"x-a":"1","X-A":"2"},"body":"plain"}`,
 	`{"statusCode":200,"headers":{"a":"\ud83d\ude00","b":"\"q\"","c":"bad \udc00 surrogate"}}`,
 	`{"statusCode":"0200"}`, `{"statusCode":99}`, `{"statusCode":600}`, `{"statusCode":200.0}`, `{"statusCode":-1}`,
 	`{"statusCode":null}`, `{"statusCode":true}`, `{"statusCode":"abc"}`, `{}`, `[]`, `"text"`, `42`, `null`, `{"a":`,

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -266,8 +268,10 @@ func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 		if err := json.Unmarshal(raw, &hs); err != nil {
 			return bad("has headers that are not an object of strings")
 		}
-		for k, v := range hs {
-			resp.header[http.CanonicalHeaderKey(k)] = []string{v}
+		// Sorted, so that names differing only in case resolve the same way
+		// every time (the last in byte order wins).
+		for _, k := range slices.Sorted(maps.Keys(hs)) {
+			resp.header[http.CanonicalHeaderKey(k)] = []string{hs[k]}
 		}
 	}
 	if raw, ok := m["multiValueHeaders"]; ok && !isNull(raw) {
@@ -275,8 +279,8 @@ func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 		if err := json.Unmarshal(raw, &hs); err != nil {
 			return bad("has multiValueHeaders that are not an object of string lists")
 		}
-		for k, vs := range hs {
-			resp.header[http.CanonicalHeaderKey(k)] = vs
+		for _, k := range slices.Sorted(maps.Keys(hs)) {
+			resp.header[http.CanonicalHeaderKey(k)] = hs[k]
 		}
 	}
 	if raw, ok := m["cookies"]; ok && !isNull(raw) {
