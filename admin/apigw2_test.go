@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"errors"
+	"github.com/portico-dev/portico/internal/testkit"
 	"io"
 	"net/http"
 	"os"
@@ -801,9 +802,7 @@ func TestV2Authorizers(t *testing.T) {
 // TestV2AWSCLI drives `aws apigatewayv2` against the admin API.
 func TestV2AWSCLI(t *testing.T) {
 	t.Parallel()
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the AWS CLI (aws) is not on PATH; CI installs Debian's awscli package")
-	}
+	testkit.AWSCLI(t)
 	e := startV2(t)
 	be := newBackend(t)
 	script := `set -e

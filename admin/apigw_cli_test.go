@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"errors"
+	"github.com/portico-dev/portico/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,13 +42,7 @@ func TestRestAPIWithAWSCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the AWS CLI takes seconds per call")
 	}
-	path, err := exec.LookPath("aws")
-	if err != nil {
-		t.Skip("the AWS CLI (aws) is not on PATH; install it (Debian: awscli) to run this test")
-	}
-	if out, err := exec.Command(path, "--version").CombinedOutput(); err != nil {
-		t.Skipf("aws --version fails (%v): %s", err, out)
-	}
+	testkit.AWSCLI(t)
 	c := startControlPlane(t)
 	dir := t.TempDir()
 	cmd := exec.CommandContext(t.Context(), "bash", "-c", cliScript)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
+	"github.com/portico-dev/portico/internal/testkit"
 	"io"
 	"net/http"
 	"net/url"
@@ -415,9 +416,7 @@ func TestIAMInvalidateCache(t *testing.T) {
 // TestAWSCLIManagesPrincipals drives the IAM API with `aws iam --endpoint-url`
 // and calls an AWS_IAM route with the key it created.
 func TestAWSCLIManagesPrincipals(t *testing.T) {
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the AWS CLI (aws) is not on PATH: install awscli to run this test")
-	}
+	testkit.AWSCLI(t)
 	env := apptest.Start(t, apptest.Options{})
 	aws := func(args ...string) []byte {
 		t.Helper()
