@@ -110,6 +110,11 @@ leaves the previous version serving. --watch=false turns watching off.`,
 						}
 					}()
 				}
+				fmt.Fprintf(e.out, "\nGateway:   %s\n", e.gatewayURL)
+				if e.tlsURL != "" {
+					fmt.Fprintf(e.out, "TLS:       %s\n", e.tlsURL)
+				}
+				fmt.Fprintf(e.out, "Admin API: %s\n", e.adminURL)
 				fmt.Fprintln(e.out, "\nPress Ctrl-C to stop.")
 				return nil
 			})

@@ -83,12 +83,15 @@ func TestReadmeTour(t *testing.T) {
 
 	tmp := t.TempDir()
 	bin, data := filepath.Join(tmp, "bin"), filepath.Join(tmp, "data")
-	gw, adm, gwTLS := testkit.FreeAddr(t), testkit.FreeAddr(t), testkit.FreeAddr(t)
+	// Port 0 everywhere: the server binds free ports itself and says which
+	// (Gateway:, TLS:, Admin API: lines), so no other test can take them
+	// while make builds.
+	listen := "127.0.0.1:0"
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	srv := exec.CommandContext(ctx, "make", "--no-print-directory", "run", "BIN="+bin, "DATA="+data)
 	srv.Dir = root
-	srv.Env = append(os.Environ(), "PORTICO_LISTEN="+gw, "PORTICO_ADMIN_LISTEN="+adm, "PORTICO_TLS_LISTEN="+gwTLS, "PORTICO_LOG_LEVEL=warn")
+	srv.Env = append(os.Environ(), "PORTICO_LISTEN="+listen, "PORTICO_ADMIN_LISTEN="+listen, "PORTICO_TLS_LISTEN="+listen, "PORTICO_LOG_LEVEL=warn")
 	srv.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	srv.Cancel = func() error { return syscall.Kill(-srv.Process.Pid, syscall.SIGKILL) }
 	out, err := srv.StdoutPipe()
@@ -102,11 +105,20 @@ func TestReadmeTour(t *testing.T) {
 	}
 	stopped := make(chan error, 1)
 	ready := make(chan bool, 1)
+	bound := map[string]string{} // "Gateway:" etc. -> host:port; written before ready, read after
 	go func() {
 		sc := bufio.NewScanner(out)
 		said := false
 		for sc.Scan() {
-			if !said && strings.Contains(sc.Text(), "Press Ctrl-C to stop.") {
+			line := sc.Text()
+			for _, k := range []string{"Gateway:", "TLS:", "Admin API:"} {
+				if v, ok := strings.CutPrefix(line, k); ok && !said {
+					v = strings.TrimSpace(v)
+					v = v[strings.Index(v, "://")+3:]
+					bound[k] = strings.Replace(v, "localhost:", "127.0.0.1:", 1)
+				}
+			}
+			if !said && strings.Contains(line, "Press Ctrl-C to stop.") {
 				said = true
 				ready <- true
 			}
@@ -128,6 +140,10 @@ func TestReadmeTour(t *testing.T) {
 	}()
 	if !<-ready {
 		t.Fatalf("make run did not start:\n%s", serverLog.String())
+	}
+	gw, adm, gwTLS := bound["Gateway:"], bound["Admin API:"], bound["TLS:"]
+	if gw == "" || adm == "" || gwTLS == "" {
+		t.Fatalf("make run did not say where it listens (Gateway:, TLS:, Admin API: lines); got %q", bound)
 	}
 
 	work := filepath.Join(tmp, "work")
