@@ -114,7 +114,9 @@ func TestReadmeTour(t *testing.T) {
 			for _, k := range []string{"Gateway:", "TLS:", "Admin API:"} {
 				if v, ok := strings.CutPrefix(line, k); ok && !said {
 					v = strings.TrimSpace(v)
-					v = v[strings.Index(v, "://")+3:]
+					if _, hostPort, ok := strings.Cut(v, "://"); ok {
+						v = hostPort
+					}
 					bound[k] = strings.Replace(v, "localhost:", "127.0.0.1:", 1)
 				}
 			}
