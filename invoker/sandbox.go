@@ -228,11 +228,13 @@ type logsPending interface {
 }
 
 // syncLogs waits, briefly, until output written so far has passed through pump.
+// The bound (50 ms) is met only when the pump is starved of CPU or the function
+// writes without pause; it keeps a call's answer from waiting on its logs.
 func (sb *sandbox) syncLogs() {
 	if lp, ok := sb.rt.(logsPending); ok && !lp.LogsPending() {
 		// Nothing in transit: at most a chunk pump holds (logMu below).
 	} else if ls, ok := sb.rt.(runtimes.LogSyncer); ok {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		ls.SyncLogs(ctx)
 		cancel()
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -395,6 +396,9 @@ func killMidInvoke(t *testing.T, c *lambda.Client, runtime, dataDir string) {
 		t.Fatalf("%d running sandboxes of %s, want 2 (one per invocation): %v", len(ids), name, ids)
 	}
 	killSandbox(t, runtime, ids[0])
+	// The kill is delivered asynchronously: release the calls only once the
+	// killed sandbox has stopped, or its handler could still answer.
+	waitStopped(t, runtime, dataDir, name, ids[0])
 	close(w.release)
 	var failed, succeeded int
 	for range 2 {
@@ -478,6 +482,20 @@ func killSandbox(t *testing.T, runtime, id string) {
 		run(t, "docker", "kill", "--signal", "KILL", id)
 	case "containerd":
 		ctr(t, "tasks", "kill", "--signal", "SIGKILL", id)
+	}
+}
+
+// waitStopped waits until sandbox id is no longer among function's running
+// sandboxes: once a container's init has exited, every process of its PID
+// namespace has too.
+func waitStopped(t *testing.T, runtime, dataDir, function, id string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for slices.Contains(runningSandboxes(t, runtime, dataDir, function), id) {
+		if time.Now().After(deadline) {
+			t.Fatalf("sandbox %s of %s still running 30 s after it was killed", id, function)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

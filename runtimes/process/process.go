@@ -109,11 +109,10 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 		return nil, err
 	}
 	sb := &sandbox{
-		logsRaw: praw,
 		id:      spec.SandboxID,
 		apiAddr: runtimeAPIAddr(spec.Env["AWS_LAMBDA_RUNTIME_API"]),
 		cmd:     cmd,
-		logs:    pr,
+		logs:    &logPipe{f: pr, raw: praw},
 		done:    make(chan struct{}),
 		grace:   r.grace,
 	}
@@ -166,8 +165,7 @@ type sandbox struct {
 	id      string
 	apiAddr *net.TCPAddr // the Runtime API endpoint, for OwnsConn
 	cmd     *exec.Cmd
-	logs    *os.File
-	logsRaw syscall.RawConn // logs' descriptor, for TIOCINQ
+	logs    *logPipe
 	pidFile string
 	grace   time.Duration
 
@@ -281,25 +279,91 @@ func (s *sandbox) MaxMemoryMB() int {
 }
 
 // SyncLogs implements runtimes.LogSyncer: it waits until the pipe holds no unread
-// output, so everything written before now has reached the Logs reader.
+// output and no reader holds a chunk it has not finished with, so everything
+// written before now has been delivered by the Logs reader.
 func (s *sandbox) SyncLogs(ctx context.Context) {
-	for i := 0; i < 200; i++ {
-		if !s.LogsPending() {
-			return
+	var t *time.Timer
+	for s.LogsPending() {
+		if t == nil {
+			t = time.NewTimer(50 * time.Microsecond)
+			defer t.Stop()
+		} else {
+			t.Reset(50 * time.Microsecond)
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(50 * time.Microsecond):
+		case <-t.C:
 		}
 	}
 }
 
-// LogsPending reports whether the output pipe holds output not yet read
-// (one ioctl): the invoker calls SyncLogs only when it does.
-func (s *sandbox) LogsPending() bool {
+// LogsPending reports whether output is still on its way through the Logs
+// reader (one ioctl): the invoker calls SyncLogs only when it is.
+func (s *sandbox) LogsPending() bool { return s.logs.pending() }
+
+// logPipe is the read end of a sandbox's output pipe. It stays non-blocking (read
+// through the netpoller, no thread held per sandbox) and is reached through its
+// RawConn, since File.Fd would switch it to blocking mode.
+//
+// Taking bytes out of the pipe and marking them in hand is one step under mu, so
+// pending never misses output a reader has taken but not yet handled (the window
+// between read(2) returning and the caller writing the chunk to the log). A chunk
+// stays in hand until the reader's next Read, which it makes once it is done.
+type logPipe struct {
+	f   *os.File
+	raw syscall.RawConn
+
+	mu     sync.Mutex
+	inHand bool
+}
+
+// Read implements io.Reader; at the end of the output it closes the pipe.
+func (p *logPipe) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	p.inHand = false
+	p.mu.Unlock()
+	if len(b) == 0 {
+		return 0, nil
+	}
+	var n int
+	var rerr error
+	err := p.raw.Read(func(fd uintptr) bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for {
+			n, rerr = unix.Read(int(fd), b)
+			if rerr != unix.EINTR {
+				break
+			}
+		}
+		if n > 0 {
+			p.inHand = true
+		}
+		return rerr != unix.EAGAIN
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case rerr != nil:
+		return 0, &os.PathError{Op: "read", Path: "sandbox output", Err: rerr}
+	case n <= 0:
+		_ = p.f.Close()
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// pending reports whether the pipe holds unread output or a reader holds a
+// chunk it has not finished with.
+func (p *logPipe) pending() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inHand {
+		return true
+	}
 	n := 0
-	if err := s.logsRaw.Control(func(fd uintptr) {
+	if err := p.raw.Control(func(fd uintptr) {
 		n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ)
 	}); err != nil {
 		return false // closed: nothing more will come through it
