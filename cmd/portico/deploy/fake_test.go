@@ -24,6 +24,9 @@ type fakeTarget struct {
 	calls  []string
 	failAt string
 	seq    int
+	// savedFns and savedAPIs are what SaveFunction and SaveAPI returned.
+	savedFns  map[*SavedFunction]Function
+	savedAPIs map[*SavedAPI]API
 }
 
 type fakeFn struct {
@@ -42,7 +45,8 @@ type fakeAPI struct {
 }
 
 func newFake() *fakeTarget {
-	return &fakeTarget{stacks: map[string]*Record{}, fns: map[string]*fakeFn{}, apis: map[string]*fakeAPI{}, plans: map[string]*UsagePlan{}}
+	return &fakeTarget{stacks: map[string]*Record{}, fns: map[string]*fakeFn{}, apis: map[string]*fakeAPI{}, plans: map[string]*UsagePlan{},
+		savedFns: map[*SavedFunction]Function{}, savedAPIs: map[*SavedAPI]API{}}
 }
 
 var _ Target = (*fakeTarget)(nil)
@@ -104,6 +108,42 @@ func (f *fakeTarget) PutFunction(_ context.Context, fn *Function, create bool) e
 	}
 	cp := *fn
 	f.fns[fn.Name].latest = &cp
+	return nil
+}
+
+func (f *fakeTarget) SaveFunction(_ context.Context, name string) (*SavedFunction, error) {
+	if err := f.call("SaveFunction", name); err != nil {
+		return nil, err
+	}
+	s := &SavedFunction{}
+	f.savedFns[s] = *f.fns[name].latest
+	return s, nil
+}
+
+func (f *fakeTarget) RestoreFunction(_ context.Context, name string, s *SavedFunction) error {
+	if err := f.call("RestoreFunction", name); err != nil {
+		return err
+	}
+	fn := f.savedFns[s]
+	f.fns[name].latest = &fn
+	return nil
+}
+
+func (f *fakeTarget) SaveAPI(_ context.Context, id string) (*SavedAPI, error) {
+	if err := f.call("SaveAPI", id); err != nil {
+		return nil, err
+	}
+	s := &SavedAPI{}
+	f.savedAPIs[s] = *f.apis[id].def
+	return s, nil
+}
+
+func (f *fakeTarget) RestoreAPI(_ context.Context, id string, s *SavedAPI) error {
+	if err := f.call("RestoreAPI", id); err != nil {
+		return err
+	}
+	a := f.savedAPIs[s]
+	f.apis[id].def = &a
 	return nil
 }
 
@@ -231,11 +271,12 @@ func (f *fakeTarget) DeleteUsagePlan(_ context.Context, id string) error {
 	return f.call("DeleteUsagePlan", id)
 }
 
-// mutating lists the calls that change something (all but PutStack).
+// mutating lists the calls that change something (all but PutStack and the
+// Save calls).
 func (f *fakeTarget) mutating() []string {
 	var out []string
 	for _, c := range f.calls {
-		if !strings.HasPrefix(c, "PutStack") {
+		if !strings.HasPrefix(c, "PutStack") && !strings.HasPrefix(c, "Save") {
 			out = append(out, c)
 		}
 	}
