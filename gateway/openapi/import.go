@@ -60,12 +60,12 @@ const (
 	extGatewayResponses  = "x-amazon-apigateway-gateway-responses"
 	extCORS              = "x-amazon-apigateway-cors"
 	extAuthorizer        = "x-amazon-apigateway-authorizer"
+	extMinCompression    = "x-amazon-apigateway-minimum-compression-size"
 	prefixAWS            = "x-amazon-apigateway-"
 )
 
 // notEnforced lists kept extensions that Portico does not act on yet, with why.
 var notEnforced = map[string]string{
-	"x-amazon-apigateway-minimum-compression-size":     "response compression is kept but not applied",
 	"x-amazon-apigateway-endpoint-configuration":       "endpoint configuration does not apply to Portico",
 	"x-amazon-apigateway-documentation":                "documentation parts are kept but not served",
 	"x-amazon-apigateway-tag-value":                    "tags are kept but not used",
@@ -269,6 +269,13 @@ func (im *importer) topLevel(a *apis.API) {
 			if err := json.Unmarshal(v, &a.BinaryMediaTypes); err != nil {
 				im.fail("%s must be a list of media types", k)
 			}
+		case k == extMinCompression:
+			var n int
+			if err := json.Unmarshal(v, &n); err != nil {
+				im.fail("%s must be an integer between 0 and %d", k, apis.MaxCompressionSize)
+				continue
+			}
+			a.MinimumCompressionSize = &n
 		case k == extAPIKeySource:
 			if err := json.Unmarshal(v, &a.APIKeySource); err != nil {
 				im.fail("%s must be a string", k)
