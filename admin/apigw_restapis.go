@@ -76,7 +76,7 @@ func toRestAPIJSON(a *apis.API, warnings []string) restAPIJSON {
 	out := restAPIJSON{ID: a.ID, Name: a.Name, Description: a.Description, CreatedDate: epoch(a.CreatedAt),
 		Version: a.Version, Warnings: warnings, BinaryMediaTypes: a.BinaryMediaTypes, APIKeySource: a.APIKeySource,
 		MinimumCompressionSize: a.MinimumCompressionSize,
-		EndpointConfiguration: endpointConfiguration{Types: a.EndpointTypes}, Tags: a.Tags,
+		EndpointConfiguration:  endpointConfiguration{Types: a.EndpointTypes}, Tags: a.Tags,
 		RootResourceID: a.ResourceTree()[0].ID, DisableExecuteAPIEndpoint: edge.ExecuteAPIEndpointDisabled(a.Extensions)}
 	if raw, ok := a.Extensions[extPolicy]; ok {
 		out.Policy = string(raw) // the policy document as a JSON string, as get-rest-api returns it
