@@ -151,6 +151,7 @@ func TestImportRejects(t *testing.T) {
 		"unknown validator":  `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/a": {"get": {"x-amazon-apigateway-request-validator": "v"}}}}`,
 		"websocket":          `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {}}`,
 		"bad integration":    `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/a": {"get": {"x-amazon-apigateway-integration": {"type": "mock", "bogus": 1}}}}}`,
+		"compression size":   `{"openapi": "3.0.1", "info": {"title": "x"}, "x-amazon-apigateway-minimum-compression-size": "big", "paths": {}}`,
 		"default on REST":    `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"$default": {"x-amazon-apigateway-any-method": {}}}}`,
 	}
 	for name, doc := range cases {
