@@ -267,6 +267,26 @@ func TestFailedReplacePutsBackWhatWasThere(t *testing.T) {
 	}
 }
 
+// TestMinimumCompressionSize checks that an AWS::Serverless::Api's
+// MinimumCompressionSize reaches the API's definition (the gateway enforces
+// it) instead of being ignored with a warning.
+func TestMinimumCompressionSize(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      MinimumCompressionSize: 1024\n", 1)
+	p, err := deployText(t, f, dir, "s", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.Join(p.Warnings, "\n"), "MinimumCompressionSize") {
+		t.Fatalf("warnings: %q", p.Warnings)
+	}
+	def := f.apis[f.stacks["s"].Resources["Api"].PhysicalID].def
+	if got := def.Document["x-amazon-apigateway-minimum-compression-size"]; got != 1024 {
+		t.Fatalf("x-amazon-apigateway-minimum-compression-size = %v (%T), want 1024", got, got)
+	}
+}
+
 func TestFunctionNameTakenByAnotherStack(t *testing.T) {
 	dir := fixture(t)
 	f := newFake()
