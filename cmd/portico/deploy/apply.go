@@ -286,11 +286,21 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			if err := a.t.SetReserved(ctx, f.Name, f.Reserved); err != nil {
 				return fmt.Errorf("reserved concurrency of %s: %w", f.Name, err)
 			}
+			if c.old != nil {
+				name, prev := f.Name, c.old.Reserved
+				a.onFailure(fmt.Sprintf("set the reserved concurrency of %s back to %s", name, intOrNone(prev)),
+					func(ctx context.Context) error { return a.t.SetReserved(ctx, name, prev) })
+			}
 		}
 		if c.provisioned {
 			a.progress("provisioned concurrency of %s:%s: %d", f.Name, f.Alias, f.Provisioned)
 			if err := a.t.SetProvisioned(ctx, f.Name, f.Alias, f.Provisioned); err != nil {
 				return fmt.Errorf("provisioned concurrency of %s:%s: %w", f.Name, f.Alias, err)
+			}
+			if c.old != nil && c.old.Alias == f.Alias {
+				name, alias, prev := f.Name, f.Alias, c.old.Provisioned
+				a.onFailure(fmt.Sprintf("set the provisioned concurrency of %s:%s back to %d", name, alias, prev),
+					func(ctx context.Context) error { return a.t.SetProvisioned(ctx, name, alias, prev) })
 			}
 		}
 	}

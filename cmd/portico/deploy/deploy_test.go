@@ -241,6 +241,7 @@ func TestFailureMidwayRollsBack(t *testing.T) {
 func TestFailedReplacePutsBackWhatWasThere(t *testing.T) {
 	changed := strings.Replace(twoFunctions, "            Path: /hello\n", "            Path: /hello2\n", 1)
 	changed = strings.Replace(changed, "        alias: live\n", "        alias: live\n        extra: x\n", 1)
+	changed = strings.Replace(changed, "      AutoPublishAlias: live\n", "      AutoPublishAlias: live\n      ReservedConcurrentExecutions: 5\n", 1)
 	for _, failAt := range []string{"PutFunction", "ReplaceAPI", "SetAlias", "Deploy", "PatchStage"} {
 		t.Run(failAt, func(t *testing.T) {
 			dir := fixture(t)
@@ -262,6 +263,9 @@ func TestFailedReplacePutsBackWhatWasThere(t *testing.T) {
 			}
 			if got := *f.apis[apiID].def; !reflect.DeepEqual(got, defBefore) {
 				t.Errorf("the definition of API %s was not put back", apiID)
+			}
+			if r := f.fns["s-Hello"].reserved; r != nil {
+				t.Errorf("reserved concurrency of s-Hello is %d after the failure, want none", *r)
 			}
 		})
 	}
