@@ -24,9 +24,9 @@ type fakeTarget struct {
 	calls  []string
 	failAt string
 	seq    int
-	// savedFns and savedAPIs are what SaveFunction and SaveAPI returned.
-	savedFns  map[*SavedFunction]Function
-	savedAPIs map[*SavedAPI]API
+	// saved are the $LATEST and API copies SaveFunction and SaveAPI made, by
+	// what they returned.
+	saved map[any]any
 }
 
 type fakeFn struct {
@@ -46,7 +46,7 @@ type fakeAPI struct {
 
 func newFake() *fakeTarget {
 	return &fakeTarget{stacks: map[string]*Record{}, fns: map[string]*fakeFn{}, apis: map[string]*fakeAPI{}, plans: map[string]*UsagePlan{},
-		savedFns: map[*SavedFunction]Function{}, savedAPIs: map[*SavedAPI]API{}}
+		saved: map[any]any{}}
 }
 
 var _ Target = (*fakeTarget)(nil)
@@ -112,39 +112,34 @@ func (f *fakeTarget) PutFunction(_ context.Context, fn *Function, create bool) e
 }
 
 func (f *fakeTarget) SaveFunction(_ context.Context, name string) (*SavedFunction, error) {
-	if err := f.call("SaveFunction", name); err != nil {
-		return nil, err
-	}
 	s := &SavedFunction{}
-	f.savedFns[s] = *f.fns[name].latest
-	return s, nil
-}
-
-func (f *fakeTarget) RestoreFunction(_ context.Context, name string, s *SavedFunction) error {
-	if err := f.call("RestoreFunction", name); err != nil {
-		return err
-	}
-	fn := f.savedFns[s]
-	f.fns[name].latest = &fn
-	return nil
+	return s, f.save("SaveFunction "+name, s, *f.fns[name].latest)
 }
 
 func (f *fakeTarget) SaveAPI(_ context.Context, id string) (*SavedAPI, error) {
-	if err := f.call("SaveAPI", id); err != nil {
-		return nil, err
-	}
 	s := &SavedAPI{}
-	f.savedAPIs[s] = *f.apis[id].def
-	return s, nil
+	return s, f.save("SaveAPI "+id, s, *f.apis[id].def)
+}
+
+// save records the call and keeps v under key, for the Restore calls.
+func (f *fakeTarget) save(call string, key, v any) error {
+	if err := f.call(call); err != nil {
+		return err
+	}
+	f.saved[key] = v
+	return nil
+}
+
+func (f *fakeTarget) RestoreFunction(_ context.Context, name string, s *SavedFunction) error {
+	fn, _ := f.saved[s].(Function)
+	f.fns[name].latest = &fn
+	return f.call("RestoreFunction", name)
 }
 
 func (f *fakeTarget) RestoreAPI(_ context.Context, id string, s *SavedAPI) error {
-	if err := f.call("RestoreAPI", id); err != nil {
-		return err
-	}
-	a := f.savedAPIs[s]
+	a, _ := f.saved[s].(API)
 	f.apis[id].def = &a
-	return nil
+	return f.call("RestoreAPI", id)
 }
 
 func (f *fakeTarget) PublishVersion(_ context.Context, name string) (string, error) {
