@@ -54,8 +54,16 @@ func (z *zipped) last() (string, string) {
 // decompresses what it gets.
 var noDecompress = &http.Client{Transport: &http.Transport{DisableCompression: true}}
 
-// send sends req with client and returns the response and its body.
-func send(t *testing.T, client *http.Client, req *http.Request) (*http.Response, []byte) {
+// answer is what a client got: status, headers, whether the client
+// decompressed the body itself, and the body.
+type answer struct {
+	StatusCode   int
+	Header       http.Header
+	Uncompressed bool
+}
+
+// send sends req with client and returns the answer and its body.
+func send(t *testing.T, client *http.Client, req *http.Request) (answer, []byte) {
 	t.Helper()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -66,7 +74,7 @@ func send(t *testing.T, client *http.Client, req *http.Request) (*http.Response,
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, b
+	return answer{resp.StatusCode, resp.Header, resp.Uncompressed}, b
 }
 
 func gzipOf(s string) []byte {
@@ -108,7 +116,7 @@ func TestMinimumCompressionSize(t *testing.T) {
 	id := importAPI(t, c.env, doc, "REST")
 	deployProd(t, c, id)
 	base := c.env.GatewayURL + "/" + id + "/prod"
-	getBig := func(path, ae string) (*http.Response, []byte) {
+	getBig := func(path, ae string) (answer, []byte) {
 		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
 		if ae != "" {
 			req.Header.Set("Accept-Encoding", ae)
