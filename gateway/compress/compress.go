@@ -114,6 +114,11 @@ func decodeRequest(r *http.Request, c *pipeline.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(body) == 0 {
+		// Nothing was encoded: the header alone changes nothing.
+		r.Header.Del("Content-Encoding")
+		return nil
+	}
 	// Codings apply in the order listed; undo them last first.
 	codings := strings.Split(ce, ",")
 	for i := len(codings) - 1; i >= 0; i-- {
