@@ -20,22 +20,23 @@ func (s *Server) registerV2IntegrationRoutes(p string) {
 
 // v2Integration is apigatewayv2's Integration shape.
 type v2Integration struct {
-	ConnectionID                           string            `json:"connectionId,omitempty"`
-	ConnectionType                         string            `json:"connectionType"`
-	ContentHandlingStrategy                string            `json:"contentHandlingStrategy,omitempty"`
-	CredentialsArn                         string            `json:"credentialsArn,omitempty"`
-	Description                            string            `json:"description,omitempty"`
-	IntegrationID                          string            `json:"integrationId"`
-	IntegrationMethod                      string            `json:"integrationMethod,omitempty"`
-	IntegrationResponseSelectionExpression string            `json:"integrationResponseSelectionExpression,omitempty"`
-	IntegrationType                        string            `json:"integrationType"`
-	IntegrationURI                         string            `json:"integrationUri,omitempty"`
-	PassthroughBehavior                    string            `json:"passthroughBehavior,omitempty"`
-	PayloadFormatVersion                   string            `json:"payloadFormatVersion,omitempty"`
-	RequestParameters                      map[string]string `json:"requestParameters,omitempty"`
-	RequestTemplates                       map[string]string `json:"requestTemplates,omitempty"`
-	TimeoutInMillis                        int               `json:"timeoutInMillis"`
-	TLSConfig                              json.RawMessage   `json:"tlsConfig,omitempty"`
+	ConnectionID                           string                       `json:"connectionId,omitempty"`
+	ConnectionType                         string                       `json:"connectionType"`
+	ContentHandlingStrategy                string                       `json:"contentHandlingStrategy,omitempty"`
+	CredentialsArn                         string                       `json:"credentialsArn,omitempty"`
+	Description                            string                       `json:"description,omitempty"`
+	IntegrationID                          string                       `json:"integrationId"`
+	IntegrationMethod                      string                       `json:"integrationMethod,omitempty"`
+	IntegrationResponseSelectionExpression string                       `json:"integrationResponseSelectionExpression,omitempty"`
+	IntegrationType                        string                       `json:"integrationType"`
+	IntegrationURI                         string                       `json:"integrationUri,omitempty"`
+	PassthroughBehavior                    string                       `json:"passthroughBehavior,omitempty"`
+	PayloadFormatVersion                   string                       `json:"payloadFormatVersion,omitempty"`
+	RequestParameters                      map[string]string            `json:"requestParameters,omitempty"`
+	RequestTemplates                       map[string]string            `json:"requestTemplates,omitempty"`
+	ResponseParameters                     map[string]map[string]string `json:"responseParameters,omitempty"`
+	TimeoutInMillis                        int                          `json:"timeoutInMillis"`
+	TLSConfig                              json.RawMessage              `json:"tlsConfig,omitempty"`
 }
 
 // v2IntegrationInput is the body of create-integration and update-integration.
@@ -64,7 +65,8 @@ func toV2Integration(protocol, id string, in *apis.Integration) v2Integration {
 		ConnectionID: in.ConnectionID, ConnectionType: in.ConnectionType, ContentHandlingStrategy: in.ContentHandling,
 		CredentialsArn: in.Credentials, Description: in.Description, PassthroughBehavior: in.PassthroughBehavior,
 		PayloadFormatVersion: in.PayloadFormatVersion, RequestParameters: in.RequestParameters,
-		RequestTemplates: in.RequestTemplates, TimeoutInMillis: int(in.Timeout().Milliseconds()), TLSConfig: in.TLSConfig}
+		RequestTemplates: in.RequestTemplates, ResponseParameters: in.ResponseParameters,
+		TimeoutInMillis: int(in.Timeout().Milliseconds()), TLSConfig: in.TLSConfig}
 	if out.ConnectionType == "" {
 		out.ConnectionType = "INTERNET"
 	}
@@ -81,9 +83,6 @@ func toV2Integration(protocol, id string, in *apis.Integration) v2Integration {
 func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration) error {
 	if in.IntegrationSubtype != nil && *in.IntegrationSubtype != "" {
 		return v2BadRequest("integrationSubtype (AWS service integrations) is not supported")
-	}
-	if len(in.ResponseParameters) > 0 {
-		return v2BadRequest("responseParameters (HTTP API response mapping) is not supported yet; Portico refuses it rather than ignore it")
 	}
 	if v := in.TemplateSelectionExpression; v != nil && *v != "" && *v != `\$default` && *v != "$default" {
 		return v2BadRequest("templateSelectionExpression %q is not supported: request templates are selected by content type", truncateString(*v, 100))
@@ -114,6 +113,11 @@ func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration) er
 	}
 	if in.RequestTemplates != nil {
 		integ.RequestTemplates = in.RequestTemplates
+	}
+	if in.ResponseParameters != nil {
+		// HTTP APIs' response mappings by status code, which the gateway
+		// applies (the API's validation checks them; other protocols refuse them).
+		integ.ResponseParameters = in.ResponseParameters
 	}
 	setIfGiven(&integ.TimeoutInMillis, in.TimeoutInMillis)
 	if in.TLSConfig != nil {
