@@ -20,24 +20,28 @@ func (s *Server) registerV2IntegrationRoutes(p string) {
 
 // v2Integration is apigatewayv2's Integration shape.
 type v2Integration struct {
-	ConnectionID                           string                       `json:"connectionId,omitempty"`
-	ConnectionType                         string                       `json:"connectionType"`
-	ContentHandlingStrategy                string                       `json:"contentHandlingStrategy,omitempty"`
-	CredentialsArn                         string                       `json:"credentialsArn,omitempty"`
-	Description                            string                       `json:"description,omitempty"`
-	IntegrationID                          string                       `json:"integrationId"`
-	IntegrationMethod                      string                       `json:"integrationMethod,omitempty"`
-	IntegrationResponseSelectionExpression string                       `json:"integrationResponseSelectionExpression,omitempty"`
-	IntegrationType                        string                       `json:"integrationType"`
-	IntegrationURI                         string                       `json:"integrationUri,omitempty"`
-	PassthroughBehavior                    string                       `json:"passthroughBehavior,omitempty"`
-	PayloadFormatVersion                   string                       `json:"payloadFormatVersion,omitempty"`
-	RequestParameters                      map[string]string            `json:"requestParameters,omitempty"`
-	RequestTemplates                       map[string]string            `json:"requestTemplates,omitempty"`
-	ResponseParameters                     map[string]map[string]string `json:"responseParameters,omitempty"`
-	TimeoutInMillis                        int                          `json:"timeoutInMillis"`
-	TLSConfig                              json.RawMessage              `json:"tlsConfig,omitempty"`
+	ConnectionID                           string            `json:"connectionId,omitempty"`
+	ConnectionType                         string            `json:"connectionType"`
+	ContentHandlingStrategy                string            `json:"contentHandlingStrategy,omitempty"`
+	CredentialsArn                         string            `json:"credentialsArn,omitempty"`
+	Description                            string            `json:"description,omitempty"`
+	IntegrationID                          string            `json:"integrationId"`
+	IntegrationMethod                      string            `json:"integrationMethod,omitempty"`
+	IntegrationResponseSelectionExpression string            `json:"integrationResponseSelectionExpression,omitempty"`
+	IntegrationType                        string            `json:"integrationType"`
+	IntegrationURI                         string            `json:"integrationUri,omitempty"`
+	PassthroughBehavior                    string            `json:"passthroughBehavior,omitempty"`
+	PayloadFormatVersion                   string            `json:"payloadFormatVersion,omitempty"`
+	RequestParameters                      map[string]string `json:"requestParameters,omitempty"`
+	RequestTemplates                       map[string]string `json:"requestTemplates,omitempty"`
+	ResponseParameters                     statusParams      `json:"responseParameters,omitempty"`
+	TimeoutInMillis                        int               `json:"timeoutInMillis"`
+	TLSConfig                              json.RawMessage   `json:"tlsConfig,omitempty"`
 }
+
+// statusParams are an HTTP API integration's responseParameters: by status
+// code, mapping ("overwrite:header.x") to value.
+type statusParams = map[string]map[string]string
 
 // v2IntegrationInput is the body of create-integration and update-integration.
 type v2IntegrationInput struct {
