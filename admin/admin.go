@@ -21,6 +21,7 @@ import (
 	"sync"
 
 	"github.com/portico-dev/portico/console"
+	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/internal/listener"
@@ -92,6 +93,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 					console.ServeLogin(w, http.StatusUnauthorized)
 				case s.isAPIGatewayRoute(r):
 					s.writeAPIGatewayError(w, r, err)
+				case s.isIAMRoute(r):
+					s.writeIAMError(w, r, err)
 				default:
 					s.writeError(w, r, err)
 				}
@@ -152,10 +155,20 @@ func (s *Server) authenticate(r *http.Request) error {
 	if !strings.HasPrefix(h, "AWS4-HMAC-SHA256 ") {
 		return errAuth
 	}
-	v := sigv4.Verifier{Secret: func(id string) (string, bool) {
+	service := s.signingService(r)
+	v := sigv4.Verifier{Region: functions.Region, Service: service, Secret: func(id string) (string, bool) {
 		return s.cfg.Token, id == TokenAccessKeyID
 	}}
 	p, err := v.Check(r)
+	if scope, ok := errors.AsType[*sigv4.ScopeError](err); ok {
+		// AWS names the scope's fault: InvalidSignatureException in the JSON
+		// protocols, SignatureDoesNotMatch in IAM's query protocol.
+		typ := "InvalidSignatureException"
+		if service == "iam" {
+			typ = "SignatureDoesNotMatch"
+		}
+		return fmt.Errorf("%w: %w", &errdefs.Kinded{Kind: errdefs.ErrForbidden, Type: typ, Message: scope.Message()}, err)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %w", errAuth, err)
 	}
@@ -182,6 +195,27 @@ func (s *Server) authenticate(r *http.Request) error {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return nil
+}
+
+// signingService is the service a SigV4 signature for r must be scoped to, as
+// AWS checks it: "iam" for IAM's query API (POST /), "apigateway" for API
+// Gateway's control plane (v1 and v2), "lambda" for Lambda's routes. Portico's
+// own routes (/portico/v1, /metrics) belong to no AWS service: any service
+// name is taken there (the region is still checked).
+func (s *Server) signingService(r *http.Request) string {
+	_, pattern := s.mux.Handler(r)
+	switch {
+	case s.apigwPatterns[pattern]:
+		return "apigateway"
+	case pattern == iamPattern:
+		return "iam"
+	}
+	for _, prefix := range []string{"/2015-03-31/", "/2017-10-31/", "/2019-09-30/"} {
+		if strings.HasPrefix(r.URL.Path, prefix) {
+			return "lambda"
+		}
+	}
+	return ""
 }
 
 // readCloser reads through a wrapper and closes the original body.

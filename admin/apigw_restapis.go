@@ -57,6 +57,7 @@ type restAPIJSON struct {
 	Version                   string                `json:"version,omitempty"`
 	Warnings                  []string              `json:"warnings,omitempty"`
 	BinaryMediaTypes          []string              `json:"binaryMediaTypes,omitempty"`
+	MinimumCompressionSize    *int                  `json:"minimumCompressionSize,omitempty"`
 	APIKeySource              string                `json:"apiKeySource"`
 	EndpointConfiguration     endpointConfiguration `json:"endpointConfiguration"`
 	Tags                      map[string]string     `json:"tags,omitempty"`
@@ -74,7 +75,8 @@ type endpointConfiguration struct {
 func toRestAPIJSON(a *apis.API, warnings []string) restAPIJSON {
 	out := restAPIJSON{ID: a.ID, Name: a.Name, Description: a.Description, CreatedDate: epoch(a.CreatedAt),
 		Version: a.Version, Warnings: warnings, BinaryMediaTypes: a.BinaryMediaTypes, APIKeySource: a.APIKeySource,
-		EndpointConfiguration: endpointConfiguration{Types: a.EndpointTypes}, Tags: a.Tags,
+		MinimumCompressionSize: a.MinimumCompressionSize,
+		EndpointConfiguration:  endpointConfiguration{Types: a.EndpointTypes}, Tags: a.Tags,
 		RootResourceID: a.ResourceTree()[0].ID, DisableExecuteAPIEndpoint: edge.ExecuteAPIEndpointDisabled(a.Extensions)}
 	if raw, ok := a.Extensions[extPolicy]; ok {
 		out.Policy = string(raw) // the policy document as a JSON string, as get-rest-api returns it
@@ -168,6 +170,14 @@ func checkEndpointTypes(types []string, vpce []string) error {
 	return nil
 }
 
+// checkCompressionSize refuses a minimumCompressionSize outside 0..10485760.
+func checkCompressionSize(n *int) error {
+	if n != nil && (*n < 0 || *n > apis.MaxCompressionSize) {
+		return badRequest("Invalid minimum compression size %d, must be between 0 and %d", *n, apis.MaxCompressionSize)
+	}
+	return nil
+}
+
 // setPolicy keeps a resource policy as x-amazon-apigateway-policy, which the
 // API's validation refuses today with the same message as an OpenAPI import's.
 func setPolicy(a *apis.API, policy string) {
@@ -200,10 +210,11 @@ func (s *Server) apigwCreateRestAPI(w http.ResponseWriter, r *http.Request) erro
 	if in.CloneFrom != "" {
 		return badRequest("cloneFrom is not supported: export the API (get-export) and import it (import-rest-api)")
 	}
-	if in.MinimumCompressionSize != nil {
-		return badRequest("minimumCompressionSize is not supported: Portico does not compress responses")
+	if err := checkCompressionSize(in.MinimumCompressionSize); err != nil {
+		return err
 	}
 	a := &apis.API{Name: in.Name, Description: in.Description, Protocol: apis.ProtocolREST, Tags: in.Tags}
+	a.MinimumCompressionSize = in.MinimumCompressionSize
 	setExecuteAPIEndpointDisabled(a, in.DisableExecuteAPIEndpoint)
 	a.Version, a.BinaryMediaTypes, a.APIKeySource = in.Version, in.BinaryMediaTypes, in.APIKeySource
 	if e := in.EndpointConfiguration; e != nil {
@@ -293,6 +304,22 @@ func applyRestAPIOp(a *apis.API, op PatchOperation) error {
 		if a.APIKeySource != "HEADER" && a.APIKeySource != "AUTHORIZER" {
 			return badPatchValue(op, "use HEADER or AUTHORIZER")
 		}
+		return nil
+	case len(segs) == 1 && segs[0] == "minimumCompressionSize" && (set || op.Op == "remove"):
+		// An empty or absent value (or remove) turns compression off, as in
+		// API Gateway.
+		if op.Op == "remove" || op.Value == nil || *op.Value == "" {
+			a.MinimumCompressionSize = nil
+			return nil
+		}
+		n, err := patchInt(op)
+		if err != nil {
+			return err
+		}
+		if err := checkCompressionSize(n); err != nil {
+			return err
+		}
+		a.MinimumCompressionSize = n
 		return nil
 	case len(segs) == 1 && segs[0] == "policy" && (set || op.Op == "remove"):
 		var v string

@@ -42,6 +42,7 @@ func (s *Server) registerGatewayRoutes() {
 	s.Handle("POST "+p+"/import", s.importAPI)
 	s.Handle("GET "+p+"/{api}", s.getAPI)
 	s.Handle("PATCH "+p+"/{api}", s.patchAPI)
+	s.Handle("PUT "+p+"/{api}", s.putAPI)
 	s.Handle("DELETE "+p+"/{api}", s.deleteAPI)
 	s.Handle("PUT "+p+"/{api}/import", s.reimportAPI)
 	s.Handle("GET "+p+"/{api}/export", s.exportAPI)
@@ -240,6 +241,25 @@ func (s *Server) patchAPI(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, a)
+}
+
+// putAPI puts an API's name, description and definition back as a GET of it
+// answered them (portico deploy's rollback): the id, protocol, tags and
+// stages are the API's own; the protocol must match.
+func (s *Server) putAPI(w http.ResponseWriter, r *http.Request) error {
+	var in apis.API
+	if err := decodeJSON(w, r, porticoBody, &in); err != nil {
+		return err
+	}
+	id := r.PathValue("api")
+	a, err := s.gw.APIs.Modify(r.Context(), id, func(a *apis.API) error {
+		if in.Protocol != "" && in.Protocol != a.Protocol {
+			return fmt.Errorf("api %s is %s, not %s: %w", id, a.Protocol, truncate(in.Protocol, 20), errdefs.ErrInvalid)
+		}
+		a.Name, a.Description, a.Definition = in.Name, in.Description, in.Definition
+		return nil
+	})
+	return reply(w, http.StatusOK, a, err)
 }
 
 func (s *Server) deleteAPI(w http.ResponseWriter, r *http.Request) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"io"
 	"log/slog"
@@ -152,5 +153,90 @@ func TestServerErrorsAreGeneric(t *testing.T) {
 	id := rec.Header().Get("X-Amzn-RequestId")
 	if !strings.Contains(logs.String(), id) || !strings.Contains(logs.String(), "secret.db") {
 		t.Fatalf("log lacks the request id %s or the detail: %s", id, logs.String())
+	}
+}
+
+// TestSignatureScope checks that the admin API refuses a signature scoped to
+// another region or to another surface's service, as AWS does: 403 with
+// InvalidSignatureException (SignatureDoesNotMatch in IAM's XML) and AWS's
+// message, and takes the right scope on every surface.
+func TestSignatureScope(t *testing.T) {
+	s, _ := testServer(t, &bytes.Buffer{})
+	ok := func(w http.ResponseWriter, _ *http.Request) error { w.WriteHeader(http.StatusOK); return nil }
+	s.HandleAPIGateway("GET /restapis", ok)
+	s.mux.HandleFunc(iamPattern, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	s.Handle("GET /portico/v1/stats", ok)
+	send := func(method, path, service, region string) *httptest.ResponseRecorder {
+		t.Helper()
+		var body []byte
+		if method == http.MethodPost {
+			body = []byte("Action=ListUsers&Version=2010-05-08")
+		}
+		req := httptest.NewRequest(method, "http://127.0.0.1:9090"+path, bytes.NewReader(body))
+		hash := sigv4.HashHex(body)
+		creds := aws.Credentials{AccessKeyID: TokenAccessKeyID, SecretAccessKey: "tok"}
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hash, service, region, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec
+	}
+	const (
+		badRegion = "Credential should be scoped to a valid region, not 'eu-west-1'. "
+		invoke    = "/2015-03-31/functions/f/invocations"
+	)
+	cases := []struct {
+		name, method, path, service, region string
+		wantType, wantMessage               string // "" = accepted
+	}{
+		{"lambda", http.MethodPost, invoke, "lambda", "us-east-1", "", ""},
+		{"lambda, other region", http.MethodPost, invoke, "lambda", "eu-west-1", "InvalidSignatureException", badRegion},
+		{"lambda, other service", http.MethodPost, invoke, "apigateway", "us-east-1", "InvalidSignatureException",
+			"Credential should be scoped to correct service: 'lambda'. "},
+		{"apigateway", http.MethodGet, "/restapis", "apigateway", "us-east-1", "", ""},
+		{"apigateway, other region", http.MethodGet, "/restapis", "apigateway", "eu-west-1", "InvalidSignatureException", badRegion},
+		{"apigateway, signed for execute-api", http.MethodGet, "/restapis", "execute-api", "us-east-1", "InvalidSignatureException",
+			"Credential should be scoped to correct service: 'apigateway'. "},
+		{"iam", http.MethodPost, "/", "iam", "us-east-1", "", ""},
+		{"iam, other region", http.MethodPost, "/", "iam", "eu-west-1", "SignatureDoesNotMatch", badRegion},
+		{"iam, other service", http.MethodPost, "/", "lambda", "us-east-1", "SignatureDoesNotMatch",
+			"Credential should be scoped to correct service: 'iam'. "},
+		{"portico's own route, any service", http.MethodGet, "/portico/v1/stats", "lambda", "us-east-1", "", ""},
+		{"portico's own route, other region", http.MethodGet, "/portico/v1/stats", "lambda", "eu-west-1", "InvalidSignatureException", badRegion},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := send(c.method, c.path, c.service, c.region)
+			if c.wantType == "" {
+				if rec.Code != http.StatusOK {
+					t.Fatalf("status %d, want 200: %s", rec.Code, rec.Body)
+				}
+				return
+			}
+			if rec.Code != http.StatusForbidden || rec.Header().Get("x-amzn-ErrorType") != c.wantType {
+				t.Fatalf("status %d, type %q, want 403 %s: %s", rec.Code, rec.Header().Get("x-amzn-ErrorType"), c.wantType, rec.Body)
+			}
+			var msg string
+			if c.path == "/" {
+				var x struct {
+					Code    string `xml:"Error>Code"`
+					Message string `xml:"Error>Message"`
+				}
+				if err := xml.Unmarshal(rec.Body.Bytes(), &x); err != nil || x.Code != c.wantType {
+					t.Fatalf("IAM error body %s: %v", rec.Body, err)
+				}
+				msg = x.Message
+			} else {
+				var b map[string]string
+				if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil {
+					t.Fatal(err)
+				}
+				msg = b["message"]
+			}
+			if msg != c.wantMessage {
+				t.Fatalf("message %q, want %q", msg, c.wantMessage)
+			}
+		})
 	}
 }

@@ -33,6 +33,16 @@ const iamXMLNS = "https://iam.amazonaws.com/doc/2010-05-08/"
 // maxIAMForm bounds an IAM request's form body (policy documents included).
 const maxIAMForm = 64 << 10
 
+// iamPattern is the route of IAM's query API.
+const iamPattern = "POST /{$}"
+
+// isIAMRoute reports whether r is for IAM's query API, whose errors
+// (authentication's included) answer in IAM's XML shape.
+func (s *Server) isIAMRoute(r *http.Request) bool {
+	_, pattern := s.mux.Handler(r)
+	return pattern == iamPattern
+}
+
 // iamAction is one IAM action: it reads the form and returns the Result element
 // (nil for actions that answer only ResponseMetadata).
 type iamAction func(r *http.Request, f url.Values) (any, error)
@@ -48,7 +58,7 @@ func (s *Server) registerIAMRoutes(d IAMDeps) {
 		"DeleteAccessKey": h.deleteAccessKey, "PutUserPolicy": h.putUserPolicy, "GetUserPolicy": h.getUserPolicy,
 		"ListUserPolicies": h.listUserPolicies, "DeleteUserPolicy": h.deleteUserPolicy,
 	}
-	s.mux.HandleFunc("POST /{$}", func(w http.ResponseWriter, r *http.Request) {
+	s.mux.HandleFunc(iamPattern, func(w http.ResponseWriter, r *http.Request) {
 		reqID := w.Header().Get("X-Amzn-RequestId")
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxIAMForm))
 		if err != nil {
@@ -124,6 +134,8 @@ func (s *Server) writeIAMError(w http.ResponseWriter, r *http.Request, err error
 			status = http.StatusConflict
 		case errors.Is(err, errdefs.ErrInvalid):
 			status = http.StatusBadRequest
+		case errors.Is(err, errdefs.ErrForbidden):
+			status = http.StatusForbidden
 		}
 	default:
 		s.log.Error("admin request failed", "requestId", w.Header().Get("X-Amzn-RequestId"), "method", r.Method, "path", r.URL.Path, "status", status, "err", err)

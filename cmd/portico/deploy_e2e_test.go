@@ -404,3 +404,79 @@ func TestDeployIAMAndResourcePolicy(t *testing.T) {
 		t.Errorf("whitelisted caller: %d %s", st, body)
 	}
 }
+
+// TestFailedDeployPutsBackLatestAndDefinition deploys a template on a real
+// server, then a change to the function's code and environment and to the
+// API's routes whose later resource (a stage setting the server refuses)
+// fails: the deploy rolls back, and the function's $LATEST (code and
+// configuration) and the API's definition are what they were before.
+func TestFailedDeployPutsBackLatestAndDefinition(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	dir := t.TempDir()
+	const tpl = `Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn
+      Handler: bootstrap
+      Runtime: provided.al2023
+      AutoPublishAlias: live
+      Environment:
+        Variables:
+          GREETING: one
+      Events:
+        Get:
+          Type: Api
+          Properties:
+            Path: /one
+            Method: get
+            RestApiId: !Ref Api
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      MethodSettings:
+        - ResourcePath: "/*"
+          HttpMethod: "*"
+          CacheTtlInSeconds: 60
+`
+	path := filepath.Join(dir, "template.yaml")
+	writeFile(t, filepath.Join(dir, "fn", "bootstrap"), []byte("#!/bin/sh\necho one\n"), 0o755)
+	writeFile(t, path, []byte(tpl), 0o600)
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "rb")
+	rec := stackRecord(t, env, "rb")
+	fn, api := rec.Resources["Fn"].PhysicalID, rec.Resources["Api"].PhysicalID
+	type config struct {
+		CodeSha256  string
+		Environment struct{ Variables map[string]string }
+	}
+	var cfgBefore config
+	adminJSON(t, env, "/2015-03-31/functions/"+fn+"/configuration", &cfgBefore)
+	var defBefore json.RawMessage
+	adminJSON(t, env, "/portico/v1/apis/"+api+"/routes", &defBefore)
+	if !strings.Contains(string(defBefore), `"/one"`) || cfgBefore.Environment.Variables["GREETING"] != "one" {
+		t.Fatalf("first deploy: routes %s, configuration %+v", defBefore, cfgBefore)
+	}
+
+	// New code, a new environment, a new route, and a TTL the server refuses.
+	writeFile(t, filepath.Join(dir, "fn", "bootstrap"), []byte("#!/bin/sh\necho two\n"), 0o755)
+	changed := strings.NewReplacer("GREETING: one", "GREETING: two", "Path: /one", "Path: /two",
+		"CacheTtlInSeconds: 60", "CacheTtlInSeconds: 99999").Replace(tpl)
+	writeFile(t, path, []byte(changed), 0o600)
+	out, err := cliErr(env, "deploy", "--template", path, "--stack", "rb")
+	if err == nil || !strings.Contains(out+err.Error(), "put back $LATEST of function "+fn) ||
+		!strings.Contains(out+err.Error(), "put back the definition of API "+api) {
+		t.Fatalf("the failing deploy: %v\n%s", err, out)
+	}
+	var cfgAfter config
+	adminJSON(t, env, "/2015-03-31/functions/"+fn+"/configuration", &cfgAfter)
+	if cfgAfter.CodeSha256 != cfgBefore.CodeSha256 || cfgAfter.Environment.Variables["GREETING"] != "one" {
+		t.Errorf("$LATEST after the failed deploy: %+v, want %+v", cfgAfter, cfgBefore)
+	}
+	var defAfter json.RawMessage
+	adminJSON(t, env, "/portico/v1/apis/"+api+"/routes", &defAfter)
+	if string(defAfter) != string(defBefore) {
+		t.Errorf("routes after the failed deploy:\n%s\nwant\n%s", defAfter, defBefore)
+	}
+}

@@ -78,6 +78,13 @@ type Definition struct {
 	// BinaryMediaTypes are the content types passed to functions base64-encoded
 	// (x-amazon-apigateway-binary-media-types), e.g. "image/png" or "*/*".
 	BinaryMediaTypes []string `json:"binaryMediaTypes,omitempty"`
+	// MinimumCompressionSize, when set (0..MaxCompressionSize), turns on a REST
+	// API's payload compression: responses whose body is at least this many
+	// bytes are compressed for clients that ask for gzip or deflate, and
+	// compressed request bodies are decompressed before mapping templates
+	// (minimumCompressionSize, x-amazon-apigateway-minimum-compression-size).
+	// nil: compression off.
+	MinimumCompressionSize *int `json:"minimumCompressionSize,omitempty"`
 	// APIKeySource is HEADER or AUTHORIZER (x-amazon-apigateway-api-key-source).
 	APIKeySource string `json:"apiKeySource,omitempty"`
 	// RequestValidators are the named validators

@@ -261,6 +261,9 @@ func normRaw(raw json.RawMessage) json.RawMessage {
 	return out
 }
 
+// MaxCompressionSize bounds minimumCompressionSize (10 MB), as API Gateway does.
+const MaxCompressionSize = 10485760
+
 // Validate checks a whole API: identity, definition, routes and integrations. It
 // returns every problem found, joined, each wrapping errdefs.ErrInvalid.
 func (a *API) Validate() error {
@@ -298,6 +301,14 @@ func (a *API) Validate() error {
 		}
 	} else if d.RouteSelectionExpression != "" {
 		add(invalid("routeSelectionExpression is for WEBSOCKET APIs only"))
+	}
+	if n := d.MinimumCompressionSize; n != nil {
+		switch {
+		case a.Protocol != ProtocolREST:
+			add(invalid("minimumCompressionSize is for REST APIs only; %s APIs do not compress payloads", a.Protocol))
+		case *n < 0 || *n > MaxCompressionSize:
+			add(invalid("minimumCompressionSize %d must be between 0 and %d", *n, MaxCompressionSize))
+		}
 	}
 	for _, mt := range d.BinaryMediaTypes {
 		if !mediaTypeRe.MatchString(mt) {

@@ -41,6 +41,7 @@ import (
 	"github.com/dgraph-io/ristretto/v2"
 	"go.uber.org/fx"
 
+	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -49,6 +50,10 @@ import (
 
 // MaxEntryBytes bounds a cached response's body: larger responses are not cached.
 const MaxEntryBytes = 1 << 20
+
+// SigningService is the service that signatures invalidating a cache entry are
+// scoped to, as API Gateway's are.
+const SigningService = "execute-api"
 
 // AdminAccessKeyID is the access key id of requests signed with the admin token.
 const AdminAccessKeyID = "portico"
@@ -358,9 +363,15 @@ func (s *Stage) serve(w http.ResponseWriter, r *http.Request, c *pipeline.Contex
 	key := rc.key(r, c)
 	refresh := false
 	if maxAgeZero(r.Header) {
+		ok, scopeErr := true, error(nil)
+		if rc.requireAuth {
+			ok, scopeErr = s.authorized(r, c)
+		}
 		switch {
-		case !rc.requireAuth || s.authorized(r, c):
+		case ok:
 			refresh = true
+		case rc.strategy == apis.CacheControlFail && scopeErr != nil:
+			return scopeErr
 		case rc.strategy == apis.CacheControlFail:
 			return &pipeline.Error{Type: pipeline.AccessDenied, Status: http.StatusForbidden, Message: "Unauthorized",
 				Cause: fmt.Errorf("cache-control max-age=0 on %s %s without authorization", r.Method, c.ResourcePath)}
@@ -463,21 +474,29 @@ func maxAgeZero(h http.Header) bool {
 }
 
 // authorized reports whether r may invalidate: an IAM principal allowed
-// execute-api:InvalidateCache, or a signature with the admin credentials.
-func (s *Stage) authorized(r *http.Request, c *pipeline.Context) bool {
+// execute-api:InvalidateCache, or a signature with the admin credentials,
+// scoped as API Gateway scopes them (service execute-api, Portico's region).
+// A signature with the admin key scoped elsewhere also returns the error API
+// Gateway answers for it (InvalidSignatureException, "Credential should be
+// scoped to ...").
+func (s *Stage) authorized(r *http.Request, c *pipeline.Context) (bool, error) {
 	if s.invalidators != nil && s.invalidators.AuthorizeInvalidation(r, c) {
-		return true
+		return true, nil
 	}
 	if s.cfg.AdminToken == "" || !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
-		return false
+		return false, nil
 	}
 	body, err := c.ReadBody(r)
 	if err != nil {
-		return false
+		return false, nil
 	}
-	v := sigv4.Verifier{Secret: func(id string) (string, bool) { return s.cfg.AdminToken, id == AdminAccessKeyID }}
+	v := sigv4.Verifier{Service: SigningService, Region: functions.Region,
+		Secret: func(id string) (string, bool) { return s.cfg.AdminToken, id == AdminAccessKeyID }}
 	_, err = v.Verify(r, body)
-	return err == nil
+	if scope, ok := errors.AsType[*sigv4.ScopeError](err); ok {
+		return false, &pipeline.Error{Type: pipeline.InvalidSignature, Message: scope.Message(), Cause: err}
+	}
+	return err == nil, nil
 }
 
 // perRequest are the response headers that belong to one request, never cached.

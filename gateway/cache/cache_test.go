@@ -259,11 +259,18 @@ func TestErrorsAndLargeBodiesNotCached(t *testing.T) {
 // signed returns headers that sign GET target with secret as the admin.
 func signed(t *testing.T, target, secret string) http.Header {
 	t.Helper()
+	return signedFor(t, target, secret, "execute-api", "us-east-1")
+}
+
+// signedFor returns headers that sign GET target with secret as the admin,
+// scoped to service and region.
+func signedFor(t *testing.T, target, secret, service, region string) http.Header {
+	t.Helper()
 	r := httptest.NewRequest(http.MethodGet, target, nil)
 	r.Header.Set("Cache-Control", "max-age=0")
 	sum := sha256.Sum256(nil)
 	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: AdminAccessKeyID, SecretAccessKey: secret},
-		r, hex.EncodeToString(sum[:]), "execute-api", "us-east-1", time.Now())
+		r, hex.EncodeToString(sum[:]), service, region, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,6 +336,27 @@ func TestMaxAgeZero(t *testing.T) {
 			t.Fatal("a request signed with another secret invalidated the cache")
 		}
 	})
+	// A signature scoped to another region or service invalidates nothing and,
+	// under FAIL_WITH_403, answers API Gateway's InvalidSignatureException.
+	for _, tc := range []struct{ service, region, want string }{
+		{"execute-api", "eu-west-1", "Credential should be scoped to a valid region, not 'eu-west-1'. "},
+		{"apigateway", "us-east-1", "Credential should be scoped to correct service: 'execute-api'. "},
+	} {
+		t.Run("signed for "+tc.service+" in "+tc.region, func(t *testing.T) {
+			h := newHarness(t, withStrategy(true, apis.CacheControlFail), route("GET"))
+			h.get("/items", nil)
+			_, _, err := h.do(false, http.MethodGet, "/items", signedFor(t, "/items", token, tc.service, tc.region), nil)
+			pe, ok := pipeline.AsError(err)
+			if !ok || pe.Type != pipeline.InvalidSignature || pe.Message != tc.want || h.calls.Load() != 1 {
+				t.Fatalf("err %v, want InvalidSignature %q (calls %d)", err, tc.want, h.calls.Load())
+			}
+			h2 := newHarness(t, withStrategy(true, apis.CacheControlWithoutHeader), route("GET"))
+			first := h2.get("/items", nil)
+			if got := h2.get("/items", signedFor(t, "/items", token, tc.service, tc.region)); got != first || h2.calls.Load() != 1 {
+				t.Fatalf("a signature scoped elsewhere invalidated the cache: %q (calls %d)", got, h2.calls.Load())
+			}
+		})
+	}
 }
 
 func TestFlush(t *testing.T) {

@@ -86,6 +86,9 @@ func exportDoc(a *apis.API, swagger2 bool) map[string]any {
 	if a.APIKeySource != "" {
 		doc[extAPIKeySource] = a.APIKeySource
 	}
+	if a.MinimumCompressionSize != nil {
+		doc[extMinCompression] = *a.MinimumCompressionSize
+	}
 	if len(a.RequestValidators) > 0 {
 		doc[extRequestValidators] = a.RequestValidators
 	}

@@ -60,13 +60,13 @@ const (
 	extGatewayResponses  = "x-amazon-apigateway-gateway-responses"
 	extCORS              = "x-amazon-apigateway-cors"
 	extAuthorizer        = "x-amazon-apigateway-authorizer"
+	extMinCompression    = "x-amazon-apigateway-minimum-compression-size"
+	extEndpointConfig    = "x-amazon-apigateway-endpoint-configuration"
 	prefixAWS            = "x-amazon-apigateway-"
 )
 
 // notEnforced lists kept extensions that Portico does not act on yet, with why.
 var notEnforced = map[string]string{
-	"x-amazon-apigateway-minimum-compression-size":     "response compression is kept but not applied",
-	"x-amazon-apigateway-endpoint-configuration":       "endpoint configuration does not apply to Portico",
 	"x-amazon-apigateway-documentation":                "documentation parts are kept but not served",
 	"x-amazon-apigateway-tag-value":                    "tags are kept but not used",
 	"x-amazon-apigateway-api-key-selection-expression": "kept",
@@ -269,6 +269,13 @@ func (im *importer) topLevel(a *apis.API) {
 			if err := json.Unmarshal(v, &a.BinaryMediaTypes); err != nil {
 				im.fail("%s must be a list of media types", k)
 			}
+		case k == extMinCompression:
+			var n int
+			if err := json.Unmarshal(v, &n); err != nil {
+				im.fail("%s must be an integer between 0 and %d", k, apis.MaxCompressionSize)
+				continue
+			}
+			a.MinimumCompressionSize = &n
 		case k == extAPIKeySource:
 			if err := json.Unmarshal(v, &a.APIKeySource); err != nil {
 				im.fail("%s must be a string", k)
@@ -302,6 +309,27 @@ func (im *importer) topLevel(a *apis.API) {
 			if err := decodeStrict(v, a.CORS); err != nil {
 				im.fail("%s: %v", k, err)
 			}
+		case k == extEndpointConfig:
+			// disableExecuteApiEndpoint is enforced (gateway/edge reads the
+			// kept extension); vpcEndpointIds would make a private API that
+			// Portico would serve publicly, so they are refused, as the admin
+			// API refuses them.
+			var ec struct {
+				Disable *bool    `json:"disableExecuteApiEndpoint"`
+				VPCE    []string `json:"vpcEndpointIds"`
+			}
+			if err := decodeStrict(v, &ec); err != nil {
+				im.fail("%s: %v", k, err)
+				continue
+			}
+			if len(ec.VPCE) > 0 {
+				im.fail("%s: vpcEndpointIds are not supported: Portico has no private endpoints and refuses them rather than serve the API publicly", k)
+				continue
+			}
+			if a.Extensions == nil {
+				a.Extensions = map[string]json.RawMessage{}
+			}
+			a.Extensions[k] = v
 		case k == extImportExport:
 			// The marker of an HTTP API export; the protocol carries it.
 		case strings.HasPrefix(k, "x-"):

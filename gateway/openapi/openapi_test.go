@@ -136,6 +136,24 @@ func TestImportDetails(t *testing.T) {
 	}
 }
 
+// TestImportEndpointConfiguration checks that
+// x-amazon-apigateway-endpoint-configuration's disableExecuteApiEndpoint,
+// which the gateway enforces, is kept without a warning (vpcEndpointIds are
+// refused: see TestImportRejects).
+func TestImportEndpointConfiguration(t *testing.T) {
+	doc := `{"openapi": "3.0.1", "info": {"title": "x"}, "x-amazon-apigateway-endpoint-configuration": {"disableExecuteApiEndpoint": true}, "paths": {}}`
+	res, err := Import([]byte(doc), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Warnings) != 0 {
+		t.Fatalf("warnings: %q", res.Warnings)
+	}
+	if got := string(res.API.Extensions["x-amazon-apigateway-endpoint-configuration"]); got != `{"disableExecuteApiEndpoint":true}` {
+		t.Fatalf("kept %s", got)
+	}
+}
+
 func TestImportRejects(t *testing.T) {
 	cases := map[string]string{
 		"not a document":     "::: not yaml [",
@@ -151,6 +169,8 @@ func TestImportRejects(t *testing.T) {
 		"unknown validator":  `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/a": {"get": {"x-amazon-apigateway-request-validator": "v"}}}}`,
 		"websocket":          `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {}}`,
 		"bad integration":    `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/a": {"get": {"x-amazon-apigateway-integration": {"type": "mock", "bogus": 1}}}}}`,
+		"vpc endpoints":      `{"openapi": "3.0.1", "info": {"title": "x"}, "x-amazon-apigateway-endpoint-configuration": {"vpcEndpointIds": ["vpce-1"]}, "paths": {}}`,
+		"compression size":   `{"openapi": "3.0.1", "info": {"title": "x"}, "x-amazon-apigateway-minimum-compression-size": "big", "paths": {}}`,
 		"default on REST":    `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"$default": {"x-amazon-apigateway-any-method": {}}}}`,
 	}
 	for name, doc := range cases {

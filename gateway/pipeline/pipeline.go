@@ -12,8 +12,8 @@
 // request. The gateway composes the middlewares by Order, outermost first:
 //
 //	observe (metrics, logs) -> responses -> cors -> route match -> throttle ->
-//	API key and usage plan -> authorizers -> resource policy -> validation ->
-//	cache -> integration
+//	API key and usage plan -> authorizers -> resource policy -> compression ->
+//	validation -> cache -> integration
 //
 // A stage passes the request on (next.ServeRequest), answers it itself, or returns
 // an error; errors travel outwards to the responses stage, the one place where an
@@ -56,6 +56,9 @@ const (
 	OrderAPIKeyAuthorizer = 550
 	// OrderPolicy evaluates resource policies.
 	OrderPolicy = 600
+	// OrderCompress decompresses request bodies (after signatures over them
+	// were checked) and compresses responses (REST minimumCompressionSize).
+	OrderCompress = 650
 	// OrderValidate validates request parameters and bodies.
 	OrderValidate = 700
 	// OrderCache serves and stores cached responses.

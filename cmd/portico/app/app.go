@@ -25,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/auth"
 	"github.com/portico-dev/portico/gateway/cache"
+	"github.com/portico-dev/portico/gateway/compress"
 	"github.com/portico-dev/portico/gateway/cors"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/execlog"
@@ -366,6 +367,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		),
 		validate.Module,
 		cors.Module,
+		compress.Module,
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)

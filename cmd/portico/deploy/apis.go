@@ -76,6 +76,9 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		if doc != nil && len(s.BinaryMediaTypes) > 0 {
 			doc["x-amazon-apigateway-binary-media-types"] = s.BinaryMediaTypes
 		}
+		if doc != nil && s.MinimumCompressionSize != nil {
+			doc["x-amazon-apigateway-minimum-compression-size"] = *s.MinimumCompressionSize
+		}
 		if s.CacheClusterEnabled != nil {
 			a.StageOps = append(a.StageOps, PatchOp{Op: "replace", Path: "/cacheClusterEnabled", Value: strconv.FormatBool(*s.CacheClusterEnabled)})
 		}

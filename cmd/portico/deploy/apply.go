@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,11 @@ type Target interface {
 	// PutFunction creates the function (create) or updates its code and
 	// configuration ($LATEST).
 	PutFunction(ctx context.Context, f *Function, create bool) error
+	// SaveFunction returns the function's $LATEST as it is now (code and the
+	// configuration PutFunction sets), for RestoreFunction.
+	SaveFunction(ctx context.Context, name string) (*SavedFunction, error)
+	// RestoreFunction puts back the $LATEST that SaveFunction returned.
+	RestoreFunction(ctx context.Context, name string, s *SavedFunction) error
 	PublishVersion(ctx context.Context, name string) (string, error)
 	SetAlias(ctx context.Context, name, alias, version string) error
 	// SetReserved sets (n != nil) or removes the reserved concurrency.
@@ -37,6 +43,10 @@ type Target interface {
 	// ReplaceAPI replaces the API's definition; stages keep serving their
 	// deployments until Deploy.
 	ReplaceAPI(ctx context.Context, id string, a *API) error
+	// SaveAPI returns the API's definition as it is now, for RestoreAPI.
+	SaveAPI(ctx context.Context, id string) (*SavedAPI, error)
+	// RestoreAPI puts back the definition that SaveAPI returned.
+	RestoreAPI(ctx context.Context, id string, s *SavedAPI) error
 	// Deploy snapshots the API and points the stage (or, with canary, the
 	// stage's canary) at it; it returns the deployment id and the deployment
 	// the stage served before ("" for a new stage).
@@ -50,6 +60,21 @@ type Target interface {
 	// UpdateUsagePlan sets the plan's name, throttle and quota; its keys stay.
 	UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan) error
 	DeleteUsagePlan(ctx context.Context, id string) error
+}
+
+// SavedFunction is a function's $LATEST as SaveFunction found it.
+type SavedFunction struct {
+	// Config is the configuration document: the fields PutFunction sets.
+	Config map[string]any
+	// Zip is a Zip function's code archive.
+	Zip []byte
+	// ImageURI is an Image function's image.
+	ImageURI string
+}
+
+// SavedAPI is an API as SaveAPI found it: the admin API's document of it.
+type SavedAPI struct {
+	Doc json.RawMessage
 }
 
 // Observe asks the target which of the plan's functions and the record's
@@ -117,8 +142,9 @@ func (a *applier) onFailure(what string, do func(context.Context) error) {
 // three phases: first what serves nothing yet (new functions, new versions,
 // new API definitions), then the switches (aliases, stage deployments, stage
 // settings, usage plans), then deletions. When a step fails, what it created
-// is deleted and what it switched is switched back, so that what served before
-// serves still, and the stack's record is left as it was.
+// is deleted, what it replaced (a function's $LATEST, an API's definition) is
+// put back as it was, and what it switched is switched back, so that what
+// served before serves still, and the stack's record is left as it was.
 func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 	rec := &Record{Name: p.Stack, Template: p.Template, Resources: map[string]*Resource{}}
 	for k, v := range p.record.Resources {
@@ -176,6 +202,16 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				verb = "creating"
 			}
 			a.progress("%s function %s (%s)", verb, f.Name, c.LogicalID)
+			if !create {
+				// Keep what $LATEST is before replacing it; undone even when
+				// the update itself fails halfway (code replaced, configuration not).
+				saved, err := a.t.SaveFunction(ctx, f.Name)
+				if err != nil {
+					return fmt.Errorf("function %s (%s): reading $LATEST before the update: %w", f.Name, c.LogicalID, err)
+				}
+				name := f.Name
+				a.onFailure("put back $LATEST of function "+name, func(ctx context.Context) error { return a.t.RestoreFunction(ctx, name, saved) })
+			}
 			if err := a.t.PutFunction(ctx, f, create); err != nil {
 				return fmt.Errorf("function %s (%s): %w", f.Name, c.LogicalID, err)
 			}
@@ -216,6 +252,12 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			a.onFailure("delete API "+id, func(ctx context.Context) error { return a.t.DeleteAPI(ctx, id) })
 		default:
 			a.progress("replacing the definition of API %s (%s)", c.PhysicalID, c.LogicalID)
+			saved, err := a.t.SaveAPI(ctx, c.PhysicalID)
+			if err != nil {
+				return fmt.Errorf("API %s (%s): reading the definition before replacing it: %w", c.PhysicalID, c.LogicalID, err)
+			}
+			id := c.PhysicalID
+			a.onFailure("put back the definition of API "+id, func(ctx context.Context) error { return a.t.RestoreAPI(ctx, id, saved) })
 			if err := a.t.ReplaceAPI(ctx, c.PhysicalID, api); err != nil {
 				return fmt.Errorf("API %s (%s): %w", c.PhysicalID, c.LogicalID, err)
 			}
@@ -244,11 +286,21 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			if err := a.t.SetReserved(ctx, f.Name, f.Reserved); err != nil {
 				return fmt.Errorf("reserved concurrency of %s: %w", f.Name, err)
 			}
+			if c.old != nil {
+				name, prev := f.Name, c.old.Reserved
+				a.onFailure(fmt.Sprintf("set the reserved concurrency of %s back to %s", name, intOrNone(prev)),
+					func(ctx context.Context) error { return a.t.SetReserved(ctx, name, prev) })
+			}
 		}
 		if c.provisioned {
 			a.progress("provisioned concurrency of %s:%s: %d", f.Name, f.Alias, f.Provisioned)
 			if err := a.t.SetProvisioned(ctx, f.Name, f.Alias, f.Provisioned); err != nil {
 				return fmt.Errorf("provisioned concurrency of %s:%s: %w", f.Name, f.Alias, err)
+			}
+			if c.old != nil && c.old.Alias == f.Alias {
+				name, alias, prev := f.Name, f.Alias, c.old.Provisioned
+				a.onFailure(fmt.Sprintf("set the provisioned concurrency of %s:%s back to %d", name, alias, prev),
+					func(ctx context.Context) error { return a.t.SetProvisioned(ctx, name, alias, prev) })
 			}
 		}
 	}

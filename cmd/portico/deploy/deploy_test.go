@@ -192,6 +192,7 @@ func TestFailureMidwayRollsBack(t *testing.T) {
 	before := f.stacks["s"]
 	apiID := before.Resources["Api"].PhysicalID
 	servedBefore := f.apis[apiID].stages["prod"]
+	latestBefore, defBefore := *f.fns["s-Hello"].latest, *f.apis[apiID].def
 	// Change the function's environment and add a route, then fail deploying
 	// the API: the alias must point back at version 1, the new function must go.
 	changed := strings.Replace(twoFunctions, "            Path: /hello\n", "            Path: /hello2\n", 1) + `  Third:
@@ -213,6 +214,12 @@ func TestFailureMidwayRollsBack(t *testing.T) {
 	if got := f.apis[apiID].stages["prod"]; got != servedBefore {
 		t.Errorf("stage prod serves %s, want %s", got, servedBefore)
 	}
+	if got := *f.fns["s-Hello"].latest; !reflect.DeepEqual(got, latestBefore) {
+		t.Errorf("$LATEST of s-Hello after the failure has environment %v, want %v", got.Environment, latestBefore.Environment)
+	}
+	if got := *f.apis[apiID].def; !reflect.DeepEqual(got, defBefore) {
+		t.Errorf("the definition of API %s was not put back", apiID)
+	}
 	if !reflect.DeepEqual(f.stacks["s"], before) {
 		t.Error("the stack record changed")
 	}
@@ -224,6 +231,63 @@ func TestFailureMidwayRollsBack(t *testing.T) {
 	}
 	if got, want := actions(p), "Api=update Hello=update Other=unchanged ServerlessHttpApi=unchanged Third=create"; got != want {
 		t.Fatalf("actions = %s, want %s", got, want)
+	}
+}
+
+// TestFailedReplacePutsBackWhatWasThere checks that a deploy failing at any
+// step after it replaced a function's $LATEST or an API's definition (the
+// replace itself, the switch, a later resource's stage settings) puts back
+// what was there before, as CloudFormation's rollback does.
+func TestFailedReplacePutsBackWhatWasThere(t *testing.T) {
+	changed := strings.Replace(twoFunctions, "            Path: /hello\n", "            Path: /hello2\n", 1)
+	changed = strings.Replace(changed, "        alias: live\n", "        alias: live\n        extra: x\n", 1)
+	changed = strings.Replace(changed, "      AutoPublishAlias: live\n", "      AutoPublishAlias: live\n      ReservedConcurrentExecutions: 5\n", 1)
+	for _, failAt := range []string{"PutFunction", "ReplaceAPI", "SetAlias", "Deploy", "PatchStage"} {
+		t.Run(failAt, func(t *testing.T) {
+			dir := fixture(t)
+			f := newFake()
+			if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+				t.Fatal(err)
+			}
+			apiID := f.stacks["s"].Resources["Api"].PhysicalID
+			latestBefore, defBefore := *f.fns["s-Hello"].latest, *f.apis[apiID].def
+			f.failAt = failAt
+			if _, err := deployText(t, f, dir, "s", changed, map[string]string{"Greeting": "hi"}); err == nil || !strings.Contains(err.Error(), "rolled back") {
+				t.Fatalf("err = %v, want the injected failure, rolled back", err)
+			}
+			if f.failAt != "" {
+				t.Fatalf("the deploy never called %s", failAt)
+			}
+			if got := *f.fns["s-Hello"].latest; !reflect.DeepEqual(got, latestBefore) {
+				t.Errorf("$LATEST of s-Hello has environment %v, want %v", got.Environment, latestBefore.Environment)
+			}
+			if got := *f.apis[apiID].def; !reflect.DeepEqual(got, defBefore) {
+				t.Errorf("the definition of API %s was not put back", apiID)
+			}
+			if r := f.fns["s-Hello"].reserved; r != nil {
+				t.Errorf("reserved concurrency of s-Hello is %d after the failure, want none", *r)
+			}
+		})
+	}
+}
+
+// TestMinimumCompressionSize checks that an AWS::Serverless::Api's
+// MinimumCompressionSize reaches the API's definition (the gateway enforces
+// it) instead of being ignored with a warning.
+func TestMinimumCompressionSize(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      MinimumCompressionSize: 1024\n", 1)
+	p, err := deployText(t, f, dir, "s", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.Join(p.Warnings, "\n"), "MinimumCompressionSize") {
+		t.Fatalf("warnings: %q", p.Warnings)
+	}
+	def := f.apis[f.stacks["s"].Resources["Api"].PhysicalID].def
+	if got := def.Document["x-amazon-apigateway-minimum-compression-size"]; got != 1024 {
+		t.Fatalf("x-amazon-apigateway-minimum-compression-size = %v (%T), want 1024", got, got)
 	}
 }
 

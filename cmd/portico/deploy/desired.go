@@ -304,7 +304,7 @@ var known = map[string]map[string]bool{
 		"Description", "FileSystemConfigs", "VersionDescription"),
 	TypeAPI: set("StageName", "Variables", "DefinitionBody", "DefinitionUri", "Auth", "Cors", "CanarySetting",
 		"CacheClusterEnabled", "CacheClusterSize", "MethodSettings", "Name", "Description", "TracingEnabled",
-		"BinaryMediaTypes", "OpenApiVersion"),
+		"BinaryMediaTypes", "OpenApiVersion", "MinimumCompressionSize"),
 	TypeHTTPAPI: set("StageName", "StageVariables", "DefinitionBody", "DefinitionUri", "Auth", "CorsConfiguration",
 		"DefaultRouteSettings", "Name", "Description"),
 	TypeV2API:         set("Name", "ProtocolType", "RouteSelectionExpression", "Description"),

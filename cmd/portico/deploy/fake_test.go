@@ -24,6 +24,9 @@ type fakeTarget struct {
 	calls  []string
 	failAt string
 	seq    int
+	// saved are the $LATEST and API copies SaveFunction and SaveAPI made, by
+	// what they returned.
+	saved map[any]any
 }
 
 type fakeFn struct {
@@ -42,7 +45,8 @@ type fakeAPI struct {
 }
 
 func newFake() *fakeTarget {
-	return &fakeTarget{stacks: map[string]*Record{}, fns: map[string]*fakeFn{}, apis: map[string]*fakeAPI{}, plans: map[string]*UsagePlan{}}
+	return &fakeTarget{stacks: map[string]*Record{}, fns: map[string]*fakeFn{}, apis: map[string]*fakeAPI{}, plans: map[string]*UsagePlan{},
+		saved: map[any]any{}}
 }
 
 var _ Target = (*fakeTarget)(nil)
@@ -105,6 +109,37 @@ func (f *fakeTarget) PutFunction(_ context.Context, fn *Function, create bool) e
 	cp := *fn
 	f.fns[fn.Name].latest = &cp
 	return nil
+}
+
+func (f *fakeTarget) SaveFunction(_ context.Context, name string) (*SavedFunction, error) {
+	s := &SavedFunction{}
+	return s, f.save("SaveFunction "+name, s, *f.fns[name].latest)
+}
+
+func (f *fakeTarget) SaveAPI(_ context.Context, id string) (*SavedAPI, error) {
+	s := &SavedAPI{}
+	return s, f.save("SaveAPI "+id, s, *f.apis[id].def)
+}
+
+// save records the call and keeps v under key, for the Restore calls.
+func (f *fakeTarget) save(call string, key, v any) error {
+	if err := f.call(call); err != nil {
+		return err
+	}
+	f.saved[key] = v
+	return nil
+}
+
+func (f *fakeTarget) RestoreFunction(_ context.Context, name string, s *SavedFunction) error {
+	fn, _ := f.saved[s].(Function)
+	f.fns[name].latest = &fn
+	return f.call("RestoreFunction", name)
+}
+
+func (f *fakeTarget) RestoreAPI(_ context.Context, id string, s *SavedAPI) error {
+	a, _ := f.saved[s].(API)
+	f.apis[id].def = &a
+	return f.call("RestoreAPI", id)
 }
 
 func (f *fakeTarget) PublishVersion(_ context.Context, name string) (string, error) {
@@ -231,11 +266,12 @@ func (f *fakeTarget) DeleteUsagePlan(_ context.Context, id string) error {
 	return f.call("DeleteUsagePlan", id)
 }
 
-// mutating lists the calls that change something (all but PutStack).
+// mutating lists the calls that change something (all but PutStack and the
+// Save calls).
 func (f *fakeTarget) mutating() []string {
 	var out []string
 	for _, c := range f.calls {
-		if !strings.HasPrefix(c, "PutStack") {
+		if !strings.HasPrefix(c, "PutStack") && !strings.HasPrefix(c, "Save") {
 			out = append(out, c)
 		}
 	}

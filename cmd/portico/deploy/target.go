@@ -124,6 +124,50 @@ func (h *HTTPTarget) PutFunction(ctx context.Context, f *Function, create bool) 
 	return err
 }
 
+// savedConfigKeys are the configuration fields PutFunction sets, which
+// SaveFunction keeps.
+var savedConfigKeys = []string{"Description", "Environment", "Handler", "Runtime", "MemorySize", "Timeout", "FileSystemConfigs"}
+
+// SaveFunction implements Target: the configuration from GetFunction, the code
+// from /portico/v1/functions/{name}/code (Zip) or the image URI.
+func (h *HTTPTarget) SaveFunction(ctx context.Context, name string) (*SavedFunction, error) {
+	resp, err := h.C.Do(ctx, http.MethodGet, fnPath+esc(name), nil, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	var got struct {
+		Configuration map[string]any
+		Code          struct{ ImageUri string } //nolint:revive // Lambda's field name
+	}
+	if err := json.Unmarshal(resp.Body, &got); err != nil {
+		return nil, fmt.Errorf("decoding function %s: %w", name, err)
+	}
+	s := &SavedFunction{Config: map[string]any{"Description": "", "Environment": map[string]any{"Variables": map[string]string{}},
+		"FileSystemConfigs": []any{}}, ImageURI: got.Code.ImageUri}
+	for _, k := range savedConfigKeys {
+		if v, ok := got.Configuration[k]; ok && v != nil {
+			s.Config[k] = v
+		}
+	}
+	if s.ImageURI == "" {
+		code, err := h.C.Do(ctx, http.MethodGet, "/portico/v1/functions/"+esc(name)+"/code", nil, nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("code of function %s: %w", name, err)
+		}
+		s.Zip = code.Body
+	}
+	return s, nil
+}
+
+// RestoreFunction implements Target: code first, then configuration.
+func (h *HTTPTarget) RestoreFunction(ctx context.Context, name string, s *SavedFunction) error {
+	if _, _, err := h.C.UpdateFunctionCode(ctx, name, s.Zip, s.ImageURI); err != nil {
+		return err
+	}
+	_, _, err := h.C.UpdateFunctionConfiguration(ctx, name, s.Config)
+	return err
+}
+
 // PublishVersion implements Target.
 func (h *HTTPTarget) PublishVersion(ctx context.Context, name string) (string, error) {
 	v, _, err := h.C.PublishVersion(ctx, name, "portico deploy")
@@ -255,6 +299,22 @@ func (h *HTTPTarget) ReplaceAPI(ctx context.Context, id string, a *API) error {
 		}
 	}
 	return nil
+}
+
+// SaveAPI implements Target: the admin API's document of the API.
+func (h *HTTPTarget) SaveAPI(ctx context.Context, id string) (*SavedAPI, error) {
+	resp, err := h.C.Do(ctx, http.MethodGet, apisPath+"/"+esc(id), nil, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &SavedAPI{Doc: json.RawMessage(resp.Body)}, nil
+}
+
+// RestoreAPI implements Target: PUT /portico/v1/apis/{id} puts the document's
+// name, description and definition back as they were.
+func (h *HTTPTarget) RestoreAPI(ctx context.Context, id string, s *SavedAPI) error {
+	_, err := h.C.Do(ctx, http.MethodPut, apisPath+"/"+esc(id), nil, s.Doc, nil)
+	return err
 }
 
 // Deploy implements Target.
