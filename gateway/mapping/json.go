@@ -17,23 +17,76 @@ const maxJSONDepth = 512
 // decodeJSON decodes a JSON document into template values: objects become
 // *Map (keys in document order), arrays *List (rendering as JSON), numbers
 // int64 when integral and in range, float64 otherwise.
-func decodeJSON(data []byte) (any, error) {
+func decodeJSON(data []byte) (any, error) { return decodeJSONInto(data, nil) }
+
+// slabs are the memory a render's decoded documents are cut from: the
+// state keeps them and reuses them for the next render (see
+// state.escaped), so that decoding a body allocates only its text.
+type slabs struct {
+	maps  []Map
+	lists []List
+	keys  []string
+	vals  []any
+	strs  []string
+	flts  []float64
+}
+
+// reset empties s for reuse, keeping the slabs no bigger than
+// maxPooledSlab values.
+func (s *slabs) reset() {
+	s.maps = resetSlab(s.maps)
+	s.lists = resetSlab(s.lists)
+	s.keys = resetSlab(s.keys)
+	s.vals = resetSlab(s.vals)
+	s.strs = resetSlab(s.strs)
+	s.flts = resetSlab(s.flts)
+}
+
+// maxPooledSlab is the most values a slab kept for reuse holds.
+const maxPooledSlab = 16 << 10
+
+func resetSlab[T any](s []T) []T {
+	if cap(s) > maxPooledSlab {
+		return nil
+	}
+	// Drop the old values' references, so that a pooled state keeps no
+	// document alive.
+	clear(s)
+	return s[:0]
+}
+
+// slab returns s when it has room for n more values, else a new slab of
+// room for n (at least least).
+func slab[T any](s []T, n, least int) []T {
+	if cap(s)-len(s) >= n {
+		return s
+	}
+	return make([]T, 0, max(n, least))
+}
+
+// decodeJSONInto decodes data as decodeJSON does, cutting the values from
+// s's slabs (growing them as needed) when s is not nil.
+func decodeJSONInto(data []byte, s *slabs) (any, error) {
 	d := decoderPool.Get().(*jsonDecoder)
 	d.data, d.pos = data, 0
-	d.maps, d.keys, d.vals, d.strs, d.flts = nil, nil, nil, nil, nil
 	d.shapes, d.nshape = [maxShapes][]string{}, 0
 	d.text, d.refs, d.nextRef = "", d.refs[:0], 0
 	// Slabs of the sizes prescan counted (an overestimate when the document
-	// is not valid JSON): most documents cost six allocations.
+	// is not valid JSON): most documents cost six allocations, or one (the
+	// text) with s.
 	n := d.prescan()
-	d.maps = make([]Map, 0, n.objects)
-	d.keys = make([]string, 0, min(n.keys, slabSize/8)) // shared by objects of one shape
-	d.vals = make([]any, 0, n.values)
-	d.strs = make([]string, 0, n.strings)
-	d.flts = make([]float64, 0, n.floats)
+	if s == nil {
+		s = &d.own
+		*s = slabs{}
+	}
+	s.maps = slab(s.maps, n.objects, 0)
+	s.keys = slab(s.keys, min(n.keys, slabSize/8), 0) // shared by objects of one shape
+	s.vals = slab(s.vals, n.values, 0)
+	s.strs = slab(s.strs, n.strings, 0)
+	s.flts = slab(s.flts, n.floats, 0)
+	d.s = s
 	defer func() {
-		d.data = nil
-		d.maps, d.keys, d.vals, d.strs, d.flts = nil, nil, nil, nil, nil
+		d.data, d.s, d.own = nil, nil, slabs{}
 		d.shapes, d.nshape = [maxShapes][]string{}, 0
 		d.text, d.refs = "", d.refs[:0]
 		clear(d.recent[:])
@@ -57,12 +110,11 @@ type jsonDecoder struct {
 	data []byte
 	pos  int
 	// Slabs the maps, keys and values of one document are cut from, so a
-	// document of many small objects costs few allocations.
-	maps []Map
-	keys []string
-	vals []any
-	strs []string  // boxed strings (boxString)
-	flts []float64 // boxed floats (boxFloat)
+	// document of many small objects costs few allocations: the render's
+	// (pooled) or own. strs holds boxed strings (boxString), flts boxed
+	// floats (boxFloat).
+	s   *slabs
+	own slabs
 	// Members of the objects and arrays being decoded; each object or array
 	// is copied out at its end into slices of exactly its size.
 	kstack []string
@@ -98,12 +150,11 @@ func (d *jsonDecoder) shapeKeys(keys []string) []string {
 		return nil
 	}
 	n := len(keys)
-	if len(d.keys)+n > cap(d.keys) {
-		d.keys = make([]string, 0, max(slabSize, n))
-	}
-	start := len(d.keys)
-	d.keys = append(d.keys, keys...)
-	shared := d.keys[start : start+n : start+n]
+	s := d.s
+	s.keys = slab(s.keys, n, slabSize)
+	start := len(s.keys)
+	s.keys = append(s.keys, keys...)
+	shared := s.keys[start : start+n : start+n]
 	d.shapes[d.nshape%maxShapes] = shared
 	d.nshape++
 	return shared
@@ -119,15 +170,16 @@ const smallSlab = 16
 // capacity, so appending to it copies.
 func (d *jsonDecoder) cutVals(vals []any) []any {
 	n := len(vals)
-	if len(d.vals)+n > cap(d.vals) {
+	s := d.s
+	if len(s.vals)+n > cap(s.vals) {
 		if n > slabSize/4 {
 			return append([]any(nil), vals...)
 		}
-		d.vals = make([]any, 0, slabSize)
+		s.vals = make([]any, 0, slabSize)
 	}
-	start := len(d.vals)
-	d.vals = append(d.vals, vals...)
-	return d.vals[start : start+n : start+n]
+	start := len(s.vals)
+	s.vals = append(s.vals, vals...)
+	return s.vals[start : start+n : start+n]
 }
 
 func (d *jsonDecoder) newMap(keys []string, vals []any) *Map {
@@ -138,14 +190,26 @@ func (d *jsonDecoder) newMap(keys []string, vals []any) *Map {
 	if shared == nil {
 		return newMapFrom(keys, vals)
 	}
-	if len(d.maps) == cap(d.maps) {
-		d.maps = make([]Map, 0, slabSize/4)
-	}
-	d.maps = append(d.maps, Map{})
-	m := &d.maps[len(d.maps)-1]
+	m := d.newEmptyMap()
 	m.keys = shared
 	m.vals = d.cutVals(vals)
 	return m
+}
+
+// newEmptyMap returns a new empty map cut from the map slab.
+func (d *jsonDecoder) newEmptyMap() *Map {
+	s := d.s
+	s.maps = slab(s.maps, 1, slabSize/4)
+	s.maps = append(s.maps, Map{})
+	return &s.maps[len(s.maps)-1]
+}
+
+// newList returns a JSON list of items cut from the list slab.
+func (d *jsonDecoder) newList(items []any) *List {
+	s := d.s
+	s.lists = slab(s.lists, 1, slabSize/16)
+	s.lists = append(s.lists, List{Items: items, json: true})
+	return &s.lists[len(s.lists)-1]
 }
 
 func hasDuplicate(keys []string) bool {
@@ -187,7 +251,7 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 		d.skipSpace()
 		if d.pos < len(d.data) && d.data[d.pos] == '}' {
 			d.pos++
-			return &Map{}, nil
+			return d.newEmptyMap(), nil
 		}
 		for {
 			d.skipSpace()
@@ -227,7 +291,7 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 		d.skipSpace()
 		if d.pos < len(d.data) && d.data[d.pos] == ']' {
 			d.pos++
-			return &List{json: true}, nil
+			return d.newList(nil), nil
 		}
 		for {
 			d.skipSpace()
@@ -242,7 +306,7 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 				}
 				continue
 			}
-			l := &List{Items: d.cutVals(d.vstack[base:]), json: true}
+			l := d.newList(d.cutVals(d.vstack[base:]))
 			clear(d.vstack[base:])
 			d.vstack = d.vstack[:base]
 			return l, nil
@@ -252,11 +316,10 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 		if err != nil || str == "" {
 			return str, err
 		}
-		if len(d.strs) == cap(d.strs) {
-			d.strs = make([]string, 0, smallSlab)
-		}
-		d.strs = append(d.strs, str)
-		return boxString(&d.strs[len(d.strs)-1]), nil
+		s := d.s
+		s.strs = slab(s.strs, 1, smallSlab)
+		s.strs = append(s.strs, str)
+		return boxString(&s.strs[len(s.strs)-1]), nil
 	case c == 't':
 		return d.word("true", true)
 	case c == 'f':
@@ -497,11 +560,10 @@ func keySlot(raw []byte) int {
 }
 
 func (d *jsonDecoder) boxFloat(f float64) any {
-	if len(d.flts) == cap(d.flts) {
-		d.flts = make([]float64, 0, smallSlab)
-	}
-	d.flts = append(d.flts, f)
-	return boxFloat(&d.flts[len(d.flts)-1])
+	s := d.s
+	s.flts = slab(s.flts, 1, smallSlab)
+	s.flts = append(s.flts, f)
+	return boxFloat(&s.flts[len(s.flts)-1])
 }
 
 // exactPow10 are the powers of ten a float64 holds exactly.

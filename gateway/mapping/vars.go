@@ -9,8 +9,8 @@ import (
 // Vars is what one request exposes to a template: $input (from Body and the
 // parameters), $context and $stageVariables. Fill it per request; a Vars is
 // not safe for concurrent use, and rendering may change Context (the
-// override maps). Rendering the request and then the response template of
-// one request with the same Vars decodes the body once.
+// override maps). Each render decodes the body it reads as JSON afresh, as
+// API Gateway gives each template its own copy.
 type Vars struct {
 	// Body is the request (or integration response) payload.
 	Body []byte
@@ -24,11 +24,8 @@ type Vars struct {
 	// StageVariables is $stageVariables.
 	StageVariables map[string]string
 
-	decoded   any
-	decodeErr error
-	decodedOK bool
-	params    *Map
-	stage     *Map
+	params *Map
+	stage  *Map
 }
 
 // NewContext returns an empty $context map with the writable override maps
@@ -119,17 +116,17 @@ func (v *Vars) bodyString() string {
 	return string(v.Body)
 }
 
-func (v *Vars) document() (any, error) {
-	if !v.decodedOK {
-		body := v.Body
-		if len(body) == 0 {
-			body = []byte("{}")
-		}
-		v.decoded, v.decodeErr = decodeJSON(body)
-		v.decodedOK = true
+// jsonBody is the body $input.json and $input.path read: an empty body
+// reads as {}.
+func (v *Vars) jsonBody() []byte {
+	if len(v.Body) == 0 {
+		return emptyObject
 	}
-	return v.decoded, v.decodeErr
+	return v.Body
 }
+
+// emptyObject is what an empty body reads as; never written.
+var emptyObject = []byte("{}")
 
 func (v *Vars) overrideMap(path string) *Map {
 	if v.Context == nil {

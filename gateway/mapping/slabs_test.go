@@ -1,0 +1,71 @@
+package mapping
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"testing"
+)
+
+// A render's decoded body is cut from slabs the next render reuses. A value
+// the template stores where it outlives the render ($context's override
+// maps, here directly, through put and inside a list) must keep its value
+// however many renders follow.
+func TestBodyValuesStoredInContextOutliveTheRender(t *testing.T) {
+	t.Run("scalars", func(t *testing.T) {
+		testStoredValuesOutliveTheRender(t, `#set($root = $input.path('$'))
+#set($context.responseOverride.header.X = $root.a)
+$context.requestOverride.header.put("Y", $root.n)
+#set($context.requestOverride.querystring.q = $root.obj.k)
+$context.requestOverride.path.put("p", $util.parseJson('{"k": "parsed", "f": 2.5}').k)`,
+			`map[Y:1.25] map[q:inner] map[p:parsed] map[X:kept]`, `inner`)
+	})
+	t.Run("maps and lists", func(t *testing.T) {
+		testStoredValuesOutliveTheRender(t, `#set($root = $input.path('$'))
+#set($context.responseOverride.header.X = $root.a)
+$context.requestOverride.header.put("Y", $root.n)
+#set($l = [])
+$l.add($root.obj)
+#set($context.requestOverride.querystring.q = $l)
+$context.requestOverride.path.put("p", $util.parseJson('{"k": "parsed", "f": 2.5}'))`,
+			`map[Y:1.25] map[q:[{k=inner, list=["x",3.5]}]] map[p:{k=parsed, f=2.5}] map[X:kept]`, `[{k=inner, list=["x",3.5]}]`)
+	})
+}
+
+func testStoredValuesOutliveTheRender(t *testing.T, src, wantOverrides, wantQ string) {
+	keep, err := Parse("t", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	churn, err := Parse("t", `#set($root = $input.path('$'))$root.a $root.n $root.obj $util.parseJson('{"k": "other", "f": 9.75}')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &Vars{Body: []byte(`{"a": "kept", "n": 1.25, "obj": {"k": "inner", "list": ["x", 3.5]}}`)}
+	if _, err := keep.RenderString(context.Background(), v); err != nil {
+		t.Fatal(err)
+	}
+	h, q, p := v.RequestOverride()
+	_, rh := v.ResponseOverride()
+	want := fmt.Sprint(h, q, p, rh)
+	if want != wantOverrides {
+		t.Fatalf("overrides %s", want)
+	}
+	for i := range 200 {
+		body := fmt.Sprintf(`{"a": "churn%d", "n": %d.5, "obj": {"k": "zz%d", "list": ["y", 7.25]}}`, i, i, i)
+		out, err := churn.RenderString(context.Background(), &Vars{Body: []byte(body)})
+		if wantOut := fmt.Sprintf(`churn%d %d.5 {k=zz%d, list=["y",7.25]} {k=other, f=9.75}`, i, i, i); err != nil || out != wantOut {
+			t.Fatalf("render %d: %q %v, want %q", i, out, err, wantOut)
+		}
+	}
+	h2, q2, p2 := v.RequestOverride()
+	_, rh2 := v.ResponseOverride()
+	if got := fmt.Sprint(h2, q2, p2, rh2); got != want || !maps.Equal(h, h2) {
+		t.Errorf("after later renders the overrides read %s, want %s", got, want)
+	}
+	// The values themselves, not only the strings read back above.
+	x, _ := v.Context.GetPath("requestOverride.querystring.q")
+	if got := plainString(x); got != wantQ {
+		t.Errorf("stored list %s", got)
+	}
+}
