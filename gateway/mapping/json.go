@@ -23,6 +23,7 @@ func decodeJSON(data []byte) (any, error) { return decodeJSONInto(data, nil) }
 // state keeps them and reuses them for the next render (see
 // state.escaped), so that decoding a body allocates only its text.
 type slabs struct {
+	text  []byte // the documents' strings (prescan)
 	maps  []Map
 	lists []List
 	keys  []string
@@ -34,6 +35,10 @@ type slabs struct {
 // reset empties s for reuse, keeping the slabs no bigger than
 // maxPooledSlab values.
 func (s *slabs) reset() {
+	s.text = s.text[:0]
+	if cap(s.text) > maxPooledText {
+		s.text = nil
+	}
 	s.maps = resetSlab(s.maps)
 	s.lists = resetSlab(s.lists)
 	s.keys = resetSlab(s.keys)
@@ -42,8 +47,12 @@ func (s *slabs) reset() {
 	s.flts = resetSlab(s.flts)
 }
 
-// maxPooledSlab is the most values a slab kept for reuse holds.
-const maxPooledSlab = 16 << 10
+// maxPooledSlab is the most values a slab kept for reuse holds, and
+// maxPooledText the most bytes of text.
+const (
+	maxPooledSlab = 16 << 10
+	maxPooledText = 1 << 20
+)
 
 func resetSlab[T any](s []T) []T {
 	if cap(s) > maxPooledSlab {
@@ -74,10 +83,18 @@ func decodeJSONInto(data []byte, s *slabs) (any, error) {
 	// Slabs of the sizes prescan counted (an overestimate when the document
 	// is not valid JSON): most documents cost six allocations, or one (the
 	// text) with s.
-	n := d.prescan()
+	var n counts
 	if s == nil {
+		var text []byte
+		n, text = d.prescan(d.arena[:0])
+		d.text, d.arena = string(text), text[:0]
 		s = &d.own
 		*s = slabs{}
+	} else {
+		// The text is appended to the render's: bytes handed out are never
+		// written again in the render (a text that grows is copied).
+		n, s.text = d.prescan(s.text)
+		d.text = unsafe.String(unsafe.SliceData(s.text), len(s.text)) //nolint:gosec // audited: see above and state.escaped
 	}
 	s.maps = slab(s.maps, n.objects, 0)
 	s.keys = slab(s.keys, min(n.keys, slabSize/8), 0) // shared by objects of one shape
@@ -449,15 +466,15 @@ type counts struct {
 	objects, keys, values, strings, floats int
 }
 
-// prescan copies every string of the document, unescaped, into one string
-// (d.text), writing a key that equals a recent one once, so that decoding the
-// document's strings costs one allocation of about the size of their
+// prescan appends every string of the document, unescaped, to text,
+// writing a key that equals a recent one once, so that decoding the
+// document's strings costs at most one allocation of about the size of their
 // distinct text; and it counts the objects, keys and values. It stops at
 // the first malformed string: str decodes the rest itself and reports the
-// error.
-func (d *jsonDecoder) prescan() counts {
+// error. The refs it records locate strings in the text returned.
+func (d *jsonDecoder) prescan(text []byte) (counts, []byte) {
 	var n counts
-	arena := d.arena[:0]
+	arena := text
 	data := d.data
 	n.values = 1
 	for i := 0; i < len(data); i++ {
@@ -532,10 +549,8 @@ func (d *jsonDecoder) prescan() counts {
 		}
 		i = d.pos - 1
 	}
-	d.text = string(arena)
-	d.arena = arena[:0]
 	d.pos = 0
-	return n
+	return n, arena
 }
 
 // prescanned are the bytes prescan looks at.

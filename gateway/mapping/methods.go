@@ -562,6 +562,9 @@ func (st *state) regexpArg(part *refPart, args []any, off int) (*regexp.Regexp, 
 		}
 		return rc.re, true
 	}
+	// The cache outlives the render: its key and the compiled expression
+	// must not share the bytes of the render's text (slabs).
+	pattern = strings.Clone(pattern)
 	rc := newRegexpCache(pattern)
 	runtimeRegexpMu.Lock()
 	if runtimeRegexpCount < maxRuntimeRegexps {

@@ -501,14 +501,15 @@ func (st *state) assign(target *refExpr, v any) {
 }
 
 // keep returns v ready to be stored in a map or list, which may outlive the
-// render: a string or float is copied out of the slabs; any other value
-// that may point into them marks the render escaped.
+// render: a string (its bytes may be in the slabs' text) or a float is
+// copied out of the slabs; any other value that may point into them marks
+// the render escaped.
 func (st *state) keep(v any) any {
 	switch x := v.(type) {
 	case nil, bool, int64, missingT:
 		return v
 	case string:
-		return copyString(x)
+		return strings.Clone(x)
 	case float64:
 		return copyFloat(x)
 	}
@@ -516,13 +517,8 @@ func (st *state) keep(v any) any {
 	return v
 }
 
-// copyString boxes s anew (the compiler must not hand back the box s came
+// copyFloat boxes f anew (the compiler must not hand back the box f came
 // from, which may be in a slab).
-//
-//go:noinline
-func copyString(s string) any { return s }
-
-// copyFloat boxes f anew.
 //
 //go:noinline
 func copyFloat(f float64) any { return f }

@@ -32,6 +32,37 @@ $context.requestOverride.path.put("p", $util.parseJson('{"k": "parsed", "f": 2.5
 	})
 }
 
+// A pattern read from the body is cached beyond the render: the cache must
+// not share the bytes of the body's text, which the next render reuses.
+func TestRuntimePatternCachedAfterTheRender(t *testing.T) {
+	tm, err := Parse("t", `#set($root = $input.path('$'))$root.s.matches($root.p)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pattern = "(slabs-test-pattern)+z"
+	for i := range 50 {
+		p := pattern
+		if i > 0 {
+			p = fmt.Sprintf("(other-pattern-%04d)+z", i) // same length, same offsets
+		}
+		body := `{"s": "slabs-test-patternz", "p": "` + p + `"}`
+		out, err := tm.RenderString(context.Background(), &Vars{Body: []byte(body)})
+		if want := fmt.Sprint(i == 0); err != nil || out != want {
+			t.Fatalf("render %d: %q %v, want %s", i, out, err, want)
+		}
+	}
+	found := false
+	runtimeRegexps.Range(func(k, v any) bool {
+		if k.(string) == pattern {
+			found = v.(*regexpCache).re.String() == pattern
+		}
+		return !found
+	})
+	if !found {
+		t.Errorf("the cache has no entry %q for the pattern (its key or expression changed)", pattern)
+	}
+}
+
 func testStoredValuesOutliveTheRender(t *testing.T, src, wantOverrides, wantQ string) {
 	keep, err := Parse("t", src)
 	if err != nil {
