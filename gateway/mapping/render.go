@@ -213,6 +213,9 @@ func (t *Template) render(ctx context.Context, vars *Vars) (st *state, err error
 // document is v's body decoded: once per render for the render's own
 // variables, from the state's slabs.
 func (st *state) document(v *Vars) (any, error) {
+	if v.predecoded != nil {
+		return v.predecoded, nil
+	}
 	if v != st.v {
 		// An $input kept from another render.
 		return decodeJSON(v.jsonBody())

@@ -24,8 +24,11 @@ type Vars struct {
 	// StageVariables is $stageVariables.
 	StageVariables map[string]string
 
-	params *Map
-	stage  *Map
+	// predecoded, when set, is the body already decoded: a benchmark's way
+	// to measure the template alone.
+	predecoded any
+	params     *Map
+	stage      *Map
 }
 
 // NewContext returns an empty $context map with the writable override maps
@@ -33,19 +36,38 @@ type Vars struct {
 // responseOverride.header (responseOverride.status is set by templates).
 // Fill the rest with SetPath: ctx.SetPath("identity.sourceIp", ip).
 func NewContext() *Map {
-	// Built in place: NewContext runs once per request.
-	var parts [4]Map
-	for i := range parts {
-		parts[i].kind = contextPart
+	// One allocation: NewContext runs once per request.
+	c := &contextMaps{}
+	for i := range c.parts {
+		c.parts[i].kind = contextPart
 	}
-	ro, rs := &Map{kind: contextPart}, &Map{kind: contextPart}
-	ro.keys, ro.vals = []string{"header", "querystring", "path"}, []any{&parts[0], &parts[1], &parts[2]}
-	rs.keys, rs.vals = []string{"header"}, []any{&parts[3]}
-	m := &Map{kind: contextRoot, keys: make([]string, 2, 16), vals: make([]any, 2, 16)}
-	m.keys[0], m.vals[0] = "requestOverride", ro
-	m.keys[1], m.vals[1] = "responseOverride", rs
-	return m
+	c.vals = [...]any{&c.parts[0], &c.parts[1], &c.parts[2], &c.parts[3]}
+	c.ro = Map{kind: contextPart, keys: requestOverrideKeys, vals: c.vals[0:3:3]}
+	c.rs = Map{kind: contextPart, keys: responseOverrideKeys, vals: c.vals[3:4:4]}
+	c.rootKeys[0], c.rootVals[0] = "requestOverride", &c.ro
+	c.rootKeys[1], c.rootVals[1] = "responseOverride", &c.rs
+	c.root = Map{kind: contextRoot, keys: c.rootKeys[:2], vals: c.rootVals[:2]}
+	return &c.root
 }
+
+// contextMaps are the maps NewContext builds, in one allocation.
+type contextMaps struct {
+	root, ro, rs Map
+	parts        [4]Map
+	vals         [4]any
+	rootKeys     [contextKeys]string
+	rootVals     [contextKeys]any
+}
+
+// contextKeys is how many keys $context holds before its slices grow.
+const contextKeys = 16
+
+// The override maps' keys; a map never writes its keys in place (Set
+// appends to a full slice, which copies, and Delete copies).
+var (
+	requestOverrideKeys  = []string{"header", "querystring", "path"}
+	responseOverrideKeys = []string{"header"}
+)
 
 func (v *Vars) context() *Map {
 	if v.Context == nil {
