@@ -21,9 +21,9 @@ func decodeJSON(data []byte) (any, error) { return decodeJSONInto(data, nil) }
 
 // slabs are the memory a render's decoded documents are cut from: the
 // state keeps them and reuses them for the next render (see
-// state.escaped), so that decoding a body allocates only its text.
+// state.escaped), so that decoding a body allocates nothing once they fit.
 type slabs struct {
-	text  []byte // the documents' strings (prescan)
+	text  []byte // the documents' strings, unescaped
 	maps  []Map
 	lists []List
 	keys  []string
@@ -64,49 +64,36 @@ func resetSlab[T any](s []T) []T {
 	return s[:0]
 }
 
-// slab returns s when it has room for n more values, else a new slab of
-// room for n (at least least).
+// slab returns s when it has room for n more values, else a new slab with
+// room for n, for least, and for twice s's values (so that a slab the
+// state reuses soon fits the documents it sees).
 func slab[T any](s []T, n, least int) []T {
 	if cap(s)-len(s) >= n {
 		return s
 	}
-	return make([]T, 0, max(n, least))
+	return make([]T, 0, max(n, least, 2*cap(s)))
 }
 
 // decodeJSONInto decodes data as decodeJSON does, cutting the values from
-// s's slabs (growing them as needed) when s is not nil.
+// s's slabs (growing them as needed) when s is not nil, else from new ones.
 func decodeJSONInto(data []byte, s *slabs) (any, error) {
 	d := decoderPool.Get().(*jsonDecoder)
 	d.data, d.pos = data, 0
-	d.shapes, d.nshape = [maxShapes][]string{}, 0
-	d.text, d.refs, d.nextRef = "", d.refs[:0], 0
-	// Slabs of the sizes prescan counted (an overestimate when the document
-	// is not valid JSON): most documents cost six allocations, or one (the
-	// text) with s.
-	var n counts
 	if s == nil {
-		var text []byte
-		n, text = d.prescan(d.arena[:0])
-		d.text, d.arena = string(text), text[:0]
+		// New slabs sized for a document of data's length: most documents
+		// cost six allocations. The unescaped text of a document's strings
+		// is never longer than the document.
 		s = &d.own
-		*s = slabs{}
-	} else {
-		// The text is appended to the render's: bytes handed out are never
-		// written again in the render (a text that grows is copied).
-		n, s.text = d.prescan(s.text)
-		d.text = unsafe.String(unsafe.SliceData(s.text), len(s.text)) //nolint:gosec // audited: see above and state.escaped
+		n := len(data)
+		*s = slabs{text: make([]byte, 0, n), maps: make([]Map, 0, n/64+1), vals: make([]any, 0, n/16+1),
+			strs: make([]string, 0, n/32+1), flts: make([]float64, 0, n/64+1)}
 	}
-	s.maps = slab(s.maps, n.objects, 0)
-	s.keys = slab(s.keys, min(n.keys, slabSize/8), 0) // shared by objects of one shape
-	s.vals = slab(s.vals, n.values, 0)
-	s.strs = slab(s.strs, n.strings, 0)
-	s.flts = slab(s.flts, n.floats, 0)
 	d.s = s
 	defer func() {
 		d.data, d.s, d.own = nil, nil, slabs{}
 		d.shapes, d.nshape = [maxShapes][]string{}, 0
-		d.text, d.refs = "", d.refs[:0]
-		clear(d.recent[:])
+		clear(d.hints[:])
+		clear(d.kstack)
 		clear(d.vstack)
 		d.kstack, d.vstack = d.kstack[:0], d.vstack[:0]
 		decoderPool.Put(d)
@@ -141,46 +128,71 @@ type jsonDecoder struct {
 	// in the same order (an array of records) share one, read-only.
 	shapes [maxShapes][]string
 	nshape int
-	// text holds the document's strings, unescaped, and each distinct
-	// recent key once (prescan); refs locates them, nextRef is the next one
-	// str meets.
-	text    string
-	refs    []strRef
-	nextRef int
-	arena   []byte
-	recent  [recentKeys]strRef // keys written to arena lately (recentKey)
+	// plain says which shapes' keys are written in JSON as they read
+	// (no escapes): hints[depth] is the shape of the last object decoded
+	// at that depth when it is plain, the keys the next object there
+	// likely has (key).
+	plain [maxShapes]bool
+	hints [maxHints][]string
 }
+
+// maxHints is the depth of the deepest objects key hints are kept for.
+const maxHints = 16
 
 // maxShapes is how many recent object shapes a decoder remembers.
 const maxShapes = 8
 
 // shapeKeys returns a shared copy of keys: a remembered shape equal to it, or
 // a new one cut from the key slab (with no spare capacity, so that appending
-// to a map's keys copies them); nil when keys has a duplicate.
-func (d *jsonDecoder) shapeKeys(keys []string) []string {
+// to a map's keys copies them), and whether its keys are plain; nil when
+// keys has a duplicate.
+func (d *jsonDecoder) shapeKeys(keys []string) ([]string, bool) {
 	for i := range min(d.nshape, maxShapes) {
 		if slices.Equal(d.shapes[i], keys) {
-			return d.shapes[i]
+			return d.shapes[i], d.plain[i]
 		}
 	}
 	if hasDuplicate(keys) {
-		return nil
+		return nil, false
 	}
 	n := len(keys)
 	s := d.s
-	s.keys = slab(s.keys, n, slabSize)
+	s.keys = slab(s.keys, n, slabSize/4)
 	start := len(s.keys)
 	s.keys = append(s.keys, keys...)
 	shared := s.keys[start : start+n : start+n]
-	d.shapes[d.nshape%maxShapes] = shared
+	plain := true
+	for _, k := range keys {
+		plain = plain && plainKey(k)
+	}
+	d.shapes[d.nshape%maxShapes], d.plain[d.nshape%maxShapes] = shared, plain
 	d.nshape++
-	return shared
+	return shared, plain
 }
+
+// plainKey says k is written in JSON as it reads: no quote, backslash or
+// control character, which JSON escapes.
+func plainKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if stringSpecial[k[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// stringSpecial are the bytes that end the plain run of a JSON string.
+var stringSpecial = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 const slabSize = 256
 
-// smallSlab is the size of the slabs of strings and floats when prescan did
-// not count them (a small or invalid document).
+// smallSlab is the least size of a new slab of strings or floats.
 const smallSlab = 16
 
 // cutVals copies vals into the value slab; the result has no spare
@@ -188,24 +200,30 @@ const smallSlab = 16
 func (d *jsonDecoder) cutVals(vals []any) []any {
 	n := len(vals)
 	s := d.s
-	if len(s.vals)+n > cap(s.vals) {
-		if n > slabSize/4 {
-			return append([]any(nil), vals...)
-		}
-		s.vals = make([]any, 0, slabSize)
-	}
+	s.vals = slab(s.vals, n, slabSize)
 	start := len(s.vals)
 	s.vals = append(s.vals, vals...)
 	return s.vals[start : start+n : start+n]
 }
 
-func (d *jsonDecoder) newMap(keys []string, vals []any) *Map {
+// newMap returns a map of keys and vals, an object at depth: its keys are
+// the hint for the next object there.
+func (d *jsonDecoder) newMap(keys []string, vals []any, depth int) *Map {
+	var hint []string
+	defer func() {
+		if depth < maxHints {
+			d.hints[depth] = hint
+		}
+	}()
 	if len(keys) > indexAfter {
 		return newMapFrom(keys, vals)
 	}
-	shared := d.shapeKeys(keys)
+	shared, plain := d.shapeKeys(keys)
 	if shared == nil {
 		return newMapFrom(keys, vals)
+	}
+	if plain {
+		hint = shared
 	}
 	m := d.newEmptyMap()
 	m.keys = shared
@@ -275,7 +293,7 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 			if d.pos >= len(d.data) || d.data[d.pos] != '"' {
 				return nil, d.errorf("expected a string key")
 			}
-			k, err := d.str()
+			k, err := d.key(depth, len(d.kstack)-kbase)
 			if err != nil {
 				return nil, err
 			}
@@ -297,7 +315,7 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 				}
 				continue
 			}
-			m := d.newMap(d.kstack[kbase:], d.vstack[vbase:])
+			m := d.newMap(d.kstack[kbase:], d.vstack[vbase:], depth)
 			clear(d.vstack[vbase:])
 			d.kstack, d.vstack = d.kstack[:kbase], d.vstack[:vbase]
 			return m, nil
@@ -429,149 +447,48 @@ func (d *jsonDecoder) number() (any, error) {
 	return d.boxFloat(f), nil
 }
 
+// key reads the key at d.pos, the i-th of an object at depth: the hint's
+// i-th key when the document has it there, written plain, else a new string.
+func (d *jsonDecoder) key(depth, i int) (string, error) {
+	if depth < maxHints {
+		if h := d.hints[depth]; i < len(h) {
+			k := h[i]
+			end := d.pos + 1 + len(k)
+			if end < len(d.data) && d.data[end] == '"' && string(d.data[d.pos+1:end]) == k {
+				d.pos = end + 1
+				return k, nil
+			}
+		}
+	}
+	return d.str()
+}
+
+// str reads the string at d.pos, its text appended to the slabs' text.
 func (d *jsonDecoder) str() (string, error) {
 	d.pos++ // opening quote
-	start := d.pos
-	for d.nextRef < len(d.refs) && d.refs[d.nextRef].start < start {
-		d.nextRef++ // a string of an invalid document the decoder skipped
+	start, i, data := d.pos, d.pos, d.data
+	for i < len(data) && !stringSpecial[data[i]] {
+		i++
 	}
-	if d.nextRef < len(d.refs) && d.refs[d.nextRef].start == start {
-		// Unescaped by prescan, with the document's other strings, into
-		// one string.
-		r := d.refs[d.nextRef]
-		d.nextRef++
-		d.pos = r.end
-		return d.text[r.off : r.off+r.n], nil
+	s := d.s
+	off := len(s.text)
+	if i < len(data) && data[i] == '"' {
+		d.pos = i + 1
+		s.text = append(s.text, data[start:i]...)
+	} else {
+		t, err := d.unescapeTo(s.text)
+		s.text = t
+		if err != nil {
+			return "", err
+		}
 	}
-	buf, err := d.unescapeTo(d.buf[:0])
-	d.buf = buf[:0]
-	if err != nil {
-		return "", err
+	// Text already handed out is never written again: appending either
+	// writes past it or copies the text to a new array, leaving the old one
+	// to the strings that point into it.
+	if len(s.text) == off {
+		return "", nil
 	}
-	return string(buf), nil
-}
-
-// strRef locates one string read ahead of decoding: the string whose
-// content starts at start ends (after its closing quote) at end, and its
-// unescaped text is text[off:off+n].
-type strRef struct {
-	start, end, off, n int
-}
-
-// recentKeys is how many recent distinct keys prescan writes once.
-const recentKeys = 32
-
-// counts are what prescan counts to size the slabs.
-type counts struct {
-	objects, keys, values, strings, floats int
-}
-
-// prescan appends every string of the document, unescaped, to text,
-// writing a key that equals a recent one once, so that decoding the
-// document's strings costs at most one allocation of about the size of their
-// distinct text; and it counts the objects, keys and values. It stops at
-// the first malformed string: str decodes the rest itself and reports the
-// error. The refs it records locate strings in the text returned.
-func (d *jsonDecoder) prescan(text []byte) (counts, []byte) {
-	var n counts
-	arena := text
-	data := d.data
-	n.values = 1
-	for i := 0; i < len(data); i++ {
-		if !prescanned[data[i]] {
-			continue
-		}
-		switch data[i] {
-		case '{':
-			n.objects++
-			n.values++
-			continue
-		case '[':
-			n.values++
-			continue
-		case ',':
-			n.values++
-			continue
-		case ':':
-			n.keys++
-			continue
-		case '.', 'e', 'E':
-			n.floats++
-			continue
-		case '"':
-		default:
-			continue
-		}
-		start, j, escaped := i+1, i+1, false
-		for j < len(data) && data[j] != '"' {
-			if data[j] == '\\' {
-				escaped = true
-				j++
-			}
-			j++
-		}
-		if j >= len(data) {
-			break
-		}
-		isKey := false
-		for k := j + 1; k < len(data); k++ {
-			if c := data[k]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-				isKey = c == ':'
-				break
-			}
-		}
-		if !isKey {
-			n.strings++
-		}
-		off := len(arena)
-		if !escaped {
-			raw := data[start:j]
-			if isKey {
-				if r, ok := d.recentKey(arena, raw); ok {
-					d.refs = append(d.refs, strRef{start: start, end: j + 1, off: r.off, n: r.n})
-					i = j
-					continue
-				}
-			}
-			arena = append(arena, raw...)
-			d.pos = j + 1
-		} else {
-			d.pos = start
-			var err error
-			if arena, err = d.unescapeTo(arena); err != nil {
-				break
-			}
-		}
-		r := strRef{start: start, end: d.pos, off: off, n: len(arena) - off}
-		d.refs = append(d.refs, r)
-		if isKey && !escaped {
-			d.recent[keySlot(data[start:j])] = r
-		}
-		i = d.pos - 1
-	}
-	d.pos = 0
-	return n, arena
-}
-
-// prescanned are the bytes prescan looks at.
-var prescanned = [256]bool{'{': true, '[': true, ',': true, ':': true, '.': true, 'e': true, 'E': true, '"': true}
-
-// recentKey finds a key equal to raw among the recent keys in arena: a
-// small cache indexed by the key's length and first and last bytes.
-func (d *jsonDecoder) recentKey(arena, raw []byte) (strRef, bool) {
-	r := d.recent[keySlot(raw)]
-	if r.n == len(raw) && r.end != 0 && string(arena[r.off:r.off+r.n]) == string(raw) {
-		return r, true
-	}
-	return strRef{}, false
-}
-
-func keySlot(raw []byte) int {
-	h := len(raw)
-	if len(raw) > 0 {
-		h = h*31 + int(raw[0])*7 + int(raw[len(raw)-1])
-	}
-	return h % recentKeys
+	return unsafe.String(&s.text[off], len(s.text)-off), nil //nolint:gosec // audited: see above and state.escaped
 }
 
 func (d *jsonDecoder) boxFloat(f float64) any {
