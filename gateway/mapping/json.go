@@ -93,8 +93,9 @@ func decodeJSONInto(data []byte, s *slabs) (any, error) {
 		d.data, d.s, d.own = nil, nil, slabs{}
 		d.shapes, d.nshape = [maxShapes][]string{}, 0
 		clear(d.hints[:])
-		clear(d.kstack)
-		clear(d.vstack)
+		// The stacks' members, popped or not, hold no document alive.
+		clear(d.kstack[:cap(d.kstack)])
+		clear(d.vstack[:cap(d.vstack)])
 		d.kstack, d.vstack = d.kstack[:0], d.vstack[:0]
 		decoderPool.Put(d)
 	}()
@@ -209,21 +210,19 @@ func (d *jsonDecoder) cutVals(vals []any) []any {
 // newMap returns a map of keys and vals, an object at depth: its keys are
 // the hint for the next object there.
 func (d *jsonDecoder) newMap(keys []string, vals []any, depth int) *Map {
-	var hint []string
-	defer func() {
-		if depth < maxHints {
-			d.hints[depth] = hint
-		}
-	}()
-	if len(keys) > indexAfter {
-		return newMapFrom(keys, vals)
+	var shared []string
+	plain := false
+	if len(keys) <= indexAfter {
+		shared, plain = d.shapeKeys(keys)
 	}
-	shared, plain := d.shapeKeys(keys)
+	if depth < maxHints {
+		d.hints[depth] = nil
+		if plain {
+			d.hints[depth] = shared
+		}
+	}
 	if shared == nil {
 		return newMapFrom(keys, vals)
-	}
-	if plain {
-		hint = shared
 	}
 	m := d.newEmptyMap()
 	m.keys = shared
@@ -316,7 +315,6 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 				continue
 			}
 			m := d.newMap(d.kstack[kbase:], d.vstack[vbase:], depth)
-			clear(d.vstack[vbase:])
 			d.kstack, d.vstack = d.kstack[:kbase], d.vstack[:vbase]
 			return m, nil
 		}
@@ -342,7 +340,6 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 				continue
 			}
 			l := d.newList(d.cutVals(d.vstack[base:]))
-			clear(d.vstack[base:])
 			d.vstack = d.vstack[:base]
 			return l, nil
 		}
@@ -476,7 +473,8 @@ func (d *jsonDecoder) str() (string, error) {
 		d.pos = i + 1
 		s.text = append(s.text, data[start:i]...)
 	} else {
-		t, err := d.unescapeTo(s.text)
+		d.pos = i
+		t, err := d.unescapeTo(append(s.text, data[start:i]...))
 		s.text = t
 		if err != nil {
 			return "", err
@@ -610,8 +608,13 @@ func (d *jsonDecoder) unescapeTo(buf []byte) ([]byte, error) {
 				return buf, d.errorf("invalid escape")
 			}
 		default:
-			buf = append(buf, c)
-			d.pos++
+			// A run of plain bytes at once.
+			j := d.pos + 1
+			for j < len(d.data) && !stringSpecial[d.data[j]] {
+				j++
+			}
+			buf = append(buf, d.data[d.pos:j]...)
+			d.pos = j
 		}
 	}
 	return buf, d.errorf("unterminated string")
