@@ -60,7 +60,7 @@ type contextMaps struct {
 }
 
 // contextKeys is how many keys $context holds before its slices grow.
-const contextKeys = 16
+const contextKeys = 24
 
 // The override maps' keys; a map never writes its keys in place (Set
 // appends to a full slice, which copies, and Delete copies).

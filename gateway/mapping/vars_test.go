@@ -46,3 +46,24 @@ func TestZeroTemplateAndNilArguments(t *testing.T) {
 		t.Fatalf("nil vars: %q %v", got, err)
 	}
 }
+
+// SetStrings and SetStringMap store what Set and SetPath store.
+func TestSetStrings(t *testing.T) {
+	ctx := NewContext()
+	ctx.SetStrings("a", "1", "b", "2", "a", "3", "odd")
+	ctx.SetStringMap("identity", "sourceIp", "1.2.3.4", "user", "", "sourceIp", "5.6.7.8")
+	plain := NewMapSize(2)
+	plain.SetStringMap("m", "k1", "v1", "k2", "v2", "k3", "v3", "k4", "v4", "k5", "v5", "k6", "v6", "k7", "v7", "k8", "v8", "k9", "v9")
+	ctx.Set("plain", plain)
+	tm, err := Parse("t", "$context.a $context.b $context.odd $context.identity.keySet() $context.identity.sourceIp [$context.identity]|$context.plain.m.k9 $context.plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tm.RenderString(context.Background(), &Vars{Context: ctx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "3 2 $context.odd [sourceIp, user] 5.6.7.8 []|v9 {m={k1=v1, k2=v2, k3=v3, k4=v4, k5=v5, k6=v6, k7=v7, k8=v8, k9=v9}}"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
