@@ -30,6 +30,7 @@ type slabs struct {
 	vals  []any
 	strs  []string
 	flts  []float64
+	ints  []int64
 }
 
 // reset empties s for reuse, keeping the slabs no bigger than
@@ -45,6 +46,7 @@ func (s *slabs) reset() {
 	s.vals = resetSlab(s.vals)
 	s.strs = resetSlab(s.strs)
 	s.flts = resetSlab(s.flts)
+	s.ints = resetSlab(s.ints)
 }
 
 // maxPooledSlab is the most values a slab kept for reuse holds, and
@@ -430,7 +432,10 @@ func (d *jsonDecoder) number() (any, error) {
 	text := d.data[start:d.pos]
 	if !isFloat {
 		if n, ok := parseInt(text); ok {
-			return n, nil
+			if uint64(n) < 256 {
+				return n, nil // boxed without an allocation
+			}
+			return d.boxInt(n), nil
 		}
 	}
 	if f, ok := shortFloat(text, frac, exp); ok {
@@ -487,6 +492,13 @@ func (d *jsonDecoder) str() (string, error) {
 		return "", nil
 	}
 	return unsafe.String(&s.text[off], len(s.text)-off), nil //nolint:gosec // audited: see above and state.escaped
+}
+
+func (d *jsonDecoder) boxInt(n int64) any {
+	s := d.s
+	s.ints = slab(s.ints, 1, smallSlab)
+	s.ints = append(s.ints, n)
+	return boxInt(&s.ints[len(s.ints)-1])
 }
 
 func (d *jsonDecoder) boxFloat(f float64) any {

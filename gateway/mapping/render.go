@@ -504,15 +504,17 @@ func (st *state) assign(target *refExpr, v any) {
 }
 
 // keep returns v ready to be stored in a map or list, which may outlive the
-// render: a string (its bytes may be in the slabs' text) or a float is
+// render: a string (its bytes may be in the slabs' text) or a number is
 // copied out of the slabs; any other value that may point into them marks
 // the render escaped.
 func (st *state) keep(v any) any {
 	switch x := v.(type) {
-	case nil, bool, int64, missingT:
+	case nil, bool, missingT:
 		return v
 	case string:
 		return strings.Clone(x)
+	case int64:
+		return copyInt(x)
 	case float64:
 		return copyFloat(x)
 	}
@@ -525,6 +527,11 @@ func (st *state) keep(v any) any {
 //
 //go:noinline
 func copyFloat(f float64) any { return f }
+
+// copyInt boxes n anew.
+//
+//go:noinline
+func copyInt(n int64) any { return n }
 
 func (st *state) foreach(n *foreachNode) ctrl {
 	prevVar := st.vars[n.slot]

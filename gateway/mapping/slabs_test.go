@@ -16,9 +16,10 @@ func TestBodyValuesStoredInContextOutliveTheRender(t *testing.T) {
 		testStoredValuesOutliveTheRender(t, `#set($root = $input.path('$'))
 #set($context.responseOverride.header.X = $root.a)
 $context.requestOverride.header.put("Y", $root.n)
+$context.requestOverride.header.put("Z", $root.big)
 #set($context.requestOverride.querystring.q = $root.obj.k)
 $context.requestOverride.path.put("p", $util.parseJson('{"k": "parsed", "f": 2.5}').k)`,
-			`map[Y:1.25] map[q:inner] map[p:parsed] map[X:kept]`, `inner`)
+			`map[Y:1.25 Z:987654] map[q:inner] map[p:parsed] map[X:kept]`, `inner`)
 	})
 	t.Run("maps and lists", func(t *testing.T) {
 		testStoredValuesOutliveTheRender(t, `#set($root = $input.path('$'))
@@ -72,7 +73,7 @@ func testStoredValuesOutliveTheRender(t *testing.T, src, wantOverrides, wantQ st
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := &Vars{Body: []byte(`{"a": "kept", "n": 1.25, "obj": {"k": "inner", "list": ["x", 3.5]}}`)}
+	v := &Vars{Body: []byte(`{"a": "kept", "n": 1.25, "big": 987654, "obj": {"k": "inner", "list": ["x", 3.5]}}`)}
 	if _, err := keep.RenderString(context.Background(), v); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func testStoredValuesOutliveTheRender(t *testing.T, src, wantOverrides, wantQ st
 		t.Fatalf("overrides %s", want)
 	}
 	for i := range 200 {
-		body := fmt.Sprintf(`{"a": "churn%d", "n": %d.5, "obj": {"k": "zz%d", "list": ["y", 7.25]}}`, i, i, i)
+		body := fmt.Sprintf(`{"a": "churn%d", "n": %d.5, "big": 5000%d, "obj": {"k": "zz%d", "list": ["y", 7.25]}}`, i, i, i, i)
 		out, err := churn.RenderString(context.Background(), &Vars{Body: []byte(body)})
 		if wantOut := fmt.Sprintf(`churn%d %d.5 {k=zz%d, list=["y",7.25]} {k=other, f=9.75}`, i, i, i); err != nil || out != wantOut {
 			t.Fatalf("render %d: %q %v, want %q", i, out, err, wantOut)
