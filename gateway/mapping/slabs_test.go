@@ -101,3 +101,26 @@ func testStoredValuesOutliveTheRender(t *testing.T, src, wantOverrides, wantQ st
 		t.Errorf("stored list %s", got)
 	}
 }
+
+// SelectJSON decodes into reused slabs: what it returns is the caller's.
+func TestSelectJSONResultOutlivesTheCall(t *testing.T) {
+	p, err := CompileJSONPath("$.a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, ok := SelectJSON([]byte(`{"a": "first"}`), p)
+	for i := range 20 {
+		if got, _ := SelectJSON(fmt.Appendf(nil, `{"a": "oth%02d"}`, i), p); got != fmt.Sprintf("oth%02d", i) {
+			t.Fatalf("call %d: %q", i, got)
+		}
+	}
+	if !ok || first != "first" {
+		t.Errorf("first result reads %q after later calls", first)
+	}
+	if got, ok := SelectJSON([]byte(`{"a": {"b": [1, "x", 2.5]}}`), p); !ok || got != `{"b":[1,"x",2.5]}` {
+		t.Errorf("object: %q %v", got, ok)
+	}
+	if _, ok := SelectJSON([]byte(`{"a": null}`), p); ok {
+		t.Error("null selected")
+	}
+}
