@@ -60,9 +60,9 @@ func resetSlab[T any](s []T) []T {
 	if cap(s) > maxPooledSlab {
 		return nil
 	}
-	// Drop the old values' references, so that a pooled state keeps no
-	// document alive.
-	clear(s)
+	// The old values are not cleared: every value is written before it is
+	// read again, and what they keep alive (mostly the slabs themselves) is
+	// bounded by the slabs' size and dropped with the pooled state.
 	return s[:0]
 }
 
@@ -214,7 +214,11 @@ func (d *jsonDecoder) cutVals(vals []any) []any {
 func (d *jsonDecoder) newMap(keys []string, vals []any, depth int) *Map {
 	var shared []string
 	plain := false
-	if len(keys) <= indexAfter {
+	switch {
+	case depth < maxHints && sameStrings(keys, d.hints[depth]):
+		// Every key was the hint's (key): the hint's shape, plain.
+		shared, plain = d.hints[depth], true
+	case len(keys) <= indexAfter:
 		shared, plain = d.shapeKeys(keys)
 	}
 	if depth < maxHints {
@@ -447,6 +451,20 @@ func (d *jsonDecoder) number() (any, error) {
 		return nil, d.errorf("invalid number")
 	}
 	return d.boxFloat(f), nil
+}
+
+// sameStrings says a and b hold the very same strings (same bytes in
+// memory), as keys taken from a hint do.
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) || len(a) == 0 {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) || unsafe.StringData(a[i]) != unsafe.StringData(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // key reads the key at d.pos, the i-th of an object at depth: the hint's
