@@ -9,22 +9,38 @@ import (
 )
 
 // BenchmarkDecodeBody decodes the typical template's 8 KB body, the part of
-// BenchmarkRenderTypical that depends on the request; encoding/json beside it
-// for scale.
+// BenchmarkRenderTypical that depends on the request, into slabs reused as
+// a render reuses them ("slabs") and into new ones, as decodeJSON does
+// outside a render ("new"); encoding/json beside it for scale.
 func BenchmarkDecodeBody(b *testing.B) {
 	body, err := os.ReadFile("testdata/bench/body.json")
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	cpu0 := cpuTime()
-	for b.Loop() {
-		if _, err := decodeJSON(body); err != nil {
-			b.Fatal(err)
+	for _, reuse := range []bool{true, false} {
+		name := "new"
+		if reuse {
+			name = "slabs"
 		}
+		b.Run(name, func(b *testing.B) {
+			var s *slabs
+			if reuse {
+				s = &slabs{}
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			cpu0 := cpuTime()
+			for b.Loop() {
+				if _, err := decodeJSONInto(body, s); err != nil {
+					b.Fatal(err)
+				}
+				if s != nil {
+					s.reset()
+				}
+			}
+			reportRates(b, cpuTime()-cpu0)
+		})
 	}
-	reportRates(b, cpuTime()-cpu0)
 }
 
 // BenchmarkDecodeBodyStdlib decodes the same body with encoding/json into any.
@@ -89,12 +105,26 @@ func TestDecodeEscapedStrings(t *testing.T) {
 
 // FuzzDecodeJSON checks the decoder against encoding/json: a valid document
 // decodes, and its values written back as JSON (after the pooled decoder has
-// decoded another document) mean the same document.
+// decoded another document) mean the same document; so do the values of a
+// document decoded into reused slabs after another one, as a render's
+// $util.parseJson does.
 func FuzzDecodeJSON(f *testing.F) {
+	var s slabs
+	other := []byte(`{"x": ["overwrite", 1.5, "\u00e9"], "y": {"x": "z"}, "t": [{"x": 1}, {"x": 2}]}`)
 	if body, err := os.ReadFile("testdata/bench/body.json"); err == nil {
 		f.Add(body)
 	}
 	f.Add([]byte(`{"k\"1": "a\nb", "e": "\ud83d\ude00 \u00e9\/", "l": ["\\", "q\"q", 1, 2.5, true, null]}`))
+	// Objects whose keys match, or nearly match, the previous object's at
+	// their depth (the decoder's key hints).
+	for _, doc := range []string{
+		`[{"ab": 1, "cd": 2}, {"ab": 3, "cde": 4}, {"a\u0062": 5, "cd": 6}, {"ab": 7}, {"ab": 8, "cd": 9, "x": 1}, {"cd": 1, "ab": 2}, {"ab": 1, "ab": 2}]`,
+		`[{"a\"b": 1}, {"a\"b": 2}, {"a\\b": 3}, {"a\\b": 4}, {"a\nb": 5}, {"a\nb": 6}]`,
+		`{"o": {"k": 1}, "p": [{"k": 2}, {"k": 3, "j": {"k": 4}}, {"kk": 5}, {"": 6}, {"": 7}]}`,
+		`[{"abc": 1}, {"ab": 2}, {"abcd": 3}, {"abc": 4}]`,
+	} {
+		f.Add([]byte(doc))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if !json.Valid(data) {
 			return
@@ -111,16 +141,30 @@ func FuzzDecodeJSON(f *testing.F) {
 		if _, err := decodeJSON([]byte(`{"x": ["overwrite", 1.5, "\u00e9"], "y": {"x": "z"}}`)); err != nil {
 			t.Fatal(err)
 		}
-		out, ok := appendJSON(nil, v, 0, 1<<30)
-		if !ok {
-			return
+		s.reset()
+		first, err := decodeJSONInto(other, &s)
+		if err != nil {
+			t.Fatal(err)
 		}
-		var want, got any
-		if json.Unmarshal(data, &want) != nil || json.Unmarshal(out, &got) != nil {
-			t.Fatalf("re-encoded %s is not JSON", out)
+		inSlabs, err := decodeJSONInto(data, &s)
+		if err != nil {
+			t.Fatalf("valid JSON refused with slabs: %v", err)
 		}
-		if !reflect.DeepEqual(want, got) {
-			t.Fatalf("decoded %s as %s", data, out)
+		for _, c := range []struct {
+			doc []byte
+			v   any
+		}{{data, v}, {data, inSlabs}, {other, first}} {
+			out, ok := appendJSON(nil, c.v, 0, 1<<30)
+			if !ok {
+				return
+			}
+			var want, got any
+			if json.Unmarshal(c.doc, &want) != nil || json.Unmarshal(out, &got) != nil {
+				t.Fatalf("re-encoded %s is not JSON", out)
+			}
+			if !reflect.DeepEqual(want, got) {
+				t.Fatalf("decoded %s as %s", c.doc, out)
+			}
 		}
 	})
 }

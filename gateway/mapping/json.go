@@ -17,27 +17,87 @@ const maxJSONDepth = 512
 // decodeJSON decodes a JSON document into template values: objects become
 // *Map (keys in document order), arrays *List (rendering as JSON), numbers
 // int64 when integral and in range, float64 otherwise.
-func decodeJSON(data []byte) (any, error) {
+func decodeJSON(data []byte) (any, error) { return decodeJSONInto(data, nil) }
+
+// slabs are the memory a render's decoded documents are cut from: the
+// state keeps them and reuses them for the next render (see
+// state.escaped), so that decoding a body allocates nothing once they fit.
+type slabs struct {
+	text  []byte // the documents' strings, unescaped
+	maps  []Map
+	lists []List
+	keys  []string
+	vals  []any
+	strs  []string
+	flts  []float64
+	ints  []int64
+}
+
+// reset empties s for reuse, keeping the slabs no bigger than
+// maxPooledSlab values.
+func (s *slabs) reset() {
+	s.text = s.text[:0]
+	if cap(s.text) > maxPooledText {
+		s.text = nil
+	}
+	s.maps = resetSlab(s.maps)
+	s.lists = resetSlab(s.lists)
+	s.keys = resetSlab(s.keys)
+	s.vals = resetSlab(s.vals)
+	s.strs = resetSlab(s.strs)
+	s.flts = resetSlab(s.flts)
+	s.ints = resetSlab(s.ints)
+}
+
+// maxPooledSlab is the most values a slab kept for reuse holds, and
+// maxPooledText the most bytes of text.
+const (
+	maxPooledSlab = 16 << 10
+	maxPooledText = 1 << 20
+)
+
+func resetSlab[T any](s []T) []T {
+	if cap(s) > maxPooledSlab {
+		return nil
+	}
+	// The old values are not cleared: every value is written before it is
+	// read again, and what they keep alive (mostly the slabs themselves) is
+	// bounded by the slabs' size and dropped with the pooled state.
+	return s[:0]
+}
+
+// slab returns s when it has room for n more values, else a new slab with
+// room for n, for least, and for twice s's values (so that a slab the
+// state reuses soon fits the documents it sees).
+func slab[T any](s []T, n, least int) []T {
+	if cap(s)-len(s) >= n {
+		return s
+	}
+	return make([]T, 0, max(n, least, 2*cap(s)))
+}
+
+// decodeJSONInto decodes data as decodeJSON does, cutting the values from
+// s's slabs (growing them as needed) when s is not nil, else from new ones.
+func decodeJSONInto(data []byte, s *slabs) (any, error) {
 	d := decoderPool.Get().(*jsonDecoder)
 	d.data, d.pos = data, 0
-	d.maps, d.keys, d.vals, d.strs, d.flts = nil, nil, nil, nil, nil
-	d.shapes, d.nshape = [maxShapes][]string{}, 0
-	d.text, d.refs, d.nextRef = "", d.refs[:0], 0
-	// Slabs of the sizes prescan counted (an overestimate when the document
-	// is not valid JSON): most documents cost six allocations.
-	n := d.prescan()
-	d.maps = make([]Map, 0, n.objects)
-	d.keys = make([]string, 0, min(n.keys, slabSize/8)) // shared by objects of one shape
-	d.vals = make([]any, 0, n.values)
-	d.strs = make([]string, 0, n.strings)
-	d.flts = make([]float64, 0, n.floats)
+	if s == nil {
+		// New slabs sized for a document of data's length: most documents
+		// cost six allocations. The unescaped text of a document's strings
+		// is never longer than the document.
+		s = &d.own
+		n := len(data)
+		*s = slabs{text: make([]byte, 0, n), maps: make([]Map, 0, n/64+1), vals: make([]any, 0, n/16+1),
+			strs: make([]string, 0, n/32+1), flts: make([]float64, 0, n/64+1)}
+	}
+	d.s = s
 	defer func() {
-		d.data = nil
-		d.maps, d.keys, d.vals, d.strs, d.flts = nil, nil, nil, nil, nil
+		d.data, d.s, d.own = nil, nil, slabs{}
 		d.shapes, d.nshape = [maxShapes][]string{}, 0
-		d.text, d.refs = "", d.refs[:0]
-		clear(d.recent[:])
-		clear(d.vstack)
+		clear(d.hints[:])
+		// The stacks' members, popped or not, hold no document alive.
+		clear(d.kstack[:cap(d.kstack)])
+		clear(d.vstack[:cap(d.vstack)])
 		d.kstack, d.vstack = d.kstack[:0], d.vstack[:0]
 		decoderPool.Put(d)
 	}()
@@ -57,95 +117,138 @@ type jsonDecoder struct {
 	data []byte
 	pos  int
 	// Slabs the maps, keys and values of one document are cut from, so a
-	// document of many small objects costs few allocations.
-	maps []Map
-	keys []string
-	vals []any
-	strs []string  // boxed strings (boxString)
-	flts []float64 // boxed floats (boxFloat)
+	// document of many small objects costs few allocations: the render's
+	// (pooled) or own. strs holds boxed strings (boxString), flts boxed
+	// floats (boxFloat).
+	s   *slabs
+	own slabs
 	// Members of the objects and arrays being decoded; each object or array
 	// is copied out at its end into slices of exactly its size.
 	kstack []string
 	vstack []any
-	buf    []byte // unescaped string being built
 	// shapes are the key lists of recent objects: objects with the same keys
 	// in the same order (an array of records) share one, read-only.
 	shapes [maxShapes][]string
 	nshape int
-	// text holds the document's strings, unescaped, and each distinct
-	// recent key once (prescan); refs locates them, nextRef is the next one
-	// str meets.
-	text    string
-	refs    []strRef
-	nextRef int
-	arena   []byte
-	recent  [recentKeys]strRef // keys written to arena lately (recentKey)
+	// plain says which shapes' keys are written in JSON as they read
+	// (no escapes): hints[depth] is the shape of the last object decoded
+	// at that depth when it is plain, the keys the next object there
+	// likely has (key).
+	plain [maxShapes]bool
+	hints [maxHints][]string
 }
+
+// maxHints is the depth of the deepest objects key hints are kept for.
+const maxHints = 16
 
 // maxShapes is how many recent object shapes a decoder remembers.
 const maxShapes = 8
 
 // shapeKeys returns a shared copy of keys: a remembered shape equal to it, or
 // a new one cut from the key slab (with no spare capacity, so that appending
-// to a map's keys copies them); nil when keys has a duplicate.
-func (d *jsonDecoder) shapeKeys(keys []string) []string {
+// to a map's keys copies them), and whether its keys are plain; nil when
+// keys has a duplicate.
+func (d *jsonDecoder) shapeKeys(keys []string) ([]string, bool) {
 	for i := range min(d.nshape, maxShapes) {
 		if slices.Equal(d.shapes[i], keys) {
-			return d.shapes[i]
+			return d.shapes[i], d.plain[i]
 		}
 	}
 	if hasDuplicate(keys) {
-		return nil
+		return nil, false
 	}
 	n := len(keys)
-	if len(d.keys)+n > cap(d.keys) {
-		d.keys = make([]string, 0, max(slabSize, n))
+	s := d.s
+	s.keys = slab(s.keys, n, slabSize/4)
+	start := len(s.keys)
+	s.keys = append(s.keys, keys...)
+	shared := s.keys[start : start+n : start+n]
+	plain := true
+	for _, k := range keys {
+		plain = plain && plainKey(k)
 	}
-	start := len(d.keys)
-	d.keys = append(d.keys, keys...)
-	shared := d.keys[start : start+n : start+n]
-	d.shapes[d.nshape%maxShapes] = shared
+	d.shapes[d.nshape%maxShapes], d.plain[d.nshape%maxShapes] = shared, plain
 	d.nshape++
-	return shared
+	return shared, plain
 }
+
+// plainKey says k is written in JSON as it reads: no quote, backslash or
+// control character, which JSON escapes.
+func plainKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if stringSpecial[k[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// stringSpecial are the bytes that end the plain run of a JSON string.
+var stringSpecial = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 const slabSize = 256
 
-// smallSlab is the size of the slabs of strings and floats when prescan did
-// not count them (a small or invalid document).
+// smallSlab is the least size of a new slab of strings or floats.
 const smallSlab = 16
 
 // cutVals copies vals into the value slab; the result has no spare
 // capacity, so appending to it copies.
 func (d *jsonDecoder) cutVals(vals []any) []any {
 	n := len(vals)
-	if len(d.vals)+n > cap(d.vals) {
-		if n > slabSize/4 {
-			return append([]any(nil), vals...)
-		}
-		d.vals = make([]any, 0, slabSize)
-	}
-	start := len(d.vals)
-	d.vals = append(d.vals, vals...)
-	return d.vals[start : start+n : start+n]
+	s := d.s
+	s.vals = slab(s.vals, n, slabSize)
+	start := len(s.vals)
+	s.vals = append(s.vals, vals...)
+	return s.vals[start : start+n : start+n]
 }
 
-func (d *jsonDecoder) newMap(keys []string, vals []any) *Map {
-	if len(keys) > indexAfter {
-		return newMapFrom(keys, vals)
+// newMap returns a map of keys and vals, an object at depth: its keys are
+// the hint for the next object there.
+func (d *jsonDecoder) newMap(keys []string, vals []any, depth int) *Map {
+	var shared []string
+	plain := false
+	switch {
+	case depth < maxHints && sameStrings(keys, d.hints[depth]):
+		// Every key was the hint's (key): the hint's shape, plain.
+		shared, plain = d.hints[depth], true
+	case len(keys) <= indexAfter:
+		shared, plain = d.shapeKeys(keys)
 	}
-	shared := d.shapeKeys(keys)
+	if depth < maxHints {
+		d.hints[depth] = nil
+		if plain {
+			d.hints[depth] = shared
+		}
+	}
 	if shared == nil {
 		return newMapFrom(keys, vals)
 	}
-	if len(d.maps) == cap(d.maps) {
-		d.maps = make([]Map, 0, slabSize/4)
-	}
-	d.maps = append(d.maps, Map{})
-	m := &d.maps[len(d.maps)-1]
+	m := d.newEmptyMap()
 	m.keys = shared
 	m.vals = d.cutVals(vals)
 	return m
+}
+
+// newEmptyMap returns a new empty map cut from the map slab.
+func (d *jsonDecoder) newEmptyMap() *Map {
+	s := d.s
+	s.maps = slab(s.maps, 1, slabSize/4)
+	s.maps = append(s.maps, Map{})
+	return &s.maps[len(s.maps)-1]
+}
+
+// newList returns a JSON list of items cut from the list slab.
+func (d *jsonDecoder) newList(items []any) *List {
+	s := d.s
+	s.lists = slab(s.lists, 1, slabSize/16)
+	s.lists = append(s.lists, List{Items: items, json: true})
+	return &s.lists[len(s.lists)-1]
 }
 
 func hasDuplicate(keys []string) bool {
@@ -187,14 +290,14 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 		d.skipSpace()
 		if d.pos < len(d.data) && d.data[d.pos] == '}' {
 			d.pos++
-			return &Map{}, nil
+			return d.newEmptyMap(), nil
 		}
 		for {
 			d.skipSpace()
 			if d.pos >= len(d.data) || d.data[d.pos] != '"' {
 				return nil, d.errorf("expected a string key")
 			}
-			k, err := d.str()
+			k, err := d.key(depth, len(d.kstack)-kbase)
 			if err != nil {
 				return nil, err
 			}
@@ -216,8 +319,7 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 				}
 				continue
 			}
-			m := d.newMap(d.kstack[kbase:], d.vstack[vbase:])
-			clear(d.vstack[vbase:])
+			m := d.newMap(d.kstack[kbase:], d.vstack[vbase:], depth)
 			d.kstack, d.vstack = d.kstack[:kbase], d.vstack[:vbase]
 			return m, nil
 		}
@@ -227,7 +329,7 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 		d.skipSpace()
 		if d.pos < len(d.data) && d.data[d.pos] == ']' {
 			d.pos++
-			return &List{json: true}, nil
+			return d.newList(nil), nil
 		}
 		for {
 			d.skipSpace()
@@ -242,8 +344,7 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 				}
 				continue
 			}
-			l := &List{Items: d.cutVals(d.vstack[base:]), json: true}
-			clear(d.vstack[base:])
+			l := d.newList(d.cutVals(d.vstack[base:]))
 			d.vstack = d.vstack[:base]
 			return l, nil
 		}
@@ -252,11 +353,10 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 		if err != nil || str == "" {
 			return str, err
 		}
-		if len(d.strs) == cap(d.strs) {
-			d.strs = make([]string, 0, smallSlab)
-		}
-		d.strs = append(d.strs, str)
-		return boxString(&d.strs[len(d.strs)-1]), nil
+		s := d.s
+		s.strs = slab(s.strs, 1, smallSlab)
+		s.strs = append(s.strs, str)
+		return boxString(&s.strs[len(s.strs)-1]), nil
 	case c == 't':
 		return d.word("true", true)
 	case c == 'f':
@@ -335,7 +435,10 @@ func (d *jsonDecoder) number() (any, error) {
 	text := d.data[start:d.pos]
 	if !isFloat {
 		if n, ok := parseInt(text); ok {
-			return n, nil
+			if uint64(n) < 256 {
+				return n, nil // boxed without an allocation
+			}
+			return d.boxInt(n), nil
 		}
 	}
 	if f, ok := shortFloat(text, frac, exp); ok {
@@ -349,159 +452,77 @@ func (d *jsonDecoder) number() (any, error) {
 	return d.boxFloat(f), nil
 }
 
+// sameStrings says a and b hold the very same strings (same bytes in
+// memory), as keys taken from a hint do.
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) || len(a) == 0 {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) || unsafe.StringData(a[i]) != unsafe.StringData(b[i]) { //nolint:gosec // audited: compares pointers, reads nothing
+			return false
+		}
+	}
+	return true
+}
+
+// key reads the key at d.pos, the i-th of an object at depth: the hint's
+// i-th key when the document has it there, written plain, else a new string.
+func (d *jsonDecoder) key(depth, i int) (string, error) {
+	if depth < maxHints {
+		if h := d.hints[depth]; i < len(h) {
+			k := h[i]
+			end := d.pos + 1 + len(k)
+			if end < len(d.data) && d.data[end] == '"' && string(d.data[d.pos+1:end]) == k {
+				d.pos = end + 1
+				return k, nil
+			}
+		}
+	}
+	return d.str()
+}
+
+// str reads the string at d.pos, its text appended to the slabs' text.
 func (d *jsonDecoder) str() (string, error) {
 	d.pos++ // opening quote
-	start := d.pos
-	for d.nextRef < len(d.refs) && d.refs[d.nextRef].start < start {
-		d.nextRef++ // a string of an invalid document the decoder skipped
+	start, i, data := d.pos, d.pos, d.data
+	for i < len(data) && !stringSpecial[data[i]] {
+		i++
 	}
-	if d.nextRef < len(d.refs) && d.refs[d.nextRef].start == start {
-		// Unescaped by prescan, with the document's other strings, into
-		// one string.
-		r := d.refs[d.nextRef]
-		d.nextRef++
-		d.pos = r.end
-		return d.text[r.off : r.off+r.n], nil
+	s := d.s
+	off := len(s.text)
+	if i < len(data) && data[i] == '"' {
+		d.pos = i + 1
+		s.text = append(s.text, data[start:i]...)
+	} else {
+		d.pos = i
+		t, err := d.unescapeTo(append(s.text, data[start:i]...))
+		s.text = t
+		if err != nil {
+			return "", err
+		}
 	}
-	buf, err := d.unescapeTo(d.buf[:0])
-	d.buf = buf[:0]
-	if err != nil {
-		return "", err
+	// Text already handed out is never written again: appending either
+	// writes past it or copies the text to a new array, leaving the old one
+	// to the strings that point into it.
+	if len(s.text) == off {
+		return "", nil
 	}
-	return string(buf), nil
+	return unsafe.String(&s.text[off], len(s.text)-off), nil //nolint:gosec // audited: see above and state.escaped
 }
 
-// strRef locates one string read ahead of decoding: the string whose
-// content starts at start ends (after its closing quote) at end, and its
-// unescaped text is text[off:off+n].
-type strRef struct {
-	start, end, off, n int
-}
-
-// recentKeys is how many recent distinct keys prescan writes once.
-const recentKeys = 32
-
-// counts are what prescan counts to size the slabs.
-type counts struct {
-	objects, keys, values, strings, floats int
-}
-
-// prescan copies every string of the document, unescaped, into one string
-// (d.text), writing a key that equals a recent one once, so that decoding the
-// document's strings costs one allocation of about the size of their
-// distinct text; and it counts the objects, keys and values. It stops at
-// the first malformed string: str decodes the rest itself and reports the
-// error.
-func (d *jsonDecoder) prescan() counts {
-	var n counts
-	arena := d.arena[:0]
-	data := d.data
-	n.values = 1
-	for i := 0; i < len(data); i++ {
-		if !prescanned[data[i]] {
-			continue
-		}
-		switch data[i] {
-		case '{':
-			n.objects++
-			n.values++
-			continue
-		case '[':
-			n.values++
-			continue
-		case ',':
-			n.values++
-			continue
-		case ':':
-			n.keys++
-			continue
-		case '.', 'e', 'E':
-			n.floats++
-			continue
-		case '"':
-		default:
-			continue
-		}
-		start, j, escaped := i+1, i+1, false
-		for j < len(data) && data[j] != '"' {
-			if data[j] == '\\' {
-				escaped = true
-				j++
-			}
-			j++
-		}
-		if j >= len(data) {
-			break
-		}
-		isKey := false
-		for k := j + 1; k < len(data); k++ {
-			if c := data[k]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-				isKey = c == ':'
-				break
-			}
-		}
-		if !isKey {
-			n.strings++
-		}
-		off := len(arena)
-		if !escaped {
-			raw := data[start:j]
-			if isKey {
-				if r, ok := d.recentKey(arena, raw); ok {
-					d.refs = append(d.refs, strRef{start: start, end: j + 1, off: r.off, n: r.n})
-					i = j
-					continue
-				}
-			}
-			arena = append(arena, raw...)
-			d.pos = j + 1
-		} else {
-			d.pos = start
-			var err error
-			if arena, err = d.unescapeTo(arena); err != nil {
-				break
-			}
-		}
-		r := strRef{start: start, end: d.pos, off: off, n: len(arena) - off}
-		d.refs = append(d.refs, r)
-		if isKey && !escaped {
-			d.recent[keySlot(data[start:j])] = r
-		}
-		i = d.pos - 1
-	}
-	d.text = string(arena)
-	d.arena = arena[:0]
-	d.pos = 0
-	return n
-}
-
-// prescanned are the bytes prescan looks at.
-var prescanned = [256]bool{'{': true, '[': true, ',': true, ':': true, '.': true, 'e': true, 'E': true, '"': true}
-
-// recentKey finds a key equal to raw among the recent keys in arena: a
-// small cache indexed by the key's length and first and last bytes.
-func (d *jsonDecoder) recentKey(arena, raw []byte) (strRef, bool) {
-	r := d.recent[keySlot(raw)]
-	if r.n == len(raw) && r.end != 0 && string(arena[r.off:r.off+r.n]) == string(raw) {
-		return r, true
-	}
-	return strRef{}, false
-}
-
-func keySlot(raw []byte) int {
-	h := len(raw)
-	if len(raw) > 0 {
-		h = h*31 + int(raw[0])*7 + int(raw[len(raw)-1])
-	}
-	return h % recentKeys
+func (d *jsonDecoder) boxInt(n int64) any {
+	s := d.s
+	s.ints = slab(s.ints, 1, smallSlab)
+	s.ints = append(s.ints, n)
+	return boxInt(&s.ints[len(s.ints)-1])
 }
 
 func (d *jsonDecoder) boxFloat(f float64) any {
-	if len(d.flts) == cap(d.flts) {
-		d.flts = make([]float64, 0, smallSlab)
-	}
-	d.flts = append(d.flts, f)
-	return boxFloat(&d.flts[len(d.flts)-1])
+	s := d.s
+	s.flts = slab(s.flts, 1, smallSlab)
+	s.flts = append(s.flts, f)
+	return boxFloat(&s.flts[len(s.flts)-1])
 }
 
 // exactPow10 are the powers of ten a float64 holds exactly.
@@ -616,8 +637,13 @@ func (d *jsonDecoder) unescapeTo(buf []byte) ([]byte, error) {
 				return buf, d.errorf("invalid escape")
 			}
 		default:
-			buf = append(buf, c)
-			d.pos++
+			// A run of plain bytes at once.
+			j := d.pos + 1
+			for j < len(d.data) && !stringSpecial[d.data[j]] {
+				j++
+			}
+			buf = append(buf, d.data[d.pos:j]...)
+			d.pos = j
 		}
 	}
 	return buf, d.errorf("unterminated string")

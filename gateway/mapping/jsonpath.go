@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // ErrJSONPath is wrapped by the errors of [CompileJSONPath].
@@ -707,11 +708,20 @@ func compareValues(a, b any) (int, bool) {
 	return 0, false
 }
 
+// slabsPool holds the slabs of SelectJSON's documents.
+var slabsPool = sync.Pool{New: func() any { return new(slabs) }}
+
 // SelectJSON evaluates p against the JSON document data and returns what it
 // selects as text: a string as it is, anything else as its JSON. ok is false
 // when data is not JSON or p selects nothing (or null).
 func SelectJSON(data []byte, p *JSONPath) (string, bool) {
-	doc, err := decodeJSON(data)
+	// The document lives only for the call: its slabs are reused.
+	s := slabsPool.Get().(*slabs)
+	defer func() {
+		s.reset()
+		slabsPool.Put(s)
+	}()
+	doc, err := decodeJSONInto(data, s)
 	if err != nil {
 		return "", false
 	}
@@ -721,7 +731,7 @@ func SelectJSON(data []byte, p *JSONPath) (string, bool) {
 	}
 	switch x := v.(type) {
 	case string:
-		return x, true
+		return strings.Clone(x), true // out of the slabs' text
 	case nil, missingT:
 		return "", false
 	}

@@ -562,6 +562,9 @@ func (st *state) regexpArg(part *refPart, args []any, off int) (*regexp.Regexp, 
 		}
 		return rc.re, true
 	}
+	// The cache outlives the render: its key and the compiled expression
+	// must not share the bytes of the render's text (slabs).
+	pattern = strings.Clone(pattern)
 	rc := newRegexpCache(pattern)
 	runtimeRegexpMu.Lock()
 	if runtimeRegexpCount < maxRuntimeRegexps {
@@ -620,7 +623,7 @@ func (st *state) listMethod(l *List, name string, args []any, off int) (any, boo
 		}
 		switch len(args) {
 		case 1:
-			l.Items = append(l.Items, args[0])
+			l.Items = append(l.Items, st.keep(args[0]))
 			return true, true
 		case 2:
 			i, ok := argInt(args, 0)
@@ -630,10 +633,11 @@ func (st *state) listMethod(l *List, name string, args []any, off int) (any, boo
 			}
 			l.Items = append(l.Items, nil)
 			copy(l.Items[i+1:], l.Items[i:])
-			l.Items[i] = args[1]
+			l.Items[i] = st.keep(args[1])
 			return nil, false // void
 		}
 	case "addAll":
+		st.escaped = true // args may be stored where they outlive the render
 		if len(args) == 1 {
 			if o, ok := args[0].(*List); ok {
 				if !st.step(off) || len(l.Items)+len(o.Items) > st.lim.MaxSteps {
@@ -655,7 +659,7 @@ func (st *state) listMethod(l *List, name string, args []any, off int) (any, boo
 			return nil, false
 		}
 		prev := l.Items[i]
-		l.Items[i] = args[1]
+		l.Items[i] = st.keep(args[1])
 		return prev, prev != nil
 	case "remove":
 		if len(args) != 1 {
@@ -761,9 +765,10 @@ func (st *state) mapMethod(m *Map, name string, args []any, off int) (any, bool)
 			return nil, false
 		}
 		prev, _ := m.Get(k)
-		m.Set(k, args[1])
+		m.Set(k, st.keep(args[1]))
 		return prev, prev != nil
 	case "putAll":
+		st.escaped = true // args may be stored where they outlive the render
 		if len(args) == 1 {
 			if o, ok := args[0].(*Map); ok {
 				for i, k := range o.keys {
@@ -824,7 +829,7 @@ func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, 
 				return nil, false
 			}
 		}
-		doc, err := v.document()
+		doc, err := st.document(v)
 		if err != nil {
 			st.fail(off, ErrEval, "$input.%s(%q): the body is not JSON: %v", part.name, jp.String(), err)
 			return nil, false
@@ -877,7 +882,7 @@ func (st *state) utilMethod(name string, args []any, off int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		v, err := decodeJSON([]byte(s))
+		v, err := decodeJSONInto([]byte(s), &st.slabs)
 		if err != nil {
 			st.fail(off, ErrEval, "$util.parseJson: %v", err)
 			return nil, false

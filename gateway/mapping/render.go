@@ -113,6 +113,17 @@ type state struct {
 	v       *Vars
 	in      inputObj
 	loop    *foreachInfo
+	// The body decoded by this render, cut (as $util.parseJson's results
+	// are) from slabs, which the next render reuses unless escaped.
+	doc    any
+	docErr error
+	docOK  bool
+	slabs  slabs
+	// escaped says a value may have been stored where it outlives the
+	// render (a map or list the template did not create, such as
+	// $context's): the state and its slabs are then left to the garbage
+	// collector rather than reused.
+	escaped bool
 }
 
 var statePool = sync.Pool{New: func() any { return &state{} }}
@@ -146,6 +157,11 @@ func (t *Template) RenderString(ctx context.Context, vars *Vars) (string, error)
 }
 
 func (t *Template) release(st *state) {
+	if st.escaped {
+		return
+	}
+	st.doc, st.docErr, st.docOK = nil, nil, false
+	st.slabs.reset()
 	clear(st.vars)
 	st.vars = st.vars[:0]
 	st.ctx, st.t, st.v, st.err, st.loop = nil, nil, nil, nil, nil
@@ -192,6 +208,23 @@ func (t *Template) render(ctx context.Context, vars *Vars) (st *state, err error
 		return st, st.err
 	}
 	return st, nil
+}
+
+// document is v's body decoded: once per render for the render's own
+// variables, from the state's slabs.
+func (st *state) document(v *Vars) (any, error) {
+	if v.predecoded != nil {
+		return v.predecoded, nil
+	}
+	if v != st.v {
+		// An $input kept from another render.
+		return decodeJSON(v.jsonBody())
+	}
+	if !st.docOK {
+		st.doc, st.docErr = decodeJSONInto(v.jsonBody(), &st.slabs)
+		st.docOK = true
+	}
+	return st.doc, st.docErr
 }
 
 // fail records an error at a source offset and returns ctrlErr.
@@ -357,7 +390,7 @@ func (st *state) renderDirect(r *refExpr) bool {
 		if !st.step(r.off) {
 			return true
 		}
-		doc, err := in.v.document()
+		doc, err := st.document(in.v)
 		if err != nil {
 			st.fail(r.off, ErrEval, "$input.json(%q): the body is not JSON: %v", part.jp.String(), err)
 			return true
@@ -449,6 +482,7 @@ func (st *state) assign(target *refExpr, v any) {
 		}
 	}
 	last := &target.parts[len(target.parts)-1]
+	v = st.keep(v) // stored in a map or list that may outlive the render
 	switch last.kind {
 	case partProp:
 		if m, ok := cur.(*Map); ok {
@@ -468,6 +502,36 @@ func (st *state) assign(target *refExpr, v any) {
 		}
 	}
 }
+
+// keep returns v ready to be stored in a map or list, which may outlive the
+// render: a string (its bytes may be in the slabs' text) or a number is
+// copied out of the slabs; any other value that may point into them marks
+// the render escaped.
+func (st *state) keep(v any) any {
+	switch x := v.(type) {
+	case nil, bool, missingT:
+		return v
+	case string:
+		return strings.Clone(x)
+	case int64:
+		return copyInt(x)
+	case float64:
+		return copyFloat(x)
+	}
+	st.escaped = true
+	return v
+}
+
+// copyFloat boxes f anew (the compiler must not hand back the box f came
+// from, which may be in a slab).
+//
+//go:noinline
+func copyFloat(f float64) any { return f }
+
+// copyInt boxes n anew.
+//
+//go:noinline
+func copyInt(n int64) any { return n }
 
 func (st *state) foreach(n *foreachNode) ctrl {
 	prevVar := st.vars[n.slot]

@@ -45,6 +45,11 @@ const indexAfter = 8
 // NewMap returns an empty map.
 func NewMap() *Map { return &Map{} }
 
+// NewMapSize returns an empty map with room for n keys.
+func NewMapSize(n int) *Map {
+	return &Map{keys: make([]string, 0, n), vals: make([]any, 0, n)}
+}
+
 // newMapFrom builds a map of copies of keys and vals; a later duplicate key
 // replaces the value of the first, as in a JSON object read by Java.
 func newMapFrom(keys []string, vals []any) *Map {
@@ -119,8 +124,10 @@ func (m *Map) Get(k string) (any, bool) {
 // of other types are converted: integers to int64, float32 to float64,
 // []string and []any to *List, map[string]string and map[string]any to *Map
 // (keys sorted); other types render with fmt's %v.
-func (m *Map) Set(k string, v any) {
-	v = normalize(v, 0)
+func (m *Map) Set(k string, v any) { m.setValue(k, normalize(v, 0)) }
+
+// setValue stores v, a template value, under k.
+func (m *Map) setValue(k string, v any) {
 	if i := m.find(k); i >= 0 {
 		m.vals[i] = v
 		return
@@ -129,11 +136,59 @@ func (m *Map) Set(k string, v any) {
 	m.vals = append(m.vals, v)
 	if m.index != nil {
 		m.index[k] = len(m.keys) - 1
-	} else if len(m.keys) > indexAfter {
+	} else if len(m.keys) > indexAfter && m.kind == plainMap {
+		// $context's maps, built per request, are searched key by key.
 		m.index = make(map[string]int, len(m.keys)*2)
 		for i, key := range m.keys {
 			m.index[key] = i
 		}
+	}
+}
+
+// SetStrings stores string values, as Set does for each pair: kv holds
+// keys and values in turn ("apiId", id, "stage", stage). It costs one
+// allocation where Set costs one per value. An odd last key is ignored.
+func (m *Map) SetStrings(kv ...string) {
+	n := len(kv) / 2
+	strs := make([]string, n)
+	m.grow(n)
+	for i := range n {
+		strs[i] = kv[2*i+1]
+		m.setValue(kv[2*i], boxString(&strs[i]))
+	}
+}
+
+// SetStringMap stores under k a new map of string values, keys and values
+// in turn in kv, as SetPath does for each pair of a key not yet set, in
+// three allocations.
+func (m *Map) SetStringMap(k string, kv ...string) {
+	n := len(kv) / 2
+	strs := make([]string, 2*n) // the keys, then the values
+	vals := make([]any, n)
+	nm := &Map{keys: strs[:n:n], vals: vals}
+	if m.kind != plainMap {
+		nm.kind = contextPart
+	}
+	for i := range n {
+		strs[i], strs[n+i] = kv[2*i], kv[2*i+1]
+		vals[i] = boxString(&strs[n+i])
+	}
+	if n > indexAfter && nm.kind == plainMap || hasDuplicate(nm.keys) {
+		// Set's rules for a map of many or repeated keys.
+		dup := &Map{kind: nm.kind}
+		for i := range n {
+			dup.setValue(nm.keys[i], vals[i])
+		}
+		nm = dup
+	}
+	m.Set(k, nm)
+}
+
+// grow makes room for n more keys.
+func (m *Map) grow(n int) {
+	if len(m.keys)+n > cap(m.keys) {
+		m.keys = slices.Grow(m.keys, n)
+		m.vals = slices.Grow(m.vals, n)
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 // Vars is what one request exposes to a template: $input (from Body and the
 // parameters), $context and $stageVariables. Fill it per request; a Vars is
 // not safe for concurrent use, and rendering may change Context (the
-// override maps). Rendering the request and then the response template of
-// one request with the same Vars decodes the body once.
+// override maps). Each render decodes the body it reads as JSON afresh, as
+// API Gateway gives each template its own copy.
 type Vars struct {
 	// Body is the request (or integration response) payload.
 	Body []byte
@@ -24,11 +24,11 @@ type Vars struct {
 	// StageVariables is $stageVariables.
 	StageVariables map[string]string
 
-	decoded   any
-	decodeErr error
-	decodedOK bool
-	params    *Map
-	stage     *Map
+	// predecoded, when set, is the body already decoded: a benchmark's way
+	// to measure the template alone.
+	predecoded any
+	params     *Map
+	stage      *Map
 }
 
 // NewContext returns an empty $context map with the writable override maps
@@ -36,19 +36,38 @@ type Vars struct {
 // responseOverride.header (responseOverride.status is set by templates).
 // Fill the rest with SetPath: ctx.SetPath("identity.sourceIp", ip).
 func NewContext() *Map {
-	// Built in place: NewContext runs once per request.
-	var parts [4]Map
-	for i := range parts {
-		parts[i].kind = contextPart
+	// One allocation: NewContext runs once per request.
+	c := &contextMaps{}
+	for i := range c.parts {
+		c.parts[i].kind = contextPart
 	}
-	ro, rs := &Map{kind: contextPart}, &Map{kind: contextPart}
-	ro.keys, ro.vals = []string{"header", "querystring", "path"}, []any{&parts[0], &parts[1], &parts[2]}
-	rs.keys, rs.vals = []string{"header"}, []any{&parts[3]}
-	m := &Map{kind: contextRoot, keys: make([]string, 2, 16), vals: make([]any, 2, 16)}
-	m.keys[0], m.vals[0] = "requestOverride", ro
-	m.keys[1], m.vals[1] = "responseOverride", rs
-	return m
+	c.vals = [...]any{&c.parts[0], &c.parts[1], &c.parts[2], &c.parts[3]}
+	c.ro = Map{kind: contextPart, keys: requestOverrideKeys, vals: c.vals[0:3:3]}
+	c.rs = Map{kind: contextPart, keys: responseOverrideKeys, vals: c.vals[3:4:4]}
+	c.rootKeys[0], c.rootVals[0] = "requestOverride", &c.ro
+	c.rootKeys[1], c.rootVals[1] = "responseOverride", &c.rs
+	c.root = Map{kind: contextRoot, keys: c.rootKeys[:2], vals: c.rootVals[:2]}
+	return &c.root
 }
+
+// contextMaps are the maps NewContext builds, in one allocation.
+type contextMaps struct {
+	root, ro, rs Map
+	parts        [4]Map
+	vals         [4]any
+	rootKeys     [contextKeys]string
+	rootVals     [contextKeys]any
+}
+
+// contextKeys is how many keys $context holds before its slices grow.
+const contextKeys = 24
+
+// The override maps' keys; a map never writes its keys in place (Set
+// appends to a full slice, which copies, and Delete copies).
+var (
+	requestOverrideKeys  = []string{"header", "querystring", "path"}
+	responseOverrideKeys = []string{"header"}
+)
 
 func (v *Vars) context() *Map {
 	if v.Context == nil {
@@ -119,17 +138,17 @@ func (v *Vars) bodyString() string {
 	return string(v.Body)
 }
 
-func (v *Vars) document() (any, error) {
-	if !v.decodedOK {
-		body := v.Body
-		if len(body) == 0 {
-			body = []byte("{}")
-		}
-		v.decoded, v.decodeErr = decodeJSON(body)
-		v.decodedOK = true
+// jsonBody is the body $input.json and $input.path read: an empty body
+// reads as {}.
+func (v *Vars) jsonBody() []byte {
+	if len(v.Body) == 0 {
+		return emptyObject
 	}
-	return v.decoded, v.decodeErr
+	return v.Body
 }
+
+// emptyObject is what an empty body reads as; never written.
+var emptyObject = []byte("{}")
 
 func (v *Vars) overrideMap(path string) *Map {
 	if v.Context == nil {

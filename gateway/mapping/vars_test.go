@@ -16,8 +16,15 @@ func TestContextFromGoValues(t *testing.T) {
 	ctx.SetPath("authorizer.claims", map[string]any{"sub": "u1", "groups": []any{"a", "b"}, "n": 2})
 	ctx.SetPath("authorizer.scopes", []string{"read", "write"})
 	ctx.SetPath("when", time.Date(2020, 5, 15, 6, 1, 9, 0, time.UTC))
-	tm, err := Parse("t", "$context.requestTimeEpoch $context.authorizer.count $context.authorizer.ratio $context.authorizer.admin "+
-		"$context.authorizer.claims.sub $context.authorizer.claims.groups.size() $context.authorizer.claims.n $context.authorizer.scopes $context.when")
+	checkContext(t, ctx, "$context.requestTimeEpoch $context.authorizer.count $context.authorizer.ratio $context.authorizer.admin "+
+		"$context.authorizer.claims.sub $context.authorizer.claims.groups.size() $context.authorizer.claims.n $context.authorizer.scopes $context.when",
+		"1589522469000 3 0.5 true u1 2 2 [read, write] 2020-05-15 06:01:09 +0000 UTC")
+}
+
+// checkContext renders src with ctx as $context and compares it with want.
+func checkContext(t *testing.T, ctx *Map, src, want string) {
+	t.Helper()
+	tm, err := Parse("t", src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +32,7 @@ func TestContextFromGoValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "1589522469000 3 0.5 true u1 2 2 [read, write] 2020-05-15 06:01:09 +0000 UTC"; got != want {
+	if got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
@@ -45,4 +52,16 @@ func TestZeroTemplateAndNilArguments(t *testing.T) {
 	if got, err := p.RenderString(nil, nil); err != nil || got != "{} |$context.requestId" {
 		t.Fatalf("nil vars: %q %v", got, err)
 	}
+}
+
+// SetStrings and SetStringMap store what Set and SetPath store.
+func TestSetStrings(t *testing.T) {
+	ctx := NewContext()
+	ctx.SetStrings("a", "1", "b", "2", "a", "3", "odd")
+	ctx.SetStringMap("identity", "sourceIp", "1.2.3.4", "user", "", "sourceIp", "5.6.7.8")
+	plain := NewMapSize(2)
+	plain.SetStringMap("m", "k1", "v1", "k2", "v2", "k3", "v3", "k4", "v4", "k5", "v5", "k6", "v6", "k7", "v7", "k8", "v8", "k9", "v9")
+	ctx.Set("plain", plain)
+	checkContext(t, ctx, "$context.a $context.b $context.odd $context.identity.keySet() $context.identity.sourceIp [$context.identity]|$context.plain.m.k9 $context.plain",
+		"3 2 $context.odd [sourceIp, user] 5.6.7.8 []|v9 {m={k1=v1, k2=v2, k3=v3, k4=v4, k5=v5, k6=v6, k7=v7, k8=v8, k9=v9}}")
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/portico-dev/portico/gateway/mapping"
@@ -14,47 +15,50 @@ import (
 // the authorizer's context or claims), error.* and isCanaryRequest. The override
 // maps (requestOverride, responseOverride) start empty.
 func (c *Context) MappingContext() *mapping.Map {
+	// Strings are set in runs (SetStrings, SetStringMap): a request with
+	// templates builds $context in about fifteen allocations.
 	m := mapping.NewContext()
-	m.Set("accountId", "000000000000")
-	m.Set("apiId", c.APIID)
-	m.Set("deploymentId", c.DeploymentID)
-	m.Set("domainName", c.DomainName)
-	m.Set("domainPrefix", c.DomainPrefix)
-	m.Set("extendedRequestId", c.ExtendedRequestID)
-	m.Set("httpMethod", c.HTTPMethod)
-	m.Set("path", c.StagePrefix+c.Path)
-	m.Set("protocol", "HTTP/1.1")
-	m.Set("requestId", c.RequestID)
-	m.Set("requestTime", c.RequestTime.Format("02/Jan/2006:15:04:05 -0700"))
+	m.SetStrings("accountId", "000000000000", "apiId", c.APIID, "deploymentId", c.DeploymentID,
+		"domainName", c.DomainName, "domainPrefix", c.DomainPrefix, "extendedRequestId", c.ExtendedRequestID,
+		"httpMethod", c.HTTPMethod, "path", c.StagePrefix+c.Path, "protocol", "HTTP/1.1", "requestId", c.RequestID,
+		"requestTime", c.RequestTime.Format("02/Jan/2006:15:04:05 -0700"))
 	m.Set("requestTimeEpoch", c.RequestTime.UnixMilli())
-	m.Set("resourcePath", c.ResourcePath)
-	m.Set("routeKey", c.RouteKey)
-	m.Set("stage", c.Stage)
+	m.SetStrings("resourcePath", c.ResourcePath, "routeKey", c.RouteKey, "stage", c.Stage)
 	m.Set("isCanaryRequest", c.IsCanaryRequest)
-	m.SetPath("identity.sourceIp", c.Identity.SourceIP)
-	m.SetPath("identity.userAgent", c.Identity.UserAgent)
-	m.SetPath("identity.apiKey", c.Identity.APIKey)
-	m.SetPath("identity.apiKeyId", c.Identity.APIKeyID)
-	m.SetPath("identity.accessKey", c.Identity.AccessKey)
-	m.SetPath("identity.caller", c.Identity.Caller)
-	m.SetPath("identity.user", c.Identity.User)
-	m.SetPath("identity.userArn", c.Identity.UserARN)
-	m.SetPath("identity.accountId", c.Identity.AccountID)
-	auth := mapping.NewMap()
-	if c.Authorizer.PrincipalID != "" {
-		auth.Set("principalId", c.Authorizer.PrincipalID)
-	}
-	for k, v := range c.Authorizer.Context {
-		auth.Set(k, v)
-	}
-	m.Set("authorizer", auth)
+	id := &c.Identity
+	m.SetStringMap("identity", "sourceIp", id.SourceIP, "userAgent", id.UserAgent, "apiKey", id.APIKey,
+		"apiKeyId", id.APIKeyID, "accessKey", id.AccessKey, "caller", id.Caller, "user", id.User,
+		"userArn", id.UserARN, "accountId", id.AccountID)
+	m.Set("authorizer", c.authorizerMap())
 	msg := c.Error.Message
-	m.SetPath("error.message", msg)
-	js, _ := json.Marshal(msg)
-	m.SetPath("error.messageString", string(js))
-	m.SetPath("error.responseType", string(c.Error.ResponseType))
-	m.SetPath("error.validationErrorString", c.Error.ValidationErrorString)
+	js := `""`
+	if msg != "" {
+		b, _ := json.Marshal(msg)
+		js = string(b)
+	}
+	m.SetStringMap("error", "message", msg, "messageString", js, "responseType", string(c.Error.ResponseType),
+		"validationErrorString", c.Error.ValidationErrorString)
 	return m
+}
+
+// authorizerMap is $context.authorizer: principalId, then the authorizer's
+// context in sorted order (so that it renders the same each time).
+func (c *Context) authorizerMap() *mapping.Map {
+	a := &c.Authorizer
+	auth := mapping.NewMapSize(len(a.Context) + 1)
+	if a.PrincipalID != "" {
+		auth.Set("principalId", a.PrincipalID)
+	}
+	var buf [16]string
+	keys := buf[:0]
+	for k := range a.Context {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		auth.Set(k, a.Context[k])
+	}
+	return auth
 }
 
 // ParamValue resolves a parameter mapping's source as API Gateway writes it in

@@ -1,0 +1,126 @@
+package mapping
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"testing"
+)
+
+// A render's decoded body is cut from slabs the next render reuses. A value
+// the template stores where it outlives the render ($context's override
+// maps, here directly, through put and inside a list) must keep its value
+// however many renders follow.
+func TestBodyValuesStoredInContextOutliveTheRender(t *testing.T) {
+	t.Run("scalars", func(t *testing.T) {
+		testStoredValuesOutliveTheRender(t, `#set($root = $input.path('$'))
+#set($context.responseOverride.header.X = $root.a)
+$context.requestOverride.header.put("Y", $root.n)
+$context.requestOverride.header.put("Z", $root.big)
+#set($context.requestOverride.querystring.q = $root.obj.k)
+$context.requestOverride.path.put("p", $util.parseJson('{"k": "parsed", "f": 2.5}').k)`,
+			`map[Y:1.25 Z:987654] map[q:inner] map[p:parsed] map[X:kept]`, `inner`)
+	})
+	t.Run("maps and lists", func(t *testing.T) {
+		testStoredValuesOutliveTheRender(t, `#set($root = $input.path('$'))
+#set($context.responseOverride.header.X = $root.a)
+$context.requestOverride.header.put("Y", $root.n)
+#set($l = [])
+$l.add($root.obj)
+#set($context.requestOverride.querystring.q = $l)
+$context.requestOverride.path.put("p", $util.parseJson('{"k": "parsed", "f": 2.5}'))`,
+			`map[Y:1.25] map[q:[{k=inner, list=["x",3.5]}]] map[p:{k=parsed, f=2.5}] map[X:kept]`, `[{k=inner, list=["x",3.5]}]`)
+	})
+}
+
+// A pattern read from the body is cached beyond the render: the cache must
+// not share the bytes of the body's text, which the next render reuses.
+func TestRuntimePatternCachedAfterTheRender(t *testing.T) {
+	tm, err := Parse("t", `#set($root = $input.path('$'))$root.s.matches($root.p)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pattern = "(slabs-test-pattern)+z"
+	for i := range 50 {
+		p := pattern
+		if i > 0 {
+			p = fmt.Sprintf("(other-pattern-%04d)+z", i) // same length, same offsets
+		}
+		body := `{"s": "slabs-test-patternz", "p": "` + p + `"}`
+		out, err := tm.RenderString(context.Background(), &Vars{Body: []byte(body)})
+		if want := fmt.Sprint(i == 0); err != nil || out != want {
+			t.Fatalf("render %d: %q %v, want %s", i, out, err, want)
+		}
+	}
+	found := false
+	runtimeRegexps.Range(func(k, v any) bool {
+		if k.(string) == pattern {
+			found = v.(*regexpCache).re.String() == pattern
+		}
+		return !found
+	})
+	if !found {
+		t.Errorf("the cache has no entry %q for the pattern (its key or expression changed)", pattern)
+	}
+}
+
+func testStoredValuesOutliveTheRender(t *testing.T, src, wantOverrides, wantQ string) {
+	keep, err := Parse("t", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	churn, err := Parse("t", `#set($root = $input.path('$'))$root.a $root.n $root.obj $util.parseJson('{"k": "other", "f": 9.75}')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &Vars{Body: []byte(`{"a": "kept", "n": 1.25, "big": 987654, "obj": {"k": "inner", "list": ["x", 3.5]}}`)}
+	if _, err := keep.RenderString(context.Background(), v); err != nil {
+		t.Fatal(err)
+	}
+	h, q, p := v.RequestOverride()
+	_, rh := v.ResponseOverride()
+	want := fmt.Sprint(h, q, p, rh)
+	if want != wantOverrides {
+		t.Fatalf("overrides %s", want)
+	}
+	for i := range 200 {
+		body := fmt.Sprintf(`{"a": "churn%d", "n": %d.5, "big": 5000%d, "obj": {"k": "zz%d", "list": ["y", 7.25]}}`, i, i, i, i)
+		out, err := churn.RenderString(context.Background(), &Vars{Body: []byte(body)})
+		if wantOut := fmt.Sprintf(`churn%d %d.5 {k=zz%d, list=["y",7.25]} {k=other, f=9.75}`, i, i, i); err != nil || out != wantOut {
+			t.Fatalf("render %d: %q %v, want %q", i, out, err, wantOut)
+		}
+	}
+	h2, q2, p2 := v.RequestOverride()
+	_, rh2 := v.ResponseOverride()
+	if got := fmt.Sprint(h2, q2, p2, rh2); got != want || !maps.Equal(h, h2) {
+		t.Errorf("after later renders the overrides read %s, want %s", got, want)
+	}
+	// The values themselves, not only the strings read back above.
+	x, _ := v.Context.GetPath("requestOverride.querystring.q")
+	if got := plainString(x); got != wantQ {
+		t.Errorf("stored list %s", got)
+	}
+}
+
+// SelectJSON decodes into reused slabs: what it returns is the caller's.
+func TestSelectJSONResultOutlivesTheCall(t *testing.T) {
+	p, err := CompileJSONPath("$.a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, ok := SelectJSON([]byte(`{"a": "first"}`), p)
+	for i := range 20 {
+		if got, _ := SelectJSON(fmt.Appendf(nil, `{"a": "oth%02d"}`, i), p); got != fmt.Sprintf("oth%02d", i) {
+			t.Fatalf("call %d: %q", i, got)
+		}
+	}
+	if !ok || first != "first" {
+		t.Errorf("first result reads %q after later calls", first)
+	}
+	if got, ok := SelectJSON([]byte(`{"a": {"b": [1, "x", 2.5]}}`), p); !ok || got != `{"b":[1,"x",2.5]}` {
+		t.Errorf("object: %q %v", got, ok)
+	}
+	if _, ok := SelectJSON([]byte(`{"a": null}`), p); ok {
+		t.Error("null selected")
+	}
+}
