@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,12 +45,14 @@ type Proxy struct {
 	maxIdle     int           // idle connections kept per backend host
 	idleTimeout time.Duration // an idle connection is closed after this long
 	dialTimeout time.Duration
+	softWait    time.Duration // see ServeQuery
 
 	pools  sync.Map     // URL host -> *Pool
 	npools atomic.Int64 // entries in pools, bounded by maxPools
 	bufs   sync.Pool    // *[]byte of fastBufSize, body copy buffers
 
-	served atomic.Int64 // requests this path took (tests and debugging)
+	served  atomic.Int64 // requests this path took (tests and debugging)
+	extends atomic.Int64 // exchanges that outlived their soft deadline (tests)
 
 	wrapConn func(net.Conn) net.Conn // tests: sees every backend connection dialled
 }
@@ -71,7 +74,7 @@ var errStaleConn = errors.New("reused backend connection failed before the respo
 // New returns a Proxy that keeps up to maxIdlePerHost idle connections per
 // backend host.
 func New(maxIdlePerHost int) *Proxy {
-	return &Proxy{maxIdle: maxIdlePerHost, idleTimeout: 90 * time.Second, dialTimeout: 10 * time.Second}
+	return &Proxy{maxIdle: maxIdlePerHost, idleTimeout: 90 * time.Second, dialTimeout: 10 * time.Second, softWait: softWait}
 }
 
 // Served returns how many requests Serve took, for tests and debugging.
@@ -164,13 +167,28 @@ func isPlainHost(host string) bool {
 // Serve forwards r to u through hp (from Route) within timeout. Failures before the response
 // head reached the client return an error for backendError; after that, as with
 // the ReverseProxy, a failed body copy aborts the client connection.
+//
+// A request the client cancels aborts its backend exchange. To spare every
+// request a context.AfterFunc, the abort is armed only for exchanges that take
+// longer than softWait: until then the connection's deadline is a soft one,
+// and when it passes before the integration timeout the exchange arms the
+// abort, moves the deadline to the timeout and goes on (backendConn.extend).
+// A cancellation is thus seen at once after softWait, and within softWait
+// before.
 func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.URL, method string, timeout time.Duration) error {
+	return p.ServeQuery(w, r, hp, u, "", method, timeout)
+}
+
+// ServeQuery is Serve with query appended to u's query string (after an "&"
+// when u has one), so that a shared u need not be copied.
+func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.URL, query, method string, timeout time.Duration) error {
 	p.served.Add(1)
 	ctx := r.Context()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(timeout)
+	now := time.Now()
+	deadline := now.Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
@@ -182,7 +200,6 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.U
 	var (
 		c    *backendConn
 		resp *http.Response
-		stop func() bool
 	)
 	for attempt := 0; ; attempt++ {
 		var err error
@@ -195,12 +212,13 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.U
 				return classifyFastErr(ctx, deadline, err)
 			}
 		}
-		stop = context.AfterFunc(ctx, c.abort)
-		resp, err = c.roundTrip(w, r, u, method, deadline, hasBody, *bufp)
+		if err = c.begin(ctx, now, deadline, p.softWait); err == nil {
+			resp, err = c.roundTrip(w, r, u, query, method, deadline, hasBody, *bufp)
+		}
 		if err == nil {
 			break
 		}
-		aborted := !stop()
+		aborted := !c.end()
 		c.close()
 		if attempt == 0 && replayable && !aborted && errors.Is(err, errStaleConn) {
 			continue // the backend closed the idle connection: once more on a fresh one
@@ -209,7 +227,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.U
 	}
 
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		stop()
+		c.end()
 		c.close()
 		return fmt.Errorf("backend tried to switch protocol %q when none was requested", resp.Header.Get("Upgrade"))
 	}
@@ -226,7 +244,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.U
 	w.WriteHeader(resp.StatusCode)
 
 	if err := copyBody(w, resp, *bufp); err != nil {
-		stop()
+		c.end()
 		c.close()
 		_ = resp.Body.Close()
 		if r.Context().Value(http.ServerContextKey) != nil {
@@ -238,7 +256,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.U
 	// resp may be the connection's own (readCommonHead): done with it before the
 	// connection goes back to the pool.
 	trailer := resp.Trailer
-	if stop() && !resp.Close && c.br.Buffered() == 0 {
+	if c.end() && !resp.Close && c.br.Buffered() == 0 {
 		hp.put(c)
 	} else {
 		c.close()
@@ -545,9 +563,11 @@ func (hp *Pool) dial(ctx context.Context, deadline time.Time) (*backendConn, err
 	if hp.fp.wrapConn != nil {
 		nc = hp.fp.wrapConn(nc)
 	}
-	c := &backendConn{nc: nc, cr: connReader{nc: nc, limit: math.MaxInt64}}
+	c := &backendConn{nc: nc, fp: hp.fp}
+	c.cr = connReader{c: c, limit: math.MaxInt64}
+	c.cw = connWriter{c: c}
 	c.br = bufio.NewReader(&c.cr)
-	c.bw = bufio.NewWriter(nc)
+	c.bw = bufio.NewWriter(&c.cw)
 	c.hostHeader = hp.hostHeader
 	return c, nil
 }
@@ -555,10 +575,18 @@ func (hp *Pool) dial(ctx context.Context, deadline time.Time) (*backendConn, err
 // backendConn is one keep-alive connection to a backend, used by one request at a
 // time.
 type backendConn struct {
-	nc         net.Conn
-	cr         connReader
-	br         *bufio.Reader
-	bw         *bufio.Writer
+	fp *Proxy
+	nc net.Conn
+	cr connReader
+	cw connWriter
+	br *bufio.Reader
+	bw *bufio.Writer
+	dl time.Time // the deadline set on nc
+	// The request in flight (begin to end): its context, its deadline, and the
+	// stop of its armed abort (nil until extend arms it).
+	ctx        context.Context
+	hard       time.Time
+	stop       func() bool
 	hostHeader string
 	method     string       // of the request in flight
 	shell      http.Request // what http.ReadResponse reads the method from
@@ -570,6 +598,64 @@ type backendConn struct {
 	reused bool
 }
 
+// softWait is how long an exchange runs before it arms the abort on its
+// request's cancellation (see Proxy.ServeQuery); a connection's soft deadline
+// is kept for requests that start while it is at least softWait/2 away.
+const softWait = time.Second
+
+// begin starts a request's exchange on c: the deadline of nc becomes a soft
+// one, softWait away (or the request's deadline when that is nearer); a soft
+// deadline set by an earlier request is kept while it is between softWait/2
+// and softWait away and not past deadline, which spares most requests the
+// cost of setting one.
+func (c *backendConn) begin(ctx context.Context, now, deadline time.Time, softWait time.Duration) error {
+	c.ctx, c.hard, c.stop = ctx, deadline, nil
+	soft := now.Add(softWait)
+	if deadline.Before(soft) {
+		soft = deadline
+	}
+	if c.dl.After(soft) || c.dl.Before(now.Add(softWait/2)) {
+		if err := c.nc.SetDeadline(soft); err != nil {
+			return err
+		}
+		c.dl = soft
+	}
+	return nil
+}
+
+// extend is called when a read or write of the exchange timed out; it reports
+// whether to try again. Past the request's deadline, or once the request is
+// cancelled, no. Otherwise the deadline was a soft one: the abort on the
+// request's cancellation is armed, the deadline moves to the request's, and
+// the exchange goes on.
+func (c *backendConn) extend() bool {
+	if c.ctx == nil || c.ctx.Err() != nil || !time.Now().Before(c.hard) {
+		return false
+	}
+	if c.stop == nil {
+		c.stop = context.AfterFunc(c.ctx, c.abort)
+		c.fp.extends.Add(1)
+	}
+	if err := c.nc.SetDeadline(c.hard); err != nil {
+		return false
+	}
+	c.dl = c.hard
+	// A cancellation between the AfterFunc and SetDeadline had its abort
+	// overwritten: it is seen here.
+	return c.ctx.Err() == nil
+}
+
+// end finishes the exchange begun by begin; it reports false when the abort
+// ran (or runs), and the connection must not be reused.
+func (c *backendConn) end() bool {
+	ok := true
+	if c.stop != nil {
+		ok = c.stop()
+	}
+	c.ctx, c.stop = nil, nil
+	return ok
+}
+
 // abort unblocks the connection's reads and writes when the client's request is
 // cancelled.
 func (c *backendConn) abort() { _ = c.nc.SetDeadline(time.Unix(1, 0)) }
@@ -578,11 +664,8 @@ func (c *backendConn) close() { _ = c.nc.Close() }
 
 // roundTrip writes the request and reads the response head, forwarding 1xx
 // responses to w as ReverseProxy does.
-func (c *backendConn) roundTrip(w http.ResponseWriter, r *http.Request, u *url.URL, method string, deadline time.Time, hasBody bool, buf []byte) (*http.Response, error) {
-	if err := c.nc.SetDeadline(deadline); err != nil {
-		return nil, err
-	}
-	werr := c.writeHead(r, u, method, hasBody)
+func (c *backendConn) roundTrip(w http.ResponseWriter, r *http.Request, u *url.URL, query, method string, deadline time.Time, hasBody bool, buf []byte) (*http.Response, error) {
+	werr := c.writeHead(r, u, query, method, hasBody)
 	if werr == nil && hasBody {
 		werr = c.writeBody(w, r, deadline, buf)
 	}
@@ -657,7 +740,7 @@ func (c *backendConn) readResponse(w http.ResponseWriter) (*http.Response, error
 }
 
 // writeHead writes the request line and headers into c.bw.
-func (c *backendConn) writeHead(r *http.Request, u *url.URL, method string, hasBody bool) error {
+func (c *backendConn) writeHead(r *http.Request, u *url.URL, query, method string, hasBody bool) error {
 	c.method = method
 	bw := c.bw
 	path := u.EscapedPath()
@@ -667,9 +750,13 @@ func (c *backendConn) writeHead(r *http.Request, u *url.URL, method string, hasB
 	_, _ = bw.WriteString(method)
 	_ = bw.WriteByte(' ')
 	_, _ = bw.WriteString(path)
-	if u.ForceQuery || u.RawQuery != "" {
+	if u.ForceQuery || u.RawQuery != "" || query != "" {
 		_ = bw.WriteByte('?')
 		_, _ = bw.WriteString(u.RawQuery)
+		if u.RawQuery != "" && query != "" {
+			_ = bw.WriteByte('&')
+		}
+		_, _ = bw.WriteString(query)
 	}
 	_, _ = bw.WriteString(" HTTP/1.1\r\nHost: ")
 	_, _ = bw.WriteString(c.hostHeader)
@@ -827,9 +914,10 @@ func (c *backendConn) writeChunk(p []byte) error {
 	return c.bw.Flush()
 }
 
-// connReader reads the connection with a budget, to bound a response head.
+// connReader reads the connection with a budget, to bound a response head,
+// going on past a soft deadline (backendConn.extend).
 type connReader struct {
-	nc    net.Conn
+	c     *backendConn
 	limit int64
 }
 
@@ -840,7 +928,30 @@ func (r *connReader) Read(p []byte) (int, error) {
 	if int64(len(p)) > r.limit {
 		p = p[:r.limit]
 	}
-	n, err := r.nc.Read(p)
+	n, err := r.c.nc.Read(p)
+	for n == 0 && isTimeout(err) && r.c.extend() {
+		n, err = r.c.nc.Read(p)
+	}
 	r.limit -= int64(n)
 	return n, err
+}
+
+// connWriter writes the connection, going on past a soft deadline
+// (backendConn.extend).
+type connWriter struct{ c *backendConn }
+
+func (w *connWriter) Write(p []byte) (int, error) {
+	written := 0
+	for {
+		n, err := w.c.nc.Write(p[written:])
+		written += n
+		if err == nil || !isTimeout(err) || !w.c.extend() {
+			return written, err
+		}
+	}
+}
+
+// isTimeout reports whether err is a passed deadline.
+func isTimeout(err error) bool {
+	return err != nil && errors.Is(err, os.ErrDeadlineExceeded)
 }
