@@ -113,3 +113,67 @@ func TestIdlePastDeadlineStillProbed(t *testing.T) {
 		t.Errorf("%d dials, want the idle connection reused", n)
 	}
 }
+
+// TestPoolKeepsBurstConnections: more concurrent requests than maxIdle leave
+// their connections in the pool (up to burstFactor*maxIdle) for the next
+// burst instead of closing them; those past maxIdle close after burstIdle
+// idle, the rest after idleTimeout.
+func TestPoolKeepsBurstConnections(t *testing.T) {
+	const conc = 6
+	arrived := make(chan struct{}, conc)
+	release := make(chan struct{})
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(be.Close)
+	var dials atomic.Int64
+	p := New(2)
+	now := time.Unix(1_000_000, 0)
+	var clock atomic.Int64
+	clock.Store(now.UnixNano())
+	p.now = func() time.Time { return time.Unix(0, clock.Load()) }
+	p.wrapConn = func(c net.Conn) net.Conn { dials.Add(1); return c }
+	u, _ := url.Parse(be.URL + "/")
+	hp := p.Route(u, http.MethodGet, httptest.NewRequest(http.MethodGet, "/", nil))
+	burst := func() {
+		t.Helper()
+		errc := make(chan error, conc)
+		for range conc {
+			go func() {
+				w := httptest.NewRecorder()
+				errc <- p.Serve(w, httptest.NewRequest(http.MethodGet, "/", nil), hp, u, http.MethodGet, time.Minute)
+			}()
+		}
+		for range conc {
+			guard(t, arrived, "a request at the backend")
+		}
+		for range conc {
+			release <- struct{}{}
+		}
+		for range conc {
+			if err := guard(t, errc, "Serve"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	burst()
+	if idle, _ := p.Idle(u.Host); idle != conc {
+		t.Fatalf("%d idle after a burst of %d, want all kept", idle, conc)
+	}
+	burst()
+	if n := dials.Load(); n != conc {
+		t.Errorf("%d dials for two bursts of %d, want %d", n, conc, conc)
+	}
+	clock.Add(int64(p.burstIdle))
+	hp.prune()
+	if idle, _ := p.Idle(u.Host); idle != p.maxIdle {
+		t.Errorf("%d idle after burstIdle, want maxIdle %d", idle, p.maxIdle)
+	}
+	clock.Add(int64(p.idleTimeout))
+	hp.prune()
+	if idle, _ := p.Idle(u.Host); idle != 0 {
+		t.Errorf("%d idle after idleTimeout, want 0", idle)
+	}
+}

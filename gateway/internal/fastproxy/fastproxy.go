@@ -42,8 +42,11 @@ import (
 //
 // A Proxy is safe for concurrent use.
 type Proxy struct {
-	maxIdle     int           // idle connections kept per backend host
+	maxIdle     int           // idle connections kept per backend host for idleTimeout
 	idleTimeout time.Duration // an idle connection is closed after this long
+	// Past maxIdle, a pool keeps up to burstFactor*maxIdle idle connections,
+	// each for burstIdle (see Pool).
+	burstIdle   time.Duration
 	dialTimeout time.Duration
 	softWait    time.Duration // see ServeQuery
 
@@ -55,6 +58,7 @@ type Proxy struct {
 	extends atomic.Int64 // exchanges that outlived their soft deadline (tests)
 
 	wrapConn func(net.Conn) net.Conn // tests: sees every backend connection dialled
+	now      func() time.Time        // the clock of the pools' idle times (tests)
 }
 
 const (
@@ -65,6 +69,8 @@ const (
 	// maxResponseHeaderBytes bounds the response head, as the stock transport's
 	// default MaxResponseHeaderBytes does.
 	maxResponseHeaderBytes = 10 << 20
+	// burstFactor bounds a pool's idle connections: burstFactor*maxIdle.
+	burstFactor = 4
 )
 
 // errStaleConn marks a failure before any byte of the response arrived on a
@@ -72,9 +78,10 @@ const (
 var errStaleConn = errors.New("reused backend connection failed before the response")
 
 // New returns a Proxy that keeps up to maxIdlePerHost idle connections per
-// backend host.
+// backend host for 90 s, and more for a few seconds after a burst (see Pool).
 func New(maxIdlePerHost int) *Proxy {
-	return &Proxy{maxIdle: maxIdlePerHost, idleTimeout: 90 * time.Second, dialTimeout: 10 * time.Second, softWait: softWait}
+	return &Proxy{maxIdle: maxIdlePerHost, idleTimeout: 90 * time.Second, burstIdle: 5 * time.Second,
+		dialTimeout: 10 * time.Second, softWait: softWait, now: time.Now}
 }
 
 // Served returns how many requests Serve took, for tests and debugging.
@@ -456,6 +463,13 @@ func (p *Proxy) CloseIdle() {
 
 // Pool holds the idle keep-alive connections to one backend host, most
 // recently used last. Safe for concurrent use.
+//
+// It keeps maxIdle of them for idleTimeout. More concurrent requests than that
+// (a thousand clients, say) would otherwise close a connection after most
+// requests and dial another for the next, a storm of dials that leaves the
+// host's ephemeral ports in TIME_WAIT; so the pool keeps up to
+// burstFactor*maxIdle, and closes those past maxIdle once idle for burstIdle:
+// a sustained load reuses its connections, and they go soon after it ends.
 type Pool struct {
 	fp         *Proxy
 	addr       string // dial address, host:port; "" when the host needs the ReverseProxy
@@ -463,8 +477,9 @@ type Pool struct {
 
 	mu    sync.Mutex
 	idle  []*backendConn
-	timer *time.Timer // closes connections idle past idleTimeout; armed while idle is non-empty
+	timer *time.Timer // runs prune; armed while idle is non-empty
 	armed bool
+	due   time.Time // when the armed timer fires
 }
 
 // get pops the most recently used idle connection, or returns nil. With check,
@@ -493,32 +508,53 @@ func (hp *Pool) get(check bool) *backendConn {
 
 // put returns a connection whose last response was read to the end.
 func (hp *Pool) put(c *backendConn) {
-	c.idleAt = time.Now()
+	now := hp.fp.now()
+	c.idleAt = now
 	hp.mu.Lock()
-	if len(hp.idle) >= hp.fp.maxIdle {
+	if len(hp.idle) >= burstFactor*hp.fp.maxIdle {
 		hp.mu.Unlock()
 		c.close()
 		return
 	}
 	hp.idle = append(hp.idle, c)
-	if !hp.armed {
-		hp.armed = true
-		if hp.timer == nil {
-			hp.timer = time.AfterFunc(hp.fp.idleTimeout, hp.prune)
-		} else {
-			hp.timer.Reset(hp.fp.idleTimeout)
-		}
+	if due := hp.nextPrune(); !hp.armed || due.Before(hp.due) {
+		hp.arm(now, due)
 	}
 	hp.mu.Unlock()
 }
 
-// prune closes the connections idle for idleTimeout or longer (the oldest are
-// first in idle) and re-arms the timer for the next one.
+// nextPrune is when the oldest idle connection is due to close: after
+// burstIdle while the pool holds more than maxIdle, else after idleTimeout.
+// Called with mu held and idle non-empty.
+func (hp *Pool) nextPrune() time.Time {
+	if len(hp.idle) > hp.fp.maxIdle {
+		return hp.idle[0].idleAt.Add(hp.fp.burstIdle)
+	}
+	return hp.idle[0].idleAt.Add(hp.fp.idleTimeout)
+}
+
+// arm sets the timer to run prune at due. Called with mu held.
+func (hp *Pool) arm(now, due time.Time) {
+	hp.armed, hp.due = true, due
+	if hp.timer == nil {
+		hp.timer = time.AfterFunc(due.Sub(now), hp.prune)
+	} else {
+		hp.timer.Reset(due.Sub(now))
+	}
+}
+
+// prune closes the connections idle for idleTimeout or longer, and those past
+// maxIdle idle for burstIdle or longer (the oldest are first in idle), then
+// re-arms the timer for the next one.
 func (hp *Pool) prune() {
-	now := time.Now()
+	now := hp.fp.now()
 	hp.mu.Lock()
 	n := 0
-	for n < len(hp.idle) && now.Sub(hp.idle[n].idleAt) >= hp.fp.idleTimeout {
+	for n < len(hp.idle) {
+		age := now.Sub(hp.idle[n].idleAt)
+		if age < hp.fp.idleTimeout && (len(hp.idle)-n <= hp.fp.maxIdle || age < hp.fp.burstIdle) {
+			break
+		}
 		n++
 	}
 	stale := make([]*backendConn, n)
@@ -527,7 +563,7 @@ func (hp *Pool) prune() {
 	clear(hp.idle[rest:])
 	hp.idle = hp.idle[:rest]
 	if rest > 0 {
-		hp.timer.Reset(hp.fp.idleTimeout - now.Sub(hp.idle[0].idleAt))
+		hp.arm(now, hp.nextPrune())
 	} else {
 		hp.armed = false
 	}
