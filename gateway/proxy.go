@@ -103,6 +103,12 @@ func integrationURL(rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL
 	if err != nil {
 		return nil, err
 	}
+	addQuery(u, rawQuery)
+	return u, nil
+}
+
+// addQuery appends rawQuery to u's query string.
+func addQuery(u *url.URL, rawQuery string) {
 	if rawQuery != "" {
 		if u.RawQuery != "" {
 			u.RawQuery += "&" + rawQuery
@@ -110,7 +116,6 @@ func integrationURL(rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL
 			u.RawQuery = rawQuery
 		}
 	}
-	return u, nil
 }
 
 // integrationURLWith substitutes stage variables and path parameters in an HTTP
@@ -250,13 +255,13 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		return g.serveMappedProxy(w, r, rc, in, m)
 	}
 	method := integrationMethod(in, r)
+	base, shared, err := integrationBase(rc, in, nil)
+	if err != nil {
+		return err
+	}
 	if g.fast != nil {
 		// The fast path reads the URL as it is (maybe the stage's shared one)
 		// and appends the client's query string on the wire.
-		base, _, err := integrationBase(rc, in, nil)
-		if err != nil {
-			return err
-		}
 		if hp := g.fast.Route(base, method, r); hp != nil {
 			if err := g.fast.ServeQuery(w, r, hp, base, r.URL.RawQuery, method, in.Timeout()); err != nil {
 				return g.backendError(r.Context(), base, err)
@@ -264,10 +269,12 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 			return nil
 		}
 	}
-	u, err := integrationURL(rc, in, r.URL.RawQuery)
-	if err != nil {
-		return err
+	u := base
+	if shared {
+		c := *base
+		u = &c
 	}
+	addQuery(u, r.URL.RawQuery)
 	t := &proxyTarget{url: u, method: method, rc: rc}
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), proxyTargetKey{}, t), in.Timeout())
 	defer cancel()
