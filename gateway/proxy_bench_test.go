@@ -70,10 +70,10 @@ func rawBackend(tb testing.TB) string {
 					}
 					out = out[:0]
 					for _, ch := range buf[:n] {
-						switch {
-						case ch == "\r\n\r\n"[state]:
+						switch ch {
+						case "\r\n\r\n"[state]:
 							state++
-						case ch == '\r':
+						case '\r':
 							state = 1
 						default:
 							state = 0
