@@ -474,7 +474,11 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	}
 	start := g.now()
 	var span trace.Span
-	if ctx := r.Context(); tracing.Traced(ctx) {
+	// Only the tracing stage, on a stage with tracing enabled, puts a span in
+	// the request's context: elsewhere the lookup (a walk up the context
+	// chain) is spared.
+	if st := rc.Deployed.Stage; st != nil && st.TracingEnabled && tracing.Traced(r.Context()) {
+		ctx := r.Context()
 		// Backends and functions see the integration's span as their parent.
 		ctx, span = tracing.Start(ctx, "integration "+in.Type, trace.SpanKindClient)
 		r = r.WithContext(ctx)

@@ -103,6 +103,12 @@ func integrationURL(rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL
 	if err != nil {
 		return nil, err
 	}
+	addQuery(u, rawQuery)
+	return u, nil
+}
+
+// addQuery appends rawQuery to u's query string.
+func addQuery(u *url.URL, rawQuery string) {
 	if rawQuery != "" {
 		if u.RawQuery != "" {
 			u.RawQuery += "&" + rawQuery
@@ -110,25 +116,32 @@ func integrationURL(rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL
 			u.RawQuery = rawQuery
 		}
 	}
-	return u, nil
 }
 
 // integrationURLWith substitutes stage variables and path parameters in an HTTP
 // integration URI; mapped are path parameters from requestParameters that take
 // precedence (nil to map integration.request.path.X = method.request.path.Y here).
 func integrationURLWith(rc *reqCtx, in *apis.Integration, mapped map[string]string) (*url.URL, error) {
+	u, shared, err := integrationBase(rc, in, mapped)
+	if err != nil || !shared {
+		return u, err
+	}
+	c := *u
+	return &c, nil
+}
+
+// integrationBase is integrationURLWith without the copy: with shared, the URL
+// is the stage's cached one (an integration URI without path parameters),
+// which the caller must not modify.
+func integrationBase(rc *reqCtx, in *apis.Integration, mapped map[string]string) (u *url.URL, shared bool, err error) {
 	raw, err := rc.entry.stageURI(rc.Route, in)
 	if err != nil {
-		return nil, fmt.Errorf("integration uri of route %q: %w", rc.Route.RouteKey, err)
+		return nil, false, fmt.Errorf("integration uri of route %q: %w", rc.Route.RouteKey, err)
 	}
 	if !strings.Contains(raw, "{") {
 		// No path parameters: the parsed URL is cached with the stage.
 		base, err := rc.entry.parsedURI(raw)
-		if err != nil {
-			return nil, err
-		}
-		u := *base
-		return &u, nil
+		return base, err == nil, err
 	}
 	params := rc.PathParameters
 	if len(mapped) > 0 || (mapped == nil && len(in.RequestParameters) > 0) {
@@ -148,7 +161,8 @@ func integrationURLWith(rc *reqCtx, in *apis.Integration, mapped map[string]stri
 		}
 		maps.Copy(params, mapped)
 	}
-	return parseHTTPURL(substituteParams(raw, params))
+	u, err = parseHTTPURL(substituteParams(raw, params))
+	return u, false, err
 }
 
 // substituteParams replaces each {name} and {name+} in raw that names one of
@@ -240,19 +254,27 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		}
 		return g.serveMappedProxy(w, r, rc, in, m)
 	}
-	u, err := integrationURL(rc, in, r.URL.RawQuery)
+	method := integrationMethod(in, r)
+	base, shared, err := integrationBase(rc, in, nil)
 	if err != nil {
 		return err
 	}
-	method := integrationMethod(in, r)
 	if g.fast != nil {
-		if hp := g.fast.Route(u, method, r); hp != nil {
-			if err := g.fast.Serve(w, r, hp, u, method, in.Timeout()); err != nil {
-				return g.backendError(r.Context(), u, err)
+		// The fast path reads the URL as it is (maybe the stage's shared one)
+		// and appends the client's query string on the wire.
+		if hp := g.fast.Route(base, method, r); hp != nil {
+			if err := g.fast.ServeQuery(w, r, hp, base, r.URL.RawQuery, method, in.Timeout()); err != nil {
+				return g.backendError(r.Context(), base, err)
 			}
 			return nil
 		}
 	}
+	u := base
+	if shared {
+		c := *base
+		u = &c
+	}
+	addQuery(u, r.URL.RawQuery)
 	t := &proxyTarget{url: u, method: method, rc: rc}
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), proxyTargetKey{}, t), in.Timeout())
 	defer cancel()

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,17 +42,23 @@ import (
 //
 // A Proxy is safe for concurrent use.
 type Proxy struct {
-	maxIdle     int           // idle connections kept per backend host
+	maxIdle     int           // idle connections kept per backend host for idleTimeout
 	idleTimeout time.Duration // an idle connection is closed after this long
+	// Past maxIdle, a pool keeps up to burstFactor*maxIdle idle connections,
+	// each for burstIdle (see Pool).
+	burstIdle   time.Duration
 	dialTimeout time.Duration
+	softWait    time.Duration // see ServeQuery
 
 	pools  sync.Map     // URL host -> *Pool
 	npools atomic.Int64 // entries in pools, bounded by maxPools
 	bufs   sync.Pool    // *[]byte of fastBufSize, body copy buffers
 
-	served atomic.Int64 // requests this path took (tests and debugging)
+	served  atomic.Int64 // requests this path took (tests and debugging)
+	extends atomic.Int64 // exchanges that outlived their soft deadline (tests)
 
 	wrapConn func(net.Conn) net.Conn // tests: sees every backend connection dialled
+	now      func() time.Time        // the clock of the pools' idle times (tests)
 }
 
 const (
@@ -62,6 +69,8 @@ const (
 	// maxResponseHeaderBytes bounds the response head, as the stock transport's
 	// default MaxResponseHeaderBytes does.
 	maxResponseHeaderBytes = 10 << 20
+	// burstFactor bounds a pool's idle connections: burstFactor*maxIdle.
+	burstFactor = 4
 )
 
 // errStaleConn marks a failure before any byte of the response arrived on a
@@ -69,9 +78,10 @@ const (
 var errStaleConn = errors.New("reused backend connection failed before the response")
 
 // New returns a Proxy that keeps up to maxIdlePerHost idle connections per
-// backend host.
+// backend host for 90 s, and more for a few seconds after a burst (see Pool).
 func New(maxIdlePerHost int) *Proxy {
-	return &Proxy{maxIdle: maxIdlePerHost, idleTimeout: 90 * time.Second, dialTimeout: 10 * time.Second}
+	return &Proxy{maxIdle: maxIdlePerHost, idleTimeout: 90 * time.Second, burstIdle: 5 * time.Second,
+		dialTimeout: 10 * time.Second, softWait: softWait, now: time.Now}
 }
 
 // Served returns how many requests Serve took, for tests and debugging.
@@ -164,13 +174,28 @@ func isPlainHost(host string) bool {
 // Serve forwards r to u through hp (from Route) within timeout. Failures before the response
 // head reached the client return an error for backendError; after that, as with
 // the ReverseProxy, a failed body copy aborts the client connection.
+//
+// A request the client cancels aborts its backend exchange. To spare every
+// request a context.AfterFunc, the abort is armed only for exchanges that take
+// longer than softWait: until then the connection's deadline is a soft one,
+// and when it passes before the integration timeout the exchange arms the
+// abort, moves the deadline to the timeout and goes on (backendConn.extend).
+// A cancellation is thus seen at once after softWait, and within softWait
+// before.
 func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.URL, method string, timeout time.Duration) error {
+	return p.ServeQuery(w, r, hp, u, "", method, timeout)
+}
+
+// ServeQuery is Serve with query appended to u's query string (after an "&"
+// when u has one), so that a shared u need not be copied.
+func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.URL, query, method string, timeout time.Duration) error {
 	p.served.Add(1)
 	ctx := r.Context()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(timeout)
+	now := time.Now()
+	deadline := now.Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
@@ -182,7 +207,6 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.U
 	var (
 		c    *backendConn
 		resp *http.Response
-		stop func() bool
 	)
 	for attempt := 0; ; attempt++ {
 		var err error
@@ -195,12 +219,13 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.U
 				return classifyFastErr(ctx, deadline, err)
 			}
 		}
-		stop = context.AfterFunc(ctx, c.abort)
-		resp, err = c.roundTrip(w, r, u, method, deadline, hasBody, *bufp)
+		if err = c.begin(ctx, now, deadline, p.softWait); err == nil {
+			resp, err = c.roundTrip(w, r, u, query, method, deadline, hasBody, *bufp)
+		}
 		if err == nil {
 			break
 		}
-		aborted := !stop()
+		aborted := !c.end()
 		c.close()
 		if attempt == 0 && replayable && !aborted && errors.Is(err, errStaleConn) {
 			continue // the backend closed the idle connection: once more on a fresh one
@@ -209,7 +234,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.U
 	}
 
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		stop()
+		c.end()
 		c.close()
 		return fmt.Errorf("backend tried to switch protocol %q when none was requested", resp.Header.Get("Upgrade"))
 	}
@@ -226,7 +251,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.U
 	w.WriteHeader(resp.StatusCode)
 
 	if err := copyBody(w, resp, *bufp); err != nil {
-		stop()
+		c.end()
 		c.close()
 		_ = resp.Body.Close()
 		if r.Context().Value(http.ServerContextKey) != nil {
@@ -238,7 +263,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.U
 	// resp may be the connection's own (readCommonHead): done with it before the
 	// connection goes back to the pool.
 	trailer := resp.Trailer
-	if stop() && !resp.Close && c.br.Buffered() == 0 {
+	if c.end() && !resp.Close && c.br.Buffered() == 0 {
 		hp.put(c)
 	} else {
 		c.close()
@@ -438,6 +463,13 @@ func (p *Proxy) CloseIdle() {
 
 // Pool holds the idle keep-alive connections to one backend host, most
 // recently used last. Safe for concurrent use.
+//
+// It keeps maxIdle of them for idleTimeout. More concurrent requests than that
+// (a thousand clients, say) would otherwise close a connection after most
+// requests and dial another for the next, a storm of dials that leaves the
+// host's ephemeral ports in TIME_WAIT; so the pool keeps up to
+// burstFactor*maxIdle, and closes those past maxIdle once idle for burstIdle:
+// a sustained load reuses its connections, and they go soon after it ends.
 type Pool struct {
 	fp         *Proxy
 	addr       string // dial address, host:port; "" when the host needs the ReverseProxy
@@ -445,8 +477,9 @@ type Pool struct {
 
 	mu    sync.Mutex
 	idle  []*backendConn
-	timer *time.Timer // closes connections idle past idleTimeout; armed while idle is non-empty
+	timer *time.Timer // runs prune; armed while idle is non-empty
 	armed bool
+	due   time.Time // when the armed timer fires
 }
 
 // get pops the most recently used idle connection, or returns nil. With check,
@@ -475,32 +508,53 @@ func (hp *Pool) get(check bool) *backendConn {
 
 // put returns a connection whose last response was read to the end.
 func (hp *Pool) put(c *backendConn) {
-	c.idleAt = time.Now()
+	now := hp.fp.now()
+	c.idleAt = now
 	hp.mu.Lock()
-	if len(hp.idle) >= hp.fp.maxIdle {
+	if len(hp.idle) >= burstFactor*hp.fp.maxIdle {
 		hp.mu.Unlock()
 		c.close()
 		return
 	}
 	hp.idle = append(hp.idle, c)
-	if !hp.armed {
-		hp.armed = true
-		if hp.timer == nil {
-			hp.timer = time.AfterFunc(hp.fp.idleTimeout, hp.prune)
-		} else {
-			hp.timer.Reset(hp.fp.idleTimeout)
-		}
+	if due := hp.nextPrune(); !hp.armed || due.Before(hp.due) {
+		hp.arm(now, due)
 	}
 	hp.mu.Unlock()
 }
 
-// prune closes the connections idle for idleTimeout or longer (the oldest are
-// first in idle) and re-arms the timer for the next one.
+// nextPrune is when the oldest idle connection is due to close: after
+// burstIdle while the pool holds more than maxIdle, else after idleTimeout.
+// Called with mu held and idle non-empty.
+func (hp *Pool) nextPrune() time.Time {
+	if len(hp.idle) > hp.fp.maxIdle {
+		return hp.idle[0].idleAt.Add(hp.fp.burstIdle)
+	}
+	return hp.idle[0].idleAt.Add(hp.fp.idleTimeout)
+}
+
+// arm sets the timer to run prune at due. Called with mu held.
+func (hp *Pool) arm(now, due time.Time) {
+	hp.armed, hp.due = true, due
+	if hp.timer == nil {
+		hp.timer = time.AfterFunc(due.Sub(now), hp.prune)
+	} else {
+		hp.timer.Reset(due.Sub(now))
+	}
+}
+
+// prune closes the connections idle for idleTimeout or longer, and those past
+// maxIdle idle for burstIdle or longer (the oldest are first in idle), then
+// re-arms the timer for the next one.
 func (hp *Pool) prune() {
-	now := time.Now()
+	now := hp.fp.now()
 	hp.mu.Lock()
 	n := 0
-	for n < len(hp.idle) && now.Sub(hp.idle[n].idleAt) >= hp.fp.idleTimeout {
+	for n < len(hp.idle) {
+		age := now.Sub(hp.idle[n].idleAt)
+		if age < hp.fp.idleTimeout && (len(hp.idle)-n <= hp.fp.maxIdle || age < hp.fp.burstIdle) {
+			break
+		}
 		n++
 	}
 	stale := make([]*backendConn, n)
@@ -509,7 +563,7 @@ func (hp *Pool) prune() {
 	clear(hp.idle[rest:])
 	hp.idle = hp.idle[:rest]
 	if rest > 0 {
-		hp.timer.Reset(hp.fp.idleTimeout - now.Sub(hp.idle[0].idleAt))
+		hp.arm(now, hp.nextPrune())
 	} else {
 		hp.armed = false
 	}
@@ -545,9 +599,11 @@ func (hp *Pool) dial(ctx context.Context, deadline time.Time) (*backendConn, err
 	if hp.fp.wrapConn != nil {
 		nc = hp.fp.wrapConn(nc)
 	}
-	c := &backendConn{nc: nc, cr: connReader{nc: nc, limit: math.MaxInt64}}
+	c := &backendConn{nc: nc, fp: hp.fp}
+	c.cr = connReader{c: c, limit: math.MaxInt64}
+	c.cw = connWriter{c: c}
 	c.br = bufio.NewReader(&c.cr)
-	c.bw = bufio.NewWriter(nc)
+	c.bw = bufio.NewWriter(&c.cw)
 	c.hostHeader = hp.hostHeader
 	return c, nil
 }
@@ -555,10 +611,18 @@ func (hp *Pool) dial(ctx context.Context, deadline time.Time) (*backendConn, err
 // backendConn is one keep-alive connection to a backend, used by one request at a
 // time.
 type backendConn struct {
-	nc         net.Conn
-	cr         connReader
-	br         *bufio.Reader
-	bw         *bufio.Writer
+	fp *Proxy
+	nc net.Conn
+	cr connReader
+	cw connWriter
+	br *bufio.Reader
+	bw *bufio.Writer
+	dl time.Time // the deadline set on nc
+	// The request in flight (begin to end): its context, its deadline, and the
+	// stop of its armed abort (nil until extend arms it).
+	ctx        context.Context
+	hard       time.Time
+	stop       func() bool
 	hostHeader string
 	method     string       // of the request in flight
 	shell      http.Request // what http.ReadResponse reads the method from
@@ -570,6 +634,64 @@ type backendConn struct {
 	reused bool
 }
 
+// softWait is how long an exchange runs before it arms the abort on its
+// request's cancellation (see Proxy.ServeQuery); a connection's soft deadline
+// is kept for requests that start while it is at least softWait/2 away.
+const softWait = time.Second
+
+// begin starts a request's exchange on c: the deadline of nc becomes a soft
+// one, softWait away (or the request's deadline when that is nearer); a soft
+// deadline set by an earlier request is kept while it is between softWait/2
+// and softWait away and not past deadline, which spares most requests the
+// cost of setting one.
+func (c *backendConn) begin(ctx context.Context, now, deadline time.Time, softWait time.Duration) error {
+	c.ctx, c.hard, c.stop = ctx, deadline, nil
+	soft := now.Add(softWait)
+	if deadline.Before(soft) {
+		soft = deadline
+	}
+	if c.dl.After(soft) || c.dl.Before(now.Add(softWait/2)) {
+		if err := c.nc.SetDeadline(soft); err != nil {
+			return err
+		}
+		c.dl = soft
+	}
+	return nil
+}
+
+// extend is called when a read or write of the exchange timed out; it reports
+// whether to try again. Past the request's deadline, or once the request is
+// cancelled, no. Otherwise the deadline was a soft one: the abort on the
+// request's cancellation is armed, the deadline moves to the request's, and
+// the exchange goes on.
+func (c *backendConn) extend() bool {
+	if c.ctx == nil || c.ctx.Err() != nil || !time.Now().Before(c.hard) {
+		return false
+	}
+	if c.stop == nil {
+		c.stop = context.AfterFunc(c.ctx, c.abort)
+		c.fp.extends.Add(1)
+	}
+	if err := c.nc.SetDeadline(c.hard); err != nil {
+		return false
+	}
+	c.dl = c.hard
+	// A cancellation between the AfterFunc and SetDeadline had its abort
+	// overwritten: it is seen here.
+	return c.ctx.Err() == nil
+}
+
+// end finishes the exchange begun by begin; it reports false when the abort
+// ran (or runs), and the connection must not be reused.
+func (c *backendConn) end() bool {
+	ok := true
+	if c.stop != nil {
+		ok = c.stop()
+	}
+	c.ctx, c.stop = nil, nil
+	return ok
+}
+
 // abort unblocks the connection's reads and writes when the client's request is
 // cancelled.
 func (c *backendConn) abort() { _ = c.nc.SetDeadline(time.Unix(1, 0)) }
@@ -578,11 +700,8 @@ func (c *backendConn) close() { _ = c.nc.Close() }
 
 // roundTrip writes the request and reads the response head, forwarding 1xx
 // responses to w as ReverseProxy does.
-func (c *backendConn) roundTrip(w http.ResponseWriter, r *http.Request, u *url.URL, method string, deadline time.Time, hasBody bool, buf []byte) (*http.Response, error) {
-	if err := c.nc.SetDeadline(deadline); err != nil {
-		return nil, err
-	}
-	werr := c.writeHead(r, u, method, hasBody)
+func (c *backendConn) roundTrip(w http.ResponseWriter, r *http.Request, u *url.URL, query, method string, deadline time.Time, hasBody bool, buf []byte) (*http.Response, error) {
+	werr := c.writeHead(r, u, query, method, hasBody)
 	if werr == nil && hasBody {
 		werr = c.writeBody(w, r, deadline, buf)
 	}
@@ -657,7 +776,7 @@ func (c *backendConn) readResponse(w http.ResponseWriter) (*http.Response, error
 }
 
 // writeHead writes the request line and headers into c.bw.
-func (c *backendConn) writeHead(r *http.Request, u *url.URL, method string, hasBody bool) error {
+func (c *backendConn) writeHead(r *http.Request, u *url.URL, query, method string, hasBody bool) error {
 	c.method = method
 	bw := c.bw
 	path := u.EscapedPath()
@@ -667,9 +786,13 @@ func (c *backendConn) writeHead(r *http.Request, u *url.URL, method string, hasB
 	_, _ = bw.WriteString(method)
 	_ = bw.WriteByte(' ')
 	_, _ = bw.WriteString(path)
-	if u.ForceQuery || u.RawQuery != "" {
+	if u.ForceQuery || u.RawQuery != "" || query != "" {
 		_ = bw.WriteByte('?')
 		_, _ = bw.WriteString(u.RawQuery)
+		if u.RawQuery != "" && query != "" {
+			_ = bw.WriteByte('&')
+		}
+		_, _ = bw.WriteString(query)
 	}
 	_, _ = bw.WriteString(" HTTP/1.1\r\nHost: ")
 	_, _ = bw.WriteString(c.hostHeader)
@@ -827,9 +950,10 @@ func (c *backendConn) writeChunk(p []byte) error {
 	return c.bw.Flush()
 }
 
-// connReader reads the connection with a budget, to bound a response head.
+// connReader reads the connection with a budget, to bound a response head,
+// going on past a soft deadline (backendConn.extend).
 type connReader struct {
-	nc    net.Conn
+	c     *backendConn
 	limit int64
 }
 
@@ -840,7 +964,30 @@ func (r *connReader) Read(p []byte) (int, error) {
 	if int64(len(p)) > r.limit {
 		p = p[:r.limit]
 	}
-	n, err := r.nc.Read(p)
+	n, err := r.c.nc.Read(p)
+	for n == 0 && isTimeout(err) && r.c.extend() {
+		n, err = r.c.nc.Read(p)
+	}
 	r.limit -= int64(n)
 	return n, err
+}
+
+// connWriter writes the connection, going on past a soft deadline
+// (backendConn.extend).
+type connWriter struct{ c *backendConn }
+
+func (w *connWriter) Write(p []byte) (int, error) {
+	written := 0
+	for {
+		n, err := w.c.nc.Write(p[written:])
+		written += n
+		if err == nil || !isTimeout(err) || !w.c.extend() {
+			return written, err
+		}
+	}
+}
+
+// isTimeout reports whether err is a passed deadline.
+func isTimeout(err error) bool {
+	return err != nil && errors.Is(err, os.ErrDeadlineExceeded)
 }
