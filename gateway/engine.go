@@ -27,7 +27,7 @@ const (
 
 // DefaultEngine is the plain listener's engine when Config.Engine is empty.
 // The TLS listener always runs net/http's server.
-const DefaultEngine = EngineNetHTTP
+const DefaultEngine = EngineH1
 
 // CheckEngine refuses an unknown listener engine name.
 func CheckEngine(name string) error {
