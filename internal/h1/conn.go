@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -87,6 +88,7 @@ type conn struct {
 	hijacked bool
 	dateSec  int64
 	date     []byte
+	clBuf    [20]byte // a response's Content-Length, formatted
 }
 
 // connReader is what c.br reads: the connection, with the header-size limit
@@ -151,7 +153,7 @@ func (c *conn) serve() {
 		if !c.state.CompareAndSwap(stateIdle, stateActive) {
 			return // Shutdown closed it
 		}
-		if !first && opts.ReadHeaderTimeout > 0 {
+		if !first && opts.ReadHeaderTimeout > 0 && !c.headerBuffered() {
 			_ = c.rwc.SetReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
 		}
 		req, err := c.readRequest()
@@ -167,6 +169,13 @@ func (c *conn) serve() {
 			return // Shutdown may have looked before the store
 		}
 	}
+}
+
+// headerBuffered reports whether a whole header block is already buffered:
+// then reading it needs no more reads, and no deadline.
+func (c *conn) headerBuffered() bool {
+	buf, _ := c.br.Peek(c.br.Buffered())
+	return bytes.Contains(buf, []byte("\r\n\r\n"))
 }
 
 // Errors of a request that the connection answers itself.

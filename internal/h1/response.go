@@ -3,6 +3,7 @@ package h1
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -156,27 +157,28 @@ func cloneSet(m map[string]bool) map[string]bool {
 	return c
 }
 
-func writeStatusLine(bw *bufio.Writer, is11 bool, code int) {
-	if is11 {
-		_, _ = bw.WriteString("HTTP/1.1 ")
-	} else {
-		_, _ = bw.WriteString("HTTP/1.0 ")
+// statusLines are the status lines of the codes with a text, HTTP/1.0 and 1.1.
+var statusLines = func() (t [2][600]string) {
+	for code := 100; code < 600; code++ {
+		if text := http.StatusText(code); text != "" {
+			t[0][code] = "HTTP/1.0 " + strconv.Itoa(code) + " " + text + "\r\n"
+			t[1][code] = "HTTP/1.1 " + strconv.Itoa(code) + " " + text + "\r\n"
+		}
 	}
-	var scratch [8]byte
-	if text := http.StatusText(code); text != "" {
-		_, _ = bw.Write(strconv.AppendInt(scratch[:0], int64(code), 10))
-		_ = bw.WriteByte(' ')
-		_, _ = bw.WriteString(text)
-		_, _ = bw.WriteString("\r\n")
+	return t
+}()
+
+func writeStatusLine(bw *bufio.Writer, is11 bool, code int) {
+	v := 0
+	if is11 {
+		v = 1
+	}
+	if code < 600 && statusLines[v][code] != "" {
+		_, _ = bw.WriteString(statusLines[v][code])
 		return
 	}
 	// net/http's form for a code without a text
-	code3 := strconv.AppendInt(scratch[:0], int64(code), 10)
-	for len(code3) < 3 {
-		code3 = append([]byte{'0'}, code3...)
-	}
-	_, _ = bw.Write(code3)
-	_, _ = bw.WriteString(" status code " + strconv.Itoa(code) + "\r\n")
+	_, _ = bw.WriteString(fmt.Sprintf("HTTP/1.%d %03d status code %d\r\n", v, code, code))
 }
 
 // Write implements http.ResponseWriter.
@@ -251,8 +253,7 @@ func (w *response) writeBody(p []byte) (int, error) {
 	}
 	bw := w.out.bw
 	if w.chunking {
-		var scratch [16]byte
-		_, _ = bw.Write(strconv.AppendInt(scratch[:0], int64(len(p)), 16))
+		_, _ = bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(len(p)), 16))
 		_, _ = bw.WriteString("\r\n")
 		_, _ = bw.Write(p)
 		_, err := bw.WriteString("\r\n")
@@ -292,10 +293,9 @@ func (w *response) commit(p []byte) {
 	allowed := bodyAllowedForStatus(code)
 	hasTE := w.te != ""
 	var setCL []byte
-	var scratch [20]byte
 	if w.handlerDone && !w.trailers && !hasTE && allowed && w.clHeader == "" && (!w.head || len(p) > 0) {
 		w.contentLength = int64(len(p))
-		setCL = strconv.AppendInt(scratch[:0], int64(len(p)), 10)
+		setCL = strconv.AppendInt(w.c.clBuf[:0], int64(len(p)), 10)
 	}
 	req := w.req
 	wants10KeepAlive := req.ProtoMajor == 1 && req.ProtoMinor == 0 && httpguts.HeaderValuesContainsToken(req.Header["Connection"], "keep-alive")
