@@ -178,7 +178,7 @@ func writeStatusLine(bw *bufio.Writer, is11 bool, code int) {
 		return
 	}
 	// net/http's form for a code without a text
-	_, _ = bw.WriteString(fmt.Sprintf("HTTP/1.%d %03d status code %d\r\n", v, code, code))
+	_, _ = fmt.Fprintf(bw, "HTTP/1.%d %03d status code %d\r\n", v, code, code)
 }
 
 // Write implements http.ResponseWriter.
