@@ -22,9 +22,10 @@ import (
 )
 
 // BenchmarkListenerMOCK serves the MOCK route through the gateway's Server on
-// each listener engine, in one run: the tuned net/http server and nbhttp.
+// each listener engine, in one run: the tuned net/http server, internal/h1 and
+// nbhttp.
 func BenchmarkListenerMOCK(b *testing.B) {
-	for _, engine := range []string{EngineNetHTTP, EngineNbio} {
+	for _, engine := range []string{EngineNetHTTP, EngineH1, EngineNbio} {
 		b.Run(strings.ReplaceAll(engine, "/", "-"), func(b *testing.B) {
 			svc, stagePath := benchCreate(b, mockAPI(), nil)
 			gw := New(Config{Listen: "127.0.0.1:0", Engine: engine}, svc, nil, nil, nil)

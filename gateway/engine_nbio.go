@@ -14,27 +14,6 @@ import (
 // nbio logs to stdout by default; the gateway logs through slog.
 func init() { logging.SetLevel(logging.LevelError) }
 
-// Listener engines (Config.Engine).
-const (
-	// EngineNetHTTP serves the gateway with net/http's server: the default.
-	EngineNetHTTP = "net/http"
-	// EngineNbio serves plain HTTP with github.com/lesismal/nbio's event-loop
-	// engine (nbhttp): an experiment kept for measurement (docs/performance.md).
-	// It does not serve WebSocket upgrades (its hijacked connections are nbio's
-	// own, which the connections package can neither poll nor read) nor record
-	// the client's header spellings.
-	EngineNbio = "nbio"
-)
-
-// CheckEngine refuses an unknown listener engine name.
-func CheckEngine(name string) error {
-	switch name {
-	case "", EngineNetHTTP, EngineNbio:
-		return nil
-	}
-	return fmt.Errorf("gateway: unknown listener engine %q (want %q or %q)", name, EngineNetHTTP, EngineNbio)
-}
-
 // nbioServer is the gateway's plain listener on nbhttp.
 type nbioServer struct {
 	eng *nbhttp.Engine

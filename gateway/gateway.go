@@ -67,8 +67,8 @@ type Config struct {
 	// X-Forwarded-For that is not itself a trusted proxy. Requests from any
 	// other peer have the peer's address, whatever they send.
 	TrustedProxies []netip.Prefix
-	// Engine is the plain listener's engine: EngineNetHTTP (the default) or
-	// EngineNbio (an experiment: HTTP only, see engine_nbio.go).
+	// Engine is the plain listener's engine: EngineNetHTTP, EngineH1 or EngineNbio
+	// (an experiment: HTTP only, see engine_nbio.go); empty: DefaultEngine.
 	Engine string
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/gateway/internal/wirenames"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
@@ -38,6 +39,7 @@ type Server struct {
 	tlsLn  *handshakeListener // the TLS listener
 	cb     *callbackServer
 	nbio   *nbioServer // with Config.Engine "nbio" (engine_nbio.go), instead of srv
+	h1     *h1.Server  // with Config.Engine "h1" (engine.go), instead of srv
 }
 
 // NewServer returns a server for gw on gw's Config.Listen, with the listener
@@ -76,7 +78,8 @@ func (s *Server) Start(ctx context.Context) error {
 		return s.startCallback()
 	}
 	addr := s.gw.cfg.Listen
-	if s.gw.cfg.Engine == EngineNbio {
+	engine := s.engine()
+	if engine == EngineNbio {
 		if err := s.startNbio(addr); err != nil {
 			return err
 		}
@@ -91,21 +94,31 @@ func (s *Server) Start(ctx context.Context) error {
 	if _, port, err := net.SplitHostPort(ln.Addr().String()); err == nil {
 		s.gw.plainListen.Store(port)
 	}
-	s.srv = s.limits.Server(s)
-	s.srv.ConnContext = wirenames.ConnContext
 	if err := s.startCallback(); err != nil {
 		_ = ln.Close()
 		return err
 	}
 	rl := wirenames.Listener{Listener: ln, MaxHeaderBytes: s.limits.MaxHeaderBytes}
-	go func() {
-		if err := s.srv.Serve(rl); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("gateway server stopped", "err", err)
-		}
-	}()
-	s.log.Info("gateway listening", "addr", ln.Addr().String(), "domain", s.gw.cfg.Domain)
+	if engine == EngineH1 {
+		s.serveH1(rl)
+	} else {
+		s.srv = s.limits.Server(s)
+		s.srv.ConnContext = wirenames.ConnContext
+		srv := s.srv
+		go func() {
+			if err := srv.Serve(rl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("gateway server stopped", "err", err)
+			}
+		}()
+	}
+	s.log.Info("gateway listening", "addr", ln.Addr().String(), "domain", s.gw.cfg.Domain, "engine", engine)
 	if err := s.startTLS(); err != nil {
-		_ = s.srv.Close()
+		if s.srv != nil {
+			_ = s.srv.Close()
+		}
+		if s.h1 != nil {
+			_ = s.h1.Close()
+		}
 		return err
 	}
 	return nil
@@ -147,6 +160,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	if s.srv != nil {
 		plainErr = s.srv.Shutdown(ctx)
+	}
+	if s.h1 != nil {
+		plainErr = s.h1.Shutdown(ctx)
 	}
 	return errors.Join(plainErr, tlsErr)
 }

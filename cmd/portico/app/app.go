@@ -59,8 +59,9 @@ type Settings struct {
 	// listens when a certificate exists: TLSCert/TLSKey, or the development
 	// certificate of `portico tls init` in the data directory.
 	TLSListen string `yaml:"tls-listen"`
-	// ListenerEngine is the gateway listener's engine: "net/http" (the default)
-	// or "nbio", an experiment that serves plain HTTP only (docs/performance.md).
+	// ListenerEngine is the gateway's plain listener's engine: "net/http", "h1"
+	// (empty: gateway.DefaultEngine) or "nbio", an experiment that serves plain
+	// HTTP only (docs/performance.md).
 	ListenerEngine string `yaml:"listener-engine"`
 	// TLSCert and TLSKey are the gateway's certificate chain and key (PEM),
 	// reloaded when the files change.

@@ -1,0 +1,65 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/portico-dev/portico/gateway/internal/wirenames"
+	"github.com/portico-dev/portico/internal/h1"
+)
+
+// Listener engines (Config.Engine).
+const (
+	// EngineNetHTTP serves the gateway with net/http's server.
+	EngineNetHTTP = "net/http"
+	// EngineH1 serves plain HTTP with internal/h1: net/http's request parsing
+	// and handler contract without its per-request background read, and each
+	// small response in one write (docs/performance.md).
+	EngineH1 = "h1"
+	// EngineNbio serves plain HTTP with github.com/lesismal/nbio's event-loop
+	// engine (nbhttp): an experiment kept for measurement (docs/performance.md).
+	// It does not serve WebSocket upgrades (its hijacked connections are nbio's
+	// own, which the connections package can neither poll nor read) nor record
+	// the client's header spellings.
+	EngineNbio = "nbio"
+)
+
+// DefaultEngine is the plain listener's engine when Config.Engine is empty.
+// The TLS listener always runs net/http's server.
+const DefaultEngine = EngineH1
+
+// CheckEngine refuses an unknown listener engine name.
+func CheckEngine(name string) error {
+	switch name {
+	case "", EngineNetHTTP, EngineH1, EngineNbio:
+		return nil
+	}
+	return fmt.Errorf("gateway: unknown listener engine %q (want %q, %q or %q)", name, EngineNetHTTP, EngineH1, EngineNbio)
+}
+
+// engine is the plain listener's engine.
+func (s *Server) engine() string {
+	if s.gw.cfg.Engine == "" {
+		return DefaultEngine
+	}
+	return s.gw.cfg.Engine
+}
+
+// serveH1 serves the plain listener ln with internal/h1, under the same limits
+// and header-spelling recorder as the net/http engine.
+func (s *Server) serveH1(ln wirenames.Listener) {
+	s.h1 = h1.New(s.limits.Handler(s), h1.Options{
+		MaxHeaderBytes:    s.limits.MaxHeaderBytes,
+		ReadHeaderTimeout: s.limits.HeaderTimeout,
+		IdleTimeout:       s.limits.IdleTimeout,
+		ConnContext:       wirenames.ConnContext,
+		Log:               s.log,
+	})
+	srv := s.h1
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("gateway server stopped", "err", err)
+		}
+	}()
+}

@@ -1,0 +1,356 @@
+package h1
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	_ "unsafe" // readRequest's linkname
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// readRequest is net/http's request reader: http.ReadRequest without its last
+// step, which deletes the Host header that the server's checks below need.
+// net/http keeps it reachable by linkname on purpose (go.dev/issue/67401).
+//
+//go:linkname readRequest net/http.readRequest
+func readRequest(b *bufio.Reader) (*http.Request, error)
+
+const (
+	readBufferSize  = 4 << 10
+	writeBufferSize = 8 << 10
+	// bodyBufferSize is how much of a response body is held back so that the
+	// response can go out in one write with a Content-Length.
+	bodyBufferSize = 4 << 10
+	// maxPostHandlerReadBytes is how much of a request body the handler left
+	// unread is discarded to keep the connection (net/http's figure).
+	maxPostHandlerReadBytes = 256 << 10
+	// headerSlack is read beyond MaxHeaderBytes before answering 431 (net/http's).
+	headerSlack = 4096
+	// rstAvoidanceDelay bounds how long a connection closed with unread input
+	// waits for the client's close, so that the response is not lost to a reset.
+	rstAvoidanceDelay = 500 * time.Millisecond
+)
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+
+// outBuf is a response's buffers, pooled: they are held only while a request
+// is served, not while its connection idles.
+type outBuf struct {
+	bw   *bufio.Writer
+	body []byte // held response body
+	hdr  []byte // the handler's header fields, serialized at WriteHeader
+}
+
+// Write appends to hdr (http.Header.WriteSubset's writer).
+func (o *outBuf) Write(p []byte) (int, error) { o.hdr = append(o.hdr, p...); return len(p), nil }
+
+// WriteString appends to hdr.
+func (o *outBuf) WriteString(s string) (int, error) { o.hdr = append(o.hdr, s...); return len(s), nil }
+
+var outPool = sync.Pool{New: func() any {
+	return &outBuf{bw: bufio.NewWriterSize(nil, writeBufferSize), body: make([]byte, 0, bodyBufferSize), hdr: make([]byte, 0, 512)}
+}}
+
+// Connection states, for Shutdown.
+const (
+	stateIdle   int32 = iota // waiting for a request's first byte
+	stateActive              // reading or serving a request
+	stateClosed              // closed by Shutdown while idle
+)
+
+// conn is one client connection.
+type conn struct {
+	s          *Server
+	rwc        net.Conn
+	remoteAddr string
+	ctx        context.Context // the parent of its requests' contexts
+	cancel     context.CancelFunc
+	cr         connReader
+	br         *bufio.Reader
+	state      atomic.Int32
+	// reqCancel cancels the context of the request being served; reads that
+	// fail call it.
+	reqCancel context.CancelFunc
+	// wmu orders a "100 Continue" written by a body read against the response.
+	wmu      sync.Mutex
+	hijacked bool
+	dateSec  int64
+	date     []byte
+	clBuf    [20]byte // a response's Content-Length, formatted
+}
+
+// connReader is what c.br reads: the connection, with the header-size limit
+// while a header block is read.
+type connReader struct {
+	c      *conn
+	remain int64
+}
+
+// Read implements io.Reader.
+func (r *connReader) Read(p []byte) (int, error) {
+	if r.remain <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.remain {
+		p = p[:r.remain]
+	}
+	n, err := r.c.rwc.Read(p)
+	r.remain -= int64(n)
+	if err != nil && r.c.reqCancel != nil {
+		r.c.reqCancel()
+	}
+	return n, err
+}
+
+// closeIfIdle closes c when it is waiting for a request (Shutdown).
+func (c *conn) closeIfIdle() {
+	if c.state.CompareAndSwap(stateIdle, stateClosed) {
+		_ = c.rwc.Close()
+	}
+}
+
+// serve reads and serves c's requests until it closes or is hijacked.
+func (c *conn) serve() {
+	c.remoteAddr = c.rwc.RemoteAddr().String()
+	c.cr.c = c
+	c.br = readerPool.Get().(*bufio.Reader)
+	c.br.Reset(&c.cr)
+	defer func() {
+		c.cancel()
+		if c.hijacked {
+			return // the connection and its reader are the hijacker's
+		}
+		c.br.Reset(nil)
+		readerPool.Put(c.br)
+		_ = c.rwc.Close()
+		c.s.forget(c)
+	}()
+	opts := &c.s.opts
+	for first := true; ; first = false {
+		// Wait for the request's first byte: an idle connection's time.
+		switch {
+		case first && opts.ReadHeaderTimeout > 0:
+			_ = c.rwc.SetReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
+		case !first && opts.IdleTimeout > 0:
+			_ = c.rwc.SetReadDeadline(time.Now().Add(opts.IdleTimeout))
+		}
+		c.cr.remain = int64(opts.MaxHeaderBytes) + headerSlack
+		if _, err := c.br.Peek(1); err != nil {
+			return
+		}
+		if !c.state.CompareAndSwap(stateIdle, stateActive) {
+			return // Shutdown closed it
+		}
+		if !first && opts.ReadHeaderTimeout > 0 && !c.headerBuffered() {
+			_ = c.rwc.SetReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
+		}
+		req, err := c.readRequest()
+		if err != nil {
+			c.replyError(err)
+			return
+		}
+		if !c.serveRequest(req) || c.s.shutting.Load() {
+			return
+		}
+		c.state.Store(stateIdle)
+		if c.s.shutting.Load() {
+			return // Shutdown may have looked before the store
+		}
+	}
+}
+
+// headerBuffered reports whether a whole header block is already buffered:
+// then reading it needs no more reads, and no deadline.
+func (c *conn) headerBuffered() bool {
+	buf, _ := c.br.Peek(c.br.Buffered())
+	return bytes.Contains(buf, []byte("\r\n\r\n"))
+}
+
+// Errors of a request that the connection answers itself.
+var errTooLarge = errors.New("h1: request header too large")
+
+// statusError is a request refused with code and text.
+type statusError struct {
+	code int
+	text string
+}
+
+func (e statusError) Error() string { return http.StatusText(e.code) + ": " + e.text }
+
+func badRequest(text string) error { return statusError{http.StatusBadRequest, text} }
+
+// readRequest reads the next request and applies net/http's server checks.
+func (c *conn) readRequest() (*http.Request, error) {
+	req, err := readRequest(c.br)
+	if err != nil {
+		if c.cr.remain <= 0 {
+			return nil, errTooLarge
+		}
+		return nil, err
+	}
+	c.cr.remain = math.MaxInt64
+	isH2Upgrade := req.Method == "PRI" && len(req.Header) == 0 && req.URL.Path == "*" && req.Proto == "HTTP/2.0"
+	if req.ProtoMajor != 1 && !isH2Upgrade {
+		return nil, statusError{http.StatusHTTPVersionNotSupported, "unsupported protocol version"}
+	}
+	hosts, haveHost := req.Header["Host"]
+	if req.ProtoAtLeast(1, 1) && (!haveHost || len(hosts) == 0) && !isH2Upgrade && req.Method != "CONNECT" {
+		return nil, badRequest("missing required Host header")
+	}
+	if len(hosts) == 1 && !httpguts.ValidHostHeader(hosts[0]) {
+		return nil, badRequest("malformed Host header")
+	}
+	for k, vv := range req.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return nil, badRequest("invalid header name")
+		}
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return nil, badRequest("invalid header value")
+			}
+		}
+	}
+	delete(req.Header, "Host")
+	req.RemoteAddr = c.remoteAddr
+	return req, nil
+}
+
+// replyError answers a request that could not be read, as net/http does.
+func (c *conn) replyError(err error) {
+	const errorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+	var se statusError
+	switch {
+	case errors.Is(err, errTooLarge):
+		const publicErr = "431 Request Header Fields Too Large"
+		_, _ = io.WriteString(c.rwc, "HTTP/1.1 "+publicErr+errorHeaders+publicErr)
+		c.closeWriteAndWait()
+	case strings.HasPrefix(err.Error(), "unsupported transfer encoding"): // net/http's unsupportedTEError
+		_, _ = io.WriteString(c.rwc, "HTTP/1.1 501 Not Implemented"+errorHeaders+"Unsupported transfer encoding")
+	case isCommonNetReadError(err):
+		// the client went away or idled out: nothing to say
+	case errors.As(err, &se):
+		msg := fmt.Sprintf("%d %s: %s", se.code, http.StatusText(se.code), se.text)
+		_, _ = io.WriteString(c.rwc, "HTTP/1.1 "+msg+errorHeaders+msg)
+	default:
+		const publicErr = "400 Bad Request"
+		_, _ = io.WriteString(c.rwc, "HTTP/1.1 "+publicErr+errorHeaders+publicErr)
+	}
+}
+
+func isCommonNetReadError(err error) bool {
+	if errors.Is(err, io.EOF) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "read"
+}
+
+// closeWriteAndWait half-closes c and waits (briefly) for the client to close,
+// so that a response sent while the client still sends is not lost to a reset.
+func (c *conn) closeWriteAndWait() {
+	if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = c.rwc.SetReadDeadline(time.Now().Add(rstAvoidanceDelay))
+	_, _ = io.Copy(io.Discard, c.rwc)
+}
+
+// serveRequest runs the handler for req and finishes its response; false when
+// the connection is not to be reused.
+func (c *conn) serveRequest(req *http.Request) bool {
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	req = req.WithContext(ctx)
+	c.reqCancel = cancel
+	w := newResponse(c, req)
+	if req.Body != nil && req.Body != http.NoBody {
+		// The header's deadline does not bound the body: the handler (through
+		// http.ResponseController) decides.
+		_ = c.rwc.SetReadDeadline(time.Time{})
+		b := &body{src: req.Body, w: w}
+		w.body = b
+		req.Body = b
+	}
+	if httpguts.HeaderValuesContainsToken(req.Header["Expect"], "100-continue") {
+		if req.ProtoAtLeast(1, 1) && req.ContentLength != 0 && w.body != nil {
+			w.body.expect = true
+			w.canContinue = true
+		}
+	} else if req.Header.Get("Expect") != "" {
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusExpectationFailed)
+		w.finish()
+		w.release()
+		return false
+	}
+	if !c.runHandler(w, req) {
+		if !c.hijacked {
+			if w.committed && w.out != nil {
+				_ = w.out.bw.Flush()
+			}
+			w.release()
+		}
+		return false
+	}
+	if c.hijacked {
+		return false
+	}
+	w.finish()
+	w.release()
+	return w.reusable()
+}
+
+// runHandler calls the handler; false when it panicked (logged, unless it was
+// http.ErrAbortHandler).
+func (c *conn) runHandler(w *response, req *http.Request) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			ok = false
+			if p != http.ErrAbortHandler { //nolint:errorlint // net/http compares the same way
+				buf := make([]byte, 64<<10)
+				buf = buf[:runtime.Stack(buf, false)]
+				c.s.opts.Log.Error("h1: panic serving "+c.remoteAddr, "panic", fmt.Sprint(p), "stack", string(buf))
+			}
+		}
+	}()
+	if req.RequestURI == "*" && req.Method == http.MethodOptions {
+		globalOptions(w, req) // as net/http's server answers it
+		return true
+	}
+	c.s.h.ServeHTTP(w, req)
+	return true
+}
+
+// date returns the Date header value for now, formatted once a second.
+func (c *conn) dateValue() []byte {
+	now := time.Now()
+	if sec := now.Unix(); sec != c.dateSec || c.date == nil {
+		c.dateSec = sec
+		c.date = now.UTC().AppendFormat(c.date[:0], http.TimeFormat)
+	}
+	return c.date
+}
+
+// globalOptions answers "OPTIONS *" as net/http's server does.
+func globalOptions(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Length", "0")
+	if r.ContentLength != 0 {
+		_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, 4<<10))
+	}
+}

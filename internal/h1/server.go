@@ -1,0 +1,242 @@
+// Package h1 is a narrow HTTP/1.1 server for http.Handler: one goroutine per
+// connection, pooled buffers, and a response that goes out in one write.
+//
+// It parses requests with net/http's own request reader (the function behind
+// http.ReadRequest, reached through its supported linkname so that the Host
+// header is still there to check) and then applies the checks net/http's server
+// adds (Host required on HTTP/1.1 and well formed, header names and values valid,
+// the header-size limit answered with 431), so what it accepts, and how it frames
+// a request body (Content-Length, Transfer-Encoding, their conflicts), is
+// net/http's. Requests reach the handler with the fields net/http's server sets
+// (RemoteAddr, Host, RequestURI, URL, Proto*, ContentLength, TransferEncoding,
+// Close; TLS is nil) and the context values it sets (http.ServerContextKey, whose
+// value is a *http.Server describing this server's limits, and
+// http.LocalAddrContextKey).
+//
+// A response's status line, header and a small body (up to 4 KB) are held until
+// the handler returns and then written in one system call with a Content-Length;
+// a response that grows past that, or that the handler flushes, is sent chunked
+// (or close-delimited to an HTTP/1.0 client). Keep-alive, "Connection: close",
+// HTTP/1.0, "Expect: 100-continue", pipelined requests, request bodies the
+// handler leaves unread (up to 256 KB are discarded, beyond that the connection
+// closes), http.Hijacker, http.Flusher and the deadlines and full-duplex switch of
+// http.ResponseController behave as with net/http's server.
+//
+// Unlike net/http's server it does not read the connection in the background
+// while a handler runs, which costs net/http a goroutine wake-up and a system
+// call per request. So a client that goes away while its request is being
+// handled is noticed, and the request's context cancelled, when the server next
+// reads from (the request body) or writes to the connection, not at once. Close
+// cancels every request's context; Shutdown lets running requests finish. HTTP/2
+// and TLS are not served.
+package h1
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"go.uber.org/fx"
+)
+
+// Module provides nothing: servers are built with New by their owners.
+var Module = fx.Module("h1")
+
+// Options are a server's limits. Zero fields take net/http's defaults.
+type Options struct {
+	// MaxHeaderBytes bounds a request's header block (http.DefaultMaxHeaderBytes).
+	// A larger one is answered with 431. Like net/http, 4 KB of slack is allowed.
+	MaxHeaderBytes int
+	// ReadHeaderTimeout is how long a client has to send a request's header block
+	// once its first byte arrived (or, for the first request, from accept). Zero:
+	// no limit.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout is how long a keep-alive connection may wait for its next
+	// request. Zero: ReadHeaderTimeout; both zero: no limit.
+	IdleTimeout time.Duration
+	// ConnContext, when set, modifies the context of a new connection's requests,
+	// as http.Server.ConnContext does.
+	ConnContext func(ctx context.Context, c net.Conn) context.Context
+	// Log receives handler panics and accept errors (discarded when nil).
+	Log *slog.Logger
+}
+
+// Server serves HTTP/1.x on listeners. Safe for concurrent use.
+type Server struct {
+	h    http.Handler
+	opts Options
+	std  *http.Server // the value of http.ServerContextKey
+
+	base       context.Context
+	cancelBase context.CancelFunc
+
+	shutting atomic.Bool
+
+	mu        sync.Mutex
+	listeners map[*net.Listener]struct{}
+	conns     map[*conn]struct{}
+	drained   chan struct{} // closed when conns empties during Shutdown
+}
+
+// New returns a server for h with opts.
+func New(h http.Handler, opts Options) *Server {
+	if opts.MaxHeaderBytes <= 0 {
+		opts.MaxHeaderBytes = http.DefaultMaxHeaderBytes
+	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = opts.ReadHeaderTimeout
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{h: h, opts: opts,
+		std:       &http.Server{Handler: h, MaxHeaderBytes: opts.MaxHeaderBytes, ReadHeaderTimeout: opts.ReadHeaderTimeout, IdleTimeout: opts.IdleTimeout},
+		listeners: map[*net.Listener]struct{}{}, conns: map[*conn]struct{}{}}
+	s.base, s.cancelBase = context.WithCancel(context.WithValue(context.Background(), http.ServerContextKey, s.std))
+	return s
+}
+
+// Serve accepts connections on ln and serves each on its own goroutine until
+// the server shuts down (then it returns http.ErrServerClosed) or ln fails. It
+// closes ln on return.
+func (s *Server) Serve(ln net.Listener) error {
+	if !s.track(&ln, true) {
+		_ = ln.Close()
+		return http.ErrServerClosed
+	}
+	defer s.track(&ln, false)
+	defer func() { _ = ln.Close() }()
+	var delay time.Duration
+	for {
+		rwc, err := ln.Accept()
+		if err != nil {
+			if s.shutting.Load() {
+				return http.ErrServerClosed
+			}
+			if temporaryAcceptError(err) {
+				// Back off like net/http: a full file table is temporary.
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.opts.Log.Warn("h1: accept failed; retrying", "err", err, "delay", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := s.newConn(rwc)
+		if c == nil {
+			_ = rwc.Close()
+			return http.ErrServerClosed
+		}
+		go c.serve()
+	}
+}
+
+// temporaryAcceptError reports an accept error worth retrying: a timeout or a
+// full file table.
+func temporaryAcceptError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}
+
+// track adds or removes a listener; false when the server is shutting down.
+func (s *Server) track(ln *net.Listener, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.shutting.Load() {
+			return false
+		}
+		s.listeners[ln] = struct{}{}
+		return true
+	}
+	delete(s.listeners, ln)
+	return true
+}
+
+// newConn registers a new connection; nil once the server is shutting down.
+func (s *Server) newConn(rwc net.Conn) *conn {
+	c := &conn{s: s, rwc: rwc}
+	ctx := context.WithValue(s.base, http.LocalAddrContextKey, rwc.LocalAddr())
+	if s.opts.ConnContext != nil {
+		ctx = s.opts.ConnContext(ctx, rwc)
+		if ctx == nil {
+			panic("h1: ConnContext returned nil")
+		}
+	}
+	c.ctx, c.cancel = context.WithCancel(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutting.Load() {
+		c.cancel()
+		return nil
+	}
+	s.conns[c] = struct{}{}
+	return c
+}
+
+// forget removes c from the server's connections (closed or hijacked).
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+	if len(s.conns) == 0 && s.drained != nil {
+		close(s.drained)
+		s.drained = nil
+	}
+}
+
+// closeListeners closes every listener and marks the server shutting down.
+func (s *Server) closeListeners() {
+	s.shutting.Store(true)
+	for ln := range s.listeners {
+		_ = (*ln).Close()
+	}
+}
+
+// Shutdown stops the server gracefully: it closes the listeners and the idle
+// connections, lets running requests finish (their responses say
+// "Connection: close") and returns once every connection is closed, or with
+// ctx's error when ctx ends first (the connections left are then the caller's
+// to Close). Hijacked connections are not waited for.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closeListeners()
+	for c := range s.conns {
+		c.closeIfIdle()
+	}
+	if len(s.conns) == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	if s.drained == nil {
+		s.drained = make(chan struct{})
+	}
+	drained := s.drained
+	s.mu.Unlock()
+	select {
+	case <-drained:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close closes the listeners and every connection at once, and cancels the
+// contexts of the requests being handled.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closeListeners()
+	for c := range s.conns {
+		_ = c.rwc.Close()
+	}
+	s.mu.Unlock()
+	s.cancelBase()
+	return nil
+}
