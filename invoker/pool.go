@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -549,6 +551,9 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 			sb.retireAt = cr.Expires.Add(-CredentialMargin)
 		}
 	}
+	if n := sandboxProcs(cfg.MemorySize, runtime.NumCPU()); n > 0 {
+		env["GOMAXPROCS"] = strconv.Itoa(n)
+	}
 	for k, v := range cfg.Environment {
 		env[k] = v
 	}
@@ -580,6 +585,24 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		spec.Mounts = append(spec.Mounts, runtimes.Mount{Source: dir, Target: fs.LocalMountPath})
 	}
 	return spec, nil
+}
+
+// mbPerCPU is Lambda's rule for CPU: a function gets CPU power in proportion to
+// its memory, the equivalent of one vCPU at 1,769 MB.
+const mbPerCPU = 1769
+
+// sandboxProcs is the GOMAXPROCS a sandbox of memoryMB runs with: the CPUs its
+// memory size buys under Lambda's rule, rounded up, at least one and at most the
+// host's ncpu. A Go runtime would otherwise run as many schedulers as the host
+// has CPUs, and on a small host the sandboxes' idle schedulers waking one
+// another cost more CPU than the handlers (docs/performance.md). A function that
+// sets GOMAXPROCS in its own environment keeps its value.
+func sandboxProcs(memoryMB, ncpu int) int {
+	if memoryMB <= 0 {
+		memoryMB = functions.DefaultMemory
+	}
+	n := (memoryMB + mbPerCPU - 1) / mbPerCPU
+	return max(1, min(n, ncpu))
 }
 
 func handlerOf(cfg *functions.Config) string {
