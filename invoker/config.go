@@ -39,8 +39,9 @@ type Config struct {
 	MaxSpares int
 	// MaxSandboxes caps the sandboxes running at once across all functions and
 	// versions (256; less than 0: no cap). At the cap the least recently used
-	// idle sandbox is stopped to make room; when none is idle a call that needs a
-	// new sandbox waits ThrottleWait, then fails as throttled.
+	// idle sandbox is stopped to make room; when none is idle a call waits for
+	// one of its version's own sandboxes to come back, or, when the version has
+	// none, waits ThrottleWait, then fails as throttled.
 	MaxSandboxes int
 	// MaxMemoryMB caps the sum of the memory sizes of the running sandboxes
 	// (three quarters of the host's memory; less than 0: no cap), as

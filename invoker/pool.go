@@ -2,6 +2,7 @@ package invoker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -274,7 +275,12 @@ func (p *pool) start(provision bool) {
 	if err != nil {
 		p.mu.Lock()
 		p.starting--
-		if !provision {
+		// At the sandbox budget, waiters stay queued while the pool has
+		// sandboxes of its own: each takes the next one that comes back, as
+		// Lambda, whose concurrency the local budget does not stand for, would
+		// have served them. A pool with none fails its first waiter.
+		queue := errors.Is(err, errdefs.ErrThrottled) && len(p.all) > 0
+		if !provision && !queue {
 			if w := p.popWaiterLocked(); w != nil {
 				w.ch <- grant{err: err}
 			}
