@@ -611,6 +611,42 @@ func TestConcurrentColdCallsShareStarts(t *testing.T) {
 	}
 }
 
+// TestColdStartsBounded checks that a burst of callers starts at most
+// MaxStarting sandboxes at once, and that every caller is served once inits end.
+func TestColdStartsBounded(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxStarting = 2 })
+	gate := filepath.Join(t.TempDir(), "gate")
+	cfg := e.fns.add(&functions.Config{FunctionName: "burst", Environment: map[string]string{"INIT_WAIT_FILE": gate}})
+	const n = 5
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			res, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{}`)})
+			if err == nil && res.FunctionError != "" {
+				err = fmt.Errorf("function error: %s", res.Payload)
+			}
+			errs <- err
+		}()
+	}
+	// Starts are decided as callers arrive: with every caller waiting, the
+	// starts in flight are all there will be until an init ends.
+	waitFor(t, "every caller to wait", func() bool { return e.inv.Stats().Waiting == n })
+	if s := e.inv.Stats(); s.Starting != 2 {
+		t.Fatalf("%d sandboxes starting for %d callers, want MaxStarting (2)", s.Starting, n)
+	}
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := e.inv.Stats(); s.Started > n {
+		t.Fatalf("started %d sandboxes for %d callers", s.Started, n)
+	}
+}
+
 func TestEventInvocationsSurviveRestartAndRetry(t *testing.T) {
 	dir := t.TempDir()
 	marks := t.TempDir()

@@ -109,9 +109,10 @@ func (p *pool) acquire(ctx context.Context) grant {
 	}
 }
 
-// fillLocked starts sandboxes while waiters outnumber those on their way.
+// fillLocked starts sandboxes while waiters outnumber those on their way, at
+// most Config.MaxStarting at once.
 func (p *pool) fillLocked() {
-	for !p.stale && p.starting+p.returning < len(p.waiters) {
+	for !p.stale && p.starting+p.returning < len(p.waiters) && p.starting < p.inv.p.Config.MaxStarting {
 		p.starting++
 		go p.start(false)
 	}
@@ -159,6 +160,9 @@ func (p *pool) ready(sb *sandbox) {
 	sb.cur = nil
 	sb.mu.Unlock()
 	p.offerLocked(sb, cold)
+	if cold {
+		p.fillLocked() // its start's room under MaxStarting is free
+	}
 	p.mu.Unlock()
 }
 
