@@ -116,6 +116,44 @@ func TestBudgetThrottlesWhenNothingIsIdle(t *testing.T) {
 	}
 }
 
+// TestBudgetQueuesCallsForOwnSandboxes checks that at the budget a call to a
+// version whose own sandbox is busy waits for that sandbox to come back instead
+// of failing as throttled (a load of more connections than the budget holds
+// sandboxes gets answers, not 429s), while a version with no sandbox of its own
+// still fails after ThrottleWait.
+func TestBudgetQueuesCallsForOwnSandboxes(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxSandboxes = 1; c.ThrottleWait = 20 * time.Millisecond })
+	a := e.fns.add(&functions.Config{FunctionName: "a", Timeout: 30})
+	b := e.fns.add(&functions.Config{FunctionName: "b"})
+	busy := hold(t, e, a, "")
+
+	queued := make(chan error, 1)
+	var res *Result
+	go func() {
+		var err error
+		res, err = e.inv.Invoke(context.Background(), Request{Function: a, Payload: []byte(`{"echo":"queued"}`)})
+		queued <- err
+	}()
+	waitFor(t, "the second call of a to wait", func() bool { return e.inv.Stats().Waiting == 1 })
+	// b's start waits ThrottleWait for room from a later start than a's
+	// waiter's, so once b is throttled a's start has been refused too.
+	if _, err := e.inv.Invoke(context.Background(), Request{Function: b}); !errors.Is(err, errdefs.ErrThrottled) {
+		t.Fatalf("b with no sandbox of its own at the budget: want throttled, got %v", err)
+	}
+	select {
+	case err := <-queued:
+		t.Fatalf("the queued call of a ended before a's sandbox came back: %v", err)
+	default:
+	}
+	busy.release(t)
+	if err := <-queued; err != nil || res.FunctionError != "" || res.ColdStart {
+		t.Fatalf("queued call of a: %v %+v", err, res)
+	}
+	if s := e.inv.Stats(); s.Started != 1 {
+		t.Fatalf("sandboxes started: %d, want 1", s.Started)
+	}
+}
+
 // TestMemoryBudgetStopsLeastRecentlyUsed checks the memory budget: with room for
 // two 128 MB sandboxes, a third version's start stops the sandbox idle longest.
 func TestMemoryBudgetStopsLeastRecentlyUsed(t *testing.T) {

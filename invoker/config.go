@@ -1,6 +1,7 @@
 package invoker
 
 import (
+	"runtime"
 	"time"
 
 	"github.com/portico-dev/portico/functions"
@@ -39,8 +40,9 @@ type Config struct {
 	MaxSpares int
 	// MaxSandboxes caps the sandboxes running at once across all functions and
 	// versions (256; less than 0: no cap). At the cap the least recently used
-	// idle sandbox is stopped to make room; when none is idle a call that needs a
-	// new sandbox waits ThrottleWait, then fails as throttled.
+	// idle sandbox is stopped to make room; when none is idle a call waits for
+	// one of its version's own sandboxes to come back, or, when the version has
+	// none, waits ThrottleWait, then fails as throttled.
 	MaxSandboxes int
 	// MaxMemoryMB caps the sum of the memory sizes of the running sandboxes
 	// (three quarters of the host's memory; less than 0: no cap), as
@@ -49,6 +51,13 @@ type Config struct {
 	// UnusedIdleTimeout is how long an idle sandbox of a version that nothing
 	// uses (see InUse) is kept warm (60 s). Never longer than IdleTimeout.
 	UnusedIdleTimeout time.Duration
+	// MaxStarting caps the sandboxes of one version in init at once (twice the
+	// host's CPUs, at least 4). Callers beyond it wait for the first sandbox to
+	// come free, a new one or one returning from its call, instead of each
+	// starting one: a burst of a few hundred callers would otherwise start a few
+	// hundred processes at once, and on a small host their inits starve one
+	// another and the warm sandboxes' calls past their timeouts.
+	MaxStarting int
 }
 
 // DefaultConfig returns the defaults.
@@ -67,6 +76,7 @@ func DefaultConfig() Config {
 		LogBytesPerFunction: 8 << 20,
 		MaxSpares:           16,
 		MaxSandboxes:        256,
+		MaxStarting:         max(4, 2*runtime.NumCPU()),
 		MaxMemoryMB:         hostMemoryMB() * 3 / 4,
 		UnusedIdleTimeout:   time.Minute,
 	}

@@ -159,6 +159,9 @@ func New(p Params) (*Invoker, error) {
 	if c.AsyncWorkers <= 0 {
 		c.AsyncWorkers = def.AsyncWorkers
 	}
+	if c.MaxStarting <= 0 {
+		c.MaxStarting = def.MaxStarting
+	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = def.DrainTimeout
 	}

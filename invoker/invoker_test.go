@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -233,6 +234,31 @@ func TestSandboxEnvironment(t *testing.T) {
 	_, o := invoke(t, e, cfg, `{"env":"AWS_LAMBDA_RUNTIME_API"}`)
 	if !strings.HasPrefix(o.Env, "127.0.0.1:") {
 		t.Errorf("AWS_LAMBDA_RUNTIME_API = %q", o.Env)
+	}
+}
+
+// TestSandboxGOMAXPROCS checks that a sandbox's Go runtime gets the CPUs its
+// memory size buys under Lambda's rule (one per 1,769 MB, rounded up, within the
+// host's), and that a function's own GOMAXPROCS wins.
+func TestSandboxGOMAXPROCS(t *testing.T) {
+	e := newEnv(t, nil)
+	cases := []struct {
+		cfg  *functions.Config
+		want string
+	}{
+		{&functions.Config{FunctionName: "small", MemorySize: 128}, "1"},
+		{&functions.Config{FunctionName: "onecpu", MemorySize: 1769}, "1"},
+		{&functions.Config{FunctionName: "large", MemorySize: 10240}, strconv.Itoa(min(6, runtime.NumCPU()))},
+		{&functions.Config{FunctionName: "own", MemorySize: 128, Environment: map[string]string{"GOMAXPROCS": "3"}}, "3"},
+	}
+	for _, c := range cases {
+		_, o := invoke(t, e, e.fns.add(c.cfg), `{"env":"GOMAXPROCS"}`)
+		if o.Env != c.want {
+			t.Errorf("%s (%d MB): GOMAXPROCS = %q, want %q", c.cfg.FunctionName, c.cfg.MemorySize, o.Env, c.want)
+		}
+	}
+	if got := sandboxProcs(1770, 64); got != 2 {
+		t.Errorf("1,770 MB buys %d CPUs, want 2", got)
 	}
 }
 
@@ -582,6 +608,42 @@ func TestConcurrentColdCallsShareStarts(t *testing.T) {
 		if res, _ := invoke(t, e, cfg, `{}`); res.ColdStart {
 			t.Fatal("warm pool, yet a cold start")
 		}
+	}
+}
+
+// TestColdStartsBounded checks that a burst of callers starts at most
+// MaxStarting sandboxes at once, and that every caller is served once inits end.
+func TestColdStartsBounded(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxStarting = 2 })
+	gate := filepath.Join(t.TempDir(), "gate")
+	cfg := e.fns.add(&functions.Config{FunctionName: "burst", Environment: map[string]string{"INIT_WAIT_FILE": gate}})
+	const n = 5
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			res, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{}`)})
+			if err == nil && res.FunctionError != "" {
+				err = fmt.Errorf("function error: %s", res.Payload)
+			}
+			errs <- err
+		}()
+	}
+	// Starts are decided as callers arrive: with every caller waiting, the
+	// starts in flight are all there will be until an init ends.
+	waitFor(t, "every caller to wait", func() bool { return e.inv.Stats().Waiting == n })
+	if s := e.inv.Stats(); s.Starting != 2 {
+		t.Fatalf("%d sandboxes starting for %d callers, want MaxStarting (2)", s.Starting, n)
+	}
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := e.inv.Stats(); s.Started > n {
+		t.Fatalf("started %d sandboxes for %d callers", s.Started, n)
 	}
 }
 

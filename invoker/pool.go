@@ -2,9 +2,12 @@ package invoker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -106,9 +109,10 @@ func (p *pool) acquire(ctx context.Context) grant {
 	}
 }
 
-// fillLocked starts sandboxes while waiters outnumber those on their way.
+// fillLocked starts sandboxes while waiters outnumber those on their way, at
+// most Config.MaxStarting at once.
 func (p *pool) fillLocked() {
-	for !p.stale && p.starting+p.returning < len(p.waiters) {
+	for !p.stale && p.starting+p.returning < len(p.waiters) && p.starting < p.inv.p.Config.MaxStarting {
 		p.starting++
 		go p.start(false)
 	}
@@ -156,6 +160,9 @@ func (p *pool) ready(sb *sandbox) {
 	sb.cur = nil
 	sb.mu.Unlock()
 	p.offerLocked(sb, cold)
+	if cold {
+		p.fillLocked() // its start's room under MaxStarting is free
+	}
 	p.mu.Unlock()
 }
 
@@ -272,7 +279,12 @@ func (p *pool) start(provision bool) {
 	if err != nil {
 		p.mu.Lock()
 		p.starting--
-		if !provision {
+		// At the sandbox budget, waiters stay queued while the pool has
+		// sandboxes of its own: each takes the next one that comes back, as
+		// Lambda, whose concurrency the local budget does not stand for, would
+		// have served them. A pool with none fails its first waiter.
+		queue := errors.Is(err, errdefs.ErrThrottled) && len(p.all) > 0
+		if !provision && !queue {
 			if w := p.popWaiterLocked(); w != nil {
 				w.ch <- grant{err: err}
 			}
@@ -549,6 +561,9 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 			sb.retireAt = cr.Expires.Add(-CredentialMargin)
 		}
 	}
+	if n := sandboxProcs(cfg.MemorySize, runtime.NumCPU()); n > 0 {
+		env["GOMAXPROCS"] = strconv.Itoa(n)
+	}
 	for k, v := range cfg.Environment {
 		env[k] = v
 	}
@@ -580,6 +595,24 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		spec.Mounts = append(spec.Mounts, runtimes.Mount{Source: dir, Target: fs.LocalMountPath})
 	}
 	return spec, nil
+}
+
+// mbPerCPU is Lambda's rule for CPU: a function gets CPU power in proportion to
+// its memory, the equivalent of one vCPU at 1,769 MB.
+const mbPerCPU = 1769
+
+// sandboxProcs is the GOMAXPROCS a sandbox of memoryMB runs with: the CPUs its
+// memory size buys under Lambda's rule, rounded up, at least one and at most the
+// host's ncpu. A Go runtime would otherwise run as many schedulers as the host
+// has CPUs, and on a small host the sandboxes' idle schedulers waking one
+// another cost more CPU than the handlers (docs/performance.md). A function that
+// sets GOMAXPROCS in its own environment keeps its value.
+func sandboxProcs(memoryMB, ncpu int) int {
+	if memoryMB <= 0 {
+		memoryMB = functions.DefaultMemory
+	}
+	n := (memoryMB + mbPerCPU - 1) / mbPerCPU
+	return max(1, min(n, ncpu))
 }
 
 func handlerOf(cfg *functions.Config) string {

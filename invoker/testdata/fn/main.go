@@ -103,4 +103,15 @@ func handle(ctx context.Context, ev event) (*result, error) {
 	return r, nil
 }
 
-func main() { lambda.Start(handle) }
+func main() {
+	// INIT_WAIT_FILE holds init (before the first next) until the file exists.
+	if f := os.Getenv("INIT_WAIT_FILE"); f != "" {
+		for {
+			if _, err := os.Stat(f); err == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	lambda.Start(handle)
+}
