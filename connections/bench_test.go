@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -369,11 +370,24 @@ func BenchmarkBroadcast10k(b *testing.B) {
 			}
 			cpu0, ccpu0 := wsload.CPUOf(os.Getpid()), clients.CPU()
 			start := time.Now()
+			data := []byte(msg)
+			// 16 senders at a time, as the chat sample's sendmessage. The
+			// label marks the broadcast's goroutines (and those they start)
+			// in a -cpuprofile: pprof -tagfocus phase=broadcast.
 			var g errgroup.Group
-			g.SetLimit(16)
-			for _, id := range ids {
-				g.Go(func() error { return send(id, []byte(msg)) })
-			}
+			var next atomic.Int64
+			pprof.Do(ctx, pprof.Labels("phase", "broadcast"), func(context.Context) {
+				for range 16 {
+					g.Go(func() error {
+						for i := next.Add(1) - 1; i < int64(len(ids)); i = next.Add(1) - 1 {
+							if err := send(ids[i], data); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+				}
+			})
 			if err := g.Wait(); err != nil {
 				b.Fatal(err)
 			}
