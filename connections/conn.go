@@ -479,31 +479,32 @@ func (c *Conn) send(typ int, data []byte) error {
 		// wroteNone: the socket is full or busy; queue the message and start
 		// the writer (this goroutine still holds the writing role).
 		c.mu.Lock()
-		if c.closed {
-			c.writing = false
-			c.mu.Unlock()
-			return goneError(c.id)
-		}
-		if !c.fits(data) {
-			c.writing = false
-			c.mu.Unlock()
-			c.overflow()
-			return goneError(c.id)
-		}
-		c.queue = append(c.queue, outMsg{typ: typ, data: data})
-		c.queuedBytes += len(data)
-		c.mu.Unlock()
-		go c.writeLoop()
-		return nil
+		return c.enqueue(typ, data, true)
 	}
-	if !c.fits(data) {
+	return c.enqueue(typ, data, false)
+}
+
+// enqueue queues a message, with c.mu held (it releases it), and closes the
+// connection when its queue is full. writer says that the caller holds the
+// writing role: it then starts the writer, or gives the role up on failure.
+func (c *Conn) enqueue(typ int, data []byte, writer bool) error {
+	if c.closed || !c.fits(data) {
+		full := !c.closed
+		if writer {
+			c.writing = false
+		}
 		c.mu.Unlock()
-		c.overflow()
+		if full {
+			c.overflow()
+		}
 		return goneError(c.id)
 	}
 	c.queue = append(c.queue, outMsg{typ: typ, data: data})
 	c.queuedBytes += len(data)
 	c.mu.Unlock()
+	if writer {
+		go c.writeLoop()
+	}
 	return nil
 }
 
