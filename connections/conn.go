@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -45,15 +46,20 @@ type Conn struct {
 	// and $disconnect are dispatched with it.
 	ctx context.Context
 
-	// writeMu serialises writeFrame; closeSent is set once a close frame went.
+	// writeMu serialises writing frames; closeSent is set once a close frame
+	// went. unsent is the rest of a frame that a non-blocking write could not
+	// write whole: whatever writes next writes it first.
 	writeMu   sync.Mutex
 	closeSent bool
+	unsent    []byte
 	// readMu serialises feeding rd: the poller arms a socket again only after
 	// its bytes were read, and the mutex tells the race detector so.
-	readMu    sync.Mutex
-	rd        frameReader
-	raw       syscall.RawConn // set when the poller watches the socket
-	pollToken uint64
+	readMu sync.Mutex
+	rd     frameReader
+	// raw is the socket of a plain (not TLS) connection, set before ready is
+	// closed: the poller reads it, and send writes to it without waiting.
+	raw       syscall.RawConn
+	pollToken uint64 // set when the poller watches the socket
 
 	id         string
 	apiID      string
@@ -204,6 +210,11 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		return
 	}
 	c.nc, c.ctx = fw.nc, ep.Context
+	if sc, ok := c.nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+		}
+	}
 	if c.ctx == nil {
 		c.ctx = context.WithoutCancel(ctx)
 	}
@@ -427,34 +438,202 @@ func (c *Conn) keepalive() {
 	c.mu.Unlock()
 }
 
-// send queues a message; it never waits for the client.
+// send writes a message or queues it; it never waits for the client. When
+// nothing is being written to the connection, the caller's goroutine writes the
+// frame at once with one non-blocking system call (writeNow); what the socket
+// does not take then, and every message sent while another is being written,
+// goes to the connection's queue, which a writer goroutine drains in order.
 func (c *Conn) send(typ int, data []byte) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return goneError(c.id)
 	}
-	if len(c.queue) >= c.m.cfg.SendQueueMessages || c.queuedBytes+len(data) > c.m.cfg.SendQueueBytes {
+	if !c.writing {
+		// This goroutine is the writer until it says otherwise: messages sent
+		// meanwhile are queued behind this one.
+		c.writing = true
 		c.mu.Unlock()
-		c.m.log.Warn("websocket send queue overflow: closing the connection", "connectionId", c.id, "api", c.apiID, "stage", c.stage)
-		c.closeWith(websocket.ClosePolicyViolation, "Send queue overflow: the client is not reading its messages")
+		switch c.writeNow(typ, data) {
+		case wroteAll:
+			c.lastActive.Store(c.m.now().UnixNano())
+			c.mu.Lock()
+			if len(c.queue) == 0 {
+				c.writing = false
+				c.mu.Unlock()
+				return nil
+			}
+			c.mu.Unlock()
+			go c.writeLoop()
+			return nil
+		case wrotePart: // the rest is c.unsent, which the writer writes first
+			go c.writeLoop()
+			return nil
+		case writeFailed:
+			c.abort()
+			c.mu.Lock()
+			c.queue, c.queuedBytes, c.writing = nil, 0, false
+			c.mu.Unlock()
+			return goneError(c.id)
+		}
+		// wroteNone: the socket is full or busy; queue the message and start
+		// the writer (this goroutine still holds the writing role).
+		c.mu.Lock()
+		return c.enqueue(typ, data, true)
+	}
+	return c.enqueue(typ, data, false)
+}
+
+// enqueue queues a message, with c.mu held (it releases it), and closes the
+// connection when its queue is full. writer says that the caller holds the
+// writing role: it then starts the writer, or gives the role up on failure.
+func (c *Conn) enqueue(typ int, data []byte, writer bool) error {
+	if c.closed || !c.fits(data) {
+		full := !c.closed
+		if writer {
+			c.writing = false
+		}
+		c.mu.Unlock()
+		if full {
+			c.overflow()
+		}
 		return goneError(c.id)
 	}
 	c.queue = append(c.queue, outMsg{typ: typ, data: data})
 	c.queuedBytes += len(data)
-	start := !c.writing
-	c.writing = true
 	c.mu.Unlock()
-	if start {
+	if writer {
 		go c.writeLoop()
 	}
 	return nil
+}
+
+// fits reports whether the queue has room for data (c.mu held).
+func (c *Conn) fits(data []byte) bool {
+	return len(c.queue) < c.m.cfg.SendQueueMessages && c.queuedBytes+len(data) <= c.m.cfg.SendQueueBytes
+}
+
+// overflow closes a connection whose client does not read its messages.
+func (c *Conn) overflow() {
+	c.m.log.Warn("websocket send queue overflow: closing the connection", "connectionId", c.id, "api", c.apiID, "stage", c.stage)
+	c.closeWith(websocket.ClosePolicyViolation, "Send queue overflow: the client is not reading its messages")
+}
+
+// What writeNow did with a frame.
+const (
+	wroteNone   = iota // nothing: the socket is full, or another write holds it
+	wroteAll           // the whole frame
+	wrotePart          // its beginning; the rest is in c.unsent
+	writeFailed        // the socket is broken
+)
+
+// writeNow writes one frame to a plain connection's socket without waiting:
+// one write system call in the caller's goroutine, with a pooled buffer and
+// no deadline (it cannot block). It does nothing (wroteNone) when the
+// connection is not ready, is TLS, already sent its close frame, has another
+// write in progress (a control frame, or the writer waiting on a slow client),
+// or its socket buffer is full.
+func (c *Conn) writeNow(typ int, data []byte) int {
+	select {
+	case <-c.ready:
+	default:
+		return wroteNone
+	}
+	if c.raw == nil || !c.writeMu.TryLock() {
+		return wroteNone
+	}
+	defer c.writeMu.Unlock()
+	if c.closeSent || c.unsent != nil {
+		return wroteNone
+	}
+	w := frameWriters.Get().(*frameWriter)
+	defer w.release()
+	w.buf = appendFrame(w.buf[:0], typ, data)
+	n, err := w.writeTo(c.raw)
+	switch {
+	case err == nil && n == len(w.buf):
+		return wroteAll
+	case err == nil && n > 0:
+		c.unsent = append([]byte(nil), w.buf[n:]...)
+		return wrotePart
+	case err == nil, errors.Is(err, errWouldBlock), errors.Is(err, os.ErrDeadlineExceeded):
+		return wroteNone
+	default:
+		c.m.log.Debug("websocket write failed", "connectionId", c.id, "err", err)
+		return writeFailed
+	}
+}
+
+// errWouldBlock is a full socket buffer (EAGAIN) to writeNow.
+var errWouldBlock = errors.New("the socket's buffer is full")
+
+// frameWriter holds the buffer one non-blocking write encodes its frame into,
+// and the function RawConn.Write calls with the socket; pooled, so that a send
+// allocates nothing.
+type frameWriter struct {
+	buf   []byte
+	n     int
+	err   error
+	write func(fd uintptr) bool
+}
+
+var frameWriters = sync.Pool{New: func() any {
+	w := &frameWriter{}
+	w.write = w.writeFD
+	return w
+}}
+
+// maxPooledFrame bounds the buffers kept in frameWriters.
+const maxPooledFrame = 64 << 10
+
+func (w *frameWriter) release() {
+	if cap(w.buf) > maxPooledFrame {
+		w.buf = nil
+	}
+	w.err = nil
+	frameWriters.Put(w)
+}
+
+// writeTo writes w.buf to the socket with one system call, never waiting for
+// it to be writable; it returns how much the socket took.
+func (w *frameWriter) writeTo(raw syscall.RawConn) (int, error) {
+	w.n, w.err = 0, nil
+	if err := raw.Write(w.write); err != nil {
+		return 0, err
+	}
+	return max(w.n, 0), w.err
+}
+
+// appendFrame appends an unfragmented, unmasked frame (RFC 6455 section 5.2).
+func appendFrame(dst []byte, op int, data []byte) []byte {
+	return append(appendFrameHeader(dst, op, len(data)), data...)
+}
+
+// appendFrameHeader appends the header of a server's frame of n bytes.
+func appendFrameHeader(dst []byte, op, n int) []byte {
+	b0 := 0x80 | byte(op)
+	switch {
+	case n < 126:
+		return append(dst, b0, byte(n))
+	case n < 1<<16:
+		return binary.BigEndian.AppendUint16(append(dst, b0, 126), uint16(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(dst, b0, 127), uint64(n))
+	}
 }
 
 // writeLoop writes queued messages until the queue is empty, then ends.
 func (c *Conn) writeLoop() {
 	<-c.ready
 	if c.nc == nil {
+		c.mu.Lock()
+		c.queue, c.queuedBytes, c.writing = nil, 0, false
+		c.mu.Unlock()
+		return
+	}
+	if err := c.flushUnsent(); err != nil {
+		c.m.log.Debug("websocket write failed", "connectionId", c.id, "err", err)
+		c.abort()
 		c.mu.Lock()
 		c.queue, c.queuedBytes, c.writing = nil, 0, false
 		c.mu.Unlock()
@@ -530,22 +709,14 @@ func (c *Conn) abort() {
 // writeFrame writes one unfragmented frame (RFC 6455 section 5.2; a server's
 // frames are not masked) within timeout. Writes are serialised, each one
 // system call; after a close frame nothing more is written (ErrCloseSent).
+//
+// The deadline is cleared afterwards: writeNow's non-blocking writes go
+// through the same socket, which refuses every write once a deadline passed.
+// The rest of a frame writeNow left (c.unsent) goes first.
 func (c *Conn) writeFrame(op int, data []byte, timeout time.Duration) error {
 	var hdr [10]byte
-	hdr[0] = 0x80 | byte(op)
-	hl, n := 2, len(data)
-	switch {
-	case n < 126:
-		hdr[1] = byte(n)
-	case n < 1<<16:
-		hdr[1] = 126
-		binary.BigEndian.PutUint16(hdr[2:], uint16(n))
-		hl = 4
-	default:
-		hdr[1] = 127
-		binary.BigEndian.PutUint64(hdr[2:], uint64(n))
-		hl = 10
-	}
+	n := len(data)
+	hl := len(appendFrameHeader(hdr[:0], op, n))
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	if c.closeSent {
@@ -555,13 +726,34 @@ func (c *Conn) writeFrame(op int, data []byte, timeout time.Duration) error {
 		c.closeSent = true
 	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(timeout))
+	defer func() { _ = c.nc.SetWriteDeadline(time.Time{}) }()
 	var err error
-	if n <= 4096 {
+	switch {
+	case c.unsent != nil:
+		bufs := net.Buffers{c.unsent, hdr[:hl], data}
+		c.unsent = nil
+		_, err = bufs.WriteTo(c.nc)
+	case n <= 4096:
 		_, err = c.nc.Write(append(append(make([]byte, 0, hl+n), hdr[:hl]...), data...))
-	} else {
+	default:
 		bufs := net.Buffers{hdr[:hl], data} // writev on a socket
 		_, err = bufs.WriteTo(c.nc)
 	}
+	return err
+}
+
+// flushUnsent writes the rest of a frame writeNow left, within the write
+// timeout.
+func (c *Conn) flushUnsent() error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.unsent == nil {
+		return nil
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.m.cfg.WriteTimeout))
+	defer func() { _ = c.nc.SetWriteDeadline(time.Time{}) }()
+	_, err := c.nc.Write(c.unsent)
+	c.unsent = nil
 	return err
 }
 

@@ -312,13 +312,23 @@ func (m *Manager) Len() int {
 // get returns a live connection of apiID and stage (either may be "" to match
 // any), or a GoneException error.
 func (m *Manager) get(apiID, stage, id string) (*Conn, error) {
-	m.mu.RLock()
-	c := m.conns[id]
-	m.mu.RUnlock()
-	if c == nil || (apiID != "" && c.apiID != apiID) || (stage != "" && c.stage != stage) || c.isClosed() {
+	c := m.lookup(apiID, stage, id)
+	if c == nil || c.isClosed() {
 		return nil, goneError(id)
 	}
 	return c, nil
+}
+
+// lookup returns the registered connection of apiID and stage (either may be ""
+// to match any), closed or not, or nil.
+func (m *Manager) lookup(apiID, stage, id string) *Conn {
+	m.mu.RLock()
+	c := m.conns[id]
+	m.mu.RUnlock()
+	if c == nil || (apiID != "" && c.apiID != apiID) || (stage != "" && c.stage != stage) {
+		return nil
+	}
+	return c
 }
 
 func goneError(id string) error {
@@ -356,8 +366,10 @@ func (m *Manager) List(apiID, stage string) []Info {
 	return out
 }
 
-// Send queues data for a live connection: a text frame when it is valid UTF-8,
-// else a binary frame. It never blocks on the client. Errors wrap errdefs.ErrGone
+// Send writes data to a live connection, or queues it behind the messages
+// being written: a text frame when it is valid UTF-8, else a binary frame. It
+// never blocks on the client. The connection may keep data until it is written:
+// the caller must not change it. Errors wrap errdefs.ErrGone
 // (no such connection, or it closed because its queue overflowed) or
 // errdefs.ErrTooLarge (over MaxMessageBytes).
 func (m *Manager) Send(apiID, stage, id string, data []byte) error {
@@ -365,11 +377,11 @@ func (m *Manager) Send(apiID, stage, id string, data []byte) error {
 		return &errdefs.Kinded{Kind: errdefs.ErrTooLarge, Type: "PayloadTooLargeException",
 			Message: fmt.Sprintf("message of %d bytes is over the %d-byte limit", len(data), m.cfg.MaxMessageBytes)}
 	}
-	c, err := m.get(apiID, stage, id)
-	if err != nil {
-		return err
+	c := m.lookup(apiID, stage, id)
+	if c == nil {
+		return goneError(id)
 	}
-	return c.send(messageType(data), data)
+	return c.send(messageType(data), data) // GoneException when it closed
 }
 
 // Disconnect closes a live connection (close code 1000), as DELETE @connections

@@ -82,8 +82,7 @@ func (p *poller) ctl(c *Conn, op int) error {
 // watch starts reading c: through the poller when its connection is a plain
 // socket, else (TLS) with a goroutine of its own.
 func (c *Conn) watch() {
-	sc, ok := c.nc.(syscall.Conn)
-	if !ok {
+	if c.raw == nil { // TLS
 		go c.readBlocking()
 		return
 	}
@@ -93,12 +92,6 @@ func (c *Conn) watch() {
 		go c.readBlocking()
 		return
 	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		go c.readBlocking()
-		return
-	}
-	c.raw = raw
 	p.mu.Lock()
 	p.next++
 	c.pollToken = p.next
@@ -116,13 +109,22 @@ func (p *poller) forget(c *Conn) {
 	p.mu.Unlock()
 }
 
-// unwatch takes c off the poller (before its socket closes).
+// unwatch takes c off the poller (before its socket closes). The token is read
+// under the poller's lock: a connection can end while watch is still adding it.
 func (c *Conn) unwatch() {
-	if c.raw == nil {
+	p, err := sharedPoller()
+	if err != nil {
 		return
 	}
-	thePoller.forget(c)
-	_ = thePoller.ctl(c, unix.EPOLL_CTL_DEL)
+	p.mu.Lock()
+	watched := c.pollToken != 0
+	if watched {
+		delete(p.conns, c.pollToken)
+	}
+	p.mu.Unlock()
+	if watched {
+		_ = p.ctl(c, unix.EPOLL_CTL_DEL)
+	}
 }
 
 // readable reads what c's socket holds, without waiting, and arms it again.
@@ -167,5 +169,20 @@ func (c *Conn) readable() {
 	}
 	if err := thePoller.ctl(c, unix.EPOLL_CTL_MOD); err != nil && !errors.Is(err, net.ErrClosed) {
 		c.end(websocket1006, "")
+	}
+}
+
+// writeFD writes w.buf to fd once (again only when interrupted); true tells
+// RawConn.Write not to wait for the socket.
+func (w *frameWriter) writeFD(fd uintptr) bool {
+	for {
+		w.n, w.err = syscall.Write(int(fd), w.buf)
+		switch {
+		case errors.Is(w.err, unix.EINTR):
+			continue
+		case errors.Is(w.err, unix.EAGAIN):
+			w.err = errWouldBlock
+		}
+		return true
 	}
 }

@@ -239,6 +239,32 @@ func Start(tb testing.TB, run, url string, n int) (*Clients, error) {
 	return c, nil
 }
 
+// CPU returns the processor time the client process has used so far (the sum
+// of its threads' run time in /proc/PID/task/*/schedstat), or 0 when /proc
+// cannot tell.
+func (c *Clients) CPU() time.Duration { return CPUOf(c.cmd.Process.Pid) }
+
+// CPUOf returns the processor time process pid has used so far, summed over its
+// threads (/proc/PID/task/*/schedstat, nanoseconds), or 0 when /proc cannot tell.
+func CPUOf(pid int) time.Duration {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var sum int64
+	for _, t := range tasks {
+		raw, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread ended
+		}
+		f, _, _ := strings.Cut(string(raw), " ")
+		ns, _ := strconv.ParseInt(f, 10, 64)
+		sum += ns
+	}
+	return time.Duration(sum)
+}
+
 // Ping has every connection send a message and read its answer; it returns how
 // many answered.
 func (c *Clients) Ping() (int, error) {
