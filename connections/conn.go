@@ -632,11 +632,7 @@ func (c *Conn) writeLoop() {
 		return
 	}
 	if err := c.flushUnsent(); err != nil {
-		c.m.log.Debug("websocket write failed", "connectionId", c.id, "err", err)
-		c.abort()
-		c.mu.Lock()
-		c.queue, c.queuedBytes, c.writing = nil, 0, false
-		c.mu.Unlock()
+		c.writeFailed(err)
 		return
 	}
 	for {
@@ -652,15 +648,21 @@ func (c *Conn) writeLoop() {
 		c.queuedBytes -= len(msg.data)
 		c.mu.Unlock()
 		if err := c.writeFrame(msg.typ, msg.data, c.m.cfg.WriteTimeout); err != nil {
-			c.m.log.Debug("websocket write failed", "connectionId", c.id, "err", err)
-			c.abort()
-			c.mu.Lock()
-			c.queue, c.queuedBytes, c.writing = nil, 0, false
-			c.mu.Unlock()
+			c.writeFailed(err)
 			return
 		}
 		c.lastActive.Store(c.m.now().UnixNano())
 	}
+}
+
+// writeFailed ends writeLoop after a failed write: the connection is aborted and
+// what was queued is dropped.
+func (c *Conn) writeFailed(err error) {
+	c.m.log.Debug("websocket write failed", "connectionId", c.id, "err", err)
+	c.abort()
+	c.mu.Lock()
+	c.queue, c.queuedBytes, c.writing = nil, 0, false
+	c.mu.Unlock()
 }
 
 // closeWith starts the server's close of the connection: no more sends, a close
