@@ -108,3 +108,69 @@ func reportRates(b *testing.B, cpu time.Duration) {
 		b.ReportMetric(float64(b.N)/cpu.Seconds(), "renders/cpu-s")
 	}
 }
+
+// BenchmarkDocTemplates renders each template of testdata/bench/cases.json
+// (the guide's and the console's templates that make bench-mapping compares
+// with velocityjs) with its input, building the request's variables per
+// render as the gateway does.
+func BenchmarkDocTemplates(b *testing.B) {
+	raw, err := os.ReadFile("testdata/bench/cases.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var m struct {
+		Cases []struct {
+			Name, Template, Body, BodyFile string
+			Path, Query, Headers           map[string]string
+			StageVariables                 map[string]string
+			Context                        map[string]any
+		}
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range m.Cases {
+		b.Run(c.Name, func(b *testing.B) {
+			src, err := os.ReadFile("testdata/bench/" + c.Template)
+			if err != nil {
+				b.Fatal(err)
+			}
+			body := []byte(c.Body)
+			if c.BodyFile != "" {
+				if body, err = os.ReadFile("testdata/bench/" + c.BodyFile); err != nil {
+					b.Fatal(err)
+				}
+			}
+			tm, err := Parse(c.Name, string(src))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var keys []string
+			var vals []any
+			var flatten func(prefix string, m map[string]any)
+			flatten = func(prefix string, m map[string]any) {
+				for k, v := range m {
+					if sub, ok := v.(map[string]any); ok {
+						flatten(prefix+k+".", sub)
+						continue
+					}
+					keys, vals = append(keys, prefix+k), append(vals, v)
+				}
+			}
+			flatten("", c.Context)
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				ctx := NewContext()
+				for i, k := range keys {
+					ctx.SetPath(k, vals[i])
+				}
+				v := &Vars{Body: body, PathParams: c.Path, QueryParams: c.Query, Headers: c.Headers, StageVariables: c.StageVariables, Context: ctx}
+				if err := tm.Render(context.Background(), v, io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportRates(b, cpuTime()-cpu0)
+		})
+	}
+}

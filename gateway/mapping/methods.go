@@ -731,11 +731,13 @@ func (st *state) mapMethod(m *Map, name string, args []any, off int) (any, bool)
 		return m.visibleLen() == 0, true
 	case "keySet":
 		l := &List{Items: make([]any, 0, len(m.keys))}
-		for _, k := range m.keys {
+		for i, k := range m.keys {
 			if m.hidden(k) {
 				continue
 			}
-			l.Items = append(l.Items, k)
+			// A map's keys are never written in place (Set appends,
+			// Delete copies), so the list's strings can be the keys.
+			l.Items = append(l.Items, boxString(&m.keys[i]))
 		}
 		return l, true
 	case "values":
@@ -824,7 +826,7 @@ func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, 
 				src = s
 			}
 			var err error
-			if jp, err = CompileJSONPath(src); err != nil {
+			if jp, err = st.jsonPath(src); err != nil {
 				st.fail(off, ErrEval, "$input.%s: %v", part.name, err)
 				return nil, false
 			}

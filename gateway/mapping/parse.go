@@ -717,7 +717,7 @@ func (p *parser) reference(inExpr bool) (*refExpr, bool, error) {
 		switch {
 		case ref.name == "util" && ref.parts[0].name == "escapeJavaScript":
 			ref.direct = directEscapeJS
-		case ref.name == "input" && ref.parts[0].name == "json" && ref.parts[0].jp != nil:
+		case ref.name == "input" && ref.parts[0].name == "json":
 			ref.direct = directInputJSON
 		}
 	}

@@ -124,6 +124,8 @@ type state struct {
 	// $context's): the state and its slabs are then left to the garbage
 	// collector rather than reused.
 	escaped bool
+	// paths are the JSONPaths renders built, compiled (see jsonPath).
+	paths map[string]*JSONPath
 }
 
 var statePool = sync.Pool{New: func() any { return &state{} }}
@@ -390,12 +392,36 @@ func (st *state) renderDirect(r *refExpr) bool {
 		if !st.step(r.off) {
 			return true
 		}
+		jp := part.jp
+		if jp == nil {
+			// A path built by the render ("$.things.$key"), read as
+			// the general path (inputMethod) reads it.
+			args := [1]any{st.eval(part.args[0])}
+			if st.err != nil {
+				return true
+			}
+			src, ok := st.argString(args[:], 0, r.off)
+			if st.err != nil {
+				return true
+			}
+			if !ok {
+				if !r.quiet {
+					st.out = append(st.out, r.raw...)
+				}
+				return true
+			}
+			var err error
+			if jp, err = st.jsonPath(src); err != nil {
+				st.fail(r.off, ErrEval, "$input.json: %v", err)
+				return true
+			}
+		}
 		doc, err := st.document(in.v)
 		if err != nil {
-			st.fail(r.off, ErrEval, "$input.json(%q): the body is not JSON: %v", part.jp.String(), err)
+			st.fail(r.off, ErrEval, "$input.json(%q): the body is not JSON: %v", jp.String(), err)
 			return true
 		}
-		res, found, err := part.jp.Eval(doc)
+		res, found, err := jp.Eval(doc)
 		if err != nil {
 			st.fail(r.off, ErrLimit, "$input.json: %v", err)
 			return true
@@ -410,6 +436,29 @@ func (st *state) renderDirect(r *refExpr) bool {
 		return true
 	}
 	return false
+}
+
+// maxCachedPaths bounds the JSONPaths a state keeps compiled.
+const maxCachedPaths = 64
+
+// jsonPath compiles src, a JSONPath the render built: a state (pooled, so
+// across renders) keeps the last few compiled.
+func (st *state) jsonPath(src string) (*JSONPath, error) {
+	if jp, ok := st.paths[src]; ok {
+		return jp, nil
+	}
+	src = strings.Clone(src) // it may be in the slabs, which the next render reuses
+	jp, err := CompileJSONPath(src)
+	if err != nil {
+		return nil, err
+	}
+	if st.paths == nil {
+		st.paths = make(map[string]*JSONPath)
+	} else if len(st.paths) >= maxCachedPaths {
+		clear(st.paths)
+	}
+	st.paths[src] = jp
+	return jp, nil
 }
 
 // writeValue appends the text of v to the output.

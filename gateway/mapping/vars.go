@@ -1,7 +1,7 @@
 package mapping
 
 import (
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -34,33 +34,65 @@ type Vars struct {
 // NewContext returns an empty $context map with the writable override maps
 // API Gateway provides: requestOverride.{header,querystring,path} and
 // responseOverride.header (responseOverride.status is set by templates).
-// Fill the rest with SetPath: ctx.SetPath("identity.sourceIp", ip).
+// Fill the rest with SetPath: ctx.SetPath("identity.sourceIp", ip). It has
+// room for a few keys before its slices grow; NewContextSize makes room for
+// more.
 func NewContext() *Map {
 	// One allocation: NewContext runs once per request.
+	c := &smallContext{}
+	return c.init(c.keys[:], c.vals[:])
+}
+
+// NewContextSize is NewContext with room for n keys besides the override
+// maps, in the same one allocation when n is at most the number of keys
+// API Gateway's own $context has.
+func NewContextSize(n int) *Map {
+	if n <= len(smallContext{}.keys)-2 {
+		return NewContext()
+	}
+	if n <= len(fullContext{}.keys)-2 {
+		c := &fullContext{}
+		return c.init(c.keys[:], c.vals[:])
+	}
 	c := &contextMaps{}
+	return c.init(make([]string, n+2), make([]any, n+2))
+}
+
+// contextMaps are the maps NewContext builds.
+type contextMaps struct {
+	root, ro, rs Map
+	parts        [4]Map
+	vals         [4]any
+}
+
+// smallContext and fullContext are contextMaps and the root's keys and
+// values, in one allocation.
+type smallContext struct {
+	contextMaps
+	keys [8]string
+	vals [8]any
+}
+
+type fullContext struct {
+	contextMaps
+	keys [24]string
+	vals [24]any
+}
+
+// init links the maps; rootKeys and rootVals (at least two long) are the
+// root's storage.
+func (c *contextMaps) init(rootKeys []string, rootVals []any) *Map {
 	for i := range c.parts {
 		c.parts[i].kind = contextPart
 	}
 	c.vals = [...]any{&c.parts[0], &c.parts[1], &c.parts[2], &c.parts[3]}
 	c.ro = Map{kind: contextPart, keys: requestOverrideKeys, vals: c.vals[0:3:3]}
 	c.rs = Map{kind: contextPart, keys: responseOverrideKeys, vals: c.vals[3:4:4]}
-	c.rootKeys[0], c.rootVals[0] = "requestOverride", &c.ro
-	c.rootKeys[1], c.rootVals[1] = "responseOverride", &c.rs
-	c.root = Map{kind: contextRoot, keys: c.rootKeys[:2], vals: c.rootVals[:2]}
+	rootKeys[0], rootVals[0] = "requestOverride", &c.ro
+	rootKeys[1], rootVals[1] = "responseOverride", &c.rs
+	c.root = Map{kind: contextRoot, keys: rootKeys[:2], vals: rootVals[:2]}
 	return &c.root
 }
-
-// contextMaps are the maps NewContext builds, in one allocation.
-type contextMaps struct {
-	root, ro, rs Map
-	parts        [4]Map
-	vals         [4]any
-	rootKeys     [contextKeys]string
-	rootVals     [contextKeys]any
-}
-
-// contextKeys is how many keys $context holds before its slices grow.
-const contextKeys = 24
 
 // The override maps' keys; a map never writes its keys in place (Set
 // appends to a full slice, which copies, and Delete copies).
@@ -78,15 +110,31 @@ func (v *Vars) context() *Map {
 
 func sortedMap(src map[string]string) *Map {
 	m := &Map{}
-	keys := make([]string, 0, len(src))
+	fillSorted(m, src)
+	return m
+}
+
+// fillSorted fills the empty map m with src's pairs, keys in sorted order,
+// in three allocations whatever their number: a request's parameters are
+// read once, so no index is built for them.
+func fillSorted(m *Map, src map[string]string) {
+	n := len(src)
+	if n == 0 {
+		return
+	}
+	keys := make([]string, 0, n)
 	for k := range src {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		m.Set(k, src[k])
+	slices.Sort(keys)
+	strs := make([]string, n)
+	vals := make([]any, n)
+	for i, k := range keys {
+		strs[i] = src[k]
+		vals[i] = boxString(&strs[i]) // strs is never written again
 	}
-	return m
+	// No spare capacity: a put appends to copies.
+	m.keys, m.vals = keys[:n:n], vals
 }
 
 func (v *Vars) stageMap() *Map {
@@ -100,14 +148,27 @@ func (v *Vars) stageMap() *Map {
 // each with its names in sorted order.
 func (v *Vars) paramsMap() *Map {
 	if v.params == nil {
-		m := &Map{}
-		m.Set("path", sortedMap(v.PathParams))
-		m.Set("querystring", sortedMap(v.QueryParams))
-		m.Set("header", sortedMap(v.Headers))
-		v.params = m
+		p := &paramsMaps{}
+		fillSorted(&p.parts[0], v.PathParams)
+		fillSorted(&p.parts[1], v.QueryParams)
+		fillSorted(&p.parts[2], v.Headers)
+		p.vals = [...]any{&p.parts[0], &p.parts[1], &p.parts[2]}
+		p.root = Map{keys: paramsKeys, vals: p.vals[:]}
+		v.params = &p.root
 	}
 	return v.params
 }
+
+// paramsMaps are the maps of $input.params(), in one allocation.
+type paramsMaps struct {
+	root  Map
+	vals  [3]any
+	parts [3]Map
+}
+
+// paramsKeys are $input.params()'s keys; never written (a put appends to a
+// copy, as the capacity is full).
+var paramsKeys = []string{"path", "querystring", "header"}
 
 // param is $input.params(name): the path parameter, else the query string
 // parameter, else the header (names of headers match case-insensitively);

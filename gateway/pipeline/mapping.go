@@ -10,6 +10,11 @@ import (
 	"github.com/portico-dev/portico/gateway/mapping"
 )
 
+// contextKeys is how many keys MappingContext sets, besides the override
+// maps, with the resourceId the gateway adds: $context is built in one
+// allocation with room for them.
+const contextKeys = 20
+
 // MappingContext returns $context for mapping templates, filled from c: request
 // and API identity, the matched route, identity.*, authorizer.* (principalId and
 // the authorizer's context or claims), error.* and isCanaryRequest. The override
@@ -17,7 +22,7 @@ import (
 func (c *Context) MappingContext() *mapping.Map {
 	// Strings are set in runs (SetStrings, SetStringMap): a request with
 	// templates builds $context in about fifteen allocations.
-	m := mapping.NewContext()
+	m := mapping.NewContextSize(contextKeys)
 	m.SetStrings("accountId", "000000000000", "apiId", c.APIID, "deploymentId", c.DeploymentID,
 		"domainName", c.DomainName, "domainPrefix", c.DomainPrefix, "extendedRequestId", c.ExtendedRequestID,
 		"httpMethod", c.HTTPMethod, "path", c.StagePrefix+c.Path, "protocol", "HTTP/1.1", "requestId", c.RequestID,
