@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,25 +147,29 @@ func BenchmarkDocTemplates(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			var keys []string
-			var vals []any
-			var flatten func(prefix string, m map[string]any)
-			flatten = func(prefix string, m map[string]any) {
-				for k, v := range m {
-					if sub, ok := v.(map[string]any); ok {
-						flatten(prefix+k+".", sub)
-						continue
+			// $context as the gateway's MappingContext fills it: the
+			// top level's strings in one run, each map of strings in one.
+			var strs, names []string
+			var runs [][]string
+			for _, k := range slices.Sorted(maps.Keys(c.Context)) {
+				switch x := c.Context[k].(type) {
+				case string:
+					strs = append(strs, k, x)
+				case map[string]any:
+					var kv []string
+					for _, sk := range slices.Sorted(maps.Keys(x)) {
+						kv = append(kv, sk, x[sk].(string))
 					}
-					keys, vals = append(keys, prefix+k), append(vals, v)
+					names, runs = append(names, k), append(runs, kv)
 				}
 			}
-			flatten("", c.Context)
 			b.ReportAllocs()
 			cpu0 := cpuTime()
 			for b.Loop() {
-				ctx := NewContext()
-				for i, k := range keys {
-					ctx.SetPath(k, vals[i])
+				ctx := NewContextSize(len(strs)/2 + len(names))
+				ctx.SetStrings(strs...)
+				for i, name := range names {
+					ctx.SetStringMap(name, runs[i]...)
 				}
 				v := &Vars{Body: body, PathParams: c.Path, QueryParams: c.Query, Headers: c.Headers, StageVariables: c.StageVariables, Context: ctx}
 				if err := tm.Render(context.Background(), v, io.Discard); err != nil {

@@ -115,26 +115,25 @@ func sortedMap(src map[string]string) *Map {
 }
 
 // fillSorted fills the empty map m with src's pairs, keys in sorted order,
-// in three allocations whatever their number: a request's parameters are
+// in two allocations whatever their number: a request's parameters are
 // read once, so no index is built for them.
 func fillSorted(m *Map, src map[string]string) {
 	n := len(src)
 	if n == 0 {
 		return
 	}
-	keys := make([]string, 0, n)
+	strs := make([]string, 0, 2*n) // the keys, then the values
 	for k := range src {
-		keys = append(keys, k)
+		strs = append(strs, k)
 	}
+	keys := strs[:n:n] // no spare capacity: a put appends to a copy
 	slices.Sort(keys)
-	strs := make([]string, n)
 	vals := make([]any, n)
 	for i, k := range keys {
-		strs[i] = src[k]
-		vals[i] = boxString(&strs[i]) // strs is never written again
+		strs = append(strs, src[k])
+		vals[i] = boxString(&strs[n+i]) // never written again
 	}
-	// No spare capacity: a put appends to copies.
-	m.keys, m.vals = keys[:n:n], vals
+	m.keys, m.vals = keys, vals
 }
 
 func (v *Vars) stageMap() *Map {

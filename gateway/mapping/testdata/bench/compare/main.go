@@ -26,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,17 +52,48 @@ type benchCase struct {
 	StageVariables map[string]string `json:"stageVariables"`
 	Context        map[string]any    `json:"context"`
 
-	tm      *mapping.Template
-	body    []byte
-	ctxKeys []string
-	ctxVals []any
+	tm   *mapping.Template
+	body []byte
+	ctx  contextPlan
+}
+
+// contextPlan is how $context is filled: the top level's strings in one
+// run and each map of strings in one, as the gateway's MappingContext does.
+type contextPlan struct {
+	strs  []string // keys and values in turn
+	names []string // the maps' names
+	maps  [][]string
+}
+
+func planContext(m map[string]any) (contextPlan, error) {
+	var p contextPlan
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		switch x := m[k].(type) {
+		case string:
+			p.strs = append(p.strs, k, x)
+		case map[string]any:
+			var kv []string
+			for _, sk := range slices.Sorted(maps.Keys(x)) {
+				s, ok := x[sk].(string)
+				if !ok {
+					return p, fmt.Errorf("context.%s.%s: only strings are supported", k, sk)
+				}
+				kv = append(kv, sk, s)
+			}
+			p.names, p.maps = append(p.names, k), append(p.maps, kv)
+		default:
+			return p, fmt.Errorf("context.%s: only strings and maps of strings are supported", k)
+		}
+	}
+	return p, nil
 }
 
 // vars builds the request's variables, as the gateway does per request.
 func (c *benchCase) vars() *mapping.Vars {
-	ctx := mapping.NewContext()
-	for i, k := range c.ctxKeys {
-		ctx.SetPath(k, c.ctxVals[i])
+	ctx := mapping.NewContextSize(len(c.ctx.strs)/2 + len(c.ctx.names))
+	ctx.SetStrings(c.ctx.strs...)
+	for i, name := range c.ctx.names {
+		ctx.SetStringMap(name, c.ctx.maps[i]...)
 	}
 	return &mapping.Vars{Body: c.body, PathParams: c.Path, QueryParams: c.Query, Headers: c.Headers,
 		StageVariables: c.StageVariables, Context: ctx}
@@ -76,23 +108,6 @@ func (c *benchCase) run(n int) (time.Duration, error) {
 		}
 	}
 	return cpuTime() - cpu0, nil
-}
-
-// flatten lists a nested $context object as dotted paths, in sorted order.
-func flatten(prefix string, m map[string]any, keys *[]string, vals *[]any) {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
-		if sub, ok := m[k].(map[string]any); ok {
-			flatten(prefix+k+".", sub, keys, vals)
-			continue
-		}
-		*keys = append(*keys, prefix+k)
-		*vals = append(*vals, m[k])
-	}
 }
 
 // node is the velocityjs process, driven one JSON line at a time.
@@ -303,7 +318,9 @@ func load(dir, only string) ([]*benchCase, error) {
 				return nil, err
 			}
 		}
-		flatten("", c.Context, &c.ctxKeys, &c.ctxVals)
+		if c.ctx, err = planContext(c.Context); err != nil {
+			return nil, fmt.Errorf("%s: %w", c.Name, err)
+		}
 		out = append(out, c)
 	}
 	if len(out) == 0 {
