@@ -31,6 +31,7 @@ type slabs struct {
 	strs  []string
 	flts  []float64
 	ints  []int64
+	loops []foreachInfo // the render's $foreach objects
 }
 
 // reset empties s for reuse, keeping the slabs no bigger than
@@ -47,6 +48,7 @@ func (s *slabs) reset() {
 	s.strs = resetSlab(s.strs)
 	s.flts = resetSlab(s.flts)
 	s.ints = resetSlab(s.ints)
+	s.loops = resetSlab(s.loops)
 }
 
 // maxPooledSlab is the most values a slab kept for reuse holds, and

@@ -730,14 +730,16 @@ func (st *state) mapMethod(m *Map, name string, args []any, off int) (any, bool)
 	case "isEmpty":
 		return m.visibleLen() == 0, true
 	case "keySet":
-		l := &List{Items: make([]any, 0, len(m.keys))}
+		l := st.newList(m.visibleLen())
+		j := 0
 		for i, k := range m.keys {
 			if m.hidden(k) {
 				continue
 			}
 			// A map's keys are never written in place (Set appends,
 			// Delete copies), so the list's strings can be the keys.
-			l.Items = append(l.Items, boxString(&m.keys[i]))
+			l.Items[j] = boxString(&m.keys[i])
+			j++
 		}
 		return l, true
 	case "values":
@@ -866,7 +868,7 @@ func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, 
 		if !ok {
 			return nil, false
 		}
-		return v.param(name), true
+		return st.boxString(v.param(name)), true
 	case "getBody":
 		return v.bodyString(), true
 	}

@@ -438,6 +438,39 @@ func (st *state) renderDirect(r *refExpr) bool {
 	return false
 }
 
+// newLoop returns a new $foreach object, cut from the slabs: one a loop,
+// never reused within the render (a template may keep $foreach in a
+// variable), reused by the next render unless escaped.
+func (st *state) newLoop() *foreachInfo {
+	s := &st.slabs
+	s.loops = slab(s.loops, 1, 8)
+	s.loops = append(s.loops, foreachInfo{parent: st.loop})
+	return &s.loops[len(s.loops)-1]
+}
+
+// boxString returns s as a value cut from the slabs (boxing it would
+// allocate); the value is reused by the next render unless escaped, as the
+// decoded body's strings are.
+func (st *state) boxString(v string) any {
+	s := &st.slabs
+	s.strs = slab(s.strs, 1, smallSlab)
+	s.strs = append(s.strs, v)
+	return boxString(&s.strs[len(s.strs)-1])
+}
+
+// newList returns a list of n values the caller fills, cut from the slabs
+// (reused by the next render unless escaped); its items have no spare
+// capacity, so appending to them copies.
+func (st *state) newList(n int) *List {
+	s := &st.slabs
+	s.lists = slab(s.lists, 1, slabSize/16)
+	s.vals = slab(s.vals, n, slabSize)
+	start := len(s.vals)
+	s.vals = s.vals[:start+n]
+	s.lists = append(s.lists, List{Items: s.vals[start : start+n : start+n]})
+	return &s.lists[len(s.lists)-1]
+}
+
 // maxCachedPaths bounds the JSONPaths a state keeps compiled.
 const maxCachedPaths = 64
 
@@ -586,7 +619,7 @@ func (st *state) foreach(n *foreachNode) ctrl {
 	prevVar := st.vars[n.slot]
 	prevLoop := st.vars[slotForeach]
 	prevCount := st.vars[slotVelocityCount]
-	info := &foreachInfo{parent: st.loop}
+	info := st.newLoop()
 	st.loop = info
 	st.vars[slotForeach] = info
 	defer func() {

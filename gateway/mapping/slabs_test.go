@@ -124,3 +124,75 @@ func TestSelectJSONResultOutlivesTheCall(t *testing.T) {
 		t.Error("null selected")
 	}
 }
+
+// $foreach, keySet()'s lists, $input.params(name)'s strings and the
+// JSONPaths a render builds are cut from (or cached in) the pooled render
+// state too: within a render each is its own, and what a template stores in
+// $context outlives the renders that reuse the state.
+func TestRenderValuesCutFromTheState(t *testing.T) {
+	render := func(t *testing.T, src string, v *Vars) string {
+		t.Helper()
+		tm, err := Parse("t", src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := tm.RenderString(context.Background(), v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	t.Run("a kept $foreach is not reused by the next loop", func(t *testing.T) {
+		out := render(t, `#foreach($a in [1..2])#set($f = $foreach)#end#foreach($b in [1..5])#foreach($c in [1..3])#end#end$f.index $f.hasNext`, nil)
+		if out != "1 false" {
+			t.Errorf("got %q", out)
+		}
+	})
+	t.Run("keySet lists are the template's own", func(t *testing.T) {
+		out := render(t, `#set($m = {"a": 1, "b": 2})#set($k = $m.keySet())$k.add("z")#set($k2 = $m.keySet())$k.set(0, "y")$k $k2 $m.keySet() $m`, nil)
+		if out != "truea[y, b, z] [a, b] [a, b] {a=1, b=2}" {
+			t.Errorf("got %q", out)
+		}
+	})
+	t.Run("stored in $context", func(t *testing.T) {
+		keep, err := Parse("t", `#set($context.requestOverride.header.K = $input.params().header.keySet())#set($context.requestOverride.header.P = $input.params('p'))#foreach($i in [1])#set($context.requestOverride.header.F = $foreach)#end`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := &Vars{Headers: map[string]string{"B": "1", "A": "2"}, QueryParams: map[string]string{"p": "kept"}}
+		if _, err := keep.RenderString(context.Background(), v); err != nil {
+			t.Fatal(err)
+		}
+		churn, err := Parse("t", `#foreach($x in [1..3])$input.params('p')#foreach($k in $input.params().header.keySet())$k#end#end`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 50 {
+			cv := &Vars{Headers: map[string]string{fmt.Sprintf("C%d", i): "x", "D": "y"}, QueryParams: map[string]string{"p": fmt.Sprintf("o%03d", i)}}
+			if _, err := churn.RenderString(context.Background(), cv); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for path, want := range map[string]string{"K": "[A, B]", "P": "kept"} {
+			if x, _ := v.Context.GetPath("requestOverride.header." + path); plainString(x) != want {
+				t.Errorf("%s reads %q, want %q", path, plainString(x), want)
+			}
+		}
+		if x, _ := v.Context.GetPath("requestOverride.header.F"); x.(*foreachInfo).index != 0 || x.(*foreachInfo).hasNext {
+			t.Errorf("$foreach reads %+v", x)
+		}
+	})
+	t.Run("built JSONPaths", func(t *testing.T) {
+		tm, err := Parse("t", `#set($root = $input.path('$'))#foreach($k in $root.keys)$input.json("$.v.$k")#if($foreach.hasNext),#end#end|$input.json($root.p)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 100 {
+			body := fmt.Sprintf(`{"keys": ["a", "k%d"], "p": "$.v.k%d", "v": {"a": 1, "k%d": "x%d"}}`, i%70, i%70, i%70, i)
+			out, err := tm.RenderString(context.Background(), &Vars{Body: []byte(body)})
+			if want := fmt.Sprintf(`1,"x%d"|"x%d"`, i, i); err != nil || out != want {
+				t.Fatalf("render %d: %q %v, want %q", i, out, err, want)
+			}
+		}
+	})
+}
