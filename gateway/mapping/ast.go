@@ -153,6 +153,7 @@ const (
 // symtab numbers the variables of one template.
 type symtab struct {
 	index map[string]int
+	used  [numBuiltins]bool // the built-ins the template names
 }
 
 func newSymtab() *symtab {
@@ -162,6 +163,9 @@ func newSymtab() *symtab {
 
 func (s *symtab) slot(name string) int {
 	if i, ok := s.index[name]; ok {
+		if i < numBuiltins {
+			s.used[i] = true
+		}
 		return i
 	}
 	i := len(s.index)

@@ -47,7 +47,8 @@ func Parse(name, src string) (*Template, error) {
 	if term != "" {
 		return nil, p.errAt(p.termOff, "#%s without a matching #if, #foreach, #define or #macro", term)
 	}
-	return &Template{name: name, src: src, root: nodes, limits: DefaultLimits(), nslots: len(p.syms.index)}, nil
+	return &Template{name: name, src: src, root: nodes, limits: DefaultLimits(), nslots: len(p.syms.index),
+		stageVariables: p.syms.used[slotStageVariables]}, nil
 }
 
 type parser struct {

@@ -68,6 +68,9 @@ type Template struct {
 	root   []node
 	limits Limits
 	nslots int
+	// stageVariables says the template names $stageVariables: a render
+	// builds it only then.
+	stageVariables bool
 }
 
 // Name returns the name given to Parse.
@@ -197,7 +200,9 @@ func (t *Template) render(ctx context.Context, vars *Vars) (st *state, err error
 	st.vars[slotInput] = &st.in
 	st.vars[slotUtil] = utilValue
 	st.vars[slotContext] = vars.context()
-	st.vars[slotStageVariables] = vars.stageMap()
+	if t.stageVariables {
+		st.vars[slotStageVariables] = vars.stageMap()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("template %q: internal error: %v: %w", t.name, r, ErrEval)

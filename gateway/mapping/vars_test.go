@@ -65,3 +65,28 @@ func TestSetStrings(t *testing.T) {
 	checkContext(t, ctx, "$context.a $context.b $context.odd $context.identity.keySet() $context.identity.sourceIp [$context.identity]|$context.plain.m.k9 $context.plain",
 		"3 2 $context.odd [sourceIp, user] 5.6.7.8 []|v9 {m={k1=v1, k2=v2, k3=v3, k4=v4, k5=v5, k6=v6, k7=v7, k8=v8, k9=v9}}")
 }
+
+// $stageVariables is built only for templates that name it, wherever they
+// name it.
+func TestStageVariablesNamedAnywhere(t *testing.T) {
+	v := func() *Vars { return &Vars{StageVariables: map[string]string{"env": "dev"}} }
+	for src, want := range map[string]string{
+		`#set($s = "at $stageVariables.env")$s`:                      "at dev",
+		`#macro(show)[$stageVariables.env]#end#show()`:               "[dev]",
+		`#foreach($k in $stageVariables.keySet())$k#end`:             "env",
+		`#set($x = {"a": "${stageVariables.env}"})$x.a`:              "dev",
+		`no stage variables here $!context.stage`:                    "no stage variables here ",
+		`#if($stageVariables.env == "dev")yes#{else}no#end`:          "yes",
+		`#define($d)$stageVariables.get("env")#end$d`:                "dev",
+		`#set($stageVariables.extra = "x")$stageVariables.extra`:     "x",
+		`$!stageVariables.missing|$stageVariables.env.toUpperCase()`: "|DEV",
+	} {
+		tm, err := Parse("t", src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if out, err := tm.RenderString(context.Background(), v()); err != nil || out != want {
+			t.Errorf("%s: %q %v, want %q", src, out, err, want)
+		}
+	}
+}
