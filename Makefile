@@ -51,9 +51,10 @@ bench: ## run the benchmarks and print latency figures (container runtimes skip 
 	PORTICO_BENCH_COLDSTARTS=$(BENCH_COLDSTARTS) $(GO) test -run '^$$' -bench . -benchtime 50x -count 1 -p 1 -timeout 15m $(CONTAINER_BENCH)
 	@$(MAKE) --no-print-directory bench-mapping
 
-bench-mapping: ## mapping templates: BenchmarkRenderTypical beside the same template in velocityjs (skipped without node)
-	$(GO) test -run '^$$' -bench 'Typical' -benchmem -benchtime 5000x -count 1 ./gateway/mapping/
-	@sh gateway/mapping/testdata/bench/velocityjs.sh 5000
+bench-mapping: ## mapping templates: the guide's templates in Portico and velocityjs, CPU time per render, interleaved rounds (velocityjs skipped without node)
+	$(GO) test -run '^$$' -bench 'Typical|DocTemplates' -benchmem -benchtime 2000x -count 1 ./gateway/mapping/
+	@sh gateway/mapping/testdata/bench/velocityjs.sh
+	$(GO) run ./gateway/mapping/testdata/bench/compare
 
 lint: ## gofmt, go vet and golangci-lint
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

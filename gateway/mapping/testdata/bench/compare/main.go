@@ -206,6 +206,7 @@ func compare(dir string, rounds int, batch time.Duration, only string) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "template\trenders/batch\tGo µs/render\tvelocityjs µs/render\tratio (median)\tratio per round\toutput\t")
 	start := time.Now()
+	var notes []string
 	for _, c := range cases {
 		// Same output from both, or the comparison is of different work.
 		goOut, err := c.tm.RenderString(context.Background(), c.vars())
@@ -218,7 +219,8 @@ func compare(dir string, rounds int, batch time.Duration, only string) error {
 		}
 		same := "same"
 		if goOut != jsOut.Out {
-			same = "differs: " + firstDiff(goOut, jsOut.Out)
+			same = "differs"
+			notes = append(notes, c.Name+" output differs "+firstDiff(goOut, jsOut.Out))
 		}
 
 		n, err := warm(c, js, batch)
@@ -256,17 +258,21 @@ func compare(dir string, rounds int, batch time.Duration, only string) error {
 		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t%.1fx\t%s\t%s\t\n", c.Name, n, median(goUs), median(jsUs), median(ratios), strings.Join(per, " "), same)
 	}
 	_ = tw.Flush()
+	for _, n := range notes {
+		fmt.Println(n)
+	}
 	fmt.Printf("%.1fs, load average %s\n", time.Since(start).Seconds(), loadavg())
 	return nil
 }
 
-// warm runs both sides until each has spent about one batch of CPU time on
-// the template (node's JIT compiles the hot paths by then), and returns the
+// warm runs velocityjs for two batches of CPU time and at least 2,000
+// renders (node's JIT has compiled the hot paths by then) and Go for a
+// quarter of a batch, and returns the
 // renders per batch: enough for velocityjs to spend batch on them.
 func warm(c *benchCase, js *node, batch time.Duration) (int, error) {
 	n, spent := 50, time.Duration(0)
 	var per time.Duration
-	for total := 0; spent < batch || total < 500; total += n {
+	for total := 0; spent < 2*batch || total < 2000; total += n {
 		d, err := js.run(c.Name, n)
 		if err != nil {
 			return 0, err
