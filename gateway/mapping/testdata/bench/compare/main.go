@@ -178,26 +178,14 @@ func compare(dir string, rounds int, batch time.Duration, only string) error {
 		return err
 	}
 
-	cmd := exec.Command("node", filepath.Join(dir, "velocityjs-bench.js"))
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
+	js, err := startNode(dir)
 	if err != nil {
 		return err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	js := &node{cmd: cmd, in: in, out: bufio.NewReaderSize(stdout, 1<<20)}
-	defer func() {
-		_ = in.Close()
-		_ = cmd.Wait()
-	}()
 	var ver struct{ Velocityjs, Node string }
-	if err := js.call(map[string]string{"op": "version"}, &ver); err != nil {
+	err = js.call(map[string]string{"op": "version"}, &ver)
+	js.close()
+	if err != nil {
 		return err
 	}
 	fmt.Printf("Portico (%s, GOMAXPROCS %d) against velocityjs %s (node %s): CPU time per render, %d interleaved rounds, load average %s\n",
@@ -208,54 +196,21 @@ func compare(dir string, rounds int, batch time.Duration, only string) error {
 	start := time.Now()
 	var notes []string
 	for _, c := range cases {
-		// Same output from both, or the comparison is of different work.
-		goOut, err := c.tm.RenderString(context.Background(), c.vars())
+		// A node process per template: velocityjs's JIT then compiles for
+		// that template alone, its fastest case.
+		js, err := startNode(dir)
+		if err != nil {
+			return err
+		}
+		row, note, err := measure(c, js, rounds, batch)
+		js.close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.Name, err)
 		}
-		var jsOut struct{ Out string }
-		if err := js.call(map[string]string{"op": "render", "case": c.Name}, &jsOut); err != nil {
-			return fmt.Errorf("%s: %w", c.Name, err)
+		fmt.Fprint(tw, row)
+		if note != "" {
+			notes = append(notes, note)
 		}
-		same := "same"
-		if goOut != jsOut.Out {
-			same = "differs"
-			notes = append(notes, c.Name+" output differs "+firstDiff(goOut, jsOut.Out))
-		}
-
-		n, err := warm(c, js, batch)
-		if err != nil {
-			return fmt.Errorf("%s: %w", c.Name, err)
-		}
-		goUs := make([]float64, 0, rounds)
-		jsUs := make([]float64, 0, rounds)
-		ratios := make([]float64, 0, rounds)
-		for r := range rounds {
-			var g, j time.Duration
-			if r%2 == 0 {
-				if g, err = c.run(n); err == nil {
-					j, err = js.run(c.Name, n)
-				}
-			} else {
-				if j, err = js.run(c.Name, n); err == nil {
-					g, err = c.run(n)
-				}
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", c.Name, err)
-			}
-			gu := float64(g) / float64(time.Microsecond) / float64(n)
-			ju := float64(j) / float64(time.Microsecond) / float64(n)
-			goUs, jsUs = append(goUs, gu), append(jsUs, ju)
-			if gu > 0 {
-				ratios = append(ratios, ju/gu)
-			}
-		}
-		per := make([]string, len(ratios))
-		for i, r := range ratios {
-			per[i] = fmt.Sprintf("%.1f", r)
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t%.1fx\t%s\t%s\t\n", c.Name, n, median(goUs), median(jsUs), median(ratios), strings.Join(per, " "), same)
 	}
 	_ = tw.Flush()
 	for _, n := range notes {
@@ -263,6 +218,84 @@ func compare(dir string, rounds int, batch time.Duration, only string) error {
 	}
 	fmt.Printf("%.1fs, load average %s\n", time.Since(start).Seconds(), loadavg())
 	return nil
+}
+
+// measure compares the two engines on c over rounds and returns the table
+// row and, when the outputs differ, a note saying where.
+func measure(c *benchCase, js *node, rounds int, batch time.Duration) (row, note string, err error) {
+	// Same output from both, or the comparison is of different work.
+	goOut, err := c.tm.RenderString(context.Background(), c.vars())
+	if err != nil {
+		return "", "", err
+	}
+	var jsOut struct{ Out string }
+	if err := js.call(map[string]string{"op": "render", "case": c.Name}, &jsOut); err != nil {
+		return "", "", err
+	}
+	same := "same"
+	if goOut != jsOut.Out {
+		same = "differs"
+		note = c.Name + " output differs " + firstDiff(goOut, jsOut.Out)
+	}
+
+	n, err := warm(c, js, batch)
+	if err != nil {
+		return "", "", err
+	}
+	goUs := make([]float64, 0, rounds)
+	jsUs := make([]float64, 0, rounds)
+	ratios := make([]float64, 0, rounds)
+	for r := range rounds {
+		var g, j time.Duration
+		if r%2 == 0 {
+			if g, err = c.run(n); err == nil {
+				j, err = js.run(c.Name, n)
+			}
+		} else {
+			if j, err = js.run(c.Name, n); err == nil {
+				g, err = c.run(n)
+			}
+		}
+		if err != nil {
+			return "", "", err
+		}
+		gu := float64(g) / float64(time.Microsecond) / float64(n)
+		ju := float64(j) / float64(time.Microsecond) / float64(n)
+		goUs, jsUs = append(goUs, gu), append(jsUs, ju)
+		if gu > 0 {
+			ratios = append(ratios, ju/gu)
+		}
+	}
+	per := make([]string, len(ratios))
+	for i, r := range ratios {
+		per[i] = fmt.Sprintf("%.1f", r)
+	}
+	row = fmt.Sprintf("%s\t%d\t%.2f\t%.1f\t%.1fx\t%s\t%s\t\n", c.Name, n, median(goUs), median(jsUs), median(ratios), strings.Join(per, " "), same)
+	return row, note, nil
+}
+
+// startNode starts velocityjs-bench.js.
+func startNode(dir string) (*node, error) {
+	cmd := exec.Command("node", filepath.Join(dir, "velocityjs-bench.js"))
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return &node{cmd: cmd, in: in, out: bufio.NewReaderSize(stdout, 1<<20)}, nil
+}
+
+// close ends the node process (it exits when its input closes).
+func (n *node) close() {
+	_ = n.in.Close()
+	_ = n.cmd.Wait()
 }
 
 // warm runs velocityjs for two batches of CPU time and at least 2,000
