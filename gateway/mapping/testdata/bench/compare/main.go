@@ -4,7 +4,8 @@
 // CPU time per render of each and their ratio (make bench-mapping).
 //
 // Both sides are measured the same way: each template is parsed once, both
-// are warmed up first, and then, in every round, both render the same
+// are warmed up first (velocityjs in a node process of its own for each
+// template), and then, in every round, both render the same
 // template with the same input the same number of times, one after the other
 // (Go first in odd rounds, node first in even ones), each timing its batch in
 // its own process's CPU time (getrusage here, process.cpuUsage in node: user
