@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -151,6 +152,9 @@ func startedAddrs(out string) (Addrs, bool) {
 		var a Addrs
 		for _, f := range strings.Fields(line) {
 			k, v, _ := strings.Cut(f, "=")
+			if u, err := strconv.Unquote(v); err == nil {
+				v = u // slog quotes an empty value: tls=""
+			}
 			switch k {
 			case "admin":
 				a.Admin = v
