@@ -377,11 +377,11 @@ func waitClosedByPeer(t *testing.T, g *Gateway, host string) {
 		time.Sleep(50 * time.Millisecond)
 		return
 	}
-	for range 200 {
+	// A generous bound: on a loaded machine the FINs can take a while to land.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if idle, closed := g.fast.Idle(host); closed == idle {
 			return
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatal("the backend's close did not arrive")
 }
@@ -505,11 +505,12 @@ func TestFastProxyStopClosesIdle(t *testing.T) {
 	if idle, _ := p.fast.fast.Idle(host); idle != 0 {
 		t.Errorf("%d idle backend connections after Stop", idle)
 	}
-	for range 400 { // the backend learns of the close asynchronously
+	// The backend learns of the close asynchronously: wait for it, within a
+	// bound generous enough for a loaded machine.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if closed.Load() == 1 {
 			return
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	t.Errorf("the backend saw %d connections closed, want 1", closed.Load())
 }

@@ -227,14 +227,19 @@ type logsPending interface {
 	LogsPending() bool
 }
 
-// syncLogs waits, briefly, until output written so far has passed through pump.
-// The bound (50 ms) is met only when the pump is starved of CPU or the function
-// writes without pause; it keeps a call's answer from waiting on its logs.
+// syncLogSafety bounds syncLogs' wait for a pump that cannot go on. It is no
+// latency budget: a runtime's SyncLogs waits only for the output written before
+// the call (a function that keeps writing does not hold it), which a pump
+// starved of CPU on a loaded machine still delivers, later.
+const syncLogSafety = 5 * time.Second
+
+// syncLogs waits until output written so far has passed through pump, so that
+// it lands between the invocation's START and END and in its log tail.
 func (sb *sandbox) syncLogs() {
 	if lp, ok := sb.rt.(logsPending); ok && !lp.LogsPending() {
 		// Nothing in transit: at most a chunk pump holds (logMu below).
 	} else if ls, ok := sb.rt.(runtimes.LogSyncer); ok {
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), syncLogSafety)
 		ls.SyncLogs(ctx)
 		cancel()
 	}

@@ -204,7 +204,9 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	if err != nil {
 		return cleanFxError(err)
 	}
-	log.Info("portico started", "in", time.Since(t0).Round(time.Millisecond), "admin", adminAddr.Addr(), "data-dir", s.DataDir)
+	// The bound addresses (a port of 0 picks one) are logged for scripts and tests.
+	log.Info("portico started", "in", time.Since(t0).Round(time.Millisecond), "admin", adminAddr.Addr(),
+		"gateway", gateway.Addr(), "tls", gateway.TLSAddr(), "data-dir", s.DataDir)
 	var afterErr error
 	if after != nil {
 		tlsURL := ""

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -139,19 +140,28 @@ func startH1(t *testing.T, h http.Handler, o Options) string {
 	return ln.Addr().String()
 }
 
+// closeWait is how long exchange waits for the server to close a connection
+// after its last response. A server that closes may do so a little after the
+// response reached the client, and a loaded machine stretches that: the wait
+// is generous, and as every connection left open costs all of it, tests run
+// their exchanges at once (exchanges).
+const closeWait = 5 * time.Second
+
 // exchange sends raw on a new connection and reads up to n responses; it
 // describes them (status, framing headers, body, trailers) and whether the
-// server closed the connection after them.
+// server closed the connection after them. It may run on any goroutine.
 func exchange(t *testing.T, addr, raw string, methods []string) string {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return "dial error"
 	}
 	defer func() { _ = c.Close() }()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return "write error"
 	}
 	br := bufio.NewReader(c)
 	var sb strings.Builder
@@ -178,13 +188,32 @@ func exchange(t *testing.T, addr, raw string, methods []string) string {
 		// net/http waits for the body it never asked for; h1 closes at once.
 		return sb.String()
 	}
-	// Is the connection closed now? (A live one times out.)
-	_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	// Is the connection closed? (A live one times out.)
+	_ = c.SetReadDeadline(time.Now().Add(closeWait))
 	var one [1]byte
 	_, err = br.Read(one[:])
 	var ne net.Error
 	fmt.Fprintf(&sb, "open=%v\n", errors.As(err, &ne) && ne.Timeout())
 	return sb.String()
+}
+
+// exchangeCase is one exchange: raw sent to addr, the responses read as methods'.
+type exchangeCase struct {
+	addr, raw string
+	methods   []string
+}
+
+// exchanges runs the exchanges of cs at once and returns their descriptions in
+// order: the connections left open wait out closeWait together.
+func exchanges(t *testing.T, cs []exchangeCase) []string {
+	t.Helper()
+	out := make([]string, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Go(func() { out[i] = exchange(t, c.addr, c.raw, c.methods) })
+	}
+	wg.Wait()
+	return out
 }
 
 // TestSameAsNetHTTP sends the same bytes to net/http's server and to h1 with the
@@ -248,10 +277,14 @@ func TestSameAsNetHTTP(t *testing.T) {
 		{"garbage", "HELLO\r\n\r\n", []string{"GET"}},
 		{"bad chunk", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", []string{"POST"}},
 	}
+	var ex []exchangeCase
 	for _, tc := range cases {
+		ex = append(ex, exchangeCase{std, tc.raw, tc.methods}, exchangeCase{ours, tc.raw, tc.methods})
+	}
+	res := exchanges(t, ex)
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			want := exchange(t, std, tc.raw, tc.methods)
-			got := exchange(t, ours, tc.raw, tc.methods)
+			want, got := res[2*i], res[2*i+1]
 			if got != want {
 				t.Errorf("h1:\n%s\nnet/http:\n%s\nrequest:\n%.300q", got, want, tc.raw)
 			}
@@ -316,15 +349,20 @@ func TestRequestFields(t *testing.T) {
 			r.ContentLength, r.TransferEncoding, r.Close, r.TLS == nil, isServer, la != nil, host, r.Header)
 	})
 	std, ours := startBoth(t, describe)
-	for _, raw := range []string{
+	raws := []string{
 		"GET /a/b?c=d&e HTTP/1.1\r\nHost: example.com:8080\r\nX-Api-Key: k\r\nx-lower: v\r\nAccept: a\r\nAccept: b\r\n\r\n",
 		"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
 		"POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nPragma: no-cache\r\n\r\n0\r\n\r\n",
 		"GET /%7Efoo/%2F HTTP/1.0\r\n\r\n",
 		"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
-	} {
-		want := exchange(t, std, raw, []string{"GET"})
-		got := exchange(t, ours, raw, []string{"GET"})
+	}
+	var ex []exchangeCase
+	for _, raw := range raws {
+		ex = append(ex, exchangeCase{std, raw, []string{"GET"}}, exchangeCase{ours, raw, []string{"GET"}})
+	}
+	res := exchanges(t, ex)
+	for i, raw := range raws {
+		want, got := res[2*i], res[2*i+1]
 		if got != want {
 			t.Errorf("request %q:\nh1:       %s\nnet/http: %s", raw, got, want)
 		}

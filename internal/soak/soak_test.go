@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -269,15 +268,13 @@ type server struct{ admin, gateway string }
 func startServer(t *testing.T) server {
 	t.Helper()
 	bin := testenv.Binary(t)
-	adminAddr, gwAddr := testkit.FreeAddr(t), testkit.FreeAddr(t)
+	// Port 0 for both listeners: the server binds free ports and logs them.
 	//nolint:gosec // G204: the binary testenv just built
 	cmd := exec.Command(bin, "serve", "--runtime", "process", "--data-dir", t.TempDir(),
-		"--listen", gwAddr, "--admin-listen", adminAddr, "--log-level", "warn",
+		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-level", "info",
 		"--max-sandboxes", strconv.Itoa(maxSandboxes))
-	var out strings.Builder
-	var outMu sync.Mutex
-	cmd.Stdout = writerFunc(func(p []byte) (int, error) { outMu.Lock(); defer outMu.Unlock(); return out.Write(p) })
-	cmd.Stderr = cmd.Stdout
+	out := &testkit.LockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append(os.Environ(), "PORTICO_ADMIN_TOKEN=")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -292,30 +289,14 @@ func startServer(t *testing.T) server {
 			_ = cmd.Process.Kill()
 			<-exited
 		}
-		outMu.Lock()
-		defer outMu.Unlock()
 		if t.Failed() {
 			t.Logf("server output:\n%s", out.String())
 		}
 	})
-	s := server{admin: "http://" + adminAddr, gateway: "http://" + gwAddr}
-	c := client.New(s.admin, "")
-	for start := time.Now(); ; {
-		if _, err := stats(c); err == nil {
-			return s
-		}
-		select {
-		case <-exited:
-			t.Fatalf("portico serve exited:\n%s", out.String())
-		default:
-		}
-		if time.Since(start) > time.Minute {
-			t.Fatal("portico serve's admin API does not answer")
-		}
-		time.Sleep(100 * time.Millisecond)
+	addrs := testenv.WaitStarted(t, out, exited)
+	s := server{admin: "http://" + addrs.Admin, gateway: "http://" + addrs.Gateway}
+	if _, err := stats(client.New(s.admin, "")); err != nil {
+		t.Fatalf("portico serve's admin API does not answer: %v", err)
 	}
+	return s
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -2,9 +2,7 @@ package testkit
 
 import (
 	"bytes"
-	"net"
 	"sync"
-	"testing"
 )
 
 // LockedBuffer is a bytes.Buffer safe for concurrent use: a child's or a
@@ -26,16 +24,4 @@ func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
-}
-
-// FreeAddr returns a loopback address no one listens on now, for a server
-// that must be told its address before it starts.
-func FreeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String()
 }

@@ -1,5 +1,5 @@
 // Package testkit holds small helpers the tests of several packages share: Zip
-// function packages, a buffer safe for concurrent use, a free loopback address.
+// function packages, a buffer safe for concurrent use.
 package testkit
 
 import (

@@ -278,12 +278,17 @@ func (s *sandbox) MaxMemoryMB() int {
 	return 0
 }
 
-// SyncLogs implements runtimes.LogSyncer: it waits until the pipe holds no unread
-// output and no reader holds a chunk it has not finished with, so everything
-// written before now has been delivered by the Logs reader.
+// SyncLogs implements runtimes.LogSyncer: it waits until everything written to
+// the pipe before the call has been delivered by the Logs reader (read, and the
+// reader done with its chunk). Output written after the call does not hold it,
+// so a function that keeps writing does not keep it waiting.
 func (s *sandbox) SyncLogs(ctx context.Context) {
+	target, ok := s.logs.mark()
+	if !ok {
+		return
+	}
 	var t *time.Timer
-	for s.LogsPending() {
+	for !s.logs.delivered(target) {
 		if t == nil {
 			t = time.NewTimer(50 * time.Microsecond)
 			defer t.Stop()
@@ -306,22 +311,24 @@ func (s *sandbox) LogsPending() bool { return s.logs.pending() }
 // through the netpoller, no thread held per sandbox) and is reached through its
 // RawConn, since File.Fd would switch it to blocking mode.
 //
-// Taking bytes out of the pipe and marking them in hand is one step under mu, so
-// pending never misses output a reader has taken but not yet handled (the window
-// between read(2) returning and the caller writing the chunk to the log). A chunk
-// stays in hand until the reader's next Read, which it makes once it is done.
+// Taking bytes out of the pipe and counting them in hand is one step under mu, so
+// pending and mark never miss output a reader has taken but not yet handled (the
+// window between read(2) returning and the caller writing the chunk to the log).
+// A chunk stays in hand until the reader's next Read, which it makes once it is
+// done.
 type logPipe struct {
 	f   *os.File
 	raw syscall.RawConn
 
 	mu     sync.Mutex
-	inHand bool
+	taken  uint64 // bytes read from the pipe so far
+	inHand uint64 // of those, the reader's current chunk, not yet done with
 }
 
 // Read implements io.Reader; at the end of the output it closes the pipe.
 func (p *logPipe) Read(b []byte) (int, error) {
 	p.mu.Lock()
-	p.inHand = false
+	p.inHand = 0
 	p.mu.Unlock()
 	if len(b) == 0 {
 		return 0, nil
@@ -338,7 +345,8 @@ func (p *logPipe) Read(b []byte) (int, error) {
 			}
 		}
 		if n > 0 {
-			p.inHand = true
+			p.taken += uint64(n)
+			p.inHand = uint64(n)
 		}
 		return rerr != unix.EAGAIN
 	})
@@ -354,21 +362,51 @@ func (p *logPipe) Read(b []byte) (int, error) {
 	return n, nil
 }
 
+// unread returns how many bytes the pipe holds (one ioctl); ok is false once
+// it is closed: nothing more will come through it. Called with mu held.
+func (p *logPipe) unread() (n int, ok bool) {
+	if err := p.raw.Control(func(fd uintptr) {
+		n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ)
+	}); err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
 // pending reports whether the pipe holds unread output or a reader holds a
 // chunk it has not finished with.
 func (p *logPipe) pending() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.inHand {
+	if p.inHand > 0 {
 		return true
 	}
-	n := 0
-	if err := p.raw.Control(func(fd uintptr) {
-		n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ)
-	}); err != nil {
-		return false // closed: nothing more will come through it
+	n, ok := p.unread()
+	return ok && n > 0
+}
+
+// mark returns the count of bytes the reader must have delivered for all output
+// written so far to be through, and false when that is already so.
+func (p *logPipe) mark() (uint64, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n, ok := p.unread()
+	if !ok || (n <= 0 && p.inHand == 0) {
+		return 0, false
 	}
-	return n > 0
+	return p.taken + uint64(max(n, 0)), true
+}
+
+// delivered reports whether the reader has delivered target bytes (or the pipe
+// is closed).
+func (p *logPipe) delivered(target uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.taken-p.inHand >= target {
+		return true
+	}
+	_, ok := p.unread()
+	return !ok
 }
 
 // startTime returns a process's start time in clock ticks since boot (field 22 of

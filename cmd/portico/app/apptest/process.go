@@ -2,11 +2,11 @@ package apptest
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -83,38 +83,90 @@ func StartProcess(t testing.TB, opts Options) *Process {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	admin := net.JoinHostPort("127.0.0.1", freePort(t))
 	out := &testkit.LockedBuffer{}
+	// Port 0 for both listeners: the server binds free ports itself and logs
+	// them ("portico started ... admin=ADDR"), so no other test can take a port
+	// between a pick here and the server's bind.
 	//nolint:gosec // G204: the binary this package just built
 	cmd := exec.Command(bin, "serve", "--runtime", rt, "--data-dir", dir,
-		"--listen", "127.0.0.1:0", "--admin-listen", admin, "--log-level", "warn")
+		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-level", "info")
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append(os.Environ(), "PORTICO_ADMIN_TOKEN=")
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("apptest: starting %s serve: %v", bin, err)
 	}
-	p := &Process{AdminURL: "http://" + admin, DataDir: dir, cmd: cmd, out: out, exited: make(chan struct{})}
+	p := &Process{DataDir: dir, cmd: cmd, out: out, exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(p.Kill)
+	addrs := WaitStarted(t, out, p.exited)
+	p.AdminURL = "http://" + addrs.Admin
 	c := p.Client()
-	deadline := time.Now().Add(60 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.Do(ctx, http.MethodGet, "/2015-03-31/functions", nil, nil, nil); err != nil {
+		t.Fatalf("apptest: portico serve's admin API at %s does not answer: %v\n%s", p.AdminURL, err, out.String())
+	}
+	return p
+}
+
+// Addrs are the addresses a `portico serve` bound, as its start line logs them.
+type Addrs struct {
+	// Admin is the admin API's address.
+	Admin string
+	// Gateway is the gateway's plain HTTP address, "" when it is off.
+	Gateway string
+	// TLS is the gateway's TLS address, "" when TLS is off.
+	TLS string
+}
+
+// WaitStarted waits until the `portico serve` whose output (logging at level
+// info or below) out collects says it started, and returns the addresses that
+// line names. It fails t when the process exits first (exited is closed) or
+// has not started within two minutes.
+func WaitStarted(t testing.TB, out *testkit.LockedBuffer, exited <-chan struct{}) Addrs {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := c.Do(ctx, http.MethodGet, "/2015-03-31/functions", nil, nil, nil)
-		cancel()
-		if err == nil {
-			return p
+		if a, ok := startedAddrs(out.String()); ok {
+			return a
 		}
 		select {
-		case <-p.exited:
-			t.Fatalf("apptest: portico serve exited (%v) before its admin API answered:\n%s", cmd.ProcessState, out.String())
+		case <-exited:
+			t.Fatalf("apptest: portico serve exited before it started:\n%s", out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("apptest: portico serve's admin API at %s does not answer: %v\n%s", p.AdminURL, err, out.String())
+			t.Fatalf("apptest: portico serve did not log that it started:\n%s", out.String())
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// startedAddrs finds serve's `msg="portico started"` log line in out and reads
+// the addresses from its admin=, gateway= and tls= attributes.
+func startedAddrs(out string) (Addrs, bool) {
+	for line := range strings.Lines(out) {
+		if !strings.Contains(line, `msg="portico started"`) {
+			continue
+		}
+		var a Addrs
+		for _, f := range strings.Fields(line) {
+			k, v, _ := strings.Cut(f, "=")
+			if u, err := strconv.Unquote(v); err == nil {
+				v = u // slog quotes an empty value: tls=""
+			}
+			switch k {
+			case "admin":
+				a.Admin = v
+			case "gateway":
+				a.Gateway = v
+			case "tls":
+				a.TLS = v
+			}
+		}
+		return a, a.Admin != ""
+	}
+	return Addrs{}, false
 }
 
 // Client returns a Portico admin API client for the process.
@@ -128,16 +180,3 @@ func (p *Process) Kill() {
 
 // Output is what the process wrote so far (its logs), for failure messages.
 func (p *Process) Output() string { return p.out.String() }
-
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("apptest: %v", err)
-	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	if err := ln.Close(); err != nil {
-		t.Fatalf("apptest: %v", err)
-	}
-	return port
-}
