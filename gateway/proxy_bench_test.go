@@ -245,3 +245,49 @@ func rawLoad(b *testing.B, addr, path string, conc int) {
 	}
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
+
+// BenchmarkMockRoute is BenchmarkProxyRoute's MOCK twin: the side-by-side
+// script's MOCK route (GET /mock, a static JSON answer) with the same controls
+// on (account throttle, metrics), as "handler" (Gateway.ServeHTTP into a writer
+// that allocates nothing: allocs/op is the gateway's own, plus the benchmark's
+// two) and "server" (the gateway's Server under 32 raw keep-alive clients:
+// allocs/op and cpu-ns/op are the whole process's per request).
+func BenchmarkMockRoute(b *testing.B) {
+	setup := func(b *testing.B) (*Gateway, string) {
+		gw, stagePath := benchDeploy(b, "127.0.0.1:0", mockAPI(), nil)
+		m, err := metrics.New(prometheus.NewRegistry())
+		if err != nil {
+			b.Fatal(err)
+		}
+		gw.Use(throttle.New(throttle.Config{RateLimit: 1e9, BurstLimit: 1e9}, nil), m)
+		return gw, stagePath + "/mock"
+	}
+	b.Run("handler", func(b *testing.B) {
+		gw, path := setup(b)
+		base := httptest.NewRequest(http.MethodGet, path, nil)
+		base.RemoteAddr = "127.0.0.1:40000"
+		base.Header.Set("User-Agent", "wrk")
+		w := &discardWriter{h: http.Header{}}
+		b.ReportAllocs()
+		for b.Loop() {
+			ctx, cancel := context.WithCancel(context.Background())
+			r := base.WithContext(ctx)
+			clear(w.h)
+			w.status, w.n = 0, 0
+			gw.ServeHTTP(w, r)
+			cancel()
+			if w.status != http.StatusOK || w.n != len(`{"ok":true}`) {
+				b.Fatalf("status %d, %d bytes", w.status, w.n)
+			}
+		}
+	})
+	b.Run("server", func(b *testing.B) {
+		gw, path := setup(b)
+		srv := NewServer(gw, nil, listener.Limits{})
+		if err := srv.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = srv.Stop(context.Background()) })
+		rawLoad(b, srv.Addr(), path, benchConcurrency)
+	})
+}
