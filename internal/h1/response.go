@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,7 +112,8 @@ func (w *response) WriteHeader(code int) {
 	w.wroteHeader = true
 	w.status = code
 	h := w.header
-	if cl := h.Get("Content-Length"); cl != "" {
+	// The keys below are canonical, so indexing the map is what h.Get does.
+	if cl := first(h, "Content-Length"); cl != "" {
 		if v, err := strconv.ParseInt(cl, 10, 64); err == nil && v >= 0 {
 			w.contentLength = v
 			w.clHeader = cl
@@ -127,8 +130,8 @@ func (w *response) WriteHeader(code int) {
 	}
 	_, w.hasType = h["Content-Type"]
 	_, w.hasDate = h["Date"]
-	w.hasCE = h.Get("Content-Encoding") != ""
-	w.switchProto = code == http.StatusSwitchingProtocols && h.Get("Upgrade") != "" && httpguts.HeaderValuesContainsToken(h["Connection"], "Upgrade")
+	w.hasCE = first(h, "Content-Encoding") != ""
+	w.switchProto = code == http.StatusSwitchingProtocols && first(h, "Upgrade") != "" && httpguts.HeaderValuesContainsToken(h["Connection"], "Upgrade")
 	ex := excluded
 	if code == http.StatusNotModified {
 		ex = excluded304
@@ -136,26 +139,80 @@ func (w *response) WriteHeader(code int) {
 	if len(h["Trailer"]) > 0 {
 		w.trailers = true
 	}
-	cloned := false
-	for k := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			if !cloned {
-				ex, cloned = cloneSet(ex), true
-			}
-			ex[k] = true
-			w.trailers = true
-		}
+	if writeFields(w.out, h, ex) {
+		w.trailers = true
 	}
-	_ = h.WriteSubset(w.out, ex)
 }
 
-func cloneSet(m map[string]bool) map[string]bool {
-	c := make(map[string]bool, len(m)+1)
-	for k, v := range m {
-		c[k] = v
+// first is h.Get(key) for a key already in canonical form.
+func first(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
 	}
-	return c
+	return ""
 }
+
+// writeFields appends h's fields but those in ex and the trailers announced
+// with http.TrailerPrefix to o, byte for byte as h.WriteSubset(o, ex) would
+// with those trailers added to ex (keys sorted, invalid names dropped, CR and
+// LF in values made spaces, values trimmed), without WriteSubset's pooled
+// sorter and replacer for the common header of a few clean fields. It reports
+// whether a key had http.TrailerPrefix.
+func writeFields(o *outBuf, h http.Header, ex map[string]bool) (prefixed bool) {
+	var small [16]string
+	keys := small[:0]
+	for k := range h {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			prefixed = true
+			continue
+		}
+		if !ex[k] {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) <= len(small) {
+		for i := 1; i < len(keys); i++ { // insertion sort: no allocation, few keys
+			for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+				keys[j], keys[j-1] = keys[j-1], keys[j]
+			}
+		}
+	} else {
+		slices.Sort(keys)
+	}
+	for _, k := range keys {
+		if !httpguts.ValidHeaderFieldName(k) {
+			continue
+		}
+		for _, v := range h[k] {
+			if !cleanValue(v) {
+				v = textproto.TrimString(newlineToSpace.Replace(v))
+			}
+			o.hdr = append(o.hdr, k...)
+			o.hdr = append(o.hdr, ": "...)
+			o.hdr = append(o.hdr, v...)
+			o.hdr = append(o.hdr, "\r\n"...)
+		}
+	}
+	return prefixed
+}
+
+// newlineToSpace is net/http's headerNewlineToSpace.
+var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
+
+// cleanValue reports whether v has no CR or LF and no leading or trailing
+// white space: WriteSubset writes such a value as it is.
+func cleanValue(v string) bool {
+	if v == "" {
+		return true
+	}
+	if isSpace(v[0]) || isSpace(v[len(v)-1]) {
+		return false
+	}
+	return strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0
+}
+
+// isSpace is textproto's ASCII white space (what TrimString trims).
+func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
 
 // statusLines are the status lines of the codes with a text, HTTP/1.0 and 1.1.
 var statusLines = func() (t [2][600]string) {
