@@ -75,7 +75,12 @@ func prepareRequest(r *http.Request, rc *reqCtx, in *apis.Integration) (*integra
 	if binary && in.ContentHandling == contentToText {
 		body, binary = base64Encode(body), false
 	}
-	ir := &integrationRequest{plan: p, vars: lazyVars{r: r, rc: rc, body: body}, payload: body}
+	ir := rc.irBuf
+	if ir == nil {
+		ir = new(integrationRequest)
+	}
+	rc.irBuf = nil // used once
+	*ir = integrationRequest{plan: p, vars: lazyVars{r: r, rc: rc, body: body}, payload: body}
 	ir.lv = &ir.vars
 	if binary {
 		// A binary body passes through as it is, template or not.
