@@ -88,7 +88,8 @@ func bodyAllowedForStatus(status int) bool {
 // excluded are the header fields the commit writes itself.
 var excluded = map[string]bool{"Content-Length": true, "Transfer-Encoding": true, "Connection": true}
 
-// excluded304 adds what a 304 must not carry.
+// excluded304 adds what a 304 must not carry (writeFields has both sets in
+// a switch).
 var excluded304 = map[string]bool{"Content-Length": true, "Transfer-Encoding": true, "Connection": true, "Content-Type": true}
 
 // WriteHeader implements http.ResponseWriter. Informational statuses (but 101)
@@ -132,14 +133,10 @@ func (w *response) WriteHeader(code int) {
 	_, w.hasDate = h["Date"]
 	w.hasCE = first(h, "Content-Encoding") != ""
 	w.switchProto = code == http.StatusSwitchingProtocols && first(h, "Upgrade") != "" && httpguts.HeaderValuesContainsToken(h["Connection"], "Upgrade")
-	ex := excluded
-	if code == http.StatusNotModified {
-		ex = excluded304
-	}
 	if len(h["Trailer"]) > 0 {
 		w.trailers = true
 	}
-	if writeFields(w.out, h, ex) {
+	if writeFields(w.out, h, code == http.StatusNotModified) {
 		w.trailers = true
 	}
 }
@@ -152,42 +149,53 @@ func first(h http.Header, key string) string {
 	return ""
 }
 
-// writeFields appends h's fields but those in ex and the trailers announced
-// with http.TrailerPrefix to o, byte for byte as h.WriteSubset(o, ex) would
-// with those trailers added to ex (keys sorted, invalid names dropped, CR and
-// LF in values made spaces, values trimmed), without WriteSubset's pooled
-// sorter and replacer for the common header of a few clean fields. It reports
+// writeFields appends h's fields but those in excluded (excluded304 when
+// is304) and the trailers announced with http.TrailerPrefix to o, byte for
+// byte as h.WriteSubset(o, ex) would with those trailers added to ex (keys
+// sorted, invalid names dropped, CR and LF in values made spaces, values
+// trimmed). Unlike WriteSubset it uses no pooled sorter, looks each key up
+// once (in the iteration) and copies clean values as they are. It reports
 // whether a key had http.TrailerPrefix.
-func writeFields(o *outBuf, h http.Header, ex map[string]bool) (prefixed bool) {
-	var small [16]string
-	keys := small[:0]
-	for k := range h {
+func writeFields(o *outBuf, h http.Header, is304 bool) (prefixed bool) {
+	type field struct {
+		k  string
+		vs []string
+	}
+	var small [16]field
+	fs := small[:0]
+	for k, vs := range h {
+		switch k {
+		case "Content-Length", "Transfer-Encoding", "Connection":
+			continue
+		case "Content-Type":
+			if is304 {
+				continue
+			}
+		}
 		if strings.HasPrefix(k, http.TrailerPrefix) {
 			prefixed = true
 			continue
 		}
-		if !ex[k] {
-			keys = append(keys, k)
-		}
+		fs = append(fs, field{k, vs})
 	}
-	if len(keys) <= len(small) {
-		for i := 1; i < len(keys); i++ { // insertion sort: no allocation, few keys
-			for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-				keys[j], keys[j-1] = keys[j-1], keys[j]
+	if len(fs) <= len(small) {
+		for i := 1; i < len(fs); i++ { // insertion sort: no allocation, few keys
+			for j := i; j > 0 && fs[j].k < fs[j-1].k; j-- {
+				fs[j], fs[j-1] = fs[j-1], fs[j]
 			}
 		}
 	} else {
-		slices.Sort(keys)
+		slices.SortFunc(fs, func(a, b field) int { return strings.Compare(a.k, b.k) })
 	}
-	for _, k := range keys {
-		if !httpguts.ValidHeaderFieldName(k) {
+	for _, f := range fs {
+		if !httpguts.ValidHeaderFieldName(f.k) {
 			continue
 		}
-		for _, v := range h[k] {
+		for _, v := range f.vs {
 			if !cleanValue(v) {
 				v = textproto.TrimString(newlineToSpace.Replace(v))
 			}
-			o.hdr = append(o.hdr, k...)
+			o.hdr = append(o.hdr, f.k...)
 			o.hdr = append(o.hdr, ": "...)
 			o.hdr = append(o.hdr, v...)
 			o.hdr = append(o.hdr, "\r\n"...)
