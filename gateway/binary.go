@@ -54,6 +54,9 @@ type integrationRequest struct {
 	payload []byte
 	// templated says a request template rendered payload.
 	templated bool
+	// hv holds the method response's Content-Type and Content-Length values
+	// (writeMethodResponse), so that they cost no allocation of their own.
+	hv [2]string
 }
 
 // prepareRequest reads r's body, applies in's contentHandling and the request
