@@ -324,7 +324,7 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 	if err != nil {
 		return err
 	}
-	p, lv, payload := req.plan, req.lv, req.payload
+	p, payload := req.plan, req.payload
 	if len(bytes.TrimSpace(payload)) == 0 {
 		payload = []byte("{}")
 	}
@@ -341,10 +341,10 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 		if !ok {
 			return err
 		}
-		return writeMethodResponse(r.Context(), w, p, lv, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
+		return writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
 	}
 	key, ir, _ := p.selector.selectResponse("", true)
-	return writeMethodResponse(r.Context(), w, p, lv, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
+	return writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
 }
 
 // responseSelector is an integration's responses with their selection patterns

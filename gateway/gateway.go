@@ -358,7 +358,7 @@ func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]
 	stages = append(stages, g.stages...)
 	stages = append(stages, g.resp, routeStage{g: g, e: e})
 	chain, err := pipeline.Chain(e.deployed, stages, pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
-		return g.integrate(w, r, &reqCtx{Context: c, entry: e})
+		return g.integrate(w, r, newReqCtx(c, e))
 	}))
 	if err != nil {
 		g.log.Error("stage does not compile: its requests answer 500", "api", st.APIID, "stage", st.Name, "err", err)
@@ -380,6 +380,31 @@ var (
 type reqCtx struct {
 	*pipeline.Context
 	entry *stageEntry
+	// irBuf, when set, is where prepareRequest puts the integration request,
+	// allocated with the reqCtx (see newReqCtx); nil: prepareRequest allocates.
+	irBuf *integrationRequest
+}
+
+// reqCtxIR is a reqCtx with room for its integration request: one allocation
+// for both.
+type reqCtxIR struct {
+	rc reqCtx
+	ir integrationRequest
+}
+
+// newReqCtx returns the reqCtx of a request served by entry e. Integrations that
+// prepare an integration request (all but HTTP_PROXY and AWS_PROXY, whose fast
+// paths do not) get its room in the same allocation.
+func newReqCtx(c *pipeline.Context, e *stageEntry) *reqCtx {
+	if c.Route != nil && c.Route.Integration != nil {
+		switch c.Route.Integration.Type {
+		case apis.IntegrationMock, apis.IntegrationHTTP, apis.IntegrationAWS:
+			x := &reqCtxIR{rc: reqCtx{Context: c, entry: e}}
+			x.rc.irBuf = &x.ir
+			return &x.rc
+		}
+	}
+	return &reqCtx{Context: c, entry: e}
 }
 
 // request is what the gateway allocates for every request, in one allocation:

@@ -19,7 +19,7 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if err != nil {
 		return err
 	}
-	p, lv := req.plan, req.lv
+	p := req.plan
 	selector := "200"
 	if st, ok := p.mockStatus[req.template]; ok && req.templated {
 		selector = st
@@ -36,7 +36,7 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 			key, ir = "", apis.IntegrationResponse{StatusCode: selector}
 		}
 	}
-	return writeMethodResponse(r.Context(), w, p, lv, integrationResult{key: key, ir: ir, contentType: "application/json", accept: r.Header.Get("Accept")})
+	return writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, contentType: "application/json", accept: r.Header.Get("Accept")})
 }
 
 // mockStatus reads the statusCode of a rendered MOCK request template (a number

@@ -354,7 +354,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if len(p.responses[key]) == 0 && resp.header.Get("Content-Type") != "" {
 		w.Header().Set("Content-Type", resp.header.Get("Content-Type"))
 	}
-	return writeMethodResponse(r.Context(), w, p, lv, res)
+	return writeMethodResponse(r.Context(), w, ireq, res)
 }
 
 // backendAnswer is a buffered integration response.

@@ -150,32 +150,46 @@ func BenchmarkProxyRoute(b *testing.B) {
 	backend := rawBackend(b)
 	b.Run("handler", func(b *testing.B) {
 		gw, path := proxyBenchGateway(b, backend)
-		base := httptest.NewRequest(http.MethodGet, path, nil)
-		base.RemoteAddr = "127.0.0.1:40000"
-		base.Header.Set("User-Agent", "wrk")
-		w := &discardWriter{h: http.Header{}}
-		b.ReportAllocs()
-		for b.Loop() {
-			ctx, cancel := context.WithCancel(context.Background())
-			r := base.WithContext(ctx)
-			clear(w.h)
-			w.status, w.n = 0, 0
-			gw.ServeHTTP(w, r)
-			cancel()
-			if w.status != http.StatusOK || w.n != 20 {
-				b.Fatalf("status %d, %d bytes", w.status, w.n)
-			}
-		}
+		handlerLoad(b, gw, path, 20)
 	})
 	b.Run("server", func(b *testing.B) {
 		gw, path := proxyBenchGateway(b, backend)
-		srv := NewServer(gw, nil, listener.Limits{})
-		if err := srv.Start(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = srv.Stop(context.Background()) })
-		rawLoad(b, srv.Addr(), path, benchConcurrency)
+		serverLoad(b, gw, path)
 	})
+}
+
+// handlerLoad serves GET path with gw.ServeHTTP b.N times into a writer that
+// allocates nothing, each request with a cancellable context as a server gives
+// it, and fails on any answer but a 200 of wantBytes.
+func handlerLoad(b *testing.B, gw *Gateway, path string, wantBytes int) {
+	b.Helper()
+	base := httptest.NewRequest(http.MethodGet, path, nil)
+	base.RemoteAddr = "127.0.0.1:40000"
+	base.Header.Set("User-Agent", "wrk")
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		r := base.WithContext(ctx)
+		clear(w.h)
+		w.status, w.n = 0, 0
+		gw.ServeHTTP(w, r)
+		cancel()
+		if w.status != http.StatusOK || w.n != wantBytes {
+			b.Fatalf("status %d, %d bytes", w.status, w.n)
+		}
+	}
+}
+
+// serverLoad runs gw's Server on loopback under rawLoad.
+func serverLoad(b *testing.B, gw *Gateway, path string) {
+	b.Helper()
+	srv := NewServer(gw, nil, listener.Limits{})
+	if err := srv.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = srv.Stop(context.Background()) })
+	rawLoad(b, srv.Addr(), path, benchConcurrency)
 }
 
 // rawLoad sends b.N keep-alive GETs of path to addr from conc connections,
@@ -244,4 +258,30 @@ func rawLoad(b *testing.B, addr, path string, conc int) {
 		b.Fatalf("%d connections failed", n)
 	}
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkMockRoute is BenchmarkProxyRoute's MOCK twin: the side-by-side
+// script's MOCK route (GET /mock, a static JSON answer) with the same controls
+// on (account throttle, metrics), as "handler" (Gateway.ServeHTTP into a writer
+// that allocates nothing: allocs/op is the gateway's own, plus the benchmark's
+// two) and "server" (the gateway's Server under 32 raw keep-alive clients:
+// allocs/op and cpu-ns/op are the whole process's per request).
+func BenchmarkMockRoute(b *testing.B) {
+	setup := func(b *testing.B) (*Gateway, string) {
+		gw, stagePath := benchDeploy(b, "127.0.0.1:0", mockAPI(), nil)
+		m, err := metrics.New(prometheus.NewRegistry())
+		if err != nil {
+			b.Fatal(err)
+		}
+		gw.Use(throttle.New(throttle.Config{RateLimit: 1e9, BurstLimit: 1e9}, nil), m)
+		return gw, stagePath + "/mock"
+	}
+	b.Run("handler", func(b *testing.B) {
+		gw, path := setup(b)
+		handlerLoad(b, gw, path, len(`{"ok":true}`))
+	})
+	b.Run("server", func(b *testing.B) {
+		gw, path := setup(b)
+		serverLoad(b, gw, path)
+	})
 }

@@ -308,8 +308,9 @@ type integrationResult struct {
 // (literals, integration.response.header.X, integration.response.body[.path]),
 // the body rendered by its response template for the content type (or the
 // integration's body when it has none), and any $context.responseOverride the
-// templates set.
-func writeMethodResponse(ctx context.Context, w http.ResponseWriter, p *integrationPlan, lv *lazyVars, res integrationResult) error {
+// templates set. ireq is the request prepareRequest made (its plan and variables).
+func writeMethodResponse(ctx context.Context, w http.ResponseWriter, ireq *integrationRequest, res integrationResult) error {
+	p, lv := ireq.plan, ireq.lv
 	status, ok := apis.ValidateStatus(res.ir.StatusCode)
 	if !ok {
 		status = http.StatusOK
@@ -399,7 +400,7 @@ func writeMethodResponse(ctx context.Context, w http.ResponseWriter, p *integrat
 	for k, vs := range header {
 		h[k] = vs
 	}
-	hv := make([]string, 2) // the values of the two headers below, in one allocation
+	hv := ireq.hv[:] // the values of the two headers below, kept in the request
 	if ctv := h["Content-Type"]; len(ctv) == 0 || ctv[0] == "" {
 		hv[0] = ct
 		h["Content-Type"] = hv[0:1:1]
@@ -407,7 +408,7 @@ func writeMethodResponse(ctx context.Context, w http.ResponseWriter, p *integrat
 	hv[1] = strconv.Itoa(len(body))
 	h["Content-Length"] = hv[1:2:2]
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	_, _ = w.Write(body) //nolint:gosec // G705: the method response the API defines (template or integration body), as API Gateway sends it
 	return nil
 }
 

@@ -65,10 +65,17 @@ func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Reques
 		return false
 	}
 	p := strings.TrimPrefix(r.URL.EscapedPath(), "/")
-	parts := strings.Split(p, "/")
-	if len(parts) != 3 || parts[1] != connectionsSegment || parts[0] == "" || parts[2] == "" {
+	// Cut, not Split: most requests are not of this form, and leave here
+	// without an allocation.
+	stage, rest, ok := strings.Cut(p, "/")
+	if !ok || stage == "" {
 		return false
 	}
+	seg, id, ok := strings.Cut(rest, "/")
+	if !ok || seg != connectionsSegment || id == "" || strings.IndexByte(id, '/') >= 0 {
+		return false
+	}
+	parts := [3]string{stage, seg, id}
 	if apis.ValidAPIID(parts[0]) {
 		// "/{apiId}/@connections/x" may be a route of an HTTP API's $default stage.
 		if _, _, err := g.apis.StageNames(r.Context(), parts[0]); err == nil {

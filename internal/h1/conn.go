@@ -276,7 +276,9 @@ func (c *conn) closeWriteAndWait() {
 func (c *conn) serveRequest(req *http.Request) bool {
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
-	req = req.WithContext(ctx)
+	// Set in place: the copy WithContext makes stays on the stack, and a
+	// chunked body's trailers still reach this request.
+	*req = *req.WithContext(ctx)
 	c.reqCancel = cancel
 	w := newResponse(c, req)
 	if req.Body != nil && req.Body != http.NoBody {
@@ -292,7 +294,7 @@ func (c *conn) serveRequest(req *http.Request) bool {
 			w.body.expect = true
 			w.canContinue = true
 		}
-	} else if req.Header.Get("Expect") != "" {
+	} else if first(req.Header, "Expect") != "" {
 		w.Header().Set("Connection", "close")
 		w.WriteHeader(http.StatusExpectationFailed)
 		w.finish()

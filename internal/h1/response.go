@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,7 +88,8 @@ func bodyAllowedForStatus(status int) bool {
 // excluded are the header fields the commit writes itself.
 var excluded = map[string]bool{"Content-Length": true, "Transfer-Encoding": true, "Connection": true}
 
-// excluded304 adds what a 304 must not carry.
+// excluded304 adds what a 304 must not carry (writeFields has both sets in
+// a switch).
 var excluded304 = map[string]bool{"Content-Length": true, "Transfer-Encoding": true, "Connection": true, "Content-Type": true}
 
 // WriteHeader implements http.ResponseWriter. Informational statuses (but 101)
@@ -110,7 +113,8 @@ func (w *response) WriteHeader(code int) {
 	w.wroteHeader = true
 	w.status = code
 	h := w.header
-	if cl := h.Get("Content-Length"); cl != "" {
+	// The keys below are canonical, so indexing the map is what h.Get does.
+	if cl := first(h, "Content-Length"); cl != "" {
 		if v, err := strconv.ParseInt(cl, 10, 64); err == nil && v >= 0 {
 			w.contentLength = v
 			w.clHeader = cl
@@ -127,35 +131,96 @@ func (w *response) WriteHeader(code int) {
 	}
 	_, w.hasType = h["Content-Type"]
 	_, w.hasDate = h["Date"]
-	w.hasCE = h.Get("Content-Encoding") != ""
-	w.switchProto = code == http.StatusSwitchingProtocols && h.Get("Upgrade") != "" && httpguts.HeaderValuesContainsToken(h["Connection"], "Upgrade")
-	ex := excluded
-	if code == http.StatusNotModified {
-		ex = excluded304
-	}
+	w.hasCE = first(h, "Content-Encoding") != ""
+	w.switchProto = code == http.StatusSwitchingProtocols && first(h, "Upgrade") != "" && httpguts.HeaderValuesContainsToken(h["Connection"], "Upgrade")
 	if len(h["Trailer"]) > 0 {
 		w.trailers = true
 	}
-	cloned := false
-	for k := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			if !cloned {
-				ex, cloned = cloneSet(ex), true
-			}
-			ex[k] = true
-			w.trailers = true
-		}
+	if writeFields(w.out, h, code == http.StatusNotModified) {
+		w.trailers = true
 	}
-	_ = h.WriteSubset(w.out, ex)
 }
 
-func cloneSet(m map[string]bool) map[string]bool {
-	c := make(map[string]bool, len(m)+1)
-	for k, v := range m {
-		c[k] = v
+// first is h.Get(key) for a key already in canonical form.
+func first(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
 	}
-	return c
+	return ""
 }
+
+// writeFields appends h's fields but those in excluded (excluded304 when
+// is304) and the trailers announced with http.TrailerPrefix to o, byte for
+// byte as h.WriteSubset(o, ex) would with those trailers added to ex (keys
+// sorted, invalid names dropped, CR and LF in values made spaces, values
+// trimmed). Unlike WriteSubset it uses no pooled sorter, looks each key up
+// once (in the iteration) and copies clean values as they are. It reports
+// whether a key had http.TrailerPrefix.
+func writeFields(o *outBuf, h http.Header, is304 bool) (prefixed bool) {
+	type field struct {
+		k  string
+		vs []string
+	}
+	var small [16]field
+	fs := small[:0]
+	for k, vs := range h {
+		switch k {
+		case "Content-Length", "Transfer-Encoding", "Connection":
+			continue
+		case "Content-Type":
+			if is304 {
+				continue
+			}
+		}
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			prefixed = true
+			continue
+		}
+		fs = append(fs, field{k, vs})
+	}
+	if len(fs) <= len(small) {
+		for i := 1; i < len(fs); i++ { // insertion sort: no allocation, few keys
+			for j := i; j > 0 && fs[j].k < fs[j-1].k; j-- {
+				fs[j], fs[j-1] = fs[j-1], fs[j]
+			}
+		}
+	} else {
+		slices.SortFunc(fs, func(a, b field) int { return strings.Compare(a.k, b.k) })
+	}
+	for _, f := range fs {
+		if !httpguts.ValidHeaderFieldName(f.k) {
+			continue
+		}
+		for _, v := range f.vs {
+			if !cleanValue(v) {
+				v = textproto.TrimString(newlineToSpace.Replace(v))
+			}
+			o.hdr = append(o.hdr, f.k...)
+			o.hdr = append(o.hdr, ": "...)
+			o.hdr = append(o.hdr, v...)
+			o.hdr = append(o.hdr, "\r\n"...)
+		}
+	}
+	return prefixed
+}
+
+// newlineToSpace is net/http's headerNewlineToSpace.
+var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
+
+// cleanValue reports whether v has no CR or LF and no leading or trailing
+// white space: WriteSubset writes such a value as it is.
+func cleanValue(v string) bool {
+	if v == "" {
+		return true
+	}
+	if isSpace(v[0]) || isSpace(v[len(v)-1]) {
+		return false
+	}
+	return strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0
+}
+
+// isSpace is textproto's ASCII white space (what TrimString trims).
+func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
 
 // statusLines are the status lines of the codes with a text, HTTP/1.0 and 1.1.
 var statusLines = func() (t [2][600]string) {
