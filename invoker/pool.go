@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"runtime"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/runtimes"
 )
 
@@ -301,6 +301,11 @@ type spare struct {
 	prepared runtimes.Prepared
 }
 
+// runtimeAPIIdle bounds how long a Runtime API connection may idle between
+// requests. A runtime's connection idles while its function runs, which may be
+// as long as the longest function timeout.
+const runtimeAPIIdle = functions.MaxTimeout*time.Second + time.Minute
+
 // newSandbox makes the invoker side of a sandbox: its Runtime API endpoint, bound
 // and serving, and the runtime spec that names it.
 func (i *Invoker) newSandbox(p *pool) (*sandbox, runtimes.Spec, error) {
@@ -310,6 +315,7 @@ func (i *Invoker) newSandbox(p *pool) (*sandbox, runtimes.Spec, error) {
 		pool:      p,
 		cfg:       p.cfg,
 		work:      make(chan *invocation),
+		handback:  make(chan *invocation, 1),
 		stopping:  make(chan struct{}),
 		gone:      make(chan struct{}),
 		released:  make(chan struct{}),
@@ -322,7 +328,7 @@ func (i *Invoker) newSandbox(p *pool) (*sandbox, runtimes.Spec, error) {
 		return nil, runtimes.Spec{}, errdefs.New(errdefs.ErrUnavailable, "ServiceException", "binding a Runtime API endpoint: "+err.Error())
 	}
 	sb.ln = ln
-	sb.srv = &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second, ConnContext: connContext}
+	sb.srv = h1.New(sb, h1.Options{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: runtimeAPIIdle, ConnContext: connContext})
 	go func() { _ = sb.srv.Serve(ln) }()
 	spec, err := i.spec(sb, ln.Addr().String())
 	if err != nil {

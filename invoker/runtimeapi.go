@@ -58,6 +58,15 @@ func (sb *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		})
 	case p == pathExtNext && r.Method == http.MethodGet:
 		// No events are delivered to extensions; the call blocks until shutdown.
+		gw := watchGone(connOf(r))
+		select {
+		case <-gw.goneCh():
+		case <-sb.stopping:
+		case <-r.Context().Done():
+		}
+		if gw.stop() {
+			panic(http.ErrAbortHandler)
+		}
 		select {
 		case <-sb.stopping:
 			w.Header().Set("Content-Type", "application/json")
@@ -65,7 +74,7 @@ func (sb *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"eventType": "SHUTDOWN", "shutdownReason": "spindown",
 				"deadlineMs": time.Now().Add(sb.inv.p.Config.StopGrace).UnixMilli(),
 			})
-		case <-r.Context().Done():
+		default:
 		}
 	default:
 		runtimeAPIError(w, http.StatusNotFound, "InvalidRequest", "unknown Runtime API path "+r.Method+" "+p)
@@ -79,47 +88,90 @@ func runtimeAPIError(w http.ResponseWriter, status int, typ, msg string) {
 }
 
 // serveNext long-polls for this sandbox's next invocation.
+//
+// The Runtime API server does not read a connection while its request is being
+// handled, so a client that goes away during the poll is noticed by a watch on
+// the connection (goneWatch) that the poll arms while it waits, and its handler
+// ends at once. An invocation is written only to a connection whose client is
+// still there as far as the kernel knows (peerGone, checked just before): one
+// taken by a poll whose client has gone, or that a newer next from the sandbox
+// replaced, is handed back for the next poll.
 func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
-	if !sb.enterNext() {
-		// A second concurrent next: only one loop is served per sandbox.
+	kick := sb.enterNext()
+	defer sb.leaveNext(kick)
+	sb.pool.ready(sb)
+	conn := connOf(r)
+	var inv *invocation
+	gone := false
+	select {
+	case inv = <-sb.handback:
+	case inv = <-sb.work:
+	default:
+		// Nothing yet: wait, watching the connection.
+		gw := watchGone(conn)
 		select {
+		case inv = <-sb.handback:
+		case inv = <-sb.work:
 		case <-sb.stopping:
+		case <-kick:
+		case <-gw.goneCh():
 		case <-r.Context().Done():
 		}
-		runtimeAPIError(w, http.StatusGone, "SandboxStopping", "sandbox is stopping")
+		gone = gw.stop()
+	}
+	if inv != nil {
+		if !gone && !closed(kick) {
+			gone = peerGone(conn)
+		}
+		if gone || closed(kick) {
+			sb.handback <- inv // never blocks: a sandbox runs one invocation at a time
+			inv = nil
+		}
+	}
+	if inv == nil {
+		switch {
+		case gone:
+			panic(http.ErrAbortHandler) // close the connection without an answer
+		case closed(kick):
+			runtimeAPIError(w, http.StatusConflict, "InvalidStateTransition", "a newer next from this sandbox replaced this one")
+		case sb.isStopping():
+			runtimeAPIError(w, http.StatusGone, "SandboxStopping", "sandbox is stopping")
+		}
 		return
 	}
-	defer sb.leaveNext()
-	sb.pool.ready(sb)
+	sb.mu.Lock()
+	sb.cur = inv
+	sb.state = stBusy
+	sb.mu.Unlock()
+	line := startLine(inv)
+	sb.inv.logs.get(sb.cfg.FunctionName).write(line)
+	if inv.tail != nil {
+		inv.tail.write(line)
+	}
+	h := w.Header()
+	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
+	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+	h.Set("Lambda-Runtime-Invoked-Function-Arn", inv.arn)
+	h.Set("Lambda-Runtime-Trace-Id", inv.traceID)
+	if inv.req.ClientContext != "" {
+		h.Set("Lambda-Runtime-Client-Context", inv.req.ClientContext)
+	}
+	if inv.req.CognitoIdentity != "" {
+		h.Set("Lambda-Runtime-Cognito-Identity", inv.req.CognitoIdentity)
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(inv.req.Payload)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(inv.req.Payload)
+}
+
+// closed reports whether ch is closed.
+func closed(ch <-chan struct{}) bool {
 	select {
-	case inv := <-sb.work:
-		sb.mu.Lock()
-		sb.cur = inv
-		sb.state = stBusy
-		sb.mu.Unlock()
-		line := startLine(inv)
-		sb.inv.logs.get(sb.cfg.FunctionName).write(line)
-		if inv.tail != nil {
-			inv.tail.write(line)
-		}
-		h := w.Header()
-		h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
-		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
-		h.Set("Lambda-Runtime-Invoked-Function-Arn", inv.arn)
-		h.Set("Lambda-Runtime-Trace-Id", inv.traceID)
-		if inv.req.ClientContext != "" {
-			h.Set("Lambda-Runtime-Client-Context", inv.req.ClientContext)
-		}
-		if inv.req.CognitoIdentity != "" {
-			h.Set("Lambda-Runtime-Cognito-Identity", inv.req.CognitoIdentity)
-		}
-		h.Set("Content-Type", "application/json")
-		h.Set("Content-Length", strconv.Itoa(len(inv.req.Payload)))
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(inv.req.Payload)
-	case <-sb.stopping:
-		runtimeAPIError(w, http.StatusGone, "SandboxStopping", "sandbox is stopping")
-	case <-r.Context().Done():
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 

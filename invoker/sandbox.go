@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/runtimes"
 )
@@ -35,8 +36,11 @@ type sandbox struct {
 	cfg  *functions.Config
 	rt   runtimes.Sandbox
 	ln   net.Listener
-	srv  *http.Server
+	srv  *h1.Server // the Runtime API endpoint
 	work chan *invocation
+	// handback holds an invocation that a next took but could not deliver (its
+	// client had gone, or a newer next replaced it), for the next that follows.
+	handback chan *invocation
 
 	// started is closed once rt is set (or the start failed).
 	started chan struct{}
@@ -57,7 +61,7 @@ type sandbox struct {
 
 	mu           sync.Mutex
 	state        sbState
-	inNext       bool
+	nextKick     chan struct{} // set while a next waits; closed when a newer one replaces it
 	cur          *invocation
 	initErr      []byte
 	initTimedOut bool
@@ -82,15 +86,25 @@ func newID() string { return ids.UUID() }
 // peerKey keys the per-connection verdict in a request's context.
 type peerKey struct{}
 
-// peerVerdict caches, per connection, whether the peer is this sandbox.
+// peerVerdict caches, per connection, whether the peer is this sandbox, and
+// holds the connection for the long polls that watch it.
 type peerVerdict struct {
 	once sync.Once
 	ok   bool
+	conn net.Conn
 }
 
 // connContext gives every accepted connection its own verdict slot.
-func connContext(ctx context.Context, _ net.Conn) context.Context {
-	return context.WithValue(ctx, peerKey{}, &peerVerdict{})
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, peerKey{}, &peerVerdict{conn: c})
+}
+
+// connOf returns the connection r arrived on (nil if unknown).
+func connOf(r *http.Request) net.Conn {
+	if v, _ := r.Context().Value(peerKey{}).(*peerVerdict); v != nil {
+		return v.conn
+	}
+	return nil
 }
 
 // allowed reports whether the request comes from inside this sandbox. Runtimes
@@ -113,20 +127,27 @@ func (sb *sandbox) allowed(r *http.Request) bool {
 	return v.ok
 }
 
-// enterNext marks the sandbox as blocked in next; false if it already is.
-func (sb *sandbox) enterNext() bool {
+// enterNext makes the calling next the one that waits for the sandbox's
+// invocations. A next already waiting is told to step aside (its kick channel
+// closes): the runtime has called again, so the older request's connection is
+// gone or abandoned, and one waiting next per sandbox is all it is served.
+func (sb *sandbox) enterNext() chan struct{} {
+	kick := make(chan struct{})
 	sb.mu.Lock()
-	defer sb.mu.Unlock()
-	if sb.inNext {
-		return false
+	if sb.nextKick != nil {
+		close(sb.nextKick)
 	}
-	sb.inNext = true
-	return true
+	sb.nextKick = kick
+	sb.mu.Unlock()
+	return kick
 }
 
-func (sb *sandbox) leaveNext() {
+// leaveNext ends the wait that enterNext returned kick for.
+func (sb *sandbox) leaveNext(kick chan struct{}) {
 	sb.mu.Lock()
-	sb.inNext = false
+	if sb.nextKick == kick {
+		sb.nextKick = nil
+	}
 	sb.mu.Unlock()
 }
 
