@@ -3,6 +3,7 @@ package invoker
 import (
 	"errors"
 	"net"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -10,17 +11,20 @@ import (
 )
 
 // goneWatch watches a Runtime API connection while one of its requests waits
-// (a long-poll next): the Runtime API server does not read connections in the
+// (a long poll): the Runtime API server does not read connections in the
 // background, so without it a client that goes away is not noticed until the
-// server next writes to it. It peeks (MSG_PEEK) and so consumes nothing.
+// server next writes to it. It peeks (MSG_PEEK) and so consumes nothing, from
+// one goroutine parked in the network poller.
 type goneWatch struct {
-	c    net.Conn
-	gone chan struct{} // closed when the client closed, failed or sent more
-	done chan struct{} // closed when the watching goroutine has returned
+	c      net.Conn
+	onGone func()
+	gone   atomic.Bool
+	done   chan struct{} // closed when the watching goroutine has returned
 }
 
-// watchGone starts watching c; nil when c cannot be watched.
-func watchGone(c net.Conn) *goneWatch {
+// watchGone starts watching c; onGone runs (on the watch's goroutine) if the
+// client goes away before stop. Nil when c cannot be watched.
+func watchGone(c net.Conn, onGone func()) *goneWatch {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return nil
@@ -33,7 +37,7 @@ func watchGone(c net.Conn) *goneWatch {
 	if c.SetReadDeadline(time.Time{}) != nil {
 		return nil
 	}
-	w := &goneWatch{c: c, gone: make(chan struct{}), done: make(chan struct{})}
+	w := &goneWatch{c: c, onGone: onGone, done: make(chan struct{})}
 	go w.run(rc)
 	return w
 }
@@ -47,8 +51,29 @@ func (w *goneWatch) run(rc syscall.RawConn) {
 	})
 	// A deadline error is stop's doing; any other error means a broken connection.
 	if readable || err != nil && !isDeadline(err) {
-		close(w.gone)
+		w.gone.Store(true)
+		w.onGone()
 	}
+}
+
+// stop ends the watch and reports whether the client had gone. The connection
+// is readable by its server again when it returns. A nil watch reports false.
+func (w *goneWatch) stop() bool {
+	if w == nil {
+		return false
+	}
+	_ = w.c.SetReadDeadline(aLongTimeAgo)
+	<-w.done
+	_ = w.c.SetReadDeadline(time.Time{})
+	return w.gone.Load()
+}
+
+// aLongTimeAgo is a deadline in the past: it wakes a blocked read at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+func isDeadline(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // peekReadable reports, without waiting or consuming anything, whether the
@@ -66,54 +91,33 @@ func peekReadable(fd uintptr) bool {
 	}
 }
 
-// peerGone reports whether the client of a request on c has gone (or sent
-// more than its request): then an answer written to c would be lost. It costs
-// one system call and does not wait. False when c cannot be looked at.
-func peerGone(c net.Conn) bool {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	gone := false
-	if rc.Control(func(fd uintptr) { gone = peekReadable(fd) }) != nil {
-		return false
-	}
-	return gone
+// connPeek looks at one connection without waiting: one system call, and no
+// allocation after the first look. Used by one request at a time.
+type connPeek struct {
+	rc       syscall.RawConn
+	look     func(fd uintptr)
+	readable bool
 }
 
-func isDeadline(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-// goneCh is closed when the client has gone; nil (never ready) without a watch.
-func (w *goneWatch) goneCh() <-chan struct{} {
-	if w == nil {
-		return nil
+// gone reports whether the client of the request on c has gone (or sent more
+// than its request): then an answer written to c would be lost. False when c
+// cannot be looked at.
+func (p *connPeek) gone(c net.Conn) bool {
+	if p.rc == nil {
+		sc, ok := c.(syscall.Conn)
+		if !ok {
+			return false
+		}
+		rc, err := sc.SyscallConn()
+		if err != nil {
+			return false
+		}
+		p.rc = rc
+		p.look = func(fd uintptr) { p.readable = peekReadable(fd) }
 	}
-	return w.gone
-}
-
-// stop ends the watch and reports whether the client had gone. The connection
-// is readable by its server again when it returns. A nil watch reports false.
-func (w *goneWatch) stop() bool {
-	if w == nil {
+	p.readable = false
+	if p.rc.Control(p.look) != nil {
 		return false
 	}
-	_ = w.c.SetReadDeadline(aLongTimeAgo)
-	<-w.done
-	_ = w.c.SetReadDeadline(time.Time{})
-	select {
-	case <-w.gone:
-		return true
-	default:
-		return false
-	}
+	return p.readable
 }
-
-// aLongTimeAgo is a deadline in the past: it wakes a blocked read at once.
-var aLongTimeAgo = time.Unix(1, 0)

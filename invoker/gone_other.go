@@ -6,13 +6,14 @@ import "net"
 
 // goneWatch is not available off Linux: a waiting request ends when its
 // context does (the Runtime API server closing), when the sandbox stops or
-// when a newer next from the sandbox supersedes it.
+// when a newer next from the sandbox replaces it.
 type goneWatch struct{}
 
-func watchGone(net.Conn) *goneWatch { return nil }
-
-func (w *goneWatch) goneCh() <-chan struct{} { return nil }
+func watchGone(net.Conn, func()) *goneWatch { return nil }
 
 func (w *goneWatch) stop() bool { return false }
 
-func peerGone(net.Conn) bool { return false }
+// connPeek cannot look at a connection off Linux.
+type connPeek struct{}
+
+func (*connPeek) gone(net.Conn) bool { return false }

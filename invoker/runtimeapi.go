@@ -58,9 +58,10 @@ func (sb *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		})
 	case p == pathExtNext && r.Method == http.MethodGet:
 		// No events are delivered to extensions; the call blocks until shutdown.
-		gw := watchGone(connOf(r))
+		gone := make(chan struct{})
+		gw := watchGone(connOf(r).connOrNil(), func() { close(gone) })
 		select {
-		case <-gw.goneCh():
+		case <-gone:
 		case <-sb.stopping:
 		case <-r.Context().Done():
 		}
@@ -90,40 +91,37 @@ func runtimeAPIError(w http.ResponseWriter, status int, typ, msg string) {
 // serveNext long-polls for this sandbox's next invocation.
 //
 // The Runtime API server does not read a connection while its request is being
-// handled, so a client that goes away during the poll is noticed by a watch on
-// the connection (goneWatch) that the poll arms while it waits, and its handler
-// ends at once. An invocation is written only to a connection whose client is
-// still there as far as the kernel knows (peerGone, checked just before): one
-// taken by a poll whose client has gone, or that a newer next from the sandbox
-// replaced, is handed back for the next poll.
+// handled. So an invocation is written only to a connection whose client is
+// still there as far as the kernel knows (clientGone, one system call just
+// before); one taken by a next whose client has gone, or that a newer next from
+// the sandbox replaced, is handed back for the next poll. A next that waits
+// long gets a watch on its connection (watchLongNext), so that one whose client
+// went away ends without an invocation to find it out.
 func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
-	kick := sb.enterNext()
-	defer sb.leaveNext(kick)
+	rc := connOf(r)
+	nw := sb.enterNext(rc)
 	sb.pool.ready(sb)
-	conn := connOf(r)
 	var inv *invocation
-	gone := false
 	select {
 	case inv = <-sb.handback:
 	case inv = <-sb.work:
 	default:
-		// Nothing yet: wait, watching the connection.
-		gw := watchGone(conn)
-		select {
-		case inv = <-sb.handback:
-		case inv = <-sb.work:
-		case <-sb.stopping:
-		case <-kick:
-		case <-gw.goneCh():
-		case <-r.Context().Done():
+		if wake := sb.waitNext(nw); wake != nil {
+			select {
+			case inv = <-sb.handback:
+			case inv = <-sb.work:
+			case <-sb.stopping:
+			case <-wake:
+			case <-r.Context().Done():
+			}
 		}
-		gone = gw.stop()
 	}
+	kicked, gone := sb.leaveNext(nw)
 	if inv != nil {
-		if !gone && !closed(kick) {
-			gone = peerGone(conn)
+		if !kicked && !gone {
+			gone = rc.clientGone()
 		}
-		if gone || closed(kick) {
+		if kicked || gone {
 			sb.handback <- inv // never blocks: a sandbox runs one invocation at a time
 			inv = nil
 		}
@@ -132,7 +130,7 @@ func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case gone:
 			panic(http.ErrAbortHandler) // close the connection without an answer
-		case closed(kick):
+		case kicked:
 			runtimeAPIError(w, http.StatusConflict, "InvalidStateTransition", "a newer next from this sandbox replaced this one")
 		case sb.isStopping():
 			runtimeAPIError(w, http.StatusGone, "SandboxStopping", "sandbox is stopping")
@@ -163,16 +161,6 @@ func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(inv.req.Payload)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(inv.req.Payload)
-}
-
-// closed reports whether ch is closed.
-func closed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }
 
 // serveResult takes /response and /error for invocation id.

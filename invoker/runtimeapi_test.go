@@ -176,7 +176,7 @@ func (ce *clientEnv) call(t *testing.T, payload string) <-chan *Result {
 func (ce *clientEnv) waitingNext() bool {
 	ce.sb.mu.Lock()
 	defer ce.sb.mu.Unlock()
-	return ce.sb.nextKick != nil
+	return ce.sb.next != nil
 }
 
 // serve answers one invocation on a new connection and checks the caller's result.
@@ -193,14 +193,23 @@ func (ce *clientEnv) serve(t *testing.T, res <-chan *Result, want string) {
 	}
 }
 
-// TestNextWhoseClientLeftEnds checks that a next whose client goes away while it
-// waits ends at once (no goroutine is left waiting for the sandbox), and that
-// the next call goes to the runtime's new connection.
+// TestNextWhoseClientLeftEnds checks that a next that has waited long (two
+// maintenance ticks) and whose client then goes away ends at once, with no
+// answer (no goroutine is left waiting for the sandbox), and that the next call
+// goes to the runtime's new connection.
 func TestNextWhoseClientLeftEnds(t *testing.T) {
 	ce := newClientEnv(t)
 	c := dialRAPI(t, ce.addr)
 	c.send(t, http.MethodGet, pathNext, "")
 	waitFor(t, "the next to wait", ce.waitingNext)
+	// It has waited long: maintenance gives it a watch on its connection.
+	ce.tick(t)
+	ce.tick(t)
+	waitFor(t, "the watch", func() bool {
+		ce.sb.mu.Lock()
+		defer ce.sb.mu.Unlock()
+		return ce.sb.next != nil && ce.sb.next.watch != nil
+	})
 	// Half-close: the server sees the client's end, and the client can still
 	// see what the server does with the connection.
 	if err := c.Conn.(*net.TCPConn).CloseWrite(); err != nil {
@@ -236,7 +245,7 @@ func TestNextNeverWritesToAGoneClient(t *testing.T) {
 	}
 	defer server.Close()
 	_ = client.Close()
-	waitFor(t, "the client's close to reach the server", func() bool { return peerGone(server) })
+	waitFor(t, "the client's close to reach the server", func() bool { return (&connPeek{}).gone(server) })
 
 	res := ce.call(t, `{"n":1}`)
 	p := ce.inv.pool(ce.cfg)
@@ -246,7 +255,8 @@ func TestNextNeverWritesToAGoneClient(t *testing.T) {
 		return len(p.waiters) == 1
 	})
 	r := httptest.NewRequest(http.MethodGet, pathNext, nil)
-	r = r.WithContext(context.WithValue(r.Context(), peerKey{}, &peerVerdict{conn: server}))
+	rc := &peerVerdict{conn: server}
+	r = r.WithContext(context.WithValue(r.Context(), peerKey{}, rc))
 	w := httptest.NewRecorder()
 	func() {
 		defer func() {
