@@ -136,7 +136,7 @@ func (i *Invoker) provision() {
 	if err != nil {
 		return
 	}
-	want := map[string]int{}
+	want := map[poolKeyT]int{}
 	for _, pc := range cfgs {
 		v, err := i.resolveProvisioned(ctx, pc)
 		if err != nil || v == nil {

@@ -23,7 +23,7 @@ import (
 // next after a result), so concurrent cold requests share starts.
 type pool struct {
 	inv *Invoker
-	key string
+	key poolKeyT
 	cfg *functions.Config
 
 	mu        sync.Mutex
@@ -50,8 +50,14 @@ type grant struct {
 	err  error
 }
 
-func poolKey(cfg *functions.Config) string {
-	return cfg.FunctionName + "\x00" + cfg.Version + "\x00" + cfg.RevisionID + "\x00" + cfg.CodeHash + "\x00" + cfg.ResolvedImage
+// poolKeyT identifies a pool: the code and configuration its sandboxes run. A
+// struct, so that looking a pool up on every call allocates nothing.
+type poolKeyT struct {
+	name, version, revision, codeHash, image string
+}
+
+func poolKey(cfg *functions.Config) poolKeyT {
+	return poolKeyT{cfg.FunctionName, cfg.Version, cfg.RevisionID, cfg.CodeHash, cfg.ResolvedImage}
 }
 
 // acquire returns a sandbox blocked in next, reserved for the caller.

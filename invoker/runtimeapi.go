@@ -146,19 +146,24 @@ func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
 	if inv.tail != nil {
 		inv.tail.write(line)
 	}
+	// The header's values share one slice (its keys are canonical already):
+	// one allocation instead of one per field.
+	vals := make([]string, 0, 8)
+	vals = append(vals, inv.id, strconv.FormatInt(inv.deadline.UnixMilli(), 10), inv.arn, inv.traceID,
+		strconv.Itoa(len(inv.req.Payload)), inv.req.ClientContext, inv.req.CognitoIdentity)
 	h := w.Header()
-	h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
-	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
-	h.Set("Lambda-Runtime-Invoked-Function-Arn", inv.arn)
-	h.Set("Lambda-Runtime-Trace-Id", inv.traceID)
+	h["Lambda-Runtime-Aws-Request-Id"] = vals[0:1:1]
+	h["Lambda-Runtime-Deadline-Ms"] = vals[1:2:2]
+	h["Lambda-Runtime-Invoked-Function-Arn"] = vals[2:3:3]
+	h["Lambda-Runtime-Trace-Id"] = vals[3:4:4]
+	h["Content-Length"] = vals[4:5:5]
 	if inv.req.ClientContext != "" {
-		h.Set("Lambda-Runtime-Client-Context", inv.req.ClientContext)
+		h["Lambda-Runtime-Client-Context"] = vals[5:6:6]
 	}
 	if inv.req.CognitoIdentity != "" {
-		h.Set("Lambda-Runtime-Cognito-Identity", inv.req.CognitoIdentity)
+		h["Lambda-Runtime-Cognito-Identity"] = vals[6:7:7]
 	}
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(inv.req.Payload)))
+	h["Content-Type"] = jsonContentType
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(inv.req.Payload)
 }
@@ -212,10 +217,17 @@ func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string
 		runtimeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "invocation "+id+" already has a result")
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(http.StatusAccepted)
-	_, _ = w.Write([]byte(`{"status":"OK"}` + "\n"))
+	_, _ = w.Write(statusOK)
 }
+
+// jsonContentType is a Content-Type header value, shared by the answers that
+// set it (the servers only read it).
+var jsonContentType = []string{"application/json"}
+
+// statusOK is the body of a 202 answer.
+var statusOK = []byte(`{"status":"OK"}` + "\n")
 
 // serveInitError takes /init/error, allowed only before the first next.
 func (sb *sandbox) serveInitError(w http.ResponseWriter, r *http.Request) {
@@ -230,7 +242,7 @@ func (sb *sandbox) serveInitError(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
-	_, _ = w.Write([]byte(`{"status":"OK"}` + "\n"))
+	_, _ = w.Write(statusOK)
 }
 
 // normalizeError returns the error document the caller sees: the runtime's own JSON
