@@ -79,17 +79,24 @@ func (c *rapiClient) send(t *testing.T, method, path, body string) {
 	}
 }
 
-func (c *rapiClient) read(t *testing.T) (*http.Response, string) {
+func (c *rapiClient) read(t *testing.T) (answer, string) {
 	t.Helper()
 	resp, err := http.ReadResponse(c.br, nil)
 	if err != nil {
 		t.Fatalf("reading a Runtime API answer: %v", err)
 	}
+	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, string(b)
+	return answer{resp.StatusCode, resp.Header}, string(b)
+}
+
+// answer is a Runtime API answer's status and header.
+type answer struct {
+	StatusCode int
+	Header     http.Header
 }
 
 // next polls for the next invocation and returns its id and payload.
