@@ -25,12 +25,8 @@ type goneWatch struct {
 // watchGone starts watching c; onGone runs (on the watch's goroutine) if the
 // client goes away before stop. Nil when c cannot be watched.
 func watchGone(c net.Conn, onGone func()) *goneWatch {
-	sc, ok := c.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
+	rc := rawConn(c)
+	if rc == nil {
 		return nil
 	}
 	// The header's read deadline still holds for a request without a body.
@@ -71,6 +67,19 @@ func (w *goneWatch) stop() bool {
 // aLongTimeAgo is a deadline in the past: it wakes a blocked read at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
+// rawConn returns c's file descriptor access, nil if it has none.
+func rawConn(c net.Conn) syscall.RawConn {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
+}
+
 func isDeadline(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
@@ -104,15 +113,9 @@ type connPeek struct {
 // cannot be looked at.
 func (p *connPeek) gone(c net.Conn) bool {
 	if p.rc == nil {
-		sc, ok := c.(syscall.Conn)
-		if !ok {
+		if p.rc = rawConn(c); p.rc == nil {
 			return false
 		}
-		rc, err := sc.SyscallConn()
-		if err != nil {
-			return false
-		}
-		p.rc = rc
 		p.look = func(fd uintptr) { p.readable = peekReadable(fd) }
 	}
 	p.readable = false

@@ -186,6 +186,23 @@ func (ce *clientEnv) waitingNext() bool {
 	return ce.sb.next != nil
 }
 
+// poll opens a connection and leaves a next waiting on it.
+func (ce *clientEnv) poll(t *testing.T) *rapiClient {
+	t.Helper()
+	c := dialRAPI(t, ce.addr)
+	c.send(t, http.MethodGet, pathNext, "")
+	waitFor(t, "the next to wait", ce.waitingNext)
+	return c
+}
+
+// awaitOK checks that the caller got the runtime's "ok".
+func awaitOK(t *testing.T, res <-chan *Result) {
+	t.Helper()
+	if r := <-res; r == nil || string(r.Payload) != `"ok"` {
+		t.Fatalf("caller got %+v", r)
+	}
+}
+
 // serve answers one invocation on a new connection and checks the caller's result.
 func (ce *clientEnv) serve(t *testing.T, res <-chan *Result, want string) {
 	t.Helper()
@@ -195,9 +212,7 @@ func (ce *clientEnv) serve(t *testing.T, res <-chan *Result, want string) {
 		t.Fatalf("next delivered %s, want %s", payload, want)
 	}
 	c.respond(t, id, `"ok"`)
-	if r := <-res; r == nil || string(r.Payload) != `"ok"` {
-		t.Fatalf("caller got %+v", r)
-	}
+	awaitOK(t, res)
 }
 
 // TestNextWhoseClientLeftEnds checks that a next that has waited long (two
@@ -206,9 +221,7 @@ func (ce *clientEnv) serve(t *testing.T, res <-chan *Result, want string) {
 // goes to the runtime's new connection.
 func TestNextWhoseClientLeftEnds(t *testing.T) {
 	ce := newClientEnv(t)
-	c := dialRAPI(t, ce.addr)
-	c.send(t, http.MethodGet, pathNext, "")
-	waitFor(t, "the next to wait", ce.waitingNext)
+	c := ce.poll(t)
 	// It has waited long: maintenance gives it a watch on its connection.
 	ce.tick(t)
 	ce.tick(t)
@@ -284,9 +297,7 @@ func TestNextNeverWritesToAGoneClient(t *testing.T) {
 // gets the call.
 func TestNewerNextReplacesWaitingOne(t *testing.T) {
 	ce := newClientEnv(t)
-	old := dialRAPI(t, ce.addr)
-	old.send(t, http.MethodGet, pathNext, "")
-	waitFor(t, "the next to wait", ce.waitingNext)
+	old := ce.poll(t)
 	c := dialRAPI(t, ce.addr)
 	c.send(t, http.MethodGet, pathNext, "")
 	if resp, body := old.read(t); resp.StatusCode != http.StatusConflict {
@@ -298,18 +309,14 @@ func TestNewerNextReplacesWaitingOne(t *testing.T) {
 		t.Fatalf("newer next: %d %s", resp.StatusCode, body)
 	}
 	c.respond(t, resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), `"ok"`)
-	if r := <-res; r == nil || string(r.Payload) != `"ok"` {
-		t.Fatalf("caller got %+v", r)
-	}
+	awaitOK(t, res)
 }
 
 // TestNextEndsWhenSandboxStops checks that a waiting next is answered 410 when
 // its sandbox stops, and that the endpoint closes once the sandbox has exited.
 func TestNextEndsWhenSandboxStops(t *testing.T) {
 	ce := newClientEnv(t)
-	c := dialRAPI(t, ce.addr)
-	c.send(t, http.MethodGet, pathNext, "")
-	waitFor(t, "the next to wait", ce.waitingNext)
+	c := ce.poll(t)
 	ce.rsb.holdExit = true
 	ce.sb.stop()
 	if resp, body := c.read(t); resp.StatusCode != http.StatusGone || !strings.Contains(body, "SandboxStopping") {
