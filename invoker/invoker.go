@@ -103,7 +103,7 @@ type Invoker struct {
 	budget  *budget
 
 	mu        sync.Mutex
-	pools     map[string]*pool
+	pools     map[poolKeyT]*pool
 	limits    map[string]*fnLimit // reserved concurrency by function
 	closing   bool
 	inflight  sync.WaitGroup
@@ -203,7 +203,7 @@ func New(p Params) (*Invoker, error) {
 		logs:    newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction),
 		account: semaphore.NewWeighted(int64(c.AccountConcurrency)),
 		budget:  newBudget(max(c.MaxSandboxes, 0), max(c.MaxMemoryMB, 0)),
-		pools:   map[string]*pool{},
+		pools:   map[poolKeyT]*pool{},
 		limits:  map[string]*fnLimit{},
 		obs:     p.Observer,
 	}

@@ -21,6 +21,7 @@ func (i *Invoker) maintain() {
 		case <-i.tick:
 			i.provision()
 			i.reap()
+			i.watchLongNexts()
 			i.scheduleTick()
 			i.ticks.Add(1)
 		}
@@ -41,6 +42,22 @@ func (i *Invoker) scheduleTick() {
 		default:
 		}
 	})
+}
+
+// watchLongNexts gives each next that has waited long a watch on its
+// connection (sandbox.watchLongNext).
+func (i *Invoker) watchLongNexts() {
+	var sbs []*sandbox
+	for _, p := range i.poolList() {
+		p.mu.Lock()
+		for sb := range p.all {
+			sbs = append(sbs, sb)
+		}
+		p.mu.Unlock()
+	}
+	for _, sb := range sbs {
+		sb.watchLongNext()
+	}
 }
 
 // reap stops sandboxes idle for longer than IdleTimeout, keeping each pool's
@@ -119,7 +136,7 @@ func (i *Invoker) provision() {
 	if err != nil {
 		return
 	}
-	want := map[string]int{}
+	want := map[poolKeyT]int{}
 	for _, pc := range cfgs {
 		v, err := i.resolveProvisioned(ctx, pc)
 		if err != nil || v == nil {

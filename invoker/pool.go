@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"runtime"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/runtimes"
 )
 
@@ -23,7 +23,7 @@ import (
 // next after a result), so concurrent cold requests share starts.
 type pool struct {
 	inv *Invoker
-	key string
+	key poolKeyT
 	cfg *functions.Config
 
 	mu        sync.Mutex
@@ -50,8 +50,14 @@ type grant struct {
 	err  error
 }
 
-func poolKey(cfg *functions.Config) string {
-	return cfg.FunctionName + "\x00" + cfg.Version + "\x00" + cfg.RevisionID + "\x00" + cfg.CodeHash + "\x00" + cfg.ResolvedImage
+// poolKeyT identifies a pool: the code and configuration its sandboxes run. A
+// struct, so that looking a pool up on every call allocates nothing.
+type poolKeyT struct {
+	name, version, revision, codeHash, image string
+}
+
+func poolKey(cfg *functions.Config) poolKeyT {
+	return poolKeyT{cfg.FunctionName, cfg.Version, cfg.RevisionID, cfg.CodeHash, cfg.ResolvedImage}
 }
 
 // acquire returns a sandbox blocked in next, reserved for the caller.
@@ -301,6 +307,11 @@ type spare struct {
 	prepared runtimes.Prepared
 }
 
+// runtimeAPIIdle bounds how long a Runtime API connection may idle between
+// requests. A runtime's connection idles while its function runs, which may be
+// as long as the longest function timeout.
+const runtimeAPIIdle = functions.MaxTimeout*time.Second + time.Minute
+
 // newSandbox makes the invoker side of a sandbox: its Runtime API endpoint, bound
 // and serving, and the runtime spec that names it.
 func (i *Invoker) newSandbox(p *pool) (*sandbox, runtimes.Spec, error) {
@@ -310,6 +321,7 @@ func (i *Invoker) newSandbox(p *pool) (*sandbox, runtimes.Spec, error) {
 		pool:      p,
 		cfg:       p.cfg,
 		work:      make(chan *invocation),
+		handback:  make(chan *invocation, 1),
 		stopping:  make(chan struct{}),
 		gone:      make(chan struct{}),
 		released:  make(chan struct{}),
@@ -322,7 +334,7 @@ func (i *Invoker) newSandbox(p *pool) (*sandbox, runtimes.Spec, error) {
 		return nil, runtimes.Spec{}, errdefs.New(errdefs.ErrUnavailable, "ServiceException", "binding a Runtime API endpoint: "+err.Error())
 	}
 	sb.ln = ln
-	sb.srv = &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second, ConnContext: connContext}
+	sb.srv = h1.New(sb, h1.Options{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: runtimeAPIIdle, ConnContext: connContext})
 	go func() { _ = sb.srv.Serve(ln) }()
 	spec, err := i.spec(sb, ln.Addr().String())
 	if err != nil {

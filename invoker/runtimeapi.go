@@ -58,6 +58,16 @@ func (sb *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		})
 	case p == pathExtNext && r.Method == http.MethodGet:
 		// No events are delivered to extensions; the call blocks until shutdown.
+		gone := make(chan struct{})
+		gw := watchGone(connOf(r).connOrNil(), func() { close(gone) })
+		select {
+		case <-gone:
+		case <-sb.stopping:
+		case <-r.Context().Done():
+		}
+		if gw.stop() {
+			panic(http.ErrAbortHandler)
+		}
 		select {
 		case <-sb.stopping:
 			w.Header().Set("Content-Type", "application/json")
@@ -65,7 +75,7 @@ func (sb *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"eventType": "SHUTDOWN", "shutdownReason": "spindown",
 				"deadlineMs": time.Now().Add(sb.inv.p.Config.StopGrace).UnixMilli(),
 			})
-		case <-r.Context().Done():
+		default:
 		}
 	default:
 		runtimeAPIError(w, http.StatusNotFound, "InvalidRequest", "unknown Runtime API path "+r.Method+" "+p)
@@ -79,48 +89,83 @@ func runtimeAPIError(w http.ResponseWriter, status int, typ, msg string) {
 }
 
 // serveNext long-polls for this sandbox's next invocation.
+//
+// The Runtime API server does not read a connection while its request is being
+// handled. So an invocation is written only to a connection whose client is
+// still there as far as the kernel knows (clientGone, one system call just
+// before); one taken by a next whose client has gone, or that a newer next from
+// the sandbox replaced, is handed back for the next poll. A next that waits
+// long gets a watch on its connection (watchLongNext), so that one whose client
+// went away ends without an invocation to find it out.
 func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
-	if !sb.enterNext() {
-		// A second concurrent next: only one loop is served per sandbox.
-		select {
-		case <-sb.stopping:
-		case <-r.Context().Done():
+	rc := connOf(r)
+	nw := sb.enterNext(rc)
+	sb.pool.ready(sb)
+	var inv *invocation
+	select {
+	case inv = <-sb.handback:
+	case inv = <-sb.work:
+	default:
+		if wake := sb.waitNext(nw); wake != nil {
+			select {
+			case inv = <-sb.handback:
+			case inv = <-sb.work:
+			case <-sb.stopping:
+			case <-wake:
+			case <-r.Context().Done():
+			}
 		}
-		runtimeAPIError(w, http.StatusGone, "SandboxStopping", "sandbox is stopping")
+	}
+	kicked, gone := sb.leaveNext(nw)
+	if inv != nil {
+		if !kicked && !gone {
+			gone = rc.clientGone()
+		}
+		if kicked || gone {
+			sb.handback <- inv // never blocks: a sandbox runs one invocation at a time
+			inv = nil
+		}
+	}
+	if inv == nil {
+		switch {
+		case gone:
+			panic(http.ErrAbortHandler) // close the connection without an answer
+		case kicked:
+			runtimeAPIError(w, http.StatusConflict, "InvalidStateTransition", "a newer next from this sandbox replaced this one")
+		case sb.isStopping():
+			runtimeAPIError(w, http.StatusGone, "SandboxStopping", "sandbox is stopping")
+		}
 		return
 	}
-	defer sb.leaveNext()
-	sb.pool.ready(sb)
-	select {
-	case inv := <-sb.work:
-		sb.mu.Lock()
-		sb.cur = inv
-		sb.state = stBusy
-		sb.mu.Unlock()
-		line := startLine(inv)
-		sb.inv.logs.get(sb.cfg.FunctionName).write(line)
-		if inv.tail != nil {
-			inv.tail.write(line)
-		}
-		h := w.Header()
-		h.Set("Lambda-Runtime-Aws-Request-Id", inv.id)
-		h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
-		h.Set("Lambda-Runtime-Invoked-Function-Arn", inv.arn)
-		h.Set("Lambda-Runtime-Trace-Id", inv.traceID)
-		if inv.req.ClientContext != "" {
-			h.Set("Lambda-Runtime-Client-Context", inv.req.ClientContext)
-		}
-		if inv.req.CognitoIdentity != "" {
-			h.Set("Lambda-Runtime-Cognito-Identity", inv.req.CognitoIdentity)
-		}
-		h.Set("Content-Type", "application/json")
-		h.Set("Content-Length", strconv.Itoa(len(inv.req.Payload)))
-		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(inv.req.Payload)
-	case <-sb.stopping:
-		runtimeAPIError(w, http.StatusGone, "SandboxStopping", "sandbox is stopping")
-	case <-r.Context().Done():
+	sb.mu.Lock()
+	sb.cur = inv
+	sb.state = stBusy
+	sb.mu.Unlock()
+	line := startLine(inv)
+	sb.inv.logs.get(sb.cfg.FunctionName).write(line)
+	if inv.tail != nil {
+		inv.tail.write(line)
 	}
+	// The header's values share one slice (its keys are canonical already):
+	// one allocation instead of one per field.
+	vals := make([]string, 0, 8)
+	vals = append(vals, inv.id, strconv.FormatInt(inv.deadline.UnixMilli(), 10), inv.arn, inv.traceID,
+		strconv.Itoa(len(inv.req.Payload)), inv.req.ClientContext, inv.req.CognitoIdentity)
+	h := w.Header()
+	h["Lambda-Runtime-Aws-Request-Id"] = vals[0:1:1]
+	h["Lambda-Runtime-Deadline-Ms"] = vals[1:2:2]
+	h["Lambda-Runtime-Invoked-Function-Arn"] = vals[2:3:3]
+	h["Lambda-Runtime-Trace-Id"] = vals[3:4:4]
+	h["Content-Length"] = vals[4:5:5]
+	if inv.req.ClientContext != "" {
+		h["Lambda-Runtime-Client-Context"] = vals[5:6:6]
+	}
+	if inv.req.CognitoIdentity != "" {
+		h["Lambda-Runtime-Cognito-Identity"] = vals[6:7:7]
+	}
+	h["Content-Type"] = jsonContentType
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(inv.req.Payload)
 }
 
 // serveResult takes /response and /error for invocation id.
@@ -172,10 +217,17 @@ func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string
 		runtimeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "invocation "+id+" already has a result")
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(http.StatusAccepted)
-	_, _ = w.Write([]byte(`{"status":"OK"}` + "\n"))
+	_, _ = w.Write(statusOK)
 }
+
+// jsonContentType is a Content-Type header value, shared by the answers that
+// set it (the servers only read it).
+var jsonContentType = []string{"application/json"}
+
+// statusOK is the body of a 202 answer.
+var statusOK = []byte(`{"status":"OK"}` + "\n")
 
 // serveInitError takes /init/error, allowed only before the first next.
 func (sb *sandbox) serveInitError(w http.ResponseWriter, r *http.Request) {
@@ -190,7 +242,7 @@ func (sb *sandbox) serveInitError(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
-	_, _ = w.Write([]byte(`{"status":"OK"}` + "\n"))
+	_, _ = w.Write(statusOK)
 }
 
 // normalizeError returns the error document the caller sees: the runtime's own JSON

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/runtimes"
 )
@@ -35,8 +36,11 @@ type sandbox struct {
 	cfg  *functions.Config
 	rt   runtimes.Sandbox
 	ln   net.Listener
-	srv  *http.Server
+	srv  *h1.Server // the Runtime API endpoint
 	work chan *invocation
+	// handback holds an invocation that a next took but could not deliver (its
+	// client had gone, or a newer next replaced it), for the next that follows.
+	handback chan *invocation
 
 	// started is closed once rt is set (or the start failed).
 	started chan struct{}
@@ -57,7 +61,7 @@ type sandbox struct {
 
 	mu           sync.Mutex
 	state        sbState
-	inNext       bool
+	next         *nextWait // the next that waits for an invocation, if any
 	cur          *invocation
 	initErr      []byte
 	initTimedOut bool
@@ -82,15 +86,39 @@ func newID() string { return ids.UUID() }
 // peerKey keys the per-connection verdict in a request's context.
 type peerKey struct{}
 
-// peerVerdict caches, per connection, whether the peer is this sandbox.
+// peerVerdict caches, per connection, whether the peer is this sandbox, and
+// holds the connection for the long polls that watch it.
 type peerVerdict struct {
 	once sync.Once
 	ok   bool
+	conn net.Conn
+	peek connPeek
 }
 
 // connContext gives every accepted connection its own verdict slot.
-func connContext(ctx context.Context, _ net.Conn) context.Context {
-	return context.WithValue(ctx, peerKey{}, &peerVerdict{})
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, peerKey{}, &peerVerdict{conn: c})
+}
+
+// connOf returns what the Runtime API knows of the connection r arrived on
+// (nil if nothing).
+func connOf(r *http.Request) *peerVerdict {
+	v, _ := r.Context().Value(peerKey{}).(*peerVerdict)
+	return v
+}
+
+// clientGone reports whether the client of the request on v's connection has
+// gone (see connPeek.gone).
+func (v *peerVerdict) clientGone() bool {
+	return v != nil && v.peek.gone(v.conn)
+}
+
+// connOrNil returns v's connection, nil for a nil v.
+func (v *peerVerdict) connOrNil() net.Conn {
+	if v == nil {
+		return nil
+	}
+	return v.conn
 }
 
 // allowed reports whether the request comes from inside this sandbox. Runtimes
@@ -113,21 +141,89 @@ func (sb *sandbox) allowed(r *http.Request) bool {
 	return v.ok
 }
 
-// enterNext marks the sandbox as blocked in next; false if it already is.
-func (sb *sandbox) enterNext() bool {
-	sb.mu.Lock()
-	defer sb.mu.Unlock()
-	if sb.inNext {
-		return false
-	}
-	sb.inNext = true
-	return true
+// nextWait is a next request that waits for the sandbox's invocation. Its
+// fields are guarded by the sandbox's mu.
+type nextWait struct {
+	rc *peerVerdict // its connection
+	// wake, made when the request starts to wait, is closed once: when a newer
+	// next replaces it (kicked) or when its client has gone (gone).
+	wake         chan struct{}
+	kicked, gone bool
+	ticks        int        // maintenance ticks seen while waiting
+	watch        *goneWatch // armed by maintenance once the wait is long
 }
 
-func (sb *sandbox) leaveNext() {
+// wakeLocked closes w.wake once, if made.
+func (w *nextWait) wakeLocked() {
+	if w.wake != nil && !w.kicked && !w.gone {
+		close(w.wake)
+	}
+}
+
+// enterNext makes the calling next the one that waits for the sandbox's
+// invocations. A next already waiting is told to step aside (kicked): the
+// runtime has called again, so the older request's connection is gone or
+// abandoned, and one waiting next per sandbox is all it is served.
+func (sb *sandbox) enterNext(rc *peerVerdict) *nextWait {
+	w := &nextWait{rc: rc}
 	sb.mu.Lock()
-	sb.inNext = false
+	if old := sb.next; old != nil {
+		old.wakeLocked()
+		old.kicked = true
+	}
+	sb.next = w
 	sb.mu.Unlock()
+	return w
+}
+
+// waitNext prepares w to wait: it returns the channel that wakes it, nil when
+// it was replaced already.
+func (sb *sandbox) waitNext(w *nextWait) <-chan struct{} {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if w.kicked {
+		return nil
+	}
+	w.wake = make(chan struct{})
+	return w.wake
+}
+
+// leaveNext ends w's wait; it reports whether w was replaced and whether its
+// client had gone.
+func (sb *sandbox) leaveNext(w *nextWait) (kicked, gone bool) {
+	sb.mu.Lock()
+	if sb.next == w {
+		sb.next = nil
+	}
+	watch := w.watch
+	w.watch = nil
+	sb.mu.Unlock()
+	watched := watch.stop() // outside mu: its onGone takes mu
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return w.kicked, w.gone || watched
+}
+
+// watchLongNext arms a gone-watch on the sandbox's waiting next once it has
+// waited through two maintenance ticks. Short waits, the hot path, never pay
+// for a watch: a next whose client went away is found out at the latest here,
+// when an invocation comes for it (clientGone), or when the sandbox stops.
+func (sb *sandbox) watchLongNext() {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	w := sb.next
+	if w == nil || w.wake == nil || w.watch != nil || w.kicked || w.gone {
+		return
+	}
+	if w.ticks++; w.ticks < 2 {
+		return
+	}
+	w.watch = watchGone(w.rc.connOrNil(), func() {
+		sb.mu.Lock()
+		w.wakeLocked()
+		w.gone = true
+		sb.mu.Unlock()
+	})
 }
 
 func (sb *sandbox) current() *invocation {

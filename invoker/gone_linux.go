@@ -1,0 +1,126 @@
+package invoker
+
+import (
+	"errors"
+	"net"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// goneWatch watches a Runtime API connection while one of its requests waits
+// (a long poll): the Runtime API server does not read connections in the
+// background, so without it a client that goes away is not noticed until the
+// server next writes to it. It peeks (MSG_PEEK) and so consumes nothing, from
+// one goroutine parked in the network poller.
+type goneWatch struct {
+	c      net.Conn
+	onGone func()
+	gone   atomic.Bool
+	done   chan struct{} // closed when the watching goroutine has returned
+}
+
+// watchGone starts watching c; onGone runs (on the watch's goroutine) if the
+// client goes away before stop. Nil when c cannot be watched.
+func watchGone(c net.Conn, onGone func()) *goneWatch {
+	rc := rawConn(c)
+	if rc == nil {
+		return nil
+	}
+	// The header's read deadline still holds for a request without a body.
+	if c.SetReadDeadline(time.Time{}) != nil {
+		return nil
+	}
+	w := &goneWatch{c: c, onGone: onGone, done: make(chan struct{})}
+	go w.run(rc)
+	return w
+}
+
+func (w *goneWatch) run(rc syscall.RawConn) {
+	defer close(w.done)
+	readable := false
+	err := rc.Read(func(fd uintptr) bool {
+		readable = peekReadable(fd)
+		return readable // else wait for the poller
+	})
+	// A deadline error is stop's doing; any other error means a broken connection.
+	if readable || err != nil && !isDeadline(err) {
+		w.gone.Store(true)
+		w.onGone()
+	}
+}
+
+// stop ends the watch and reports whether the client had gone. The connection
+// is readable by its server again when it returns. A nil watch reports false.
+func (w *goneWatch) stop() bool {
+	if w == nil {
+		return false
+	}
+	_ = w.c.SetReadDeadline(aLongTimeAgo)
+	<-w.done
+	_ = w.c.SetReadDeadline(time.Time{})
+	return w.gone.Load()
+}
+
+// aLongTimeAgo is a deadline in the past: it wakes a blocked read at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// rawConn returns c's file descriptor access, nil if it has none.
+func rawConn(c net.Conn) syscall.RawConn {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
+}
+
+func isDeadline(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// peekReadable reports, without waiting or consuming anything, whether the
+// socket has something to read: EOF, an error, or bytes the client sent behind
+// a request that is still waiting for its answer. No Runtime API client
+// pipelines, so all three mean that the request's client is not waiting for it.
+func peekReadable(fd uintptr) bool {
+	var b [1]byte
+	for {
+		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		return !errors.Is(err, unix.EAGAIN)
+	}
+}
+
+// connPeek looks at one connection without waiting: one system call, and no
+// allocation after the first look. Used by one request at a time.
+type connPeek struct {
+	rc       syscall.RawConn
+	look     func(fd uintptr)
+	readable bool
+}
+
+// gone reports whether the client of the request on c has gone (or sent more
+// than its request): then an answer written to c would be lost. False when c
+// cannot be looked at.
+func (p *connPeek) gone(c net.Conn) bool {
+	if p.rc == nil {
+		if p.rc = rawConn(c); p.rc == nil {
+			return false
+		}
+		p.look = func(fd uintptr) { p.readable = peekReadable(fd) }
+	}
+	p.readable = false
+	if p.rc.Control(p.look) != nil {
+		return false
+	}
+	return p.readable
+}

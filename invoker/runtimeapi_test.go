@@ -1,0 +1,348 @@
+package invoker
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/runtimes"
+)
+
+// clientRuntime is a runtime whose sandboxes run nothing: the test plays the
+// function's runtime client on the Runtime API endpoint the spec names.
+type clientRuntime struct {
+	runtimes.Runtime // the process runtime: name, host address, cleanup
+	specs            chan runtimes.Spec
+	started          chan *clientSandbox
+}
+
+func (r *clientRuntime) Start(_ context.Context, spec runtimes.Spec) (runtimes.Sandbox, error) {
+	sb := &clientSandbox{stopped: make(chan struct{}), done: make(chan struct{})}
+	r.specs <- spec
+	r.started <- sb
+	return sb, nil
+}
+
+// clientSandbox is a sandbox that exits when stopped, or, with holdExit, when
+// the test says (exit).
+type clientSandbox struct {
+	stopOnce, exitOnce sync.Once
+	stopped, done      chan struct{}
+	holdExit           bool // set before the sandbox is stopped
+}
+
+func (s *clientSandbox) ID() string            { return "client" }
+func (s *clientSandbox) Done() <-chan struct{} { return s.done }
+func (s *clientSandbox) Err() error            { return nil }
+func (s *clientSandbox) Logs() io.Reader       { return strings.NewReader("") }
+func (s *clientSandbox) exit()                 { s.exitOnce.Do(func() { close(s.done) }) }
+func (s *clientSandbox) Stop(context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopped) })
+	if !s.holdExit {
+		s.exit()
+	}
+	return nil
+}
+
+// rapiClient is one Runtime API connection.
+type rapiClient struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+func dialRAPI(t *testing.T, addr string) *rapiClient {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	// A bound on every read, so that a broken server fails the test instead of hanging it.
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	return &rapiClient{Conn: c, br: bufio.NewReader(c)}
+}
+
+func (c *rapiClient) send(t *testing.T, method, path, body string) {
+	t.Helper()
+	req := method + " " + path + " HTTP/1.1\r\nHost: rapi\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c *rapiClient) read(t *testing.T) (answer, string) {
+	t.Helper()
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		t.Fatalf("reading a Runtime API answer: %v", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answer{resp.StatusCode, resp.Header}, string(b)
+}
+
+// answer is a Runtime API answer's status and header.
+type answer struct {
+	StatusCode int
+	Header     http.Header
+}
+
+// next polls for the next invocation and returns its id and payload.
+func (c *rapiClient) next(t *testing.T) (string, string) {
+	t.Helper()
+	c.send(t, http.MethodGet, pathNext, "")
+	resp, body := c.read(t)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("next: %d %s", resp.StatusCode, body)
+	}
+	return resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), body
+}
+
+func (c *rapiClient) respond(t *testing.T, id, payload string) {
+	t.Helper()
+	c.send(t, http.MethodPost, pathInvPrefix+id+"/response", payload)
+	if resp, body := c.read(t); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("response: %d %s", resp.StatusCode, body)
+	}
+}
+
+// closedByServer reports whether the server closed c without an answer.
+func (c *rapiClient) closedByServer(t *testing.T) bool {
+	t.Helper()
+	_, err := c.br.ReadByte()
+	return err == io.EOF
+}
+
+// clientEnv is an invoker whose only sandbox is served by the test.
+type clientEnv struct {
+	*env
+	cfg  *functions.Config
+	sb   *sandbox
+	rsb  *clientSandbox
+	addr string
+}
+
+// newClientEnv starts the function's sandbox and serves its first invocation.
+func newClientEnv(t *testing.T) *clientEnv {
+	t.Helper()
+	e := newEnv(t, nil)
+	rt := &clientRuntime{Runtime: e.inv.rt, specs: make(chan runtimes.Spec, 1), started: make(chan *clientSandbox, 1)}
+	e.inv.rt = rt
+	ce := &clientEnv{env: e, cfg: e.fns.add(&functions.Config{FunctionName: "client"})}
+	first := ce.call(t, `{"n":0}`)
+	ce.addr = (<-rt.specs).Env["AWS_LAMBDA_RUNTIME_API"]
+	ce.rsb = <-rt.started
+	c := dialRAPI(t, ce.addr)
+	id, payload := c.next(t)
+	if payload != `{"n":0}` {
+		t.Fatalf("first invocation: %s", payload)
+	}
+	c.respond(t, id, `"done-0"`)
+	if res := <-first; string(res.Payload) != `"done-0"` {
+		t.Fatalf("first call: %s", res.Payload)
+	}
+	_ = c.Close()
+	p := e.inv.pool(ce.cfg)
+	p.mu.Lock()
+	for sb := range p.all {
+		ce.sb = sb
+	}
+	p.mu.Unlock()
+	return ce
+}
+
+// call invokes the function in the background; the result arrives on the channel.
+func (ce *clientEnv) call(t *testing.T, payload string) <-chan *Result {
+	t.Helper()
+	ch := make(chan *Result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		res, err := ce.inv.Invoke(ctx, Request{Function: ce.cfg, Payload: []byte(payload)})
+		if err != nil {
+			t.Errorf("invoke %s: %v", payload, err)
+		}
+		ch <- res
+	}()
+	return ch
+}
+
+// waitingNext reports whether a next waits in the sandbox (its handler runs).
+func (ce *clientEnv) waitingNext() bool {
+	ce.sb.mu.Lock()
+	defer ce.sb.mu.Unlock()
+	return ce.sb.next != nil
+}
+
+// poll opens a connection and leaves a next waiting on it.
+func (ce *clientEnv) poll(t *testing.T) *rapiClient {
+	t.Helper()
+	c := dialRAPI(t, ce.addr)
+	c.send(t, http.MethodGet, pathNext, "")
+	waitFor(t, "the next to wait", ce.waitingNext)
+	return c
+}
+
+// awaitOK checks that the caller got the runtime's "ok".
+func awaitOK(t *testing.T, res <-chan *Result) {
+	t.Helper()
+	if r := <-res; r == nil || string(r.Payload) != `"ok"` {
+		t.Fatalf("caller got %+v", r)
+	}
+}
+
+// serve answers one invocation on a new connection and checks the caller's result.
+func (ce *clientEnv) serve(t *testing.T, res <-chan *Result, want string) {
+	t.Helper()
+	c := dialRAPI(t, ce.addr)
+	id, payload := c.next(t)
+	if payload != want {
+		t.Fatalf("next delivered %s, want %s", payload, want)
+	}
+	c.respond(t, id, `"ok"`)
+	awaitOK(t, res)
+}
+
+// TestNextWhoseClientLeftEnds checks that a next that has waited long (two
+// maintenance ticks) and whose client then goes away ends at once, with no
+// answer (no goroutine is left waiting for the sandbox), and that the next call
+// goes to the runtime's new connection.
+func TestNextWhoseClientLeftEnds(t *testing.T) {
+	ce := newClientEnv(t)
+	c := ce.poll(t)
+	// It has waited long: maintenance gives it a watch on its connection.
+	ce.tick(t)
+	ce.tick(t)
+	waitFor(t, "the watch", func() bool {
+		ce.sb.mu.Lock()
+		defer ce.sb.mu.Unlock()
+		return ce.sb.next != nil && ce.sb.next.watch != nil
+	})
+	// Half-close: the server sees the client's end, and the client can still
+	// see what the server does with the connection.
+	if err := c.Conn.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.closedByServer(t) {
+		t.Fatal("the server answered a next whose client had gone")
+	}
+	waitFor(t, "the abandoned next to end", func() bool { return !ce.waitingNext() })
+	ce.serve(t, ce.call(t, `{"n":1}`), `{"n":1}`)
+}
+
+// TestNextNeverWritesToAGoneClient checks that an invocation is not written to
+// a connection whose client has already gone, but served on the runtime's next
+// connection. The next runs with a connection whose client has closed (the
+// kernel has its FIN) while a call waits for the sandbox: the call reaches the
+// next either at once (then it is handed back) or while it watches its
+// connection (then the watch ends it first).
+func TestNextNeverWritesToAGoneClient(t *testing.T) {
+	ce := newClientEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	_ = client.Close()
+	waitFor(t, "the client's close to reach the server", func() bool { return (&connPeek{}).gone(server) })
+
+	res := ce.call(t, `{"n":1}`)
+	p := ce.inv.pool(ce.cfg)
+	waitFor(t, "the call to wait for the sandbox", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.waiters) == 1
+	})
+	r := httptest.NewRequest(http.MethodGet, pathNext, nil)
+	rc := &peerVerdict{conn: server}
+	r = r.WithContext(context.WithValue(r.Context(), peerKey{}, rc))
+	w := httptest.NewRecorder()
+	func() {
+		defer func() {
+			if p := recover(); p != http.ErrAbortHandler { //nolint:errorlint // the value net/http compares
+				t.Errorf("next for a gone client: panic %v, want http.ErrAbortHandler", p)
+			}
+		}()
+		ce.sb.serveNext(w, r)
+	}()
+	if w.Body.Len() != 0 || w.Header().Get("Lambda-Runtime-Aws-Request-Id") != "" {
+		t.Fatalf("the invocation was written for a gone client: %q", w.Body.String())
+	}
+	ce.serve(t, res, `{"n":1}`)
+}
+
+// TestNewerNextReplacesWaitingOne checks that a second next from the sandbox
+// takes the place of one that waits: the first is answered 409, the second
+// gets the call.
+func TestNewerNextReplacesWaitingOne(t *testing.T) {
+	ce := newClientEnv(t)
+	old := ce.poll(t)
+	c := dialRAPI(t, ce.addr)
+	c.send(t, http.MethodGet, pathNext, "")
+	if resp, body := old.read(t); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("replaced next: %d %s", resp.StatusCode, body)
+	}
+	res := ce.call(t, `{"n":2}`)
+	resp, body := c.read(t)
+	if resp.StatusCode != http.StatusOK || body != `{"n":2}` {
+		t.Fatalf("newer next: %d %s", resp.StatusCode, body)
+	}
+	c.respond(t, resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), `"ok"`)
+	awaitOK(t, res)
+}
+
+// TestNextEndsWhenSandboxStops checks that a waiting next is answered 410 when
+// its sandbox stops, and that the endpoint closes once the sandbox has exited.
+func TestNextEndsWhenSandboxStops(t *testing.T) {
+	ce := newClientEnv(t)
+	c := ce.poll(t)
+	ce.rsb.holdExit = true
+	ce.sb.stop()
+	if resp, body := c.read(t); resp.StatusCode != http.StatusGone || !strings.Contains(body, "SandboxStopping") {
+		t.Fatalf("next of a stopping sandbox: %d %s", resp.StatusCode, body)
+	}
+	waitFor(t, "the next to end", func() bool { return !ce.waitingNext() })
+	<-ce.rsb.stopped
+	ce.rsb.exit()
+	if !c.closedByServer(t) {
+		t.Fatal("the endpoint of an exited sandbox kept its connection")
+	}
+}
+
+// TestExtensionNextWhoseClientLeftEnds checks the extension API's long poll the
+// same way: a client that goes away does not leave it waiting until shutdown.
+func TestExtensionNextWhoseClientLeftEnds(t *testing.T) {
+	ce := newClientEnv(t)
+	for range 3 {
+		c := dialRAPI(t, ce.addr)
+		c.send(t, http.MethodGet, pathExtNext, "")
+		if err := c.Conn.(*net.TCPConn).CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		if !c.closedByServer(t) {
+			t.Fatal("the server answered an extension next whose client had gone")
+		}
+	}
+	ce.serve(t, ce.call(t, `{"n":3}`), `{"n":3}`)
+}
