@@ -1,6 +1,7 @@
 package apis
 
 import (
+	"bytes"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -76,6 +77,10 @@ type authorizerDoc struct {
 	JWTConfiguration             json.RawMessage `json:"jwtConfiguration"`
 	PayloadFormatVersion         string          `json:"authorizerPayloadFormatVersion"`
 	EnableSimpleResponses        bool            `json:"enableSimpleResponses"`
+	// AuthorizerCredentials (a role API Gateway would assume to invoke the
+	// function) and ProviderARNs (Cognito) are read only to be refused.
+	AuthorizerCredentials string   `json:"authorizerCredentials"`
+	ProviderARNs          []string `json:"providerARNs"`
 }
 
 // schemeDoc is the part of a security scheme that says what it is.
@@ -108,10 +113,15 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 		return nil, invalid("security scheme %q of type %q is not supported: Portico enforces API keys (type apiKey) and Lambda authorizers (x-amazon-apigateway-authorizer)", name, truncate(s.Type, 50))
 	}
 	var d authorizerDoc
-	if err := json.Unmarshal(s.Authorizer, &d); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(s.Authorizer))
+	dec.DisallowUnknownFields() // a misspelt field would be declared and not applied
+	if err := dec.Decode(&d); err != nil {
 		return nil, invalid("security scheme %q: x-amazon-apigateway-authorizer: %v", name, err)
 	}
 	typ := strings.ToUpper(d.Type)
+	if d.AuthorizerCredentials != "" {
+		return nil, invalid("security scheme %q: authorizerCredentials %q is not supported: Portico invokes authorizer functions without assuming an IAM role, so the role could not limit which function runs; remove authorizerCredentials", name, truncate(d.AuthorizerCredentials, 200))
+	}
 	if typ == AuthorizerJWT {
 		return parseJWTAuthorizer(protocol, name, d)
 	}
