@@ -27,7 +27,7 @@ func TestIntegrationCredentialsAndVPCLinkRefused(t *testing.T) {
 		ResourceId: aws.String(res["/"]), HttpMethod: aws.String("GET"), AuthorizationType: aws.String("NONE")}))
 	_, err := c.ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: aws.String(res["/"]),
 		HttpMethod: aws.String("GET"), Type: agtypes.IntegrationTypeAwsProxy, IntegrationHttpMethod: aws.String("POST"),
-		Uri: aws.String("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f/invocations"),
+		Uri:         aws.String("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f/invocations"),
 		Credentials: aws.String("arn:aws:iam::123456789012:role/apigw")})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", `credentials "arn:aws:iam::123456789012:role/apigw" is not supported`)
 	_, err = c.ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: aws.String(res["/"]),
