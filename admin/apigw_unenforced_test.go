@@ -89,6 +89,11 @@ func TestAuthorizerCredentialsRefused(t *testing.T) {
 	_, err = c.ag.UpdateAuthorizer(ctx, &apigateway.UpdateAuthorizerInput{RestApiId: api.Id, AuthorizerId: au.Id,
 		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpReplace, Path: aws.String("/authorizerCredentials"), Value: aws.String(role)}}})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "authorizerCredentials")
+	// Scopes on a Lambda authorizer's method would not be checked.
+	res := resourceIDs(t, c.ag, aws.ToString(api.Id))
+	_, err = c.ag.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: aws.String(res["/"]), HttpMethod: aws.String("GET"),
+		AuthorizationType: aws.String("CUSTOM"), AuthorizerId: au.Id, AuthorizationScopes: []string{"read"}})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "Portico checks scopes for JWT authorizers only")
 	got := must[*apigateway.GetAuthorizerOutput](t, "GetAuthorizer")(c.ag.GetAuthorizer(ctx, &apigateway.GetAuthorizerInput{RestApiId: api.Id, AuthorizerId: au.Id}))
 	if got.AuthorizerCredentials != nil {
 		t.Fatalf("authorizerCredentials stored by a refused update: %q", *got.AuthorizerCredentials)

@@ -3,7 +3,9 @@ package apis
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/portico-dev/portico/gateway/auth/policy"
@@ -289,6 +291,25 @@ func (a *API) validateAuth() []error {
 	for name, raw := range a.Authorizers {
 		if _, err := ParseAuthorizer(a.Protocol, name, raw); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	// Scopes are checked against a JWT's claims only; on any other scheme they
+	// would be declared and not applied.
+	for i := range a.Routes {
+		r := &a.Routes[i]
+		for _, req := range r.Security {
+			for _, name := range slices.Sorted(maps.Keys(req)) {
+				if len(req[name]) == 0 {
+					continue
+				}
+				raw, ok := a.Authorizers[name]
+				if !ok {
+					continue
+				}
+				if au, err := ParseAuthorizer(a.Protocol, name, raw); err == nil && (au == nil || au.Type != AuthorizerJWT) {
+					errs = append(errs, invalid("route %q: authorization scopes %q on security scheme %q are not checked: Portico checks scopes for JWT authorizers only; remove them", r.RouteKey, truncate(strings.Join(req[name], " "), 200), name))
+				}
+			}
 		}
 	}
 	if a.Protocol == ProtocolWebSocket {

@@ -345,23 +345,33 @@ func TestImportRefusesUnenforcedIntegrationFields(t *testing.T) {
 }
 
 // TestImportRefusesAuthorizerCredentials checks that a Lambda authorizer's
-// authorizerCredentials, and a field Portico does not know (which would be
-// declared and not applied), stop the import naming the field.
+// authorizerCredentials, scopes given to it (checked for JWT authorizers
+// only), and a field Portico does not know (which would be declared and not
+// applied), stop the import naming the field.
 func TestImportRefusesAuthorizerCredentials(t *testing.T) {
 	doc := func(authorizer string) string {
 		return `{"openapi": "3.0.1", "info": {"title": "x"}, "components": {"securitySchemes": {"tok": {"type": "apiKey", "name": "Authorization", "in": "header",
 			"x-amazon-apigateway-authtype": "custom", "x-amazon-apigateway-authorizer": ` + authorizer + `}}},
 			"paths": {"/a": {"get": {"security": [{"tok": []}], "x-amazon-apigateway-integration": {"type": "mock"}}}}}`
 	}
+	scoped := func(doc string) string {
+		return strings.Replace(doc, `"security": [{"tok": []}]`, `"security": [{"tok": ["read"]}]`, 1)
+	}
 	cases := map[string]struct{ authorizer, want string }{
 		"credentials": {`{"type": "token", "authorizerUri": "function:authz", "authorizerCredentials": "arn:aws:iam::123456789012:role/authz"}`,
 			`authorizerCredentials "arn:aws:iam::123456789012:role/authz" is not supported`},
+		"scopes on a lambda authorizer": {`{"type": "token", "authorizerUri": "function:authz"}`,
+			`authorization scopes "read" on security scheme "tok" are not checked`},
 		"misspelt field": {`{"type": "token", "authorizerUri": "function:authz", "identityValidationExpresion": "Bearer .+"}`,
 			`unknown field "identityValidationExpresion"`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Import([]byte(doc(tc.authorizer)), Options{})
+			d := doc(tc.authorizer)
+			if strings.HasPrefix(name, "scopes") {
+				d = scoped(d)
+			}
+			_, err := Import([]byte(d), Options{})
 			if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want ErrInvalid saying %q", err, tc.want)
 			}
