@@ -531,6 +531,9 @@ func (in *Integration) Validate(protocol string) error {
 	if in.Credentials != "" {
 		add(invalid("credentials %q is not supported: Portico calls integrations without assuming an IAM role, so the role could not limit what the integration calls; remove credentials", truncate(in.Credentials, 200)))
 	}
+	if len(in.TLSConfig) > 0 {
+		add(in.validateTLSConfig())
+	}
 	switch in.ConnectionType {
 	case "", ConnectionInternet:
 		if in.ConnectionID != "" {
@@ -547,6 +550,30 @@ func (in *Integration) Validate(protocol string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateTLSConfig checks tlsConfig: Portico always verifies an HTTPS
+// backend's certificate against the uri's host name, so only
+// insecureSkipVerification false is accepted; skipping the check, or
+// serverNameToVerify (for private integrations), would be declared and not
+// applied.
+func (in *Integration) validateTLSConfig() error {
+	var tc struct {
+		InsecureSkipVerification bool   `json:"insecureSkipVerification"`
+		ServerNameToVerify       string `json:"serverNameToVerify"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(in.TLSConfig))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&tc); err != nil {
+		return invalid("tlsConfig: %v", err)
+	}
+	if tc.InsecureSkipVerification {
+		return invalid("tlsConfig: insecureSkipVerification true is not supported: Portico always verifies the backend's certificate; give the backend one the server trusts")
+	}
+	if tc.ServerNameToVerify != "" {
+		return invalid("tlsConfig: serverNameToVerify is for private integrations (VPC links), which are not supported; Portico verifies the uri's host name")
+	}
+	return nil
 }
 
 func validateHTTPURI(raw string) error {

@@ -307,8 +307,9 @@ func TestImportRefusesRefsItCannotResolve(t *testing.T) {
 }
 
 // TestImportRefusesUnenforcedIntegrationFields checks that an integration's
-// credentials (a role API Gateway would assume) and connectionType VPC_LINK,
-// which Portico cannot honour, stop the import with a message naming the field
+// credentials (a role API Gateway would assume), connectionType VPC_LINK and a
+// tlsConfig asking for less or other verification than Portico makes, which
+// Portico cannot honour, stop the import with a message naming the field
 // instead of a warning.
 func TestImportRefusesUnenforcedIntegrationFields(t *testing.T) {
 	doc := func(integration string) string {
@@ -323,6 +324,12 @@ func TestImportRefusesUnenforcedIntegrationFields(t *testing.T) {
 			"connectionType VPC_LINK is not supported"},
 		"connection id alone": {`{"type": "http_proxy", "httpMethod": "GET", "uri": "http://example.com/", "connectionId": "abc123"}`,
 			"connectionId is only for connectionType VPC_LINK"},
+		"tls skip verification": {`{"type": "http_proxy", "httpMethod": "GET", "uri": "https://example.com/", "tlsConfig": {"insecureSkipVerification": true}}`,
+			"tlsConfig: insecureSkipVerification true is not supported"},
+		"tls server name": {`{"type": "http_proxy", "httpMethod": "GET", "uri": "https://example.com/", "tlsConfig": {"serverNameToVerify": "internal.example"}}`,
+			"tlsConfig: serverNameToVerify is for private integrations"},
+		"tls unknown field": {`{"type": "http_proxy", "httpMethod": "GET", "uri": "https://example.com/", "tlsConfig": {"skipVerify": true}}`,
+			`tlsConfig: json: unknown field "skipVerify"`},
 		"unknown connection type": {`{"type": "http_proxy", "httpMethod": "GET", "uri": "http://example.com/", "connectionType": "CARRIER_PIGEON"}`,
 			`connectionType "CARRIER_PIGEON" must be INTERNET or VPC_LINK`},
 	}
@@ -335,7 +342,8 @@ func TestImportRefusesUnenforcedIntegrationFields(t *testing.T) {
 		})
 	}
 	// INTERNET, the default, is accepted as written.
-	res, err := Import([]byte(doc(`{"type": "http_proxy", "httpMethod": "GET", "uri": "http://example.com/", "connectionType": "INTERNET"}`)), Options{})
+	res, err := Import([]byte(doc(`{"type": "http_proxy", "httpMethod": "GET", "uri": "https://example.com/", "connectionType": "INTERNET",
+		"tlsConfig": {"insecureSkipVerification": false}}`)), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
