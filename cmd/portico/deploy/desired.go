@@ -343,7 +343,7 @@ var refusedProps = map[string]map[string]func(v any) string{
 			if v == false {
 				return ""
 			}
-			return "Portico's gateway does not enforce API keys on WebSocket routes"
+			return "portico deploy does not carry it to the route (the gateway checks API keys on $connect; set apiKeyRequired through the apigatewayv2 API)"
 		},
 	},
 	TypeAPI:     endpointProps,
