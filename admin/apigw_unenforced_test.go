@@ -48,11 +48,7 @@ func TestIntegrationCredentialsAndVPCLinkRefused(t *testing.T) {
 		t.Fatalf("credentials stored by a refused update: %q", *got.Credentials)
 	}
 
-	e := startV2(t)
-	h, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("creds"), ProtocolType: v2types.ProtocolTypeHttp})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, h := startV2WithHTTPAPI(t, "creds")
 	_, err = e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: h.ApiId, IntegrationType: v2types.IntegrationTypeAwsProxy,
 		IntegrationUri: aws.String("arn:aws:lambda:us-east-1:000000000000:function:f"), PayloadFormatVersion: aws.String("2.0"),
 		CredentialsArn: aws.String("arn:aws:iam::123456789012:role/apigw")})
@@ -99,13 +95,20 @@ func TestAuthorizerCredentialsRefused(t *testing.T) {
 		t.Fatalf("authorizerCredentials stored by a refused update: %q", *got.AuthorizerCredentials)
 	}
 
-	e := startV2(t)
-	h, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("authz"), ProtocolType: v2types.ProtocolTypeHttp})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, h := startV2WithHTTPAPI(t, "authz")
 	_, err = e.ag.CreateAuthorizer(ctx, &apigatewayv2.CreateAuthorizerInput{ApiId: h.ApiId, Name: aws.String("lambda"),
 		AuthorizerType: v2types.AuthorizerTypeRequest, IdentitySource: []string{"$request.header.Authorization"}, AuthorizerUri: aws.String(uri),
 		AuthorizerPayloadFormatVersion: aws.String("2.0"), AuthorizerCredentialsArn: aws.String(role)})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "authorizerCredentials")
+}
+
+// startV2WithHTTPAPI starts a v2 control plane holding one HTTP API.
+func startV2WithHTTPAPI(t *testing.T, name string) (*v2Env, *apigatewayv2.CreateApiOutput) {
+	t.Helper()
+	e := startV2(t)
+	h, err := e.ag.CreateApi(t.Context(), &apigatewayv2.CreateApiInput{Name: aws.String(name), ProtocolType: v2types.ProtocolTypeHttp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, h
 }
