@@ -26,7 +26,8 @@ const isoMillis = "2006-01-02T15:04:05.000Z"
 // API (the connection id alone identifies it). Requests must carry a SigV4
 // signature from credentials Issue made (or the admin token, as a bearer token or
 // the secret of access key id "portico"). Errors are AWS's: 403
-// ForbiddenException, 410 GoneException, 413 PayloadTooLargeException, each with
+// ForbiddenException (403 InvalidSignatureException for a credential scoped to
+// another region or service), 410 GoneException, 413 PayloadTooLargeException, each with
 // x-amzn-ErrorType.
 func (m *Manager) ServeManagement(w http.ResponseWriter, r *http.Request, apiID, stage, id string) {
 	if err := m.serveManagement(w, r, apiID, stage, id); err != nil {
@@ -46,6 +47,11 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 	if !bearer {
 		v := sigv4.Verifier{SessionSecret: m.secretFor, Service: SigningService, Region: functions.Region, MaxSkew: m.cfg.SigningMaxSkew, Now: m.now}
 		p, err := v.Check(r)
+		if scope, ok := errors.AsType[*sigv4.ScopeError](err); ok {
+			// AWS names a credential scoped to another region or service:
+			// 403 InvalidSignatureException, "Credential should be scoped to ...".
+			return fmt.Errorf("%w: %w", &errdefs.Kinded{Kind: errdefs.ErrForbidden, Type: "InvalidSignatureException", Message: scope.Message()}, err)
+		}
 		if err != nil {
 			return fmt.Errorf("%w: %w", errForbidden, err)
 		}
@@ -154,8 +160,8 @@ func (m *Manager) writeManagementError(w http.ResponseWriter, r *http.Request, e
 	} else {
 		m.log.Debug("@connections request refused", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
-	if status == http.StatusForbidden {
-		msg = "Forbidden" // never say why a signature failed
+	if status == http.StatusForbidden && typ == errForbidden.Type {
+		msg = "Forbidden" // never say why a key or a signature's bytes failed
 	}
 	w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	writeJSONError(w, status, typ, msg)

@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+	"github.com/aws/smithy-go"
 	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/internal/clock"
@@ -249,5 +251,34 @@ func TestCredentialsScoped(t *testing.T) {
 		GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
 	if !errors.As(err, &forbidden) {
 		t.Fatalf("expired credentials: %v", err)
+	}
+}
+
+// TestManagementWrongRegion checks AWS's answer to a signature scoped to
+// another region: 403 InvalidSignatureException naming the region, not
+// ForbiddenException.
+func TestManagementWrongRegion(t *testing.T) {
+	ts := newTestServer(t, Config{}, chatKeys())
+	_ = ts.dial(t, "")
+	id := ts.waitConns(t, 1)[0].ConnectionID
+	cr := ts.m.Issue("chat")
+	cl := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
+		BaseEndpoint: aws.String(ts.url),
+		Region:       "eu-west-1",
+		Credentials:  credentials.NewStaticCredentialsProvider(cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken),
+	})
+	_, err := cl.PostToConnection(context.Background(), &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte("x")})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidSignatureException" ||
+		apiErr.ErrorMessage() != "Credential should be scoped to a valid region, not 'eu-west-1'. " {
+		t.Fatalf("wrong region: %v, want InvalidSignatureException", err)
+	}
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusForbidden {
+		t.Fatalf("wrong region: %v, want status 403", err)
+	}
+	var forbidden *types.ForbiddenException
+	if errors.As(err, &forbidden) {
+		t.Fatalf("wrong region answered ForbiddenException: %v", err)
 	}
 }

@@ -1,8 +1,11 @@
 package apis
 
 import (
+	"bytes"
 	"encoding/json"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/portico-dev/portico/gateway/auth/policy"
@@ -76,6 +79,10 @@ type authorizerDoc struct {
 	JWTConfiguration             json.RawMessage `json:"jwtConfiguration"`
 	PayloadFormatVersion         string          `json:"authorizerPayloadFormatVersion"`
 	EnableSimpleResponses        bool            `json:"enableSimpleResponses"`
+	// AuthorizerCredentials (a role API Gateway would assume to invoke the
+	// function) and ProviderARNs (Cognito) are read only to be refused.
+	AuthorizerCredentials string   `json:"authorizerCredentials"`
+	ProviderARNs          []string `json:"providerARNs"`
 }
 
 // schemeDoc is the part of a security scheme that says what it is.
@@ -108,10 +115,15 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 		return nil, invalid("security scheme %q of type %q is not supported: Portico enforces API keys (type apiKey) and Lambda authorizers (x-amazon-apigateway-authorizer)", name, truncate(s.Type, 50))
 	}
 	var d authorizerDoc
-	if err := json.Unmarshal(s.Authorizer, &d); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(s.Authorizer))
+	dec.DisallowUnknownFields() // a misspelt field would be declared and not applied
+	if err := dec.Decode(&d); err != nil {
 		return nil, invalid("security scheme %q: x-amazon-apigateway-authorizer: %v", name, err)
 	}
 	typ := strings.ToUpper(d.Type)
+	if d.AuthorizerCredentials != "" {
+		return nil, invalid("security scheme %q: authorizerCredentials %q is not supported: Portico invokes authorizer functions without assuming an IAM role, so the role could not limit which function runs; remove authorizerCredentials", name, truncate(d.AuthorizerCredentials, 200))
+	}
 	if typ == AuthorizerJWT {
 		return parseJWTAuthorizer(protocol, name, d)
 	}
@@ -279,6 +291,25 @@ func (a *API) validateAuth() []error {
 	for name, raw := range a.Authorizers {
 		if _, err := ParseAuthorizer(a.Protocol, name, raw); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	// Scopes are checked against a JWT's claims only; on any other scheme they
+	// would be declared and not applied.
+	for i := range a.Routes {
+		r := &a.Routes[i]
+		for _, req := range r.Security {
+			for _, name := range slices.Sorted(maps.Keys(req)) {
+				if len(req[name]) == 0 {
+					continue
+				}
+				raw, ok := a.Authorizers[name]
+				if !ok {
+					continue
+				}
+				if au, err := ParseAuthorizer(a.Protocol, name, raw); err == nil && (au == nil || au.Type != AuthorizerJWT) {
+					errs = append(errs, invalid("route %q: authorization scopes %q on security scheme %q are not checked: Portico checks scopes for JWT authorizers only; remove them", r.RouteKey, truncate(strings.Join(req[name], " "), 200), name))
+				}
+			}
 		}
 	}
 	if a.Protocol == ProtocolWebSocket {

@@ -260,6 +260,15 @@ type Integration struct {
 	Description string `json:"description,omitempty"`
 }
 
+// Connection types (connectionType) of integrations. Portico refuses
+// VPC_LINK: it has no VPC links.
+const (
+	// ConnectionInternet reaches the integration's uri directly (the default).
+	ConnectionInternet = "INTERNET"
+	// ConnectionVPCLink reaches it through a VPC link (connectionId).
+	ConnectionVPCLink = "VPC_LINK"
+)
+
 // Content handling (contentHandling) of integration requests and responses.
 const (
 	// ContentHandlingToText turns a binary payload into its base64 text.

@@ -524,12 +524,56 @@ func (in *Integration) Validate(protocol string) error {
 			add(invalid("integration response %q: statusCode %q must be a 3-digit status", truncate(pattern, 100), truncate(resp.StatusCode, 20)))
 		}
 	}
+	// Declared but not enforceable, so refused (the same words on every path:
+	// import, both control planes and SAM deploy): a role API Gateway would
+	// assume restricts what the integration may call, and Portico assumes no
+	// role; a VPC link reaches a private network Portico has no link to.
+	if in.Credentials != "" {
+		add(invalid("credentials %q is not supported: Portico calls integrations without assuming an IAM role, so the role could not limit what the integration calls; remove credentials", truncate(in.Credentials, 200)))
+	}
+	if len(in.TLSConfig) > 0 {
+		add(in.validateTLSConfig())
+	}
+	switch in.ConnectionType {
+	case "", ConnectionInternet:
+		if in.ConnectionID != "" {
+			add(invalid("connectionId is only for connectionType VPC_LINK, which is not supported"))
+		}
+	case ConnectionVPCLink:
+		add(invalid("connectionType VPC_LINK is not supported: Portico has no VPC links; integrate the backend's own address with connectionType INTERNET"))
+	default:
+		add(invalid("connectionType %q must be INTERNET or VPC_LINK", truncate(in.ConnectionType, 50)))
+	}
 	for _, m := range stageVarRefRe.FindAllStringSubmatch(in.URI, -1) {
 		if !varNameRe.MatchString(m[1]) {
 			add(invalid("uri refers to stage variable %q, which is not a valid name", truncate(m[1], 80)))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateTLSConfig checks tlsConfig: Portico always verifies an HTTPS
+// backend's certificate against the uri's host name, so only
+// insecureSkipVerification false is accepted; skipping the check, or
+// serverNameToVerify (for private integrations), would be declared and not
+// applied.
+func (in *Integration) validateTLSConfig() error {
+	var tc struct {
+		InsecureSkipVerification bool   `json:"insecureSkipVerification"`
+		ServerNameToVerify       string `json:"serverNameToVerify"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(in.TLSConfig))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&tc); err != nil {
+		return invalid("tlsConfig: %v", err)
+	}
+	if tc.InsecureSkipVerification {
+		return invalid("tlsConfig: insecureSkipVerification true is not supported: Portico always verifies the backend's certificate; give the backend one the server trusts")
+	}
+	if tc.ServerNameToVerify != "" {
+		return invalid("tlsConfig: serverNameToVerify is for private integrations (VPC links), which are not supported; Portico verifies the uri's host name")
+	}
+	return nil
 }
 
 func validateHTTPURI(raw string) error {

@@ -87,6 +87,21 @@ type importer struct {
 	models        map[string]json.RawMessage
 	globalSec     *[]map[string][]string
 	apiKeySchemes map[string]bool
+	// unchecked are declarations the request validator cannot check (inline
+	// body schemas, required cookie parameters), decided once the routes'
+	// validators are known: refused where a validator would be asked to check
+	// them, a warning elsewhere.
+	unchecked []unchecked
+}
+
+// unchecked is one declaration of a route the request validator cannot check.
+type unchecked struct {
+	method, path string
+	// body is true for a request body schema (validateRequestBody), false for
+	// a parameter (validateRequestParameters).
+	body bool
+	// what says what is declared; fix, what to do instead.
+	what, fix string
 }
 
 func (im *importer) warn(format string, args ...any) {
@@ -182,7 +197,36 @@ func (im *importer) run(opts Options) *apis.API {
 	}
 	im.topLevel(a)
 	im.paths(a)
+	im.checkUnchecked(a)
 	return a
+}
+
+// checkUnchecked refuses each declaration the request validator of its route
+// would be asked to check and cannot (a declared check that is not made), and
+// warns about the others, which no validator asks for.
+func (im *importer) checkUnchecked(a *apis.API) {
+	for _, u := range im.unchecked {
+		where := u.method + " " + u.path
+		name := ""
+		for i := range a.Routes {
+			if r := &a.Routes[i]; r.Path == u.path && (r.Method == u.method || r.Path == apis.RouteDefault) {
+				name = r.RequestValidator
+			}
+		}
+		if name == "" {
+			name = a.RequestValidator
+		}
+		v, ok := a.RequestValidators[name]
+		if a.Protocol == apis.ProtocolREST && ok && ((u.body && v.ValidateRequestBody) || (!u.body && v.ValidateRequestParameters)) {
+			check := "validateRequestParameters"
+			if u.body {
+				check = "validateRequestBody"
+			}
+			im.fail("%s: %s, which request validator %q (%s) cannot check; %s", where, u.what, name, check, u.fix)
+			continue
+		}
+		im.warn("%s: %s is ignored; %s", where, u.what, u.fix)
+	}
 }
 
 func (im *importer) collectComponents() {
@@ -499,6 +543,17 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 	byKey := map[string]apis.Parameter{}
 	var order []string
 	for _, pr := range append(append(openapi3.Parameters{}, shared...), op.Parameters...) {
+		if pr != nil && pr.Value != nil && pr.Value.In == "cookie" {
+			u := unchecked{method: method, path: path, what: fmt.Sprintf("cookie parameter %q", pr.Value.Name),
+				fix: "API Gateway has no cookie parameters: declare a header parameter Cookie instead"}
+			if pr.Value.Required {
+				u.what = "required " + u.what
+				im.unchecked = append(im.unchecked, u)
+			} else {
+				im.warn("%s: %s is ignored; %s", where, u.what, u.fix)
+			}
+			continue
+		}
 		p, ok := im.parameter(where, pr)
 		if !ok {
 			continue
@@ -519,6 +574,15 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 		r.RequestBodyRequired = rb.Required
 		for _, ct := range slices.Sorted(maps.Keys(rb.Content)) {
 			if mt := rb.Content[ct]; mt != nil {
+				if mt.Schema != nil && mt.Schema.Ref == "" {
+					what := fmt.Sprintf("the %s request body has an inline schema", ct)
+					if im.swagger2 && (ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data") {
+						what = fmt.Sprintf("the formData parameters (a %s request body) have no model", ct)
+					}
+					im.unchecked = append(im.unchecked, unchecked{method: method, path: path, body: true, what: what,
+						fix: "define the schema under components.schemas (definitions) and refer to it with $ref"})
+					continue
+				}
 				if m := im.schemaModel(where, mt.Schema); m != "" {
 					if r.RequestModels == nil {
 						r.RequestModels = map[string]string{}
@@ -622,9 +686,6 @@ func (im *importer) parameter(where string, ref *openapi3.ParameterRef) (apis.Pa
 	p := ref.Value
 	switch p.In {
 	case "path", "query", "header":
-	case "cookie":
-		im.warn("%s: %s parameter %q is ignored", where, p.In, p.Name)
-		return apis.Parameter{}, false
 	default:
 		im.fail("%s: parameter %q has an unknown location %q", where, p.Name, p.In)
 		return apis.Parameter{}, false
@@ -814,12 +875,8 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 	if in.Type == apis.IntegrationAWS && !strings.Contains(in.URI, ":lambda:path/") {
 		im.warn("%s: AWS service integrations other than Lambda are not supported; calls return 500", where)
 	}
-	if in.ConnectionType == "VPC_LINK" {
-		im.warn("%s: VPC links are not supported; the uri is called directly", where)
-	}
-	if in.Credentials != "" {
-		im.warn("%s: integration credentials are ignored", where)
-	}
+	// credentials and connectionType VPC_LINK are refused by the API's
+	// validation, as every other path refuses them.
 	return in, true
 }
 

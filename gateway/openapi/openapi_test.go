@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -300,6 +301,143 @@ func TestImportRefusesRefsItCannotResolve(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if _, err := Import([]byte(doc), Options{}); !errors.Is(err, errdefs.ErrInvalid) {
 				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
+
+// TestImportRefusesUnenforcedIntegrationFields checks that an integration's
+// credentials (a role API Gateway would assume), connectionType VPC_LINK and a
+// tlsConfig asking for less or other verification than Portico makes, which
+// Portico cannot honour, stop the import with a message naming the field
+// instead of a warning.
+func TestImportRefusesUnenforcedIntegrationFields(t *testing.T) {
+	doc := func(integration string) string {
+		return `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/a": {"get": {"x-amazon-apigateway-integration": ` + integration + `}}}}`
+	}
+	cases := map[string]struct{ integration, want string }{
+		"credentials": {`{"type": "aws_proxy", "httpMethod": "POST", "uri": "function:f", "credentials": "arn:aws:iam::123456789012:role/apigw"}`,
+			`credentials "arn:aws:iam::123456789012:role/apigw" is not supported`},
+		"caller credentials": {`{"type": "aws_proxy", "httpMethod": "POST", "uri": "function:f", "credentials": "arn:aws:iam::*:user/*"}`,
+			`credentials "arn:aws:iam::*:user/*" is not supported`},
+		"vpc link": {`{"type": "http_proxy", "httpMethod": "GET", "uri": "http://nlb.internal/", "connectionType": "VPC_LINK", "connectionId": "abc123"}`,
+			"connectionType VPC_LINK is not supported"},
+		"connection id alone": {`{"type": "http_proxy", "httpMethod": "GET", "uri": "http://example.com/", "connectionId": "abc123"}`,
+			"connectionId is only for connectionType VPC_LINK"},
+		"tls skip verification": {`{"type": "http_proxy", "httpMethod": "GET", "uri": "https://example.com/", "tlsConfig": {"insecureSkipVerification": true}}`,
+			"tlsConfig: insecureSkipVerification true is not supported"},
+		"tls server name": {`{"type": "http_proxy", "httpMethod": "GET", "uri": "https://example.com/", "tlsConfig": {"serverNameToVerify": "internal.example"}}`,
+			"tlsConfig: serverNameToVerify is for private integrations"},
+		"tls unknown field": {`{"type": "http_proxy", "httpMethod": "GET", "uri": "https://example.com/", "tlsConfig": {"skipVerify": true}}`,
+			`tlsConfig: json: unknown field "skipVerify"`},
+		"unknown connection type": {`{"type": "http_proxy", "httpMethod": "GET", "uri": "http://example.com/", "connectionType": "CARRIER_PIGEON"}`,
+			`connectionType "CARRIER_PIGEON" must be INTERNET or VPC_LINK`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Import([]byte(doc(tc.integration)), Options{})
+			if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want ErrInvalid saying %q", err, tc.want)
+			}
+		})
+	}
+	// INTERNET, the default, is accepted as written.
+	res, err := Import([]byte(doc(`{"type": "http_proxy", "httpMethod": "GET", "uri": "https://example.com/", "connectionType": "INTERNET",
+		"tlsConfig": {"insecureSkipVerification": false}}`)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Warnings) != 0 {
+		t.Fatalf("warnings: %q", res.Warnings)
+	}
+}
+
+// TestImportRefusesAuthorizerCredentials checks that a Lambda authorizer's
+// authorizerCredentials, scopes given to it (checked for JWT authorizers
+// only), and a field Portico does not know (which would be declared and not
+// applied), stop the import naming the field.
+func TestImportRefusesAuthorizerCredentials(t *testing.T) {
+	doc := func(authorizer string) string {
+		return `{"openapi": "3.0.1", "info": {"title": "x"}, "components": {"securitySchemes": {"tok": {"type": "apiKey", "name": "Authorization", "in": "header",
+			"x-amazon-apigateway-authtype": "custom", "x-amazon-apigateway-authorizer": ` + authorizer + `}}},
+			"paths": {"/a": {"get": {"security": [{"tok": []}], "x-amazon-apigateway-integration": {"type": "mock"}}}}}`
+	}
+	scoped := func(doc string) string {
+		return strings.Replace(doc, `"security": [{"tok": []}]`, `"security": [{"tok": ["read"]}]`, 1)
+	}
+	cases := map[string]struct{ authorizer, want string }{
+		"credentials": {`{"type": "token", "authorizerUri": "function:authz", "authorizerCredentials": "arn:aws:iam::123456789012:role/authz"}`,
+			`authorizerCredentials "arn:aws:iam::123456789012:role/authz" is not supported`},
+		"scopes on a lambda authorizer": {`{"type": "token", "authorizerUri": "function:authz"}`,
+			`authorization scopes "read" on security scheme "tok" are not checked`},
+		"misspelt field": {`{"type": "token", "authorizerUri": "function:authz", "identityValidationExpresion": "Bearer .+"}`,
+			`unknown field "identityValidationExpresion"`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			d := doc(tc.authorizer)
+			if strings.HasPrefix(name, "scopes") {
+				d = scoped(d)
+			}
+			_, err := Import([]byte(d), Options{})
+			if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want ErrInvalid saying %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := Import([]byte(doc(`{"type": "token", "authorizerUri": "function:authz", "identityValidationExpression": "Bearer .+"}`)), Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestImportUncheckedDeclarations checks the rule for what the request
+// validator cannot check (inline request body schemas, Swagger 2.0 formData,
+// required cookie parameters): refused where the route's validator would be
+// asked to check it, a warning where no validator is.
+func TestImportUncheckedDeclarations(t *testing.T) {
+	const validators = `"x-amazon-apigateway-request-validators": {"all": {"validateRequestBody": true, "validateRequestParameters": true},
+		"body": {"validateRequestBody": true}, "params": {"validateRequestParameters": true}},`
+	oas3 := func(top, op string) string {
+		return `{"openapi": "3.0.1", "info": {"title": "x"}, ` + validators + top + ` "paths": {"/a": {"post": {` + op + `
+			"x-amazon-apigateway-integration": {"type": "mock"}}}}}`
+	}
+	const inlineBody = `"requestBody": {"content": {"application/json": {"schema": {"type": "object", "required": ["name"]}}}},`
+	const cookie = `"parameters": [{"name": "session", "in": "cookie", "required": true, "schema": {"type": "string"}}],`
+	const formData = `{"swagger": "2.0", "info": {"title": "x"}, ` + validators + ` "x-amazon-apigateway-request-validator": "all",
+		"paths": {"/a": {"post": {"consumes": ["application/x-www-form-urlencoded"],
+		"parameters": [{"name": "name", "in": "formData", "required": true, "type": "string"}],
+		"responses": {"200": {"description": "ok"}}, "x-amazon-apigateway-integration": {"type": "mock"}}}}}`
+	refused := map[string]struct{ doc, want string }{
+		"inline body, API validator": {oas3(`"x-amazon-apigateway-request-validator": "all",`, inlineBody),
+			`POST /a: the application/json request body has an inline schema, which request validator "all" (validateRequestBody) cannot check`},
+		"inline body, method validator": {oas3("", inlineBody+`"x-amazon-apigateway-request-validator": "body",`), `request validator "body" (validateRequestBody)`},
+		"required cookie": {oas3(`"x-amazon-apigateway-request-validator": "params",`, cookie),
+			`POST /a: required cookie parameter "session", which request validator "params" (validateRequestParameters) cannot check`},
+		"required formData": {formData, "the formData parameters (a application/x-www-form-urlencoded request body) have no model"},
+	}
+	for name, tc := range refused {
+		t.Run(name, func(t *testing.T) {
+			_, err := Import([]byte(tc.doc), Options{})
+			if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want ErrInvalid saying %q", err, tc.want)
+			}
+		})
+	}
+	warned := map[string]struct{ doc, want string }{
+		"inline body, no validator":          {oas3("", inlineBody), "the application/json request body has an inline schema is ignored"},
+		"inline body, parameters validator":  {oas3(`"x-amazon-apigateway-request-validator": "params",`, inlineBody), "inline schema is ignored"},
+		"required cookie, body validator":    {oas3(`"x-amazon-apigateway-request-validator": "body",`, cookie), `required cookie parameter "session" is ignored`},
+		"optional cookie, params validator":  {oas3(`"x-amazon-apigateway-request-validator": "params",`, strings.Replace(cookie, `"required": true`, `"required": false`, 1)), `cookie parameter "session" is ignored`},
+		"formData, validator without bodies": {strings.Replace(formData, `"x-amazon-apigateway-request-validator": "all"`, `"x-amazon-apigateway-request-validator": "params"`, 1), "formData parameters"},
+	}
+	for name, tc := range warned {
+		t.Run(name, func(t *testing.T) {
+			res, err := Import([]byte(tc.doc), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, tc.want) }) {
+				t.Fatalf("warnings %q, want one saying %q", res.Warnings, tc.want)
 			}
 		})
 	}

@@ -329,6 +329,10 @@ func (b *builder) policyStatements(where string, v any, resource string) []any {
 	return out
 }
 
+// invokeRoleRefused says why SAM's InvokeRole (integration credentials) is
+// refused; NONE, which sets none, is accepted.
+const invokeRoleRefused = "Portico calls integrations without assuming an IAM role or the caller's credentials, so the role could not limit what the integration calls (InvokeRole: NONE is accepted)"
+
 // apiAuth reads an API's Auth: API keys, usage plans, Lambda, JWT and IAM
 // (AWS_IAM) authorizers, resource policies. What the gateway does not enforce
 // is refused.
@@ -365,6 +369,10 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) {
 		case "EnableIamAuthorizer":
 			if v == true {
 				schemes[apis.AuthorizerIAM] = iamScheme()
+			}
+		case "InvokeRole":
+			if v != "NONE" {
+				b.fail("%s.InvokeRole is refused: %s", where, invokeRoleRefused)
 			}
 		case "AddDefaultAuthorizerToCorsPreflight", "ApiKeySourceType":
 			if k == "ApiKeySourceType" {
@@ -424,6 +432,10 @@ func (b *builder) authorizer(a *API, where string, cfg map[string]any) map[strin
 			"type": "jwt", "identitySource": src,
 			"jwtConfiguration": map[string]any{"issuer": jwt["issuer"], "audience": jwt["audience"]},
 		}}
+	}
+	if _, ok := cfg["FunctionInvokeRole"]; ok {
+		b.fail("%s.FunctionInvokeRole is refused: Portico invokes authorizer functions without assuming an IAM role, so the role could not limit which function runs", where)
+		return nil
 	}
 	arn, _ := cfg["FunctionArn"].(string)
 	if arn == "" {

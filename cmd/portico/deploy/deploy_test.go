@@ -60,6 +60,31 @@ Resources:
         alias: live
 `
 
+// wsCredentials adds a WebSocket API to twoFunctions, with an integration
+// declaring credentials.
+const wsCredentials = `  Ws:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      ProtocolType: WEBSOCKET
+  WsInteg:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Ws
+      IntegrationType: AWS_PROXY
+      IntegrationUri: !GetAtt Hello.Arn
+      CredentialsArn: arn:aws:iam::123456789012:role/r
+`
+
+// wsRoute adds a route requiring an API key to wsCredentials.
+const wsRoute = `  WsRoute:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Ws
+      RouteKey: $default
+      ApiKeyRequired: true
+      Target: !Join ["/", ["integrations", !Ref WsInteg]]
+`
+
 func fixture(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -327,6 +352,14 @@ func TestBadTemplates(t *testing.T) {
 		{"cognito", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        Authorizers:\n          Pool:\n            UserPoolArn: arn:aws:cognito-idp:x\n", 1), nil, "Cognito user pool authorizers are refused"},
 		{"resource policy", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ResourcePolicy:\n          IpRangeBlacklist: {a: b}\n", 1), nil, "IpRangeBlacklist must be a list"},
 		{"vpc policy", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ResourcePolicy:\n          SourceVpcWhitelist: [vpc-1]\n", 1), nil, "SourceVpcWhitelist is refused"},
+		{"api invoke role", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        InvokeRole: CALLER_CREDENTIALS\n", 1), nil, "Api Auth.InvokeRole is refused"},
+		{"event invoke role", strings.Replace(twoFunctions, "            RestApiId: !Ref Api\n", "            RestApiId: !Ref Api\n            Auth:\n              InvokeRole: arn:aws:iam::123456789012:role/r\n", 1), nil, "Auth.InvokeRole is refused"},
+		{"authorizer invoke role", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        Authorizers:\n          Tok:\n            FunctionArn: !GetAtt Hello.Arn\n            FunctionInvokeRole: arn:aws:iam::123456789012:role/r\n", 1), nil, "Authorizers.Tok.FunctionInvokeRole is refused"},
+		{"private endpoint", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      EndpointConfiguration:\n        Type: PRIVATE\n", 1), nil, "property EndpointConfiguration is refused: PRIVATE endpoints"},
+		{"disabled endpoint", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      DisableExecuteApiEndpoint: true\n", 1), nil, "property DisableExecuteApiEndpoint is refused"},
+		{"ws integration credentials", twoFunctions + wsCredentials, nil, "property CredentialsArn is refused"},
+		{"ws vpc link", strings.Replace(twoFunctions+wsCredentials, "CredentialsArn: arn:aws:iam::123456789012:role/r", "ConnectionType: VPC_LINK", 1), nil, "property ConnectionType is refused"},
+		{"ws route api key", strings.Replace(twoFunctions+wsCredentials, "      CredentialsArn: arn:aws:iam::123456789012:role/r\n", "", 1) + wsRoute, nil, "property ApiKeyRequired is refused"},
 		{"event on unknown api", strings.Replace(twoFunctions, "RestApiId: !Ref Api", "RestApiId: !Ref Hello", 1), nil, "RestApiId must be !Ref to an AWS::Serverless::Api"},
 	}
 	for _, tc := range cases {

@@ -321,9 +321,70 @@ func set(names ...string) map[string]bool {
 	return m
 }
 
-// unsupported warns about each property of a resource Portico does not act on.
+// refusedProps lists, by type, the properties that would restrict access or
+// reach if Portico acted on them: ignoring one would leave open what the
+// template closes, so a value other than the harmless one fails the deploy
+// with the reason instead of a warning.
+var refusedProps = map[string]map[string]func(v any) string{
+	TypeV2Integration: {
+		"CredentialsArn": func(any) string {
+			return "integration credentials are not supported: Portico calls integrations without assuming an IAM role, so the role could not limit what the integration calls"
+		},
+		"ConnectionType": func(v any) string {
+			if v == apis.ConnectionInternet {
+				return ""
+			}
+			return "only INTERNET is supported: Portico has no VPC links"
+		},
+		"ConnectionId": func(any) string { return "VPC links are not supported" },
+	},
+	TypeV2Route: {
+		"ApiKeyRequired": func(v any) string {
+			if v == false {
+				return ""
+			}
+			return "portico deploy does not carry it to the route (the gateway checks API keys on $connect; set apiKeyRequired through the apigatewayv2 API)"
+		},
+	},
+	TypeAPI:     endpointProps,
+	TypeHTTPAPI: endpointProps,
+}
+
+// endpointProps are the endpoint settings of AWS::Serverless::Api and
+// HttpApi: a private endpoint or a disabled execute-api endpoint, ignored,
+// would serve the API publicly.
+var endpointProps = map[string]func(v any) string{
+	"EndpointConfiguration": func(v any) string {
+		typ := v
+		if m, ok := v.(map[string]any); ok {
+			if _, ok := m["VPCEndpointIds"]; ok {
+				return "VPCEndpointIds are not supported: Portico has no private endpoints"
+			}
+			typ = m["Type"]
+		}
+		if typ == "PRIVATE" {
+			return "PRIVATE endpoints are not supported: Portico has no private endpoints"
+		}
+		return ""
+	},
+	"DisableExecuteApiEndpoint": func(v any) string {
+		if v == false {
+			return ""
+		}
+		return "set disableExecuteApiEndpoint in the DefinitionBody's x-amazon-apigateway-endpoint-configuration, which Portico enforces"
+	},
+}
+
+// unsupported warns about each property of a resource Portico does not act on,
+// and fails the build on those refusedProps lists.
 func (b *builder) unsupported(id, typ string, props map[string]any) {
 	for _, k := range slices.Sorted(maps.Keys(props)) {
+		if refuse := refusedProps[typ][k]; refuse != nil {
+			if why := refuse(props[k]); why != "" {
+				b.fail("%s (%s): property %s is refused: %s", id, typ, k, why)
+			}
+			continue
+		}
 		if !known[typ][k] {
 			b.warn("%s (%s): property %s is not supported by Portico and is ignored", id, typ, k)
 		}
@@ -780,6 +841,11 @@ func (b *builder) eventAuth(where string, a map[string]any, r *eventRoute) bool 
 				return false
 			}
 			r.scopes = list
+		case "InvokeRole":
+			if a[k] != "NONE" {
+				b.fail("%s: Auth.InvokeRole is refused: %s", where, invokeRoleRefused)
+				return false
+			}
 		default:
 			b.warn("%s: Auth.%s is not supported by Portico and is ignored", where, k)
 		}

@@ -1,0 +1,114 @@
+package admin_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	v2types "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
+)
+
+// TestIntegrationCredentialsAndVPCLinkRefused: an integration's credentials (a
+// role API Gateway would assume to call it) and connectionType VPC_LINK are
+// refused by both control planes with a BadRequestException naming the field,
+// on create and on update, and nothing is stored, as an OpenAPI import refuses
+// them.
+func TestIntegrationCredentialsAndVPCLinkRefused(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+
+	c := startControlPlane(t)
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("creds")}))
+	res := resourceIDs(t, c.ag, aws.ToString(api.Id))
+	must[*apigateway.PutMethodOutput](t, "PutMethod")(c.ag.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id,
+		ResourceId: aws.String(res["/"]), HttpMethod: aws.String("GET"), AuthorizationType: aws.String("NONE")}))
+	_, err := c.ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: aws.String(res["/"]),
+		HttpMethod: aws.String("GET"), Type: agtypes.IntegrationTypeAwsProxy, IntegrationHttpMethod: aws.String("POST"),
+		Uri:         aws.String("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f/invocations"),
+		Credentials: aws.String("arn:aws:iam::123456789012:role/apigw")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", `credentials "arn:aws:iam::123456789012:role/apigw" is not supported`)
+	_, err = c.ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: aws.String(res["/"]),
+		HttpMethod: aws.String("GET"), Type: agtypes.IntegrationTypeHttpProxy, IntegrationHttpMethod: aws.String("GET"),
+		Uri: aws.String("http://nlb.internal/"), ConnectionType: agtypes.ConnectionTypeVpcLink, ConnectionId: aws.String("abc123")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "connectionType VPC_LINK is not supported")
+	if _, err := c.ag.GetIntegration(ctx, &apigateway.GetIntegrationInput{RestApiId: api.Id, ResourceId: aws.String(res["/"]), HttpMethod: aws.String("GET")}); err == nil {
+		t.Fatal("a refused integration was stored")
+	}
+	must[*apigateway.PutIntegrationOutput](t, "PutIntegration")(c.ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id,
+		ResourceId: aws.String(res["/"]), HttpMethod: aws.String("GET"), Type: agtypes.IntegrationTypeMock}))
+	_, err = c.ag.UpdateIntegration(ctx, &apigateway.UpdateIntegrationInput{RestApiId: api.Id, ResourceId: aws.String(res["/"]), HttpMethod: aws.String("GET"),
+		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpReplace, Path: aws.String("/credentials"), Value: aws.String("arn:aws:iam::*:user/*")}}})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "credentials")
+	got := must[*apigateway.GetIntegrationOutput](t, "GetIntegration")(c.ag.GetIntegration(ctx, &apigateway.GetIntegrationInput{RestApiId: api.Id,
+		ResourceId: aws.String(res["/"]), HttpMethod: aws.String("GET")}))
+	if got.Credentials != nil {
+		t.Fatalf("credentials stored by a refused update: %q", *got.Credentials)
+	}
+
+	e, h := startV2WithHTTPAPI(t, "creds")
+	_, err = e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: h.ApiId, IntegrationType: v2types.IntegrationTypeAwsProxy,
+		IntegrationUri: aws.String("arn:aws:lambda:us-east-1:000000000000:function:f"), PayloadFormatVersion: aws.String("2.0"),
+		CredentialsArn: aws.String("arn:aws:iam::123456789012:role/apigw")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "credentials")
+	_, err = e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: h.ApiId, IntegrationType: v2types.IntegrationTypeHttpProxy,
+		IntegrationUri: aws.String("http://nlb.internal/"), IntegrationMethod: aws.String("ANY"), PayloadFormatVersion: aws.String("1.0"),
+		ConnectionType: v2types.ConnectionTypeVpcLink, ConnectionId: aws.String("abc123")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "connectionType VPC_LINK is not supported")
+	_, err = e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("quick"), ProtocolType: v2types.ProtocolTypeHttp,
+		Target: aws.String("arn:aws:lambda:us-east-1:000000000000:function:f"), CredentialsArn: aws.String("arn:aws:iam::123456789012:role/apigw")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "credentials")
+	list, err := e.ag.GetIntegrations(ctx, &apigatewayv2.GetIntegrationsInput{ApiId: h.ApiId})
+	if err != nil || len(list.Items) != 0 {
+		t.Fatalf("integrations after refused creates: %+v %v", list, err)
+	}
+}
+
+// TestAuthorizerCredentialsRefused: a Lambda authorizer's credentials (the
+// role API Gateway would assume to invoke it) are refused by both control
+// planes, on create and on update, with a BadRequestException naming the field.
+func TestAuthorizerCredentialsRefused(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	const uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:authfn/invocations"
+	const role = "arn:aws:iam::123456789012:role/authz"
+
+	c := startControlPlane(t)
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("authz")}))
+	_, err := c.ag.CreateAuthorizer(ctx, &apigateway.CreateAuthorizerInput{RestApiId: api.Id, Name: aws.String("tok"), Type: agtypes.AuthorizerTypeToken,
+		AuthorizerUri: aws.String(uri), IdentitySource: aws.String("method.request.header.Authorization"), AuthorizerCredentials: aws.String(role)})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "authorizerCredentials")
+	au := must[*apigateway.CreateAuthorizerOutput](t, "CreateAuthorizer")(c.ag.CreateAuthorizer(ctx, &apigateway.CreateAuthorizerInput{RestApiId: api.Id,
+		Name: aws.String("tok"), Type: agtypes.AuthorizerTypeToken, AuthorizerUri: aws.String(uri), IdentitySource: aws.String("method.request.header.Authorization")}))
+	_, err = c.ag.UpdateAuthorizer(ctx, &apigateway.UpdateAuthorizerInput{RestApiId: api.Id, AuthorizerId: au.Id,
+		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpReplace, Path: aws.String("/authorizerCredentials"), Value: aws.String(role)}}})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "authorizerCredentials")
+	// Scopes on a Lambda authorizer's method would not be checked.
+	res := resourceIDs(t, c.ag, aws.ToString(api.Id))
+	_, err = c.ag.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: aws.String(res["/"]), HttpMethod: aws.String("GET"),
+		AuthorizationType: aws.String("CUSTOM"), AuthorizerId: au.Id, AuthorizationScopes: []string{"read"}})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "Portico checks scopes for JWT authorizers only")
+	got := must[*apigateway.GetAuthorizerOutput](t, "GetAuthorizer")(c.ag.GetAuthorizer(ctx, &apigateway.GetAuthorizerInput{RestApiId: api.Id, AuthorizerId: au.Id}))
+	if got.AuthorizerCredentials != nil {
+		t.Fatalf("authorizerCredentials stored by a refused update: %q", *got.AuthorizerCredentials)
+	}
+
+	e, h := startV2WithHTTPAPI(t, "authz")
+	_, err = e.ag.CreateAuthorizer(ctx, &apigatewayv2.CreateAuthorizerInput{ApiId: h.ApiId, Name: aws.String("lambda"),
+		AuthorizerType: v2types.AuthorizerTypeRequest, IdentitySource: []string{"$request.header.Authorization"}, AuthorizerUri: aws.String(uri),
+		AuthorizerPayloadFormatVersion: aws.String("2.0"), AuthorizerCredentialsArn: aws.String(role)})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "authorizerCredentials")
+}
+
+// startV2WithHTTPAPI starts a v2 control plane holding one HTTP API.
+func startV2WithHTTPAPI(t *testing.T, name string) (*v2Env, *apigatewayv2.CreateApiOutput) {
+	t.Helper()
+	e := startV2(t)
+	h, err := e.ag.CreateApi(t.Context(), &apigatewayv2.CreateApiInput{Name: aws.String(name), ProtocolType: v2types.ProtocolTypeHttp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, h
+}
