@@ -720,6 +720,9 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	}
 	sb.syncLogs()
 	sb.mu.Lock()
+	if sb.tailOf == inv {
+		sb.tailOf = nil
+	}
 	initDur := sb.initDuration
 	sb.invocations++
 	sb.mu.Unlock()

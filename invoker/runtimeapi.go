@@ -139,6 +139,7 @@ func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
 	}
 	sb.mu.Lock()
 	sb.cur = inv
+	sb.tailOf = inv
 	sb.state = stBusy
 	sb.mu.Unlock()
 	line := startLine(inv)

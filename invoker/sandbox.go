@@ -59,10 +59,15 @@ type sandbox struct {
 	// logMu is held by the log pump while it handles a chunk of output.
 	logMu sync.Mutex
 
-	mu           sync.Mutex
-	state        sbState
-	next         *nextWait // the next that waits for an invocation, if any
-	cur          *invocation
+	mu    sync.Mutex
+	state sbState
+	next  *nextWait // the next that waits for an invocation, if any
+	cur   *invocation
+	// tailOf is the invocation whose log tail the pump fills: set at its START
+	// and kept after its result (the runtime's next `next` may come before the
+	// pump has handed over the output written before the result) until
+	// finishInvocation has synced the logs or the next invocation starts.
+	tailOf       *invocation
 	initErr      []byte
 	initTimedOut bool
 	startedAt    time.Time
@@ -304,7 +309,7 @@ func (sb *sandbox) pump(r io.Reader, fl *fnLog) {
 			chunk := buf[:n]
 			fl.write(chunk)
 			sb.mu.Lock()
-			if cur := sb.cur; cur != nil && cur.tail != nil {
+			if cur := sb.tailOf; cur != nil && cur.tail != nil {
 				cur.tail.write(chunk)
 			}
 			sb.mu.Unlock()
