@@ -134,6 +134,11 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 		return nil, invalid("security scheme %q: token authorizers are for REST APIs; use a request authorizer", name)
 	}
 	a := &Authorizer{Name: name, Type: typ, URI: d.AuthorizerURI, TTL: DefaultAuthorizerTTL, PayloadFormatVersion: "1.0"}
+	if protocol != ProtocolHTTP && (d.EnableSimpleResponses || (d.PayloadFormatVersion != "" && d.PayloadFormatVersion != "1.0")) {
+		// REST and WebSocket authorizers always answer an IAM policy on the
+		// 1.0 payload; these fields would be declared and not applied.
+		return nil, invalid("security scheme %q: enableSimpleResponses and authorizerPayloadFormatVersion 2.0 are for HTTP API authorizers; a %s API's authorizer answers an IAM policy (remove them)", name, protocol)
+	}
 	if protocol == ProtocolHTTP {
 		a.PayloadFormatVersion = d.PayloadFormatVersion
 		if a.PayloadFormatVersion == "" {

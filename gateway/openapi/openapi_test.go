@@ -370,6 +370,10 @@ func TestImportRefusesAuthorizerCredentials(t *testing.T) {
 			`authorizerCredentials "arn:aws:iam::123456789012:role/authz" is not supported`},
 		"scopes on a lambda authorizer": {`{"type": "token", "authorizerUri": "function:authz"}`,
 			`authorization scopes "read" on security scheme "tok" are not checked`},
+		"simple responses on a REST authorizer": {`{"type": "request", "authorizerUri": "function:authz", "identitySource": "method.request.header.Authorization", "enableSimpleResponses": true}`,
+			`enableSimpleResponses and authorizerPayloadFormatVersion 2.0 are for HTTP API authorizers`},
+		"payload 2.0 on a REST authorizer": {`{"type": "request", "authorizerUri": "function:authz", "identitySource": "method.request.header.Authorization", "authorizerPayloadFormatVersion": "2.0"}`,
+			`enableSimpleResponses and authorizerPayloadFormatVersion 2.0 are for HTTP API authorizers`},
 		"misspelt field": {`{"type": "token", "authorizerUri": "function:authz", "identityValidationExpresion": "Bearer .+"}`,
 			`unknown field "identityValidationExpresion"`},
 	}
