@@ -391,8 +391,19 @@ func TestDeployIAMAndResourcePolicy(t *testing.T) {
 		t.Errorf("alice without a policy: %d %s", st, body)
 	}
 	cli("iam", "policy", "put", "alice", "invoke", "--document", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`)
+	// SAM's default InvokeRole is CALLER_CREDENTIALS: alice's own policies
+	// must also let her invoke the function.
+	if st, body := send(alice); st != 500 || !strings.Contains(body, "Internal server error") {
+		t.Errorf("alice without lambda:InvokeFunction: %d %s", st, body)
+	}
+	cli("iam", "policy", "put", "alice", "lambda", "--document", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:*:*:function:*"}]}`)
 	if st, body := send(alice); st != 200 || !strings.Contains(body, "Hello from portico deploy") {
 		t.Errorf("alice allowed: %d %s", st, body)
+	}
+	cli("iam", "policy", "delete", "alice", "lambda")
+	withAuth("        DefaultAuthorizer: AWS_IAM\n        InvokeRole: NONE")
+	if st, body := send(alice); st != 200 || !strings.Contains(body, "Hello from portico deploy") {
+		t.Errorf("alice with InvokeRole NONE: %d %s", st, body)
 	}
 
 	withAuth("        ResourcePolicy:\n          IpRangeBlacklist: [127.0.0.0/8, \"::1/128\"]")

@@ -26,6 +26,12 @@ const (
 	IntegrationHTTPProxy = "HTTP_PROXY"
 	IntegrationAWS       = "AWS"
 	IntegrationAWSProxy  = "AWS_PROXY"
+
+	// CallerCredentials as an integration's credentials says API Gateway
+	// calls the function with the caller's own IAM credentials (SAM's
+	// InvokeRole CALLER_CREDENTIALS, its default for AWS_IAM): the caller
+	// must be allowed lambda:InvokeFunction on it.
+	CallerCredentials = "arn:aws:iam::*:user/*"
 )
 
 // Route keys with a meaning of their own.

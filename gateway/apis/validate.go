@@ -427,6 +427,12 @@ func (a *API) validateRoute(r *Route) error {
 		if err := r.Integration.Validate(a.Protocol); err != nil {
 			errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
 		}
+		if r.Integration.Credentials == CallerCredentials {
+			// Without a signed caller there are no credentials to invoke with.
+			if au, err := a.RouteAuthorizer(r); err == nil && (au == nil || au.Type != AuthorizerIAM) {
+				errs = append(errs, invalid("route %q: integration credentials %s (the caller's credentials) need AWS_IAM authorization on the method", truncate(key, 200), CallerCredentials))
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -528,8 +534,13 @@ func (in *Integration) Validate(protocol string) error {
 	// import, both control planes and SAM deploy): a role API Gateway would
 	// assume restricts what the integration may call, and Portico assumes no
 	// role; a VPC link reaches a private network Portico has no link to.
-	if in.Credentials != "" {
-		add(invalid("credentials %q is not supported: Portico calls integrations without assuming an IAM role, so the role could not limit what the integration calls; remove credentials", truncate(in.Credentials, 200)))
+	switch {
+	case in.Credentials == "":
+	case in.Credentials == CallerCredentials && protocol == ProtocolREST && (in.Type == IntegrationAWSProxy || in.Type == IntegrationAWS):
+		// The caller's own credentials: the auth stage checks that the
+		// caller may lambda:InvokeFunction (validateRoute requires AWS_IAM).
+	default:
+		add(invalid("credentials %q is not supported: Portico calls integrations without assuming an IAM role, so the role could not limit what the integration calls; remove credentials (REST APIs accept %s, the caller's credentials, on AWS_IAM methods that call a function)", truncate(in.Credentials, 200), CallerCredentials))
 	}
 	if len(in.TLSConfig) > 0 {
 		add(in.validateTLSConfig())

@@ -106,6 +106,12 @@ type compiled struct {
 	scopes []string
 	// keyPrefix scopes cache keys to the deployment and authorizer.
 	keyPrefix string
+	// invokeARN is, on an AWS_IAM method whose integration calls its
+	// function with the caller's credentials (apis.CallerCredentials), the
+	// function ARN the caller must be allowed lambda:InvokeFunction on;
+	// invokeErr says why it could not be named (a stage variable missing).
+	invokeARN string
+	invokeErr error
 }
 
 // Compile implements pipeline.Stage: the routes of a deployment whose security
@@ -131,7 +137,11 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			continue
 		}
 		if au.Type == apis.AuthorizerJWT || au.Type == apis.AuthorizerIAM {
-			routes[r.RouteKey] = &compiled{au: au, scopes: r.RouteScopes(au.Name)}
+			a := &compiled{au: au, scopes: r.RouteScopes(au.Name)}
+			if au.Type == apis.AuthorizerIAM && r.Integration != nil && r.Integration.Credentials == apis.CallerCredentials {
+				a.invokeARN, a.invokeErr = callerInvokeARN(r.Integration.URI, d.Variables)
+			}
+			routes[r.RouteKey] = a
 			continue
 		}
 		uri, err := apis.SubstituteStageVariables(au.URI, d.Variables)
@@ -198,7 +208,10 @@ func (s *Stage) authorize(r *http.Request, c *pipeline.Context, a *compiled, rp 
 		}
 		return nil
 	case a.au.Type == apis.AuthorizerIAM:
-		return s.refusal(c, authorizeIAM(r, c, caller, rpd, arn))
+		if err := s.refusal(c, authorizeIAM(r, c, caller, rpd, arn)); err != nil {
+			return err
+		}
+		return authorizeCallerInvoke(r, c, caller, a)
 	case a.au.Type == apis.AuthorizerJWT:
 		return s.verifyJWT(r, c, a.au, a.scopes)
 	}

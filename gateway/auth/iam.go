@@ -220,6 +220,39 @@ func authorizeIAM(r *http.Request, c *pipeline.Context, caller *iam.Principal, r
 	return nil
 }
 
+// callerInvokeARN names the function an integration with the caller's
+// credentials calls, as the ARN its lambda:InvokeFunction is checked on (with
+// the qualifier, as Lambda checks a qualified invocation).
+func callerInvokeARN(uri string, vars map[string]string) (string, error) {
+	uri, err := apis.SubstituteStageVariables(uri, vars)
+	if err != nil {
+		return "", err
+	}
+	ref, err := apis.FunctionRef(uri)
+	if err != nil {
+		return "", err
+	}
+	return functions.ARN(ref.Name, ref.Qualifier), nil
+}
+
+// authorizeCallerInvoke checks, for an integration that calls its function
+// with the caller's credentials, that the caller's policies allow
+// lambda:InvokeFunction on it. As API Gateway does, a refusal is a 500
+// API_CONFIGURATION_ERROR ("Invalid permissions on Lambda function"), not a
+// 403: the method admitted the caller, the integration could not run.
+func authorizeCallerInvoke(r *http.Request, c *pipeline.Context, caller *iam.Principal, a *compiled) error {
+	if a.invokeARN == "" && a.invokeErr == nil {
+		return nil
+	}
+	if a.invokeErr != nil {
+		return pipeline.Errorf(pipeline.APIConfigurationError, "Execution failed due to configuration error: integration function: %v", a.invokeErr)
+	}
+	if caller.Evaluate(policyRequest(r, c, caller, policy.ActionInvokeFunction, a.invokeARN)) != policy.Allowed {
+		return pipeline.Errorf(pipeline.APIConfigurationError, "Execution failed due to configuration error: Invalid permissions on Lambda function: %s may not lambda:InvokeFunction on %s with its own credentials", caller.ARN, a.invokeARN)
+	}
+	return nil
+}
+
 // AuthorizeInvalidation implements the cache stage's hook: it reports whether
 // r may invalidate its cache entry (Cache-Control: max-age=0), that is whether
 // its caller is an IAM principal (the AWS_IAM route's, or one whose signature

@@ -590,3 +590,53 @@ func TestIAMHTTPAPI(t *testing.T) {
 	expect(t, "bob", signedCall(t, bob, "GET", u, ""), 403, "AccessDeniedException", `{"message":"Forbidden"}`)
 	expect(t, "unsigned", call(t, u), 403, "MissingAuthenticationTokenException", "")
 }
+
+// TestIAMCallerCredentials: an AWS_IAM method whose integration calls its
+// function with the caller's credentials (credentials arn:aws:iam::*:user/*,
+// SAM's default InvokeRole) runs only for a caller whose policies also allow
+// lambda:InvokeFunction on the function (the qualified ARN for a qualified
+// call); otherwise API Gateway's 500 API_CONFIGURATION_ERROR. Caller
+// credentials on a method without AWS_IAM, or on an HTTP integration, are
+// refused when the API is saved.
+func TestIAMCallerCredentials(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	createFunction(t, c, "echo", 5)
+	fnRoute := func(path, uri string) map[string]any {
+		return map[string]any{"method": "GET", "path": path, "security": []any{map[string]any{"sigv4": []any{}}},
+			"integration": map[string]any{"type": "AWS_PROXY", "httpMethod": "POST", "uri": uri, "credentials": "arn:aws:iam::*:user/*"}}
+	}
+	id := createAPI(t, c, map[string]any{"name": "caller", "protocol": "REST",
+		"authorizers": map[string]any{"sigv4": sigv4Scheme},
+		"routes":      []any{fnRoute("/fn", "function:echo"), fnRoute("/latest", "function:echo:$LATEST")}})
+	base := env.GatewayURL + "/" + id + "/dev"
+	const invokeAPI = `{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}`
+	carol := iamUser(t, env, "carol", `{"Version":"2012-10-17","Statement":[`+invokeAPI+`]}`)
+	dave := iamUser(t, env, "dave", `{"Version":"2012-10-17","Statement":[`+invokeAPI+`,
+		{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:us-east-1:000000000000:function:echo"}]}`)
+	erin := iamUser(t, env, "erin", `{"Version":"2012-10-17","Statement":[`+invokeAPI+`,
+		{"Effect":"Allow","Action":"lambda:*","Resource":"*"},
+		{"Effect":"Deny","Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:*:*:function:echo*"}]}`)
+
+	const internal = `{"message": "Internal server error"}`
+	expect(t, "carol, execute-api:Invoke only", signedCall(t, carol, "GET", base+"/fn", ""), 500, "InternalServerErrorException", internal)
+	if a := signedCall(t, dave, "GET", base+"/fn", ""); a.status != 200 || !strings.Contains(a.body, `"requestContext"`) {
+		t.Errorf("dave, allowed to invoke echo: %d %s", a.status, a.body)
+	}
+	expect(t, "dave on a qualified call his unqualified ARN does not cover", signedCall(t, dave, "GET", base+"/latest", ""), 500, "InternalServerErrorException", internal)
+	expect(t, "erin, lambda:* but an explicit deny", signedCall(t, erin, "GET", base+"/fn", ""), 500, "InternalServerErrorException", internal)
+	expect(t, "unsigned", signedCall(t, creds{}, "GET", base+"/fn", ""), 403, "MissingAuthenticationTokenException", "")
+
+	for name, route := range map[string]map[string]any{
+		"no AWS_IAM": {"method": "GET", "path": "/x",
+			"integration": map[string]any{"type": "AWS_PROXY", "httpMethod": "POST", "uri": "function:echo", "credentials": "arn:aws:iam::*:user/*"}},
+		"HTTP_PROXY": {"method": "GET", "path": "/x", "security": []any{map[string]any{"sigv4": []any{}}},
+			"integration": map[string]any{"type": "HTTP_PROXY", "httpMethod": "GET", "uri": "http://127.0.0.1:1/", "credentials": "arn:aws:iam::*:user/*"}},
+	} {
+		_, err := c.Do(context.Background(), "POST", "/portico/v1/apis", nil,
+			map[string]any{"name": "bad", "protocol": "REST", "authorizers": map[string]any{"sigv4": sigv4Scheme}, "routes": []any{route}}, nil)
+		if err == nil || !strings.Contains(err.Error(), "credentials") {
+			t.Errorf("%s: caller credentials saved: %v", name, err)
+		}
+	}
+}

@@ -318,7 +318,9 @@ func TestImportRefusesUnenforcedIntegrationFields(t *testing.T) {
 	cases := map[string]struct{ integration, want string }{
 		"credentials": {`{"type": "aws_proxy", "httpMethod": "POST", "uri": "function:f", "credentials": "arn:aws:iam::123456789012:role/apigw"}`,
 			`credentials "arn:aws:iam::123456789012:role/apigw" is not supported`},
-		"caller credentials": {`{"type": "aws_proxy", "httpMethod": "POST", "uri": "function:f", "credentials": "arn:aws:iam::*:user/*"}`,
+		"caller credentials without AWS_IAM": {`{"type": "aws_proxy", "httpMethod": "POST", "uri": "function:f", "credentials": "arn:aws:iam::*:user/*"}`,
+			`integration credentials arn:aws:iam::*:user/* (the caller's credentials) need AWS_IAM authorization on the method`},
+		"caller credentials on HTTP_PROXY": {`{"type": "http_proxy", "httpMethod": "GET", "uri": "http://example.com/", "credentials": "arn:aws:iam::*:user/*"}`,
 			`credentials "arn:aws:iam::*:user/*" is not supported`},
 		"vpc link": {`{"type": "http_proxy", "httpMethod": "GET", "uri": "http://nlb.internal/", "connectionType": "VPC_LINK", "connectionId": "abc123"}`,
 			"connectionType VPC_LINK is not supported"},

@@ -212,7 +212,7 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any) {
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
-		op["x-portico-auth"] = map[string]any{"apiKeyRequired": r.apiKeyRequired, "authorizer": r.authorizer, "scopes": r.scopes}
+		op["x-portico-auth"] = map[string]any{"apiKeyRequired": r.apiKeyRequired, "authorizer": r.authorizer, "scopes": r.scopes, "invokeRole": r.invokeRole}
 		item[method] = op
 		if r.policy != nil {
 			if a.Protocol != apis.ProtocolREST {
@@ -330,8 +330,19 @@ func (b *builder) policyStatements(where string, v any, resource string) []any {
 }
 
 // invokeRoleRefused says why SAM's InvokeRole (integration credentials) is
-// refused; NONE, which sets none, is accepted.
-const invokeRoleRefused = "Portico calls integrations without assuming an IAM role or the caller's credentials, so the role could not limit what the integration calls (InvokeRole: NONE is accepted)"
+// refused when it names a role; NONE and CALLER_CREDENTIALS are accepted.
+const invokeRoleRefused = "Portico calls integrations without assuming an IAM role, so the role could not limit what the integration calls (InvokeRole: CALLER_CREDENTIALS, the default, and NONE are accepted)"
+
+// SAM's InvokeRole values Portico applies. CALLER_CREDENTIALS, SAM's default
+// for AWS_IAM methods, makes the caller's own policies decide whether the
+// function may be invoked (lambda:InvokeFunction).
+const (
+	invokeRoleCaller = "CALLER_CREDENTIALS"
+	invokeRoleNone   = "NONE"
+)
+
+// validInvokeRole reports whether Portico applies InvokeRole v.
+func validInvokeRole(v any) bool { return v == invokeRoleCaller || v == invokeRoleNone }
 
 // apiAuth reads an API's Auth: API keys, usage plans, Lambda, JWT and IAM
 // (AWS_IAM) authorizers, resource policies. What the gateway does not enforce
@@ -371,7 +382,7 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) {
 				schemes[apis.AuthorizerIAM] = iamScheme()
 			}
 		case "InvokeRole":
-			if v != "NONE" {
+			if !validInvokeRole(v) {
 				b.fail("%s.InvokeRole is refused: %s", where, invokeRoleRefused)
 			}
 		case "AddDefaultAuthorizerToCorsPreflight", "ApiKeySourceType":
@@ -401,7 +412,7 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) {
 	for k, v := range schemes {
 		ss[k] = v
 	}
-	doc["x-portico-default-auth"] = map[string]any{"apiKeyRequired": auth["ApiKeyRequired"], "authorizer": auth["DefaultAuthorizer"]}
+	doc["x-portico-default-auth"] = map[string]any{"apiKeyRequired": auth["ApiKeyRequired"], "authorizer": auth["DefaultAuthorizer"], "invokeRole": auth["InvokeRole"]}
 }
 
 // lambdaAuthorizerURI is the authorizer URI of a function ARN.
@@ -505,6 +516,7 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any) {
 	delete(doc, "x-portico-default-auth")
 	defKey, _ := def["apiKeyRequired"].(bool)
 	defAuth, _ := def["authorizer"].(string)
+	defRole, _ := def["invokeRole"].(string)
 	schemes := map[string]any{}
 	if comps, ok := doc["components"].(map[string]any); ok {
 		schemes, _ = comps["securitySchemes"].(map[string]any)
@@ -541,6 +553,19 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any) {
 			}
 			if m == "options" && a.Protocol == apis.ProtocolREST {
 				continue
+			}
+			if authz == apis.AuthorizerIAM && a.Protocol == apis.ProtocolREST {
+				role := defRole
+				if v, _ := marker["invokeRole"].(string); v != "" {
+					role = v
+				}
+				if role == "" || role == invokeRoleCaller {
+					// SAM's default: the function runs with the caller's
+					// credentials, so their policies must allow invoking it.
+					if integ, ok := op["x-amazon-apigateway-integration"].(map[string]any); ok {
+						integ["credentials"] = apis.CallerCredentials
+					}
+				}
 			}
 			var sec []any
 			if key {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/gateway/apis"
 )
 
 const twoFunctions = `
@@ -352,7 +353,7 @@ func TestBadTemplates(t *testing.T) {
 		{"cognito", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        Authorizers:\n          Pool:\n            UserPoolArn: arn:aws:cognito-idp:x\n", 1), nil, "Cognito user pool authorizers are refused"},
 		{"resource policy", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ResourcePolicy:\n          IpRangeBlacklist: {a: b}\n", 1), nil, "IpRangeBlacklist must be a list"},
 		{"vpc policy", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ResourcePolicy:\n          SourceVpcWhitelist: [vpc-1]\n", 1), nil, "SourceVpcWhitelist is refused"},
-		{"api invoke role", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        InvokeRole: CALLER_CREDENTIALS\n", 1), nil, "Api Auth.InvokeRole is refused"},
+		{"api invoke role", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        InvokeRole: arn:aws:iam::123456789012:role/api\n", 1), nil, "Api Auth.InvokeRole is refused"},
 		{"event invoke role", strings.Replace(twoFunctions, "            RestApiId: !Ref Api\n", "            RestApiId: !Ref Api\n            Auth:\n              InvokeRole: arn:aws:iam::123456789012:role/r\n", 1), nil, "Auth.InvokeRole is refused"},
 		{"authorizer invoke role", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        Authorizers:\n          Tok:\n            FunctionArn: !GetAtt Hello.Arn\n            FunctionInvokeRole: arn:aws:iam::123456789012:role/r\n", 1), nil, "Authorizers.Tok.FunctionInvokeRole is refused"},
 		{"private endpoint", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      EndpointConfiguration:\n        Type: PRIVATE\n", 1), nil, "property EndpointConfiguration is refused: PRIVATE endpoints"},
@@ -724,5 +725,40 @@ func TestZipCodeUri(t *testing.T) {
 	}
 	if _, err := deployText(t, newFake(), dir, "s2", twoFunctions, nil); err == nil || !strings.Contains(err.Error(), "bootstrap is not executable") {
 		t.Fatalf("err = %v, want bootstrap is not executable", err)
+	}
+}
+
+// TestIAMInvokeRole: an AWS_IAM method's integration calls the function with
+// the caller's credentials unless InvokeRole is NONE, as SAM's default
+// (CALLER_CREDENTIALS) says; the event's InvokeRole overrides the API's.
+func TestIAMInvokeRole(t *testing.T) {
+	cases := []struct {
+		name, apiAuth, eventAuth, want string
+	}{
+		{"default", "        DefaultAuthorizer: AWS_IAM\n", "", apis.CallerCredentials},
+		{"api CALLER_CREDENTIALS", "        DefaultAuthorizer: AWS_IAM\n        InvokeRole: CALLER_CREDENTIALS\n", "", apis.CallerCredentials},
+		{"api NONE", "        DefaultAuthorizer: AWS_IAM\n        InvokeRole: NONE\n", "", ""},
+		{"event NONE over the api's default", "        DefaultAuthorizer: AWS_IAM\n", "              InvokeRole: NONE\n", ""},
+		{"event AWS_IAM, api NONE, event CALLER_CREDENTIALS", "        EnableIamAuthorizer: true\n        InvokeRole: NONE\n",
+			"              Authorizer: AWS_IAM\n              InvokeRole: CALLER_CREDENTIALS\n", apis.CallerCredentials},
+		{"no AWS_IAM", "        InvokeRole: CALLER_CREDENTIALS\n", "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n"+tc.apiAuth, 1)
+			if tc.eventAuth != "" {
+				text = strings.Replace(text, "            RestApiId: !Ref Api\n", "            RestApiId: !Ref Api\n            Auth:\n"+tc.eventAuth, 1)
+			}
+			f := newFake()
+			if _, err := deployText(t, f, fixture(t), "s", text, nil); err != nil {
+				t.Fatal(err)
+			}
+			api := f.apis[f.stacks["s"].Resources["Api"].PhysicalID]
+			op := api.def.Document["paths"].(map[string]any)["/hello"].(map[string]any)["get"].(map[string]any)
+			got, _ := op["x-amazon-apigateway-integration"].(map[string]any)["credentials"].(string)
+			if got != tc.want {
+				t.Errorf("integration credentials = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -190,6 +190,9 @@ type eventRoute struct {
 	timeoutMillis  int
 	// policy is the event's Auth.ResourcePolicy (SAM's ResourcePolicyStatement).
 	policy map[string]any
+	// invokeRole is the event's Auth.InvokeRole (NONE or CALLER_CREDENTIALS;
+	// "" takes the API's).
+	invokeRole string
 }
 
 func (b *builder) fail(format string, args ...any) {
@@ -842,10 +845,11 @@ func (b *builder) eventAuth(where string, a map[string]any, r *eventRoute) bool 
 			}
 			r.scopes = list
 		case "InvokeRole":
-			if a[k] != "NONE" {
+			if !validInvokeRole(a[k]) {
 				b.fail("%s: Auth.InvokeRole is refused: %s", where, invokeRoleRefused)
 				return false
 			}
+			r.invokeRole, _ = a[k].(string)
 		default:
 			b.warn("%s: Auth.%s is not supported by Portico and is ignored", where, k)
 		}

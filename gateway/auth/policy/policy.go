@@ -130,6 +130,9 @@ const (
 	ActionInvoke            = "execute-api:invoke"
 	ActionInvalidateCache   = "execute-api:invalidatecache"
 	ActionManageConnections = "execute-api:manageconnections"
+	// ActionInvokeFunction is checked for an integration that calls its
+	// function with the caller's credentials.
+	ActionInvokeFunction = "lambda:invokefunction"
 )
 
 // stringOrList is a JSON string or list of strings, as IAM allows.
