@@ -153,10 +153,7 @@ func (c *conn) serve() {
 		if !c.state.CompareAndSwap(stateIdle, stateActive) {
 			return // Shutdown closed it
 		}
-		if !first && opts.ReadHeaderTimeout > 0 && !c.headerBuffered() {
-			_ = c.rwc.SetReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
-		}
-		req, err := c.readRequest()
+		req, err := c.readRequest(first)
 		if err != nil {
 			c.replyError(err)
 			return
@@ -192,7 +189,21 @@ func (e statusError) Error() string { return http.StatusText(e.code) + ": " + e.
 func badRequest(text string) error { return statusError{http.StatusBadRequest, text} }
 
 // readRequest reads the next request and applies net/http's server checks.
-func (c *conn) readRequest() (*http.Request, error) {
+// A plain request whose head is buffered is parsed here (parseRequest);
+// anything else goes to net/http's reader, which may need to read more: then
+// a keep-alive connection's header deadline (ReadHeaderTimeout) starts.
+func (c *conn) readRequest(first bool) (*http.Request, error) {
+	if req := parseRequest(c.br); req != nil {
+		return c.checkRequest(req, true)
+	}
+	if opts := &c.s.opts; !first && opts.ReadHeaderTimeout > 0 && !c.headerBuffered() {
+		_ = c.rwc.SetReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
+	}
+	return c.readRequestStd()
+}
+
+// readRequestStd reads the next request with net/http's reader.
+func (c *conn) readRequestStd() (*http.Request, error) {
 	req, err := readRequest(c.br)
 	if err != nil {
 		if c.cr.remain <= 0 {
@@ -200,6 +211,12 @@ func (c *conn) readRequest() (*http.Request, error) {
 		}
 		return nil, err
 	}
+	return c.checkRequest(req, false)
+}
+
+// checkRequest applies net/http's server checks to a request read; valid says
+// its header names and values are known to be valid.
+func (c *conn) checkRequest(req *http.Request, valid bool) (*http.Request, error) {
 	c.cr.remain = math.MaxInt64
 	isH2Upgrade := req.Method == "PRI" && len(req.Header) == 0 && req.URL.Path == "*" && req.Proto == "HTTP/2.0"
 	if req.ProtoMajor != 1 && !isH2Upgrade {
@@ -212,13 +229,15 @@ func (c *conn) readRequest() (*http.Request, error) {
 	if len(hosts) == 1 && !httpguts.ValidHostHeader(hosts[0]) {
 		return nil, badRequest("malformed Host header")
 	}
-	for k, vv := range req.Header {
-		if !httpguts.ValidHeaderFieldName(k) {
-			return nil, badRequest("invalid header name")
-		}
-		for _, v := range vv {
-			if !httpguts.ValidHeaderFieldValue(v) {
-				return nil, badRequest("invalid header value")
+	if !valid {
+		for k, vv := range req.Header {
+			if !httpguts.ValidHeaderFieldName(k) {
+				return nil, badRequest("invalid header name")
+			}
+			for _, v := range vv {
+				if !httpguts.ValidHeaderFieldValue(v) {
+					return nil, badRequest("invalid header value")
+				}
 			}
 		}
 	}
@@ -229,23 +248,34 @@ func (c *conn) readRequest() (*http.Request, error) {
 
 // replyError answers a request that could not be read, as net/http does.
 func (c *conn) replyError(err error) {
+	reply, wait := errorReply(err)
+	if reply != "" {
+		_, _ = io.WriteString(c.rwc, reply)
+	}
+	if wait {
+		c.closeWriteAndWait()
+	}
+}
+
+// errorReply is net/http's answer to a request that could not be read ("" for
+// none) and whether the connection is then half-closed and drained.
+func errorReply(err error) (reply string, closeWait bool) {
 	const errorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
 	var se statusError
 	switch {
 	case errors.Is(err, errTooLarge):
 		const publicErr = "431 Request Header Fields Too Large"
-		_, _ = io.WriteString(c.rwc, "HTTP/1.1 "+publicErr+errorHeaders+publicErr)
-		c.closeWriteAndWait()
+		return "HTTP/1.1 " + publicErr + errorHeaders + publicErr, true
 	case strings.HasPrefix(err.Error(), "unsupported transfer encoding"): // net/http's unsupportedTEError
-		_, _ = io.WriteString(c.rwc, "HTTP/1.1 501 Not Implemented"+errorHeaders+"Unsupported transfer encoding")
+		return "HTTP/1.1 501 Not Implemented" + errorHeaders + "Unsupported transfer encoding", false
 	case isCommonNetReadError(err):
-		// the client went away or idled out: nothing to say
+		return "", false // the client went away or idled out: nothing to say
 	case errors.As(err, &se):
 		msg := fmt.Sprintf("%d %s: %s", se.code, http.StatusText(se.code), se.text)
-		_, _ = io.WriteString(c.rwc, "HTTP/1.1 "+msg+errorHeaders+msg)
+		return "HTTP/1.1 " + msg + errorHeaders + msg, false
 	default:
 		const publicErr = "400 Bad Request"
-		_, _ = io.WriteString(c.rwc, "HTTP/1.1 "+publicErr+errorHeaders+publicErr)
+		return "HTTP/1.1 " + publicErr + errorHeaders + publicErr, false
 	}
 }
 

@@ -1,0 +1,331 @@
+package h1
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"net/url"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// The request reader's fast path: a plain request whose head is already
+// buffered is parsed straight from the buffer, with one string copy of the
+// head that the method, target, header names and values are sliced from, and
+// the header's value slices cut from one allocation (as textproto does).
+// Whatever it does not recognise as plain (absolute-form or "*" targets,
+// escapes, obs-fold, bare LF, Transfer-Encoding, repeated Host or
+// Content-Length, a Content-Length net/http would refuse, a head not yet
+// wholly buffered, more than maxFastFields fields) it leaves unread for
+// net/http's reader, so what is accepted and how it is framed stays
+// net/http's. FuzzReadRequest holds the two to the same result.
+
+// maxFastFields bounds the header fields the fast path takes.
+const maxFastFields = 64
+
+var crlfcrlf = []byte("\r\n\r\n")
+
+// fieldSpan is one header field's place in the head, and its canonical name
+// when the name in the head is not canonical.
+type fieldSpan struct {
+	k0, k1, v0, v1 int
+	name           string
+}
+
+// fastRequest is a request and its URL in one allocation.
+type fastRequest struct {
+	req  http.Request
+	url  url.URL
+	body clBody
+}
+
+// parseRequest parses the request at the start of br's buffer and consumes
+// its head; nil (with nothing consumed) when the request is not plain or its
+// head is not wholly buffered. The header's names and values are valid (the
+// server's own checks need not look at them again).
+func parseRequest(br *bufio.Reader) *http.Request {
+	buf, _ := br.Peek(br.Buffered())
+	end := bytes.Index(buf, crlfcrlf)
+	if end < 0 {
+		return nil
+	}
+	buf = buf[:end+4]
+
+	// Request line: token SP origin-form SP HTTP/1.x CRLF.
+	i := 0
+	for i < len(buf) && tokenByte[buf[i]] {
+		i++
+	}
+	if i == 0 || buf[i] != ' ' {
+		return nil
+	}
+	mEnd := i
+	i++
+	t0 := i
+	if buf[i] != '/' {
+		return nil
+	}
+	for pathByte[buf[i]] {
+		i++
+	}
+	pEnd := i
+	if buf[i] == '?' {
+		i++
+		for queryByte[buf[i]] {
+			i++
+		}
+	}
+	tEnd := i
+	if buf[i] != ' ' || len(buf)-i < len(" HTTP/1.1\r\n") {
+		return nil
+	}
+	i++
+	var minor int
+	switch string(buf[i : i+10]) {
+	case "HTTP/1.1\r\n":
+		minor = 1
+	case "HTTP/1.0\r\n":
+		minor = 0
+	default:
+		return nil
+	}
+	i += 10
+
+	// Header fields: token ":" OWS value OWS CRLF, with net/http's value bytes.
+	var spans [maxFastFields]fieldSpan
+	n := 0
+	for buf[i] != '\r' || buf[i+1] != '\n' {
+		if n == maxFastFields {
+			return nil
+		}
+		f := &spans[n]
+		f.k0 = i
+		canonical := true
+		upper := true
+		for tokenByte[buf[i]] {
+			c := buf[i]
+			if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+				canonical = false
+			}
+			upper = c == '-'
+			i++
+		}
+		if i == f.k0 || buf[i] != ':' {
+			return nil
+		}
+		f.k1 = i
+		i++
+		for buf[i] == ' ' || buf[i] == '\t' {
+			i++
+		}
+		f.v0 = i
+		for valueByte[buf[i]] {
+			i++
+		}
+		if buf[i] != '\r' || buf[i+1] != '\n' {
+			return nil
+		}
+		f.v1 = i
+		for f.v1 > f.v0 && (buf[f.v1-1] == ' ' || buf[f.v1-1] == '\t') {
+			f.v1--
+		}
+		i += 2
+		f.name = ""
+		if !canonical {
+			f.name = canonicalName(buf[f.k0:f.k1])
+		}
+		n++
+	}
+	if i+2 != len(buf) {
+		return nil // not reached: the first CRLFCRLF ends the head
+	}
+
+	head := string(buf)
+	fr := &fastRequest{}
+	req := &fr.req
+	req.Method = head[:mEnd]
+	req.RequestURI = head[t0:tEnd]
+	fr.url.Path = head[t0:pEnd]
+	if pEnd < tEnd {
+		fr.url.RawQuery = head[pEnd+1 : tEnd]
+		fr.url.ForceQuery = fr.url.RawQuery == ""
+	}
+	req.URL = &fr.url
+	if minor == 1 {
+		req.Proto = "HTTP/1.1"
+	} else {
+		req.Proto = "HTTP/1.0"
+	}
+	req.ProtoMajor, req.ProtoMinor = 1, minor
+
+	h := make(http.Header, n)
+	strs := make([]string, n)
+	for j := range n {
+		f := &spans[j]
+		k := f.name
+		if k == "" {
+			k = head[f.k0:f.k1]
+		}
+		v := head[f.v0:f.v1]
+		if vv, ok := h[k]; ok {
+			h[k] = append(vv, v)
+		} else {
+			vv, strs = strs[:1:1], strs[1:]
+			vv[0] = v
+			h[k] = vv
+		}
+	}
+	req.Header = h
+
+	// What readRequest and readTransfer add, for the plain cases.
+	hosts := h["Host"]
+	cls := h["Content-Length"]
+	if len(hosts) > 1 || len(cls) > 1 || h["Transfer-Encoding"] != nil {
+		return nil
+	}
+	if len(hosts) == 1 {
+		req.Host = hosts[0]
+	}
+	if hp := h["Pragma"]; len(hp) > 0 && hp[0] == "no-cache" {
+		if _, ok := h["Cache-Control"]; !ok {
+			h["Cache-Control"] = []string{"no-cache"}
+		}
+	}
+	conn := h["Connection"]
+	if minor == 0 {
+		req.Close = httpguts.HeaderValuesContainsToken(conn, "close") || !httpguts.HeaderValuesContainsToken(conn, "keep-alive")
+	} else {
+		req.Close = conn != nil && httpguts.HeaderValuesContainsToken(conn, "close")
+	}
+	req.Body = http.NoBody
+	if len(cls) == 1 {
+		cl, ok := parseLength(cls[0])
+		if !ok {
+			return nil
+		}
+		req.ContentLength = cl
+		if cl > 0 {
+			fr.body = clBody{r: br, n: cl}
+			req.Body = &fr.body
+		}
+	}
+	_, _ = br.Discard(len(buf))
+	return req
+}
+
+// parseLength parses a Content-Length that net/http accepts as it is: 1 to 18
+// digits (net/http also accepts up to 2^63-1; longer values fall back).
+func parseLength(s string) (int64, bool) {
+	if s == "" || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := range len(s) {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// canonicalName returns the canonical form of the token k (textproto's),
+// without allocating for common names.
+func canonicalName(k []byte) string {
+	var small [64]byte
+	if len(k) > len(small) {
+		return http.CanonicalHeaderKey(string(k))
+	}
+	b := small[:len(k)]
+	upper := true
+	for i, c := range k {
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+		upper = c == '-'
+	}
+	if v, ok := commonNames[string(b)]; ok {
+		return v
+	}
+	return string(b)
+}
+
+// commonNames are request header names worth not allocating for when a client
+// sends them in lower case.
+var commonNames = func() map[string]string {
+	m := map[string]string{}
+	for _, v := range []string{
+		"Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language", "Authorization",
+		"Cache-Control", "Connection", "Content-Encoding", "Content-Length", "Content-Md5",
+		"Content-Type", "Cookie", "Date", "Expect", "Forwarded", "From", "Host",
+		"If-Match", "If-Modified-Since", "If-None-Match", "If-Range", "If-Unmodified-Since",
+		"Keep-Alive", "Max-Forwards", "Origin", "Pragma", "Proxy-Authorization", "Range",
+		"Referer", "Sec-Websocket-Extensions", "Sec-Websocket-Key", "Sec-Websocket-Protocol",
+		"Sec-Websocket-Version", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "User-Agent",
+		"Via", "X-Amz-Content-Sha256", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Target",
+		"X-Amz-User-Agent", "X-Amzn-Trace-Id", "X-Api-Key", "X-Forwarded-For",
+		"X-Forwarded-Host", "X-Forwarded-Port", "X-Forwarded-Proto", "X-Real-Ip",
+		"X-Request-Id", "X-Requested-With", "Traceparent", "Tracestate",
+	} {
+		m[v] = v
+	}
+	return m
+}()
+
+// Byte classes of the fast path. tokenByte is RFC 9110's tchar (net/http's
+// method and header-name bytes); pathByte are the bytes url.ParseRequestURI
+// keeps as they are in a path (no RawPath); queryByte the visible ASCII;
+// valueByte textproto's field-value bytes without CR and LF (VCHAR, SP,
+// HTAB, obs-text).
+var tokenByte, pathByte, queryByte, valueByte = func() (t, p, q, v [256]bool) {
+	for c := range 256 {
+		b := byte(c)
+		alnum := 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9'
+		t[c] = alnum || bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), b) >= 0
+		p[c] = alnum || bytes.IndexByte([]byte("-._~$&+,/:;=@"), b) >= 0
+		q[c] = 0x21 <= b && b <= 0x7e
+		v[c] = b == '\t' || 0x20 <= b && b != 0x7f
+	}
+	return
+}()
+
+// clBody is a request body declared by a Content-Length: net/http's body over
+// an io.LimitedReader, as its reader behaves (io.EOF with the last bytes,
+// io.ErrUnexpectedEOF when the connection ends early, io.EOF after that).
+type clBody struct {
+	r      io.Reader
+	n      int64 // bytes left
+	sawEOF bool
+}
+
+// Read implements io.Reader.
+func (b *clBody) Read(p []byte) (int, error) {
+	if b.sawEOF || b.n <= 0 {
+		b.sawEOF = true
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.n {
+		p = p[:b.n]
+	}
+	n, err := b.r.Read(p)
+	b.n -= int64(n)
+	if err == io.EOF { //nolint:errorlint // io.Reader's sentinel, compared as net/http does
+		b.sawEOF = true
+		if b.n > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+	}
+	if err == nil && n > 0 && b.n == 0 {
+		err = io.EOF
+		b.sawEOF = true
+	}
+	return n, err
+}
+
+// Close implements io.Closer; the server reads what is left.
+func (b *clBody) Close() error { return nil }
