@@ -89,6 +89,9 @@ type conn struct {
 	dateSec  int64
 	date     []byte
 	clBuf    [20]byte // a response's Content-Length, formatted
+	// nextResp is where the next response goes, allocated with its request
+	// (nil: newResponse allocates it).
+	nextResp *response
 }
 
 // connReader is what c.br reads: the connection, with the header-size limit
@@ -193,8 +196,9 @@ func badRequest(text string) error { return statusError{http.StatusBadRequest, t
 // anything else goes to net/http's reader, which may need to read more: then
 // a keep-alive connection's header deadline (ReadHeaderTimeout) starts.
 func (c *conn) readRequest(first bool) (*http.Request, error) {
-	if req := parseRequest(c.br); req != nil {
-		return c.checkRequest(req, true)
+	if fr := parseRequest(c.br); fr != nil {
+		c.nextResp = &fr.resp
+		return c.checkRequest(&fr.req, true)
 	}
 	if opts := &c.s.opts; !first && opts.ReadHeaderTimeout > 0 && !c.headerBuffered() {
 		_ = c.rwc.SetReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))

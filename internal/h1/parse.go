@@ -22,29 +22,32 @@ import (
 // net/http's. FuzzReadRequest holds the two to the same result.
 
 // maxFastFields bounds the header fields the fast path takes.
-const maxFastFields = 64
+const maxFastFields = 48
 
 var crlfcrlf = []byte("\r\n\r\n")
 
 // fieldSpan is one header field's place in the head, and its canonical name
 // when the name in the head is not canonical.
 type fieldSpan struct {
-	k0, k1, v0, v1 int
+	k0, k1, v0, v1 int32
 	name           string
 }
 
-// fastRequest is a request and its URL in one allocation.
+// fastRequest is what a request read by parseRequest needs, in one
+// allocation: the request, its URL, its header's values (when they are few)
+// and its response.
 type fastRequest struct {
 	req  http.Request
 	url  url.URL
-	body clBody
+	strs [6]string
+	resp response
 }
 
 // parseRequest parses the request at the start of br's buffer and consumes
 // its head; nil (with nothing consumed) when the request is not plain or its
 // head is not wholly buffered. The header's names and values are valid (the
 // server's own checks need not look at them again).
-func parseRequest(br *bufio.Reader) *http.Request {
+func parseRequest(br *bufio.Reader) *fastRequest {
 	buf, _ := br.Peek(br.Buffered())
 	end := bytes.Index(buf, crlfcrlf)
 	if end < 0 {
@@ -100,7 +103,7 @@ func parseRequest(br *bufio.Reader) *http.Request {
 			return nil
 		}
 		f := &spans[n]
-		f.k0 = i
+		f.k0 = int32(i)
 		canonical := true
 		upper := true
 		for tokenByte[buf[i]] {
@@ -111,22 +114,22 @@ func parseRequest(br *bufio.Reader) *http.Request {
 			upper = c == '-'
 			i++
 		}
-		if i == f.k0 || buf[i] != ':' {
+		if i == int(f.k0) || buf[i] != ':' {
 			return nil
 		}
-		f.k1 = i
+		f.k1 = int32(i)
 		i++
 		for buf[i] == ' ' || buf[i] == '\t' {
 			i++
 		}
-		f.v0 = i
+		f.v0 = int32(i)
 		for valueByte[buf[i]] {
 			i++
 		}
 		if buf[i] != '\r' || buf[i+1] != '\n' {
 			return nil
 		}
-		f.v1 = i
+		f.v1 = int32(i)
 		for f.v1 > f.v0 && (buf[f.v1-1] == ' ' || buf[f.v1-1] == '\t') {
 			f.v1--
 		}
@@ -160,7 +163,10 @@ func parseRequest(br *bufio.Reader) *http.Request {
 	req.ProtoMajor, req.ProtoMinor = 1, minor
 
 	h := make(http.Header, n)
-	strs := make([]string, n)
+	strs := fr.strs[:]
+	if n > len(strs) {
+		strs = make([]string, n)
+	}
 	for j := range n {
 		f := &spans[j]
 		k := f.name
@@ -206,12 +212,11 @@ func parseRequest(br *bufio.Reader) *http.Request {
 		}
 		req.ContentLength = cl
 		if cl > 0 {
-			fr.body = clBody{r: br, n: cl}
-			req.Body = &fr.body
+			req.Body = &clBody{r: br, n: cl}
 		}
 	}
 	_, _ = br.Discard(len(buf))
-	return req
+	return fr
 }
 
 // parseLength parses a Content-Length that net/http accepts as it is: 1 to 18

@@ -60,8 +60,14 @@ type response struct {
 func newResponse(c *conn, req *http.Request) *response {
 	out := outPool.Get().(*outBuf)
 	out.bw.Reset(c.rwc)
-	return &response{c: c, req: req, out: out, header: make(http.Header), contentLength: -1,
+	w := c.nextResp
+	c.nextResp = nil
+	if w == nil {
+		w = new(response)
+	}
+	*w = response{c: c, req: req, out: out, header: make(http.Header), contentLength: -1,
 		buf: out.body[:0], head: req.Method == http.MethodHead, status: http.StatusOK}
+	return w
 }
 
 // release returns the buffers to the pool.
