@@ -39,7 +39,7 @@ type fieldSpan struct {
 type fastRequest struct {
 	req  http.Request
 	url  url.URL
-	strs [6]string
+	strs [4]string
 	resp response
 }
 

@@ -1,13 +1,19 @@
 // Package h1 is a narrow HTTP/1.1 server for http.Handler: one goroutine per
 // connection, pooled buffers, and a response that goes out in one write.
 //
-// It parses requests with net/http's own request reader (the function behind
-// http.ReadRequest, reached through its supported linkname so that the Host
-// header is still there to check) and then applies the checks net/http's server
-// adds (Host required on HTTP/1.1 and well formed, header names and values valid,
-// the header-size limit answered with 431), so what it accepts, and how it frames
-// a request body (Content-Length, Transfer-Encoding, their conflicts), is
-// net/http's. Requests reach the handler with the fields net/http's server sets
+// A plain request (an origin-form target without escapes, HTTP/1.0 or 1.1,
+// header fields without obs-fold or bare LF, no Transfer-Encoding, at most one
+// Host and one valid Content-Length) whose head is already buffered is parsed
+// straight from the read buffer: one string copy of the head that the method,
+// target, names and values are sliced from, and the request, its URL, its
+// header values and its response in one allocation. Every other request goes to
+// net/http's own request reader (the function behind http.ReadRequest, reached
+// through its supported linkname so that the Host header is still there to
+// check); FuzzReadRequest holds the two to the same result. Then the checks
+// net/http's server adds apply (Host required on HTTP/1.1 and well formed,
+// header names and values valid, the header-size limit answered with 431), so
+// what it accepts, and how it frames a request body (Content-Length,
+// Transfer-Encoding, their conflicts), is net/http's. Requests reach the handler with the fields net/http's server sets
 // (RemoteAddr, Host, RequestURI, URL, Proto*, ContentLength, TransferEncoding,
 // Close; TLS is nil) and the context values it sets (http.ServerContextKey, whose
 // value is a *http.Server describing this server's limits, and
