@@ -323,12 +323,14 @@ func (c *conn) serveRequest(req *http.Request) bool {
 		w.body = b
 		req.Body = b
 	}
-	if httpguts.HeaderValuesContainsToken(req.Header["Expect"], "100-continue") {
+	if expect := req.Header["Expect"]; len(expect) == 0 {
+		// the common case: one lookup
+	} else if httpguts.HeaderValuesContainsToken(expect, "100-continue") {
 		if req.ProtoAtLeast(1, 1) && req.ContentLength != 0 && w.body != nil {
 			w.body.expect = true
 			w.canContinue = true
 		}
-	} else if first(req.Header, "Expect") != "" {
+	} else if expect[0] != "" {
 		w.Header().Set("Connection", "close")
 		w.WriteHeader(http.StatusExpectationFailed)
 		w.finish()

@@ -42,7 +42,7 @@ func TestWriteFieldsSameAsWriteSubset(t *testing.T) {
 	for i, h := range cases {
 		for _, ex := range []map[string]bool{excluded, excluded304} {
 			o := &outBuf{}
-			prefixed := writeFields(o, h, len(ex) == len(excluded304))
+			prefixed := writeFields(o, h, len(ex) == len(excluded304), nil)
 			if want := writeSubsetRef(h, ex); !bytes.Equal(o.hdr, want) {
 				t.Errorf("case %d: writeFields wrote\n%q\nWriteSubset writes\n%q", i, o.hdr, want)
 			}
@@ -62,7 +62,7 @@ func FuzzWriteFields(f *testing.F) {
 		h[k2] = append(h[k2], v2)
 		h[k3] = append(h[k3], v3)
 		o := &outBuf{}
-		writeFields(o, h, false)
+		writeFields(o, h, false, nil)
 		if want := writeSubsetRef(h, excluded); !bytes.Equal(o.hdr, want) {
 			t.Fatalf("writeFields wrote %q, WriteSubset writes %q", o.hdr, want)
 		}
@@ -86,7 +86,7 @@ func BenchmarkWriteFields(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			o.hdr = o.hdr[:0]
-			writeFields(o, h, false)
+			writeFields(o, h, false, nil)
 		}
 	})
 }

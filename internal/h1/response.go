@@ -118,41 +118,42 @@ func (w *response) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	w.status = code
-	h := w.header
-	// The keys below are canonical, so indexing the map is what h.Get does.
-	if cl := first(h, "Content-Length"); cl != "" {
-		if v, err := strconv.ParseInt(cl, 10, 64); err == nil && v >= 0 {
-			w.contentLength = v
-			w.clHeader = cl
-		}
-	}
-	if v := h["Transfer-Encoding"]; len(v) > 0 {
-		w.te = v[0]
-	}
-	if v, ok := h["Connection"]; ok {
-		w.hasConn = true
-		if len(v) > 0 {
-			w.connection = v[0]
-		}
-	}
-	_, w.hasType = h["Content-Type"]
-	_, w.hasDate = h["Date"]
-	w.hasCE = first(h, "Content-Encoding") != ""
-	w.switchProto = code == http.StatusSwitchingProtocols && first(h, "Upgrade") != "" && httpguts.HeaderValuesContainsToken(h["Connection"], "Upgrade")
-	if len(h["Trailer"]) > 0 {
+	var seen fieldsSeen
+	if writeFields(w.out, w.header, code == http.StatusNotModified, &seen) {
 		w.trailers = true
 	}
-	if writeFields(w.out, h, code == http.StatusNotModified) {
+	// The keys writeFields saw are canonical, so its values are what h.Get
+	// and h.Values give.
+	if len(seen.cl) > 0 && seen.cl[0] != "" {
+		if v, err := strconv.ParseInt(seen.cl[0], 10, 64); err == nil && v >= 0 {
+			w.contentLength = v
+			w.clHeader = seen.cl[0]
+		}
+	}
+	if len(seen.te) > 0 {
+		w.te = seen.te[0]
+	}
+	if seen.hasConn {
+		w.hasConn = true
+		if len(seen.conn) > 0 {
+			w.connection = seen.conn[0]
+		}
+	}
+	w.hasType, w.hasDate = seen.hasType, seen.hasDate
+	w.hasCE = len(seen.ce) > 0 && seen.ce[0] != ""
+	w.switchProto = code == http.StatusSwitchingProtocols && len(seen.upgrade) > 0 && seen.upgrade[0] != "" &&
+		httpguts.HeaderValuesContainsToken(seen.conn, "Upgrade")
+	if seen.trailer {
 		w.trailers = true
 	}
 }
 
-// first is h.Get(key) for a key already in canonical form.
-func first(h http.Header, key string) string {
-	if v := h[key]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
+// fieldsSeen is what writeFields saw of the fields that decide a response's
+// framing: the values of those keys (nil when absent) and whether they are there.
+type fieldsSeen struct {
+	cl, te, conn, ce, upgrade []string
+	hasConn, hasType, hasDate bool
+	trailer                   bool // a non-empty Trailer
 }
 
 // writeFields appends h's fields but those in excluded (excluded304 when
@@ -161,22 +162,42 @@ func first(h http.Header, key string) string {
 // sorted, invalid names dropped, CR and LF in values made spaces, values
 // trimmed). Unlike WriteSubset it uses no pooled sorter, looks each key up
 // once (in the iteration) and copies clean values as they are. It reports
-// whether a key had http.TrailerPrefix.
-func writeFields(o *outBuf, h http.Header, is304 bool) (prefixed bool) {
+// whether a key had http.TrailerPrefix, and fills seen (when not nil) with the
+// framing fields met on the way, sparing the commit its own lookups.
+func writeFields(o *outBuf, h http.Header, is304 bool, seen *fieldsSeen) (prefixed bool) {
 	type field struct {
 		k  string
 		vs []string
+	}
+	if seen == nil {
+		seen = new(fieldsSeen)
 	}
 	var small [16]field
 	fs := small[:0]
 	for k, vs := range h {
 		switch k {
-		case "Content-Length", "Transfer-Encoding", "Connection":
+		case "Content-Length":
+			seen.cl = vs
+			continue
+		case "Transfer-Encoding":
+			seen.te = vs
+			continue
+		case "Connection":
+			seen.conn, seen.hasConn = vs, true
 			continue
 		case "Content-Type":
+			seen.hasType = true
 			if is304 {
 				continue
 			}
+		case "Date":
+			seen.hasDate = true
+		case "Content-Encoding":
+			seen.ce = vs
+		case "Upgrade":
+			seen.upgrade = vs
+		case "Trailer":
+			seen.trailer = len(vs) > 0
 		}
 		if strings.HasPrefix(k, http.TrailerPrefix) {
 			prefixed = true
