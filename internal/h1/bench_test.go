@@ -132,7 +132,6 @@ func BenchmarkReadRequest(b *testing.B) {
 			defer func() { b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op") }()
 			for b.Loop() {
 				src.Reset(raw)
-				c.rwc = bytesConn{r: nil}
 				c.br.Reset(src)
 				_, _ = c.br.Peek(1)
 				var err error
