@@ -238,8 +238,10 @@ func (d *jsonDecoder) newMap(keys []string, vals []any, depth int) *Map {
 }
 
 // newEmptyMap returns a new empty map cut from the map slab.
-func (d *jsonDecoder) newEmptyMap() *Map {
-	s := d.s
+func (d *jsonDecoder) newEmptyMap() *Map { return d.s.newMap() }
+
+// newMap returns a new empty map cut from the map slab.
+func (s *slabs) newMap() *Map {
 	s.maps = slab(s.maps, 1, slabSize/4)
 	s.maps = append(s.maps, Map{})
 	return &s.maps[len(s.maps)-1]

@@ -89,15 +89,22 @@ func planContext(m map[string]any) (contextPlan, error) {
 	return p, nil
 }
 
-// vars builds the request's variables, as the gateway does per request.
-func (c *benchCase) vars() *mapping.Vars {
-	ctx := mapping.NewContextSize(len(c.ctx.strs)/2 + len(c.ctx.names))
-	ctx.SetStrings(c.ctx.strs...)
-	for i, name := range c.ctx.names {
-		ctx.SetStringMap(name, c.ctx.maps[i]...)
+// BuildContext builds the request's $context, as the gateway does per
+// request when a template reads it.
+func (p *contextPlan) BuildContext() *mapping.Map {
+	ctx := mapping.NewContextSize(len(p.strs)/2 + len(p.names))
+	ctx.SetStrings(p.strs...)
+	for i, name := range p.names {
+		ctx.SetStringMap(name, p.maps[i]...)
 	}
+	return ctx
+}
+
+// vars builds the request's variables, as the gateway does per request:
+// $context is built (per render here) by the first template that reads it.
+func (c *benchCase) vars() *mapping.Vars {
 	return &mapping.Vars{Body: c.body, PathParams: c.Path, QueryParams: c.Query, Headers: c.Headers,
-		StageVariables: c.StageVariables, Context: ctx}
+		StageVariables: c.StageVariables, ContextBuilder: &c.ctx}
 }
 
 // run renders n times and returns the CPU time the process used meanwhile.
