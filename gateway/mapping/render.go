@@ -425,6 +425,16 @@ func (st *state) renderDirect(r *refExpr) bool {
 				return true
 			}
 		}
+		if len(jp.segs) == 0 && !st.docOK && in.v.predecoded == nil && !noCompactJSON {
+			// $input.json('$') before anything decoded the body: its
+			// text, compacted, unless it must be decoded after all.
+			start := len(st.out)
+			var ok bool
+			if st.out, ok = appendCompactJSON(st.out, in.v.jsonBody(), &st.slabs, st.lim.MaxOutputBytes); ok {
+				return true
+			}
+			st.out = st.out[:start]
+		}
 		doc, err := st.document(in.v)
 		if err != nil {
 			st.fail(r.off, ErrEval, "$input.json(%q): the body is not JSON: %v", jp.String(), err)
@@ -484,6 +494,10 @@ func (st *state) paramsGet(r *refExpr) (any, bool) {
 	}
 	return st.boxString(v), true
 }
+
+// noCompactJSON turns off $input.json('$')'s reading of the body without
+// decoding it: tests compare the two.
+var noCompactJSON = false
 
 // newLoop returns a new $foreach object, cut from the slabs: one a loop,
 // never reused within the render (a template may keep $foreach in a

@@ -56,6 +56,7 @@ type benchCase struct {
 	tm   *mapping.Template
 	body []byte
 	ctx  contextPlan
+	v    mapping.Vars // the request's variables, filled per render
 }
 
 // contextPlan is how $context is filled: the top level's strings in one
@@ -100,11 +101,13 @@ func (p *contextPlan) BuildContext() *mapping.Map {
 	return ctx
 }
 
-// vars builds the request's variables, as the gateway does per request:
-// $context is built (per render here) by the first template that reads it.
+// vars fills the request's variables afresh, as the gateway does per
+// request in the request's own storage (its integration request): $context
+// is built (per render here) by the first template that reads it.
 func (c *benchCase) vars() *mapping.Vars {
-	return &mapping.Vars{Body: c.body, PathParams: c.Path, QueryParams: c.Query, Headers: c.Headers,
+	c.v = mapping.Vars{Body: c.body, PathParams: c.Path, QueryParams: c.Query, Headers: c.Headers,
 		StageVariables: c.StageVariables, ContextBuilder: &c.ctx}
+	return &c.v
 }
 
 // run renders n times and returns the CPU time the process used meanwhile.
