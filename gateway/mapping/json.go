@@ -94,8 +94,12 @@ func decodeJSONInto(data []byte, s *slabs) (any, error) {
 	}
 	d.s = s
 	defer func() {
-		d.data, d.s, d.own = nil, nil, slabs{}
-		d.shapes, d.nshape = [maxShapes][]string{}, 0
+		if d.s == &d.own {
+			d.own = slabs{}
+		}
+		d.data, d.s = nil, nil
+		clear(d.shapes[:min(d.nshape, maxShapes)])
+		d.nshape = 0
 		clear(d.hints[:])
 		// The stacks' members hold no document alive: popped ones were
 		// cleared as they were popped, these are left by an error.
