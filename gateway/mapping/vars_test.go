@@ -107,15 +107,7 @@ func (c *countingContext) BuildContext() *Map {
 func TestContextBuiltWhenATemplateNamesIt(t *testing.T) {
 	render := func(src string, v *Vars) string {
 		t.Helper()
-		tm, err := Parse("t", src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := tm.RenderString(context.Background(), v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
+		return mustRender(t, src, v)
 	}
 	var cb countingContext
 	v := &Vars{Body: []byte(`{"a": 1}`), Headers: map[string]string{"H": "h"}, StageVariables: map[string]string{"s": "v"}, ContextBuilder: &cb}
