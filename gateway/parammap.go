@@ -194,12 +194,12 @@ func (s *mapSources) ref(p apis.MappingPart) (string, bool) {
 		return v, ok
 	case sourceREST:
 		if s.ctx == nil && strings.HasPrefix(p.Name, "context.") {
-			s.ctx = templateContext(s.rc)
+			s.ctx = s.rc.BuildContext()
 		}
 		return s.rc.ParamValue(p.Name, s.r, s.ctx)
 	case apis.SourceContext:
 		if s.ctx == nil {
-			s.ctx = templateContext(s.rc)
+			s.ctx = s.rc.BuildContext()
 		}
 		v, ok := s.ctx.GetPath(p.Name)
 		if !ok || v == nil {

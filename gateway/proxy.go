@@ -312,7 +312,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if ct == "" || ireq.templated {
 		ct = "application/json"
 	}
-	params := resolveRequestParams(in, r, rc, vars.Context)
+	params := resolveRequestParams(in, r, rc, vars)
 	params.apply(vars)
 	u, err := integrationURLWith(rc, in, params.path)
 	if err != nil {

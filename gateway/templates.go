@@ -99,17 +99,20 @@ func (p *integrationPlan) render(ctx context.Context, t *mapping.Template, lv *l
 }
 
 // lazyVars are a request's template variables, built at the first template that
-// reads them: a route whose templates are plain text never builds them.
+// reads them: a route whose templates are plain text never builds them, and
+// $context is built only when a template or parameter mapping reads it.
 type lazyVars struct {
 	r    *http.Request
 	rc   *reqCtx
 	body []byte
-	v    *mapping.Vars
+	v    *mapping.Vars // &vars once built
+	vars mapping.Vars
 }
 
 func (l *lazyVars) get() *mapping.Vars {
 	if l.v == nil {
-		l.v = templateVars(l.r, l.rc, l.body)
+		l.v = &l.vars
+		fillTemplateVars(l.v, l.r, l.rc, l.body)
 	}
 	return l.v
 }
@@ -185,12 +188,14 @@ func (p *integrationPlan) requestTemplate(in *apis.Integration, r *http.Request)
 	return nil, nil
 }
 
-// templateVars builds what one request exposes to its templates: $input from the
-// body and the method request's parameters, $context from the pipeline's context
-// and $stageVariables.
-func templateVars(r *http.Request, rc *reqCtx, body []byte) *mapping.Vars {
-	q := make(map[string]string, len(r.URL.Query()))
-	for k, vs := range r.URL.Query() {
+// fillTemplateVars fills v with what one request exposes to its templates:
+// $input from the body and the method request's parameters, $context (built
+// from the pipeline's context when a template first reads it) and
+// $stageVariables.
+func fillTemplateVars(v *mapping.Vars, r *http.Request, rc *reqCtx, body []byte) {
+	query := r.URL.Query()
+	q := make(map[string]string, len(query))
+	for k, vs := range query {
 		if len(vs) > 0 {
 			q[k] = vs[0]
 		}
@@ -201,12 +206,13 @@ func templateVars(r *http.Request, rc *reqCtx, body []byte) *mapping.Vars {
 			h[k] = strings.Join(vs, ",")
 		}
 	}
-	return &mapping.Vars{Body: body, PathParams: rc.PathParameters, QueryParams: q, Headers: h,
-		Context: templateContext(rc), StageVariables: rc.StageVariables}
+	*v = mapping.Vars{Body: body, PathParams: rc.PathParameters, QueryParams: q, Headers: h,
+		ContextBuilder: rc, StageVariables: rc.StageVariables}
 }
 
-// templateContext fills $context from the pipeline's context.
-func templateContext(rc *reqCtx) *mapping.Map {
+// BuildContext fills $context from the pipeline's context (the request's
+// templates call it when they first read $context).
+func (rc *reqCtx) BuildContext() *mapping.Map {
 	m := rc.MappingContext()
 	m.Set("resourceId", resourceID(rc, rc.ResourcePath))
 	return m
@@ -240,9 +246,13 @@ type integrationParams struct {
 	header, query, path map[string]string
 }
 
-func resolveRequestParams(in *apis.Integration, r *http.Request, rc *reqCtx, ctx *mapping.Map) integrationParams {
+func resolveRequestParams(in *apis.Integration, r *http.Request, rc *reqCtx, vars *mapping.Vars) integrationParams {
 	p := integrationParams{header: map[string]string{}, query: map[string]string{}, path: map[string]string{}}
+	var ctx *mapping.Map // $context, built when a source reads it
 	for dst, src := range in.RequestParameters {
+		if ctx == nil && strings.HasPrefix(src, "context.") {
+			ctx = vars.ContextMap()
+		}
 		v, ok := rc.ParamValue(src, r, ctx)
 		if !ok {
 			continue
@@ -371,11 +381,12 @@ func writeMethodResponse(ctx context.Context, w http.ResponseWriter, ireq *integ
 	} else if t != nil {
 		vars := lv.get()
 		rv := &mapping.Vars{Body: res.body, PathParams: vars.PathParams, QueryParams: vars.QueryParams,
-			Headers: vars.Headers, Context: vars.Context, StageVariables: vars.StageVariables}
+			Headers: vars.Headers, Context: vars.Context, ContextBuilder: vars.ContextBuilder, StageVariables: vars.StageVariables}
 		out, err := t.RenderString(ctx, rv)
 		if err != nil {
 			return renderFailure(err)
 		}
+		vars.Context = rv.Context // built by the response template, when the request's did not
 		body = []byte(out)
 	}
 	if !binary && (res.ir.ContentHandling == contentToBinary || (res.ir.ContentHandling == "" && acceptBinary)) {

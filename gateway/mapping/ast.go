@@ -88,7 +88,9 @@ type refPart struct {
 
 type refExpr struct {
 	// direct marks $util.escapeJavaScript(x) and $input.json(x), which
-	// render straight into the output when written in the text.
+	// render straight into the output when written in the text, and
+	// $input.params().header.get(x) (or path, querystring), which reads
+	// the parameter without building $input.params().
 	direct directKind
 	name   string
 	slot   int // index of the variable in the render's slots
@@ -104,6 +106,7 @@ const (
 	directNone directKind = iota
 	directEscapeJS
 	directInputJSON
+	directParamsGet
 )
 
 type listExpr struct{ items []expr }

@@ -1,7 +1,10 @@
 package mapping
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -165,6 +168,62 @@ func FuzzDecodeJSON(f *testing.F) {
 			if !reflect.DeepEqual(want, got) {
 				t.Fatalf("decoded %s as %s", c.doc, out)
 			}
+		}
+	})
+}
+
+// compactCases are documents for $input.json('$') read without decoding:
+// duplicates, escapes, numbers the decoder rewrites, nesting, bad JSON.
+var compactCases = []string{
+	`{"name": "Ann", "age": 30}`, ` [ 1 , 2.50, -0, 007, 1e3, 1E-2, 12345678901234567890, 1e999, -1e999 ] `,
+	`{"a": 1, "b": {"c": [true, false, null]}, "a": 2}`, `{"k\"1": "a\nb", "e": "\ud83d\ude00 \u00e9\/", "l": ["\\", "q\"q"]}`,
+	`"just a string"`, `null`, `42`, `{}`, `[]`, `[{}, [], {"": ""}]`, `{"x": {"y": 1, "y": 2}}`,
+	`{"a": 1,}`, `[1, 2`, `{"a" 1}`, `{"a": tru}`, `{"a": 1} x`, ``, `   `, "{\"a\": \"\x01\"}", `{"a": "é ☃ 😀"}`,
+	strings.Repeat("[", 101) + strings.Repeat("]", 101), strings.Repeat("[", 99) + "1" + strings.Repeat("]", 99),
+	strings.Repeat("[", 600) + strings.Repeat("]", 600),
+}
+
+// $input.json('$') writes the body without decoding it when it can: the
+// same output, or the same error, as decoding it first does.
+func TestCompactJSONMatchesDecoded(t *testing.T) {
+	direct, err := Parse("t", `$input.json('$')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := `{"k": "` + strings.Repeat("x", 100) + `"}`
+	for _, doc := range append(compactCases, big) {
+		for _, lim := range []int{0, 40, 105} {
+			tm := direct.WithLimits(Limits{MaxOutputBytes: lim})
+			got, gerr := tm.RenderString(context.Background(), &Vars{Body: []byte(doc)})
+			noCompactJSON = true
+			want, werr := tm.RenderString(context.Background(), &Vars{Body: []byte(doc)})
+			noCompactJSON = false
+			if got != want || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+				t.Errorf("%.40q (limit %d): %q %v, decoded %q %v", doc, lim, got, gerr, want, werr)
+			}
+		}
+	}
+}
+
+// FuzzCompactJSON checks appendCompactJSON against decoding and appendJSON.
+func FuzzCompactJSON(f *testing.F) {
+	for _, doc := range compactCases {
+		f.Add([]byte(doc))
+	}
+	var s slabs
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s.reset()
+		got, ok := appendCompactJSON([]byte("x"), data, &s, 1<<20)
+		if !ok {
+			return
+		}
+		v, err := decodeJSON(data)
+		if err != nil {
+			t.Fatalf("%q compacted to %q but does not decode: %v", data, got, err)
+		}
+		want, _ := appendJSON([]byte("x"), v, 0, 1<<20)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%q compacted to %q, decoded writes %q", data, got, want)
 		}
 	})
 }

@@ -94,12 +94,17 @@ func decodeJSONInto(data []byte, s *slabs) (any, error) {
 	}
 	d.s = s
 	defer func() {
-		d.data, d.s, d.own = nil, nil, slabs{}
-		d.shapes, d.nshape = [maxShapes][]string{}, 0
+		if d.s == &d.own {
+			d.own = slabs{}
+		}
+		d.data, d.s = nil, nil
+		clear(d.shapes[:min(d.nshape, maxShapes)])
+		d.nshape = 0
 		clear(d.hints[:])
-		// The stacks' members, popped or not, hold no document alive.
-		clear(d.kstack[:cap(d.kstack)])
-		clear(d.vstack[:cap(d.vstack)])
+		// The stacks' members hold no document alive: popped ones were
+		// cleared as they were popped, these are left by an error.
+		clear(d.kstack)
+		clear(d.vstack)
 		d.kstack, d.vstack = d.kstack[:0], d.vstack[:0]
 		decoderPool.Put(d)
 	}()
@@ -238,8 +243,10 @@ func (d *jsonDecoder) newMap(keys []string, vals []any, depth int) *Map {
 }
 
 // newEmptyMap returns a new empty map cut from the map slab.
-func (d *jsonDecoder) newEmptyMap() *Map {
-	s := d.s
+func (d *jsonDecoder) newEmptyMap() *Map { return d.s.newMap() }
+
+// newMap returns a new empty map cut from the map slab.
+func (s *slabs) newMap() *Map {
 	s.maps = slab(s.maps, 1, slabSize/4)
 	s.maps = append(s.maps, Map{})
 	return &s.maps[len(s.maps)-1]
@@ -322,6 +329,8 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 				continue
 			}
 			m := d.newMap(d.kstack[kbase:], d.vstack[vbase:], depth)
+			clear(d.kstack[kbase:])
+			clear(d.vstack[vbase:])
 			d.kstack, d.vstack = d.kstack[:kbase], d.vstack[:vbase]
 			return m, nil
 		}
@@ -347,6 +356,7 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 				continue
 			}
 			l := d.newList(d.cutVals(d.vstack[base:]))
+			clear(d.vstack[base:])
 			d.vstack = d.vstack[:base]
 			return l, nil
 		}
@@ -671,4 +681,92 @@ func (d *jsonDecoder) hex4() (rune, bool) {
 	}
 	d.pos += 4
 	return r, true
+}
+
+// appendCompactJSON appends what appendJSON writes for data decoded (the
+// output of $input.json('$')) without building the document: scalars are
+// read and written by the decoder's and appendJSON's own code, objects and
+// arrays member by member. ok is false when data must be decoded instead:
+// it is not valid JSON (the decoder reports why), an object repeats a key
+// (the later value takes the first one's place), it nests deeper than
+// appendJSON writes or the output passes max.
+func appendCompactJSON(b, data []byte, s *slabs, max int) (out []byte, ok bool) {
+	d := decoderPool.Get().(*jsonDecoder)
+	d.data, d.pos, d.s = data, 0, s
+	defer func() {
+		d.data, d.s = nil, nil
+		clear(d.kstack)
+		d.kstack = d.kstack[:0]
+		decoderPool.Put(d)
+	}()
+	d.skipSpace()
+	b, ok = d.compact(b, 0, max)
+	d.skipSpace()
+	return b, ok && d.pos == len(d.data)
+}
+
+// compact is appendCompactJSON for the value at d.pos.
+func (d *jsonDecoder) compact(b []byte, depth, max int) ([]byte, bool) {
+	if depth > maxValueDepth || len(b) > max || d.pos >= len(d.data) {
+		return b, false
+	}
+	var ok bool
+	switch c := d.data[d.pos]; c {
+	case '{', '[':
+		d.pos++
+		close := byte('}')
+		if c == '[' {
+			close = ']'
+		}
+		b = append(b, c)
+		d.skipSpace()
+		if d.pos < len(d.data) && d.data[d.pos] == close {
+			d.pos++
+			b = append(b, close)
+			return b, len(b) <= max
+		}
+		kbase := len(d.kstack)
+		for n := 0; ; n++ {
+			d.skipSpace()
+			if n > 0 {
+				b = append(b, ',')
+			}
+			if c == '{' {
+				if d.pos >= len(d.data) || d.data[d.pos] != '"' || n >= 64 {
+					return b, false
+				}
+				k, err := d.str()
+				if err != nil || slices.Contains(d.kstack[kbase:], k) {
+					return b, false
+				}
+				d.kstack = append(d.kstack, k)
+				b = appendJSONString(b, k)
+				d.skipSpace()
+				if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+					return b, false
+				}
+				d.pos++
+				d.skipSpace()
+				b = append(b, ':')
+			}
+			if b, ok = d.compact(b, depth+1, max); !ok {
+				return b, false
+			}
+			done, err := d.separator(close)
+			if err != nil {
+				return b, false
+			}
+			if done {
+				clear(d.kstack[kbase:])
+				d.kstack = d.kstack[:kbase]
+				b = append(b, close)
+				return b, len(b) <= max
+			}
+		}
+	}
+	v, err := d.value(depth)
+	if err != nil {
+		return b, false
+	}
+	return appendJSON(b, v, depth, max)
 }

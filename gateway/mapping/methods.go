@@ -862,7 +862,14 @@ func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, 
 		return string(st.scratch), true
 	case "params":
 		if len(args) == 0 {
-			return v.paramsMap(), true
+			if v != st.v {
+				// An $input kept from another render.
+				return st.slabs.paramsMap(v), true
+			}
+			if st.params == nil {
+				st.params = st.slabs.paramsMap(v)
+			}
+			return st.params, true
 		}
 		name, ok := st.argString(args, 0, off)
 		if !ok {

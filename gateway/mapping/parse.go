@@ -48,7 +48,7 @@ func Parse(name, src string) (*Template, error) {
 		return nil, p.errAt(p.termOff, "#%s without a matching #if, #foreach, #define or #macro", term)
 	}
 	return &Template{name: name, src: src, root: nodes, limits: DefaultLimits(), nslots: len(p.syms.index),
-		stageVariables: p.syms.used[slotStageVariables]}, nil
+		context: p.syms.used[slotContext], stageVariables: p.syms.used[slotStageVariables]}, nil
 }
 
 type parser struct {
@@ -721,6 +721,11 @@ func (p *parser) reference(inExpr bool) (*refExpr, bool, error) {
 		case ref.name == "input" && ref.parts[0].name == "json":
 			ref.direct = directInputJSON
 		}
+	}
+	if ref.name == "input" && len(ref.parts) == 3 && ref.parts[0].kind == partMethod && ref.parts[0].name == "params" &&
+		len(ref.parts[0].args) == 0 && ref.parts[1].kind == partProp && paramsPart(ref.parts[1].name) >= 0 &&
+		ref.parts[2].kind == partMethod && ref.parts[2].name == "get" && len(ref.parts[2].args) == 1 {
+		ref.direct = directParamsGet
 	}
 	return ref, true, nil
 }

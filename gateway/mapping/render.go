@@ -68,9 +68,9 @@ type Template struct {
 	root   []node
 	limits Limits
 	nslots int
-	// stageVariables says the template names $stageVariables: a render
-	// builds it only then.
-	stageVariables bool
+	// context and stageVariables say the template names $context and
+	// $stageVariables: a render reads or builds them only then.
+	context, stageVariables bool
 }
 
 // Name returns the name given to Parse.
@@ -121,6 +121,8 @@ type state struct {
 	doc    any
 	docErr error
 	docOK  bool
+	// params is this render's $input.params(), cut from the slabs.
+	params *Map
 	slabs  slabs
 	// escaped says a value may have been stored where it outlives the
 	// render (a map or list the template did not create, such as
@@ -165,7 +167,7 @@ func (t *Template) release(st *state) {
 	if st.escaped {
 		return
 	}
-	st.doc, st.docErr, st.docOK = nil, nil, false
+	st.doc, st.docErr, st.docOK, st.params = nil, nil, false, nil
 	st.slabs.reset()
 	clear(st.vars)
 	st.vars = st.vars[:0]
@@ -199,9 +201,11 @@ func (t *Template) render(ctx context.Context, vars *Vars) (st *state, err error
 	st.vars = st.vars[:nslots]
 	st.vars[slotInput] = &st.in
 	st.vars[slotUtil] = utilValue
-	st.vars[slotContext] = vars.context()
+	if t.context {
+		st.vars[slotContext] = vars.context()
+	}
 	if t.stageVariables {
-		st.vars[slotStageVariables] = vars.stageMap()
+		st.vars[slotStageVariables] = st.slabs.sortedMap(vars.StageVariables)
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -421,6 +425,16 @@ func (st *state) renderDirect(r *refExpr) bool {
 				return true
 			}
 		}
+		if len(jp.segs) == 0 && !st.docOK && in.v.predecoded == nil && !noCompactJSON {
+			// $input.json('$') before anything decoded the body: its
+			// text, compacted, unless it must be decoded after all.
+			start := len(st.out)
+			var ok bool
+			if st.out, ok = appendCompactJSON(st.out, in.v.jsonBody(), &st.slabs, st.lim.MaxOutputBytes); ok {
+				return true
+			}
+			st.out = st.out[:start]
+		}
 		doc, err := st.document(in.v)
 		if err != nil {
 			st.fail(r.off, ErrEval, "$input.json(%q): the body is not JSON: %v", jp.String(), err)
@@ -442,6 +456,48 @@ func (st *state) renderDirect(r *refExpr) bool {
 	}
 	return false
 }
+
+// paramsGet evaluates $input.params().header.get(x) (or path, querystring)
+// of this render's $input before anything built $input.params(): the value
+// the map would hold, read from the request's parameters, for the steps the
+// general path charges (the reference and its two calls).
+func (st *state) paramsGet(r *refExpr) (any, bool) {
+	for range 3 {
+		if !st.step(r.off) {
+			return nil, false
+		}
+	}
+	args := [1]any{st.eval(r.parts[2].args[0])}
+	if st.err != nil {
+		return nil, false
+	}
+	if st.params != nil {
+		// The argument built $input.params() (and may have changed it):
+		// read that, as the general path does.
+		cur, ok := st.property(st.params, r.parts[1].name)
+		if !ok {
+			return nil, false
+		}
+		v, ok := st.call(cur, &r.parts[2], args[:], r.off)
+		if !ok || v == nil || st.err != nil {
+			return nil, false
+		}
+		return v, true
+	}
+	k, ok := st.argString(args[:], 0, r.off)
+	if !ok || st.err != nil {
+		return nil, false
+	}
+	v, ok := st.v.paramsOf(paramsPart(r.parts[1].name))[k]
+	if !ok {
+		return nil, false
+	}
+	return st.boxString(v), true
+}
+
+// noCompactJSON turns off $input.json('$')'s reading of the body without
+// decoding it: tests compare the two.
+var noCompactJSON = false
 
 // newLoop returns a new $foreach object, cut from the slabs: one a loop,
 // never reused within the render (a template may keep $foreach in a
@@ -961,6 +1017,9 @@ func (st *state) arith(op opKind, l, r any) any {
 
 // evalRef evaluates a reference; ok is false when it is undefined (null).
 func (st *state) evalRef(r *refExpr) (any, bool) {
+	if r.direct == directParamsGet && st.params == nil && st.vars[slotInput] == any(&st.in) {
+		return st.paramsGet(r)
+	}
 	if !st.step(r.off) {
 		return nil, false
 	}

@@ -130,18 +130,7 @@ func TestSelectJSONResultOutlivesTheCall(t *testing.T) {
 // state too: within a render each is its own, and what a template stores in
 // $context outlives the renders that reuse the state.
 func TestRenderValuesCutFromTheState(t *testing.T) {
-	render := func(t *testing.T, src string, v *Vars) string {
-		t.Helper()
-		tm, err := Parse("t", src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := tm.RenderString(context.Background(), v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	render := mustRender
 	t.Run("a kept $foreach is not reused by the next loop", func(t *testing.T) {
 		out := render(t, `#foreach($a in [1..2])#set($f = $foreach)#end#foreach($b in [1..5])#foreach($c in [1..3])#end#end$f.index $f.hasNext`, nil)
 		if out != "1 false" {
@@ -195,4 +184,18 @@ func TestRenderValuesCutFromTheState(t *testing.T) {
 			}
 		}
 	})
+}
+
+// mustRender parses and renders src with v, failing t on an error.
+func mustRender(t *testing.T, src string, v *Vars) string {
+	t.Helper()
+	tm, err := Parse("t", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tm.RenderString(context.Background(), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

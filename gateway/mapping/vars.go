@@ -10,7 +10,8 @@ import (
 // parameters), $context and $stageVariables. Fill it per request; a Vars is
 // not safe for concurrent use, and rendering may change Context (the
 // override maps). Each render decodes the body it reads as JSON afresh, as
-// API Gateway gives each template its own copy.
+// API Gateway gives each template its own copy, and builds its own
+// $input.params() and $stageVariables maps from the fields below.
 type Vars struct {
 	// Body is the request (or integration response) payload.
 	Body []byte
@@ -19,17 +20,30 @@ type Vars struct {
 	PathParams  map[string]string
 	QueryParams map[string]string
 	Headers     map[string]string
-	// Context is $context; build it with NewContext. Nil means an empty one.
+	// Context is $context; build it with NewContext. When it is nil, the
+	// first render of a template that names $context sets it from
+	// ContextBuilder (an empty one without): a request whose templates
+	// never read $context never builds it.
 	Context *Map
+	// ContextBuilder, when set, builds $context on first use (see Context).
+	ContextBuilder ContextBuilder
 	// StageVariables is $stageVariables.
 	StageVariables map[string]string
 
 	// predecoded, when set, is the body already decoded: a benchmark's way
 	// to measure the template alone.
 	predecoded any
-	params     *Map
-	stage      *Map
 }
+
+// ContextBuilder builds a request's $context (with NewContext or
+// NewContextSize) when a template first reads it.
+type ContextBuilder interface {
+	BuildContext() *Map
+}
+
+// ContextMap returns $context: Context, built first from ContextBuilder
+// (or empty) when nil.
+func (v *Vars) ContextMap() *Map { return v.context() }
 
 // NewContext returns an empty $context map with the writable override maps
 // API Gateway provides: requestOverride.{header,querystring,path} and
@@ -103,71 +117,81 @@ var (
 
 func (v *Vars) context() *Map {
 	if v.Context == nil {
-		v.Context = NewContext()
+		if v.ContextBuilder != nil {
+			v.Context = v.ContextBuilder.BuildContext()
+		}
+		if v.Context == nil {
+			v.Context = NewContext()
+		}
 	}
 	return v.Context
 }
 
-func sortedMap(src map[string]string) *Map {
-	m := &Map{}
-	fillSorted(m, src)
+// sortedMap returns a map of src's pairs, keys in sorted order, cut from
+// the slabs (so reused by the next render unless escaped): a request's
+// parameters are read once, so no index is built for them.
+func (s *slabs) sortedMap(src map[string]string) *Map {
+	m := s.newMap()
+	n := len(src)
+	if n == 0 {
+		return m
+	}
+	s.keys = slab(s.keys, n, slabSize)
+	s.strs = slab(s.strs, n, smallSlab)
+	s.vals = slab(s.vals, n, slabSize)
+	k0, s0, v0 := len(s.keys), len(s.strs), len(s.vals)
+	for k := range src {
+		s.keys = append(s.keys, k)
+	}
+	keys := s.keys[k0 : k0+n : k0+n] // no spare capacity: a put appends to a copy
+	slices.Sort(keys)
+	s.vals = s.vals[:v0+n]
+	vals := s.vals[v0 : v0+n : v0+n]
+	for i, k := range keys {
+		s.strs = append(s.strs, src[k])
+		vals[i] = boxString(&s.strs[s0+i]) // not written again in this render
+	}
+	m.keys, m.vals = keys, vals
 	return m
 }
 
-// fillSorted fills the empty map m with src's pairs, keys in sorted order,
-// in two allocations whatever their number: a request's parameters are
-// read once, so no index is built for them.
-func fillSorted(m *Map, src map[string]string) {
-	n := len(src)
-	if n == 0 {
-		return
-	}
-	strs := make([]string, 0, 2*n) // the keys, then the values
-	for k := range src {
-		strs = append(strs, k)
-	}
-	keys := strs[:n:n] // no spare capacity: a put appends to a copy
-	slices.Sort(keys)
-	vals := make([]any, n)
-	for i, k := range keys {
-		strs = append(strs, src[k])
-		vals[i] = boxString(&strs[n+i]) // never written again
-	}
-	m.keys, m.vals = keys, vals
-}
-
-func (v *Vars) stageMap() *Map {
-	if v.stage == nil {
-		v.stage = sortedMap(v.StageVariables)
-	}
-	return v.stage
-}
-
 // paramsMap is $input.params(): {path={...}, querystring={...}, header={...}},
-// each with its names in sorted order.
-func (v *Vars) paramsMap() *Map {
-	if v.params == nil {
-		p := &paramsMaps{}
-		fillSorted(&p.parts[0], v.PathParams)
-		fillSorted(&p.parts[1], v.QueryParams)
-		fillSorted(&p.parts[2], v.Headers)
-		p.vals = [...]any{&p.parts[0], &p.parts[1], &p.parts[2]}
-		p.root = Map{keys: paramsKeys, vals: p.vals[:]}
-		v.params = &p.root
-	}
-	return v.params
-}
-
-// paramsMaps are the maps of $input.params(), in one allocation.
-type paramsMaps struct {
-	root  Map
-	vals  [3]any
-	parts [3]Map
+// each with its names in sorted order, cut from the slabs.
+func (s *slabs) paramsMap(v *Vars) *Map {
+	path, query, header := s.sortedMap(v.paramsOf(0)), s.sortedMap(v.paramsOf(1)), s.sortedMap(v.paramsOf(2))
+	s.vals = slab(s.vals, 3, slabSize)
+	n := len(s.vals)
+	s.vals = append(s.vals, path, query, header)
+	m := s.newMap()
+	m.keys, m.vals = paramsKeys, s.vals[n:n+3:n+3]
+	return m
 }
 
 // paramsKeys are $input.params()'s keys; never written (a put appends to a
 // copy, as the capacity is full).
 var paramsKeys = []string{"path", "querystring", "header"}
+
+// paramsPart is the index of name in paramsKeys, -1 when it is not one.
+func paramsPart(name string) int {
+	for i, k := range paramsKeys {
+		if k == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// paramsOf returns the parameters of $input.params()'s map named by
+// paramsKeys[i].
+func (v *Vars) paramsOf(i int) map[string]string {
+	switch i {
+	case 0:
+		return v.PathParams
+	case 1:
+		return v.QueryParams
+	}
+	return v.Headers
+}
 
 // param is $input.params(name): the path parameter, else the query string
 // parameter, else the header (names of headers match case-insensitively);
@@ -259,4 +283,11 @@ func (v *Vars) ResponseOverride() (status int, headers map[string]string) {
 		}
 	}
 	return status, stringMap(v.overrideMap("responseOverride.header"))
+}
+
+// sortedMap is slabs.sortedMap on the heap, for values set from Go.
+func sortedMap(src map[string]string) *Map {
+	n := len(src)
+	s := slabs{maps: make([]Map, 0, 1), keys: make([]string, 0, n), strs: make([]string, 0, n), vals: make([]any, 0, n)}
+	return s.sortedMap(src)
 }

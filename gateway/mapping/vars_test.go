@@ -90,3 +90,104 @@ func TestStageVariablesNamedAnywhere(t *testing.T) {
 		}
 	}
 }
+
+// countingContext is a ContextBuilder that counts its builds.
+type countingContext struct{ builds int }
+
+func (c *countingContext) BuildContext() *Map {
+	c.builds++
+	m := NewContext()
+	m.SetStrings("requestId", "r-1", "stage", "prod")
+	return m
+}
+
+// $context is built from the ContextBuilder only by a template that names
+// it, once per Vars however many templates read it, and what a template
+// writes there is read back from the same map.
+func TestContextBuiltWhenATemplateNamesIt(t *testing.T) {
+	render := func(src string, v *Vars) string {
+		t.Helper()
+		return mustRender(t, src, v)
+	}
+	var cb countingContext
+	v := &Vars{Body: []byte(`{"a": 1}`), Headers: map[string]string{"H": "h"}, StageVariables: map[string]string{"s": "v"}, ContextBuilder: &cb}
+	if out := render(`$input.json('$.a') $input.params('H') $stageVariables.s $util.urlEncode("a b") ##$context.stage`, v); out != "1 h v a+b " {
+		t.Fatalf("got %q", out)
+	}
+	if cb.builds != 0 || v.Context != nil {
+		t.Fatalf("a template that does not name $context built it (%d builds)", cb.builds)
+	}
+	if h, q, p := v.RequestOverride(); h != nil || q != nil || p != nil {
+		t.Errorf("overrides without $context: %v %v %v", h, q, p)
+	}
+	if s, h := v.ResponseOverride(); s != 0 || h != nil {
+		t.Errorf("response override without $context: %d %v", s, h)
+	}
+	if out := render(`#set($context.requestOverride.header.X = "x")$context.requestId`, v); out != "r-1" {
+		t.Fatalf("got %q", out)
+	}
+	if out := render(`#macro(m)$context.stage#end#m() $context.requestOverride.header.X`, v); out != "prod x" {
+		t.Fatalf("got %q", out)
+	}
+	if cb.builds != 1 {
+		t.Errorf("$context built %d times, want once", cb.builds)
+	}
+	if h, _, _ := v.RequestOverride(); h["X"] != "x" {
+		t.Errorf("request override %v", h)
+	}
+	if v.ContextMap() != v.Context || cb.builds != 1 {
+		t.Error("ContextMap built $context again")
+	}
+	// Without a builder, an empty $context.
+	if out := render(`[$!context.requestId]`, &Vars{}); out != "[]" {
+		t.Errorf("got %q", out)
+	}
+}
+
+// $input.params().header.get(x) (and path, querystring) reads the
+// parameter without building $input.params() until something else does:
+// the same value, the same undefined reference, the same changes as the
+// map itself gives.
+func TestParamsGetReadsTheMapsValue(t *testing.T) {
+	v := func() *Vars {
+		return &Vars{PathParams: map[string]string{"id": "7", "empty": ""}, QueryParams: map[string]string{"q": "s"},
+			Headers: map[string]string{"Host": "example.com", "X-Y": "1"}}
+	}
+	for src, want := range map[string]string{
+		`$input.params().header.get('Host')|$input.params().path.get("id")|$input.params().querystring.get('q')`:     "example.com|7|s",
+		`$input.params().header.get('host')|$!input.params().header.get('none')|[$input.params().path.get('empty')]`: "$input.params().header.get('host')||[]",
+		`#set($k = "X-Y")"$input.params().header.get($k)"|$input.params().header.get($nothing)`:                      `"1"|$input.params().header.get($nothing)`,
+		`#set($h = $input.params().header)$h.put('Host', 'changed')$input.params().header.get('Host')`:               "example.comchanged",
+		`$input.params().header.put('Host', 'put')$input.params().header.get('Host')`:                                "example.comput",
+		`$input.params().header.get($input.params().header.put('Host', 'arg'))|$input.params().header.get('Host')`:   "$input.params().header.get($input.params().header.put('Host', 'arg'))|arg",
+		`$input.params().header.get($input.params().header.keySet().get(0))`:                                         "example.com",
+		`#set($input.params().path.id = "8")$input.params().path.get('id')`:                                          "8",
+		`#set($p = $input.params().path.get('id'))#set($q = $p + 1)$q`:                                               "71",
+		`#if($input.params().querystring.get('q') == "s")yes#end`:                                                    "yes",
+		`$input.params().header.get('Host').length()`:                                                                "11",
+		`#set($input = {})$input.params().header.get('Host')`:                                                        "$input.params().header.get('Host')",
+	} {
+		tm, err := Parse("t", src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if out, err := tm.RenderString(context.Background(), v()); err != nil || out != want {
+			t.Errorf("%s: %q %v, want %q", src, out, err, want)
+		}
+	}
+}
+
+// Each render builds its own $input.params() and $stageVariables: what one
+// template changes there, the next does not see.
+func TestParamsAndStageVariablesAreEachRendersOwn(t *testing.T) {
+	v := &Vars{Headers: map[string]string{"A": "1"}, StageVariables: map[string]string{"s": "v"}}
+	change, err := Parse("t", `$input.params().header.put('A', '2')#set($stageVariables.s = "w")$input.params().header.A $stageVariables.s`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if out, err := change.RenderString(context.Background(), v); err != nil || out != "12 w" {
+			t.Fatalf("got %q %v", out, err)
+		}
+	}
+}

@@ -56,6 +56,7 @@ type benchCase struct {
 	tm   *mapping.Template
 	body []byte
 	ctx  contextPlan
+	v    mapping.Vars // the request's variables, filled per render
 }
 
 // contextPlan is how $context is filled: the top level's strings in one
@@ -89,15 +90,24 @@ func planContext(m map[string]any) (contextPlan, error) {
 	return p, nil
 }
 
-// vars builds the request's variables, as the gateway does per request.
-func (c *benchCase) vars() *mapping.Vars {
-	ctx := mapping.NewContextSize(len(c.ctx.strs)/2 + len(c.ctx.names))
-	ctx.SetStrings(c.ctx.strs...)
-	for i, name := range c.ctx.names {
-		ctx.SetStringMap(name, c.ctx.maps[i]...)
+// BuildContext builds the request's $context, as the gateway does per
+// request when a template reads it.
+func (p *contextPlan) BuildContext() *mapping.Map {
+	ctx := mapping.NewContextSize(len(p.strs)/2 + len(p.names))
+	ctx.SetStrings(p.strs...)
+	for i, name := range p.names {
+		ctx.SetStringMap(name, p.maps[i]...)
 	}
-	return &mapping.Vars{Body: c.body, PathParams: c.Path, QueryParams: c.Query, Headers: c.Headers,
-		StageVariables: c.StageVariables, Context: ctx}
+	return ctx
+}
+
+// vars fills the request's variables afresh, as the gateway does per
+// request in the request's own storage (its integration request): $context
+// is built (per render here) by the first template that reads it.
+func (c *benchCase) vars() *mapping.Vars {
+	c.v = mapping.Vars{Body: c.body, PathParams: c.Path, QueryParams: c.Query, Headers: c.Headers,
+		StageVariables: c.StageVariables, ContextBuilder: &c.ctx}
+	return &c.v
 }
 
 // run renders n times and returns the CPU time the process used meanwhile.
