@@ -12,12 +12,8 @@ import (
 // bytes make it dead. The probe ignores the connection's deadline, which may
 // have passed while it was idle.
 func connAlive(nc net.Conn) bool {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return true
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
+	raw := rawConn(nc)
+	if raw == nil {
 		return true
 	}
 	var p peek
@@ -25,6 +21,19 @@ func connAlive(nc net.Conn) bool {
 		return false
 	}
 	return p.alive
+}
+
+// rawConn returns nc's RawConn, or nil when it has none.
+func rawConn(nc net.Conn) syscall.RawConn {
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return raw
 }
 
 // peek is connAlive's probe.
@@ -63,12 +72,8 @@ type sender struct {
 // newSender returns nc's sender, or nil when nc is not a plain socket (tests
 // wrap connections).
 func newSender(nc net.Conn) *sender {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
+	raw := rawConn(nc)
+	if raw == nil {
 		return nil
 	}
 	s := &sender{raw: raw}
