@@ -601,7 +601,7 @@ func (hp *Pool) dial(ctx context.Context, deadline time.Time) (*backendConn, err
 	}
 	c := &backendConn{nc: nc, fp: hp.fp}
 	c.cr = connReader{c: c, limit: math.MaxInt64}
-	c.cw = connWriter{c: c}
+	c.cw = connWriter{c: c, s: newSender(nc)}
 	c.br = bufio.NewReader(&c.cr)
 	c.bw = bufio.NewWriter(&c.cw)
 	c.hostHeader = hp.hostHeader
@@ -701,12 +701,19 @@ func (c *backendConn) close() { _ = c.nc.Close() }
 // roundTrip writes the request and reads the response head, forwarding 1xx
 // responses to w as ReverseProxy does.
 func (c *backendConn) roundTrip(w http.ResponseWriter, r *http.Request, u *url.URL, query, method string, deadline time.Time, hasBody bool, buf []byte) (*http.Response, error) {
+	c.cw.writes = 0
 	werr := c.writeHead(r, u, query, method, hasBody)
 	if werr == nil && hasBody {
 		werr = c.writeBody(w, r, deadline, buf)
 	}
 	if werr == nil {
+		// A request that goes out in one write goes with the wait for the
+		// answer (sender): no read that is sure to find nothing. (After an
+		// earlier write, an answer may have come already, and its readiness
+		// would not be seen again.)
+		c.cw.thenWait = c.cw.writes == 0
 		werr = c.bw.Flush()
+		c.cw.thenWait = false
 	}
 	if werr != nil {
 		var be *bodyReadError
@@ -973,11 +980,27 @@ func (r *connReader) Read(p []byte) (int, error) {
 }
 
 // connWriter writes the connection, going on past a soft deadline
-// (backendConn.extend).
-type connWriter struct{ c *backendConn }
+// (backendConn.extend). With thenWait (the request's last bytes), it writes
+// through the sender when it has one, which returns once the response can be
+// read; what the sender leaves unwritten (a full socket buffer, a deadline)
+// goes the ordinary way.
+type connWriter struct {
+	c        *backendConn
+	s        *sender // nil: not a plain socket, or not Linux
+	thenWait bool
+	writes   int // Write calls in this exchange
+}
 
 func (w *connWriter) Write(p []byte) (int, error) {
+	w.writes++
 	written := 0
+	if w.thenWait && w.s != nil {
+		n, err := w.s.sendThenWait(w.c.nc, p)
+		if err != nil || n == len(p) {
+			return n, err
+		}
+		written = n
+	}
 	for {
 		n, err := w.c.nc.Write(p[written:])
 		written += n

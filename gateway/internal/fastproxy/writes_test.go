@@ -1,6 +1,7 @@
 package fastproxy
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -8,11 +9,14 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// countingConn counts the writes made to a backend connection.
+// countingConn counts the writes made to a backend connection: its own, and
+// those the proxy makes through its RawConn (a send with the wait for the
+// answer, see sender).
 type countingConn struct {
 	net.Conn
 	writes *atomic.Int64
@@ -21,6 +25,32 @@ type countingConn struct {
 func (c countingConn) Write(p []byte) (int, error) {
 	c.writes.Add(1)
 	return c.Conn.Write(p)
+}
+
+func (c countingConn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("not a socket")
+	}
+	raw, err := sc.SyscallConn()
+	return countingRaw{raw, c.writes}, err
+}
+
+// countingRaw counts as a write each raw read whose function asks to wait,
+// which it does once it has sent the request.
+type countingRaw struct {
+	syscall.RawConn
+	writes *atomic.Int64
+}
+
+func (r countingRaw) Read(f func(uintptr) bool) error {
+	return r.RawConn.Read(func(fd uintptr) bool {
+		if f(fd) {
+			return true
+		}
+		r.writes.Add(1)
+		return false
+	})
 }
 
 // proxyWithCounter returns a Proxy whose backend connections count their writes
