@@ -124,23 +124,16 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 	v2 := rc.Protocol == apis.ProtocolHTTP && in.PayloadFormatVersion != "1.0"
 	var payload []byte
 	if v2 {
-		ev, err := buildV2(r, rc, body, rc.StageVariables)
-		if err != nil {
-			return err
-		}
-		payload, err = marshalV2(ev)
-		if err != nil {
-			return err
-		}
+		payload, err = encodeEvent(func(b []byte) ([]byte, error) {
+			return appendEventV2(b, r, rc, body, rc.StageVariables)
+		})
 	} else {
-		ev, err := buildV1(r, rc, body, rc.StageVariables, rc.entry.dep.API.BinaryMediaTypes)
-		if err != nil {
-			return err
-		}
-		payload, err = marshalV1(ev)
-		if err != nil {
-			return err
-		}
+		payload, err = encodeEvent(func(b []byte) ([]byte, error) {
+			return appendEventV1(b, r, rc, body, rc.StageVariables, rc.entry.dep.API.BinaryMediaTypes)
+		})
+	}
+	if err != nil {
+		return err
 	}
 	res, err := g.invoke(r, rc, in, payload)
 	if err != nil {
