@@ -108,7 +108,7 @@ func eventCases(t testing.TB) []eventCase {
 			}
 			c := &pipeline.Context{RequestID: "3b1c3d0e-1f2a-4b5c-8d9e-0123456789ab", ExtendedRequestID: "Xy1AbCdEfGhIjK=",
 				RequestTime: time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.FixedZone("x", 3600)).Add(time.Duration(n) * time.Second),
-				APIID: "a1b2c3d4e5", Stage: "dev", Protocol: apis.ProtocolREST, DomainName: "a1b2c3d4e5.execute-api.localhost",
+				APIID:       "a1b2c3d4e5", Stage: "dev", Protocol: apis.ProtocolREST, DomainName: "a1b2c3d4e5.execute-api.localhost",
 				Path: path, Route: &apis.Route{Method: "GET", Path: "/pets/{id}", RouteKey: "GET /pets/{id}"}}
 			c.Identity.SourceIP = "10.1.2.3"
 			switch n % 6 {

@@ -174,4 +174,3 @@ func buildV2(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 	}
 	return ev, nil
 }
-
