@@ -155,8 +155,9 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 		resp.body = resp.base64
 	}
 	if m != nil {
-		src.respHeader, src.respBody = resp.header, resp.body
-		resp.status = m.applyResponse(src, resp.status, resp.header)
+		h := resp.headerMap()
+		src.respHeader, src.respBody = h, resp.body
+		resp.status = m.applyResponse(src, resp.status, h)
 	}
 	resp.write(w)
 	return nil
@@ -164,13 +165,34 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 
 // proxyResponse is a validated proxy result.
 type proxyResponse struct {
-	status  int
+	status int
+	// header is the generic decoder's headers, or nil when fields are the
+	// scanner's (names canonical, each once).
 	header  http.Header
+	fields  []headerField
 	cookies []string
 	body    []byte
 	// base64 is the body as the function sent it when it was isBase64Encoded
 	// (body is then the decoded bytes).
 	base64 []byte
+	// fieldBuf holds the usual few fields in the response's allocation.
+	fieldBuf [4]headerField
+}
+
+// headerField is a response header the scanner read.
+type headerField struct{ name, value string }
+
+// headerMap returns the result's headers as an http.Header, which the
+// response's mapping may change.
+func (p *proxyResponse) headerMap() http.Header {
+	if p.header == nil {
+		p.header = make(http.Header, len(p.fields))
+		for _, f := range p.fields {
+			p.header[f.name] = []string{f.value}
+		}
+		p.fields = nil
+	}
+	return p.header
 }
 
 func (p *proxyResponse) write(w http.ResponseWriter) {
@@ -178,14 +200,24 @@ func (p *proxyResponse) write(w http.ResponseWriter) {
 	for k, vs := range p.header {
 		h[http.CanonicalHeaderKey(k)] = vs
 	}
+	// One slice holds the values of the scanned fields and of the two fields
+	// set below.
+	vals := make([]string, len(p.fields)+2)
+	for i, f := range p.fields {
+		vals[i] = f.value
+		h[f.name] = vals[i : i+1 : i+1]
+	}
+	vals = vals[len(p.fields):]
 	for _, c := range p.cookies {
 		h.Add("Set-Cookie", c)
 	}
-	if h.Get("Content-Type") == "" {
-		h.Set("Content-Type", "application/json")
+	if ct := h["Content-Type"]; len(ct) == 0 || ct[0] == "" {
+		vals[0] = "application/json"
+		h["Content-Type"] = vals[0:1:1]
 	}
-	h.Set("Content-Length", strconv.Itoa(len(p.body)))
-	h.Del("Transfer-Encoding")
+	vals[1] = strconv.Itoa(len(p.body))
+	h["Content-Length"] = vals[1:2:2]
+	delete(h, "Transfer-Encoding")
 	w.WriteHeader(p.status)
 	_, _ = w.Write(p.body)
 }
