@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/invoker"
@@ -40,14 +39,11 @@ func readBody(r *http.Request) ([]byte, error) {
 // invoke resolves the integration's function (stage variables substituted) and
 // runs it with the deadline min(integration timeout, function timeout).
 func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payload []byte) (*invoker.Result, error) {
-	uri, err := rc.entry.stageURI(rc.Route, in)
-	if err != nil {
-		return nil, fmt.Errorf("integration uri of route %q: %w", rc.Route.RouteKey, err)
+	target := rc.entry.functionTarget(rc.Route, in)
+	if target.err != nil {
+		return nil, target.err
 	}
-	ref, err := apis.FunctionRef(uri)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", err.Error(), errConfig)
-	}
+	ref := target.ref
 	if g.resolver == nil || g.invoker == nil {
 		return nil, fmt.Errorf("no function runtime configured: %w", errConfig)
 	}
@@ -69,7 +65,7 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 		Function:   fn,
 		Payload:    payload,
 		Timeout:    timeout,
-		InvokedARN: functions.ARN(ref.Name, ref.Qualifier),
+		InvokedARN: target.arn,
 		TraceID:    r.Header.Get("X-Amzn-Trace-Id"),
 	})
 	if err != nil {

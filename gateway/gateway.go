@@ -173,6 +173,9 @@ type stageEntry struct {
 	// substituted (*apis.Route -> uriEntry); the entry is dropped with the stage
 	// when a variable changes.
 	uris sync.Map
+	// targets caches each function integration's target (*apis.Route ->
+	// *fnTarget), dropped with the stage as uris are.
+	targets sync.Map
 	// urls caches parsed backend URLs by URI (string -> *url.URL, never mutated).
 	urls sync.Map
 	// plans are the non-proxy integrations' templates and selection patterns,
@@ -211,6 +214,33 @@ func (e *stageEntry) stageURI(r *apis.Route, in *apis.Integration) (string, erro
 	uri, err := apis.SubstituteStageVariables(in.URI, e.deployed.Variables)
 	e.uris.Store(r, uriEntry{uri, err})
 	return uri, err
+}
+
+// fnTarget is a function integration's target with the stage's variables
+// substituted: the function reference and the ARN a call names, or why there
+// is none.
+type fnTarget struct {
+	ref functions.Ref
+	arn string
+	err error
+}
+
+// functionTarget returns the target of route r's function integration in,
+// cached.
+func (e *stageEntry) functionTarget(r *apis.Route, in *apis.Integration) *fnTarget {
+	if v, ok := e.targets.Load(r); ok {
+		return v.(*fnTarget)
+	}
+	t := &fnTarget{}
+	if uri, err := e.stageURI(r, in); err != nil {
+		t.err = fmt.Errorf("integration uri of route %q: %w", r.RouteKey, err)
+	} else if ref, err := apis.FunctionRef(uri); err != nil {
+		t.err = fmt.Errorf("%s: %w", err.Error(), errConfig)
+	} else {
+		t.ref, t.arn = ref, functions.ARN(ref.Name, ref.Qualifier)
+	}
+	e.targets.Store(r, t)
+	return t
 }
 
 // New returns a Gateway. resolver and invoker may be nil when no API uses function
