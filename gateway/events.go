@@ -23,16 +23,21 @@ import (
 // requestTimeLayout is API Gateway's requestTime format: "15/May/2020:06:01:09 +0000".
 const requestTimeLayout = "02/Jan/2006:15:04:05 -0700"
 
-// sourceIP returns the caller's address as API Gateway reports it.
 // resourceID is $context.resourceId: the id the control plane shows for the
-// resource at path.
+// resource at path (the compiled stage's, for its routes' paths).
 func resourceID(rc *reqCtx, path string) string {
+	if rc.entry != nil && rc.Deployed == rc.entry.deployed {
+		if id, ok := rc.entry.resourceIDs[path]; ok {
+			return id
+		}
+	}
 	if d := rc.Deployed; d != nil && d.API != nil {
 		return d.API.ResourceIDOf(path)
 	}
 	return apis.ResourceID(rc.APIID, path)
 }
 
+// sourceIP returns the caller's address as API Gateway reports it.
 func sourceIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -181,6 +181,9 @@ type stageEntry struct {
 	// plans are the non-proxy integrations' templates and selection patterns,
 	// compiled once per stage deployment, by integration; read-only once compiled.
 	plans map[*apis.Integration]*integrationPlan
+	// resourceIDs are $context.resourceId by resource path, for the routes'
+	// paths; read-only once compiled.
+	resourceIDs map[string]string
 	// paramMaps are HTTP APIs' parameter mappings by integration, compiled once
 	// per stage deployment; read-only once compiled.
 	paramMaps map[*apis.Integration]*paramMapping
@@ -354,7 +357,10 @@ func (g *Gateway) loadStage(ctx context.Context, apiID, stage string) (*stageEnt
 func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]string, canary bool) (*stageEntry, error) {
 	e := &stageEntry{stage: st, dep: dep, router: newRouter(dep.API.Routes),
 		deployed: &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API, Variables: vars, Canary: canary},
-		plans:    map[*apis.Integration]*integrationPlan{}}
+		plans:    map[*apis.Integration]*integrationPlan{}, resourceIDs: map[string]string{}}
+	for _, p := range append([]string{"/{proxy+}"}, routePaths(dep.API.Routes)...) {
+		e.resourceIDs[p] = dep.API.ResourceIDOf(p)
+	}
 	for i := range dep.API.Routes {
 		in := dep.API.Routes[i].Integration
 		if in != nil && (dep.API.Protocol == apis.ProtocolHTTP || in.Type == apis.IntegrationHTTPProxy && dep.API.Protocol == apis.ProtocolREST) {
@@ -396,6 +402,15 @@ func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]
 	}
 	e.chain = chain
 	return e, nil
+}
+
+// routePaths are the paths of routes.
+func routePaths(routes []apis.Route) []string {
+	out := make([]string, 0, len(routes))
+	for i := range routes {
+		out = append(out, routes[i].Path)
+	}
+	return out
 }
 
 // Response header names, canonical.
