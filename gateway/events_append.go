@@ -50,10 +50,35 @@ func encodeEvent(appendEvent func([]byte) ([]byte, error)) ([]byte, error) {
 	return out, err
 }
 
-// eventHeader is a header of an event: its name there and its values.
+// eventHeader is a header of an event: its name there and its values, or
+// (vals nil) its one value.
 type eventHeader struct {
 	name string
 	vals []string
+	one  string
+}
+
+// last is the header's last value.
+func (h *eventHeader) last() string {
+	if h.vals == nil {
+		return h.one
+	}
+	return h.vals[len(h.vals)-1]
+}
+
+// appendValues appends the header's values as the inside of a JSON string,
+// joined with commas.
+func (h *eventHeader) appendValues(b []byte) []byte {
+	if h.vals == nil {
+		return appendEscaped(b, h.one)
+	}
+	for i, v := range h.vals {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendEscaped(b, v)
+	}
+	return b
 }
 
 // The headers API Gateway adds to what the integration sees (forwardedHeaders).
@@ -66,11 +91,11 @@ const (
 )
 
 // eventHeaders appends to hs the headers forwardedHeaders gives, named by
-// name (the canonical name in, the event's name out), sorted by that name;
-// added holds the values of the headers API Gateway adds. Names that come out
+// name (the canonical name in, the event's name out), sorted by that name.
+// Names that come out
 // twice (only non-canonical keys set by hand can) keep one of their values,
 // as the map of an event does; a header without values is left out.
-func eventHeaders(hs []eventHeader, r *http.Request, rc *reqCtx, added *[5]string, name func(string) string) []eventHeader {
+func eventHeaders(hs []eventHeader, r *http.Request, rc *reqCtx, name func(string) string) []eventHeader {
 	keepTrace := false
 	for k, vs := range r.Header {
 		switch k {
@@ -86,18 +111,15 @@ func eventHeaders(hs []eventHeader, r *http.Request, rc *reqCtx, added *[5]strin
 		if len(vs) == 0 {
 			continue
 		}
-		hs = append(hs, eventHeader{name(k), vs})
+		hs = append(hs, eventHeader{name: name(k), vals: vs})
 	}
-	add := func(i int, k, v string) {
-		added[i] = v
-		hs = append(hs, eventHeader{name(k), added[i : i+1 : i+1]})
-	}
-	add(0, hdrHost, r.Host)
+	add := func(k, v string) { hs = append(hs, eventHeader{name: name(k), one: v}) }
+	add(hdrHost, r.Host)
 	ip := sourceIP(r)
 	if vs := r.Header[hdrForwardedFor]; len(vs) > 0 && vs[0] != "" {
-		add(1, hdrForwardedFor, vs[0]+", "+ip)
+		add(hdrForwardedFor, vs[0]+", "+ip)
 	} else {
-		add(1, hdrForwardedFor, ip)
+		add(hdrForwardedFor, ip)
 	}
 	port := "80"
 	if strings.IndexByte(r.Host, ':') >= 0 {
@@ -109,14 +131,14 @@ func eventHeaders(hs []eventHeader, r *http.Request, rc *reqCtx, added *[5]strin
 	} else if r.TLS != nil {
 		port = "443"
 	}
-	add(2, hdrForwardedPort, port)
+	add(hdrForwardedPort, port)
 	proto := "http"
 	if r.TLS != nil {
 		proto = "https"
 	}
-	add(3, hdrForwardedProto, proto)
+	add(hdrForwardedProto, proto)
 	if !keepTrace {
-		add(4, hdrTraceID, traceID(rc.RequestTime, rc.RequestID))
+		add(hdrTraceID, traceID(rc.RequestTime, rc.RequestID))
 	}
 	slices.SortFunc(hs, func(a, b eventHeader) int { return strings.Compare(a.name, b.name) })
 	return slices.CompactFunc(hs, func(a, b eventHeader) bool { return a.name == b.name })
@@ -228,8 +250,7 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 		}
 	}
 	var hbuf [16]eventHeader
-	var added [5]string
-	hs := eventHeaders(hbuf[:0], r, rc, &added, name)
+	hs := eventHeaders(hbuf[:0], r, rc, name)
 
 	resource := rc.Route.Path
 	if resource == apis.RouteDefault {
@@ -248,7 +269,7 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 		}
 		b = appendJSONString(b, h.name)
 		b = append(b, ':')
-		b = appendJSONString(b, h.vals[len(h.vals)-1])
+		b = appendJSONString(b, h.last())
 	}
 	b = append(b, `},"multiValueHeaders":{`...)
 	for i, h := range hs {
@@ -257,7 +278,13 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 		}
 		b = appendJSONString(b, h.name)
 		b = append(b, ':')
-		b = appendStrings(b, h.vals)
+		if h.vals == nil {
+			b = append(b, '[')
+			b = appendJSONString(b, h.one)
+			b = append(b, ']')
+		} else {
+			b = appendStrings(b, h.vals)
+		}
 	}
 	b = append(b, `},"queryStringParameters":`...)
 	if len(q) == 0 {
@@ -368,16 +395,15 @@ func appendEventV2(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 		return nil, err
 	}
 	var hbuf [16]eventHeader
-	var added [5]string
 	// Sorted by canonical name, which sorts by the lower-case name too but
 	// for names with bytes between 'Z' and 'a' ("[\]^_`"); the event's keys
 	// are sorted again below.
-	hs := eventHeaders(hbuf[:0], r, rc, &added, canonicalName)
+	hs := eventHeaders(hbuf[:0], r, rc, canonicalName)
 	var cookies []string
 	n := 0
 	for _, h := range hs {
 		lk := lowerHeader(h.name)
-		if lk == "cookie" {
+		if lk == "cookie" && h.vals != nil { // (a Cookie header is the client's)
 			for _, v := range h.vals {
 				for c := range strings.SplitSeq(v, ";") {
 					if c = strings.TrimSpace(c); c != "" {
@@ -387,7 +413,8 @@ func appendEventV2(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 			}
 			continue
 		}
-		hs[n] = eventHeader{lk, h.vals}
+		h.name = lk
+		hs[n] = h
 		n++
 	}
 	hs = hs[:n]
@@ -417,12 +444,10 @@ func appendEventV2(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 		b = appendJSONString(b, hs[i].name)
 		b = append(b, ':', '"')
 		for k := i; k < j; k++ {
-			for m, v := range hs[k].vals {
-				if k > i || m > 0 {
-					b = append(b, ',')
-				}
-				b = appendEscaped(b, v)
+			if k > i {
+				b = append(b, ',')
 			}
+			b = hs[k].appendValues(b)
 		}
 		b = append(b, '"')
 		i = j
