@@ -201,8 +201,54 @@ func nextKey(ps []queryParam, i int) int {
 	return j
 }
 
-// appendBody appends the event's body member (its value, and whether it is
-// base64) to b.
+// queryShape is how appendQuery writes a key's values.
+type queryShape int
+
+const (
+	queryLast   queryShape = iota // the last value (payload 1.0's queryStringParameters)
+	queryList                     // a list (multiValueQueryStringParameters)
+	queryJoined                   // joined with commas (payload 2.0)
+)
+
+// appendQuery appends the parameters q (sorted by key) as an object by key.
+func appendQuery(b []byte, q []queryParam, shape queryShape) []byte {
+	b = append(b, '{')
+	for i := 0; i < len(q); {
+		j := nextKey(q, i)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, q[i].key)
+		b = append(b, ':')
+		switch shape {
+		case queryLast:
+			b = appendJSONString(b, q[j-1].val)
+		case queryList:
+			b = append(b, '[')
+			for k := i; k < j; k++ {
+				if k > i {
+					b = append(b, ',')
+				}
+				b = appendJSONString(b, q[k].val)
+			}
+			b = append(b, ']')
+		case queryJoined:
+			b = append(b, '"')
+			for k := i; k < j; k++ {
+				if k > i {
+					b = append(b, ',')
+				}
+				b = appendEscaped(b, q[k].val)
+			}
+			b = append(b, '"')
+		}
+		i = j
+	}
+	return append(b, '}')
+}
+
+// appendBodyValue appends the JSON value of an event's body: its text, or
+// with b64 its base64.
 func appendBodyValue(b, body []byte, b64 bool) []byte {
 	if b64 {
 		b = append(b, '"')
@@ -290,35 +336,9 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	if len(q) == 0 {
 		b = append(b, `null,"multiValueQueryStringParameters":null`...)
 	} else {
-		b = append(b, '{')
-		for i := 0; i < len(q); {
-			j := nextKey(q, i)
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, q[i].key)
-			b = append(b, ':')
-			b = appendJSONString(b, q[j-1].val)
-			i = j
-		}
-		b = append(b, `},"multiValueQueryStringParameters":{`...)
-		for i := 0; i < len(q); {
-			j := nextKey(q, i)
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, q[i].key)
-			b = append(b, ':', '[')
-			for k := i; k < j; k++ {
-				if k > i {
-					b = append(b, ',')
-				}
-				b = appendJSONString(b, q[k].val)
-			}
-			b = append(b, ']')
-			i = j
-		}
-		b = append(b, '}')
+		b = appendQuery(b, q, queryLast)
+		b = append(b, `,"multiValueQueryStringParameters":`...)
+		b = appendQuery(b, q, queryList)
 	}
 	b = append(b, `,"pathParameters":`...)
 	b = appendStringMap(b, nilIfEmpty(rc.PathParameters))
@@ -454,24 +474,8 @@ func appendEventV2(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	}
 	b = append(b, '}')
 	if len(q) > 0 {
-		b = append(b, `,"queryStringParameters":{`...)
-		for i := 0; i < len(q); {
-			j := nextKey(q, i)
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, q[i].key)
-			b = append(b, ':', '"')
-			for k := i; k < j; k++ {
-				if k > i {
-					b = append(b, ',')
-				}
-				b = appendEscaped(b, q[k].val)
-			}
-			b = append(b, '"')
-			i = j
-		}
-		b = append(b, '}')
+		b = append(b, `,"queryStringParameters":`...)
+		b = appendQuery(b, q, queryJoined)
 	}
 	if len(rc.PathParameters) > 0 {
 		b = append(b, `,"pathParameters":`...)
