@@ -171,9 +171,14 @@ type proxyResponse struct {
 	// base64 is the body as the function sent it when it was isBase64Encoded
 	// (body is then the decoded bytes).
 	base64 []byte
-	// fieldBuf holds the usual few fields in the response's allocation.
-	fieldBuf [4]headerField
+	// fieldBuf and valBuf hold the usual few fields, and the values write
+	// hands the response's header, in the response's allocation.
+	fieldBuf [usualFields]headerField
+	valBuf   [usualFields + 2]string
 }
+
+// usualFields is how many header fields a proxy result usually has at most.
+const usualFields = 4
 
 // headerField is a response header the scanner read.
 type headerField struct{ name, value string }
@@ -198,7 +203,10 @@ func (p *proxyResponse) write(w http.ResponseWriter) {
 	}
 	// One slice holds the values of the scanned fields and of the two fields
 	// set below.
-	vals := make([]string, len(p.fields)+2)
+	vals := p.valBuf[:]
+	if n := len(p.fields) + 2; n > len(vals) {
+		vals = make([]string, n)
+	}
 	for i, f := range p.fields {
 		vals[i] = f.value
 		h[f.name] = vals[i : i+1 : i+1]
