@@ -100,24 +100,6 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 	return append(b, '}')
 }
 
-// appendStringsMap encodes a map of string lists: null when nil, keys sorted.
-func appendStringsMap(b []byte, m map[string][]string) []byte {
-	if m == nil {
-		return append(b, "null"...)
-	}
-	var buf [16]string
-	b = append(b, '{')
-	for i, k := range sortedMapKeys(m, buf[:]) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		b = appendStrings(b, m[k])
-	}
-	return append(b, '}')
-}
-
 // appendStrings encodes a list of strings; a nil list is null.
 func appendStrings(b []byte, vs []string) []byte {
 	if vs == nil {
