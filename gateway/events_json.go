@@ -3,95 +3,18 @@ package gateway
 import (
 	"encoding/json"
 	"slices"
-	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 )
 
 // The AWS_PROXY events are encoded by appending bytes rather than through
-// encoding/json's reflection: the output is byte for byte what json.Marshal
-// gives for the same aws-lambda-go struct (field order, omitempty, map keys
-// sorted, encoding/json's string escaping with HTML escaping), which
-// TestEventEncodingMatchesEncodingJSON checks. Values that only authorizers and
-// client certificates bring (nested objects of any shape) are rare and go
-// through json.Marshal.
-
-// marshalV1 encodes a REST (payload 1.0) event as json.Marshal would.
-func marshalV1(ev *events.APIGatewayProxyRequest) ([]byte, error) {
-	b := make([]byte, 0, 1024+len(ev.Body)+len(ev.Body)/8)
-	b = append(b, `{"resource":`...)
-	b = appendJSONString(b, ev.Resource)
-	b = append(b, `,"path":`...)
-	b = appendJSONString(b, ev.Path)
-	b = append(b, `,"httpMethod":`...)
-	b = appendJSONString(b, ev.HTTPMethod)
-	b = append(b, `,"headers":`...)
-	b = appendStringMap(b, ev.Headers)
-	b = append(b, `,"multiValueHeaders":`...)
-	b = appendStringsMap(b, ev.MultiValueHeaders)
-	b = append(b, `,"queryStringParameters":`...)
-	b = appendStringMap(b, ev.QueryStringParameters)
-	b = append(b, `,"multiValueQueryStringParameters":`...)
-	b = appendStringsMap(b, ev.MultiValueQueryStringParameters)
-	b = append(b, `,"pathParameters":`...)
-	b = appendStringMap(b, ev.PathParameters)
-	b = append(b, `,"stageVariables":`...)
-	b = appendStringMap(b, ev.StageVariables)
-
-	rc := &ev.RequestContext
-	b = append(b, `,"requestContext":{"accountId":`...)
-	b = appendJSONString(b, rc.AccountID)
-	b = append(b, `,"resourceId":`...)
-	b = appendJSONString(b, rc.ResourceID)
-	if rc.OperationName != "" {
-		b = append(b, `,"operationName":`...)
-		b = appendJSONString(b, rc.OperationName)
-	}
-	b = append(b, `,"stage":`...)
-	b = appendJSONString(b, rc.Stage)
-	b = append(b, `,"domainName":`...)
-	b = appendJSONString(b, rc.DomainName)
-	b = append(b, `,"domainPrefix":`...)
-	b = appendJSONString(b, rc.DomainPrefix)
-	b = append(b, `,"requestId":`...)
-	b = appendJSONString(b, rc.RequestID)
-	b = append(b, `,"extendedRequestId":`...)
-	b = appendJSONString(b, rc.ExtendedRequestID)
-	b = append(b, `,"protocol":`...)
-	b = appendJSONString(b, rc.Protocol)
-	b = append(b, `,"identity":`...)
-	var err error
-	if b, err = appendIdentity(b, &rc.Identity); err != nil {
-		return nil, err
-	}
-	b = append(b, `,"resourcePath":`...)
-	b = appendJSONString(b, rc.ResourcePath)
-	b = append(b, `,"path":`...)
-	b = appendJSONString(b, rc.Path)
-	b = append(b, `,"authorizer":`...)
-	if rc.Authorizer == nil {
-		b = append(b, "null"...)
-	} else if b, err = appendMarshal(b, rc.Authorizer); err != nil {
-		return nil, err
-	}
-	b = append(b, `,"httpMethod":`...)
-	b = appendJSONString(b, rc.HTTPMethod)
-	b = append(b, `,"requestTime":`...)
-	b = appendJSONString(b, rc.RequestTime)
-	b = append(b, `,"requestTimeEpoch":`...)
-	b = strconv.AppendInt(b, rc.RequestTimeEpoch, 10)
-	b = append(b, `,"apiId":`...)
-	b = appendJSONString(b, rc.APIID)
-	b = append(b, '}')
-
-	b = append(b, `,"body":`...)
-	b = appendJSONString(b, ev.Body)
-	if ev.IsBase64Encoded {
-		b = append(b, `,"isBase64Encoded":true`...)
-	}
-	return append(b, '}'), nil
-}
+// encoding/json's reflection (events_append.go): the output is byte for byte
+// what json.Marshal gives for the same aws-lambda-go struct (field order,
+// omitempty, map keys sorted, encoding/json's string escaping with HTML
+// escaping). Values that only authorizers and client certificates bring
+// (nested objects of any shape) are rare and go through json.Marshal.
 
 // appendIdentity encodes requestContext.identity of a payload 1.0 event.
 func appendIdentity(b []byte, id *events.APIGatewayRequestIdentity) ([]byte, error) {
@@ -126,94 +49,6 @@ func appendIdentity(b []byte, id *events.APIGatewayRequestIdentity) ([]byte, err
 		}
 	}
 	return append(b, '}'), nil
-}
-
-// marshalV2 encodes an HTTP API (payload 2.0) event as json.Marshal would.
-func marshalV2(ev *events.APIGatewayV2HTTPRequest) ([]byte, error) {
-	b := make([]byte, 0, 1024+len(ev.Body)+len(ev.Body)/8)
-	b = append(b, `{"version":`...)
-	b = appendJSONString(b, ev.Version)
-	b = append(b, `,"routeKey":`...)
-	b = appendJSONString(b, ev.RouteKey)
-	b = append(b, `,"rawPath":`...)
-	b = appendJSONString(b, ev.RawPath)
-	b = append(b, `,"rawQueryString":`...)
-	b = appendJSONString(b, ev.RawQueryString)
-	if len(ev.Cookies) > 0 {
-		b = append(b, `,"cookies":`...)
-		b = appendStrings(b, ev.Cookies)
-	}
-	b = append(b, `,"headers":`...)
-	b = appendStringMap(b, ev.Headers)
-	if len(ev.QueryStringParameters) > 0 {
-		b = append(b, `,"queryStringParameters":`...)
-		b = appendStringMap(b, ev.QueryStringParameters)
-	}
-	if len(ev.PathParameters) > 0 {
-		b = append(b, `,"pathParameters":`...)
-		b = appendStringMap(b, ev.PathParameters)
-	}
-
-	rc := &ev.RequestContext
-	b = append(b, `,"requestContext":{"routeKey":`...)
-	b = appendJSONString(b, rc.RouteKey)
-	b = append(b, `,"accountId":`...)
-	b = appendJSONString(b, rc.AccountID)
-	b = append(b, `,"stage":`...)
-	b = appendJSONString(b, rc.Stage)
-	b = append(b, `,"requestId":`...)
-	b = appendJSONString(b, rc.RequestID)
-	var err error
-	if rc.Authorizer != nil {
-		b = append(b, `,"authorizer":`...)
-		if b, err = appendMarshal(b, rc.Authorizer); err != nil {
-			return nil, err
-		}
-	}
-	b = append(b, `,"apiId":`...)
-	b = appendJSONString(b, rc.APIID)
-	b = append(b, `,"domainName":`...)
-	b = appendJSONString(b, rc.DomainName)
-	b = append(b, `,"domainPrefix":`...)
-	b = appendJSONString(b, rc.DomainPrefix)
-	b = append(b, `,"time":`...)
-	b = appendJSONString(b, rc.Time)
-	b = append(b, `,"timeEpoch":`...)
-	b = strconv.AppendInt(b, rc.TimeEpoch, 10)
-	h := &rc.HTTP
-	b = append(b, `,"http":{"method":`...)
-	b = appendJSONString(b, h.Method)
-	b = append(b, `,"path":`...)
-	b = appendJSONString(b, h.Path)
-	b = append(b, `,"protocol":`...)
-	b = appendJSONString(b, h.Protocol)
-	b = append(b, `,"sourceIp":`...)
-	b = appendJSONString(b, h.SourceIP)
-	b = append(b, `,"userAgent":`...)
-	b = appendJSONString(b, h.UserAgent)
-	// authentication is a struct: omitempty never leaves it out.
-	b = append(b, `},"authentication":`...)
-	if rc.Authentication == (events.APIGatewayV2HTTPRequestContextAuthentication{}) {
-		b = append(b, `{"clientCert":{"clientCertPem":"","issuerDN":"","serialNumber":"","subjectDN":"","validity":{"notAfter":"","notBefore":""}}}`...)
-	} else if b, err = appendMarshal(b, rc.Authentication); err != nil {
-		return nil, err
-	}
-	b = append(b, '}')
-
-	if len(ev.StageVariables) > 0 {
-		b = append(b, `,"stageVariables":`...)
-		b = appendStringMap(b, ev.StageVariables)
-	}
-	if ev.Body != "" {
-		b = append(b, `,"body":`...)
-		b = appendJSONString(b, ev.Body)
-	}
-	if ev.IsBase64Encoded {
-		b = append(b, `,"isBase64Encoded":true}`...)
-	} else {
-		b = append(b, `,"isBase64Encoded":false}`...)
-	}
-	return b, nil
 }
 
 // appendField appends an object member's name, with the comma before it
@@ -265,24 +100,6 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 	return append(b, '}')
 }
 
-// appendStringsMap encodes a map of string lists: null when nil, keys sorted.
-func appendStringsMap(b []byte, m map[string][]string) []byte {
-	if m == nil {
-		return append(b, "null"...)
-	}
-	var buf [16]string
-	b = append(b, '{')
-	for i, k := range sortedMapKeys(m, buf[:]) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		b = appendStrings(b, m[k])
-	}
-	return append(b, '}')
-}
-
 // appendStrings encodes a list of strings; a nil list is null.
 func appendStrings(b []byte, vs []string) []byte {
 	if vs == nil {
@@ -303,13 +120,47 @@ const hexDigits = "0123456789abcdef"
 // appendJSONString appends s as a JSON string exactly as encoding/json writes
 // it: HTML characters (<, >, &), control characters, U+2028 and U+2029
 // escaped, invalid UTF-8 replaced by U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
+func appendJSONString[S ~string | ~[]byte](b []byte, s S) []byte {
 	b = append(b, '"')
+	b = appendEscaped(b, s)
+	return append(b, '"')
+}
+
+// appendJSONStrings appends the JSON string of the concatenation of parts
+// without building it. (Escaping the parts one after the other is escaping
+// their concatenation but where a character straddles a seam: then it is
+// built.)
+func appendJSONStrings(b []byte, parts ...string) []byte {
+	n := 0
+	for _, p := range parts {
+		if n > 0 && len(p) > 0 && p[0] >= utf8.RuneSelf {
+			return appendJSONString(b, strings.Join(parts, ""))
+		}
+		n += len(p)
+	}
+	b = append(b, '"')
+	for _, p := range parts {
+		b = appendEscaped(b, p)
+	}
+	return append(b, '"')
+}
+
+// jsonSafe marks the ASCII bytes encoding/json writes as they are.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
+// appendEscaped appends the inside of s's JSON string (appendJSONString
+// without the quotes).
+func appendEscaped[S ~string | ~[]byte](b []byte, s S) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			if jsonSafe[c] {
 				i++
 				continue
 			}
@@ -334,7 +185,8 @@ func appendJSONString(b []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		// At most utf8.UTFMax bytes: the conversion does not allocate.
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
@@ -351,6 +203,5 @@ func appendJSONString(b []byte, s string) []byte {
 		}
 		i += size
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }

@@ -2,11 +2,19 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/aws/aws-lambda-go/events"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/wirenames"
+	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
 // eventStrings are string values that exercise every escaping rule of
@@ -19,109 +27,187 @@ var eventStrings = []string{
 	strings.Repeat("x", 300) + `"` + strings.Repeat("y", 300),
 }
 
-// v1Events are REST events covering every field's encodings: nil, empty and
-// filled collections, optional identity fields, authorizer, client certificate.
-func v1Events() []*events.APIGatewayProxyRequest {
-	var out []*events.APIGatewayProxyRequest
-	for i, s := range eventStrings {
-		ev := &events.APIGatewayProxyRequest{Resource: "/pets/{id}", Path: "/pets/" + s, HTTPMethod: "GET", Body: s, IsBase64Encoded: i%2 == 1}
-		ev.RequestContext = events.APIGatewayProxyRequestContext{AccountID: "000000000000", ResourceID: "abc123", Stage: "dev",
-			DomainName: s, DomainPrefix: "x", RequestID: "id", ExtendedRequestID: "ext", Protocol: "HTTP/1.1",
-			Identity:     events.APIGatewayRequestIdentity{SourceIP: "127.0.0.1", UserAgent: s},
-			ResourcePath: "/pets/{id}", Path: "/dev/pets/1", HTTPMethod: "GET", RequestTime: "01/Jan/2026:00:00:00 +0000",
-			RequestTimeEpoch: 1767225600000 + int64(i), APIID: "a1b2c3d4e5"}
-		switch i % 4 {
-		case 0: // every collection nil
-		case 1:
-			ev.Headers = map[string]string{}
-			ev.MultiValueHeaders = map[string][]string{}
-			ev.QueryStringParameters = map[string]string{}
-			ev.MultiValueQueryStringParameters = map[string][]string{}
-			ev.PathParameters = map[string]string{}
-			ev.StageVariables = map[string]string{}
-			ev.RequestContext.Authorizer = map[string]any{}
-		default:
-			ev.Headers = map[string]string{"Host": "h", "X-Z": s, "a-lower": "1", s: "key is data"}
-			ev.MultiValueHeaders = map[string][]string{"Host": {"h"}, "X-Z": {s, "two"}, "empty": {}, "nil": nil}
-			ev.QueryStringParameters = map[string]string{"q": s, "k": ""}
-			ev.MultiValueQueryStringParameters = map[string][]string{"q": {s, s}}
-			ev.PathParameters = map[string]string{"id": s}
-			ev.StageVariables = map[string]string{"alias": "live", "z": s}
-			ev.RequestContext.OperationName = "op" + s
-			ev.RequestContext.Authorizer = map[string]any{"principalId": s, "n": 1.5, "b": true, "nested": map[string]any{"x": []any{1, "y"}}}
-			ev.RequestContext.Identity = events.APIGatewayRequestIdentity{CognitoIdentityPoolID: "p", AccountID: "a", CognitoIdentityID: "c",
-				Caller: s, APIKey: "k", APIKeyID: "kid", AccessKey: "ak", SourceIP: "10.0.0.1", CognitoAuthenticationType: "t",
-				CognitoAuthenticationProvider: "pr", UserArn: "arn", UserAgent: "ua", User: "u",
-				ClientCert: &events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCert{ClientCertPem: s, SubjectDN: "CN=x", IssuerDN: "CN=y",
-					SerialNumber: "01:02", Validity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCertValidity{NotBefore: "a", NotAfter: "b"}}}
-		}
-		out = append(out, ev)
-	}
-	return out
+// eventCase is a request and its context as serveFunctionProxy hands them to
+// the event appenders.
+type eventCase struct {
+	r          *http.Request
+	rc         *reqCtx
+	body       []byte
+	vars       map[string]string
+	binary     []string
+	wire       wirenames.Names
+	protocolV1 string
 }
 
-func v2Events() []*events.APIGatewayV2HTTPRequest {
-	var out []*events.APIGatewayV2HTTPRequest
-	for i, s := range eventStrings {
-		ev := &events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "GET /pets/{id}", RawPath: "/dev/pets/" + s, RawQueryString: s,
-			Headers: map[string]string{"host": "h", "x": s}, Body: s, IsBase64Encoded: i%2 == 0}
-		ev.RequestContext = events.APIGatewayV2HTTPRequestContext{RouteKey: "GET /pets/{id}", AccountID: "000000000000", Stage: "$default",
-			RequestID: "rid", APIID: "a1b2c3d4e5", DomainName: s, DomainPrefix: "d", Time: "01/Jan/2026:00:00:00 +0000", TimeEpoch: int64(i),
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/pets/" + s, Protocol: "HTTP/1.1", SourceIP: "::1", UserAgent: s}}
-		switch i % 4 {
-		case 0:
-			ev.Headers = nil
-		case 1:
-			ev.Cookies = []string{}
-			ev.QueryStringParameters = map[string]string{}
-			ev.PathParameters = map[string]string{}
-			ev.StageVariables = map[string]string{}
-			ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: map[string]any{}}
-		case 2:
-			ev.Cookies = []string{"a=1", s}
-			ev.QueryStringParameters = map[string]string{"q": s}
-			ev.PathParameters = map[string]string{"id": s}
-			ev.StageVariables = map[string]string{"v": s}
-			ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"sub": s}, Scopes: []string{"read"}}}
-			ev.RequestContext.Authentication = events.APIGatewayV2HTTPRequestContextAuthentication{ClientCert: events.APIGatewayV2HTTPRequestContextAuthenticationClientCert{
-				ClientCertPem: s, SubjectDN: "CN=x", Validity: events.APIGatewayV2HTTPRequestContextAuthenticationClientCertValidity{NotAfter: "n"}}}
-		case 3:
-			ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-				IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{AccessKey: "ak", UserARN: s}}
-		}
-		out = append(out, ev)
-	}
-	return out
-}
-
-// TestEventEncodingMatchesEncodingJSON: the appending encoders write exactly
-// what json.Marshal writes for the same event.
-func TestEventEncodingMatchesEncodingJSON(t *testing.T) {
-	for i, ev := range v1Events() {
-		checkSameJSON(t, "v1", i, ev, func() ([]byte, error) { return marshalV1(ev) })
-	}
-	for i, ev := range v2Events() {
-		checkSameJSON(t, "v2", i, ev, func() ([]byte, error) { return marshalV2(ev) })
-	}
-}
-
-func checkSameJSON(t *testing.T, kind string, i int, ev any, enc func() ([]byte, error)) {
+// eventCases are requests covering what an event carries: methods, paths
+// with escapes, stages ($default, custom domains), headers with several
+// values and the client's spellings, the headers API Gateway adds or keeps,
+// cookies, query strings (repeated keys, escapes, bad encodings, long ones),
+// path parameters, stage variables, text, binary and invalid UTF-8 bodies,
+// identities, authorizers of every kind and client certificates' absence
+// over TLS.
+func eventCases(t testing.TB) []eventCase {
 	t.Helper()
+	queries := []string{"", "q=1", "a=1&b=2&a=3", "name=J%C3%B6rg+x&empty=&flag", "&&x=1&&", "k%3D=v%26w",
+		"bad=%zz", "semi=1;x=2", "%gg=1&ok=2", "z=1&y=2&x=3&z=4&y=5", strings.Repeat("p=1&", 40) + "q=2", "u=%F0%9F%98%80&i=%ff"}
+	paths := []string{"/pets/7", "/", "/caf%C3%A9/a%20b", "/%E2%80%A8/%ff", "/a%2Fb"}
+	bodies := [][]byte{nil, []byte(`{"a":"b \"q\" <x>"}`), []byte("plain text"), {0xff, 0x00, 0x10, 'x'}, []byte(strings.Repeat("é", 100))}
+	var out []eventCase
+	n := 0
+	for _, s := range eventStrings {
+		for _, query := range queries {
+			n++
+			path := paths[n%len(paths)]
+			target := "http://example.com" + path
+			if query != "" {
+				target += "?" + query
+			}
+			body := bodies[n%len(bodies)]
+			method := http.MethodGet
+			if body != nil {
+				method = http.MethodPost
+			}
+			r := httptest.NewRequest(method, target, bytes.NewReader(body))
+			r.RemoteAddr = "10.1.2.3:5555"
+			if n%7 == 0 {
+				r.RemoteAddr = "[::1]:5555"
+			}
+			switch n % 4 {
+			case 0:
+				r.Host = "api.example.com:8443"
+			case 1:
+				r.Host = "[::1]:9000"
+			case 2:
+				r.Host = "h"
+				r.TLS = &tls.ConnectionState{}
+			}
+			r.Header = http.Header{}
+			r.Header.Set("User-Agent", s)
+			r.Header["X-Multi"] = []string{"one", s, "three"}
+			r.Header.Set("Accept", "*/*")
+			r.Header.Set("X-Data-"+strconv.Itoa(n%3), s)
+			switch n % 5 {
+			case 0:
+				r.Header.Set("Content-Type", "application/octet-stream")
+			case 1:
+				r.Header.Set("Content-Type", "application/json; charset=utf-8")
+			case 2:
+				r.Header.Set("Content-Type", "image/png")
+			case 3:
+				r.Header.Set("Content-Type", "bad type;;")
+			}
+			if n%3 == 0 {
+				r.Header["X-Forwarded-For"] = []string{"1.1.1.1, 2.2.2.2", "3.3.3.3"}
+				r.Header["X-Amzn-Trace-Id"] = []string{"Root=1-abc"}
+				r.Header["Cookie"] = []string{"a=1; b=2", " c=" + s + " ;; "}
+			}
+			if n%6 == 1 {
+				r.Header["X-Amzn-Trace-Id"] = []string{"", "second"}
+				r.Header["X-Forwarded-Proto"] = []string{"ftp"}
+				r.Header["Host"] = []string{"spoofed"}
+			}
+			c := &pipeline.Context{RequestID: "3b1c3d0e-1f2a-4b5c-8d9e-0123456789ab", ExtendedRequestID: "Xy1AbCdEfGhIjK=",
+				RequestTime: time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.FixedZone("x", 3600)).Add(time.Duration(n) * time.Second),
+				APIID:       "a1b2c3d4e5", Stage: "dev", Protocol: apis.ProtocolREST, DomainName: "a1b2c3d4e5.execute-api.localhost",
+				Path: path, Route: &apis.Route{Method: "GET", Path: "/pets/{id}", RouteKey: "GET /pets/{id}"}}
+			c.Identity.SourceIP = "10.1.2.3"
+			switch n % 6 {
+			case 0:
+				c.Stage = apis.RouteDefault
+				c.Route = &apis.Route{Path: apis.RouteDefault, RouteKey: apis.RouteDefault}
+			case 1:
+				c.CustomDomain, c.StagePrefix, c.DomainName = true, "/base%20path", s
+			case 2:
+				c.Stage = "st" + strconv.Itoa(n)
+				c.PathParameters = map[string]string{"id": s, "other": "x"}
+			case 3:
+				c.PathParameters = map[string]string{}
+				c.Path = "/"
+			}
+			switch n % 5 {
+			case 1:
+				c.Authorizer = pipeline.Authorizer{Kind: "lambda", PrincipalID: "user-" + s,
+					Context: map[string]any{"n": 1.5, "b": true, "s": s, "nested": map[string]any{"x": []any{1, "y"}}}}
+			case 2:
+				c.Authorizer = pipeline.Authorizer{Kind: "jwt", PrincipalID: "sub", Context: map[string]any{"sub": s, "n": 2.0}, Scopes: []string{"read"}}
+			case 3:
+				c.Authorizer = pipeline.Authorizer{Kind: "iam"}
+				c.Identity = pipeline.Identity{SourceIP: "10.1.2.3", AccessKey: "AKIA", AccountID: "123456789012", Caller: s, User: "u", UserARN: "arn:" + s}
+			case 4:
+				c.Authorizer = pipeline.Authorizer{Kind: "lambda"}
+			}
+			ec := eventCase{r: r, rc: &reqCtx{Context: c}, body: body}
+			if n%2 == 0 {
+				ec.vars = map[string]string{"alias": "live", "v": s}
+			} else if n%4 == 1 {
+				ec.vars = map[string]string{}
+			}
+			if n%3 == 1 {
+				ec.binary = []string{"image/*", "application/octet-stream"}
+			}
+			if n%4 == 3 {
+				ec.wire = wirenames.Names{"user-agent", "x-MULTI", "x-forwarded-for", "accept"}
+			}
+			if n%8 == 5 {
+				ec.protocolV1 = apis.ProtocolHTTP // an HTTP API with payload 1.0
+			}
+			out = append(out, ec)
+		}
+	}
+	return out
+}
+
+// TestEventAppendersMatchBuilders: the appenders write byte for byte what
+// encoding/json writes for the events the builders fill, and refuse what
+// they refuse with the same error.
+func TestEventAppendersMatchBuilders(t *testing.T) {
+	for i, ec := range eventCases(t) {
+		checkEventCase(t, i, ec)
+	}
+}
+
+func checkEventCase(t *testing.T, i int, ec eventCase) {
+	t.Helper()
+	r := ec.r
+	if ec.wire != nil {
+		r = r.WithContext(wirenames.With(r.Context(), ec.wire))
+	}
+	rc := *ec.rc
+	c := *rc.Context
+	rc.Context = &c
+	if ec.protocolV1 != "" {
+		c.Protocol = ec.protocolV1
+	}
+	ev1, err1 := buildV1(r, &rc, ec.body, ec.vars, ec.binary)
+	got1, gerr1 := appendEventV1(nil, r, &rc, ec.body, ec.vars, ec.binary)
+	compareEvent(t, "v1", i, r, ev1, err1, got1, gerr1)
+
+	c.Protocol = apis.ProtocolHTTP
+	ev2, err2 := buildV2(r, &rc, ec.body, ec.vars)
+	got2, gerr2 := appendEventV2(nil, r, &rc, ec.body, ec.vars)
+	compareEvent(t, "v2", i, r, ev2, err2, got2, gerr2)
+}
+
+func compareEvent(t *testing.T, kind string, i int, r *http.Request, ev any, err error, got []byte, gotErr error) {
+	t.Helper()
+	if err != nil || gotErr != nil {
+		if err == nil || gotErr == nil || err.Error() != gotErr.Error() {
+			t.Errorf("%s case %d (%s %s): builder error %v, appender error %v", kind, i, r.Method, r.URL, err, gotErr)
+		}
+		return
+	}
 	want, err := json.Marshal(ev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := enc()
-	if err != nil {
-		t.Fatalf("%s event %d: %v", kind, i, err)
-	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s event %d:\n got %s\nwant %s", kind, i, got, want)
+		t.Errorf("%s case %d (%s %s):\n got %s\nwant %s", kind, i, r.Method, r.URL, got, want)
 	}
 }
 
-// FuzzEventStrings checks the string escaping against encoding/json.
+// FuzzEventStrings checks the string escaping against encoding/json, and the
+// appenders against the builders with the string in every place a request
+// can put it.
 func FuzzEventStrings(f *testing.F) {
 	for _, s := range eventStrings {
 		f.Add(s)
@@ -131,7 +217,22 @@ func FuzzEventStrings(f *testing.F) {
 		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
 			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
 		}
-		ev := &events.APIGatewayProxyRequest{Path: s, Headers: map[string]string{s: s, "a": s}, Body: s}
-		checkSameJSON(t, "v1", 0, ev, func() ([]byte, error) { return marshalV1(ev) })
+		if got := appendJSONString(nil, []byte(s)); !bytes.Equal(got, want) {
+			t.Fatalf("appendJSONString([]byte(%q)) = %s, want %s", s, got, want)
+		}
+		for cut := 0; cut <= len(s); cut++ {
+			if got := appendJSONStrings(nil, s[:cut], s[cut:]); !bytes.Equal(got, want) {
+				t.Fatalf("appendJSONStrings(%q, %q) = %s, want %s", s[:cut], s[cut:], got, want)
+			}
+		}
+		r := httptest.NewRequest(http.MethodPost, "http://h/p?q="+url.QueryEscape(s)+"&"+url.QueryEscape(s)+"=1", strings.NewReader(s))
+		r.Header = http.Header{"User-Agent": {s}, "X-S": {s, s}}
+		if k := http.CanonicalHeaderKey(s); k != "" {
+			r.Header[k] = []string{s}
+		}
+		c := &pipeline.Context{Stage: "dev", Protocol: apis.ProtocolREST, Path: "/" + s, DomainName: s,
+			Route: &apis.Route{Path: "/{x}", RouteKey: "ANY /{x}"}, PathParameters: map[string]string{"x": s}}
+		c.Identity.SourceIP = s
+		checkEventCase(t, 0, eventCase{r: r, rc: &reqCtx{Context: c}, body: []byte(s), vars: map[string]string{s: s}})
 	})
 }

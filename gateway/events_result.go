@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // scanProxyResponse decodes the usual shape of a proxy result without generic
@@ -70,9 +73,10 @@ func scanProxyResponse(payload []byte, v1 bool) (*proxyResponse, bool) {
 	if !ok {
 		return nil, false
 	}
-	resp := &proxyResponse{status: code, header: http.Header{}}
+	resp := &proxyResponse{status: code}
+	resp.fields = resp.fieldBuf[:0]
 	if headers != nil && string(headers) != "null" {
-		if !scanHeaders(headers, resp.header) {
+		if resp.fields, ok = scanHeaders(headers, resp.fields); !ok {
 			return nil, false
 		}
 	}
@@ -88,10 +92,7 @@ func scanProxyResponse(payload []byte, v1 bool) (*proxyResponse, bool) {
 		if body[0] != '"' {
 			return nil, false
 		}
-		s, ok := jsonStringBytes(body)
-		if !ok {
-			return nil, false
-		}
+		s := jsonStringBytes(body)
 		if isB64 {
 			b, err := base64.StdEncoding.DecodeString(string(s))
 			if err != nil {
@@ -122,10 +123,12 @@ func statusOf(raw []byte) (int, bool) {
 	return code, err == nil && code >= 100 && code <= 599
 }
 
-// scanHeaders adds an object of string values to h; false for anything else.
-func scanHeaders(obj []byte, h http.Header) bool {
+// scanHeaders appends the fields of an object of string values to fields,
+// named canonically; false for anything else, and for names that differ only
+// in case (the decoder's order decides between those).
+func scanHeaders(obj []byte, fields []headerField) ([]headerField, bool) {
 	if obj[0] != '{' {
-		return false
+		return nil, false
 	}
 	i := skipSpace(obj, 1)
 	for i < len(obj) && obj[i] != '}' {
@@ -134,40 +137,164 @@ func scanHeaders(obj []byte, h http.Header) bool {
 		}
 		kEnd, plain := stringEnd(obj, i)
 		if !plain {
-			return false
+			return nil, false
 		}
 		key := obj[i+1 : kEnd-1]
 		i = skipSpace(obj, kEnd)
 		i = skipSpace(obj, i+1)
 		if i >= len(obj) || obj[i] != '"' {
-			return false
+			return nil, false
 		}
 		vEnd, _ := stringEnd(obj, i)
-		v, ok := jsonStringBytes(obj[i:vEnd])
-		if !ok {
-			return false
+		name := canonicalHeaderName(key)
+		for _, f := range fields {
+			if f.name == name {
+				return nil, false
+			}
 		}
-		name := http.CanonicalHeaderKey(string(key))
-		if _, twice := h[name]; twice {
-			return false // names that differ only in case: the decoder's order decides
-		}
-		h[name] = []string{string(v)}
+		fields = append(fields, headerField{name, headerValue(jsonStringBytes(obj[i:vEnd]))})
 		i = skipSpace(obj, vEnd)
 	}
-	return true
+	return fields, true
 }
 
-// jsonStringBytes returns a JSON string's value: its bytes as they are when
-// it holds no escape, else as encoding/json decodes it.
-func jsonStringBytes(raw []byte) ([]byte, bool) {
-	if _, plain := stringEnd(raw, 0); plain {
-		return raw[1 : len(raw)-1], true
+// canonicalHeaderName is http.CanonicalHeaderKey(string(key)), without
+// allocating for common names.
+func canonicalHeaderName(key []byte) string {
+	if name, ok := commonHeaderNames[string(key)]; ok {
+		return name
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, false
+	return http.CanonicalHeaderKey(string(key))
+}
+
+// commonHeaderNames maps the usual spellings of common response header names
+// (canonical, lower case) to their canonical names.
+var commonHeaderNames = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"Access-Control-Allow-Origin", "Access-Control-Allow-Headers", "Access-Control-Allow-Methods",
+		"Access-Control-Allow-Credentials", "Access-Control-Expose-Headers", "Cache-Control", "Content-Encoding",
+		"Content-Language", "Content-Type", "Etag", "Expires", "Last-Modified", "Location", "Set-Cookie", "Vary",
+		"X-Request-Id", "X-Powered-By"} {
+		m[k], m[strings.ToLower(k)] = k, k
 	}
-	return []byte(s), true
+	m["ETag"] = "Etag"
+	return m
+}()
+
+// headerValue is string(v), without allocating for common content types.
+func headerValue(v []byte) string {
+	switch string(v) {
+	case "application/json":
+		return "application/json"
+	case "application/json; charset=utf-8":
+		return "application/json; charset=utf-8"
+	case "text/plain":
+		return "text/plain"
+	case "text/plain; charset=utf-8":
+		return "text/plain; charset=utf-8"
+	case "text/html":
+		return "text/html"
+	case "text/html; charset=utf-8":
+		return "text/html; charset=utf-8"
+	}
+	return string(v)
+}
+
+// jsonStringBytes returns the value of a JSON string (its raw text, quotes
+// included, from a valid JSON document) as encoding/json decodes it: its
+// bytes as they are when it holds no escape and valid UTF-8, else a new
+// slice.
+func jsonStringBytes(raw []byte) []byte {
+	s := raw[1 : len(raw)-1]
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c == '\\' {
+			return unquoteJSON(make([]byte, 0, len(s)), s)
+		}
+		if c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return unquoteJSON(make([]byte, 0, len(s)+8), s)
+		}
+		i += size
+	}
+	return s
+}
+
+// unquoteJSON appends the value of s, the inside of a valid JSON string, as
+// encoding/json decodes it: escapes resolved, a \u escape of a lone
+// surrogate and every byte of invalid UTF-8 replaced by U+FFFD.
+func unquoteJSON(b, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			i++
+			switch e := s[i]; e {
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r := hex4(s[i+1:])
+				i += 4
+				if utf16.IsSurrogate(r) {
+					r2 := rune(-1)
+					if i+2 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+						r2 = hex4(s[i+3:])
+					}
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						r = d
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				b = utf8.AppendRune(b, r)
+			default: // '"', '\\', '/' (the document is valid JSON)
+				b = append(b, e)
+			}
+			i++
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, s[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return b
+}
+
+// hex4 reads the four hex digits of a \u escape (valid JSON has them).
+func hex4(s []byte) rune {
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		default:
+			c = c - 'A' + 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 func skipSpace(b []byte, i int) int {

@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -27,7 +29,7 @@ var proxyResults = []string{
 }
 
 func sameProxyResponse(a, b *proxyResponse) bool {
-	return a.status == b.status && reflect.DeepEqual(a.header, b.header) && reflect.DeepEqual(a.cookies, b.cookies) &&
+	return a.status == b.status && reflect.DeepEqual(a.headerMap(), b.headerMap()) && reflect.DeepEqual(a.cookies, b.cookies) &&
 		string(a.body) == string(b.body)
 }
 
@@ -75,4 +77,38 @@ func FuzzScanProxyResponse(f *testing.F) {
 		f.Add(p)
 	}
 	f.Fuzz(checkScanMatches)
+}
+
+// jsonStringSeeds are JSON strings with every escape, surrogate pairs, lone
+// and reversed surrogates, a surrogate before a non-\u escape, and invalid
+// UTF-8.
+var jsonStringSeeds = []string{`""`, `"plain"`, `"q\"b\\s\/"`, `"\b\f\n\r\t"`, `"\u00e9\u0041\u20AC"`, `"\ud83d\ude00"`,
+	`"\ud83d"`, `"\ude00\ud83d"`, `"\ud83d\n"`, `"\ud83dx"`, `"\ud83d\u0041"`, `"\ud83d\ud83d\ude00"`, "\"caf\xc3\xa9\"",
+	"\"bad \xff\xfe \xc3\"", "\"\xe2\x80\"", `"x\u0000y"`, `"\uDBFF\uDFFF"`}
+
+func checkJSONString(t *testing.T, raw string) {
+	t.Helper()
+	var want string
+	if err := json.Unmarshal([]byte(raw), &want); err != nil || !strings.HasPrefix(strings.TrimSpace(raw), `"`) {
+		return // not a JSON string
+	}
+	raw = strings.TrimSpace(raw)
+	if got := jsonStringBytes([]byte(raw)); string(got) != want {
+		t.Fatalf("jsonStringBytes(%s) = %q, want %q", raw, got, want)
+	}
+}
+
+// TestJSONStringBytesMatchesDecoder: strings decode as encoding/json decodes
+// them.
+func TestJSONStringBytesMatchesDecoder(t *testing.T) {
+	for _, s := range jsonStringSeeds {
+		checkJSONString(t, s)
+	}
+}
+
+func FuzzJSONStringBytes(f *testing.F) {
+	for _, s := range jsonStringSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(checkJSONString)
 }

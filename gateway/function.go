@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/invoker"
@@ -40,14 +39,11 @@ func readBody(r *http.Request) ([]byte, error) {
 // invoke resolves the integration's function (stage variables substituted) and
 // runs it with the deadline min(integration timeout, function timeout).
 func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payload []byte) (*invoker.Result, error) {
-	uri, err := rc.entry.stageURI(rc.Route, in)
-	if err != nil {
-		return nil, fmt.Errorf("integration uri of route %q: %w", rc.Route.RouteKey, err)
+	target := rc.entry.functionTarget(rc.Route, in)
+	if target.err != nil {
+		return nil, target.err
 	}
-	ref, err := apis.FunctionRef(uri)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", err.Error(), errConfig)
-	}
+	ref := target.ref
 	if g.resolver == nil || g.invoker == nil {
 		return nil, fmt.Errorf("no function runtime configured: %w", errConfig)
 	}
@@ -69,7 +65,7 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 		Function:   fn,
 		Payload:    payload,
 		Timeout:    timeout,
-		InvokedARN: functions.ARN(ref.Name, ref.Qualifier),
+		InvokedARN: target.arn,
 		TraceID:    r.Header.Get("X-Amzn-Trace-Id"),
 	})
 	if err != nil {
@@ -124,23 +120,16 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 	v2 := rc.Protocol == apis.ProtocolHTTP && in.PayloadFormatVersion != "1.0"
 	var payload []byte
 	if v2 {
-		ev, err := buildV2(r, rc, body, rc.StageVariables)
-		if err != nil {
-			return err
-		}
-		payload, err = marshalV2(ev)
-		if err != nil {
-			return err
-		}
+		payload, err = encodeEvent(func(b []byte) ([]byte, error) {
+			return appendEventV2(b, r, rc, body, rc.StageVariables)
+		})
 	} else {
-		ev, err := buildV1(r, rc, body, rc.StageVariables, rc.entry.dep.API.BinaryMediaTypes)
-		if err != nil {
-			return err
-		}
-		payload, err = marshalV1(ev)
-		if err != nil {
-			return err
-		}
+		payload, err = encodeEvent(func(b []byte) ([]byte, error) {
+			return appendEventV1(b, r, rc, body, rc.StageVariables, rc.entry.dep.API.BinaryMediaTypes)
+		})
+	}
+	if err != nil {
+		return err
 	}
 	res, err := g.invoke(r, rc, in, payload)
 	if err != nil {
@@ -162,8 +151,9 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 		resp.body = resp.base64
 	}
 	if m != nil {
-		src.respHeader, src.respBody = resp.header, resp.body
-		resp.status = m.applyResponse(src, resp.status, resp.header)
+		h := resp.headerMap()
+		src.respHeader, src.respBody = h, resp.body
+		resp.status = m.applyResponse(src, resp.status, h)
 	}
 	resp.write(w)
 	return nil
@@ -171,13 +161,39 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 
 // proxyResponse is a validated proxy result.
 type proxyResponse struct {
-	status  int
+	status int
+	// header is the generic decoder's headers, or nil when fields are the
+	// scanner's (names canonical, each once).
 	header  http.Header
+	fields  []headerField
 	cookies []string
 	body    []byte
 	// base64 is the body as the function sent it when it was isBase64Encoded
 	// (body is then the decoded bytes).
 	base64 []byte
+	// fieldBuf and valBuf hold the usual few fields, and the values write
+	// hands the response's header, in the response's allocation.
+	fieldBuf [usualFields]headerField
+	valBuf   [usualFields + 2]string
+}
+
+// usualFields is how many header fields a proxy result usually has at most.
+const usualFields = 4
+
+// headerField is a response header the scanner read.
+type headerField struct{ name, value string }
+
+// headerMap returns the result's headers as an http.Header, which the
+// response's mapping may change.
+func (p *proxyResponse) headerMap() http.Header {
+	if p.header == nil {
+		p.header = make(http.Header, len(p.fields))
+		for _, f := range p.fields {
+			p.header[f.name] = []string{f.value}
+		}
+		p.fields = nil
+	}
+	return p.header
 }
 
 func (p *proxyResponse) write(w http.ResponseWriter) {
@@ -185,14 +201,27 @@ func (p *proxyResponse) write(w http.ResponseWriter) {
 	for k, vs := range p.header {
 		h[http.CanonicalHeaderKey(k)] = vs
 	}
+	// One slice holds the values of the scanned fields and of the two fields
+	// set below.
+	vals := p.valBuf[:]
+	if n := len(p.fields) + 2; n > len(vals) {
+		vals = make([]string, n)
+	}
+	for i, f := range p.fields {
+		vals[i] = f.value
+		h[f.name] = vals[i : i+1 : i+1]
+	}
+	vals = vals[len(p.fields):]
 	for _, c := range p.cookies {
 		h.Add("Set-Cookie", c)
 	}
-	if h.Get("Content-Type") == "" {
-		h.Set("Content-Type", "application/json")
+	if ct := h["Content-Type"]; len(ct) == 0 || ct[0] == "" {
+		vals[0] = "application/json"
+		h["Content-Type"] = vals[0:1:1]
 	}
-	h.Set("Content-Length", strconv.Itoa(len(p.body)))
-	h.Del("Transfer-Encoding")
+	vals[1] = strconv.Itoa(len(p.body))
+	h["Content-Length"] = vals[1:2:2]
+	delete(h, "Transfer-Encoding")
 	w.WriteHeader(p.status)
 	_, _ = w.Write(p.body)
 }

@@ -173,11 +173,17 @@ type stageEntry struct {
 	// substituted (*apis.Route -> uriEntry); the entry is dropped with the stage
 	// when a variable changes.
 	uris sync.Map
+	// targets caches each function integration's target (*apis.Route ->
+	// *fnTarget), dropped with the stage as uris are.
+	targets sync.Map
 	// urls caches parsed backend URLs by URI (string -> *url.URL, never mutated).
 	urls sync.Map
 	// plans are the non-proxy integrations' templates and selection patterns,
 	// compiled once per stage deployment, by integration; read-only once compiled.
 	plans map[*apis.Integration]*integrationPlan
+	// resourceIDs are $context.resourceId by resource path, for the routes'
+	// paths; read-only once compiled.
+	resourceIDs map[string]string
 	// paramMaps are HTTP APIs' parameter mappings by integration, compiled once
 	// per stage deployment; read-only once compiled.
 	paramMaps map[*apis.Integration]*paramMapping
@@ -211,6 +217,33 @@ func (e *stageEntry) stageURI(r *apis.Route, in *apis.Integration) (string, erro
 	uri, err := apis.SubstituteStageVariables(in.URI, e.deployed.Variables)
 	e.uris.Store(r, uriEntry{uri, err})
 	return uri, err
+}
+
+// fnTarget is a function integration's target with the stage's variables
+// substituted: the function reference and the ARN a call names, or why there
+// is none.
+type fnTarget struct {
+	ref functions.Ref
+	arn string
+	err error
+}
+
+// functionTarget returns the target of route r's function integration in,
+// cached.
+func (e *stageEntry) functionTarget(r *apis.Route, in *apis.Integration) *fnTarget {
+	if v, ok := e.targets.Load(r); ok {
+		return v.(*fnTarget)
+	}
+	t := &fnTarget{}
+	if uri, err := e.stageURI(r, in); err != nil {
+		t.err = fmt.Errorf("integration uri of route %q: %w", r.RouteKey, err)
+	} else if ref, err := apis.FunctionRef(uri); err != nil {
+		t.err = fmt.Errorf("%s: %w", err.Error(), errConfig)
+	} else {
+		t.ref, t.arn = ref, functions.ARN(ref.Name, ref.Qualifier)
+	}
+	e.targets.Store(r, t)
+	return t
 }
 
 // New returns a Gateway. resolver and invoker may be nil when no API uses function
@@ -324,7 +357,10 @@ func (g *Gateway) loadStage(ctx context.Context, apiID, stage string) (*stageEnt
 func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]string, canary bool) (*stageEntry, error) {
 	e := &stageEntry{stage: st, dep: dep, router: newRouter(dep.API.Routes),
 		deployed: &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API, Variables: vars, Canary: canary},
-		plans:    map[*apis.Integration]*integrationPlan{}}
+		plans:    map[*apis.Integration]*integrationPlan{}, resourceIDs: map[string]string{}}
+	for _, p := range append([]string{"/{proxy+}"}, routePaths(dep.API.Routes)...) {
+		e.resourceIDs[p] = dep.API.ResourceIDOf(p)
+	}
 	for i := range dep.API.Routes {
 		in := dep.API.Routes[i].Integration
 		if in != nil && (dep.API.Protocol == apis.ProtocolHTTP || in.Type == apis.IntegrationHTTPProxy && dep.API.Protocol == apis.ProtocolREST) {
@@ -366,6 +402,15 @@ func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]
 	}
 	e.chain = chain
 	return e, nil
+}
+
+// routePaths are the paths of routes.
+func routePaths(routes []apis.Route) []string {
+	out := make([]string, 0, len(routes))
+	for i := range routes {
+		out = append(out, routes[i].Path)
+	}
+	return out
 }
 
 // Response header names, canonical.

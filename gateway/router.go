@@ -85,8 +85,8 @@ func newRouter(routes []apis.Route) *router {
 func (rt *router) match(method, escapedPath string) (*apis.Route, map[string]string) {
 	var buf [16]string // the segments of most paths, without an allocation
 	segs := appendSegments(buf[:0], escapedPath)
-	var params []string // name, value pairs
-	if r := rt.root.find(segs, 0, method, &params); r != nil {
+	var pbuf [8]string // name, value pairs
+	if r, params := rt.root.find(segs, 0, method, pbuf[:0]); r != nil {
 		var m map[string]string
 		if len(params) > 0 {
 			m = make(map[string]string, len(params)/2)
@@ -147,22 +147,22 @@ func (n *node) pick(method string) *apis.Route {
 	return n.methods[apis.MethodAny]
 }
 
-func (n *node) find(segs []string, i int, method string, params *[]string) *apis.Route {
+// find returns the route for segs[i:] under n and params with the path
+// parameters it took appended.
+func (n *node) find(segs []string, i int, method string, params []string) (*apis.Route, []string) {
 	if i == len(segs) {
-		return n.pick(method)
+		return n.pick(method), params
 	}
 	seg := unescape(segs[i])
 	if c := n.literal[seg]; c != nil {
-		if r := c.find(segs, i+1, method, params); r != nil {
-			return r
+		if r, ps := c.find(segs, i+1, method, params); r != nil {
+			return r, ps
 		}
 	}
 	if n.param != nil && seg != "" {
-		*params = append(*params, n.paramName, seg)
-		if r := n.param.find(segs, i+1, method, params); r != nil {
-			return r
+		if r, ps := n.param.find(segs, i+1, method, append(params, n.paramName, seg)); r != nil {
+			return r, ps
 		}
-		*params = (*params)[:len(*params)-2]
 	}
 	if n.greedy != nil {
 		if r := n.greedy.pick(method); r != nil {
@@ -170,9 +170,8 @@ func (n *node) find(segs []string, i int, method string, params *[]string) *apis
 			for j, s := range segs[i:] {
 				rest[j] = unescape(s)
 			}
-			*params = append(*params, n.greedyName, strings.Join(rest, "/"))
-			return r
+			return r, append(params, n.greedyName, strings.Join(rest, "/"))
 		}
 	}
-	return nil
+	return nil, params
 }

@@ -63,6 +63,11 @@ func From(ctx context.Context) Names {
 	return w
 }
 
+// With returns ctx with the spellings w attached, as Take attaches them.
+func With(ctx context.Context, w Names) context.Context {
+	return context.WithValue(ctx, wireNamesKey{}, w)
+}
+
 // HeaderName returns the spelling r's client used on the wire for the
 // canonical header name, or the name itself when the spelling is not known (or
 // was canonical).
@@ -98,7 +103,7 @@ func Take(r *http.Request) *http.Request {
 	if len(w) == 0 {
 		return r
 	}
-	return r.WithContext(context.WithValue(r.Context(), wireNamesKey{}, w))
+	return r.WithContext(With(r.Context(), w))
 }
 
 // Listener wraps a listener so that every connection records its requests'

@@ -1,0 +1,176 @@
+package gateway
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/wirenames"
+)
+
+// The builders below are the gateway's AWS_PROXY events as it built them
+// before the appenders (events_append.go): aws-lambda-go structs from the
+// request, encoded with encoding/json. They stay as the appenders' oracle.
+
+// buildV1 builds the REST (payload 1.0) event, every field filled as API Gateway
+// fills it; absent collections are null.
+func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]string, binaryTypes []string) (*events.APIGatewayProxyRequest, error) {
+	q, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	h := forwardedHeaders(r, rc)
+	ev := &events.APIGatewayProxyRequest{
+		Resource:   rc.Route.Path,
+		Path:       unescapePath(rc.Path),
+		HTTPMethod: r.Method,
+	}
+	if rc.Route.Path == apis.RouteDefault {
+		ev.Resource = "/" + "{proxy+}"
+	}
+	if len(h) > 0 {
+		// REST APIs pass the client's spelling of header names (HTTP APIs keep
+		// today's canonical names in payload 1.0).
+		var wire wirenames.Names
+		if rc.Protocol == apis.ProtocolREST {
+			wire = wirenames.From(r.Context())
+		}
+		ev.Headers = make(map[string]string, len(h))
+		ev.MultiValueHeaders = make(map[string][]string, len(h))
+		for k, vs := range h {
+			k = wire.EventName(k)
+			ev.Headers[k] = vs[len(vs)-1]
+			ev.MultiValueHeaders[k] = vs // h is this event's own copy
+		}
+	}
+	if len(q) > 0 {
+		ev.QueryStringParameters = make(map[string]string, len(q))
+		ev.MultiValueQueryStringParameters = make(map[string][]string, len(q))
+		for k, vs := range q {
+			ev.QueryStringParameters[k] = vs[len(vs)-1]
+			ev.MultiValueQueryStringParameters[k] = vs
+		}
+	}
+	if len(rc.PathParameters) > 0 {
+		ev.PathParameters = rc.PathParameters
+	}
+	if len(stageVars) > 0 {
+		ev.StageVariables = stageVars
+	}
+	if len(body) > 0 {
+		if isBinaryREST(r.Header.Get("Content-Type"), binaryTypes) || !utf8.Valid(body) {
+			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+		} else {
+			ev.Body = string(body)
+		}
+	}
+	resourcePath := ev.Resource
+	ev.RequestContext = events.APIGatewayProxyRequestContext{
+		AccountID:         functions.AccountID,
+		ResourceID:        resourceID(rc, resourcePath),
+		Stage:             rc.Stage,
+		DomainName:        rc.DomainName,
+		DomainPrefix:      domainPrefix(rc.DomainName),
+		RequestID:         rc.RequestID,
+		ExtendedRequestID: rc.ExtendedRequestID,
+		Protocol:          r.Proto,
+		Identity: events.APIGatewayRequestIdentity{
+			SourceIP:   rc.Identity.SourceIP,
+			UserAgent:  r.UserAgent(),
+			ClientCert: clientCertREST(r),
+			AccessKey:  rc.Identity.AccessKey,
+			AccountID:  rc.Identity.AccountID,
+			Caller:     rc.Identity.Caller,
+			User:       rc.Identity.User,
+			UserArn:    rc.Identity.UserARN,
+		},
+		ResourcePath:     resourcePath,
+		Path:             stagePath(rc),
+		HTTPMethod:       r.Method,
+		RequestTime:      rc.RequestTime.UTC().Format(requestTimeLayout),
+		RequestTimeEpoch: rc.RequestTime.UnixMilli(),
+		APIID:            rc.APIID,
+		Authorizer:       authorizerV1(&rc.Authorizer),
+	}
+	return ev, nil
+}
+
+// buildV2 builds the HTTP API (payload 2.0) event.
+func buildV2(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]string) (*events.APIGatewayV2HTTPRequest, error) {
+	q, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	h := forwardedHeaders(r, rc)
+	routeKey := rc.Route.RouteKey
+	ev := &events.APIGatewayV2HTTPRequest{
+		Version:        "2.0",
+		RouteKey:       routeKey,
+		RawPath:        stagePath(rc),
+		RawQueryString: r.URL.RawQuery,
+		Headers:        make(map[string]string, len(h)),
+	}
+	for k, vs := range h {
+		lk := strings.ToLower(k)
+		if lk == "cookie" {
+			for _, v := range vs {
+				for _, c := range strings.Split(v, ";") {
+					if c = strings.TrimSpace(c); c != "" {
+						ev.Cookies = append(ev.Cookies, c)
+					}
+				}
+			}
+			continue
+		}
+		if prev, ok := ev.Headers[lk]; ok {
+			ev.Headers[lk] = prev + "," + strings.Join(vs, ",")
+		} else {
+			ev.Headers[lk] = strings.Join(vs, ",")
+		}
+	}
+	if len(q) > 0 {
+		ev.QueryStringParameters = make(map[string]string, len(q))
+		for k, vs := range q {
+			ev.QueryStringParameters[k] = strings.Join(vs, ",")
+		}
+	}
+	if len(rc.PathParameters) > 0 {
+		ev.PathParameters = rc.PathParameters
+	}
+	if len(stageVars) > 0 {
+		ev.StageVariables = stageVars
+	}
+	if len(body) > 0 {
+		if isTextHTTP(r.Header.Get("Content-Type"), body) {
+			ev.Body = string(body)
+		} else {
+			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true
+		}
+	}
+	ev.RequestContext = events.APIGatewayV2HTTPRequestContext{
+		RouteKey:     routeKey,
+		AccountID:    functions.AccountID,
+		Stage:        rc.Stage,
+		RequestID:    rc.ExtendedRequestID,
+		APIID:        rc.APIID,
+		DomainName:   rc.DomainName,
+		DomainPrefix: domainPrefix(rc.DomainName),
+		Time:         rc.RequestTime.UTC().Format(requestTimeLayout),
+		TimeEpoch:    rc.RequestTime.UnixMilli(),
+		HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+			Method:    r.Method,
+			Path:      stagePath(rc),
+			Protocol:  r.Proto,
+			SourceIP:  rc.Identity.SourceIP,
+			UserAgent: r.UserAgent(),
+		},
+		Authentication: clientCertV2(r),
+		Authorizer:     authorizerV2(&rc.Authorizer, &rc.Identity),
+	}
+	return ev, nil
+}
