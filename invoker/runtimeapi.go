@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/portico-dev/portico/internal/h1"
 )
 
 // Runtime API paths (2018-06-01) and the extension API paths aws-lambda-go calls
@@ -59,13 +61,13 @@ func (sb *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == pathExtNext && r.Method == http.MethodGet:
 		// No events are delivered to extensions; the call blocks until shutdown.
 		gone := make(chan struct{})
-		gw := watchGone(connOf(r).connOrNil(), func() { close(gone) })
+		gw := h1.WatchGone(connOf(r).connOrNil(), func() { close(gone) })
 		select {
 		case <-gone:
 		case <-sb.stopping:
 		case <-r.Context().Done():
 		}
-		if gw.stop() {
+		if gw.Stop() {
 			panic(http.ErrAbortHandler)
 		}
 		select {
