@@ -102,19 +102,21 @@ func runtimeAPIError(w http.ResponseWriter, status int, typ, msg string) {
 func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
 	rc := connOf(r)
 	nw := sb.enterNext(rc)
-	sb.pool.ready(sb)
-	var inv *invocation
-	select {
-	case inv = <-sb.handback:
-	case inv = <-sb.work:
-	default:
-		if wake := sb.waitNext(nw); wake != nil {
-			select {
-			case inv = <-sb.handback:
-			case inv = <-sb.work:
-			case <-sb.stopping:
-			case <-wake:
-			case <-r.Context().Done():
+	// A caller waiting for this sandbox hands its invocation over here.
+	inv := sb.pool.ready(sb)
+	if inv == nil {
+		select {
+		case inv = <-sb.handback:
+		case inv = <-sb.work:
+		default:
+			if wake := sb.waitNext(nw); wake != nil {
+				select {
+				case inv = <-sb.handback:
+				case inv = <-sb.work:
+				case <-sb.stopping:
+				case <-wake:
+				case <-r.Context().Done():
+				}
 			}
 		}
 	}

@@ -386,7 +386,8 @@ type invocation struct {
 	req      Request
 	arn      string
 	traceID  string
-	deadline time.Time
+	timeout  time.Duration
+	deadline time.Time // set when a sandbox takes it (start)
 	tail     *tailBuf
 
 	once sync.Once
@@ -400,6 +401,10 @@ type outcome struct {
 	functionError bool
 	timedOut      bool
 }
+
+// start sets the invocation's deadline: its timeout from now, when a sandbox
+// takes it.
+func (inv *invocation) start(now time.Time) { inv.deadline = now.Add(inv.timeout) }
 
 // complete records the outcome once; false if one was already recorded.
 func (inv *invocation) complete(o *outcome) bool {
