@@ -2,12 +2,13 @@ package invoker
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -652,8 +653,7 @@ func (i *Invoker) newInvocation(req Request) *invocation {
 	}
 	trace := req.TraceID
 	if trace == "" {
-		r := strings.ReplaceAll(newID(), "-", "") // 32 hex digits: 24 for the root, 8+ for the parent
-		trace = "Root=1-" + strconv.FormatInt(i.clock.Now().Unix(), 16) + "-" + r[:24] + ";Parent=" + r[16:32] + ";Sampled=0"
+		trace = newTraceHeader(i.clock.Now())
 	}
 	inv := &invocation{
 		id:      id,
@@ -668,6 +668,24 @@ func (i *Invoker) newInvocation(req Request) *invocation {
 		inv.tail = &tailBuf{}
 	}
 	return inv
+}
+
+// newTraceHeader returns an unsampled X-Ray trace header for an invocation
+// that comes with none, built in one allocation.
+func newTraceHeader(now time.Time) string {
+	var raw [16]byte
+	_, _ = rand.Read(raw[:])
+	var r [32]byte // 32 hex digits: 24 for the root, 8+ for the parent
+	hex.Encode(r[:], raw[:])
+	b := make([]byte, 0, 80)
+	b = append(b, "Root=1-"...)
+	b = strconv.AppendInt(b, now.Unix(), 16)
+	b = append(b, '-')
+	b = append(b, r[:24]...)
+	b = append(b, ";Parent="...)
+	b = append(b, r[16:32]...)
+	b = append(b, ";Sampled=0"...)
+	return string(b)
 }
 
 // await waits for the invocation's outcome. If the caller goes away first, the

@@ -144,7 +144,12 @@ func (p *pool) popWaiterLocked() *waiter {
 		return nil
 	}
 	w := p.waiters[0]
-	p.waiters = p.waiters[1:]
+	p.waiters[0] = nil
+	if len(p.waiters) == 1 {
+		p.waiters = p.waiters[:0] // keep the room: the next waiter needs no new slice
+	} else {
+		p.waiters = p.waiters[1:]
+	}
 	return w
 }
 

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -91,14 +92,18 @@ func isDeadline(err error) bool {
 // a request that is still waiting for its answer. All three mean that the
 // request's client is no longer waiting for it (a pipelining client's request
 // ends the wait too).
+//
+// recv(2) is called directly: it never blocks (MSG_DONTWAIT), so it needs no
+// scheduler hand-off, and unix.Recvfrom would allocate the sender's address.
 func peekReadable(fd uintptr) bool {
 	var b [1]byte
 	for {
-		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		if errors.Is(err, unix.EINTR) {
+		_, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+		if errno == unix.EINTR {
 			continue
 		}
-		return !errors.Is(err, unix.EAGAIN)
+		return errno != unix.EAGAIN
 	}
 }
 
