@@ -98,7 +98,7 @@ func isDeadline(err error) bool {
 func peekReadable(fd uintptr) bool {
 	var b [1]byte
 	for {
-		_, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+		_, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1, //nolint:gosec // G103: a one-byte buffer on the stack for recv(2)
 			unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
 		if errno == unix.EINTR {
 			continue
