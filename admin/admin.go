@@ -23,6 +23,7 @@ import (
 	"github.com/portico-dev/portico/console"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/sigv4"
@@ -52,7 +53,7 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 	mux *http.ServeMux
-	srv *http.Server
+	srv *h1.Server
 	ln  net.Listener
 	// stopping is closed when Stop begins, ending streaming responses (log follow)
 	// so that shutdown does not wait for them.
@@ -231,7 +232,17 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("admin: listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.ln = ln
-	s.srv = s.cfg.Limits.Tighten(s.cfg.GatewayLimits).Server(s)
+	// internal/h1, as the gateway's listener: no background read per request
+	// and each small response in one write, which the data plane's Invoke
+	// feels (docs/performance.md). Streams that wait (a log follow) watch
+	// their client themselves (h1.CancelOnGone).
+	l := s.cfg.Limits.Tighten(s.cfg.GatewayLimits).WithDefaults()
+	s.srv = h1.New(l.Handler(s), h1.Options{
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+		ReadHeaderTimeout: l.HeaderTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		Log:               s.log,
+	})
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("admin server stopped", "err", err)

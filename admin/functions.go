@@ -10,6 +10,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/h1"
 )
 
 // defaultLogBytes is how much of a function's log GET .../logs returns by default.
@@ -434,6 +435,7 @@ func (s *Server) functionLogs(w http.ResponseWriter, r *http.Request, name strin
 	if flusher != nil {
 		flusher.Flush()
 	}
+	defer h1.CancelOnGone(w)() // the admin server does not read in the background
 	lines := logs.Follow(r.Context(), name)
 	for {
 		select {

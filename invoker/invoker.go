@@ -2,12 +2,13 @@ package invoker
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -541,8 +542,16 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 	}
 
 	p := i.pool(cfg)
+	// An untraced call builds its invocation before it looks for a sandbox, so
+	// that one coming back to next while it waits takes the invocation itself
+	// (pool.ready). A traced one gets its trace ID from the Invocation span,
+	// which starts once a sandbox is found.
+	var pre *invocation
+	if !traced {
+		pre = i.newInvocation(req)
+	}
 	for {
-		g := p.acquire(ctx)
+		g := p.acquire(ctx, pre)
 		if g.err != nil {
 			finish()
 			if i.obs != nil && errors.Is(g.err, errdefs.ErrThrottled) { // the sandbox budget
@@ -563,13 +572,19 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 			return &Result{RequestID: id, Payload: g.fail.payload, FunctionError: "Unhandled",
 				ExecutedVersion: cfg.Version, ColdStart: true}, nil
 		}
+		if g.taken {
+			return i.await(ctx, g.sb, pre, g.cold, finish)
+		}
 		var run trace.Span
+		inv := pre
 		if traced {
 			i.traceQueue(qctx, queue, g)
 			_, run = tracing.Start(ctx, "Invocation", trace.SpanKindInternal)
 			req.TraceID = tracing.XRayHeader(run.SpanContext())
+			inv = i.newInvocation(req)
+		} else {
+			inv.start(i.clock.Now())
 		}
-		inv := i.newInvocation(req)
 		select {
 		case g.sb.work <- inv:
 		case <-g.sb.gone:
@@ -638,21 +653,39 @@ func (i *Invoker) newInvocation(req Request) *invocation {
 	}
 	trace := req.TraceID
 	if trace == "" {
-		r := strings.ReplaceAll(newID(), "-", "") // 32 hex digits: 24 for the root, 8+ for the parent
-		trace = "Root=1-" + strconv.FormatInt(i.clock.Now().Unix(), 16) + "-" + r[:24] + ";Parent=" + r[16:32] + ";Sampled=0"
+		trace = newTraceHeader(i.clock.Now())
 	}
 	inv := &invocation{
-		id:       id,
-		req:      req,
-		arn:      arn,
-		traceID:  trace,
-		deadline: i.clock.Now().Add(timeout),
-		done:     make(chan struct{}),
+		id:      id,
+		req:     req,
+		arn:     arn,
+		traceID: trace,
+		timeout: timeout,
+		done:    make(chan struct{}),
 	}
+	inv.start(i.clock.Now())
 	if req.LogTail {
 		inv.tail = &tailBuf{}
 	}
 	return inv
+}
+
+// newTraceHeader returns an unsampled X-Ray trace header for an invocation
+// that comes with none, built in one allocation.
+func newTraceHeader(now time.Time) string {
+	var raw [16]byte
+	_, _ = rand.Read(raw[:])
+	var r [32]byte // 32 hex digits: 24 for the root, 8+ for the parent
+	hex.Encode(r[:], raw[:])
+	b := make([]byte, 0, 80)
+	b = append(b, "Root=1-"...)
+	b = strconv.AppendInt(b, now.Unix(), 16)
+	b = append(b, '-')
+	b = append(b, r[:24]...)
+	b = append(b, ";Parent="...)
+	b = append(b, r[16:32]...)
+	b = append(b, ";Sampled=0"...)
+	return string(b)
 }
 
 // await waits for the invocation's outcome. If the caller goes away first, the

@@ -3,8 +3,10 @@ package invoker
 import (
 	"context"
 	"errors"
+	"regexp"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -106,5 +108,19 @@ func TestAliasOf(t *testing.T) {
 		if got := aliasOf(arn); got != want {
 			t.Errorf("aliasOf(%q) = %q, want %q", arn, got, want)
 		}
+	}
+}
+
+// TestNewTraceHeader: an invocation that comes without a trace gets an
+// unsampled X-Ray header of its own, rooted at the invocation's time.
+func TestNewTraceHeader(t *testing.T) {
+	now := time.Unix(0x5f000000, 0)
+	re := regexp.MustCompile(`^Root=1-5f000000-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$`)
+	a, b := newTraceHeader(now), newTraceHeader(now)
+	if !re.MatchString(a) || !re.MatchString(b) {
+		t.Fatalf("trace headers %q, %q", a, b)
+	}
+	if a == b {
+		t.Fatalf("two invocations share the trace %q", a)
 	}
 }

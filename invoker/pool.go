@@ -39,15 +39,23 @@ type pool struct {
 	lastUsed  time.Time
 }
 
-type waiter struct{ ch chan grant }
+// waiter is a caller waiting for a sandbox. inv, when set, is its invocation,
+// built while it waits: a sandbox that comes back to next takes it at once
+// (ready), with no hop through the caller's goroutine.
+type waiter struct {
+	ch  chan grant
+	inv *invocation
+}
 
 // grant answers a waiter: a sandbox, or an init failure to report as the call's
-// result, or an error.
+// result, or an error. taken says that the sandbox has taken the waiter's
+// invocation already: the caller only awaits its outcome.
 type grant struct {
-	sb   *sandbox
-	fail *outcome
-	cold bool
-	err  error
+	sb    *sandbox
+	fail  *outcome
+	cold  bool
+	taken bool
+	err   error
 }
 
 // poolKeyT identifies a pool: the code and configuration its sandboxes run. A
@@ -60,8 +68,10 @@ func poolKey(cfg *functions.Config) poolKeyT {
 	return poolKeyT{cfg.FunctionName, cfg.Version, cfg.RevisionID, cfg.CodeHash, cfg.ResolvedImage}
 }
 
-// acquire returns a sandbox blocked in next, reserved for the caller.
-func (p *pool) acquire(ctx context.Context) grant {
+// acquire returns a sandbox blocked in next, reserved for the caller. inv,
+// when not nil, is the caller's invocation: a sandbox that comes back to next
+// while the caller waits takes it itself (grant.taken).
+func (p *pool) acquire(ctx context.Context, inv *invocation) grant {
 	p.mu.Lock()
 	now := p.inv.clock.Now()
 	p.lastUsed = now
@@ -85,7 +95,7 @@ func (p *pool) acquire(ctx context.Context) grant {
 		}
 		return grant{sb: sb}
 	}
-	w := &waiter{ch: make(chan grant, 1)}
+	w := &waiter{ch: make(chan grant, 1), inv: inv}
 	p.waiters = append(p.waiters, w)
 	p.fillLocked()
 	p.mu.Unlock()
@@ -106,8 +116,12 @@ func (p *pool) acquire(ctx context.Context) grant {
 			}
 		}
 		p.mu.Unlock()
-		// Granted meanwhile: give the sandbox back.
+		// Granted meanwhile: give the sandbox back, unless it has taken the
+		// invocation (the caller then awaits it, in the background).
 		g := <-w.ch
+		if g.taken {
+			return g
+		}
 		if g.sb != nil {
 			p.release(g.sb)
 		}
@@ -130,13 +144,19 @@ func (p *pool) popWaiterLocked() *waiter {
 		return nil
 	}
 	w := p.waiters[0]
-	p.waiters = p.waiters[1:]
+	p.waiters[0] = nil
+	if len(p.waiters) == 1 {
+		p.waiters = p.waiters[:0] // keep the room: the next waiter needs no new slice
+	} else {
+		p.waiters = p.waiters[1:]
+	}
 	return w
 }
 
 // ready is called when a sandbox enters next: it is handed to the first waiter or
-// put on the idle list.
-func (p *pool) ready(sb *sandbox) {
+// put on the idle list. It returns the waiter's invocation when the waiter
+// brought one: the calling next delivers it at once.
+func (p *pool) ready(sb *sandbox) *invocation {
 	p.mu.Lock()
 	sb.mu.Lock()
 	cold := false
@@ -154,32 +174,40 @@ func (p *pool) ready(sb *sandbox) {
 		// A repeated next (the runtime reconnected): already offered.
 		sb.mu.Unlock()
 		p.mu.Unlock()
-		return
+		return nil
 	}
 	if sb.isStopping() || p.stale || sb.retiring(p.inv.clock.Now()) {
 		sb.state = stDead
 		sb.mu.Unlock()
 		p.mu.Unlock()
 		sb.stop()
-		return
+		return nil
 	}
 	sb.cur = nil
 	sb.mu.Unlock()
-	p.offerLocked(sb, cold)
+	inv := p.offerLocked(sb, cold, true)
 	if cold {
 		p.fillLocked() // its start's room under MaxStarting is free
 	}
 	p.mu.Unlock()
+	return inv
 }
 
-// offerLocked hands sb to the first waiter or makes it idle.
-func (p *pool) offerLocked(sb *sandbox, cold bool) {
+// offerLocked hands sb to the first waiter or makes it idle. With take (the
+// caller is sb's next), a waiter's invocation is taken for sb and returned.
+func (p *pool) offerLocked(sb *sandbox, cold, take bool) *invocation {
 	if w := p.popWaiterLocked(); w != nil {
 		sb.mu.Lock()
 		sb.state = stReserved
 		sb.mu.Unlock()
-		w.ch <- grant{sb: sb, cold: cold && sb.invocations == 0}
-		return
+		g := grant{sb: sb, cold: cold && sb.invocations == 0}
+		var inv *invocation
+		if take && w.inv != nil {
+			inv, g.taken = w.inv, true
+			inv.start(p.inv.clock.Now())
+		}
+		w.ch <- g
+		return inv
 	}
 	sb.mu.Lock()
 	sb.state = stIdle
@@ -187,6 +215,7 @@ func (p *pool) offerLocked(sb *sandbox, cold bool) {
 	sb.mu.Unlock()
 	p.idle = append(p.idle, sb)
 	p.inv.budget.wake() // an idle sandbox can make room for another version
+	return nil
 }
 
 // release returns a reserved sandbox that was not used.
@@ -197,7 +226,7 @@ func (p *pool) release(sb *sandbox) {
 		sb.stop()
 		return
 	}
-	p.offerLocked(sb, false)
+	p.offerLocked(sb, false, false)
 }
 
 // markReturning is called when a sandbox posts a result.

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/portico-dev/portico/internal/h1"
 )
 
 // Runtime API paths (2018-06-01) and the extension API paths aws-lambda-go calls
@@ -59,13 +61,13 @@ func (sb *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == pathExtNext && r.Method == http.MethodGet:
 		// No events are delivered to extensions; the call blocks until shutdown.
 		gone := make(chan struct{})
-		gw := watchGone(connOf(r).connOrNil(), func() { close(gone) })
+		gw := h1.WatchGone(connOf(r).connOrNil(), func() { close(gone) })
 		select {
 		case <-gone:
 		case <-sb.stopping:
 		case <-r.Context().Done():
 		}
-		if gw.stop() {
+		if gw.Stop() {
 			panic(http.ErrAbortHandler)
 		}
 		select {
@@ -100,19 +102,21 @@ func runtimeAPIError(w http.ResponseWriter, status int, typ, msg string) {
 func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
 	rc := connOf(r)
 	nw := sb.enterNext(rc)
-	sb.pool.ready(sb)
-	var inv *invocation
-	select {
-	case inv = <-sb.handback:
-	case inv = <-sb.work:
-	default:
-		if wake := sb.waitNext(nw); wake != nil {
-			select {
-			case inv = <-sb.handback:
-			case inv = <-sb.work:
-			case <-sb.stopping:
-			case <-wake:
-			case <-r.Context().Done():
+	// A caller waiting for this sandbox hands its invocation over here.
+	inv := sb.pool.ready(sb)
+	if inv == nil {
+		select {
+		case inv = <-sb.handback:
+		case inv = <-sb.work:
+		default:
+			if wake := sb.waitNext(nw); wake != nil {
+				select {
+				case inv = <-sb.handback:
+				case inv = <-sb.work:
+				case <-sb.stopping:
+				case <-wake:
+				case <-r.Context().Done():
+				}
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/runtimes"
 )
 
@@ -265,7 +266,7 @@ func TestNextNeverWritesToAGoneClient(t *testing.T) {
 	}
 	defer server.Close()
 	_ = client.Close()
-	waitFor(t, "the client's close to reach the server", func() bool { return (&connPeek{}).gone(server) })
+	waitFor(t, "the client's close to reach the server", func() bool { return (&h1.ConnPeek{}).Gone(server) })
 
 	res := ce.call(t, `{"n":1}`)
 	p := ce.inv.pool(ce.cfg)

@@ -97,7 +97,7 @@ type peerVerdict struct {
 	once sync.Once
 	ok   bool
 	conn net.Conn
-	peek connPeek
+	peek h1.ConnPeek
 }
 
 // connContext gives every accepted connection its own verdict slot.
@@ -113,9 +113,9 @@ func connOf(r *http.Request) *peerVerdict {
 }
 
 // clientGone reports whether the client of the request on v's connection has
-// gone (see connPeek.gone).
+// gone (see h1.ConnPeek.Gone).
 func (v *peerVerdict) clientGone() bool {
-	return v != nil && v.peek.gone(v.conn)
+	return v != nil && v.peek.Gone(v.conn)
 }
 
 // connOrNil returns v's connection, nil for a nil v.
@@ -154,8 +154,8 @@ type nextWait struct {
 	// next replaces it (kicked) or when its client has gone (gone).
 	wake         chan struct{}
 	kicked, gone bool
-	ticks        int        // maintenance ticks seen while waiting
-	watch        *goneWatch // armed by maintenance once the wait is long
+	ticks        int           // maintenance ticks seen while waiting
+	watch        *h1.GoneWatch // armed by maintenance once the wait is long
 }
 
 // wakeLocked closes w.wake once, if made.
@@ -203,7 +203,7 @@ func (sb *sandbox) leaveNext(w *nextWait) (kicked, gone bool) {
 	watch := w.watch
 	w.watch = nil
 	sb.mu.Unlock()
-	watched := watch.stop() // outside mu: its onGone takes mu
+	watched := watch.Stop() // outside mu: its onGone takes mu
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
 	return w.kicked, w.gone || watched
@@ -223,7 +223,7 @@ func (sb *sandbox) watchLongNext() {
 	if w.ticks++; w.ticks < 2 {
 		return
 	}
-	w.watch = watchGone(w.rc.connOrNil(), func() {
+	w.watch = h1.WatchGone(w.rc.connOrNil(), func() {
 		sb.mu.Lock()
 		w.wakeLocked()
 		w.gone = true
@@ -386,7 +386,8 @@ type invocation struct {
 	req      Request
 	arn      string
 	traceID  string
-	deadline time.Time
+	timeout  time.Duration
+	deadline time.Time // set when a sandbox takes it (start)
 	tail     *tailBuf
 
 	once sync.Once
@@ -400,6 +401,10 @@ type outcome struct {
 	functionError bool
 	timedOut      bool
 }
+
+// start sets the invocation's deadline: its timeout from now, when a sandbox
+// takes it.
+func (inv *invocation) start(now time.Time) { inv.deadline = now.Add(inv.timeout) }
 
 // complete records the outcome once; false if one was already recorded.
 func (inv *invocation) complete(o *outcome) bool {

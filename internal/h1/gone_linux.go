@@ -1,4 +1,4 @@
-package invoker
+package h1
 
 import (
 	"errors"
@@ -6,25 +6,27 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// goneWatch watches a Runtime API connection while one of its requests waits
-// (a long poll): the Runtime API server does not read connections in the
-// background, so without it a client that goes away is not noticed until the
-// server next writes to it. It peeks (MSG_PEEK) and so consumes nothing, from
-// one goroutine parked in the network poller.
-type goneWatch struct {
+// GoneWatch watches a connection while a request on it waits (a long poll, a
+// stream): the server does not read connections in the background, so without
+// it a client that goes away is not noticed until the server next writes to
+// it. It peeks (MSG_PEEK) and so consumes nothing, from one goroutine parked in
+// the network poller.
+type GoneWatch struct {
 	c      net.Conn
 	onGone func()
 	gone   atomic.Bool
 	done   chan struct{} // closed when the watching goroutine has returned
 }
 
-// watchGone starts watching c; onGone runs (on the watch's goroutine) if the
-// client goes away before stop. Nil when c cannot be watched.
-func watchGone(c net.Conn, onGone func()) *goneWatch {
+// WatchGone starts watching c; onGone runs (on the watch's goroutine) if the
+// client goes away, or sends more, before Stop. Nil when c cannot be watched.
+// Nothing else may read c until Stop has returned.
+func WatchGone(c net.Conn, onGone func()) *GoneWatch {
 	rc := rawConn(c)
 	if rc == nil {
 		return nil
@@ -33,28 +35,28 @@ func watchGone(c net.Conn, onGone func()) *goneWatch {
 	if c.SetReadDeadline(time.Time{}) != nil {
 		return nil
 	}
-	w := &goneWatch{c: c, onGone: onGone, done: make(chan struct{})}
+	w := &GoneWatch{c: c, onGone: onGone, done: make(chan struct{})}
 	go w.run(rc)
 	return w
 }
 
-func (w *goneWatch) run(rc syscall.RawConn) {
+func (w *GoneWatch) run(rc syscall.RawConn) {
 	defer close(w.done)
 	readable := false
 	err := rc.Read(func(fd uintptr) bool {
 		readable = peekReadable(fd)
 		return readable // else wait for the poller
 	})
-	// A deadline error is stop's doing; any other error means a broken connection.
+	// A deadline error is Stop's doing; any other error means a broken connection.
 	if readable || err != nil && !isDeadline(err) {
 		w.gone.Store(true)
 		w.onGone()
 	}
 }
 
-// stop ends the watch and reports whether the client had gone. The connection
+// Stop ends the watch and reports whether the client had gone. The connection
 // is readable by its server again when it returns. A nil watch reports false.
-func (w *goneWatch) stop() bool {
+func (w *GoneWatch) Stop() bool {
 	if w == nil {
 		return false
 	}
@@ -87,31 +89,36 @@ func isDeadline(err error) bool {
 
 // peekReadable reports, without waiting or consuming anything, whether the
 // socket has something to read: EOF, an error, or bytes the client sent behind
-// a request that is still waiting for its answer. No Runtime API client
-// pipelines, so all three mean that the request's client is not waiting for it.
+// a request that is still waiting for its answer. All three mean that the
+// request's client is no longer waiting for it (a pipelining client's request
+// ends the wait too).
+//
+// recv(2) is called directly: it never blocks (MSG_DONTWAIT), so it needs no
+// scheduler hand-off, and unix.Recvfrom would allocate the sender's address.
 func peekReadable(fd uintptr) bool {
 	var b [1]byte
 	for {
-		_, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		if errors.Is(err, unix.EINTR) {
+		_, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1, //nolint:gosec // G103: a one-byte buffer on the stack for recv(2)
+			unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+		if errno == unix.EINTR {
 			continue
 		}
-		return !errors.Is(err, unix.EAGAIN)
+		return errno != unix.EAGAIN
 	}
 }
 
-// connPeek looks at one connection without waiting: one system call, and no
+// ConnPeek looks at one connection without waiting: one system call, and no
 // allocation after the first look. Used by one request at a time.
-type connPeek struct {
+type ConnPeek struct {
 	rc       syscall.RawConn
 	look     func(fd uintptr)
 	readable bool
 }
 
-// gone reports whether the client of the request on c has gone (or sent more
+// Gone reports whether the client of the request on c has gone (or sent more
 // than its request): then an answer written to c would be lost. False when c
 // cannot be looked at.
-func (p *connPeek) gone(c net.Conn) bool {
+func (p *ConnPeek) Gone(c net.Conn) bool {
 	if p.rc == nil {
 		if p.rc = rawConn(c); p.rc == nil {
 			return false

@@ -1,0 +1,19 @@
+package h1
+
+import "net/http"
+
+// CancelOnGone makes a handler served by this package notice its client going
+// away while it waits (a stream that writes only now and then): the request's
+// context is cancelled once the client closes the connection or sends more.
+// Call stop before the handler reads the connection again (the request body)
+// or returns. The handler must have read its request body to the end. For any
+// other ResponseWriter (net/http's server cancels the context itself) it does
+// nothing.
+func CancelOnGone(w http.ResponseWriter) (stop func()) {
+	rw, ok := w.(*response)
+	if !ok || rw.c.hijacked || rw.c.reqCancel == nil {
+		return func() {}
+	}
+	gw := WatchGone(rw.c.rwc, rw.c.reqCancel)
+	return func() { gw.Stop() }
+}
