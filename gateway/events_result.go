@@ -6,8 +6,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/portico-dev/portico/gateway/mapping"
 )
 
 // scanProxyResponse decodes the usual shape of a proxy result without generic
@@ -232,38 +233,10 @@ func unquoteJSON(b, s []byte) []byte {
 		c := s[i]
 		switch {
 		case c == '\\':
-			i++
-			switch e := s[i]; e {
-			case 'b':
-				b = append(b, '\b')
-			case 'f':
-				b = append(b, '\f')
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case 'u':
-				r := hex4(s[i+1:])
-				i += 4
-				if utf16.IsSurrogate(r) {
-					r2 := rune(-1)
-					if i+2 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
-						r2 = hex4(s[i+3:])
-					}
-					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-						r = d
-						i += 6
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				b = utf8.AppendRune(b, r)
-			default: // '"', '\\', '/' (the document is valid JSON)
-				b = append(b, e)
-			}
-			i++
+			// The document is valid JSON: every escape decodes.
+			var n int
+			b, n, _ = mapping.AppendJSONEscape(b, s[i+1:])
+			i += 1 + n
 		case c < utf8.RuneSelf:
 			b = append(b, c)
 			i++
@@ -278,23 +251,6 @@ func unquoteJSON(b, s []byte) []byte {
 		}
 	}
 	return b
-}
-
-// hex4 reads the four hex digits of a \u escape (valid JSON has them).
-func hex4(s []byte) rune {
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		default:
-			c = c - 'A' + 10
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
 }
 
 func skipSpace(b []byte, i int) int {

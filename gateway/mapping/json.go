@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"unicode/utf16"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -609,45 +607,15 @@ func (d *jsonDecoder) unescapeTo(buf []byte) ([]byte, error) {
 			if d.pos >= len(d.data) {
 				return buf, d.errorf("unexpected end of input")
 			}
-			e := d.data[d.pos]
-			d.pos++
-			switch e {
-			case '"', '\\', '/':
-				buf = append(buf, e)
-			case 'b':
-				buf = append(buf, '\b')
-			case 'f':
-				buf = append(buf, '\f')
-			case 'n':
-				buf = append(buf, '\n')
-			case 'r':
-				buf = append(buf, '\r')
-			case 't':
-				buf = append(buf, '\t')
-			case 'u':
-				r, ok := d.hex4()
-				if !ok {
+			var n int
+			var ok bool
+			if buf, n, ok = AppendJSONEscape(buf, d.data[d.pos:]); !ok {
+				if d.data[d.pos] == 'u' {
 					return buf, d.errorf("invalid \\u escape")
 				}
-				if utf16.IsSurrogate(r) {
-					if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
-						save := d.pos
-						d.pos += 2
-						r2, ok := d.hex4()
-						if ok {
-							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-								buf = utf8.AppendRune(buf, dec)
-								continue
-							}
-						}
-						d.pos = save
-					}
-					r = utf8.RuneError
-				}
-				buf = utf8.AppendRune(buf, r)
-			default:
 				return buf, d.errorf("invalid escape")
 			}
+			d.pos += n
 		default:
 			// A run of plain bytes at once.
 			j := d.pos + 1
@@ -659,28 +627,6 @@ func (d *jsonDecoder) unescapeTo(buf []byte) ([]byte, error) {
 		}
 	}
 	return buf, d.errorf("unterminated string")
-}
-
-func (d *jsonDecoder) hex4() (rune, bool) {
-	if d.pos+4 > len(d.data) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.data[d.pos : d.pos+4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	d.pos += 4
-	return r, true
 }
 
 // appendCompactJSON appends what appendJSON writes for data decoded (the
