@@ -1,5 +1,3 @@
-// gateway's readers of function results and the mapping engine's JSON decoder
-// share it.
 package mapping
 
 import (
