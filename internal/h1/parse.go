@@ -41,13 +41,17 @@ type fastRequest struct {
 	url  url.URL
 	strs [4]string
 	resp response
+	// names are the client's spellings (with Options.WireNames; nil when
+	// every name is canonical).
+	names *namesCtx
 }
 
 // parseRequest parses the request at the start of br's buffer and consumes
 // its head; nil (with nothing consumed) when the request is not plain or its
 // head is not wholly buffered. The header's names and values are valid (the
-// server's own checks need not look at them again).
-func parseRequest(br *bufio.Reader) *fastRequest {
+// server's own checks need not look at them again). With names, the client's
+// spellings of the header names are kept (fastRequest.names).
+func parseRequest(br *bufio.Reader, names bool) *fastRequest {
 	buf, _ := br.Peek(br.Buffered())
 	end := bytes.Index(buf, crlfcrlf)
 	if end < 0 {
@@ -214,6 +218,9 @@ func parseRequest(br *bufio.Reader) *fastRequest {
 		if cl > 0 {
 			req.Body = &clBody{r: br, n: cl}
 		}
+	}
+	if names {
+		fr.names = fastNames(head, spans[:n])
 	}
 	_, _ = br.Discard(len(buf))
 	return fr

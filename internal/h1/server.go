@@ -69,6 +69,9 @@ type Options struct {
 	// ConnContext, when set, modifies the context of a new connection's requests,
 	// as http.Server.ConnContext does.
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
+	// WireNames keeps, for every request, the client's spelling of the names
+	// of its header fields, for WireNames to return.
+	WireNames bool
 	// Log receives handler panics and accept errors (discarded when nil).
 	Log *slog.Logger
 }
