@@ -88,7 +88,12 @@ type conn struct {
 	hijacked bool
 	dateSec  int64
 	date     []byte
-	clBuf    [20]byte // a response's Content-Length, formatted
+	// doneAt is the clock reading of the last response's Date when that
+	// response went out after its handler returned and its request had no
+	// body: the end of the request, from which the idle deadline counts
+	// (one clock reading per request instead of two). Zero: not known.
+	doneAt time.Time
+	clBuf  [20]byte // a response's Content-Length, formatted
 	// nextResp is where the next response goes, allocated with its request
 	// (nil: newResponse allocates it).
 	nextResp *response
@@ -156,8 +161,13 @@ func (c *conn) serve() {
 		case first && opts.ReadHeaderTimeout > 0:
 			_ = c.rwc.SetReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
 		case !first && opts.IdleTimeout > 0:
-			_ = c.rwc.SetReadDeadline(time.Now().Add(opts.IdleTimeout))
+			now := c.doneAt
+			if now.IsZero() {
+				now = time.Now()
+			}
+			_ = c.rwc.SetReadDeadline(now.Add(opts.IdleTimeout))
 		}
+		c.doneAt = time.Time{}
 		c.cr.remain = int64(opts.MaxHeaderBytes) + headerSlack
 		if _, err := c.br.Peek(1); err != nil {
 			return
@@ -413,9 +423,8 @@ func (c *conn) runHandler(w *response, req *http.Request) (ok bool) {
 	return true
 }
 
-// date returns the Date header value for now, formatted once a second.
-func (c *conn) dateValue() []byte {
-	now := time.Now()
+// dateValue returns the Date header value for now, formatted once a second.
+func (c *conn) dateValue(now time.Time) []byte {
 	if sec := now.Unix(); sec != c.dateSec || c.date == nil {
 		c.dateSec = sec
 		c.date = now.UTC().AppendFormat(c.date[:0], http.TimeFormat)
