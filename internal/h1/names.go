@@ -3,6 +3,7 @@ package h1
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"sync"
 )
 
@@ -98,13 +99,15 @@ const maxPooledHead = 64 << 10
 // headNames returns the spellings in head, a request head (request line,
 // fields, the empty line) that net/http's reader accepted, for the keys of
 // header (the request's, Host removed). Continuation lines (obs-fold) carry
-// no name; lines end in LF or CRLF.
+// no name; lines end in LF or CRLF. Nothing is allocated but the spellings,
+// unless the head has more than 16 distinct keys.
 func headNames(head []byte, header map[string][]string) *namesCtx {
 	_, rest, _ := bytes.Cut(head, []byte("\n")) // the request line
 	var nc *namesCtx
-	var seen map[string]bool // canonical keys met, once there are many
-	var few [16]string
+	var few [16][]byte // the first name of each key met, while few
 	met := few[:0]
+	var seen map[string]bool // the canonical keys met, once there are many
+	var small [64]byte
 	for len(rest) > 0 {
 		var line []byte
 		line, rest, _ = bytes.Cut(rest, []byte("\n"))
@@ -115,38 +118,41 @@ func headNames(head []byte, header map[string][]string) *namesCtx {
 		if !ok {
 			continue // not reached: net/http accepted the head
 		}
-		key := canonicalName(k)
-		if _, ok := header[key]; !ok {
+		var key []byte
+		if len(k) <= len(small) {
+			key = canonicalInto(small[:len(k)], k)
+		} else {
+			key = []byte(http.CanonicalHeaderKey(string(k)))
+		}
+		if _, ok := header[string(key)]; !ok {
 			continue // Host, or a framing field net/http removed
 		}
-		if seen != nil {
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-		} else {
-			dup := false
+		// Tokens have the same canonical form exactly when they are equal
+		// but for ASCII case.
+		dup := false
+		if seen == nil {
 			for _, m := range met {
-				if m == key {
+				if len(m) == len(k) && bytes.EqualFold(m, k) {
 					dup = true
 					break
 				}
 			}
-			if dup {
-				continue
-			}
-			if len(met) < cap(met) {
-				met = append(met, key)
-			} else {
+			if !dup && len(met) < cap(met) {
+				met = append(met, k)
+			} else if !dup {
 				seen = make(map[string]bool, 2*len(met))
 				for _, m := range met {
-					seen[m] = true
+					seen[http.CanonicalHeaderKey(string(m))] = true
 				}
-				seen[key] = true
+				seen[string(key)] = true
 			}
+		} else if seen[string(key)] {
+			dup = true
+		} else {
+			seen[string(key)] = true
 		}
-		if len(key) == len(k) && key == string(k) {
-			continue // canonical
+		if dup || bytes.Equal(key, k) {
+			continue // a later spelling, or canonical
 		}
 		if nc == nil {
 			nc = &namesCtx{}

@@ -157,3 +157,25 @@ func TestWireNamesAllocations(t *testing.T) {
 		}
 	}
 }
+
+// TestHeadNamesAllocations: picking the names out of a head read by net/http's
+// reader allocates the context and the spelled names only (uncommon
+// canonical names included).
+func TestHeadNamesAllocations(t *testing.T) {
+	for _, tc := range []struct {
+		head string
+		want float64
+	}{
+		{"GET /a%20 HTTP/1.1\r\nHost: h\r\nX-One: 1\r\nX-Two: 2\r\nX-Three-Long-Name: 3\r\nAccept: a\r\n\r\n", 0},
+		{"GET /a%20 HTTP/1.1\r\nHost: h\r\nX-One: 1\r\nx-two: 2\r\nX-Three-Long-Name: 3\r\naccept: a\r\n\r\n", 3},
+	} {
+		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(tc.head)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := []byte(tc.head)
+		if got := testing.AllocsPerRun(100, func() { headNames(head, req.Header) }); got != tc.want {
+			t.Errorf("%q: %v allocations, want %v", tc.head, got, tc.want)
+		}
+	}
+}

@@ -250,7 +250,16 @@ func canonicalName(k []byte) string {
 	if len(k) > len(small) {
 		return http.CanonicalHeaderKey(string(k))
 	}
-	b := small[:len(k)]
+	b := canonicalInto(small[:len(k)], k)
+	if v, ok := commonNames[string(b)]; ok {
+		return v
+	}
+	return string(b)
+}
+
+// canonicalInto writes the canonical form of the token k into dst (of k's
+// length) and returns dst.
+func canonicalInto(dst, k []byte) []byte {
 	upper := true
 	for i, c := range k {
 		if upper && 'a' <= c && c <= 'z' {
@@ -258,13 +267,10 @@ func canonicalName(k []byte) string {
 		} else if !upper && 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		b[i] = c
+		dst[i] = c
 		upper = c == '-'
 	}
-	if v, ok := commonNames[string(b)]; ok {
-		return v
-	}
-	return string(b)
+	return dst
 }
 
 // commonNames are request header names worth not allocating for when a client
