@@ -48,10 +48,8 @@ func describeRead(req *http.Request, err error, c *conn) string {
 		return fmt.Sprintf("error reply %q wait=%v", reply, wait)
 	}
 	var sb strings.Builder
-	u := *req.URL
-	u.User = nil // a pointer: compared by what it says below
-	fmt.Fprintf(&sb, "method=%q uri=%q url=%#v user=%v,%q proto=%q %d.%d host=%q cl=%d te=%#v close=%v trailer=%#v remote=%q header=%#v\n",
-		req.Method, req.RequestURI, u, req.URL.User != nil, req.URL.User.String(), req.Proto, req.ProtoMajor, req.ProtoMinor, req.Host, req.ContentLength,
+	fmt.Fprintf(&sb, "method=%q uri=%q url=%#v proto=%q %d.%d host=%q cl=%d te=%#v close=%v trailer=%#v remote=%q header=%#v\n",
+		req.Method, req.RequestURI, *req.URL, req.Proto, req.ProtoMajor, req.ProtoMinor, req.Host, req.ContentLength,
 		req.TransferEncoding, req.Close, req.Trailer, req.RemoteAddr, req.Header)
 	fmt.Fprintf(&sb, "nobody=%v\n", req.Body == http.NoBody)
 	p := make([]byte, 7)
