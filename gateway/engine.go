@@ -3,9 +3,9 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 
-	"github.com/portico-dev/portico/gateway/internal/wirenames"
 	"github.com/portico-dev/portico/internal/h1"
 )
 
@@ -47,13 +47,14 @@ func (s *Server) engine() string {
 }
 
 // serveH1 serves the plain listener ln with internal/h1, under the same limits
-// and header-spelling recorder as the net/http engine.
-func (s *Server) serveH1(ln wirenames.Listener) {
+// as the net/http engine. h1 keeps the client's spelling of header names
+// itself (h1.Options.WireNames), so ln needs no wirenames recorder.
+func (s *Server) serveH1(ln net.Listener) {
 	s.h1 = h1.New(s.limits.Handler(s), h1.Options{
 		MaxHeaderBytes:    s.limits.MaxHeaderBytes,
 		ReadHeaderTimeout: s.limits.HeaderTimeout,
 		IdleTimeout:       s.limits.IdleTimeout,
-		ConnContext:       wirenames.ConnContext,
+		WireNames:         true,
 		Log:               s.log,
 	})
 	srv := s.h1

@@ -40,6 +40,10 @@ type Server struct {
 	cb     *callbackServer
 	nbio   *nbioServer // with Config.Engine "nbio" (engine_nbio.go), instead of srv
 	h1     *h1.Server  // with Config.Engine "h1" (engine.go), instead of srv
+	// recording is set when the plain listener's connections record header
+	// spellings (wirenames.Listener: the net/http engine); h1 keeps them
+	// itself.
+	recording bool
 }
 
 // NewServer returns a server for gw on gw's Config.Listen, with the listener
@@ -51,12 +55,15 @@ func NewServer(gw *Gateway, log *slog.Logger, l listener.Limits) *Server {
 	return &Server{gw: gw, log: log, limits: l.WithDefaults()}
 }
 
-// ServeHTTP serves /healthz and hands everything else to the gateway. Every
-// request takes its header block from its connection's recorder first (so that
-// the blocks stay in step with the requests), which gives events the client's
-// spelling of header names (wirenames.go).
+// ServeHTTP serves /healthz and hands everything else to the gateway. Under
+// the net/http engine every request takes its header block from its
+// connection's recorder first (so that the blocks stay in step with the
+// requests), which gives events the client's spelling of header names
+// (internal/wirenames); under h1 the request's context has them already.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r = wirenames.Take(r)
+	if s.recording {
+		r = wirenames.Take(r)
+	}
 	if r.URL.Path == "/healthz" {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
@@ -98,10 +105,11 @@ func (s *Server) Start(ctx context.Context) error {
 		_ = ln.Close()
 		return err
 	}
-	rl := wirenames.Listener{Listener: ln, MaxHeaderBytes: s.limits.MaxHeaderBytes}
 	if engine == EngineH1 {
-		s.serveH1(rl)
+		s.serveH1(ln)
 	} else {
+		rl := wirenames.Listener{Listener: ln, MaxHeaderBytes: s.limits.MaxHeaderBytes}
+		s.recording = true
 		s.srv = s.limits.Server(s)
 		s.srv.ConnContext = wirenames.ConnContext
 		srv := s.srv

@@ -17,20 +17,22 @@ import (
 // BenchmarkServe compares net/http's server with h1 on keep-alive connections
 // from a minimal client (so that allocs/op are the server's), with a handler
 // like the gateway's MOCK answer: a few headers and a small JSON body.
+// h1+names keeps the header names' spellings (Options.WireNames), as the
+// gateway's listener does.
 func BenchmarkServe(b *testing.B) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Amzn-Requestid", "0e9a8d3c-4f1b-4c2a-9d7e-3f5a6b7c8d9e")
 		_, _ = w.Write([]byte(`{"ok":true}`))
 	})
-	for _, engine := range []string{"net-http", "h1"} {
+	for _, engine := range []string{"net-http", "h1", "h1+names"} {
 		b.Run(engine, func(b *testing.B) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				b.Fatal(err)
 			}
-			if engine == "h1" {
-				s := New(h, Options{})
+			if engine != "net-http" {
+				s := New(h, Options{WireNames: engine == "h1+names"})
 				go func() { _ = s.Serve(ln) }()
 				defer func() { _ = s.Close() }()
 			} else {
@@ -120,12 +122,14 @@ func readRawResponse(br *bufio.Reader) error {
 
 // BenchmarkReadRequest compares the request reader's fast path with
 // net/http's reader (what h1 used before it) on a wrk-like request held in
-// the read buffer.
+// the read buffer; "+names" keeps the header names' spellings (the request
+// spells one name in lower case).
 func BenchmarkReadRequest(b *testing.B) {
 	raw := "GET /prod/mock HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\nAccept: */*\r\nx-api-key: k0123456789012345678901234567890123456789\r\n\r\n"
-	for _, engine := range []string{"net-http", "h1"} {
+	for _, engine := range []string{"net-http", "h1", "net-http+names", "h1+names"} {
 		b.Run(engine, func(b *testing.B) {
 			c := connOn(nil, 0)
+			c.s.opts.WireNames = strings.HasSuffix(engine, "+names")
 			src := strings.NewReader("")
 			b.ReportAllocs()
 			cpu0 := cpuTime()
@@ -135,7 +139,7 @@ func BenchmarkReadRequest(b *testing.B) {
 				c.br.Reset(src)
 				_, _ = c.br.Peek(1)
 				var err error
-				if engine == "h1" {
+				if strings.HasPrefix(engine, "h1") {
 					_, err = c.readRequest(true)
 				} else {
 					_, err = c.readRequestStd()

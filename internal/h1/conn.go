@@ -88,10 +88,21 @@ type conn struct {
 	hijacked bool
 	dateSec  int64
 	date     []byte
-	clBuf    [20]byte // a response's Content-Length, formatted
+	// doneAt is the clock reading of the last response's Date when that
+	// response went out after its handler returned and its request had no
+	// body: the end of the request, from which the idle deadline counts
+	// (one clock reading per request instead of two). Zero: not known.
+	doneAt time.Time
+	clBuf  [20]byte // a response's Content-Length, formatted
 	// nextResp is where the next response goes, allocated with its request
 	// (nil: newResponse allocates it).
 	nextResp *response
+	// names are the spellings of the next request's header names (with
+	// Options.WireNames; nil when all are canonical).
+	names *namesCtx
+	// capture, while net/http's reader reads a head with Options.WireNames,
+	// receives every byte read from the connection.
+	capture *[]byte
 }
 
 // connReader is what c.br reads: the connection, with the header-size limit
@@ -111,6 +122,9 @@ func (r *connReader) Read(p []byte) (int, error) {
 	}
 	n, err := r.c.rwc.Read(p)
 	r.remain -= int64(n)
+	if r.c.capture != nil && n > 0 {
+		*r.c.capture = append(*r.c.capture, p[:n]...)
+	}
 	if err != nil && r.c.reqCancel != nil {
 		r.c.reqCancel()
 	}
@@ -147,8 +161,13 @@ func (c *conn) serve() {
 		case first && opts.ReadHeaderTimeout > 0:
 			_ = c.rwc.SetReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
 		case !first && opts.IdleTimeout > 0:
-			_ = c.rwc.SetReadDeadline(time.Now().Add(opts.IdleTimeout))
+			now := c.doneAt
+			if now.IsZero() {
+				now = time.Now()
+			}
+			_ = c.rwc.SetReadDeadline(now.Add(opts.IdleTimeout))
 		}
+		c.doneAt = time.Time{}
 		c.cr.remain = int64(opts.MaxHeaderBytes) + headerSlack
 		if _, err := c.br.Peek(1); err != nil {
 			return
@@ -196,8 +215,9 @@ func badRequest(text string) error { return statusError{http.StatusBadRequest, t
 // anything else goes to net/http's reader, which may need to read more: then
 // a keep-alive connection's header deadline (ReadHeaderTimeout) starts.
 func (c *conn) readRequest(first bool) (*http.Request, error) {
-	if fr := parseRequest(c.br); fr != nil {
+	if fr := parseRequest(c.br, c.s.opts.WireNames); fr != nil {
 		c.nextResp = &fr.resp
+		c.names = fr.names
 		return c.checkRequest(&fr.req, true)
 	}
 	if opts := &c.s.opts; !first && opts.ReadHeaderTimeout > 0 && !c.headerBuffered() {
@@ -206,8 +226,31 @@ func (c *conn) readRequest(first bool) (*http.Request, error) {
 	return c.readRequestStd()
 }
 
-// readRequestStd reads the next request with net/http's reader.
+// readRequestStd reads the next request with net/http's reader. With
+// Options.WireNames, the head is copied as it is read (what is buffered,
+// then every read) and its names picked out of the copy.
 func (c *conn) readRequestStd() (*http.Request, error) {
+	if !c.s.opts.WireNames {
+		return c.readRequestStdOnly()
+	}
+	buf := headPool.Get().(*[]byte)
+	buffered, _ := c.br.Peek(c.br.Buffered())
+	*buf = append((*buf)[:0], buffered...)
+	c.capture = buf
+	req, err := c.readRequestStdOnly()
+	c.capture = nil
+	if err == nil {
+		// What is still buffered was captured but not consumed.
+		c.names = headNames((*buf)[:len(*buf)-c.br.Buffered()], req.Header)
+	}
+	if cap(*buf) <= maxPooledHead {
+		headPool.Put(buf)
+	}
+	return req, err
+}
+
+// readRequestStdOnly reads the next request with net/http's reader.
+func (c *conn) readRequestStdOnly() (*http.Request, error) {
 	req, err := readRequest(c.br)
 	if err != nil {
 		if c.cr.remain <= 0 {
@@ -310,6 +353,11 @@ func (c *conn) closeWriteAndWait() {
 func (c *conn) serveRequest(req *http.Request) bool {
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
+	if nc := c.names; nc != nil {
+		c.names = nil
+		nc.Context = ctx
+		ctx = nc
+	}
 	// Set in place: the copy WithContext makes stays on the stack, and a
 	// chunked body's trailers still reach this request.
 	*req = *req.WithContext(ctx)
@@ -375,9 +423,8 @@ func (c *conn) runHandler(w *response, req *http.Request) (ok bool) {
 	return true
 }
 
-// date returns the Date header value for now, formatted once a second.
-func (c *conn) dateValue() []byte {
-	now := time.Now()
+// dateValue returns the Date header value for now, formatted once a second.
+func (c *conn) dateValue(now time.Time) []byte {
 	if sec := now.Unix(); sec != c.dateSec || c.date == nil {
 		c.dateSec = sec
 		c.date = now.UTC().AppendFormat(c.date[:0], http.TimeFormat)

@@ -41,13 +41,17 @@ type fastRequest struct {
 	url  url.URL
 	strs [4]string
 	resp response
+	// names are the client's spellings (with Options.WireNames; nil when
+	// every name is canonical).
+	names *namesCtx
 }
 
 // parseRequest parses the request at the start of br's buffer and consumes
 // its head; nil (with nothing consumed) when the request is not plain or its
 // head is not wholly buffered. The header's names and values are valid (the
-// server's own checks need not look at them again).
-func parseRequest(br *bufio.Reader) *fastRequest {
+// server's own checks need not look at them again). With names, the client's
+// spellings of the header names are kept (fastRequest.names).
+func parseRequest(br *bufio.Reader, names bool) *fastRequest {
 	buf, _ := br.Peek(br.Buffered())
 	end := bytes.Index(buf, crlfcrlf)
 	if end < 0 {
@@ -215,6 +219,9 @@ func parseRequest(br *bufio.Reader) *fastRequest {
 			req.Body = &clBody{r: br, n: cl}
 		}
 	}
+	if names {
+		fr.names = fastNames(head, spans[:n])
+	}
 	_, _ = br.Discard(len(buf))
 	return fr
 }
@@ -243,7 +250,16 @@ func canonicalName(k []byte) string {
 	if len(k) > len(small) {
 		return http.CanonicalHeaderKey(string(k))
 	}
-	b := small[:len(k)]
+	b := canonicalInto(small[:len(k)], k)
+	if v, ok := commonNames[string(b)]; ok {
+		return v
+	}
+	return string(b)
+}
+
+// canonicalInto writes the canonical form of the token k into dst (of k's
+// length) and returns dst.
+func canonicalInto(dst, k []byte) []byte {
 	upper := true
 	for i, c := range k {
 		if upper && 'a' <= c && c <= 'z' {
@@ -251,13 +267,10 @@ func canonicalName(k []byte) string {
 		} else if !upper && 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		b[i] = c
+		dst[i] = c
 		upper = c == '-'
 	}
-	if v, ok := commonNames[string(b)]; ok {
-		return v
-	}
-	return string(b)
+	return dst
 }
 
 // commonNames are request header names worth not allocating for when a client

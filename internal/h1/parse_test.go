@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func (b bytesConn) SetWriteDeadline(t time.Time) error { return nil }
 // connOn is a connection reading raw, at the point where serve reads a
 // request (the first byte buffered, the header-size limit set).
 func connOn(raw []byte, maxHeader int) *conn {
-	c := &conn{s: New(nil, Options{MaxHeaderBytes: maxHeader}), rwc: bytesConn{r: bytes.NewReader(raw)}, remoteAddr: "127.0.0.1:1"}
+	c := &conn{s: New(nil, Options{MaxHeaderBytes: maxHeader, WireNames: true}), rwc: bytesConn{r: bytes.NewReader(raw)}, remoteAddr: "127.0.0.1:1"}
 	c.cr.c = c
 	c.br = bufio.NewReaderSize(&c.cr, readBufferSize)
 	c.cr.remain = int64(c.s.opts.MaxHeaderBytes) + headerSlack
@@ -74,7 +75,8 @@ func describeRead(req *http.Request, err error, c *conn) string {
 
 // checkParse compares h1's request reader with net/http's on raw: the same
 // request (or the same error answer) and the same bytes left behind; and where
-// the fast path took the request, the same fields as http.ReadRequest.
+// the fast path took the request, the same fields as http.ReadRequest and the
+// same spellings of the header names as from net/http's reader.
 func checkParse(t *testing.T, raw []byte) (fast bool) {
 	t.Helper()
 	const maxHeader = 4096
@@ -84,7 +86,7 @@ func checkParse(t *testing.T, raw []byte) (fast bool) {
 
 	c := connOn(raw, maxHeader)
 	before := c.br.Buffered()
-	if fr := parseRequest(c.br); fr == nil {
+	if fr := parseRequest(c.br, true); fr == nil {
 		if c.br.Buffered() != before {
 			t.Fatalf("parseRequest declined %q after consuming %d bytes", raw, before-c.br.Buffered())
 		}
@@ -104,6 +106,9 @@ func checkParse(t *testing.T, raw []byte) (fast bool) {
 			(req.Body == http.NoBody) != (pub.Body == http.NoBody) {
 			t.Fatalf("request %q:\nparseRequest:     %+v\nhttp.ReadRequest: %+v", raw, req, pub)
 		}
+		if errRef == nil && !slices.Equal(namesOf(fr.names), namesOf(ref.names)) {
+			t.Fatalf("request %q: spellings %q from parseRequest, %q from net/http's reader", raw, namesOf(fr.names), namesOf(ref.names))
+		}
 		c = connOn(raw, maxHeader) // the whole read again, through readRequest
 	}
 	req, err := c.readRequest(true)
@@ -111,6 +116,13 @@ func checkParse(t *testing.T, raw []byte) (fast bool) {
 		t.Fatalf("request %q:\nh1:       %s\nnet/http: %s", raw, got, want)
 	}
 	return fast
+}
+
+func namesOf(nc *namesCtx) []string {
+	if nc == nil {
+		return nil
+	}
+	return nc.names
 }
 
 // parseSeeds are requests the fast path takes and requests it leaves to
@@ -221,7 +233,7 @@ func TestParseRequestAllocations(t *testing.T) {
 		src.Reset(raw)
 		br.Reset(src)
 		_, _ = br.Peek(1)
-		if parseRequest(br) == nil {
+		if parseRequest(br, false) == nil {
 			t.Fatal("declined")
 		}
 	})

@@ -481,7 +481,11 @@ func (w *response) commit(p []byte) {
 	}
 	if !w.hasDate {
 		_, _ = bw.WriteString("Date: ")
-		_, _ = bw.Write(w.c.dateValue())
+		now := time.Now()
+		if w.handlerDone && w.body == nil {
+			w.c.doneAt = now
+		}
+		_, _ = bw.Write(w.c.dateValue(now))
 		_, _ = bw.WriteString("\r\n")
 	}
 	if setCL != nil {

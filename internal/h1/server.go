@@ -13,7 +13,9 @@
 // net/http's server adds apply (Host required on HTTP/1.1 and well formed,
 // header names and values valid, the header-size limit answered with 431), so
 // what it accepts, and how it frames a request body (Content-Length,
-// Transfer-Encoding, their conflicts), is net/http's. Requests reach the handler with the fields net/http's server sets
+// Transfer-Encoding, their conflicts), is net/http's. With Options.WireNames a
+// request also carries the client's spelling of its header names, which
+// net/http's header canonicalizes (WireNames). Requests reach the handler with the fields net/http's server sets
 // (RemoteAddr, Host, RequestURI, URL, Proto*, ContentLength, TransferEncoding,
 // Close; TLS is nil) and the context values it sets (http.ServerContextKey, whose
 // value is a *http.Server describing this server's limits, and
@@ -69,6 +71,9 @@ type Options struct {
 	// ConnContext, when set, modifies the context of a new connection's requests,
 	// as http.Server.ConnContext does.
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
+	// WireNames keeps, for every request, the client's spelling of the names
+	// of its header fields, for WireNames to return.
+	WireNames bool
 	// Log receives handler panics and accept errors (discarded when nil).
 	Log *slog.Logger
 }

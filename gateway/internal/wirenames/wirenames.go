@@ -9,6 +9,10 @@
 // header field names of its header block. The gateway's outermost handler takes the
 // connection's next block for every request and keeps its spellings only when the
 // block agrees with the request net/http parsed.
+//
+// The gateway's default listener, internal/h1, knows the spellings from its own
+// reading of each request (h1.Options.WireNames) and needs no recorder: From
+// returns what h1 attached to the request's context when Take attached nothing.
 package wirenames
 
 import (
@@ -20,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/portico-dev/portico/internal/h1"
 )
 
 // Bounds of what a connection's recorder keeps.
@@ -57,10 +63,13 @@ type wireNamesKey struct{}
 
 type recorderKey struct{}
 
-// From returns the spellings attached to a request's context.
+// From returns the spellings attached to a request's context: by Take (or
+// With), else by internal/h1's server.
 func From(ctx context.Context) Names {
-	w, _ := ctx.Value(wireNamesKey{}).(Names)
-	return w
+	if w, ok := ctx.Value(wireNamesKey{}).(Names); ok {
+		return w
+	}
+	return h1.WireNames(ctx)
 }
 
 // With returns ctx with the spellings w attached, as Take attaches them.
