@@ -55,15 +55,27 @@ func NewServer(gw *Gateway, log *slog.Logger, l listener.Limits) *Server {
 	return &Server{gw: gw, log: log, limits: l.WithDefaults()}
 }
 
-// ServeHTTP serves /healthz and hands everything else to the gateway. Under
-// the net/http engine every request takes its header block from its
-// connection's recorder first (so that the blocks stay in step with the
-// requests), which gives events the client's spelling of header names
+// ServeHTTP serves the plain listener: /healthz, and everything else goes to
+// the gateway. Under the net/http engine every request takes its header block
+// from its connection's recorder first (so that the blocks stay in step with
+// the requests), which gives events the client's spelling of header names
 // (internal/wirenames); under h1 the request's context has them already.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.recording {
 		r = wirenames.Take(r)
 	}
+	s.serve(w, r)
+}
+
+// serveTLS serves the TLS listener, whose HTTP/1.x connections always record
+// (tls.go): every request takes its header block, as under the net/http
+// engine. An HTTP/2 request has no recorder, and Take leaves it as it is.
+func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
+	s.serve(w, wirenames.Take(r))
+}
+
+// serve serves /healthz and hands everything else to the gateway.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/healthz" {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))

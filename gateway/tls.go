@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/portico-dev/portico/gateway/edge"
+	"github.com/portico-dev/portico/gateway/internal/wirenames"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
@@ -92,8 +93,9 @@ const (
 // listens on Config.TLSListen. Call it before Start.
 func (s *Server) SetTLS(cfg *tls.Config) { s.tlsCfg = cfg }
 
-// startTLS binds the TLS listener and serves it: handshakes run on their own,
-// bounded by Config.TLSHandshakeTimeout, before net/http sees the connection.
+// startTLS binds the TLS listener and serves it with net/http's server:
+// handshakes run on their own, bounded by Config.TLSHandshakeTimeout, before
+// net/http sees the connection.
 func (s *Server) startTLS() error {
 	if s.tlsCfg == nil || s.gw.cfg.TLSListen == "" || s.gw.cfg.TLSListen == ListenOff {
 		return nil
@@ -105,11 +107,17 @@ func (s *Server) startTLS() error {
 	}
 	hl := newHandshakeListener(ln, s.tlsCfg, s.gw.cfg.TLSHandshakeTimeout, s.log)
 	s.tlsLn = hl
-	s.tlsSrv = s.limits.Server(s) // the plain listener's limits: header size, header, body and idle timeouts
+	// The plain listener's limits: header size, header, body and idle timeouts.
+	s.tlsSrv = s.limits.Server(http.HandlerFunc(s.serveTLS))
 	s.tlsSrv.TLSConfig = s.tlsCfg
 	s.tlsSrv.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)
+	// HTTP/1.x connections record the client's spelling of header names, as
+	// the plain listener's do; HTTP/2 ones reach net/http as *tls.Conn
+	// (wirenames.Listener).
+	s.tlsSrv.ConnContext = wirenames.ConnContext
+	rl := wirenames.Listener{Listener: hl, MaxHeaderBytes: s.limits.MaxHeaderBytes}
 	go func() {
-		if err := s.tlsSrv.Serve(hl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.tlsSrv.Serve(rl); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("gateway TLS server stopped", "err", err)
 		}
 	}()

@@ -806,6 +806,9 @@ func TestMutualTLSPerDomain(t *testing.T) {
 	}
 }
 
+// TestWSSConnectEventSaysHTTPSAndCallbackStaysPlain opens a wss connection: its
+// $connect event says https and spells header names as the client did, its
+// domainName is the plain listener's, where @connections reaches the client.
 func TestWSSConnectEventSaysHTTPSAndCallbackStaysPlain(t *testing.T) {
 	e := newTLSEnv(t, Config{}, edge.Config{})
 	cfg := connections.DefaultConfig()
@@ -828,7 +831,7 @@ func TestWSSConnectEventSaysHTTPSAndCallbackStaysPlain(t *testing.T) {
 		}}}, "prod")
 	d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: e.pool}}
 	_, port, _ := net.SplitHostPort(e.srv.TLSAddr())
-	c, resp, err := d.Dial("wss://localhost:"+port+"/"+id+"/prod", nil)
+	c, resp, err := d.Dial("wss://localhost:"+port+"/"+id+"/prod", http.Header{"x-api-KEY": {"k"}}) // sent as spelled
 	if err != nil {
 		t.Fatalf("wss dial: %v", err)
 	}
@@ -837,6 +840,9 @@ func TestWSSConnectEventSaysHTTPSAndCallbackStaysPlain(t *testing.T) {
 	ev := e.lastEvent()
 	if got := str2(ev, "headers", "X-Forwarded-Proto"); got != "https" {
 		t.Errorf("$connect X-Forwarded-Proto %q, want https", got)
+	}
+	if got := str2(ev, "headers", "x-api-KEY"); got != "k" {
+		t.Errorf("$connect headers %v: want x-api-KEY spelled as the client did", ev["headers"])
 	}
 	_, plainPort, _ := net.SplitHostPort(e.srv.Addr())
 	dn := str2(ev, "requestContext", "domainName")

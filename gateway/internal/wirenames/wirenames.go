@@ -13,11 +13,18 @@
 // The gateway's default listener, internal/h1, knows the spellings from its own
 // reading of each request (h1.Options.WireNames) and needs no recorder: From
 // returns what h1 attached to the request's context when Take attached nothing.
+//
+// The TLS listener runs net/http's server behind its own handshakes and records
+// the same way: Listener wraps a TLS connection that speaks HTTP/1.x so that it
+// still reports its TLS state (net/http sets Request.TLS from it) and leaves a
+// connection that negotiated HTTP/2 as it is, for net/http's HTTP/2 server
+// (whose header names are lower case on the wire, as the client sent them).
 package wirenames
 
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -117,6 +124,11 @@ func Take(r *http.Request) *http.Request {
 
 // Listener wraps a listener so that every connection records its requests'
 // header names. MaxHeaderBytes is the http.Server's.
+//
+// A *tls.Conn must have finished its handshake when the wrapped listener
+// returns it (the gateway's handshakeListener does): one that negotiated HTTP/2
+// is returned unwrapped, since net/http serves HTTP/2 only on a *tls.Conn; any
+// other is wrapped in a recording connection that keeps its ConnectionState.
 type Listener struct {
 	net.Listener
 	MaxHeaderBytes int
@@ -128,17 +140,38 @@ func (l Listener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &recordingConn{Conn: c, rec: newHeaderRecorder(l.MaxHeaderBytes)}, nil
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return &recordingConn{Conn: c, rec: newHeaderRecorder(l.MaxHeaderBytes)}, nil
+	}
+	if tc.ConnectionState().NegotiatedProtocol == "h2" {
+		return tc, nil
+	}
+	return &recordingTLSConn{recordingConn{Conn: tc, rec: newHeaderRecorder(l.MaxHeaderBytes)}, tc}, nil
 }
 
 // ConnContext is the http.Server's ConnContext: it hands a recording
 // connection's recorder to the handlers of its requests.
 func ConnContext(ctx context.Context, c net.Conn) context.Context {
-	if rc, ok := c.(*recordingConn); ok {
+	switch rc := c.(type) {
+	case *recordingConn:
+		return context.WithValue(ctx, recorderKey{}, rc.rec)
+	case *recordingTLSConn:
 		return context.WithValue(ctx, recorderKey{}, rc.rec)
 	}
 	return ctx
 }
+
+// recordingTLSConn is a recordingConn around a TLS connection. net/http
+// serves it as HTTP/1.x and, since it is not a *tls.Conn, sets Request.TLS
+// from its ConnectionState.
+type recordingTLSConn struct {
+	recordingConn
+	tc *tls.Conn
+}
+
+// ConnectionState returns the TLS connection's state.
+func (c *recordingTLSConn) ConnectionState() tls.ConnectionState { return c.tc.ConnectionState() }
 
 // recordingConn passes what is read from the connection through its recorder.
 type recordingConn struct {
