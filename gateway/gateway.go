@@ -124,7 +124,10 @@ type Gateway struct {
 	apis     *apis.Service
 	resolver Resolver
 	invoker  Invoker
-	now      func() time.Time
+	// now reads the clock (time.Now; SetClock). Its readings keep time.Now's
+	// monotonic reading, so that latencies, differences of two readings, do
+	// not follow changes of the wall clock; whoever formats one does it in UTC.
+	now func() time.Time
 	// draw picks canary or base: a request goes to the canary when draw()*100 is
 	// under the canary's percentTraffic.
 	draw func() float64
@@ -254,7 +257,7 @@ func New(cfg Config, svc *apis.Service, resolver Resolver, inv Invoker, log *slo
 	}
 	g := &Gateway{
 		cfg: cfg.withDefaults(), log: log, apis: svc, resolver: resolver, invoker: inv,
-		now:      func() time.Time { return time.Now().UTC() },
+		now:      time.Now,
 		draw:     mrand.Float64,
 		resp:     responses.New(log),
 		compiled: map[stageKey]*stageEntry{},
@@ -287,7 +290,9 @@ type WebSocketObserver interface {
 	ObserveWebSocket(d *pipeline.Deployed, eventType string)
 }
 
-// SetClock replaces the gateway's clock (for tests).
+// SetClock replaces the gateway's clock (for tests). Its readings stamp
+// requests (RequestTime, formatted in UTC) and time integrations
+// (IntegrationLatency, a difference of two readings).
 func (g *Gateway) SetClock(now func() time.Time) { g.now = now }
 
 // Config returns the effective configuration.

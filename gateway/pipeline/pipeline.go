@@ -146,7 +146,9 @@ func Chain(d *Deployed, stages []Stage, terminal Handler) (Handler, error) {
 type Context struct {
 	RequestID         string
 	ExtendedRequestID string
-	// RequestTime is when the gateway received the request.
+	// RequestTime is when the gateway received the request: a time.Now
+	// reading, whose monotonic reading stages that time the request measure
+	// from and whose location may be Local; format it in UTC.
 	RequestTime time.Time
 	APIID       string
 	Stage       string
