@@ -288,10 +288,12 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 		return nil, err
 	}
 	// REST APIs pass the client's spelling of header names (HTTP APIs keep
-	// today's canonical names in payload 1.0).
+	// today's canonical names in payload 1.0): over HTTP/2, lower case.
 	name := canonicalName
 	if rc.Protocol == apis.ProtocolREST {
-		if wire := wirenames.From(r.Context()); len(wire) > 0 {
+		if r.ProtoMajor == 2 {
+			name = h2EventName
+		} else if wire := wirenames.From(r.Context()); len(wire) > 0 {
 			name = wire.EventName
 		}
 	}
@@ -405,6 +407,18 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 // canonicalName is the event name of a header in HTTP APIs' payload 1.0: its
 // canonical name.
 func canonicalName(k string) string { return k }
+
+// h2EventName is the event name of a header in a REST event of an HTTP/2
+// request: the client's spelling, which HTTP/2 carries in lower case (RFC 9113,
+// section 8.2.2), but for the headers the gateway adds or keeps, canonical as
+// over HTTP/1.1 (wirenames.Names.EventName).
+func h2EventName(k string) string {
+	switch k {
+	case hdrHost, hdrForwardedFor, hdrForwardedPort, hdrForwardedProto, hdrTraceID:
+		return k
+	}
+	return lowerHeader(k)
+}
 
 // appendEventV2 appends r's HTTP API (payload 2.0) event: json.Marshal of
 // what buildV2 gives.

@@ -37,6 +37,7 @@ type eventCase struct {
 	binary     []string
 	wire       wirenames.Names
 	protocolV1 string
+	h2         bool // an HTTP/2 request
 }
 
 // eventCases are requests covering what an event carries: methods, paths
@@ -151,6 +152,9 @@ func eventCases(t testing.TB) []eventCase {
 			if n%8 == 5 {
 				ec.protocolV1 = apis.ProtocolHTTP // an HTTP API with payload 1.0
 			}
+			if n%7 == 3 || n%7 == 5 {
+				ec.h2 = true
+			}
 			out = append(out, ec)
 		}
 	}
@@ -171,6 +175,10 @@ func checkEventCase(t *testing.T, i int, ec eventCase) {
 	r := ec.r
 	if ec.wire != nil {
 		r = r.WithContext(wirenames.With(r.Context(), ec.wire))
+	}
+	if ec.h2 {
+		r = r.Clone(r.Context())
+		r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/2.0", 2, 0
 	}
 	rc := *ec.rc
 	c := *rc.Context

@@ -37,13 +37,20 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		// REST APIs pass the client's spelling of header names (HTTP APIs keep
 		// today's canonical names in payload 1.0).
 		var wire wirenames.Names
+		h2 := false
 		if rc.Protocol == apis.ProtocolREST {
 			wire = wirenames.From(r.Context())
+			h2 = r.ProtoMajor == 2 // names are lower case on the wire
 		}
 		ev.Headers = make(map[string]string, len(h))
 		ev.MultiValueHeaders = make(map[string][]string, len(h))
 		for k, vs := range h {
-			k = wire.EventName(k)
+			switch {
+			case h2 && !oracleGatewayHeaders[k]:
+				k = strings.ToLower(k)
+			case !h2:
+				k = wire.EventName(k)
+			}
 			ev.Headers[k] = vs[len(vs)-1]
 			ev.MultiValueHeaders[k] = vs // h is this event's own copy
 		}
@@ -174,3 +181,7 @@ func buildV2(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 	}
 	return ev, nil
 }
+
+// oracleGatewayHeaders are the headers the gateway adds or keeps in events,
+// whose names stay canonical over HTTP/2.
+var oracleGatewayHeaders = map[string]bool{"Host": true, "X-Forwarded-For": true, "X-Forwarded-Port": true, "X-Forwarded-Proto": true, "X-Amzn-Trace-Id": true}

@@ -194,6 +194,11 @@ func TestHTTPSNegotiatesHTTP2ForRESTAndHTTPAPIs(t *testing.T) {
 	if got := str2(ev, "requestContext", "protocol"); got != "HTTP/2.0" {
 		t.Errorf("REST event protocol %q", got)
 	}
+	// HTTP/2 carries names in lower case: the client's spelling, in REST
+	// events, but for the headers the gateway adds.
+	if str2(ev, "headers", "user-agent") == "" || str2(ev, "headers", "User-Agent") != "" {
+		t.Errorf("REST event over HTTP/2: headers %v, want user-agent in lower case", ev["headers"])
+	}
 	if got := str2(ev, "requestContext", "path"); got != "/prod/pets" {
 		t.Errorf("REST event requestContext.path %q", got)
 	}
