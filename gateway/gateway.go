@@ -471,6 +471,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &q.c
 	c.RequestID, c.ExtendedRequestID = ids.RequestIDs()
 	c.RequestTime, c.HTTPMethod = g.now(), r.Method
+	c.HTTPProtocol = r.Proto
 	q.ids = [2]string{c.RequestID, c.ExtendedRequestID}
 	w.Header()[hdrRequestID] = q.ids[0:1:1]
 	if err := g.serve(w, r, q); err != nil {

@@ -23,9 +23,13 @@ func (c *Context) MappingContext() *mapping.Map {
 	// Strings are set in runs (SetStrings, SetStringMap): a request with
 	// templates builds $context in about fifteen allocations.
 	m := mapping.NewContextSize(contextKeys)
+	proto := c.HTTPProtocol
+	if proto == "" { // a WebSocket message's context: its connection's upgrade was HTTP/1.1
+		proto = "HTTP/1.1"
+	}
 	m.SetStrings("accountId", "000000000000", "apiId", c.APIID, "deploymentId", c.DeploymentID,
 		"domainName", c.DomainName, "domainPrefix", c.DomainPrefix, "extendedRequestId", c.ExtendedRequestID,
-		"httpMethod", c.HTTPMethod, "path", c.StagePrefix+c.Path, "protocol", "HTTP/1.1", "requestId", c.RequestID,
+		"httpMethod", c.HTTPMethod, "path", c.StagePrefix+c.Path, "protocol", proto, "requestId", c.RequestID,
 		"requestTime", c.RequestTime.UTC().Format("02/Jan/2006:15:04:05 -0700"))
 	m.Set("requestTimeEpoch", c.RequestTime.UnixMilli())
 	m.SetStrings("resourcePath", c.ResourcePath, "routeKey", c.RouteKey, "stage", c.Stage)

@@ -160,6 +160,9 @@ type Context struct {
 	DomainName      string
 	DomainPrefix    string
 	HTTPMethod      string
+	// HTTPProtocol is the request's protocol as net/http names it ("HTTP/1.1",
+	// "HTTP/2.0"): $context.protocol.
+	HTTPProtocol string
 	// Path is the request path relative to the stage, escaped and with dot
 	// segments resolved, starting with "/".
 	Path string
