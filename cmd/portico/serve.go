@@ -22,6 +22,7 @@ import (
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/internal/gctune"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
 )
@@ -191,6 +192,8 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	if err != nil {
 		return err
 	}
+	// A small heap is not collected every few megabytes (GOGC set: Go's pacing).
+	defer gctune.Headroom(gctune.DefaultHeadroom)()
 	t0 := time.Now()
 	var adminAddr *admin.Server
 	var gateway app.GatewayListener

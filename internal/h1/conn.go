@@ -72,8 +72,11 @@ const (
 
 // conn is one client connection.
 type conn struct {
-	s          *Server
-	rwc        net.Conn
+	s   *Server
+	rwc net.Conn
+	// rw is what requests are read from and responses written to: rwc, or
+	// its raw I/O (rawio_linux.go).
+	rw         io.ReadWriter
 	remoteAddr string
 	ctx        context.Context // the parent of its requests' contexts
 	cancel     context.CancelFunc
@@ -120,7 +123,7 @@ func (r *connReader) Read(p []byte) (int, error) {
 	if int64(len(p)) > r.remain {
 		p = p[:r.remain]
 	}
-	n, err := r.c.rwc.Read(p)
+	n, err := r.c.rw.Read(p)
 	r.remain -= int64(n)
 	if r.c.capture != nil && n > 0 {
 		*r.c.capture = append(*r.c.capture, p[:n]...)

@@ -31,7 +31,8 @@ func (b bytesConn) SetWriteDeadline(t time.Time) error { return nil }
 // connOn is a connection reading raw, at the point where serve reads a
 // request (the first byte buffered, the header-size limit set).
 func connOn(raw []byte, maxHeader int) *conn {
-	c := &conn{s: New(nil, Options{MaxHeaderBytes: maxHeader, WireNames: true}), rwc: bytesConn{r: bytes.NewReader(raw)}, remoteAddr: "127.0.0.1:1"}
+	bc := bytesConn{r: bytes.NewReader(raw)}
+	c := &conn{s: New(nil, Options{MaxHeaderBytes: maxHeader, WireNames: true}), rwc: bc, rw: bc, remoteAddr: "127.0.0.1:1"}
 	c.cr.c = c
 	c.br = bufio.NewReaderSize(&c.cr, readBufferSize)
 	c.cr.remain = int64(c.s.opts.MaxHeaderBytes) + headerSlack

@@ -59,7 +59,7 @@ type response struct {
 
 func newResponse(c *conn, req *http.Request) *response {
 	out := outPool.Get().(*outBuf)
-	out.bw.Reset(c.rwc)
+	out.bw.Reset(c.rw)
 	w := c.nextResp
 	c.nextResp = nil
 	if w == nil {

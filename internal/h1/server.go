@@ -173,7 +173,10 @@ func (s *Server) track(ln *net.Listener, add bool) bool {
 
 // newConn registers a new connection; nil once the server is shutting down.
 func (s *Server) newConn(rwc net.Conn) *conn {
-	c := &conn{s: s, rwc: rwc}
+	c := &conn{s: s, rwc: rwc, rw: rwc}
+	if x := newRawIO(rwc); x != nil {
+		c.rw = x
+	}
 	ctx := context.WithValue(s.base, http.LocalAddrContextKey, rwc.LocalAddr())
 	if s.opts.ConnContext != nil {
 		ctx = s.opts.ConnContext(ctx, rwc)

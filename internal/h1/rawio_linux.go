@@ -1,0 +1,148 @@
+package h1
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+)
+
+// rawIO reads and writes a TCP connection's socket with raw system calls
+// (read(2) and write(2) on the non-blocking socket: they never block), going
+// to the network poller only when a call would block, as net.Conn's own Read
+// and Write do, deadlines included. Unlike them it does not tell the scheduler
+// that the goroutine enters a system call. On loopback a write also runs the
+// receiver's TCP input and wakes the receiver, and the kernel often preempts
+// the writing thread on its way out; a P left in a system call across two of
+// sysmon's looks (20 µs) is taken back and handed to another thread: a futex
+// wake-up and a thread switch, more threads than Ps, and sysmon kept polling
+// every 20 µs. A goroutine preempted in a raw call keeps its P, whose waiting
+// goroutines the other Ps steal as they would from any busy P.
+//
+// Calls of more than rawMax bytes go through net.Conn (a long copy in the
+// kernel is a system call worth handing the P off for). Under the race
+// detector the calls are syscall.Read and syscall.Write, which tell the
+// detector what the kernel read and wrote (rawio_race_linux.go).
+//
+// One Read and one Write may run at once (the connection's reader and its
+// response's writer), not two of either.
+type rawIO struct {
+	nc net.Conn
+	rc syscall.RawConn
+	// The calls in progress.
+	rp, wp     []byte
+	rn, wn     int
+	rerr, werr syscall.Errno
+	wzero      bool // write(2) wrote nothing
+	readFn     func(fd uintptr) bool
+	writeFn    func(fd uintptr) bool
+}
+
+// rawMax is the largest read or write rawIO makes with a raw system call.
+const rawMax = 64 << 10
+
+// newRawIO returns c's raw I/O, nil when c is not a *net.TCPConn.
+func newRawIO(c net.Conn) io.ReadWriter {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	x := &rawIO{nc: c, rc: rc}
+	x.readFn, x.writeFn = x.read, x.write
+	return x
+}
+
+func (x *rawIO) read(fd uintptr) bool {
+	for {
+		n, errno := sysRead(fd, x.rp)
+		switch errno {
+		case 0:
+			x.rn = n
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		x.rerr = errno
+		return true
+	}
+}
+
+func (x *rawIO) write(fd uintptr) bool {
+	for x.wn < len(x.wp) {
+		n, errno := sysWrite(fd, x.wp[x.wn:])
+		switch errno {
+		case 0:
+			if n == 0 {
+				x.wzero = true
+				return true
+			}
+			x.wn += n
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			x.werr = errno
+			return true
+		}
+	}
+	return true
+}
+
+// Read reads like net.Conn's Read, errors included.
+func (x *rawIO) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if len(p) > rawMax {
+		return x.nc.Read(p)
+	}
+	x.rp, x.rn, x.rerr = p, 0, 0
+	err := x.rc.Read(x.readFn)
+	n, errno := x.rn, x.rerr
+	x.rp = nil
+	switch {
+	case err != nil:
+		return 0, x.opError("read", err)
+	case errno != 0:
+		return 0, x.opError("read", os.NewSyscallError("read", errno))
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// Write writes like net.Conn's Write, errors included.
+func (x *rawIO) Write(p []byte) (int, error) {
+	if len(p) > rawMax {
+		return x.nc.Write(p)
+	}
+	x.wp, x.wn, x.werr, x.wzero = p, 0, 0, false
+	err := x.rc.Write(x.writeFn)
+	n, errno := x.wn, x.werr
+	x.wp = nil
+	switch {
+	case err != nil:
+		return n, x.opError("write", err)
+	case errno != 0:
+		return n, x.opError("write", os.NewSyscallError("write", errno))
+	case x.wzero:
+		return n, x.opError("write", io.ErrUnexpectedEOF) // as internal/poll says it
+	}
+	return n, nil
+}
+
+// opError is the error net.Conn's Read or Write returns: the raw connection
+// wraps its own (a deadline, a closed connection) as "raw-read" or
+// "raw-write".
+func (x *rawIO) opError(op string, err error) error {
+	if oe, ok := err.(*net.OpError); ok { //nolint:errorlint // the raw connection's own wrapping
+		err = oe.Err
+	}
+	return &net.OpError{Op: op, Net: x.nc.LocalAddr().Network(), Source: x.nc.LocalAddr(), Addr: x.nc.RemoteAddr(), Err: err}
+}

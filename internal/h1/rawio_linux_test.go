@@ -1,0 +1,158 @@
+package h1
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+)
+
+// tcpPair returns the two ends of a loopback TCP connection: the accepted one
+// (the server's) and the dialled one.
+func tcpPair(t *testing.T) (server, client net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close(); _ = server.Close() })
+	return server, client
+}
+
+// TestRawIOReadsAndWrites sends bytes both ways through rawIO, small and over
+// rawMax, with the socket buffers small enough that writes must wait for the
+// poller, and ends with the peer's close read as io.EOF.
+func TestRawIOReadsAndWrites(t *testing.T) {
+	server, client := tcpPair(t)
+	_ = server.(*net.TCPConn).SetWriteBuffer(4096)
+	x := newRawIO(server)
+	if x == nil {
+		t.Fatal("no raw I/O for a TCP connection")
+	}
+	if _, err := client.Write([]byte("GET / HTTP/1.1\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 0, 64)
+	for len(got) < 18 {
+		buf := make([]byte, 64)
+		n, err := x.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if string(got) != "GET / HTTP/1.1\r\n\r\n" {
+		t.Fatalf("read %q", got)
+	}
+	// Writes of every size up to twice rawMax, far more than the buffers hold.
+	var want bytes.Buffer
+	for _, size := range []int{1, 100, 4096, 60000, rawMax, rawMax + 1, 2 * rawMax} {
+		want.Write(bytes.Repeat([]byte{byte('a' + size%26)}, size))
+	}
+	done := make(chan error, 1)
+	go func() {
+		p := want.Bytes()
+		for _, size := range []int{1, 100, 4096, 60000, rawMax, rawMax + 1, 2 * rawMax} {
+			n, err := x.Write(p[:size])
+			if err == nil && n != size {
+				err = io.ErrShortWrite
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+			p = p[size:]
+		}
+		done <- server.(*net.TCPConn).CloseWrite()
+	}()
+	all, err := io.ReadAll(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(all, want.Bytes()) {
+		t.Fatalf("client read %d bytes, want %d the same", len(all), want.Len())
+	}
+	_ = client.Close()
+	n, err := x.Read(make([]byte, 16))
+	if n != 0 || err != io.EOF { //nolint:errorlint // net.Conn's io.EOF is unwrapped
+		t.Fatalf("after the peer's close: %d, %v; want 0, io.EOF", n, err)
+	}
+}
+
+// TestRawIOErrorsAsNetConn checks that rawIO's errors look like net.Conn's:
+// deadlines, a closed connection, and a reset peer.
+func TestRawIOErrorsAsNetConn(t *testing.T) {
+	type shape struct {
+		op, net, inner   string
+		timeout, closed  bool
+		errno, addresses bool
+	}
+	shapeOf := func(err error, c net.Conn) shape {
+		var oe *net.OpError
+		if !errors.As(err, &oe) {
+			t.Fatalf("%v (%T) is not a *net.OpError", err, err)
+		}
+		var se *os.SyscallError
+		return shape{op: oe.Op, net: oe.Net, inner: oe.Err.Error(), timeout: oe.Timeout(), closed: errors.Is(err, net.ErrClosed),
+			errno: errors.As(err, &se), addresses: oe.Source.String() == c.LocalAddr().String() && oe.Addr.String() == c.RemoteAddr().String()}
+	}
+	for _, tc := range []struct {
+		name string
+		run  func(c net.Conn, rw io.ReadWriter, peer net.Conn) error
+	}{
+		{"read deadline", func(c net.Conn, rw io.ReadWriter, _ net.Conn) error {
+			_ = c.SetReadDeadline(time.Now().Add(-time.Second))
+			_, err := rw.Read(make([]byte, 8))
+			return err
+		}},
+		{"write deadline", func(c net.Conn, rw io.ReadWriter, _ net.Conn) error {
+			_ = c.SetWriteDeadline(time.Now().Add(-time.Second))
+			_, err := rw.Write([]byte("x"))
+			return err
+		}},
+		{"read closed", func(c net.Conn, rw io.ReadWriter, _ net.Conn) error {
+			_ = c.Close()
+			_, err := rw.Read(make([]byte, 8))
+			return err
+		}},
+		{"write closed", func(c net.Conn, rw io.ReadWriter, _ net.Conn) error {
+			_ = c.Close()
+			_, err := rw.Write([]byte("x"))
+			return err
+		}},
+		{"read reset", func(_ net.Conn, rw io.ReadWriter, peer net.Conn) error {
+			_ = peer.(*net.TCPConn).SetLinger(0)
+			_ = peer.Close()
+			for {
+				if _, err := rw.Read(make([]byte, 8)); err != nil {
+					return err
+				}
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			server, client := tcpPair(t)
+			want := shapeOf(tc.run(server, server, client), server)
+			server, client = tcpPair(t)
+			got := shapeOf(tc.run(server, newRawIO(server), client), server)
+			if got != want || !got.addresses {
+				t.Fatalf("rawIO's error: %+v\nnet.Conn's: %+v", got, want)
+			}
+		})
+	}
+}
