@@ -338,6 +338,12 @@ func BenchmarkFanout(b *testing.B) {
 // "send" calls Manager.Send per connection in process: the delivery path alone,
 // without HTTP and signatures. One op is one broadcast; it reports the median
 // and worst broadcast and, for "sdk", when the last POST was answered.
+//
+// The clients read with wsload's epoll mode (one loop for all of them, no
+// goroutine woken per message): real clients run elsewhere, and a goroutine
+// per client made the client process cost as much CPU as the server on the
+// same cores. PORTICO_WS_BROADCAST_CLIENT=goroutines runs the default client
+// (a goroutine per connection) instead.
 func BenchmarkBroadcast10k(b *testing.B) {
 	n := 10000
 	if v, err := strconv.Atoi(os.Getenv("PORTICO_WS_BROADCAST")); err == nil && v > 0 {
@@ -345,7 +351,11 @@ func BenchmarkBroadcast10k(b *testing.B) {
 	}
 	raiseFDLimit(b, uint64(n)+200)
 	m, srv, url := newBenchServer(b, Config{})
-	clients, err := wsload.Start(b, "TestWSLoadClient", url, n)
+	start := wsload.StartEpoll
+	if os.Getenv("PORTICO_WS_BROADCAST_CLIENT") == "goroutines" {
+		start = wsload.Start
+	}
+	clients, err := start(b, "TestWSLoadClient", url, n)
 	if err != nil {
 		b.Fatal(err)
 	}
