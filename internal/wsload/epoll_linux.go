@@ -30,6 +30,10 @@ type epollConns struct {
 	buf  []byte
 }
 
+// batchWait is how long collect lets sockets become ready when epoll_wait
+// found few.
+const batchWait = 500 * time.Microsecond
+
 func newEpollConns(conns []*websocket.Conn) (*epollConns, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
@@ -144,6 +148,12 @@ func (e *epollConns) collect(onMsg func(i int, msg []byte) bool, onClose func(i,
 				continue
 			}
 			break
+		}
+		if n < len(events)/8 && left > n {
+			// Few sockets were ready: let more become ready before the next
+			// epoll_wait (a reader woken per message would cost both sides a
+			// wake-up per message). The last message waits at most this long.
+			time.Sleep(batchWait)
 		}
 		for _, ev := range events[:n] {
 			i := int(ev.Fd)
