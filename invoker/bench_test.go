@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/latency"
@@ -27,30 +26,6 @@ func BenchmarkWarmInvoke(b *testing.B) {
 		b.Fatal(err)
 	}
 	benchInvokes(b, e, cfg)
-}
-
-// BenchmarkWarmInvokeReply is BenchmarkWarmInvoke with Request.Reply, as the
-// admin Invoke calls it: the latency is the time until Reply has the result
-// (when a client would have its answer), not until Invoke returns.
-func BenchmarkWarmInvokeReply(b *testing.B) {
-	e := newEnvB(b)
-	cfg := e.fns.add(&functions.Config{FunctionName: "benchr", Environment: benchEnv()})
-	ctx := context.Background()
-	if _, err := e.inv.Invoke(ctx, Request{Function: cfg, Payload: []byte(benchPayload)}); err != nil {
-		b.Fatal(err)
-	}
-	var rec latency.Recorder
-	var start time.Time
-	reply := func(*Result) { rec.Add(time.Since(start)) }
-	b.ResetTimer()
-	for range b.N {
-		start = time.Now()
-		res, err := e.inv.Invoke(ctx, Request{Function: cfg, Payload: []byte(benchPayload), Reply: reply})
-		if err != nil || res.FunctionError != "" || !res.Replied {
-			b.Fatalf("%v %v", err, res)
-		}
-	}
-	rec.Report(b, "")
 }
 
 // BenchmarkBareHandlerHTTP is the baseline: the same handler work (decode the

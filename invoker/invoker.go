@@ -549,7 +549,6 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 	var pre *invocation
 	if !traced {
 		pre = i.newInvocation(req)
-		pre.finish = finish
 	}
 	for {
 		g := p.acquire(ctx, pre)
@@ -583,11 +582,9 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 			_, run = tracing.Start(ctx, "Invocation", trace.SpanKindInternal)
 			req.TraceID = tracing.XRayHeader(run.SpanContext())
 			inv = i.newInvocation(req)
-			inv.finish = finish
 		} else {
 			inv.start(i.clock.Now())
 		}
-		inv.armReply(g.cold)
 		select {
 		case g.sb.work <- inv:
 		case <-g.sb.gone:
@@ -702,32 +699,34 @@ func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold 
 		finish()
 		return res
 	}
-	// An inline reply (Request.Reply) was armed before the invocation went
-	// to the sandbox: its result may have been settled and answered already.
-	inlined := func() *Result {
-		<-inv.done
-		stopTimer()
-		return inv.settled
+	if inv.req.Reply != nil {
+		// Published by the store: the result's goroutine reads them only
+		// after it has seen replyArmed.
+		inv.cold, inv.finish, inv.stopTimer = cold, finish, stopTimer
+		inv.reply.Store(replyArmed)
 	}
 	select {
 	case <-inv.done:
 		if inv.reply.Load() == replyInline {
-			return inlined(), nil
+			return inv.settled, nil
 		}
 		return settle(inv.out), nil
 	case <-expired:
 		if !inv.takeBack() {
-			return inlined(), nil
+			<-inv.done
+			return inv.settled, nil
 		}
 		return settle(i.timedOut(sb, inv)), nil
 	case <-sb.gone:
 		if !inv.takeBack() {
-			return inlined(), nil
+			<-inv.done
+			return inv.settled, nil
 		}
 		return settle(i.crashed(sb, inv)), nil
 	case <-ctx.Done():
 		if !inv.takeBack() {
-			return inlined(), nil
+			<-inv.done
+			return inv.settled, nil
 		}
 		go func() {
 			select {
@@ -745,10 +744,10 @@ func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold 
 
 // settleInline settles an invocation whose result sb posted, in the goroutine
 // that read it, and replies to the caller's client (Request.Reply); the caller
-// learns of it when done closes (and stops its deadline's timer). The inline
-// reply was armed and taken for this result (replyInline), so no one else
-// settles it.
+// learns of it when done closes. The caller armed the inline reply, and it was
+// taken for this result (replyInline), so no one else settles it.
 func (i *Invoker) settleInline(sb *sandbox, inv *invocation, o *outcome) *Result {
+	inv.stopTimer()
 	res := i.finishInvocation(sb, inv, o, inv.cold)
 	inv.finish()
 	res.Replied = true

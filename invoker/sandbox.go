@@ -394,26 +394,16 @@ type invocation struct {
 	done chan struct{}
 	out  *outcome
 
-	// finish releases the caller's concurrency slots; set by the caller
-	// before the invocation is shared.
-	finish func()
-	// The inline reply (Request.Reply). It is armed (replyArmed, with cold
-	// set) just before the invocation goes to a sandbox; the goroutine that
-	// reads the sandbox's result may then take it (replyInline) and settle
-	// the invocation itself, settled then being the caller's result; a
-	// caller that stops waiting first takes it back (replyCaller).
-	reply   atomic.Int32
-	cold    bool
-	settled *Result
-}
-
-// armReply arms the inline reply, if the caller asked for one, for the
-// sandbox the invocation is about to go to (cold: started for this call).
-func (inv *invocation) armReply(cold bool) {
-	if inv.req.Reply != nil {
-		inv.cold = cold
-		inv.reply.Store(replyArmed)
-	}
+	// The inline reply (Request.Reply). The caller arms it when it starts to
+	// await the outcome (replyArmed, with cold and finish set); the goroutine
+	// that reads the sandbox's result may then take it (replyInline) and
+	// settle the invocation itself, settled then being the caller's result;
+	// a caller that stops waiting first takes it back (replyCaller).
+	reply     atomic.Int32
+	cold      bool
+	finish    func()
+	stopTimer func() bool
+	settled   *Result
 }
 
 // The states of invocation.reply.
