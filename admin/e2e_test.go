@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"math"
 	"net/http"
 	"strings"
@@ -216,37 +215,6 @@ func TestLambdaAPIErrorsAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t.Run("a warm answer has its length and headers", func(t *testing.T) {
-		// The answer of a result the sandbox posted is written before the
-		// handler returns (invoker.Request.Reply): it must still carry a
-		// Content-Length, not be chunked, and keep its headers.
-		for n := range 2 {
-			req, err := http.NewRequest(http.MethodPost, env.AdminURL+"/2015-03-31/functions/hello/invocations", strings.NewReader(`{}`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("X-Amz-Log-Type", "Tail")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, err := io.ReadAll(resp.Body)
-			_ = resp.Body.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.StatusCode != http.StatusOK || resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) != 0 {
-				t.Fatalf("call %d: status %d, Content-Length %d for %d bytes, Transfer-Encoding %v", n, resp.StatusCode, resp.ContentLength, len(body), resp.TransferEncoding)
-			}
-			if resp.Header.Get("X-Amz-Executed-Version") != "$LATEST" || resp.Header.Get("X-Amzn-RequestId") == "" ||
-				resp.Header.Get("X-Amz-Log-Result") == "" || resp.Header.Get("Content-Type") != "application/json" {
-				t.Fatalf("call %d: headers %v", n, resp.Header)
-			}
-			if g := decodeHello(t, body); g.Greeting != "one" {
-				t.Fatalf("call %d: %+v", n, g)
-			}
-		}
-	})
 	t.Run("unknown function is ResourceNotFoundException", func(t *testing.T) {
 		_, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("nope")})
 		var rnf *types.ResourceNotFoundException

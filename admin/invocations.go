@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -78,37 +77,16 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 		w.WriteHeader(http.StatusAccepted)
 		return nil
 	}
-	// The answer is written by whichever goroutine has the result: the one
-	// that read it off the sandbox's connection (Request.Reply) or, for
-	// timeouts, crashes and large results, this one once Invoke returns.
-	var werr error
 	res, err := s.inv.Invoke(r.Context(), invoker.Request{
 		Function:      cfg,
 		Payload:       payload,
 		InvokedARN:    functions.ARN(ref.Name, ref.Qualifier),
 		ClientContext: clientContext,
 		LogTail:       logType == "Tail",
-		Reply: func(res *invoker.Result) {
-			// Flushed before the handler returns: the length is set so that
-			// the answer is not chunked.
-			w.Header().Set("Content-Length", strconv.Itoa(len(res.Payload)))
-			werr = writeInvokeResult(w, res, logType == "Tail")
-			if f, ok := w.(http.Flusher); ok {
-				f.Flush()
-			}
-		},
 	})
 	if err != nil {
 		return throttleReason(err)
 	}
-	if res.Replied {
-		return werr
-	}
-	return writeInvokeResult(w, res, logType == "Tail")
-}
-
-// writeInvokeResult writes Invoke's answer for res.
-func writeInvokeResult(w http.ResponseWriter, res *invoker.Result, tail bool) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	if res.RequestID != "" {
@@ -118,11 +96,11 @@ func writeInvokeResult(w http.ResponseWriter, res *invoker.Result, tail bool) er
 	if res.FunctionError != "" {
 		h.Set("X-Amz-Function-Error", res.FunctionError)
 	}
-	if tail {
+	if logType == "Tail" {
 		h.Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString(res.LogTail))
 	}
 	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(res.Payload)
+	_, err = w.Write(res.Payload)
 	return err
 }
 

@@ -104,20 +104,7 @@ type Request struct {
 	RequestID string
 	// LogTail asks for the last 4 KB of the invocation's log in Result.LogTail.
 	LogTail bool
-	// Reply, when set, answers the caller's own client with a result the
-	// sandbox posted. It is called at most once, before Invoke returns, from
-	// the goroutine that read the result off the sandbox's connection, before
-	// the sandbox gets its 202: the answer goes out without a hand-off to the
-	// caller's goroutine (docs/performance.md, "Warm invoke (session 10)").
-	// Invoke then returns the same result with Result.Replied set. Timeouts,
-	// crashes, errors and results over ReplyMax are never given to Reply.
-	Reply func(*Result)
 }
-
-// ReplyMax bounds the payloads given to Request.Reply: a client that does not
-// read its answer would block the sandbox's connection with it, so larger
-// results go back through Invoke's return.
-const ReplyMax = 64 << 10
 
 // Result is what an invocation returned.
 type Result struct {
@@ -140,6 +127,4 @@ type Result struct {
 	ColdStart bool
 	// Duration is the time from hand-off to the sandbox until the result.
 	Duration time.Duration
-	// Replied says that Request.Reply has answered with this result.
-	Replied bool
 }

@@ -699,35 +699,14 @@ func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold 
 		finish()
 		return res
 	}
-	if inv.req.Reply != nil {
-		// Published by the store: the result's goroutine reads them only
-		// after it has seen replyArmed.
-		inv.cold, inv.finish, inv.stopTimer = cold, finish, stopTimer
-		inv.reply.Store(replyArmed)
-	}
 	select {
 	case <-inv.done:
-		if inv.reply.Load() == replyInline {
-			return inv.settled, nil
-		}
 		return settle(inv.out), nil
 	case <-expired:
-		if !inv.takeBack() {
-			<-inv.done
-			return inv.settled, nil
-		}
 		return settle(i.timedOut(sb, inv)), nil
 	case <-sb.gone:
-		if !inv.takeBack() {
-			<-inv.done
-			return inv.settled, nil
-		}
 		return settle(i.crashed(sb, inv)), nil
 	case <-ctx.Done():
-		if !inv.takeBack() {
-			<-inv.done
-			return inv.settled, nil
-		}
 		go func() {
 			select {
 			case <-inv.done:
@@ -740,19 +719,6 @@ func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold 
 		}()
 		return nil, ctx.Err()
 	}
-}
-
-// settleInline settles an invocation whose result sb posted, in the goroutine
-// that read it, and replies to the caller's client (Request.Reply); the caller
-// learns of it when done closes. The caller armed the inline reply, and it was
-// taken for this result (replyInline), so no one else settles it.
-func (i *Invoker) settleInline(sb *sandbox, inv *invocation, o *outcome) *Result {
-	inv.stopTimer()
-	res := i.finishInvocation(sb, inv, o, inv.cold)
-	inv.finish()
-	res.Replied = true
-	inv.req.Reply(res)
-	return res
 }
 
 // timedOut stops the sandbox (it is replaced by the next cold start) and records

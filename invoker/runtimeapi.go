@@ -218,22 +218,6 @@ func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string
 	// result: a caller that calls again at once must find it counted, or its
 	// pool would cold-start a second sandbox that nobody then needs.
 	sb.pool.markReturning(sb)
-	if len(o.payload) <= ReplyMax && inv.reply.CompareAndSwap(replyArmed, replyInline) {
-		// The caller's client is answered from here, then the sandbox, and
-		// only then is the caller woken: its goroutine has nothing left to
-		// write, so neither answer waits for its wake-up.
-		inv.settled = sb.inv.settleInline(sb, inv, o)
-		h := w.Header()
-		h["Content-Type"] = jsonContentType
-		h["Content-Length"] = statusOKLength // sent now, so not chunked
-		w.WriteHeader(http.StatusAccepted)
-		_, _ = w.Write(statusOK)
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
-		inv.complete(o)
-		return
-	}
 	if !inv.complete(o) {
 		runtimeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "invocation "+id+" already has a result")
 		return
@@ -249,9 +233,6 @@ var jsonContentType = []string{"application/json"}
 
 // statusOK is the body of a 202 answer.
 var statusOK = []byte(`{"status":"OK"}` + "\n")
-
-// statusOKLength is statusOK's Content-Length header value.
-var statusOKLength = []string{strconv.Itoa(len(statusOK))}
 
 // serveInitError takes /init/error, allowed only before the first next.
 func (sb *sandbox) serveInitError(w http.ResponseWriter, r *http.Request) {

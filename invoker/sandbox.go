@@ -393,31 +393,6 @@ type invocation struct {
 	once sync.Once
 	done chan struct{}
 	out  *outcome
-
-	// The inline reply (Request.Reply). The caller arms it when it starts to
-	// await the outcome (replyArmed, with cold and finish set); the goroutine
-	// that reads the sandbox's result may then take it (replyInline) and
-	// settle the invocation itself, settled then being the caller's result;
-	// a caller that stops waiting first takes it back (replyCaller).
-	reply     atomic.Int32
-	cold      bool
-	finish    func()
-	stopTimer func() bool
-	settled   *Result
-}
-
-// The states of invocation.reply.
-const (
-	replyOff int32 = iota
-	replyArmed
-	replyInline
-	replyCaller
-)
-
-// takeBack ends the chance of an inline reply; false when the result's
-// goroutine has taken it already (the caller then awaits done and settled).
-func (inv *invocation) takeBack() bool {
-	return inv.reply.CompareAndSwap(replyArmed, replyCaller) || inv.reply.Load() != replyInline
 }
 
 // outcome is what ended an invocation.
