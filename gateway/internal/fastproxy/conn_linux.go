@@ -88,21 +88,19 @@ func (s *sender) send(fd uintptr) bool {
 		return true
 	}
 	for s.n < len(s.p) {
-		n, err := syscall.Write(int(fd), s.p[s.n:])
-		if n > 0 {
-			s.n += n
-		}
-		if err == syscall.EINTR {
+		n, errno := sysWrite(fd, s.p[s.n:]) // raw, as the reads are (rawReader)
+		if errno == syscall.EINTR {
 			continue
 		}
-		if err != nil {
-			s.err = err
+		if errno != 0 {
+			s.err = errno
 			return true
 		}
 		if n <= 0 {
 			s.err = syscall.EAGAIN
 			return true
 		}
+		s.n += n
 	}
 	s.sent = true
 	return false

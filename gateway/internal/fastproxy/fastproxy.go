@@ -600,7 +600,7 @@ func (hp *Pool) dial(ctx context.Context, deadline time.Time) (*backendConn, err
 		nc = hp.fp.wrapConn(nc)
 	}
 	c := &backendConn{nc: nc, fp: hp.fp}
-	c.cr = connReader{c: c, limit: math.MaxInt64}
+	c.cr = connReader{c: c, raw: newRawReader(nc), limit: math.MaxInt64}
 	c.cw = connWriter{c: c, s: newSender(nc)}
 	c.br = bufio.NewReader(&c.cr)
 	c.bw = bufio.NewWriter(&c.cw)
@@ -961,6 +961,7 @@ func (c *backendConn) writeChunk(p []byte) error {
 // going on past a soft deadline (backendConn.extend).
 type connReader struct {
 	c     *backendConn
+	raw   *rawReader // nil: not a plain TCP connection, or not Linux
 	limit int64
 }
 
@@ -971,12 +972,19 @@ func (r *connReader) Read(p []byte) (int, error) {
 	if int64(len(p)) > r.limit {
 		p = p[:r.limit]
 	}
-	n, err := r.c.nc.Read(p)
+	n, err := r.read(p)
 	for n == 0 && isTimeout(err) && r.c.extend() {
-		n, err = r.c.nc.Read(p)
+		n, err = r.read(p)
 	}
 	r.limit -= int64(n)
 	return n, err
+}
+
+func (r *connReader) read(p []byte) (int, error) {
+	if r.raw != nil {
+		return r.raw.Read(p)
+	}
+	return r.c.nc.Read(p)
 }
 
 // connWriter writes the connection, going on past a soft deadline
