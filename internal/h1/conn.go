@@ -83,9 +83,9 @@ type conn struct {
 	cr         connReader
 	br         *bufio.Reader
 	state      atomic.Int32
-	// reqCancel cancels the context of the request being served; reads that
-	// fail call it.
-	reqCancel context.CancelFunc
+	// reqCtx is the context of the request being served (or last served);
+	// reads that fail end it.
+	reqCtx *requestContext
 	// wmu orders a "100 Continue" written by a body read against the response.
 	wmu      sync.Mutex
 	hijacked bool
@@ -128,8 +128,8 @@ func (r *connReader) Read(p []byte) (int, error) {
 	if r.c.capture != nil && n > 0 {
 		*r.c.capture = append(*r.c.capture, p[:n]...)
 	}
-	if err != nil && r.c.reqCancel != nil {
-		r.c.reqCancel()
+	if err != nil && r.c.reqCtx != nil {
+		r.c.reqCtx.end()
 	}
 	return n, err
 }
@@ -354,18 +354,19 @@ func (c *conn) closeWriteAndWait() {
 // serveRequest runs the handler for req and finishes its response; false when
 // the connection is not to be reused.
 func (c *conn) serveRequest(req *http.Request) bool {
-	ctx, cancel := context.WithCancel(c.ctx)
-	defer cancel()
+	w := newResponse(c, req)
+	rc := &w.ctx
+	defer rc.end()
+	c.reqCtx = rc
+	var ctx context.Context = rc
 	if nc := c.names; nc != nil {
 		c.names = nil
 		nc.Context = ctx
 		ctx = nc
 	}
 	// Set in place: the copy WithContext makes stays on the stack, and a
-	// chunked body's trailers still reach this request.
+	// chunked body's trailers still reach this request (w holds req).
 	*req = *req.WithContext(ctx)
-	c.reqCancel = cancel
-	w := newResponse(c, req)
 	if req.Body != nil && req.Body != http.NoBody {
 		// The header's deadline does not bound the body: the handler (through
 		// http.ResponseController) decides.

@@ -55,6 +55,9 @@ type response struct {
 	hasDate     bool
 	trailers    bool
 	switchProto bool
+
+	// ctx is the request's context (in the response's allocation).
+	ctx requestContext
 }
 
 func newResponse(c *conn, req *http.Request) *response {
@@ -66,7 +69,8 @@ func newResponse(c *conn, req *http.Request) *response {
 		w = new(response)
 	}
 	*w = response{c: c, req: req, out: out, header: make(http.Header), contentLength: -1,
-		buf: out.body[:0], head: req.Method == http.MethodHead, status: http.StatusOK}
+		buf: out.body[:0], head: req.Method == http.MethodHead, status: http.StatusOK,
+		ctx: requestContext{parent: c.ctx}}
 	return w
 }
 
@@ -366,7 +370,7 @@ func (w *response) setErr(err error) {
 	if err != nil && w.err == nil {
 		w.err = err
 		w.closeAfter = true
-		w.c.reqCancel()
+		w.c.reqCtx.end()
 	}
 }
 

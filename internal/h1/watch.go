@@ -11,9 +11,9 @@ import "net/http"
 // nothing.
 func CancelOnGone(w http.ResponseWriter) (stop func()) {
 	rw, ok := w.(*response)
-	if !ok || rw.c.hijacked || rw.c.reqCancel == nil {
+	if !ok || rw.c.hijacked || rw.c.reqCtx == nil {
 		return func() {}
 	}
-	gw := WatchGone(rw.c.rwc, rw.c.reqCancel)
+	gw := WatchGone(rw.c.rwc, rw.c.reqCtx.end)
 	return func() { gw.Stop() }
 }
