@@ -621,6 +621,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 	}
 	c.hijacked = true
+	c.deadlineSet.Store(true)
 	_ = c.rwc.SetDeadline(time.Time{})
 	c.s.forget(c)
 	rw := bufio.NewReadWriter(c.br, w.out.bw)
@@ -629,7 +630,10 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // SetReadDeadline sets the connection's read deadline (http.ResponseController).
-func (w *response) SetReadDeadline(t time.Time) error { return w.c.rwc.SetReadDeadline(t) }
+func (w *response) SetReadDeadline(t time.Time) error {
+	w.c.deadlineSet.Store(true)
+	return w.c.rwc.SetReadDeadline(t)
+}
 
 // SetWriteDeadline sets the connection's write deadline (http.ResponseController).
 func (w *response) SetWriteDeadline(t time.Time) error { return w.c.rwc.SetWriteDeadline(t) }

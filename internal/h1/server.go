@@ -66,7 +66,10 @@ type Options struct {
 	// no limit.
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout is how long a keep-alive connection may wait for its next
-	// request. Zero: ReadHeaderTimeout; both zero: no limit.
+	// request, counted from the end of the last one. Zero: ReadHeaderTimeout;
+	// both zero: no limit. Unless ConnContext is set, a connection is closed
+	// up to an eighth of it (at most a second) later: the deadline is not
+	// reset on every request (see conn.setIdleDeadline).
 	IdleTimeout time.Duration
 	// ConnContext, when set, modifies the context of a new connection's requests,
 	// as http.Server.ConnContext does.

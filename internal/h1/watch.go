@@ -14,6 +14,7 @@ func CancelOnGone(w http.ResponseWriter) (stop func()) {
 	if !ok || rw.c.hijacked || rw.c.reqCtx == nil {
 		return func() {}
 	}
+	rw.c.deadlineSet.Store(true) // the watch sets the read deadline
 	gw := WatchGone(rw.c.rwc, rw.c.reqCtx.end)
 	return func() { gw.Stop() }
 }
