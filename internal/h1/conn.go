@@ -102,6 +102,9 @@ type conn struct {
 	idleUntil   time.Time
 	deadlineSet atomic.Bool
 	clBuf       [20]byte // a response's Content-Length, formatted
+	// hdr is the last response's header map, which the next one reuses
+	// (conn.header); nil once a response's header may outlive it (hijack).
+	hdr http.Header
 	// nextResp is where the next response goes, allocated with its request
 	// (nil: newResponse allocates it).
 	nextResp *response

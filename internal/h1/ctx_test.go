@@ -1,11 +1,15 @@
 package h1
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -125,6 +129,49 @@ func TestContextEndsWithRequest(t *testing.T) {
 		<-<-after
 		if !errors.Is(ctx.Err(), context.Canceled) {
 			t.Fatalf("after the request: %v", ctx.Err())
+		}
+	}
+}
+
+// TestHeaderStartsEmpty: each response on a keep-alive connection starts with
+// an empty header, whatever the last one held (a few fields, or more than a
+// reused map keeps).
+func TestHeaderStartsEmpty(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n := len(w.Header()); n != 0 {
+			t.Errorf("%s: header starts with %d fields: %v", r.URL.Path, n, w.Header())
+		}
+		n, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/"))
+		for i := range n {
+			w.Header().Set("X-F"+strconv.Itoa(i), "v")
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	addr := startH1(t, h, Options{})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	br := bufio.NewReader(c)
+	for _, n := range []int{3, 0, maxReusedHeader + 5, 1, 0} {
+		if _, err := fmt.Fprintf(c, "GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", n); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		got := 0
+		for k := range resp.Header {
+			if strings.HasPrefix(k, "X-F") {
+				got++
+			}
+		}
+		if got != n {
+			t.Fatalf("/%d: %d X-F fields in the response: %v", n, got, resp.Header)
 		}
 	}
 }

@@ -68,10 +68,30 @@ func newResponse(c *conn, req *http.Request) *response {
 	if w == nil {
 		w = new(response)
 	}
-	*w = response{c: c, req: req, out: out, header: make(http.Header), contentLength: -1,
+	*w = response{c: c, req: req, out: out, header: c.header(), contentLength: -1,
 		buf: out.body[:0], head: req.Method == http.MethodHead, status: http.StatusOK,
 		ctx: requestContext{parent: c.ctx}}
 	return w
+}
+
+// maxReusedHeader is the most fields a response header may have had for its
+// map to be cleared and reused by the next response (clearing costs in
+// proportion to the map's room).
+const maxReusedHeader = 16
+
+// header returns an empty header map for the connection's next response: the
+// last response's, cleared (a handler may not use its ResponseWriter, the
+// header included, once it returned), so that a keep-alive connection does
+// not allocate a map and its first group of slots for every response.
+func (c *conn) header() http.Header {
+	h := c.hdr
+	if h == nil || len(h) > maxReusedHeader {
+		h = make(http.Header)
+		c.hdr = h
+		return h
+	}
+	clear(h)
+	return h
 }
 
 // release returns the buffers to the pool.
@@ -621,6 +641,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 	}
 	c.hijacked = true
+	c.hdr = nil
 	c.deadlineSet.Store(true)
 	_ = c.rwc.SetDeadline(time.Time{})
 	c.s.forget(c)
