@@ -5,8 +5,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"runtime"
@@ -29,6 +29,7 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/routeselect"
 	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/internal/wsload"
@@ -51,27 +52,37 @@ func (d staticDispatcher) Dispatch(_ context.Context, ev *events.APIGatewayWebso
 	return &Response{StatusCode: 200}, nil
 }
 
-func newBenchServer(tb testing.TB, cfg Config) (*Manager, *httptest.Server, string) {
+// newBenchServer serves upgrades and the @connections API of a Manager on a
+// loopback port with internal/h1, the listener that serves both in Portico (the
+// gateway's plain listener and the sandbox-facing callback endpoint). It
+// returns the manager, the server's http:// base URL and the stage's ws:// URL.
+func newBenchServer(tb testing.TB, cfg Config) (*Manager, string, string) {
 	tb.Helper()
 	sel, _ := routeselect.Parse("")
 	d := staticDispatcher{routes: &Routes{Selector: sel, Keys: map[string]bool{"$connect": false, "$disconnect": false, "$default": false}}}
 	m := New(cfg, nil)
 	m.SetIntegrations(fakeIntegrations{testAPI + "/" + testStage + "/bench": true})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := h1.New(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
 		if len(parts) == 4 && parts[2] == "@connections" {
 			m.ServeManagement(w, r, parts[0], parts[1], parts[3])
 			return
 		}
 		m.ServeWebSocket(w, r, Endpoint{APIID: testAPI, Stage: testStage, DomainName: r.Host}, d)
-	}))
+	}), h1.Options{})
+	go func() { _ = srv.Serve(ln) }()
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		_ = m.Shutdown(ctx)
-		srv.Close()
+		_ = srv.Close()
 	})
-	return m, srv, "ws" + strings.TrimPrefix(srv.URL, "http") + "/" + testAPI + "/" + testStage
+	base := "http://" + ln.Addr().String()
+	return m, base, "ws://" + ln.Addr().String() + "/" + testAPI + "/" + testStage
 }
 
 // raiseFDLimit raises the soft open-file limit to need, or skips.
@@ -244,7 +255,7 @@ func BenchmarkConnectionsPost(b *testing.B) {
 	signer := v4.NewSigner()
 	body := []byte(`{"message":"hello from a function","n":12345}`)
 	hash := sigv4.HashHex(body)
-	target := srv.URL + "/" + testAPI + "/" + testStage + "/@connections/" + id
+	target := srv + "/" + testAPI + "/" + testStage + "/@connections/" + id
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
@@ -338,6 +349,12 @@ func BenchmarkFanout(b *testing.B) {
 // "send" calls Manager.Send per connection in process: the delivery path alone,
 // without HTTP and signatures. One op is one broadcast; it reports the median
 // and worst broadcast and, for "sdk", when the last POST was answered.
+//
+// The clients read with wsload's epoll mode (one loop for all of them, no
+// goroutine woken per message): real clients run elsewhere, and a goroutine
+// per client made the client process cost as much CPU as the server on the
+// same cores. PORTICO_WS_BROADCAST_CLIENT=goroutines runs the default client
+// (a goroutine per connection) instead.
 func BenchmarkBroadcast10k(b *testing.B) {
 	n := 10000
 	if v, err := strconv.Atoi(os.Getenv("PORTICO_WS_BROADCAST")); err == nil && v > 0 {
@@ -345,7 +362,11 @@ func BenchmarkBroadcast10k(b *testing.B) {
 	}
 	raiseFDLimit(b, uint64(n)+200)
 	m, srv, url := newBenchServer(b, Config{})
-	clients, err := wsload.Start(b, "TestWSLoadClient", url, n)
+	start := wsload.StartEpoll
+	if os.Getenv("PORTICO_WS_BROADCAST_CLIENT") == "goroutines" {
+		start = wsload.Start
+	}
+	clients, err := start(b, "TestWSLoadClient", url, n)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -361,7 +382,7 @@ func BenchmarkBroadcast10k(b *testing.B) {
 	// calls at a time it would open and close TCP connections all along. A
 	// function that broadcasts should keep as many as it runs calls at once.
 	cl := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
-		BaseEndpoint: aws.String(srv.URL + "/" + testAPI + "/" + testStage),
+		BaseEndpoint: aws.String(srv + "/" + testAPI + "/" + testStage),
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken),
 		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {

@@ -25,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/internal/clock"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/routeselect"
+	"github.com/portico-dev/portico/internal/sigv4"
 )
 
 // Route keys with a meaning of their own (the same strings as gateway/apis uses).
@@ -255,6 +256,9 @@ type Manager struct {
 	principals   Principals
 	upgrader     websocket.Upgrader
 	clock        clock.Clock
+	// signingKeys caches the SigV4 signing keys of @connections callers (by
+	// secret and day): four HMACs per request otherwise.
+	signingKeys sigv4.KeyCache
 
 	mu       sync.RWMutex
 	conns    map[string]*Conn

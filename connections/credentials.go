@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/portico-dev/portico/functions"
@@ -37,7 +38,15 @@ const tokenVersion = "ptco1"
 // concurrent use.
 type issuer struct {
 	key [32]byte
+
+	// secrets remembers the secrets derive computed, by id and token: a
+	// function broadcasting signs every call with the same credentials. At
+	// most maxCachedSecrets (then it starts again empty).
+	mu      sync.RWMutex
+	secrets map[string]string
 }
+
+const maxCachedSecrets = 4096
 
 func newIssuer() *issuer {
 	i := &issuer{}
@@ -89,10 +98,24 @@ func (i *issuer) secret(id, token string) (string, bool) {
 	if _, err := keyEncoding.DecodeString(id[len(accessKeyPrefix):]); err != nil {
 		return "", false
 	}
+	k := id + "\n" + token
+	i.mu.RLock()
+	sec, ok := i.secrets[k]
+	i.mu.RUnlock()
+	if ok {
+		return sec, true
+	}
 	if _, _, ok := parseToken(token); !ok {
 		return "", false
 	}
-	return i.derive(id, token), true
+	sec = i.derive(id, token)
+	i.mu.Lock()
+	if i.secrets == nil || len(i.secrets) >= maxCachedSecrets {
+		i.secrets = make(map[string]string)
+	}
+	i.secrets[k] = sec
+	i.mu.Unlock()
+	return sec, true
 }
 
 // Issue returns credentials for a sandbox of function: an access key id, secret

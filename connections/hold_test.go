@@ -45,6 +45,24 @@ func TestWebSocketHold20k(t *testing.T) {
 	if err := wsload.RaiseNoFile(uint64(n) + spare); err != nil {
 		t.Skipf("cannot hold %d connections in this process: %v (set PORTICO_WS_HOLD to a smaller count)", n, err)
 	}
+	holdAndClose(t, n, wsload.Start)
+}
+
+// TestWebSocketHoldEpoll is TestWebSocketHold20k with 200 connections and the
+// client's epoll reader mode (wsload.StartEpoll, which BenchmarkBroadcast10k
+// uses): its messages, answers and close handshakes must be those of the
+// default client.
+func TestWebSocketHoldEpoll(t *testing.T) {
+	const n = 200
+	if err := wsload.RaiseNoFile(n + 48); err != nil {
+		t.Skip(err)
+	}
+	holdAndClose(t, n, wsload.StartEpoll)
+}
+
+// holdAndClose opens n connections to a Manager from a client process that
+// start runs, has each answer a message twice and closes them all.
+func holdAndClose(t *testing.T, n int, start func(testing.TB, string, string, int) (*wsload.Clients, error)) {
 	sel, _ := routeselect.Parse("")
 	d := staticDispatcher{routes: &Routes{Selector: sel, Keys: map[string]bool{"$default": true}}, echo: true}
 	// Keepalive pings are out of the picture: the client reads only when asked.
@@ -61,7 +79,7 @@ func TestWebSocketHold20k(t *testing.T) {
 	}()
 	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/" + testAPI + "/" + testStage
 
-	c, err := wsload.Start(t, "TestWSLoadClient", url, n)
+	c, err := start(t, "TestWSLoadClient", url, n)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 	bearer := m.bearerOK(authz)
 	var pending *sigv4.Pending
 	if !bearer {
-		v := sigv4.Verifier{SessionSecret: m.secretFor, Service: SigningService, Region: functions.Region, MaxSkew: m.cfg.SigningMaxSkew, Now: m.now}
+		v := sigv4.Verifier{SessionSecret: m.secretFor, Service: SigningService, Region: functions.Region, MaxSkew: m.cfg.SigningMaxSkew, Now: m.now, Keys: &m.signingKeys}
 		p, err := v.Check(r)
 		if scope, ok := errors.AsType[*sigv4.ScopeError](err); ok {
 			// AWS names a credential scoped to another region or service:

@@ -198,8 +198,15 @@ func TestIssuedCredentials(t *testing.T) {
 	if len(id) != 20 || len(secret) != 40 || token == "" || cr.Expires.IsZero() {
 		t.Fatalf("Issue = %+v", cr)
 	}
-	if got, ok := m.secretFor(id, token); !ok || got != secret {
-		t.Fatalf("secretFor(issued) = %q %v", got, ok)
+	for range 2 { // derived, then remembered
+		if got, ok := m.secretFor(id, token); !ok || got != secret {
+			t.Fatalf("secretFor(issued) = %q %v", got, ok)
+		}
+	}
+	for range 2 {
+		if _, ok := m.secretFor(id, "not-a-token"); ok {
+			t.Fatalf("a malformed token resolved")
+		}
 	}
 	if _, ok := m.secretFor(id[:19]+"1", token); ok {
 		t.Fatalf("a malformed id resolved")

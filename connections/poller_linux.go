@@ -176,12 +176,16 @@ func (c *Conn) readable() {
 // RawConn.Write not to wait for the socket.
 func (w *frameWriter) writeFD(fd uintptr) bool {
 	for {
-		w.n, w.err = syscall.Write(int(fd), w.buf)
-		switch {
-		case errors.Is(w.err, unix.EINTR):
+		n, errno := sysWrite(fd, w.buf)
+		switch errno {
+		case 0:
+			w.n = n
+		case syscall.EINTR:
 			continue
-		case errors.Is(w.err, unix.EAGAIN):
+		case syscall.EAGAIN:
 			w.err = errWouldBlock
+		default:
+			w.err = errno
 		}
 		return true
 	}

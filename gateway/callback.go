@@ -11,6 +11,8 @@ import (
 
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/h1"
+	"github.com/portico-dev/portico/internal/listener"
 )
 
 // The sandbox-facing @connections endpoint. Sandboxes reach Portico at the
@@ -21,11 +23,15 @@ import (
 // 127.0.0.1 is out of a container's reach, this endpoint is not. Events report
 // it as requestContext.domainName, so "http://" + domainName + "/" + stage is
 // the endpoint functions call.
+//
+// It is served by internal/h1, as the gateway's plain listener is: a function
+// that broadcasts sends one POST per connection here (docs/performance.md,
+// "Broadcast to 10k").
 
 // callbackServer serves only the @connections API, for sandboxes.
 type callbackServer struct {
 	g      *Gateway
-	srv    *http.Server
+	srv    *h1.Server
 	ln     net.Listener
 	domain string // host:port that sandboxes use
 }
@@ -43,7 +49,10 @@ func (g *Gateway) startCallback(bind, host string) (*callbackServer, error) {
 		host, _, _ = net.SplitHostPort(ln.Addr().String())
 	}
 	cs := &callbackServer{g: g, ln: ln, domain: net.JoinHostPort(host, port)}
-	cs.srv = &http.Server{Handler: cs, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	// A request's body must arrive within 30 s of its header (the limit
+	// net/http's ReadTimeout set here before).
+	limits := listener.Limits{HeaderTimeout: 10 * time.Second, BodyTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	cs.srv = h1.New(limits.Handler(cs), h1.Options{ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout, Log: g.log})
 	go func() {
 		if err := cs.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			g.log.Error("sandbox-facing @connections endpoint stopped", "err", err)

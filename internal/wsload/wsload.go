@@ -22,7 +22,8 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// ClientEnv carries "URL N" to the child process.
+// ClientEnv carries "URL N" (or "URL N epoll", the cheap reader mode of
+// StartEpoll) to the child process.
 const ClientEnv = "PORTICO_WSLOAD_CLIENT"
 
 // timeout bounds each dial, answer and close of the child.
@@ -66,21 +67,30 @@ func HardNoFile() uint64 {
 // (every one, or the wait timed out), and when stdin closes, closes
 // every connection with a close frame, waits for the server's, and prints
 // "closed CLEAN". It then exits the process. Without ClientEnv it returns false.
+//
+// In the epoll mode (StartEpoll) the connections are read by one epoll loop
+// instead of a goroutine each (epoll_linux.go); the lines and their answers
+// are the same.
 func ServeClient() bool {
 	spec := os.Getenv(ClientEnv)
 	if spec == "" {
 		return false
 	}
-	url, nStr, _ := strings.Cut(spec, " ")
-	n, _ := strconv.Atoi(nStr)
-	if err := serveClient(url, n, os.Stdin, os.Stdout); err != nil {
+	fields := strings.Fields(spec)
+	if len(fields) < 2 {
+		fmt.Println("error", ClientEnv, "is not \"URL N\"")
+		os.Exit(0)
+	}
+	n, _ := strconv.Atoi(fields[1])
+	epoll := len(fields) > 2 && fields[2] == "epoll"
+	if err := serveClient(fields[0], n, epoll, os.Stdin, os.Stdout); err != nil {
 		fmt.Println("error", err)
 	}
 	os.Exit(0)
 	return true
 }
 
-func serveClient(url string, n int, stdin io.Reader, stdout io.Writer) error {
+func serveClient(url string, n int, epoll bool, stdin io.Reader, stdout io.Writer) error {
 	if err := RaiseNoFile(uint64(n) + 32); err != nil {
 		return err
 	}
@@ -111,6 +121,24 @@ func serveClient(url string, n int, stdin io.Reader, stdout io.Writer) error {
 	wg.Wait()
 	if f := failed.Load(); f != nil {
 		return errors.New(f.(string))
+	}
+	if epoll {
+		e, err := newEpollConns(conns)
+		if err != nil {
+			return err
+		}
+		_, _ = fmt.Fprintln(stdout, "open", n)
+		in := bufio.NewScanner(stdin)
+		for in.Scan() {
+			if want, ok := strings.CutPrefix(in.Text(), "await "); ok {
+				_, _ = fmt.Fprintln(stdout, "ready", 0) // every socket is watched already
+				_, _ = fmt.Fprintln(stdout, "got", e.await(want))
+				continue
+			}
+			_, _ = fmt.Fprintln(stdout, "pong", e.ping())
+		}
+		_, _ = fmt.Fprintln(stdout, "closed", e.close())
+		return nil
 	}
 	_, _ = fmt.Fprintln(stdout, "open", n)
 	each := func(f func(i int, c *websocket.Conn) bool) int64 {
@@ -213,9 +241,24 @@ type Clients struct {
 // waits until they are all open. The process ends with tb.
 func Start(tb testing.TB, run, url string, n int) (*Clients, error) {
 	tb.Helper()
+	return start(tb, run, url+" "+strconv.Itoa(n))
+}
+
+// StartEpoll is Start with the client's cheap reader mode: one epoll loop
+// reads every connection (on Linux; elsewhere the client process fails to
+// start it). It is for measuring a server's writes, where a goroutine woken
+// per message would make the clients, on the same machine, cost as much CPU as
+// the server; what the client answers is the same.
+func StartEpoll(tb testing.TB, run, url string, n int) (*Clients, error) {
+	tb.Helper()
+	return start(tb, run, url+" "+strconv.Itoa(n)+" epoll")
+}
+
+func start(tb testing.TB, run, spec string) (*Clients, error) {
+	tb.Helper()
 	//nolint:gosec // G702: the test binary itself, running one of its own tests
 	cmd := exec.Command(os.Args[0], "-test.run=^"+run+"$")
-	cmd.Env = append(os.Environ(), ClientEnv+"="+url+" "+strconv.Itoa(n))
+	cmd.Env = append(os.Environ(), ClientEnv+"="+spec)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
