@@ -83,9 +83,9 @@ type conn struct {
 	cr         connReader
 	br         *bufio.Reader
 	state      atomic.Int32
-	// reqCancel cancels the context of the request being served; reads that
-	// fail call it.
-	reqCancel context.CancelFunc
+	// reqCtx is the context of the request being served (or last served);
+	// reads that fail end it.
+	reqCtx *requestContext
 	// wmu orders a "100 Continue" written by a body read against the response.
 	wmu      sync.Mutex
 	hijacked bool
@@ -96,7 +96,15 @@ type conn struct {
 	// body: the end of the request, from which the idle deadline counts
 	// (one clock reading per request instead of two). Zero: not known.
 	doneAt time.Time
-	clBuf  [20]byte // a response's Content-Length, formatted
+	// idleUntil is the read deadline setIdleDeadline last set, while it is
+	// known to be the connection's (zero: not known). Only serve's goroutine
+	// uses it; deadlineSet tells it of a deadline set from elsewhere.
+	idleUntil   time.Time
+	deadlineSet atomic.Bool
+	clBuf       [20]byte // a response's Content-Length, formatted
+	// hdr is the last response's header map, which the next one reuses
+	// (conn.header); nil once a response's header may outlive it (hijack).
+	hdr http.Header
 	// nextResp is where the next response goes, allocated with its request
 	// (nil: newResponse allocates it).
 	nextResp *response
@@ -128,8 +136,8 @@ func (r *connReader) Read(p []byte) (int, error) {
 	if r.c.capture != nil && n > 0 {
 		*r.c.capture = append(*r.c.capture, p[:n]...)
 	}
-	if err != nil && r.c.reqCancel != nil {
-		r.c.reqCancel()
+	if err != nil && r.c.reqCtx != nil {
+		r.c.reqCtx.end()
 	}
 	return n, err
 }
@@ -162,13 +170,9 @@ func (c *conn) serve() {
 		// Wait for the request's first byte: an idle connection's time.
 		switch {
 		case first && opts.ReadHeaderTimeout > 0:
-			_ = c.rwc.SetReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
+			c.setReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
 		case !first && opts.IdleTimeout > 0:
-			now := c.doneAt
-			if now.IsZero() {
-				now = time.Now()
-			}
-			_ = c.rwc.SetReadDeadline(now.Add(opts.IdleTimeout))
+			c.setIdleDeadline(opts.IdleTimeout)
 		}
 		c.doneAt = time.Time{}
 		c.cr.remain = int64(opts.MaxHeaderBytes) + headerSlack
@@ -191,6 +195,48 @@ func (c *conn) serve() {
 			return // Shutdown may have looked before the store
 		}
 	}
+}
+
+// setIdleDeadline bounds the wait for the next request on a keep-alive
+// connection by idle, counted from the end of the last request. Resetting the
+// deadline on every request costs a timer update each time, so the deadline
+// set reaches past idle by a slack (idleSlack) and is left as it is while at
+// least idle of it remains: a connection is closed after idle to idle plus
+// the slack without a request. A server whose ConnContext hands the
+// connection to its handlers sets it on every request (a handler may set the
+// connection's deadlines behind the server's back).
+func (c *conn) setIdleDeadline(idle time.Duration) {
+	now := c.doneAt
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if c.deadlineSet.Load() {
+		c.deadlineSet.Store(false)
+		c.idleUntil = time.Time{}
+	}
+	if !c.idleUntil.IsZero() && c.idleUntil.Sub(now) >= idle {
+		return
+	}
+	c.idleUntil = time.Time{}
+	if c.s.opts.ConnContext == nil {
+		c.idleUntil = now.Add(idle + idleSlack(idle))
+		_ = c.rwc.SetReadDeadline(c.idleUntil)
+		return
+	}
+	_ = c.rwc.SetReadDeadline(now.Add(idle))
+}
+
+// idleSlack is how far past the idle timeout a keep-alive connection's
+// deadline may reach: an eighth of it, at most a second (so with the
+// gateway's 120 s a connection resets its deadline once a second at most).
+func idleSlack(idle time.Duration) time.Duration { return min(idle/8, time.Second) }
+
+// setReadDeadline sets the connection's read deadline for another purpose
+// than the idle wait (header, body, closing): the idle deadline is to be set
+// again.
+func (c *conn) setReadDeadline(t time.Time) {
+	c.idleUntil = time.Time{}
+	_ = c.rwc.SetReadDeadline(t)
 }
 
 // headerBuffered reports whether a whole header block is already buffered:
@@ -224,7 +270,7 @@ func (c *conn) readRequest(first bool) (*http.Request, error) {
 		return c.checkRequest(&fr.req, true)
 	}
 	if opts := &c.s.opts; !first && opts.ReadHeaderTimeout > 0 && !c.headerBuffered() {
-		_ = c.rwc.SetReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
+		c.setReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
 	}
 	return c.readRequestStd()
 }
@@ -347,29 +393,30 @@ func (c *conn) closeWriteAndWait() {
 	if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
-	_ = c.rwc.SetReadDeadline(time.Now().Add(rstAvoidanceDelay))
+	c.setReadDeadline(time.Now().Add(rstAvoidanceDelay))
 	_, _ = io.Copy(io.Discard, c.rwc)
 }
 
 // serveRequest runs the handler for req and finishes its response; false when
 // the connection is not to be reused.
 func (c *conn) serveRequest(req *http.Request) bool {
-	ctx, cancel := context.WithCancel(c.ctx)
-	defer cancel()
+	w := newResponse(c, req)
+	rc := &w.ctx
+	defer rc.end()
+	c.reqCtx = rc
+	var ctx context.Context = rc
 	if nc := c.names; nc != nil {
 		c.names = nil
 		nc.Context = ctx
 		ctx = nc
 	}
 	// Set in place: the copy WithContext makes stays on the stack, and a
-	// chunked body's trailers still reach this request.
+	// chunked body's trailers still reach this request (w holds req).
 	*req = *req.WithContext(ctx)
-	c.reqCancel = cancel
-	w := newResponse(c, req)
 	if req.Body != nil && req.Body != http.NoBody {
 		// The header's deadline does not bound the body: the handler (through
 		// http.ResponseController) decides.
-		_ = c.rwc.SetReadDeadline(time.Time{})
+		c.setReadDeadline(time.Time{})
 		b := &body{src: req.Body, w: w}
 		w.body = b
 		req.Body = b

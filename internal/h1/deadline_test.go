@@ -6,33 +6,43 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"testing"
 	"time"
 )
 
-// deadlineConn records the read deadlines set on a connection.
+// deadlineConn records the read deadlines set on a connection, and the one in
+// force at each read.
 type deadlineConn struct {
 	net.Conn
-	mu   sync.Mutex
-	read []time.Time
-	set  chan struct{} // a non-zero deadline was set
+	mu     sync.Mutex
+	read   []time.Time
+	cur    time.Time
+	atRead []time.Time
+	reads  chan struct{} // a read began
 }
 
 func (c *deadlineConn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	c.read = append(c.read, t)
+	c.cur = t
 	c.mu.Unlock()
-	if !t.IsZero() {
-		c.set <- struct{}{}
-	}
 	return c.Conn.SetReadDeadline(t)
 }
 
-func (c *deadlineConn) deadlines() []time.Time {
+func (c *deadlineConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	c.atRead = append(c.atRead, c.cur)
+	c.mu.Unlock()
+	c.reads <- struct{}{}
+	return c.Conn.Read(p)
+}
+
+func (c *deadlineConn) deadlines() (set, atRead []time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]time.Time(nil), c.read...)
+	return append([]time.Time(nil), c.read...), append([]time.Time(nil), c.atRead...)
 }
 
 type deadlineListener struct {
@@ -45,15 +55,17 @@ func (l deadlineListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	dc := &deadlineConn{Conn: c, set: make(chan struct{}, 16)}
+	dc := &deadlineConn{Conn: c, reads: make(chan struct{}, 64)}
 	l.conns <- dc
 	return dc, nil
 }
 
-// TestIdleDeadlineAfterHandler: the idle deadline of a keep-alive connection
-// counts from after the handler returned (and after an unread request body
-// was discarded), whether the response went out at the end (whose Date
-// reading it shares) or was flushed while the handler ran.
+// TestIdleDeadlineAfterHandler: the read deadline in force while a keep-alive
+// connection waits for its next request is at least the end of the last
+// handler (and of the discarding of an unread request body) plus the idle
+// timeout, whether the response went out at the end (whose Date reading it
+// shares) or was flushed while the handler ran, and at most the wait's start
+// plus the idle timeout and its slack (idleSlack).
 func TestIdleDeadlineAfterHandler(t *testing.T) {
 	const idle = time.Hour
 	var mu sync.Mutex
@@ -93,7 +105,10 @@ func TestIdleDeadlineAfterHandler(t *testing.T) {
 		"GET /flush HTTP/1.1\r\nHost: h\r\n\r\n",
 		"POST /held HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello", // the body left unread
 		"GET /held HTTP/1.1\r\nHost: h\r\n\r\n",
+		"GET /held HTTP/1.1\r\nHost: h\r\n\r\n",
 	}
+	<-sc.reads // the wait for the first request
+	var latest []time.Time
 	for i, raw := range reqs {
 		if _, err := io.WriteString(c, raw); err != nil {
 			t.Fatal(err)
@@ -104,22 +119,63 @@ func TestIdleDeadlineAfterHandler(t *testing.T) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()
-		<-sc.set // the server sets the next idle deadline after the response
+		<-sc.reads // the server waits for the next request
+		latest = append(latest, time.Now().Add(idle+idleSlack(idle)))
 	}
-	var idles []time.Time
-	for _, d := range sc.deadlines() {
-		if !d.IsZero() {
-			idles = append(idles, d)
-		}
-	}
+	set, atRead := sc.deadlines()
 	mu.Lock()
 	defer mu.Unlock()
-	if len(idles) != len(reqs) || len(ends) != len(reqs) {
-		t.Fatalf("%d idle deadlines, %d handlers, want %d", len(idles), len(ends), len(reqs))
+	if len(atRead) != len(reqs)+1 || len(ends) != len(reqs) {
+		t.Fatalf("%d reads, %d handlers, want %d and %d", len(atRead), len(ends), len(reqs)+1, len(reqs))
 	}
 	for i := range reqs {
-		if idles[i].Before(ends[i].Add(idle)) {
-			t.Errorf("request %d: idle deadline at the handler's end + %v, want at least + %v", i+1, idles[i].Sub(ends[i]), idle)
+		d := atRead[i+1]
+		if d.Before(ends[i].Add(idle)) {
+			t.Errorf("request %d: idle deadline at the handler's end + %v, want at least + %v", i+1, d.Sub(ends[i]), idle)
 		}
+		if d.After(latest[i]) {
+			t.Errorf("request %d: idle deadline %v past the wait's start + %v", i+1, d.Sub(latest[i]), idle+idleSlack(idle))
+		}
+	}
+	t.Logf("%d read deadlines set for %d requests", len(set), len(reqs))
+}
+
+// TestKeepAliveTimeoutsHold: on a real TCP connection (raw reads), after
+// several requests, a connection that sends nothing is closed (IdleTimeout)
+// and one that sends half a head is cut off without an answer
+// (ReadHeaderTimeout), however the idle deadline was carried over.
+func TestKeepAliveTimeoutsHold(t *testing.T) {
+	const bound = 30 * time.Second // a safety net: the server is to close first
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "hi") })
+	addr := startH1(t, h, Options{ReadHeaderTimeout: 50 * time.Millisecond, IdleTimeout: 50 * time.Millisecond})
+	for _, tail := range []string{"", "GET / HTTP/1.1\r\nHost: h\r\nX-Slow: "} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(c)
+		for i := range 5 {
+			if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("request %d: %v", i+1, err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+		}
+		if _, err := io.WriteString(c, tail); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(bound))
+		rest, err := io.ReadAll(br)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("after %q: the connection was kept open", tail)
+		}
+		if len(rest) > 0 {
+			t.Fatalf("after %q: answered %q", tail, rest)
+		}
+		_ = c.Close()
 	}
 }

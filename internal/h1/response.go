@@ -55,6 +55,9 @@ type response struct {
 	hasDate     bool
 	trailers    bool
 	switchProto bool
+
+	// ctx is the request's context (in the response's allocation).
+	ctx requestContext
 }
 
 func newResponse(c *conn, req *http.Request) *response {
@@ -65,9 +68,30 @@ func newResponse(c *conn, req *http.Request) *response {
 	if w == nil {
 		w = new(response)
 	}
-	*w = response{c: c, req: req, out: out, header: make(http.Header), contentLength: -1,
-		buf: out.body[:0], head: req.Method == http.MethodHead, status: http.StatusOK}
+	*w = response{c: c, req: req, out: out, header: c.header(), contentLength: -1,
+		buf: out.body[:0], head: req.Method == http.MethodHead, status: http.StatusOK,
+		ctx: requestContext{parent: c.ctx}}
 	return w
+}
+
+// maxReusedHeader is the most fields a response header may have had for its
+// map to be cleared and reused by the next response (clearing costs in
+// proportion to the map's room).
+const maxReusedHeader = 16
+
+// header returns an empty header map for the connection's next response: the
+// last response's, cleared (a handler may not use its ResponseWriter, the
+// header included, once it returned), so that a keep-alive connection does
+// not allocate a map and its first group of slots for every response.
+func (c *conn) header() http.Header {
+	h := c.hdr
+	if h == nil || len(h) > maxReusedHeader {
+		h = make(http.Header)
+		c.hdr = h
+		return h
+	}
+	clear(h)
+	return h
 }
 
 // release returns the buffers to the pool.
@@ -366,7 +390,7 @@ func (w *response) setErr(err error) {
 	if err != nil && w.err == nil {
 		w.err = err
 		w.closeAfter = true
-		w.c.reqCancel()
+		w.c.reqCtx.end()
 	}
 }
 
@@ -617,6 +641,8 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		}
 	}
 	c.hijacked = true
+	c.hdr = nil
+	c.deadlineSet.Store(true)
 	_ = c.rwc.SetDeadline(time.Time{})
 	c.s.forget(c)
 	rw := bufio.NewReadWriter(c.br, w.out.bw)
@@ -625,7 +651,10 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // SetReadDeadline sets the connection's read deadline (http.ResponseController).
-func (w *response) SetReadDeadline(t time.Time) error { return w.c.rwc.SetReadDeadline(t) }
+func (w *response) SetReadDeadline(t time.Time) error {
+	w.c.deadlineSet.Store(true)
+	return w.c.rwc.SetReadDeadline(t)
+}
 
 // SetWriteDeadline sets the connection's write deadline (http.ResponseController).
 func (w *response) SetWriteDeadline(t time.Time) error { return w.c.rwc.SetWriteDeadline(t) }

@@ -28,7 +28,9 @@
 // HTTP/1.0, "Expect: 100-continue", pipelined requests, request bodies the
 // handler leaves unread (up to 256 KB are discarded, beyond that the connection
 // closes), http.Hijacker, http.Flusher and the deadlines and full-duplex switch of
-// http.ResponseController behave as with net/http's server.
+// http.ResponseController behave as with net/http's server. A handler may not
+// use its ResponseWriter once it returned, and here that includes the map
+// Header returned: the next response on the connection reuses it, cleared.
 //
 // Unlike net/http's server it does not read the connection in the background
 // while a handler runs, which costs net/http a goroutine wake-up and a system
@@ -66,7 +68,10 @@ type Options struct {
 	// no limit.
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout is how long a keep-alive connection may wait for its next
-	// request. Zero: ReadHeaderTimeout; both zero: no limit.
+	// request, counted from the end of the last one. Zero: ReadHeaderTimeout;
+	// both zero: no limit. Unless ConnContext is set, a connection is closed
+	// up to an eighth of it (at most a second) later: the deadline is not
+	// reset on every request (see conn.setIdleDeadline).
 	IdleTimeout time.Duration
 	// ConnContext, when set, modifies the context of a new connection's requests,
 	// as http.Server.ConnContext does.

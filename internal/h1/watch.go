@@ -11,9 +11,10 @@ import "net/http"
 // nothing.
 func CancelOnGone(w http.ResponseWriter) (stop func()) {
 	rw, ok := w.(*response)
-	if !ok || rw.c.hijacked || rw.c.reqCancel == nil {
+	if !ok || rw.c.hijacked || rw.c.reqCtx == nil {
 		return func() {}
 	}
-	gw := WatchGone(rw.c.rwc, rw.c.reqCancel)
+	rw.c.deadlineSet.Store(true) // the watch sets the read deadline
+	gw := WatchGone(rw.c.rwc, rw.c.reqCtx.end)
 	return func() { gw.Stop() }
 }

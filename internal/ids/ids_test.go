@@ -75,3 +75,10 @@ func TestRequestIDs(t *testing.T) {
 		seen[id], seen[ext] = true, true
 	}
 }
+
+func BenchmarkRequestIDs(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = RequestIDs()
+	}
+}
