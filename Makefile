@@ -37,8 +37,9 @@ run: build ## serve the samples on the embedded (process) runtime, over HTTP (:8
 test: ## run every test (Docker tests skip without a daemon unless REQUIRE_DOCKER=1)
 	$(GO) vet ./...
 	$(GO) test $(TESTFLAGS) ./...
-	@# h1's raw read(2)/write(2) are ordinary syscalls under -race: run h1 once without it
-	$(GO) test -count=1 ./internal/h1/
+	@# the raw read(2)/write(2) of internal/rawio are ordinary syscalls under -race:
+	@# run it and its users on the hot paths once without it
+	$(GO) test -count=1 ./internal/rawio/ ./internal/h1/ ./gateway/internal/fastproxy/
 
 # Container benchmarks cost a container per cold start: fewer iterations, and cold
 # starts capped at BENCH_COLDSTARTS per sub-benchmark (PORTICO_BENCH_COLDSTARTS).

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/portico-dev/portico/internal/rawio"
 	"golang.org/x/sys/unix"
 )
 
@@ -176,7 +177,7 @@ func (c *Conn) readable() {
 // RawConn.Write not to wait for the socket.
 func (w *frameWriter) writeFD(fd uintptr) bool {
 	for {
-		n, errno := sysWrite(fd, w.buf)
+		n, errno := rawio.Write(fd, w.buf)
 		switch errno {
 		case 0:
 			w.n = n

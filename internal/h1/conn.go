@@ -75,7 +75,7 @@ type conn struct {
 	s   *Server
 	rwc net.Conn
 	// rw is what requests are read from and responses written to: rwc, or
-	// its raw I/O (rawio_linux.go).
+	// its raw I/O (internal/rawio).
 	rw         io.ReadWriter
 	remoteAddr string
 	ctx        context.Context // the parent of its requests' contexts

@@ -52,6 +52,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/portico-dev/portico/internal/rawio"
 	"go.uber.org/fx"
 )
 
@@ -179,7 +180,7 @@ func (s *Server) track(ln *net.Listener, add bool) bool {
 // newConn registers a new connection; nil once the server is shutting down.
 func (s *Server) newConn(rwc net.Conn) *conn {
 	c := &conn{s: s, rwc: rwc, rw: rwc}
-	if x := newRawIO(rwc); x != nil {
+	if x := rawio.New(rwc); x != nil {
 		c.rw = x
 	}
 	ctx := context.WithValue(s.base, http.LocalAddrContextKey, rwc.LocalAddr())

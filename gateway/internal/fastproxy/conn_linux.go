@@ -5,6 +5,8 @@ import (
 	"net"
 	"os"
 	"syscall"
+
+	"github.com/portico-dev/portico/internal/rawio"
 )
 
 // connAlive probes an idle connection without blocking: it is alive when a peek
@@ -88,7 +90,7 @@ func (s *sender) send(fd uintptr) bool {
 		return true
 	}
 	for s.n < len(s.p) {
-		n, errno := sysWrite(fd, s.p[s.n:]) // raw, as the reads are (rawReader)
+		n, errno := rawio.Write(fd, s.p[s.n:]) // raw, as the reads are (rawio.Conn)
 		if errno == syscall.EINTR {
 			continue
 		}

@@ -15,11 +15,3 @@ type sender struct{}
 func newSender(net.Conn) *sender { return nil }
 
 func (*sender) sendThenWait(net.Conn, []byte) (int, error) { return 0, nil }
-
-// rawReader is Linux's raw read (rawio_linux.go); elsewhere backend
-// connections are read with net.Conn.Read.
-type rawReader struct{}
-
-func newRawReader(net.Conn) *rawReader { return nil }
-
-func (*rawReader) Read([]byte) (int, error) { return 0, nil }

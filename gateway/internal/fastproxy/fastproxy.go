@@ -24,6 +24,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/portico-dev/portico/internal/rawio"
 )
 
 // Proxy forwards HTTP_PROXY requests to plain-HTTP backends synchronously over
@@ -600,7 +602,7 @@ func (hp *Pool) dial(ctx context.Context, deadline time.Time) (*backendConn, err
 		nc = hp.fp.wrapConn(nc)
 	}
 	c := &backendConn{nc: nc, fp: hp.fp}
-	c.cr = connReader{c: c, raw: newRawReader(nc), limit: math.MaxInt64}
+	c.cr = connReader{c: c, raw: rawio.New(nc), limit: math.MaxInt64}
 	c.cw = connWriter{c: c, s: newSender(nc)}
 	c.br = bufio.NewReader(&c.cr)
 	c.bw = bufio.NewWriter(&c.cw)
@@ -961,7 +963,7 @@ func (c *backendConn) writeChunk(p []byte) error {
 // going on past a soft deadline (backendConn.extend).
 type connReader struct {
 	c     *backendConn
-	raw   *rawReader // nil: not a plain TCP connection, or not Linux
+	raw   *rawio.Conn // nil: not a plain TCP connection, or not Linux
 	limit int64
 }
 

@@ -1,4 +1,4 @@
-package h1
+package rawio
 
 import (
 	"bytes"
@@ -31,13 +31,13 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 	return server, client
 }
 
-// TestRawIOReadsAndWrites sends bytes both ways through rawIO, small and over
-// rawMax, with the socket buffers small enough that writes must wait for the
+// TestRawIOReadsAndWrites sends bytes both ways through Conn, small and over
+// Max, with the socket buffers small enough that writes must wait for the
 // poller, and ends with the peer's close read as io.EOF.
 func TestRawIOReadsAndWrites(t *testing.T) {
 	server, client := tcpPair(t)
 	_ = server.(*net.TCPConn).SetWriteBuffer(4096)
-	x := newRawIO(server)
+	x := New(server)
 	if x == nil {
 		t.Fatal("no raw I/O for a TCP connection")
 	}
@@ -56,15 +56,15 @@ func TestRawIOReadsAndWrites(t *testing.T) {
 	if string(got) != "GET / HTTP/1.1\r\n\r\n" {
 		t.Fatalf("read %q", got)
 	}
-	// Writes of every size up to twice rawMax, far more than the buffers hold.
+	// Writes of every size up to twice Max, far more than the buffers hold.
 	var want bytes.Buffer
-	for _, size := range []int{1, 100, 4096, 60000, rawMax, rawMax + 1, 2 * rawMax} {
+	for _, size := range []int{1, 100, 4096, 60000, Max, Max + 1, 2 * Max} {
 		want.Write(bytes.Repeat([]byte{byte('a' + size%26)}, size))
 	}
 	done := make(chan error, 1)
 	go func() {
 		p := want.Bytes()
-		for _, size := range []int{1, 100, 4096, 60000, rawMax, rawMax + 1, 2 * rawMax} {
+		for _, size := range []int{1, 100, 4096, 60000, Max, Max + 1, 2 * Max} {
 			n, err := x.Write(p[:size])
 			if err == nil && n != size {
 				err = io.ErrShortWrite
@@ -94,7 +94,7 @@ func TestRawIOReadsAndWrites(t *testing.T) {
 	}
 }
 
-// TestRawIOErrorsAsNetConn checks that rawIO's errors look like net.Conn's:
+// TestRawIOErrorsAsNetConn checks that Conn's errors look like net.Conn's:
 // deadlines, a closed connection, and a reset peer.
 func TestRawIOErrorsAsNetConn(t *testing.T) {
 	type shape struct {
@@ -117,6 +117,11 @@ func TestRawIOErrorsAsNetConn(t *testing.T) {
 	}{
 		{"read deadline", func(c net.Conn, rw io.ReadWriter, _ net.Conn) error {
 			_ = c.SetReadDeadline(time.Now().Add(-time.Second))
+			_, err := rw.Read(make([]byte, 8))
+			return err
+		}},
+		{"read deadline long past", func(c net.Conn, rw io.ReadWriter, _ net.Conn) error {
+			_ = c.SetDeadline(time.Unix(1, 0)) // as the fast proxy's abort does
 			_, err := rw.Read(make([]byte, 8))
 			return err
 		}},
@@ -149,9 +154,17 @@ func TestRawIOErrorsAsNetConn(t *testing.T) {
 			server, client := tcpPair(t)
 			want := shapeOf(tc.run(server, server, client), server)
 			server, client = tcpPair(t)
-			got := shapeOf(tc.run(server, newRawIO(server), client), server)
+			got := shapeOf(tc.run(server, New(server), client), server)
 			if got != want || !got.addresses {
-				t.Fatalf("rawIO's error: %+v\nnet.Conn's: %+v", got, want)
+				t.Fatalf("Conn's error: %+v\nnet.Conn's: %+v", got, want)
+			}
+			// The dialled end (a proxy's backend connection) errs alike.
+			server, client = tcpPair(t)
+			want = shapeOf(tc.run(client, client, server), client)
+			server, client = tcpPair(t)
+			got = shapeOf(tc.run(client, New(client), server), client)
+			if got != want || !got.addresses {
+				t.Fatalf("the dialled end: Conn's error: %+v\nnet.Conn's: %+v", got, want)
 			}
 		})
 	}

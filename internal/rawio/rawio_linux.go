@@ -1,4 +1,4 @@
-package h1
+package rawio
 
 import (
 	"io"
@@ -7,7 +7,7 @@ import (
 	"syscall"
 )
 
-// rawIO reads and writes a TCP connection's socket with raw system calls
+// Conn reads and writes a TCP connection's socket with raw system calls
 // (read(2) and write(2) on the non-blocking socket: they never block), going
 // to the network poller only when a call would block, as net.Conn's own Read
 // and Write do, deadlines included. Unlike them it does not tell the scheduler
@@ -19,14 +19,14 @@ import (
 // every 20 µs. A goroutine preempted in a raw call keeps its P, whose waiting
 // goroutines the other Ps steal as they would from any busy P.
 //
-// Calls of more than rawMax bytes go through net.Conn (a long copy in the
+// Calls of more than Max bytes go through net.Conn (a long copy in the
 // kernel is a system call worth handing the P off for). Under the race
 // detector the calls are syscall.Read and syscall.Write, which tell the
-// detector what the kernel read and wrote (rawio_race_linux.go).
+// detector what the kernel read and wrote (sys_race_linux.go).
 //
 // One Read and one Write may run at once (the connection's reader and its
 // response's writer), not two of either.
-type rawIO struct {
+type Conn struct {
 	nc net.Conn
 	rc syscall.RawConn
 	// The calls in progress.
@@ -38,11 +38,12 @@ type rawIO struct {
 	writeFn    func(fd uintptr) bool
 }
 
-// rawMax is the largest read or write rawIO makes with a raw system call.
-const rawMax = 64 << 10
+// Max is the largest read or write Conn makes with a raw system call.
+const Max = 64 << 10
 
-// newRawIO returns c's raw I/O, nil when c is not a *net.TCPConn.
-func newRawIO(c net.Conn) io.ReadWriter {
+// New returns c's raw I/O, nil when c is not a *net.TCPConn (tests wrap
+// connections to watch them).
+func New(c net.Conn) *Conn {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return nil
@@ -51,14 +52,14 @@ func newRawIO(c net.Conn) io.ReadWriter {
 	if err != nil {
 		return nil
 	}
-	x := &rawIO{nc: c, rc: rc}
+	x := &Conn{nc: c, rc: rc}
 	x.readFn, x.writeFn = x.read, x.write
 	return x
 }
 
-func (x *rawIO) read(fd uintptr) bool {
+func (x *Conn) read(fd uintptr) bool {
 	for {
-		n, errno := sysRead(fd, x.rp)
+		n, errno := Read(fd, x.rp)
 		switch errno {
 		case 0:
 			x.rn = n
@@ -73,9 +74,9 @@ func (x *rawIO) read(fd uintptr) bool {
 	}
 }
 
-func (x *rawIO) write(fd uintptr) bool {
+func (x *Conn) write(fd uintptr) bool {
 	for x.wn < len(x.wp) {
-		n, errno := sysWrite(fd, x.wp[x.wn:])
+		n, errno := Write(fd, x.wp[x.wn:])
 		switch errno {
 		case 0:
 			if n == 0 {
@@ -95,11 +96,11 @@ func (x *rawIO) write(fd uintptr) bool {
 }
 
 // Read reads like net.Conn's Read, errors included.
-func (x *rawIO) Read(p []byte) (int, error) {
+func (x *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	if len(p) > rawMax {
+	if len(p) > Max {
 		return x.nc.Read(p)
 	}
 	x.rp, x.rn, x.rerr = p, 0, 0
@@ -118,8 +119,8 @@ func (x *rawIO) Read(p []byte) (int, error) {
 }
 
 // Write writes like net.Conn's Write, errors included.
-func (x *rawIO) Write(p []byte) (int, error) {
-	if len(p) > rawMax {
+func (x *Conn) Write(p []byte) (int, error) {
+	if len(p) > Max {
 		return x.nc.Write(p)
 	}
 	x.wp, x.wn, x.werr, x.wzero = p, 0, 0, false
@@ -140,7 +141,7 @@ func (x *rawIO) Write(p []byte) (int, error) {
 // opError is the error net.Conn's Read or Write returns: the raw connection
 // wraps its own (a deadline, a closed connection) as "raw-read" or
 // "raw-write".
-func (x *rawIO) opError(op string, err error) error {
+func (x *Conn) opError(op string, err error) error {
 	if oe, ok := err.(*net.OpError); ok { //nolint:errorlint // the raw connection's own wrapping
 		err = oe.Err
 	}
