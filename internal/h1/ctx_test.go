@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/portico-dev/portico/internal/listener/listenertest"
 )
 
 type ctxKey struct{}
@@ -111,11 +112,7 @@ func TestContextEndsWithRequest(t *testing.T) {
 		_, _ = io.WriteString(w, "ok")
 	})
 	addr := startH1(t, h, Options{})
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Close() }()
+	c := listenertest.Dial(t, addr)
 	buf := make([]byte, 4096)
 	for range 2 {
 		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
@@ -148,22 +145,10 @@ func TestHeaderStartsEmpty(t *testing.T) {
 		_, _ = io.WriteString(w, "ok")
 	})
 	addr := startH1(t, h, Options{})
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Close() }()
+	c := listenertest.Dial(t, addr)
 	br := bufio.NewReader(c)
 	for _, n := range []int{3, 0, maxReusedHeader + 5, 1, 0} {
-		if _, err := fmt.Fprintf(c, "GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", n); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
+		resp := roundTrip(t, c, br, fmt.Sprintf("GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", n))
 		got := 0
 		for k := range resp.Header {
 			if strings.HasPrefix(k, "X-F") {

@@ -109,16 +109,8 @@ func TestIdleDeadlineAfterHandler(t *testing.T) {
 	}
 	<-sc.reads // the wait for the first request
 	var latest []time.Time
-	for i, raw := range reqs {
-		if _, err := io.WriteString(c, raw); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("request %d: %v", i+1, err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
+	for _, raw := range reqs {
+		roundTrip(t, c, br, raw)
 		<-sc.reads // the server waits for the next request
 		latest = append(latest, time.Now().Add(idle+idleSlack(idle)))
 	}
@@ -154,16 +146,8 @@ func TestKeepAliveTimeoutsHold(t *testing.T) {
 			t.Fatal(err)
 		}
 		br := bufio.NewReader(c)
-		for i := range 5 {
-			if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"); err != nil {
-				t.Fatal(err)
-			}
-			resp, err := http.ReadResponse(br, nil)
-			if err != nil {
-				t.Fatalf("request %d: %v", i+1, err)
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
+		for range 5 {
+			roundTrip(t, c, br, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
 		}
 		if _, err := io.WriteString(c, tail); err != nil {
 			t.Fatal(err)

@@ -122,6 +122,21 @@ func startBoth(t *testing.T, h http.Handler) (std, ours string) {
 	return lnStd.Addr().String(), startH1(t, h, Options{MaxHeaderBytes: 4096, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 10 * time.Second})
 }
 
+// roundTrip writes raw on c and reads the response from br, its body drained.
+func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader, raw string) *http.Response {
+	t.Helper()
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("%q: %v", raw, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp
+}
+
 func startH1(t *testing.T, h http.Handler, o Options) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
