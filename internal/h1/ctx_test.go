@@ -148,15 +148,15 @@ func TestHeaderStartsEmpty(t *testing.T) {
 	c := listenertest.Dial(t, addr)
 	br := bufio.NewReader(c)
 	for _, n := range []int{3, 0, maxReusedHeader + 5, 1, 0} {
-		resp := roundTrip(t, c, br, fmt.Sprintf("GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", n))
+		header := roundTrip(t, c, br, fmt.Sprintf("GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", n))
 		got := 0
-		for k := range resp.Header {
+		for k := range header {
 			if strings.HasPrefix(k, "X-F") {
 				got++
 			}
 		}
 		if got != n {
-			t.Fatalf("/%d: %d X-F fields in the response: %v", n, got, resp.Header)
+			t.Fatalf("/%d: %d X-F fields in the response: %v", n, got, header)
 		}
 	}
 }

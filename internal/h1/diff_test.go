@@ -122,8 +122,9 @@ func startBoth(t *testing.T, h http.Handler) (std, ours string) {
 	return lnStd.Addr().String(), startH1(t, h, Options{MaxHeaderBytes: 4096, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 10 * time.Second})
 }
 
-// roundTrip writes raw on c and reads the response from br, its body drained.
-func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader, raw string) *http.Response {
+// roundTrip writes raw on c and reads the response from br, its body drained;
+// it returns the response's header.
+func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader, raw string) http.Header {
 	t.Helper()
 	if _, err := io.WriteString(c, raw); err != nil {
 		t.Fatal(err)
@@ -134,7 +135,7 @@ func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader, raw string) *http.Res
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
-	return resp
+	return resp.Header
 }
 
 func startH1(t *testing.T, h http.Handler, o Options) string {
