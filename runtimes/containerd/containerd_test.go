@@ -8,10 +8,14 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
@@ -250,5 +254,63 @@ func TestDaemonGoneAndBack(t *testing.T) {
 	}
 	if n, err := countContainers(ctx, rt); err != nil || n != 0 {
 		t.Fatalf("%d containers left (%v)", n, err)
+	}
+}
+
+// TestConcurrentTaskDeletes deletes a running sandbox's task from two
+// goroutines at once, as a restarted Portico's Cleanup may while the old one
+// stops the same sandbox: the shim exits under one of the calls (its ttrpc
+// connection closes), and both deletes must still succeed.
+func TestConcurrentTaskDeletes(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	rt := newTestRuntime(t, Config{})
+	t.Cleanup(func() { _ = rt.Cleanup(context.Background()); _ = rt.Close() })
+	spec := runtimetest.SandboxSpec(t)
+	ctx := rt.ctx(context.Background())
+	ref, err := rt.baseImage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := rt.image(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		s := spec(runtimetest.NewAPIServer(t, rt.HostAddr()))
+		id := containerID(s.SandboxID)
+		nsPath, _, err := rt.net.attach(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := rt.cli.NewContainer(ctx, id, containerd.WithImage(img), containerd.WithNewSnapshot(id, img),
+			containerd.WithRuntime(rt.cfg.Runtime, nil), containerd.WithContainerLabels(map[string]string{LabelInstance: rt.cfg.Instance, LabelNetNS: nsPath}),
+			containerd.WithNewSpec(rt.specOpts(s, img, nsPath)...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		task, err := c.NewTask(ctx, cio.NullIO)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := task.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for j := range errs {
+			wg.Go(func() { errs[j] = rt.deleteTask(ctx, c) })
+		}
+		wg.Wait()
+		for j, err := range errs {
+			if err != nil {
+				t.Errorf("round %d, delete %d: %v", i, j, err)
+			}
+		}
+		if _, err := c.Task(ctx, nil); !cerrdefs.IsNotFound(err) {
+			t.Errorf("round %d: the task is still there (%v)", i, err)
+		}
+		if err := rt.teardown(ctx, c, nsPath); err != nil {
+			t.Fatalf("round %d: teardown: %v", i, err)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/containerd/ttrpc"
 	"github.com/containerd/typeurl/v2"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -279,19 +281,44 @@ func (p *prepared) teardown(ctx context.Context) error {
 	return err
 }
 
+// deleteTask kills and deletes c's task, if it has one. A shim that exits
+// while the delete is in flight (the task's exit reaped by another delete of
+// the same task, as when a restarted Portico's Cleanup meets a sandbox the old
+// one is still stopping) closes its ttrpc connection under the call
+// (containerd/containerd#12344): the task is then looked up again, and is
+// either gone or deleted by the next try.
+func (r *Runtime) deleteTask(ctx context.Context, c containerd.Container) error {
+	for try := 1; ; try++ {
+		task, err := c.Task(ctx, nil)
+		if err != nil {
+			if cerrdefs.IsNotFound(err) {
+				return nil
+			}
+			return r.wrap("loading the task of "+c.ID(), err)
+		}
+		_, err = task.Delete(ctx, containerd.WithProcessKill)
+		switch {
+		case err == nil || cerrdefs.IsNotFound(err):
+			return nil
+		case try < 3 && shimClosed(err):
+			continue
+		}
+		return r.wrap("deleting the task of "+c.ID(), err)
+	}
+}
+
+// shimClosed reports whether err is a call cut off by its shim's exit.
+func shimClosed(err error) bool {
+	return errors.Is(err, ttrpc.ErrClosed) || strings.Contains(err.Error(), ttrpc.ErrClosed.Error())
+}
+
 // teardown kills and deletes c's task, deletes c with its snapshot, and detaches
 // its network namespace at nsPath. Each step tolerates what is already gone.
 func (r *Runtime) teardown(ctx context.Context, c containerd.Container, nsPath string) error {
 	ctx = r.ctx(ctx)
 	var errs []error
-	task, err := c.Task(ctx, nil)
-	switch {
-	case err == nil:
-		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !cerrdefs.IsNotFound(err) {
-			errs = append(errs, r.wrap("deleting the task of "+c.ID(), err))
-		}
-	case !cerrdefs.IsNotFound(err):
-		errs = append(errs, r.wrap("loading the task of "+c.ID(), err))
+	if err := r.deleteTask(ctx, c); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !cerrdefs.IsNotFound(err) {
 		errs = append(errs, r.wrap("deleting container "+c.ID(), err))
