@@ -40,17 +40,7 @@ func BenchmarkColdStart(b *testing.B) {
 			b.Fatal(err)
 		}
 		runtimetest.BenchFloor(b, rt, spec, func(s runtimes.Spec) time.Duration {
-			id := containerID(s.SandboxID)
-			nsPath, _, err := rt.net.attach(ctx, id)
-			if err != nil {
-				b.Fatal(err)
-			}
-			c, err := rt.cli.NewContainer(ctx, id, containerd.WithImage(img), containerd.WithNewSnapshot(id, img),
-				containerd.WithRuntime(rt.cfg.Runtime, nil), containerd.WithContainerLabels(map[string]string{LabelInstance: rt.cfg.Instance, LabelNetNS: nsPath}),
-				containerd.WithNewSpec(rt.specOpts(s, img, nsPath)...))
-			if err != nil {
-				b.Fatal(err)
-			}
+			c, nsPath := newBareContainer(b, rt, ctx, s, img)
 			t0 := time.Now()
 			task, err := c.NewTask(ctx, cio.NullIO)
 			if err != nil {
@@ -68,6 +58,25 @@ func BenchmarkColdStart(b *testing.B) {
 	})
 	b.Run("Start", func(b *testing.B) { runtimetest.BenchColdStart(b, rt, spec, false) })
 	b.Run("Prepared", func(b *testing.B) { runtimetest.BenchColdStart(b, rt, spec, true) })
+}
+
+// newBareContainer makes the container of spec s as the runtime would, with
+// its network namespace, without starting a task: the floor of a cold start,
+// and what tests drive through containerd's client directly.
+func newBareContainer(tb testing.TB, rt *Runtime, ctx context.Context, s runtimes.Spec, img containerd.Image) (containerd.Container, string) {
+	tb.Helper()
+	id := containerID(s.SandboxID)
+	nsPath, _, err := rt.net.attach(ctx, id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := rt.cli.NewContainer(ctx, id, containerd.WithImage(img), containerd.WithNewSnapshot(id, img),
+		containerd.WithRuntime(rt.cfg.Runtime, nil), containerd.WithContainerLabels(map[string]string{LabelInstance: rt.cfg.Instance, LabelNetNS: nsPath}),
+		containerd.WithNewSpec(rt.specOpts(s, img, nsPath)...))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c, nsPath
 }
 
 // BenchmarkWarmInvoke measures a warm sandbox's invocation round trip through

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	cerrdefs "github.com/containerd/errdefs"
@@ -277,17 +276,7 @@ func TestConcurrentTaskDeletes(t *testing.T) {
 	}
 	for i := range 5 {
 		s := spec(runtimetest.NewAPIServer(t, rt.HostAddr()))
-		id := containerID(s.SandboxID)
-		nsPath, _, err := rt.net.attach(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := rt.cli.NewContainer(ctx, id, containerd.WithImage(img), containerd.WithNewSnapshot(id, img),
-			containerd.WithRuntime(rt.cfg.Runtime, nil), containerd.WithContainerLabels(map[string]string{LabelInstance: rt.cfg.Instance, LabelNetNS: nsPath}),
-			containerd.WithNewSpec(rt.specOpts(s, img, nsPath)...))
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, nsPath := newBareContainer(t, rt, ctx, s, img)
 		task, err := c.NewTask(ctx, cio.NullIO)
 		if err != nil {
 			t.Fatal(err)
