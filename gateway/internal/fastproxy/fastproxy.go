@@ -672,6 +672,7 @@ type backendConn struct {
 	hard       time.Time
 	stop       func() bool
 	hostHeader string
+	line       requestLine  // the last request's line and Host field
 	method     string       // of the request in flight
 	shell      http.Request // what http.ReadResponse reads the method from
 	// direct: readCommonHead read the last response, whose head (kept for the
@@ -834,28 +835,51 @@ func (c *backendConn) readResponse(w http.ResponseWriter) (*http.Response, error
 	}
 }
 
-// writeHead writes the request line and headers into c.bw.
-func (c *backendConn) writeHead(r *http.Request, u *url.URL, query, method string, hasBody bool) error {
-	c.method = method
-	bw := c.bw
+// requestLine is the request line and Host field a connection wrote last,
+// kept for the next request: a route's requests mostly go with the same
+// method, URL and query (none).
+type requestLine struct {
+	method, path, rawPath, rawQuery, query string
+	force                                  bool
+	b                                      []byte
+}
+
+// get returns the request line of method, u and query with a Host field of
+// host (the connection's, which does not change), made anew only when they
+// differ from the last ones.
+func (l *requestLine) get(u *url.URL, query, method, host string) []byte {
+	if l.b != nil && method == l.method && u.Path == l.path && u.RawPath == l.rawPath &&
+		u.RawQuery == l.rawQuery && query == l.query && u.ForceQuery == l.force {
+		return l.b
+	}
+	*l = requestLine{method: method, path: u.Path, rawPath: u.RawPath, rawQuery: u.RawQuery, query: query,
+		force: u.ForceQuery, b: l.b[:0]}
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"
 	}
-	_, _ = bw.WriteString(method)
-	_ = bw.WriteByte(' ')
-	_, _ = bw.WriteString(path)
+	b := append(l.b, method...)
+	b = append(b, ' ')
+	b = append(b, path...)
 	if u.ForceQuery || u.RawQuery != "" || query != "" {
-		_ = bw.WriteByte('?')
-		_, _ = bw.WriteString(u.RawQuery)
+		b = append(b, '?')
+		b = append(b, u.RawQuery...)
 		if u.RawQuery != "" && query != "" {
-			_ = bw.WriteByte('&')
+			b = append(b, '&')
 		}
-		_, _ = bw.WriteString(query)
+		b = append(b, query...)
 	}
-	_, _ = bw.WriteString(" HTTP/1.1\r\nHost: ")
-	_, _ = bw.WriteString(c.hostHeader)
-	_, _ = bw.WriteString("\r\n")
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	l.b = append(b, "\r\n"...)
+	return l.b
+}
+
+// writeHead writes the request line and headers into c.bw.
+func (c *backendConn) writeHead(r *http.Request, u *url.URL, query, method string, hasBody bool) error {
+	c.method = method
+	bw := c.bw
+	_, _ = bw.Write(c.line.get(u, query, method, c.hostHeader))
 
 	h := r.Header
 	named := connectionNamed(h)
