@@ -137,6 +137,7 @@ func TestCommonHeadTakes(t *testing.T) {
 				if !ok {
 					return
 				}
+				_ = resp.Body.Close()
 				want := http.Header{"X-Amzn-Requestid": {"gateway"}}
 				for k, vv := range tc.want {
 					want[k] = append(want[k], vv...)
