@@ -837,28 +837,47 @@ func (c *backendConn) readResponse(w http.ResponseWriter) (*http.Response, error
 
 // requestLine is the request line and Host field a connection wrote last,
 // kept for the next request: a route's requests mostly go with the same
-// method, URL and query (none).
+// method and URL and no query of the client's. It keeps only a line of a
+// common method, no client query and a short URL (maxLineURL), so that a
+// pooled connection holds no more than a short line and never the client's
+// strings.
 type requestLine struct {
-	method, path, rawPath, rawQuery, query string
-	force                                  bool
-	b                                      []byte
+	method, path, rawPath, rawQuery string
+	force                           bool
+	b                               []byte // nil: none kept
 }
 
-// get returns the request line of method, u and query with a Host field of
-// host (the connection's, which does not change), made anew only when they
-// differ from the last ones.
-func (l *requestLine) get(u *url.URL, query, method, host string) []byte {
-	if l.b != nil && method == l.method && u.Path == l.path && u.RawPath == l.rawPath &&
-		u.RawQuery == l.rawQuery && query == l.query && u.ForceQuery == l.force {
-		return l.b
+// maxLineURL bounds the path, raw path and query of a kept request line.
+const maxLineURL = 512
+
+// writeLine writes the request line of method, u and query, and the Host
+// field, into c.bw: the kept line when it is that one, else a line made anew
+// (and kept when it may be).
+func (c *backendConn) writeLine(u *url.URL, query, method string) {
+	l := &c.line
+	if l.b != nil && query == "" && method == l.method && u.Path == l.path && u.RawPath == l.rawPath &&
+		u.RawQuery == l.rawQuery && u.ForceQuery == l.force {
+		_, _ = c.bw.Write(l.b)
+		return
 	}
-	*l = requestLine{method: method, path: u.Path, rawPath: u.RawPath, rawQuery: u.RawQuery, query: query,
-		force: u.ForceQuery, b: l.b[:0]}
+	m, common := commonMethod(method)
+	if !common || query != "" || len(u.Path)+len(u.RawPath)+len(u.RawQuery) > maxLineURL {
+		_, _ = c.bw.Write(appendLine(c.bw.AvailableBuffer(), u, query, method, c.hostHeader))
+		return
+	}
+	*l = requestLine{method: m, path: u.Path, rawPath: u.RawPath, rawQuery: u.RawQuery, force: u.ForceQuery,
+		b: appendLine(l.b[:0], u, "", m, c.hostHeader)}
+	_, _ = c.bw.Write(l.b)
+}
+
+// appendLine appends the request line of method, u and query, and the Host
+// field, to b.
+func appendLine(b []byte, u *url.URL, query, method, host string) []byte {
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"
 	}
-	b := append(l.b, method...)
+	b = append(b, method...)
 	b = append(b, ' ')
 	b = append(b, path...)
 	if u.ForceQuery || u.RawQuery != "" || query != "" {
@@ -871,15 +890,36 @@ func (l *requestLine) get(u *url.URL, query, method, host string) []byte {
 	}
 	b = append(b, " HTTP/1.1\r\nHost: "...)
 	b = append(b, host...)
-	l.b = append(b, "\r\n"...)
-	return l.b
+	return append(b, "\r\n"...)
+}
+
+// commonMethod returns m as a constant string when it is one of the common
+// methods.
+func commonMethod(m string) (string, bool) {
+	switch m {
+	case http.MethodGet:
+		return http.MethodGet, true
+	case http.MethodHead:
+		return http.MethodHead, true
+	case http.MethodPost:
+		return http.MethodPost, true
+	case http.MethodPut:
+		return http.MethodPut, true
+	case http.MethodPatch:
+		return http.MethodPatch, true
+	case http.MethodDelete:
+		return http.MethodDelete, true
+	case http.MethodOptions:
+		return http.MethodOptions, true
+	}
+	return "", false
 }
 
 // writeHead writes the request line and headers into c.bw.
 func (c *backendConn) writeHead(r *http.Request, u *url.URL, query, method string, hasBody bool) error {
 	c.method = method
 	bw := c.bw
-	_, _ = bw.Write(c.line.get(u, query, method, c.hostHeader))
+	c.writeLine(u, query, method)
 
 	h := r.Header
 	named := connectionNamed(h)

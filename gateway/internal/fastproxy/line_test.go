@@ -5,15 +5,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// TestRequestLineFollowsEachRequest sends requests that differ in method, path,
-// escaping and query over one pooled connection, which keeps the last request
-// line for the next: each reaches the backend with its own line and the Host
-// of the integration URL.
+// TestRequestLineFollowsEachRequest sends requests that differ in method
+// (common or not), path (short or long), escaping and query over one pooled
+// connection, which keeps a short last request line for the next: each
+// reaches the backend with its own line and the Host of the integration URL.
 func TestRequestLineFollowsEachRequest(t *testing.T) {
 	var dials atomic.Int64
 	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -28,6 +29,7 @@ func TestRequestLineFollowsEachRequest(t *testing.T) {
 		return &url.URL{Scheme: "http", Host: host, Path: path, RawPath: rawPath, RawQuery: rawQuery, ForceQuery: force}
 	}
 	shared := mk("/a", "", "", false)
+	long := "/" + strings.Repeat("l", 5000) // past the kept line's bound and the write buffer
 	for i, tc := range []struct {
 		u             *url.URL
 		method, query string
@@ -46,6 +48,12 @@ func TestRequestLineFollowsEachRequest(t *testing.T) {
 		{mk("/a b", "", "", false), "GET", "", "GET /a%20b"},
 		{mk("/a/b", "/a%2Fb", "", false), "GET", "", "GET /a%2Fb"},
 		{mk("", "", "", false), "GET", "", "GET /"},
+		{shared, "GET", "", "GET /a"},
+		{shared, "PURGE", "", "PURGE /a"},
+		{shared, "GET", "", "GET /a"},
+		{mk(long, "", "", false), "GET", "", "GET " + long},
+		{mk(long, "", "", false), "GET", "x=1", "GET " + long + "?x=1"},
+		{mk(long, "", "", false), "GET", "", "GET " + long},
 		{shared, "GET", "", "GET /a"},
 	} {
 		r := httptest.NewRequest(tc.method, "http://gateway/", nil)
