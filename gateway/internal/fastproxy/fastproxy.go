@@ -203,8 +203,8 @@ func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 	}
 	hasBody := r.ContentLength != 0
 	replayable := !hasBody && (isReplayableMethod(method) || len(r.Header["Idempotency-Key"]) > 0 || len(r.Header["X-Idempotency-Key"]) > 0)
-	bufp := p.getBuf()
-	defer p.bufs.Put(bufp)
+	buf := bufLease{p: p}
+	defer buf.release()
 
 	var (
 		c    *backendConn
@@ -222,7 +222,7 @@ func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 			}
 		}
 		if err = c.begin(ctx, now, deadline, p.softWait); err == nil {
-			resp, err = c.roundTrip(w, r, u, query, method, deadline, hasBody, *bufp)
+			resp, err = c.roundTrip(w, r, u, query, method, deadline, hasBody, &buf)
 		}
 		if err == nil {
 			break
@@ -240,8 +240,12 @@ func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 		c.close()
 		return fmt.Errorf("backend tried to switch protocol %q when none was requested", resp.Header.Get("Upgrade"))
 	}
-	removeHopByHop(resp.Header)
-	copyHeaderInto(w.Header(), resp.Header)
+	stream := c.head.stream
+	if !c.direct {
+		removeHopByHop(resp.Header)
+		copyHeaderInto(w.Header(), resp.Header)
+		stream = isEventStream(resp.Header["Content-Type"])
+	}
 	announced := len(resp.Trailer)
 	if announced > 0 {
 		keys := make([]string, 0, announced)
@@ -252,7 +256,13 @@ func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 	}
 	w.WriteHeader(resp.StatusCode)
 
-	if err := copyBody(w, resp, *bufp); err != nil {
+	var err error
+	if c.direct && c.body.n <= int64(c.br.Buffered()) {
+		err = c.writeBufferedBody(w, stream)
+	} else {
+		err = copyBody(w, resp, buf.get(), stream)
+	}
+	if err != nil {
 		c.end()
 		c.close()
 		_ = resp.Body.Close()
@@ -288,12 +298,30 @@ func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 	return nil
 }
 
-func (p *Proxy) getBuf() *[]byte {
-	if v, ok := p.bufs.Get().(*[]byte); ok {
-		return v
+// bufLease is a request's body copy buffer, taken from the Proxy's pool when a
+// body needs one (most bodiless requests with small answers never do).
+type bufLease struct {
+	p *Proxy
+	b *[]byte
+}
+
+func (l *bufLease) get() []byte {
+	if l.b == nil {
+		if v, ok := l.p.bufs.Get().(*[]byte); ok {
+			l.b = v
+		} else {
+			b := make([]byte, fastBufSize)
+			l.b = &b
+		}
 	}
-	b := make([]byte, fastBufSize)
-	return &b
+	return *l.b
+}
+
+func (l *bufLease) release() {
+	if l.b != nil {
+		l.p.bufs.Put(l.b)
+		l.b = nil
+	}
 }
 
 // classifyFastErr maps a failure to the errors backendError knows: the
@@ -311,10 +339,11 @@ func classifyFastErr(ctx context.Context, deadline time.Time, err error) error {
 }
 
 // copyBody copies resp's body to w with buf, flushing after each write when the
-// response streams (unknown length or Server-Sent Events), as ReverseProxy does.
-func copyBody(w http.ResponseWriter, resp *http.Response, buf []byte) error {
+// response streams (unknown length, or Server-Sent Events: stream), as
+// ReverseProxy does.
+func copyBody(w http.ResponseWriter, resp *http.Response, buf []byte, stream bool) error {
 	var rc *http.ResponseController
-	if resp.ContentLength == -1 || isEventStream(resp.Header["Content-Type"]) {
+	if resp.ContentLength == -1 || stream {
 		rc = http.NewResponseController(w)
 	}
 	for {
@@ -334,6 +363,23 @@ func copyBody(w http.ResponseWriter, resp *http.Response, buf []byte) error {
 			return rerr
 		}
 	}
+}
+
+// writeBufferedBody writes the body of a common head's response (see
+// readCommonHead) to w when all of it is buffered already: from the buffer,
+// in one write, as copyBody would have in one read and one write.
+func (c *backendConn) writeBufferedBody(w http.ResponseWriter, stream bool) error {
+	if c.body.n == 0 {
+		return nil
+	}
+	p, _ := c.br.Peek(int(c.body.n))
+	_, err := w.Write(p)
+	_, _ = c.br.Discard(len(p))
+	c.body.n = 0
+	if err == nil && stream {
+		_ = http.NewResponseController(w).Flush()
+	}
+	return err
 }
 
 func isEventStream(ct []string) bool {
@@ -626,11 +672,15 @@ type backendConn struct {
 	hard       time.Time
 	stop       func() bool
 	hostHeader string
+	line       requestLine  // the last request's line and Host field
 	method     string       // of the request in flight
 	shell      http.Request // what http.ReadResponse reads the method from
-	// resp, hdr and body are the last response's, when readCommonHead read it.
+	// direct: readCommonHead read the last response, whose head (kept for the
+	// next one's), resp and body are these; its fields went to the client's
+	// header already.
+	direct bool
+	head   commonHead
 	resp   http.Response
-	hdr    http.Header
 	body   fixedBody
 	idleAt time.Time
 	reused bool
@@ -702,11 +752,11 @@ func (c *backendConn) close() { _ = c.nc.Close() }
 
 // roundTrip writes the request and reads the response head, forwarding 1xx
 // responses to w as ReverseProxy does.
-func (c *backendConn) roundTrip(w http.ResponseWriter, r *http.Request, u *url.URL, query, method string, deadline time.Time, hasBody bool, buf []byte) (*http.Response, error) {
-	c.cw.writes = 0
+func (c *backendConn) roundTrip(w http.ResponseWriter, r *http.Request, u *url.URL, query, method string, deadline time.Time, hasBody bool, buf *bufLease) (*http.Response, error) {
+	c.cw.writes, c.direct = 0, false
 	werr := c.writeHead(r, u, query, method, hasBody)
 	if werr == nil && hasBody {
-		werr = c.writeBody(w, r, deadline, buf)
+		werr = c.writeBody(w, r, deadline, buf.get())
 	}
 	if werr == nil {
 		// A request that goes out in one write goes with the wait for the
@@ -751,8 +801,9 @@ func (c *backendConn) staleOr(err error) error {
 }
 
 func (c *backendConn) readResponse(w http.ResponseWriter) (*http.Response, error) {
-	if resp, ok := c.readCommonHead(); ok {
+	if resp, ok := c.readCommonHead(w.Header()); ok {
 		c.cr.limit = math.MaxInt64
+		c.direct = true
 		return resp, nil
 	}
 	c.shell.Method = c.method
@@ -784,28 +835,91 @@ func (c *backendConn) readResponse(w http.ResponseWriter) (*http.Response, error
 	}
 }
 
-// writeHead writes the request line and headers into c.bw.
-func (c *backendConn) writeHead(r *http.Request, u *url.URL, query, method string, hasBody bool) error {
-	c.method = method
-	bw := c.bw
+// requestLine is the request line and Host field a connection wrote last,
+// kept for the next request: a route's requests mostly go with the same
+// method and URL and no query of the client's. It keeps only a line of a
+// common method, no client query and a short URL (maxLineURL), so that a
+// pooled connection holds no more than a short line and never the client's
+// strings.
+type requestLine struct {
+	method, path, rawPath, rawQuery string
+	force                           bool
+	b                               []byte // nil: none kept
+}
+
+// maxLineURL bounds the path, raw path and query of a kept request line.
+const maxLineURL = 512
+
+// writeLine writes the request line of method, u and query, and the Host
+// field, into c.bw: the kept line when it is that one, else a line made anew
+// (and kept when it may be).
+func (c *backendConn) writeLine(u *url.URL, query, method string) {
+	l := &c.line
+	if l.b != nil && query == "" && method == l.method && u.Path == l.path && u.RawPath == l.rawPath &&
+		u.RawQuery == l.rawQuery && u.ForceQuery == l.force {
+		_, _ = c.bw.Write(l.b)
+		return
+	}
+	m, common := commonMethod(method)
+	if !common || query != "" || len(u.Path)+len(u.RawPath)+len(u.RawQuery) > maxLineURL {
+		_, _ = c.bw.Write(appendLine(c.bw.AvailableBuffer(), u, query, method, c.hostHeader))
+		return
+	}
+	*l = requestLine{method: m, path: u.Path, rawPath: u.RawPath, rawQuery: u.RawQuery, force: u.ForceQuery,
+		b: appendLine(l.b[:0], u, "", m, c.hostHeader)}
+	_, _ = c.bw.Write(l.b)
+}
+
+// appendLine appends the request line of method, u and query, and the Host
+// field, to b.
+func appendLine(b []byte, u *url.URL, query, method, host string) []byte {
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"
 	}
-	_, _ = bw.WriteString(method)
-	_ = bw.WriteByte(' ')
-	_, _ = bw.WriteString(path)
+	b = append(b, method...)
+	b = append(b, ' ')
+	b = append(b, path...)
 	if u.ForceQuery || u.RawQuery != "" || query != "" {
-		_ = bw.WriteByte('?')
-		_, _ = bw.WriteString(u.RawQuery)
+		b = append(b, '?')
+		b = append(b, u.RawQuery...)
 		if u.RawQuery != "" && query != "" {
-			_ = bw.WriteByte('&')
+			b = append(b, '&')
 		}
-		_, _ = bw.WriteString(query)
+		b = append(b, query...)
 	}
-	_, _ = bw.WriteString(" HTTP/1.1\r\nHost: ")
-	_, _ = bw.WriteString(c.hostHeader)
-	_, _ = bw.WriteString("\r\n")
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, host...)
+	return append(b, "\r\n"...)
+}
+
+// commonMethod returns m as a constant string when it is one of the common
+// methods.
+func commonMethod(m string) (string, bool) {
+	switch m {
+	case http.MethodGet:
+		return http.MethodGet, true
+	case http.MethodHead:
+		return http.MethodHead, true
+	case http.MethodPost:
+		return http.MethodPost, true
+	case http.MethodPut:
+		return http.MethodPut, true
+	case http.MethodPatch:
+		return http.MethodPatch, true
+	case http.MethodDelete:
+		return http.MethodDelete, true
+	case http.MethodOptions:
+		return http.MethodOptions, true
+	}
+	return "", false
+}
+
+// writeHead writes the request line and headers into c.bw.
+func (c *backendConn) writeHead(r *http.Request, u *url.URL, query, method string, hasBody bool) error {
+	c.method = method
+	bw := c.bw
+	c.writeLine(u, query, method)
 
 	h := r.Header
 	named := connectionNamed(h)

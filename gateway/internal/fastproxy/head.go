@@ -11,15 +11,22 @@ import (
 // readCommonHead reads the response head when it is the common kind and all of
 // it is already buffered: HTTP/1.1, a final status with a body (200-599 but
 // 204 and 304), one Content-Length, no Transfer-Encoding, Trailer or Pragma, no
-// folded lines, and every field name a token and every value free of control
-// characters; and not the answer to HEAD. It parses that head with three
-// allocations (the head as one string, its values' slices and the non-canonical
-// names aside), where http.ReadResponse takes about ten. Anything else returns
-// false having consumed nothing, for http.ReadResponse to read; for what it
-// accepts, the Response is the one http.ReadResponse would return (Status,
-// StatusCode, Proto, Header, ContentLength, Close, a body of ContentLength
-// bytes).
-func (c *backendConn) readCommonHead() (*http.Response, bool) {
+// folded lines, every field name a token and every value free of control
+// characters, and a Connection field (if any) that lists only close and
+// keep-alive; and not the answer to HEAD. Its fields go straight into dst, the
+// client's header, without the hop-by-hop ones: what http.ReadResponse,
+// removeHopByHop and copyHeaderInto would leave there. The returned Response
+// has the Status, StatusCode, Proto, ContentLength, Close and a body of
+// ContentLength bytes that http.ReadResponse would give it, and no Header.
+// Anything else returns false having consumed nothing and left dst alone, for
+// http.ReadResponse to read.
+//
+// A head equal byte for byte to the connection's last common head (a backend
+// that answers alike within the second of its Date) is not parsed again: its
+// fields are the last one's, and the only allocation is the slice of values
+// that goes to dst. A new head costs one more, the head as one string (and
+// one per non-canonical field name).
+func (c *backendConn) readCommonHead(dst http.Header) (*http.Response, bool) {
 	if c.method == http.MethodHead {
 		return nil, false
 	}
@@ -29,20 +36,66 @@ func (c *backendConn) readCommonHead() (*http.Response, bool) {
 		return nil, false
 	}
 	raw := buf[:end+2] // every line with its CRLF
+	if c.head.raw == "" || string(raw) != c.head.raw {
+		if !c.head.parse(raw) {
+			return nil, false
+		}
+	}
+	h := &c.head
+	if n := len(h.fields); n > 0 {
+		values := make([]string, n)
+		for i, f := range h.fields {
+			if old, ok := dst[f.name]; ok {
+				dst[f.name] = append(old, f.value)
+				continue
+			}
+			values[i] = f.value
+			dst[f.name] = values[i : i+1 : i+1]
+		}
+	}
+	c.resp = http.Response{
+		Status: h.status, StatusCode: h.code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		ContentLength: h.length, Close: h.closing,
+	}
+	c.body = fixedBody{br: c.br, n: h.length}
+	c.resp.Body = &c.body
+	_, _ = c.br.Discard(end + 4)
+	return &c.resp, true
+}
+
+// commonHead is a common response head (see readCommonHead), parsed.
+type commonHead struct {
+	raw     string // the head from the status line to the last field's CRLF; "" none
+	status  string // "200 OK"
+	code    int
+	length  int64
+	closing bool // Connection: close
+	stream  bool // the backend's Content-Type is text/event-stream
+	fields  []headField
+}
+
+// headField is one field of a common head bound for the client: its name in
+// canonical form and its value trimmed, both within raw (or the name
+// canonicalized apart).
+type headField struct{ name, value string }
+
+// parse parses raw (a head's lines, each with its CRLF) into h when it is the
+// common kind; false leaves h as it was.
+func (h *commonHead) parse(raw []byte) bool {
 	line, rest := cutCRLF(raw)
 	// "HTTP/1.1 200" with an optional " reason".
 	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') || !validFieldValue(line[12:]) {
-		return nil, false
+		return false
 	}
 	code := 0
 	for _, d := range line[9:12] {
 		if d < '0' || d > '9' {
-			return nil, false
+			return false
 		}
 		code = code*10 + int(d-'0')
 	}
 	if code < 200 || code == http.StatusNoContent || code == http.StatusNotModified {
-		return nil, false
+		return false
 	}
 	nfields, length := 0, int64(-1)
 	for r := rest; len(r) > 0; nfields++ {
@@ -50,42 +103,49 @@ func (c *backendConn) readCommonHead() (*http.Response, bool) {
 		l, r = cutCRLF(r)
 		colon := bytes.IndexByte(l, ':')
 		if colon <= 0 || !validToken(l[:colon]) || !validFieldValue(l[colon+1:]) {
-			return nil, false
+			return false
 		}
 		switch {
 		case equalFold(l[:colon], "Content-Length"):
 			if length >= 0 {
-				return nil, false
+				return false
 			}
 			v := textproto.TrimBytes(l[colon+1:])
 			if len(v) == 0 || len(v) > 18 {
-				return nil, false
+				return false
 			}
 			n := int64(0)
 			for _, d := range v {
 				if d < '0' || d > '9' {
-					return nil, false
+					return false
 				}
 				n = n*10 + int64(d-'0')
 			}
 			length = n
 		case equalFold(l[:colon], "Transfer-Encoding"), equalFold(l[:colon], "Trailer"), equalFold(l[:colon], "Pragma"):
-			return nil, false
+			return false
+		case equalFold(l[:colon], "Connection"):
+			// Other names listed are removed from the client's header
+			// (removeHopByHop) unless close is listed too: the general path.
+			for t := range bytes.SplitSeq(l[colon+1:], []byte(",")) {
+				if t = textproto.TrimBytes(t); len(t) > 0 && !equalFold(t, "close") && !equalFold(t, "keep-alive") {
+					return false
+				}
+			}
 		}
 	}
 	if length < 0 {
-		return nil, false
+		return false
 	}
 
 	head := string(raw) // one allocation for the status, names and values
 	statusLine, fields := cutCRLFString(head)
-	if c.hdr == nil {
-		c.hdr = make(http.Header, nfields)
-	} else {
-		clear(c.hdr) // its value slices went to the client's header
+	*h = commonHead{raw: head, status: statusLine[9:], code: code, length: length, fields: h.fields[:0]}
+	if cap(h.fields) < nfields {
+		h.fields = make([]headField, 0, nfields)
 	}
-	values := make([]string, nfields)
-	for i := 0; len(fields) > 0; i++ {
+	ct, seenCT := "", false
+	for len(fields) > 0 {
 		var l string
 		l, fields = cutCRLFString(fields)
 		colon := indexByteString(l, ':')
@@ -93,25 +153,21 @@ func (c *backendConn) readCommonHead() (*http.Response, bool) {
 		if !isCanonical(name) {
 			name = textproto.CanonicalMIMEHeaderKey(name)
 		}
-		if old, ok := c.hdr[name]; ok {
-			c.hdr[name] = append(old, value)
+		switch name {
+		case "Connection":
+			h.closing = h.closing || hasToken([]string{value}, "close")
 			continue
+		case "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Upgrade":
+			continue // hop-by-hop (Trailer and Transfer-Encoding are not common)
+		case "Content-Type":
+			if !seenCT {
+				ct, seenCT = value, true
+			}
 		}
-		values[i] = value
-		c.hdr[name] = values[i : i+1 : i+1]
+		h.fields = append(h.fields, headField{name, value})
 	}
-	closing := hasToken(c.hdr["Connection"], "close")
-	if closing {
-		delete(c.hdr, "Connection") // as http.ReadResponse does
-	}
-	c.resp = http.Response{
-		Status: statusLine[9:], StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: c.hdr, ContentLength: length, Close: closing,
-	}
-	c.body = fixedBody{br: c.br, n: length}
-	c.resp.Body = &c.body
-	_, _ = c.br.Discard(end + 4)
-	return &c.resp, true
+	h.stream = seenCT && isEventStream([]string{ct})
+	return true
 }
 
 var crlfcrlf = []byte("\r\n\r\n")

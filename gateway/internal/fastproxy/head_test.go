@@ -11,8 +11,13 @@ import (
 )
 
 // FuzzCommonHead checks readCommonHead against http.ReadResponse on the same
-// bytes: whatever it accepts, http.ReadResponse reads the same status, header,
-// length, Close and body; what it declines it leaves unread.
+// bytes: whatever it accepts, http.ReadResponse reads the same status, length,
+// Close and body, and the client's header (holding one of the gateway's own
+// fields beforehand) ends as removeHopByHop and copyHeaderInto would leave it
+// from http.ReadResponse's header, event-stream flag included; what it
+// declines it leaves unread, and the client's header as it was. The same head
+// read a second time on the connection (its last head, not parsed again)
+// gives the same.
 func FuzzCommonHead(f *testing.F) {
 	for _, s := range []string{
 		"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nDate: Mon, 30 Nov 2026 19:57:51 GMT\r\n\r\nok",
@@ -31,41 +36,116 @@ func FuzzCommonHead(f *testing.F) {
 		"HTTP/1.1 200 OK\r\nX-Ctl: a\x01b\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 2000 OK\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nX-Utf8: \xc3\xa9t\xc3\xa9\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nConnection: Keep-Alive, close\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nConnection: x-hop\r\nX-Hop: 1\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nConnection: close, x-hop\r\nX-Hop: 1\r\nContent-Length: 2\r\n\r\nok",
+		"HTTP/1.1 200 OK\r\nproxy-connection: x\r\nUpgrade: h2c\r\nTe: trailers\r\nProxy-Authenticate: Basic\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nx-amzn-requestid: backend\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Type: Text/Event-Stream; charset=utf-8\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Type:\r\nContent-Type: text/event-stream\r\nContent-Length: 0\r\n\r\n",
 	} {
 		f.Add([]byte(s), false)
 	}
 	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), true)
 	f.Fuzz(func(t *testing.T, raw []byte, head bool) {
-		c := &backendConn{br: bufio.NewReaderSize(bytes.NewReader(raw), 4096), cr: connReader{limit: math.MaxInt64}}
+		c := &backendConn{cr: connReader{limit: math.MaxInt64}}
 		c.method = http.MethodGet
 		if head {
 			c.method = http.MethodHead
 		}
-		_, _ = c.br.Peek(1)
-		buffered := c.br.Buffered()
-		got, ok := c.readCommonHead()
-		if !ok {
-			if c.br.Buffered() != buffered {
-				t.Fatalf("declined %q but consumed %d bytes", raw, buffered-c.br.Buffered())
-			}
-			return
-		}
-		defer func() { _ = got.Body.Close() }()
-		gotBody, gotErr := io.ReadAll(got.Body)
-		want, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), &http.Request{Method: c.method})
-		if err != nil {
-			t.Fatalf("accepted %q, which http.ReadResponse refuses: %v", raw, err)
-		}
-		defer func() { _ = want.Body.Close() }()
-		wantBody, wantErr := io.ReadAll(want.Body)
-		if got.Status != want.Status || got.StatusCode != want.StatusCode || got.ContentLength != want.ContentLength ||
-			got.Close != want.Close || got.Proto != want.Proto || !reflect.DeepEqual(got.Header, want.Header) {
-			t.Fatalf("%q:\n got %q %d len %d close %v %v\nwant %q %d len %d close %v %v", raw,
-				got.Status, got.StatusCode, got.ContentLength, got.Close, got.Header,
-				want.Status, want.StatusCode, want.ContentLength, want.Close, want.Header)
-		}
-		if !bytes.Equal(gotBody, wantBody) || (gotErr == nil) != (wantErr == nil) {
-			t.Fatalf("%q: body %q (%v), http.ReadResponse's %q (%v)", raw, gotBody, gotErr, wantBody, wantErr)
+		for round := range 2 { // the second reads the connection's last head
+			c.br = bufio.NewReaderSize(bytes.NewReader(raw), 4096)
+			checkCommonHead(t, c, raw, round)
 		}
 	})
+}
+
+// checkCommonHead reads raw with c.readCommonHead and compares what it gives
+// with http.ReadResponse's.
+func checkCommonHead(t *testing.T, c *backendConn, raw []byte, round int) {
+	t.Helper()
+	own := func() http.Header { return http.Header{"X-Amzn-Requestid": {"gateway"}} }
+	_, _ = c.br.Peek(1)
+	buffered := c.br.Buffered()
+	dst := own()
+	got, ok := c.readCommonHead(dst)
+	if !ok {
+		if c.br.Buffered() != buffered {
+			t.Fatalf("declined %q but consumed %d bytes", raw, buffered-c.br.Buffered())
+		}
+		if !reflect.DeepEqual(dst, own()) {
+			t.Fatalf("declined %q but changed the client's header to %v", raw, dst)
+		}
+		return
+	}
+	defer func() { _ = got.Body.Close() }()
+	gotBody, gotErr := io.ReadAll(got.Body)
+	want, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), &http.Request{Method: c.method})
+	if err != nil {
+		t.Fatalf("accepted %q, which http.ReadResponse refuses: %v", raw, err)
+	}
+	defer func() { _ = want.Body.Close() }()
+	wantBody, wantErr := io.ReadAll(want.Body)
+	wantStream := isEventStream(want.Header["Content-Type"])
+	removeHopByHop(want.Header)
+	wantDst := own()
+	copyHeaderInto(wantDst, want.Header)
+	if got.Status != want.Status || got.StatusCode != want.StatusCode || got.ContentLength != want.ContentLength ||
+		got.Close != want.Close || got.Proto != want.Proto || !reflect.DeepEqual(dst, wantDst) || c.head.stream != wantStream {
+		t.Fatalf("round %d, %q:\n got %q %d len %d close %v stream %v %v\nwant %q %d len %d close %v stream %v %v", round, raw,
+			got.Status, got.StatusCode, got.ContentLength, got.Close, c.head.stream, dst,
+			want.Status, want.StatusCode, want.ContentLength, want.Close, wantStream, wantDst)
+	}
+	if !bytes.Equal(gotBody, wantBody) || (gotErr == nil) != (wantErr == nil) {
+		t.Fatalf("%q: body %q (%v), http.ReadResponse's %q (%v)", raw, gotBody, gotErr, wantBody, wantErr)
+	}
+}
+
+// TestCommonHeadTakes checks that the heads a backend commonly sends, the
+// hop-by-hop fields of a keep-alive included, take the common path, whose
+// fields go to the client's header beside the gateway's own; and that a
+// Connection field naming another field leaves the head to http.ReadResponse.
+func TestCommonHeadTakes(t *testing.T) {
+	for _, tc := range []struct {
+		name, raw string
+		want      http.Header // nil: declined
+		closing   bool
+	}{
+		{"floor", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\nDate: Tue, 01 Dec 2026 14:57:34 GMT\r\n\r\nok",
+			http.Header{"Content-Length": {"2"}, "Content-Type": {"application/json"}, "Date": {"Tue, 01 Dec 2026 14:57:34 GMT"}}, false},
+		{"keep-alive", "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok",
+			http.Header{"Content-Length": {"2"}}, false},
+		{"close", "HTTP/1.1 503 Service Unavailable\r\nconnection: Close\r\nContent-Length: 2\r\n\r\nno",
+			http.Header{"Content-Length": {"2"}}, true},
+		{"hop-by-hop", "HTTP/1.1 200 OK\r\nProxy-Connection: x\r\nUpgrade: h2c\r\nte: trailers\r\nContent-Length: 0\r\n\r\n",
+			http.Header{"Content-Length": {"0"}}, false},
+		{"multiple values, one the gateway's", "HTTP/1.1 200 OK\r\nset-cookie: a=1\r\nContent-Length: 0\r\nSet-Cookie: b=2\r\nX-Amzn-Requestid: backend\r\n\r\n",
+			http.Header{"Content-Length": {"0"}, "Set-Cookie": {"a=1", "b=2"}, "X-Amzn-Requestid": {"backend"}}, false},
+		{"connection names a field", "HTTP/1.1 200 OK\r\nConnection: x-hop\r\nX-Hop: 1\r\nContent-Length: 2\r\n\r\nok", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &backendConn{cr: connReader{limit: math.MaxInt64}, method: http.MethodGet}
+			for round := range 2 {
+				c.br = bufio.NewReaderSize(bytes.NewReader([]byte(tc.raw)), 4096)
+				_, _ = c.br.Peek(1)
+				dst := http.Header{"X-Amzn-Requestid": {"gateway"}}
+				resp, ok := c.readCommonHead(dst)
+				if ok != (tc.want != nil) {
+					t.Fatalf("round %d: taken %v", round, ok)
+				}
+				if !ok {
+					return
+				}
+				_ = resp.Body.Close()
+				want := http.Header{"X-Amzn-Requestid": {"gateway"}}
+				for k, vv := range tc.want {
+					want[k] = append(want[k], vv...)
+				}
+				if !reflect.DeepEqual(dst, want) || resp.Close != tc.closing {
+					t.Fatalf("round %d: header %v close %v, want %v close %v", round, dst, resp.Close, want, tc.closing)
+				}
+			}
+		})
+	}
 }
