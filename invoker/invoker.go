@@ -587,7 +587,7 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 		}
 		// The sandbox's next, when parked, is answered from here: the
 		// invocation is on its way without waking another goroutine.
-		if nw := g.sb.takeNext(); nw != nil {
+		if nw := g.sb.takeNext(inv); nw != nil {
 			g.sb.deliverTo(nw, inv)
 		} else {
 			select {

@@ -94,18 +94,30 @@ func (sb *sandbox) parkNext(nw *nextWait) (inv *invocation, end parkEnd) {
 	}
 }
 
-// takeNext takes the sandbox's waiting next for inv if it is parked: the
-// caller then writes inv itself (deliverTo). Otherwise it counts the caller
-// as sending on work (done with sent).
-func (sb *sandbox) takeNext() *nextWait {
+// directMax is the largest payload a caller writes to a parked next itself.
+// A write that size never waits: the connection's send buffer is empty (the
+// runtime has read what came before) and holds more. A larger one could wait
+// for a runtime that does not read, and the caller has not armed its timeout
+// yet, so it goes to the next's goroutine, as every invocation did before.
+const directMax = 8 << 10
+
+// takeNext takes the sandbox's waiting next for inv if it is parked and inv
+// is small: the caller then writes inv itself (deliverTo). Otherwise it counts
+// the caller as sending on work (done with sent), and pokes a parked next so
+// that it waits on the channels.
+func (sb *sandbox) takeNext(inv *invocation) *nextWait {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
-	if nw := sb.next; nw != nil && nw.parked && !nw.kicked && !nw.gone && !nw.taken.Load() {
+	nw := sb.next
+	if nw != nil && nw.parked && !nw.kicked && !nw.gone && !nw.taken.Load() && len(inv.req.Payload) <= directMax {
 		nw.written = make(chan struct{})
 		nw.taken.Store(true)
 		return nw
 	}
 	sb.sending++
+	if nw != nil {
+		nw.pokeLocked()
+	}
 	return nil
 }
 

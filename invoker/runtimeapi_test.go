@@ -438,3 +438,20 @@ func TestCallerNeverWritesToAGoneClient(t *testing.T) {
 		t.Fatalf("result: %s", inv.out.payload)
 	}
 }
+
+// TestLargeInvocationReachesParkedNext checks that an invocation too large for
+// the caller to write itself (directMax) reaches a parked next through its
+// goroutine, which the caller wakes.
+func TestLargeInvocationReachesParkedNext(t *testing.T) {
+	ce := newClientEnv(t)
+	c := ce.poll(t)
+	waitFor(t, "the next to park", ce.parkedNext)
+	payload := `"` + strings.Repeat("x", 2*directMax) + `"`
+	res := ce.call(t, payload)
+	resp, body := c.read(t)
+	if resp.StatusCode != http.StatusOK || body != payload {
+		t.Fatalf("next: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	c.respond(t, resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), `"ok"`)
+	awaitOK(t, res)
+}
