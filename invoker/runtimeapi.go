@@ -96,9 +96,10 @@ func runtimeAPIError(w http.ResponseWriter, status int, typ, msg string) {
 // handled. So an invocation is written only to a connection whose client is
 // still there as far as the kernel knows (clientGone, one system call just
 // before); one taken by a next whose client has gone, or that a newer next from
-// the sandbox replaced, is handed back for the next poll. A next that waits
-// long gets a watch on its connection (watchLongNext), so that one whose client
-// went away ends without an invocation to find it out.
+// the sandbox replaced, is handed back for the next poll. A next waits parked
+// in the poller on its connection (parkNext), where a caller writes its
+// invocation itself; one that waits on the channels instead gets a watch on its
+// connection once it has waited long (watchLongNext).
 func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
 	rc := connOf(r)
 	nw := sb.enterNext(rc, w)
