@@ -585,20 +585,29 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 		} else {
 			inv.start(i.clock.Now())
 		}
-		select {
-		case g.sb.work <- inv:
-		case <-g.sb.gone:
-			if run != nil {
-				run.End()
+		// The sandbox's next, when parked, is answered from here: the
+		// invocation is on its way without waking another goroutine.
+		if nw := g.sb.takeNext(inv); nw != nil {
+			g.sb.deliverTo(nw, inv)
+		} else {
+			select {
+			case g.sb.work <- inv:
+				g.sb.sent()
+			case <-g.sb.gone:
+				g.sb.sent()
+				if run != nil {
+					run.End()
+				}
+				continue // it died before taking the call: no one ran it, try another
+			case <-ctx.Done():
+				g.sb.sent()
+				p.release(g.sb)
+				finish()
+				if run != nil {
+					run.End()
+				}
+				return nil, ctx.Err()
 			}
-			continue // it died before taking the call: no one ran it, try another
-		case <-ctx.Done():
-			p.release(g.sb)
-			finish()
-			if run != nil {
-				run.End()
-			}
-			return nil, ctx.Err()
 		}
 		res, err := i.await(ctx, g.sb, inv, g.cold, finish)
 		if run != nil {

@@ -96,26 +96,39 @@ func runtimeAPIError(w http.ResponseWriter, status int, typ, msg string) {
 // handled. So an invocation is written only to a connection whose client is
 // still there as far as the kernel knows (clientGone, one system call just
 // before); one taken by a next whose client has gone, or that a newer next from
-// the sandbox replaced, is handed back for the next poll. A next that waits
-// long gets a watch on its connection (watchLongNext), so that one whose client
-// went away ends without an invocation to find it out.
+// the sandbox replaced, is handed back for the next poll. A next waits parked
+// in the poller on its connection (parkNext), where a caller writes its
+// invocation itself; one that waits on the channels instead gets a watch on its
+// connection once it has waited long (watchLongNext).
 func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
 	rc := connOf(r)
-	nw := sb.enterNext(rc)
+	nw := sb.enterNext(rc, w)
 	// A caller waiting for this sandbox hands its invocation over here.
 	inv := sb.pool.ready(sb)
 	if inv == nil {
-		select {
-		case inv = <-sb.handback:
-		case inv = <-sb.work:
-		default:
-			if wake := sb.waitNext(nw); wake != nil {
-				select {
-				case inv = <-sb.handback:
-				case inv = <-sb.work:
-				case <-sb.stopping:
-				case <-wake:
-				case <-r.Context().Done():
+		var end parkEnd
+		if inv, end = sb.parkNext(nw); end == parkTaken {
+			// A caller wrote its invocation on this connection, or found
+			// the client gone and handed it back.
+			_, gone := sb.leaveNext(nw)
+			if gone {
+				panic(http.ErrAbortHandler)
+			}
+			return
+		}
+		if inv == nil && end == parkSelect {
+			select {
+			case inv = <-sb.handback:
+			case inv = <-sb.work:
+			default:
+				if wake := sb.waitNext(nw); wake != nil {
+					select {
+					case inv = <-sb.handback:
+					case inv = <-sb.work:
+					case <-sb.stopping:
+					case <-wake:
+					case <-r.Context().Done():
+					}
 				}
 			}
 		}
@@ -126,7 +139,7 @@ func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
 			gone = rc.clientGone()
 		}
 		if kicked || gone {
-			sb.handback <- inv // never blocks: a sandbox runs one invocation at a time
+			sb.handBack(inv)
 			inv = nil
 		}
 	}
@@ -141,36 +154,7 @@ func (sb *sandbox) serveNext(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	sb.mu.Lock()
-	sb.cur = inv
-	sb.tailOf = inv
-	sb.state = stBusy
-	sb.mu.Unlock()
-	line := startLine(inv)
-	sb.inv.logs.get(sb.cfg.FunctionName).write(line)
-	if inv.tail != nil {
-		inv.tail.write(line)
-	}
-	// The header's values share one slice (its keys are canonical already):
-	// one allocation instead of one per field.
-	vals := make([]string, 0, 8)
-	vals = append(vals, inv.id, strconv.FormatInt(inv.deadline.UnixMilli(), 10), inv.arn, inv.traceID,
-		strconv.Itoa(len(inv.req.Payload)), inv.req.ClientContext, inv.req.CognitoIdentity)
-	h := w.Header()
-	h["Lambda-Runtime-Aws-Request-Id"] = vals[0:1:1]
-	h["Lambda-Runtime-Deadline-Ms"] = vals[1:2:2]
-	h["Lambda-Runtime-Invoked-Function-Arn"] = vals[2:3:3]
-	h["Lambda-Runtime-Trace-Id"] = vals[3:4:4]
-	h["Content-Length"] = vals[4:5:5]
-	if inv.req.ClientContext != "" {
-		h["Lambda-Runtime-Client-Context"] = vals[5:6:6]
-	}
-	if inv.req.CognitoIdentity != "" {
-		h["Lambda-Runtime-Cognito-Identity"] = vals[6:7:7]
-	}
-	h["Content-Type"] = jsonContentType
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(inv.req.Payload)
+	sb.answerNext(w, inv)
 }
 
 // serveResult takes /response and /error for invocation id.

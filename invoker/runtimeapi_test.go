@@ -223,13 +223,14 @@ func (ce *clientEnv) serve(t *testing.T, res <-chan *Result, want string) {
 func TestNextWhoseClientLeftEnds(t *testing.T) {
 	ce := newClientEnv(t)
 	c := ce.poll(t)
-	// It has waited long: maintenance gives it a watch on its connection.
+	// It has waited long: it watches its connection, parked in the poller
+	// (or, waiting on the channels, with the watch maintenance gives it).
 	ce.tick(t)
 	ce.tick(t)
 	waitFor(t, "the watch", func() bool {
 		ce.sb.mu.Lock()
 		defer ce.sb.mu.Unlock()
-		return ce.sb.next != nil && ce.sb.next.watch != nil
+		return ce.sb.next != nil && (ce.sb.next.parked || ce.sb.next.watch != nil)
 	})
 	// Half-close: the server sees the client's end, and the client can still
 	// see what the server does with the connection.
@@ -346,4 +347,111 @@ func TestExtensionNextWhoseClientLeftEnds(t *testing.T) {
 		}
 	}
 	ce.serve(t, ce.call(t, `{"n":3}`), `{"n":3}`)
+}
+
+// parkedNext reports whether a next waits in the sandbox parked in the poller,
+// where a caller answers it itself.
+func (ce *clientEnv) parkedNext() bool {
+	ce.sb.mu.Lock()
+	defer ce.sb.mu.Unlock()
+	return ce.sb.next != nil && ce.sb.next.parked
+}
+
+// TestAnsweredNextReplacedEndsQuietly checks that a next a caller answered
+// (from its own goroutine, the next parked) and that a newer next then
+// replaces, as when the runtime posts its result and polls again on another
+// connection, ends without a second answer: its connection serves the next
+// request it carries.
+func TestAnsweredNextReplacedEndsQuietly(t *testing.T) {
+	ce := newClientEnv(t)
+	old := ce.poll(t)
+	waitFor(t, "the next to park", ce.parkedNext)
+	res := ce.call(t, `{"n":3}`)
+	resp, body := old.read(t)
+	if resp.StatusCode != http.StatusOK || body != `{"n":3}` {
+		t.Fatalf("next: %d %s", resp.StatusCode, body)
+	}
+	c := dialRAPI(t, ce.addr)
+	c.respond(t, resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), `"ok"`)
+	awaitOK(t, res)
+	c.send(t, http.MethodGet, pathNext, "")
+	waitFor(t, "the newer next to park", ce.parkedNext)
+	// The first answer on the old connection now is this request's, not a 409.
+	old.send(t, http.MethodPost, pathInvPrefix+"no-such-id/response", `"x"`)
+	if resp, body := old.read(t); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "InvalidRequestID") {
+		t.Fatalf("old connection: %d %s", resp.StatusCode, body)
+	}
+	res = ce.call(t, `{"n":4}`)
+	if resp, body = c.read(t); resp.StatusCode != http.StatusOK || body != `{"n":4}` {
+		t.Fatalf("newer next: %d %s", resp.StatusCode, body)
+	}
+	c.respond(t, resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), `"ok"`)
+	awaitOK(t, res)
+}
+
+// TestCallerNeverWritesToAGoneClient checks a caller that takes a parked next
+// whose client has gone (the kernel has its FIN, the next has not yet seen it):
+// nothing is written to it, and the invocation goes to the runtime's next poll,
+// which is parked already.
+func TestCallerNeverWritesToAGoneClient(t *testing.T) {
+	ce := newClientEnv(t)
+	c := ce.poll(t)
+	waitFor(t, "the next to park", ce.parkedNext)
+	p := ce.inv.pool(ce.cfg)
+	if g := p.acquire(context.Background(), nil); g.sb != ce.sb || g.err != nil {
+		t.Fatalf("acquire: %+v", g)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	_ = client.Close()
+	waitFor(t, "the client's close to reach the server", func() bool { return (&h1.ConnPeek{}).Gone(server) })
+
+	w := httptest.NewRecorder()
+	gone := &nextWait{rc: &peerVerdict{conn: server}, w: w, written: make(chan struct{})}
+	gone.taken.Store(true)
+	inv := ce.inv.newInvocation(Request{Function: ce.cfg, Payload: []byte(`{"n":5}`)})
+	ce.sb.deliverTo(gone, inv)
+	<-gone.written
+	if !gone.gone || w.Body.Len() != 0 || w.Header().Get("Lambda-Runtime-Aws-Request-Id") != "" {
+		t.Fatalf("the invocation was written for a gone client: gone %v, %q", gone.gone, w.Body.String())
+	}
+	resp, body := c.read(t)
+	if resp.StatusCode != http.StatusOK || body != `{"n":5}` {
+		t.Fatalf("parked next: %d %s", resp.StatusCode, body)
+	}
+	c.respond(t, resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), `"ok"`)
+	<-inv.done
+	if string(inv.out.payload) != `"ok"` {
+		t.Fatalf("result: %s", inv.out.payload)
+	}
+}
+
+// TestLargeInvocationReachesParkedNext checks that an invocation too large for
+// the caller to write itself (directMax) reaches a parked next through its
+// goroutine, which the caller wakes.
+func TestLargeInvocationReachesParkedNext(t *testing.T) {
+	ce := newClientEnv(t)
+	c := ce.poll(t)
+	waitFor(t, "the next to park", ce.parkedNext)
+	payload := `"` + strings.Repeat("x", 2*directMax) + `"`
+	res := ce.call(t, payload)
+	resp, body := c.read(t)
+	if resp.StatusCode != http.StatusOK || body != payload {
+		t.Fatalf("next: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	c.respond(t, resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), `"ok"`)
+	awaitOK(t, res)
 }

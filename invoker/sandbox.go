@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/portico-dev/portico/functions"
@@ -62,7 +63,10 @@ type sandbox struct {
 	mu    sync.Mutex
 	state sbState
 	next  *nextWait // the next that waits for an invocation, if any
-	cur   *invocation
+	// sending counts callers about to block sending on work: a next that
+	// finds one waits on the channels instead of parking in the poller.
+	sending int
+	cur     *invocation
 	// tailOf is the invocation whose log tail the pump fills: set at its START
 	// and kept after its result (the runtime's next `next` may come before the
 	// pump has handed over the output written before the result) until
@@ -98,6 +102,13 @@ type peerVerdict struct {
 	ok   bool
 	conn net.Conn
 	peek h1.ConnPeek
+	// A next parked on the connection (park_linux.go): its file descriptor
+	// access, the poller's look (made once per connection), the next and what
+	// the look saw.
+	raw      syscall.RawConn
+	wait     func(fd uintptr) bool
+	parked   *nextWait
+	readable bool
 }
 
 // connContext gives every accepted connection its own verdict slot.
@@ -147,9 +158,26 @@ func (sb *sandbox) allowed(r *http.Request) bool {
 }
 
 // nextWait is a next request that waits for the sandbox's invocation. Its
-// fields are guarded by the sandbox's mu.
+// fields are guarded by the sandbox's mu, but for taken.
+//
+// A next waits in one of two ways. Parked (parkNext), its goroutine waits in
+// the network poller on its own connection, and a caller that finds it so
+// writes the invocation itself (takeNext, deliverTo), with no goroutine
+// hand-off: the goroutine wakes when the runtime's next request (its result)
+// or the client's end arrives on the connection, or when a read deadline in
+// the past pokes it (pokeLocked: replaced, the sandbox stopping, an
+// invocation handed back). Otherwise (a caller is already sending on work,
+// or the connection cannot be parked on) it waits on the channels.
 type nextWait struct {
 	rc *peerVerdict // its connection
+	w  http.ResponseWriter
+	// parked: the goroutine waits in the poller, and a caller may take it.
+	parked bool
+	// taken is set when a caller took the next to write its invocation;
+	// written is closed once it has (gone is set first if it found the
+	// client gone and handed the invocation back instead).
+	taken   atomic.Bool
+	written chan struct{}
 	// wake, made when the request starts to wait, is closed once: when a newer
 	// next replaces it (kicked) or when its client has gone (gone).
 	wake         chan struct{}
@@ -169,12 +197,13 @@ func (w *nextWait) wakeLocked() {
 // invocations. A next already waiting is told to step aside (kicked): the
 // runtime has called again, so the older request's connection is gone or
 // abandoned, and one waiting next per sandbox is all it is served.
-func (sb *sandbox) enterNext(rc *peerVerdict) *nextWait {
-	w := &nextWait{rc: rc}
+func (sb *sandbox) enterNext(rc *peerVerdict, rw http.ResponseWriter) *nextWait {
+	w := &nextWait{rc: rc, w: rw}
 	sb.mu.Lock()
 	if old := sb.next; old != nil {
 		old.wakeLocked()
 		old.kicked = true
+		old.pokeLocked()
 	}
 	sb.next = w
 	sb.mu.Unlock()
@@ -262,6 +291,7 @@ func (sb *sandbox) isStopping() bool {
 func (sb *sandbox) stop() {
 	sb.stopOnce.Do(func() {
 		close(sb.stopping)
+		sb.pokeNext()
 		sb.inv.stopping.Add(1)
 		go func() {
 			defer sb.inv.stopping.Add(-1)

@@ -23,6 +23,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -366,11 +367,27 @@ func (p *logPipe) Read(b []byte) (int, error) {
 // it is closed: nothing more will come through it. Called with mu held.
 func (p *logPipe) unread() (n int, ok bool) {
 	if err := p.raw.Control(func(fd uintptr) {
-		n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ)
+		n = pipeUnread(fd)
 	}); err != nil {
 		return 0, false
 	}
 	return n, true
+}
+
+// pipeUnread returns how many bytes the pipe fd holds: FIONREAD with a raw
+// system call. It never blocks, and unix.IoctlGetInt would tell the scheduler
+// that the goroutine enters a system call, which wakes the runtime's sysmon
+// from its deep sleep: the invoker asks once per invocation (syncLogs), just
+// after an idle wait for the sandbox, so every call paid a futex wake-up and
+// a spell of sysmon's 20 µs polls for it (docs/performance.md, "Warm invoke
+// (session 11)").
+func pipeUnread(fd uintptr) int {
+	var n int32
+	_, _, errno := unix.RawSyscall(unix.SYS_IOCTL, fd, unix.TIOCINQ, uintptr(unsafe.Pointer(&n))) //nolint:gosec // G103: FIONREAD's int, on the stack
+	if errno != 0 {
+		return 0
+	}
+	return int(n)
 }
 
 // pending reports whether the pipe holds unread output or a reader holds a
