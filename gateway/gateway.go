@@ -128,6 +128,10 @@ type Gateway struct {
 	// monotonic reading, so that latencies, differences of two readings, do
 	// not follow changes of the wall clock; whoever formats one does it in UTC.
 	now func() time.Time
+	// fakeClock is set by SetClock: then latencies are differences of two
+	// readings of now; with the real clock they come from the monotonic
+	// clock alone (since).
+	fakeClock bool
 	// draw picks canary or base: a request goes to the canary when draw()*100 is
 	// under the canary's percentTraffic.
 	draw func() float64
@@ -293,7 +297,17 @@ type WebSocketObserver interface {
 // SetClock replaces the gateway's clock (for tests). Its readings stamp
 // requests (RequestTime, formatted in UTC) and time integrations
 // (IntegrationLatency, a difference of two readings).
-func (g *Gateway) SetClock(now func() time.Time) { g.now = now }
+func (g *Gateway) SetClock(now func() time.Time) { g.now, g.fakeClock = now, true }
+
+// since returns the time elapsed since t, a reading of g.now. With the real
+// clock it reads the monotonic clock alone (time.Since), half the cost of a
+// time.Now, which reads the wall clock too.
+func (g *Gateway) since(t time.Time) time.Duration {
+	if g.fakeClock {
+		return g.now().Sub(t)
+	}
+	return time.Since(t)
+}
 
 // Config returns the effective configuration.
 func (g *Gateway) Config() Config { return g.cfg }
@@ -481,10 +495,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) error {
 	c := &q.c
-	if g.serveConnectionsShortcut(w, r, c) { // {stage}/@connections/{id} (websocket.go)
+	escaped := r.URL.EscapedPath() // once: the shortcut and locate both look at it
+	if g.serveConnectionsShortcut(w, r, escaped, c) { // {stage}/@connections/{id} (websocket.go)
 		return nil
 	}
-	e, err := g.locate(r, c)
+	e, err := g.locate(r, escaped, c)
 	if err != nil {
 		return err
 	}
@@ -548,7 +563,13 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	if in == nil {
 		return gatewayError(fmt.Errorf("route %q has no integration: %w", rc.Route.RouteKey, errConfig), rc.Protocol)
 	}
-	start := g.now()
+	// The integration's start and end are read as offsets from the request's
+	// time: two monotonic readings instead of two time.Now.
+	base := rc.RequestTime
+	if base.IsZero() {
+		base = g.now()
+	}
+	begin := g.since(base)
 	var span trace.Span
 	// Only the tracing stage, on a stage with tracing enabled, puts a span in
 	// the request's context: elsewhere the lookup (a walk up the context
@@ -576,7 +597,7 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	default:
 		err = fmt.Errorf("integration type %q: %w", in.Type, errConfig)
 	}
-	rc.IntegrationLatency = g.now().Sub(start)
+	rc.IntegrationLatency = g.since(base) - begin
 	if span != nil && span.IsRecording() {
 		span.SetAttributes(attribute.String("portico.integration.type", in.Type))
 		if err != nil {
@@ -589,8 +610,6 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	return nil
 }
 
-// locate finds the API, stage and stage-relative path of r from its host or path,
-// and returns the stage's compiled entry.
 // hostOnly is net.SplitHostPort's host, or hostport itself when it has no port,
 // without the error SplitHostPort allocates for a Host header without a port.
 func hostOnly(hostport string) string {
@@ -606,13 +625,14 @@ func hostOnly(hostport string) string {
 	return hostport
 }
 
-func (g *Gateway) locate(r *http.Request, c *pipeline.Context) (*stageEntry, error) {
+// locate finds the API, stage and stage-relative path of r from its host or
+// path (escaped: r's escaped path), and returns the stage's compiled entry.
+func (g *Gateway) locate(r *http.Request, escaped string, c *pipeline.Context) (*stageEntry, error) {
 	hostname := hostOnly(r.Host)
 	c.DomainName, c.DomainPrefix = hostname, domainPrefix(hostname)
-	if e, ok, err := g.locateDomain(r, c); ok || err != nil { // custom domain names (tls.go)
+	if e, ok, err := g.locateDomain(r, escaped, c); ok || err != nil { // custom domain names (tls.go)
 		return e, err
 	}
-	escaped := r.URL.EscapedPath()
 	var apiID, rest, prefix string
 	if id, ok := strings.CutSuffix(hostname, "."+g.cfg.Domain); ok && apis.ValidAPIID(id) {
 		apiID, rest = id, escaped
