@@ -432,6 +432,16 @@ func routePaths(routes []apis.Route) []string {
 	return out
 }
 
+// canonicalGet is h.Get(key) for a key in canonical form: a map lookup, where
+// Get first checks and canonicalizes the key byte by byte (r.UserAgent() cost
+// about 70 ns a request).
+func canonicalGet(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // Response header names, canonical.
 var (
 	hdrRequestID      = http.CanonicalHeaderKey("x-amzn-RequestId")
@@ -512,7 +522,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) erro
 		e = e.canary
 	}
 	c.Deployed, c.DeploymentID, c.StageVariables, c.IsCanaryRequest = e.deployed, e.dep.ID, e.deployed.Variables, e.deployed.Canary
-	c.Identity.SourceIP, c.Identity.UserAgent = g.clientIP(r), r.UserAgent()
+	c.Identity.SourceIP, c.Identity.UserAgent = g.clientIP(r), canonicalGet(r.Header, "User-Agent")
 	if c.Protocol == apis.ProtocolWebSocket {
 		return g.serveWebSocket(w, r, &reqCtx{Context: c, entry: e}) // upgrades and @connections (websocket.go)
 	}
