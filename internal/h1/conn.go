@@ -91,6 +91,10 @@ type conn struct {
 	hijacked bool
 	dateSec  int64
 	date     []byte
+	// clockAt is the last full clock reading (time.Now) taken for a Date;
+	// within its second, later responses advance it by the monotonic clock
+	// alone (conn.now).
+	clockAt time.Time
 	// doneAt is the clock reading of the last response's Date when that
 	// response went out after its handler returned and its request had no
 	// body: the end of the request, from which the idle deadline counts
@@ -471,6 +475,23 @@ func (c *conn) runHandler(w *response, req *http.Request) (ok bool) {
 	}
 	c.s.h.ServeHTTP(w, req)
 	return true
+}
+
+// now returns the time of a response's Date (and of its request's end). A
+// full clock reading (time.Now) reads the wall clock and the monotonic clock;
+// within the second of the last full reading, that reading advanced by the
+// monotonic clock alone (time.Since, about half the cost) is as good. Once the
+// second of the Date last formatted has passed, the clock is read in full
+// again, so the Date follows the wall clock (a step of it included) within a
+// second.
+func (c *conn) now() time.Time {
+	if !c.clockAt.IsZero() {
+		if now := c.clockAt.Add(time.Since(c.clockAt)); now.Unix() == c.dateSec {
+			return now
+		}
+	}
+	c.clockAt = time.Now()
+	return c.clockAt
 }
 
 // dateValue returns the Date header value for now, formatted once a second.
