@@ -271,7 +271,7 @@ func (c *conn) readRequest(first bool) (*http.Request, error) {
 	if fr := parseRequest(c.br, c.s.opts.WireNames); fr != nil {
 		c.nextResp = &fr.resp
 		c.names = fr.names
-		return c.checkRequest(&fr.req, true)
+		return c.checkRequest(&fr.req, fr)
 	}
 	if opts := &c.s.opts; !first && opts.ReadHeaderTimeout > 0 && !c.headerBuffered() {
 		c.setReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
@@ -311,25 +311,34 @@ func (c *conn) readRequestStdOnly() (*http.Request, error) {
 		}
 		return nil, err
 	}
-	return c.checkRequest(req, false)
+	return c.checkRequest(req, nil)
 }
 
-// checkRequest applies net/http's server checks to a request read; valid says
-// its header names and values are known to be valid.
-func (c *conn) checkRequest(req *http.Request, valid bool) (*http.Request, error) {
+// checkRequest applies net/http's server checks to a request read; fr, when
+// the request was read by parseRequest, says its header names and values are
+// known to be valid and whether it had a Host field (which parseRequest put in
+// req.Host only).
+func (c *conn) checkRequest(req *http.Request, fr *fastRequest) (*http.Request, error) {
 	c.cr.remain = math.MaxInt64
 	isH2Upgrade := req.Method == "PRI" && len(req.Header) == 0 && req.URL.Path == "*" && req.Proto == "HTTP/2.0"
 	if req.ProtoMajor != 1 && !isH2Upgrade {
 		return nil, statusError{http.StatusHTTPVersionNotSupported, "unsupported protocol version"}
 	}
-	hosts, haveHost := req.Header["Host"]
-	if req.ProtoAtLeast(1, 1) && (!haveHost || len(hosts) == 0) && !isH2Upgrade && req.Method != "CONNECT" {
+	hosts, host := 0, ""
+	if fr != nil {
+		if fr.hasHost {
+			hosts, host = 1, req.Host
+		}
+	} else if hv := req.Header["Host"]; len(hv) > 0 {
+		hosts, host = len(hv), hv[0]
+	}
+	if req.ProtoAtLeast(1, 1) && hosts == 0 && !isH2Upgrade && req.Method != "CONNECT" {
 		return nil, badRequest("missing required Host header")
 	}
-	if len(hosts) == 1 && !httpguts.ValidHostHeader(hosts[0]) {
+	if hosts == 1 && !httpguts.ValidHostHeader(host) {
 		return nil, badRequest("malformed Host header")
 	}
-	if !valid {
+	if fr == nil {
 		for k, vv := range req.Header {
 			if !httpguts.ValidHeaderFieldName(k) {
 				return nil, badRequest("invalid header name")
@@ -341,7 +350,9 @@ func (c *conn) checkRequest(req *http.Request, valid bool) (*http.Request, error
 			}
 		}
 	}
-	delete(req.Header, "Host")
+	if fr == nil {
+		delete(req.Header, "Host")
+	}
 	req.RemoteAddr = c.remoteAddr
 	return req, nil
 }
