@@ -12,7 +12,7 @@ import (
 func TestDateClock(t *testing.T) {
 	c := &conn{}
 	first := c.now()
-	if c.clockAt != first {
+	if !c.clockAt.Equal(first) {
 		t.Fatal("the first reading is not a full one")
 	}
 	if got, want := string(c.dateValue(first)), first.UTC().Format(http.TimeFormat); got != want {
@@ -23,7 +23,7 @@ func TestDateClock(t *testing.T) {
 		if now.Before(first) {
 			t.Fatalf("%v before the first reading %v", now, first)
 		}
-		if now.Unix() == first.Unix() && c.clockAt != first {
+		if now.Unix() == first.Unix() && !c.clockAt.Equal(first) {
 			t.Fatal("a full clock reading within the Date's second")
 		}
 		if now.Unix() != first.Unix() {
@@ -34,7 +34,7 @@ func TestDateClock(t *testing.T) {
 	// an idle connection's hour): the clock is read in full.
 	c.dateSec = first.Unix() - 1
 	now := c.now()
-	if c.clockAt != now || c.clockAt == first {
+	if !c.clockAt.Equal(now) || c.clockAt.Equal(first) {
 		t.Fatal("no full clock reading once the Date's second has passed")
 	}
 	if got, want := string(c.dateValue(now)), now.UTC().Format(http.TimeFormat); got != want {
