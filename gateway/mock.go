@@ -36,7 +36,7 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 			key, ir = "", apis.IntegrationResponse{StatusCode: selector}
 		}
 	}
-	return writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, contentType: "application/json", accept: r.Header.Get("Accept")})
+	return writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, contentType: "application/json", accept: canonicalGet(r.Header, "Accept")})
 }
 
 // mockStatus reads the statusCode of a rendered MOCK request template (a number

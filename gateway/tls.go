@@ -40,9 +40,9 @@ type TLSSource interface {
 func (g *Gateway) SetDomains(d DomainResolver) { g.domains = d }
 
 // locateDomain resolves a request to a custom domain name: it reports whether
-// r's host is one, filling c's API, stage and the path after the base path, and
+// r's host is one (escaped is r's escaped path), filling c's API, stage and the path after the base path, and
 // returns the stage's entry.
-func (g *Gateway) locateDomain(r *http.Request, c *pipeline.Context) (*stageEntry, bool, error) {
+func (g *Gateway) locateDomain(r *http.Request, escaped string, c *pipeline.Context) (*stageEntry, bool, error) {
 	if g.domains == nil {
 		return nil, false, nil
 	}
@@ -63,7 +63,7 @@ func (g *Gateway) locateDomain(r *http.Request, c *pipeline.Context) (*stageEntr
 		}
 		return nil, true, err
 	}
-	rest, _ := strings.CutPrefix(r.URL.EscapedPath(), t.BasePath)
+	rest, _ := strings.CutPrefix(escaped, t.BasePath)
 	if rest == "" || rest[0] != '/' {
 		rest = "/" + rest
 	}

@@ -59,12 +59,13 @@ const connectionsSegment = "@connections"
 // http://{domainName}/{stage}/@connections/{id}, the URL functions build from an
 // event's domainName and stage: the domainName Portico reports is the gateway's
 // own address (which sandboxes can reach), so the API is not in the path; the
-// connection id names it. It reports whether the request was of that form.
-func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Request, rc *pipeline.Context) bool {
+// connection id names it (escaped is r's escaped path). It reports whether the
+// request was of that form.
+func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Request, escaped string, rc *pipeline.Context) bool {
 	if g.ws == nil {
 		return false
 	}
-	p := strings.TrimPrefix(r.URL.EscapedPath(), "/")
+	p := strings.TrimPrefix(escaped, "/")
 	// Cut, not Split: most requests are not of this form, and leave here
 	// without an allocation.
 	stage, rest, ok := strings.Cut(p, "/")

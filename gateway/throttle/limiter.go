@@ -33,7 +33,10 @@ type Limiter interface {
 type Bucket interface {
 	// Allow takes one token at now under limit l and reports whether there was
 	// one. A limit other than the bucket's last one replaces it from now on
-	// (the tokens already there stay, capped at the new burst).
+	// (the tokens already there stay, capped at the new burst). Times may come
+	// out of order (a request's time is read before it reaches the bucket): a
+	// time before the latest one the bucket saw counts as that one, so no
+	// interval refills the bucket twice.
 	Allow(now time.Time, l Limit) bool
 }
 
@@ -72,9 +75,13 @@ func (b *Buckets) Len() int {
 // bucket is a rate.Limiter created on first use with the limit it is first
 // asked with.
 type bucket struct {
-	mu  sync.Mutex // guards lim (creation) and cur
+	mu  sync.Mutex // guards lim (creation and use), cur and last
 	lim *rate.Limiter
 	cur Limit
+	// last is the latest time the bucket was asked at. rate.Limiter takes an
+	// earlier time as its new last update, and the next later one then adds
+	// the tokens of the interval between them a second time.
+	last time.Time
 }
 
 var _ Bucket = (*bucket)(nil)
@@ -86,6 +93,12 @@ func (b *bucket) Allow(now time.Time, l Limit) bool {
 	}
 	l = normalize(l)
 	b.mu.Lock()
+	defer b.mu.Unlock()
+	if now.Before(b.last) {
+		now = b.last
+	} else {
+		b.last = now
+	}
 	if b.lim == nil {
 		// A new bucket starts full.
 		b.cur, b.lim = l, rate.NewLimiter(rate.Limit(l.Rate), l.Burst)
@@ -94,7 +107,6 @@ func (b *bucket) Allow(now time.Time, l Limit) bool {
 		b.lim.SetLimitAt(now, rate.Limit(l.Rate))
 		b.lim.SetBurstAt(now, l.Burst)
 	}
-	b.mu.Unlock()
 	return b.lim.AllowN(now, 1)
 }
 

@@ -65,7 +65,10 @@ type Stage struct {
 	account Limit
 	lim     Limiter
 	accB    Bucket
-	clock   atomic.Pointer[func() time.Time]
+	// clock is the clock SetClock set; nil: a request is throttled at its
+	// own time (Context.RequestTime, read when the gateway received it),
+	// which spares a clock reading per request.
+	clock atomic.Pointer[func() time.Time]
 
 	mu sync.Mutex
 	// own holds, by api/stage, the method keys whose own method setting
@@ -82,17 +85,28 @@ func New(cfg Config, lim Limiter) *Stage {
 	if lim == nil {
 		lim = NewBuckets()
 	}
-	s := &Stage{account: Limit{Rate: cfg.RateLimit, Burst: cfg.BurstLimit}, lim: lim, accB: lim.Bucket(accountKey),
+	return &Stage{account: Limit{Rate: cfg.RateLimit, Burst: cfg.BurstLimit}, lim: lim, accB: lim.Bucket(accountKey),
 		own: map[string]map[string]bool{}}
-	s.SetClock(time.Now)
-	return s
 }
 
 // SetClock replaces the stage's clock (for tests, with a fake clock under
-// which no bucket refills).
+// which no bucket refills). Without it a request is throttled at its
+// Context.RequestTime (time.Now when that is zero), a message at time.Now.
 func (s *Stage) SetClock(now func() time.Time) { s.clock.Store(&now) }
 
-func (s *Stage) now() time.Time { return (*s.clock.Load())() }
+// now is the time a request received at t (zero: not known) is throttled at.
+// Requests' times reach a bucket out of order (each is read before the
+// request waits for its turn on a core); buckets do not go back in time
+// (see bucket.Allow).
+func (s *Stage) now(t time.Time) time.Time {
+	if clock := s.clock.Load(); clock != nil {
+		return (*clock)()
+	}
+	if t.IsZero() {
+		return time.Now()
+	}
+	return t
+}
 
 // Name implements pipeline.Stage.
 func (*Stage) Name() string { return "throttle" }
@@ -155,7 +169,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	}
 	return func(next pipeline.Handler) pipeline.Handler {
 		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
-			now := s.now()
+			now := s.now(c.RequestTime)
 			if m, ok := lookup(methods, c.Route); ok && !m.b.Allow(now, m.l) {
 				return pipeline.Errorf(pipeline.Throttled, "stage %s %s: over %g requests per second (burst %d)", c.Stage, c.RouteKey, m.l.Rate, m.l.Burst)
 			}
@@ -171,7 +185,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 // invocation ($connect, a message, $disconnect), which does not run the HTTP
 // pipeline: c names the stage deployment (Deployed) and the route (RouteKey).
 func (s *Stage) CheckMessage(c *pipeline.Context) error {
-	now := s.now()
+	now := s.now(time.Time{})
 	if d := c.Deployed; d != nil {
 		if l, ok := stageLimit(d.Stage.MethodSettings, c.RouteKey); ok &&
 			!s.lim.Bucket(bucketKey(d.Stage.APIID, d.Stage.Name, c.RouteKey)).Allow(now, l) {

@@ -237,3 +237,53 @@ func TestRemovedMethodSettingDropsItsBucket(t *testing.T) {
 		t.Errorf("%d buckets after every limit went, want 1 (the account's)", n)
 	}
 }
+
+// TestThrottleAtRequestTime: without SetClock a request is throttled at its
+// Context.RequestTime, not at a clock reading of the stage's own: requests
+// stamped a second apart refill the bucket whatever the real clock did
+// meanwhile, and requests stamped at one instant do not.
+func TestThrottleAtRequestTime(t *testing.T) {
+	s := New(Config{RateLimit: 1, BurstLimit: 1}, nil)
+	mw, err := s.Compile(deployed(apis.ProtocolREST, nil, getPets))
+	if err != nil {
+		t.Fatal(err)
+	}
+	passed := 0
+	h := mw(pipeline.HandlerFunc(func(http.ResponseWriter, *http.Request, *pipeline.Context) error { passed++; return nil }))
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) // far from the real clock
+	for i, at := range []time.Duration{0, 0, 0, time.Second, time.Second, 3 * time.Second, 3 * time.Second} {
+		c := &pipeline.Context{Route: &getPets, RequestTime: t0.Add(at)}
+		_ = h.ServeRequest(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), c)
+		if i == 2 && passed != 1 {
+			t.Fatalf("three requests at one instant: %d passed, want 1", passed)
+		}
+	}
+	if passed != 3 { // t0, t0+1s, t0+3s (burst 1: the third second's token is not kept)
+		t.Fatalf("%d passed, want 3", passed)
+	}
+}
+
+// TestBucketTimesOutOfOrder: a bucket asked at an earlier time than it last
+// saw counts it as that later time, so the interval between them does not
+// refill it twice. rate.Limiter alone takes an earlier time that it lets
+// through as its last update, and refills from it again at the next.
+func TestBucketTimesOutOfOrder(t *testing.T) {
+	b := NewBuckets().Bucket("k")
+	l := Limit{Rate: 1, Burst: 2}
+	t0 := time.Unix(1_700_000_000, 0)
+	for i, st := range []struct {
+		at   time.Duration
+		want bool
+	}{
+		{time.Second, true},              // the full bucket's first token
+		{0, true},                        // earlier: counted at 1s, the second token
+		{time.Second, false},             // 1s again: nothing refilled
+		{1500 * time.Millisecond, false}, // half a token
+		{2 * time.Second, true},          // one second after the first
+		{2 * time.Second, false},
+	} {
+		if got := b.Allow(t0.Add(st.at), l); got != st.want {
+			t.Fatalf("step %d (at %v): allowed %v, want %v", i, st.at, got, st.want)
+		}
+	}
+}

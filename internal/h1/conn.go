@@ -91,6 +91,10 @@ type conn struct {
 	hijacked bool
 	dateSec  int64
 	date     []byte
+	// clockAt is the last full clock reading (time.Now) taken for a Date;
+	// within its second, later responses advance it by the monotonic clock
+	// alone (conn.now).
+	clockAt time.Time
 	// doneAt is the clock reading of the last response's Date when that
 	// response went out after its handler returned and its request had no
 	// body: the end of the request, from which the idle deadline counts
@@ -267,7 +271,7 @@ func (c *conn) readRequest(first bool) (*http.Request, error) {
 	if fr := parseRequest(c.br, c.s.opts.WireNames); fr != nil {
 		c.nextResp = &fr.resp
 		c.names = fr.names
-		return c.checkRequest(&fr.req, true)
+		return c.checkRequest(&fr.req, fr)
 	}
 	if opts := &c.s.opts; !first && opts.ReadHeaderTimeout > 0 && !c.headerBuffered() {
 		c.setReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
@@ -307,25 +311,34 @@ func (c *conn) readRequestStdOnly() (*http.Request, error) {
 		}
 		return nil, err
 	}
-	return c.checkRequest(req, false)
+	return c.checkRequest(req, nil)
 }
 
-// checkRequest applies net/http's server checks to a request read; valid says
-// its header names and values are known to be valid.
-func (c *conn) checkRequest(req *http.Request, valid bool) (*http.Request, error) {
+// checkRequest applies net/http's server checks to a request read; fr, when
+// the request was read by parseRequest, says its header names and values are
+// known to be valid and whether it had a Host field (which parseRequest put in
+// req.Host only).
+func (c *conn) checkRequest(req *http.Request, fr *fastRequest) (*http.Request, error) {
 	c.cr.remain = math.MaxInt64
 	isH2Upgrade := req.Method == "PRI" && len(req.Header) == 0 && req.URL.Path == "*" && req.Proto == "HTTP/2.0"
 	if req.ProtoMajor != 1 && !isH2Upgrade {
 		return nil, statusError{http.StatusHTTPVersionNotSupported, "unsupported protocol version"}
 	}
-	hosts, haveHost := req.Header["Host"]
-	if req.ProtoAtLeast(1, 1) && (!haveHost || len(hosts) == 0) && !isH2Upgrade && req.Method != "CONNECT" {
+	hosts, host := 0, ""
+	if fr != nil {
+		if fr.hasHost {
+			hosts, host = 1, req.Host
+		}
+	} else if hv := req.Header["Host"]; len(hv) > 0 {
+		hosts, host = len(hv), hv[0]
+	}
+	if req.ProtoAtLeast(1, 1) && hosts == 0 && !isH2Upgrade && req.Method != "CONNECT" {
 		return nil, badRequest("missing required Host header")
 	}
-	if len(hosts) == 1 && !httpguts.ValidHostHeader(hosts[0]) {
+	if hosts == 1 && !httpguts.ValidHostHeader(host) {
 		return nil, badRequest("malformed Host header")
 	}
-	if !valid {
+	if fr == nil {
 		for k, vv := range req.Header {
 			if !httpguts.ValidHeaderFieldName(k) {
 				return nil, badRequest("invalid header name")
@@ -337,7 +350,9 @@ func (c *conn) checkRequest(req *http.Request, valid bool) (*http.Request, error
 			}
 		}
 	}
-	delete(req.Header, "Host")
+	if fr == nil {
+		delete(req.Header, "Host")
+	}
 	req.RemoteAddr = c.remoteAddr
 	return req, nil
 }
@@ -471,6 +486,23 @@ func (c *conn) runHandler(w *response, req *http.Request) (ok bool) {
 	}
 	c.s.h.ServeHTTP(w, req)
 	return true
+}
+
+// now returns the time of a response's Date (and of its request's end). A
+// full clock reading (time.Now) reads the wall clock and the monotonic clock;
+// within the second of the last full reading, that reading advanced by the
+// monotonic clock alone (time.Since, about half the cost) is as good. Once the
+// second of the Date last formatted has passed, the clock is read in full
+// again, so the Date follows the wall clock (a step of it included) within a
+// second.
+func (c *conn) now() time.Time {
+	if !c.clockAt.IsZero() {
+		if now := c.clockAt.Add(time.Since(c.clockAt)); now.Unix() == c.dateSec {
+			return now
+		}
+	}
+	c.clockAt = time.Now()
+	return c.clockAt
 }
 
 // dateValue returns the Date header value for now, formatted once a second.

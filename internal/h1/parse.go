@@ -40,7 +40,10 @@ type fastRequest struct {
 	req  http.Request
 	url  url.URL
 	strs [4]string
-	resp response
+	// hasHost says the head had a Host field: its value is req.Host, and
+	// it is not in req.Header (the server deletes it there).
+	hasHost bool
+	resp    response
 	// names are the client's spellings (with Options.WireNames; nil when
 	// every name is canonical).
 	names *namesCtx
@@ -171,6 +174,11 @@ func parseRequest(br *bufio.Reader, names bool) *fastRequest {
 	if n > len(strs) {
 		strs = make([]string, n)
 	}
+	// The fields that readRequest and readTransfer look at are noted on the
+	// way (a switch on the name, cheaper than looking each up afterwards).
+	var hosts, cls int
+	var cl string
+	var pragma, connection bool
 	for j := range n {
 		f := &spans[j]
 		k := f.name
@@ -178,6 +186,22 @@ func parseRequest(br *bufio.Reader, names bool) *fastRequest {
 			k = head[f.k0:f.k1]
 		}
 		v := head[f.v0:f.v1]
+		switch k {
+		case "Host":
+			// Request.Host, not the header: the server deletes it there.
+			hosts++
+			req.Host = v
+			continue
+		case "Content-Length":
+			cls++
+			cl = v
+		case "Transfer-Encoding":
+			return nil
+		case "Pragma":
+			pragma = true
+		case "Connection":
+			connection = true
+		}
 		if vv, ok := h[k]; ok {
 			h[k] = append(vv, v)
 		} else {
@@ -189,28 +213,29 @@ func parseRequest(br *bufio.Reader, names bool) *fastRequest {
 	req.Header = h
 
 	// What readRequest and readTransfer add, for the plain cases.
-	hosts := h["Host"]
-	cls := h["Content-Length"]
-	if len(hosts) > 1 || len(cls) > 1 || h["Transfer-Encoding"] != nil {
+	if hosts > 1 || cls > 1 {
 		return nil
 	}
-	if len(hosts) == 1 {
-		req.Host = hosts[0]
-	}
-	if hp := h["Pragma"]; len(hp) > 0 && hp[0] == "no-cache" {
-		if _, ok := h["Cache-Control"]; !ok {
-			h["Cache-Control"] = []string{"no-cache"}
+	fr.hasHost = hosts == 1
+	if pragma {
+		if hp := h["Pragma"]; hp[0] == "no-cache" {
+			if _, ok := h["Cache-Control"]; !ok {
+				h["Cache-Control"] = []string{"no-cache"}
+			}
 		}
 	}
-	conn := h["Connection"]
+	var conn []string
+	if connection {
+		conn = h["Connection"]
+	}
 	if minor == 0 {
 		req.Close = httpguts.HeaderValuesContainsToken(conn, "close") || !httpguts.HeaderValuesContainsToken(conn, "keep-alive")
 	} else {
 		req.Close = conn != nil && httpguts.HeaderValuesContainsToken(conn, "close")
 	}
 	req.Body = http.NoBody
-	if len(cls) == 1 {
-		cl, ok := parseLength(cls[0])
+	if cls == 1 {
+		cl, ok := parseLength(cl)
 		if !ok {
 			return nil
 		}

@@ -505,7 +505,7 @@ func (w *response) commit(p []byte) {
 	}
 	if !w.hasDate {
 		_, _ = bw.WriteString("Date: ")
-		now := time.Now()
+		now := w.c.now()
 		if w.handlerDone && w.body == nil {
 			w.c.doneAt = now
 		}
