@@ -4,9 +4,8 @@ import (
 	"errors"
 	"os"
 	"syscall"
-	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/portico-dev/portico/internal/rawio"
 )
 
 // canPark reports whether a next on v's connection can park in the poller.
@@ -27,7 +26,7 @@ func (v *peerVerdict) canPark() bool {
 		if v.parked.taken.Load() {
 			return true
 		}
-		v.readable = peekReadable(fd)
+		v.readable = rawio.PeekReadable(fd)
 		return v.readable
 	}
 	return true
@@ -49,20 +48,5 @@ func (v *peerVerdict) park(nw *nextWait) (readable, deadline bool) {
 		return false, true
 	default:
 		return true, false // a broken or closed connection: its client is gone
-	}
-}
-
-// peekReadable reports, without waiting or consuming anything, whether the
-// socket has something to read (h1's look: recv(2) with MSG_PEEK and
-// MSG_DONTWAIT, called directly).
-func peekReadable(fd uintptr) bool {
-	var b [1]byte
-	for {
-		_, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1, //nolint:gosec // G103: a one-byte buffer on the stack for recv(2)
-			unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
-		if errno == unix.EINTR {
-			continue
-		}
-		return errno != unix.EAGAIN
 	}
 }

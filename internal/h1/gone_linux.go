@@ -6,9 +6,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/portico-dev/portico/internal/rawio"
 )
 
 // GoneWatch watches a connection while a request on it waits (a long poll, a
@@ -44,7 +43,7 @@ func (w *GoneWatch) run(rc syscall.RawConn) {
 	defer close(w.done)
 	readable := false
 	err := rc.Read(func(fd uintptr) bool {
-		readable = peekReadable(fd)
+		readable = rawio.PeekReadable(fd)
 		return readable // else wait for the poller
 	})
 	// A deadline error is Stop's doing; any other error means a broken connection.
@@ -87,26 +86,6 @@ func isDeadline(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// peekReadable reports, without waiting or consuming anything, whether the
-// socket has something to read: EOF, an error, or bytes the client sent behind
-// a request that is still waiting for its answer. All three mean that the
-// request's client is no longer waiting for it (a pipelining client's request
-// ends the wait too).
-//
-// recv(2) is called directly: it never blocks (MSG_DONTWAIT), so it needs no
-// scheduler hand-off, and unix.Recvfrom would allocate the sender's address.
-func peekReadable(fd uintptr) bool {
-	var b [1]byte
-	for {
-		_, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1, //nolint:gosec // G103: a one-byte buffer on the stack for recv(2)
-			unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
-		if errno == unix.EINTR {
-			continue
-		}
-		return errno != unix.EAGAIN
-	}
-}
-
 // ConnPeek looks at one connection without waiting: one system call, and no
 // allocation after the first look. Used by one request at a time.
 type ConnPeek struct {
@@ -123,7 +102,7 @@ func (p *ConnPeek) Gone(c net.Conn) bool {
 		if p.rc = rawConn(c); p.rc == nil {
 			return false
 		}
-		p.look = func(fd uintptr) { p.readable = peekReadable(fd) }
+		p.look = func(fd uintptr) { p.readable = rawio.PeekReadable(fd) }
 	}
 	p.readable = false
 	if p.rc.Control(p.look) != nil {

@@ -5,6 +5,9 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // Conn reads and writes a TCP connection's socket with raw system calls
@@ -146,4 +149,22 @@ func (x *Conn) opError(op string, err error) error {
 		err = oe.Err
 	}
 	return &net.OpError{Op: op, Net: x.nc.LocalAddr().Network(), Source: x.nc.LocalAddr(), Addr: x.nc.RemoteAddr(), Err: err}
+}
+
+// PeekReadable reports, without waiting or consuming anything, whether the
+// socket fd has something to read: bytes, EOF or an error (for a connection
+// that waits for no more bytes, all three mean its peer has gone or broken
+// the protocol). recv(2) is called directly, with MSG_PEEK and MSG_DONTWAIT:
+// it never blocks, so it needs no scheduler hand-off, and unix.Recvfrom would
+// allocate the sender's address.
+func PeekReadable(fd uintptr) bool {
+	var b [1]byte
+	for {
+		_, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1, //nolint:gosec // G103: a one-byte buffer on the stack for recv(2)
+			unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+		if errno == unix.EINTR {
+			continue
+		}
+		return errno != unix.EAGAIN
+	}
 }

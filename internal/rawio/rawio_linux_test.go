@@ -169,3 +169,54 @@ func TestRawIOErrorsAsNetConn(t *testing.T) {
 		})
 	}
 }
+
+// TestPeekReadable holds PeekReadable to its promise: false while nothing has
+// come, true once bytes or the peer's close have, and nothing consumed.
+func TestPeekReadable(t *testing.T) {
+	server, client := tcpPair(t)
+	raw, err := server.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	look := func() (readable bool) {
+		if err := raw.Control(func(fd uintptr) { readable = PeekReadable(fd) }); err != nil {
+			t.Fatal(err)
+		}
+		return readable
+	}
+	// waitReadable parks in the poller until PeekReadable says yes (the
+	// deadline only keeps a broken build from hanging).
+	waitReadable := func() {
+		t.Helper()
+		_ = server.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if err := raw.Read(PeekReadable); err != nil {
+			t.Fatalf("waiting for readability: %v", err)
+		}
+		_ = server.SetReadDeadline(time.Time{})
+	}
+	if look() {
+		t.Fatal("PeekReadable: true with nothing sent")
+	}
+	if _, err := client.Write([]byte("xy")); err != nil {
+		t.Fatal(err)
+	}
+	waitReadable()
+	if !look() {
+		t.Fatal("PeekReadable: false with two bytes waiting")
+	}
+	buf := make([]byte, 8)
+	if n, err := io.ReadFull(server, buf[:2]); err != nil || string(buf[:n]) != "xy" {
+		t.Fatalf("read after the peeks: %q, %v (the peek consumed bytes)", buf[:n], err)
+	}
+	if look() {
+		t.Fatal("PeekReadable: true after the bytes were read")
+	}
+	_ = client.Close()
+	waitReadable()
+	if !look() {
+		t.Fatal("PeekReadable: false after the peer closed")
+	}
+	if _, err := server.Read(buf); !errors.Is(err, io.EOF) {
+		t.Fatalf("read after the close: %v, want EOF", err)
+	}
+}

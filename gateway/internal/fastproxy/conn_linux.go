@@ -18,11 +18,11 @@ func connAlive(nc net.Conn) bool {
 	if raw == nil {
 		return true
 	}
-	var p peek
-	if err := raw.Control(p.probe); err != nil {
+	alive := false
+	if err := raw.Control(func(fd uintptr) { alive = !rawio.PeekReadable(fd) }); err != nil {
 		return false
 	}
-	return p.alive
+	return alive
 }
 
 // rawConn returns nc's RawConn, or nil when it has none.
@@ -36,17 +36,6 @@ func rawConn(nc net.Conn) syscall.RawConn {
 		return nil
 	}
 	return raw
-}
-
-// peek is connAlive's probe.
-type peek struct {
-	b     [1]byte
-	alive bool
-}
-
-func (p *peek) probe(fd uintptr) {
-	_, _, err := syscall.Recvfrom(int(fd), p.b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	p.alive = errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EINTR)
 }
 
 // sender writes the last bytes of a request and then waits, without reading,
