@@ -244,14 +244,10 @@ func TestNextWhoseClientLeftEnds(t *testing.T) {
 	ce.serve(t, ce.call(t, `{"n":1}`), `{"n":1}`)
 }
 
-// TestNextNeverWritesToAGoneClient checks that an invocation is not written to
-// a connection whose client has already gone, but served on the runtime's next
-// connection. The next runs with a connection whose client has closed (the
-// kernel has its FIN) while a call waits for the sandbox: the call reaches the
-// next either at once (then it is handed back) or while it watches its
-// connection (then the watch ends it first).
-func TestNextNeverWritesToAGoneClient(t *testing.T) {
-	ce := newClientEnv(t)
+// goneClientConn returns the server's end of a loopback connection whose
+// client has closed it, once the server's kernel has the FIN.
+func goneClientConn(t *testing.T) net.Conn {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -265,9 +261,21 @@ func TestNextNeverWritesToAGoneClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer server.Close()
+	t.Cleanup(func() { _ = server.Close() })
 	_ = client.Close()
 	waitFor(t, "the client's close to reach the server", func() bool { return (&h1.ConnPeek{}).Gone(server) })
+	return server
+}
+
+// TestNextNeverWritesToAGoneClient checks that an invocation is not written to
+// a connection whose client has already gone, but served on the runtime's next
+// connection. The next runs with a connection whose client has closed (the
+// kernel has its FIN) while a call waits for the sandbox: the call reaches the
+// next either at once (then it is handed back) or while it watches its
+// connection (then the watch ends it first).
+func TestNextNeverWritesToAGoneClient(t *testing.T) {
+	ce := newClientEnv(t)
+	server := goneClientConn(t)
 
 	res := ce.call(t, `{"n":1}`)
 	p := ce.inv.pool(ce.cfg)
@@ -402,22 +410,7 @@ func TestCallerNeverWritesToAGoneClient(t *testing.T) {
 		t.Fatalf("acquire: %+v", g)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
-	_ = client.Close()
-	waitFor(t, "the client's close to reach the server", func() bool { return (&h1.ConnPeek{}).Gone(server) })
+	server := goneClientConn(t)
 
 	w := httptest.NewRecorder()
 	gone := &nextWait{rc: &peerVerdict{conn: server}, w: w, written: make(chan struct{})}
