@@ -24,8 +24,9 @@ import (
 // The rules: the handler has read its request body to the end; between
 // NewPark and its return it touches the ResponseWriter only before it hands
 // the answer over (the hand-over must order its writes before the other
-// goroutine's, as an atomic or a channel does) and after the other goroutine's
-// Answered (ordered the same way); Wake follows a change that the waiter
+// goroutine's, as an atomic or a channel does), and it returns only after the
+// other goroutine's Answered has returned (ordered the same way: the client
+// may have its answer, and send again, a little before); Wake follows a change that the waiter
 // looks at when Wait returns (Wait may return without one).
 type Park struct {
 	c        *conn
@@ -40,10 +41,12 @@ type Park struct {
 // NewPark returns a Park for the request w answers, or nil when it cannot
 // have one: w is not this package's, the connection has no file descriptor
 // (TLS), has more of the client's bytes buffered (a pipelined request: no
-// readiness would come for it), or is not kept after this response.
+// readiness would come for it), is not kept after this response, or its
+// request body has not been read to its end.
 func NewPark(w http.ResponseWriter) *Park {
 	rw, ok := w.(*response)
-	if !ok || rw.c.hijacked || rw.closeAfter || rw.wroteHeader || rw.c.br.Buffered() > 0 || rw.c.s.shutting.Load() {
+	if !ok || rw.c.hijacked || rw.closeAfter || rw.wroteHeader || rw.c.br.Buffered() > 0 || rw.c.s.shutting.Load() ||
+		!rw.req.ProtoAtLeast(1, 1) || rw.req.Close || (rw.body != nil && !rw.body.sawEOFLocked()) {
 		return nil
 	}
 	raw := rawConn(rw.c.rwc)
