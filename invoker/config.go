@@ -108,7 +108,9 @@ type Request struct {
 	// result (at most AnswerMax bytes) is then answered to it from the
 	// goroutine that reads the result from the sandbox, while the caller's
 	// goroutine waits parked on its client's connection, and Result.Answered
-	// says so. Not used with LogTail, or for a traced call.
+	// says so. Not used with LogTail, or for a traced call. While parked, the
+	// caller looks at ctx only when Wait returns: the client's connection
+	// must be what would end ctx (it is, for h1's request contexts).
 	Answer Answerer
 }
 
