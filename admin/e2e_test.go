@@ -55,7 +55,7 @@ func decodeHello(t *testing.T, payload []byte) greeting {
 }
 
 // createHello creates function name from the hello sample with GREETING=greeting.
-func createHello(t *testing.T, ctx context.Context, c *lambda.Client, name, greeting string) *lambda.CreateFunctionOutput {
+func createHello(t testing.TB, ctx context.Context, c *lambda.Client, name, greeting string) *lambda.CreateFunctionOutput {
 	t.Helper()
 	out, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String(name),

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -77,16 +79,47 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 		w.WriteHeader(http.StatusAccepted)
 		return nil
 	}
-	res, err := s.inv.Invoke(r.Context(), invoker.Request{
+	req := invoker.Request{
 		Function:      cfg,
 		Payload:       payload,
 		InvokedARN:    functions.ARN(ref.Name, ref.Qualifier),
 		ClientContext: clientContext,
 		LogTail:       logType == "Tail",
-	})
+	}
+	if !req.LogTail {
+		// A warm result is answered from the goroutine that reads it, while
+		// this one waits parked on the client's connection.
+		if p := h1.NewPark(w); p != nil {
+			req.Answer = &invokeAnswer{Park: p, w: w}
+		}
+	}
+	res, err := s.inv.Invoke(r.Context(), req)
 	if err != nil {
 		return throttleReason(err)
 	}
+	if res.Answered {
+		return nil
+	}
+	return writeInvokeResult(w, res, logType == "Tail")
+}
+
+// invokeAnswer is an Invoke's client, answered by the invoker (Request.Answer).
+type invokeAnswer struct {
+	*h1.Park
+	w http.ResponseWriter
+}
+
+// Answer implements invoker.Answerer.
+func (a *invokeAnswer) Answer(res *invoker.Result) {
+	_ = writeInvokeResult(a.w, res, false)
+	if f, ok := a.w.(http.Flusher); ok {
+		f.Flush()
+	}
+	a.Answered()
+}
+
+// writeInvokeResult writes res as Invoke's answer.
+func writeInvokeResult(w http.ResponseWriter, res *invoker.Result, tail bool) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	if res.RequestID != "" {
@@ -96,11 +129,12 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 	if res.FunctionError != "" {
 		h.Set("X-Amz-Function-Error", res.FunctionError)
 	}
-	if logType == "Tail" {
+	if tail {
 		h.Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString(res.LogTail))
 	}
+	h.Set("Content-Length", strconv.Itoa(len(res.Payload)))
 	w.WriteHeader(http.StatusOK)
-	_, err = w.Write(res.Payload)
+	_, err := w.Write(res.Payload)
 	return err
 }
 

@@ -104,6 +104,36 @@ type Request struct {
 	RequestID string
 	// LogTail asks for the last 4 KB of the invocation's log in Result.LogTail.
 	LogTail bool
+	// Answer, when set, is the caller's client: a warm invocation's small
+	// result (at most AnswerMax bytes) is then answered to it from the
+	// goroutine that reads the result from the sandbox, while the caller's
+	// goroutine waits parked on its client's connection, and Result.Answered
+	// says so. Not used with LogTail, or for a traced call. While parked, the
+	// caller looks at ctx only when Wait returns: the client's connection
+	// must be what would end ctx (it is, for h1's request contexts).
+	Answer Answerer
+}
+
+// AnswerMax is the largest result Request.Answer is given.
+const AnswerMax = 8 << 10
+
+// Answerer is a caller's client connection (Request.Answer). The admin API's
+// Invoke gives one, built on h1.Park.
+type Answerer interface {
+	// Ready reports whether an answer of up to AnswerMax bytes, plus its
+	// head, can be written at once: then Answer does not wait for the
+	// client.
+	Ready() bool
+	// Answer writes res as the client's answer, flushed. Called at most once,
+	// from the goroutine that read the result, while the caller waits.
+	Answer(res *Result)
+	// Wait waits until the client's connection is readable (its next request,
+	// or its leaving; then true) or Wake is called (false; also at the
+	// connection's idle timeout after Answer).
+	Wait() (readable bool)
+	// Wake ends the Wait in progress, or the next one. Safe from any
+	// goroutine.
+	Wake()
 }
 
 // Result is what an invocation returned.
@@ -127,4 +157,7 @@ type Result struct {
 	ColdStart bool
 	// Duration is the time from hand-off to the sandbox until the result.
 	Duration time.Duration
+	// Answered says that Request.Answer has answered the client with this
+	// result already.
+	Answered bool
 }

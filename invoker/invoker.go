@@ -588,7 +588,10 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 		// The sandbox's next, when parked, is answered from here: the
 		// invocation is on its way without waking another goroutine.
 		if nw := g.sb.takeNext(inv); nw != nil {
-			g.sb.deliverTo(nw, inv)
+			if g.sb.deliverTo(nw, inv) && run == nil && req.Answer != nil && inv.tail == nil {
+				i.armAnswer(inv, g.cold, finish)
+				return i.awaitParked(ctx, g.sb, inv)
+			}
 		} else {
 			select {
 			case g.sb.work <- inv:
@@ -728,6 +731,70 @@ func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold 
 		}()
 		return nil, ctx.Err()
 	}
+}
+
+// armAnswer lets the result of inv, just delivered, be answered to the
+// caller's client from the goroutine that reads it (answerInline), while the
+// caller waits parked (awaitParked). Its timer wakes the caller at the
+// deadline.
+func (i *Invoker) armAnswer(inv *invocation, cold bool, finish func()) {
+	inv.ans, inv.cold, inv.finish = inv.req.Answer, cold, finish
+	expired, ans := make(chan struct{}), inv.ans
+	inv.expired = expired
+	inv.stopTimer = i.clock.AfterFunc(inv.deadline.Sub(i.clock.Now()), func() {
+		close(expired)
+		ans.Wake()
+	})
+	inv.reply.Store(replyArmed)
+}
+
+// awaitParked waits for an armed invocation with the caller's goroutine
+// parked on its client's connection, until the result's goroutine has
+// answered (the client's next request, or its leaving, wakes it then), or
+// until something the channels tell (a result not answered inline, the
+// deadline, the sandbox gone, the client readable before an answer) takes it
+// back to await.
+func (i *Invoker) awaitParked(ctx context.Context, sb *sandbox, inv *invocation) (*Result, error) {
+	for {
+		if inv.reply.Load() == replyInline {
+			<-inv.done
+			return inv.settled, nil
+		}
+		back := false
+		select {
+		case <-inv.done:
+			back = true
+		case <-inv.expired:
+			back = true
+		case <-sb.gone:
+			back = true
+		default:
+			back = ctx.Err() != nil || inv.ans.Wait()
+		}
+		if back && inv.reply.CompareAndSwap(replyArmed, replyBack) {
+			inv.stopTimer()
+			return i.await(ctx, sb, inv, inv.cold, inv.finish)
+		}
+	}
+}
+
+// answerInline settles inv with o and answers its caller's client, from the
+// goroutine that read the result, when the caller armed an answer, o is small
+// and the client's connection can take it at once. The caller, parked, is not
+// woken: it returns the settled Result when its client next wakes it.
+func (i *Invoker) answerInline(sb *sandbox, inv *invocation, o *outcome) bool {
+	if inv.reply.Load() != replyArmed || len(o.payload) > AnswerMax || !inv.ans.Ready() ||
+		!inv.reply.CompareAndSwap(replyArmed, replyInline) {
+		return false
+	}
+	inv.stopTimer()
+	res := i.finishInvocation(sb, inv, o, inv.cold)
+	inv.finish()
+	res.Answered = true
+	inv.settled = res
+	inv.ans.Answer(res)
+	inv.complete(o)
+	return true
 }
 
 // timedOut stops the sandbox (it is replaced by the next cold start) and records

@@ -175,6 +175,7 @@ func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
 		msg := "Response payload size exceeded maximum allowed payload size (" + strconv.FormatInt(limit, 10) + " bytes)."
 		inv.complete(&outcome{functionError: true, payload: errorDoc("Function.ResponseSizeTooLarge", msg)})
+		inv.wakeParked()
 		runtimeAPIError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", msg)
 		return
 	}
@@ -202,9 +203,12 @@ func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string
 	// result: a caller that calls again at once must find it counted, or its
 	// pool would cold-start a second sandbox that nobody then needs.
 	sb.pool.markReturning(sb)
-	if !inv.complete(o) {
-		runtimeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "invocation "+id+" already has a result")
-		return
+	if !sb.inv.answerInline(sb, inv, o) {
+		if !inv.complete(o) {
+			runtimeAPIError(w, http.StatusBadRequest, "InvalidStateTransition", "invocation "+id+" already has a result")
+			return
+		}
+		inv.wakeParked()
 	}
 	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(http.StatusAccepted)

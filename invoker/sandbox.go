@@ -323,6 +323,9 @@ func (sb *sandbox) stopWait(ctx context.Context) {
 func (sb *sandbox) watch() {
 	<-sb.rt.Done()
 	close(sb.gone)
+	if inv := sb.current(); inv != nil {
+		inv.wakeParked()
+	}
 	sb.stopOnce.Do(func() { close(sb.stopping) })
 	_ = sb.srv.Close()
 	sb.pool.died(sb)
@@ -423,6 +426,32 @@ type invocation struct {
 	once sync.Once
 	done chan struct{}
 	out  *outcome
+
+	// An answer armed for the caller's client (armAnswer); the fields below
+	// reply are set before reply becomes replyArmed.
+	reply     atomic.Int32
+	ans       Answerer
+	cold      bool
+	finish    func()
+	expired   chan struct{}
+	stopTimer func() bool
+	settled   *Result // the answered Result, set before done closes (replyInline)
+}
+
+// States of inv.reply.
+const (
+	replyNone   = iota // no answer armed: the caller waits on the channels (await)
+	replyArmed         // the caller waits parked (awaitParked); the result's goroutine may answer
+	replyInline        // the result's goroutine answers and settles the invocation
+	replyBack          // the caller took it back, to the channels
+)
+
+// wakeParked wakes a caller waiting parked for inv (after a change it looks
+// at: its result, or its sandbox gone).
+func (inv *invocation) wakeParked() {
+	if inv.reply.Load() == replyArmed {
+		inv.ans.Wake()
+	}
 }
 
 // outcome is what ended an invocation.

@@ -105,7 +105,9 @@ type conn struct {
 	// uses it; deadlineSet tells it of a deadline set from elsewhere.
 	idleUntil   time.Time
 	deadlineSet atomic.Bool
-	clBuf       [20]byte // a response's Content-Length, formatted
+	// park is the Park of the request being handled, if its handler made one.
+	park  atomic.Pointer[Park]
+	clBuf [20]byte // a response's Content-Length, formatted
 	// hdr is the last response's header map, which the next one reuses
 	// (conn.header); nil once a response's header may outlive it (hijack).
 	hdr http.Header
@@ -450,7 +452,12 @@ func (c *conn) serveRequest(req *http.Request) bool {
 		w.release()
 		return false
 	}
-	if !c.runHandler(w, req) {
+	ok := c.runHandler(w, req)
+	if p := c.park.Load(); p != nil {
+		p.end()
+		c.park.Store(nil)
+	}
+	if !ok {
 		if !c.hijacked {
 			if w.committed && w.out != nil {
 				_ = w.out.bw.Flush()

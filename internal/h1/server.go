@@ -230,6 +230,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeListeners()
 	for c := range s.conns {
 		c.closeIfIdle()
+		c.wakeAnswered()
 	}
 	if len(s.conns) == 0 {
 		s.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -218,5 +219,46 @@ func TestPeekReadable(t *testing.T) {
 	}
 	if _, err := server.Read(buf); !errors.Is(err, io.EOF) {
 		t.Fatalf("read after the close: %v, want EOF", err)
+	}
+}
+
+// TestUnsent checks Unsent: nothing on a quiet connection; bytes once the
+// peer stops reading and the socket holds what it could not send; nothing
+// again once the peer has read them all.
+func TestUnsent(t *testing.T) {
+	server, client := tcpPair(t)
+	raw, err := server.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsent := func() int {
+		t.Helper()
+		var n int
+		var ok bool
+		if err := raw.Control(func(fd uintptr) { n, ok = Unsent(fd) }); err != nil || !ok {
+			t.Fatalf("Unsent: %v, ok %v", err, ok)
+		}
+		return n
+	}
+	if n := unsent(); n != 0 {
+		t.Fatalf("Unsent: %d on a quiet connection", n)
+	}
+	// Fill the peer's receive window and this socket's send buffer: the
+	// write stops at the deadline with bytes still held here.
+	_ = server.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+	wrote, _ := server.Write(make([]byte, 32<<20))
+	_ = server.SetWriteDeadline(time.Time{})
+	if n := unsent(); n == 0 || n > wrote {
+		t.Fatalf("Unsent: %d with the peer not reading (%d bytes written)", n, wrote)
+	}
+	if _, err := io.CopyN(io.Discard, client, int64(wrote)); err != nil {
+		t.Fatal(err)
+	}
+	// The last acknowledgement may trail the read a little: wait on it, not a clock.
+	for i := 0; unsent() != 0; i++ {
+		if i > 10000 {
+			t.Fatalf("Unsent: %d after the peer read everything", unsent())
+		}
+		runtime.Gosched()
 	}
 }

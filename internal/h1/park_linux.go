@@ -1,0 +1,134 @@
+package h1
+
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/portico-dev/portico/internal/rawio"
+)
+
+// Park lets a handler whose answer another goroutine writes wait without being
+// woken when it is written. The handler's goroutine waits in the network
+// poller on its own client's connection (Wait), the other goroutine writes the
+// answer through the handler's ResponseWriter and says so (Answered), and the
+// handler wakes when the client sends its next request or goes away (when the
+// server would have woken to read anyway), when Wake is called, or once the
+// connection has been idle for the server's idle timeout after Answered. The
+// admin API's Invoke uses it, so that a warm invocation's result goes to the
+// client from the goroutine that read it from the sandbox and no goroutine is
+// made runnable on the way (docs/performance.md).
+//
+// The rules: the handler has read its request body to the end; between
+// NewPark and its return it touches the ResponseWriter only before it hands
+// the answer over (the hand-over must order its writes before the other
+// goroutine's, as an atomic or a channel does), and it returns only after the
+// other goroutine's Answered has returned (ordered the same way: the client
+// may have its answer, and send again, a little before); Wake follows a change that the waiter
+// looks at when Wait returns (Wait may return without one).
+type Park struct {
+	c        *conn
+	raw      syscall.RawConn
+	look     func(fd uintptr) bool
+	readable bool
+	answered atomic.Bool
+	mu       sync.Mutex
+	over     bool // the handler has returned: Wake must not touch the connection
+}
+
+// NewPark returns a Park for the request w answers, or nil when it cannot
+// have one: w is not this package's, the connection has no file descriptor
+// (TLS), has more of the client's bytes buffered (a pipelined request: no
+// readiness would come for it), is not kept after this response, or its
+// request body has not been read to its end.
+func NewPark(w http.ResponseWriter) *Park {
+	rw, ok := w.(*response)
+	if !ok || rw.c.hijacked || rw.closeAfter || rw.wroteHeader || rw.c.br.Buffered() > 0 || rw.c.s.shutting.Load() ||
+		!rw.req.ProtoAtLeast(1, 1) || rw.req.Close || (rw.body != nil && !rw.body.sawEOFLocked()) {
+		return nil
+	}
+	raw := rawConn(rw.c.rwc)
+	if raw == nil {
+		return nil
+	}
+	p := &Park{c: rw.c, raw: raw}
+	p.look = func(fd uintptr) bool {
+		p.readable = rawio.PeekReadable(fd)
+		return p.readable
+	}
+	rw.c.deadlineSet.Store(true) // Wake and Answered set the read deadline
+	rw.c.park.Store(p)
+	return p
+}
+
+// Wait waits as Park describes. It reports whether the connection was
+// readable (the client's next request, its leaving, or a failed connection);
+// false after a Wake or the idle timeout.
+func (p *Park) Wait() (readable bool) {
+	p.readable = false
+	err := p.raw.Read(p.look)
+	switch {
+	case err == nil:
+		return p.readable
+	case isDeadline(err):
+		// Clear it, so that the next Wait waits; the caller looks at what
+		// the Wake was for after this.
+		_ = p.c.rwc.SetReadDeadline(time.Time{})
+		return false
+	default:
+		return true
+	}
+}
+
+// Wake ends the Wait in progress, or the next one. Safe from any goroutine,
+// also after the handler has returned (it then does nothing: the server has
+// the connection's deadline again).
+func (p *Park) Wake() {
+	p.mu.Lock()
+	if !p.over {
+		_ = p.c.rwc.SetReadDeadline(aLongTimeAgo)
+	}
+	p.mu.Unlock()
+}
+
+// end marks the handler returned (the server, before it sets the
+// connection's idle deadline).
+func (p *Park) end() {
+	p.mu.Lock()
+	p.over = true
+	p.mu.Unlock()
+}
+
+// Ready reports whether the client's connection has nothing left to send or
+// to have acknowledged: then an answer of a few kilobytes is written at once
+// and cannot wait for a client that does not read.
+func (p *Park) Ready() bool {
+	ready := false
+	_ = p.raw.Control(func(fd uintptr) {
+		n, ok := rawio.Unsent(fd)
+		ready = ok && n == 0
+	})
+	return ready
+}
+
+// Answered says that the answer was written and flushed: the connection's idle
+// time starts, and a server shutting down wakes the handler (it would
+// otherwise wait for the client).
+func (p *Park) Answered() {
+	if idle := p.c.s.opts.IdleTimeout; idle > 0 {
+		_ = p.c.rwc.SetReadDeadline(time.Now().Add(idle))
+	}
+	p.answered.Store(true)
+	if p.c.s.shutting.Load() {
+		p.Wake()
+	}
+}
+
+// wakeAnswered wakes c's parked handler if its answer is out (Shutdown).
+func (c *conn) wakeAnswered() {
+	if p := c.park.Load(); p != nil && p.answered.Load() {
+		p.Wake()
+	}
+}

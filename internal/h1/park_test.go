@@ -1,0 +1,267 @@
+//go:build linux
+
+package h1
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// parkServer serves /park with a handler that makes a Park, hands it to the
+// test (parks) and waits on it (its Wait results on waited), and anything else
+// with "plain".
+type parkServer struct {
+	addr   string
+	srv    *Server
+	parks  chan parked
+	waited chan bool
+}
+
+// parked is a parked handler's writer and Park; nil p when NewPark refused.
+type parked struct {
+	w    http.ResponseWriter
+	p    *Park
+	done chan struct{} // closed once answer has returned
+}
+
+func startPark(t *testing.T, o Options) *parkServer {
+	t.Helper()
+	ps := &parkServer{parks: make(chan parked, 4), waited: make(chan bool, 4)}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if r.URL.Path != "/park" {
+			_, _ = io.WriteString(w, "plain")
+			return
+		}
+		p := NewPark(w)
+		done := make(chan struct{})
+		ps.parks <- parked{w, p, done}
+		if p == nil {
+			_, _ = io.WriteString(w, "no park")
+			return
+		}
+		readable := p.Wait()
+		for !readable && !p.answered.Load() {
+			readable = p.Wait() // woken with nothing answered: the test's Wake
+		}
+		<-done // the answer's writer is done with w (the client may have it sooner)
+		ps.waited <- readable
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps.srv = New(h, o)
+	done := make(chan error, 1)
+	go func() { done <- ps.srv.Serve(ln) }()
+	t.Cleanup(func() {
+		_ = ps.srv.Close()
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	ps.addr = ln.Addr().String()
+	return ps
+}
+
+// answer writes body as w's answer from the calling goroutine and says so.
+func answer(pk parked, body string) {
+	pk.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = io.WriteString(pk.w, body)
+	pk.w.(http.Flusher).Flush()
+	pk.p.Answered()
+	close(pk.done)
+}
+
+type parkClient struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+func dialPark(t *testing.T, addr string) *parkClient {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second)) // a guard against a hang
+	return &parkClient{c, bufio.NewReader(c)}
+}
+
+func (c *parkClient) get(t *testing.T, path, extra string) {
+	t.Helper()
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n"+extra+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (c *parkClient) read(t *testing.T) string {
+	t.Helper()
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		t.Fatalf("reading an answer: %v", err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestParkAnsweredFromAnotherGoroutine checks Park's path: the answer written
+// by another goroutine reaches the client while the handler stays parked; the
+// client's next request wakes it, and that request is served on the same
+// connection.
+func TestParkAnsweredFromAnotherGoroutine(t *testing.T) {
+	ps := startPark(t, Options{IdleTimeout: time.Minute})
+	c := dialPark(t, ps.addr)
+	for i := range 3 {
+		c.get(t, "/park", "")
+		if i > 0 && !<-ps.waited {
+			t.Fatalf("call %d: the last handler's wait ended, but not readable", i)
+		}
+		pk := <-ps.parks
+		if pk.p == nil {
+			t.Fatal("NewPark refused a plain keep-alive request")
+		}
+		go answer(pk, "answer "+strconv.Itoa(i))
+		if got := c.read(t); got != "answer "+strconv.Itoa(i) {
+			t.Fatalf("answer %d: %q", i, got)
+		}
+		select {
+		case r := <-ps.waited:
+			t.Fatalf("the handler woke before its client sent again (call %d, readable %v)", i, r)
+		default:
+		}
+	}
+	c.get(t, "/plain", "")
+	if !<-ps.waited {
+		t.Fatal("the handler's wait ended, but not readable")
+	}
+	if got := c.read(t); got != "plain" {
+		t.Fatalf("the next request on the connection: %q", got)
+	}
+}
+
+// TestParkWake checks that Wake ends a Wait, also one not begun yet (then the
+// next Wait returns at once), and that the connection is the server's again
+// after the handler returns: a Wake then leaves it alone.
+func TestParkWake(t *testing.T) {
+	ps := startPark(t, Options{IdleTimeout: time.Minute})
+	c := dialPark(t, ps.addr)
+	c.get(t, "/park", "")
+	pk := <-ps.parks
+	pk.p.Wake() // before, or during, the handler's Wait: it loops on it
+	answer(pk, "woken")
+	if got := c.read(t); got != "woken" {
+		t.Fatalf("answer: %q", got)
+	}
+	pk.p.Wake() // the handler is parked and answered: it returns
+	if <-ps.waited {
+		t.Fatal("a Wake reported readable")
+	}
+	pk.p.Wake() // after the handler: nothing
+	c.get(t, "/plain", "")
+	if got := c.read(t); got != "plain" {
+		t.Fatalf("after the handler: %q", got)
+	}
+}
+
+// TestNewParkRefuses checks the requests NewPark gives no Park: a pipelined
+// one (its successor is buffered, no readiness would come) and one whose
+// connection closes after it.
+func TestNewParkRefuses(t *testing.T) {
+	ps := startPark(t, Options{IdleTimeout: time.Minute})
+	c := dialPark(t, ps.addr)
+	if _, err := io.WriteString(c, "GET /park HTTP/1.1\r\nHost: x\r\n\r\nGET /plain HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if pk := <-ps.parks; pk.p != nil {
+		t.Fatal("a Park for a request with the next one buffered")
+	}
+	if got := c.read(t); got != "no park" {
+		t.Fatalf("pipelined: %q", got)
+	}
+	if got := c.read(t); got != "plain" {
+		t.Fatalf("pipelined second: %q", got)
+	}
+	c.get(t, "/park", "Connection: close\r\n")
+	if pk := <-ps.parks; pk.p != nil {
+		t.Fatal("a Park for a request whose connection closes after it")
+	}
+	if got := c.read(t); got != "no park" {
+		t.Fatalf("closing: %q", got)
+	}
+}
+
+// TestParkAnsweredEndsAtIdleTimeout checks that a parked handler whose client
+// keeps the connection idle after its answer returns at the idle timeout, and
+// the connection is closed as an idle one would be.
+func TestParkAnsweredEndsAtIdleTimeout(t *testing.T) {
+	ps := startPark(t, Options{IdleTimeout: 20 * time.Millisecond})
+	c := dialPark(t, ps.addr)
+	c.get(t, "/park", "")
+	pk := <-ps.parks
+	answer(pk, "idle")
+	if got := c.read(t); got != "idle" {
+		t.Fatalf("answer: %q", got)
+	}
+	if <-ps.waited {
+		t.Fatal("readable, with the client idle")
+	}
+	if _, err := c.br.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("the idle connection was not closed: %v", err)
+	}
+}
+
+// TestShutdownWakesAnsweredPark checks that Shutdown does not wait for the
+// client of a parked, answered handler: the handler returns, the connection
+// closes, and Shutdown returns.
+func TestShutdownWakesAnsweredPark(t *testing.T) {
+	ps := startPark(t, Options{IdleTimeout: time.Hour})
+	c := dialPark(t, ps.addr)
+	c.get(t, "/park", "")
+	pk := <-ps.parks
+	answer(pk, "bye")
+	if got := c.read(t); got != "bye" {
+		t.Fatalf("answer: %q", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // a guard against a hang
+	defer cancel()
+	if err := ps.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown waited for the parked handler's client: %v", err)
+	}
+	if <-ps.waited {
+		t.Fatal("readable, with the client idle")
+	}
+	if _, err := c.br.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("the connection was not closed: %v", err)
+	}
+}
+
+// TestParkReady checks Ready: true on a connection with nothing unsent or
+// unacknowledged.
+func TestParkReady(t *testing.T) {
+	ps := startPark(t, Options{IdleTimeout: time.Minute})
+	c := dialPark(t, ps.addr)
+	c.get(t, "/park", "")
+	pk := <-ps.parks
+	if !pk.p.Ready() {
+		t.Fatal("not Ready on a quiet connection")
+	}
+	answer(pk, "ok")
+	if got := c.read(t); got != "ok" {
+		t.Fatalf("answer: %q", got)
+	}
+	c.get(t, "/plain", "")
+	<-ps.waited
+	_ = c.read(t)
+}

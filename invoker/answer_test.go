@@ -1,0 +1,252 @@
+package invoker
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/functions"
+)
+
+// testAnswer is a caller's client for Request.Answer: Wait returns when the
+// test makes the client readable (its next request) or on Wake.
+type testAnswer struct {
+	t        *testing.T
+	ready    bool
+	answered chan *Result  // what Answer wrote
+	readable chan struct{} // closed: the client sent its next request
+	wake     chan struct{} // a Wake not yet seen by a Wait
+	waits    atomic.Int32
+	wakes    atomic.Int32
+	onAnswer func() // runs in Answer, before it reports
+}
+
+func newTestAnswer(t *testing.T, ready bool) *testAnswer {
+	return &testAnswer{t: t, ready: ready, answered: make(chan *Result, 1), readable: make(chan struct{}), wake: make(chan struct{}, 1)}
+}
+
+func (a *testAnswer) Ready() bool { return a.ready }
+
+func (a *testAnswer) Answer(res *Result) {
+	if a.onAnswer != nil {
+		a.onAnswer()
+	}
+	a.answered <- res
+}
+
+func (a *testAnswer) Wait() bool {
+	a.waits.Add(1)
+	select {
+	case <-a.readable:
+		return true
+	case <-a.wake:
+		return false
+	case <-time.After(10 * time.Second): // a guard against a hang, not a timing
+		a.t.Error("a parked caller was not woken in 10 s")
+		return true
+	}
+}
+
+func (a *testAnswer) Wake() {
+	a.wakes.Add(1)
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// callAnswer invokes with ans as the caller's client, in the background.
+func (ce *clientEnv) callAnswer(t *testing.T, payload string, ans Answerer) <-chan *Result {
+	t.Helper()
+	ch := make(chan *Result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		res, err := ce.inv.Invoke(ctx, Request{Function: ce.cfg, Payload: []byte(payload), Answer: ans})
+		if err != nil {
+			t.Errorf("invoke %s: %v", payload, err)
+		}
+		ch <- res
+	}()
+	return ch
+}
+
+// deliverParked starts a call with ans to a parked next and returns the
+// invocation's id, as the runtime read it.
+func (ce *clientEnv) deliverParked(t *testing.T, c *rapiClient, payload string, ans Answerer) (<-chan *Result, string) {
+	t.Helper()
+	waitFor(t, "the next to park", ce.parkedNext)
+	res := ce.callAnswer(t, payload, ans)
+	resp, body := c.read(t)
+	if resp.StatusCode != http.StatusOK || body != payload {
+		t.Fatalf("next: %d %s", resp.StatusCode, body)
+	}
+	return res, resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
+}
+
+// TestResultAnsweredFromItsGoroutine checks the answer path of a warm call:
+// the result goes to the caller's client (Answer) before the runtime has its
+// 202, with END and REPORT logged and the concurrency slot free; the result
+// does not wake the caller, which returns the answered Result once its client
+// sends again.
+func TestResultAnsweredFromItsGoroutine(t *testing.T) {
+	ce := newClientEnv(t)
+	c := ce.poll(t)
+	ans := newTestAnswer(t, true)
+	var logged []byte
+	slotsFree := false
+	ans.onAnswer = func() {
+		logged, _ = ce.inv.Logs().Read(ce.cfg.FunctionName, 0)
+		all := int64(ce.inv.p.Config.AccountConcurrency)
+		if slotsFree = ce.inv.account.TryAcquire(all); slotsFree {
+			ce.inv.account.Release(all)
+		}
+	}
+	res, id := ce.deliverParked(t, c, `{"n":1}`, ans)
+	c.respond(t, id, `"one"`) // returns once the 202 is read
+
+	var got *Result
+	select {
+	case got = <-ans.answered:
+	default:
+		t.Fatal("the runtime had its 202 before the client had its answer")
+	}
+	if string(got.Payload) != `"one"` || !got.Answered || got.RequestID != id || got.FunctionError != "" {
+		t.Fatalf("answer: %+v %s", got, got.Payload)
+	}
+	if !strings.Contains(string(logged), "END RequestId: "+id) || !strings.Contains(string(logged), "REPORT RequestId: "+id) {
+		t.Fatalf("END and REPORT not logged before the answer:\n%s", logged)
+	}
+	if !slotsFree {
+		t.Fatal("the call's concurrency slot was still held when the client had its answer")
+	}
+	select {
+	case <-res:
+		t.Fatal("the caller returned before its client woke it")
+	default:
+	}
+	if n := ans.wakes.Load(); n != 0 {
+		t.Fatalf("the caller was woken %d times", n)
+	}
+	close(ans.readable) // the client's next request
+	r := <-res
+	if r != got {
+		t.Fatalf("the caller returned %+v, not the answered result", r)
+	}
+
+	// The sandbox is ready for the next call, which is answered the same way.
+	c2 := ce.poll(t)
+	ans2 := newTestAnswer(t, true)
+	res2, id2 := ce.deliverParked(t, c2, `{"n":2}`, ans2)
+	c2.respond(t, id2, `"two"`)
+	select {
+	case a := <-ans2.answered:
+		if string(a.Payload) != `"two"` {
+			t.Fatalf("second answer: %s", a.Payload)
+		}
+	default:
+		t.Fatal("the second call was not answered inline")
+	}
+	close(ans2.readable)
+	if r := <-res2; !r.Answered {
+		t.Fatalf("second call: %+v", r)
+	}
+}
+
+// TestAnswerTakesTheChannels checks the cases a parked caller answers itself,
+// as before: it is woken (or its client is readable first), Answer is never
+// called, and the Result is the usual one.
+func TestAnswerTakesTheChannels(t *testing.T) {
+	big := `"` + strings.Repeat("x", AnswerMax) + `"`
+	cases := []struct {
+		name  string
+		ready bool
+		// act plays the runtime (c, the invocation's id) and the test's side;
+		// it returns the payload the caller must get.
+		act func(t *testing.T, ce *clientEnv, c *rapiClient, id string, ans *testAnswer) string
+		// woken: the caller must have been woken (not readable first).
+		woken bool
+	}{
+		{"a result over AnswerMax", true, func(t *testing.T, _ *clientEnv, c *rapiClient, id string, _ *testAnswer) string {
+			c.respond(t, id, big)
+			return big
+		}, true},
+		{"a client that cannot take the answer at once", false, func(t *testing.T, _ *clientEnv, c *rapiClient, id string, _ *testAnswer) string {
+			c.respond(t, id, `"slow client"`)
+			return `"slow client"`
+		}, true},
+		{"a client that sends before the result", true, func(t *testing.T, _ *clientEnv, c *rapiClient, id string, ans *testAnswer) string {
+			close(ans.readable)
+			waitFor(t, "the caller to take its call back", func() bool { return ans.waits.Load() > 0 })
+			c.respond(t, id, `"late"`)
+			return `"late"`
+		}, false},
+		{"the deadline", true, func(t *testing.T, ce *clientEnv, _ *rapiClient, _ string, _ *testAnswer) string {
+			ce.clock.Advance(time.Duration(functions.DefaultTimeout) * time.Second)
+			return "Sandbox.Timedout"
+		}, true},
+		{"a sandbox that exits", true, func(t *testing.T, ce *clientEnv, _ *rapiClient, _ string, _ *testAnswer) string {
+			ce.rsb.exit()
+			return "Runtime.ExitError"
+		}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ce := newClientEnv(t)
+			c := ce.poll(t)
+			ans := newTestAnswer(t, tc.ready)
+			deadlineSet := ce.clock.expectTimer(time.Duration(functions.DefaultTimeout) * time.Second)
+			res, id := ce.deliverParked(t, c, `{"n":1}`, ans)
+			deadlineSet(t)
+			want := tc.act(t, ce, c, id, ans)
+			r := <-res
+			if r.Answered {
+				t.Fatal("Answered on the channels' path")
+			}
+			select {
+			case a := <-ans.answered:
+				t.Fatalf("Answer was called: %s", a.Payload)
+			default:
+			}
+			if strings.HasPrefix(want, "Sandbox.") || strings.HasPrefix(want, "Runtime.") {
+				if r.FunctionError != "Unhandled" || !strings.Contains(string(r.Payload), want) {
+					t.Fatalf("want %s, got %q %s", want, r.FunctionError, r.Payload)
+				}
+			} else if string(r.Payload) != want {
+				t.Fatalf("payload: %.60s, want %.60s", r.Payload, want)
+			}
+			if woken := ans.wakes.Load() > 0; woken != tc.woken {
+				t.Fatalf("woken %v, want %v", woken, tc.woken)
+			}
+		})
+	}
+}
+
+// TestFunctionErrorAnswered checks that an /error result is answered inline
+// with Lambda's error document and FunctionError.
+func TestFunctionErrorAnswered(t *testing.T) {
+	ce := newClientEnv(t)
+	c := ce.poll(t)
+	ans := newTestAnswer(t, true)
+	res, id := ce.deliverParked(t, c, `{"n":1}`, ans)
+	c.send(t, http.MethodPost, pathInvPrefix+id+"/error", `{"errorMessage":"boom","errorType":"MyError"}`)
+	if resp, body := c.read(t); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("error: %d %s", resp.StatusCode, body)
+	}
+	var a *Result
+	select {
+	case a = <-ans.answered:
+	default:
+		t.Fatal("the runtime had its 202 before the client had its answer")
+	}
+	if a.FunctionError != "Unhandled" || !strings.Contains(string(a.Payload), `"boom"`) {
+		t.Fatalf("answer: %+v %s", a, a.Payload)
+	}
+	close(ans.readable)
+	if r := <-res; r != a {
+		t.Fatalf("caller: %+v", r)
+	}
+}
