@@ -250,3 +250,68 @@ func TestFunctionErrorAnswered(t *testing.T) {
 		t.Fatalf("caller: %+v", r)
 	}
 }
+
+// TestAnsweredWhenNextComesLater checks a call that waits for its sandbox (the
+// runtime's next not back yet): the next takes the call's invocation
+// (pool.ready), and the result is answered inline all the same, the caller
+// not woken by it.
+func TestAnsweredWhenNextComesLater(t *testing.T) {
+	ce := newClientEnv(t)
+	ans := newTestAnswer(t, true)
+	res := ce.callAnswer(t, `{"n":1}`, ans)
+	p := ce.inv.pool(ce.cfg)
+	waitFor(t, "the call to wait for its sandbox", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.waiters) == 1
+	})
+	c := dialRAPI(t, ce.addr)
+	id, payload := c.next(t)
+	if payload != `{"n":1}` {
+		t.Fatalf("next: %s", payload)
+	}
+	c.respond(t, id, `"later"`)
+	select {
+	case a := <-ans.answered:
+		if string(a.Payload) != `"later"` || !a.Answered {
+			t.Fatalf("answer: %+v %s", a, a.Payload)
+		}
+	default:
+		t.Fatal("the runtime had its 202 before the client had its answer")
+	}
+	if n := ans.wakes.Load(); n != 0 {
+		t.Fatalf("the caller was woken %d times", n)
+	}
+	close(ans.readable)
+	if r := <-res; !r.Answered {
+		t.Fatalf("caller: %+v", r)
+	}
+}
+
+// TestParkedCallerWokenWhenSandboxExitsLater checks that a caller armed while
+// its sandbox's next was on its way back (its invocation not yet written) is
+// woken when that sandbox exits, with Runtime.ExitError.
+func TestParkedCallerWokenWhenSandboxExitsLater(t *testing.T) {
+	ce := newClientEnv(t)
+	ans := newTestAnswer(t, true)
+	res := ce.callAnswer(t, `{"n":1}`, ans)
+	p := ce.inv.pool(ce.cfg)
+	waitFor(t, "the call to wait for its sandbox", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.waiters) == 1
+	})
+	c := dialRAPI(t, ce.addr)
+	if _, payload := c.next(t); payload != `{"n":1}` {
+		t.Fatalf("next: %s", payload)
+	}
+	waitFor(t, "the caller to park", func() bool { return ans.waits.Load() > 0 })
+	ce.rsb.exit()
+	r := <-res
+	if r.Answered || r.FunctionError != "Unhandled" || !strings.Contains(string(r.Payload), "Runtime.ExitError") {
+		t.Fatalf("caller: %+v %s", r, r.Payload)
+	}
+	if ans.wakes.Load() == 0 {
+		t.Fatal("the caller was not woken")
+	}
+}

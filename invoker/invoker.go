@@ -573,6 +573,12 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 				ExecutedVersion: cfg.Version, ColdStart: true}, nil
 		}
 		if g.taken {
+			// A sandbox coming back to next took pre while this call waited
+			// (pool.ready), and its next writes it.
+			if req.Answer != nil && pre.tail == nil {
+				i.armAnswer(g.sb, pre, g.cold, finish)
+				return i.awaitParked(ctx, g.sb, pre)
+			}
 			return i.await(ctx, g.sb, pre, g.cold, finish)
 		}
 		var run trace.Span
@@ -588,10 +594,15 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 		// The sandbox's next, when parked, is answered from here: the
 		// invocation is on its way without waking another goroutine.
 		if nw := g.sb.takeNext(inv); nw != nil {
-			if g.sb.deliverTo(nw, inv) && run == nil && req.Answer != nil && inv.tail == nil {
-				i.armAnswer(inv, g.cold, finish)
+			// Armed before the write: the result may come back before this
+			// goroutine runs again. An invocation handed back goes to the
+			// runtime's next poll; its result is answered the same way.
+			if run == nil && req.Answer != nil && inv.tail == nil {
+				i.armAnswer(g.sb, inv, g.cold, finish)
+				g.sb.deliverTo(nw, inv)
 				return i.awaitParked(ctx, g.sb, inv)
 			}
+			g.sb.deliverTo(nw, inv)
 		} else {
 			select {
 			case g.sb.work <- inv:
@@ -733,11 +744,11 @@ func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold 
 	}
 }
 
-// armAnswer lets the result of inv, just delivered, be answered to the
-// caller's client from the goroutine that reads it (answerInline), while the
-// caller waits parked (awaitParked). Its timer wakes the caller at the
-// deadline.
-func (i *Invoker) armAnswer(inv *invocation, cold bool, finish func()) {
+// armAnswer lets the result of inv, delivered to sb (or about to be, by its
+// next), be answered to the caller's client from the goroutine that reads it
+// (answerInline), while the caller waits parked (awaitParked). Its timer
+// wakes the caller at the deadline; sb's end wakes it through sb.answering.
+func (i *Invoker) armAnswer(sb *sandbox, inv *invocation, cold bool, finish func()) {
 	inv.ans, inv.cold, inv.finish = inv.req.Answer, cold, finish
 	expired, ans := make(chan struct{}), inv.ans
 	inv.expired = expired
@@ -745,7 +756,12 @@ func (i *Invoker) armAnswer(inv *invocation, cold bool, finish func()) {
 		close(expired)
 		ans.Wake()
 	})
+	// Under sb.mu, so that the sandbox's end either sees inv armed (and
+	// wakes it) or came before, and the caller sees sb.gone closed.
+	sb.mu.Lock()
+	sb.answering = inv
 	inv.reply.Store(replyArmed)
+	sb.mu.Unlock()
 }
 
 // awaitParked waits for an armed invocation with the caller's goroutine

@@ -131,21 +131,19 @@ func (sb *sandbox) sent() {
 // deliverTo writes inv as the answer of nw, a next the caller took, from the
 // caller's goroutine. A client that has gone gets nothing: inv is handed back
 // for the runtime's next poll, as a next that took it would.
-// It reports whether inv was written.
-func (sb *sandbox) deliverTo(nw *nextWait, inv *invocation) bool {
+func (sb *sandbox) deliverTo(nw *nextWait, inv *invocation) {
 	defer close(nw.written)
 	if nw.rc.clientGone() {
 		sb.mu.Lock()
 		nw.gone = true
 		sb.mu.Unlock()
 		sb.handBack(inv)
-		return false
+		return
 	}
 	sb.answerNext(nw.w, inv)
 	if f, ok := nw.w.(http.Flusher); ok {
 		f.Flush()
 	}
-	return true
 }
 
 // answerNext makes inv the sandbox's current invocation and writes it as the

@@ -67,6 +67,9 @@ type sandbox struct {
 	// finds one waits on the channels instead of parking in the poller.
 	sending int
 	cur     *invocation
+	// answering is the last invocation whose caller armed an answer
+	// (armAnswer): the sandbox's end wakes its caller if it still waits.
+	answering *invocation
 	// tailOf is the invocation whose log tail the pump fills: set at its START
 	// and kept after its result (the runtime's next `next` may come before the
 	// pump has handed over the output written before the result) until
@@ -323,7 +326,10 @@ func (sb *sandbox) stopWait(ctx context.Context) {
 func (sb *sandbox) watch() {
 	<-sb.rt.Done()
 	close(sb.gone)
-	if inv := sb.current(); inv != nil {
+	sb.mu.Lock()
+	inv := sb.answering
+	sb.mu.Unlock()
+	if inv != nil {
 		inv.wakeParked()
 	}
 	sb.stopOnce.Do(func() { close(sb.stopping) })
