@@ -109,6 +109,7 @@ func (c *parkClient) read(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("reading an answer: %v", err)
 	}
+	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
