@@ -74,6 +74,40 @@ func (ce *clientEnv) callAnswer(t *testing.T, payload string, ans Answerer) <-ch
 	return ch
 }
 
+// answeredNow returns the Result Answer had: it must have come before the
+// runtime's 202, which the test has read.
+func (a *testAnswer) answeredNow(t *testing.T) *Result {
+	t.Helper()
+	select {
+	case r := <-a.answered:
+		return r
+	default:
+		t.Fatal("the runtime had its 202 before the client had its answer")
+		return nil
+	}
+}
+
+// callBeforeNext starts a call with ans while the sandbox's next is not back
+// (it waits for its sandbox), then polls: the next takes the call's
+// invocation (pool.ready). It returns the call, the runtime's connection and
+// the invocation's id.
+func (ce *clientEnv) callBeforeNext(t *testing.T, ans Answerer) (<-chan *Result, *rapiClient, string) {
+	t.Helper()
+	res := ce.callAnswer(t, `{"n":1}`, ans)
+	p := ce.inv.pool(ce.cfg)
+	waitFor(t, "the call to wait for its sandbox", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.waiters) == 1
+	})
+	c := dialRAPI(t, ce.addr)
+	id, payload := c.next(t)
+	if payload != `{"n":1}` {
+		t.Fatalf("next: %s", payload)
+	}
+	return res, c, id
+}
+
 // deliverParked starts a call with ans to a parked next and returns the
 // invocation's id, as the runtime read it.
 func (ce *clientEnv) deliverParked(t *testing.T, c *rapiClient, payload string, ans Answerer) (<-chan *Result, string) {
@@ -108,12 +142,7 @@ func TestResultAnsweredFromItsGoroutine(t *testing.T) {
 	res, id := ce.deliverParked(t, c, `{"n":1}`, ans)
 	c.respond(t, id, `"one"`) // returns once the 202 is read
 
-	var got *Result
-	select {
-	case got = <-ans.answered:
-	default:
-		t.Fatal("the runtime had its 202 before the client had its answer")
-	}
+	got := ans.answeredNow(t)
 	if string(got.Payload) != `"one"` || !got.Answered || got.RequestID != id || got.FunctionError != "" {
 		t.Fatalf("answer: %+v %s", got, got.Payload)
 	}
@@ -142,13 +171,8 @@ func TestResultAnsweredFromItsGoroutine(t *testing.T) {
 	ans2 := newTestAnswer(t, true)
 	res2, id2 := ce.deliverParked(t, c2, `{"n":2}`, ans2)
 	c2.respond(t, id2, `"two"`)
-	select {
-	case a := <-ans2.answered:
-		if string(a.Payload) != `"two"` {
-			t.Fatalf("second answer: %s", a.Payload)
-		}
-	default:
-		t.Fatal("the second call was not answered inline")
+	if a := ans2.answeredNow(t); string(a.Payload) != `"two"` {
+		t.Fatalf("second answer: %s", a.Payload)
 	}
 	close(ans2.readable)
 	if r := <-res2; !r.Answered {
@@ -236,12 +260,7 @@ func TestFunctionErrorAnswered(t *testing.T) {
 	if resp, body := c.read(t); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("error: %d %s", resp.StatusCode, body)
 	}
-	var a *Result
-	select {
-	case a = <-ans.answered:
-	default:
-		t.Fatal("the runtime had its 202 before the client had its answer")
-	}
+	a := ans.answeredNow(t)
 	if a.FunctionError != "Unhandled" || !strings.Contains(string(a.Payload), `"boom"`) {
 		t.Fatalf("answer: %+v %s", a, a.Payload)
 	}
@@ -258,26 +277,10 @@ func TestFunctionErrorAnswered(t *testing.T) {
 func TestAnsweredWhenNextComesLater(t *testing.T) {
 	ce := newClientEnv(t)
 	ans := newTestAnswer(t, true)
-	res := ce.callAnswer(t, `{"n":1}`, ans)
-	p := ce.inv.pool(ce.cfg)
-	waitFor(t, "the call to wait for its sandbox", func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(p.waiters) == 1
-	})
-	c := dialRAPI(t, ce.addr)
-	id, payload := c.next(t)
-	if payload != `{"n":1}` {
-		t.Fatalf("next: %s", payload)
-	}
+	res, c, id := ce.callBeforeNext(t, ans)
 	c.respond(t, id, `"later"`)
-	select {
-	case a := <-ans.answered:
-		if string(a.Payload) != `"later"` || !a.Answered {
-			t.Fatalf("answer: %+v %s", a, a.Payload)
-		}
-	default:
-		t.Fatal("the runtime had its 202 before the client had its answer")
+	if a := ans.answeredNow(t); string(a.Payload) != `"later"` || !a.Answered {
+		t.Fatalf("answer: %+v %s", a, a.Payload)
 	}
 	if n := ans.wakes.Load(); n != 0 {
 		t.Fatalf("the caller was woken %d times", n)
@@ -294,17 +297,7 @@ func TestAnsweredWhenNextComesLater(t *testing.T) {
 func TestParkedCallerWokenWhenSandboxExitsLater(t *testing.T) {
 	ce := newClientEnv(t)
 	ans := newTestAnswer(t, true)
-	res := ce.callAnswer(t, `{"n":1}`, ans)
-	p := ce.inv.pool(ce.cfg)
-	waitFor(t, "the call to wait for its sandbox", func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(p.waiters) == 1
-	})
-	c := dialRAPI(t, ce.addr)
-	if _, payload := c.next(t); payload != `{"n":1}` {
-		t.Fatalf("next: %s", payload)
-	}
+	res, _, _ := ce.callBeforeNext(t, ans)
 	waitFor(t, "the caller to park", func() bool { return ans.waits.Load() > 0 })
 	ce.rsb.exit()
 	r := <-res

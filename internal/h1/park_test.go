@@ -80,6 +80,16 @@ func answer(pk parked, body string) {
 	close(pk.done)
 }
 
+// answered answers pk with body from another goroutine and checks that the
+// client c reads it.
+func answered(t *testing.T, c *parkClient, pk parked, body string) {
+	t.Helper()
+	go answer(pk, body)
+	if got := c.read(t); got != body {
+		t.Fatalf("answer: %q, want %q", got, body)
+	}
+}
+
 type parkClient struct {
 	net.Conn
 	br *bufio.Reader
@@ -133,10 +143,7 @@ func TestParkAnsweredFromAnotherGoroutine(t *testing.T) {
 		if pk.p == nil {
 			t.Fatal("NewPark refused a plain keep-alive request")
 		}
-		go answer(pk, "answer "+strconv.Itoa(i))
-		if got := c.read(t); got != "answer "+strconv.Itoa(i) {
-			t.Fatalf("answer %d: %q", i, got)
-		}
+		answered(t, c, pk, "answer "+strconv.Itoa(i))
 		select {
 		case r := <-ps.waited:
 			t.Fatalf("the handler woke before its client sent again (call %d, readable %v)", i, r)
@@ -161,10 +168,7 @@ func TestParkWake(t *testing.T) {
 	c.get(t, "/park", "")
 	pk := <-ps.parks
 	pk.p.Wake() // before, or during, the handler's Wait: it loops on it
-	answer(pk, "woken")
-	if got := c.read(t); got != "woken" {
-		t.Fatalf("answer: %q", got)
-	}
+	answered(t, c, pk, "woken")
 	pk.p.Wake() // the handler is parked and answered: it returns
 	if <-ps.waited {
 		t.Fatal("a Wake reported readable")
@@ -211,10 +215,7 @@ func TestParkAnsweredEndsAtIdleTimeout(t *testing.T) {
 	c := dialPark(t, ps.addr)
 	c.get(t, "/park", "")
 	pk := <-ps.parks
-	answer(pk, "idle")
-	if got := c.read(t); got != "idle" {
-		t.Fatalf("answer: %q", got)
-	}
+	answered(t, c, pk, "idle")
 	if <-ps.waited {
 		t.Fatal("readable, with the client idle")
 	}
@@ -231,10 +232,7 @@ func TestShutdownWakesAnsweredPark(t *testing.T) {
 	c := dialPark(t, ps.addr)
 	c.get(t, "/park", "")
 	pk := <-ps.parks
-	answer(pk, "bye")
-	if got := c.read(t); got != "bye" {
-		t.Fatalf("answer: %q", got)
-	}
+	answered(t, c, pk, "bye")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // a guard against a hang
 	defer cancel()
 	if err := ps.srv.Shutdown(ctx); err != nil {
@@ -258,10 +256,7 @@ func TestParkReady(t *testing.T) {
 	if !pk.p.Ready() {
 		t.Fatal("not Ready on a quiet connection")
 	}
-	answer(pk, "ok")
-	if got := c.read(t); got != "ok" {
-		t.Fatalf("answer: %q", got)
-	}
+	answered(t, c, pk, "ok")
 	c.get(t, "/plain", "")
 	<-ps.waited
 	_ = c.read(t)
