@@ -90,6 +90,28 @@ func answered(t *testing.T, c *parkClient, pk parked, body string) {
 	}
 }
 
+// parkOne starts a server with o, sends /park on a new connection and returns
+// the parked handler.
+func parkOne(t *testing.T, o Options) (*parkServer, *parkClient, parked) {
+	t.Helper()
+	ps := startPark(t, o)
+	c := dialPark(t, ps.addr)
+	c.get(t, "/park", "")
+	return ps, c, <-ps.parks
+}
+
+// endsIdle checks that the parked handler returned without its client
+// sending, and that the server closed the connection.
+func endsIdle(t *testing.T, ps *parkServer, c *parkClient) {
+	t.Helper()
+	if <-ps.waited {
+		t.Fatal("readable, with the client idle")
+	}
+	if _, err := c.br.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Fatalf("the connection was not closed: %v", err)
+	}
+}
+
 type parkClient struct {
 	net.Conn
 	br *bufio.Reader
@@ -163,10 +185,7 @@ func TestParkAnsweredFromAnotherGoroutine(t *testing.T) {
 // next Wait returns at once), and that the connection is the server's again
 // after the handler returns: a Wake then leaves it alone.
 func TestParkWake(t *testing.T) {
-	ps := startPark(t, Options{IdleTimeout: time.Minute})
-	c := dialPark(t, ps.addr)
-	c.get(t, "/park", "")
-	pk := <-ps.parks
+	ps, c, pk := parkOne(t, Options{IdleTimeout: time.Minute})
 	pk.p.Wake() // before, or during, the handler's Wait: it loops on it
 	answered(t, c, pk, "woken")
 	pk.p.Wake() // the handler is parked and answered: it returns
@@ -211,48 +230,29 @@ func TestNewParkRefuses(t *testing.T) {
 // keeps the connection idle after its answer returns at the idle timeout, and
 // the connection is closed as an idle one would be.
 func TestParkAnsweredEndsAtIdleTimeout(t *testing.T) {
-	ps := startPark(t, Options{IdleTimeout: 20 * time.Millisecond})
-	c := dialPark(t, ps.addr)
-	c.get(t, "/park", "")
-	pk := <-ps.parks
+	ps, c, pk := parkOne(t, Options{IdleTimeout: 20 * time.Millisecond})
 	answered(t, c, pk, "idle")
-	if <-ps.waited {
-		t.Fatal("readable, with the client idle")
-	}
-	if _, err := c.br.ReadByte(); !errors.Is(err, io.EOF) {
-		t.Fatalf("the idle connection was not closed: %v", err)
-	}
+	endsIdle(t, ps, c)
 }
 
 // TestShutdownWakesAnsweredPark checks that Shutdown does not wait for the
 // client of a parked, answered handler: the handler returns, the connection
 // closes, and Shutdown returns.
 func TestShutdownWakesAnsweredPark(t *testing.T) {
-	ps := startPark(t, Options{IdleTimeout: time.Hour})
-	c := dialPark(t, ps.addr)
-	c.get(t, "/park", "")
-	pk := <-ps.parks
+	ps, c, pk := parkOne(t, Options{IdleTimeout: time.Hour})
 	answered(t, c, pk, "bye")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // a guard against a hang
 	defer cancel()
 	if err := ps.srv.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown waited for the parked handler's client: %v", err)
 	}
-	if <-ps.waited {
-		t.Fatal("readable, with the client idle")
-	}
-	if _, err := c.br.ReadByte(); !errors.Is(err, io.EOF) {
-		t.Fatalf("the connection was not closed: %v", err)
-	}
+	endsIdle(t, ps, c)
 }
 
 // TestParkReady checks Ready: true on a connection with nothing unsent or
 // unacknowledged.
 func TestParkReady(t *testing.T) {
-	ps := startPark(t, Options{IdleTimeout: time.Minute})
-	c := dialPark(t, ps.addr)
-	c.get(t, "/park", "")
-	pk := <-ps.parks
+	ps, c, pk := parkOne(t, Options{IdleTimeout: time.Minute})
 	if !pk.p.Ready() {
 		t.Fatal("not Ready on a quiet connection")
 	}
