@@ -89,8 +89,8 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 	if !req.LogTail {
 		// A warm result is answered from the goroutine that reads it, while
 		// this one waits parked on the client's connection.
-		if p := h1.NewPark(w); p != nil {
-			req.Answer = &invokeAnswer{Park: p, w: w}
+		if a := (&invokeAnswer{w: w}); a.Init(w) {
+			req.Answer = a
 		}
 	}
 	res, err := s.inv.Invoke(r.Context(), req)
@@ -105,7 +105,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 
 // invokeAnswer is an Invoke's client, answered by the invoker (Request.Answer).
 type invokeAnswer struct {
-	*h1.Park
+	h1.Park
 	w http.ResponseWriter
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	_ "unsafe" // readRequest's linkname
 
@@ -105,9 +106,13 @@ type conn struct {
 	// uses it; deadlineSet tells it of a deadline set from elsewhere.
 	idleUntil   time.Time
 	deadlineSet atomic.Bool
-	// park is the Park of the request being handled, if its handler made one.
-	park  atomic.Pointer[Park]
-	clBuf [20]byte // a response's Content-Length, formatted
+	// park is the Park of the request being handled, if its handler made one;
+	// parkRaw, parkLook and parkReadable are what its Wait uses, made once.
+	park         atomic.Pointer[Park]
+	parkRaw      syscall.RawConn
+	parkLook     func(fd uintptr) bool
+	parkReadable bool
+	clBuf        [20]byte // a response's Content-Length, formatted
 	// hdr is the last response's header map, which the next one reuses
 	// (conn.header); nil once a response's header may outlive it (hijack).
 	hdr http.Header

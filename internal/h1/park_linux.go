@@ -31,8 +31,6 @@ import (
 type Park struct {
 	c        *conn
 	raw      syscall.RawConn
-	look     func(fd uintptr) bool
-	readable bool
 	answered atomic.Bool
 	mu       sync.Mutex
 	over     bool // the handler has returned: Wake must not touch the connection
@@ -44,34 +42,48 @@ type Park struct {
 // readiness would come for it), is not kept after this response, or its
 // request body has not been read to its end.
 func NewPark(w http.ResponseWriter) *Park {
+	p := new(Park)
+	if !p.Init(w) {
+		return nil
+	}
+	return p
+}
+
+// Init makes p, a zero Park, the Park of the request w answers, as NewPark
+// does (so that a Park can live inside its user's own value); false when it
+// cannot be one.
+func (p *Park) Init(w http.ResponseWriter) bool {
 	rw, ok := w.(*response)
 	if !ok || rw.c.hijacked || rw.closeAfter || rw.wroteHeader || rw.c.br.Buffered() > 0 || rw.c.s.shutting.Load() ||
 		!rw.req.ProtoAtLeast(1, 1) || rw.req.Close || (rw.body != nil && !rw.body.sawEOFLocked()) {
-		return nil
+		return false
 	}
-	raw := rawConn(rw.c.rwc)
-	if raw == nil {
-		return nil
+	c := rw.c
+	if c.parkRaw == nil {
+		// Made once per connection: a Park per request costs no more.
+		if c.parkRaw = rawConn(c.rwc); c.parkRaw == nil {
+			return false
+		}
+		c.parkLook = func(fd uintptr) bool {
+			c.parkReadable = rawio.PeekReadable(fd)
+			return c.parkReadable
+		}
 	}
-	p := &Park{c: rw.c, raw: raw}
-	p.look = func(fd uintptr) bool {
-		p.readable = rawio.PeekReadable(fd)
-		return p.readable
-	}
-	rw.c.deadlineSet.Store(true) // Wake and Answered set the read deadline
-	rw.c.park.Store(p)
-	return p
+	p.c, p.raw = c, c.parkRaw
+	c.deadlineSet.Store(true) // Wake and Answered set the read deadline
+	c.park.Store(p)
+	return true
 }
 
 // Wait waits as Park describes. It reports whether the connection was
 // readable (the client's next request, its leaving, or a failed connection);
 // false after a Wake or the idle timeout.
 func (p *Park) Wait() (readable bool) {
-	p.readable = false
-	err := p.raw.Read(p.look)
+	p.c.parkReadable = false
+	err := p.raw.Read(p.c.parkLook)
 	switch {
 	case err == nil:
-		return p.readable
+		return p.c.parkReadable
 	case isDeadline(err):
 		// Clear it, so that the next Wait waits; the caller looks at what
 		// the Wake was for after this.

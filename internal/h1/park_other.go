@@ -10,6 +10,9 @@ type Park struct{}
 // NewPark returns nil off Linux.
 func NewPark(http.ResponseWriter) *Park { return nil }
 
+// Init reports false off Linux.
+func (*Park) Init(http.ResponseWriter) bool { return false }
+
 // Wait reports true.
 func (*Park) Wait() bool { return true }
 
