@@ -216,6 +216,19 @@ func (ce *clientEnv) serve(t *testing.T, res <-chan *Result, want string) {
 	awaitOK(t, res)
 }
 
+// callOn makes a call whose invocation the next waiting on c gets, and answers
+// it "ok" on c.
+func (ce *clientEnv) callOn(t *testing.T, c *rapiClient, payload string) {
+	t.Helper()
+	res := ce.call(t, payload)
+	resp, body := c.read(t)
+	if resp.StatusCode != http.StatusOK || body != payload {
+		t.Fatalf("the next on its connection: %d, %.60s", resp.StatusCode, body)
+	}
+	c.respond(t, resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), `"ok"`)
+	awaitOK(t, res)
+}
+
 // TestNextWhoseClientLeftEnds checks that a next that has waited long (two
 // maintenance ticks) and whose client then goes away ends at once, with no
 // answer (no goroutine is left waiting for the sandbox), and that the next call
@@ -313,13 +326,7 @@ func TestNewerNextReplacesWaitingOne(t *testing.T) {
 	if resp, body := old.read(t); resp.StatusCode != http.StatusConflict {
 		t.Fatalf("replaced next: %d %s", resp.StatusCode, body)
 	}
-	res := ce.call(t, `{"n":2}`)
-	resp, body := c.read(t)
-	if resp.StatusCode != http.StatusOK || body != `{"n":2}` {
-		t.Fatalf("newer next: %d %s", resp.StatusCode, body)
-	}
-	c.respond(t, resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), `"ok"`)
-	awaitOK(t, res)
+	ce.callOn(t, c, `{"n":2}`)
 }
 
 // TestNextEndsWhenSandboxStops checks that a waiting next is answered 410 when
@@ -389,12 +396,7 @@ func TestAnsweredNextReplacedEndsQuietly(t *testing.T) {
 	if resp, body := old.read(t); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "InvalidRequestID") {
 		t.Fatalf("old connection: %d %s", resp.StatusCode, body)
 	}
-	res = ce.call(t, `{"n":4}`)
-	if resp, body = c.read(t); resp.StatusCode != http.StatusOK || body != `{"n":4}` {
-		t.Fatalf("newer next: %d %s", resp.StatusCode, body)
-	}
-	c.respond(t, resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), `"ok"`)
-	awaitOK(t, res)
+	ce.callOn(t, c, `{"n":4}`)
 }
 
 // TestCallerNeverWritesToAGoneClient checks a caller that takes a parked next
@@ -440,11 +442,5 @@ func TestLargeInvocationReachesParkedNext(t *testing.T) {
 	c := ce.poll(t)
 	waitFor(t, "the next to park", ce.parkedNext)
 	payload := `"` + strings.Repeat("x", 2*directMax) + `"`
-	res := ce.call(t, payload)
-	resp, body := c.read(t)
-	if resp.StatusCode != http.StatusOK || body != payload {
-		t.Fatalf("next: %d, %d bytes", resp.StatusCode, len(body))
-	}
-	c.respond(t, resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), `"ok"`)
-	awaitOK(t, res)
+	ce.callOn(t, c, payload)
 }

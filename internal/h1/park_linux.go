@@ -26,8 +26,9 @@ import (
 // the answer over (the hand-over must order its writes before the other
 // goroutine's, as an atomic or a channel does), and it returns only after the
 // other goroutine's Answered has returned (ordered the same way: the client
-// may have its answer, and send again, a little before); Wake follows a change that the waiter
-// looks at when Wait returns (Wait may return without one).
+// may have its answer, and send again, a little before). Wake follows a
+// change that the waiter looks at when Wait returns (Wait may return without
+// one).
 type Park struct {
 	c        *conn
 	raw      syscall.RawConn
