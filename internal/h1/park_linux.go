@@ -35,6 +35,7 @@ type Park struct {
 	answered atomic.Bool
 	mu       sync.Mutex
 	over     bool // the handler has returned: Wake must not touch the connection
+	poked    bool // a Wake's deadline is set and no Wait has taken it yet
 }
 
 // NewPark returns a Park for the request w answers, or nil when it cannot
@@ -88,7 +89,10 @@ func (p *Park) Wait() (readable bool) {
 	case isDeadline(err):
 		// Clear it, so that the next Wait waits; the caller looks at what
 		// the Wake was for after this.
+		p.mu.Lock()
+		p.poked = false
 		_ = p.c.rwc.SetReadDeadline(time.Time{})
+		p.mu.Unlock()
 		return false
 	default:
 		return true
@@ -101,6 +105,7 @@ func (p *Park) Wait() (readable bool) {
 func (p *Park) Wake() {
 	p.mu.Lock()
 	if !p.over {
+		p.poked = true
 		_ = p.c.rwc.SetReadDeadline(aLongTimeAgo)
 	}
 	p.mu.Unlock()
@@ -131,7 +136,13 @@ func (p *Park) Ready() bool {
 // otherwise wait for the client).
 func (p *Park) Answered() {
 	if idle := p.c.s.opts.IdleTimeout; idle > 0 {
-		_ = p.c.rwc.SetReadDeadline(time.Now().Add(idle))
+		// Not over a Wake that no Wait has taken yet (the client may have
+		// its answer, and a Wake come, before this).
+		p.mu.Lock()
+		if !p.poked {
+			_ = p.c.rwc.SetReadDeadline(time.Now().Add(idle))
+		}
+		p.mu.Unlock()
 	}
 	p.answered.Store(true)
 	if p.c.s.shutting.Load() {

@@ -188,6 +188,7 @@ func TestParkWake(t *testing.T) {
 	ps, c, pk := parkOne(t, Options{IdleTimeout: time.Minute})
 	pk.p.Wake() // before, or during, the handler's Wait: it loops on it
 	answered(t, c, pk, "woken")
+	<-pk.done   // Answered has returned (the client may have its answer sooner)
 	pk.p.Wake() // the handler is parked and answered: it returns
 	if <-ps.waited {
 		t.Fatal("a Wake reported readable")
