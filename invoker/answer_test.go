@@ -109,8 +109,10 @@ func (ce *clientEnv) callBeforeNext(t *testing.T, ans Answerer) (<-chan *Result,
 }
 
 // deliverParked starts a call with ans to a parked next and returns the
-// invocation's id, as the runtime read it.
-func (ce *clientEnv) deliverParked(t *testing.T, c *rapiClient, payload string, ans Answerer) (<-chan *Result, string) {
+// invocation's id, as the runtime read it, once the caller waits in ans's
+// Wait: from there only a Wake or its client wakes it (before, it could see a
+// result, or its sandbox gone, by itself).
+func (ce *clientEnv) deliverParked(t *testing.T, c *rapiClient, payload string, ans *testAnswer) (<-chan *Result, string) {
 	t.Helper()
 	waitFor(t, "the next to park", ce.parkedNext)
 	res := ce.callAnswer(t, payload, ans)
@@ -118,6 +120,7 @@ func (ce *clientEnv) deliverParked(t *testing.T, c *rapiClient, payload string, 
 	if resp.StatusCode != http.StatusOK || body != payload {
 		t.Fatalf("next: %d %s", resp.StatusCode, body)
 	}
+	waitFor(t, "the caller to park", func() bool { return ans.waits.Load() > 0 })
 	return res, resp.Header.Get("Lambda-Runtime-Aws-Request-Id")
 }
 
@@ -202,9 +205,13 @@ func TestAnswerTakesTheChannels(t *testing.T) {
 			c.respond(t, id, `"slow client"`)
 			return `"slow client"`
 		}, true},
-		{"a client that sends before the result", true, func(t *testing.T, _ *clientEnv, c *rapiClient, id string, ans *testAnswer) string {
+		{"a client that sends before the result", true, func(t *testing.T, ce *clientEnv, c *rapiClient, id string, ans *testAnswer) string {
 			close(ans.readable)
-			waitFor(t, "the caller to take its call back", func() bool { return ans.waits.Load() > 0 })
+			waitFor(t, "the caller to take its call back", func() bool {
+				ce.sb.mu.Lock()
+				defer ce.sb.mu.Unlock()
+				return ce.sb.answering.reply.Load() == replyBack
+			})
 			c.respond(t, id, `"late"`)
 			return `"late"`
 		}, false},
