@@ -155,12 +155,17 @@ func newClientEnv(t *testing.T) *clientEnv {
 		t.Fatalf("first call: %s", res.Payload)
 	}
 	_ = c.Close()
+	// launch adds the sandbox to its pool after the runtime's Start returns,
+	// which a loaded machine can put after the whole first call.
 	p := e.inv.pool(ce.cfg)
-	p.mu.Lock()
-	for sb := range p.all {
-		ce.sb = sb
-	}
-	p.mu.Unlock()
+	waitFor(t, "the sandbox in its pool", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for sb := range p.all {
+			ce.sb = sb
+		}
+		return ce.sb != nil
+	})
 	return ce
 }
 
