@@ -24,6 +24,7 @@ import (
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/internal/gctune"
 	"github.com/portico-dev/portico/internal/netaddr"
+	"github.com/portico-dev/portico/internal/procs"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -194,6 +195,9 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	}
 	// A small heap is not collected every few megabytes (GOGC set: Go's pacing).
 	defer gctune.Headroom(gctune.DefaultHeadroom)()
+	// On a host whose cores are all busy, no processor the process cannot use
+	// (GOMAXPROCS set: the operator's count).
+	defer procs.Fit(log)()
 	t0 := time.Now()
 	var adminAddr *admin.Server
 	var gateway app.GatewayListener

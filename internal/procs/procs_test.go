@@ -1,0 +1,233 @@
+package procs
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/clock"
+)
+
+func TestNext(t *testing.T) {
+	for _, c := range []struct {
+		name            string
+		p, max          int
+		used, idle      float64
+		calm            int
+		wantP, wantCalm int
+	}{
+		// The side-by-side proxy: two Ps, 0.78 cores used, the host's two cores taken.
+		{"busy host, one P fewer is enough: calm counts", 2, 2, 0.78, 0.02, 0, 2, 1},
+		{"busy host, the fourth calm window takes a P", 2, 2, 0.78, 0.02, 3, 1, 0},
+		{"busy host, the process needs its Ps", 2, 2, 0.95, 0.0, 3, 2, 0},
+		{"host with a core idle keeps its Ps", 2, 2, 0.30, 1.2, 3, 2, 0},
+		{"a little idle is still busy", 2, 2, 0.50, 0.2, 0, 2, 1},
+		{"never below one", 1, 2, 0.10, 0.0, 9, 1, 0},
+		{"saturated P with a core idle: one more at once", 1, 2, 0.90, 0.9, 2, 2, 0},
+		{"saturated P on a busy host stays", 1, 2, 0.97, 0.1, 0, 1, 0},
+		{"not above max", 2, 2, 2.0, 1.0, 0, 2, 0},
+		{"eight Ps, three used, busy: calm", 8, 8, 3.0, 0.1, 0, 8, 1},
+		{"four Ps, three used, busy: one fewer would not leave a tenth", 4, 8, 3.0, 0.1, 5, 4, 0},
+		{"four Ps, 2.8 used, busy: taken", 4, 8, 2.8, 0.1, 3, 3, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, calm := Next(c.p, c.max, c.used, c.idle, c.calm, 4)
+			if p != c.wantP || calm != c.wantCalm {
+				t.Fatalf("Next(%d, %d, %.2f, %.2f, %d) = %d, %d; want %d, %d",
+					c.p, c.max, c.used, c.idle, c.calm, p, calm, c.wantP, c.wantCalm)
+			}
+		})
+	}
+}
+
+// host is a scripted host: each window adds used and idle cores' worth of CPU.
+type host struct {
+	mu      sync.Mutex
+	s       Sample
+	err     error
+	set     []int
+	window  time.Duration
+	clk     *clock.Fake
+	fitter  *Fitter
+	readsOK int
+}
+
+func newHost(t *testing.T, max int) *host {
+	t.Helper()
+	h := &host{window: 250 * time.Millisecond, clk: clock.NewFake(time.Unix(1_700_000_000, 0))}
+	h.fitter = Start(Options{
+		Max: max, Window: h.window, Clock: h.clk,
+		Read: func() (Sample, error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if h.err != nil {
+				return Sample{}, h.err
+			}
+			h.readsOK++
+			return h.s, nil
+		},
+		Set: func(n int) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.set = append(h.set, n)
+		},
+	})
+	t.Cleanup(h.fitter.Stop)
+	return h
+}
+
+// step runs one window in which the process used `used` cores and the host left
+// `idle` idle, and waits until the Fitter has armed the next.
+func (h *host) step(t *testing.T, used, idle float64) {
+	t.Helper()
+	h.mu.Lock()
+	h.s.Process += time.Duration(used * float64(h.window))
+	h.s.Idle += time.Duration(idle * float64(h.window))
+	h.mu.Unlock()
+	h.clk.Advance(h.window)
+	deadline := time.After(10 * time.Second)
+	for h.clk.Pending() != 1 {
+		select {
+		case <-deadline:
+			t.Fatal("the next window was not armed")
+		default:
+			runtime.Gosched()
+		}
+	}
+}
+
+func (h *host) sets() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]int(nil), h.set...)
+}
+
+func TestFitterBusyHostThenIdleHost(t *testing.T) {
+	h := newHost(t, 2)
+	for i := range 3 {
+		h.step(t, 0.78, 0.02)
+		if got := h.fitter.Procs(); got != 2 {
+			t.Fatalf("after %d busy windows: %d Ps, want 2 (a P goes after four)", i+1, got)
+		}
+	}
+	h.step(t, 0.78, 0.02)
+	if got := h.fitter.Procs(); got != 1 {
+		t.Fatalf("after four busy windows: %d Ps, want 1", got)
+	}
+	// Under load on one P with the host still busy: it stays.
+	for range 5 {
+		h.step(t, 0.97, 0.05)
+	}
+	if got := h.fitter.Procs(); got != 1 {
+		t.Fatalf("saturated on a busy host: %d Ps, want 1", got)
+	}
+	// A core idles while the process wants more: the P comes back at once.
+	h.step(t, 0.99, 0.9)
+	if got := h.fitter.Procs(); got != 2 {
+		t.Fatalf("saturated with a core idle: %d Ps, want 2", got)
+	}
+	if got := h.sets(); len(got) != 2 || got[0] != 1 || got[1] != 2 {
+		t.Fatalf("GOMAXPROCS set to %v, want [1 2]", got)
+	}
+}
+
+func TestFitterKeepsPsOnAHostWithIdleCores(t *testing.T) {
+	h := newHost(t, 4)
+	for range 20 {
+		h.step(t, 0.5, 2.5)
+	}
+	for range 20 {
+		h.step(t, 0.0, 4.0)
+	}
+	if got := h.sets(); len(got) != 0 {
+		t.Fatalf("GOMAXPROCS set to %v on a host with idle cores, want untouched", got)
+	}
+}
+
+func TestFitterInterruptedCalmStartsOver(t *testing.T) {
+	h := newHost(t, 2)
+	for range 3 {
+		h.step(t, 0.7, 0.0)
+	}
+	h.step(t, 0.7, 0.8) // a core idle: not calm
+	for range 3 {
+		h.step(t, 0.7, 0.0)
+	}
+	if got := h.fitter.Procs(); got != 2 {
+		t.Fatalf("%d Ps after 3+3 busy windows split by an idle one, want 2", got)
+	}
+	h.step(t, 0.7, 0.0)
+	if got := h.fitter.Procs(); got != 1 {
+		t.Fatalf("%d Ps after four busy windows in a row, want 1", got)
+	}
+}
+
+func TestFitterSkipsWindowsItCannotRead(t *testing.T) {
+	h := newHost(t, 2)
+	h.mu.Lock()
+	h.err = errors.New("no /proc")
+	h.mu.Unlock()
+	for range 6 {
+		h.step(t, 0.5, 0.0)
+	}
+	if got := h.sets(); len(got) != 0 {
+		t.Fatalf("GOMAXPROCS set to %v without a reading", got)
+	}
+	h.mu.Lock()
+	h.err = nil
+	h.mu.Unlock()
+	// The first reading after the gap measures the whole gap (the counters
+	// are cumulative): one calm window.
+	for range 3 {
+		h.step(t, 0.5, 0.0)
+	}
+	if got := h.fitter.Procs(); got != 2 {
+		t.Fatalf("%d Ps after three read windows, want 2", got)
+	}
+	h.step(t, 0.5, 0.0)
+	if got := h.fitter.Procs(); got != 1 {
+		t.Fatalf("%d Ps after four read windows, want 1", got)
+	}
+}
+
+func TestFitterStopRestoresMax(t *testing.T) {
+	h := newHost(t, 2)
+	for range 4 {
+		h.step(t, 0.6, 0.0)
+	}
+	if got := h.fitter.Procs(); got != 1 {
+		t.Fatalf("%d Ps, want 1", got)
+	}
+	h.fitter.Stop()
+	h.fitter.Stop()
+	if got := h.sets(); len(got) != 2 || got[1] != 2 {
+		t.Fatalf("GOMAXPROCS set to %v, want [1 2]: Stop gives Max back", got)
+	}
+	if n := h.clk.Pending(); n != 0 {
+		t.Fatalf("%d windows still armed after Stop", n)
+	}
+}
+
+func TestFitIsOffWhenTheOperatorSetsGOMAXPROCS(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "2")
+	if enabled() {
+		t.Fatal("Fit would run with GOMAXPROCS set in the environment")
+	}
+}
+
+func TestParseIdle(t *testing.T) {
+	got, err := parseIdle([]byte("cpu  4705 356 584 3699 23 23 0 0 0 0\ncpu0 1393280 32966 572056 13343292 6130 0 17875 0 23933 0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (3699 + 23) * 10 * time.Millisecond; got != want {
+		t.Fatalf("idle %v, want %v", got, want)
+	}
+	for _, bad := range []string{"", "intr 1 2 3\n", "cpu 1 2 3\n", "cpu 1 2 3 x 5 6\n"} {
+		if _, err := parseIdle([]byte(bad)); err == nil {
+			t.Errorf("parseIdle(%q): no error", bad)
+		}
+	}
+}
