@@ -22,7 +22,10 @@ type Stats struct {
 // ProcessStats describe the server process. Figures the platform cannot give
 // (outside Linux) are -1.
 type ProcessStats struct {
-	Goroutines      int   `json:"goroutines"`
+	Goroutines int `json:"goroutines"`
+	// Procs is GOMAXPROCS now: the server fits it to the CPU a busy host
+	// leaves it (internal/procs).
+	Procs           int   `json:"procs"`
 	OpenDescriptors int   `json:"openDescriptors"`
 	ResidentBytes   int64 `json:"residentBytes"`
 	HeapBytes       int64 `json:"heapBytes"`
@@ -43,7 +46,7 @@ func (s *Server) registerStatsRoutes() {
 func processStats() ProcessStats {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	p := ProcessStats{Goroutines: runtime.NumGoroutine(), OpenDescriptors: -1, ResidentBytes: -1, HeapBytes: int64(ms.HeapAlloc)} //nolint:gosec // G115: heap sizes fit
+	p := ProcessStats{Goroutines: runtime.NumGoroutine(), Procs: runtime.GOMAXPROCS(0), OpenDescriptors: -1, ResidentBytes: -1, HeapBytes: int64(ms.HeapAlloc)} //nolint:gosec // G115: heap sizes fit
 	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
 		p.OpenDescriptors = len(fds) - 1 // less the one ReadDir held open
 	}

@@ -26,8 +26,8 @@ func printStats(out io.Writer, raw []byte) error {
 	sb, b := st.Sandboxes, st.Sandboxes.Budget
 	fmt.Fprintf(out, "sandboxes: %d running of a budget of %s, %d MB of %s; %d starting, %d calls waiting, %d stopping\n",
 		b.Sandboxes, capText(int64(b.MaxSandboxes), ""), b.MemoryMB, capText(b.MaxMemoryMB, " MB"), sb.Starting, sb.Waiting, sb.Stopping)
-	fmt.Fprintf(out, "server: %d goroutines, %d open descriptors, %d MB resident\n\n",
-		st.Server.Goroutines, st.Server.OpenDescriptors, st.Server.ResidentBytes>>20)
+	fmt.Fprintf(out, "server: %d goroutines on %d processors (GOMAXPROCS), %d open descriptors, %d MB resident\n\n",
+		st.Server.Goroutines, st.Server.Procs, st.Server.OpenDescriptors, st.Server.ResidentBytes>>20)
 	rows := make([][]string, 0, len(sb.Versions))
 	for _, v := range sb.Versions {
 		rows = append(rows, []string{v.Function, v.Version, strconv.Itoa(v.Busy), strconv.Itoa(v.Idle),

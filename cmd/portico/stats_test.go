@@ -40,11 +40,11 @@ func TestStats(t *testing.T) {
 	if v := st.Sandboxes.Versions[0]; v.Function != "counted" || v.Version != "$LATEST" || v.Busy+v.Idle != 1 {
 		t.Fatalf("version: %+v", v)
 	}
-	if st.Server.Goroutines <= 0 || st.Server.OpenDescriptors <= 0 || st.Server.ResidentBytes <= 0 {
+	if st.Server.Goroutines <= 0 || st.Server.Procs <= 0 || st.Server.OpenDescriptors <= 0 || st.Server.ResidentBytes <= 0 {
 		t.Fatalf("server: %+v", st.Server)
 	}
 	table := run("stats")
-	for _, want := range []string{"of a budget of 7", "counted", "$LATEST", "goroutines"} {
+	for _, want := range []string{"of a budget of 7", "counted", "$LATEST", "goroutines on", "processors (GOMAXPROCS)"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("portico stats lacks %q:\n%s", want, table)
 		}

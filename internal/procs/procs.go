@@ -217,21 +217,43 @@ func round2(x float64) float64 { return float64(int(x*100+0.5)) / 100 }
 // userHZ is the unit of /proc/stat's times: USER_HZ, 100 in Linux's ABI.
 const userHZ = 100
 
-// parseIdle reads idle+iowait from the first line of /proc/stat
-// ("cpu  user nice system idle iowait irq ...", in USER_HZ ticks).
-func parseIdle(b []byte) (time.Duration, error) {
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	f := bytes.Fields(line)
-	if len(f) < 6 || string(f[0]) != "cpu" {
-		return 0, errors.New("procs: /proc/stat has no cpu line")
-	}
+// parseIdle reads idle+iowait from /proc/stat ("cpuN user nice system idle
+// iowait irq ...", in USER_HZ ticks), summed over the CPUs mine reports true
+// for, or from the all-CPUs line when mine is nil.
+func parseIdle(b []byte, mine func(cpu int) bool) (time.Duration, error) {
 	var ticks uint64
-	for _, s := range f[4:6] {
-		n, err := strconv.ParseUint(string(s), 10, 64)
-		if err != nil {
-			return 0, errors.New("procs: /proc/stat's cpu line: " + err.Error())
+	found := false
+	for len(b) > 0 {
+		var line []byte
+		line, b, _ = bytes.Cut(b, []byte("\n"))
+		f := bytes.Fields(line)
+		if len(f) == 0 || !bytes.HasPrefix(f[0], []byte("cpu")) {
+			continue
 		}
-		ticks += n
+		name := string(f[0][3:])
+		if mine == nil && name != "" || mine != nil && name == "" {
+			continue
+		}
+		if mine != nil {
+			n, err := strconv.Atoi(name)
+			if err != nil || !mine(n) {
+				continue
+			}
+		}
+		if len(f) < 6 {
+			return 0, errors.New("procs: /proc/stat's " + string(f[0]) + " line is short")
+		}
+		for _, s := range f[4:6] {
+			n, err := strconv.ParseUint(string(s), 10, 64)
+			if err != nil {
+				return 0, errors.New("procs: /proc/stat's " + string(f[0]) + " line: " + err.Error())
+			}
+			ticks += n
+		}
+		found = true
+	}
+	if !found {
+		return 0, errors.New("procs: /proc/stat has no line for this process's CPUs")
 	}
 	return time.Duration(ticks) * (time.Second / userHZ), nil
 }

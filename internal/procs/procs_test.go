@@ -218,15 +218,33 @@ func TestFitIsOffWhenTheOperatorSetsGOMAXPROCS(t *testing.T) {
 }
 
 func TestParseIdle(t *testing.T) {
-	got, err := parseIdle([]byte("cpu  4705 356 584 3699 23 23 0 0 0 0\ncpu0 1393280 32966 572056 13343292 6130 0 17875 0 23933 0\n"))
-	if err != nil {
-		t.Fatal(err)
+	stat := []byte("cpu  4705 356 584 3699 23 23 0 0 0 0\n" +
+		"cpu0 1393 32966 572056 1000 6 0 17875 0 23933 0\n" +
+		"cpu1 1393 32966 572056 2000 7 0 17875 0 23933 0\n" +
+		"cpu2 1393 32966 572056 699 10 0 17875 0 23933 0\n" +
+		"intr 1 2 3\nctxt 99\n")
+	for _, c := range []struct {
+		name  string
+		mine  func(int) bool
+		ticks int
+	}{
+		{"all CPUs", nil, 3699 + 23},
+		{"cpu1 only (a cpuset)", func(n int) bool { return n == 1 }, 2000 + 7},
+		{"cpu0 and cpu2", func(n int) bool { return n != 1 }, 1000 + 6 + 699 + 10},
+	} {
+		got, err := parseIdle(stat, c.mine)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if want := time.Duration(c.ticks) * 10 * time.Millisecond; got != want {
+			t.Errorf("%s: idle %v, want %v", c.name, got, want)
+		}
 	}
-	if want := (3699 + 23) * 10 * time.Millisecond; got != want {
-		t.Fatalf("idle %v, want %v", got, want)
+	if _, err := parseIdle(stat, func(n int) bool { return n == 7 }); err == nil {
+		t.Error("no line for cpu7: no error")
 	}
 	for _, bad := range []string{"", "intr 1 2 3\n", "cpu 1 2 3\n", "cpu 1 2 3 x 5 6\n"} {
-		if _, err := parseIdle([]byte(bad)); err == nil {
+		if _, err := parseIdle([]byte(bad), nil); err == nil {
 			t.Errorf("parseIdle(%q): no error", bad)
 		}
 	}
