@@ -29,6 +29,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-dev/portico/internal/clock"
@@ -112,12 +113,24 @@ type Fitter struct {
 // environment, the host has a single processor, or the host's CPU cannot be
 // read (not Linux); then it does nothing. stop ends it and restores the
 // processor count it started from.
+// One Fit runs at a time (two servers in one process, as in tests, share
+// one processor count): a second does nothing until the first stops.
 func Fit(log *slog.Logger) (stop func()) {
-	if !enabled() {
+	if !enabled() || !fitting.CompareAndSwap(false, true) {
 		return func() {}
 	}
-	return Start(Options{Log: log}).Stop
+	f := Start(Options{Log: log})
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			f.Stop()
+			fitting.Store(false)
+		})
+	}
 }
+
+// fitting is set while a Fit runs.
+var fitting atomic.Bool
 
 func enabled() bool {
 	if os.Getenv("GOMAXPROCS") != "" || runtime.GOMAXPROCS(0) < 2 {

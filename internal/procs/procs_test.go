@@ -249,3 +249,32 @@ func TestParseIdle(t *testing.T) {
 		}
 	}
 }
+
+func TestFitOneAtATime(t *testing.T) {
+	if !enabled() {
+		// A single-CPU host (or not Linux): Fit starts nothing.
+		Fit(nil)()
+		if fitting.Load() {
+			t.Fatal("Fit started where it is off")
+		}
+		return
+	}
+	before := runtime.GOMAXPROCS(0)
+	stop1 := Fit(nil)
+	if !fitting.Load() {
+		t.Fatal("Fit did not start")
+	}
+	stop2 := Fit(nil)
+	stop2() // the second does nothing: the first still runs
+	if !fitting.Load() {
+		t.Fatal("a second Fit's stop stopped the first")
+	}
+	stop1()
+	stop1()
+	if fitting.Load() {
+		t.Fatal("Fit still running after stop")
+	}
+	if got := runtime.GOMAXPROCS(0); got != before {
+		t.Fatalf("GOMAXPROCS %d after stop, want %d", got, before)
+	}
+}
