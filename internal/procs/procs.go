@@ -13,10 +13,12 @@
 // (docs/performance.md, session 14).
 //
 // Fit watches the process's CPU and the host's idle CPU over short windows. It
-// takes a P away when the host had no idle core to speak of for ShrinkAfter
-// windows in a row and the process used less than one P fewer could give; it
-// gives one back, in a single window, when the process uses nearly all its Ps
-// and the host has a core idle. A host with cores to spare (the usual case, or
+// takes a P away when the host had no idle core to speak of for a few windows
+// in a row (State.Hold) and the process used less than one P fewer could give;
+// it gives one back, in a single window, when the process uses nearly all its
+// Ps and the host has a core idle, or fills them on the busy host (then a P is
+// its share of the host, and the next P is taken only after twice as many
+// calm windows, up to a minute's). A host with cores to spare (the usual case, or
 // a container whose CPU quota is below the host's cores) never loses a P, and
 // GOMAXPROCS set in the environment turns it off: the operator's count wins.
 package procs
@@ -39,12 +41,17 @@ import (
 const (
 	// busyShare of its Ps used means the process could use another.
 	busyShare = 0.85
+	// fullShare of its Ps used means the process is held back by their number.
+	fullShare = 0.95
 	// growIdle is the host's idle CPU that a P given back can run on.
 	growIdle = 0.5
 	// shrinkIdle: a host with less idle CPU than this is busy.
 	shrinkIdle = 0.25
 	// shrinkSpare is what one P fewer must still leave unused.
 	shrinkSpare = 0.1
+	// maxHold is the most calm windows a P is taken away after (a minute of
+	// the default windows).
+	maxHold = 240
 )
 
 // Sample is what a window is measured from: cumulative CPU times.
@@ -55,24 +62,43 @@ type Sample struct {
 	Idle time.Duration
 }
 
-// Next returns the processor count after a window with p processors in which
-// the process used `used` cores and the host left `idle` cores idle, given
-// calm, the number of windows in a row before this one after which a P could
-// have been taken away; it returns the new calm as well. max bounds the count
-// (the runtime's default); shrinkAfter is how many calm windows a P is taken
-// away after.
-func Next(p, max int, used, idle float64, calm, shrinkAfter int) (int, int) {
-	if p < max && used >= busyShare*float64(p) && idle >= growIdle {
-		return p + 1, 0
+// State is what the Fitter carries from window to window.
+type State struct {
+	// P is the processor count.
+	P int
+	// Calm counts the windows in a row after which a P could have been taken.
+	Calm int
+	// Hold is how many calm windows take a P away. It doubles (up to a minute's
+	// windows) each time the process fills its Ps on a busy host, which is what
+	// follows a P taken that the process needed, and goes back to the base
+	// when the host has a core idle.
+	Hold int
+}
+
+// Next returns the state after a window in which the process used `used`
+// cores and the host left `idle` cores idle. most bounds the count (the
+// runtime's default); base is the least Hold.
+func Next(s State, most, base int, used, idle float64) State {
+	p := float64(s.P)
+	if idle >= growIdle {
+		s.Hold = base
 	}
-	if p > 1 && idle < shrinkIdle && used <= float64(p-1)-shrinkSpare {
-		calm++
-		if calm >= shrinkAfter {
-			return p - 1, 0
+	switch {
+	case s.P < most && used >= busyShare*p && idle >= growIdle:
+		// A core idles that the process could use.
+		return State{P: s.P + 1, Hold: s.Hold}
+	case s.P < most && used >= fullShare*p:
+		// A busy host, and the process fills its Ps: a P is its share.
+		return State{P: s.P + 1, Hold: min(max(2*s.Hold, base), maxHold)}
+	case s.P > 1 && idle < shrinkIdle && used <= p-1-shrinkSpare:
+		s.Calm++
+		if s.Calm >= s.Hold {
+			return State{P: s.P - 1, Hold: s.Hold}
 		}
-		return p, calm
+		return s
 	}
-	return p, 0
+	s.Calm = 0
+	return s
 }
 
 // Options configure a Fitter. The zero value of each field is its default.
@@ -82,8 +108,8 @@ type Options struct {
 	Max int
 	// Window is how often the CPU is measured (default 250 ms).
 	Window time.Duration
-	// ShrinkAfter is how many busy-host windows in a row take a P away
-	// (default 4).
+	// ShrinkAfter is how many busy-host windows in a row take a P away at
+	// first (default 4); see State.Hold.
 	ShrinkAfter int
 	// Clock runs the windows (default clock.Real).
 	Clock clock.Clock
@@ -102,8 +128,7 @@ type Fitter struct {
 
 	mu      sync.Mutex
 	stopped bool
-	p       int
-	calm    int
+	state   State
 	last    Sample
 	lastAt  time.Time
 	cancel  func() bool
@@ -161,7 +186,7 @@ func Start(opts Options) *Fitter {
 	if opts.Set == nil {
 		opts.Set = func(n int) { runtime.GOMAXPROCS(n) }
 	}
-	f := &Fitter{opts: opts, p: opts.Max}
+	f := &Fitter{opts: opts, state: State{P: opts.Max, Hold: opts.ShrinkAfter}}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.last, _ = opts.Read()
@@ -174,7 +199,7 @@ func Start(opts Options) *Fitter {
 func (f *Fitter) Procs() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.p
+	return f.state.P
 }
 
 // Stop ends the windows and gives the process back Max processors.
@@ -186,9 +211,9 @@ func (f *Fitter) Stop() {
 	}
 	f.stopped = true
 	f.cancel()
-	if f.p != f.opts.Max {
-		f.p = f.opts.Max
-		f.opts.Set(f.p)
+	if f.state.P != f.opts.Max {
+		f.state.P = f.opts.Max
+		f.opts.Set(f.opts.Max)
 	}
 }
 
@@ -212,17 +237,16 @@ func (f *Fitter) window() {
 	}
 	used := (s.Process - prev.Process).Seconds() / dt
 	idle := (s.Idle - prev.Idle).Seconds() / dt
-	p, calm := Next(f.p, f.opts.Max, used, idle, f.calm, f.opts.ShrinkAfter)
-	f.calm = calm
-	if p == f.p {
+	from := f.state.P
+	f.state = Next(f.state, f.opts.Max, f.opts.ShrinkAfter, used, idle)
+	if f.state.P == from {
 		return
 	}
 	if f.opts.Log != nil {
-		f.opts.Log.Debug("GOMAXPROCS changed", "from", f.p, "to", p,
-			"process_cores", round2(used), "host_idle_cores", round2(idle))
+		f.opts.Log.Debug("GOMAXPROCS changed", "from", from, "to", f.state.P,
+			"process_cores", round2(used), "host_idle_cores", round2(idle), "hold_windows", f.state.Hold)
 	}
-	f.p = p
-	f.opts.Set(p)
+	f.opts.Set(f.state.P)
 }
 
 func round2(x float64) float64 { return float64(int(x*100+0.5)) / 100 }

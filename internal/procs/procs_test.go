@@ -11,32 +11,35 @@ import (
 )
 
 func TestNext(t *testing.T) {
+	st := func(p, calm, hold int) State { return State{P: p, Calm: calm, Hold: hold} }
 	for _, c := range []struct {
-		name            string
-		p, max          int
-		used, idle      float64
-		calm            int
-		wantP, wantCalm int
+		name       string
+		s          State
+		max        int
+		used, idle float64
+		want       State
 	}{
 		// The side-by-side proxy: two Ps, 0.78 cores used, the host's two cores taken.
-		{"busy host, one P fewer is enough: calm counts", 2, 2, 0.78, 0.02, 0, 2, 1},
-		{"busy host, the fourth calm window takes a P", 2, 2, 0.78, 0.02, 3, 1, 0},
-		{"busy host, the process needs its Ps", 2, 2, 0.95, 0.0, 3, 2, 0},
-		{"host with a core idle keeps its Ps", 2, 2, 0.30, 1.2, 3, 2, 0},
-		{"a little idle is still busy", 2, 2, 0.50, 0.2, 0, 2, 1},
-		{"never below one", 1, 2, 0.10, 0.0, 9, 1, 0},
-		{"saturated P with a core idle: one more at once", 1, 2, 0.90, 0.9, 2, 2, 0},
-		{"saturated P on a busy host stays", 1, 2, 0.97, 0.1, 0, 1, 0},
-		{"not above max", 2, 2, 2.0, 1.0, 0, 2, 0},
-		{"eight Ps, three used, busy: calm", 8, 8, 3.0, 0.1, 0, 8, 1},
-		{"four Ps, three used, busy: one fewer would not leave a tenth", 4, 8, 3.0, 0.1, 5, 4, 0},
-		{"four Ps, 2.8 used, busy: taken", 4, 8, 2.8, 0.1, 3, 3, 0},
+		{"busy host, one P fewer is enough: calm counts", st(2, 0, 4), 2, 0.78, 0.02, st(2, 1, 4)},
+		{"busy host, the fourth calm window takes a P", st(2, 3, 4), 2, 0.78, 0.02, st(1, 0, 4)},
+		{"busy host, the process needs its Ps", st(2, 3, 4), 2, 0.95, 0.0, st(2, 0, 4)},
+		{"host with a core idle keeps its Ps", st(2, 3, 4), 2, 0.30, 1.2, st(2, 0, 4)},
+		{"a little idle is still busy", st(2, 0, 4), 2, 0.50, 0.2, st(2, 1, 4)},
+		{"never below one", st(1, 9, 4), 2, 0.10, 0.0, st(1, 0, 4)},
+		{"saturated P with a core idle: one more at once", st(1, 2, 4), 2, 0.90, 0.9, st(2, 0, 4)},
+		{"a P used to 0.9 on a busy host stays one", st(1, 0, 4), 2, 0.90, 0.1, st(1, 0, 4)},
+		{"a full P on a busy host: one more, and a longer hold", st(1, 0, 4), 2, 0.97, 0.1, st(2, 0, 8)},
+		{"the hold doubles up to a minute", st(1, 0, 200), 2, 0.99, 0.0, st(2, 0, maxHold)},
+		{"a core idle brings the hold back to the base", st(2, 0, 64), 2, 0.2, 1.5, st(2, 0, 4)},
+		{"a longer hold: calm counts on", st(2, 7, 8), 2, 0.7, 0.0, st(1, 0, 8)},
+		{"not above max", st(2, 0, 4), 2, 2.0, 1.0, st(2, 0, 4)},
+		{"eight Ps, three used, busy: calm", st(8, 0, 4), 8, 3.0, 0.1, st(8, 1, 4)},
+		{"four Ps, three used, busy: one fewer would not leave a tenth", st(4, 5, 4), 8, 3.0, 0.1, st(4, 0, 4)},
+		{"four Ps, 2.8 used, busy: taken", st(4, 3, 4), 8, 2.8, 0.1, st(3, 0, 4)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			p, calm := Next(c.p, c.max, c.used, c.idle, c.calm, 4)
-			if p != c.wantP || calm != c.wantCalm {
-				t.Fatalf("Next(%d, %d, %.2f, %.2f, %d) = %d, %d; want %d, %d",
-					c.p, c.max, c.used, c.idle, c.calm, p, calm, c.wantP, c.wantCalm)
+			if got := Next(c.s, c.max, 4, c.used, c.idle); got != c.want {
+				t.Fatalf("Next(%+v, max %d, used %.2f, idle %.2f) = %+v; want %+v", c.s, c.max, c.used, c.idle, got, c.want)
 			}
 		})
 	}
@@ -116,12 +119,12 @@ func TestFitterBusyHostThenIdleHost(t *testing.T) {
 	if got := h.fitter.Procs(); got != 1 {
 		t.Fatalf("after four busy windows: %d Ps, want 1", got)
 	}
-	// Under load on one P with the host still busy: it stays.
+	// Under load on one P, not full, with the host still busy: it stays.
 	for range 5 {
-		h.step(t, 0.97, 0.05)
+		h.step(t, 0.9, 0.05)
 	}
 	if got := h.fitter.Procs(); got != 1 {
-		t.Fatalf("saturated on a busy host: %d Ps, want 1", got)
+		t.Fatalf("one P used to 0.9 on a busy host: %d Ps, want 1", got)
 	}
 	// A core idles while the process wants more: the P comes back at once.
 	h.step(t, 0.99, 0.9)
@@ -130,6 +133,34 @@ func TestFitterBusyHostThenIdleHost(t *testing.T) {
 	}
 	if got := h.sets(); len(got) != 2 || got[0] != 1 || got[1] != 2 {
 		t.Fatalf("GOMAXPROCS set to %v, want [1 2]", got)
+	}
+}
+
+func TestFitterHoldsLongerAfterTakingAPNeeded(t *testing.T) {
+	h := newHost(t, 2)
+	// A busy host where one P is not enough: 0.85 of two, 0.97 of one.
+	for round, hold := range []int{4, 8, 16} {
+		for i := range hold {
+			if got := h.fitter.Procs(); got != 2 {
+				t.Fatalf("round %d, window %d: %d Ps, want 2 (hold %d)", round, i, got, hold)
+			}
+			h.step(t, 0.85, 0.0)
+		}
+		if got := h.fitter.Procs(); got != 1 {
+			t.Fatalf("round %d: %d Ps after %d calm windows, want 1", round, got, hold)
+		}
+		h.step(t, 0.97, 0.0)
+		if got := h.fitter.Procs(); got != 2 {
+			t.Fatalf("round %d: %d Ps with the one P full, want 2", round, got)
+		}
+	}
+	// A core idles: the hold is back to four windows.
+	h.step(t, 0.5, 1.0)
+	for range 4 {
+		h.step(t, 0.85, 0.0)
+	}
+	if got := h.fitter.Procs(); got != 1 {
+		t.Fatalf("%d Ps four calm windows after the host idled, want 1", got)
 	}
 }
 
