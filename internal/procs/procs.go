@@ -116,7 +116,8 @@ type Options struct {
 	// Read measures (default: the process's rusage and the host's /proc/stat;
 	// Linux only).
 	Read func() (Sample, error)
-	// Set changes the processor count (default runtime.GOMAXPROCS).
+	// Set changes the processor count (default runtime.GOMAXPROCS, and
+	// runtime.SetDefaultGOMAXPROCS for Max).
 	Set func(n int)
 	// Log gets a debug line for every change (default: none).
 	Log *slog.Logger
@@ -184,7 +185,16 @@ func Start(opts Options) *Fitter {
 		opts.Read = readHost
 	}
 	if opts.Set == nil {
-		opts.Set = func(n int) { runtime.GOMAXPROCS(n) }
+		most := opts.Max
+		opts.Set = func(n int) {
+			if n >= most {
+				// Back to the runtime's own count, which also follows a
+				// change of the CPU quota or affinity again.
+				runtime.SetDefaultGOMAXPROCS()
+				return
+			}
+			runtime.GOMAXPROCS(n)
+		}
 	}
 	f := &Fitter{opts: opts, state: State{P: opts.Max, Hold: opts.ShrinkAfter}}
 	f.mu.Lock()
