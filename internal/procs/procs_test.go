@@ -2,6 +2,7 @@ package procs
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -101,6 +102,22 @@ func (h *host) step(t *testing.T, used, idle float64) {
 	}
 }
 
+// steps runs n windows alike.
+func (h *host) steps(t *testing.T, n int, used, idle float64) {
+	t.Helper()
+	for range n {
+		h.step(t, used, idle)
+	}
+}
+
+// wantProcs fails the test unless the Fitter runs want Ps; when says after what.
+func (h *host) wantProcs(t *testing.T, want int, when string) {
+	t.Helper()
+	if got := h.fitter.Procs(); got != want {
+		t.Fatalf("%s: %d Ps, want %d", when, got, want)
+	}
+}
+
 func (h *host) sets() []int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -111,26 +128,16 @@ func TestFitterBusyHostThenIdleHost(t *testing.T) {
 	h := newHost(t, 2)
 	for i := range 3 {
 		h.step(t, 0.78, 0.02)
-		if got := h.fitter.Procs(); got != 2 {
-			t.Fatalf("after %d busy windows: %d Ps, want 2 (a P goes after four)", i+1, got)
-		}
+		h.wantProcs(t, 2, fmt.Sprintf("after %d busy windows (a P goes after four)", i+1))
 	}
 	h.step(t, 0.78, 0.02)
-	if got := h.fitter.Procs(); got != 1 {
-		t.Fatalf("after four busy windows: %d Ps, want 1", got)
-	}
+	h.wantProcs(t, 1, "after four busy windows")
 	// Under load on one P, not full, with the host still busy: it stays.
-	for range 5 {
-		h.step(t, 0.9, 0.05)
-	}
-	if got := h.fitter.Procs(); got != 1 {
-		t.Fatalf("one P used to 0.9 on a busy host: %d Ps, want 1", got)
-	}
+	h.steps(t, 5, 0.9, 0.05)
+	h.wantProcs(t, 1, "one P used to 0.9 on a busy host")
 	// A core idles while the process wants more: the P comes back at once.
 	h.step(t, 0.99, 0.9)
-	if got := h.fitter.Procs(); got != 2 {
-		t.Fatalf("saturated with a core idle: %d Ps, want 2", got)
-	}
+	h.wantProcs(t, 2, "saturated with a core idle")
 	if got := h.sets(); len(got) != 2 || got[0] != 1 || got[1] != 2 {
 		t.Fatalf("GOMAXPROCS set to %v, want [1 2]", got)
 	}
@@ -141,37 +148,23 @@ func TestFitterHoldsLongerAfterTakingAPNeeded(t *testing.T) {
 	// A busy host where one P is not enough: 0.85 of two, 0.97 of one.
 	for round, hold := range []int{4, 8, 16} {
 		for i := range hold {
-			if got := h.fitter.Procs(); got != 2 {
-				t.Fatalf("round %d, window %d: %d Ps, want 2 (hold %d)", round, i, got, hold)
-			}
+			h.wantProcs(t, 2, fmt.Sprintf("round %d, window %d of a hold of %d", round, i, hold))
 			h.step(t, 0.85, 0.0)
 		}
-		if got := h.fitter.Procs(); got != 1 {
-			t.Fatalf("round %d: %d Ps after %d calm windows, want 1", round, got, hold)
-		}
+		h.wantProcs(t, 1, fmt.Sprintf("round %d, after %d calm windows", round, hold))
 		h.step(t, 0.97, 0.0)
-		if got := h.fitter.Procs(); got != 2 {
-			t.Fatalf("round %d: %d Ps with the one P full, want 2", round, got)
-		}
+		h.wantProcs(t, 2, fmt.Sprintf("round %d, the one P full", round))
 	}
 	// A core idles: the hold is back to four windows.
 	h.step(t, 0.5, 1.0)
-	for range 4 {
-		h.step(t, 0.85, 0.0)
-	}
-	if got := h.fitter.Procs(); got != 1 {
-		t.Fatalf("%d Ps four calm windows after the host idled, want 1", got)
-	}
+	h.steps(t, 4, 0.85, 0.0)
+	h.wantProcs(t, 1, "four calm windows after the host idled")
 }
 
 func TestFitterKeepsPsOnAHostWithIdleCores(t *testing.T) {
 	h := newHost(t, 4)
-	for range 20 {
-		h.step(t, 0.5, 2.5)
-	}
-	for range 20 {
-		h.step(t, 0.0, 4.0)
-	}
+	h.steps(t, 20, 0.5, 2.5)
+	h.steps(t, 20, 0.0, 4.0)
 	if got := h.sets(); len(got) != 0 {
 		t.Fatalf("GOMAXPROCS set to %v on a host with idle cores, want untouched", got)
 	}
@@ -179,20 +172,12 @@ func TestFitterKeepsPsOnAHostWithIdleCores(t *testing.T) {
 
 func TestFitterInterruptedCalmStartsOver(t *testing.T) {
 	h := newHost(t, 2)
-	for range 3 {
-		h.step(t, 0.7, 0.0)
-	}
+	h.steps(t, 3, 0.7, 0.0)
 	h.step(t, 0.7, 0.8) // a core idle: not calm
-	for range 3 {
-		h.step(t, 0.7, 0.0)
-	}
-	if got := h.fitter.Procs(); got != 2 {
-		t.Fatalf("%d Ps after 3+3 busy windows split by an idle one, want 2", got)
-	}
+	h.steps(t, 3, 0.7, 0.0)
+	h.wantProcs(t, 2, "after 3+3 busy windows split by an idle one")
 	h.step(t, 0.7, 0.0)
-	if got := h.fitter.Procs(); got != 1 {
-		t.Fatalf("%d Ps after four busy windows in a row, want 1", got)
-	}
+	h.wantProcs(t, 1, "after four busy windows in a row")
 }
 
 func TestFitterSkipsWindowsItCannotRead(t *testing.T) {
@@ -200,9 +185,7 @@ func TestFitterSkipsWindowsItCannotRead(t *testing.T) {
 	h.mu.Lock()
 	h.err = errors.New("no /proc")
 	h.mu.Unlock()
-	for range 6 {
-		h.step(t, 0.5, 0.0)
-	}
+	h.steps(t, 6, 0.5, 0.0)
 	if got := h.sets(); len(got) != 0 {
 		t.Fatalf("GOMAXPROCS set to %v without a reading", got)
 	}
@@ -211,26 +194,16 @@ func TestFitterSkipsWindowsItCannotRead(t *testing.T) {
 	h.mu.Unlock()
 	// The first reading after the gap measures the whole gap (the counters
 	// are cumulative): one calm window.
-	for range 3 {
-		h.step(t, 0.5, 0.0)
-	}
-	if got := h.fitter.Procs(); got != 2 {
-		t.Fatalf("%d Ps after three read windows, want 2", got)
-	}
+	h.steps(t, 3, 0.5, 0.0)
+	h.wantProcs(t, 2, "after three read windows")
 	h.step(t, 0.5, 0.0)
-	if got := h.fitter.Procs(); got != 1 {
-		t.Fatalf("%d Ps after four read windows, want 1", got)
-	}
+	h.wantProcs(t, 1, "after four read windows")
 }
 
 func TestFitterStopRestoresMax(t *testing.T) {
 	h := newHost(t, 2)
-	for range 4 {
-		h.step(t, 0.6, 0.0)
-	}
-	if got := h.fitter.Procs(); got != 1 {
-		t.Fatalf("%d Ps, want 1", got)
-	}
+	h.steps(t, 4, 0.6, 0.0)
+	h.wantProcs(t, 1, "after four calm windows")
 	h.fitter.Stop()
 	h.fitter.Stop()
 	if got := h.sets(); len(got) != 2 || got[1] != 2 {
