@@ -35,3 +35,13 @@ func TestReadHostMeasuresTheProcessAndTheHost(t *testing.T) {
 		t.Fatalf("implausible process CPU %v", b.Process-a.Process)
 	}
 }
+
+// BenchmarkReadHost is what one window costs the server (four a second).
+func BenchmarkReadHost(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := readHost(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
