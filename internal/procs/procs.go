@@ -139,6 +139,7 @@ type Fitter struct {
 // environment, the host has a single processor, or the host's CPU cannot be
 // read (not Linux); then it does nothing. stop ends it and restores the
 // processor count it started from.
+//
 // One Fit runs at a time (two servers in one process, as in tests, share
 // one processor count): a second does nothing until the first stops.
 func Fit(log *slog.Logger) (stop func()) {
