@@ -18,7 +18,8 @@
 // it gives one back, in a single window, when the process uses nearly all its
 // Ps and the host has a core idle, or fills them on the busy host (then a P is
 // its share of the host, and the next P is taken only after twice as many
-// calm windows, up to a minute's). A host with cores to spare (the usual case, or
+// calm windows, up to a minute's); and it gives all of them back once the host
+// has had a core idle for as many windows as it takes one away after. A host with cores to spare (the usual case, or
 // a container whose CPU quota is below the host's cores) never loses a P, and
 // GOMAXPROCS set in the environment turns it off: the operator's count wins.
 package procs
@@ -68,6 +69,9 @@ type State struct {
 	P int
 	// Calm counts the windows in a row after which a P could have been taken.
 	Calm int
+	// Spare counts the windows in a row, below the most Ps, in which the host
+	// had a core idle.
+	Spare int
 	// Hold is how many calm windows take a P away. It doubles (up to a minute's
 	// windows) each time the process fills its Ps on a busy host, which is what
 	// follows a P taken that the process needed, and goes back to the base
@@ -77,7 +81,8 @@ type State struct {
 
 // Next returns the state after a window in which the process used `used`
 // cores and the host left `idle` cores idle. most bounds the count (the
-// runtime's default); base is the least Hold.
+// runtime's default); base is the least Hold, and the windows with a core
+// idle that give all the Ps back.
 func Next(s State, most, base int, used, idle float64) State {
 	p := float64(s.P)
 	if idle >= growIdle {
@@ -90,14 +95,23 @@ func Next(s State, most, base int, used, idle float64) State {
 	case s.P < most && used >= fullShare*p:
 		// A busy host, and the process fills its Ps: a P is its share.
 		return State{P: s.P + 1, Hold: min(max(2*s.Hold, base), maxHold)}
+	case s.P < most && idle >= growIdle:
+		// The host is no longer busy: what made the Ps too many has gone.
+		s.Calm = 0
+		s.Spare++
+		if s.Spare >= base {
+			return State{P: most, Hold: s.Hold}
+		}
+		return s
 	case s.P > 1 && idle < shrinkIdle && used <= p-1-shrinkSpare:
+		s.Spare = 0
 		s.Calm++
 		if s.Calm >= s.Hold {
 			return State{P: s.P - 1, Hold: s.Hold}
 		}
 		return s
 	}
-	s.Calm = 0
+	s.Calm, s.Spare = 0, 0
 	return s
 }
 

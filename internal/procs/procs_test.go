@@ -25,9 +25,14 @@ func TestNext(t *testing.T) {
 		{"busy host, the fourth calm window takes a P", st(2, 3, 4), 2, 0.78, 0.02, st(1, 0, 4)},
 		{"busy host, the process needs its Ps", st(2, 3, 4), 2, 0.95, 0.0, st(2, 0, 4)},
 		{"host with a core idle keeps its Ps", st(2, 3, 4), 2, 0.30, 1.2, st(2, 0, 4)},
+		{"one P, a core idle: spare counts", st(1, 0, 4), 2, 0.30, 1.2, State{P: 1, Spare: 1, Hold: 4}},
+		{"one P, the fourth window with a core idle: all back", State{P: 1, Spare: 3, Hold: 4}, 2, 0.1, 1.5, st(2, 0, 4)},
+		{"three of eight, an idle host: all eight back", State{P: 3, Spare: 3, Hold: 4}, 8, 0.5, 5.0, st(8, 0, 4)},
+		{"a busy window ends the spare count", State{P: 1, Spare: 3, Hold: 4}, 2, 0.5, 0.3, st(1, 0, 4)},
 		{"a little idle is still busy", st(2, 0, 4), 2, 0.50, 0.2, st(2, 1, 4)},
 		{"never below one", st(1, 9, 4), 2, 0.10, 0.0, st(1, 0, 4)},
 		{"saturated P with a core idle: one more at once", st(1, 2, 4), 2, 0.90, 0.9, st(2, 0, 4)},
+		{"a busy window after a spare one: calm starts", State{P: 2, Spare: 2, Hold: 4}, 2, 0.5, 0.0, st(2, 1, 4)},
 		{"a P used to 0.9 on a busy host stays one", st(1, 0, 4), 2, 0.90, 0.1, st(1, 0, 4)},
 		{"a full P on a busy host: one more, and a longer hold", st(1, 0, 4), 2, 0.97, 0.1, st(2, 0, 8)},
 		{"the hold doubles up to a minute", st(1, 0, 200), 2, 0.99, 0.0, st(2, 0, maxHold)},
@@ -159,6 +164,20 @@ func TestFitterHoldsLongerAfterTakingAPNeeded(t *testing.T) {
 	h.step(t, 0.5, 1.0)
 	h.steps(t, 4, 0.85, 0.0)
 	h.wantProcs(t, 1, "four calm windows after the host idled")
+}
+
+func TestFitterGivesThePsBackOnceTheHostIdles(t *testing.T) {
+	h := newHost(t, 4)
+	h.steps(t, 4, 2.5, 0.1)
+	h.wantProcs(t, 3, "four calm windows on a busy host")
+	// Light load on an idle host: a P held back could run now.
+	h.steps(t, 3, 0.2, 3.5)
+	h.wantProcs(t, 3, "three windows with cores idle")
+	h.step(t, 0.2, 3.5)
+	h.wantProcs(t, 4, "four windows with cores idle")
+	if got := h.sets(); len(got) != 2 || got[0] != 3 || got[1] != 4 {
+		t.Fatalf("GOMAXPROCS set to %v, want [3 4]", got)
+	}
 }
 
 func TestFitterKeepsPsOnAHostWithIdleCores(t *testing.T) {
