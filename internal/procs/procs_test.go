@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -123,6 +124,15 @@ func (h *host) wantProcs(t *testing.T, want int, when string) {
 	}
 }
 
+// wantSets fails the test unless GOMAXPROCS was set to exactly want, in order
+// (nothing when want is empty); when says after what.
+func (h *host) wantSets(t *testing.T, when string, want ...int) {
+	t.Helper()
+	if got := h.sets(); !slices.Equal(got, want) {
+		t.Fatalf("%s: GOMAXPROCS set to %v, want %v", when, got, want)
+	}
+}
+
 func (h *host) sets() []int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -143,9 +153,7 @@ func TestFitterBusyHostThenIdleHost(t *testing.T) {
 	// A core idles while the process wants more: the P comes back at once.
 	h.step(t, 0.99, 0.9)
 	h.wantProcs(t, 2, "saturated with a core idle")
-	if got := h.sets(); len(got) != 2 || got[0] != 1 || got[1] != 2 {
-		t.Fatalf("GOMAXPROCS set to %v, want [1 2]", got)
-	}
+	h.wantSets(t, "a P taken and given back", 1, 2)
 }
 
 func TestFitterHoldsLongerAfterTakingAPNeeded(t *testing.T) {
@@ -175,18 +183,14 @@ func TestFitterGivesThePsBackOnceTheHostIdles(t *testing.T) {
 	h.wantProcs(t, 3, "three windows with cores idle")
 	h.step(t, 0.2, 3.5)
 	h.wantProcs(t, 4, "four windows with cores idle")
-	if got := h.sets(); len(got) != 2 || got[0] != 3 || got[1] != 4 {
-		t.Fatalf("GOMAXPROCS set to %v, want [3 4]", got)
-	}
+	h.wantSets(t, "a P taken and all given back", 3, 4)
 }
 
 func TestFitterKeepsPsOnAHostWithIdleCores(t *testing.T) {
 	h := newHost(t, 4)
 	h.steps(t, 20, 0.5, 2.5)
 	h.steps(t, 20, 0.0, 4.0)
-	if got := h.sets(); len(got) != 0 {
-		t.Fatalf("GOMAXPROCS set to %v on a host with idle cores, want untouched", got)
-	}
+	h.wantSets(t, "a host with idle cores")
 }
 
 func TestFitterInterruptedCalmStartsOver(t *testing.T) {
@@ -205,9 +209,7 @@ func TestFitterSkipsWindowsItCannotRead(t *testing.T) {
 	h.err = errors.New("no /proc")
 	h.mu.Unlock()
 	h.steps(t, 6, 0.5, 0.0)
-	if got := h.sets(); len(got) != 0 {
-		t.Fatalf("GOMAXPROCS set to %v without a reading", got)
-	}
+	h.wantSets(t, "no reading")
 	h.mu.Lock()
 	h.err = nil
 	h.mu.Unlock()
