@@ -110,12 +110,13 @@ type invokeAnswer struct {
 }
 
 // Answer implements invoker.Answerer.
-func (a *invokeAnswer) Answer(res *invoker.Result) {
+func (a *invokeAnswer) Answer(res *invoker.Result) bool {
 	_ = writeInvokeResult(a.w, res, false)
 	if f, ok := a.w.(http.Flusher); ok {
 		f.Flush()
 	}
 	a.Answered()
+	return true
 }
 
 // writeInvokeResult writes res as Invoke's answer.

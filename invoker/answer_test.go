@@ -22,6 +22,7 @@ type testAnswer struct {
 	waits    atomic.Int32
 	wakes    atomic.Int32
 	onAnswer func() // runs in Answer, before it reports
+	decline  bool   // Answer writes nothing and reports false
 }
 
 func newTestAnswer(t *testing.T, ready bool) *testAnswer {
@@ -30,11 +31,12 @@ func newTestAnswer(t *testing.T, ready bool) *testAnswer {
 
 func (a *testAnswer) Ready() bool { return a.ready }
 
-func (a *testAnswer) Answer(res *Result) {
+func (a *testAnswer) Answer(res *Result) bool {
 	if a.onAnswer != nil {
 		a.onAnswer()
 	}
 	a.answered <- res
+	return !a.decline
 }
 
 func (a *testAnswer) Wait() bool {
@@ -313,5 +315,38 @@ func TestParkedCallerWokenWhenSandboxExitsLater(t *testing.T) {
 	}
 	if ans.wakes.Load() == 0 {
 		t.Fatal("the caller was not woken")
+	}
+}
+
+// TestAnswerDeclined checks a result the caller's Answer leaves to the caller
+// (the gateway's, for a proxy result its client must not be given as it is):
+// the caller is woken without its client sending, and returns the settled
+// Result with Answered false, once.
+func TestAnswerDeclined(t *testing.T) {
+	ce := newClientEnv(t)
+	c := ce.poll(t)
+	ans := newTestAnswer(t, true)
+	ans.decline = true
+	res, id := ce.deliverParked(t, c, `{"n":1}`, ans)
+	c.respond(t, id, `"declined"`)
+	got := ans.answeredNow(t)
+	r := <-res // woken: the test's client never sends
+	if r != got || r.Answered || string(r.Payload) != `"declined"` || r.RequestID != id {
+		t.Fatalf("the caller returned %+v %s (Answer had %p)", r, r.Payload, got)
+	}
+	if n := ans.wakes.Load(); n != 1 {
+		t.Fatalf("the caller was woken %d times, want once", n)
+	}
+	// The sandbox serves the next call as usual.
+	c2 := ce.poll(t)
+	ans2 := newTestAnswer(t, true)
+	res2, id2 := ce.deliverParked(t, c2, `{"n":2}`, ans2)
+	c2.respond(t, id2, `"two"`)
+	if a := ans2.answeredNow(t); string(a.Payload) != `"two"` {
+		t.Fatalf("second answer: %s", a.Payload)
+	}
+	close(ans2.readable)
+	if r := <-res2; !r.Answered {
+		t.Fatalf("second call: %+v", r)
 	}
 }

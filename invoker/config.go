@@ -118,15 +118,18 @@ type Request struct {
 const AnswerMax = 8 << 10
 
 // Answerer is a caller's client connection (Request.Answer). The admin API's
-// Invoke gives one, built on h1.Park.
+// Invoke and the gateway's AWS_PROXY integrations give one, built on h1.Park.
 type Answerer interface {
 	// Ready reports whether an answer of up to AnswerMax bytes, plus its
 	// head, can be written at once: then Answer does not wait for the
 	// client.
 	Ready() bool
-	// Answer writes res as the client's answer, flushed. Called at most once,
-	// from the goroutine that read the result, while the caller waits.
-	Answer(res *Result)
+	// Answer writes res as the client's answer, flushed, and reports true;
+	// or, when the caller must answer res itself (a result its client is not
+	// to be given as it is), writes nothing and reports false: the caller is
+	// then woken and Invoke returns res with Answered false. Called at most
+	// once, from the goroutine that read the result, while the caller waits.
+	Answer(res *Result) bool
 	// Wait waits until the client's connection is readable (its next request,
 	// or its leaving; then true) or Wake is called (false; also at the
 	// connection's idle timeout after Answer).

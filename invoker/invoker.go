@@ -806,9 +806,10 @@ func (i *Invoker) answerInline(sb *sandbox, inv *invocation, o *outcome) bool {
 	inv.stopTimer()
 	res := i.finishInvocation(sb, inv, o, inv.cold)
 	inv.finish()
-	res.Answered = true
 	inv.settled = res
-	inv.ans.Answer(res)
+	if res.Answered = inv.ans.Answer(res); !res.Answered {
+		inv.ans.Wake() // the caller answers it
+	}
 	inv.complete(o)
 	return true
 }

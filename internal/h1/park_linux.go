@@ -134,8 +134,20 @@ func (p *Park) Ready() bool {
 // Answered says that the answer was written and flushed: the connection's idle
 // time starts, and a server shutting down wakes the handler (it would
 // otherwise wait for the client).
-func (p *Park) Answered() {
-	if idle := p.c.s.opts.IdleTimeout; idle > 0 {
+func (p *Park) Answered() { p.answer(0) }
+
+// AnsweredWithin is Answered for a handler with work left after its answer
+// (its access log line, its metrics): the handler wakes at most d after it
+// (or at the idle timeout, if that is sooner) even when the client sends
+// nothing.
+func (p *Park) AnsweredWithin(d time.Duration) { p.answer(d) }
+
+func (p *Park) answer(within time.Duration) {
+	idle := p.c.s.opts.IdleTimeout
+	if within > 0 && (idle <= 0 || within < idle) {
+		idle = within
+	}
+	if idle > 0 {
 		// Not over a Wake that no Wait has taken yet (the client may have
 		// its answer, and a Wake come, before this).
 		p.mu.Lock()

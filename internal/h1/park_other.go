@@ -2,7 +2,10 @@
 
 package h1
 
-import "net/http"
+import (
+	"net/http"
+	"time"
+)
 
 // Park is not available off Linux: NewPark returns nil.
 type Park struct{}
@@ -24,6 +27,9 @@ func (*Park) Ready() bool { return false }
 
 // Answered does nothing.
 func (*Park) Answered() {}
+
+// AnsweredWithin does nothing.
+func (*Park) AnsweredWithin(time.Duration) {}
 
 func (c *conn) wakeAnswered() {}
 

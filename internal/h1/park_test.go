@@ -227,6 +227,31 @@ func TestNewParkRefuses(t *testing.T) {
 	}
 }
 
+// TestParkAnsweredWithin checks AnsweredWithin: the parked handler returns
+// soon after its answer although the client sends nothing and the idle
+// timeout is an hour away, and the connection stays open for the client's
+// next request.
+func TestParkAnsweredWithin(t *testing.T) {
+	ps, c, pk := parkOne(t, Options{IdleTimeout: time.Hour})
+	go func() {
+		pk.w.Header().Set("Content-Length", "6")
+		_, _ = io.WriteString(pk.w, "within")
+		pk.w.(http.Flusher).Flush()
+		pk.p.AnsweredWithin(time.Millisecond)
+		close(pk.done)
+	}()
+	if got := c.read(t); got != "within" {
+		t.Fatalf("answer: %q", got)
+	}
+	if <-ps.waited { // without the bound, an hour: the test would time out
+		t.Fatal("readable, with the client idle")
+	}
+	c.get(t, "/plain", "")
+	if got := c.read(t); got != "plain" {
+		t.Fatalf("the next request on the connection: %q", got)
+	}
+}
+
 // TestParkAnsweredEndsAtIdleTimeout checks that a parked handler whose client
 // keeps the connection idle after its answer returns at the idle timeout, and
 // the connection is closed as an idle one would be.
