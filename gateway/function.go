@@ -13,10 +13,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -37,8 +40,9 @@ func readBody(r *http.Request) ([]byte, error) {
 }
 
 // invoke resolves the integration's function (stage variables substituted) and
-// runs it with the deadline min(integration timeout, function timeout).
-func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payload []byte) (*invoker.Result, error) {
+// runs it with the deadline min(integration timeout, function timeout). With
+// ans, a warm result may be answered to the client by ans (Result.Answered).
+func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payload []byte, ans invoker.Answerer) (*invoker.Result, error) {
 	target := rc.entry.functionTarget(rc.Route, in)
 	if target.err != nil {
 		return nil, target.err
@@ -67,6 +71,7 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 		Timeout:    timeout,
 		InvokedARN: target.arn,
 		TraceID:    r.Header.Get("X-Amzn-Trace-Id"),
+		Answer:     ans,
 	})
 	if err != nil {
 		switch {
@@ -131,32 +136,106 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 	if err != nil {
 		return err
 	}
-	res, err := g.invoke(r, rc, in, payload)
+	a := proxyAnswer{g: g, w: w, r: r, rc: rc, in: in, m: m, src: src, v2: v2}
+	var ans invoker.Answerer
+	if inner, ok := pipeline.Innermost(w); ok && a.Init(inner) {
+		a.inner, ans = inner, &a
+	}
+	res, err := g.invoke(r, rc, in, payload, ans)
 	if err != nil {
 		return err
 	}
+	if res.Answered {
+		return nil
+	}
+	resp, err := a.response(res)
+	if err != nil {
+		return err
+	}
+	resp.write(w)
+	return nil
+}
+
+// answerWithin bounds the wait of a request answered by another goroutine
+// (proxyAnswer) for its client's next request: its handlers return (its
+// access log line, its metrics) by then.
+const answerWithin = 10 * time.Millisecond
+
+// proxyAnswer is an AWS_PROXY request's client as the invoker sees it
+// (invoker.Answerer): a warm function's result is turned into the client's
+// answer, and written through the pipeline's writers, by the goroutine that
+// reads it from the sandbox, while the request's own goroutine waits parked
+// on the client's connection (h1.Park) and is not woken by it. Used when
+// every stage's writer passes through (pipeline.PassThrough) to h1's.
+type proxyAnswer struct {
+	h1.Park
+	g     *Gateway
+	w     http.ResponseWriter // the pipeline's writer
+	inner http.ResponseWriter // h1's, under w
+	r     *http.Request
+	rc    *reqCtx
+	in    *apis.Integration
+	m     *paramMapping
+	src   *mapSources
+	v2    bool
+}
+
+// Answer implements invoker.Answerer. A function error or a result that is
+// not a valid proxy response is left to the request's goroutine, which turns
+// it into the gateway's error response as before.
+func (a *proxyAnswer) Answer(res *invoker.Result) bool {
+	if res.FunctionError != "" {
+		return false
+	}
+	resp, err := a.response(res)
+	if err != nil {
+		return false
+	}
+	if h := answeredHook.Load(); h != nil {
+		(*h)(a.r)
+	}
+	resp.write(a.w)
+	if f, ok := a.inner.(http.Flusher); ok {
+		f.Flush()
+	}
+	rc := a.rc
+	end := a.g.since(rc.integrationBase)
+	rc.IntegrationLatency, rc.AnsweredAt = end-rc.integrationBegin, rc.integrationBase.Add(end)
+	a.AnsweredWithin(answerWithin)
+	return true
+}
+
+// answeredHook, when set (by tests), sees each request a proxyAnswer answers,
+// before its client can have the answer.
+var answeredHook atomic.Pointer[func(*http.Request)]
+
+// response turns a function's result into the client's response: a valid
+// proxy response (payload 1.0 or 2.0), binary sent as the client accepts it,
+// the response's parameter mapping applied.
+func (a *proxyAnswer) response(res *invoker.Result) (*proxyResponse, error) {
 	var resp *proxyResponse
-	if v2 {
+	var err error
+	if a.v2 {
 		resp, err = parseProxyResponseV2(res.Payload)
 	} else {
 		resp, err = parseProxyResponseV1(res.Payload)
 	}
 	if err != nil {
-		return fmt.Errorf("function %s: %w", in.URI, err)
+		return nil, fmt.Errorf("function %s: %w", a.in.URI, err)
 	}
+	rc := a.rc
 	if resp.base64 != nil && rc.Protocol == apis.ProtocolREST &&
-		!isBinaryAccept(r.Header.Get("Accept"), rc.entry.dep.API.BinaryMediaTypes) {
+		!isBinaryAccept(a.r.Header.Get("Accept"), rc.entry.dep.API.BinaryMediaTypes) {
 		// REST APIs send binary only to a client whose first Accept type is one
 		// of the API's binary media types; any other gets the base64 text.
 		resp.body = resp.base64
 	}
-	if m != nil {
+	if a.m != nil {
 		h := resp.headerMap()
-		src.respHeader, src.respBody = h, resp.body
-		resp.status = m.applyResponse(src, resp.status, h)
+		a.src.respHeader, a.src.respBody = h, resp.body
+		resp.status = a.m.applyResponse(a.src, resp.status, h)
 	}
-	resp.write(w)
-	return nil
+	return resp, nil
 }
 
 // proxyResponse is a validated proxy result.
@@ -223,7 +302,7 @@ func (p *proxyResponse) write(w http.ResponseWriter) {
 	h["Content-Length"] = vals[1:2:2]
 	delete(h, "Transfer-Encoding")
 	w.WriteHeader(p.status)
-	_, _ = w.Write(p.body)
+	_, _ = w.Write(p.body) //nolint:gosec // G705: the function's proxy response body, as API Gateway sends it
 }
 
 var proxyKeysV1 = map[string]bool{"statusCode": true, "headers": true, "multiValueHeaders": true, "body": true, "isBase64Encoded": true}
@@ -357,7 +436,7 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 	if len(bytes.TrimSpace(payload)) == 0 {
 		payload = []byte("{}")
 	}
-	res, err := g.invoke(r, rc, in, payload)
+	res, err := g.invoke(r, rc, in, payload, nil)
 	if err != nil {
 		if !errors.Is(err, errFunction) || res == nil {
 			return err

@@ -467,6 +467,10 @@ type reqCtx struct {
 	// irBuf, when set, is where prepareRequest puts the integration request,
 	// allocated with the reqCtx (see newReqCtx); nil: prepareRequest allocates.
 	irBuf *integrationRequest
+	// integrationBase and integrationBegin are when the integration began,
+	// as an offset from a clock reading (integrate).
+	integrationBase  time.Time
+	integrationBegin time.Duration
 }
 
 // reqCtxIR is a reqCtx with room for its integration request: one allocation
@@ -590,6 +594,7 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		base = g.now()
 	}
 	begin := g.since(base)
+	rc.integrationBase, rc.integrationBegin = base, begin
 	var span trace.Span
 	// Only the tracing stage, on a stage with tracing enabled, puts a span in
 	// the request's context: elsewhere the lookup (a walk up the context
@@ -617,7 +622,9 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	default:
 		err = fmt.Errorf("integration type %q: %w", in.Type, errConfig)
 	}
-	rc.IntegrationLatency = g.since(base) - begin
+	if rc.AnsweredAt.IsZero() { // else set when it was answered (proxyAnswer)
+		rc.IntegrationLatency = g.since(base) - begin
+	}
 	if span != nil && span.IsRecording() {
 		span.SetAttributes(attribute.String("portico.integration.type", in.Type))
 		if err != nil {

@@ -279,7 +279,7 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 		if err != nil {
 			return nil, err
 		}
-		res, err := g.invoke(r, rc, in, payload)
+		res, err := g.invoke(r, rc, in, payload, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -169,7 +169,7 @@ func (s *Stage) middleware(f *Format, k *sink) pipeline.Middleware {
 			if rec.Status == 0 {
 				rec.Status = http.StatusOK
 			}
-			rec.Latency = s.opts.Now().Sub(start)
+			rec.Latency = c.Latency(start, func(t time.Time) time.Duration { return s.opts.Now().Sub(t) })
 			line := bufPool.Get().(*[]byte)
 			*line = append(f.Append(*line, &rec), '\n')
 			k.put(line)
@@ -226,6 +226,9 @@ func (w *countingWriter) Flush() {
 
 // Unwrap returns the wrapped writer (for http.ResponseController).
 func (w *countingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// PassesThrough implements pipeline.PassThrough.
+func (w *countingWriter) PassesThrough() http.ResponseWriter { return w.ResponseWriter }
 
 // ModuleParams are the stage's fx dependencies.
 type ModuleParams struct {

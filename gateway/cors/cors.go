@@ -200,6 +200,10 @@ func (w *writer) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (w *writer) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// PassesThrough implements pipeline.PassThrough: the headers are added when
+// the status is written.
+func (w *writer) PassesThrough() http.ResponseWriter { return w.ResponseWriter }
+
 // Module provides the stage to the gateway's pipeline.
 var Module = fx.Module("cors",
 	fx.Provide(pipeline.AsStage(New)),

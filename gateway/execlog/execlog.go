@@ -96,7 +96,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			if !info && status < 400 {
 				return err
 			}
-			attrs := append(base, "status", status, "latencyMs", s.now().Sub(start).Milliseconds(),
+			attrs := append(base, "status", status, "latencyMs", c.Latency(start, func(t time.Time) time.Duration { return s.now().Sub(t) }).Milliseconds(),
 				"resource", c.ResourcePath, "integrationLatencyMs", c.IntegrationLatency.Milliseconds())
 			if c.Error.ResponseType != "" {
 				attrs = append(attrs, "errorType", string(c.Error.ResponseType), "error", c.Error.Message)

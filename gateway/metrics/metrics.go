@@ -190,7 +190,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			if c.IntegrationLatency > 0 {
 				m.integrationLatency.Observe(c.IntegrationLatency.Seconds())
 			}
-			m.latency.Observe(s.since(start).Seconds())
+			m.latency.Observe(c.Latency(start, s.since).Seconds())
 			return err
 		})
 	}, nil

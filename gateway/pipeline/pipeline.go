@@ -193,6 +193,12 @@ type Context struct {
 	Status int
 	// IntegrationLatency is the time spent in the integration.
 	IntegrationLatency time.Duration
+	// AnsweredAt, when set, is when the response was complete: another
+	// goroutine wrote it (through PassThrough writers) while the request's
+	// own waited, and the handlers return after that, by up to a few
+	// milliseconds. Stages that time the request measure to it
+	// (Context.Latency). Zero when the response was complete on return.
+	AnsweredAt time.Time
 	// CacheHit and CacheMiss are set by the cache stage.
 	CacheHit, CacheMiss bool
 
@@ -261,6 +267,15 @@ func (c *Context) ReadBody(r *http.Request) ([]byte, error) {
 		c.body = nil
 	}
 	return c.body, c.bodyErr
+}
+
+// Latency is the time from start to the response's end: to AnsweredAt when it
+// is set, or since(start) (the caller's clock) when not.
+func (c *Context) Latency(start time.Time, since func(time.Time) time.Duration) time.Duration {
+	if !c.AnsweredAt.IsZero() {
+		return c.AnsweredAt.Sub(start)
+	}
+	return since(start)
 }
 
 // SetBody replaces what ReadBody returns (for stages that rewrite the body).

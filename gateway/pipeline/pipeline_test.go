@@ -112,3 +112,33 @@ func TestEveryResponseTypeHasADefault(t *testing.T) {
 		t.Error("Valid is wrong")
 	}
 }
+
+// holder is a wrapper that holds the response back (it does not pass through).
+type holder struct{ http.ResponseWriter }
+
+// heldStatus embeds StatusWriter but holds the response back, and says so.
+type heldStatus struct{ StatusWriter }
+
+func (*heldStatus) PassesThrough() http.ResponseWriter { return nil }
+
+// TestInnermost checks that Innermost finds the writer under pass-through
+// wrappers, and refuses a chain with a wrapper that embeds one but holds the
+// response back.
+func TestInnermost(t *testing.T) {
+	rec := httptest.NewRecorder()
+	two := &StatusWriter{ResponseWriter: &StatusWriter{ResponseWriter: rec}}
+	if w, ok := Innermost(two); !ok || w != rec {
+		t.Fatalf("two status writers: %T %v", w, ok)
+	}
+	if w, ok := Innermost(rec); !ok || w != rec {
+		t.Fatalf("no wrapper: %T %v", w, ok)
+	}
+	h := &holder{rec}
+	if w, ok := Innermost(&StatusWriter{ResponseWriter: h}); !ok || w != h {
+		t.Fatalf("a holder under a status writer: %T %v (the holder is what the server's Park refuses)", w, ok)
+	}
+	held := &heldStatus{StatusWriter{ResponseWriter: rec}}
+	if w, ok := Innermost(&StatusWriter{ResponseWriter: held}); ok || w != nil {
+		t.Fatalf("a wrapper that says it holds the response: %T %v", w, ok)
+	}
+}

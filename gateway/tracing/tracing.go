@@ -70,7 +70,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			// replaces it; and what the client gets back, as API Gateway answers.
 			itracing.Inject(ctx, r.Header)
 			w.Header().Set(itracing.HeaderXRay, r.Header.Get(itracing.HeaderXRay))
-			sw := &pipeline.StatusWriter{ResponseWriter: w}
+			sw := &spanWriter{StatusWriter: pipeline.StatusWriter{ResponseWriter: w}}
 			err := next.ServeRequest(sw, r.WithContext(ctx), c)
 			status := c.Status
 			if status == 0 {
@@ -109,3 +109,11 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 // Module provides the stage to the pipeline; it needs a trace.TracerProvider
 // (internal/tracing.Module provides one).
 var Module = fx.Module("gateway-tracing", fx.Provide(pipeline.AsStage(New)))
+
+// spanWriter records the status for the request's span. It does not pass
+// through (pipeline.PassThrough): the span ends when the handler returns,
+// which must then be when the response is complete.
+type spanWriter struct{ pipeline.StatusWriter }
+
+// PassesThrough implements pipeline.PassThrough: nil.
+func (*spanWriter) PassesThrough() http.ResponseWriter { return nil }

@@ -1,0 +1,243 @@
+package gateway_test
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/gateway"
+)
+
+// send writes reqs on the connection at once.
+func (c *rawClient) send(reqs ...string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.conn, strings.Join(reqs, "")); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// read reads one answer; its body must be framed by Content-Length.
+func (c *rawClient) read() answer {
+	c.t.Helper()
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) != 0 {
+		c.t.Fatalf("Content-Length %d for %d bytes, %v", resp.ContentLength, len(body), resp.TransferEncoding)
+	}
+	return answer{resp.StatusCode, resp.Header, string(body)}
+}
+
+// TestFunctionAnsweredFromItsResult checks the gateway's answer path for
+// AWS_PROXY integrations: a warm function's result is answered to the client by
+// the goroutine that reads it, with every stage's part in the answer (CORS
+// headers, the status and length in the access log, the integration's latency)
+// and the access log line written even when the client then sends nothing;
+// function errors, results that are not proxy responses, compressed answers,
+// pipelined requests and Connection: close take the usual path and are
+// answered as before.
+func TestFunctionAnsweredFromItsResult(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	createFunction(t, c, "probe", probeZip(t), nil, 5)
+
+	var api struct {
+		ID string `json:"id"`
+	}
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "answered", "protocol": "HTTP",
+		"corsConfiguration": map[string]any{"allowOrigins": []string{"https://app.example"}, "exposeHeaders": []string{"x-probe-version"}}}, &api)
+	base := "/portico/v1/apis/" + api.ID
+	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/probe",
+		"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:probe"}}, nil)
+	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	logFile := filepath.Join(t.TempDir(), "dev.log")
+	admin(t, c, "PUT", base+"/stages/dev/access-log", nil, map[string]string{"destinationArn": "file://" + logFile,
+		"format": `$context.requestId $context.status $context.responseLength $context.integrationLatency $context.responseLatency`}, nil)
+
+	var answered atomic.Int32
+	gateway.SetAnsweredHook(t, func(r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/"+api.ID+"/") {
+			answered.Add(1)
+		}
+	})
+	req := func(query string, hdr ...string) string {
+		return "GET /" + api.ID + "/dev/probe" + query + " HTTP/1.1\r\nHost: gw\r\nOrigin: https://app.example\r\n" + strings.Join(hdr, "") + "\r\n"
+	}
+	probe := func(what string, a answer) {
+		t.Helper()
+		var ev struct {
+			RouteKey string `json:"routeKey"`
+		}
+		if a.status != 200 || json.Unmarshal([]byte(a.body), &ev) != nil || ev.RouteKey != "GET /probe" {
+			t.Fatalf("%s: %d %.200s", what, a.status, a.body)
+		}
+		if a.header.Get("Access-Control-Allow-Origin") != "https://app.example" || a.header.Get("Access-Control-Expose-Headers") != "x-probe-version" ||
+			a.header.Get("X-Probe-Version") != "$LATEST" || a.header.Get("Apigw-Requestid") == "" || a.header.Get("Content-Type") != "application/json" {
+			t.Fatalf("%s: headers %v", what, a.header)
+		}
+	}
+
+	// Warm it up, then five calls on one connection: each answered by the
+	// result's goroutine (the first may have started its sandbox).
+	get(t, "GET", env.GatewayURL+"/"+api.ID+"/dev/probe", "")
+	rc := dialRaw(t, env.GatewayURL)
+	var ids []string
+	lengths := map[string]int{}
+	for i := range 5 {
+		rc.send(req(""))
+		a := rc.read()
+		probe("call "+strconv.Itoa(i), a)
+		id := a.header.Get("X-Amzn-Requestid")
+		ids, lengths[id] = append(ids, id), len(a.body)
+	}
+	if n := answered.Load(); n < 4 {
+		t.Fatalf("%d of 5 warm calls answered from their result's goroutine", n)
+	}
+
+	// The client now sends nothing: the last call's handlers finish all the
+	// same, and every call is in the access log with the answer's status and
+	// length, its integration's latency within its own.
+	lines := waitLines(t, logFile, 6)
+	for _, id := range ids {
+		var f []string
+		for _, l := range lines {
+			if strings.HasPrefix(l, id+" ") {
+				f = strings.Fields(l)
+			}
+		}
+		if len(f) != 5 || f[1] != "200" || f[2] != strconv.Itoa(lengths[id]) {
+			t.Fatalf("access log line of %s: %q in\n%s", id, f, strings.Join(lines, "\n"))
+		}
+		integration, err1 := strconv.Atoi(f[3])
+		total, err2 := strconv.Atoi(f[4])
+		if err1 != nil || err2 != nil || integration > total {
+			t.Fatalf("access log line of %s: integration latency %s over the response's %s", id, f[3], f[4])
+		}
+	}
+
+	// A payload 2.0 result without a statusCode is a 200 with it as the body,
+	// answered the same way.
+	before := answered.Load()
+	rc.send(req("?bad=1"))
+	if a := rc.read(); a.status != 200 || a.body != `{"status":"not a proxy response"}` || answered.Load() != before+1 {
+		t.Fatalf("?bad=1: %d %s, answered %d", a.status, a.body, answered.Load()-before)
+	}
+	// What the answer path leaves to the request's own goroutine: a function
+	// error, the first of two pipelined requests.
+	before = answered.Load()
+	rc.send(req("?fail=1"))
+	if a := rc.read(); a.status != 502 || a.body != `{"message": "Internal server error"}` || a.header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+		t.Fatalf("?fail=1: %d %s %v", a.status, a.body, a.header)
+	}
+	if n := answered.Load() - before; n != 0 {
+		t.Fatalf("a function error answered from the result's goroutine")
+	}
+	rc.send(req(""), req(""))
+	probe("pipelined first", rc.read())
+	probe("pipelined second", rc.read())
+	if n := answered.Load() - before; n > 1 {
+		t.Fatalf("%d answers from the result's goroutine for two pipelined requests", n)
+	}
+	rc.send(req("", "Connection: close\r\n"))
+	probe("closing", rc.read())
+	if _, err := rc.br.ReadByte(); err != io.EOF {
+		t.Fatalf("the connection was not closed after Connection: close: %v", err)
+	}
+	rc2 := dialRaw(t, env.GatewayURL)
+	rc2.send(req(""))
+	probe("after", rc2.read())
+}
+
+// TestCompressedFunctionAnswer checks that a REST API's compression, which
+// holds the response until the handler returns, keeps function results on
+// the request's goroutine when it compresses, and not when the client does not
+// ask for it.
+func TestCompressedFunctionAnswer(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	createFunction(t, c, "probe", probeZip(t), nil, 5)
+	var api struct {
+		ID string `json:"id"`
+	}
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "zipped", "protocol": "REST", "minimumCompressionSize": 0}, &api)
+	base := "/portico/v1/apis/" + api.ID
+	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/probe",
+		"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:probe"}}, nil)
+	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	var answered atomic.Int32
+	gateway.SetAnsweredHook(t, func(r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/"+api.ID+"/") {
+			answered.Add(1)
+		}
+	})
+	req := "GET /" + api.ID + "/dev/probe HTTP/1.1\r\nHost: gw\r\n"
+	get(t, "GET", env.GatewayURL+"/"+api.ID+"/dev/probe", "") // warm
+	rc := dialRaw(t, env.GatewayURL)
+	before := answered.Load()
+	for range 3 {
+		rc.send(req + "Accept-Encoding: gzip\r\n\r\n")
+		a := rc.read()
+		if a.status != 200 || a.header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("gzip: %d %v", a.status, a.header)
+		}
+		zr, err := gzip.NewReader(strings.NewReader(a.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil || !strings.Contains(string(plain), `"resource":"/probe"`) {
+			t.Fatalf("gzip body: %v %.200s", err, plain)
+		}
+	}
+	if n := answered.Load() - before; n != 0 {
+		t.Fatalf("%d compressed answers written from the result's goroutine", n)
+	}
+	for range 3 {
+		rc.send(req + "\r\n")
+		if a := rc.read(); a.status != 200 || a.header.Get("Content-Encoding") != "" || !strings.Contains(a.body, `"resource":"/probe"`) {
+			t.Fatalf("plain: %d %v %.200s", a.status, a.header, a.body)
+		}
+	}
+	if n := answered.Load() - before; n < 2 {
+		t.Fatalf("%d of 3 uncompressed answers written from the result's goroutine", n)
+	}
+	// A payload 1.0 result that is not a proxy response is the request's
+	// goroutine's to answer (502).
+	before = answered.Load()
+	rc.send("GET /" + api.ID + "/dev/probe?bad=1 HTTP/1.1\r\nHost: gw\r\n\r\n")
+	if a := rc.read(); a.status != 502 || a.body != `{"message": "Internal server error"}` || answered.Load() != before {
+		t.Fatalf("?bad=1: %d %s, answered %d", a.status, a.body, answered.Load()-before)
+	}
+}
+
+// waitLines waits until path holds at least n lines and returns them. The
+// server writes its access log in the background: this waits for an event
+// (bounded), not for a clock.
+func waitLines(t *testing.T, path string, n int) []string {
+	t.Helper()
+	var lines []string
+	for i := 0; i < 2000; i++ {
+		raw, _ := os.ReadFile(path)
+		if lines = strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n"); len(raw) > 0 && len(lines) >= n {
+			return lines
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%s has %d lines, want %d", path, len(lines), n)
+	return nil
+}
