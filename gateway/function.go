@@ -136,10 +136,14 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 	if err != nil {
 		return err
 	}
-	a := proxyAnswer{g: g, w: w, r: r, rc: rc, in: in, m: m, src: src, v2: v2}
+	a := rc.ans
+	if a == nil {
+		a = new(proxyAnswer)
+	}
+	a.g, a.w, a.r, a.rc, a.in, a.m, a.src, a.v2 = g, w, r, rc, in, m, src, v2
 	var ans invoker.Answerer
 	if inner, ok := pipeline.Innermost(w); ok && a.Init(inner) {
-		a.inner, ans = inner, &a
+		a.inner, ans = inner, a
 	}
 	res, err := g.invoke(r, rc, in, payload, ans)
 	if err != nil {

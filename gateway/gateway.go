@@ -471,6 +471,16 @@ type reqCtx struct {
 	// as an offset from a clock reading (integrate).
 	integrationBase  time.Time
 	integrationBegin time.Duration
+	// ans, when set, is room for an AWS_PROXY request's proxyAnswer,
+	// allocated with the reqCtx (see newReqCtx).
+	ans *proxyAnswer
+}
+
+// reqCtxAnswer is a reqCtx with room for its proxyAnswer: one allocation for
+// both.
+type reqCtxAnswer struct {
+	rc  reqCtx
+	ans proxyAnswer
 }
 
 // reqCtxIR is a reqCtx with room for its integration request: one allocation
@@ -489,6 +499,10 @@ func newReqCtx(c *pipeline.Context, e *stageEntry) *reqCtx {
 		case apis.IntegrationMock, apis.IntegrationHTTP, apis.IntegrationAWS:
 			x := &reqCtxIR{rc: reqCtx{Context: c, entry: e}}
 			x.rc.irBuf = &x.ir
+			return &x.rc
+		case apis.IntegrationAWSProxy:
+			x := &reqCtxAnswer{rc: reqCtx{Context: c, entry: e}}
+			x.rc.ans = &x.ans
 			return &x.rc
 		}
 	}
