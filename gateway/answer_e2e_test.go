@@ -25,8 +25,8 @@ func (c *rawClient) send(reqs ...string) {
 	}
 }
 
-// read reads one answer; its body must be framed by Content-Length.
-func (c *rawClient) read() answer {
+// readResponse reads one answer and its body.
+func (c *rawClient) readResponse() (*http.Response, []byte) {
 	c.t.Helper()
 	resp, err := http.ReadResponse(c.br, nil)
 	if err != nil {
@@ -37,6 +37,13 @@ func (c *rawClient) read() answer {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	return resp, body
+}
+
+// read reads one answer; its body must be framed by Content-Length.
+func (c *rawClient) read() answer {
+	c.t.Helper()
+	resp, body := c.readResponse()
 	if resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) != 0 {
 		c.t.Fatalf("Content-Length %d for %d bytes, %v", resp.ContentLength, len(body), resp.TransferEncoding)
 	}
@@ -53,30 +60,13 @@ func (c *rawClient) read() answer {
 // answered as before.
 func TestFunctionAnsweredFromItsResult(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
-	c := env.Client()
-	createFunction(t, c, "probe", probeZip(t), nil, 5)
-
-	var api struct {
-		ID string `json:"id"`
-	}
-	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "answered", "protocol": "HTTP",
-		"corsConfiguration": map[string]any{"allowOrigins": []string{"https://app.example"}, "exposeHeaders": []string{"x-probe-version"}}}, &api)
-	base := "/portico/v1/apis/" + api.ID
-	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/probe",
-		"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:probe"}}, nil)
-	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	apiID, answered := answeredAPI(t, env, map[string]any{"name": "answered", "protocol": "HTTP",
+		"corsConfiguration": map[string]any{"allowOrigins": []string{"https://app.example"}, "exposeHeaders": []string{"x-probe-version"}}})
 	logFile := filepath.Join(t.TempDir(), "dev.log")
-	admin(t, c, "PUT", base+"/stages/dev/access-log", nil, map[string]string{"destinationArn": "file://" + logFile,
+	admin(t, env.Client(), "PUT", "/portico/v1/apis/"+apiID+"/stages/dev/access-log", nil, map[string]string{"destinationArn": "file://" + logFile,
 		"format": `$context.requestId $context.status $context.responseLength $context.integrationLatency $context.responseLatency`}, nil)
-
-	var answered atomic.Int32
-	gateway.SetAnsweredHook(t, func(r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/"+api.ID+"/") {
-			answered.Add(1)
-		}
-	})
 	req := func(query string, hdr ...string) string {
-		return "GET /" + api.ID + "/dev/probe" + query + " HTTP/1.1\r\nHost: gw\r\nOrigin: https://app.example\r\n" + strings.Join(hdr, "") + "\r\n"
+		return "GET /" + apiID + "/dev/probe" + query + " HTTP/1.1\r\nHost: gw\r\nOrigin: https://app.example\r\n" + strings.Join(hdr, "") + "\r\n"
 	}
 	probe := func(what string, a answer) {
 		t.Helper()
@@ -94,7 +84,7 @@ func TestFunctionAnsweredFromItsResult(t *testing.T) {
 
 	// Warm it up, then five calls on one connection: each answered by the
 	// result's goroutine (the first may have started its sandbox).
-	get(t, "GET", env.GatewayURL+"/"+api.ID+"/dev/probe", "")
+	get(t, "GET", env.GatewayURL+"/"+apiID+"/dev/probe", "")
 	rc := dialRaw(t, env.GatewayURL)
 	var ids []string
 	lengths := map[string]int{}
@@ -169,24 +159,9 @@ func TestFunctionAnsweredFromItsResult(t *testing.T) {
 // ask for it.
 func TestCompressedFunctionAnswer(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
-	c := env.Client()
-	createFunction(t, c, "probe", probeZip(t), nil, 5)
-	var api struct {
-		ID string `json:"id"`
-	}
-	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "zipped", "protocol": "REST", "minimumCompressionSize": 0}, &api)
-	base := "/portico/v1/apis/" + api.ID
-	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/probe",
-		"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:probe"}}, nil)
-	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
-	var answered atomic.Int32
-	gateway.SetAnsweredHook(t, func(r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/"+api.ID+"/") {
-			answered.Add(1)
-		}
-	})
-	req := "GET /" + api.ID + "/dev/probe HTTP/1.1\r\nHost: gw\r\n"
-	get(t, "GET", env.GatewayURL+"/"+api.ID+"/dev/probe", "") // warm
+	apiID, answered := answeredAPI(t, env, map[string]any{"name": "zipped", "protocol": "REST", "minimumCompressionSize": 0})
+	req := "GET /" + apiID + "/dev/probe HTTP/1.1\r\nHost: gw\r\n"
+	get(t, "GET", env.GatewayURL+"/"+apiID+"/dev/probe", "") // warm
 	rc := dialRaw(t, env.GatewayURL)
 	before := answered.Load()
 	for range 3 {
@@ -219,10 +194,35 @@ func TestCompressedFunctionAnswer(t *testing.T) {
 	// A payload 1.0 result that is not a proxy response is the request's
 	// goroutine's to answer (502).
 	before = answered.Load()
-	rc.send("GET /" + api.ID + "/dev/probe?bad=1 HTTP/1.1\r\nHost: gw\r\n\r\n")
+	rc.send("GET /" + apiID + "/dev/probe?bad=1 HTTP/1.1\r\nHost: gw\r\n\r\n")
 	if a := rc.read(); a.status != 502 || a.body != `{"message": "Internal server error"}` || answered.Load() != before {
 		t.Fatalf("?bad=1: %d %s, answered %d", a.status, a.body, answered.Load()-before)
 	}
+}
+
+// answeredAPI creates the probe function and an API (create is its create
+// request's body) whose GET /probe invokes it (AWS_PROXY), deployed to stage
+// dev. It returns the API's id and the count of its requests answered from
+// their result's goroutine.
+func answeredAPI(t *testing.T, env *apptest.Env, create map[string]any) (string, *atomic.Int32) {
+	t.Helper()
+	c := env.Client()
+	createFunction(t, c, "probe", probeZip(t), nil, 5)
+	var api struct {
+		ID string `json:"id"`
+	}
+	admin(t, c, "POST", "/portico/v1/apis", nil, create, &api)
+	base := "/portico/v1/apis/" + api.ID
+	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/probe",
+		"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:probe"}}, nil)
+	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	answered := new(atomic.Int32)
+	gateway.SetAnsweredHook(t, func(r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/"+api.ID+"/") {
+			answered.Add(1)
+		}
+	})
+	return api.ID, answered
 }
 
 // waitLines waits until path holds at least n lines and returns them. The

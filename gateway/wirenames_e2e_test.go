@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -42,18 +41,8 @@ func dialRaw(t *testing.T, gatewayURL string) *rawClient {
 // status and body of the answer.
 func (c *rawClient) do(raw string) (int, []byte) {
 	c.t.Helper()
-	if _, err := io.WriteString(c.conn, strings.ReplaceAll(raw, "HOST", c.host)); err != nil {
-		c.t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(c.br, nil)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	c.send(strings.ReplaceAll(raw, "HOST", c.host))
+	resp, body := c.readResponse()
 	if resp.Close {
 		c.t.Fatalf("the gateway closes the connection: %d %s", resp.StatusCode, body)
 	}

@@ -172,17 +172,7 @@ func TestResultAnsweredFromItsGoroutine(t *testing.T) {
 	}
 
 	// The sandbox is ready for the next call, which is answered the same way.
-	c2 := ce.poll(t)
-	ans2 := newTestAnswer(t, true)
-	res2, id2 := ce.deliverParked(t, c2, `{"n":2}`, ans2)
-	c2.respond(t, id2, `"two"`)
-	if a := ans2.answeredNow(t); string(a.Payload) != `"two"` {
-		t.Fatalf("second answer: %s", a.Payload)
-	}
-	close(ans2.readable)
-	if r := <-res2; !r.Answered {
-		t.Fatalf("second call: %+v", r)
-	}
+	ce.answeredAgain(t)
 }
 
 // TestAnswerTakesTheChannels checks the cases a parked caller answers itself,
@@ -338,15 +328,22 @@ func TestAnswerDeclined(t *testing.T) {
 		t.Fatalf("the caller was woken %d times, want once", n)
 	}
 	// The sandbox serves the next call as usual.
-	c2 := ce.poll(t)
-	ans2 := newTestAnswer(t, true)
-	res2, id2 := ce.deliverParked(t, c2, `{"n":2}`, ans2)
-	c2.respond(t, id2, `"two"`)
-	if a := ans2.answeredNow(t); string(a.Payload) != `"two"` {
+	ce.answeredAgain(t)
+}
+
+// answeredAgain checks that the sandbox takes the next call, answered from the
+// result's goroutine.
+func (ce *clientEnv) answeredAgain(t *testing.T) {
+	t.Helper()
+	c := ce.poll(t)
+	ans := newTestAnswer(t, true)
+	res, id := ce.deliverParked(t, c, `{"n":2}`, ans)
+	c.respond(t, id, `"two"`)
+	if a := ans.answeredNow(t); string(a.Payload) != `"two"` {
 		t.Fatalf("second answer: %s", a.Payload)
 	}
-	close(ans2.readable)
-	if r := <-res2; !r.Answered {
+	close(ans.readable)
+	if r := <-res; !r.Answered {
 		t.Fatalf("second call: %+v", r)
 	}
 }
