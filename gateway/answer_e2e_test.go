@@ -25,8 +25,9 @@ func (c *rawClient) send(reqs ...string) {
 	}
 }
 
-// readResponse reads one answer and its body.
-func (c *rawClient) readResponse() (*http.Response, []byte) {
+// readResponse reads one answer: its status, header and body, whether it
+// closes the connection, and whether Content-Length framed its body.
+func (c *rawClient) readResponse() (a answer, closes, framed bool) {
 	c.t.Helper()
 	resp, err := http.ReadResponse(c.br, nil)
 	if err != nil {
@@ -37,17 +38,18 @@ func (c *rawClient) readResponse() (*http.Response, []byte) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	return resp, body
+	framed = resp.ContentLength == int64(len(body)) && len(resp.TransferEncoding) == 0
+	return answer{resp.StatusCode, resp.Header, string(body)}, resp.Close, framed
 }
 
 // read reads one answer; its body must be framed by Content-Length.
 func (c *rawClient) read() answer {
 	c.t.Helper()
-	resp, body := c.readResponse()
-	if resp.ContentLength != int64(len(body)) || len(resp.TransferEncoding) != 0 {
-		c.t.Fatalf("Content-Length %d for %d bytes, %v", resp.ContentLength, len(body), resp.TransferEncoding)
+	a, _, framed := c.readResponse()
+	if !framed {
+		c.t.Fatalf("an answer not framed by Content-Length: %v", a.header)
 	}
-	return answer{resp.StatusCode, resp.Header, string(body)}
+	return a
 }
 
 // TestFunctionAnsweredFromItsResult checks the gateway's answer path for

@@ -42,11 +42,11 @@ func dialRaw(t *testing.T, gatewayURL string) *rawClient {
 func (c *rawClient) do(raw string) (int, []byte) {
 	c.t.Helper()
 	c.send(strings.ReplaceAll(raw, "HOST", c.host))
-	resp, body := c.readResponse()
-	if resp.Close {
-		c.t.Fatalf("the gateway closes the connection: %d %s", resp.StatusCode, body)
+	a, closes, _ := c.readResponse()
+	if closes {
+		c.t.Fatalf("the gateway closes the connection: %d %s", a.status, a.body)
 	}
-	return resp.StatusCode, body
+	return a.status, []byte(a.body)
 }
 
 // TestEventsKeepTheClientsHeaderSpelling sends requests by hand on one
