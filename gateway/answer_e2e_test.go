@@ -202,6 +202,66 @@ func TestCompressedFunctionAnswer(t *testing.T) {
 	}
 }
 
+// TestTemplatedFunctionAnswered checks the answer path for a non-proxy AWS
+// integration: the default integration response's template and header
+// mapping rendered and written by the result's goroutine; a function error,
+// selected by its message, is the request goroutine's to answer.
+func TestTemplatedFunctionAnswered(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	createFunction(t, c, "probe", probeZip(t), nil, 5)
+	var api struct {
+		ID string `json:"id"`
+	}
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "templated", "protocol": "REST"}, &api)
+	base := "/portico/v1/apis/" + api.ID
+	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/probe", "integration": map[string]any{
+		"type": "AWS", "uri": "function:probe", "httpMethod": "POST",
+		"requestTemplates": map[string]string{"application/json": `{"queryStringParameters": {"fail": "$input.params('fail')"}}`},
+		"responses": map[string]any{
+			"default": map[string]any{"statusCode": "200",
+				"responseTemplates":  map[string]string{"application/json": `{"status": $input.path('$.statusCode'), "fail": "$input.path('$.body')"}`},
+				"responseParameters": map[string]string{"method.response.header.X-Version": "integration.response.body.headers.X-Probe-Version"}},
+			"probe failed.*": map[string]any{"statusCode": "400",
+				"responseTemplates": map[string]string{"application/json": `{"failed": "$input.path('$.errorMessage')"}`}},
+		}}}, nil)
+	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	var answered atomic.Int32
+	gateway.SetAnsweredHook(t, func(r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/"+api.ID+"/") {
+			answered.Add(1)
+		}
+	})
+	req := func(query string) string {
+		return "GET /" + api.ID + "/dev/probe" + query + " HTTP/1.1\r\nHost: gw\r\n\r\n"
+	}
+	get(t, "GET", env.GatewayURL+"/"+api.ID+"/dev/probe", "") // warm
+	rc := dialRaw(t, env.GatewayURL)
+	for i := range 5 {
+		rc.send(req(""))
+		a := rc.read()
+		if a.status != 200 || !strings.HasPrefix(a.body, `{"status": 200, "fail": "{`) || a.header.Get("X-Version") != "$LATEST" ||
+			a.header.Get("Content-Type") != "application/json" {
+			t.Fatalf("call %d: %d %v %.200s", i, a.status, a.header, a.body)
+		}
+	}
+	if n := answered.Load(); n < 4 {
+		t.Fatalf("%d of 5 warm calls answered from their result's goroutine", n)
+	}
+	before := answered.Load()
+	rc.send(req("?fail=1"))
+	if a := rc.read(); a.status != 400 || a.body != `{"failed": "probe failed on request"}` {
+		t.Fatalf("?fail=1: %d %s", a.status, a.body)
+	}
+	if n := answered.Load() - before; n != 0 {
+		t.Fatal("a function error answered from the result's goroutine")
+	}
+	rc.send(req(""))
+	if a := rc.read(); a.status != 200 || answered.Load() != before+1 {
+		t.Fatalf("after the error: %d %s, answered %d", a.status, a.body, answered.Load()-before)
+	}
+}
+
 // answeredAPI creates the probe function and an API (create is its create
 // request's body) whose GET /probe invokes it (AWS_PROXY), deployed to stage
 // dev. It returns the API's id and the count of its requests answered from

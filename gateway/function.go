@@ -136,14 +136,11 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 	if err != nil {
 		return err
 	}
-	a := rc.ans
-	if a == nil {
-		a = new(proxyAnswer)
-	}
-	a.g, a.w, a.r, a.rc, a.in, a.m, a.src, a.v2 = g, w, r, rc, in, m, src, v2
+	a := rc.answer()
+	a.m, a.src, a.v2 = m, src, v2
 	var ans invoker.Answerer
-	if inner, ok := pipeline.Innermost(w); ok && a.Init(inner) {
-		a.inner, ans = inner, a
+	if a.arm(g, w, r, rc, in) {
+		ans = a
 	}
 	res, err := g.invoke(r, rc, in, payload, ans)
 	if err != nil {
@@ -161,17 +158,17 @@ func (g *Gateway) serveFunctionProxy(w http.ResponseWriter, r *http.Request, rc 
 }
 
 // answerWithin bounds the wait of a request answered by another goroutine
-// (proxyAnswer) for its client's next request: its handlers return (its
+// (functionAnswer) for its client's next request: its handlers return (its
 // access log line, its metrics) by then.
 const answerWithin = 10 * time.Millisecond
 
-// proxyAnswer is an AWS_PROXY request's client as the invoker sees it
+// functionAnswer is a function integration's client as the invoker sees it
 // (invoker.Answerer): a warm function's result is turned into the client's
 // answer, and written through the pipeline's writers, by the goroutine that
 // reads it from the sandbox, while the request's own goroutine waits parked
 // on the client's connection (h1.Park) and is not woken by it. Used when
 // every stage's writer passes through (pipeline.PassThrough) to h1's.
-type proxyAnswer struct {
+type functionAnswer struct {
 	h1.Park
 	g     *Gateway
 	w     http.ResponseWriter // the pipeline's writer
@@ -179,26 +176,58 @@ type proxyAnswer struct {
 	r     *http.Request
 	rc    *reqCtx
 	in    *apis.Integration
-	m     *paramMapping
-	src   *mapSources
-	v2    bool
+	// AWS_PROXY: the parameter mapping (nil when none) and its sources, and
+	// the payload version.
+	m   *paramMapping
+	src *mapSources
+	v2  bool
+	// AWS (non-proxy): the integration request, whose plan has the
+	// integration responses and their templates.
+	ireq *integrationRequest
 }
 
-// Answer implements invoker.Answerer. A function error or a result that is
-// not a valid proxy response is left to the request's goroutine, which turns
-// it into the gateway's error response as before.
-func (a *proxyAnswer) Answer(res *invoker.Result) bool {
+// arm sets a up for an invocation and reports whether the request can be
+// answered by it: every writer over h1's passes through, and h1 gives a Park.
+func (a *functionAnswer) arm(g *Gateway, w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) bool {
+	a.g, a.w, a.r, a.rc, a.in = g, w, r, rc, in
+	inner, ok := pipeline.Innermost(w)
+	if ok && a.Init(inner) {
+		a.inner = inner
+		return true
+	}
+	return false
+}
+
+// Answer implements invoker.Answerer. A function error, or a result that does
+// not make a response (not a valid proxy response; a response template that
+// fails), is left to the request's goroutine, which turns it into the
+// gateway's answer as before.
+func (a *functionAnswer) Answer(res *invoker.Result) bool {
 	if res.FunctionError != "" {
 		return false
 	}
-	resp, err := a.response(res)
-	if err != nil {
-		return false
+	hook := answeredHook.Load()
+	if a.ireq != nil {
+		key, ir, _ := a.ireq.plan.selector.selectResponse("", true)
+		mr, err := renderMethodResponse(a.r.Context(), a.ireq, integrationResult{key: key, ir: ir, body: res.Payload,
+			contentType: "application/json", accept: a.r.Header.Get("Accept")})
+		if err != nil {
+			return false
+		}
+		if hook != nil {
+			(*hook)(a.r)
+		}
+		mr.write(a.w, a.ireq)
+	} else {
+		resp, err := a.response(res)
+		if err != nil {
+			return false
+		}
+		if hook != nil {
+			(*hook)(a.r)
+		}
+		resp.write(a.w)
 	}
-	if h := answeredHook.Load(); h != nil {
-		(*h)(a.r)
-	}
-	resp.write(a.w)
 	if f, ok := a.inner.(http.Flusher); ok {
 		f.Flush()
 	}
@@ -209,14 +238,14 @@ func (a *proxyAnswer) Answer(res *invoker.Result) bool {
 	return true
 }
 
-// answeredHook, when set (by tests), sees each request a proxyAnswer answers,
+// answeredHook, when set (by tests), sees each request a functionAnswer answers,
 // before its client can have the answer.
 var answeredHook atomic.Pointer[func(*http.Request)]
 
 // response turns a function's result into the client's response: a valid
 // proxy response (payload 1.0 or 2.0), binary sent as the client accepts it,
 // the response's parameter mapping applied.
-func (a *proxyAnswer) response(res *invoker.Result) (*proxyResponse, error) {
+func (a *functionAnswer) response(res *invoker.Result) (*proxyResponse, error) {
 	var resp *proxyResponse
 	var err error
 	if a.v2 {
@@ -440,7 +469,16 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 	if len(bytes.TrimSpace(payload)) == 0 {
 		payload = []byte("{}")
 	}
-	res, err := g.invoke(r, rc, in, payload, nil)
+	a := rc.answer()
+	a.ireq = req
+	var ans invoker.Answerer
+	if a.arm(g, w, r, rc, in) {
+		ans = a
+	}
+	res, err := g.invoke(r, rc, in, payload, ans)
+	if err == nil && res.Answered {
+		return nil
+	}
 	if err != nil {
 		if !errors.Is(err, errFunction) || res == nil {
 			return err

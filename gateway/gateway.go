@@ -471,16 +471,32 @@ type reqCtx struct {
 	// as an offset from a clock reading (integrate).
 	integrationBase  time.Time
 	integrationBegin time.Duration
-	// ans, when set, is room for an AWS_PROXY request's proxyAnswer,
+	// ans, when set, is room for a function integration's functionAnswer,
 	// allocated with the reqCtx (see newReqCtx).
-	ans *proxyAnswer
+	ans *functionAnswer
 }
 
-// reqCtxAnswer is a reqCtx with room for its proxyAnswer: one allocation for
-// both.
+// answer returns the request's functionAnswer.
+func (rc *reqCtx) answer() *functionAnswer {
+	if rc.ans == nil {
+		rc.ans = new(functionAnswer)
+	}
+	return rc.ans
+}
+
+// reqCtxAnswer is a reqCtx with room for its functionAnswer: one allocation
+// for both.
 type reqCtxAnswer struct {
 	rc  reqCtx
-	ans proxyAnswer
+	ans functionAnswer
+}
+
+// reqCtxIRAnswer is a reqCtx with room for its integration request and its
+// functionAnswer (AWS integrations).
+type reqCtxIRAnswer struct {
+	rc  reqCtx
+	ir  integrationRequest
+	ans functionAnswer
 }
 
 // reqCtxIR is a reqCtx with room for its integration request: one allocation
@@ -496,9 +512,13 @@ type reqCtxIR struct {
 func newReqCtx(c *pipeline.Context, e *stageEntry) *reqCtx {
 	if c.Route != nil && c.Route.Integration != nil {
 		switch c.Route.Integration.Type {
-		case apis.IntegrationMock, apis.IntegrationHTTP, apis.IntegrationAWS:
+		case apis.IntegrationMock, apis.IntegrationHTTP:
 			x := &reqCtxIR{rc: reqCtx{Context: c, entry: e}}
 			x.rc.irBuf = &x.ir
+			return &x.rc
+		case apis.IntegrationAWS:
+			x := &reqCtxIRAnswer{rc: reqCtx{Context: c, entry: e}}
+			x.rc.irBuf, x.rc.ans = &x.ir, &x.ans
 			return &x.rc
 		case apis.IntegrationAWSProxy:
 			x := &reqCtxAnswer{rc: reqCtx{Context: c, entry: e}}
@@ -636,7 +656,7 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	default:
 		err = fmt.Errorf("integration type %q: %w", in.Type, errConfig)
 	}
-	if rc.AnsweredAt.IsZero() { // else set when it was answered (proxyAnswer)
+	if rc.AnsweredAt.IsZero() { // else set when it was answered (functionAnswer)
 		rc.IntegrationLatency = g.since(base) - begin
 	}
 	if span != nil && span.IsRecording() {

@@ -320,6 +320,26 @@ type integrationResult struct {
 // integration's body when it has none), and any $context.responseOverride the
 // templates set. ireq is the request prepareRequest made (its plan and variables).
 func writeMethodResponse(ctx context.Context, w http.ResponseWriter, ireq *integrationRequest, res integrationResult) error {
+	m, err := renderMethodResponse(ctx, ireq, res)
+	if err != nil {
+		return err
+	}
+	m.write(w, ireq)
+	return nil
+}
+
+// methodResponse is a non-proxy integration's method response, rendered.
+type methodResponse struct {
+	status int
+	header http.Header // set by responseParameters and overrides; nil when none
+	body   []byte
+	ct     string // the Content-Type when header sets none
+}
+
+// renderMethodResponse renders what writeMethodResponse writes; an error
+// (a template that fails, a body that is not base64) comes before anything is
+// written.
+func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res integrationResult) (methodResponse, error) {
 	p, lv := ireq.plan, ireq.lv
 	status, ok := apis.ValidateStatus(res.ir.StatusCode)
 	if !ok {
@@ -384,7 +404,7 @@ func writeMethodResponse(ctx context.Context, w http.ResponseWriter, ireq *integ
 			Headers: vars.Headers, Context: vars.Context, ContextBuilder: vars.ContextBuilder, StageVariables: vars.StageVariables}
 		out, err := t.RenderString(ctx, rv)
 		if err != nil {
-			return renderFailure(err)
+			return methodResponse{}, renderFailure(err)
 		}
 		vars.Context = rv.Context // built by the response template, when the request's did not
 		body = []byte(out)
@@ -392,7 +412,7 @@ func writeMethodResponse(ctx context.Context, w http.ResponseWriter, ireq *integ
 	if !binary && (res.ir.ContentHandling == contentToBinary || (res.ir.ContentHandling == "" && acceptBinary)) {
 		var err error
 		if body, err = base64Decode(body, "integration response"); err != nil {
-			return err
+			return methodResponse{}, err
 		}
 	}
 	if lv.v != nil { // no template read the variables: none set an override
@@ -407,20 +427,24 @@ func writeMethodResponse(ctx context.Context, w http.ResponseWriter, ireq *integ
 			header.Set(k, v)
 		}
 	}
+	return methodResponse{status: status, header: header, body: body, ct: ct}, nil
+}
+
+// write writes m as the response to ireq.
+func (m *methodResponse) write(w http.ResponseWriter, ireq *integrationRequest) {
 	h := w.Header()
-	for k, vs := range header {
+	for k, vs := range m.header {
 		h[k] = vs
 	}
 	hv := ireq.hv[:] // the values of the two headers below, kept in the request
 	if ctv := h["Content-Type"]; len(ctv) == 0 || ctv[0] == "" {
-		hv[0] = ct
+		hv[0] = m.ct
 		h["Content-Type"] = hv[0:1:1]
 	}
-	hv[1] = strconv.Itoa(len(body))
+	hv[1] = strconv.Itoa(len(m.body))
 	h["Content-Length"] = hv[1:2:2]
-	w.WriteHeader(status)
-	_, _ = w.Write(body) //nolint:gosec // G705: the method response the API defines (template or integration body), as API Gateway sends it
-	return nil
+	w.WriteHeader(m.status)
+	_, _ = w.Write(m.body) //nolint:gosec // G705: the method response the API defines (template or integration body), as API Gateway sends it
 }
 
 // jsonField selects a dotted path ("a.b") in a decoded JSON document, as
