@@ -63,7 +63,7 @@ func (c *rawClient) read() answer {
 func TestFunctionAnsweredFromItsResult(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	apiID, answered := answeredAPI(t, env, map[string]any{"name": "answered", "protocol": "HTTP",
-		"corsConfiguration": map[string]any{"allowOrigins": []string{"https://app.example"}, "exposeHeaders": []string{"x-probe-version"}}})
+		"corsConfiguration": map[string]any{"allowOrigins": []string{"https://app.example"}, "exposeHeaders": []string{"x-probe-version"}}}, nil)
 	logFile := filepath.Join(t.TempDir(), "dev.log")
 	admin(t, env.Client(), "PUT", "/portico/v1/apis/"+apiID+"/stages/dev/access-log", nil, map[string]string{"destinationArn": "file://" + logFile,
 		"format": `$context.requestId $context.status $context.responseLength $context.integrationLatency $context.responseLatency`}, nil)
@@ -161,7 +161,7 @@ func TestFunctionAnsweredFromItsResult(t *testing.T) {
 // ask for it.
 func TestCompressedFunctionAnswer(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
-	apiID, answered := answeredAPI(t, env, map[string]any{"name": "zipped", "protocol": "REST", "minimumCompressionSize": 0})
+	apiID, answered := answeredAPI(t, env, map[string]any{"name": "zipped", "protocol": "REST", "minimumCompressionSize": 0}, nil)
 	req := "GET /" + apiID + "/dev/probe HTTP/1.1\r\nHost: gw\r\n"
 	get(t, "GET", env.GatewayURL+"/"+apiID+"/dev/probe", "") // warm
 	rc := dialRaw(t, env.GatewayURL)
@@ -208,14 +208,7 @@ func TestCompressedFunctionAnswer(t *testing.T) {
 // selected by its message, is the request goroutine's to answer.
 func TestTemplatedFunctionAnswered(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
-	c := env.Client()
-	createFunction(t, c, "probe", probeZip(t), nil, 5)
-	var api struct {
-		ID string `json:"id"`
-	}
-	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "templated", "protocol": "REST"}, &api)
-	base := "/portico/v1/apis/" + api.ID
-	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/probe", "integration": map[string]any{
+	apiID, answered := answeredAPI(t, env, map[string]any{"name": "templated", "protocol": "REST"}, map[string]any{
 		"type": "AWS", "uri": "function:probe", "httpMethod": "POST",
 		"requestTemplates": map[string]string{"application/json": `{"queryStringParameters": {"fail": "$input.params('fail')"}}`},
 		"responses": map[string]any{
@@ -224,18 +217,11 @@ func TestTemplatedFunctionAnswered(t *testing.T) {
 				"responseParameters": map[string]string{"method.response.header.X-Version": "integration.response.body.headers.X-Probe-Version"}},
 			"probe failed.*": map[string]any{"statusCode": "400",
 				"responseTemplates": map[string]string{"application/json": `{"failed": "$input.path('$.errorMessage')"}`}},
-		}}}, nil)
-	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
-	var answered atomic.Int32
-	gateway.SetAnsweredHook(t, func(r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/"+api.ID+"/") {
-			answered.Add(1)
-		}
-	})
+		}})
 	req := func(query string) string {
-		return "GET /" + api.ID + "/dev/probe" + query + " HTTP/1.1\r\nHost: gw\r\n\r\n"
+		return "GET /" + apiID + "/dev/probe" + query + " HTTP/1.1\r\nHost: gw\r\n\r\n"
 	}
-	get(t, "GET", env.GatewayURL+"/"+api.ID+"/dev/probe", "") // warm
+	get(t, "GET", env.GatewayURL+"/"+apiID+"/dev/probe", "") // warm
 	rc := dialRaw(t, env.GatewayURL)
 	for i := range 5 {
 		rc.send(req(""))
@@ -263,10 +249,10 @@ func TestTemplatedFunctionAnswered(t *testing.T) {
 }
 
 // answeredAPI creates the probe function and an API (create is its create
-// request's body) whose GET /probe invokes it (AWS_PROXY), deployed to stage
-// dev. It returns the API's id and the count of its requests answered from
+// request's body) whose GET /probe invokes it through integration (nil:
+// AWS_PROXY), deployed to stage dev. It returns the API's id and the count of its requests answered from
 // their result's goroutine.
-func answeredAPI(t *testing.T, env *apptest.Env, create map[string]any) (string, *atomic.Int32) {
+func answeredAPI(t *testing.T, env *apptest.Env, create, integration map[string]any) (string, *atomic.Int32) {
 	t.Helper()
 	c := env.Client()
 	createFunction(t, c, "probe", probeZip(t), nil, 5)
@@ -275,8 +261,10 @@ func answeredAPI(t *testing.T, env *apptest.Env, create map[string]any) (string,
 	}
 	admin(t, c, "POST", "/portico/v1/apis", nil, create, &api)
 	base := "/portico/v1/apis/" + api.ID
-	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/probe",
-		"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:probe"}}, nil)
+	if integration == nil {
+		integration = map[string]any{"type": "AWS_PROXY", "uri": "function:probe"}
+	}
+	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/probe", "integration": integration}, nil)
 	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
 	answered := new(atomic.Int32)
 	gateway.SetAnsweredHook(t, func(r *http.Request) {
