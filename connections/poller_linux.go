@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/portico-dev/portico/internal/rawio"
 	"golang.org/x/sys/unix"
@@ -19,7 +21,9 @@ import (
 // Each socket is armed one-shot: its bytes are read by one short-lived
 // goroutine, which arms it again when it has read what there was.
 type poller struct {
-	epfd int
+	epfd   int
+	file   *os.File // epfd as a file, held so that no finalizer closes it
+	polled bool     // the network poller watches file (loop)
 
 	mu    sync.Mutex
 	conns map[uint64]*Conn
@@ -41,6 +45,11 @@ func sharedPoller() (*poller, error) {
 			return
 		}
 		thePoller = &poller{epfd: fd, conns: map[uint64]*Conn{}}
+		if unix.SetNonblock(fd, true) == nil {
+			// A descriptor the network poller cannot watch has no deadlines.
+			thePoller.file = os.NewFile(uintptr(fd), "websocket-epoll")
+			thePoller.polled = thePoller.file.SetReadDeadline(time.Time{}) == nil
+		}
 		go thePoller.loop()
 	})
 	return thePoller, errPoller
@@ -48,8 +57,40 @@ func sharedPoller() (*poller, error) {
 
 const pollEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
 
+// loop runs the goroutines that read ready sockets. Between events it is a
+// goroutine parked in the Go runtime's network poller, which watches the epoll
+// descriptor (an epoll instance can be watched by another), and collects the
+// events with a raw epoll_pwait(2) that does not wait. A thread blocked in
+// epoll_wait instead has its P taken back by sysmon when it leaves work queued,
+// the reader it starts then waits for another thread, and each return from the
+// call wakes sysmon from its deep sleep into 20 µs polling: 10,000 wake-ups a
+// second at a few thousand messages a second (docs/performance.md, session 16).
+// Where the runtime cannot watch the descriptor, loop blocks in epoll_wait.
 func (p *poller) loop() {
 	events := make([]unix.EpollEvent, 256)
+	var rc syscall.RawConn
+	if p.polled {
+		rc, _ = p.file.SyscallConn()
+	}
+	for rc != nil {
+		var n int
+		var errno syscall.Errno
+		err := rc.Read(func(fd uintptr) bool {
+			for {
+				n, errno = rawio.EpollWait(int(fd), events)
+				if errno != unix.EINTR {
+					return errno != 0 || n > 0
+				}
+			}
+		})
+		if err != nil {
+			break // not pollable after all: wait in epoll_wait
+		}
+		if errno != 0 {
+			panic(fmt.Sprintf("connections: epoll_pwait: %v", errno)) // only on a broken epoll descriptor
+		}
+		p.ready(events[:n])
+	}
 	for {
 		n, err := unix.EpollWait(p.epfd, events, -1)
 		if err != nil {
@@ -58,14 +99,19 @@ func (p *poller) loop() {
 			}
 			panic(fmt.Sprintf("connections: epoll_wait: %v", err)) // only on a broken epoll descriptor
 		}
-		for i := range events[:n] {
-			tok := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
-			p.mu.Lock()
-			c := p.conns[tok]
-			p.mu.Unlock()
-			if c != nil {
-				go c.readable()
-			}
+		p.ready(events[:n])
+	}
+}
+
+// ready starts a reader for each connection with bytes.
+func (p *poller) ready(events []unix.EpollEvent) {
+	for i := range events {
+		tok := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
+		p.mu.Lock()
+		c := p.conns[tok]
+		p.mu.Unlock()
+		if c != nil {
+			go c.readable()
 		}
 	}
 }
@@ -73,7 +119,11 @@ func (p *poller) loop() {
 func (p *poller) ctl(c *Conn, op int) error {
 	ev := unix.EpollEvent{Events: pollEvents, Fd: int32(uint32(c.pollToken)), Pad: int32(uint32(c.pollToken >> 32))}
 	var cerr error
-	err := c.raw.Control(func(fd uintptr) { cerr = unix.EpollCtl(p.epfd, op, int(fd), &ev) })
+	err := c.raw.Control(func(fd uintptr) {
+		if errno := rawio.EpollCtl(p.epfd, op, int(fd), &ev); errno != 0 {
+			cerr = errno
+		}
+	})
 	if err != nil {
 		return err
 	}
@@ -139,8 +189,12 @@ func (c *Conn) readable() {
 		var rerr error
 		err := c.raw.Read(func(fd uintptr) bool {
 			for {
-				n, rerr = syscall.Read(int(fd), buf)
-				if !errors.Is(rerr, unix.EINTR) {
+				var errno syscall.Errno
+				n, errno = rawio.Read(fd, buf)
+				if errno != unix.EINTR {
+					if errno != 0 {
+						n, rerr = 0, errno
+					}
 					return true
 				}
 			}
