@@ -899,7 +899,16 @@ func (c *Conn) dispatch(ctx context.Context, typ int, data []byte, requestID str
 	} else {
 		ev.Body = string(data)
 	}
-	resp, err := c.d.Dispatch(ctx, ev)
+	var resp *Response
+	if rd, ok := c.d.(ReplyDispatcher); ok && routes.Keys[key] {
+		r := &Reply{c: c, wake: make(chan struct{}, 1)}
+		resp, err = rd.DispatchReply(ctx, ev, r)
+		if r.Sent() {
+			return
+		}
+	} else {
+		resp, err = c.d.Dispatch(ctx, ev)
+	}
 	if err != nil {
 		c.m.log.Warn("websocket route failed", "connectionId", c.id, "api", c.apiID, "stage", c.stage, "route", key, "err", err)
 		c.errorFrame("Internal server error", requestID)

@@ -12,11 +12,13 @@ package connections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -233,6 +235,77 @@ type Dispatcher interface {
 	// result): the client then gets an "Internal server error" (a 500 refusal on
 	// $connect, an error frame for messages).
 	Dispatch(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest) (*Response, error)
+}
+
+// ReplyDispatcher is a Dispatcher that can answer a message of a two-way route
+// before its Dispatch returns, from another goroutine: the gateway answers a
+// function's result from the goroutine that reads it from the sandbox, as it
+// does for HTTP requests (docs/invoker.md). The connections package calls
+// DispatchReply instead of Dispatch for messages of two-way routes.
+type ReplyDispatcher interface {
+	Dispatcher
+	// DispatchReply is Dispatch with the message's Reply. When the Reply was
+	// sent, the Response and error are not used.
+	DispatchReply(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest, r *Reply) (*Response, error)
+}
+
+// Reply is the way back to the client of one message of a two-way route. Its
+// Wait and Wake let the goroutine that dispatched the message wait for its
+// answer to be sent by another (they make it an invoker.Answerer's waiting
+// half).
+type Reply struct {
+	c    *Conn
+	sent atomic.Bool
+	wake chan struct{}
+}
+
+// ErrReplyTooLarge is Reply.Send's answer for a body over the connection's
+// MaxMessageBytes: nothing is sent, and the dispatcher's Response then gets
+// the client its error frame.
+var ErrReplyTooLarge = errors.New("route response over max-message-bytes")
+
+// Send sends body to the client as the route's response (nothing for a nil
+// body), once, without waiting for the client (as Manager.Send), and ends the
+// dispatcher's Wait. A body over MaxMessageBytes is refused with
+// ErrReplyTooLarge and nothing is sent.
+func (r *Reply) Send(body []byte) error {
+	if !r.Fits(body) {
+		return ErrReplyTooLarge
+	}
+	if !r.sent.CompareAndSwap(false, true) {
+		return errors.New("route response already sent")
+	}
+	var err error
+	if body != nil {
+		err = r.c.send(messageType(body), body)
+	}
+	r.Wake()
+	return err
+}
+
+// Fits reports whether Send would send body (it is within MaxMessageBytes).
+func (r *Reply) Fits(body []byte) bool { return len(body) <= r.c.m.cfg.MaxMessageBytes }
+
+// Sent reports whether Send sent the response.
+func (r *Reply) Sent() bool { return r.sent.Load() }
+
+// Wait waits until Wake is called (then false; Send calls it) or the
+// connection's reading has ended (true).
+func (r *Reply) Wait() bool {
+	select {
+	case <-r.wake:
+		return false
+	case <-r.c.finished:
+		return true
+	}
+}
+
+// Wake ends the Wait in progress, or the next one. Safe from any goroutine.
+func (r *Reply) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Info describes one live connection.

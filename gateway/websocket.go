@@ -24,6 +24,7 @@ import (
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/routeselect"
+	"github.com/portico-dev/portico/invoker"
 )
 
 // wsState is the gateway's WebSocket support: the connection registry and the
@@ -166,7 +167,7 @@ func (g *Gateway) callbackDomain(r *http.Request) string {
 // wsDispatcher runs WebSocket routes for the connections package.
 type wsDispatcher struct{ g *Gateway }
 
-var _ connections.Dispatcher = wsDispatcher{}
+var _ connections.ReplyDispatcher = wsDispatcher{}
 
 // Routes implements connections.Dispatcher.
 func (d wsDispatcher) Routes(ctx context.Context, apiID, stage string) (*connections.Routes, error) {
@@ -209,6 +210,12 @@ type wsRoutes struct {
 // (AWS_PROXY with the event as the payload, MOCK, or HTTP/HTTP_PROXY with the
 // message as the body).
 func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest) (*connections.Response, error) {
+	return d.DispatchReply(ctx, ev, nil)
+}
+
+// DispatchReply implements connections.ReplyDispatcher: a two-way route's
+// function result is answered from the goroutine that reads it (wsAnswer).
+func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest, reply *connections.Reply) (*connections.Response, error) {
 	g := d.g
 	if ev.RequestContext.EventType == connections.EventConnect {
 		respellHeaders(ev, wirenames.From(ctx)) // ctx is the upgrade request's
@@ -279,9 +286,16 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 		if err != nil {
 			return nil, err
 		}
-		res, err := g.invoke(r, rc, in, payload, nil)
+		var ans invoker.Answerer
+		if reply != nil && ev.RequestContext.EventType == connections.EventMessage {
+			ans = wsAnswer{reply, ev.RequestContext.ConnectionID}
+		}
+		res, err := g.invoke(r, rc, in, payload, ans)
 		if err != nil {
 			return nil, err
+		}
+		if res.Answered {
+			return nil, nil
 		}
 		resp, err := parseWSResult(res.Payload)
 		if resp != nil && authorizer != nil {
@@ -309,6 +323,51 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 		return nil, fmt.Errorf("integration type %q: %w", in.Type, errConfig)
 	}
 }
+
+// wsAnswer answers a two-way route's function result to the client from the
+// goroutine that reads it from the sandbox (invoker.Answerer), before the
+// runtime's 202: the result's body is the route's response, as Dispatch would
+// have it. A function error, a result that is not JSON and a body over the
+// connection's max-message-bytes go back to Dispatch, which answers them.
+type wsAnswer struct {
+	r  *connections.Reply
+	id string // the connection's
+}
+
+var _ invoker.Answerer = wsAnswer{}
+
+// Ready implements invoker.Answerer: sending to a connection never waits.
+func (wsAnswer) Ready() bool { return true }
+
+// Answer implements invoker.Answerer.
+func (a wsAnswer) Answer(res *invoker.Result) bool {
+	if res.FunctionError != "" {
+		return false
+	}
+	resp, err := parseWSResult(res.Payload)
+	if err != nil {
+		return false
+	}
+	if !a.r.Fits(resp.Body) {
+		return false
+	}
+	if hook := wsAnsweredHook.Load(); hook != nil {
+		(*hook)(a.id)
+	}
+	// A connection gone meanwhile is answered too: there is no one to tell.
+	_ = a.r.Send(resp.Body)
+	return true
+}
+
+// wsAnsweredHook, when set (by tests), sees the connection id of each message
+// a wsAnswer answers, before its client can have the answer.
+var wsAnsweredHook atomic.Pointer[func(connectionID string)]
+
+// Wait implements invoker.Answerer.
+func (a wsAnswer) Wait() bool { return a.r.Wait() }
+
+// Wake implements invoker.Answerer.
+func (a wsAnswer) Wake() { a.r.Wake() }
 
 // MessageChecker is an optional ability of a pipeline stage: checking a
 // WebSocket route invocation ($connect or a message), which does not run the

@@ -7,6 +7,9 @@
 //	?sleep=MS  sleep before answering
 //	?bad=1     answer with a result that is not a proxy response
 //	?fail=1    return a function error
+//
+// A WebSocket message's body, when it is a JSON object, says the same with
+// "sleep", "fail", and "big": N (a result whose body is N bytes).
 package main
 
 import (
@@ -15,6 +18,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -23,8 +27,26 @@ import (
 func handle(_ context.Context, raw json.RawMessage) (any, error) {
 	var ev struct {
 		Query map[string]string `json:"queryStringParameters"`
+		Body  string            `json:"body"`
 	}
 	_ = json.Unmarshal(raw, &ev)
+	var msg struct {
+		Sleep int  `json:"sleep"`
+		Fail  bool `json:"fail"`
+		Big   int  `json:"big"`
+	}
+	if ev.Query == nil && json.Unmarshal([]byte(ev.Body), &msg) == nil {
+		ev.Query = map[string]string{}
+		if msg.Sleep > 0 {
+			ev.Query["sleep"] = strconv.Itoa(msg.Sleep)
+		}
+		if msg.Fail {
+			ev.Query["fail"] = "1"
+		}
+		if msg.Big > 0 {
+			return map[string]any{"statusCode": 200, "body": strings.Repeat("x", msg.Big)}, nil
+		}
+	}
 	if ms, err := strconv.Atoi(ev.Query["sleep"]); err == nil {
 		time.Sleep(time.Duration(ms) * time.Millisecond)
 	}
