@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,12 +18,15 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/gorilla/websocket"
 
+	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/latency"
+	"github.com/portico-dev/portico/internal/wstest"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -99,6 +103,92 @@ func BenchmarkFunctionProxy(b *testing.B) {
 	direct.Report(b, "direct-")
 	gw.Report(b, "gateway-")
 	b.ReportMetric(float64((gw.Percentile(50)-direct.Percentile(50)).Nanoseconds())/1e3, "added-p50-µs")
+}
+
+// BenchmarkWebSocketFunction measures a warm function call behind a two-way
+// WebSocket route (a message in, the function's result back as a frame) beside
+// the same function behind an HTTP route, one call at a time, each from a
+// client that writes and reads on one goroutine (gorilla/websocket; a raw
+// keep-alive HTTP/1.1 connection). ws-over-http is the difference of the p50s.
+func BenchmarkWebSocketFunction(b *testing.B) {
+	env := apptest.Start(b, apptest.Options{Settings: func(s *app.Settings) {
+		s.WebSocket.MessageRate, s.WebSocket.MessageBurst = 1e6, 1e6 // the default 100/s would throttle the benchmark
+	}})
+	c := env.Client()
+	ctx := context.Background()
+	zip := apptest.ZipSample(b, "hello")
+	if _, _, err := c.CreateFunction(ctx, map[string]any{"FunctionName": "hello", "PackageType": "Zip",
+		"Code": map[string]any{"ZipFile": zip}}); err != nil {
+		b.Fatal(err)
+	}
+	deploy := func(create map[string]any) string {
+		b.Helper()
+		resp, err := c.Do(ctx, "POST", "/portico/v1/apis", nil, create, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var api struct{ ID string }
+		_ = json.Unmarshal(resp.Body, &api)
+		if _, err := c.Do(ctx, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil); err != nil {
+			b.Fatal(err)
+		}
+		return api.ID
+	}
+	fn := map[string]any{"type": "AWS_PROXY", "uri": "function:hello"}
+	wsID := deploy(map[string]any{"name": "wsbench", "protocol": "WEBSOCKET", "routes": []any{
+		map[string]any{"routeKey": "$default", "routeResponseSelectionExpression": "$default", "integration": fn}}})
+	httpID := deploy(map[string]any{"name": "httpbench", "protocol": "HTTP", "routes": []any{
+		map[string]any{"method": "GET", "path": "/hello", "integration": fn}}})
+
+	ws, _, err := wstest.Dial(websocket.DefaultDialer, "ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+wsID+"/dev", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ws.Close()
+	msg := []byte(`{"name":"bench"}`)
+	wsCall := func() {
+		if err := ws.WriteMessage(websocket.TextMessage, msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, reply, err := ws.ReadMessage(); err != nil || !bytes.Contains(reply, []byte("hello")) {
+			b.Fatalf("reply %.200s: %v", reply, err)
+		}
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(env.GatewayURL, "http://"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	req := []byte("GET /" + httpID + "/dev/hello HTTP/1.1\r\nHost: bench\r\n\r\n")
+	httpCall := func() {
+		if _, err := conn.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	for range 20 { // warm both paths and the sandbox
+		wsCall()
+		httpCall()
+	}
+	var wsr, httpr latency.Recorder
+	b.ResetTimer()
+	for range b.N {
+		wsr.Time(wsCall)
+		httpr.Time(httpCall)
+	}
+	b.StopTimer()
+	wsr.Report(b, "ws-")
+	httpr.Report(b, "http-")
+	b.ReportMetric(float64((wsr.Percentile(50)-httpr.Percentile(50)).Nanoseconds())/1e3, "ws-over-http-p50-µs")
 }
 
 // benchGatewayEnv names the backend URL when the test binary runs as the gateway
