@@ -19,6 +19,7 @@ import (
 	"github.com/portico-dev/portico/gateway/internal/wirenames"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/rawio"
 )
 
 // DomainResolver maps requests to custom domain names onto API stages;
@@ -190,7 +191,7 @@ func (l *handshakeListener) acceptLoop() {
 
 func (l *handshakeListener) handshake(c net.Conn) {
 	defer func() { <-l.pending }()
-	tc := tls.Server(c, l.cfg)
+	tc := tls.Server(rawio.Wrap(c), l.cfg)
 	_ = c.SetDeadline(time.Now().Add(l.timeout))
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
 	err := tc.HandshakeContext(ctx)

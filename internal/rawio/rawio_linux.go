@@ -168,3 +168,25 @@ func PeekReadable(fd uintptr) bool {
 		return errno != unix.EAGAIN
 	}
 }
+
+// Wrap returns c with rawio's Read and Write (everything else is c's), for a
+// TCP connection another layer reads and writes (crypto/tls): its system calls
+// then skip the scheduler's system-call path too, which wakes sysmon on entry
+// whenever it sleeps (docs/performance.md, session 16). Anything that is not a
+// *net.TCPConn is returned as it is. The wrapper does not offer the socket
+// (syscall.Conn): what reads it is the other layer.
+func Wrap(c net.Conn) net.Conn {
+	x := New(c)
+	if x == nil {
+		return c
+	}
+	return &wrapped{Conn: c, x: x}
+}
+
+type wrapped struct {
+	net.Conn
+	x *Conn
+}
+
+func (w *wrapped) Read(p []byte) (int, error)  { return w.x.Read(p) }
+func (w *wrapped) Write(p []byte) (int, error) { return w.x.Write(p) }

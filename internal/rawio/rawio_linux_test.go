@@ -2,11 +2,19 @@ package rawio
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"os"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -261,4 +269,80 @@ func TestUnsent(t *testing.T) {
 		}
 		runtime.Gosched()
 	}
+}
+
+// TestWrap: crypto/tls over a wrapped connection handshakes and carries
+// records both ways, its deadlines are the connection's, a peer's close is
+// io.EOF through it, the wrapper does not offer its socket, and what is not
+// a TCP connection is returned as it is.
+func TestWrap(t *testing.T) {
+	server, client := tcpPair(t)
+	w := Wrap(server)
+	if _, ok := w.(*wrapped); !ok {
+		t.Fatalf("Wrap(%T) = %T", server, w)
+	}
+	if _, ok := w.(syscall.Conn); ok {
+		t.Fatal("the wrapper offers its socket")
+	}
+	cert := selfSigned(t)
+	ts := tls.Server(w, &tls.Config{Certificates: []tls.Certificate{cert}})
+	tc := tls.Client(client, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // G402: a test's own certificate
+	done := make(chan error, 1)
+	go func() {
+		if err := tc.Handshake(); err != nil {
+			done <- err
+			return
+		}
+		buf := make([]byte, 5)
+		if _, err := io.ReadFull(tc, buf); err != nil {
+			done <- err
+			return
+		}
+		_, err := tc.Write(bytes.ToUpper(buf))
+		done <- err
+	}()
+	if err := ts.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(ts, buf); err != nil || string(buf) != "HELLO" {
+		t.Fatalf("read %q: %v", buf, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	_ = w.SetReadDeadline(time.Now().Add(-time.Second))
+	if _, err := w.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past the deadline: %v", err)
+	}
+	_ = w.SetReadDeadline(time.Time{})
+	_ = client.Close()
+	if _, err := w.Read(buf); !errors.Is(err, io.EOF) {
+		t.Fatalf("read after the peer's close: %v", err)
+	}
+	p1, p2 := net.Pipe()
+	defer p1.Close()
+	defer p2.Close()
+	if Wrap(p1) != p1 {
+		t.Fatal("a pipe was wrapped")
+	}
+}
+
+// selfSigned makes a certificate for localhost.
+func selfSigned(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

@@ -22,3 +22,6 @@ func (*Conn) Read([]byte) (int, error) { return 0, errors.ErrUnsupported }
 
 // Write is never called off Linux (New returns nil).
 func (*Conn) Write([]byte) (int, error) { return 0, errors.ErrUnsupported }
+
+// Wrap returns c off Linux.
+func Wrap(c net.Conn) net.Conn { return c }
