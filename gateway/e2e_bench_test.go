@@ -39,11 +39,7 @@ func BenchmarkFunctionProxy(b *testing.B) {
 	env := apptest.Start(b, apptest.Options{})
 	c := env.Client()
 	ctx := context.Background()
-	zip := apptest.ZipSample(b, "hello")
-	if _, _, err := c.CreateFunction(ctx, map[string]any{"FunctionName": "hello", "PackageType": "Zip",
-		"Code": map[string]any{"ZipFile": zip}}); err != nil {
-		b.Fatal(err)
-	}
+	createHello(b, c)
 	v, _, err := c.PublishVersion(ctx, "hello", "")
 	if err != nil {
 		b.Fatal(err)
@@ -76,14 +72,7 @@ func BenchmarkFunctionProxy(b *testing.B) {
 	call := func(b *testing.B, req func() (*http.Response, error)) {
 		b.Helper()
 		resp, err := req()
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatalf("status %d", resp.StatusCode)
-		}
+		mustOK(b, resp, err)
 	}
 	gatewayCall := func() (*http.Response, error) { return hc.Get(stageURL) }
 	directCall := func() (*http.Response, error) {
@@ -105,6 +94,29 @@ func BenchmarkFunctionProxy(b *testing.B) {
 	b.ReportMetric(float64((gw.Percentile(50)-direct.Percentile(50)).Nanoseconds())/1e3, "added-p50-µs")
 }
 
+// createHello creates the hello sample as the function "hello".
+func createHello(b *testing.B, c *client.Client) {
+	b.Helper()
+	zip := apptest.ZipSample(b, "hello")
+	if _, _, err := c.CreateFunction(context.Background(), map[string]any{"FunctionName": "hello", "PackageType": "Zip",
+		"Code": map[string]any{"ZipFile": zip}}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// mustOK reads resp to its end and fails b unless the call gave a 200.
+func mustOK(b *testing.B, resp *http.Response, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.Fatalf("status %d", resp.StatusCode)
+	}
+}
+
 // BenchmarkWebSocketFunction measures a warm function call behind a two-way
 // WebSocket route (a message in, the function's result back as a frame) beside
 // the same function behind an HTTP route, one call at a time, each from a
@@ -116,11 +128,7 @@ func BenchmarkWebSocketFunction(b *testing.B) {
 	}})
 	c := env.Client()
 	ctx := context.Background()
-	zip := apptest.ZipSample(b, "hello")
-	if _, _, err := c.CreateFunction(ctx, map[string]any{"FunctionName": "hello", "PackageType": "Zip",
-		"Code": map[string]any{"ZipFile": zip}}); err != nil {
-		b.Fatal(err)
-	}
+	createHello(b, c)
 	deploy := func(create map[string]any) string {
 		b.Helper()
 		resp, err := c.Do(ctx, "POST", "/portico/v1/apis", nil, create, nil)
@@ -166,14 +174,7 @@ func BenchmarkWebSocketFunction(b *testing.B) {
 			b.Fatal(err)
 		}
 		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatalf("status %d", resp.StatusCode)
-		}
+		mustOK(b, resp, err)
 	}
 	for range 20 { // warm both paths and the sandbox
 		wsCall()
