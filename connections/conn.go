@@ -58,7 +58,10 @@ type Conn struct {
 	rd     frameReader
 	// raw is the socket of a plain (not TLS) connection, set before ready is
 	// closed: the poller reads it, and send writes to it without waiting.
+	// tlsRaw is the socket under a TLS connection, which the poller watches
+	// for readiness only: nc reads and writes it.
 	raw       syscall.RawConn
+	tlsRaw    syscall.RawConn
 	pollToken uint64 // set when the poller watches the socket
 
 	id         string
@@ -214,6 +217,8 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
 		}
+	} else {
+		c.tlsRaw = socketUnder(c.nc)
 	}
 	if c.ctx == nil {
 		c.ctx = context.WithoutCancel(ctx)
@@ -819,6 +824,26 @@ func (c *Conn) readEnded(err error) {
 		t.Stop()
 	}
 	c.end(code, reason)
+}
+
+// socketUnder returns the socket under a connection that wraps it (a
+// *tls.Conn, over rawio's wrapper, over the TCP connection), found through
+// their NetConn methods; nil when there is none.
+func socketUnder(nc net.Conn) syscall.RawConn {
+	for range 4 {
+		u, ok := nc.(interface{ NetConn() net.Conn })
+		if !ok {
+			return nil
+		}
+		nc = u.NetConn()
+		if sc, ok := nc.(syscall.Conn); ok {
+			if raw, err := sc.SyscallConn(); err == nil {
+				return raw
+			}
+			return nil
+		}
+	}
+	return nil
 }
 
 // readBufs are the buffers readers read sockets into, only while reading.

@@ -119,7 +119,11 @@ func (p *poller) ready(events []unix.EpollEvent) {
 func (p *poller) ctl(c *Conn, op int) error {
 	ev := unix.EpollEvent{Events: pollEvents, Fd: int32(uint32(c.pollToken)), Pad: int32(uint32(c.pollToken >> 32))}
 	var cerr error
-	err := c.raw.Control(func(fd uintptr) {
+	raw := c.raw
+	if raw == nil {
+		raw = c.tlsRaw
+	}
+	err := raw.Control(func(fd uintptr) {
 		if errno := rawio.EpollCtl(p.epfd, op, int(fd), &ev); errno != 0 {
 			cerr = errno
 		}
@@ -130,10 +134,11 @@ func (p *poller) ctl(c *Conn, op int) error {
 	return cerr
 }
 
-// watch starts reading c: through the poller when its connection is a plain
-// socket, else (TLS) with a goroutine of its own.
+// watch starts reading c through the poller: a plain socket's bytes, or a
+// TLS connection's records once its socket has bytes. A connection without a
+// socket to watch is read by a goroutine of its own.
 func (c *Conn) watch() {
-	if c.raw == nil { // TLS
+	if c.raw == nil && c.tlsRaw == nil {
 		go c.readBlocking()
 		return
 	}
@@ -148,6 +153,13 @@ func (c *Conn) watch() {
 	c.pollToken = p.next
 	p.conns[c.pollToken] = c
 	p.mu.Unlock()
+	if c.raw == nil {
+		// crypto/tls may hold records it read behind the upgrade request,
+		// which no readiness of the socket would announce: they are read
+		// first, and the socket armed after them.
+		go c.readableTLS(false, unix.EPOLL_CTL_ADD)
+		return
+	}
 	if err := p.ctl(c, unix.EPOLL_CTL_ADD); err != nil {
 		p.forget(c)
 		c.end(websocket1006, "")
@@ -180,6 +192,10 @@ func (c *Conn) unwatch() {
 
 // readable reads what c's socket holds, without waiting, and arms it again.
 func (c *Conn) readable() {
+	if c.raw == nil {
+		c.readableTLS(true, unix.EPOLL_CTL_MOD)
+		return
+	}
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
 	buf := *bp
@@ -226,6 +242,53 @@ func (c *Conn) readable() {
 		c.end(websocket1006, "")
 	}
 }
+
+// readableTLS reads the records a TLS connection has, then arms its socket
+// (op: EPOLL_CTL_ADD the first time, then MOD). When its socket has bytes
+// (wait), the first read waits for a whole record; the next ones, with a read
+// deadline already past, take only what crypto/tls holds read and decrypted,
+// or a record whose bytes it had, and end at the first that would need the
+// socket (a deadline error does not break a tls.Conn). Bytes that come
+// meanwhile make the socket ready again when it is armed.
+func (c *Conn) readableTLS(wait bool, op int) {
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
+	c.readMu.Lock()
+	for {
+		if !wait {
+			_ = c.nc.SetReadDeadline(aLongTimeAgo)
+		}
+		n, err := c.nc.Read(buf)
+		if n > 0 {
+			if ferr := c.rd.feed(buf[:n], c); ferr != nil {
+				c.readMu.Unlock()
+				c.readEnded(ferr)
+				return
+			}
+		}
+		if err != nil {
+			if !wait && errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			c.readMu.Unlock()
+			c.end(websocket1006, "")
+			return
+		}
+		wait = false
+	}
+	_ = c.nc.SetReadDeadline(time.Time{})
+	c.readMu.Unlock()
+	if c.hasEnded() {
+		return
+	}
+	if err := thePoller.ctl(c, op); err != nil && !errors.Is(err, net.ErrClosed) {
+		c.end(websocket1006, "")
+	}
+}
+
+// aLongTimeAgo is a read deadline that has passed.
+var aLongTimeAgo = time.Unix(1, 0)
 
 // writeFD writes w.buf to fd once (again only when interrupted); true tells
 // RawConn.Write not to wait for the socket.

@@ -174,7 +174,8 @@ func PeekReadable(fd uintptr) bool {
 // then skip the scheduler's system-call path too, which wakes sysmon on entry
 // whenever it sleeps (docs/performance.md, session 16). Anything that is not a
 // *net.TCPConn is returned as it is. The wrapper does not offer the socket
-// (syscall.Conn): what reads it is the other layer.
+// (syscall.Conn), as what reads it is the other layer; NetConn returns c, for
+// whoever only watches the socket's readiness (the WebSocket poller).
 func Wrap(c net.Conn) net.Conn {
 	x := New(c)
 	if x == nil {
@@ -190,3 +191,4 @@ type wrapped struct {
 
 func (w *wrapped) Read(p []byte) (int, error)  { return w.x.Read(p) }
 func (w *wrapped) Write(p []byte) (int, error) { return w.x.Write(p) }
+func (w *wrapped) NetConn() net.Conn           { return w.Conn }
