@@ -144,11 +144,17 @@ func (x *Conn) Write(p []byte) (int, error) {
 // opError is the error net.Conn's Read or Write returns: the raw connection
 // wraps its own (a deadline, a closed connection) as "raw-read" or
 // "raw-write".
+//
+// The raw connection's own error is fresh for this call and nobody else's: it
+// is reshaped in place rather than copied (a deadline's wake-up, which h1's
+// Park and crypto/tls's readers meet on every request, allocates once).
 func (x *Conn) opError(op string, err error) error {
-	if oe, ok := err.(*net.OpError); ok { //nolint:errorlint // the raw connection's own wrapping
-		err = oe.Err
+	oe, ok := err.(*net.OpError) //nolint:errorlint // the raw connection's own wrapping
+	if !ok {
+		oe = &net.OpError{Err: err}
 	}
-	return &net.OpError{Op: op, Net: x.nc.LocalAddr().Network(), Source: x.nc.LocalAddr(), Addr: x.nc.RemoteAddr(), Err: err}
+	oe.Op, oe.Net, oe.Source, oe.Addr = op, x.nc.LocalAddr().Network(), x.nc.LocalAddr(), x.nc.RemoteAddr()
+	return oe
 }
 
 // PeekReadable reports, without waiting or consuming anything, whether the
