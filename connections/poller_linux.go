@@ -235,10 +235,16 @@ func (c *Conn) readable() {
 		}
 	}
 	c.readMu.Unlock()
+	c.arm(unix.EPOLL_CTL_MOD)
+}
+
+// arm arms c's socket in the poller again (op MOD), or the first time (ADD),
+// unless c has ended.
+func (c *Conn) arm(op int) {
 	if c.hasEnded() {
 		return
 	}
-	if err := thePoller.ctl(c, unix.EPOLL_CTL_MOD); err != nil && !errors.Is(err, net.ErrClosed) {
+	if err := thePoller.ctl(c, op); err != nil && !errors.Is(err, net.ErrClosed) {
 		c.end(websocket1006, "")
 	}
 }
@@ -279,12 +285,7 @@ func (c *Conn) readableTLS(wait bool, op int) {
 	}
 	_ = c.nc.SetReadDeadline(time.Time{})
 	c.readMu.Unlock()
-	if c.hasEnded() {
-		return
-	}
-	if err := thePoller.ctl(c, op); err != nil && !errors.Is(err, net.ErrClosed) {
-		c.end(websocket1006, "")
-	}
+	c.arm(op)
 }
 
 // aLongTimeAgo is a read deadline that has passed.
