@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -79,11 +80,14 @@ type conn struct {
 	// its raw I/O (internal/rawio).
 	rw         io.ReadWriter
 	remoteAddr string
-	ctx        context.Context // the parent of its requests' contexts
-	cancel     context.CancelFunc
-	cr         connReader
-	br         *bufio.Reader
-	state      atomic.Int32
+	// tls is a TLS connection's state, which its requests carry (r.TLS);
+	// nil on a plain connection.
+	tls    *tls.ConnectionState
+	ctx    context.Context // the parent of its requests' contexts
+	cancel context.CancelFunc
+	cr     connReader
+	br     *bufio.Reader
+	state  atomic.Int32
 	// reqCtx is the context of the request being served (or last served);
 	// reads that fail end it.
 	reqCtx *requestContext
@@ -125,6 +129,9 @@ type conn struct {
 	// capture, while net/http's reader reads a head with Options.WireNames,
 	// receives every byte read from the connection.
 	capture *[]byte
+	// draining is set while Park looks for what crypto/tls holds (tlsHoldsNothing):
+	// the read's deadline error is not the request's.
+	draining bool
 }
 
 // connReader is what c.br reads: the connection, with the header-size limit
@@ -147,7 +154,7 @@ func (r *connReader) Read(p []byte) (int, error) {
 	if r.c.capture != nil && n > 0 {
 		*r.c.capture = append(*r.c.capture, p[:n]...)
 	}
-	if err != nil && r.c.reqCtx != nil {
+	if err != nil && r.c.reqCtx != nil && !r.c.draining {
 		r.c.reqCtx.end()
 	}
 	return n, err
@@ -163,6 +170,12 @@ func (c *conn) closeIfIdle() {
 // serve reads and serves c's requests until it closes or is hijacked.
 func (c *conn) serve() {
 	c.remoteAddr = c.rwc.RemoteAddr().String()
+	if tc, ok := c.rwc.(*tls.Conn); ok && !c.handshake(tc) {
+		c.cancel()
+		_ = c.rwc.Close()
+		c.s.forget(c)
+		return
+	}
 	c.cr.c = c
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(&c.cr)
@@ -206,6 +219,32 @@ func (c *conn) serve() {
 			return // Shutdown may have looked before the store
 		}
 	}
+}
+
+// handshake finishes a TLS connection's handshake, if its listener has not
+// (within ReadHeaderTimeout, as the first request's header), and keeps its
+// state for the connection's requests. It refuses a connection whose client
+// and server agreed on a protocol other than HTTP/1.1 (h2 is another server's
+// to serve: the listener hands such connections elsewhere).
+func (c *conn) handshake(tc *tls.Conn) bool {
+	st := tc.ConnectionState()
+	if !st.HandshakeComplete {
+		if d := c.s.opts.ReadHeaderTimeout; d > 0 {
+			_ = tc.SetDeadline(time.Now().Add(d))
+		}
+		if err := tc.HandshakeContext(c.ctx); err != nil {
+			c.s.opts.Log.Debug("h1: TLS handshake failed", "remote", c.remoteAddr, "err", err)
+			return false
+		}
+		_ = tc.SetDeadline(time.Time{})
+		st = tc.ConnectionState()
+	}
+	if p := st.NegotiatedProtocol; p != "" && p != "http/1.1" {
+		c.s.opts.Log.Debug("h1: TLS connection negotiated another protocol", "remote", c.remoteAddr, "protocol", p)
+		return false
+	}
+	c.tls = &st
+	return true
 }
 
 // setIdleDeadline bounds the wait for the next request on a keep-alive
@@ -361,6 +400,7 @@ func (c *conn) checkRequest(req *http.Request, fr *fastRequest) (*http.Request, 
 		delete(req.Header, "Host")
 	}
 	req.RemoteAddr = c.remoteAddr
+	req.TLS = c.tls
 	return req, nil
 }
 

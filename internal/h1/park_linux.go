@@ -63,7 +63,7 @@ func (p *Park) Init(w http.ResponseWriter) bool {
 	c := rw.c
 	if c.parkRaw == nil {
 		// Made once per connection: a Park per request costs no more.
-		if c.parkRaw = rawConn(c.rwc); c.parkRaw == nil {
+		if c.parkRaw = rawConn(socketOf(c.rwc)); c.parkRaw == nil {
 			return false
 		}
 		c.parkLook = func(fd uintptr) bool {
@@ -71,10 +71,29 @@ func (p *Park) Init(w http.ResponseWriter) bool {
 			return c.parkReadable
 		}
 	}
+	if c.tls != nil && !c.tlsHoldsNothing() {
+		return false
+	}
 	p.c, p.raw = c, c.parkRaw
 	c.deadlineSet.Store(true) // Wake and Answered set the read deadline
 	c.park.Store(p)
 	return true
+}
+
+// tlsHoldsNothing reports whether crypto/tls holds none of the client's bytes
+// beyond the request's: records it read from the socket with the request's (a
+// pipelined request, or the start of one) would never make the socket
+// readable again. A read with a past deadline takes only what it holds: a
+// whole record is decrypted into c's reader (and the Park refused, as for a
+// pipelined request), the start of one leaves the socket to announce the
+// rest, and the socket itself is not read.
+func (c *conn) tlsHoldsNothing() bool {
+	c.setReadDeadline(aLongTimeAgo)
+	c.draining = true
+	_, err := c.br.Peek(1)
+	c.draining = false
+	c.setReadDeadline(time.Time{})
+	return c.br.Buffered() == 0 && isDeadline(err)
 }
 
 // Wait waits as Park describes. It reports whether the connection was

@@ -17,7 +17,7 @@
 // request also carries the client's spelling of its header names, which
 // net/http's header canonicalizes (WireNames). Requests reach the handler with the fields net/http's server sets
 // (RemoteAddr, Host, RequestURI, URL, Proto*, ContentLength, TransferEncoding,
-// Close; TLS is nil) and the context values it sets (http.ServerContextKey, whose
+// Close, TLS) and the context values it sets (http.ServerContextKey, whose
 // value is a *http.Server describing this server's limits, and
 // http.LocalAddrContextKey).
 //
@@ -37,8 +37,13 @@
 // call per request. So a client that goes away while its request is being
 // handled is noticed, and the request's context cancelled, when the server next
 // reads from (the request body) or writes to the connection, not at once. Close
-// cancels every request's context; Shutdown lets running requests finish. HTTP/2
-// and TLS are not served.
+// cancels every request's context; Shutdown lets running requests finish.
+//
+// A listener may hand it *tls.Conn connections: their handshake is finished
+// (within ReadHeaderTimeout) if the listener has not, and their requests carry
+// the connection's state in r.TLS, as with net/http's server. HTTP/2 is not
+// served: a connection whose ALPN chose anything but "http/1.1" is closed (the
+// listener is to hand those to a server that speaks it).
 package h1
 
 import (

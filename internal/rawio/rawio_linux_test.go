@@ -2,21 +2,17 @@ package rawio
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"runtime"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // tcpPair returns the two ends of a loopback TCP connection: the accepted one
@@ -284,7 +280,7 @@ func TestWrap(t *testing.T) {
 	if _, ok := w.(syscall.Conn); ok {
 		t.Fatal("the wrapper offers its socket")
 	}
-	cert := selfSigned(t)
+	cert := testkit.SelfSigned(t)
 	ts := tls.Server(w, &tls.Config{Certificates: []tls.Certificate{cert}})
 	tc := tls.Client(client, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // G402: a test's own certificate
 	done := make(chan error, 1)
@@ -331,18 +327,3 @@ func TestWrap(t *testing.T) {
 	}
 }
 
-// selfSigned makes a certificate for localhost.
-func selfSigned(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
