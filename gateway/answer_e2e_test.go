@@ -1,9 +1,13 @@
 package gateway_test
 
 import (
+	"bufio"
 	"compress/gzip"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/gateway"
+	"github.com/portico-dev/portico/gateway/edge"
 )
 
 // send writes reqs on the connection at once.
@@ -290,4 +296,122 @@ func waitLines(t *testing.T, path string, n int) []string {
 	}
 	t.Fatalf("%s has %d lines, want %d", path, len(lines), n)
 	return nil
+}
+
+// TestFunctionAnsweredOverHTTPS checks the answer path on the TLS listener:
+// HTTP/1.1 requests over TLS are answered by the result's goroutine as over
+// plain HTTP, with the event saying https; two requests whose records arrive
+// together (crypto/tls holds the second: h1's TestNewParkRefusesWhatTLSHolds
+// holds the Park to refusing the first) are both answered; HTTP/2 requests are served by net/http's server and
+// answered by their own goroutine.
+func TestFunctionAnsweredOverHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := edge.InitDevCA(edge.DevCADir(dir), nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := edge.LoadDevCA(edge.DevCADir(dir), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gw *gateway.Server
+	env := apptest.Start(t, apptest.Options{DataDir: dir, Populate: []any{&gw}, Settings: func(s *app.Settings) {
+		s.TLSListen = "127.0.0.1:0"
+	}})
+	apiID, answered := answeredAPI(t, env, map[string]any{"name": "answered-tls", "protocol": "HTTP"}, nil)
+	_, port, _ := net.SplitHostPort(gw.TLSAddr())
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	req := "GET /" + apiID + "/dev/probe HTTP/1.1\r\nHost: localhost\r\n\r\n"
+	probe := func(what string, a answer) {
+		t.Helper()
+		var ev struct {
+			RouteKey string            `json:"routeKey"`
+			Headers  map[string]string `json:"headers"`
+		}
+		if a.status != 200 || json.Unmarshal([]byte(a.body), &ev) != nil || ev.RouteKey != "GET /probe" || ev.Headers["x-forwarded-proto"] != "https" {
+			t.Fatalf("%s: %d %.300s", what, a.status, a.body)
+		}
+	}
+	dial := func(protos ...string) (*rawClient, *heldConn) {
+		t.Helper()
+		raw, err := net.Dial("tcp", "127.0.0.1:"+port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = raw.Close() })
+		_ = raw.SetDeadline(time.Now().Add(2 * time.Minute)) // a guard against a hang
+		hc := &heldConn{Conn: raw}
+		tc := tls.Client(hc, &tls.Config{RootCAs: pool, ServerName: "localhost", NextProtos: protos})
+		if err := tc.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		return &rawClient{t: t, conn: tc, br: bufio.NewReader(tc), host: "localhost:" + port}, hc
+	}
+
+	if rc, _ := dial("h2", "http/1.1"); rc.conn.(*tls.Conn).ConnectionState().NegotiatedProtocol != "h2" {
+		t.Fatal("ALPN did not choose h2 when offered") // browsers offer both
+	}
+	rc, hc := dial("http/1.1")
+	rc.send(req) // warm, and maybe cold
+	probe("first", rc.read())
+	before := answered.Load()
+	for i := range 5 {
+		rc.send(req)
+		probe("call "+strconv.Itoa(i), rc.read())
+	}
+	if n := answered.Load() - before; n < 4 {
+		t.Fatalf("%d of 5 warm calls over TLS answered from their result's goroutine", n)
+	}
+	// Two requests, a record each, in one segment.
+	hc.hold = true
+	rc.send(req)
+	rc.send(req)
+	if err := hc.flush(); err != nil {
+		t.Fatal(err)
+	}
+	probe("held first", rc.read())
+	probe("held second", rc.read())
+
+	// HTTP/2: net/http's server, the request's goroutine.
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+	defer client.CloseIdleConnections()
+	before = answered.Load()
+	for i := range 3 {
+		resp, err := client.Get("https://localhost:" + port + "/" + apiID + "/dev/probe")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("h2 call %d went as %s", i, resp.Proto)
+		}
+		probe("h2 call "+strconv.Itoa(i), answer{resp.StatusCode, resp.Header, string(body)})
+	}
+	if n := answered.Load() - before; n != 0 {
+		t.Fatalf("%d HTTP/2 answers from the result's goroutine", n)
+	}
+}
+
+// heldConn holds what is written to it while hold is set, and sends it in one
+// write on flush: a TLS client over it sends several records at once.
+type heldConn struct {
+	net.Conn
+	hold bool
+	buf  []byte
+}
+
+func (h *heldConn) Write(p []byte) (int, error) {
+	if h.hold {
+		h.buf = append(h.buf, p...)
+		return len(p), nil
+	}
+	return h.Conn.Write(p)
+}
+
+func (h *heldConn) flush() error {
+	h.hold = false
+	_, err := h.Conn.Write(h.buf)
+	h.buf = nil
+	return err
 }

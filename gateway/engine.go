@@ -26,7 +26,8 @@ const (
 )
 
 // DefaultEngine is the plain listener's engine when Config.Engine is empty.
-// The TLS listener always runs net/http's server.
+// Under h1 the TLS listener's HTTP/1.1 connections are h1's too; its HTTP/2
+// ones, and every TLS connection under the other engines, are net/http's.
 const DefaultEngine = EngineH1
 
 // CheckEngine refuses an unknown listener engine name.
@@ -50,17 +51,23 @@ func (s *Server) engine() string {
 // as the net/http engine. h1 keeps the client's spelling of header names
 // itself (h1.Options.WireNames), so ln needs no wirenames recorder.
 func (s *Server) serveH1(ln net.Listener) {
-	s.h1 = h1.New(s.limits.Handler(s), h1.Options{
-		MaxHeaderBytes:    s.limits.MaxHeaderBytes,
-		ReadHeaderTimeout: s.limits.HeaderTimeout,
-		IdleTimeout:       s.limits.IdleTimeout,
-		WireNames:         true,
-		Log:               s.log,
-	})
+	s.h1 = h1.New(s.limits.Handler(s), s.h1Options())
 	srv := s.h1
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("gateway server stopped", "err", err)
 		}
 	}()
+}
+
+// h1Options are h1's limits, the listener's, for the plain and the TLS
+// listener.
+func (s *Server) h1Options() h1.Options {
+	return h1.Options{
+		MaxHeaderBytes:    s.limits.MaxHeaderBytes,
+		ReadHeaderTimeout: s.limits.HeaderTimeout,
+		IdleTimeout:       s.limits.IdleTimeout,
+		WireNames:         true,
+		Log:               s.log,
+	}
 }

@@ -35,7 +35,8 @@ type Server struct {
 	ln     net.Listener
 
 	tlsCfg *tls.Config        // SetTLS; nil: no TLS listener (tls.go)
-	tlsSrv *http.Server       // serves tlsLn
+	tlsSrv *http.Server       // serves tlsLn (its HTTP/2 connections only, with tlsH1)
+	tlsH1  *h1.Server         // serves tlsLn's HTTP/1.1 connections under the h1 engine
 	tlsLn  *handshakeListener // the TLS listener
 	cb     *callbackServer
 	nbio   *nbioServer // with Config.Engine "nbio" (engine_nbio.go), instead of srv
@@ -152,9 +153,7 @@ func (s *Server) startCallback() error {
 	}
 	cb, err := s.gw.startCallback(s.gw.cfg.CallbackBind, s.gw.ws.m.Config().CallbackHost)
 	if err != nil {
-		if s.tlsSrv != nil {
-			_ = s.tlsSrv.Close()
-		}
+		s.closeTLS()
 		return err
 	}
 	s.cb = cb
@@ -175,8 +174,11 @@ func (s *Server) Stop(ctx context.Context) error {
 	if s.nbio != nil {
 		plainErr = s.nbio.shutdown(ctx)
 	}
+	if s.tlsH1 != nil {
+		tlsErr = s.tlsH1.Shutdown(ctx)
+	}
 	if s.tlsSrv != nil {
-		tlsErr = s.tlsSrv.Shutdown(ctx)
+		tlsErr = errors.Join(tlsErr, s.tlsSrv.Shutdown(ctx))
 	}
 	if s.srv != nil {
 		plainErr = s.srv.Shutdown(ctx)
@@ -185,6 +187,16 @@ func (s *Server) Stop(ctx context.Context) error {
 		plainErr = s.h1.Shutdown(ctx)
 	}
 	return errors.Join(plainErr, tlsErr)
+}
+
+// closeTLS closes the TLS listener's servers at once.
+func (s *Server) closeTLS() {
+	if s.tlsH1 != nil {
+		_ = s.tlsH1.Close()
+	}
+	if s.tlsSrv != nil {
+		_ = s.tlsSrv.Close()
+	}
 }
 
 // Addr returns the plain listener's bound address, after Start; "" when it is

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -19,6 +20,7 @@ import (
 	"github.com/portico-dev/portico/gateway/internal/wirenames"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/rawio"
 )
 
@@ -94,9 +96,11 @@ const (
 // listens on Config.TLSListen. Call it before Start.
 func (s *Server) SetTLS(cfg *tls.Config) { s.tlsCfg = cfg }
 
-// startTLS binds the TLS listener and serves it with net/http's server:
-// handshakes run on their own, bounded by Config.TLSHandshakeTimeout, before
-// net/http sees the connection.
+// startTLS binds the TLS listener and serves it: handshakes run on their own,
+// bounded by Config.TLSHandshakeTimeout, before a server sees the connection.
+// Under the h1 engine (the default) HTTP/1.1 connections are h1's, as on the
+// plain listener, and HTTP/2 ones net/http's; under the others net/http's
+// server serves both.
 func (s *Server) startTLS() error {
 	if s.tlsCfg == nil || s.gw.cfg.TLSListen == "" || s.gw.cfg.TLSListen == ListenOff {
 		return nil
@@ -106,7 +110,8 @@ func (s *Server) startTLS() error {
 	if err != nil {
 		return fmt.Errorf("gateway: listen on %s (TLS): %w", addr, err)
 	}
-	hl := newHandshakeListener(ln, s.tlsCfg, s.gw.cfg.TLSHandshakeTimeout, s.log)
+	split := s.engine() == EngineH1
+	hl := newHandshakeListener(ln, s.tlsCfg, s.gw.cfg.TLSHandshakeTimeout, split, s.log)
 	s.tlsLn = hl
 	// The plain listener's limits: header size, header, body and idle timeouts.
 	s.tlsSrv = s.limits.Server(http.HandlerFunc(s.serveTLS))
@@ -116,12 +121,21 @@ func (s *Server) startTLS() error {
 	// the plain listener's do; HTTP/2 ones reach net/http as *tls.Conn
 	// (wirenames.Listener).
 	s.tlsSrv.ConnContext = wirenames.ConnContext
-	rl := wirenames.Listener{Listener: hl, MaxHeaderBytes: s.limits.MaxHeaderBytes}
+	rl := wirenames.Listener{Listener: hl.std, MaxHeaderBytes: s.limits.MaxHeaderBytes}
 	go func() {
 		if err := s.tlsSrv.Serve(rl); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("gateway TLS server stopped", "err", err)
 		}
 	}()
+	if split {
+		s.tlsH1 = h1.New(s.limits.Handler(http.HandlerFunc(s.serve)), s.h1Options())
+		srv := s.tlsH1
+		go func() {
+			if err := srv.Serve(hl.h1); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("gateway TLS server stopped", "err", err)
+			}
+		}()
+	}
 	s.log.Info("gateway listening (TLS)", "addr", ln.Addr().String())
 	return nil
 }
@@ -135,54 +149,77 @@ func (s *Server) TLSAddr() string {
 }
 
 // handshakeListener accepts TCP connections, completes their TLS handshakes in
-// the background within a deadline and hands net/http only the connections whose
-// handshake finished. A client that never finishes its handshake holds a
-// goroutine until the deadline, never net/http's accept loop. A plain HTTP
-// request gets 400, as net/http answers it.
+// the background within a deadline and hands a server only the connections
+// whose handshake finished. A client that never finishes its handshake holds a
+// goroutine until the deadline, never a server's accept loop. A plain HTTP
+// request gets 400, as net/http answers it. Its connections come out of one
+// view (std), or, split, out of two: h1 has those whose ALPN chose HTTP/1.1
+// (or nothing), std those that chose h2. The socket closes when every view
+// has closed.
 type handshakeListener struct {
-	net.Listener
+	ln      net.Listener
 	cfg     *tls.Config
 	timeout time.Duration
 	log     *slog.Logger
 
-	conns   chan net.Conn
-	errc    chan error
-	done    chan struct{}
-	once    sync.Once
+	std, h1 *tlsView // h1 is nil unless split
+
+	failed  chan struct{} // closed when accepting failed: err says why
+	err     error
+	views   atomic.Int32  // views not closed yet
+	stop    chan struct{} // closed when every view has closed
 	pending chan struct{} // semaphore of handshakes in flight
 }
 
-func newHandshakeListener(ln net.Listener, cfg *tls.Config, timeout time.Duration, log *slog.Logger) *handshakeListener {
+// tlsView is one server's share of a handshakeListener's connections.
+type tlsView struct {
+	l     *handshakeListener
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newHandshakeListener(ln net.Listener, cfg *tls.Config, timeout time.Duration, split bool, log *slog.Logger) *handshakeListener {
 	if timeout <= 0 {
 		timeout = DefaultTLSHandshakeTimeout
 	}
 	l := &handshakeListener{
-		Listener: ln, cfg: cfg, timeout: timeout, log: log,
-		conns: make(chan net.Conn), errc: make(chan error, 1), done: make(chan struct{}),
+		ln: ln, cfg: cfg, timeout: timeout, log: log,
+		failed: make(chan struct{}), stop: make(chan struct{}),
 		pending: make(chan struct{}, maxPendingHandshakes),
+	}
+	l.std = l.newView()
+	if split {
+		l.h1 = l.newView()
 	}
 	go l.acceptLoop()
 	return l
 }
 
+func (l *handshakeListener) newView() *tlsView {
+	l.views.Add(1)
+	return &tlsView{l: l, conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+// Addr is the listener's bound address.
+func (l *handshakeListener) Addr() net.Addr { return l.ln.Addr() }
+
 func (l *handshakeListener) acceptLoop() {
 	for {
 		select {
 		case l.pending <- struct{}{}:
-		case <-l.done:
+		case <-l.stop:
 			return
 		}
-		c, err := l.Listener.Accept()
+		c, err := l.ln.Accept()
 		if err != nil {
 			<-l.pending
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
-			select {
-			case l.errc <- err:
-			case <-l.done:
-			}
+			l.err = err
+			close(l.failed)
 			return
 		}
 		go l.handshake(c)
@@ -206,9 +243,13 @@ func (l *handshakeListener) handshake(c net.Conn) {
 		return
 	}
 	_ = c.SetDeadline(time.Time{})
+	v := l.std
+	if l.h1 != nil && tc.ConnectionState().NegotiatedProtocol != "h2" {
+		v = l.h1
+	}
 	select {
-	case l.conns <- tc:
-	case <-l.done:
+	case v.conns <- tc:
+	case <-v.done:
 		_ = c.Close()
 	}
 }
@@ -221,23 +262,35 @@ func looksLikeHTTP(hdr []byte) bool {
 	return false
 }
 
-// Accept implements net.Listener: the next connection whose handshake finished.
-func (l *handshakeListener) Accept() (net.Conn, error) {
+// Accept implements net.Listener: the view's next connection whose handshake
+// finished.
+func (v *tlsView) Accept() (net.Conn, error) {
 	select {
-	case c := <-l.conns:
+	case c := <-v.conns:
 		return c, nil
-	case err := <-l.errc:
-		return nil, err
-	case <-l.done:
+	case <-v.l.failed:
+		return nil, v.l.err
+	case <-v.done:
 		return nil, net.ErrClosed
 	}
 }
 
-// Close implements net.Listener.
-func (l *handshakeListener) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return l.Listener.Close()
+// Close implements net.Listener: the view accepts no more; the last view's
+// Close closes the socket.
+func (v *tlsView) Close() error {
+	var err error
+	v.once.Do(func() {
+		close(v.done)
+		if v.l.views.Add(-1) == 0 {
+			close(v.l.stop)
+			err = v.l.ln.Close()
+		}
+	})
+	return err
 }
+
+// Addr implements net.Listener.
+func (v *tlsView) Addr() net.Addr { return v.l.ln.Addr() }
 
 // checkDefaultEndpoint refuses a stage reached at a default endpoint
 // ({apiId}.execute-api... or /{apiId}/{stage}) when its API turned them off.
