@@ -18,17 +18,27 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/internal/rawio"
 	"github.com/portico-dev/portico/internal/tracing"
 )
 
 // newTransport returns the backend transport: a large idle pool per host (the
 // stock transport keeps 2, which makes every burst dial anew), no compression
 // negotiation of its own (the client's Accept-Encoding passes through), and
-// bounded dial and header waits.
+// bounded dial and header waits. Its connections read and write with raw
+// system calls (rawio.Wrap, under crypto/tls for https backends), as the
+// gateway's own listeners' do.
 func newTransport(cfg Config) *http.Transport {
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return rawio.Wrap(c), nil
+	}
 	return &http.Transport{
-		DialContext:           d.DialContext,
+		DialContext:           dial,
 		MaxIdleConns:          cfg.MaxIdleConnsPerHost * 4,
 		MaxIdleConnsPerHost:   cfg.MaxIdleConnsPerHost,
 		IdleConnTimeout:       90 * time.Second,

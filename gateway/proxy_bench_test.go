@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -20,17 +21,26 @@ import (
 	"github.com/portico-dev/portico/gateway/metrics"
 	"github.com/portico-dev/portico/gateway/throttle"
 	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // rawBackend listens on loopback and answers every request head it reads with
 // the 20-byte JSON answer of the side-by-side script's floor server, without
 // allocating per request, so that a benchmark's allocations are the gateway's.
 // It serves GETs without bodies only.
-func rawBackend(tb testing.TB) string {
+func rawBackend(tb testing.TB) string { return rawBackendOver(tb, nil) }
+
+// rawBackendOver is rawBackend over TLS with cfg (an https:// URL), or plain
+// when cfg is nil.
+func rawBackendOver(tb testing.TB, cfg *tls.Config) string {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
+	}
+	scheme := "http://"
+	if cfg != nil {
+		ln, scheme = tls.NewListener(ln, cfg), "https://"
 	}
 	answer := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 20\r\nDate: Mon, 30 Nov 2026 23:54:02 GMT\r\n\r\n{\"ok\":true,\"n\":1234}")
 	var wg sync.WaitGroup
@@ -92,7 +102,7 @@ func rawBackend(tb testing.TB) string {
 			}()
 		}
 	}()
-	return "http://" + ln.Addr().String()
+	return scheme + ln.Addr().String()
 }
 
 // proxyBenchGateway deploys an HTTP_PROXY route GET /proxy to backend on a
@@ -154,6 +164,15 @@ func BenchmarkProxyRoute(b *testing.B) {
 	})
 	b.Run("server", func(b *testing.B) {
 		gw, path := proxyBenchGateway(b, backend)
+		serverLoad(b, gw, path)
+	})
+	// An https backend: net/http's transport and crypto/tls, not the fast
+	// proxy.
+	cert := testkit.SelfSigned(b)
+	tlsBackend := rawBackendOver(b, &tls.Config{Certificates: []tls.Certificate{cert}})
+	b.Run("server-https-backend", func(b *testing.B) {
+		gw, path := proxyBenchGateway(b, tlsBackend)
+		gw.transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the benchmark's own certificate
 		serverLoad(b, gw, path)
 	})
 }

@@ -181,7 +181,9 @@ func PeekReadable(fd uintptr) bool {
 // whenever it sleeps (docs/performance.md, session 16). Anything that is not a
 // *net.TCPConn is returned as it is. The wrapper does not offer the socket
 // (syscall.Conn), as what reads it is the other layer; NetConn returns c, for
-// whoever only watches the socket's readiness (the WebSocket poller).
+// whoever only watches the socket's readiness (the WebSocket poller), and
+// CloseWrite is c's (a proxied upgrade half-closes its backend). The gateway's
+// backend transport dials through it too.
 func Wrap(c net.Conn) net.Conn {
 	x := New(c)
 	if x == nil {
@@ -198,3 +200,4 @@ type wrapped struct {
 func (w *wrapped) Read(p []byte) (int, error)  { return w.x.Read(p) }
 func (w *wrapped) Write(p []byte) (int, error) { return w.x.Write(p) }
 func (w *wrapped) NetConn() net.Conn           { return w.Conn }
+func (w *wrapped) CloseWrite() error           { return w.Conn.(*net.TCPConn).CloseWrite() }

@@ -327,3 +327,31 @@ func TestWrap(t *testing.T) {
 	}
 }
 
+// TestWrapCloseWrite checks that the wrapper half-closes as its connection
+// does: the peer reads EOF, and can still write back through the wrapper.
+func TestWrapCloseWrite(t *testing.T) {
+	server, client := tcpPair(t)
+	w := Wrap(client)
+	cw, ok := w.(interface{ CloseWrite() error })
+	if !ok {
+		t.Fatal("the wrapper has no CloseWrite")
+	}
+	if _, err := w.Write([]byte("last")); err != nil {
+		t.Fatal(err)
+	}
+	if err := cw.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	_ = server.SetDeadline(time.Now().Add(20 * time.Second)) // a guard against a hang
+	if b, err := io.ReadAll(server); err != nil || string(b) != "last" {
+		t.Fatalf("the peer read %q, %v; want \"last\" then EOF", b, err)
+	}
+	if _, err := server.Write([]byte("back")); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.SetDeadline(time.Now().Add(20 * time.Second))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(w, buf); err != nil || string(buf) != "back" {
+		t.Fatalf("after CloseWrite the wrapper read %q, %v", buf, err)
+	}
+}
