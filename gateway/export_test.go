@@ -1,6 +1,9 @@
 package gateway
 
-import "net/http"
+import (
+	"crypto/tls"
+	"net/http"
+)
 
 // SetAnsweredHook makes f see each request whose function result was answered
 // from the goroutine that read it (functionAnswer), until the test ends.
@@ -16,3 +19,18 @@ func SetWebSocketAnsweredHook(t interface{ Cleanup(func()) }, f func(connectionI
 	wsAnsweredHook.Store(&f)
 	t.Cleanup(func() { wsAnsweredHook.Store(nil) })
 }
+
+// trustBackends makes both of the gateway's backend clients (the fast proxy
+// and the transport) use cfg for https: backends.
+func (g *Gateway) trustBackends(cfg *tls.Config) {
+	g.transport.TLSClientConfig = cfg
+	if g.fast != nil {
+		g.fast.SetTLSClientConfig(cfg)
+	}
+}
+
+// TrustBackends is trustBackends for the package's external tests.
+func TrustBackends(g *Gateway, cfg *tls.Config) { g.trustBackends(cfg) }
+
+// FastServed is how many requests the fast proxy took.
+func FastServed(g *Gateway) int64 { return g.fast.Served() }

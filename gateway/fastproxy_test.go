@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
+	"net/url"
 	"reflect"
 	"runtime"
 	"strconv"
@@ -23,6 +26,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // received is what the recording backend saw of one request.
@@ -52,11 +56,15 @@ func (b *recordingBackend) take(t *testing.T) (received, int) {
 	return got, n
 }
 
-func newRecordingBackend(t *testing.T) *recordingBackend {
+func newRecordingBackend(t *testing.T) *recordingBackend { return newRecordingBackendOver(t, false) }
+
+// newRecordingBackendOver is newRecordingBackend, over TLS (HTTP/1.1) when
+// secure.
+func newRecordingBackendOver(t *testing.T, secure bool) *recordingBackend {
 	t.Helper()
 	large := strings.Repeat("0123456789abcdef", 1<<17) // 2 MB
 	b := &recordingBackend{}
-	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	b.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if r.URL.Path == "/slow" {
 			select {
@@ -108,8 +116,21 @@ func newRecordingBackend(t *testing.T) *recordingBackend {
 			_, _ = fmt.Fprintf(w, "%s %s %d bytes", r.Method, r.URL.RequestURI(), len(body))
 		}
 	}))
+	if secure {
+		b.StartTLS()
+	} else {
+		b.Start()
+	}
 	t.Cleanup(b.Close)
 	return b
+}
+
+// trustBackend makes both gateways of p trust b's certificate.
+func (p *proxyPair) trustBackend(b *httptest.Server) {
+	pool := x509.NewCertPool()
+	pool.AddCert(b.Certificate())
+	p.fast.trustBackends(&tls.Config{RootCAs: pool})
+	p.stock.transport.TLSClientConfig = &tls.Config{RootCAs: pool}
 }
 
 // proxyPair is one deployed API served by two gateways: one with the fast path,
@@ -207,10 +228,19 @@ type chunked struct{ r io.Reader }
 func (c chunked) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // TestFastProxyConformance sends each request through the fast path and through
-// the stock ReverseProxy and requires the backend and the client to see the same.
+// the stock ReverseProxy and requires the backend and the client to see the
+// same, to an http: and to an https: backend.
 func TestFastProxyConformance(t *testing.T) {
-	backend := newRecordingBackend(t)
+	t.Run("http", func(t *testing.T) { testFastProxyConformance(t, false) })
+	t.Run("https", func(t *testing.T) { testFastProxyConformance(t, true) })
+}
+
+func testFastProxyConformance(t *testing.T, secure bool) {
+	backend := newRecordingBackendOver(t, secure)
 	p := newProxyPair(t, backend.URL, "http://127.0.0.1:1")
+	if secure {
+		p.trustBackend(backend.Server)
+	}
 	big := strings.Repeat("b", 3<<20/2) // 1.5 MB
 	text := func(s string) func() io.Reader { return func() io.Reader { return strings.NewReader(s) } }
 	cases := []proxyCase{
@@ -290,7 +320,7 @@ func TestFastProxyConformance(t *testing.T) {
 			t.Errorf("hop-by-hop %s: %v reached the backend", k, v)
 		}
 	}
-	if got.Header.Get("Te") != "trailers" || got.Header.Get("X-Keep") != "kept" || got.Host != strings.TrimPrefix(backend.URL, "http://") {
+	if got.Header.Get("Te") != "trailers" || got.Header.Get("X-Keep") != "kept" || got.Host != backend.Listener.Addr().String() {
 		t.Errorf("backend saw %v (host %s)", got.Header, got.Host)
 	}
 }
@@ -303,16 +333,36 @@ func truncate(s string) string {
 }
 
 // TestFastProxyErrors checks the error paths against the stock proxy: a backend
-// past the integration timeout is a 504, a backend that is down a 500.
+// past the integration timeout is a 504, a backend that is down a 500, and so
+// is an https: backend whose certificate is not trusted.
 func TestFastProxyErrors(t *testing.T) {
-	backend := newRecordingBackend(t)
+	t.Run("http", func(t *testing.T) { testFastProxyErrors(t, false) })
+	t.Run("https", func(t *testing.T) { testFastProxyErrors(t, true) })
+}
+
+func testFastProxyErrors(t *testing.T, secure bool) {
+	backend := newRecordingBackendOver(t, secure)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	down := "http://" + ln.Addr().String()
 	_ = ln.Close()
+	if secure {
+		// A certificate neither gateway trusts.
+		untrusted := httptest.NewUnstartedServer(http.NotFoundHandler())
+		untrusted.TLS = &tls.Config{Certificates: []tls.Certificate{testkit.SelfSigned(t)}}
+		untrusted.StartTLS()
+		t.Cleanup(untrusted.Close)
+		down = untrusted.URL
+	}
 	p := newProxyPair(t, backend.URL, down)
+	if secure {
+		pool := x509.NewCertPool()
+		pool.AddCert(backend.Certificate())
+		p.fast.trustBackends(&tls.Config{RootCAs: pool, ServerName: "example.com"})
+		p.stock.transport.TLSClientConfig = &tls.Config{RootCAs: pool, ServerName: "example.com"}
+	}
 	client := &http.Client{}
 	defer client.CloseIdleConnections()
 	for _, c := range []struct {
@@ -321,7 +371,7 @@ func TestFastProxyErrors(t *testing.T) {
 		typ, message string
 	}{
 		{"slow backend", "/slow", 504, "IntegrationTimeoutException", "Endpoint request timed out"},
-		{"backend down", "/down/x", 500, "InternalServerErrorException", "Internal server error"},
+		{map[bool]string{false: "backend down", true: "certificate not trusted"}[secure], "/down/x", 500, "InternalServerErrorException", "Internal server error"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for _, base := range []string{p.fastURL, p.stockURL} {
@@ -335,15 +385,23 @@ func TestFastProxyErrors(t *testing.T) {
 	}
 }
 
-// TestFastProxyStaleConnection has the backend close its idle connections between
+// TestFastProxyStaleConnection has the backend (http: and https:) close its idle connections between
 // requests: a GET is retried once on a fresh connection, a POST (which cannot be
 // retried) finds the pooled connection dead before using it.
 func TestFastProxyStaleConnection(t *testing.T) {
-	backend := newRecordingBackend(t)
+	t.Run("http", func(t *testing.T) { testFastProxyStaleConnection(t, false) })
+	t.Run("https", func(t *testing.T) { testFastProxyStaleConnection(t, true) })
+}
+
+func testFastProxyStaleConnection(t *testing.T, secure bool) {
+	backend := newRecordingBackendOver(t, secure)
 	p := newProxyPair(t, backend.URL, "http://127.0.0.1:1")
+	if secure {
+		p.trustBackend(backend.Server)
+	}
 	client := &http.Client{}
 	defer client.CloseIdleConnections()
-	host := strings.TrimPrefix(backend.URL, "http://")
+	origin, _ := url.Parse(backend.URL)
 	for i, c := range []proxyCase{
 		{name: "GET", method: "GET", path: "/items/1"},
 		{name: "POST", method: "POST", path: "/items/2", body: func() io.Reader { return strings.NewReader("once") }},
@@ -355,11 +413,11 @@ func TestFastProxyStaleConnection(t *testing.T) {
 				sendCase(t, client, p.fastURL, proxyCase{name: "warm", method: "GET", path: "/items/0"})
 				backend.take(t)
 			}
-			if idle, _ := p.fast.fast.Idle(host); idle == 0 {
+			if idle, _ := p.fast.fast.Idle(origin); idle == 0 {
 				t.Fatal("no pooled connection to go stale")
 			}
 			backend.CloseClientConnections()
-			waitClosedByPeer(t, p.fast, host)
+			waitClosedByPeer(t, p.fast, origin)
 			a := sendCase(t, client, p.fastURL, c)
 			got, n := backend.take(t)
 			if a.Status != 201 || n != 1 || got.Method != c.method {
@@ -371,7 +429,7 @@ func TestFastProxyStaleConnection(t *testing.T) {
 
 // waitClosedByPeer waits until the backend's close of every pooled connection
 // has arrived (a non-blocking peek sees EOF), without taking them from the pool.
-func waitClosedByPeer(t *testing.T, g *Gateway, host string) {
+func waitClosedByPeer(t *testing.T, g *Gateway, origin *url.URL) {
 	t.Helper()
 	if runtime.GOOS != "linux" { // the proxy cannot peek there
 		time.Sleep(50 * time.Millisecond)
@@ -379,7 +437,7 @@ func waitClosedByPeer(t *testing.T, g *Gateway, host string) {
 	}
 	// A generous bound: on a loaded machine the FINs can take a while to land.
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if idle, closed := g.fast.Idle(host); closed == idle {
+		if idle, closed := g.fast.Idle(origin); closed == idle {
 			return
 		}
 	}
@@ -495,14 +553,14 @@ func TestFastProxyStopClosesIdle(t *testing.T) {
 	client := &http.Client{}
 	defer client.CloseIdleConnections()
 	sendCase(t, client, p.fastURL, proxyCase{name: "warm", method: "GET", path: "/items/1"})
-	host := strings.TrimPrefix(backend.URL, "http://")
-	if idle, _ := p.fast.fast.Idle(host); idle != 1 {
+	origin, _ := url.Parse(backend.URL)
+	if idle, _ := p.fast.fast.Idle(origin); idle != 1 {
 		t.Fatalf("%d idle backend connections after a request, want 1", idle)
 	}
 	if err := NewServer(p.fast, slog.New(slog.DiscardHandler), listener.Limits{}).Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if idle, _ := p.fast.fast.Idle(host); idle != 0 {
+	if idle, _ := p.fast.fast.Idle(origin); idle != 0 {
 		t.Errorf("%d idle backend connections after Stop", idle)
 	}
 	// The backend learns of the close asynchronously: wait for it, within a

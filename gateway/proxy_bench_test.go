@@ -172,8 +172,20 @@ func BenchmarkProxyRoute(b *testing.B) {
 	tlsBackend := rawBackendOver(b, &tls.Config{Certificates: []tls.Certificate{cert}})
 	b.Run("server-https-backend", func(b *testing.B) {
 		gw, path := proxyBenchGateway(b, tlsBackend)
-		gw.transport.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the benchmark's own certificate
+		gw.trustBackends(&tls.Config{InsecureSkipVerify: true}) //nolint:gosec // the benchmark's own certificate
 		serverLoad(b, gw, path)
+	})
+	// The same one request at a time: the path's wake-ups, which a loaded
+	// server hides.
+	b.Run("server-https-backend-seq", func(b *testing.B) {
+		gw, path := proxyBenchGateway(b, tlsBackend)
+		gw.trustBackends(&tls.Config{InsecureSkipVerify: true}) //nolint:gosec // the benchmark's own certificate
+		srv := NewServer(gw, nil, listener.Limits{})
+		if err := srv.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = srv.Stop(context.Background()) })
+		rawLoad(b, srv.Addr(), path, 1)
 	})
 }
 

@@ -12,9 +12,11 @@ import (
 // connAlive probes an idle connection without blocking: it is alive when a peek
 // finds nothing to read yet. EOF (the backend closed it), an error or unasked
 // bytes make it dead. The probe ignores the connection's deadline, which may
-// have passed while it was idle.
+// have passed while it was idle. A TLS connection's socket is probed: a
+// backend's close_notify is bytes, and what a TLS 1.3 server sends after its
+// handshake (session tickets) came before the first response, which read it.
 func connAlive(nc net.Conn) bool {
-	raw := rawConn(nc)
+	raw := rawConn(socketOf(nc))
 	if raw == nil {
 		return true
 	}
@@ -23,6 +25,18 @@ func connAlive(nc net.Conn) bool {
 		return false
 	}
 	return alive
+}
+
+// socketOf returns the connection under nc's layers (crypto/tls's,
+// rawio.Wrap's): the one with the socket.
+func socketOf(nc net.Conn) net.Conn {
+	for {
+		u, ok := nc.(interface{ NetConn() net.Conn })
+		if !ok {
+			return nc
+		}
+		nc = u.NetConn()
+	}
 }
 
 // rawConn returns nc's RawConn, or nil when it has none.

@@ -48,7 +48,7 @@ func TestSoftDeadlineGoesOn(t *testing.T) {
 	if n := p.extends.Load(); n < 2 {
 		t.Errorf("%d exchanges went past their soft deadline, want 2", n)
 	}
-	if idle, _ := p.Idle(u.Host); idle != 1 {
+	if idle, _ := p.Idle(u); idle != 1 {
 		t.Errorf("%d idle connections after two requests in turn, want the one reused", idle)
 	}
 }
@@ -159,7 +159,7 @@ func TestPoolKeepsBurstConnections(t *testing.T) {
 		}
 	}
 	burst()
-	if idle, _ := p.Idle(u.Host); idle != conc {
+	if idle, _ := p.Idle(u); idle != conc {
 		t.Fatalf("%d idle after a burst of %d, want all kept", idle, conc)
 	}
 	burst()
@@ -168,12 +168,12 @@ func TestPoolKeepsBurstConnections(t *testing.T) {
 	}
 	clock.Add(int64(p.burstIdle))
 	hp.prune()
-	if idle, _ := p.Idle(u.Host); idle != p.maxIdle {
+	if idle, _ := p.Idle(u); idle != p.maxIdle {
 		t.Errorf("%d idle after burstIdle, want maxIdle %d", idle, p.maxIdle)
 	}
 	clock.Add(int64(p.idleTimeout))
 	hp.prune()
-	if idle, _ := p.Idle(u.Host); idle != 0 {
+	if idle, _ := p.Idle(u); idle != 0 {
 		t.Errorf("%d idle after idleTimeout, want 0", idle)
 	}
 }

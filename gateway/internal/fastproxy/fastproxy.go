@@ -1,5 +1,5 @@
 // Package fastproxy is the gateway's fast HTTP/1.1 proxy for HTTP_PROXY
-// integrations to plain-HTTP backends. It is a second HTTP client beside
+// integrations to HTTP and HTTPS backends. It is a second HTTP client beside
 // net/http's transport, kept under gateway/internal so that only the gateway
 // uses it.
 package fastproxy
@@ -7,6 +7,7 @@ package fastproxy
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -28,8 +29,8 @@ import (
 	"github.com/portico-dev/portico/internal/rawio"
 )
 
-// Proxy forwards HTTP_PROXY requests to plain-HTTP backends synchronously over
-// keep-alive connections it owns: the handler's goroutine writes the request and
+// Proxy forwards HTTP_PROXY requests to HTTP and HTTPS backends synchronously
+// over keep-alive connections it owns (HTTP/1.1, over TLS for https: URLs): the handler's goroutine writes the request and
 // reads the response itself, so a request costs no transport goroutines, no
 // channel hand-offs and no cloned header map.
 //
@@ -52,9 +53,11 @@ type Proxy struct {
 	dialTimeout time.Duration
 	softWait    time.Duration // see ServeQuery
 
-	pools  sync.Map     // URL host -> *Pool
-	npools atomic.Int64 // entries in pools, bounded by maxPools
-	bufs   sync.Pool    // *[]byte of fastBufSize, body copy buffers
+	pools    sync.Map     // URL host -> *Pool, http: URLs
+	tlsPools sync.Map     // URL host -> *Pool, https: URLs
+	npools   atomic.Int64 // entries in both, bounded by maxPools
+	tlsBase  *tls.Config  // SetTLSClientConfig
+	bufs     sync.Pool    // *[]byte of fastBufSize, body copy buffers
 
 	served  atomic.Int64 // requests this path took (tests and debugging)
 	extends atomic.Int64 // exchanges that outlived their soft deadline (tests)
@@ -86,14 +89,27 @@ func New(maxIdlePerHost int) *Proxy {
 		dialTimeout: 10 * time.Second, softWait: softWait, now: time.Now}
 }
 
+// SetTLSClientConfig sets the configuration of connections to https:
+// backends (nil: Go's defaults, the system's roots; SSL_CERT_FILE and
+// SSL_CERT_DIR name others), as the transport's TLSClientConfig does for the
+// requests the fast path declines. Each backend host's connections get a copy
+// with its name to verify and HTTP/1.1 as their only protocol. Call it before
+// the first request.
+func (p *Proxy) SetTLSClientConfig(cfg *tls.Config) { p.tlsBase = cfg }
+
 // Served returns how many requests Serve took, for tests and debugging.
 func (p *Proxy) Served() int64 { return p.served.Load() }
 
-// Idle returns how many idle connections the pool of a backend host holds, and
-// how many of those the backend has closed meanwhile (found by a non-blocking
-// peek, on Linux only: elsewhere none), for tests and debugging.
-func (p *Proxy) Idle(host string) (idle, closedByPeer int) {
-	v, ok := p.pools.Load(host)
+// Idle returns how many idle connections the pool of a backend (u's scheme and
+// host) holds, and how many of those the backend has closed meanwhile (found
+// by a non-blocking peek, on Linux only: elsewhere none), for tests and
+// debugging.
+func (p *Proxy) Idle(u *url.URL) (idle, closedByPeer int) {
+	pools := &p.pools
+	if u.Scheme == "https" {
+		pools = &p.tlsPools
+	}
+	v, ok := pools.Load(u.Host)
 	if !ok {
 		return 0, 0
 	}
@@ -109,12 +125,13 @@ func (p *Proxy) Idle(host string) (idle, closedByPeer int) {
 }
 
 // Route returns the pool that serves a request to u with method, or nil when the
-// request needs the ReverseProxy: https and unusual URLs, hosts that need IDNA or
+// request needs the ReverseProxy: unusual URLs, hosts that need IDNA or
 // zone handling, upgrades (WebSocket), Expect: 100-continue, request trailers,
 // CONNECT, and bodies of unknown length on methods that usually have none (the
 // transport probes those).
 func (p *Proxy) Route(u *url.URL, method string, r *http.Request) *Pool {
-	if u.Scheme != "http" || u.User != nil || u.Opaque != "" || u.Host == "" {
+	secure := u.Scheme == "https"
+	if u.Scheme != "http" && !secure || u.User != nil || u.Opaque != "" || u.Host == "" {
 		return nil
 	}
 	if method == http.MethodConnect || !validToken(method) {
@@ -127,16 +144,21 @@ func (p *Proxy) Route(u *url.URL, method string, r *http.Request) *Pool {
 	if r.ContentLength < 0 && methodUsuallyLacksBody(method) {
 		return nil
 	}
-	hp := p.pool(u.Host)
+	hp := p.pool(u.Host, secure)
 	if hp == nil || hp.addr == "" {
 		return nil
 	}
 	return hp
 }
 
-// pool returns host's pool, made on first use; nil once maxPools hosts have one.
-func (p *Proxy) pool(host string) *Pool {
-	if v, ok := p.pools.Load(host); ok {
+// pool returns host's pool (secure: for https: URLs), made on first use; nil
+// once maxPools hosts have one.
+func (p *Proxy) pool(host string, secure bool) *Pool {
+	pools := &p.pools
+	if secure {
+		pools = &p.tlsPools
+	}
+	if v, ok := pools.Load(host); ok {
 		return v.(*Pool)
 	}
 	if p.npools.Load() >= maxPools {
@@ -146,6 +168,9 @@ func (p *Proxy) pool(host string) *Pool {
 	if isPlainHost(host) {
 		hp.hostHeader = host
 		hostname, port := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"), "80"
+		if secure {
+			port = "443"
+		}
 		if h, pt, err := net.SplitHostPort(host); err == nil {
 			hostname = h
 			if pt != "" {
@@ -153,8 +178,21 @@ func (p *Proxy) pool(host string) *Pool {
 			}
 		}
 		hp.addr = net.JoinHostPort(hostname, port)
+		if secure {
+			// As the transport's: the host's name to verify (an IP address is
+			// verified, not sent as SNI), and HTTP/1.1.
+			cfg := &tls.Config{}
+			if p.tlsBase != nil {
+				cfg = p.tlsBase.Clone()
+			}
+			if cfg.ServerName == "" {
+				cfg.ServerName = hostname
+			}
+			cfg.NextProtos = []string{"http/1.1"}
+			hp.tls = cfg
+		}
 	}
-	v, loaded := p.pools.LoadOrStore(host, hp)
+	v, loaded := pools.LoadOrStore(host, hp)
 	if !loaded {
 		p.npools.Add(1)
 	}
@@ -503,10 +541,12 @@ func validValue(v string) bool {
 // CloseIdle closes every idle connection, for when the gateway stops. Requests in
 // flight keep theirs, and connections they return later are pooled again.
 func (p *Proxy) CloseIdle() {
-	p.pools.Range(func(_, v any) bool {
-		v.(*Pool).closeIdle()
-		return true
-	})
+	for _, pools := range []*sync.Map{&p.pools, &p.tlsPools} {
+		pools.Range(func(_, v any) bool {
+			v.(*Pool).closeIdle()
+			return true
+		})
+	}
 }
 
 // Pool holds the idle keep-alive connections to one backend host, most
@@ -522,6 +562,7 @@ type Pool struct {
 	fp         *Proxy
 	addr       string // dial address, host:port; "" when the host needs the ReverseProxy
 	hostHeader string
+	tls        *tls.Config // https: backends; nil for http:
 
 	mu    sync.Mutex
 	idle  []*backendConn
@@ -647,6 +688,11 @@ func (hp *Pool) dial(ctx context.Context, deadline time.Time) (*backendConn, err
 	if hp.fp.wrapConn != nil {
 		nc = hp.fp.wrapConn(nc)
 	}
+	if hp.tls != nil {
+		if nc, err = hp.handshake(ctx, nc, deadline); err != nil {
+			return nil, err
+		}
+	}
 	c := &backendConn{nc: nc, fp: hp.fp}
 	c.cr = connReader{c: c, raw: rawio.New(nc), limit: math.MaxInt64}
 	c.cw = connWriter{c: c, s: newSender(nc)}
@@ -654,6 +700,24 @@ func (hp *Pool) dial(ctx context.Context, deadline time.Time) (*backendConn, err
 	c.bw = bufio.NewWriter(&c.cw)
 	c.hostHeader = hp.hostHeader
 	return c, nil
+}
+
+// handshake runs a TLS handshake over nc, bounded as the dial is, and returns
+// the TLS connection; its reads and writes are raw system calls underneath
+// (rawio.Wrap), as a plain connection's are.
+func (hp *Pool) handshake(ctx context.Context, nc net.Conn, deadline time.Time) (net.Conn, error) {
+	tc := tls.Client(rawio.Wrap(nc), hp.tls)
+	d := time.Now().Add(hp.fp.dialTimeout)
+	if !deadline.IsZero() && deadline.Before(d) {
+		d = deadline
+	}
+	_ = nc.SetDeadline(d)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = nc.Close()
+		return nil, err
+	}
+	_ = nc.SetDeadline(time.Time{})
+	return tc, nil
 }
 
 // backendConn is one keep-alive connection to a backend, used by one request at a

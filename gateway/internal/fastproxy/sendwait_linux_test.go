@@ -248,7 +248,7 @@ func TestSendWaitPastSoftDeadline(t *testing.T) {
 	if conn.sends.Load() != 1 || p.extends.Load() != 1 {
 		t.Errorf("%d sends with the wait, %d exchanges past their soft deadline; want 1 and 1", conn.sends.Load(), p.extends.Load())
 	}
-	if idle, _ := p.Idle(u.Host); idle != 1 {
+	if idle, _ := p.Idle(u); idle != 1 {
 		t.Errorf("%d idle connections, want the one kept", idle)
 	}
 }
