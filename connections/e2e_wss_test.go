@@ -2,7 +2,6 @@ package connections_test
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"net"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/gateway"
-	"github.com/portico-dev/portico/gateway/edge"
 )
 
 // TestChatOverWSS runs the chat sample over wss:// with the development CA of
@@ -20,13 +18,7 @@ import (
 // the sample's sendmessage function and @connections.
 func TestChatOverWSS(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := edge.InitDevCA(edge.DevCADir(dir), nil, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	ca, err := edge.LoadDevCA(edge.DevCADir(dir), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool := apptest.DevCA(t, dir)
 	var gw *gateway.Server
 	env := apptest.Start(t, apptest.Options{Runtime: "process", DataDir: dir, Populate: []any{&gw}, Settings: func(s *app.Settings) {
 		s.AdminToken = e2eToken
@@ -34,8 +26,6 @@ func TestChatOverWSS(t *testing.T) {
 	}})
 	a := deployChat(t, env, gw.Addr())
 	_, port, _ := net.SplitHostPort(gw.TLSAddr())
-	pool := x509.NewCertPool()
-	pool.AddCert(ca.Cert)
 	d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: pool}, HandshakeTimeout: 30 * time.Second}
 	url := "wss://localhost:" + port + "/" + a.apiID + "/dev?token=" + chatToken
 	dial := func() *websocket.Conn {

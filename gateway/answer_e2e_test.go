@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"compress/gzip"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net"
@@ -20,7 +19,7 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/gateway"
-	"github.com/portico-dev/portico/gateway/edge"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // send writes reqs on the connection at once.
@@ -302,25 +301,17 @@ func waitLines(t *testing.T, path string, n int) []string {
 // HTTP/1.1 requests over TLS are answered by the result's goroutine as over
 // plain HTTP, with the event saying https; two requests whose records arrive
 // together (crypto/tls holds the second: h1's TestNewParkRefusesWhatTLSHolds
-// holds the Park to refusing the first) are both answered; HTTP/2 requests are served by net/http's server and
-// answered by their own goroutine.
+// // holds the Park to refusing the first) are both answered; HTTP/2 requests
+// are served by net/http's server and answered by their own goroutine.
 func TestFunctionAnsweredOverHTTPS(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := edge.InitDevCA(edge.DevCADir(dir), nil, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	ca, err := edge.LoadDevCA(edge.DevCADir(dir), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool := apptest.DevCA(t, dir)
 	var gw *gateway.Server
 	env := apptest.Start(t, apptest.Options{DataDir: dir, Populate: []any{&gw}, Settings: func(s *app.Settings) {
 		s.TLSListen = "127.0.0.1:0"
 	}})
 	apiID, answered := answeredAPI(t, env, map[string]any{"name": "answered-tls", "protocol": "HTTP"}, nil)
 	_, port, _ := net.SplitHostPort(gw.TLSAddr())
-	pool := x509.NewCertPool()
-	pool.AddCert(ca.Cert)
 	req := "GET /" + apiID + "/dev/probe HTTP/1.1\r\nHost: localhost\r\n\r\n"
 	probe := func(what string, a answer) {
 		t.Helper()
@@ -332,7 +323,7 @@ func TestFunctionAnsweredOverHTTPS(t *testing.T) {
 			t.Fatalf("%s: %d %.300s", what, a.status, a.body)
 		}
 	}
-	dial := func(protos ...string) (*rawClient, *heldConn) {
+	dial := func(protos ...string) (*rawClient, *testkit.HeldConn) {
 		t.Helper()
 		raw, err := net.Dial("tcp", "127.0.0.1:"+port)
 		if err != nil {
@@ -340,7 +331,7 @@ func TestFunctionAnsweredOverHTTPS(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = raw.Close() })
 		_ = raw.SetDeadline(time.Now().Add(2 * time.Minute)) // a guard against a hang
-		hc := &heldConn{Conn: raw}
+		hc := &testkit.HeldConn{Conn: raw}
 		tc := tls.Client(hc, &tls.Config{RootCAs: pool, ServerName: "localhost", NextProtos: protos})
 		if err := tc.Handshake(); err != nil {
 			t.Fatal(err)
@@ -363,10 +354,10 @@ func TestFunctionAnsweredOverHTTPS(t *testing.T) {
 		t.Fatalf("%d of 5 warm calls over TLS answered from their result's goroutine", n)
 	}
 	// Two requests, a record each, in one segment.
-	hc.hold = true
+	hc.Hold = true
 	rc.send(req)
 	rc.send(req)
-	if err := hc.flush(); err != nil {
+	if err := hc.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	probe("held first", rc.read())
@@ -391,27 +382,4 @@ func TestFunctionAnsweredOverHTTPS(t *testing.T) {
 	if n := answered.Load() - before; n != 0 {
 		t.Fatalf("%d HTTP/2 answers from the result's goroutine", n)
 	}
-}
-
-// heldConn holds what is written to it while hold is set, and sends it in one
-// write on flush: a TLS client over it sends several records at once.
-type heldConn struct {
-	net.Conn
-	hold bool
-	buf  []byte
-}
-
-func (h *heldConn) Write(p []byte) (int, error) {
-	if h.hold {
-		h.buf = append(h.buf, p...)
-		return len(p), nil
-	}
-	return h.Conn.Write(p)
-}
-
-func (h *heldConn) flush() error {
-	h.hold = false
-	_, err := h.Conn.Write(h.buf)
-	h.buf = nil
-	return err
 }

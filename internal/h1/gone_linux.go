@@ -68,18 +68,6 @@ func (w *GoneWatch) Stop() bool {
 // aLongTimeAgo is a deadline in the past: it wakes a blocked read at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// socketOf returns the connection under c's layers (crypto/tls's, rawio.Wrap's),
-// the one with the socket.
-func socketOf(c net.Conn) net.Conn {
-	for {
-		u, ok := c.(interface{ NetConn() net.Conn })
-		if !ok {
-			return c
-		}
-		c = u.NetConn()
-	}
-}
-
 // rawConn returns c's file descriptor access, nil if it has none.
 func rawConn(c net.Conn) syscall.RawConn {
 	sc, ok := c.(syscall.Conn)

@@ -332,28 +332,6 @@ func TestParkReady(t *testing.T) {
 	})
 }
 
-// heldConn holds what is written to it while hold is set, and sends it in one
-// write on flush: a TLS client over it sends several records at once.
-type heldConn struct {
-	net.Conn
-	hold bool
-	buf  []byte
-}
-
-func (h *heldConn) Write(p []byte) (int, error) {
-	if h.hold {
-		h.buf = append(h.buf, p...)
-		return len(p), nil
-	}
-	return h.Conn.Write(p)
-}
-
-func (h *heldConn) flush() error {
-	h.hold = false
-	_, err := h.Conn.Write(h.buf)
-	return err
-}
-
 // TestNewParkRefusesWhatTLSHolds checks that a request whose successor came in
 // the same read as its own record gets no Park over TLS: crypto/tls holds the
 // next record, undecrypted, where neither the server's reader nor the socket's
@@ -366,18 +344,18 @@ func TestNewParkRefusesWhatTLSHolds(t *testing.T) {
 	}
 	defer func() { _ = raw.Close() }()
 	_ = raw.SetDeadline(time.Now().Add(20 * time.Second)) // a guard against a hang
-	hc := &heldConn{Conn: raw}
+	hc := &testkit.HeldConn{Conn: raw}
 	tc := tls.Client(hc, ps.client)
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
 	}
-	hc.hold = true
+	hc.Hold = true
 	for _, path := range []string{"/park", "/plain"} { // a record each
 		if _, err := io.WriteString(tc, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := hc.flush(); err != nil {
+	if err := hc.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	if pk := <-ps.parks; pk.p != nil {

@@ -16,7 +16,7 @@ import (
 // backend's close_notify is bytes, and what a TLS 1.3 server sends after its
 // handshake (session tickets) came before the first response, which read it.
 func connAlive(nc net.Conn) bool {
-	raw := rawConn(socketOf(nc))
+	raw := rawConn(rawio.SocketOf(nc))
 	if raw == nil {
 		return true
 	}
@@ -25,18 +25,6 @@ func connAlive(nc net.Conn) bool {
 		return false
 	}
 	return alive
-}
-
-// socketOf returns the connection under nc's layers (crypto/tls's,
-// rawio.Wrap's): the one with the socket.
-func socketOf(nc net.Conn) net.Conn {
-	for {
-		u, ok := nc.(interface{ NetConn() net.Conn })
-		if !ok {
-			return nc
-		}
-		nc = u.NetConn()
-	}
 }
 
 // rawConn returns nc's RawConn, or nil when it has none.
