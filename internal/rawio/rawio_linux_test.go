@@ -247,11 +247,25 @@ func TestUnsent(t *testing.T) {
 	if n := unsent(); n != 0 {
 		t.Fatalf("Unsent: %d on a quiet connection", n)
 	}
-	// Fill the peer's receive window and this socket's send buffer: the
-	// write stops at the deadline with bytes still held here.
-	_ = server.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
-	wrote, _ := server.Write(make([]byte, 32<<20))
-	_ = server.SetWriteDeadline(time.Time{})
+	// Fill the peer's receive window and this socket's send buffer: writes
+	// of the non-blocking socket until it takes no more (EAGAIN), with bytes
+	// still held here. (Not a write with a deadline: on a loaded machine the
+	// deadline can pass before the first byte.)
+	wrote := 0
+	chunk := make([]byte, 64<<10)
+	if err := raw.Write(func(fd uintptr) bool {
+		for {
+			n, err := syscall.Write(int(fd), chunk)
+			if n > 0 {
+				wrote += n
+			}
+			if err != nil {
+				return !errors.Is(err, syscall.EINTR)
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if n := unsent(); n == 0 || n > wrote {
 		t.Fatalf("Unsent: %d with the peer not reading (%d bytes written)", n, wrote)
 	}
