@@ -354,14 +354,14 @@ func testFastProxyErrors(t *testing.T, secure bool) {
 		untrusted.TLS = &tls.Config{Certificates: []tls.Certificate{testkit.SelfSigned(t)}}
 		untrusted.StartTLS()
 		t.Cleanup(untrusted.Close)
-		down = untrusted.URL
+		down = "https://localhost:" + strings.TrimPrefix(untrusted.URL, "https://127.0.0.1:") // the certificate's name
 	}
 	p := newProxyPair(t, backend.URL, down)
 	if secure {
 		pool := x509.NewCertPool()
 		pool.AddCert(backend.Certificate())
-		p.fast.trustBackends(&tls.Config{RootCAs: pool, ServerName: "example.com"})
-		p.stock.transport.TLSClientConfig = &tls.Config{RootCAs: pool, ServerName: "example.com"}
+		p.fast.trustBackends(&tls.Config{RootCAs: pool})
+		p.stock.transport.TLSClientConfig = &tls.Config{RootCAs: pool}
 	}
 	client := &http.Client{}
 	defer client.CloseIdleConnections()
@@ -382,6 +382,15 @@ func testFastProxyErrors(t *testing.T, secure bool) {
 	}
 	if p.fast.fast.Served() != 2 {
 		t.Errorf("fast path served %d, want 2", p.fast.fast.Served())
+	}
+	if secure {
+		// The log says what to do about the certificate.
+		u, _ := url.Parse(down)
+		hp := p.fast.fast.Route(u, "GET", httptest.NewRequest("GET", "/", nil))
+		err := p.fast.fast.Serve(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil), hp, u, "GET", 10*time.Second)
+		if msg := p.fast.backendError(context.Background(), u, err).Error(); !strings.Contains(msg, "SSL_CERT_FILE") || !strings.Contains(msg, "x509") {
+			t.Errorf("an untrusted backend's error: %s", msg)
+		}
 	}
 }
 

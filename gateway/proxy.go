@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -303,8 +305,19 @@ func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("backend %s: %w", u.Redacted(), errTimeout)
 	default:
-		return fmt.Errorf("backend %s: %s: %w", u.Redacted(), err.Error(), errIntegration)
+		return fmt.Errorf("backend %s: %s%s: %w", u.Redacted(), err.Error(), backendHint(err), errIntegration)
 	}
+}
+
+// backendHint is what to do about a backend error the operator can mend, for
+// the log: an https backend whose certificate is not trusted.
+func backendHint(err error) string {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	if errors.As(err, &cv) && errors.As(err, &ua) {
+		return " (if its CA is your own, name its certificate in Portico's environment: SSL_CERT_FILE=ca.pem, or SSL_CERT_DIR)"
+	}
+	return ""
 }
 
 // serveHTTP runs a non-proxy HTTP integration: the rendered request template (or
