@@ -50,6 +50,7 @@ func (s *Server) startNbio(addr string) error {
 		return fmt.Errorf("gateway: listen on %s: %w", addr, err)
 	}
 	s.ln = bound
+	recordAddr(&s.addr, bound)
 	s.nbio = &nbioServer{eng: eng}
 	return nil
 }

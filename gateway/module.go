@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 
 	"go.uber.org/fx"
 
@@ -38,9 +39,13 @@ type Server struct {
 	tlsSrv *http.Server       // serves tlsLn (its HTTP/2 connections only, with tlsH1)
 	tlsH1  *h1.Server         // serves tlsLn's HTTP/1.1 connections under the h1 engine
 	tlsLn  *handshakeListener // the TLS listener
-	cb     *callbackServer
-	nbio   *nbioServer // with Config.Engine "nbio" (engine_nbio.go), instead of srv
-	h1     *h1.Server  // with Config.Engine "h1" (engine.go), instead of srv
+	// addr and tlsAddr are the listeners' bound addresses, set by Start and
+	// read by anyone (the admin API names the gateway's URL from its own
+	// goroutines, which nothing orders after Start's writes).
+	addr, tlsAddr atomic.Pointer[string]
+	cb            *callbackServer
+	nbio          *nbioServer // with Config.Engine "nbio" (engine_nbio.go), instead of srv
+	h1            *h1.Server  // with Config.Engine "h1" (engine.go), instead of srv
 	// recording is set when the plain listener's connections record header
 	// spellings (wirenames.Listener: the net/http engine); h1 keeps them
 	// itself.
@@ -111,6 +116,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("gateway: listen on %s: %w", addr, err)
 	}
 	s.ln = ln
+	recordAddr(&s.addr, ln)
 	if _, port, err := net.SplitHostPort(ln.Addr().String()); err == nil {
 		s.gw.plainListen.Store(port)
 	}
@@ -202,10 +208,16 @@ func (s *Server) closeTLS() {
 // Addr returns the plain listener's bound address, after Start; "" when it is
 // off (Config.Listen "off").
 func (s *Server) Addr() string {
-	if s.ln == nil {
-		return ""
+	if a := s.addr.Load(); a != nil {
+		return *a
 	}
-	return s.ln.Addr().String()
+	return ""
+}
+
+// recordAddr records a listener's bound address for Addr or TLSAddr.
+func recordAddr(to *atomic.Pointer[string], ln net.Listener) {
+	a := ln.Addr().String()
+	to.Store(&a)
 }
 
 // URL returns the server's base URL, http://127.0.0.1:PORT when bound to all
@@ -213,8 +225,8 @@ func (s *Server) Addr() string {
 // https://localhost:PORT.
 func (s *Server) URL() string {
 	addr := s.Addr()
-	if addr == "" && s.gw.cfg.Listen == ListenOff && s.tlsLn != nil {
-		_, port, _ := net.SplitHostPort(s.TLSAddr())
+	if tlsAddr := s.TLSAddr(); addr == "" && s.gw.cfg.Listen == ListenOff && tlsAddr != "" {
+		_, port, _ := net.SplitHostPort(tlsAddr)
 		return "https://localhost:" + port
 	}
 	if addr == "" {

@@ -113,6 +113,7 @@ func (s *Server) startTLS() error {
 	split := s.engine() == EngineH1
 	hl := newHandshakeListener(ln, s.tlsCfg, s.gw.cfg.TLSHandshakeTimeout, split, s.log)
 	s.tlsLn = hl
+	recordAddr(&s.tlsAddr, ln)
 	// The plain listener's limits: header size, header, body and idle timeouts.
 	s.tlsSrv = s.limits.Server(http.HandlerFunc(s.serveTLS))
 	s.tlsSrv.TLSConfig = s.tlsCfg
@@ -142,10 +143,10 @@ func (s *Server) startTLS() error {
 
 // TLSAddr returns the TLS listener's bound address, "" when TLS is off.
 func (s *Server) TLSAddr() string {
-	if s.tlsLn == nil {
-		return ""
+	if a := s.tlsAddr.Load(); a != nil {
+		return *a
 	}
-	return s.tlsLn.Addr().String()
+	return ""
 }
 
 // handshakeListener accepts TCP connections, completes their TLS handshakes in
