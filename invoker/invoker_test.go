@@ -697,11 +697,18 @@ func TestLeftoverSandboxesCleanedAtStart(t *testing.T) {
 	cfg := e.fns.add(&functions.Config{FunctionName: "left"})
 	_, o := invoke(t, e, cfg, `{}`)
 	// Simulate a crash of Portico: forget the invoker without stopping it.
+	old := e.inv
 	e.inv = nil
 	_ = e.st.Close()
 	e2 := newEnvIn(t, dir, nil)
 	_ = e2
 	waitGone(t, o.Pid)
+	// A crashed Portico's goroutines end with it; this one's still run, and
+	// what they write about the killed sandbox (its logs) would land in dir
+	// while the test removes it. Stop them now.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = old.Stop(ctx)
 }
 
 func truncate(b []byte) string {
