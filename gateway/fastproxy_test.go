@@ -581,3 +581,32 @@ func TestFastProxyStopClosesIdle(t *testing.T) {
 	}
 	t.Errorf("the backend saw %d connections closed, want 1", closed.Load())
 }
+
+// TestFastProxyResumesTLSSessions checks that a new connection to an https
+// backend resumes the session of the last one (the proxy's session cache)
+// rather than making a full handshake: the backend sees DidResume.
+func TestFastProxyResumesTLSSessions(t *testing.T) {
+	resumed := make(chan bool, 4)
+	backend := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resumed <- r.TLS.DidResume
+		_, _ = io.WriteString(w, "ok")
+	}))
+	backend.StartTLS()
+	defer backend.Close()
+	p := newProxyPair(t, backend.URL, "http://127.0.0.1:1")
+	p.trustBackend(backend)
+	client := &http.Client{}
+	defer client.CloseIdleConnections()
+	for i, want := range []bool{false, true} {
+		if a := sendCase(t, client, p.fastURL, proxyCase{name: "call", method: "GET", path: "/items/1"}); a.Status != 200 {
+			t.Fatalf("call %d: %d %s", i, a.Status, a.Body)
+		}
+		if got := <-resumed; got != want {
+			t.Fatalf("call %d on a new connection: resumed %v, want %v", i, got, want)
+		}
+		p.fast.fast.CloseIdle() // the next call dials anew
+	}
+	if p.fast.fast.Served() != 2 {
+		t.Errorf("fast path served %d, want 2", p.fast.fast.Served())
+	}
+}

@@ -57,7 +57,10 @@ type Proxy struct {
 	tlsPools sync.Map     // URL host -> *Pool, https: URLs
 	npools   atomic.Int64 // entries in both, bounded by maxPools
 	tlsBase  *tls.Config  // SetTLSClientConfig
-	bufs     sync.Pool    // *[]byte of fastBufSize, body copy buffers
+	// sessions keeps a TLS session per backend host name, so that a new
+	// connection to an https backend resumes instead of a full handshake.
+	sessions tls.ClientSessionCache
+	bufs     sync.Pool // *[]byte of fastBufSize, body copy buffers
 
 	served  atomic.Int64 // requests this path took (tests and debugging)
 	extends atomic.Int64 // exchanges that outlived their soft deadline (tests)
@@ -86,15 +89,17 @@ var errStaleConn = errors.New("reused backend connection failed before the respo
 // backend host for 90 s, and more for a few seconds after a burst (see Pool).
 func New(maxIdlePerHost int) *Proxy {
 	return &Proxy{maxIdle: maxIdlePerHost, idleTimeout: 90 * time.Second, burstIdle: 5 * time.Second,
-		dialTimeout: 10 * time.Second, softWait: softWait, now: time.Now}
+		dialTimeout: 10 * time.Second, softWait: softWait, now: time.Now,
+		sessions: tls.NewLRUClientSessionCache(maxPools)}
 }
 
 // SetTLSClientConfig sets the configuration of connections to https:
 // backends (nil: Go's defaults, the system's roots; SSL_CERT_FILE and
 // SSL_CERT_DIR name others), as the transport's TLSClientConfig does for the
 // requests the fast path declines. Each backend host's connections get a copy
-// with its name to verify and HTTP/1.1 as their only protocol. Call it before
-// the first request.
+// with its name to verify, HTTP/1.1 as their only protocol and, unless cfg has
+// a cache of its own, the proxy's session cache (new connections resume the
+// last session with the host). Call it before the first request.
 func (p *Proxy) SetTLSClientConfig(cfg *tls.Config) { p.tlsBase = cfg }
 
 // Served returns how many requests Serve took, for tests and debugging.
@@ -180,13 +185,16 @@ func (p *Proxy) pool(host string, secure bool) *Pool {
 		hp.addr = net.JoinHostPort(hostname, port)
 		if secure {
 			// As the transport's: the host's name to verify (an IP address is
-			// verified, not sent as SNI), and HTTP/1.1.
+			// verified, not sent as SNI), and HTTP/1.1; sessions resumed.
 			cfg := &tls.Config{}
 			if p.tlsBase != nil {
 				cfg = p.tlsBase.Clone()
 			}
 			if cfg.ServerName == "" {
 				cfg.ServerName = hostname
+			}
+			if cfg.ClientSessionCache == nil {
+				cfg.ClientSessionCache = p.sessions
 			}
 			cfg.NextProtos = []string{"http/1.1"}
 			hp.tls = cfg
