@@ -70,14 +70,10 @@ func TestWebSocketFunctionAnsweredFromItsResult(t *testing.T) {
 	// function was given, sent from its result's goroutine (the first may
 	// have started a sandbox).
 	echoed(exchange(`{"n":0}`), `{"n":0}`)
-	inline.Store(0)
-	for i := 1; i <= 5; i++ {
-		msg := `{"n":` + strconv.Itoa(i) + `}`
+	untilAnswered(t, &inline, 4, func(i int) {
+		msg := `{"n":` + strconv.Itoa(i+1) + `}`
 		echoed(exchange(msg), msg)
-	}
-	if n := inline.Load(); n < 4 {
-		t.Fatalf("%d of 5 warm messages answered from their result's goroutine", n)
-	}
+	})
 
 	// A function error and a body over max-message-bytes: the error frame,
 	// from the message's goroutine. A body within it: the body, inline.
@@ -87,12 +83,14 @@ func TestWebSocketFunctionAnsweredFromItsResult(t *testing.T) {
 			t.Fatalf("reply to %s: %.300s", msg, reply)
 		}
 	}
-	if reply := exchange(`{"big":3000}`); reply != strings.Repeat("x", 3000) {
-		t.Fatalf("reply to a 3000-byte result: %d bytes %.50s", len(reply), reply)
+	if n := inline.Load() - before; n != 0 {
+		t.Fatalf("%d of the error and the large result answered inline", n)
 	}
-	if n := inline.Load() - before; n != 1 {
-		t.Fatalf("%d of the error, the large and the fitting result answered inline, want 1", n)
-	}
+	untilAnswered(t, &inline, 1, func(int) {
+		if reply := exchange(`{"big":3000}`); reply != strings.Repeat("x", 3000) {
+			t.Fatalf("reply to a 3000-byte result: %d bytes %.50s", len(reply), reply)
+		}
+	})
 
 	// A one-way route sends nothing: the next thing the client reads is the
 	// reply to its next message.
