@@ -1,0 +1,275 @@
+// Package h2 is a narrow HTTP/2 server (RFC 9113) for http.Handler over TLS:
+// one goroutine reads each connection's frames, each request's handler runs
+// on a goroutine of its own, and a handler's response goes out with its
+// HEADERS and DATA frames in one TLS record, written by the handler's own
+// goroutine.
+//
+// net/http's HTTP/2 server hands every frame a handler writes to the
+// connection's serving goroutine, which writes it from yet another goroutine
+// and flushes it on its own (a goroutine, a TLS record and a system call per
+// frame, two frames per small response). Here a writer appends its frames to
+// the connection's buffer under a lock and then flushes: a flush writes
+// everything appended so far, so concurrent streams share system calls
+// (group commit) and a lone request costs one write. Control frames the
+// reader owes (SETTINGS and PING acknowledgements, WINDOW_UPDATE, RST_STREAM)
+// are flushed when it has read all it had, or with the next response.
+//
+// Framing and HPACK are golang.org/x/net/http2's Framer and hpack packages
+// (the header-list limit, CONTINUATION bounds and field validation are
+// theirs). What net/http's server does around them is done here too: flow
+// control both ways, the concurrent-stream limit (and, against streams that
+// are opened and reset at once, a bound on handlers still running), request
+// headers checked (pseudo-headers, connection-specific fields, content-length),
+// a header list over the limit answered with 431, Expect: 100-continue, a
+// request body left unread answered with RST_STREAM(NO_ERROR), trailers both
+// ways, Date and Content-Type (sniffed) and Content-Length set on a response
+// the handler finished, HEAD, 1xx responses, http.Flusher, and the read
+// deadline and full-duplex switch of http.ResponseController. A handler's
+// context ends when the client resets its stream or the connection closes.
+// Server push, priorities (accepted, ignored, as net/http now does) and
+// extended CONNECT are not served.
+package h2
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/fx"
+)
+
+// Module provides nothing: servers are built with New by their owners.
+var Module = fx.Module("h2")
+
+// Defaults.
+const (
+	DefaultMaxConcurrentStreams = 250
+	// streamWindow and connWindow are the receive windows advertised for
+	// request bodies (net/http's: 1 MB per stream and per connection).
+	streamWindow = 1 << 20
+	connWindow   = 1 << 20
+	// maxFrameRead is the largest frame read: the protocol's default
+	// SETTINGS_MAX_FRAME_SIZE, which the server keeps (a connection's read
+	// buffer grows to its largest frame).
+	maxFrameRead = 16 << 10
+	// smallBody is the response body held until the handler returns, to go
+	// out with its HEADERS frame (and a Content-Length).
+	smallBody = 4 << 10
+	// DefaultWriteTimeout bounds one write to the connection: a client that
+	// takes nothing for that long is gone.
+	DefaultWriteTimeout = time.Minute
+)
+
+// Options are a server's limits. Zero fields take the defaults.
+type Options struct {
+	// MaxHeaderBytes bounds a request's header list (SETTINGS_MAX_HEADER_LIST_SIZE,
+	// counted as RFC 9113 does: names, values and 32 bytes per field);
+	// a larger one is answered with 431 (http.DefaultMaxHeaderBytes).
+	MaxHeaderBytes int
+	// ReadHeaderTimeout is how long a new connection has for its handshake,
+	// its preface and its first SETTINGS frame. Zero: no limit.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout is how long a connection may have no open stream before it
+	// is sent GOAWAY and closed. Zero: ReadHeaderTimeout; both zero: no limit.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds each write to a connection (DefaultWriteTimeout).
+	WriteTimeout time.Duration
+	// MaxConcurrentStreams is SETTINGS_MAX_CONCURRENT_STREAMS
+	// (DefaultMaxConcurrentStreams).
+	MaxConcurrentStreams uint32
+	// ConnContext, when set, modifies the context of a new connection's
+	// requests, as http.Server.ConnContext does.
+	ConnContext func(ctx context.Context, c net.Conn) context.Context
+	// Log receives handler panics and accept errors (discarded when nil).
+	Log *slog.Logger
+}
+
+// Server serves HTTP/2 on listeners of TLS connections. Safe for concurrent
+// use.
+type Server struct {
+	h    http.Handler
+	opts Options
+	std  *http.Server // the value of http.ServerContextKey
+
+	base       context.Context
+	cancelBase context.CancelFunc
+
+	shutting atomic.Bool
+	workers  *workers
+
+	mu        sync.Mutex
+	listeners map[*net.Listener]struct{}
+	conns     map[*conn]struct{}
+	drained   chan struct{} // closed when conns empties during Shutdown
+}
+
+// New returns a server for h with opts.
+func New(h http.Handler, opts Options) *Server {
+	if opts.MaxHeaderBytes <= 0 {
+		opts.MaxHeaderBytes = http.DefaultMaxHeaderBytes
+	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = opts.ReadHeaderTimeout
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	if opts.MaxConcurrentStreams == 0 {
+		opts.MaxConcurrentStreams = DefaultMaxConcurrentStreams
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{h: h, opts: opts,
+		std:       &http.Server{Handler: h, MaxHeaderBytes: opts.MaxHeaderBytes, ReadHeaderTimeout: opts.ReadHeaderTimeout, IdleTimeout: opts.IdleTimeout},
+		listeners: map[*net.Listener]struct{}{}, conns: map[*conn]struct{}{}, workers: newWorkers()}
+	s.base, s.cancelBase = context.WithCancel(context.WithValue(context.Background(), http.ServerContextKey, s.std))
+	return s
+}
+
+// Serve accepts connections on ln (TLS connections: *tls.Conn, whose
+// handshake it finishes if the listener has not) and serves each on its own
+// goroutine until the server shuts down (then it returns http.ErrServerClosed)
+// or ln fails. It closes ln on return.
+func (s *Server) Serve(ln net.Listener) error {
+	if !s.track(&ln, true) {
+		_ = ln.Close()
+		return http.ErrServerClosed
+	}
+	defer s.track(&ln, false)
+	var delay time.Duration
+	for {
+		rwc, err := ln.Accept()
+		if err != nil {
+			if s.shutting.Load() {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.opts.Log.Debug("h2: accept", "err", err, "retry", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := s.newConn(rwc)
+		if c == nil {
+			_ = rwc.Close()
+			return http.ErrServerClosed
+		}
+		go c.serve()
+	}
+}
+
+// ServeConn serves one connection on the caller's goroutine until it closes.
+func (s *Server) ServeConn(rwc net.Conn) {
+	c := s.newConn(rwc)
+	if c == nil {
+		_ = rwc.Close()
+		return
+	}
+	c.serve()
+}
+
+func (s *Server) track(ln *net.Listener, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.shutting.Load() {
+			return false
+		}
+		s.listeners[ln] = struct{}{}
+	} else {
+		delete(s.listeners, ln)
+		_ = (*ln).Close()
+	}
+	return true
+}
+
+// newConn registers a connection, nil once the server is shutting down.
+func (s *Server) newConn(rwc net.Conn) *conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutting.Load() {
+		return nil
+	}
+	c := newConn(s, rwc)
+	s.conns[c] = struct{}{}
+	return c
+}
+
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+	if len(s.conns) == 0 && s.drained != nil {
+		close(s.drained)
+		s.drained = nil
+	}
+}
+
+// Shutdown stops accepting, sends every connection GOAWAY and waits until
+// their open streams have finished and they closed, or ctx ends (then it
+// closes them and returns ctx's error).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutting.Store(true)
+	for ln := range s.listeners {
+		_ = (*ln).Close()
+	}
+	var wait chan struct{}
+	if len(s.conns) > 0 {
+		wait = make(chan struct{})
+		s.drained = wait
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.goAway(0, false)
+	}
+	if wait == nil {
+		s.workers.close()
+		return nil
+	}
+	select {
+	case <-wait:
+		s.workers.close()
+		return nil
+	case <-ctx.Done():
+		_ = s.Close()
+		return ctx.Err()
+	}
+}
+
+// Close closes every listener and connection at once; handlers' contexts are
+// cancelled.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.shutting.Store(true)
+	for ln := range s.listeners {
+		_ = (*ln).Close()
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	s.cancelBase()
+	for _, c := range conns {
+		c.close(errServerClosed)
+	}
+	s.workers.close()
+	return nil
+}
+
+var errServerClosed = errors.New("h2: server closed")
