@@ -24,7 +24,7 @@ import (
 )
 
 // TestChatPageInChromiumOverHTTPS opens the chat sample's page, as make run
-// deploys it, in two tabs of headless Chromium over https:// with the
+// deploys it, in two tabs of headless Chromium over https:// (HTTP/2) with the
 // development certificate, and sends a message from one tab to the other over
 // wss://.
 func TestChatPageInChromiumOverHTTPS(t *testing.T) {
@@ -133,6 +133,11 @@ func TestChatPageInChromiumOverHTTPS(t *testing.T) {
 		proto, err := chromedp.Run(tab, chromedp.Evaluate[string](`location.protocol`))
 		if err != nil || proto != "https:" {
 			t.Fatalf("tab %d: page protocol %q, %v", i+1, proto, err)
+		}
+		// The page came over HTTP/2 (internal/h2), as browsers negotiate it.
+		hop, err := chromedp.Run(tab, chromedp.Evaluate[string](`performance.getEntriesByType("navigation")[0].nextHopProtocol`))
+		if err != nil || hop != "h2" {
+			t.Fatalf("tab %d: page loaded over %q, want h2: %v", i+1, hop, err)
 		}
 	}
 	if err := chromedp.Do(tab1,

@@ -315,8 +315,8 @@ func waitLines(t *testing.T, path string, n int) []string {
 // HTTP/1.1 requests over TLS are answered by the result's goroutine as over
 // plain HTTP, with the event saying https; two requests whose records arrive
 // together (crypto/tls holds the second: h1's TestNewParkRefusesWhatTLSHolds
-// // holds the Park to refusing the first) are both answered; HTTP/2 requests
-// are served by net/http's server and answered by their own goroutine.
+// holds the Park to refusing the first) are both answered; HTTP/2 requests
+// are served by internal/h2 and answered by their own goroutine.
 func TestFunctionAnsweredOverHTTPS(t *testing.T) {
 	dir := t.TempDir()
 	pool := apptest.DevCA(t, dir)
@@ -373,7 +373,7 @@ func TestFunctionAnsweredOverHTTPS(t *testing.T) {
 	probe("held first", rc.read())
 	probe("held second", rc.read())
 
-	// HTTP/2: net/http's server, the request's goroutine.
+	// HTTP/2: internal/h2, the request's goroutine.
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
 	defer client.CloseIdleConnections()
 	before := answered.Load()

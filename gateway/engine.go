@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/portico-dev/portico/internal/h1"
+	"github.com/portico-dev/portico/internal/h2"
 )
 
 // Listener engines (Config.Engine).
@@ -62,6 +63,18 @@ func (s *Server) serveH1(ln net.Listener) {
 
 // h1Options are h1's limits, the listener's, for the plain and the TLS
 // listener.
+// h2Options are the HTTP/2 server's limits: the plain listener's. Its header
+// list may be as large as an HTTP/1.1 header block (with h1's and net/http's
+// 4 KB of slack, and RFC 9113's 32 bytes per field counted in).
+func (s *Server) h2Options() h2.Options {
+	return h2.Options{
+		MaxHeaderBytes:    s.limits.MaxHeaderBytes + 4096,
+		ReadHeaderTimeout: s.limits.HeaderTimeout,
+		IdleTimeout:       s.limits.IdleTimeout,
+		Log:               s.log,
+	}
+}
+
 func (s *Server) h1Options() h1.Options {
 	return h1.Options{
 		MaxHeaderBytes:    s.limits.MaxHeaderBytes,

@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/listener/listenertest"
 	"github.com/portico-dev/portico/internal/testkit"
+	"github.com/portico-dev/portico/internal/testkit/h2conform"
 )
 
 // TestServerListenerLimits runs slow and oversized clients against the gateway's
@@ -140,4 +141,20 @@ func TestTLSListenerLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTLSListenerHTTP2Conformance runs h2spec against the TLS listener as the
+// gateway wires it (the default engine: internal/h2 behind the handshake
+// listener, the listener limits, a MOCK route): every case must pass.
+func TestTLSListenerHTTP2Conformance(t *testing.T) {
+	_, svc := gwtest.APIs(t)
+	created := gwtest.Deploy(t, svc, mockAPI(), apis.DeployInput{StageName: "s"})
+	gw := New(Config{Listen: "127.0.0.1:0", TLSListen: "127.0.0.1:0"}, svc, nil, nil, nil)
+	s := NewServer(gw, nil, listener.Limits{})
+	s.SetTLS(&tls.Config{Certificates: []tls.Certificate{testkit.SelfSigned(t)}, NextProtos: []string{"h2", "http/1.1"}})
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	h2conform.Run(t, s.TLSAddr(), "/"+created.ID+"/s/mock")
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/h1"
+	"github.com/portico-dev/portico/internal/h2"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/invoker"
@@ -36,8 +37,9 @@ type Server struct {
 	ln     net.Listener
 
 	tlsCfg *tls.Config        // SetTLS; nil: no TLS listener (tls.go)
-	tlsSrv *http.Server       // serves tlsLn (its HTTP/2 connections only, with tlsH1)
+	tlsSrv *http.Server       // serves tlsLn under the net/http and nbio engines
 	tlsH1  *h1.Server         // serves tlsLn's HTTP/1.1 connections under the h1 engine
+	tlsH2  *h2.Server         // serves tlsLn's HTTP/2 connections under the h1 engine
 	tlsLn  *handshakeListener // the TLS listener
 	// addr and tlsAddr are the listeners' bound addresses, set by Start and
 	// read by anyone (the admin API names the gateway's URL from its own
@@ -183,6 +185,9 @@ func (s *Server) Stop(ctx context.Context) error {
 	if s.tlsH1 != nil {
 		tlsErr = s.tlsH1.Shutdown(ctx)
 	}
+	if s.tlsH2 != nil {
+		tlsErr = errors.Join(tlsErr, s.tlsH2.Shutdown(ctx))
+	}
 	if s.tlsSrv != nil {
 		tlsErr = errors.Join(tlsErr, s.tlsSrv.Shutdown(ctx))
 	}
@@ -199,6 +204,9 @@ func (s *Server) Stop(ctx context.Context) error {
 func (s *Server) closeTLS() {
 	if s.tlsH1 != nil {
 		_ = s.tlsH1.Close()
+	}
+	if s.tlsH2 != nil {
+		_ = s.tlsH2.Close()
 	}
 	if s.tlsSrv != nil {
 		_ = s.tlsSrv.Close()

@@ -21,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/h1"
+	"github.com/portico-dev/portico/internal/h2"
 	"github.com/portico-dev/portico/internal/rawio"
 )
 
@@ -99,7 +100,7 @@ func (s *Server) SetTLS(cfg *tls.Config) { s.tlsCfg = cfg }
 // startTLS binds the TLS listener and serves it: handshakes run on their own,
 // bounded by Config.TLSHandshakeTimeout, before a server sees the connection.
 // Under the h1 engine (the default) HTTP/1.1 connections are h1's, as on the
-// plain listener, and HTTP/2 ones net/http's; under the others net/http's
+// plain listener, and HTTP/2 ones internal/h2's; under the others net/http's
 // server serves both.
 func (s *Server) startTLS() error {
 	if s.tlsCfg == nil || s.gw.cfg.TLSListen == "" || s.gw.cfg.TLSListen == ListenOff {
@@ -114,6 +115,26 @@ func (s *Server) startTLS() error {
 	hl := newHandshakeListener(ln, s.tlsCfg, s.gw.cfg.TLSHandshakeTimeout, split, s.log)
 	s.tlsLn = hl
 	recordAddr(&s.tlsAddr, ln)
+	if split {
+		// h2 serves the HTTP/2 connections and h1 the others, with the
+		// plain listener's limits: header size, header, body and idle
+		// timeouts.
+		s.tlsH2 = h2.New(s.limits.Handler(http.HandlerFunc(s.serve)), s.h2Options())
+		s.tlsH1 = h1.New(s.limits.Handler(http.HandlerFunc(s.serve)), s.h1Options())
+		srv2, srv1 := s.tlsH2, s.tlsH1
+		go func() {
+			if err := srv2.Serve(hl.std); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("gateway TLS server stopped", "err", err)
+			}
+		}()
+		go func() {
+			if err := srv1.Serve(hl.h1); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("gateway TLS server stopped", "err", err)
+			}
+		}()
+		s.log.Info("gateway listening (TLS)", "addr", ln.Addr().String())
+		return nil
+	}
 	// The plain listener's limits: header size, header, body and idle timeouts.
 	s.tlsSrv = s.limits.Server(http.HandlerFunc(s.serveTLS))
 	s.tlsSrv.TLSConfig = s.tlsCfg
@@ -128,15 +149,6 @@ func (s *Server) startTLS() error {
 			s.log.Error("gateway TLS server stopped", "err", err)
 		}
 	}()
-	if split {
-		s.tlsH1 = h1.New(s.limits.Handler(http.HandlerFunc(s.serve)), s.h1Options())
-		srv := s.tlsH1
-		go func() {
-			if err := srv.Serve(hl.h1); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("gateway TLS server stopped", "err", err)
-			}
-		}()
-	}
 	s.log.Info("gateway listening (TLS)", "addr", ln.Addr().String())
 	return nil
 }

@@ -160,7 +160,7 @@ func (e *Edge) DevCA() (*DevCA, error) {
 }
 
 // nextProtos: HTTP/2 first for REST and HTTP APIs; WebSocket clients ask for
-// http/1.1 only (net/http does not offer RFC 8441 WebSockets over HTTP/2).
+// http/1.1 only (Portico does not offer RFC 8441 WebSockets over HTTP/2).
 var nextProtos = []string{"h2", "http/1.1"}
 
 // TLSConfig returns the TLS listener's configuration (TLS 1.2 and 1.3 with Go's
