@@ -216,6 +216,10 @@ func (c *conn) serve() {
 		return
 	}
 	c.mu.Lock()
+	if c.srv.opts.IdleTimeout <= 0 {
+		// No idle timeout: ReadHeaderTimeout's deadline ends here.
+		_ = c.rwc.SetReadDeadline(time.Time{})
+	}
 	c.armIdle()
 	c.mu.Unlock()
 	for {
@@ -431,7 +435,11 @@ func (c *conn) processData(f *http2.DataFrame) error {
 		c.wmu.Unlock()
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}
-	if len(data) > 0 {
+	if st.bodyClosed {
+		// The handler closed the body: what comes is dropped, and its
+		// window comes back at once, as padding's does.
+		pad = n
+	} else if len(data) > 0 {
 		st.body = append(st.body, data...)
 	}
 	if pad > 0 {
@@ -582,6 +590,7 @@ func (c *conn) closeStream(st *stream, err error) {
 	delete(c.streams, st.id)
 	c.open--
 	st.cond.Broadcast()
+	c.cond.Broadcast() // a writer may wait for the connection's window
 	c.armIdle()
 	c.closeIfDone()
 }
@@ -600,16 +609,24 @@ func (c *conn) closeIfDone() {
 // resetID resets stream id with code (a stream error the reader found).
 func (c *conn) resetID(id uint32, code http2.ErrCode) {
 	c.mu.Lock()
-	if st := c.streams[id]; st != nil {
-		c.closeStream(st, errStreamReset)
+	st := c.streams[id]
+	if st != nil {
+		c.closeStream(st, errStreamError)
 	}
 	c.resets[c.resetsNext] = id
 	c.resetsNext = (c.resetsNext + 1) % len(c.resets)
 	c.mu.Unlock()
 	c.wmu.Lock()
+	if st != nil {
+		st.ended = true // its handler's frames must not follow
+	}
 	_ = c.wfr.WriteRSTStream(id, code)
 	c.wmu.Unlock()
 }
+
+// errStreamError is what a handler reads and writes once the server reset
+// its stream for the client's protocol error.
+var errStreamError = errors.New("h2: stream reset for a protocol error")
 
 // reset resets st from its handler's side and writes the frame.
 func (c *conn) reset(st *stream, code http2.ErrCode, err error) {
@@ -620,7 +637,9 @@ func (c *conn) reset(st *stream, code http2.ErrCode, err error) {
 	c.resetsNext = (c.resetsNext + 1) % len(c.resets)
 	c.mu.Unlock()
 	c.wmu.Lock()
-	if !st.ended && (!wasClosed || !errors.Is(st.resetErr, errStreamReset)) {
+	// NO_ERROR asks the client to stop sending a body, after the whole
+	// response (END_STREAM) went out.
+	if (!st.ended || code == http2.ErrCodeNo) && (!wasClosed || !errors.Is(st.resetErr, errStreamReset)) {
 		st.ended = true
 		_ = c.wfr.WriteRSTStream(st.id, code)
 	}
@@ -693,20 +712,40 @@ func (c *conn) runHandler(st *stream) {
 	for st != nil {
 		c.serveStream(st)
 		c.mu.Lock()
+		unread := c.dropBody(st)
 		st = nil
 		for len(c.queued) > 0 && st == nil {
 			next := c.queued[0]
 			c.queued = c.queued[1:]
 			if !next.closed {
 				st = next
+			} else {
+				unread += c.dropBody(next)
 			}
 		}
 		if st == nil {
 			c.running--
 			c.closeIfDone()
 		}
+		closed := c.closed
 		c.mu.Unlock()
+		if unread > 0 && !closed {
+			c.wmu.Lock()
+			_ = c.wfr.WriteWindowUpdate(0, uint32(unread))
+			c.wmu.Unlock()
+			_ = c.flushEnd()
+		}
 	}
+}
+
+// dropBody drops what st's body holds once no handler will read it, and
+// returns its size to the connection's window (the caller sends the
+// WINDOW_UPDATE). Under mu.
+func (c *conn) dropBody(st *stream) int64 {
+	n := int64(len(st.body))
+	st.body = nil
+	c.recvWin += n
+	return n
 }
 
 func (c *conn) serveStream(st *stream) {

@@ -274,17 +274,7 @@ func (w *responseWriter) finish() {
 	} else if w.err == nil {
 		trailers := w.trailerFields()
 		if err := w.sendHeld(len(trailers) == 0); err == nil && len(trailers) > 0 {
-			c.wmu.Lock()
-			if !st.ended {
-				st.ended = true
-				c.writeHeaderBlock(st.id, true, func(enc func(name, value string)) {
-					for _, f := range trailers {
-						enc(f[0], f[1])
-					}
-				})
-			}
-			c.wmu.Unlock()
-			_ = c.flushEnd()
+			w.sendTrailers(trailers)
 		}
 	}
 	c.mu.Lock()
@@ -319,21 +309,22 @@ func (w *responseWriter) finishHead() {
 	}
 	// Take the window for the body before taking the write lock.
 	whole := body == 0
-	if body > 0 && body <= int(c.maxFrame.Load()) {
-		c.mu.Lock()
-		if !st.closed && st.sendWin >= int64(body) && c.sendWin >= int64(body) {
-			st.sendWin -= int64(body)
-			c.sendWin -= int64(body)
-			whole = true
-		}
-		c.mu.Unlock()
+	c.mu.Lock()
+	if body > 0 && body <= int(c.maxFrame.Load()) && !st.closed && st.sendWin >= int64(body) && c.sendWin >= int64(body) {
+		st.sendWin -= int64(body)
+		c.sendWin -= int64(body)
+		whole = true
 	}
+	end := whole && len(trailers) == 0
+	if end {
+		st.endSend()
+	}
+	c.mu.Unlock()
 	c.wmu.Lock()
 	if st.ended {
 		c.wmu.Unlock()
 		return
 	}
-	end := whole && len(trailers) == 0
 	w.writeHead(end && body == 0, contentLength)
 	if whole && body > 0 {
 		_ = c.wfr.WriteData(st.id, end, w.buf[:body])
@@ -346,20 +337,30 @@ func (w *responseWriter) finishHead() {
 		w.n = 0
 	}
 	if !end {
-		if err := w.sendHeld(len(trailers) == 0); err != nil || len(trailers) == 0 {
-			return
+		if err := w.sendHeld(len(trailers) == 0); err == nil && len(trailers) > 0 {
+			w.sendTrailers(trailers)
 		}
-		c.wmu.Lock()
-		if !st.ended {
-			st.ended = true
-			c.writeHeaderBlock(st.id, true, func(enc func(name, value string)) {
-				for _, f := range trailers {
-					enc(f[0], f[1])
-				}
-			})
-		}
-		c.wmu.Unlock()
+		return
 	}
+	_ = c.flushEnd()
+}
+
+// sendTrailers ends the stream with a HEADERS frame of trailers.
+func (w *responseWriter) sendTrailers(trailers [][2]string) {
+	st, c := w.st, w.st.c
+	c.mu.Lock()
+	st.endSend()
+	c.mu.Unlock()
+	c.wmu.Lock()
+	if !st.ended {
+		st.ended = true
+		c.writeHeaderBlock(st.id, true, func(enc func(name, value string)) {
+			for _, f := range trailers {
+				enc(f[0], f[1])
+			}
+		})
+	}
+	c.wmu.Unlock()
 	_ = c.flushEnd()
 }
 
@@ -432,8 +433,11 @@ func (c *conn) sendData(st *stream, p []byte, end bool) error {
 		}
 		st.sendWin -= int64(n)
 		c.sendWin -= int64(n)
-		c.mu.Unlock()
 		last := end && n == len(p)
+		if last {
+			st.endSend()
+		}
+		c.mu.Unlock()
 		c.wmu.Lock()
 		if st.ended {
 			c.wmu.Unlock()

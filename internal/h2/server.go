@@ -235,7 +235,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.goAway(0, false)
+		// Not waited for: a client that takes nothing (or is still in its
+		// TLS handshake) holds the write until Close.
+		go c.goAway(0, false)
 	}
 	if wait == nil {
 		s.workers.close()

@@ -33,7 +33,8 @@ type stream struct {
 	closed     bool
 	resetErr   error // why the stream closed early
 
-	body     []byte // received, not read yet
+	body       []byte // received, not read yet
+	bodyClosed bool   // the handler closed the body: DATA is dropped
 	bodyErr  error  // io.EOF after END_STREAM; set when the stream closed early
 	declared int64  // content-length, -1 if none
 	received int64
@@ -64,6 +65,16 @@ func newStream(c *conn, id uint32) *stream {
 	st.c, st.id, st.declared, st.recvWin = c, id, -1, streamWindow
 	st.cond.L = &c.mu
 	return st
+}
+
+// endSend records that st's last frame is about to be written: from then on
+// the stream is closed if the client's side is (before the frame reaches the
+// client, which may open its next stream at once). Under c.mu.
+func (st *stream) endSend() {
+	st.sendClosed = true
+	if st.recvClosed {
+		st.c.closeStream(st, nil)
+	}
 }
 
 // writer is the stream's response writer (after newRequest).
@@ -314,9 +325,25 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Close implements io.Closer: what arrives from now on is dropped.
+// Close implements io.Closer: what the body holds, and what arrives from now
+// on, is dropped, and the client's window for it comes back.
 func (b *requestBody) Close() error {
+	if b.closed {
+		return nil
+	}
 	b.closed = true
+	st, c := b.st, b.st.c
+	c.mu.Lock()
+	st.bodyClosed = true
+	n := c.dropBody(st)
+	closed := c.closed
+	c.mu.Unlock()
+	if n > 0 && !closed {
+		c.wmu.Lock()
+		_ = c.wfr.WriteWindowUpdate(0, uint32(n))
+		c.wmu.Unlock()
+		_ = c.flush()
+	}
 	return nil
 }
 
