@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"errors"
 	"bytes"
 	"io"
 	"net"
@@ -155,7 +156,7 @@ func (c *scriptConn) checkOutput(t *testing.T) {
 	done := map[uint32]string{} // streams ended or reset, and how
 	for i := 0; ; i++ {
 		f, err := fr.ReadFrame()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return
 		}
 		if err != nil {

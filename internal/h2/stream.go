@@ -35,14 +35,14 @@ type stream struct {
 
 	body       []byte // received, not read yet
 	bodyClosed bool   // the handler closed the body: DATA is dropped
-	bodyErr  error  // io.EOF after END_STREAM; set when the stream closed early
-	declared int64  // content-length, -1 if none
-	received int64
-	unacked  int64 // body bytes read and not yet returned with WINDOW_UPDATE
-	trailer  http.Header
-	deadline time.Time
-	timer    *time.Timer
-	expect   bool // Expect: 100-continue not answered yet
+	bodyErr    error  // io.EOF after END_STREAM; set when the stream closed early
+	declared   int64  // content-length, -1 if none
+	received   int64
+	unacked    int64 // body bytes read and not yet returned with WINDOW_UPDATE
+	trailer    http.Header
+	deadline   time.Time
+	timer      *time.Timer
+	expect     bool // Expect: 100-continue not answered yet
 
 	ended bool // END_STREAM or RST_STREAM appended (under wmu)
 }
