@@ -1,8 +1,8 @@
 package h2
 
 import (
-	"errors"
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"net/http"
