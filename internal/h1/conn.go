@@ -211,11 +211,11 @@ func (c *conn) serve() {
 			c.replyError(err)
 			return
 		}
-		if !c.serveRequest(req) || c.s.shutting.Load() {
+		if !c.serveRequest(req) || c.s.set.Stopping() {
 			return
 		}
 		c.state.Store(stateIdle)
-		if c.s.shutting.Load() {
+		if c.s.set.Stopping() {
 			return // Shutdown may have looked before the store
 		}
 	}

@@ -56,7 +56,7 @@ func NewPark(w http.ResponseWriter) *Park {
 // cannot be one.
 func (p *Park) Init(w http.ResponseWriter) bool {
 	rw, ok := w.(*response)
-	if !ok || rw.c.hijacked || rw.closeAfter || rw.wroteHeader || rw.c.br.Buffered() > 0 || rw.c.s.shutting.Load() ||
+	if !ok || rw.c.hijacked || rw.closeAfter || rw.wroteHeader || rw.c.br.Buffered() > 0 || rw.c.s.set.Stopping() ||
 		!rw.req.ProtoAtLeast(1, 1) || rw.req.Close || (rw.body != nil && !rw.body.sawEOFLocked()) {
 		return false
 	}
@@ -176,7 +176,7 @@ func (p *Park) answer(within time.Duration) {
 		p.mu.Unlock()
 	}
 	p.answered.Store(true)
-	if p.c.s.shutting.Load() {
+	if p.c.s.set.Stopping() {
 		p.Wake()
 	}
 }

@@ -404,7 +404,7 @@ func (w *response) commit(p []byte) {
 		w.canContinue = false
 		w.c.wmu.Unlock()
 	}
-	keepAlives := !w.c.s.shutting.Load()
+	keepAlives := !w.c.s.set.Stopping()
 	code := w.status
 	allowed := bodyAllowedForStatus(code)
 	hasTE := w.te != ""

@@ -48,15 +48,12 @@ package h1
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/portico-dev/portico/internal/connset"
 	"github.com/portico-dev/portico/internal/rawio"
 	"go.uber.org/fx"
 )
@@ -98,12 +95,7 @@ type Server struct {
 	base       context.Context
 	cancelBase context.CancelFunc
 
-	shutting atomic.Bool
-
-	mu        sync.Mutex
-	listeners map[*net.Listener]struct{}
-	conns     map[*conn]struct{}
-	drained   chan struct{} // closed when conns empties during Shutdown
+	set connset.Set[*conn]
 }
 
 // New returns a server for h with opts.
@@ -118,8 +110,7 @@ func New(h http.Handler, opts Options) *Server {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{h: h, opts: opts,
-		std:       &http.Server{Handler: h, MaxHeaderBytes: opts.MaxHeaderBytes, ReadHeaderTimeout: opts.ReadHeaderTimeout, IdleTimeout: opts.IdleTimeout},
-		listeners: map[*net.Listener]struct{}{}, conns: map[*conn]struct{}{}}
+		std: &http.Server{Handler: h, MaxHeaderBytes: opts.MaxHeaderBytes, ReadHeaderTimeout: opts.ReadHeaderTimeout, IdleTimeout: opts.IdleTimeout}}
 	s.base, s.cancelBase = context.WithCancel(context.WithValue(context.Background(), http.ServerContextKey, s.std))
 	return s
 }
@@ -128,58 +119,14 @@ func New(h http.Handler, opts Options) *Server {
 // the server shuts down (then it returns http.ErrServerClosed) or ln fails. It
 // closes ln on return.
 func (s *Server) Serve(ln net.Listener) error {
-	if !s.track(&ln, true) {
-		_ = ln.Close()
-		return http.ErrServerClosed
-	}
-	defer s.track(&ln, false)
-	defer func() { _ = ln.Close() }()
-	var delay time.Duration
-	for {
-		rwc, err := ln.Accept()
-		if err != nil {
-			if s.shutting.Load() {
-				return http.ErrServerClosed
-			}
-			if temporaryAcceptError(err) {
-				// Back off like net/http: a full file table is temporary.
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.opts.Log.Warn("h1: accept failed; retrying", "err", err, "delay", delay)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
+	return s.set.Serve(ln, s.opts.Log.With("server", "h1"), func(rwc net.Conn) bool {
 		c := s.newConn(rwc)
 		if c == nil {
-			_ = rwc.Close()
-			return http.ErrServerClosed
-		}
-		go c.serve()
-	}
-}
-
-// temporaryAcceptError reports an accept error worth retrying: a timeout or a
-// full file table.
-func temporaryAcceptError(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
-}
-
-// track adds or removes a listener; false when the server is shutting down.
-func (s *Server) track(ln *net.Listener, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.shutting.Load() {
 			return false
 		}
-		s.listeners[ln] = struct{}{}
+		go c.serve()
 		return true
-	}
-	delete(s.listeners, ln)
-	return true
+	})
 }
 
 // newConn registers a new connection; nil once the server is shutting down.
@@ -196,34 +143,15 @@ func (s *Server) newConn(rwc net.Conn) *conn {
 		}
 	}
 	c.ctx, c.cancel = context.WithCancel(ctx)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.shutting.Load() {
+	if !s.set.Add(c) {
 		c.cancel()
 		return nil
 	}
-	s.conns[c] = struct{}{}
 	return c
 }
 
 // forget removes c from the server's connections (closed or hijacked).
-func (s *Server) forget(c *conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.conns, c)
-	if len(s.conns) == 0 && s.drained != nil {
-		close(s.drained)
-		s.drained = nil
-	}
-}
-
-// closeListeners closes every listener and marks the server shutting down.
-func (s *Server) closeListeners() {
-	s.shutting.Store(true)
-	for ln := range s.listeners {
-		_ = (*ln).Close()
-	}
-}
+func (s *Server) forget(c *conn) { s.set.Forget(c) }
 
 // Shutdown stops the server gracefully: it closes the listeners and the idle
 // connections, lets running requests finish (their responses say
@@ -231,21 +159,14 @@ func (s *Server) closeListeners() {
 // ctx's error when ctx ends first (the connections left are then the caller's
 // to Close). Hijacked connections are not waited for.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closeListeners()
-	for c := range s.conns {
+	conns, drained := s.set.Stop()
+	for _, c := range conns {
 		c.closeIfIdle()
 		c.wakeAnswered()
 	}
-	if len(s.conns) == 0 {
-		s.mu.Unlock()
+	if drained == nil {
 		return nil
 	}
-	if s.drained == nil {
-		s.drained = make(chan struct{})
-	}
-	drained := s.drained
-	s.mu.Unlock()
 	select {
 	case <-drained:
 		return nil
@@ -257,12 +178,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close closes the listeners and every connection at once, and cancels the
 // contexts of the requests being handled.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closeListeners()
-	for c := range s.conns {
+	conns, _ := s.set.Stop()
+	for _, c := range conns {
 		_ = c.rwc.Close()
 	}
-	s.mu.Unlock()
 	s.cancelBase()
 	return nil
 }

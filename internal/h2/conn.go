@@ -405,11 +405,7 @@ func (c *conn) processData(f *http2.DataFrame) error {
 		c.recvWin += n
 		reset := c.resetLately(id)
 		c.mu.Unlock()
-		if n > 0 {
-			c.wmu.Lock()
-			_ = c.wfr.WriteWindowUpdate(0, uint32(n))
-			c.wmu.Unlock()
-		}
+		c.windowBack(n)
 		if reset {
 			return nil
 		}
@@ -418,9 +414,7 @@ func (c *conn) processData(f *http2.DataFrame) error {
 	if n > st.recvWin {
 		c.recvWin += n
 		c.mu.Unlock()
-		c.wmu.Lock()
-		_ = c.wfr.WriteWindowUpdate(0, uint32(n))
-		c.wmu.Unlock()
+		c.windowBack(n)
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeFlowControl}
 	}
 	st.recvWin -= n
@@ -430,9 +424,7 @@ func (c *conn) processData(f *http2.DataFrame) error {
 	if st.declared >= 0 && (st.received > st.declared || f.StreamEnded() && st.received != st.declared) {
 		c.recvWin += n
 		c.mu.Unlock()
-		c.wmu.Lock()
-		_ = c.wfr.WriteWindowUpdate(0, uint32(n))
-		c.wmu.Unlock()
+		c.windowBack(n)
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}
 	if st.bodyClosed {
@@ -465,6 +457,16 @@ func (c *conn) processData(f *http2.DataFrame) error {
 		c.wmu.Unlock()
 	}
 	return nil
+}
+
+// windowBack returns n bytes to the client's connection window (the frame
+// goes with the next flush).
+func (c *conn) windowBack(n int64) {
+	if n > 0 {
+		c.wmu.Lock()
+		_ = c.wfr.WriteWindowUpdate(0, uint32(n))
+		c.wmu.Unlock()
+	}
 }
 
 // resetLately reports whether the server reset stream id lately (DATA the
@@ -730,9 +732,7 @@ func (c *conn) runHandler(st *stream) {
 		closed := c.closed
 		c.mu.Unlock()
 		if unread > 0 && !closed {
-			c.wmu.Lock()
-			_ = c.wfr.WriteWindowUpdate(0, uint32(unread))
-			c.wmu.Unlock()
+			c.windowBack(unread)
 			_ = c.flushEnd()
 		}
 	}

@@ -36,10 +36,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/portico-dev/portico/internal/connset"
 	"go.uber.org/fx"
 )
 
@@ -99,13 +98,8 @@ type Server struct {
 	base       context.Context
 	cancelBase context.CancelFunc
 
-	shutting atomic.Bool
-	workers  *workers
-
-	mu        sync.Mutex
-	listeners map[*net.Listener]struct{}
-	conns     map[*conn]struct{}
-	drained   chan struct{} // closed when conns empties during Shutdown
+	workers *workers
+	set     connset.Set[*conn]
 }
 
 // New returns a server for h with opts.
@@ -126,8 +120,8 @@ func New(h http.Handler, opts Options) *Server {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{h: h, opts: opts,
-		std:       &http.Server{Handler: h, MaxHeaderBytes: opts.MaxHeaderBytes, ReadHeaderTimeout: opts.ReadHeaderTimeout, IdleTimeout: opts.IdleTimeout},
-		listeners: map[*net.Listener]struct{}{}, conns: map[*conn]struct{}{}, workers: newWorkers()}
+		std:     &http.Server{Handler: h, MaxHeaderBytes: opts.MaxHeaderBytes, ReadHeaderTimeout: opts.ReadHeaderTimeout, IdleTimeout: opts.IdleTimeout},
+		workers: newWorkers()}
 	s.base, s.cancelBase = context.WithCancel(context.WithValue(context.Background(), http.ServerContextKey, s.std))
 	return s
 }
@@ -137,35 +131,14 @@ func New(h http.Handler, opts Options) *Server {
 // goroutine until the server shuts down (then it returns http.ErrServerClosed)
 // or ln fails. It closes ln on return.
 func (s *Server) Serve(ln net.Listener) error {
-	if !s.track(&ln, true) {
-		_ = ln.Close()
-		return http.ErrServerClosed
-	}
-	defer s.track(&ln, false)
-	var delay time.Duration
-	for {
-		rwc, err := ln.Accept()
-		if err != nil {
-			if s.shutting.Load() {
-				return http.ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				s.opts.Log.Debug("h2: accept", "err", err, "retry", delay)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
+	return s.set.Serve(ln, s.opts.Log.With("server", "h2"), func(rwc net.Conn) bool {
 		c := s.newConn(rwc)
 		if c == nil {
-			_ = rwc.Close()
-			return http.ErrServerClosed
+			return false
 		}
 		go c.serve()
-	}
+		return true
+	})
 }
 
 // ServeConn serves one connection on the caller's goroutine until it closes.
@@ -178,73 +151,34 @@ func (s *Server) ServeConn(rwc net.Conn) {
 	c.serve()
 }
 
-func (s *Server) track(ln *net.Listener, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.shutting.Load() {
-			return false
-		}
-		s.listeners[ln] = struct{}{}
-	} else {
-		delete(s.listeners, ln)
-		_ = (*ln).Close()
-	}
-	return true
-}
-
 // newConn registers a connection, nil once the server is shutting down.
 func (s *Server) newConn(rwc net.Conn) *conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.shutting.Load() {
+	c := newConn(s, rwc)
+	if !s.set.Add(c) {
+		c.cancel()
 		return nil
 	}
-	c := newConn(s, rwc)
-	s.conns[c] = struct{}{}
 	return c
 }
 
-func (s *Server) forget(c *conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.conns, c)
-	if len(s.conns) == 0 && s.drained != nil {
-		close(s.drained)
-		s.drained = nil
-	}
-}
+func (s *Server) forget(c *conn) { s.set.Forget(c) }
 
 // Shutdown stops accepting, sends every connection GOAWAY and waits until
 // their open streams have finished and they closed, or ctx ends (then it
 // closes them and returns ctx's error).
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.shutting.Store(true)
-	for ln := range s.listeners {
-		_ = (*ln).Close()
-	}
-	var wait chan struct{}
-	if len(s.conns) > 0 {
-		wait = make(chan struct{})
-		s.drained = wait
-	}
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
+	conns, drained := s.set.Stop()
 	for _, c := range conns {
 		// Not waited for: a client that takes nothing (or is still in its
 		// TLS handshake) holds the write until Close.
 		go c.goAway(0, false)
 	}
-	if wait == nil {
+	if drained == nil {
 		s.workers.close()
 		return nil
 	}
 	select {
-	case <-wait:
+	case <-drained:
 		s.workers.close()
 		return nil
 	case <-ctx.Done():
@@ -256,16 +190,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close closes every listener and connection at once; handlers' contexts are
 // cancelled.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	s.shutting.Store(true)
-	for ln := range s.listeners {
-		_ = (*ln).Close()
-	}
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
+	conns, _ := s.set.Stop()
 	s.cancelBase()
 	for _, c := range conns {
 		c.close(errServerClosed)

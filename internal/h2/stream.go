@@ -339,9 +339,7 @@ func (b *requestBody) Close() error {
 	closed := c.closed
 	c.mu.Unlock()
 	if n > 0 && !closed {
-		c.wmu.Lock()
-		_ = c.wfr.WriteWindowUpdate(0, uint32(n))
-		c.wmu.Unlock()
+		c.windowBack(n)
 		_ = c.flush()
 	}
 	return nil
