@@ -38,8 +38,8 @@ type stream struct {
 	bodyErr    error  // io.EOF after END_STREAM; set when the stream closed early
 	declared   int64  // content-length, -1 if none
 	received   int64
-	unacked    int64 // body bytes read and not yet returned with WINDOW_UPDATE
-	trailer    http.Header
+	unacked    int64       // body bytes read and not yet returned with WINDOW_UPDATE
+	trailer    http.Header // the request's trailers as they arrive (the reader's)
 	deadline   time.Time
 	timer      *time.Timer
 	expect     bool // Expect: 100-continue not answered yet
@@ -189,7 +189,12 @@ func (c *conn) newRequest(st *stream, f *headerBlock) (*http.Request, http.Handl
 			}
 		}
 		delete(header, "Trailer")
-		r.Trailer = st.trailer
+		// The handler's map: its values are filled in (from st.trailer, the
+		// reader's) when the body reaches its end.
+		r.Trailer = make(http.Header, len(st.trailer))
+		for k := range st.trailer {
+			r.Trailer[k] = nil
+		}
 	}
 	if f.StreamEnded() {
 		r.Body = http.NoBody
@@ -287,10 +292,12 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	}
 	if len(st.body) == 0 {
 		err := st.bodyErr
-		c.mu.Unlock()
 		if errors.Is(err, io.EOF) && st.trailer != nil {
-			st.req.Trailer = st.trailer
+			for k, vv := range st.trailer {
+				st.req.Trailer[k] = vv
+			}
 		}
+		c.mu.Unlock()
 		return 0, err
 	}
 	n := copy(p, st.body)
