@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portico-dev/portico/internal/testkit"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
 
-// testServer serves h over TLS with HTTP/2 on a loopback port.
+// testServer serves h over TLS with HTTP/2 on a loopback port, with a client
+// that trusts it.
 type testServer struct {
 	srv    *Server
 	addr   string
@@ -30,21 +30,7 @@ type testServer struct {
 
 func startServer(t testing.TB, h http.Handler, opts Options) *testServer {
 	t.Helper()
-	cert := testkit.SelfSigned(t)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(h, opts)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = s.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		_ = s.Close()
-		<-done
-	})
+	s, addr, cert, _ := serveTLS(t, h, opts)
 	leaf, err := x509.ParseCertificate(cert.Certificate[0])
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +39,7 @@ func startServer(t testing.TB, h http.Handler, opts Options) *testServer {
 	pool.AddCert(leaf)
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}, ForceAttemptHTTP2: true}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &testServer{srv: s, addr: ln.Addr().String(), client: &http.Client{Transport: tr}, cert: cert}
+	return &testServer{srv: s, addr: addr, client: &http.Client{Transport: tr}, cert: cert}
 }
 
 func (ts *testServer) url(path string) string { return "https://" + ts.addr + path }

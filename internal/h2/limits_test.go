@@ -333,8 +333,9 @@ func (rc *rawConn) waitClosed() {
 }
 
 // serveTLS starts a server on a TLS listener and returns it, its address,
-// and what Serve returns. The server is closed at the end of the test.
-func serveTLS(t *testing.T, h http.Handler, opts Options) (*Server, string, <-chan error) {
+// its certificate and what Serve returns. The server is closed, and Serve
+// waited for, at the end of the test.
+func serveTLS(t testing.TB, h http.Handler, opts Options) (*Server, string, tls.Certificate, <-chan error) {
 	t.Helper()
 	cert := testkit.SelfSigned(t)
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}})
@@ -343,9 +344,16 @@ func serveTLS(t *testing.T, h http.Handler, opts Options) (*Server, string, <-ch
 	}
 	s := New(h, opts)
 	served := make(chan error, 1)
-	go func() { served <- s.Serve(ln) }()
-	t.Cleanup(func() { _ = s.Close() })
-	return s, ln.Addr().String(), served
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		served <- s.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		_ = s.Close()
+		<-done
+	})
+	return s, ln.Addr().String(), cert, served
 }
 
 // A connection with no stream open is sent GOAWAY(NO_ERROR) and closed after
@@ -842,7 +850,7 @@ func TestCloseEndsHandlers(t *testing.T) {
 	started := make(chan struct{}, 2)
 	ended := make(chan error, 3)
 	wrote := make(chan error, 1)
-	srv, addr, served := serveTLS(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, addr, _, served := serveTLS(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/write" {
 			// Blocked on the client's window of 100 bytes.
 			_, err := w.Write(largeBody(1 << 20))
@@ -886,7 +894,7 @@ func TestCloseEndsHandlers(t *testing.T) {
 func TestShutdownDeadlineEndsHandlers(t *testing.T) {
 	started := make(chan struct{}, 1)
 	ended := make(chan error, 1)
-	srv, addr, served := serveTLS(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, addr, _, served := serveTLS(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		started <- struct{}{}
 		<-r.Context().Done()
 		ended <- r.Context().Err()
@@ -939,7 +947,7 @@ func TestShutdownDeadlineWithStuckClients(t *testing.T) {
 
 	t.Run("no TLS handshake", func(t *testing.T) {
 		accepted := make(chan struct{}, 1)
-		srv, addr, served := serveTLS(t, http.NotFoundHandler(), Options{ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+		srv, addr, _, served := serveTLS(t, http.NotFoundHandler(), Options{ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
 			accepted <- struct{}{}
 			return ctx
 		}})
