@@ -22,6 +22,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/idlepoll"
 	"github.com/portico-dev/portico/internal/ids"
 )
 
@@ -60,9 +61,9 @@ type Conn struct {
 	// closed: the poller reads it, and send writes to it without waiting.
 	// tlsRaw is the socket under a TLS connection, which the poller watches
 	// for readiness only: nc reads and writes it.
-	raw       syscall.RawConn
-	tlsRaw    syscall.RawConn
-	pollToken uint64 // set when the poller watches the socket
+	raw    syscall.RawConn
+	tlsRaw syscall.RawConn
+	waiter atomic.Pointer[idlepoll.Waiter] // set when the poller watches the socket
 
 	id         string
 	apiID      string

@@ -125,7 +125,7 @@ func TestTLSConnectionsPolled(t *testing.T) {
 		t.Fatalf("%d connections", len(list))
 	}
 	c := m.lookup(testAPI, testStage, list[0].ConnectionID)
-	if c == nil || c.tlsRaw == nil || c.pollToken == 0 {
+	if c == nil || c.tlsRaw == nil || c.waiter.Load() == nil {
 		t.Fatal("the wss connection is not watched by the poller")
 	}
 	// The close handshake.
