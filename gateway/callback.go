@@ -52,7 +52,7 @@ func (g *Gateway) startCallback(bind, host string) (*callbackServer, error) {
 	// A request's body must arrive within 30 s of its header (the limit
 	// net/http's ReadTimeout set here before).
 	limits := listener.Limits{HeaderTimeout: 10 * time.Second, BodyTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	cs.srv = h1.New(limits.Handler(cs), h1.Options{ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout, Log: g.log})
+	cs.srv = h1.New(limits.Handler(cs), h1.Options{ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout, DormantAfter: dormantAfter, Log: g.log})
 	go func() {
 		if err := cs.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			g.log.Error("sandbox-facing @connections endpoint stopped", "err", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/h2"
@@ -61,8 +62,6 @@ func (s *Server) serveH1(ln net.Listener) {
 	}()
 }
 
-// h1Options are h1's limits, the listener's, for the plain and the TLS
-// listener.
 // h2Options are the HTTP/2 server's limits: the plain listener's. Its header
 // list may be as large as an HTTP/1.1 header block (with h1's and net/http's
 // 4 KB of slack, and RFC 9113's 32 bytes per field counted in).
@@ -75,11 +74,19 @@ func (s *Server) h2Options() h2.Options {
 	}
 }
 
+// dormantAfter is about how long a keep-alive connection of the h1 engine
+// waits for its next request with a goroutine of its own: after that it waits
+// in the idle poller, without a goroutine or a read buffer (h1.Options).
+var dormantAfter = 2 * time.Second // a variable for BenchmarkIdleKeepAlive
+
+// h1Options are h1's limits, the listener's, for the plain and the TLS
+// listener.
 func (s *Server) h1Options() h1.Options {
 	return h1.Options{
 		MaxHeaderBytes:    s.limits.MaxHeaderBytes,
 		ReadHeaderTimeout: s.limits.HeaderTimeout,
 		IdleTimeout:       s.limits.IdleTimeout,
+		DormantAfter:      dormantAfter,
 		WireNames:         true,
 		Log:               s.log,
 	}

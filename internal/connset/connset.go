@@ -115,6 +115,16 @@ func (s *Set[C]) Forget(c C) {
 	}
 }
 
+// Snapshot appends the connections in the set to dst and returns it.
+func (s *Set[C]) Snapshot(dst []C) []C {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		dst = append(dst, c)
+	}
+	return dst
+}
+
 // Stopping reports whether Stop was called.
 func (s *Set[C]) Stopping() bool { return s.stopping.Load() }
 

@@ -20,6 +20,8 @@ import (
 	_ "unsafe" // readRequest's linkname
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/portico-dev/portico/internal/idlepoll"
 )
 
 // readRequest is net/http's request reader: http.ReadRequest without its last
@@ -65,11 +67,13 @@ var outPool = sync.Pool{New: func() any {
 	return &outBuf{bw: bufio.NewWriterSize(nil, writeBufferSize), body: make([]byte, 0, bodyBufferSize), hdr: make([]byte, 0, 512)}
 }}
 
-// Connection states, for Shutdown.
+// Connection states, for Shutdown and for dormant connections (dormant.go).
 const (
-	stateIdle   int32 = iota // waiting for a request's first byte
-	stateActive              // reading or serving a request
-	stateClosed              // closed by Shutdown while idle
+	stateIdle    int32 = iota // waiting for a request's first byte
+	stateActive               // reading or serving a request
+	stateClosed               // closed by Shutdown (or the sweep) while idle or dormant
+	stateDozing               // idle, and told by the sweep to go dormant
+	stateDormant              // idle without a goroutine: waiting in the idle poller
 )
 
 // conn is one client connection.
@@ -132,6 +136,20 @@ type conn struct {
 	// draining is set while Park looks for what crypto/tls holds (tlsHoldsNothing):
 	// the read's deadline error is not the request's.
 	draining bool
+	// idleEnd is when the present idle wait ends (the idle deadline), set
+	// with it; zero: never. The sweep closes a dormant connection then.
+	idleEnd time.Time
+	// Dormant connections (Options.DormantAfter, dormant.go): served counts
+	// the requests read, which the sweep compares with seen, its own
+	// count from its last look; dozeMu orders the sweep's deadline against
+	// the ones serve's goroutine sets; waiter is the connection's place in
+	// the idle poller, made when it first goes dormant.
+	served       atomic.Uint64
+	seen         uint64
+	dozeMu       sync.Mutex
+	noDoze       bool         // under dozeMu: c cannot go dormant
+	dormantUntil atomic.Int64 // while dormant: its idle deadline (UnixNano; 0: none)
+	waiter       *idlepoll.Waiter
 }
 
 // connReader is what c.br reads: the connection, with the header-size limit
@@ -164,10 +182,13 @@ func (r *connReader) Read(p []byte) (int, error) {
 func (c *conn) closeIfIdle() {
 	if c.state.CompareAndSwap(stateIdle, stateClosed) {
 		_ = c.rwc.Close()
+		return
 	}
+	c.closeIfDormant()
 }
 
-// serve reads and serves c's requests until it closes or is hijacked.
+// serve reads and serves c's requests until it closes, is hijacked or goes
+// dormant.
 func (c *conn) serve() {
 	c.remoteAddr = c.rwc.RemoteAddr().String()
 	if tc, ok := c.rwc.(*tls.Conn); ok && !c.handshake(tc) {
@@ -177,9 +198,21 @@ func (c *conn) serve() {
 		return
 	}
 	c.cr.c = c
+	c.run(true, false)
+}
+
+// run serves requests from the first (first) or from a keep-alive wait; woken
+// is set when a dormant connection's wait goes on (awaken), whose deadline is
+// set. It returns when the connection closes, is hijacked, or goes dormant:
+// then it has handed the connection to the idle poller and must not touch it.
+func (c *conn) run(first, woken bool) {
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(&c.cr)
+	dormant := false
 	defer func() {
+		if dormant {
+			return
+		}
 		c.cancel()
 		if c.hijacked {
 			return // the connection and its reader are the hijacker's
@@ -190,9 +223,11 @@ func (c *conn) serve() {
 		c.s.forget(c)
 	}()
 	opts := &c.s.opts
-	for first := true; ; first = false {
+	for ; ; first = false {
 		// Wait for the request's first byte: an idle connection's time.
 		switch {
+		case woken:
+			woken = false
 		case first && opts.ReadHeaderTimeout > 0:
 			c.setReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
 		case !first && opts.IdleTimeout > 0:
@@ -200,12 +235,18 @@ func (c *conn) serve() {
 		}
 		c.doneAt = time.Time{}
 		c.cr.remain = int64(opts.MaxHeaderBytes) + headerSlack
-		if _, err := c.br.Peek(1); err != nil {
-			return
+		_, err := c.br.Peek(1)
+		for err != nil || !c.state.CompareAndSwap(stateIdle, stateActive) {
+			if c.state.Load() != stateDozing {
+				return // the client left, or Shutdown closed it
+			}
+			// The sweep told it to go dormant (before or after the request
+			// came).
+			if dormant, err = c.doze(err); dormant {
+				return
+			}
 		}
-		if !c.state.CompareAndSwap(stateIdle, stateActive) {
-			return // Shutdown closed it
-		}
+		c.served.Add(1)
 		req, err := c.readRequest(first)
 		if err != nil {
 			c.replyError(err)
@@ -265,15 +306,18 @@ func (c *conn) setIdleDeadline(idle time.Duration) {
 		c.idleUntil = time.Time{}
 	}
 	if !c.idleUntil.IsZero() && c.idleUntil.Sub(now) >= idle {
+		c.idleEnd = c.idleUntil
 		return
 	}
 	c.idleUntil = time.Time{}
 	if c.s.opts.ConnContext == nil {
 		c.idleUntil = now.Add(idle + idleSlack(idle))
+		c.idleEnd = c.idleUntil
 		_ = c.rwc.SetReadDeadline(c.idleUntil)
 		return
 	}
-	_ = c.rwc.SetReadDeadline(now.Add(idle))
+	c.idleEnd = now.Add(idle)
+	_ = c.rwc.SetReadDeadline(c.idleEnd)
 }
 
 // idleSlack is how far past the idle timeout a keep-alive connection's

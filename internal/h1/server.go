@@ -51,6 +51,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/portico-dev/portico/internal/connset"
@@ -82,6 +83,13 @@ type Options struct {
 	// WireNames keeps, for every request, the client's spelling of the names
 	// of its header fields, for WireNames to return.
 	WireNames bool
+	// DormantAfter, when positive, lets a keep-alive connection that has
+	// waited between half of it and all of it for its next request give back
+	// its goroutine and read buffer: it waits in the process's idle poller
+	// (internal/idlepoll; Linux) until the client sends again or leaves, and
+	// a new goroutine serves it then. Its idle timeout still holds, to within
+	// half DormantAfter. Zero: every connection keeps its goroutine.
+	DormantAfter time.Duration
 	// Log receives handler panics and accept errors (discarded when nil).
 	Log *slog.Logger
 }
@@ -96,6 +104,9 @@ type Server struct {
 	cancelBase context.CancelFunc
 
 	set connset.Set[*conn]
+
+	sweepOnce sync.Once
+	swept     []*conn // the sweep's snapshot, reused
 }
 
 // New returns a server for h with opts.
@@ -119,6 +130,7 @@ func New(h http.Handler, opts Options) *Server {
 // the server shuts down (then it returns http.ErrServerClosed) or ln fails. It
 // closes ln on return.
 func (s *Server) Serve(ln net.Listener) error {
+	s.startSweep()
 	return s.set.Serve(ln, s.opts.Log.With("server", "h1"), func(rwc net.Conn) bool {
 		c := s.newConn(rwc)
 		if c == nil {
@@ -180,6 +192,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	conns, _ := s.set.Stop()
 	for _, c := range conns {
+		c.closeIfDormant()
 		_ = c.rwc.Close()
 	}
 	s.cancelBase()
