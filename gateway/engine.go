@@ -70,13 +70,15 @@ func (s *Server) h2Options() h2.Options {
 		MaxHeaderBytes:    s.limits.MaxHeaderBytes + 4096,
 		ReadHeaderTimeout: s.limits.HeaderTimeout,
 		IdleTimeout:       s.limits.IdleTimeout,
+		DormantAfter:      dormantAfter,
 		Log:               s.log,
 	}
 }
 
-// dormantAfter is about how long a keep-alive connection of the h1 engine
-// waits for its next request with a goroutine of its own: after that it waits
-// in the idle poller, without a goroutine or a read buffer (h1.Options).
+// dormantAfter is about how long an idle connection of the h1 engine (an
+// HTTP/1.1 keep-alive connection, or an HTTP/2 one without a stream) waits
+// with a goroutine of its own: after that it waits in the idle poller, without
+// a goroutine or buffers (h1.Options, h2.Options).
 var dormantAfter = 2 * time.Second // a variable for BenchmarkIdleKeepAlive
 
 // h1Options are h1's limits, the listener's, for the plain and the TLS

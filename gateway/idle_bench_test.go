@@ -23,10 +23,10 @@ import (
 
 // BenchmarkIdleKeepAlive measures what an idle keep-alive connection costs the
 // h1 engine: N clients (PORTICO_IDLE_KA, default 2000) each send one request
-// to a MOCK route over plain HTTP or HTTPS/1.1 and stay connected. Reported
+// to a MOCK route over plain HTTP, HTTPS/1.1 or HTTP/2 and stay connected. Reported
 // per connection: the Go heap and stacks in use after two collections (the
 // in-process clients' share included, the same in both cases) and the
-// goroutines; "awake" keeps every connection's goroutine (dormantAfter 0),
+// server's goroutines; "awake" keeps every connection's goroutine (dormantAfter 0),
 // "dormant" lets idle connections wait in the idle poller (h1.Options.DormantAfter).
 // Every connection then answers a second request.
 func BenchmarkIdleKeepAlive(b *testing.B) {
@@ -48,7 +48,7 @@ func BenchmarkIdleKeepAlive(b *testing.B) {
 	}
 	saved := dormantAfter
 	defer func() { dormantAfter = saved }()
-	for _, proto := range []string{"http", "https"} {
+	for _, proto := range []string{"http", "https", "h2"} {
 		for _, mode := range []string{"awake", "dormant"} {
 			b.Run(proto+"-"+mode, func(b *testing.B) {
 				dormantAfter = 0
@@ -65,11 +65,18 @@ func BenchmarkIdleKeepAlive(b *testing.B) {
 				defer func() { _ = s.Stop(context.Background()) }()
 				addr := s.Addr()
 				var tlsCfg *tls.Config
-				if proto == "https" {
+				switch proto {
+				case "https":
 					addr = s.TLSAddr()
 					tlsCfg = &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}} //nolint:gosec // the benchmark's own CA
+				case "h2":
+					addr = s.TLSAddr()
+					tlsCfg = &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}} //nolint:gosec // the benchmark's own CA
 				}
 				req := "GET " + stagePath + "/mock HTTP/1.1\r\nHost: " + addr + "\r\n\r\n"
+				if proto == "h2" {
+					req = "https://" + addr + stagePath + "/mock"
+				}
 				heap0, stack0, g0 := idleMem()
 				clients := make([]*idleClient, n)
 				var wg sync.WaitGroup
@@ -102,11 +109,16 @@ func BenchmarkIdleKeepAlive(b *testing.B) {
 						_ = c.Close()
 					}
 				}()
+				// An HTTP/2 client connection has a goroutine of its own.
+				clientG := 0
+				if proto == "h2" {
+					clientG = n
+				}
 				if mode == "dormant" {
 					// Each connection has a goroutine until a sweep finds it idle.
-					for i := 0; runtime.NumGoroutine() > g0+n/10; i++ {
+					for i := 0; runtime.NumGoroutine() > g0+clientG+n/10; i++ {
 						if i == 1000 {
-							b.Fatalf("%d goroutines for %d connections: they did not go dormant", runtime.NumGoroutine()-g0, n)
+							b.Fatalf("%d goroutines for %d connections: they did not go dormant", runtime.NumGoroutine()-g0-clientG, n)
 						}
 						time.Sleep(10 * time.Millisecond)
 					}
@@ -116,7 +128,7 @@ func BenchmarkIdleKeepAlive(b *testing.B) {
 				}
 				b.ReportMetric(float64(heap1+stack1-heap0-stack0)/float64(n), "B/conn")
 				b.ReportMetric(float64(stack1-stack0)/float64(n), "stack-B/conn")
-				b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/conn")
+				b.ReportMetric(float64(g1-g0-clientG)/float64(n), "goroutines/conn")
 				for i, c := range clients {
 					if err := c.get(req); err != nil {
 						b.Fatalf("connection %d, second request: %v", i, err)
@@ -137,12 +149,25 @@ func idleMem() (heap, stack uint64, goroutines int) {
 	return ms.HeapInuse, ms.StackInuse, runtime.NumGoroutine()
 }
 
+// idleClient is one connection: HTTP/1.1 (req is the request's bytes) or
+// HTTP/2 (cc; req is the URL).
 type idleClient struct {
-	net.Conn
+	c  net.Conn
 	br *bufio.Reader
+	cc *http.ClientConn
 }
 
 func dialIdle(addr string, cfg *tls.Config) (*idleClient, error) {
+	if cfg != nil && cfg.NextProtos[0] == "h2" {
+		var p http.Protocols
+		p.SetHTTP2(true)
+		tr := &http.Transport{TLSClientConfig: cfg, Protocols: &p}
+		cc, err := tr.NewClientConn(context.Background(), "https", addr)
+		if err != nil {
+			return nil, err
+		}
+		return &idleClient{cc: cc}, nil
+	}
 	var c net.Conn
 	var err error
 	if cfg != nil {
@@ -153,14 +178,29 @@ func dialIdle(addr string, cfg *tls.Config) (*idleClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &idleClient{c, bufio.NewReaderSize(c, 512)}, nil
+	return &idleClient{c: c, br: bufio.NewReaderSize(c, 512)}, nil
+}
+
+// Close closes the connection.
+func (c *idleClient) Close() error {
+	if c.cc != nil {
+		return c.cc.Close()
+	}
+	return c.c.Close()
 }
 
 func (c *idleClient) get(req string) error {
-	if _, err := io.WriteString(c, req); err != nil {
-		return err
+	var resp *http.Response
+	var err error
+	if c.cc != nil {
+		r, _ := http.NewRequest(http.MethodGet, req, nil)
+		resp, err = c.cc.RoundTrip(r)
+	} else {
+		if _, err := io.WriteString(c.c, req); err != nil {
+			return err
+		}
+		resp, err = http.ReadResponse(c.br, nil)
 	}
-	resp, err := http.ReadResponse(c.br, nil)
 	if err != nil {
 		return err
 	}

@@ -25,32 +25,15 @@ import (
 // stateIdle, the sweep, Shutdown or Close to stateClosed). The sweep's
 // deadline and the goroutine's own are ordered by dozeMu.
 
-// startSweep starts the server's sweep once, if it has DormantAfter and the
-// idle poller is there.
+// startSweep starts the server's sweep, every half DormantAfter.
 func (s *Server) startSweep() {
-	if s.opts.DormantAfter <= 0 {
-		return
-	}
-	if _, err := idlepoll.Shared(); err != nil {
-		return
-	}
-	s.sweepOnce.Do(func() { go s.sweepLoop() })
-}
-
-func (s *Server) sweepLoop() {
-	t := time.NewTicker(s.opts.DormantAfter / 2)
-	defer t.Stop()
-	for {
-		select {
-		case now := <-t.C:
-			if s.set.Stopping() {
-				return
-			}
-			s.sweep(now)
-		case <-s.base.Done():
-			return
+	s.sweeper.Start(s.opts.DormantAfter/2, s.base.Done(), func(now time.Time) bool {
+		if s.set.Stopping() {
+			return false
 		}
-	}
+		s.sweep(now)
+		return true
+	})
 }
 
 // sweep tells the connections idle since its last look to go dormant, and
@@ -117,7 +100,7 @@ func (c *conn) doze(err error) (dormant bool, _ error) {
 func (c *conn) sleep() bool {
 	raw := c.parkRaw
 	if raw == nil {
-		raw = rawConn(rawio.SocketOf(c.rwc))
+		raw = rawio.RawConnOf(c.rwc)
 	}
 	p, err := idlepoll.Shared()
 	if raw == nil || err != nil {

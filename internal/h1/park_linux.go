@@ -63,7 +63,7 @@ func (p *Park) Init(w http.ResponseWriter) bool {
 	c := rw.c
 	if c.parkRaw == nil {
 		// Made once per connection: a Park per request costs no more.
-		if c.parkRaw = rawConn(rawio.SocketOf(c.rwc)); c.parkRaw == nil {
+		if c.parkRaw = rawio.RawConnOf(c.rwc); c.parkRaw == nil {
 			return false
 		}
 		c.parkLook = func(fd uintptr) bool {

@@ -51,10 +51,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/portico-dev/portico/internal/connset"
+	"github.com/portico-dev/portico/internal/idlepoll"
 	"github.com/portico-dev/portico/internal/rawio"
 	"go.uber.org/fx"
 )
@@ -105,8 +105,8 @@ type Server struct {
 
 	set connset.Set[*conn]
 
-	sweepOnce sync.Once
-	swept     []*conn // the sweep's snapshot, reused
+	sweeper idlepoll.Sweeper
+	swept   []*conn // the sweep's snapshot, reused
 }
 
 // New returns a server for h with opts.

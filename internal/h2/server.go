@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/connset"
+	"github.com/portico-dev/portico/internal/idlepoll"
 	"go.uber.org/fx"
 )
 
@@ -84,6 +85,14 @@ type Options struct {
 	// ConnContext, when set, modifies the context of a new connection's
 	// requests, as http.Server.ConnContext does.
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
+	// DormantAfter, when positive, lets a connection without a stream that
+	// has read no frame for between half of it and all of it give back its
+	// reader goroutine and its buffers: it waits in the process's idle
+	// poller (internal/idlepoll; Linux) until the client sends again or
+	// leaves, and a new reader goroutine reads it then. Its idle timeout
+	// still holds, to within half DormantAfter. Zero: every connection
+	// keeps its reader.
+	DormantAfter time.Duration
 	// Log receives handler panics and accept errors (discarded when nil).
 	Log *slog.Logger
 }
@@ -100,6 +109,9 @@ type Server struct {
 
 	workers *workers
 	set     connset.Set[*conn]
+
+	sweeper idlepoll.Sweeper
+	swept   []*conn // the sweep's snapshot, reused
 }
 
 // New returns a server for h with opts.
@@ -131,6 +143,7 @@ func New(h http.Handler, opts Options) *Server {
 // goroutine until the server shuts down (then it returns http.ErrServerClosed)
 // or ln fails. It closes ln on return.
 func (s *Server) Serve(ln net.Listener) error {
+	s.startSweep()
 	return s.set.Serve(ln, s.opts.Log.With("server", "h2"), func(rwc net.Conn) bool {
 		c := s.newConn(rwc)
 		if c == nil {
@@ -141,8 +154,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	})
 }
 
-// ServeConn serves one connection on the caller's goroutine until it closes.
+// ServeConn serves one connection on the caller's goroutine until it closes
+// (or goes dormant: Options.DormantAfter).
 func (s *Server) ServeConn(rwc net.Conn) {
+	s.startSweep()
 	c := s.newConn(rwc)
 	if c == nil {
 		_ = rwc.Close()

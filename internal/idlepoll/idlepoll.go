@@ -11,8 +11,10 @@ package idlepoll
 
 import (
 	"errors"
+	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"go.uber.org/fx"
 )
@@ -33,4 +35,36 @@ type Waiter struct {
 	// their calls, through the kernel's readiness (which the race detector
 	// cannot see): hence atomic.
 	added atomic.Bool
+}
+
+// A Sweeper runs a server's sweep of its connections (which tells the idle
+// ones to wait here) every period, on a goroutine of its own.
+type Sweeper struct{ once sync.Once }
+
+// Start starts the sweeps, once: when period is positive and the poller is
+// there (Shared), sweep runs every period until done closes or it returns
+// false.
+func (sw *Sweeper) Start(period time.Duration, done <-chan struct{}, sweep func(now time.Time) (more bool)) {
+	if period <= 0 {
+		return
+	}
+	if _, err := Shared(); err != nil {
+		return
+	}
+	sw.once.Do(func() {
+		go func() {
+			t := time.NewTicker(period)
+			defer t.Stop()
+			for {
+				select {
+				case now := <-t.C:
+					if !sweep(now) {
+						return
+					}
+				case <-done:
+					return
+				}
+			}
+		}()
+	})
 }

@@ -1,0 +1,12 @@
+//go:build !linux
+
+package h2
+
+import "time"
+
+// Without the idle poller (Linux's) no connection goes dormant.
+
+func (s *Server) startSweep()                          {}
+func (s *Server) sweep(time.Time)                      {}
+func (c *conn) doze(err error) (dormant bool, _ error) { return false, err }
+func (c *conn) unwatch()                               {}
