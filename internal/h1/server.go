@@ -1,5 +1,7 @@
 // Package h1 is a narrow HTTP/1.1 server for http.Handler: one goroutine per
-// connection, pooled buffers, and a response that goes out in one write.
+// connection (none for a keep-alive connection left idle, with
+// Options.DormantAfter), pooled buffers, and a response that goes out in one
+// write.
 //
 // A plain request (an origin-form target without escapes, HTTP/1.0 or 1.1,
 // header fields without obs-fold or bare LF, no Transfer-Encoding, at most one

@@ -1,6 +1,7 @@
 // Package h2 is a narrow HTTP/2 server (RFC 9113) for http.Handler over TLS:
-// one goroutine reads each connection's frames, each request's handler runs
-// on a goroutine of its own, and a handler's response goes out with its
+// one goroutine reads each connection's frames (none while a connection
+// without a stream is left idle, with Options.DormantAfter), each request's
+// handler runs on a goroutine of its own, and a handler's response goes out with its
 // HEADERS and DATA frames in one TLS record, written by the handler's own
 // goroutine.
 //
