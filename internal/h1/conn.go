@@ -67,7 +67,7 @@ var outPool = sync.Pool{New: func() any {
 	return &outBuf{bw: bufio.NewWriterSize(nil, writeBufferSize), body: make([]byte, 0, bodyBufferSize), hdr: make([]byte, 0, 512)}
 }}
 
-// Connection states, for Shutdown and for dormant connections (dormant.go).
+// Connection states, for Shutdown and for dormant connections (dormant_linux.go).
 const (
 	stateIdle    int32 = iota // waiting for a request's first byte
 	stateActive               // reading or serving a request
@@ -139,11 +139,11 @@ type conn struct {
 	// idleEnd is when the present idle wait ends (the idle deadline), set
 	// with it; zero: never. The sweep closes a dormant connection then.
 	idleEnd time.Time
-	// Dormant connections (Options.DormantAfter, dormant.go): served counts
+	// Dormant connections (Options.DormantAfter, dormant_linux.go): served counts
 	// the requests read, which the sweep compares with seen, its own
 	// count from its last look; dozeMu orders the sweep's deadline against
 	// the ones serve's goroutine sets; waiter is the connection's place in
-	// the idle poller, made when it first goes dormant.
+	// the idle poller while it is dormant.
 	served       atomic.Uint64
 	seen         uint64
 	dozeMu       sync.Mutex

@@ -91,7 +91,7 @@ const (
 	phaseWaiting              // waiting for the first byte of the next frame
 	phaseDozing               // told by the sweep to go dormant
 	phaseDormant              // no reader: waiting in the idle poller
-	phaseClosed               // closed while dormant
+	phaseClosed               // closed (a dormant connection's awaken must not read it)
 )
 
 func newConn(s *Server, rwc net.Conn) *conn {
