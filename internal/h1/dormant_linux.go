@@ -37,9 +37,11 @@ func (s *Server) startSweep() {
 }
 
 // sweep tells the connections idle since its last look to go dormant, and
-// closes the dormant ones whose idle deadline is before now. Only the sweep's
-// goroutine (or a test) calls it.
+// closes the dormant ones whose idle deadline is before now. One sweep runs
+// at a time (the server's, or Sweep's).
 func (s *Server) sweep(now time.Time) {
+	s.sweepMu.Lock()
+	defer s.sweepMu.Unlock()
 	s.swept = s.set.Snapshot(s.swept[:0])
 	for _, c := range s.swept {
 		switch c.state.Load() {

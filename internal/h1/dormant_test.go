@@ -276,3 +276,40 @@ func TestDormantThenHijacked(t *testing.T) {
 		t.Fatal("the hijacking handler did not run")
 	}
 }
+
+// TestSweepsAtOnce: Sweep may run beside the server's own sweep (and
+// another Sweep) while connections go dormant and wake.
+func TestSweepsAtOnce(t *testing.T) {
+	ps := startPark(t, plain, dormantOptions)
+	clients := make([]*parkClient, 4)
+	for i := range clients {
+		clients[i] = ps.dial(t)
+	}
+	done := make(chan struct{})
+	swept := make(chan struct{})
+	for range 2 {
+		go func() {
+			defer func() { swept <- struct{}{} }()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+					ps.srv.Sweep(time.Now())
+					runtime.Gosched()
+				}
+			}
+		}()
+	}
+	for round := range 50 {
+		for i, c := range clients {
+			c.get(t, "/plain", "")
+			if got := c.read(t); got != "plain" {
+				t.Fatalf("round %d, client %d: %q", round, i, got)
+			}
+		}
+	}
+	close(done)
+	<-swept
+	<-swept
+}

@@ -44,9 +44,11 @@ func (s *Server) startSweep() {
 }
 
 // sweep tells the connections idle since its last look to go dormant, and
-// ends the dormant ones whose idle deadline is before now. Only the sweep's
-// goroutine (or a test) calls it.
+// ends the dormant ones whose idle deadline is before now. One sweep runs at
+// a time (the server's, or Sweep's).
 func (s *Server) sweep(now time.Time) {
+	s.sweepMu.Lock()
+	defer s.sweepMu.Unlock()
 	s.swept = s.set.Snapshot(s.swept[:0])
 	for _, c := range s.swept {
 		c.sweep(now)

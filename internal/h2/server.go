@@ -37,6 +37,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/portico-dev/portico/internal/connset"
@@ -112,7 +113,8 @@ type Server struct {
 	set     connset.Set[*conn]
 
 	sweeper idlepoll.Sweeper
-	swept   []*conn // the sweep's snapshot, reused
+	sweepMu sync.Mutex // one sweep at a time: it owns swept and the connections' seen
+	swept   []*conn    // the sweep's snapshot, reused
 }
 
 // New returns a server for h with opts.
@@ -178,6 +180,23 @@ func (s *Server) newConn(rwc net.Conn) *conn {
 }
 
 func (s *Server) forget(c *conn) { s.set.Forget(c) }
+
+// Sweep runs the sweep of idle connections at once, with now as its clock
+// (the server runs one every half Options.DormantAfter): for tests and
+// benchmarks.
+func (s *Server) Sweep(now time.Time) { s.sweep(now) }
+
+// Dormant returns how many of the server's connections are dormant
+// (Options.DormantAfter).
+func (s *Server) Dormant() int {
+	n := 0
+	for _, c := range s.set.Snapshot(nil) {
+		if c.phase.Load() == phaseDormant {
+			n++
+		}
+	}
+	return n
+}
 
 // Shutdown stops accepting, sends every connection GOAWAY and waits until
 // their open streams have finished and they closed, or ctx ends (then it
