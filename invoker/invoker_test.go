@@ -120,6 +120,13 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 
 func newEnvIn(t testing.TB, dir string, mod func(*Config)) *env {
 	t.Helper()
+	return newEnvWith(t, dir, mod)
+}
+
+// newEnvWith is newEnvIn with the functions fns known before the invoker
+// starts (its Event queue runs what it holds at once).
+func newEnvWith(t testing.TB, dir string, mod func(*Config), fns ...*functions.Config) *env {
+	t.Helper()
 	st, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -133,16 +140,19 @@ func newEnvIn(t testing.TB, dir string, mod func(*Config)) *env {
 	if mod != nil {
 		mod(&cfg)
 	}
-	fns := newFakeFunctions(t)
+	fake := newFakeFunctions(t)
+	for _, fn := range fns {
+		fake.add(fn)
+	}
 	clock := newFakeClock()
-	inv, err := New(Params{Config: cfg, Runtime: rt, Functions: fns, Store: st, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	inv, err := New(Params{Config: cfg, Runtime: rt, Functions: fake, Store: st, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := inv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{inv: inv, clock: clock, fns: fns, st: st, dir: dir}
+	e := &env{inv: inv, clock: clock, fns: fake, st: st, dir: dir}
 	t.Cleanup(func() { e.stop() })
 	return e
 }
@@ -663,8 +673,10 @@ func TestEventInvocationsSurviveRestartAndRetry(t *testing.T) {
 	e.inv.async.start()
 	e.stop()
 
-	e2 := newEnvIn(t, dir, func(c *Config) { c.AsyncRetryDelays = []time.Duration{10 * time.Millisecond, 10 * time.Millisecond} })
-	e2.fns.add(cfg)
+	// The function is there when the new invoker starts, as it is in the
+	// store of a restarted Portico: added after, the queue could look it up
+	// first, find it gone, and drop the event.
+	e2 := newEnvWith(t, dir, func(c *Config) { c.AsyncRetryDelays = []time.Duration{10 * time.Millisecond, 10 * time.Millisecond} }, cfg)
 	waitForFile(t, filepath.Join(marks, "ran"))
 	waitFor(t, "queue empty", func() bool { return e2.queued() == 0 })
 
