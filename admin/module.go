@@ -55,7 +55,7 @@ func New(p Params) (*Server, error) {
 	s.registerAPIGatewayV2Routes()
 	s.registerConnectionRoutes(p.Conns)
 	s.registerImageRoutes(p.Images)
-	s.registerStatsRoutes()
+	s.registerStatsRoutes(p.Conns)
 	s.registerUsageRoutes(p.Usage)
 	s.registerAccessLogRoutes()
 	if p.Metrics != nil {

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 
+	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -17,6 +18,19 @@ type Stats struct {
 	Sandboxes invoker.Stats `json:"sandboxes"`
 	// Server is the Portico process itself.
 	Server ProcessStats `json:"server"`
+	// Gateway is what the gateway's listeners hold; absent when this server
+	// runs no gateway.
+	Gateway *GatewayStats `json:"gateway,omitempty"`
+}
+
+// GatewayStats are the connections the gateway holds.
+type GatewayStats struct {
+	// Listeners are the HTTP connections of each listener, dormant ones
+	// counted apart (gateway.ListenerConns).
+	Listeners []gateway.ListenerConns `json:"listeners"`
+	// WebSockets are the live WebSocket connections; -1 when WebSocket APIs
+	// are off.
+	WebSockets int `json:"webSockets"`
 }
 
 // ProcessStats describe the server process. Figures the platform cannot give
@@ -32,11 +46,17 @@ type ProcessStats struct {
 }
 
 // registerStatsRoutes registers GET /portico/v1/stats.
-func (s *Server) registerStatsRoutes() {
+func (s *Server) registerStatsRoutes(conns ConnectionDeps) {
 	s.Handle("GET /portico/v1/stats", func(w http.ResponseWriter, _ *http.Request) error {
 		st := Stats{Server: processStats()}
 		if s.inv != nil {
 			st.Sandboxes = s.inv.Stats()
+		}
+		if s.gw.Server != nil {
+			st.Gateway = &GatewayStats{Listeners: s.gw.Server.Connections(), WebSockets: -1}
+			if conns.Manager != nil {
+				st.Gateway.WebSockets = conns.Manager.Len()
+			}
 		}
 		return writeJSON(w, http.StatusOK, st)
 	})

@@ -34,14 +34,15 @@ func TestDormantConnectionsServed(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = s.Stop(context.Background()) })
 	for _, tc := range []struct {
-		name  string
-		addr  string
-		proto string // ALPN; "" for plain
-		srv   sweeper
+		name     string
+		addr     string
+		proto    string // ALPN; "" for plain
+		srv      sweeper
+		listener string // in Connections
 	}{
-		{"http", s.Addr(), "", s.h1},
-		{"https", s.TLSAddr(), "http/1.1", s.tlsH1},
-		{"h2", s.TLSAddr(), "h2", s.tlsH2},
+		{"http", s.Addr(), "", s.h1, ListenerHTTP},
+		{"https", s.TLSAddr(), "http/1.1", s.tlsH1, ListenerHTTPS},
+		{"h2", s.TLSAddr(), "h2", s.tlsH2, ListenerHTTPS},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var cfg *tls.Config
@@ -71,6 +72,12 @@ func TestDormantConnectionsServed(t *testing.T) {
 					tc.srv.Sweep(time.Now())
 					time.Sleep(2 * time.Millisecond)
 				}
+				// What the admin API's stats report: the dormant
+				// connection, on its listener.
+				lc := listenerConns(t, s, tc.listener)
+				if lc.Dormant < 1 || lc.Open < lc.Dormant || lc.Addr != tc.addr {
+					t.Fatalf("round %d: Connections reports %+v for the dormant connection", round, lc)
+				}
 			}
 			if err := c.get(req); err != nil {
 				t.Fatalf("after dormancy: %v", err)
@@ -80,4 +87,16 @@ func TestDormantConnectionsServed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// listenerConns returns what s.Connections reports for the named listener.
+func listenerConns(t *testing.T, s *Server, name string) ListenerConns {
+	t.Helper()
+	for _, lc := range s.Connections() {
+		if lc.Listener == name {
+			return lc
+		}
+	}
+	t.Fatalf("Connections lists no %q listener: %+v", name, s.Connections())
+	return ListenerConns{}
 }

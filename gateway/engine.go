@@ -55,6 +55,7 @@ func (s *Server) engine() string {
 func (s *Server) serveH1(ln net.Listener) {
 	s.h1 = h1.New(s.limits.Handler(s), s.h1Options())
 	srv := s.h1
+	s.counts.add(ListenerHTTP, ln.Addr().String(), srv)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("gateway server stopped", "err", err)

@@ -48,6 +48,8 @@ type Server struct {
 	cb            *callbackServer
 	nbio          *nbioServer // with Config.Engine "nbio" (engine_nbio.go), instead of srv
 	h1            *h1.Server  // with Config.Engine "h1" (engine.go), instead of srv
+	// counts are the listeners whose connections Connections counts.
+	counts connCounts
 	// recording is set when the plain listener's connections record header
 	// spellings (wirenames.Listener: the net/http engine); h1 keeps them
 	// itself.
@@ -165,6 +167,7 @@ func (s *Server) startCallback() error {
 		return err
 	}
 	s.cb = cb
+	s.counts.add(ListenerCallback, cb.ln.Addr().String(), cb.srv)
 	return nil
 }
 

@@ -122,6 +122,7 @@ func (s *Server) startTLS() error {
 		s.tlsH2 = h2.New(s.limits.Handler(http.HandlerFunc(s.serve)), s.h2Options())
 		s.tlsH1 = h1.New(s.limits.Handler(http.HandlerFunc(s.serve)), s.h1Options())
 		srv2, srv1 := s.tlsH2, s.tlsH1
+		s.counts.add(ListenerHTTPS, ln.Addr().String(), srv1, srv2)
 		go func() {
 			if err := srv2.Serve(hl.std); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.log.Error("gateway TLS server stopped", "err", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -26,6 +27,15 @@ func TestStats(t *testing.T) {
 	if _, err := c.Do(ctx, http.MethodPost, client.FunctionPath("counted", "/invocations"), nil, []byte(`{}`), nil); err != nil {
 		t.Fatal(err)
 	}
+	// A keep-alive connection to the gateway, held open while stats are read.
+	gc := &http.Client{Transport: &http.Transport{}}
+	defer gc.CloseIdleConnections()
+	resp, err := gc.Get(env.GatewayURL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
 	run := func(args ...string) string {
 		t.Helper()
 		return cli(t, env, args...)
@@ -43,8 +53,22 @@ func TestStats(t *testing.T) {
 	if st.Server.Goroutines <= 0 || st.Server.Procs <= 0 || st.Server.OpenDescriptors <= 0 || st.Server.ResidentBytes <= 0 {
 		t.Fatalf("server: %+v", st.Server)
 	}
+	if st.Gateway == nil || len(st.Gateway.Listeners) == 0 {
+		t.Fatalf("gateway: %+v", st.Gateway)
+	}
+	if l := st.Gateway.Listeners[0]; l.Listener != "http" || "http://"+l.Addr != env.GatewayURL || l.Open < 1 || l.Dormant > l.Open {
+		t.Fatalf("gateway listener: %+v (the test holds a keep-alive connection to %s)", l, env.GatewayURL)
+	}
+	// The same count in the admin API's Prometheus metrics.
+	mr, err := c.Do(ctx, http.MethodGet, "/metrics", nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(mr.Body), `portico_gateway_connections{listener="http",state="awake"}`) {
+		t.Errorf("GET /metrics lacks portico_gateway_connections for the plain listener")
+	}
 	table := run("stats")
-	for _, want := range []string{"of a budget of 7", "counted", "$LATEST", "goroutines on", "processors (GOMAXPROCS)"} {
+	for _, want := range []string{"of a budget of 7", "counted", "$LATEST", "goroutines on", "processors (GOMAXPROCS)", "gateway: http ", " dormant)", "WebSockets"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("portico stats lacks %q:\n%s", want, table)
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/connset"
 )
 
 // Labels of the per-request metrics.
@@ -263,6 +264,33 @@ func (c connectionsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// Listeners reports the HTTP connections of the gateway's listeners;
+// *gateway.Server provides it (the app provides it as Listeners: this package
+// cannot name the gateway's, whose tests use it).
+type Listeners interface {
+	Connections() []connset.ListenerConns
+}
+
+// listenersCollector reports the gateway's HTTP connections per listener,
+// awake and dormant, counted at each scrape.
+type listenersCollector struct{ ls Listeners }
+
+var listenerConnsDesc = prometheus.NewDesc("portico_gateway_connections",
+	"HTTP connections the gateway's listeners hold, by listener (http, https, callback) and state: awake, or dormant (idle without a goroutine or buffers).",
+	[]string{"listener", "state"}, nil)
+
+// NewListenersCollector returns a collector of portico_gateway_connections.
+func NewListenersCollector(ls Listeners) prometheus.Collector { return listenersCollector{ls} }
+
+func (listenersCollector) Describe(ch chan<- *prometheus.Desc) { ch <- listenerConnsDesc }
+
+func (c listenersCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, l := range c.ls.Connections() {
+		ch <- prometheus.MustNewConstMetric(listenerConnsDesc, prometheus.GaugeValue, float64(l.Open-l.Dormant), l.Listener, "awake")
+		ch <- prometheus.MustNewConstMetric(listenerConnsDesc, prometheus.GaugeValue, float64(l.Dormant), l.Listener, "dormant")
+	}
+}
+
 // ModuleParams are the stage's fx dependencies.
 type ModuleParams struct {
 	fx.In
@@ -272,7 +300,7 @@ type ModuleParams struct {
 }
 
 // Module provides the metrics stage to the pipeline and registers the
-// WebSocket connections gauge.
+// WebSocket and listener connection gauges.
 var Module = fx.Module("gateway-metrics",
 	fx.Provide(pipeline.AsStage(func(p ModuleParams) (*Stage, error) {
 		s, err := New(p.Registerer)
@@ -286,4 +314,12 @@ var Module = fx.Module("gateway-metrics",
 		}
 		return s, nil
 	})),
+	// The gateway's server is built from the pipeline, this stage included:
+	// its collector is registered once both exist.
+	fx.Invoke(fx.Annotate(func(reg prometheus.Registerer, ls Listeners) error {
+		if ls == nil {
+			return nil
+		}
+		return reg.Register(NewListenersCollector(ls))
+	}, fx.ParamTags(``, `optional:"true"`))),
 )

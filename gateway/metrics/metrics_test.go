@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/gateway/responses"
+	"github.com/portico-dev/portico/internal/connset"
 )
 
 // fakeClock advances by step at each reading.
@@ -218,6 +219,28 @@ portico_ws_connections{api_id="b",stage="prod"} 1
 }
 
 type fakeConns []connections.Info
+
+func TestListenersCollector(t *testing.T) {
+	c := NewListenersCollector(fakeListeners{
+		{Listener: "http", Addr: "127.0.0.1:8080", Open: 12, Dormant: 10},
+		{Listener: "https", Addr: "127.0.0.1:8443", Open: 3, Dormant: 0},
+	})
+	const want = `
+# HELP portico_gateway_connections HTTP connections the gateway's listeners hold, by listener (http, https, callback) and state: awake, or dormant (idle without a goroutine or buffers).
+# TYPE portico_gateway_connections gauge
+portico_gateway_connections{listener="http",state="awake"} 2
+portico_gateway_connections{listener="http",state="dormant"} 10
+portico_gateway_connections{listener="https",state="awake"} 3
+portico_gateway_connections{listener="https",state="dormant"} 0
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want)); err != nil {
+		t.Error(err)
+	}
+}
+
+type fakeListeners []connset.ListenerConns
+
+func (f fakeListeners) Connections() []connset.ListenerConns { return f }
 
 func (f fakeConns) List(string, string) []connections.Info { return f }
 

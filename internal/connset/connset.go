@@ -125,6 +125,23 @@ func (s *Set[C]) Snapshot(dst []C) []C {
 	return dst
 }
 
+// ListenerConns are the connections one of a server's listeners holds now. A
+// connection is Dormant when it has waited idle long enough to give back its
+// goroutine and buffers; it wakes when its client sends again.
+type ListenerConns struct {
+	Listener string `json:"listener"`
+	Addr     string `json:"addr"`
+	Open     int    `json:"open"`
+	Dormant  int    `json:"dormant"`
+}
+
+// Len returns how many connections the set holds.
+func (s *Set[C]) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
 // Stopping reports whether Stop was called.
 func (s *Set[C]) Stopping() bool { return s.stopping.Load() }
 

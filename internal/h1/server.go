@@ -174,6 +174,10 @@ func (s *Server) forget(c *conn) { s.set.Forget(c) }
 // benchmarks.
 func (s *Server) Sweep(now time.Time) { s.sweep(now) }
 
+// Open returns how many connections the server holds; a hijacked one (a
+// WebSocket) is no longer the server's.
+func (s *Server) Open() int { return s.set.Len() }
+
 // Dormant returns how many of the server's connections are dormant
 // (Options.DormantAfter).
 func (s *Server) Dormant() int {

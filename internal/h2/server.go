@@ -186,6 +186,9 @@ func (s *Server) forget(c *conn) { s.set.Forget(c) }
 // benchmarks.
 func (s *Server) Sweep(now time.Time) { s.sweep(now) }
 
+// Open returns how many connections the server holds.
+func (s *Server) Open() int { return s.set.Len() }
+
 // Dormant returns how many of the server's connections are dormant
 // (Options.DormantAfter).
 func (s *Server) Dormant() int {

@@ -370,6 +370,8 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		cors.Module,
 		compress.Module,
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
+		// portico_gateway_connections counts the gateway's connections.
+		fx.Provide(func(srv *gateway.Server) gatewaymetrics.Listeners { return srv }),
 	}
 	return fx.Options(append(opts, extra...)...)
 }
