@@ -12,7 +12,8 @@ import (
 )
 
 // scanProxyResponse decodes the usual shape of a proxy result without generic
-// maps: a JSON object with a statusCode (an integer, or a string of digits),
+// maps: a JSON object with a statusCode (an integer, or a string of digits;
+// for v1 it may be left out, which is 200),
 // headers as an object of strings, multiValueHeaders null, a string body and
 // a boolean isBase64Encoded, each at most once, keys without escapes (and for
 // payload 2.0 no cookies: those are the generic decoder's). v1 also
@@ -70,9 +71,11 @@ func scanProxyResponse(payload []byte, v1 bool) (*proxyResponse, bool) {
 		*slot = val
 	}
 
-	code, ok := statusOf(status)
-	if !ok {
-		return nil, false
+	code, ok := http.StatusOK, true // payload 1.0 without a statusCode
+	if status != nil || !v1 {
+		if code, ok = statusOf(status); !ok {
+			return nil, false
+		}
 	}
 	resp := &proxyResponse{status: code}
 	resp.fields = resp.fieldBuf[:0]

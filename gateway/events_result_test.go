@@ -65,9 +65,27 @@ func TestScanProxyResponseMatchesDecoder(t *testing.T) {
 			t.Errorf("the scanner left the usual shape %s to the generic decoder", p)
 		}
 	}
-	for _, p := range []string{`{"statusCode":200,"extra":1}`, `{"statusCode":200,"cookies":["a=1"]}`} {
+	for _, p := range []string{`{"statusCode":200,"extra":1}`, `{"statusCode":200,"cookies":["a=1"]}`, `{"statusCode":null}`, `{"body":"x","extra":1}`} {
 		if _, err := parseProxyResponseV1([]byte(p)); err == nil {
 			t.Errorf("payload 1.0 accepted %s", p)
+		}
+	}
+}
+
+// TestProxyResponseV1WithoutStatusCode: a payload 1.0 result without a
+// statusCode is a 200, as API Gateway answers it, by the scanner and the
+// decoder alike.
+func TestProxyResponseV1WithoutStatusCode(t *testing.T) {
+	for payload, body := range map[string]string{`{}`: "", `{"body":"nostatus"}`: "nostatus",
+		`{"headers":{"X-A":"1"},"body":"h"}`: "h", `{"isBase64Encoded":true,"body":"aGk="}`: "hi"} {
+		for name, parse := range map[string]func([]byte) (*proxyResponse, error){"parse": parseProxyResponseV1, "decode": decodeProxyResponseV1} {
+			resp, err := parse([]byte(payload))
+			if err != nil {
+				t.Fatalf("%s %s: %v", name, payload, err)
+			}
+			if resp.status != 200 || string(resp.body) != body {
+				t.Errorf("%s %s: status %d body %q, want 200 %q", name, payload, resp.status, resp.body, body)
+			}
 		}
 	}
 }

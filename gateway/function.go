@@ -342,7 +342,8 @@ var proxyKeysV1 = map[string]bool{"statusCode": true, "headers": true, "multiVal
 
 // parseProxyResponseV1 validates a payload 1.0 result: {statusCode, headers,
 // multiValueHeaders, body, isBase64Encoded} and nothing else; statusCode an
-// integer; header values strings. Anything else is errBadResult.
+// integer (none is 200, as API Gateway has it); header values strings.
+// Anything else is errBadResult.
 func parseProxyResponseV1(payload []byte) (*proxyResponse, error) {
 	if resp, ok := scanProxyResponse(payload, true); ok {
 		return resp, nil
@@ -361,9 +362,6 @@ func decodeProxyResponseV1(payload []byte) (*proxyResponse, error) {
 		if !proxyKeysV1[k] {
 			return nil, fmt.Errorf("result has unexpected field %q: %w", k, errBadResult)
 		}
-	}
-	if _, ok := m["statusCode"]; !ok {
-		return nil, fmt.Errorf("result has no statusCode: %w", errBadResult)
 	}
 	return decodeProxyFields(m)
 }
@@ -395,13 +393,17 @@ func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 	bad := func(why string) (*proxyResponse, error) {
 		return nil, fmt.Errorf("result %s: %w", why, errBadResult)
 	}
-	var status json.Number // a number, or a string holding one
-	if err := json.Unmarshal(m["statusCode"], &status); err != nil {
-		return bad("has a statusCode that is not a number")
-	}
-	code, err := strconv.Atoi(status.String())
-	if err != nil || code < 100 || code > 599 {
-		return bad("has a statusCode that is not an integer status")
+	code := http.StatusOK // payload 1.0 without a statusCode (2.0 sends that result as the body)
+	if raw, ok := m["statusCode"]; ok {
+		var status json.Number // a number, or a string holding one
+		if err := json.Unmarshal(raw, &status); err != nil {
+			return bad("has a statusCode that is not a number")
+		}
+		var err error
+		code, err = strconv.Atoi(status.String())
+		if err != nil || code < 100 || code > 599 {
+			return bad("has a statusCode that is not an integer status")
+		}
 	}
 	resp := &proxyResponse{status: code, header: http.Header{}}
 	if raw, ok := m["headers"]; ok && !isNull(raw) {
