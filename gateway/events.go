@@ -266,22 +266,6 @@ func authorizerV2(a *pipeline.Authorizer, id *pipeline.Identity) *events.APIGate
 	return nil
 }
 
-// stagePath is the request path including the stage, as API Gateway reports it
-// ("/dev/hello"); on the $default stage it is the path itself.
-func stagePath(rc *reqCtx) string {
-	p := unescapePath(rc.Path)
-	if rc.CustomDomain { // the base path of a custom domain's mapping, not the stage
-		return unescapePath(rc.StagePrefix) + p
-	}
-	if rc.Stage == apis.RouteDefault {
-		return p
-	}
-	if p == "/" {
-		return "/" + rc.Stage + "/"
-	}
-	return "/" + rc.Stage + p
-}
-
 func unescapePath(p string) string {
 	if u, err := url.PathUnescape(p); err == nil {
 		return u

@@ -258,12 +258,17 @@ func appendBodyValue(b, body []byte, b64 bool) []byte {
 	return appendJSONString(b, body)
 }
 
-// appendStagePath appends stagePath(rc) as a JSON string.
-func appendStagePath(b []byte, rc *reqCtx) []byte {
-	p := unescapePath(rc.Path)
+// appendStagePath appends rc.StagePath() as a JSON string (without building
+// it): as the client sent it (REST events), or decoded (HTTP APIs' events, as
+// API Gateway sends them).
+func appendStagePath(b []byte, rc *reqCtx, asSent bool) []byte {
+	p, prefix := rc.Path, rc.StagePrefix
+	if !asSent {
+		p, prefix = unescapePath(p), unescapePath(prefix)
+	}
 	switch {
 	case rc.CustomDomain:
-		return appendJSONStrings(b, unescapePath(rc.StagePrefix), p)
+		return appendJSONStrings(b, prefix, p)
 	case rc.Stage == apis.RouteDefault:
 		return appendJSONString(b, p)
 	case p == "/":
@@ -306,8 +311,15 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	}
 	b = append(b, `{"resource":`...)
 	b = appendJSONString(b, resource)
+	// REST APIs pass the path and its parameters as the client sent them;
+	// HTTP APIs decode them.
+	rest := rc.Protocol == apis.ProtocolREST
 	b = append(b, `,"path":`...)
-	b = appendJSONString(b, unescapePath(rc.Path))
+	if rest {
+		b = appendJSONString(b, rc.Path)
+	} else {
+		b = appendJSONString(b, unescapePath(rc.Path))
+	}
 	b = append(b, `,"httpMethod":`...)
 	b = appendJSONString(b, r.Method)
 	b = append(b, `,"headers":{`...)
@@ -343,7 +355,11 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 		b = appendQuery(b, q, queryList)
 	}
 	b = append(b, `,"pathParameters":`...)
-	b = appendStringMap(b, nilIfEmpty(rc.PathParameters))
+	if rest {
+		b = appendStringMap(b, nilIfEmpty(rc.PathParametersAsSent()))
+	} else {
+		b = appendStringMap(b, nilIfEmpty(rc.PathParameters))
+	}
 	b = append(b, `,"stageVariables":`...)
 	b = appendStringMap(b, nilIfEmpty(stageVars))
 
@@ -380,7 +396,7 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	b = append(b, `,"resourcePath":`...)
 	b = appendJSONString(b, resource)
 	b = append(b, `,"path":`...)
-	b = appendStagePath(b, rc)
+	b = appendStagePath(b, rc, rest)
 	b = append(b, `,"authorizer":`...)
 	if a := authorizerV1(&rc.Authorizer); a == nil {
 		b = append(b, "null"...)
@@ -395,13 +411,19 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	b = strconv.AppendInt(b, rc.RequestTime.UnixMilli(), 10)
 	b = append(b, `,"apiId":`...)
 	b = appendJSONString(b, rc.APIID)
+	// No body is null, and isBase64Encoded is always there, as API Gateway
+	// sends them.
 	b = append(b, `},"body":`...)
 	b64 := len(body) > 0 && (isBinaryREST(r.Header.Get("Content-Type"), binaryTypes) || !utf8.Valid(body))
-	b = appendBodyValue(b, body, b64)
-	if b64 {
-		b = append(b, `,"isBase64Encoded":true`...)
+	if len(body) == 0 {
+		b = append(b, "null"...)
+	} else {
+		b = appendBodyValue(b, body, b64)
 	}
-	return append(b, '}'), nil
+	if b64 {
+		return append(b, `,"isBase64Encoded":true}`...), nil
+	}
+	return append(b, `,"isBase64Encoded":false}`...), nil
 }
 
 // canonicalName is the event name of a header in HTTP APIs' payload 1.0: its
@@ -458,7 +480,7 @@ func appendEventV2(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	b = append(b, `{"version":"2.0","routeKey":`...)
 	b = appendJSONString(b, routeKey)
 	b = append(b, `,"rawPath":`...)
-	b = appendStagePath(b, rc)
+	b = appendStagePath(b, rc, false)
 	b = append(b, `,"rawQueryString":`...)
 	b = appendJSONString(b, r.URL.RawQuery)
 	if len(cookies) > 0 {
@@ -523,7 +545,7 @@ func appendEventV2(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	b = append(b, `,"http":{"method":`...)
 	b = appendJSONString(b, r.Method)
 	b = append(b, `,"path":`...)
-	b = appendStagePath(b, rc)
+	b = appendStagePath(b, rc, false)
 	b = append(b, `,"protocol":`...)
 	b = appendJSONString(b, r.Proto)
 	b = append(b, `,"sourceIp":`...)

@@ -30,6 +30,10 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		Path:       unescapePath(rc.Path),
 		HTTPMethod: r.Method,
 	}
+	rest := rc.Protocol == apis.ProtocolREST
+	if rest { // as the client sent it
+		ev.Path = rc.Path
+	}
 	if rc.Route.Path == apis.RouteDefault {
 		ev.Resource = "/" + "{proxy+}"
 	}
@@ -65,6 +69,9 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 	}
 	if len(rc.PathParameters) > 0 {
 		ev.PathParameters = rc.PathParameters
+		if rest {
+			ev.PathParameters = rc.PathParametersAsSent()
+		}
 	}
 	if len(stageVars) > 0 {
 		ev.StageVariables = stageVars
@@ -97,14 +104,38 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 			UserArn:    rc.Identity.UserARN,
 		},
 		ResourcePath:     resourcePath,
-		Path:             stagePath(rc),
+		Path:             unescapePath(rc.StagePath()),
 		HTTPMethod:       r.Method,
 		RequestTime:      rc.RequestTime.UTC().Format(requestTimeLayout),
 		RequestTimeEpoch: rc.RequestTime.UnixMilli(),
 		APIID:            rc.APIID,
 		Authorizer:       authorizerV1(&rc.Authorizer),
 	}
+	if rest {
+		ev.RequestContext.Path = rc.StagePath()
+	}
 	return ev, nil
+}
+
+// eventV1 is a payload 1.0 event as API Gateway sends it: aws-lambda-go's
+// struct leaves out isBase64Encoded when false and has "" for no body, where
+// API Gateway sends false and null.
+type eventV1 struct {
+	*events.APIGatewayProxyRequest
+	Body            *string `json:"body"`
+	IsBase64Encoded bool    `json:"isBase64Encoded"`
+}
+
+// asSentV1 wraps a buildV1 event for encoding/json.
+func asSentV1(ev *events.APIGatewayProxyRequest) *eventV1 {
+	if ev == nil {
+		return nil
+	}
+	out := &eventV1{APIGatewayProxyRequest: ev, IsBase64Encoded: ev.IsBase64Encoded}
+	if ev.Body != "" {
+		out.Body = &ev.Body
+	}
+	return out
 }
 
 // buildV2 builds the HTTP API (payload 2.0) event.
@@ -118,7 +149,7 @@ func buildV2(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 	ev := &events.APIGatewayV2HTTPRequest{
 		Version:        "2.0",
 		RouteKey:       routeKey,
-		RawPath:        stagePath(rc),
+		RawPath:        unescapePath(rc.StagePath()),
 		RawQueryString: r.URL.RawQuery,
 		Headers:        make(map[string]string, len(h)),
 	}
@@ -171,7 +202,7 @@ func buildV2(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		TimeEpoch:    rc.RequestTime.UnixMilli(),
 		HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
 			Method:    r.Method,
-			Path:      stagePath(rc),
+			Path:      unescapePath(rc.StagePath()),
 			Protocol:  r.Proto,
 			SourceIP:  rc.Identity.SourceIP,
 			UserAgent: r.UserAgent(),

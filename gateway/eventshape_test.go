@@ -208,6 +208,12 @@ func AssertEventShape(t testing.TB, kind string, raw []byte) {
 		}
 		mergeInto(want, decodeJSON(t, raw))
 	}
+	if kind == "v1" {
+		// API Gateway sends isBase64Encoded in every payload 1.0 event
+		// (REFERENCE.md, and its developer guide's example); the fixture
+		// leaves it out.
+		want["isBase64Encoded"] = false
+	}
 	compareShape(t, "", got, want)
 	// The event decodes into aws-lambda-go's own type without loss.
 	if kind == "v1" {
@@ -337,3 +343,50 @@ func TestBinaryBodiesAreBase64(t *testing.T) {
 }
 
 var _ = invoker.Request{}
+
+// TestEventPathsAsAPIGatewaySendsThem: a REST event carries the path, the
+// stage path and the path parameters as the client sent them (escaped), and
+// null for no body with isBase64Encoded false; an HTTP API's events (payload
+// 1.0 and 2.0) carry them decoded, as API Gateway sends them.
+func TestEventPathsAsAPIGatewaySendsThem(t *testing.T) {
+	for _, tc := range []struct {
+		protocol, payload string
+		path, stagePath   string
+		id, proxy         string
+	}{
+		{apis.ProtocolREST, "", "/items/a%20b/c%2Fd/e", "/dev/items/a%20b/c%2Fd/e", "a%20b", "c%2Fd/e"},
+		{apis.ProtocolHTTP, "1.0", "/items/a b/c/d/e", "/dev/items/a b/c/d/e", "a b", "c/d/e"},
+		{apis.ProtocolHTTP, "", "", "/dev/items/a b/c/d/e", "a b", "c/d/e"},
+	} {
+		t.Run(tc.protocol+"-"+tc.payload, func(t *testing.T) {
+			e := newEnv(t)
+			a := &apis.API{Name: "paths", Protocol: tc.protocol, Definition: apis.Definition{Routes: []apis.Route{
+				{Method: "ANY", Path: "/items/{id}/{proxy+}", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:probe", PayloadFormatVersion: tc.payload}},
+			}}}
+			id := e.deploy(a, "dev", nil)
+			e.do("GET", "/"+id+"/dev/items/a%20b/c%2Fd/e", nil)
+			payload := e.inv.last().Payload
+			ev := decodeJSON(t, payload)
+			if tc.path == "" { // payload 2.0
+				var v2 events.APIGatewayV2HTTPRequest
+				_ = json.Unmarshal(payload, &v2)
+				if v2.RawPath != tc.stagePath || v2.RequestContext.HTTP.Path != tc.stagePath || v2.PathParameters["id"] != tc.id || v2.PathParameters["proxy"] != tc.proxy {
+					t.Errorf("v2 event: %s", payload)
+				}
+				return
+			}
+			var v1 events.APIGatewayProxyRequest
+			_ = json.Unmarshal(payload, &v1)
+			if v1.Path != tc.path || v1.RequestContext.Path != tc.stagePath || v1.PathParameters["id"] != tc.id || v1.PathParameters["proxy"] != tc.proxy {
+				t.Errorf("v1 event: path %q, requestContext.path %q, pathParameters %v; want %q, %q, %q and %q",
+					v1.Path, v1.RequestContext.Path, v1.PathParameters, tc.path, tc.stagePath, tc.id, tc.proxy)
+			}
+			if body, ok := ev["body"]; !ok || body != nil {
+				t.Errorf("body of a GET: %v (present %v), want null", body, ok)
+			}
+			if b64, ok := ev["isBase64Encoded"]; !ok || b64 != false {
+				t.Errorf("isBase64Encoded: %v (present %v), want false", b64, ok)
+			}
+		})
+	}
+}

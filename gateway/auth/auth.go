@@ -55,8 +55,13 @@ type Invoker interface {
 // is shorter).
 const Timeout = 10 * time.Second
 
-// explicitDeny is API Gateway's answer to a policy that denies.
-const explicitDeny = "User is not authorized to access this resource with an explicit deny"
+// explicitDeny is API Gateway's answer to an authorizer's policy that denies,
+// implicitDeny to one that allows nothing matching the request (such as a
+// cached policy for another method), in {"message": ...}.
+const (
+	explicitDeny = "User is not authorized to access this resource with an explicit deny"
+	implicitDeny = "User is not authorized to access this resource"
+)
 
 // Stage is the authorize stage. Its result cache outlives recompiles. Safe for
 // concurrent use.
@@ -307,8 +312,8 @@ func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID strin
 	case policy.ExplicitDeny:
 		return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Message: explicitDeny, MessageKey: "Message",
 			Cause: fmt.Errorf("authorizer %q: policy for %q denies %s", a.au.Name, res.principalID, in.arn)})
-	case policy.NoMatch:
-		return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Message: explicitDeny, MessageKey: "Message",
+	case policy.NoMatch: // an implicit deny says so without "explicit"
+		return nil, s.refusal(in.c, &pipeline.Error{Type: pipeline.AccessDenied, Message: implicitDeny,
 			Cause: fmt.Errorf("authorizer %q: policy for %q allows no %s", a.au.Name, res.principalID, in.arn)})
 	}
 	return res, nil
@@ -520,12 +525,12 @@ func httpEvent(r *http.Request, c *pipeline.Context, au *apis.Authorizer, values
 func requestEventV2(r *http.Request, c *pipeline.Context, values []string, arn string) events.APIGatewayV2CustomAuthorizerV2Request {
 	ev := events.APIGatewayV2CustomAuthorizerV2Request{
 		Version: "2.0", Type: apis.AuthorizerRequest, RouteArn: arn, IdentitySource: values, RouteKey: c.RouteKey,
-		RawPath: c.StagePrefix + c.Path, RawQueryString: r.URL.RawQuery, PathParameters: c.PathParameters, StageVariables: c.StageVariables,
+		RawPath: decodedPath(c.StagePath()), RawQueryString: r.URL.RawQuery, PathParameters: c.PathParameters, StageVariables: c.StageVariables,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			RouteKey: c.RouteKey, AccountID: functions.AccountID, Stage: c.Stage, RequestID: c.RequestID, APIID: c.APIID,
 			DomainName: c.DomainName, DomainPrefix: c.DomainPrefix, Time: c.RequestTime.UTC().Format("02/Jan/2006:15:04:05 -0700"),
 			TimeEpoch: c.RequestTime.UnixMilli(),
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: c.HTTPMethod, Path: c.StagePrefix + c.Path,
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: c.HTTPMethod, Path: decodedPath(c.StagePath()),
 				Protocol: r.Proto, SourceIP: sourceIP(r, c), UserAgent: r.UserAgent()},
 		},
 	}
@@ -550,13 +555,19 @@ func requestEventV2(r *http.Request, c *pipeline.Context, values []string, arn s
 	return ev
 }
 
-// requestEvent builds the REQUEST authorizer's event.
+// requestEvent builds the REQUEST authorizer's event (payload 1.0), with the
+// paths of the function's event: path without the stage, requestContext.path
+// with it; as the client sent them on REST APIs, decoded on HTTP APIs.
 func requestEvent(r *http.Request, c *pipeline.Context, arn string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
+	path, stagePath, params := c.Path, c.StagePath(), c.PathParametersAsSent()
+	if c.Protocol != apis.ProtocolREST {
+		path, stagePath, params = decodedPath(path), decodedPath(stagePath), c.PathParameters
+	}
 	ev := events.APIGatewayCustomAuthorizerRequestTypeRequest{
-		Type: apis.AuthorizerRequest, MethodArn: arn, Resource: c.ResourcePath, Path: c.StagePrefix + c.Path,
-		HTTPMethod: c.HTTPMethod, PathParameters: c.PathParameters, StageVariables: c.StageVariables,
+		Type: apis.AuthorizerRequest, MethodArn: arn, Resource: c.ResourcePath, Path: path,
+		HTTPMethod: c.HTTPMethod, PathParameters: params, StageVariables: c.StageVariables,
 		RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
-			Path: c.StagePrefix + c.Path, AccountID: functions.AccountID, Stage: c.Stage, RequestID: c.RequestID,
+			Path: stagePath, AccountID: functions.AccountID, Stage: c.Stage, RequestID: c.RequestID,
 			ResourcePath: c.ResourcePath, HTTPMethod: c.HTTPMethod, APIID: c.APIID,
 			Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: sourceIP(r, c), APIKey: c.Identity.APIKey},
 		},
@@ -577,6 +588,15 @@ func requestEvent(r *http.Request, c *pipeline.Context, arn string) events.APIGa
 		}
 	}
 	return ev
+}
+
+// decodedPath is an escaped path decoded, as HTTP APIs send paths (itself
+// when it does not decode).
+func decodedPath(p string) string {
+	if d, err := url.PathUnescape(p); err == nil {
+		return d
+	}
+	return p
 }
 
 func sourceIP(r *http.Request, c *pipeline.Context) string {

@@ -105,3 +105,26 @@ func BenchmarkAuthorize(b *testing.B) {
 		})
 	}
 }
+
+// TestRequestEventPaths: a REQUEST authorizer's event has the paths of the
+// function's event: path without the stage (nor, on Portico's path-based
+// URLs, the API id), requestContext.path with the stage; as the client sent
+// them on REST APIs, decoded on HTTP APIs (payload 1.0 and 2.0).
+func TestRequestEventPaths(t *testing.T) {
+	r := httptest.NewRequest("GET", "http://127.0.0.1/abcdefghij/dev/items/a%20b", nil)
+	c := &pipeline.Context{APIID: "abcdefghij", Stage: "dev", StagePrefix: "/abcdefghij/dev", Path: "/items/a%20b",
+		ResourcePath: "/items/{id}", PathParameters: map[string]string{"id": "a b"}, HTTPMethod: "GET", Protocol: apis.ProtocolREST}
+	ev := requestEvent(r, c, "arn")
+	if ev.Path != "/items/a%20b" || ev.RequestContext.Path != "/dev/items/a%20b" || ev.PathParameters["id"] != "a%20b" {
+		t.Errorf("REST: path %q, requestContext.path %q, pathParameters %v", ev.Path, ev.RequestContext.Path, ev.PathParameters)
+	}
+	c.Protocol = apis.ProtocolHTTP
+	ev = requestEvent(r, c, "arn")
+	if ev.Path != "/items/a b" || ev.RequestContext.Path != "/dev/items/a b" || ev.PathParameters["id"] != "a b" {
+		t.Errorf("HTTP 1.0: path %q, requestContext.path %q, pathParameters %v", ev.Path, ev.RequestContext.Path, ev.PathParameters)
+	}
+	ev2 := requestEventV2(r, c, nil, "arn")
+	if ev2.RawPath != "/dev/items/a b" || ev2.RequestContext.HTTP.Path != "/dev/items/a b" {
+		t.Errorf("HTTP 2.0: rawPath %q, http.path %q", ev2.RawPath, ev2.RequestContext.HTTP.Path)
+	}
+}

@@ -141,8 +141,8 @@ func TestLambdaAuthorizersEndToEnd(t *testing.T) {
 	}
 	pb, _ := io.ReadAll(pr.Body)
 	pr.Body.Close()
-	if pr.StatusCode != 403 || string(pb) != `{"Message":"User is not authorized to access this resource with an explicit deny"}` {
-		t.Fatalf("POST with a GET /pets policy: %d %s", pr.StatusCode, pb)
+	if pr.StatusCode != 403 || string(pb) != `{"message":"User is not authorized to access this resource"}` {
+		t.Fatalf("POST with a GET /pets policy (an implicit deny): %d %s", pr.StatusCode, pb)
 	}
 	// A wildcard policy answers, from the cache, for every method it covers.
 	au = authorizerOf(t, call(t, base+"/pets", "Authorization", "allow-get"))

@@ -1,0 +1,62 @@
+package pipeline
+
+import (
+	"strings"
+
+	"github.com/portico-dev/portico/gateway/apis"
+)
+
+// StagePath is the request's path as API Gateway reports it in an event's
+// requestContext.path and in $context.path, escaped as the client sent it:
+// the stage and the path ("/dev/pets/7"), the path alone on an HTTP API's
+// $default stage, and on a custom domain name the mapping's base path and the
+// path. Portico's path-based URLs put the API id first ("/abc/dev/pets/7");
+// API Gateway's carry it in the host name, and so does this path not.
+func (c *Context) StagePath() string {
+	switch {
+	case c.CustomDomain:
+		return c.StagePrefix + c.Path
+	case c.Stage == apis.RouteDefault:
+		return c.Path
+	case c.Path == "/":
+		return "/" + c.Stage + "/"
+	}
+	return "/" + c.Stage + c.Path
+}
+
+// PathParametersAsSent are the request's path parameters as the client sent
+// them, still escaped ("a%20b" where PathParameters has "a b"), as REST APIs
+// pass them to functions and authorizers: each {name} is its segment of Path,
+// a greedy {name+} the rest of Path. PathParameters itself when the route's
+// template does not line up with Path (it always should).
+func (c *Context) PathParametersAsSent() map[string]string {
+	if len(c.PathParameters) == 0 || !strings.Contains(c.Path, "%") {
+		return c.PathParameters
+	}
+	tmpl := strings.Split(strings.TrimPrefix(c.ResourcePath, "/"), "/")
+	segs := strings.Split(strings.TrimPrefix(c.Path, "/"), "/")
+	out := make(map[string]string, len(c.PathParameters))
+	for i, t := range tmpl {
+		if len(t) < 3 || t[0] != '{' || t[len(t)-1] != '}' {
+			continue
+		}
+		if i >= len(segs) {
+			return c.PathParameters
+		}
+		name := t[1 : len(t)-1]
+		if greedy, ok := strings.CutSuffix(name, "+"); ok {
+			out[greedy] = strings.Join(segs[i:], "/")
+			continue
+		}
+		out[name] = segs[i]
+	}
+	if len(out) != len(c.PathParameters) {
+		return c.PathParameters
+	}
+	for k := range out {
+		if _, ok := c.PathParameters[k]; !ok {
+			return c.PathParameters
+		}
+	}
+	return out
+}
