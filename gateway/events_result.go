@@ -71,18 +71,22 @@ func scanProxyResponse(payload []byte, v1 bool) (*proxyResponse, bool) {
 		*slot = val
 	}
 
-	code, ok := http.StatusOK, true // payload 1.0 without a statusCode
+	code := http.StatusOK // payload 1.0 without a statusCode
 	if status != nil || !v1 {
-		if code, ok = statusOf(status); !ok {
+		c, ok := statusOf(status)
+		if !ok {
 			return nil, false
 		}
+		code = c
 	}
 	resp := &proxyResponse{status: code}
 	resp.fields = resp.fieldBuf[:0]
 	if headers != nil && string(headers) != "null" {
-		if resp.fields, ok = scanHeaders(headers, resp.fields); !ok {
+		fields, ok := scanHeaders(headers, resp.fields)
+		if !ok {
 			return nil, false
 		}
+		resp.fields = fields
 	}
 	isB64 := false
 	switch string(b64) {
