@@ -460,8 +460,8 @@ func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "
 // serveFunction runs a non-proxy AWS integration whose URI is a Lambda invocation
 // ARN: the request template for the content type (or the body, as the passthrough
 // behavior allows) is the event; a function error selects an integration response
-// by matching its errorMessage (none matching: 502), a result takes the default
-// one; the response template renders with the result as $input.
+// by matching its errorMessage (none matching: the default one, as for a result);
+// the response template renders with the result (or error document) as $input.
 func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqCtx, in *apis.Integration) error {
 	req, err := prepareRequest(r, rc, in)
 	if err != nil {
@@ -489,10 +489,10 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 			ErrorMessage string `json:"errorMessage"`
 		}
 		_ = json.Unmarshal(res.Payload, &fe)
-		key, ir, ok := p.selector.selectResponse(fe.ErrorMessage, false)
-		if !ok {
-			return err
-		}
+		// No pattern matching the errorMessage: the default response, with
+		// the error document as $input (a Lambda error is a 200 unless a
+		// response maps it), as API Gateway answers it.
+		key, ir, _ := p.selector.selectResponse(fe.ErrorMessage, true)
 		return writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
 	}
 	key, ir, _ := p.selector.selectResponse("", true)

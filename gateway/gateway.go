@@ -650,9 +650,13 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	case apis.IntegrationHTTP:
 		err = g.serveHTTP(w, r, rc, in)
 	case apis.IntegrationAWSProxy:
-		err = g.serveFunctionProxy(w, r, rc, in)
+		if err = functionMethod(rc, in); err == nil {
+			err = g.serveFunctionProxy(w, r, rc, in)
+		}
 	case apis.IntegrationAWS:
-		err = g.serveFunction(w, r, rc, in)
+		if err = functionMethod(rc, in); err == nil {
+			err = g.serveFunction(w, r, rc, in)
+		}
 	default:
 		err = fmt.Errorf("integration type %q: %w", in.Type, errConfig)
 	}
@@ -770,4 +774,15 @@ func StageURL(base, apiID, stage string) string {
 		return base + "/" + apiID + "/"
 	}
 	return base + "/" + apiID + "/" + stage + "/"
+}
+
+// functionMethod refuses a REST function integration whose integration method
+// is not POST: API Gateway calls Lambda's Invoke with it, which takes POST only,
+// and answers 500 {"message": "Internal server error"} (an API configuration
+// error; the log says why). No method at all is taken for POST.
+func functionMethod(rc *reqCtx, in *apis.Integration) error {
+	if rc.Protocol != apis.ProtocolREST || in.HTTPMethod == "" || in.HTTPMethod == http.MethodPost {
+		return nil
+	}
+	return fmt.Errorf("the function integration's httpMethod is %s: Lambda functions are invoked with POST: %w", in.HTTPMethod, errConfig)
 }
