@@ -643,6 +643,24 @@ var Module = fx.Module("auth",
 	),
 )
 
+// connectAuthorizerEvent is a WebSocket API's REQUEST authorizer event, as API
+// Gateway sends it: the headers and query string of the upgrade, and the
+// connection's requestContext (routeKey "$connect", eventType "CONNECT",
+// connectionId, connectedAt, domainName, messageDirection, identity, ...),
+// which differs from a REST API's. aws-lambda-go's
+// APIGatewayCustomAuthorizerRequestTypeRequest decodes it, without the
+// connection's fields.
+type connectAuthorizerEvent struct {
+	Type                            string                                        `json:"type"`
+	MethodArn                       string                                        `json:"methodArn"`
+	Headers                         map[string]string                             `json:"headers"`
+	MultiValueHeaders               map[string][]string                           `json:"multiValueHeaders"`
+	QueryStringParameters           map[string]string                             `json:"queryStringParameters"`
+	MultiValueQueryStringParameters map[string][]string                           `json:"multiValueQueryStringParameters"`
+	StageVariables                  map[string]string                             `json:"stageVariables"`
+	RequestContext                  events.APIGatewayWebsocketProxyRequestContext `json:"requestContext"`
+}
+
 // AuthorizeConnect runs the Lambda authorizer that a WebSocket API's $connect
 // route names, for the upgrade whose $connect event is ev (headers and query
 // string as the client sent them). It returns what every later event of the
@@ -679,14 +697,10 @@ func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, rout
 		header: func(name string) string { return headers[strings.ToLower(name)] },
 		query:  func(name string) string { return ev.QueryStringParameters[name] },
 		event: func([]string) any {
-			return events.APIGatewayCustomAuthorizerRequestTypeRequest{
+			return connectAuthorizerEvent{
 				Type: apis.AuthorizerRequest, MethodArn: arn, Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
 				QueryStringParameters: ev.QueryStringParameters, MultiValueQueryStringParameters: ev.MultiValueQueryStringParameters,
-				StageVariables: d.Variables,
-				RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
-					AccountID: functions.AccountID, Stage: rc.Stage, RequestID: rc.RequestID, APIID: rc.APIID,
-					Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: rc.Identity.SourceIP},
-				},
+				StageVariables: d.Variables, RequestContext: rc,
 			}
 		}}
 	res, err := s.decide(ctx, a, in, "")

@@ -317,12 +317,21 @@ func TestHTTPAndWebSocketAuthorizersEndToEnd(t *testing.T) {
 	}
 	var wev struct {
 		RequestContext struct {
-			EventType  string         `json:"eventType"`
-			Authorizer map[string]any `json:"authorizer"`
+			EventType    string         `json:"eventType"`
+			ConnectionID string         `json:"connectionId"`
+			DomainName   string         `json:"domainName"`
+			Authorizer   map[string]any `json:"authorizer"`
 		} `json:"requestContext"`
 	}
 	if err := json.Unmarshal(msg, &wev); err != nil || wev.RequestContext.EventType != "MESSAGE" ||
 		wev.RequestContext.Authorizer["user"] != "dave" || wev.RequestContext.Authorizer["principalId"] != "dave" {
 		t.Fatalf("message event's authorizer: %s %v", msg, err)
+	}
+	// The authorizer's event had the connection's requestContext, as API
+	// Gateway's WebSocket authorizers get it: the same connection id.
+	az := wev.RequestContext.Authorizer
+	if az["connectionId"] != wev.RequestContext.ConnectionID || wev.RequestContext.ConnectionID == "" ||
+		az["routeKey"] != "$connect" || az["eventType"] != "CONNECT" || az["domainName"] != wev.RequestContext.DomainName {
+		t.Fatalf("the $connect authorizer's event lacked the connection's requestContext: authorizer context %v, message event %+v", az, wev.RequestContext)
 	}
 }

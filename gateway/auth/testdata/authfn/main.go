@@ -42,14 +42,20 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 			Context: map[string]any{"user": "carol", "calls": calls}}, nil
 	}
 	if probe.Type == "REQUEST" && strings.HasSuffix(probe.MethodArn, "/$connect") {
-		// A WebSocket $connect authorizer: the token query parameter decides.
-		var ev events.APIGatewayCustomAuthorizerRequestTypeRequest
+		// A WebSocket $connect authorizer: the token query parameter decides;
+		// the context names the connection the event's requestContext gave.
+		var ev struct {
+			events.APIGatewayCustomAuthorizerRequestTypeRequest
+			RequestContext events.APIGatewayWebsocketProxyRequestContext `json:"requestContext"`
+		}
 		_ = json.Unmarshal(raw, &ev)
 		if ev.QueryStringParameters["token"] != "good" {
 			return nil, errors.New("Unauthorized")
 		}
+		rc := ev.RequestContext
 		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "dave", PolicyDocument: policy("Allow", ev.MethodArn),
-			Context: map[string]any{"user": "dave", "room": "lobby"}}, nil
+			Context: map[string]any{"user": "dave", "room": "lobby", "connectionId": rc.ConnectionID, "routeKey": rc.RouteKey,
+				"eventType": rc.EventType, "domainName": rc.DomainName}}, nil
 	}
 	switch probe.Type {
 	case "TOKEN":
