@@ -226,16 +226,32 @@ func parseQuery(raw string) (url.Values, error) {
 // authorizerV1 is the REST event's requestContext.authorizer: the principal id
 // and the authorizer's context values beside it, as API Gateway writes them; nil
 // when no authorizer ran.
-func authorizerV1(a *pipeline.Authorizer) map[string]any {
+func authorizerV1(a *pipeline.Authorizer, stringify bool) map[string]any {
 	if a.PrincipalID == "" && len(a.Context) == 0 {
 		return nil
 	}
 	out := make(map[string]any, len(a.Context)+1)
 	for k, v := range a.Context {
+		if stringify {
+			v = stringifyContextValue(v)
+		}
 		out[k] = v
 	}
 	out["principalId"] = a.PrincipalID
 	return out
+}
+
+// stringifyContextValue is a Lambda authorizer's context value as REST and
+// WebSocket events carry it: numbers and booleans as strings ("123", "true"),
+// as API Gateway passes them; HTTP APIs keep their types.
+func stringifyContextValue(v any) any {
+	switch x := v.(type) {
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return v
 }
 
 // authorizerV2 is the HTTP API event's requestContext.authorizer: a Lambda

@@ -109,7 +109,7 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		RequestTime:      rc.RequestTime.UTC().Format(requestTimeLayout),
 		RequestTimeEpoch: rc.RequestTime.UnixMilli(),
 		APIID:            rc.APIID,
-		Authorizer:       authorizerV1(&rc.Authorizer),
+		Authorizer:       authorizerV1(&rc.Authorizer, rest && rc.Authorizer.Kind == "lambda"),
 	}
 	if rest {
 		ev.RequestContext.Path = rc.StagePath()

@@ -252,6 +252,11 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 			return nil, err
 		}
 		if az != nil {
+			// Events carry the context's numbers and booleans as strings,
+			// as API Gateway's WebSocket events do.
+			for k, v := range az {
+				az[k] = stringifyContextValue(v)
+			}
 			authorizer = az
 			ev.RequestContext.Authorizer = az
 		}

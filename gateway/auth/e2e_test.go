@@ -123,13 +123,14 @@ func TestLambdaAuthorizersEndToEnd(t *testing.T) {
 	if a := call(t, base+"/pets"); a.status != 401 || a.header.Get("x-amzn-ErrorType") != "UnauthorizedException" || !strings.Contains(a.body, `"Unauthorized"`) {
 		t.Fatalf("no token: %d %s %s", a.status, a.header.Get("x-amzn-ErrorType"), a.body)
 	}
-	// Allow: principalId and context reach the integration.
+	// Allow: principalId and context reach the integration, numbers and
+	// booleans as strings, as API Gateway passes them to REST integrations.
 	au := authorizerOf(t, call(t, base+"/pets", "Authorization", "allow"))
-	if au["principalId"] != "alice" || au["user"] != "alice" || au["admin"] != true || au["calls"] != float64(1) {
+	if au["principalId"] != "alice" || au["user"] != "alice" || au["admin"] != "true" || au["calls"] != "1" {
 		t.Fatalf("authorizer context %v", au)
 	}
 	// Cached: the same token does not call again.
-	if au := authorizerOf(t, call(t, base+"/pets", "Authorization", "allow")); au["calls"] != float64(1) {
+	if au := authorizerOf(t, call(t, base+"/pets", "Authorization", "allow")); au["calls"] != "1" {
 		t.Fatalf("second call was not cached: %v", au)
 	}
 	// The cached policy covers only its method ARN: POST /pets is denied by it.
@@ -179,7 +180,7 @@ func TestLambdaAuthorizersEndToEnd(t *testing.T) {
 		t.Fatalf("missing header source: %d %s", a.status, a.body)
 	}
 	au = authorizerOf(t, call(t, base+"/tenants?tenant=t1", "X-User", "bob"))
-	first := au["calls"].(float64)
+	first := au["calls"].(string)
 	if au["principalId"] != "bob" || au["tenant"] != "t1" {
 		t.Fatalf("request authorizer context %v", au)
 	}
@@ -331,7 +332,8 @@ func TestHTTPAndWebSocketAuthorizersEndToEnd(t *testing.T) {
 	// Gateway's WebSocket authorizers get it: the same connection id.
 	az := wev.RequestContext.Authorizer
 	if az["connectionId"] != wev.RequestContext.ConnectionID || wev.RequestContext.ConnectionID == "" ||
-		az["routeKey"] != "$connect" || az["eventType"] != "CONNECT" || az["domainName"] != wev.RequestContext.DomainName {
+		az["routeKey"] != "$connect" || az["eventType"] != "CONNECT" || az["domainName"] != wev.RequestContext.DomainName ||
+		az["level"] != "3" || az["vip"] != "true" { // numbers and booleans as strings
 		t.Fatalf("the $connect authorizer's event lacked the connection's requestContext: authorizer context %v, message event %+v", az, wev.RequestContext)
 	}
 }

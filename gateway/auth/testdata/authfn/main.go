@@ -55,7 +55,7 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 		rc := ev.RequestContext
 		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "dave", PolicyDocument: policy("Allow", ev.MethodArn),
 			Context: map[string]any{"user": "dave", "room": "lobby", "connectionId": rc.ConnectionID, "routeKey": rc.RouteKey,
-				"eventType": rc.EventType, "domainName": rc.DomainName}}, nil
+				"eventType": rc.EventType, "domainName": rc.DomainName, "level": 3, "vip": true}}, nil
 	}
 	switch probe.Type {
 	case "TOKEN":
