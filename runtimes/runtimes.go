@@ -19,6 +19,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"syscall"
 )
 
 // Spec says what to start.
@@ -149,14 +150,29 @@ type Prepared interface {
 	Discard(ctx context.Context) error
 }
 
-// ExitError reports how a sandbox exited.
+// ExitError reports how a sandbox exited. Its Error text is the one Go's
+// os.ProcessState gives, which is what Lambda quotes in a Runtime.ExitError
+// ("exit status 3", "signal: killed", "signal: segmentation fault").
 type ExitError struct {
 	Code   int    // exit status, or -1 when killed by a signal
-	Signal string // the signal's name, when killed by one
+	Signal string // the signal's name (SIGKILL), when killed by one
+	// Signo is the signal's number, when killed by one. Runtimes that learn
+	// only an exit status infer it from the status 128+N that container
+	// engines report for a death by signal N (see SignalExit).
+	Signo syscall.Signal
+}
+
+// SignalExit returns the ExitError of a sandbox killed by sig, whose name is
+// name (SIGKILL).
+func SignalExit(sig syscall.Signal, name string) *ExitError {
+	return &ExitError{Code: -1, Signal: name, Signo: sig}
 }
 
 func (e *ExitError) Error() string {
-	if e.Signal != "" {
+	switch {
+	case e.Signo != 0:
+		return "signal: " + e.Signo.String()
+	case e.Signal != "":
 		return "signal: " + e.Signal
 	}
 	return "exit status " + strconv.Itoa(e.Code)

@@ -352,14 +352,12 @@ func (s *sandbox) waitExit() {
 		switch {
 		case err != nil:
 			s.err = p.r.wrap("waiting on sandbox "+p.spec.SandboxID, err)
-		case code == 0:
-		case code > 128 && code <= 128+64:
-			s.err = &runtimes.ExitError{Code: -1, Signal: unix.SignalName(unix.Signal(code - 128))}
 		default:
-			s.err = &runtimes.ExitError{Code: int(code)}
+			// The shim reports a death by signal N as 128+N: ExitErr reads it so.
+			s.err = ctrbase.ExitErr(int64(code))
 		}
 	case <-p.waitCtx.Done():
-		s.err = &runtimes.ExitError{Code: -1, Signal: "SIGKILL"}
+		s.err = ctrbase.Killed(unix.SIGKILL)
 	}
 	io := make(chan struct{})
 	go func() { p.task.IO().Wait(); close(io) }()

@@ -383,18 +383,15 @@ func (s *sandbox) waitExit(w client.ContainerWaitResult) {
 		switch {
 		case res.Error != nil && res.Error.Message != "":
 			s.err = fmt.Errorf("docker: sandbox %s: %s", s.spec.SandboxID, res.Error.Message)
-		case res.StatusCode == 0:
-		case res.StatusCode > 128 && res.StatusCode <= 128+64:
-			// The init (or the daemon, for the container's pid 1) reports a death by
-			// signal N as 128+N.
-			s.err = &runtimes.ExitError{Code: -1, Signal: unix.SignalName(unix.Signal(res.StatusCode - 128))}
 		default:
-			s.err = &runtimes.ExitError{Code: int(res.StatusCode)}
+			// The init (or the daemon, for the container's pid 1) reports a death by
+			// signal N as 128+N: ExitErr reads it so.
+			s.err = ctrbase.ExitErr(res.StatusCode)
 		}
 	case err := <-w.Error:
 		if cerrdefs.IsNotFound(err) || errors.Is(err, context.Canceled) {
 			// Removed (by Stop or a Cleanup) before it exited: killed.
-			s.err = &runtimes.ExitError{Code: -1, Signal: "SIGKILL"}
+			s.err = ctrbase.Killed(unix.SIGKILL)
 		} else {
 			s.err = s.r.wrap("waiting on sandbox "+s.spec.SandboxID, err)
 		}

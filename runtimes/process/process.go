@@ -189,7 +189,7 @@ func (s *sandbox) wait() {
 	case errors.As(err, &ee):
 		ws, _ := ee.Sys().(syscall.WaitStatus)
 		if ws.Signaled() {
-			s.err = &runtimes.ExitError{Code: -1, Signal: unix.SignalName(ws.Signal())}
+			s.err = runtimes.SignalExit(ws.Signal(), unix.SignalName(ws.Signal()))
 		} else {
 			s.err = &runtimes.ExitError{Code: ws.ExitStatus()}
 		}

@@ -1,6 +1,10 @@
 package process_test
 
 import (
+	"context"
+	"errors"
+	"io"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -47,4 +51,50 @@ func BenchmarkColdStart(b *testing.B) {
 	}
 	bin := runtimetest.BuildSandbox(b)
 	runtimetest.BenchColdStart(b, rt, runtimetest.ZipSpec(runtimetest.CodeDir(b, bin)), false)
+}
+
+// TestExitErrWording checks that Err says how a sandbox ended in the words of
+// Go's os.ProcessState, which Lambda quotes in a Runtime.ExitError: an exit
+// status, or the signal's description.
+func TestExitErrWording(t *testing.T) {
+	rt, err := process.New(t.TempDir(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, script string
+		want         string // "" for a nil Err
+		signal       string
+	}{
+		{"clean exit", "exit 0", "", ""},
+		{"exit status", "exit 4", "exit status 4", ""},
+		{"segfault", "kill -SEGV $$", "signal: segmentation fault", "SIGSEGV"},
+		{"killed", "kill -KILL $$", "signal: killed", "SIGKILL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			//nolint:gosec // G306: the sandbox's executable
+			if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\n"+tc.script+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			sb, err := rt.Start(context.Background(), runtimes.Spec{SandboxID: "sbx-exit", Function: "exit", Version: "1",
+				PackageType: "Zip", CodeDir: dir, Env: map[string]string{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() { _, _ = io.Copy(io.Discard, sb.Logs()) }()
+			<-sb.Done()
+			err = sb.Err()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Err() = %v, want nil", err)
+				}
+				return
+			}
+			var ee *runtimes.ExitError
+			if !errors.As(err, &ee) || err.Error() != tc.want || ee.Signal != tc.signal {
+				t.Fatalf("Err() = %v (%#v), want %q with Signal %q", err, ee, tc.want, tc.signal)
+			}
+		})
+	}
 }
