@@ -562,14 +562,18 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 		if g.fail != nil {
 			finish()
 			id := req.RequestID
-			if id == "" {
+			switch {
+			case pre != nil:
+				id = pre.id
+			case id == "":
 				id = newID()
 			}
+			o := i.initFailure(g.fail, id)
 			if i.obs != nil {
 				i.obs.OnInvoke(Invocation{Function: cfg.FunctionName, Version: cfg.Version, Alias: aliasOf(req.InvokedARN),
 					Error: true, ColdStart: true})
 			}
-			return &Result{RequestID: id, Payload: g.fail.payload, FunctionError: "Unhandled",
+			return &Result{RequestID: id, Payload: o.payload, FunctionError: "Unhandled",
 				ExecutedVersion: cfg.Version, ColdStart: true}, nil
 		}
 		if g.taken {
@@ -832,7 +836,7 @@ func (i *Invoker) timedOut(sb *sandbox, inv *invocation) *outcome {
 // crashed records Runtime.ExitError unless the runtime posted a result first
 // (aws-lambda-go posts a panic's error, then exits).
 func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
-	msg := fmt.Sprintf("RequestId: %s Error: Runtime exited with error: %v", inv.id, exitErr(sb))
+	msg := "RequestId: " + inv.id + " Error: " + exitReason(sb)
 	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg)})
 	return inv.out
 }

@@ -423,24 +423,73 @@ func TestPanicThenColdStart(t *testing.T) {
 	}
 }
 
+// TestExitDuringInitIsAFunctionError checks the error of a call whose sandbox
+// exits during init, as Lambda words it: the call's own request id, and
+// "Runtime exited with error: exit status N", or for a clean exit "Runtime
+// exited without providing a reason".
 func TestExitDuringInitIsAFunctionError(t *testing.T) {
 	e := newEnv(t, nil)
+	for _, tc := range []struct {
+		name, script, reason string
+	}{
+		{"status", "echo init failing >&2\nexit 3", "Runtime exited with error: exit status 3"},
+		{"clean", "exit 0", "Runtime exited without providing a reason"},
+		{"signal", "kill -SEGV $$", "Runtime exited with error: signal: segmentation fault"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			useBootstrap(t, "#!/bin/sh\n"+tc.script+"\n")
+			cfg := e.fns.add(&functions.Config{FunctionName: "broken-" + tc.name})
+			id := newID()
+			res, err := e.inv.Invoke(context.Background(), Request{Function: cfg, RequestID: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var o out
+			if err := json.Unmarshal(res.Payload, &o); err != nil {
+				t.Fatalf("init exit: %s: %v", res.Payload, err)
+			}
+			want := "RequestId: " + id + " Error: " + tc.reason
+			if res.FunctionError != "Unhandled" || res.RequestID != id || o.ErrorType != "Runtime.ExitError" || o.ErrorMessage != want {
+				t.Fatalf("init exit: request %s, fe=%q %s; want Runtime.ExitError %q", res.RequestID, res.FunctionError, res.Payload, want)
+			}
+		})
+	}
+}
+
+// useBootstrap makes script the code of the functions the test starts.
+func useBootstrap(t *testing.T, script string) {
+	t.Helper()
 	dir := t.TempDir()
-	script := "#!/bin/sh\necho init failing >&2\nexit 3\n"
+	//nolint:gosec // G306: the sandbox's executable
 	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cfg := e.fns.add(&functions.Config{FunctionName: "broken"})
-	e.fns.codes["broken"] = dir
 	saved := codeDir
 	codeDir = dir
-	defer func() { codeDir = saved }()
-	res, err := e.inv.Invoke(context.Background(), Request{Function: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.FunctionError != "Unhandled" || !strings.Contains(string(res.Payload), "Runtime.ExitError") || !strings.Contains(string(res.Payload), "exit status 3") {
-		t.Fatalf("init exit: %s", res.Payload)
+	t.Cleanup(func() { codeDir = saved })
+}
+
+// TestExitMidInvokeWording checks the error of a call whose sandbox exits
+// under it, as Lambda words it: the exit status or the signal in
+// os.ProcessState's words, and for a clean exit no reason.
+func TestExitMidInvokeWording(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "exits"})
+	for _, tc := range []struct {
+		name, payload, reason string
+	}{
+		{"status", `{"exit":5}`, "Runtime exited with error: exit status 5"},
+		{"clean", `{"execSh":"exit 0"}`, "Runtime exited without providing a reason"},
+		{"segfault", `{"execSh":"kill -SEGV $$"}`, "Runtime exited with error: signal: segmentation fault"},
+		{"killed", `{"execSh":"kill -KILL $$"}`, "Runtime exited with error: signal: killed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, o := invoke(t, e, cfg, tc.payload)
+			want := "RequestId: " + res.RequestID + " Error: " + tc.reason
+			if res.FunctionError != "Unhandled" || o.ErrorType != "Runtime.ExitError" || o.ErrorMessage != want {
+				t.Fatalf("fe=%q %s; want Runtime.ExitError %q", res.FunctionError, res.Payload, want)
+			}
+		})
 	}
 }
 

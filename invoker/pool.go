@@ -52,10 +52,18 @@ type waiter struct {
 // invocation already: the caller only awaits its outcome.
 type grant struct {
 	sb    *sandbox
-	fail  *outcome
+	fail  *initFail
 	cold  bool
 	taken bool
 	err   error
+}
+
+// initFail is how the sandbox started for a waiter failed its init: the
+// caller reports it as its call's result (Invoker.initFailure).
+type initFail struct {
+	sb       *sandbox // gone
+	doc      []byte   // the runtime's /init/error, when it posted one
+	timedOut bool     // init went past Config.InitTimeout
 }
 
 // poolKeyT identifies a pool: the code and configuration its sandboxes run. A
@@ -258,7 +266,7 @@ func (p *pool) died(sb *sandbox) {
 	case stStarting:
 		p.starting--
 		if w := p.popWaiterLocked(); w != nil {
-			w.ch <- grant{fail: p.initFailure(sb, initErr, initTimedOut), cold: true}
+			w.ch <- grant{fail: &initFail{sb: sb, doc: initErr, timedOut: initTimedOut}, cold: true}
 		}
 	case stIdle:
 		for i, x := range p.idle {
@@ -275,29 +283,35 @@ func (p *pool) died(sb *sandbox) {
 	p.inv.sandboxGone(p, sb)
 }
 
-// initFailure is the result a caller gets when the sandbox started for it failed
-// during init.
-func (p *pool) initFailure(sb *sandbox, initErr []byte, timedOut bool) *outcome {
+// initFailure is the outcome of call id when the sandbox started for it failed
+// during init: the runtime's /init/error, Runtime.InitError for an init past
+// Config.InitTimeout, else Runtime.ExitError, worded as Lambda words it for the
+// invocation that waited for the init.
+func (i *Invoker) initFailure(f *initFail, id string) *outcome {
 	switch {
-	case initErr != nil:
-		return &outcome{functionError: true, payload: initErr}
-	case timedOut:
+	case f.doc != nil:
+		return &outcome{functionError: true, payload: f.doc}
+	case f.timedOut:
 		return &outcome{functionError: true, payload: errorDoc("Runtime.InitError",
-			fmt.Sprintf("init did not finish within %s: the runtime never called %s", p.inv.p.Config.InitTimeout, pathNext))}
+			fmt.Sprintf("init did not finish within %s: the runtime never called %s", i.p.Config.InitTimeout, pathNext))}
 	default:
-		return &outcome{functionError: true, payload: errorDoc("Runtime.ExitError",
-			fmt.Sprintf("RequestId: %s Error: Runtime exited without providing a reason: %v", "init", exitErr(sb)))}
+		return &outcome{functionError: true, payload: errorDoc("Runtime.ExitError", "RequestId: "+id+" Error: "+exitReason(f.sb))}
 	}
 }
 
-func exitErr(sb *sandbox) error {
-	if sb.rt == nil {
-		return errSandboxGone
+// exitReason is how Lambda words a runtime's exit after "Error: ": "Runtime
+// exited with error: exit status 4" (or "signal: killed", as the runtime's
+// runtimes.ExitError reads), and for a clean exit, status 0, "Runtime exited
+// without providing a reason". Call it once sb is gone.
+func exitReason(sb *sandbox) string {
+	err := errSandboxGone
+	if sb.rt != nil {
+		err = sb.rt.Err()
 	}
-	if err := sb.rt.Err(); err != nil {
-		return err
+	if err == nil {
+		return "Runtime exited without providing a reason"
 	}
-	return errSandboxGone
+	return "Runtime exited with error: " + err.Error()
 }
 
 // start starts one sandbox for the pool; starting was already counted. It first

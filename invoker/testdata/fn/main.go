@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -27,6 +28,7 @@ type event struct {
 	Panic     bool   `json:"panic,omitempty"`     // panic
 	Fail      string `json:"fail,omitempty"`      // return an error
 	Exit      int    `json:"exit,omitempty"`      // os.Exit(n)
+	ExecSh    string `json:"execSh,omitempty"`    // replace the process with sh -c this (its exit is the sandbox's)
 	Steal     string `json:"steal,omitempty"`     // GET this Runtime API address's next
 	BigOutput int    `json:"bigOutput,omitempty"` // return a string this long
 }
@@ -71,6 +73,12 @@ func handle(ctx context.Context, ev event) (*result, error) {
 	}
 	if ev.Exit != 0 {
 		os.Exit(ev.Exit)
+	}
+	if ev.ExecSh != "" {
+		// The shell takes over the process: "exit 0" ends it cleanly, and
+		// "kill -SEGV $$" kills it by a signal the Go runtime would catch.
+		err := syscall.Exec("/bin/sh", []string{"sh", "-c", ev.ExecSh}, os.Environ())
+		return nil, fmt.Errorf("exec sh: %w", err)
 	}
 	if ev.Fail != "" {
 		return nil, errors.New(ev.Fail)
