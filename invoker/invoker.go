@@ -826,22 +826,30 @@ func (i *Invoker) timedOut(sb *sandbox, inv *invocation) *outcome {
 		secs = inv.req.Timeout.Seconds()
 	}
 	msg := fmt.Sprintf("%s %s Task timed out after %.2f seconds", i.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, secs)
-	if inv.complete(&outcome{functionError: true, timedOut: true, payload: errorDoc("Sandbox.Timedout", msg)}) {
+	if inv.complete(&outcome{functionError: true, timedOut: true, payload: errorDoc("Sandbox.Timedout", msg), note: []byte(msg + "\n")}) {
 		sb.stop()
-		i.logs.get(inv.req.Function.FunctionName).write([]byte(msg + "\n"))
 	}
 	return inv.out
 }
 
 // crashed records Runtime.ExitError unless the runtime posted a result first
-// (aws-lambda-go posts a panic's error, then exits).
+// (aws-lambda-go posts a panic's error, then exits). Its log lines are
+// Lambda's: the error, then its type.
 func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
 	msg := "RequestId: " + inv.id + " Error: " + exitReason(sb)
-	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg)})
+	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError")})
 	return inv.out
 }
 
-// finishInvocation writes END and REPORT and builds the Result.
+// faultLines are the lines Lambda logs for an error of the platform's own (a
+// runtime's exit): the message, then the error type.
+func faultLines(msg, typ string) []byte {
+	return []byte(msg + "\n" + typ + "\n")
+}
+
+// finishInvocation writes the outcome's note (a timeout's or an exit's lines),
+// END and REPORT, to the function log and the invocation's tail, and builds the
+// Result.
 func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, cold bool) *Result {
 	cfg := inv.req.Function
 	dur := i.since(inv.deadline.Add(-time.Duration(cfg.Timeout) * time.Second))
@@ -857,7 +865,11 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	sb.invocations++
 	sb.mu.Unlock()
 	report := reportLines(inv.id, dur, cfg.MemorySize, sb.maxMemoryMB(), cold, initDur, o.timedOut)
-	i.logs.get(cfg.FunctionName).write(report)
+	fl := i.logs.get(cfg.FunctionName)
+	if o.note != nil {
+		fl.write(o.note)
+	}
+	fl.write(report)
 	res := &Result{
 		RequestID:       inv.id,
 		Payload:         o.payload,
@@ -881,6 +893,9 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 		i.obs.OnInvoke(ob)
 	}
 	if inv.tail != nil {
+		if o.note != nil {
+			inv.tail.write(o.note)
+		}
 		inv.tail.write(report)
 		res.LogTail = inv.tail.bytes()
 	}

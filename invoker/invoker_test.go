@@ -184,7 +184,19 @@ type out struct {
 
 func invoke(t *testing.T, e *env, cfg *functions.Config, payload string) (*Result, out) {
 	t.Helper()
-	res, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(payload)})
+	return invokeReq(t, e, Request{Function: cfg, Payload: []byte(payload)})
+}
+
+// invokeTail is invoke with X-Amz-Log-Type: Tail.
+func invokeTail(t *testing.T, e *env, cfg *functions.Config, payload string) (*Result, out) {
+	t.Helper()
+	return invokeReq(t, e, Request{Function: cfg, Payload: []byte(payload), LogTail: true})
+}
+
+func invokeReq(t *testing.T, e *env, req Request) (*Result, out) {
+	t.Helper()
+	payload := req.Payload
+	res, err := e.inv.Invoke(context.Background(), req)
 	if err != nil {
 		t.Fatalf("invoke %s: %v", payload, err)
 	}
@@ -323,7 +335,7 @@ func TestTimeoutReplacesSandbox(t *testing.T) {
 	}
 	got := make(chan r, 1)
 	deadlineSet := e.clock.expectTimer(time.Second)
-	go func() { res, o := invoke(t, e, cfg, `{"sleepMs":60000}`); got <- r{res, o} }()
+	go func() { res, o := invokeTail(t, e, cfg, `{"sleepMs":60000}`); got <- r{res, o} }()
 	deadlineSet(t)
 	e.clock.Advance(time.Second)
 	g := <-got
@@ -333,6 +345,14 @@ func TestTimeoutReplacesSandbox(t *testing.T) {
 	}
 	if !strings.Contains(o.ErrorMessage, "Task timed out after 1.00 seconds") {
 		t.Fatalf("timeout message %q", o.ErrorMessage)
+	}
+	// The line is in the tail as in the log, before END, as Lambda's tail has it.
+	line := o.ErrorMessage + "\nEND RequestId: " + res.RequestID + "\n"
+	if tail := string(res.LogTail); !strings.Contains(tail, line) || !strings.Contains(tail, "Status: timeout") {
+		t.Errorf("the tail lacks %q before END, or Status: timeout:\n%s", o.ErrorMessage, tail)
+	}
+	if log, _ := e.inv.Logs().Read("slow", 0); !strings.Contains(string(log), line) {
+		t.Errorf("the log lacks %q before END:\n%s", o.ErrorMessage, log)
 	}
 	waitGone(t, warm.Pid)
 	res2, o2 := invoke(t, e, cfg, `{}`)
@@ -484,10 +504,18 @@ func TestExitMidInvokeWording(t *testing.T) {
 		{"killed", `{"execSh":"kill -KILL $$"}`, "Runtime exited with error: signal: killed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, o := invoke(t, e, cfg, tc.payload)
+			res, o := invokeTail(t, e, cfg, tc.payload)
 			want := "RequestId: " + res.RequestID + " Error: " + tc.reason
 			if res.FunctionError != "Unhandled" || o.ErrorType != "Runtime.ExitError" || o.ErrorMessage != want {
 				t.Fatalf("fe=%q %s; want Runtime.ExitError %q", res.FunctionError, res.Payload, want)
+			}
+			// Lambda logs the error and its type, then END.
+			lines := want + "\nRuntime.ExitError\nEND RequestId: " + res.RequestID + "\n"
+			if tail := string(res.LogTail); !strings.Contains(tail, lines) {
+				t.Errorf("the tail lacks %q:\n%s", lines, tail)
+			}
+			if log, _ := e.inv.Logs().Read("exits", 0); !strings.Contains(string(log), lines) {
+				t.Errorf("the log lacks %q:\n%s", lines, log)
 			}
 		})
 	}

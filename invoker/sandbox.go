@@ -465,6 +465,9 @@ type outcome struct {
 	payload       []byte
 	functionError bool
 	timedOut      bool
+	// note, when set, is what Portico logs of the outcome (a timeout's or an
+	// exit's lines), written to the function log and the tail before END.
+	note []byte
 }
 
 // start sets the invocation's deadline: its timeout from now, when a sandbox
