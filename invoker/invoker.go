@@ -561,20 +561,7 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 		}
 		if g.fail != nil {
 			finish()
-			id := req.RequestID
-			switch {
-			case pre != nil:
-				id = pre.id
-			case id == "":
-				id = newID()
-			}
-			o := i.initFailure(g.fail, id)
-			if i.obs != nil {
-				i.obs.OnInvoke(Invocation{Function: cfg.FunctionName, Version: cfg.Version, Alias: aliasOf(req.InvokedARN),
-					Error: true, ColdStart: true})
-			}
-			return &Result{RequestID: id, Payload: o.payload, FunctionError: "Unhandled",
-				ExecutedVersion: cfg.Version, ColdStart: true}, nil
+			return i.initFailed(req, pre, g.fail), nil
 		}
 		if g.taken {
 			// A sandbox coming back to next took pre while this call waited
@@ -847,6 +834,47 @@ func faultLines(msg, typ string) []byte {
 	return []byte(msg + "\n" + typ + "\n")
 }
 
+// initFailed is the Result of a call whose sandbox failed its init (pre, when
+// set, is the call's invocation, built while it waited). As Lambda, it logs the
+// call after the init's output: START, Portico's note (an exit's or an init
+// timeout's lines), END and REPORT with the Init Duration and Status: error;
+// the call's tail, when asked for, holds the init's output and these lines.
+// The REPORT's Duration is the init's: the call waited for it, and nothing of
+// the call ran.
+func (i *Invoker) initFailed(req Request, pre *invocation, f *initFail) *Result {
+	cfg := req.Function
+	id := req.RequestID
+	switch {
+	case pre != nil:
+		id = pre.id
+	case id == "":
+		id = newID()
+	}
+	o := i.initFailure(f, id)
+	sb := f.sb
+	sb.syncLogs() // the init's output is in the log (and initOut) before START
+	lines := []byte("START RequestId: " + id + " Version: " + cfg.Version + "\n")
+	lines = append(lines, o.note...)
+	lines = append(lines, reportLines(id, f.initDur, cfg.MemorySize, sb.maxMemoryMB(), true, f.initDur, "error")...)
+	i.logs.get(cfg.FunctionName).write(lines)
+	res := &Result{RequestID: id, Payload: o.payload, FunctionError: "Unhandled", ExecutedVersion: cfg.Version, ColdStart: true}
+	if req.LogTail {
+		tail := &tailBuf{}
+		sb.mu.Lock()
+		if sb.initOut != nil {
+			tail.write(sb.initOut.bytes())
+		}
+		sb.mu.Unlock()
+		tail.write(lines)
+		res.LogTail = tail.bytes()
+	}
+	if i.obs != nil {
+		i.obs.OnInvoke(Invocation{Function: cfg.FunctionName, Version: cfg.Version, Alias: aliasOf(req.InvokedARN),
+			Error: true, ColdStart: true})
+	}
+	return res
+}
+
 // finishInvocation writes the outcome's note (a timeout's or an exit's lines),
 // END and REPORT, to the function log and the invocation's tail, and builds the
 // Result.
@@ -864,7 +892,11 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	initDur := sb.initDuration
 	sb.invocations++
 	sb.mu.Unlock()
-	report := reportLines(inv.id, dur, cfg.MemorySize, sb.maxMemoryMB(), cold, initDur, o.timedOut)
+	status := ""
+	if o.timedOut {
+		status = "timeout"
+	}
+	report := reportLines(inv.id, dur, cfg.MemorySize, sb.maxMemoryMB(), cold, initDur, status)
 	fl := i.logs.get(cfg.FunctionName)
 	if o.note != nil {
 		fl.write(o.note)
@@ -907,11 +939,12 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	return res
 }
 
-// reportLines are Lambda's END and REPORT lines of an invocation:
+// reportLines are Lambda's END and REPORT lines of an invocation; status, when
+// not empty, is "timeout" or "error":
 //
 //	END RequestId: ID
 //	REPORT RequestId: ID<TAB>Duration: 1.23 ms<TAB>Billed Duration: 2 ms<TAB>Memory Size: 128 MB<TAB>Max Memory Used: 9 MB<TAB>[Init Duration: 4.56 ms<TAB>][Status: timeout]
-func reportLines(id string, dur time.Duration, memorySize, maxMemory int, cold bool, initDur time.Duration, timedOut bool) []byte {
+func reportLines(id string, dur time.Duration, memorySize, maxMemory int, cold bool, initDur time.Duration, status string) []byte {
 	b := make([]byte, 0, 192+2*len(id))
 	b = append(b, "END RequestId: "...)
 	b = append(b, id...)
@@ -931,8 +964,9 @@ func reportLines(id string, dur time.Duration, memorySize, maxMemory int, cold b
 		b = strconv.AppendFloat(b, float64(initDur.Microseconds())/1000, 'f', 2, 64)
 		b = append(b, " ms\t"...)
 	}
-	if timedOut {
-		b = append(b, "Status: timeout"...)
+	if status != "" {
+		b = append(b, "Status: "...)
+		b = append(b, status...)
 	}
 	return append(b, '\n')
 }

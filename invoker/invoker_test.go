@@ -554,6 +554,84 @@ func TestInitTimeout(t *testing.T) {
 	}
 }
 
+// TestInitFailureLogged checks what a call whose sandbox fails its init logs,
+// as Lambda does: the init's output, then START, Portico's lines on the
+// failure, END and REPORT with the Init Duration and Status: error, in the
+// function log and in the call's tail.
+func TestInitFailureLogged(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct {
+		name    string
+		script  string            // the bootstrap; "" for the test function
+		env     map[string]string // the function's environment
+		timeout bool              // init never ends: the clock passes InitTimeout
+		output  string            // what the init printed
+		note    string            // Portico's lines on the failure, after RequestId: ID Error:
+		errType string
+	}{
+		{name: "init error", env: map[string]string{"INIT_ERROR": "no config"},
+			output: "init: failing with no config", errType: "InitFailed"},
+		{name: "exit", script: "#!/bin/sh\necho loading the handler\nexit 4\n",
+			output: "loading the handler", note: "Runtime exited with error: exit status 4\nRuntime.ExitError\n", errType: "Runtime.ExitError"},
+		{name: "timeout", script: "#!/bin/sh\necho loading forever\nexec sleep 60\n", timeout: true,
+			output: "loading forever", note: "init did not finish within 10s: the runtime never called " + pathNext + "\nRuntime.InitError\n", errType: "Runtime.InitError"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.script != "" {
+				useBootstrap(t, tc.script)
+			}
+			name := "initfail-" + strings.ReplaceAll(tc.name, " ", "-")
+			cfg := e.fns.add(&functions.Config{FunctionName: name, Environment: tc.env})
+			got := make(chan *Result, 1)
+			init := e.inv.p.Config.InitTimeout
+			initBounded := e.clock.expectTimer(init)
+			go func() {
+				res, err := e.inv.Invoke(context.Background(), Request{Function: cfg, LogTail: true})
+				if err != nil {
+					t.Error(err)
+				}
+				got <- res
+			}()
+			if tc.timeout {
+				initBounded(t)
+				// The init printed before its end is in the tail: wait for it
+				// to reach the log before the clock ends the init.
+				waitFor(t, "the init's output", func() bool {
+					log, _ := e.inv.Logs().Read(name, 0)
+					return strings.Contains(string(log), tc.output)
+				})
+				e.clock.Advance(init)
+			}
+			res := <-got
+			if res == nil {
+				t.FailNow()
+			}
+			var o out
+			if err := json.Unmarshal(res.Payload, &o); err != nil || res.FunctionError != "Unhandled" || o.ErrorType != tc.errType {
+				t.Fatalf("result: fe=%q %s, want %s", res.FunctionError, res.Payload, tc.errType)
+			}
+			id := res.RequestID
+			want := []string{tc.output, "START RequestId: " + id + " Version: $LATEST\n"}
+			if tc.note != "" {
+				want = append(want, "RequestId: "+id+" Error: "+tc.note)
+			}
+			want = append(want, "END RequestId: "+id+"\nREPORT RequestId: "+id+"\t", "\tInit Duration: ", " ms\tStatus: error\n")
+			log, _ := e.inv.Logs().Read(name, 0)
+			for what, text := range map[string]string{"tail": string(res.LogTail), "log": string(log)} {
+				at := 0
+				for _, w := range want {
+					n := strings.Index(text[at:], w)
+					if n < 0 {
+						t.Errorf("the %s lacks %q after the lines before it:\n%s", what, w, text)
+						break
+					}
+					at += n + len(w)
+				}
+			}
+		})
+	}
+}
+
 func TestSandboxCannotReadAnotherSandboxsInvocation(t *testing.T) {
 	e := newEnv(t, nil)
 	a := e.fns.add(&functions.Config{FunctionName: "a", Timeout: 10})
@@ -901,25 +979,27 @@ func TestSequentialCallsShareOneSandbox(t *testing.T) {
 // formatted version of these lines had).
 func TestReportLines(t *testing.T) {
 	for _, tc := range []struct {
-		dur, init     time.Duration
-		cold, timeout bool
+		dur, init time.Duration
+		cold      bool
+		status    string
 	}{
-		{1234567 * time.Nanosecond, 0, false, false},
-		{0, 0, false, false},
-		{3*time.Second + 5*time.Millisecond, 45678 * time.Microsecond, true, false},
-		{15 * time.Minute, 999 * time.Microsecond, true, true},
-		{2 * time.Second, 0, false, true},
+		{1234567 * time.Nanosecond, 0, false, ""},
+		{0, 0, false, ""},
+		{3*time.Second + 5*time.Millisecond, 45678 * time.Microsecond, true, ""},
+		{15 * time.Minute, 999 * time.Microsecond, true, "timeout"},
+		{2 * time.Second, 0, false, "timeout"},
+		{12 * time.Millisecond, 12 * time.Millisecond, true, "error"},
 	} {
 		want := fmt.Sprintf("END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
 			"id-1", "id-1", float64(tc.dur.Microseconds())/1000, tc.dur.Milliseconds()+1, 128, 17)
 		if tc.cold {
 			want += fmt.Sprintf("Init Duration: %.2f ms\t", float64(tc.init.Microseconds())/1000)
 		}
-		if tc.timeout {
-			want += "Status: timeout"
+		if tc.status != "" {
+			want += "Status: " + tc.status
 		}
 		want += "\n"
-		if got := string(reportLines("id-1", tc.dur, 128, 17, tc.cold, tc.init, tc.timeout)); got != want {
+		if got := string(reportLines("id-1", tc.dur, 128, 17, tc.cold, tc.init, tc.status)); got != want {
 			t.Errorf("reportLines(%+v) = %q, want %q", tc, got, want)
 		}
 	}

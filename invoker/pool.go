@@ -61,9 +61,10 @@ type grant struct {
 // initFail is how the sandbox started for a waiter failed its init: the
 // caller reports it as its call's result (Invoker.initFailure).
 type initFail struct {
-	sb       *sandbox // gone
-	doc      []byte   // the runtime's /init/error, when it posted one
-	timedOut bool     // init went past Config.InitTimeout
+	sb       *sandbox      // gone
+	doc      []byte        // the runtime's /init/error, when it posted one
+	timedOut bool          // init went past Config.InitTimeout
+	initDur  time.Duration // from its start to its end
 }
 
 // poolKeyT identifies a pool: the code and configuration its sandboxes run. A
@@ -172,6 +173,7 @@ func (p *pool) ready(sb *sandbox) *invocation {
 	case stStarting:
 		p.starting--
 		sb.initDuration = p.inv.since(sb.startedAt)
+		sb.initEnded, sb.initOut = true, nil
 		cold = true
 	case stReturning:
 		p.returning--
@@ -266,7 +268,7 @@ func (p *pool) died(sb *sandbox) {
 	case stStarting:
 		p.starting--
 		if w := p.popWaiterLocked(); w != nil {
-			w.ch <- grant{fail: &initFail{sb: sb, doc: initErr, timedOut: initTimedOut}, cold: true}
+			w.ch <- grant{fail: &initFail{sb: sb, doc: initErr, timedOut: initTimedOut, initDur: p.inv.since(sb.startedAt)}, cold: true}
 		}
 	case stIdle:
 		for i, x := range p.idle {
@@ -292,10 +294,12 @@ func (i *Invoker) initFailure(f *initFail, id string) *outcome {
 	case f.doc != nil:
 		return &outcome{functionError: true, payload: f.doc}
 	case f.timedOut:
-		return &outcome{functionError: true, payload: errorDoc("Runtime.InitError",
-			fmt.Sprintf("init did not finish within %s: the runtime never called %s", i.p.Config.InitTimeout, pathNext))}
+		msg := fmt.Sprintf("init did not finish within %s: the runtime never called %s", i.p.Config.InitTimeout, pathNext)
+		return &outcome{functionError: true, payload: errorDoc("Runtime.InitError", msg),
+			note: faultLines("RequestId: "+id+" Error: "+msg, "Runtime.InitError")}
 	default:
-		return &outcome{functionError: true, payload: errorDoc("Runtime.ExitError", "RequestId: "+id+" Error: "+exitReason(f.sb))}
+		msg := "RequestId: " + id + " Error: " + exitReason(f.sb)
+		return &outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError")}
 	}
 }
 

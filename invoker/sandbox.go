@@ -77,6 +77,11 @@ type sandbox struct {
 	tailOf       *invocation
 	initErr      []byte
 	initTimedOut bool
+	// initOut is the tail of the sandbox's output until its init ends
+	// (initEnded, at its first next): a call whose sandbox fails its init
+	// gets it in its log tail.
+	initOut      *tailBuf
+	initEnded    bool
 	startedAt    time.Time
 	initDuration time.Duration
 	invocations  int
@@ -348,8 +353,16 @@ func (sb *sandbox) pump(r io.Reader, fl *fnLog) {
 			chunk := buf[:n]
 			fl.write(chunk)
 			sb.mu.Lock()
-			if cur := sb.tailOf; cur != nil && cur.tail != nil {
-				cur.tail.write(chunk)
+			switch cur := sb.tailOf; {
+			case cur != nil:
+				if cur.tail != nil {
+					cur.tail.write(chunk)
+				}
+			case !sb.initEnded:
+				if sb.initOut == nil {
+					sb.initOut = &tailBuf{}
+				}
+				sb.initOut.write(chunk)
 			}
 			sb.mu.Unlock()
 			sb.logMu.Unlock()
