@@ -20,7 +20,8 @@ type Config struct {
 	InitTimeout time.Duration
 	// StopGrace is the time between SIGTERM and SIGKILL (2 s).
 	StopGrace time.Duration
-	// MaxPayload bounds synchronous request and response payloads (6 MB).
+	// MaxPayload bounds synchronous request payloads (6 MiB); responses may
+	// be 100 bytes larger, as Lambda's (6,291,556 bytes).
 	MaxPayload int
 	// MaxAsyncPayload bounds Event invocation payloads (256 KB).
 	MaxAsyncPayload int

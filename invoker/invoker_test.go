@@ -657,8 +657,10 @@ func TestResponseTooLarge(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.MaxPayload = 1 << 20 })
 	cfg := e.fns.add(&functions.Config{FunctionName: "big"})
 	res, o := invoke(t, e, cfg, `{"bigOutput":2000000}`)
-	if res.FunctionError != "Unhandled" || o.ErrorType != "Function.ResponseSizeTooLarge" {
-		t.Fatalf("big response: fe=%q %s", res.FunctionError, truncate(res.Payload))
+	// Lambda's words; its limit is 100 bytes over the request limit.
+	want := "Response payload size exceeded maximum allowed payload size (1048676 bytes)."
+	if res.FunctionError != "Unhandled" || o.ErrorType != "Function.ResponseSizeTooLarge" || o.ErrorMessage != want {
+		t.Fatalf("big response: fe=%q %s, want %q", res.FunctionError, truncate(res.Payload), want)
 	}
 	if _, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: make([]byte, 2<<20)}); !errors.Is(err, errdefs.ErrTooLarge) {
 		t.Fatalf("big request: want ErrTooLarge, got %v", err)

@@ -25,6 +25,11 @@ const (
 	pathExtNext   = "/2020-01-01/extension/event/next"
 )
 
+// responseSlack is how much larger than Config.MaxPayload a response may be:
+// Lambda takes responses up to 6 MiB + 100 bytes (6,291,556, the Runtime
+// Interface Emulator's interop.MaxPayloadSize), requests up to 6 MiB.
+const responseSlack = 100
+
 // errorTypeRe is the allowlist for Lambda-Runtime-Function-Error-Type.
 var errorTypeRe = regexp.MustCompile(`^(Runtime|Function)\.[A-Z][a-zA-Z]+$`)
 
@@ -164,7 +169,7 @@ func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string
 		runtimeAPIError(w, http.StatusBadRequest, "InvalidRequestID", "Invalid request ID: "+id)
 		return
 	}
-	limit := int64(sb.inv.p.Config.MaxPayload)
+	limit := int64(sb.inv.p.Config.MaxPayload) + responseSlack
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		runtimeAPIError(w, http.StatusBadRequest, "InvalidRequest", "reading body: "+err.Error())
@@ -173,10 +178,13 @@ func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string
 	if int64(len(body)) > limit {
 		// Drain what is left so the client sees our answer, bounded.
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
-		msg := "Response payload size exceeded maximum allowed payload size (" + strconv.FormatInt(limit, 10) + " bytes)."
+		// The words of Lambda's (the emulator's interop.ErrorResponseTooLarge
+		// for the caller, rendering.RenderRequestEntityTooLarge for the runtime).
+		size := strconv.FormatInt(limit, 10)
+		msg := "Response payload size exceeded maximum allowed payload size (" + size + " bytes)."
 		inv.complete(&outcome{functionError: true, payload: errorDoc("Function.ResponseSizeTooLarge", msg)})
 		inv.wakeParked()
-		runtimeAPIError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", msg)
+		runtimeAPIError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size ("+size+" bytes).")
 		return
 	}
 	// aws-lambda-go reports errors raised while streaming a response in trailers.

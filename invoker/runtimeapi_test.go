@@ -449,3 +449,32 @@ func TestLargeInvocationReachesParkedNext(t *testing.T) {
 	payload := `"` + strings.Repeat("x", 2*directMax) + `"`
 	ce.callOn(t, c, payload)
 }
+
+// TestResponseLimitIsLambdas checks the response limit at its edge as Lambda
+// draws it (6 MiB + 100 bytes, where requests stop at 6 MiB), and the words of
+// its refusal: 413 to the runtime, Function.ResponseSizeTooLarge to the caller.
+func TestResponseLimitIsLambdas(t *testing.T) {
+	ce := newClientEnv(t)
+	const limit = 6<<20 + 100
+	jsonOf := func(n int) string { return `"` + strings.Repeat("x", n-2) + `"` } // n bytes
+
+	res := ce.call(t, `{"n":1}`)
+	c := dialRAPI(t, ce.addr)
+	id, _ := c.next(t)
+	c.respond(t, id, jsonOf(limit))
+	if r := <-res; r == nil || r.FunctionError != "" || len(r.Payload) != limit {
+		t.Fatalf("a response of %d bytes: %+v", limit, r)
+	}
+
+	res = ce.call(t, `{"n":2}`)
+	id, _ = c.next(t)
+	c.send(t, http.MethodPost, pathInvPrefix+id+"/response", jsonOf(limit+1))
+	resp, body := c.read(t)
+	if want := `{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"}`; resp.StatusCode != http.StatusRequestEntityTooLarge || strings.TrimSpace(body) != want {
+		t.Errorf("the runtime got %d %s, want 413 %s", resp.StatusCode, body, want)
+	}
+	r := <-res
+	if want := `{"errorMessage":"Response payload size exceeded maximum allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}`; r == nil || r.FunctionError != "Unhandled" || string(r.Payload) != want {
+		t.Fatalf("a response of %d bytes: %+v, want %s", limit+1, r, want)
+	}
+}
