@@ -267,12 +267,7 @@ func authorizerV2(a *pipeline.Authorizer, id *pipeline.Identity) *events.APIGate
 	case "jwt":
 		claims := make(map[string]string, len(a.Context))
 		for k, v := range a.Context {
-			if s, ok := v.(string); ok {
-				claims[k] = s
-			} else {
-				b, _ := json.Marshal(v)
-				claims[k] = string(b)
-			}
+			claims[k] = claimText(v)
 		}
 		return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims, Scopes: a.Scopes}}
 	case "iam":
@@ -280,6 +275,25 @@ func authorizerV2(a *pipeline.Authorizer, id *pipeline.Identity) *events.APIGate
 			AccessKey: id.AccessKey, AccountID: id.AccountID, CallerID: id.Caller, UserARN: id.UserARN, UserID: id.User}}
 	}
 	return nil
+}
+
+// claimText is a JWT claim as an HTTP API's event carries it: a string as it
+// is, an array as its elements between brackets, separated by spaces
+// ("[admin editors]", as API Gateway renders cognito:groups), anything else as
+// its JSON text ("1700000000", "true").
+func claimText(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = claimText(e)
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 func unescapePath(p string) string {

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -36,7 +37,8 @@ func TestJWTAuthorizerEndToEnd(t *testing.T) {
 	u := env.GatewayURL + "/" + id + "/dev"
 	now := time.Now()
 	claims := func(mod func(map[string]any)) map[string]any {
-		m := map[string]any{"iss": is.Srv.URL, "aud": "api1", "sub": "u1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "scope": "read write"}
+		m := map[string]any{"iss": is.Srv.URL, "aud": "api1", "sub": "u1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "scope": "read write",
+			"cognito:groups": []string{"admin", "editors"}, "email_verified": true}
 		if mod != nil {
 			mod(m)
 		}
@@ -58,6 +60,12 @@ func TestJWTAuthorizerEndToEnd(t *testing.T) {
 	if a.status != 200 || json.Unmarshal([]byte(a.body), &ev) != nil || ev.RequestContext.Authorizer.JWT.Claims["sub"] != "u1" ||
 		strings.Join(ev.RequestContext.Authorizer.JWT.Scopes, " ") != "read write" {
 		t.Fatalf("good RSA token: %d %s", a.status, a.body)
+	}
+	// Claims are strings: an array between brackets, space-separated, as API
+	// Gateway renders cognito:groups; other values as their JSON text.
+	if c := ev.RequestContext.Authorizer.JWT.Claims; c["cognito:groups"] != "[admin editors]" || c["email_verified"] != "true" ||
+		c["exp"] != strconv.FormatInt(now.Add(time.Hour).Unix(), 10) {
+		t.Fatalf("claims: %v", c)
 	}
 	if a := call(t, u+"/read", "Authorization", is.Token(t, "ES256", "e1", is.EC, claims(func(m map[string]any) {
 		delete(m, "aud")
