@@ -3,7 +3,7 @@ package admin
 import (
 	"fmt"
 	"net/http"
-	"time"
+	"slices"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -17,12 +17,17 @@ type provisionedRequest struct {
 	ProvisionedConcurrentExecutions *int `json:"ProvisionedConcurrentExecutions"`
 }
 
+// provisionedResponse is Lambda's provisioned-concurrency configuration, as
+// Get and Put answer it and, with FunctionArn, as List lists it.
 type provisionedResponse struct {
+	FunctionArn                              string `json:"FunctionArn,omitempty"`
 	RequestedProvisionedConcurrentExecutions int    `json:"RequestedProvisionedConcurrentExecutions"`
 	AllocatedProvisionedConcurrentExecutions int    `json:"AllocatedProvisionedConcurrentExecutions"`
 	AvailableProvisionedConcurrentExecutions int    `json:"AvailableProvisionedConcurrentExecutions"`
 	Status                                   string `json:"Status"`
-	LastModified                             string `json:"LastModified"`
+	// LastModified is when the configuration was last put; left out for one
+	// stored before Portico kept that time.
+	LastModified string `json:"LastModified,omitempty"`
 }
 
 func (s *Server) putConcurrency(w http.ResponseWriter, r *http.Request, name string) error {
@@ -74,19 +79,54 @@ func (s *Server) putProvisioned(w http.ResponseWriter, r *http.Request, ref func
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusAccepted, provisionedDoc(pc.Requested))
+	return writeJSON(w, http.StatusAccepted, provisionedDoc(*pc))
 }
 
-func provisionedDoc(n int) provisionedResponse {
+func provisionedDoc(pc functions.ProvisionedConfig) provisionedResponse {
 	// The invoker starts provisioned sandboxes in the background; Portico does not
 	// track their progress through this API, so it reports the request as allocated.
-	return provisionedResponse{
+	n := pc.Requested
+	doc := provisionedResponse{
 		RequestedProvisionedConcurrentExecutions: n,
 		AllocatedProvisionedConcurrentExecutions: n,
 		AvailableProvisionedConcurrentExecutions: n,
 		Status:                                   "READY",
-		LastModified:                             time.Now().UTC().Format(lambdaTime),
 	}
+	if !pc.LastModified.IsZero() {
+		doc.LastModified = pc.LastModified.UTC().Format(lambdaTime)
+	}
+	return doc
+}
+
+// getOrListProvisioned serves GET .../provisioned-concurrency, which is two
+// operations: ListProvisionedConcurrencyConfigs (?List=ALL, no qualifier) and
+// GetProvisionedConcurrencyConfig (?Qualifier=).
+func (s *Server) getOrListProvisioned(w http.ResponseWriter, r *http.Request) error {
+	if r.URL.Query().Has("List") {
+		return byName(s.listProvisioned)(w, r)
+	}
+	return byProvisioned(s.getProvisioned)(w, r)
+}
+
+// listProvisioned lists the function's provisioned-concurrency configurations,
+// one per version or alias, in qualifier order, paged by Marker and MaxItems.
+func (s *Server) listProvisioned(w http.ResponseWriter, r *http.Request, name string) error {
+	if v := r.URL.Query().Get("List"); v != "ALL" {
+		return invalid("List %q is not valid: the only value is ALL", v)
+	}
+	if _, err := s.fns.Get(r.Context(), name, functions.Latest); err != nil {
+		return err
+	}
+	all, err := s.fns.ListProvisioned(r.Context())
+	if err != nil {
+		return err
+	}
+	mine := slices.DeleteFunc(all, func(pc functions.ProvisionedConfig) bool { return pc.FunctionName != name })
+	return writePage(w, r, "ProvisionedConcurrencyConfigs", mine, func(pc functions.ProvisionedConfig) provisionedResponse {
+		doc := provisionedDoc(pc)
+		doc.FunctionArn = functions.ARN(pc.FunctionName, pc.Qualifier)
+		return doc
+	})
 }
 
 func (s *Server) getProvisioned(w http.ResponseWriter, r *http.Request, ref functions.Ref) error {
@@ -99,7 +139,7 @@ func (s *Server) getProvisioned(w http.ResponseWriter, r *http.Request, ref func
 	}
 	for _, pc := range list {
 		if pc.FunctionName == ref.Name && pc.Qualifier == ref.Qualifier {
-			return writeJSON(w, http.StatusOK, provisionedDoc(pc.Requested))
+			return writeJSON(w, http.StatusOK, provisionedDoc(pc))
 		}
 	}
 	return errdefs.New(errdefs.ErrNotFound, "ProvisionedConcurrencyConfigNotFoundException",

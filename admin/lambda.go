@@ -55,7 +55,7 @@ func (s *Server) registerLambdaRoutes() {
 	s.Handle("DELETE /2017-10-31/functions/{name}/concurrency", byName(s.deleteConcurrency))
 	s.Handle("GET /2019-09-30/functions/{name}/concurrency", byName(s.getConcurrency))
 	s.Handle("PUT /2019-09-30/functions/{name}/provisioned-concurrency", byProvisioned(s.putProvisioned))
-	s.Handle("GET /2019-09-30/functions/{name}/provisioned-concurrency", byProvisioned(s.getProvisioned))
+	s.Handle("GET /2019-09-30/functions/{name}/provisioned-concurrency", s.getOrListProvisioned)
 	s.Handle("DELETE /2019-09-30/functions/{name}/provisioned-concurrency", byProvisioned(s.deleteProvisioned))
 
 	s.Handle("GET /portico/v1/functions/{name}/logs", byName(s.functionLogs))

@@ -38,6 +38,10 @@ type ProvisionedConfig struct {
 	FunctionName string `json:"FunctionName"`
 	Qualifier    string `json:"Qualifier"`
 	Requested    int    `json:"RequestedProvisionedConcurrentExecutions"`
+	// LastModified is when the setting was last put (UTC, millisecond
+	// precision). Settings stored before Portico kept it have none: the zero
+	// time, which callers report as unknown.
+	LastModified time.Time `json:"LastModified,omitzero"`
 }
 
 // Service manages functions, versions and code artifacts. Safe for concurrent use;
@@ -732,7 +736,7 @@ func (s *Service) PutProvisioned(ctx context.Context, name, qualifier string, n 
 	s.mu.RLock()
 	check := s.provCheck
 	s.mu.RUnlock()
-	pc := &ProvisionedConfig{FunctionName: name, Qualifier: qualifier, Requested: n}
+	pc := &ProvisionedConfig{FunctionName: name, Qualifier: qualifier, Requested: n, LastModified: now()}
 	if check != nil && n > 0 {
 		all, err := s.ListProvisioned(ctx)
 		if err != nil {

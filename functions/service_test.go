@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/store"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -644,5 +645,36 @@ func TestProvisionedCheckRefuses(t *testing.T) {
 	}
 	if _, err := e.svc.PutProvisioned(ctx, "fn", "1", 0); err != nil {
 		t.Fatalf("removing is never refused: %v", err)
+	}
+}
+
+// TestProvisionedLastModified: a provisioned-concurrency setting keeps the time
+// it was put across a reopen, and one stored before Portico kept the time
+// reads back with none rather than failing.
+func TestProvisionedLastModified(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.create(t, "fn", true)
+	put, err := e.svc.PutProvisioned(ctx, "fn", "1", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if put.LastModified.IsZero() {
+		t.Fatal("PutProvisioned returned no LastModified")
+	}
+	e.reopen(t)
+	pcs, err := e.svc.ListProvisioned(ctx)
+	if err != nil || len(pcs) != 1 || !pcs[0].LastModified.Equal(put.LastModified) {
+		t.Fatalf("after reopen ListProvisioned = %+v, %v; want LastModified %v", pcs, err, put.LastModified)
+	}
+
+	// A record written without the field, as earlier versions stored it.
+	old := map[string]any{"FunctionName": "fn", "Qualifier": "1", "RequestedProvisionedConcurrentExecutions": 3}
+	if err := e.st.Update(ctx, func(tx *store.Tx) error { return tx.Put(bucketProvisioned, "fn\x001", old) }); err != nil {
+		t.Fatal(err)
+	}
+	pcs, err = e.svc.ListProvisioned(ctx)
+	if err != nil || len(pcs) != 1 || pcs[0].Requested != 3 || !pcs[0].LastModified.IsZero() {
+		t.Fatalf("old record = %+v, %v; want Requested 3 and no LastModified", pcs, err)
 	}
 }
