@@ -60,6 +60,7 @@ type Service struct {
 	mu        sync.RWMutex
 	subs      []func(name string)
 	provCheck ProvisionedCheck
+	resCheck  ReservationCheck
 
 	// view holds configurations read by Get, for the invoke path; any write
 	// to the functions or versions buckets empties it.
@@ -681,6 +682,9 @@ func (s *Service) SetReservedConcurrency(ctx context.Context, name string, n *in
 	if n != nil && *n < 0 {
 		return invalidf("ReservedConcurrentExecutions %d must be 0 or more", *n)
 	}
+	s.mu.RLock()
+	check := s.resCheck
+	s.mu.RUnlock()
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
 		latest, err := getLatest(tx, name)
 		if err != nil {
@@ -688,10 +692,22 @@ func (s *Service) SetReservedConcurrency(ctx context.Context, name string, n *in
 		}
 		if n == nil {
 			latest.ReservedConcurrency = nil
-		} else {
-			v := *n
-			latest.ReservedConcurrency = &v
+			return tx.Put(bucketFunctions, name, latest)
 		}
+		// Only a raise is checked against the account, so that a reservation
+		// can always be lowered, even where the account limit was lowered
+		// under the reservations already made.
+		if old := latest.ReservedConcurrency; check != nil && (old == nil || *n > *old) {
+			others, err := reservedTotal(tx, name)
+			if err != nil {
+				return err
+			}
+			if err := check(others + *n); err != nil {
+				return err
+			}
+		}
+		v := *n
+		latest.ReservedConcurrency = &v
 		return tx.Put(bucketFunctions, name, latest)
 	})
 	if err != nil {
@@ -754,12 +770,24 @@ func (s *Service) PutProvisioned(ctx context.Context, name, qualifier string, n 
 		steps = append(steps, s.aliases.Exists(name, qualifier, &aliasFound))
 	}
 	err := s.st.Together(ctx, append(steps, func(tx *store.Tx) error {
-		if !tx.Has(bucketFunctions, name) {
-			return notFound(name, "")
+		latest, err := getLatest(tx, name)
+		if err != nil {
+			return err
 		}
 		key := name + "\x00" + qualifier
 		if n == 0 {
 			return tx.Delete(bucketProvisioned, key)
+		}
+		// Provisioned sandboxes serve calls within the function's
+		// reservation, as on Lambda: more than it could never all be busy.
+		if r := latest.ReservedConcurrency; r != nil {
+			others, err := provisionedTotal(tx, name, qualifier)
+			if err != nil {
+				return err
+			}
+			if others+n > *r {
+				return invalidf("Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution for function")
+			}
 		}
 		if v, ok := parseVersion(qualifier); ok {
 			if !tx.Has(bucketVersions, versionKey(name, v)) {
