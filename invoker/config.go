@@ -10,6 +10,9 @@ import (
 // Config holds the invoker's limits; zero fields take the defaults in DefaultConfig.
 type Config struct {
 	// AccountConcurrency caps concurrent invocations across all functions (1000).
+	// Functions' reserved concurrency is set aside from it; the functions
+	// without a reservation share the rest, which reservations may not bring
+	// under MinUnreserved (slots.go).
 	AccountConcurrency int
 	// ThrottleWait is how long a call at a concurrency limit waits for a slot
 	// before failing as throttled (100 ms).

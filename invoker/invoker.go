@@ -16,7 +16,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/clock"
@@ -74,6 +73,8 @@ type Functions interface {
 	CodeDir(cfg *functions.Config) string
 	VolumeDir(name string) (string, error)
 	ListProvisioned(ctx context.Context) ([]functions.ProvisionedConfig, error)
+	// Reservations returns every function's reserved concurrency, by name.
+	Reservations(ctx context.Context) (map[string]int, error)
 	Subscribe(fn func(name string))
 }
 
@@ -100,12 +101,11 @@ type Invoker struct {
 	logs  *Logs
 	clock Clock
 
-	account *semaphore.Weighted
-	budget  *budget
+	slots  *slots // the account's concurrency (slots.go)
+	budget *budget
 
 	mu        sync.Mutex
 	pools     map[poolKeyT]*pool
-	limits    map[string]*fnLimit // reserved concurrency by function
 	closing   bool
 	inflight  sync.WaitGroup
 	preparing sync.WaitGroup // spares being prepared
@@ -121,12 +121,6 @@ type Invoker struct {
 	ticks      atomic.Int64  // maintenance passes done
 	launched   atomic.Int64  // sandboxes started
 	started    atomic.Bool
-}
-
-// fnLimit is a function's reserved concurrency.
-type fnLimit struct {
-	n   int // -1: none
-	sem *semaphore.Weighted
 }
 
 // New returns an Invoker; call Start before use and Stop to drain.
@@ -197,26 +191,31 @@ func New(p Params) (*Invoker, error) {
 		return nil, err
 	}
 	i := &Invoker{
-		p:       p,
-		rt:      p.Runtime,
-		log:     p.Log,
-		clock:   p.Clock,
-		logs:    newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction),
-		account: semaphore.NewWeighted(int64(c.AccountConcurrency)),
-		budget:  newBudget(max(c.MaxSandboxes, 0), max(c.MaxMemoryMB, 0)),
-		pools:   map[poolKeyT]*pool{},
-		limits:  map[string]*fnLimit{},
-		obs:     p.Observer,
+		p:      p,
+		rt:     p.Runtime,
+		log:    p.Log,
+		clock:  p.Clock,
+		logs:   newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction),
+		budget: newBudget(max(c.MaxSandboxes, 0), max(c.MaxMemoryMB, 0)),
+		pools:  map[poolKeyT]*pool{},
+		obs:    p.Observer,
 	}
+	i.slots = newSlots(c.AccountConcurrency, c.ThrottleWait, p.Log, i.reservationOf)
 	i.async = newAsyncQueue(i)
 	p.Functions.Subscribe(i.functionChanged)
 	return i, nil
 }
 
 // Start refuses a sandbox budget that cannot hold the provisioned concurrency
-// configured, removes sandboxes an earlier run left behind, then starts the idle reaper,
-// the provisioned-concurrency keeper and the Event queue.
+// configured, sets the functions' reserved concurrency aside, removes sandboxes
+// an earlier run left behind, then starts the idle reaper, the
+// provisioned-concurrency keeper and the Event queue.
 func (i *Invoker) Start(ctx context.Context) error {
+	all, err := i.p.Functions.Reservations(ctx)
+	if err != nil {
+		return fmt.Errorf("invoker: reading reserved concurrency: %w", err)
+	}
+	i.slots.load(all)
 	if list, err := i.p.Functions.ListProvisioned(ctx); err == nil {
 		if err := i.CheckProvisioned(ctx, list); err != nil {
 			return fmt.Errorf("invoker: %w", err)
@@ -331,11 +330,11 @@ func (i *Invoker) sandboxGone(p *pool, _ *sandbox) {
 }
 
 // functionChanged retires the pools of a function whose $LATEST changed or which
-// was deleted, and forgets its cached reserved concurrency.
+// was deleted, and applies its reserved concurrency.
 func (i *Invoker) functionChanged(name string) {
+	i.slots.refresh(context.Background(), name)
 	cur, err := i.p.Functions.Get(context.Background(), name, functions.Latest)
 	i.mu.Lock()
-	delete(i.limits, name)
 	var retire []*pool
 	for key, p := range i.pools {
 		if p.cfg.FunctionName != name {
@@ -388,73 +387,19 @@ func (p *pool) retire() {
 	}
 }
 
-// limitFor returns fn's reserved concurrency, cached.
-func (i *Invoker) limitFor(ctx context.Context, name string) *fnLimit {
-	i.mu.Lock()
-	l := i.limits[name]
-	i.mu.Unlock()
-	if l != nil {
-		return l
-	}
-	l = &fnLimit{n: -1}
-	if cfg, err := i.p.Functions.Get(ctx, name, functions.Latest); err == nil && cfg.ReservedConcurrency != nil {
-		l.n = *cfg.ReservedConcurrency
-		if l.n > 0 {
-			l.sem = semaphore.NewWeighted(int64(l.n))
-		}
-	}
-	i.mu.Lock()
-	if cur := i.limits[name]; cur != nil {
-		l = cur
-	} else {
-		i.limits[name] = l
-	}
-	i.mu.Unlock()
-	return l
-}
-
 func throttled(reason string) error {
 	return &errdefs.Kinded{Kind: errdefs.ErrThrottled, Type: "TooManyRequestsException", Message: "Rate Exceeded.", Reason: reason}
 }
 
-// acquireSlots takes the function's reserved slot and an account slot, waiting up
-// to ThrottleWait for each.
+// acquireSlots takes a slot of the account's concurrency for a call of the
+// function: one of its reservation, or of the unreserved pool (slots.go),
+// waiting up to ThrottleWait for one.
 func (i *Invoker) acquireSlots(ctx context.Context, name string) (func(), error) {
-	l := i.limitFor(ctx, name)
-	if l.n == 0 {
-		return nil, throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
-	}
-	take := func(sem *semaphore.Weighted, reason string) error {
-		if sem.TryAcquire(1) {
-			return nil
-		}
-		wctx, cancel := context.WithTimeout(ctx, i.p.Config.ThrottleWait)
-		defer cancel()
-		if err := sem.Acquire(wctx, 1); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return throttled(reason)
-		}
-		return nil
-	}
-	if l.sem != nil {
-		if err := take(l.sem, "ReservedFunctionConcurrentInvocationLimitExceeded"); err != nil {
-			return nil, err
-		}
-	}
-	if err := take(i.account, "ConcurrentInvocationLimitExceeded"); err != nil {
-		if l.sem != nil {
-			l.sem.Release(1)
-		}
+	f, err := i.slots.acquire(ctx, name)
+	if err != nil {
 		return nil, err
 	}
-	return func() {
-		i.account.Release(1)
-		if l.sem != nil {
-			l.sem.Release(1)
-		}
-	}, nil
+	return func() { i.slots.release(f) }, nil
 }
 
 // Invoke runs one synchronous invocation. Errors are errdefs kinds: ErrThrottled at

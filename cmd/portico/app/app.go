@@ -318,7 +318,10 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Provide(func(a *aliases.Service, s *apis.Service) invoker.Usage { return versionUsage{aliases: a, apis: s} }),
 		// Provisioned concurrency the sandbox budget cannot hold is refused when
 		// it is set.
-		fx.Invoke(func(f *functions.Service, i *invoker.Invoker) { f.SetProvisionedCheck(i.CheckProvisioned) }),
+		fx.Invoke(func(f *functions.Service, i *invoker.Invoker) {
+			f.SetProvisionedCheck(i.CheckProvisioned)
+			f.SetReservationCheck(i.CheckReservations)
+		}),
 		admin.Module,
 		console.Module,
 		// WebSocket connections; listed before the gateway so that on stop the
