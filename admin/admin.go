@@ -211,7 +211,7 @@ func (s *Server) signingService(r *http.Request) string {
 	case pattern == iamPattern:
 		return "iam"
 	}
-	for _, prefix := range []string{"/2015-03-31/", "/2017-10-31/", "/2019-09-30/"} {
+	for _, prefix := range lambdaPrefixes {
 		if strings.HasPrefix(r.URL.Path, prefix) {
 			return "lambda"
 		}

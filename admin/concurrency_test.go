@@ -1,15 +1,25 @@
 package admin_test
 
 import (
+	"encoding/json"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/functions"
 )
+
+// startAccount starts a server whose account concurrency is limit.
+func startAccount(t *testing.T, limit int) *apptest.Env {
+	t.Helper()
+	return apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.Invoker.AccountConcurrency = limit }})
+}
 
 // TestProvisionedConcurrencyConfigs: ListProvisionedConcurrencyConfigs lists
 // every version's and alias's configuration, paged; Get and List report when
@@ -118,4 +128,95 @@ func TestProvisionedConcurrencyConfigs(t *testing.T) {
 			t.Fatalf("ListProvisionedConcurrencyConfigs(bare) = %+v, %v", out, err)
 		}
 	})
+}
+
+// TestAccountSettingsAndReservations: GetAccountSettings reports the account
+// concurrency and what reservations leave of it, and PutFunctionConcurrency
+// refuses a reservation that would leave less than the minimum unreserved (a
+// tenth of the account's: 5 of 50).
+func TestAccountSettingsAndReservations(t *testing.T) {
+	env := startAccount(t, 50)
+	ctx := t.Context()
+	c := sdk(env)
+	a := createHello(t, ctx, c, "alpha", "a")
+	createHello(t, ctx, c, "bravo", "b") // the same package: stored once
+
+	settings := func(t *testing.T) *lambda.GetAccountSettingsOutput {
+		t.Helper()
+		out, err := c.GetAccountSettings(ctx, &lambda.GetAccountSettingsInput{})
+		if err != nil || out.AccountLimit == nil || out.AccountUsage == nil {
+			t.Fatalf("GetAccountSettings = %+v, %v", out, err)
+		}
+		return out
+	}
+	got := settings(t)
+	l, u := got.AccountLimit, got.AccountUsage
+	if l.ConcurrentExecutions != 50 || aws.ToInt32(l.UnreservedConcurrentExecutions) != 50 ||
+		l.CodeSizeZipped != functions.MaxZipSize || l.CodeSizeUnzipped != functions.MaxUnzippedSize || l.TotalCodeSize == 0 {
+		t.Errorf("AccountLimit = %+v", l)
+	}
+	if u.FunctionCount != 2 || u.TotalCodeSize != a.CodeSize {
+		t.Errorf("AccountUsage = %+v, want 2 functions and %d bytes", u, a.CodeSize)
+	}
+
+	reserve := func(name string, n int32) error {
+		_, err := c.PutFunctionConcurrency(ctx, &lambda.PutFunctionConcurrencyInput{
+			FunctionName: aws.String(name), ReservedConcurrentExecutions: aws.Int32(n),
+		})
+		return err
+	}
+	if err := reserve("alpha", 10); err != nil {
+		t.Fatal(err)
+	}
+	err := reserve("bravo", 36) // 46 of 50 would leave 4
+	apiError(t, err, "InvalidParameterValueException", 400)
+	if err == nil || !strings.Contains(err.Error(), "decreases account's UnreservedConcurrentExecution below its minimum value of [5].") {
+		t.Errorf("PutFunctionConcurrency over the minimum: %v", err)
+	}
+	if err := reserve("bravo", 35); err != nil {
+		t.Fatalf("a reservation leaving exactly the minimum: %v", err)
+	}
+	if got := settings(t).AccountLimit.UnreservedConcurrentExecutions; aws.ToInt32(got) != 5 {
+		t.Errorf("UnreservedConcurrentExecutions = %d, want 5", aws.ToInt32(got))
+	}
+	// Lowering is always allowed; deleting gives the reservation back.
+	if err := reserve("bravo", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteFunctionConcurrency(ctx, &lambda.DeleteFunctionConcurrencyInput{FunctionName: aws.String("alpha")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := settings(t).AccountLimit.UnreservedConcurrentExecutions; aws.ToInt32(got) != 49 {
+		t.Errorf("UnreservedConcurrentExecutions = %d, want 49", aws.ToInt32(got))
+	}
+}
+
+// TestUnknownLambdaOperation: a path under a Lambda API version that Portico
+// does not serve answers in Lambda's JSON error shape, not a plain-text 404.
+func TestUnknownLambdaOperation(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	ctx := t.Context()
+	c := sdk(env)
+	_, err := c.ListLayers(ctx, &lambda.ListLayersInput{})
+	apiError(t, err, "UnknownOperationException", 404)
+
+	for _, rq := range []struct{ method, path string }{
+		{"GET", "/2015-03-31/nothing-here"},
+		{"PATCH", "/2015-03-31/functions/probe"}, // a method the resource lacks
+		{"GET", "/2016-08-19/account-settings/extra"},
+	} {
+		req, _ := http.NewRequestWithContext(ctx, rq.method, env.AdminURL+rq.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Type, Message string }
+		derr := json.NewDecoder(resp.Body).Decode(&body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != 404 || resp.Header.Get("x-amzn-ErrorType") != "UnknownOperationException" ||
+			resp.Header.Get("Content-Type") != "application/json" || derr != nil || body.Message == "" {
+			t.Errorf("%s %s = %d %q %q %+v (%v)", rq.method, rq.path, resp.StatusCode,
+				resp.Header.Get("x-amzn-ErrorType"), resp.Header.Get("Content-Type"), body, derr)
+		}
+	}
 }

@@ -58,6 +58,12 @@ func (s *Server) registerLambdaRoutes() {
 	s.Handle("GET /2019-09-30/functions/{name}/provisioned-concurrency", s.getOrListProvisioned)
 	s.Handle("DELETE /2019-09-30/functions/{name}/provisioned-concurrency", byProvisioned(s.deleteProvisioned))
 
+	s.Handle("GET /2016-08-19/account-settings", s.getAccountSettings)
+	s.Handle("GET /2016-08-19/account-settings/{$}", s.getAccountSettings)
+	for _, prefix := range lambdaPrefixes {
+		s.Handle(prefix, s.unknownLambdaOperation)
+	}
+
 	s.Handle("GET /portico/v1/functions/{name}/logs", byName(s.functionLogs))
 	s.Handle("GET /portico/v1/functions/{name}/code", byRef(s.functionCode))
 }
