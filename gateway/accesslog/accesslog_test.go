@@ -119,7 +119,8 @@ func TestCustomFormatToAFile(t *testing.T) {
 		`type=$context.error.responseType who=$context.authorizer.principalId tenant=$context.authorizer.tenant [$context.requestTime]`
 	d := deployedWith(format, "file://"+path)
 	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
-	ok := &pipeline.Context{RequestID: "req-1", APIID: "abcdefghij", Stage: "dev", HTTPMethod: "GET", RequestTime: at}
+	ok := &pipeline.Context{RequestID: "req-1", APIID: "abcdefghij", Stage: "dev", HTTPMethod: "GET", RequestTime: at,
+		StagePrefix: "/abcdefghij/dev", Path: "/pets/7"}
 	ok.Authorizer.PrincipalID = "user-9"
 	ok.Authorizer.Context = map[string]any{"tenant": "acme"}
 	if code := serve(t, s, d, ok, func(w http.ResponseWriter, _ *http.Request, c *pipeline.Context) error {
@@ -129,7 +130,8 @@ func TestCustomFormatToAFile(t *testing.T) {
 	}); code != 200 {
 		t.Fatalf("status %d", code)
 	}
-	refused := &pipeline.Context{RequestID: "req-2", APIID: "abcdefghij", Stage: "dev", HTTPMethod: "GET", RequestTime: at.Add(15 * time.Millisecond)}
+	refused := &pipeline.Context{RequestID: "req-2", APIID: "abcdefghij", Stage: "dev", HTTPMethod: "GET", RequestTime: at.Add(15 * time.Millisecond),
+		StagePrefix: "/abcdefghij/dev", Path: "/pets/7"}
 	if code := serve(t, s, d, refused, func(http.ResponseWriter, *http.Request, *pipeline.Context) error {
 		return pipeline.Errorf(pipeline.MissingAuthenticationToken, "no route")
 	}); code != 403 {
@@ -142,8 +144,10 @@ func TestCustomFormatToAFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `req-1 abcdefghij/dev "GET /pets/{id} /abcdefghij/dev/pets/7" 200 5 15 ms err=- type=- who=user-9 tenant=acme [30/Nov/2026:12:00:00 +0000]
-req-2 abcdefghij/dev "GET - /abcdefghij/dev/pets/7" 403 42 15 ms err="Missing Authentication Token" type=MISSING_AUTHENTICATION_TOKEN who=- tenant=- [30/Nov/2026:12:00:00 +0000]
+	// $context.path is the stage and the path, as on API Gateway (whose
+	// URLs carry the API id in the host name, where Portico's carry it first).
+	want := `req-1 abcdefghij/dev "GET /pets/{id} /dev/pets/7" 200 5 15 ms err=- type=- who=user-9 tenant=acme [30/Nov/2026:12:00:00 +0000]
+req-2 abcdefghij/dev "GET - /dev/pets/7" 403 42 15 ms err="Missing Authentication Token" type=MISSING_AUTHENTICATION_TOKEN who=- tenant=- [30/Nov/2026:12:00:00 +0000]
 `
 	if string(got) != want {
 		t.Errorf("log:\n%s\nwant:\n%s", got, want)

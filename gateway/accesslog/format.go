@@ -61,7 +61,7 @@ var variables = map[string]getter{
 	"httpMethod":                  str(func(r *Record) string { return r.C.HTTPMethod }),
 	"resourcePath":                str(func(r *Record) string { return r.C.ResourcePath }),
 	"routeKey":                    str(func(r *Record) string { return r.C.RouteKey }),
-	"path":                        str(func(r *Record) string { return r.Path }),
+	"path":                        str(recordPath),
 	"protocol":                    str(func(r *Record) string { return r.Protocol }),
 	"identity.sourceIp":           str(func(r *Record) string { return r.C.Identity.SourceIP }),
 	"identity.userAgent":          str(func(r *Record) string { return r.C.Identity.UserAgent }),
@@ -226,3 +226,13 @@ const (
 
 // Presets names the presets, as `portico` and the console offer them.
 var Presets = map[string]string{"clf": CLF, "json": JSON, "xml": XML, "csv": CSV}
+
+// recordPath is $context.path: the stage and the path, as the request's
+// events and templates have it ("/dev/pets"; pipeline.Context.StagePath), or
+// the path the client sent when no stage answered.
+func recordPath(r *Record) string {
+	if r.C != nil && r.C.Stage != "" {
+		return r.C.StagePath()
+	}
+	return r.Path
+}
