@@ -1082,7 +1082,7 @@ func (s *Service) applySettings(tx *store.Tx, st *Stage, p StagePatch, now time.
 			settings = map[string]MethodSetting{}
 		}
 		for _, mp := range p.MethodSettings {
-			if err := applyMethodSetting(settings, mp); err != nil {
+			if err := applyMethodSetting(settings, mp, st.CacheClusterEnabled); err != nil {
 				return err
 			}
 		}

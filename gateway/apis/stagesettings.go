@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"net/http"
 	"slices"
 	"strings"
 )
@@ -114,8 +115,9 @@ func ValidMethodSettingsKey(key string) error {
 	return nil
 }
 
-// applyMethodSetting applies p to settings (a map the caller owns).
-func applyMethodSetting(settings map[string]MethodSetting, p MethodSettingPatch) error {
+// applyMethodSetting applies p to settings (a map the caller owns) of a stage
+// whose cache is on or not (cacheOn).
+func applyMethodSetting(settings map[string]MethodSetting, p MethodSettingPatch, cacheOn bool) error {
 	if err := ValidMethodSettingsKey(p.Key); err != nil {
 		return err
 	}
@@ -128,9 +130,18 @@ func applyMethodSetting(settings map[string]MethodSetting, p MethodSettingPatch)
 	}
 	ms, ok := settings[p.Key]
 	if !ok {
+		// A new entry starts from the values in effect for its methods:
+		// "*/*"'s, else the defaults, under which a stage with a cache caches
+		// its GET methods. Caching in "*/*" covers GET methods only, so an
+		// entry for another method starts with it off: a patch that sets
+		// only throttling (or logging, ...) never turns caching on or off.
 		ms = DefaultMethodSetting()
+		ms.CachingEnabled = cacheOn
 		if all, found := settings[MethodSettingsAll]; found {
 			ms = all
+		}
+		if m := p.Key[strings.LastIndexByte(p.Key, '/')+1:]; m != http.MethodGet && m != "*" {
+			ms.CachingEnabled = false
 		}
 	}
 	if p.MetricsEnabled != nil {

@@ -118,3 +118,41 @@ func TestCanaryLifecycle(t *testing.T) {
 		t.Fatalf("a canary deployment on an HTTP API: %v", err)
 	}
 }
+
+// TestMethodSettingsKeepCachingAsItWas: on a stage whose cache is on, GET
+// methods are cached without any method setting; a patch that sets only
+// throttling creates "*/*" (or a method's entry) with caching as it was in
+// effect: on for GET methods, off for others. On a stage without a cache a new
+// entry starts with caching off, as DefaultMethodSetting has it.
+func TestMethodSettingsKeepCachingAsItWas(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx := context.Background()
+	a, _ := s.Create(ctx, helloAPI())
+	if _, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "dev"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "nocache"}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.UpdateStage(ctx, a.ID, "dev", StagePatch{CacheClusterEnabled: ptr(true), MethodSettings: []MethodSettingPatch{
+		{Key: "*/*", ThrottlingRateLimit: ptr(100.0)},
+		{Key: "/hello/POST", ThrottlingRateLimit: ptr(10.0)},
+		{Key: "/other/GET", ThrottlingRateLimit: ptr(10.0)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.MethodSettings["*/*"].CachingEnabled || !st.MethodSettings["/other/GET"].CachingEnabled || st.MethodSettings["/hello/POST"].CachingEnabled {
+		t.Fatalf("caching changed by throttling patches: %+v", st.MethodSettings)
+	}
+	if ms, own, ok := st.EffectiveMethodSetting("/hello", "GET"); own || !ok || !ms.CachingEnabled {
+		t.Fatalf("GET /hello is no longer cached: %+v %v %v", ms, own, ok)
+	}
+	st, err = s.UpdateStage(ctx, a.ID, "nocache", StagePatch{MethodSettings: []MethodSettingPatch{{Key: "*/*", ThrottlingRateLimit: ptr(100.0)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.MethodSettings["*/*"].CachingEnabled {
+		t.Fatalf("a stage without a cache: %+v", st.MethodSettings["*/*"])
+	}
+}
