@@ -70,7 +70,7 @@ func toV2Integration(protocol, id string, in *apis.Integration) v2Integration {
 		CredentialsArn: in.Credentials, Description: in.Description, PassthroughBehavior: in.PassthroughBehavior,
 		PayloadFormatVersion: in.PayloadFormatVersion, RequestParameters: in.RequestParameters,
 		RequestTemplates: in.RequestTemplates, ResponseParameters: in.ResponseParameters,
-		TimeoutInMillis: int(in.Timeout().Milliseconds()), TLSConfig: in.TLSConfig}
+		TimeoutInMillis: int(in.TimeoutFor(protocol).Milliseconds()), TLSConfig: in.TLSConfig}
 	if out.ConnectionType == "" {
 		out.ConnectionType = "INTERNET"
 	}

@@ -59,7 +59,7 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 		// from when stage variables made it.
 		return nil, fmt.Errorf("resolve %s: %s%s: %w", ref, err.Error(), stageVariableSource(in.URI, rc.entry.deployed.Variables, rc.Stage), errConfig)
 	}
-	timeout := in.Timeout()
+	timeout := in.TimeoutFor(rc.Protocol)
 	if fn.Timeout > 0 {
 		if ft := time.Duration(fn.Timeout) * time.Second; ft < timeout {
 			timeout = ft

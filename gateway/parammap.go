@@ -316,7 +316,7 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	if path != u.Path {
 		u.Path, u.RawPath = path, ""
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), in.Timeout())
+	ctx, cancel := context.WithTimeout(r.Context(), in.TimeoutFor(rc.Protocol))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, integrationMethod(in, r), u.String(), bytes.NewReader(body))
 	if err != nil {

@@ -275,7 +275,7 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		// The fast path reads the URL as it is (maybe the stage's shared one)
 		// and appends the client's query string on the wire.
 		if hp := g.fast.Route(base, method, r); hp != nil {
-			if err := g.fast.ServeQuery(w, r, hp, base, r.URL.RawQuery, method, in.Timeout()); err != nil {
+			if err := g.fast.ServeQuery(w, r, hp, base, r.URL.RawQuery, method, in.TimeoutFor(rc.Protocol)); err != nil {
 				return g.backendError(r.Context(), base, err)
 			}
 			return nil
@@ -288,7 +288,7 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 	}
 	addQuery(u, r.URL.RawQuery)
 	t := &proxyTarget{url: u, method: method, rc: rc}
-	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), proxyTargetKey{}, t), in.Timeout())
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), proxyTargetKey{}, t), in.TimeoutFor(rc.Protocol))
 	defer cancel()
 	g.proxy.rp.ServeHTTP(w, r.WithContext(ctx))
 	if t.err != nil {
@@ -342,7 +342,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 		return err
 	}
 	u.RawQuery = params.encodeQuery(u.RawQuery)
-	ctx, cancel := context.WithTimeout(r.Context(), in.Timeout())
+	ctx, cancel := context.WithTimeout(r.Context(), in.TimeoutFor(rc.Protocol))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, integrationMethod(in, r), u.String(), bytes.NewReader(body))
 	if err != nil {

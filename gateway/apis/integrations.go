@@ -3,6 +3,7 @@ package apis
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 )
@@ -55,7 +56,7 @@ func (a *API) validateIntegrations() []error {
 	for _, id := range ids {
 		in := d.Integrations[id]
 		if err := in.Validate(a.Protocol); err != nil {
-			errs = append(errs, invalid("integration %s: %v", id, err))
+			errs = append(errs, fmt.Errorf("integration %s: %w", id, err))
 		}
 	}
 	for i := range d.Routes {

@@ -48,8 +48,11 @@ const MethodAny = "ANY"
 // Limits.
 const (
 	MinTimeoutMillis     = 50
-	MaxTimeoutMillis     = 29000
+	MaxTimeoutMillis     = 29000 // REST and WebSocket APIs
 	DefaultTimeoutMillis = 29000
+	// MaxTimeoutMillisHTTP is an HTTP API's longest integration timeout, and
+	// its default: 30 s.
+	MaxTimeoutMillisHTTP = 30000
 	MaxStageVariables    = 100
 	MaxStageVarValue     = 512
 	MaxDescription       = 1024
@@ -234,7 +237,8 @@ type Integration struct {
 	URI string `json:"uri,omitempty"`
 	// HTTPMethod is the method used toward the backend (POST for functions).
 	HTTPMethod string `json:"httpMethod,omitempty"`
-	// TimeoutInMillis is 50..29000; 0 means the default, 29000.
+	// TimeoutInMillis is 50..29000 (HTTP APIs: 50..30000); 0 means the
+	// default, the most (TimeoutFor).
 	TimeoutInMillis int `json:"timeoutInMillis,omitempty"`
 	// PayloadFormatVersion is "1.0" or "2.0" for HTTP APIs (default "2.0" for
 	// function integrations); REST APIs always use "1.0".
@@ -291,11 +295,19 @@ type IntegrationResponse struct {
 	ContentHandling    string            `json:"contentHandling,omitempty"`
 }
 
-// Timeout returns the integration timeout, the default when unset.
-func (i *Integration) Timeout() time.Duration {
+// Timeout returns the integration timeout of a REST or WebSocket API's
+// integration, the default (29 s) when unset.
+func (i *Integration) Timeout() time.Duration { return i.TimeoutFor(ProtocolREST) }
+
+// TimeoutFor returns the integration timeout in an API of protocol, the
+// protocol's default when unset: 30 s for HTTP APIs, 29 s for the others.
+func (i *Integration) TimeoutFor(protocol string) time.Duration {
 	ms := i.TimeoutInMillis
 	if ms == 0 {
 		ms = DefaultTimeoutMillis
+		if protocol == ProtocolHTTP {
+			ms = MaxTimeoutMillisHTTP
+		}
 	}
 	return time.Duration(ms) * time.Millisecond
 }

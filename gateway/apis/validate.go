@@ -441,8 +441,12 @@ func (a *API) validateRoute(r *Route) error {
 func (in *Integration) Validate(protocol string) error {
 	var errs []error
 	add := func(err error) { errs = append(errs, err) }
-	if in.TimeoutInMillis != 0 && (in.TimeoutInMillis < MinTimeoutMillis || in.TimeoutInMillis > MaxTimeoutMillis) {
-		add(invalid("timeoutInMillis %d must be between %d and %d", in.TimeoutInMillis, MinTimeoutMillis, MaxTimeoutMillis))
+	maxTimeout := MaxTimeoutMillis
+	if protocol == ProtocolHTTP {
+		maxTimeout = MaxTimeoutMillisHTTP
+	}
+	if in.TimeoutInMillis != 0 && (in.TimeoutInMillis < MinTimeoutMillis || in.TimeoutInMillis > maxTimeout) {
+		add(invalid("timeoutInMillis %d must be between %d and %d", in.TimeoutInMillis, MinTimeoutMillis, maxTimeout))
 	}
 	if in.HTTPMethod != "" && !methods[in.HTTPMethod] {
 		add(invalid("integration httpMethod %q is not an HTTP method", truncate(in.HTTPMethod, 20)))
@@ -469,6 +473,8 @@ func (in *Integration) Validate(protocol string) error {
 	case "2.0":
 		if protocol != ProtocolHTTP {
 			add(invalid("payloadFormatVersion 2.0 is for HTTP APIs only"))
+		} else if in.Type != IntegrationAWSProxy {
+			add(invalid("payloadFormatVersion 2.0 is for AWS_PROXY (Lambda) integrations only; an integration of type %s takes 1.0", in.Type))
 		}
 	default:
 		add(invalid("payloadFormatVersion %q must be 1.0 or 2.0", truncate(in.PayloadFormatVersion, 20)))
