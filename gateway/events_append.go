@@ -309,11 +309,15 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	if resource == apis.RouteDefault {
 		resource = "/" + "{proxy+}"
 	}
-	b = append(b, `{"resource":`...)
-	b = appendJSONString(b, resource)
 	// REST APIs pass the path and its parameters as the client sent them;
-	// HTTP APIs decode them.
+	// HTTP APIs decode them, and name the payload version.
 	rest := rc.Protocol == apis.ProtocolREST
+	if rest {
+		b = append(b, `{"resource":`...)
+	} else {
+		b = append(b, `{"version":"1.0","resource":`...)
+	}
+	b = appendJSONString(b, resource)
 	b = append(b, `,"path":`...)
 	if rest {
 		b = appendJSONString(b, rc.Path)

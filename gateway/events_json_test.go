@@ -188,7 +188,7 @@ func checkEventCase(t *testing.T, i int, ec eventCase) {
 	}
 	ev1, err1 := buildV1(r, &rc, ec.body, ec.vars, ec.binary)
 	got1, gerr1 := appendEventV1(nil, r, &rc, ec.body, ec.vars, ec.binary)
-	compareEvent(t, "v1", i, r, asSentV1(ev1), err1, got1, gerr1)
+	compareEvent(t, "v1", i, r, asSentV1(ev1, c.Protocol), err1, got1, gerr1)
 
 	c.Protocol = apis.ProtocolHTTP
 	ev2, err2 := buildV2(r, &rc, ec.body, ec.vars)

@@ -120,18 +120,23 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 // eventV1 is a payload 1.0 event as API Gateway sends it: aws-lambda-go's
 // struct leaves out isBase64Encoded when false and has "" for no body, where
 // API Gateway sends false and null.
+// HTTP APIs' also start with version 1.0.
 type eventV1 struct {
+	Version string `json:"version,omitempty"`
 	*events.APIGatewayProxyRequest
 	Body            *string `json:"body"`
 	IsBase64Encoded bool    `json:"isBase64Encoded"`
 }
 
-// asSentV1 wraps a buildV1 event for encoding/json.
-func asSentV1(ev *events.APIGatewayProxyRequest) *eventV1 {
+// asSentV1 wraps a buildV1 event for encoding/json, for an API of protocol.
+func asSentV1(ev *events.APIGatewayProxyRequest, protocol string) *eventV1 {
 	if ev == nil {
 		return nil
 	}
 	out := &eventV1{APIGatewayProxyRequest: ev, IsBase64Encoded: ev.IsBase64Encoded}
+	if protocol != apis.ProtocolREST {
+		out.Version = "1.0"
+	}
 	if ev.Body != "" {
 		out.Body = &ev.Body
 	}
