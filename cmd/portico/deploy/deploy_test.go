@@ -762,3 +762,31 @@ func TestIAMInvokeRole(t *testing.T) {
 		})
 	}
 }
+
+// readTestdata returns a template from testdata.
+func readTestdata(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// TestFunctionPropertiesNameOtherFunctions: !GetAtt B.Arn, !Ref B and !Sub
+// ${B.Arn} inside a function's own properties resolve to the other function's
+// ARN and name, as they do elsewhere in the template.
+func TestFunctionPropertiesNameOtherFunctions(t *testing.T) {
+	f := newFake()
+	if _, err := deployText(t, f, fixture(t), "s", readTestdata(t, "function-refs.yaml"), nil); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"OTHER":      "arn:aws:lambda:us-east-1:000000000000:function:s-B",
+		"OTHER_NAME": "s-B",
+		"BOTH":       "arn:aws:lambda:us-east-1:000000000000:function:s-B s-B named-fn",
+	}
+	if got := f.fns["s-A"].latest.Environment; !reflect.DeepEqual(got, want) {
+		t.Fatalf("environment of s-A = %v, want %v", got, want)
+	}
+}

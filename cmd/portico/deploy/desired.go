@@ -211,7 +211,16 @@ func Build(t *Template) (*Desired, error) {
 		eventRoutes: map[string][]eventRoute{}, wsIntegrations: map[string]map[string]any{}}
 	b.d.Warnings = append(b.d.Warnings, t.Warnings...)
 	ids := slices.Sorted(maps.Keys(t.Resources))
-	// Functions first: their names resolve Refs and ARNs elsewhere.
+	// Functions' names first: they resolve Refs and ARNs everywhere, the
+	// functions' own properties included (an environment variable holding
+	// another function's ARN).
+	fnNames := map[string]string{}
+	for _, id := range ids {
+		if r := t.Resources[id]; r.Type == TypeFunction {
+			fnNames[id] = b.functionName(id, r.Properties)
+		}
+	}
+	b.resolveFunctionTokens(fnNames)
 	for _, id := range ids {
 		if r := t.Resources[id]; r.Type == TypeFunction {
 			b.function(id, r.Properties)
@@ -224,9 +233,6 @@ func Build(t *Template) (*Desired, error) {
 			b.fail("%s and %s are both named function %s", other, id, n)
 		}
 		names[n] = id
-	}
-	if len(b.errs) == 0 {
-		b.resolveFunctionTokens()
 	}
 	for _, id := range ids {
 		r := t.Resources[id]
@@ -449,11 +455,8 @@ func (b *builder) function(id string, props map[string]any) {
 		b.fail("%s (%s): %v", id, TypeFunction, err)
 		return
 	}
-	fn := &Function{LogicalID: id, Name: b.t.stack + "-" + id, Handler: deref(f.Handler), Runtime: deref(f.Runtime),
+	fn := &Function{LogicalID: id, Name: b.functionName(id, props), Handler: deref(f.Handler), Runtime: deref(f.Runtime),
 		Description: deref(f.Description), Alias: deref(f.AutoPublishAlias), Reserved: f.ReservedConcurrentExecutions}
-	if f.FunctionName != nil {
-		fn.Name = *f.FunctionName
-	}
 	if _, err := functions.ParseRef(fn.Name); err != nil || strings.Contains(fn.Name, ":") {
 		b.fail("%s: function name %q is not a valid function name (letters, digits, - and _, at most 64)", id, fn.Name)
 	}
@@ -642,22 +645,32 @@ func zipDigest(path string) (string, error) {
 	return d.sum()
 }
 
-// resolveFunctionTokens replaces Refs and Arn attributes of functions with the
-// functions' names and ARNs everywhere.
-func (b *builder) resolveFunctionTokens() {
+// functionName is the name of function id: its FunctionName, else
+// STACK-LogicalId.
+func (b *builder) functionName(id string, props map[string]any) string {
+	if n, ok := props["FunctionName"].(string); ok {
+		return n
+	}
+	return b.t.stack + "-" + id
+}
+
+// resolveFunctionTokens replaces Refs and Arn attributes of functions (names
+// by logical id) with the functions' names and ARNs everywhere, before any
+// resource is read.
+func (b *builder) resolveFunctionTokens(names map[string]string) {
 	for _, r := range b.t.Resources {
 		r.Properties = walkStrings(r.Properties, func(s string) string {
 			return tokenPattern.ReplaceAllStringFunc(s, func(tok string) string {
 				m := tokenPattern.FindStringSubmatch(tok)
-				fn, ok := b.d.Functions[m[1]]
+				name, ok := names[m[1]]
 				if !ok {
 					return tok
 				}
 				switch m[2] {
 				case "":
-					return fn.Name
+					return name
 				case "Arn":
-					return functions.ARN(fn.Name, "")
+					return functions.ARN(name, "")
 				}
 				return tok
 			})
