@@ -361,6 +361,11 @@ func TestBadTemplates(t *testing.T) {
 		{"ws integration credentials", twoFunctions + wsCredentials, nil, "property CredentialsArn is refused"},
 		{"ws vpc link", strings.Replace(twoFunctions+wsCredentials, "CredentialsArn: arn:aws:iam::123456789012:role/r", "ConnectionType: VPC_LINK", 1), nil, "property ConnectionType is refused"},
 		{"ws route api key", strings.Replace(twoFunctions+wsCredentials, "      CredentialsArn: arn:aws:iam::123456789012:role/r\n", "", 1) + wsRoute, nil, "property ApiKeyRequired is refused"},
+		{"globals shared usage plan", readTestdata(t, "globals-shared-plan.yaml"), nil, "Globals.Api.Auth.UsagePlan: CreateUsagePlan SHARED is not supported"},
+		{"globals private endpoint on the implicit api", strings.Replace(readTestdata(t, "globals-implicit.yaml"), "  Api:\n", "  Api:\n    EndpointConfiguration: PRIVATE\n", 1), nil,
+			"ServerlessRestApi (AWS::Serverless::Api): property EndpointConfiguration is refused"},
+		{"globals cognito on the implicit api", strings.Replace(readTestdata(t, "globals-implicit.yaml"), "      ApiKeyRequired: true\n", "      ApiKeyRequired: true\n      Authorizers:\n        Pool:\n          UserPoolArn: arn:aws:cognito-idp:x\n", 1), nil,
+			"Cognito user pool authorizers are refused"},
 		{"event on unknown api", strings.Replace(twoFunctions, "RestApiId: !Ref Api", "RestApiId: !Ref Hello", 1), nil, "RestApiId must be !Ref to an AWS::Serverless::Api"},
 	}
 	for _, tc := range cases {
@@ -788,5 +793,41 @@ func TestFunctionPropertiesNameOtherFunctions(t *testing.T) {
 	}
 	if got := f.fns["s-A"].latest.Environment; !reflect.DeepEqual(got, want) {
 		t.Fatalf("environment of s-A = %v, want %v", got, want)
+	}
+}
+
+// TestGlobalsApplyToImplicitAPIs: Globals.Api and Globals.HttpApi apply to
+// the implicit ServerlessRestApi and ServerlessHttpApi as to a declared API:
+// the API key, usage plan, stage variables and authorizer they declare are on
+// the implicit APIs, whose stages stay Prod and $default.
+func TestGlobalsApplyToImplicitAPIs(t *testing.T) {
+	f := newFake()
+	if _, err := deployText(t, f, fixture(t), "s", readTestdata(t, "globals-implicit.yaml"), nil); err != nil {
+		t.Fatal(err)
+	}
+	rec := f.stacks["s"].Resources
+	rest := f.apis[rec["ServerlessRestApi"].PhysicalID]
+	paths := rest.def.Document["paths"].(map[string]any)
+	sec := func(paths map[string]any, p string) any {
+		return paths[p].(map[string]any)["get"].(map[string]any)["security"]
+	}
+	if got := sec(paths, "/a"); !reflect.DeepEqual(got, []any{map[string]any{"api_key": []any{}}}) {
+		t.Errorf("GET /a security = %v, want the API key Globals.Api requires", got)
+	}
+	if got := sec(paths, "/open"); got != nil {
+		t.Errorf("GET /open security = %v, want none (the event's ApiKeyRequired: false)", got)
+	}
+	if rest.stages["Prod"] == "" || !reflect.DeepEqual(rest.stageOps["Prod"], []PatchOp{{"replace", "/variables/fromGlobals", "yes"}}) {
+		t.Errorf("stages %v, stage ops %v: want stage Prod with Globals.Api's variables", rest.stages, rest.stageOps)
+	}
+	if plan := f.plans[rec["ServerlessRestApi"].UsagePlanID]; plan == nil || plan.Quota["limit"] != float64(100) {
+		t.Errorf("usage plan = %+v, want Globals.Api's PER_API plan", plan)
+	}
+	httpAPI := f.apis[rec["ServerlessHttpApi"].PhysicalID]
+	if got := sec(httpAPI.def.Document["paths"].(map[string]any), "/h"); !reflect.DeepEqual(got, []any{map[string]any{"Lam": []any{}}}) {
+		t.Errorf("GET /h security = %v, want Globals.HttpApi's default authorizer", got)
+	}
+	if httpAPI.stages["$default"] == "" {
+		t.Errorf("HTTP API stages %v, want $default", httpAPI.stages)
 	}
 }

@@ -200,6 +200,7 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 			r.Properties = map[string]any{}
 		}
 	}
+	addImplicitAPIs(raw.Resources)
 	if err := applyGlobals(raw.Globals, raw.Resources, t); err != nil {
 		return nil, err
 	}
@@ -367,6 +368,48 @@ func parameterValues(decl map[string]map[string]any, overrides map[string]string
 	return out, nil
 }
 
+// addImplicitAPIs adds SAM's implicit APIs to the resources when a function's
+// Api event names no RestApiId (ServerlessRestApi, stage Prod) or its HttpApi
+// event no ApiId (ServerlessHttpApi, stage $default), unless the template
+// defines a resource of that name. They are added before Globals are merged,
+// so that Globals.Api and Globals.HttpApi apply to them as SAM applies them:
+// an API key or authorizer declared there is enforced on the implicit API too.
+// The stage is set here, as Globals cannot change an implicit API's stage in
+// SAM.
+func addImplicitAPIs(resources map[string]*rawResource) {
+	implicit := map[string]struct{ event, idProp, typ, stage string }{
+		ImplicitRestAPI: {"Api", "RestApiId", TypeAPI, "Prod"},
+		ImplicitHTTPAPI: {"HttpApi", "ApiId", TypeHTTPAPI, "$default"},
+	}
+	for _, id := range slices.Sorted(maps.Keys(implicit)) {
+		im := implicit[id]
+		if _, ok := resources[id]; ok {
+			continue
+		}
+		used := false
+		for _, r := range resources {
+			if r.Type != TypeFunction {
+				continue
+			}
+			events, _ := r.Properties["Events"].(map[string]any)
+			for _, ev := range events {
+				e, _ := ev.(map[string]any)
+				if e["Type"] != im.event {
+					continue
+				}
+				p, _ := e["Properties"].(map[string]any)
+				api, named := p[im.idProp]
+				if ref, _ := api.(map[string]any); !named || (len(ref) == 1 && ref["Ref"] == id) {
+					used = true
+				}
+			}
+		}
+		if used {
+			resources[id] = &rawResource{Type: im.typ, Properties: map[string]any{"StageName": im.stage}}
+		}
+	}
+}
+
 // applyGlobals merges the Globals section into the resources it applies to:
 // the resource's own values win, maps merge, lists are the global entries then
 // the resource's, as SAM merges them.
@@ -377,6 +420,12 @@ func applyGlobals(globals map[string]map[string]any, resources map[string]*rawRe
 		if !ok {
 			t.warn("Globals.%s is not supported and is ignored", section)
 			continue
+		}
+		if section == "Api" {
+			auth, _ := props["Auth"].(map[string]any)
+			if plan, _ := auth["UsagePlan"].(map[string]any); plan["CreateUsagePlan"] == "SHARED" {
+				return errors.New("Globals.Api.Auth.UsagePlan: CreateUsagePlan SHARED is not supported; use PER_API (a usage plan per API)")
+			}
 		}
 		for _, r := range resources {
 			if r.Type != typ {

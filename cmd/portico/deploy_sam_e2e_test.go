@@ -1,0 +1,102 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+)
+
+// samTestdata writes the deploy package's testdata template name into a new
+// directory, beside the code its CodeUris name: hello (the hello sample) and
+// other (testdata/keyauthz, a TOKEN authorizer naming the token as the API
+// key), and returns the template's path.
+func samTestdata(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join("deploy", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "template.yaml"), data, 0o600)
+	for code, built := range map[string]string{
+		"hello": apptest.Sample(t, "hello"),
+		"other": apptest.Program(t, "./cmd/portico/testdata/keyauthz"),
+	} {
+		boot, err := os.ReadFile(filepath.Join(built, "bootstrap"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, code, "bootstrap"), boot, 0o755)
+	}
+	return filepath.Join(dir, "template.yaml")
+}
+
+// gatewayCall sends one request to the gateway and returns the status and body.
+func gatewayCall(t *testing.T, method, url, body string, header map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// stackKey creates an enabled API key and adds it to the usage plan the
+// stack's API resource id made, and returns the key's value.
+func stackKey(t *testing.T, env *apptest.Env, stack, id string) string {
+	t.Helper()
+	plan := stackRecord(t, env, stack).Resources[id].UsagePlanID
+	if plan == "" {
+		t.Fatalf("stack %s: %s has no usage plan", stack, id)
+	}
+	var k struct{ ID, Value string }
+	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "key", "create", "--name", stack+"-key", "--enabled")), &k); err != nil || k.Value == "" {
+		t.Fatalf("key create: %+v %v", k, err)
+	}
+	cli(t, env, "plan", "add-key", plan, k.ID)
+	return k.Value
+}
+
+// TestDeployGlobalsAPIKeyOnImplicitAPI deploys a template whose Globals.Api
+// requires an API key, with functions on the implicit ServerlessRestApi: the
+// gateway refuses a call without a key, answers one with a key of the usage
+// plan Globals.Api declares, and leaves open the method whose event says
+// ApiKeyRequired: false. A SHARED usage plan in Globals is refused by a dry run.
+func TestDeployGlobalsAPIKeyOnImplicitAPI(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	path := samTestdata(t, "globals-implicit.yaml")
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "g")
+	api := stackRecord(t, env, "g").Resources["ServerlessRestApi"].PhysicalID
+	base := env.GatewayURL + "/" + api + "/Prod"
+	if st, body := gatewayCall(t, http.MethodGet, base+"/a", "", nil); st != http.StatusForbidden || !strings.Contains(body, "Forbidden") {
+		t.Fatalf("GET /a without a key: %d %s, want 403 Forbidden", st, body)
+	}
+	key := stackKey(t, env, "g", "ServerlessRestApi")
+	if st, body := gatewayCall(t, http.MethodGet, base+"/a", "", map[string]string{"x-api-key": key}); st != http.StatusOK {
+		t.Fatalf("GET /a with the plan's key: %d %s", st, body)
+	}
+	if st, body := gatewayCall(t, http.MethodGet, base+"/open", "", nil); st != http.StatusOK {
+		t.Fatalf("GET /open (ApiKeyRequired: false) without a key: %d %s", st, body)
+	}
+
+	shared := samTestdata(t, "globals-shared-plan.yaml")
+	out, err := cliErr(env, "deploy", "--template", shared, "--stack", "shared", "--dry-run")
+	if err == nil || !strings.Contains(err.Error(), "CreateUsagePlan SHARED is not supported") {
+		t.Fatalf("dry run of a SHARED plan in Globals: %v\n%s", err, out)
+	}
+}
