@@ -100,3 +100,26 @@ func TestDeployGlobalsAPIKeyOnImplicitAPI(t *testing.T) {
 		t.Fatalf("dry run of a SHARED plan in Globals: %v\n%s", err, out)
 	}
 }
+
+// TestDeployAPIKeySourceAuthorizer deploys an Api with ApiKeySourceType
+// AUTHORIZER (the audit's sam4): the gateway takes the caller's API key from
+// the authorizer's usageIdentifierKey, so a key of the usage plan named by the
+// authorizer is admitted, and the same key in x-api-key, with an authorizer
+// naming no key, is refused.
+func TestDeployAPIKeySourceAuthorizer(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	path := samTestdata(t, "api-key-source.yaml")
+	out := cliCombined(t, env, "deploy", "--template", path, "--stack", "ks")
+	if strings.Contains(out, "ApiKeySourceType") {
+		t.Errorf("deploy printed:\n%s", out)
+	}
+	api := stackRecord(t, env, "ks").Resources["Api"].PhysicalID
+	url := env.GatewayURL + "/" + api + "/prod/x"
+	key := stackKey(t, env, "ks", "Api")
+	if st, body := gatewayCall(t, http.MethodGet, url, "", map[string]string{"Authorization": key}); st != http.StatusOK {
+		t.Fatalf("the authorizer naming the plan's key: %d %s", st, body)
+	}
+	if st, body := gatewayCall(t, http.MethodGet, url, "", map[string]string{"Authorization": "not-a-key", "x-api-key": key}); st != http.StatusForbidden {
+		t.Fatalf("the plan's key in x-api-key, the authorizer naming none: %d %s, want 403", st, body)
+	}
+}

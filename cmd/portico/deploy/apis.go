@@ -56,7 +56,7 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		}
 	} else {
 		var s serverless.Api
-		if err := decodeResource(typ, props, &s, "Auth", "Cors", "DefinitionBody", "DefinitionUri"); err != nil {
+		if err := decodeResource(typ, props, &s, "Auth", "Cors", "DefinitionBody", "DefinitionUri", "ApiKeySourceType"); err != nil {
 			b.fail("%s (%s): %v", id, typ, err)
 			return
 		}
@@ -75,6 +75,16 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		}
 		if doc != nil && len(s.BinaryMediaTypes) > 0 {
 			doc["x-amazon-apigateway-binary-media-types"] = s.BinaryMediaTypes
+		}
+		if v, ok := props["ApiKeySourceType"]; ok && doc != nil {
+			// Where the gateway reads a caller's API key: the x-api-key header,
+			// or the usageIdentifierKey of the method's Lambda authorizer.
+			switch v {
+			case "HEADER", "AUTHORIZER":
+				doc["x-amazon-apigateway-api-key-source"] = v
+			default:
+				b.fail("%s (%s): ApiKeySourceType must be HEADER or AUTHORIZER, not %v", id, typ, v)
+			}
 		}
 		if doc != nil && s.MinimumCompressionSize != nil {
 			doc["x-amazon-apigateway-minimum-compression-size"] = *s.MinimumCompressionSize

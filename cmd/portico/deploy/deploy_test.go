@@ -831,3 +831,26 @@ func TestGlobalsApplyToImplicitAPIs(t *testing.T) {
 		t.Errorf("HTTP API stages %v, want $default", httpAPI.stages)
 	}
 }
+
+// TestAPIKeySourceType: an Api's ApiKeySourceType becomes the API's key
+// source (x-amazon-apigateway-api-key-source), which the gateway enforces,
+// instead of a warning; a value other than HEADER or AUTHORIZER is refused.
+func TestAPIKeySourceType(t *testing.T) {
+	text := readTestdata(t, "api-key-source.yaml")
+	f := newFake()
+	p, err := deployText(t, f, fixture(t), "s", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(p.Warnings, "\n"); strings.Contains(w, "ApiKeySourceType") {
+		t.Errorf("warnings: %s", w)
+	}
+	doc := f.apis[f.stacks["s"].Resources["Api"].PhysicalID].def.Document
+	if got := doc["x-amazon-apigateway-api-key-source"]; got != "AUTHORIZER" {
+		t.Errorf("x-amazon-apigateway-api-key-source = %v, want AUTHORIZER", got)
+	}
+	bad := strings.Replace(text, "ApiKeySourceType: AUTHORIZER", "ApiKeySourceType: QUERY", 1)
+	if _, err := deployText(t, newFake(), fixture(t), "s", bad, nil); err == nil || !strings.Contains(err.Error(), "ApiKeySourceType must be HEADER or AUTHORIZER, not QUERY") {
+		t.Errorf("err = %v, want ApiKeySourceType QUERY refused", err)
+	}
+}

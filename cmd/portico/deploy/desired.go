@@ -313,7 +313,7 @@ var known = map[string]map[string]bool{
 		"Description", "FileSystemConfigs", "VersionDescription"),
 	TypeAPI: set("StageName", "Variables", "DefinitionBody", "DefinitionUri", "Auth", "Cors", "CanarySetting",
 		"CacheClusterEnabled", "CacheClusterSize", "MethodSettings", "Name", "Description", "TracingEnabled",
-		"BinaryMediaTypes", "OpenApiVersion", "MinimumCompressionSize"),
+		"BinaryMediaTypes", "OpenApiVersion", "MinimumCompressionSize", "ApiKeySourceType"),
 	TypeHTTPAPI: set("StageName", "StageVariables", "DefinitionBody", "DefinitionUri", "Auth", "CorsConfiguration",
 		"DefaultRouteSettings", "Name", "Description"),
 	TypeV2API:         set("Name", "ProtocolType", "RouteSelectionExpression", "Description"),
