@@ -123,3 +123,32 @@ func TestDeployAPIKeySourceAuthorizer(t *testing.T) {
 		t.Fatalf("the plan's key in x-api-key, the authorizer naming none: %d %s, want 403", st, body)
 	}
 }
+
+// TestDeployRequestValidation deploys an Api event's RequestModel (Model,
+// Required, ValidateBody, ValidateParameters) and RequestParameters (the
+// audit's sam6, checking parameters too): the gateway refuses a body that
+// breaks the model and a call without the required query parameter with
+// API Gateway's 400s, and answers a valid call.
+func TestDeployRequestValidation(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	path := samTestdata(t, "request-validation.yaml")
+	out := cliCombined(t, env, "deploy", "--template", path, "--stack", "rv")
+	if strings.Contains(out, "RequestModel") || strings.Contains(out, "RequestParameters") || strings.Contains(out, "Models") {
+		t.Errorf("deploy printed:\n%s", out)
+	}
+	api := stackRecord(t, env, "rv").Resources["Api"].PhysicalID
+	url := env.GatewayURL + "/" + api + "/dev/pets"
+	ct := map[string]string{"Content-Type": "application/json"}
+	if st, body := gatewayCall(t, http.MethodPost, url+"?q=1", `{"age": 3}`, ct); st != http.StatusBadRequest || !strings.Contains(body, "Invalid request body") {
+		t.Errorf("a body without name: %d %s, want 400 Invalid request body", st, body)
+	}
+	if st, body := gatewayCall(t, http.MethodPost, url+"?q=1", "", ct); st != http.StatusBadRequest || !strings.Contains(body, "Invalid request body") {
+		t.Errorf("no body (Required: true): %d %s, want 400 Invalid request body", st, body)
+	}
+	if st, body := gatewayCall(t, http.MethodPost, url, `{"name": "rex"}`, ct); st != http.StatusBadRequest || !strings.Contains(body, "Missing required request parameters: [q]") {
+		t.Errorf("no q: %d %s, want 400 Missing required request parameters: [q]", st, body)
+	}
+	if st, body := gatewayCall(t, http.MethodPost, url+"?q=1", `{"name": "rex"}`, ct); st != http.StatusOK {
+		t.Errorf("a valid call: %d %s", st, body)
+	}
+}

@@ -56,7 +56,7 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		}
 	} else {
 		var s serverless.Api
-		if err := decodeResource(typ, props, &s, "Auth", "Cors", "DefinitionBody", "DefinitionUri", "ApiKeySourceType"); err != nil {
+		if err := decodeResource(typ, props, &s, "Auth", "Cors", "DefinitionBody", "DefinitionUri", "ApiKeySourceType", "Models"); err != nil {
 			b.fail("%s (%s): %v", id, typ, err)
 			return
 		}
@@ -120,7 +120,11 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 	if doc == nil {
 		return
 	}
-	b.addEventRoutes(a, doc)
+	var models map[string]bool
+	if m, ok := props["Models"]; ok && !httpAPI {
+		models = b.apiModels(id, m, doc)
+	}
+	b.addEventRoutes(a, doc, models)
 	if c, ok := props["Cors"]; ok && !httpAPI {
 		b.restCORS(id, c, doc) // after the events: a preflight on each path
 	}
@@ -172,9 +176,167 @@ func (b *builder) definition(id string, props map[string]any) map[string]any {
 	}
 }
 
+// apiModels adds an Api's Models to its document as SAM does, each under its
+// name lowercased (components.schemas, or definitions in a Swagger 2.0
+// document), and returns the names the template gives them. The gateway
+// compiles them as JSON Schema draft 4 when the document is checked, and
+// refuses one that is not.
+func (b *builder) apiModels(id string, v any, doc map[string]any) map[string]bool {
+	m, ok := v.(map[string]any)
+	if !ok {
+		b.fail("%s: Models must map model names to JSON schemas", id)
+		return nil
+	}
+	var into map[string]any
+	if doc["swagger"] != nil {
+		if into, _ = doc["definitions"].(map[string]any); into == nil {
+			into = map[string]any{}
+			doc["definitions"] = into
+		}
+	} else {
+		comps, _ := doc["components"].(map[string]any)
+		if comps == nil {
+			comps = map[string]any{}
+			doc["components"] = comps
+		}
+		if into, _ = comps["schemas"].(map[string]any); into == nil {
+			into = map[string]any{}
+			comps["schemas"] = into
+		}
+	}
+	names := map[string]bool{}
+	seen := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		schema, ok := m[name].(map[string]any)
+		if !ok {
+			b.fail("%s: Models.%s must be a JSON schema (a mapping)", id, name)
+			continue
+		}
+		lower := strings.ToLower(name)
+		if other, dup := seen[lower]; dup {
+			b.fail("%s: Models %s and %s are both model %s (SAM lowercases model names)", id, other, name, lower)
+			continue
+		}
+		seen[lower] = name
+		into[lower] = schema
+		names[name] = true
+	}
+	return names
+}
+
+// Request validators as SAM names them (x-amazon-apigateway-request-validators).
+func validatorName(v apis.RequestValidator) string {
+	switch {
+	case v.ValidateRequestBody && v.ValidateRequestParameters:
+		return "body-and-params"
+	case v.ValidateRequestBody:
+		return "body-only"
+	case v.ValidateRequestParameters:
+		return "params-only"
+	}
+	return "no-validation"
+}
+
+const (
+	extRequestValidators = "x-amazon-apigateway-request-validators"
+	extRequestValidator  = "x-amazon-apigateway-request-validator"
+)
+
+// addRequestValidation adds an Api event's RequestModel and RequestParameters
+// to its operation as SAM does: the model as the application/json request
+// body, the parameters (strings) with their Required flags, the request
+// validator SAM names, and Caching as the integration's cache key parameters.
+// The gateway enforces what a request validator checks; a model or required
+// parameter no validator of the method checks is named in a warning, as API
+// Gateway does not check it either.
+func (b *builder) addRequestValidation(doc, op map[string]any, r eventRoute, models map[string]bool) {
+	v := r.validation
+	swagger2 := doc["swagger"] != nil
+	params, _ := op["parameters"].([]any)
+	setParam := func(p map[string]any) {
+		for i, e := range params {
+			if old, _ := e.(map[string]any); old["in"] == p["in"] && old["name"] == p["name"] {
+				params[i] = p
+				return
+			}
+		}
+		params = append(params, p)
+	}
+	if v.model != "" {
+		if !models[v.model] {
+			declared := "the API declares no Models"
+			if len(models) > 0 {
+				declared = "the API's Models are " + strings.Join(slices.Sorted(maps.Keys(models)), ", ")
+			}
+			b.fail("%s: RequestModel.Model %s is not one of the API's Models (%s)", r.where, v.model, declared)
+			return
+		}
+		name := strings.ToLower(v.model)
+		if swagger2 {
+			p := map[string]any{"in": "body", "name": name, "schema": map[string]any{"$ref": "#/definitions/" + name}}
+			if v.modelRequired != nil {
+				p["required"] = *v.modelRequired
+			}
+			setParam(p)
+		} else {
+			body := map[string]any{"content": map[string]any{"application/json": map[string]any{
+				"schema": map[string]any{"$ref": "#/components/schemas/" + name}}}}
+			if v.modelRequired != nil {
+				body["required"] = *v.modelRequired
+			}
+			op["requestBody"] = body
+		}
+	}
+	if v.validator != nil {
+		name := validatorName(*v.validator)
+		validators, _ := doc[extRequestValidators].(map[string]any)
+		if validators == nil {
+			validators = map[string]any{}
+			doc[extRequestValidators] = validators
+		}
+		if _, ok := validators[name]; !ok { // as SAM: one the definition defines stays
+			validators[name] = map[string]any{"validateRequestBody": v.validator.ValidateRequestBody,
+				"validateRequestParameters": v.validator.ValidateRequestParameters}
+		}
+		op[extRequestValidator] = name
+	}
+	for _, prm := range v.params {
+		p := map[string]any{"in": prm.in, "name": prm.short, "required": prm.required || prm.in == "path"}
+		if swagger2 {
+			p["type"] = "string"
+		} else {
+			p["schema"] = map[string]any{"type": "string"}
+		}
+		setParam(p)
+		if prm.caching {
+			integ, _ := op["x-amazon-apigateway-integration"].(map[string]any)
+			keys, _ := integ["cacheKeyParameters"].([]any)
+			integ["cacheKeyParameters"] = append(keys, prm.name)
+		}
+	}
+	if len(params) > 0 {
+		op["parameters"] = params
+	}
+	// What the method's validator (its own, else the API's default) checks.
+	name, _ := op[extRequestValidator].(string)
+	if name == "" {
+		name, _ = doc[extRequestValidator].(string)
+	}
+	validators, _ := doc[extRequestValidators].(map[string]any)
+	checks, _ := validators[name].(map[string]any)
+	if v.model != "" && checks["validateRequestBody"] != true {
+		b.warn("%s: the request body is not checked against RequestModel %s: no request validator of the method validates the body (SAM adds one only when RequestModel sets ValidateBody or ValidateParameters); set RequestModel.ValidateBody: true", r.where, v.model)
+	}
+	for _, prm := range v.params {
+		if prm.required && prm.in != "path" && checks["validateRequestParameters"] != true {
+			b.warn("%s: required parameter %s is not checked: no request validator of the method validates parameters (SAM adds one only when RequestModel sets ValidateBody or ValidateParameters); set RequestModel.ValidateParameters: true", r.where, prm.name)
+		}
+	}
+}
+
 // addEventRoutes adds the operations of the functions' events to the document,
 // where the document does not define them already.
-func (b *builder) addEventRoutes(a *API, doc map[string]any) {
+func (b *builder) addEventRoutes(a *API, doc map[string]any, models map[string]bool) {
 	paths, _ := doc["paths"].(map[string]any)
 	if paths == nil {
 		paths = map[string]any{}
@@ -202,6 +364,9 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any) {
 			paths[path] = item
 		}
 		if _, exists := item[method]; exists {
+			if r.validation.model != "" || len(r.validation.params) > 0 {
+				b.fail("%s: RequestModel and RequestParameters cannot be added to %s %s, which the API's definition defines: declare its request body, parameters and x-amazon-apigateway-request-validator there", r.where, strings.ToUpper(r.method), path)
+			}
 			continue // the definition body defines it
 		}
 		integ := map[string]any{"type": "aws_proxy", "httpMethod": "POST", "uri": r.uri}
@@ -223,6 +388,7 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any) {
 			op["parameters"] = params
 		}
 		op["x-portico-auth"] = map[string]any{"apiKeyRequired": r.apiKeyRequired, "authorizer": r.authorizer, "scopes": r.scopes, "invokeRole": r.invokeRole}
+		b.addRequestValidation(doc, op, r, models)
 		item[method] = op
 		if r.policy != nil {
 			if a.Protocol != apis.ProtocolREST {

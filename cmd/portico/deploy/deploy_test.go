@@ -854,3 +854,83 @@ func TestAPIKeySourceType(t *testing.T) {
 		t.Errorf("err = %v, want ApiKeySourceType QUERY refused", err)
 	}
 }
+
+// TestRequestValidation: an Api event's RequestModel and RequestParameters,
+// and the Api's Models, become what SAM makes of them (the model, the request
+// body, the parameters, the request validator), which the gateway enforces,
+// instead of warnings. A model or required parameter that no validator checks
+// is named in a warning; what SAM refuses, or Portico cannot add, is refused.
+func TestRequestValidation(t *testing.T) {
+	text := readTestdata(t, "request-validation.yaml")
+	f := newFake()
+	p, err := deployText(t, f, fixture(t), "s", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(p.Warnings, "\n"); strings.Contains(w, "Request") || strings.Contains(w, "Models") {
+		t.Errorf("warnings: %s", w)
+	}
+	doc := f.apis[f.stacks["s"].Resources["Api"].PhysicalID].def.Document
+	if got := doc["components"].(map[string]any)["schemas"].(map[string]any)["pet"]; got == nil {
+		t.Errorf("components.schemas = %v, want model pet (SAM lowercases model names)", doc["components"])
+	}
+	if got, want := doc["x-amazon-apigateway-request-validators"], map[string]any{
+		"body-and-params": map[string]any{"validateRequestBody": true, "validateRequestParameters": true}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("request validators = %v, want %v", got, want)
+	}
+	op := doc["paths"].(map[string]any)["/pets"].(map[string]any)["post"].(map[string]any)
+	wantOp := map[string]any{
+		"x-amazon-apigateway-request-validator": "body-and-params",
+		"requestBody": map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{
+			"schema": map[string]any{"$ref": "#/components/schemas/pet"}}}},
+		"parameters": []any{
+			map[string]any{"in": "query", "name": "q", "required": true, "schema": map[string]any{"type": "string"}},
+			map[string]any{"in": "header", "name": "X-Trace", "required": false, "schema": map[string]any{"type": "string"}},
+		},
+	}
+	for k, want := range wantOp {
+		if got := op[k]; !reflect.DeepEqual(got, want) {
+			t.Errorf("POST /pets %s = %v, want %v", k, got, want)
+		}
+	}
+	if got := op["x-amazon-apigateway-integration"].(map[string]any)["cacheKeyParameters"]; !reflect.DeepEqual(got, []any{"method.request.querystring.q"}) {
+		t.Errorf("cacheKeyParameters = %v, want the parameter with Caching: true", got)
+	}
+
+	// The audit's sam6 as written: ValidateParameters unset is false, as in
+	// SAM, so the required parameter is not checked, and a warning says so.
+	p, err = deployText(t, newFake(), fixture(t), "s", strings.Replace(text, "              ValidateParameters: true\n", "", 1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(p.Warnings, "\n"); !strings.Contains(w, "required parameter method.request.querystring.q is not checked") {
+		t.Errorf("warnings lack the unchecked required parameter: %s", w)
+	}
+
+	cases := []struct{ name, from, to, want string }{
+		{"unknown model", "Model: Pet", "Model: Dog", "RequestModel.Model Dog is not one of the API's Models (the API's Models are Pet)"},
+		{"validate not a boolean", "ValidateBody: true", "ValidateBody: \"yes\"", "RequestModel.ValidateBody must be true or false"},
+		{"unknown model property", "Required: true\n              ValidateBody", "Required: true\n              Strict: true\n              ValidateBody", "RequestModel.Strict is refused"},
+		{"bad parameter name", "method.request.header.X-Trace", "method.request.body.x", "RequestParameters \"method.request.body.x\" must be method.request.querystring.NAME"},
+		{"bad parameter setting", "Caching: true", "Cached: true", "RequestParameters method.request.querystring.q: Cached is refused"},
+		{"not a schema", "name: {type: string}", "name: {type: 5}", "the API definition is refused: document does not load"},
+		{"not a draft 4 schema", "name: {type: string}", "name: {type: string, pattern: \"(\"}", "model \"pet\""},
+		{"definition body defines the method", "      Models:\n", "      DefinitionBody:\n        openapi: 3.0.1\n        info: {title: t, version: \"1\"}\n        paths:\n          /pets:\n            post:\n              x-amazon-apigateway-integration: {type: mock}\n      Models:\n",
+			"RequestModel and RequestParameters cannot be added to POST /pets, which the API's definition defines"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := strings.Replace(text, tc.from, tc.to, 1)
+			if bad == text {
+				t.Fatalf("%q is not in the template", tc.from)
+			}
+			f := newFake()
+			if _, err := deployText(t, f, fixture(t), "s", bad, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if len(f.calls) != 0 {
+				t.Fatalf("calls %v, want none", f.calls)
+			}
+		})
+	}
+}

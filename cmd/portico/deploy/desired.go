@@ -13,6 +13,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -193,6 +194,31 @@ type eventRoute struct {
 	// invokeRole is the event's Auth.InvokeRole (NONE or CALLER_CREDENTIALS;
 	// "" takes the API's).
 	invokeRole string
+	// where names the event in errors and warnings.
+	where string
+	// validation is the event's RequestModel and RequestParameters.
+	validation requestValidation
+}
+
+// requestValidation is what an Api event's RequestModel and RequestParameters
+// declare, as SAM reads them.
+type requestValidation struct {
+	// model is RequestModel.Model ("" without a RequestModel); modelRequired
+	// its Required (nil when unset).
+	model         string
+	modelRequired *bool
+	// validator is the request validator SAM attaches to the method (nil
+	// when the RequestModel sets neither ValidateBody nor ValidateParameters).
+	validator *apis.RequestValidator
+	params    []requestParam
+}
+
+// requestParam is one of an event's RequestParameters.
+type requestParam struct {
+	// name is the full name (method.request.querystring.q); in and short are
+	// its OpenAPI location (query, header, path) and name (q).
+	name, in, short   string
+	required, caching bool
 }
 
 func (b *builder) fail(format string, args ...any) {
@@ -313,7 +339,7 @@ var known = map[string]map[string]bool{
 		"Description", "FileSystemConfigs", "VersionDescription"),
 	TypeAPI: set("StageName", "Variables", "DefinitionBody", "DefinitionUri", "Auth", "Cors", "CanarySetting",
 		"CacheClusterEnabled", "CacheClusterSize", "MethodSettings", "Name", "Description", "TracingEnabled",
-		"BinaryMediaTypes", "OpenApiVersion", "MinimumCompressionSize", "ApiKeySourceType"),
+		"BinaryMediaTypes", "OpenApiVersion", "MinimumCompressionSize", "ApiKeySourceType", "Models"),
 	TypeHTTPAPI: set("StageName", "StageVariables", "DefinitionBody", "DefinitionUri", "Auth", "CorsConfiguration",
 		"DefaultRouteSettings", "Name", "Description"),
 	TypeV2API:         set("Name", "ProtocolType", "RouteSelectionExpression", "Description"),
@@ -757,11 +783,13 @@ func (b *builder) events(id string, props map[string]any) {
 		switch typ {
 		case "Api":
 			var e serverless.Function_ApiEvent
-			if err := decode(p, &e); err != nil {
+			// RequestModel and RequestParameters are read by hand
+			// (requestValidation): goformation's types do not check them.
+			if err := decode(without(p, "RequestModel", "RequestParameters"), &e); err != nil {
 				b.fail("%s: %v", where, err)
 				continue
 			}
-			b.eventProps(where, p, "Path", "Method", "RestApiId", "Auth")
+			b.eventProps(where, p, "Path", "Method", "RestApiId", "Auth", "RequestModel", "RequestParameters")
 			api := ImplicitRestAPI
 			if e.RestApiId != nil {
 				if api = apiToken(*e.RestApiId); api == "" {
@@ -769,11 +797,14 @@ func (b *builder) events(id string, props map[string]any) {
 					continue
 				}
 			}
-			r := eventRoute{fn: id, method: strings.ToUpper(e.Method), path: e.Path, uri: functionURI(fn)}
+			r := eventRoute{fn: id, method: strings.ToUpper(e.Method), path: e.Path, uri: functionURI(fn), where: where}
 			if a, _ := p["Auth"].(map[string]any); a != nil {
 				if !b.eventAuth(where, a, &r) {
 					continue
 				}
+			}
+			if !b.requestValidation(where, p, &r.validation) {
+				continue
 			}
 			b.eventRoutes[api] = append(b.eventRoutes[api], r)
 		case "HttpApi":
@@ -818,6 +849,121 @@ func (b *builder) events(id string, props map[string]any) {
 			b.warn("%s: event type %s is not supported by Portico and is ignored", where, typ)
 		}
 	}
+}
+
+// without returns a copy of m without the keys.
+func without(m map[string]any, keys ...string) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		if !slices.Contains(keys, k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// requestParamName is the form of a RequestParameters name SAM accepts.
+var requestParamName = regexp.MustCompile(`^method\.request\.(querystring|path|header)\.(.+)$`)
+
+// requestValidation reads an Api event's RequestModel and RequestParameters
+// as SAM does; false when they are refused. SAM attaches a request validator
+// only when the RequestModel sets ValidateBody or ValidateParameters, the
+// other then defaulting to false; RequestParameters' Required and Caching
+// default to false.
+func (b *builder) requestValidation(where string, p map[string]any, v *requestValidation) bool {
+	ok := true
+	if rm, set := p["RequestModel"]; set {
+		m, isMap := rm.(map[string]any)
+		if !isMap {
+			b.fail("%s: RequestModel must be a mapping with Model", where)
+			return false
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			switch k {
+			case "Model":
+				if v.model, _ = m[k].(string); v.model == "" {
+					b.fail("%s: RequestModel.Model must name one of the API's Models", where)
+					ok = false
+				}
+			case "Required", "ValidateBody", "ValidateParameters":
+				if _, isBool := m[k].(bool); !isBool {
+					b.fail("%s: RequestModel.%s must be true or false", where, k)
+					ok = false
+				}
+			default:
+				b.fail("%s: RequestModel.%s is refused: Portico knows Model, Required, ValidateBody and ValidateParameters", where, k)
+				ok = false
+			}
+		}
+		if _, set := m["Model"]; !set {
+			b.fail("%s: RequestModel needs Model (one of the API's Models)", where)
+			ok = false
+		}
+		if r, set := m["Required"].(bool); set {
+			v.modelRequired = &r
+		}
+		body, bodySet := m["ValidateBody"].(bool)
+		params, paramsSet := m["ValidateParameters"].(bool)
+		if bodySet || paramsSet {
+			v.validator = &apis.RequestValidator{ValidateRequestBody: body, ValidateRequestParameters: params}
+		}
+	}
+	if rp, set := p["RequestParameters"]; set {
+		list, isList := rp.([]any)
+		if !isList {
+			b.fail("%s: RequestParameters must be a list of names (method.request.querystring.NAME, ...) or {name: {Required, Caching}}", where)
+			return false
+		}
+		for _, e := range list {
+			prm := requestParam{}
+			var settings map[string]any
+			switch x := e.(type) {
+			case string:
+				prm.name = x
+			case map[string]any:
+				if len(x) != 1 {
+					b.fail("%s: each RequestParameters entry is a name or {name: {Required, Caching}}", where)
+					ok = false
+					continue
+				}
+				for k, s := range x {
+					prm.name = k
+					if settings, _ = s.(map[string]any); settings == nil {
+						b.fail("%s: RequestParameters %s: its value must be a mapping, e.g. {Required: true, Caching: false}", where, k)
+						ok = false
+					}
+				}
+			default:
+				b.fail("%s: each RequestParameters entry is a name or {name: {Required, Caching}}", where)
+				ok = false
+				continue
+			}
+			mm := requestParamName.FindStringSubmatch(prm.name)
+			if mm == nil {
+				b.fail("%s: RequestParameters %q must be method.request.querystring.NAME, method.request.path.NAME or method.request.header.NAME", where, prm.name)
+				ok = false
+				continue
+			}
+			prm.in, prm.short = map[string]string{"querystring": "query", "path": "path", "header": "header"}[mm[1]], mm[2]
+			for _, k := range slices.Sorted(maps.Keys(settings)) {
+				val, isBool := settings[k].(bool)
+				switch {
+				case k == "Required" && isBool:
+					prm.required = val
+				case k == "Caching" && isBool:
+					prm.caching = val
+				case k == "Required" || k == "Caching":
+					b.fail("%s: RequestParameters %s: %s must be true or false", where, prm.name, k)
+					ok = false
+				default:
+					b.fail("%s: RequestParameters %s: %s is refused: Portico knows Required and Caching", where, prm.name, k)
+					ok = false
+				}
+			}
+			v.params = append(v.params, prm)
+		}
+	}
+	return ok
 }
 
 // eventProps warns about each event property Portico does not act on.
