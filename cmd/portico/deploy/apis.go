@@ -367,6 +367,10 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any, models map[string]b
 			if r.validation.model != "" || len(r.validation.params) > 0 {
 				b.fail("%s: RequestModel and RequestParameters cannot be added to %s %s, which the API's definition defines: declare its request body, parameters and x-amazon-apigateway-request-validator there", r.where, strings.ToUpper(r.method), path)
 			}
+			if r.apiKeyRequired != nil || r.authorizer != "" || len(r.scopes) > 0 || r.invokeRole != "" {
+				// Dropping it would leave the method open.
+				b.fail("%s: Auth cannot be added to %s %s, which the API's definition defines: declare its security there (or the API's Auth.DefaultAuthorizer and Auth.ApiKeyRequired, which apply to it)", r.where, strings.ToUpper(r.method), path)
+			}
 			continue // the definition body defines it
 		}
 		integ := map[string]any{"type": "aws_proxy", "httpMethod": "POST", "uri": r.uri}
@@ -685,8 +689,13 @@ func (b *builder) authorizer(a *API, where string, cfg map[string]any) map[strin
 	return map[string]any{"type": "apiKey", "name": header, "in": "header", "x-amazon-apigateway-authtype": "custom", "x-amazon-apigateway-authorizer": au}
 }
 
+// operationKeys are the keys of an OpenAPI path item that are operations.
+var operationKeys = map[string]bool{"get": true, "put": true, "post": true, "delete": true, "options": true, "head": true,
+	"patch": true, "trace": true, "x-amazon-apigateway-any-method": true}
+
 // applyRouteAuth sets each operation's security from its event's Auth and the
-// API's defaults, and removes the markers addEventRoutes left.
+// API's defaults (the DefinitionBody's operations without security of their
+// own take the defaults too), and removes the markers addEventRoutes left.
 func (b *builder) applyRouteAuth(a *API, doc map[string]any) {
 	def, _ := doc["x-portico-default-auth"].(map[string]any)
 	delete(doc, "x-portico-default-auth")
@@ -702,9 +711,18 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any) {
 		item, _ := paths[p].(map[string]any)
 		for _, m := range slices.Sorted(maps.Keys(item)) {
 			op, _ := item[m].(map[string]any)
+			if op == nil || !operationKeys[m] {
+				continue
+			}
 			marker, ok := op["x-portico-auth"].(map[string]any)
 			if !ok {
-				continue
+				// An operation of the DefinitionBody: the API's defaults
+				// apply to it unless it names its own security, as SAM
+				// applies them to every method of the definition.
+				if _, own := op["security"]; own {
+					continue
+				}
+				marker = map[string]any{}
 			}
 			delete(op, "x-portico-auth")
 			key := defKey

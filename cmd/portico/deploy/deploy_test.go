@@ -934,3 +934,32 @@ func TestRequestValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthDefaultsApplyToDefinitionBody: an Api's Auth.ApiKeyRequired applies
+// to the methods its DefinitionBody defines, as SAM applies it, unless a
+// method names its own security; an event's Auth on a method the body
+// defines is refused rather than dropped (the method would be open).
+func TestAuthDefaultsApplyToDefinitionBody(t *testing.T) {
+	f := newFake()
+	if _, err := deployText(t, f, fixture(t), "s", readTestdata(t, "body-auth.yaml"), nil); err != nil {
+		t.Fatal(err)
+	}
+	doc := f.apis[f.stacks["s"].Resources["Api"].PhysicalID].def.Document
+	paths := doc["paths"].(map[string]any)
+	sec := func(p string) any { return paths[p].(map[string]any)["get"].(map[string]any)["security"] }
+	key := []any{map[string]any{"api_key": []any{}}}
+	if got := sec("/body"); !reflect.DeepEqual(got, key) {
+		t.Errorf("GET /body (the DefinitionBody's) security = %v, want the API key Auth requires", got)
+	}
+	if got := sec("/x"); !reflect.DeepEqual(got, key) {
+		t.Errorf("GET /x (the event's) security = %v, want the API key", got)
+	}
+	if got := sec("/public"); !reflect.DeepEqual(got, []any{}) {
+		t.Errorf("GET /public security = %v, want its own (none)", got)
+	}
+	text := strings.Replace(readTestdata(t, "body-auth.yaml"), "            Path: /x\n            Method: get\n",
+		"            Path: /body\n            Method: get\n            Auth:\n              ApiKeyRequired: false\n", 1)
+	if _, err := deployText(t, newFake(), fixture(t), "s2", text, nil); err == nil || !strings.Contains(err.Error(), "Auth cannot be added to GET /body") {
+		t.Fatalf("an event's Auth on a method the body defines: %v", err)
+	}
+}
