@@ -142,6 +142,20 @@ func (s *Set[C]) Len() int {
 	return len(s.conns)
 }
 
+// Count returns how many of the set's connections f holds true for, without
+// copying the set (f runs with the set locked: it must not call the set).
+func (s *Set[C]) Count(f func(C) bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for c := range s.conns {
+		if f(c) {
+			n++
+		}
+	}
+	return n
+}
+
 // Stopping reports whether Stop was called.
 func (s *Set[C]) Stopping() bool { return s.stopping.Load() }
 

@@ -97,3 +97,17 @@ func TestServeRetriesAndStops(t *testing.T) {
 		t.Fatalf("Serve: %v", err)
 	}
 }
+
+func TestLenAndCount(t *testing.T) {
+	var s Set[int]
+	for i := range 5 {
+		s.Add(i)
+	}
+	s.Forget(4)
+	if n := s.Len(); n != 4 {
+		t.Fatalf("Len %d, want 4", n)
+	}
+	if n := s.Count(func(i int) bool { return i%2 == 0 }); n != 2 {
+		t.Fatalf("Count of the even ones %d, want 2", n)
+	}
+}

@@ -181,13 +181,7 @@ func (s *Server) Open() int { return s.set.Len() }
 // Dormant returns how many of the server's connections are dormant
 // (Options.DormantAfter).
 func (s *Server) Dormant() int {
-	n := 0
-	for _, c := range s.set.Snapshot(nil) {
-		if c.state.Load() == stateDormant {
-			n++
-		}
-	}
-	return n
+	return s.set.Count(func(c *conn) bool { return c.state.Load() == stateDormant })
 }
 
 // Shutdown stops the server gracefully: it closes the listeners and the idle

@@ -192,13 +192,7 @@ func (s *Server) Open() int { return s.set.Len() }
 // Dormant returns how many of the server's connections are dormant
 // (Options.DormantAfter).
 func (s *Server) Dormant() int {
-	n := 0
-	for _, c := range s.set.Snapshot(nil) {
-		if c.phase.Load() == phaseDormant {
-			n++
-		}
-	}
-	return n
+	return s.set.Count(func(c *conn) bool { return c.phase.Load() == phaseDormant })
 }
 
 // Shutdown stops accepting, sends every connection GOAWAY and waits until
