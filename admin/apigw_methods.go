@@ -169,13 +169,45 @@ func (s *Server) modifyMethod(r *http.Request, fn func(a *apis.API, n *apis.Reso
 		if err != nil {
 			return err
 		}
-		return fn(a, n, rt)
+		before := modelRefs(rt)
+		if err := fn(a, n, rt); err != nil {
+			return err
+		}
+		return checkModelRefs(a, before, rt)
 	})
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	n, rt, err := findMethod(a, r.PathValue("res"), r.PathValue("method"))
 	return a, n, rt, err
+}
+
+// modelRefs returns the names of the models a method's request and its
+// method responses name.
+func modelRefs(rt *apis.Route) map[string]bool {
+	refs := map[string]bool{}
+	for _, m := range rt.RequestModels {
+		refs[m] = true
+	}
+	for _, mr := range rt.Responses {
+		for _, m := range mr.Models {
+			refs[m] = true
+		}
+	}
+	return refs
+}
+
+// checkModelRefs refuses, as API Gateway does, a method or method response
+// that names a model the API lacks (a stage deployed with it could not
+// validate requests, and its export would not import). Names in before, which
+// the method named already, are not checked again.
+func checkModelRefs(a *apis.API, before map[string]bool, rt *apis.Route) error {
+	for _, name := range slices.Sorted(maps.Keys(modelRefs(rt))) {
+		if _, ok := a.Models[name]; !ok && !before[name] {
+			return badRequest("Invalid model identifier specified: %s", truncate(name, 128))
+		}
+	}
+	return nil
 }
 
 // putMethodRequest is PutMethod's body.
@@ -326,6 +358,9 @@ func (s *Server) apigwPutMethod(w http.ResponseWriter, r *http.Request) error {
 			if err := setRequestParameter(&rt, k, in.RequestParameters[k], false); err != nil {
 				return err
 			}
+		}
+		if err := checkModelRefs(a, nil, &rt); err != nil {
+			return err
 		}
 		a.Routes = append(a.Routes, rt)
 		return nil

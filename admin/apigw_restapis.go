@@ -214,6 +214,7 @@ func (s *Server) apigwCreateRestAPI(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	a := &apis.API{Name: in.Name, Description: in.Description, Protocol: apis.ProtocolREST, Tags: in.Tags}
+	a.Models = apis.DefaultModels()
 	a.MinimumCompressionSize = in.MinimumCompressionSize
 	setExecuteAPIEndpointDisabled(a, in.DisableExecuteAPIEndpoint)
 	a.Version, a.BinaryMediaTypes, a.APIKeySource = in.Version, in.BinaryMediaTypes, in.APIKeySource

@@ -74,3 +74,47 @@ func escapePointer(s string) string {
 	}
 	return b.String()
 }
+
+// DefaultModels returns the two models API Gateway gives every REST API it
+// creates (create-rest-api): Empty, which methods name when their body has no
+// particular shape, and Error. They are ordinary models: they can be changed
+// or deleted like any other.
+func DefaultModels() map[string]json.RawMessage {
+	return map[string]json.RawMessage{
+		"Empty": normRaw(json.RawMessage(`{"$schema":"http://json-schema.org/draft-04/schema#","title":"Empty Schema","type":"object"}`)),
+		"Error": normRaw(json.RawMessage(`{"$schema":"http://json-schema.org/draft-04/schema#","title":"Error Schema","type":"object","properties":{"message":{"type":"string"}}}`)),
+	}
+}
+
+// IsUnusedDefaultModel reports whether the model name of d is one of
+// DefaultModels, unchanged, and named by no method and no other model: such a
+// model is left out of exports, so that an API built call by call exports the
+// same document as the API imported from that document.
+func (d *Definition) IsUnusedDefaultModel(name string) bool {
+	def, ok := DefaultModels()[name]
+	if !ok || !bytes.Equal(normRaw(d.Models[name]), def) {
+		return false
+	}
+	for _, rt := range d.Routes {
+		for _, m := range rt.RequestModels {
+			if m == name {
+				return false
+			}
+		}
+		for _, mr := range rt.Responses {
+			for _, m := range mr.Models {
+				if m == name {
+					return false
+				}
+			}
+		}
+	}
+	ref := []byte(`"#/components/schemas/` + escapePointer(name) + `"`)
+	ref2 := []byte(`"#/definitions/` + escapePointer(name) + `"`)
+	for other, raw := range d.Models {
+		if other != name && (bytes.Contains(raw, ref) || bytes.Contains(raw, ref2)) {
+			return false
+		}
+	}
+	return true
+}

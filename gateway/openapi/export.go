@@ -50,6 +50,9 @@ func exportDoc(a *apis.API, swagger2 bool) map[string]any {
 	doc["info"] = info
 	models := map[string]any{}
 	for name, raw := range a.Models {
+		if a.Protocol == apis.ProtocolREST && a.IsUnusedDefaultModel(name) {
+			continue
+		}
 		if swagger2 {
 			raw = rewriteRefs(raw, "#/components/schemas/", "#/definitions/")
 		}

@@ -1,0 +1,104 @@
+package admin_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+)
+
+// TestRestAPIModelReferences: a new REST API has API Gateway's two default
+// models, Empty and Error, which methods may name; a method or method response
+// naming a model the API lacks is refused with API Gateway's
+// BadRequestException ("Invalid model identifier specified: X"), instead of
+// being stored to break the stage (500 on every route) and the export (a $ref
+// that does not resolve).
+func TestRestAPIModelReferences(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := t.Context()
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("models")}))
+	models := must[*apigateway.GetModelsOutput](t, "GetModels")(c.ag.GetModels(ctx, &apigateway.GetModelsInput{RestApiId: api.Id}))
+	var names []string
+	for _, m := range models.Items {
+		names = append(names, aws.ToString(m.Name))
+	}
+	if len(names) != 2 || names[0] != "Empty" || names[1] != "Error" {
+		t.Errorf("a new REST API's models = %v, want [Empty Error]", names)
+	}
+
+	res := must[*apigateway.CreateResourceOutput](t, "CreateResource")(c.ag.CreateResource(ctx, &apigateway.CreateResourceInput{
+		RestApiId: api.Id, ParentId: api.RootResourceId, PathPart: aws.String("pets")}))
+	badRequest := func(what string, err error) {
+		t.Helper()
+		var br *agtypes.BadRequestException
+		if !errors.As(err, &br) || aws.ToString(br.Message) != "Invalid model identifier specified: Nope" {
+			t.Errorf("%s naming an unknown model = %v, want BadRequestException: Invalid model identifier specified: Nope", what, err)
+		}
+	}
+	_, err := c.ag.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("POST"),
+		AuthorizationType: aws.String("NONE"), RequestModels: map[string]string{"application/json": "Nope"}})
+	badRequest("PutMethod", err)
+	must[*apigateway.PutMethodOutput](t, "PutMethod with Empty")(c.ag.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: res.Id,
+		HttpMethod: aws.String("POST"), AuthorizationType: aws.String("NONE"), RequestModels: map[string]string{"application/json": "Empty"}}))
+	_, err = c.ag.UpdateMethod(ctx, &apigateway.UpdateMethodInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("POST"),
+		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpReplace, Path: aws.String("/requestModels/application~1json"), Value: aws.String("Nope")}}})
+	badRequest("UpdateMethod", err)
+	_, err = c.ag.PutMethodResponse(ctx, &apigateway.PutMethodResponseInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("POST"),
+		StatusCode: aws.String("200"), ResponseModels: map[string]string{"application/json": "Nope"}})
+	badRequest("PutMethodResponse", err)
+	must[*apigateway.PutMethodResponseOutput](t, "PutMethodResponse with Error")(c.ag.PutMethodResponse(ctx, &apigateway.PutMethodResponseInput{
+		RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("POST"), StatusCode: aws.String("400"),
+		ResponseModels: map[string]string{"application/json": "Error"}}))
+	_, err = c.ag.UpdateMethodResponse(ctx, &apigateway.UpdateMethodResponseInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("POST"),
+		StatusCode: aws.String("400"), PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpAdd, Path: aws.String("/responseModels/text~1plain"), Value: aws.String("Nope")}}})
+	badRequest("UpdateMethodResponse", err)
+
+	// Nothing of the refused calls was kept.
+	m := must[*apigateway.GetMethodOutput](t, "GetMethod")(c.ag.GetMethod(ctx, &apigateway.GetMethodInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("POST")}))
+	if m.RequestModels["application/json"] != "Empty" || len(m.MethodResponses) != 1 || len(m.MethodResponses["400"].ResponseModels) != 1 {
+		t.Errorf("after refused changes the method is %+v", m)
+	}
+	// A model a method names is in use.
+	if _, err := c.ag.DeleteModel(ctx, &apigateway.DeleteModelInput{RestApiId: api.Id, ModelName: aws.String("Empty")}); err == nil {
+		t.Error("DeleteModel(Empty) while POST /pets names it succeeded")
+	}
+
+	// With a validator checking bodies, the deployed method validates against
+	// Empty (any object), and the export's $refs resolve: it imports again.
+	v := must[*apigateway.CreateRequestValidatorOutput](t, "CreateRequestValidator")(c.ag.CreateRequestValidator(ctx, &apigateway.CreateRequestValidatorInput{
+		RestApiId: api.Id, Name: aws.String("body"), ValidateRequestBody: true}))
+	must[*apigateway.UpdateMethodOutput](t, "UpdateMethod")(c.ag.UpdateMethod(ctx, &apigateway.UpdateMethodInput{RestApiId: api.Id, ResourceId: res.Id,
+		HttpMethod: aws.String("POST"), PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpReplace, Path: aws.String("/requestValidatorId"), Value: v.Id}}}))
+	must[*apigateway.PutIntegrationOutput](t, "PutIntegration")(c.ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: res.Id,
+		HttpMethod: aws.String("POST"), Type: agtypes.IntegrationTypeMock, RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`}}))
+	must[*apigateway.PutIntegrationResponseOutput](t, "PutIntegrationResponse")(c.ag.PutIntegrationResponse(ctx, &apigateway.PutIntegrationResponseInput{
+		RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("POST"), StatusCode: aws.String("200"), SelectionPattern: aws.String("")}))
+	must[*apigateway.CreateDeploymentOutput](t, "CreateDeployment")(c.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("prod")}))
+	status, body := post(t, c.env.GatewayURL+"/"+aws.ToString(api.Id)+"/prod/pets", `{"name":"rex"}`)
+	if status != 200 {
+		t.Errorf("POST /prod/pets = %d %s, want 200", status, body)
+	}
+	if status, body := post(t, c.env.GatewayURL+"/"+aws.ToString(api.Id)+"/prod/pets", `[1]`); status != 400 {
+		t.Errorf("POST /prod/pets with an array (Empty wants an object) = %d %s, want 400", status, body)
+	}
+	exp := must[*apigateway.GetExportOutput](t, "GetExport")(c.ag.GetExport(ctx, &apigateway.GetExportInput{RestApiId: api.Id, StageName: aws.String("prod"),
+		ExportType: aws.String("oas30"), Parameters: map[string]string{"extensions": "apigateway"}}))
+	must[*apigateway.ImportRestApiOutput](t, "ImportRestApi of the export")(c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: exp.Body}))
+}
+
+// post sends body as JSON to the gateway and returns the status and body.
+func post(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body)) //nolint:gosec,noctx // a test URL
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
