@@ -78,7 +78,7 @@ func escapePointer(s string) string {
 // DefaultModels returns the two models API Gateway gives every REST API it
 // creates (create-rest-api): Empty, which methods name when their body has no
 // particular shape, and Error. They are ordinary models: they can be changed
-// or deleted like any other.
+// or deleted like any other in Portico.
 func DefaultModels() map[string]json.RawMessage {
 	return map[string]json.RawMessage{
 		"Empty": normRaw(json.RawMessage(`{"$schema":"http://json-schema.org/draft-04/schema#","title":"Empty Schema","type":"object"}`)),
