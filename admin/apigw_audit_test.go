@@ -102,3 +102,39 @@ func post(t *testing.T, url, body string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// deployedMockAPI creates a REST API whose GET / is a MOCK answering 200 and deploys
+// it to stage prod; it returns the API's id.
+func deployedMockAPI(t *testing.T, c *cpEnv, name string) string {
+	t.Helper()
+	ctx := t.Context()
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String(name)}))
+	must[*apigateway.PutMethodOutput](t, "PutMethod")(c.ag.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: api.RootResourceId,
+		HttpMethod: aws.String("GET"), AuthorizationType: aws.String("NONE")}))
+	must[*apigateway.PutIntegrationOutput](t, "PutIntegration")(c.ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: api.RootResourceId,
+		HttpMethod: aws.String("GET"), Type: agtypes.IntegrationTypeMock, RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`}}))
+	must[*apigateway.CreateDeploymentOutput](t, "CreateDeployment")(c.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("prod")}))
+	return aws.ToString(api.Id)
+}
+
+// TestUpdateStageUnknownDeployment: update-stage naming a deployment the API
+// lacks says the deployment is unknown, as create-stage does, not the stage
+// (which exists).
+func TestUpdateStageUnknownDeployment(t *testing.T) {
+	c := startControlPlane(t)
+	id := deployedMockAPI(t, c, "stages")
+	for _, path := range []string{"/deploymentId", "/canarySettings/deploymentId"} {
+		_, err := c.ag.UpdateStage(t.Context(), &apigateway.UpdateStageInput{RestApiId: aws.String(id), StageName: aws.String("prod"),
+			PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpReplace, Path: aws.String(path), Value: aws.String("nosuch")}}})
+		var nf *agtypes.NotFoundException
+		if !errors.As(err, &nf) || aws.ToString(nf.Message) != "Invalid Deployment identifier specified" {
+			t.Errorf("update-stage %s to an unknown deployment = %v, want NotFoundException: Invalid Deployment identifier specified", path, err)
+		}
+	}
+	_, err := c.ag.UpdateStage(t.Context(), &apigateway.UpdateStageInput{RestApiId: aws.String(id), StageName: aws.String("nosuch"),
+		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpReplace, Path: aws.String("/deploymentId"), Value: aws.String("nosuch")}}})
+	var nf *agtypes.NotFoundException
+	if !errors.As(err, &nf) || aws.ToString(nf.Message) != "Invalid Stage identifier specified" {
+		t.Errorf("update-stage of an unknown stage = %v, want NotFoundException: Invalid Stage identifier specified", err)
+	}
+}

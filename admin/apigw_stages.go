@@ -115,7 +115,14 @@ func (s *Server) apigwUpdateStage(w http.ResponseWriter, r *http.Request) error 
 	}
 	st, err := s.gw.APIs.UpdateStage(r.Context(), r.PathValue("api"), r.PathValue("stage"), p)
 	if err != nil {
-		return s.stageErr(r.Context(), r.PathValue("api"), err, stageNotFound())
+		notFound := stageNotFound()
+		if p.DeploymentID != nil || (p.Canary != nil && p.Canary.DeploymentID != nil) {
+			// The stage exists: the deployment a patch named is what is unknown.
+			if _, serr := s.gw.APIs.GetStage(r.Context(), r.PathValue("api"), r.PathValue("stage")); serr == nil {
+				notFound = errDeploymentNotFound
+			}
+		}
+		return s.stageErr(r.Context(), r.PathValue("api"), err, notFound)
 	}
 	return writeJSON(w, http.StatusOK, toAPIGWStage(st))
 }
