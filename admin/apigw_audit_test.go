@@ -138,3 +138,62 @@ func TestUpdateStageUnknownDeployment(t *testing.T) {
 		t.Errorf("update-stage of an unknown stage = %v, want NotFoundException: Invalid Stage identifier specified", err)
 	}
 }
+
+// TestIntegrationMappingsMustBeDeclared: put-integration mapping a method
+// request parameter the method does not declare, and put-integration-response
+// mapping a header its method response does not declare (or for a status
+// without a method response), are refused with API Gateway's
+// "Invalid mapping expression specified" BadRequestException; declared ones
+// (and the resource's path parameters) are taken.
+func TestIntegrationMappingsMustBeDeclared(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := t.Context()
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("mappings")}))
+	res := must[*apigateway.CreateResourceOutput](t, "CreateResource")(c.ag.CreateResource(ctx, &apigateway.CreateResourceInput{
+		RestApiId: api.Id, ParentId: api.RootResourceId, PathPart: aws.String("{id}")}))
+	must[*apigateway.PutMethodOutput](t, "PutMethod")(c.ag.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: res.Id,
+		HttpMethod: aws.String("GET"), AuthorizationType: aws.String("NONE"), RequestParameters: map[string]bool{"method.request.querystring.q": false}}))
+	wantRefused := func(what string, err error, detail string) {
+		t.Helper()
+		want := "Invalid mapping expression specified: Validation Result: warnings : [], errors : [" + detail + "]"
+		var br *agtypes.BadRequestException
+		if !errors.As(err, &br) || aws.ToString(br.Message) != want {
+			t.Errorf("%s = %v, want BadRequestException: %s", what, err, want)
+		}
+	}
+	integ := func(params map[string]string) error {
+		_, err := c.ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("GET"),
+			Type: agtypes.IntegrationTypeHttp, IntegrationHttpMethod: aws.String("GET"), Uri: aws.String("http://127.0.0.1:1/{id}"), RequestParameters: params})
+		return err
+	}
+	wantRefused("PutIntegration from an undeclared query parameter",
+		integ(map[string]string{"integration.request.header.x": "method.request.querystring.nope"}),
+		"Invalid mapping expression parameter specified: method.request.querystring.nope")
+	wantRefused("PutIntegration from an undeclared header",
+		integ(map[string]string{"integration.request.header.x": "method.request.header.X-Nope"}),
+		"Invalid mapping expression parameter specified: method.request.header.X-Nope")
+	if err := integ(map[string]string{"integration.request.header.x": "method.request.querystring.q", "integration.request.path.id": "method.request.path.id",
+		"integration.request.header.y": "'literal'"}); err != nil {
+		t.Fatalf("PutIntegration from declared parameters: %v", err)
+	}
+	_, err := c.ag.UpdateIntegration(ctx, &apigateway.UpdateIntegrationInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("GET"),
+		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpAdd, Path: aws.String("/requestParameters/integration.request.querystring.z"), Value: aws.String("method.request.multivaluequerystring.z")}}})
+	wantRefused("UpdateIntegration from an undeclared query parameter", err, "Invalid mapping expression parameter specified: method.request.multivaluequerystring.z")
+
+	intResp := func(code string) error {
+		_, err := c.ag.PutIntegrationResponse(ctx, &apigateway.PutIntegrationResponseInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("GET"),
+			StatusCode: aws.String(code), SelectionPattern: aws.String(code),
+			ResponseParameters: map[string]string{"method.response.header.X-Id": "integration.response.header.X-Id"}})
+		return err
+	}
+	wantRefused("PutIntegrationResponse without a method response", intResp("200"), "No method response exists for method.")
+	must[*apigateway.PutMethodResponseOutput](t, "PutMethodResponse")(c.ag.PutMethodResponse(ctx, &apigateway.PutMethodResponseInput{RestApiId: api.Id,
+		ResourceId: res.Id, HttpMethod: aws.String("GET"), StatusCode: aws.String("200")}))
+	wantRefused("PutIntegrationResponse mapping an undeclared header", intResp("200"), "Invalid mapping expression parameter specified: method.response.header.X-Id")
+	must[*apigateway.UpdateMethodResponseOutput](t, "UpdateMethodResponse")(c.ag.UpdateMethodResponse(ctx, &apigateway.UpdateMethodResponseInput{RestApiId: api.Id,
+		ResourceId: res.Id, HttpMethod: aws.String("GET"), StatusCode: aws.String("200"),
+		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpAdd, Path: aws.String("/responseParameters/method.response.header.X-Id"), Value: aws.String("false")}}}))
+	if err := intResp("200"); err != nil {
+		t.Errorf("PutIntegrationResponse mapping a declared header: %v", err)
+	}
+}

@@ -380,3 +380,73 @@ func (integrationResponses) patch(v patternResponse, ops []PatchOperation) (patt
 	}
 	return v, nil
 }
+
+// mappingProblems returns what API Gateway's validation of a method's
+// parameter mappings would say of rt's integration: a request parameter
+// mapped from a method request parameter the method does not declare ("Invalid
+// mapping expression parameter specified: method.request.querystring.q"), and
+// an integration response header mapping to a header its method response does
+// not declare, or for a status with no method response ("No method response
+// exists for method."). A path parameter of the resource's path counts as
+// declared.
+func mappingProblems(rt *apis.Route) map[string]bool {
+	out := map[string]bool{}
+	in := rt.Integration
+	if in == nil {
+		return out
+	}
+	declared := func(where, name string) bool {
+		if where == "path" && (strings.Contains(rt.Path, "{"+name+"}") || strings.Contains(rt.Path, "{"+name+"+}")) {
+			return true
+		}
+		return slices.ContainsFunc(rt.Parameters, func(p apis.Parameter) bool {
+			return p.In == where && (p.Name == name || where == "header" && strings.EqualFold(p.Name, name))
+		})
+	}
+	for _, src := range in.RequestParameters {
+		rest, ok := strings.CutPrefix(src, "method.request.")
+		if !ok {
+			continue
+		}
+		where, name, _ := strings.Cut(rest, ".")
+		switch where {
+		case "querystring", "multivaluequerystring":
+			where = "query"
+		case "header", "multivalueheader":
+			where = "header"
+		case "path":
+		default:
+			continue // the body, or an expression the API's validation judges
+		}
+		if !declared(where, name) {
+			out["Invalid mapping expression parameter specified: "+src] = true
+		}
+	}
+	for _, ir := range in.Responses {
+		for key := range ir.ResponseParameters {
+			header, ok := strings.CutPrefix(key, "method.response.header.")
+			if !ok {
+				continue
+			}
+			mr, ok := rt.Responses[ir.StatusCode]
+			switch {
+			case !ok:
+				out["No method response exists for method."] = true
+			case !slices.ContainsFunc(mr.Headers, func(h string) bool { return strings.EqualFold(h, header) }):
+				out["Invalid mapping expression parameter specified: "+key] = true
+			}
+		}
+	}
+	return out
+}
+
+// checkMappings refuses a change of rt's integration that adds a problem
+// mappingProblems finds to those in before, with API Gateway's message.
+func checkMappings(before map[string]bool, rt *apis.Route) error {
+	for _, p := range slices.Sorted(maps.Keys(mappingProblems(rt))) {
+		if !before[p] {
+			return badRequest("Invalid mapping expression specified: Validation Result: warnings : [], errors : [%s]", truncate(p, 300))
+		}
+	}
+	return nil
+}

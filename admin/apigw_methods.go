@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -169,9 +170,16 @@ func (s *Server) modifyMethod(r *http.Request, fn func(a *apis.API, n *apis.Reso
 		if err != nil {
 			return err
 		}
-		before := modelRefs(rt)
+		before, mappings := modelRefs(rt), mappingProblems(rt)
+		integ, _ := json.Marshal(rt.Integration)
 		if err := fn(a, n, rt); err != nil {
 			return err
+		}
+		if after, _ := json.Marshal(rt.Integration); rt.Integration != nil && !bytes.Equal(integ, after) {
+			// Only a change of the integration is held to its mappings.
+			if err := checkMappings(mappings, rt); err != nil {
+				return err
+			}
 		}
 		return checkModelRefs(a, before, rt)
 	})
