@@ -46,6 +46,32 @@ func (s *Server) handleItem(path string, put, get, update, del HandlerFunc) {
 	s.HandleAPIGateway("DELETE "+path, del)
 }
 
+// apigwPrefixes are the collections of API Gateway's control plane (v1's
+// top-level resources, and all of v2 under /v2), implemented by Portico or not.
+var apigwPrefixes = []string{
+	"/account", "/apikeys", "/clientcertificates", "/domainnameaccessassociations", "/domainnames",
+	"/restapis", "/sdktypes", "/tags", "/usageplans", "/vpclinks", "/v2",
+}
+
+// registerUnknownAPIGatewayOperations answers a path under apigwPrefixes that
+// no route serves (an operation Portico does not implement, or a method the
+// resource lacks) in API Gateway's error shape, which the SDKs and CLI can
+// read, instead of ServeMux's plain-text 404 or 405. Registered last; the
+// routes registered before are more specific and win.
+func (s *Server) registerUnknownAPIGatewayOperations() {
+	for _, prefix := range apigwPrefixes {
+		s.HandleAPIGateway(prefix+"/", s.unknownAPIGatewayOperation)
+		if prefix != "/v2" {
+			s.HandleAPIGateway(prefix, s.unknownAPIGatewayOperation)
+		}
+	}
+}
+
+func (s *Server) unknownAPIGatewayOperation(_ http.ResponseWriter, r *http.Request) error {
+	return errdefs.New(errdefs.ErrNotFound, "UnknownOperationException",
+		fmt.Sprintf("Portico does not implement the API Gateway operation at %s %s", r.Method, r.URL.Path))
+}
+
 // isAPIGatewayRoute reports whether r is for a route registered with
 // HandleAPIGateway, whose errors (authentication's included) take API
 // Gateway's shape.

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 )
 
 // TestRestAPIModelReferences: a new REST API has API Gateway's two default
@@ -196,4 +197,27 @@ func TestIntegrationMappingsMustBeDeclared(t *testing.T) {
 	if err := intResp("200"); err != nil {
 		t.Errorf("PutIntegrationResponse mapping a declared header: %v", err)
 	}
+}
+
+// TestUnknownAPIGatewayOperation: an API Gateway operation Portico does not
+// implement answers in API Gateway's JSON error shape (UnknownOperationException,
+// 404), which the SDKs and CLI read, instead of a plain-text 404 or 405, on both
+// control planes; the routes Portico serves under the same paths still answer.
+func TestUnknownAPIGatewayOperation(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := t.Context()
+	_, err := c.ag.GetAccount(ctx, &apigateway.GetAccountInput{})
+	apiError(t, err, "UnknownOperationException", 404)
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("docs")}))
+	_, err = c.ag.CreateDocumentationPart(ctx, &apigateway.CreateDocumentationPartInput{RestApiId: api.Id,
+		Location: &agtypes.DocumentationPartLocation{Type: agtypes.DocumentationPartTypeApi}, Properties: aws.String(`{"description":"x"}`)})
+	apiError(t, err, "UnknownOperationException", 404)
+	_, err = c.ag.CreateVpcLink(ctx, &apigateway.CreateVpcLinkInput{Name: aws.String("l"), TargetArns: []string{"arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/x/y"}})
+	apiError(t, err, "UnknownOperationException", 404)
+	must[*apigateway.GetRestApiOutput](t, "GetRestApi")(c.ag.GetRestApi(ctx, &apigateway.GetRestApiInput{RestApiId: api.Id}))
+
+	v2 := startV2(t)
+	_, err = v2.ag.GetVpcLinks(ctx, &apigatewayv2.GetVpcLinksInput{})
+	apiError(t, err, "UnknownOperationException", 404)
+	must[*apigatewayv2.GetApisOutput](t, "GetApis")(v2.ag.GetApis(ctx, &apigatewayv2.GetApisInput{}))
 }

@@ -64,6 +64,7 @@ func New(p Params) (*Server, error) {
 	s.registerDomainRoutes(p.Domains)
 	s.registerIAMRoutes(p.IAM)
 	s.registerStackRoutes(p.Stacks)
+	s.registerUnknownAPIGatewayOperations()
 	if p.Console != nil {
 		s.registerConsole(p.Console)
 	}
