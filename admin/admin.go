@@ -337,12 +337,27 @@ func errorStatus(err error, surface int) (int, string) {
 	return c.status, c.typ
 }
 
+// clientMessage is err's text for a client: without the ": invalid parameter"
+// (": not found", ...) that wrapping a kind appends, which AWS's messages do
+// not carry and which repeats what the error type already says.
+func clientMessage(err error) string {
+	msg := err.Error()
+	for _, e := range errorKinds {
+		if errors.Is(err, e.kind) {
+			if m, ok := strings.CutSuffix(msg, ": "+e.kind.Error()); ok && m != "" {
+				return m
+			}
+		}
+	}
+	return msg
+}
+
 // writeError maps an error to a status and AWS's error body
 // {"Type":"User","message":"..."} with x-amzn-ErrorType. 5xx are logged.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, typ := errorStatus(err, lambdaSurface)
 	var k *errdefs.Kinded
-	body := map[string]string{"Type": "User", "message": err.Error()}
+	body := map[string]string{"Type": "User", "message": clientMessage(err)}
 	if errors.As(err, &k) && status < 500 {
 		if k.Type != "" {
 			typ = k.Type

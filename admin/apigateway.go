@@ -85,7 +85,7 @@ func (s *Server) isAPIGatewayRoute(r *http.Request) bool {
 // log with the request id.
 func (s *Server) writeAPIGatewayError(w http.ResponseWriter, r *http.Request, err error) {
 	status, typ := errorStatus(err, apigwSurface)
-	msg := err.Error()
+	msg := clientMessage(err)
 	var k *errdefs.Kinded
 	if errors.As(err, &k) {
 		if k.Type != "" {

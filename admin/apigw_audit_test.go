@@ -1,11 +1,13 @@
 package admin_test
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
@@ -110,8 +112,18 @@ func deployedMockAPI(t *testing.T, c *cpEnv, name string) string {
 	t.Helper()
 	ctx := t.Context()
 	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String(name)}))
+	// API Gateway's words, without Portico's ": invalid parameter".
+	_, err := c.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("dev")})
+	var br *agtypes.BadRequestException
+	if !errors.As(err, &br) || aws.ToString(br.Message) != "The REST API doesn't contain any methods" {
+		t.Errorf("deploying an API without methods = %v, want BadRequestException: The REST API doesn't contain any methods", err)
+	}
 	must[*apigateway.PutMethodOutput](t, "PutMethod")(c.ag.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: api.RootResourceId,
 		HttpMethod: aws.String("GET"), AuthorizationType: aws.String("NONE")}))
+	_, err = c.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("dev")})
+	if !errors.As(err, &br) || aws.ToString(br.Message) != "No integration defined for method (GET /)" {
+		t.Errorf("deploying a method without integration = %v, want BadRequestException: No integration defined for method (GET /)", err)
+	}
 	must[*apigateway.PutIntegrationOutput](t, "PutIntegration")(c.ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: api.RootResourceId,
 		HttpMethod: aws.String("GET"), Type: agtypes.IntegrationTypeMock, RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`}}))
 	must[*apigateway.CreateDeploymentOutput](t, "CreateDeployment")(c.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("prod")}))
@@ -220,4 +232,51 @@ func TestUnknownAPIGatewayOperation(t *testing.T) {
 	_, err = v2.ag.GetVpcLinks(ctx, &apigatewayv2.GetVpcLinksInput{})
 	apiError(t, err, "UnknownOperationException", 404)
 	must[*apigatewayv2.GetApisOutput](t, "GetApis")(v2.ag.GetApis(ctx, &apigatewayv2.GetApisInput{}))
+}
+
+// TestAPIVersionOnlyWhenGiven: an API created without a version has none (as
+// API Gateway's get-rest-api and get-api show), and its export's info.version
+// is its creation time, as API Gateway's exports are. On the way, deploying it
+// before it has methods, or integrations, is refused in API Gateway's words.
+func TestAPIVersionOnlyWhenGiven(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := t.Context()
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("v")}))
+	got := must[*apigateway.GetRestApiOutput](t, "GetRestApi")(c.ag.GetRestApi(ctx, &apigateway.GetRestApiInput{RestApiId: api.Id}))
+	if got.Version != nil {
+		t.Errorf("get-rest-api version = %q, want none", aws.ToString(got.Version))
+	}
+	// API Gateway's words, without Portico's ": invalid parameter".
+	_, err := c.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("dev")})
+	var br *agtypes.BadRequestException
+	if !errors.As(err, &br) || aws.ToString(br.Message) != "The REST API doesn't contain any methods" {
+		t.Errorf("deploying an API without methods = %v, want BadRequestException: The REST API doesn't contain any methods", err)
+	}
+	must[*apigateway.PutMethodOutput](t, "PutMethod")(c.ag.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: api.RootResourceId,
+		HttpMethod: aws.String("GET"), AuthorizationType: aws.String("NONE")}))
+	_, err = c.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("dev")})
+	if !errors.As(err, &br) || aws.ToString(br.Message) != "No integration defined for method (GET /)" {
+		t.Errorf("deploying a method without integration = %v, want BadRequestException: No integration defined for method (GET /)", err)
+	}
+	must[*apigateway.PutIntegrationOutput](t, "PutIntegration")(c.ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: api.RootResourceId,
+		HttpMethod: aws.String("GET"), Type: agtypes.IntegrationTypeMock, RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`}}))
+	must[*apigateway.CreateDeploymentOutput](t, "CreateDeployment")(c.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("dev")}))
+	exp := must[*apigateway.GetExportOutput](t, "GetExport")(c.ag.GetExport(ctx, &apigateway.GetExportInput{RestApiId: api.Id, StageName: aws.String("dev"), ExportType: aws.String("oas30")}))
+	var doc struct{ Info struct{ Version string } }
+	if err := json.Unmarshal(exp.Body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if want := api.CreatedDate.UTC().Format(time.RFC3339); doc.Info.Version != want {
+		t.Errorf("export info.version = %q, want the creation time %q", doc.Info.Version, want)
+	}
+	given := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("v2"), Version: aws.String("1.2")}))
+	if aws.ToString(given.Version) != "1.2" {
+		t.Errorf("create-rest-api --version 1.2 = %q", aws.ToString(given.Version))
+	}
+
+	v2 := startV2(t)
+	h := must[*apigatewayv2.CreateApiOutput](t, "CreateApi")(v2.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("h"), ProtocolType: "HTTP"}))
+	if h.Version != nil {
+		t.Errorf("create-api version = %q, want none", aws.ToString(h.Version))
+	}
 }

@@ -92,11 +92,6 @@ func (s *Service) Create(ctx context.Context, a *API) (*API, error) {
 	}
 	now := s.now()
 	cp.CreatedAt, cp.UpdatedAt = now, now
-	if cp.Version == "" {
-		// As API Gateway's exports do, the document version defaults to the
-		// creation time.
-		cp.Version = now.Format(time.RFC3339)
-	}
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
 		if cp.ID == "" {
 			for i := 0; ; i++ {
@@ -955,10 +950,16 @@ func (a *API) deployable() error {
 // undeployable says why a cannot be deployed, or "".
 func (a *API) undeployable() string {
 	if len(a.Routes) == 0 {
+		if a.Protocol == ProtocolREST {
+			return "The REST API doesn't contain any methods" // API Gateway's words
+		}
 		return fmt.Sprintf("api %s has no routes to deploy", a.ID)
 	}
 	for _, r := range a.Routes {
 		if r.Integration == nil {
+			if a.Protocol == ProtocolREST {
+				return fmt.Sprintf("No integration defined for method (%s)", r.RouteKey)
+			}
 			return fmt.Sprintf("no integration defined for route %q of api %s", r.RouteKey, a.ID)
 		}
 	}

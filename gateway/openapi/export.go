@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -43,7 +44,13 @@ func Export(a *apis.API, format string) ([]byte, error) {
 
 func exportDoc(a *apis.API, swagger2 bool) map[string]any {
 	doc := map[string]any{}
-	info := map[string]any{"title": a.Name, "version": a.Version}
+	version := a.Version
+	if version == "" && !a.CreatedAt.IsZero() {
+		// As API Gateway's exports do, an API given no version exports its
+		// creation time.
+		version = a.CreatedAt.UTC().Format(time.RFC3339)
+	}
+	info := map[string]any{"title": a.Name, "version": version}
 	if a.Description != "" {
 		info["description"] = a.Description
 	}
