@@ -897,11 +897,11 @@ func (c *Conn) message(typ int, data []byte) {
 	case <-c.finished:
 		return
 	}
-	go c.dispatch(c.ctx, typ, data, requestID, now)
+	go c.dispatch(c.ctx, data, requestID, now)
 }
 
 // dispatch routes one message and runs its route.
-func (c *Conn) dispatch(ctx context.Context, typ int, data []byte, requestID string, at time.Time) {
+func (c *Conn) dispatch(ctx context.Context, data []byte, requestID string, at time.Time) {
 	defer func() { <-c.inflight }()
 	routes, err := c.d.Routes(ctx, c.apiID, c.stage)
 	if err != nil {
@@ -920,11 +920,7 @@ func (c *Conn) dispatch(ctx context.Context, typ int, data []byte, requestID str
 	}
 	ev := c.event(EventMessage, key, requestID, at, routes.StageVariables)
 	ev.RequestContext.MessageID = ids.Base64(requestIDBytes)
-	if typ == websocket.BinaryMessage {
-		ev.Body, ev.IsBase64Encoded = encodeBase64(data), true
-	} else {
-		ev.Body = string(data)
-	}
+	ev.Body = string(data) // a text message: frameReader refuses binary ones
 	var resp *Response
 	if rd, ok := c.d.(ReplyDispatcher); ok && routes.Keys[key] {
 		r := &Reply{c: c, wake: make(chan struct{}, 1)}

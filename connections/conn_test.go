@@ -60,10 +60,10 @@ func TestConnectMessageDisconnect(t *testing.T) {
 	if ev := ts.d.next(t, EventMessage); ev.RequestContext.RouteKey != "fire" {
 		t.Fatalf("route = %q", ev.RequestContext.RouteKey)
 	}
-	// Non-JSON goes to $default; binary bodies are base64.
-	_ = c.WriteMessage(websocket.BinaryMessage, []byte{0xff, 0x00})
-	if ev := ts.d.next(t, EventMessage); ev.RequestContext.RouteKey != "$default" || !ev.IsBase64Encoded || ev.Body != "/wA=" {
-		t.Fatalf("binary event = %+v", ev)
+	// Non-JSON goes to $default.
+	_ = c.WriteMessage(websocket.TextMessage, []byte("not json"))
+	if ev := ts.d.next(t, EventMessage); ev.RequestContext.RouteKey != "$default" || ev.IsBase64Encoded || ev.Body != "not json" {
+		t.Fatalf("non-JSON event = %+v", ev)
 	}
 	_ = c.WriteMessage(websocket.TextMessage, []byte(`{"action":"echo","data":"2"}`))
 	if got := readText(t, c); got != `{"action":"echo","data":"2"}` {
@@ -146,9 +146,14 @@ func TestLimitsClose(t *testing.T) {
 	}{
 		// The gorilla client fragments at its 1 KB write buffer: frames fit,
 		// the message does not.
-		{"message too big", websocket.Dialer{WriteBufferSize: 1000}, websocket.BinaryMessage, make([]byte, 5000), websocket.CloseMessageTooBig},
+		{"message too big", websocket.Dialer{WriteBufferSize: 1000}, websocket.TextMessage, make([]byte, 5000), websocket.CloseMessageTooBig},
 		// One 2 KB frame, as browsers send.
-		{"frame too big", websocket.Dialer{WriteBufferSize: 8192}, websocket.BinaryMessage, make([]byte, 2048), websocket.CloseMessageTooBig},
+		{"frame too big", websocket.Dialer{WriteBufferSize: 8192}, websocket.TextMessage, make([]byte, 2048), websocket.CloseMessageTooBig},
+		// API Gateway refuses binary frames from clients and closes with 1003
+		// (websocket-api-develop-binary-media-types).
+		{"binary frame", websocket.Dialer{}, websocket.BinaryMessage, []byte{0xff, 0x00}, websocket.CloseUnsupportedData},
+		// A binary message in fragments is refused at its first frame.
+		{"fragmented binary message", websocket.Dialer{WriteBufferSize: 1000}, websocket.BinaryMessage, make([]byte, 3000), websocket.CloseUnsupportedData},
 		{"invalid utf-8", websocket.Dialer{}, websocket.TextMessage, []byte("ok \xff\xfe"), websocket.CloseInvalidFramePayloadData},
 	}
 	for _, c := range cases {
@@ -422,12 +427,12 @@ func TestFrameReaderChunks(t *testing.T) {
 		clientFrame(0x01, []byte("frag-")),               // text, not final
 		clientFrame(0x8A, nil),                           // pong between fragments
 		clientFrame(0x80, []byte("mented")),              // final continuation
-		clientFrame(0x82, big),                           // binary, 16-bit length
-		clientFrame(0x82, bytes.Repeat([]byte{0}, 2000)), // over the frame limit
+		clientFrame(0x81, big),                           // text, 16-bit length
+		clientFrame(0x81, bytes.Repeat([]byte{0}, 2000)), // over the frame limit
 	} {
 		stream = append(stream, f...)
 	}
-	want := []string{`msg 1 "hello"`, `ping "p"`, `pong ""`, `msg 1 "frag-mented"`, fmt.Sprintf("msg 2 %q", big)}
+	want := []string{`msg 1 "hello"`, `ping "p"`, `pong ""`, `msg 1 "frag-mented"`, fmt.Sprintf("msg 1 %q", big)}
 	for _, chunk := range []int{1, 2, 3, 7, 100, len(stream)} {
 		r := &frameReader{maxFrame: 1024, maxMessage: 4096}
 		h := &frameRecorder{}
@@ -459,7 +464,9 @@ func TestFrameReaderRefuses(t *testing.T) {
 		{"fragmented ping", clientFrame(0x09, nil), websocket.CloseProtocolError},
 		{"long ping", clientFrame(0x89, make([]byte, 126)), websocket.CloseProtocolError},
 		{"lone continuation", clientFrame(0x80, []byte("x")), websocket.CloseProtocolError},
-		{"message too big", append(clientFrame(0x02, make([]byte, 1000)), clientFrame(0x00, make([]byte, 1000))...), websocket.CloseMessageTooBig},
+		{"message too big", append(clientFrame(0x01, make([]byte, 1000)), clientFrame(0x00, make([]byte, 1000))...), websocket.CloseMessageTooBig},
+		{"binary", clientFrame(0x82, []byte{0xff}), websocket.CloseUnsupportedData},
+		{"binary first fragment", clientFrame(0x02, []byte{0xff}), websocket.CloseUnsupportedData},
 		{"close 1000", clientFrame(0x88, websocket.FormatCloseMessage(1000, "bye")), 1000},
 		{"close without code", clientFrame(0x88, nil), websocket.CloseNoStatusReceived},
 		{"close code 1005", clientFrame(0x88, []byte{0x03, 0xED}), websocket.CloseProtocolError},

@@ -2,7 +2,6 @@ package connections
 
 import (
 	"bufio"
-	"encoding/base64"
 	"encoding/binary"
 	"net"
 	"net/http"
@@ -57,6 +56,9 @@ type readEnd struct {
 }
 
 func (e *readEnd) Error() string { return "websocket: " + strconv.Itoa(e.code) + " " + e.reason }
+
+// binaryRefused is the reason of the close that answers a binary frame.
+const binaryRefused = "Binary frames are not supported"
 
 // protocolError ends a connection that broke RFC 6455 with 1002.
 func protocolError(msg string) *readEnd {
@@ -172,6 +174,12 @@ func (r *frameReader) frame(p []byte, h frameHandler) (int, error) {
 			return 0, &readEnd{code: websocket.CloseMessageTooBig, reason: "Message over " + strconv.Itoa(r.maxMessage) + " bytes",
 				reply: websocket.FormatCloseMessage(websocket.CloseMessageTooBig, "")}
 		}
+		// API Gateway does not take binary frames from clients: it closes
+		// the connection with 1003 (text carries binary as base64).
+		if op == websocket.BinaryMessage {
+			return 0, &readEnd{code: websocket.CloseUnsupportedData, reason: binaryRefused,
+				reply: websocket.FormatCloseMessage(websocket.CloseUnsupportedData, binaryRefused)}
+		}
 	}
 	n := hl + int(length)
 	if len(p) < n {
@@ -253,5 +261,3 @@ func headerLen(b0, b1 byte) int {
 	}
 	return n
 }
-
-func encodeBase64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
