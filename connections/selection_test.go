@@ -13,6 +13,7 @@ func TestSelectRoute(t *testing.T) {
 	noDefault := func(k string) bool { return k != "$default" && has(k) }
 	sel, _ := routeselect.Parse("$request.body.action")
 	nested, _ := routeselect.Parse("$request.body.meta.route")
+	multi, _ := routeselect.Parse("${request.body.service}/${request.body.action}")
 	cases := []struct {
 		name string
 		sel  *routeselect.Selector
@@ -32,6 +33,8 @@ func TestSelectRoute(t *testing.T) {
 		{"reserved key never selected", sel, `{"action":"$connect"}`, has, "$default"},
 		{"nested", nested, `{"meta":{"route":"sendmessage"}}`, has, "sendmessage"},
 		{"nested through a string", nested, `{"meta":"x"}`, has, "$default"},
+		{"several variables", multi, `{"service":"chat","action":"sendmessage"}`, func(k string) bool { return k == "chat/sendmessage" }, "chat/sendmessage"},
+		{"several variables, not json", multi, `chat/sendmessage`, has, "$default"},
 		{"no default", sel, `{"action":"nope"}`, noDefault, ""},
 		{"no default, match", sel, `{"action":"sendmessage"}`, noDefault, "sendmessage"},
 		{"deep nesting", sel, strings.Repeat("[", 20000) + strings.Repeat("]", 20000), has, "$default"},
@@ -53,6 +56,8 @@ func FuzzSelectRoute(f *testing.F) {
 		f.Add([]byte(s), "$request.body.action")
 	}
 	f.Add([]byte(`{"a":{"b":"x"}}`), "$request.body.a.b")
+	f.Add([]byte(`{"a":"x","b":"y"}`), "${request.body.a}/${request.body.b}")
+	f.Add([]byte(`{}`), "\\$default")
 	f.Fuzz(func(t *testing.T, body []byte, expr string) {
 		sel, err := routeselect.Parse(expr)
 		if err != nil {

@@ -76,7 +76,7 @@ func wsCreate(g *globalFlags) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&expr, "route-selection", routeselect.Default, "route selection expression, $request.body.<member>[.<member>...]")
+	cmd.Flags().StringVar(&expr, "route-selection", routeselect.Default, "route selection expression: $request.body.<member>[.<member>...], or ${request.body.<member>} variables among static text")
 	cmd.Flags().StringVar(&description, "description", "", "description")
 	return cmd
 }
