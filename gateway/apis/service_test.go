@@ -283,15 +283,19 @@ func TestWebSocketModel(t *testing.T) {
 }
 
 func TestRouteSelectionExpressionMustParse(t *testing.T) {
-	for _, expr := range []string{"$request.body.", "$request.body.a..b", "$request.body.a b"} {
+	for _, expr := range []string{"", "$request.body.", "$request.body.a..b", "$request.body.a b", "$request.header.x"} {
 		a := &API{Name: "ws", Protocol: ProtocolWebSocket, Definition: Definition{RouteSelectionExpression: expr}}
 		if err := a.Validate(); err == nil {
 			t.Errorf("expression %q was accepted", expr)
 		}
 	}
-	ok := &API{Name: "ws", Protocol: ProtocolWebSocket, Definition: Definition{RouteSelectionExpression: "$request.body.message.action"}}
-	if err := ok.Validate(); err != nil {
-		t.Errorf("a dotted path was refused: %v", err)
+	// API Gateway's selection expressions: a path, several variables among
+	// static text, a static value.
+	for _, expr := range []string{"$request.body.message.action", "${request.body.service}/${request.body.action}", "action", "\\$default"} {
+		ok := &API{Name: "ws", Protocol: ProtocolWebSocket, Definition: Definition{RouteSelectionExpression: expr}}
+		if err := ok.Validate(); err != nil {
+			t.Errorf("expression %q was refused: %v", expr, err)
+		}
 	}
 }
 

@@ -292,8 +292,8 @@ func (a *API) Validate() error {
 	}
 	d := &a.Definition
 	if a.Protocol == ProtocolWebSocket {
-		if !strings.HasPrefix(d.RouteSelectionExpression, "$request.body.") || len(d.RouteSelectionExpression) <= len("$request.body.") {
-			add(invalid("routeSelectionExpression %q must be $request.body.<path>", truncate(d.RouteSelectionExpression, 100)))
+		if d.RouteSelectionExpression == "" {
+			add(invalid("routeSelectionExpression is required for WebSocket APIs (e.g. %s)", routeselect.Default))
 		} else if _, err := routeselect.Parse(d.RouteSelectionExpression); err != nil {
 			// The same parser the gateway routes messages with: an expression
 			// that does not parse is refused here, not discovered per message.
