@@ -192,6 +192,18 @@ func TestChatEndToEndDocker(t *testing.T) {
 	runChat(t, env, "127.0.0.1:"+port)
 }
 
+// TestChatEndToEndContainerd runs the chat sample's functions under containerd:
+// they reach the @connections callback endpoint from their own network
+// namespaces with the credentials Portico gives them.
+func TestChatEndToEndContainerd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("containerd end-to-end test skipped in -short mode")
+	}
+	runtimetest.RequireContainerd(t)
+	env := apptest.Start(t, apptest.Options{Runtime: "containerd", Settings: func(s *app.Settings) { s.AdminToken = e2eToken }})
+	runChat(t, env, strings.TrimPrefix(env.GatewayURL, "http://"))
+}
+
 func runChat(t *testing.T, env *apptest.Env, gatewayHost string) {
 	a := deployChat(t, env, gatewayHost)
 	ctx := context.Background()
