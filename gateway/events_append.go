@@ -319,9 +319,14 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	}
 	b = appendJSONString(b, resource)
 	b = append(b, `,"path":`...)
-	if rest {
+	switch {
+	case rest && rc.CustomDomain:
+		// Through a custom domain name REST events carry the base path
+		// too ("/v2/pets" for a mapping "v2"), as API Gateway sends them.
+		b = appendJSONStrings(b, rc.StagePrefix, rc.Path)
+	case rest:
 		b = appendJSONString(b, rc.Path)
-	} else {
+	default:
 		b = appendJSONString(b, unescapePath(rc.Path))
 	}
 	b = append(b, `,"httpMethod":`...)

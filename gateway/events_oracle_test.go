@@ -31,8 +31,11 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		HTTPMethod: r.Method,
 	}
 	rest := rc.Protocol == apis.ProtocolREST
-	if rest { // as the client sent it
+	if rest { // as the client sent it, with a custom domain's base path
 		ev.Path = rc.Path
+		if rc.CustomDomain {
+			ev.Path = rc.StagePrefix + rc.Path
+		}
 	}
 	if rc.Route.Path == apis.RouteDefault {
 		ev.Resource = "/" + "{proxy+}"

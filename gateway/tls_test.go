@@ -603,14 +603,17 @@ func TestCustomDomainsWithBasePathAndAPIMappings(t *testing.T) {
 		}
 	}
 	c := e.client(true)
+	// A REST event's path, like requestContext.path, carries the base path
+	// (API Gateway's own events do); the route (resource, pathParameters) is
+	// matched on the path after it.
 	cases := []struct {
-		url, api, path, domain, prefix string
+		url, api, path, proxy, domain, prefix string
 	}{
-		{"https://api.example.com/pets/1", restA, "/pets/1", "api.example.com", "api"},
-		{"https://api.example.com/v2/pets/1", restB, "/pets/1", "api.example.com", "api"},
-		{"https://api.example.com/v2/x", restB, "/x", "api.example.com", "api"},
-		{"https://api.example.com/v20/pets", restA, "/v20/pets", "api.example.com", "api"},
-		{"https://tenant1.apps.example.com/pets", restA, "/pets", "tenant1.apps.example.com", "tenant1"},
+		{"https://api.example.com/pets/1", restA, "/pets/1", "pets/1", "api.example.com", "api"},
+		{"https://api.example.com/v2/pets/1", restB, "/v2/pets/1", "pets/1", "api.example.com", "api"},
+		{"https://api.example.com/v2/x", restB, "/v2/x", "x", "api.example.com", "api"},
+		{"https://api.example.com/v20/pets", restA, "/v20/pets", "v20/pets", "api.example.com", "api"},
+		{"https://tenant1.apps.example.com/pets", restA, "/pets", "pets", "tenant1.apps.example.com", "tenant1"},
 	}
 	for _, tc := range cases {
 		a := e.get(c, tc.url)
@@ -623,6 +626,12 @@ func TestCustomDomainsWithBasePathAndAPIMappings(t *testing.T) {
 		}
 		if got := str2(ev, "path"); got != tc.path {
 			t.Errorf("%s: path %q, want %q", tc.url, got, tc.path)
+		}
+		if got := str2(ev, "requestContext", "path"); got != tc.path {
+			t.Errorf("%s: requestContext.path %q, want %q", tc.url, got, tc.path)
+		}
+		if got := str2(ev, "pathParameters", "proxy"); got != tc.proxy {
+			t.Errorf("%s: pathParameters.proxy %q, want %q", tc.url, got, tc.proxy)
 		}
 		if got := str2(ev, "requestContext", "domainName"); got != tc.domain {
 			t.Errorf("%s: domainName %q", tc.url, got)
