@@ -2,12 +2,18 @@ package gateway
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -883,5 +889,88 @@ func TestWSSConnectEventSaysHTTPSAndCallbackStaysPlain(t *testing.T) {
 	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second)) // a guard against hanging, not a timing assertion
 	if _, b, err := c.ReadMessage(); err != nil || string(b) != "pushed" {
 		t.Fatalf("the wss client read %q, %v", b, err)
+	}
+}
+
+// TestMutualTLSClientCertSpelledAsAPIGateway checks requestContext's
+// clientCert against API Gateway's own example (aws-lambda-go's
+// apigw-custom-auth-request-type-request.json and apigw-request.json): names in
+// the certificate's order, serial 1 as "1", a long serial as colon-separated
+// hex, the day of a date padded with a space ("Aug  5").
+func TestMutualTLSClientCertSpelledAsAPIGateway(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	name := func(cn string) pkix.Name {
+		return pkix.Name{Country: []string{"US"}, Province: []string{"Washington"}, Locality: []string{"Seattle"},
+			Organization: []string{"Amazon Web Services"}, OrganizationalUnit: []string{"Security"}, CommonName: cn}
+	}
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: name("My Private CA"), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	issue := func(serial *big.Int) tls.Certificate {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := &x509.Certificate{SerialNumber: serial, Subject: name("My Client"), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+			NotBefore: time.Date(2020, 8, 29, 0, 28, 21, 0, time.UTC), NotAfter: time.Date(2120, 8, 5, 0, 28, 21, 0, time.UTC)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	}
+	truststore := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	rest := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	httpID := e.deploy(httpAPI(), "prod")
+	for name, id := range map[string]string{"rest.example.com": rest, "http.example.com": httpID} {
+		if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: name, TruststorePEM: truststore, TruststoreURI: "file:///truststore.pem"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: name, APIID: id, Stage: "prod"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	long, _ := new(big.Int).SetString("a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", 16)
+	for _, tc := range []struct {
+		serial *big.Int
+		want   string
+	}{
+		{big.NewInt(1), "1"},
+		{long, "a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1:a1"},
+	} {
+		cert := issue(tc.serial)
+		for url, at := range map[string][]string{
+			"https://rest.example.com/pets": {"requestContext", "identity", "clientCert"},
+			"https://http.example.com/pets": {"requestContext", "authentication", "clientCert"},
+		} {
+			if a := e.get(e.client(true, cert), url); a.status != 200 {
+				t.Fatalf("%s: %d %s", url, a.status, a.body)
+			}
+			ev := e.lastEvent()
+			field := func(f ...string) string { return str2(ev, append(append([]string{}, at...), f...)...) }
+			for _, c := range []struct{ got, want string }{
+				{field("subjectDN"), "C=US,ST=Washington,L=Seattle,O=Amazon Web Services,OU=Security,CN=My Client"},
+				{field("issuerDN"), "C=US,ST=Washington,L=Seattle,O=Amazon Web Services,OU=Security,CN=My Private CA"},
+				{field("serialNumber"), tc.want},
+				{field("validity", "notBefore"), "Aug 29 00:28:21 2020 GMT"},
+				{field("validity", "notAfter"), "Aug  5 00:28:21 2120 GMT"},
+			} {
+				if c.got != c.want {
+					t.Errorf("%s: %q, want %q", url, c.got, c.want)
+				}
+			}
+			if !strings.HasPrefix(field("clientCertPem"), "-----BEGIN CERTIFICATE-----\n") {
+				t.Errorf("%s: clientCertPem %q", url, field("clientCertPem"))
+			}
+		}
 	}
 }
