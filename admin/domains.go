@@ -96,9 +96,18 @@ func certificateFromARN(arn string) (certPEM, keyPEM []byte, err error) {
 const devCertificateARN = "arn:portico:acm:local:certificate/dev"
 
 // truststoreFromURI reads a mutual TLS truststore: "file:///path.pem" or a path.
+// A mutualTlsAuthentication without a truststoreUri is refused rather than
+// read as "no mutual TLS", and so is a truststoreVersion: files have no
+// versions to pick from.
 func truststoreFromURI(in *mutualTLSInput) ([]byte, string, error) {
-	if in == nil || in.TruststoreURI == "" {
+	if in == nil {
 		return nil, "", nil
+	}
+	if in.TruststoreURI == "" {
+		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", "mutualTlsAuthentication needs a truststoreUri (file:///path/bundle.pem); leave mutualTlsAuthentication out for a domain without mutual TLS")
+	}
+	if in.TruststoreVersion != "" {
+		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststoreVersion %q: Portico reads the truststore file as it is and keeps no versions; leave truststoreVersion out", in.TruststoreVersion))
 	}
 	path := strings.TrimPrefix(in.TruststoreURI, "file://")
 	if strings.HasPrefix(path, "s3://") {
@@ -118,10 +127,15 @@ func checkSecurityPolicy(p string) error {
 	return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("securityPolicy %q: Portico speaks TLS 1.2 and 1.3 only (TLS_1_2)", p))
 }
 
-func checkEndpointType(types ...string) error {
+// checkEndpointType checks a domain's endpoint types; mutual TLS (mtls)
+// needs a Regional domain name, as in API Gateway.
+func checkEndpointType(mtls bool, types ...string) error {
 	for _, t := range types {
 		if t != "REGIONAL" && t != "EDGE" {
 			return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("endpoint type %q: use REGIONAL (or EDGE, served the same)", t))
+		}
+		if t == "EDGE" && mtls {
+			return errdefs.New(errdefs.ErrInvalid, "BadRequestException", "mutual TLS needs a REGIONAL domain name; EDGE domain names do not support it")
 		}
 	}
 	return nil
@@ -154,7 +168,7 @@ func (h *domainRoutes) createV1(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if in.EndpointConfiguration != nil {
-		if err := checkEndpointType(in.EndpointConfiguration.Types...); err != nil {
+		if err := checkEndpointType(in.MutualTLS != nil, in.EndpointConfiguration.Types...); err != nil {
 			return err
 		}
 	}
@@ -312,7 +326,7 @@ func (h *domainRoutes) createV2(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if c.EndpointType != "" {
-			if err := checkEndpointType(c.EndpointType); err != nil {
+			if err := checkEndpointType(in.MutualTLS != nil, c.EndpointType); err != nil {
 				return err
 			}
 		}

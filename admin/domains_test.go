@@ -8,12 +8,16 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	v1types "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 	"github.com/aws/smithy-go"
@@ -162,5 +166,65 @@ func TestDomainNamesThroughTheAWSSDK(t *testing.T) {
 	}
 	if _, err := v2.GetDomainName(ctx, &apigatewayv2.GetDomainNameInput{DomainName: aws.String("api.example.com")}); err == nil {
 		t.Error("the deleted domain is still there")
+	}
+}
+
+// TestDomainNameRefusals: what API Gateway refuses, or what Portico could not
+// enforce, comes back as BadRequestException and creates nothing: mutual TLS
+// declared without a truststore, a truststore version (files have none), mutual
+// TLS on an EDGE domain name.
+func TestDomainNameRefusals(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := edge.InitDevCA(edge.DevCADir(dir), nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var svc *apis.Service
+	env := apptest.Start(t, apptest.Options{DataDir: dir, Populate: []any{&svc},
+		Settings: func(s *app.Settings) { s.TLSListen = "127.0.0.1:0" }})
+	ctx := context.Background()
+	creds := credentials.NewStaticCredentialsProvider("portico", "secret", "")
+	v1 := apigateway.New(apigateway.Options{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1})
+	v2 := apigatewayv2.New(apigatewayv2.Options{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1})
+	expectBadRequest := func(what string, err error, contains string) {
+		t.Helper()
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "BadRequestException" || !strings.Contains(ae.ErrorMessage(), contains) {
+			t.Errorf("%s: %v, want BadRequestException saying %q", what, err, contains)
+		}
+	}
+	clientCA, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	truststore := filepath.Join(dir, "clients-ca.pem")
+	if err := os.WriteFile(truststore, clientCA.CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	uri := "file://" + truststore
+
+	_, err = v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("a.example.com"),
+		MutualTlsAuthentication: &v1types.MutualTlsAuthenticationInput{TruststoreUri: aws.String("")}})
+	expectBadRequest("v1 mutual TLS without a truststore", err, "truststoreUri")
+	_, err = v2.CreateDomainName(ctx, &apigatewayv2.CreateDomainNameInput{DomainName: aws.String("a.example.com"),
+		MutualTlsAuthentication: &v2types.MutualTlsAuthenticationInput{}})
+	expectBadRequest("v2 mutual TLS without a truststore", err, "truststoreUri")
+	_, err = v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("a.example.com"),
+		MutualTlsAuthentication: &v1types.MutualTlsAuthenticationInput{TruststoreUri: aws.String(uri), TruststoreVersion: aws.String("3")}})
+	expectBadRequest("a truststore version", err, "truststoreVersion")
+	_, err = v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("a.example.com"),
+		EndpointConfiguration:   &v1types.EndpointConfiguration{Types: []v1types.EndpointType{v1types.EndpointTypeEdge}},
+		MutualTlsAuthentication: &v1types.MutualTlsAuthenticationInput{TruststoreUri: aws.String(uri)}})
+	expectBadRequest("v1 mutual TLS on an EDGE domain", err, "REGIONAL")
+	_, err = v2.CreateDomainName(ctx, &apigatewayv2.CreateDomainNameInput{DomainName: aws.String("a.example.com"),
+		DomainNameConfigurations: []v2types.DomainNameConfiguration{{EndpointType: v2types.EndpointTypeEdge}},
+		MutualTlsAuthentication:  &v2types.MutualTlsAuthenticationInput{TruststoreUri: aws.String(uri)}})
+	expectBadRequest("v2 mutual TLS on an EDGE domain", err, "REGIONAL")
+	if _, err := v1.GetDomainName(ctx, &apigateway.GetDomainNameInput{DomainName: aws.String("a.example.com")}); err == nil {
+		t.Error("a refused create-domain-name left a domain")
+	}
+	d, err := v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("a.example.com"),
+		MutualTlsAuthentication: &v1types.MutualTlsAuthenticationInput{TruststoreUri: aws.String(uri)}})
+	if err != nil || d.MutualTlsAuthentication == nil || aws.ToString(d.MutualTlsAuthentication.TruststoreUri) != uri {
+		t.Fatalf("a mutual TLS domain: %+v %v", d, err)
 	}
 }
