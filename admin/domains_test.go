@@ -228,3 +228,68 @@ func TestDomainNameRefusals(t *testing.T) {
 		t.Fatalf("a mutual TLS domain: %+v %v", d, err)
 	}
 }
+
+// TestDeletingAMappedAPIIsRefused: an API that a domain maps cannot be deleted
+// until the mapping is, with API Gateway's answers (400 BadRequestException,
+// "Deleting RestApi ... failed. Please remove all base path mappings ...").
+func TestDeletingAMappedAPIIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := edge.InitDevCA(edge.DevCADir(dir), nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var svc *apis.Service
+	env := apptest.Start(t, apptest.Options{DataDir: dir, Populate: []any{&svc},
+		Settings: func(s *app.Settings) { s.TLSListen = "127.0.0.1:0" }})
+	ctx := context.Background()
+	creds := credentials.NewStaticCredentialsProvider("portico", "secret", "")
+	v1 := apigateway.New(apigateway.Options{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1})
+	v2 := apigatewayv2.New(apigatewayv2.Options{BaseEndpoint: aws.String(env.AdminURL), Region: "us-east-1", Credentials: creds, RetryMaxAttempts: 1})
+	expectBadRequest := func(what string, err error, contains string) {
+		t.Helper()
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "BadRequestException" || !strings.Contains(ae.ErrorMessage(), contains) {
+			t.Errorf("%s: %v, want BadRequestException saying %q", what, err, contains)
+		}
+	}
+	if _, err := v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("a.example.com")}); err != nil {
+		t.Fatal(err)
+	}
+	deploy := func(a *apis.API) string {
+		created, err := svc.Create(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := svc.Deploy(ctx, created.ID, apis.DeployInput{StageName: "prod"}); err != nil {
+			t.Fatal(err)
+		}
+		return created.ID
+	}
+	restID := deploy(mockAPI(apis.ProtocolREST, `{}`))
+	httpID := deploy(mockAPI(apis.ProtocolHTTP, `{}`))
+	if _, err := v1.CreateBasePathMapping(ctx, &apigateway.CreateBasePathMappingInput{DomainName: aws.String("a.example.com"), BasePath: aws.String("r"), RestApiId: aws.String(restID), Stage: aws.String("prod")}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := v2.CreateApiMapping(ctx, &apigatewayv2.CreateApiMappingInput{DomainName: aws.String("a.example.com"), ApiId: aws.String(httpID), ApiMappingKey: aws.String("h"), Stage: aws.String("prod")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v1.DeleteRestApi(ctx, &apigateway.DeleteRestApiInput{RestApiId: aws.String(restID)})
+	expectBadRequest("delete-rest-api of a mapped API", err, "Deleting RestApi "+restID+" failed. Please remove all base path mappings related to the RestApi in your domains: a.example.com")
+	_, err = v2.DeleteApi(ctx, &apigatewayv2.DeleteApiInput{ApiId: aws.String(httpID)})
+	expectBadRequest("delete-api of a mapped API", err, "Deleting API "+httpID+" failed. Please remove all API mappings for the API from your custom domain names.")
+	if _, err := svc.Get(ctx, restID); err != nil {
+		t.Errorf("the refused delete removed the REST API: %v", err)
+	}
+	if _, err := v1.DeleteBasePathMapping(ctx, &apigateway.DeleteBasePathMappingInput{DomainName: aws.String("a.example.com"), BasePath: aws.String("r")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v2.DeleteApiMapping(ctx, &apigatewayv2.DeleteApiMappingInput{DomainName: aws.String("a.example.com"), ApiMappingId: m.ApiMappingId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v1.DeleteRestApi(ctx, &apigateway.DeleteRestApiInput{RestApiId: aws.String(restID)}); err != nil {
+		t.Errorf("delete-rest-api once unmapped: %v", err)
+	}
+	if _, err := v2.DeleteApi(ctx, &apigatewayv2.DeleteApiInput{ApiId: aws.String(httpID)}); err != nil {
+		t.Errorf("delete-api once unmapped: %v", err)
+	}
+}

@@ -33,8 +33,21 @@ type Service struct {
 	log *slog.Logger
 	now func() time.Time
 
-	mu   sync.RWMutex
-	subs []func(apiID string)
+	mu     sync.RWMutex
+	subs   []func(apiID string)
+	guards []DeleteGuard
+}
+
+// DeleteGuard may refuse to let an API be deleted (an error says why). It runs
+// inside the deleting transaction, so what it reads of tx stays true until the
+// API is gone.
+type DeleteGuard func(tx *store.Tx, a *API) error
+
+// GuardDelete registers g to be asked before every deletion of an API.
+func (s *Service) GuardDelete(g DeleteGuard) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.guards = append(s.guards, g)
 }
 
 // NewService returns a Service over st.
@@ -157,10 +170,18 @@ func (s *Service) List(ctx context.Context) ([]*API, error) {
 
 // Delete deletes an API with its deployments and stages.
 func (s *Service) Delete(ctx context.Context, id string) error {
+	s.mu.RLock()
+	guards := slices.Clone(s.guards)
+	s.mu.RUnlock()
 	err := s.st.Update(ctx, func(tx *store.Tx) error {
 		var a API
 		if err := s.getAPI(tx, id, &a); err != nil {
 			return err
+		}
+		for _, g := range guards {
+			if err := g(tx, &a); err != nil {
+				return err
+			}
 		}
 		if err := tx.DeletePrefix(bucketStages, id+"/"); err != nil {
 			return err

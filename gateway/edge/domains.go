@@ -333,6 +333,33 @@ func (e *Edge) DeleteMapping(ctx context.Context, domain, idOrKey string, byKey 
 	return e.rebuild(ctx)
 }
 
+// refuseDeletingMappedAPI is an apis.DeleteGuard: an API that a domain name
+// maps cannot be deleted until its mappings are, as API Gateway answers
+// (400 BadRequestException, in each control plane's words).
+func refuseDeletingMappedAPI(tx *store.Tx, a *apis.API) error {
+	var domains []string
+	err := tx.ForEach(bucketMappings, "", func(_ string, raw []byte) error {
+		var m Mapping
+		if err := jsonUnmarshal(raw, &m); err != nil {
+			return err
+		}
+		if m.APIID == a.ID && !slices.Contains(domains, m.Domain) {
+			domains = append(domains, m.Domain)
+		}
+		return nil
+	})
+	if err != nil || len(domains) == 0 {
+		return err
+	}
+	slices.Sort(domains)
+	if a.Protocol == apis.ProtocolREST {
+		return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf(
+			"Deleting RestApi %s failed. Please remove all base path mappings related to the RestApi in your domains: %s", a.ID, strings.Join(domains, ", ")))
+	}
+	return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf(
+		"Deleting API %s failed. Please remove all API mappings for the API from your custom domain names.", a.ID))
+}
+
 // Target is where a request to a custom domain goes.
 type Target struct {
 	// APIID and Stage name the stage.

@@ -76,6 +76,9 @@ func New(ctx context.Context, cfg Config, st *store.Store, a APIs, now func() ti
 		cfg.DataDir = st.Dir()
 	}
 	e := &Edge{cfg: cfg, log: log, st: st, apis: a, now: now}
+	if g, ok := a.(interface{ GuardDelete(apis.DeleteGuard) }); ok {
+		g.GuardDelete(refuseDeletingMappedAPI)
+	}
 	certFile, keyFile := cfg.CertFile, cfg.KeyFile
 	if (certFile == "") != (keyFile == "") {
 		return nil, fmt.Errorf("--tls-cert and --tls-key go together: %w", errdefs.ErrInvalid)
