@@ -56,6 +56,20 @@ func (s *Server) registerDomainRoutes(d EdgeDeps) {
 	s.HandleAPIGateway("GET /v2/domainnames/{name}/apimappings", h.listMappings(apiMappings))
 	s.HandleAPIGateway("GET /v2/domainnames/{name}/apimappings/{id}", h.getMapping(apiMappings))
 	s.HandleAPIGateway("DELETE /v2/domainnames/{name}/apimappings/{id}", h.deleteMapping(apiMappings))
+
+	// Updates are refused in API Gateway's shape (a bare 405 reads as an
+	// unknown error to the SDKs): delete and create instead.
+	for route, op := range map[string]string{
+		"PATCH /domainnames/{name}":                             "update-domain-name",
+		"PATCH /domainnames/{name}/basepathmappings/{basePath}": "update-base-path-mapping",
+		"PATCH /v2/domainnames/{name}":                          "update-domain-name",
+		"PATCH /v2/domainnames/{name}/apimappings/{id}":         "update-api-mapping",
+	} {
+		s.HandleAPIGateway(route, func(http.ResponseWriter, *http.Request) error {
+			return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+				fmt.Sprintf("%s is not supported by Portico: delete the domain name or mapping and create it again", op))
+		})
+	}
 }
 
 type domainRoutes struct{ e *edge.Edge }

@@ -227,6 +227,21 @@ func TestDomainNameRefusals(t *testing.T) {
 	if err != nil || d.MutualTlsAuthentication == nil || aws.ToString(d.MutualTlsAuthentication.TruststoreUri) != uri {
 		t.Fatalf("a mutual TLS domain: %+v %v", d, err)
 	}
+
+	// Updates are refused in API Gateway's shape, not with a bare 405.
+	_, err = v1.UpdateDomainName(ctx, &apigateway.UpdateDomainNameInput{DomainName: aws.String("a.example.com"),
+		PatchOperations: []v1types.PatchOperation{{Op: v1types.OpReplace, Path: aws.String("/mutualTlsAuthentication/truststoreUri"), Value: aws.String("")}}})
+	expectBadRequest("update-domain-name", err, "not supported")
+	_, err = v1.UpdateBasePathMapping(ctx, &apigateway.UpdateBasePathMappingInput{DomainName: aws.String("a.example.com"), BasePath: aws.String("(none)"),
+		PatchOperations: []v1types.PatchOperation{{Op: v1types.OpReplace, Path: aws.String("/stage"), Value: aws.String("prod")}}})
+	expectBadRequest("update-base-path-mapping", err, "not supported")
+	_, err = v2.UpdateDomainName(ctx, &apigatewayv2.UpdateDomainNameInput{DomainName: aws.String("a.example.com")})
+	expectBadRequest("v2 update-domain-name", err, "not supported")
+	_, err = v2.UpdateApiMapping(ctx, &apigatewayv2.UpdateApiMappingInput{DomainName: aws.String("a.example.com"), ApiMappingId: aws.String("abc"), ApiId: aws.String("abcdefghij")})
+	expectBadRequest("update-api-mapping", err, "not supported")
+	if got, err := v1.GetDomainName(ctx, &apigateway.GetDomainNameInput{DomainName: aws.String("a.example.com")}); err != nil || got.MutualTlsAuthentication == nil {
+		t.Errorf("after a refused update the domain keeps mutual TLS: %+v %v", got, err)
+	}
 }
 
 // TestDeletingAMappedAPIIsRefused: an API that a domain maps cannot be deleted
