@@ -3,16 +3,11 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509/pkix"
-	"encoding/asn1"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -322,75 +317,26 @@ func checkDefaultEndpoint(e *stageEntry) error {
 // clientCertREST is requestContext.identity.clientCert of a REST event: the
 // client certificate of a mutual TLS connection, nil otherwise.
 func clientCertREST(r *http.Request) *events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCert {
-	c := clientCertOf(r)
+	c := edge.ClientCertOf(r.TLS)
 	if c == nil {
 		return nil
 	}
 	return &events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCert{
-		ClientCertPem: c.pem, SubjectDN: c.subject, IssuerDN: c.issuer, SerialNumber: c.serial,
-		Validity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCertValidity{NotBefore: c.notBefore, NotAfter: c.notAfter},
+		ClientCertPem: c.PEM, SubjectDN: c.SubjectDN, IssuerDN: c.IssuerDN, SerialNumber: c.SerialNumber,
+		Validity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCertValidity{NotBefore: c.NotBefore, NotAfter: c.NotAfter},
 	}
 }
 
 // clientCertV2 is requestContext.authentication of an HTTP API (2.0) event.
 func clientCertV2(r *http.Request) events.APIGatewayV2HTTPRequestContextAuthentication {
-	c := clientCertOf(r)
+	c := edge.ClientCertOf(r.TLS)
 	if c == nil {
 		return events.APIGatewayV2HTTPRequestContextAuthentication{}
 	}
 	return events.APIGatewayV2HTTPRequestContextAuthentication{ClientCert: events.APIGatewayV2HTTPRequestContextAuthenticationClientCert{
-		ClientCertPem: c.pem, SubjectDN: c.subject, IssuerDN: c.issuer, SerialNumber: c.serial,
-		Validity: events.APIGatewayV2HTTPRequestContextAuthenticationClientCertValidity{NotBefore: c.notBefore, NotAfter: c.notAfter},
+		ClientCertPem: c.PEM, SubjectDN: c.SubjectDN, IssuerDN: c.IssuerDN, SerialNumber: c.SerialNumber,
+		Validity: events.APIGatewayV2HTTPRequestContextAuthenticationClientCertValidity{NotBefore: c.NotBefore, NotAfter: c.NotAfter},
 	}}
-}
-
-type clientCert struct{ pem, subject, issuer, serial, notBefore, notAfter string }
-
-// clientCertOf describes the verified client certificate of r's connection as
-// API Gateway does (aws-lambda-go's fixtures hold its examples): distinguished
-// names in the certificate's own order ("C=US,ST=Washington,...,CN=My
-// Client"), the serial in decimal when it is small ("1") and as
-// colon-separated hex otherwise ("a1:a1:..."), validity with the day padded
-// by a space ("Aug  5 09:36:04 2021 GMT").
-func clientCertOf(r *http.Request) *clientCert {
-	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
-		return nil
-	}
-	c := r.TLS.PeerCertificates[0]
-	const layout = "Jan _2 15:04:05 2006 GMT"
-	return &clientCert{
-		pem:     string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})),
-		subject: distinguishedName(c.RawSubject, c.Subject), issuer: distinguishedName(c.RawIssuer, c.Issuer),
-		serial:    certSerial(c.SerialNumber),
-		notBefore: c.NotBefore.UTC().Format(layout), notAfter: c.NotAfter.UTC().Format(layout),
-	}
-}
-
-// distinguishedName spells a certificate's name with its attributes in the
-// order the certificate holds them (pkix.Name.String, after RFC 2253, turns
-// them around); parsed stands in for a raw name that does not parse.
-func distinguishedName(raw []byte, parsed pkix.Name) string {
-	var seq pkix.RDNSequence
-	if rest, err := asn1.Unmarshal(raw, &seq); err != nil || len(rest) > 0 {
-		return parsed.String()
-	}
-	slices.Reverse(seq)
-	return seq.String()
-}
-
-// certSerial spells a certificate serial number as API Gateway does: in
-// decimal when it fits in 63 bits, else its bytes in lower-case hex joined by
-// colons (OpenSSL's way of printing serials).
-func certSerial(n *big.Int) string {
-	if n.Sign() >= 0 && n.BitLen() < 64 {
-		return n.String()
-	}
-	b := n.Bytes()
-	hexes := make([]string, len(b))
-	for i, x := range b {
-		hexes[i] = fmt.Sprintf("%02x", x)
-	}
-	return strings.Join(hexes, ":")
 }
 
 // plainPort is the port of the plain listener when r came over TLS: the
