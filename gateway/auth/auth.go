@@ -32,6 +32,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/auth/policy"
+	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/iam"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/redact"
@@ -534,6 +535,12 @@ func requestEventV2(r *http.Request, c *pipeline.Context, values []string, arn s
 				Protocol: r.Proto, SourceIP: sourceIP(r, c), UserAgent: r.UserAgent()},
 		},
 	}
+	if cc := edge.ClientCertOf(r.TLS); cc != nil {
+		ev.RequestContext.Authentication.ClientCert = events.APIGatewayV2HTTPRequestContextAuthenticationClientCert{
+			ClientCertPem: cc.PEM, SubjectDN: cc.SubjectDN, IssuerDN: cc.IssuerDN, SerialNumber: cc.SerialNumber,
+			Validity: events.APIGatewayV2HTTPRequestContextAuthenticationClientCertValidity{NotBefore: cc.NotBefore, NotAfter: cc.NotAfter},
+		}
+	}
 	if len(r.Header) > 0 {
 		ev.Headers = make(map[string]string, len(r.Header))
 		for k, v := range r.Header {
@@ -571,6 +578,13 @@ func requestEvent(r *http.Request, c *pipeline.Context, arn string) events.APIGa
 			ResourcePath: c.ResourcePath, HTTPMethod: c.HTTPMethod, APIID: c.APIID,
 			Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: sourceIP(r, c), APIKey: c.Identity.APIKey},
 		},
+	}
+	// API Gateway passes the mutual TLS client certificate to authorizers too.
+	if cc := edge.ClientCertOf(r.TLS); cc != nil {
+		ev.RequestContext.Identity.ClientCert = events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCert{
+			ClientCertPem: cc.PEM, SubjectDN: cc.SubjectDN, IssuerDN: cc.IssuerDN, SerialNumber: cc.SerialNumber,
+			Validity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCertValidity{NotBefore: cc.NotBefore, NotAfter: cc.NotAfter},
+		}
 	}
 	if len(r.Header) > 0 {
 		ev.Headers, ev.MultiValueHeaders = map[string]string{}, map[string][]string{}
