@@ -41,6 +41,7 @@ func TestLimits(t *testing.T) {
 		{name: "urlDecode invalid", tmpl: "$util.urlDecode('%zz')", kind: ErrEval, msg: "$util.urlDecode"},
 		{name: "substring out of range", tmpl: "#set($s = 'abc')$s.substring(5)", kind: ErrEval, msg: "substring(5, 3) out of range"},
 		{name: "list get out of range", tmpl: "#set($l = [])$l.get(0)", kind: ErrEval, msg: "get(0) out of range"},
+		{name: "negative index beyond the start", tmpl: "#set($l = [1])$l[-2]", kind: ErrEval, msg: "index -2 out of range for a list of 1"},
 		{name: "invalid regular expression", tmpl: "#set($s = 'abc')$s.replaceAll('(', 'x')", kind: ErrEval, msg: "invalid regular expression"},
 		{name: "invalid regular expression at run time", tmpl: "#set($s = 'abc')#set($p = '[')$s.matches($p)", kind: ErrEval, msg: "invalid regular expression"},
 	}

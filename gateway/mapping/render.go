@@ -639,8 +639,13 @@ func (st *state) assign(target *refExpr, v any) {
 				c.Set(s, v)
 			}
 		case *List:
-			if i, _, isFloat, ok := toNumber(key); ok && !isFloat && i >= 0 && i < int64(len(c.Items)) {
-				c.Items[i] = v
+			if i, _, isFloat, ok := toNumber(key); ok && !isFloat {
+				if i < 0 {
+					i += int64(len(c.Items)) // #set($l[-1] = x) sets the last item
+				}
+				if i >= 0 && i < int64(len(c.Items)) {
+					c.Items[i] = v
+				}
 			}
 		}
 	}
@@ -1073,11 +1078,17 @@ func (st *state) index(cur, key any, off int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		if i < 0 || i >= int64(len(c.Items)) {
+		at := i
+		if at < 0 {
+			// Velocity 1.7 counts a negative index from the end: $l[-1]
+			// is the last item.
+			at += int64(len(c.Items))
+		}
+		if at < 0 || at >= int64(len(c.Items)) {
 			st.fail(off, ErrEval, "index %d out of range for a list of %d", i, len(c.Items))
 			return nil, false
 		}
-		return c.Items[i], c.Items[i] != nil
+		return c.Items[at], c.Items[at] != nil
 	case *Map:
 		k, ok := st.toString(key, off)
 		if !ok {
