@@ -12,7 +12,9 @@ import (
 var ErrJSONPath = errors.New("invalid JSONPath")
 
 // JSONPath is a compiled JSONPath expression of the subset API Gateway's
-// $input.json and $input.path use: $ (the root), .name and ['name'] (also
+// $input.json and $input.path use: $ (the root; a path without it, such as
+// "name.x", starts from the root as Jayway JsonPath reads it), .name and
+// ['name'] (also
 // "name"), [n] (negative counts from the end), [*] and .*, ..name (deep
 // scan), unions [0,1] and ['a','b'], slices [start:end], and simple filters
 // [?(@.a == 'x')] comparing a relative path with a literal (==, !=, <, <=,
@@ -89,8 +91,15 @@ func (p *jpParser) parse() ([]jpSeg, error) {
 	if p.src == "" {
 		return nil, nil // API Gateway treats an empty path as "$"
 	}
-	if p.src[0] != '$' {
+	switch p.src[0] {
+	case '$':
+	case '@':
 		return nil, p.errorf("a path starts with $")
+	default:
+		// As Jayway JsonPath (API Gateway's) compiles it: a path that
+		// does not start with $ is read from the root, "name.x" as
+		// "$.name.x".
+		p.src = "$." + p.src
 	}
 	p.pos = 1
 	return p.segments(false)

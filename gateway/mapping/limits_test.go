@@ -36,7 +36,7 @@ func TestLimits(t *testing.T) {
 		{name: "input.json of a non-JSON body", body: "not json", tmpl: "{\"a\": $input.json('$.a')}", kind: ErrEval, msg: "line 1, column 7: $input.json(\"$.a\"): the body is not JSON"},
 		{name: "input.path of a non-JSON body", body: "{", tmpl: "$input.path('$')", kind: ErrEval, msg: "the body is not JSON"},
 		{name: "invalid JSONPath", body: "{}", tmpl: "$input.json('$[')", kind: ErrEval, msg: "invalid JSONPath"},
-		{name: "invalid JSONPath from a variable", body: "{}", tmpl: "#set($p = 'a.b')$input.path($p)", kind: ErrEval, msg: "a path starts with $"},
+		{name: "invalid JSONPath from a variable", body: "{}", tmpl: "#set($p = '$.a[')$input.path($p)", kind: ErrEval, msg: "unclosed '['"},
 		{name: "base64Decode invalid", tmpl: "$util.base64Decode('!!!')", kind: ErrEval, msg: "$util.base64Decode"},
 		{name: "urlDecode invalid", tmpl: "$util.urlDecode('%zz')", kind: ErrEval, msg: "$util.urlDecode"},
 		{name: "substring out of range", tmpl: "#set($s = 'abc')$s.substring(5)", kind: ErrEval, msg: "substring(5, 3) out of range"},
@@ -143,7 +143,7 @@ func TestVarsReusedAcrossTemplates(t *testing.T) {
 }
 
 func TestJSONPathCompileErrors(t *testing.T) {
-	for _, p := range []string{"a", "$.", "$[", "$['a'", "$[?(@.a == )]", "$[1:2", "$.a[?(x)]", "$..", "$[abc]", "$.a b"} {
+	for _, p := range []string{"@.a", "a b", "$.", "$[", "$['a'", "$[?(@.a == )]", "$[1:2", "$.a[?(x)]", "$..", "$[abc]", "$.a b"} {
 		if _, err := CompileJSONPath(p); !errors.Is(err, ErrJSONPath) {
 			t.Errorf("%q: %v", p, err)
 		}
@@ -159,6 +159,8 @@ func TestJSONPath(t *testing.T) {
 		"$":                                   `{"store":{"book":[{"title":"A","price":8},{"title":"B","price":12,"isbn":"x"}],"bike":{"price":19.95}}}`,
 		"":                                    `{"store":{"book":[{"title":"A","price":8},{"title":"B","price":12,"isbn":"x"}],"bike":{"price":19.95}}}`,
 		"$.store.bike.price":                  `19.95`,
+		"store.bike.price":                    `19.95`,
+		" store['bike'] ":                     `{"price":19.95}`,
 		"$['store']['bike']":                  `{"price":19.95}`,
 		"$.store.book[1].title":               `"B"`,
 		"$.store.book[*].title":               `["A","B"]`,

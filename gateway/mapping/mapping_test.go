@@ -357,6 +357,11 @@ var velocityCases = []renderCase{
 	{name: "input/params missing is empty", tmpl: "[$input.params('nope')]", want: "[]"},
 	{name: "input/params missing compares empty", tmpl: "#if($input.params('nope') == \"\")empty#end", want: "empty"},
 	{name: "input/params path map get", path: map[string]string{"id": "5"}, tmpl: "$input.params().path.get('id')", want: "5"},
+	// Live capture (qiita.com/Kept1994/items/663b700ddb55cf59b4c9): a
+	// path without $ starts from the root, as Jayway JsonPath compiles it.
+	{name: "input/json path without $", body: `{"str": "str", "num": 1, "bool": true}`, tmpl: "{\"val\": $input.json(\"str\"), \"n\": $input.json('num'), \"q\": \"$input.json('num')\"}",
+		want: `{"val": "str", "n": 1, "q": "1"}`},
+	{name: "input/path without $", body: `{"a": {"b": [1, 2]}}`, tmpl: "$input.path('a.b').size()|#set($p = 'a.b[1]')$input.path($p)", want: "2|2"},
 	{name: "input/json index negative", body: `{"a": [1, 2, 3]}`, tmpl: "$input.json('$.a[-1]')", want: "3"},
 	{name: "input/json wildcard", body: `{"a": [{"n": 1}, {"n": 2}]}`, tmpl: "$input.json('$.a[*].n')", want: "[1,2]"},
 	{name: "input/json deep scan", body: `{"a": {"n": 1, "b": {"n": 2}}}`, tmpl: "$input.json('$..n')", want: "[1,2]"},
