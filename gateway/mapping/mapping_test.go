@@ -144,7 +144,13 @@ var referenceCases = []renderCase{
 	{name: "ref/path nested object java style", body: `{"x": {"a": {"b": {"c": 1}}}}`, tmpl: "$input.path('$.x')", want: "{a={b={c=1}}}"},
 	{name: "ref/path top array renders json", body: `{"x": [{"a": 1}, "s"]}`, tmpl: "$input.path('$.x')", want: `[{"a":1},"s"]`},
 	{name: "ref/missing path renders nothing", body: `{"a": 1}`, tmpl: "[$input.path('$.missing')]", want: "[]"},
-	{name: "ref/missing json renders nothing", body: `{"a": 1}`, tmpl: "[$input.json('$.missing')]", want: "[]"},
+	// Live capture (qiita.com/Kept1994/items/663b700ddb55cf59b4c9): a body
+	// without pets gives {"val": ""}, and "$input.json('$.pets')" in quotes
+	// makes the output """" that the Lambda integration refuses.
+	{name: "capture/missing json renders an empty JSON string", body: `{"str": "str", "num": 1, "bool": true}`,
+		tmpl: "{\"val\": $input.json('$.pets'), \"q\": \"$input.json('$.pets')\"}", want: `{"val": "", "q": """"}`},
+	{name: "input/json missing from a built path and the general path", body: `{"a": [1]}`,
+		tmpl: "#set($p = '$.b')[$input.json($p)][$!input.json('$.a[3]')]#set($j = $input.json('$.c'))[$j]", want: `[""][""][""]`},
 	{name: "ref/missing path equals null", body: `{}`, tmpl: "#if($input.path('$.missing') == $null)yes#{else}no#end", want: "yes"},
 	{name: "ref/missing path equals empty string", body: `{}`, tmpl: `#if($input.path('$.missing') == "")yes#{else}no#end`, want: "yes"},
 	{name: "ref/missing path is false", body: `{}`, tmpl: "#if($input.path('$.missing'))yes#{else}no#end", want: "no"},

@@ -851,7 +851,9 @@ func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, 
 			return res, true
 		}
 		if !ok {
-			return "", true
+			// API Gateway's $input.json of a path that selects
+			// nothing is the JSON text of an empty string.
+			return missingJSON, true
 		}
 		st.scratch = st.scratch[:0]
 		var fits bool
@@ -881,6 +883,11 @@ func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, 
 	}
 	return nil, false
 }
+
+// missingJSON is what $input.json renders for a path that selects nothing:
+// `""`, as API Gateway renders it (a live capture: {"val": $input.json('$.pets')}
+// of a body without pets gives {"val": ""}).
+const missingJSON = `""`
 
 // $util.
 

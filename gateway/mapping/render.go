@@ -446,6 +446,7 @@ func (st *state) renderDirect(r *refExpr) bool {
 			return true
 		}
 		if !found {
+			st.out = append(st.out, missingJSON...)
 			return true
 		}
 		var fits bool
