@@ -34,7 +34,7 @@ func TestLimits(t *testing.T) {
 		{name: "define recursion", tmpl: "#define($a)$a#end$a", kind: ErrLimit, msg: "recursion deeper than 64"},
 		{name: "parseJson invalid", tmpl: "$util.parseJson('{')", kind: ErrEval, msg: "line 1, column 1: $util.parseJson: invalid JSON"},
 		{name: "input.json of a non-JSON body", body: "not json", tmpl: "{\"a\": $input.json('$.a')}", kind: ErrEval, msg: "line 1, column 7: $input.json(\"$.a\"): the body is not JSON"},
-		{name: "input.path of a non-JSON body", body: "{", tmpl: "$input.path('$')", kind: ErrEval, msg: "the body is not JSON"},
+		{name: "input.path of a non-JSON body", body: "{", tmpl: "$input.path('$.a')", kind: ErrEval, msg: "the body is not JSON"},
 		{name: "invalid JSONPath", body: "{}", tmpl: "$input.json('$[')", kind: ErrEval, msg: "invalid JSONPath"},
 		{name: "invalid JSONPath from a variable", body: "{}", tmpl: "#set($p = '$.a[')$input.path($p)", kind: ErrEval, msg: "unclosed '['"},
 		{name: "base64Decode invalid", tmpl: "$util.base64Decode('!!!')", kind: ErrEval, msg: "$util.base64Decode"},

@@ -383,6 +383,13 @@ var velocityCases = []renderCase{
 	{name: "input/json null value is null", body: `{"z": null}`, tmpl: "$input.json('$.z')", want: "null"},
 	{name: "input/path json string size", body: `{"s": "abc"}`, tmpl: "$input.path('$.s').length()", want: "3"},
 	{name: "input/body in string", body: `plain text`, tmpl: "[$input.body]", want: "[plain text]"},
+	// The form-post templates people run on API Gateway read the body with
+	// $input.path('$') (gist.github.com/ryanray/668022ad2432e38493df,
+	// qiita.com/tmiki/items/32654e85a925bb841f7d, stackoverflow.com/a/77909018).
+	{name: "input/path root of a form body is the body", body: "a=1&b=x+y&c",
+		tmpl: "#set($raw = $input.path('$'))$raw|#foreach($kv in $input.path('$').split('&'))#set($p = $kv.split('='))$util.urlDecode($p[0])#if($p.size() > 1)=$util.urlDecode($p[1])#end;#end",
+		want: "a=1&b=x+y&c|a=1;b=x y;c;"},
+	{name: "input/path root of a text body in a condition", body: "plain", tmpl: "#if($input.path('$') == 'plain')yes#end $input.path('$').length()", want: "yes 5"},
 	{name: "input/json of non-json body parses lazily", body: `not json`, tmpl: "$input.body", want: "not json"},
 	// $util details.
 	{name: "util/escapeJavaScript plain is unchanged", tmpl: "$util.escapeJavaScript('abc 123')", want: "abc 123"},

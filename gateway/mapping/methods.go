@@ -834,6 +834,12 @@ func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, 
 			}
 		}
 		doc, err := st.document(v)
+		if err != nil && part.name == "path" && len(jp.segs) == 0 {
+			// $input.path('$') of a body that is not JSON is the body
+			// itself, as in API Gateway: the templates that turn a form
+			// post into JSON split it ($input.path('$').split('&')).
+			return v.bodyString(), true
+		}
 		if err != nil {
 			st.fail(off, ErrEval, "$input.%s(%q): the body is not JSON: %v", part.name, jp.String(), err)
 			return nil, false
