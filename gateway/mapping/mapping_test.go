@@ -275,6 +275,7 @@ var velocityCases = []renderCase{
 	{name: "vtl/divide by zero leaves unchanged", tmpl: "#set($x = 1)#set($x = 1 / 0)$x", want: "1"},
 	{name: "vtl/increment in loop", tmpl: "#set($n = 0)#foreach($i in [1..5])#set($n = $n + $i)#end$n", want: "15"},
 	{name: "vtl/string concatenation with plus", tmpl: "#set($s = 'a' + 'b' + 1)$s", want: "ab1"},
+	{name: "vtl/string plus undefined joins its source text", tmpl: "#set($a = 'x' + $nothing)#set($b = ${nothing.y} + 'z')#set($c = 1 + $nothing)$a $b [$!c]", want: "x$nothing ${nothing.y}z []"},
 	{name: "vtl/unary minus", tmpl: "#set($a = 2)#set($b = -$a)$b", want: "-2"},
 	{name: "vtl/large float", tmpl: "#set($f = 12345678.0)$f", want: "1.2345678E7"},
 	{name: "vtl/small float", tmpl: "#set($f = 0.0001)$f", want: "1.0E-4"},

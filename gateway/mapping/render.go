@@ -910,6 +910,17 @@ func (st *state) binary(e *binExpr) any {
 	l := st.eval(e.l)
 	r := st.eval(e.r)
 	switch e.op {
+	case opAdd:
+		// Velocity 1.7 (ASTAddNode.handleSpecial): a string plus an
+		// undefined reference joins the string with the reference's
+		// source text ('a' + $nothing is "a$nothing").
+		_, ls := l.(string)
+		_, rs := r.(string)
+		if l == nil && rs {
+			l = literal(e.l)
+		} else if r == nil && ls {
+			r = literal(e.r)
+		}
 	case opEq:
 		return valuesEqual(l, r)
 	case opNe:
@@ -1017,6 +1028,15 @@ func (st *state) arith(op opKind, l, r any) any {
 		}
 		m := lf - rf*float64(int64(lf/rf))
 		return m
+	}
+	return nil
+}
+
+// literal is the source text Velocity joins to a string in place of an
+// undefined reference; nil for other expressions (the sum is then null).
+func literal(e expr) any {
+	if r, ok := e.(*refExpr); ok {
+		return r.raw
 	}
 	return nil
 }
