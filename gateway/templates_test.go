@@ -172,8 +172,20 @@ func TestMockResponseOverride(t *testing.T) {
 				"404": {StatusCode: "404", ResponseTemplates: map[string]string{"application/json": `{"missing": "$input.params('code')"}`}},
 			},
 		},
+	}, {
+		// An override applied twice is a 5XX, as API Gateway's guide says.
+		Method: "GET", Path: "/twice", Integration: &apis.Integration{
+			Type:             apis.IntegrationMock,
+			RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
+			Responses: map[string]apis.IntegrationResponse{
+				"default": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": `#set($context.responseOverride.status = 201)
+#set($context.responseOverride.status = 202)
+{}`}},
+			},
+		},
 	}}}}
 	id := e.deploy(a, "dev", nil)
+	e.do("GET", "/"+id+"/dev/twice", nil).expectError(t, 500, "InternalServerErrorException", "Internal server error")
 	r := e.do("GET", "/"+id+"/dev/teapot", nil)
 	if r.status != 444 || r.body != `{"overridden": true}` || r.header.Get("X-Custom") != "custom-dev" {
 		t.Fatalf("override: %d %q %v", r.status, r.body, r.header)

@@ -454,6 +454,19 @@ func TestOverrides(t *testing.T) {
 	if h["X-Up"] != "from-client" || q["q"] != "1" || p["id"] != "p7" {
 		t.Errorf("request override %v %v %v", h, q, p)
 	}
+	// Each override is applied once per template; the next template of the
+	// request (the response template) may set it again, and other keys of
+	// the same map are other overrides.
+	tmResp, err := Parse("t", `#set($context.responseOverride.status = 201)#set($context.responseOverride.header.X-Other = "2")#set($context.responseOverride.header.X-Custom = "again")`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tmResp.RenderString(context.Background(), v); err != nil {
+		t.Fatal(err)
+	}
+	if status, hdr := v.ResponseOverride(); status != 201 || hdr["X-Custom"] != "again" || hdr["X-Other"] != "2" {
+		t.Errorf("response override after the second template %d %v", status, hdr)
+	}
 	// A string status is read as a number; no override reads as 0.
 	tm2, _ := Parse("t", `#set($context.responseOverride.status = "503")`)
 	v2 := &Vars{}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,6 +132,8 @@ type state struct {
 	escaped bool
 	// paths are the JSONPaths renders built, compiled (see jsonPath).
 	paths map[string]*JSONPath
+	// overridden are the $context overrides this render set.
+	overridden []string
 }
 
 var statePool = sync.Pool{New: func() any { return &state{} }}
@@ -188,7 +191,7 @@ func (t *Template) render(ctx context.Context, vars *Vars) (st *state, err error
 		ctx = context.Background()
 	}
 	st.ctx, st.t, st.lim = ctx, t, t.limits.withDefaults()
-	st.out, st.steps, st.depth = st.out[:0], 0, 0
+	st.out, st.steps, st.depth, st.overridden = st.out[:0], 0, 0, st.overridden[:0]
 	if vars == nil {
 		vars = &Vars{}
 	}
@@ -629,14 +632,14 @@ func (st *state) assign(target *refExpr, v any) {
 	v = st.keep(v) // stored in a map or list that may outlive the render
 	switch last.kind {
 	case partProp:
-		if m, ok := cur.(*Map); ok {
+		if m, ok := cur.(*Map); ok && st.overrideOnce(m, last.name, target.off) {
 			m.Set(last.name, v)
 		}
 	case partIndex:
 		key := st.eval(last.args[0])
 		switch c := cur.(type) {
 		case *Map:
-			if s, ok := st.toString(key, target.off); ok {
+			if s, ok := st.toString(key, target.off); ok && st.overrideOnce(c, s, target.off) {
 				c.Set(s, v)
 			}
 		case *List:
@@ -650,6 +653,35 @@ func (st *state) assign(target *refExpr, v any) {
 			}
 		}
 	}
+}
+
+// overridePaths are $context's maps whose keys are overrides: each may be
+// set once.
+var overridePaths = [...]string{"requestOverride.header", "requestOverride.querystring", "requestOverride.path", "responseOverride.header", "responseOverride"}
+
+// overrideOnce reports whether #set may set key in m. API Gateway applies
+// an override once: setting $context.requestOverride.header.X (or
+// .querystring.X, .path.X, responseOverride.header.X,
+// responseOverride.status) a second time in a template fails the render
+// ("Overrides are final ... Trying to override the same parameter multiple
+// times will result in 5XX responses").
+func (st *state) overrideOnce(m *Map, key string, off int) bool {
+	if m.kind != contextPart || st.v.Context == nil {
+		return true
+	}
+	for _, p := range overridePaths {
+		if st.v.overrideMap(p) != m || p == "responseOverride" && key != "status" {
+			continue
+		}
+		name := p + "." + key
+		if slices.Contains(st.overridden, name) {
+			st.fail(off, ErrEval, "$context.%s is overridden twice: an override may be applied once", name)
+			return false
+		}
+		st.overridden = append(st.overridden, name)
+		return true
+	}
+	return true
 }
 
 // keep returns v ready to be stored in a map or list, which may outlive the
