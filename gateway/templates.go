@@ -227,7 +227,7 @@ func renderRequest(ctx context.Context, p *integrationPlan, t *mapping.Template,
 	if err == nil {
 		return out, nil
 	}
-	if errors.Is(err, mapping.ErrEval) && len(lv.body) > 0 && !json.Valid(lv.body) {
+	if errors.Is(err, mapping.ErrBodyNotJSON) {
 		return nil, &pipeline.Error{Type: pipeline.BadRequestBody, Message: "Could not parse request body into json", Cause: err}
 	}
 	return nil, renderFailure(err)

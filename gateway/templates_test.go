@@ -285,3 +285,31 @@ func TestBadTemplatesRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestTemplateFailureOnAFormBody: a request template that fails for
+// a reason other than reading a body that is not JSON as JSON is a 500, even
+// when the body is not JSON; reading it as JSON is the 400.
+func TestRequestTemplateFailureOnAFormBody(t *testing.T) {
+	e := newEnv(t)
+	a := &apis.API{Name: "f", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{{
+		Method: "POST", Path: "/form", Integration: &apis.Integration{
+			Type: apis.IntegrationMock,
+			RequestTemplates: map[string]string{
+				"application/x-www-form-urlencoded": `{"statusCode": 200, "v": "$util.urlDecode($input.body)"}`,
+				"application/json":                  `{"statusCode": 200, "v": "$input.path('$.a')"}`,
+			},
+			Responses: map[string]apis.IntegrationResponse{
+				"default": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": `{"ok": true}`}},
+			},
+		},
+	}}}}
+	id := e.deploy(a, "dev", nil)
+	form := "application/x-www-form-urlencoded"
+	if r := e.do("POST", "/"+id+"/dev/form", strings.NewReader("a=%41"), "Content-Type", form); r.status != 200 {
+		t.Fatalf("form: %d %q", r.status, r.body)
+	}
+	e.do("POST", "/"+id+"/dev/form", strings.NewReader("a=%zz"), "Content-Type", form).
+		expectError(t, 500, "InternalServerErrorException", "Internal server error")
+	e.do("POST", "/"+id+"/dev/form", strings.NewReader("a=1"), "Content-Type", "application/json").
+		expectError(t, 400, "BadRequestException", "Could not parse request body into json")
+}

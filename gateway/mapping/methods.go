@@ -841,7 +841,7 @@ func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, 
 			return v.bodyString(), true
 		}
 		if err != nil {
-			st.fail(off, ErrEval, "$input.%s(%q): the body is not JSON: %v", part.name, jp.String(), err)
+			st.fail(off, ErrBodyNotJSON, "$input.%s(%q): the body is not JSON: %v", part.name, jp.String(), err)
 			return nil, false
 		}
 		res, ok, err := jp.Eval(doc)

@@ -22,6 +22,11 @@ var (
 	// bad base64 or URL encoding, an invalid regular expression, an index out
 	// of range).
 	ErrEval = errors.New("mapping template evaluation failed")
+	// ErrBodyNotJSON is wrapped by the error of a render whose template
+	// read a body that is not JSON with $input.json or $input.path (API
+	// Gateway's "Could not parse request body into json"). It wraps
+	// ErrEval.
+	ErrBodyNotJSON = fmt.Errorf("%w", ErrEval)
 )
 
 // Limits bound one render. Zero fields take the defaults of [DefaultLimits].
@@ -440,7 +445,7 @@ func (st *state) renderDirect(r *refExpr) bool {
 		}
 		doc, err := st.document(in.v)
 		if err != nil {
-			st.fail(r.off, ErrEval, "$input.json(%q): the body is not JSON: %v", jp.String(), err)
+			st.fail(r.off, ErrBodyNotJSON, "$input.json(%q): the body is not JSON: %v", jp.String(), err)
 			return true
 		}
 		res, found, err := jp.Eval(doc)
