@@ -35,6 +35,7 @@ func TestLimits(t *testing.T) {
 		{name: "override set twice", tmpl: "#set($context.responseOverride.status = 400)\n#set($context.responseOverride.status = 500)", kind: ErrEval, msg: "line 2, column 6: $context.responseOverride.status is overridden twice"},
 		{name: "override header set twice through a variable", tmpl: "#set($h = $context.requestOverride.header)#set($h.X = 'a')#set($h['X'] = 'b')", kind: ErrEval, msg: "$context.requestOverride.header.X is overridden twice"},
 		{name: "override query parameter set twice in a loop", tmpl: "#foreach($i in [1, 2])#set($context.requestOverride.querystring.q = $i)#end", kind: ErrEval, msg: "$context.requestOverride.querystring.q is overridden twice"},
+		{name: "input.path root of a JSON body too deep to decode", body: strings.Repeat("[", 600) + strings.Repeat("]", 600), tmpl: "$input.path('$')", kind: ErrBodyNotJSON, msg: "nested too deeply"},
 		{name: "parseJson invalid", tmpl: "$util.parseJson('{')", kind: ErrEval, msg: "line 1, column 1: $util.parseJson: invalid JSON"},
 		{name: "input.json of a non-JSON body", body: "not json", tmpl: "{\"a\": $input.json('$.a')}", kind: ErrBodyNotJSON, msg: "line 1, column 7: $input.json(\"$.a\"): the body is not JSON"},
 		{name: "input.path of a non-JSON body", body: "{", tmpl: "$input.path('$.a')", kind: ErrBodyNotJSON, msg: "the body is not JSON"},

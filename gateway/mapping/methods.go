@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"regexp"
 	"strconv"
 	"strings"
@@ -834,10 +835,11 @@ func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, 
 			}
 		}
 		doc, err := st.document(v)
-		if err != nil && part.name == "path" && len(jp.segs) == 0 {
+		if err != nil && part.name == "path" && len(jp.segs) == 0 && !json.Valid(v.jsonBody()) {
 			// $input.path('$') of a body that is not JSON is the body
 			// itself, as in API Gateway: the templates that turn a form
-			// post into JSON split it ($input.path('$').split('&')).
+			// post into JSON split it ($input.path('$').split('&')). A
+			// JSON body too deep to decode stays an error.
 			return v.bodyString(), true
 		}
 		if err != nil {
