@@ -149,6 +149,10 @@ var referenceCases = []renderCase{
 	// makes the output """" that the Lambda integration refuses.
 	{name: "capture/missing json renders an empty JSON string", body: `{"str": "str", "num": 1, "bool": true}`,
 		tmpl: "{\"val\": $input.json('$.pets'), \"q\": \"$input.json('$.pets')\"}", want: `{"val": "", "q": """"}`},
+	// Live capture (qiita.com/makisyu/items/649f2c1945bde57c129f): what a
+	// template sets in $input.path('$') shows in $input.json('$').
+	{name: "capture/input.path changes show in input.json", body: `{"id": 7}`,
+		tmpl: "#set($body = $input.path('$'))\n#set($body.url = \"https://example.tld/thingy/$body.id\")\n$input.json('$')", want: `{"id":7,"url":"https://example.tld/thingy/7"}`},
 	{name: "input/json missing from a built path and the general path", body: `{"a": [1]}`,
 		tmpl: "#set($p = '$.b')[$input.json($p)][$!input.json('$.a[3]')]#set($j = $input.json('$.c'))[$j]", want: `[""][""][""]`},
 	{name: "ref/missing path equals null", body: `{}`, tmpl: "#if($input.path('$.missing') == $null)yes#{else}no#end", want: "yes"},
