@@ -83,27 +83,40 @@ func (s *Server) Handle(pattern string, h HandlerFunc) {
 // decided from the headers before any of the body is read (authenticate).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", ids.UUID())
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if err := s.checkBrowser(r); err != nil {
+		s.refuse(w, r, err)
+		return
+	}
 	if s.cfg.Token != "" {
 		switch {
 		case s.console != nil && r.Method == http.MethodPost && r.URL.Path == "/console/login":
 		case s.consoleCookieAuth(r):
 		default:
 			if err := s.authenticate(r); err != nil {
-				switch {
-				case s.console != nil && isConsolePath(r.URL.Path):
+				if s.console != nil && isConsolePath(r.URL.Path) {
 					console.ServeLogin(w, http.StatusUnauthorized)
-				case s.isAPIGatewayRoute(r):
-					s.writeAPIGatewayError(w, r, err)
-				case s.isIAMRoute(r):
-					s.writeIAMError(w, r, err)
-				default:
-					s.writeError(w, r, err)
+					return
 				}
+				s.refuse(w, r, err)
 				return
 			}
 		}
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// refuse writes err, a request refused before its route ran, in the error
+// shape of the route it asked for.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case s.isAPIGatewayRoute(r):
+		s.writeAPIGatewayError(w, r, err)
+	case s.isIAMRoute(r):
+		s.writeIAMError(w, r, err)
+	default:
+		s.writeError(w, r, err)
+	}
 }
 
 // TokenAccessKeyID is the access key id of SigV4 requests signed with the admin

@@ -36,7 +36,7 @@ func TestInvokeAnswersOnOneConnection(t *testing.T) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(60 * time.Second)) // a guard against a hang
 	br := bufio.NewReader(conn)
-	const req = "POST /2015-03-31/functions/hello/invocations HTTP/1.1\r\nHost: portico\r\nContent-Length: 2\r\n\r\n{}"
+	const req = "POST /2015-03-31/functions/hello/invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}"
 	send := func(s string) {
 		t.Helper()
 		if _, err := io.WriteString(conn, s); err != nil {
@@ -73,7 +73,7 @@ func TestInvokeAnswersOnOneConnection(t *testing.T) {
 	send(req + req)
 	check("pipelined first")
 	check("pipelined second")
-	send(strings.Replace(req, "Host: portico\r\n", "Host: portico\r\nConnection: close\r\n", 1))
+	send(strings.Replace(req, "Host: 127.0.0.1\r\n", "Host: 127.0.0.1\r\nConnection: close\r\n", 1))
 	if !check("closing") {
 		t.Fatal("no Connection: close on the last answer")
 	}

@@ -1,12 +1,16 @@
 package console_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,6 +75,77 @@ func call(t *testing.T, env *apptest.Env, method, path string, body any, hdr ...
 	return resp.StatusCode, out
 }
 
+// browserTab is a headless Chromium tab for a test, closed when the test ends.
+type browserTab struct {
+	t     *testing.T
+	tab   context.Context
+	shots string
+}
+
+// newBrowser starts Chromium (at path) with extra flags; its tab lives until
+// the test ends.
+func newBrowser(t *testing.T, path string, flags ...chromedp.ExecAllocatorOption) *browserTab {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()))
+	opts = append(opts, flags...)
+	bctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a guard against hanging, not a timing assertion
+	t.Cleanup(cancel)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(bctx, opts...)
+	t.Cleanup(cancelAlloc)
+	tab, cancelTab := chromedp.NewContext(alloc)
+	t.Cleanup(cancelTab)
+	return &browserTab{t: t, tab: tab, shots: artifacts(t)}
+}
+
+func (b *browserTab) navigate(u string) {
+	b.t.Helper()
+	var err error
+	for range 3 { // a fresh Chromium may see its network change under the first load
+		if err = chromedp.Do(b.tab, chromedp.Navigate(u)); err == nil || !strings.Contains(err.Error(), "ERR_NETWORK_CHANGED") {
+			break
+		}
+	}
+	if err != nil {
+		b.t.Fatalf("navigate %s: %v", u, err)
+	}
+}
+
+func (b *browserTab) shot(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.tab, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o600); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// poll waits until the JavaScript expression expr is true on the page.
+func (b *browserTab) poll(what, expr string) {
+	b.t.Helper()
+	var err error
+	for range 3 { // a poll that a navigation (the sign-in form's) interrupts starts again on the new page
+		if _, err = chromedp.Run(b.tab, chromedp.Poll[bool](expr)); err == nil || (!strings.Contains(err.Error(), "navigated or closed") && !strings.Contains(err.Error(), "Cannot find context")) {
+			break
+		}
+	}
+	if err != nil {
+		page, _ := chromedp.Run(b.tab, chromedp.Evaluate[string](`document.body.innerText`))
+		b.t.Fatalf("%s: %v; the page shows:\n%s", what, err, page)
+	}
+}
+
+// eval evaluates the JavaScript expression expr on the page.
+func eval[T any](b *browserTab, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.tab, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
 // TestConsoleAuth: without the token, console pages answer 401 with the
 // sign-in page; the session cookie authenticates pages, and API calls only
 // when they carry X-Portico-Console (another origin's page cannot send it).
@@ -129,7 +204,6 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Skip("browser test skipped in -short mode")
 	}
 	browser := apptest.Browser(t)
-	shots := artifacts(t)
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 	for _, fn := range []string{"hello", "hello-two"} {
 		if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": fn, "PackageType": "Zip", "Timeout": 10,
@@ -172,48 +246,8 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("stage serves %s before the rollback (first deployment %q)", got, dep1.Deployment.ID)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()))
-	bctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a guard against hanging, not a timing assertion
-	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(bctx, opts...)
-	defer cancelAlloc()
-	tab, cancelTab := chromedp.NewContext(alloc)
-	defer cancelTab()
-	navigate := func(u string) {
-		t.Helper()
-		var err error
-		for range 3 { // a fresh Chromium may see its network change under the first load
-			if err = chromedp.Do(tab, chromedp.Navigate(u)); err == nil || !strings.Contains(err.Error(), "ERR_NETWORK_CHANGED") {
-				break
-			}
-		}
-		if err != nil {
-			t.Fatalf("navigate %s: %v", u, err)
-		}
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	poll := func(what, expr string) {
-		t.Helper()
-		var err error
-		for range 3 { // a poll that a navigation (the sign-in form's) interrupts starts again on the new page
-			if _, err = chromedp.Run(tab, chromedp.Poll[bool](expr)); err == nil || (!strings.Contains(err.Error(), "navigated or closed") && !strings.Contains(err.Error(), "Cannot find context")) {
-				break
-			}
-		}
-		if err != nil {
-			page, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.body.innerText`))
-			t.Fatalf("%s: %v; the page shows:\n%s", what, err, page)
-		}
-	}
+	b := newBrowser(t, browser)
+	navigate, shot, poll, tab := b.navigate, b.shot, b.poll, b.tab
 
 	// Sign in: the 401 page's form.
 	navigate(env.AdminURL + "/console/")
@@ -326,5 +360,81 @@ func TestConsoleInChromium(t *testing.T) {
 	if len(problems) > 0 {
 		t.Errorf("the pages logged errors:\n%s", strings.Join(problems, "\n"))
 	}
-	t.Logf("screenshots in %s", shots)
+	t.Logf("screenshots in %s", b.shots)
 }
+
+// TestCrossOriginPageInChromium: a page of another site, open in the browser of
+// someone running Portico with the default tokenless loopback admin API, makes
+// the browser POST to the admin API with a simple content type (no CORS
+// preflight): creating a function whose bootstrap would run on the host, and
+// invoking it. Nothing is created and nothing runs. A page that rebinds its own
+// name to the admin API's address (DNS rebinding; here Chromium's resolver
+// rules) is refused as well.
+func TestCrossOriginPageInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	browser := apptest.Browser(t)
+	env := apptest.Start(t, apptest.Options{})
+	marker := filepath.Join(t.TempDir(), "ran")
+	pkg := zipOf(t, map[string]string{"bootstrap": "#!/bin/sh\ntouch " + marker + "\nsleep 30\n"})
+	create, _ := json.Marshal(map[string]any{"FunctionName": "csrf", "PackageType": "Zip",
+		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(pkg)}})
+	page := `<!doctype html><title>a page elsewhere</title><script>
+const admin = ` + strconvQuote(env.AdminURL) + `;
+const post = (path, body) => fetch(admin + path, {method: "POST", mode: "no-cors", headers: {"Content-Type": "text/plain"}, body});
+post("/2015-03-31/functions", ` + strconvQuote(string(create)) + `)
+  .then(() => post("/2015-03-31/functions/csrf/invocations", "{}"))
+  .then(() => post("/portico/v1/apis", JSON.stringify({name: "csrf", protocol: "REST"})))
+  .then(() => { document.title = "sent"; }, e => { document.title = "sent: " + e; });
+</script>`
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, page)
+	}))
+	defer evil.Close()
+	_, evilPort, _ := net.SplitHostPort(strings.TrimPrefix(evil.URL, "http://"))
+	_, adminPort, _ := net.SplitHostPort(strings.TrimPrefix(env.AdminURL, "http://"))
+	b := newBrowser(t, browser, chromedp.Flag("host-resolver-rules", "MAP evil.example 127.0.0.1, MAP rebound.example 127.0.0.1"))
+	for _, origin := range []string{"http://evil.example:" + evilPort, evil.URL} { // another site; the same host on another port
+		b.navigate(origin + "/")
+		b.poll("the page's requests", `document.title.startsWith("sent")`)
+	}
+	if st, body := call(t, env, "GET", "/2015-03-31/functions", nil); st != 200 || strings.Contains(string(body), "csrf") {
+		t.Errorf("after the pages' requests the admin API lists functions %d %s", st, body)
+	}
+	if st, body := call(t, env, "GET", "/portico/v1/apis", nil); st != 200 || strings.Contains(string(body), "csrf") {
+		t.Errorf("after the pages' requests the admin API lists APIs %d %s", st, body)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the page's function ran on the host")
+	}
+	// DNS rebinding: a page at rebound.example, now resolving to the admin
+	// API's address, reads what it serves as its own origin's.
+	b.navigate("http://rebound.example:" + adminPort + "/2015-03-31/functions")
+	if got := eval[string](b, `document.body.innerText`); !strings.Contains(got, "answers only requests addressed to localhost") || strings.Contains(got, `"Functions"`) {
+		t.Errorf("a rebound name reads the admin API: %s", got)
+	}
+}
+
+// zipOf returns a Zip package holding files (executable).
+func zipOf(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, content := range files {
+		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
+		h.SetMode(0o755)
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(w, content)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }

@@ -1,0 +1,62 @@
+package admin
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// A browser sends what any page it shows asks for, to any address, the admin
+// API's loopback one included; what keeps a page of another site from using
+// the admin API through its visitor's browser is checked here, before
+// authentication, for every route:
+//
+//   - A change (any method but GET, HEAD and OPTIONS) made by a page of another
+//     origin is refused (net/http's CrossOriginProtection: Sec-Fetch-Site, else
+//     Origin against Host). A simple cross-origin request (a form, or fetch
+//     with mode "no-cors" and a text/plain body) needs no CORS preflight, so
+//     without this a page anywhere could create and invoke a function (code run
+//     on the host) on a developer's tokenless loopback admin API.
+//   - Without a token, a request must name a loopback host (localhost,
+//     *.localhost) or an IP address in its Host header. A page that rebinds its
+//     own name to 127.0.0.1 (DNS rebinding) is same-origin with what it then
+//     reaches, so only the Host it sends tells it apart. With a token, such a
+//     page has neither the token nor the console's cookie (bound to the
+//     admin's own name), and the admin API may be reached by any name.
+//
+// Clients that are not browsers (the CLI, the AWS SDKs and CLI, curl) send
+// neither Sec-Fetch-Site nor Origin and name the address they dial; they pass.
+
+// crossOrigin refuses non-safe cross-origin browser requests. Safe for
+// concurrent use.
+var crossOrigin = http.NewCrossOriginProtection()
+
+// checkBrowser returns an error for a request that a page of another site may
+// have made a browser send (see above).
+func (s *Server) checkBrowser(r *http.Request) error {
+	if s.cfg.Token == "" && !loopbackName(r.Host) {
+		return errdefs.New(errdefs.ErrForbidden, "AccessDeniedException", fmt.Sprintf(
+			"the admin API has no token, so it answers only requests addressed to localhost or an IP address, not %q: "+
+				"use http://127.0.0.1:PORT (or localhost), or set --admin-token to reach it by another name", r.Host))
+	}
+	if err := crossOrigin.Check(r); err != nil {
+		return errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
+			"a page of another origin cannot change anything through the admin API: use the console at this address's /console/, the CLI or an SDK")
+	}
+	return nil
+}
+
+// loopbackName reports whether host (a Host header, with or without a port)
+// cannot be a name that a web page rebinds to a loopback address: an IP
+// address, localhost or a name under .localhost (which browsers resolve to
+// loopback themselves), or empty (not sent by browsers).
+func loopbackName(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	return host == "" || net.ParseIP(host) != nil || host == "localhost" || strings.HasSuffix(host, ".localhost")
+}
