@@ -91,6 +91,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Token != "" {
 		switch {
 		case s.console != nil && r.Method == http.MethodPost && r.URL.Path == "/console/login":
+		case s.console != nil && r.Method == http.MethodGet && r.URL.Path == console.Prefix+console.LoginStylesheet:
+			// The sign-in page's stylesheet: it holds no data.
 		case s.consoleCookieAuth(r):
 		default:
 			if err := s.authenticate(r); err != nil {

@@ -22,6 +22,10 @@ var assets embed.FS
 // Prefix is where the console is served.
 const Prefix = "/console/"
 
+// LoginStylesheet is the stylesheet (under Prefix) of the sign-in page, which
+// is served before sign-in: it holds no data.
+const LoginStylesheet = "console.css"
+
 // Handler serves the console's pages under Prefix. The pages hold no data; the
 // admin API's authentication guards them and the API calls they make alike.
 func Handler() http.Handler {
@@ -38,7 +42,9 @@ func Handler() http.Handler {
 
 func secure(h http.Header) {
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY") // for browsers that predate frame-ancestors
 	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-cache")
 }
 

@@ -157,6 +157,27 @@ func TestConsoleAuth(t *testing.T) {
 	if st, _ := call(t, env, "GET", "/console/console.js", nil); st != 200 {
 		t.Fatalf("GET /console/console.js with the token: %d", st)
 	}
+	if st, body := call(t, env, "GET", "/console/console.js", nil, "Authorization", ""); st != 401 || strings.Contains(string(body), "function") {
+		t.Fatalf("GET /console/console.js without the token: %d %.80s", st, body)
+	}
+	// Console pages may not be framed (clickjacking) nor sniffed.
+	resp, err := http.Get(env.AdminURL + "/console/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	for h, want := range map[string]string{"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"} {
+		if got := resp.Header.Get(h); got != want {
+			t.Errorf("the sign-in page's %s: %q, want %q", h, got, want)
+		}
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("the sign-in page's Content-Security-Policy: %q", csp)
+	}
+	// The sign-in page's stylesheet loads before sign-in.
+	if st, body := call(t, env, "GET", "/console/console.css", nil, "Authorization", ""); st != 200 || !strings.Contains(string(body), "body {") {
+		t.Fatalf("GET /console/console.css without the token: %d %.80s", st, body)
+	}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	// login posts the sign-in form and returns the status and the cookies set.
 	login := func(tok string) (int, []*http.Cookie) {
