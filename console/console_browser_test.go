@@ -13,11 +13,15 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
@@ -234,7 +238,7 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	// An API whose stage has two deployments: v1, then v2.
 	var api struct{ ID string }
-	st, body := call(t, env, "POST", "/portico/v1/apis", map[string]any{"name": "versions", "protocol": "REST"})
+	st, body := call(t, env, "POST", "/portico/v1/apis", map[string]any{"name": `"versions" api`, "protocol": "REST"})
 	if st != 201 && st != 200 {
 		t.Fatalf("create api: %d %s", st, body)
 	}
@@ -351,6 +355,9 @@ func TestConsoleInChromium(t *testing.T) {
 		serves()
 	}
 	poll("the chart taking in 5 requests", fmt.Sprintf(`Number(document.getElementById("requests-chart").dataset.total) >= %s + 5 && document.querySelector("#stage-metrics tr[data-stage]") !== null`, before))
+	if got := eval[string](b, `document.querySelector("#stage-metrics tr[data-stage] td").textContent`); !strings.HasPrefix(got, `"versions" api `) {
+		t.Errorf("the metrics page names the stage %q, want the API's name as it is", got)
+	}
 	shot("metrics")
 
 	// Roll the stage back from the page.
@@ -459,3 +466,175 @@ func zipOf(t *testing.T, files map[string]string) []byte {
 }
 
 func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// TestConsoleListsAndProgressInChromium: lists longer than one page of the
+// admin API (functions, a function's versions, API keys) are shown whole, and
+// the function list filters; dates read as dates; an invocation in progress
+// says so and cannot be sent twice; when the session no longer holds (the
+// cookie is gone, or the token changed), the console says to sign in again and
+// links to the sign-in page, rather than repeating the API's advice for the
+// CLI. No page throws.
+func TestConsoleListsAndProgressInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	browser := apptest.Browser(t)
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
+	pkg := base64.StdEncoding.EncodeToString(zipOf(t, map[string]string{"bootstrap": "#!/bin/sh\nexit 1\n"}))
+	create := func(name, zipB64 string, timeout int) {
+		t.Helper()
+		if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": name, "PackageType": "Zip",
+			"Timeout": timeout, "Code": map[string]any{"ZipFile": zipB64}}); st != 201 {
+			t.Fatalf("create %s: %d %s", name, st, body)
+		}
+	}
+	const functions, versions, keys = 60, 55, 30 // past the API's pages: 50 functions or versions, 25 keys
+	for i := range functions {
+		create(fmt.Sprintf("fn-%02d", i), pkg, 3)
+	}
+	create("slow", base64.StdEncoding.EncodeToString(apptest.ZipProgram(t, "./console/testdata/waitfn")), 120)
+	for i := range versions {
+		if st, body := call(t, env, "PUT", "/2015-03-31/functions/slow/configuration",
+			map[string]any{"Environment": map[string]any{"Variables": map[string]string{"RUN": fmt.Sprint(i)}}}); st != 200 {
+			t.Fatalf("update slow: %d %s", st, body)
+		}
+		if st, body := call(t, env, "POST", "/2015-03-31/functions/slow/versions", map[string]any{}); st != 201 {
+			t.Fatalf("publish slow: %d %s", st, body)
+		}
+	}
+	for i := range keys {
+		if st, body := call(t, env, "POST", "/apikeys", map[string]any{"name": fmt.Sprintf("key-%02d", i), "enabled": true}); st != 201 {
+			t.Fatalf("create key: %d %s", st, body)
+		}
+	}
+
+	b := newBrowser(t, browser)
+	b.navigate(env.AdminURL + "/console/")
+	if err := chromedp.Do(b.tab, chromedp.SetValue(chromedp.ID("token"), token), chromedp.Click(chromedp.ID("sign-in"))); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var problems []string
+	cctx, stopConsole := context.WithCancel(b.tab)
+	defer stopConsole()
+	go func() {
+		for m, err := range chromedp.Console(cctx) {
+			if err != nil {
+				return
+			}
+			if m.IsException() || (m.Type == chromedp.ConsoleError && m.Source != "network") {
+				mu.Lock()
+				problems = append(problems, m.String())
+				mu.Unlock()
+			}
+		}
+	}()
+
+	b.poll("every function listed", fmt.Sprintf(`document.querySelectorAll("#functions tr[data-function]").length === %d`, functions+1))
+	if err := chromedp.Do(b.tab, chromedp.SendKeys(chromedp.ID("function-filter"), "fn-05")); err != nil {
+		t.Fatal(err)
+	}
+	b.poll("the filtered list", `[...document.querySelectorAll("#functions tr[data-function]")].filter(r => !r.hidden).map(r => r.dataset.function).join() === "fn-05"`)
+	if got := eval[string](b, `document.getElementById("function-count").textContent`); got != fmt.Sprintf("1 of %d functions", functions+1) {
+		t.Errorf("the filter's count reads %q", got)
+	}
+	b.shot("functions-filtered")
+
+	b.navigate(env.AdminURL + "/console/#/functions/slow")
+	b.poll("every version listed", fmt.Sprintf(`document.querySelectorAll("#versions tr[data-version]").length === %d`, versions+1))
+	if got := eval[int](b, `document.querySelectorAll("#qualifier option").length`); got != versions+1 {
+		t.Errorf("the qualifier offers %d choices, want $LATEST and %d versions", got, versions)
+	}
+
+	// An invocation in progress: it answers once the test says so.
+	until := filepath.Join(t.TempDir(), "answer")
+	payload, _ := json.Marshal(map[string]string{"until": until})
+	if err := chromedp.Do(b.tab, chromedp.SetValue(chromedp.ID("payload"), string(payload)), chromedp.Click(chromedp.ID("invoke"))); err != nil {
+		t.Fatal(err)
+	}
+	b.poll("the invocation in progress", `document.getElementById("invoke-result").dataset.status === "running" && document.getElementById("invoke").disabled && document.getElementById("invoke-result").textContent.startsWith("Invoking slow")`)
+	b.shot("function-invoking")
+	if err := os.WriteFile(until, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.poll("the invocation's result", `document.getElementById("invoke-result").dataset.status === "ok" && !document.getElementById("invoke").disabled`)
+	if got := eval[string](b, `document.getElementById("invoke-result").textContent`); got != `"done"` {
+		t.Errorf("the result reads %q", got)
+	}
+
+	b.navigate(env.AdminURL + "/console/#/keys")
+	b.poll("every key listed", fmt.Sprintf(`document.querySelectorAll("#keys tr[data-key]").length === %d`, keys))
+	if got := eval[string](b, `document.querySelector("#keys td.created").textContent`); !regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$`).MatchString(got) {
+		t.Errorf("a key's creation date reads %q", got)
+	}
+	b.shot("keys")
+
+	// The session ends (here: its cookie is gone); the next action says so.
+	b.navigate(env.AdminURL + "/console/#/functions/fn-00")
+	b.poll("the function page", `document.getElementById("invoke") !== null`)
+	if _, err := chromedp.Call(b.tab, network.ClearBrowserCookies, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(b.tab, chromedp.Click(chromedp.ID("invoke"))); err != nil {
+		t.Fatal(err)
+	}
+	b.poll("the signed-out notice", `document.getElementById("error").dataset.kind === "signed-out" && !document.getElementById("error").hidden && document.getElementById("sign-in-again") !== null`)
+	b.shot("signed-out")
+	if err := chromedp.Do(b.tab, chromedp.Click(chromedp.ID("sign-in-again"))); err != nil {
+		t.Fatal(err)
+	}
+	b.poll("the sign-in page", `document.getElementById("token") !== null`)
+
+	stopConsole()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(problems) > 0 {
+		t.Errorf("the pages logged errors:\n%s", strings.Join(problems, "\n"))
+	}
+}
+
+// TestConsoleNavigationInChromium: a page that is still loading when the user
+// moves on (here: a function page whose aliases the browser holds back) does
+// not replace the page the user moved to when it finishes, nor start its log
+// tail there.
+func TestConsoleNavigationInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	browser := apptest.Browser(t)
+	env := apptest.Start(t, apptest.Options{})
+	if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": "held", "PackageType": "Zip",
+		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipOf(t, map[string]string{"bootstrap": "#!/bin/sh\nexit 1\n"}))}}); st != 201 {
+		t.Fatalf("create: %d %s", st, body)
+	}
+	b := newBrowser(t, browser)
+	b.navigate(env.AdminURL + "/console/#/apis")
+	b.poll("the API list", `document.body.dataset.page === "apis"`)
+	// Record each response body the page has read, before the code that awaited it goes on.
+	eval[bool](b, `(() => { const text = Response.prototype.text;
+		Response.prototype.text = function () { return text.call(this).then(t => { (window.readURLs = window.readURLs || []).push(this.url); return t; }); };
+		return true; })()`)
+	paused := chromedp.Events(b.tab, fetch.RequestPaused)
+	if _, err := chromedp.Call(b.tab, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/functions/held/aliases*"}}}); err != nil {
+		t.Fatal(err)
+	}
+	eval[string](b, `location.hash = "#/functions/held"`)
+	var held fetch.RequestID
+	for ev, err := range paused {
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = ev.RequestID
+		break
+	}
+	eval[string](b, `location.hash = "#/connections"`)
+	b.poll("the connections page", `document.body.dataset.page === "connections"`)
+	if _, err := chromedp.Call(b.tab, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: held}); err != nil {
+		t.Fatal(err)
+	}
+	b.poll("the held response read", `(window.readURLs || []).some(u => u.includes("/functions/held/aliases"))`)
+	if got := eval[string](b, `document.body.dataset.page + " " + (document.getElementById("function-name") ? "function page shown" : "") + (document.getElementById("logs") ? " logs" : "")`); got != "connections " {
+		t.Errorf("after the held function page finished loading, the page is %q, want the connections page", got)
+	}
+	b.shot("navigation")
+}

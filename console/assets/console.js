@@ -3,6 +3,7 @@
 
 const main = document.getElementById("main");
 const errorBox = document.getElementById("error");
+const busy = document.getElementById("busy");
 let stopPage = () => {}; // stops the current page's timers and streams
 
 // el builds an element; strings become text (never HTML).
@@ -25,10 +26,36 @@ function table(headers, rows, attrs) {
 
 function showError(msg) {
   errorBox.textContent = msg;
+  delete errorBox.dataset.kind;
   errorBox.hidden = false;
 }
 
-function clearError() { errorBox.hidden = true; errorBox.textContent = ""; }
+function clearError() { errorBox.hidden = true; errorBox.textContent = ""; delete errorBox.dataset.kind; }
+
+// showSignedOut says that the console's session ended and links to the sign-in page.
+function showSignedOut() {
+  errorBox.replaceChildren("Your console session has ended: the server's admin token is not the one you signed in with. ",
+    el("a", { href: location.pathname, id: "sign-in-again" }, "Sign in again"), ".");
+  errorBox.dataset.kind = "signed-out";
+  errorBox.hidden = false;
+}
+
+// all fetches every page of a paged list: Lambda's (Marker, NextMarker) or
+// API Gateway's (position). key names the list in each answer.
+async function all(path, key) {
+  const items = [];
+  const sep = path.includes("?") ? "&" : "?";
+  let next = "";
+  for (let i = 0; i < 1000; i++) {
+    const lambda = path.startsWith("/2015-03-31/");
+    const page = await api("GET", path + (lambda ? sep + "MaxItems=1000" + (next ? "&Marker=" + enc(next) : "")
+      : sep + "limit=500" + (next ? "&position=" + enc(next) : "")));
+    items.push(...(page[key] || []));
+    next = lambda ? page.NextMarker : page.position;
+    if (!next) break;
+  }
+  return items;
+}
 
 // api calls the admin API and returns the decoded JSON (or text); an error
 // answer shows the API's message on the page and throws.
@@ -43,8 +70,14 @@ async function api(method, path, body, raw) {
   if (!resp.ok) {
     let msg = text;
     try { const j = JSON.parse(text); msg = j.message || j.Message || text; } catch (e) { /* not JSON */ }
-    const type = resp.headers.get("x-amzn-ErrorType");
-    showError(`${method} ${path}: ${resp.status}${type ? " " + type.split(":")[0] : ""}: ${msg}`);
+    const type = (resp.headers.get("x-amzn-ErrorType") || "").split(":")[0];
+    if (resp.status === 401 || (resp.status === 403 && type === "AccessDeniedException" && /admin token/.test(msg))) {
+      // The session cookie no longer matches the server's token (it changed,
+      // or the cookie is gone): the API's advice is for the CLI, not for here.
+      showSignedOut();
+      throw new Error(msg);
+    }
+    showError(`${msg} (${resp.status}${type ? " " + type : ""} from ${method} ${path.split("?")[0]})`);
     throw new Error(msg);
   }
   if (raw) return { text, headers: resp.headers, status: resp.status };
@@ -56,21 +89,36 @@ const enc = encodeURIComponent;
 // ---- functions ----
 
 async function functionsPage() {
-  const list = await api("GET", "/2015-03-31/functions");
-  const fns = list.Functions || [];
-  main.replaceChildren(el("h1", {}, "Functions"),
-    fns.length === 0 ? el("p", { class: "muted" }, "No functions yet.") :
-      table(["Name", "Runtime", "Package", "Memory (MB)", "Timeout (s)", "Last modified"],
-        fns.map(f => el("tr", { "data-function": f.FunctionName },
-          el("td", {}, el("a", { href: "#/functions/" + enc(f.FunctionName) }, f.FunctionName)),
-          el("td", {}, f.Runtime || ""), el("td", {}, f.PackageType || ""), el("td", {}, f.MemorySize),
-          el("td", {}, f.Timeout), el("td", {}, f.LastModified || ""))), { id: "functions" }));
+  const fns = await all("/2015-03-31/functions", "Functions");
+  if (fns.length === 0) {
+    return [el("h1", {}, "Functions"), el("p", { class: "muted" }, "No functions yet: create one with ",
+      el("code", {}, "portico fn create NAME --zip FILE"), ".")];
+  }
+  const rows = fns.map(f => el("tr", { "data-function": f.FunctionName },
+    el("td", {}, el("a", { href: "#/functions/" + enc(f.FunctionName) }, f.FunctionName)),
+    el("td", {}, f.Description || ""), el("td", {}, f.PackageType || ""), el("td", {}, f.MemorySize),
+    el("td", {}, f.Timeout), el("td", {}, f.LastModified || "")));
+  const count = el("span", { class: "muted", id: "function-count" }, `${fns.length} functions`);
+  const filter = el("input", { type: "search", id: "function-filter", placeholder: "Filter by name or description",
+    on: { input: () => {
+      const q = filter.value.trim().toLowerCase();
+      let shown = 0;
+      rows.forEach((r, i) => {
+        const hit = !q || fns[i].FunctionName.toLowerCase().includes(q) || (fns[i].Description || "").toLowerCase().includes(q);
+        r.hidden = !hit;
+        if (hit) shown++;
+      });
+      count.textContent = q ? `${shown} of ${fns.length} functions` : `${fns.length} functions`;
+    } } });
+  return [el("h1", {}, "Functions"), el("p", {}, filter, " ", count),
+    table(["Name", "Description", "Package", "Memory (MB)", "Timeout (s)", "Last modified"], rows, { id: "functions" })];
 }
 
 async function functionPage(name) {
   const path = "/2015-03-31/functions/" + enc(name);
-  const [fn, versions, aliases] = await Promise.all([
-    api("GET", path), api("GET", path + "/versions"), api("GET", path + "/aliases")]);
+  const [fn, versionList, aliasList] = await Promise.all([
+    api("GET", path), all(path + "/versions", "Versions"), all(path + "/aliases", "Aliases")]);
+  const versions = { Versions: versionList }, aliases = { Aliases: aliasList };
   const cfg = fn.Configuration || fn;
   const payload = el("textarea", { id: "payload" }, "{}");
   const qualifier = el("select", { id: "qualifier" },
@@ -78,20 +126,29 @@ async function functionPage(name) {
     (aliases.Aliases || []).map(a => el("option", { value: a.Name }, "alias " + a.Name)),
     (versions.Versions || []).filter(v => v.Version !== "$LATEST").map(v => el("option", { value: v.Version }, "version " + v.Version)));
   const result = el("pre", { id: "invoke-result" }, "");
-  const invoke = async () => {
+  const invoke = async (ev) => {
     clearError();
+    const button = ev.currentTarget;
     const q = qualifier.value ? "?Qualifier=" + enc(qualifier.value) : "";
-    result.textContent = "…";
+    result.textContent = `Invoking ${name}${qualifier.value ? ":" + qualifier.value : ""}… (up to its ${cfg.Timeout} s timeout, and a cold start)`;
+    result.dataset.status = "running";
+    button.disabled = true;
     try {
       const r = await api("POST", path + "/invocations" + q, payload.value, true);
       const fe = r.headers.get("X-Amz-Function-Error");
       result.textContent = (fe ? "Function error (" + fe + "): " : "") + r.text;
       result.dataset.status = fe ? "error" : "ok";
-    } catch (e) { result.textContent = ""; }
+    } catch (e) {
+      result.textContent = "The invocation failed: see the message above.";
+      result.dataset.status = "failed";
+    } finally {
+      button.disabled = false;
+    }
   };
   const logs = el("pre", { id: "logs" }, "");
-  main.replaceChildren(
+  return { start: () => tailLogs(name, logs), children: [
     el("h1", {}, "Function ", el("span", { id: "function-name" }, name)),
+    cfg.Description ? el("p", { id: "function-description" }, cfg.Description) : "",
     el("h2", {}, "Configuration"),
     table(["Runtime", "Handler", "Memory", "Timeout", "Code", "Environment"], [el("tr", {},
       el("td", {}, cfg.Runtime || ""), el("td", {}, cfg.Handler || ""), el("td", {}, cfg.MemorySize + " MB"),
@@ -109,8 +166,7 @@ async function functionPage(name) {
           .map(([v, w]) => `${v}: ${Math.round(w * 100)}%`).join(", ") || "—"))), { id: "aliases" }),
     el("h2", {}, "Invoke"),
     el("div", {}, qualifier), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result,
-    el("h2", {}, "Logs (live)"), logs);
-  tailLogs(name, logs);
+    el("h2", {}, "Logs (live)"), logs] };
 }
 
 // tailLogs streams the function's log (the last 8 KB, then what is written).
@@ -122,6 +178,13 @@ function tailLogs(name, pre) {
     try {
       const resp = await fetch("/portico/v1/functions/" + enc(name) + "/logs?bytes=8192&follow=1",
         { signal: ctl.signal, headers: { "X-Portico-Console": "1" } });
+      if (!resp.ok) {
+        let msg = await resp.text();
+        try { msg = JSON.parse(msg).message || msg; } catch (e) { /* not JSON */ }
+        pre.textContent = `The log cannot be read (${resp.status}): ${msg}`;
+        pre.dataset.status = "error";
+        return;
+      }
       const reader = resp.body.getReader();
       const dec = new TextDecoder();
       for (;;) {
@@ -139,11 +202,11 @@ function tailLogs(name, pre) {
 
 async function apisPage() {
   const list = await api("GET", "/portico/v1/apis");
-  main.replaceChildren(el("h1", {}, "APIs"),
-    list.items.length === 0 ? el("p", { class: "muted" }, "No APIs yet.") :
+  return [el("h1", {}, "APIs"),
+    list.items.length === 0 ? el("p", { class: "muted" }, "No APIs yet: import one with ", el("code", {}, "portico api import FILE"), ".") :
       table(["Name", "Id", "Protocol", "Routes", "Created"], list.items.map(a => el("tr", { "data-api": a.id },
         el("td", {}, el("a", { href: "#/apis/" + enc(a.id) }, a.name)), el("td", {}, a.id), el("td", {}, a.protocol),
-        el("td", {}, a.routes), el("td", {}, a.createdAt))), { id: "apis" }));
+        el("td", {}, a.routes), el("td", {}, when(a.createdAt)))), { id: "apis" })];
 }
 
 async function apiPage(id) {
@@ -154,9 +217,10 @@ async function apiPage(id) {
     el("td", {}, r.integration ? r.integration.type : "—"),
     el("td", {}, r.integration ? (r.integration.uri || "") : "")));
   const sections = stages.items.map(st => stageSection(id, st));
-  main.replaceChildren(el("h1", {}, a.name, " ", el("span", { class: "muted" }, `(${a.protocol}, ${id})`)),
-    el("h2", {}, "Routes"), table(["Route", "Integration", "URI"], routes, { id: "routes" }),
-    el("h2", {}, "Stages"), ...(stages.items.length === 0 ? [el("p", { class: "muted" }, "No stages.")] : sections));
+  return [el("h1", {}, a.name, " ", el("span", { class: "muted" }, `(${a.protocol}, ${id})`)),
+    a.description ? el("p", {}, a.description) : "",
+    el("h2", {}, "Routes"), routes.length === 0 ? el("p", { class: "muted" }, "No routes.") : table(["Route", "Integration", "URI"], routes, { id: "routes" }),
+    el("h2", {}, "Stages"), ...(stages.items.length === 0 ? [el("p", { class: "muted" }, "No stages: deploy the API to one (", el("code", {}, "portico api deploy " + id + " --stage NAME"), ").")] : sections)];
 }
 
 function stageSection(apiID, st) {
@@ -189,7 +253,7 @@ function stageSection(apiID, st) {
       el("td", {}, st.accessLogSettings ? st.accessLogSettings.destinationArn : "off"))]),
     el("h4", {}, "History"),
     table(["When", "Action", "Deployment", ""], history.map((h, i) => el("tr", {},
-      el("td", {}, h.at), el("td", {}, h.action), el("td", {}, h.deploymentId),
+      el("td", {}, when(h.at)), el("td", {}, h.action), el("td", {}, h.deploymentId),
       el("td", {}, h.deploymentId === st.deploymentId ? el("span", { class: "muted" }, i === 0 ? "current" : "") :
         el("button", { class: "rollback", "data-deployment": h.deploymentId, on: { click: () => rollback(h.deploymentId) } }, "Roll back to this")))),
     { class: "history" }));
@@ -199,24 +263,34 @@ function stageSection(apiID, st) {
 
 function isoDay(d) { return d.toISOString().slice(0, 10); }
 
+// when formats API Gateway's dates (epoch seconds) and RFC 3339 strings alike.
+function when(v) {
+  if (v === undefined || v === null || v === "") return "";
+  const d = typeof v === "number" ? new Date(v * 1000) : new Date(v);
+  return isNaN(d) ? String(v) : d.toISOString().replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC");
+}
+
 async function keysPage() {
-  const [keys, plans] = await Promise.all([api("GET", "/apikeys"), api("GET", "/usageplans")]);
+  const [keyList, planList] = await Promise.all([all("/apikeys", "item"), all("/usageplans", "item")]);
+  const keys = { item: keyList }, plans = { item: planList };
   const today = new Date();
   const start = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1));
   const usage = await Promise.all((plans.item || []).map(p =>
     api("GET", `/usageplans/${enc(p.id)}/usage?startDate=${isoDay(start)}&endDate=${isoDay(today)}`).catch(() => null)));
   const keyName = Object.fromEntries((keys.item || []).map(k => [k.id, k.name || k.id]));
-  main.replaceChildren(el("h1", {}, "API keys"),
-    table(["Name", "Id", "Enabled", "Created"], (keys.item || []).map(k => el("tr", {},
-      el("td", {}, k.name || ""), el("td", {}, k.id), el("td", {}, String(k.enabled)), el("td", {}, k.createdDate || ""))), { id: "keys" }),
+  return [el("h1", {}, "API keys"),
+    keys.item.length === 0 ? el("p", { class: "muted", id: "keys" }, "No API keys.") :
+      table(["Name", "Id", "Enabled", "Created"], (keys.item || []).map(k => el("tr", { "data-key": k.id },
+        el("td", {}, k.name || ""), el("td", {}, k.id), el("td", {}, k.enabled ? "yes" : "no"), el("td", { class: "created" }, when(k.createdDate)))), { id: "keys" }),
     el("h1", {}, "Usage plans"),
+    plans.item.length === 0 ? el("p", { class: "muted" }, "No usage plans.") : "",
     ...(plans.item || []).map((p, i) => el("section", {},
       el("h3", {}, p.name, " ", el("span", { class: "muted" }, p.id)),
       el("p", {}, "Throttle: ", p.throttle ? `${p.throttle.rateLimit} rps, burst ${p.throttle.burstLimit}` : "none",
         "; quota: ", p.quota ? `${p.quota.limit} per ${p.quota.period}` : "none",
         "; stages: ", (p.apiStages || []).map(s => s.apiId + "/" + s.stage).join(", ") || "none"),
       table(["Key", "Requests this month"], Object.entries((usage[i] && usage[i].values) || {}).map(([k, days]) =>
-        el("tr", {}, el("td", {}, keyName[k] || k), el("td", {}, days.reduce((n, d) => n + d[0], 0))))))));
+        el("tr", {}, el("td", {}, keyName[k] || k), el("td", {}, days.reduce((n, d) => n + d[0], 0)))))))];
 }
 
 // ---- metrics ----
@@ -229,7 +303,7 @@ function parseMetrics(text) {
     const m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/);
     if (!m) continue;
     const labels = {};
-    if (m[3]) for (const l of m[3].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    if (m[3]) for (const l of m[3].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2].replace(/\\(.)/g, (_, c) => c === "n" ? "\n" : c);
     out.push({ name: m[1], labels, value: parseFloat(m[4]) });
   }
   return out;
@@ -260,17 +334,17 @@ function quantile(buckets, q) {
 
 const colors = ["#ff9900", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
 
-async function metricsPage() {
+function metricsPage() {
   const canvas = el("canvas", { id: "requests-chart", width: 720, height: 220, "data-samples": "0", "data-total": "0" });
   const legend = el("div", { class: "legend" });
   const stagesT = el("tbody");
   const fnsT = el("tbody");
-  main.replaceChildren(el("h1", {}, "Metrics"),
+  const children = [el("h1", {}, "Metrics"),
     el("h2", {}, "Requests per stage (every 2 s)"), canvas, legend,
     el("h2", {}, "Stages"),
     el("table", { id: "stage-metrics" }, el("thead", {}, el("tr", {}, ["Stage", "Requests", "4XX", "5XX", "p50 latency", "p99 latency", "Cache hits"].map(h => el("th", {}, h)))), stagesT),
     el("h2", {}, "Functions"),
-    el("table", { id: "function-metrics" }, el("thead", {}, el("tr", {}, ["Function", "Invocations", "Errors", "Throttles", "Cold starts", "Concurrent"].map(h => el("th", {}, h)))), fnsT));
+    el("table", { id: "function-metrics" }, el("thead", {}, el("tr", {}, ["Function", "Invocations", "Errors", "Throttles", "Cold starts", "Concurrent"].map(h => el("th", {}, h)))), fnsT)];
   const series = {}; // stage -> [requests per interval]
   let last = null;
   const tick = async () => {
@@ -309,10 +383,12 @@ async function metricsPage() {
     canvas.dataset.total = String(Object.values(req).reduce((a, b) => a + b, 0));
     last = req;
   };
-  await tick();
-  const timer = setInterval(tick, 2000);
-  const prev = stopPage;
-  stopPage = () => { clearInterval(timer); prev(); };
+  return { children, start: () => {
+    tick();
+    const timer = setInterval(tick, 2000);
+    const prev = stopPage;
+    stopPage = () => { clearInterval(timer); prev(); };
+  } };
 }
 
 function draw(canvas, legend, series) {
@@ -342,7 +418,7 @@ function draw(canvas, legend, series) {
 async function connectionsPage() {
   const list = await api("GET", "/portico/v1/connections");
   const base = c => `/portico/v1/apis/${enc(c.apiId)}/stages/${enc(c.stage)}/connections/${enc(c.connectionId)}`;
-  main.replaceChildren(el("h1", {}, "WebSocket connections"),
+  return [el("h1", {}, "WebSocket connections"),
     list.items.length === 0 ? el("p", { class: "muted" }, "No live connections.") :
       table(["API / stage", "Connection", "Connected", "Last active", "Source", "Send", ""], list.items.map(c => {
         const msg = el("input", { type: "text", placeholder: "message", class: "message" });
@@ -351,28 +427,49 @@ async function connectionsPage() {
           el("td", {}, c.lastActiveAt), el("td", {}, c.sourceIp), el("td", {}, msg,
             el("button", { on: { click: async () => { clearError(); try { await api("POST", base(c), msg.value); msg.value = ""; } catch (e) { /* shown */ } } } }, "Send")),
           el("td", {}, el("button", { on: { click: async () => { clearError(); try { await api("DELETE", base(c)); route(); } catch (e) { /* shown */ } } } }, "Disconnect")));
-      }), { id: "connections" }));
+      }), { id: "connections" })];
 }
 
 // ---- routing ----
 
+let navigation = 0; // counts route calls: only the latest one shows its page
+
+// route shows the page the location's hash names. A page function returns its
+// content (an array of nodes, or {children, start} where start begins its
+// timers and streams once shown); a page that a later navigation overtook
+// while it loaded is dropped.
 async function route() {
   stopPage();
   stopPage = () => {};
+  const nav = ++navigation;
   const parts = (location.hash.replace(/^#\/?/, "") || "functions").split("/").map(decodeURIComponent);
   document.querySelectorAll("[data-nav]").forEach(a => a.classList.toggle("active", a.dataset.nav === parts[0]));
+  busy.hidden = false;
+  document.body.dataset.loading = "1";
   try {
+    let out;
     switch (parts[0]) {
-      case "functions": await (parts[1] ? functionPage(parts[1]) : functionsPage()); break;
-      case "apis": await (parts[1] ? apiPage(parts[1]) : apisPage()); break;
-      case "keys": await keysPage(); break;
-      case "metrics": await metricsPage(); break;
-      case "connections": await connectionsPage(); break;
-      default: main.replaceChildren(el("p", {}, "No such page."));
+      case "functions": out = await (parts[1] ? functionPage(parts[1]) : functionsPage()); break;
+      case "apis": out = await (parts[1] ? apiPage(parts[1]) : apisPage()); break;
+      case "keys": out = await keysPage(); break;
+      case "metrics": out = await metricsPage(); break;
+      case "connections": out = await connectionsPage(); break;
+      default: out = [el("p", {}, "No such page.")];
     }
+    if (nav !== navigation) return;
+    const { children, start } = Array.isArray(out) ? { children: out } : out;
+    main.replaceChildren(...children);
+    if (start) start();
     document.body.dataset.page = parts.join("/");
   } catch (e) {
+    if (nav !== navigation) return;
     if (errorBox.hidden) showError(String(e));
+    main.replaceChildren(el("p", { class: "muted" }, "This page could not be loaded: see the message above."));
+  } finally {
+    if (nav === navigation) {
+      busy.hidden = true;
+      delete document.body.dataset.loading;
+    }
   }
 }
 
