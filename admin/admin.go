@@ -88,15 +88,26 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, err)
 		return
 	}
+	page := s.console != nil && isConsolePath(r.URL.Path)
+	viaConsole := false
+	if page && strings.HasPrefix(r.URL.Path, console.APIPrefix) {
+		// The console's API call (console.go): served as the route it names.
+		var err error
+		if r, err = consoleAPIRequest(r); err != nil {
+			s.refuse(w, r, err)
+			return
+		}
+		page, viaConsole = false, true
+	}
 	if s.cfg.Token != "" {
 		switch {
-		case s.console != nil && r.Method == http.MethodPost && r.URL.Path == "/console/login":
-		case s.console != nil && r.Method == http.MethodGet && r.URL.Path == console.Prefix+console.LoginStylesheet:
+		case page && r.Method == http.MethodPost && r.URL.Path == "/console/login":
+		case page && r.Method == http.MethodGet && r.URL.Path == console.Prefix+console.LoginStylesheet:
 			// The sign-in page's stylesheet: it holds no data.
-		case s.consoleCookieAuth(r):
+		case (page || viaConsole) && s.consoleCookieAuth(r, page):
 		default:
 			if err := s.authenticate(r); err != nil {
-				if s.console != nil && isConsolePath(r.URL.Path) {
+				if page {
 					console.ServeLogin(w, http.StatusUnauthorized)
 					return
 				}

@@ -6,21 +6,30 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/portico-dev/portico/console"
+	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 // The web console (package console) is served at /console/ with the admin API's
 // authentication. Without a token (loopback only) it is open, as the API is.
 // With one, a browser cannot send a bearer token when it loads a page, so the
 // console signs in once: POST /console/login with the token sets an HttpOnly,
-// SameSite=Strict cookie holding a keyed hash of the token (never the token).
-// The cookie authenticates the console's pages, and the API calls the console
-// makes, which say so with X-Portico-Console: 1 (a header that a page of another
-// origin, say a function's page on the gateway, cannot send without a CORS
-// preflight, which the admin API never grants). Console requests without the
-// token get 401 and the sign-in page.
+// SameSite=Strict cookie holding a keyed hash of the token (never the token),
+// scoped to Path=/console/. The cookie authenticates the console's pages, and
+// the API calls the console makes through /console/api/{route} (served as
+// /{route}), which say so with X-Portico-Console: 1 (a header that a page of
+// another origin, say a function's page on the gateway, cannot send without a
+// CORS preflight, which the admin API never grants). Console requests without
+// the token get 401 and the sign-in page.
+//
+// The path matters: cookies are scoped by host, not port, so a cookie for the
+// whole admin host would go with every request the browser makes to the
+// gateway on that host, and on to the functions and HTTP backends behind it,
+// which could replay it. The gateway's path-style URLs start with an API id
+// (10 characters), never with /console/.
 
 const (
 	consoleCookie = "portico_console"
@@ -46,21 +55,40 @@ func (s *Server) registerConsole(h http.Handler) {
 	s.mux.HandleFunc("POST /console/login", s.consoleLogin)
 }
 
-// consoleCookieAuth reports whether r is a console request that carries a valid
-// session cookie: a page, or an API call marked with X-Portico-Console.
-func (s *Server) consoleCookieAuth(r *http.Request) bool {
-	if s.console == nil || r.Header.Get("Authorization") != "" {
+// consoleCookieAuth reports whether r, a console page (page) or an API call
+// that came through console.APIPrefix, carries a valid session cookie. Pages
+// are read only (GET, HEAD).
+func (s *Server) consoleCookieAuth(r *http.Request, page bool) bool {
+	if r.Header.Get("Authorization") != "" {
+		return false
+	}
+	if page && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
 	c, err := r.Cookie(consoleCookie)
 	if err != nil {
 		return false
 	}
-	page := (r.Method == http.MethodGet || r.Method == http.MethodHead) && isConsolePath(r.URL.Path)
-	if !page && r.Header.Get(consoleHeader) != "1" {
-		return false
-	}
 	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(consoleSession(s.cfg.Token))) == 1
+}
+
+var errConsoleHeader = errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
+	"a console API call must carry "+consoleHeader+": 1")
+
+// consoleAPIRequest returns the console's API call r (under console.APIPrefix,
+// marked with X-Portico-Console: 1) as a request for the route it names.
+func consoleAPIRequest(r *http.Request) (*http.Request, error) {
+	if r.Header.Get(consoleHeader) != "1" {
+		return r, errConsoleHeader
+	}
+	prefix := strings.TrimSuffix(console.APIPrefix, "/")
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.URL = new(url.URL)
+	*r2.URL = *r.URL
+	r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
+	r2.URL.RawPath = strings.TrimPrefix(r.URL.RawPath, prefix)
+	return r2, nil
 }
 
 // consoleLogin checks the token posted by the sign-in form and sets the
@@ -76,7 +104,11 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Token != "" {
 		// Secure only over TLS: the admin listener is plain HTTP on loopback by default.
 		//nolint:gosec // G124: Secure would drop the cookie on the plain-HTTP admin listener
-		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: consoleSession(s.cfg.Token), Path: "/",
+		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: consoleSession(s.cfg.Token), Path: console.Prefix,
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		// Earlier versions scoped the cookie to the whole host: expire that one.
+		//nolint:gosec // G124: as above
+		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: "", Path: "/", MaxAge: -1,
 			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	}
 	http.Redirect(w, r, console.Prefix, http.StatusSeeOther)

@@ -22,6 +22,11 @@ var assets embed.FS
 // Prefix is where the console is served.
 const Prefix = "/console/"
 
+// APIPrefix is where the console's pages call the admin API: a request for
+// APIPrefix + "2015-03-31/functions" is served as /2015-03-31/functions, so
+// that the session cookie, scoped to Prefix, goes nowhere else on the host.
+const APIPrefix = Prefix + "api/"
+
 // LoginStylesheet is the stylesheet (under Prefix) of the sign-in page, which
 // is served before sign-in: it holds no data.
 const LoginStylesheet = "console.css"

@@ -196,24 +196,35 @@ func TestConsoleAuth(t *testing.T) {
 		t.Fatalf("sign-in with a wrong token: %d, cookies %v", st, cookies)
 	}
 	st, cookies := login(token)
-	if st != 303 || len(cookies) != 1 {
+	var ck *http.Cookie
+	for _, c := range cookies {
+		if c.Value != "" {
+			ck = c
+		}
+	}
+	if st != 303 || ck == nil {
 		t.Fatalf("sign-in: %d, cookies %v", st, cookies)
 	}
-	ck := cookies[0]
-	if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || strings.Contains(ck.Value, token) {
+	// The cookie is scoped to the console's path: cookies ignore ports, so one
+	// for the whole host would go with every request to the gateway there.
+	if !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || strings.Contains(ck.Value, token) || ck.Path != "/console/" {
 		t.Errorf("session cookie %+v", ck)
 	}
 	cookie := ck.Name + "=" + ck.Value
 	if st, _ := call(t, env, "GET", "/console/", nil, "Authorization", "", "Cookie", cookie); st != 200 {
 		t.Errorf("a page with the session cookie: %d", st)
 	}
-	if st, _ := call(t, env, "GET", "/2015-03-31/functions", nil, "Authorization", "", "Cookie", cookie); st != 403 {
+	const viaConsole = "/console/api/2015-03-31/functions"
+	if st, _ := call(t, env, "GET", viaConsole, nil, "Authorization", "", "Cookie", cookie); st != 403 {
 		t.Errorf("an API call with the cookie but without X-Portico-Console: %d, want 403", st)
 	}
-	if st, _ := call(t, env, "GET", "/2015-03-31/functions", nil, "Authorization", "", "Cookie", cookie, "X-Portico-Console", "1"); st != 200 {
-		t.Errorf("the console's API call: %d, want 200", st)
+	if st, body := call(t, env, "GET", viaConsole, nil, "Authorization", "", "Cookie", cookie, "X-Portico-Console", "1"); st != 200 || !strings.Contains(string(body), `"Functions"`) {
+		t.Errorf("the console's API call: %d %s, want 200", st, body)
 	}
-	if st, _ := call(t, env, "GET", "/2015-03-31/functions", nil, "Authorization", "", "Cookie", ck.Name+"=forged", "X-Portico-Console", "1"); st != 403 {
+	if st, _ := call(t, env, "GET", "/2015-03-31/functions", nil, "Authorization", "", "Cookie", cookie, "X-Portico-Console", "1"); st != 403 {
+		t.Errorf("the cookie outside the console's path: %d, want 403", st)
+	}
+	if st, _ := call(t, env, "GET", viaConsole, nil, "Authorization", "", "Cookie", ck.Name+"=forged", "X-Portico-Console", "1"); st != 403 {
 		t.Errorf("a forged cookie: %d, want 403", st)
 	}
 }
@@ -637,4 +648,51 @@ func TestConsoleNavigationInChromium(t *testing.T) {
 		t.Errorf("after the held function page finished loading, the page is %q, want the connections page", got)
 	}
 	b.shot("navigation")
+}
+
+// TestConsoleCookieStaysOnConsoleInChromium: after signing in to the console,
+// a page of the gateway on the same host (another port: cookies ignore ports)
+// does not get the console's session cookie, which its function or HTTP
+// backend could replay against the admin API; the console keeps working.
+func TestConsoleCookieStaysOnConsoleInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	browser := apptest.Browser(t)
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
+	var mu sync.Mutex
+	var seen []string // the Cookie headers the backend got
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Cookie"))
+		mu.Unlock()
+		_, _ = io.WriteString(w, "backend page")
+	}))
+	defer backend.Close()
+	var api struct{ ID string }
+	_, body := call(t, env, "POST", "/portico/v1/apis", map[string]any{"name": "site", "protocol": "REST"})
+	_ = json.Unmarshal(body, &api)
+	if st, body := call(t, env, "POST", "/portico/v1/apis/"+api.ID+"/routes", map[string]any{"method": "GET", "path": "/page",
+		"integration": map[string]any{"type": "HTTP_PROXY", "httpMethod": "GET", "uri": backend.URL + "/page"}}); st != 201 {
+		t.Fatalf("create route: %d %s", st, body)
+	}
+	if st, body := call(t, env, "POST", "/portico/v1/apis/"+api.ID+"/deployments", map[string]any{"stageName": "dev"}); st != 201 {
+		t.Fatalf("deploy: %d %s", st, body)
+	}
+	b := newBrowser(t, browser)
+	b.navigate(env.AdminURL + "/console/")
+	if err := chromedp.Do(b.tab, chromedp.SetValue(chromedp.ID("token"), token), chromedp.Click(chromedp.ID("sign-in"))); err != nil {
+		t.Fatal(err)
+	}
+	b.poll("the console after signing in", `document.body.dataset.page === "functions"`)
+	b.navigate(env.GatewayURL + "/" + api.ID + "/dev/page")
+	b.poll("the gateway's page", `document.body.innerText.includes("backend page")`)
+	mu.Lock()
+	got := fmt.Sprint(seen)
+	mu.Unlock()
+	if len(seen) == 0 || strings.Contains(got, "portico_console") {
+		t.Errorf("the backend behind the gateway got the cookies %q", got)
+	}
+	b.navigate(env.AdminURL + "/console/#/apis")
+	b.poll("the console's API list", `document.querySelector('#apis tr[data-api]') !== null`)
 }

@@ -57,6 +57,11 @@ async function all(path, key) {
   return items;
 }
 
+// apiBase is where the console calls the admin API: /console/api/{route} is
+// served as /{route}, so that the session cookie (Path=/console/) is sent
+// nowhere else on this host, the gateway's ports included.
+const apiBase = "/console/api";
+
 // api calls the admin API and returns the decoded JSON (or text); an error
 // answer shows the API's message on the page and throws.
 async function api(method, path, body, raw) {
@@ -65,7 +70,7 @@ async function api(method, path, body, raw) {
     opts.body = typeof body === "string" ? body : JSON.stringify(body);
     opts.headers["Content-Type"] = "application/json";
   }
-  const resp = await fetch(path, opts);
+  const resp = await fetch(apiBase + path, opts);
   const text = await resp.text();
   if (!resp.ok) {
     let msg = text;
@@ -176,7 +181,7 @@ function tailLogs(name, pre) {
   stopPage = () => { ctl.abort(); prev(); };
   (async () => {
     try {
-      const resp = await fetch("/portico/v1/functions/" + enc(name) + "/logs?bytes=8192&follow=1",
+      const resp = await fetch(apiBase + "/portico/v1/functions/" + enc(name) + "/logs?bytes=8192&follow=1",
         { signal: ctl.signal, headers: { "X-Portico-Console": "1" } });
       if (!resp.ok) {
         let msg = await resp.text();
