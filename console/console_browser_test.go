@@ -557,6 +557,11 @@ func TestConsoleListsAndProgressInChromium(t *testing.T) {
 		t.Errorf("the qualifier offers %d choices, want $LATEST and %d versions", got, versions)
 	}
 
+	// The invoke form and the log come before the long list of versions.
+	if !eval[bool](b, `!!(document.getElementById("invoke").compareDocumentPosition(document.getElementById("versions")) & Node.DOCUMENT_POSITION_FOLLOWING) &&
+		!!(document.getElementById("logs").compareDocumentPosition(document.getElementById("versions")) & Node.DOCUMENT_POSITION_FOLLOWING)`) {
+		t.Errorf("the versions come before the invoke form or the log")
+	}
 	// An invocation in progress: it answers once the test says so.
 	until := filepath.Join(t.TempDir(), "answer")
 	payload, _ := json.Marshal(map[string]string{"until": until})

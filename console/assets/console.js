@@ -159,10 +159,6 @@ async function functionPage(name) {
       el("td", {}, cfg.Runtime || ""), el("td", {}, cfg.Handler || ""), el("td", {}, cfg.MemorySize + " MB"),
       el("td", {}, cfg.Timeout + " s"), el("td", {}, cfg.CodeSha256 || cfg.PackageType || ""),
       el("td", {}, Object.entries((cfg.Environment && cfg.Environment.Variables) || {}).map(([k, v]) => k + "=" + v).join(", ")))]),
-    el("h2", {}, "Versions"),
-    table(["Version", "Description", "Code SHA-256", "Last modified"],
-      (versions.Versions || []).map(v => el("tr", { "data-version": v.Version }, el("td", {}, v.Version),
-        el("td", {}, v.Description || ""), el("td", {}, v.CodeSha256 || ""), el("td", {}, v.LastModified || ""))), { id: "versions" }),
     el("h2", {}, "Aliases"),
     (aliases.Aliases || []).length === 0 ? el("p", { class: "muted" }, "No aliases.") :
       table(["Alias", "Version", "Weights"], (aliases.Aliases || []).map(a => el("tr", { "data-alias": a.Name },
@@ -171,7 +167,12 @@ async function functionPage(name) {
           .map(([v, w]) => `${v}: ${Math.round(w * 100)}%`).join(", ") || "—"))), { id: "aliases" }),
     el("h2", {}, "Invoke"),
     el("div", {}, qualifier), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result,
-    el("h2", {}, "Logs (live)"), logs] };
+    el("h2", {}, "Logs (live)"), logs,
+    // The versions come last: a function may have hundreds.
+    el("h2", {}, "Versions"),
+    table(["Version", "Description", "Code SHA-256", "Last modified"],
+      (versions.Versions || []).map(v => el("tr", { "data-version": v.Version }, el("td", {}, v.Version),
+        el("td", {}, v.Description || ""), el("td", {}, v.CodeSha256 || ""), el("td", {}, v.LastModified || ""))), { id: "versions" })] };
 }
 
 // tailLogs streams the function's log (the last 8 KB, then what is written).
