@@ -152,3 +152,25 @@ func TestDeployRequestValidation(t *testing.T) {
 		t.Errorf("a valid call: %d %s", st, body)
 	}
 }
+
+// TestDeployAPIKeyOnOptionsAndBodyMethods deploys an Api requiring API keys
+// with a function on an OPTIONS method and a DefinitionBody method declaring
+// security: [] (the audit's sam2-2): SAM applies the key to both, and the
+// gateway refuses each without a key and answers it with one. Both used to
+// answer anyone.
+func TestDeployAPIKeyOnOptionsAndBodyMethods(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	path := samTestdata(t, "options-key.yaml")
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "ok")
+	api := stackRecord(t, env, "ok").Resources["Api"].PhysicalID
+	base := env.GatewayURL + "/" + api + "/prod"
+	key := stackKey(t, env, "ok", "Api")
+	for _, c := range []struct{ method, path string }{{http.MethodOptions, "/o"}, {http.MethodGet, "/public"}} {
+		if st, body := gatewayCall(t, c.method, base+c.path, "", nil); st != http.StatusForbidden || !strings.Contains(body, "Forbidden") {
+			t.Errorf("%s %s without a key: %d %s, want 403 Forbidden", c.method, c.path, st, body)
+		}
+		if st, body := gatewayCall(t, c.method, base+c.path, "", map[string]string{"x-api-key": key}); st != http.StatusOK {
+			t.Errorf("%s %s with the plan's key: %d %s", c.method, c.path, st, body)
+		}
+	}
+}

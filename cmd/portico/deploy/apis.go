@@ -128,10 +128,11 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 	if c, ok := props["Cors"]; ok && !httpAPI {
 		b.restCORS(id, c, doc) // after the events: a preflight on each path
 	}
+	defs := authDefaults{corsAuthorizer: true, corsAPIKey: true}
 	if auth != nil {
-		b.apiAuth(a, auth, doc)
+		defs = b.apiAuth(a, auth, doc)
 	}
-	b.applyRouteAuth(a, doc)
+	b.applyRouteAuth(a, doc, defs)
 	a.Document = doc
 	b.d.APIs[id] = a
 }
@@ -524,20 +525,72 @@ const (
 // validInvokeRole reports whether Portico applies InvokeRole v.
 func validInvokeRole(v any) bool { return v == invokeRoleCaller || v == invokeRoleNone }
 
+// authDefaults are an API's Auth settings that apply to its methods, as
+// applyRouteAuth applies them.
+type authDefaults struct {
+	// apiKey is Auth.ApiKeyRequired; authorizer Auth.DefaultAuthorizer;
+	// invokeRole Auth.InvokeRole.
+	apiKey     bool
+	authorizer string
+	invokeRole string
+	// corsAuthorizer and corsAPIKey are Auth.AddDefaultAuthorizerToCorsPreflight
+	// and Auth.AddApiKeyRequiredToCorsPreflight: whether the defaults reach a
+	// REST API's OPTIONS methods (SAM's default: true).
+	corsAuthorizer, corsAPIKey bool
+	// authorizers are the names of Auth.Authorizers; scopes their
+	// AuthorizationScopes, which a method using one takes when it names none.
+	authorizers map[string]bool
+	scopes      map[string][]any
+}
+
+// apiAuthKeys are the Auth properties SAM accepts on an Api and an HttpApi:
+// SAM refuses a template with any other ("Invalid value for 'Auth'
+// property"), so a misspelled access control does not deploy open.
+var apiAuthKeys = map[string][]string{
+	apis.ProtocolREST: {"AddApiKeyRequiredToCorsPreflight", "AddDefaultAuthorizerToCorsPreflight", "ApiKeyRequired",
+		"Authorizers", "DefaultAuthorizer", "InvokeRole", "ResourcePolicy", "UsagePlan"},
+	apis.ProtocolHTTP: {"Authorizers", "DefaultAuthorizer", "EnableIamAuthorizer"},
+}
+
 // apiAuth reads an API's Auth: API keys, usage plans, Lambda, JWT and IAM
 // (AWS_IAM) authorizers, resource policies. What the gateway does not enforce
 // is refused.
-func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) {
+func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) authDefaults {
 	where := a.LogicalID + " Auth"
+	defs := authDefaults{corsAuthorizer: true, corsAPIKey: true, authorizers: map[string]bool{}, scopes: map[string][]any{}}
 	schemes := map[string]any{}
 	for _, k := range slices.Sorted(maps.Keys(auth)) {
 		v := auth[k]
+		if a.Protocol == apis.ProtocolHTTP && !slices.Contains(apiAuthKeys[a.Protocol], k) && slices.Contains(apiAuthKeys[apis.ProtocolREST], k) {
+			b.fail("%s.%s is refused: it is for REST APIs (AWS::Serverless::Api)", where, k)
+			continue
+		}
+		if !slices.Contains(apiAuthKeys[a.Protocol], k) {
+			b.fail("%s.%s is refused: SAM knows no such Auth property of an %s (it knows %s)", where, k,
+				map[string]string{apis.ProtocolREST: TypeAPI, apis.ProtocolHTTP: TypeHTTPAPI}[a.Protocol], strings.Join(apiAuthKeys[a.Protocol], ", "))
+			continue
+		}
 		switch k {
 		case "ApiKeyRequired":
 			if _, ok := v.(bool); !ok {
 				b.fail("%s.ApiKeyRequired must be true or false", where)
 			}
+			defs.apiKey, _ = v.(bool)
+		case "AddDefaultAuthorizerToCorsPreflight", "AddApiKeyRequiredToCorsPreflight":
+			on, ok := v.(bool)
+			if !ok {
+				b.fail("%s.%s must be true or false", where, k)
+			}
+			if k == "AddDefaultAuthorizerToCorsPreflight" {
+				defs.corsAuthorizer = on
+			} else {
+				defs.corsAPIKey = on
+			}
 		case "DefaultAuthorizer":
+			defs.authorizer, _ = v.(string)
+			if defs.authorizer == "" {
+				b.fail("%s.DefaultAuthorizer must name one of Auth.Authorizers or AWS_IAM", where)
+			}
 			if v == apis.AuthorizerIAM {
 				schemes[apis.AuthorizerIAM] = iamScheme()
 			}
@@ -545,6 +598,14 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) {
 			m, _ := v.(map[string]any)
 			for _, name := range slices.Sorted(maps.Keys(m)) {
 				cfg, _ := m[name].(map[string]any)
+				defs.authorizers[name] = true
+				if sc, ok := cfg["AuthorizationScopes"]; ok {
+					list, isList := sc.([]any)
+					if !isList {
+						b.fail("%s.Authorizers.%s.AuthorizationScopes must be a list", where, name)
+					}
+					defs.scopes[name] = list
+				}
 				if s := b.authorizer(a, where+".Authorizers."+name, cfg); s != nil {
 					schemes[name] = s
 				}
@@ -552,10 +613,6 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) {
 		case "UsagePlan":
 			b.usagePlan(a, where+".UsagePlan", v)
 		case "ResourcePolicy":
-			if a.Protocol != apis.ProtocolREST {
-				b.fail("%s.ResourcePolicy: resource policies are for REST APIs (AWS::Serverless::Api)", where)
-				continue
-			}
 			b.addPolicy(doc, b.policyStatements(where+".ResourcePolicy", v, "execute-api:/*"))
 		case "EnableIamAuthorizer":
 			if v == true {
@@ -565,19 +622,14 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) {
 			if !validInvokeRole(v) {
 				b.fail("%s.InvokeRole is refused: %s", where, invokeRoleRefused)
 			}
-		case "AddDefaultAuthorizerToCorsPreflight", "ApiKeySourceType":
-			if k == "ApiKeySourceType" {
-				doc["x-amazon-apigateway-api-key-source"] = v
-			}
-		default:
-			b.warn("%s.%s is not supported by Portico and is ignored", where, k)
+			defs.invokeRole, _ = v.(string)
 		}
 	}
-	if req, _ := auth["ApiKeyRequired"].(bool); req {
+	if defs.apiKey {
 		schemes["api_key"] = map[string]any{"type": "apiKey", "name": "x-api-key", "in": "header"}
 	}
 	if len(schemes) == 0 {
-		return
+		return defs
 	}
 	comps, _ := doc["components"].(map[string]any)
 	if comps == nil {
@@ -592,7 +644,7 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) {
 	for k, v := range schemes {
 		ss[k] = v
 	}
-	doc["x-portico-default-auth"] = map[string]any{"apiKeyRequired": auth["ApiKeyRequired"], "authorizer": auth["DefaultAuthorizer"], "invokeRole": auth["InvokeRole"]}
+	return defs
 }
 
 // lambdaAuthorizerURI is the authorizer URI of a function ARN.
@@ -693,19 +745,68 @@ func (b *builder) authorizer(a *API, where string, cfg map[string]any) map[strin
 var operationKeys = map[string]bool{"get": true, "put": true, "post": true, "delete": true, "options": true, "head": true,
 	"patch": true, "trace": true, "x-amazon-apigateway-any-method": true}
 
-// applyRouteAuth sets each operation's security from its event's Auth and the
-// API's defaults (the DefinitionBody's operations without security of their
-// own take the defaults too), and removes the markers addEventRoutes left.
-func (b *builder) applyRouteAuth(a *API, doc map[string]any) {
-	def, _ := doc["x-portico-default-auth"].(map[string]any)
-	delete(doc, "x-portico-default-auth")
-	defKey, _ := def["apiKeyRequired"].(bool)
-	defAuth, _ := def["authorizer"].(string)
-	defRole, _ := def["invokeRole"].(string)
-	schemes := map[string]any{}
-	if comps, ok := doc["components"].(map[string]any); ok {
-		schemes, _ = comps["securitySchemes"].(map[string]any)
+// SAM's markers in a method's security: NONE (Authorizer: NONE, no default
+// authorizer) and api_key_false (ApiKeyRequired: false, no default API key).
+// They are removed once the defaults are applied.
+const (
+	secNone        = "NONE"
+	secAPIKey      = "api_key"
+	secAPIKeyFalse = "api_key_false"
+)
+
+// applyRouteAuth sets each operation's security as SAM does, from its
+// event's Auth (or, for an operation of the DefinitionBody, its own
+// security) and the API's defaults, and removes the markers addEventRoutes
+// left. On a REST API (SAM's set_path_default_authorizer and
+// set_path_default_apikey_required): the default authorizer joins every
+// method that names no authorizer of its own nor NONE, and the API key every
+// method that does not say api_key_false, OPTIONS methods included unless
+// AddDefaultAuthorizerToCorsPreflight / AddApiKeyRequiredToCorsPreflight is
+// false. On an HTTP API the default authorizer joins each method without
+// security of its own. A method using an authorizer without scopes of its own
+// takes the authorizer's AuthorizationScopes.
+func (b *builder) applyRouteAuth(a *API, doc map[string]any, defs authDefaults) {
+	rest := a.Protocol == apis.ProtocolREST
+	comps, _ := doc["components"].(map[string]any)
+	schemes, _ := comps["securitySchemes"].(map[string]any)
+	addScheme := func(name string, s map[string]any) {
+		if _, ok := schemes[name]; ok {
+			return
+		}
+		comps, _ := doc["components"].(map[string]any)
+		if comps == nil {
+			comps = map[string]any{}
+			doc["components"] = comps
+		}
+		if schemes == nil {
+			schemes = map[string]any{}
+		}
+		schemes[name] = s
+		comps["securitySchemes"] = schemes
 	}
+	// isAuthorizer reports whether a security requirement names an
+	// authorizer rather than an API key.
+	isAuthorizer := func(name string) bool {
+		if name == apis.AuthorizerIAM || defs.authorizers[name] {
+			return true
+		}
+		s, _ := schemes[name].(map[string]any)
+		_, custom := s["x-amazon-apigateway-authtype"]
+		_, authz := s["x-amazon-apigateway-authorizer"]
+		return custom || authz || (s != nil && s["type"] != "apiKey")
+	}
+	scopesOf := func(name string, own []any) []any {
+		// SAM: a REST event's AuthorizationScopes win when set, an HTTP
+		// event's when not empty.
+		if own != nil && (rest || len(own) > 0) {
+			return own
+		}
+		if sc := defs.scopes[name]; sc != nil && name != apis.AuthorizerIAM && name != secNone {
+			return sc
+		}
+		return []any{}
+	}
+	global, _ := doc["security"].([]any)
 	paths, _ := doc["paths"].(map[string]any)
 	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		item, _ := paths[p].(map[string]any)
@@ -714,42 +815,96 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any) {
 			if op == nil || !operationKeys[m] {
 				continue
 			}
-			marker, ok := op["x-portico-auth"].(map[string]any)
-			if !ok {
-				// An operation of the DefinitionBody: the API's defaults
-				// apply to it unless it names its own security, as SAM
-				// applies them to every method of the definition.
-				if _, own := op["security"]; own {
-					continue
-				}
-				marker = map[string]any{}
-			}
+			where := fmt.Sprintf("%s %s %s", a.LogicalID, strings.ToUpper(m), p)
+			marker, fromEvent := op["x-portico-auth"].(map[string]any)
 			delete(op, "x-portico-auth")
-			key := defKey
-			if v, ok := marker["apiKeyRequired"].(*bool); ok && v != nil {
-				key = *v
-			}
-			authz := defAuth
-			if v, _ := marker["authorizer"].(string); v != "" {
-				authz = v
-			}
-			if _, ok := schemes[authz]; !ok && authz == apis.AuthorizerIAM {
-				if schemes == nil {
-					schemes = map[string]any{}
+			var sec []map[string]any
+			_, hadOwn := op["security"]
+			if fromEvent {
+				// As SAM's add_auth_to_method: the event's authorizer (NONE
+				// included) and its ApiKeyRequired, as markers or requirements.
+				if authz, _ := marker["authorizer"].(string); authz != "" {
+					scopes, _ := marker["scopes"].([]any)
+					sec = append(sec, map[string]any{authz: scopesOf(authz, scopes)})
 				}
-				schemes[authz] = iamScheme()
-				comps, _ := doc["components"].(map[string]any)
-				if comps == nil {
-					comps = map[string]any{}
-					doc["components"] = comps
+				if k, _ := marker["apiKeyRequired"].(*bool); k != nil {
+					sec = append(sec, map[string]any{map[bool]string{true: secAPIKey, false: secAPIKeyFalse}[*k]: []any{}})
 				}
-				comps["securitySchemes"] = schemes
+			} else {
+				own := global
+				if hadOwn {
+					list, ok := op["security"].([]any)
+					if !ok {
+						b.fail("%s: security must be a list of security requirements", where)
+						continue
+					}
+					own = list
+				}
+				for _, e := range own {
+					req, ok := e.(map[string]any)
+					if !ok {
+						b.fail("%s: each security requirement must be a mapping", where)
+						continue
+					}
+					sec = append(sec, maps.Clone(req))
+				}
 			}
-			if m == "options" && a.Protocol == apis.ProtocolREST {
-				continue
+			has := func(pred func(string) bool) bool {
+				for _, req := range sec {
+					for name := range req {
+						if pred(name) {
+							return true
+						}
+					}
+				}
+				return false
 			}
-			if authz == apis.AuthorizerIAM && a.Protocol == apis.ProtocolREST {
-				role := defRole
+			drop := func(pred func(string) bool) {
+				sec = slices.DeleteFunc(sec, func(req map[string]any) bool {
+					for name := range req {
+						if pred(name) {
+							return true
+						}
+					}
+					return false
+				})
+			}
+			is := func(n string) func(string) bool { return func(s string) bool { return s == n } }
+			addedDefault := false
+			if defs.authorizer != "" {
+				switch {
+				case rest && m == "options" && !defs.corsAuthorizer:
+				case rest && has(is(secNone)):
+				case rest && has(func(n string) bool { return isAuthorizer(n) && n != secNone }):
+				case !rest && len(sec) > 0:
+				default:
+					sec = append(sec, map[string]any{defs.authorizer: scopesOf(defs.authorizer, nil)})
+					addedDefault = true
+				}
+			}
+			drop(is(secNone))
+			// With AddApiKeyRequiredToCorsPreflight false SAM also drops an
+			// API key the OPTIONS method's own event requires; Portico keeps it.
+			if rest && defs.apiKey && (m != "options" || defs.corsAPIKey) && !has(is(secAPIKeyFalse)) && !has(is(secAPIKey)) {
+				sec = append(sec, map[string]any{secAPIKey: []any{}})
+			}
+			drop(is(secAPIKeyFalse))
+			for _, req := range sec {
+				for _, name := range slices.Sorted(maps.Keys(req)) {
+					switch {
+					case name == secAPIKey && !rest:
+						b.fail("%s: API keys are for REST APIs (AWS::Serverless::Api)", where)
+					case name == secAPIKey:
+						addScheme(secAPIKey, map[string]any{"type": "apiKey", "name": "x-api-key", "in": "header"})
+					case name == apis.AuthorizerIAM:
+						addScheme(name, iamScheme())
+					case (fromEvent || addedDefault) && schemes[name] == nil:
+						b.fail("%s: Authorizer %s is not one of the API's Auth.Authorizers", where, name)
+					}
+				}
+			}
+			if rest && (fromEvent || addedDefault) && has(is(apis.AuthorizerIAM)) {
+				role := defs.invokeRole
 				if v, _ := marker["invokeRole"].(string); v != "" {
 					role = v
 				}
@@ -761,35 +916,15 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any) {
 					}
 				}
 			}
-			var sec []any
-			if key {
-				if a.Protocol != apis.ProtocolREST {
-					b.fail("%s %s %s: API keys are for REST APIs (AWS::Serverless::Api)", a.LogicalID, strings.ToUpper(m), p)
+			switch {
+			case len(sec) > 0:
+				out := make([]any, len(sec))
+				for i, req := range sec {
+					out[i] = req
 				}
-				if _, ok := schemes["api_key"]; !ok {
-					schemes["api_key"] = map[string]any{"type": "apiKey", "name": "x-api-key", "in": "header"}
-					comps, _ := doc["components"].(map[string]any)
-					if comps == nil {
-						comps = map[string]any{"securitySchemes": schemes}
-						doc["components"] = comps
-					}
-					comps["securitySchemes"] = schemes
-				}
-				sec = append(sec, map[string]any{"api_key": []any{}})
-			}
-			if authz != "" && authz != "NONE" {
-				if _, ok := schemes[authz]; !ok {
-					b.fail("%s %s %s: Authorizer %s is not one of the API's Auth.Authorizers", a.LogicalID, strings.ToUpper(m), p, authz)
-					continue
-				}
-				scopes, _ := marker["scopes"].([]any)
-				if scopes == nil {
-					scopes = []any{}
-				}
-				sec = append(sec, map[string]any{authz: scopes})
-			}
-			if len(sec) > 0 {
-				op["security"] = sec
+				op["security"] = out
+			case hadOwn || (global != nil && !fromEvent) || addedDefault:
+				op["security"] = []any{}
 			}
 		}
 	}

@@ -2,9 +2,11 @@ package deploy
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -744,7 +746,7 @@ func TestIAMInvokeRole(t *testing.T) {
 		{"api CALLER_CREDENTIALS", "        DefaultAuthorizer: AWS_IAM\n        InvokeRole: CALLER_CREDENTIALS\n", "", apis.CallerCredentials},
 		{"api NONE", "        DefaultAuthorizer: AWS_IAM\n        InvokeRole: NONE\n", "", ""},
 		{"event NONE over the api's default", "        DefaultAuthorizer: AWS_IAM\n", "              InvokeRole: NONE\n", ""},
-		{"event AWS_IAM, api NONE, event CALLER_CREDENTIALS", "        EnableIamAuthorizer: true\n        InvokeRole: NONE\n",
+		{"event AWS_IAM, api NONE, event CALLER_CREDENTIALS", "        InvokeRole: NONE\n",
 			"              Authorizer: AWS_IAM\n              InvokeRole: CALLER_CREDENTIALS\n", apis.CallerCredentials},
 		{"no AWS_IAM", "        InvokeRole: CALLER_CREDENTIALS\n", "", ""},
 	}
@@ -936,8 +938,9 @@ func TestRequestValidation(t *testing.T) {
 }
 
 // TestAuthDefaultsApplyToDefinitionBody: an Api's Auth.ApiKeyRequired applies
-// to the methods its DefinitionBody defines, as SAM applies it, unless a
-// method names its own security; an event's Auth on a method the body
+// to the methods its DefinitionBody defines, as SAM applies it, those with
+// security of their own (security: [] too) included, unless their security
+// holds SAM's api_key_false marker; an event's Auth on a method the body
 // defines is refused rather than dropped (the method would be open).
 func TestAuthDefaultsApplyToDefinitionBody(t *testing.T) {
 	f := newFake()
@@ -954,12 +957,103 @@ func TestAuthDefaultsApplyToDefinitionBody(t *testing.T) {
 	if got := sec("/x"); !reflect.DeepEqual(got, key) {
 		t.Errorf("GET /x (the event's) security = %v, want the API key", got)
 	}
-	if got := sec("/public"); !reflect.DeepEqual(got, []any{}) {
-		t.Errorf("GET /public security = %v, want its own (none)", got)
+	if got := sec("/public"); !reflect.DeepEqual(got, key) {
+		t.Errorf("GET /public (security: []) security = %v, want the API key, as SAM adds it", got)
+	}
+	if got := sec("/open"); !reflect.DeepEqual(got, []any{}) {
+		t.Errorf("GET /open (api_key_false) security = %v, want none", got)
 	}
 	text := strings.Replace(readTestdata(t, "body-auth.yaml"), "            Path: /x\n            Method: get\n",
 		"            Path: /body\n            Method: get\n            Auth:\n              ApiKeyRequired: false\n", 1)
 	if _, err := deployText(t, newFake(), fixture(t), "s2", text, nil); err == nil || !strings.Contains(err.Error(), "Auth cannot be added to GET /body") {
 		t.Fatalf("an event's Auth on a method the body defines: %v", err)
+	}
+}
+
+// TestAuthDefaultsAsSAMAppliesThem: an Api's DefaultAuthorizer and
+// ApiKeyRequired reach OPTIONS methods (an event's and the CORS preflights)
+// and the DefinitionBody's methods with security of their own, as SAM's
+// set_path_default_authorizer and set_path_default_apikey_required apply
+// them; NONE keeps the default authorizer off; the CORS flags keep the
+// defaults off the OPTIONS methods, but not the API key an OPTIONS event
+// requires itself. An Auth property SAM does not know is refused.
+func TestAuthDefaultsAsSAMAppliesThem(t *testing.T) {
+	tok, key := map[string]any{"Tok": []any{}}, map[string]any{"api_key": []any{}}
+	cases := []struct {
+		name, flags string
+		want        map[string]any // "METHOD /path" -> security
+	}{
+		{"defaults", "", map[string]any{
+			"OPTIONS /o": []any{key, tok}, "GET /o": []any{tok, key},
+			"GET /keyed": []any{key, tok}, "OPTIONS /keyed": []any{tok, key},
+			"GET /none": []any{key}, "OPTIONS /none": []any{tok, key},
+		}},
+		{"preflights left out", "        AddDefaultAuthorizerToCorsPreflight: false\n        AddApiKeyRequiredToCorsPreflight: false\n", map[string]any{
+			"OPTIONS /o": []any{key}, "GET /o": []any{tok, key},
+			"GET /keyed": []any{key, tok}, "OPTIONS /keyed": nil,
+			"GET /none": []any{key}, "OPTIONS /none": nil,
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			text := strings.Replace(readTestdata(t, "auth-defaults.yaml"), "        DefaultAuthorizer: Tok\n", "        DefaultAuthorizer: Tok\n"+tc.flags, 1)
+			f := newFake()
+			if _, err := deployText(t, f, fixture(t), "s", text, nil); err != nil {
+				t.Fatal(err)
+			}
+			paths := f.apis[f.stacks["s"].Resources["Api"].PhysicalID].def.Document["paths"].(map[string]any)
+			for _, k := range slices.Sorted(maps.Keys(tc.want)) {
+				m, p, _ := strings.Cut(k, " ")
+				got := paths[p].(map[string]any)[strings.ToLower(m)].(map[string]any)["security"]
+				if !reflect.DeepEqual(got, tc.want[k]) {
+					t.Errorf("%s security = %v, want %v", k, got, tc.want[k])
+				}
+			}
+		})
+	}
+	typo := strings.Replace(readTestdata(t, "auth-defaults.yaml"), "        DefaultAuthorizer: Tok\n", "        DefaultAuthoriser: Tok\n", 1)
+	if _, err := deployText(t, newFake(), fixture(t), "s", typo, nil); err == nil || !strings.Contains(err.Error(), "Api Auth.DefaultAuthoriser is refused") {
+		t.Fatalf("a misspelled Auth property: %v", err)
+	}
+}
+
+// TestHTTPAuthorizerScopes: an HttpApi authorizer's AuthorizationScopes are
+// the scopes of the routes that use it without scopes of their own, as the
+// default authorizer or an event's, as SAM sets them.
+func TestHTTPAuthorizerScopes(t *testing.T) {
+	text := strings.Replace(httpAuth, "            IdentitySource: $request.header.Authorization\n",
+		"            IdentitySource: $request.header.Authorization\n            AuthorizationScopes: [admin]\n", 1)
+	text = strings.Replace(text, "        DefaultAuthorizer: Lam\n", "        DefaultAuthorizer: Jwt\n", 1)
+	text = strings.Replace(text, "            Path: /jwt\n            Method: GET\n            Auth:\n              Authorizer: Jwt\n              AuthorizationScopes: [read]\n",
+		"            Path: /jwt\n            Method: GET\n            Auth:\n              Authorizer: Jwt\n", 1)
+	text = strings.Replace(text, "  Http:\n", `        Read:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref Http
+            Path: /read
+            Method: GET
+            Auth:
+              Authorizer: Jwt
+              AuthorizationScopes: [read]
+  Http:
+`, 1)
+	f := newFake()
+	if _, err := deployText(t, f, fixture(t), "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	paths := f.apis[f.stacks["s"].Resources["Http"].PhysicalID].def.Document["paths"].(map[string]any)
+	sec := func(p string) any { return paths[p].(map[string]any)["get"].(map[string]any)["security"] }
+	admin := []any{map[string]any{"Jwt": []any{"admin"}}}
+	if got := sec("/jwt"); !reflect.DeepEqual(got, admin) {
+		t.Errorf("/jwt (Authorizer: Jwt) security = %v, want %v", got, admin)
+	}
+	if got := sec("/lambda"); !reflect.DeepEqual(got, admin) {
+		t.Errorf("/lambda (the default authorizer) security = %v, want %v", got, admin)
+	}
+	if got := sec("/read"); !reflect.DeepEqual(got, []any{map[string]any{"Jwt": []any{"read"}}}) {
+		t.Errorf("/read (its own scopes) security = %v", got)
+	}
+	if got := sec("/open"); got != nil {
+		t.Errorf("/open (Authorizer: NONE) security = %v, want none", got)
 	}
 }
