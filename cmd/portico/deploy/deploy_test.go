@@ -1057,3 +1057,76 @@ func TestHTTPAuthorizerScopes(t *testing.T) {
 		t.Errorf("/open (Authorizer: NONE) security = %v, want none", got)
 	}
 }
+
+// TestIntrinsicsAsCloudFormationResolvesThem: conditions written with the
+// short !Condition resolve the same on every deploy (goformation dropped the
+// tag, and they resolved or failed by map order); !Select over !Split picks
+// the entry (it was empty); !Join takes a Number parameter (it was dropped);
+// AWS::NoValue removes the variable; an output's Condition keeps it or
+// leaves it out (the deploy failed on a JSON error).
+func TestIntrinsicsAsCloudFormationResolvesThem(t *testing.T) {
+	dir := fixture(t)
+	text := readTestdata(t, "intrinsics.yaml")
+	for _, tc := range []struct {
+		env     string
+		want    map[string]string
+		outputs []string
+	}{
+		{"prod", map[string]string{"PROD_AND_TRUE": "yes", "DEV_OR_FALSE": "no", "ZETA": "yes", "SELECTED": "b", "JOINED": "n-5"}, []string{"Always", "ProdOnly"}},
+		{"dev", map[string]string{"PROD_AND_TRUE": "no", "DEV_OR_FALSE": "yes", "ZETA": "no", "SELECTED": "b", "JOINED": "n-5", "ONLY_IN_DEV": "dev"}, []string{"Always"}},
+	} {
+		// Each deploy must resolve the same: map order used to decide.
+		for range 8 {
+			f := newFake()
+			if _, err := deployText(t, f, dir, "s", text, map[string]string{"Env": tc.env}); err != nil {
+				t.Fatalf("Env=%s: %v", tc.env, err)
+			}
+			if got := f.fns["s-Fn"].latest.Environment; !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("Env=%s: environment = %v, want %v", tc.env, got, tc.want)
+			}
+			tpl, err := Load(filepath.Join(dir, "template.yaml"), Options{Stack: "s", Parameters: map[string]string{"Env": tc.env}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := slices.Sorted(maps.Keys(tpl.Outputs)); !reflect.DeepEqual(got, tc.outputs) {
+				t.Fatalf("Env=%s: outputs = %v, want %v", tc.env, got, tc.outputs)
+			}
+		}
+	}
+}
+
+// TestBadIntrinsicsAreErrors: intrinsic functions with the wrong arguments,
+// conditions or DependsOn naming each other in a cycle, and functions Portico
+// does not resolve stop the deploy with a message, where they panicked,
+// overflowed the stack or resolved to nothing.
+func TestBadIntrinsicsAreErrors(t *testing.T) {
+	dir := fixture(t)
+	base := readTestdata(t, "intrinsics.yaml")
+	desc := func(v string) string {
+		return strings.Replace(base, "      CodeUri: hello\n", "      CodeUri: hello\n      Description: "+v+"\n", 1)
+	}
+	cases := []struct{ name, text, want string }{
+		{"select without a list", desc("!Select [0]"), "Fn::Select takes [index, [values]]"},
+		{"select out of range", desc("!Select [3, [a, b]]"), "index 3 is out of range"},
+		{"split without a string", desc(`!Split [","]`), "Fn::Split takes [delimiter, string]"},
+		{"find in map short", desc("!FindInMap [M]"), "Fn::FindInMap takes [MapName, TopLevelKey, SecondLevelKey]"},
+		{"join without a list", desc(`!Join ["-", x]`), "Fn::Join takes [delimiter, [values]]"},
+		{"unknown function", desc(`{"Fn::Length": [1, 2]}`), "Fn::Length is not an intrinsic function Portico resolves"},
+		{"condition cycle", strings.Replace(base, "  IsProd: !Equals [!Ref Env, prod]\n", "  IsProd: !Not [!Condition Zeta]\n", 1), "conditions IsProd -> Zeta -> ProdAndTrue -> IsProd name each other in a cycle"},
+		{"unknown condition", strings.Replace(base, "!Not [!Condition IsProd]", "!Not [!Condition Nope]", 1), "condition NotProd names condition Nope, which Conditions does not define"},
+		{"output condition unknown", strings.Replace(base, "    Condition: IsProd\n", "    Condition: Nope\n", 1), "output ProdOnly: Condition Nope is not one of the template's Conditions"},
+		{"depends on cycle", strings.Replace(base, "  Fn:\n    Type: AWS::Serverless::Function\n", "  Fn:\n    Type: AWS::Serverless::Function\n    DependsOn: Fn\n", 1), "resources Fn -> Fn depend on each other in a cycle"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			_, err := deployText(t, f, dir, "s", tc.text, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			if len(f.calls) != 0 {
+				t.Fatalf("calls %v, want none", f.calls)
+			}
+		})
+	}
+}

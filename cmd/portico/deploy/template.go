@@ -12,6 +12,7 @@
 package deploy
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"strings"
 
 	"github.com/awslabs/goformation/v7/intrinsics"
+	"gopkg.in/yaml.v3"
 
 	"github.com/portico-dev/portico/functions"
 )
@@ -149,7 +151,13 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	}
 	// First pass: YAML (or JSON, which is YAML) to JSON with the short-form tags
 	// (!Ref, !Sub, !GetAtt) in their long form, nothing resolved yet.
-	unresolved, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+	data, err := longFormConditions(data)
+	if err == nil {
+		var unresolvedData []byte
+		unresolvedData, err = intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+		data = unresolvedData
+	}
+	unresolved := data
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a YAML or JSON template: %s", path, strings.TrimPrefix(err.Error(), "invalid YAML template: "))
 	}
@@ -159,6 +167,9 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	}
 	var raw rawTemplate
 	if err := json.Unmarshal(unresolved, &raw); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := checkConditions(raw.Conditions); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if !hasTransform(raw.Transform) {
@@ -220,6 +231,25 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 		}
 	}
 	res := &resolver{params: params, resources: names, stack: opts.Stack}
+	if err := checkDependsOn(raw.Resources, t.warn); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	// An output's Condition attribute is read after the conditions are
+	// evaluated: goformation would replace the whole output with its value.
+	for _, k := range slices.Sorted(maps.Keys(raw.Outputs)) {
+		o, _ := raw.Outputs[k].(map[string]any)
+		if c, ok := o["Condition"]; ok {
+			name, _ := c.(string)
+			if _, defined := raw.Conditions[name]; !defined {
+				return nil, fmt.Errorf("%s: output %s: Condition %v is not one of the template's Conditions", path, k, c)
+			}
+			delete(o, "Condition")
+			o[outputCondition] = name
+		}
+		if _, ok := o["Export"]; ok {
+			t.warn("output %s: Export is ignored: Portico stacks export nothing (Fn::ImportValue is refused)", k)
+		}
+	}
 	// Second pass: resolve intrinsics over Resources and Outputs, with the
 	// Mappings Fn::FindInMap reads and the Conditions Fn::If tests.
 	body, err := json.Marshal(map[string]any{"Resources": raw.Resources, "Outputs": raw.Outputs,
@@ -227,10 +257,14 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	processed, err := intrinsics.ProcessJSON(body, &intrinsics.ProcessorOptions{
+	processed, err := processJSON(body, &intrinsics.ProcessorOptions{
 		EvaluateConditions: true,
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
 			"Fn::FindInMap": func(n string, in any, tpl any) any {
+				if args, _ := in.([]any); len(args) != 3 {
+					res.fail("Fn::FindInMap takes [MapName, TopLevelKey, SecondLevelKey], not %v", in)
+					return nil
+				}
 				v := intrinsics.FnFindInMap(n, in, tpl)
 				if v == nil {
 					res.fail("Fn::FindInMap %v: Mappings has no such entry", in)
@@ -257,6 +291,13 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 				res.fail("Fn::ImportValue %v: stacks do not export values in Portico", in)
 				return nil
 			},
+			"Fn::Join":   res.join,
+			"Fn::Select": res.selectFn,
+			"Fn::Split":  res.split,
+			"Fn::Cidr": func(_ string, in any, _ any) any {
+				res.fail("Fn::Cidr %v: Portico has no VPCs to give address blocks", in)
+				return nil
+			},
 			"Fn::Transform": func(_ string, in any, _ any) any {
 				res.fail("Fn::Transform is not supported; use DefinitionUri for an API definition in a file")
 				return nil
@@ -266,14 +307,19 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if len(res.errs) == 0 {
+		res.unresolved(processed)
+	}
 	if len(res.errs) > 0 {
 		return nil, errors.Join(res.errs...)
 	}
 	var out struct {
 		Resources map[string]*rawResource `json:"Resources"`
 		Outputs   map[string]struct {
-			Value any `json:"Value"`
+			Value     any    `json:"Value"`
+			Condition string `json:"x-portico-condition"`
 		} `json:"Outputs"`
+		Conditions map[string]any `json:"Conditions"`
 	}
 	if err := json.Unmarshal(processed, &out); err != nil {
 		return nil, err
@@ -283,12 +329,208 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 		if r.Properties == nil {
 			r.Properties = map[string]any{}
 		}
+		// Ref AWS::NoValue (resolved to null) removes the property or list
+		// entry it stands for, as in CloudFormation.
+		dropNulls(r.Properties)
 	}
 	t.Outputs = map[string]string{}
 	for k, o := range out.Outputs {
+		if o.Condition != "" {
+			v, ok := out.Conditions[o.Condition].(bool)
+			if !ok {
+				return nil, fmt.Errorf("%s: output %s: condition %s could not be evaluated", path, k, o.Condition)
+			}
+			if !v {
+				continue
+			}
+		}
 		t.Outputs[k] = fmt.Sprint(o.Value)
 	}
 	return t, nil
+}
+
+// longFormConditions rewrites each !Condition NAME (the short form of a
+// condition inside Fn::And, Fn::Or and Fn::Not) as {Condition: NAME}, which
+// goformation evaluates: its YAML reader knows no !Condition tag and leaves
+// the bare NAME, which its Fn::And, Fn::Or and Fn::Not read only if that
+// condition happened to be evaluated first (in map order), so the same
+// template deployed or failed at random.
+func longFormConditions(data []byte) ([]byte, error) {
+	if !bytes.Contains(data, []byte("!Condition")) {
+		return data, nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Tag == "!Condition" && n.Kind == yaml.ScalarNode {
+			name := *n
+			name.Tag = "!!str"
+			*n = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column,
+				Content: []*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: "Condition"}, &name}}
+			return
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(&doc)
+	return yaml.Marshal(&doc)
+}
+
+// checkConditions fails on a condition that names a condition the template
+// does not define, or on conditions that name each other in a cycle, which
+// goformation would follow until the stack overflowed.
+func checkConditions(conds map[string]any) error {
+	refs := map[string][]string{}
+	var collect func(from string, v any)
+	collect = func(from string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if name, ok := x["Condition"].(string); ok && len(x) == 1 {
+				refs[from] = append(refs[from], name)
+				return
+			}
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				collect(from, x[k])
+			}
+		case []any:
+			for _, e := range x {
+				collect(from, e)
+			}
+		}
+	}
+	names := slices.Sorted(maps.Keys(conds))
+	for _, n := range names {
+		collect(n, conds[n])
+		for _, r := range refs[n] {
+			if _, ok := conds[r]; !ok {
+				return fmt.Errorf("condition %s names condition %s, which Conditions does not define", n, r)
+			}
+		}
+	}
+	const (
+		unseen = iota
+		visiting
+		done
+	)
+	state := map[string]int{}
+	var path []string
+	var visit func(n string) error
+	visit = func(n string) error {
+		switch state[n] {
+		case visiting:
+			i := slices.Index(path, n)
+			return fmt.Errorf("conditions %s name each other in a cycle", strings.Join(append(path[i:], n), " -> "))
+		case done:
+			return nil
+		}
+		state[n] = visiting
+		path = append(path, n)
+		for _, r := range refs[n] {
+			if err := visit(r); err != nil {
+				return err
+			}
+		}
+		path = path[:len(path)-1]
+		state[n] = done
+		return nil
+	}
+	for _, n := range names {
+		if err := visit(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// outputCondition holds an output's Condition while intrinsics are resolved.
+const outputCondition = "x-portico-condition"
+
+// checkDependsOn fails on resources depending on each other in a cycle, as
+// CloudFormation refuses them, and warns about a DependsOn naming a
+// resource the template does not define. Portico orders nothing by
+// DependsOn.
+func checkDependsOn(resources map[string]*rawResource, warn func(format string, args ...any)) error {
+	deps := map[string][]string{}
+	ids := slices.Sorted(maps.Keys(resources))
+	for _, id := range ids {
+		var names []string
+		switch d := resources[id].DependsOn.(type) {
+		case nil:
+		case string:
+			names = []string{d}
+		case []any:
+			for _, e := range d {
+				s, ok := e.(string)
+				if !ok {
+					return fmt.Errorf("resource %s: DependsOn must be a resource name or a list of them", id)
+				}
+				names = append(names, s)
+			}
+		default:
+			return fmt.Errorf("resource %s: DependsOn must be a resource name or a list of them", id)
+		}
+		for _, n := range names {
+			if _, ok := resources[n]; !ok {
+				// A resource SAM generates (ServerlessRestApiProdStage,
+				// FnRole) is a valid target Portico does not make.
+				warn("resource %s: DependsOn names %s, which the template does not define (Portico makes none of the resources SAM generates beside the APIs and functions, and orders nothing by DependsOn)", id, n)
+				continue
+			}
+			deps[id] = append(deps[id], n)
+		}
+	}
+	state := map[string]int{}
+	var visit func(id string, path []string) error
+	visit = func(id string, path []string) error {
+		switch state[id] {
+		case 1:
+			i := slices.Index(path, id)
+			return fmt.Errorf("resources %s depend on each other in a cycle (DependsOn)", strings.Join(append(path[i:], id), " -> "))
+		case 2:
+			return nil
+		}
+		state[id] = 1
+		for _, d := range deps[id] {
+			if err := visit(d, append(path, id)); err != nil {
+				return err
+			}
+		}
+		state[id] = 2
+		return nil
+	}
+	for _, id := range ids {
+		if err := visit(id, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropNulls removes null values from maps and lists, in place.
+func dropNulls(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e == nil {
+				delete(x, k)
+				continue
+			}
+			x[k] = dropNulls(e)
+		}
+	case []any:
+		out := x[:0]
+		for _, e := range x {
+			if e != nil {
+				out = append(out, dropNulls(e))
+			}
+		}
+		return out
+	}
+	return v
 }
 
 func (t *Template) warn(format string, args ...any) {
@@ -604,6 +846,126 @@ func (r *resolver) attribute(id, attr, where string) any {
 		r.fail("%s: %s (%s) has no attribute %s that Portico knows (it knows %s)", where, id, res.Type, attr, strings.Join(known[res.Type], ", "))
 	}
 	return nil
+}
+
+// processJSON is goformation's ProcessJSON, with a panic of one of its
+// intrinsic functions (an argument list too short) turned into an error.
+func processJSON(body []byte, opts *intrinsics.ProcessorOptions) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("an intrinsic function could not be resolved (check its arguments): %v", r)
+		}
+	}()
+	return intrinsics.ProcessJSON(body, opts)
+}
+
+// unresolved fails on an intrinsic function left in the resolved template:
+// one goformation does not know (Fn::Length, Fn::ToJsonString of the
+// LanguageExtensions transform), which would otherwise reach a property as
+// a mapping.
+func (r *resolver) unresolved(processed []byte) {
+	var v any
+	if err := json.Unmarshal(processed, &v); err != nil {
+		return
+	}
+	seen := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if len(x) == 1 {
+				for k := range x {
+					if strings.HasPrefix(k, "Fn::") && !seen[k] {
+						seen[k] = true
+						r.fail("%s is not an intrinsic function Portico resolves", k)
+					}
+				}
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+}
+
+// scalarString is a Join or Split operand as CloudFormation reads it: a
+// string, or a number or boolean (a Number parameter) as its text.
+func scalarString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), true
+	case bool:
+		return strconv.FormatBool(x), true
+	}
+	return "", false
+}
+
+// join is Fn::Join: [delimiter, [values]].
+func (r *resolver) join(_ string, in any, _ any) any {
+	if args, _ := in.([]any); len(args) == 2 {
+		delim, ok := args[0].(string)
+		list, isList := args[1].([]any)
+		if ok && isList {
+			parts := make([]string, 0, len(list))
+			for _, e := range list {
+				s, isScalar := scalarString(e)
+				if !isScalar {
+					r.fail("Fn::Join %v: each value must be a string, not %v", in, e)
+					return nil
+				}
+				parts = append(parts, s)
+			}
+			return strings.Join(parts, delim)
+		}
+	}
+	r.fail("Fn::Join takes [delimiter, [values]], not %v", in)
+	return nil
+}
+
+// split is Fn::Split: [delimiter, string].
+func (r *resolver) split(_ string, in any, _ any) any {
+	args, _ := in.([]any)
+	if len(args) == 2 {
+		delim, ok1 := args[0].(string)
+		src, ok2 := scalarString(args[1])
+		if ok1 && ok2 && delim != "" {
+			var out []any
+			for _, p := range strings.Split(src, delim) {
+				out = append(out, p)
+			}
+			return out
+		}
+	}
+	r.fail("Fn::Split takes [delimiter, string], not %v", in)
+	return nil
+}
+
+// selectFn is Fn::Select: [index, [values]].
+func (r *resolver) selectFn(_ string, in any, _ any) any {
+	args, _ := in.([]any)
+	if len(args) != 2 {
+		r.fail("Fn::Select takes [index, [values]], not %v", in)
+		return nil
+	}
+	s, _ := scalarString(args[0])
+	i, err := strconv.Atoi(s)
+	list, ok := args[1].([]any)
+	if err != nil || !ok {
+		r.fail("Fn::Select takes [index, [values]], not %v", in)
+		return nil
+	}
+	if i < 0 || i >= len(list) {
+		r.fail("Fn::Select %v: index %d is out of range (the list has %d values)", in, i, len(list))
+		return nil
+	}
+	return list[i]
 }
 
 var subVar = regexp.MustCompile(`\$\{([^}]*)\}`)
