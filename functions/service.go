@@ -213,12 +213,20 @@ func (s *Service) resolveImage(ctx context.Context, uri string) (string, error) 
 	return id, nil
 }
 
-// Create creates a function from in; with in.Publish it also publishes version 1.
-// A name in use is errdefs.ErrConflict; bad parameters or a bad zip errdefs.ErrInvalid.
-// It returns $LATEST, or version 1 when in.Publish is set.
-func (s *Service) Create(ctx context.Context, in CreateInput) (*Config, error) {
+// CheckCreate reports the error Create would return for in's name and
+// configuration (errdefs.ErrInvalid: timeout, memory, environment, file
+// systems), without creating anything, so that a caller can check a batch
+// before it changes anything. It does not look at the code.
+func CheckCreate(in CreateInput) error {
+	_, err := newConfig(in)
+	return err
+}
+
+// newConfig is in's $LATEST configuration, with the defaults applied and
+// checked.
+func newConfig(in CreateInput) (Config, error) {
 	if err := checkName(in.FunctionName); err != nil {
-		return nil, err
+		return Config{}, err
 	}
 	c := Config{
 		FunctionName: in.FunctionName,
@@ -233,7 +241,15 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Config, error) {
 		MemorySize:   cmp.Or(in.MemorySize, DefaultMemory),
 		FileSystems:  slices.Clone(in.FileSystems),
 	}
-	if err := validateConfig(&c); err != nil {
+	return c, validateConfig(&c)
+}
+
+// Create creates a function from in; with in.Publish it also publishes version 1.
+// A name in use is errdefs.ErrConflict; bad parameters or a bad zip errdefs.ErrInvalid.
+// It returns $LATEST, or version 1 when in.Publish is set.
+func (s *Service) Create(ctx context.Context, in CreateInput) (*Config, error) {
+	c, err := newConfig(in)
+	if err != nil {
 		return nil, err
 	}
 	if r, ok := s.images.(ImageRefuser); ok && c.PackageType == PackageImage {
@@ -244,7 +260,6 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Config, error) {
 	rec := &record{}
 	var pkg *zipPackage
 	if c.PackageType == PackageZip {
-		var err error
 		if pkg, err = inspectZip(in.ZipFile); err != nil {
 			return nil, err
 		}
@@ -279,7 +294,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Config, error) {
 	c.RevisionID = ids.UUID()
 	rec.Config = c
 	out := rec.config()
-	err := s.st.Update(ctx, func(tx *store.Tx) error {
+	err = s.st.Update(ctx, func(tx *store.Tx) error {
 		if err := exists(tx); err != nil {
 			return err
 		}

@@ -485,6 +485,7 @@ func (b *builder) function(id string, props map[string]any) {
 		Description: deref(f.Description), Alias: deref(f.AutoPublishAlias), Reserved: f.ReservedConcurrentExecutions}
 	if _, err := functions.ParseRef(fn.Name); err != nil || strings.Contains(fn.Name, ":") {
 		b.fail("%s: function name %q is not a valid function name (letters, digits, - and _, at most 64)", id, fn.Name)
+		return
 	}
 	if f.Environment != nil {
 		fn.Environment = f.Environment.Variables
@@ -505,6 +506,15 @@ func (b *builder) function(id string, props map[string]any) {
 		if _, err := fmt.Sscan(f.ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions, &fn.Provisioned); err != nil {
 			b.fail("%s: ProvisionedConcurrentExecutions must be a number, not %q", id, f.ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions)
 		}
+	}
+	if f.Timeout != nil && *f.Timeout < 1 {
+		b.fail("%s: Timeout %d is out of range: it must be between 1 and %d seconds", id, *f.Timeout, functions.MaxTimeout)
+	}
+	if f.MemorySize != nil && *f.MemorySize < functions.MinMemory {
+		b.fail("%s: MemorySize %d is out of range: it must be between %d and %d MB", id, *f.MemorySize, functions.MinMemory, functions.MaxMemory)
+	}
+	if fn.Reserved != nil && *fn.Reserved < 0 {
+		b.fail("%s: ReservedConcurrentExecutions %d must not be negative", id, *fn.Reserved)
 	}
 	image := deref(f.PackageType) == "Image" || f.ImageUri != nil
 	switch {
@@ -539,6 +549,21 @@ func (b *builder) function(id string, props map[string]any) {
 			b.fail("%s: CodeUri %s: %v", id, *f.CodeUri.String, err)
 			return
 		}
+	}
+	// What the server would refuse (a timeout or memory out of range, an
+	// environment variable name Lambda refuses, 4 KB of environment) stops
+	// the deploy here, before anything changes, not midway.
+	in := functions.CreateInput{FunctionName: fn.Name, Description: fn.Description, Runtime: fn.Runtime, Handler: fn.Handler,
+		ImageURI: fn.ImageURI, Environment: fn.Environment, Timeout: fn.Timeout, MemorySize: fn.MemorySize}
+	if image {
+		in.PackageType, in.Runtime, in.Handler = functions.PackageImage, "", ""
+	}
+	for _, fs := range fn.FileSystems {
+		in.FileSystems = append(in.FileSystems, functions.FileSystem{Arn: fs.Arn, LocalMountPath: fs.LocalMountPath})
+	}
+	if err := functions.CheckCreate(in); err != nil {
+		b.fail("%s: %v", id, err)
+		return
 	}
 	b.d.Functions[id] = fn
 }
