@@ -373,6 +373,7 @@ func TestBadTemplates(t *testing.T) {
 		{"environment name lambda refuses", strings.Replace(twoFunctions, "GREETING: !Ref Greeting", "G: !Ref Greeting", 1), nil, `Hello: Environment variable name "G" is not valid`},
 		{"reserved environment name", strings.Replace(twoFunctions, "GREETING: !Ref Greeting", "AWS_REGION: !Ref Greeting", 1), nil, "reserved keys"},
 		{"negative reserved concurrency", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      ReservedConcurrentExecutions: -1\n", 1), nil, "ReservedConcurrentExecutions -1 must not be negative"},
+		{"event auth misspelled", strings.Replace(twoFunctions, "            RestApiId: !Ref Api\n", "            RestApiId: !Ref Api\n            Auth:\n              ApiKeyRequried: true\n", 1), nil, "Auth.ApiKeyRequried is refused"},
 		{"event on unknown api", strings.Replace(twoFunctions, "RestApiId: !Ref Api", "RestApiId: !Ref Hello", 1), nil, "RestApiId must be !Ref to an AWS::Serverless::Api"},
 	}
 	for _, tc := range cases {

@@ -1034,8 +1034,19 @@ func (b *builder) eventAuth(where string, a map[string]any, r *eventRoute) bool 
 				return false
 			}
 			r.invokeRole, _ = a[k].(string)
+		case "OverrideApiAuth":
+			// SAM needs it to give a DefinitionBody method an event's Auth;
+			// Portico refuses an event's Auth there, and an event's own
+			// method takes the event's Auth over the API's always.
+			if _, ok := a[k].(bool); !ok {
+				b.fail("%s: Auth.OverrideApiAuth must be true or false", where)
+				return false
+			}
 		default:
-			b.warn("%s: Auth.%s is not supported by Portico and is ignored", where, k)
+			// SAM's ApiFunctionAuth knows no other: a misspelled
+			// ApiKeyRequired or Authorizer must not deploy the method open.
+			b.fail("%s: Auth.%s is refused: an event's Auth takes ApiKeyRequired, AuthorizationScopes, Authorizer, InvokeRole, OverrideApiAuth and ResourcePolicy", where, k)
+			return false
 		}
 	}
 	return true
