@@ -174,3 +174,39 @@ func TestDeployAPIKeyOnOptionsAndBodyMethods(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployGatewayResponsesAndDisabledEndpoint deploys an Api's
+// GatewayResponses (they were ignored with a warning) and another Api's
+// DisableExecuteApiEndpoint: true (it was refused): the gateway answers an
+// unknown route with the template's response, and the disabled API's stage
+// URL answers 403 Forbidden, as API Gateway's does, while the other serves.
+func TestDeployGatewayResponsesAndDisabledEndpoint(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	path := samTestdata(t, "api-settings.yaml")
+	out := cliCombined(t, env, "deploy", "--template", path, "--stack", "gr")
+	if strings.Contains(out, "GatewayResponses") || strings.Contains(out, "DisableExecuteApiEndpoint") {
+		t.Errorf("deploy printed:\n%s", out)
+	}
+	rec := stackRecord(t, env, "gr")
+	base := env.GatewayURL + "/" + rec.Resources["Api"].PhysicalID + "/prod"
+	req, err := http.NewRequest(http.MethodGet, base+"/nope", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("X-Route") != "none" || !strings.Contains(string(body), "no such route") {
+		t.Errorf("GET /nope: %d %v %s, want the template's 404", resp.StatusCode, resp.Header, body)
+	}
+	if st, body := gatewayCall(t, http.MethodGet, base+"/x", "", nil); st != http.StatusOK {
+		t.Errorf("GET /x: %d %s", st, body)
+	}
+	closed := env.GatewayURL + "/" + rec.Resources["Closed"].PhysicalID + "/prod/x"
+	if st, body := gatewayCall(t, http.MethodGet, closed, "", nil); st != http.StatusForbidden || !strings.Contains(body, "Forbidden") {
+		t.Errorf("GET /x on the API with DisableExecuteApiEndpoint: %d %s, want 403 Forbidden", st, body)
+	}
+}

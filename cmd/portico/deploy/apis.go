@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,7 +38,7 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 	var auth map[string]any
 	if httpAPI {
 		var h serverless.HttpApi
-		if err := decodeResource(typ, props, &h, "Auth", "CorsConfiguration", "DefaultRouteSettings", "DefinitionBody", "DefinitionUri"); err != nil {
+		if err := decodeResource(typ, props, &h, "Auth", "CorsConfiguration", "DefaultRouteSettings", "DefinitionBody", "DefinitionUri", "FailOnWarnings"); err != nil {
 			b.fail("%s (%s): %v", id, typ, err)
 			return
 		}
@@ -56,7 +57,7 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		}
 	} else {
 		var s serverless.Api
-		if err := decodeResource(typ, props, &s, "Auth", "Cors", "DefinitionBody", "DefinitionUri", "ApiKeySourceType", "Models"); err != nil {
+		if err := decodeResource(typ, props, &s, "Auth", "Cors", "DefinitionBody", "DefinitionUri", "ApiKeySourceType", "Models", "GatewayResponses", "FailOnWarnings"); err != nil {
 			b.fail("%s (%s): %v", id, typ, err)
 			return
 		}
@@ -120,6 +121,24 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 	if doc == nil {
 		return
 	}
+	if v, ok := props["FailOnWarnings"]; ok {
+		if a.failOnWarnings, ok = v.(bool); !ok {
+			b.fail("%s (%s): FailOnWarnings must be true or false", id, typ)
+		}
+	}
+	if v, ok := props["DisableExecuteApiEndpoint"]; ok {
+		// As SAM: into the document's endpoint configuration, which the
+		// gateway enforces (the API answers only through custom domains).
+		ec, _ := doc[extEndpointConfig].(map[string]any)
+		if ec == nil {
+			ec = map[string]any{}
+		}
+		ec["disableExecuteApiEndpoint"] = v
+		doc[extEndpointConfig] = ec
+	}
+	if v, ok := props["GatewayResponses"]; ok && !httpAPI {
+		b.gatewayResponses(id, v, doc)
+	}
 	var models map[string]bool
 	if m, ok := props["Models"]; ok && !httpAPI {
 		models = b.apiModels(id, m, doc)
@@ -135,6 +154,72 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 	b.applyRouteAuth(a, doc, defs)
 	a.Document = doc
 	b.d.APIs[id] = a
+}
+
+const extEndpointConfig = "x-amazon-apigateway-endpoint-configuration"
+
+// statusCodePattern is what SAM takes as a gateway response's StatusCode.
+var statusCodePattern = regexp.MustCompile(`^[0-9]{1,3}$`)
+
+// gatewayResponses adds an Api's GatewayResponses to its document as SAM's
+// ApiGatewayResponse.generate_swagger does: ResponseParameters' Headers,
+// Paths and QueryStrings become gatewayresponse.header.NAME, .path.NAME and
+// .querystring.NAME; ResponseTemplates and StatusCode as they are. The
+// gateway answers its errors with them.
+func (b *builder) gatewayResponses(id string, v any, doc map[string]any) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		b.fail("%s: GatewayResponses must map response types (DEFAULT_4XX, UNAUTHORIZED, ...) to responses", id)
+		return
+	}
+	out, _ := doc["x-amazon-apigateway-gateway-responses"].(map[string]any)
+	if out == nil {
+		out = map[string]any{}
+	}
+	for _, typ := range slices.Sorted(maps.Keys(m)) {
+		where := id + ": GatewayResponses." + typ
+		r, ok := m[typ].(map[string]any)
+		if !ok {
+			b.fail("%s must be a mapping", where)
+			continue
+		}
+		gr := map[string]any{"responseParameters": map[string]any{}, "responseTemplates": map[string]any{}}
+		for _, k := range slices.Sorted(maps.Keys(r)) {
+			switch k {
+			case "StatusCode":
+				code := fmt.Sprint(r[k])
+				if !statusCodePattern.MatchString(code) {
+					b.fail("%s.StatusCode must be numeric", where)
+				}
+				gr["statusCode"] = code
+			case "ResponseTemplates":
+				t, ok := r[k].(map[string]any)
+				if !ok {
+					b.fail("%s.ResponseTemplates must map content types to templates", where)
+				}
+				gr["responseTemplates"] = t
+			case "ResponseParameters":
+				params, _ := r[k].(map[string]any)
+				prefixed := map[string]any{}
+				for _, loc := range slices.Sorted(maps.Keys(params)) {
+					prefix, known := map[string]string{"Headers": "header.", "Paths": "path.", "QueryStrings": "querystring."}[loc]
+					vals, isMap := params[loc].(map[string]any)
+					if !known || !isMap {
+						b.fail("%s.ResponseParameters.%s is refused: it takes Headers, Paths and QueryStrings, each a mapping", where, loc)
+						continue
+					}
+					for name, val := range vals {
+						prefixed["gatewayresponse."+prefix+name] = fmt.Sprint(val)
+					}
+				}
+				gr["responseParameters"] = prefixed
+			default:
+				b.fail("%s.%s is refused: a gateway response takes ResponseParameters, ResponseTemplates and StatusCode", where, k)
+			}
+		}
+		out[typ] = gr
+	}
+	doc["x-amazon-apigateway-gateway-responses"] = out
 }
 
 // definition returns the API's OpenAPI document: DefinitionBody, the file

@@ -102,6 +102,9 @@ type API struct {
 	UsagePlan *UsagePlan
 	// Warnings are the importer's for the document.
 	Warnings []string
+	// failOnWarnings is FailOnWarnings: the importer's warnings fail the
+	// deploy.
+	failOnWarnings bool
 }
 
 // WSRoute is a WebSocket route with a function integration.
@@ -339,9 +342,10 @@ var known = map[string]map[string]bool{
 		"Description", "FileSystemConfigs", "VersionDescription"),
 	TypeAPI: set("StageName", "Variables", "DefinitionBody", "DefinitionUri", "Auth", "Cors", "CanarySetting",
 		"CacheClusterEnabled", "CacheClusterSize", "MethodSettings", "Name", "Description", "TracingEnabled",
-		"BinaryMediaTypes", "OpenApiVersion", "MinimumCompressionSize", "ApiKeySourceType", "Models"),
+		"BinaryMediaTypes", "OpenApiVersion", "MinimumCompressionSize", "ApiKeySourceType", "Models", "GatewayResponses",
+		"FailOnWarnings"),
 	TypeHTTPAPI: set("StageName", "StageVariables", "DefinitionBody", "DefinitionUri", "Auth", "CorsConfiguration",
-		"DefaultRouteSettings", "Name", "Description"),
+		"DefaultRouteSettings", "Name", "Description", "FailOnWarnings"),
 	TypeV2API:         set("Name", "ProtocolType", "RouteSelectionExpression", "Description"),
 	TypeV2Route:       set("ApiId", "RouteKey", "Target", "AuthorizationType", "OperationName", "RouteResponseSelectionExpression"),
 	TypeV2Integration: set("ApiId", "IntegrationType", "IntegrationUri", "Description", "IntegrationMethod", "PayloadFormatVersion"),
@@ -403,10 +407,10 @@ var endpointProps = map[string]func(v any) string{
 		return ""
 	},
 	"DisableExecuteApiEndpoint": func(v any) string {
-		if v == false {
-			return ""
+		if _, ok := v.(bool); ok {
+			return "" // into the document, as SAM puts it (restAPI)
 		}
-		return "set disableExecuteApiEndpoint in the DefinitionBody's x-amazon-apigateway-endpoint-configuration, which Portico enforces"
+		return "it must be true or false"
 	},
 }
 
@@ -1094,6 +1098,10 @@ func (b *builder) check(a *API) {
 	}
 	if err := res.API.Validate(); err != nil {
 		b.fail("%s: the API definition is refused: %v", a.LogicalID, err)
+		return
+	}
+	if a.failOnWarnings && len(res.Warnings) > 0 {
+		b.fail("%s: FailOnWarnings is set and the API definition has warnings: %s", a.LogicalID, strings.Join(res.Warnings, "; "))
 		return
 	}
 	for _, w := range res.Warnings {
