@@ -590,6 +590,12 @@ func parameterValues(decl map[string]map[string]any, overrides map[string]string
 				return nil, fmt.Errorf("parameter %s is %v, which is not one of its AllowedValues %v", name, v, allowed)
 			}
 		}
+		if strings.HasPrefix(typ, "AWS::SSM::Parameter::") {
+			return nil, fmt.Errorf("parameter %s is of type %s, which Portico cannot resolve: it has no Systems Manager Parameter Store (use a String parameter)", name, typ)
+		}
+		if err := parameterConstraints(name, typ, fmt.Sprint(v), p); err != nil {
+			return nil, err
+		}
 		switch typ {
 		case "Number":
 			f, err := strconv.ParseFloat(fmt.Sprint(v), 64)
@@ -608,6 +614,73 @@ func parameterValues(decl map[string]map[string]any, overrides map[string]string
 		}
 	}
 	return out, nil
+}
+
+// parameterConstraints checks a parameter's value against its
+// AllowedPattern, MinLength and MaxLength (String) and MinValue and MaxValue
+// (Number), as CloudFormation does before it changes anything.
+func parameterConstraints(name, typ, v string, p map[string]any) error {
+	fail := func(format string, args ...any) error {
+		msg := fmt.Sprintf("parameter %s is %q, which "+format, append([]any{name, v}, args...)...)
+		if d, _ := p["ConstraintDescription"].(string); d != "" {
+			msg += ": " + d
+		}
+		return errors.New(msg)
+	}
+	num := func(k string) (float64, bool, error) {
+		x, ok := p[k]
+		if !ok {
+			return 0, false, nil
+		}
+		f, err := strconv.ParseFloat(fmt.Sprint(x), 64)
+		if err != nil {
+			return 0, false, fmt.Errorf("parameter %s: %s must be a number, not %v", name, k, x)
+		}
+		return f, true, nil
+	}
+	if pat, ok := p["AllowedPattern"]; ok && (typ == "" || typ == "String") {
+		re, err := regexp.Compile(`^(?:` + fmt.Sprint(pat) + `)$`)
+		if err != nil {
+			return fmt.Errorf("parameter %s: AllowedPattern %q is not a regular expression Portico reads: %v", name, pat, err)
+		}
+		if !re.MatchString(v) {
+			return fail("does not match its AllowedPattern %s", pat)
+		}
+	}
+	for _, c := range []struct {
+		key  string
+		of   float64
+		less bool
+		what string
+	}{
+		{"MinLength", float64(len(v)), true, "is shorter than its MinLength"},
+		{"MaxLength", float64(len(v)), false, "is longer than its MaxLength"},
+	} {
+		lim, ok, err := num(c.key)
+		if err != nil {
+			return err
+		}
+		if ok && (typ == "" || typ == "String") && ((c.less && c.of < lim) || (!c.less && c.of > lim)) {
+			return fail("%s %v", c.what, lim)
+		}
+	}
+	if typ == "Number" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil // reported by the caller
+		}
+		if lim, ok, err := num("MinValue"); err != nil {
+			return err
+		} else if ok && f < lim {
+			return fail("is below its MinValue %v", lim)
+		}
+		if lim, ok, err := num("MaxValue"); err != nil {
+			return err
+		} else if ok && f > lim {
+			return fail("is above its MaxValue %v", lim)
+		}
+	}
+	return nil
 }
 
 // addImplicitAPIs adds SAM's implicit APIs to the resources when a function's
