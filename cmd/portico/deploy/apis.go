@@ -761,7 +761,7 @@ func (b *builder) authorizer(a *API, where string, cfg map[string]any) map[strin
 			"jwtConfiguration": map[string]any{"issuer": jwt["issuer"], "audience": jwt["audience"]},
 		}}
 	}
-	if _, ok := cfg["FunctionInvokeRole"]; ok {
+	if r, ok := cfg["FunctionInvokeRole"]; ok && r != invokeRoleNone { // NONE: no role, as SAM reads it
 		b.fail("%s.FunctionInvokeRole is refused: Portico invokes authorizer functions without assuming an IAM role, so the role could not limit which function runs", where)
 		return nil
 	}
@@ -783,8 +783,13 @@ func (b *builder) authorizer(a *API, where string, cfg map[string]any) map[strin
 		au["authorizerResultTtlInSeconds"] = ttl
 	}
 	if a.Protocol == apis.ProtocolHTTP {
+		// As SAM's ApiGatewayV2Authorizer: every Identity list, the stage
+		// variables and context too (they were dropped, so the authorizer
+		// was called without them and its cache keyed on less).
 		add("$request.header.", "Headers")
 		add("$request.querystring.", "QueryStrings")
+		add("$stageVariables.", "StageVariables")
+		add("$context.", "Context")
 		au["type"] = "request"
 		v, _ := cfg["AuthorizerPayloadFormatVersion"].(string)
 		if v == "" {

@@ -1143,3 +1143,21 @@ func TestBadIntrinsicsAreErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPLambdaAuthorizerIdentity: an HttpApi Lambda authorizer's Identity
+// StageVariables and Context become identity sources, as SAM writes them
+// (they were dropped), and FunctionInvokeRole: NONE is no role, as SAM reads
+// it (it was refused).
+func TestHTTPLambdaAuthorizerIdentity(t *testing.T) {
+	text := strings.Replace(httpAuth, "              Headers: [X-Token]\n",
+		"              Headers: [X-Token]\n              StageVariables: [tenant]\n              Context: [requestId]\n            FunctionInvokeRole: NONE\n", 1)
+	f := newFake()
+	if _, err := deployText(t, f, fixture(t), "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	doc := f.apis[f.stacks["s"].Resources["Http"].PhysicalID].def.Document
+	au := doc["components"].(map[string]any)["securitySchemes"].(map[string]any)["Lam"].(map[string]any)["x-amazon-apigateway-authorizer"].(map[string]any)
+	if got, want := au["identitySource"], "$request.header.X-Token,$stageVariables.tenant,$context.requestId"; got != want {
+		t.Errorf("identitySource = %v, want %s", got, want)
+	}
+}
