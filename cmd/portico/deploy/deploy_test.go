@@ -381,6 +381,8 @@ func TestBadTemplates(t *testing.T) {
 		{"reserved environment name", strings.Replace(twoFunctions, "GREETING: !Ref Greeting", "AWS_REGION: !Ref Greeting", 1), nil, "reserved keys"},
 		{"negative reserved concurrency", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      ReservedConcurrentExecutions: -1\n", 1), nil, "ReservedConcurrentExecutions -1 must not be negative"},
 		{"event auth misspelled", strings.Replace(twoFunctions, "            RestApiId: !Ref Api\n", "            RestApiId: !Ref Api\n            Auth:\n              ApiKeyRequried: true\n", 1), nil, "Auth.ApiKeyRequried is refused"},
+		{"stage name", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: bad stage!\n", 1), nil, `Api: stage name "bad stage!" must match`},
+		{"stage variable name", strings.Replace(twoFunctions, "        alias: live\n", "        bad-name: live\n", 1), nil, `Api: stage variable name "bad-name" must match`},
 		{"event on unknown api", strings.Replace(twoFunctions, "RestApiId: !Ref Api", "RestApiId: !Ref Hello", 1), nil, "RestApiId must be !Ref to an AWS::Serverless::Api"},
 	}
 	for _, tc := range cases {

@@ -1068,6 +1068,18 @@ func deref[T any](p *T) T {
 // so that a document the gateway would refuse stops the deploy before anything
 // changes.
 func (b *builder) check(a *API) {
+	// The stage the server would refuse stops the deploy here, not midway.
+	if a.Stage != "" && !(a.Stage == apis.RouteDefault && a.Protocol == apis.ProtocolHTTP) && !apis.ValidStageName(a.Stage) {
+		b.fail("%s: stage name %q must match [A-Za-z0-9_-]{1,128}", a.LogicalID, a.Stage)
+	}
+	if err := apis.ValidateVariables(a.Variables); err != nil {
+		b.fail("%s: %v", a.LogicalID, err)
+	}
+	if a.Canary != nil {
+		if err := apis.ValidateVariables(a.Canary.StageVariableOverrides); err != nil {
+			b.fail("%s: CanarySetting.StageVariableOverrides: %v", a.LogicalID, err)
+		}
+	}
 	if a.Protocol == apis.ProtocolWebSocket {
 		if a.Stage == "" {
 			b.fail("%s: a WebSocket API needs an AWS::ApiGatewayV2::Stage naming it", a.LogicalID)
