@@ -383,6 +383,7 @@ func TestBadTemplates(t *testing.T) {
 		{"event auth misspelled", strings.Replace(twoFunctions, "            RestApiId: !Ref Api\n", "            RestApiId: !Ref Api\n            Auth:\n              ApiKeyRequried: true\n", 1), nil, "Auth.ApiKeyRequried is refused"},
 		{"stage name", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: bad stage!\n", 1), nil, `Api: stage name "bad stage!" must match`},
 		{"stage variable name", strings.Replace(twoFunctions, "        alias: live\n", "        bad-name: live\n", 1), nil, `Api: stage variable name "bad-name" must match`},
+		{"nested application", twoFunctions + "  App:\n    Type: AWS::Serverless::Application\n    Properties:\n      Location: app.yaml\n", nil, "App (AWS::Serverless::Application): nested applications are refused"},
 		{"event on unknown api", strings.Replace(twoFunctions, "RestApiId: !Ref Api", "RestApiId: !Ref Hello", 1), nil, "RestApiId must be !Ref to an AWS::Serverless::Api"},
 	}
 	for _, tc := range cases {
@@ -417,7 +418,7 @@ func TestUnsupportedPropertiesAreNamed(t *testing.T) {
 	}
 	all := strings.Join(d.Warnings, "\n")
 	for _, want := range []string{
-		"Hello (AWS::Serverless::Function): property Layers is not supported",
+		"Hello (AWS::Serverless::Function): property Layers is not supported by Portico and is ignored: the function runs without the layers' content in /opt",
 		"Hello (AWS::Serverless::Function): property Tracing is not supported",
 		"Table: resource type AWS::DynamoDB::Table is not supported",
 	} {

@@ -273,6 +273,9 @@ func Build(t *Template) (*Desired, error) {
 			b.warn("%s (%s): Portico deploys an API whenever its routes change; the Deployment resource is accepted and not needed", id, r.Type)
 		case TypePermission:
 			b.warn("%s (%s): accepted and ignored: Portico's gateway may call any function of the server", id, r.Type)
+		case "AWS::Serverless::Application", "AWS::CloudFormation::Stack":
+			// Its functions and APIs would be missing, not merely unmanaged.
+			b.fail("%s (%s): nested applications are refused: deploy the application's template as a stack of its own", id, r.Type)
 		default:
 			b.warn("%s: resource type %s is not supported by Portico and is not deployed", id, r.Type)
 		}
@@ -414,6 +417,17 @@ var endpointProps = map[string]func(v any) string{
 	},
 }
 
+// ignoredBecause says what ignoring a property means, where that is not
+// plain.
+var ignoredBecause = map[string]string{
+	"Layers":                "the function runs without the layers' content in /opt (put what it needs in its CodeUri)",
+	"FunctionUrlConfig":     "no function URL is served; the function answers through its events and the Invoke API only",
+	"DeploymentPreference":  "each deploy points the alias at the new version at once; no traffic shifting, hooks or alarms",
+	"AutoPublishCodeSha256": "a version is published whenever the code or configuration changes",
+	"Architectures":         "the code runs on the server's own architecture",
+	"Domain":                "no custom domain is made; map one with `portico domain` (mutual TLS included)",
+}
+
 // unsupported warns about each property of a resource Portico does not act on,
 // and fails the build on those refusedProps lists.
 func (b *builder) unsupported(id, typ string, props map[string]any) {
@@ -425,6 +439,10 @@ func (b *builder) unsupported(id, typ string, props map[string]any) {
 			continue
 		}
 		if !known[typ][k] {
+			if why := ignoredBecause[k]; why != "" {
+				b.warn("%s (%s): property %s is not supported by Portico and is ignored: %s", id, typ, k, why)
+				continue
+			}
 			b.warn("%s (%s): property %s is not supported by Portico and is ignored", id, typ, k)
 		}
 	}
