@@ -1135,7 +1135,19 @@ func (b *builder) restCORS(id string, v any, doc map[string]any) {
 	case string:
 		origin = unquote(c)
 	case map[string]any:
-		origin, _ = c["AllowOrigin"].(string)
+		for _, k := range slices.Sorted(maps.Keys(c)) {
+			switch k {
+			case "AllowOrigin", "AllowMethods", "AllowHeaders", "MaxAge", "AllowCredentials":
+			default:
+				// SAM refuses it too ("Invalid value for 'Cors' property").
+				b.fail("%s: Cors.%s is refused: Cors takes AllowOrigin, AllowMethods, AllowHeaders, MaxAge and AllowCredentials", id, k)
+				return
+			}
+		}
+		origin = "'*'" // SAM's default
+		if o, ok := c["AllowOrigin"].(string); ok {
+			origin = o
+		}
 		methods, _ = c["AllowMethods"].(string)
 		headers, _ = c["AllowHeaders"].(string)
 		if m, ok := c["MaxAge"]; ok {
@@ -1149,6 +1161,10 @@ func (b *builder) restCORS(id string, v any, doc map[string]any) {
 	}
 	if origin == "" {
 		b.fail("%s: Cors needs AllowOrigin", id)
+		return
+	}
+	if creds && origin == "*" {
+		b.fail("%s: Cors: AllowCredentials cannot be true when AllowOrigin is '*' or not set (as SAM refuses it)", id)
 		return
 	}
 	paths, _ := doc["paths"].(map[string]any)
@@ -1220,10 +1236,17 @@ func (b *builder) httpCORS(id string, v any, doc map[string]any) {
 		for _, k := range slices.Sorted(maps.Keys(c)) {
 			n, ok := names[k]
 			if !ok {
-				b.warn("%s: CorsConfiguration.%s is not supported by Portico and is ignored", id, k)
-				continue
+				// SAM refuses it too ("Invalid value for 'Cors' property").
+				b.fail("%s: CorsConfiguration.%s is refused: it takes AllowOrigins, AllowMethods, AllowHeaders, ExposeHeaders, MaxAge and AllowCredentials", id, k)
+				return
 			}
 			out[n] = c[k]
+		}
+		if out["allowCredentials"] == true {
+			if o, _ := out["allowOrigins"].([]any); len(o) == 0 || slices.Contains(o, any("*")) {
+				b.fail("%s: CorsConfiguration: AllowCredentials cannot be true when AllowOrigins is '*' or not set (as SAM refuses it)", id)
+				return
+			}
 		}
 		doc["x-amazon-apigateway-cors"] = out
 	default:

@@ -384,6 +384,8 @@ func TestBadTemplates(t *testing.T) {
 		{"stage name", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: bad stage!\n", 1), nil, `Api: stage name "bad stage!" must match`},
 		{"stage variable name", strings.Replace(twoFunctions, "        alias: live\n", "        bad-name: live\n", 1), nil, `Api: stage variable name "bad-name" must match`},
 		{"nested application", twoFunctions + "  App:\n    Type: AWS::Serverless::Application\n    Properties:\n      Location: app.yaml\n", nil, "App (AWS::Serverless::Application): nested applications are refused"},
+		{"cors credentials with any origin", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Cors:\n        AllowMethods: \"'GET'\"\n        AllowCredentials: true\n", 1), nil, "Api: Cors: AllowCredentials cannot be true when AllowOrigin is '*' or not set"},
+		{"cors unknown property", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Cors:\n        AllowOrigins: \"'https://x'\"\n", 1), nil, "Api: Cors.AllowOrigins is refused"},
 		{"event on unknown api", strings.Replace(twoFunctions, "RestApiId: !Ref Api", "RestApiId: !Ref Hello", 1), nil, "RestApiId must be !Ref to an AWS::Serverless::Api"},
 	}
 	for _, tc := range cases {
@@ -1162,5 +1164,21 @@ func TestHTTPLambdaAuthorizerIdentity(t *testing.T) {
 	au := doc["components"].(map[string]any)["securitySchemes"].(map[string]any)["Lam"].(map[string]any)["x-amazon-apigateway-authorizer"].(map[string]any)
 	if got, want := au["identitySource"], "$request.header.X-Token,$stageVariables.tenant,$context.requestId"; got != want {
 		t.Errorf("identitySource = %v, want %s", got, want)
+	}
+}
+
+// TestCorsDefaultOrigin: a Cors mapping without AllowOrigin allows '*', as
+// SAM's CorsProperties default it (the deploy was refused).
+func TestCorsDefaultOrigin(t *testing.T) {
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Cors:\n        AllowMethods: \"'GET'\"\n", 1)
+	f := newFake()
+	if _, err := deployText(t, f, fixture(t), "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	doc := f.apis[f.stacks["s"].Resources["Api"].PhysicalID].def.Document
+	opt := doc["paths"].(map[string]any)["/hello"].(map[string]any)["options"].(map[string]any)
+	params := opt["x-amazon-apigateway-integration"].(map[string]any)["responses"].(map[string]any)["default"].(map[string]any)["responseParameters"].(map[string]any)
+	if got := params["method.response.header.Access-Control-Allow-Origin"]; got != "'*'" {
+		t.Errorf("Access-Control-Allow-Origin = %v, want '*'", got)
 	}
 }
