@@ -1087,7 +1087,8 @@ func deref[T any](p *T) T {
 // changes.
 func (b *builder) check(a *API) {
 	// The stage the server would refuse stops the deploy here, not midway.
-	if a.Stage != "" && !(a.Stage == apis.RouteDefault && a.Protocol == apis.ProtocolHTTP) && !apis.ValidStageName(a.Stage) {
+	httpDefault := a.Stage == apis.RouteDefault && a.Protocol == apis.ProtocolHTTP
+	if a.Stage != "" && !httpDefault && !apis.ValidStageName(a.Stage) {
 		b.fail("%s: stage name %q must match [A-Za-z0-9_-]{1,128}", a.LogicalID, a.Stage)
 	}
 	if err := apis.ValidateVariables(a.Variables); err != nil {

@@ -641,7 +641,7 @@ func parameterConstraints(name, typ, v string, p map[string]any) error {
 	if pat, ok := p["AllowedPattern"]; ok && (typ == "" || typ == "String") {
 		re, err := regexp.Compile(`^(?:` + fmt.Sprint(pat) + `)$`)
 		if err != nil {
-			return fmt.Errorf("parameter %s: AllowedPattern %q is not a regular expression Portico reads: %v", name, pat, err)
+			return fmt.Errorf("parameter %s: AllowedPattern %q is not a regular expression Portico reads: %w", name, pat, err)
 		}
 		if !re.MatchString(v) {
 			return fail("does not match its AllowedPattern %s", pat)
