@@ -210,3 +210,46 @@ func TestDeployGatewayResponsesAndDisabledEndpoint(t *testing.T) {
 		t.Errorf("GET /x on the API with DisableExecuteApiEndpoint: %d %s, want 403 Forbidden", st, body)
 	}
 }
+
+// TestDeployDroppedStageSettingsAreReset deploys an Api whose stage
+// throttles every method to one request a second, with tracing on, then the
+// template without them (the audit's sam2 redeploy probe): the stage must
+// lose both, as CloudFormation resets what a template drops. They stayed,
+// and the deploy said the API was updated.
+func TestDeployDroppedStageSettingsAreReset(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	path := samTestdata(t, "stage-settings.yaml")
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "ss")
+	api := stackRecord(t, env, "ss").Resources["Api"].PhysicalID
+	var st struct {
+		TracingEnabled bool                      `json:"tracingEnabled"`
+		MethodSettings map[string]map[string]any `json:"methodSettings"`
+	}
+	adminJSON(t, env, "/restapis/"+api+"/stages/prod", &st)
+	if !st.TracingEnabled || st.MethodSettings["*/*"]["throttlingRateLimit"] != float64(1) {
+		t.Fatalf("stage after the first deploy: %+v", st)
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trimmed := strings.Replace(string(text), `      TracingEnabled: true
+      MethodSettings:
+        - ResourcePath: "/*"
+          HttpMethod: "*"
+          ThrottlingRateLimit: 1
+          ThrottlingBurstLimit: 1
+`, "", 1)
+	writeFile(t, path, []byte(trimmed), 0o600)
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "ss")
+	st.TracingEnabled, st.MethodSettings = false, nil
+	adminJSON(t, env, "/restapis/"+api+"/stages/prod", &st)
+	if st.TracingEnabled || st.MethodSettings["*/*"] != nil {
+		t.Errorf("stage after dropping the settings: tracing %v, method settings %v; want neither", st.TracingEnabled, st.MethodSettings)
+	}
+	for i := range 3 {
+		if code, body := gatewayCall(t, http.MethodGet, env.GatewayURL+"/"+api+"/prod/x", "", nil); code != http.StatusOK {
+			t.Fatalf("call %d after dropping the throttle: %d %s", i+1, code, body)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
 )
@@ -338,7 +339,11 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 		}
 		if c.stage {
-			ops := append(append([]PatchOp(nil), api.StageOps...), variableOps(c.old, api)...)
+			var reset []PatchOp
+			if c.old != nil && c.old.Stage == api.Stage && !newAPIs[c] {
+				reset = resetOps(c.old, api) // a new stage has none to reset
+			}
+			ops := append(append(reset, api.StageOps...), variableOps(c.old, api)...)
 			if len(ops) > 0 {
 				a.progress("stage %s of API %s: %d patch operations (settings, variables)", api.Stage, c.PhysicalID, len(ops))
 				if err := a.t.PatchStage(ctx, c.PhysicalID, api.Stage, ops); err != nil {
@@ -347,6 +352,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 		}
 		r.Variables = api.Variables
+		r.StageOps = api.StageOps
 		if c.plan {
 			if err := a.usagePlan(ctx, c, r); err != nil {
 				return err
@@ -414,6 +420,45 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 
 // variableOps sets the stage's variables to the template's, removing the ones
 // the stack set before and the template no longer has.
+// resetOps are the patch operations that undo the stage settings the last
+// deploy's template set and this one no longer does, as CloudFormation
+// resets a stage property a template drops: tracing and the cache cluster
+// off, and each per-method setting key the template set removed (the
+// template's own settings are set again after them, from their defaults).
+func resetOps(old *Resource, api *API) []PatchOp {
+	if old == nil {
+		return nil
+	}
+	now := map[string]bool{}
+	for _, op := range api.StageOps {
+		now[op.Path] = true
+	}
+	var ops []PatchOp
+	removed := map[string]bool{}
+	for _, op := range old.StageOps {
+		switch op.Path {
+		case "/tracingEnabled", "/cacheClusterEnabled":
+			if !now[op.Path] {
+				ops = append(ops, PatchOp{Op: "replace", Path: op.Path, Value: "false"})
+			}
+		case "/cacheClusterSize":
+		default:
+			// /{resource}/{method}/{setting}/{field}: the key is the
+			// first two segments.
+			segs := strings.SplitN(strings.TrimPrefix(op.Path, "/"), "/", 3)
+			if len(segs) < 3 {
+				continue
+			}
+			key := "/" + segs[0] + "/" + segs[1]
+			if !removed[key] {
+				removed[key] = true
+				ops = append(ops, PatchOp{Op: "remove", Path: key})
+			}
+		}
+	}
+	return ops
+}
+
 func variableOps(old *Resource, api *API) []PatchOp {
 	var ops []PatchOp
 	if old != nil {

@@ -43,8 +43,11 @@ type Resource struct {
 	StageFingerprint string            `json:"stageFingerprint,omitempty"`
 	Deployment       string            `json:"deployment,omitempty"`
 	Variables        map[string]string `json:"variables,omitempty"`
-	UsagePlanID      string            `json:"usagePlanId,omitempty"`
-	PlanFingerprint  string            `json:"planFingerprint,omitempty"`
+	// StageOps are the stage settings the template set (API.StageOps), so
+	// that the next deploy resets those the template no longer sets.
+	StageOps        []PatchOp `json:"stageOps,omitempty"`
+	UsagePlanID     string    `json:"usagePlanId,omitempty"`
+	PlanFingerprint string    `json:"planFingerprint,omitempty"`
 }
 
 // Observed is what the server holds of a stack's recorded resources and the
