@@ -716,20 +716,40 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) authD
 	if len(schemes) == 0 {
 		return defs
 	}
-	comps, _ := doc["components"].(map[string]any)
-	if comps == nil {
-		comps = map[string]any{}
-		doc["components"] = comps
-	}
-	ss, _ := comps["securitySchemes"].(map[string]any)
-	if ss == nil {
-		ss = map[string]any{}
-		comps["securitySchemes"] = ss
-	}
+	ss := securitySchemes(doc, true)
 	for k, v := range schemes {
 		ss[k] = v
 	}
 	return defs
+}
+
+// securitySchemes returns the document's security schemes: a Swagger 2.0
+// document's securityDefinitions, an OpenAPI 3 document's
+// components.securitySchemes, as SAM's editors write them. With create, a
+// missing map is added to the document; else it may be nil.
+func securitySchemes(doc map[string]any, create bool) map[string]any {
+	if doc["swagger"] != nil {
+		ss, _ := doc["securityDefinitions"].(map[string]any)
+		if ss == nil && create {
+			ss = map[string]any{}
+			doc["securityDefinitions"] = ss
+		}
+		return ss
+	}
+	comps, _ := doc["components"].(map[string]any)
+	if comps == nil {
+		if !create {
+			return nil
+		}
+		comps = map[string]any{}
+		doc["components"] = comps
+	}
+	ss, _ := comps["securitySchemes"].(map[string]any)
+	if ss == nil && create {
+		ss = map[string]any{}
+		comps["securitySchemes"] = ss
+	}
+	return ss
 }
 
 // lambdaAuthorizerURI is the authorizer URI of a function ARN.
@@ -857,22 +877,13 @@ const (
 // takes the authorizer's AuthorizationScopes.
 func (b *builder) applyRouteAuth(a *API, doc map[string]any, defs authDefaults) {
 	rest := a.Protocol == apis.ProtocolREST
-	comps, _ := doc["components"].(map[string]any)
-	schemes, _ := comps["securitySchemes"].(map[string]any)
+	schemes := securitySchemes(doc, false)
 	addScheme := func(name string, s map[string]any) {
 		if _, ok := schemes[name]; ok {
 			return
 		}
-		comps, _ := doc["components"].(map[string]any)
-		if comps == nil {
-			comps = map[string]any{}
-			doc["components"] = comps
-		}
-		if schemes == nil {
-			schemes = map[string]any{}
-		}
+		schemes = securitySchemes(doc, true)
 		schemes[name] = s
-		comps["securitySchemes"] = schemes
 	}
 	// isAuthorizer reports whether a security requirement names an
 	// authorizer rather than an API key.

@@ -1182,3 +1182,24 @@ func TestCorsDefaultOrigin(t *testing.T) {
 		t.Errorf("Access-Control-Allow-Origin = %v, want '*'", got)
 	}
 }
+
+// TestSwaggerDefinitionBodyAuth: an Api whose DefinitionBody is Swagger 2.0
+// gets its Auth's security schemes in securityDefinitions, where SAM's
+// SwaggerEditor writes them and the gateway's importer reads them; they went
+// to components.securitySchemes and the deploy was refused.
+func TestSwaggerDefinitionBodyAuth(t *testing.T) {
+	text := strings.Replace(readTestdata(t, "body-auth.yaml"), `        openapi: "3.0.1"`, `        swagger: "2.0"`, 1)
+	f := newFake()
+	if _, err := deployText(t, f, fixture(t), "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	doc := f.apis[f.stacks["s"].Resources["Api"].PhysicalID].def.Document
+	defs, _ := doc["securityDefinitions"].(map[string]any)
+	if defs["api_key"] == nil || doc["components"] != nil {
+		t.Errorf("securityDefinitions = %v, components = %v: want the API key scheme in securityDefinitions only", defs, doc["components"])
+	}
+	sec := doc["paths"].(map[string]any)["/body"].(map[string]any)["get"].(map[string]any)["security"]
+	if !reflect.DeepEqual(sec, []any{map[string]any{"api_key": []any{}}}) {
+		t.Errorf("GET /body security = %v, want the API key", sec)
+	}
+}
