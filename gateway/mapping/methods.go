@@ -619,7 +619,7 @@ func (st *state) listMethod(l *List, name string, args []any, off int) (any, boo
 		}
 		return int64(-1), true
 	case "add":
-		if !st.step(off) {
+		if !st.step(off) || !st.hold(off, 1, 0) {
 			return nil, false
 		}
 		switch len(args) {
@@ -643,6 +643,9 @@ func (st *state) listMethod(l *List, name string, args []any, off int) (any, boo
 			if o, ok := args[0].(*List); ok {
 				if !st.step(off) || len(l.Items)+len(o.Items) > st.lim.MaxSteps {
 					st.fail(off, ErrLimit, "list too large")
+					return nil, false
+				}
+				if !st.hold(off, len(o.Items), 0) {
 					return nil, false
 				}
 				st.steps += len(o.Items)
@@ -766,7 +769,7 @@ func (st *state) mapMethod(m *Map, name string, args []any, off int) (any, bool)
 			return nil, false
 		}
 		k, ok := st.argString(args, 0, off)
-		if !ok || !st.step(off) {
+		if !ok || !st.step(off) || !st.hold(off, 2, len(k)) {
 			return nil, false
 		}
 		prev, _ := m.Get(k)
@@ -776,6 +779,9 @@ func (st *state) mapMethod(m *Map, name string, args []any, off int) (any, bool)
 		st.escaped = true // args may be stored where they outlive the render
 		if len(args) == 1 {
 			if o, ok := args[0].(*Map); ok {
+				if !st.hold(off, 2*len(o.keys), 0) {
+					return nil, false
+				}
 				for i, k := range o.keys {
 					m.Set(k, o.vals[i])
 				}

@@ -42,11 +42,15 @@ type Limits struct {
 	MaxSteps int
 	// MaxDepth bounds macro and #define recursion. Default 64.
 	MaxDepth int
+	// MaxHeldBytes bounds what the lists and maps a render builds hold, in
+	// all: their items (16 bytes each, ranges' included) and the strings
+	// stored in them. Default 32 MiB.
+	MaxHeldBytes int
 }
 
 // DefaultLimits returns the limits a template gets from [Parse].
 func DefaultLimits() Limits {
-	return Limits{MaxOutputBytes: 10 << 20, MaxForeach: 1000, MaxSteps: 5_000_000, MaxDepth: 64}
+	return Limits{MaxOutputBytes: 10 << 20, MaxForeach: 1000, MaxSteps: 5_000_000, MaxDepth: 64, MaxHeldBytes: 32 << 20}
 }
 
 func (l Limits) withDefaults() Limits {
@@ -62,6 +66,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxDepth <= 0 {
 		l.MaxDepth = d.MaxDepth
+	}
+	if l.MaxHeldBytes <= 0 {
+		l.MaxHeldBytes = d.MaxHeldBytes
 	}
 	return l
 }
@@ -118,6 +125,7 @@ type state struct {
 	scratch []byte
 	steps   int
 	depth   int
+	held    int // bytes the render's lists and maps hold (hold)
 	err     error
 	v       *Vars
 	in      inputObj
@@ -196,7 +204,7 @@ func (t *Template) render(ctx context.Context, vars *Vars) (st *state, err error
 		ctx = context.Background()
 	}
 	st.ctx, st.t, st.lim = ctx, t, t.limits.withDefaults()
-	st.out, st.steps, st.depth, st.overridden = st.out[:0], 0, 0, st.overridden[:0]
+	st.out, st.steps, st.depth, st.held, st.overridden = st.out[:0], 0, 0, 0, st.overridden[:0]
 	if vars == nil {
 		vars = &Vars{}
 	}
@@ -257,6 +265,22 @@ func (st *state) fail(off int, kind error, format string, args ...any) ctrl {
 
 // step charges one evaluation step and checks the budget and, now and then,
 // the context.
+// itemBytes is what hold charges for one item of a list or map.
+const itemBytes = 16
+
+// hold charges items list or map items and strBytes bytes of strings that the
+// render's lists and maps keep against MaxHeldBytes, and fails the render
+// when they go over it.
+func (st *state) hold(off, items, strBytes int) bool {
+	n := int64(items)*itemBytes + int64(strBytes)
+	if int64(st.held)+n > int64(st.lim.MaxHeldBytes) {
+		st.fail(off, ErrLimit, "lists and maps holding more than %d bytes", st.lim.MaxHeldBytes)
+		return false
+	}
+	st.held += int(n)
+	return true
+}
+
 func (st *state) step(off int) bool {
 	st.steps++
 	if st.steps > st.lim.MaxSteps {
@@ -635,6 +659,9 @@ func (st *state) assign(target *refExpr, v any) {
 	}
 	last := &target.parts[len(target.parts)-1]
 	v = st.keep(v) // stored in a map or list that may outlive the render
+	if st.err != nil || !st.hold(target.off, 2, 0) {
+		return
+	}
 	switch last.kind {
 	case partProp:
 		if m, ok := cur.(*Map); ok && st.overrideOnce(m, last.name, target.off) {
@@ -698,6 +725,9 @@ func (st *state) keep(v any) any {
 	case nil, bool, missingT:
 		return v
 	case string:
+		if !st.hold(0, 1, len(x)) {
+			return nil
+		}
 		return strings.Clone(x)
 	case int64:
 		return copyInt(x)
@@ -881,12 +911,18 @@ func (st *state) eval(e expr) any {
 		}
 		return s
 	case *listExpr:
+		if !st.hold(0, len(e.items), 0) {
+			return nil
+		}
 		l := &List{Items: make([]any, 0, len(e.items))}
 		for _, it := range e.items {
 			l.Items = append(l.Items, st.eval(it))
 		}
 		return l
 	case *mapExpr:
+		if !st.hold(0, 2*len(e.keys), 0) {
+			return nil
+		}
 		m := &Map{}
 		for i := range e.keys {
 			k := st.eval(e.keys[i])
@@ -908,6 +944,9 @@ func (st *state) eval(e expr) any {
 			return nil
 		}
 		st.steps += int(n)
+		if !st.hold(0, int(n)+1, 0) {
+			return nil
+		}
 		l := &List{Items: make([]any, 0, n+1)}
 		for v := lo; ; {
 			l.Items = append(l.Items, v)
