@@ -385,6 +385,35 @@ func TestMockIntegration(t *testing.T) {
 	}
 }
 
+// TestMockStatusCodeNotAStatus: a MOCK request template whose statusCode is not
+// a status is the API's configuration error, a 500, as API Gateway answers it
+// ("statusCode should be an integer which defined in request template"); one
+// without a statusCode selects 200.
+func TestMockStatusCodeNotAStatus(t *testing.T) {
+	e := newEnv(t)
+	route := func(path, tmpl string) apis.Route {
+		return apis.Route{Method: "POST", Path: path, Integration: &apis.Integration{
+			Type: apis.IntegrationMock, RequestTemplates: map[string]string{"application/json": tmpl},
+			Responses: map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": `ok`}}},
+		}}
+	}
+	a := &apis.API{Name: "m", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		route("/static", `{"statusCode": "two hundred"}`),
+		route("/dynamic", `{"statusCode": $input.json('$.s')}`),
+		route("/none", `{}`),
+	}}}
+	id := e.deploy(a, "dev", nil)
+	e.do("POST", "/"+id+"/dev/static", nil).expectError(t, 500, "InternalServerErrorException", "Internal server error")
+	e.do("POST", "/"+id+"/dev/dynamic", strings.NewReader(`{"s": true}`)).expectError(t, 500, "InternalServerErrorException", "Internal server error")
+	e.do("POST", "/"+id+"/dev/dynamic", strings.NewReader(`{"s": 99999}`)).expectError(t, 500, "InternalServerErrorException", "Internal server error")
+	if r := e.do("POST", "/"+id+"/dev/dynamic", strings.NewReader(`{"s": 200}`)); r.status != 200 || r.body != "ok" {
+		t.Errorf("statusCode 200 = %d %q", r.status, r.body)
+	}
+	if r := e.do("POST", "/"+id+"/dev/none", nil); r.status != 200 || r.body != "ok" {
+		t.Errorf("no statusCode = %d %q", r.status, r.body)
+	}
+}
+
 func TestHTTPProxyThroughStageVariable(t *testing.T) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Backend-Path", r.URL.Path)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,7 +25,11 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if st, ok := p.mockStatus[req.template]; ok && req.templated {
 		selector = st
 	} else if req.templated {
-		if s, ok := mockStatus(req.payload); ok {
+		s, ok, err := mockStatus(req.payload)
+		if err != nil {
+			return err
+		}
+		if ok {
 			selector = s
 		}
 	}
@@ -40,17 +45,19 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 }
 
 // mockStatus reads the statusCode of a rendered MOCK request template (a number
-// or a numeric string).
-func mockStatus(out []byte) (string, bool) {
+// or a numeric string). A template that renders no statusCode selects 200; one
+// whose statusCode is not a status is the API's configuration error (500), in
+// API Gateway's words.
+func mockStatus(out []byte) (string, bool, error) {
 	var v struct {
 		StatusCode json.RawMessage `json:"statusCode"`
 	}
-	if json.Unmarshal(out, &v) != nil || len(v.StatusCode) == 0 {
-		return "", false
+	if json.Unmarshal(out, &v) != nil || len(v.StatusCode) == 0 || string(v.StatusCode) == "null" {
+		return "", false, nil
 	}
 	s := strings.Trim(string(v.StatusCode), `"`)
 	if n, err := strconv.Atoi(s); err != nil || n < 100 || n > 599 {
-		return "", false
+		return "", false, fmt.Errorf("statusCode should be an integer which defined in request template: %w", errConfig)
 	}
-	return s, true
+	return s, true, nil
 }

@@ -51,7 +51,7 @@ func compilePlan(in *apis.Integration, binaryTypes []string) (*integrationPlan, 
 		p.request[ct] = t
 		p.addStatic(t, src)
 		if out, ok := p.static[t]; ok {
-			if st, ok := mockStatus(out); ok {
+			if st, ok, _ := mockStatus(out); ok {
 				p.mockStatus[t] = st
 			}
 		}
