@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/portico-dev/portico/console"
 	"github.com/portico-dev/portico/functions"
@@ -67,6 +68,8 @@ type Server struct {
 	apigwPatterns map[string]bool
 	// console serves the web console (console.go); nil: none.
 	console http.Handler
+	// now is the clock console sessions expire by.
+	now func() time.Time
 }
 
 // Handle registers h for a net/http ServeMux pattern such as
@@ -101,7 +104,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.cfg.Token != "" {
 		switch {
-		case page && r.Method == http.MethodPost && r.URL.Path == "/console/login":
+		case page && r.Method == http.MethodPost && (r.URL.Path == "/console/login" || r.URL.Path == "/console/logout"):
 		case page && r.Method == http.MethodGet && r.URL.Path == console.Prefix+console.LoginStylesheet:
 			// The sign-in page's stylesheet: it holds no data.
 		case (page || viaConsole) && s.consoleCookieAuth(r, page):

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/portico-dev/portico/console"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -25,6 +27,11 @@ import (
 // CORS preflight, which the admin API never grants). Console requests without
 // the token get 401 and the sign-in page.
 //
+// A session lasts consoleSessionTTL: the cookie carries its expiry and a keyed
+// hash of the token and that expiry, so a leaked cookie stops working by
+// itself, and changing the token ends every session. POST /console/logout
+// drops the browser's cookie.
+//
 // The path matters: cookies are scoped by host, not port, so a cookie for the
 // whole admin host would go with every request the browser makes to the
 // gateway on that host, and on to the functions and HTTP backends behind it,
@@ -36,11 +43,35 @@ const (
 	consoleHeader = "X-Portico-Console"
 )
 
-// consoleSession is the value of the console's cookie for token.
-func consoleSession(token string) string {
+// consoleSessionTTL is how long a console sign-in lasts.
+const consoleSessionTTL = 12 * time.Hour
+
+// consoleSession is the value of the console's cookie for token, valid until
+// expires: "UNIXSECONDS.MAC".
+func consoleSession(token string, expires time.Time) string {
+	exp := strconv.FormatInt(expires.Unix(), 10)
+	return exp + "." + consoleMAC(token, exp)
+}
+
+func consoleMAC(token, exp string) string {
 	mac := hmac.New(sha256.New, []byte(token))
-	mac.Write([]byte("portico console session v1"))
+	mac.Write([]byte("portico console session v2\n"))
+	mac.Write([]byte(exp))
 	return hex.EncodeToString(mac.Sum(nil))
+}
+
+// validConsoleSession reports whether v is a session for token that has not
+// expired at now.
+func validConsoleSession(v, token string, now time.Time) bool {
+	exp, mac, ok := strings.Cut(v, ".")
+	if !ok {
+		return false
+	}
+	sec, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil || !now.Before(time.Unix(sec, 0)) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(mac), []byte(consoleMAC(token, exp))) == 1
 }
 
 func isConsolePath(p string) bool { return p == "/console" || strings.HasPrefix(p, console.Prefix) }
@@ -53,6 +84,7 @@ func (s *Server) registerConsole(h http.Handler) {
 		http.Redirect(w, r, console.Prefix, http.StatusFound)
 	})
 	s.mux.HandleFunc("POST /console/login", s.consoleLogin)
+	s.mux.HandleFunc("POST /console/logout", s.consoleLogout)
 }
 
 // consoleCookieAuth reports whether r, a console page (page) or an API call
@@ -69,7 +101,7 @@ func (s *Server) consoleCookieAuth(r *http.Request, page bool) bool {
 	if err != nil {
 		return false
 	}
-	return subtle.ConstantTimeCompare([]byte(c.Value), []byte(consoleSession(s.cfg.Token))) == 1
+	return validConsoleSession(c.Value, s.cfg.Token, s.now())
 }
 
 var errConsoleHeader = errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
@@ -102,14 +134,24 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.cfg.Token != "" {
+		expires := s.now().Add(consoleSessionTTL)
 		// Secure only over TLS: the admin listener is plain HTTP on loopback by default.
 		//nolint:gosec // G124: Secure would drop the cookie on the plain-HTTP admin listener
-		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: consoleSession(s.cfg.Token), Path: console.Prefix,
-			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: consoleSession(s.cfg.Token, expires), Path: console.Prefix,
+			Expires: expires, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 		// Earlier versions scoped the cookie to the whole host: expire that one.
 		//nolint:gosec // G124: as above
 		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: "", Path: "/", MaxAge: -1,
 			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	}
+	http.Redirect(w, r, console.Prefix, http.StatusSeeOther)
+}
+
+// consoleLogout drops the browser's console cookie and goes back to the
+// console (the sign-in page, when the admin API has a token).
+func (s *Server) consoleLogout(w http.ResponseWriter, r *http.Request) {
+	//nolint:gosec // G124: as in consoleLogin
+	http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: "", Path: console.Prefix, MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	http.Redirect(w, r, console.Prefix, http.StatusSeeOther)
 }

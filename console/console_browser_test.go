@@ -227,6 +227,24 @@ func TestConsoleAuth(t *testing.T) {
 	if st, _ := call(t, env, "GET", viaConsole, nil, "Authorization", "", "Cookie", ck.Name+"=forged", "X-Portico-Console", "1"); st != 403 {
 		t.Errorf("a forged cookie: %d, want 403", st)
 	}
+	// The session ends by itself (the cookie says when), and signing out drops it.
+	if ck.Expires.IsZero() {
+		t.Errorf("session cookie without an expiry: %+v", ck)
+	}
+	req, _ := http.NewRequest("POST", env.AdminURL+"/console/logout", nil)
+	req.Header.Set("Cookie", cookie)
+	resp, err = noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	dropped := false
+	for _, c := range resp.Cookies() {
+		dropped = dropped || (c.Name == ck.Name && c.Path == "/console/" && c.MaxAge < 0)
+	}
+	if resp.StatusCode != 303 || !dropped {
+		t.Errorf("sign-out: %d, cookies %v: want 303 dropping the session cookie", resp.StatusCode, resp.Cookies())
+	}
 }
 
 // TestConsoleInChromium drives the console in headless Chromium: sign in with
