@@ -496,11 +496,13 @@ func (s *Server) v2CreateRouteResponse(w http.ResponseWriter, r *http.Request) e
 		if err != nil {
 			return err
 		}
-		if _, ok := rt.Responses[routeResponseStored]; ok {
-			return v2Conflict("RouteResponse with key %s already exists for this Route", routeResponseKey)
-		}
+		// A key other than $default is refused as such, before the conflict
+		// with the route's $default response, which it does not name.
 		if err := in.apply(a, &mr); err != nil {
 			return err
+		}
+		if _, ok := rt.Responses[routeResponseStored]; ok {
+			return v2Conflict("RouteResponse with key %s already exists for this Route", routeResponseKey)
 		}
 		if rt.Responses == nil {
 			rt.Responses = map[string]apis.MethodResponse{}

@@ -395,6 +395,10 @@ func TestV2WebSocketChat(t *testing.T) {
 				RouteResponseKey: aws.String("$default")}); err != nil {
 				t.Fatalf("CreateRouteResponse: %v", err)
 			}
+			// Another key is refused for what it is, not as a conflict with $default.
+			_, err := e.ag.CreateRouteResponse(ctx, &apigatewayv2.CreateRouteResponseInput{ApiId: id, RouteId: rt.RouteId,
+				RouteResponseKey: aws.String("other")})
+			wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", `routeResponseKey "other"`)
 			if _, err := e.ag.UpdateRoute(ctx, &apigatewayv2.UpdateRouteInput{ApiId: id, RouteId: rt.RouteId,
 				RouteResponseSelectionExpression: aws.String("$default")}); err != nil {
 				t.Fatalf("UpdateRoute: %v", err)
