@@ -298,6 +298,10 @@ func ZipDir(dir string) ([]byte, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", dir)
 	}
+	// WalkDir does not descend into a root that is a symbolic link.
+	if dir, err = filepath.EvalSymlinks(dir); err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {

@@ -244,6 +244,14 @@ func TestZipDir(t *testing.T) {
 	if l := got["link"]; l == nil || !l.Mode().IsRegular() || l.UncompressedSize64 != 4 {
 		t.Errorf("a symbolic link is zipped as the file it names: %v", l)
 	}
+	// A symbolic link to the directory zips the directory.
+	linked := filepath.Join(t.TempDir(), "code")
+	if err := os.Symlink(dir, linked); err != nil {
+		t.Fatal(err)
+	}
+	if raw2, err := ZipDir(linked); err != nil || !bytes.Equal(raw2, raw) {
+		t.Errorf("ZipDir through a symbolic link: %d bytes, %v; want the directory's %d", len(raw2), err, len(raw))
+	}
 	if _, err := ZipDir(filepath.Join(dir, "bootstrap")); err == nil {
 		t.Error("ZipDir of a file succeeded")
 	}

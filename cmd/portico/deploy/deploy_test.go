@@ -745,6 +745,13 @@ func TestZipCodeUri(t *testing.T) {
 	if zipSum, _ := zipDigest(filepath.Join(dir, "hello.zip")); zipSum != dirSum || dirSum == "" {
 		t.Errorf("zip digest %q, directory digest %q", zipSum, dirSum)
 	}
+	// A CodeUri that is a symbolic link to the directory is the directory.
+	if err := os.Symlink("hello", filepath.Join(dir, "hello-link")); err != nil {
+		t.Fatal(err)
+	}
+	if linkSum, err := dirDigest(filepath.Join(dir, "hello-link")); linkSum != dirSum || err != nil {
+		t.Errorf("digest through a symbolic link = %q, %v; want %q", linkSum, err, dirSum)
+	}
 	if err := os.Chmod(filepath.Join(dir, "other", "bootstrap"), 0o644); err != nil { //nolint:gosec // a test fixture
 		t.Fatal(err)
 	}

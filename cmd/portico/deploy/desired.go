@@ -665,8 +665,13 @@ func (d *digester) sum() (string, error) {
 // dirDigest digests a directory's regular files (symbolic links followed, as
 // the zip of it follows them).
 func dirDigest(dir string) (string, error) {
+	// WalkDir does not descend into a root that is a symbolic link.
+	dir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", err
+	}
 	d := &digester{h: sha256.New()}
-	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
