@@ -88,15 +88,17 @@ func (rs v2RouteSettings) applyTo(key string, ms *apis.MethodSetting) error {
 			return v2BadRequest("loggingLevel %q of %s must be OFF, ERROR or INFO", truncateString(*v, 20), key)
 		}
 	}
+	// -1 is API Gateway's "not configured": the route (or the stage
+	// default) is then not throttled.
 	if v := rs.ThrottlingBurstLimit; v != nil {
-		if *v < 0 {
-			return v2BadRequest("throttlingBurstLimit of %s must not be negative", key)
+		if *v < -1 {
+			return v2BadRequest("throttlingBurstLimit of %s must be 0 or more, or -1 for none", key)
 		}
 		ms.ThrottlingBurstLimit = *v
 	}
 	if v := rs.ThrottlingRateLimit; v != nil {
-		if *v < 0 {
-			return v2BadRequest("throttlingRateLimit of %s must not be negative", key)
+		if *v < 0 && *v != -1 {
+			return v2BadRequest("throttlingRateLimit of %s must be 0 or more, or -1 for none", key)
 		}
 		ms.ThrottlingRateLimit = *v
 	}

@@ -841,3 +841,35 @@ aws apigatewayv2 get-api --api-id nosuchapi0 2>&1 || true
 		}
 	}
 }
+
+// TestV2RouteSettingsUnsetThrottle shows -1, API Gateway's "not configured",
+// taking a stage default's throttle off again (portico deploy resets a
+// dropped DefaultRouteSettings this way); below -1 is refused.
+func TestV2RouteSettingsUnsetThrottle(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	api, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("unset"), ProtocolType: v2types.ProtocolTypeHttp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, stage := api.ApiId, aws.String("dev")
+	if _, err := e.ag.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: id, StageName: stage,
+		DefaultRouteSettings: &v2types.RouteSettings{ThrottlingBurstLimit: aws.Int32(5), ThrottlingRateLimit: aws.Float64(2)}}); err != nil {
+		t.Fatal(err)
+	}
+	up, err := e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: id, StageName: stage,
+		DefaultRouteSettings: &v2types.RouteSettings{ThrottlingBurstLimit: aws.Int32(-1), ThrottlingRateLimit: aws.Float64(-1)}})
+	if err != nil {
+		t.Fatalf("UpdateStage with -1: %v", err)
+	}
+	if d := up.DefaultRouteSettings; d == nil || d.ThrottlingBurstLimit != nil || d.ThrottlingRateLimit != nil {
+		t.Fatalf("default route settings after -1: %+v, want no throttle", d)
+	}
+	_, err = e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: id, StageName: stage,
+		DefaultRouteSettings: &v2types.RouteSettings{ThrottlingBurstLimit: aws.Int32(-2)}})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "throttlingBurstLimit")
+	_, err = e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: id, StageName: stage,
+		DefaultRouteSettings: &v2types.RouteSettings{ThrottlingRateLimit: aws.Float64(-0.5)}})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "throttlingRateLimit")
+}
