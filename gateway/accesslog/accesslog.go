@@ -239,13 +239,19 @@ type ModuleParams struct {
 }
 
 // Module provides the access-log stage to the pipeline and closes its writers
-// on stop.
+// on stop. The hook is appended when the stage is made, before the hooks of
+// the servers that take it (the gateway's), so that the writers close after
+// the servers stopped: the lines of the requests a server finishes while it
+// shuts down are written too.
 var Module = fx.Module("accesslog",
 	fx.Provide(
-		func(p ModuleParams) (*Stage, error) {
-			return New(Options{Registerer: p.Registerer}, p.Log.With("component", "accesslog"))
+		func(lc fx.Lifecycle, p ModuleParams) (*Stage, error) {
+			s, err := New(Options{Registerer: p.Registerer}, p.Log.With("component", "accesslog"))
+			if err == nil {
+				lc.Append(fx.Hook{OnStop: s.Close})
+			}
+			return s, err
 		},
 		pipeline.AsStage(func(s *Stage) *Stage { return s }),
 	),
-	fx.Invoke(func(lc fx.Lifecycle, s *Stage) { lc.Append(fx.Hook{OnStop: s.Close}) }),
 )
