@@ -6,10 +6,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/gateway/throttle"
 )
 
 // samTestdata writes the deploy package's testdata template name into a new
@@ -251,5 +254,85 @@ func TestDeployDroppedStageSettingsAreReset(t *testing.T) {
 		if code, body := gatewayCall(t, http.MethodGet, env.GatewayURL+"/"+api+"/prod/x", "", nil); code != http.StatusOK {
 			t.Fatalf("call %d after dropping the throttle: %d %s", i+1, code, body)
 		}
+	}
+}
+
+// TestDeployHTTPStageRouteThrottleAndAccessLog deploys an HttpApi whose
+// event throttles its route (RouteSettings) and whose stage writes an access
+// log (AccessLogSettings): both were warned about and ignored, so the route
+// took any number of calls and nothing was logged. Under a frozen throttle
+// clock, GET /limited answers twice and then 429, GET /free is not
+// throttled, and the log holds one line per call in the declared format.
+// Redeployed without them, the route is not throttled and nothing more is
+// logged.
+func TestDeployHTTPStageRouteThrottleAndAccessLog(t *testing.T) {
+	var th *throttle.Stage
+	env := apptest.Start(t, apptest.Options{Populate: []any{&th}})
+	frozen := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	th.SetClock(func() time.Time { return frozen })
+	path := samTestdata(t, "http-stage-settings.yaml")
+	logPath := filepath.Join(t.TempDir(), "access.log")
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, []byte(strings.Replace(string(text), "DestinationArn: ACCESS_LOG", "DestinationArn: "+logPath, 1)), 0o600)
+	if out := cliCombined(t, env, "deploy", "--template", path, "--stack", "hs"); strings.Contains(out, "warning") {
+		t.Errorf("deploy warned:\n%s", out)
+	}
+	api := stackRecord(t, env, "hs").Resources["Http"].PhysicalID
+	base := env.GatewayURL + "/" + api + "/dev"
+	var got []int
+	for range 3 {
+		st, _ := gatewayCall(t, http.MethodGet, base+"/limited", "", nil)
+		got = append(got, st)
+	}
+	if want := []int{200, 200, 429}; !slices.Equal(got, want) {
+		t.Fatalf("GET /limited thrice: %v, want %v", got, want)
+	}
+	for i := range 3 {
+		if st, body := gatewayCall(t, http.MethodGet, base+"/free", "", nil); st != http.StatusOK {
+			t.Fatalf("GET /free call %d: %d %s, want 200 (no throttle)", i+1, st, body)
+		}
+	}
+	// A graceful stop writes what the access log has queued (the idle
+	// keep-alive connections closed first, so the stop need not wait on them).
+	http.DefaultClient.CloseIdleConnections()
+	env.Restart()
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "GET /limited 200 dev\nGET /limited 200 dev\nGET /limited 429 dev\nGET /free 200 dev\nGET /free 200 dev\nGET /free 200 dev\n"
+	if string(data) != want {
+		t.Fatalf("access log:\n%s\nwant:\n%s", data, want)
+	}
+
+	th.SetClock(func() time.Time { return frozen })
+	trimmed := strings.Replace(string(text), `            RouteSettings:
+              ThrottlingBurstLimit: 2
+              ThrottlingRateLimit: 1
+`, "", 1)
+	trimmed = trimmed[:strings.Index(trimmed, "      DefaultRouteSettings:")] + trimmed[strings.Index(trimmed, "  F:\n"):]
+	writeFile(t, path, []byte(trimmed), 0o600)
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "hs")
+	var st struct {
+		AccessLogSettings    map[string]any            `json:"accessLogSettings"`
+		DefaultRouteSettings map[string]any            `json:"defaultRouteSettings"`
+		RouteSettings        map[string]map[string]any `json:"routeSettings"`
+	}
+	adminJSON(t, env, "/v2/apis/"+api+"/stages/dev", &st)
+	if st.AccessLogSettings != nil || st.RouteSettings != nil || st.DefaultRouteSettings["detailedMetricsEnabled"] != false {
+		t.Errorf("stage after dropping the settings: %+v", st)
+	}
+	for i := range 4 {
+		if code, body := gatewayCall(t, http.MethodGet, base+"/limited", "", nil); code != http.StatusOK {
+			t.Fatalf("GET /limited call %d after dropping the throttle: %d %s", i+1, code, body)
+		}
+	}
+	http.DefaultClient.CloseIdleConnections()
+	env.Restart()
+	if data, err := os.ReadFile(logPath); err != nil || string(data) != want {
+		t.Errorf("access log after dropping it: %q %v, want no new lines", data, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/routeselect"
 )
@@ -38,7 +40,7 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 	var auth map[string]any
 	if httpAPI {
 		var h serverless.HttpApi
-		if err := decodeResource(typ, props, &h, "Auth", "CorsConfiguration", "DefaultRouteSettings", "DefinitionBody", "DefinitionUri", "FailOnWarnings"); err != nil {
+		if err := decodeResource(typ, props, &h, "Auth", "CorsConfiguration", "DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "DefinitionBody", "DefinitionUri", "FailOnWarnings"); err != nil {
 			b.fail("%s (%s): %v", id, typ, err)
 			return
 		}
@@ -52,9 +54,7 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		if c, ok := props["CorsConfiguration"]; ok && doc != nil {
 			b.httpCORS(id, c, doc)
 		}
-		if rs, ok := props["DefaultRouteSettings"].(map[string]any); ok {
-			a.StageOps = append(a.StageOps, routeSettingOps(id, "*/*", rs, b)...)
-		}
+		a.HTTPStage = b.httpStage(id, props)
 	} else {
 		var s serverless.Api
 		if err := decodeResource(typ, props, &s, "Auth", "Cors", "DefinitionBody", "DefinitionUri", "ApiKeySourceType", "Models", "GatewayResponses", "FailOnWarnings"); err != nil {
@@ -144,6 +144,9 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		models = b.apiModels(id, m, doc)
 	}
 	b.addEventRoutes(a, doc, models)
+	if httpAPI {
+		b.eventRouteSettings(a, props)
+	}
 	if c, ok := props["Cors"]; ok && !httpAPI {
 		b.restCORS(id, c, doc) // after the events: a preflight on each path
 	}
@@ -1111,23 +1114,203 @@ func methodSettingOps(id string, i int, m map[string]any, b *builder) []PatchOp 
 	return ops
 }
 
-// routeSettingOps turns an HTTP API's DefaultRouteSettings into stage patch
-// operations.
-func routeSettingOps(id, key string, m map[string]any, b *builder) []PatchOp {
-	var ops []PatchOp
+// httpStage reads an HttpApi's DefaultRouteSettings, RouteSettings and
+// AccessLogSettings, which SAM puts on the AWS::ApiGatewayV2::Stage it makes
+// (http_api_generator._construct_stage). The events' RouteSettings are merged
+// in later (eventRouteSettings).
+func (b *builder) httpStage(id string, props map[string]any) *HTTPStage {
+	hs := &HTTPStage{}
+	set := false
+	if v, ok := props["DefaultRouteSettings"]; ok {
+		m, isMap := v.(map[string]any)
+		if !isMap {
+			b.fail("%s: DefaultRouteSettings must be a mapping (ThrottlingBurstLimit, ThrottlingRateLimit, DetailedMetricsEnabled)", id)
+		} else if rs, ok := b.routeSettings(id+": DefaultRouteSettings", m); ok {
+			hs.DefaultRouteSettings, set = &rs, true
+		}
+	}
+	if v, ok := props["RouteSettings"]; ok {
+		m, isMap := v.(map[string]any)
+		if !isMap {
+			b.fail("%s: RouteSettings must map route keys (\"GET /pets\") to their settings", id)
+		}
+		for _, key := range slices.Sorted(maps.Keys(m)) {
+			rm, isMap := m[key].(map[string]any)
+			if !isMap {
+				b.fail("%s: RouteSettings %q must be a mapping (ThrottlingBurstLimit, ThrottlingRateLimit, DetailedMetricsEnabled)", id, key)
+				continue
+			}
+			if rs, ok := b.routeSettings(fmt.Sprintf("%s: RouteSettings %q", id, key), rm); ok {
+				if hs.RouteSettings == nil {
+					hs.RouteSettings = map[string]RouteSettings{}
+				}
+				hs.RouteSettings[key], set = rs, true
+			}
+		}
+	}
+	if v, ok := props["AccessLogSettings"]; ok {
+		if al := b.accessLogSettings(id, v); al != nil {
+			hs.AccessLogSettings, set = al, true
+		}
+	}
+	if !set {
+		return nil
+	}
+	return hs
+}
+
+// routeSettings reads one route's settings (an AWS::ApiGatewayV2::Stage
+// RouteSettings); false when they are refused. The throttle is enforced by
+// the gateway per route key; a throttle of 0 requests (the half a template
+// leaves out is 0, as API Gateway stores it) is refused, since the gateway
+// reads it as no throttle, where API Gateway blocks the route.
+func (b *builder) routeSettings(where string, m map[string]any) (RouteSettings, bool) {
+	var rs RouteSettings
+	ok := true
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		switch k {
 		case "ThrottlingBurstLimit":
-			ops = append(ops, PatchOp{Op: "replace", Path: "/" + key + "/throttling/burstLimit", Value: fmt.Sprint(m[k])})
+			n, isNum := number(m[k])
+			if !isNum || n < 0 || n != math.Trunc(n) || n > math.MaxInt32 {
+				b.fail("%s: ThrottlingBurstLimit must be a whole number of requests, 0 or more, not %v", where, m[k])
+				ok = false
+				continue
+			}
+			v := int(n)
+			rs.ThrottlingBurstLimit = &v
 		case "ThrottlingRateLimit":
-			ops = append(ops, PatchOp{Op: "replace", Path: "/" + key + "/throttling/rateLimit", Value: fmt.Sprint(m[k])})
+			n, isNum := number(m[k])
+			if !isNum || n < 0 || math.IsInf(n, 0) {
+				b.fail("%s: ThrottlingRateLimit must be a number of requests per second, 0 or more, not %v", where, m[k])
+				ok = false
+				continue
+			}
+			rs.ThrottlingRateLimit = &n
 		case "DetailedMetricsEnabled":
-			ops = append(ops, PatchOp{Op: "replace", Path: "/" + key + "/metrics/enabled", Value: fmt.Sprint(m[k])})
+			v, isBool := boolean(m[k])
+			if !isBool {
+				b.fail("%s: DetailedMetricsEnabled must be true or false, not %v", where, m[k])
+				ok = false
+				continue
+			}
+			rs.DetailedMetricsEnabled = &v
 		default:
-			b.warn("%s: DefaultRouteSettings.%s is not supported by Portico and is ignored", id, k)
+			b.warn("%s: %s is not supported by Portico and is ignored", where, k)
 		}
 	}
-	return ops
+	burst0 := rs.ThrottlingBurstLimit == nil || *rs.ThrottlingBurstLimit == 0
+	rate0 := rs.ThrottlingRateLimit == nil || *rs.ThrottlingRateLimit == 0
+	if ok && (rs.ThrottlingBurstLimit != nil || rs.ThrottlingRateLimit != nil) && burst0 && rate0 {
+		b.fail("%s: a throttle of 0 requests (ThrottlingBurstLimit and ThrottlingRateLimit 0) blocks the route in API Gateway and is refused: Portico reads it as no throttle; remove the route to close it", where)
+		ok = false
+	}
+	return rs, ok
+}
+
+// accessLogSettings reads an HttpApi's AccessLogSettings: the destination
+// must be one the gateway writes to and the format one it renders, or the
+// deploy fails (ignored, the log a template declares would not be kept).
+func (b *builder) accessLogSettings(id string, v any) *AccessLogSettings {
+	m, ok := v.(map[string]any)
+	if !ok {
+		b.fail("%s: AccessLogSettings must be a mapping with DestinationArn and Format", id)
+		return nil
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if k != "DestinationArn" && k != "Format" {
+			b.fail("%s: AccessLogSettings.%s is refused: AccessLogSettings takes DestinationArn and Format", id, k)
+			return nil
+		}
+	}
+	dest, _ := m["DestinationArn"].(string)
+	format, _ := m["Format"].(string)
+	if dest == "" || format == "" {
+		b.fail("%s: AccessLogSettings needs DestinationArn and Format (both strings)", id)
+		return nil
+	}
+	if tokenPattern.MatchString(dest) {
+		b.fail("%s: AccessLogSettings.DestinationArn names a resource Portico does not create (a log group): Portico writes access logs to \"stdout\", an absolute file path, a file:///path URL or syslog://host:port", id)
+		return nil
+	}
+	set := apis.AccessLogSettings{DestinationARN: dest, Format: format}
+	if preset, ok := accesslog.Presets[strings.ToLower(format)]; ok {
+		set.Format = preset
+	}
+	if err := accesslog.Validate(set); err != nil {
+		b.fail("%s: AccessLogSettings: %v", id, err)
+		return nil
+	}
+	return &AccessLogSettings{DestinationArn: dest, Format: format}
+}
+
+// number reads a template number: a YAML or JSON number, or its text (a
+// parameter's value).
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int:
+		return float64(x), true
+	case string:
+		n, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		return n, err == nil && !math.IsNaN(n)
+	}
+	return 0, false
+}
+
+// boolean reads a template boolean: true or false, or its text.
+func boolean(v any) (bool, bool) {
+	switch x := v.(type) {
+	case bool:
+		return x, true
+	case string:
+		switch strings.ToLower(x) {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// eventRouteSettings merges the RouteSettings of the API's HttpApi events
+// into its stage's, as SAM's implicit HTTP API plugin does
+// (_add_route_settings_to_api): each under its route key ("GET /pets", "ANY
+// /pets", "$default" for an event without Path and Method), the event's
+// fields over the API's.
+func (b *builder) eventRouteSettings(a *API, props map[string]any) {
+	api, _ := props["RouteSettings"].(map[string]any)
+	for _, r := range b.eventRoutes[a.LogicalID] {
+		if r.routeSettings == nil {
+			continue
+		}
+		key := r.method + " " + r.path
+		if r.method == "" && r.path == "" {
+			key = apis.RouteDefault
+		}
+		m, ok := r.routeSettings.(map[string]any)
+		if !ok {
+			b.fail("%s: RouteSettings must be a mapping (ThrottlingBurstLimit, ThrottlingRateLimit, DetailedMetricsEnabled)", r.where)
+			continue
+		}
+		merged := map[string]any{}
+		if am, ok := api[key].(map[string]any); ok {
+			maps.Copy(merged, am)
+		}
+		maps.Copy(merged, m)
+		rs, ok := b.routeSettings(r.where+": RouteSettings", merged)
+		if !ok {
+			continue
+		}
+		if a.HTTPStage == nil {
+			a.HTTPStage = &HTTPStage{}
+		}
+		if a.HTTPStage.RouteSettings == nil {
+			a.HTTPStage.RouteSettings = map[string]RouteSettings{}
+		}
+		a.HTTPStage.RouteSettings[key] = rs
+	}
 }
 
 // unquote strips SAM's single quotes from a Cors value ("'*'").

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/gateway/apis"
 )
 
 // Target is the server a plan is applied to. HTTPTarget is the admin API's;
@@ -55,6 +56,11 @@ type Target interface {
 	// PointStage points an existing stage at a deployment (undoing Deploy).
 	PointStage(ctx context.Context, id, stage, deployment string) error
 	PatchStage(ctx context.Context, id, stage string, ops []PatchOp) error
+	// SetHTTPStage sets an HTTP API stage's default and per-route settings
+	// and its access log to now's through the apigatewayv2 stage, and takes
+	// off what old (what the last deploy set; nil: nothing) set and now
+	// (nil: nothing) does not.
+	SetHTTPStage(ctx context.Context, id, stage string, old, now *HTTPStage) error
 	DeleteStage(ctx context.Context, id, stage string) error
 	DeleteAPI(ctx context.Context, id string) error
 	CreateUsagePlan(ctx context.Context, p *UsagePlan, apiID, stage string) (string, error)
@@ -351,8 +357,21 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				}
 			}
 		}
+		if c.stage && api.Protocol == apis.ProtocolHTTP {
+			var old *HTTPStage
+			if c.old != nil && c.old.Stage == api.Stage && !newAPIs[c] {
+				old = c.old.HTTPStage
+			}
+			if old != nil || api.HTTPStage != nil {
+				a.progress("stage %s of API %s: route settings and access log", api.Stage, c.PhysicalID)
+				if err := a.t.SetHTTPStage(ctx, c.PhysicalID, api.Stage, old, api.HTTPStage); err != nil {
+					return fmt.Errorf("stage %s of API %s (%s): %w", api.Stage, c.PhysicalID, c.LogicalID, err)
+				}
+			}
+		}
 		r.Variables = api.Variables
 		r.StageOps = api.StageOps
+		r.HTTPStage = api.HTTPStage
 		if c.plan {
 			if err := a.usagePlan(ctx, c, r); err != nil {
 				return err

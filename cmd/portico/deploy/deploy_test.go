@@ -1210,3 +1210,156 @@ func TestSwaggerDefinitionBodyAuth(t *testing.T) {
 		t.Errorf("GET /body security = %v, want the API key", sec)
 	}
 }
+
+// httpStageSettings is an HttpApi with DefaultRouteSettings, RouteSettings
+// (one overridden by its event's, as SAM merges them), an event of its own
+// with RouteSettings, and AccessLogSettings.
+const httpStageSettings = `
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Burst:
+    Type: Number
+    Default: 2
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello
+      Runtime: provided.al2023
+      Handler: bootstrap
+      Events:
+        A:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref Http
+            Path: /a
+            Method: get
+            RouteSettings:
+              ThrottlingBurstLimit: !Ref Burst
+        B:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref Http
+            Path: /b
+            Method: any
+            RouteSettings:
+              DetailedMetricsEnabled: true
+        C:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref Http
+            Path: /c
+            Method: get
+  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      StageName: dev
+      DefaultRouteSettings:
+        ThrottlingBurstLimit: 100
+        ThrottlingRateLimit: 50
+      RouteSettings:
+        "GET /a":
+          ThrottlingBurstLimit: 9
+          ThrottlingRateLimit: 1
+        "GET /c":
+          ThrottlingRateLimit: 3
+      AccessLogSettings:
+        DestinationArn: stdout
+        Format: $context.requestId $context.routeKey $context.status
+`
+
+// TestHTTPStageSettings checks that an HttpApi's DefaultRouteSettings,
+// RouteSettings (the events' merged over the API's, by route key) and
+// AccessLogSettings go to the HTTP API stage, where they were warned about
+// and ignored (RouteSettings, AccessLogSettings) or patched as REST method
+// settings (DefaultRouteSettings); and that a redeploy without them hands the
+// target what the last deploy set, to take off.
+func TestHTTPStageSettings(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	p, err := deployText(t, f, dir, "s", httpStageSettings, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(p.Warnings, "\n"); strings.Contains(w, "Settings") {
+		t.Errorf("warnings:\n%s", w)
+	}
+	id := f.stacks["s"].Resources["Http"].PhysicalID
+	ptr := func(v float64) *float64 { return &v }
+	n := func(v int) *int { return &v }
+	yes := true
+	want := &HTTPStage{
+		DefaultRouteSettings: &RouteSettings{ThrottlingBurstLimit: n(100), ThrottlingRateLimit: ptr(50)},
+		RouteSettings: map[string]RouteSettings{
+			"GET /a": {ThrottlingBurstLimit: n(2), ThrottlingRateLimit: ptr(1)},
+			"ANY /b": {DetailedMetricsEnabled: &yes},
+			"GET /c": {ThrottlingRateLimit: ptr(3)},
+		},
+		AccessLogSettings: &AccessLogSettings{DestinationArn: "stdout", Format: "$context.requestId $context.routeKey $context.status"},
+	}
+	got := f.apis[id].httpStage["dev"]
+	if got[0] != nil || !reflect.DeepEqual(got[1], want) {
+		t.Fatalf("SetHTTPStage(old %+v, now %+v), want now %+v", got[0], got[1], want)
+	}
+	if ops := f.apis[id].stageOps["dev"]; len(ops) != 0 {
+		t.Errorf("REST stage patch %v, want none", ops)
+	}
+
+	// Unchanged: nothing to do.
+	f.calls = nil
+	if _, err := deployText(t, f, dir, "s", httpStageSettings, nil); err != nil || slices.Contains(f.calls, "SetHTTPStage "+id+" dev") {
+		t.Fatalf("unchanged redeploy: %v, calls %v", err, f.calls)
+	}
+
+	// Dropped: the target gets what was set, to take off.
+	dropped := httpStageSettings[:strings.Index(httpStageSettings, "      DefaultRouteSettings:")]
+	for _, ev := range []string{"            RouteSettings:\n              ThrottlingBurstLimit: !Ref Burst\n", "            RouteSettings:\n              DetailedMetricsEnabled: true\n"} {
+		dropped = strings.Replace(dropped, ev, "", 1)
+	}
+	if _, err := deployText(t, f, dir, "s", dropped, nil); err != nil {
+		t.Fatal(err)
+	}
+	got = f.apis[id].httpStage["dev"]
+	if !reflect.DeepEqual(got[0], want) || got[1] != nil {
+		t.Fatalf("SetHTTPStage(old %+v, now %+v), want old = the first deploy's, now nil", got[0], got[1])
+	}
+	if rec := f.stacks["s"].Resources["Http"]; rec.HTTPStage != nil {
+		t.Errorf("record keeps %+v", rec.HTTPStage)
+	}
+}
+
+// TestHTTPStageSettingsRefused checks what the gateway could not honour:
+// a route the API lacks, a throttle of 0 requests (which API Gateway reads as
+// blocking the route), a CloudWatch log group, an unknown $context variable.
+func TestHTTPStageSettingsRefused(t *testing.T) {
+	dir := fixture(t)
+	for _, tc := range []struct{ name, from, to, want string }{
+		{"unknown route", `"GET /c":`, `"GET /nope":`, `RouteSettings names route "GET /nope", which the API does not have (its routes: ANY /b, GET /a, GET /c)`},
+		{"zero throttle", "          ThrottlingRateLimit: 3\n", "          ThrottlingRateLimit: 0\n", `RouteSettings "GET /c": a throttle of 0 requests`},
+		{"zero burst, no rate", "              ThrottlingBurstLimit: !Ref Burst\n", "              ThrottlingBurstLimit: 0\n              ThrottlingRateLimit: 0\n", "a throttle of 0 requests"},
+		{"negative burst", "ThrottlingBurstLimit: 100", "ThrottlingBurstLimit: -1", "DefaultRouteSettings: ThrottlingBurstLimit must be a whole number of requests, 0 or more"},
+		{"not a number", "ThrottlingRateLimit: 50", "ThrottlingRateLimit: lots", "ThrottlingRateLimit must be a number"},
+		{"log group", "DestinationArn: stdout", "DestinationArn: arn:aws:logs:us-east-1:123456789012:log-group:api", "Portico does not write to CloudWatch Logs"},
+		{"log group resource", "DestinationArn: stdout", "DestinationArn: !Sub 'arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Logs}'", "AccessLogSettings.DestinationArn names a resource Portico does not create"},
+		{"unknown variable", "$context.routeKey", "$context.nope", "AccessLogSettings:"},
+		{"no format", "        Format: $context.requestId $context.routeKey $context.status\n", "", "AccessLogSettings needs DestinationArn and Format"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := strings.Replace(httpStageSettings, tc.from, tc.to, 1)
+			if strings.Contains(tc.to, "${Logs}") {
+				text += "  Logs:\n    Type: AWS::Logs::LogGroup\n"
+			}
+			if text == httpStageSettings {
+				t.Fatalf("%q is not in the template", tc.from)
+			}
+			f := newFake()
+			_, err := deployText(t, f, dir, "s", text, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			if len(f.calls) != 0 {
+				t.Fatalf("calls %v, want none", f.calls)
+			}
+		})
+	}
+}

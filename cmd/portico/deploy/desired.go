@@ -95,6 +95,9 @@ type API struct {
 	// StageOps are API Gateway patch operations for the stage's settings
 	// (cache, tracing, method settings).
 	StageOps []PatchOp
+	// HTTPStage is an HTTP API stage's route settings and access log, set
+	// through the apigatewayv2 stage (nil: the template sets none).
+	HTTPStage *HTTPStage
 	// Canary, when set, sends each new deployment of an existing stage to the
 	// stage's canary.
 	Canary *Canary
@@ -120,6 +123,30 @@ type PatchOp struct {
 	Op    string `json:"op"`
 	Path  string `json:"path"`
 	Value string `json:"value,omitempty"`
+}
+
+// HTTPStage is what an AWS::Serverless::HttpApi sets on its stage through
+// the apigatewayv2 stage, as SAM's translator puts it on the
+// AWS::ApiGatewayV2::Stage it makes: DefaultRouteSettings, RouteSettings (by
+// route key, the events' own merged in) and AccessLogSettings.
+type HTTPStage struct {
+	DefaultRouteSettings *RouteSettings           `json:"defaultRouteSettings,omitempty"`
+	RouteSettings        map[string]RouteSettings `json:"routeSettings,omitempty"`
+	AccessLogSettings    *AccessLogSettings       `json:"accessLogSettings,omitempty"`
+}
+
+// RouteSettings are the settings of one route (or the stage's default) a
+// template sets; nil fields are not set.
+type RouteSettings struct {
+	ThrottlingBurstLimit   *int     `json:"throttlingBurstLimit,omitempty"`
+	ThrottlingRateLimit    *float64 `json:"throttlingRateLimit,omitempty"`
+	DetailedMetricsEnabled *bool    `json:"detailedMetricsEnabled,omitempty"`
+}
+
+// AccessLogSettings are a stage's access log: where to and in which format.
+type AccessLogSettings struct {
+	DestinationArn string `json:"destinationArn"` //nolint:revive // AWS's field name
+	Format         string `json:"format"`
 }
 
 // Canary is a stage's canary setting.
@@ -153,7 +180,10 @@ func (a *API) StageFingerprint() string {
 		Vars   map[string]string
 		Ops    []PatchOp
 		Canary *Canary
-	}{a.Stage, a.Variables, a.StageOps, a.Canary})
+		// HTTP is left out when nil, so that the digest of a stage without
+		// it stays what earlier deploys recorded.
+		HTTP *HTTPStage `json:",omitempty"`
+	}{a.Stage, a.Variables, a.StageOps, a.Canary, a.HTTPStage})
 }
 
 // PlanFingerprint is the digest of the usage plan ("" without one).
@@ -201,6 +231,8 @@ type eventRoute struct {
 	where string
 	// validation is the event's RequestModel and RequestParameters.
 	validation requestValidation
+	// routeSettings is an HttpApi event's RouteSettings (nil: none).
+	routeSettings any
 }
 
 // requestValidation is what an Api event's RequestModel and RequestParameters
@@ -348,7 +380,7 @@ var known = map[string]map[string]bool{
 		"BinaryMediaTypes", "OpenApiVersion", "MinimumCompressionSize", "ApiKeySourceType", "Models", "GatewayResponses",
 		"FailOnWarnings"),
 	TypeHTTPAPI: set("StageName", "StageVariables", "DefinitionBody", "DefinitionUri", "Auth", "CorsConfiguration",
-		"DefaultRouteSettings", "Name", "Description", "FailOnWarnings"),
+		"DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "Name", "Description", "FailOnWarnings"),
 	TypeV2API:         set("Name", "ProtocolType", "RouteSelectionExpression", "Description"),
 	TypeV2Route:       set("ApiId", "RouteKey", "Target", "AuthorizationType", "OperationName", "RouteResponseSelectionExpression"),
 	TypeV2Integration: set("ApiId", "IntegrationType", "IntegrationUri", "Description", "IntegrationMethod", "PayloadFormatVersion"),
@@ -861,11 +893,13 @@ func (b *builder) events(id string, props map[string]any) {
 			b.eventRoutes[api] = append(b.eventRoutes[api], r)
 		case "HttpApi":
 			var e serverless.Function_HttpApiEvent
-			if err := decode(p, &e); err != nil {
+			// RouteSettings is read by hand (eventRouteSettings): its
+			// values may be parameters' text.
+			if err := decode(without(p, "RouteSettings"), &e); err != nil {
 				b.fail("%s: %v", where, err)
 				continue
 			}
-			b.eventProps(where, p, "Path", "Method", "ApiId", "Auth", "PayloadFormatVersion", "TimeoutInMillis")
+			b.eventProps(where, p, "Path", "Method", "ApiId", "Auth", "PayloadFormatVersion", "TimeoutInMillis", "RouteSettings")
 			api := ImplicitHTTPAPI
 			if e.ApiId != nil {
 				if api = apiToken(*e.ApiId); api == "" {
@@ -874,7 +908,7 @@ func (b *builder) events(id string, props map[string]any) {
 				}
 			}
 			r := eventRoute{fn: id, method: strings.ToUpper(deref(e.Method)), path: deref(e.Path), uri: functionURI(fn), http: true,
-				payload: deref(e.PayloadFormatVersion)}
+				payload: deref(e.PayloadFormatVersion), where: where, routeSettings: p["RouteSettings"]}
 			if r.payload == "" {
 				r.payload = "2.0"
 			}
@@ -1135,6 +1169,17 @@ func (b *builder) check(a *API) {
 	if err := res.API.Validate(); err != nil {
 		b.fail("%s: the API definition is refused: %v", a.LogicalID, err)
 		return
+	}
+	if a.HTTPStage != nil {
+		keys := map[string]bool{}
+		for _, r := range res.API.Routes {
+			keys[r.RouteKey] = true
+		}
+		for _, k := range slices.Sorted(maps.Keys(a.HTTPStage.RouteSettings)) {
+			if !keys[k] {
+				b.fail("%s: RouteSettings names route %q, which the API does not have (its routes: %s)", a.LogicalID, k, strings.Join(slices.Sorted(maps.Keys(keys)), ", "))
+			}
+		}
 	}
 	if a.failOnWarnings && len(res.Warnings) > 0 {
 		b.fail("%s: FailOnWarnings is set and the API definition has warnings: %s", a.LogicalID, strings.Join(res.Warnings, "; "))

@@ -42,6 +42,9 @@ type fakeAPI struct {
 	stages      map[string]string // stage -> deployment
 	canary      map[string]string
 	stageOps    map[string][]PatchOp
+	// httpStage holds, by stage, the old and new HTTPStage of the last
+	// SetHTTPStage.
+	httpStage map[string][2]*HTTPStage
 }
 
 func newFake() *fakeTarget {
@@ -186,7 +189,8 @@ func (f *fakeTarget) CreateAPI(_ context.Context, a *API) (string, error) {
 	}
 	f.seq++
 	id := fmt.Sprintf("api%07d", f.seq)
-	f.apis[id] = &fakeAPI{def: a, stages: map[string]string{}, canary: map[string]string{}, stageOps: map[string][]PatchOp{}}
+	f.apis[id] = &fakeAPI{def: a, stages: map[string]string{}, canary: map[string]string{}, stageOps: map[string][]PatchOp{},
+		httpStage: map[string][2]*HTTPStage{}}
 	return id, nil
 }
 
@@ -227,6 +231,14 @@ func (f *fakeTarget) PatchStage(_ context.Context, id, stage string, ops []Patch
 		return err
 	}
 	f.apis[id].stageOps[stage] = ops
+	return nil
+}
+
+func (f *fakeTarget) SetHTTPStage(_ context.Context, id, stage string, old, now *HTTPStage) error {
+	if err := f.call("SetHTTPStage", id, stage); err != nil {
+		return err
+	}
+	f.apis[id].httpStage[stage] = [2]*HTTPStage{old, now}
 	return nil
 }
 

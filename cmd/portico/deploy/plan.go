@@ -45,9 +45,12 @@ type Resource struct {
 	Variables        map[string]string `json:"variables,omitempty"`
 	// StageOps are the stage settings the template set (API.StageOps), so
 	// that the next deploy resets those the template no longer sets.
-	StageOps        []PatchOp `json:"stageOps,omitempty"`
-	UsagePlanID     string    `json:"usagePlanId,omitempty"`
-	PlanFingerprint string    `json:"planFingerprint,omitempty"`
+	StageOps []PatchOp `json:"stageOps,omitempty"`
+	// HTTPStage is what the template set on an HTTP API's stage
+	// (API.HTTPStage), so that the next deploy takes off what it drops.
+	HTTPStage       *HTTPStage `json:"httpStage,omitempty"`
+	UsagePlanID     string     `json:"usagePlanId,omitempty"`
+	PlanFingerprint string     `json:"planFingerprint,omitempty"`
 }
 
 // Observed is what the server holds of a stack's recorded resources and the

@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/gateway/apis"
@@ -368,6 +370,77 @@ func (h *HTTPTarget) PointStage(ctx context.Context, id, stage, deployment strin
 func (h *HTTPTarget) PatchStage(ctx context.Context, id, stage string, ops []PatchOp) error {
 	_, err := h.C.Do(ctx, http.MethodPatch, "/restapis/"+esc(id)+"/stages/"+esc(stage), nil, map[string]any{"patchOperations": ops}, nil)
 	return err
+}
+
+// SetHTTPStage implements Target through the apigatewayv2 stage: one
+// update-stage sets the default route settings (whole: a field the template
+// leaves out is reset, -1 for a throttle), each route's settings (whole) and
+// the access log; delete-route-settings and delete-access-log-settings take
+// off what old set and now does not.
+func (h *HTTPTarget) SetHTTPStage(ctx context.Context, id, stage string, old, now *HTTPStage) error {
+	if old == nil {
+		old = &HTTPStage{}
+	}
+	if now == nil {
+		now = &HTTPStage{}
+	}
+	path := "/v2/apis/" + esc(id) + "/stages/" + esc(stage)
+	body := map[string]any{}
+	if now.DefaultRouteSettings != nil || old.DefaultRouteSettings != nil {
+		body["defaultRouteSettings"] = v2RouteSettings(now.DefaultRouteSettings)
+	}
+	if len(now.RouteSettings) > 0 {
+		rs := map[string]any{}
+		for k, v := range now.RouteSettings {
+			rs[k] = v2RouteSettings(&v)
+		}
+		body["routeSettings"] = rs
+	}
+	if al := now.AccessLogSettings; al != nil {
+		body["accessLogSettings"] = map[string]string{"destinationArn": al.DestinationArn, "format": al.Format}
+	}
+	if len(body) > 0 {
+		if _, err := h.C.Do(ctx, http.MethodPatch, path, nil, body, nil); err != nil {
+			return err
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(old.RouteSettings)) {
+		if _, ok := now.RouteSettings[k]; ok {
+			continue
+		}
+		if _, err := h.C.Do(ctx, http.MethodDelete, path+"/routesettings/"+esc(k), nil, nil, nil); err != nil && !client.IsNotFound(err) {
+			return err
+		}
+	}
+	if old.AccessLogSettings != nil && now.AccessLogSettings == nil {
+		if _, err := h.C.Do(ctx, http.MethodDelete, path+"/accesslogsettings", nil, nil, nil); err != nil && !client.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// v2RouteSettings is the apigatewayv2 RouteSettings of rs (nil: none), with
+// every field, so that it replaces what the stage held: a throttle not set is
+// -1 (not configured), or 0 when the template sets the other half of it, as
+// API Gateway stores it; metrics are off unless set.
+func v2RouteSettings(rs *RouteSettings) map[string]any {
+	burst, rate, metrics := any(-1), any(-1), false
+	if rs != nil {
+		if rs.ThrottlingBurstLimit != nil || rs.ThrottlingRateLimit != nil {
+			burst, rate = 0, 0
+		}
+		if rs.ThrottlingBurstLimit != nil {
+			burst = *rs.ThrottlingBurstLimit
+		}
+		if rs.ThrottlingRateLimit != nil {
+			rate = *rs.ThrottlingRateLimit
+		}
+		if rs.DetailedMetricsEnabled != nil {
+			metrics = *rs.DetailedMetricsEnabled
+		}
+	}
+	return map[string]any{"throttlingBurstLimit": burst, "throttlingRateLimit": rate, "detailedMetricsEnabled": metrics}
 }
 
 // DeleteStage implements Target.
