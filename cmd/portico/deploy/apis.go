@@ -57,7 +57,7 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		a.HTTPStage = b.httpStage(id, props)
 	} else {
 		var s serverless.Api
-		if err := decodeResource(typ, props, &s, "Auth", "Cors", "DefinitionBody", "DefinitionUri", "ApiKeySourceType", "Models", "GatewayResponses", "FailOnWarnings"); err != nil {
+		if err := decodeResource(typ, props, &s, "Auth", "Cors", "DefinitionBody", "DefinitionUri", "ApiKeySourceType", "Models", "GatewayResponses", "FailOnWarnings", "AccessLogSetting"); err != nil {
 			b.fail("%s (%s): %v", id, typ, err)
 			return
 		}
@@ -95,6 +95,12 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		}
 		if s.CacheClusterSize != nil {
 			a.StageOps = append(a.StageOps, PatchOp{Op: "replace", Path: "/cacheClusterSize", Value: *s.CacheClusterSize})
+		}
+		if v, ok := props["AccessLogSetting"]; ok {
+			if al := b.accessLogSettings(id, "AccessLogSetting", v); al != nil {
+				a.StageOps = append(a.StageOps, PatchOp{Op: "replace", Path: "/accessLogSettings/destinationArn", Value: al.DestinationArn},
+					PatchOp{Op: "replace", Path: "/accessLogSettings/format", Value: al.Format})
+			}
 		}
 		if s.TracingEnabled != nil {
 			a.StageOps = append(a.StageOps, PatchOp{Op: "replace", Path: "/tracingEnabled", Value: strconv.FormatBool(*s.TracingEnabled)})
@@ -1149,7 +1155,7 @@ func (b *builder) httpStage(id string, props map[string]any) *HTTPStage {
 		}
 	}
 	if v, ok := props["AccessLogSettings"]; ok {
-		if al := b.accessLogSettings(id, v); al != nil {
+		if al := b.accessLogSettings(id, "AccessLogSettings", v); al != nil {
 			hs.AccessLogSettings, set = al, true
 		}
 	}
@@ -1207,29 +1213,30 @@ func (b *builder) routeSettings(where string, m map[string]any) (RouteSettings, 
 	return rs, ok
 }
 
-// accessLogSettings reads an HttpApi's AccessLogSettings: the destination
-// must be one the gateway writes to and the format one it renders, or the
-// deploy fails (ignored, the log a template declares would not be kept).
-func (b *builder) accessLogSettings(id string, v any) *AccessLogSettings {
+// accessLogSettings reads an HttpApi's AccessLogSettings or an Api's
+// AccessLogSetting (prop): the destination must be one the gateway writes to
+// and the format one it renders, or the deploy fails (ignored, the log a
+// template declares would not be kept).
+func (b *builder) accessLogSettings(id, prop string, v any) *AccessLogSettings {
 	m, ok := v.(map[string]any)
 	if !ok {
-		b.fail("%s: AccessLogSettings must be a mapping with DestinationArn and Format", id)
+		b.fail("%s: %s must be a mapping with DestinationArn and Format", id, prop)
 		return nil
 	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if k != "DestinationArn" && k != "Format" {
-			b.fail("%s: AccessLogSettings.%s is refused: AccessLogSettings takes DestinationArn and Format", id, k)
+			b.fail("%s: %s.%s is refused: %s takes DestinationArn and Format", id, prop, k, prop)
 			return nil
 		}
 	}
 	dest, _ := m["DestinationArn"].(string)
 	format, _ := m["Format"].(string)
 	if dest == "" || format == "" {
-		b.fail("%s: AccessLogSettings needs DestinationArn and Format (both strings)", id)
+		b.fail("%s: %s needs DestinationArn and Format (both strings)", id, prop)
 		return nil
 	}
 	if tokenPattern.MatchString(dest) {
-		b.fail("%s: AccessLogSettings.DestinationArn names a resource Portico does not create (a log group): Portico writes access logs to \"stdout\", an absolute file path, a file:///path URL or syslog://host:port", id)
+		b.fail("%s: %s.DestinationArn names a resource Portico does not create (a log group): Portico writes access logs to \"stdout\", an absolute file path, a file:///path URL or syslog://host:port", id, prop)
 		return nil
 	}
 	set := apis.AccessLogSettings{DestinationARN: dest, Format: format}
@@ -1237,7 +1244,7 @@ func (b *builder) accessLogSettings(id string, v any) *AccessLogSettings {
 		set.Format = preset
 	}
 	if err := accesslog.Validate(set); err != nil {
-		b.fail("%s: AccessLogSettings: %v", id, err)
+		b.fail("%s: %s: %v", id, prop, err)
 		return nil
 	}
 	return &AccessLogSettings{DestinationArn: dest, Format: format}

@@ -442,8 +442,9 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 // resetOps are the patch operations that undo the stage settings the last
 // deploy's template set and this one no longer does, as CloudFormation
 // resets a stage property a template drops: tracing and the cache cluster
-// off, and each per-method setting key the template set removed (the
-// template's own settings are set again after them, from their defaults).
+// off, the access log off, and each per-method setting key the template set
+// removed (the template's own settings are set again after them, from their
+// defaults).
 func resetOps(old *Resource, api *API) []PatchOp {
 	if old == nil {
 		return nil
@@ -461,6 +462,11 @@ func resetOps(old *Resource, api *API) []PatchOp {
 				ops = append(ops, PatchOp{Op: "replace", Path: op.Path, Value: "false"})
 			}
 		case "/cacheClusterSize":
+		case "/accessLogSettings/destinationArn", "/accessLogSettings/format":
+			if !now[op.Path] && !removed["/accessLogSettings"] {
+				removed["/accessLogSettings"] = true
+				ops = append(ops, PatchOp{Op: "remove", Path: "/accessLogSettings"})
+			}
 		default:
 			// /{resource}/{method}/{setting}/{field}: the key is the
 			// first two segments.

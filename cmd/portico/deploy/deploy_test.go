@@ -1363,3 +1363,41 @@ func TestHTTPStageSettingsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestRESTAccessLogSetting checks that an Api's AccessLogSetting, warned
+// about and ignored before, patches the stage's access log, that a redeploy
+// without it removes it, and that a destination the gateway cannot write is
+// refused.
+func TestRESTAccessLogSetting(t *testing.T) {
+	dir := fixture(t)
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", `      StageName: prod
+      AccessLogSetting:
+        DestinationArn: stdout
+        Format: clf
+`, 1)
+	f := newFake()
+	p, err := deployText(t, f, dir, "s", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(p.Warnings, "\n"); strings.Contains(w, "AccessLogSetting") {
+		t.Errorf("warnings:\n%s", w)
+	}
+	id := f.stacks["s"].Resources["Api"].PhysicalID
+	want := []PatchOp{{"replace", "/accessLogSettings/destinationArn", "stdout"}, {"replace", "/accessLogSettings/format", "clf"},
+		{"replace", "/variables/alias", "live"}}
+	if got := f.apis[id].stageOps["prod"]; !reflect.DeepEqual(got, want) {
+		t.Fatalf("stage ops %v, want %v", got, want)
+	}
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatal(err)
+	}
+	want = []PatchOp{{"remove", "/accessLogSettings", ""}, {"replace", "/variables/alias", "live"}}
+	if got := f.apis[id].stageOps["prod"]; !reflect.DeepEqual(got, want) {
+		t.Fatalf("stage ops after dropping AccessLogSetting %v, want %v", got, want)
+	}
+	bad := strings.Replace(text, "DestinationArn: stdout", "DestinationArn: arn:aws:firehose:us-east-1:123456789012:deliverystream/x", 1)
+	if _, err := deployText(t, newFake(), dir, "s", bad, nil); err == nil || !strings.Contains(err.Error(), "Api: AccessLogSetting: access log destination") {
+		t.Fatalf("a Firehose destination: %v", err)
+	}
+}

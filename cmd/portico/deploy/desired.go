@@ -378,7 +378,7 @@ var known = map[string]map[string]bool{
 	TypeAPI: set("StageName", "Variables", "DefinitionBody", "DefinitionUri", "Auth", "Cors", "CanarySetting",
 		"CacheClusterEnabled", "CacheClusterSize", "MethodSettings", "Name", "Description", "TracingEnabled",
 		"BinaryMediaTypes", "OpenApiVersion", "MinimumCompressionSize", "ApiKeySourceType", "Models", "GatewayResponses",
-		"FailOnWarnings"),
+		"FailOnWarnings", "AccessLogSetting"),
 	TypeHTTPAPI: set("StageName", "StageVariables", "DefinitionBody", "DefinitionUri", "Auth", "CorsConfiguration",
 		"DefaultRouteSettings", "RouteSettings", "AccessLogSettings", "Name", "Description", "FailOnWarnings"),
 	TypeV2API:         set("Name", "ProtocolType", "RouteSelectionExpression", "Description"),
