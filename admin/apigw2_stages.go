@@ -102,6 +102,12 @@ func (rs v2RouteSettings) applyTo(key string, ms *apis.MethodSetting) error {
 		}
 		ms.ThrottlingRateLimit = *v
 	}
+	// API Gateway blocks a route throttled to 0 requests; the throttle stage
+	// reads 0/0 as no throttle, so it is refused rather than not enforced.
+	if (rs.ThrottlingBurstLimit != nil || rs.ThrottlingRateLimit != nil) && ms.ThrottlingBurstLimit == 0 && ms.ThrottlingRateLimit == 0 {
+		return v2BadRequest("a throttle of 0 requests (throttlingBurstLimit and throttlingRateLimit 0) for %s is not supported: "+
+			"Portico does not block routes by throttle; delete the route to close it, or use -1 for no throttle", key)
+	}
 	return nil
 }
 

@@ -872,4 +872,9 @@ func TestV2RouteSettingsUnsetThrottle(t *testing.T) {
 	_, err = e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: id, StageName: stage,
 		DefaultRouteSettings: &v2types.RouteSettings{ThrottlingRateLimit: aws.Float64(-0.5)}})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "throttlingRateLimit")
+	// 0/0, which API Gateway reads as blocking every request, is refused:
+	// the gateway would not enforce it.
+	_, err = e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: id, StageName: stage,
+		DefaultRouteSettings: &v2types.RouteSettings{ThrottlingBurstLimit: aws.Int32(0), ThrottlingRateLimit: aws.Float64(0)}})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "a throttle of 0 requests")
 }
