@@ -1555,6 +1555,9 @@ func (b *builder) v2Stage(id string, props map[string]any) {
 			a.Variables[k] = fmt.Sprint(x)
 		}
 	}
+	// DefaultRouteSettings and RouteSettings throttle the stage's routes
+	// (the gateway enforces them on $connect, messages and $disconnect).
+	a.HTTPStage = b.httpStage(id, without(props, "AccessLogSettings"))
 }
 
 // marshalDoc is the document as the import routes take it.

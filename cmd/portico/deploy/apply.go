@@ -56,10 +56,10 @@ type Target interface {
 	// PointStage points an existing stage at a deployment (undoing Deploy).
 	PointStage(ctx context.Context, id, stage, deployment string) error
 	PatchStage(ctx context.Context, id, stage string, ops []PatchOp) error
-	// SetHTTPStage sets an HTTP API stage's default and per-route settings
-	// and its access log to now's through the apigatewayv2 stage, and takes
-	// off what old (what the last deploy set; nil: nothing) set and now
-	// (nil: nothing) does not.
+	// SetHTTPStage sets an HTTP or WebSocket API stage's default and
+	// per-route settings and its access log to now's through the
+	// apigatewayv2 stage, and takes off what old (what the last deploy set;
+	// nil: nothing) set and now (nil: nothing) does not.
 	SetHTTPStage(ctx context.Context, id, stage string, old, now *HTTPStage) error
 	DeleteStage(ctx context.Context, id, stage string) error
 	DeleteAPI(ctx context.Context, id string) error
@@ -357,7 +357,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				}
 			}
 		}
-		if c.stage && api.Protocol == apis.ProtocolHTTP {
+		if c.stage && api.Protocol != apis.ProtocolREST {
 			var old *HTTPStage
 			if c.old != nil && c.old.Stage == api.Stage && !newAPIs[c] {
 				old = c.old.HTTPStage

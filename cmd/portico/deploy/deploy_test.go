@@ -1401,3 +1401,67 @@ func TestRESTAccessLogSetting(t *testing.T) {
 		t.Fatalf("a Firehose destination: %v", err)
 	}
 }
+
+// TestWebSocketStageRouteSettings checks that an AWS::ApiGatewayV2::Stage's
+// RouteSettings and DefaultRouteSettings, warned about and ignored before (a
+// declared route throttle the gateway did not enforce), go to the stage; a
+// route key the API lacks is refused; AccessLogSettings get a warning saying
+// why.
+func TestWebSocketStageRouteSettings(t *testing.T) {
+	dir := fixture(t)
+	text := `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Ws:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      ProtocolType: WEBSOCKET
+  Stage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties:
+      ApiId: !Ref Ws
+      StageName: dev
+      DefaultRouteSettings:
+        ThrottlingBurstLimit: 10
+        ThrottlingRateLimit: 5
+      RouteSettings:
+        $default:
+          ThrottlingBurstLimit: 1
+          ThrottlingRateLimit: 1
+      AccessLogSettings:
+        DestinationArn: stdout
+        Format: clf
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello
+      Runtime: provided.al2
+      Events:
+        Msg:
+          Type: WebSocket
+          Properties:
+            ApiId: !Ref Ws
+            Route: $default
+`
+	f := newFake()
+	p, err := deployText(t, f, dir, "s", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(p.Warnings, "\n"); strings.Contains(w, "RouteSettings") ||
+		!strings.Contains(w, "property AccessLogSettings is not supported by Portico and is ignored: the gateway writes no access log lines for WebSocket messages") {
+		t.Errorf("warnings:\n%s", w)
+	}
+	n := func(v int) *int { return &v }
+	r := func(v float64) *float64 { return &v }
+	want := &HTTPStage{DefaultRouteSettings: &RouteSettings{ThrottlingBurstLimit: n(10), ThrottlingRateLimit: r(5)},
+		RouteSettings: map[string]RouteSettings{"$default": {ThrottlingBurstLimit: n(1), ThrottlingRateLimit: r(1)}}}
+	if got := f.apis[f.stacks["s"].Resources["Ws"].PhysicalID].httpStage["dev"]; got[0] != nil || !reflect.DeepEqual(got[1], want) {
+		t.Fatalf("SetHTTPStage(old %+v, now %+v), want now %+v", got[0], got[1], want)
+	}
+	bad := strings.Replace(text, "        $default:\n", "        sendmessage:\n", 1)
+	if _, err := deployText(t, newFake(), dir, "s", bad, nil); err == nil ||
+		!strings.Contains(err.Error(), `Ws: RouteSettings names route "sendmessage", which the API does not have (its routes: $default)`) {
+		t.Fatalf("an unknown route key: %v", err)
+	}
+}

@@ -95,8 +95,9 @@ type API struct {
 	// StageOps are API Gateway patch operations for the stage's settings
 	// (cache, tracing, method settings).
 	StageOps []PatchOp
-	// HTTPStage is an HTTP API stage's route settings and access log, set
-	// through the apigatewayv2 stage (nil: the template sets none).
+	// HTTPStage is an HTTP or WebSocket API stage's route settings (and an
+	// HTTP API's access log), set through the apigatewayv2 stage (nil: the
+	// template sets none).
 	HTTPStage *HTTPStage
 	// Canary, when set, sends each new deployment of an existing stage to the
 	// stage's canary.
@@ -384,7 +385,8 @@ var known = map[string]map[string]bool{
 	TypeV2API:         set("Name", "ProtocolType", "RouteSelectionExpression", "Description"),
 	TypeV2Route:       set("ApiId", "RouteKey", "Target", "AuthorizationType", "OperationName", "RouteResponseSelectionExpression"),
 	TypeV2Integration: set("ApiId", "IntegrationType", "IntegrationUri", "Description", "IntegrationMethod", "PayloadFormatVersion"),
-	TypeV2Stage:       set("ApiId", "StageName", "DeploymentId", "Description", "StageVariables", "AutoDeploy"),
+	TypeV2Stage: set("ApiId", "StageName", "DeploymentId", "Description", "StageVariables", "AutoDeploy",
+		"DefaultRouteSettings", "RouteSettings"),
 }
 
 func set(names ...string) map[string]bool {
@@ -458,6 +460,7 @@ var ignoredBecause = map[string]string{
 	"AutoPublishCodeSha256": "a version is published whenever the code or configuration changes",
 	"Architectures":         "the code runs on the server's own architecture",
 	"Domain":                "no custom domain is made; map one with `portico domain` (mutual TLS included)",
+	"AccessLogSettings":     "the gateway writes no access log lines for WebSocket messages",
 }
 
 // unsupported warns about each property of a resource Portico does not act on,
@@ -1121,6 +1124,23 @@ func deref[T any](p *T) T {
 	return *p
 }
 
+// checkRouteSettings fails on a RouteSettings key that is not one of the
+// API's route keys (the stage would refuse it midway).
+func (b *builder) checkRouteSettings(a *API, routes []apis.Route) {
+	if a.HTTPStage == nil {
+		return
+	}
+	keys := map[string]bool{}
+	for _, r := range routes {
+		keys[r.RouteKey] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(a.HTTPStage.RouteSettings)) {
+		if !keys[k] {
+			b.fail("%s: RouteSettings names route %q, which the API does not have (its routes: %s)", a.LogicalID, k, strings.Join(slices.Sorted(maps.Keys(keys)), ", "))
+		}
+	}
+}
+
 // check runs the API's document through the gateway's importer and validation,
 // so that a document the gateway would refuse stops the deploy before anything
 // changes.
@@ -1154,6 +1174,7 @@ func (b *builder) check(a *API) {
 		if err := m.Validate(); err != nil {
 			b.fail("%s: %v", a.LogicalID, err)
 		}
+		b.checkRouteSettings(a, m.Routes)
 		return
 	}
 	doc, err := json.Marshal(a.Document)
@@ -1170,17 +1191,7 @@ func (b *builder) check(a *API) {
 		b.fail("%s: the API definition is refused: %v", a.LogicalID, err)
 		return
 	}
-	if a.HTTPStage != nil {
-		keys := map[string]bool{}
-		for _, r := range res.API.Routes {
-			keys[r.RouteKey] = true
-		}
-		for _, k := range slices.Sorted(maps.Keys(a.HTTPStage.RouteSettings)) {
-			if !keys[k] {
-				b.fail("%s: RouteSettings names route %q, which the API does not have (its routes: %s)", a.LogicalID, k, strings.Join(slices.Sorted(maps.Keys(keys)), ", "))
-			}
-		}
-	}
+	b.checkRouteSettings(a, res.API.Routes)
 	if a.failOnWarnings && len(res.Warnings) > 0 {
 		b.fail("%s: FailOnWarnings is set and the API definition has warnings: %s", a.LogicalID, strings.Join(res.Warnings, "; "))
 		return
