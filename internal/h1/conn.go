@@ -11,6 +11,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"strings"
 	"sync"
@@ -84,6 +85,9 @@ type conn struct {
 	// its raw I/O (internal/rawio).
 	rw         io.ReadWriter
 	remoteAddr string
+	// ip is the client address counted for Options.MaxConnsPerIP (zero when
+	// not counted).
+	ip netip.Addr
 	// tls is a TLS connection's state, which its requests carry (r.TLS);
 	// nil on a plain connection.
 	tls    *tls.ConnectionState

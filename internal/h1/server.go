@@ -53,8 +53,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/portico-dev/portico/internal/connset"
 	"github.com/portico-dev/portico/internal/idlepoll"
@@ -93,6 +96,13 @@ type Options struct {
 	// a new goroutine serves it then. Its idle timeout still holds, to within
 	// half DormantAfter. Zero: every connection keeps its goroutine.
 	DormantAfter time.Duration
+	// MaxConnsPerIP, when positive, bounds how many connections one client
+	// address may hold open on the server at once. A connection past it is
+	// closed as soon as it is accepted, before anything is read from it, so a
+	// client that opens connections without end costs the process no more than
+	// MaxConnsPerIP file descriptors (a hijacked connection no longer counts).
+	// Zero: no bound.
+	MaxConnsPerIP int
 	// Log receives handler panics and accept errors (discarded when nil).
 	Log *slog.Logger
 }
@@ -111,6 +121,12 @@ type Server struct {
 	sweeper idlepoll.Sweeper
 	sweepMu sync.Mutex // one sweep at a time: it owns swept and the connections' seen
 	swept   []*conn    // the sweep's snapshot, reused
+
+	// perIP counts the open connections of each client address, with
+	// Options.MaxConnsPerIP; refusedLog spaces out the warnings of refusals.
+	perIPMu    sync.Mutex
+	perIP      map[netip.Addr]int
+	refusedLog rate.Sometimes
 }
 
 // New returns a server for h with opts.
@@ -124,7 +140,7 @@ func New(h http.Handler, opts Options) *Server {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{h: h, opts: opts,
+	s := &Server{h: h, opts: opts, refusedLog: rate.Sometimes{First: 1, Interval: time.Minute},
 		std: &http.Server{Handler: h, MaxHeaderBytes: opts.MaxHeaderBytes, ReadHeaderTimeout: opts.ReadHeaderTimeout, IdleTimeout: opts.IdleTimeout}}
 	s.base, s.cancelBase = context.WithCancel(context.WithValue(context.Background(), http.ServerContextKey, s.std))
 	return s
@@ -136,13 +152,64 @@ func New(h http.Handler, opts Options) *Server {
 func (s *Server) Serve(ln net.Listener) error {
 	s.startSweep()
 	return s.set.Serve(ln, s.opts.Log.With("server", "h1"), func(rwc net.Conn) bool {
+		ip, ok := s.admit(rwc)
+		if !ok {
+			_ = rwc.Close()
+			return true
+		}
 		c := s.newConn(rwc)
 		if c == nil {
+			s.releaseIP(ip)
 			return false
 		}
+		c.ip = ip
 		go c.serve()
 		return true
 	})
+}
+
+// admit counts a new connection against its client address's bound
+// (Options.MaxConnsPerIP); false when the address holds as many as it may. The
+// address is the zero Addr when nothing is counted.
+func (s *Server) admit(rwc net.Conn) (netip.Addr, bool) {
+	if s.opts.MaxConnsPerIP <= 0 {
+		return netip.Addr{}, true
+	}
+	ap, err := netip.ParseAddrPort(rwc.RemoteAddr().String())
+	if err != nil {
+		return netip.Addr{}, true // not an IP connection: nothing to key on
+	}
+	ip := ap.Addr().Unmap()
+	s.perIPMu.Lock()
+	n := s.perIP[ip]
+	if n >= s.opts.MaxConnsPerIP {
+		s.perIPMu.Unlock()
+		s.refusedLog.Do(func() {
+			s.opts.Log.Warn("connection refused: the client holds as many connections as it may",
+				"server", "h1", "client", ip.String(), "max", s.opts.MaxConnsPerIP)
+		})
+		return netip.Addr{}, false
+	}
+	if s.perIP == nil {
+		s.perIP = map[netip.Addr]int{}
+	}
+	s.perIP[ip] = n + 1
+	s.perIPMu.Unlock()
+	return ip, true
+}
+
+// releaseIP gives back a connection's count (admit); the zero Addr is none.
+func (s *Server) releaseIP(ip netip.Addr) {
+	if !ip.IsValid() {
+		return
+	}
+	s.perIPMu.Lock()
+	if n := s.perIP[ip] - 1; n > 0 {
+		s.perIP[ip] = n
+	} else {
+		delete(s.perIP, ip)
+	}
+	s.perIPMu.Unlock()
 }
 
 // newConn registers a new connection; nil once the server is shutting down.
@@ -166,8 +233,12 @@ func (s *Server) newConn(rwc net.Conn) *conn {
 	return c
 }
 
-// forget removes c from the server's connections (closed or hijacked).
-func (s *Server) forget(c *conn) { s.set.Forget(c) }
+// forget removes c from the server's connections (closed or hijacked). It is
+// called once per connection.
+func (s *Server) forget(c *conn) {
+	s.set.Forget(c)
+	s.releaseIP(c.ip)
+}
 
 // Sweep runs the sweep of idle connections at once, with now as its clock
 // (the server runs one every half Options.DormantAfter): for tests and
