@@ -52,7 +52,8 @@ func (g *Gateway) startCallback(bind, host string) (*callbackServer, error) {
 	// A request's body must arrive within 30 s of its header (the limit
 	// net/http's ReadTimeout set here before).
 	limits := listener.Limits{HeaderTimeout: 10 * time.Second, BodyTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	cs.srv = h1.New(limits.Handler(cs), h1.Options{ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout, DormantAfter: dormantAfter, Log: g.log})
+	cs.srv = h1.New(limits.Handler(cs), h1.Options{ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout, DormantAfter: dormantAfter,
+		MaxConnsPerIP: callbackMaxConns(g.cfg.CallbackMaxConnsPerIP, ln.Addr()), Log: g.log})
 	go func() {
 		if err := cs.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			g.log.Error("sandbox-facing @connections endpoint stopped", "err", err)
@@ -61,6 +62,21 @@ func (g *Gateway) startCallback(bind, host string) (*callbackServer, error) {
 	g.ws.callbackDomain.Store(&cs.domain)
 	g.log.Info("sandbox-facing @connections endpoint listening", "addr", ln.Addr().String(), "domainName", cs.domain)
 	return cs, nil
+}
+
+// callbackMaxConns is h1's MaxConnsPerIP for the endpoint bound at addr, from
+// Config.CallbackMaxConnsPerIP (see there).
+func callbackMaxConns(configured int, addr net.Addr) int {
+	switch {
+	case configured > 0:
+		return configured
+	case configured < 0:
+		return 0
+	}
+	if ta, ok := addr.(*net.TCPAddr); ok && ta.IP.IsLoopback() {
+		return 0
+	}
+	return DefaultCallbackMaxConnsPerIP
 }
 
 // ServeHTTP serves /{stage}/@connections/{id} and /{apiId}/{stage}/@connections/{id};

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -89,5 +90,70 @@ func TestCallbackEndpointIsSandboxFacing(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("stage URL on the sandbox-facing endpoint: %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestCallbackEndpointBoundsConnectionsPerSandbox checks that one address (a
+// sandbox) holds at most CallbackMaxConnsPerIP connections on the
+// sandbox-facing endpoint: one past it is closed unanswered, so code in a
+// container cannot use up Portico's file descriptors through it.
+func TestCallbackEndpointBoundsConnectionsPerSandbox(t *testing.T) {
+	e := newEnv(t)
+	m := connections.New(connections.Config{AdminToken: "tok"}, nil)
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	gw := New(Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.1:0", CallbackMaxConnsPerIP: 2}, e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
+	gw.EnableWebSockets(m)
+	srv := NewServer(gw, nil, listener.Limits{})
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+	addr := srv.cb.ln.Addr().String()
+	// served sends a request on a new connection and reports whether it was
+	// answered (404: no such connection), keeping the connection open.
+	served := func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := c.Write([]byte("GET /dev/@connections/nope HTTP/1.1\r\nHost: cb\r\nAuthorization: Bearer tok\r\n\r\n")); err != nil {
+			return false
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return true
+	}
+	for i := range 2 {
+		if !served() {
+			t.Fatalf("connection %d of 2 was not served", i+1)
+		}
+	}
+	if served() {
+		t.Fatal("a third connection from the same address was served; want it closed")
+	}
+}
+
+func TestCallbackMaxConnsDefaults(t *testing.T) {
+	bridge := &net.TCPAddr{IP: net.IPv4(172, 18, 0, 1)}
+	loopback := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}
+	for _, c := range []struct {
+		name       string
+		configured int
+		addr       net.Addr
+		want       int
+	}{
+		{"bridge default", 0, bridge, DefaultCallbackMaxConnsPerIP},
+		{"loopback default", 0, loopback, 0},
+		{"configured", 7, loopback, 7},
+		{"off", -1, bridge, 0},
+	} {
+		if got := callbackMaxConns(c.configured, c.addr); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
 	}
 }

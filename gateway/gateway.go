@@ -62,6 +62,14 @@ type Config struct {
 	// host address; empty means sandboxes call @connections on the public
 	// listener.
 	CallbackBind string
+	// CallbackMaxConnsPerIP bounds the connections one sandbox address holds
+	// open on the sandbox-facing endpoint, so that code in a container cannot
+	// open them until Portico runs out of file descriptors. Zero takes the
+	// default: DefaultCallbackMaxConnsPerIP when the endpoint is bound off
+	// loopback (container sandboxes, each with an address of its own), no
+	// bound on loopback (the process runtime's sandboxes, the host's own
+	// processes, share 127.0.0.1). Negative: no bound.
+	CallbackMaxConnsPerIP int
 	// TrustedProxies are the proxies (CIDR blocks) whose X-Forwarded-For the
 	// gateway believes: a request from one of them has, as its source IP
 	// ($context.identity.sourceIp, aws:SourceIp), the right-most address of
@@ -76,6 +84,10 @@ type Config struct {
 // Defaults.
 const (
 	DefaultListen = ":8080"
+	// DefaultCallbackMaxConnsPerIP is Config.CallbackMaxConnsPerIP's default
+	// off loopback: far more than a function broadcasting needs (the SDKs
+	// keep up to 50 connections to a host).
+	DefaultCallbackMaxConnsPerIP = 256
 	// ListenOff, as Config.Listen or Config.TLSListen, turns that listener off.
 	ListenOff           = "off"
 	DefaultDomain       = "execute-api.localhost"

@@ -359,6 +359,13 @@ type spare struct {
 // as long as the longest function timeout.
 const runtimeAPIIdle = functions.MaxTimeout*time.Second + time.Minute
 
+// runtimeAPIMaxConns bounds the connections one address holds open on a
+// sandbox's Runtime API endpoint. A runtime needs one or two (its next loop,
+// an extension's); without a bound, code in a sandbox could open connections
+// until Portico runs out of file descriptors and every listener of the server
+// stops accepting. Connections past it are closed at once.
+const runtimeAPIMaxConns = 64
+
 // newSandbox makes the invoker side of a sandbox: its Runtime API endpoint, bound
 // and serving, and the runtime spec that names it.
 func (i *Invoker) newSandbox(p *pool) (*sandbox, runtimes.Spec, error) {
@@ -381,7 +388,8 @@ func (i *Invoker) newSandbox(p *pool) (*sandbox, runtimes.Spec, error) {
 		return nil, runtimes.Spec{}, errdefs.New(errdefs.ErrUnavailable, "ServiceException", "binding a Runtime API endpoint: "+err.Error())
 	}
 	sb.ln = ln
-	sb.srv = h1.New(sb, h1.Options{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: runtimeAPIIdle, ConnContext: connContext})
+	sb.srv = h1.New(sb, h1.Options{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: runtimeAPIIdle, ConnContext: connContext,
+		MaxConnsPerIP: runtimeAPIMaxConns, Log: i.log.With("sandbox", sb.id, "function", p.cfg.FunctionName)})
 	go func() { _ = sb.srv.Serve(ln) }()
 	spec, err := i.spec(sb, ln.Addr().String())
 	if err != nil {

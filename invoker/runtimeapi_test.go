@@ -3,10 +3,12 @@ package invoker
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -476,5 +478,39 @@ func TestResponseLimitIsLambdas(t *testing.T) {
 	r := <-res
 	if want := `{"errorMessage":"Response payload size exceeded maximum allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}`; r == nil || r.FunctionError != "Unhandled" || string(r.Payload) != want {
 		t.Fatalf("a response of %d bytes: %+v, want %s", limit+1, r, want)
+	}
+}
+
+// TestRuntimeAPIBoundsConnections checks that code in a sandbox cannot open
+// connections to its Runtime API endpoint without end (each costs Portico a
+// file descriptor, and a process that runs out of them stops accepting on
+// every listener): past runtimeAPIMaxConns from one address a connection is
+// closed unanswered, while the ones held go on serving the runtime.
+func TestRuntimeAPIBoundsConnections(t *testing.T) {
+	ce := newClientEnv(t)
+	waitFor(t, "the first invocation's connection to close", func() bool { return ce.sb.srv.Open() == 0 })
+	held := make([]*rapiClient, runtimeAPIMaxConns)
+	for i := range held {
+		held[i] = dialRAPI(t, ce.addr)
+		held[i].send(t, http.MethodGet, "/2018-06-01/nothing", "")
+		if resp, body := held[i].read(t); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("connection %d: %d %s", i+1, resp.StatusCode, body)
+		}
+	}
+	// The server closes the connection at once: the client reads its end, or
+	// a reset when the request reached a socket already closed.
+	extra := dialRAPI(t, ce.addr)
+	_, _ = io.WriteString(extra, "GET "+pathNext+" HTTP/1.1\r\nHost: rapi\r\n\r\n")
+	if _, err := extra.br.ReadByte(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("connection %d from the same address was served; want it closed", runtimeAPIMaxConns+1)
+	}
+	res := ce.call(t, `{"n":1}`)
+	id, payload := held[0].next(t)
+	if payload != `{"n":1}` {
+		t.Fatalf("invocation on a held connection: %s", payload)
+	}
+	held[0].respond(t, id, `"done-1"`)
+	if r := <-res; string(r.Payload) != `"done-1"` {
+		t.Fatalf("call: %s", r.Payload)
 	}
 }
