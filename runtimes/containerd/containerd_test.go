@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	cerrdefs "github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
@@ -68,6 +69,7 @@ func TestConformance(t *testing.T) {
 		return newTestRuntime(t, Config{})
 	}, runtimetest.Options{
 		NetworkIsolated: true,
+		Confined:        true,
 		CountSandboxes:  countContainers,
 		RemoveImage:     removeImage,
 	})
@@ -113,6 +115,9 @@ func TestHardening(t *testing.T) {
 	}
 	if caps := s.Process.Capabilities; caps != nil && (len(caps.Bounding)+len(caps.Effective)+len(caps.Permitted)) > 0 {
 		t.Errorf("capabilities %+v", caps)
+	}
+	if sc := s.Linux.Seccomp; sc == nil || sc.DefaultAction != specs.ActErrno {
+		t.Errorf("seccomp %+v, want Docker's default profile (deny what it does not list)", sc)
 	}
 	var tmp, task bool
 	for _, m := range s.Mounts {

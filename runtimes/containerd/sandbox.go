@@ -18,6 +18,7 @@ import (
 	cgroup1 "github.com/containerd/cgroups/v3/cgroup1/stats"
 	cgroup2 "github.com/containerd/cgroups/v3/cgroup2/stats"
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/contrib/seccomp"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/oci"
@@ -114,6 +115,10 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 		oci.WithRootFSReadonly(),
 		oci.WithNoNewPrivileges,
 		oci.WithCapabilities(nil),
+		// Docker's default seccomp profile, as Docker sandboxes get it: no
+		// user namespaces, mount, keyctl, bpf, ptrace of others... It reads
+		// the capabilities, so it follows them.
+		seccomp.WithDefaultProfile(),
 		oci.WithPidsLimit(r.cfg.PidsLimit),
 		oci.WithCPUShares(cpuShares(spec.MemoryMB)),
 		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: nsPath}),

@@ -110,6 +110,7 @@ func TestConformance(t *testing.T) {
 		return newTestRuntime(t, Config{})
 	}, runtimetest.Options{
 		NetworkIsolated: true,
+		Confined:        true,
 		CountSandboxes:  countContainers,
 		RemoveImage: func(ctx context.Context, rt runtimes.Runtime, ref string) error {
 			_, err := rt.(*Runtime).cli.ImageRemove(ctx, ref, client.ImageRemoveOptions{Force: true, PruneChildren: true})

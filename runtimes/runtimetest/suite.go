@@ -24,6 +24,10 @@ type Options struct {
 	// suite checks that a sandbox cannot reach a listener on the host's loopback
 	// (where the admin API listens), while it reaches its Runtime API endpoint.
 	NetworkIsolated bool
+	// Confined says sandboxes run confined as a container runtime's should:
+	// under a seccomp filter, with no capabilities, no_new_privs set, and no
+	// way to make a user namespace. The suite checks it from inside.
+	Confined bool
 	// CountSandboxes, when set, counts the sandboxes (containers, tasks) of rt
 	// that exist on the host, running or not; the suite uses it to check that
 	// nothing is left behind after errors, stops and cleanups.
@@ -82,6 +86,7 @@ func Run(t *testing.T, newRuntime func(t *testing.T) runtimes.Runtime, opts Opti
 			t.Run("Isolation", k.testIsolation)
 			t.Run("HostLoopbackUnreachable", k.testLoopbackUnreachable)
 			t.Run("PeerVerifier", k.testPeerVerifier)
+			t.Run("Confinement", k.testConfinement)
 			t.Run("MemoryReporter", k.testMemory)
 			t.Run("Pauser", k.testPause)
 			t.Run("Preparer", k.testPrepare)
@@ -571,6 +576,28 @@ func (k *kindSuite) testLoopbackUnreachable(t *testing.T) {
 		if got[addr] == "ok" {
 			t.Errorf("the sandbox reached the host-loopback listener through %s", addr)
 		}
+	}
+}
+
+func (k *kindSuite) testConfinement(t *testing.T) {
+	if !k.opts.Confined {
+		t.Skip("sandboxes of this runtime are not confined")
+	}
+	b := k.newBox(t, k.runtime(t))
+	var got map[string]string
+	b.mustInvoke(map[string]any{"op": "confinement"}, &got)
+	// Seccomp 2 is filter mode: the default profile.
+	if got["Seccomp"] != "2" {
+		t.Errorf("seccomp mode %q, want 2 (a filter)", got["Seccomp"])
+	}
+	if got["CapEff"] != "0000000000000000" || got["CapBnd"] != "0000000000000000" {
+		t.Errorf("capabilities: effective %s, bounding %s; want none", got["CapEff"], got["CapBnd"])
+	}
+	if got["NoNewPrivs"] != "1" {
+		t.Errorf("no_new_privs %q, want 1", got["NoNewPrivs"])
+	}
+	if got["userns"] == "ok" {
+		t.Error("the sandbox made a user namespace")
 	}
 }
 

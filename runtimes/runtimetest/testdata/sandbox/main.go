@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -21,7 +22,7 @@ import (
 
 // event is what the suite sends; Op picks the behaviour.
 type event struct {
-	// Op is one of env, log, crash, sleep, dial, alloc.
+	// Op is one of env, log, crash, sleep, dial, confinement, alloc.
 	Op string `json:"op"`
 	// Stdout and Stderr are printed by op "log" (and before exiting by "crash").
 	Stdout string `json:"stdout,omitempty"`
@@ -37,9 +38,16 @@ type event struct {
 	MB int `json:"mb,omitempty"`
 }
 
+// childArg makes the program exit at once: op "confinement" runs itself so
+// to try a user namespace.
+const childArg = "portico-sandbox-child"
+
 var client = &http.Client{Transport: &http.Transport{DisableCompression: true}}
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == childArg {
+		os.Exit(0)
+	}
 	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
 	fmt.Println("sandbox: started")
 	base := "http://" + api + "/2018-06-01/runtime/invocation/"
@@ -108,6 +116,28 @@ func handle(ev event) any {
 			}
 			c.Close()
 			out[a] = "ok"
+		}
+		return out
+	case "confinement":
+		// What confines the sandbox: its seccomp mode, capabilities and
+		// no_new_privs (from /proc/self/status), and whether it may make a
+		// user namespace (a child of itself in a new one).
+		out := map[string]string{}
+		status, _ := os.ReadFile("/proc/self/status")
+		for _, line := range strings.Split(string(status), "\n") {
+			k, v, _ := strings.Cut(line, ":")
+			switch k {
+			case "Seccomp", "CapEff", "CapBnd", "NoNewPrivs":
+				out[k] = strings.TrimSpace(v)
+			}
+		}
+		self, _ := os.Executable()
+		cmd := exec.Command(self, childArg)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER}
+		if err := cmd.Run(); err != nil {
+			out["userns"] = "error: " + err.Error()
+		} else {
+			out["userns"] = "ok"
 		}
 		return out
 	case "alloc":
