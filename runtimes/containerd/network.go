@@ -16,6 +16,8 @@ import (
 	"github.com/containerd/containerd/v2/pkg/netns"
 	gocni "github.com/containerd/go-cni"
 	"github.com/vishvananda/netlink"
+
+	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
 )
 
 // NetworkConfig configures the sandboxes' bridge network.
@@ -77,6 +79,9 @@ func newNetwork(cfg NetworkConfig, log *slog.Logger) (*network, error) {
 	}
 	if err := n.ensureEgress(); err != nil {
 		log.Warn("sandboxes will reach the host but not beyond it", "err", err)
+	}
+	if err := ctrbase.BlockMetadata(cfg.BridgeName, "FORWARD"); err != nil {
+		log.Warn("sandboxes may reach the host's cloud metadata service, and with it the host's credentials", "err", err)
 	}
 	var missing []string
 	for _, p := range []string{"bridge", "host-local", "loopback"} {

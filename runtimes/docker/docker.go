@@ -167,12 +167,15 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		_ = cli.Close()
 		return nil, unavailable(cli, "ping", err)
 	}
-	gw, err := r.ensureNetwork(ctx)
+	gw, bridge, err := r.ensureNetwork(ctx)
 	if err != nil {
 		_ = cli.Close()
 		return nil, err
 	}
 	r.hostAddr = gw
+	if err := ctrbase.BlockMetadata(bridge, "DOCKER-USER"); err != nil {
+		r.log.Warn("sandboxes may reach the host's cloud metadata service, and with it the host's credentials", "bridge", bridge, "err", err)
+	}
 	return r, nil
 }
 
@@ -220,8 +223,9 @@ func (r *Runtime) Close() error {
 	return r.cli.Close()
 }
 
-// ensureNetwork finds or creates the sandbox network and returns its gateway.
-func (r *Runtime) ensureNetwork(ctx context.Context) (string, error) {
+// ensureNetwork finds or creates the sandbox network and returns its gateway
+// and its bridge's host interface.
+func (r *Runtime) ensureNetwork(ctx context.Context) (gateway, bridge string, _ error) {
 	res, err := r.cli.NetworkInspect(ctx, r.cfg.Network, client.NetworkInspectOptions{})
 	if cerrdefs.IsNotFound(err) {
 		r.log.Info("creating the sandbox network", "network", r.cfg.Network, "bridge", r.cfg.BridgeName)
@@ -246,24 +250,28 @@ func (r *Runtime) ensureNetwork(ctx context.Context) (string, error) {
 				time.Sleep(50 * time.Millisecond)
 			}
 			if err != nil {
-				return "", r.wrap("creating network "+r.cfg.Network, fmt.Errorf("%w (then: %w)", cerr, err))
+				return "", "", r.wrap("creating network "+r.cfg.Network, fmt.Errorf("%w (then: %w)", cerr, err))
 			}
 		} else {
 			res, err = r.cli.NetworkInspect(ctx, r.cfg.Network, client.NetworkInspectOptions{})
 		}
 	}
 	if err != nil {
-		return "", r.wrap("inspecting network "+r.cfg.Network, err)
+		return "", "", r.wrap("inspecting network "+r.cfg.Network, err)
 	}
 	if res.Network.Driver != "bridge" {
-		return "", fmt.Errorf("docker: network %s has driver %q; Portico needs a bridge network", r.cfg.Network, res.Network.Driver)
+		return "", "", fmt.Errorf("docker: network %s has driver %q; Portico needs a bridge network", r.cfg.Network, res.Network.Driver)
+	}
+	bridge = res.Network.Options["com.docker.network.bridge.name"]
+	if bridge == "" {
+		bridge = "br-" + short(res.Network.ID) // Docker's name for it
 	}
 	for _, c := range res.Network.IPAM.Config {
 		if c.Gateway.Is4() {
-			return c.Gateway.String(), nil
+			return c.Gateway.String(), bridge, nil
 		}
 	}
-	return "", fmt.Errorf("docker: network %s has no IPv4 gateway", r.cfg.Network)
+	return "", "", fmt.Errorf("docker: network %s has no IPv4 gateway", r.cfg.Network)
 }
 
 // Start implements runtimes.Runtime. When a spare network holder is ready, the

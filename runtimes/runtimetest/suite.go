@@ -85,6 +85,7 @@ func Run(t *testing.T, newRuntime func(t *testing.T) runtimes.Runtime, opts Opti
 			t.Run("LeftoverCleanup", k.testLeftoverCleanup)
 			t.Run("Isolation", k.testIsolation)
 			t.Run("HostLoopbackUnreachable", k.testLoopbackUnreachable)
+			t.Run("MetadataUnreachable", k.testMetadataUnreachable)
 			t.Run("PeerVerifier", k.testPeerVerifier)
 			t.Run("Confinement", k.testConfinement)
 			t.Run("MemoryReporter", k.testMemory)
@@ -598,6 +599,25 @@ func (k *kindSuite) testConfinement(t *testing.T) {
 	}
 	if got["userns"] == "ok" {
 		t.Error("the sandbox made a user namespace")
+	}
+}
+
+// testMetadataUnreachable checks that a sandbox cannot reach a cloud host's
+// metadata service (and the host's credentials through it). Where the host
+// has no route to it the dial fails anyway; where it has one (a cloud VM, or
+// a network that answers every address), only the runtime's rules stop it.
+func (k *kindSuite) testMetadataUnreachable(t *testing.T) {
+	if !k.opts.NetworkIsolated {
+		t.Skip("sandboxes of this runtime share the host's network namespace")
+	}
+	b := k.newBox(t, k.runtime(t))
+	addrs := []string{"169.254.169.254:80", "169.254.170.2:80"}
+	var got map[string]string
+	b.mustInvoke(map[string]any{"op": "dial", "addrs": addrs}, &got)
+	for _, a := range addrs {
+		if got[a] == "ok" {
+			t.Errorf("the sandbox reached the metadata endpoint %s", a)
+		}
 	}
 }
 
