@@ -120,6 +120,7 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 		// the capabilities, so it follows them.
 		seccomp.WithDefaultProfile(),
 		oci.WithPidsLimit(r.cfg.PidsLimit),
+		oci.WithRlimit(&specs.POSIXRlimit{Type: "RLIMIT_NOFILE", Soft: ctrbase.NoFile, Hard: ctrbase.NoFile}),
 		oci.WithCPUShares(cpuShares(spec.MemoryMB)),
 		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: nsPath}),
 		oci.WithHostname(ctrbase.SafeName(spec.SandboxID, "-")),

@@ -87,6 +87,7 @@ func (r *Runtime) containerConfig(spec runtimes.Spec, image string) (*container.
 		Resources: container.Resources{
 			CPUShares: cpuShares(spec.MemoryMB),
 			PidsLimit: &pids,
+			Ulimits:   []*container.Ulimit{{Name: "nofile", Soft: ctrbase.NoFile, Hard: ctrbase.NoFile}},
 		},
 	}
 	if spec.MemoryMB > 0 {

@@ -25,8 +25,9 @@ type Options struct {
 	// (where the admin API listens), while it reaches its Runtime API endpoint.
 	NetworkIsolated bool
 	// Confined says sandboxes run confined as a container runtime's should:
-	// under a seccomp filter, with no capabilities, no_new_privs set, and no
-	// way to make a user namespace. The suite checks it from inside.
+	// under a seccomp filter, with no capabilities, no_new_privs set, no way
+	// to make a user namespace, and Lambda's 1,024 file descriptors. The suite
+	// checks it from inside.
 	Confined bool
 	// CountSandboxes, when set, counts the sandboxes (containers, tasks) of rt
 	// that exist on the host, running or not; the suite uses it to check that
@@ -599,6 +600,10 @@ func (k *kindSuite) testConfinement(t *testing.T) {
 	}
 	if got["userns"] == "ok" {
 		t.Error("the sandbox made a user namespace")
+	}
+	// Lambda's quota: 1,024 file descriptors per execution environment.
+	if got["nofile"] != "1024/1024" {
+		t.Errorf("open-file limit %q (soft/hard), want 1024/1024", got["nofile"])
 	}
 }
 

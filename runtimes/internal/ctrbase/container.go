@@ -17,6 +17,11 @@ const (
 	LabelSandbox  = "portico.sandbox"
 )
 
+// NoFile is the open-file limit (RLIMIT_NOFILE, soft and hard) of every
+// sandbox: Lambda's quota of 1,024 file descriptors per execution environment.
+// It also bounds the connections code in a sandbox can open to Portico.
+const NoFile = 1024
+
 // InstanceFor returns the instance that scopes a runtime's Cleanup for a data
 // directory: a short digest of its path.
 func InstanceFor(dataDir string) string {

@@ -121,7 +121,8 @@ func handle(ev event) any {
 	case "confinement":
 		// What confines the sandbox: its seccomp mode, capabilities and
 		// no_new_privs (from /proc/self/status), and whether it may make a
-		// user namespace (a child of itself in a new one).
+		// user namespace (a child of itself in a new one), and its open-file
+		// limit (soft/hard).
 		out := map[string]string{}
 		status, _ := os.ReadFile("/proc/self/status")
 		for _, line := range strings.Split(string(status), "\n") {
@@ -130,6 +131,10 @@ func handle(ev event) any {
 			case "Seccomp", "CapEff", "CapBnd", "NoNewPrivs":
 				out[k] = strings.TrimSpace(v)
 			}
+		}
+		var nofile syscall.Rlimit
+		if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &nofile); err == nil {
+			out["nofile"] = fmt.Sprintf("%d/%d", nofile.Cur, nofile.Max)
 		}
 		self, _ := os.Executable()
 		cmd := exec.Command(self, childArg)
