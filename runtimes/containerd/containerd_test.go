@@ -119,6 +119,9 @@ func TestHardening(t *testing.T) {
 	if sc := s.Linux.Seccomp; sc == nil || sc.DefaultAction != specs.ActErrno {
 		t.Errorf("seccomp %+v, want Docker's default profile (deny what it does not list)", sc)
 	}
+	if s.Linux.Sysctl["net.ipv6.conf.all.disable_ipv6"] != "1" || s.Linux.Sysctl["net.ipv6.conf.default.disable_ipv6"] != "1" {
+		t.Errorf("sysctls %v: IPv6 is on in the sandbox's network namespace", s.Linux.Sysctl)
+	}
 	var tmp, task bool
 	for _, m := range s.Mounts {
 		switch m.Destination {

@@ -123,6 +123,7 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 		oci.WithRlimit(&specs.POSIXRlimit{Type: "RLIMIT_NOFILE", Soft: ctrbase.NoFile, Hard: ctrbase.NoFile}),
 		oci.WithCPUShares(cpuShares(spec.MemoryMB)),
 		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: nsPath}),
+		withoutIPv6,
 		oci.WithHostname(ctrbase.SafeName(spec.SandboxID, "-")),
 	}
 	if spec.MemoryMB > 0 {
@@ -139,6 +140,28 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 		return nil
 	})
 	return opts
+}
+
+// withoutIPv6 turns IPv6 off in the sandbox's network namespace. The bridge
+// gives every namespace an IPv6 link-local address, on which sandboxes
+// reached each other: the host's FORWARD rules that keep them apart are
+// IPv4's (and ip6tables' FORWARD policy is commonly ACCEPT). Sandboxes have no
+// IPv6 route anyway, and Docker's have no IPv6 at all; now neither do these.
+// A kernel without IPv6 (ipv6.disable=1) has no such sysctl, and runc would
+// refuse to start the sandbox over it: there is nothing to turn off then.
+func withoutIPv6(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+	if _, err := os.Stat("/proc/sys/net/ipv6"); err != nil {
+		return nil
+	}
+	if s.Linux == nil {
+		s.Linux = &specs.Linux{}
+	}
+	if s.Linux.Sysctl == nil {
+		s.Linux.Sysctl = map[string]string{}
+	}
+	s.Linux.Sysctl["net.ipv6.conf.all.disable_ipv6"] = "1"
+	s.Linux.Sysctl["net.ipv6.conf.default.disable_ipv6"] = "1"
+	return nil
 }
 
 var errNoEntrypoint = errors.New("the image has no ENTRYPOINT or CMD")

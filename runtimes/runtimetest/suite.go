@@ -87,6 +87,7 @@ func Run(t *testing.T, newRuntime func(t *testing.T) runtimes.Runtime, opts Opti
 			t.Run("Isolation", k.testIsolation)
 			t.Run("HostLoopbackUnreachable", k.testLoopbackUnreachable)
 			t.Run("MetadataUnreachable", k.testMetadataUnreachable)
+			t.Run("SandboxesUnreachable", k.testSandboxesUnreachable)
 			t.Run("PeerVerifier", k.testPeerVerifier)
 			t.Run("Confinement", k.testConfinement)
 			t.Run("MemoryReporter", k.testMemory)
@@ -622,6 +623,32 @@ func (k *kindSuite) testMetadataUnreachable(t *testing.T) {
 	for _, a := range addrs {
 		if got[a] == "ok" {
 			t.Errorf("the sandbox reached the metadata endpoint %s", a)
+		}
+	}
+}
+
+// testSandboxesUnreachable checks that a sandbox cannot connect to another
+// (a function's own server, say, such as a web adapter's): one listens on
+// every address it has, IPv4 and IPv6 alike, and the other dials each.
+func (k *kindSuite) testSandboxesUnreachable(t *testing.T) {
+	if !k.opts.NetworkIsolated {
+		t.Skip("sandboxes of this runtime share the host's network namespace")
+	}
+	rt := k.runtime(t)
+	server, client := k.newBox(t, rt), k.newBox(t, rt)
+	var listening struct {
+		Addrs []string `json:"addrs"`
+		Error string   `json:"error"`
+	}
+	server.mustInvoke(map[string]any{"op": "listen", "port": 8080}, &listening)
+	if listening.Error != "" || len(listening.Addrs) == 0 {
+		t.Fatalf("the listening sandbox: %+v", listening)
+	}
+	var got map[string]string
+	client.mustInvoke(map[string]any{"op": "dial", "addrs": listening.Addrs}, &got)
+	for _, a := range listening.Addrs {
+		if got[a] == "ok" {
+			t.Errorf("a sandbox reached another's listener at %s", a)
 		}
 	}
 }

@@ -22,7 +22,7 @@ import (
 
 // event is what the suite sends; Op picks the behaviour.
 type event struct {
-	// Op is one of env, log, crash, sleep, dial, confinement, alloc.
+	// Op is one of env, log, crash, sleep, dial, listen, confinement, alloc.
 	Op string `json:"op"`
 	// Stdout and Stderr are printed by op "log" (and before exiting by "crash").
 	Stdout string `json:"stdout,omitempty"`
@@ -36,6 +36,8 @@ type event struct {
 	Addrs []string `json:"addrs,omitempty"`
 	// MB is how much memory op "alloc" touches.
 	MB int `json:"mb,omitempty"`
+	// Port is where op "listen" listens, on every address.
+	Port int `json:"port,omitempty"`
 }
 
 // childArg makes the program exit at once: op "confinement" runs itself so
@@ -145,6 +147,40 @@ func handle(ev event) any {
 			out["userns"] = "ok"
 		}
 		return out
+	case "listen":
+		// Listen on every address (IPv4 and IPv6) and answer each
+		// connection; return the addresses others could dial, loopback
+		// left out, link-local IPv6 with its zone.
+		ln, err := net.Listen("tcp", fmt.Sprintf(":%d", ev.Port))
+		if err != nil {
+			return map[string]string{"error": err.Error()}
+		}
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		var addrs []string
+		ifaces, _ := net.Interfaces()
+		for _, ifc := range ifaces {
+			ias, _ := ifc.Addrs()
+			for _, ia := range ias {
+				ipn, ok := ia.(*net.IPNet)
+				if !ok || ipn.IP.IsLoopback() {
+					continue
+				}
+				host := ipn.IP.String()
+				if ipn.IP.To4() == nil && ipn.IP.IsLinkLocalUnicast() {
+					host += "%" + ifc.Name
+				}
+				addrs = append(addrs, net.JoinHostPort(host, fmt.Sprint(ev.Port)))
+			}
+		}
+		return map[string]any{"addrs": addrs}
 	case "alloc":
 		b := make([]byte, ev.MB<<20)
 		for i := 0; i < len(b); i += 4096 {
