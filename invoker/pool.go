@@ -178,8 +178,19 @@ func (p *pool) ready(sb *sandbox) *invocation {
 	case stReturning:
 		p.returning--
 	case stBusy:
-		// next without a result for the current invocation: the runtime gave
-		// up on it. Treat as returning.
+		if cur := sb.cur; cur != nil && !cur.completed() {
+			// next before a result for the current invocation. As in
+			// Lambda, the invocation is still the runtime's to answer (or
+			// to time out, which resets the sandbox): no other is
+			// dispatched to the sandbox meanwhile. The next waits; the
+			// result, when it comes, offers the sandbox (offerEarly).
+			sb.earlyNext.Store(true)
+			sb.mu.Unlock()
+			p.mu.Unlock()
+			return nil
+		}
+		// The current invocation ended without the runtime's result (a
+		// response over the size limit): treat as returning.
 	default:
 		// A repeated next (the runtime reconnected): already offered.
 		sb.mu.Unlock()
@@ -236,6 +247,32 @@ func (p *pool) release(sb *sandbox) {
 		sb.stop()
 		return
 	}
+	p.offerLocked(sb, false, false)
+}
+
+// offerEarly offers a sandbox whose runtime called next before posting the
+// result it has just posted (see ready): that next is already waiting, so
+// no later next will. Called once the result is recorded.
+func (p *pool) offerEarly(sb *sandbox) {
+	if !sb.earlyNext.Load() {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sb.mu.Lock()
+	if sb.state != stReturning || !sb.earlyNext.CompareAndSwap(true, false) {
+		sb.mu.Unlock()
+		return
+	}
+	p.returning--
+	if sb.isStopping() || p.stale || sb.retiring(p.inv.clock.Now()) {
+		sb.state = stDead
+		sb.mu.Unlock()
+		sb.stop()
+		return
+	}
+	sb.cur = nil
+	sb.mu.Unlock()
 	p.offerLocked(sb, false, false)
 }
 

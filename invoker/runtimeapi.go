@@ -182,8 +182,10 @@ func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string
 		// for the caller, rendering.RenderRequestEntityTooLarge for the runtime).
 		size := strconv.FormatInt(limit, 10)
 		msg := "Response payload size exceeded maximum allowed payload size (" + size + " bytes)."
+		sb.pool.markReturning(sb)
 		inv.complete(&outcome{functionError: true, payload: errorDoc("Function.ResponseSizeTooLarge", msg)})
 		inv.wakeParked()
+		sb.pool.offerEarly(sb)
 		runtimeAPIError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "Exceeded maximum allowed payload size ("+size+" bytes).")
 		return
 	}
@@ -218,6 +220,7 @@ func (sb *sandbox) serveResult(w http.ResponseWriter, r *http.Request, id string
 		}
 		inv.wakeParked()
 	}
+	sb.pool.offerEarly(sb)
 	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = w.Write(statusOK)

@@ -479,6 +479,16 @@ func TestResponseLimitIsLambdas(t *testing.T) {
 	if want := `{"errorMessage":"Response payload size exceeded maximum allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}`; r == nil || r.FunctionError != "Unhandled" || string(r.Payload) != want {
 		t.Fatalf("a response of %d bytes: %+v, want %s", limit+1, r, want)
 	}
+	// The sandbox serves on.
+	res = ce.call(t, `{"n":3}`)
+	id, payload := c.next(t)
+	if payload != `{"n":3}` {
+		t.Fatalf("after the refusal: %s", payload)
+	}
+	c.respond(t, id, `"done-3"`)
+	if r := <-res; string(r.Payload) != `"done-3"` || r.ColdStart {
+		t.Fatalf("after the refusal: %s (cold %v), want the same sandbox's answer", r.Payload, r.ColdStart)
+	}
 }
 
 // TestRuntimeAPIBoundsConnections checks that code in a sandbox cannot open
@@ -512,5 +522,33 @@ func TestRuntimeAPIBoundsConnections(t *testing.T) {
 	held[0].respond(t, id, `"done-1"`)
 	if r := <-res; string(r.Payload) != `"done-1"` {
 		t.Fatalf("call: %s", r.Payload)
+	}
+}
+
+// TestNextBeforeResultKeepsTheInvocation checks a runtime that calls next
+// before posting its result: as in Lambda, the invocation is still its to
+// answer (no other is dispatched to the sandbox meanwhile), and once it has
+// answered, the waiting next takes the following invocation.
+func TestNextBeforeResultKeepsTheInvocation(t *testing.T) {
+	ce := newClientEnv(t)
+	first := ce.call(t, `{"n":1}`)
+	c1 := dialRAPI(t, ce.addr)
+	id, payload := c1.next(t)
+	if payload != `{"n":1}` {
+		t.Fatalf("first invocation: %s", payload)
+	}
+	c2 := ce.poll(t) // next, with the first invocation unanswered
+	c1.respond(t, id, `"done-1"`)
+	if r := <-first; string(r.Payload) != `"done-1"` {
+		t.Fatalf("first call: %s", r.Payload)
+	}
+	second := ce.call(t, `{"n":2}`)
+	resp, body := c2.read(t)
+	if resp.StatusCode != http.StatusOK || body != `{"n":2}` {
+		t.Fatalf("the early next: %d %s, want the second invocation", resp.StatusCode, body)
+	}
+	c2.respond(t, resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), `"done-2"`)
+	if r := <-second; string(r.Payload) != `"done-2"` || r.ColdStart {
+		t.Fatalf("second call: %s (cold %v), want the same sandbox's answer", r.Payload, r.ColdStart)
 	}
 }

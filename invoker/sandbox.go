@@ -67,6 +67,11 @@ type sandbox struct {
 	// finds one waits on the channels instead of parking in the poller.
 	sending int
 	cur     *invocation
+	// earlyNext is set when the runtime called next before posting cur's
+	// result (pool.ready): the result then offers the sandbox itself. Set
+	// and cleared with the pool's and the sandbox's locks held; read
+	// without them first, so that a result costs no lock when it is unset.
+	earlyNext atomic.Bool
 	// answering is the last invocation whose caller armed an answer
 	// (armAnswer): the sandbox's end wakes its caller if it still waits.
 	answering *invocation
@@ -486,6 +491,16 @@ type outcome struct {
 // start sets the invocation's deadline: its timeout from now, when a sandbox
 // takes it.
 func (inv *invocation) start(now time.Time) { inv.deadline = now.Add(inv.timeout) }
+
+// completed reports whether the invocation has its outcome.
+func (inv *invocation) completed() bool {
+	select {
+	case <-inv.done:
+		return true
+	default:
+		return false
+	}
+}
 
 // complete records the outcome once; false if one was already recorded.
 func (inv *invocation) complete(o *outcome) bool {
