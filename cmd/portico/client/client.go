@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 )
@@ -288,39 +287,18 @@ func decodeConfig(resp *Response, err error) (*FunctionConfiguration, *Response,
 }
 
 // ZipDir packs the files under dir into a zip archive, names relative to dir,
-// keeping each file's mode (so an executable bootstrap stays executable). Symbolic
-// links are followed; other special files are refused.
+// keeping each file's mode (so an executable bootstrap stays executable).
+// Symbolic links are followed, to files and directories alike (WalkPackage);
+// other special files are refused.
 func ZipDir(dir string) ([]byte, error) {
-	st, err := os.Stat(dir)
-	if err != nil {
-		return nil, err
-	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("%s is not a directory", dir)
-	}
-	// WalkDir does not descend into a root that is a symbolic link.
-	if dir, err = filepath.EvalSymlinks(dir); err != nil {
-		return nil, err
-	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil || rel == "." {
-			return err
-		}
-		info, err := os.Stat(path) // follows symlinks
-		if err != nil {
-			return err
-		}
+	err := WalkPackage(dir, func(rel, path string, info fs.FileInfo) error {
 		hdr, err := zip.FileInfoHeader(info)
 		if err != nil {
 			return err
 		}
-		hdr.Name = filepath.ToSlash(rel)
+		hdr.Name = rel
 		if info.IsDir() {
 			hdr.Name += "/"
 			_, err = zw.CreateHeader(hdr)

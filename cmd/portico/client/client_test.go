@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -254,6 +255,53 @@ func TestZipDir(t *testing.T) {
 	}
 	if _, err := ZipDir(filepath.Join(dir, "bootstrap")); err == nil {
 		t.Error("ZipDir of a file succeeded")
+	}
+}
+
+// TestZipDirFollowsDirectoryLinks zips a package whose subdirectory is a
+// symbolic link to a directory elsewhere: its files are in the zip, as `sam
+// package` zips them (they were left out, an empty directory in their place).
+// A link back to a directory that holds it is refused, naming the link.
+func TestZipDirFollowsDirectoryLinks(t *testing.T) {
+	dir, shared := t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\n"), 0o755); err != nil { //nolint:gosec // an executable
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(shared, "tmpl"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(shared, "tmpl", "page.html"), []byte("<p>hi</p>"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(shared, filepath.Join(dir, "lib")); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := ZipDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	if want := []string{"bootstrap", "lib/", "lib/tmpl/", "lib/tmpl/page.html"}; !slices.Equal(names, want) {
+		t.Errorf("zipped %q, want %q", names, want)
+	}
+
+	if err := os.Symlink("..", filepath.Join(shared, "tmpl", "up")); err != nil {
+		t.Fatal(err)
+	}
+	real, err := filepath.EvalSymlinks(shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ZipDir(dir)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join("lib", "tmpl", "up")+" is a symbolic link to "+real) || !strings.Contains(err.Error(), "loop") {
+		t.Errorf("a link loop: %v; want an error naming the link", err)
 	}
 	if _, err := ZipDir(filepath.Join(dir, "missing")); err == nil {
 		t.Error("ZipDir of a missing directory succeeded")

@@ -722,6 +722,29 @@ Resources:
 	}
 }
 
+// TestDirDigestFollowsDirectoryLinks: a file under a subdirectory that is a
+// symbolic link is part of the code (the zip holds it), so changing it changes
+// the digest and the next deploy updates the function.
+func TestDirDigestFollowsDirectoryLinks(t *testing.T) {
+	dir, shared := fixture(t), t.TempDir()
+	if err := os.WriteFile(filepath.Join(shared, "page.html"), []byte("one"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(shared, filepath.Join(dir, "hello", "lib")); err != nil {
+		t.Fatal(err)
+	}
+	before, err := dirDigest(filepath.Join(dir, "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(shared, "page.html"), []byte("two"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := dirDigest(filepath.Join(dir, "hello")); after == before || err != nil {
+		t.Errorf("digest after lib/page.html changed = %q, %v; want it to differ from %q", after, err, before)
+	}
+}
+
 func TestZipCodeUri(t *testing.T) {
 	dir := fixture(t)
 	zipped, err := client.ZipDir(filepath.Join(dir, "hello"))

@@ -698,32 +698,19 @@ func (d *digester) sum() (string, error) {
 }
 
 // dirDigest digests a directory's regular files (symbolic links followed, as
-// the zip of it follows them).
+// the zip of it follows them: client.WalkPackage).
 func dirDigest(dir string) (string, error) {
-	// WalkDir does not descend into a root that is a symbolic link.
-	dir, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return "", err
-	}
 	d := &digester{h: sha256.New()}
-	err = filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil || rel == "." {
-			return err
-		}
-		info, err := os.Stat(path)
-		if err != nil || info.IsDir() {
-			return err
+	err := client.WalkPackage(dir, func(rel, path string, info fs.FileInfo) error {
+		if info.IsDir() {
+			return nil
 		}
 		f, err := os.Open(path) //nolint:gosec // G304: the template names its own code
 		if err != nil {
 			return err
 		}
 		defer func() { _ = f.Close() }()
-		return d.add(filepath.ToSlash(rel), info.Mode(), f)
+		return d.add(rel, info.Mode(), f)
 	})
 	if err != nil {
 		return "", err
