@@ -104,6 +104,9 @@ leaves the previous version serving. --watch=false turns watching off.`,
 						return err
 					}
 					d := &devWatch{out: e.out, targets: append(st, targets...), after: time.After}
+					if err := d.start(); err != nil {
+						return err
+					}
 					go func() {
 						if err := d.run(ctx); err != nil {
 							fmt.Fprintf(e.out, "watching stopped: %v\n", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -34,7 +36,7 @@ type watchTarget struct {
 }
 
 // devWatch rebuilds and redeploys watch targets on change. It is used by one
-// goroutine (run).
+// goroutine: start, then run.
 type devWatch struct {
 	out     io.Writer
 	targets []*watchTarget
@@ -44,21 +46,47 @@ type devWatch struct {
 	// when set, receives each redeploy's outcome (both for tests).
 	watching chan<- struct{}
 	rebuilt  chan<- error
+	// add watches one directory (w.Add; tests fail it).
+	add func(string) error
+
+	w *fsnotify.Watcher
+	// owner is the target of each watched directory; roots is the target of
+	// each watched directory's path as its parent's events name it (the parent
+	// is watched too, so a directory deleted and made again is watched again).
+	owner map[string]*watchTarget
+	roots map[string]rootDir
 }
 
-// run watches until ctx ends. Changes are collected until devDebounce passes
-// without one; then each changed target is rebuilt and redeployed in turn. A
-// failed build or deploy is printed and leaves what was serving in place.
-func (d *devWatch) run(ctx context.Context) error {
+// rootDir is one of a target's directories, as given and as its parent's
+// events name it.
+type rootDir struct {
+	t   *watchTarget
+	dir string
+}
+
+// start watches every target's directories. An error says what to do, as the
+// system's limit on inotify watches does.
+func (d *devWatch) start() error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
-		return fmt.Errorf("watch: %w", err)
+		return watchError("", err)
 	}
-	defer func() { _ = w.Close() }()
-	owner := map[string]*watchTarget{}
+	d.w, d.owner, d.roots = w, map[string]*watchTarget{}, map[string]rootDir{}
+	if d.add == nil {
+		d.add = w.Add
+	}
 	for _, t := range d.targets {
 		for _, dir := range t.dirs {
-			if err := addTree(w, dir, t, owner); err != nil {
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return err
+			}
+			// Best effort: without it, a directory made again is not watched.
+			if parent := filepath.Dir(abs); parent != abs && d.add(parent) == nil {
+				d.roots[filepath.Join(parent, filepath.Base(abs))] = rootDir{t: t, dir: dir}
+			}
+			if err := d.addTree(dir, t); err != nil {
+				_ = w.Close()
 				return err
 			}
 		}
@@ -67,8 +95,30 @@ func (d *devWatch) run(ctx context.Context) error {
 	if d.watching != nil {
 		close(d.watching)
 	}
+	return nil
+}
+
+// run watches until ctx ends (calling start first if it was not). Changes are
+// collected until devDebounce passes without one; then each changed target is
+// rebuilt and redeployed in turn. A failed build or deploy is printed and
+// leaves what was serving in place.
+func (d *devWatch) run(ctx context.Context) error {
+	if d.w == nil {
+		if err := d.start(); err != nil {
+			return err
+		}
+	}
+	w := d.w
+	defer func() { _ = w.Close() }()
 	pending := map[*watchTarget]bool{}
 	var fire <-chan time.Time
+	changed := func(t *watchTarget, name string) {
+		if !pending[t] {
+			fmt.Fprintf(d.out, "change in %s: %s\n", t.name, name)
+		}
+		pending[t] = true
+		fire = d.after(devDebounce)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -77,28 +127,45 @@ func (d *devWatch) run(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
+			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				// Changes were lost: any target may have changed.
+				fmt.Fprintf(d.out, "watch: more changes at once than the system queues (fs.inotify.max_queued_events): rebuilding everything\n")
+				for _, t := range d.targets {
+					pending[t] = true
+				}
+				fire = d.after(devDebounce)
+				continue
+			}
 			fmt.Fprintf(d.out, "watch: %v\n", err)
 		case ev, ok := <-w.Events:
 			if !ok {
 				return nil
 			}
+			if r, ok := d.roots[ev.Name]; ok {
+				// A target's directory itself: deleted, moved, made again.
+				if ev.Has(fsnotify.Create) {
+					if err := d.addTree(r.dir, r.t); err != nil {
+						fmt.Fprintf(d.out, "%s: %v\n", r.t.name, err)
+					}
+				}
+				changed(r.t, ev.Name)
+				continue
+			}
 			if ignoredChange(ev) {
 				continue
 			}
-			t := owner[filepath.Dir(ev.Name)]
+			t := d.owner[filepath.Dir(ev.Name)]
 			if t == nil {
 				continue
 			}
 			if ev.Has(fsnotify.Create) {
-				if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() {
-					_ = addTree(w, ev.Name, t, owner)
+				if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() && !skippedDir(filepath.Base(ev.Name)) {
+					if err := d.addTree(ev.Name, t); err != nil {
+						fmt.Fprintf(d.out, "%s: %v\n", t.name, err)
+					}
 				}
 			}
-			if !pending[t] {
-				fmt.Fprintf(d.out, "change in %s: %s\n", t.name, ev.Name)
-			}
-			pending[t] = true
-			fire = d.after(devDebounce)
+			changed(t, ev.Name)
 		case <-fire:
 			fire = nil
 			for _, t := range d.targets {
@@ -121,30 +188,89 @@ func (d *devWatch) run(ctx context.Context) error {
 	}
 }
 
-// addTree watches dir and its subdirectories (but not hidden ones or bin/) for t.
-func addTree(w *fsnotify.Watcher, dir string, t *watchTarget, owner map[string]*watchTarget) error {
-	return filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
+// addTree watches dir and its subdirectories for t, following symbolic links
+// to directories (the zip of the code follows them too), each real directory
+// once. Hidden directories, bin/ and node_modules/ are not watched.
+func (d *devWatch) addTree(dir string, t *watchTarget) error {
+	seen := map[string]bool{}
+	var walk func(p string) error
+	walk = func(p string) error {
+		real, err := filepath.EvalSymlinks(p)
 		if err != nil {
 			return fmt.Errorf("watch %s: %w", p, err)
 		}
-		if !de.IsDir() {
-			return nil
+		if seen[real] {
+			return nil // a link loop, or a directory reached twice
 		}
-		if p != dir && (strings.HasPrefix(de.Name(), ".") || de.Name() == "bin" || de.Name() == "node_modules") {
-			return filepath.SkipDir
+		seen[real] = true
+		if err := d.add(p); err != nil {
+			return watchError(p, err)
 		}
-		if err := w.Add(p); err != nil {
+		d.owner[filepath.Clean(p)] = t
+		entries, err := os.ReadDir(p)
+		if err != nil {
 			return fmt.Errorf("watch %s: %w", p, err)
 		}
-		owner[filepath.Clean(p)] = t
+		for _, e := range entries {
+			sub := filepath.Join(p, e.Name())
+			if skippedDir(e.Name()) {
+				continue
+			}
+			if e.Type()&fs.ModeSymlink != 0 {
+				if fi, err := os.Stat(sub); err != nil || !fi.IsDir() {
+					continue // a link to a file, or to nothing
+				}
+			} else if !e.IsDir() {
+				continue
+			}
+			if err := walk(sub); err != nil {
+				return err
+			}
+		}
 		return nil
-	})
+	}
+	return walk(dir)
 }
 
-// ignoredChange reports editor droppings and mere attribute changes.
+// skippedDir reports the directories `portico dev` does not watch below a
+// target's directory: hidden ones, bin/ and node_modules/.
+func skippedDir(name string) bool {
+	return strings.HasPrefix(name, ".") || name == "bin" || name == "node_modules"
+}
+
+// watchError explains an error from watching path: the system's inotify
+// limits are named, with how to raise them.
+func watchError(path string, err error) error {
+	what := "watch"
+	if path != "" {
+		what = "watch " + path
+	}
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("%s: the system's limit on inotify watches is reached (fs.inotify.max_user_watches = %s, shared by every program of this user): raise it (sudo sysctl fs.inotify.max_user_watches=524288), watch a smaller tree, or run with --watch=false: %w",
+			what, procLimit("max_user_watches"), err)
+	case errors.Is(err, syscall.EMFILE):
+		return fmt.Errorf("%s: the system's limit on inotify instances is reached (fs.inotify.max_user_instances = %s, shared by every program of this user): raise it (sudo sysctl fs.inotify.max_user_instances=512), stop other watchers, or run with --watch=false: %w",
+			what, procLimit("max_user_instances"), err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// procLimit reads /proc/sys/fs/inotify/NAME, "?" when it cannot.
+func procLimit(name string) string {
+	b, err := os.ReadFile(filepath.Join("/proc/sys/fs/inotify", name)) //nolint:gosec // a fixed /proc path
+	if err != nil {
+		return "?"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// ignoredChange reports editor droppings: hidden files (vim's swap files),
+// backups (name~) and vim's 4913 probe. A change of mode counts: chmod +x
+// bootstrap changes the package.
 func ignoredChange(ev fsnotify.Event) bool {
 	base := filepath.Base(ev.Name)
-	return ev.Op == fsnotify.Chmod || strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~") ||
+	return strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~") ||
 		strings.HasSuffix(base, ".swp") || base == "4913"
 }
 

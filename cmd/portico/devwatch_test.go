@@ -3,9 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -126,4 +131,156 @@ func aliasVersion(t *testing.T, e *devEnv, fn string) string {
 		t.Fatal(err)
 	}
 	return a.FunctionVersion
+}
+
+// watchHarness runs a devWatch over fake targets that record their rebuilds,
+// with the debounce timer in the test's hands. The last target, "marker",
+// watches a directory of its own: step touches a file there after a change
+// and fires the timer until the marker is rebuilt. inotify queues events in
+// order, so by then every event of the change has been seen, and step returns
+// the targets the change rebuilt.
+type watchHarness struct {
+	t      *testing.T
+	ctx    context.Context
+	out    *testkit.LockedBuffer
+	fire   chan time.Time
+	calls  chan string
+	marker string
+	n      int
+}
+
+func startWatch(t *testing.T, dirs map[string]string) *watchHarness {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a guard against hanging, not a timing assertion
+	t.Cleanup(cancel)
+	h := &watchHarness{t: t, ctx: ctx, out: &testkit.LockedBuffer{}, fire: make(chan time.Time), calls: make(chan string), marker: t.TempDir()}
+	var targets []*watchTarget
+	target := func(name, dir string) *watchTarget {
+		return &watchTarget{name: name, dirs: []string{dir}, redeploy: func(context.Context) (string, error) {
+			select {
+			case h.calls <- name:
+			case <-ctx.Done():
+			}
+			return "ok", nil
+		}}
+	}
+	for _, name := range sortedKeys(dirs) {
+		targets = append(targets, target(name, dirs[name]))
+	}
+	targets = append(targets, target("marker", h.marker))
+	watching := make(chan struct{})
+	d := &devWatch{out: h.out, targets: targets, after: func(time.Duration) <-chan time.Time { return h.fire }, watching: watching}
+	if err := d.start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = d.run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-watching
+	return h
+}
+
+// step makes a change and returns the targets it rebuilt (the marker left out).
+func (h *watchHarness) step(change func()) []string {
+	h.t.Helper()
+	change()
+	h.n++
+	if err := os.WriteFile(filepath.Join(h.marker, fmt.Sprint(h.n)), nil, 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	var got []string
+	for {
+		select {
+		case h.fire <- time.Now():
+		case name := <-h.calls:
+			if name == "marker" {
+				sort.Strings(got)
+				return slices.Compact(got)
+			}
+			got = append(got, name)
+		case <-h.ctx.Done():
+			h.t.Fatalf("the marker was never rebuilt; output:\n%s", h.out)
+		}
+	}
+}
+
+// TestDevWatchFollowsTheCode makes the changes a project goes through and
+// checks that each rebuilds its target: a file behind a directory that is a
+// symbolic link (the target's own directory, or a subdirectory linking
+// outside it, with a link loop beside), a file made executable (the package
+// keeps modes), the directory deleted and made again, and a file in a new
+// subdirectory.
+func TestDevWatchFollowsTheCode(t *testing.T) {
+	base := t.TempDir()
+	mk := func(parts ...string) string {
+		t.Helper()
+		p := filepath.Join(append([]string{base}, parts...)...)
+		if err := os.MkdirAll(p, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write := func(path, text string) func() {
+		return func() {
+			t.Helper()
+			if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	link := func(target, name string) {
+		t.Helper()
+		if err := os.Symlink(target, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	real, outside, withLib, code := mk("real"), mk("outside"), mk("withlib"), mk("code")
+	link(real, filepath.Join(base, "linked"))
+	link(outside, filepath.Join(withLib, "lib"))
+	link(".", filepath.Join(outside, "self"))
+	link("..", filepath.Join(outside, "up"))
+	write(filepath.Join(code, "bootstrap"), "#!/bin/sh\n")()
+
+	h := startWatch(t, map[string]string{"linked": filepath.Join(base, "linked"), "withlib": withLib, "code": code})
+	for _, tc := range []struct {
+		name   string
+		change func()
+		want   []string
+	}{
+		{"a file in a directory given as a symbolic link", write(filepath.Join(real, "config.json"), "{}"), []string{"linked"}},
+		{"a file in a linked subdirectory outside", write(filepath.Join(outside, "page.html"), "<p>"), []string{"withlib"}},
+		{"chmod +x bootstrap", func() {
+			if err := os.Chmod(filepath.Join(code, "bootstrap"), 0o755); err != nil { //nolint:gosec // an executable
+				t.Fatal(err)
+			}
+		}, []string{"code"}},
+		{"the directory deleted", func() {
+			if err := os.RemoveAll(code); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"code"}},
+		{"the directory made again", func() { mk("code") }, []string{"code"}},
+		{"a file in the directory made again", write(filepath.Join(code, "bootstrap"), "#!/bin/sh\necho again\n"), []string{"code"}},
+		{"a new subdirectory", func() { mk("code", "assets", "css") }, []string{"code"}},
+		{"a file in a new subdirectory", write(filepath.Join(code, "assets", "css", "site.css"), "p{}"), []string{"code"}},
+	} {
+		if got := h.step(tc.change); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: rebuilt %q, want %q; output:\n%s", tc.name, got, tc.want, h.out)
+		}
+	}
+}
+
+// TestDevWatchSaysWhatToDoAtTheWatchLimit: the kernel's ENOSPC when the
+// system's inotify watches run out becomes an error naming the limit and what
+// to do, and the watch does not start.
+func TestDevWatchSaysWhatToDoAtTheWatchLimit(t *testing.T) {
+	d := &devWatch{out: &testkit.LockedBuffer{}, targets: []*watchTarget{{name: "function f", dirs: []string{t.TempDir()}}},
+		add: func(string) error { return syscall.ENOSPC }}
+	err := d.start()
+	if err == nil || !strings.Contains(err.Error(), "fs.inotify.max_user_watches") || !strings.Contains(err.Error(), "--watch=false") || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("start at the watch limit: %v; want the limit named and what to do", err)
+	}
+	if msg := watchError("", syscall.EMFILE).Error(); !strings.Contains(msg, "fs.inotify.max_user_instances") {
+		t.Errorf("at the instance limit: %s", msg)
+	}
 }
