@@ -67,6 +67,9 @@ leaves the previous version serving. --watch=false turns watching off.`,
 			if err != nil {
 				return err
 			}
+			if err := checkServerFilesOutside(functionDirs, s.DataDir, s.IAMKeyFile); err != nil {
+				return err
+			}
 			if _, err := os.Stat(filepath.Join(samples, "hello", "bootstrap")); err != nil {
 				return fmt.Errorf("no built sample at %s: run `make samples` first (%w)", filepath.Join(samples, "hello", "bootstrap"), err)
 			}

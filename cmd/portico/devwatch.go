@@ -18,6 +18,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/gateway/iam"
 )
 
 // devDebounce is how long `portico dev` waits after the last change before it
@@ -299,6 +300,9 @@ func buildBootstrap(ctx context.Context, src, out string) error {
 // live at it.
 func functionTarget(e *devEnv, name, dir string) *watchTarget {
 	return &watchTarget{name: "function " + name, dirs: []string{dir}, redeploy: func(ctx context.Context) (string, error) {
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			return "", fmt.Errorf("%s is gone; it is deployed again when it is back", dir)
+		}
 		pkg := dir
 		if hasGoFiles(dir) {
 			tmp, err := os.MkdirTemp("", "portico-dev-")
@@ -367,6 +371,48 @@ func parseWatchFunctions(vals []string) (map[string]string, error) {
 		out[name] = dir
 	}
 	return out, nil
+}
+
+// checkServerFilesOutside refuses a --function directory that holds the
+// server's own files, which its zip would carry: the data directory (written
+// on every call, so each call would also redeploy) or the IAM key file (the
+// secret that seals IAM secret access keys).
+func checkServerFilesOutside(dirs map[string]string, dataDir, iamKeyFile string) error {
+	if iamKeyFile == "" {
+		iamKeyFile = iam.DefaultKeyFile(dataDir)
+	}
+	for _, name := range sortedKeys(dirs) {
+		dir := dirs[name]
+		switch {
+		case within(dataDir, dir):
+			return fmt.Errorf("--function %s: %s holds the data directory %s: it would be zipped into the function, and the server writes to it on every call (a redeploy each time); give --data-dir a directory outside it", name, dir, dataDir)
+		case within(iamKeyFile, dir):
+			return fmt.Errorf("--function %s: %s holds the IAM key file %s, a secret that would be zipped into the function; give --data-dir (or --iam-key-file) a place outside it", name, dir, iamKeyFile)
+		}
+	}
+	return nil
+}
+
+// within reports whether path is dir or lies below it, symbolic links
+// resolved where they exist.
+func within(path, dir string) bool {
+	resolve := func(p string) string {
+		p, err := filepath.Abs(p)
+		if err != nil {
+			return p
+		}
+		// path may not exist yet (a data directory made at start): resolve
+		// its parent.
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return r
+		}
+		if r, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil {
+			return filepath.Join(r, filepath.Base(p))
+		}
+		return p
+	}
+	rel, err := filepath.Rel(resolve(dir), resolve(path))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // sortedKeys returns m's keys in order.

@@ -284,3 +284,13 @@ func TestDevWatchSaysWhatToDoAtTheWatchLimit(t *testing.T) {
 		t.Errorf("at the instance limit: %s", msg)
 	}
 }
+
+// TestFunctionTargetSaysWhenItsDirectoryIsGone: a redeploy while the code
+// directory is deleted says so (and that it comes back), not a zip error.
+func TestFunctionTargetSaysWhenItsDirectoryIsGone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "gone")
+	_, err := functionTarget(&devEnv{}, "f", dir).redeploy(context.Background())
+	if err == nil || err.Error() != dir+" is gone; it is deployed again when it is back" {
+		t.Errorf("redeploy of a deleted directory: %v", err)
+	}
+}
