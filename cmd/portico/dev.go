@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/client"
 )
 
@@ -39,17 +40,32 @@ var devSteps = []devStep{
 	{"function hello (version 1, alias live)", deployHello},
 }
 
+// devListen and devTLSListen are dev's gateway listeners: loopback, as `sam
+// local start-api` binds 127.0.0.1, since the code under development (run
+// unsandboxed by the process runtime) should not answer the network unasked.
+const (
+	devListen    = "127.0.0.1:8080"
+	devTLSListen = "127.0.0.1:8443"
+)
+
+// newDevFlags returns serve's flags with dev's defaults.
+func newDevFlags() *serveFlags {
+	return &serveFlags{defaults: func(s *app.Settings) { s.Listen, s.TLSListen = devListen, devTLSListen }}
+}
+
 func newDevCmd() *cobra.Command {
-	f := &serveFlags{}
+	f := newDevFlags()
 	var samples, source string
 	var watch bool
 	var fnDirs []string
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Serve with the samples deployed, and redeploy on save (what `make run` runs)",
-		Long: `Start the server like 'portico serve' (same flags) and deploy the built samples into
-it through the admin API: function hello from SAMPLES/hello, version published, alias
-live pointing at it. Safe to run again on the same data directory.
+		Long: `Start the server like 'portico serve' (same flags, but the gateway listens on
+loopback by default: 127.0.0.1:8080 and 127.0.0.1:8443; --listen :8080 serves the
+network) and deploy the built samples into it through the admin API: function hello
+from SAMPLES/hello, version published, alias live pointing at it. Safe to run again on
+the same data directory.
 
 Then watch the samples' source (--source, default samples/) and each --function
 NAME=DIR, and on save rebuild and redeploy what changed: a sample is rebuilt into

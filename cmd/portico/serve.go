@@ -34,10 +34,21 @@ type serveFlags struct {
 	config string
 	vals   app.Settings
 	fs     *pflag.FlagSet
+	// defaults, when set, changes the defaults (dev listens on loopback).
+	defaults func(*app.Settings)
+}
+
+// base returns the defaults the flags start from.
+func (f *serveFlags) base() app.Settings {
+	d := app.Defaults()
+	if f.defaults != nil {
+		f.defaults(&d)
+	}
+	return d
 }
 
 func (f *serveFlags) register(cmd *cobra.Command) {
-	d := app.Defaults()
+	d := f.base()
 	fl := cmd.Flags()
 	f.fs = fl
 	fl.StringVar(&f.config, "config", "", "config file (YAML; default ./portico.yaml when it exists; env PORTICO_CONFIG)")
@@ -64,7 +75,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 // settings merges, from lowest to highest precedence: defaults, the config file,
 // PORTICO_* environment variables, flags the user set.
 func (f *serveFlags) settings() (app.Settings, error) {
-	s := app.Defaults()
+	s := f.base()
 	path, explicit := f.config, f.config != ""
 	if !explicit {
 		if p := os.Getenv("PORTICO_CONFIG"); p != "" {

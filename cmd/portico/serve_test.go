@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/portico-dev/portico/cmd/portico/app"
 )
 
 // parseServe runs serve's flag parsing on args and returns the merged settings.
@@ -99,5 +101,50 @@ func TestDialURL(t *testing.T) {
 		if got := dialURL(in); got != want {
 			t.Errorf("dialURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestDevListensOnLoopbackByDefault: `portico dev` serves the gateway on
+// 127.0.0.1 (as `sam local start-api` does) unless told otherwise by a flag,
+// the environment or the config file; `portico serve` keeps every interface.
+func TestDevListensOnLoopbackByDefault(t *testing.T) {
+	parse := func(f *serveFlags, args ...string) app.Settings {
+		t.Helper()
+		cmd := &cobra.Command{Use: "x"}
+		f.register(cmd)
+		if err := cmd.ParseFlags(args); err != nil {
+			t.Fatal(err)
+		}
+		s, err := f.settings()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	t.Chdir(t.TempDir()) // no ./portico.yaml
+	if s := parse(newDevFlags()); s.Listen != "127.0.0.1:8080" || s.TLSListen != "127.0.0.1:8443" {
+		t.Errorf("dev listens on %q and %q by default; want loopback", s.Listen, s.TLSListen)
+	}
+	if s := parse(newDevFlags(), "--listen", ":8080"); s.Listen != ":8080" {
+		t.Errorf("dev --listen :8080 listens on %q", s.Listen)
+	}
+	if s := parse(&serveFlags{}); s.Listen != ":8080" || s.TLSListen != ":8443" {
+		t.Errorf("serve listens on %q and %q by default", s.Listen, s.TLSListen)
+	}
+	if err := os.WriteFile("portico.yaml", []byte("tls-listen: ':9443'\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PORTICO_LISTEN", "0.0.0.0:9000")
+	if s := parse(newDevFlags()); s.Listen != "0.0.0.0:9000" || s.TLSListen != ":9443" {
+		t.Errorf("dev with PORTICO_LISTEN and a config file listens on %q and %q", s.Listen, s.TLSListen)
+	}
+	var dev *cobra.Command
+	for _, c := range newRoot().Commands() {
+		if c.Name() == "dev" {
+			dev = c
+		}
+	}
+	if dev == nil || dev.Flags().Lookup("listen").DefValue != "127.0.0.1:8080" {
+		t.Errorf("portico dev --help does not show the loopback default")
 	}
 }
