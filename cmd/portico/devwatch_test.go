@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -292,5 +293,82 @@ func TestFunctionTargetSaysWhenItsDirectoryIsGone(t *testing.T) {
 	_, err := functionTarget(&devEnv{}, "f", dir).redeploy(context.Background())
 	if err == nil || err.Error() != dir+" is gone; it is deployed again when it is back" {
 		t.Errorf("redeploy of a deleted directory: %v", err)
+	}
+}
+
+// TestDevWatchRebuildsEverythingAfterAnOverflow: while one target rebuilds,
+// more files change than the kernel queues (fs.inotify.max_queued_events);
+// the changes past that are lost, a change to the rebuilding target among
+// them, so after the overflow every target is rebuilt.
+func TestDevWatchRebuildsEverythingAfterAnOverflow(t *testing.T) {
+	queued, err := strconv.Atoi(procLimit("max_queued_events"))
+	if err != nil {
+		t.Skipf("no inotify queue limit to read: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a guard against hanging, not a timing assertion
+	defer cancel()
+	a, b := t.TempDir(), t.TempDir()
+	calls, release := make(chan string), make(chan struct{})
+	target := func(name, dir string) *watchTarget {
+		first := true
+		return &watchTarget{name: name, dirs: []string{dir}, redeploy: func(context.Context) (string, error) {
+			select {
+			case calls <- name:
+			case <-ctx.Done():
+			}
+			if name == "a" && first {
+				first = false
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+			}
+			return "ok", nil
+		}}
+	}
+	fire := make(chan time.Time)
+	out := &testkit.LockedBuffer{}
+	d := &devWatch{out: out, targets: []*watchTarget{target("a", a), target("b", b)}, after: func(time.Duration) <-chan time.Time { return fire }}
+	if err := d.start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = d.run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	write := func(path string) {
+		t.Helper()
+		if err := os.WriteFile(path, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(a, "first"))
+	select {
+	case fire <- time.Now():
+	case <-ctx.Done():
+		t.Fatal("the first change was never seen")
+	}
+	if name := <-calls; name != "a" {
+		t.Fatalf("rebuilt %s first, want a", name)
+	}
+	// a is rebuilding: flood b past the kernel's queue and fsnotify's read
+	// buffer (4096 events), then change a.
+	for i := range queued + 4096 + 1024 {
+		write(filepath.Join(b, strconv.Itoa(i)))
+	}
+	write(filepath.Join(a, "lost"))
+	close(release)
+	got := map[string]bool{}
+	for !got["a"] || !got["b"] {
+		select {
+		case fire <- time.Now():
+		case name := <-calls:
+			got[name] = true
+		case <-ctx.Done():
+			t.Fatalf("rebuilt %v after the overflow, want a and b; output:\n%s", got, out)
+		}
+	}
+	if !strings.Contains(out.String(), "rebuilding everything") {
+		t.Errorf("the output does not say why everything is rebuilt:\n%s", out)
 	}
 }
