@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -89,6 +90,10 @@ leaves the previous version serving. --watch=false turns watching off.`,
 			if _, err := os.Stat(filepath.Join(samples, "hello", "bootstrap")); err != nil {
 				return fmt.Errorf("no built sample at %s: run `make samples` first (%w)", filepath.Join(samples, "hello", "bootstrap"), err)
 			}
+			// The watcher is waited for before dev exits: a rebuild that Ctrl-C
+			// cut short removes its temporary directories.
+			var watcher sync.WaitGroup
+			defer watcher.Wait()
 			return runServer(cmd.Context(), s, func(ctx context.Context, adminURL, gatewayURL, tlsURL string) error {
 				e := &devEnv{
 					client:     client.New(adminURL, s.AdminToken),
@@ -126,11 +131,11 @@ leaves the previous version serving. --watch=false turns watching off.`,
 					if err := d.start(); err != nil {
 						return err
 					}
-					go func() {
+					watcher.Go(func() {
 						if err := d.run(ctx); err != nil {
 							fmt.Fprintf(e.out, "watching stopped: %v\n", err)
 						}
-					}()
+					})
 				}
 				fmt.Fprintf(e.out, "\nGateway:   %s\n", e.gatewayURL)
 				if e.tlsURL != "" {

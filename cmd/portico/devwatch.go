@@ -283,12 +283,25 @@ func hasGoFiles(dir string) bool {
 
 // buildBootstrap builds the Go main package in src into out/bootstrap, static
 // for Linux (the process runtime and container images alike). The compiler's
-// errors are the error's text.
+// errors are the error's text. When ctx ends (Ctrl-C) the build stops whole:
+// go runs in a process group of its own, killed together, so no compile or
+// link outlives it; and its work directory (GOTMPDIR), which go leaves behind
+// when killed, is removed.
 func buildBootstrap(ctx context.Context, src, out string) error {
+	work, err := os.MkdirTemp("", "portico-build-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(work) }()
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(out, "bootstrap"), ".") //nolint:gosec // the user's own source directory
 	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOTMPDIR="+work)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	if b, err := cmd.CombinedOutput(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("build stopped: %w", context.Cause(ctx))
+		}
 		return fmt.Errorf("build failed:\n%s", strings.TrimSpace(string(b)))
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/internal/testkit"
@@ -370,5 +373,72 @@ func TestDevWatchRebuildsEverythingAfterAnOverflow(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "rebuilding everything") {
 		t.Errorf("the output does not say why everything is rebuilt:\n%s", out)
+	}
+}
+
+// TestBuildBootstrapStopsTheWholeBuild cancels a build while a tool of it
+// runs (a -toolexec wrapper that announces its pid through a FIFO, then
+// sleeps in the tool's place): the tool dies with the build, not orphaned
+// when go alone is killed, and go's work directory is gone too.
+func TestBuildBootstrapStopsTheWholeBuild(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command")
+	}
+	dir := t.TempDir()
+	src, out, tmp := filepath.Join(dir, "src"), filepath.Join(dir, "out"), filepath.Join(dir, "tmp")
+	for _, d := range []string{src, out, tmp} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(src, "go.mod"), []byte("module example.com/stopped\n\ngo 1.26\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "pids")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Open for reading and writing: wrappers never block opening it.
+	pids, err := os.OpenFile(fifo, os.O_RDWR, 0) //nolint:gosec // the test's own FIFO
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = pids.Close() }()
+	wrap := filepath.Join(dir, "wrap.sh")
+	script := "#!/bin/sh\ncase \"$*\" in *-V=full*) exec \"$@\";; esac\necho $$ > " + fifo + "\nexec sleep 600\n"
+	if err := os.WriteFile(wrap, []byte(script), 0o700); err != nil { //nolint:gosec // an executable
+		t.Fatal(err)
+	}
+	t.Setenv("GOFLAGS", "-toolexec="+wrap)
+	t.Setenv("TMPDIR", tmp)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	built := make(chan error, 1)
+	go func() { built <- buildBootstrap(ctx, src, out) }()
+	var pid int
+	if _, err := fmt.Fscan(pids, &pid); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = unix.Close(fd) }()
+	cancel()
+	if err := <-built; err == nil || !strings.Contains(err.Error(), "build stopped") {
+		t.Errorf("a cancelled build: %v", err)
+	}
+	// A pidfd is readable once its process has exited; the minute is a
+	// guard against hanging, not a timing assertion.
+	n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 60_000) //nolint:gosec // a file descriptor fits
+	if err != nil || n != 1 {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		t.Fatalf("tool %d outlived its cancelled build (poll: %d, %v)", pid, n, err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the build left %v in TMPDIR", left)
 	}
 }
