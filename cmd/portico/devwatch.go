@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -51,11 +52,13 @@ type devWatch struct {
 	add func(string) error
 
 	w *fsnotify.Watcher
-	// owner is the target of each watched directory; roots is the target of
-	// each watched directory's path as its parent's events name it (the parent
-	// is watched too, so a directory deleted and made again is watched again).
-	owner map[string]*watchTarget
-	roots map[string]rootDir
+	// owner is the targets of each watched directory (two functions may
+	// share code, or one's directory lie inside another's); roots is the
+	// targets of each target directory's path as its parent's events name it
+	// (the parent is watched too, so a directory deleted and made again is
+	// watched again).
+	owner map[string][]*watchTarget
+	roots map[string][]rootDir
 }
 
 // rootDir is one of a target's directories, as given and as its parent's
@@ -72,7 +75,7 @@ func (d *devWatch) start() error {
 	if err != nil {
 		return watchError("", err)
 	}
-	d.w, d.owner, d.roots = w, map[string]*watchTarget{}, map[string]rootDir{}
+	d.w, d.owner, d.roots = w, map[string][]*watchTarget{}, map[string][]rootDir{}
 	if d.add == nil {
 		d.add = w.Add
 	}
@@ -84,7 +87,8 @@ func (d *devWatch) start() error {
 			}
 			// Best effort: without it, a directory made again is not watched.
 			if parent := filepath.Dir(abs); parent != abs && d.add(parent) == nil {
-				d.roots[filepath.Join(parent, filepath.Base(abs))] = rootDir{t: t, dir: dir}
+				name := filepath.Join(parent, filepath.Base(abs))
+				d.roots[name] = append(d.roots[name], rootDir{t: t, dir: dir})
 			}
 			if err := d.addTree(dir, t); err != nil {
 				_ = w.Close()
@@ -142,7 +146,7 @@ func (d *devWatch) run(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			if r, ok := d.roots[ev.Name]; ok {
+			for _, r := range d.roots[ev.Name] {
 				// A target's directory itself: deleted, moved, made again.
 				if ev.Has(fsnotify.Create) {
 					if err := d.addTree(r.dir, r.t); err != nil {
@@ -150,23 +154,20 @@ func (d *devWatch) run(ctx context.Context) error {
 					}
 				}
 				changed(r.t, ev.Name)
-				continue
 			}
 			if ignoredChange(ev) {
 				continue
 			}
-			t := d.owner[filepath.Dir(ev.Name)]
-			if t == nil {
-				continue
-			}
-			if ev.Has(fsnotify.Create) {
-				if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() && !skippedDir(filepath.Base(ev.Name)) {
-					if err := d.addTree(ev.Name, t); err != nil {
-						fmt.Fprintf(d.out, "%s: %v\n", t.name, err)
+			for _, t := range d.owner[filepath.Dir(ev.Name)] {
+				if ev.Has(fsnotify.Create) {
+					if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() && !skippedDir(filepath.Base(ev.Name)) {
+						if err := d.addTree(ev.Name, t); err != nil {
+							fmt.Fprintf(d.out, "%s: %v\n", t.name, err)
+						}
 					}
 				}
+				changed(t, ev.Name)
 			}
-			changed(t, ev.Name)
 		case <-fire:
 			fire = nil
 			for _, t := range d.targets {
@@ -207,7 +208,9 @@ func (d *devWatch) addTree(dir string, t *watchTarget) error {
 		if err := d.add(p); err != nil {
 			return watchError(p, err)
 		}
-		d.owner[filepath.Clean(p)] = t
+		if p = filepath.Clean(p); !slices.Contains(d.owner[p], t) {
+			d.owner[p] = append(d.owner[p], t)
+		}
 		entries, err := os.ReadDir(p)
 		if err != nil {
 			return fmt.Errorf("watch %s: %w", p, err)

@@ -442,3 +442,33 @@ func TestBuildBootstrapStopsTheWholeBuild(t *testing.T) {
 		t.Errorf("the build left %v in TMPDIR", left)
 	}
 }
+
+// TestDevWatchSharedDirectories: two functions deployed from one directory
+// both redeploy on a save there (only the last one named did), and a save in
+// a function's directory that lies inside another's redeploys both (the
+// outer one's zip holds it too).
+func TestDevWatchSharedDirectories(t *testing.T) {
+	shared, outer := t.TempDir(), t.TempDir()
+	inner := filepath.Join(outer, "inner")
+	if err := os.MkdirAll(inner, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	h := startWatch(t, map[string]string{"a": shared, "b": shared, "inner": inner, "outer": outer})
+	for _, tc := range []struct {
+		file string
+		want []string
+	}{
+		{filepath.Join(shared, "config.json"), []string{"a", "b"}},
+		{filepath.Join(inner, "config.json"), []string{"inner", "outer"}},
+		{filepath.Join(outer, "config.json"), []string{"outer"}},
+	} {
+		got := h.step(func() {
+			if err := os.WriteFile(tc.file, []byte("{}"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("a save to %s rebuilt %q, want %q", tc.file, got, tc.want)
+		}
+	}
+}
