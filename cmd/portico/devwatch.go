@@ -85,12 +85,14 @@ func (d *devWatch) start() error {
 			if err != nil {
 				return err
 			}
-			// Best effort: without it, a directory made again is not watched.
+			// Every watch is by absolute path: inotify watches a directory
+			// once, under one name, however many spellings ask for it.
+			// The parent, best effort: without it, a directory made again is
+			// not watched.
 			if parent := filepath.Dir(abs); parent != abs && d.add(parent) == nil {
-				name := filepath.Join(parent, filepath.Base(abs))
-				d.roots[name] = append(d.roots[name], rootDir{t: t, dir: dir})
+				d.roots[abs] = append(d.roots[abs], rootDir{t: t, dir: abs})
 			}
-			if err := d.addTree(dir, t); err != nil {
+			if err := d.addTree(abs, t); err != nil {
 				_ = w.Close()
 				return err
 			}

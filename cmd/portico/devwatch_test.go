@@ -472,3 +472,32 @@ func TestDevWatchSharedDirectories(t *testing.T) {
 		}
 	}
 }
+
+// TestDevWatchSpellingsOfOneDirectory: one directory named two ways (a
+// relative --function directory, and the parent of another given in full)
+// is one inotify watch under one name; saves in it still reach its target.
+func TestDevWatchSpellingsOfOneDirectory(t *testing.T) {
+	base := t.TempDir()
+	inner := filepath.Join(base, "x", "sub")
+	if err := os.MkdirAll(inner, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(base)
+	h := startWatch(t, map[string]string{"outer": "./x", "inner": inner})
+	for _, tc := range []struct {
+		file string
+		want []string
+	}{
+		{filepath.Join("x", "config.json"), []string{"outer"}},
+		{filepath.Join(inner, "config.json"), []string{"inner", "outer"}},
+	} {
+		got := h.step(func() {
+			if err := os.WriteFile(tc.file, []byte("{}"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("a save to %s rebuilt %q, want %q", tc.file, got, tc.want)
+		}
+	}
+}
