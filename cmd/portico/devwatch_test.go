@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -499,5 +501,73 @@ func TestDevWatchSpellingsOfOneDirectory(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("a save to %s rebuilt %q, want %q", tc.file, got, tc.want)
 		}
+	}
+}
+
+// TestSampleHelloRedeploysItsAPI: the hello sample's watch covers api.yaml,
+// so its redeploy imports and deploys the API as well as the function (a
+// save to api.yaml changed nothing). A document that does not import is an
+// error, and stage dev keeps serving its deployment.
+func TestSampleHelloRedeploysItsAPI(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a guard against hanging, not a timing assertion
+	defer cancel()
+	e := &devEnv{client: env.Client(), samples: t.TempDir(), adminURL: env.AdminURL, gatewayURL: env.GatewayURL, out: &testkit.LockedBuffer{}}
+	targets, err := sampleTargets(e, filepath.Join("..", "..", "samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hello *watchTarget
+	for _, tg := range targets {
+		if tg.name == "sample hello" {
+			hello = tg
+		}
+	}
+	if hello == nil {
+		t.Fatal("no hello sample target")
+	}
+	what, err := hello.redeploy(ctx)
+	if err != nil {
+		t.Fatalf("redeploy sample hello: %v", err)
+	}
+	resp, err := e.client.Do(ctx, "GET", apisPath, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Items []struct{ ID, Name string } `json:"items"`
+	}
+	if err := json.Unmarshal(resp.Body, &list); err != nil || len(list.Items) != 1 || list.Items[0].Name != "hello" {
+		t.Fatalf("apis after the redeploy: %s (%v)", resp.Body, err)
+	}
+	if what != "function hello, api hello (stage dev)" {
+		t.Errorf("redeploy sample hello says %q", what)
+	}
+	call := func() string {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, env.GatewayURL+"/"+list.Items[0].ID+"/dev/hello?name=dev", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = r.Body.Close() }()
+		b, _ := io.ReadAll(r.Body)
+		return fmt.Sprintf("%d %s", r.StatusCode, b)
+	}
+	if got := call(); !strings.HasPrefix(got, "200 ") || !strings.Contains(got, "hello from portico") {
+		t.Fatalf("GET /dev/hello: %s", got)
+	}
+	bad := filepath.Join(t.TempDir(), "api.yaml")
+	if err := os.WriteFile(bad, []byte("openapi: 3.0.1\npaths: [not, a, map]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := importHelloAPI(ctx, e, bad); err == nil {
+		t.Fatal("a broken api.yaml imported")
+	}
+	if got := call(); !strings.HasPrefix(got, "200 ") || !strings.Contains(got, "hello from portico") {
+		t.Errorf("GET /dev/hello after a broken api.yaml: %s", got)
 	}
 }
