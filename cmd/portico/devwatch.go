@@ -460,13 +460,13 @@ func sampleTargets(e *devEnv, src string) ([]*watchTarget, error) {
 			if err := build(ctx, dir, "hello"); err != nil {
 				return "", err
 			}
+			// Its API too (api.yaml is watched with the code), first: one
+			// that does not import changes nothing, the function included.
+			if err := importHelloAPI(ctx, e, filepath.Join(dir, "api.yaml")); err != nil {
+				return "", fmt.Errorf("api hello: %w", err)
+			}
 			if err := deployHello(ctx, e); err != nil {
 				return "", err
-			}
-			// Its API too: api.yaml is watched with the code. One that does
-			// not import leaves the stage on its deployment.
-			if err := importHelloAPI(ctx, e, filepath.Join(dir, "api.yaml")); err != nil {
-				return "", fmt.Errorf("function hello deployed; api hello: %w", err)
 			}
 			return "function hello, api hello (stage dev)", nil
 		}})
