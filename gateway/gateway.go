@@ -29,6 +29,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/internal/fastproxy"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/gateway/responses"
@@ -559,6 +560,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q.ids = [2]string{c.RequestID, c.ExtendedRequestID}
 	w.Header()[hdrRequestID] = q.ids[0:1:1]
 	if err := g.serve(w, r, q); err != nil {
+		if r.ProtoMajor == 1 && errors.Is(err, edge.ErrStaleConnection) {
+			// The client's next connection is verified against the domain's
+			// truststore as it is now.
+			w.Header().Set("Connection", "close")
+		}
 		g.resp.Write(w, r, c, gatewayError(err, c.Protocol))
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"strings"
@@ -972,5 +973,147 @@ func TestMutualTLSClientCertSpelledAsAPIGateway(t *testing.T) {
 				t.Errorf("%s: clientCertPem %q", url, field("clientCertPem"))
 			}
 		}
+	}
+}
+
+// TestMutualTLSKeepAliveVerifiedUnderAnEarlierTruststore holds keep-alive
+// connections (HTTP/1.1 and HTTP/2) to a mutual TLS domain, then deletes the
+// domain and creates it again with another CA's truststore: the connections,
+// verified against the old truststore, are refused (403; HTTP/1.1 ones are
+// closed), the old client certificate cannot make a new connection, and the
+// new CA's can. A domain created again with the same truststore keeps its
+// connections.
+func TestMutualTLSKeepAliveVerifiedUnderAnEarlierTruststore(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	const name = "secure.example.com"
+	rest := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	newCA := func() *edge.DevCA {
+		ca, err := edge.NewDevCA(time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ca
+	}
+	certFor := func(ca *edge.DevCA, cn string) tls.Certificate {
+		c, k, err := ca.IssueClient(cn, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pair, err := tls.X509KeyPair(c, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pair
+	}
+	create := func(ca *edge.DevCA) {
+		t.Helper()
+		if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: name, TruststorePEM: ca.CertPEM, TruststoreURI: "file:///truststore.pem"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: name, APIID: rest, Stage: "prod"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recreate := func(ca *edge.DevCA) {
+		t.Helper()
+		if err := e.edge.DeleteDomain(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		create(ca)
+	}
+	// get answers the status of a GET on c and whether it reused a connection.
+	get := func(c *http.Client) (status int, reused, closed bool, err error) {
+		req, _ := http.NewRequest("GET", "https://"+name+"/pets", nil)
+		req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
+		}))
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, reused, false, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return resp.StatusCode, reused, resp.Close, nil
+	}
+
+	ca1, ca2 := newCA(), newCA()
+	create(ca1)
+	old := certFor(ca1, "alice")
+	for _, h2 := range []bool{false, true} {
+		c := e.client(h2, old)
+		if st, _, _, err := get(c); err != nil || st != 200 {
+			t.Fatalf("h2 %v: first request: %d %v", h2, st, err)
+		}
+		// The same truststore again: the connection was verified against it.
+		recreate(ca1)
+		if st, reused, _, err := get(c); err != nil || st != 200 || !reused {
+			t.Fatalf("h2 %v: recreated with the same truststore: %d reused %v %v", h2, st, reused, err)
+		}
+		recreate(ca2)
+		st, reused, closed, err := get(c)
+		if err != nil || !reused {
+			t.Fatalf("h2 %v: the keep-alive connection after the truststore changed: reused %v %v", h2, reused, err)
+		}
+		if st != 403 {
+			t.Errorf("h2 %v: a connection verified against the old truststore was served: %d", h2, st)
+		}
+		if !h2 && !closed {
+			t.Errorf("HTTP/1.1: the stale connection was not closed")
+		}
+		if st, _, _, err := get(e.client(h2, old)); err == nil {
+			t.Errorf("h2 %v: a new connection with the old CA's certificate was served: %d", h2, st)
+		}
+		if st, _, _, err := get(e.client(h2, certFor(ca2, "bob"))); err != nil || st != 200 {
+			t.Errorf("h2 %v: the new CA's certificate: %d %v", h2, st, err)
+		}
+		recreate(ca1)
+	}
+}
+
+// TestMutualTLSResumedSessionServed resumes a TLS session on a mutual TLS
+// domain: the resumed connection's client certificate, restored from the
+// session ticket, counts as verified against the domain's truststore.
+func TestMutualTLSResumedSessionServed(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	const name = "secure.example.com"
+	rest := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	ca, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: name, TruststorePEM: ca.CertPEM, TruststoreURI: "file:///truststore.pem"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: name, APIID: rest, Stage: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	c, k, err := ca.IssueClient("alice", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(c, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := e.client(false, pair)
+	tr := client.Transport.(*http.Transport)
+	tr.TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+	tr.DisableKeepAlives = true
+	resumed := false
+	for i := 0; i < 3; i++ {
+		resp, err := client.Get("https://" + name + "/pets")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("request %d (resumed %v): %d", i, resp.TLS.DidResume, resp.StatusCode)
+		}
+		resumed = resumed || resp.TLS.DidResume
+	}
+	if !resumed {
+		t.Fatal("no session was resumed")
 	}
 }

@@ -98,8 +98,15 @@ func keyHasPEM(keyPEM []byte) bool {
 // truststore); name names it in errors. A bundle without a certificate, or with
 // one that does not parse, is errdefs.ErrInvalid.
 func ParseTruststore(bundle []byte, name string) (*x509.CertPool, error) {
+	pool, _, err := parseTruststore(bundle, name)
+	return pool, err
+}
+
+// parseTruststore is ParseTruststore that also returns the certificates of the
+// pool, in the bundle's order.
+func parseTruststore(bundle []byte, name string) (*x509.CertPool, []*x509.Certificate, error) {
 	pool := x509.NewCertPool()
-	n := 0
+	var certs []*x509.Certificate
 	rest := bundle
 	for {
 		var b *pem.Block
@@ -112,15 +119,15 @@ func ParseTruststore(bundle []byte, name string) (*x509.CertPool, error) {
 		}
 		c, err := x509.ParseCertificate(b.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("truststore %s: certificate %d: %w: %w", name, n+1, err, errdefs.ErrInvalid)
+			return nil, nil, fmt.Errorf("truststore %s: certificate %d: %w: %w", name, len(certs)+1, err, errdefs.ErrInvalid)
 		}
 		pool.AddCert(c)
-		n++
+		certs = append(certs, c)
 	}
-	if n == 0 {
-		return nil, fmt.Errorf("truststore %s: no PEM certificate in it: %w", name, errdefs.ErrInvalid)
+	if len(certs) == 0 {
+		return nil, nil, fmt.Errorf("truststore %s: no PEM certificate in it: %w", name, errdefs.ErrInvalid)
 	}
-	return pool, nil
+	return pool, certs, nil
 }
 
 // CertReloader serves a certificate from a pair of PEM files and reloads it when

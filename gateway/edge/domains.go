@@ -159,7 +159,7 @@ func (e *Edge) CreateDomain(ctx context.Context, d Domain) (*Domain, error) {
 	}
 	d.Name = name
 	d.CreatedAt = e.now()
-	if _, _, err := e.domainTLS(&d); err != nil {
+	if _, err := e.domainTLS(&d); err != nil {
 		return nil, err
 	}
 	err = e.st.Update(ctx, func(tx *store.Tx) error {
@@ -360,6 +360,13 @@ func refuseDeletingMappedAPI(tx *store.Tx, a *apis.API) error {
 		"Deleting API %s failed. Please remove all API mappings for the API from your custom domain names.", a.ID))
 }
 
+// ErrStaleConnection is the error of a request to a mutual TLS domain over a
+// connection whose client certificate was verified against a truststore the
+// domain no longer has (deleted and created again, or updated since): it is
+// errdefs.ErrForbidden, and the connection is to be closed, so that the
+// client's next connection is verified against the truststore in use.
+var ErrStaleConnection = fmt.Errorf("connection verified under an earlier configuration: %w", errdefs.ErrForbidden)
+
 // Target is where a request to a custom domain goes.
 type Target struct {
 	// APIID and Stage name the stage.
@@ -389,6 +396,9 @@ func (e *Edge) Resolve(r *http.Request) (*Target, error) {
 	if d.domain.MutualTLS() {
 		if r.TLS == nil || t.lookup(strings.ToLower(r.TLS.ServerName)) != d || len(r.TLS.PeerCertificates) == 0 {
 			return nil, fmt.Errorf("domain name %s requires mutual TLS; the request came without its handshake: %w", d.domain.Name, errdefs.ErrForbidden)
+		}
+		if !d.verified(r.TLS) {
+			return nil, fmt.Errorf("domain name %s: the connection's client certificate was verified against a truststore the domain no longer has: %w", d.domain.Name, ErrStaleConnection)
 		}
 	}
 	path := r.URL.EscapedPath()

@@ -9,9 +9,11 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -198,7 +200,7 @@ func (e *Edge) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 			if d.err != nil {
 				return nil, fmt.Errorf("domain name %s: %w", d.domain.Name, d.err)
 			}
-			return d.tls, nil
+			return d.tls.cfg, nil
 		}
 	}
 	if leaf := e.cert.Certificate().Leaf; leaf != nil && leaf.VerifyHostname(sni) == nil {
@@ -207,16 +209,28 @@ func (e *Edge) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	return nil, fmt.Errorf("%q: %w", sni, errUnknownSNI)
 }
 
+// compiledTLS is a domain's TLS configuration as domainTLS builds it.
+type compiledTLS struct {
+	cfg *tls.Config
+	// certs is the certificate's reloader, nil unless it comes from files.
+	certs *CertReloader
+	// roots are the truststore's certificates (mutual TLS), those that
+	// verified the domain's connections: a connection whose client
+	// certificate chains to none of them was verified under an earlier
+	// truststore.
+	roots []*x509.Certificate
+}
+
 // domainTLS builds a domain's TLS configuration from its certificate (or the
 // development CA's) and truststore. A certificate from files comes with its
 // reloader, which serves it and, once watched, reloads the files.
-func (e *Edge) domainTLS(d *Domain) (*tls.Config, *CertReloader, error) {
+func (e *Edge) domainTLS(d *Domain) (*compiledTLS, error) {
 	var cert *tls.Certificate
 	var err error
 	if len(d.CertificatePEM) == 0 && len(d.KeyPEM) == 0 {
 		ca, cerr := e.DevCA()
 		if cerr != nil {
-			return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+			return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException",
 				fmt.Sprintf("domain name %s has no certificate: give one (certificateBody and certificatePrivateKey, or a file:// certificateArn) or run `portico tls init` for the development CA", d.Name))
 		}
 		d.CertificateSource = "dev"
@@ -228,7 +242,7 @@ func (e *Edge) domainTLS(d *Domain) (*tls.Config, *CertReloader, error) {
 		}
 	}
 	if err != nil {
-		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+		return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
 	}
 	c := &tls.Config{
 		MinVersion: tls.VersionTLS12,
@@ -246,11 +260,13 @@ func (e *Edge) domainTLS(d *Domain) (*tls.Config, *CertReloader, error) {
 	} else {
 		c.Certificates = []tls.Certificate{*cert}
 	}
+	out := &compiledTLS{cfg: c, certs: reloader}
 	if d.MutualTLS() {
-		pool, err := ParseTruststore(d.TruststorePEM, d.TruststoreURI)
+		pool, roots, err := parseTruststore(d.TruststorePEM, d.TruststoreURI)
 		if err != nil {
-			return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+			return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
 		}
+		out.roots = roots
 		c.ClientAuth, c.ClientCAs = tls.RequireAndVerifyClientCert, pool
 		// Own ticket keys: a session resumed here was verified against this
 		// truststore, never another domain's.
@@ -258,7 +274,7 @@ func (e *Edge) domainTLS(d *Domain) (*tls.Config, *CertReloader, error) {
 		_, _ = rand.Read(key[:])
 		c.SetSessionTicketKeys([][32]byte{key})
 	}
-	return c, reloader, nil
+	return out, nil
 }
 
 // covers checks that a domain's certificate (named in errors by what) covers the
@@ -286,10 +302,34 @@ type table struct {
 
 type domainEntry struct {
 	domain   Domain
-	tls      *tls.Config
-	certs    *CertReloader // the certificate's files, nil unless from files
-	err      error         // the domain's certificate or truststore failed to load
-	mappings []Mapping     // longest key first
+	tls      *compiledTLS // nil when err is set
+	err      error        // the domain's certificate or truststore failed to load
+	mappings []Mapping    // longest key first
+}
+
+// verified reports whether a mutual TLS connection's client certificate was
+// verified against the domain's truststore as it is now: a chain of cs ends at
+// one of its certificates. A connection made before the truststore changed
+// (the domain deleted and created again, or updated) chains to a certificate
+// it no longer holds. A full handshake's chain ends at the very certificate
+// of the pool, so the comparison is of pointers; a resumed session's chains
+// were parsed again from its ticket, and compare by their bytes.
+func (d *domainEntry) verified(cs *tls.ConnectionState) bool {
+	if d.tls == nil {
+		return false
+	}
+	for _, chain := range cs.VerifiedChains {
+		if len(chain) == 0 {
+			continue
+		}
+		root := chain[len(chain)-1]
+		for _, c := range d.tls.roots {
+			if c == root || bytes.Equal(c.Raw, root.Raw) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (t *table) empty() bool { return len(t.exact) == 0 && len(t.wild) == 0 }
@@ -299,8 +339,8 @@ func (t *table) reloaders() []*CertReloader {
 	var out []*CertReloader
 	for _, m := range []map[string]*domainEntry{t.exact, t.wild} {
 		for _, d := range m {
-			if d.certs != nil {
-				out = append(out, d.certs)
+			if d.tls != nil && d.tls.certs != nil {
+				out = append(out, d.tls.certs)
 			}
 		}
 	}
@@ -334,18 +374,18 @@ func (e *Edge) rebuild(ctx context.Context) error {
 			ent := &domainEntry{domain: d}
 			if old != nil { // keep the compiled TLS (its dev or reloaded certificate) of an unchanged domain
 				if o := old.lookupName(d.Name); o != nil && o.domain.CreatedAt.Equal(d.CreatedAt) {
-					ent.tls, ent.certs, ent.err = o.tls, o.certs, o.err
+					ent.tls, ent.err = o.tls, o.err
 				}
 			}
 			if ent.tls == nil && ent.err == nil {
-				ent.tls, ent.certs, ent.err = e.domainTLS(&d)
+				ent.tls, ent.err = e.domainTLS(&d)
 				if ent.err != nil {
 					e.log.Error("domain name refused: its handshakes fail until fixed", "domain", d.Name, "err", ent.err)
 				}
-				if ent.certs != nil && old == nil {
+				if ent.tls != nil && ent.tls.certs != nil && old == nil {
 					// At start: the files may have changed while the server was
 					// down. Serve them when they are good, else the stored copy.
-					_ = ent.certs.Reload()
+					_ = ent.tls.certs.Reload()
 				}
 			}
 			ms, err := listMappings(tx, d.Name)

@@ -149,10 +149,10 @@ func TestDomainCertificateFilesAtStart(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := e.table.Load().lookup(name)
-		if d == nil || d.certs == nil {
+		if d == nil || d.tls == nil || d.tls.certs == nil {
 			t.Fatalf("domain %s has no certificate reloader: %+v", name, d)
 		}
-		return d.certs.Certificate().Leaf.SerialNumber.String()
+		return d.tls.certs.Certificate().Leaf.SerialNumber.String()
 	}
 	e, err := New(context.Background(), Config{DataDir: dir}, st, nil, nil, nil)
 	if err != nil {
