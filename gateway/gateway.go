@@ -588,7 +588,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) erro
 		e = e.canary
 	}
 	c.Deployed, c.DeploymentID, c.StageVariables, c.IsCanaryRequest = e.deployed, e.dep.ID, e.deployed.Variables, e.deployed.Canary
-	c.Identity.SourceIP, c.Identity.UserAgent = g.clientIP(r), canonicalGet(r.Header, "User-Agent")
+	c.Identity.SourceIP, c.Identity.UserAgent, c.Identity.TLS = g.clientIP(r), canonicalGet(r.Header, "User-Agent"), r.TLS
 	if c.Protocol == apis.ProtocolWebSocket {
 		return g.serveWebSocket(w, r, &reqCtx{Context: c, entry: e}) // upgrades and @connections (websocket.go)
 	}

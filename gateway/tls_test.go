@@ -1117,3 +1117,47 @@ func TestMutualTLSResumedSessionServed(t *testing.T) {
 		t.Fatal("no session was resumed")
 	}
 }
+
+// TestMutualTLSClientCertInMappingTemplates renders
+// $context.identity.clientCert in a MOCK integration's response template over
+// a real mutual TLS connection, and over one without a client certificate.
+func TestMutualTLSClientCertInMappingTemplates(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	tmpl := `$context.identity.clientCert.subjectDN|$context.identity.clientCert.serialNumber|$context.identity.clientCert.clientCertPem.startsWith("-----BEGIN CERTIFICATE-----")`
+	id := e.deploy(&apis.API{Name: "m", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "GET", Path: "/who", Integration: &apis.Integration{Type: apis.IntegrationMock,
+			RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
+			Responses: map[string]apis.IntegrationResponse{"default": {StatusCode: "200",
+				ResponseTemplates: map[string]string{"application/json": tmpl}}}}},
+	}}}, "prod")
+	ca, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: "secure.example.com", TruststorePEM: ca.CertPEM, TruststoreURI: "file:///truststore.pem"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "secure.example.com", APIID: id, Stage: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	c, k, err := ca.IssueClient("alice", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(c, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(pair.Certificate[0])
+	a := e.get(e.client(true, pair), "https://secure.example.com/who")
+	cc := edge.ClientCertOf(&tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}, VerifiedChains: [][]*x509.Certificate{{leaf}}})
+	if want := cc.SubjectDN + "|" + cc.SerialNumber + "|true"; a.status != 200 || a.body != want || !strings.Contains(a.body, "CN=alice") {
+		t.Errorf("over mutual TLS: %d %q, want %q", a.status, a.body, want)
+	}
+	// The default endpoint over TLS, without a client certificate: nothing.
+	a = e.get(e.client(false), "https://localhost/"+id+"/prod/who")
+	if a.status != 200 || strings.Contains(a.body, "CN=") {
+		t.Errorf("without a client certificate: %d %q", a.status, a.body)
+	}
+}

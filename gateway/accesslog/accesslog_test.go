@@ -3,6 +3,14 @@ package accesslog
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -266,5 +274,37 @@ func TestStageWithoutSettingsCostsNothing(t *testing.T) {
 	}
 	if err := Validate(apis.AccessLogSettings{Format: "$context.nope", DestinationARN: "stdout"}); err == nil || !strings.Contains(err.Error(), "$context.nope") {
 		t.Errorf("Validate: %v", err)
+	}
+}
+
+// $context.identity.clientCert.* write the mutual TLS client certificate, "-"
+// without one.
+func TestClientCertVariables(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{Organization: []string{"Example"}, CommonName: "My Client"},
+		NotBefore: time.Date(2021, 8, 5, 9, 36, 4, 0, time.UTC), NotAfter: time.Date(2121, 8, 5, 9, 36, 4, 0, time.UTC)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	f, err := Parse(`$context.identity.clientCert.subjectDN|$context.identity.clientCert.issuerDN|$context.identity.clientCert.serialNumber|` +
+		`$context.identity.clientCert.validity.notBefore|$context.identity.clientCert.validity.notAfter|$context.identity.clientCert.clientCertPem`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &pipeline.Context{}
+	c.Identity.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}, VerifiedChains: [][]*x509.Certificate{{leaf}}}
+	got := string(f.Append(nil, &Record{C: c}))
+	pemText := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	want := "O=Example,CN=My Client|O=Example,CN=My Client|1|Aug  5 09:36:04 2021 GMT|Aug  5 09:36:04 2121 GMT|" + pemText
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if got := string(f.Append(nil, &Record{C: &pipeline.Context{}})); got != "-|-|-|-|-|-" {
+		t.Errorf("without a client certificate: %q", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
@@ -44,6 +45,17 @@ func str(f func(r *Record) string) getter {
 	return func(b []byte, r *Record) []byte { return append(b, f(r)...) }
 }
 
+// clientCert appends a field of the mutual TLS client certificate (nothing
+// without one).
+func clientCert(f func(c *edge.ClientCert) string) getter {
+	return func(b []byte, r *Record) []byte {
+		if c := r.C.Identity.ClientCert(); c != nil {
+			return append(b, f(c)...)
+		}
+		return b
+	}
+}
+
 func dur(f func(r *Record) time.Duration) getter {
 	return func(b []byte, r *Record) []byte { return strconv.AppendInt(b, f(r).Milliseconds(), 10) }
 }
@@ -51,30 +63,36 @@ func dur(f func(r *Record) time.Duration) getter {
 // variables are the $context variables an access log may use, as API Gateway
 // names them.
 var variables = map[string]getter{
-	"requestId":                   str(func(r *Record) string { return r.C.RequestID }),
-	"extendedRequestId":           str(func(r *Record) string { return r.C.ExtendedRequestID }),
-	"apiId":                       str(func(r *Record) string { return r.C.APIID }),
-	"stage":                       str(func(r *Record) string { return r.C.Stage }),
-	"deploymentId":                str(func(r *Record) string { return r.C.DeploymentID }),
-	"domainName":                  str(func(r *Record) string { return r.C.DomainName }),
-	"domainPrefix":                str(func(r *Record) string { return r.C.DomainPrefix }),
-	"httpMethod":                  str(func(r *Record) string { return r.C.HTTPMethod }),
-	"resourcePath":                str(func(r *Record) string { return r.C.ResourcePath }),
-	"routeKey":                    str(func(r *Record) string { return r.C.RouteKey }),
-	"path":                        str(recordPath),
-	"protocol":                    str(func(r *Record) string { return r.Protocol }),
-	"identity.sourceIp":           str(func(r *Record) string { return r.C.Identity.SourceIP }),
-	"identity.userAgent":          str(func(r *Record) string { return r.C.Identity.UserAgent }),
-	"identity.apiKeyId":           str(func(r *Record) string { return r.C.Identity.APIKeyID }),
-	"identity.accessKey":          str(func(r *Record) string { return r.C.Identity.AccessKey }),
-	"identity.caller":             str(func(r *Record) string { return r.C.Identity.Caller }),
-	"identity.user":               str(func(r *Record) string { return r.C.Identity.User }),
-	"identity.userArn":            str(func(r *Record) string { return r.C.Identity.UserARN }),
-	"identity.accountId":          str(func(r *Record) string { return r.C.Identity.AccountID }),
-	"authorizer.principalId":      str(func(r *Record) string { return r.C.Authorizer.PrincipalID }),
-	"error.message":               str(func(r *Record) string { return r.C.Error.Message }),
-	"error.responseType":          str(func(r *Record) string { return string(r.C.Error.ResponseType) }),
-	"error.validationErrorString": str(func(r *Record) string { return r.C.Error.ValidationErrorString }),
+	"requestId":                              str(func(r *Record) string { return r.C.RequestID }),
+	"extendedRequestId":                      str(func(r *Record) string { return r.C.ExtendedRequestID }),
+	"apiId":                                  str(func(r *Record) string { return r.C.APIID }),
+	"stage":                                  str(func(r *Record) string { return r.C.Stage }),
+	"deploymentId":                           str(func(r *Record) string { return r.C.DeploymentID }),
+	"domainName":                             str(func(r *Record) string { return r.C.DomainName }),
+	"domainPrefix":                           str(func(r *Record) string { return r.C.DomainPrefix }),
+	"httpMethod":                             str(func(r *Record) string { return r.C.HTTPMethod }),
+	"resourcePath":                           str(func(r *Record) string { return r.C.ResourcePath }),
+	"routeKey":                               str(func(r *Record) string { return r.C.RouteKey }),
+	"path":                                   str(recordPath),
+	"protocol":                               str(func(r *Record) string { return r.Protocol }),
+	"identity.sourceIp":                      str(func(r *Record) string { return r.C.Identity.SourceIP }),
+	"identity.userAgent":                     str(func(r *Record) string { return r.C.Identity.UserAgent }),
+	"identity.apiKeyId":                      str(func(r *Record) string { return r.C.Identity.APIKeyID }),
+	"identity.accessKey":                     str(func(r *Record) string { return r.C.Identity.AccessKey }),
+	"identity.caller":                        str(func(r *Record) string { return r.C.Identity.Caller }),
+	"identity.user":                          str(func(r *Record) string { return r.C.Identity.User }),
+	"identity.userArn":                       str(func(r *Record) string { return r.C.Identity.UserARN }),
+	"identity.accountId":                     str(func(r *Record) string { return r.C.Identity.AccountID }),
+	"identity.clientCert.clientCertPem":      clientCert(func(c *edge.ClientCert) string { return c.PEM }),
+	"identity.clientCert.subjectDN":          clientCert(func(c *edge.ClientCert) string { return c.SubjectDN }),
+	"identity.clientCert.issuerDN":           clientCert(func(c *edge.ClientCert) string { return c.IssuerDN }),
+	"identity.clientCert.serialNumber":       clientCert(func(c *edge.ClientCert) string { return c.SerialNumber }),
+	"identity.clientCert.validity.notBefore": clientCert(func(c *edge.ClientCert) string { return c.NotBefore }),
+	"identity.clientCert.validity.notAfter":  clientCert(func(c *edge.ClientCert) string { return c.NotAfter }),
+	"authorizer.principalId":                 str(func(r *Record) string { return r.C.Authorizer.PrincipalID }),
+	"error.message":                          str(func(r *Record) string { return r.C.Error.Message }),
+	"error.responseType":                     str(func(r *Record) string { return string(r.C.Error.ResponseType) }),
+	"error.validationErrorString":            str(func(r *Record) string { return r.C.Error.ValidationErrorString }),
 	"error.messageString": func(b []byte, r *Record) []byte {
 		if r.C.Error.Message == "" {
 			return b

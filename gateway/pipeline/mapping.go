@@ -17,7 +17,8 @@ const contextKeys = 20
 
 // MappingContext returns $context for mapping templates, filled from c: request
 // and API identity, the matched route, identity.*, authorizer.* (principalId and
-// the authorizer's context or claims), error.* and isCanaryRequest. The override
+// the authorizer's context or claims), error.* and isCanaryRequest;
+// identity.clientCert on a mutual TLS connection. The override
 // maps (requestOverride, responseOverride) start empty.
 func (c *Context) MappingContext() *mapping.Map {
 	// Strings are set in runs (SetStrings, SetStringMap): a request with
@@ -38,6 +39,16 @@ func (c *Context) MappingContext() *mapping.Map {
 	m.SetStringMap("identity", "sourceIp", id.SourceIP, "userAgent", id.UserAgent, "apiKey", id.APIKey,
 		"apiKeyId", id.APIKeyID, "accessKey", id.AccessKey, "caller", id.Caller, "user", id.User,
 		"userArn", id.UserARN, "accountId", id.AccountID)
+	if cc := id.ClientCert(); cc != nil {
+		idm, _ := m.Get("identity")
+		if idm, ok := idm.(*mapping.Map); ok {
+			idm.SetStringMap("clientCert", "clientCertPem", cc.PEM, "subjectDN", cc.SubjectDN, "issuerDN", cc.IssuerDN,
+				"serialNumber", cc.SerialNumber)
+			if ccm, ok := idm.Get("clientCert"); ok {
+				ccm.(*mapping.Map).SetStringMap("validity", "notBefore", cc.NotBefore, "notAfter", cc.NotAfter)
+			}
+		}
+	}
 	m.Set("authorizer", c.authorizerMap())
 	msg := c.Error.Message
 	js := `""`

@@ -2,6 +2,13 @@ package pipeline
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
 	"testing"
 	"time"
 
@@ -53,5 +60,57 @@ func BenchmarkMappingContext(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		c.MappingContext()
+	}
+}
+
+// clientCertState is the state of a mutual TLS connection whose client
+// certificate (serial 1, CN=My Client) was verified against a CA.
+func clientCertState(t *testing.T) *tls.ConnectionState {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{Organization: []string{"Example"}, CommonName: "My CA"},
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+		NotBefore: time.Date(2020, 8, 5, 9, 36, 4, 0, time.UTC), NotAfter: time.Date(2120, 8, 5, 9, 36, 4, 0, time.UTC)}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{Organization: []string{"Example"}, CommonName: "My Client"},
+		NotBefore: time.Date(2021, 8, 5, 9, 36, 4, 0, time.UTC), NotAfter: time.Date(2121, 8, 5, 9, 36, 4, 0, time.UTC)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	return &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}, VerifiedChains: [][]*x509.Certificate{{leaf, ca}}}
+}
+
+// $context.identity.clientCert describes a mutual TLS connection's client
+// certificate, as API Gateway's mapping templates see it; without one it is
+// not there.
+func TestMappingContextClientCert(t *testing.T) {
+	tm, err := mapping.Parse("t", `$context.identity.clientCert.subjectDN|$context.identity.clientCert.issuerDN|$context.identity.clientCert.serialNumber|$context.identity.clientCert.validity.notBefore|$context.identity.clientCert.validity.notAfter|$context.identity.clientCert.clientCertPem.startsWith("-----BEGIN CERTIFICATE-----")|$context.identity.clientCert.keySet()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mappingTestContext()
+	c.Identity.TLS = clientCertState(t)
+	got, err := tm.RenderString(context.Background(), &mapping.Vars{Context: c.MappingContext()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `O=Example,CN=My Client|O=Example,CN=My CA|1|Aug  5 09:36:04 2021 GMT|Aug  5 09:36:04 2121 GMT|true|[clientCertPem, subjectDN, issuerDN, serialNumber, validity]`
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	c = mappingTestContext()
+	c.Identity.TLS = &tls.ConnectionState{} // TLS without a client certificate
+	ctx := c.MappingContext()
+	if v, ok := ctx.GetPath("identity.clientCert"); ok {
+		t.Errorf("identity.clientCert without a client certificate: %v", v)
 	}
 }

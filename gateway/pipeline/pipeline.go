@@ -23,6 +23,7 @@ package pipeline
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/edge"
 )
 
 // Positions in the pipeline, outermost first. A stage's Order says where it runs;
@@ -221,6 +223,22 @@ type Identity struct {
 	User      string
 	UserARN   string
 	AccountID string
+	// TLS is the state of the request's TLS connection, nil over plain HTTP:
+	// ClientCert describes its verified client certificate.
+	TLS *tls.ConnectionState
+
+	clientCert     *edge.ClientCert
+	clientCertDone bool
+}
+
+// ClientCert is $context.identity.clientCert: the client certificate of a
+// mutual TLS connection, nil without one. It is worked out once, on first
+// use.
+func (id *Identity) ClientCert() *edge.ClientCert {
+	if !id.clientCertDone {
+		id.clientCert, id.clientCertDone = edge.ClientCertOf(id.TLS), true
+	}
+	return id.clientCert
 }
 
 // Authorizer is $context.authorizer: what an authorizer returned.
