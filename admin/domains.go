@@ -33,6 +33,7 @@ type EdgeDeps struct {
 //	GET/DELETE      /v2/domainnames/{name}
 //	POST/GET        /v2/domainnames/{name}/apimappings   create-api-mapping, get-api-mappings
 //	GET/DELETE      /v2/domainnames/{name}/apimappings/{id}
+//	PATCH           /domainnames/{name}, /v2/domainnames/{name}  update-domain-name
 func (s *Server) registerDomainRoutes(d EdgeDeps) {
 	e := d.Edge
 	if e == nil {
@@ -57,12 +58,13 @@ func (s *Server) registerDomainRoutes(d EdgeDeps) {
 	s.HandleAPIGateway("GET /v2/domainnames/{name}/apimappings/{id}", h.getMapping(apiMappings))
 	s.HandleAPIGateway("DELETE /v2/domainnames/{name}/apimappings/{id}", h.deleteMapping(apiMappings))
 
-	// Updates are refused in API Gateway's shape (a bare 405 reads as an
-	// unknown error to the SDKs): delete and create instead.
+	s.HandleAPIGateway("PATCH /domainnames/{name}", h.updateV1)
+	s.HandleAPIGateway("PATCH /v2/domainnames/{name}", h.updateV2)
+
+	// Mapping updates are refused in API Gateway's shape (a bare 405 reads
+	// as an unknown error to the SDKs): delete and create instead.
 	for route, op := range map[string]string{
-		"PATCH /domainnames/{name}":                             "update-domain-name",
 		"PATCH /domainnames/{name}/basepathmappings/{basePath}": "update-base-path-mapping",
-		"PATCH /v2/domainnames/{name}":                          "update-domain-name",
 		"PATCH /v2/domainnames/{name}/apimappings/{id}":         "update-api-mapping",
 	} {
 		s.HandleAPIGateway(route, func(http.ResponseWriter, *http.Request) error {
@@ -237,7 +239,11 @@ func mutualTLSOut(d *edge.Domain) any {
 	if !d.MutualTLS() {
 		return nil
 	}
-	return map[string]any{"truststoreUri": d.TruststoreURI, "truststoreVersion": "1", "truststoreWarnings": []string{}}
+	version := d.TruststoreVersion
+	if version == "" {
+		version = "1"
+	}
+	return map[string]any{"truststoreUri": d.TruststoreURI, "truststoreVersion": version, "truststoreWarnings": []string{}}
 }
 
 func domainV1(d *edge.Domain) map[string]any {
@@ -245,7 +251,7 @@ func domainV1(d *edge.Domain) map[string]any {
 		"domainName":             d.Name,
 		"regionalDomainName":     d.Name,
 		"regionalCertificateArn": certificateARN(d),
-		"certificateUploadDate":  d.CreatedAt.Unix(),
+		"certificateUploadDate":  d.CertificateUploadDate().Unix(),
 		"endpointConfiguration":  map[string]any{"types": []string{"REGIONAL"}},
 		"domainNameStatus":       "AVAILABLE",
 		"securityPolicy":         "TLS_1_2",
@@ -263,7 +269,7 @@ func domainV2(d *edge.Domain) map[string]any {
 		"domainNameConfigurations": []map[string]any{{
 			"apiGatewayDomainName":  d.Name,
 			"certificateArn":        certificateARN(d),
-			"certificateUploadDate": d.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"),
+			"certificateUploadDate": d.CertificateUploadDate().UTC().Format("2006-01-02T15:04:05Z"),
 			"domainNameStatus":      "AVAILABLE",
 			"endpointType":          "REGIONAL",
 			"securityPolicy":        "TLS_1_2",
@@ -468,4 +474,200 @@ func (h *domainRoutes) deleteMapping(d mappingDialect) HandlerFunc {
 		w.WriteHeader(d.deleted)
 		return nil
 	}
+}
+
+// domainChange is what an update-domain-name asks for, the files it names
+// already read: a certificate, a truststore, or both.
+type domainChange struct {
+	cert                   bool
+	certPEM, keyPEM        []byte
+	certSource             string
+	truststore             bool
+	truststorePEM          []byte
+	truststoreURI, version string
+}
+
+// apply sets c's certificate and truststore on d.
+func (c *domainChange) apply(d *edge.Domain) error {
+	if c.cert {
+		d.CertificatePEM, d.KeyPEM, d.CertificateSource = c.certPEM, c.keyPEM, c.certSource
+	}
+	if c.truststore {
+		d.TruststorePEM, d.TruststoreURI, d.TruststoreVersion = c.truststorePEM, c.truststoreURI, c.version
+	}
+	return nil
+}
+
+// setCertificate reads the certificate an ARN names into c.
+func (c *domainChange) setCertificate(arn string) error {
+	cert, key, err := certificateFromARN(arn)
+	if err != nil {
+		return err
+	}
+	c.cert, c.certPEM, c.keyPEM, c.certSource = true, cert, key, arn
+	return nil
+}
+
+// setTruststore reads the truststore at uri into c: "" turns mutual TLS off.
+func (c *domainChange) setTruststore(uri, version string) error {
+	c.truststore, c.version = true, version
+	if uri == "" {
+		c.truststorePEM, c.truststoreURI, c.version = nil, "", ""
+		return nil
+	}
+	ts, u, err := truststoreFromURI(&mutualTLSInput{TruststoreURI: uri})
+	c.truststorePEM, c.truststoreURI = ts, u
+	return err
+}
+
+// update applies c to the domain named by the request and answers it spelled
+// by out. A mutual TLS domain must stay REGIONAL, which Portico's domains are.
+func (h *domainRoutes) update(w http.ResponseWriter, r *http.Request, c *domainChange, out func(*edge.Domain) map[string]any) error {
+	d, err := h.e.UpdateDomain(r.Context(), r.PathValue("name"), c.apply)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out(d))
+}
+
+// current returns the stored domain of the request, for updates that need
+// what it has (its truststore's URI).
+func (h *domainRoutes) current(r *http.Request) (*edge.Domain, error) {
+	return h.e.GetDomain(r.Context(), r.PathValue("name"))
+}
+
+// updateV1 is apigateway UpdateDomainName: "replace" patch operations on
+// /certificateArn and /regionalCertificateArn (a certificate, as at
+// creation), /mutualTlsAuthentication/truststoreUri (a truststore; "" turns
+// mutual TLS off), /mutualTlsAuthentication/truststoreVersion (read the
+// truststore file again), /securityPolicy (TLS_1_2),
+// /endpointConfiguration/types/0 (REGIONAL, or EDGE without mutual TLS) and
+// the certificate names (accepted, not kept, as at creation). Other paths
+// and operations are refused, saying so, and nothing is changed.
+func (h *domainRoutes) updateV1(w http.ResponseWriter, r *http.Request) error {
+	ops, err := decodePatch(w, r)
+	if err != nil {
+		return err
+	}
+	d, err := h.current(r)
+	if err != nil {
+		return err
+	}
+	var c domainChange
+	mtls := d.MutualTLS()
+	var edgeAsked bool
+	err = applyPatch(ops, func(op PatchOperation) error {
+		if op.Op != "replace" {
+			return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+				fmt.Sprintf("Invalid patch operation '%s' for path '%s': update-domain-name takes replace operations only", op.Op, op.Path))
+		}
+		v, err := op.StringValue()
+		if err != nil {
+			return err
+		}
+		switch op.Path {
+		case "/certificateArn", "/regionalCertificateArn":
+			return c.setCertificate(v)
+		case "/certificateName", "/regionalCertificateName":
+			return nil
+		case "/securityPolicy":
+			return checkSecurityPolicy(v)
+		case "/endpointConfiguration/types/0":
+			edgeAsked = v == "EDGE"
+			return checkEndpointType(false, v)
+		case "/mutualTlsAuthentication/truststoreUri":
+			mtls = v != ""
+			return c.setTruststore(v, "")
+		case "/mutualTlsAuthentication/truststoreVersion":
+			uri := d.TruststoreURI
+			if c.truststore {
+				uri = c.truststoreURI
+			}
+			if uri == "" {
+				return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+					fmt.Sprintf("Domain name %s has no truststore to read again: replace /mutualTlsAuthentication/truststoreUri with file:///path/bundle.pem", d.Name))
+			}
+			return c.setTruststore(uri, v)
+		case "/ownershipVerificationCertificateArn":
+			return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+				"ownershipVerificationCertificateArn is not supported by Portico: it serves the certificate it is given without verifying ownership; leave the path out")
+		}
+		return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf(
+			"Invalid patch path '%s' specified for op 'replace'. Portico updates /certificateArn, /regionalCertificateArn, /securityPolicy, "+
+				"/endpointConfiguration/types/0, /mutualTlsAuthentication/truststoreUri and /mutualTlsAuthentication/truststoreVersion", op.Path))
+	})
+	if err != nil {
+		return err
+	}
+	if edgeAsked && mtls {
+		return checkEndpointType(true, "EDGE")
+	}
+	return h.update(w, r, &c, domainV1)
+}
+
+// updateDomainV2 is apigatewayv2 UpdateDomainName's body.
+type updateDomainV2 struct {
+	DomainNameConfigurations []struct {
+		CertificateArn                      string `json:"certificateArn,omitempty"`
+		CertificateName                     string `json:"certificateName,omitempty"`
+		EndpointType                        string `json:"endpointType,omitempty"`
+		SecurityPolicy                      string `json:"securityPolicy,omitempty"`
+		OwnershipVerificationCertificateArn string `json:"ownershipVerificationCertificateArn,omitempty"`
+	} `json:"domainNameConfigurations,omitempty"`
+	MutualTLS *mutualTLSInput `json:"mutualTlsAuthentication,omitempty"`
+}
+
+// updateV2 is apigatewayv2 UpdateDomainName: a domain name configuration
+// (its certificate, as at creation; securityPolicy TLS_1_2; endpoint type
+// REGIONAL) and mutualTlsAuthentication (a truststore, read again when only
+// truststoreVersion is given; a truststoreUri of "" turns mutual TLS off).
+func (h *domainRoutes) updateV2(w http.ResponseWriter, r *http.Request) error {
+	var in updateDomainV2
+	if err := decodeJSON(w, r, apigwBody, &in); err != nil {
+		return err
+	}
+	if len(in.DomainNameConfigurations) > 1 {
+		return errdefs.New(errdefs.ErrInvalid, "BadRequestException", "give one domain name configuration: Portico serves a domain name with one certificate")
+	}
+	d, err := h.current(r)
+	if err != nil {
+		return err
+	}
+	var c domainChange
+	mtls := d.MutualTLS()
+	if m := in.MutualTLS; m != nil {
+		uri := m.TruststoreURI
+		if uri == "" && m.TruststoreVersion != "" {
+			uri = d.TruststoreURI
+			if uri == "" {
+				return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+					fmt.Sprintf("Domain name %s has no truststore to read again: give mutualTlsAuthentication's truststoreUri (file:///path/bundle.pem)", d.Name))
+			}
+		}
+		if err := c.setTruststore(uri, m.TruststoreVersion); err != nil {
+			return err
+		}
+		mtls = uri != ""
+	}
+	if len(in.DomainNameConfigurations) == 1 {
+		dc := in.DomainNameConfigurations[0]
+		if dc.OwnershipVerificationCertificateArn != "" {
+			return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+				"ownershipVerificationCertificateArn is not supported by Portico: it serves the certificate it is given without verifying ownership; leave it out")
+		}
+		if err := checkSecurityPolicy(dc.SecurityPolicy); err != nil {
+			return err
+		}
+		if dc.EndpointType != "" {
+			if err := checkEndpointType(mtls, dc.EndpointType); err != nil {
+				return err
+			}
+		}
+		if dc.CertificateArn != "" {
+			if err := c.setCertificate(dc.CertificateArn); err != nil {
+				return err
+			}
+		}
+	}
+	return h.update(w, r, &c, domainV2)
 }

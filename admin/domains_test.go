@@ -228,15 +228,27 @@ func TestDomainNameRefusals(t *testing.T) {
 		t.Fatalf("a mutual TLS domain: %+v %v", d, err)
 	}
 
-	// Updates are refused in API Gateway's shape, not with a bare 405.
+	// Updates Portico cannot make are refused in API Gateway's shape, not
+	// with a bare 405, and change nothing: not even the operations before
+	// the refused one.
 	_, err = v1.UpdateDomainName(ctx, &apigateway.UpdateDomainNameInput{DomainName: aws.String("a.example.com"),
-		PatchOperations: []v1types.PatchOperation{{Op: v1types.OpReplace, Path: aws.String("/mutualTlsAuthentication/truststoreUri"), Value: aws.String("")}}})
+		PatchOperations: []v1types.PatchOperation{
+			{Op: v1types.OpReplace, Path: aws.String("/mutualTlsAuthentication/truststoreUri"), Value: aws.String("")},
+			{Op: v1types.OpReplace, Path: aws.String("/ownershipVerificationCertificateArn"), Value: aws.String("arn:aws:acm:us-east-1:1:certificate/x")}}})
 	expectBadRequest("update-domain-name", err, "not supported")
+	_, err = v1.UpdateDomainName(ctx, &apigateway.UpdateDomainNameInput{DomainName: aws.String("a.example.com"),
+		PatchOperations: []v1types.PatchOperation{{Op: v1types.OpReplace, Path: aws.String("/mutualTlsAuthentication/truststoreUri"), Value: aws.String("file:///nonexistent.pem")}}})
+	expectBadRequest("update-domain-name to a missing truststore", err, "truststore")
 	_, err = v1.UpdateBasePathMapping(ctx, &apigateway.UpdateBasePathMappingInput{DomainName: aws.String("a.example.com"), BasePath: aws.String("(none)"),
 		PatchOperations: []v1types.PatchOperation{{Op: v1types.OpReplace, Path: aws.String("/stage"), Value: aws.String("prod")}}})
 	expectBadRequest("update-base-path-mapping", err, "not supported")
-	_, err = v2.UpdateDomainName(ctx, &apigatewayv2.UpdateDomainNameInput{DomainName: aws.String("a.example.com")})
-	expectBadRequest("v2 update-domain-name", err, "not supported")
+	_, err = v2.UpdateDomainName(ctx, &apigatewayv2.UpdateDomainNameInput{DomainName: aws.String("a.example.com"),
+		MutualTlsAuthentication:  &v2types.MutualTlsAuthenticationInput{TruststoreUri: aws.String("")},
+		DomainNameConfigurations: []v2types.DomainNameConfiguration{{SecurityPolicy: v2types.SecurityPolicyTls10}}})
+	expectBadRequest("v2 update-domain-name", err, "TLS_1_2")
+	_, err = v2.UpdateDomainName(ctx, &apigatewayv2.UpdateDomainNameInput{DomainName: aws.String("a.example.com"),
+		DomainNameConfigurations: []v2types.DomainNameConfiguration{{EndpointType: v2types.EndpointTypeEdge}}})
+	expectBadRequest("v2 update-domain-name to EDGE with mutual TLS", err, "REGIONAL")
 	_, err = v2.UpdateApiMapping(ctx, &apigatewayv2.UpdateApiMappingInput{DomainName: aws.String("a.example.com"), ApiMappingId: aws.String("abc"), ApiId: aws.String("abcdefghij")})
 	expectBadRequest("update-api-mapping", err, "not supported")
 	if got, err := v1.GetDomainName(ctx, &apigateway.GetDomainNameInput{DomainName: aws.String("a.example.com")}); err != nil || got.MutualTlsAuthentication == nil {

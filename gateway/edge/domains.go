@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -40,8 +41,24 @@ type Domain struct {
 	TruststorePEM []byte `json:"truststorePem,omitempty"`
 	// TruststoreURI is where the truststore came from.
 	TruststoreURI string `json:"truststoreUri,omitempty"`
-	// CreatedAt is when the domain (and its certificate) was stored.
-	CreatedAt time.Time `json:"createdAt"`
+	// TruststoreVersion is the truststoreVersion of the update that last read
+	// the truststore, "" when none did.
+	TruststoreVersion string `json:"truststoreVersion,omitempty"`
+	// CreatedAt is when the domain was created; CertificateUploadedAt when its
+	// certificate was last set (zero: at creation).
+	CreatedAt             time.Time `json:"createdAt"`
+	CertificateUploadedAt time.Time `json:"certificateUploadedAt,omitzero"`
+	// Revision counts the domain's updates: a domain whose revision changed
+	// has its TLS configuration built again.
+	Revision int `json:"revision,omitempty"`
+}
+
+// CertificateUploadDate is when the domain's certificate was set.
+func (d *Domain) CertificateUploadDate() time.Time {
+	if d.CertificateUploadedAt.IsZero() {
+		return d.CreatedAt
+	}
+	return d.CertificateUploadedAt
 }
 
 // MutualTLS reports whether the domain asks for client certificates.
@@ -199,6 +216,43 @@ func (e *Edge) ListDomains(ctx context.Context) ([]*Domain, error) {
 		})
 	})
 	return out, err
+}
+
+// UpdateDomain changes a stored domain name with update, which sets its
+// certificate (CertificatePEM, KeyPEM, CertificateSource) or truststore
+// (TruststorePEM, TruststoreURI; none turns mutual TLS off). The result is
+// checked as CreateDomain checks a new domain (errdefs.ErrInvalid, and
+// nothing stored) and takes effect at once: new connections get the new
+// certificate and truststore, and requests on connections verified against a
+// truststore the domain no longer has are refused (ErrStaleConnection). An
+// unknown domain is errdefs.ErrNotFound.
+func (e *Edge) UpdateDomain(ctx context.Context, name string, update func(d *Domain) error) (*Domain, error) {
+	name = strings.ToLower(name)
+	var out Domain
+	err := e.st.Update(ctx, func(tx *store.Tx) error {
+		d, err := getDomain(tx, name)
+		if err != nil {
+			return err
+		}
+		oldCert, oldKey := d.CertificatePEM, d.KeyPEM
+		if err := update(d); err != nil {
+			return err
+		}
+		d.Name = name
+		d.Revision++
+		if !bytes.Equal(oldCert, d.CertificatePEM) || !bytes.Equal(oldKey, d.KeyPEM) {
+			d.CertificateUploadedAt = e.now()
+		}
+		if _, err := e.domainTLS(d); err != nil {
+			return err
+		}
+		out = *d
+		return tx.Put(bucketDomains, name, d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, e.rebuild(ctx)
 }
 
 // DeleteDomain deletes a domain name and its mappings.

@@ -373,7 +373,7 @@ func (e *Edge) rebuild(ctx context.Context) error {
 			}
 			ent := &domainEntry{domain: d}
 			if old != nil { // keep the compiled TLS (its dev or reloaded certificate) of an unchanged domain
-				if o := old.lookupName(d.Name); o != nil && o.domain.CreatedAt.Equal(d.CreatedAt) {
+				if o := old.lookupName(d.Name); o != nil && o.domain.CreatedAt.Equal(d.CreatedAt) && o.domain.Revision == d.Revision {
 					ent.tls, ent.err = o.tls, o.err
 				}
 			}

@@ -1,7 +1,10 @@
 package edge
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -173,4 +176,75 @@ func TestDomainCertificateFilesAtStart(t *testing.T) {
 	if got := start(); got != serial0 {
 		t.Fatalf("bad files at start: serving %s, want the stored %s", got, serial0)
 	}
+}
+
+// UpdateDomain stores a domain's new certificate and truststore, builds its
+// TLS configuration again at once, keeps it across a restart, and refuses an
+// update that does not load, storing nothing.
+func TestUpdateDomain(t *testing.T) {
+	dir := t.TempDir()
+	ca, now := newTestCA(t)
+	clients, _ := newTestCA(t)
+	st := gwtest.Store(t, dir)
+	clock := func() time.Time { return now }
+	e, err := New(context.Background(), Config{DataDir: dir}, st, nil, clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "api.example.com"
+	c0, k0, _ := ca.Issue([]string{name}, now)
+	if _, err := e.CreateDomain(context.Background(), Domain{Name: name, CertificatePEM: c0, KeyPEM: k0, CertificateSource: "inline"}); err != nil {
+		t.Fatal(err)
+	}
+	before := e.table.Load().lookup(name).tls
+	c1, k1, _ := ca.Issue([]string{name}, now)
+	now = now.Add(time.Hour)
+	d, err := e.UpdateDomain(context.Background(), name, func(d *Domain) error {
+		d.CertificatePEM, d.KeyPEM = c1, k1
+		d.TruststorePEM, d.TruststoreURI = clients.CertPEM, "file:///clients.pem"
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.MutualTLS() || !d.CertificateUploadDate().Equal(now) || d.CreatedAt.Equal(now) {
+		t.Errorf("updated domain: mutual TLS %v, certificate uploaded %v, created %v", d.MutualTLS(), d.CertificateUploadDate(), d.CreatedAt)
+	}
+	check := func(e *Edge, what string) {
+		t.Helper()
+		ent := e.table.Load().lookup(name)
+		if ent == nil || ent.tls == nil || ent.tls.cfg.ClientAuth != tls.RequireAndVerifyClientCert || len(ent.tls.roots) != 1 ||
+			!bytes.Equal(ent.tls.cfg.Certificates[0].Certificate[0], mustDER(t, c1)) {
+			t.Fatalf("%s: the listener's configuration is not the update's", what)
+		}
+	}
+	check(e, "after the update")
+	if e.table.Load().lookup(name).tls == before {
+		t.Error("the domain's TLS configuration was kept")
+	}
+	_, err = e.UpdateDomain(context.Background(), name, func(d *Domain) error {
+		d.TruststorePEM = []byte("not pem")
+		return nil
+	})
+	if !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("a truststore that does not load: %v", err)
+	}
+	if _, err := e.UpdateDomain(context.Background(), "nope.example.com", func(*Domain) error { return nil }); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("an unknown domain: %v", err)
+	}
+	check(e, "after a refused update")
+	restarted, err := New(context.Background(), Config{DataDir: dir}, st, nil, clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(restarted, "after a restart")
+}
+
+func mustDER(t *testing.T, certPEM []byte) []byte {
+	t.Helper()
+	b, _ := pem.Decode(certPEM)
+	if b == nil {
+		t.Fatal("no PEM")
+	}
+	return b.Bytes
 }
