@@ -3,7 +3,6 @@ package admin
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 
 	"go.uber.org/fx"
@@ -99,10 +98,10 @@ func certificateFromARN(arn string) (certPEM, keyPEM []byte, err error) {
 	if !ok {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("certificate ARN %q: give file://CERT.pem?key=KEY.pem", arn))
 	}
-	if certPEM, err = os.ReadFile(certPath); err != nil { //nolint:gosec // the operator names the file
+	if certPEM, err = edge.ReadPEMFile(certPath); err != nil {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("certificate file: %v", err))
 	}
-	if keyPEM, err = os.ReadFile(keyPath); err != nil { //nolint:gosec // the operator names the file
+	if keyPEM, err = edge.ReadPEMFile(keyPath); err != nil {
 		return nil, nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("key file: %v", err))
 	}
 	return certPEM, keyPEM, nil
@@ -129,7 +128,7 @@ func truststoreFromURI(in *mutualTLSInput) ([]byte, string, error) {
 	if strings.HasPrefix(path, "s3://") {
 		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststore %q: Portico reads truststores from files (file:///path/bundle.pem)", in.TruststoreURI))
 	}
-	b, err := os.ReadFile(path) //nolint:gosec // the operator names the file
+	b, err := edge.ReadPEMFile(path)
 	if err != nil {
 		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststore: %v", err))
 	}

@@ -219,6 +219,20 @@ func TestDomainNameRefusals(t *testing.T) {
 		DomainNameConfigurations: []v2types.DomainNameConfiguration{{EndpointType: v2types.EndpointTypeEdge}},
 		MutualTlsAuthentication:  &v2types.MutualTlsAuthenticationInput{TruststoreUri: aws.String(uri)}})
 	expectBadRequest("v2 mutual TLS on an EDGE domain", err, "REGIONAL")
+	// Files that are not PEM files of a sane size are refused, not read
+	// without end: a device, a bundle over 1 MB.
+	big := filepath.Join(dir, "big.pem")
+	if err := os.WriteFile(big, append(append([]byte{}, clientCA.CertPEM...), strings.Repeat("padding\n", 1<<17)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"file:///dev/zero", "file://" + big} {
+		_, err = v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("a.example.com"),
+			MutualTlsAuthentication: &v1types.MutualTlsAuthenticationInput{TruststoreUri: aws.String(bad)}})
+		expectBadRequest("truststore "+bad, err, "truststore")
+	}
+	_, err = v2.CreateDomainName(ctx, &apigatewayv2.CreateDomainNameInput{DomainName: aws.String("a.example.com"),
+		DomainNameConfigurations: []v2types.DomainNameConfiguration{{CertificateArn: aws.String("file:///dev/zero?key=/dev/zero")}}})
+	expectBadRequest("certificate file:///dev/zero", err, "not a regular file")
 	if _, err := v1.GetDomainName(ctx, &apigateway.GetDomainNameInput{DomainName: aws.String("a.example.com")}); err == nil {
 		t.Error("a refused create-domain-name left a domain")
 	}

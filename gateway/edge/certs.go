@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -20,16 +21,51 @@ import (
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
+// MaxPEMFile is the most ReadPEMFile reads: a certificate chain, a key or a
+// truststore bundle larger than this is refused (API Gateway's truststores
+// hold at most 1 MB).
+const MaxPEMFile = 1 << 20
+
+// ReadPEMFile reads a PEM file the operator names (a certificate, key or
+// truststore): a regular file of at most MaxPEMFile bytes. Anything else (a
+// device such as /dev/zero, a named pipe, a directory, a larger file) is
+// refused with errdefs.ErrInvalid rather than read without end.
+func ReadPEMFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s): give a PEM file: %w", path, fi.Mode().Type(), errdefs.ErrInvalid)
+	}
+	if fi.Size() > MaxPEMFile {
+		return nil, fmt.Errorf("%s holds %d bytes, more than the %d a PEM file may: %w", path, fi.Size(), MaxPEMFile, errdefs.ErrInvalid)
+	}
+	f, err := os.Open(path) //nolint:gosec // G304: the operator names the file
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	b, err := io.ReadAll(io.LimitReader(f, MaxPEMFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxPEMFile {
+		return nil, fmt.Errorf("%s holds more than the %d bytes a PEM file may: %w", path, MaxPEMFile, errdefs.ErrInvalid)
+	}
+	return b, nil
+}
+
 // LoadKeyPair reads a PEM certificate chain (leaf first) and its PEM private key
 // and checks that both parse, that they belong together and that the leaf is
 // valid at now. Every error names the file at fault and wraps
 // errdefs.ErrInvalid (or the read error).
 func LoadKeyPair(certFile, keyFile string, now time.Time) (*tls.Certificate, error) {
-	certPEM, err := os.ReadFile(certFile) //nolint:gosec // G304: the operator's own certificate file
+	certPEM, err := ReadPEMFile(certFile)
 	if err != nil {
 		return nil, fmt.Errorf("certificate file %s: %w", certFile, err)
 	}
-	keyPEM, err := os.ReadFile(keyFile) //nolint:gosec // G304: the operator's own key file
+	keyPEM, err := ReadPEMFile(keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("key file %s: %w", keyFile, err)
 	}
