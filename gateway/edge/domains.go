@@ -61,6 +61,13 @@ func (d *Domain) CertificateUploadDate() time.Time {
 	return d.CertificateUploadedAt
 }
 
+// sameTLS reports whether d and o have the same certificate and truststore.
+func (d *Domain) sameTLS(o *Domain) bool {
+	return bytes.Equal(d.CertificatePEM, o.CertificatePEM) && bytes.Equal(d.KeyPEM, o.KeyPEM) &&
+		d.CertificateSource == o.CertificateSource && bytes.Equal(d.TruststorePEM, o.TruststorePEM) &&
+		d.TruststoreURI == o.TruststoreURI && d.TruststoreVersion == o.TruststoreVersion
+}
+
 // MutualTLS reports whether the domain asks for client certificates.
 func (d *Domain) MutualTLS() bool { return len(d.TruststorePEM) > 0 }
 
@@ -234,10 +241,15 @@ func (e *Edge) UpdateDomain(ctx context.Context, name string, update func(d *Dom
 		if err != nil {
 			return err
 		}
-		oldCert, oldKey := d.CertificatePEM, d.KeyPEM
+		before := *d
 		if err := update(d); err != nil {
 			return err
 		}
+		if d.sameTLS(&before) {
+			out = before // nothing to change: connections and sessions stay as they are
+			return nil
+		}
+		oldCert, oldKey := before.CertificatePEM, before.KeyPEM
 		d.Name = name
 		d.Revision++
 		if !bytes.Equal(oldCert, d.CertificatePEM) || !bytes.Equal(oldKey, d.KeyPEM) {

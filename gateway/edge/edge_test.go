@@ -222,6 +222,15 @@ func TestUpdateDomain(t *testing.T) {
 	if e.table.Load().lookup(name).tls == before {
 		t.Error("the domain's TLS configuration was kept")
 	}
+	// An update that changes nothing keeps the configuration, and with it the
+	// session tickets of its connections.
+	kept := e.table.Load().lookup(name).tls
+	if d, err := e.UpdateDomain(context.Background(), name, func(*Domain) error { return nil }); err != nil || d.Revision != 1 {
+		t.Fatalf("an update that changes nothing: %+v %v", d, err)
+	}
+	if e.table.Load().lookup(name).tls != kept {
+		t.Error("an update that changes nothing built the TLS configuration again")
+	}
 	_, err = e.UpdateDomain(context.Background(), name, func(d *Domain) error {
 		d.TruststorePEM = []byte("not pem")
 		return nil
