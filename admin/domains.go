@@ -520,7 +520,7 @@ func (c *domainChange) setTruststore(uri, version string) error {
 }
 
 // update applies c to the domain named by the request and answers it spelled
-// by out. A mutual TLS domain must stay REGIONAL, which Portico's domains are.
+// by out.
 func (h *domainRoutes) update(w http.ResponseWriter, r *http.Request, c *domainChange, out func(*edge.Domain) map[string]any) error {
 	d, err := h.e.UpdateDomain(r.Context(), r.PathValue("name"), c.apply)
 	if err != nil {
