@@ -1069,6 +1069,17 @@ func TestMutualTLSKeepAliveVerifiedUnderAnEarlierTruststore(t *testing.T) {
 		}
 		recreate(ca1)
 	}
+	// A deleted domain's keep-alive connections no longer reach its mappings.
+	c := e.client(true, old)
+	if st, _, _, err := get(c); err != nil || st != 200 {
+		t.Fatalf("before the delete: %d %v", st, err)
+	}
+	if err := e.edge.DeleteDomain(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if st, reused, _, err := get(c); err != nil || !reused || st == 200 {
+		t.Errorf("a deleted domain's keep-alive connection: %d reused %v %v", st, reused, err)
+	}
 }
 
 // TestMutualTLSResumedSessionServed resumes a TLS session on a mutual TLS
