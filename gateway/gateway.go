@@ -560,9 +560,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q.ids = [2]string{c.RequestID, c.ExtendedRequestID}
 	w.Header()[hdrRequestID] = q.ids[0:1:1]
 	if err := g.serve(w, r, q); err != nil {
-		if r.ProtoMajor == 1 && errors.Is(err, edge.ErrStaleConnection) {
-			// The client's next connection is verified against the domain's
-			// truststore as it is now.
+		if errors.Is(err, edge.ErrStaleConnection) {
+			// The connection closes (HTTP/2: GOAWAY) and the client's next
+			// one is verified against the domain's truststore as it is now.
 			w.Header().Set("Connection", "close")
 		}
 		g.resp.Write(w, r, c, gatewayError(err, c.Protocol))

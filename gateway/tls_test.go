@@ -979,8 +979,8 @@ func TestMutualTLSClientCertSpelledAsAPIGateway(t *testing.T) {
 // TestMutualTLSKeepAliveVerifiedUnderAnEarlierTruststore holds keep-alive
 // connections (HTTP/1.1 and HTTP/2) to a mutual TLS domain, then deletes the
 // domain and creates it again with another CA's truststore: the connections,
-// verified against the old truststore, are refused (403; HTTP/1.1 ones are
-// closed), the old client certificate cannot make a new connection, and the
+// verified against the old truststore, are refused (403) and closed (HTTP/2:
+// GOAWAY), the old client certificate cannot make a new connection, and the
 // new CA's can. A domain created again with the same truststore keeps its
 // connections.
 func TestMutualTLSKeepAliveVerifiedUnderAnEarlierTruststore(t *testing.T) {
@@ -1060,6 +1060,11 @@ func TestMutualTLSKeepAliveVerifiedUnderAnEarlierTruststore(t *testing.T) {
 		}
 		if !h2 && !closed {
 			t.Errorf("HTTP/1.1: the stale connection was not closed")
+		}
+		// The stale connection is closed (HTTP/2: GOAWAY): the client's next
+		// request needs a new handshake, which the old CA's certificate fails.
+		if st, reused, _, err := get(c); err == nil {
+			t.Errorf("h2 %v: the stale connection served again: %d reused %v", h2, st, reused)
 		}
 		if st, _, _, err := get(e.client(h2, old)); err == nil {
 			t.Errorf("h2 %v: a new connection with the old CA's certificate was served: %d", h2, st)

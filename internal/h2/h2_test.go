@@ -283,3 +283,92 @@ func newEncoder(w io.Writer) func(name, value string) {
 	enc := hpack.NewEncoder(w)
 	return func(name, value string) { _ = enc.WriteField(hpack.HeaderField{Name: name, Value: value}) }
 }
+
+// TestConnectionCloseSendsGoAway: a handler's "Connection: close", which
+// HTTP/2 cannot carry, is not sent as a field; the connection gets GOAWAY
+// after the response, as net/http's HTTP/2 server does, so that the client's
+// next request opens a new connection.
+func TestConnectionCloseSendsGoAway(t *testing.T) {
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/close" {
+			w.Header().Set("Connection", "close")
+		}
+		_, _ = io.WriteString(w, "ok")
+	}), Options{})
+	c, fr := ts.dial(t)
+	_ = c
+	request := func(id uint32, path string) {
+		var hb bytes.Buffer
+		enc := newEncoder(&hb)
+		enc(":method", "GET")
+		enc(":scheme", "https")
+		enc(":authority", "localhost")
+		enc(":path", path)
+		if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// frames reads frames until the stream ends, answering its status and
+	// whether a GOAWAY came.
+	dec := hpack.NewDecoder(4096, nil)
+	frames := func(id uint32) (status string, goAway bool) {
+		t.Helper()
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				t.Fatalf("stream %d: %v", id, err)
+			}
+			switch f := f.(type) {
+			case *http2.HeadersFrame:
+				fields, err := dec.DecodeFull(f.HeaderBlockFragment())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, hf := range fields {
+					if hf.Name == ":status" {
+						status = hf.Value
+					}
+					if hf.Name == "connection" {
+						t.Errorf("stream %d: a connection field was sent", id)
+					}
+				}
+				if f.StreamEnded() {
+					return status, goAway
+				}
+			case *http2.DataFrame:
+				if f.StreamEnded() {
+					return status, goAway
+				}
+			case *http2.GoAwayFrame:
+				if f.ErrCode != http2.ErrCodeNo {
+					t.Fatalf("GOAWAY %v", f.ErrCode)
+				}
+				goAway = true
+				if status != "" {
+					return status, goAway
+				}
+			}
+		}
+	}
+	request(1, "/")
+	if st, goAway := frames(1); st != "200" || goAway {
+		t.Fatalf("a plain response: %s, GOAWAY %v", st, goAway)
+	}
+	request(3, "/close")
+	st, goAway := frames(3)
+	if st != "200" {
+		t.Fatalf("Connection: close: %s", st)
+	}
+	for !goAway {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no GOAWAY after a response with Connection: close: %v", err)
+		}
+		if g, ok := f.(*http2.GoAwayFrame); ok {
+			goAway = true
+			if g.LastStreamID != 3 {
+				t.Errorf("GOAWAY last stream %d, want 3", g.LastStreamID)
+			}
+		}
+	}
+}

@@ -38,6 +38,10 @@ type responseWriter struct {
 	hasType  bool
 	hasDate  bool
 	trailers []string
+	// goAway: the handler's header said "Connection: close", which HTTP/2
+	// cannot carry; as with net/http's HTTP/2 server, the connection gets
+	// GOAWAY after the response and closes once its streams are done.
+	goAway bool
 }
 
 var bufPool = sync.Pool{New: func() any { return new([smallBody]byte) }}
@@ -61,7 +65,10 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.fields = w.fields[:0]
 	for k, vv := range w.header {
 		switch k {
-		case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te":
+		case "Connection":
+			w.goAway = httpguts.HeaderValuesContainsToken(vv, "close")
+			continue
+		case "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade", "Te":
 			continue
 		case "Content-Type":
 			w.hasType = true
@@ -287,6 +294,9 @@ func (w *responseWriter) finish() {
 	if unread {
 		// The client may stop sending a body nobody reads.
 		c.reset(st, http2.ErrCodeNo, nil)
+	}
+	if w.goAway {
+		c.goAway(http2.ErrCodeNo, false)
 	}
 }
 

@@ -80,7 +80,7 @@ func (st *stream) endSend() {
 // writer is the stream's response writer (after newRequest).
 func (st *stream) writer() *responseWriter {
 	w := &st.x.w
-	w.st, w.head, w.header, w.length = st, st.req.Method == http.MethodHead, make(http.Header), -1
+	w.st, w.head, w.header, w.length, w.goAway = st, st.req.Method == http.MethodHead, make(http.Header), -1, false
 	w.fields = st.x.fields[:0]
 	return w
 }
