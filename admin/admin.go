@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -68,7 +69,8 @@ type Server struct {
 	apigwPatterns map[string]bool
 	// console serves the web console (console.go); nil: none.
 	console http.Handler
-	// now is the clock console sessions expire by.
+	// now is the clock console sessions expire by, and signatures are timed
+	// by (nil: time.Now).
 	now func() time.Time
 }
 
@@ -186,25 +188,15 @@ func (s *Server) authenticate(r *http.Request) error {
 		return errAuth
 	}
 	service := s.signingService(r)
-	v := sigv4.Verifier{Region: functions.Region, Service: service, Secret: func(id string) (string, bool) {
-		return s.cfg.Token, id == TokenAccessKeyID
-	}}
+	v := sigv4.Verifier{Region: functions.Region, Service: service, MaxSkew: signingMaxSkew(service), Now: s.clock(),
+		Secret: func(id string) (string, bool) { return s.cfg.Token, id == TokenAccessKeyID }}
 	p, err := v.Check(r)
-	if scope, ok := errors.AsType[*sigv4.ScopeError](err); ok {
-		// AWS names the scope's fault: InvalidSignatureException in the JSON
-		// protocols, SignatureDoesNotMatch in IAM's query protocol.
-		typ := "InvalidSignatureException"
-		if service == "iam" {
-			typ = "SignatureDoesNotMatch"
-		}
-		return fmt.Errorf("%w: %w", &errdefs.Kinded{Kind: errdefs.ErrForbidden, Type: typ, Message: scope.Message()}, err)
-	}
 	if err != nil {
-		return fmt.Errorf("%w: %w", errAuth, err)
+		return s.signatureError(r, service, err)
 	}
 	if declared := p.DeclaredHash(); declared != "" {
 		if err := p.VerifyHash(declared); err != nil {
-			return fmt.Errorf("%w: %w", errAuth, err)
+			return s.signatureError(r, service, err)
 		}
 		if declared != sigv4.UnsignedPayload {
 			r.Body = readCloser{sigv4.HashingReader(r.Body, declared), r.Body}
@@ -221,10 +213,87 @@ func (s *Server) authenticate(r *http.Request) error {
 			fmt.Sprintf("Request must be smaller than %d bytes for this operation", limit))
 	}
 	if err := p.VerifyBody(body); err != nil {
-		return fmt.Errorf("%w: %w", errAuth, err)
+		return s.signatureError(r, service, err)
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return nil
+}
+
+// signingMaxSkew is how far the X-Amz-Date of a request signed for service may
+// be from the server's clock: 5 minutes, as Lambda and API Gateway allow; IAM's
+// query API, like STS, allows 15.
+func signingMaxSkew(service string) time.Duration {
+	if service == "iam" {
+		return 15 * time.Minute
+	}
+	return 5 * time.Minute
+}
+
+// clock returns the server's clock (time.Now unless a test set one).
+func (s *Server) clock() func() time.Time {
+	if s.now == nil {
+		return time.Now
+	}
+	return s.now
+}
+
+// AWS's messages for a signature that does not match and for an unknown access
+// key, with what to do about each on Portico.
+const (
+	msgSignatureMismatch = "The request signature we calculated does not match the signature you provided. " +
+		"Check your AWS Secret Access Key and signing method. Consult the service documentation for details. " +
+		"(Portico's admin API takes the admin token as the secret access key, with access key id " + TokenAccessKeyID + ".)"
+	msgUnknownKey = "The security token included in the request is invalid. " +
+		"(Portico's admin API takes access key id " + TokenAccessKeyID + ", with the admin token as the secret access key.)"
+	msgIncompleteSignature = "Authorization header requires 'Credential' parameter. Authorization header requires 'Signature' parameter. " +
+		"Authorization header requires 'SignedHeaders' parameter (which must include host). " +
+		"Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+)
+
+// signatureError is AWS's answer to a SigV4 signature that failed with err, on
+// the surface of service: InvalidSignatureException (SignatureDoesNotMatch in
+// IAM's query protocol) for a signature that does not match, is scoped to
+// another region or service, or is out of date ("Signature expired: ..."),
+// UnrecognizedClientException (InvalidClientTokenId) for an unknown access key,
+// IncompleteSignatureException (IncompleteSignature) for one that does not
+// parse. All are 403; the detail stays in err for the log.
+func (s *Server) signatureError(r *http.Request, service string, err error) error {
+	mismatch, unknown, incomplete := "InvalidSignatureException", "UnrecognizedClientException", "IncompleteSignatureException"
+	if service == "iam" {
+		mismatch, unknown, incomplete = "SignatureDoesNotMatch", "InvalidClientTokenId", "IncompleteSignature"
+	}
+	k := &errdefs.Kinded{Kind: errdefs.ErrForbidden, Type: mismatch, Message: msgSignatureMismatch}
+	switch scope, ok := errors.AsType[*sigv4.ScopeError](err); {
+	case ok:
+		k.Message = scope.Message()
+	case errors.Is(err, sigv4.ErrExpired):
+		k.Message = expiredMessage(r, s.clock()(), signingMaxSkew(service))
+	case errors.Is(err, sigv4.ErrUnknownKey):
+		k.Type, k.Message = unknown, msgUnknownKey
+	case errors.Is(err, sigv4.ErrMalformed), errors.Is(err, sigv4.ErrMissing):
+		k.Type, k.Message = incomplete, msgIncompleteSignature
+	}
+	return fmt.Errorf("%w: %w", k, err)
+}
+
+// expiredMessage is AWS's message for a request whose X-Amz-Date is more than
+// skew from now: "Signature expired: DATE is now earlier than NOW-SKEW (NOW -
+// 5 min.)", or "Signature not yet current: DATE is still later than NOW+SKEW
+// (NOW + 5 min.)" for a date in the future; then what to do.
+func expiredMessage(r *http.Request, now time.Time, skew time.Duration) string {
+	const layout = "20060102T150405Z"
+	now = now.UTC()
+	date := r.Header.Get("X-Amz-Date")
+	if date == "" {
+		date = r.Header.Get("Date")
+	}
+	mins := strconv.Itoa(int(skew/time.Minute)) + " min."
+	if t, err := time.Parse(layout, date); err == nil && t.After(now) {
+		return fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + %s) Check the client's clock.",
+			date, now.Add(skew).Format(layout), now.Format(layout), mins)
+	}
+	return fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - %s) Check the client's clock, and sign each request when it is sent.",
+		date, now.Add(-skew).Format(layout), now.Format(layout), mins)
 }
 
 // signingService is the service a SigV4 signature for r must be scoped to, as

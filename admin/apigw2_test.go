@@ -652,7 +652,7 @@ func TestV2Errors(t *testing.T) {
 	bad := apigatewayv2.New(apigatewayv2.Options{BaseEndpoint: aws.String(e.env.AdminURL), Region: "us-east-1", RetryMaxAttempts: 1,
 		Credentials: credentials.NewStaticCredentialsProvider("portico", "wrong", "")})
 	_, err = bad.GetApis(ctx, &apigatewayv2.GetApisInput{})
-	wantV2Error(t, err, http.StatusForbidden, "AccessDeniedException", "admin token")
+	wantV2Error(t, err, http.StatusForbidden, "InvalidSignatureException", "admin token as the secret access key")
 
 	// AWS_IAM routes are taken as an OpenAPI import with IAM is (the gateway
 	// enforces them); a JWT scope on one is refused and nothing is half-applied.

@@ -240,3 +240,110 @@ func TestSignatureScope(t *testing.T) {
 		})
 	}
 }
+
+// TestSignatureErrors checks the admin API's answers to SigV4 signatures that
+// fail, on a fixed clock: a date more than 5 minutes off (15 for IAM) is
+// refused as Lambda refuses it ("Signature expired: ... - 5 min."), and a
+// wrong secret, an unknown key, a body changed after signing and a signature
+// that leaves host out each get AWS's error type, not a generic one.
+func TestSignatureErrors(t *testing.T) {
+	now := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	body := []byte(`{"hello":"world"}`)
+	type check struct {
+		status            int
+		typ, msg, msgPart string
+	}
+	expired := func(at time.Time) check {
+		return check{403, "InvalidSignatureException", "", "Signature expired: " + at.Format("20060102T150405Z") +
+			" is now earlier than 20260304T115500Z (20260304T120000Z - 5 min.)"}
+	}
+	cases := []struct {
+		name string
+		req  func() *http.Request
+		want check
+	}{
+		{"4 minutes old", func() *http.Request { return signed(t, TokenAccessKeyID, "tok", body, now.Add(-4*time.Minute), false) },
+			check{status: 200}},
+		{"6 minutes old", func() *http.Request { return signed(t, TokenAccessKeyID, "tok", body, now.Add(-6*time.Minute), false) },
+			expired(now.Add(-6 * time.Minute))},
+		{"6 minutes old, hash declared", func() *http.Request { return signed(t, TokenAccessKeyID, "tok", body, now.Add(-6*time.Minute), true) },
+			expired(now.Add(-6 * time.Minute))},
+		{"6 minutes ahead", func() *http.Request { return signed(t, TokenAccessKeyID, "tok", body, now.Add(6*time.Minute), false) },
+			check{403, "InvalidSignatureException", "", "Signature not yet current: 20260304T120600Z is still later than 20260304T120500Z (20260304T120000Z + 5 min.)"}},
+		{"wrong secret", func() *http.Request { return signed(t, TokenAccessKeyID, "nope", body, now, false) },
+			check{403, "InvalidSignatureException", msgSignatureMismatch, ""}},
+		{"unknown key", func() *http.Request { return signed(t, "AKIDEXAMPLE", "tok", body, now, false) },
+			check{403, "UnrecognizedClientException", msgUnknownKey, ""}},
+		{"body changed after signing", func() *http.Request {
+			req := signed(t, TokenAccessKeyID, "tok", body, now, false)
+			req.Body = io.NopCloser(strings.NewReader(`{"hello":"WORLD"}`))
+			return req
+		}, check{403, "InvalidSignatureException", msgSignatureMismatch, ""}},
+		{"host not signed", func() *http.Request {
+			req := signed(t, TokenAccessKeyID, "tok", body, now, false)
+			a := req.Header.Get("Authorization")
+			if !strings.Contains(a, ";host;") {
+				t.Fatalf("signed headers of %s", a)
+			}
+			req.Header.Set("Authorization", strings.Replace(a, ";host;", ";", 1))
+			return req
+		}, check{403, "IncompleteSignatureException", msgIncompleteSignature, ""}},
+		{"header case and spacing", func() *http.Request {
+			req := httptest.NewRequest("POST", "http://127.0.0.1:9090/2015-03-31/functions/f/invocations", bytes.NewReader(body))
+			req.Header.Set("X-Custom", "a   b")
+			creds := aws.Credentials{AccessKeyID: TokenAccessKeyID, SecretAccessKey: "tok"}
+			if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, sigv4.HashHex(body), "lambda", "us-east-1", now); err != nil {
+				t.Fatal(err)
+			}
+			req.Header["x-custom"] = []string{"  a b  "} // same canonical value, other spelling
+			return req
+		}, check{status: 200}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, _ := testServer(t, &bytes.Buffer{})
+			s.now = func() time.Time { return now }
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, c.req())
+			if rec.Code != c.want.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, c.want.status, rec.Body)
+			}
+			if c.want.status == http.StatusOK {
+				return
+			}
+			var b map[string]string
+			if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil {
+				t.Fatal(err)
+			}
+			if typ := rec.Header().Get("x-amzn-ErrorType"); typ != c.want.typ {
+				t.Fatalf("type %q, want %q: %s", typ, c.want.typ, rec.Body)
+			}
+			if c.want.msg != "" && b["message"] != c.want.msg || !strings.Contains(b["message"], c.want.msgPart) {
+				t.Fatalf("message %q, want %q", b["message"], c.want.msg+c.want.msgPart)
+			}
+		})
+	}
+
+	t.Run("IAM allows 15 minutes", func(t *testing.T) {
+		s, _ := testServer(t, &bytes.Buffer{})
+		s.now = func() time.Time { return now }
+		s.mux.HandleFunc(iamPattern, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+		for _, c := range []struct {
+			age  time.Duration
+			want int
+		}{{10 * time.Minute, 200}, {16 * time.Minute, 403}} {
+			form := []byte("Action=ListUsers&Version=2010-05-08")
+			req := httptest.NewRequest("POST", "http://127.0.0.1:9090/", bytes.NewReader(form))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			creds := aws.Credentials{AccessKeyID: TokenAccessKeyID, SecretAccessKey: "tok"}
+			if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, sigv4.HashHex(form), "iam", "us-east-1", now.Add(-c.age)); err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			if rec.Code != c.want || c.want == 403 && !strings.Contains(rec.Body.String(), "<Code>SignatureDoesNotMatch</Code>") {
+				t.Fatalf("signed %s ago: status %d, want %d: %s", c.age, rec.Code, c.want, rec.Body)
+			}
+		}
+	})
+}
