@@ -69,9 +69,11 @@ type Server struct {
 	apigwPatterns map[string]bool
 	// console serves the web console (console.go); nil: none.
 	console http.Handler
-	// now is the clock console sessions expire by, and signatures are timed
-	// by (nil: time.Now).
+	// now is the clock console sessions expire by, and signatures and failed
+	// sign-ins are timed by (nil: time.Now).
 	now func() time.Time
+	// signIns limits failed sign-ins per client address.
+	signIns signInLimiter
 }
 
 // Handle registers h for a net/http ServeMux pattern such as
@@ -111,7 +113,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// The sign-in page's stylesheet: it holds no data.
 		case (page || viaConsole) && s.consoleCookieAuth(r, page):
 		default:
+			// A request that presents a credential is a sign-in: refused at
+			// once while its client has failed too often (signin.go).
+			signIn := r.Header.Get("Authorization") != ""
+			if signIn {
+				if d := s.signIns.wait(r, s.clock()()); d > 0 {
+					retry, err := tooManySignIns(d)
+					w.Header().Set("Retry-After", retry)
+					s.refuse(w, r, err)
+					return
+				}
+			}
 			if err := s.authenticate(r); err != nil {
+				if signIn && errors.Is(err, errdefs.ErrForbidden) {
+					s.signIns.failed(r, s.clock()())
+					s.log.Warn("admin sign-in failed", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "err", err)
+				}
 				if page {
 					console.ServeLogin(w, http.StatusUnauthorized)
 					return

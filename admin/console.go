@@ -126,15 +126,25 @@ func consoleAPIRequest(r *http.Request) (*http.Request, error) {
 // consoleLogin checks the token posted by the sign-in form and sets the
 // session cookie; a wrong token gets 401 and the form again.
 func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Token != "" {
+		if d := s.signIns.wait(r, s.clock()()); d > 0 {
+			retry, err := tooManySignIns(d)
+			w.Header().Set("Retry-After", retry)
+			console.ServeLoginError(w, http.StatusTooManyRequests, err.Error())
+			return
+		}
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	token := r.PostFormValue("token")
 	if s.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.Token)) != 1 {
+		s.signIns.failed(r, s.clock()())
 		s.log.Warn("console sign-in with a wrong token", "remote", r.RemoteAddr)
-		console.ServeLogin(w, http.StatusUnauthorized)
+		console.ServeLoginError(w, http.StatusUnauthorized,
+			"That is not this server's admin token: give the token portico serve was started with (--admin-token, or PORTICO_ADMIN_TOKEN).")
 		return
 	}
 	if s.cfg.Token != "" {
-		expires := s.now().Add(consoleSessionTTL)
+		expires := s.clock()().Add(consoleSessionTTL)
 		// Secure only over TLS: the admin listener is plain HTTP on loopback by default.
 		//nolint:gosec // G124: Secure would drop the cookie on the plain-HTTP admin listener
 		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: consoleSession(s.cfg.Token, expires), Path: console.Prefix,

@@ -136,6 +136,8 @@ func (s *Server) writeIAMError(w http.ResponseWriter, r *http.Request, err error
 			status = http.StatusBadRequest
 		case errors.Is(err, errdefs.ErrForbidden):
 			status = http.StatusForbidden
+		case errors.Is(err, errdefs.ErrThrottled):
+			status, code = http.StatusTooManyRequests, "Throttling"
 		}
 	default:
 		s.log.Error("admin request failed", "requestId", w.Header().Get("X-Amzn-RequestId"), "method", r.Method, "path", r.URL.Path, "status", status, "err", err)

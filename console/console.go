@@ -9,7 +9,9 @@
 package console
 
 import (
+	"bytes"
 	"embed"
+	"html"
 	"io/fs"
 	"net/http"
 
@@ -55,10 +57,18 @@ func secure(h http.Header) {
 
 // ServeLogin writes the sign-in page (a form that posts the admin token to
 // /console/login) with status: 401 for a console request without the token.
-func ServeLogin(w http.ResponseWriter, status int) {
+func ServeLogin(w http.ResponseWriter, status int) { ServeLoginError(w, status, "") }
+
+// ServeLoginError writes the sign-in page with status and message, which says
+// what went wrong and what to do, shown above the form ("": none).
+func ServeLoginError(w http.ResponseWriter, status int, message string) {
 	page, err := assets.ReadFile("assets/login.html")
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
+	}
+	if message != "" {
+		page = bytes.Replace(page, []byte("  <form "),
+			[]byte(`  <p class="error" role="alert" id="sign-in-error">`+html.EscapeString(message)+"</p>\n  <form "), 1)
 	}
 	secure(w.Header())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -1,0 +1,164 @@
+package admin
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestFailedSignInsLimited checks that failed sign-ins are limited per client
+// address, on a fixed clock: after failedSignInBurst failures every attempt
+// from the address, the right token included, is 429 with Retry-After and a
+// message that says what to do, until the budget refills; other addresses,
+// successes and requests without a credential are not held back.
+func TestFailedSignInsLimited(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	s, _ := testServer(t, &bytes.Buffer{})
+	s.now = func() time.Time { return now }
+	s.Handle("GET /portico/v1/stats", func(w http.ResponseWriter, _ *http.Request) error { w.WriteHeader(http.StatusOK); return nil })
+	s.registerConsole(http.NotFoundHandler())
+	send := func(from, auth string) *httptest.ResponseRecorder {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:9090/portico/v1/stats", nil)
+		req.RemoteAddr = from
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec
+	}
+	signIn := func(from, token string) *httptest.ResponseRecorder {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:9090/console/login", strings.NewReader(url.Values{"token": {token}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = from
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec
+	}
+	const attacker, other = "192.0.2.1:4000", "192.0.2.2:4000"
+	for i := range failedSignInBurst {
+		if rec := send(attacker, "Bearer guess"+fmt.Sprint(i)); rec.Code != http.StatusForbidden {
+			t.Fatalf("failure %d: status %d, want 403", i+1, rec.Code)
+		}
+	}
+	rec := send("192.0.2.1:4001", "Bearer tok") // the right token, another port
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "6" ||
+		rec.Header().Get("x-amzn-ErrorType") != "TooManyRequestsException" || !strings.Contains(rec.Body.String(), "wait 6 s") {
+		t.Fatalf("after %d failures: status %d, Retry-After %q: %s", failedSignInBurst, rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	if rec := signIn(attacker, "tok"); rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" ||
+		!strings.Contains(rec.Body.String(), "too many failed sign-ins") || !strings.Contains(rec.Body.String(), `action="/console/login"`) {
+		t.Fatalf("console sign-in after the limit: status %d: %s", rec.Code, rec.Body)
+	}
+	if rec := send(other, "Bearer tok"); rec.Code != http.StatusOK {
+		t.Fatalf("another address: status %d, want 200", rec.Code)
+	}
+	for range 2 * failedSignInBurst {
+		if rec := send(other, ""); rec.Code != http.StatusForbidden {
+			t.Fatalf("no credential: status %d, want 403", rec.Code)
+		}
+	}
+	if rec := send(other, "Bearer tok"); rec.Code != http.StatusOK {
+		t.Fatalf("requests without a credential counted as failures: status %d", rec.Code)
+	}
+
+	now = now.Add(failedSignInEvery)
+	if rec := send(attacker, "Bearer tok"); rec.Code != http.StatusOK {
+		t.Fatalf("after the refill: status %d, want 200", rec.Code)
+	}
+	if rec := send(attacker, "Bearer wrong"); rec.Code != http.StatusForbidden {
+		t.Fatalf("one refilled failure: status %d, want 403", rec.Code)
+	}
+	if rec := send(attacker, "Bearer tok"); rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("after the refilled failure: status %d, want 429", rec.Code)
+	}
+
+	s.mux.HandleFunc(iamPattern, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	iam := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:9090/", strings.NewReader("Action=ListUsers&Version=2010-05-08"))
+	iam.RemoteAddr = attacker
+	iam.Header.Set("Authorization", "Bearer tok")
+	rec = httptest.NewRecorder()
+	s.ServeHTTP(rec, iam)
+	if rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), "<Code>Throttling</Code>") {
+		t.Fatalf("IAM's route after the limit: status %d: %s", rec.Code, rec.Body)
+	}
+
+	t.Run("console sign-in", func(t *testing.T) {
+		const from = "198.51.100.7:5000"
+		for i := range failedSignInBurst {
+			rec := signIn(from, "wrong")
+			if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "not this server&#39;s admin token") {
+				t.Fatalf("failure %d: status %d: %s", i+1, rec.Code, rec.Body)
+			}
+		}
+		if rec := signIn(from, "tok"); rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "6" {
+			t.Fatalf("after %d failures: status %d, Retry-After %q", failedSignInBurst, rec.Code, rec.Header().Get("Retry-After"))
+		}
+		if rec := send(from, "Bearer tok"); rec.Code != http.StatusTooManyRequests {
+			t.Fatalf("the API after failed console sign-ins: status %d, want 429", rec.Code)
+		}
+	})
+
+	t.Run("an IPv6 /64 is one client", func(t *testing.T) {
+		for i := range failedSignInBurst {
+			send(fmt.Sprintf("[2001:db8:1:2::%x]:80", i+1), "Bearer wrong")
+		}
+		if rec := send("[2001:db8:1:2:ffff::1]:80", "Bearer tok"); rec.Code != http.StatusTooManyRequests {
+			t.Fatalf("same /64: status %d, want 429", rec.Code)
+		}
+		if rec := send("[2001:db8:1:3::1]:80", "Bearer tok"); rec.Code != http.StatusOK {
+			t.Fatalf("another /64: status %d, want 200", rec.Code)
+		}
+	})
+}
+
+// TestSignInLimiterBounded checks that the limiter tracks at most
+// maxSignInClients addresses: those whose budget is full again are forgotten,
+// and past that new addresses share one budget.
+func TestSignInLimiterBounded(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	var l signInLimiter
+	req := func(i int) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255)
+		return r
+	}
+	for i := range maxSignInClients + 5 {
+		l.failed(req(i), now)
+	}
+	if n := len(l.clients); n > maxSignInClients {
+		t.Fatalf("%d addresses tracked, want at most %d", n, maxSignInClients)
+	}
+	// The addresses past the bound share one budget: it runs out.
+	extra := maxSignInClients + 10
+	for i := range failedSignInBurst {
+		l.failed(req(extra+i), now)
+	}
+	if l.wait(req(extra+failedSignInBurst), now) == 0 {
+		t.Fatal("addresses past the bound are not limited")
+	}
+	// Once budgets are full again, their addresses make room.
+	now = now.Add(failedSignInBurst * failedSignInEvery)
+	l.failed(req(extra+100), now)
+	if _, ok := l.clients[mustKey(t, req(extra+100))]; !ok || len(l.clients) > maxSignInClients {
+		t.Fatalf("a new address is not tracked after the sweep (%d tracked)", len(l.clients))
+	}
+}
+
+func mustKey(t *testing.T, r *http.Request) netip.Prefix {
+	t.Helper()
+	k, ok := signInKey(r)
+	if !ok {
+		t.Fatalf("no key for %s", r.RemoteAddr)
+	}
+	return k
+}
+
