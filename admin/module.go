@@ -46,6 +46,9 @@ func New(p Params) (*Server, error) {
 	if !netaddr.IsLoopback(p.Config.Listen) && p.Config.Token == "" {
 		return nil, fmt.Errorf("admin API would listen on %s, which is not loopback, without a token: set --admin-token (or PORTICO_ADMIN_TOKEN), or listen on 127.0.0.1", p.Config.Listen)
 	}
+	if err := CheckToken(p.Config.Listen, p.Config.Token); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: p.Config, log: p.Log.With("component", "admin"), mux: http.NewServeMux(), stopping: make(chan struct{}), now: time.Now}
 	s.fns, s.aliases, s.inv = p.Functions, p.Aliases, p.Invoker
 	s.gw = p.Gateway

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/netaddr"
 )
 
 // Failed sign-ins are limited per client address: a client may fail
@@ -135,3 +136,19 @@ func tooManySignIns(d time.Duration) (retryAfter string, err error) {
 			"the server was started with (portico serve --admin-token, or PORTICO_ADMIN_TOKEN)", secs))
 }
 
+// MinTokenLength is the shortest admin token accepted when the admin API
+// listens off loopback: 32 characters, 128 bits or more as hex or base64 of
+// random bytes, beyond any guessing that the sign-in limit lets through.
+const MinTokenLength = 32
+
+// CheckToken refuses an admin token too short to be safe for an admin API
+// listening on listen off loopback, saying what length is needed and how to
+// make a token. On loopback any token is taken.
+func CheckToken(listen, token string) error {
+	if token == "" || netaddr.IsLoopback(listen) || len(token) >= MinTokenLength {
+		return nil
+	}
+	return fmt.Errorf("the admin token is %d characters, too short for an admin API that listens on %s, off loopback: "+
+		"give one of at least %d characters, for example made with `openssl rand -hex 32`, as --admin-token (or PORTICO_ADMIN_TOKEN)",
+		len(token), listen, MinTokenLength)
+}

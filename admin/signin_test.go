@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -162,3 +163,32 @@ func mustKey(t *testing.T, r *http.Request) netip.Prefix {
 	return k
 }
 
+// TestShortTokenRefusedOffLoopback checks that the admin API refuses to start
+// off loopback with a token shorter than MinTokenLength, saying what length is
+// needed and how to make one, and takes any token on loopback.
+func TestShortTokenRefusedOffLoopback(t *testing.T) {
+	long := strings.Repeat("k", MinTokenLength)
+	cases := []struct {
+		listen, token string
+		ok            bool
+	}{
+		{"0.0.0.0:9090", "sekrit", false},
+		{"[::]:9090", long[1:], false},
+		{":9090", long, true},
+		{"10.0.0.5:9090", long + "more", true},
+		{"127.0.0.1:9090", "t", true},
+		{"localhost:9090", "", true},
+	}
+	for _, c := range cases {
+		err := CheckToken(c.listen, c.token)
+		if c.ok != (err == nil) {
+			t.Errorf("CheckToken(%q, %d characters) = %v, want ok %v", c.listen, len(c.token), err, c.ok)
+		}
+		if err != nil && (!strings.Contains(err.Error(), "at least 32 characters") || !strings.Contains(err.Error(), "openssl rand -hex 32")) {
+			t.Errorf("the error does not say what to do: %v", err)
+		}
+	}
+	if _, err := New(Params{Config: Config{Listen: "0.0.0.0:9090", Token: "sekrit"}, Log: slog.New(slog.DiscardHandler)}); err == nil {
+		t.Fatal("New took a 6-character token off loopback")
+	}
+}

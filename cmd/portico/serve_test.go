@@ -68,6 +68,9 @@ func TestSettingsRefused(t *testing.T) {
 		want string
 	}{
 		{"admin off loopback without token", []string{"--admin-listen", "0.0.0.0:9090"}, "", "--admin-token"},
+		{"admin off loopback with a short token", []string{"--admin-listen", "0.0.0.0:9090", "--admin-token", "hunter2"}, "",
+			"give one of at least 32 characters, for example made with `openssl rand -hex 32`"},
+		{"short token from the config file", []string{"--admin-listen", ":9090"}, "admin-token: hunter2\n", "at least 32 characters"},
 		{"unknown runtime", []string{"--runtime", "kvm"}, "", "auto, process, docker or containerd"},
 		{"unknown config key", nil, "listne: ':1'\n", "listne"},
 		{"negative throttle burst", nil, "throttle:\n  burst-limit: -1\n", "burst-limit"},
@@ -146,5 +149,19 @@ func TestDevListensOnLoopbackByDefault(t *testing.T) {
 	}
 	if dev == nil || dev.Flags().Lookup("listen").DefValue != "127.0.0.1:8080" {
 		t.Errorf("portico dev --help does not show the loopback default")
+	}
+}
+
+// TestAdminTokenLengthAccepted: a token of 32 characters off loopback, and any
+// token on loopback, are taken.
+func TestAdminTokenLengthAccepted(t *testing.T) {
+	for _, args := range [][]string{
+		{"--admin-listen", "0.0.0.0:9090", "--admin-token", strings.Repeat("0123456789abcdef", 2)},
+		{"--admin-listen", "127.0.0.1:9090", "--admin-token", "t"},
+	} {
+		t.Chdir(t.TempDir())
+		if _, err := parseServe(t, args...).settings(); err != nil {
+			t.Errorf("settings(%q) = %v", args, err)
+		}
 	}
 }

@@ -156,6 +156,9 @@ func (s Settings) Validate() error {
 	if s.AdminListen != "" && !netaddr.IsLoopback(s.AdminListen) && s.AdminToken == "" {
 		return fmt.Errorf("the admin API would listen on %s, which is not a loopback address, without a token: set --admin-token (or PORTICO_ADMIN_TOKEN), or use --admin-listen 127.0.0.1:9090", s.AdminListen)
 	}
+	if err := admin.CheckToken(s.AdminListen, s.AdminToken); err != nil {
+		return err
+	}
 	if _, err := s.trustedProxies(); err != nil {
 		return err
 	}
