@@ -2,6 +2,7 @@ package invoker
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -34,7 +35,51 @@ type fnLog struct {
 	// pending write, or at once past logFlushSize.
 	pending   []byte
 	scheduled bool
-	subs      map[chan []byte]struct{}
+	subs      map[*follower]struct{}
+}
+
+// maxFollowBuffer bounds what waits for one follower (Follow) that reads more
+// slowly than the function writes: past it, output is skipped for that
+// follower, and it is told how much, rather than memory growing without bound
+// or sandboxes slowing down.
+const maxFollowBuffer = 1 << 20
+
+// follower is one Follow: output waiting for its reader, at most
+// maxFollowBuffer bytes, and how much was skipped since it last read.
+type follower struct {
+	mu      sync.Mutex
+	buf     []byte
+	skipped int
+	wake    chan struct{} // capacity 1: output is waiting
+}
+
+// add queues p for the follower, or counts it skipped when the follower is
+// too far behind. It never blocks.
+func (f *follower) add(p []byte) {
+	f.mu.Lock()
+	if len(f.buf)+len(p) > maxFollowBuffer {
+		f.skipped += len(p)
+	} else {
+		f.buf = append(f.buf, p...)
+	}
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns what is waiting, with a line that says how much was skipped
+// first, if any was.
+func (f *follower) take() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, skipped := f.buf, f.skipped
+	f.buf, f.skipped = nil, 0
+	if skipped > 0 {
+		b = append(b, fmt.Sprintf("[portico: %d bytes of log output skipped here: this reader fell behind]\n", skipped)...)
+	}
+	return b
 }
 
 // logFlushDelay bounds how long written log output waits for the file;
@@ -54,7 +99,7 @@ func (l *Logs) get(fn string) *fnLog {
 	defer l.mu.Unlock()
 	fl := l.logs[fn]
 	if fl == nil {
-		fl = &fnLog{path: filepath.Join(l.dir, fn+".log"), limit: l.limit / 2, subs: map[chan []byte]struct{}{}}
+		fl = &fnLog{path: filepath.Join(l.dir, fn+".log"), limit: l.limit / 2, subs: map[*follower]struct{}{}}
 		l.logs[fn] = fl
 	}
 	return fl
@@ -78,11 +123,8 @@ func (fl *fnLog) write(p []byte) {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
 	fl.pending = append(fl.pending, p...)
-	for ch := range fl.subs {
-		select {
-		case ch <- append([]byte(nil), p...):
-		default: // a slow follower misses output rather than slowing sandboxes
-		}
+	for f := range fl.subs {
+		f.add(p) // a slow follower misses output rather than slowing sandboxes
 	}
 	switch {
 	case len(fl.pending) >= logFlushSize:
@@ -155,19 +197,39 @@ func (l *Logs) Read(fn string, n int) ([]byte, error) {
 }
 
 // Follow streams what is written to fn's log from now on until ctx ends; the
-// channel is closed then.
+// channel is closed then. Each value is all the output that waited since the
+// last one. A reader that falls more than maxFollowBuffer behind misses output,
+// and a line in the stream says how much.
 func (l *Logs) Follow(ctx context.Context, fn string) <-chan []byte {
 	fl := l.get(fn)
-	ch := make(chan []byte, 256)
+	ch := make(chan []byte)
+	f := &follower{wake: make(chan struct{}, 1)}
 	fl.mu.Lock()
-	fl.subs[ch] = struct{}{}
+	fl.subs[f] = struct{}{}
 	fl.mu.Unlock()
 	go func() {
-		<-ctx.Done()
-		fl.mu.Lock()
-		delete(fl.subs, ch)
-		fl.mu.Unlock()
-		close(ch)
+		defer close(ch)
+		defer func() {
+			fl.mu.Lock()
+			delete(fl.subs, f)
+			fl.mu.Unlock()
+		}()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-f.wake:
+			}
+			b := f.take()
+			if len(b) == 0 {
+				continue
+			}
+			select {
+			case ch <- b:
+			case <-ctx.Done():
+				return
+			}
+		}
 	}()
 	return ch
 }
