@@ -61,6 +61,9 @@ type Server struct {
 	// so that shutdown does not wait for them.
 	stopping chan struct{}
 	stopOnce sync.Once
+	// streamWriteTimeout is how long a streaming response's client may take
+	// to accept each write (the listener's idle timeout; zero: the default).
+	streamWriteTimeout time.Duration
 
 	lambdaDeps
 	gw GatewayDeps
@@ -352,6 +355,7 @@ func (s *Server) Start(ctx context.Context) error {
 	// feels (docs/performance.md). Streams that wait (a log follow) watch
 	// their client themselves (h1.CancelOnGone).
 	l := s.cfg.Limits.Tighten(s.cfg.GatewayLimits).WithDefaults()
+	s.streamWriteTimeout = l.IdleTimeout
 	s.srv = h1.New(l.Handler(s), h1.Options{
 		MaxHeaderBytes:    l.MaxHeaderBytes,
 		ReadHeaderTimeout: l.HeaderTimeout,

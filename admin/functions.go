@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/h1"
+	"github.com/portico-dev/portico/internal/listener"
 )
 
 // defaultLogBytes is how much of a function's log GET .../logs returns by default.
@@ -428,33 +431,107 @@ func (s *Server) functionLogs(w http.ResponseWriter, r *http.Request, name strin
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	if _, err := w.Write(tail); err != nil || !following { //nolint:gosec // G705: text/plain with nosniff, not HTML
-		return nil
+	var lines <-chan []byte
+	if following {
+		defer h1.CancelOnGone(w)() // the admin server does not read in the background
+		lines = logs.Follow(r.Context(), name)
 	}
-	flusher, _ := w.(http.Flusher)
-	if flusher != nil {
-		flusher.Flush()
+	s.streamLogs(w, r, tail, lines)
+	return nil
+}
+
+// streamLogs writes tail to w, then, unless lines is nil, each of lines as it
+// comes, flushing each, until the client goes away, the server stops or lines
+// ends. Each write must be taken by the
+// client within the stream's write timeout (the listener's idle timeout): a
+// client that stops reading is let go rather than holding the handler for
+// ever. When the server stops, a write the client is not taking is cut short,
+// so that a slow reader cannot hold up shutdown.
+func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, tail []byte, lines <-chan []byte) {
+	rc := http.NewResponseController(w)
+	dl := &streamDeadline{rc: rc}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		select {
+		case <-s.stopping:
+		case <-r.Context().Done():
+		case <-done:
+			return
+		}
+		dl.stop()
+	})
+	defer dl.clear() // the connection may serve more requests
+	defer wg.Wait()
+	defer close(done)
+	timeout := s.streamWriteTimeout
+	if timeout <= 0 {
+		timeout = listener.DefaultLimits().IdleTimeout
 	}
-	defer h1.CancelOnGone(w)() // the admin server does not read in the background
-	lines := logs.Follow(r.Context(), name)
+	if !dl.extend(timeout) {
+		return
+	}
+	if _, err := w.Write(tail); err != nil || lines == nil { //nolint:gosec // G705: text/plain with nosniff, not HTML
+		return
+	}
+	if rc.Flush() != nil {
+		return
+	}
 	for {
 		select {
 		case <-r.Context().Done():
-			return nil
+			return
 		case <-s.stopping:
-			return nil
+			return
 		case line, ok := <-lines:
-			if !ok {
-				return nil
+			if !ok || !dl.extend(timeout) {
+				return
 			}
 			if _, err := w.Write(line); err != nil {
-				return nil
+				return
 			}
-			if flusher != nil {
-				flusher.Flush()
+			if rc.Flush() != nil {
+				return
 			}
 		}
 	}
+}
+
+// streamDeadline is a streaming response's write deadline: extended before
+// each write, until stop sets it in the past for good, which wakes a write
+// that is blocked. Safe for concurrent use.
+type streamDeadline struct {
+	mu      sync.Mutex
+	rc      *http.ResponseController
+	stopped bool
+}
+
+// extend sets the deadline d from now; false once stopped.
+func (d *streamDeadline) extend(timeout time.Duration) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped {
+		return false
+	}
+	_ = d.rc.SetWriteDeadline(time.Now().Add(timeout)) // a writer without deadlines: nothing to bound
+	return true
+}
+
+// clear removes the deadline, unless stopped.
+func (d *streamDeadline) clear() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.stopped {
+		_ = d.rc.SetWriteDeadline(time.Time{})
+	}
+}
+
+// stop sets the deadline in the past.
+func (d *streamDeadline) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.stopped = true
+	_ = d.rc.SetWriteDeadline(time.Unix(1, 0))
 }
 
 // functionCode serves GET /portico/v1/functions/{name}/code?Qualifier=Q: the Zip
