@@ -1,12 +1,16 @@
 package admin
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 
 	"go.uber.org/fx"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/runtimes"
 )
 
@@ -46,7 +50,12 @@ func (s *Server) registerImageRoutes(d ImageDeps) {
 			return errdefs.New(errdefs.ErrInvalid, "InvalidRuntimeException", fmt.Sprintf(
 				"%s runtime cannot import images: run portico serve with --runtime docker or containerd", name))
 		}
-		refs, err := imp.ImportImage(r.Context(), r.Body)
+		archive, done, err := s.verifiedBody(r)
+		if err != nil {
+			return err
+		}
+		defer done()
+		refs, err := imp.ImportImage(r.Context(), archive)
 		if err != nil {
 			return fmt.Errorf("importing images into the %s runtime: %w", d.Runtime.Name(), err)
 		}
@@ -57,4 +66,37 @@ func (s *Server) registerImageRoutes(d ImageDeps) {
 		s.log.Info("imported images", "runtime", d.Runtime.Name(), "images", refs)
 		return writeJSON(w, http.StatusOK, ImportResult{Runtime: d.Runtime.Name(), Images: refs})
 	})
+}
+
+// verifiedBody returns r's body for a handler that may stop reading it before
+// its end (an image importer stops at the archive's end marker). A body
+// streamed under a SigV4 signature over its declared X-Amz-Content-Sha256
+// (authenticate) is checked against that hash only once read to its end, so
+// it is first spooled to a temporary file and read to the end there: bytes
+// changed after signing are refused before any of them is used. Other bodies
+// are returned as they are. done removes the file.
+func (s *Server) verifiedBody(r *http.Request) (body io.Reader, done func(), err error) {
+	if _, ok := r.Body.(readCloser); !ok {
+		return r.Body, func() {}, nil
+	}
+	f, err := os.CreateTemp("", "portico-upload-*")
+	if err != nil {
+		return nil, nil, fmt.Errorf("spool the request body: %w", err)
+	}
+	done = func() {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+	}
+	if _, err := io.Copy(f, r.Body); err != nil {
+		done()
+		if errors.Is(err, sigv4.ErrMismatch) {
+			return nil, nil, s.signatureError(r, "", err)
+		}
+		return nil, nil, fmt.Errorf("read request body: %w: %w", err, errdefs.ErrInvalid)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		done()
+		return nil, nil, fmt.Errorf("spool the request body: %w", err)
+	}
+	return f, done, nil
 }
