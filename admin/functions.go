@@ -442,14 +442,17 @@ func (s *Server) functionLogs(w http.ResponseWriter, r *http.Request, name strin
 
 // streamLogs writes tail to w, then, unless lines is nil, each of lines as it
 // comes, flushing each, until the client goes away, the server stops or lines
-// ends. Each write must be taken by the
-// client within the stream's write timeout (the listener's idle timeout): a
-// client that stops reading is let go rather than holding the handler for
-// ever. When the server stops, a write the client is not taking is cut short,
-// so that a slow reader cannot hold up shutdown.
+// ends. Each write must be taken by the client within the stream's write
+// timeout (the listener's idle timeout): a client that stops reading is let go
+// rather than holding the handler for ever. When the server stops, a write the
+// client is not taking is cut short, so that a slow reader cannot hold up
+// shutdown; a client that keeps up sees the stream end cleanly.
 func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, tail []byte, lines <-chan []byte) {
-	rc := http.NewResponseController(w)
-	dl := &streamDeadline{rc: rc}
+	timeout := s.streamWriteTimeout
+	if timeout <= 0 {
+		timeout = listener.DefaultLimits().IdleTimeout
+	}
+	dl := &streamDeadline{rc: http.NewResponseController(w), timeout: timeout}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -461,20 +464,10 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, tail []byte,
 		}
 		dl.stop()
 	})
-	defer dl.clear() // the connection may serve more requests
+	defer dl.finish() // the connection may serve more requests
 	defer wg.Wait()
 	defer close(done)
-	timeout := s.streamWriteTimeout
-	if timeout <= 0 {
-		timeout = listener.DefaultLimits().IdleTimeout
-	}
-	if !dl.extend(timeout) {
-		return
-	}
-	if _, err := w.Write(tail); err != nil || lines == nil { //nolint:gosec // G705: text/plain with nosniff, not HTML
-		return
-	}
-	if rc.Flush() != nil {
+	if !dl.write(w, tail) || lines == nil {
 		return
 	}
 	for {
@@ -482,56 +475,79 @@ func (s *Server) streamLogs(w http.ResponseWriter, r *http.Request, tail []byte,
 		case <-r.Context().Done():
 			return
 		case <-s.stopping:
+			dl.stop()
 			return
 		case line, ok := <-lines:
-			if !ok || !dl.extend(timeout) {
-				return
-			}
-			if _, err := w.Write(line); err != nil {
-				return
-			}
-			if rc.Flush() != nil {
+			if !ok || !dl.write(w, line) {
 				return
 			}
 		}
 	}
 }
 
-// streamDeadline is a streaming response's write deadline: extended before
-// each write, until stop sets it in the past for good, which wakes a write
-// that is blocked. Safe for concurrent use.
+// streamStopGrace is how long the last bytes of a stream ended by shutdown
+// (the chunked encoding's end) have to go out.
+const streamStopGrace = time.Second
+
+// streamDeadline writes a streaming response under a write deadline, set
+// afresh before each write, and lets stop cut short a write that is blocked.
+// Safe for concurrent use.
 type streamDeadline struct {
-	mu      sync.Mutex
 	rc      *http.ResponseController
-	stopped bool
+	timeout time.Duration
+
+	mu      sync.Mutex
+	stopped bool // no more writes
+	writing bool // a write is under way
+	cut     bool // the deadline was set in the past
 }
 
-// extend sets the deadline d from now; false once stopped.
-func (d *streamDeadline) extend(timeout time.Duration) bool {
+// write writes b and flushes it within the timeout; false when that failed or
+// the stream was stopped.
+func (d *streamDeadline) write(w http.ResponseWriter, b []byte) bool {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.stopped {
+		d.mu.Unlock()
 		return false
 	}
-	_ = d.rc.SetWriteDeadline(time.Now().Add(timeout)) // a writer without deadlines: nothing to bound
-	return true
-}
-
-// clear removes the deadline, unless stopped.
-func (d *streamDeadline) clear() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.stopped {
-		_ = d.rc.SetWriteDeadline(time.Time{})
+	d.writing = true
+	_ = d.rc.SetWriteDeadline(time.Now().Add(d.timeout)) // a writer without deadlines: nothing to bound
+	d.mu.Unlock()
+	_, err := w.Write(b) //nolint:gosec // G705: text/plain with nosniff, not HTML
+	if err == nil {
+		err = d.rc.Flush()
 	}
+	d.mu.Lock()
+	d.writing = false
+	d.mu.Unlock()
+	return err == nil
 }
 
-// stop sets the deadline in the past.
+// stop ends the stream: a write under way is cut short (its deadline set in
+// the past), and no other starts.
 func (d *streamDeadline) stop() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.stopped = true
-	_ = d.rc.SetWriteDeadline(time.Unix(1, 0))
+	if d.writing {
+		d.cut = true
+		_ = d.rc.SetWriteDeadline(time.Unix(1, 0))
+	}
+}
+
+// finish sets the deadline for what the server writes after the handler: none
+// while the stream ran its course, streamStopGrace after a stop, and it stays
+// in the past after a cut.
+func (d *streamDeadline) finish() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.cut:
+	case d.stopped:
+		_ = d.rc.SetWriteDeadline(time.Now().Add(streamStopGrace))
+	default:
+		_ = d.rc.SetWriteDeadline(time.Time{})
+	}
 }
 
 // functionCode serves GET /portico/v1/functions/{name}/code?Qualifier=Q: the Zip

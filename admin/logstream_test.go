@@ -110,3 +110,35 @@ func TestLogTailClearsDeadline(t *testing.T) {
 		t.Fatalf("deadlines %v: want one for the write, then none", w.deadlines)
 	}
 }
+
+// TestLogStreamStopsCleanly: a follower that keeps up sees the stream end when
+// the server stops, with no deadline in the past, so the end of the chunked
+// body still goes out and the client sees a clean end, not a cut connection.
+func TestLogStreamStopsCleanly(t *testing.T) {
+	s := &Server{stopping: make(chan struct{})}
+	w := newStuckWriter() // its first write, the tail, goes out
+	lines := make(chan []byte)
+	returned := make(chan struct{})
+	go func() {
+		defer close(returned)
+		s.streamLogs(w, httptest.NewRequest(http.MethodGet, "/portico/v1/functions/f/logs?follow=1", nil), []byte("tail\n"), lines)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-returned:
+	case <-ctx.Done():
+		t.Fatal("the stream did not end when the server stopped")
+	}
+	for _, d := range w.deadlines {
+		if !d.IsZero() && d.Before(time.Unix(2, 0)) {
+			t.Fatalf("deadlines %v: a stream that kept up was cut", w.deadlines)
+		}
+	}
+	if last := w.deadlines[len(w.deadlines)-1]; last.IsZero() {
+		t.Fatalf("deadlines %v: the end of a stopped stream must still be bounded", w.deadlines)
+	}
+}
