@@ -214,15 +214,17 @@ func (s *Server) authenticate(r *http.Request) error {
 	if err != nil {
 		return s.signatureError(r, service, err)
 	}
-	if declared := p.DeclaredHash(); declared != "" {
+	declared := p.DeclaredHash()
+	if declared != "" && declared != sigv4.UnsignedPayload {
 		if err := p.VerifyHash(declared); err != nil {
 			return s.signatureError(r, service, err)
 		}
-		if declared != sigv4.UnsignedPayload {
-			r.Body = readCloser{sigv4.HashingReader(r.Body, declared), r.Body}
-		}
+		r.Body = readCloser{sigv4.HashingReader(r.Body, declared), r.Body}
 		return nil
 	}
+	// UNSIGNED-PAYLOAD is S3's alone: Lambda, API Gateway and IAM sign the
+	// body's hash whatever the header says, and so does this API, so that a
+	// signed request's body cannot be swapped on the way.
 	limit := s.bodyLimit(r)
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
@@ -232,8 +234,17 @@ func (s *Server) authenticate(r *http.Request) error {
 		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
 			fmt.Sprintf("Request must be smaller than %d bytes for this operation", limit))
 	}
-	if err := p.VerifyBody(body); err != nil {
-		return s.signatureError(r, service, err)
+	if declared == sigv4.UnsignedPayload {
+		err = p.VerifyHash(sigv4.HashHex(body))
+	} else {
+		err = p.VerifyBody(body)
+	}
+	if err != nil {
+		err = s.signatureError(r, service, err)
+		if k, ok := errors.AsType[*errdefs.Kinded](err); ok && declared == sigv4.UnsignedPayload && k.Message == msgSignatureMismatch {
+			k.Message += " This API does not take X-Amz-Content-Sha256: UNSIGNED-PAYLOAD: sign the SHA-256 of the body."
+		}
+		return err
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	return nil

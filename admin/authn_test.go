@@ -288,6 +288,16 @@ func TestSignatureErrors(t *testing.T) {
 			req.Header.Set("Authorization", strings.Replace(a, ";host;", ";", 1))
 			return req
 		}, check{403, "IncompleteSignatureException", msgIncompleteSignature, ""}},
+		{"unsigned payload", func() *http.Request {
+			req := httptest.NewRequest("POST", "http://127.0.0.1:9090/2015-03-31/functions/f/invocations", bytes.NewReader(body))
+			req.Header.Set("X-Amz-Content-Sha256", sigv4.UnsignedPayload)
+			creds := aws.Credentials{AccessKeyID: TokenAccessKeyID, SecretAccessKey: "tok"}
+			if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, sigv4.UnsignedPayload, "lambda", "us-east-1", now); err != nil {
+				t.Fatal(err)
+			}
+			req.Body = io.NopCloser(strings.NewReader(`{"hello":"swapped on the way"}`))
+			return req
+		}, check{403, "InvalidSignatureException", msgSignatureMismatch + " This API does not take X-Amz-Content-Sha256: UNSIGNED-PAYLOAD: sign the SHA-256 of the body.", ""}},
 		{"header case and spacing", func() *http.Request {
 			req := httptest.NewRequest("POST", "http://127.0.0.1:9090/2015-03-31/functions/f/invocations", bytes.NewReader(body))
 			req.Header.Set("X-Custom", "a   b")
