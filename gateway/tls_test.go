@@ -1063,7 +1063,10 @@ func TestMutualTLSKeepAliveVerifiedUnderAnEarlierTruststore(t *testing.T) {
 		}
 		// The stale connection is closed (HTTP/2: GOAWAY): the client's next
 		// request needs a new handshake, which the old CA's certificate fails.
-		if st, reused, _, err := get(c); err == nil {
+		// Over HTTP/2 the client may open its next stream before it reads the
+		// GOAWAY that follows the 403; that stream gets a 403 again, never a
+		// response from the API.
+		if st, reused, _, err := get(c); err == nil && (!h2 || st != 403) {
 			t.Errorf("h2 %v: the stale connection served again: %d reused %v", h2, st, reused)
 		}
 		if st, _, _, err := get(e.client(h2, old)); err == nil {

@@ -497,7 +497,7 @@ func TestSigV4ForAPIGateway(t *testing.T) {
 	}
 	_, err := sdk(env, "wrong").GetApiKeys(ctx, &apigateway.GetApiKeysInput{})
 	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" {
+	if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidSignatureException" {
 		t.Fatalf("signed with a wrong secret: %v", err)
 	}
 }
