@@ -326,8 +326,22 @@ func ZipDir(dir string) ([]byte, error) {
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
+	if buf.Len() > zipLimit {
+		return nil, fmt.Errorf("zipping %s: the archive is %d bytes, more than the %d (50 MiB) a function's code may be "+
+			"when uploaded directly, as in Lambda: leave build outputs and dependencies the function does not need out "+
+			"of the directory, or package the function as a container image (PackageType Image)", dir, buf.Len(), zipLimit)
+	}
 	return buf.Bytes(), nil
 }
+
+// MaxZipUpload is the largest archive ZipDir makes: the server refuses a larger
+// Zip package (functions.MaxZipSize), and one much larger would not reach it as
+// an answer at all (the request body outgrows the admin API's limit, and the
+// upload is cut off before the server can say why).
+const MaxZipUpload = 50 << 20
+
+// zipLimit is MaxZipUpload; tests lower it.
+var zipLimit = MaxZipUpload
 
 // RouteIDs returns the ids of an API's routes by route key.
 func (c *Client) RouteIDs(ctx context.Context, api string) (map[string]string, error) {
