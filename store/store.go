@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,7 +31,23 @@ import (
 )
 
 // SchemaVersion is the version of the on-disk layout this build reads and writes.
-const SchemaVersion = 1
+//
+//  1. the first layout.
+//  2. a stage method setting leaves a throttle that is not set out, where 1
+//     stored 0/0 for it (gateway/apis registers the migration).
+const SchemaVersion = 2
+
+// Migration upgrades a store from schema version From to From+1. Run reads and
+// writes only the buckets of the package that owns the change. Open runs every
+// migration a store needs, and the new version, in one bbolt transaction: a
+// crash (or an error from Run) leaves the store as it was, at its old version,
+// and the next Open runs the migrations again.
+type Migration struct {
+	From int
+	// Name says what the migration does, for errors and logs.
+	Name string
+	Run  Step
+}
 
 const (
 	fileName   = "portico.db"
@@ -53,9 +70,11 @@ type Store struct {
 	watches []*Generation
 }
 
-// Open opens (creating if needed) the store in dir and checks its schema version.
-// Dir returns dir made absolute.
-func Open(dir string) (*Store, error) {
+// Open opens (creating if needed) the store in dir and checks its schema
+// version: a new store gets SchemaVersion; an older one is upgraded by
+// migrations (see Migration), and refused when one it needs is missing; a
+// newer one is refused. Dir returns dir made absolute.
+func Open(dir string, migrations ...Migration) (*Store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("store: empty data directory: %w", errdefs.ErrInvalid)
 	}
@@ -79,27 +98,42 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	s := &Store{db: db, dir: dir}
-	if err := s.checkSchema(); err != nil {
+	if err := s.checkSchema(SchemaVersion, migrations); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Store) checkSchema() error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists([]byte(metaBucket))
+// checkSchema brings the store to version want, running migrations in the
+// same transaction as the version they reach.
+func (s *Store) checkSchema(want int, migrations []Migration) error {
+	return s.Update(context.Background(), func(t *Tx) error {
+		b, err := t.tx.CreateBucketIfNotExists([]byte(metaBucket))
 		if err != nil {
 			return err
 		}
-		v := b.Get([]byte(schemaKey))
-		if v == nil {
-			return b.Put([]byte(schemaKey), []byte(fmt.Sprint(SchemaVersion)))
+		raw := b.Get([]byte(schemaKey))
+		if raw == nil {
+			return b.Put([]byte(schemaKey), []byte(strconv.Itoa(want)))
 		}
-		if string(v) != fmt.Sprint(SchemaVersion) {
-			return fmt.Errorf("store: %s has schema version %s, this build reads %d", s.dir, v, SchemaVersion)
+		v, err := strconv.Atoi(string(raw))
+		if err != nil || v < 1 {
+			return fmt.Errorf("store: %s has schema version %q, this build reads %d", s.dir, raw, want)
 		}
-		return nil
+		if v > want {
+			return fmt.Errorf("store: %s has schema version %d, newer than this build's %d: use a newer portico", s.dir, v, want)
+		}
+		for ; v < want; v++ {
+			i := slices.IndexFunc(migrations, func(m Migration) bool { return m.From == v })
+			if i < 0 {
+				return fmt.Errorf("store: %s has schema version %d and no migration to %d is registered (this build reads %d)", s.dir, v, v+1, want)
+			}
+			if err := migrations[i].Run(t); err != nil {
+				return fmt.Errorf("store: %s: migration %d to %d (%s): %w", s.dir, v, v+1, migrations[i].Name, err)
+			}
+		}
+		return b.Put([]byte(schemaKey), []byte(strconv.Itoa(want)))
 	})
 }
 
@@ -316,15 +350,31 @@ func (t *Tx) NextSequence(bucket string) (uint64, error) {
 	return b.NextSequence()
 }
 
-// Module provides *Store from a Config and closes it on stop.
+// MigrationGroup is the fx value group Module gathers migrations from: a
+// package whose stored records change provides its Migration as
+// fx.Annotate(..., fx.ResultTags(`group:"store_migrations"`)).
+const MigrationGroup = "store_migrations"
+
+// Params are Module's dependencies.
+type Params struct {
+	fx.In
+
+	Lifecycle  fx.Lifecycle
+	Config     Config
+	Log        *slog.Logger
+	Migrations []Migration `group:"store_migrations"`
+}
+
+// Module provides *Store from a Config, upgraded by the migrations of the
+// MigrationGroup group, and closes it on stop.
 var Module = fx.Module("store",
-	fx.Provide(func(lc fx.Lifecycle, cfg Config, log *slog.Logger) (*Store, error) {
-		s, err := Open(cfg.Dir)
+	fx.Provide(func(p Params) (*Store, error) {
+		s, err := Open(p.Config.Dir, p.Migrations...)
 		if err != nil {
 			return nil, err
 		}
-		log.Info("store open", "component", "store", "dir", cfg.Dir, "schema", SchemaVersion)
-		lc.Append(fx.StopHook(s.Close))
+		p.Log.Info("store open", "component", "store", "dir", p.Config.Dir, "schema", SchemaVersion)
+		p.Lifecycle.Append(fx.StopHook(s.Close))
 		return s, nil
 	}),
 )

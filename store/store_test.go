@@ -243,3 +243,124 @@ func TestOpen(t *testing.T) {
 		}
 	})
 }
+
+// writeSchema sets the schema version of the store file in dir by hand.
+func writeSchema(t *testing.T, dir, v string) {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(dir, fileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(metaBucket))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(schemaKey), []byte(v))
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	ctx := context.Background()
+	// old makes a store at version 1 holding one record.
+	old := func(t *testing.T) string {
+		dir := t.TempDir()
+		s := open(t, dir)
+		if err := s.Update(ctx, func(tx *Tx) error { return tx.Put("b", "k", doc{Name: "old", N: 1}) }); err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Close()
+		writeSchema(t, dir, "1")
+		return dir
+	}
+	bump := Migration{From: 1, Name: "bump n", Run: func(tx *Tx) error {
+		var d doc
+		if err := tx.Get("b", "k", &d); err != nil {
+			return err
+		}
+		d.N++
+		return tx.Put("b", "k", d)
+	}}
+	read := func(t *testing.T, s *Store) doc {
+		var d doc
+		if err := s.View(ctx, func(tx *Tx) error { return tx.Get("b", "k", &d) }); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+
+	t.Run("an old store is migrated once", func(t *testing.T) {
+		dir := old(t)
+		s, err := Open(dir, bump)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := read(t, s); d.N != 2 {
+			t.Fatalf("after the migration: %+v, want n 2", d)
+		}
+		_ = s.Close()
+		// At the new version: the migration does not run again.
+		s, err = Open(dir, bump)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = s.Close() }()
+		if d := read(t, s); d.N != 2 {
+			t.Fatalf("after a second open: %+v, want n 2", d)
+		}
+	})
+	t.Run("a failed migration leaves the old store", func(t *testing.T) {
+		dir := old(t)
+		// It writes, then fails: as a crash half way through would, the
+		// store keeps version 1 and the record as it was.
+		broken := Migration{From: 1, Name: "broken", Run: func(tx *Tx) error {
+			if err := bump.Run(tx); err != nil {
+				return err
+			}
+			return errors.New("disk on fire")
+		}}
+		if _, err := Open(dir, broken); err == nil || !strings.Contains(err.Error(), "migration 1 to 2 (broken): disk on fire") {
+			t.Fatalf("Open with a failing migration: %v", err)
+		}
+		s, err := Open(dir, bump)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = s.Close() }()
+		if d := read(t, s); d.N != 2 {
+			t.Fatalf("after the failed and then a good migration: %+v, want n 2 (bumped once)", d)
+		}
+	})
+	t.Run("a missing migration is refused", func(t *testing.T) {
+		dir := old(t)
+		if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "schema version 1 and no migration to 2") {
+			t.Fatalf("Open without the migration: %v", err)
+		}
+		// Refused without a change: the migration still runs later.
+		s, err := Open(dir, bump)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = s.Close() }()
+		if d := read(t, s); d.N != 2 {
+			t.Fatalf("%+v, want n 2", d)
+		}
+	})
+	t.Run("a new store needs none", func(t *testing.T) {
+		s, err := Open(t.TempDir(), Migration{From: 1, Name: "never", Run: func(*Tx) error { return errors.New("ran") }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Close()
+	})
+	t.Run("a bad version is refused", func(t *testing.T) {
+		dir := old(t)
+		writeSchema(t, dir, "one")
+		if _, err := Open(dir, bump); err == nil || !strings.Contains(err.Error(), `schema version "one"`) {
+			t.Fatalf("Open of schema %q: %v", "one", err)
+		}
+	})
+}
