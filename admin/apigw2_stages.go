@@ -67,12 +67,8 @@ func toV2RouteSettings(ms apis.MethodSetting) v2RouteSettings {
 	if ms.LoggingLevel != "" {
 		out.LoggingLevel = &ms.LoggingLevel
 	}
-	if ms.ThrottlingBurstLimit >= 0 {
-		out.ThrottlingBurstLimit = &ms.ThrottlingBurstLimit
-	}
-	if ms.ThrottlingRateLimit >= 0 {
-		out.ThrottlingRateLimit = &ms.ThrottlingRateLimit
-	}
+	// A throttle not set is left out, as API Gateway leaves it out.
+	out.ThrottlingBurstLimit, out.ThrottlingRateLimit = ms.ThrottlingBurstLimit, ms.ThrottlingRateLimit
 	return out
 }
 
@@ -91,25 +87,36 @@ func (rs v2RouteSettings) applyTo(key string, ms *apis.MethodSetting) error {
 	// -1 is API Gateway's "not configured": the route (or the stage
 	// default) is then not throttled.
 	if v := rs.ThrottlingBurstLimit; v != nil {
-		if *v < -1 {
+		switch {
+		case *v == -1:
+			ms.ThrottlingBurstLimit = nil
+		case *v < 0:
 			return v2BadRequest("throttlingBurstLimit of %s must be 0 or more, or -1 for none", key)
+		default:
+			ms.ThrottlingBurstLimit = new(*v)
 		}
-		ms.ThrottlingBurstLimit = *v
 	}
 	if v := rs.ThrottlingRateLimit; v != nil {
-		if *v < 0 && *v != -1 {
+		switch {
+		case *v == -1:
+			ms.ThrottlingRateLimit = nil
+		case *v < 0:
 			return v2BadRequest("throttlingRateLimit of %s must be 0 or more, or -1 for none", key)
+		default:
+			ms.ThrottlingRateLimit = new(*v)
 		}
-		ms.ThrottlingRateLimit = *v
 	}
-	// API Gateway blocks a route throttled to 0 requests; the throttle stage
-	// reads 0/0 as no throttle, so it is refused rather than not enforced.
-	if (rs.ThrottlingBurstLimit != nil || rs.ThrottlingRateLimit != nil) && ms.ThrottlingBurstLimit == 0 && ms.ThrottlingRateLimit == 0 {
-		return v2BadRequest("a throttle of 0 requests (throttlingBurstLimit and throttlingRateLimit 0) for %s is not supported: "+
-			"Portico does not block routes by throttle; delete the route to close it, or use -1 for no throttle", key)
+	// API Gateway blocks a route throttled to 0 requests. Refused (since
+	// before the gateway enforced 0/0): closing a route is deleting it.
+	if (rs.ThrottlingBurstLimit != nil || rs.ThrottlingRateLimit != nil) && isZero(ms.ThrottlingBurstLimit) && isZero(ms.ThrottlingRateLimit) {
+		return v2BadRequest("a throttle of 0 requests (throttlingBurstLimit and throttlingRateLimit 0) for %s is not supported "+
+			"for HTTP and WebSocket APIs: delete the route to close it, or use -1 for no throttle", key)
 	}
 	return nil
 }
+
+// isZero reports whether v is set to 0.
+func isZero[T int | float64](v *T) bool { return v != nil && *v == 0 }
 
 func (s *Server) toV2Stage(st *apis.Stage) v2Stage {
 	out := v2Stage{StageName: st.Name, Description: st.Description, DeploymentID: st.DeploymentID, AutoDeploy: st.AutoDeploy,

@@ -46,7 +46,7 @@ type apigwStage struct {
 	CacheClusterEnabled bool                          `json:"cacheClusterEnabled"`
 	CacheClusterSize    string                        `json:"cacheClusterSize,omitempty"`
 	CacheClusterStatus  string                        `json:"cacheClusterStatus"`
-	MethodSettings      map[string]apis.MethodSetting `json:"methodSettings"`
+	MethodSettings      map[string]apigwMethodSetting `json:"methodSettings"`
 	Variables           map[string]string             `json:"variables,omitempty"`
 	CanarySettings      *apis.CanarySettings          `json:"canarySettings,omitempty"`
 	TracingEnabled      bool                          `json:"tracingEnabled"`
@@ -54,6 +54,31 @@ type apigwStage struct {
 	Tags                map[string]string             `json:"tags,omitempty"`
 	CreatedDate         float64                       `json:"createdDate"`
 	LastUpdatedDate     float64                       `json:"lastUpdatedDate"`
+}
+
+// apigwMethodSetting is API Gateway's MethodSetting shape. A throttle that is
+// not set reads -1, as API Gateway has it (the SDKs' MethodSetting holds the
+// throttle as plain numbers: left out, it would read 0, which throttles every
+// request).
+type apigwMethodSetting struct {
+	apis.MethodSetting
+	ThrottlingBurstLimit int     `json:"throttlingBurstLimit"`
+	ThrottlingRateLimit  float64 `json:"throttlingRateLimit"`
+}
+
+func toAPIGWMethodSettings(in map[string]apis.MethodSetting) map[string]apigwMethodSetting {
+	out := make(map[string]apigwMethodSetting, len(in))
+	for k, ms := range in {
+		m := apigwMethodSetting{MethodSetting: ms, ThrottlingBurstLimit: -1, ThrottlingRateLimit: -1}
+		if b := ms.ThrottlingBurstLimit; b != nil {
+			m.ThrottlingBurstLimit = *b
+		}
+		if r := ms.ThrottlingRateLimit; r != nil {
+			m.ThrottlingRateLimit = *r
+		}
+		out[k] = m
+	}
+	return out
 }
 
 // epoch is a time as API Gateway's JSON timestamps: seconds since the epoch.
@@ -67,14 +92,11 @@ func epoch(t time.Time) float64 {
 func toAPIGWStage(st *apis.Stage) apigwStage {
 	out := apigwStage{DeploymentID: st.DeploymentID, StageName: st.Name, Description: st.Description,
 		CacheClusterEnabled: st.CacheClusterEnabled, CacheClusterSize: st.CacheClusterSize, CacheClusterStatus: "NOT_AVAILABLE",
-		MethodSettings: st.MethodSettings, Variables: st.Variables, CanarySettings: st.CanarySettings,
+		MethodSettings: toAPIGWMethodSettings(st.MethodSettings), Variables: st.Variables, CanarySettings: st.CanarySettings,
 		TracingEnabled: st.TracingEnabled, AccessLogSettings: st.AccessLogSettings, Tags: st.Tags,
 		CreatedDate: epoch(st.CreatedAt), LastUpdatedDate: epoch(st.UpdatedAt)}
 	if st.CacheClusterEnabled {
 		out.CacheClusterStatus = "AVAILABLE"
-	}
-	if out.MethodSettings == nil {
-		out.MethodSettings = map[string]apis.MethodSetting{}
 	}
 	return out
 }

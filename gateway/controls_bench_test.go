@@ -45,8 +45,8 @@ func BenchmarkMOCKControls(b *testing.B) {
 		created := gwtest.Deploy(b, svc, a, apis.DeployInput{StageName: "bench"})
 		const high = 1e9
 		if _, err := svc.SetMethodSettings(ctx, created.ID, "bench", map[string]apis.MethodSetting{
-			"*/*":       {ThrottlingRateLimit: high, ThrottlingBurstLimit: high},
-			"/mock/GET": {ThrottlingRateLimit: high, ThrottlingBurstLimit: high},
+			"*/*":       {ThrottlingRateLimit: new(float64(high)), ThrottlingBurstLimit: new(int(high))},
+			"/mock/GET": {ThrottlingRateLimit: new(float64(high)), ThrottlingBurstLimit: new(int(high))},
 		}); err != nil {
 			b.Fatal(err)
 		}

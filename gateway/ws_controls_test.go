@@ -34,7 +34,7 @@ func TestWebSocketRouteThrottle(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := svc.SetMethodSettings(ctx, a.ID, "dev", map[string]apis.MethodSetting{
-		"sendmessage": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2}}); err != nil {
+		"sendmessage": {ThrottlingRateLimit: new(float64(1)), ThrottlingBurstLimit: new(int(2))}}); err != nil {
 		t.Fatal(err)
 	}
 	gw := New(Config{}, svc, nil, nil, nil)

@@ -387,12 +387,16 @@ type MethodSetting struct {
 	LoggingLevel     string `json:"loggingLevel,omitempty"` // OFF, ERROR, INFO
 	DataTraceEnabled bool   `json:"dataTraceEnabled"`
 	// ThrottlingBurstLimit and ThrottlingRateLimit are a token bucket: burst is
-	// its size, rate its refill per second. A negative value means no limit.
-	ThrottlingBurstLimit int     `json:"throttlingBurstLimit"`
-	ThrottlingRateLimit  float64 `json:"throttlingRateLimit"`
-	CachingEnabled       bool    `json:"cachingEnabled"`
-	CacheTTLInSeconds    int     `json:"cacheTtlInSeconds"`
-	CacheDataEncrypted   bool    `json:"cacheDataEncrypted"`
+	// its size, rate its refill per second. Nil is "not set" (API Gateway's
+	// -1): no limit at this level. 0 is a limit like any other: with both 0
+	// every request is throttled, with rate 0 the bucket never refills.
+	// Records of schema version 1 used 0/0 for "not set";
+	// MigrateThrottleUnset rewrites them.
+	ThrottlingBurstLimit *int     `json:"throttlingBurstLimit,omitempty"`
+	ThrottlingRateLimit  *float64 `json:"throttlingRateLimit,omitempty"`
+	CachingEnabled       bool     `json:"cachingEnabled"`
+	CacheTTLInSeconds    int      `json:"cacheTtlInSeconds"`
+	CacheDataEncrypted   bool     `json:"cacheDataEncrypted"`
 	// RequireAuthorizationForCacheControl says a client's Cache-Control:
 	// max-age=0 needs authorization; UnauthorizedCacheControlHeaderStrategy says
 	// what an unauthorized one gets: FAIL_WITH_403,

@@ -9,9 +9,12 @@ import (
 )
 
 // Module provides the API service (*Service) that the gateway serves from and
-// the admin API manages.
+// the admin API manages, and the store migrations of its buckets.
 var Module = fx.Module("apis",
 	fx.Provide(func(st *store.Store, log *slog.Logger) *Service {
 		return NewService(st, log.With("component", "apis"))
 	}),
+	// The store runs this package's migrations when it opens.
+	fx.Provide(fx.Annotate(func() store.Migration { return MigrateThrottleUnset },
+		fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
 )

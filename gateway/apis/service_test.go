@@ -308,7 +308,7 @@ func TestSetMethodSettings(t *testing.T) {
 	}
 	var notified int
 	s.Subscribe(func(string) { notified++ })
-	set := map[string]MethodSetting{"*/*": {ThrottlingRateLimit: 5, ThrottlingBurstLimit: 2}, "/hello/GET": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 1}}
+	set := map[string]MethodSetting{"*/*": {ThrottlingRateLimit: new(float64(5)), ThrottlingBurstLimit: new(int(2))}, "/hello/GET": {ThrottlingRateLimit: new(float64(1)), ThrottlingBurstLimit: new(int(1))}}
 	if _, err := s.SetMethodSettings(ctx, a.ID, "dev", set); err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +316,7 @@ func TestSetMethodSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.MethodSettings) != 2 || st.MethodSettings["/hello/GET"].ThrottlingBurstLimit != 1 || notified != 1 {
+	if len(st.MethodSettings) != 2 || *st.MethodSettings["/hello/GET"].ThrottlingBurstLimit != 1 || notified != 1 {
 		t.Fatalf("settings %+v, notified %d", st.MethodSettings, notified)
 	}
 	if _, err := s.SetMethodSettings(ctx, a.ID, "nope", set); !errors.Is(err, errdefs.ErrNotFound) {

@@ -45,14 +45,11 @@ func ValidateCacheClusterSize(s string) error {
 }
 
 // DefaultMethodSetting is what a new method-settings entry starts from when the
-// stage has no "*/*" entry to copy: API Gateway's defaults, except that the
-// throttle fields are -1 (no stage limit; the account's applies) rather than
-// the account's own figures.
+// stage has no "*/*" entry to copy: API Gateway's defaults, with no throttle
+// set (no stage limit; the account's applies).
 func DefaultMethodSetting() MethodSetting {
 	return MethodSetting{
 		LoggingLevel:                           "OFF",
-		ThrottlingBurstLimit:                   -1,
-		ThrottlingRateLimit:                    -1,
 		CacheTTLInSeconds:                      DefaultCacheTTL,
 		RequireAuthorizationForCacheControl:    true,
 		UnauthorizedCacheControlHeaderStrategy: defaultCacheControlStrategy,
@@ -158,18 +155,27 @@ func applyMethodSetting(settings map[string]MethodSetting, p MethodSettingPatch,
 	if p.DataTraceEnabled != nil {
 		ms.DataTraceEnabled = *p.DataTraceEnabled
 	}
+	// -1 is API Gateway's "not set": the field is taken off. 0 is kept: it
+	// is a limit (0/0 throttles every request).
 	if p.ThrottlingBurstLimit != nil {
-		if *p.ThrottlingBurstLimit < -1 {
-			return invalid("throttling burst limit %d for %s: use 0 or more (-1 for no limit)", *p.ThrottlingBurstLimit, p.Key)
+		switch b := *p.ThrottlingBurstLimit; {
+		case b == -1:
+			ms.ThrottlingBurstLimit = nil
+		case b < 0:
+			return invalid("throttling burst limit %d for %s: use 0 or more (-1 for no limit)", b, p.Key)
+		default:
+			ms.ThrottlingBurstLimit = &b
 		}
-		ms.ThrottlingBurstLimit = *p.ThrottlingBurstLimit
 	}
 	if p.ThrottlingRateLimit != nil {
-		r := *p.ThrottlingRateLimit
-		if math.IsNaN(r) || math.IsInf(r, 0) || (r < 0 && r != -1) {
+		switch r := *p.ThrottlingRateLimit; {
+		case r == -1:
+			ms.ThrottlingRateLimit = nil
+		case math.IsNaN(r) || math.IsInf(r, 0) || r < 0:
 			return invalid("throttling rate limit %v for %s: use 0 or more (-1 for no limit)", r, p.Key)
+		default:
+			ms.ThrottlingRateLimit = &r
 		}
-		ms.ThrottlingRateLimit = r
 	}
 	if p.CachingEnabled != nil {
 		ms.CachingEnabled = *p.CachingEnabled

@@ -21,7 +21,7 @@ func TestMethodSettingsCopyAllAtCreation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := st.MethodSettings["/hello/GET"]; got.ThrottlingRateLimit != -1 || got.CacheTTLInSeconds != DefaultCacheTTL || !got.MetricsEnabled {
+	if got := st.MethodSettings["/hello/GET"]; rateOf(got) != -1 || got.CacheTTLInSeconds != DefaultCacheTTL || !got.MetricsEnabled {
 		t.Fatalf("an entry without */* to copy: %+v", got)
 	}
 	st, err = s.UpdateStage(ctx, a.ID, "dev", StagePatch{MethodSettings: []MethodSettingPatch{
@@ -32,13 +32,13 @@ func TestMethodSettingsCopyAllAtCreation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := st.MethodSettings["/{proxy+}/ANY"]; got.ThrottlingRateLimit != 10 || got.ThrottlingBurstLimit != 5 || got.CacheTTLInSeconds != 30 {
+	if got := st.MethodSettings["/{proxy+}/ANY"]; rateOf(got) != 10 || burstOf(got) != 5 || got.CacheTTLInSeconds != 30 {
 		t.Fatalf("a later entry copies */* as it was then: %+v", got)
 	}
-	if got := st.MethodSettings["/hello/GET"]; got.ThrottlingRateLimit != -1 {
+	if got := st.MethodSettings["/hello/GET"]; rateOf(got) != -1 {
 		t.Fatalf("an existing entry changed with */*: %+v", got)
 	}
-	if ms, own, ok := st.EffectiveMethodSetting("/other", "GET"); own || !ok || ms.ThrottlingRateLimit != 20 {
+	if ms, own, ok := st.EffectiveMethodSetting("/other", "GET"); own || !ok || rateOf(ms) != 20 {
 		t.Fatalf("effective setting of a method without its own: %+v %v %v", ms, own, ok)
 	}
 	for name, p := range map[string]MethodSettingPatch{
@@ -58,7 +58,7 @@ func TestMethodSettingsCopyAllAtCreation(t *testing.T) {
 		}
 	}
 	st, _ = s.GetStage(ctx, a.ID, "dev")
-	if st.Description != "" || st.MethodSettings["*/*"].ThrottlingRateLimit != 20 {
+	if st.Description != "" || rateOf(st.MethodSettings["*/*"]) != 20 {
 		t.Fatalf("a refused update left changes: %q %+v", st.Description, st.MethodSettings["*/*"])
 	}
 }
@@ -155,4 +155,20 @@ func TestMethodSettingsKeepCachingAsItWas(t *testing.T) {
 	if st.MethodSettings["*/*"].CachingEnabled {
 		t.Fatalf("a stage without a cache: %+v", st.MethodSettings["*/*"])
 	}
+}
+
+// rateOf and burstOf are a setting's throttle values, -1 when not set (as
+// API Gateway shows them).
+func rateOf(ms MethodSetting) float64 {
+	if ms.ThrottlingRateLimit == nil {
+		return -1
+	}
+	return *ms.ThrottlingRateLimit
+}
+
+func burstOf(ms MethodSetting) int {
+	if ms.ThrottlingBurstLimit == nil {
+		return -1
+	}
+	return *ms.ThrottlingBurstLimit
 }

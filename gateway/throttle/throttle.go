@@ -125,12 +125,22 @@ func MethodKey(protocol string, r *apis.Route) string {
 }
 
 // SettingLimit returns the throttle of a method setting, and false when it sets
-// none (both values zero: an entry made for other settings).
+// none (neither value set: an entry made for other settings). A rate that is
+// not set is no limit; a burst that is not set is the rate's (see Limit). 0 is
+// a limit: rate 0 and burst 0 throttle every request, rate 0 and burst n let n
+// requests through and then none (the bucket never refills).
 func SettingLimit(ms apis.MethodSetting) (Limit, bool) {
-	if ms.ThrottlingRateLimit == 0 && ms.ThrottlingBurstLimit == 0 {
+	if ms.ThrottlingRateLimit == nil && ms.ThrottlingBurstLimit == nil {
 		return Limit{}, false
 	}
-	return Limit{Rate: ms.ThrottlingRateLimit, Burst: ms.ThrottlingBurstLimit}, true
+	l := Limit{Rate: -1, Burst: -1}
+	if r := ms.ThrottlingRateLimit; r != nil {
+		l.Rate = *r
+	}
+	if b := ms.ThrottlingBurstLimit; b != nil {
+		l.Burst = *b
+	}
+	return l, true
 }
 
 // stageLimit returns the stage throttle of the method under key: its own

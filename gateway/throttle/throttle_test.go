@@ -80,18 +80,29 @@ func TestThrottle(t *testing.T) {
 	}{
 		{"account burst", Config{RateLimit: 1, BurstLimit: 3}, apis.ProtocolREST, nil, 0, 10, 3},
 		{"account unlimited, no settings", unlimited, apis.ProtocolREST, nil, 0, 50, 50},
-		{"stage default", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 4}}, 0, 10, 4},
+		{"stage default", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(1, 4)}, 0, 10, 4},
 		{"method overrides default", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{
-			"*/*": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 4}, "/pets/GET": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2}}, 0, 10, 2},
+			"*/*": limit(1, 4), "/pets/GET": limit(1, 2)}, 0, 10, 2},
 		{"other method keeps default", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{
-			"*/*": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 4}, "/pets/GET": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2}}, 1, 10, 4},
-		{"templated path key", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"/pets/{id}/GET": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 1}}, 2, 10, 1},
+			"*/*": limit(1, 4), "/pets/GET": limit(1, 2)}, 1, 10, 4},
+		{"templated path key", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"/pets/{id}/GET": limit(1, 1)}, 2, 10, 1},
 		{"setting without throttle values", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"/pets/GET": {CachingEnabled: true}}, 0, 10, 10},
-		{"negative rate is no limit", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: -1, ThrottlingBurstLimit: -1}}, 0, 10, 10},
-		{"rate without burst", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 2}}, 0, 10, 2},
-		{"http route key", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"GET /pets": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 3}}, 0, 10, 3},
-		{"http default route settings", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 5}}, 1, 10, 5},
-		{"account and stage: the tighter wins", Config{RateLimit: 1, BurstLimit: 2}, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 6}}, 0, 10, 2},
+		{"negative rate is no limit", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(-1, -1)}, 0, 10, 10},
+		{"rate without burst", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: new(float64(2))}}, 0, 10, 2},
+		{"http route key", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"GET /pets": limit(1, 3)}, 0, 10, 3},
+		{"http default route settings", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"*/*": limit(1, 5)}, 1, 10, 5},
+		// 0 is a limit, not "not set": 0/0 throttles every request (API
+		// Gateway's way to close a method), rate 0 never refills.
+		{"stage default 0/0", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(0, 0)}, 0, 10, 0},
+		{"method 0/0", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(100, 100), "/pets/GET": limit(0, 0)}, 0, 10, 0},
+		{"method 0/0 leaves the others", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(100, 100), "/pets/GET": limit(0, 0)}, 1, 10, 10},
+		{"method without throttle under a 0/0 default", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{
+			"*/*": limit(0, 0), "/pets/GET": {CachingEnabled: true}}, 0, 10, 0},
+		{"rate 0, burst 2", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(0, 2)}, 0, 10, 2},
+		{"rate 0 without burst", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: new(0.0)}}, 0, 10, 0},
+		{"burst without rate is no limit", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingBurstLimit: new(0)}}, 0, 10, 10},
+		{"http route 0/0", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"GET /pets": limit(0, 0)}, 0, 10, 0},
+		{"account and stage: the tighter wins", Config{RateLimit: 1, BurstLimit: 2}, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(1, 6)}, 0, 10, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
@@ -119,6 +130,30 @@ func TestThrottleRefillsWithTheClock(t *testing.T) {
 	}
 }
 
+// TestZeroRateNeverRefills: a rate of 0 adds no tokens however long the
+// clock runs; 0/0 lets nothing through at any time.
+func TestZeroRateNeverRefills(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := New(Config{RateLimit: -1}, nil)
+	s.SetClock(clk.now)
+	hs := compile(t, s, deployed(apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(0, 2), "/pets/POST": limit(0, 0)}, getPets, postPets))
+	if got := hs.serve(0, 5); got != 2 {
+		t.Fatalf("rate 0 burst 2: %d passed, want 2", got)
+	}
+	clk.advance(time.Hour)
+	if got := hs.serve(0, 5); got != 0 {
+		t.Fatalf("rate 0 an hour later: %d passed, want 0", got)
+	}
+	if got := hs.serve(1, 5); got != 0 {
+		t.Fatalf("0/0: %d passed, want 0", got)
+	}
+}
+
+// limit is a method setting with a throttle.
+func limit(rate float64, burst int) apis.MethodSetting {
+	return apis.MethodSetting{ThrottlingRateLimit: &rate, ThrottlingBurstLimit: &burst}
+}
+
 func TestNoLimitsCompilesToNothing(t *testing.T) {
 	s := New(Config{RateLimit: -1}, nil)
 	mw, err := s.Compile(deployed(apis.ProtocolREST, nil, getPets))
@@ -132,7 +167,7 @@ func TestRecompileKeepsCountsAndAppliesNewRates(t *testing.T) {
 	lim := NewBuckets()
 	s := New(Config{RateLimit: -1}, lim)
 	s.SetClock(clk.now)
-	settings := map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 3}}
+	settings := map[string]apis.MethodSetting{"*/*": limit(1, 3)}
 	if got := compile(t, s, deployed(apis.ProtocolREST, settings, getPets)).serve(0, 3); got != 3 {
 		t.Fatalf("first compile: %d passed", got)
 	}
@@ -141,7 +176,7 @@ func TestRecompileKeepsCountsAndAppliesNewRates(t *testing.T) {
 		t.Fatalf("after recompile: %d passed, want 0 (counts kept)", got)
 	}
 	// A higher rate: the bucket refills at it from its first request on.
-	settings = map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 100, ThrottlingBurstLimit: 100}}
+	settings = map[string]apis.MethodSetting{"*/*": limit(100, 100)}
 	hs := compile(t, s, deployed(apis.ProtocolREST, settings, getPets))
 	if got := hs.serve(0, 1); got != 0 {
 		t.Fatalf("new rate, no time passed: %d passed, want 0", got)
@@ -160,7 +195,7 @@ func TestCheckMessageWebSocket(t *testing.T) {
 	s := New(Config{RateLimit: -1}, nil)
 	s.SetClock(clk.now)
 	d := deployed(apis.ProtocolWebSocket, map[string]apis.MethodSetting{
-		"sendmessage": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2}},
+		"sendmessage": limit(1, 2)},
 		apis.Route{RouteKey: "sendmessage"}, apis.Route{RouteKey: "$default"})
 	count := func(key string, n int) (passed int) {
 		for range n {
@@ -184,7 +219,7 @@ func TestCheckMessageWebSocket(t *testing.T) {
 // TestThrottleAllocations keeps the stage's per-request work allocation-free.
 func TestThrottleAllocations(t *testing.T) {
 	s := New(Config{RateLimit: 1e9, BurstLimit: 1e9}, nil)
-	d := deployed(apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 1e9, ThrottlingBurstLimit: 1e9}}, getPets)
+	d := deployed(apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(1e9, 1e9)}, getPets)
 	mw, err := s.Compile(d)
 	if err != nil {
 		t.Fatal(err)
@@ -213,8 +248,8 @@ func TestRemovedMethodSettingDropsItsBucket(t *testing.T) {
 	s := New(Config{RateLimit: -1}, lim)
 	s.SetClock(clk.now)
 	strict := map[string]apis.MethodSetting{
-		"/pets/GET": {ThrottlingRateLimit: 0.001, ThrottlingBurstLimit: 1},
-		"*/*":       {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2},
+		"/pets/GET": limit(0.001, 1),
+		"*/*":       limit(1, 2),
 	}
 	if got := compile(t, s, deployed(apis.ProtocolREST, strict, getPets)).serve(0, 3); got != 1 {
 		t.Fatalf("under 0.001 rps burst 1: %d of 3 passed, want 1", got)
@@ -222,14 +257,14 @@ func TestRemovedMethodSettingDropsItsBucket(t *testing.T) {
 	if got := compile(t, s, deployed(apis.ProtocolREST, strict, getPets)).serve(0, 1); got != 0 {
 		t.Fatalf("a recompile with the same settings reset the bucket: %d passed", got)
 	}
-	lenient := map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2}}
+	lenient := map[string]apis.MethodSetting{"*/*": limit(1, 2)}
 	if got := compile(t, s, deployed(apis.ProtocolREST, lenient, getPets)).serve(0, 3); got != 2 {
 		t.Fatalf("after the setting's removal, under the default burst 2: %d of 3 passed, want 2", got)
 	}
 	if n := lim.Len(); n != 2 { // account, /pets/GET
 		t.Fatalf("%d buckets, want 2", n)
 	}
-	compile(t, s, deployed(apis.ProtocolREST, map[string]apis.MethodSetting{"/pets/GET": {ThrottlingRateLimit: 0.001, ThrottlingBurstLimit: 1}}, getPets)).serve(0, 1)
+	compile(t, s, deployed(apis.ProtocolREST, map[string]apis.MethodSetting{"/pets/GET": limit(0.001, 1)}, getPets)).serve(0, 1)
 	if got := compile(t, s, deployed(apis.ProtocolREST, nil, getPets)).serve(0, 5); got != 5 {
 		t.Fatalf("without any limit: %d of 5 passed", got)
 	}

@@ -384,7 +384,7 @@ func TestThrottlesEndToEnd(t *testing.T) {
 	}
 	// A stage method throttle (method settings) on prod's GET /open.
 	if _, err := ctl.apis.SetMethodSettings(ctx, id, "prod", map[string]apis.MethodSetting{
-		"/open/GET": {ThrottlingRateLimit: 1, ThrottlingBurstLimit: 3}}); err != nil {
+		"/open/GET": {ThrottlingRateLimit: new(float64(1)), ThrottlingBurstLimit: new(int(3))}}); err != nil {
 		t.Fatal(err)
 	}
 	if ok, last := burst("prod", "/open", "", 20); ok != 3 || last != tooMany {
