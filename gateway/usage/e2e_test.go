@@ -395,6 +395,82 @@ func TestThrottlesEndToEnd(t *testing.T) {
 	}
 }
 
+// TestZeroStageThrottleEndToEnd: a throttle of rateLimit 0 and burstLimit 0
+// set by update-stage, for the stage default (*/*) on dev and for one method
+// on prod, throttles every request of those methods, a key's with a generous
+// usage plan too, with API Gateway's 429; get-stage shows the 0/0 it was given
+// and -1 for a throttle not set; the setting survives a restart; -1 takes it
+// off again. (The gateway read 0/0 as "not set" and let everything through.)
+func TestZeroStageThrottleEndToEnd(t *testing.T) {
+	env, ctl, gw, id := startKeyed(t, "dev", "prod")
+	ctx := context.Background()
+	k := createKey(t, gw, &apigateway.CreateApiKeyInput{Name: aws.String("z"), Enabled: true})
+	plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("generous"),
+		Throttle:  &types.ThrottleSettings{RateLimit: 1000, BurstLimit: 1000},
+		ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("dev")}, {ApiId: aws.String(id), Stage: aws.String("prod")}}}, *k.Id)
+	patch := func(stage string, pathValues ...string) {
+		t.Helper()
+		var ops []types.PatchOperation
+		for i := 0; i < len(pathValues); i += 2 {
+			ops = append(ops, types.PatchOperation{Op: types.OpReplace, Path: aws.String(pathValues[i]), Value: aws.String(pathValues[i+1])})
+		}
+		if _, err := gw.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: aws.String(id), StageName: aws.String(stage), PatchOperations: ops}); err != nil {
+			t.Fatalf("update-stage %s: %v", stage, err)
+		}
+	}
+	patch("dev", "/*/*/throttling/rateLimit", "0", "/*/*/throttling/burstLimit", "0")
+	// prod's */* is made for metrics only (no throttle); GET /pets copies it
+	// and gets 0/0.
+	patch("prod", "/*/*/metrics/enabled", "true", "/~1pets/GET/throttling/rateLimit", "0", "/~1pets/GET/throttling/burstLimit", "0")
+
+	const tooMany = `TooManyRequestsException {"message":"Too Many Requests"}`
+	// throttle reads stage's method setting key and wants its rate and burst.
+	throttle := func(when, stage, key string, rate float64, burst int32) {
+		t.Helper()
+		st, err := gw.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(id), StageName: aws.String(stage)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, ok := st.MethodSettings[key]
+		if !ok || ms.ThrottlingRateLimit != rate || ms.ThrottlingBurstLimit != burst {
+			t.Fatalf("%s: get-stage %s methodSettings[%s] = %+v (present %v), want rate %v burst %d", when, stage, key, ms, ok, rate, burst)
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, c := range []struct {
+			stage, path, key string
+			status           int
+		}{
+			{"dev", "/open", "", 429},
+			{"dev", "/pets", *k.Value, 429},
+			{"prod", "/pets", *k.Value, 429},
+			{"prod", "/open", "", 200},
+		} {
+			for range 3 {
+				status, typ, body := call(t, env.GatewayURL+"/"+id+"/"+c.stage+c.path, c.key)
+				if status != c.status || (status == 429 && typ+" "+body != tooMany) {
+					t.Fatalf("%s: GET %s%s: %d %s %s, want %d", when, c.stage, c.path, status, typ, body, c.status)
+				}
+			}
+		}
+		throttle(when, "dev", "*/*", 0, 0)
+		throttle(when, "prod", "/pets/GET", 0, 0)
+		throttle(when, "prod", "*/*", -1, -1)
+	}
+	check("after update-stage")
+	env.Restart()
+	ctl.freeze()
+	check("after a restart")
+	patch("dev", "/*/*/throttling/rateLimit", "-1", "/*/*/throttling/burstLimit", "-1")
+	throttle("after -1", "dev", "*/*", -1, -1)
+	for _, path := range []string{"/open", "/pets"} {
+		if status, typ, body := call(t, env.GatewayURL+"/"+id+"/dev"+path, *k.Value); status != 200 {
+			t.Fatalf("dev%s after -1: %d %s %s, want 200", path, status, typ, body)
+		}
+	}
+}
+
 func TestAccountThrottleEndToEnd(t *testing.T) {
 	env, _ := startFrozen(t, func(s *app.Settings) { s.Throttle = throttle.Config{RateLimit: 1, BurstLimit: 5} })
 	id := importKeyed(t, env.Client(), "dev")
