@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/smithy-go"
+	"go.etcd.io/bbolt"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
@@ -468,6 +470,60 @@ func TestZeroStageThrottleEndToEnd(t *testing.T) {
 		if status, typ, body := call(t, env.GatewayURL+"/"+id+"/dev"+path, *k.Value); status != 200 {
 			t.Fatalf("dev%s after -1: %d %s %s, want 200", path, status, typ, body)
 		}
+	}
+}
+
+// TestV1StoreUnsetThrottleEndToEnd: a data directory written before schema
+// version 2, whose stage default held 0/0 for "no throttle", still means no
+// throttle after an upgrade: the server migrates it at start.
+func TestV1StoreUnsetThrottleEndToEnd(t *testing.T) {
+	env, ctl, gw, id := startKeyed(t, "dev")
+	ctx := context.Background()
+	if _, err := gw.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: aws.String(id), StageName: aws.String("dev"),
+		PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/*/*/metrics/enabled"), Value: aws.String("true")}}}); err != nil {
+		t.Fatal(err)
+	}
+	env.Stop()
+	// Rewrite the stage as version 1 stored it: 0/0 in a setting made for
+	// metrics only.
+	db, err := bbolt.Open(filepath.Join(env.DataDir, "portico.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("gw_stages"))
+		var st map[string]any
+		if err := json.Unmarshal(b.Get([]byte(id+"/dev")), &st); err != nil {
+			return err
+		}
+		all := st["methodSettings"].(map[string]any)["*/*"].(map[string]any)
+		all["throttlingBurstLimit"], all["throttlingRateLimit"] = 0, 0
+		raw, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(id+"/dev"), raw); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("1"))
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Restart()
+	ctl.freeze()
+	if status, typ, body := call(t, env.GatewayURL+"/"+id+"/dev/open", ""); status != 200 {
+		t.Fatalf("GET /open after the upgrade: %d %s %s, want 200 (0/0 of version 1 is no throttle)", status, typ, body)
+	}
+	st, err := gw.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(id), StageName: aws.String("dev")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms := st.MethodSettings["*/*"]; !ms.MetricsEnabled || ms.ThrottlingRateLimit != -1 || ms.ThrottlingBurstLimit != -1 {
+		t.Fatalf("*/* after the upgrade: %+v, want metrics on and no throttle (-1)", ms)
 	}
 }
 
