@@ -257,6 +257,38 @@ func TestDeployDroppedStageSettingsAreReset(t *testing.T) {
 	}
 }
 
+// TestDeployZeroMethodThrottle deploys an Api whose MethodSettings throttle
+// every method to rate 0 and burst 0: as on API Gateway, every request is
+// throttled (the gateway read 0/0 as no throttle and let them through).
+func TestDeployZeroMethodThrottle(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	path := samTestdata(t, "stage-settings.yaml")
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := strings.Replace(string(text), "ThrottlingRateLimit: 1\n          ThrottlingBurstLimit: 1\n",
+		"ThrottlingRateLimit: 0\n          ThrottlingBurstLimit: 0\n", 1)
+	if zero == string(text) {
+		t.Fatal("the template's MethodSettings changed; update the test")
+	}
+	writeFile(t, path, []byte(zero), 0o600)
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "zero")
+	api := stackRecord(t, env, "zero").Resources["Api"].PhysicalID
+	var st struct {
+		MethodSettings map[string]map[string]any `json:"methodSettings"`
+	}
+	adminJSON(t, env, "/restapis/"+api+"/stages/prod", &st)
+	if all := st.MethodSettings["*/*"]; all["throttlingRateLimit"] != float64(0) || all["throttlingBurstLimit"] != float64(0) {
+		t.Fatalf("get-stage */*: %v, want rate 0 and burst 0", all)
+	}
+	for i := range 3 {
+		if code, body := gatewayCall(t, http.MethodGet, env.GatewayURL+"/"+api+"/prod/x", "", nil); code != http.StatusTooManyRequests || body != `{"message":"Too Many Requests"}` {
+			t.Fatalf("call %d: %d %s, want 429 {\"message\":\"Too Many Requests\"}", i+1, code, body)
+		}
+	}
+}
+
 // TestDeployHTTPStageRouteThrottleAndAccessLog deploys an HttpApi whose
 // event throttles its route (RouteSettings) and whose stage writes an access
 // log (AccessLogSettings): both were warned about and ignored, so the route
