@@ -92,7 +92,11 @@ func releaseTable(w io.Writer, st *awsStage) error {
 			if m.ThrottlingBurstLimit >= 0 {
 				burst = strconv.Itoa(m.ThrottlingBurstLimit)
 			}
-			throttles = append(throttles, fmt.Sprintf("%s %s burst %s", k, rate, burst))
+			t := fmt.Sprintf("%s %s burst %s", k, rate, burst)
+			if m.ThrottlingRateLimit == 0 && m.ThrottlingBurstLimit <= 0 {
+				t += " (every request throttled)"
+			}
+			throttles = append(throttles, t)
 		}
 		if m.CachingEnabled {
 			caching = append(caching, fmt.Sprintf("%s ttl %ds", k, m.CacheTTLInSeconds))
@@ -288,8 +292,8 @@ func stageThrottle(g *globalFlags) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&method, "method", "", "one method, as /resource/path/METHOD (default: every method, */*)")
-	f.Float64Var(&rate, "rate", 0, "steady-state requests per second")
-	f.IntVar(&burst, "burst", 0, "burst size (token bucket capacity)")
+	f.Float64Var(&rate, "rate", 0, "steady-state requests per second (-1: no limit; rate 0 and burst 0 throttle every request)")
+	f.IntVar(&burst, "burst", 0, "burst size (token bucket capacity; -1: not set)")
 	return cmd
 }
 

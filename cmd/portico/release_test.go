@@ -123,6 +123,17 @@ paths:
 	if !strings.Contains(out, "off") {
 		t.Fatalf("after disable:\n%s", out)
 	}
+	// Rate 0 and burst 0 close the method: every request is throttled.
+	if code, body := gatewayCall(t, http.MethodGet, env.GatewayURL+"/"+id+"/prod/pets", "", nil); code != http.StatusOK {
+		t.Fatalf("GET /pets before 0/0: %d %s", code, body)
+	}
+	out = must("stage", "throttle", id, "prod", "--method", "/pets/GET", "--rate", "0", "--burst", "0")
+	if !strings.Contains(out, "/pets/GET 0/s burst 0 (every request throttled)") {
+		t.Fatalf("after --rate 0 --burst 0:\n%s", out)
+	}
+	if code, body := gatewayCall(t, http.MethodGet, env.GatewayURL+"/"+id+"/prod/pets", "", nil); code != http.StatusTooManyRequests || body != `{"message":"Too Many Requests"}` {
+		t.Fatalf("GET /pets after 0/0: %d %s, want 429 Too Many Requests", code, body)
+	}
 	if _, err := portico(t, env, "stage", "throttle", id, "nope", "--rate", "1"); err == nil || !strings.Contains(err.Error(), "Invalid Stage identifier specified") {
 		t.Fatalf("unknown stage: %v", err)
 	}
