@@ -1168,8 +1168,8 @@ func (b *builder) httpStage(id string, props map[string]any) *HTTPStage {
 // routeSettings reads one route's settings (an AWS::ApiGatewayV2::Stage
 // RouteSettings); false when they are refused. The throttle is enforced by
 // the gateway per route key; a throttle of 0 requests (the half a template
-// leaves out is 0, as API Gateway stores it) is refused, since the gateway
-// reads it as no throttle, where API Gateway blocks the route.
+// leaves out is 0, as API Gateway stores it), with which API Gateway blocks
+// the route, is refused, as the apigatewayv2 update-stage refuses it.
 func (b *builder) routeSettings(where string, m map[string]any) (RouteSettings, bool) {
 	var rs RouteSettings
 	ok := true
@@ -1207,7 +1207,7 @@ func (b *builder) routeSettings(where string, m map[string]any) (RouteSettings, 
 	burst0 := rs.ThrottlingBurstLimit == nil || *rs.ThrottlingBurstLimit == 0
 	rate0 := rs.ThrottlingRateLimit == nil || *rs.ThrottlingRateLimit == 0
 	if ok && (rs.ThrottlingBurstLimit != nil || rs.ThrottlingRateLimit != nil) && burst0 && rate0 {
-		b.fail("%s: a throttle of 0 requests (ThrottlingBurstLimit and ThrottlingRateLimit 0) blocks the route in API Gateway and is refused: Portico reads it as no throttle; remove the route to close it", where)
+		b.fail("%s: a throttle of 0 requests (ThrottlingBurstLimit and ThrottlingRateLimit 0) blocks the route in API Gateway and is refused for HTTP and WebSocket APIs: remove the route to close it", where)
 		ok = false
 	}
 	return rs, ok
