@@ -9,7 +9,9 @@ import (
 )
 
 // Limit is a token bucket: Rate tokens are added per second up to Burst, and a
-// request takes one. A negative Rate means no limit.
+// request takes one. A negative Rate means no limit; with a positive Rate, a
+// Burst of 0 or less is the rate's (at least 1). Rate 0 adds no tokens: Burst
+// requests pass, then none (none at all with Burst 0 or less).
 type Limit struct {
 	Rate  float64
 	Burst int
