@@ -90,6 +90,9 @@ func Open(dir string, migrations ...Migration) (*Store, error) {
 		return nil, fmt.Errorf("store: create data directory %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, fileName)
+	if err := prepareFile(dir, path); err != nil {
+		return nil, err
+	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
