@@ -61,6 +61,8 @@ func programName(pkg string) string {
 type Process struct {
 	// AdminURL is the admin API's base URL.
 	AdminURL string
+	// GatewayURL is the gateway's plain HTTP base URL.
+	GatewayURL string
 	// DataDir is the data directory.
 	DataDir string
 
@@ -100,6 +102,7 @@ func StartProcess(t testing.TB, opts Options) *Process {
 	t.Cleanup(p.Kill)
 	addrs := WaitStarted(t, out, p.exited)
 	p.AdminURL = "http://" + addrs.Admin
+	p.GatewayURL = "http://" + addrs.Gateway
 	c := p.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
