@@ -51,6 +51,8 @@ type Counts struct {
 	st  *store.Store
 	log *slog.Logger
 	m   sync.Map // plan id + "/" + key id -> *counter
+	// update is st.Update; tests put a seam here.
+	update func(context.Context, func(*store.Tx) error) error
 }
 
 var _ Counters = (*Counts)(nil)
@@ -60,7 +62,7 @@ func NewCounts(st *store.Store, log *slog.Logger) *Counts {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Counts{st: st, log: log}
+	return &Counts{st: st, log: log, update: st.Update}
 }
 
 // counter is one key's count in one plan.
@@ -199,22 +201,17 @@ type pending struct {
 
 // Flush writes every changed count to the store in one transaction. On failure
 // the changes stay pending for the next Flush.
+//
+// The changes are taken inside the store's write transaction, whose lock orders
+// flushes: two flushes at once commit in the order they took their changes, so
+// an older count never overwrites a newer one.
 func (cs *Counts) Flush(ctx context.Context) error {
-	var ps []pending
-	cs.m.Range(func(_, v any) bool {
-		c := v.(*counter)
-		c.mu.Lock()
-		if c.dirty || len(c.days) > 0 {
-			ps = append(ps, pending{c: c, rec: countRecord{PeriodStart: c.periodStart, Used: c.used}, days: c.days})
-			c.dirty, c.days = false, nil
-		}
-		c.mu.Unlock()
-		return true
-	})
-	if len(ps) == 0 {
-		return nil
+	if !cs.anyPending() {
+		return nil // no write transaction (and no sync) when nothing changed
 	}
-	err := cs.st.Update(ctx, func(tx *store.Tx) error {
+	var ps []pending
+	err := cs.update(ctx, func(tx *store.Tx) error {
+		ps = cs.takePending()
 		for _, p := range ps {
 			base := p.c.planID + "/" + p.c.keyID
 			if err := tx.Put(bucketCounts, base, p.rec); err != nil {
@@ -252,6 +249,35 @@ func (cs *Counts) Flush(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// anyPending reports whether a counter has changes to write.
+func (cs *Counts) anyPending() bool {
+	found := false
+	cs.m.Range(func(_, v any) bool {
+		c := v.(*counter)
+		c.mu.Lock()
+		found = c.dirty || len(c.days) > 0
+		c.mu.Unlock()
+		return !found
+	})
+	return found
+}
+
+// takePending takes every counter's changes, leaving them clean.
+func (cs *Counts) takePending() []pending {
+	var ps []pending
+	cs.m.Range(func(_, v any) bool {
+		c := v.(*counter)
+		c.mu.Lock()
+		if c.dirty || len(c.days) > 0 {
+			ps = append(ps, pending{c: c, rec: countRecord{PeriodStart: c.periodStart, Used: c.used}, days: c.days})
+			c.dirty, c.days = false, nil
+		}
+		c.mu.Unlock()
+		return true
+	})
+	return ps
 }
 
 func mustParseDay(s string) time.Time {
