@@ -145,6 +145,8 @@ type Runtime struct {
 
 	imageMu sync.Mutex // serializes image fetches and imports
 	baseRef string     // the Zip base image, once imported
+
+	rec recovery // containers left by containerd outages (recovery.go)
 }
 
 var (
@@ -231,7 +233,10 @@ func (r *Runtime) Name() string { return "containerd" }
 func (r *Runtime) HostAddr() string { return r.net.gateway.String() }
 
 // Close implements runtimes.Runtime.
-func (r *Runtime) Close() error { return r.cli.Close() }
+func (r *Runtime) Close() error {
+	r.closeRecovery()
+	return r.cli.Close()
+}
 
 // ctx puts the runtime's namespace on ctx.
 func (r *Runtime) ctx(ctx context.Context) context.Context {

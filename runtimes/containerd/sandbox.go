@@ -307,6 +307,9 @@ func (p *prepared) teardown(ctx context.Context) error {
 	if p.logw != nil {
 		_ = p.logw.Close()
 	}
+	if err != nil {
+		p.r.noteLost(containerID(p.spec.SandboxID), p.nsPath, err)
+	}
 	return err
 }
 
@@ -439,7 +442,9 @@ func (s *sandbox) Stop(ctx context.Context) error {
 		}
 		if err := p.task.Kill(tctx, syscall.SIGTERM); err != nil && !cerrdefs.IsNotFound(err) {
 			if isUnavailable(err) {
-				return p.r.wrap("stopping sandbox "+p.spec.SandboxID, err)
+				err = p.r.wrap("stopping sandbox "+p.spec.SandboxID, err)
+				p.r.noteLost(containerID(p.spec.SandboxID), p.nsPath, err)
+				return err
 			}
 		}
 		t := time.NewTimer(p.r.cfg.StopGrace)
@@ -453,7 +458,9 @@ func (s *sandbox) Stop(ctx context.Context) error {
 		case <-s.done:
 		default:
 			if err := p.task.Kill(tctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !cerrdefs.IsNotFound(err) && isUnavailable(err) {
-				return p.r.wrap("killing sandbox "+p.spec.SandboxID, err)
+				err = p.r.wrap("killing sandbox "+p.spec.SandboxID, err)
+				p.r.noteLost(containerID(p.spec.SandboxID), p.nsPath, err)
+				return err
 			}
 			select {
 			case <-s.done:
