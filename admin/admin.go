@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/portico-dev/portico/console"
@@ -456,8 +457,31 @@ var unknownError = [2]errorCode{
 	{http.StatusInternalServerError, "InternalServerErrorException"},
 }
 
+// outOfSpace is each surface's answer for a write that found the data
+// directory's file system full: 503, which the SDKs retry, since the same write
+// succeeds once there is space again.
+var outOfSpace = [2]errorCode{
+	{http.StatusServiceUnavailable, "ServiceException"},
+	{http.StatusServiceUnavailable, "ServiceUnavailableException"},
+}
+
+// outOfSpaceMessage is what the client of such a write is told (the path is in
+// the server's log).
+const outOfSpaceMessage = "Portico's data directory is out of space (no space left on device), so nothing was changed: " +
+	"free space on its file system and try again"
+
+// isOutOfSpace reports whether err is a write that found no space left on the
+// file system (or the disk quota used up).
+func isOutOfSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
 // errorStatus returns the status and error type err takes on surface.
 func errorStatus(err error, surface int) (int, string) {
+	if isOutOfSpace(err) {
+		c := outOfSpace[surface]
+		return c.status, c.typ
+	}
 	for _, e := range errorKinds {
 		if c := e.codes[surface]; c.status != 0 && errors.Is(err, e.kind) {
 			return c.status, c.typ
@@ -503,6 +527,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			typ = k.Type
 		}
 		body = map[string]string{"Type": "Service", "message": genericServerError(typ)}
+		if isOutOfSpace(err) {
+			body["message"] = outOfSpaceMessage
+		}
 		s.log.Error("admin request failed", "requestId", w.Header().Get("X-Amzn-RequestId"), "method", r.Method,
 			"path", r.URL.Path, "status", status, "err", err)
 	}

@@ -96,6 +96,9 @@ func (s *Server) writeAPIGatewayError(w http.ResponseWriter, r *http.Request, er
 	if status >= 500 {
 		s.log.Error("admin request failed", "requestId", w.Header().Get("X-Amzn-RequestId"), "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 		msg = "Internal server error"
+		if isOutOfSpace(err) {
+			msg = outOfSpaceMessage
+		}
 	}
 	w.Header().Set("x-amzn-ErrorType", typ)
 	_ = writeJSON(w, status, map[string]string{"message": msg})
