@@ -46,7 +46,8 @@ paths:
 type ledger struct {
 	mu       sync.Mutex
 	versions map[string]ackedVersion // version -> what publish answered
-	lastEnv  int                     // the last acknowledged $LATEST configuration (env N)
+	lastEnv  int                     // the last acknowledged $LATEST configuration (env SEQ)
+	alias    int                     // the version alias live was last acknowledged to name
 	deploys  []string                // deployment ids of the keyed API
 	stageVar int                     // the last acknowledged value of stage prod's variable n
 	imports  map[string]string       // API id -> name
@@ -142,8 +143,8 @@ func TestKillNineKeepsAcknowledgedWrites(t *testing.T) {
 	for _, r := range led.refused {
 		t.Errorf("refused under load: %s", r)
 	}
-	t.Logf("%d kills; %d acknowledged writes checked after each restart (%d versions, %d deployments, %d imported APIs); %d gateway calls admitted, usage reported %d",
-		kills, led.writes, len(led.versions), len(led.deploys), len(led.imports), led.admitted, led.usage)
+	t.Logf("%d kills; %d acknowledged writes checked after each restart (%d versions, %d deployments, %d imported APIs; alias live at %d, stage variable n=%d); %d gateway calls admitted, usage reported %d",
+		kills, led.writes, len(led.versions), len(led.deploys), len(led.imports), led.alias, led.stageVar, led.admitted, led.usage)
 }
 
 // zipWithExtra zips the package in src with one more file, so that its code
@@ -246,6 +247,14 @@ func publisher(ctx context.Context, c *client.Client, zips [][]byte, led *ledger
 		}
 		led.mu.Lock()
 		led.versions[v.Version] = ackedVersion{env: n, sha256: v.CodeSha256}
+		led.writes++
+		led.mu.Unlock()
+		if _, _, err := c.SetAlias(ctx, "pub", "live", v.Version, nil); err != nil {
+			led.fail("alias set", err)
+			return
+		}
+		led.mu.Lock()
+		led.alias, _ = strconv.Atoi(v.Version)
 		led.writes++
 		led.mu.Unlock()
 	}
@@ -413,6 +422,20 @@ func verifyLedger(t *testing.T, c *client.Client, p *apptest.Process, fx crashFi
 	}
 	if !codeOnDisk(p.DataDir, cfg.CodeSha256) {
 		t.Errorf("$LATEST's code %s is not on disk", cfg.CodeSha256)
+	}
+	if led.alias > 0 { // alias live names a version at least as new as acknowledged, and one that exists
+		res, err := c.Do(ctx, http.MethodGet, client.FunctionPath("pub", "/aliases/live"), nil, nil, nil)
+		if err != nil {
+			t.Fatalf("get alias live: %v", err)
+		}
+		var a client.Alias
+		mustJSON(t, res.Body, &a)
+		if n, _ := strconv.Atoi(a.FunctionVersion); n < led.alias {
+			t.Errorf("alias live names version %s, but version %d was acknowledged", a.FunctionVersion, led.alias)
+		}
+		if _, ok := listed[a.FunctionVersion]; !ok {
+			t.Errorf("alias live names version %s, which does not exist", a.FunctionVersion)
+		}
 	}
 	if latestAcked != "" { // the newest acknowledged version runs
 		if _, err := c.Do(ctx, http.MethodPost, client.FunctionPath("pub:"+latestAcked, "/invocations"), nil, []byte(`{}`), nil); err != nil {
