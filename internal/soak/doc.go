@@ -1,4 +1,9 @@
-// Package soak holds Portico's soak test (`make soak`): a bounded run of mixed
-// load against a `portico serve` child process that watches what the server
-// holds. It is not part of `make test`: the test skips unless SOAK is set.
+// Package soak holds Portico's soak and fault tests against a `portico serve`
+// child process. The soak (`make soak`) is a bounded run of mixed load that
+// watches what the server holds; it skips unless SOAK is set. The fault tests
+// run with the others: TestKillNineKeepsAcknowledgedWrites kills the server
+// with SIGKILL under writes and load (CRASH_KILLS sets how often), and
+// TestFullDisk fills a tmpfs under its data directory (it needs root, and
+// skips without it unless REQUIRE_TMPFS=1). docs/operations.md says what they
+// check.
 package soak
