@@ -72,6 +72,7 @@ type Conn struct {
 	sourceIP   string
 	userAgent  string
 	authorizer any
+	verify     func() bool // Endpoint.Verify
 
 	connectedAt time.Time
 	deadline    time.Time // connectedAt + MaxLifetime
@@ -152,7 +153,7 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		m: m, d: d,
 		id: ids.URLSafe(connectionIDBytes), apiID: ep.APIID, stage: ep.Stage, domainName: ep.DomainName,
 		sourceIP: cmp.Or(ep.SourceIP, remoteIP(r)), userAgent: r.UserAgent(),
-		connectedAt: now, deadline: now.Add(m.cfg.MaxLifetime),
+		connectedAt: now, deadline: now.Add(m.cfg.MaxLifetime), verify: ep.Verify,
 		inflight: make(chan struct{}, m.cfg.MaxInFlight),
 		finished: make(chan struct{}),
 		ready:    make(chan struct{}),
@@ -194,6 +195,20 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 		close(c.ready)
 		writeJSONError(w, http.StatusServiceUnavailable, "ServiceUnavailableException", "Service Unavailable")
 		c.runDisconnect(context.WithoutCancel(ctx), websocket.CloseGoingAway, "Server shutting down")
+		return
+	}
+	if c.verify != nil && !c.verify() {
+		// The configuration changed while $connect ran, and a Reverify may
+		// have looked before the connection was registered.
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
+		close(c.ready)
+		m.remove(c)
+		m.readers.Done()
+		close(c.finished)
+		writeJSONError(w, http.StatusForbidden, "ForbiddenException", "Forbidden")
+		c.runDisconnect(context.WithoutCancel(ctx), websocket.ClosePolicyViolation, "refused: the connection is no longer verified")
 		return
 	}
 	fw := &hijackWrapper{ResponseWriter: w}

@@ -185,6 +185,13 @@ type Endpoint struct {
 	// SourceIP is the client's address as the gateway decided it (its trusted
 	// proxies' X-Forwarded-For); empty means the upgrade's peer address.
 	SourceIP string
+	// Verify, when set, says whether the connection may stay open as the
+	// gateway's configuration is now (a mutual TLS domain's truststore, say):
+	// Manager.Reverify asks it of every live connection that has one, and the
+	// upgrade asks it once more after registering the connection (403 when it
+	// says no), so that an upgrade that raced a Reverify is not missed. It must
+	// be safe for concurrent use and not block.
+	Verify func() bool
 }
 
 // Routes is what the connections package needs to know about the deployment a
@@ -470,6 +477,29 @@ func (m *Manager) Disconnect(apiID, stage, id string) error {
 	}
 	c.closeWith(websocket.CloseNormalClosure, "")
 	return nil
+}
+
+// Reverify closes every live connection whose Endpoint.Verify now reports
+// false, as Disconnect does but with code and reason in the close frame and
+// the $disconnect event, and returns how many it closed. It does not wait for
+// the connections to end.
+func (m *Manager) Reverify(code int, reason string) int {
+	m.mu.RLock()
+	var check []*Conn
+	for _, c := range m.conns {
+		if c.verify != nil {
+			check = append(check, c)
+		}
+	}
+	m.mu.RUnlock()
+	n := 0
+	for _, c := range check {
+		if !c.verify() && !c.isClosed() {
+			c.closeWith(code, reason)
+			n++
+		}
+	}
+	return n
 }
 
 // Shutdown closes every connection (1001, "Server shutting down") and waits,

@@ -38,9 +38,63 @@ type TLSSource interface {
 	TLSConfig() *tls.Config
 }
 
+// TruststoreWatcher is a DomainResolver that tells when mutual TLS domains'
+// truststores change and which connections they still admit; edge.Edge
+// satisfies it. The gateway closes the WebSocket connections that a change
+// leaves unverified (HTTP requests are checked by Resolve, one by one).
+type TruststoreWatcher interface {
+	DomainResolver
+	// OnTruststoreChange sets the function to call after a change is in
+	// effect.
+	OnTruststoreChange(f func())
+	// Verified reports whether a connection to host with TLS state cs (nil:
+	// plain HTTP) would still pass Resolve's mutual TLS checks.
+	Verified(host string, cs *tls.ConnectionState) bool
+}
+
+var _ TruststoreWatcher = (*edge.Edge)(nil)
+
+// Close code and reason of a WebSocket connection that a mutual TLS domain's
+// new truststore no longer admits: 1008, as for any connection whose
+// credentials stopped passing the server's policy (1001 would tell the client
+// the server is going away, and invite it to come back as it is).
+const (
+	closeUntrusted       = 1008 // websocket.ClosePolicyViolation
+	closeUntrustedReason = "Client certificate not trusted by the domain's truststore"
+)
+
 // SetDomains makes the gateway route requests to custom domain names through d.
 // Call it before serving.
-func (g *Gateway) SetDomains(d DomainResolver) { g.domains = d }
+func (g *Gateway) SetDomains(d DomainResolver) {
+	g.domains = d
+	if w, ok := d.(TruststoreWatcher); ok {
+		w.OnTruststoreChange(g.truststoreChanged)
+	}
+}
+
+// truststoreChanged closes, with a close frame (closeUntrusted) and the
+// $disconnect route, every WebSocket connection to a custom domain that its
+// truststore as it is now no longer admits.
+func (g *Gateway) truststoreChanged() {
+	if g.ws == nil {
+		return
+	}
+	if n := g.ws.m.Reverify(closeUntrusted, closeUntrustedReason); n > 0 {
+		g.log.Info("closed WebSocket connections a mutual TLS domain's truststore no longer admits", "connections", n)
+	}
+}
+
+// verifyDomainConn returns the Verify function of a WebSocket connection
+// upgraded through a custom domain (connections.Endpoint.Verify), nil when
+// there is nothing to check.
+func (g *Gateway) verifyDomainConn(r *http.Request, c *pipeline.Context) func() bool {
+	w, ok := g.domains.(TruststoreWatcher)
+	if !ok || !c.CustomDomain {
+		return nil
+	}
+	host, cs := r.Host, r.TLS
+	return func() bool { return w.Verified(host, cs) }
+}
 
 // locateDomain resolves a request to a custom domain name: it reports whether
 // r's host is one (escaped is r's escaped path), filling c's API, stage and the path after the base path, and

@@ -1180,3 +1180,133 @@ func TestMutualTLSClientCertInMappingTemplates(t *testing.T) {
 		t.Errorf("without a client certificate: %d %q", a.status, a.body)
 	}
 }
+
+// TestMutualTLSWebSocketsClosedWhenTheTruststoreChanges holds wss connections
+// to a mutual TLS domain, with client certificates of two CAs, then updates
+// the domain's truststore to hold one of them: the other CA's connection gets
+// a close frame (1008) at once, without sending anything, and $disconnect runs
+// for it with that code; the connection the new truststore still admits stays
+// open and routes its messages. Deleting the domain closes that one too.
+func TestMutualTLSWebSocketsClosedWhenTheTruststoreChanges(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	m := connections.New(connections.DefaultConfig(), nil)
+	e.gw.EnableWebSockets(m)
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	evs := make(chan map[string]any, 16)
+	e.inv.handle = func(req invoker.Request) (*invoker.Result, error) {
+		var ev map[string]any
+		if err := json.Unmarshal(req.Payload, &ev); err == nil {
+			evs <- ev
+		}
+		return &invoker.Result{Payload: []byte(`{"statusCode":200}`), ExecutedVersion: "1"}, nil
+	}
+	next := func(eventType string) map[string]any {
+		t.Helper()
+		for {
+			select {
+			case ev := <-evs:
+				if str2(ev, "requestContext", "eventType") == eventType {
+					return ev
+				}
+			case <-time.After(30 * time.Second): // a guard against hanging, not a timing assertion
+				t.Fatalf("no %s event", eventType)
+			}
+		}
+	}
+	fn := &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello:1"}
+	id := e.deploy(&apis.API{Name: "ws", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{RouteSelectionExpression: "$request.body.action",
+		Routes: []apis.Route{{RouteKey: "$connect", Integration: fn}, {RouteKey: "$default", Integration: fn}, {RouteKey: "$disconnect", Integration: fn}}}}, "prod")
+	ca1, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca2, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "secure.example.com"
+	both := append(append([]byte{}, ca1.CertPEM...), ca2.CertPEM...)
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: name, TruststorePEM: both, TruststoreURI: "file:///truststore.pem"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: name, APIID: id, Stage: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	dial := func(ca *edge.DevCA, cn string) (*websocket.Conn, string) {
+		t.Helper()
+		c, k, err := ca.IssueClient(cn, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pair, err := tls.X509KeyPair(c, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := websocket.Dialer{
+			TLSClientConfig: &tls.Config{RootCAs: e.pool, Certificates: []tls.Certificate{pair}},
+			NetDialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				var nd net.Dialer
+				return nd.DialContext(ctx, network, e.srv.TLSAddr())
+			},
+		}
+		ws, resp, err := d.Dial("wss://"+name+"/", nil)
+		if err != nil {
+			t.Fatalf("wss dial with %s's certificate: %v", cn, err)
+		}
+		_ = resp.Body.Close()
+		t.Cleanup(func() { _ = ws.Close() })
+		return ws, str2(next("CONNECT"), "requestContext", "connectionId")
+	}
+	alice, aliceID := dial(ca1, "alice")
+	bob, bobID := dial(ca2, "bob")
+
+	// The truststore now holds ca2 only: alice's connection is closed at once.
+	if _, err := e.edge.UpdateDomain(ctx, name, func(d *edge.Domain) error {
+		d.TruststorePEM = ca2.CertPEM
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	closedWith := func(ws *websocket.Conn, who string) {
+		t.Helper()
+		_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second)) // a guard against hanging, not a timing assertion
+		_, b, err := ws.ReadMessage()
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation || ce.Text != closeUntrustedReason {
+			t.Fatalf("%s's connection after the truststore change: read %q, %v; want a close frame 1008 %q", who, b, err, closeUntrustedReason)
+		}
+	}
+	closedWith(alice, "alice")
+	ev := next("DISCONNECT")
+	if got := str2(ev, "requestContext", "connectionId"); got != aliceID {
+		t.Errorf("$disconnect of %q, want alice's %q", got, aliceID)
+	}
+	rc, _ := ev["requestContext"].(map[string]any)
+	if code, _ := rc["disconnectStatusCode"].(float64); code != 1008 {
+		t.Errorf("$disconnect disconnectStatusCode %v, want 1008", rc["disconnectStatusCode"])
+	}
+	if got := str2(ev, "requestContext", "disconnectReason"); got != closeUntrustedReason {
+		t.Errorf("$disconnect disconnectReason %q", got)
+	}
+
+	// Bob's certificate is still trusted: his connection routes messages.
+	if err := bob.WriteMessage(websocket.TextMessage, []byte(`{"action":"hi"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := str2(next("MESSAGE"), "requestContext", "connectionId"); got != bobID {
+		t.Errorf("a message from %q, want bob's %q", got, bobID)
+	}
+	if _, err := m.Get("", "", bobID); err != nil {
+		t.Errorf("bob's connection after the truststore change: %v", err)
+	}
+
+	// A deleted domain's truststore admits no one.
+	if err := e.edge.DeleteDomain(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	closedWith(bob, "bob")
+	if got := str2(next("DISCONNECT"), "requestContext", "connectionId"); got != bobID {
+		t.Errorf("$disconnect of %q, want bob's %q", got, bobID)
+	}
+}

@@ -119,6 +119,9 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, rc *req
 		// request and its pipeline state, for as long as the connection lives.
 		Context:  context.Background(),
 		SourceIP: rc.Identity.SourceIP, // g.clientIP: trusted proxies, as REST and HTTP
+		// A custom domain's truststore may change while the connection is
+		// open: the connection is closed when it no longer admits it.
+		Verify: g.verifyDomainConn(r, rc.Context),
 	}
 	if sc := trace.SpanContextFromContext(r.Context()); sc.IsValid() {
 		ep.Context = trace.ContextWithSpanContext(ep.Context, sc)

@@ -3,6 +3,7 @@ package edge
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -459,13 +460,8 @@ func (e *Edge) Resolve(r *http.Request) (*Target, error) {
 	if d == nil {
 		return nil, nil
 	}
-	if d.domain.MutualTLS() {
-		if r.TLS == nil || t.lookup(strings.ToLower(r.TLS.ServerName)) != d || len(r.TLS.PeerCertificates) == 0 {
-			return nil, fmt.Errorf("domain name %s requires mutual TLS; the request came without its handshake: %w", d.domain.Name, errdefs.ErrForbidden)
-		}
-		if !d.verified(r.TLS) {
-			return nil, fmt.Errorf("domain name %s: the connection's client certificate was verified against a truststore the domain no longer has: %w", d.domain.Name, ErrStaleConnection)
-		}
+	if err := d.admits(t, r.TLS); err != nil {
+		return nil, err
 	}
 	path := r.URL.EscapedPath()
 	for _, m := range d.mappings { // longest key first
@@ -479,6 +475,24 @@ func (e *Edge) Resolve(r *http.Request) (*Target, error) {
 		}
 	}
 	return nil, fmt.Errorf("domain name %s maps no base path of %s: %w", d.domain.Name, path, errdefs.ErrNotFound)
+}
+
+// admits checks a connection with TLS state cs (nil: plain HTTP) to the domain
+// d of table t: a mutual TLS domain needs its own handshake (the server name
+// names d) with a client certificate verified against its truststore as it
+// is now (errdefs.ErrForbidden; ErrStaleConnection when verified against an
+// earlier truststore).
+func (d *domainEntry) admits(t *table, cs *tls.ConnectionState) error {
+	if !d.domain.MutualTLS() {
+		return nil
+	}
+	if cs == nil || t.lookup(strings.ToLower(cs.ServerName)) != d || len(cs.PeerCertificates) == 0 {
+		return fmt.Errorf("domain name %s requires mutual TLS; the request came without its handshake: %w", d.domain.Name, errdefs.ErrForbidden)
+	}
+	if !d.verified(cs) {
+		return fmt.Errorf("domain name %s: the connection's client certificate was verified against a truststore the domain no longer has: %w", d.domain.Name, ErrStaleConnection)
+	}
+	return nil
 }
 
 func hostOnly(hostport string) string {

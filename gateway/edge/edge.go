@@ -62,7 +62,8 @@ type Edge struct {
 	watcher *certWatcher // set by Watch: reloads the certificates from files
 	table   atomic.Pointer[table]
 
-	reloadHook atomic.Pointer[func(domain string, err error)]
+	reloadHook     atomic.Pointer[func(domain string, err error)]
+	truststoreHook atomic.Pointer[func()]
 }
 
 // New returns the edge; it loads the default certificate (refusing one that
@@ -150,6 +151,36 @@ func (e *Edge) Close() error {
 // domain's certificate files, with the domain's name and the attempt's error
 // (nil: the new certificate is in use). For tests and operators' tooling.
 func (e *Edge) SetReloadHook(f func(domain string, err error)) { e.reloadHook.Store(&f) }
+
+// OnTruststoreChange sets a function called after every change that may leave
+// a connection to a mutual TLS domain verified against a truststore the domain
+// no longer has: a mutual TLS domain updated (its truststore, or its
+// certificate) or deleted. It runs once the change is in effect (Verified
+// then answers for the domains as they are now), on the goroutine that made
+// the change, and should not block. The gateway closes the WebSocket
+// connections that Verified refuses from it; HTTP requests are checked one by
+// one (Resolve).
+func (e *Edge) OnTruststoreChange(f func()) { e.truststoreHook.Store(&f) }
+
+// Verified reports whether a connection made to host (a WebSocket upgrade's
+// Host, which Resolve resolved) with TLS state cs (nil: plain HTTP) would still
+// be let through to a mutual TLS domain as the domains are now: as Resolve,
+// the domain's handshake with a client certificate verified against the CA of
+// its truststore as it is now. A connection to a domain without mutual TLS is
+// good; one that came through a mutual TLS domain deleted since is not (no
+// truststore admits it), and one to no domain without a verified client
+// certificate is.
+func (e *Edge) Verified(host string, cs *tls.ConnectionState) bool {
+	t := e.table.Load()
+	var d *domainEntry
+	if t != nil {
+		d = t.lookup(hostOnly(host))
+	}
+	if d == nil {
+		return cs == nil || len(cs.VerifiedChains) == 0
+	}
+	return d.admits(t, cs) == nil
+}
 
 func (e *Edge) domainReloaded(domain string, err error) {
 	if f := e.reloadHook.Load(); f != nil && *f != nil {
@@ -359,13 +390,28 @@ func (t *table) lookup(host string) *domainEntry {
 	return nil
 }
 
-// rebuild compiles the stored domains and mappings into a new table.
+// rebuild compiles the stored domains and mappings into a new table, then
+// tells the OnTruststoreChange function when a mutual TLS domain's compiled
+// TLS configuration changed or the domain is gone.
 func (e *Edge) rebuild(ctx context.Context) error {
+	changed, err := e.compile(ctx)
+	if err != nil || !changed {
+		return err
+	}
+	if f := e.truststoreHook.Load(); f != nil && *f != nil {
+		(*f)()
+	}
+	return nil
+}
+
+// compile is rebuild without the hook; it reports whether a mutual TLS domain
+// of the table it replaced was changed or removed.
+func (e *Edge) compile(ctx context.Context) (mtlsChanged bool, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	t := &table{exact: map[string]*domainEntry{}, wild: map[string]*domainEntry{}}
 	old := e.table.Load()
-	err := e.st.View(ctx, func(tx *store.Tx) error {
+	err = e.st.View(ctx, func(tx *store.Tx) error {
 		return tx.ForEach(bucketDomains, "", func(_ string, raw []byte) error {
 			var d Domain
 			if err := jsonUnmarshal(raw, &d); err != nil {
@@ -403,13 +449,34 @@ func (e *Edge) rebuild(ctx context.Context) error {
 		})
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	e.table.Store(t)
 	if e.watcher != nil {
 		e.swapWatches(old, t)
 	}
-	return nil
+	return old != nil && old.mutualTLSChanged(t), nil
+}
+
+// mutualTLSChanged reports whether a domain with mutual TLS in t or in next is
+// missing from the other or has another compiled TLS configuration there: its
+// truststore (or certificate) changed, mutual TLS was turned on or off, or the
+// domain was deleted or created again.
+func (t *table) mutualTLSChanged(next *table) bool {
+	differs := func(a, b *table) bool {
+		for _, m := range []map[string]*domainEntry{a.exact, a.wild} {
+			for _, d := range m {
+				if !d.domain.MutualTLS() {
+					continue
+				}
+				if o := b.lookupName(d.domain.Name); o == nil || o.tls != d.tls {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return differs(t, next) || differs(next, t)
 }
 
 // swapWatches watches the certificate files of the domains new in t and stops
