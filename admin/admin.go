@@ -29,6 +29,7 @@ import (
 	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
 
@@ -76,8 +77,11 @@ type Server struct {
 	// now is the clock console sessions expire by, and signatures and failed
 	// sign-ins are timed by (nil: time.Now).
 	now func() time.Time
-	// signIns limits failed sign-ins per client address.
-	signIns signInLimiter
+	// signIns limits failed sign-ins per client address (signin.go), with
+	// the other surfaces that take the admin token; nil: ownSignIns, the
+	// server's own.
+	signIns    *signin.Limiter
+	ownSignIns signin.Limiter
 }
 
 // Handle registers h for a net/http ServeMux pattern such as
@@ -121,7 +125,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// once while its client has failed too often (signin.go).
 			signIn := r.Header.Get("Authorization") != ""
 			if signIn {
-				if d := s.signIns.wait(r, s.clock()()); d > 0 {
+				if d := s.signInLimiter().Wait(r.RemoteAddr, s.clock()()); d > 0 {
 					retry, err := tooManySignIns(d)
 					w.Header().Set("Retry-After", retry)
 					s.refuse(w, r, err)
@@ -130,7 +134,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			if err := s.authenticate(r); err != nil {
 				if signIn && errors.Is(err, errdefs.ErrForbidden) {
-					s.signIns.failed(r, s.clock()())
+					s.signInLimiter().Failed(r.RemoteAddr, s.clock()())
 					s.log.Warn("admin sign-in failed", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "err", err)
 				}
 				if page {

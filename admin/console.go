@@ -127,7 +127,7 @@ func consoleAPIRequest(r *http.Request) (*http.Request, error) {
 // session cookie; a wrong token gets 401 and the form again.
 func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Token != "" {
-		if d := s.signIns.wait(r, s.clock()()); d > 0 {
+		if d := s.signInLimiter().Wait(r.RemoteAddr, s.clock()()); d > 0 {
 			retry, err := tooManySignIns(d)
 			w.Header().Set("Retry-After", retry)
 			console.ServeLoginError(w, http.StatusTooManyRequests, err.Error())
@@ -137,7 +137,7 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	token := r.PostFormValue("token")
 	if s.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.Token)) != 1 {
-		s.signIns.failed(r, s.clock()())
+		s.signInLimiter().Failed(r.RemoteAddr, s.clock()())
 		s.log.Warn("console sign-in with a wrong token", "remote", r.RemoteAddr)
 		console.ServeLoginError(w, http.StatusUnauthorized,
 			"That is not this server's admin token: give the token portico serve was started with (--admin-token, or PORTICO_ADMIN_TOKEN).")

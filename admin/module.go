@@ -11,6 +11,7 @@ import (
 	"github.com/portico-dev/portico/aliases"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/netaddr"
+	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -36,6 +37,10 @@ type Params struct {
 	// Console, when provided, is the web console's handler (console.Module),
 	// served at /console/.
 	Console http.Handler `name:"console" optional:"true"`
+	// SignIns, when provided, counts failed sign-ins with the other surfaces
+	// that take the admin token (@connections, the cache's invalidation, AWS_IAM
+	// routes); without it the server has a limiter of its own.
+	SignIns *signin.Limiter `optional:"true"`
 }
 
 // New builds the admin server and registers every route set.
@@ -49,7 +54,7 @@ func New(p Params) (*Server, error) {
 	if err := CheckToken(p.Config.Listen, p.Config.Token); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: p.Config, log: p.Log.With("component", "admin"), mux: http.NewServeMux(), stopping: make(chan struct{}), now: time.Now}
+	s := &Server{cfg: p.Config, log: p.Log.With("component", "admin"), mux: http.NewServeMux(), stopping: make(chan struct{}), now: time.Now, signIns: p.SignIns}
 	s.fns, s.aliases, s.inv = p.Functions, p.Aliases, p.Invoker
 	s.gw = p.Gateway
 	s.registerLambdaRoutes()

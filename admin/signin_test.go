@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -119,48 +118,6 @@ func TestFailedSignInsLimited(t *testing.T) {
 			t.Fatalf("another /64: status %d, want 200", rec.Code)
 		}
 	})
-}
-
-// TestSignInLimiterBounded checks that the limiter tracks at most
-// maxSignInClients addresses: those whose budget is full again are forgotten,
-// and past that new addresses share one budget.
-func TestSignInLimiterBounded(t *testing.T) {
-	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
-	var l signInLimiter
-	req := func(i int) *http.Request {
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		r.RemoteAddr = fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255)
-		return r
-	}
-	for i := range maxSignInClients + 5 {
-		l.failed(req(i), now)
-	}
-	if n := len(l.clients); n > maxSignInClients {
-		t.Fatalf("%d addresses tracked, want at most %d", n, maxSignInClients)
-	}
-	// The addresses past the bound share one budget: it runs out.
-	extra := maxSignInClients + 10
-	for i := range failedSignInBurst {
-		l.failed(req(extra+i), now)
-	}
-	if l.wait(req(extra+failedSignInBurst), now) == 0 {
-		t.Fatal("addresses past the bound are not limited")
-	}
-	// Once budgets are full again, their addresses make room.
-	now = now.Add(failedSignInBurst * failedSignInEvery)
-	l.failed(req(extra+100), now)
-	if _, ok := l.clients[mustKey(t, req(extra+100))]; !ok || len(l.clients) > maxSignInClients {
-		t.Fatalf("a new address is not tracked after the sweep (%d tracked)", len(l.clients))
-	}
-}
-
-func mustKey(t *testing.T, r *http.Request) netip.Prefix {
-	t.Helper()
-	k, ok := signInKey(r)
-	if !ok {
-		t.Fatalf("no key for %s", r.RemoteAddr)
-	}
-	return k
 }
 
 // TestShortTokenRefusedOffLoopback checks that the admin API refuses to start

@@ -27,6 +27,7 @@ import (
 	"github.com/portico-dev/portico/internal/clock"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/routeselect"
+	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
 
@@ -339,6 +340,9 @@ type Manager struct {
 	// signingKeys caches the SigV4 signing keys of @connections callers (by
 	// secret and day): four HMACs per request otherwise.
 	signingKeys sigv4.KeyCache
+	// signIns counts failed @connections sign-ins: the manager's own, or the
+	// one it shares with the admin API (SetSignIns).
+	signIns *signin.Limiter
 
 	mu       sync.RWMutex
 	conns    map[string]*Conn
@@ -353,11 +357,12 @@ func New(cfg Config, log *slog.Logger) *Manager {
 	}
 	cfg = cfg.withDefaults()
 	m := &Manager{
-		cfg:   cfg,
-		log:   log,
-		creds: newIssuer(),
-		clock: clock.Real{},
-		conns: map[string]*Conn{},
+		cfg:     cfg,
+		log:     log,
+		creds:   newIssuer(),
+		clock:   clock.Real{},
+		signIns: &signin.Limiter{},
+		conns:   map[string]*Conn{},
 	}
 	m.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.HandshakeTimeout,

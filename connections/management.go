@@ -11,6 +11,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
 
@@ -42,11 +43,20 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 	if authz == "" && r.URL.Query().Get("X-Amz-Signature") == "" {
 		return fmt.Errorf("unsigned @connections request: %w", errForbidden)
 	}
+	// A request that presents a credential is a sign-in: refused at once
+	// while its client has failed too often (internal/signin).
+	if d := m.signIns.Wait(r.RemoteAddr, m.now()); d > 0 {
+		w.Header().Set("Retry-After", signin.RetryAfter(d))
+		return &errdefs.Kinded{Kind: errdefs.ErrThrottled, Type: "LimitExceededException", Message: "Limit Exceeded"}
+	}
 	bearer := m.bearerOK(authz)
 	var pending *sigv4.Pending
 	if !bearer {
 		v := sigv4.Verifier{SessionSecret: m.secretFor, Service: SigningService, Region: functions.Region, MaxSkew: m.cfg.SigningMaxSkew, Now: m.now, Keys: &m.signingKeys}
 		p, err := v.Check(r)
+		if err != nil {
+			m.signInFailed(r, err)
+		}
 		if scope, ok := errors.AsType[*sigv4.ScopeError](err); ok {
 			// AWS names a credential scoped to another region or service:
 			// 403 InvalidSignatureException, "Credential should be scoped to ...".
@@ -67,6 +77,7 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 	}
 	if pending != nil {
 		if err := pending.VerifyBody(body); err != nil {
+			m.signInFailed(r, err)
 			return fmt.Errorf("%w: %w", errForbidden, err)
 		}
 		c, err := m.get(apiID, stage, id)
@@ -112,6 +123,18 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 		w.Header().Set("Allow", "GET, POST, DELETE")
 		return errdefs.New(errdefs.ErrInvalid, "MethodNotAllowedException", "Method Not Allowed")
 	}
+}
+
+// SetSignIns makes the @connections API count failed sign-ins (a wrong bearer
+// token, a signature that does not verify) in l, the limiter the admin API
+// shares, and refuse a client that failed too often with 429
+// LimitExceededException and Retry-After. Call it before serving.
+func (m *Manager) SetSignIns(l *signin.Limiter) { m.signIns = l }
+
+// signInFailed counts a failed sign-in by r's client.
+func (m *Manager) signInFailed(r *http.Request, err error) {
+	m.signIns.Failed(r.RemoteAddr, m.now())
+	m.log.Debug("@connections sign-in failed", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "err", err)
 }
 
 // connectionDoc is GetConnection's answer.

@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/internal/clock"
+	"github.com/portico-dev/portico/internal/signin"
 )
 
 // sdkClient returns an apigatewaymanagementapi client with the endpoint built
@@ -287,5 +288,62 @@ func TestManagementWrongRegion(t *testing.T) {
 	var forbidden *types.ForbiddenException
 	if errors.As(err, &forbidden) {
 		t.Fatalf("wrong region answered ForbiddenException: %v", err)
+	}
+}
+
+// TestManagementSignInsLimited signs @connections calls with a wrong secret
+// through the AWS SDK: after signin.Burst failures, even the right credentials
+// get 429 LimitExceededException with Retry-After, and so does the admin token
+// as a bearer token, until the budget refills. The failures are counted in the
+// limiter given by SetSignIns, the one the admin API shares.
+func TestManagementSignInsLimited(t *testing.T) {
+	ts := newTestServer(t, Config{}, chatKeys())
+	fc := clock.NewFake(time.Now())
+	ts.m.SetClock(fc)
+	lim := &signin.Limiter{}
+	ts.m.SetSignIns(lim)
+	_ = ts.dial(t, "")
+	id := ts.waitConns(t, 1)[0].ConnectionID
+	ctx := context.Background()
+	get := func(secret string) error {
+		cl := apigatewaymanagementapi.New(apigatewaymanagementapi.Options{
+			BaseEndpoint: aws.String(ts.url), Region: "us-east-1", RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(AdminAccessKeyID, secret, ""),
+		})
+		_, err := cl.GetConnection(ctx, &apigatewaymanagementapi.GetConnectionInput{ConnectionId: aws.String(id)})
+		return err
+	}
+	if err := get(testToken); err != nil {
+		t.Fatalf("the admin token: %v", err)
+	}
+	var forbidden *types.ForbiddenException
+	for i := range signin.Burst {
+		if err := get("guess"); !errors.As(err, &forbidden) {
+			t.Fatalf("failure %d: %v, want ForbiddenException", i+1, err)
+		}
+	}
+	err := get(testToken)
+	var limited *types.LimitExceededException
+	var re *awshttp.ResponseError
+	if !errors.As(err, &limited) || !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusTooManyRequests ||
+		re.Response.Header.Get("Retry-After") != "6" {
+		t.Fatalf("the right secret after %d failures: %v, want 429 LimitExceededException with Retry-After 6", signin.Burst, err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, ts.url+"/@connections/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("x-amzn-ErrorType") != "LimitExceededException" {
+		t.Fatalf("the bearer token after the limit: %d %q", resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"))
+	}
+	if lim.Wait("127.0.0.1", fc.Now()) == 0 {
+		t.Fatal("the shared limiter does not hold the failures")
+	}
+	fc.Advance(signin.Every)
+	if err := get(testToken); err != nil {
+		t.Fatalf("after the refill: %v", err)
 	}
 }

@@ -444,7 +444,13 @@ func (g *Gateway) connectRefusal(ev *events.APIGatewayWebsocketProxyRequest, pe 
 	if d.NilMsg && pe.Message == "" {
 		body = []byte(`{"message":null}`)
 	}
-	return &connections.Response{StatusCode: status, Body: body, Headers: map[string]string{"x-amzn-ErrorType": d.ErrorType}}
+	h := map[string]string{"x-amzn-ErrorType": d.ErrorType}
+	for k, v := range pe.Header { // Retry-After of a client whose signatures failed too often
+		if len(v) > 0 {
+			h[k] = v[0]
+		}
+	}
+	return &connections.Response{StatusCode: status, Body: body, Headers: h}
 }
 
 // respellHeaders renames the $connect event's headers to the client's spelling

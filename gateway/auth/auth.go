@@ -36,6 +36,7 @@ import (
 	"github.com/portico-dev/portico/gateway/iam"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/redact"
+	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
 	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/invoker"
@@ -80,8 +81,10 @@ type Stage struct {
 
 	// principals are the IAM principals of AWS_IAM routes (iam.go), and the
 	// signing keys derived from their secrets.
-	principals   Principals
-	signingKeys  sigv4.KeyCache
+	principals  Principals
+	signingKeys sigv4.KeyCache
+	// signIns counts failed signatures per client address (SetSignIns).
+	signIns      *signin.Limiter
 	verifierOnce sync.Once
 	sigv4        *sigv4.Verifier
 }

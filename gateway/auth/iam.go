@@ -15,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/gateway/auth/policy"
 	"github.com/portico-dev/portico/gateway/iam"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
 
@@ -64,12 +65,42 @@ func signed(r *http.Request) bool {
 	return r.Header.Get("Authorization") != "" || strings.Contains(r.URL.RawQuery, "X-Amz-Algorithm=")
 }
 
+// SetSignIns makes AWS_IAM routes (and $connect) count the signatures that
+// fail in l, the limiter of failed sign-ins the admin API shares, per client
+// address ($context.identity.sourceIp), and refuse a client that failed too
+// often with 429 TooManyRequestsException and Retry-After, before its
+// signature is checked. Call it before serving.
+func (s *Stage) SetSignIns(l *signin.Limiter) { s.signIns = l }
+
+// tooManySignIns is the gateway's answer to a client that must wait d before
+// its signatures are checked again: THROTTLED (429 TooManyRequestsException,
+// "Too Many Requests") with Retry-After.
+func tooManySignIns(d time.Duration) error {
+	return &pipeline.Error{Type: pipeline.Throttled, Header: http.Header{"Retry-After": {signin.RetryAfter(d)}},
+		Cause: fmt.Errorf("too many failed signatures from this address: wait %s", signin.RetryAfter(d)+" s")}
+}
+
 // verifySigV4 checks r's signature and returns its principal, or the error AWS
 // answers: 403 MissingAuthenticationTokenException when unsigned,
 // IncompleteSignatureException when the signature does not parse,
 // UnrecognizedClientException for an unknown key, InvalidSignatureException
-// when it does not match or is out of date.
+// when it does not match or is out of date; 429 while the client has failed
+// too often (SetSignIns). A failure counts against the client.
 func (s *Stage) verifySigV4(r *http.Request, c *pipeline.Context) (*iam.Principal, error) {
+	if signed(r) {
+		if d := s.signIns.Wait(c.Identity.SourceIP, s.now()); d > 0 {
+			return nil, tooManySignIns(d)
+		}
+	}
+	p, err := s.checkSigV4(r, c)
+	if err != nil && signed(r) {
+		s.signIns.Failed(c.Identity.SourceIP, s.now())
+	}
+	return p, err
+}
+
+// checkSigV4 is verifySigV4 without the limit.
+func (s *Stage) checkSigV4(r *http.Request, c *pipeline.Context) (*iam.Principal, error) {
 	if !signed(r) {
 		return nil, pipeline.Errorf(pipeline.MissingAuthenticationToken, "AWS_IAM route %s %s: request is not signed", c.HTTPMethod, c.ResourcePath)
 	}
@@ -257,26 +288,28 @@ func authorizeCallerInvoke(r *http.Request, c *pipeline.Context, caller *iam.Pri
 // r may invalidate its cache entry (Cache-Control: max-age=0), that is whether
 // its caller is an IAM principal (the AWS_IAM route's, or one whose signature
 // verifies now) whose policies allow execute-api:InvalidateCache on the
-// method's ARN.
-func (s *Stage) AuthorizeInvalidation(r *http.Request, c *pipeline.Context) bool {
-	if s.principals == nil {
-		return false
-	}
+// method's ARN. err is the error of a signature that does not verify with an
+// IAM key (an unknown key included: the admin token's, say); the cache stage,
+// which checks the admin token's signature next, counts the failed sign-in.
+func (s *Stage) AuthorizeInvalidation(r *http.Request, c *pipeline.Context) (allowed bool, err error) {
 	var caller *iam.Principal
-	if c.Identity.AccessKey != "" && c.Authorizer.Kind == "iam" {
+	switch {
+	case s.principals == nil:
+		return false, sigv4.ErrUnknownKey
+	case c.Identity.AccessKey != "" && c.Authorizer.Kind == "iam":
 		p, ok := s.principals.Lookup(c.Identity.AccessKey)
 		if !ok || !p.Active {
-			return false
+			return false, nil
 		}
 		caller = p
-	} else {
-		p, err := s.verifySigV4(r, c)
+	default:
+		p, err := s.checkSigV4(r, c)
 		if err != nil {
-			return false
+			return false, err
 		}
 		caller = p
 	}
-	return caller.Evaluate(policyRequest(r, c, caller, policy.ActionInvalidateCache, MethodARN(c))) == policy.Allowed
+	return caller.Evaluate(policyRequest(r, c, caller, policy.ActionInvalidateCache, MethodARN(c))) == policy.Allowed, nil
 }
 
 // authorizeConnectIAM checks an AWS_IAM $connect: the upgrade request's

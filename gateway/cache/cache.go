@@ -45,6 +45,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
 
@@ -76,12 +77,24 @@ type Config struct {
 // (execute-api:InvalidateCache); gateway/auth's stage satisfies it for IAM
 // principals.
 type Invalidators interface {
-	AuthorizeInvalidation(r *http.Request, c *pipeline.Context) bool
+	// AuthorizeInvalidation reports whether r's caller may invalidate, and
+	// the error of a signature that does not verify with the principals' keys
+	// (nil for an unsigned request, or a verified caller not allowed).
+	AuthorizeInvalidation(r *http.Request, c *pipeline.Context) (bool, error)
 }
 
 // SetInvalidators sets who may invalidate entries besides the admin token's
 // signature; call it before serving.
 func (s *Stage) SetInvalidators(inv Invalidators) { s.invalidators = inv }
+
+// SetSignIns makes invalidations count the signatures that verify with
+// neither an IAM key nor the admin token in l, the limiter of failed sign-ins
+// the admin API shares, per client address ($context.identity.sourceIp); a
+// client that failed too often gets, under FAIL_WITH_403, 429
+// TooManyRequestsException with Retry-After instead of a check of its
+// signature (under the SUCCEED strategies it is served as unauthorized). Call
+// it before serving.
+func (s *Stage) SetSignIns(l *signin.Limiter) { s.signIns = l }
 
 // Counts are a method's cache hits and misses.
 type Counts struct {
@@ -99,6 +112,8 @@ type Stage struct {
 	cfg          Config
 	log          *slog.Logger
 	invalidators Invalidators
+	// signIns counts failed signatures per client address (SetSignIns).
+	signIns *signin.Limiter
 
 	now atomic.Pointer[func() time.Time]
 
@@ -478,11 +493,37 @@ func maxAgeZero(h http.Header) bool {
 // scoped as API Gateway scopes them (service execute-api, Portico's region).
 // A signature with the admin key scoped elsewhere also returns the error API
 // Gateway answers for it (InvalidSignatureException, "Credential should be
-// scoped to ...").
+// scoped to ..."). A signature that verifies with neither counts as a failed
+// sign-in (SetSignIns); a client that failed too often is not checked, and
+// gets the THROTTLED error (429, Retry-After).
 func (s *Stage) authorized(r *http.Request, c *pipeline.Context) (bool, error) {
-	if s.invalidators != nil && s.invalidators.AuthorizeInvalidation(r, c) {
-		return true, nil
+	// A SigV4 signature; a bearer token (a JWT or Lambda authorizer's) is not
+	// the cache's to count.
+	signed := strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") || strings.Contains(r.URL.RawQuery, "X-Amz-Signature=")
+	now := (*s.now.Load())()
+	if signed {
+		if d := s.signIns.Wait(c.Identity.SourceIP, now); d > 0 {
+			return false, &pipeline.Error{Type: pipeline.Throttled, Header: http.Header{"Retry-After": {signin.RetryAfter(d)}},
+				Cause: fmt.Errorf("cache-control max-age=0: too many failed signatures from this address: wait %s s", signin.RetryAfter(d))}
+		}
 	}
+	iamFailed := true
+	if s.invalidators != nil {
+		ok, err := s.invalidators.AuthorizeInvalidation(r, c)
+		if ok {
+			return true, nil
+		}
+		iamFailed = err != nil
+	}
+	ok, err := s.adminSigned(r, c)
+	if !ok && signed && iamFailed {
+		s.signIns.Failed(c.Identity.SourceIP, now)
+	}
+	return ok, err
+}
+
+// adminSigned reports whether r is signed with the admin credentials.
+func (s *Stage) adminSigned(r *http.Request, c *pipeline.Context) (bool, error) {
 	if s.cfg.AdminToken == "" || !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
 		return false, nil
 	}

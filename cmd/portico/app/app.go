@@ -39,6 +39,7 @@ import (
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/redact"
+	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/metrics"
@@ -347,6 +348,15 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		// IAM users' keys may sign @connections calls their policies allow
 		// (execute-api:ManageConnections).
 		fx.Invoke(func(m *connections.Manager, s *iam.Service) { m.SetPrincipals(s) }),
+		// One limiter of failed sign-ins for every surface that checks
+		// credentials: the admin API and console, @connections, the cache's
+		// invalidations and AWS_IAM routes (internal/signin).
+		fx.Provide(func() *signin.Limiter { return &signin.Limiter{} }),
+		fx.Invoke(func(l *signin.Limiter, m *connections.Manager, a *auth.Stage, c *cache.Stage) {
+			m.SetSignIns(l)
+			a.SetSignIns(l)
+			c.SetSignIns(l)
+		}),
 		auth.Module,
 		gateway.Module,
 		// Pipeline stages (each joins the gateway's pipeline.stages group).

@@ -1,0 +1,109 @@
+package auth_test
+
+import (
+	"context"
+	"encoding/xml"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/signin"
+)
+
+// TestFailedSignInsLimitedOnEverySurface fails signatures signin.Burst times on
+// one surface that checks credentials (@connections, an AWS_IAM route, a
+// cache invalidation) from one address, then presents the right credentials
+// on each: every surface answers 429 with Retry-After in its own error shape
+// (the admin API TooManyRequestsException, @connections LimitExceededException,
+// the gateway TooManyRequestsException "Too Many Requests"), as they share one
+// limiter; requests without a credential are still served.
+func TestFailedSignInsLimitedOnEverySurface(t *testing.T) {
+	const token = "the-admin-token"
+	for _, source := range []string{"@connections", "AWS_IAM route", "cache invalidation"} {
+		t.Run(source, func(t *testing.T) {
+			env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
+			c := env.Client()
+			id := createAPI(t, c, map[string]any{"name": "signin", "protocol": "REST",
+				"authorizers": map[string]any{"sigv4": sigv4Scheme},
+				"routes":      []any{mockRoute("GET", "/pets", "sigv4"), mockRoute("GET", "/cached")}})
+			patch := []map[string]string{
+				{"op": "replace", "path": "/cacheClusterEnabled", "value": "true"},
+				{"op": "replace", "path": "/*/*/caching/enabled", "value": "true"},
+				{"op": "replace", "path": "/*/*/caching/requireAuthorizationForCacheControl", "value": "true"},
+				{"op": "replace", "path": "/*/*/caching/unauthorizedCacheControlHeaderStrategy", "value": "FAIL_WITH_403"},
+			}
+			if _, err := c.Do(context.Background(), "PATCH", "/restapis/"+id+"/stages/dev", nil, map[string]any{"patchOperations": patch}, nil); err != nil {
+				t.Fatal(err)
+			}
+			user := iamUserWithToken(t, env, token, "alice")
+			pets, cached := env.GatewayURL+"/"+id+"/dev/pets", env.GatewayURL+"/"+id+"/dev/cached"
+			conns := env.GatewayURL + "/dev/@connections/AAAAAAAAAAAAAAAA"
+			admin := creds{ID: "portico", Secret: token}
+			wrong := map[string]func() answer{
+				"@connections": func() answer {
+					return signedCall(t, creds{ID: "portico", Secret: "guess"}, "POST", conns, "hi")
+				},
+				"AWS_IAM route": func() answer { return signedCall(t, creds{ID: user.ID, Secret: "guess"}, "GET", pets, "") },
+				"cache invalidation": func() answer {
+					return signedCall(t, creds{ID: "portico", Secret: "guess"}, "GET", cached, "", "Cache-Control", "max-age=0")
+				},
+			}[source]
+			// The right credentials work before.
+			expect(t, "AWS_IAM route", signedCall(t, user, "GET", pets, ""), 200, "", "")
+			for i := range signin.Burst {
+				if a := wrong(); a.status != http.StatusForbidden {
+					t.Fatalf("failure %d: %d %s, want 403", i+1, a.status, a.body)
+				}
+			}
+			limited := func(what string, a answer, errType, body string) {
+				t.Helper()
+				expect(t, what+" after the failures", a, http.StatusTooManyRequests, errType, body)
+				if a.header.Get("Retry-After") == "" {
+					t.Errorf("%s: no Retry-After", what)
+				}
+			}
+			req, _ := http.NewRequest("GET", env.AdminURL+"/2015-03-31/functions", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			limited("the admin API", do(t, req), "TooManyRequestsException", "")
+			limited("@connections", signedCall(t, admin, "POST", conns, "hi"), "LimitExceededException", `{"message":"Limit Exceeded"}`)
+			limited("an AWS_IAM route", signedCall(t, user, "GET", pets, ""), "TooManyRequestsException", `{"message":"Too Many Requests"}`)
+			limited("a cache invalidation", signedCall(t, admin, "GET", cached, "", "Cache-Control", "max-age=0"), "TooManyRequestsException", `{"message":"Too Many Requests"}`)
+			expect(t, "an unsigned request", call(t, cached), 200, "", "")
+		})
+	}
+}
+
+// iamUserWithToken creates an IAM user with an access key through the admin
+// API of a server that has an admin token.
+func iamUserWithToken(t *testing.T, env *apptest.Env, token, name string) creds {
+	t.Helper()
+	post := func(f url.Values) string {
+		t.Helper()
+		f.Set("Version", "2010-05-08")
+		req, _ := http.NewRequest("POST", env.AdminURL+"/", strings.NewReader(f.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("IAM %s: %d %s", f.Get("Action"), resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	post(url.Values{"Action": {"CreateUser"}, "UserName": {name}})
+	var c creds
+	if err := xml.Unmarshal([]byte(post(url.Values{"Action": {"CreateAccessKey"}, "UserName": {name}})), &c); err != nil || c.ID == "" {
+		t.Fatalf("CreateAccessKey: %v", err)
+	}
+	post(url.Values{"Action": {"PutUserPolicy"}, "UserName": {name}, "PolicyName": {"p"},
+		"PolicyDocument": {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`}})
+	return c
+}
