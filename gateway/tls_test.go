@@ -28,6 +28,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/internal/gwtest"
@@ -1308,5 +1309,78 @@ func TestMutualTLSWebSocketsClosedWhenTheTruststoreChanges(t *testing.T) {
 	closedWith(bob, "bob")
 	if got := str2(next("DISCONNECT"), "requestContext", "connectionId"); got != bobID {
 		t.Errorf("$disconnect of %q, want bob's %q", got, bobID)
+	}
+}
+
+// TestMutualTLSClientCertPemInAccessLogsIsOneLine requests a mutual TLS domain
+// over real TLS with a client certificate, its stage's access log in a JSON
+// format and in a CLF-style one holding $context.identity.clientCert.clientCertPem:
+// each request is one line, the JSON line is valid JSON whose clientCertPem is
+// the certificate's PEM as the client sent it.
+func TestMutualTLSClientCertPemInAccessLogsIsOneLine(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	logs := &syncBuilder{}
+	al, err := accesslog.New(accesslog.Options{Stdout: logs}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.gw.Use(al)
+	clientCA, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	formats := map[string]string{
+		"json.example.com": `{"requestId":"$context.requestId","subject":"$context.identity.clientCert.subjectDN","pem":"$context.identity.clientCert.clientCertPem"}`,
+		"clf.example.com":  `$context.identity.sourceIp [$context.requestTime] "$context.httpMethod $context.resourcePath" $context.status $context.identity.clientCert.clientCertPem $context.requestId`,
+	}
+	for name, format := range formats {
+		id := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+		if _, err := e.svc.SetAccessLogSettings(ctx, id, "prod", &apis.AccessLogSettings{Format: format, DestinationARN: "stdout"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: name, TruststorePEM: clientCA.CertPEM, TruststoreURI: "file:///truststore.pem"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: name, APIID: id, Stage: "prod"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	certPEM, keyPEM, err := clientCA.IssueClient("alice", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pair.Certificate[0]}))
+	c := e.client(true, pair)
+	for name := range formats {
+		if a := e.get(c, "https://"+name+"/pets"); a.status != 200 {
+			t.Fatalf("%s: %d %s", name, a.status, a.body)
+		}
+	}
+	if err := al.Close(ctx); err != nil { // writes the queued lines
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(logs.String(), "\n"), "\n")
+	if len(lines) != len(formats) {
+		t.Fatalf("%d requests wrote %d lines:\n%s", len(formats), len(lines), logs.String())
+	}
+	for _, line := range lines {
+		if !strings.HasPrefix(line, "{") {
+			if !strings.Contains(line, `-----BEGIN CERTIFICATE-----\n`) || !strings.Contains(line, `\n-----END CERTIFICATE-----\n `) {
+				t.Errorf("CLF line without the PEM's escaped line breaks: %s", line)
+			}
+			continue
+		}
+		var rec struct{ Subject, PEM string }
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("the JSON line is not JSON: %v\n%s", err, line)
+		}
+		if rec.PEM != wantPEM || !strings.Contains(rec.Subject, "CN=alice") {
+			t.Errorf("JSON line: subject %q, pem %q; want the client's certificate %q", rec.Subject, rec.PEM, wantPEM)
+		}
 	}
 }

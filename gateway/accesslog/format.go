@@ -1,6 +1,7 @@
 package accesslog
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -218,7 +219,11 @@ func authorizerValue(key string) getter {
 	}
 }
 
-// Append appends r's line (without a newline) to b.
+// Append appends r's line (without a newline) to b. A value's line breaks
+// (clientCertPem's, or an authorizer context value's) are written as the
+// escapes \n and \r, so that a request is one line in line-oriented files and
+// a value inside a JSON format's quotes stays a valid JSON string, which
+// decodes to the value itself.
 func (f *Format) Append(b []byte, r *Record) []byte {
 	for _, p := range f.parts {
 		if p.get == nil {
@@ -229,6 +234,25 @@ func (f *Format) Append(b []byte, r *Record) []byte {
 		b = p.get(b, r)
 		if len(b) == n {
 			b = append(b, '-')
+		} else if v := b[n:]; bytes.IndexByte(v, '\n') >= 0 || bytes.IndexByte(v, '\r') >= 0 {
+			b = escapeLineBreaks(b, n)
+		}
+	}
+	return b
+}
+
+// escapeLineBreaks writes the line breaks of b[n:] as \n and \r.
+func escapeLineBreaks(b []byte, n int) []byte {
+	v := append([]byte(nil), b[n:]...)
+	b = b[:n]
+	for _, c := range v {
+		switch c {
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		default:
+			b = append(b, c)
 		}
 	}
 	return b
