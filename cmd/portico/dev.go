@@ -26,6 +26,42 @@ type devEnv struct {
 	out    io.Writer
 	// notes are printed after every step has run: how to try what it deployed.
 	notes []string
+	// now is the clock progress lines measure by (nil: time.Now).
+	now func() time.Time
+}
+
+// clock returns e's clock.
+func (e *devEnv) clock() time.Time {
+	if e.now == nil {
+		return time.Now()
+	}
+	return e.now()
+}
+
+// firstDeploy builds (Go source) or packages function name's directory and
+// deploys it, saying so as it goes: a "building ..." line first, since a
+// first build may download modules and take a while, then how long it took
+// and what serves, or that it failed and what to do. It returns the function's
+// watch target.
+func firstDeploy(ctx context.Context, e *devEnv, name, dir string) (*watchTarget, error) {
+	t := functionTarget(e, name, dir)
+	if hasGoFiles(dir) {
+		fmt.Fprintf(e.out, "building function %s (go build in %s)...\n", name, dir)
+	} else {
+		fmt.Fprintf(e.out, "packaging function %s (%s)...\n", name, dir)
+	}
+	start := e.clock()
+	what, err := t.redeploy(ctx)
+	took := e.clock().Sub(start).Round(100 * time.Millisecond)
+	if err != nil {
+		fmt.Fprintf(e.out, "function %s failed after %s\n", name, took)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("deploying function %s from %s: %w", name, dir, err)
+		}
+		return nil, fmt.Errorf("deploying function %s from %s: %w\nfix %s and run portico dev again (or leave --function %s=%s out)", name, dir, err, dir, name, dir)
+	}
+	fmt.Fprintf(e.out, "deployed function %s in %s: %s\n", name, took, what)
+	return t, nil
 }
 
 // devStep deploys one piece of the samples; it must be idempotent, as `make run`
@@ -110,12 +146,10 @@ leaves the previous version serving. --watch=false turns watching off.`,
 				}
 				var targets []*watchTarget
 				for _, name := range sortedKeys(functionDirs) {
-					t := functionTarget(e, name, functionDirs[name])
-					what, err := t.redeploy(ctx)
+					t, err := firstDeploy(ctx, e, name, functionDirs[name])
 					if err != nil {
-						return fmt.Errorf("deploying function %s from %s: %w", name, functionDirs[name], err)
+						return err
 					}
-					fmt.Fprintf(e.out, "deployed function %s: %s\n", name, what)
 					targets = append(targets, t)
 				}
 				fmt.Fprintln(e.out)

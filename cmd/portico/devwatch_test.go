@@ -571,3 +571,58 @@ func TestSampleHelloRedeploysItsAPI(t *testing.T) {
 		t.Errorf("GET /dev/hello after a broken api.yaml: %s", got)
 	}
 }
+
+// TestFirstDeployShowsProgress deploys --function directories as `portico dev`
+// does at start, against a real server, on a clock that moves 2.5 s per
+// reading: a Go directory says "building ..." before its build, then how long
+// it took and what serves; a packaged one says "packaging ..."; a broken build
+// says it failed after how long, and the error says what to do next.
+func TestFirstDeployShowsProgress(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a guard against hanging, not a timing assertion
+	defer cancel()
+	out := &testkit.LockedBuffer{}
+	clock := time.Date(2026, 12, 3, 3, 0, 0, 0, time.UTC)
+	e := &devEnv{client: env.Client(), adminURL: env.AdminURL, gatewayURL: env.GatewayURL, out: out,
+		now: func() time.Time { clock = clock.Add(2500 * time.Millisecond); return clock }}
+	write := func(dir, name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tiny, broken, packaged := t.TempDir(), t.TempDir(), t.TempDir()
+	for _, dir := range []string{tiny, broken} {
+		write(dir, "go.mod", "module example.com/tiny\n\ngo 1.26\n")
+	}
+	write(tiny, "main.go", "package main\n\nfunc main() {}\n")
+	write(broken, "main.go", "package main\n\nfunc main() {\n")
+	boot, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(packaged, "bootstrap"), boot, 0o755); err != nil { //nolint:gosec // an executable
+		t.Fatal(err)
+	}
+
+	if _, err := firstDeploy(ctx, e, "tiny", tiny); err != nil {
+		t.Fatalf("tiny: %v", err)
+	}
+	if _, err := firstDeploy(ctx, e, "greeter", packaged); err != nil {
+		t.Fatalf("greeter: %v", err)
+	}
+	_, err = firstDeploy(ctx, e, "broken", broken)
+	if err == nil || !strings.Contains(err.Error(), "main.go:") ||
+		!strings.Contains(err.Error(), "fix "+broken+" and run portico dev again (or leave --function broken="+broken+" out)") {
+		t.Fatalf("a broken build: %v", err)
+	}
+	want := "building function tiny (go build in " + tiny + ")...\n" +
+		"deployed function tiny in 2.5s: version 1, alias live -> 1\n" +
+		"packaging function greeter (" + packaged + ")...\n" +
+		"deployed function greeter in 2.5s: version 1, alias live -> 1\n" +
+		"building function broken (go build in " + broken + ")...\n" +
+		"function broken failed after 2.5s\n"
+	if got := out.String(); got != want {
+		t.Errorf("progress:\n%s\nwant:\n%s", got, want)
+	}
+}
