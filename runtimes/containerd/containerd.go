@@ -92,6 +92,13 @@ type Config struct {
 	// before a pull is tried (the Docker daemon's store: docker.Images). Nil
 	// disables the copy.
 	Images ImageSource
+	// AllowRoot is the operator's opt-out of the non-root rule: each sandbox
+	// runs as its image's USER as containerd resolves it, root (the default of
+	// an image without USER, and of every Zip function) included, with the
+	// supplementary groups of its group file. Capabilities stay dropped. By
+	// default a sandbox runs as its image's USER only when that is not root
+	// (uid 0 or gid 0), else as sbx_user1051, 993:990 (docs/runtimes.md).
+	AllowRoot bool
 	// Log receives progress (pulls, imports) and warnings. Default slog.Default().
 	Log *slog.Logger
 }

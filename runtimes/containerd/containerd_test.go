@@ -134,6 +134,9 @@ func TestHardening(t *testing.T) {
 	if !tmp || !task {
 		t.Errorf("mounts: tmpfs /tmp %v, read-only /var/task %v: %+v", tmp, task, s.Mounts)
 	}
+	if u := s.Process.User; u.UID != 993 || u.GID != 990 || len(u.AdditionalGids) != 0 {
+		t.Errorf("user %+v, want 993:990 (sbx_user1051) and no supplementary groups", u)
+	}
 	var netns string
 	for _, ns := range s.Linux.Namespaces {
 		if ns.Type == "network" {
@@ -142,6 +145,17 @@ func TestHardening(t *testing.T) {
 	}
 	if netns == "" || !strings.HasPrefix(netns, rt.cfg.Network.NetNSDir) {
 		t.Errorf("network namespace %q: not one of the sandbox's own", netns)
+	}
+}
+
+// TestAllowRoot checks the operator's opt-out of the non-root rule: a Zip
+// sandbox (whose base image names no USER) runs as root, as it did before.
+func TestAllowRoot(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	rt := newTestRuntime(t, Config{AllowRoot: true})
+	defer rt.Close()
+	if uid, gid := runtimetest.SandboxUser(t, rt); uid != 0 || gid != 0 {
+		t.Errorf("with AllowRoot a Zip sandbox runs as %d:%d, want 0:0", uid, gid)
 	}
 }
 

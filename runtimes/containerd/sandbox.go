@@ -126,6 +126,9 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 		withoutIPv6,
 		oci.WithHostname(ctrbase.SafeName(spec.SandboxID, "-")),
 	}
+	if !r.cfg.AllowRoot {
+		opts = append(opts, withSandboxUser)
+	}
 	if spec.MemoryMB > 0 {
 		b := uint64(spec.MemoryMB) << 20
 		opts = append(opts, oci.WithMemoryLimit(b), oci.WithMemorySwap(int64(b)))
@@ -140,6 +143,26 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 		return nil
 	})
 	return opts
+}
+
+// withSandboxUser applies ctrbase's rule to the user WithImageConfig resolved
+// from the image's USER (as Docker does: a name through the image's passwd
+// and group files, a uid without a group taking its passwd entry's, else 0):
+// never uid 0 or gid 0 (root becomes sbx_user1051, 993:990), and no
+// supplementary groups.
+func withSandboxUser(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+	if s.Process == nil {
+		return errNoEntrypoint
+	}
+	u := ctrbase.NonRoot(ctrbase.User{UID: s.Process.User.UID, GID: s.Process.User.GID})
+	s.Process.User = specs.User{UID: u.UID, GID: u.GID}
+	return nil
+}
+
+// userUnknown reports whether err is WithImageConfig's refusal of a USER that
+// the image's passwd or group file does not hold.
+func userUnknown(err error) bool {
+	return errors.Is(err, oci.ErrNoUsersFound) || errors.Is(err, oci.ErrNoGroupsFound)
 }
 
 // withoutIPv6 turns IPv6 off in the sandbox's network namespace. The bridge
@@ -221,6 +244,10 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (_ *prepared,
 		if errors.Is(err, errNoEntrypoint) {
 			return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
 				fmt.Sprintf("image %s cannot run as function %s: it has no ENTRYPOINT or CMD", ref, spec.Function))
+		}
+		if userUnknown(err) {
+			return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+				fmt.Sprintf("image %s cannot run as function %s: its USER is not in its passwd or group file (%v)", ref, spec.Function, err))
 		}
 		return nil, r.wrap("creating the container of sandbox "+spec.SandboxID, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/portico-dev/portico/runtimes"
+	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
 
@@ -41,7 +42,7 @@ func BenchmarkColdStart(b *testing.B) {
 			b.Fatal(err)
 		}
 		runtimetest.BenchFloor(b, rt, spec, func(s runtimes.Spec) time.Duration {
-			cfg, hc := rt.containerConfig(s, image)
+			cfg, hc := rt.containerConfig(s, image, ctrbase.DefaultUser.String())
 			t0 := time.Now()
 			res, err := rt.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc, Name: containerName(s.SandboxID)})
 			if err != nil {

@@ -79,6 +79,13 @@ type Config struct {
 	// Prepare on, and refills after each take. Zero takes the default, 1; a
 	// negative value keeps none (every Start then sets the network up itself).
 	SpareHolders int
+	// AllowRoot is the operator's opt-out of the non-root rule: each sandbox
+	// runs as its image's USER as the daemon resolves it, root (the default of
+	// an image without USER, and of every Zip function) included, with the
+	// supplementary groups of its group file. Capabilities stay dropped. By
+	// default a sandbox runs as its image's USER only when that is not root
+	// (uid 0 or gid 0), else as sbx_user1051, 993:990 (docs/runtimes.md).
+	AllowRoot bool
 	// Log receives progress (image pulls) and warnings. Default slog.Default().
 	Log *slog.Logger
 }
@@ -119,6 +126,9 @@ type Runtime struct {
 
 	baseMu  sync.Mutex
 	baseRef string // the Zip base image, once ensured
+
+	usersMu sync.Mutex
+	users   map[string]string // image id and USER -> "uid:gid" (user.go)
 
 	spares holderPool // spare network holders (holders.go)
 	rec    recovery   // daemon outages (recovery.go)
@@ -162,7 +172,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
-	r := &Runtime{cfg: cfg, cli: cli, log: cfg.Log.With("runtime", "docker")}
+	r := &Runtime{cfg: cfg, cli: cli, log: cfg.Log.With("runtime", "docker"), users: map[string]string{}}
 	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		_ = cli.Close()
 		return nil, unavailable(cli, "ping", err)

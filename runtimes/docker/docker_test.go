@@ -184,6 +184,23 @@ func TestHardening(t *testing.T) {
 	if !ro {
 		t.Errorf("/var/task is not a read-only mount: %+v", c.Mounts)
 	}
+	if c.Config.User != "993:990" {
+		t.Errorf("user %q, want 993:990 (sbx_user1051, with its group: no supplementary groups)", c.Config.User)
+	}
+	if !strings.Contains(hc.Tmpfs["/tmp"], "mode=1777") {
+		t.Errorf("tmpfs /tmp = %q, want it writable by every user", hc.Tmpfs["/tmp"])
+	}
+}
+
+// TestAllowRoot checks the operator's opt-out of the non-root rule: a Zip
+// sandbox (whose base image names no USER) runs as root, as it did before.
+func TestAllowRoot(t *testing.T) {
+	runtimetest.RequireDocker(t)
+	rt := newTestRuntime(t, Config{AllowRoot: true})
+	defer rt.Close()
+	if uid, gid := runtimetest.SandboxUser(t, rt); uid != 0 || gid != 0 {
+		t.Errorf("with AllowRoot a Zip sandbox runs as %d:%d, want 0:0", uid, gid)
+	}
 }
 
 // TestDaemonGoneAndBack: with the daemon gone, Start fails fast with

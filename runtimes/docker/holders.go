@@ -217,6 +217,7 @@ func (r *Runtime) startHolder(ctx context.Context, name string, labels map[strin
 		Config: &container.Config{
 			Image:      base,
 			Entrypoint: []string{ctrbase.PausePath},
+			User:       ctrbase.DefaultUser.String(), // the pause program needs no root
 			Labels:     labels,
 		},
 		HostConfig: &container.HostConfig{

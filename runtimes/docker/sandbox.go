@@ -51,8 +51,9 @@ func cpuShares(memoryMB int) int64 {
 	return max(2, int64(memoryMB)*1024/1769)
 }
 
-// containerConfig is the hardened configuration of a sandbox's container.
-func (r *Runtime) containerConfig(spec runtimes.Spec, image string) (*container.Config, *container.HostConfig) {
+// containerConfig is the hardened configuration of a sandbox's container,
+// running as user ("uid:gid"; "" for the image's own USER).
+func (r *Runtime) containerConfig(spec runtimes.Spec, image, user string) (*container.Config, *container.HostConfig) {
 	env := make([]string, 0, len(spec.Env))
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
@@ -62,6 +63,9 @@ func (r *Runtime) containerConfig(spec runtimes.Spec, image string) (*container.
 	cfg := &container.Config{
 		Image: image,
 		Env:   env,
+		// Numeric, with the group given: the daemon adds no supplementary
+		// groups from the image's group file.
+		User: user,
 		Labels: map[string]string{
 			LabelPortico:  "1",
 			LabelInstance: r.cfg.Instance,
@@ -80,7 +84,7 @@ func (r *Runtime) containerConfig(spec runtimes.Spec, image string) (*container.
 		NetworkMode:    container.NetworkMode(r.cfg.Network),
 		LogConfig:      container.LogConfig{Type: "none"}, // output is read through attach
 		ReadonlyRootfs: true,
-		Tmpfs:          map[string]string{"/tmp": fmt.Sprintf("rw,exec,nosuid,nodev,size=%dm", r.cfg.TmpfsMB)},
+		Tmpfs:          map[string]string{"/tmp": fmt.Sprintf("rw,exec,nosuid,nodev,mode=1777,size=%dm", r.cfg.TmpfsMB)},
 		CapDrop:        []string{"ALL"},
 		SecurityOpt:    []string{"no-new-privileges"},
 		Init:           &yes, // a reaping init that forwards SIGTERM to the bootstrap
@@ -147,7 +151,11 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 		}
 		image = ref
 	}
-	cfg, hc := r.containerConfig(spec, image)
+	user, err := r.sandboxUser(ctx, spec, image)
+	if err != nil {
+		return nil, err
+	}
+	cfg, hc := r.containerConfig(spec, image, user)
 	p := &prepared{r: r, spec: spec, epoch: r.epochNow()}
 	defer func() {
 		if retErr != nil {

@@ -32,6 +32,20 @@ func TestConformance(t *testing.T) {
 	}, runtimetest.Options{})
 }
 
+// TestServerUser checks that a process sandbox runs as the server's own user:
+// the process runtime is no isolation boundary, and the non-root rule of the
+// container runtimes does not apply to it (docs/runtimes.md).
+func TestServerUser(t *testing.T) {
+	rt, err := process.New(filepath.Join(t.TempDir(), "run"), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	if uid, gid := runtimetest.SandboxUser(t, rt); uid != os.Getuid() || gid != os.Getgid() {
+		t.Errorf("a process sandbox runs as %d:%d, want the server's %d:%d", uid, gid, os.Getuid(), os.Getgid())
+	}
+}
+
 // BenchmarkWarmInvoke measures a warm sandbox's invocation round trip on the
 // host's loopback: the baseline for the container runtimes' figures.
 func BenchmarkWarmInvoke(b *testing.B) {

@@ -25,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -83,6 +84,23 @@ func ImageArchive(tb testing.TB, bin, ref string, env ...string) []byte {
 // imageArchive is ImageArchive with the entrypoint given (none: nil).
 func imageArchive(tb testing.TB, bin, ref string, entrypoint []string, env []string) []byte {
 	tb.Helper()
+	return imageArchiveOf(tb, bin, ref, imageConfig{entrypoint: entrypoint, env: env})
+}
+
+// imageConfig is what an image of the sandbox program is made with beyond
+// the program.
+type imageConfig struct {
+	entrypoint []string
+	env        []string
+	// user is the image's USER ("" for none).
+	user string
+	// files are more files of the image (etc/passwd, say), mode 0644.
+	files map[string]string
+}
+
+// imageArchiveOf is ImageArchive of an image made with c.
+func imageArchiveOf(tb testing.TB, bin, ref string, c imageConfig) []byte {
+	tb.Helper()
 	b, err := os.ReadFile(bin)
 	if err != nil {
 		tb.Fatal(err)
@@ -90,7 +108,11 @@ func imageArchive(tb testing.TB, bin, ref string, entrypoint []string, env []str
 	var layer bytes.Buffer
 	lw := tar.NewWriter(&layer)
 	mtime := time.Unix(0, 0)
-	for _, d := range []string{"tmp/", "var/", "var/task/"} {
+	dirs := []string{"tmp/", "var/", "var/task/"}
+	if len(c.files) > 0 {
+		dirs = append(dirs, "etc/")
+	}
+	for _, d := range dirs {
 		mode := int64(0o755)
 		if d == "tmp/" {
 			mode = 0o1777
@@ -100,6 +122,17 @@ func imageArchive(tb testing.TB, bin, ref string, entrypoint []string, env []str
 	must(tb, lw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "bootstrap", Mode: 0o755, Size: int64(len(b)), ModTime: mtime}))
 	_, err = lw.Write(b)
 	must(tb, err)
+	names := make([]string, 0, len(c.files))
+	for name := range c.files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		data := c.files[name]
+		must(tb, lw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: mtime}))
+		_, err = lw.Write([]byte(data))
+		must(tb, err)
+	}
 	must(tb, lw.Close())
 	layerSum := sha256.Sum256(layer.Bytes())
 	layerHex := hex.EncodeToString(layerSum[:])
@@ -109,9 +142,10 @@ func imageArchive(tb testing.TB, bin, ref string, entrypoint []string, env []str
 		"os":           "linux",
 		"created":      mtime.UTC().Format(time.RFC3339),
 		"config": map[string]any{
-			"Entrypoint": entrypoint,
-			"Env":        append([]string{"PATH=/usr/local/bin:/usr/bin:/bin"}, env...),
+			"Entrypoint": c.entrypoint,
+			"Env":        append([]string{"PATH=/usr/local/bin:/usr/bin:/bin"}, c.env...),
 			"WorkingDir": "/var/task",
+			"User":       c.user,
 		},
 		"rootfs":  map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + layerHex}},
 		"history": []map[string]any{{"created": mtime.UTC().Format(time.RFC3339), "created_by": "runtimetest"}},

@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,8 +28,10 @@ type Options struct {
 	NetworkIsolated bool
 	// Confined says sandboxes run confined as a container runtime's should:
 	// under a seccomp filter, with no capabilities, no_new_privs set, no way
-	// to make a user namespace, and Lambda's 1,024 file descriptors. The suite
-	// checks it from inside.
+	// to make a user namespace, Lambda's 1,024 file descriptors, and as a
+	// non-root user (sbx_user1051, 993:990, unless the image names another)
+	// with no supplementary groups that writes only to /tmp and its volumes.
+	// The suite checks it from inside.
 	Confined bool
 	// CountSandboxes, when set, counts the sandboxes (containers, tasks) of rt
 	// that exist on the host, running or not; the suite uses it to check that
@@ -90,6 +94,7 @@ func Run(t *testing.T, newRuntime func(t *testing.T) runtimes.Runtime, opts Opti
 			t.Run("SandboxesUnreachable", k.testSandboxesUnreachable)
 			t.Run("PeerVerifier", k.testPeerVerifier)
 			t.Run("Confinement", k.testConfinement)
+			t.Run("NonRootUser", k.testUser)
 			t.Run("MemoryReporter", k.testMemory)
 			t.Run("Pauser", k.testPause)
 			t.Run("Preparer", k.testPrepare)
@@ -608,6 +613,151 @@ func (k *kindSuite) testConfinement(t *testing.T) {
 	}
 }
 
+// identity is what op "identity" answers.
+type identity struct {
+	UID    int               `json:"uid"`
+	EUID   int               `json:"euid"`
+	GID    int               `json:"gid"`
+	EGID   int               `json:"egid"`
+	Groups []int             `json:"groups"`
+	Writes map[string]string `json:"writes"`
+	Stdout string            `json:"stdout"`
+}
+
+// onlyGroup reports whether groups (getgroups(2)) holds no group but gid: the
+// engines list the primary group there (Docker does), or nothing.
+func onlyGroup(groups []int, gid int) bool {
+	for _, g := range groups {
+		if g != gid {
+			return false
+		}
+	}
+	return true
+}
+
+// Lambda's sbx_user1051, whom a container sandbox runs as by default.
+const sandboxUID, sandboxGID = 993, 990
+
+// testUser checks the user a confined sandbox runs as and where it can write:
+// /tmp and a volume open to every user, not the root file system, its code or
+// a volume only root may write to.
+func (k *kindSuite) testUser(t *testing.T) {
+	if !k.opts.Confined {
+		t.Skip("sandboxes of this runtime run as the server's user")
+	}
+	rt := k.runtime(t)
+	open, rootOnly := t.TempDir(), t.TempDir()
+	// Portico's function volumes are open to every user (functions.VolumeDir).
+	if err := os.Chmod(open, 0o777); err != nil { //nolint:gosec // G302: the volume a sandbox user must write to
+		t.Fatal(err)
+	}
+	if err := os.Chmod(rootOnly, 0o755); err != nil { //nolint:gosec // G302: readable by the sandbox, not writable
+		t.Fatal(err)
+	}
+	api := NewAPIServer(t, rt.HostAddr())
+	spec := k.spec(api)
+	spec.Mounts = []runtimes.Mount{{Source: open, Target: "/mnt/open"}, {Source: rootOnly, Target: "/mnt/root-only"}}
+	b := k.start(t, rt, api, spec)
+	var got identity
+	b.mustInvoke(map[string]any{"op": "identity", "paths": []string{"/tmp", "/mnt/open", "/", "/var", "/var/task", "/mnt/root-only"}}, &got)
+	if got.UID != sandboxUID || got.EUID != sandboxUID || got.GID != sandboxGID || got.EGID != sandboxGID {
+		t.Errorf("the sandbox runs as uid %d (effective %d) gid %d (effective %d); want %d:%d", got.UID, got.EUID, got.GID, got.EGID, sandboxUID, sandboxGID)
+	}
+	if !onlyGroup(got.Groups, got.GID) {
+		t.Errorf("supplementary groups %v, want none (beyond the primary group)", got.Groups)
+	}
+	for dir, want := range map[string]bool{"/tmp": true, "/mnt/open": true, "/": false, "/var": false, "/var/task": false, "/mnt/root-only": false} {
+		if w := got.Writes[dir]; (w == "ok") != want {
+			t.Errorf("writing a file in %s: %q; want it to succeed: %v", dir, w, want)
+		}
+	}
+	if got.Stdout != "ok" {
+		t.Errorf("reopening /dev/stdout: %s", got.Stdout)
+	}
+	waitForLog(t, b, "sandbox: stdout reopened")
+	// What the sandbox wrote to the volume is its user's on the host.
+	ents, err := os.ReadDir(open)
+	if err != nil || len(ents) != 1 {
+		t.Fatalf("the open volume holds %v (%v), want the sandbox's one file", ents, err)
+	}
+	if fi, err := ents[0].Info(); err != nil {
+		t.Error(err)
+	} else if st, ok := fi.Sys().(*syscall.Stat_t); ok && (st.Uid != sandboxUID || st.Gid != sandboxGID) {
+		t.Errorf("the sandbox's file on the volume belongs to %d:%d, want %d:%d", st.Uid, st.Gid, sandboxUID, sandboxGID)
+	}
+	b.stop()
+	if k.kind == "Image" {
+		k.testImageUsers(t, rt)
+	}
+}
+
+// testImageUsers checks that an Image sandbox runs as its image's USER when
+// that is not root, resolved as the engines resolve it, and as sbx_user1051
+// otherwise.
+func (k *kindSuite) testImageUsers(t *testing.T, rt runtimes.Runtime) {
+	imp, ok := rt.(runtimes.ImageImporter)
+	if !ok {
+		return
+	}
+	files := map[string]string{ //nolint:gosec // G101: passwd and group files of a test image, no credentials
+		"etc/passwd": "root:x:0:0:root:/root:/sbin/nologin\napp:x:2000:2001::/home/app:/sbin/nologin\nrooty:x:2002:0::/:/sbin/nologin\n",
+		"etc/group":  "root:x:0:\nwheel:x:10:app,rooty\napp:x:2001:\nstaff:x:50:\n",
+	}
+	for _, c := range []struct {
+		user     string
+		files    bool
+		uid, gid int // 0: the start is refused as ErrInvalid
+	}{
+		{"", false, sandboxUID, sandboxGID},
+		{"0", false, sandboxUID, sandboxGID},
+		{"0:0", false, sandboxUID, sandboxGID},
+		{"root", true, sandboxUID, sandboxGID},
+		{"1234:1234", false, 1234, 1234},
+		{"1234", false, 1234, sandboxGID},
+		{"1234:0", false, 1234, sandboxGID},
+		{"app", true, 2000, 2001},
+		{"2000", true, 2000, 2001},
+		{"app:staff", true, 2000, 50},
+		{"rooty", true, 2002, sandboxGID},
+		{"nosuch", true, 0, 0},
+	} {
+		t.Run("USER="+c.user, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			ic := imageConfig{entrypoint: []string{"/bootstrap"}, user: c.user}
+			if c.files {
+				ic.files = files
+			}
+			ref := "portico-test/user:" + randHex(6)
+			if _, err := imp.ImportImage(ctx, bytes.NewReader(imageArchiveOf(t, k.bin, ref, ic))); err != nil {
+				t.Fatalf("ImportImage: %v", err)
+			}
+			if k.opts.RemoveImage != nil {
+				t.Cleanup(func() { _ = k.opts.RemoveImage(context.Background(), rt, ref) })
+			}
+			api := NewAPIServer(t, rt.HostAddr())
+			spec := k.spec(api)
+			spec.Image = ref
+			if c.uid == 0 {
+				sb, err := rt.Start(ctx, spec)
+				if err == nil {
+					_ = sb.Stop(ctx)
+				}
+				if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), ref) {
+					t.Fatalf("Start of an image whose USER is unknown: %v, want ErrInvalid naming the image", err)
+				}
+				return
+			}
+			b := k.start(t, rt, api, spec)
+			var got identity
+			b.mustInvoke(map[string]any{"op": "identity"}, &got)
+			if got.UID != c.uid || got.GID != c.gid || !onlyGroup(got.Groups, got.GID) {
+				t.Errorf("USER %q ran as %d:%d groups %v, want %d:%d and no groups", c.user, got.UID, got.GID, got.Groups, c.uid, c.gid)
+			}
+		})
+	}
+}
+
 // testMetadataUnreachable checks that a sandbox cannot reach a cloud host's
 // metadata service (and the host's credentials through it). Where the host
 // has no route to it the dial fails anyway; where it has one (a cloud VM, or
@@ -902,4 +1052,20 @@ func waitForLog(t *testing.T, b *box, s string) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+}
+
+// SandboxUser starts a Zip sandbox of the test program on rt and returns the
+// uid and gid it runs as, for checks of a runtime's configuration beyond the
+// suite's (the operator's opt-out of the non-root rule, the process runtime's
+// server user).
+func SandboxUser(t *testing.T, rt runtimes.Runtime) (uid, gid int) {
+	t.Helper()
+	bin := BuildSandbox(t)
+	k := &kindSuite{suite: &suite{bin: bin, codeDir: CodeDir(t, bin)}, kind: "Zip"}
+	api := NewAPIServer(t, rt.HostAddr())
+	b := k.start(t, rt, api, k.spec(api))
+	var got identity
+	b.mustInvoke(map[string]any{"op": "identity"}, &got)
+	b.stop()
+	return got.UID, got.GID
 }

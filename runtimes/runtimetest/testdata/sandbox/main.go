@@ -22,7 +22,8 @@ import (
 
 // event is what the suite sends; Op picks the behaviour.
 type event struct {
-	// Op is one of env, log, crash, sleep, dial, listen, confinement, alloc.
+	// Op is one of env, log, crash, sleep, dial, listen, confinement, alloc,
+	// identity.
 	Op string `json:"op"`
 	// Stdout and Stderr are printed by op "log" (and before exiting by "crash").
 	Stdout string `json:"stdout,omitempty"`
@@ -38,6 +39,8 @@ type event struct {
 	MB int `json:"mb,omitempty"`
 	// Port is where op "listen" listens, on every address.
 	Port int `json:"port,omitempty"`
+	// Paths are the directories op "identity" tries to create a file in.
+	Paths []string `json:"paths,omitempty"`
 }
 
 // childArg makes the program exit at once: op "confinement" runs itself so
@@ -181,6 +184,36 @@ func handle(ev event) any {
 			}
 		}
 		return map[string]any{"addrs": addrs}
+	case "identity":
+		// Who the sandbox runs as, and where it may write: a file created
+		// (and read back) in each of Paths, and stdout reopened by its path,
+		// as shell redirections to /dev/stdout do.
+		groups, _ := os.Getgroups()
+		writes := map[string]string{}
+		for _, dir := range ev.Paths {
+			name := dir + "/portico-probe-" + fmt.Sprint(os.Getpid())
+			err := os.WriteFile(name, []byte("probe"), 0o644)
+			if err == nil {
+				var b []byte
+				if b, err = os.ReadFile(name); err == nil && string(b) != "probe" {
+					err = fmt.Errorf("read back %q", b)
+				}
+			}
+			if err != nil {
+				writes[dir] = "error: " + err.Error()
+				continue
+			}
+			writes[dir] = "ok"
+		}
+		stdout := "ok"
+		if f, err := os.OpenFile("/dev/stdout", os.O_WRONLY, 0); err != nil {
+			stdout = "error: " + err.Error()
+		} else {
+			fmt.Fprintln(f, "sandbox: stdout reopened")
+			f.Close()
+		}
+		return map[string]any{"uid": os.Getuid(), "euid": os.Geteuid(), "gid": os.Getgid(), "egid": os.Getegid(),
+			"groups": groups, "writes": writes, "stdout": stdout}
 	case "alloc":
 		b := make([]byte, ev.MB<<20)
 		for i := 0; i < len(b); i += 4096 {
