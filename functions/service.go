@@ -851,6 +851,13 @@ func (s *Service) CodeDir(cfg *Config) string {
 
 // VolumeDir returns (creating it) the host directory of a named function volume:
 // <datadir>/volumes/<name>. The name must match [A-Za-z0-9_-]{1,64}.
+//
+// The directory is open to every user (0777, set again when it is not, so that a
+// volume made before container sandboxes ran as non-root users opens up too):
+// container sandboxes run as a non-root user that is not the server's
+// (sbx_user1051, or their image's USER), and every function naming the volume
+// must write to it, as to an EFS access point shared by Lambda functions. On
+// the host, the data directory (0750) keeps other users out.
 func (s *Service) VolumeDir(name string) (string, error) {
 	if !ValidVolumeName(name) {
 		return "", invalidf("Volume name %q is not valid: it must match [A-Za-z0-9_-]{1,64}", truncate(name, 200))
@@ -859,6 +866,14 @@ func (s *Service) VolumeDir(name string) (string, error) {
 	//nolint:gosec // G301: sandboxes run as other users inside containers and must reach the volume
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("volume %q: %w", name, err)
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("volume %q: %w", name, err)
+	} else if fi.Mode().Perm() != 0o777 {
+		//nolint:gosec // G302: every sandbox user must write to the volume (see above)
+		if err := os.Chmod(dir, 0o777); err != nil {
+			return "", fmt.Errorf("volume %q: %w", name, err)
+		}
 	}
 	return dir, nil
 }

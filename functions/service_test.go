@@ -564,6 +564,20 @@ func TestVolumeDir(t *testing.T) {
 	}
 	if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
 		t.Errorf("volume dir not created: %v", err)
+	} else if fi.Mode().Perm() != 0o777 {
+		t.Errorf("volume dir mode %v, want 0777: container sandboxes run as users other than the server's", fi.Mode().Perm())
+	}
+	// A volume made before sandboxes ran as non-root users opens up.
+	if err := os.Chmod(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.VolumeDir("data_1"); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(d); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o777 {
+		t.Errorf("an older volume dir stays %v, want 0777", fi.Mode().Perm())
 	}
 	if VolumeName(FileSystem{Arn: "portico:volume:data"}) != "data" || VolumeName(FileSystem{Arn: "data"}) != "data" {
 		t.Error("VolumeName")
