@@ -62,6 +62,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.vals.DataDir, "data-dir", d.DataDir, "data directory (env PORTICO_DATA_DIR)")
 	fl.StringVar(&f.vals.Runtime, "runtime", d.Runtime, "sandbox runtime: auto, process, docker or containerd (env PORTICO_RUNTIME)")
 	fl.StringVar(&f.vals.ContainerdSocket, "containerd-socket", d.ContainerdSocket, "containerd socket for --runtime containerd (env PORTICO_CONTAINERD_SOCKET)")
+	fl.BoolVar(&f.vals.SandboxAllowRoot, "sandbox-allow-root", false, "opt out of the non-root rule: container sandboxes run as their image's USER even when it is root (Zip functions as root); default: never uid 0, sbx_user1051 (993:990) unless the image names a non-root USER (env PORTICO_SANDBOX_ALLOW_ROOT)")
 	fl.StringVar(&f.vals.Domain, "domain", d.Domain, "gateway base domain: {apiId}.DOMAIN (env PORTICO_DOMAIN)")
 	fl.StringVar(&f.vals.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error (env PORTICO_LOG_LEVEL)")
 	fl.StringVar(&f.vals.MetricsListen, "metrics-listen", "", "also serve GET /metrics, without the admin token, on this address (env PORTICO_METRICS_LISTEN)")
@@ -100,26 +101,28 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		str       *string
 		dur       *time.Duration
 		num       *int
+		yes       *bool
 	}
 	for _, st := range []setting{
-		{"listen", "PORTICO_LISTEN", &s.Listen, nil, nil},
-		{"admin-listen", "PORTICO_ADMIN_LISTEN", &s.AdminListen, nil, nil},
-		{"tls-listen", "PORTICO_TLS_LISTEN", &s.TLSListen, nil, nil},
-		{"listener-engine", "PORTICO_LISTENER_ENGINE", &s.ListenerEngine, nil, nil},
-		{"tls-cert", "PORTICO_TLS_CERT", &s.TLSCert, nil, nil},
-		{"tls-key", "PORTICO_TLS_KEY", &s.TLSKey, nil, nil},
-		{"admin-token", "PORTICO_ADMIN_TOKEN", &s.AdminToken, nil, nil},
-		{"data-dir", "PORTICO_DATA_DIR", &s.DataDir, nil, nil},
-		{"runtime", "PORTICO_RUNTIME", &s.Runtime, nil, nil},
-		{"domain", "PORTICO_DOMAIN", &s.Domain, nil, nil},
-		{"containerd-socket", "PORTICO_CONTAINERD_SOCKET", &s.ContainerdSocket, nil, nil},
-		{"log-level", "PORTICO_LOG_LEVEL", &s.LogLevel, nil, nil},
-		{"metrics-listen", "PORTICO_METRICS_LISTEN", &s.MetricsListen, nil, nil},
-		{"otlp-endpoint", "PORTICO_OTLP_ENDPOINT", &s.OTLPEndpoint, nil, nil},
-		{"shutdown-timeout", "PORTICO_SHUTDOWN_TIMEOUT", nil, &s.ShutdownTimeout, nil},
-		{"trusted-proxies", "PORTICO_TRUSTED_PROXIES", &s.TrustedProxies, nil, nil},
-		{"iam-key-file", "PORTICO_IAM_KEY_FILE", &s.IAMKeyFile, nil, nil},
-		{"max-sandboxes", "PORTICO_MAX_SANDBOXES", nil, nil, &s.Invoker.MaxSandboxes},
+		{"listen", "PORTICO_LISTEN", &s.Listen, nil, nil, nil},
+		{"admin-listen", "PORTICO_ADMIN_LISTEN", &s.AdminListen, nil, nil, nil},
+		{"tls-listen", "PORTICO_TLS_LISTEN", &s.TLSListen, nil, nil, nil},
+		{"listener-engine", "PORTICO_LISTENER_ENGINE", &s.ListenerEngine, nil, nil, nil},
+		{"tls-cert", "PORTICO_TLS_CERT", &s.TLSCert, nil, nil, nil},
+		{"tls-key", "PORTICO_TLS_KEY", &s.TLSKey, nil, nil, nil},
+		{"admin-token", "PORTICO_ADMIN_TOKEN", &s.AdminToken, nil, nil, nil},
+		{"data-dir", "PORTICO_DATA_DIR", &s.DataDir, nil, nil, nil},
+		{"runtime", "PORTICO_RUNTIME", &s.Runtime, nil, nil, nil},
+		{"domain", "PORTICO_DOMAIN", &s.Domain, nil, nil, nil},
+		{"containerd-socket", "PORTICO_CONTAINERD_SOCKET", &s.ContainerdSocket, nil, nil, nil},
+		{"log-level", "PORTICO_LOG_LEVEL", &s.LogLevel, nil, nil, nil},
+		{"metrics-listen", "PORTICO_METRICS_LISTEN", &s.MetricsListen, nil, nil, nil},
+		{"otlp-endpoint", "PORTICO_OTLP_ENDPOINT", &s.OTLPEndpoint, nil, nil, nil},
+		{"shutdown-timeout", "PORTICO_SHUTDOWN_TIMEOUT", nil, &s.ShutdownTimeout, nil, nil},
+		{"trusted-proxies", "PORTICO_TRUSTED_PROXIES", &s.TrustedProxies, nil, nil, nil},
+		{"iam-key-file", "PORTICO_IAM_KEY_FILE", &s.IAMKeyFile, nil, nil, nil},
+		{"max-sandboxes", "PORTICO_MAX_SANDBOXES", nil, nil, &s.Invoker.MaxSandboxes, nil},
+		{"sandbox-allow-root", "PORTICO_SANDBOX_ALLOW_ROOT", nil, nil, nil, &s.SandboxAllowRoot},
 	} {
 		val, set := os.LookupEnv(st.env)
 		if f.fs.Changed(st.flag) {
@@ -130,6 +133,14 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		}
 		if st.str != nil {
 			*st.str = val
+			continue
+		}
+		if st.yes != nil {
+			b, err := strconv.ParseBool(val)
+			if err != nil {
+				return s, fmt.Errorf("%s / --%s %q: not true or false", st.env, st.flag, val)
+			}
+			*st.yes = b
 			continue
 		}
 		if st.num != nil {

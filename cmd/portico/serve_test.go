@@ -58,6 +58,48 @@ func TestSettingsPrecedence(t *testing.T) {
 	if got := s.Throttle; got.RateLimit != 50 || got.BurstLimit != 20 {
 		t.Errorf("throttle = %+v, want rate 50 burst 20", got)
 	}
+	if s.SandboxAllowRoot {
+		t.Error("sandbox-allow-root is on by default; container sandboxes must not run as root unless the operator says so")
+	}
+}
+
+// TestSandboxAllowRoot checks the operator's opt-out of the non-root rule from
+// each source, and that a value that is not a boolean is refused.
+func TestSandboxAllowRoot(t *testing.T) {
+	for _, c := range []struct {
+		name, yaml, env string
+		args            []string
+		want            bool
+	}{
+		{"default", "", "", nil, false},
+		{"yaml", "sandbox-allow-root: true\n", "", nil, true},
+		{"env over yaml", "sandbox-allow-root: true\n", "false", nil, false},
+		{"flag", "", "", []string{"--sandbox-allow-root"}, true},
+		{"flag over env", "", "true", []string{"--sandbox-allow-root=false"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			if c.yaml != "" {
+				if err := os.WriteFile("portico.yaml", []byte(c.yaml), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.env != "" {
+				t.Setenv("PORTICO_SANDBOX_ALLOW_ROOT", c.env)
+			}
+			s, err := parseServe(t, c.args...).settings()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.SandboxAllowRoot != c.want {
+				t.Errorf("SandboxAllowRoot = %v, want %v", s.SandboxAllowRoot, c.want)
+			}
+		})
+	}
+	t.Setenv("PORTICO_SANDBOX_ALLOW_ROOT", "maybe")
+	if _, err := parseServe(t).settings(); err == nil || !strings.Contains(err.Error(), "PORTICO_SANDBOX_ALLOW_ROOT") {
+		t.Errorf("settings() with PORTICO_SANDBOX_ALLOW_ROOT=maybe = %v, want an error naming it", err)
+	}
 }
 
 func TestSettingsRefused(t *testing.T) {

@@ -79,6 +79,15 @@ type Settings struct {
 	// ContainerdSocket is containerd's socket, for the containerd runtime
 	// ("/run/containerd/containerd.sock").
 	ContainerdSocket string `yaml:"containerd-socket"`
+	// SandboxAllowRoot is the operator's opt-out of the container runtimes'
+	// non-root rule: each sandbox runs as its image's USER as the engine
+	// resolves it, root included (Zip functions and images without USER run
+	// as root), with the supplementary groups of the image's group file.
+	// Capabilities stay dropped. By default (false) a container sandbox never
+	// runs as uid 0 or gid 0: it runs as its image's USER when that is not
+	// root, else as sbx_user1051, 993:990 (docs/runtimes.md). The process
+	// runtime runs as the server's user either way.
+	SandboxAllowRoot bool `yaml:"sandbox-allow-root"`
 	// Domain is the gateway's base domain ("execute-api.localhost").
 	Domain string `yaml:"domain"`
 	// LogLevel is debug, info, warn or error ("info").
@@ -308,7 +317,10 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		// Publishing an Image version pins its image id through the runtime in
 		// use, when it can resolve images (the small ImageResolver functions declares).
 		fx.Provide(imageResolver),
-		fx.Supply(containerd.Config{Socket: s.ContainerdSocket, Images: docker.Images{}}),
+		fx.Supply(
+			containerd.Config{Socket: s.ContainerdSocket, Images: docker.Images{}, AllowRoot: s.SandboxAllowRoot},
+			docker.Config{AllowRoot: s.SandboxAllowRoot},
+		),
 		process.Module,
 		docker.Module,
 		containerd.Module,
