@@ -5,8 +5,9 @@
 // Image functions run their image; Zip functions run in a minimal base image that
 // the runtime imports into the daemon itself (no registry), with the code
 // bind-mounted read-only at /var/task and /var/task/bootstrap as the entrypoint.
-// Containers are hardened (read-only root file system, a tmpfs /tmp, all
-// capabilities dropped, no privilege escalation, memory, CPU-share and pids limits)
+// Containers are hardened (read-only root file system, a tmpfs /tmp, a non-root
+// user with no supplementary groups (user.go), all capabilities dropped, no
+// privilege escalation, memory, CPU-share and pids limits)
 // and join the "portico" bridge network, whose gateway address is HostAddr: the
 // invoker binds each sandbox's Runtime API endpoint there. The admin API listens on
 // the host's loopback, which containers cannot reach. docs/runtimes.md says more.
