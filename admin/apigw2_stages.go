@@ -85,7 +85,9 @@ func (rs v2RouteSettings) applyTo(key string, ms *apis.MethodSetting) error {
 		}
 	}
 	// -1 is API Gateway's "not configured": the route (or the stage
-	// default) is then not throttled.
+	// default) is then not throttled. 0 is a limit: with both 0 every
+	// request (every $connect, every message) is throttled, as API Gateway
+	// blocks the route; rate 0 with burst n lets n through, then none.
 	if v := rs.ThrottlingBurstLimit; v != nil {
 		switch {
 		case *v == -1:
@@ -106,17 +108,8 @@ func (rs v2RouteSettings) applyTo(key string, ms *apis.MethodSetting) error {
 			ms.ThrottlingRateLimit = new(*v)
 		}
 	}
-	// API Gateway blocks a route throttled to 0 requests. Refused (since
-	// before the gateway enforced 0/0): closing a route is deleting it.
-	if (rs.ThrottlingBurstLimit != nil || rs.ThrottlingRateLimit != nil) && isZero(ms.ThrottlingBurstLimit) && isZero(ms.ThrottlingRateLimit) {
-		return v2BadRequest("a throttle of 0 requests (throttlingBurstLimit and throttlingRateLimit 0) for %s is not supported "+
-			"for HTTP and WebSocket APIs: delete the route to close it, or use -1 for no throttle", key)
-	}
 	return nil
 }
-
-// isZero reports whether v is set to 0.
-func isZero[T int | float64](v *T) bool { return v != nil && *v == 0 }
 
 func (s *Server) toV2Stage(st *apis.Stage) v2Stage {
 	out := v2Stage{StageName: st.Name, Description: st.Description, DeploymentID: st.DeploymentID, AutoDeploy: st.AutoDeploy,

@@ -844,7 +844,7 @@ aws apigatewayv2 get-api --api-id nosuchapi0 2>&1 || true
 
 // TestV2RouteSettingsUnsetThrottle shows -1, API Gateway's "not configured",
 // taking a stage default's throttle off again (portico deploy resets a
-// dropped DefaultRouteSettings this way); below -1 is refused.
+// dropped DefaultRouteSettings this way); below -1 is refused; 0/0 is kept.
 func TestV2RouteSettingsUnsetThrottle(t *testing.T) {
 	t.Parallel()
 	e := startV2(t)
@@ -872,9 +872,15 @@ func TestV2RouteSettingsUnsetThrottle(t *testing.T) {
 	_, err = e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: id, StageName: stage,
 		DefaultRouteSettings: &v2types.RouteSettings{ThrottlingRateLimit: aws.Float64(-0.5)}})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "throttlingRateLimit")
-	// 0/0, which API Gateway reads as blocking every request, is refused:
-	// the gateway would not enforce it.
-	_, err = e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: id, StageName: stage,
+	// 0/0, which API Gateway reads as blocking every request, is a limit
+	// (TestV2ZeroRouteThrottle shows it enforced), not "not set".
+	up, err = e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: id, StageName: stage,
 		DefaultRouteSettings: &v2types.RouteSettings{ThrottlingBurstLimit: aws.Int32(0), ThrottlingRateLimit: aws.Float64(0)}})
-	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "a throttle of 0 requests")
+	if err != nil {
+		t.Fatalf("UpdateStage with 0/0: %v", err)
+	}
+	if d := up.DefaultRouteSettings; d == nil || d.ThrottlingBurstLimit == nil || *d.ThrottlingBurstLimit != 0 ||
+		d.ThrottlingRateLimit == nil || *d.ThrottlingRateLimit != 0 {
+		t.Fatalf("default route settings after 0/0: %+v, want burst 0 and rate 0", d)
+	}
 }
