@@ -289,6 +289,55 @@ func TestDeployZeroMethodThrottle(t *testing.T) {
 	}
 }
 
+// TestDeployHTTPZeroRouteThrottle deploys an HttpApi whose
+// DefaultRouteSettings throttle every route to rate 0 and burst 0: as on API
+// Gateway, every request of a route without a throttle of its own answers 429
+// {"message":"Too Many Requests"} (the deploy refused it), get-stage shows 0
+// and 0, and a route with its own throttle keeps it; redeployed without the
+// throttle, the routes answer again.
+func TestDeployHTTPZeroRouteThrottle(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	path := samTestdata(t, "http-stage-settings.yaml")
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := strings.Replace(string(text), "DestinationArn: ACCESS_LOG", "DestinationArn: "+filepath.Join(t.TempDir(), "access.log"), 1)
+	zero := strings.Replace(orig, "      DefaultRouteSettings:\n        DetailedMetricsEnabled: true\n",
+		"      DefaultRouteSettings:\n        ThrottlingBurstLimit: 0\n        ThrottlingRateLimit: 0\n", 1)
+	if zero == orig {
+		t.Fatal("the template's DefaultRouteSettings changed; update the test")
+	}
+	writeFile(t, path, []byte(zero), 0o600)
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "hz")
+	api := stackRecord(t, env, "hz").Resources["Http"].PhysicalID
+	base := env.GatewayURL + "/" + api + "/dev"
+	var st struct {
+		DefaultRouteSettings map[string]any `json:"defaultRouteSettings"`
+	}
+	adminJSON(t, env, "/v2/apis/"+api+"/stages/dev", &st)
+	if d := st.DefaultRouteSettings; d["throttlingRateLimit"] != float64(0) || d["throttlingBurstLimit"] != float64(0) {
+		t.Fatalf("get-stage defaultRouteSettings: %v, want rate 0 and burst 0", d)
+	}
+	for i := range 3 {
+		if code, body := gatewayCall(t, http.MethodGet, base+"/free", "", nil); code != http.StatusTooManyRequests || body != `{"message":"Too Many Requests"}` {
+			t.Fatalf("GET /free call %d: %d %s, want 429 {\"message\":\"Too Many Requests\"}", i+1, code, body)
+		}
+	}
+	// GET /limited's own throttle (burst 2) is not the default's.
+	if code, body := gatewayCall(t, http.MethodGet, base+"/limited", "", nil); code != http.StatusOK {
+		t.Fatalf("GET /limited under its own throttle: %d %s, want 200", code, body)
+	}
+
+	writeFile(t, path, []byte(orig), 0o600)
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "hz")
+	for i := range 3 {
+		if code, body := gatewayCall(t, http.MethodGet, base+"/free", "", nil); code != http.StatusOK {
+			t.Fatalf("GET /free call %d after dropping the throttle: %d %s, want 200", i+1, code, body)
+		}
+	}
+}
+
 // TestDeployHTTPStageRouteThrottleAndAccessLog deploys an HttpApi whose
 // event throttles its route (RouteSettings) and whose stage writes an access
 // log (AccessLogSettings): both were warned about and ignored, so the route

@@ -1167,9 +1167,9 @@ func (b *builder) httpStage(id string, props map[string]any) *HTTPStage {
 
 // routeSettings reads one route's settings (an AWS::ApiGatewayV2::Stage
 // RouteSettings); false when they are refused. The throttle is enforced by
-// the gateway per route key; a throttle of 0 requests (the half a template
-// leaves out is 0, as API Gateway stores it), with which API Gateway blocks
-// the route, is refused, as the apigatewayv2 update-stage refuses it.
+// the gateway per route key; the half a template leaves out is 0, as API
+// Gateway stores it, so a throttle of 0 requests (both 0, or a burst or rate
+// of 0 alone) throttles every request of the route, as API Gateway blocks it.
 func (b *builder) routeSettings(where string, m map[string]any) (RouteSettings, bool) {
 	var rs RouteSettings
 	ok := true
@@ -1203,12 +1203,6 @@ func (b *builder) routeSettings(where string, m map[string]any) (RouteSettings, 
 		default:
 			b.warn("%s: %s is not supported by Portico and is ignored", where, k)
 		}
-	}
-	burst0 := rs.ThrottlingBurstLimit == nil || *rs.ThrottlingBurstLimit == 0
-	rate0 := rs.ThrottlingRateLimit == nil || *rs.ThrottlingRateLimit == 0
-	if ok && (rs.ThrottlingBurstLimit != nil || rs.ThrottlingRateLimit != nil) && burst0 && rate0 {
-		b.fail("%s: a throttle of 0 requests (ThrottlingBurstLimit and ThrottlingRateLimit 0) blocks the route in API Gateway and is refused for HTTP and WebSocket APIs: remove the route to close it", where)
-		ok = false
 	}
 	return rs, ok
 }

@@ -1351,15 +1351,55 @@ func TestHTTPStageSettings(t *testing.T) {
 	}
 }
 
+// TestHTTPStageZeroThrottle checks that a throttle of 0 requests, with which
+// API Gateway blocks a route (the gateway throttles every request), goes to
+// the HTTP API stage as 0/0, whether both halves are 0 or one is 0 and the
+// other left out (stored as 0, as API Gateway stores it): on the stage
+// default, on an API's RouteSettings entry and on an event's. They were
+// refused.
+func TestHTTPStageZeroThrottle(t *testing.T) {
+	dir := fixture(t)
+	text := httpStageSettings
+	for _, r := range [][2]string{
+		{"        ThrottlingBurstLimit: 100\n        ThrottlingRateLimit: 50\n", "        ThrottlingBurstLimit: 0\n        ThrottlingRateLimit: 0\n"},
+		{"          ThrottlingRateLimit: 3\n", "          ThrottlingRateLimit: 0\n"},
+		// The event's over the API's 9/1 for GET /a.
+		{"              ThrottlingBurstLimit: !Ref Burst\n", "              ThrottlingBurstLimit: 0\n              ThrottlingRateLimit: 0\n"},
+	} {
+		if !strings.Contains(text, r[0]) {
+			t.Fatalf("%q is not in the template", r[0])
+		}
+		text = strings.Replace(text, r[0], r[1], 1)
+	}
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	id := f.stacks["s"].Resources["Http"].PhysicalID
+	now := f.apis[id].httpStage["dev"][1]
+	if now == nil {
+		t.Fatal("SetHTTPStage was not called")
+	}
+	zero := map[string]any{"throttlingBurstLimit": 0, "throttlingRateLimit": float64(0), "detailedMetricsEnabled": false}
+	for where, rs := range map[string]*RouteSettings{"DefaultRouteSettings": now.DefaultRouteSettings} {
+		if got := v2RouteSettings(rs); !reflect.DeepEqual(got, zero) {
+			t.Errorf("%s sent as %v, want %v", where, got, zero)
+		}
+	}
+	for _, key := range []string{"GET /a", "GET /c"} {
+		rs := now.RouteSettings[key]
+		if got := v2RouteSettings(&rs); !reflect.DeepEqual(got, zero) {
+			t.Errorf("RouteSettings %q (%+v) sent as %v, want %v", key, rs, got, zero)
+		}
+	}
+}
+
 // TestHTTPStageSettingsRefused checks what the gateway could not honour:
-// a route the API lacks, a throttle of 0 requests (which API Gateway reads as
-// blocking the route), a CloudWatch log group, an unknown $context variable.
+// a route the API lacks, a CloudWatch log group, an unknown $context variable.
 func TestHTTPStageSettingsRefused(t *testing.T) {
 	dir := fixture(t)
 	for _, tc := range []struct{ name, from, to, want string }{
 		{"unknown route", `"GET /c":`, `"GET /nope":`, `RouteSettings names route "GET /nope", which the API does not have (its routes: ANY /b, GET /a, GET /c)`},
-		{"zero throttle", "          ThrottlingRateLimit: 3\n", "          ThrottlingRateLimit: 0\n", `RouteSettings "GET /c": a throttle of 0 requests`},
-		{"zero burst, no rate", "              ThrottlingBurstLimit: !Ref Burst\n", "              ThrottlingBurstLimit: 0\n              ThrottlingRateLimit: 0\n", "a throttle of 0 requests"},
 		{"negative burst", "ThrottlingBurstLimit: 100", "ThrottlingBurstLimit: -1", "DefaultRouteSettings: ThrottlingBurstLimit must be a whole number of requests, 0 or more"},
 		{"not a number", "ThrottlingRateLimit: 50", "ThrottlingRateLimit: lots", "ThrottlingRateLimit must be a number"},
 		{"log group", "DestinationArn: stdout", "DestinationArn: arn:aws:logs:us-east-1:123456789012:log-group:api", "Portico does not write to CloudWatch Logs"},
@@ -1428,8 +1468,8 @@ func TestRESTAccessLogSetting(t *testing.T) {
 // TestWebSocketStageRouteSettings checks that an AWS::ApiGatewayV2::Stage's
 // RouteSettings and DefaultRouteSettings, warned about and ignored before (a
 // declared route throttle the gateway did not enforce), go to the stage; a
-// route key the API lacks is refused; AccessLogSettings get a warning saying
-// why.
+// route key the API lacks is refused; a throttle of 0 requests is kept;
+// AccessLogSettings get a warning saying why.
 func TestWebSocketStageRouteSettings(t *testing.T) {
 	dir := fixture(t)
 	text := `
@@ -1486,5 +1526,19 @@ Resources:
 	if _, err := deployText(t, newFake(), dir, "s", bad, nil); err == nil ||
 		!strings.Contains(err.Error(), `Ws: RouteSettings names route "sendmessage", which the API does not have (its routes: $default)`) {
 		t.Fatalf("an unknown route key: %v", err)
+	}
+	// A throttle of 0 requests on a route (API Gateway blocks it; the
+	// gateway throttles every message) goes to the stage; it was refused.
+	zero := strings.Replace(text, "          ThrottlingBurstLimit: 1\n          ThrottlingRateLimit: 1\n", "          ThrottlingBurstLimit: 0\n          ThrottlingRateLimit: 0\n", 1)
+	if zero == text {
+		t.Fatal("the template's RouteSettings changed; update the test")
+	}
+	f = newFake()
+	if _, err := deployText(t, f, dir, "s", zero, nil); err != nil {
+		t.Fatalf("RouteSettings $default 0/0: %v", err)
+	}
+	want.RouteSettings["$default"] = RouteSettings{ThrottlingBurstLimit: n(0), ThrottlingRateLimit: r(0)}
+	if got := f.apis[f.stacks["s"].Resources["Ws"].PhysicalID].httpStage["dev"]; !reflect.DeepEqual(got[1], want) {
+		t.Fatalf("SetHTTPStage(now %+v), want %+v", got[1], want)
 	}
 }
