@@ -46,6 +46,9 @@ type Config struct {
 	Limits listener.Limits
 	// GatewayLimits are the gateway listener's limits.
 	GatewayLimits listener.Limits
+	// LogFollows cap the log follows open at once, per client and in all;
+	// zero fields take the defaults (8 per client, 256 in all).
+	LogFollows LogFollowLimits
 }
 
 // HandlerFunc is an admin handler: it writes a response or returns an error that
@@ -66,6 +69,8 @@ type Server struct {
 	// streamWriteTimeout is how long a streaming response's client may take
 	// to accept each write (the listener's idle timeout; zero: the default).
 	streamWriteTimeout time.Duration
+	// follows counts the log follows open (logfollow.go).
+	follows followSlots
 
 	lambdaDeps
 	gw GatewayDeps

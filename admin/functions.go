@@ -404,7 +404,9 @@ func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, ref func
 // ---- Portico's own function routes ----
 
 // functionLogs serves GET /portico/v1/functions/{name}/logs?bytes=N&follow=1: the last
-// N bytes of the function's log, then with follow new output as it is written.
+// N bytes of the function's log, then with follow new output as it is written. A
+// follow holds one of its client's slots while it is open (logfollow.go); past
+// the caps it is refused with 429.
 func (s *Server) functionLogs(w http.ResponseWriter, r *http.Request, name string) error {
 	if _, err := s.fns.Get(r.Context(), name, functions.Latest); err != nil {
 		return err
@@ -419,6 +421,13 @@ func (s *Server) functionLogs(w http.ResponseWriter, r *http.Request, name strin
 	}
 	follow := r.URL.Query().Get("follow")
 	following := follow == "1" || follow == "true"
+	if following {
+		release, err := s.follows.acquire(s.followClient(r))
+		if err != nil {
+			return err
+		}
+		defer release() // the stream has ended: its client went away, or the server stops
+	}
 	logs := s.inv.Logs()
 	var tail []byte
 	if n > 0 {

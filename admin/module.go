@@ -56,6 +56,7 @@ func New(p Params) (*Server, error) {
 	}
 	s := &Server{cfg: p.Config, log: p.Log.With("component", "admin"), mux: http.NewServeMux(), stopping: make(chan struct{}), now: time.Now, signIns: p.SignIns}
 	s.fns, s.aliases, s.inv = p.Functions, p.Aliases, p.Invoker
+	s.follows.limits = p.Config.LogFollows
 	s.gw = p.Gateway
 	s.registerLambdaRoutes()
 	s.registerGatewayRoutes()

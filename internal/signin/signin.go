@@ -46,9 +46,11 @@ type Limiter struct {
 	overflow *rate.Limiter
 }
 
-// key is the prefix an address's failures are counted under; ok is false when
-// addr (an IP address, or host:port) holds no IP address.
-func key(addr string) (netip.Prefix, bool) {
+// Client is the client that addr (an IP address, or host:port) belongs to: the
+// address for IPv4, its /64 for IPv6, as failures are counted under; ok is
+// false when addr holds no IP address. Other per-client limits (the admin
+// API's log follows) count clients the same way.
+func Client(addr string) (netip.Prefix, bool) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		host = addr
@@ -111,7 +113,7 @@ func (l *Limiter) Wait(addr string, now time.Time) time.Duration {
 	if l == nil || l.tracked.Load() == 0 {
 		return 0
 	}
-	k, ok := key(addr)
+	k, ok := Client(addr)
 	if !ok {
 		return 0
 	}
@@ -137,7 +139,7 @@ func (l *Limiter) Failed(addr string, now time.Time) {
 	if l == nil {
 		return
 	}
-	k, ok := key(addr)
+	k, ok := Client(addr)
 	if !ok {
 		return
 	}

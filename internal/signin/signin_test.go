@@ -73,7 +73,7 @@ func TestLimiterBounded(t *testing.T) {
 	// Once budgets are full again, their addresses make room.
 	now = now.Add(Burst * Every)
 	l.Failed(addr(extra+100), now)
-	k, _ := key(addr(extra + 100))
+	k, _ := Client(addr(extra + 100))
 	if _, ok := l.clients[k]; !ok || len(l.clients) > MaxClients {
 		t.Fatalf("a new address is not tracked after the sweep (%d tracked)", len(l.clients))
 	}

@@ -110,6 +110,11 @@ type Settings struct {
 	// AdminListener holds the admin API listener's limits; each is tightened to
 	// the gateway's where that is stricter, so the admin API is never looser.
 	AdminListener listener.Limits `yaml:"admin-listener"`
+	// AdminLogFollows caps the admin API's log follows (portico logs
+	// --follow) open at once: per-client (the admin token's holders, or one
+	// address without a token) and total; zero fields take 8 and 256, a
+	// negative one no cap.
+	AdminLogFollows admin.LogFollowLimits `yaml:"admin-log-follows"`
 	// WebSocket holds the WebSocket limits (idle-timeout, max-message-bytes, ...);
 	// zero fields take connections.DefaultConfig.
 	WebSocket connections.Config `yaml:"websocket"`
@@ -304,7 +309,8 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(
 			log,
 			store.Config{Dir: s.DataDir},
-			admin.Config{Listen: s.AdminListen, Token: s.AdminToken, Limits: s.AdminListener, GatewayLimits: s.Listener},
+			admin.Config{Listen: s.AdminListen, Token: s.AdminToken, Limits: s.AdminListener, GatewayLimits: s.Listener,
+				LogFollows: s.AdminLogFollows},
 			s.Listener,
 			s.InvokerConfig(),
 			runtimes.Config{Name: s.Runtime},

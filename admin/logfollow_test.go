@@ -1,0 +1,197 @@
+package admin_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/admin"
+	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/testkit"
+)
+
+// follow is one GET .../logs?follow=1 made by its own client, from the
+// loopback address from.
+type follow struct {
+	resp   *http.Response
+	body   string // the error answer's body (status not 200)
+	cancel context.CancelFunc
+}
+
+// close ends the follow as a client that goes away mid-stream does.
+func (f *follow) close() {
+	f.cancel()
+	_ = f.resp.Body.Close()
+}
+
+// startFollow opens a follow of function fn on env's admin API from the
+// loopback address from, with token unless it is empty.
+func startFollow(t *testing.T, env *apptest.Env, from, token, fn string) *follow {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	hc := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, env.AdminURL+"/portico/v1/functions/"+fn+"/logs?bytes=0&follow=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := hc.Do(req) //nolint:bodyclose // f.close closes it, at the latest in the test's cleanup
+	if err != nil {
+		cancel()
+		t.Fatalf("follow from %s: %v", from, err)
+	}
+	f := &follow{resp: resp, cancel: cancel}
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		f.body = string(b)
+		f.close()
+	}
+	t.Cleanup(f.close)
+	return f
+}
+
+// wantRefused checks that f was refused with 429 in the admin API's error
+// shape, with a message holding each of want.
+func wantRefused(t *testing.T, f *follow, want ...string) {
+	t.Helper()
+	if f.resp.StatusCode != http.StatusTooManyRequests || f.resp.Header.Get("X-Amzn-Errortype") != "TooManyRequestsException" {
+		t.Fatalf("status %d, type %q: %s; want 429 TooManyRequestsException", f.resp.StatusCode, f.resp.Header.Get("X-Amzn-Errortype"), f.body)
+	}
+	var body struct{ Message string }
+	if err := json.Unmarshal([]byte(f.body), &body); err != nil {
+		t.Fatalf("body %q: %v", f.body, err)
+	}
+	for _, w := range append(want, "close one") {
+		if !strings.Contains(body.Message, w) {
+			t.Fatalf("message %q does not say %q", body.Message, w)
+		}
+	}
+}
+
+// followServer starts a server with limits and token and a function "f" to follow.
+func followServer(t *testing.T, limits admin.LogFollowLimits, token string) (*apptest.Env, *admin.Server) {
+	t.Helper()
+	var srv *admin.Server
+	env := apptest.Start(t, apptest.Options{Populate: []any{&srv}, Settings: func(s *app.Settings) {
+		s.AdminLogFollows = limits
+		s.AdminToken = token
+	}})
+	if _, _, err := env.Client().CreateFunction(context.Background(), map[string]any{"FunctionName": "f",
+		"Code": map[string]any{"ZipFile": testkit.Bootstrap(t, "#!/bin/sh\nexit 0\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	return env, srv
+}
+
+// eventually polls cond until it holds, failing the test after a minute.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still not so after a minute: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// followGoroutines counts the goroutines that serve a log follow.
+func followGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for g := range bytes.SplitSeq(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte("admin.(*Server).streamLogs")) || bytes.Contains(g, []byte("invoker.(*Logs).Follow")) {
+			count++
+		}
+	}
+	return count
+}
+
+// TestLogFollowsCapped checks the caps on log follows with real clients: a
+// client address may hold PerClient follows, the server Total; one more is 429
+// with a message that says how many are open and to close one; a client that
+// goes away mid-stream frees its slot for another; a tail without follow is
+// not counted; a server that stops ends every follow and frees every slot,
+// leaving no goroutine behind.
+func TestLogFollowsCapped(t *testing.T) {
+	env, srv := followServer(t, admin.LogFollowLimits{PerClient: 3, Total: 5}, "")
+	const a, b = "127.0.0.1", "127.0.0.2"
+	var open []*follow
+	for i := range 3 {
+		f := startFollow(t, env, a, "", "f")
+		if f.resp.StatusCode != http.StatusOK {
+			t.Fatalf("follow %d from %s: status %d: %s", i+1, a, f.resp.StatusCode, f.body)
+		}
+		open = append(open, f)
+	}
+	wantRefused(t, startFollow(t, env, a, "", "f"), "client address 127.0.0.1 already has 3 log follows open")
+	if _, err := env.Client().Do(context.Background(), http.MethodGet, "/portico/v1/functions/f/logs", nil, nil, nil); err != nil {
+		t.Fatalf("a tail without follow at the cap: %v", err)
+	}
+	for i := range 2 {
+		f := startFollow(t, env, b, "", "f")
+		if f.resp.StatusCode != http.StatusOK {
+			t.Fatalf("follow %d from %s: status %d: %s", i+1, b, f.resp.StatusCode, f.body)
+		}
+		open = append(open, f)
+	}
+	wantRefused(t, startFollow(t, env, b, "", "f"), "the server already has 5 log follows open")
+
+	open[0].close() // a client that goes away mid-stream
+	open = open[1:]
+	eventually(t, "a follow from "+b+" is taken after one from "+a+" closed", func() bool {
+		f := startFollow(t, env, b, "", "f")
+		if f.resp.StatusCode == http.StatusOK {
+			open = append(open, f)
+			return true
+		}
+		wantRefused(t, f, "the server already has 5 log follows open")
+		return false
+	})
+	if n := admin.OpenLogFollows(srv); n != 5 {
+		t.Fatalf("%d follows counted open, want 5", n)
+	}
+
+	env.Stop()
+	for _, f := range open {
+		// Each stream ends (how cleanly is TestLogStreamStopsCleanly's
+		// business, on a writer of its own).
+		_, _ = io.Copy(io.Discard, f.resp.Body)
+	}
+	if n := admin.OpenLogFollows(srv); n != 0 {
+		t.Fatalf("%d follows counted open after the server stopped", n)
+	}
+	eventually(t, "no goroutine serves a log follow after the server stopped", func() bool { return followGoroutines() == 0 })
+}
+
+// TestLogFollowsCappedPerToken checks that with an admin token, the follows
+// of every holder of the token count together, whatever their addresses.
+func TestLogFollowsCappedPerToken(t *testing.T) {
+	const token = "follow-cap-token"
+	env, _ := followServer(t, admin.LogFollowLimits{PerClient: 2}, token)
+	for _, from := range []string{"127.0.0.1", "127.0.0.2"} {
+		if f := startFollow(t, env, from, token, "f"); f.resp.StatusCode != http.StatusOK {
+			t.Fatalf("follow from %s: status %d: %s", from, f.resp.StatusCode, f.body)
+		}
+	}
+	wantRefused(t, startFollow(t, env, "127.0.0.3", token, "f"), "the admin token already has 2 log follows open")
+}

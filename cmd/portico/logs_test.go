@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/admin"
+	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/testkit"
+)
+
+// TestLogsFollowOverCap checks what `portico logs --follow` says when its
+// client already holds as many follows as the server allows: the server's
+// message, which says how many are open and to close one, and no output.
+func TestLogsFollowOverCap(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminLogFollows = admin.LogFollowLimits{PerClient: 1} }})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := env.Client()
+	if _, _, err := c.CreateFunction(ctx, map[string]any{"FunctionName": "f",
+		"Code": map[string]any{"ZipFile": testkit.Bootstrap(t, "#!/bin/sh\nexit 0\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	held, err := c.Stream(ctx, "/portico/v1/functions/f/logs", map[string][]string{"follow": {"1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = held.Close() }()
+	out, err := cliErr(env, "logs", "f", "--follow")
+	if err == nil {
+		t.Fatalf("a follow over the cap succeeded: %q", out)
+	}
+	msg := err.Error()
+	for _, want := range []string{"TooManyRequestsException", "client address 127.0.0.1 already has 1 log follow open", "close one", "portico logs --follow"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not say %q", msg, want)
+		}
+	}
+	if out != "" {
+		t.Errorf("output %q, want none", out)
+	}
+}
