@@ -136,24 +136,22 @@ func TestLogFollowsCapped(t *testing.T) {
 	env, srv := followServer(t, admin.LogFollowLimits{PerClient: 3, Total: 5}, "")
 	const a, b = "127.0.0.1", "127.0.0.2"
 	var open []*follow
-	for i := range 3 {
-		f := startFollow(t, env, a, "", "f")
-		if f.resp.StatusCode != http.StatusOK {
-			t.Fatalf("follow %d from %s: status %d: %s", i+1, a, f.resp.StatusCode, f.body)
+	openFrom := func(from string, n int) {
+		t.Helper()
+		for i := range n {
+			f := startFollow(t, env, from, "", "f")
+			if f.resp.StatusCode != http.StatusOK {
+				t.Fatalf("follow %d from %s: status %d: %s", i+1, from, f.resp.StatusCode, f.body)
+			}
+			open = append(open, f)
 		}
-		open = append(open, f)
 	}
+	openFrom(a, 3)
 	wantRefused(t, startFollow(t, env, a, "", "f"), "client address 127.0.0.1 already has 3 log follows open")
 	if _, err := env.Client().Do(context.Background(), http.MethodGet, "/portico/v1/functions/f/logs", nil, nil, nil); err != nil {
 		t.Fatalf("a tail without follow at the cap: %v", err)
 	}
-	for i := range 2 {
-		f := startFollow(t, env, b, "", "f")
-		if f.resp.StatusCode != http.StatusOK {
-			t.Fatalf("follow %d from %s: status %d: %s", i+1, b, f.resp.StatusCode, f.body)
-		}
-		open = append(open, f)
-	}
+	openFrom(b, 2)
 	wantRefused(t, startFollow(t, env, b, "", "f"), "the server already has 5 log follows open")
 
 	open[0].close() // a client that goes away mid-stream
