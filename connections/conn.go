@@ -200,13 +200,7 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	if c.verify != nil && !c.verify() {
 		// The configuration changed while $connect ran, and a Reverify may
 		// have looked before the connection was registered.
-		c.mu.Lock()
-		c.closed = true
-		c.mu.Unlock()
-		close(c.ready)
-		m.remove(c)
-		m.readers.Done()
-		close(c.finished)
+		c.abandon()
 		writeJSONError(w, http.StatusForbidden, "ForbiddenException", "Forbidden")
 		c.runDisconnect(context.WithoutCancel(ctx), websocket.ClosePolicyViolation, "refused: the connection is no longer verified")
 		return
@@ -218,13 +212,7 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	if err != nil {
 		// The upgrader has answered the client already.
 		m.log.Debug("websocket upgrade failed", "api", ep.APIID, "stage", ep.Stage, "err", err)
-		c.mu.Lock()
-		c.closed = true
-		c.mu.Unlock()
-		close(c.ready)
-		m.remove(c)
-		m.readers.Done()
-		close(c.finished)
+		c.abandon()
 		c.runDisconnect(context.WithoutCancel(ctx), websocket.CloseAbnormalClosure, "handshake failed")
 		return
 	}
@@ -778,6 +766,20 @@ func (c *Conn) flushUnsent() error {
 	_, err := c.nc.Write(c.unsent)
 	c.unsent = nil
 	return err
+}
+
+// abandon gives up a connection that was registered (Manager.add) but will
+// never be upgraded: it is marked closed, whatever waits for ready is let go,
+// and it is unregistered and finished without a reader. The caller answers the
+// client and runs $disconnect.
+func (c *Conn) abandon() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	close(c.ready)
+	c.m.remove(c)
+	c.m.readers.Done()
+	close(c.finished)
 }
 
 // websocket1006 is the close code of a connection that ended without a close
