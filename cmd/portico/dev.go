@@ -108,8 +108,10 @@ Then watch the samples' source (--source, default samples/) and each --function
 NAME=DIR, and on save rebuild and redeploy what changed: a sample is rebuilt into
 --samples and deployed again; a function's directory is built when it holds Go
 source (else zipped as it is, with its bootstrap), and published as a new version
-that alias live points at. A build that fails prints the compiler's errors and
-leaves the previous version serving. --watch=false turns watching off.`,
+that alias live points at. A new chat command (samples/chat/cmd/chat-ACTION) is
+picked up on save: built, deployed and routed (route ACTION) on WebSocket API chat.
+A build that fails prints the compiler's errors and leaves the previous version
+serving. --watch=false turns watching off.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := f.settings()

@@ -280,6 +280,23 @@ func ignoredChange(ev fsnotify.Event) bool {
 		strings.HasSuffix(base, ".swp") || base == "4913"
 }
 
+// chatCommands lists the chat sample's commands in its source directory dir:
+// the directories under dir/cmd that hold Go source, in order.
+func chatCommands(dir string) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(dir, "cmd"))
+	if err != nil {
+		return nil, err
+	}
+	var cmds []string
+	for _, en := range entries {
+		p := filepath.Join(dir, "cmd", en.Name())
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() && !skippedDir(en.Name()) && hasGoFiles(p) {
+			cmds = append(cmds, en.Name())
+		}
+	}
+	return cmds, nil
+}
+
 // hasGoFiles reports whether dir holds Go source.
 func hasGoFiles(dir string) bool {
 	m, _ := filepath.Glob(filepath.Join(dir, "*.go"))
@@ -445,7 +462,8 @@ func sortedKeys(m map[string]string) []string {
 
 // sampleTargets watch the samples' source under src (samples/hello,
 // samples/chat): a change rebuilds the sample's functions into e.samples, as
-// `make samples` does, and deploys them again as the dev steps did.
+// `make samples` does, and deploys them again as the dev steps did, with their
+// APIs.
 func sampleTargets(e *devEnv, src string) ([]*watchTarget, error) {
 	var out []*watchTarget
 	build := func(ctx context.Context, pkg, name string) error {
@@ -472,23 +490,29 @@ func sampleTargets(e *devEnv, src string) ([]*watchTarget, error) {
 		}})
 	}
 	if dir := filepath.Join(src, "chat"); hasGoFiles(dir) {
-		cmds, err := filepath.Glob(filepath.Join(dir, "cmd", "*"))
-		if err != nil {
-			return nil, err
-		}
+		// Its commands are listed at each redeploy, not once: a command
+		// directory made while dev runs (its own new directory, watched as
+		// it is made) is built, deployed and routed like the others.
 		out = append(out, &watchTarget{name: "sample chat", dirs: []string{dir}, redeploy: func(ctx context.Context) (string, error) {
-			var names []string
-			for _, c := range cmds {
-				n := filepath.Base(c)
-				if err := build(ctx, c, n); err != nil {
+			cmds, err := chatCommands(dir)
+			if err != nil {
+				return "", err
+			}
+			for _, n := range cmds {
+				if err := build(ctx, filepath.Join(dir, "cmd", n), n); err != nil {
 					return "", fmt.Errorf("%s: %w", n, err)
 				}
 				if err := deploySampleFunction(ctx, e, n); err != nil {
 					return "", fmt.Errorf("%s: %w", n, err)
 				}
-				names = append(names, n)
 			}
-			return "functions " + strings.Join(names, ", ") + " ($LATEST)", nil
+			// Its WebSocket API too, last: a new command's route (chatRouteKey)
+			// reaches a function that is there.
+			_, keys, err := deployChatAPI(ctx, e, cmds)
+			if err != nil {
+				return "", fmt.Errorf("api chat: %w", err)
+			}
+			return "functions " + strings.Join(cmds, ", ") + " ($LATEST), api chat (stage dev: routes " + strings.Join(keys, ", ") + ")", nil
 		}})
 	}
 	return out, nil

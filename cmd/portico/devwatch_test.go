@@ -626,3 +626,173 @@ func TestFirstDeployShowsProgress(t *testing.T) {
 		t.Errorf("progress:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// copyTree copies the directory tree src to dst (regular files and
+// directories).
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(to, 0o750)
+		}
+		b, err := os.ReadFile(p) //nolint:gosec // the repository's own files
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(to, b, 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSampleChatPicksUpNewCommands runs `portico dev`'s watch over a copy of
+// the chat sample (beside a copy of the module's go.mod, so that it builds as
+// the repository's does) against a real server: a command directory made while
+// the watch runs is built and deployed as a function, routed on WebSocket API
+// chat (chat-whoami: route whoami) and deployed to stage dev, with the
+// sample's other commands; a later save in the new directory, watched since it
+// was made, deploys it again.
+func TestSampleChatPicksUpNewCommands(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a guard against hanging, not a timing assertion
+	defer cancel()
+	root := t.TempDir()
+	for _, f := range []string{"go.mod", "go.sum"} {
+		b, err := os.ReadFile(filepath.Join(apptest.RepoRoot(), f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chatDir := filepath.Join(root, "samples", "chat")
+	copyTree(t, filepath.Join(apptest.RepoRoot(), "samples", "chat"), chatDir)
+
+	out := &testkit.LockedBuffer{}
+	e := &devEnv{client: env.Client(), samples: t.TempDir(), adminURL: env.AdminURL, gatewayURL: env.GatewayURL, out: out}
+	targets, err := sampleTargets(e, filepath.Join(root, "samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(targets) != 1 || targets[0].name != "sample chat" {
+		t.Fatalf("targets of a tree with only the chat sample: %d", len(targets))
+	}
+	watching := make(chan struct{})
+	d := &devWatch{out: out, targets: targets, after: time.After, watching: watching}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = d.run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-watching
+
+	// The user makes the command's directory, then writes its source.
+	cmdDir := filepath.Join(chatDir, "cmd", "chat-whoami")
+	if err := os.Mkdir(cmdDir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	source := func(body string) {
+		t.Helper()
+		src := "package main\n\nimport (\n\t\"context\"\n\n\t\"github.com/aws/aws-lambda-go/events\"\n\t\"github.com/aws/aws-lambda-go/lambda\"\n)\n\n" +
+			"func main() {\n\tlambda.Start(func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {\n" +
+			"\t\treturn events.APIGatewayProxyResponse{StatusCode: 200, Body: " + strconv.Quote(body) + "}, nil\n\t})\n}\n"
+		if err := os.WriteFile(filepath.Join(cmdDir, "main.go"), []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	source("who")
+
+	get := func(path string, v any) bool {
+		t.Helper()
+		resp, err := e.client.Do(ctx, http.MethodGet, path, nil, nil, nil)
+		if err != nil {
+			return false
+		}
+		if err := json.Unmarshal(resp.Body, v); err != nil {
+			t.Fatalf("GET %s: %v: %s", path, err, resp.Body)
+		}
+		return true
+	}
+	// routed is the function that route key routes to in the deployment
+	// stage dev of API chat serves, "" when there is none.
+	routed := func(key string) string {
+		t.Helper()
+		var list struct {
+			Items []struct{ ID, Name string } `json:"items"`
+		}
+		if !get(apisPath, &list) {
+			return ""
+		}
+		for _, a := range list.Items {
+			if a.Name != "chat" {
+				continue
+			}
+			var st struct {
+				DeploymentID string `json:"deploymentId"`
+			}
+			var dep struct {
+				API struct {
+					Routes []struct {
+						RouteKey    string `json:"routeKey"`
+						Integration *struct {
+							URI string `json:"uri"`
+						} `json:"integration"`
+					} `json:"routes"`
+				} `json:"api"`
+			}
+			if !get(apisPath+"/"+a.ID+"/stages/dev", &st) || !get(apisPath+"/"+a.ID+"/deployments/"+st.DeploymentID, &dep) {
+				return ""
+			}
+			for _, r := range dep.API.Routes {
+				if r.RouteKey == key && r.Integration != nil {
+					return r.Integration.URI
+				}
+			}
+		}
+		return ""
+	}
+	codeSha := func() string {
+		t.Helper()
+		cfg, _, err := e.client.GetFunctionConfiguration(ctx, "chat-whoami")
+		if err != nil {
+			return ""
+		}
+		return cfg.CodeSha256
+	}
+	for routed("whoami") != "function:chat-whoami" || codeSha() == "" {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("chat-whoami was never deployed and routed; output:\n%s", out)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	for key, fn := range map[string]string{"$connect": "chat-connect", "$disconnect": "chat-disconnect", "sendmessage": "chat-sendmessage"} {
+		if got := routed(key); got != "function:"+fn {
+			t.Errorf("route %s of stage dev: %q, want function:%s", key, got, fn)
+		}
+	}
+	if got := routed("page"); got != "" {
+		t.Errorf("chat-page is routed on the WebSocket API: %q", got)
+	}
+	if !strings.Contains(out.String(), "routes $connect, $disconnect, sendmessage, whoami") {
+		t.Errorf("the output does not name the routes:\n%s", out)
+	}
+
+	first := codeSha()
+	source("who else")
+	for codeSha() == first {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("a save in the new command's directory was never deployed; output:\n%s", out)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -253,35 +254,88 @@ func connClose(g *globalFlags) *cobra.Command {
 	}
 }
 
-// chatFunctions are the chat sample's functions, each mounting volume chat.
-var chatFunctions = []string{"chat-connect", "chat-disconnect", "chat-sendmessage", "chat-page"}
+// chatPage is the chat sample's command that serves its web page (REST API
+// chat-page); every other command is a route of WebSocket API chat.
+const chatPage = "chat-page"
 
-// deployChat deploys the chat sample: its functions ($LATEST), WebSocket API
-// "chat" on stage dev, and REST API "chat-page" whose stage dev serves the page
-// and names the WebSocket API in stage variables. It prints the page's URL.
+// builtChatCommands lists the chat sample's commands built under samples
+// (make samples builds each samples/chat/cmd/NAME into samples/NAME), in order.
+func builtChatCommands(samples string) ([]string, error) {
+	boots, err := filepath.Glob(filepath.Join(samples, "chat-*", "bootstrap"))
+	if err != nil {
+		return nil, err
+	}
+	cmds := make([]string, 0, len(boots))
+	for _, b := range boots {
+		cmds = append(cmds, filepath.Base(filepath.Dir(b)))
+	}
+	sort.Strings(cmds)
+	return cmds, nil
+}
+
+// chatRouteKey is the WebSocket route of chat command cmd: chat-connect is
+// $connect, chat-disconnect $disconnect, chat-ACTION the route ACTION (a
+// message {"action": "ACTION", ...}); ok is false for chatPage, which is no
+// route.
+func chatRouteKey(cmd string) (key string, ok bool) {
+	switch cmd {
+	case chatPage:
+		return "", false
+	case "chat-connect":
+		return "$connect", true
+	case "chat-disconnect":
+		return "$disconnect", true
+	}
+	return strings.TrimPrefix(cmd, "chat-"), true
+}
+
+// deployChatAPI creates WebSocket API "chat", or replaces its routes, with a
+// route to each of cmds' functions ($LATEST) by chatRouteKey, and deploys it
+// to stage dev. It returns the API's id and its route keys.
+func deployChatAPI(ctx context.Context, e *devEnv, cmds []string) (id string, keys []string, err error) {
+	var routes []any
+	for _, c := range cmds {
+		key, ok := chatRouteKey(c)
+		if !ok {
+			continue
+		}
+		keys = append(keys, key)
+		routes = append(routes, map[string]any{"routeKey": key, "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:" + c}})
+	}
+	id, err = ensureAPI(ctx, e.client, "chat", map[string]any{
+		"name": "chat", "protocol": "WEBSOCKET", "routeSelectionExpression": routeselect.Default,
+		"description": "Portico's chat sample (samples/chat)",
+		"routes":      routes,
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := e.client.Do(ctx, http.MethodPost, apisPath+"/"+id+"/deployments", nil, map[string]any{"stageName": "dev", "description": "portico dev"}, nil); err != nil {
+		return "", nil, err
+	}
+	return id, keys, nil
+}
+
+// deployChat deploys the chat sample: its functions ($LATEST), one for each
+// command built, WebSocket API "chat" on stage dev with a route to each
+// (chatRouteKey), and REST API "chat-page" whose stage dev serves the page and
+// names the WebSocket API in stage variables. It prints the page's URL.
 func deployChat(ctx context.Context, e *devEnv) error {
 	if _, err := os.Stat(filepath.Join(e.samples, "chat-connect", "bootstrap")); err != nil {
 		_, _ = fmt.Fprintf(e.out, "skipped the chat sample: %s is not built (make samples)\n", filepath.Join(e.samples, "chat-connect"))
 		return nil
 	}
-	for _, fn := range chatFunctions {
+	cmds, err := builtChatCommands(e.samples)
+	if err != nil {
+		return err
+	}
+	for _, fn := range cmds {
 		if err := deploySampleFunction(ctx, e, fn); err != nil {
 			return fmt.Errorf("function %s: %w", fn, err)
 		}
 	}
-	wsID, err := ensureAPI(ctx, e.client, "chat", map[string]any{
-		"name": "chat", "protocol": "WEBSOCKET", "routeSelectionExpression": routeselect.Default,
-		"description": "Portico's chat sample (samples/chat)",
-		"routes": []any{
-			map[string]any{"routeKey": "$connect", "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:chat-connect"}},
-			map[string]any{"routeKey": "$disconnect", "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:chat-disconnect"}},
-			map[string]any{"routeKey": "sendmessage", "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:chat-sendmessage"}},
-		},
-	})
+	wsID, _, err := deployChatAPI(ctx, e, cmds)
 	if err != nil {
-		return err
-	}
-	if _, err := e.client.Do(ctx, http.MethodPost, apisPath+"/"+wsID+"/deployments", nil, map[string]any{"stageName": "dev", "description": "portico dev"}, nil); err != nil {
 		return err
 	}
 	pageID, err := ensureAPI(ctx, e.client, "chat-page", map[string]any{
