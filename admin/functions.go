@@ -528,6 +528,11 @@ func (d *streamDeadline) write(w http.ResponseWriter, b []byte) bool {
 	}
 	d.mu.Lock()
 	d.writing = false
+	if err == nil {
+		// The write went out whole before a stop's cut took: the client
+		// keeps up, and the stream's end is bounded as any stopped one's.
+		d.cut = false
+	}
 	d.mu.Unlock()
 	return err == nil
 }

@@ -170,10 +170,10 @@ func TestLogFollowsCapped(t *testing.T) {
 	}
 
 	env.Stop()
-	for _, f := range open {
-		// Each stream ends (how cleanly is TestLogStreamStopsCleanly's
-		// business, on a writer of its own).
-		_, _ = io.Copy(io.Discard, f.resp.Body)
+	for i, f := range open {
+		if _, err := io.Copy(io.Discard, f.resp.Body); err != nil {
+			t.Errorf("follow %d: the stream did not end cleanly when the server stopped: %v", i, err)
+		}
 	}
 	if n := admin.OpenLogFollows(srv); n != 0 {
 		t.Fatalf("%d follows counted open after the server stopped", n)

@@ -142,3 +142,82 @@ func TestLogStreamStopsCleanly(t *testing.T) {
 		t.Fatalf("deadlines %v: the end of a stopped stream must still be bounded", w.deadlines)
 	}
 }
+
+// slowWriter is a client whose first Write (the tail) is still under way
+// when the server stops: it takes no notice of the deadline set in the past
+// meanwhile and goes out whole once released.
+type slowWriter struct {
+	header    http.Header
+	mu        sync.Mutex
+	deadlines []time.Time
+	entered   chan struct{} // closed when the first Write starts
+	cut       chan struct{} // closed by a deadline in the past
+	release   chan struct{} // lets the first Write finish
+	writes    int
+}
+
+func (w *slowWriter) Header() http.Header { return w.header }
+func (w *slowWriter) WriteHeader(int)     {}
+func (w *slowWriter) FlushError() error   { return nil }
+
+func (w *slowWriter) SetWriteDeadline(t time.Time) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.deadlines = append(w.deadlines, t)
+	if !t.IsZero() && t.Before(time.Unix(2, 0)) {
+		select {
+		case <-w.cut:
+		default:
+			close(w.cut)
+		}
+	}
+	return nil
+}
+
+func (w *slowWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	w.writes++
+	first := w.writes == 1
+	w.mu.Unlock()
+	if first {
+		close(w.entered)
+		<-w.release
+	}
+	return len(b), nil
+}
+
+// TestLogStreamStopDuringAWriteThatGoesOut: when the server stops while a
+// write is under way that then goes out whole (the client keeps up; the stop
+// merely came during it), the stream's end is still written: its deadline
+// is not left in the past.
+func TestLogStreamStopDuringAWriteThatGoesOut(t *testing.T) {
+	s := &Server{stopping: make(chan struct{}), streamWriteTimeout: time.Hour}
+	w := &slowWriter{header: http.Header{}, entered: make(chan struct{}), cut: make(chan struct{}), release: make(chan struct{})}
+	returned := make(chan struct{})
+	go func() {
+		defer close(returned)
+		s.streamLogs(w, httptest.NewRequest(http.MethodGet, "/portico/v1/functions/f/logs?follow=1", nil), []byte("tail\n"), make(chan []byte))
+	}()
+	<-w.entered
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w.cut: // the stop cut the write under way
+	case <-ctx.Done():
+		t.Fatal("the stop did not cut the write under way")
+	}
+	close(w.release)
+	select {
+	case <-returned:
+	case <-ctx.Done():
+		t.Fatal("the stream did not end when the server stopped")
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if last := w.deadlines[len(w.deadlines)-1]; last.IsZero() || last.Before(time.Unix(2, 0)) {
+		t.Fatalf("deadlines %v: the end of a stream whose write went out must get a bounded deadline, not one in the past", w.deadlines)
+	}
+}
