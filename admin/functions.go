@@ -422,7 +422,7 @@ func (s *Server) functionLogs(w http.ResponseWriter, r *http.Request, name strin
 	follow := r.URL.Query().Get("follow")
 	following := follow == "1" || follow == "true"
 	if following {
-		release, err := s.follows.acquire(s.followClient(r))
+		release, err := s.follows.acquire(followClient(r))
 		if err != nil {
 			return err
 		}

@@ -22,10 +22,10 @@ const (
 // LogFollowLimits cap the log follows open at once. A follow holds its slot
 // until it ends: its client goes away or closes it, or the server stops.
 type LogFollowLimits struct {
-	// PerClient caps the follows of one client: the admin token's holders when
-	// the server has a token (every request that reaches a route presented
-	// it), else one client address (an IPv4 address, or an IPv6 /64). Zero:
-	// DefaultLogFollowsPerClient; negative: no cap.
+	// PerClient caps the follows of one client address (an IPv4 address, or an
+	// IPv6 /64), token or not: the admin API has one token, which a team
+	// shares, so it names no one client. Zero: DefaultLogFollowsPerClient;
+	// negative: no cap.
 	PerClient int `yaml:"per-client"`
 	// Total caps the follows of all clients together. Zero:
 	// DefaultLogFollows; negative: no cap.
@@ -109,14 +109,10 @@ func tooManyFollows(why string) error {
 }
 
 // followClient is the client whose log follows r counts against, and its name
-// for a message: the admin token when the server has one, since every request
-// that reaches a route presented it (as a bearer token, a SigV4 secret or
-// through a console session); else the client's address, counted as failed
-// sign-ins are (signin.Client).
-func (s *Server) followClient(r *http.Request) (key, who string) {
-	if s.cfg.Token != "" {
-		return "token", "the admin token"
-	}
+// for a message: the client's address, counted as failed sign-ins are
+// (signin.Client). The admin token does not name a client: every holder of
+// the one token would share one cap.
+func followClient(r *http.Request) (key, who string) {
 	if p, ok := signin.Client(r.RemoteAddr); ok {
 		if p.Addr().Is4() {
 			return "addr " + p.String(), "client address " + p.Addr().String()

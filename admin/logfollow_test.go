@@ -181,15 +181,16 @@ func TestLogFollowsCapped(t *testing.T) {
 	eventually(t, "no goroutine serves a log follow after the server stopped", func() bool { return followGoroutines() == 0 })
 }
 
-// TestLogFollowsCappedPerToken checks that with an admin token, the follows
-// of every holder of the token count together, whatever their addresses.
-func TestLogFollowsCappedPerToken(t *testing.T) {
+// TestLogFollowsCappedPerAddressWithToken checks that with an admin token the
+// follows still count per client address: the one token, which a team shares,
+// does not make its holders share one cap.
+func TestLogFollowsCappedPerAddressWithToken(t *testing.T) {
 	const token = "follow-cap-token"
 	env, _ := followServer(t, admin.LogFollowLimits{PerClient: 2}, token)
-	for _, from := range []string{"127.0.0.1", "127.0.0.2"} {
+	for _, from := range []string{"127.0.0.1", "127.0.0.1", "127.0.0.2", "127.0.0.2"} {
 		if f := startFollow(t, env, from, token, "f"); f.resp.StatusCode != http.StatusOK {
 			t.Fatalf("follow from %s: status %d: %s", from, f.resp.StatusCode, f.body)
 		}
 	}
-	wantRefused(t, startFollow(t, env, "127.0.0.3", token, "f"), "the admin token already has 2 log follows open")
+	wantRefused(t, startFollow(t, env, "127.0.0.2", token, "f"), "client address 127.0.0.2 already has 2 log follows open")
 }
