@@ -1204,7 +1204,21 @@ func (b *builder) routeSettings(where string, m map[string]any) (RouteSettings, 
 			b.warn("%s: %s is not supported by Portico and is ignored", where, k)
 		}
 	}
+	b.warnHalfThrottle(where, rs)
 	return rs, ok
+}
+
+// warnHalfThrottle warns of a throttle that sets one half only: the other is
+// stored as 0, as API Gateway stores it, which is seldom what was meant.
+func (b *builder) warnHalfThrottle(where string, rs RouteSettings) {
+	switch {
+	case rs.ThrottlingRateLimit != nil && rs.ThrottlingBurstLimit == nil && *rs.ThrottlingRateLimit > 0:
+		b.warn("%s: ThrottlingRateLimit is set without ThrottlingBurstLimit, which is then 0, as API Gateway stores it: "+
+			"a burst of 0 throttles every request of the route; set ThrottlingBurstLimit too", where)
+	case rs.ThrottlingBurstLimit != nil && rs.ThrottlingRateLimit == nil && *rs.ThrottlingBurstLimit > 0:
+		b.warn("%s: ThrottlingBurstLimit is set without ThrottlingRateLimit, which is then 0, as API Gateway stores it: "+
+			"the route takes %d requests and then none, ever; set ThrottlingRateLimit too", where, *rs.ThrottlingBurstLimit)
+	}
 }
 
 // accessLogSettings reads an HttpApi's AccessLogSettings or an Api's

@@ -1304,8 +1304,11 @@ func TestHTTPStageSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := strings.Join(p.Warnings, "\n"); strings.Contains(w, "Settings") {
-		t.Errorf("warnings:\n%s", w)
+	for _, w := range p.Warnings {
+		// GET /c's rate without a burst warns (TestHTTPStageHalfThrottleWarns).
+		if strings.Contains(w, "Settings") && !strings.Contains(w, `"GET /c": ThrottlingRateLimit is set without`) {
+			t.Errorf("warning: %s", w)
+		}
 	}
 	id := f.stacks["s"].Resources["Http"].PhysicalID
 	ptr := func(v float64) *float64 { return &v }
@@ -1391,6 +1394,40 @@ func TestHTTPStageZeroThrottle(t *testing.T) {
 		if got := v2RouteSettings(&rs); !reflect.DeepEqual(got, zero) {
 			t.Errorf("RouteSettings %q (%+v) sent as %v, want %v", key, rs, got, zero)
 		}
+	}
+}
+
+// TestHTTPStageHalfThrottleWarns checks that a route throttle setting one half
+// only, whose other half is stored as 0 (a burst of 0 throttles every request,
+// a rate of 0 never refills), deploys with a warning that says so.
+func TestHTTPStageHalfThrottleWarns(t *testing.T) {
+	dir := fixture(t)
+	for _, tc := range []struct{ name, from, to, want string }{
+		{"rate only", "        ThrottlingBurstLimit: 100\n        ThrottlingRateLimit: 50\n", "        ThrottlingRateLimit: 50\n",
+			"DefaultRouteSettings: ThrottlingRateLimit is set without ThrottlingBurstLimit"},
+		{"burst only", "        ThrottlingBurstLimit: 100\n        ThrottlingRateLimit: 50\n", "        ThrottlingBurstLimit: 100\n",
+			"the route takes 100 requests and then none"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := strings.Replace(httpStageSettings, tc.from, tc.to, 1)
+			if text == httpStageSettings {
+				t.Fatalf("%q is not in the template", tc.from)
+			}
+			p, err := deployText(t, newFake(), dir, "s", text, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if all := strings.Join(p.Warnings, "\n"); !strings.Contains(all, tc.want) {
+				t.Errorf("warnings lack %q:\n%s", tc.want, all)
+			}
+		})
+	}
+	p, err := deployText(t, newFake(), dir, "s", httpStageSettings, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all := strings.Join(p.Warnings, "\n"); strings.Contains(all, "DefaultRouteSettings: Throttling") {
+		t.Errorf("a whole throttle (DefaultRouteSettings 100/50) warns:\n%s", all)
 	}
 }
 
