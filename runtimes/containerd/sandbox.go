@@ -17,12 +17,14 @@ import (
 
 	cgroup1 "github.com/containerd/cgroups/v3/cgroup1/stats"
 	cgroup2 "github.com/containerd/cgroups/v3/cgroup2/stats"
+	"github.com/containerd/containerd/api/services/tasks/v1"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/contrib/seccomp"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/ttrpc"
 	"github.com/containerd/typeurl/v2"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -340,18 +342,18 @@ func (p *prepared) teardown(ctx context.Context) error {
 	return err
 }
 
-// deleteTask kills and deletes c's task, if it has one. A shim that exits
-// while the delete is in flight (the task's exit reaped by another delete of
-// the same task, as when a restarted Portico's Cleanup meets a sandbox the old
-// one is still stopping) closes its ttrpc connection under the call
-// (containerd/containerd#12344): the task is then looked up again, and is
-// either gone or deleted by the next try.
+// deleteTask kills and deletes c's task, if it has one, and ends its shim. A
+// shim that exits while the delete is in flight (the task's exit reaped by
+// another delete of the same task, as when a restarted Portico's Cleanup meets
+// a sandbox the old one is still stopping) closes its ttrpc connection under
+// the call (containerd/containerd#12344): the task is then looked up again, and
+// is either gone or deleted by the next try.
 func (r *Runtime) deleteTask(ctx context.Context, c containerd.Container) error {
 	for try := 1; ; try++ {
 		task, err := c.Task(ctx, nil)
 		if err != nil {
 			if cerrdefs.IsNotFound(err) {
-				return nil
+				return r.forgetTask(ctx, c.ID())
 			}
 			return r.wrap("loading the task of "+c.ID(), err)
 		}
@@ -366,19 +368,46 @@ func (r *Runtime) deleteTask(ctx context.Context, c containerd.Container) error 
 	}
 }
 
+// forgetTask ends what containerd may still hold of the task of container id
+// when the task reads as not found. A task delete cut off part-way (its
+// caller's context cancelled, or the connection to containerd cut) can delete
+// the task in its shim and fail before containerd drops its record of the task
+// and shuts the shim down. containerd then reads the task as not found, since
+// its shim says so, and `ctr tasks ls` leaves it out; but the shim runs on,
+// and once the container is deleted nothing can reach it any more. Deleting the
+// task through the task service, while the container exists, finishes that
+// delete: containerd shuts the shim down and drops the record. Not found means
+// there was nothing left; a shim that closes under the call (another delete
+// ended it) is gone too.
+func (r *Runtime) forgetTask(ctx context.Context, id string) error {
+	_, err := r.cli.TaskService().Delete(ctx, &tasks.DeleteTaskRequest{ContainerID: id})
+	if err = errgrpc.ToNative(err); err != nil && !cerrdefs.IsNotFound(err) && !shimClosed(err) {
+		return r.wrap("deleting what is left of the task of "+id, err)
+	}
+	return nil
+}
+
 // shimClosed reports whether err is a call cut off by its shim's exit.
 func shimClosed(err error) bool {
 	return errors.Is(err, ttrpc.ErrClosed) || strings.Contains(err.Error(), ttrpc.ErrClosed.Error())
 }
 
 // teardown kills and deletes c's task, deletes c with its snapshot, and detaches
-// its network namespace at nsPath. Each step tolerates what is already gone.
+// its network namespace at nsPath. Each step tolerates what is already gone; c
+// is not deleted unless its task is.
+//
+// A teardown is not cut off by its caller: it runs to its end, or for
+// cleanupTimeout, whatever happens to ctx, since a containerd call cancelled
+// part-way is how a task's shim is left running (see forgetTask).
 func (r *Runtime) teardown(ctx context.Context, c containerd.Container, nsPath string) error {
-	ctx = r.ctx(ctx)
-	var errs []error
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx(ctx)), cleanupTimeout)
+	defer cancel()
 	if err := r.deleteTask(ctx, c); err != nil {
-		errs = append(errs, err)
+		// The container stays, so that the next teardown (a sweep, a
+		// Cleanup) finds the task, or what is left of it, through it.
+		return err
 	}
+	var errs []error
 	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !cerrdefs.IsNotFound(err) {
 		errs = append(errs, r.wrap("deleting container "+c.ID(), err))
 	}
