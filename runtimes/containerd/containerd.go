@@ -153,7 +153,7 @@ type Runtime struct {
 	imageMu sync.Mutex // serializes image fetches and imports
 	baseRef string     // the Zip base image, once imported
 
-	rec recovery // containers left by containerd outages (recovery.go)
+	rec *ctrbase.Sweeper // containers left by containerd outages (recovery.go)
 }
 
 var (
@@ -198,6 +198,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("containerd at %s: %w: %w", cfg.Socket, errdefs.ErrUnavailable, err)
 	}
 	r := &Runtime{cfg: cfg, cli: cli, log: cfg.Log.With("runtime", "containerd")}
+	r.rec = r.newSweeper()
 	if _, err := cli.Version(ctx); err != nil {
 		_ = cli.Close()
 		return nil, r.wrap("version", err)
@@ -241,7 +242,7 @@ func (r *Runtime) HostAddr() string { return r.net.gateway.String() }
 
 // Close implements runtimes.Runtime.
 func (r *Runtime) Close() error {
-	r.closeRecovery()
+	r.rec.Close()
 	return r.cli.Close()
 }
 

@@ -131,8 +131,8 @@ type Runtime struct {
 	usersMu sync.Mutex
 	users   map[string]string // image id and USER -> "uid:gid" (user.go)
 
-	spares holderPool // spare network holders (holders.go)
-	rec    recovery   // daemon outages (recovery.go)
+	spares holderPool       // spare network holders (holders.go)
+	rec    *ctrbase.Sweeper // daemon outages (recovery.go)
 }
 
 var (
@@ -174,6 +174,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("docker: %w", err)
 	}
 	r := &Runtime{cfg: cfg, cli: cli, log: cfg.Log.With("runtime", "docker"), users: map[string]string{}}
+	r.rec = r.newSweeper()
 	if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		_ = cli.Close()
 		return nil, unavailable(cli, "ping", err)
@@ -229,7 +230,7 @@ func (r *Runtime) HostAddr() string { return r.hostAddr }
 // holders, waits for the refill in flight and removes the spares. Running and
 // prepared sandboxes are left to their Stop or Discard, or to the next Cleanup.
 func (r *Runtime) Close() error {
-	r.closeRecovery()
+	r.rec.Close()
 	r.closeSpares()
 	return r.cli.Close()
 }
@@ -431,7 +432,7 @@ func (r *Runtime) wrap(what string, err error) error {
 		return nil
 	}
 	if isConnErr(err) {
-		r.outage()
+		r.rec.Watch() // the first failure of an outage: see outage
 		return unavailable(r.cli, what, err)
 	}
 	return fmt.Errorf("docker: %s: %w", what, err)

@@ -1,6 +1,8 @@
 // Package ctrbase holds what Portico's container runtimes (runtimes/docker,
 // runtimes/containerd) share without sharing an SDK: the labels every sandbox
-// carries, the instance scoping of Cleanup, and the Zip base image.
+// carries, the instance scoping of Cleanup, the Zip base image, and the sweep of
+// the containers a daemon outage left (Sweeper), which takes the SDK's calls as
+// functions.
 package ctrbase
 
 import (
