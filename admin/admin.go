@@ -515,6 +515,15 @@ func clientMessage(err error) string {
 	return msg
 }
 
+// clientTold is an error that says, in ClientMessage, what a caller may be told
+// of a 5xx in place of the generic message: what is wrong and what to do, with
+// no secret in it (runtimes.DaemonDownError: the container runtime's daemon
+// does not answer).
+type clientTold interface {
+	error
+	ClientMessage() string
+}
+
 // writeError maps an error to a status and AWS's error body
 // {"Type":"User","message":"..."} with x-amzn-ErrorType. 5xx are logged.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -536,8 +545,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			typ = k.Type
 		}
 		body = map[string]string{"Type": "Service", "message": genericServerError(typ)}
-		if isOutOfSpace(err) {
+		var told clientTold
+		switch {
+		case isOutOfSpace(err):
 			body["message"] = outOfSpaceMessage
+		case errors.As(err, &told):
+			body["message"] = told.ClientMessage()
 		}
 		s.log.Error("admin request failed", "requestId", w.Header().Get("X-Amzn-RequestId"), "method", r.Method,
 			"path", r.URL.Path, "status", status, "err", err)

@@ -17,9 +17,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"syscall"
+
+	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 // Spec says what to start.
@@ -242,4 +245,51 @@ func Choose(ctx context.Context, want string, factories []Factory, log *slog.Log
 // Config names the runtime to use: auto, process, docker or containerd.
 type Config struct {
 	Name string
+}
+
+// DaemonDownError is the error of a container runtime whose daemon (Docker,
+// containerd) does not answer: its socket is missing or refuses connections,
+// or the connection broke. It wraps errdefs.ErrUnavailable and its cause.
+// The API surfaces tell the caller ClientMessage in place of their generic
+// message for a 5xx, since what is wrong is the host's, and the operator
+// calling can fix it.
+type DaemonDownError struct {
+	Runtime string // the runtime: "docker", "containerd"
+	Daemon  string // the daemon as a person names it: "Docker", "containerd"
+	Address string // its socket or host
+	Op      string // what was being done, or ""
+	Err     error  // the cause
+}
+
+// Error implements error: "docker: creating the container: Docker at
+// unix:///var/run/docker.sock does not answer: unavailable: CAUSE".
+func (e *DaemonDownError) Error() string {
+	op := ""
+	if e.Op != "" {
+		op = e.Op + ": "
+	}
+	return fmt.Sprintf("%s: %s%s at %s does not answer: %v: %v", e.Runtime, op, e.Daemon, e.address(), errdefs.ErrUnavailable, e.Err)
+}
+
+// Unwrap lets errors.Is find errdefs.ErrUnavailable and the cause.
+func (e *DaemonDownError) Unwrap() []error { return []error{errdefs.ErrUnavailable, e.Err} }
+
+// ClientMessage is what the caller is told: what is wrong and what to do. It
+// names the daemon's address (without any user or password in it) and
+// nothing of the cause.
+func (e *DaemonDownError) ClientMessage() string {
+	return fmt.Sprintf("The container runtime is not answering: %s at %s does not answer, so the function cannot run. "+
+		"Start %s (or restart it), or check that it listens at %s and that Portico may use that socket, then try again.",
+		e.Daemon, e.address(), e.Daemon, e.address())
+}
+
+// address is Address without the user information a URL may carry
+// (ssh://user:password@host).
+func (e *DaemonDownError) address() string {
+	u, err := url.Parse(e.Address)
+	if err != nil || u.User == nil {
+		return e.Address
+	}
+	u.User = nil
+	return u.String()
 }

@@ -168,15 +168,15 @@ func Ping(ctx context.Context, socket string) error {
 	cfg := Config{Socket: socket}
 	cfg.defaults()
 	if _, err := os.Stat(cfg.Socket); err != nil {
-		return fmt.Errorf("containerd at %s: %w: %w", cfg.Socket, errdefs.ErrUnavailable, err)
+		return down(cfg.Socket, "", err)
 	}
 	cli, err := containerd.New(cfg.Socket, containerd.WithTimeout(3*time.Second))
 	if err != nil {
-		return fmt.Errorf("containerd at %s: %w: %w", cfg.Socket, errdefs.ErrUnavailable, err)
+		return down(cfg.Socket, "", err)
 	}
 	defer func() { _ = cli.Close() }()
 	if _, err := cli.Version(ctx); err != nil {
-		return fmt.Errorf("containerd at %s does not answer: %w: %w", cfg.Socket, errdefs.ErrUnavailable, err)
+		return down(cfg.Socket, "version", err)
 	}
 	return nil
 }
@@ -195,7 +195,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	cfg.defaults()
 	cli, err := containerd.New(cfg.Socket, containerd.WithDefaultNamespace(cfg.Namespace), containerd.WithTimeout(10*time.Second))
 	if err != nil {
-		return nil, fmt.Errorf("containerd at %s: %w: %w", cfg.Socket, errdefs.ErrUnavailable, err)
+		return nil, down(cfg.Socket, "", err)
 	}
 	r := &Runtime{cfg: cfg, cli: cli, log: cfg.Log.With("runtime", "containerd")}
 	r.rec = r.newSweeper()
@@ -312,9 +312,15 @@ func (r *Runtime) list(ctx context.Context) ([]string, error) {
 // the client would otherwise keep redialling a missing socket until its timeout.
 func (r *Runtime) checkSocket() error {
 	if _, err := os.Stat(r.cfg.Socket); err != nil {
-		return fmt.Errorf("containerd: containerd at %s does not answer: %w: %w", r.cfg.Socket, errdefs.ErrUnavailable, err)
+		return down(r.cfg.Socket, "", err)
 	}
 	return nil
+}
+
+// down is the error of containerd at socket not answering while doing what
+// ("" for nothing in particular).
+func down(socket, what string, err error) error {
+	return &runtimes.DaemonDownError{Runtime: "containerd", Daemon: "containerd", Address: socket, Op: what, Err: err}
 }
 
 // wrap adds what was being done to a containerd error; containerd not answering
@@ -324,7 +330,7 @@ func (r *Runtime) wrap(what string, err error) error {
 		return nil
 	}
 	if isUnavailable(err) {
-		return fmt.Errorf("containerd: %s: containerd at %s does not answer: %w: %w", what, r.cfg.Socket, errdefs.ErrUnavailable, err)
+		return down(r.cfg.Socket, what, err)
 	}
 	return fmt.Errorf("containerd: %s: %w", what, err)
 }

@@ -439,7 +439,7 @@ func (r *Runtime) wrap(what string, err error) error {
 }
 
 func unavailable(cli *client.Client, what string, err error) error {
-	return fmt.Errorf("docker: %s: the Docker daemon at %s does not answer: %w: %w", what, cli.DaemonHost(), errdefs.ErrUnavailable, err)
+	return &runtimes.DaemonDownError{Runtime: "docker", Daemon: "Docker", Address: cli.DaemonHost(), Op: what, Err: err}
 }
 
 // isConnErr reports whether err says the daemon could not be reached.
