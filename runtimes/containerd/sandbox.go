@@ -357,15 +357,27 @@ func (r *Runtime) deleteTask(ctx context.Context, c containerd.Container) error 
 			}
 			return r.wrap("loading the task of "+c.ID(), err)
 		}
-		_, err = task.Delete(ctx, containerd.WithProcessKill)
-		switch {
-		case err == nil || cerrdefs.IsNotFound(err):
-			return nil
-		case try < 3 && shimClosed(err):
+		err = r.deleteLoaded(ctx, c.ID(), task)
+		if err != nil && try < 3 && shimClosed(err) {
 			continue
 		}
-		return r.wrap("deleting the task of "+c.ID(), err)
+		return err
 	}
+}
+
+// deleteLoaded kills and deletes task, the task of container id as loaded
+// before. The client's delete reads the task's status first and gives up,
+// without asking containerd to delete the task, when the shim says not found:
+// what forgetTask is for.
+func (r *Runtime) deleteLoaded(ctx context.Context, id string, task containerd.Task) error {
+	_, err := task.Delete(ctx, containerd.WithProcessKill)
+	switch {
+	case err == nil:
+		return nil
+	case cerrdefs.IsNotFound(err):
+		return r.forgetTask(ctx, id)
+	}
+	return r.wrap("deleting the task of "+id, err)
 }
 
 // forgetTask ends what containerd may still hold of the task of container id
