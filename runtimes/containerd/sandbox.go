@@ -251,7 +251,11 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (_ *prepared,
 			return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
 				fmt.Sprintf("image %s cannot run as function %s: its USER is not in its passwd or group file (%v)", ref, spec.Function, err))
 		}
-		return nil, r.wrap("creating the container of sandbox "+spec.SandboxID, err)
+		err = r.wrap("creating the container of sandbox "+spec.SandboxID, err)
+		// containerd may have made the container before the call was cut
+		// off: the sweep looks once it answers again.
+		r.noteLost(id, nsPath, err)
+		return nil, err
 	}
 	pr, pw := io.Pipe()
 	p.logs, p.logw = pr, pw

@@ -211,6 +211,11 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 			return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
 				fmt.Sprintf("image %s cannot run as function %s: %v", image, spec.Function, err))
 		}
+		if isConnErr(err) {
+			// The daemon may have made the container before the call was
+			// cut off: the sweep removes it by name once the daemon answers.
+			r.noteLost(opts.Name)
+		}
 		return nil, r.wrap("creating the container of sandbox "+spec.SandboxID, err)
 	}
 	p.id = res.ID
