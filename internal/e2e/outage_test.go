@@ -107,7 +107,7 @@ func TestGatewayRouteDuringDaemonOutage(t *testing.T) {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("a minute after the daemon came back, containers of sandboxes it lost remain: %v", left)
+					t.Fatalf("a minute after the daemon came back, containers of sandboxes it lost remain: %v\n%s", left, runtimeState(t, tc.runtime))
 				}
 			}
 
@@ -183,6 +183,16 @@ func lostSandboxes(t *testing.T, runtime, dataDir string) []string {
 		return lost
 	}
 	return nil
+}
+
+// runtimeState is what the daemon says of Portico's containers, for a failure's
+// message.
+func runtimeState(t *testing.T, runtime string) string {
+	t.Helper()
+	if runtime == "docker" {
+		return run(t, "docker", "ps", "-a", "--filter", "label=portico=1")
+	}
+	return ctr(t, "containers", "ls") + ctr(t, "tasks", "ls")
 }
 
 // shimsOf returns the containerd-shim-runc-v2 processes still serving any of
