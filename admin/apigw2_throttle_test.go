@@ -1,12 +1,10 @@
 package admin_test
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 	"github.com/gorilla/websocket"
-	"go.etcd.io/bbolt"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
@@ -364,33 +361,7 @@ func TestV2SchemaOneStageThenZeroThrottle(t *testing.T) {
 	}
 	http.DefaultClient.CloseIdleConnections()
 	e.env.Stop()
-	db, err := bbolt.Open(filepath.Join(e.env.DataDir, "portico.db"), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket([]byte("gw_stages"))
-		var st map[string]any
-		if err := json.Unmarshal(b.Get([]byte(id+"/prod")), &st); err != nil {
-			return err
-		}
-		ms := st["methodSettings"].(map[string]any)["GET /a"].(map[string]any)
-		ms["throttlingBurstLimit"], ms["throttlingRateLimit"] = 0, 0
-		raw, err := json.Marshal(st)
-		if err != nil {
-			return err
-		}
-		if err := b.Put([]byte(id+"/prod"), raw); err != nil {
-			return err
-		}
-		return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("1"))
-	})
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	testkit.StageAsSchemaOne(t, e.env.DataDir, id+"/prod", "GET /a")
 	e.env.Restart()
 	a := "/" + id + "/prod/a"
 	wantStatuses(t, "GET /a after the upgrade", gets(t, e, a, 3), 200, 200, 200)

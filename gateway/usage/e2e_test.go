@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 	"github.com/aws/smithy-go"
-	"go.etcd.io/bbolt"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
@@ -27,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/throttle"
 	"github.com/portico-dev/portico/gateway/usage"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -486,33 +485,7 @@ func TestV1StoreUnsetThrottleEndToEnd(t *testing.T) {
 	env.Stop()
 	// Rewrite the stage as version 1 stored it: 0/0 in a setting made for
 	// metrics only.
-	db, err := bbolt.Open(filepath.Join(env.DataDir, "portico.db"), 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket([]byte("gw_stages"))
-		var st map[string]any
-		if err := json.Unmarshal(b.Get([]byte(id+"/dev")), &st); err != nil {
-			return err
-		}
-		all := st["methodSettings"].(map[string]any)["*/*"].(map[string]any)
-		all["throttlingBurstLimit"], all["throttlingRateLimit"] = 0, 0
-		raw, err := json.Marshal(st)
-		if err != nil {
-			return err
-		}
-		if err := b.Put([]byte(id+"/dev"), raw); err != nil {
-			return err
-		}
-		return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("1"))
-	})
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	testkit.StageAsSchemaOne(t, env.DataDir, id+"/dev", "*/*")
 	env.Restart()
 	ctl.freeze()
 	if status, typ, body := call(t, env.GatewayURL+"/"+id+"/dev/open", ""); status != 200 {
