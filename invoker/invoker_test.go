@@ -573,6 +573,14 @@ func TestInitFailureLogged(t *testing.T) {
 			output: "init: failing with no config", errType: "InitFailed"},
 		{name: "exit", script: "#!/bin/sh\necho loading the handler\nexit 4\n",
 			output: "loading the handler", note: "Runtime exited with error: exit status 4\nRuntime.ExitError\n", errType: "Runtime.ExitError"},
+		// 126 and 127 are an entrypoint that could not be run, or not found.
+		{name: "not executable", script: "#!/bin/sh\necho cannot run it\nexit 126\n",
+			output: "cannot run it", note: "Runtime exited with error: exit status 126: the entrypoint (or a program it runs) could not be run: " +
+				"it is not executable, or the sandbox's user may not read it; make the function's files readable, and its entrypoint executable, " +
+				"by any user (chmod 0755), as Lambda requires\nRuntime.InvalidEntrypoint\n", errType: "Runtime.InvalidEntrypoint"},
+		{name: "not found", script: "#!/bin/sh\necho no such program\nexit 127\n",
+			output: "no such program", note: "Runtime exited with error: exit status 127: the entrypoint (or a program it runs) was not found: " +
+				"check the image's ENTRYPOINT or the package's bootstrap\nRuntime.InvalidEntrypoint\n", errType: "Runtime.InvalidEntrypoint"},
 		{name: "timeout", script: "#!/bin/sh\necho loading forever\nexec sleep 60\n", timeout: true,
 			output: "loading forever", note: "init did not finish within 10s: the runtime never called " + pathNext + "\nRuntime.InitError\n", errType: "Runtime.InitError"},
 	} {

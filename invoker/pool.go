@@ -335,9 +335,37 @@ func (i *Invoker) initFailure(f *initFail, id string) *outcome {
 		return &outcome{functionError: true, payload: errorDoc("Runtime.InitError", msg),
 			note: faultLines("RequestId: "+id+" Error: "+msg, "Runtime.InitError")}
 	default:
-		msg := "RequestId: " + id + " Error: " + exitReason(f.sb)
-		return &outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError")}
+		typ, reason := "Runtime.ExitError", exitReason(f.sb)
+		if why := entrypointFailure(f.sb); why != "" {
+			typ, reason = "Runtime.InvalidEntrypoint", reason+": "+why
+		}
+		msg := "RequestId: " + id + " Error: " + reason
+		return &outcome{functionError: true, payload: errorDoc(typ, msg), note: faultLines(msg, typ)}
 	}
+}
+
+// entrypointFailure says what an init that ended in exit status 126 or 127
+// most likely means, and what to do, or "" for any other end. Those are the
+// statuses of an entrypoint that could not be run (126: not executable, or not
+// readable by the sandbox's user; 127: not found), which Lambda answers with
+// Runtime.InvalidEntrypoint. A container sandbox runs as a non-root user, so an
+// image whose files only root may read fails here.
+func entrypointFailure(sb *sandbox) string {
+	if sb.rt == nil {
+		return ""
+	}
+	var ee *runtimes.ExitError
+	if !errors.As(sb.rt.Err(), &ee) || ee.Signo != 0 || ee.Signal != "" {
+		return ""
+	}
+	switch ee.Code {
+	case 126:
+		return "the entrypoint (or a program it runs) could not be run: it is not executable, or the sandbox's user may not read it; " +
+			"make the function's files readable, and its entrypoint executable, by any user (chmod 0755), as Lambda requires"
+	case 127:
+		return "the entrypoint (or a program it runs) was not found: check the image's ENTRYPOINT or the package's bootstrap"
+	}
+	return ""
 }
 
 // exitReason is how Lambda words a runtime's exit after "Error: ": "Runtime

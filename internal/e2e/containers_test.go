@@ -119,8 +119,9 @@ type images struct {
 	t       *testing.T
 	runtime string
 	mu      sync.Mutex
-	ids     []string // to remove from Docker
-	names   []string // to remove from containerd
+	ids     []string    // to remove from Docker
+	names   []string    // to remove from containerd
+	mode    os.FileMode // the bootstrap's mode in the image (0: 0755)
 }
 
 func newImages(t *testing.T, runtime string) *images {
@@ -142,7 +143,14 @@ func (im *images) build(adminURL, ref string, extra ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), bin, 0o755); err != nil {
+	mode := im.mode
+	if mode == 0 {
+		mode = 0o755
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), bin, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "bootstrap"), mode); err != nil { // past the umask
 		t.Fatal(err)
 	}
 	df, err := os.ReadFile(filepath.Join(apptest.RepoRoot(), "samples", "hello", "Dockerfile"))
