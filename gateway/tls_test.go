@@ -756,18 +756,7 @@ func TestMutualTLSPerDomain(t *testing.T) {
 	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: "bad.example.com", TruststorePEM: []byte("not pem")}); !errors.Is(err, errdefs.ErrInvalid) {
 		t.Errorf("a truststore without certificates: %v", err)
 	}
-	certFor := func(ca *edge.DevCA, cn string) tls.Certificate {
-		c, k, err := ca.IssueClient(cn, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		pair, err := tls.X509KeyPair(c, k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pair
-	}
-	good := certFor(clientCA, "alice")
+	good := clientPair(t, clientCA, "alice")
 	a := e.get(e.client(true, good), "https://secure.example.com/pets")
 	if a.status != 200 {
 		t.Fatalf("a good client certificate: %d %s", a.status, a.body)
@@ -797,7 +786,7 @@ func TestMutualTLSPerDomain(t *testing.T) {
 
 	// No certificate, or one from another CA: the handshake fails.
 	stranger, _ := edge.NewDevCA(time.Now())
-	for name, c := range map[string]*http.Client{"none": e.client(true), "another CA": e.client(true, certFor(stranger, "mallory"))} {
+	for name, c := range map[string]*http.Client{"none": e.client(true), "another CA": e.client(true, clientPair(t, stranger, "mallory"))} {
 		resp, err := c.Get("https://secure.example.com/pets")
 		if err == nil {
 			_ = resp.Body.Close()
@@ -996,17 +985,6 @@ func TestMutualTLSKeepAliveVerifiedUnderAnEarlierTruststore(t *testing.T) {
 		}
 		return ca
 	}
-	certFor := func(ca *edge.DevCA, cn string) tls.Certificate {
-		c, k, err := ca.IssueClient(cn, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		pair, err := tls.X509KeyPair(c, k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pair
-	}
 	create := func(ca *edge.DevCA) {
 		t.Helper()
 		if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: name, TruststorePEM: ca.CertPEM, TruststoreURI: "file:///truststore.pem"}); err != nil {
@@ -1040,7 +1018,7 @@ func TestMutualTLSKeepAliveVerifiedUnderAnEarlierTruststore(t *testing.T) {
 
 	ca1, ca2 := newCA(), newCA()
 	create(ca1)
-	old := certFor(ca1, "alice")
+	old := clientPair(t, ca1, "alice")
 	for _, h2 := range []bool{false, true} {
 		c := e.client(h2, old)
 		if st, _, _, err := get(c); err != nil || st != 200 {
@@ -1073,7 +1051,7 @@ func TestMutualTLSKeepAliveVerifiedUnderAnEarlierTruststore(t *testing.T) {
 		if st, _, _, err := get(e.client(h2, old)); err == nil {
 			t.Errorf("h2 %v: a new connection with the old CA's certificate was served: %d", h2, st)
 		}
-		if st, _, _, err := get(e.client(h2, certFor(ca2, "bob"))); err != nil || st != 200 {
+		if st, _, _, err := get(e.client(h2, clientPair(t, ca2, "bob"))); err != nil || st != 200 {
 			t.Errorf("h2 %v: the new CA's certificate: %d %v", h2, st, err)
 		}
 		recreate(ca1)
@@ -1109,14 +1087,7 @@ func TestMutualTLSResumedSessionServed(t *testing.T) {
 	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: name, APIID: rest, Stage: "prod"}); err != nil {
 		t.Fatal(err)
 	}
-	c, k, err := ca.IssueClient("alice", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tls.X509KeyPair(c, k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pair := clientPair(t, ca, "alice")
 	client := e.client(false, pair)
 	tr := client.Transport.(*http.Transport)
 	tr.TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(4)
@@ -1161,14 +1132,7 @@ func TestMutualTLSClientCertInMappingTemplates(t *testing.T) {
 	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "secure.example.com", APIID: id, Stage: "prod"}); err != nil {
 		t.Fatal(err)
 	}
-	c, k, err := ca.IssueClient("alice", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tls.X509KeyPair(c, k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pair := clientPair(t, ca, "alice")
 	leaf, _ := x509.ParseCertificate(pair.Certificate[0])
 	a := e.get(e.client(true, pair), "https://secure.example.com/who")
 	cc := edge.ClientCertOf(&tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}, VerifiedChains: [][]*x509.Certificate{{leaf}}})
@@ -1236,14 +1200,7 @@ func TestMutualTLSWebSocketsClosedWhenTheTruststoreChanges(t *testing.T) {
 	}
 	dial := func(ca *edge.DevCA, cn string) (*websocket.Conn, string) {
 		t.Helper()
-		c, k, err := ca.IssueClient(cn, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		pair, err := tls.X509KeyPair(c, k)
-		if err != nil {
-			t.Fatal(err)
-		}
+		pair := clientPair(t, ca, cn)
 		d := websocket.Dialer{
 			TLSClientConfig: &tls.Config{RootCAs: e.pool, Certificates: []tls.Certificate{pair}},
 			NetDialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -1346,14 +1303,7 @@ func TestMutualTLSClientCertPemInAccessLogsIsOneLine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	certPEM, keyPEM, err := clientCA.IssueClient("alice", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pair := clientPair(t, clientCA, "alice")
 	wantPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pair.Certificate[0]}))
 	c := e.client(true, pair)
 	for name := range formats {
@@ -1383,4 +1333,18 @@ func TestMutualTLSClientCertPemInAccessLogsIsOneLine(t *testing.T) {
 			t.Errorf("JSON line: subject %q, pem %q; want the client's certificate %q", rec.Subject, rec.PEM, wantPEM)
 		}
 	}
+}
+
+// clientPair is a client certificate for cn issued by ca, with its key.
+func clientPair(t *testing.T, ca *edge.DevCA, cn string) tls.Certificate {
+	t.Helper()
+	c, k, err := ca.IssueClient(cn, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(c, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pair
 }

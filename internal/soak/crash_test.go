@@ -147,9 +147,9 @@ func TestKillNineKeepsAcknowledgedWrites(t *testing.T) {
 		kills, led.writes, len(led.versions), len(led.deploys), len(led.imports), led.alias, led.stageVar, led.admitted, led.usage)
 }
 
-// zipWithExtra zips the package in src with one more file, so that its code
-// differs from src's.
-func zipWithExtra(t *testing.T, src string) []byte {
+// zipWithFile zips the package in src with one more file, name holding data,
+// so that its code differs from src's.
+func zipWithFile(t *testing.T, src, name string, data []byte) []byte {
 	t.Helper()
 	dir := t.TempDir()
 	boot, err := os.ReadFile(filepath.Join(src, "bootstrap"))
@@ -160,7 +160,7 @@ func zipWithExtra(t *testing.T, src string) []byte {
 	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), boot, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "extra.txt"), bytes.Repeat([]byte("x"), 64<<10), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out, err := client.ZipDir(dir)
@@ -168,6 +168,13 @@ func zipWithExtra(t *testing.T, src string) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// zipWithExtra zips the package in src with 64 KB more, so that its code
+// differs from src's.
+func zipWithExtra(t *testing.T, src string) []byte {
+	t.Helper()
+	return zipWithFile(t, src, "extra.txt", bytes.Repeat([]byte("x"), 64<<10))
 }
 
 func setUpCrashFixture(t *testing.T, c *client.Client, zip []byte) crashFixture {

@@ -281,23 +281,7 @@ func serveOnce(t *testing.T, dataDir string) (string, error) {
 // which do not compress.
 func zipWithRandom(t *testing.T, src string, n int) []byte {
 	t.Helper()
-	dir := t.TempDir()
-	boot, err := os.ReadFile(filepath.Join(src, "bootstrap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	//nolint:gosec // G306: bootstrap must be executable
-	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), boot, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	data := make([]byte, n)
 	_, _ = rand.Read(data)
-	if err := os.WriteFile(filepath.Join(dir, "blob"), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := client.ZipDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return zipWithFile(t, src, "blob", data)
 }
