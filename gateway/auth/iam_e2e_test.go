@@ -23,6 +23,7 @@ import (
 
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/cmd/portico/client"
 )
 
 // iamCall sends one IAM query-protocol action to the admin API and returns the
@@ -383,15 +384,7 @@ func TestIAMInvalidateCache(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	c := env.Client()
 	id := createAPI(t, c, map[string]any{"name": "cached", "protocol": "REST", "routes": []any{mockRoute("GET", "/pets")}})
-	patch := []map[string]string{
-		{"op": "replace", "path": "/cacheClusterEnabled", "value": "true"},
-		{"op": "replace", "path": "/*/*/caching/enabled", "value": "true"},
-		{"op": "replace", "path": "/*/*/caching/requireAuthorizationForCacheControl", "value": "true"},
-		{"op": "replace", "path": "/*/*/caching/unauthorizedCacheControlHeaderStrategy", "value": "FAIL_WITH_403"},
-	}
-	if _, err := c.Do(context.Background(), "PATCH", "/restapis/"+id+"/stages/dev", nil, map[string]any{"patchOperations": patch}, nil); err != nil {
-		t.Fatal(err)
-	}
+	cacheWithSignedFlushes(t, c, id)
 	invalidator := iamUser(t, env, "ops", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:InvalidateCache","Resource":"arn:aws:execute-api:*:*:`+id+`/dev/GET/pets"}]}`)
 	reader := iamUser(t, env, "reader", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`)
 	u := env.GatewayURL + "/" + id + "/dev/pets"
@@ -638,5 +631,21 @@ func TestIAMCallerCredentials(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "credentials") {
 			t.Errorf("%s: caller credentials saved: %v", name, err)
 		}
+	}
+}
+
+// cacheWithSignedFlushes turns on stage dev's cache for every method of API id,
+// with flushes (Cache-Control: max-age=0) only for callers allowed to
+// invalidate, and 403 for the others.
+func cacheWithSignedFlushes(t *testing.T, c *client.Client, id string) {
+	t.Helper()
+	patch := []map[string]string{
+		{"op": "replace", "path": "/cacheClusterEnabled", "value": "true"},
+		{"op": "replace", "path": "/*/*/caching/enabled", "value": "true"},
+		{"op": "replace", "path": "/*/*/caching/requireAuthorizationForCacheControl", "value": "true"},
+		{"op": "replace", "path": "/*/*/caching/unauthorizedCacheControlHeaderStrategy", "value": "FAIL_WITH_403"},
+	}
+	if _, err := c.Do(context.Background(), "PATCH", "/restapis/"+id+"/stages/dev", nil, map[string]any{"patchOperations": patch}, nil); err != nil {
+		t.Fatal(err)
 	}
 }

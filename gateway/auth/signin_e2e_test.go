@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"context"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -30,15 +29,7 @@ func TestFailedSignInsLimitedOnEverySurface(t *testing.T) {
 			id := createAPI(t, c, map[string]any{"name": "signin", "protocol": "REST",
 				"authorizers": map[string]any{"sigv4": sigv4Scheme},
 				"routes":      []any{mockRoute("GET", "/pets", "sigv4"), mockRoute("GET", "/cached")}})
-			patch := []map[string]string{
-				{"op": "replace", "path": "/cacheClusterEnabled", "value": "true"},
-				{"op": "replace", "path": "/*/*/caching/enabled", "value": "true"},
-				{"op": "replace", "path": "/*/*/caching/requireAuthorizationForCacheControl", "value": "true"},
-				{"op": "replace", "path": "/*/*/caching/unauthorizedCacheControlHeaderStrategy", "value": "FAIL_WITH_403"},
-			}
-			if _, err := c.Do(context.Background(), "PATCH", "/restapis/"+id+"/stages/dev", nil, map[string]any{"patchOperations": patch}, nil); err != nil {
-				t.Fatal(err)
-			}
+			cacheWithSignedFlushes(t, c, id)
 			user := iamUserWithToken(t, env, token, "alice")
 			pets, cached := env.GatewayURL+"/"+id+"/dev/pets", env.GatewayURL+"/"+id+"/dev/cached"
 			conns := env.GatewayURL + "/dev/@connections/AAAAAAAAAAAAAAAA"
