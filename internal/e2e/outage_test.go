@@ -31,18 +31,12 @@ import (
 // container of the instance, and no shim of one of its sandboxes (containerd),
 // is left.
 func TestGatewayRouteDuringDaemonOutage(t *testing.T) {
-	for _, tc := range []struct {
-		runtime string
-		require func(testing.TB)
-	}{
-		{"docker", runtimetest.RequireDocker},
-		{"containerd", runtimetest.RequireContainerd},
-	} {
-		t.Run(tc.runtime, func(t *testing.T) {
+	for _, tc := range containerRuntimes {
+		t.Run(tc.name, func(t *testing.T) {
 			tc.require(t)
 			var p *runtimetest.SocketProxy // down last: the sweep of the instance goes around it
 			settings := func(*app.Settings) {}
-			switch tc.runtime {
+			switch tc.name {
 			case "docker":
 				p = runtimetest.NewSocketProxy(t, runtimetest.DockerSocketPath(t))
 				t.Setenv("DOCKER_HOST", "unix://"+p.Path())
@@ -51,8 +45,8 @@ func TestGatewayRouteDuringDaemonOutage(t *testing.T) {
 				settings = func(s *app.Settings) { s.ContainerdSocket = p.Path() }
 			}
 			dataDir := t.TempDir()
-			sweepInstance(t, tc.runtime, dataDir)
-			env := apptest.Start(t, apptest.Options{Runtime: tc.runtime, DataDir: dataDir, Settings: settings})
+			sweepInstance(t, tc.name, dataDir)
+			env := apptest.Start(t, apptest.Options{Runtime: tc.name, DataDir: dataDir, Settings: settings})
 			url, c := helloRoute(t, env)
 			hc := &http.Client{Timeout: 40 * time.Second}
 			get := func() (int, []byte) {
@@ -68,7 +62,7 @@ func TestGatewayRouteDuringDaemonOutage(t *testing.T) {
 			if code, body := get(); code != http.StatusOK {
 				t.Fatalf("before the outage: %d %s", code, body)
 			}
-			seen := instanceContainers(t, tc.runtime, dataDir) // the sandboxes to find no shim of at the end
+			seen := instanceContainers(t, tc.name, dataDir) // the sandboxes to find no shim of at the end
 
 			p.Down()
 			// The warm sandbox may answer until the invoker learns that it is
@@ -102,20 +96,20 @@ func TestGatewayRouteDuringDaemonOutage(t *testing.T) {
 			}
 			// The sandbox the outage cut off is removed while the server runs.
 			for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
-				left := lostSandboxes(t, tc.runtime, dataDir)
+				left := lostSandboxes(t, tc.name, dataDir)
 				if len(left) == 0 {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("a minute after the daemon came back, containers of sandboxes it lost remain: %v\n%s", left, runtimeState(t, tc.runtime))
+					t.Fatalf("a minute after the daemon came back, containers of sandboxes it lost remain: %v\n%s", left, runtimeState(t, tc.name))
 				}
 			}
 
 			env.Stop()
-			if left := instanceContainers(t, tc.runtime, dataDir); len(left) > 0 {
+			if left := instanceContainers(t, tc.name, dataDir); len(left) > 0 {
 				t.Errorf("%d containers of the instance left after a clean shutdown: %v", len(left), left)
 			}
-			if tc.runtime == "containerd" {
+			if tc.name == "containerd" {
 				for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 					left := shimsOf(t, seen)
 					if len(left) == 0 {
