@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -957,6 +958,11 @@ func TestShutdownDeadlineWithStuckClients(t *testing.T) {
 		}
 		defer c.Close()
 		recv(t, accepted, "the connection's acceptance")
+		// ConnContext runs just before the server registers the connection;
+		// a Shutdown between the two refuses it and has nothing to wait for.
+		for srv.Open() == 0 {
+			runtime.Gosched()
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		shut := make(chan error, 1)
