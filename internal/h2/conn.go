@@ -276,7 +276,11 @@ func (c *conn) start() bool {
 func (c *conn) readFrames() bool {
 	for {
 		if c.br.Buffered() == 0 {
-			c.phase.Store(phaseWaiting)
+			// From reading only: a reader that awaken started is already
+			// waiting, and the sweep may have told it to doze since (a
+			// Store would undo that, and the sweep's past deadline would
+			// then read as the idle timeout's).
+			c.phase.CompareAndSwap(phaseReading, phaseWaiting)
 			_, err := c.br.Peek(1)
 			for err != nil || !c.phase.CompareAndSwap(phaseWaiting, phaseReading) {
 				if c.phase.Load() != phaseDozing {

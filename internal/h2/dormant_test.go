@@ -91,6 +91,11 @@ func TestDormantConnection(t *testing.T) {
 	rc := rawDial(t, ts.addr)
 	rc.request(1, "GET", "/", true, "x-seq", "1")
 	rc.ok(1, "ok 1")
+	// The client's last frames (its acknowledgement of the server's
+	// SETTINGS, written as it read the response) reach the server before
+	// the PING, whose acknowledgement says they have been read: nothing more
+	// arrives to wake the reader between the two sweeps.
+	rc.ping()
 	sc := onlyConn(t, ts.srv)
 	waitPhase(t, sc, phaseWaiting)
 	waitReaders(t, 1)
