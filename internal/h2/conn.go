@@ -384,6 +384,12 @@ func (c *conn) processSettings(f *http2.SettingsFrame) error {
 		c.settingsOut--
 		return nil
 	}
+	// The write lock is held until the acknowledgement is appended: a
+	// handler that a new window lets write appends its DATA after it (a
+	// client that waits for the acknowledgement before the DATA must see
+	// them in that order).
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	if err := f.ForeachSetting(func(s http2.Setting) error {
 		if err := s.Valid(); err != nil {
 			return err
@@ -405,17 +411,13 @@ func (c *conn) processSettings(f *http2.SettingsFrame) error {
 		case http2.SettingMaxFrameSize:
 			c.maxFrame.Store(s.Val)
 		case http2.SettingHeaderTableSize:
-			c.wmu.Lock()
 			c.henc.SetMaxDynamicTableSizeLimit(s.Val)
-			c.wmu.Unlock()
 		}
 		return nil
 	}); err != nil {
 		return err
 	}
-	c.wmu.Lock()
 	_ = c.wfr.WriteSettingsAck()
-	c.wmu.Unlock()
 	return nil
 }
 
