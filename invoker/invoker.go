@@ -759,9 +759,28 @@ func (i *Invoker) timedOut(sb *sandbox, inv *invocation) *outcome {
 	}
 	msg := fmt.Sprintf("%s %s Task timed out after %.2f seconds", i.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, secs)
 	if inv.complete(&outcome{functionError: true, timedOut: true, payload: errorDoc("Sandbox.Timedout", msg), note: []byte(msg + "\n")}) {
+		i.logTimeout(sb, inv)
 		sb.stop()
 	}
 	return inv.out
+}
+
+// logTimeout says whether the runtime had taken the invocation that timed
+// out: a handler that ran too long is the function's (info), an invocation
+// its runtime never asked for (it did not call next again, or could not
+// reach the Runtime API) is worth a warning.
+func (i *Invoker) logTimeout(sb *sandbox, inv *invocation) {
+	sb.mu.Lock()
+	taken := sb.cur == inv || sb.tailOf == inv
+	waiting, parked := sb.next != nil, sb.next != nil && sb.next.parked
+	sb.mu.Unlock()
+	attrs := []any{"function", sb.cfg.FunctionName, "version", sb.cfg.Version, "sandbox", sb.id, "requestId", inv.id, "timeout", inv.timeout}
+	if taken {
+		i.log.Info("invocation timed out in its handler", attrs...)
+		return
+	}
+	i.log.Warn("invocation timed out before its runtime took it: the runtime did not call next again, or could not reach the Runtime API",
+		append(attrs, "nextWaiting", waiting, "nextParked", parked, "handedBack", len(sb.handback))...)
 }
 
 // crashed records Runtime.ExitError unless the runtime posted a result first

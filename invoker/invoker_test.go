@@ -1014,3 +1014,31 @@ func TestReportLines(t *testing.T) {
 		}
 	}
 }
+
+// The server log tells a timeout in the handler (info) from one whose
+// invocation the runtime never took (a warning naming what waited).
+func TestTimeoutLogSaysWhetherTheRuntimeTookIt(t *testing.T) {
+	for _, taken := range []bool{true, false} {
+		var buf strings.Builder
+		i := &Invoker{log: slog.New(slog.NewTextHandler(&buf, nil))}
+		sb := &sandbox{id: "sbx-1", cfg: &functions.Config{FunctionName: "fn", Version: "$LATEST"}, handback: make(chan *invocation, 1)}
+		inv := &invocation{id: "req-1", timeout: 3 * time.Second}
+		if taken {
+			sb.cur = inv
+		} else {
+			sb.handback <- inv
+		}
+		i.logTimeout(sb, inv)
+		line := buf.String()
+		want, level := "timed out in its handler", "level=INFO"
+		if !taken {
+			want, level = "timed out before its runtime took it", "level=WARN"
+		}
+		if !strings.Contains(line, want) || !strings.Contains(line, level) || !strings.Contains(line, "requestId=req-1") || !strings.Contains(line, "sandbox=sbx-1") {
+			t.Errorf("taken=%v: log %q, want %s %q with the request and sandbox", taken, line, level, want)
+		}
+		if !taken && !strings.Contains(line, "handedBack=1") {
+			t.Errorf("the warning does not say the invocation was handed back: %q", line)
+		}
+	}
+}
