@@ -374,9 +374,11 @@ func testFastProxyErrors(t *testing.T, secure bool) {
 		{map[bool]string{false: "backend down", true: "certificate not trusted"}[secure], "/down/x", 500, "InternalServerErrorException", "Internal server error"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			for _, base := range []string{p.fastURL, p.stockURL} {
-				a := sendCase(t, client, base, proxyCase{name: c.name, method: "GET", path: c.path})
-				response{a.Status, a.Header, a.Body}.expectError(t, c.status, c.typ, c.message)
+			for _, path := range []struct{ name, base string }{{"fast", p.fastURL}, {"stock", p.stockURL}} {
+				t.Run(path.name, func(t *testing.T) {
+					a := sendCase(t, client, path.base, proxyCase{name: c.name, method: "GET", path: c.path})
+					response{a.Status, a.Header, a.Body}.expectError(t, c.status, c.typ, c.message)
+				})
 			}
 		})
 	}

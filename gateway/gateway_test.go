@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/gwtest"
+	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/invoker"
 )
@@ -460,6 +462,40 @@ func TestHTTPProxyTimeout(t *testing.T) {
 	}}}
 	id := e.deploy(a, "dev", nil)
 	e.do("GET", "/"+id+"/dev/slow", nil).expectError(t, 504, "IntegrationTimeoutException", "Endpoint request timed out")
+}
+
+// lateTransport answers each request once its context has ended, as Go's
+// transport may: it hands over a response that raced the request's
+// cancellation (one the cancellation drew from a TLS backend, say).
+type lateTransport struct{}
+
+func (lateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	<-r.Context().Done()
+	return &http.Response{StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Length": {"0"}}, Body: http.NoBody, Request: r}, nil
+}
+
+// An answer that comes after the integration timeout is a 504, on the
+// reverse proxy's path, the buffered HTTP integration's, and a WebSocket
+// route's HTTP integration.
+func TestLateAnswerIsATimeout(t *testing.T) {
+	e := newEnv(t)
+	e.gw.fast = nil // the reverse proxy's path
+	e.gw.transport.RegisterProtocol("http", lateTransport{})
+	a := &apis.API{Name: "late", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "GET", Path: "/proxy", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: "http://late.test/p", TimeoutInMillis: 50}},
+		{Method: "GET", Path: "/http", Integration: &apis.Integration{Type: apis.IntegrationHTTP, HTTPMethod: "GET", URI: "http://late.test/h", TimeoutInMillis: 50,
+			Responses: map[string]apis.IntegrationResponse{"default": {StatusCode: "200"}}}},
+	}}}
+	id := e.deploy(a, "dev", nil)
+	for _, path := range []string{"/proxy", "/http"} {
+		e.do("GET", "/"+id+"/dev"+path, nil).expectError(t, 504, "IntegrationTimeoutException", "Endpoint request timed out")
+	}
+	rc := &reqCtx{Context: &pipeline.Context{}}
+	ev := &events.APIGatewayWebsocketProxyRequest{}
+	if _, err := e.gw.wsHTTP(context.Background(), rc, &apis.Integration{Type: apis.IntegrationHTTP, URI: "http://late.test/ws", TimeoutInMillis: 50}, ev); !errors.Is(err, errTimeout) {
+		t.Errorf("a WebSocket route's late answer: %v, want a timeout", err)
+	}
 }
 
 func TestHTTPIntegrationPassThrough(t *testing.T) {

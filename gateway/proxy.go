@@ -100,6 +100,9 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 		Transport:  g.transport,
 		BufferPool: &bufferPool{},
 		ErrorLog:   nil,
+		// An answer that came after the integration's deadline is a timeout,
+		// though the transport hands it over (see answeredLate).
+		ModifyResponse: func(res *http.Response) error { return answeredLate(res.Request.Context()) },
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			t := r.Context().Value(proxyTargetKey{}).(*proxyTarget)
 			t.err = err
@@ -297,6 +300,14 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 	return nil
 }
 
+// answeredLate is ctx's error once the integration's deadline has passed (or
+// its client has gone): the answer that came with it is not to be used. Go's
+// transport hands over a response that raced the request's cancellation, and
+// the cancellation itself can draw one: closing a TLS connection sends
+// close_notify, which ends the backend's request context, and a backend that
+// answers then is read before the socket closes.
+func answeredLate(ctx context.Context) error { return ctx.Err() }
+
 func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error {
 	var mbe *http.MaxBytesError
 	switch {
@@ -391,6 +402,11 @@ type backendAnswer struct {
 // within the body limit.
 func (g *Gateway) roundTrip(ctx context.Context, req *http.Request, u *url.URL) (*backendAnswer, error) {
 	resp, err := g.transport.RoundTrip(req)
+	if err == nil {
+		if err = answeredLate(ctx); err != nil {
+			_ = resp.Body.Close()
+		}
+	}
 	if err != nil {
 		return nil, g.backendError(ctx, u, err)
 	}

@@ -503,6 +503,11 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 	}
 	req.Header.Set("connectionId", ev.RequestContext.ConnectionID)
 	resp, err := g.transport.RoundTrip(req)
+	if err == nil {
+		if err = answeredLate(ctx); err != nil {
+			_ = resp.Body.Close()
+		}
+	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%s: %w", uri, errTimeout)
