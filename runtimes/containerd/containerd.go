@@ -268,7 +268,8 @@ func (r *Runtime) Prepare(ctx context.Context, spec runtimes.Spec) (runtimes.Pre
 }
 
 // Cleanup implements runtimes.Runtime: it removes every container of this
-// instance, with its task, snapshot, network attachment and namespace.
+// instance, with its task, snapshot, network attachment and namespace, then
+// ends the namespace's orphaned shims (orphans.go).
 func (r *Runtime) Cleanup(ctx context.Context) error {
 	if err := r.checkSocket(); err != nil {
 		return err
@@ -292,7 +293,9 @@ func (r *Runtime) Cleanup(ctx context.Context) error {
 			return r.teardown(gctx, c, labels[LabelNetNS])
 		})
 	}
-	return g.Wait()
+	err = g.Wait()
+	r.sweepOrphanShims(ctx)
+	return err
 }
 
 // list returns the ids of this instance's containers.

@@ -36,6 +36,10 @@ type Sweeper struct {
 	// More, when set, returns more containers to remove on each sweep (the
 	// instance's exited ones, say), noted with "".
 	More func(ctx context.Context) []string
+	// After, when set, runs at the end of a sweep through which the daemon
+	// answered, for what the outage can have left that no container
+	// records (a containerd shim whose task delete was cut off).
+	After func(ctx context.Context)
 	// Timeout bounds a sweep.
 	Timeout time.Duration
 	// OnOutage, when set, is called when a watch starts: the first failure
@@ -187,5 +191,8 @@ func (s *Sweeper) sweep(ctx context.Context) {
 	}
 	if removed > 0 {
 		s.Log.Info("removed containers left by an outage of "+s.Daemon, "containers", removed)
+	}
+	if s.After != nil && ctx.Err() == nil {
+		s.After(ctx)
 	}
 }

@@ -52,13 +52,21 @@ func (d *fakeDaemon) sweeper() *Sweeper {
 
 // TestSweeper: containers noted during an outage are removed, with what More
 // adds, once the daemon answers; one whose removal finds the daemon gone again
-// is removed after the next return; epochs count the outages.
+// is removed after the next return; epochs count the outages; After runs once,
+// at the end of the sweep that the daemon answered through, after every
+// removal.
 func TestSweeper(t *testing.T) {
 	d := &fakeDaemon{removed: map[string]string{}, flaky: map[string]int{"b": 1}, swept: make(chan struct{}, 16)}
 	s := d.sweeper()
 	defer s.Close()
 	var outages atomic.Int32
 	s.OnOutage = func() { outages.Add(1) }
+	afters := make(chan int, 4)
+	s.After = func(context.Context) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		afters <- len(d.removed)
+	}
 	s.Note("ns-a", "a")
 	s.Note("", "b", "")
 	if !s.Watch() || s.Watch() {
@@ -83,6 +91,13 @@ func TestSweeper(t *testing.T) {
 	}
 	if s.Epoch() != 2 || outages.Load() != 2 {
 		t.Errorf("epoch %d, OnOutage ran %d times; want 2 outages", s.Epoch(), outages.Load())
+	}
+	if n := <-afters; n != 3 {
+		t.Errorf("After ran with %d containers removed, want all 3", n)
+	}
+	s.Close() // the watcher has ended: no After is still to come
+	if len(afters) != 0 {
+		t.Errorf("After ran %d more times: the sweep the daemon left part-way ran it", len(afters))
 	}
 }
 

@@ -1,0 +1,170 @@
+package containerd
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/portico-dev/portico/runtimes/runtimetest"
+)
+
+// TestShimsIn reads shims from a proc file system made for the test: only a
+// live shim of the namespace, on the same containerd, serving a Portico
+// container counts.
+func TestShimsIn(t *testing.T) {
+	proc := t.TempDir()
+	const sock = "/run/containerd/containerd.sock"
+	for pid, p := range map[string]struct{ state, cmd string }{
+		"10":   {"S", "/usr/bin/containerd-shim-runc-v2 -namespace portico -id portico-sbx-a -address " + sock},
+		"11":   {"Z", "/usr/bin/containerd-shim-runc-v2 -namespace portico -id portico-sbx-b -address " + sock},                // exited
+		"12":   {"S", "/usr/bin/containerd-shim-runc-v2 -namespace moby -id portico-sbx-c -address " + sock},                   // another namespace
+		"13":   {"S", "/usr/bin/containerd-shim-runc-v2 -namespace portico -id portico-sbx-d -address /other/containerd.sock"}, // another containerd
+		"14":   {"S", "/usr/bin/containerd-shim-runc-v2 -namespace portico -id someone-else -address " + sock},                 // not Portico's
+		"15":   {"S", "/usr/bin/sleep -namespace portico -id portico-sbx-e -address " + sock},                                  // not a shim
+		"16":   {"S", "containerd-shim-runc-v2 -namespace portico -id portico-sbx-f -address unix://" + sock},
+		"self": {"S", "/usr/bin/containerd-shim-runc-v2 -namespace portico -id portico-sbx-g -address " + sock}, // not a pid
+	} {
+		dir := filepath.Join(proc, pid)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(dir, "cmdline"), strings.ReplaceAll(p.cmd, " ", "\x00")+"\x00")
+		write(t, filepath.Join(dir, "stat"), pid+" (containerd-shim) "+p.state+" 1 1 1")
+	}
+	got := map[int]string{}
+	for _, s := range shimsIn(proc, "portico", sock) {
+		got[s.pid] = s.id
+	}
+	if want := map[int]string{10: "portico-sbx-a", 16: "portico-sbx-f"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("shims %v, want %v", got, want)
+	}
+}
+
+func write(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestListeningPaths: of a process's sockets, the listening ones with a path.
+func TestListeningPaths(t *testing.T) {
+	table := `Num       RefCount Protocol Flags    Type St Inode Path
+0000000000000000: 00000002 00000000 00010000 0001 01 101 /run/containerd/s/abc
+0000000000000000: 00000003 00000000 00000000 0001 03 102 /run/containerd/s/abc
+0000000000000000: 00000002 00000000 00010000 0001 01 103 @/containerd-shim/abstract
+0000000000000000: 00000002 00000000 00010000 0001 01 104 /run/other.sock
+0000000000000000: 00000002 00000000 00000000 0001 03 105
+`
+	got := listeningPaths(bufio.NewScanner(strings.NewReader(table)), map[string]bool{"101": true, "102": true, "103": true, "105": true})
+	if want := []string{"/run/containerd/s/abc"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("listening paths %q, want %q", got, want)
+	}
+}
+
+// TestOrphanedShimIsEnded is the leak that forgetTask cannot reach on
+// containerd 1.6: a task delete cut off after the shim deleted the task but
+// before containerd shut the shim down. 1.6 drops its record and the bundle
+// all the same, and the shim runs on with nothing that knows it. The test
+// starts such a shim itself (the shim binary's own start command, in a bundle
+// containerd never heard of) beside a sandbox whose shim containerd knows, and
+// checks that the sweep ends the first and removes its socket and leaves the
+// second; then that Cleanup sweeps too.
+func TestOrphanedShimIsEnded(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	rt := newTestRuntime(t, Config{})
+	t.Cleanup(func() { _ = rt.Cleanup(context.Background()); _ = rt.Close() })
+	ctx := context.Background()
+	s := runtimetest.SandboxSpec(t)(runtimetest.NewAPIServer(t, rt.HostAddr()))
+	p, err := rt.prepare(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = p.Discard(ctx) }()
+	live := shimPID(t, containerID(s.SandboxID))
+	if live == 0 {
+		t.Fatalf("no shim for the prepared sandbox %s", containerID(s.SandboxID))
+	}
+
+	pid, sock := startOrphanShim(t, rt)
+	if n, err := rt.endOrphanShims(ctx); err != nil || n < 1 {
+		t.Fatalf("endOrphanShims: %d ended, %v; want the orphan ended", n, err)
+	}
+	if !exited("/proc", pid) {
+		t.Errorf("the orphaned shim (pid %d) still runs after the sweep", pid)
+	}
+	if _, err := os.Stat(sock); err == nil {
+		t.Errorf("the orphaned shim's socket %s is still there", sock)
+	}
+	if exited("/proc", live) {
+		t.Errorf("the sweep ended the shim (pid %d) of a sandbox containerd knows", live)
+	}
+	if _, err := p.c.Task(rt.ctx(ctx), nil); err != nil {
+		t.Errorf("the prepared sandbox's task after the sweep: %v", err)
+	}
+
+	pid, _ = startOrphanShim(t, rt)
+	if err := rt.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !exited("/proc", pid) {
+		t.Errorf("the orphaned shim (pid %d) still runs after Cleanup", pid)
+	}
+}
+
+// startOrphanShim starts a containerd-shim-runc-v2 for a Portico container id
+// in rt's namespace that containerd has no record of, as a cut-off delete
+// leaves one, and returns its pid and socket path. The test's cleanup kills
+// it if it still runs.
+func startOrphanShim(t *testing.T, rt *Runtime) (int, string) {
+	t.Helper()
+	shim, err := exec.LookPath("containerd-shim-runc-v2")
+	if err != nil {
+		t.Fatalf("containerd runs, but its runc shim is not on PATH: %v", err)
+	}
+	publisher, err := exec.LookPath("containerd")
+	if err != nil {
+		t.Fatalf("containerd runs, but its binary is not on PATH (the shim's -publish-binary): %v", err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	id := containerID("orphan-" + hex.EncodeToString(b[:]))
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "config.json"), `{"ociVersion":"1.0.2","process":{"args":["true"],"cwd":"/"},"root":{"path":"rootfs"}}`)
+	// The shim writes its log to a FIFO named log in its bundle, and waits for a reader.
+	if err := syscall.Mkfifo(filepath.Join(dir, "log"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs, err := os.OpenFile(filepath.Join(dir, "log"), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = logs.Close() })
+	cmd := exec.Command(shim, "-namespace", rt.cfg.Namespace, "-id", id, "-address", rt.cfg.Socket, "-publish-binary", publisher, "start")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TTRPC_ADDRESS="+rt.cfg.Socket+".ttrpc")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("starting a shim for %s: %v", id, err)
+	}
+	sock := strings.TrimPrefix(strings.TrimSpace(string(out)), "unix://")
+	pid := shimPID(t, id)
+	if pid == 0 {
+		t.Fatalf("the shim for %s said %q, but no such process runs", id, out)
+	}
+	t.Cleanup(func() {
+		if !exited("/proc", pid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL) // the test's own leak: not left for the next run
+		}
+		_ = os.Remove(sock)
+	})
+	return pid, sock
+}
