@@ -7,7 +7,7 @@ IMAGES    := hello
 TESTFLAGS ?= -race -count=1 -timeout 20m
 export CGO_ENABLED ?= 1
 
-.PHONY: help build samples images run test bench bench-mapping soak lint fmt clean
+.PHONY: help build samples images run test stress bench bench-mapping soak lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ test: ## run every test (Docker tests skip without a daemon unless REQUIRE_DOCKE
 	@# the raw read(2)/write(2) of internal/rawio are ordinary syscalls under -race:
 	@# run it and its users on the hot paths once without it
 	$(GO) test -count=1 ./internal/rawio/ ./internal/h1/ ./gateway/internal/fastproxy/
+
+stress: ## hunt for flaky tests: each package's race-built tests N times beside a busy loop (N=20; PKGS, RUN); not part of test
+	N=$(or $(N),20) PKGS="$(PKGS)" RUN="$(RUN)" .ci/stress
 
 # Container benchmarks cost a container per cold start: fewer iterations, and cold
 # starts capped at BENCH_COLDSTARTS per sub-benchmark (PORTICO_BENCH_COLDSTARTS).
