@@ -87,11 +87,15 @@ type Server struct {
 	// server's own.
 	signIns    *signin.Limiter
 	ownSignIns signin.Limiter
+	// patterns are the routes registered with Handle and HandleAPIGateway,
+	// in order (set while routes are registered, read-only after).
+	patterns []string
 }
 
 // Handle registers h for a net/http ServeMux pattern such as
 // "GET /2015-03-31/functions/{name}".
 func (s *Server) Handle(pattern string, h HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)

@@ -19,6 +19,7 @@ func (s *Server) HandleAPIGateway(pattern string, h HandlerFunc) {
 		s.apigwPatterns = map[string]bool{}
 	}
 	s.apigwPatterns[pattern] = true
+	s.patterns = append(s.patterns, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			s.writeAPIGatewayError(w, r, err)

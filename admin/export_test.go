@@ -3,3 +3,7 @@ package admin
 // OpenLogFollows is the number of log follows s holds open, for tests of the
 // admin_test package.
 func OpenLogFollows(s *Server) int { return s.follows.count() }
+
+// Patterns are the routes s serves through Handle and HandleAPIGateway, in
+// the order they were registered.
+func Patterns(s *Server) []string { return append([]string(nil), s.patterns...) }
