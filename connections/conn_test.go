@@ -513,3 +513,37 @@ func TestHandshakeWithEarlyData(t *testing.T) {
 		t.Fatalf("echo frame header %x: %v", hdr, err)
 	}
 }
+
+// FuzzFrameReader feeds any byte stream to a frame reader whole, then in
+// chunks cut where the fuzzer says: it never panics, and the chunks give the
+// same messages, control frames and end as the whole stream.
+func FuzzFrameReader(f *testing.F) {
+	f.Add(append(clientFrame(0x81, []byte("hello")), clientFrame(0x88, websocket.FormatCloseMessage(1000, "bye"))...), uint8(3))
+	f.Add(append(clientFrame(0x01, []byte("frag-")), append(clientFrame(0x89, []byte("p")), clientFrame(0x80, []byte("mented"))...)...), uint8(1))
+	f.Add(clientFrame(0x81, bytes.Repeat([]byte("b"), 300)), uint8(7))
+	f.Add([]byte{0x81, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, uint8(2))
+	f.Fuzz(func(t *testing.T, stream []byte, chunk uint8) {
+		run := func(size int) ([]string, string) {
+			r := &frameReader{maxFrame: 512, maxMessage: 1024}
+			h := &frameRecorder{}
+			in := bytes.Clone(stream)
+			var err error
+			for off := 0; off < len(in) && err == nil; off += size {
+				err = r.feed(in[off:min(off+size, len(in))], h)
+			}
+			end := "open"
+			var re *readEnd
+			if errors.As(err, &re) {
+				end = fmt.Sprintf("%d %q reply=%v", re.code, re.reason, re.reply != nil)
+			} else if err != nil {
+				t.Fatalf("feed returned %T %v, not a *readEnd", err, err)
+			}
+			return h.got, end
+		}
+		wholeGot, wholeEnd := run(max(len(stream), 1))
+		got, end := run(int(chunk%64) + 1)
+		if fmt.Sprint(got) != fmt.Sprint(wholeGot) || end != wholeEnd {
+			t.Fatalf("in chunks of %d: %v, %s\nwhole: %v, %s", chunk%64+1, got, end, wholeGot, wholeEnd)
+		}
+	})
+}
