@@ -87,7 +87,7 @@ func TestNoShimLeftWhenADeleteWasCutOff(t *testing.T) {
 				t.Fatal(err)
 			}
 			deadline := time.Now().Add(30 * time.Second) // a safety net for the shim's exit, not what the test waits for
-			for syscall.Kill(pid, 0) == nil && !zombie(pid) {
+			for !exited("/proc", pid) {
 				if time.Now().After(deadline) {
 					_ = syscall.Kill(pid, syscall.SIGKILL) // the test's own leak: not left for the next run
 					t.Fatalf("the task is removed, but its shim (pid %d) still runs", pid)
@@ -126,15 +126,4 @@ func shimPID(t *testing.T, id string) int {
 		}
 	}
 	return 0
-}
-
-// zombie reports whether pid has exited but is not reaped yet.
-func zombie(pid int) bool {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
 }
