@@ -36,11 +36,21 @@ type shimProc struct {
 
 // shimsIn returns the shims running for the containerd at socket in namespace
 // ns that serve Portico containers, read from the proc file system at proc.
-// Shims that have exited (zombies) are left out.
+// Shims that have exited (zombies) are left out. A shim names containerd's
+// socket as containerd was told to listen, which may be another path to the
+// same socket than the runtime's (/var/run is a link to /run on Debian).
 func shimsIn(proc, ns, socket string) []shimProc {
 	dirs, err := os.ReadDir(proc)
 	if err != nil {
 		return nil
+	}
+	own, _ := os.Stat(socket)
+	sameSocket := func(addr string) bool {
+		if addr == socket {
+			return true
+		}
+		fi, err := os.Stat(addr)
+		return err == nil && own != nil && os.SameFile(fi, own)
 	}
 	var out []shimProc
 	for _, d := range dirs {
@@ -52,7 +62,7 @@ func shimsIn(proc, ns, socket string) []shimProc {
 		if err != nil {
 			continue
 		}
-		if id, ok := shimOf(strings.Split(string(b), "\x00"), ns, socket); ok && !exited(proc, pid) {
+		if id, ok := shimOf(strings.Split(string(b), "\x00"), ns, sameSocket); ok && !exited(proc, pid) {
 			out = append(out, shimProc{pid: pid, id: id})
 		}
 	}
@@ -60,9 +70,9 @@ func shimsIn(proc, ns, socket string) []shimProc {
 }
 
 // shimOf reads a process's arguments as a shim's (containerd-shim-* -namespace
-// ns -id ID -address socket) and returns the id of the Portico container it
-// serves.
-func shimOf(args []string, ns, socket string) (string, bool) {
+// ns -id ID -address ADDR, with socket(ADDR) true) and returns the id of the
+// Portico container it serves.
+func shimOf(args []string, ns string, socket func(string) bool) (string, bool) {
 	if len(args) == 0 || !strings.HasPrefix(filepath.Base(args[0]), "containerd-shim") {
 		return "", false
 	}
@@ -77,7 +87,7 @@ func shimOf(args []string, ns, socket string) (string, bool) {
 			addr = strings.TrimPrefix(args[i+1], "unix://")
 		}
 	}
-	if gotNS != ns || addr != socket || !strings.HasPrefix(id, containerID("")) {
+	if gotNS != ns || !strings.HasPrefix(id, containerID("")) || !socket(addr) {
 		return "", false
 	}
 	return id, true

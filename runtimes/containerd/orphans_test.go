@@ -17,12 +17,21 @@ import (
 )
 
 // TestShimsIn reads shims from a proc file system made for the test: only a
-// live shim of the namespace, on the same containerd, serving a Portico
-// container counts.
+// live shim of the namespace, on the same containerd (its socket by any path),
+// serving a Portico container counts.
 func TestShimsIn(t *testing.T) {
-	proc := t.TempDir()
-	const sock = "/run/containerd/containerd.sock"
+	proc, run := t.TempDir(), t.TempDir()
+	sock, other := filepath.Join(run, "containerd.sock"), filepath.Join(run, "other.sock")
+	write(t, sock, "")
+	write(t, other, "")
+	varRun := filepath.Join(t.TempDir(), "var-run")
+	if err := os.Symlink(run, varRun); err != nil {
+		t.Fatal(err)
+	}
 	for pid, p := range map[string]struct{ state, cmd string }{
+		"17":   {"S", "/usr/bin/containerd-shim-runc-v2 -namespace portico -id portico-sbx-h -address " + filepath.Join(varRun, "containerd.sock")}, // the same socket by a link
+		"18":   {"S", "/usr/bin/containerd-shim-runc-v2 -namespace portico -id portico-sbx-i -address " + other},                                    // another socket there
+		"19":   {"S", "/usr/bin/containerd-shim-runc-v2 -namespace portico -id portico-sbx-j -address " + filepath.Join(run, "gone.sock")},          // no such socket
 		"10":   {"S", "/usr/bin/containerd-shim-runc-v2 -namespace portico -id portico-sbx-a -address " + sock},
 		"11":   {"Z", "/usr/bin/containerd-shim-runc-v2 -namespace portico -id portico-sbx-b -address " + sock},                // exited
 		"12":   {"S", "/usr/bin/containerd-shim-runc-v2 -namespace moby -id portico-sbx-c -address " + sock},                   // another namespace
@@ -43,7 +52,7 @@ func TestShimsIn(t *testing.T) {
 	for _, s := range shimsIn(proc, "portico", sock) {
 		got[s.pid] = s.id
 	}
-	if want := map[int]string{10: "portico-sbx-a", 16: "portico-sbx-f"}; !reflect.DeepEqual(got, want) {
+	if want := map[int]string{10: "portico-sbx-a", 16: "portico-sbx-f", 17: "portico-sbx-h"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("shims %v, want %v", got, want)
 	}
 }
