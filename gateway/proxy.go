@@ -308,6 +308,20 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 // answers then is read before the socket closes.
 func answeredLate(ctx context.Context) error { return ctx.Err() }
 
+// sendInTime is the transport's RoundTrip of req, whose context is ctx, with
+// an answer that came late (answeredLate) closed and taken for ctx's error.
+func (g *Gateway) sendInTime(ctx context.Context, req *http.Request) (*http.Response, error) {
+	resp, err := g.transport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := answeredLate(ctx); err != nil {
+		_ = resp.Body.Close()
+		return nil, err
+	}
+	return resp, nil
+}
+
 func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error {
 	var mbe *http.MaxBytesError
 	switch {
@@ -401,12 +415,7 @@ type backendAnswer struct {
 // roundTrip sends a buffered integration request and reads the whole answer
 // within the body limit.
 func (g *Gateway) roundTrip(ctx context.Context, req *http.Request, u *url.URL) (*backendAnswer, error) {
-	resp, err := g.transport.RoundTrip(req)
-	if err == nil {
-		if err = answeredLate(ctx); err != nil {
-			_ = resp.Body.Close()
-		}
-	}
+	resp, err := g.sendInTime(ctx, req)
 	if err != nil {
 		return nil, g.backendError(ctx, u, err)
 	}

@@ -502,12 +502,7 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 		req.Header.Set(k, v)
 	}
 	req.Header.Set("connectionId", ev.RequestContext.ConnectionID)
-	resp, err := g.transport.RoundTrip(req)
-	if err == nil {
-		if err = answeredLate(ctx); err != nil {
-			_ = resp.Body.Close()
-		}
-	}
+	resp, err := g.sendInTime(ctx, req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("%s: %w", uri, errTimeout)
