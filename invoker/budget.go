@@ -2,6 +2,7 @@ package invoker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -79,17 +80,24 @@ func memoryOf(cfg *functions.Config) int64 {
 	return functions.DefaultMemory
 }
 
+// errStartUnneeded ends a pool's start that it no longer needs (pool.needsStart).
+var errStartUnneeded = errors.New("sandbox start no longer needed")
+
 // reserve takes room in the budget for one sandbox of p. At the budget, the least
 // recently used idle sandbox of any version is stopped to make room (a pool's
-// provisioned minimum only when evictProvisioned and nothing else is idle), and
+// provisioned minimum only for a provisioned start and when nothing else is idle), and
 // reserve waits until it is gone. When nothing is idle, it waits up to
-// ThrottleWait for room, then fails as throttled.
-func (i *Invoker) reserve(ctx context.Context, p *pool, evictProvisioned bool) error {
+// ThrottleWait for room, then fails as throttled. It gives up with
+// errStartUnneeded once p no longer needs the start (checked at each wake).
+func (i *Invoker) reserve(ctx context.Context, p *pool, provision bool) error {
 	mem := memoryOf(p.cfg)
 	var victim *sandbox // the sandbox this call stopped to make room
 	var throttle <-chan time.Time
 	for {
 		woken := i.budget.waitCh()
+		if !p.needsStart(provision) {
+			return errStartUnneeded
+		}
 		if i.budget.take(mem) {
 			return nil
 		}
@@ -101,7 +109,7 @@ func (i *Invoker) reserve(ctx context.Context, p *pool, evictProvisioned bool) e
 			}
 		}
 		if victim == nil {
-			victim = i.evictLRU(evictProvisioned)
+			victim = i.evictLRU(provision)
 		}
 		if victim == nil && throttle == nil {
 			t := time.NewTimer(i.p.Config.ThrottleWait)
@@ -116,6 +124,9 @@ func (i *Invoker) reserve(ctx context.Context, p *pool, evictProvisioned bool) e
 		case <-woken:
 		case <-gone:
 		case <-throttle:
+			if !p.needsStart(provision) {
+				return errStartUnneeded
+			}
 			if i.budget.take(mem) {
 				return nil
 			}

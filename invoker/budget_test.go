@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -309,5 +311,63 @@ func TestMemoryBudgetOverHostWarns(t *testing.T) {
 	logged.Reset()
 	if _, err := New(Params{Config: Config{MaxMemoryMB: host / 2}, Runtime: e.inv.rt, Functions: e.fns, Store: e.st, Clock: e.clock, Log: log}); err != nil || logged.Len() > 0 {
 		t.Fatalf("half the host's memory: %v, logged %q", err, logged.String())
+	}
+}
+
+// TestUnneededStartGivesUp checks that a start waiting for room in the budget
+// gives up once its pool no longer needs it: here the call it was started for
+// is served by the pool's own sandbox coming back. Without that, the start saw
+// the sandbox go idle, stopped it to make room, and started another for nobody.
+func TestUnneededStartGivesUp(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxSandboxes = 1; c.ThrottleWait = time.Hour })
+	a := e.fns.add(&functions.Config{FunctionName: "a", Timeout: 30})
+	busy := hold(t, e, a, "")
+	queued := make(chan error, 1)
+	go func() {
+		_, err := e.inv.Invoke(context.Background(), Request{Function: a, Payload: []byte(`{}`)})
+		queued <- err
+	}()
+	p := e.inv.pool(a)
+	startingOf := func() int { p.mu.Lock(); defer p.mu.Unlock(); return p.starting }
+	waitFor(t, "a start for the queued call", func() bool { return startingOf() == 1 })
+	busy.release(t)
+	if err := <-queued; err != nil {
+		t.Fatalf("queued call: %v", err)
+	}
+	waitFor(t, "the start to end", func() bool { return startingOf() == 0 })
+	if s := e.inv.Stats(); s.Started != 1 {
+		t.Fatalf("sandboxes started: %d, want 1 (the queued call's start went on once the call was served)", s.Started)
+	}
+	if _, o := invoke(t, e, a, `{}`); o.Pid != busy.pid {
+		t.Fatalf("a's sandbox was replaced: pid %d, was %d", o.Pid, busy.pid)
+	}
+}
+
+// TestStopEndsStartsWaitingForRoom checks that Stop does not return while a
+// start waits for room in the budget: the start gives up, and no sandbox is
+// started (and left running, its pid file in the runtime's directory) once the
+// sandboxes Stop stopped have made room.
+func TestStopEndsStartsWaitingForRoom(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxSandboxes = 1; c.ThrottleWait = time.Hour; c.DrainTimeout = time.Nanosecond })
+	a := e.fns.add(&functions.Config{FunctionName: "a", Timeout: 30})
+	hold(t, e, a, "") // never released: Stop stops its sandbox
+	go func() { _, _ = e.inv.Invoke(context.Background(), Request{Function: a, Payload: []byte(`{}`)}) }()
+	p := e.inv.pool(a)
+	startingOf := func() int { p.mu.Lock(); defer p.mu.Unlock(); return p.starting }
+	waitFor(t, "a start for the queued call", func() bool { return startingOf() == 1 })
+	inv := e.inv
+	e.stop()
+	if n := startingOf(); n != 0 {
+		t.Fatalf("Stop returned with %d start(s) still on their way", n)
+	}
+	if n := inv.launched.Load(); n != 1 {
+		t.Fatalf("sandboxes launched: %d, want 1", n)
+	}
+	entries, err := os.ReadDir(filepath.Join(e.dir, "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range entries {
+		t.Errorf("left in the runtime's directory after Stop: %s", en.Name())
 	}
 }

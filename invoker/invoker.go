@@ -109,6 +109,7 @@ type Invoker struct {
 	closing   bool
 	inflight  sync.WaitGroup
 	preparing sync.WaitGroup // spares being prepared
+	starts    sync.WaitGroup // pool.start calls; Added under the pool's mu while it is not stale
 	spareMu   sync.Mutex     // serializes spare reservations (reserveSpare)
 	stopping  atomic.Int64   // sandboxes being stopped and removed
 
@@ -264,7 +265,12 @@ func (i *Invoker) Stop(ctx context.Context) error {
 		p.mu.Unlock()
 	}
 	i.mu.Unlock()
+	// Starts waiting for room in the budget see their pool stale and give up;
+	// one already starting a sandbox finishes, so the sandbox is in its pool's
+	// all below.
+	i.budget.wake()
 	i.preparing.Wait()
+	i.starts.Wait()
 	i.mu.Lock()
 	var all []*sandbox
 	var spares []*spare
@@ -311,7 +317,9 @@ func (i *Invoker) pool(cfg *functions.Config) *pool {
 	defer i.mu.Unlock()
 	p := i.pools[key]
 	if p == nil {
-		p = &pool{inv: i, key: key, cfg: cfg, all: map[*sandbox]struct{}{}}
+		// A pool made once Stop has begun is stale from birth: it starts
+		// nothing Stop would not wait for.
+		p = &pool{inv: i, key: key, cfg: cfg, all: map[*sandbox]struct{}{}, stale: i.closing}
 		i.pools[key] = p
 	}
 	return p

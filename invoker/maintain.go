@@ -160,6 +160,7 @@ func (i *Invoker) provision() {
 		p.minWarm = want[p.key]
 		for !p.stale && len(p.all)+p.starting < p.minWarm {
 			p.starting++
+			i.starts.Add(1)
 			go p.start(true)
 		}
 		p.mu.Unlock()

@@ -138,11 +138,30 @@ func (p *pool) acquire(ctx context.Context, inv *invocation) grant {
 	}
 }
 
+// needsStart says whether a start counted in p.starting is still wanted: p is
+// not stale and, counting the other sandboxes on their way, its waiters
+// outnumber them; or (provision) it still has a provisioned minimum. (A
+// sandbox between its launch and its first next is in both p.all and
+// p.starting, so the two cannot be summed to see whether the minimum is met;
+// a start too many is reaped as idle later.)
+func (p *pool) needsStart(provision bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.stale:
+		return false
+	case provision:
+		return p.minWarm > 0
+	}
+	return p.starting-1+p.returning < len(p.waiters)
+}
+
 // fillLocked starts sandboxes while waiters outnumber those on their way, at
 // most Config.MaxStarting at once.
 func (p *pool) fillLocked() {
 	for !p.stale && p.starting+p.returning < len(p.waiters) && p.starting < p.inv.p.Config.MaxStarting {
 		p.starting++
+		p.inv.starts.Add(1)
 		go p.start(false)
 	}
 }
@@ -383,11 +402,16 @@ func exitReason(sb *sandbox) string {
 	return "Runtime exited with error: " + err.Error()
 }
 
-// start starts one sandbox for the pool; starting was already counted. It first
-// takes the sandbox's room in the invoker's budget. A start for provisioned
-// concurrency (provision) that finds no room gives up quietly and is tried again
-// at the next maintenance tick; one for waiting callers fails the first waiter.
+// start starts one sandbox for the pool; starting (and Invoker.starts) was
+// already counted. It first takes the sandbox's room in the invoker's budget. A
+// start for provisioned concurrency (provision) that finds no room gives up
+// quietly and is tried again at the next maintenance tick; one for waiting
+// callers fails the first waiter. A start the pool no longer needs while it
+// waits for room (its waiters were served by sandboxes that came back, or the
+// pool went stale) gives up quietly: it must not stop another version's idle
+// sandbox, or start one, for nobody.
 func (p *pool) start(provision bool) {
+	defer p.inv.starts.Done()
 	err := p.inv.reserve(context.Background(), p, provision)
 	if err == nil {
 		if _, err = p.inv.startSandbox(p); err != nil {
@@ -402,7 +426,7 @@ func (p *pool) start(provision bool) {
 		// Lambda, whose concurrency the local budget does not stand for, would
 		// have served them. A pool with none fails its first waiter.
 		queue := errors.Is(err, errdefs.ErrThrottled) && len(p.all) > 0
-		if !provision && !queue {
+		if !provision && !queue && !errors.Is(err, errStartUnneeded) {
 			if w := p.popWaiterLocked(); w != nil {
 				w.ch <- grant{err: err}
 			}
