@@ -8,12 +8,14 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 )
 
 // badInputDoc is a REST API with the pipeline's stages on: a request validator
@@ -134,36 +136,19 @@ func TestGatewayRefusesBadInput(t *testing.T) {
 			sent = append(sent, h[0]+": "+h[1])
 		}
 		desc := fmt.Sprintf("%s %s %q body %.40q", method, path, sent, body)
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Errorf("%s: no answer: %v", desc, err)
+		status, got, ok := sendBad(t, client, req, desc, "x-amzn-RequestId")
+		if !ok {
 			continue
 		}
-		got, _ := io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		if resp.Header.Get("Content-Encoding") == "gzip" {
-			zr, err := gzip.NewReader(bytes.NewReader(got))
-			if err != nil {
-				t.Errorf("%s: %d gzip answer that is not gzip: %v", desc, resp.StatusCode, err)
-				continue
-			}
-			got, _ = io.ReadAll(zr)
-		}
-		statuses[resp.StatusCode]++
-		if resp.Header.Get("x-amzn-RequestId") == "" {
-			t.Errorf("%s: %d without x-amzn-RequestId", desc, resp.StatusCode)
-		}
-		if resp.StatusCode >= 500 {
-			var msg struct {
-				Message *string `json:"message"`
-			}
+		statuses[status]++
+		if status >= 500 {
 			switch {
-			case json.Unmarshal(got, &msg) != nil || msg.Message == nil:
-				t.Errorf("%s: %d with a body that is not API Gateway's message: %.200q", desc, resp.StatusCode, got)
+			case !isGatewayMessage(got):
+				t.Errorf("%s: %d with a body that is not API Gateway's message: %.200q", desc, status, got)
 			case !strings.HasPrefix(req.Header.Get("Accept"), "image/png"):
 				// The one server error these requests may draw: text that
 				// a binary client would need base64-decoded.
-				t.Errorf("%s: %d %s", desc, resp.StatusCode, got)
+				t.Errorf("%s: %d %s", desc, status, got)
 			}
 		}
 	}
@@ -171,4 +156,177 @@ func TestGatewayRefusesBadInput(t *testing.T) {
 	if again := get(t, "POST", base+"/items?q=x", `{"name":"abc"}`, "Content-Type", "application/json", "X-Req", "1"); again.status != 200 {
 		t.Fatalf("a good request after the bad ones: %d %s", again.status, again.body)
 	}
+}
+
+// sendBad sends one bad request and returns its answer's status and body
+// (gunzipped), failing t for a cut connection, a gzip answer that is not gzip,
+// or an answer without the request id header ridHeader; ok is false when there
+// is no answer to judge.
+func sendBad(t *testing.T, client *http.Client, req *http.Request, desc, ridHeader string) (status int, body []byte, ok bool) {
+	t.Helper()
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Errorf("%s: no answer: %v", desc, err)
+		return 0, nil, false
+	}
+	body, _ = io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			t.Errorf("%s: %d gzip answer that is not gzip: %v", desc, resp.StatusCode, err)
+			return 0, nil, false
+		}
+		body, _ = io.ReadAll(zr)
+	}
+	if resp.Header.Get(ridHeader) == "" {
+		t.Errorf("%s: %d without %s: %v %.200q", desc, resp.StatusCode, ridHeader, resp.Header, body)
+	}
+	return resp.StatusCode, body, true
+}
+
+// isGatewayMessage says whether body is API Gateway's own error document,
+// {"message": "..."}.
+func isGatewayMessage(body []byte) bool {
+	var msg struct {
+		Message *string `json:"message"`
+	}
+	return json.Unmarshal(body, &msg) == nil && msg.Message != nil
+}
+
+// TestHTTPAPIRefusesBadInput is TestGatewayRefusesBadInput for an HTTP API:
+// a payload 2.0 Lambda route whose parameter mapping reads the path, a header
+// and the JSON body; an HTTP_PROXY greedy route whose mapping rewrites the
+// path and whose response mapping reads the backend's body; a route behind a
+// JWT authorizer; a payload 1.0 $default route; CORS. Odd methods, encoded
+// paths, bodies that are no JSON, tokens that are no tokens (or expired, or
+// signed with no algorithm), preflights with odd methods and headers. Every
+// request must get an answer with apigw-requestid and no 5xx: none of these
+// integrations fails, so a server error is Portico's; the stage answers a good
+// request afterwards.
+func TestHTTPAPIRefusesBadInput(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		b, _ := json.Marshal(map[string]any{"path": r.URL.EscapedPath(), "query": r.URL.RawQuery, "code": r.Header.Get("X-Id")})
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(backend.Close)
+	is := gwtest.NewIssuer(t)
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	createFunction(t, c, "probe", probeZip(t), nil, 5)
+	probe := func(version string, params map[string]string) map[string]any {
+		return map[string]any{"type": "AWS_PROXY", "uri": "function:probe", "payloadFormatVersion": version, "requestParameters": params}
+	}
+	def := map[string]any{"name": "badinput-http", "protocol": "HTTP",
+		"corsConfiguration": map[string]any{"allowOrigins": []string{"https://a.example"}, "allowMethods": []string{"GET", "POST"},
+			"allowHeaders": []string{"content-type", "x-src"}, "exposeHeaders": []string{"x-id"}, "maxAge": 60, "allowCredentials": true},
+		"authorizers": map[string]any{"jwt": map[string]any{"type": "oauth2", "x-amazon-apigateway-authorizer": map[string]any{
+			"type": "jwt", "identitySource": "$request.header.Authorization",
+			"jwtConfiguration": map[string]any{"issuer": is.Srv.URL, "audience": []string{"api1"}}}}},
+		"routes": []any{
+			map[string]any{"method": "POST", "path": "/items/{id}", "integration": probe("2.0", map[string]string{
+				"overwrite:header.x-id":      "$request.path.id",
+				"append:querystring.src":     "${request.header.x-src}",
+				"overwrite:querystring.page": "$request.body.paging.page",
+			})},
+			map[string]any{"method": "ANY", "path": "/proxy/{proxy+}", "integration": map[string]any{
+				"type": "HTTP_PROXY", "httpMethod": "ANY", "uri": backend.URL + "/{proxy}", "payloadFormatVersion": "1.0",
+				"requestParameters":  map[string]string{"overwrite:path": "/b/$request.path.proxy", "overwrite:header.x-id": "$request.querystring.id"},
+				"responseParameters": map[string]any{"200": map[string]string{"overwrite:header.x-code": "$response.body.code", "append:header.x-path": "$response.body.path"}},
+			}},
+			map[string]any{"method": "GET", "path": "/secure", "security": []any{map[string]any{"jwt": []string{"read"}}}, "integration": probe("2.0", nil)},
+			map[string]any{"routeKey": "$default", "integration": probe("1.0", nil)},
+		}}
+	var api struct{ ID string }
+	admin(t, c, "POST", "/portico/v1/apis", nil, def, &api)
+	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	base := env.GatewayURL + "/" + api.ID + "/dev"
+
+	now := time.Now()
+	claims := func(mod func(map[string]any)) map[string]any {
+		m := map[string]any{"iss": is.Srv.URL, "aud": "api1", "sub": "u1", "exp": now.Add(time.Hour).Unix(), "scope": "read"}
+		if mod != nil {
+			mod(m)
+		}
+		return m
+	}
+	token := is.Token(t, "RS256", "k1", is.RSA1, claims(nil))
+	goodCall := func(when string) {
+		t.Helper()
+		if a := get(t, "POST", base+"/items/7", `{"paging":{"page":2}}`, "Content-Type", "application/json"); a.status != 200 {
+			t.Fatalf("a good request %s: %d %s", when, a.status, a.body)
+		}
+		if a := get(t, "GET", base+"/secure", "", "Authorization", "Bearer "+token); a.status != 200 {
+			t.Fatalf("a good token %s: %d %s", when, a.status, a.body)
+		}
+	}
+	goodCall("first")
+
+	tokens := []string{"Bearer " + token, token, "Bearer", "Bearer ", "Basic dTpw", "Bearer a.b.c", "Bearer \xff\xfe", "Bearer " + strings.Repeat("e", 9000),
+		"Bearer " + is.Token(t, "none", "k1", nil, claims(nil)), "Bearer " + is.Token(t, "HS256", "k1", []byte("k"), claims(nil)),
+		"Bearer " + is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["exp"] = "soon" })),
+		"Bearer " + is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["aud"] = []any{1, nil} })),
+		"Bearer " + is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["scope"] = map[string]any{"x": 1} })),
+		"Bearer " + is.Token(t, "RS256", "nokid", is.RSA1, claims(nil))}
+	bodies := []string{"", "{", "null", "[]", `"x"`, `{"paging":{"page":2}}`, `{"paging":{"page":{"deep":[1,2]}}}`, `{"paging":"x"}`,
+		`{"paging":{"page":"` + strings.Repeat("p", 5000) + `"}}`, strings.Repeat("[", 5000) + strings.Repeat("]", 5000), "\x00\xff\xfe\x80"}
+	headers := [][]string{
+		{"Content-Type", "application/json"}, {"Content-Type", "text/plain; charset=\xff"}, {"Content-Type", "@@@"}, {"x-src", ""},
+		{"x-src", "a,b"}, {"x-src", "\"q\\"}, {"Origin", "https://a.example"}, {"Origin", "null"}, {"Origin", "https://evil.example"},
+		{"Access-Control-Request-Method", "GET"}, {"Access-Control-Request-Method", "PROPFIND"}, {"Access-Control-Request-Method", ""},
+		{"Access-Control-Request-Headers", "x-src, ,,content-type"}, {"Access-Control-Request-Headers", strings.Repeat("h,", 500)},
+		{"Accept-Encoding", "gzip;q=abc, *"}, {"X-Forwarded-For", "not an address, 1.2.3.4"}, {"Cookie", "a=1; ;b"}, {"Cookie", "\xff=\xfe"},
+	}
+	methods := []string{"GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "PROPFIND"}
+	ids := []string{"7", "%2F..%2F", "%00", "%ff%fe", "%22%5C%27", "..", strings.Repeat("a", 3000), "%24request.body"}
+	queries := []string{"", "?", "?id=", "?id=1&id=2", "?id=%ZZ", "?id=%E2%82", "?src=x&page=1", "?id=" + strings.Repeat("%22", 500)}
+	others := []string{"/", "/nope", "//items/7", "/items/", "/items/7/8", "/Items/7", "/secure/", "/proxy", "/proxy/", "/%ff"}
+
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 27))
+	client := &http.Client{Timeout: 30 * time.Second}
+	statuses := map[int]int{}
+	for range 2000 {
+		method, body := methods[rng.IntN(len(methods))], bodies[rng.IntN(len(bodies))]
+		var path string
+		switch r := rng.IntN(10); {
+		case r < 4:
+			method, path = "POST", "/items/"+ids[rng.IntN(len(ids))]
+		case r < 7:
+			path = "/proxy/" + ids[rng.IntN(len(ids))] + "/" + ids[rng.IntN(len(ids))]
+		case r < 9:
+			method, path = "GET", "/secure"
+		default:
+			path = others[rng.IntN(len(others))]
+		}
+		path += queries[rng.IntN(len(queries))]
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sent []string
+		if strings.HasPrefix(path, "/secure") {
+			auth := tokens[rng.IntN(len(tokens))]
+			req.Header.Set("Authorization", auth)
+			sent = append(sent, "Authorization: "+auth[:min(len(auth), 30)])
+		}
+		for range rng.IntN(4) {
+			h := headers[rng.IntN(len(headers))]
+			req.Header.Add(h[0], h[1])
+			sent = append(sent, h[0]+": "+h[1][:min(len(h[1]), 40)])
+		}
+		desc := fmt.Sprintf("%s %.80s %q body %.40q", method, path, sent, body)
+		status, got, ok := sendBad(t, client, req, desc, "apigw-requestid")
+		if !ok {
+			continue
+		}
+		statuses[status]++
+		if status >= 500 {
+			t.Errorf("%s: %d %.300s", desc, status, got)
+		}
+	}
+	t.Logf("answers by status: %v", statuses)
+	goodCall("after the bad ones")
 }

@@ -576,13 +576,17 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) erro
 		return nil
 	}
 	e, err := g.locate(r, escaped, c)
+	// The API's own id header goes on its refusals too (a path with a dot
+	// segment above the stage, a stage it does not have), once the API is known.
+	switch c.Protocol {
+	case apis.ProtocolHTTP:
+		w.Header()[hdrAPIGWRequestID] = q.ids[1:2:2]
+	case "":
+	default:
+		w.Header()[hdrAPIGWID] = q.ids[1:2:2]
+	}
 	if err != nil {
 		return err
-	}
-	if c.Protocol == apis.ProtocolHTTP {
-		w.Header()[hdrAPIGWRequestID] = q.ids[1:2:2]
-	} else {
-		w.Header()[hdrAPIGWID] = q.ids[1:2:2]
 	}
 	if e.canary != nil && g.drawCanary(e.canaryPercent) {
 		e = e.canary
