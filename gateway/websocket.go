@@ -311,20 +311,11 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 		}
 		return resp, err
 	case apis.IntegrationMock:
-		resp := &connections.Response{StatusCode: http.StatusOK}
-		if authorizer != nil {
+		resp, err := g.wsMock(ctx, rc, in, ev) // ws_mock.go
+		if resp != nil && authorizer != nil {
 			resp.Authorizer = authorizer
 		}
-		if ir, ok := in.Responses["default"]; ok {
-			if s, ok := apis.ValidateStatus(ir.StatusCode); ok {
-				resp.StatusCode = s
-			}
-			for _, t := range ir.ResponseTemplates {
-				resp.Body = []byte(t)
-				break
-			}
-		}
-		return resp, nil
+		return resp, err
 	case apis.IntegrationHTTP, apis.IntegrationHTTPProxy:
 		return g.wsHTTP(ctx, rc, in, ev)
 	default:

@@ -510,6 +510,23 @@ func (in *Integration) Validate(protocol string) error {
 	default:
 		add(invalid("contentHandling %q must be CONVERT_TO_BINARY or CONVERT_TO_TEXT", truncate(in.ContentHandling, 50)))
 	}
+	if protocol == ProtocolWebSocket && in.Type != IntegrationMock {
+		// Declared but not applied, so refused (as contentHandling above):
+		// only a MOCK renders templates on a WebSocket route (ws_mock.go);
+		// to the others a message goes as the client sent it, and a two-way
+		// route sends their answer as it is.
+		if in.Type == IntegrationAWS {
+			add(invalid("integration type AWS (non-proxy) is not supported on WebSocket APIs: the function would get the proxy event, not the message with templates applied; use AWS_PROXY (the message is the event's body)"))
+		}
+		if len(in.RequestTemplates) > 0 {
+			add(invalid("requestTemplates are applied on WebSocket MOCK integrations only (to a %s integration a message goes as the client sent it); remove them", in.Type))
+		}
+		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
+			if len(in.Responses[pattern].ResponseTemplates) > 0 {
+				add(invalid("integration response %q: responseTemplates are applied on WebSocket MOCK integrations only (a two-way route sends a %s integration's answer as it is); remove them", truncate(pattern, 100), in.Type))
+			}
+		}
+	}
 	for _, ct := range slices.Sorted(maps.Keys(in.RequestTemplates)) {
 		if _, err := mapping.Parse(ct, in.RequestTemplates[ct]); err != nil {
 			add(invalid("request template %v", templateError(err)))

@@ -36,3 +36,30 @@ func TestIntegrationLimitsByProtocol(t *testing.T) {
 		t.Errorf("default timeouts: HTTP %v, REST %v", in.TimeoutFor(ProtocolHTTP), in.TimeoutFor(ProtocolREST))
 	}
 }
+
+// TestWebSocketTemplatesOnMockOnly: on a WebSocket API only a MOCK integration
+// renders templates; elsewhere they would be declared and not applied, so they
+// are refused, as is the non-proxy AWS type (its function would get the proxy
+// event).
+func TestWebSocketTemplatesOnMockOnly(t *testing.T) {
+	tpl := map[string]string{"$default": `{"statusCode": 200}`}
+	resp := map[string]IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{"$default": "pong"}}}
+	for _, tc := range []struct {
+		protocol string
+		in       Integration
+		ok       bool
+	}{
+		{ProtocolWebSocket, Integration{Type: IntegrationMock, RequestTemplates: tpl, Responses: resp}, true},
+		{ProtocolWebSocket, Integration{Type: IntegrationAWSProxy, URI: "function:f"}, true},
+		{ProtocolWebSocket, Integration{Type: IntegrationAWSProxy, URI: "function:f", RequestTemplates: tpl}, false},
+		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST", Responses: resp}, false},
+		{ProtocolWebSocket, Integration{Type: IntegrationHTTP, URI: "http://b.example/", HTTPMethod: "POST"}, true},
+		{ProtocolWebSocket, Integration{Type: IntegrationAWS, URI: "function:f"}, false},
+		{ProtocolREST, Integration{Type: IntegrationAWS, URI: "function:f", RequestTemplates: tpl, Responses: resp}, true},
+	} {
+		err := tc.in.Validate(tc.protocol)
+		if tc.ok && err != nil || !tc.ok && !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("%s %+v: %v, want ok=%v", tc.protocol, tc.in, err, tc.ok)
+		}
+	}
+}

@@ -1,0 +1,59 @@
+package gateway_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/wstest"
+)
+
+// TestWebSocketMockTemplates checks a WebSocket MOCK integration's templates:
+// the request template renders with the message as $input and its statusCode
+// picks the integration response by pattern (else default), whose template
+// renders with the connection's $context; a template that cannot render, or a
+// statusCode that is no status, answers API Gateway's error frame.
+func TestWebSocketMockTemplates(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	var api struct {
+		ID string `json:"id"`
+	}
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "wsmock", "protocol": "WEBSOCKET",
+		"routeSelectionExpression": "$request.body.action", "routes": []any{
+			map[string]any{"routeKey": "$default", "routeResponseSelectionExpression": "$default", "integration": map[string]any{
+				"type": "MOCK", "requestTemplates": map[string]string{"$default": `{"statusCode": $input.json('$.code')}`},
+				"responses": map[string]any{
+					"default": map[string]any{"statusCode": "200", "responseTemplates": map[string]string{
+						"$default": `ok $context.routeKey $context.eventType $context.connectionId $stageVariables.v`}},
+					"4\\d\\d": map[string]any{"statusCode": "404", "responseTemplates": map[string]string{"$default": `missing`}},
+				}}},
+		}}, &api)
+	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev", "variables": map[string]string{"v": "seven"}}, nil)
+	ws, _, err := wstest.Dial(websocket.DefaultDialer, "ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+api.ID+"/dev", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	exchange := func(msg string) string {
+		t.Helper()
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		return wstest.ReadText(t, ws)
+	}
+	got := strings.Fields(exchange(`{"code": 200}`))
+	if len(got) != 5 || got[0] != "ok" || got[1] != "$default" || got[2] != "MESSAGE" || len(got[3]) != 16 || got[4] != "seven" {
+		t.Fatalf("default response: %q", got)
+	}
+	if got := exchange(`{"code": 404}`); got != "missing" {
+		t.Fatalf("4xx response: %q", got)
+	}
+	for _, msg := range []string{`{"code": "abc"}`, `{"code": 99}`} {
+		if got := exchange(msg); !strings.HasPrefix(got, `{"message": "Internal server error"`) {
+			t.Fatalf("%s: %q", msg, got)
+		}
+	}
+}
