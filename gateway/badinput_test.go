@@ -130,11 +130,7 @@ func TestGatewayRefusesBadInput(t *testing.T) {
 			req.Header.Set("Content-Type", "application/json") // mostly: the random headers below may add or replace
 			req.Header.Set("X-Req", "1")
 		}
-		for range rng.IntN(4) {
-			h := headers[rng.IntN(len(headers))]
-			req.Header.Add(h[0], h[1])
-			sent = append(sent, h[0]+": "+h[1])
-		}
+		sent = addHeaders(rng, req, headers, sent)
 		desc := fmt.Sprintf("%s %s %q body %.40q", method, path, sent, body)
 		status, got, ok := sendBad(t, client, req, desc, "x-amzn-RequestId")
 		if !ok {
@@ -183,6 +179,17 @@ func sendBad(t *testing.T, client *http.Client, req *http.Request, desc, ridHead
 		t.Errorf("%s: %d without %s: %v %.200q", desc, resp.StatusCode, ridHeader, resp.Header, body)
 	}
 	return resp.StatusCode, body, true
+}
+
+// addHeaders adds up to three headers drawn from headers to req, and returns
+// sent with them added as the failure messages show them.
+func addHeaders(rng *rand.Rand, req *http.Request, headers [][]string, sent []string) []string {
+	for range rng.IntN(4) {
+		h := headers[rng.IntN(len(headers))]
+		req.Header.Add(h[0], h[1])
+		sent = append(sent, h[0]+": "+h[1][:min(len(h[1]), 40)])
+	}
+	return sent
 }
 
 // isGatewayMessage says whether body is API Gateway's own error document,
@@ -312,11 +319,7 @@ func TestHTTPAPIRefusesBadInput(t *testing.T) {
 			req.Header.Set("Authorization", auth)
 			sent = append(sent, "Authorization: "+auth[:min(len(auth), 30)])
 		}
-		for range rng.IntN(4) {
-			h := headers[rng.IntN(len(headers))]
-			req.Header.Add(h[0], h[1])
-			sent = append(sent, h[0]+": "+h[1][:min(len(h[1]), 40)])
-		}
+		sent = addHeaders(rng, req, headers, sent)
 		desc := fmt.Sprintf("%s %.80s %q body %.40q", method, path, sent, body)
 		status, got, ok := sendBad(t, client, req, desc, "apigw-requestid")
 		if !ok {
