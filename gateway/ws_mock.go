@@ -32,7 +32,7 @@ func (g *Gateway) wsMock(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 	}
 	status := "200"
 	if key, src, ok := wsTemplate(in.RequestTemplates); ok {
-		out, err := renderWS(ctx, "request template "+key, src, vars([]byte(ev.Body)))
+		out, err := rc.entry.renderWS(ctx, "request template "+key, src, vars([]byte(ev.Body)))
 		if err != nil {
 			return nil, err
 		}
@@ -54,7 +54,7 @@ func (g *Gateway) wsMock(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 		resp.StatusCode = s
 	}
 	if key, src, ok := wsTemplate(ir.ResponseTemplates); ok {
-		out, err := renderWS(ctx, "response template "+key, src, vars(nil))
+		out, err := rc.entry.renderWS(ctx, "response template "+key, src, vars(nil))
 		if err != nil {
 			return nil, err
 		}
@@ -93,15 +93,28 @@ func wsIntegrationResponse(rs map[string]apis.IntegrationResponse, status string
 	return ir, ok
 }
 
-// renderWS parses and renders one template of a WebSocket integration. A
-// template that fails is the API's configuration error (the sender gets the
-// "Internal server error" frame; the log says why).
-func renderWS(ctx context.Context, name, src string, vars *mapping.Vars) (string, error) {
-	t, err := mapping.Parse(name, src)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w: %w", name, err, errConfig)
+// wsParsed is a parsed WebSocket template, or why it could not be parsed.
+type wsParsed struct {
+	t   *mapping.Template
+	err error
+}
+
+// renderWS renders one template of a WebSocket integration of the stage,
+// parsed once per stage deployment. A template that fails is the API's
+// configuration error (the sender gets the "Internal server error" frame; the
+// log says why).
+func (e *stageEntry) renderWS(ctx context.Context, name, src string, vars *mapping.Vars) (string, error) {
+	v, ok := e.wsTemplates.Load(src)
+	if !ok {
+		var p wsParsed
+		p.t, p.err = mapping.Parse(name, src)
+		v, _ = e.wsTemplates.LoadOrStore(src, p)
 	}
-	out, err := t.RenderString(ctx, vars)
+	p := v.(wsParsed)
+	if p.err != nil {
+		return "", fmt.Errorf("%s: %w: %w", name, p.err, errConfig)
+	}
+	out, err := p.t.RenderString(ctx, vars)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w: %w", name, err, errConfig)
 	}
