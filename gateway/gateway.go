@@ -210,9 +210,6 @@ type stageEntry struct {
 	targets sync.Map
 	// urls caches parsed backend URLs by URI (string -> *url.URL, never mutated).
 	urls sync.Map
-	// wsTemplates caches WebSocket MOCK templates, parsed on first use
-	// (source -> wsParsed; ws_mock.go).
-	wsTemplates sync.Map
 	// plans are the non-proxy integrations' templates and selection patterns,
 	// compiled once per stage deployment, by integration; read-only once compiled.
 	plans map[*apis.Integration]*integrationPlan
