@@ -184,7 +184,8 @@ func (s *Server) resolveConfig(r *http.Request, ref functions.Ref) (*functions.C
 }
 
 // checkRevision fails with PreconditionFailedException when want is set and differs
-// from $LATEST's revision.
+// from $LATEST's revision: for dry runs, which write nothing (the writes check it
+// in their own transaction).
 func (s *Server) checkRevision(r *http.Request, name, want string) error {
 	if want == "" {
 		return nil
@@ -343,14 +344,15 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, name
 	if len(req.ZipFile) == 0 && req.ImageURI == "" {
 		return invalid("one of ZipFile (base64) or ImageUri is required")
 	}
-	if err := s.checkRevision(r, name, req.RevisionID); err != nil {
-		return err
-	}
 	if req.DryRun {
+		if err := s.checkRevision(r, name, req.RevisionID); err != nil {
+			return err
+		}
 		c, err := s.fns.Get(r.Context(), name, functions.Latest)
 		return configuration(w, http.StatusOK, c, "", err)
 	}
-	c, err := s.fns.UpdateCode(r.Context(), name, functions.CodeInput{ZipFile: req.ZipFile, ImageURI: req.ImageURI, Publish: req.Publish})
+	// The RevisionId precondition is checked in the transaction that writes.
+	c, err := s.fns.UpdateCode(r.Context(), name, functions.CodeInput{ZipFile: req.ZipFile, ImageURI: req.ImageURI, Publish: req.Publish, RevisionID: req.RevisionID})
 	if err != nil {
 		return err
 	}
@@ -365,10 +367,8 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 	if err := validTimeoutMemory(req.Timeout, req.MemorySize); err != nil {
 		return err
 	}
-	if err := s.checkRevision(r, name, req.RevisionID); err != nil {
-		return err
-	}
 	p := functions.ConfigPatch{
+		RevisionID:  req.RevisionID, // checked in the transaction that writes
 		Description: req.Description,
 		Handler:     req.Handler,
 		Runtime:     req.Runtime,

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -41,7 +42,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 			return invalid("Client context must be at most %d bytes of base64", maxClientContext)
 		}
 		raw, err := base64.StdEncoding.DecodeString(cc)
-		if err != nil {
+		if err != nil || !isJSONObject(raw) {
 			return invalid("Client context must be a valid Base64-encoded JSON object")
 		}
 		clientContext = string(raw)
@@ -148,4 +149,11 @@ func throttleReason(err error) error {
 	}
 	return &errdefs.Kinded{Kind: errdefs.ErrThrottled, Type: "TooManyRequestsException",
 		Message: "Rate Exceeded.", Reason: "ConcurrentInvocationLimitExceeded"}
+}
+
+// isJSONObject reports whether b is a JSON object (a client context must be
+// one: aws-lambda-go and the other runtimes decode it into a struct).
+func isJSONObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }

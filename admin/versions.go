@@ -17,16 +17,7 @@ func (s *Server) publishVersion(w http.ResponseWriter, r *http.Request, name str
 	if err := decodeJSON(w, r, lambdaConfig, &req); err != nil {
 		return err
 	}
-	if req.CodeSha256 != "" {
-		cur, err := s.fns.Get(r.Context(), name, functions.Latest)
-		if err != nil {
-			return err
-		}
-		if cur.CodeSha256 != req.CodeSha256 {
-			return invalid("CodeSha256 (%s) is different from current CodeSha256 in $LATEST (%s). Please try again with the CodeSha256 in $LATEST.", req.CodeSha256, cur.CodeSha256)
-		}
-	}
-	c, err := s.fns.Publish(r.Context(), name, req.Description, req.RevisionID)
+	c, err := s.fns.Publish(r.Context(), name, functions.PublishInput{Description: req.Description, RevisionID: req.RevisionID, CodeSha256: req.CodeSha256})
 	if err != nil {
 		return err
 	}

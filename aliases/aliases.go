@@ -97,10 +97,18 @@ type Index struct{}
 
 var _ functions.Aliases = Index{}
 
-// Exists implements functions.Aliases.
-func (Index) Exists(fn, alias string, found *bool) store.Step {
+// Target implements functions.Aliases.
+func (Index) Target(fn, alias string, version *string) store.Step {
 	return func(tx *store.Tx) error {
-		*found = tx.Has(bucketAliases, key(fn, alias))
+		*version = ""
+		var a Alias
+		switch err := tx.Get(bucketAliases, key(fn, alias), &a); {
+		case errors.Is(err, errdefs.ErrNotFound):
+			return nil
+		case err != nil:
+			return fmt.Errorf("alias %q of function %q: %w", alias, fn, err)
+		}
+		*version = a.FunctionVersion
 		return nil
 	}
 }
@@ -354,13 +362,17 @@ func (s *Service) Update(ctx context.Context, fn string, in Input) (*Alias, erro
 	}
 	var a *Alias
 	var vs functions.Versions
-	err := s.st.Together(ctx, s.fns.VersionsOf(fn, &vs), func(tx *store.Tx) error {
+	provisioned := 0
+	err := s.st.Together(ctx, s.fns.VersionsOf(fn, &vs), s.fns.Provisioned(fn, in.Name, &provisioned), func(tx *store.Tx) error {
 		if err := functionExists(&vs, fn); err != nil {
 			return err
 		}
 		var err error
 		if a, err = get(tx, fn, in.Name); err != nil {
 			return err
+		}
+		if in.FunctionVersion == functions.Latest && provisioned > 0 {
+			return invalidf("Alias %s has provisioned concurrency (%d), which cannot apply to $LATEST (an unpublished version): point it at a published version, or remove its provisioned concurrency first (delete-provisioned-concurrency-config)", in.Name, provisioned)
 		}
 		if in.RevisionID != "" && in.RevisionID != a.RevisionID {
 			return errdefs.New(errdefs.ErrPrecondition, "PreconditionFailedException",

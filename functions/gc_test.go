@@ -42,7 +42,7 @@ func TestCollectCode(t *testing.T) {
 	}
 	hashA := a.CodeHash
 	// Version 1 pins code A; $LATEST moves to B, then to C.
-	if _, err := e.svc.Publish(ctx, "fn", "", ""); err != nil {
+	if _, err := e.svc.Publish(ctx, "fn", PublishInput{}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := e.svc.UpdateCode(ctx, "fn", CodeInput{ZipFile: goodZip(t, "b")})

@@ -56,13 +56,16 @@ type env struct {
 
 // fakeAliases is the Aliases the service consults; tests set its behaviour.
 type fakeAliases struct {
-	exists   func(fn, alias string) bool
+	target   func(fn, alias string) string
 	deleting func(fn, version string) error
 }
 
-func (f *fakeAliases) Exists(fn, alias string, found *bool) store.Step {
+func (f *fakeAliases) Target(fn, alias string, version *string) store.Step {
 	return func(*store.Tx) error {
-		*found = f.exists != nil && f.exists(fn, alias)
+		*version = ""
+		if f.target != nil {
+			*version = f.target(fn, alias)
+		}
 		return nil
 	}
 }

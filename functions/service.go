@@ -241,6 +241,11 @@ func newConfig(in CreateInput) (Config, error) {
 		MemorySize:   cmp.Or(in.MemorySize, DefaultMemory),
 		FileSystems:  slices.Clone(in.FileSystems),
 	}
+	if c.PackageType == PackageZip {
+		if err := checkRuntime(c.Runtime); err != nil {
+			return Config{}, err
+		}
+	}
 	return c, validateConfig(&c)
 }
 
@@ -465,6 +470,9 @@ func (s *Service) UpdateCode(ctx context.Context, name string, in CodeInput) (*C
 		if err != nil {
 			return err
 		}
+		if in.RevisionID != "" && in.RevisionID != latest.RevisionID {
+			return errPrecondition()
+		}
 		if latest.PackageType != cur.PackageType {
 			return errdefs.New(errdefs.ErrConflict, "ResourceConflictException", "The function "+name+" changed while its code was being updated; retry")
 		}
@@ -490,7 +498,8 @@ func (s *Service) UpdateCode(ctx context.Context, name string, in CodeInput) (*C
 	return out, nil
 }
 
-// UpdateConfig changes $LATEST's configuration.
+// UpdateConfig changes $LATEST's configuration. A non-empty p.RevisionID
+// must be $LATEST's, checked in the transaction that writes.
 func (s *Service) UpdateConfig(ctx context.Context, name string, p ConfigPatch) (*Config, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
@@ -501,7 +510,15 @@ func (s *Service) UpdateConfig(ctx context.Context, name string, p ConfigPatch) 
 		if err != nil {
 			return err
 		}
+		if p.RevisionID != "" && p.RevisionID != latest.RevisionID {
+			return errPrecondition()
+		}
 		c := &latest.Config
+		if p.Runtime != nil && c.PackageType == PackageZip {
+			if err := checkRuntime(*p.Runtime); err != nil {
+				return err
+			}
+		}
 		if p.Description != nil {
 			c.Description = *p.Description
 		}
@@ -601,10 +618,14 @@ func (s *Service) Delete(ctx context.Context, name, version string) error {
 }
 
 // Publish publishes $LATEST as a new version, or returns the latest version when
-// nothing changed since it was published. revisionID, when set, must match $LATEST's
-// (else errdefs.ErrConflict of type PreconditionFailedException). An Image version
-// is pinned to the image id the ImageResolver gives, if there is one.
-func (s *Service) Publish(ctx context.Context, name, description, revisionID string) (*Config, error) {
+// nothing changed since it was published. in.RevisionID, when set, must match
+// $LATEST's (else errdefs.ErrPrecondition of type PreconditionFailedException),
+// and in.CodeSha256 its code's (else ErrInvalid), both checked in the
+// transaction that publishes, so a concurrent change cannot slip between check
+// and publish. An Image version is pinned to the image id the ImageResolver
+// gives, if there is one.
+func (s *Service) Publish(ctx context.Context, name string, in PublishInput) (*Config, error) {
+	description := in.Description
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
@@ -616,8 +637,11 @@ func (s *Service) Publish(ctx context.Context, name, description, revisionID str
 		return nil, err
 	}
 	checkRev := func(c *Config) error {
-		if revisionID != "" && revisionID != c.RevisionID {
+		if in.RevisionID != "" && in.RevisionID != c.RevisionID {
 			return errPrecondition()
+		}
+		if in.CodeSha256 != "" && in.CodeSha256 != c.CodeSha256 {
+			return invalidf("CodeSha256 (%s) is different from current CodeSha256 in $LATEST (%s). Please try again with the CodeSha256 in $LATEST.", truncate(in.CodeSha256, 100), c.CodeSha256)
 		}
 		return nil
 	}
@@ -778,11 +802,12 @@ func (s *Service) PutProvisioned(ctx context.Context, name, qualifier string, n 
 			return nil, err
 		}
 	}
-	// An alias qualifier is looked up by the aliases, in the same transaction.
+	// An alias qualifier is looked up by the aliases, in the same transaction:
+	// it must exist and point at a published version.
 	var steps []store.Step
-	aliasFound := false
+	target := ""
 	if _, isVersion := parseVersion(qualifier); !isVersion && n != 0 && s.aliases != nil {
-		steps = append(steps, s.aliases.Exists(name, qualifier, &aliasFound))
+		steps = append(steps, s.aliases.Target(name, qualifier, &target))
 	}
 	err := s.st.Together(ctx, append(steps, func(tx *store.Tx) error {
 		latest, err := getLatest(tx, name)
@@ -808,8 +833,10 @@ func (s *Service) PutProvisioned(ctx context.Context, name, qualifier string, n 
 			if !tx.Has(bucketVersions, versionKey(name, v)) {
 				return notFound(name, qualifier)
 			}
-		} else if !aliasFound {
+		} else if target == "" {
 			return notFound(name, qualifier)
+		} else if target == Latest {
+			return invalidf("Provisioned Concurrency Configs cannot be applied to unpublished function versions: alias %s points at $LATEST; point it at a published version first", qualifier)
 		}
 		return tx.Put(bucketProvisioned, key, pc)
 	})...)

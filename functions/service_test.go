@@ -175,7 +175,7 @@ func TestNotFound(t *testing.T) {
 		"UpdateConfig":   func() error { _, err := e.svc.UpdateConfig(ctx, "nope", ConfigPatch{Timeout: ptr(5)}); return err },
 		"Delete":         func() error { return e.svc.Delete(ctx, "nope", "") },
 		"DeleteVersion":  func() error { return e.svc.Delete(ctx, "fn", "9") },
-		"Publish":        func() error { _, err := e.svc.Publish(ctx, "nope", "", ""); return err },
+		"Publish":        func() error { _, err := e.svc.Publish(ctx, "nope", PublishInput{}); return err },
 		"ListVersions":   func() error { _, err := e.svc.ListVersions(ctx, "nope"); return err },
 		"Reserved":       func() error { return e.svc.SetReservedConcurrency(ctx, "nope", ptr(1)) },
 		"Provisioned":    func() error { _, err := e.svc.PutProvisioned(ctx, "nope", "1", 1); return err },
@@ -295,14 +295,14 @@ func TestPublish(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	c := e.create(t, "fn", false)
-	if _, err := e.svc.Publish(ctx, "fn", "", "wrong-revision"); !errors.Is(err, errdefs.ErrPrecondition) {
+	if _, err := e.svc.Publish(ctx, "fn", PublishInput{RevisionID: "wrong-revision"}); !errors.Is(err, errdefs.ErrPrecondition) {
 		t.Errorf("publish with wrong revision: %v", err)
 	}
-	v1, err := e.svc.Publish(ctx, "fn", "first", c.RevisionID)
+	v1, err := e.svc.Publish(ctx, "fn", PublishInput{Description: "first", RevisionID: c.RevisionID})
 	if err != nil || v1.Version != "1" || v1.Description != "first" || v1.RevisionID != c.RevisionID || v1.CodeHash != c.CodeHash {
 		t.Fatalf("publish = %+v, %v", v1, err)
 	}
-	again, err := e.svc.Publish(ctx, "fn", "", "")
+	again, err := e.svc.Publish(ctx, "fn", PublishInput{})
 	if err != nil || again.Version != "1" {
 		t.Fatalf("publish without change = %+v, %v; want version 1", again, err)
 	}
@@ -310,20 +310,20 @@ func TestPublish(t *testing.T) {
 	if _, err := e.svc.UpdateConfig(ctx, "fn", ConfigPatch{Timeout: ptr(DefaultTimeout)}); err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := e.svc.Publish(ctx, "fn", "", ""); again.Version != "1" {
+	if again, _ := e.svc.Publish(ctx, "fn", PublishInput{}); again.Version != "1" {
 		t.Errorf("publish after a no-op update = %s, want 1", again.Version)
 	}
 	if _, err := e.svc.UpdateConfig(ctx, "fn", ConfigPatch{MemorySize: ptr(256)}); err != nil {
 		t.Fatal(err)
 	}
-	v2, err := e.svc.Publish(ctx, "fn", "", "")
+	v2, err := e.svc.Publish(ctx, "fn", PublishInput{})
 	if err != nil || v2.Version != "2" || v2.MemorySize != 256 {
 		t.Fatalf("publish after change = %+v, %v; want version 2", v2, err)
 	}
 	if _, err := e.svc.UpdateCode(ctx, "fn", CodeInput{ZipFile: goodZip(t, "new code")}); err != nil {
 		t.Fatal(err)
 	}
-	v3, _ := e.svc.Publish(ctx, "fn", "", "")
+	v3, _ := e.svc.Publish(ctx, "fn", PublishInput{})
 	if v3.Version != "3" {
 		t.Errorf("publish after code change = %s, want 3", v3.Version)
 	}
@@ -338,7 +338,7 @@ func TestPublish(t *testing.T) {
 	if _, err := e.svc.UpdateConfig(ctx, "fn", ConfigPatch{MemorySize: ptr(512)}); err != nil {
 		t.Fatal(err)
 	}
-	v4, _ := e.svc.Publish(ctx, "fn", "", "")
+	v4, _ := e.svc.Publish(ctx, "fn", PublishInput{})
 	if v4.Version != "4" {
 		t.Errorf("publish after deleting 3 = %s, want 4", v4.Version)
 	}
@@ -363,7 +363,7 @@ func TestVersionsSortNumerically(t *testing.T) {
 		if _, err := e.svc.UpdateConfig(ctx, "fn", ConfigPatch{Timeout: ptr(i + 10)}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Publish(ctx, "fn", "", ""); err != nil {
+		if _, err := e.svc.Publish(ctx, "fn", PublishInput{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -401,21 +401,21 @@ func TestImageFunctions(t *testing.T) {
 		if c.ResolvedImage != "" || e.svc.CodeDir(c) != "" {
 			t.Errorf("$LATEST = %+v", c)
 		}
-		v1, _ := e.svc.Publish(ctx, "img", "", "")
+		v1, _ := e.svc.Publish(ctx, "img", PublishInput{})
 		if v1.Version != "1" || v1.ResolvedImage != "sha256:aaa" {
 			t.Errorf("v1 = %+v", v1)
 		}
-		if again, _ := e.svc.Publish(ctx, "img", "", ""); again.Version != "1" {
+		if again, _ := e.svc.Publish(ctx, "img", PublishInput{}); again.Version != "1" {
 			t.Errorf("same digest published %s", again.Version)
 		}
 		res.mu.Lock()
 		res.ids["app:latest"] = "sha256:bbb" // the tag moved
 		res.mu.Unlock()
-		if v2, _ := e.svc.Publish(ctx, "img", "", ""); v2.Version != "2" || v2.ResolvedImage != "sha256:bbb" {
+		if v2, _ := e.svc.Publish(ctx, "img", PublishInput{}); v2.Version != "2" || v2.ResolvedImage != "sha256:bbb" {
 			t.Errorf("moved tag: %+v", v2)
 		}
 		res.err = errors.New("daemon down")
-		if _, err := e.svc.Publish(ctx, "img", "", ""); err == nil {
+		if _, err := e.svc.Publish(ctx, "img", PublishInput{}); err == nil {
 			t.Error("publish with a failing resolver succeeded")
 		}
 		if _, err := e.svc.UpdateCode(ctx, "img", CodeInput{ZipFile: goodZip(t, "x")}); !errors.Is(err, errdefs.ErrInvalid) {
@@ -468,7 +468,7 @@ func TestSurvivesReopen(t *testing.T) {
 	if _, err := e.svc.UpdateConfig(ctx, "fn", ConfigPatch{Timeout: ptr(9)}); err != nil {
 		t.Fatal(err)
 	}
-	if v2, _ := e.svc.Publish(ctx, "fn", "", ""); v2.Version != "2" {
+	if v2, _ := e.svc.Publish(ctx, "fn", PublishInput{}); v2.Version != "2" {
 		t.Errorf("publish after reopen = %s", v2.Version)
 	}
 }
@@ -526,7 +526,18 @@ func TestProvisioned(t *testing.T) {
 	if _, err := e.svc.PutProvisioned(ctx, "fn", "live", 1); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("provisioned on unknown alias: %v", err)
 	}
-	e.aliases.exists = func(name, alias string) bool { return alias == "live" }
+	e.aliases.target = func(name, alias string) string {
+		switch alias {
+		case "live":
+			return "1"
+		case "latest":
+			return Latest
+		}
+		return ""
+	}
+	if _, err := e.svc.PutProvisioned(ctx, "fn", "latest", 1); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("provisioned on an alias of $LATEST: %v", err)
+	}
 	if _, err := e.svc.PutProvisioned(ctx, "fn", "live", 3); err != nil {
 		t.Fatal(err)
 	}
@@ -609,7 +620,7 @@ func TestConcurrentCreateAndPublish(t *testing.T) {
 	versions := make(chan string, 8)
 	for range 8 {
 		wg.Go(func() {
-			v, err := e.svc.Publish(ctx, "race", "", "")
+			v, err := e.svc.Publish(ctx, "race", PublishInput{})
 			if err != nil {
 				t.Error(err)
 				return

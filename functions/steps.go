@@ -30,8 +30,10 @@ type ImageRefuser interface {
 // package runs with store.Together; the steps touch only the aliases' own bucket.
 // Implementations are safe for concurrent use.
 type Aliases interface {
-	// Exists sets *found to whether function fn has an alias named alias.
-	Exists(fn, alias string, found *bool) store.Step
+	// Target sets *version to the version alias of function fn points at
+	// (its main version, "$LATEST" or a number), or "" when fn has no such
+	// alias.
+	Target(fn, alias string, version *string) store.Step
 	// Deleting runs before function fn (version "") or one published version of
 	// it is deleted: it deletes a deleted function's aliases, and refuses (with
 	// errdefs.ErrConflict) to delete a version an alias uses.
@@ -92,6 +94,24 @@ func (s *Service) Read(name string, version *string, out **Config) store.Step {
 		c, err := getTx(tx, name, *version)
 		*out = c
 		return err
+	}
+}
+
+// Provisioned returns a step that sets *n to the provisioned concurrency set on
+// one qualifier of function name (0 when none): the aliases package refuses to
+// point an alias that has some at $LATEST.
+func (s *Service) Provisioned(name, qualifier string, n *int) store.Step {
+	return func(tx *store.Tx) error {
+		var pc ProvisionedConfig
+		switch err := tx.Get(bucketProvisioned, name+"\x00"+qualifier, &pc); {
+		case errors.Is(err, errdefs.ErrNotFound):
+			*n = 0
+		case err != nil:
+			return err
+		default:
+			*n = pc.Requested
+		}
+		return nil
 	}
 }
 

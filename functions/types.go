@@ -92,6 +92,17 @@ type CodeInput struct {
 	ZipFile  []byte
 	ImageURI string
 	Publish  bool
+	// RevisionID, when set, must be $LATEST's (UpdateFunctionCode's
+	// RevisionId precondition).
+	RevisionID string
+}
+
+// PublishInput is PublishVersion's: the version's description and the
+// preconditions on $LATEST (RevisionId, CodeSha256), each checked when set.
+type PublishInput struct {
+	Description string
+	RevisionID  string
+	CodeSha256  string
 }
 
 // ConfigPatch changes $LATEST's configuration; nil fields are left as they are.
@@ -103,4 +114,6 @@ type ConfigPatch struct {
 	Timeout     *int
 	MemorySize  *int
 	FileSystems *[]FileSystem
+	// RevisionID, when set, must be $LATEST's.
+	RevisionID string
 }

@@ -3,6 +3,7 @@ package functions
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -94,6 +95,20 @@ func validateConfig(c *Config) error {
 	return validateFileSystems(c.FileSystems)
 }
 
+// customRuntimes are the Runtime values a Zip function may name: Portico runs
+// custom runtimes, whose bootstrap executable is the function, as SAM deploy
+// says too. "" is provided.al2023.
+var customRuntimes = []string{"provided.al2023", "provided.al2", "provided"}
+
+// checkRuntime refuses a Zip function's Runtime that Portico would not honour
+// (nodejs22.x would still run the package's bootstrap, not index.handler).
+func checkRuntime(runtime string) error {
+	if runtime == "" || slices.Contains(customRuntimes, runtime) {
+		return nil
+	}
+	return invalidf("Runtime %s is not supported: Portico runs custom runtimes (%s) whose package holds an executable bootstrap; build the function as a bootstrap (aws-lambda-go's lambda.Start, or a runtime interface client), or deploy it as an Image function", truncate(runtime, 64), strings.Join(customRuntimes, ", "))
+}
+
 func validateEnv(env map[string]string) error {
 	size := 0
 	var reserved []string
@@ -103,6 +118,9 @@ func validateEnv(env map[string]string) error {
 		}
 		if reservedEnv[k] || strings.HasPrefix(k, "AWS_LAMBDA_") {
 			reserved = append(reserved, k)
+		}
+		if strings.IndexByte(v, 0) >= 0 {
+			return invalidf("Environment variable %s: its value contains a NUL byte, which no process environment can hold; remove it", k)
 		}
 		size += len(k) + len(v)
 	}
