@@ -6,7 +6,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -143,6 +146,68 @@ type createFunctionRequest struct {
 	PackageType       string             `json:"PackageType"`
 	Environment       *environment       `json:"Environment"`
 	FileSystemConfigs *fileSystemConfigs `json:"FileSystemConfigs"`
+	unhonoured
+}
+
+// unhonoured are the settings of CreateFunction and
+// UpdateFunctionConfiguration that Portico would have to drop: it runs no
+// layers, X-Ray, dead-letter targets, VPCs, KMS keys, code signing, SnapStart
+// or JSON log format, keeps no tags, and runs the host's architecture. Set to
+// anything but their defaults they are refused (check), not accepted and
+// forgotten.
+type unhonoured struct {
+	Layers               []string                                        `json:"Layers"`
+	Architectures        []string                                        `json:"Architectures"`
+	TracingConfig        *struct{ Mode string }                          `json:"TracingConfig"`
+	DeadLetterConfig     *struct{ TargetArn string }                     `json:"DeadLetterConfig"`
+	KMSKeyArn            string                                          `json:"KMSKeyArn"`
+	VpcConfig            *struct{ SubnetIds, SecurityGroupIds []string } `json:"VpcConfig"`
+	Tags                 map[string]string                               `json:"Tags"`
+	CodeSigningConfigArn string                                          `json:"CodeSigningConfigArn"`
+	SnapStart            *struct{ ApplyOn string }                       `json:"SnapStart"`
+	LoggingConfig        *struct{ LogFormat string }                     `json:"LoggingConfig"`
+	ImageConfig          *struct {
+		EntryPoint, Command []string
+		WorkingDirectory    string
+	} `json:"ImageConfig"`
+}
+
+// hostArchitecture is Lambda's name for the architecture sandboxes run on.
+func hostArchitecture() string {
+	if runtime.GOARCH == "arm64" {
+		return "arm64"
+	}
+	return "x86_64"
+}
+
+// check refuses what u sets that Portico would not honour, naming each.
+func (u *unhonoured) check() error {
+	var set []string
+	add := func(cond bool, what string) {
+		if cond {
+			set = append(set, what)
+		}
+	}
+	add(len(u.Layers) > 0, "Layers (put what a layer holds in the package, or build an Image function)")
+	add(len(u.Architectures) > 0 && !slices.Equal(u.Architectures, []string{hostArchitecture()}),
+		fmt.Sprintf("Architectures %v (sandboxes run on this host's %s)", u.Architectures, hostArchitecture()))
+	if u.TracingConfig != nil {
+		add(u.TracingConfig.Mode != "" && u.TracingConfig.Mode != "PassThrough",
+			"TracingConfig Mode "+u.TracingConfig.Mode+" (Portico passes trace headers through; it records no X-Ray segments)")
+	}
+	add(u.DeadLetterConfig != nil && u.DeadLetterConfig.TargetArn != "", "DeadLetterConfig (Portico has no SQS or SNS to send failed events to)")
+	add(u.KMSKeyArn != "", "KMSKeyArn")
+	add(u.VpcConfig != nil && (len(u.VpcConfig.SubnetIds) > 0 || len(u.VpcConfig.SecurityGroupIds) > 0), "VpcConfig")
+	add(len(u.Tags) > 0, "Tags (Portico keeps no tags on functions)")
+	add(u.CodeSigningConfigArn != "", "CodeSigningConfigArn")
+	add(u.SnapStart != nil && u.SnapStart.ApplyOn != "" && u.SnapStart.ApplyOn != "None", "SnapStart")
+	add(u.LoggingConfig != nil && u.LoggingConfig.LogFormat != "" && u.LoggingConfig.LogFormat != "Text", "LoggingConfig LogFormat other than Text")
+	add(u.ImageConfig != nil && (len(u.ImageConfig.EntryPoint) > 0 || len(u.ImageConfig.Command) > 0 || u.ImageConfig.WorkingDirectory != ""),
+		"ImageConfig (set ENTRYPOINT, CMD and WORKDIR in the image)")
+	if len(set) == 0 {
+		return nil
+	}
+	return invalid("Portico does not support %s: remove them from the request", strings.Join(set, "; "))
 }
 
 type updateCodeRequest struct {
@@ -166,6 +231,7 @@ type updateConfigRequest struct {
 	Environment       *environment       `json:"Environment"`
 	FileSystemConfigs *fileSystemConfigs `json:"FileSystemConfigs"`
 	RevisionID        string             `json:"RevisionId"`
+	unhonoured
 }
 
 // ---- checks ----
@@ -234,6 +300,9 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Code == nil {
 		return invalid("Code is required: Code.ZipFile (base64) or Code.ImageUri")
+	}
+	if err := req.check(); err != nil {
+		return err
 	}
 	if err := noS3(req.Code.S3Bucket, req.Code.S3Key, req.Code.S3ObjectVersion); err != nil {
 		return err
@@ -365,6 +434,9 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 		return err
 	}
 	if err := validTimeoutMemory(req.Timeout, req.MemorySize); err != nil {
+		return err
+	}
+	if err := req.check(); err != nil {
 		return err
 	}
 	p := functions.ConfigPatch{

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
@@ -160,6 +162,31 @@ func TestLambdaRefusesWhatItWouldNotHonour(t *testing.T) {
 		Code: &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
 	})
 	want("CreateFunction(nodejs22.x)", err, "InvalidParameterValueException")
+	// Settings Portico has nothing to honour them with.
+	_, err = c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("layered"), Role: aws.String("arn:aws:iam::000000000000:role/any"),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+		Code:   &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
+		Layers: []string{"arn:aws:lambda:us-east-1:000000000000:layer:deps:1"}, Tags: map[string]string{"team": "a"},
+	})
+	want("CreateFunction(Layers, Tags)", err, "InvalidParameterValueException")
+	if err != nil && (!strings.Contains(err.Error(), "Layers") || !strings.Contains(err.Error(), "Tags")) {
+		t.Errorf("the refusal names neither Layers nor Tags: %v", err)
+	}
+	other := types.ArchitectureArm64
+	if runtime.GOARCH == "arm64" {
+		other = types.ArchitectureX8664
+	}
+	_, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String("honour"), TracingConfig: &types.TracingConfig{Mode: types.TracingModeActive},
+		DeadLetterConfig: &types.DeadLetterConfig{TargetArn: aws.String("arn:aws:sqs:us-east-1:000000000000:dlq")}})
+	want("UpdateFunctionConfiguration(TracingConfig Active, DeadLetterConfig)", err, "InvalidParameterValueException")
+	_, err = c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("otherarch"), Role: aws.String("arn:aws:iam::000000000000:role/any"),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Architectures: []types.Architecture{other},
+		Code: &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
+	})
+	want("CreateFunction(the other architecture)", err, "InvalidParameterValueException")
 	_, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
 		FunctionName: aws.String("honour"), Runtime: types.RuntimePython312})
 	want("UpdateFunctionConfiguration(python3.12)", err, "InvalidParameterValueException")
