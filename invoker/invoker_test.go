@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/runtimes/process"
 	"github.com/portico-dev/portico/store"
 )
@@ -110,6 +110,7 @@ type env struct {
 	fns   *fakeFunctions
 	st    *store.Store
 	dir   string
+	logs  *testkit.LockedBuffer // the invoker's log
 }
 
 func newEnv(t testing.TB, mod func(*Config)) *env {
@@ -145,14 +146,15 @@ func newEnvWith(t testing.TB, dir string, mod func(*Config), fns ...*functions.C
 		fake.add(fn)
 	}
 	clock := newFakeClock()
-	inv, err := New(Params{Config: cfg, Runtime: rt, Functions: fake, Store: st, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	logs := &testkit.LockedBuffer{}
+	inv, err := New(Params{Config: cfg, Runtime: rt, Functions: fake, Store: st, Clock: clock, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := inv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{inv: inv, clock: clock, fns: fake, st: st, dir: dir}
+	e := &env{inv: inv, clock: clock, fns: fake, st: st, dir: dir, logs: logs}
 	t.Cleanup(func() { e.stop() })
 	return e
 }
@@ -747,6 +749,45 @@ func TestProvisionedConcurrencyStartsAhead(t *testing.T) {
 	p.mu.Unlock()
 	if n < 2 {
 		t.Fatalf("provisioned sandboxes were reaped: %d left", n)
+	}
+}
+
+// TestProvisionedInitFailuresAreLogged: a provisioned sandbox whose init fails
+// has no caller to report it to, and maintenance starts another: without a
+// log line a version whose init always fails crash-loops unseen. The first
+// failure is logged, then one line a minute with the count.
+func TestProvisionedInitFailuresAreLogged(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "broken", Version: "1", Environment: map[string]string{"INIT_ERROR": "no database"}})
+	e.fns.mu.Lock()
+	e.fns.prov = []functions.ProvisionedConfig{{FunctionName: "broken", Qualifier: "1", Requested: 1}}
+	e.fns.mu.Unlock()
+	p := e.inv.pool(cfg)
+	const line = "provisioned sandbox failed its init"
+	logged := func() int { return strings.Count(e.logs.String(), line) }
+	unseen := func() int { p.mu.Lock(); defer p.mu.Unlock(); return p.unseenFails }
+	// Maintenance (the tick) replaces each failed sandbox.
+	waitFor(t, "the first failure logged", func() bool { e.tick(t); return logged() > 0 })
+	if out := e.logs.String(); !strings.Contains(out, "no database") || !strings.Contains(out, "function=broken") {
+		t.Fatalf("the log line does not say which function failed and why:\n%s", out)
+	}
+	waitFor(t, "two more failures", func() bool { e.tick(t); return unseen() >= 2 })
+	if n := logged(); n != 1 {
+		t.Fatalf("%d lines for failures within a minute, want 1", n)
+	}
+	e.clock.Advance(provisionedFailLogEvery)
+	waitFor(t, "a second line after a minute", func() bool { e.tick(t); return logged() == 2 })
+	// The second line counts every failure since the first (at least the
+	// two waited for, and the one that logged it).
+	var last string
+	for l := range strings.Lines(e.logs.String()) {
+		if strings.Contains(l, line) {
+			last = l
+		}
+	}
+	_, count, _ := strings.Cut(last, "failures=")
+	if n, _ := strconv.Atoi(strings.Fields(count + " ")[0]); n < 3 {
+		t.Errorf("the second line counts %q failures, want 3 or more:\n%s", count, e.logs.String())
 	}
 }
 

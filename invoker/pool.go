@@ -34,9 +34,13 @@ type pool struct {
 	all       map[*sandbox]struct{}
 	stale     bool
 	minWarm   int // provisioned concurrency target
-	spare     *spare
-	preparing bool
-	lastUsed  time.Time
+	// unseenFails counts provisioned sandboxes that failed their init with
+	// no caller to see it since failLogged, when one was last logged.
+	unseenFails int
+	failLogged  time.Time
+	spare       *spare
+	preparing   bool
+	lastUsed    time.Time
 }
 
 // waiter is a caller waiting for a sandbox. inv, when set, is its invocation,
@@ -325,6 +329,8 @@ func (p *pool) died(sb *sandbox) {
 		p.starting--
 		if w := p.popWaiterLocked(); w != nil {
 			w.ch <- grant{fail: &initFail{sb: sb, doc: initErr, timedOut: initTimedOut, initDur: p.inv.since(sb.startedAt)}, cold: true}
+		} else if p.minWarm > 0 {
+			p.provisionedFailedLocked(sb, initErr, initTimedOut)
 		}
 	case stIdle:
 		for i, x := range p.idle {
@@ -339,6 +345,32 @@ func (p *pool) died(sb *sandbox) {
 	p.fillLocked()
 	p.mu.Unlock()
 	p.inv.sandboxGone(p, sb)
+}
+
+// provisionedFailLogEvery spaces the log lines of a pool whose provisioned
+// sandboxes keep failing their init.
+const provisionedFailLogEvery = time.Minute
+
+// provisionedFailedLocked logs a provisioned sandbox that failed its init with
+// no caller to report it to, which the pool's maintenance replaces: a version
+// whose init always fails would otherwise crash-loop unseen. The first failure
+// is logged, then one line a minute with the count.
+func (p *pool) provisionedFailedLocked(sb *sandbox, initErr []byte, timedOut bool) {
+	p.unseenFails++
+	now := p.inv.clock.Now()
+	if !p.failLogged.IsZero() && now.Sub(p.failLogged) < provisionedFailLogEvery {
+		return
+	}
+	why := "the runtime exited during init"
+	switch {
+	case timedOut:
+		why = "init timed out"
+	case len(initErr) > 0:
+		why = "init failed: " + string(initErr[:min(len(initErr), 512)])
+	}
+	p.inv.log.Warn("provisioned sandbox failed its init; another will be started (fix the function's init, or remove its provisioned concurrency)",
+		"function", p.cfg.FunctionName, "version", p.cfg.Version, "sandbox", sb.id, "failures", p.unseenFails, "reason", why)
+	p.failLogged, p.unseenFails = now, 0
 }
 
 // initFailure is the outcome of call id when the sandbox started for it failed
