@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -129,10 +130,22 @@ func (s *Server) listProvisioned(w http.ResponseWriter, r *http.Request, name st
 	})
 }
 
+// canonicalQualifier is q with a version number's leading zeros dropped
+// ("05" is version 5, as everywhere else).
+func canonicalQualifier(ref functions.Ref) string {
+	if ref.IsVersion() {
+		if n, err := strconv.ParseUint(ref.Qualifier, 10, 64); err == nil {
+			return strconv.FormatUint(n, 10)
+		}
+	}
+	return ref.Qualifier
+}
+
 func (s *Server) getProvisioned(w http.ResponseWriter, r *http.Request, ref functions.Ref) error {
 	if _, err := s.fns.Get(r.Context(), ref.Name, functions.Latest); err != nil {
 		return err
 	}
+	ref.Qualifier = canonicalQualifier(ref)
 	list, err := s.fns.ListProvisioned(r.Context())
 	if err != nil {
 		return err
@@ -146,7 +159,12 @@ func (s *Server) getProvisioned(w http.ResponseWriter, r *http.Request, ref func
 		fmt.Sprintf("No Provisioned Concurrency Config found for this function: %s", functions.ARN(ref.Name, ref.Qualifier)))
 }
 
+// deleteProvisioned removes the configuration of a version or alias that
+// exists (404 ResourceNotFoundException for one that does not, as Lambda).
 func (s *Server) deleteProvisioned(w http.ResponseWriter, r *http.Request, ref functions.Ref) error {
+	if _, err := s.resolveConfig(r, ref); err != nil {
+		return err
+	}
 	_, err := s.fns.PutProvisioned(r.Context(), ref.Name, ref.Qualifier, 0)
 	return noContent(w, err)
 }

@@ -120,6 +120,19 @@ func TestProvisionedConcurrencyConfigs(t *testing.T) {
 			FunctionName: aws.String("probe"), Qualifier: aws.String("1"),
 		})
 		apiError(t, err, "ProvisionedConcurrencyConfigNotFoundException", 404)
+		// "02" is version 2, as on every other route.
+		if _, err := c.GetProvisionedConcurrencyConfig(ctx, &lambda.GetProvisionedConcurrencyConfigInput{
+			FunctionName: aws.String("probe"), Qualifier: aws.String("02"),
+		}); err != nil {
+			t.Errorf("GetProvisionedConcurrencyConfig(02): %v", err)
+		}
+		// Deleting the configuration of a version or alias that does not exist.
+		for _, q := range []string{"9", "nope"} {
+			_, err = c.DeleteProvisionedConcurrencyConfig(ctx, &lambda.DeleteProvisionedConcurrencyConfigInput{
+				FunctionName: aws.String("probe"), Qualifier: aws.String(q),
+			})
+			apiError(t, err, "ResourceNotFoundException", 404)
+		}
 	})
 	t.Run("a function with none lists none", func(t *testing.T) {
 		createHello(t, ctx, c, "bare", "x")
