@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -482,6 +483,41 @@ func (m *Manager) Disconnect(apiID, stage, id string) error {
 	}
 	c.closeWith(websocket.CloseNormalClosure, "")
 	return nil
+}
+
+// Stages returns the stages of apiID that have live connections.
+func (m *Manager) Stages(apiID string) []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []string
+	for _, c := range m.conns {
+		if c.apiID == apiID && !slices.Contains(out, c.stage) {
+			out = append(out, c.stage)
+		}
+	}
+	return out
+}
+
+// CloseStage closes every live connection of an API's stage with code and
+// reason, as Disconnect does ($disconnect runs), and returns how many it
+// closed. It does not wait for the connections to end.
+func (m *Manager) CloseStage(apiID, stage string, code int, reason string) int {
+	m.mu.RLock()
+	var gone []*Conn
+	for _, c := range m.conns {
+		if c.apiID == apiID && c.stage == stage {
+			gone = append(gone, c)
+		}
+	}
+	m.mu.RUnlock()
+	n := 0
+	for _, c := range gone {
+		if !c.isClosed() {
+			c.closeWith(code, reason)
+			n++
+		}
+	}
+	return n
 }
 
 // Reverify closes every live connection whose Endpoint.Verify now reports

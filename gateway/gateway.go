@@ -355,6 +355,9 @@ func (g *Gateway) invalidate(apiID string) {
 	m := maps.Clone(cur.m)
 	maps.DeleteFunc(m, func(k stageKey, _ *stageEntry) bool { return k.apiID == apiID })
 	g.compiled.Store(&stageCache{gen: cur.gen + 1, m: m})
+	if g.ws != nil {
+		go g.closeGoneStages(apiID) // ws_gone.go
+	}
 }
 
 // loadStage returns the compiled stage, from the cache or the store.
