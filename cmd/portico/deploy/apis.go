@@ -781,6 +781,12 @@ func (b *builder) authorizer(a *API, where string, cfg map[string]any) map[strin
 			b.fail("%s: JWT authorizers are for AWS::Serverless::HttpApi", where)
 			return nil
 		}
+		for k := range jwt {
+			if k != "issuer" && k != "audience" {
+				b.fail("%s.JwtConfiguration: %q is not a JWT setting; use issuer and audience (lower case, as SAM spells them)", where, k)
+				return nil
+			}
+		}
 		src, _ := cfg["IdentitySource"].(string)
 		if src == "" {
 			src = "$request.header.Authorization"

@@ -566,6 +566,11 @@ func TestHTTPAPIAuthorizers(t *testing.T) {
 	if api.stages["live"] == "" {
 		t.Error("stage live was not deployed")
 	}
+	// A misspelt JWT setting is refused, not dropped.
+	typo := strings.Replace(httpAuth, "              audience: [portico]\n", "              audience: [portico]\n              audiences: [other]\n", 1)
+	if _, err := deployText(t, newFake(), dir, "s2", typo, nil); err == nil || !strings.Contains(err.Error(), `"audiences" is not a JWT setting`) {
+		t.Errorf("JwtConfiguration with audiences: %v", err)
+	}
 }
 
 func TestCanaryRedeployGoesToTheCanary(t *testing.T) {
