@@ -80,12 +80,22 @@ func TestJWTAuthorizerEndToEnd(t *testing.T) {
 		"missing":        {"", "missing"},
 		"expired":        {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["exp"] = now.Add(-time.Minute).Unix() })), "expired"},
 		"wrong audience": {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["aud"] = "other" })), "audience"},
-		"wrong issuer":   {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["iss"] = "https://evil.example" })), "issuer"},
-		"not yet valid":  {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["nbf"] = now.Add(time.Hour).Unix() })), "not valid yet"},
-		"none":           {is.Token(t, "none", "k1", nil, claims(nil)), "invalid"},
-		"HMAC":           {is.Token(t, "HS256", "k1", []byte("secret"), claims(nil)), "invalid"},
-		"malformed":      {"not.a.jwt", "malformed"},
-		"garbage":        {"%%%", "malformed"},
+		// With both aud and client_id, only aud counts: a matching client_id
+		// does not make up for a wrong aud.
+		"wrong aud, right client_id": {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) {
+			m["aud"] = "other"
+			m["client_id"] = "api1"
+		})), "audience"},
+		"wrong client_id, no aud": {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) {
+			delete(m, "aud")
+			m["client_id"] = "other"
+		})), "audience"},
+		"wrong issuer":  {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["iss"] = "https://evil.example" })), "issuer"},
+		"not yet valid": {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["nbf"] = now.Add(time.Hour).Unix() })), "not valid yet"},
+		"none":          {is.Token(t, "none", "k1", nil, claims(nil)), "invalid"},
+		"HMAC":          {is.Token(t, "HS256", "k1", []byte("secret"), claims(nil)), "invalid"},
+		"malformed":     {"not.a.jwt", "malformed"},
+		"garbage":       {"%%%", "malformed"},
 	}
 	for name, c := range refused {
 		var hdr []string
