@@ -93,7 +93,7 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		Stage:             rc.Stage,
 		DomainName:        rc.DomainName,
 		DomainPrefix:      domainPrefix(rc.DomainName),
-		RequestID:         rc.RequestID,
+		RequestID:         rc.APIRequestID(),
 		ExtendedRequestID: rc.ExtendedRequestID,
 		Protocol:          r.Proto,
 		Identity: events.APIGatewayRequestIdentity{

@@ -385,7 +385,7 @@ func contextValue(c *pipeline.Context, name string) string {
 	case "resourcePath":
 		return c.ResourcePath
 	case "requestId":
-		return c.RequestID
+		return c.APIRequestID()
 	case "identity.sourceIp":
 		return c.Identity.SourceIP
 	case "identity.userAgent":
@@ -531,7 +531,7 @@ func requestEventV2(r *http.Request, c *pipeline.Context, values []string, arn s
 		Version: "2.0", Type: apis.AuthorizerRequest, RouteArn: arn, IdentitySource: values, RouteKey: c.RouteKey,
 		RawPath: decodedPath(c.StagePath()), RawQueryString: r.URL.RawQuery, PathParameters: c.PathParameters, StageVariables: c.StageVariables,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			RouteKey: c.RouteKey, AccountID: functions.AccountID, Stage: c.Stage, RequestID: c.RequestID, APIID: c.APIID,
+			RouteKey: c.RouteKey, AccountID: functions.AccountID, Stage: c.Stage, RequestID: c.APIRequestID(), APIID: c.APIID,
 			DomainName: c.DomainName, DomainPrefix: c.DomainPrefix, Time: c.RequestTime.UTC().Format("02/Jan/2006:15:04:05 -0700"),
 			TimeEpoch: c.RequestTime.UnixMilli(),
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: c.HTTPMethod, Path: decodedPath(c.StagePath()),
@@ -577,7 +577,7 @@ func requestEvent(r *http.Request, c *pipeline.Context, arn string) events.APIGa
 		Type: apis.AuthorizerRequest, MethodArn: arn, Resource: c.ResourcePath, Path: path,
 		HTTPMethod: c.HTTPMethod, PathParameters: params, StageVariables: c.StageVariables,
 		RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
-			Path: stagePath, AccountID: functions.AccountID, Stage: c.Stage, RequestID: c.RequestID,
+			Path: stagePath, AccountID: functions.AccountID, Stage: c.Stage, RequestID: c.APIRequestID(),
 			ResourcePath: c.ResourcePath, HTTPMethod: c.HTTPMethod, APIID: c.APIID,
 			Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: sourceIP(r, c), APIKey: c.Identity.APIKey},
 		},

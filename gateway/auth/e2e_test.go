@@ -272,6 +272,7 @@ func TestHTTPAndWebSocketAuthorizersEndToEnd(t *testing.T) {
 	a := call(t, u, "Authorization", "good")
 	var ev struct {
 		RequestContext struct {
+			RequestID  string `json:"requestId"`
 			Authorizer struct {
 				Lambda map[string]any `json:"lambda"`
 			} `json:"authorizer"`
@@ -279,6 +280,11 @@ func TestHTTPAndWebSocketAuthorizersEndToEnd(t *testing.T) {
 	}
 	if a.status != 200 || json.Unmarshal([]byte(a.body), &ev) != nil || ev.RequestContext.Authorizer.Lambda["user"] != "carol" {
 		t.Fatalf("HTTP API allowed: %d %s", a.status, a.body)
+	}
+	// The authorizer's event had the request's id as the integration's event
+	// has it: the apigw-requestid one.
+	if id := a.header.Get("apigw-requestid"); id == "" || ev.RequestContext.RequestID != id || ev.RequestContext.Authorizer.Lambda["requestId"] != id {
+		t.Fatalf("apigw-requestid %q, event requestId %q, authorizer event requestId %v", id, ev.RequestContext.RequestID, ev.RequestContext.Authorizer.Lambda["requestId"])
 	}
 
 	wsID := createAPI(t, c, map[string]any{"name": "w", "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",

@@ -146,6 +146,10 @@ func Chain(d *Deployed, stages []Stage, terminal Handler) (Handler, error) {
 // Context is one request's context: what API Gateway exposes as $context, plus
 // what stages hand each other. One goroutine owns it at a time.
 type Context struct {
+	// RequestID is the request's UUID, its x-amzn-RequestId header;
+	// ExtendedRequestID the short id (x-amz-apigw-id on REST APIs,
+	// apigw-requestid on HTTP APIs). APIRequestID says which one is the API's
+	// $context.requestId.
 	RequestID         string
 	ExtendedRequestID string
 	// RequestTime is when the gateway received the request: a time.Now
@@ -261,6 +265,16 @@ type ErrorInfo struct {
 	Message               string
 	ResponseType          ResponseType
 	ValidationErrorString string
+}
+
+// APIRequestID is $context.requestId as API Gateway gives it for the request's
+// API: on HTTP APIs the apigw-requestid value (ExtendedRequestID), the id their
+// events carry, so that logs and events correlate; elsewhere RequestID.
+func (c *Context) APIRequestID() string {
+	if c.Protocol == apis.ProtocolHTTP {
+		return c.ExtendedRequestID
+	}
+	return c.RequestID
 }
 
 // ReadBody reads the request body once, within the limit http.MaxBytesReader set

@@ -39,7 +39,7 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 		var ev events.APIGatewayV2CustomAuthorizerV2Request
 		_ = json.Unmarshal(raw, &ev)
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: ev.Headers["authorization"] == "good",
-			Context: map[string]any{"user": "carol", "calls": calls}}, nil
+			Context: map[string]any{"user": "carol", "calls": calls, "requestId": ev.RequestContext.RequestID}}, nil
 	}
 	if probe.Type == "REQUEST" && strings.HasSuffix(probe.MethodArn, "/$connect") {
 		// A WebSocket $connect authorizer: the token query parameter decides;
