@@ -244,25 +244,12 @@ func authorizerV1(a *pipeline.Authorizer, rest bool) map[string]any {
 	out := make(map[string]any, len(a.Context)+1)
 	for k, v := range a.Context {
 		if stringify {
-			v = stringifyContextValue(v)
+			v = pipeline.StringifyContextValue(v)
 		}
 		out[k] = v
 	}
 	out["principalId"] = a.PrincipalID
 	return out
-}
-
-// stringifyContextValue is a Lambda authorizer's context value as REST and
-// WebSocket events carry it: numbers and booleans as strings ("123", "true"),
-// as API Gateway passes them; HTTP APIs keep their types.
-func stringifyContextValue(v any) any {
-	switch x := v.(type) {
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	}
-	return v
 }
 
 // authorizerV2 is the HTTP API event's requestContext.authorizer: a Lambda

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -53,7 +54,10 @@ const restDoc = `{
     "/cats": {"get": {"security": [{"tok": []}], "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}}},
     "/slow": {"get": {"security": [{"slowtok": []}], "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}}},
     "/tenants": {"get": {"security": [{"req": []}], "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}}},
-    "/open": {"get": {"x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}}}
+    "/open": {"get": {"x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}}},
+    "/tmpl": {"get": {"security": [{"tok": []}], "x-amazon-apigateway-integration": {"type": "mock",
+      "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+      "responses": {"default": {"statusCode": "200", "responseTemplates": {"application/json": "calls=$context.authorizer.calls admin=$context.authorizer.admin user=$context.authorizer.user"}}}}}}
   }
 }`
 
@@ -150,6 +154,12 @@ func TestLambdaAuthorizersEndToEnd(t *testing.T) {
 	n := au["calls"]
 	if au := authorizerOf(t, call(t, base+"/cats", "Authorization", "allow-get")); au["calls"] != n {
 		t.Fatalf("cached wildcard policy did not answer for /cats: %v, first %v", au, n)
+	}
+	// A mapping template's $context.authorizer renders the context's numbers
+	// and booleans as the proxy event carries them: "2", not 2.0; "true".
+	if a := call(t, base+"/tmpl", "Authorization", "allow-get", "Content-Type", "application/json"); a.status != 200 ||
+		a.body != fmt.Sprintf("calls=%v admin=true user=alice", n) {
+		t.Fatalf("template's $context.authorizer: %d %s, want calls=%v", a.status, a.body, n)
 	}
 	// Deny, Unauthorized, malformed, timeout.
 	if a := call(t, base+"/pets", "Authorization", "deny"); a.status != 403 || a.body != `{"Message":"User is not authorized to access this resource with an explicit deny"}` {

@@ -29,6 +29,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"go.uber.org/fx"
@@ -258,6 +259,20 @@ type Authorizer struct {
 	Scopes []string
 	// UsageIdentifierKey is the API key an authorizer names for usage plans.
 	UsageIdentifierKey string
+}
+
+// StringifyContextValue is an authorizer's context value as API Gateway passes
+// it to REST and WebSocket events and renders it in $context.authorizer:
+// numbers and booleans as strings ("3", "1.5", "true"); other values as they
+// are.
+func StringifyContextValue(v any) any {
+	switch x := v.(type) {
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return v
 }
 
 // ErrorInfo is $context.error.
