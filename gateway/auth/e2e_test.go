@@ -189,10 +189,22 @@ func TestLambdaAuthorizersEndToEnd(t *testing.T) {
 	if a := call(t, base+"/tenants?tenant=t1"); a.status != 401 {
 		t.Fatalf("missing header source: %d %s", a.status, a.body)
 	}
-	au = authorizerOf(t, call(t, base+"/tenants?tenant=t1", "X-User", "bob"))
+	a := call(t, base+"/tenants?tenant=t1", "X-User", "bob")
+	au = authorizerOf(t, a)
 	first := au["calls"].(string)
 	if au["principalId"] != "bob" || au["tenant"] != "t1" {
 		t.Fatalf("request authorizer context %v", au)
+	}
+	// The REQUEST authorizer's event has the resourceId the integration's
+	// event has, and identity.clientCert null without a client certificate.
+	var ev struct {
+		RequestContext struct {
+			ResourceID string `json:"resourceId"`
+		} `json:"requestContext"`
+	}
+	if err := json.Unmarshal([]byte(a.body), &ev); err != nil || ev.RequestContext.ResourceID == "" ||
+		au["resourceId"] != ev.RequestContext.ResourceID || au["clientCert"] != "null" {
+		t.Fatalf("REQUEST authorizer event: resourceId %v (the integration's %q), clientCert %v", au["resourceId"], ev.RequestContext.ResourceID, au["clientCert"])
 	}
 	if au := authorizerOf(t, call(t, base+"/tenants?tenant=t1", "X-User", "bob")); au["calls"] != first {
 		t.Fatalf("same sources not cached: %v", au)
