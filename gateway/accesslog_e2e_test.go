@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -44,7 +45,7 @@ func TestAccessLogWithACustomFormat(t *testing.T) {
 	}
 
 	logFile := filepath.Join(t.TempDir(), "access", "dev.log")
-	format := `$context.requestId|$context.httpMethod|$context.resourcePath|$context.status|$context.responseLength|$context.error.responseType|$context.identity.sourceIp`
+	format := `$context.requestId|$context.extendedRequestId|$context.httpMethod|$context.resourcePath|$context.status|$context.responseLength|$context.error.responseType|$context.identity.sourceIp`
 	var st struct {
 		AccessLogSettings struct {
 			Format         string `json:"format"`
@@ -68,8 +69,9 @@ func TestAccessLogWithACustomFormat(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
 	want := []*regexp.Regexp{
-		regexp.MustCompile(`^` + regexp.QuoteMeta(ok.header.Get("x-amzn-RequestId")) + `\|GET\|/pets/\{id\}\|200\|12\|-\|127\.0\.0\.1$`),
-		regexp.MustCompile(`^` + regexp.QuoteMeta(missing.header.Get("x-amzn-RequestId")) + `\|GET\|-\|403\|42\|MISSING_AUTHENTICATION_TOKEN\|127\.0\.0\.1$`),
+		// REST: requestId is x-amzn-RequestId, extendedRequestId x-amz-apigw-id.
+		regexp.MustCompile(`^` + regexp.QuoteMeta(ok.header.Get("x-amzn-RequestId")+"|"+ok.header.Get("x-amz-apigw-id")) + `\|GET\|/pets/\{id\}\|200\|12\|-\|127\.0\.0\.1$`),
+		regexp.MustCompile(`^` + regexp.QuoteMeta(missing.header.Get("x-amzn-RequestId")+"|"+missing.header.Get("x-amz-apigw-id")) + `\|GET\|-\|403\|42\|MISSING_AUTHENTICATION_TOKEN\|127\.0\.0\.1$`),
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("log lines:\n%s", raw)
@@ -78,5 +80,54 @@ func TestAccessLogWithACustomFormat(t *testing.T) {
 		if !re.MatchString(lines[i]) {
 			t.Errorf("line %d %q does not match %s", i, lines[i], re)
 		}
+	}
+}
+
+// TestAccessLogRequestIDOnHTTPAPIs: on an HTTP API, $context.requestId (and
+// $context.extendedRequestId) in the access log is the apigw-requestid value,
+// the requestContext.requestId of the function's event (payload 2.0 and 1.0),
+// so that a log line and an event correlate, as on API Gateway; a refusal
+// before any route logs its apigw-requestid too.
+func TestAccessLogRequestIDOnHTTPAPIs(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	createFunction(t, c, "probe", probeZip(t), nil, 5)
+	probe := func(path, version string) map[string]any {
+		return map[string]any{"method": "GET", "path": path,
+			"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:probe", "payloadFormatVersion": version}}
+	}
+	var api struct{ ID string }
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "logged-http", "protocol": "HTTP",
+		"routes": []any{probe("/v2", "2.0"), probe("/v1", "1.0")}}, &api)
+	base := "/portico/v1/apis/" + api.ID
+	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	logFile := filepath.Join(t.TempDir(), "http.log")
+	admin(t, c, "PUT", base+"/stages/dev/access-log", nil, map[string]string{
+		"format": "$context.requestId $context.extendedRequestId $context.status", "destinationArn": "file://" + logFile}, nil)
+
+	dev := env.GatewayURL + "/" + api.ID + "/dev"
+	var want []string
+	for _, path := range []string{"/v2", "/v1"} {
+		a := get(t, "GET", dev+path, "")
+		var ev struct {
+			RequestContext struct {
+				RequestID string `json:"requestId"`
+			} `json:"requestContext"`
+		}
+		id := a.header.Get("apigw-requestid")
+		if a.status != 200 || json.Unmarshal([]byte(a.body), &ev) != nil || id == "" || ev.RequestContext.RequestID != id {
+			t.Fatalf("GET %s: %d apigw-requestid %q, event requestId %q: %s", path, a.status, id, ev.RequestContext.RequestID, a.body)
+		}
+		want = append(want, id+" "+id+" 200")
+	}
+	missing := get(t, "GET", dev+"/nothing", "")
+	want = append(want, missing.header.Get("apigw-requestid")+" "+missing.header.Get("apigw-requestid")+" 404")
+	env.Stop() // writes what is queued
+	raw, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("log lines:\n%s\nwant:\n%s", raw, strings.Join(want, "\n"))
 	}
 }

@@ -99,7 +99,7 @@ func TestFunctionAnsweredFromItsResult(t *testing.T) {
 		rc.send(req(""))
 		a := rc.read()
 		probe("call "+strconv.Itoa(i), a)
-		id := a.header.Get("X-Amzn-Requestid")
+		id := a.header.Get("Apigw-Requestid") // an HTTP API's $context.requestId
 		ids, lengths[id] = append(ids, id), len(a.body)
 	})
 

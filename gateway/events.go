@@ -223,35 +223,33 @@ func parseQuery(raw string) (url.Values, error) {
 	return q, nil
 }
 
-// authorizerV1 is the REST event's requestContext.authorizer: the principal id
-// and the authorizer's context values beside it, as API Gateway writes them; nil
-// when no authorizer ran.
-func authorizerV1(a *pipeline.Authorizer, stringify bool) map[string]any {
+// authorizerV1 is a payload 1.0 event's requestContext.authorizer, as API
+// Gateway writes it; nil when no authorizer ran. A JWT authorizer's (HTTP APIs
+// only) is {"claims": {...}, "scopes": [...]}, claims as strings and scopes
+// null when there are none, as in AWS's HTTP API 1.0 example. Any other is the
+// principal id and the authorizer's context values beside it, REST APIs'
+// Lambda authorizer values as strings.
+func authorizerV1(a *pipeline.Authorizer, rest bool) map[string]any {
+	if a.Kind == "jwt" && !rest {
+		var scopes []string
+		if len(a.Scopes) > 0 {
+			scopes = a.Scopes
+		}
+		return map[string]any{"claims": jwtClaims(a), "scopes": scopes}
+	}
 	if a.PrincipalID == "" && len(a.Context) == 0 {
 		return nil
 	}
+	stringify := rest && a.Kind == "lambda"
 	out := make(map[string]any, len(a.Context)+1)
 	for k, v := range a.Context {
 		if stringify {
-			v = stringifyContextValue(v)
+			v = pipeline.StringifyContextValue(v)
 		}
 		out[k] = v
 	}
 	out["principalId"] = a.PrincipalID
 	return out
-}
-
-// stringifyContextValue is a Lambda authorizer's context value as REST and
-// WebSocket events carry it: numbers and booleans as strings ("123", "true"),
-// as API Gateway passes them; HTTP APIs keep their types.
-func stringifyContextValue(v any) any {
-	switch x := v.(type) {
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	}
-	return v
 }
 
 // authorizerV2 is the HTTP API event's requestContext.authorizer: a Lambda
@@ -265,16 +263,22 @@ func authorizerV2(a *pipeline.Authorizer, id *pipeline.Identity) *events.APIGate
 		}
 		return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: ctx}
 	case "jwt":
-		claims := make(map[string]string, len(a.Context))
-		for k, v := range a.Context {
-			claims[k] = claimText(v)
-		}
-		return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims, Scopes: a.Scopes}}
+		return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: jwtClaims(a), Scopes: a.Scopes}}
 	case "iam":
 		return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
 			AccessKey: id.AccessKey, AccountID: id.AccountID, CallerID: id.Caller, UserARN: id.UserARN, UserID: id.User}}
 	}
 	return nil
+}
+
+// jwtClaims are a JWT authorizer's claims as HTTP API events carry them (both
+// payload versions): each as its claimText.
+func jwtClaims(a *pipeline.Authorizer) map[string]string {
+	claims := make(map[string]string, len(a.Context))
+	for k, v := range a.Context {
+		claims[k] = claimText(v)
+	}
+	return claims
 }
 
 // claimText is a JWT claim as an HTTP API's event carries it: a string as it

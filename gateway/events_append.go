@@ -382,8 +382,10 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	b = appendJSONString(b, rc.DomainName)
 	b = append(b, `,"domainPrefix":`...)
 	b = appendJSONString(b, domainPrefix(rc.DomainName))
+	// HTTP APIs' requestId is the short apigw-requestid one, as in AWS's
+	// 1.0 example ("id=") and their 2.0 events.
 	b = append(b, `,"requestId":`...)
-	b = appendJSONString(b, rc.RequestID)
+	b = appendJSONString(b, rc.APIRequestID())
 	b = append(b, `,"extendedRequestId":`...)
 	b = appendJSONString(b, rc.ExtendedRequestID)
 	b = append(b, `,"protocol":`...)
@@ -407,7 +409,7 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	b = append(b, `,"path":`...)
 	b = appendStagePath(b, rc, rest)
 	b = append(b, `,"authorizer":`...)
-	if a := authorizerV1(&rc.Authorizer, rest && rc.Authorizer.Kind == "lambda"); a == nil {
+	if a := authorizerV1(&rc.Authorizer, rest); a == nil {
 		b = append(b, "null"...)
 	} else if b, err = appendMarshal(b, a); err != nil {
 		return nil, err

@@ -93,7 +93,7 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		Stage:             rc.Stage,
 		DomainName:        rc.DomainName,
 		DomainPrefix:      domainPrefix(rc.DomainName),
-		RequestID:         rc.RequestID,
+		RequestID:         rc.APIRequestID(),
 		ExtendedRequestID: rc.ExtendedRequestID,
 		Protocol:          r.Proto,
 		Identity: events.APIGatewayRequestIdentity{
@@ -112,7 +112,7 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		RequestTime:      rc.RequestTime.UTC().Format(requestTimeLayout),
 		RequestTimeEpoch: rc.RequestTime.UnixMilli(),
 		APIID:            rc.APIID,
-		Authorizer:       authorizerV1(&rc.Authorizer, rest && rc.Authorizer.Kind == "lambda"),
+		Authorizer:       authorizerV1(&rc.Authorizer, rest),
 	}
 	if rest {
 		ev.RequestContext.Path = rc.StagePath()

@@ -236,6 +236,12 @@ func AssertEventShape(t testing.TB, kind string, raw []byte) {
 	if kind == "v1" {
 		checks["requestContext.requestTime"] = requestTimeRe
 		checks["requestContext.requestId"] = uuidRe
+		if _, ok := got["version"]; ok {
+			// An HTTP API's requestId is its short apigw-requestid one
+			// (the developer guide's 1.0 example has "id="), as in its
+			// 2.0 events.
+			checks["requestContext.requestId"] = extendedIDRe
+		}
 		checks["requestContext.extendedRequestId"] = extendedIDRe
 		checks["requestContext.apiId"] = apiIDRe
 		checks["requestContext.resourceId"] = resourceIDRe

@@ -258,7 +258,7 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 			// Events carry the context's numbers and booleans as strings,
 			// as API Gateway's WebSocket events do.
 			for k, v := range az {
-				az[k] = stringifyContextValue(v)
+				az[k] = pipeline.StringifyContextValue(v)
 			}
 			authorizer = az
 			ev.RequestContext.Authorizer = az

@@ -64,7 +64,7 @@ func dur(f func(r *Record) time.Duration) getter {
 // variables are the $context variables an access log may use, as API Gateway
 // names them.
 var variables = map[string]getter{
-	"requestId":                              str(func(r *Record) string { return r.C.RequestID }),
+	"requestId":                              str(func(r *Record) string { return r.C.APIRequestID() }),
 	"extendedRequestId":                      str(func(r *Record) string { return r.C.ExtendedRequestID }),
 	"apiId":                                  str(func(r *Record) string { return r.C.APIID }),
 	"stage":                                  str(func(r *Record) string { return r.C.Stage }),

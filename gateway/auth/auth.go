@@ -385,7 +385,7 @@ func contextValue(c *pipeline.Context, name string) string {
 	case "resourcePath":
 		return c.ResourcePath
 	case "requestId":
-		return c.RequestID
+		return c.APIRequestID()
 	case "identity.sourceIp":
 		return c.Identity.SourceIP
 	case "identity.userAgent":
@@ -531,7 +531,7 @@ func requestEventV2(r *http.Request, c *pipeline.Context, values []string, arn s
 		Version: "2.0", Type: apis.AuthorizerRequest, RouteArn: arn, IdentitySource: values, RouteKey: c.RouteKey,
 		RawPath: decodedPath(c.StagePath()), RawQueryString: r.URL.RawQuery, PathParameters: c.PathParameters, StageVariables: c.StageVariables,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			RouteKey: c.RouteKey, AccountID: functions.AccountID, Stage: c.Stage, RequestID: c.RequestID, APIID: c.APIID,
+			RouteKey: c.RouteKey, AccountID: functions.AccountID, Stage: c.Stage, RequestID: c.APIRequestID(), APIID: c.APIID,
 			DomainName: c.DomainName, DomainPrefix: c.DomainPrefix, Time: c.RequestTime.UTC().Format("02/Jan/2006:15:04:05 -0700"),
 			TimeEpoch: c.RequestTime.UnixMilli(),
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: c.HTTPMethod, Path: decodedPath(c.StagePath()),
@@ -565,26 +565,81 @@ func requestEventV2(r *http.Request, c *pipeline.Context, values []string, arn s
 	return ev
 }
 
+// requestAuthorizerEvent is the REQUEST authorizer's event (payload 1.0):
+// aws-lambda-go's APIGatewayCustomAuthorizerRequestTypeRequest, which decodes
+// it, with identity.clientCert null when the connection has no client
+// certificate (aws-lambda-go's struct would write an object of empty strings).
+type requestAuthorizerEvent struct {
+	Type                            string                   `json:"type"`
+	MethodArn                       string                   `json:"methodArn"`
+	Resource                        string                   `json:"resource"`
+	Path                            string                   `json:"path"`
+	HTTPMethod                      string                   `json:"httpMethod"`
+	Headers                         map[string]string        `json:"headers"`
+	MultiValueHeaders               map[string][]string      `json:"multiValueHeaders"`
+	QueryStringParameters           map[string]string        `json:"queryStringParameters"`
+	MultiValueQueryStringParameters map[string][]string      `json:"multiValueQueryStringParameters"`
+	PathParameters                  map[string]string        `json:"pathParameters"`
+	StageVariables                  map[string]string        `json:"stageVariables"`
+	RequestContext                  requestAuthorizerContext `json:"requestContext"`
+}
+
+// requestAuthorizerContext is aws-lambda-go's
+// APIGatewayCustomAuthorizerRequestTypeRequestContext with that identity.
+type requestAuthorizerContext struct {
+	Path         string                    `json:"path"`
+	AccountID    string                    `json:"accountId"`
+	ResourceID   string                    `json:"resourceId"`
+	Stage        string                    `json:"stage"`
+	RequestID    string                    `json:"requestId"`
+	Identity     requestAuthorizerIdentity `json:"identity"`
+	ResourcePath string                    `json:"resourcePath"`
+	HTTPMethod   string                    `json:"httpMethod"`
+	APIID        string                    `json:"apiId"`
+}
+
+// requestAuthorizerIdentity is requestContext.identity of a REQUEST
+// authorizer's event.
+type requestAuthorizerIdentity struct {
+	APIKey     string                                                                 `json:"apiKey"`
+	SourceIP   string                                                                 `json:"sourceIp"`
+	ClientCert *events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCert `json:"clientCert"`
+}
+
+// resourceID is the request's $context.resourceId, as the integration's event
+// has it: the id of its resource in the deployed API (an HTTP API's $default
+// route counts as /{proxy+}).
+func resourceID(c *pipeline.Context) string {
+	path := c.ResourcePath
+	if path == apis.RouteDefault {
+		path = "/{proxy+}"
+	}
+	if c.Deployed != nil && c.Deployed.API != nil {
+		return c.Deployed.API.ResourceIDOf(path)
+	}
+	return apis.ResourceID(c.APIID, path)
+}
+
 // requestEvent builds the REQUEST authorizer's event (payload 1.0), with the
 // paths of the function's event: path without the stage, requestContext.path
 // with it; as the client sent them on REST APIs, decoded on HTTP APIs.
-func requestEvent(r *http.Request, c *pipeline.Context, arn string) events.APIGatewayCustomAuthorizerRequestTypeRequest {
+func requestEvent(r *http.Request, c *pipeline.Context, arn string) requestAuthorizerEvent {
 	path, stagePath, params := c.Path, c.StagePath(), c.PathParametersAsSent()
 	if c.Protocol != apis.ProtocolREST {
 		path, stagePath, params = decodedPath(path), decodedPath(stagePath), c.PathParameters
 	}
-	ev := events.APIGatewayCustomAuthorizerRequestTypeRequest{
+	ev := requestAuthorizerEvent{
 		Type: apis.AuthorizerRequest, MethodArn: arn, Resource: c.ResourcePath, Path: path,
 		HTTPMethod: c.HTTPMethod, PathParameters: params, StageVariables: c.StageVariables,
-		RequestContext: events.APIGatewayCustomAuthorizerRequestTypeRequestContext{
-			Path: stagePath, AccountID: functions.AccountID, Stage: c.Stage, RequestID: c.RequestID,
+		RequestContext: requestAuthorizerContext{
+			Path: stagePath, AccountID: functions.AccountID, ResourceID: resourceID(c), Stage: c.Stage, RequestID: c.APIRequestID(),
 			ResourcePath: c.ResourcePath, HTTPMethod: c.HTTPMethod, APIID: c.APIID,
-			Identity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentity{SourceIP: sourceIP(r, c), APIKey: c.Identity.APIKey},
+			Identity: requestAuthorizerIdentity{SourceIP: sourceIP(r, c), APIKey: c.Identity.APIKey},
 		},
 	}
 	// API Gateway passes the mutual TLS client certificate to authorizers too.
 	if cc := edge.ClientCertOf(r.TLS); cc != nil {
-		ev.RequestContext.Identity.ClientCert = events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCert{
+		ev.RequestContext.Identity.ClientCert = &events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCert{
 			ClientCertPem: cc.PEM, SubjectDN: cc.SubjectDN, IssuerDN: cc.IssuerDN, SerialNumber: cc.SerialNumber,
 			Validity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCertValidity{NotBefore: cc.NotBefore, NotAfter: cc.NotAfter},
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -53,7 +54,10 @@ const restDoc = `{
     "/cats": {"get": {"security": [{"tok": []}], "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}}},
     "/slow": {"get": {"security": [{"slowtok": []}], "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}}},
     "/tenants": {"get": {"security": [{"req": []}], "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}}},
-    "/open": {"get": {"x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}}}
+    "/open": {"get": {"x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}}},
+    "/tmpl": {"get": {"security": [{"tok": []}], "x-amazon-apigateway-integration": {"type": "mock",
+      "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+      "responses": {"default": {"statusCode": "200", "responseTemplates": {"application/json": "calls=$context.authorizer.calls admin=$context.authorizer.admin user=$context.authorizer.user"}}}}}}
   }
 }`
 
@@ -151,6 +155,12 @@ func TestLambdaAuthorizersEndToEnd(t *testing.T) {
 	if au := authorizerOf(t, call(t, base+"/cats", "Authorization", "allow-get")); au["calls"] != n {
 		t.Fatalf("cached wildcard policy did not answer for /cats: %v, first %v", au, n)
 	}
+	// A mapping template's $context.authorizer renders the context's numbers
+	// and booleans as the proxy event carries them: "2", not 2.0; "true".
+	if a := call(t, base+"/tmpl", "Authorization", "allow-get", "Content-Type", "application/json"); a.status != 200 ||
+		a.body != fmt.Sprintf("calls=%v admin=true user=alice", n) {
+		t.Fatalf("template's $context.authorizer: %d %s, want calls=%v", a.status, a.body, n)
+	}
 	// Deny, Unauthorized, malformed, timeout.
 	if a := call(t, base+"/pets", "Authorization", "deny"); a.status != 403 || a.body != `{"Message":"User is not authorized to access this resource with an explicit deny"}` {
 		t.Fatalf("deny: %d %s", a.status, a.body)
@@ -179,10 +189,22 @@ func TestLambdaAuthorizersEndToEnd(t *testing.T) {
 	if a := call(t, base+"/tenants?tenant=t1"); a.status != 401 {
 		t.Fatalf("missing header source: %d %s", a.status, a.body)
 	}
-	au = authorizerOf(t, call(t, base+"/tenants?tenant=t1", "X-User", "bob"))
+	a := call(t, base+"/tenants?tenant=t1", "X-User", "bob")
+	au = authorizerOf(t, a)
 	first := au["calls"].(string)
 	if au["principalId"] != "bob" || au["tenant"] != "t1" {
 		t.Fatalf("request authorizer context %v", au)
+	}
+	// The REQUEST authorizer's event has the resourceId the integration's
+	// event has, and identity.clientCert null without a client certificate.
+	var ev struct {
+		RequestContext struct {
+			ResourceID string `json:"resourceId"`
+		} `json:"requestContext"`
+	}
+	if err := json.Unmarshal([]byte(a.body), &ev); err != nil || ev.RequestContext.ResourceID == "" ||
+		au["resourceId"] != ev.RequestContext.ResourceID || au["clientCert"] != "null" {
+		t.Fatalf("REQUEST authorizer event: resourceId %v (the integration's %q), clientCert %v", au["resourceId"], ev.RequestContext.ResourceID, au["clientCert"])
 	}
 	if au := authorizerOf(t, call(t, base+"/tenants?tenant=t1", "X-User", "bob")); au["calls"] != first {
 		t.Fatalf("same sources not cached: %v", au)
@@ -272,6 +294,7 @@ func TestHTTPAndWebSocketAuthorizersEndToEnd(t *testing.T) {
 	a := call(t, u, "Authorization", "good")
 	var ev struct {
 		RequestContext struct {
+			RequestID  string `json:"requestId"`
 			Authorizer struct {
 				Lambda map[string]any `json:"lambda"`
 			} `json:"authorizer"`
@@ -279,6 +302,11 @@ func TestHTTPAndWebSocketAuthorizersEndToEnd(t *testing.T) {
 	}
 	if a.status != 200 || json.Unmarshal([]byte(a.body), &ev) != nil || ev.RequestContext.Authorizer.Lambda["user"] != "carol" {
 		t.Fatalf("HTTP API allowed: %d %s", a.status, a.body)
+	}
+	// The authorizer's event had the request's id as the integration's event
+	// has it: the apigw-requestid one.
+	if id := a.header.Get("apigw-requestid"); id == "" || ev.RequestContext.RequestID != id || ev.RequestContext.Authorizer.Lambda["requestId"] != id {
+		t.Fatalf("apigw-requestid %q, event requestId %q, authorizer event requestId %v", id, ev.RequestContext.RequestID, ev.RequestContext.Authorizer.Lambda["requestId"])
 	}
 
 	wsID := createAPI(t, c, map[string]any{"name": "w", "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",

@@ -224,9 +224,18 @@ func payloadClaims(tok string) (map[string]any, error) {
 	return claims, nil
 }
 
+// audienceOK says whether the token is meant for one of the audiences: its
+// aud when the token has one, else its client_id. As API Gateway does, a token
+// with both is judged by aud alone, so a matching client_id never rescues a
+// wrong aud.
 func audienceOK(claims map[string]any, want []string) bool {
+	aud, ok := claims["aud"]
+	if !ok || aud == nil {
+		cid, _ := claims["client_id"].(string)
+		return cid != "" && anyIn(want, []string{cid})
+	}
 	var got []string
-	switch v := claims["aud"].(type) {
+	switch v := aud.(type) {
 	case string:
 		got = append(got, v)
 	case []any:
@@ -235,9 +244,6 @@ func audienceOK(claims map[string]any, want []string) bool {
 				got = append(got, s)
 			}
 		}
-	}
-	if cid, ok := claims["client_id"].(string); ok {
-		got = append(got, cid)
 	}
 	return anyIn(want, got)
 }

@@ -28,12 +28,17 @@ func TestJWTAuthorizerEndToEnd(t *testing.T) {
 	scheme := map[string]any{"type": "oauth2", "x-amazon-apigateway-authorizer": map[string]any{
 		"type": "jwt", "identitySource": "$request.header.Authorization",
 		"jwtConfiguration": map[string]any{"issuer": is.Srv.URL, "audience": []string{"api1"}}}}
-	route := func(path string, scopes []string) map[string]any {
+	route := func(path string, scopes []string, payload ...string) map[string]any {
+		version := "2.0"
+		if len(payload) > 0 {
+			version = payload[0]
+		}
 		return map[string]any{"method": "GET", "path": path, "security": []any{map[string]any{"jwt": scopes}},
-			"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:echo", "payloadFormatVersion": "2.0"}}
+			"integration": map[string]any{"type": "AWS_PROXY", "uri": "function:echo", "payloadFormatVersion": version}}
 	}
 	id := createAPI(t, c, map[string]any{"name": "j", "protocol": "HTTP", "authorizers": map[string]any{"jwt": scheme},
-		"routes": []any{route("/read", []string{"read"}), route("/admin", []string{"admin"})}})
+		"routes": []any{route("/read", []string{"read"}), route("/admin", []string{"admin"}),
+			route("/v1", []string{"read"}, "1.0"), route("/v1any", []string{}, "1.0")}})
 	u := env.GatewayURL + "/" + id + "/dev"
 	now := time.Now()
 	claims := func(mod func(map[string]any)) map[string]any {
@@ -67,6 +72,31 @@ func TestJWTAuthorizerEndToEnd(t *testing.T) {
 		c["exp"] != strconv.FormatInt(now.Add(time.Hour).Unix(), 10) {
 		t.Fatalf("claims: %v", c)
 	}
+	// Payload 1.0: requestContext.authorizer is {"claims": {...}, "scopes":
+	// [...]}, as AWS's HTTP API 1.0 event has it, not a REST-style flat map
+	// with a principalId; scopes are null when the token has none.
+	var ev1 struct {
+		RequestContext struct {
+			Authorizer map[string]json.RawMessage `json:"authorizer"`
+		} `json:"requestContext"`
+	}
+	a = call(t, u+"/v1", "Authorization", "Bearer "+good)
+	if a.status != 200 || json.Unmarshal([]byte(a.body), &ev1) != nil {
+		t.Fatalf("payload 1.0: %d %s", a.status, a.body)
+	}
+	var claims1 map[string]string
+	if az := ev1.RequestContext.Authorizer; len(az) != 2 || json.Unmarshal(az["claims"], &claims1) != nil ||
+		claims1["sub"] != "u1" || claims1["scope"] != "read write" || claims1["cognito:groups"] != "[admin editors]" ||
+		string(az["scopes"]) != `["read","write"]` {
+		t.Fatalf("payload 1.0 requestContext.authorizer: %s", a.body)
+	}
+	noScope := is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { delete(m, "scope") }))
+	a = call(t, u+"/v1any", "Authorization", noScope)
+	ev1.RequestContext.Authorizer = nil
+	if a.status != 200 || json.Unmarshal([]byte(a.body), &ev1) != nil || len(ev1.RequestContext.Authorizer) != 2 ||
+		string(ev1.RequestContext.Authorizer["scopes"]) != "null" || !strings.Contains(string(ev1.RequestContext.Authorizer["claims"]), `"sub":"u1"`) {
+		t.Fatalf("payload 1.0 without scopes: %d %s", a.status, a.body)
+	}
 	if a := call(t, u+"/read", "Authorization", is.Token(t, "ES256", "e1", is.EC, claims(func(m map[string]any) {
 		delete(m, "aud")
 		m["client_id"] = "api1"
@@ -80,12 +110,22 @@ func TestJWTAuthorizerEndToEnd(t *testing.T) {
 		"missing":        {"", "missing"},
 		"expired":        {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["exp"] = now.Add(-time.Minute).Unix() })), "expired"},
 		"wrong audience": {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["aud"] = "other" })), "audience"},
-		"wrong issuer":   {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["iss"] = "https://evil.example" })), "issuer"},
-		"not yet valid":  {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["nbf"] = now.Add(time.Hour).Unix() })), "not valid yet"},
-		"none":           {is.Token(t, "none", "k1", nil, claims(nil)), "invalid"},
-		"HMAC":           {is.Token(t, "HS256", "k1", []byte("secret"), claims(nil)), "invalid"},
-		"malformed":      {"not.a.jwt", "malformed"},
-		"garbage":        {"%%%", "malformed"},
+		// With both aud and client_id, only aud counts: a matching client_id
+		// does not make up for a wrong aud.
+		"wrong aud, right client_id": {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) {
+			m["aud"] = "other"
+			m["client_id"] = "api1"
+		})), "audience"},
+		"wrong client_id, no aud": {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) {
+			delete(m, "aud")
+			m["client_id"] = "other"
+		})), "audience"},
+		"wrong issuer":  {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["iss"] = "https://evil.example" })), "issuer"},
+		"not yet valid": {is.Token(t, "RS256", "k1", is.RSA1, claims(func(m map[string]any) { m["nbf"] = now.Add(time.Hour).Unix() })), "not valid yet"},
+		"none":          {is.Token(t, "none", "k1", nil, claims(nil)), "invalid"},
+		"HMAC":          {is.Token(t, "HS256", "k1", []byte("secret"), claims(nil)), "invalid"},
+		"malformed":     {"not.a.jwt", "malformed"},
+		"garbage":       {"%%%", "malformed"},
 	}
 	for name, c := range refused {
 		var hdr []string

@@ -62,7 +62,8 @@ func (c *Context) MappingContext() *mapping.Map {
 }
 
 // authorizerMap is $context.authorizer: principalId, then the authorizer's
-// context in sorted order (so that it renders the same each time).
+// context in sorted order (so that it renders the same each time), numbers and
+// booleans as strings ("3", not 3.0; "true"), as the proxy event carries them.
 func (c *Context) authorizerMap() *mapping.Map {
 	a := &c.Authorizer
 	auth := mapping.NewMapSize(len(a.Context) + 1)
@@ -76,7 +77,7 @@ func (c *Context) authorizerMap() *mapping.Map {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		auth.Set(k, a.Context[k])
+		auth.Set(k, StringifyContextValue(a.Context[k]))
 	}
 	return auth
 }

@@ -29,6 +29,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"go.uber.org/fx"
@@ -146,6 +147,10 @@ func Chain(d *Deployed, stages []Stage, terminal Handler) (Handler, error) {
 // Context is one request's context: what API Gateway exposes as $context, plus
 // what stages hand each other. One goroutine owns it at a time.
 type Context struct {
+	// RequestID is the request's UUID, its x-amzn-RequestId header;
+	// ExtendedRequestID the short id (x-amz-apigw-id on REST APIs,
+	// apigw-requestid on HTTP APIs). APIRequestID says which one is the API's
+	// $context.requestId.
 	RequestID         string
 	ExtendedRequestID string
 	// RequestTime is when the gateway received the request: a time.Now
@@ -256,11 +261,35 @@ type Authorizer struct {
 	UsageIdentifierKey string
 }
 
+// StringifyContextValue is an authorizer's context value as API Gateway passes
+// it to REST and WebSocket events and renders it in $context.authorizer:
+// numbers and booleans as strings ("3", "1.5", "true"); other values as they
+// are.
+func StringifyContextValue(v any) any {
+	switch x := v.(type) {
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return v
+}
+
 // ErrorInfo is $context.error.
 type ErrorInfo struct {
 	Message               string
 	ResponseType          ResponseType
 	ValidationErrorString string
+}
+
+// APIRequestID is $context.requestId as API Gateway gives it for the request's
+// API: on HTTP APIs the apigw-requestid value (ExtendedRequestID), the id their
+// events carry, so that logs and events correlate; elsewhere RequestID.
+func (c *Context) APIRequestID() string {
+	if c.Protocol == apis.ProtocolHTTP {
+		return c.ExtendedRequestID
+	}
+	return c.RequestID
 }
 
 // ReadBody reads the request body once, within the limit http.MaxBytesReader set

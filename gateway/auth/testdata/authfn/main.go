@@ -1,8 +1,8 @@
 // Command authfn is a test function for the authorize stage's end-to-end tests,
 // an unmodified aws-lambda-go handler. As a TOKEN authorizer the token says what
 // to answer (allow, allow-get, deny, unauthorized, sleep, garbage, nopolicy,
-// badcontext); as a REQUEST authorizer it allows, naming the X-User header and
-// the tenant query parameter; as an integration it echoes its event. Authorizer
+// badcontext); as a REQUEST authorizer it allows, naming the X-User header, the
+// tenant query parameter, its event's resourceId and identity.clientCert; as an integration it echoes its event. Authorizer
 // answers carry "calls", how many authorizer events this sandbox has seen, so
 // that tests can tell a cached answer from a fresh one.
 package main
@@ -39,7 +39,7 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 		var ev events.APIGatewayV2CustomAuthorizerV2Request
 		_ = json.Unmarshal(raw, &ev)
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: ev.Headers["authorization"] == "good",
-			Context: map[string]any{"user": "carol", "calls": calls}}, nil
+			Context: map[string]any{"user": "carol", "calls": calls, "requestId": ev.RequestContext.RequestID}}, nil
 	}
 	if probe.Type == "REQUEST" && strings.HasSuffix(probe.MethodArn, "/$connect") {
 		// A WebSocket $connect authorizer: the token query parameter decides;
@@ -88,7 +88,18 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 		calls++
 		var ev events.APIGatewayCustomAuthorizerRequestTypeRequest
 		_ = json.Unmarshal(raw, &ev)
-		ctx := map[string]any{"user": ev.Headers["X-User"], "tenant": ev.QueryStringParameters["tenant"], "calls": calls}
+		// The context also names the event's resourceId and the JSON of its
+		// identity.clientCert, for the tests to compare.
+		var rc struct {
+			RequestContext struct {
+				Identity struct {
+					ClientCert json.RawMessage `json:"clientCert"`
+				} `json:"identity"`
+			} `json:"requestContext"`
+		}
+		_ = json.Unmarshal(raw, &rc)
+		ctx := map[string]any{"user": ev.Headers["X-User"], "tenant": ev.QueryStringParameters["tenant"], "calls": calls,
+			"resourceId": ev.RequestContext.ResourceID, "clientCert": string(rc.RequestContext.Identity.ClientCert)}
 		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: ev.Headers["X-User"], PolicyDocument: policy("Allow", ev.MethodArn), Context: ctx}, nil
 	}
 	return events.APIGatewayProxyResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(raw)}, nil
