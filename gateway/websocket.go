@@ -84,14 +84,7 @@ func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Reques
 			return false
 		}
 	}
-	apiID := ""
-	hostname := r.Host
-	if h, _, err := net.SplitHostPort(hostname); err == nil {
-		hostname = h
-	}
-	if id, ok := strings.CutSuffix(hostname, "."+g.cfg.Domain); ok && apis.ValidAPIID(id) {
-		apiID = id
-	}
+	apiID, _ := g.hostAPIID(hostOnly(r.Host))
 	rc.APIID, rc.Stage = apiID, unescape(parts[0])
 	g.ws.m.ServeManagement(w, r, apiID, unescape(parts[0]), unescape(parts[2]))
 	return true
