@@ -571,11 +571,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) error {
 	c := &q.c
-	escaped := r.URL.EscapedPath()                    // once: the shortcut and locate both look at it
-	if g.serveConnectionsShortcut(w, r, escaped, c) { // {stage}/@connections/{id} (websocket.go)
+	escaped := r.URL.EscapedPath() // once: locate and the @connections shortcut both look at it
+	e, err := g.locate(r, escaped, c)
+	if err != nil && g.serveConnectionsShortcut(w, r, escaped, c, err) { // {stage}/@connections/{id} at no API's URL (websocket.go)
 		return nil
 	}
-	e, err := g.locate(r, escaped, c)
 	// The API's own id header goes on its refusals too (a path with a dot
 	// segment above the stage, a stage it does not have), once the API is known.
 	switch c.Protocol {
