@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -471,20 +472,19 @@ func stageRollback(g *globalFlags) *cobra.Command {
 	return cmd
 }
 
-// helloAPIFile is the sample API `portico dev` imports.
-const helloAPIFile = "samples/hello/api.yaml"
-
-// deployHelloAPI imports samples/hello/api.yaml as API "hello" (or overwrites the
-// existing one), deploys it to stage dev with alias=live and notes the URL to curl.
+// deployHelloAPI imports the hello sample's API, SOURCE/hello/api.yaml (SOURCE
+// is `portico dev --source`, default samples), as API "hello" (or overwrites
+// the existing one), deploys it to stage dev with alias=live and notes the URL
+// to curl.
 func deployHelloAPI(ctx context.Context, e *devEnv) error {
-	return importHelloAPI(ctx, e, helloAPIFile)
+	return importHelloAPI(ctx, e, filepath.Join(e.sourceDir(), "hello", "api.yaml"))
 }
 
 // importHelloAPI is deployHelloAPI from the OpenAPI document in file.
 func importHelloAPI(ctx context.Context, e *devEnv, file string) error {
 	doc, err := os.ReadFile(file) //nolint:gosec // the sample's own document
 	if err != nil {
-		return fmt.Errorf("%w (run `make run` from the repository root)", err)
+		return fmt.Errorf("%w (run `make run` from the repository root, or give the samples' source with --source DIR)", err)
 	}
 	resp, err := e.client.Do(ctx, http.MethodGet, apisPath, nil, nil, nil)
 	if err != nil {
