@@ -283,8 +283,8 @@ func apiDeploy(g *globalFlags) *cobra.Command {
 			_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.Deployment.ID)
 			if out.Stage != nil && out.Stage.URL != "" {
 				u := out.Stage.URL
-				if websocketAPI(cmd.Context(), c, args[0]) { // clients connect with ws:// (wss:// over TLS)
-					u = strings.Replace(strings.Replace(u, "https://", "wss://", 1), "http://", "ws://", 1)
+				if websocketAPI(cmd.Context(), c, args[0]) {
+					u = wsURL(u)
 				}
 				_, _ = fmt.Fprintln(cmd.OutOrStdout(), u)
 			}
@@ -310,6 +310,18 @@ func websocketAPI(ctx context.Context, c *client.Client, id string) bool {
 		Protocol string `json:"protocol"`
 	}
 	return json.Unmarshal(resp.Body, &a) == nil && a.Protocol == "WEBSOCKET"
+}
+
+// wsURL is the URL WebSocket clients connect to at the stage URL u: ws:// for
+// http://, wss:// (over TLS) for https://.
+func wsURL(u string) string {
+	if rest, ok := strings.CutPrefix(u, "https://"); ok {
+		return "wss://" + rest
+	}
+	if rest, ok := strings.CutPrefix(u, "http://"); ok {
+		return "ws://" + rest
+	}
+	return u
 }
 
 // parseVars parses K=V arguments.
@@ -395,6 +407,11 @@ func stageList(g *globalFlags) *cobra.Command {
 			if len(stages) == 0 {
 				_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "no stages yet: deploy with `portico api deploy %s --stage dev`\n", args[0])
 				return nil
+			}
+			if websocketAPI(cmd.Context(), c, args[0]) {
+				for i := range stages {
+					stages[i].URL = wsURL(stages[i].URL)
+				}
 			}
 			return stageTable(cmd.OutOrStdout(), stages)
 		},
