@@ -55,7 +55,9 @@ func TestConsolePromoteInChromium(t *testing.T) {
 	// The stage: deployment 2, color=blue and keep=yes; its canary: 100% of
 	// the traffic to deployment 1 with color=green.
 	stagePath := "/restapis/" + api.ID + "/stages/dev"
-	op := func(path, value string) map[string]any { return map[string]any{"op": "replace", "path": path, "value": value} }
+	op := func(path, value string) map[string]any {
+		return map[string]any{"op": "replace", "path": path, "value": value}
+	}
 	if st, body := call(t, env, "PATCH", stagePath, map[string]any{"patchOperations": []any{
 		op("/variables/color", "blue"), op("/variables/keep", "yes"),
 		op("/canarySettings/percentTraffic", "100"), op("/canarySettings/deploymentId", dep1.Deployment.ID),

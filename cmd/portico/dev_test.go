@@ -131,7 +131,8 @@ paths:
 	if err := os.WriteFile(filepath.Join(source, "hello", "api.yaml"), []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Chdir(t.TempDir()) // no samples/ here
+	// From a directory with no samples/.
+	t.Chdir(t.TempDir())
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a guard against hanging, not a timing assertion
 	defer cancel()
 	out := &readyWriter{ready: make(chan struct{}), mark: "Press Ctrl-C to stop."}
