@@ -574,11 +574,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) error {
 	c := &q.c
-	escaped := r.URL.EscapedPath()                    // once: the shortcut and locate both look at it
-	if g.serveConnectionsShortcut(w, r, escaped, c) { // {stage}/@connections/{id} (websocket.go)
+	escaped := r.URL.EscapedPath() // once: locate and the @connections shortcut both look at it
+	e, err := g.locate(r, escaped, c)
+	if err != nil && g.serveConnectionsShortcut(w, r, escaped, c, err) { // {stage}/@connections/{id} at no API's URL (websocket.go)
 		return nil
 	}
-	e, err := g.locate(r, escaped, c)
 	// The API's own id header goes on its refusals too (a path with a dot
 	// segment above the stage, a stage it does not have), once the API is known.
 	switch c.Protocol {
@@ -715,6 +715,25 @@ func hostOnly(hostport string) string {
 	return hostport
 }
 
+// hostAPIID returns the API id of a host-based stage URL's hostname,
+// {apiId}.{Config.Domain}. Host names are case-insensitive and API ids are
+// lowercase (apis.ValidAPIID), so the name is compared without regard to case
+// and the id lowercased: AI2UVAIJIL.EXECUTE-API.localhost names ai2uvaijil.
+func (g *Gateway) hostAPIID(hostname string) (string, bool) {
+	const idLen = 10 // apis.ValidAPIID
+	if len(hostname) != idLen+1+len(g.cfg.Domain) || hostname[idLen] != '.' || !strings.EqualFold(hostname[idLen+1:], g.cfg.Domain) {
+		return "", false
+	}
+	id := hostname[:idLen]
+	if !apis.ValidAPIID(id) {
+		id = strings.ToLower(id) // allocates only for a name that is not in lower case already
+		if !apis.ValidAPIID(id) {
+			return "", false
+		}
+	}
+	return id, true
+}
+
 // locate finds the API, stage and stage-relative path of r from its host or
 // path (escaped: r's escaped path), and returns the stage's compiled entry.
 func (g *Gateway) locate(r *http.Request, escaped string, c *pipeline.Context) (*stageEntry, error) {
@@ -724,7 +743,7 @@ func (g *Gateway) locate(r *http.Request, escaped string, c *pipeline.Context) (
 		return e, err
 	}
 	var apiID, rest, prefix string
-	if id, ok := strings.CutSuffix(hostname, "."+g.cfg.Domain); ok && apis.ValidAPIID(id) {
+	if id, ok := g.hostAPIID(hostname); ok {
 		apiID, rest = id, escaped
 	} else {
 		seg, after := cutSegment(escaped)

@@ -58,18 +58,18 @@ const connectionsSegment = "@connections"
 
 // serveConnectionsShortcut serves the @connections API at
 // http://{domainName}/{stage}/@connections/{id}, the URL functions build from an
-// event's domainName and stage: the domainName Portico reports is the gateway's
-// own address (which sandboxes can reach), so the API is not in the path; the
-// connection id names it (escaped is r's escaped path). It reports whether the
-// request was of that form.
-func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Request, escaped string, rc *pipeline.Context) bool {
-	if g.ws == nil {
+// event's domainName and stage when domainName is the gateway's own address
+// (callbackDomain without the sandbox-facing endpoint): no API is in the host
+// or the path, and the connection id names it (escaped is r's escaped path).
+// It is tried only once locate found no API (err): a URL that names an API, by
+// its host, its path or a custom domain's mapping, reaches @connections only
+// as that API's, at its WEBSOCKET stage (serveWebSocket), and a REST or HTTP
+// API's routes answer their own paths. It reports whether it served r.
+func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Request, escaped string, rc *pipeline.Context, err error) bool {
+	if g.ws == nil || !errors.Is(err, errAPINotFound) || rc.CustomDomain {
 		return false
 	}
-	p := strings.TrimPrefix(escaped, "/")
-	// Cut, not Split: most requests are not of this form, and leave here
-	// without an allocation.
-	stage, rest, ok := strings.Cut(p, "/")
+	stage, rest, ok := strings.Cut(strings.TrimPrefix(escaped, "/"), "/")
 	if !ok || stage == "" {
 		return false
 	}
@@ -77,23 +77,11 @@ func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Reques
 	if !ok || seg != connectionsSegment || id == "" || strings.IndexByte(id, '/') >= 0 {
 		return false
 	}
-	parts := [3]string{stage, seg, id}
-	if apis.ValidAPIID(parts[0]) {
-		// "/{apiId}/@connections/x" may be a route of an HTTP API's $default stage.
-		if _, _, err := g.apis.StageNames(r.Context(), parts[0]); err == nil {
-			return false
-		}
+	if _, named := g.hostAPIID(hostOnly(r.Host)); named {
+		return false // {apiId}.{domain} of an API that does not exist
 	}
-	apiID := ""
-	hostname := r.Host
-	if h, _, err := net.SplitHostPort(hostname); err == nil {
-		hostname = h
-	}
-	if id, ok := strings.CutSuffix(hostname, "."+g.cfg.Domain); ok && apis.ValidAPIID(id) {
-		apiID = id
-	}
-	rc.APIID, rc.Stage = apiID, unescape(parts[0])
-	g.ws.m.ServeManagement(w, r, apiID, unescape(parts[0]), unescape(parts[2]))
+	rc.APIID, rc.Stage = "", unescape(stage)
+	g.ws.m.ServeManagement(w, r, "", rc.Stage, unescape(id))
 	return true
 }
 

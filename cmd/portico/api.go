@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -282,8 +283,8 @@ func apiDeploy(g *globalFlags) *cobra.Command {
 			_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.Deployment.ID)
 			if out.Stage != nil && out.Stage.URL != "" {
 				u := out.Stage.URL
-				if websocketAPI(cmd.Context(), c, args[0]) { // clients connect with ws:// (wss:// over TLS)
-					u = strings.Replace(strings.Replace(u, "https://", "wss://", 1), "http://", "ws://", 1)
+				if websocketAPI(cmd.Context(), c, args[0]) {
+					u = wsURL(u)
 				}
 				_, _ = fmt.Fprintln(cmd.OutOrStdout(), u)
 			}
@@ -309,6 +310,18 @@ func websocketAPI(ctx context.Context, c *client.Client, id string) bool {
 		Protocol string `json:"protocol"`
 	}
 	return json.Unmarshal(resp.Body, &a) == nil && a.Protocol == "WEBSOCKET"
+}
+
+// wsURL is the URL WebSocket clients connect to at the stage URL u: ws:// for
+// http://, wss:// (over TLS) for https://.
+func wsURL(u string) string {
+	if rest, ok := strings.CutPrefix(u, "https://"); ok {
+		return "wss://" + rest
+	}
+	if rest, ok := strings.CutPrefix(u, "http://"); ok {
+		return "ws://" + rest
+	}
+	return u
 }
 
 // parseVars parses K=V arguments.
@@ -395,6 +408,11 @@ func stageList(g *globalFlags) *cobra.Command {
 				_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "no stages yet: deploy with `portico api deploy %s --stage dev`\n", args[0])
 				return nil
 			}
+			if websocketAPI(cmd.Context(), c, args[0]) {
+				for i := range stages {
+					stages[i].URL = wsURL(stages[i].URL)
+				}
+			}
 			return stageTable(cmd.OutOrStdout(), stages)
 		},
 	}
@@ -471,20 +489,19 @@ func stageRollback(g *globalFlags) *cobra.Command {
 	return cmd
 }
 
-// helloAPIFile is the sample API `portico dev` imports.
-const helloAPIFile = "samples/hello/api.yaml"
-
-// deployHelloAPI imports samples/hello/api.yaml as API "hello" (or overwrites the
-// existing one), deploys it to stage dev with alias=live and notes the URL to curl.
+// deployHelloAPI imports the hello sample's API, SOURCE/hello/api.yaml (SOURCE
+// is `portico dev --source`, default samples), as API "hello" (or overwrites
+// the existing one), deploys it to stage dev with alias=live and notes the URL
+// to curl.
 func deployHelloAPI(ctx context.Context, e *devEnv) error {
-	return importHelloAPI(ctx, e, helloAPIFile)
+	return importHelloAPI(ctx, e, filepath.Join(e.sourceDir(), "hello", "api.yaml"))
 }
 
 // importHelloAPI is deployHelloAPI from the OpenAPI document in file.
 func importHelloAPI(ctx context.Context, e *devEnv, file string) error {
 	doc, err := os.ReadFile(file) //nolint:gosec // the sample's own document
 	if err != nil {
-		return fmt.Errorf("%w (run `make run` from the repository root)", err)
+		return fmt.Errorf("%w (run `make run` from the repository root, or give the samples' source with --source DIR)", err)
 	}
 	resp, err := e.client.Do(ctx, http.MethodGet, apisPath, nil, nil, nil)
 	if err != nil {

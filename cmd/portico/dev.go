@@ -19,6 +19,7 @@ import (
 type devEnv struct {
 	client     *client.Client
 	samples    string // built samples, one directory per sample holding bootstrap
+	source     string // the samples' source (--source); "" is defaultSource
 	adminURL   string
 	gatewayURL string
 	// tlsURL is https://localhost:PORT of the TLS listener, "" when TLS is off.
@@ -29,6 +30,17 @@ type devEnv struct {
 	// now is the clock progress lines measure by (nil: time.Now).
 	now func() time.Time
 }
+
+// sourceDir returns the samples' source directory.
+func (e *devEnv) sourceDir() string {
+	if e.source == "" {
+		return defaultSource
+	}
+	return e.source
+}
+
+// defaultSource is --source's default.
+const defaultSource = "samples"
 
 // clock returns e's clock.
 func (e *devEnv) clock() time.Time {
@@ -101,8 +113,9 @@ func newDevCmd() *cobra.Command {
 		Long: `Start the server like 'portico serve' (same flags, but the gateway listens on
 loopback by default: 127.0.0.1:8080 and 127.0.0.1:8443; --listen :8080 serves the
 network) and deploy the built samples into it through the admin API: function hello
-from SAMPLES/hello, version published, alias live pointing at it. Safe to run again on
-the same data directory.
+from SAMPLES/hello, version published, alias live pointing at it, and API hello from
+SOURCE/hello/api.yaml (--source), deployed to stage dev. Safe to run again on the
+same data directory.
 
 Then watch the samples' source (--source, default samples/) and each --function
 NAME=DIR, and on save rebuild and redeploy what changed: a sample is rebuilt into
@@ -136,6 +149,7 @@ serving. --watch=false turns watching off.`,
 				e := &devEnv{
 					client:     client.New(adminURL, s.AdminToken),
 					samples:    samples,
+					source:     source,
 					adminURL:   adminURL,
 					gatewayURL: gatewayURL,
 					tlsURL:     tlsURL,
@@ -185,7 +199,7 @@ serving. --watch=false turns watching off.`,
 	}
 	f.register(cmd)
 	cmd.Flags().StringVar(&samples, "samples", "bin/samples", "directory of built samples (make samples)")
-	cmd.Flags().StringVar(&source, "source", "samples", "the samples' source, watched and rebuilt into --samples on change")
+	cmd.Flags().StringVar(&source, "source", defaultSource, "the samples' source, watched and rebuilt into --samples on change")
 	cmd.Flags().BoolVar(&watch, "watch", true, "rebuild and redeploy on save")
 	cmd.Flags().StringArrayVar(&fnDirs, "function", nil, "NAME=DIR: deploy function NAME from DIR (Go source, or a directory with a bootstrap) and redeploy it on save; repeatable")
 	return cmd

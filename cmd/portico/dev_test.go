@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
@@ -99,4 +103,101 @@ func TestDevRefusesServerFilesInAFunctionDirectory(t *testing.T) {
 			t.Errorf("%s: portico %s: %v; want %q", tc.name, strings.Join(args, " "), err, tc.want)
 		}
 	}
+}
+
+// TestDevImportsTheHelloAPIFromSource runs `portico dev --source DIR` from a
+// directory without samples/: the hello API is DIR/hello/api.yaml's, the
+// document the watch redeploys too.
+func TestDevImportsTheHelloAPIFromSource(t *testing.T) {
+	samples, err := filepath.Abs(filepath.Dir(apptest.Sample(t, "hello")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	source := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(source, "hello"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	// Only /greeting: the sample's own document routes every path.
+	doc := `openapi: "3.0.1"
+info: {title: hello, version: "1.0"}
+paths:
+  /greeting:
+    get:
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        httpMethod: POST
+        uri: function:hello:${stageVariables.alias}
+`
+	if err := os.WriteFile(filepath.Join(source, "hello", "api.yaml"), []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// From a directory with no samples/.
+	t.Chdir(t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a guard against hanging, not a timing assertion
+	defer cancel()
+	out := &readyWriter{ready: make(chan struct{}), mark: "Press Ctrl-C to stop."}
+	root := newRoot()
+	root.SetOut(out)
+	root.SetErr(out)
+	root.SetArgs([]string{"dev", "--samples", samples, "--source", source, "--watch=false", "--data-dir", "./portico-data",
+		"--runtime", "process", "--listen", "127.0.0.1:0", "--tls-listen", "off", "--admin-listen", "127.0.0.1:0", "--log-level", "error"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	select {
+	case <-out.ready:
+	case err := <-done:
+		t.Fatalf("portico dev --source %s stopped: %v\n%s", source, err, out)
+	}
+	defer func() {
+		cancel()
+		<-done
+	}()
+	m := regexp.MustCompile(`curl -s '(http://[^']+/dev/)hello\?name=you'`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no stage URL in the output:\n%s", out)
+	}
+	get := func(u string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, body := get(m[1] + "greeting?name=src"); st != http.StatusOK || !strings.Contains(body, "hello from portico") {
+		t.Errorf("GET /dev/greeting, a route of DIR's document: %d %s", st, body)
+	}
+	if st, body := get(m[1] + "hello"); st != http.StatusForbidden {
+		t.Errorf("GET /dev/hello, a route only the repository's samples/hello/api.yaml has: %d %s", st, body)
+	}
+}
+
+// readyWriter is a command's output, safe for concurrent use, that closes
+// ready once mark has been written.
+type readyWriter struct {
+	mu    sync.Mutex
+	b     bytes.Buffer
+	mark  string
+	ready chan struct{}
+	seen  bool
+}
+
+func (w *readyWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.b.Write(p)
+	if !w.seen && strings.Contains(w.b.String(), w.mark) {
+		w.seen = true
+		close(w.ready)
+	}
+	return n, err
+}
+
+func (w *readyWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }

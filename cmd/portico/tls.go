@@ -184,9 +184,13 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 		Short: "Map a base path of a domain (--path, default the whole domain) to an API stage",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			scheme := "https"
+			if c, err := g.client(); err == nil && websocketAPI(cmd.Context(), c, args[1]) {
+				scheme = "wss" // clients connect with wss://; @connections is https://NAME/BASE-PATH/@connections
+			}
 			return g.run(cmd, http.MethodPost, "/v2/domainnames/"+url.PathEscape(args[0])+"/apimappings", nil,
 				map[string]string{"apiId": args[1], "stage": args[2], "apiMappingKey": basePath}, nil,
-				say("https://%s/%s -> api %s stage %s", args[0], basePath, args[1], args[2]))
+				say("%s://%s/%s -> api %s stage %s", scheme, args[0], basePath, args[1], args[2]))
 		},
 	}
 	mapCmd.Flags().StringVar(&basePath, "path", "", "base path (API mapping key), e.g. v2 or orders/v2; empty maps the whole domain")

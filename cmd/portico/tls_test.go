@@ -97,4 +97,18 @@ func TestTLSInitThenHTTPSAndDomains(t *testing.T) {
 		t.Errorf("after unmap: %q", out)
 	}
 	run(t, "domain", "delete", "shop.dev.test", ep)
+
+	// A WebSocket API's mapping: its clients connect with wss://.
+	ws, err := svc.Create(t.Context(), &apis.API{Name: "w", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{RouteSelectionExpression: "$request.body.action",
+		Routes: []apis.Route{{RouteKey: "$default", Integration: &apis.Integration{Type: apis.IntegrationMock}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Deploy(t.Context(), ws.ID, apis.DeployInput{StageName: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "domain", "create", "chat.dev.test", ep)
+	if out := run(t, "domain", "map", "chat.dev.test", ws.ID, "prod", "--path", "room", ep); !strings.Contains(out, "wss://chat.dev.test/room -> api "+ws.ID) {
+		t.Errorf("domain map of a WebSocket API printed %q", out)
+	}
 }

@@ -22,9 +22,9 @@ func cliCombined(t *testing.T, env *apptest.Env, args ...string) string {
 	return out
 }
 
-// TestWebSocketDeployPrintsWSURLAndSendConfirms: `api deploy` of a WebSocket API
-// prints the ws:// URL clients connect to, and `connections send` says what it
-// sent.
+// TestWebSocketDeployPrintsWSURLAndSendConfirms: `api deploy` and `stage list`
+// of a WebSocket API print the ws:// URL clients connect to, and `connections
+// send` says what it sent.
 func TestWebSocketDeployPrintsWSURLAndSendConfirms(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	id := strings.TrimSpace(cliCombined(t, env, "ws", "create", "cli-ws"))
@@ -35,6 +35,10 @@ func TestWebSocketDeployPrintsWSURLAndSendConfirms(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(cliCombined(t, env, "api", "deploy", id, "--stage", "dev")), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[1], "ws://") || !strings.HasSuffix(lines[1], "/"+id+"/dev/") {
 		t.Fatalf("api deploy printed %q, want the deployment id and a ws:// URL", lines)
+	}
+	// `stage list` shows the same ws:// URL.
+	if out := cliCombined(t, env, "stage", "list", id); !strings.Contains(out, lines[1]) || strings.Contains(out, "http://") {
+		t.Errorf("stage list printed %q, want the ws:// URL %s", out, lines[1])
 	}
 	conn, resp, err := websocket.DefaultDialer.Dial(lines[1], nil)
 	if err != nil {

@@ -238,11 +238,17 @@ function stageSection(apiID, st) {
       route();
     } catch (e) { /* shown */ }
   };
+  // Promote as API Gateway's console and `portico stage promote` do: the
+  // canary's variable overrides merged into the stage's variables, its
+  // deployment the stage's, and its share of the traffic 0 (the canary stays).
   const promote = async () => {
     clearError();
     try {
       await api("PATCH", "/restapis/" + enc(apiID) + "/stages/" + enc(st.name),
-        { patchOperations: [{ op: "copy", from: "/canarySettings/deploymentId", path: "/deploymentId" }] });
+        { patchOperations: [
+          { op: "copy", from: "/canarySettings/stageVariableOverrides", path: "/variables" },
+          { op: "copy", from: "/canarySettings/deploymentId", path: "/deploymentId" },
+          { op: "replace", path: "/canarySettings/percentTraffic", value: "0" }] });
       route();
     } catch (e) { /* shown */ }
   };

@@ -1,0 +1,132 @@
+package console_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+)
+
+// TestConsolePromoteInChromium promotes a REST stage's canary with the
+// console's Promote button and checks what API Gateway's "Promote a canary
+// release" (and `portico stage promote`) leave: the stage on the canary's
+// deployment, the canary's variable overrides merged into the stage's
+// variables, and the canary kept with 0% of the traffic.
+func TestConsolePromoteInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	browser := apptest.Browser(t)
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
+	var api struct{ ID string }
+	st, body := call(t, env, "POST", "/portico/v1/apis", map[string]any{"name": "promoted", "protocol": "REST"})
+	if st != 201 && st != 200 {
+		t.Fatalf("create api: %d %s", st, body)
+	}
+	_ = json.Unmarshal(body, &api)
+	// The MOCK answers with the deployment it is (v) and the stage variable
+	// color, so a request shows both.
+	mock := func(v string) map[string]any {
+		return map[string]any{"type": "MOCK", "requestTemplates": map[string]string{"application/json": `{"statusCode": 200}`},
+			"responses": map[string]any{"default": map[string]any{"statusCode": "200",
+				"responseTemplates": map[string]string{"application/json": `{"v":"` + v + `","color":"$stageVariables.color"}`}}}}
+	}
+	var route struct{ ID string }
+	_, body = call(t, env, "POST", "/portico/v1/apis/"+api.ID+"/routes", map[string]any{"method": "GET", "path": "/v", "integration": mock("1")})
+	_ = json.Unmarshal(body, &route)
+	var dep1 struct{ Deployment struct{ ID string } }
+	_, body = call(t, env, "POST", "/portico/v1/apis/"+api.ID+"/deployments", map[string]any{"stageName": "dev"})
+	_ = json.Unmarshal(body, &dep1)
+	if st, body := call(t, env, "PUT", "/portico/v1/apis/"+api.ID+"/routes/"+route.ID+"/integration", mock("2")); st != 200 {
+		t.Fatalf("update integration: %d %s", st, body)
+	}
+	var dep2 struct{ Deployment struct{ ID string } }
+	_, body = call(t, env, "POST", "/portico/v1/apis/"+api.ID+"/deployments", map[string]any{"stageName": "dev"})
+	_ = json.Unmarshal(body, &dep2)
+	if dep1.Deployment.ID == "" || dep2.Deployment.ID == "" {
+		t.Fatalf("deployments %q and %q", dep1.Deployment.ID, dep2.Deployment.ID)
+	}
+	// The stage: deployment 2, color=blue and keep=yes; its canary: 100% of
+	// the traffic to deployment 1 with color=green.
+	stagePath := "/restapis/" + api.ID + "/stages/dev"
+	op := func(path, value string) map[string]any {
+		return map[string]any{"op": "replace", "path": path, "value": value}
+	}
+	if st, body := call(t, env, "PATCH", stagePath, map[string]any{"patchOperations": []any{
+		op("/variables/color", "blue"), op("/variables/keep", "yes"),
+		op("/canarySettings/percentTraffic", "100"), op("/canarySettings/deploymentId", dep1.Deployment.ID),
+		op("/canarySettings/stageVariableOverrides/color", "green"),
+	}}); st != 200 {
+		t.Fatalf("set up the canary: %d %s", st, body)
+	}
+	serves := func() string {
+		resp, err := http.Get(env.GatewayURL + "/" + api.ID + "/dev/v")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := serves(); got != `{"v":"1","color":"green"}` {
+		t.Fatalf("the canary serves %s", got)
+	}
+
+	b := newBrowser(t, browser)
+	b.navigate(env.AdminURL + "/console/")
+	if err := chromedp.Do(b.tab, chromedp.SetValue(chromedp.ID("token"), token), chromedp.Click(chromedp.ID("sign-in"))); err != nil {
+		t.Fatal(err)
+	}
+	b.poll("the console after signing in", `document.body.dataset.page !== undefined`)
+	b.navigate(env.AdminURL + "/console/#/apis/" + api.ID)
+	const button = `section[data-stage="dev"] button.promote`
+	b.poll("the stage's Promote button", `document.querySelector('`+button+`') !== null`)
+	if err := chromedp.Do(b.tab, chromedp.Click(chromedp.CSS(button))); err != nil {
+		t.Fatal(err)
+	}
+	b.poll("the stage on the canary's deployment", fmt.Sprintf(`(document.querySelector('section[data-stage="dev"] td.deployment') || {}).textContent === %q`, dep1.Deployment.ID))
+	b.poll("the canary at 0%", `document.querySelector('section[data-stage="dev"]').textContent.includes("0% to ")`)
+	b.shot("api-promoted")
+	if msg := eval[string](b, `document.getElementById("error").hidden ? "" : document.getElementById("error").textContent`); msg != "" {
+		t.Errorf("the page shows an error: %s", msg)
+	}
+
+	// What the admin API reports, as `portico stage promote` leaves it.
+	st, body = call(t, env, "GET", stagePath, nil)
+	if st != 200 {
+		t.Fatalf("get stage: %d %s", st, body)
+	}
+	var stage struct {
+		DeploymentID   string            `json:"deploymentId"`
+		Variables      map[string]string `json:"variables"`
+		CanarySettings *struct {
+			PercentTraffic         float64           `json:"percentTraffic"`
+			DeploymentID           string            `json:"deploymentId"`
+			StageVariableOverrides map[string]string `json:"stageVariableOverrides"`
+		} `json:"canarySettings"`
+	}
+	if err := json.Unmarshal(body, &stage); err != nil {
+		t.Fatal(err)
+	}
+	if stage.DeploymentID != dep1.Deployment.ID {
+		t.Errorf("deploymentId %q, want the canary's %q", stage.DeploymentID, dep1.Deployment.ID)
+	}
+	if stage.Variables["color"] != "green" || stage.Variables["keep"] != "yes" {
+		t.Errorf("variables %v, want the canary's color=green merged into keep=yes", stage.Variables)
+	}
+	if c := stage.CanarySettings; c == nil || c.PercentTraffic != 0 {
+		t.Errorf("canarySettings %+v, want the canary kept with percentTraffic 0", c)
+	}
+	// Every request now goes to the promoted release, with its variables.
+	for range 5 {
+		if got := serves(); got != `{"v":"1","color":"green"}` {
+			t.Fatalf("after the promotion the stage serves %s", got)
+		}
+	}
+}
