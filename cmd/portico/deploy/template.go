@@ -406,7 +406,11 @@ func (t *Template) resolveOutput(k string, o, mappings, conds any, base *resolve
 	}
 	v = fmt.Sprint(res.Value)
 	for _, m := range tokenPattern.FindAllStringSubmatch(v, -1) {
-		switch typ := base.resources[m[1]].Type; typ {
+		typ := "an unknown type"
+		if res := base.resources[m[1]]; res != nil {
+			typ = res.Type
+		}
+		switch typ {
 		case TypeFunction, TypeAPI, TypeHTTPAPI, TypeV2API:
 		default:
 			t.warn("output %s is left out: it names %s (%s), which Portico does not make; remove it from the template", k, m[1], typ)
