@@ -145,7 +145,7 @@ func (t *Template) ResolveOutputs(ctx context.Context, rec *Record, attrs APIAtt
 			case m[2] == "RootResourceId" && r.Kind == KindAPI:
 				v, err = attrs.RootResourceID(ctx, r.PhysicalID)
 			default:
-				err = errors.New("Portico does not resolve that attribute")
+				err = errors.New("not an attribute portico deploy resolves")
 			}
 			if err == nil && v == "" {
 				err = errors.New("the server reports none")
