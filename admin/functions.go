@@ -23,7 +23,7 @@ import (
 const defaultLogBytes = 64 << 10
 
 // roleARN is the execution role Portico reports; Portico does not use IAM roles.
-const roleARN = "arn:aws:iam::" + functions.AccountID + ":role/portico"
+const roleARN = functions.RoleARN
 
 // ---- wire shapes (Lambda's JSON) ----
 

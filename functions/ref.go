@@ -176,6 +176,11 @@ const (
 	AccountID = "000000000000"
 )
 
+// RoleARN is the execution role Portico reports for every function (Lambda's
+// Role): Portico uses no IAM roles, and functions run with the server's own
+// permissions.
+const RoleARN = "arn:aws:iam::" + AccountID + ":role/portico"
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

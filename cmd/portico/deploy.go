@@ -158,7 +158,10 @@ func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.
 		}
 		_, _ = fmt.Fprintf(cmd.OutOrStdout(), "  %s (api %s, stage %s): %s\n", id, r.PhysicalID, r.Stage, u)
 	}
-	outs := t.ResolveOutputs(rec)
+	outs, warnings := t.ResolveOutputs(cmd.Context(), rec, target)
+	for _, w := range warnings {
+		_, _ = fmt.Fprintln(cmd.OutOrStdout(), "warning:", w)
+	}
 	if len(outs) > 0 {
 		_, _ = fmt.Fprintln(cmd.OutOrStdout(), "Outputs:")
 		for _, k := range slices.Sorted(maps.Keys(outs)) {

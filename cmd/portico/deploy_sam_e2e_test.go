@@ -417,3 +417,80 @@ func TestDeployHTTPStageRouteThrottleAndAccessLog(t *testing.T) {
 		t.Errorf("access log after dropping it: %q %v, want no new lines", data, err)
 	}
 }
+
+// outputValue returns the value `portico deploy` printed for output name.
+func outputValue(t *testing.T, out, name string) string {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+": "); ok {
+			return v
+		}
+	}
+	t.Fatalf("deploy printed no output %s:\n%s", name, out)
+	return ""
+}
+
+// TestDeploySAMInitGoTemplate deploys the template `sam init` writes for Go
+// (hello-world, provided.al2023) as it comes: its output naming the role SAM
+// generates for the function failed the whole deploy. Now the deploy serves
+// the function, prints the role Portico reports with a warning saying why.
+func TestDeploySAMInitGoTemplate(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	path := samTestdata(t, "sam-init-go.yaml")
+	boot, err := os.ReadFile(filepath.Join(filepath.Dir(path), "hello", "bootstrap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(filepath.Dir(path), "hello-world", "bootstrap"), boot, 0o755)
+	out := cliCombined(t, env, "deploy", "--template", path, "--stack", "sam-app")
+	if got := outputValue(t, out, "HelloWorldFunctionIamRole"); got != "arn:aws:iam::000000000000:role/portico" {
+		t.Errorf("HelloWorldFunctionIamRole: %s", got)
+	}
+	if !strings.Contains(out, "warning: output HelloWorldFunctionIamRole: !GetAtt HelloWorldFunctionRole.Arn: HelloWorldFunctionRole is the execution role SAM would make for function HelloWorldFunction; Portico makes no IAM roles") {
+		t.Errorf("no warning about the role:\n%s", out)
+	}
+	if got := outputValue(t, out, "HelloWorldFunction"); got != "arn:aws:lambda:us-east-1:000000000000:function:sam-app-HelloWorldFunction" {
+		t.Errorf("HelloWorldFunction: %s", got)
+	}
+	api := stackRecord(t, env, "sam-app").Resources["ServerlessRestApi"].PhysicalID
+	if st, body := gatewayCall(t, http.MethodGet, env.GatewayURL+"/"+api+"/Prod/hello", "", nil); st != http.StatusOK {
+		t.Fatalf("GET /Prod/hello: %d %s", st, body)
+	}
+}
+
+// TestDeployOutputsAPIAttributes: !GetAtt ServerlessHttpApi.ApiEndpoint was
+// printed as «ServerlessHttpApi.ApiEndpoint»; it is the API's base URL on
+// the gateway (as apigatewayv2's GetApi reports it), which answers the
+// function's route; a REST API's RootResourceId is its root resource; outputs
+// naming what Portico does not make are left out with a warning.
+func TestDeployOutputsAPIAttributes(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	path := samTestdata(t, "api-attributes.yaml")
+	out := cliCombined(t, env, "deploy", "--template", path, "--stack", "attrs")
+	rec := stackRecord(t, env, "attrs")
+	httpID, restID := rec.Resources["ServerlessHttpApi"].PhysicalID, rec.Resources["RestApi"].PhysicalID
+	endpoint := outputValue(t, out, "HttpApiUrl")
+	if endpoint != env.GatewayURL+"/"+httpID {
+		t.Errorf("HttpApiUrl = %s, want %s/%s", endpoint, env.GatewayURL, httpID)
+	}
+	for _, url := range []string{endpoint + "/hello", outputValue(t, out, "HelloUrl")} {
+		if st, body := gatewayCall(t, http.MethodGet, url, "", nil); st != http.StatusOK || !strings.Contains(body, "hello from portico") {
+			t.Errorf("GET %s: %d %s", url, st, body)
+		}
+	}
+	var restAPI struct {
+		RootResourceID string `json:"rootResourceId"`
+	}
+	adminJSON(t, env, "/restapis/"+restID, &restAPI)
+	if got := outputValue(t, out, "RestRoot"); got != restAPI.RootResourceID || got == "" {
+		t.Errorf("RestRoot = %s, want %s", got, restAPI.RootResourceID)
+	}
+	for _, o := range []string{"TableName", "TableArn"} {
+		if !strings.Contains(out, "warning: output "+o+" is left out") || strings.Contains(out, "  "+o+": ") {
+			t.Errorf("output %s should be left out with a warning:\n%s", o, out)
+		}
+	}
+	if strings.Contains(out, "«") {
+		t.Errorf("an unresolved reference was printed:\n%s", out)
+	}
+}

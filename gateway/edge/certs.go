@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -168,11 +170,15 @@ func parseTruststore(bundle []byte, name string) (*x509.CertPool, []*x509.Certif
 
 // CertReloader serves a certificate from a pair of PEM files and reloads it when
 // either file changes (written in place, replaced by rename, or swapped through a
-// symlink). A reload that fails (files that do not parse or match, an expired
-// certificate, one that does not cover its domain; often the moment between
-// writing the certificate and its key) is logged with the file at fault and the
-// old certificate is kept. Connections already made keep the certificate they
-// were made with. Safe for concurrent use.
+// symlink). A pair that fails to load after a change (files that do not parse or
+// match, an expired certificate, one that does not cover its domain) is most
+// often half written: a new key beside the old certificate, or the other way
+// round. So the failure is not judged at once: the reloader waits until the
+// files have been quiet for SettleDelay (every further change loads the pair
+// again and restarts the wait) and only then, if the pair still fails, logs it
+// once with the file at fault. The old certificate is kept meanwhile.
+// Connections already made keep the certificate they were made with. Safe for
+// concurrent use.
 type CertReloader struct {
 	certFile, keyFile string
 	now               func() time.Time
@@ -185,9 +191,24 @@ type CertReloader struct {
 	mu      sync.Mutex
 	watcher *certWatcher // Watch's own
 	// OnReload, when set before Watch, is called after every reload attempt
-	// with its error (nil: the new certificate is in use).
+	// that is judged, with its error (nil: the pair in the files is in use);
+	// a failure after a change is judged once the files have settled.
 	OnReload func(error)
+
+	// afterFunc starts the settle timer (time.AfterFunc; tests fire it
+	// themselves).
+	afterFunc func(time.Duration, func()) interface{ Stop() bool }
+	// pmu guards the settle state: a pair that failed to load after a
+	// change and is waiting for the files to settle.
+	pmu     sync.Mutex
+	pending interface{ Stop() bool } // nil: nothing waiting
+	gen     int                      // bumped whenever pending changes, so a stale timer does nothing
 }
+
+// SettleDelay is how long the certificate files must stay unchanged before a
+// pair that fails to load after a change is reported: long enough for a tool
+// that writes the key and the certificate one after the other.
+const SettleDelay = 2 * time.Second
 
 // NewCertReloader loads the pair, refusing files that LoadKeyPair refuses. now may
 // be nil (time.Now).
@@ -208,7 +229,8 @@ func newCertReloader(certFile, keyFile string, now func() time.Time, log *slog.L
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &CertReloader{certFile: certFile, keyFile: keyFile, now: now, log: log, check: check}
+	return &CertReloader{certFile: certFile, keyFile: keyFile, now: now, log: log, check: check,
+		afterFunc: func(d time.Duration, f func()) interface{ Stop() bool } { return time.AfterFunc(d, f) }}
 }
 
 // Certificate returns the certificate in use.
@@ -220,25 +242,89 @@ func (c *CertReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 	return c.cur.Load(), nil
 }
 
-// Reload loads the files again; on failure it keeps the old certificate and
-// returns the error, which names the file at fault.
+// Reload loads the files again; on failure it keeps the old certificate, logs
+// the error and returns it, naming the file at fault.
 func (c *CertReloader) Reload() error {
+	err := c.load()
+	if err != nil {
+		c.logFailure(err)
+	}
+	return err
+}
+
+// load loads the pair and puts it in use; on failure the old certificate
+// stays. A pair that is the one in use already is not logged again.
+func (c *CertReloader) load() error {
 	pair, err := LoadKeyPair(c.certFile, c.keyFile, c.now())
 	if err == nil && c.check != nil {
 		err = c.check(pair)
 	}
 	if err != nil {
-		c.log.Error("TLS certificate not reloaded; the old one stays in use", "cert", c.certFile, "key", c.keyFile, "err", err)
 		return err
 	}
-	c.cur.Store(pair)
-	c.log.Info("TLS certificate reloaded", "cert", c.certFile, "subject", pair.Leaf.Subject.String(), "notAfter", pair.Leaf.NotAfter)
+	if old := c.cur.Swap(pair); old == nil || !slices.EqualFunc(old.Certificate, pair.Certificate, bytes.Equal) {
+		c.log.Info("TLS certificate reloaded", "cert", c.certFile, "subject", pair.Leaf.Subject.String(), "notAfter", pair.Leaf.NotAfter)
+	}
 	return nil
 }
 
-// reloadAndTell reloads and hands the outcome to OnReload.
-func (c *CertReloader) reloadAndTell() {
-	err := c.Reload()
+func (c *CertReloader) logFailure(err error) {
+	c.log.Error("TLS certificate not reloaded; the old one stays in use", "cert", c.certFile, "key", c.keyFile, "err", err)
+}
+
+// changed loads the pair after a change to its files. Success is used at
+// once; a failure waits for the files to settle (see CertReloader): the next
+// change loads the pair again and restarts the wait, and the timer judges
+// what is on disk then.
+func (c *CertReloader) changed() {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	c.stopPendingLocked()
+	if err := c.load(); err != nil {
+		c.log.Debug("TLS certificate files do not load yet; waiting for them to settle", "cert", c.certFile, "key", c.keyFile, "wait", SettleDelay, "err", err)
+		gen := c.gen
+		c.pending = c.afterFunc(SettleDelay, func() { c.settled(gen) })
+		return
+	}
+	c.tell(nil)
+}
+
+// settled is the settle timer of generation gen firing: the files have not
+// changed for SettleDelay, so the pair on disk is judged, and a failure
+// reported once.
+func (c *CertReloader) settled(gen int) {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	if gen != c.gen {
+		return // a later change, or Close, took over
+	}
+	c.pending = nil
+	c.gen++
+	err := c.load()
+	if err != nil {
+		c.logFailure(err)
+	}
+	c.tell(err)
+}
+
+// stopPending drops a failure waiting to be judged (the files are no longer
+// watched).
+func (c *CertReloader) stopPending() {
+	c.pmu.Lock()
+	defer c.pmu.Unlock()
+	c.stopPendingLocked()
+}
+
+func (c *CertReloader) stopPendingLocked() {
+	if c.pending != nil {
+		c.pending.Stop()
+		c.pending = nil
+	}
+	c.gen++
+}
+
+// tell hands a judged outcome to OnReload.
+func (c *CertReloader) tell(err error) {
 	if c.OnReload != nil {
 		c.OnReload(err)
 	}
@@ -269,7 +355,9 @@ func (c *CertReloader) Close() error {
 	if w == nil {
 		return nil
 	}
-	return w.close()
+	err := w.close()
+	c.stopPending()
+	return err
 }
 
 // dirs are the absolute directories of the pair's files.
@@ -371,6 +459,7 @@ func (cw *certWatcher) remove(c *CertReloader) {
 	for _, d := range c.dirs() {
 		cw.unwatch(d)
 	}
+	c.stopPending()
 }
 
 // unwatch drops one reloader's interest in d; cw.mu is held.
@@ -398,7 +487,7 @@ func (cw *certWatcher) loop() {
 			}
 			cw.mu.Unlock()
 			for _, c := range hit {
-				c.reloadAndTell()
+				c.changed()
 			}
 		case err, ok := <-cw.w.Errors:
 			if !ok {
@@ -413,6 +502,12 @@ func (cw *certWatcher) loop() {
 func (cw *certWatcher) close() error {
 	err := cw.w.Close()
 	<-cw.done
+	cw.mu.Lock()
+	subs := slices.Collect(maps.Keys(cw.subs))
+	cw.mu.Unlock()
+	for _, c := range subs {
+		c.stopPending()
+	}
 	if errors.Is(err, fsnotify.ErrClosed) {
 		return nil
 	}

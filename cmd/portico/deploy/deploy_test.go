@@ -633,7 +633,7 @@ func TestRefsPortikoCannotResolve(t *testing.T) {
 	for name, tc := range map[string]struct{ text, want string }{
 		"table": {strings.Replace(twoFunctions, "!Ref Greeting", "!Ref Table", 1) + "  Table:\n    Type: AWS::DynamoDB::Table\n",
 			"Hello names Table (AWS::DynamoDB::Table), which Portico cannot put there"},
-		"api id in env": {strings.Replace(twoFunctions, "!Ref Greeting", "!Ref Api", 1), "Hello names Api (AWS::Serverless::Api)"},
+		"api id in env": {strings.Replace(twoFunctions, "!Ref Greeting", "!Ref Api", 1), "Hello: environment variable GREETING names Api (AWS::Serverless::Api)"},
 		"retain":        {strings.Replace(twoFunctions, "  Other:\n    Type: AWS::Serverless::Function\n", "  Other:\n    Type: AWS::Serverless::Function\n    DeletionPolicy: Retain\n", 1), "DeletionPolicy Retain is not supported"},
 	} {
 		t.Run(name, func(t *testing.T) {

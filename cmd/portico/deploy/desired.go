@@ -798,7 +798,7 @@ func walkStrings(v any, f func(string) string) any {
 // template asks for: a Ref to a resource Portico does not create (a table, a
 // role) or to an API where a literal value is needed.
 func (b *builder) leftovers() {
-	check := func(where string, v any) {
+	check := func(where string, v any, fn string) {
 		raw, _ := json.Marshal(v)
 		for _, m := range tokenPattern.FindAllStringSubmatch(string(raw), -1) {
 			name := m[1]
@@ -809,15 +809,44 @@ func (b *builder) leftovers() {
 			if r, ok := b.t.Resources[m[1]]; ok {
 				typ = r.Type
 			}
+			if fn != "" && (typ == TypeAPI || typ == TypeHTTPAPI || typ == TypeV2API) {
+				b.failAPIInFunction(fn, m[1], name, typ)
+				continue
+			}
 			b.fail("%s names %s (%s), which Portico cannot put there: Ref and !GetAtt name parameters, functions (their names and ARNs), and APIs only in RestApiId, ApiId and Target", where, name, typ)
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(b.d.Functions)) {
-		check(id, b.d.Functions[id])
+		check(id, b.d.Functions[id], id)
 	}
 	for _, id := range slices.Sorted(maps.Keys(b.d.APIs)) {
-		check(id, b.d.APIs[id])
+		check(id, b.d.APIs[id], "")
 	}
+}
+
+// failAPIInFunction refuses function fn's properties naming API api (as
+// name: the API or one of its attributes), saying why and what to do
+// instead.
+func (b *builder) failAPIInFunction(fn, api, name, typ string) {
+	prop := "properties"
+	for k, v := range b.d.Functions[fn].Environment {
+		if strings.Contains(v, tokenOpen+name+tokenClose) {
+			prop = "environment variable " + k
+			break
+		}
+	}
+	instead := "the function can read its API's id, domain name and stage from each event's requestContext (apiId, domainName, stage)"
+	calls := false
+	for _, key := range []string{api, "ws:" + api} {
+		for _, r := range b.eventRoutes[key] {
+			calls = calls || r.fn == fn
+		}
+	}
+	if calls {
+		b.fail("%s: %s names %s (%s), whose routes call %s: the function would depend on the API that depends on it, a circular dependency CloudFormation refuses too. Remove it from the function; %s", fn, prop, name, typ, fn, instead)
+		return
+	}
+	b.fail("%s: %s names %s (%s), which Portico cannot put there: it makes a stack's functions before its APIs, so a function cannot hold an API's id or endpoint (CloudFormation can, as this API does not call the function). Remove it from the function, or pass the id as a parameter (--parameter-overrides) after the API is made; %s", fn, prop, name, typ, instead)
 }
 
 // apiToken returns the logical id an API reference names («Id» as Ref

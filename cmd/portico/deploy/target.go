@@ -506,3 +506,34 @@ func (h *HTTPTarget) DeleteUsagePlan(ctx context.Context, id string) error {
 	}
 	return err
 }
+
+var _ APIAttributes = (*HTTPTarget)(nil)
+
+// APIEndpoint implements APIAttributes: apigatewayv2's GetApi.
+func (h *HTTPTarget) APIEndpoint(ctx context.Context, id string) (string, error) {
+	var a struct {
+		APIEndpoint string `json:"apiEndpoint"`
+	}
+	err := h.getJSON(ctx, "/v2/apis/"+esc(id), &a)
+	return a.APIEndpoint, err
+}
+
+// RootResourceID implements APIAttributes: API Gateway's GetRestApi.
+func (h *HTTPTarget) RootResourceID(ctx context.Context, id string) (string, error) {
+	var a struct {
+		RootResourceID string `json:"rootResourceId"`
+	}
+	err := h.getJSON(ctx, "/restapis/"+esc(id), &a)
+	return a.RootResourceID, err
+}
+
+func (h *HTTPTarget) getJSON(ctx context.Context, path string, v any) error {
+	resp, err := h.C.Do(ctx, http.MethodGet, path, nil, nil, nil)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(resp.Body, v); err != nil {
+		return fmt.Errorf("decoding GET %s: %w", path, err)
+	}
+	return nil
+}

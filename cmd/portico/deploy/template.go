@@ -13,6 +13,7 @@ package deploy
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,6 +46,7 @@ const (
 	TypeV2Stage       = "AWS::ApiGatewayV2::Stage"
 	TypeV2Deployment  = "AWS::ApiGatewayV2::Deployment"
 	TypePermission    = "AWS::Lambda::Permission"
+	TypeIAMRole       = "AWS::IAM::Role"
 )
 
 // Implicit API logical ids, as SAM names them.
@@ -99,28 +101,68 @@ type Template struct {
 	stack   string
 }
 
+// APIAttributes reads the attributes of an API that only the server knows,
+// for the outputs' !GetAtt. HTTPTarget implements it through the admin API.
+type APIAttributes interface {
+	// APIEndpoint returns the API's base URL as apigatewayv2's GetApi
+	// reports it: the gateway's URL and the API's id (a stage's URL is it
+	// and the stage name; an HTTP API's $default stage answers at it).
+	APIEndpoint(ctx context.Context, id string) (string, error)
+	// RootResourceID returns a REST API's root resource id ("/").
+	RootResourceID(ctx context.Context, id string) (string, error)
+}
+
 // ResolveOutputs returns the template's outputs with the resources they name
-// replaced by what the stack's record says they are: function names and ARNs,
-// API ids.
-func (t *Template) ResolveOutputs(rec *Record) map[string]string {
+// replaced by what the stack's record and the server say they are: function
+// names and ARNs, API ids, an API's endpoint (ApiEndpoint) and a REST API's
+// RootResourceId. An output that cannot be resolved is left out and named in
+// the warnings returned.
+func (t *Template) ResolveOutputs(ctx context.Context, rec *Record, attrs APIAttributes) (map[string]string, []string) {
 	out := map[string]string{}
-	for k, v := range t.Outputs {
-		out[k] = tokenPattern.ReplaceAllStringFunc(v, func(tok string) string {
+	var warnings []string
+	for _, k := range slices.Sorted(maps.Keys(t.Outputs)) {
+		var failed error
+		v := tokenPattern.ReplaceAllStringFunc(t.Outputs[k], func(tok string) string {
 			m := tokenPattern.FindStringSubmatch(tok)
-			r := rec.Resources[m[1]]
+			name := strings.TrimSuffix(m[1]+"."+m[2], ".")
+			var r *Resource
+			if rec != nil {
+				r = rec.Resources[m[1]]
+			}
 			if r == nil {
+				failed = fmt.Errorf("the stack's record holds no %s", m[1])
 				return tok
 			}
+			var v string
+			var err error
 			switch {
 			case m[2] == "" || m[2] == "ApiId":
 				return r.PhysicalID
 			case m[2] == "Arn" && r.Kind == KindFunction:
 				return functions.ARN(r.PhysicalID, "")
+			case m[2] == "ApiEndpoint" && r.Kind == KindAPI:
+				v, err = attrs.APIEndpoint(ctx, r.PhysicalID)
+			case m[2] == "RootResourceId" && r.Kind == KindAPI:
+				v, err = attrs.RootResourceID(ctx, r.PhysicalID)
+			default:
+				err = errors.New("not an attribute portico deploy resolves")
 			}
-			return tok
+			if err == nil && v == "" {
+				err = errors.New("the server reports none")
+			}
+			if err != nil {
+				failed = fmt.Errorf("%s: %w", name, err)
+				return tok
+			}
+			return v
 		})
+		if failed != nil {
+			warnings = append(warnings, fmt.Sprintf("output %s is left out: %v", k, failed))
+			continue
+		}
+		out[k] = v
 	}
-	return out
+	return out, warnings
 }
 
 // refToken marks a Ref or Fn::GetAtt to a resource in a resolved value until
@@ -211,7 +253,10 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 			r.Properties = map[string]any{}
 		}
 	}
-	addImplicitAPIs(raw.Resources)
+	generated := map[string]string{}
+	for _, id := range addImplicitAPIs(raw.Resources) {
+		generated[id] = ""
+	}
 	if err := applyGlobals(raw.Globals, raw.Resources, t); err != nil {
 		return nil, err
 	}
@@ -223,14 +268,21 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	for id, r := range raw.Resources {
 		names[id] = r
 	}
-	// SAM's implicit APIs, made when a function has an Api or HttpApi event
-	// without naming an API.
-	for _, id := range []string{ImplicitRestAPI, ImplicitHTTPAPI} {
-		if _, ok := names[id]; !ok {
-			names[id] = &rawResource{Type: map[string]string{ImplicitRestAPI: TypeAPI, ImplicitHTTPAPI: TypeHTTPAPI}[id]}
+	// The execution role SAM makes for each function without a Role
+	// (FunctionNameRole), which templates name in outputs: Portico makes no
+	// roles, so a reference resolves to the one it reports for every
+	// function, with a warning (resolver.implicitRole).
+	for _, id := range slices.Sorted(maps.Keys(raw.Resources)) {
+		r := raw.Resources[id]
+		if _, hasRole := r.Properties["Role"]; r.Type != TypeFunction || hasRole {
+			continue
+		}
+		if _, taken := names[id+"Role"]; !taken {
+			names[id+"Role"] = &rawResource{Type: TypeIAMRole}
+			generated[id+"Role"] = id
 		}
 	}
-	res := &resolver{params: params, resources: names, stack: opts.Stack}
+	res := &resolver{params: params, resources: names, stack: opts.Stack, generated: generated}
 	if err := checkDependsOn(raw.Resources, t.warn); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -250,14 +302,129 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 			t.warn("output %s: Export is ignored: Portico stacks export nothing (Fn::ImportValue is refused)", k)
 		}
 	}
-	// Second pass: resolve intrinsics over Resources and Outputs, with the
-	// Mappings Fn::FindInMap reads and the Conditions Fn::If tests.
-	body, err := json.Marshal(map[string]any{"Resources": raw.Resources, "Outputs": raw.Outputs,
+	// Second pass: resolve intrinsics over Resources, with the Mappings
+	// Fn::FindInMap reads and the Conditions Fn::If tests; then over each
+	// output on its own (resolveOutput).
+	body, err := json.Marshal(map[string]any{"Resources": raw.Resources,
 		"Mappings": top["Mappings"], "Conditions": raw.Conditions})
 	if err != nil {
 		return nil, err
 	}
-	processed, err := processJSON(body, &intrinsics.ProcessorOptions{
+	processed, err := processJSON(body, res.options())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(res.errs) == 0 {
+		res.unresolved(processed)
+	}
+	if len(res.errs) > 0 {
+		return nil, errors.Join(res.errs...)
+	}
+	t.Warnings = append(t.Warnings, res.warns...)
+	var out struct {
+		Resources map[string]*rawResource `json:"Resources"`
+	}
+	if err := json.Unmarshal(processed, &out); err != nil {
+		return nil, err
+	}
+	t.Resources = out.Resources
+	for _, r := range t.Resources {
+		if r.Properties == nil {
+			r.Properties = map[string]any{}
+		}
+		// Ref AWS::NoValue (resolved to null) removes the property or list
+		// entry it stands for, as in CloudFormation.
+		dropNulls(r.Properties)
+	}
+	t.Outputs = map[string]string{}
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(raw.Outputs)) {
+		v, ok, err := t.resolveOutput(k, raw.Outputs[k], top["Mappings"], raw.Conditions, res)
+		if err != nil {
+			errs = append(errs, err)
+		} else if ok {
+			t.Outputs[k] = v
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s: %w", path, errors.Join(errs...))
+	}
+	return t, nil
+}
+
+// resolveOutput resolves output k, its intrinsics resolved by a resolver of
+// its own: a name the template does not define (a typo) is an error, but
+// what Portico cannot resolve though CloudFormation could (an attribute
+// Portico does not know, a resource it does not make) leaves the output out
+// with a warning saying so. ok is false when the output is left out.
+func (t *Template) resolveOutput(k string, o, mappings, conds any, base *resolver) (v string, ok bool, err error) {
+	r := &resolver{params: base.params, resources: base.resources, stack: base.stack, generated: base.generated, in: "output " + k + ": "}
+	body, err := json.Marshal(map[string]any{"Outputs": map[string]any{k: o}, "Mappings": mappings, "Conditions": conds})
+	if err != nil {
+		return "", false, err
+	}
+	processed, err := processJSON(body, r.options())
+	if err != nil {
+		return "", false, fmt.Errorf("output %s: %w", k, err)
+	}
+	r.unresolved(processed)
+	var hard []error
+	var soft []string
+	for _, e := range r.errs {
+		if u := (unresolvable{}); errors.As(e, &u) {
+			soft = append(soft, e.Error())
+		} else {
+			hard = append(hard, fmt.Errorf("output %s: %w", k, e))
+		}
+	}
+	if len(hard) > 0 {
+		return "", false, errors.Join(hard...)
+	}
+	if len(soft) > 0 {
+		t.warn("output %s is left out: %s; remove it from the template", k, strings.Join(soft, "; "))
+		return "", false, nil
+	}
+	var out struct {
+		Outputs map[string]struct {
+			Value     any    `json:"Value"`
+			Condition string `json:"x-portico-condition"`
+		} `json:"Outputs"`
+		Conditions map[string]any `json:"Conditions"`
+	}
+	if err := json.Unmarshal(processed, &out); err != nil {
+		return "", false, err
+	}
+	res := out.Outputs[k]
+	if res.Condition != "" {
+		v, ok := out.Conditions[res.Condition].(bool)
+		if !ok {
+			return "", false, fmt.Errorf("output %s: condition %s could not be evaluated", k, res.Condition)
+		}
+		if !v {
+			return "", false, nil
+		}
+	}
+	v = fmt.Sprint(res.Value)
+	for _, m := range tokenPattern.FindAllStringSubmatch(v, -1) {
+		typ := "an unknown type"
+		if res := base.resources[m[1]]; res != nil {
+			typ = res.Type
+		}
+		switch typ {
+		case TypeFunction, TypeAPI, TypeHTTPAPI, TypeV2API:
+		default:
+			t.warn("output %s is left out: it names %s (%s), which Portico does not make; remove it from the template", k, m[1], typ)
+			return "", false, nil
+		}
+	}
+	t.Warnings = append(t.Warnings, r.warns...)
+	return v, true, nil
+}
+
+// options are goformation's options with the resolver's intrinsic functions.
+func (r *resolver) options() *intrinsics.ProcessorOptions {
+	res := r
+	return &intrinsics.ProcessorOptions{
 		EvaluateConditions: true,
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
 			"Fn::FindInMap": func(n string, in any, tpl any) any {
@@ -288,65 +455,22 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 			"Fn::Sub":    res.sub,
 			"Fn::GetAtt": res.getAtt,
 			"Fn::ImportValue": func(_ string, in any, _ any) any {
-				res.fail("Fn::ImportValue %v: stacks do not export values in Portico", in)
+				res.cannot("Fn::ImportValue %v: stacks do not export values in Portico", in)
 				return nil
 			},
 			"Fn::Join":   res.join,
 			"Fn::Select": res.selectFn,
 			"Fn::Split":  res.split,
 			"Fn::Cidr": func(_ string, in any, _ any) any {
-				res.fail("Fn::Cidr %v: Portico has no VPCs to give address blocks", in)
+				res.cannot("Fn::Cidr %v: Portico has no VPCs to give address blocks", in)
 				return nil
 			},
 			"Fn::Transform": func(_ string, in any, _ any) any {
-				res.fail("Fn::Transform is not supported; use DefinitionUri for an API definition in a file")
+				res.cannot("Fn::Transform is not supported; use DefinitionUri for an API definition in a file")
 				return nil
 			},
 		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(res.errs) == 0 {
-		res.unresolved(processed)
-	}
-	if len(res.errs) > 0 {
-		return nil, errors.Join(res.errs...)
-	}
-	var out struct {
-		Resources map[string]*rawResource `json:"Resources"`
-		Outputs   map[string]struct {
-			Value     any    `json:"Value"`
-			Condition string `json:"x-portico-condition"`
-		} `json:"Outputs"`
-		Conditions map[string]any `json:"Conditions"`
-	}
-	if err := json.Unmarshal(processed, &out); err != nil {
-		return nil, err
-	}
-	t.Resources = out.Resources
-	for _, r := range t.Resources {
-		if r.Properties == nil {
-			r.Properties = map[string]any{}
-		}
-		// Ref AWS::NoValue (resolved to null) removes the property or list
-		// entry it stands for, as in CloudFormation.
-		dropNulls(r.Properties)
-	}
-	t.Outputs = map[string]string{}
-	for k, o := range out.Outputs {
-		if o.Condition != "" {
-			v, ok := out.Conditions[o.Condition].(bool)
-			if !ok {
-				return nil, fmt.Errorf("%s: output %s: condition %s could not be evaluated", path, k, o.Condition)
-			}
-			if !v {
-				continue
-			}
-		}
-		t.Outputs[k] = fmt.Sprint(o.Value)
-	}
-	return t, nil
 }
 
 // longFormConditions rewrites each !Condition NAME (the short form of a
@@ -691,7 +815,10 @@ func parameterConstraints(name, typ, v string, p map[string]any) error {
 // an API key or authorizer declared there is enforced on the implicit API too.
 // The stage is set here, as Globals cannot change an implicit API's stage in
 // SAM.
-func addImplicitAPIs(resources map[string]*rawResource) {
+//
+// It returns the ids of the APIs it added.
+func addImplicitAPIs(resources map[string]*rawResource) []string {
+	var added []string
 	implicit := map[string]struct{ event, idProp, typ, stage string }{
 		ImplicitRestAPI: {"Api", "RestApiId", TypeAPI, "Prod"},
 		ImplicitHTTPAPI: {"HttpApi", "ApiId", TypeHTTPAPI, "$default"},
@@ -721,8 +848,10 @@ func addImplicitAPIs(resources map[string]*rawResource) {
 		}
 		if used {
 			resources[id] = &rawResource{Type: im.typ, Properties: map[string]any{"StageName": im.stage}}
+			added = append(added, id)
 		}
 	}
+	return added
 }
 
 // applyGlobals merges the Globals section into the resources it applies to:
@@ -801,12 +930,51 @@ func isIntrinsic(m map[string]any) bool {
 type resolver struct {
 	params    map[string]any
 	resources map[string]*rawResource
+	// generated are the resources SAM generates that the template names
+	// without defining (the implicit APIs, the functions' roles), with the
+	// function a role is made for.
+	generated map[string]string
 	stack     string
-	errs      []error
+	// in prefixes warnings: what is being resolved ("output X: ").
+	in    string
+	errs  []error
+	warns []string
 }
 
 func (r *resolver) fail(format string, args ...any) {
 	r.errs = append(r.errs, fmt.Errorf(format, args...))
+}
+
+// unresolvable is an error for what CloudFormation would resolve and Portico
+// cannot (an attribute it does not know, an imported value): it fails a
+// resource's property, and leaves an output out with a warning.
+type unresolvable struct{ error }
+
+func (r *resolver) cannot(format string, args ...any) {
+	r.errs = append(r.errs, unresolvable{fmt.Errorf(format, args...)})
+}
+
+// implicitRole resolves a reference to the execution role SAM makes for a
+// function (Ref: the role's name; Arn), with a warning: Portico makes no
+// roles, and reports one role for every function.
+func (r *resolver) implicitRole(id, attr, where string) (any, bool) {
+	fn := r.generated[id]
+	if r.resources[id] == nil || r.resources[id].Type != TypeIAMRole || fn == "" {
+		return nil, false
+	}
+	var v string
+	switch attr {
+	case "":
+		v = functions.RoleARN[strings.LastIndex(functions.RoleARN, "/")+1:]
+	case "Arn":
+		v = functions.RoleARN
+	default:
+		r.cannot("%s: %s is the execution role SAM would make for function %s; Portico makes no roles and knows only its Arn", where, id, fn)
+		return nil, true
+	}
+	r.warns = append(r.warns, fmt.Sprintf("%s%s: %s is the execution role SAM would make for function %s; Portico makes no IAM roles (its functions run with the server's own permissions), so it gives %s, from the Role Portico reports for every function",
+		r.in, where, id, fn, v))
+	return v, true
 }
 
 // pseudo resolves AWS pseudo parameters.
@@ -831,18 +999,27 @@ func (r *resolver) pseudo(name string) (any, bool) {
 }
 
 func (r *resolver) known() string {
-	var names []string
+	var names, generated []string
 	for k := range r.params {
 		names = append(names, k)
 	}
 	for k := range r.resources {
-		names = append(names, k)
+		if _, ok := r.generated[k]; ok {
+			generated = append(generated, k)
+		} else {
+			names = append(names, k)
+		}
 	}
 	sort.Strings(names)
-	if len(names) == 0 {
-		return "the template defines no parameters or resources"
+	sort.Strings(generated)
+	out := "the template defines no parameters or resources"
+	if len(names) > 0 {
+		out = "the template defines " + strings.Join(names, ", ")
 	}
-	return "the template defines " + strings.Join(names, ", ")
+	if len(generated) > 0 {
+		out += "; SAM generates " + strings.Join(generated, ", ")
+	}
+	return out
 }
 
 // lookup resolves one name as Ref does.
@@ -851,6 +1028,9 @@ func (r *resolver) lookup(name string) (any, bool) {
 		return v, true
 	}
 	if v, ok := r.params[name]; ok {
+		return v, true
+	}
+	if v, ok := r.implicitRole(name, "", "Ref "+name); ok {
 		return v, true
 	}
 	if _, ok := r.resources[name]; ok {
@@ -895,6 +1075,16 @@ func (r *resolver) getAtt(_ string, in any, _ any) any {
 	return r.attribute(parts[0], parts[1], fmt.Sprintf("!GetAtt %s.%s", parts[0], parts[1]))
 }
 
+// knownAttributes are the attributes !GetAtt resolves, by resource type: each
+// is resolved in outputs by ResolveOutputs, and a function's Arn everywhere
+// (Build).
+var knownAttributes = map[string][]string{
+	TypeFunction: {"Arn"},
+	TypeV2API:    {"ApiEndpoint", "ApiId"},
+	TypeAPI:      {"RootResourceId"},
+	TypeHTTPAPI:  {"ApiId", "ApiEndpoint"},
+}
+
 // attribute resolves Resource.Attribute where Portico knows it.
 func (r *resolver) attribute(id, attr, where string) any {
 	res, ok := r.resources[id]
@@ -902,21 +1092,19 @@ func (r *resolver) attribute(id, attr, where string) any {
 		r.fail("%s: no resource is named %s (%s)", where, id, r.known())
 		return nil
 	}
-	known := map[string][]string{
-		TypeFunction: {"Arn"},
-		TypeV2API:    {"ApiEndpoint", "ApiId"},
-		TypeAPI:      {"RootResourceId"},
-		TypeHTTPAPI:  {"ApiId", "ApiEndpoint"},
+	if v, ok := r.implicitRole(id, attr, where); ok {
+		return v
 	}
+	known := knownAttributes
 	for _, a := range known[res.Type] {
 		if a == attr {
 			return tokenOpen + id + "." + attr + tokenClose
 		}
 	}
 	if len(known[res.Type]) == 0 {
-		r.fail("%s: Portico knows no attributes of %s (%s)", where, id, res.Type)
+		r.cannot("%s: Portico knows no attributes of %s (%s)", where, id, res.Type)
 	} else {
-		r.fail("%s: %s (%s) has no attribute %s that Portico knows (it knows %s)", where, id, res.Type, attr, strings.Join(known[res.Type], ", "))
+		r.cannot("%s: %s (%s) has no attribute %s that Portico knows (it knows %s)", where, id, res.Type, attr, strings.Join(known[res.Type], ", "))
 	}
 	return nil
 }
@@ -950,7 +1138,7 @@ func (r *resolver) unresolved(processed []byte) {
 				for k := range x {
 					if strings.HasPrefix(k, "Fn::") && !seen[k] {
 						seen[k] = true
-						r.fail("%s is not an intrinsic function Portico resolves", k)
+						r.cannot("%s is not an intrinsic function Portico resolves", k)
 					}
 				}
 			}
