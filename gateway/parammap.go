@@ -297,6 +297,7 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	if err != nil {
 		return err
 	}
+	rc.SetBody(body) // what a REST API's method.request.body reads
 	u, err := integrationURL(rc, in, r.URL.RawQuery)
 	if err != nil {
 		return err

@@ -1,0 +1,92 @@
+package gateway
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/portico-dev/portico/gateway/apis"
+)
+
+// TestRESTMappingSourcesApplied: the mapping sources API Gateway documents
+// for REST APIs reach the backend and the client: on the request side
+// method.request.body, method.request.body.JSONPATH and the multi-value
+// header and query string (on a non-proxy HTTP integration and on an
+// HTTP_PROXY one), on the response side stageVariables.NAME, context.NAME,
+// integration.response.multivalueheader.NAME and a body JSONPath with an
+// index. They were accepted and silently left out.
+func TestRESTMappingSourcesApplied(t *testing.T) {
+	var mu sync.Mutex
+	var seen http.Header
+	var seenQuery string
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		seen, seenQuery = r.Header.Clone(), r.URL.RawQuery
+		mu.Unlock()
+		w.Header().Add("X-Back", "p")
+		w.Header().Add("X-Back", "q")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"a": {"b": [1, {"c": 2}]}, "who": "backend"}`)
+	}))
+	defer backend.Close()
+	requestParams := map[string]string{
+		"integration.request.header.X-Body":  "method.request.body",
+		"integration.request.header.X-Name":  "method.request.body.pet.name",
+		"integration.request.header.X-First": "method.request.body.tags[0]",
+		"integration.request.header.X-Multi": "method.request.multivalueheader.X-In",
+		"integration.request.querystring.m":  "method.request.multivaluequerystring.q",
+	}
+	a := &apis.API{Name: "sources", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{{
+		Method: "POST", Path: "/items",
+		Responses: map[string]apis.MethodResponse{"200": {Headers: []string{"X-Stage", "X-Ctx", "X-Vals", "X-Deep", "X-Who"}}},
+		Integration: &apis.Integration{Type: apis.IntegrationHTTP, HTTPMethod: "POST", URI: backend.URL + "/items",
+			RequestParameters: requestParams,
+			Responses: map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ResponseParameters: map[string]string{
+				"method.response.header.X-Stage": "stageVariables.env",
+				"method.response.header.X-Ctx":   "context.stage",
+				"method.response.header.X-Vals":  "integration.response.multivalueheader.X-Back",
+				"method.response.header.X-Deep":  "integration.response.body.a.b[1]",
+				"method.response.header.X-Who":   "integration.response.body.who",
+			}}}},
+	}, {
+		Method: "POST", Path: "/proxy",
+		Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "POST", URI: backend.URL + "/proxy",
+			RequestParameters: requestParams},
+	}}}}
+	e := newEnv(t)
+	id := e.deploy(a, "dev", map[string]string{"env": "qa"})
+	const body = `{"pet": {"name": "rex"}, "tags": ["x", "y"]}`
+	check := func(path string) {
+		t.Helper()
+		mu.Lock()
+		h, q := seen, seenQuery
+		mu.Unlock()
+		for name, want := range map[string]string{"X-Body": body, "X-Name": "rex", "X-First": "x", "X-Multi": "1,2"} {
+			if got := strings.Join(h.Values(name), ","); got != want {
+				t.Errorf("%s: the backend saw %s %q, want %q", path, name, got, want)
+			}
+		}
+		if !strings.Contains(q, "m=a%2Cb") {
+			t.Errorf("%s: the backend's query %q, want m=a,b", path, q)
+		}
+	}
+	r := e.do("POST", "/"+id+"/dev/items?q=a&q=b", strings.NewReader(body), "X-In", "1", "X-In", "2", "Content-Type", "application/json")
+	if r.status != 200 {
+		t.Fatalf("POST /items: %d %q", r.status, r.body)
+	}
+	check("/items")
+	for name, want := range map[string]string{"X-Stage": "qa", "X-Ctx": "dev", "X-Vals": "p,q", "X-Deep": `{"c":2}`, "X-Who": "backend"} {
+		if got := r.header.Get(name); got != want {
+			t.Errorf("method response header %s = %q, want %q", name, got, want)
+		}
+	}
+	r = e.do("POST", "/"+id+"/dev/proxy?q=a&q=b", strings.NewReader(body), "X-In", "1", "X-In", "2", "Content-Type", "application/json")
+	if r.status != 200 {
+		t.Fatalf("POST /proxy: %d %q", r.status, r.body)
+	}
+	check("/proxy")
+}
