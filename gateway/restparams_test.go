@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/invoker"
 )
 
 // TestRESTMappingSourcesApplied: the mapping sources API Gateway documents
@@ -89,4 +90,55 @@ func TestRESTMappingSourcesApplied(t *testing.T) {
 		t.Fatalf("POST /proxy: %d %q", r.status, r.body)
 	}
 	check("/proxy")
+}
+
+// TestIntegrationResponseWithoutMethodResponse: an integration response
+// selected for a status its method has no method response for answers 500
+// {"message": "Internal server error"} with API Gateway's reason in the log
+// ("Output mapping refers to an invalid method response: 418"), on MOCK,
+// HTTP and AWS integrations alike; it used to answer the status as it was.
+// With the method response declared the status is answered.
+func TestIntegrationResponseWithoutMethodResponse(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	defer backend.Close()
+	e := newEnv(t)
+	e.inv.handle = func(invoker.Request) (*invoker.Result, error) {
+		return &invoker.Result{FunctionError: "Unhandled", Payload: []byte(`{"errorMessage":"teapot: short and stout"}`)}, nil
+	}
+	teapot := map[string]apis.IntegrationResponse{"418|teapot.*": {StatusCode: "418"}, "default": {StatusCode: "200"}}
+	route := func(path string, in *apis.Integration, declared ...string) apis.Route {
+		in.Responses = teapot
+		mr := map[string]apis.MethodResponse{}
+		for _, code := range declared {
+			mr[code] = apis.MethodResponse{}
+		}
+		return apis.Route{Method: "GET", Path: path, Responses: mr, Integration: in}
+	}
+	mock := func() *apis.Integration {
+		return &apis.Integration{Type: apis.IntegrationMock, RequestTemplates: map[string]string{"application/json": `{"statusCode": 418}`}}
+	}
+	http := func() *apis.Integration {
+		return &apis.Integration{Type: apis.IntegrationHTTP, HTTPMethod: "GET", URI: backend.URL}
+	}
+	fn := func() *apis.Integration {
+		return &apis.Integration{Type: apis.IntegrationAWS, HTTPMethod: "POST", URI: "function:hello"}
+	}
+	a := &apis.API{Name: "teapot", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		route("/mock", mock(), "200"), route("/http", http(), "200"), route("/aws", fn(), "200"),
+		route("/mock-ok", mock(), "200", "418"), route("/http-ok", http(), "418"), route("/aws-ok", fn(), "418"),
+	}}}
+	id := e.deploy(a, "dev", nil)
+	for _, path := range []string{"/mock", "/http", "/aws"} {
+		e.do("GET", "/"+id+"/dev"+path, nil).expectError(t, 500, "InternalServerErrorException", "Internal server error")
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, "Output mapping refers to an invalid method response: 418") {
+		t.Errorf("the log does not say why:\n%s", logs)
+	}
+	for _, path := range []string{"/mock-ok", "/http-ok", "/aws-ok"} {
+		if r := e.do("GET", "/"+id+"/dev"+path, nil); r.status != 418 {
+			t.Errorf("GET %s with a method response 418 = %d %q", path, r.status, r.body)
+		}
+	}
 }

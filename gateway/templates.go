@@ -353,6 +353,9 @@ type methodResponse struct {
 // written.
 func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res integrationResult) (methodResponse, error) {
 	p, lv := ireq.plan, ireq.lv
+	if err := checkMethodResponse(lv.rc, res); err != nil {
+		return methodResponse{}, err
+	}
 	status, ok := apis.ValidateStatus(res.ir.StatusCode)
 	if !ok {
 		status = http.StatusOK
@@ -421,6 +424,30 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 		}
 	}
 	return methodResponse{status: status, header: header, body: body, ct: ct}, nil
+}
+
+// checkMethodResponse refuses, as API Gateway does when the request comes
+// (it takes such an integration response when it is put), a selected
+// integration response of a REST API whose status code has no method
+// response: a 500 whose log says "Output mapping refers to an invalid method
+// response". An integration without integration responses, which answers
+// with what came back, and a method that declares no method response at all
+// (Portico's own API format and definitions from before this check need
+// none; the AWS control plane and OpenAPI documents declare them) are left
+// alone.
+func checkMethodResponse(rc *reqCtx, res integrationResult) error {
+	if res.key == "" || rc.Protocol != apis.ProtocolREST || rc.Route == nil || len(rc.Route.Responses) == 0 {
+		return nil
+	}
+	if _, ok := rc.Route.Responses[res.ir.StatusCode]; ok {
+		return nil
+	}
+	if _, ok := rc.Route.Responses["default"]; ok { // an OpenAPI document's default response
+		return nil
+	}
+	return pipeline.Errorf(pipeline.APIConfigurationError,
+		"Execution failed due to configuration error: Output mapping refers to an invalid method response: %s (add a method response for status %s, or map the integration response to a status that has one)",
+		res.ir.StatusCode, res.ir.StatusCode)
 }
 
 // write writes m as the response to ireq.
