@@ -298,7 +298,7 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 		return err
 	}
 	rc.SetBody(body) // what a REST API's method.request.body reads
-	u, err := integrationURL(rc, in, r.URL.RawQuery)
+	u, err := integrationURL(r, rc, in, r.URL.RawQuery)
 	if err != nil {
 		return err
 	}
