@@ -79,6 +79,10 @@ func TestRestAPIModelReferences(t *testing.T) {
 		HttpMethod: aws.String("POST"), PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpReplace, Path: aws.String("/requestValidatorId"), Value: v.Id}}}))
 	must[*apigateway.PutIntegrationOutput](t, "PutIntegration")(c.ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: res.Id,
 		HttpMethod: aws.String("POST"), Type: agtypes.IntegrationTypeMock, RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`}}))
+	// The integration response's status needs its method response, or the
+	// request is a 500, as on API Gateway.
+	must[*apigateway.PutMethodResponseOutput](t, "PutMethodResponse 200")(c.ag.PutMethodResponse(ctx, &apigateway.PutMethodResponseInput{
+		RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("POST"), StatusCode: aws.String("200")}))
 	must[*apigateway.PutIntegrationResponseOutput](t, "PutIntegrationResponse")(c.ag.PutIntegrationResponse(ctx, &apigateway.PutIntegrationResponseInput{
 		RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("POST"), StatusCode: aws.String("200"), SelectionPattern: aws.String("")}))
 	must[*apigateway.CreateDeploymentOutput](t, "CreateDeployment")(c.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("prod")}))

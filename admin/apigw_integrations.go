@@ -445,8 +445,17 @@ func mappingProblems(rt *apis.Route) map[string]bool {
 func checkMappings(before map[string]bool, rt *apis.Route) error {
 	for _, p := range slices.Sorted(maps.Keys(mappingProblems(rt))) {
 		if !before[p] {
-			return badRequest("Invalid mapping expression specified: Validation Result: warnings : [], errors : [%s]", truncate(p, 300))
+			return mappingError(p, "")
 		}
 	}
 	return nil
+}
+
+// mappingError is API Gateway's refusal of a parameter mapping whose problem
+// is msg, with what to use instead when use says.
+func mappingError(msg, use string) error {
+	if use != "" {
+		use = "; " + use
+	}
+	return badRequest("Invalid mapping expression specified: Validation Result: warnings : [], errors : [%s]%s", truncate(msg, 300), use)
 }

@@ -107,6 +107,9 @@ func restAPIErr(id string, err error) error {
 	if errors.Is(err, errdefs.ErrNotFound) {
 		return apiNotFound(id)
 	}
+	if me, ok := errors.AsType[*apis.MappingError](err); ok {
+		return mappingError(me.AWSMessage(), me.Use)
+	}
 	return err
 }
 

@@ -70,6 +70,7 @@ func prepareRequest(r *http.Request, rc *reqCtx, in *apis.Integration) (*integra
 	if err != nil {
 		return nil, err
 	}
+	rc.SetBody(body) // what requestParameters' method.request.body reads
 	t, err := p.requestTemplate(in, r)
 	if err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/mapping"
 	"github.com/portico-dev/portico/internal/rawio"
 	"github.com/portico-dev/portico/internal/tracing"
 )
@@ -113,8 +114,8 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 
 // integrationURL substitutes stage variables and path parameters ({name} and
 // {name+}) in an HTTP integration URI and adds the request's query string.
-func integrationURL(rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL, error) {
-	u, err := integrationURLWith(rc, in, nil)
+func integrationURL(r *http.Request, rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL, error) {
+	u, err := integrationURLWith(r, rc, in, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -135,9 +136,9 @@ func addQuery(u *url.URL, rawQuery string) {
 
 // integrationURLWith substitutes stage variables and path parameters in an HTTP
 // integration URI; mapped are path parameters from requestParameters that take
-// precedence (nil to map integration.request.path.X = method.request.path.Y here).
-func integrationURLWith(rc *reqCtx, in *apis.Integration, mapped map[string]string) (*url.URL, error) {
-	u, shared, err := integrationBase(rc, in, mapped)
+// precedence (nil to map a REST API's integration.request.path.X from r here).
+func integrationURLWith(r *http.Request, rc *reqCtx, in *apis.Integration, mapped map[string]string) (*url.URL, error) {
+	u, shared, err := integrationBase(r, rc, in, mapped)
 	if err != nil || !shared {
 		return u, err
 	}
@@ -148,7 +149,7 @@ func integrationURLWith(rc *reqCtx, in *apis.Integration, mapped map[string]stri
 // integrationBase is integrationURLWith without the copy: with shared, the URL
 // is the stage's cached one (an integration URI without path parameters),
 // which the caller must not modify.
-func integrationBase(rc *reqCtx, in *apis.Integration, mapped map[string]string) (u *url.URL, shared bool, err error) {
+func integrationBase(r *http.Request, rc *reqCtx, in *apis.Integration, mapped map[string]string) (u *url.URL, shared bool, err error) {
 	raw, err := rc.entry.stageURI(rc.Route, in)
 	if err != nil {
 		return nil, false, fmt.Errorf("integration uri of route %q: %w", rc.Route.RouteKey, err)
@@ -165,11 +166,24 @@ func integrationBase(rc *reqCtx, in *apis.Integration, mapped map[string]string)
 			params = map[string]string{}
 		}
 		if mapped == nil {
-			// integration.request.path.X = method.request.path.Y mappings.
+			// A REST API's integration.request.path.X mappings, from any
+			// source (method.request.path.Y, 'literal', a header, ...).
+			var ctx *mapping.Map // $context, built when a source reads it
 			for k, v := range in.RequestParameters {
 				if name, ok := strings.CutPrefix(k, "integration.request.path."); ok {
-					if src, ok := strings.CutPrefix(v, "method.request.path."); ok {
-						params[name] = rc.PathParameters[src]
+					if ctx == nil && strings.HasPrefix(v, "context.") {
+						ctx = rc.BuildContext()
+					}
+					if strings.HasPrefix(v, "method.request.body") {
+						// Read once and put back: the body still goes to the backend.
+						body, err := rc.ReadBody(r)
+						if err != nil {
+							return nil, false, err
+						}
+						r.Body = io.NopCloser(bytes.NewReader(body))
+					}
+					if pv, ok := rc.ParamValue(v, r, ctx); ok {
+						params[name] = pv
 					}
 				}
 			}
@@ -270,7 +284,7 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		return g.serveMappedProxy(w, r, rc, in, m)
 	}
 	method := integrationMethod(in, r)
-	base, shared, err := integrationBase(rc, in, nil)
+	base, shared, err := integrationBase(r, rc, in, nil)
 	if err != nil {
 		return err
 	}
@@ -362,13 +376,14 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	}
 	params := resolveRequestParams(in, r, rc, vars)
 	params.apply(vars)
-	u, err := integrationURLWith(rc, in, params.path)
+	u, err := integrationURLWith(r, rc, in, params.path)
 	if err != nil {
 		return err
 	}
 	u.RawQuery = params.encodeQuery(u.RawQuery)
 	ctx, cancel := context.WithTimeout(r.Context(), in.TimeoutFor(rc.Protocol))
 	defer cancel()
+	//nolint:gosec // G704: the backend is the API's integration URI; request values fill only its path parameters (escaped) and query, as API Gateway's mappings do
 	req, err := http.NewRequestWithContext(ctx, integrationMethod(in, r), u.String(), bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("backend request: %s: %w", err.Error(), errConfig)

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -34,6 +33,9 @@ type integrationPlan struct {
 	static map[*mapping.Template][]byte
 	// mockStatus is a plain-text request template's statusCode, for MOCK.
 	mockStatus map[*mapping.Template]string
+	// bodyPaths are the compiled JSONPaths of the integration responses'
+	// integration.response.body.JSONPATH parameters, by their source.
+	bodyPaths map[string]*mapping.JSONPath
 }
 
 // compilePlan compiles in's templates and selection patterns. A template that does
@@ -57,6 +59,16 @@ func compilePlan(in *apis.Integration, binaryTypes []string) (*integrationPlan, 
 		}
 	}
 	for key, ir := range in.Responses {
+		for _, src := range ir.ResponseParameters {
+			if path, ok := strings.CutPrefix(src, "integration.response.body."); ok {
+				if jp, err := mapping.CompileJSONPath("$." + path); err == nil {
+					if p.bodyPaths == nil {
+						p.bodyPaths = map[string]*mapping.JSONPath{}
+					}
+					p.bodyPaths[src] = jp
+				}
+			}
+		}
 		for ct, src := range ir.ResponseTemplates {
 			t, err := mapping.Parse(ct, src)
 			if err != nil {
@@ -341,6 +353,9 @@ type methodResponse struct {
 // written.
 func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res integrationResult) (methodResponse, error) {
 	p, lv := ireq.plan, ireq.lv
+	if err := checkMethodResponse(lv.rc, res); err != nil {
+		return methodResponse{}, err
+	}
 	status, ok := apis.ValidateStatus(res.ir.StatusCode)
 	if !ok {
 		status = http.StatusOK
@@ -349,32 +364,13 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 	if len(res.ir.ResponseParameters) > 0 {
 		header = http.Header{}
 	}
-	var decoded *any // the integration's body as JSON, decoded when a parameter reads it
-	decodedOK := false
 	for k, v := range res.ir.ResponseParameters {
 		name, found := strings.CutPrefix(k, "method.response.header.")
 		if !found {
 			continue
 		}
-		switch {
-		case len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'':
-			header.Set(name, v[1:len(v)-1])
-		case strings.HasPrefix(v, "integration.response.header."):
-			if hv := res.header.Values(v[len("integration.response.header."):]); len(hv) > 0 {
-				header.Set(name, strings.Join(hv, ","))
-			}
-		case v == "integration.response.body":
-			header.Set(name, string(res.body))
-		case strings.HasPrefix(v, "integration.response.body."):
-			if decoded == nil {
-				decoded = new(any)
-				decodedOK = json.Unmarshal(res.body, decoded) == nil
-			}
-			if decodedOK {
-				if s, ok := jsonField(*decoded, v[len("integration.response.body."):]); ok {
-					header.Set(name, s)
-				}
-			}
+		if hv, ok := ireq.responseParam(v, &res); ok {
+			header.Set(name, hv)
 		}
 	}
 	body, ct := res.body, res.contentType
@@ -430,6 +426,30 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 	return methodResponse{status: status, header: header, body: body, ct: ct}, nil
 }
 
+// checkMethodResponse refuses, as API Gateway does when the request comes
+// (it takes such an integration response when it is put), a selected
+// integration response of a REST API whose status code has no method
+// response: a 500 whose log says "Output mapping refers to an invalid method
+// response". An integration without integration responses, which answers
+// with what came back, and a method that declares no method response at all
+// (Portico's own API format and definitions from before this check need
+// none; the AWS control plane and OpenAPI documents declare them) are left
+// alone.
+func checkMethodResponse(rc *reqCtx, res integrationResult) error {
+	if res.key == "" || rc.Protocol != apis.ProtocolREST || rc.Route == nil || len(rc.Route.Responses) == 0 {
+		return nil
+	}
+	if _, ok := rc.Route.Responses[res.ir.StatusCode]; ok {
+		return nil
+	}
+	if _, ok := rc.Route.Responses["default"]; ok { // an OpenAPI document's default response
+		return nil
+	}
+	return pipeline.Errorf(pipeline.APIConfigurationError,
+		"Execution failed due to configuration error: Output mapping refers to an invalid method response: %s (add a method response for status %s, or map the integration response to a status that has one)",
+		res.ir.StatusCode, res.ir.StatusCode)
+}
+
 // write writes m as the response to ireq.
 func (m *methodResponse) write(w http.ResponseWriter, ireq *integrationRequest) {
 	h := w.Header()
@@ -447,28 +467,39 @@ func (m *methodResponse) write(w http.ResponseWriter, ireq *integrationRequest) 
 	_, _ = w.Write(m.body) //nolint:gosec // G705: the method response the API defines (template or integration body), as API Gateway sends it
 }
 
-// jsonField selects a dotted path ("a.b") in a decoded JSON document, as
-// integration.response.body.a.b does; objects and arrays are their JSON text.
-func jsonField(doc any, path string) (string, bool) {
-	cur := doc
-	for _, seg := range strings.Split(path, ".") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return "", false
-		}
-		if cur, ok = m[seg]; !ok {
-			return "", false
-		}
+// responseParam resolves an integration response parameter's source: a
+// 'literal', integration.response.header|multivalueheader.NAME (a repeated
+// header's values joined with commas), integration.response.body,
+// integration.response.body.JSONPATH (a string as it is, anything else as its
+// JSON), stageVariables.NAME or context.NAME. ok is false when it names
+// nothing present.
+func (ireq *integrationRequest) responseParam(src string, res *integrationResult) (string, bool) {
+	if name, ok := strings.CutPrefix(src, "integration.response.header."); ok {
+		hv := res.header.Values(name)
+		return strings.Join(hv, ","), len(hv) > 0
 	}
-	switch v := cur.(type) {
-	case string:
-		return v, true
-	case nil:
-		return "", false
-	default:
-		b, _ := json.Marshal(v)
-		return string(b), true
+	if name, ok := strings.CutPrefix(src, "integration.response.multivalueheader."); ok {
+		hv := res.header.Values(name)
+		return strings.Join(hv, ","), len(hv) > 0
 	}
+	if src == "integration.response.body" {
+		return string(res.body), true
+	}
+	if path, ok := strings.CutPrefix(src, "integration.response.body."); ok {
+		jp := ireq.plan.bodyPaths[src]
+		if jp == nil { // an integration compiled before its path was valid
+			var err error
+			if jp, err = mapping.CompileJSONPath("$." + path); err != nil {
+				return "", false
+			}
+		}
+		return mapping.SelectJSON(res.body, jp)
+	}
+	var ctx *mapping.Map
+	if strings.HasPrefix(src, "context.") {
+		ctx = ireq.lv.get().ContextMap()
+	}
+	return ireq.lv.rc.ParamValue(src, nil, ctx)
 }
 
 // compileSelectionPattern compiles an integration response's selectionPattern,

@@ -486,6 +486,9 @@ func (in *Integration) Validate(protocol string) error {
 		if len(in.ResponseParameters) > 0 {
 			add(invalid("responseParameters by status code are for HTTP APIs (REST APIs map responses in their integration responses)"))
 		}
+		if protocol == ProtocolREST {
+			errs = append(errs, in.validateRESTMappings()...)
+		}
 	}
 	switch in.PassthroughBehavior {
 	case "", "WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER":

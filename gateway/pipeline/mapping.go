@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/portico-dev/portico/gateway/mapping"
 )
@@ -84,9 +85,14 @@ func (c *Context) authorizerMap() *mapping.Map {
 
 // ParamValue resolves a parameter mapping's source as API Gateway writes it in
 // requestParameters and gateway responses' responseParameters: a 'literal',
-// method.request.{header,querystring,multivaluequerystring,path}.NAME,
+// method.request.{path,querystring,multivaluequerystring,header,multivalueheader}.NAME,
+// method.request.body, method.request.body.JSONPATH (without its "$."),
 // stageVariables.NAME or context.NAME (looked up in ctx, the request's
-// $context). ok is false when the source names nothing present.
+// $context). A repeated header's values are joined with commas (header and
+// multivalueheader alike); querystring is a repeated parameter's first value,
+// multivaluequerystring all of them joined with commas. The body is what
+// c.ReadBody returns; a JSONPath selects a string as it is and anything else
+// as its JSON. ok is false when the source names nothing present.
 func (c *Context) ParamValue(src string, r *http.Request, ctx *mapping.Map) (string, bool) {
 	if len(src) >= 2 && src[0] == '\'' && src[len(src)-1] == '\'' {
 		return src[1 : len(src)-1], true
@@ -116,6 +122,10 @@ func (c *Context) ParamValue(src string, r *http.Request, ctx *mapping.Map) (str
 		vs := r.Header.Values(name)
 		return strings.Join(vs, ","), len(vs) > 0
 	}
+	if name, ok := strings.CutPrefix(src, "method.request.multivalueheader."); ok {
+		vs := r.Header.Values(name)
+		return strings.Join(vs, ","), len(vs) > 0
+	}
 	if name, ok := strings.CutPrefix(src, "method.request.querystring."); ok {
 		q := r.URL.Query()
 		return q.Get(name), q.Has(name)
@@ -124,5 +134,37 @@ func (c *Context) ParamValue(src string, r *http.Request, ctx *mapping.Map) (str
 		vs := r.URL.Query()[name]
 		return strings.Join(vs, ","), len(vs) > 0
 	}
+	if rest, ok := strings.CutPrefix(src, "method.request.body"); ok && (rest == "" || rest[0] == '.') {
+		body, err := c.ReadBody(r)
+		if err != nil {
+			return "", false
+		}
+		if rest == "" {
+			return string(body), true
+		}
+		p, err := bodyPath(rest[1:])
+		if err != nil {
+			return "", false
+		}
+		return mapping.SelectJSON(body, p)
+	}
 	return "", false
+}
+
+// bodyPaths caches the compiled JSONPaths of method.request.body.JSONPATH
+// sources by their text. Sources come from the APIs' definitions, never from
+// requests, so the cache holds at most one entry per expression configured.
+var bodyPaths sync.Map // string -> *mapping.JSONPath
+
+// bodyPath returns the compiled JSONPath "$."+path.
+func bodyPath(path string) (*mapping.JSONPath, error) {
+	if p, ok := bodyPaths.Load(path); ok {
+		return p.(*mapping.JSONPath), nil
+	}
+	p, err := mapping.CompileJSONPath("$." + path)
+	if err != nil {
+		return nil, err
+	}
+	bodyPaths.Store(path, p)
+	return p, nil
 }

@@ -1,0 +1,169 @@
+package apis
+
+import (
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/portico-dev/portico/gateway/mapping"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// REST API parameter mapping: an integration's requestParameters
+// ("integration.request.header.X": "method.request.querystring.y") and its
+// integration responses' responseParameters ("method.response.header.X":
+// "integration.response.body.a"), as API Gateway's REST APIs write them.
+// Validation refuses, on every path that declares them (both control planes'
+// put and update, OpenAPI import), what the gateway would not apply.
+
+// mappingNameRe is what a name in a mapping expression may hold (API
+// Gateway's '^[a-zA-Z0-9._$-]+$').
+var mappingNameRe = regexp.MustCompile(`^[A-Za-z0-9._$-]+$`)
+
+// Where to say what a REST mapping may be.
+const (
+	restRequestTargets = "a request parameter is integration.request.header|querystring|path.NAME"
+	restRequestSources = "a request parameter's value is 'literal', method.request.path|querystring|multivaluequerystring|header|multivalueheader.NAME, " +
+		"method.request.body, method.request.body.JSONPATH, stageVariables.NAME or context.NAME"
+	restResponseTargets = "a response parameter is method.response.header.NAME"
+	restResponseSources = "a response parameter's value is 'literal', integration.response.header|multivalueheader.NAME, " +
+		"integration.response.body, integration.response.body.JSONPATH, stageVariables.NAME or context.NAME"
+)
+
+// MappingError is a REST API parameter mapping expression API Gateway
+// refuses: a target (a requestParameters or responseParameters key) or a
+// source (its value) that is none of the documented forms. It wraps
+// errdefs.ErrInvalid.
+type MappingError struct {
+	// Expr is the expression refused.
+	Expr string
+	// Target says Expr is a mapping's target, not its source.
+	Target bool
+	// Use says what the expression may be instead.
+	Use string
+}
+
+// AWSMessage is API Gateway's words for the problem: "Invalid mapping
+// expression specified: X" for a source, "Invalid mapping expression parameter
+// specified: X" for a target.
+func (e *MappingError) AWSMessage() string {
+	if e.Target {
+		return "Invalid mapping expression parameter specified: " + truncate(e.Expr, 200)
+	}
+	return "Invalid mapping expression specified: " + truncate(e.Expr, 200)
+}
+
+func (e *MappingError) Error() string { return e.AWSMessage() + "; " + e.Use }
+
+// Unwrap returns errdefs.ErrInvalid.
+func (e *MappingError) Unwrap() error { return errdefs.ErrInvalid }
+
+// mappingName reports whether s, the NAME of an expression, is a valid name.
+func mappingName(s string) bool { return mappingNameRe.MatchString(s) }
+
+// validRESTRequestTarget reports whether key is a REST integration request
+// parameter the gateway sets: integration.request.header|querystring|path.NAME.
+func validRESTRequestTarget(key string) bool {
+	for _, p := range []string{"integration.request.header.", "integration.request.querystring.", "integration.request.path."} {
+		if name, ok := strings.CutPrefix(key, p); ok {
+			return mappingName(name)
+		}
+	}
+	return false
+}
+
+// validRESTRequestSource reports whether v is a REST integration request
+// parameter's source: 'literal', method.request.{path, querystring,
+// multivaluequerystring, header, multivalueheader}.NAME, method.request.body,
+// method.request.body.JSONPATH, stageVariables.NAME or context.NAME.
+func validRESTRequestSource(v string) bool {
+	if ok, known := commonSource(v); known {
+		return ok
+	}
+	if v == "method.request.body" {
+		return true
+	}
+	if path, ok := strings.CutPrefix(v, "method.request.body."); ok {
+		return validBodyPath(path)
+	}
+	for _, p := range []string{"method.request.path.", "method.request.querystring.", "method.request.multivaluequerystring.",
+		"method.request.header.", "method.request.multivalueheader."} {
+		if name, ok := strings.CutPrefix(v, p); ok {
+			return mappingName(name)
+		}
+	}
+	return false
+}
+
+// validRESTResponseSource reports whether v is an integration response
+// parameter's source: 'literal', integration.response.header|multivalueheader.NAME,
+// integration.response.body, integration.response.body.JSONPATH,
+// stageVariables.NAME or context.NAME.
+func validRESTResponseSource(v string) bool {
+	if ok, known := commonSource(v); known {
+		return ok
+	}
+	if v == "integration.response.body" {
+		return true
+	}
+	if path, ok := strings.CutPrefix(v, "integration.response.body."); ok {
+		return validBodyPath(path)
+	}
+	for _, p := range []string{"integration.response.header.", "integration.response.multivalueheader."} {
+		if name, ok := strings.CutPrefix(v, p); ok {
+			return mappingName(name)
+		}
+	}
+	return false
+}
+
+// commonSource judges the sources both sides share: a 'literal',
+// stageVariables.NAME and context.NAME; known is false for anything else.
+func commonSource(v string) (ok, known bool) {
+	if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+		return true, true
+	}
+	if name, found := strings.CutPrefix(v, "stageVariables."); found {
+		return varNameRe.MatchString(name), true
+	}
+	if name, found := strings.CutPrefix(v, "context."); found {
+		return name != "" && !strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f }), true
+	}
+	return false, false
+}
+
+// validBodyPath reports whether path, the JSONPath of a body source without
+// its "$.", compiles.
+func validBodyPath(path string) bool {
+	if path == "" {
+		return false
+	}
+	_, err := mapping.CompileJSONPath("$." + path)
+	return err == nil
+}
+
+// validateRESTMappings checks a REST API integration's requestParameters and
+// its integration responses' responseParameters, each problem a
+// *MappingError.
+func (in *Integration) validateRESTMappings() []error {
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(in.RequestParameters)) {
+		if !validRESTRequestTarget(k) {
+			errs = append(errs, &MappingError{Expr: k, Target: true, Use: restRequestTargets})
+		} else if v := in.RequestParameters[k]; !validRESTRequestSource(v) {
+			errs = append(errs, &MappingError{Expr: v, Use: restRequestSources})
+		}
+	}
+	for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
+		params := in.Responses[pattern].ResponseParameters
+		for _, k := range slices.Sorted(maps.Keys(params)) {
+			if name, ok := strings.CutPrefix(k, "method.response.header."); !ok || !mappingName(name) {
+				errs = append(errs, &MappingError{Expr: k, Target: true, Use: restResponseTargets})
+			} else if v := params[k]; !validRESTResponseSource(v) {
+				errs = append(errs, &MappingError{Expr: v, Use: restResponseSources})
+			}
+		}
+	}
+	return errs
+}
