@@ -115,7 +115,8 @@ func TestHTTPAPIParameterMappingFunction(t *testing.T) {
 	}
 	a := &apis.API{Name: "f", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{{
 		Method: "POST", Path: "/things", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello", PayloadFormatVersion: "2.0",
-			RequestParameters:  map[string]string{"overwrite:header.x-tenant": "$stageVariables.tenant", "overwrite:querystring.mode": "mapped"},
+			RequestParameters: map[string]string{"overwrite:header.x-tenant": "$stageVariables.tenant", "overwrite:querystring.mode": "mapped",
+				"overwrite:header.x-request": "$context.requestId"},
 			ResponseParameters: map[string]map[string]string{"201": {"overwrite:statuscode": "202", "overwrite:header.x-fn-copy": "$response.header.x-fn"}},
 		},
 	}}}}
@@ -128,6 +129,10 @@ func TestHTTPAPIParameterMappingFunction(t *testing.T) {
 	defer mu.Unlock()
 	if event.Headers["x-tenant"] != "acme" || event.QueryStringParameters["mode"] != "mapped" {
 		t.Errorf("event headers %v query %v", event.Headers, event.QueryStringParameters)
+	}
+	// An HTTP API's $context.requestId is its apigw-requestid, the event's.
+	if id := event.RequestContext.RequestID; id == "" || event.Headers["x-request"] != id || r.header.Get("Apigw-Requestid") != id {
+		t.Errorf("$context.requestId mapped as %q; the event's requestId is %q, apigw-requestid %q", event.Headers["x-request"], id, r.header.Get("Apigw-Requestid"))
 	}
 }
 

@@ -31,7 +31,7 @@ func (c *Context) MappingContext() *mapping.Map {
 	}
 	m.SetStrings("accountId", "000000000000", "apiId", c.APIID, "deploymentId", c.DeploymentID,
 		"domainName", c.DomainName, "domainPrefix", c.DomainPrefix, "extendedRequestId", c.ExtendedRequestID,
-		"httpMethod", c.HTTPMethod, "path", c.StagePath(), "protocol", proto, "requestId", c.RequestID,
+		"httpMethod", c.HTTPMethod, "path", c.StagePath(), "protocol", proto, "requestId", c.APIRequestID(),
 		"requestTime", c.RequestTime.UTC().Format("02/Jan/2006:15:04:05 -0700"))
 	m.Set("requestTimeEpoch", c.RequestTime.UnixMilli())
 	m.SetStrings("resourcePath", c.ResourcePath, "routeKey", c.RouteKey, "stage", c.Stage)
