@@ -112,3 +112,25 @@ func startV2WithHTTPAPI(t *testing.T, name string) (*v2Env, *apigatewayv2.Create
 	}
 	return e, h
 }
+
+// TestAWSIntegrationRequestParametersRefused: requestParameters on a REST
+// AWS (non-proxy Lambda) integration, X-Amz-Invocation-Type: 'Event' the
+// usual one, would be stored and not applied (Portico invokes synchronously),
+// so they are refused, and nothing is stored.
+func TestAWSIntegrationRequestParametersRefused(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	c := startControlPlane(t)
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("async")}))
+	res := resourceIDs(t, c.ag, aws.ToString(api.Id))
+	must[*apigateway.PutMethodOutput](t, "PutMethod")(c.ag.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id,
+		ResourceId: aws.String(res["/"]), HttpMethod: aws.String("POST"), AuthorizationType: aws.String("NONE")}))
+	_, err := c.ag.PutIntegration(ctx, &apigateway.PutIntegrationInput{RestApiId: api.Id, ResourceId: aws.String(res["/"]),
+		HttpMethod: aws.String("POST"), Type: agtypes.IntegrationTypeAws, IntegrationHttpMethod: aws.String("POST"),
+		Uri:               aws.String("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f/invocations"),
+		RequestParameters: map[string]string{"integration.request.header.X-Amz-Invocation-Type": "'Event'"}})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "requestParameters are not applied on AWS (Lambda) integrations")
+	if _, err := c.ag.GetIntegration(ctx, &apigateway.GetIntegrationInput{RestApiId: api.Id, ResourceId: aws.String(res["/"]), HttpMethod: aws.String("POST")}); err == nil {
+		t.Fatal("a refused integration was stored")
+	}
+}

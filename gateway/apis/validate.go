@@ -488,6 +488,12 @@ func (in *Integration) Validate(protocol string) error {
 		}
 		if protocol == ProtocolREST {
 			errs = append(errs, in.validateRESTMappings()...)
+			// Declared but not applied, so refused: Portico calls the
+			// function itself, synchronously; there is no Lambda request
+			// whose headers (X-Amz-Invocation-Type, ...) a mapping could set.
+			if in.Type == IntegrationAWS && len(in.RequestParameters) > 0 {
+				add(invalid("requestParameters are not applied on AWS (Lambda) integrations: Portico invokes the function synchronously with the request template's output, so headers such as X-Amz-Invocation-Type cannot be mapped; remove them (pass request values to the function through the request template)"))
+			}
 		}
 	}
 	switch in.PassthroughBehavior {
