@@ -161,7 +161,7 @@ type unhonoured struct {
 	TracingConfig        *struct{ Mode string }                          `json:"TracingConfig"`
 	DeadLetterConfig     *struct{ TargetArn string }                     `json:"DeadLetterConfig"`
 	KMSKeyArn            string                                          `json:"KMSKeyArn"`
-	VpcConfig            *struct{ SubnetIds, SecurityGroupIds []string } `json:"VpcConfig"`
+	VpcConfig            *struct{ SubnetIDs, SecurityGroupIDs []string } `json:"VpcConfig"`
 	Tags                 map[string]string                               `json:"Tags"`
 	CodeSigningConfigArn string                                          `json:"CodeSigningConfigArn"`
 	SnapStart            *struct{ ApplyOn string }                       `json:"SnapStart"`
@@ -197,7 +197,7 @@ func (u *unhonoured) check() error {
 	}
 	add(u.DeadLetterConfig != nil && u.DeadLetterConfig.TargetArn != "", "DeadLetterConfig (Portico has no SQS or SNS to send failed events to)")
 	add(u.KMSKeyArn != "", "KMSKeyArn")
-	add(u.VpcConfig != nil && (len(u.VpcConfig.SubnetIds) > 0 || len(u.VpcConfig.SecurityGroupIds) > 0), "VpcConfig")
+	add(u.VpcConfig != nil && (len(u.VpcConfig.SubnetIDs) > 0 || len(u.VpcConfig.SecurityGroupIDs) > 0), "VpcConfig")
 	add(len(u.Tags) > 0, "Tags (Portico keeps no tags on functions)")
 	add(u.CodeSigningConfigArn != "", "CodeSigningConfigArn")
 	add(u.SnapStart != nil && u.SnapStart.ApplyOn != "" && u.SnapStart.ApplyOn != "None", "SnapStart")

@@ -181,6 +181,9 @@ func TestLambdaRefusesWhatItWouldNotHonour(t *testing.T) {
 		FunctionName: aws.String("honour"), TracingConfig: &types.TracingConfig{Mode: types.TracingModeActive},
 		DeadLetterConfig: &types.DeadLetterConfig{TargetArn: aws.String("arn:aws:sqs:us-east-1:000000000000:dlq")}})
 	want("UpdateFunctionConfiguration(TracingConfig Active, DeadLetterConfig)", err, "InvalidParameterValueException")
+	_, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+		FunctionName: aws.String("honour"), VpcConfig: &types.VpcConfig{SubnetIds: []string{"subnet-1"}}})
+	want("UpdateFunctionConfiguration(VpcConfig)", err, "InvalidParameterValueException")
 	_, err = c.CreateFunction(ctx, &lambda.CreateFunctionInput{
 		FunctionName: aws.String("otherarch"), Role: aws.String("arn:aws:iam::000000000000:role/any"),
 		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Architectures: []types.Architecture{other},
