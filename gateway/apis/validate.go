@@ -330,7 +330,7 @@ func (a *API) Validate() error {
 	if d.CORS != nil {
 		add(d.CORS.validate(a.Protocol))
 	}
-	if _, err := CompileModels(d.Models); err != nil {
+	if _, err := CompileModels(a.ID, d.Models); err != nil {
 		add(err)
 	}
 	for _, typ := range slices.Sorted(maps.Keys(d.GatewayResponses)) {

@@ -143,6 +143,16 @@ func Import(data []byte, opts Options) (*Result, error) {
 	default:
 		return nil, fmt.Errorf("document has neither an openapi nor a swagger version field: %w", errdefs.ErrInvalid)
 	}
+	// Canonical model references, as API Gateway stores them, are the
+	// document's own models: read them as the document's local references.
+	local := "#/components/schemas/"
+	if im.swagger2 {
+		local = "#/definitions/"
+	}
+	js = rewriteModelURLs(js, "", local)
+	if err := json.Unmarshal(js, &im.raw); err != nil {
+		return nil, fmt.Errorf("document is not an object: %w", errdefs.ErrInvalid)
+	}
 	if im.doc, err = im.load(js); err != nil {
 		return nil, fmt.Errorf("document does not load: %s: %w", err.Error(), errdefs.ErrInvalid)
 	}
@@ -949,7 +959,30 @@ func stringKeys(v any, depth int) (any, error) {
 
 // rewriteRefs replaces $ref prefixes inside a schema.
 func rewriteRefs(raw json.RawMessage, from, to string) json.RawMessage {
-	if !bytes.Contains(raw, []byte(from)) {
+	return rewriteRefsFunc(raw, from, func(ref string) (string, bool) {
+		rest, ok := strings.CutPrefix(ref, from)
+		return to + rest, ok
+	})
+}
+
+// rewriteModelURLs turns the canonical model references
+// (https://apigateway.amazonaws.com/restapis/{id}/models/{name}) inside raw
+// into local ones, to + name: those of API apiID, or of any API when apiID is
+// empty.
+func rewriteModelURLs(raw json.RawMessage, apiID, to string) json.RawMessage {
+	return rewriteRefsFunc(raw, apis.ModelURLPrefix, func(ref string) (string, bool) {
+		id, name, ok := apis.ParseModelURL(ref)
+		if !ok || (apiID != "" && id != apiID) {
+			return "", false
+		}
+		return to + name, true
+	})
+}
+
+// rewriteRefsFunc replaces each $ref string inside raw for which fn reports
+// true with fn's answer; raw without marker is returned as it is.
+func rewriteRefsFunc(raw json.RawMessage, marker string, fn func(string) (string, bool)) json.RawMessage {
+	if !bytes.Contains(raw, []byte(marker)) {
 		return raw
 	}
 	var v any
@@ -963,8 +996,10 @@ func rewriteRefs(raw json.RawMessage, from, to string) json.RawMessage {
 		switch t := x.(type) {
 		case map[string]any:
 			for k, e := range t {
-				if s, ok := e.(string); ok && k == "$ref" && strings.HasPrefix(s, from) {
-					t[k] = to + strings.TrimPrefix(s, from)
+				if s, ok := e.(string); ok && k == "$ref" {
+					if r, ok := fn(s); ok {
+						t[k] = r
+					}
 				} else {
 					t[k] = walk(e)
 				}
