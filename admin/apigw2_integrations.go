@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -112,16 +113,34 @@ func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration) er
 	if integ.ConnectionType == "INTERNET" {
 		integ.ConnectionType = ""
 	}
-	if in.RequestParameters != nil {
-		integ.RequestParameters = in.RequestParameters
-	}
+	// requestParameters merge into the integration's, as API Gateway's
+	// update-integration does: a key with the value "" removes that mapping
+	// (on create it is no mapping at all), so a "" never becomes a live one.
+	integ.RequestParameters = mergeParams(integ.RequestParameters, in.RequestParameters)
 	if in.RequestTemplates != nil {
 		integ.RequestTemplates = in.RequestTemplates
 	}
 	if in.ResponseParameters != nil {
 		// HTTP APIs' response mappings by status code, which the gateway
-		// applies (the API's validation checks them; other protocols refuse them).
-		integ.ResponseParameters = in.ResponseParameters
+		// applies (the API's validation checks them; other protocols refuse
+		// them). A status given replaces that status's mappings, its ""
+		// values left out; an empty map removes the status; the statuses not
+		// given stay.
+		rp := maps.Clone(integ.ResponseParameters)
+		if rp == nil {
+			rp = statusParams{}
+		}
+		for status, m := range in.ResponseParameters {
+			if m = mergeParams(nil, m); len(m) == 0 {
+				delete(rp, status)
+			} else {
+				rp[status] = m
+			}
+		}
+		if len(rp) == 0 {
+			rp = nil
+		}
+		integ.ResponseParameters = rp
 	}
 	setIfGiven(&integ.TimeoutInMillis, in.TimeoutInMillis)
 	if in.TLSConfig != nil {
@@ -134,6 +153,27 @@ func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration) er
 		return v2BadRequest("payloadFormatVersion is required for AWS_PROXY integrations of HTTP APIs (1.0 or 2.0)")
 	}
 	return nil
+}
+
+// mergeParams returns cur with in's mappings set on it and the keys whose
+// value in in is "" removed; nil when nothing is left. cur is not changed.
+func mergeParams(cur, in map[string]string) map[string]string {
+	if in == nil {
+		return cur
+	}
+	out := make(map[string]string, len(cur)+len(in))
+	maps.Copy(out, cur)
+	for k, v := range in {
+		if v == "" {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // v2FindIntegration returns integration {integration} of a, with AWS's 404.

@@ -1,7 +1,10 @@
 package admin_test
 
 import (
+	"maps"
 	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,5 +42,96 @@ func TestV2IntegrationResponseParameters(t *testing.T) {
 	status, body, h := get(t, e.env.GatewayURL+"/"+aws.ToString(api.ApiId)+"/m")
 	if status != http.StatusAccepted || h.Get("X-Mapped") != "yes" {
 		t.Fatalf("GET /m: %d %v %s, want 202 with x-mapped: yes", status, h, body)
+	}
+}
+
+// TestV2UpdateIntegrationMergesParameters checks update-integration's map
+// semantics, as API Gateway's (and Terraform's aws_apigatewayv2_integration,
+// which removes a parameter by sending it with the value ""): requestParameters
+// merge and a "" value removes its mapping, so the backend never receives an
+// empty mapped header; a responseParameters status given replaces that
+// status's mappings, an empty map removes it, the others stay; create drops ""
+// values instead of keeping them as live mappings.
+func TestV2UpdateIntegrationMergesParameters(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	var mu sync.Mutex
+	var seen http.Header
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = r.Header.Clone()
+		mu.Unlock()
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(be.Close)
+	ctx := t.Context()
+	api, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("merge"), ProtocolType: "HTTP", Target: aws.String(be.URL + "/m")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := e.ag.GetIntegrations(ctx, &apigatewayv2.GetIntegrationsInput{ApiId: api.ApiId})
+	if err != nil || len(list.Items) != 1 {
+		t.Fatalf("GetIntegrations: %+v %v", list, err)
+	}
+	integ := list.Items[0].IntegrationId
+	update := func(req map[string]string, resp map[string]map[string]string) *apigatewayv2.GetIntegrationOutput {
+		t.Helper()
+		if _, err := e.ag.UpdateIntegration(ctx, &apigatewayv2.UpdateIntegrationInput{ApiId: api.ApiId, IntegrationId: integ,
+			RequestParameters: req, ResponseParameters: resp}); err != nil {
+			t.Fatalf("UpdateIntegration %v %v: %v", req, resp, err)
+		}
+		got, err := e.ag.GetIntegration(ctx, &apigatewayv2.GetIntegrationInput{ApiId: api.ApiId, IntegrationId: integ})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	call := func() http.Header {
+		t.Helper()
+		if status, body, _ := get(t, e.env.GatewayURL+"/"+aws.ToString(api.ApiId)+"/m"); status != http.StatusOK {
+			t.Fatalf("GET /m: %d %s", status, body)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return seen
+	}
+
+	update(map[string]string{"overwrite:header.X-Tenant": "acme", "overwrite:header.X-Region": "eu"},
+		map[string]map[string]string{"200": {"overwrite:header.x-a": "1"}, "404": {"overwrite:header.x-b": "2"}})
+	got := update(map[string]string{"overwrite:header.X-Region": "", "overwrite:header.X-Zone": "z1"}, nil)
+	if want := map[string]string{"overwrite:header.X-Tenant": "acme", "overwrite:header.X-Zone": "z1"}; !maps.Equal(got.RequestParameters, want) {
+		t.Errorf("requestParameters after a merge = %v, want %v", got.RequestParameters, want)
+	}
+	if len(got.ResponseParameters) != 2 {
+		t.Errorf("responseParameters not given changed: %v", got.ResponseParameters)
+	}
+	h := call()
+	if _, ok := h["X-Region"]; ok || h.Get("X-Tenant") != "acme" || h.Get("X-Zone") != "z1" {
+		t.Errorf("backend headers %v: want X-Tenant acme, X-Zone z1 and no X-Region", h)
+	}
+
+	got = update(nil, map[string]map[string]string{"404": {}, "200": {"overwrite:header.x-c": "3"}})
+	if len(got.ResponseParameters) != 1 || !maps.Equal(got.ResponseParameters["200"], map[string]string{"overwrite:header.x-c": "3"}) {
+		t.Errorf("responseParameters after removing 404 and replacing 200 = %v", got.ResponseParameters)
+	}
+	if len(got.RequestParameters) != 2 {
+		t.Errorf("requestParameters not given changed: %v", got.RequestParameters)
+	}
+	got = update(map[string]string{"overwrite:header.X-Tenant": "", "overwrite:header.X-Zone": ""}, nil)
+	if len(got.RequestParameters) != 0 {
+		t.Errorf("requestParameters after removing all = %v", got.RequestParameters)
+	}
+	if h := call(); h.Get("X-Tenant") != "" || h.Get("X-Zone") != "" {
+		t.Errorf("backend headers after the removal %v", h)
+	}
+
+	created, err := e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: api.ApiId, IntegrationType: "HTTP_PROXY",
+		IntegrationMethod: aws.String("GET"), IntegrationUri: aws.String(be.URL + "/n"), PayloadFormatVersion: aws.String("1.0"),
+		RequestParameters: map[string]string{"overwrite:header.X-Tenant": "", "overwrite:header.X-Kept": "k"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"overwrite:header.X-Kept": "k"}; !maps.Equal(created.RequestParameters, want) {
+		t.Errorf("create-integration requestParameters = %v, want %v", created.RequestParameters, want)
 	}
 }

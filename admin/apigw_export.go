@@ -25,7 +25,8 @@ import (
 
 // importedDefinition reads an OpenAPI 3 or Swagger 2.0 document from the body
 // as a REST API, with its resources that have no methods. With
-// failonwarnings=true, warnings refuse the import.
+// failonwarnings=true, warnings refuse the import; basepath says how the
+// document's base path is read.
 func (s *Server) importedDefinition(w http.ResponseWriter, r *http.Request) (*apis.API, []string, error) {
 	failOnWarnings, err := boolQuery(r, "failonwarnings")
 	if err != nil {
@@ -38,7 +39,16 @@ func (s *Server) importedDefinition(w http.ResponseWriter, r *http.Request) (*ap
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, nil, badRequest("Invalid OpenAPI input: the body is empty; send an OpenAPI 3 or Swagger 2.0 document (JSON or YAML)")
 	}
-	res, err := openapi.Import(raw, openapi.Options{Protocol: apis.ProtocolREST})
+	// --parameters basepath=ignore|prepend|split, as API Gateway reads the
+	// document's basePath (OpenAPI 3: its basePath server variable or
+	// server url path).
+	basePath := r.URL.Query().Get("basepath")
+	switch basePath {
+	case "", openapi.BasePathIgnore, openapi.BasePathPrepend, openapi.BasePathSplit:
+	default:
+		return nil, nil, badRequest("Invalid basepath '%s': use ignore (the default), prepend or split", truncate(basePath, 40))
+	}
+	res, err := openapi.Import(raw, openapi.Options{Protocol: apis.ProtocolREST, BasePath: basePath})
 	if err != nil {
 		return nil, nil, importError(err)
 	}
@@ -51,7 +61,11 @@ func (s *Server) importedDefinition(w http.ResponseWriter, r *http.Request) (*ap
 		return nil, nil, importError(err)
 	}
 	for _, p := range bare {
-		a.Resources = append(a.Resources, apis.Resource{Path: p})
+		a.Resources = append(a.Resources, apis.Resource{Path: res.PathPrefix + p})
+	}
+	if res.PathPrefix != "" {
+		// The base path's resources exist even where no path is below them.
+		a.Resources = append(a.Resources, apis.Resource{Path: res.PathPrefix})
 	}
 	return a, res.Warnings, nil
 }

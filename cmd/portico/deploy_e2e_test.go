@@ -416,6 +416,52 @@ func TestDeployIAMAndResourcePolicy(t *testing.T) {
 	}
 }
 
+// TestDeployRemovesUsagePlan deploys the hello sample with a per-API usage
+// plan, then without it: the plan (which has the API's stage) goes away, its
+// stage removed before the delete the admin API only takes for a plan without
+// stages.
+func TestDeployRemovesUsagePlan(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	root := samTree(t)
+	path := filepath.Join(root, "samples", "hello", "template.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployWith := func(auth string) {
+		t.Helper()
+		text := string(data)
+		if auth != "" {
+			text = strings.Replace(text, "\nResources:\n", "\nResources:\n  ServerlessRestApi:\n    Type: AWS::Serverless::Api\n    Properties:\n      StageName: Prod\n      Auth:\n"+auth+"\n", 1)
+			text = strings.ReplaceAll(text, "            Method: get\n", "            Method: get\n            RestApiId: !Ref ServerlessRestApi\n")
+			text = strings.ReplaceAll(text, "            Method: any\n", "            Method: any\n            RestApiId: !Ref ServerlessRestApi\n")
+		}
+		writeFile(t, path, []byte(text), 0o600)
+		if out, err := cliErr(env, "deploy", "--template", path, "--stack", "hello"); err != nil {
+			t.Fatalf("deploy with Auth %q: %v\n%s", auth, err, out)
+		}
+	}
+	plans := func() int {
+		var out struct {
+			Item []struct {
+				ID string `json:"id"`
+			} `json:"item"`
+		}
+		adminJSON(t, env, "/usageplans", &out)
+		return len(out.Item)
+	}
+	const plan = "        UsagePlan:\n          CreateUsagePlan: PER_API\n          Quota:\n            Limit: 100\n            Period: DAY"
+	deployWith(plan)
+	if n := plans(); n != 1 {
+		t.Fatalf("usage plans after a deploy with one: %d", n)
+	}
+	// The same API without its plan: the plan is deleted.
+	deployWith("        ApiKeyRequired: false")
+	if n := plans(); n != 0 {
+		t.Fatalf("usage plans after a deploy without one: %d", n)
+	}
+}
+
 // TestFailedDeployPutsBackLatestAndDefinition deploys a template on a real
 // server, then a change to the function's code and environment and to the
 // API's routes whose later resource (a stage setting the server refuses)

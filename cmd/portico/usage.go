@@ -390,9 +390,40 @@ func planKeys(cmd *cobra.Command, c *client.Client, planID string) ([]keyJSON, e
 }
 
 func planDelete(g *globalFlags) *cobra.Command {
-	return g.call("delete PLAN_ID", "Delete a usage plan and its usage records", cobra.ExactArgs(1), func(a []string) request {
-		return request{method: http.MethodDelete, path: "/usageplans/" + url.PathEscape(a[0])}
-	}, nil)
+	return &cobra.Command{
+		Use:   "delete PLAN_ID",
+		Short: "Delete a usage plan and its usage records (its API stages are removed from it first)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := "/usageplans/" + url.PathEscape(args[0])
+			if err := removePlanStages(cmd, g, path); err != nil {
+				return err
+			}
+			return g.run(cmd, http.MethodDelete, path, nil, nil, nil, nil)
+		},
+	}
+}
+
+// removePlanStages removes every API stage from the plan at path, as the
+// admin API (like API Gateway) deletes only a plan without stages.
+func removePlanStages(cmd *cobra.Command, g *globalFlags, path string) error {
+	resp, err := g.do(cmd, http.MethodGet, path, nil, nil, nil)
+	if err != nil {
+		return err
+	}
+	var p planJSON
+	if err := json.Unmarshal(resp.Body, &p); err != nil {
+		return err
+	}
+	if len(p.APIStages) == 0 {
+		return nil
+	}
+	ops := make([]map[string]string, 0, len(p.APIStages))
+	for _, s := range p.APIStages {
+		ops = append(ops, map[string]string{"op": "remove", "path": "/apiStages", "value": s.APIID + ":" + s.Stage})
+	}
+	_, err = g.do(cmd, http.MethodPatch, path, nil, map[string]any{"patchOperations": ops}, nil)
+	return err
 }
 
 func planAddKey(g *globalFlags) *cobra.Command {

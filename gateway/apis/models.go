@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -13,18 +14,43 @@ import (
 // "#/components/schemas/X" and "#/definitions/X" references resolve inside it.
 const modelsURL = "urn:portico:models"
 
+// ModelURLPrefix begins the canonical reference API Gateway requires for a
+// model: https://apigateway.amazonaws.com/restapis/{restapi_id}/models/{model_name}.
+const ModelURLPrefix = "https://apigateway.amazonaws.com/restapis/"
+
+// ModelURL is the canonical reference of model name of API apiID.
+func ModelURL(apiID, name string) string { return ModelURLPrefix + apiID + "/models/" + name }
+
+// ParseModelURL splits a canonical model reference into its API id and model
+// name; ok is false for any other string.
+func ParseModelURL(ref string) (apiID, name string, ok bool) {
+	rest, found := strings.CutPrefix(ref, ModelURLPrefix)
+	if !found {
+		return "", "", false
+	}
+	apiID, name, found = strings.Cut(rest, "/models/")
+	if !found || apiID == "" || name == "" || strings.ContainsAny(apiID, "/#?") || strings.ContainsAny(name, "/#?") {
+		return "", "", false
+	}
+	return apiID, name, true
+}
+
 // noLoader refuses every schema that is not one of the API's models: a model's
 // $ref never reads a file or the network.
 type noLoader struct{}
 
 func (noLoader) Load(url string) (any, error) {
-	return nil, fmt.Errorf("$ref %q: models may only refer to other models of the API", url)
+	return nil, fmt.Errorf("$ref %q: models may only refer to other models of the API, as %s or #/definitions/{name}", url, ModelURL("{restapi_id}", "{model_name}"))
 }
 
-// CompileModels compiles an API's models (JSON Schema draft 4, as API Gateway's
-// models are) with their $refs to each other resolved, and returns them by name.
-// A model that is not valid JSON Schema is an error wrapping errdefs.ErrInvalid.
-func CompileModels(models map[string]json.RawMessage) (map[string]*jsonschema.Schema, error) {
+// CompileModels compiles the models of API apiID (JSON Schema draft 4, as API
+// Gateway's models are) with their $refs to each other resolved, and returns
+// them by name. A model refers to another as #/definitions/Name,
+// #/components/schemas/Name, or in the canonical form API Gateway requires,
+// https://apigateway.amazonaws.com/restapis/{apiID}/models/Name. A model that
+// is not valid JSON Schema, or refers to another API's model or to a model the
+// API lacks, is an error wrapping errdefs.ErrInvalid.
+func CompileModels(apiID string, models map[string]json.RawMessage) (map[string]*jsonschema.Schema, error) {
 	if len(models) == 0 {
 		return nil, nil
 	}
@@ -33,6 +59,9 @@ func CompileModels(models map[string]json.RawMessage) (map[string]*jsonschema.Sc
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 		if err != nil {
 			return nil, invalid("model %q is not JSON: %v", name, err)
+		}
+		if err := localModelRefs(apiID, name, doc, models); err != nil {
+			return nil, err
 		}
 		schemas[name] = doc
 	}
@@ -57,6 +86,45 @@ func CompileModels(models map[string]json.RawMessage) (map[string]*jsonschema.Sc
 		out[name] = sch
 	}
 	return out, nil
+}
+
+// localModelRefs turns the canonical model references in doc, the parsed
+// model name, into references inside the models' resource, refusing those to
+// another API (or, before the API has an id, any) and to models it lacks.
+func localModelRefs(apiID, name string, doc any, models map[string]json.RawMessage) error {
+	switch t := doc.(type) {
+	case map[string]any:
+		for k, v := range t {
+			ref, isRef := v.(string)
+			if k != "$ref" || !isRef {
+				if err := localModelRefs(apiID, name, v, models); err != nil {
+					return err
+				}
+				continue
+			}
+			id, target, ok := ParseModelURL(ref)
+			if !ok {
+				continue
+			}
+			switch {
+			case apiID == "":
+				return invalid("model %q: $ref %q: the API has no id yet; refer to model %s as #/definitions/%s", name, ref, target, target)
+			case id != apiID:
+				return invalid("model %q: $ref %q refers to a model of another API (%s); a model may only refer to models of its own API: use %s", name, ref, id, ModelURL(apiID, target))
+			}
+			if _, ok := models[target]; !ok {
+				return invalid("model %q: $ref %q refers to model %s, which API %s does not have; create it first", name, ref, target, apiID)
+			}
+			t[k] = "#/components/schemas/" + escapePointer(target)
+		}
+	case []any:
+		for _, v := range t {
+			if err := localModelRefs(apiID, name, v, models); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // escapePointer escapes a JSON Pointer token.
@@ -111,8 +179,9 @@ func (d *Definition) IsUnusedDefaultModel(name string) bool {
 	}
 	ref := []byte(`"#/components/schemas/` + escapePointer(name) + `"`)
 	ref2 := []byte(`"#/definitions/` + escapePointer(name) + `"`)
+	ref3 := []byte(`/models/` + name + `"`)
 	for other, raw := range d.Models {
-		if other != name && (bytes.Contains(raw, ref) || bytes.Contains(raw, ref2)) {
+		if other != name && (bytes.Contains(raw, ref) || bytes.Contains(raw, ref2) || bytes.Contains(raw, ref3)) {
 			return false
 		}
 	}

@@ -144,8 +144,8 @@ func badRequest(format string, args ...any) error {
 
 // checkPathPart checks one path part of a new resource under parent, with API
 // Gateway's messages: a valid segment, not under a greedy parameter, no
-// existing sibling of that name, and at most one variable (and one greedy
-// variable) among siblings.
+// existing sibling of that name, and at most one variable path part ({id} or
+// {proxy+}) among siblings.
 func (a *API) checkPathPart(tree []ResourceNode, parent *ResourceNode, part, self string) error {
 	segs, err := ParseTemplate("/" + part)
 	if err != nil || len(segs) != 1 {
@@ -154,8 +154,8 @@ func (a *API) checkPathPart(tree []ResourceNode, parent *ResourceNode, part, sel
 	if strings.HasSuffix(parent.PathPart, "+}") {
 		return badRequest("Cannot create a child of a resource with a greedy path variable: %s", parent.Path)
 	}
-	// As Validate's clash check (and so an OpenAPI import): one parameter and
-	// one greedy parameter at most among siblings.
+	// As Validate's clash check (and so an OpenAPI import): one variable
+	// path part at most among siblings, greedy or not.
 	kind := segs[0].Kind
 	for _, n := range tree {
 		if n.ParentID != parent.ID || n.ID == self {
@@ -165,7 +165,7 @@ func (a *API) checkPathPart(tree []ResourceNode, parent *ResourceNode, part, sel
 			return errdefs.New(errdefs.ErrConflict, "ConflictException", fmt.Sprintf("Another resource with the same parent already has this name: %s", part))
 		}
 		sib, _ := ParseTemplate("/" + n.PathPart)
-		if kind != SegLiteral && len(sib) == 1 && sib[0].Kind == kind {
+		if kind != SegLiteral && len(sib) == 1 && sib[0].Kind != SegLiteral {
 			return badRequest("A sibling (%s) of this resource already has a variable path part -- only one is allowed", n.PathPart)
 		}
 	}

@@ -62,8 +62,9 @@ func TestResourceTree(t *testing.T) {
 		{pets.ID, "{id}", errdefs.ErrConflict},       // same name
 		{pets.ID, "toys", nil},                       // a literal beside a variable
 		{root.ID, "{any+}", nil},                     // greedy at the root
-		{root.ID, "{other}", nil},                    // beside {any+}, as an import allows
-		{root.ID, "{more}", errdefs.ErrInvalid},      // a second variable
+		{root.ID, "{other}", errdefs.ErrInvalid},     // beside {any+}: one variable per parent
+		{pets.ID, "{other+}", errdefs.ErrInvalid},    // a greedy beside {id}
+		{root.ID, "{any+}", errdefs.ErrConflict},     // same name
 		{"", "x", errdefs.ErrNotFound},               // no parent
 		{pets.ID, "", errdefs.ErrInvalid},            // no part
 		{root.ID, "white space", errdefs.ErrInvalid}, // bad characters

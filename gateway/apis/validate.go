@@ -330,7 +330,7 @@ func (a *API) Validate() error {
 	if d.CORS != nil {
 		add(d.CORS.validate(a.Protocol))
 	}
-	if _, err := CompileModels(d.Models); err != nil {
+	if _, err := CompileModels(a.ID, d.Models); err != nil {
 		add(err)
 	}
 	for _, typ := range slices.Sorted(maps.Keys(d.GatewayResponses)) {
@@ -341,6 +341,9 @@ func (a *API) Validate() error {
 	}
 	seen := map[string]bool{}
 	tree := newClashTree()
+	// REST APIs allow one variable path part per parent, as API Gateway's
+	// resources do; HTTP APIs one {param} and one {proxy+}.
+	tree.oneVariable = a.Protocol == ProtocolREST
 	for i := range d.Routes {
 		r := &d.Routes[i]
 		key := r.routeKey(a.Protocol)
@@ -723,16 +726,28 @@ func ValidateVariables(vars map[string]string) error {
 
 // clashTree finds routes whose paths cannot coexist: two different parameter names
 // (or greedy names) at the same position under the same parent, as API Gateway
-// refuses ("only one variable path part is allowed among siblings").
+// refuses ("only one variable path part is allowed among siblings"). With
+// oneVariable (REST APIs), a {param} and a {proxy+} cannot be siblings either.
 type clashTree struct {
-	children map[string]*clashTree
-	param    string
-	greedy   string
-	origin   map[string]string // param/greedy name -> path that declared it
+	children    map[string]*clashTree
+	param       string
+	greedy      string
+	origin      map[string]string // param/greedy name -> path that declared it
+	oneVariable bool
 }
 
 func newClashTree() *clashTree {
 	return &clashTree{children: map[string]*clashTree{}, origin: map[string]string{}}
+}
+
+func (t *clashTree) child(key string) *clashTree {
+	c := t.children[key]
+	if c == nil {
+		c = newClashTree()
+		c.oneVariable = t.oneVariable
+		t.children[key] = c
+	}
+	return c
 }
 
 func (t *clashTree) add(path string, segs []Segment) error {
@@ -740,16 +755,16 @@ func (t *clashTree) add(path string, segs []Segment) error {
 	for _, s := range segs {
 		switch s.Kind {
 		case SegLiteral:
-			c := n.children["l:"+s.Value]
-			if c == nil {
-				c = newClashTree()
-				n.children["l:"+s.Value] = c
-			}
-			n = c
+			n = n.child("l:" + s.Value)
 		case SegParam, SegGreedy:
-			slot, prefix := &n.param, "p:"
+			slot, prefix, other, otherPrefix := &n.param, "p:", n.greedy, "g:"
+			part, otherPart := "{"+s.Value+"}", "{"+n.greedy+"+}"
 			if s.Kind == SegGreedy {
-				slot, prefix = &n.greedy, "g:"
+				slot, prefix, other, otherPrefix = &n.greedy, "g:", n.param, "p:"
+				part, otherPart = "{"+s.Value+"+}", "{"+n.param+"}"
+			}
+			if n.oneVariable && other != "" {
+				return invalid("route path %q clashes with %q: %s and %s are siblings; a sibling (%s) of this resource already has a variable path part -- only one is allowed", path, n.origin[otherPrefix+other], part, otherPart, otherPart)
 			}
 			if *slot != "" && *slot != s.Value {
 				return invalid("route path %q clashes with %q: {%s} and {%s} at the same position; only one parameter name is allowed there", path, n.origin[prefix+*slot], *slot, s.Value)
@@ -758,12 +773,7 @@ func (t *clashTree) add(path string, segs []Segment) error {
 				*slot = s.Value
 				n.origin[prefix+s.Value] = path
 			}
-			c := n.children[prefix+s.Value]
-			if c == nil {
-				c = newClashTree()
-				n.children[prefix+s.Value] = c
-			}
-			n = c
+			n = n.child(prefix + s.Value)
 		}
 	}
 	return nil

@@ -60,8 +60,13 @@ func exportDoc(a *apis.API, swagger2 bool) map[string]any {
 		if a.Protocol == apis.ProtocolREST && a.IsUnusedDefaultModel(name) {
 			continue
 		}
+		// The canonical references API Gateway requires in a model become
+		// the document's own, as API Gateway's export writes them.
 		if swagger2 {
 			raw = rewriteRefs(raw, "#/components/schemas/", "#/definitions/")
+			raw = rewriteModelURLs(raw, a.ID, "#/definitions/")
+		} else {
+			raw = rewriteModelURLs(raw, a.ID, "#/components/schemas/")
 		}
 		models[name] = json.RawMessage(raw)
 	}

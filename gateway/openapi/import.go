@@ -41,12 +41,30 @@ type Options struct {
 	// Protocol is REST or HTTP; empty means HTTP when the document carries
 	// x-amazon-apigateway-importexport-version (an HTTP API export), else REST.
 	Protocol string
+	// BasePath is how the document's base path (Swagger 2.0 basePath; in
+	// OpenAPI 3 the first basePath server variable, else the path of the
+	// first server url that has one) is read, as API Gateway's basepath
+	// parameter: BasePathIgnore (or empty) leaves it out, BasePathPrepend
+	// puts it before every path, BasePathSplit puts it before every path
+	// without its first segment.
+	BasePath string
 }
+
+// The values of Options.BasePath.
+const (
+	BasePathIgnore  = "ignore"
+	BasePathPrepend = "prepend"
+	BasePathSplit   = "split"
+)
 
 // Result is an imported API and what the import could not take over.
 type Result struct {
 	API      *apis.API
 	Warnings []string
+	// PathPrefix is what Options.BasePath put before every path ("" for
+	// none), for the caller's own paths of the document (resources without
+	// methods).
+	PathPrefix string
 }
 
 const (
@@ -87,6 +105,9 @@ type importer struct {
 	models        map[string]json.RawMessage
 	globalSec     *[]map[string][]string
 	apiKeySchemes map[string]bool
+	// basePathMode is Options.BasePath; prefix is what it put before every
+	// path.
+	basePathMode, prefix string
 	// unchecked are declarations the request validator cannot check (inline
 	// body schemas, required cookie parameters), decided once the routes'
 	// validators are known: refused where a validator would be asked to check
@@ -143,6 +164,16 @@ func Import(data []byte, opts Options) (*Result, error) {
 	default:
 		return nil, fmt.Errorf("document has neither an openapi nor a swagger version field: %w", errdefs.ErrInvalid)
 	}
+	// Canonical model references, as API Gateway stores them, are the
+	// document's own models: read them as the document's local references.
+	local := "#/components/schemas/"
+	if im.swagger2 {
+		local = "#/definitions/"
+	}
+	js = rewriteModelURLs(js, "", local)
+	if err := json.Unmarshal(js, &im.raw); err != nil {
+		return nil, fmt.Errorf("document is not an object: %w", errdefs.ErrInvalid)
+	}
 	if im.doc, err = im.load(js); err != nil {
 		return nil, fmt.Errorf("document does not load: %s: %w", err.Error(), errdefs.ErrInvalid)
 	}
@@ -154,10 +185,11 @@ func Import(data []byte, opts Options) (*Result, error) {
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
-	return &Result{API: a, Warnings: im.warnings}, nil
+	return &Result{API: a, Warnings: im.warnings, PathPrefix: im.prefix}, nil
 }
 
 func (im *importer) run(opts Options) *apis.API {
+	im.basePathMode = opts.BasePath
 	a := &apis.API{}
 	if info := im.doc.Info; info != nil {
 		a.Name, a.Description, a.Version = info.Title, info.Description, info.Version
@@ -198,7 +230,100 @@ func (im *importer) run(opts Options) *apis.API {
 	im.topLevel(a)
 	im.paths(a)
 	im.checkUnchecked(a)
+	im.applyBasePath(a, opts.BasePath)
 	return a
+}
+
+// applyBasePath puts the prefix the basepath mode asks for before every
+// route's path.
+func (im *importer) applyBasePath(a *apis.API, mode string) {
+	switch mode {
+	case "", BasePathIgnore:
+		return
+	case BasePathPrepend, BasePathSplit:
+	default:
+		im.fail("basepath %.20q must be ignore, prepend or split", mode)
+		return
+	}
+	base := im.basePath()
+	if mode == BasePathSplit {
+		// The first segment goes: /a/b/c leaves /b/c, /a leaves nothing.
+		if i := strings.IndexByte(base[min(1, len(base)):], '/'); i >= 0 {
+			base = base[i+1:]
+		} else {
+			base = ""
+		}
+	}
+	if base == "" {
+		return
+	}
+	if _, err := apis.ParseTemplate(base); err != nil {
+		im.fail("base path %q: %v", base, err)
+		return
+	}
+	im.prefix = base
+	for i := range a.Routes {
+		r := &a.Routes[i]
+		switch r.Path {
+		case apis.RouteDefault:
+		case "/":
+			r.Path = base
+		default:
+			r.Path = base + r.Path
+		}
+	}
+}
+
+// basePath returns the document's base path, with one leading slash and no
+// trailing one ("" for none): Swagger 2.0's basePath; in OpenAPI 3, the
+// default of the first basePath server variable, else the path of the first
+// server url that has one beyond "/".
+func (im *importer) basePath() string {
+	clean := func(p string) string {
+		p = strings.Trim(strings.TrimSpace(p), "/")
+		if p == "" {
+			return ""
+		}
+		return "/" + p
+	}
+	if im.swagger2 {
+		var bp string
+		_ = json.Unmarshal(im.raw["basePath"], &bp)
+		return clean(bp)
+	}
+	var servers []struct {
+		URL       string `json:"url"`
+		Variables map[string]struct {
+			Default any `json:"default"`
+		} `json:"variables"`
+	}
+	_ = json.Unmarshal(im.raw["servers"], &servers)
+	for _, sv := range servers {
+		if v, ok := sv.Variables["basePath"]; ok {
+			return clean(fmt.Sprint(v.Default))
+		}
+	}
+	for _, sv := range servers {
+		u := sv.URL
+		for name, v := range sv.Variables {
+			u = strings.ReplaceAll(u, "{"+name+"}", fmt.Sprint(v.Default))
+		}
+		if i := strings.Index(u, "://"); i >= 0 {
+			u = u[i+3:]
+			j := strings.IndexByte(u, '/')
+			if j < 0 {
+				continue
+			}
+			u = u[j:]
+		}
+		if k := strings.IndexAny(u, "?#"); k >= 0 {
+			u = u[:k]
+		}
+		if p := clean(u); p != "" {
+			return p
+		}
+	}
+	return ""
 }
 
 // checkUnchecked refuses each declaration the request validator of its route
@@ -386,6 +511,8 @@ func (im *importer) topLevel(a *apis.API) {
 			} else if strings.HasPrefix(k, prefixAWS) && !ok {
 				im.warn("%s is not known to Portico; it is kept but has no effect", k)
 			}
+		case (k == "servers" || k == "basePath") && (im.basePathMode == BasePathPrepend || im.basePathMode == BasePathSplit):
+			// Read for the base path (applyBasePath).
 		case k == "servers" || k == "host" || k == "basePath" || k == "schemes":
 			im.warn("%s is ignored: stage URLs come from Portico", k)
 		default:
@@ -949,7 +1076,30 @@ func stringKeys(v any, depth int) (any, error) {
 
 // rewriteRefs replaces $ref prefixes inside a schema.
 func rewriteRefs(raw json.RawMessage, from, to string) json.RawMessage {
-	if !bytes.Contains(raw, []byte(from)) {
+	return rewriteRefsFunc(raw, from, func(ref string) (string, bool) {
+		rest, ok := strings.CutPrefix(ref, from)
+		return to + rest, ok
+	})
+}
+
+// rewriteModelURLs turns the canonical model references
+// (https://apigateway.amazonaws.com/restapis/{id}/models/{name}) inside raw
+// into local ones, to + name: those of API apiID, or of any API when apiID is
+// empty.
+func rewriteModelURLs(raw json.RawMessage, apiID, to string) json.RawMessage {
+	return rewriteRefsFunc(raw, apis.ModelURLPrefix, func(ref string) (string, bool) {
+		id, name, ok := apis.ParseModelURL(ref)
+		if !ok || (apiID != "" && id != apiID) {
+			return "", false
+		}
+		return to + name, true
+	})
+}
+
+// rewriteRefsFunc replaces each $ref string inside raw for which fn reports
+// true with fn's answer; raw without marker is returned as it is.
+func rewriteRefsFunc(raw json.RawMessage, marker string, fn func(string) (string, bool)) json.RawMessage {
+	if !bytes.Contains(raw, []byte(marker)) {
 		return raw
 	}
 	var v any
@@ -963,8 +1113,10 @@ func rewriteRefs(raw json.RawMessage, from, to string) json.RawMessage {
 		switch t := x.(type) {
 		case map[string]any:
 			for k, e := range t {
-				if s, ok := e.(string); ok && k == "$ref" && strings.HasPrefix(s, from) {
-					t[k] = to + strings.TrimPrefix(s, from)
+				if s, ok := e.(string); ok && k == "$ref" {
+					if r, ok := fn(s); ok {
+						t[k] = r
+					}
 				} else {
 					t[k] = walk(e)
 				}

@@ -580,7 +580,18 @@ func TestUsageAPIBadInput(t *testing.T) {
 	if err != nil || len(keys.Items) != 1 || *keys.Items[0].Id != *k.Id || *keys.Items[0].Type != "API_KEY" {
 		t.Fatalf("get-usage-plan-keys %+v %v", keys, err)
 	}
+	// A plan with API stages is not deleted, as API Gateway refuses it; the
+	// key keeps its plan.
+	_, err = gw.DeleteUsagePlan(ctx, &apigateway.DeleteUsagePlanInput{UsagePlanId: p.Id})
+	wantAPIError(t, err, "BadRequestException", "Cannot delete Usage Plan "+*p.Id+" because there are API Stages associated with it, including "+id+":dev")
+	if keys, err := gw.GetUsagePlanKeys(ctx, &apigateway.GetUsagePlanKeysInput{UsagePlanId: p.Id}); err != nil || len(keys.Items) != 1 {
+		t.Fatalf("keys after a refused delete: %+v %v", keys, err)
+	}
 	if _, err := gw.DeleteUsagePlanKey(ctx, &apigateway.DeleteUsagePlanKeyInput{UsagePlanId: p.Id, KeyId: k.Id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gw.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: p.Id, PatchOperations: []types.PatchOperation{
+		{Op: types.OpRemove, Path: aws.String("/apiStages"), Value: aws.String(id + ":dev")}}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := gw.DeleteUsagePlan(ctx, &apigateway.DeleteUsagePlanInput{UsagePlanId: p.Id}); err != nil {
@@ -589,6 +600,23 @@ func TestUsageAPIBadInput(t *testing.T) {
 	plans, err := gw.GetUsagePlans(ctx, &apigateway.GetUsagePlansInput{})
 	if err != nil || len(plans.Items) != 0 {
 		t.Fatalf("plans after delete: %+v %v", plans, err)
+	}
+
+	// A stage deleted while in a plan stays removable from it, so the plan
+	// can still be deleted.
+	p2, err := gw.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{Name: aws.String("p2"), ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("dev")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gw.DeleteStage(ctx, &apigateway.DeleteStageInput{RestApiId: aws.String(id), StageName: aws.String("dev")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gw.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: p2.Id, PatchOperations: []types.PatchOperation{
+		{Op: types.OpRemove, Path: aws.String("/apiStages"), Value: aws.String(id + ":dev")}}}); err != nil {
+		t.Fatalf("remove /apiStages of a deleted stage: %v", err)
+	}
+	if _, err := gw.DeleteUsagePlan(ctx, &apigateway.DeleteUsagePlanInput{UsagePlanId: p2.Id}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -131,13 +131,21 @@ func (s *Service) UpdatePlan(ctx context.Context, id string, fn func(p *Plan) er
 	if err != nil {
 		return nil, err
 	}
+	had := map[string]bool{}
+	for _, as := range p.APIStages {
+		had[as.APIID+":"+as.Stage] = true
+	}
 	if err := fn(p); err != nil {
 		return nil, err
 	}
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
-	if err := s.checkStages(ctx, p); err != nil {
+	// Only the stages the update adds must exist: a stage deleted since it
+	// was added stays removable (and so does the plan, once its stages are).
+	added := *p
+	added.APIStages = slices.DeleteFunc(slices.Clone(p.APIStages), func(as APIStage) bool { return had[as.APIID+":"+as.Stage] })
+	if err := s.checkStages(ctx, &added); err != nil {
 		return nil, err
 	}
 	err = s.update(ctx, func(tx *store.Tx) error {
@@ -157,12 +165,18 @@ func (s *Service) UpdatePlan(ctx context.Context, id string, fn func(p *Plan) er
 	return p, nil
 }
 
-// DeletePlan deletes a plan and its usage records.
+// DeletePlan deletes a plan and its usage records. A plan that still has API
+// stages is refused, as API Gateway refuses it: remove them first (patch
+// "remove /apiStages apiId:stage").
 func (s *Service) DeletePlan(ctx context.Context, id string) error {
 	err := s.update(ctx, func(tx *store.Tx) error {
 		var p Plan
 		if err := getPlan(tx, id, &p); err != nil {
 			return err
+		}
+		if len(p.APIStages) > 0 {
+			as := p.APIStages[0]
+			return invalid("Cannot delete Usage Plan %s because there are API Stages associated with it, including %s:%s; remove them first (update-usage-plan --patch-operations op=remove,path=/apiStages,value=%s:%s)", id, as.APIID, as.Stage, as.APIID, as.Stage)
 		}
 		if err := tx.DeletePrefix(bucketCounts, id+"/"); err != nil {
 			return err

@@ -75,7 +75,7 @@ func (*Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 		if v.ValidateRequestBody && len(rt.RequestModels) > 0 {
 			if models == nil {
 				var err error
-				if models, err = apis.CompileModels(d.API.Models); err != nil {
+				if models, err = apis.CompileModels(d.API.ID, d.API.Models); err != nil {
 					return nil, err
 				}
 			}

@@ -498,9 +498,36 @@ func (h *HTTPTarget) UpdateUsagePlan(ctx context.Context, id string, p *UsagePla
 	return err
 }
 
-// DeleteUsagePlan implements Target.
+// DeleteUsagePlan implements Target. It removes the plan's API stages first:
+// the admin API, as API Gateway, deletes only a plan without stages.
 func (h *HTTPTarget) DeleteUsagePlan(ctx context.Context, id string) error {
-	_, err := h.C.Do(ctx, http.MethodDelete, "/usageplans/"+esc(id), nil, nil, nil)
+	path := "/usageplans/" + esc(id)
+	resp, err := h.C.Do(ctx, http.MethodGet, path, nil, nil, nil)
+	if client.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var plan struct {
+		APIStages []struct {
+			APIID string `json:"apiId"`
+			Stage string `json:"stage"`
+		} `json:"apiStages"`
+	}
+	if err := json.Unmarshal(resp.Body, &plan); err != nil {
+		return err
+	}
+	if len(plan.APIStages) > 0 {
+		ops := make([]PatchOp, 0, len(plan.APIStages))
+		for _, as := range plan.APIStages {
+			ops = append(ops, PatchOp{Op: "remove", Path: "/apiStages", Value: as.APIID + ":" + as.Stage})
+		}
+		if _, err := h.C.Do(ctx, http.MethodPatch, path, nil, map[string]any{"patchOperations": ops}, nil); err != nil && !client.IsNotFound(err) {
+			return err
+		}
+	}
+	_, err = h.C.Do(ctx, http.MethodDelete, path, nil, nil, nil)
 	if client.IsNotFound(err) {
 		return nil
 	}
