@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,25 +20,9 @@ import (
 
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+
+	"github.com/portico-dev/portico/internal/testkit"
 )
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestPresignedSecretsStayOutOfLogsAndTraces sends requests presigned by the
 // AWS SDK for Go v2 signer (with a session token, and an API key in the query)
@@ -60,7 +43,7 @@ func TestPresignedSecretsStayOutOfLogsAndTraces(t *testing.T) {
 	down := "http://" + ln.Addr().String()
 	_ = ln.Close()
 
-	logs := &lockedBuffer{}
+	logs := &testkit.LockedBuffer{}
 	env := apptest.Start(t, apptest.Options{LogLevel: slog.LevelDebug, LogWriter: logs,
 		Settings: func(s *app.Settings) { s.OTLPEndpoint = collector.URL }})
 	c := env.Client()

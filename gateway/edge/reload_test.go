@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"bytes"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -9,25 +8,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/testkit"
 )
-
-// logBuffer collects a logger's lines; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // fakeTimers stands in for time.AfterFunc: the test fires what was started.
 type fakeTimers struct {
@@ -104,7 +87,7 @@ func serialOf(t *testing.T, certPEM []byte) string {
 // reloaderFixture writes a first pair and returns a reloader on it that logs
 // into the returned buffer and starts its settle timers on ft, and the
 // outcomes it reports.
-func reloaderFixture(t *testing.T, ca *DevCA, now time.Time) (c *CertReloader, certPath, keyPath string, logs *logBuffer, ft *fakeTimers, outcomes *[]error) {
+func reloaderFixture(t *testing.T, ca *DevCA, now time.Time) (c *CertReloader, certPath, keyPath string, logs *testkit.LockedBuffer, ft *fakeTimers, outcomes *[]error) {
 	t.Helper()
 	dir := t.TempDir()
 	certPath, keyPath = filepath.Join(dir, "gw.pem"), filepath.Join(dir, "gw-key.pem")
@@ -114,7 +97,7 @@ func reloaderFixture(t *testing.T, ca *DevCA, now time.Time) (c *CertReloader, c
 	}
 	renameInto(t, keyPath, k0)
 	renameInto(t, certPath, c0)
-	logs = &logBuffer{}
+	logs = &testkit.LockedBuffer{}
 	c, err = NewCertReloader(certPath, keyPath, func() time.Time { return now }, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +209,7 @@ func TestTLSInitOnAWatchedPairLogsNoError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &testkit.LockedBuffer{}
 	c, err := NewCertReloader(f.Cert, f.Key, nil, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
