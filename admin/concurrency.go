@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -130,22 +129,11 @@ func (s *Server) listProvisioned(w http.ResponseWriter, r *http.Request, name st
 	})
 }
 
-// canonicalQualifier is q with a version number's leading zeros dropped
-// ("05" is version 5, as everywhere else).
-func canonicalQualifier(ref functions.Ref) string {
-	if ref.IsVersion() {
-		if n, err := strconv.ParseUint(ref.Qualifier, 10, 64); err == nil {
-			return strconv.FormatUint(n, 10)
-		}
-	}
-	return ref.Qualifier
-}
-
 func (s *Server) getProvisioned(w http.ResponseWriter, r *http.Request, ref functions.Ref) error {
 	if _, err := s.fns.Get(r.Context(), ref.Name, functions.Latest); err != nil {
 		return err
 	}
-	ref.Qualifier = canonicalQualifier(ref)
+	ref.Qualifier = functions.CanonicalQualifier(ref.Qualifier)
 	list, err := s.fns.ListProvisioned(r.Context())
 	if err != nil {
 		return err

@@ -785,9 +785,7 @@ func (s *Service) PutProvisioned(ctx context.Context, name, qualifier string, n 
 	if !ValidQualifier(qualifier) {
 		return nil, invalidf("Qualifier %q is not a version or an alias name", truncate(qualifier, 200))
 	}
-	if v, ok := parseVersion(qualifier); ok {
-		qualifier = strconv.FormatUint(v, 10)
-	}
+	qualifier = CanonicalQualifier(qualifier)
 	s.mu.RLock()
 	check := s.provCheck
 	s.mu.RUnlock()
