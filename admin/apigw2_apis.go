@@ -492,10 +492,14 @@ func (s *Server) v2ReadImport(w http.ResponseWriter, r *http.Request) (*openapi.
 		return nil, v2BadRequest("Invalid request body: body (the OpenAPI document) is required")
 	}
 	q := r.URL.Query()
-	if v := q.Get("basepath"); v != "" && v != "ignore" {
-		return nil, v2BadRequest("basepath %q is not supported: Portico imports paths as they are (basepath=ignore)", truncateString(v, 20))
+	// basepath=ignore|prepend|split, read as import-rest-api reads it.
+	basePath := q.Get("basepath")
+	switch basePath {
+	case "", openapi.BasePathIgnore, openapi.BasePathPrepend, openapi.BasePathSplit:
+	default:
+		return nil, v2BadRequest("Invalid basepath %q: use ignore (the default), prepend or split", truncateString(basePath, 20))
 	}
-	res, err := openapi.Import([]byte(in.Body), openapi.Options{Protocol: apis.ProtocolHTTP})
+	res, err := openapi.Import([]byte(in.Body), openapi.Options{Protocol: apis.ProtocolHTTP, BasePath: basePath})
 	if err != nil {
 		return nil, err
 	}

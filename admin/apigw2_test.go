@@ -884,3 +884,60 @@ func TestV2RouteSettingsUnsetThrottle(t *testing.T) {
 		t.Fatalf("default route settings after 0/0: %+v, want burst 0 and rate 0", d)
 	}
 }
+
+// TestV2ImportBasePath: import-api and reimport-api read basepath as
+// import-rest-api does: ignore (the default) leaves the document's base path
+// out, prepend puts it before every route's path, split without its first
+// segment; $default stays as it is. Other values are refused.
+func TestV2ImportBasePath(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	doc := `{"openapi":"3.0.1","info":{"title":"based","version":"1"},"servers":[{"url":"https://example.com/v1/api"}],"paths":{
+	  "/pets":{"get":{"x-amazon-apigateway-integration":{"type":"http_proxy","httpMethod":"GET","uri":"https://example.com/pets","payloadFormatVersion":"1.0"}}},
+	  "$default":{"x-amazon-apigateway-any-method":{"isDefaultRoute":true,"x-amazon-apigateway-integration":{"type":"http_proxy","httpMethod":"ANY","uri":"https://example.com/","payloadFormatVersion":"1.0"}}}}}`
+	keys := func(id *string) []string {
+		t.Helper()
+		routes, err := e.ag.GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: id})
+		if err != nil {
+			t.Fatalf("GetRoutes: %v", err)
+		}
+		var out []string
+		for _, r := range routes.Items {
+			out = append(out, aws.ToString(r.RouteKey))
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, tc := range []struct {
+		mode string
+		want []string
+	}{
+		{"", []string{"$default", "GET /pets"}},
+		{"ignore", []string{"$default", "GET /pets"}},
+		{"prepend", []string{"$default", "GET /v1/api/pets"}},
+		{"split", []string{"$default", "GET /api/pets"}},
+	} {
+		in := &apigatewayv2.ImportApiInput{Body: aws.String(doc)}
+		if tc.mode != "" {
+			in.Basepath = aws.String(tc.mode)
+		}
+		imp, err := e.ag.ImportApi(ctx, in)
+		if err != nil {
+			t.Fatalf("ImportApi basepath=%q: %v", tc.mode, err)
+		}
+		if got := keys(imp.ApiId); !slices.Equal(got, tc.want) {
+			t.Errorf("basepath=%q: routes %v, want %v", tc.mode, got, tc.want)
+		}
+		if tc.mode == "prepend" {
+			if _, err := e.ag.ReimportApi(ctx, &apigatewayv2.ReimportApiInput{ApiId: imp.ApiId, Body: aws.String(doc), Basepath: aws.String("split")}); err != nil {
+				t.Fatalf("ReimportApi basepath=split: %v", err)
+			}
+			if got, want := keys(imp.ApiId), []string{"$default", "GET /api/pets"}; !slices.Equal(got, want) {
+				t.Errorf("reimported with basepath=split: routes %v, want %v", got, want)
+			}
+		}
+	}
+	_, err := e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc), Basepath: aws.String("append")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "Invalid basepath")
+}

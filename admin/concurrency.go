@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -25,6 +26,7 @@ type provisionedResponse struct {
 	AllocatedProvisionedConcurrentExecutions int    `json:"AllocatedProvisionedConcurrentExecutions"`
 	AvailableProvisionedConcurrentExecutions int    `json:"AvailableProvisionedConcurrentExecutions"`
 	Status                                   string `json:"Status"`
+	StatusReason                             string `json:"StatusReason,omitempty"`
 	// LastModified is when the configuration was last put; left out for one
 	// stored before Portico kept that time.
 	LastModified string `json:"LastModified,omitempty"`
@@ -79,18 +81,33 @@ func (s *Server) putProvisioned(w http.ResponseWriter, r *http.Request, ref func
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusAccepted, provisionedDoc(*pc))
+	return writeJSON(w, http.StatusAccepted, s.provisionedDoc(r.Context(), *pc))
 }
 
-func provisionedDoc(pc functions.ProvisionedConfig) provisionedResponse {
-	// The invoker starts provisioned sandboxes in the background; Portico does not
-	// track their progress through this API, so it reports the request as allocated.
+// provisionedDoc is Lambda's view of a provisioned-concurrency setting: the
+// sandboxes the invoker has started for it past their init are allocated (and
+// available), and Status is IN_PROGRESS until all it requested are, READY
+// then, and FAILED, with the init's failure as StatusReason, while they fail.
+func (s *Server) provisionedDoc(ctx context.Context, pc functions.ProvisionedConfig) provisionedResponse {
 	n := pc.Requested
 	doc := provisionedResponse{
 		RequestedProvisionedConcurrentExecutions: n,
 		AllocatedProvisionedConcurrentExecutions: n,
 		AvailableProvisionedConcurrentExecutions: n,
 		Status:                                   "READY",
+	}
+	if s.inv != nil {
+		st, err := s.inv.ProvisionedStatus(ctx, pc)
+		switch {
+		case err != nil:
+			doc.Status, doc.StatusReason = "FAILED", "Portico cannot resolve the qualifier: "+err.Error()
+		case st.Allocated < n && st.Failure != "":
+			doc.Status, doc.StatusReason = "FAILED", "FUNCTION_ERROR_INIT_FAILURE: provisioned sandboxes fail their init ("+st.Failure+"); fix the function's init, or delete this configuration"
+		case st.Allocated < n:
+			doc.Status = "IN_PROGRESS"
+		}
+		doc.AllocatedProvisionedConcurrentExecutions = st.Allocated
+		doc.AvailableProvisionedConcurrentExecutions = st.Allocated
 	}
 	if !pc.LastModified.IsZero() {
 		doc.LastModified = pc.LastModified.UTC().Format(lambdaTime)
@@ -123,7 +140,7 @@ func (s *Server) listProvisioned(w http.ResponseWriter, r *http.Request, name st
 	}
 	mine := slices.DeleteFunc(all, func(pc functions.ProvisionedConfig) bool { return pc.FunctionName != name })
 	return writePage(w, r, "ProvisionedConcurrencyConfigs", mine, func(pc functions.ProvisionedConfig) provisionedResponse {
-		doc := provisionedDoc(pc)
+		doc := s.provisionedDoc(r.Context(), pc)
 		doc.FunctionArn = functions.ARN(pc.FunctionName, pc.Qualifier)
 		return doc
 	})
@@ -140,7 +157,7 @@ func (s *Server) getProvisioned(w http.ResponseWriter, r *http.Request, ref func
 	}
 	for _, pc := range list {
 		if pc.FunctionName == ref.Name && pc.Qualifier == ref.Qualifier {
-			return writeJSON(w, http.StatusOK, provisionedDoc(pc))
+			return writeJSON(w, http.StatusOK, s.provisionedDoc(r.Context(), pc))
 		}
 	}
 	return errdefs.New(errdefs.ErrNotFound, "ProvisionedConcurrencyConfigNotFoundException",

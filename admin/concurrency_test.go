@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -13,6 +14,8 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/testkit"
+	"github.com/portico-dev/portico/invoker"
 )
 
 // startAccount starts a server whose account concurrency is limit.
@@ -83,6 +86,9 @@ func TestProvisionedConcurrencyConfigs(t *testing.T) {
 	}
 	check := func(t *testing.T) {
 		t.Helper()
+		for q := range put {
+			awaitProvisioned(t, c, "probe", q, types.ProvisionedConcurrencyStatusEnumReady)
+		}
 		got := list(t)
 		for q, last := range put {
 			it, ok := got[functions.ARN("probe", q)]
@@ -90,7 +96,7 @@ func TestProvisionedConcurrencyConfigs(t *testing.T) {
 				t.Fatalf("no configuration listed for %s: %v", q, got)
 			}
 			if aws.ToInt32(it.RequestedProvisionedConcurrentExecutions) != 1 || it.Status != types.ProvisionedConcurrencyStatusEnumReady ||
-				it.AllocatedProvisionedConcurrentExecutions == nil || it.AvailableProvisionedConcurrentExecutions == nil {
+				aws.ToInt32(it.AllocatedProvisionedConcurrentExecutions) != 1 || aws.ToInt32(it.AvailableProvisionedConcurrentExecutions) != 1 {
 				t.Errorf("%s listed as %+v", q, it)
 			}
 			if aws.ToString(it.LastModified) != last {
@@ -232,4 +238,112 @@ func TestUnknownLambdaOperation(t *testing.T) {
 				resp.Header.Get("x-amzn-ErrorType"), resp.Header.Get("Content-Type"), body, derr)
 		}
 	}
+}
+
+// awaitProvisioned polls GetProvisionedConcurrencyConfig until the status of
+// fn:q is want, failing on any other final status; it returns the answer. The
+// invoker starts provisioned sandboxes in the background: the wait is for
+// that work, bounded by a hang guard, not for a clock.
+func awaitProvisioned(t *testing.T, c *lambda.Client, fn, q string, want types.ProvisionedConcurrencyStatusEnum) *lambda.GetProvisionedConcurrencyConfigOutput {
+	t.Helper()
+	guard := time.Now().Add(60 * time.Second)
+	for {
+		out, err := c.GetProvisionedConcurrencyConfig(t.Context(), &lambda.GetProvisionedConcurrencyConfigInput{
+			FunctionName: aws.String(fn), Qualifier: aws.String(q),
+		})
+		if err != nil {
+			t.Fatalf("GetProvisionedConcurrencyConfig %s:%s: %v", fn, q, err)
+		}
+		switch {
+		case out.Status == want:
+			return out
+		case out.Status != types.ProvisionedConcurrencyStatusEnumInProgress:
+			t.Fatalf("%s:%s is %s (%s), want %s", fn, q, out.Status, aws.ToString(out.StatusReason), want)
+		case time.Now().After(guard):
+			t.Fatalf("%s:%s still %s after 60 s (allocated %d), want %s", fn, q, out.Status,
+				aws.ToInt32(out.AllocatedProvisionedConcurrentExecutions), want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestProvisionedConcurrencyStatus: a configuration reports what the invoker
+// has done with it. It is IN_PROGRESS until its sandboxes finished their init,
+// READY then; FAILED, with the init's failure as StatusReason, when they cannot
+// start. On a weighted alias the sandboxes are spread over both versions by
+// weight, as Lambda spreads them, not all on whichever version one draw picked.
+func TestProvisionedConcurrencyStatus(t *testing.T) {
+	var inv *invoker.Invoker
+	env := apptest.Start(t, apptest.Options{Populate: []any{&inv}})
+	ctx := t.Context()
+	c := sdk(env)
+
+	t.Run("an init that fails", func(t *testing.T) {
+		if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+			FunctionName: aws.String("broken"), Role: aws.String("arn:aws:iam::000000000000:role/any"),
+			Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"),
+			Code:    &types.FunctionCode{ZipFile: testkit.Bootstrap(t, "#!/bin/sh\necho 'no configuration' >&2\nexit 3\n")},
+			Publish: true,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		out, err := c.PutProvisionedConcurrencyConfig(ctx, &lambda.PutProvisionedConcurrencyConfigInput{
+			FunctionName: aws.String("broken"), Qualifier: aws.String("1"), ProvisionedConcurrentExecutions: aws.Int32(1),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Status == types.ProvisionedConcurrencyStatusEnumReady || aws.ToInt32(out.AllocatedProvisionedConcurrentExecutions) != 0 {
+			t.Errorf("put answered %s with %d allocated, before any sandbox could start", out.Status, aws.ToInt32(out.AllocatedProvisionedConcurrentExecutions))
+		}
+		got := awaitProvisioned(t, c, "broken", "1", types.ProvisionedConcurrencyStatusEnumFailed)
+		if r := aws.ToString(got.StatusReason); !strings.Contains(r, "exited during init") {
+			t.Errorf("StatusReason = %q, want the init's failure", r)
+		}
+		if n := aws.ToInt32(got.AllocatedProvisionedConcurrentExecutions); n != 0 {
+			t.Errorf("%d allocated of a version whose init always fails", n)
+		}
+	})
+
+	t.Run("a weighted alias", func(t *testing.T) {
+		createHello(t, ctx, c, "split", "x")
+		for _, timeout := range []int32{3, 9} {
+			if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+				FunctionName: aws.String("split"), Timeout: aws.Int32(timeout),
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("split")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{
+			FunctionName: aws.String("split"), Name: aws.String("live"), FunctionVersion: aws.String("1"),
+			RoutingConfig: &types.AliasRoutingConfiguration{AdditionalVersionWeights: map[string]float64{"2": 0.5}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PutProvisionedConcurrencyConfig(ctx, &lambda.PutProvisionedConcurrencyConfigInput{
+			FunctionName: aws.String("split"), Qualifier: aws.String("live"), ProvisionedConcurrentExecutions: aws.Int32(4),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got := awaitProvisioned(t, c, "split", "live", types.ProvisionedConcurrencyStatusEnumReady)
+		if n := aws.ToInt32(got.AllocatedProvisionedConcurrentExecutions); n != 4 {
+			t.Errorf("%d allocated, want 4", n)
+		}
+		// Several maintenance rounds have run by now; each version holds half.
+		want := map[string]int{"1": 2, "2": 2}
+		for _, v := range inv.Stats().Versions {
+			if v.Function == "split" && v.Provisioned != want[v.Version] {
+				t.Errorf("version %s keeps %d provisioned, want %d", v.Version, v.Provisioned, want[v.Version])
+			}
+			if v.Function == "split" {
+				delete(want, v.Version)
+			}
+		}
+		if len(want) != 0 {
+			t.Errorf("no sandboxes kept for versions %v", want)
+		}
+	})
 }

@@ -466,6 +466,53 @@ func (s *Service) pick(a *Alias) string {
 	return version
 }
 
+// Shares returns each version a call to ref may run, with the share of calls it
+// gets: one version for a version or a plain alias, two for an alias with
+// additional version weights. The alias and its versions are read in one
+// transaction. Provisioned concurrency on an alias is spread by these shares.
+func (s *Service) Shares(ctx context.Context, ref functions.Ref) ([]functions.Share, error) {
+	if ref.IsVersion() {
+		c, err := s.fns.Get(ctx, ref.Name, ref.Qualifier)
+		if err != nil {
+			return nil, err
+		}
+		return []functions.Share{{Config: c, Weight: 1}}, nil
+	}
+	if err := checkNames(ref.Name, ref.Qualifier); err != nil {
+		return nil, err
+	}
+	var (
+		primary, extra string
+		weight         float64
+		first, second  *functions.Config
+	)
+	err := s.st.ViewTogether(ctx, func(tx *store.Tx) error {
+		a, err := get(tx, ref.Name, ref.Qualifier)
+		if err != nil {
+			return err
+		}
+		primary = a.FunctionVersion
+		if a.RoutingConfig != nil {
+			for v, w := range a.RoutingConfig.AdditionalVersionWeights {
+				extra, weight = v, w
+			}
+		}
+		return nil
+	}, s.fns.Read(ref.Name, &primary, &first), func(tx *store.Tx) error {
+		if extra == "" {
+			return nil
+		}
+		return s.fns.Read(ref.Name, &extra, &second)(tx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if second == nil || weight <= 0 {
+		return []functions.Share{{Config: first, Weight: 1}}, nil
+	}
+	return []functions.Share{{Config: first, Weight: 1 - weight}, {Config: second, Weight: weight}}, nil
+}
+
 // resolveTx is Resolve for an alias in one read transaction, without the view.
 func (s *Service) resolveTx(ctx context.Context, ref functions.Ref) (*functions.Config, error) {
 	var out *functions.Config

@@ -44,6 +44,14 @@ type ProvisionedConfig struct {
 	LastModified time.Time `json:"LastModified,omitzero"`
 }
 
+// Share is one version a qualifier sends calls to, and the fraction of its
+// calls (above 0, at most 1) that go there: a version or a plain alias is one
+// share of 1, a weighted alias two.
+type Share struct {
+	Config *Config
+	Weight float64
+}
+
 // Service manages functions, versions and code artifacts. Safe for concurrent use;
 // register subscribers before serving requests.
 type Service struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -211,11 +212,14 @@ func (i *Invoker) CheckProvisioned(ctx context.Context, list []functions.Provisi
 	count, mem := 0, int64(0)
 	for _, pc := range list {
 		count += pc.Requested
-		m := int64(functions.DefaultMemory)
-		if cfg, err := i.resolveProvisioned(ctx, pc); err == nil && cfg != nil {
-			m = memoryOf(cfg)
+		shares, err := i.provisionedShares(ctx, pc)
+		if err != nil || len(shares) == 0 {
+			mem += int64(pc.Requested) * functions.DefaultMemory
+			continue
 		}
-		mem += int64(pc.Requested) * m
+		for j, n := range splitProvisioned(pc.Requested, shares) {
+			mem += int64(n) * memoryOf(shares[j].Config)
+		}
 	}
 	if b := i.budget; b.maxCount > 0 && count > b.maxCount {
 		return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException", fmt.Sprintf(
@@ -228,15 +232,38 @@ func (i *Invoker) CheckProvisioned(ctx context.Context, list []functions.Provisi
 	return nil
 }
 
-// resolveProvisioned returns the version a provisioned-concurrency setting names.
-func (i *Invoker) resolveProvisioned(ctx context.Context, pc functions.ProvisionedConfig) (*functions.Config, error) {
+// provisionedShares returns the versions a provisioned-concurrency setting
+// names, with the share of calls each gets: the version itself, or an alias's
+// one or two versions.
+func (i *Invoker) provisionedShares(ctx context.Context, pc functions.ProvisionedConfig) ([]functions.Share, error) {
 	ref := functions.Ref{Name: pc.FunctionName, Qualifier: pc.Qualifier}
 	switch {
 	case ref.IsVersion():
-		return i.p.Functions.Get(ctx, pc.FunctionName, pc.Qualifier)
+		cfg, err := i.p.Functions.Get(ctx, pc.FunctionName, pc.Qualifier)
+		if err != nil {
+			return nil, err
+		}
+		return []functions.Share{{Config: cfg, Weight: 1}}, nil
 	case i.p.Resolver != nil:
-		return i.p.Resolver.Resolve(ctx, ref)
+		return i.p.Resolver.Shares(ctx, ref)
 	default:
 		return nil, fmt.Errorf("alias %s: no resolver: %w", pc.Qualifier, errdefs.ErrNotFound)
 	}
+}
+
+// splitProvisioned spreads n provisioned sandboxes over shares by weight: a
+// weighted alias's additional version gets n times its weight, rounded, and
+// its main version the rest, as Lambda spreads an alias's provisioned
+// concurrency over the versions it routes to.
+func splitProvisioned(n int, shares []functions.Share) []int {
+	out := make([]int, len(shares))
+	rest := n
+	for j := 1; j < len(shares); j++ {
+		out[j] = min(rest, int(math.Round(float64(n)*shares[j].Weight)))
+		rest -= out[j]
+	}
+	if len(out) > 0 {
+		out[0] = rest
+	}
+	return out
 }

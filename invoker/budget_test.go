@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -369,5 +370,33 @@ func TestStopEndsStartsWaitingForRoom(t *testing.T) {
 	}
 	for _, en := range entries {
 		t.Errorf("left in the runtime's directory after Stop: %s", en.Name())
+	}
+}
+
+// TestSplitProvisioned: an alias's provisioned sandboxes go to its versions by
+// weight, the additional version's share rounded, and add up to the request.
+func TestSplitProvisioned(t *testing.T) {
+	share := func(w ...float64) []functions.Share {
+		out := make([]functions.Share, len(w))
+		for i, x := range w {
+			out[i] = functions.Share{Config: &functions.Config{}, Weight: x}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		n      int
+		shares []functions.Share
+		want   []int
+	}{
+		{3, share(1), []int{3}},
+		{4, share(0.5, 0.5), []int{2, 2}},
+		{1, share(0.7, 0.3), []int{1, 0}},
+		{3, share(0.5, 0.5), []int{1, 2}},
+		{10, share(0.9, 0.1), []int{9, 1}},
+		{2, share(0.01, 0.99), []int{0, 2}},
+	} {
+		if got := splitProvisioned(tc.n, tc.shares); !slices.Equal(got, tc.want) {
+			t.Errorf("splitProvisioned(%d, %v) = %v, want %v", tc.n, tc.shares, got, tc.want)
+		}
 	}
 }

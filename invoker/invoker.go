@@ -51,9 +51,11 @@ type Credentials struct {
 const CredentialMargin = 20 * time.Minute
 
 // Resolver resolves a qualifier (an alias, for provisioned concurrency) to the
-// version it names. The invoker declares it; aliases provides it. Optional.
+// versions it sends calls to, each with its share of the calls: provisioned
+// concurrency on a weighted alias is spread over its two versions by weight.
+// The invoker declares it; aliases provides it. Optional.
 type Resolver interface {
-	Resolve(ctx context.Context, ref functions.Ref) (*functions.Config, error)
+	Shares(ctx context.Context, ref functions.Ref) ([]functions.Share, error)
 }
 
 // Usage tells whether a version is in use: named by an alias or by an API

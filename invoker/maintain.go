@@ -138,12 +138,16 @@ func (i *Invoker) provision() {
 	}
 	want := map[poolKeyT]int{}
 	for _, pc := range cfgs {
-		v, err := i.resolveProvisioned(ctx, pc)
-		if err != nil || v == nil {
+		shares, err := i.provisionedShares(ctx, pc)
+		if err != nil {
 			continue
 		}
-		p := i.pool(v)
-		want[p.key] += pc.Requested
+		for j, n := range splitProvisioned(pc.Requested, shares) {
+			if n > 0 {
+				p := i.pool(shares[j].Config)
+				want[p.key] += n
+			}
+		}
 	}
 	i.mu.Lock()
 	pools := make([]*pool, 0, len(i.pools))

@@ -38,6 +38,10 @@ type pool struct {
 	// no caller to see it since failLogged, when one was last logged.
 	unseenFails int
 	failLogged  time.Time
+	// provFailure is why the last provisioned sandbox to fail its init
+	// failed, until a sandbox of the pool finishes its init: what
+	// ProvisionedStatus reports.
+	provFailure string
 	spare       *spare
 	preparing   bool
 	lastUsed    time.Time
@@ -195,6 +199,7 @@ func (p *pool) ready(sb *sandbox) *invocation {
 	switch sb.state {
 	case stStarting:
 		p.starting--
+		p.provFailure = ""
 		sb.initDuration = p.inv.since(sb.startedAt)
 		sb.initEnded, sb.initOut = true, nil
 		cold = true
@@ -356,17 +361,18 @@ const provisionedFailLogEvery = time.Minute
 // whose init always fails would otherwise crash-loop unseen. The first failure
 // is logged, then one line a minute with the count.
 func (p *pool) provisionedFailedLocked(sb *sandbox, initErr []byte, timedOut bool) {
-	p.unseenFails++
-	now := p.inv.clock.Now()
-	if !p.failLogged.IsZero() && now.Sub(p.failLogged) < provisionedFailLogEvery {
-		return
-	}
 	why := "the runtime exited during init"
 	switch {
 	case timedOut:
 		why = "init timed out"
 	case len(initErr) > 0:
 		why = "init failed: " + string(initErr[:min(len(initErr), 512)])
+	}
+	p.provFailure = why
+	p.unseenFails++
+	now := p.inv.clock.Now()
+	if !p.failLogged.IsZero() && now.Sub(p.failLogged) < provisionedFailLogEvery {
+		return
 	}
 	p.inv.log.Warn("provisioned sandbox failed its init; another will be started (fix the function's init, or remove its provisioned concurrency)",
 		"function", p.cfg.FunctionName, "version", p.cfg.Version, "sandbox", sb.id, "failures", p.unseenFails, "reason", why)

@@ -2,7 +2,10 @@ package invoker
 
 import (
 	"cmp"
+	"context"
 	"slices"
+
+	"github.com/portico-dev/portico/functions"
 )
 
 // Stats is a snapshot of the invoker's sandboxes and budget.
@@ -92,4 +95,53 @@ func (i *Invoker) Stats() Stats {
 		return cmp.Or(cmp.Compare(a.Function, b.Function), cmp.Compare(a.Version, b.Version))
 	})
 	return s
+}
+
+// ProvisionedStatus is how far the invoker has got with one provisioned-
+// concurrency setting.
+type ProvisionedStatus struct {
+	// Allocated counts the setting's sandboxes past their init, at most the
+	// number it requested.
+	Allocated int
+	// Failure says why the setting's sandboxes fail their init, while they
+	// do and fewer than requested are allocated; "" otherwise.
+	Failure string
+}
+
+// ProvisionedStatus reports the sandboxes started for pc, a stored setting:
+// those of its version, or of its alias's versions by weight. A version's
+// sandboxes count for each setting that names it. Safe for concurrent use.
+func (i *Invoker) ProvisionedStatus(ctx context.Context, pc functions.ProvisionedConfig) (ProvisionedStatus, error) {
+	shares, err := i.provisionedShares(ctx, pc)
+	if err != nil {
+		return ProvisionedStatus{}, err
+	}
+	var st ProvisionedStatus
+	for j, n := range splitProvisioned(pc.Requested, shares) {
+		if n == 0 {
+			continue
+		}
+		i.mu.Lock()
+		p := i.pools[poolKey(shares[j].Config)]
+		i.mu.Unlock()
+		if p == nil {
+			continue
+		}
+		p.mu.Lock()
+		ready := 0
+		for sb := range p.all {
+			sb.mu.Lock()
+			if sb.state != stStarting && sb.state != stDead {
+				ready++
+			}
+			sb.mu.Unlock()
+		}
+		failure := p.provFailure
+		p.mu.Unlock()
+		st.Allocated += min(ready, n)
+		if ready < n && st.Failure == "" {
+			st.Failure = failure
+		}
+	}
+	return st, nil
 }
