@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -312,33 +311,20 @@ func (s *Server) signatureError(r *http.Request, service string, err error) erro
 	case ok:
 		k.Message = scope.Message()
 	case errors.Is(err, sigv4.ErrExpired):
-		k.Message = expiredMessage(r, s.clock()(), signingMaxSkew(service))
+		k.Message = "Signature expired."
+		if de, ok := errors.AsType[*sigv4.DateError](err); ok {
+			k.Message = de.Message()
+		}
+		k.Message += " Check the client's clock, and sign each request when it is sent."
 	case errors.Is(err, sigv4.ErrUnknownKey):
 		k.Type, k.Message = unknown, msgUnknownKey
 	case errors.Is(err, sigv4.ErrMalformed), errors.Is(err, sigv4.ErrMissing):
 		k.Type, k.Message = incomplete, msgIncompleteSignature
+		if inc, ok := errors.AsType[*sigv4.IncompleteError](err); ok {
+			k.Message = inc.Message
+		}
 	}
 	return fmt.Errorf("%w: %w", k, err)
-}
-
-// expiredMessage is AWS's message for a request whose X-Amz-Date is more than
-// skew from now: "Signature expired: DATE is now earlier than NOW-SKEW (NOW -
-// 5 min.)", or "Signature not yet current: DATE is still later than NOW+SKEW
-// (NOW + 5 min.)" for a date in the future; then what to do.
-func expiredMessage(r *http.Request, now time.Time, skew time.Duration) string {
-	const layout = "20060102T150405Z"
-	now = now.UTC()
-	date := r.Header.Get("X-Amz-Date")
-	if date == "" {
-		date = r.Header.Get("Date")
-	}
-	mins := strconv.Itoa(int(skew/time.Minute)) + " min."
-	if t, err := time.Parse(layout, date); err == nil && t.After(now) {
-		return fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + %s) Check the client's clock.",
-			date, now.Add(skew).Format(layout), now.Format(layout), mins)
-	}
-	return fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - %s) Check the client's clock, and sign each request when it is sent.",
-		date, now.Add(-skew).Format(layout), now.Format(layout), mins)
 }
 
 // signingService is the service a SigV4 signature for r must be scoped to, as

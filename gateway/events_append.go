@@ -396,6 +396,8 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 		UserAgent:  r.UserAgent(),
 		ClientCert: clientCertREST(r),
 		AccessKey:  rc.Identity.AccessKey,
+		APIKey:     rc.Identity.APIKey,
+		APIKeyID:   rc.Identity.APIKeyID,
 		AccountID:  rc.Identity.AccountID,
 		Caller:     rc.Identity.Caller,
 		User:       rc.Identity.User,

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/wirenames"
 	"github.com/portico-dev/portico/gateway/pipeline"
@@ -243,4 +245,28 @@ func FuzzEventStrings(f *testing.F) {
 		c.Identity.SourceIP = s
 		checkEventCase(t, 0, eventCase{r: r, rc: &reqCtx{Context: c}, body: []byte(s), vars: map[string]string{s: s}})
 	})
+}
+
+// TestRESTEventCarriesTheAdmittedAPIKey: a REST proxy event names the API key
+// the request was admitted with in requestContext.identity (apiKey and
+// apiKeyId), as $context.identity.apiKey does in templates.
+func TestRESTEventCarriesTheAdmittedAPIKey(t *testing.T) {
+	ec := eventCases(t)[0]
+	rc := *ec.rc
+	c := *rc.Context
+	rc.Context = &c
+	c.Protocol = apis.ProtocolREST
+	c.Identity.APIKey, c.Identity.APIKeyID = "key-value-0123456789abcdef", "k1d"
+	got, err := appendEventV1(nil, ec.r, &rc, ec.body, ec.vars, ec.binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.APIGatewayProxyRequest
+	if err := json.Unmarshal(got, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if id := ev.RequestContext.Identity; id.APIKey != "key-value-0123456789abcdef" || id.APIKeyID != "k1d" {
+		t.Errorf("identity %+v, want the admitted key's value and id", id)
+	}
+	checkEventCase(t, 0, eventCase{r: ec.r, rc: &rc, body: ec.body, vars: ec.vars, binary: ec.binary})
 }

@@ -101,6 +101,8 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 			UserAgent:  r.UserAgent(),
 			ClientCert: clientCertREST(r),
 			AccessKey:  rc.Identity.AccessKey,
+			APIKey:     rc.Identity.APIKey,
+			APIKeyID:   rc.Identity.APIKeyID,
 			AccountID:  rc.Identity.AccountID,
 			Caller:     rc.Identity.Caller,
 			User:       rc.Identity.User,

@@ -175,12 +175,11 @@ func integrationBase(r *http.Request, rc *reqCtx, in *apis.Integration, mapped m
 						ctx = rc.BuildContext()
 					}
 					if strings.HasPrefix(v, "method.request.body") {
-						// Read once and put back: the body still goes to the backend.
-						body, err := rc.ReadBody(r)
-						if err != nil {
+						// Read once (ReadBody puts it back for the backend):
+						// a body over the limit fails here.
+						if _, err := rc.ReadBody(r); err != nil {
 							return nil, false, err
 						}
-						r.Body = io.NopCloser(bytes.NewReader(body))
 					}
 					if pv, ok := rc.ParamValue(v, r, ctx); ok {
 						params[name] = pv

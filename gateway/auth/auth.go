@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -291,7 +292,7 @@ func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID strin
 	if err != nil {
 		return nil, s.refusal(in.c, err)
 	}
-	key := a.keyPrefix + strings.Join(values, "\x00")
+	key := cacheKey(a.keyPrefix, values)
 	if a.au.TTL > 0 {
 		res = s.cache.get(key, s.now())
 		cached = res != nil
@@ -785,4 +786,22 @@ func (s *Stage) AuthorizeConnect(ctx context.Context, d *pipeline.Deployed, rout
 	}
 	out["principalId"] = res.principalID
 	return out, nil
+}
+
+// cacheKey is the result cache's key for an authorizer's identity values: each
+// value is prefixed with its length, so that no two lists of values share a key
+// whatever bytes (NUL included) a value holds.
+func cacheKey(prefix string, values []string) string {
+	n := len(prefix)
+	for _, v := range values {
+		n += len(v) + 8
+	}
+	b := make([]byte, 0, n)
+	b = append(b, prefix...)
+	for _, v := range values {
+		b = strconv.AppendInt(b, int64(len(v)), 10)
+		b = append(b, ':')
+		b = append(b, v...)
+	}
+	return string(b)
 }

@@ -46,7 +46,11 @@ const restDoc = `{
     "req": {"type": "apiKey", "name": "X-User", "in": "header",
       "x-amazon-apigateway-authtype": "custom",
       "x-amazon-apigateway-authorizer": {"type": "request", "authorizerUri": "arn:aws:lambda:us-east-1:000000000000:function:authz",
-        "identitySource": "method.request.header.X-User, method.request.querystring.tenant", "authorizerResultTtlInSeconds": 300}}
+        "identitySource": "method.request.header.X-User, method.request.querystring.tenant", "authorizerResultTtlInSeconds": 300}},
+    "pair": {"type": "apiKey", "name": "a", "in": "query",
+      "x-amazon-apigateway-authtype": "custom",
+      "x-amazon-apigateway-authorizer": {"type": "request", "authorizerUri": "function:authz",
+        "identitySource": "method.request.querystring.a, method.request.querystring.tenant", "authorizerResultTtlInSeconds": 300}}
   }},
   "paths": {
     "/pets": {"get": {"security": [{"tok": []}], "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}},
@@ -54,6 +58,7 @@ const restDoc = `{
     "/cats": {"get": {"security": [{"tok": []}], "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}}},
     "/slow": {"get": {"security": [{"slowtok": []}], "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}}},
     "/tenants": {"get": {"security": [{"req": []}], "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}}},
+    "/pair": {"get": {"security": [{"pair": []}], "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}}},
     "/open": {"get": {"x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": "function:echo"}}},
     "/tmpl": {"get": {"security": [{"tok": []}], "x-amazon-apigateway-integration": {"type": "mock",
       "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
@@ -211,6 +216,15 @@ func TestLambdaAuthorizersEndToEnd(t *testing.T) {
 	}
 	if au := authorizerOf(t, call(t, base+"/tenants?tenant=t2", "X-User", "bob")); au["calls"] == first || au["tenant"] != "t2" {
 		t.Fatalf("changed query source hit the cache: %v", au)
+	}
+	// Values that join to the same bytes are still different identities: a
+	// NUL inside one value must not make a cached answer for ("x\0y", "z")
+	// answer for ("x", "y\0z").
+	if au := authorizerOf(t, call(t, base+"/pair?a=x%00y&tenant=z")); au["tenant"] != "z" {
+		t.Fatalf("pair (x\\0y, z): %v", au)
+	}
+	if au := authorizerOf(t, call(t, base+"/pair?a=x&tenant=y%00z")); au["tenant"] != "y\x00z" {
+		t.Fatalf("pair (x, y\\0z) answered from another identity's cached result: tenant %q", au["tenant"])
 	}
 }
 

@@ -114,18 +114,24 @@ func (s *Stage) checkSigV4(r *http.Request, c *pipeline.Context) (*iam.Principal
 		err = p.VerifyBody(body)
 	}
 	if err != nil {
-		return nil, sigv4Error(err, r, s.now())
+		return nil, sigv4Error(err)
 	}
 	pr, ok := s.principals.Lookup(p.Credential.AccessKeyID)
 	if !ok || !pr.Active {
-		return nil, sigv4Error(sigv4.ErrUnknownKey, r, s.now())
+		return nil, sigv4Error(sigv4.ErrUnknownKey)
 	}
 	return pr, nil
 }
 
 // sigv4Error maps a sigv4 error to API Gateway's answer. The reason goes to the
 // log only; no part of the Authorization header is echoed.
-func sigv4Error(err error, r *http.Request, now time.Time) error {
+func sigv4Error(err error) error {
+	if inc, ok := errors.AsType[*sigv4.IncompleteError](err); ok {
+		return &pipeline.Error{Type: pipeline.InvalidSignature, ErrorType: "IncompleteSignatureException", Message: inc.Message, Cause: err}
+	}
+	if de, ok := errors.AsType[*sigv4.DateError](err); ok {
+		return &pipeline.Error{Type: pipeline.InvalidSignature, Message: de.Message(), Cause: err}
+	}
 	var scope *sigv4.ScopeError
 	switch {
 	case errors.As(err, &scope):
@@ -137,15 +143,6 @@ func sigv4Error(err error, r *http.Request, now time.Time) error {
 			Cause: err}
 	case errors.Is(err, sigv4.ErrUnknownKey):
 		return &pipeline.Error{Type: pipeline.InvalidSignature, ErrorType: "UnrecognizedClientException", Message: msgUnknownKey, Cause: err}
-	case errors.Is(err, sigv4.ErrExpired):
-		date := r.Header.Get("X-Amz-Date")
-		if date == "" {
-			date = r.URL.Query().Get("X-Amz-Date")
-		}
-		const layout = "20060102T150405Z"
-		return &pipeline.Error{Type: pipeline.InvalidSignature,
-			Message: fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 5 min.)", date,
-				now.UTC().Add(-SigV4MaxSkew).Format(layout), now.UTC().Format(layout)), Cause: err}
 	case errors.Is(err, sigv4.ErrMismatch):
 		return &pipeline.Error{Type: pipeline.InvalidSignature, Message: msgInvalidSignature, Cause: err}
 	}

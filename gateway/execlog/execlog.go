@@ -8,7 +8,6 @@
 package execlog
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -74,9 +73,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 				attrs := append(base, "method", r.Method, "path", r.URL.Path)
 				if trace {
 					attrs = append(attrs, "headers", maskHeaders(r.Header))
-					body, err := c.ReadBody(r)
-					// The integrations read r.Body: give them the same bytes (or error).
-					r.Body = io.NopCloser(&replay{b: body, err: err})
+					body, _ := c.ReadBody(r) // r.Body reads the same bytes (or error) again
 					if len(body) > 0 {
 						attrs = append(attrs, "body", truncate(body))
 					}
@@ -120,24 +117,6 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			return err
 		})
 	}, nil
-}
-
-// replay reads b, then answers err (or EOF).
-type replay struct {
-	b   []byte
-	err error
-}
-
-func (r *replay) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
-		if r.err != nil {
-			return 0, r.err
-		}
-		return 0, io.EOF
-	}
-	n := copy(p, r.b)
-	r.b = r.b[n:]
-	return n, nil
 }
 
 func truncate(b []byte) string {

@@ -294,7 +294,9 @@ func (c *Context) APIRequestID() string {
 
 // ReadBody reads the request body once, within the limit http.MaxBytesReader set
 // on it, and returns the same bytes to every later caller. A body over the limit
-// is a RequestTooLarge error; a failed read a BadRequestBody error.
+// is a RequestTooLarge error; a failed read a BadRequestBody error. r.Body is
+// put back as a reader of the same bytes (or the same error): the integration,
+// which reads r.Body, gets what a stage that looked at the body saw.
 func (c *Context) ReadBody(r *http.Request) ([]byte, error) {
 	if c.bodyRead {
 		return c.body, c.bodyErr
@@ -313,7 +315,31 @@ func (c *Context) ReadBody(r *http.Request) ([]byte, error) {
 		}
 		c.body = nil
 	}
+	r.Body = Replay(c.body, c.bodyErr)
 	return c.body, c.bodyErr
+}
+
+// Replay is a request body that reads b, then ends with err (io.EOF when nil):
+// a body read once and handed on.
+func Replay(b []byte, err error) io.ReadCloser {
+	return io.NopCloser(&replay{b: b, err: err})
+}
+
+type replay struct {
+	b   []byte
+	err error
+}
+
+func (r *replay) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		if r.err != nil {
+			return 0, r.err
+		}
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
 }
 
 // Latency is the time from start to the response's end: to AnsweredAt when it

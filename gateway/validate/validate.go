@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -147,8 +146,6 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 	if err != nil {
 		return err
 	}
-	// The integration reads the body again.
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	doc := body
 	if len(bytes.TrimSpace(doc)) == 0 {
 		doc = []byte("{}") // an empty body validates as {}, as API Gateway does

@@ -59,6 +59,55 @@ var (
 	ErrMismatch = errors.New("signature does not match")
 )
 
+// DateError is a signature dated too far from the server's clock, or a
+// presigned URL used outside its X-Amz-Expires. It wraps ErrExpired.
+type DateError struct {
+	// Date is the signature's X-Amz-Date (or Date), as sent.
+	Date string
+	// Now is the server's time, Skew how far Date may be from it.
+	Now  time.Time
+	Skew time.Duration
+	// Expires is a presigned URL's X-Amz-Expires; 0 for a signed header.
+	Expires time.Duration
+}
+
+func (e *DateError) Error() string { return ErrExpired.Error() + ": " + e.Message() }
+func (e *DateError) Unwrap() error { return ErrExpired }
+func (e *DateError) future() bool {
+	t, err := time.Parse(amzDateLayout, e.Date)
+	return err == nil && t.After(e.Now)
+}
+func (e *DateError) signed() time.Time {
+	t, _ := time.Parse(amzDateLayout, e.Date)
+	return t
+}
+
+// Message is what AWS says of the date: "Signature expired: DATE is now earlier
+// than NOW-SKEW (NOW - 5 min.)", or for a date in the future "Signature not yet
+// current: DATE is still later than NOW+SKEW (NOW + 5 min.)"; for a presigned
+// URL past its X-Amz-Expires, when it expired.
+func (e *DateError) Message() string {
+	now := e.Now.UTC()
+	mins := strconv.Itoa(int(e.Skew/time.Minute)) + " min."
+	switch {
+	case e.future():
+		return fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + %s)",
+			e.Date, now.Add(e.Skew).Format(amzDateLayout), now.Format(amzDateLayout), mins)
+	case e.Expires > 0:
+		return fmt.Sprintf("Signature expired: the presigned URL signed at %s was valid for %d seconds (X-Amz-Expires), until %s; it is now %s",
+			e.Date, int(e.Expires/time.Second), e.signed().Add(e.Expires).UTC().Format(amzDateLayout), now.Format(amzDateLayout))
+	}
+	return fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - %s)",
+		e.Date, now.Add(-e.Skew).Format(amzDateLayout), now.Format(amzDateLayout), mins)
+}
+
+// IncompleteError is a signature that lacks something AWS requires, with AWS's
+// words for it. It wraps ErrMalformed.
+type IncompleteError struct{ Message string }
+
+func (e *IncompleteError) Error() string { return ErrMalformed.Error() + ": " + e.Message }
+func (e *IncompleteError) Unwrap() error { return ErrMalformed }
+
 // ScopeError is a credential scoped to a region or service other than the
 // verifier's. It wraps ErrMismatch.
 type ScopeError struct {
@@ -304,16 +353,17 @@ func (v *Verifier) Check(r *http.Request) (*Pending, error) {
 	if skew <= 0 {
 		skew = DefaultMaxSkew
 	}
-	d := now().Sub(t)
+	at := now()
+	d := at.Sub(t)
 	if p.Presigned {
 		if d < -skew || d > expires {
-			return nil, fmt.Errorf("presigned URL dated %s for %s is not valid now: %w", amzDate, expires, ErrExpired)
+			return nil, &DateError{Date: amzDate, Now: at, Skew: skew, Expires: expires}
 		}
 	} else if d > skew || d < -skew {
-		return nil, fmt.Errorf("X-Amz-Date %s is %s from the server's time: %w", amzDate, d.Round(time.Second), ErrExpired)
+		return nil, &DateError{Date: amzDate, Now: at, Skew: skew}
 	}
 	if !slices.Contains(p.auth.SignedHeaders, "host") {
-		return nil, fmt.Errorf("SignedHeaders must include host: %w", ErrMalformed)
+		return nil, &IncompleteError{Message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."}
 	}
 	var secret string
 	var ok bool
@@ -369,14 +419,17 @@ func (p *Pending) VerifyHash(payloadHash string) error {
 }
 
 // VerifyBody checks the signature over the body as received. A declared
-// X-Amz-Content-Sha256 must match the body (UNSIGNED-PAYLOAD leaves it out). A
-// presigned URL signs the hash of the body or UNSIGNED-PAYLOAD; either is taken.
+// X-Amz-Content-Sha256 must match the body. UNSIGNED-PAYLOAD is S3's alone: on a
+// signed header the signature must still cover the body's hash, as Lambda, API
+// Gateway and IAM check it, so that a signed request's body cannot be swapped
+// on the way. A presigned URL signs the hash of the body or UNSIGNED-PAYLOAD;
+// either is taken.
 func (p *Pending) VerifyBody(body []byte) error {
 	payloadHash := p.DeclaredHash()
 	switch {
 	case payloadHash == "" && len(body) == 0:
 		payloadHash = emptyHash
-	case payloadHash == "":
+	case payloadHash == "", payloadHash == UnsignedPayload && !p.Presigned:
 		payloadHash = HashHex(body)
 	case payloadHash != UnsignedPayload && payloadHash != HashHex(body):
 		return fmt.Errorf("X-Amz-Content-Sha256 does not match the body: %w", ErrMismatch)
@@ -427,7 +480,8 @@ func parsePresigned(q url.Values) (*Authorization, string, time.Duration, error)
 	}
 	secs, err := strconv.Atoi(q.Get("X-Amz-Expires"))
 	if err != nil || secs < 1 || secs > 604800 {
-		return nil, "", 0, fmt.Errorf("X-Amz-Expires %q: %w", q.Get("X-Amz-Expires"), ErrMalformed)
+		return nil, "", 0, &IncompleteError{Message: fmt.Sprintf(
+			"X-Amz-Expires must be a whole number of seconds from 1 to 604800 (a week); the URL has %.20q", q.Get("X-Amz-Expires"))}
 	}
 	return auth, q.Get("X-Amz-Date"), time.Duration(secs) * time.Second, nil
 }

@@ -227,3 +227,28 @@ func TestCheckBeforeBody(t *testing.T) {
 		t.Fatalf("unknown key: %v", err)
 	}
 }
+
+// TestDateErrorMessages: a date out of the window is worded as AWS words it:
+// "expired" for the past, "not yet current" for the future, and a presigned
+// URL past its X-Amz-Expires says until when it was valid.
+func TestDateErrorMessages(t *testing.T) {
+	now := time.Date(2026, 12, 3, 20, 42, 13, 0, time.UTC)
+	for _, tc := range []struct {
+		err  DateError
+		want string
+	}{
+		{DateError{Date: "20261203T203213Z", Now: now, Skew: 5 * time.Minute},
+			"Signature expired: 20261203T203213Z is now earlier than 20261203T203713Z (20261203T204213Z - 5 min.)"},
+		{DateError{Date: "20261203T204813Z", Now: now, Skew: 5 * time.Minute},
+			"Signature not yet current: 20261203T204813Z is still later than 20261203T204713Z (20261203T204213Z + 5 min.)"},
+		{DateError{Date: "20261203T204013Z", Now: now, Skew: 5 * time.Minute, Expires: time.Minute},
+			"Signature expired: the presigned URL signed at 20261203T204013Z was valid for 60 seconds (X-Amz-Expires), until 20261203T204113Z; it is now 20261203T204213Z"},
+	} {
+		if got := tc.err.Message(); got != tc.want {
+			t.Errorf("Message() = %q\nwant        %q", got, tc.want)
+		}
+		if !errors.Is(&tc.err, ErrExpired) {
+			t.Errorf("%v does not wrap ErrExpired", &tc.err)
+		}
+	}
+}
