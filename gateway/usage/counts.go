@@ -173,7 +173,9 @@ func (cs *Counts) SetRemaining(ctx context.Context, planID, keyID string, q *Quo
 		return err
 	}
 	c.roll(now, q)
-	c.used = max(0, q.Limit-remaining)
+	// A remaining above the limit is AWS's "temporary extension": the count
+	// goes below zero, and the next period starts from the limit again.
+	c.used = q.Limit - remaining
 	c.dirty = true
 	c.day(now).Remaining = q.Limit - c.used
 	c.mu.Unlock()

@@ -336,6 +336,21 @@ func TestGetAndUpdateUsage(t *testing.T) {
 	if r, _ := s.counts.Remaining(p.ID, k.ID, p.Quota, clk.now()); r != 10 {
 		t.Fatalf("remaining after reset %d", r)
 	}
+	// update-usage grants a temporary extension: above the limit for this
+	// period, taken request by request, and the limit again in the next.
+	if err := s.UpdateUsage(ctx, p.ID, k.ID, 25); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := c.Take(clk.now(), p.Quota); !ok {
+		t.Fatal("a request within the extension was refused")
+	}
+	if r, _ := s.counts.Remaining(p.ID, k.ID, p.Quota, clk.now()); r != 24 {
+		t.Fatalf("remaining after an extension to 25 and a request: %d, want 24", r)
+	}
+	clk.advance(7 * 24 * time.Hour)
+	if r, _ := s.counts.Remaining(p.ID, k.ID, p.Quota, clk.now()); r != 10 {
+		t.Fatalf("remaining in the next period: %d, want the limit, 10", r)
+	}
 	_, err = s.GetUsage(ctx, p.ID, "", "2026-11-26", "2026-11-24")
 	wantKind(t, err, errdefs.ErrInvalid, "endDate")
 	_, err = s.GetUsage(ctx, p.ID, "", "yesterday", "2026-11-24")
