@@ -230,6 +230,10 @@ func parseQuery(raw string) (url.Values, error) {
 // principal id and the authorizer's context values beside it, REST APIs'
 // Lambda authorizer values as strings.
 func authorizerV1(a *pipeline.Authorizer, rest bool) map[string]any {
+	if a.Kind == "" && !rest {
+		// An HTTP API route without an authorizer, as API Gateway sends it.
+		return map[string]any{"claims": nil, "scopes": nil}
+	}
 	if a.Kind == "jwt" && !rest {
 		var scopes []string
 		if len(a.Scopes) > 0 {

@@ -411,7 +411,9 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	b = append(b, `,"path":`...)
 	b = appendStagePath(b, rc, rest)
 	b = append(b, `,"authorizer":`...)
-	if a := authorizerV1(&rc.Authorizer, rest); a == nil {
+	if rc.Authorizer.Kind == "" && !rest {
+		b = append(b, `{"claims":null,"scopes":null}`...) // authorizerV1's, without the map
+	} else if a := authorizerV1(&rc.Authorizer, rest); a == nil {
 		b = append(b, "null"...)
 	} else if b, err = appendMarshal(b, a); err != nil {
 		return nil, err

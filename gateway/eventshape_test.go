@@ -215,8 +215,13 @@ func AssertEventShape(t testing.TB, kind string, raw []byte) {
 		want["isBase64Encoded"] = false
 		if _, ok := got["version"]; ok {
 			// HTTP APIs' payload 1.0 events name their version (the
-			// developer guide's example); REST events do not.
+			// developer guide's example); REST events do not. Their
+			// requestContext.authorizer without an authorizer is the
+			// guide's {"claims": null, "scopes": null}.
 			want["version"] = "1.0"
+			if rc, ok := want["requestContext"].(map[string]any); ok {
+				rc["authorizer"] = map[string]any{"claims": nil, "scopes": nil}
+			}
 		}
 	}
 	compareShape(t, "", got, want)
@@ -314,6 +319,12 @@ func TestEventsMatchAWSLambdaGoFixtures(t *testing.T) {
 				_ = json.Unmarshal(payload, &v1)
 				if (ev["version"] == "1.0") != (tc.protocol == apis.ProtocolHTTP) {
 					t.Errorf("version %v in a %s API's payload 1.0 event", ev["version"], tc.protocol)
+				}
+				// No authorizer: null on REST APIs, {"claims": null, "scopes": null}
+				// on HTTP APIs (the developer guide's payload 1.0 example).
+				au, _ := json.Marshal(ev["requestContext"].(map[string]any)["authorizer"])
+				if want := map[string]string{apis.ProtocolREST: `null`, apis.ProtocolHTTP: `{"claims":null,"scopes":null}`}[tc.protocol]; string(au) != want {
+					t.Errorf("%s API's payload 1.0 authorizer without an authorizer: %s, want %s", tc.protocol, au, want)
 				}
 				if v1.Resource != "/items/{id}/{proxy+}" || v1.Path != "/items/42/hello/world" || v1.PathParameters["proxy"] != "hello/world" ||
 					v1.PathParameters["id"] != "42" || v1.QueryStringParameters["name"] != "you" || len(v1.MultiValueQueryStringParameters["name"]) != 2 ||
