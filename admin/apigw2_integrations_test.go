@@ -135,3 +135,50 @@ func TestV2UpdateIntegrationMergesParameters(t *testing.T) {
 		t.Errorf("create-integration requestParameters = %v, want %v", created.RequestParameters, want)
 	}
 }
+
+// TestV2UnbracedMappingReferences: the tester's case. An HTTP_PROXY
+// integration overwriting the path with "/$request.path.p" and a header with
+// "pre-$request.header.x-src" sends the values, not the text; a reference
+// followed by more text without braces is refused with the braced form.
+func TestV2UnbracedMappingReferences(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	var mu sync.Mutex
+	var path, mix string
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		path, mix = r.URL.Path, r.Header.Get("X-Mix")
+		mu.Unlock()
+	}))
+	t.Cleanup(be.Close)
+	api, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("unbraced"), ProtocolType: "HTTP"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: api.ApiId, IntegrationType: "HTTP_PROXY",
+		IntegrationMethod: aws.String("GET"), IntegrationUri: aws.String(be.URL), PayloadFormatVersion: aws.String("1.0"),
+		RequestParameters: map[string]string{"overwrite:path": "/$request.path.p/more"}})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "/${request.path.p}/more")
+	in, err := e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: api.ApiId, IntegrationType: "HTTP_PROXY",
+		IntegrationMethod: aws.String("GET"), IntegrationUri: aws.String(be.URL), PayloadFormatVersion: aws.String("1.0"),
+		RequestParameters: map[string]string{"overwrite:path": "/$request.path.p", "overwrite:header.X-Mix": "pre-$request.header.x-src"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: api.ApiId, RouteKey: aws.String("GET /v1/{p}"),
+		Target: aws.String("integrations/" + aws.ToString(in.IntegrationId))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ag.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: api.ApiId, StageName: aws.String("$default"), AutoDeploy: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := e.get(t, "GET", "/"+aws.ToString(api.ApiId)+"/v1/abc", "x-src", "S"); status != http.StatusOK {
+		t.Fatalf("GET /v1/abc: %d", status)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if path != "/abc" || mix != "pre-S" {
+		t.Fatalf("backend got path %q, X-Mix %q; want /abc and pre-S", path, mix)
+	}
+}

@@ -613,6 +613,13 @@ func TestV2Errors(t *testing.T) {
 	_, err = e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("w"), ProtocolType: v2types.ProtocolTypeWebsocket,
 		RouteSelectionExpression: aws.String("$request.header.x")})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "routeSelectionExpression")
+	// CORS wildcards other than *, https://* and http://* are refused, not
+	// stored to match no origin.
+	for _, o := range []string{"https://*.example.com", "https://ex*mple.com/"} {
+		_, err = e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("h2"), ProtocolType: v2types.ProtocolTypeHttp,
+			CorsConfiguration: &v2types.Cors{AllowOrigins: []string{o}, AllowMethods: []string{"*"}}})
+		wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "the wildcard origins are * (any origin), https://* and http://*")
+	}
 
 	api, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("errors"), ProtocolType: v2types.ProtocolTypeHttp})
 	if err != nil {

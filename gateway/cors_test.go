@@ -3,6 +3,8 @@ package gateway
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/gateway/apis"
@@ -43,7 +45,7 @@ func TestHTTPAPICORS(t *testing.T) {
 	// An actual request: the gateway's CORS headers replace the backend's.
 	r = e.do("GET", base+"/items", nil, "Origin", "https://app.example")
 	if r.status != 200 || r.body != "hi" || r.header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
-		r.header.Get("Access-Control-Expose-Headers") != "x-backend" || r.header.Get("X-Backend") != "yes" {
+		r.header.Get("Access-Control-Expose-Headers") != "x-backend" || r.header.Get("X-Backend") != "yes" || r.header.Get("Vary") != "Origin" {
 		t.Fatalf("actual: %d %q %v", r.status, r.body, r.header)
 	}
 	r = e.do("GET", base+"/items", nil, "Origin", "https://other.example")
@@ -65,5 +67,66 @@ func TestHTTPAPICORS(t *testing.T) {
 		Routes: []apis.Route{{Method: "GET", Path: "/x", Integration: mockBody("x")}}}}
 	if _, err := e.svc.Create(t.Context(), bad); err == nil {
 		t.Fatal("credentials with * accepted")
+	}
+}
+
+// TestHTTPAPICORSWildcardOrigins: https://* and http://* allow any origin that
+// begins with that scheme, as API Gateway documents; the answer names the
+// origin and varies by it. Other wildcards are refused when the API is saved.
+func TestHTTPAPICORSWildcardOrigins(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Vary", "Accept-Encoding")
+		_, _ = w.Write([]byte("hi"))
+	}))
+	defer backend.Close()
+	e := newEnv(t)
+	e.gw.Use(cors.New())
+	a := &apis.API{Name: "w", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{
+		CORS:   &apis.CORSConfiguration{AllowOrigins: []string{"https://*"}, AllowMethods: []string{"*"}, AllowHeaders: []string{"*"}},
+		Routes: []apis.Route{{Method: "POST", Path: "/items", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, URI: backend.URL}}},
+	}}
+	id := e.deploy(a, "dev", nil)
+	base := "/" + id + "/dev"
+
+	for _, origin := range []string{"https://a.example.com", "https://localhost:8443"} {
+		r := e.do("OPTIONS", base+"/items", nil, "Origin", origin, "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "x-a")
+		if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != origin || r.header.Get("Access-Control-Allow-Headers") != "x-a" ||
+			r.header.Get("Vary") != "Origin" {
+			t.Fatalf("preflight from %s: %d %v", origin, r.status, r.header)
+		}
+		r = e.do("POST", base+"/items", nil, "Origin", origin)
+		if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != origin ||
+			len(r.header.Values("Vary")) != 2 || !slices.Contains(r.header.Values("Vary"), "Accept-Encoding") || !slices.Contains(r.header.Values("Vary"), "Origin") {
+			t.Fatalf("actual from %s: %d %v", origin, r.status, r.header)
+		}
+	}
+	// Another scheme, or a bare https:// with no host, is not allowed.
+	for _, origin := range []string{"http://a.example.com", "https://"} {
+		r := e.do("OPTIONS", base+"/items", nil, "Origin", origin, "Access-Control-Request-Method", "POST")
+		if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatalf("preflight from %s: %d %v", origin, r.status, r.header)
+		}
+		r = e.do("POST", base+"/items", nil, "Origin", origin)
+		if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "" || slices.Contains(r.header.Values("Vary"), "Origin") {
+			t.Fatalf("actual from %s: %d %v", origin, r.status, r.header)
+		}
+	}
+
+	// API Gateway takes no other wildcard: refused when saved, never stored
+	// to match nothing.
+	for _, o := range []string{"https://*.example.com", "https://ex*mple.com/", "*.example.com", "https://a.example.com:*", "ftp://*"} {
+		bad := &apis.API{Name: "h", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{CORS: &apis.CORSConfiguration{AllowOrigins: []string{o}},
+			Routes: []apis.Route{{Method: "GET", Path: "/x", Integration: mockBody("x")}}}}
+		_, err := e.svc.Create(t.Context(), bad)
+		if err == nil || !strings.Contains(err.Error(), "https://* and http://*") {
+			t.Fatalf("origin %s: %v", o, err)
+		}
+	}
+	for _, o := range []string{"http://*", "HTTPS://*"} {
+		ok := &apis.API{Name: "h", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{CORS: &apis.CORSConfiguration{AllowOrigins: []string{o}},
+			Routes: []apis.Route{{Method: "GET", Path: "/x", Integration: mockBody("x")}}}}
+		if _, err := e.svc.Create(t.Context(), ok); err != nil {
+			t.Fatalf("origin %s: %v", o, err)
+		}
 	}
 }

@@ -186,3 +186,57 @@ func TestParameterMappingRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPAPIParameterMappingUnbraced: a reference written without braces
+// after text is evaluated, running to the end of the value as in API
+// Gateway's selection expressions (AWS's own answers overwrite the path with
+// "/$request.path.proxy"); one that would run into more text is refused when
+// saved, with the braced form to write, never sent literally.
+func TestHTTPAPIParameterMappingUnbraced(t *testing.T) {
+	backend, seen := newSeenBackend(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
+	e := newEnv(t)
+	a := &apis.API{Name: "u", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{Routes: []apis.Route{{
+		Method: "GET", Path: "/v1/{p}", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "GET", URI: backend.URL,
+			RequestParameters: map[string]string{
+				"overwrite:path":              "/$request.path.p",
+				"overwrite:header.X-Mix":      "pre-$request.header.x-src",
+				"overwrite:header.X-Stage":    "stage=$context.stage",
+				"overwrite:header.X-Env":      "env:$stageVariables.env",
+				"overwrite:querystring.q":     "${request.path.p}-$request.querystring.a",
+				"overwrite:header.X-Price":    "costs $5",
+				"overwrite:header.X-Body-Ref": "b=$request.body.k",
+			},
+		},
+	}}}}
+	id := e.deploy(a, "dev", map[string]string{"env": "test"})
+	r := e.do("GET", "/"+id+"/dev/v1/abc?a=z", strings.NewReader(`{"k": "kv"}`), "x-src", "S", "Content-Type", "application/json")
+	if r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	got := seen()
+	if got.path != "/abc" || got.query != "a=z&q=abc-z" {
+		t.Errorf("path %q query %q, want /abc and a=z&q=abc-z", got.path, got.query)
+	}
+	for name, want := range map[string]string{"X-Mix": "pre-S", "X-Stage": "stage=dev", "X-Env": "env:test", "X-Price": "costs $5", "X-Body-Ref": "b=kv"} {
+		if g := got.header.Get(name); g != want {
+			t.Errorf("backend header %s = %q, want %q", name, g, want)
+		}
+	}
+
+	for value, hint := range map[string]string{
+		"/$request.path.p/rest":                 "/${request.path.p}/rest",
+		"$request.header.a-$request.header.b":   "${request.header.a-}$request.header.b",
+		"/x/$request.path.p?y=1":                "/x/${request.path.p}?y=1",
+		"$request.path/more":                    "${request.path}/more",
+		"a $stageVariables.v b":                 "a ${stageVariables.v} b",
+		"$request.body.a/b":                     "${request.body.a}/b",
+		"/$request.path.p/${request.path.rest}": "/${request.path.p}/${request.path.rest}",
+	} {
+		in := apis.Integration{Type: apis.IntegrationHTTPProxy, URI: "http://b.example", RequestParameters: map[string]string{"overwrite:header.X": value}}
+		_, err := e.svc.Create(context.Background(), &apis.API{Name: "x", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{
+			Routes: []apis.Route{{Method: "GET", Path: "/x", Integration: &in}}}})
+		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "without braces") || !strings.Contains(err.Error(), hint) {
+			t.Errorf("value %q: err = %v, want ErrInvalid naming %q", value, err, hint)
+		}
+	}
+}

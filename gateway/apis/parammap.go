@@ -157,38 +157,100 @@ func ParseParameterMapping(key, value string, response bool) (ParameterMapping, 
 	return m, nil
 }
 
-// parseMappingValue parses a mapping value: a static string, one reference
-// ($request.header.x) or text with ${...} references.
+// parseMappingValue parses a mapping value: text with references, each
+// ${SOURCE.NAME} or $SOURCE.NAME. As in API Gateway's selection expressions,
+// braces set where a reference ends; an unbraced one runs to the end of the
+// value ("/$request.path.proxy", "pre-$request.header.x-src"), and is refused
+// when what would be its name holds a character no name has ("/", "$", a
+// space, ...), with the braced form to write instead. A "$" that starts no
+// reference is text.
 func parseMappingValue(v string, response bool) ([]MappingPart, error) {
-	if strings.HasPrefix(v, "$") && !strings.HasPrefix(v, "${") {
-		p, err := parseMappingRef(v[1:], response)
-		if err != nil {
-			return nil, err
-		}
-		return []MappingPart{p}, nil
-	}
 	var parts []MappingPart
-	for v != "" {
-		i := strings.Index(v, "${")
+	rest := v
+	for rest != "" {
+		i := nextMappingRef(rest, len(rest) == len(v))
 		if i < 0 {
-			parts = append(parts, MappingPart{Literal: v})
+			parts = append(parts, MappingPart{Literal: rest})
 			break
 		}
 		if i > 0 {
-			parts = append(parts, MappingPart{Literal: v[:i]})
+			parts = append(parts, MappingPart{Literal: rest[:i]})
 		}
-		end := strings.IndexByte(v[i:], '}')
+		if !strings.HasPrefix(rest[i:], "${") {
+			p, err := parseUnbracedRef(v, len(v)-len(rest)+i, response)
+			if err != nil {
+				return nil, err
+			}
+			return append(parts, p), nil
+		}
+		end := strings.IndexByte(rest[i:], '}')
 		if end < 0 {
 			return nil, invalid("value %q has an unclosed ${", truncate(v, 100))
 		}
-		p, err := parseMappingRef(v[i+2:i+end], response)
+		p, err := parseMappingRef(rest[i+2:i+end], response)
 		if err != nil {
 			return nil, err
 		}
 		parts = append(parts, p)
-		v = v[i+end+1:]
+		rest = rest[i+end+1:]
 	}
 	return parts, nil
+}
+
+// mappingSources are the starts of the references a "$" in text begins.
+var mappingSources = []string{"request.header.", "request.querystring.", "request.body", "request.path",
+	"context.", "stageVariables.", "response.header.", "response.body"}
+
+// nextMappingRef is the index in s of the next "${" or "$SOURCE", -1 if none;
+// whole says s is the whole value, where any leading "$" is a reference.
+func nextMappingRef(s string, whole bool) int {
+	if whole && strings.HasPrefix(s, "$") {
+		return 0
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' {
+			continue
+		}
+		if strings.HasPrefix(s[i+1:], "{") {
+			return i
+		}
+		for _, src := range mappingSources {
+			if strings.HasPrefix(s[i+1:], src) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// notInName are the characters that end a name for the braced-form hint, and
+// refuse an unbraced reference: none is in a header, query string, path
+// parameter, context or stage variable name, and none follows a JSON path.
+const notInName = "/${} \t\r\n?#&=,;\"\\"
+
+// parseUnbracedRef parses the unbraced reference at v[at] ("$...") that runs
+// to the end of v.
+func parseUnbracedRef(v string, at int, response bool) (MappingPart, error) {
+	ref := v[at+1:]
+	hint := func() error {
+		j := strings.IndexAny(ref, notInName)
+		if j <= 0 {
+			return invalid("value %q: a reference written without braces runs to the end of the value; "+
+				"enclose references in braces to put text after them, as in ${request.path.NAME}/more", truncate(v, 100))
+		}
+		return invalid("value %q: a reference written without braces runs to the end of the value, so $%s is not one; "+
+			"enclose it in braces to end it earlier: %s${%s}%s", truncate(v, 100), truncate(ref, 100), truncate(v[:at], 100), ref[:j], truncate(ref[j:], 100))
+	}
+	known := slices.ContainsFunc(mappingSources, func(src string) bool { return strings.HasPrefix(ref, src) })
+	named := !strings.HasPrefix(ref, "request.body") && !strings.HasPrefix(ref, "response.body")
+	if known && (named && strings.ContainsAny(ref, notInName) || !named && strings.ContainsAny(ref, "${}/ \t\r\n")) {
+		return MappingPart{}, hint()
+	}
+	p, err := parseMappingRef(ref, response)
+	if err != nil && at > 0 {
+		return MappingPart{}, fmt.Errorf("%w (a reference written without braces runs to the end of the value: write ${...} to end it earlier)", err)
+	}
+	return p, err
 }
 
 func parseMappingRef(ref string, response bool) (MappingPart, error) {

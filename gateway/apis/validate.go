@@ -837,6 +837,13 @@ func validGatewayParamSource(v string) bool {
 	return false
 }
 
+// IsSchemeWildcardOrigin reports whether the lower-case CORS origin o is
+// https://* or http://*, which API Gateway takes for any origin that begins
+// with https:// or http://. These and * are its only wildcard origins.
+func IsSchemeWildcardOrigin(o string) bool {
+	return o == "https://*" || o == "http://*"
+}
+
 // validate checks a CORS configuration (HTTP APIs only).
 func (c *CORSConfiguration) validate(protocol string) error {
 	var errs []error
@@ -850,9 +857,17 @@ func (c *CORSConfiguration) validate(protocol string) error {
 			}
 			continue
 		}
+		if IsSchemeWildcardOrigin(strings.ToLower(o)) {
+			continue
+		}
+		if strings.Contains(o, "*") {
+			errs = append(errs, invalid("corsConfiguration: origin %q: the wildcard origins are * (any origin), https://* and http://* "+
+				"(any origin that begins with https:// or http://); list other origins one by one as scheme://host[:port]", truncate(o, 100)))
+			continue
+		}
 		u, err := url.Parse(o)
 		if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
-			errs = append(errs, invalid("corsConfiguration: origin %q must be * or scheme://host[:port]", truncate(o, 100)))
+			errs = append(errs, invalid("corsConfiguration: origin %q must be *, https://*, http://* or scheme://host[:port]", truncate(o, 100)))
 		}
 	}
 	for _, m := range c.AllowMethods {

@@ -44,8 +44,11 @@ var corsHeaders = []string{hAllowOrigin, hAllowMethods, hAllowHeaders, hExposeHe
 
 // policy is a compiled corsConfiguration.
 type policy struct {
-	anyOrigin   bool
-	origins     []string // lower case
+	anyOrigin bool
+	origins   []string // lower case
+	// schemes are the scheme prefixes ("https://") of the wildcard origins
+	// https://* and http://*: any origin that begins with one is allowed.
+	schemes     []string
 	anyMethod   bool
 	methods     string // joined
 	methodSet   []string
@@ -64,10 +67,14 @@ func (*Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	cfg := d.API.CORS
 	p := &policy{credentials: cfg.AllowCredentials, expose: strings.Join(cfg.ExposeHeaders, ",")}
 	for _, o := range cfg.AllowOrigins {
-		if o == "*" {
+		switch lo := strings.ToLower(o); {
+		case o == "*":
 			p.anyOrigin = true
+		case apis.IsSchemeWildcardOrigin(lo):
+			p.schemes = append(p.schemes, strings.TrimSuffix(lo, "*"))
+		default:
+			p.origins = append(p.origins, strings.TrimSuffix(lo, "/"))
 		}
-		p.origins = append(p.origins, strings.ToLower(strings.TrimSuffix(o, "/")))
 	}
 	for _, m := range cfg.AllowMethods {
 		if m == "*" {
@@ -105,8 +112,14 @@ func (p *policy) allowOrigin(origin string) (string, bool) {
 	if origin == "" {
 		return "", false
 	}
-	if slices.Contains(p.origins, strings.ToLower(origin)) {
+	lo := strings.ToLower(origin)
+	if slices.Contains(p.origins, lo) {
 		return origin, true
+	}
+	for _, s := range p.schemes {
+		if len(lo) > len(s) && strings.HasPrefix(lo, s) {
+			return origin, true
+		}
 	}
 	if p.anyOrigin {
 		return "*", true
@@ -139,7 +152,7 @@ func (p *policy) preflight(w http.ResponseWriter, r *http.Request, origin string
 			h.Set(hAllowCredentials, "true")
 		}
 		if allowed != "*" {
-			h.Add("Vary", "Origin")
+			varyOrigin(h)
 		}
 	}
 	h.Set("Content-Length", "0")
@@ -163,7 +176,8 @@ func (p *policy) actual(origin string) map[string]string {
 	return set
 }
 
-// apply replaces every CORS header of h with set's.
+// apply replaces every CORS header of h with set's, and adds Origin to Vary
+// when the response names the request's origin: it differs by origin.
 func apply(h http.Header, set map[string]string) {
 	for _, k := range corsHeaders {
 		if v, ok := set[k]; ok {
@@ -172,6 +186,21 @@ func apply(h http.Header, set map[string]string) {
 			h.Del(k)
 		}
 	}
+	if o := set[hAllowOrigin]; o != "" && o != "*" {
+		varyOrigin(h)
+	}
+}
+
+// varyOrigin adds Origin to h's Vary unless it is there already.
+func varyOrigin(h http.Header) {
+	for _, v := range h.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f == "*" || strings.EqualFold(f, "Origin") {
+				return
+			}
+		}
+	}
+	h.Add("Vary", "Origin")
 }
 
 // writer applies the CORS headers over the integration's when it writes its
