@@ -330,7 +330,15 @@ func TestResponseTemplateByAccept(t *testing.T) {
 	a := &apis.API{Name: "accept", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
 		mock("/all", map[string]string{"application/json": `{"t":"json"}`, "application/xml": "<t>xml</t>", "text/html": "<p>html</p>"}),
 		mock("/nojson", map[string]string{"application/xml": "<t>xml</t>", "text/html": "<p>html $context.stage</p>"}),
+		{Method: "GET", Path: "/fn", Integration: &apis.Integration{
+			Type: apis.IntegrationAWS, URI: "function:hello", HTTPMethod: "POST",
+			Responses: map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{
+				"application/json": `{"name": "$input.path('$.name')"}`, "application/xml": "<name>$input.path('$.name')</name>"}}},
+		}},
 	}}}
+	e.inv.handle = func(invoker.Request) (*invoker.Result, error) {
+		return &invoker.Result{Payload: []byte(`{"name": "rex"}`)}, nil
+	}
 	id := e.deploy(a, "dev", nil)
 	for _, c := range []struct{ path, accept, body, ct string }{
 		{"/all", "application/xml", "<t>xml</t>", "application/xml"},
@@ -344,6 +352,8 @@ func TestResponseTemplateByAccept(t *testing.T) {
 		{"/nojson", "text/html", "<p>html dev</p>", "text/html"},
 		{"/nojson", "application/json", "<t>xml</t>", "application/xml"},
 		{"/nojson", "", "<t>xml</t>", "application/xml"},
+		{"/fn", "application/xml", "<name>rex</name>", "application/xml"},
+		{"/fn", "", `{"name": "rex"}`, "application/json"},
 	} {
 		var hdr []string
 		if c.accept != "" {
