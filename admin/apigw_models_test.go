@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
 )
 
 // TestModelCanonicalReferences checks the model reference form API Gateway
@@ -85,4 +86,30 @@ func TestModelCanonicalReferences(t *testing.T) {
 	if s := aws.ToString(got.Schema); !strings.Contains(s, "Pet") || strings.Contains(s, "abcdefghij") {
 		t.Errorf("imported Pets schema %s", s)
 	}
+}
+
+// TestBadModelSchemaNamesTheModel: a model that is not valid JSON Schema is
+// refused by create-model and update-model naming that model and what is
+// wrong in it, not whichever of the API's models (Empty) came first.
+func TestBadModelSchemaNamesTheModel(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := context.Background()
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("bad-models")}))
+	wantBlame := func(op string, err error, name string) {
+		t.Helper()
+		apiError(t, err, "BadRequestException", 400)
+		_, msg := apiErr(t, err)
+		if !strings.Contains(msg, `model "`+name+`" is not a valid JSON Schema (draft 4)`) || !strings.Contains(msg, "at '/type'") ||
+			!strings.Contains(msg, "must be one of") || strings.Contains(msg, `"Empty"`) || strings.Contains(msg, "urn:portico") {
+			t.Errorf("%s: %q, want it to name model %q and say what is wrong at /type", op, msg, name)
+		}
+	}
+	_, err := c.ag.CreateModel(ctx, &apigateway.CreateModelInput{RestApiId: api.Id, Name: aws.String("Pet"),
+		ContentType: aws.String("application/json"), Schema: aws.String(`{"type":"objekt"}`)})
+	wantBlame("create-model", err, "Pet")
+	must[*apigateway.CreateModelOutput](t, "CreateModel Cat")(c.ag.CreateModel(ctx, &apigateway.CreateModelInput{RestApiId: api.Id, Name: aws.String("Cat"),
+		ContentType: aws.String("application/json"), Schema: aws.String(`{"type":"object"}`)}))
+	_, err = c.ag.UpdateModel(ctx, &apigateway.UpdateModelInput{RestApiId: api.Id, ModelName: aws.String("Cat"),
+		PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/schema"), Value: aws.String(`{"type":"objekt"}`)}}})
+	wantBlame("update-model", err, "Cat")
 }

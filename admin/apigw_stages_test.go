@@ -437,3 +437,39 @@ paths:
 		t.Fatalf("get-stages: %+v %v", stages, err)
 	}
 }
+
+// TestCanaryDeploymentSetsVariables: create-deployment's variables are the
+// stage's variables, also when the deployment goes to the stage's canary
+// (AWS: "the stage variables for the Stage resource that is associated with
+// the new deployment"); before, they were dropped without a word.
+func TestCanaryDeploymentSetsVariables(t *testing.T) {
+	re := startRelease(t)
+	ctx := context.Background()
+	if _, err := re.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID),
+		StageName: aws.String("prod"), Variables: map[string]string{"color": "blue"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := re.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID),
+		StageName: aws.String("prod"), Variables: map[string]string{"cv": "1"},
+		CanarySettings: &agtypes.DeploymentCanarySettings{PercentTraffic: 10, StageVariableOverrides: map[string]string{"color": "green"}}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := re.ag.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(re.apiID), StageName: aws.String("prod")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Variables["cv"] != "1" || st.Variables["color"] != "blue" {
+		t.Errorf("stage variables after a canary deployment with variables: %v, want cv=1 and color=blue", st.Variables)
+	}
+	if st.CanarySettings == nil || st.CanarySettings.StageVariableOverrides["color"] != "green" || st.CanarySettings.PercentTraffic != 10 {
+		t.Errorf("canary settings: %+v", st.CanarySettings)
+	}
+	// Invalid variables are refused, canary or not.
+	_, err = re.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID),
+		StageName: aws.String("prod"), Variables: map[string]string{"bad name": "1"},
+		CanarySettings: &agtypes.DeploymentCanarySettings{PercentTraffic: 10}})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "BadRequestException" {
+		t.Errorf("invalid variables on a canary deployment: %v, want BadRequestException", err)
+	}
+}

@@ -25,6 +25,10 @@ type integrationPlan struct {
 	request map[string]*mapping.Template
 	// responses are the response templates by selection key, then content type.
 	responses map[string]map[string]*mapping.Template
+	// firstResponse is, by selection key, the media type of the response
+	// template used when the client's Accept names none of them and the
+	// integration's default type has none: the first in sorted order.
+	firstResponse map[string]string
 	// binaryTypes are the API's binary media types, for contentHandling.
 	binaryTypes []string
 	// static holds the output of the templates that reference nothing (no $
@@ -43,7 +47,7 @@ type integrationPlan struct {
 // deployment from before that check answers 500).
 func compilePlan(in *apis.Integration, binaryTypes []string) (*integrationPlan, error) {
 	p := &integrationPlan{selector: compileResponses(in.Responses), request: map[string]*mapping.Template{},
-		responses: map[string]map[string]*mapping.Template{}, binaryTypes: binaryTypes,
+		responses: map[string]map[string]*mapping.Template{}, firstResponse: map[string]string{}, binaryTypes: binaryTypes,
 		static: map[*mapping.Template][]byte{}, mockStatus: map[*mapping.Template]string{}}
 	for ct, src := range in.RequestTemplates {
 		t, err := mapping.Parse(ct, src)
@@ -78,6 +82,9 @@ func compilePlan(in *apis.Integration, binaryTypes []string) (*integrationPlan, 
 				p.responses[key] = map[string]*mapping.Template{}
 			}
 			p.responses[key][ct] = t
+			if first, ok := p.firstResponse[key]; !ok || ct < first {
+				p.firstResponse[key] = ct
+			}
 			p.addStatic(t, src)
 		}
 	}
@@ -373,14 +380,8 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 			header.Set(name, hv)
 		}
 	}
-	body, ct := res.body, res.contentType
-	templates := p.responses[res.key]
-	t, found := templates[ct]
-	if !found && len(templates) == 1 {
-		for c, only := range templates {
-			t, ct = only, c
-		}
-	}
+	body := res.body
+	t, ct := p.responseTemplate(res.key, res.accept, res.contentType)
 	// contentHandling: a binary payload becomes base64 text for CONVERT_TO_TEXT
 	// or, without one, for a client that accepts text; only text is templated;
 	// text becomes binary for CONVERT_TO_BINARY or, without one, for a client
@@ -424,6 +425,36 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 		}
 	}
 	return methodResponse{status: status, header: header, body: body, ct: ct}, nil
+}
+
+// responseTemplate selects the response template of the integration response
+// key as API Gateway does, by the client's Accept header: the first media type
+// in it (parameters and q-values ignored, in the order sent) that has a
+// template. When none has one (no Accept, */*, a type without a template) it is
+// the template for def, the integration's own media type (application/json for
+// functions and MOCK, the backend's media type for HTTP), else the first
+// template by media type in sorted order. ct is the selected template's media
+// type, the method response's Content-Type; with no templates, t is nil and ct
+// is def. It allocates nothing.
+func (p *integrationPlan) responseTemplate(key, accept, def string) (t *mapping.Template, ct string) {
+	templates := p.responses[key]
+	if len(templates) == 0 {
+		return nil, def
+	}
+	for rest := accept; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ",")
+		mt, _, _ := strings.Cut(part, ";")
+		mt = strings.ToLower(strings.TrimSpace(mt))
+		if t, ok := templates[mt]; ok {
+			return t, mt
+		}
+	}
+	if t, ok := templates[def]; ok {
+		return t, def
+	}
+	ct = p.firstResponse[key]
+	return templates[ct], ct
 }
 
 // checkMethodResponse refuses, as API Gateway does when the request comes

@@ -313,3 +313,55 @@ func TestRequestTemplateFailureOnAFormBody(t *testing.T) {
 	e.do("POST", "/"+id+"/dev/form", strings.NewReader("a=1"), "Content-Type", "application/json").
 		expectError(t, 400, "BadRequestException", "Could not parse request body into json")
 }
+
+// TestResponseTemplateByAccept: the response template is the one for the first
+// media type of the client's Accept that has one; without a match (no Accept,
+// */*, a type without a template) it is application/json's, else the first by
+// media type; the Content-Type is the selected template's media type.
+func TestResponseTemplateByAccept(t *testing.T) {
+	e := newEnv(t)
+	mock := func(path string, templates map[string]string) apis.Route {
+		return apis.Route{Method: "GET", Path: path, Integration: &apis.Integration{
+			Type:             apis.IntegrationMock,
+			RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
+			Responses:        map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: templates}},
+		}}
+	}
+	a := &apis.API{Name: "accept", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		mock("/all", map[string]string{"application/json": `{"t":"json"}`, "application/xml": "<t>xml</t>", "text/html": "<p>html</p>"}),
+		mock("/nojson", map[string]string{"application/xml": "<t>xml</t>", "text/html": "<p>html $context.stage</p>"}),
+		{Method: "GET", Path: "/fn", Integration: &apis.Integration{
+			Type: apis.IntegrationAWS, URI: "function:hello", HTTPMethod: "POST",
+			Responses: map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{
+				"application/json": `{"name": "$input.path('$.name')"}`, "application/xml": "<name>$input.path('$.name')</name>"}}},
+		}},
+	}}}
+	e.inv.handle = func(invoker.Request) (*invoker.Result, error) {
+		return &invoker.Result{Payload: []byte(`{"name": "rex"}`)}, nil
+	}
+	id := e.deploy(a, "dev", nil)
+	for _, c := range []struct{ path, accept, body, ct string }{
+		{"/all", "application/xml", "<t>xml</t>", "application/xml"},
+		{"/all", "text/html", "<p>html</p>", "text/html"},
+		{"/all", "text/html;q=0.9, application/xml", "<p>html</p>", "text/html"},
+		{"/all", "image/png, Application/XML; charset=utf-8", "<t>xml</t>", "application/xml"},
+		{"/all", "application/json", `{"t":"json"}`, "application/json"},
+		{"/all", "*/*", `{"t":"json"}`, "application/json"},
+		{"/all", "", `{"t":"json"}`, "application/json"},
+		{"/all", "image/png", `{"t":"json"}`, "application/json"},
+		{"/nojson", "text/html", "<p>html dev</p>", "text/html"},
+		{"/nojson", "application/json", "<t>xml</t>", "application/xml"},
+		{"/nojson", "", "<t>xml</t>", "application/xml"},
+		{"/fn", "application/xml", "<name>rex</name>", "application/xml"},
+		{"/fn", "", `{"name": "rex"}`, "application/json"},
+	} {
+		var hdr []string
+		if c.accept != "" {
+			hdr = []string{"Accept", c.accept}
+		}
+		r := e.do("GET", "/"+id+"/dev"+c.path, nil, hdr...)
+		if r.status != 200 || r.body != c.body || r.header.Get("Content-Type") != c.ct {
+			t.Errorf("%s Accept %q: %d %q %q, want %q %q", c.path, c.accept, r.status, r.body, r.header.Get("Content-Type"), c.body, c.ct)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -63,6 +64,9 @@ func CompileModels(apiID string, models map[string]json.RawMessage) (map[string]
 		if err := localModelRefs(apiID, name, doc, models); err != nil {
 			return nil, err
 		}
+		if err := checkDraft4(name, doc); err != nil {
+			return nil, err
+		}
 		schemas[name] = doc
 	}
 	c := jsonschema.NewCompiler()
@@ -86,6 +90,40 @@ func CompileModels(apiID string, models map[string]json.RawMessage) (map[string]
 		out[name] = sch
 	}
 	return out, nil
+}
+
+// draft4 is JSON Schema draft 4's metaschema, compiled once.
+var draft4 = sync.OnceValues(func() (*jsonschema.Schema, error) {
+	return jsonschema.NewCompiler().Compile("http://json-schema.org/draft-04/schema")
+})
+
+// checkDraft4 validates model name's schema doc against draft 4's metaschema on
+// its own, so that a wrong model is named as the one at fault (compiled
+// together, the models' resource is validated as a whole and its failure
+// blamed on whichever model was compiled first). The error says where in the
+// model and what is wrong: at '/type': value must be one of 'array', ....
+func checkDraft4(name string, doc any) error {
+	meta, err := draft4()
+	if err != nil {
+		return invalid("model %q: %v", name, err)
+	}
+	err = meta.Validate(doc)
+	if err == nil {
+		return nil
+	}
+	// The validator's message is a first line naming the metaschema, then one
+	// "- at '/ptr': what" line per failure, indented by depth: keep those.
+	lines := strings.Split(err.Error(), "\n")
+	details := make([]string, 0, len(lines))
+	for _, l := range lines[1:] {
+		if l = strings.TrimPrefix(strings.TrimSpace(l), "- "); l != "" {
+			details = append(details, l)
+		}
+	}
+	if len(details) == 0 {
+		details = lines
+	}
+	return invalid("model %q is not a valid JSON Schema (draft 4): %s", name, strings.Join(details, "; "))
 }
 
 // localModelRefs turns the canonical model references in doc, the parsed

@@ -383,7 +383,9 @@ type DeployInput struct {
 	StageName string
 	// StageDescription and Variables apply only when the stage is created,
 	// unless MergeVariables is set: then Variables are also set on an
-	// existing stage (API Gateway's create-deployment).
+	// existing stage (API Gateway's create-deployment), canary deployments
+	// included (Variables on a canary deployment without MergeVariables are
+	// refused rather than dropped).
 	StageDescription string
 	Variables        map[string]string
 	MergeVariables   bool
@@ -477,6 +479,16 @@ func (s *Service) Deploy(ctx context.Context, id string, in DeployInput) (*Deplo
 			c := *in.Canary
 			c.DeploymentID, c.StageVariableOverrides = dep.ID, nilIfEmpty(c.StageVariableOverrides)
 			st.CanarySettings = &c
+			if len(in.Variables) > 0 {
+				// API Gateway's variables are the stage's, canary or not; the
+				// canary sees them under its overrides.
+				if !in.MergeVariables {
+					return invalid("variables apply to a new stage only; this deployment goes to the canary of stage %q, which exists", in.StageName)
+				}
+				if err := mergeVariables(&st, in.Variables); err != nil {
+					return err
+				}
+			}
 			st.UpdatedAt = now
 			applyCacheAndTracing(&st, in.CacheClusterSize, in.CacheClusterEnabled, in.TracingEnabled)
 			stage = &st

@@ -341,6 +341,13 @@ var velocityCases = []renderCase{
 	{name: "vtl/list isEmpty contains", tmpl: "#set($l = [1, 'x'])$l.isEmpty() $l.contains('x') $l.contains(2)", want: "false true false"},
 	{name: "vtl/list add renders true", tmpl: "#set($l = [])$l.add('a')$l", want: "true[a]"},
 	{name: "vtl/list add quiet", tmpl: "#set($l = [])$!l.add(1)#set($d = $l.add(2))$l", want: "true[1, 2]"},
+	// docs/mapping-templates.md's advice: $! hides only null, so a list's add
+	// (true) and a map's put over a key (the previous value) are called in a
+	// #set to render nothing.
+	{name: "doc/list add in a set renders nothing", tmpl: "#set($l = [])[#set($dummy = $l.add(1))#set($dummy = $l.add(2))]$l", want: "[][1, 2]"},
+	{name: "doc/list add with bang renders true", tmpl: "#set($l = [])[$!l.add(1)]", want: "[true]"},
+	{name: "doc/map put over a key with bang renders the old value", tmpl: "#set($m = {'a': 'x'})[$!m.put('a', 'y')][#set($dummy = $m.put('a', 'z'))]$m", want: "[x][]{a=z}"},
+	{name: "doc/util qr is not API Gateway's", tmpl: "#set($l = [])$util.qr($l.add(1))", want: "$util.qr($l.add(1))"},
 	{name: "vtl/list remove and indexOf", tmpl: "#set($l = ['a', 'b', 'c'])#set($d = $l.remove(0))$d $l $l.indexOf('c')", want: "a [b, c] 1"},
 	{name: "vtl/list empty property", tmpl: "#set($l = [])$l.empty", want: "true"},
 	{name: "vtl/list of json from path get", body: `{"a": [{"b": "x"}]}`, tmpl: "$input.path('$.a').get(0).b", want: "x"},
