@@ -181,3 +181,40 @@ func TestCallReachingRetiredPoolIsServed(t *testing.T) {
 	p.release(g.sb) // no call waits any more: the sandbox stops
 	<-g.sb.gone
 }
+
+// TestReturningSandboxThatNeverCallsNextIsReplaced: a call waiting for the
+// pool's one sandbox, which posted its last result and never calls next
+// again, gets another sandbox once that invocation's deadline has passed (the
+// sandbox is stopped, as Lambda resets an environment whose invoke phase
+// overruns its timeout), instead of waiting for it forever.
+func TestReturningSandboxThatNeverCallsNextIsReplaced(t *testing.T) {
+	ce := newClientEnv(t) // its sandbox posted call 0's result; no next follows
+	rt := ce.inv.rt.(*clientRuntime)
+	p := ce.inv.pool(ce.cfg)
+	res := ce.call(t, `{"n":1}`)
+	waitFor(t, "the call to wait", func() bool { return waitersOf(p) == 1 })
+	// Past call 0's 3 s timeout, then one more maintenance pass: a sandbox
+	// goes when two passes in a row find it overdue.
+	ce.clock.Advance(4 * time.Second)
+	ce.tick(t)
+	ce.tick(t)
+	select {
+	case <-ce.rsb.stopped:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the sandbox that never called next again was not stopped")
+	}
+	var spec runtimes.Spec
+	select {
+	case spec = <-rt.specs:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no sandbox was started for the waiting call")
+	}
+	<-rt.started
+	c := dialRAPI(t, spec.Env["AWS_LAMBDA_RUNTIME_API"])
+	id, payload := c.next(t)
+	if payload != `{"n":1}` {
+		t.Fatalf("next delivered %s", payload)
+	}
+	c.respond(t, id, `"ok"`)
+	awaitOK(t, res)
+}
