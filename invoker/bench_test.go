@@ -87,15 +87,18 @@ func newEnvB(b *testing.B) *env {
 func retireFunction(i *Invoker, name string) {
 	i.mu.Lock()
 	var ps []*pool
-	for k, p := range i.pools {
+	for _, p := range i.pools {
 		if p.cfg.FunctionName == name {
-			delete(i.pools, k)
 			ps = append(ps, p)
 		}
+	}
+	for _, p := range ps {
+		i.retireLocked(p)
 	}
 	i.mu.Unlock()
 	for _, p := range ps {
 		p.retire()
+		i.forgetIfDone(p)
 	}
 }
 

@@ -106,12 +106,16 @@ type Invoker struct {
 	slots  *slots // the account's concurrency (slots.go)
 	budget *budget
 
-	mu        sync.Mutex
-	pools     map[poolKeyT]*pool
+	mu    sync.Mutex
+	pools map[poolKeyT]*pool
+	// retired holds the pools taken out of pools (retire) until they are
+	// empty: their sandboxes may still serve calls that waited in them, and
+	// Stop ends those too.
+	retired   map[*pool]struct{}
 	closing   bool
 	inflight  sync.WaitGroup
 	preparing sync.WaitGroup // spares being prepared
-	starts    sync.WaitGroup // pool.start calls; Added under the pool's mu while it is not stale
+	starts    sync.WaitGroup // pool.start calls; Added under the pool's mu while it is not closing
 	spareMu   sync.Mutex     // serializes spare reservations (reserveSpare)
 	stopping  atomic.Int64   // sandboxes being stopped and removed
 
@@ -194,14 +198,15 @@ func New(p Params) (*Invoker, error) {
 		return nil, err
 	}
 	i := &Invoker{
-		p:      p,
-		rt:     p.Runtime,
-		log:    p.Log,
-		clock:  p.Clock,
-		logs:   newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction),
-		budget: newBudget(max(c.MaxSandboxes, 0), max(c.MaxMemoryMB, 0)),
-		pools:  map[poolKeyT]*pool{},
-		obs:    p.Observer,
+		p:       p,
+		rt:      p.Runtime,
+		log:     p.Log,
+		clock:   p.Clock,
+		logs:    newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction),
+		budget:  newBudget(max(c.MaxSandboxes, 0), max(c.MaxMemoryMB, 0)),
+		pools:   map[poolKeyT]*pool{},
+		retired: map[*pool]struct{}{},
+		obs:     p.Observer,
 	}
 	i.slots = newSlots(c.AccountConcurrency, c.ThrottleWait, p.Log, i.reservationOf)
 	i.async = newAsyncQueue(i)
@@ -259,11 +264,14 @@ func (i *Invoker) Stop(ctx context.Context) error {
 		i.log.Warn("shutdown: in-flight invocations did not finish in time; stopping their sandboxes")
 	}
 	// Spares still being prepared see the pools stale when done and discard
-	// themselves; wait for them so none outlives the runtime.
+	// themselves; wait for them so none outlives the runtime. Calls still
+	// waiting for a sandbox fail: none will be started for them.
 	i.mu.Lock()
-	for _, p := range i.pools {
+	pools := i.allPoolsLocked()
+	for _, p := range pools {
 		p.mu.Lock()
-		p.stale = true
+		p.stale, p.closing = true, true
+		p.failWaitersLocked(errShuttingDown())
 		p.mu.Unlock()
 	}
 	i.mu.Unlock()
@@ -276,9 +284,8 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	i.mu.Lock()
 	var all []*sandbox
 	var spares []*spare
-	for _, p := range i.pools {
+	for _, p := range i.allPoolsLocked() {
 		p.mu.Lock()
-		p.stale = true
 		for sb := range p.all {
 			all = append(all, sb)
 		}
@@ -319,24 +326,51 @@ func (i *Invoker) pool(cfg *functions.Config) *pool {
 	defer i.mu.Unlock()
 	p := i.pools[key]
 	if p == nil {
-		// A pool made once Stop has begun is stale from birth: it starts
+		// A pool made once Stop has begun is closing from birth: it starts
 		// nothing Stop would not wait for.
-		p = &pool{inv: i, key: key, cfg: cfg, all: map[*sandbox]struct{}{}, stale: i.closing}
+		p = &pool{inv: i, key: key, cfg: cfg, all: map[*sandbox]struct{}{}, stale: i.closing, closing: i.closing}
 		i.pools[key] = p
 	}
 	return p
 }
 
-// sandboxGone forgets an empty stale pool.
-func (i *Invoker) sandboxGone(p *pool, _ *sandbox) {
+// allPoolsLocked returns every pool, the retired ones included. i.mu is held.
+func (i *Invoker) allPoolsLocked() []*pool {
+	pools := make([]*pool, 0, len(i.pools)+len(i.retired))
+	for _, p := range i.pools {
+		pools = append(pools, p)
+	}
+	for p := range i.retired {
+		pools = append(pools, p)
+	}
+	return pools
+}
+
+// forgetIfDone forgets a stale pool once it is empty: no sandbox, no start and
+// no waiting call. Called without p's lock.
+func (i *Invoker) forgetIfDone(p *pool) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	p.mu.Lock()
 	empty := len(p.all) == 0 && len(p.waiters) == 0 && p.starting == 0
+	stale := p.stale
 	p.mu.Unlock()
-	if empty && p.stale && i.pools[p.key] == p {
+	if !empty || !stale {
+		return
+	}
+	if i.pools[p.key] == p {
 		delete(i.pools, p.key)
 	}
+	delete(i.retired, p)
+}
+
+// retireLocked takes p out of the pools new calls find and keeps it among the
+// retired until it is empty. i.mu is held; call p.retire after.
+func (i *Invoker) retireLocked(p *pool) {
+	if i.pools[p.key] == p {
+		delete(i.pools, p.key)
+	}
+	i.retired[p] = struct{}{}
 }
 
 // functionChanged retires the pools of a function whose $LATEST changed or which
@@ -359,8 +393,10 @@ func (i *Invoker) functionChanged(name string) {
 		default:
 			continue
 		}
-		delete(i.pools, key)
 		retire = append(retire, p)
+	}
+	for _, p := range retire {
+		i.retireLocked(p)
 	}
 	i.mu.Unlock()
 	hot := false
@@ -371,6 +407,7 @@ func (i *Invoker) functionChanged(name string) {
 		}
 		p.mu.Unlock()
 		p.retire()
+		i.forgetIfDone(p)
 	}
 	// A new revision of a function that was being called gets a prepared spare
 	// at once, so its first call after a deploy does not pay a full start.
@@ -379,8 +416,9 @@ func (i *Invoker) functionChanged(name string) {
 	}
 }
 
-// retire marks the pool stale and stops its idle sandboxes; busy ones stop when
-// they finish.
+// retire marks the pool stale and stops its idle sandboxes and its spare. Busy
+// ones stop when they finish, unless calls that waited in the pool are still
+// waiting: those are served first (see pool).
 func (p *pool) retire() {
 	p.mu.Lock()
 	p.stale = true

@@ -21,6 +21,7 @@ func (i *Invoker) maintain() {
 		case <-i.tick:
 			i.provision()
 			i.reap()
+			i.stopOverdueReturns()
 			i.watchLongNexts()
 			i.scheduleTick()
 			i.ticks.Add(1)
@@ -42,6 +43,46 @@ func (i *Invoker) scheduleTick() {
 		default:
 		}
 	})
+}
+
+// stopOverdueReturns stops each sandbox that posted its invocation's result
+// and has not come back to next by the invocation's deadline. As on Lambda,
+// the function's timeout bounds the whole invoke phase, which ends with the
+// runtime's next; and a call waiting in the pool counts such a sandbox as on
+// its way back (no start is made for it), so without this the call would wait
+// as long as the runtime never calls next. Its exit lets the pool start
+// another for the call. Retired pools' sandboxes are checked too.
+//
+// A sandbox goes when two passes in a row find it overdue: a next that is on
+// its way when the first pass runs (the result came just before the
+// deadline, or the clock jumped) is not mistaken for one that never comes.
+func (i *Invoker) stopOverdueReturns() {
+	now := i.clock.Now()
+	i.mu.Lock()
+	pools := i.allPoolsLocked()
+	i.mu.Unlock()
+	var overdue []*sandbox
+	for _, p := range pools {
+		p.mu.Lock()
+		if p.returning > 0 {
+			for sb := range p.all {
+				sb.mu.Lock()
+				if cur := sb.cur; sb.state == stReturning && cur != nil && now.After(cur.deadline) {
+					if sb.overdue == cur {
+						overdue = append(overdue, sb)
+					}
+					sb.overdue = cur
+				}
+				sb.mu.Unlock()
+			}
+		}
+		p.mu.Unlock()
+	}
+	for _, sb := range overdue {
+		i.log.Warn("sandbox did not call next again within its invocation's timeout after posting the result; stopping it (a call waiting for it gets another sandbox)",
+			"function", sb.cfg.FunctionName, "version", sb.cfg.Version, "sandbox", sb.id)
+		sb.stop()
+	}
 }
 
 // watchLongNexts gives each next that has waited long a watch on its

@@ -21,6 +21,13 @@ import (
 // find no idle sandbox wait in FIFO order; a new sandbox is started only while the
 // waiters outnumber the sandboxes already on their way (starting, or returning to
 // next after a result), so concurrent cold requests share starts.
+//
+// A pool goes stale when it is retired (its revision was replaced, or its
+// version deleted) or the invoker stops. A retired pool keeps no idle sandbox
+// and takes no new call, but serves the calls already waiting in it, as they
+// were dispatched: a sandbox that comes to next goes to a waiter, else it
+// stops, and waiters still start sandboxes. A closing pool (Stop) serves no
+// one: its waiters fail. So every waiter ends, served or failed.
 type pool struct {
 	inv *Invoker
 	key poolKeyT
@@ -33,7 +40,8 @@ type pool struct {
 	returning int
 	all       map[*sandbox]struct{}
 	stale     bool
-	minWarm   int // provisioned concurrency target
+	closing   bool // stale because the invoker stops: waiters are failed, nothing starts
+	minWarm   int  // provisioned concurrency target
 	// unseenFails counts provisioned sandboxes that failed their init with
 	// no caller to see it since failLogged, when one was last logged.
 	unseenFails int
@@ -90,6 +98,10 @@ func poolKey(cfg *functions.Config) poolKeyT {
 // while the caller waits takes it itself (grant.taken).
 func (p *pool) acquire(ctx context.Context, inv *invocation) grant {
 	p.mu.Lock()
+	if p.closing {
+		p.mu.Unlock()
+		return grant{err: errShuttingDown()}
+	}
 	now := p.inv.clock.Now()
 	p.lastUsed = now
 	var retired []*sandbox
@@ -129,6 +141,7 @@ func (p *pool) acquire(ctx context.Context, inv *invocation) grant {
 			if x == w {
 				p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
 				p.mu.Unlock()
+				p.inv.forgetIfDone(p)
 				return grant{err: ctx.Err()}
 			}
 		}
@@ -147,8 +160,9 @@ func (p *pool) acquire(ctx context.Context, inv *invocation) grant {
 }
 
 // needsStart says whether a start counted in p.starting is still wanted: p is
-// not stale and, counting the other sandboxes on their way, its waiters
-// outnumber them; or (provision) it still has a provisioned minimum. (A
+// not closing and, counting the other sandboxes on their way, its waiters
+// outnumber them (a retired pool's waiters too: see pool); or (provision) p is
+// not stale and still has a provisioned minimum. (A
 // sandbox between its launch and its first next is in both p.all and
 // p.starting, so the two cannot be summed to see whether the minimum is met;
 // a start too many is reaped as idle later.)
@@ -156,22 +170,43 @@ func (p *pool) needsStart(provision bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
-	case p.stale:
+	case p.closing:
 		return false
 	case provision:
-		return p.minWarm > 0
+		return !p.stale && p.minWarm > 0
 	}
 	return p.starting-1+p.returning < len(p.waiters)
 }
 
 // fillLocked starts sandboxes while waiters outnumber those on their way, at
-// most Config.MaxStarting at once.
+// most Config.MaxStarting at once; in a retired pool too, for the calls that
+// still wait in it, but not in a closing one.
 func (p *pool) fillLocked() {
-	for !p.stale && p.starting+p.returning < len(p.waiters) && p.starting < p.inv.p.Config.MaxStarting {
+	for !p.closing && p.starting+p.returning < len(p.waiters) && p.starting < p.inv.p.Config.MaxStarting {
 		p.starting++
 		p.inv.starts.Add(1)
 		go p.start(false)
 	}
+}
+
+// servesLocked reports whether a sandbox of the pool that comes free goes on
+// serving: always in a live pool, in a retired one only to a call still
+// waiting in it, never in a closing one. One that does not is stopped.
+func (p *pool) servesLocked() bool {
+	return !p.stale || !p.closing && len(p.waiters) > 0
+}
+
+// failWaitersLocked ends every waiting call with err.
+func (p *pool) failWaitersLocked(err error) {
+	for w := p.popWaiterLocked(); w != nil; w = p.popWaiterLocked() {
+		w.ch <- grant{err: err}
+	}
+}
+
+// errShuttingDown is the error of a call that Portico's shutdown ends before
+// it ran.
+func errShuttingDown() error {
+	return errdefs.New(errdefs.ErrUnavailable, "ServiceException", "Portico is shutting down: the call did not run; retry it")
 }
 
 // popWaiterLocked removes and returns the first waiter, or nil.
@@ -225,7 +260,7 @@ func (p *pool) ready(sb *sandbox) *invocation {
 		p.mu.Unlock()
 		return nil
 	}
-	if sb.isStopping() || p.stale || sb.retiring(p.inv.clock.Now()) {
+	if sb.isStopping() || !p.servesLocked() || sb.retiring(p.inv.clock.Now()) {
 		sb.state = stDead
 		sb.mu.Unlock()
 		p.mu.Unlock()
@@ -271,7 +306,7 @@ func (p *pool) offerLocked(sb *sandbox, cold, take bool) *invocation {
 func (p *pool) release(sb *sandbox) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if sb.isStopping() || p.stale {
+	if sb.isStopping() || !p.servesLocked() {
 		sb.stop()
 		return
 	}
@@ -293,7 +328,7 @@ func (p *pool) offerEarly(sb *sandbox) {
 		return
 	}
 	p.returning--
-	if sb.isStopping() || p.stale || sb.retiring(p.inv.clock.Now()) {
+	if sb.isStopping() || !p.servesLocked() || sb.retiring(p.inv.clock.Now()) {
 		sb.state = stDead
 		sb.mu.Unlock()
 		sb.stop()
@@ -349,7 +384,7 @@ func (p *pool) died(sb *sandbox) {
 	}
 	p.fillLocked()
 	p.mu.Unlock()
-	p.inv.sandboxGone(p, sb)
+	p.inv.forgetIfDone(p)
 }
 
 // provisionedFailLogEvery spaces the log lines of a pool whose provisioned
@@ -471,6 +506,7 @@ func (p *pool) start(provision bool) {
 		}
 		p.fillLocked()
 		p.mu.Unlock()
+		p.inv.forgetIfDone(p)
 	}
 }
 

@@ -75,6 +75,9 @@ type sandbox struct {
 	// answering is the last invocation whose caller armed an answer
 	// (armAnswer): the sandbox's end wakes its caller if it still waits.
 	answering *invocation
+	// overdue is cur when a maintenance pass found it returning past its
+	// deadline (stopOverdueReturns).
+	overdue *invocation
 	// tailOf is the invocation whose log tail the pump fills: set at its START
 	// and kept after its result (the runtime's next `next` may come before the
 	// pump has handed over the output written before the result) until

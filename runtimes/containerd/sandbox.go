@@ -42,6 +42,7 @@ var (
 	_ runtimes.Prepared       = (*prepared)(nil)
 	_ runtimes.Sandbox        = (*sandbox)(nil)
 	_ runtimes.MemoryReporter = (*sandbox)(nil)
+	_ runtimes.LogSyncer      = (*sandbox)(nil)
 	_ runtimes.Pauser         = (*sandbox)(nil)
 	_ runtimes.PeerVerifier   = (*sandbox)(nil)
 )
@@ -257,9 +258,9 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (_ *prepared,
 		r.noteLost(id, nsPath, err)
 		return nil, err
 	}
-	pr, pw := io.Pipe()
-	p.logs, p.logw = pr, pw
-	p.task, err = p.c.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, pw, pw)))
+	p.logs = ctrbase.NewLogSync()
+	p.stdout, p.stderr = p.logs.Stream(), p.logs.Stream()
+	p.task, err = p.c.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, p.stdout, p.stderr)))
 	if err != nil {
 		return nil, r.wrap("creating the task of sandbox "+spec.SandboxID, err)
 	}
@@ -281,8 +282,9 @@ type prepared struct {
 
 	c          containerd.Container
 	task       containerd.Task
-	logs       *io.PipeReader
-	logw       *io.PipeWriter
+	logs       *ctrbase.LogSync
+	stdout     io.WriteCloser // the task's streams into logs
+	stderr     io.WriteCloser
 	waitCtx    context.Context
 	waitCancel context.CancelFunc
 	exit       <-chan containerd.ExitStatus
@@ -312,9 +314,19 @@ func (p *prepared) start(ctx context.Context) (runtimes.Sandbox, error) {
 		p.remove()
 		return nil, p.r.wrap("starting sandbox "+p.spec.SandboxID, err)
 	}
+	p.logs.Attach(int(p.task.Pid()), p.c.ID())
 	s := &sandbox{p: p, done: make(chan struct{})}
 	go s.waitExit() //nolint:gosec // G118: the sandbox outlives the start's context by design (runtimes.Runtime.Start)
 	return s, nil
+}
+
+// endLogs ends the output: Logs reads what is left, then io.EOF.
+func (p *prepared) endLogs() {
+	if p.logs == nil {
+		return
+	}
+	_, _ = p.stdout.Close(), p.stderr.Close()
+	p.logs.CloseWithError(nil)
 }
 
 // remove tears down after a failure, with a context of its own.
@@ -337,9 +349,7 @@ func (p *prepared) teardown(ctx context.Context) error {
 	if p.waitCancel != nil {
 		p.waitCancel()
 	}
-	if p.logw != nil {
-		_ = p.logw.Close()
-	}
+	p.endLogs()
 	if err != nil {
 		p.r.noteLost(containerID(p.spec.SandboxID), p.nsPath, err)
 	}
@@ -470,7 +480,7 @@ func (s *sandbox) waitExit() {
 	case <-time.After(5 * time.Second):
 		p.task.IO().Cancel()
 	}
-	_ = p.logw.Close()
+	p.endLogs()
 	close(s.done)
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
@@ -494,6 +504,11 @@ func (s *sandbox) Err() error {
 // Logs implements runtimes.Sandbox: stdout and stderr, interleaved. The caller
 // must keep reading: a sandbox whose output is not read blocks on its writes.
 func (s *sandbox) Logs() io.Reader { return s.p.logs }
+
+// SyncLogs implements runtimes.LogSyncer: it waits until the output the task
+// wrote before the call has been read from Logs (ctrbase.LogSync), or ctx
+// ends.
+func (s *sandbox) SyncLogs(ctx context.Context) { s.p.logs.Sync(ctx) }
 
 // Stop implements runtimes.Sandbox: SIGTERM, the grace period, SIGKILL to every
 // process of the task, then removal of the task, container, snapshot and network.

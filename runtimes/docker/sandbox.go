@@ -31,6 +31,7 @@ var (
 	_ runtimes.Prepared       = (*prepared)(nil)
 	_ runtimes.Sandbox        = (*sandbox)(nil)
 	_ runtimes.MemoryReporter = (*sandbox)(nil)
+	_ runtimes.LogSyncer      = (*sandbox)(nil)
 	_ runtimes.Pauser         = (*sandbox)(nil)
 	_ runtimes.PeerVerifier   = (*sandbox)(nil)
 )
@@ -362,7 +363,7 @@ type sandbox struct {
 	done chan struct{}
 	err  error
 
-	logs     *io.PipeReader
+	logs     *ctrbase.LogSync
 	logsDone chan struct{}
 	release  func()
 
@@ -377,17 +378,38 @@ type sandbox struct {
 }
 
 func newSandbox(p *prepared) *sandbox {
-	pr, pw := io.Pipe()
-	s := &sandbox{r: p.r, p: p, spec: p.spec, id: p.id, done: make(chan struct{}), logs: pr, logsDone: make(chan struct{}), release: p.release}
+	logs := ctrbase.NewLogSync()
+	s := &sandbox{r: p.r, p: p, spec: p.spec, id: p.id, done: make(chan struct{}), logs: logs, logsDone: make(chan struct{}), release: p.release}
 	go func() {
 		defer close(s.logsDone)
-		_, err := stdcopy.StdCopy(pw, pw, p.attach.Reader)
-		_ = pw.CloseWithError(err) // nil: io.EOF for the reader
+		stdout, stderr := logs.Stream(), logs.Stream()
+		_, err := stdcopy.StdCopy(stdout, stderr, p.attach.Reader)
+		_, _ = stdout.Close(), stderr.Close()
+		logs.CloseWithError(err) // nil: io.EOF for the reader
 	}()
 	go s.waitExit(p.wait)
-	go s.ownIP() // learnt while the sandbox initialises, for OwnsConn
+	go s.ownIP()      // learnt while the sandbox initialises, for OwnsConn
+	go s.attachLogs() // and its process, for SyncLogs
 	return s
 }
+
+// attachLogs names the container's process to its LogSync, which SyncLogs
+// then marks the output of.
+func (s *sandbox) attachLogs() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := s.r.cli.ContainerInspect(ctx, s.id, client.ContainerInspectOptions{})
+	if err != nil || res.Container.State == nil {
+		s.logs.Attach(0, "") // SyncLogs does not wait
+		return
+	}
+	s.logs.Attach(res.Container.State.Pid, s.id)
+}
+
+// SyncLogs implements runtimes.LogSyncer: it waits until the output the
+// container wrote before the call has been read from Logs (ctrbase.LogSync),
+// or ctx ends.
+func (s *sandbox) SyncLogs(ctx context.Context) { s.logs.Sync(ctx) }
 
 // waitExit records the exit and closes done once the output has drained; then
 // removes the container.

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -82,6 +83,7 @@ func Run(t *testing.T, newRuntime func(t *testing.T) runtimes.Runtime, opts Opti
 			t.Run("Env", k.testEnv)
 			t.Run("RuntimeAPIRoundTrip", k.testRoundTrip)
 			t.Run("Logs", k.testLogs)
+			t.Run("LogSyncer", k.testLogSyncer)
 			t.Run("Crash", k.testCrash)
 			t.Run("GracefulStop", k.testGracefulStop)
 			t.Run("TimeoutReset", k.testTimeoutReset)
@@ -390,6 +392,35 @@ func (k *kindSuite) testLogs(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("Logs lack %q; got:\n%s", want, logs)
 		}
+	}
+}
+
+// testLogSyncer checks that what a handler prints just before it posts its
+// response has been read from Logs once SyncLogs returns: the invoker syncs
+// before an invocation's END, so that the lines land in the invocation's log
+// tail and before its END in the function log.
+func (k *kindSuite) testLogSyncer(t *testing.T) {
+	rt := k.runtime(t)
+	b := k.newBox(t, rt)
+	ls, ok := b.Sandbox.(runtimes.LogSyncer)
+	if !ok {
+		t.Fatalf("%T does not implement runtimes.LogSyncer", b.Sandbox)
+	}
+	for i := range 20 {
+		out, errOut := fmt.Sprintf("stdout-%d-%s", i, randHex(4)), fmt.Sprintf("stderr-%d-%s", i, randHex(4))
+		b.mustInvoke(map[string]any{"op": "log", "stdout": out, "stderr": errOut}, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		ls.SyncLogs(ctx)
+		cancel()
+		logs := b.output()
+		for _, want := range []string{out, errOut} {
+			if !strings.Contains(logs, want) {
+				t.Fatalf("call %d: SyncLogs returned before %q reached Logs; got:\n%s", i, want, logs)
+			}
+		}
+	}
+	if logs := b.output(); strings.Contains(logs, "portico-logsync") {
+		t.Fatalf("a sync marker leaked into Logs:\n%q", logs)
 	}
 }
 
