@@ -864,7 +864,7 @@ func (i *Invoker) initFailed(req Request, pre *invocation, f *initFail) *Result 
 	}
 	o := i.initFailure(f, id)
 	sb := f.sb
-	sb.syncLogs() // the init's output is in the log (and initOut) before START
+	sb.syncLogs(true) // the init's output is in the log (and initOut) before START
 	lines := []byte("START RequestId: " + id + " Version: " + cfg.Version + "\n")
 	lines = append(lines, o.note...)
 	lines = append(lines, reportLines(id, f.initDur, cfg.MemorySize, sb.maxMemoryMB(), true, f.initDur, "error")...)
@@ -896,7 +896,7 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	if inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(cfg.Timeout)*time.Second {
 		dur = i.since(inv.deadline.Add(-inv.req.Timeout))
 	}
-	sb.syncLogs()
+	sb.syncLogs(inv.req.LogTail)
 	sb.mu.Lock()
 	if sb.tailOf == inv {
 		sb.tailOf = nil

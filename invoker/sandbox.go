@@ -395,11 +395,18 @@ type logsPending interface {
 const syncLogSafety = 5 * time.Second
 
 // syncLogs waits until output written so far has passed through pump, so that
-// it lands between the invocation's START and END and in its log tail.
-func (sb *sandbox) syncLogs() {
-	if lp, ok := sb.rt.(logsPending); ok && !lp.LogsPending() {
+// it lands between the invocation's START and END and in its log tail. A
+// runtime that cannot tell at once whether output is in transit (no
+// LogsPending: Docker's and containerd's, whose sync sends a marker through
+// the container's own output, a round trip through the daemon of up to tens
+// of milliseconds on Docker) is waited for only when tail says the caller
+// asked for the output (a log tail), so that no other call pays for it; their
+// output may land after END in the function log.
+func (sb *sandbox) syncLogs(tail bool) {
+	lp, cheap := sb.rt.(logsPending)
+	if cheap && !lp.LogsPending() {
 		// Nothing in transit: at most a chunk pump holds (logMu below).
-	} else if ls, ok := sb.rt.(runtimes.LogSyncer); ok {
+	} else if ls, ok := sb.rt.(runtimes.LogSyncer); ok && (cheap || tail) {
 		ctx, cancel := context.WithTimeout(context.Background(), syncLogSafety)
 		ls.SyncLogs(ctx)
 		cancel()
