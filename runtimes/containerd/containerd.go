@@ -451,7 +451,7 @@ func (r *Runtime) fetch(ctx context.Context, ref, name string) (containerd.Image
 			}
 		}
 		if dockerErr != nil && !errors.Is(dockerErr, errdefs.ErrNotFound) {
-			err = fmt.Errorf("%w (copying it from the Docker daemon failed too: %v)", err, dockerErr)
+			err = fmt.Errorf("%w (copying it from the Docker daemon failed too: %w)", err, dockerErr)
 		}
 		return nil, ctrbase.ImageUnavailable(ref, err,
 			"load a `docker save` or OCI archive with `portico image import FILE` or `ctr -n "+r.cfg.Namespace+" images import FILE`")
