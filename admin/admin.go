@@ -28,6 +28,7 @@ import (
 	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
@@ -390,13 +391,20 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Stop shuts the server down within ctx's deadline.
+// Stop shuts the server down: requests in flight may finish within
+// shutdown.Graceful(ctx), then the connections still busy are closed and their
+// requests' contexts cancelled, so that the hooks after this one (the
+// invoker's, which stops the sandboxes of the calls cut off) still run before
+// ctx ends.
 func (s *Server) Stop(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.stopping) })
 	if s.srv == nil {
 		return nil
 	}
-	return s.srv.Shutdown(ctx)
+	if err := shutdown.Stop(ctx, s.srv); err != nil {
+		s.log.Warn("shutdown: requests still running when the shutdown timeout ended were cut off", "err", err)
+	}
+	return nil
 }
 
 // genericServerError is the message AWS gives a 5xx of type typ: Lambda's

@@ -28,6 +28,7 @@ import (
 	"github.com/portico-dev/portico/internal/clock"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/routeselect"
+	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
@@ -544,7 +545,8 @@ func (m *Manager) Reverify(code int, reason string) int {
 }
 
 // Shutdown closes every connection (1001, "Server shutting down") and waits,
-// within ctx, for their readers to finish and their $disconnect calls to end.
+// within shutdown.Graceful(ctx), for their readers to finish and their
+// $disconnect calls to end.
 // New upgrades are refused from then on.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.mu.Lock()
@@ -562,11 +564,15 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 		m.readers.Wait()
 		close(done)
 	}()
+	// Within the graceful part of the stop: the hooks after this one (the
+	// invoker's, which stops the sandboxes) keep the rest of ctx.
+	gctx, cancel := shutdown.Graceful(ctx)
+	defer cancel()
 	select {
 	case <-done:
 		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("connections: %d still closing at shutdown: %w", m.Len(), ctx.Err())
+	case <-gctx.Done():
+		return fmt.Errorf("connections: %d still closing at shutdown: %w", m.Len(), gctx.Err())
 	}
 }
 

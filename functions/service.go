@@ -289,8 +289,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Config, error) {
 	if err := s.st.View(ctx, exists); err != nil { // spare the artifacts when we can
 		return nil, err
 	}
+	// An image the runtime cannot find or pull is refused here, naming it,
+	// rather than at the first invoke (Lambda checks the source image at
+	// create too); a version published now keeps the id it resolves to.
 	var resolved string
-	if in.Publish && c.PackageType == PackageImage {
+	if c.PackageType == PackageImage {
 		var err error
 		if resolved, err = s.resolveImage(ctx, c.ImageURI); err != nil {
 			return nil, err
@@ -466,10 +469,9 @@ func (s *Service) UpdateCode(ctx context.Context, name string, in CodeInput) (*C
 		if err := validateConfig(&probe); err != nil {
 			return nil, err
 		}
-		if in.Publish {
-			if resolved, err = s.resolveImage(ctx, in.ImageURI); err != nil {
-				return nil, err
-			}
+		// As at create: an image the runtime cannot find or pull is refused.
+		if resolved, err = s.resolveImage(ctx, in.ImageURI); err != nil {
+			return nil, err
 		}
 	}
 	var out *Config

@@ -703,3 +703,49 @@ func TestProvisionedLastModified(t *testing.T) {
 		t.Fatalf("old record = %+v, %v; want Requested 3 and no LastModified", pcs, err)
 	}
 }
+
+// TestImageRefusedWhereDeclared: an image the runtime cannot find or pull is
+// refused by create and by update-code, with the runtime's error (which names
+// the image), and nothing is created or changed; a reference that does not
+// parse is refused whatever the runtime, naming it.
+func TestImageRefusedWhereDeclared(t *testing.T) {
+	ctx := context.Background()
+	missing := errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException", "Source image nosuchimage:zz does not exist")
+	e := newEnv(t)
+	res := &fakeResolver{ids: map[string]string{"app:1": "sha256:aaa"}}
+	e.svc.images = res
+	res.err = missing
+	if _, err := e.svc.Create(ctx, CreateInput{FunctionName: "img", PackageType: PackageImage, ImageURI: "nosuchimage:zz"}); !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "nosuchimage:zz") {
+		t.Fatalf("create with a missing image: %v, want ErrInvalid naming it", err)
+	}
+	if _, err := e.svc.Get(ctx, "img", ""); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("the refused function exists: %v", err)
+	}
+	res.err = nil
+	if _, err := e.svc.Create(ctx, CreateInput{FunctionName: "img", PackageType: PackageImage, ImageURI: "app:1"}); err != nil {
+		t.Fatal(err)
+	}
+	res.err = missing
+	if _, err := e.svc.UpdateCode(ctx, "img", CodeInput{ImageURI: "nosuchimage:zz"}); !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "nosuchimage:zz") {
+		t.Fatalf("update-code with a missing image: %v, want ErrInvalid naming it", err)
+	}
+	if c, _ := e.svc.Get(ctx, "img", ""); c.ImageURI != "app:1" {
+		t.Errorf("a refused update-code changed ImageUri to %s", c.ImageURI)
+	}
+
+	e.svc.images = nil // no runtime to ask: the reference is checked all the same
+	for _, ref := range []string{"UPPER::bad", "Upper:1", "a:b:c", "x@sha256:short"} {
+		_, err := e.svc.Create(ctx, CreateInput{FunctionName: "bad", PackageType: PackageImage, ImageURI: ref})
+		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), ref) {
+			t.Errorf("create with ImageUri %q: %v, want ErrInvalid naming it", ref, err)
+		}
+		if _, err := e.svc.UpdateCode(ctx, "img", CodeInput{ImageURI: ref}); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("update-code with ImageUri %q: %v, want ErrInvalid", ref, err)
+		}
+	}
+	for _, ref := range []string{"alpine", "registry.example:5000/team/fn:1.2", "app@sha256:" + strings.Repeat("a", 64), "sha256:" + strings.Repeat("b", 64)} {
+		if _, err := e.svc.UpdateCode(ctx, "img", CodeInput{ImageURI: ref}); err != nil {
+			t.Errorf("update-code with ImageUri %q: %v", ref, err)
+		}
+	}
+}

@@ -7,10 +7,13 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/distribution/reference"
+
 	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 var (
+	imageIDRe    = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 	envNameRe    = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
 	mountPathRe  = regexp.MustCompile(`^/mnt/[A-Za-z0-9_.-]+$`)
 	volumeNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -70,6 +73,9 @@ func validateConfig(c *Config) error {
 		}
 		if len(c.ImageURI) > 512 || strings.ContainsAny(c.ImageURI, " \t\r\n") {
 			return invalidf("ImageUri %q is not a valid image reference", truncate(c.ImageURI, 200))
+		}
+		if err := checkImageRef(c.ImageURI); err != nil {
+			return err
 		}
 		if c.Runtime != "" || c.Handler != "" {
 			return invalidf("Runtime and Handler are not supported for PackageType Image")
@@ -147,6 +153,19 @@ func validateFileSystems(fss []FileSystem) error {
 		if !ValidVolumeName(VolumeName(fs)) {
 			return invalidf("FileSystem Arn %q is not valid: use NAME or %sNAME, NAME matching [A-Za-z0-9_-]{1,64}", truncate(fs.Arn, 200), VolumePrefix)
 		}
+	}
+	return nil
+}
+
+// checkImageRef refuses an ImageUri that is neither an image reference
+// (alpine, registry.example/fn:1, NAME@sha256:DIGEST) nor an image id
+// (sha256:...), whatever runtime runs it.
+func checkImageRef(uri string) error {
+	if imageIDRe.MatchString(uri) {
+		return nil
+	}
+	if _, err := reference.ParseNormalizedNamed(uri); err != nil {
+		return invalidf("Source image %q is not a valid image reference: %v. Provide a valid source image: NAME[:TAG] or NAME@sha256:DIGEST, in lower case", truncate(uri, 200), err)
 	}
 	return nil
 }

@@ -100,8 +100,6 @@ func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cs.g.ws.m.ServeManagement(w, r, apiID, stage, id)
 }
 
-func (cs *callbackServer) stop(ctx context.Context) error { return cs.srv.Shutdown(ctx) }
-
 var _ connections.Integrations = (*Gateway)(nil)
 
 // Integrates implements connections.Integrations: whether a route of apiID's

@@ -55,4 +55,8 @@ func (s *Server) startNbio(addr string) error {
 	return nil
 }
 
-func (n *nbioServer) shutdown(ctx context.Context) error { return n.eng.Shutdown(ctx) }
+// Shutdown stops accepting and waits for the connections to finish, within ctx.
+func (n *nbioServer) Shutdown(ctx context.Context) error { return n.eng.Shutdown(ctx) }
+
+// Close closes every connection at once.
+func (n *nbioServer) Close() error { n.eng.Stop(); return nil }

@@ -22,6 +22,7 @@ import (
 	"github.com/portico-dev/portico/internal/h2"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
+	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/invoker"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/store"
@@ -171,36 +172,47 @@ func (s *Server) startCallback() error {
 	return nil
 }
 
-// Stop shuts the server down within ctx's deadline and closes idle backend
-// connections, the transport's and the fast proxy's.
+// Stop shuts the server down: requests in flight may finish within
+// shutdown.Graceful(ctx), then the connections still busy are closed (their
+// requests' contexts cancelled), so that the hooks after this one (the
+// invoker's, which stops the sandboxes) still run before ctx ends. It closes
+// idle backend connections, the transport's and the fast proxy's.
 func (s *Server) Stop(ctx context.Context) error {
 	defer s.gw.transport.CloseIdleConnections()
 	if s.gw.fast != nil {
 		defer s.gw.fast.CloseIdle()
 	}
-	if s.cb != nil {
-		defer func() { _ = s.cb.stop(ctx) }()
+	var errs []error
+	stop := func(srv shutdown.Server) {
+		if err := shutdown.Stop(ctx, srv); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	var plainErr, tlsErr error
+	if s.cb != nil {
+		defer func() { _ = shutdown.Stop(ctx, s.cb.srv) }()
+	}
 	if s.nbio != nil {
-		plainErr = s.nbio.shutdown(ctx)
+		stop(s.nbio)
 	}
 	if s.tlsH1 != nil {
-		tlsErr = s.tlsH1.Shutdown(ctx)
+		stop(s.tlsH1)
 	}
 	if s.tlsH2 != nil {
-		tlsErr = errors.Join(tlsErr, s.tlsH2.Shutdown(ctx))
+		stop(s.tlsH2)
 	}
 	if s.tlsSrv != nil {
-		tlsErr = errors.Join(tlsErr, s.tlsSrv.Shutdown(ctx))
+		stop(s.tlsSrv)
 	}
 	if s.srv != nil {
-		plainErr = s.srv.Shutdown(ctx)
+		stop(s.srv)
 	}
 	if s.h1 != nil {
-		plainErr = s.h1.Shutdown(ctx)
+		stop(s.h1)
 	}
-	return errors.Join(plainErr, tlsErr)
+	if len(errs) > 0 {
+		s.log.Warn("shutdown: requests still running when the shutdown timeout ended were cut off", "err", errors.Join(errs...))
+	}
+	return nil
 }
 
 // closeTLS closes the TLS listener's servers at once.

@@ -20,6 +20,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/clock"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/store"
@@ -242,9 +243,13 @@ func (i *Invoker) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop refuses new invocations, waits (bounded by ctx and DrainTimeout) for those in
-// flight, then stops every sandbox and has the runtime remove whatever else it
-// still holds (runtimes.Runtime.Cleanup).
+// Stop refuses new invocations, waits (bounded by DrainTimeout and by the
+// graceful part of the stop, shutdown.Graceful) for those in flight, then
+// stops every sandbox, cutting off the invocations still running in them, and
+// has the runtime remove whatever else it still holds
+// (runtimes.Runtime.Cleanup). The stopping and the removal run however late
+// the stop is: they get shutdown.Cleanup's context, at least StopGrace and 10 s
+// more, even when ctx has ended.
 func (i *Invoker) Stop(ctx context.Context) error {
 	i.mu.Lock()
 	i.closing = true
@@ -256,7 +261,9 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	}
 	drained := make(chan struct{})
 	go func() { i.inflight.Wait(); close(drained) }()
-	dctx, cancel := context.WithTimeout(ctx, i.p.Config.DrainTimeout)
+	gctx, cancelGrace := shutdown.Graceful(ctx)
+	defer cancelGrace()
+	dctx, cancel := context.WithTimeout(gctx, i.p.Config.DrainTimeout)
 	defer cancel()
 	select {
 	case <-drained:
@@ -296,10 +303,12 @@ func (i *Invoker) Stop(ctx context.Context) error {
 		p.mu.Unlock()
 	}
 	i.mu.Unlock()
+	cctx, cancelCleanup := shutdown.Cleanup(ctx, i.p.Config.StopGrace+10*time.Second)
+	defer cancelCleanup()
 	var wg sync.WaitGroup
 	for _, sb := range all {
 		wg.Add(1)
-		go func() { defer wg.Done(); sb.stopWait(ctx) }()
+		go func() { defer wg.Done(); sb.stopWait(cctx) }()
 	}
 	for _, sp := range spares {
 		wg.Add(1)
@@ -309,7 +318,7 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	// Whatever the runtime still holds of this instance (containers a daemon
 	// outage left behind, spare network holders) goes too: nothing is left
 	// after a clean stop.
-	if err := i.rt.Cleanup(ctx); err != nil {
+	if err := i.rt.Cleanup(cctx); err != nil {
 		i.log.Warn("shutdown: removing what the runtime still holds", "runtime", i.rt.Name(), "err", err)
 	}
 	i.logs.close()

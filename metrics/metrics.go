@@ -23,6 +23,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -218,12 +219,17 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Stop shuts the server down within ctx's deadline.
+// Stop shuts the server down: scrapes in flight may finish within
+// shutdown.Graceful(ctx), then their connections are closed, leaving the hooks
+// after this one the rest of ctx.
 func (s *Server) Stop(ctx context.Context) error {
 	if s.srv == nil {
 		return nil
 	}
-	return s.srv.Shutdown(ctx)
+	if err := shutdown.Stop(ctx, s.srv); err != nil {
+		s.log.Warn("shutdown: scrapes still running when the shutdown timeout ended were cut off", "err", err)
+	}
+	return nil
 }
 
 // HandlerResult names the metrics handler for the admin server.

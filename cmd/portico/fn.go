@@ -35,7 +35,7 @@ func (f *fnFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.timeout, "timeout", 0, "timeout in seconds (default 3, max 900)")
 	fl.IntVar(&f.memory, "memory", 0, "memory in MB (default 128)")
 	fl.StringArrayVar(&f.env, "env", nil, "environment variable K=V (repeatable; on update K= removes K)")
-	fl.IntVar(&f.concurrency, "concurrency", -1, "reserved concurrency (max concurrent invocations of the function)")
+	fl.IntVar(&f.concurrency, "concurrency", 0, "reserved concurrency: how many invocations of the function may run at once, 0 or more (0 stops it); none is set unless given")
 	fl.StringVar(&f.description, "description", "", "description")
 	fl.BoolVar(&f.publish, "publish", false, "publish a version as well")
 }
@@ -64,14 +64,33 @@ func (f *fnFlags) code() (zipFile []byte, image string, given bool, err error) {
 }
 
 // sizes puts the Timeout and MemorySize the flags give into a function's
-// configuration.
-func (f *fnFlags) sizes(conf map[string]any) {
-	if f.timeout > 0 {
+// configuration; a value given that cannot be one is refused.
+func (f *fnFlags) sizes(cmd *cobra.Command, conf map[string]any) error {
+	if cmd.Flags().Changed("timeout") {
+		if f.timeout < 1 {
+			return fmt.Errorf("--timeout %d: give the timeout in seconds, from 1 to 900", f.timeout)
+		}
 		conf["Timeout"] = f.timeout
 	}
-	if f.memory > 0 {
+	if cmd.Flags().Changed("memory") {
+		if f.memory < 1 {
+			return fmt.Errorf("--memory %d: give the memory in MB, from 128 to 10240", f.memory)
+		}
 		conf["MemorySize"] = f.memory
 	}
+	return nil
+}
+
+// reserved returns the reserved concurrency the flags give, and whether they
+// give one: --concurrency unset is none, a negative one is refused.
+func (f *fnFlags) reserved(cmd *cobra.Command) (n int, given bool, err error) {
+	if !cmd.Flags().Changed("concurrency") {
+		return 0, false, nil
+	}
+	if f.concurrency < 0 {
+		return 0, false, fmt.Errorf("--concurrency %d: give the reserved concurrency, 0 or more (0 stops every invocation of the function)", f.concurrency)
+	}
+	return f.concurrency, true, nil
 }
 
 // fetchPages gets every page of a Lambda list (MaxItems, Marker, NextMarker)
@@ -147,6 +166,10 @@ func fnCreate(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			reserved, reserve, err := f.reserved(cmd)
+			if err != nil {
+				return err
+			}
 			in := map[string]any{"FunctionName": args[0], "Publish": f.publish}
 			if image != "" {
 				in["PackageType"] = "Image"
@@ -155,7 +178,9 @@ func fnCreate(g *globalFlags) *cobra.Command {
 				in["PackageType"] = "Zip"
 				in["Code"] = map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipFile)}
 			}
-			f.sizes(in)
+			if err := f.sizes(cmd, in); err != nil {
+				return err
+			}
 			if len(env) > 0 {
 				in["Environment"] = map[string]any{"Variables": env}
 			}
@@ -166,8 +191,8 @@ func fnCreate(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if f.concurrency >= 0 {
-				if err := c.PutConcurrency(cmd.Context(), args[0], f.concurrency); err != nil {
+			if reserve {
+				if err := c.PutConcurrency(cmd.Context(), args[0], reserved); err != nil {
 					return fmt.Errorf("function created, but setting its concurrency failed: %w", err)
 				}
 			}
@@ -201,8 +226,14 @@ variables; --env K= removes K. Publish with --publish or 'portico fn publish'.`,
 			if err != nil {
 				return err
 			}
+			reserved, reserve, err := f.reserved(cmd)
+			if err != nil {
+				return err
+			}
 			patch := map[string]any{}
-			f.sizes(patch)
+			if err := f.sizes(cmd, patch); err != nil {
+				return err
+			}
 			if cmd.Flags().Changed("description") {
 				patch["Description"] = f.description
 			}
@@ -226,7 +257,7 @@ variables; --env K= removes K. Publish with --publish or 'portico fn publish'.`,
 				}
 				patch["Environment"] = map[string]any{"Variables": vars}
 			}
-			if !codeGiven && len(patch) == 0 && f.concurrency < 0 && !f.publish {
+			if !codeGiven && len(patch) == 0 && !reserve && !f.publish {
 				return fmt.Errorf("nothing to update: give code (--zip, --dir, --image) or settings (--timeout, --memory, --env, --description, --concurrency)")
 			}
 			var fc *client.FunctionConfiguration
@@ -241,8 +272,8 @@ variables; --env K= removes K. Publish with --publish or 'portico fn publish'.`,
 					return err
 				}
 			}
-			if f.concurrency >= 0 {
-				if err := c.PutConcurrency(ctx, name, f.concurrency); err != nil {
+			if reserve {
+				if err := c.PutConcurrency(ctx, name, reserved); err != nil {
 					return err
 				}
 			}

@@ -251,9 +251,9 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	}
 	if afterErr == nil {
 		<-ctx.Done()
-		log.Info("shutting down", "deadline", s.ShutdownTimeout)
+		log.Info("shutting down", "deadline", s.ShutdownTimeout, "cleanup", app.CleanupTimeout)
 	}
-	stopCtx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+	stopCtx, cancel := app.StopContext(s)
 	defer cancel()
 	if err := fxApp.Stop(stopCtx); err != nil {
 		log.Error("shutdown was not clean", "err", err)

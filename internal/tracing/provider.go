@@ -147,6 +147,9 @@ type ModuleParams struct {
 	Lifecycle  fx.Lifecycle
 }
 
+// stopFlushTimeout bounds the flush of queued spans on stop.
+const stopFlushTimeout = 5 * time.Second
+
 // Module provides the tracer provider (as trace.TracerProvider too) and shuts
 // it down on stop, flushing queued spans.
 var Module = fx.Module("tracing",
@@ -160,7 +163,14 @@ var Module = fx.Module("tracing",
 			if err != nil {
 				return nil, err
 			}
-			p.Lifecycle.Append(fx.StopHook(tp.Shutdown))
+			p.Lifecycle.Append(fx.StopHook(func(ctx context.Context) error {
+				// A collector that does not answer must not take the time
+				// of the hooks after this one (the invoker's, which stops
+				// the sandboxes).
+				ctx, cancel := context.WithTimeout(ctx, stopFlushTimeout)
+				defer cancel()
+				return tp.Shutdown(ctx)
+			}))
 			return tp, nil
 		},
 		func(tp *sdktrace.TracerProvider) trace.TracerProvider { return tp },

@@ -439,11 +439,22 @@ func (r *Runtime) fetch(ctx context.Context, ref, name string) (containerd.Image
 			return nil, nil
 		})))
 	if err != nil {
-		msg := fmt.Sprintf("image %s is not on this host and pulling it failed: %v", ref, err)
-		if dockerErr != nil && !errors.Is(dockerErr, errdefs.ErrNotFound) {
-			msg += fmt.Sprintf(" (copying it from the Docker daemon failed too: %v)", dockerErr)
+		// The pull resolves in this process: a registry that does not
+		// answer looks like an unavailable daemon. Only a daemon that does
+		// not answer is one.
+		if isUnavailable(err) {
+			vctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			_, verr := r.cli.Version(vctx)
+			cancel()
+			if verr != nil {
+				return nil, r.wrap("pulling image "+ref, verr)
+			}
 		}
-		return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException", msg)
+		if dockerErr != nil && !errors.Is(dockerErr, errdefs.ErrNotFound) {
+			err = fmt.Errorf("%w (copying it from the Docker daemon failed too: %w)", err, dockerErr)
+		}
+		return nil, ctrbase.ImageUnavailable(ref, err,
+			"load a `docker save` or OCI archive with `portico image import FILE` or `ctr -n "+r.cfg.Namespace+" images import FILE`")
 	}
 	r.log.Info("pulled image", "image", name)
 	return img, nil

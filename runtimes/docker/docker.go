@@ -32,7 +32,6 @@ import (
 	"go.uber.org/fx"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
 )
@@ -395,7 +394,7 @@ func (r *Runtime) ResolveImage(ctx context.Context, ref string) (string, error) 
 	}
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
-			return "", errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", fmt.Sprintf("image %s is not on this host", ref))
+			return "", ctrbase.ImageUnavailable(ref, errors.New("the Docker daemon has no image of that id"), dockerLoad)
 		}
 		return "", r.wrap("inspecting image "+ref, err)
 	}

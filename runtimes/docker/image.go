@@ -14,7 +14,6 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 
-	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
 )
 
@@ -66,6 +65,9 @@ func (r *Runtime) baseImage(ctx context.Context) (string, error) {
 	return ref, nil
 }
 
+// dockerLoad says how to bring an image into the Docker daemon.
+const dockerLoad = "load a `docker save` archive with `docker load -i FILE` or `portico image import FILE`"
+
 // pull pulls ref, logging its progress: a line per layer and status change.
 func (r *Runtime) pull(ctx context.Context, ref string) error {
 	r.log.Info("pulling image", "image", ref)
@@ -85,8 +87,7 @@ func (r *Runtime) pull(ctx context.Context, ref string) error {
 		if isConnErr(err) && !strings.Contains(err.Error(), "registry") {
 			return r.wrap("pulling image "+ref, err)
 		}
-		return errdefs.New(errdefs.ErrUnavailable, "ServiceException",
-			fmt.Sprintf("image %s is not on this host and pulling it failed: %v", ref, err))
+		return ctrbase.ImageUnavailable(ref, err, dockerLoad)
 	}
 	r.log.Info("pulled image", "image", ref)
 	return nil

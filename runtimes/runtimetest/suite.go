@@ -1027,8 +1027,8 @@ func (k *kindSuite) testImagePin(t *testing.T) {
 		}
 		b.stop()
 	}
-	if _, err := res.ResolveImage(ctx, "portico-test/never-imported:"+randHex(4)); err == nil {
-		t.Errorf("ResolveImage of a missing image succeeded")
+	if _, err := res.ResolveImage(ctx, "127.0.0.1:1/portico-test/never-imported:"+randHex(4)); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("ResolveImage of a missing image: %v, want ErrInvalid", err)
 	}
 }
 
@@ -1045,6 +1045,11 @@ func (k *kindSuite) testMissingImage(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), spec.Image) {
 		t.Errorf("the error does not name the image %s: %v", spec.Image, err)
+	}
+	// The caller's to fix (bring the image in), not a fault of the server's to
+	// retry: ErrInvalid, saying how.
+	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "portico image import") {
+		t.Errorf("Start of a missing image: %v, want ErrInvalid saying how to bring it in", err)
 	}
 	spec.Image = "not a reference!"
 	if _, err := rt.Start(ctx, spec); !errors.Is(err, errdefs.ErrInvalid) {

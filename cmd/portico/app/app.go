@@ -39,6 +39,7 @@ import (
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/redact"
+	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/invoker"
@@ -99,7 +100,9 @@ type Settings struct {
 	// of stages with tracingEnabled go to; empty: OTEL_EXPORTER_OTLP_ENDPOINT,
 	// else none (trace ids are still made and passed on).
 	OTLPEndpoint string `yaml:"otlp-endpoint"`
-	// ShutdownTimeout bounds a graceful stop (30 s).
+	// ShutdownTimeout bounds the graceful part of a stop, in which requests and
+	// calls in flight may finish (30 s); then they are cut off and the cleanup
+	// has up to CleanupTimeout more (StopContext).
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
 	// Invoker holds the invoker's limits; zero fields take invoker.DefaultConfig.
 	Invoker InvokerSettings `yaml:"invoker"`
@@ -305,7 +308,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 			l.UseLogLevel(slog.LevelDebug)
 			return l
 		}),
-		fx.StopTimeout(s.ShutdownTimeout),
+		fx.StopTimeout(s.ShutdownTimeout + CleanupTimeout),
 		fx.Supply(
 			log,
 			store.Config{Dir: s.DataDir},
@@ -444,7 +447,21 @@ func (n noImages) RefuseImages() error {
 		"or create a Zip function from a directory with a bootstrap (portico fn create NAME --dir DIR): %w", n.runtime, errdefs.ErrInvalid)
 }
 
-// New returns the server as an fx app; Start and Stop it, or Run it.
+// CleanupTimeout is how long a stop may go on after the shutdown timeout
+// ended: the calls still running are cut off, and the sandboxes stopped and
+// removed, the usage counts written and the store closed, within this time.
+const CleanupTimeout = 30 * time.Second
+
+// StopContext returns the context to stop the server with (fx.App.Stop):
+// requests and calls in flight may finish within the shutdown timeout; then
+// they are cut off, and the hooks that release resources and persist data
+// still run, with up to CleanupTimeout more (internal/shutdown). Call cancel
+// once Stop returned.
+func StopContext(s Settings) (ctx context.Context, cancel context.CancelFunc) {
+	return shutdown.WithGrace(context.Background(), s.ShutdownTimeout, CleanupTimeout)
+}
+
+// New returns the server as an fx app; Start it, and Stop it with StopContext.
 func New(s Settings, log *slog.Logger, extra ...fx.Option) *fx.App {
 	return fx.New(Options(s, log, extra...))
 }

@@ -46,7 +46,10 @@ func (e *APIError) Error() string {
 	}
 	switch e.Status {
 	case http.StatusUnauthorized, http.StatusForbidden:
-		msg += " (pass the admin token with --token or PORTICO_TOKEN)"
+		// The admin API's own refusal already says how to pass the token.
+		if !strings.Contains(e.Message, "PORTICO_TOKEN") {
+			msg += " (pass the admin token with --token or PORTICO_TOKEN)"
+		}
 	case http.StatusTooManyRequests:
 		if e.Reason != "" {
 			msg += " (" + e.Reason + ")"

@@ -116,9 +116,20 @@ func ParseRef(ref string) (reference.Named, error) {
 	n, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
 		return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
-			fmt.Sprintf("image %q is not a valid image reference: %v", ref, err))
+			fmt.Sprintf("Source image %q is not a valid image reference: %v. Provide a valid source image: NAME[:TAG] or NAME@sha256:DIGEST, in lower case", ref, err))
 	}
 	return n, nil
+}
+
+// ImageUnavailable is the error for an image that is not on the host and
+// that the runtime could not pull (why: the registry's answer), with what to
+// do (load: how to bring it in on this runtime). It is the caller's to fix,
+// not a fault of the server's: ErrInvalid, InvalidParameterValueException.
+func ImageUnavailable(ref string, why error, load string) error {
+	return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+		fmt.Sprintf("Source image %s does not exist: it is not on this host and pulling it failed: %v. "+
+			"Provide a valid source image: build it with `portico image build DIR -t %s`, %s, "+
+			"or name one a registry serves (after `docker login` for a private one)", ref, why, ref, load))
 }
 
 // Prepared is a prepared sandbox's one transition: it is started or discarded,

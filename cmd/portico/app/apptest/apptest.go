@@ -124,7 +124,7 @@ func (e *Env) Stop() {
 	if e.app == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), e.settings.ShutdownTimeout)
+	ctx, cancel := app.StopContext(e.settings)
 	defer cancel()
 	err := e.app.Stop(ctx)
 	e.app = nil

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+)
+
+// TestFnConcurrencyFlag: --concurrency is a reservation only when given; a
+// negative one (-1 was the flag's unset default, so it set nothing and said
+// nothing) is refused, on create and on update, saying what to give. --timeout
+// and --memory given out of range are refused too, not dropped.
+func TestFnConcurrencyFlag(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	dir := apptest.Sample(t, "hello")
+	for _, args := range [][]string{
+		{"fn", "create", "x6", "--dir", dir, "--concurrency", "-1"},
+		{"fn", "create", "x6", "--dir", dir, "--concurrency=-7"},
+	} {
+		out, err := cliErr(env, args...)
+		if err == nil || !strings.Contains(err.Error(), "--concurrency") || !strings.Contains(err.Error(), "0 or more") {
+			t.Errorf("portico %s: %v\n%s; want the negative concurrency refused", strings.Join(args, " "), err, out)
+		}
+	}
+	if got := cli(t, env, "fn", "list"); strings.Contains(got, "x6") {
+		t.Fatalf("a create refused for its concurrency made the function:\n%s", got)
+	}
+	// Not given: no reservation; given: that one.
+	cli(t, env, "fn", "create", "plain", "--dir", dir)
+	if got := reservation(t, env, "plain"); got != "" {
+		t.Errorf("fn create without --concurrency reserved %s", got)
+	}
+	cli(t, env, "fn", "create", "held", "--dir", filepath.Clean(dir), "--concurrency", "0")
+	if got := reservation(t, env, "held"); got != "0" {
+		t.Errorf("fn create --concurrency 0 reserved %q, want 0", got)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"fn", "update", "plain", "--concurrency", "-5"}, "--concurrency -5"},
+		{[]string{"fn", "update", "plain", "--timeout", "0"}, "--timeout 0"},
+		{[]string{"fn", "update", "plain", "--memory", "-1"}, "--memory -1"},
+	} {
+		out, err := cliErr(env, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "nothing to update") {
+			t.Errorf("portico %s: %v\n%s; want the value refused, naming %q", strings.Join(tc.args, " "), err, out, tc.want)
+		}
+	}
+	cli(t, env, "fn", "update", "plain", "--concurrency", "3")
+	if got := reservation(t, env, "plain"); got != "3" {
+		t.Errorf("fn update --concurrency 3 reserved %q, want 3", got)
+	}
+}
+
+// reservation is the function's ReservedConcurrentExecutions as the admin API
+// answers it, "" when none is set.
+func reservation(t *testing.T, env *apptest.Env, name string) string {
+	t.Helper()
+	resp, err := env.Client().Do(t.Context(), "GET", "/2019-09-30/functions/"+name+"/concurrency", nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(resp.Body)
+	_, after, ok := strings.Cut(body, `"ReservedConcurrentExecutions":`)
+	if !ok {
+		return ""
+	}
+	end := strings.IndexAny(after, ",}")
+	return strings.TrimSpace(after[:end])
+}

@@ -1,0 +1,76 @@
+// Package shutdown divides the time of a server's stop between its graceful
+// part, in which listeners and the invoker let the requests and calls in flight
+// finish, and the cleanup that must run however the graceful part went:
+// stopping and removing sandboxes, writing counts, closing the store.
+//
+// fx runs a stop's OnStop hooks one after another with one context and skips
+// every hook left once that context has ended. So a hook that waits for work in
+// flight waits only as long as Graceful allows, then cuts that work off (closes
+// its connections) and returns while the stop's context still has time for the
+// hooks after it; and a hook that must run bounds its own work with Cleanup.
+package shutdown
+
+import (
+	"context"
+	"time"
+)
+
+type graceKey struct{}
+
+// WithGrace returns the context to stop a server with: waits for work in
+// flight (Graceful) end after grace, and the stop as a whole, the cleanup
+// after those waits included, has until grace+cleanup. Call cancel once the
+// stop returned.
+func WithGrace(parent context.Context, grace, cleanup time.Duration) (ctx context.Context, cancel context.CancelFunc) {
+	end := time.Now().Add(grace)
+	ctx, cancel = context.WithDeadline(parent, end.Add(cleanup))
+	return context.WithValue(ctx, graceKey{}, end), cancel
+}
+
+// Graceful returns the part of a stop's ctx that waiting for work in flight may
+// use: until the grace of WithGrace ends; for a context that WithGrace did not
+// make, half the time left before its deadline, so that what must run after the
+// wait still has the other half; ctx's own time when it has no deadline. The
+// caller cancels the context it got when done.
+func Graceful(ctx context.Context) (context.Context, context.CancelFunc) {
+	if end, ok := ctx.Value(graceKey{}).(time.Time); ok {
+		return context.WithDeadline(ctx, end)
+	}
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, time.Now().Add(time.Until(d)/2))
+	}
+	return context.WithCancel(ctx)
+}
+
+// Cleanup returns a context for work a stop must do however late it is
+// (stopping sandboxes, removing what the runtime holds): it is not cancelled
+// with ctx, and it ends at ctx's deadline or after atLeast from now, whichever
+// is later. The caller cancels it when done.
+func Cleanup(ctx context.Context, atLeast time.Duration) (context.Context, context.CancelFunc) {
+	end := time.Now().Add(atLeast)
+	if d, ok := ctx.Deadline(); ok && d.After(end) {
+		end = d
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), end)
+}
+
+// Server is an HTTP server that shuts down gracefully or closes at once
+// (*http.Server, *h1.Server).
+type Server interface {
+	Shutdown(ctx context.Context) error
+	Close() error
+}
+
+// Stop shuts srv down, letting its requests in flight finish within
+// Graceful(ctx), then closes it: the connections still busy are closed and
+// their requests' contexts cancelled. It returns nil when every request
+// finished, else why not (the requests were cut off, srv is closed).
+func Stop(ctx context.Context, srv Server) error {
+	gctx, cancel := Graceful(ctx)
+	defer cancel()
+	err := srv.Shutdown(gctx)
+	if err != nil {
+		_ = srv.Close()
+	}
+	return err
+}
