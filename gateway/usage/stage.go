@@ -171,32 +171,43 @@ type Params struct {
 }
 
 // Module provides the usage service (*Service) and its two key stages, and
-// writes quota counts through every FlushInterval and at stop.
+// writes quota counts through every FlushInterval and at stop. The hook is
+// appended when the service is made, before the hooks of the servers whose
+// stages count (the gateway's), so that the last write comes after those
+// servers stopped: the counts of the requests a server finishes while it shuts
+// down are written too.
 var Module = fx.Module("usage",
 	fx.Provide(
-		func(p Params) (*Service, error) {
-			return NewService(p.Store, Options{Stages: p.APIs, Limiter: p.Limiter, Counters: p.Counters, Log: p.Log.With("component", "usage")})
+		func(lc fx.Lifecycle, p Params) (*Service, error) {
+			s, err := NewService(p.Store, Options{Stages: p.APIs, Limiter: p.Limiter, Counters: p.Counters, Log: p.Log.With("component", "usage")})
+			if err == nil {
+				lc.Append(flushHook(s))
+			}
+			return s, err
 		},
 		pipeline.AsStage(NewKeyStage),
 		pipeline.AsStage(NewAuthorizerKeyStage),
 	),
-	fx.Invoke(func(lc fx.Lifecycle, s *Service) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		lc.Append(fx.Hook{
-			OnStart: func(context.Context) error {
-				go func() { defer close(done); s.counts.Run(ctx, FlushInterval) }()
-				return nil
-			},
-			OnStop: func(stop context.Context) error {
-				cancel()
-				select {
-				case <-done:
-					return nil
-				case <-stop.Done():
-					return stop.Err()
-				}
-			},
-		})
-	}),
 )
+
+// flushHook writes s's counts every FlushInterval from start, and once more at
+// stop.
+func flushHook(s *Service) fx.Hook {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	return fx.Hook{
+		OnStart: func(context.Context) error {
+			go func() { defer close(done); s.counts.Run(ctx, FlushInterval) }()
+			return nil
+		},
+		OnStop: func(stop context.Context) error {
+			cancel()
+			select {
+			case <-done:
+				return nil
+			case <-stop.Done():
+				return stop.Err()
+			}
+		},
+	}
+}
