@@ -22,6 +22,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
+	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -941,25 +942,6 @@ var Module = fx.Module("functions",
 		return NewService(p.Store, p.Images, p.Aliases, p.Log.With("component", "functions"))
 	}),
 	fx.Invoke(func(lc fx.Lifecycle, s *Service) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		lc.Append(fx.Hook{
-			OnStart: func(context.Context) error {
-				go func() {
-					defer close(done)
-					s.collectLoop(ctx, DefaultCodeCollect, DefaultCodeGrace)
-				}()
-				return nil
-			},
-			OnStop: func(stop context.Context) error {
-				cancel()
-				select {
-				case <-done:
-					return nil
-				case <-stop.Done():
-					return stop.Err()
-				}
-			},
-		})
+		lc.Append(shutdown.Loop(func(ctx context.Context) { s.collectLoop(ctx, DefaultCodeCollect, DefaultCodeGrace) }))
 	}),
 )

@@ -12,6 +12,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/gateway/throttle"
+	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -181,7 +182,7 @@ var Module = fx.Module("usage",
 		func(lc fx.Lifecycle, p Params) (*Service, error) {
 			s, err := NewService(p.Store, Options{Stages: p.APIs, Limiter: p.Limiter, Counters: p.Counters, Log: p.Log.With("component", "usage")})
 			if err == nil {
-				lc.Append(flushHook(s))
+				lc.Append(shutdown.Loop(func(ctx context.Context) { s.counts.Run(ctx, FlushInterval) }))
 			}
 			return s, err
 		},
@@ -189,25 +190,3 @@ var Module = fx.Module("usage",
 		pipeline.AsStage(NewAuthorizerKeyStage),
 	),
 )
-
-// flushHook writes s's counts every FlushInterval from start, and once more at
-// stop.
-func flushHook(s *Service) fx.Hook {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	return fx.Hook{
-		OnStart: func(context.Context) error {
-			go func() { defer close(done); s.counts.Run(ctx, FlushInterval) }()
-			return nil
-		},
-		OnStop: func(stop context.Context) error {
-			cancel()
-			select {
-			case <-done:
-				return nil
-			case <-stop.Done():
-				return stop.Err()
-			}
-		},
-	}
-}

@@ -13,6 +13,8 @@ package shutdown
 import (
 	"context"
 	"time"
+
+	"go.uber.org/fx"
 )
 
 type graceKey struct{}
@@ -73,4 +75,28 @@ func Stop(ctx context.Context, srv Server) error {
 		_ = srv.Close()
 	}
 	return err
+}
+
+// Loop is the hook of a background loop: run goes in its own goroutine at
+// start, and at stop its context is cancelled and the hook waits, within the
+// stop's context, for run to return (a loop that writes once more when its
+// context ends, as the usage counts do, has written by then).
+func Loop(run func(ctx context.Context)) fx.Hook {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	return fx.Hook{
+		OnStart: func(context.Context) error {
+			go func() { defer close(done); run(ctx) }()
+			return nil
+		},
+		OnStop: func(stop context.Context) error {
+			cancel()
+			select {
+			case <-done:
+				return nil
+			case <-stop.Done():
+				return stop.Err()
+			}
+		},
+	}
 }
