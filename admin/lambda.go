@@ -30,7 +30,7 @@ type lambdaDeps struct {
 // registerLambdaRoutes registers the Lambda API subset under /2015-03-31 (and the
 // concurrency routes under their own API versions), plus Portico's log route. The
 // handlers live beside their wire types, one file per resource: functions.go,
-// versions.go, aliases.go, concurrency.go, invocations.go.
+// versions.go, aliases.go, concurrency.go, invocations.go, policy.go.
 func (s *Server) registerLambdaRoutes() {
 	const fn = "/2015-03-31/functions"
 	s.Handle("POST "+fn, s.createFunction)
@@ -50,6 +50,9 @@ func (s *Server) registerLambdaRoutes() {
 	s.Handle("PUT "+fn+"/{name}/aliases/{alias}", byAlias(s.updateAlias))
 	s.Handle("DELETE "+fn+"/{name}/aliases/{alias}", byAlias(s.deleteAlias))
 	s.Handle("POST "+fn+"/{name}/invocations", byRef(s.invoke))
+	s.Handle("POST "+fn+"/{name}/policy", byRef(s.addPermission))
+	s.Handle("GET "+fn+"/{name}/policy", byRef(s.getPolicy))
+	s.Handle("DELETE "+fn+"/{name}/policy/{sid}", byRef(s.removePermission))
 
 	s.Handle("PUT /2017-10-31/functions/{name}/concurrency", byName(s.putConcurrency))
 	s.Handle("DELETE /2017-10-31/functions/{name}/concurrency", byName(s.deleteConcurrency))

@@ -399,7 +399,8 @@ func (s *Service) Update(ctx context.Context, fn string, in Input) (*Alias, erro
 	return a, nil
 }
 
-// Delete deletes an alias, and any provisioned concurrency set on it.
+// Delete deletes an alias, with any provisioned concurrency and resource-based
+// policy set on it.
 func (s *Service) Delete(ctx context.Context, fn, name string) error {
 	if err := checkNames(fn, name); err != nil {
 		return err
@@ -413,7 +414,15 @@ func (s *Service) Delete(ctx context.Context, fn, name string) error {
 			return aliasNotFound(fn, name)
 		}
 		return tx.Delete(bucketAliases, key(fn, name))
-	}, s.fns.DropProvisioned(fn, name))
+	}, s.fns.DropQualifier(fn, name))
+}
+
+// GatewayMayInvoke reports whether API Gateway may call function fn through
+// qualifier (an alias, a version, or "" for the function), by the resource
+// policy kept for it (functions.Service.GatewayMayInvoke): the gateway finds
+// it on its resolver.
+func (s *Service) GatewayMayInvoke(ctx context.Context, fn, qualifier string, from functions.CallSource) (bool, error) {
+	return s.fns.GatewayMayInvoke(ctx, fn, qualifier, from)
 }
 
 // Resolve returns the configuration of the version that a call to ref runs: the

@@ -74,6 +74,9 @@ type Service struct {
 	// view holds configurations read by Get, for the invoke path; any write
 	// to the functions or versions buckets empties it.
 	view *store.Cache[viewKey, *Config]
+	// policies holds the resource-based policies GatewayMayInvoke reads (nil
+	// for a function or qualifier without one); any policy write empties it.
+	policies *store.Cache[viewKey, *policy]
 }
 
 type viewKey struct{ name, version string }
@@ -103,7 +106,8 @@ func NewService(st *store.Store, images ImageResolver, aliases Aliases, log *slo
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{st: st, log: log, images: images, aliases: aliases, unrefSince: map[string]time.Time{},
-		view: store.NewCache[viewKey, *Config](st, bucketFunctions, bucketVersions)}, nil
+		view:     store.NewCache[viewKey, *Config](st, bucketFunctions, bucketVersions),
+		policies: store.NewCache[viewKey, *policy](st, bucketPolicies)}, nil
 }
 
 // versionKey is the store key of a published version: zero-padded so that keys
@@ -593,6 +597,9 @@ func (s *Service) Delete(ctx context.Context, name, version string) error {
 			if err := tx.DeletePrefix(bucketProvisioned, name+"\x00"); err != nil {
 				return err
 			}
+			if err := tx.DeletePrefix(bucketPolicies, name+"\x00"); err != nil {
+				return err
+			}
 			return tx.Delete(bucketFunctions, name)
 		}
 	case version == Latest:
@@ -607,6 +614,9 @@ func (s *Service) Delete(ctx context.Context, name, version string) error {
 		}
 		del = func(tx *store.Tx) error {
 			if err := tx.Delete(bucketProvisioned, name+"\x00"+canon); err != nil {
+				return err
+			}
+			if err := tx.Delete(bucketPolicies, policyKey(name, canon)); err != nil {
 				return err
 			}
 			return tx.Delete(bucketVersions, versionKey(name, v))

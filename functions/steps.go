@@ -115,11 +115,14 @@ func (s *Service) Provisioned(name, qualifier string, n *int) store.Step {
 	}
 }
 
-// DropProvisioned returns a step that removes the provisioned-concurrency
-// setting of one qualifier of function name (the aliases package runs it when an
-// alias goes).
-func (s *Service) DropProvisioned(name, qualifier string) store.Step {
+// DropQualifier returns a step that removes what is kept for one qualifier of
+// function name: its provisioned-concurrency setting and its resource-based
+// policy (the aliases package runs it when an alias goes).
+func (s *Service) DropQualifier(name, qualifier string) store.Step {
 	return func(tx *store.Tx) error {
-		return tx.Delete(bucketProvisioned, name+"\x00"+qualifier)
+		if err := tx.Delete(bucketProvisioned, name+"\x00"+qualifier); err != nil {
+			return err
+		}
+		return tx.Delete(bucketPolicies, policyKey(name, qualifier))
 	}
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -52,6 +54,13 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 		return nil, fmt.Errorf("no function runtime configured: %w", errConfig)
 	}
 	ctx := r.Context()
+	// A call with the caller's own credentials is the caller's, whose
+	// policies the auth stage checked; any other is API Gateway's.
+	if in.Credentials != apis.CallerCredentials {
+		if err := g.mayInvoke(ctx, rc.Context, ref); err != nil {
+			return nil, err
+		}
+	}
 	fn, err := g.resolver.Resolve(ctx, ref)
 	if err != nil {
 		// An unknown function or alias is the API's configuration error (500),
@@ -90,6 +99,70 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 		return res, fmt.Errorf("function %s (version %s) failed: %s: %w", ref, res.ExecutedVersion, truncateBytes(res.Payload, 500), errFunction)
 	}
 	return res, nil
+}
+
+// Permissions is an optional ability of a Resolver: it keeps the functions'
+// resource-based policies (aliases.Service does, through functions.Service).
+// The gateway, and its authorizers, then call a function or qualifier that has
+// a policy only when a statement of it allows API Gateway the call.
+type Permissions interface {
+	GatewayMayInvoke(ctx context.Context, name, qualifier string, from functions.CallSource) (bool, error)
+}
+
+// mayInvoke refuses a call of ref that ref's resource policy does not allow,
+// as API Gateway's "Invalid permissions on Lambda function" (500
+// API_CONFIGURATION_ERROR).
+func (g *Gateway) mayInvoke(ctx context.Context, c *pipeline.Context, ref functions.Ref) error {
+	perms, ok := g.resolver.(Permissions)
+	if !ok {
+		return nil
+	}
+	allowed, err := perms.GatewayMayInvoke(ctx, ref.Name, ref.Qualifier, (*callSource)(c))
+	switch {
+	case err != nil:
+		return fmt.Errorf("resource policy of %s: %s: %w", ref, err.Error(), errConfig)
+	case !allowed:
+		return fmt.Errorf("execution failed due to configuration error: Invalid permissions on Lambda function: the resource policy of %s allows no lambda:InvokeFunction by %s from %s (add-permission --principal %s --source-arn naming this API): %w",
+			functions.ARN(ref.Name, ref.Qualifier), functions.GatewayPrincipal, SourceARNs(c)[0], functions.GatewayPrincipal, errConfig)
+	}
+	return nil
+}
+
+// callSource is a request as a functions.CallSource.
+type callSource pipeline.Context
+
+func (c *callSource) SourceARNs() []string { return SourceARNs((*pipeline.Context)(c)) }
+
+// SourceARNs are the execute-api ARNs a function's resource policy may name
+// (as AWS:SourceArn) for the request c: API/STAGE/METHOD/PATH for REST and
+// HTTP API routes, with the request's method and the route's (ANY), and the
+// route's path template and the request's path; API/STAGE/ROUTE_KEY for an
+// HTTP API's $default route and for WebSocket routes. The first is the one an
+// error names.
+func SourceARNs(c *pipeline.Context) []string {
+	base := "arn:aws:execute-api:" + functions.Region + ":" + functions.AccountID + ":" + c.APIID + "/" + c.Stage + "/"
+	if c.Route == nil || c.Route.Method == "" {
+		key := c.RouteKey
+		if c.Route != nil && key == "" {
+			key = c.Route.RouteKey
+		}
+		return []string{base + key}
+	}
+	methods := []string{c.HTTPMethod}
+	if c.Route.Method != c.HTTPMethod {
+		methods = append(methods, c.Route.Method)
+	}
+	paths := []string{strings.TrimPrefix(c.Route.Path, "/")}
+	if p := strings.TrimPrefix(c.Path, "/"); p != paths[0] {
+		paths = append(paths, p)
+	}
+	out := make([]string, 0, len(methods)*len(paths))
+	for _, m := range methods {
+		for _, p := range paths {
+			out = append(out, base+m+"/"+p)
+		}
+	}
+	return out
 }
 
 func truncateBytes(b []byte, n int) string {

@@ -250,6 +250,44 @@ func MethodARN(c *pipeline.Context) string {
 		c.HTTPMethod + "/" + strings.TrimPrefix(c.Path, "/")
 }
 
+// Permissions is an optional ability of a Resolver: it keeps the functions'
+// resource-based policies (see gateway.Permissions).
+type Permissions interface {
+	GatewayMayInvoke(ctx context.Context, name, qualifier string, from functions.CallSource) (bool, error)
+}
+
+// mayInvoke refuses to call an authorizer function whose resource policy does
+// not allow API Gateway the call from this authorizer, as API Gateway does
+// (500 AUTHORIZER_CONFIGURATION_ERROR).
+func (s *Stage) mayInvoke(ctx context.Context, c *pipeline.Context, a *compiled) error {
+	perms, ok := s.resolver.(Permissions)
+	if !ok {
+		return nil
+	}
+	arn := AuthorizerARN(c, a.au.Name)
+	allowed, err := perms.GatewayMayInvoke(ctx, a.ref.Name, a.ref.Qualifier, functions.SourceList{arn})
+	switch {
+	case err != nil:
+		return configError("authorizer %q: resource policy of %s: %v", a.au.Name, a.ref, err)
+	case !allowed:
+		return configError("authorizer %q: Invalid permissions on Lambda function: the resource policy of %s allows no lambda:InvokeFunction by %s from %s (add-permission --principal %s --source-arn naming this authorizer)",
+			a.au.Name, functions.ARN(a.ref.Name, a.ref.Qualifier), functions.GatewayPrincipal, arn, functions.GatewayPrincipal)
+	}
+	return nil
+}
+
+// AuthorizerARN is the execute-api ARN API Gateway calls the authorizer name
+// of c's API from: arn:aws:execute-api:{region}:{account}:{apiId}/authorizers/{id},
+// with the id the control plane shows (API Gateway's for REST APIs, API
+// Gateway v2's for HTTP and WebSocket APIs).
+func AuthorizerARN(c *pipeline.Context, name string) string {
+	id := apis.RouteID("authorizer:" + name)
+	if c.Protocol == apis.ProtocolREST {
+		id = apis.ResourceID(c.APIID, "authorizer:"+name)
+	}
+	return "arn:aws:execute-api:" + functions.Region + ":" + functions.AccountID + ":" + c.APIID + "/authorizers/" + id
+}
+
 // input is what an authorizer decision reads of a request.
 type input struct {
 	c      *pipeline.Context
@@ -298,7 +336,7 @@ func (s *Stage) decide(ctx context.Context, a *compiled, in input, traceID strin
 		cached = res != nil
 	}
 	if res == nil {
-		res, err = s.call(ctx, a, in.event(values), traceID)
+		res, err = s.call(ctx, in.c, a, in.event(values), traceID)
 		if err != nil {
 			return nil, s.refusal(in.c, err)
 		}
@@ -402,13 +440,16 @@ func configError(format string, args ...any) error {
 }
 
 // call invokes the authorizer function with ev and reads its answer.
-func (s *Stage) call(ctx context.Context, a *compiled, ev any, traceID string) (*result, error) {
+func (s *Stage) call(ctx context.Context, c *pipeline.Context, a *compiled, ev any, traceID string) (*result, error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return nil, configError("authorizer %q: event: %v", a.au.Name, err)
 	}
 	if s.resolver == nil || s.invoker == nil {
 		return nil, configError("authorizer %q: no function runtime configured", a.au.Name)
+	}
+	if err := s.mayInvoke(ctx, c, a); err != nil {
+		return nil, err
 	}
 	fn, err := s.resolver.Resolve(ctx, a.ref)
 	if err != nil {

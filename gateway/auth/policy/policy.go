@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/portico-dev/portico/internal/glob"
 )
 
 // Decision is a policy's answer for one action on one resource.
@@ -490,32 +492,8 @@ func matchAny(patterns []string, s string) bool {
 }
 
 // Match reports whether s matches pattern, where * matches any run of
-// characters and ? any one character. It runs in O(len(pattern)*len(s)) at
-// worst, without recursion.
-func Match(pattern, s string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
-}
+// characters and ? any one character (glob.Match).
+func Match(pattern, s string) bool { return glob.Match(pattern, s) }
 
 // ExpandResources returns a copy of p in which resource patterns starting with
 // prefix start with replacement instead (a resource policy's "execute-api:/*"

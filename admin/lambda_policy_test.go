@@ -1,0 +1,102 @@
+package admin_test
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// TestLambdaPermissionsGateTheGateway drives AddPermission, GetPolicy and
+// RemovePermission with the AWS SDK, as Terraform's aws_lambda_permission and
+// SAM do, and checks the gateway obeys the policy: a function without one is
+// called as before; with one, only from an API and method a statement names.
+func TestLambdaPermissionsGateTheGateway(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := t.Context()
+	createHello(t, ctx, c.fn, "hello", "hi")
+	id := buildPets(t, c, "pets")
+	deployProd(t, c, id)
+	url := c.env.GatewayURL + "/" + id + "/prod/pets/42?name=rex"
+	call := func(want int, why string) {
+		t.Helper()
+		status, body, _ := get(t, url)
+		if status != want {
+			t.Fatalf("%s: GET = %d %s, want %d", why, status, body, want)
+		}
+		if want == 500 && body != `{"message": "Internal server error"}` {
+			t.Errorf("%s: body %s", why, body)
+		}
+	}
+	call(200, "no policy")
+
+	_, err := c.fn.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String("hello")})
+	if nf := (*types.ResourceNotFoundException)(nil); !errors.As(err, &nf) {
+		t.Errorf("GetPolicy without a policy: %v", err)
+	}
+
+	apiArn := "arn:aws:execute-api:us-east-1:000000000000:"
+	other, err := c.fn.AddPermission(ctx, &lambda.AddPermissionInput{
+		FunctionName: aws.String("hello"), StatementId: aws.String("other-api"), Action: aws.String("lambda:InvokeFunction"),
+		Principal: aws.String("apigateway.amazonaws.com"), SourceArn: aws.String(apiArn + "zzzzzzzzzz/*/*/*")})
+	if err != nil {
+		t.Fatalf("AddPermission: %v", err)
+	}
+	var st struct {
+		Sid       string
+		Principal map[string]string
+		Condition map[string]map[string]string
+	}
+	if err := json.Unmarshal([]byte(aws.ToString(other.Statement)), &st); err != nil || st.Sid != "other-api" ||
+		st.Principal["Service"] != "apigateway.amazonaws.com" || st.Condition["ArnLike"]["AWS:SourceArn"] != apiArn+"zzzzzzzzzz/*/*/*" {
+		t.Errorf("Statement = %s (%v)", aws.ToString(other.Statement), err)
+	}
+	call(500, "a policy for another API only")
+
+	if _, err := c.fn.AddPermission(ctx, &lambda.AddPermissionInput{
+		FunctionName: aws.String("hello"), StatementId: aws.String("this-api"), Action: aws.String("lambda:InvokeFunction"),
+		Principal: aws.String("apigateway.amazonaws.com"), SourceArn: aws.String(apiArn + id + "/*/GET/pets/*")}); err != nil {
+		t.Fatalf("AddPermission: %v", err)
+	}
+	call(200, "a statement for this API's method")
+
+	_, err = c.fn.AddPermission(ctx, &lambda.AddPermissionInput{
+		FunctionName: aws.String("hello"), StatementId: aws.String("this-api"), Action: aws.String("lambda:InvokeFunction"),
+		Principal: aws.String("apigateway.amazonaws.com")})
+	if ce := (*types.ResourceConflictException)(nil); !errors.As(err, &ce) || !strings.Contains(err.Error(), "this-api") {
+		t.Errorf("a second this-api: %v", err)
+	}
+	_, err = c.fn.AddPermission(ctx, &lambda.AddPermissionInput{
+		FunctionName: aws.String("hello:nope"), StatementId: aws.String("x"), Action: aws.String("lambda:InvokeFunction"),
+		Principal: aws.String("apigateway.amazonaws.com")})
+	if nf := (*types.ResourceNotFoundException)(nil); !errors.As(err, &nf) {
+		t.Errorf("AddPermission on an unknown alias: %v", err)
+	}
+
+	pol, err := c.fn.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String("hello")})
+	if err != nil {
+		t.Fatalf("GetPolicy: %v", err)
+	}
+	var doc struct{ Statement []struct{ Sid string } }
+	if err := json.Unmarshal([]byte(aws.ToString(pol.Policy)), &doc); err != nil || len(doc.Statement) != 2 || aws.ToString(pol.RevisionId) == "" {
+		t.Errorf("GetPolicy = %s, revision %q (%v)", aws.ToString(pol.Policy), aws.ToString(pol.RevisionId), err)
+	}
+	_, err = c.fn.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("hello"), StatementId: aws.String("this-api"),
+		RevisionId: aws.String("stale")})
+	if pf := (*types.PreconditionFailedException)(nil); !errors.As(err, &pf) {
+		t.Errorf("RemovePermission with a stale revision: %v", err)
+	}
+	if _, err := c.fn.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("hello"), StatementId: aws.String("this-api"),
+		RevisionId: pol.RevisionId}); err != nil {
+		t.Fatalf("RemovePermission: %v", err)
+	}
+	call(500, "this API's statement removed")
+	if _, err := c.fn.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String("hello"), StatementId: aws.String("other-api")}); err != nil {
+		t.Fatalf("RemovePermission: %v", err)
+	}
+	call(200, "the policy gone with its last statement")
+}
