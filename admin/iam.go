@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"time"
 
 	"go.uber.org/fx"
@@ -75,6 +76,10 @@ func (s *Server) registerIAMRoutes(d IAMDeps) {
 		if !ok {
 			s.writeIAMError(w, r, &errdefs.Kinded{Kind: errdefs.ErrInvalid, Type: "InvalidAction",
 				Message: fmt.Sprintf("Could not find operation %s for version %s", truncateStr(name, 64), truncateStr(f.Get("Version"), 16))})
+			return
+		}
+		if err := checkIAMParams(name, f); err != nil {
+			s.writeIAMError(w, r, err)
 			return
 		}
 		result, err := act(r, f)
@@ -231,11 +236,21 @@ func (h iamHandlers) listUsers(r *http.Request, f url.Values) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	sort.Slice(users, func(i, j int) bool { return users[i].UserName < users[j].UserName })
+	names := make([]string, len(users))
+	for i := range users {
+		names[i] = users[i].UserName
+	}
+	from, to, marker, err := iamPage(f, "ListUsers", names)
+	if err != nil {
+		return nil, err
+	}
 	out := struct {
 		Users       []xmlUser `xml:"Users>member"`
 		IsTruncated bool      `xml:"IsTruncated"`
-	}{Users: []xmlUser{}}
-	for i := range users {
+		Marker      string    `xml:"Marker,omitempty"`
+	}{Users: []xmlUser{}, IsTruncated: marker != "", Marker: marker}
+	for i := from; i < to; i++ {
 		out.Users = append(out.Users, toXMLUser(&users[i]))
 	}
 	return out, nil
@@ -280,12 +295,22 @@ func (h iamHandlers) listAccessKeys(r *http.Request, f url.Values) (any, error) 
 	if err != nil {
 		return nil, err
 	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].AccessKeyID < keys[j].AccessKeyID })
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.AccessKeyID
+	}
+	from, to, marker, err := iamPage(f, "ListAccessKeys", ids)
+	if err != nil {
+		return nil, err
+	}
 	out := struct {
 		UserName    string   `xml:"UserName"`
 		Keys        []xmlKey `xml:"AccessKeyMetadata>member"`
 		IsTruncated bool     `xml:"IsTruncated"`
-	}{UserName: p[0], Keys: []xmlKey{}}
-	for _, k := range keys {
+		Marker      string   `xml:"Marker,omitempty"`
+	}{UserName: p[0], Keys: []xmlKey{}, IsTruncated: marker != "", Marker: marker}
+	for _, k := range keys[from:to] {
 		out.Keys = append(out.Keys, xmlKey{UserName: k.UserName, AccessKeyID: k.AccessKeyID, Status: k.Status, CreateDate: iamTime(k.CreateDate)})
 	}
 	return out, nil
@@ -337,14 +362,19 @@ func (h iamHandlers) listUserPolicies(r *http.Request, f url.Values) (any, error
 	if err != nil {
 		return nil, err
 	}
-	names, err := h.svc.ListUserPolicies(r.Context(), p[0])
+	names, err := h.svc.ListUserPolicies(r.Context(), p[0]) // sorted
+	if err != nil {
+		return nil, err
+	}
+	from, to, marker, err := iamPage(f, "ListUserPolicies", names)
 	if err != nil {
 		return nil, err
 	}
 	return struct {
 		PolicyNames []string `xml:"PolicyNames>member"`
 		IsTruncated bool     `xml:"IsTruncated"`
-	}{PolicyNames: names}, nil
+		Marker      string   `xml:"Marker,omitempty"`
+	}{PolicyNames: names[from:to], IsTruncated: marker != "", Marker: marker}, nil
 }
 
 func (h iamHandlers) deleteUserPolicy(r *http.Request, f url.Values) (any, error) {

@@ -52,6 +52,20 @@ func (g *globalFlags) iamDo(cmd *cobra.Command, action string, params url.Values
 	return xml.Unmarshal(resp.Body, out)
 }
 
+// iamPageParams are params asking for the largest page, after marker ("" for
+// the first page): IAM's List actions answer 100 items unless asked for more,
+// and a Marker for the next page when there are more.
+func iamPageParams(params url.Values, marker string) url.Values {
+	out := url.Values{"MaxItems": {"1000"}}
+	for k, v := range params {
+		out[k] = v
+	}
+	if marker != "" {
+		out.Set("Marker", marker)
+	}
+	return out
+}
+
 // iamAction returns a command that sends IAM action, its arguments being the
 // parameters names lists (in order) beside the fixed ones, and prints nothing.
 func (g *globalFlags) iamAction(use, short, action string, fixed url.Values, names ...string) *cobra.Command {
@@ -154,13 +168,21 @@ func iamUserList(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List users", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out struct {
-				Users []iamUserXML `xml:"ListUsersResult>Users>member"`
+			users := []iamUserXML{}
+			for marker := ""; ; {
+				var out struct {
+					Users  []iamUserXML `xml:"ListUsersResult>Users>member"`
+					Marker string       `xml:"ListUsersResult>Marker"`
+				}
+				if err := g.iamDo(cmd, "ListUsers", iamPageParams(nil, marker), &out); err != nil {
+					return err
+				}
+				users = append(users, out.Users...)
+				if marker = out.Marker; marker == "" {
+					break
+				}
 			}
-			if err := g.iamDo(cmd, "ListUsers", nil, &out); err != nil {
-				return err
-			}
-			return g.iamPrint(cmd, out.Users, userHeader, userRows(out.Users...))
+			return g.iamPrint(cmd, users, userHeader, userRows(users...))
 		},
 	}
 }
@@ -276,17 +298,25 @@ func iamPolicyList(g *globalFlags) *cobra.Command {
 	return &cobra.Command{
 		Use: "list USER", Short: "List a user's inline policies", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var out struct {
-				Names []string `xml:"ListUserPoliciesResult>PolicyNames>member"`
-			}
-			if err := g.iamDo(cmd, "ListUserPolicies", url.Values{"UserName": {args[0]}}, &out); err != nil {
-				return err
+			names := []string{}
+			for marker := ""; ; {
+				var out struct {
+					Names  []string `xml:"ListUserPoliciesResult>PolicyNames>member"`
+					Marker string   `xml:"ListUserPoliciesResult>Marker"`
+				}
+				if err := g.iamDo(cmd, "ListUserPolicies", iamPageParams(url.Values{"UserName": {args[0]}}, marker), &out); err != nil {
+					return err
+				}
+				names = append(names, out.Names...)
+				if marker = out.Marker; marker == "" {
+					break
+				}
 			}
 			rows := [][]string{}
-			for _, n := range out.Names {
+			for _, n := range names {
 				rows = append(rows, []string{n})
 			}
-			return g.iamPrint(cmd, out.Names, []string{"POLICY"}, rows)
+			return g.iamPrint(cmd, names, []string{"POLICY"}, rows)
 		},
 	}
 }
