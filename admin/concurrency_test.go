@@ -218,11 +218,14 @@ func TestUnknownLambdaOperation(t *testing.T) {
 	c := sdk(env)
 	_, err := c.ListLayers(ctx, &lambda.ListLayersInput{})
 	apiError(t, err, "UnknownOperationException", 404)
+	_, err = c.InvokeWithResponseStream(ctx, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("probe")})
+	apiError(t, err, "UnknownOperationException", 404)
 
 	for _, rq := range []struct{ method, path string }{
 		{"GET", "/2015-03-31/nothing-here"},
 		{"PATCH", "/2015-03-31/functions/probe"}, // a method the resource lacks
 		{"GET", "/2016-08-19/account-settings/extra"},
+		{"POST", "/2021-11-15/functions/probe/response-streaming-invocations"}, // InvokeWithResponseStream
 	} {
 		req, _ := http.NewRequestWithContext(ctx, rq.method, env.AdminURL+rq.path, nil)
 		resp, err := http.DefaultClient.Do(req)
