@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,7 @@ type functionConfiguration struct {
 	PackageType       string                 `json:"PackageType"`
 	Architectures     []string               `json:"Architectures"`
 	EphemeralStorage  ephemeralStorage       `json:"EphemeralStorage"`
+	LoggingConfig     loggingConfig          `json:"LoggingConfig"`
 }
 
 type environment struct {
@@ -63,6 +65,19 @@ type tracingConfig struct {
 type ephemeralStorage struct {
 	Size int `json:"Size"`
 }
+
+// defaultEphemeralStorage is the /tmp size (MB) Portico reports, Lambda's default.
+const defaultEphemeralStorage = 512
+
+// loggingConfig is Lambda's LoggingConfig as a function without one shows
+// it: Text logs in the function's default log group.
+type loggingConfig struct {
+	LogFormat string `json:"LogFormat"`
+	LogGroup  string `json:"LogGroup"`
+}
+
+// defaultLogGroup is the log group Lambda names for a function's logs.
+func defaultLogGroup(name string) string { return "/aws/lambda/" + name }
 
 // lambdaTime is the timestamp format of Lambda's LastModified fields.
 const lambdaTime = "2006-01-02T15:04:05.000-0700"
@@ -100,7 +115,8 @@ func toConfiguration(c *functions.Config, qualifier string) functionConfiguratio
 		FileSystemConfigs: c.FileSystems,
 		PackageType:       c.PackageType,
 		Architectures:     []string{"x86_64"},
-		EphemeralStorage:  ephemeralStorage{Size: 512},
+		EphemeralStorage:  ephemeralStorage{Size: defaultEphemeralStorage},
+		LoggingConfig:     loggingConfig{LogFormat: "Text", LogGroup: defaultLogGroup(c.FunctionName)},
 	}
 	if out.Version == "" {
 		out.Version = functions.Latest
@@ -131,6 +147,30 @@ type functionCode struct {
 	S3Bucket        string `json:"S3Bucket"`
 	S3Key           string `json:"S3Key"`
 	S3ObjectVersion string `json:"S3ObjectVersion"`
+	codeUnhonoured
+}
+
+// codeUnhonoured are the settings of a function's code (CreateFunction's
+// Code, UpdateFunctionCode) that Portico would have to drop: it decrypts no
+// package with a KMS key and reads none from S3.
+type codeUnhonoured struct {
+	SourceKMSKeyArn     string `json:"SourceKMSKeyArn"`
+	S3ObjectStorageMode string `json:"S3ObjectStorageMode"`
+}
+
+// check refuses what u sets that Portico would not honour, naming each.
+func (u *codeUnhonoured) check() error {
+	var set []string
+	if u.SourceKMSKeyArn != "" {
+		set = append(set, "SourceKMSKeyArn (Portico keeps packages unencrypted in its data directory)")
+	}
+	if u.S3ObjectStorageMode != "" && u.S3ObjectStorageMode != "COPY" {
+		set = append(set, "S3ObjectStorageMode "+u.S3ObjectStorageMode+" (Portico keeps a copy of the package; it reads none from S3)")
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	return invalid("Portico does not support %s: remove them from the request", strings.Join(set, "; "))
 }
 
 type createFunctionRequest struct {
@@ -146,27 +186,38 @@ type createFunctionRequest struct {
 	PackageType       string             `json:"PackageType"`
 	Environment       *environment       `json:"Environment"`
 	FileSystemConfigs *fileSystemConfigs `json:"FileSystemConfigs"`
+	PublishTo         string             `json:"PublishTo"`
 	unhonoured
 }
 
 // unhonoured are the settings of CreateFunction and
 // UpdateFunctionConfiguration that Portico would have to drop: it runs no
 // layers, X-Ray, dead-letter targets, VPCs, KMS keys, code signing, SnapStart
-// or JSON log format, keeps no tags, and runs the host's architecture. Set to
-// anything but their defaults they are refused (check), not accepted and
-// forgotten.
+// JSON log format, log levels or other log groups, Lambda Managed Instances,
+// durable functions or tenant isolation, keeps no tags, gives each sandbox
+// the default /tmp, and runs the host's architecture. Set to anything but
+// their defaults they are refused (check), not accepted and forgotten.
 type unhonoured struct {
-	Layers               []string                                        `json:"Layers"`
-	Architectures        []string                                        `json:"Architectures"`
-	TracingConfig        *struct{ Mode string }                          `json:"TracingConfig"`
-	DeadLetterConfig     *struct{ TargetArn string }                     `json:"DeadLetterConfig"`
-	KMSKeyArn            string                                          `json:"KMSKeyArn"`
-	VpcConfig            *struct{ SubnetIDs, SecurityGroupIDs []string } `json:"VpcConfig"`
-	Tags                 map[string]string                               `json:"Tags"`
-	CodeSigningConfigArn string                                          `json:"CodeSigningConfigArn"`
-	SnapStart            *struct{ ApplyOn string }                       `json:"SnapStart"`
-	LoggingConfig        *struct{ LogFormat string }                     `json:"LoggingConfig"`
-	ImageConfig          *struct {
+	Layers           []string                    `json:"Layers"`
+	Architectures    []string                    `json:"Architectures"`
+	TracingConfig    *struct{ Mode string }      `json:"TracingConfig"`
+	DeadLetterConfig *struct{ TargetArn string } `json:"DeadLetterConfig"`
+	KMSKeyArn        string                      `json:"KMSKeyArn"`
+	VpcConfig        *struct {
+		SubnetIDs, SecurityGroupIDs []string
+		Ipv6AllowedForDualStack     bool
+	} `json:"VpcConfig"`
+	Tags                 map[string]string         `json:"Tags"`
+	CodeSigningConfigArn string                    `json:"CodeSigningConfigArn"`
+	SnapStart            *struct{ ApplyOn string } `json:"SnapStart"`
+	LoggingConfig        *struct {
+		LogFormat, LogGroup, ApplicationLogLevel, SystemLogLevel string
+	} `json:"LoggingConfig"`
+	EphemeralStorage       *struct{ Size int }                   `json:"EphemeralStorage"`
+	CapacityProviderConfig json.RawMessage                       `json:"CapacityProviderConfig"`
+	DurableConfig          json.RawMessage                       `json:"DurableConfig"`
+	TenancyConfig          *struct{ TenantIsolationMode string } `json:"TenancyConfig"`
+	ImageConfig            *struct {
 		EntryPoint, Command []string
 		WorkingDirectory    string
 	} `json:"ImageConfig"`
@@ -180,8 +231,18 @@ func hostArchitecture() string {
 	return "x86_64"
 }
 
-// check refuses what u sets that Portico would not honour, naming each.
-func (u *unhonoured) check() error {
+// isSet reports whether a JSON value was sent and is neither null nor empty.
+func isSet(raw json.RawMessage) bool {
+	v := strings.TrimSpace(string(raw))
+	return v != "" && v != "null" && v != "{}"
+}
+
+// check refuses what u, a request about function name, sets that Portico
+// would not honour, naming each.
+func (u *unhonoured) check(name string) error {
+	if s := u.EphemeralStorage; s != nil && (s.Size < 512 || s.Size > 10240) {
+		return invalid("EphemeralStorage Size %d is out of range: 512..10240 MB", s.Size)
+	}
 	var set []string
 	add := func(cond bool, what string) {
 		if cond {
@@ -197,11 +258,23 @@ func (u *unhonoured) check() error {
 	}
 	add(u.DeadLetterConfig != nil && u.DeadLetterConfig.TargetArn != "", "DeadLetterConfig (Portico has no SQS or SNS to send failed events to)")
 	add(u.KMSKeyArn != "", "KMSKeyArn")
-	add(u.VpcConfig != nil && (len(u.VpcConfig.SubnetIDs) > 0 || len(u.VpcConfig.SecurityGroupIDs) > 0), "VpcConfig")
+	add(u.VpcConfig != nil && (len(u.VpcConfig.SubnetIDs) > 0 || len(u.VpcConfig.SecurityGroupIDs) > 0 || u.VpcConfig.Ipv6AllowedForDualStack), "VpcConfig")
 	add(len(u.Tags) > 0, "Tags (Portico keeps no tags on functions)")
 	add(u.CodeSigningConfigArn != "", "CodeSigningConfigArn")
 	add(u.SnapStart != nil && u.SnapStart.ApplyOn != "" && u.SnapStart.ApplyOn != "None", "SnapStart")
-	add(u.LoggingConfig != nil && u.LoggingConfig.LogFormat != "" && u.LoggingConfig.LogFormat != "Text", "LoggingConfig LogFormat other than Text")
+	if lc := u.LoggingConfig; lc != nil {
+		add(lc.LogFormat != "" && lc.LogFormat != "Text", "LoggingConfig LogFormat other than Text")
+		add(lc.LogGroup != "" && lc.LogGroup != defaultLogGroup(name),
+			fmt.Sprintf("LoggingConfig LogGroup %q (the function's log is %s, read with portico logs or GET /portico/v1/functions/%s/logs)",
+				lc.LogGroup, defaultLogGroup(name), name))
+		add(lc.ApplicationLogLevel != "", "LoggingConfig ApplicationLogLevel (log levels apply only to the JSON log format)")
+		add(lc.SystemLogLevel != "", "LoggingConfig SystemLogLevel (log levels apply only to the JSON log format)")
+	}
+	add(u.EphemeralStorage != nil && u.EphemeralStorage.Size != defaultEphemeralStorage,
+		fmt.Sprintf("EphemeralStorage Size other than %d (sandboxes get the default /tmp)", defaultEphemeralStorage))
+	add(isSet(u.CapacityProviderConfig), "CapacityProviderConfig (Portico runs no Lambda Managed Instances)")
+	add(isSet(u.DurableConfig), "DurableConfig (Portico runs no durable functions)")
+	add(u.TenancyConfig != nil && u.TenancyConfig.TenantIsolationMode != "", "TenancyConfig (Portico isolates no tenants)")
 	add(u.ImageConfig != nil && (len(u.ImageConfig.EntryPoint) > 0 || len(u.ImageConfig.Command) > 0 || u.ImageConfig.WorkingDirectory != ""),
 		"ImageConfig (set ENTRYPOINT, CMD and WORKDIR in the image)")
 	if len(set) == 0 {
@@ -211,14 +284,36 @@ func (u *unhonoured) check() error {
 }
 
 type updateCodeRequest struct {
-	ZipFile         []byte `json:"ZipFile"`
-	ImageURI        string `json:"ImageUri"`
-	S3Bucket        string `json:"S3Bucket"`
-	S3Key           string `json:"S3Key"`
-	S3ObjectVersion string `json:"S3ObjectVersion"`
-	Publish         bool   `json:"Publish"`
-	DryRun          bool   `json:"DryRun"`
-	RevisionID      string `json:"RevisionId"`
+	ZipFile         []byte   `json:"ZipFile"`
+	ImageURI        string   `json:"ImageUri"`
+	S3Bucket        string   `json:"S3Bucket"`
+	S3Key           string   `json:"S3Key"`
+	S3ObjectVersion string   `json:"S3ObjectVersion"`
+	Publish         bool     `json:"Publish"`
+	DryRun          bool     `json:"DryRun"`
+	RevisionID      string   `json:"RevisionId"`
+	Architectures   []string `json:"Architectures"`
+	PublishTo       string   `json:"PublishTo"`
+	codeUnhonoured
+}
+
+// checkArchitectures refuses architectures other than the host's: sandboxes
+// run on it.
+func checkArchitectures(archs []string) error {
+	if len(archs) > 0 && !slices.Equal(archs, []string{hostArchitecture()}) {
+		return invalid("Portico does not support Architectures %v: sandboxes run on this host's %s; remove them from the request or send [%q]",
+			archs, hostArchitecture(), hostArchitecture())
+	}
+	return nil
+}
+
+// checkPublishTo refuses PublishTo: Portico has no $LATEST.PUBLISHED
+// (Lambda Managed Instances) to publish to; Publish publishes a version.
+func checkPublishTo(to string) error {
+	if to != "" {
+		return invalid("Portico does not support PublishTo %s (it runs no Lambda Managed Instances): remove it, and use Publish to publish a version", to)
+	}
+	return nil
 }
 
 type updateConfigRequest struct {
@@ -301,7 +396,13 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
 	if req.Code == nil {
 		return invalid("Code is required: Code.ZipFile (base64) or Code.ImageUri")
 	}
-	if err := req.check(); err != nil {
+	if err := req.check(ref.Name); err != nil {
+		return err
+	}
+	if err := req.Code.check(); err != nil {
+		return err
+	}
+	if err := checkPublishTo(req.PublishTo); err != nil {
 		return err
 	}
 	if err := noS3(req.Code.S3Bucket, req.Code.S3Key, req.Code.S3ObjectVersion); err != nil {
@@ -407,6 +508,15 @@ func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, name
 	if err := decodeJSON(w, r, lambdaCode, &req); err != nil {
 		return err
 	}
+	if err := checkArchitectures(req.Architectures); err != nil {
+		return err
+	}
+	if err := req.check(); err != nil {
+		return err
+	}
+	if err := checkPublishTo(req.PublishTo); err != nil {
+		return err
+	}
 	if err := noS3(req.S3Bucket, req.S3Key, req.S3ObjectVersion); err != nil {
 		return err
 	}
@@ -436,7 +546,7 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 	if err := validTimeoutMemory(req.Timeout, req.MemorySize); err != nil {
 		return err
 	}
-	if err := req.check(); err != nil {
+	if err := req.check(name); err != nil {
 		return err
 	}
 	p := functions.ConfigPatch{
