@@ -309,6 +309,10 @@ func (s *Server) signatureError(r *http.Request, service string, err error) erro
 	}
 	k := &errdefs.Kinded{Kind: errdefs.ErrForbidden, Type: mismatch, Message: msgSignatureMismatch}
 	switch scope, ok := errors.AsType[*sigv4.ScopeError](err); {
+	case ok && service == "iam" && scope.Service == "sts" && scope.WantRegion == "":
+		// STS shares the query protocol and the endpoint: say what is missing
+		// rather than that the signature is wrong.
+		return fmt.Errorf("%w: %w", noSTS(), err)
 	case ok:
 		k.Message = scope.Message()
 	case errors.Is(err, sigv4.ErrExpired):

@@ -34,6 +34,17 @@ const iamXMLNS = "https://iam.amazonaws.com/doc/2010-05-08/"
 // maxIAMForm bounds an IAM request's form body (policy documents included).
 const maxIAMForm = 64 << 10
 
+// stsVersion is the API version of STS, whose query API (GetCallerIdentity,
+// AssumeRole, ...) has IAM's shape.
+const stsVersion = "2011-06-15"
+
+// noSTS answers a request for STS: Portico serves IAM's query API on the
+// admin port, not STS's.
+func noSTS() error {
+	return &errdefs.Kinded{Kind: errdefs.ErrInvalid, Type: "InvalidAction", Message: "Portico does not serve STS (GetCallerIdentity, AssumeRole, GetSessionToken, ...): its admin port serves IAM's query API, signed for service iam. " +
+		"Sign gateway requests with an IAM user's access key itself; GetUser shows the user's ARN."}
+}
+
 // iamPattern is the route of IAM's query API.
 const iamPattern = "POST /{$}"
 
@@ -73,6 +84,10 @@ func (s *Server) registerIAMRoutes(d IAMDeps) {
 		}
 		name := f.Get("Action")
 		act, ok := actions[name]
+		if !ok && f.Get("Version") == stsVersion {
+			s.writeIAMError(w, r, noSTS())
+			return
+		}
 		if !ok {
 			s.writeIAMError(w, r, &errdefs.Kinded{Kind: errdefs.ErrInvalid, Type: "InvalidAction",
 				Message: fmt.Sprintf("Could not find operation %s for version %s", truncateStr(name, 64), truncateStr(f.Get("Version"), 16))})

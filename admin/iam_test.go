@@ -1,13 +1,21 @@
 package admin_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/xml"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/portico-dev/portico/admin"
+	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
 
@@ -173,4 +181,48 @@ func TestIAMPagination(t *testing.T) {
 		!strings.Contains(strings.Join(ids, ","), a.Keys[0]) || !strings.Contains(strings.Join(ids, ","), b.Keys[0]) {
 		t.Errorf("keys: %s then %s (made %v)", a.body, b.body, ids)
 	}
+}
+
+// TestSTSIsNotServed: STS shares IAM's query protocol and, with
+// --endpoint-url, the admin port. A GetCallerIdentity signed for sts, or sent
+// with STS's Version, is answered InvalidAction saying Portico does not serve
+// STS, not that the signature is scoped to the wrong service. As AWS checks a
+// signature's scope before its secret, the answer to one signed for sts
+// comes before the secret is checked: it tells nothing but that STS is not
+// served.
+func TestSTSIsNotServed(t *testing.T) {
+	const token = "sts-test-token"
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
+	body := "Action=GetCallerIdentity&Version=2011-06-15"
+	send := func(auth func(*http.Request)) iamAnswer {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", env.AdminURL+"/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+		auth(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		a := iamAnswer{status: resp.StatusCode, body: string(b)}
+		if err := xml.Unmarshal(b, &a); err != nil {
+			t.Fatalf("%d %s: %v", resp.StatusCode, b, err)
+		}
+		return a
+	}
+	signFor := func(service string) func(*http.Request) {
+		return func(req *http.Request) {
+			sum := sha256.Sum256([]byte(body))
+			err := v4.NewSigner().SignHTTP(t.Context(), aws.Credentials{AccessKeyID: admin.TokenAccessKeyID, SecretAccessKey: token},
+				req, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	wantIAMError(t, "signed for sts", send(signFor("sts")), 400, "InvalidAction", "does not serve STS")
+	wantIAMError(t, "signed for iam", send(signFor("iam")), 400, "InvalidAction", "does not serve STS")
+	wantIAMError(t, "bearer token", send(func(req *http.Request) { req.Header.Set("Authorization", "Bearer "+token) }),
+		400, "InvalidAction", "does not serve STS")
 }
