@@ -114,7 +114,7 @@ func toConfiguration(c *functions.Config, qualifier string) functionConfiguratio
 		LastUpdateStatus:  "Successful",
 		FileSystemConfigs: c.FileSystems,
 		PackageType:       c.PackageType,
-		Architectures:     []string{"x86_64"},
+		Architectures:     []string{hostArchitecture()},
 		EphemeralStorage:  ephemeralStorage{Size: defaultEphemeralStorage},
 		LoggingConfig:     loggingConfig{LogFormat: "Text", LogGroup: defaultLogGroup(c.FunctionName)},
 	}

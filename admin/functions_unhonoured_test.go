@@ -18,15 +18,16 @@ import (
 // LogGroup and log levels, UpdateFunctionCode's Architectures, SourceKMSKeyArn,
 // PublishTo, the newer Managed Instances, durable and tenancy settings) are
 // refused with InvalidParameterValueException naming them; their defaults are
-// taken, and GetFunction shows the LoggingConfig Lambda shows by default.
+// taken, and GetFunction shows the LoggingConfig Lambda shows by default and
+// the architecture sandboxes run on.
 func TestLambdaRefusesDroppedSettings(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
 	c := lambda.NewFromConfig(sdkConfig(env.AdminURL, "secret"))
 	zip := apptest.ZipSample(t, "hello")
-	other := types.ArchitectureArm64
+	host, other := types.ArchitectureX8664, types.ArchitectureArm64
 	if runtime.GOARCH == "arm64" {
-		other = types.ArchitectureX8664
+		host, other = other, host
 	}
 	create := func(name string, edit func(*lambda.CreateFunctionInput)) error {
 		in := &lambda.CreateFunctionInput{FunctionName: aws.String(name), Role: aws.String("arn:aws:iam::000000000000:role/any"),
@@ -59,6 +60,9 @@ func TestLambdaRefusesDroppedSettings(t *testing.T) {
 	got, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("f")})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if a := got.Configuration.Architectures; len(a) != 1 || a[0] != host {
+		t.Errorf("GetFunction Architectures = %v, want this host's", a)
 	}
 	if lc := got.Configuration.LoggingConfig; lc == nil || lc.LogFormat != types.LogFormatText || aws.ToString(lc.LogGroup) != "/aws/lambda/f" {
 		t.Errorf("GetFunction LoggingConfig = %+v, want Text in /aws/lambda/f", lc)
@@ -122,10 +126,6 @@ func TestLambdaRefusesDroppedSettings(t *testing.T) {
 	_, err = c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("f"), ZipFile: zip,
 		PublishTo: types.FunctionVersionLatestPublishedLatestPublished})
 	refused("UpdateFunctionCode(PublishTo)", err, "PublishTo")
-	host := types.ArchitectureX8664
-	if runtime.GOARCH == "arm64" {
-		host = types.ArchitectureArm64
-	}
 	if _, err := c.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String("f"), ZipFile: zip,
 		Architectures: []types.Architecture{host}}); err != nil {
 		t.Errorf("UpdateFunctionCode(the host's architecture): %v", err)
