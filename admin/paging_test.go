@@ -1,0 +1,113 @@
+package admin_test
+
+import (
+	"encoding/base64"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+)
+
+// seenOnce fails unless got holds each of want exactly once (and nothing else).
+func seenOnce(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	count := map[string]int{}
+	for _, g := range got {
+		count[g]++
+	}
+	var missed, twice []string
+	for _, w := range want {
+		switch count[w] {
+		case 0:
+			missed = append(missed, w)
+		case 1:
+		default:
+			twice = append(twice, w)
+		}
+	}
+	if len(missed) > 0 || len(twice) > 0 || len(got) != len(want) {
+		t.Errorf("%s: deleting as it paged saw %v: missed %v, saw twice %v (want each of %v once)", what, got, missed, twice, want)
+	}
+}
+
+// The cleanup loops below do what users' scripts do: list a page, delete what
+// it holds, ask for the next page with the marker the list returned. A marker
+// that was an offset skipped items (the list had shrunk under it) or became
+// invalid. A marker that is a place in the list's order sees
+// every item once.
+
+func TestLambdaListsDeletingAsTheyPage(t *testing.T) {
+	c := startControlPlane(t).fn
+	ctx := t.Context()
+
+	t.Run("ListFunctions", func(t *testing.T) {
+		var want []string
+		for _, n := range []string{"mk-a", "mk-b", "mk-c", "mk-d", "mk-e", "mk-f", "mk-g"} {
+			createHello(t, ctx, c, n, "x")
+			want = append(want, n)
+		}
+		var got []string
+		p := lambda.NewListFunctionsPaginator(c, &lambda.ListFunctionsInput{}, func(o *lambda.ListFunctionsPaginatorOptions) { o.Limit = 2 })
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("ListFunctions after %v: %v", got, err)
+			}
+			for _, f := range out.Functions {
+				got = append(got, aws.ToString(f.FunctionName))
+				if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: f.FunctionName}); err != nil {
+					t.Fatalf("DeleteFunction(%s): %v", aws.ToString(f.FunctionName), err)
+				}
+			}
+		}
+		seenOnce(t, "ListFunctions", got, want)
+	})
+
+	t.Run("ListVersionsByFunction", func(t *testing.T) {
+		createHello(t, ctx, c, "mk-versions", "x")
+		want := []string{"$LATEST"}
+		for i := 1; i <= 11; i++ { // past 9, so that versions sort as numbers
+			if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+				FunctionName: aws.String("mk-versions"), Timeout: aws.Int32(int32(10 + i)),
+			}); err != nil {
+				t.Fatal(err)
+			}
+			v, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("mk-versions")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, aws.ToString(v.Version))
+		}
+		var got []string
+		p := lambda.NewListVersionsByFunctionPaginator(c, &lambda.ListVersionsByFunctionInput{FunctionName: aws.String("mk-versions")},
+			func(o *lambda.ListVersionsByFunctionPaginatorOptions) { o.Limit = 3 })
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("ListVersionsByFunction after %v: %v", got, err)
+			}
+			for _, v := range out.Versions {
+				got = append(got, aws.ToString(v.Version))
+				if aws.ToString(v.Version) == "$LATEST" {
+					continue
+				}
+				if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("mk-versions"), Qualifier: v.Version}); err != nil {
+					t.Fatalf("DeleteFunction(mk-versions:%s): %v", aws.ToString(v.Version), err)
+				}
+			}
+		}
+		seenOnce(t, "ListVersionsByFunction", got, want)
+		if !slices.Equal(got, want) {
+			t.Errorf("versions listed as %v, want $LATEST then by number: %v", got, want)
+		}
+	})
+
+	t.Run("a marker Portico never issued is refused", func(t *testing.T) {
+		for _, m := range []string{"2", "x", base64.RawURLEncoding.EncodeToString([]byte("o:2"))} {
+			_, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{Marker: aws.String(m)})
+			apiError(t, err, "InvalidParameterValueException", http.StatusBadRequest)
+		}
+	})
+}
