@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+
+	"github.com/portico-dev/portico/gateway/apis"
 )
 
-// Every list the admin API pages with cutPage (Lambda's, by Marker) is sorted
-// by a key, and its marker names a place in
+// Every list the admin API pages with cutPage (Lambda's, by Marker;
+// apigatewayv2's, by nextToken) is sorted by a key, and its marker names a place in
 // that order rather than an index: the key of the last item of the page
 // before. The next page starts at the first item whose key sorts after it, so
 // items deleted or created between two pages (the marked item included) make
@@ -82,4 +84,11 @@ func cutPage[T any](all []T, key func(T) sortKey, marker string, limit int) (pag
 		next = encodeMarker(list[end-1].key)
 	}
 	return page, next, true
+}
+
+// deploymentOrder is the sort key of a deployment: oldest first, as
+// apis.Service.ListDeployments lists them (the time in a fixed-width form, so
+// that the strings sort as the times do), then by id.
+func deploymentOrder(d apis.DeploymentSummary) sortKey {
+	return sortKey{d.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000000"), d.ID}
 }

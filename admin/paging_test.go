@@ -2,11 +2,14 @@ package admin_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	v2types "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 )
 
@@ -110,4 +113,72 @@ func TestLambdaListsDeletingAsTheyPage(t *testing.T) {
 			apiError(t, err, "InvalidParameterValueException", http.StatusBadRequest)
 		}
 	})
+}
+
+func TestAPIGatewayV2ListsDeletingAsTheyPage(t *testing.T) {
+	e := startV2(t)
+	ctx := t.Context()
+
+	var want []string
+	for i := range 7 {
+		api, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String(fmt.Sprintf("mk-%d", i)), ProtocolType: v2types.ProtocolTypeHttp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, aws.ToString(api.ApiId))
+	}
+	keep := want[0] // for its routes
+	want = want[1:]
+
+	var got []string
+	var token *string
+	for {
+		out, err := e.ag.GetApis(ctx, &apigatewayv2.GetApisInput{MaxResults: aws.String("2"), NextToken: token})
+		if err != nil {
+			t.Fatalf("GetApis after %v: %v", got, err)
+		}
+		for _, a := range out.Items {
+			id := aws.ToString(a.ApiId)
+			if id == keep {
+				continue
+			}
+			got = append(got, id)
+			if _, err := e.ag.DeleteApi(ctx, &apigatewayv2.DeleteApiInput{ApiId: a.ApiId}); err != nil {
+				t.Fatalf("DeleteApi(%s): %v", id, err)
+			}
+		}
+		if token = out.NextToken; token == nil {
+			break
+		}
+	}
+	seenOnce(t, "GetApis", got, want)
+
+	var routes []string
+	for _, p := range []string{"/a", "/b", "/c", "/d", "/e", "/f", "/g"} {
+		rt, err := e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: aws.String(keep), RouteKey: aws.String("GET " + p)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes = append(routes, aws.ToString(rt.RouteKey))
+	}
+	got, token = nil, nil
+	for {
+		out, err := e.ag.GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: aws.String(keep), MaxResults: aws.String("2"), NextToken: token})
+		if err != nil {
+			t.Fatalf("GetRoutes after %v: %v", got, err)
+		}
+		for _, rt := range out.Items {
+			got = append(got, aws.ToString(rt.RouteKey))
+			if _, err := e.ag.DeleteRoute(ctx, &apigatewayv2.DeleteRouteInput{ApiId: aws.String(keep), RouteId: rt.RouteId}); err != nil {
+				t.Fatalf("DeleteRoute(%s): %v", aws.ToString(rt.RouteKey), err)
+			}
+		}
+		if token = out.NextToken; token == nil {
+			break
+		}
+	}
+	seenOnce(t, "GetRoutes", got, routes)
+
+	_, err := e.ag.GetApis(ctx, &apigatewayv2.GetApisInput{NextToken: aws.String(base64.RawURLEncoding.EncodeToString([]byte("o:2")))})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "nextToken")
 }
