@@ -9,8 +9,8 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 )
 
-// Every list the admin API pages with cutPage (Lambda's, by Marker;
-// apigatewayv2's, by nextToken) is sorted by a key, and its marker names a place in
+// Every list the admin API pages (Lambda's Marker, apigatewayv2's nextToken,
+// API Gateway's position) is sorted by a key, and its marker names a place in
 // that order rather than an index: the key of the last item of the page
 // before. The next page starts at the first item whose key sorts after it, so
 // items deleted or created between two pages (the marked item included) make

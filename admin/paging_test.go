@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	v2types "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -38,7 +39,8 @@ func seenOnce(t *testing.T, what string, got, want []string) {
 // The cleanup loops below do what users' scripts do: list a page, delete what
 // it holds, ask for the next page with the marker the list returned. A marker
 // that was an offset skipped items (the list had shrunk under it) or became
-// invalid. A marker that is a place in the list's order sees
+// invalid; API Gateway's, the id of the next item, became invalid when another
+// cleaner deleted that item. A marker that is a place in the list's order sees
 // every item once.
 
 func TestLambdaListsDeletingAsTheyPage(t *testing.T) {
@@ -181,4 +183,135 @@ func TestAPIGatewayV2ListsDeletingAsTheyPage(t *testing.T) {
 
 	_, err := e.ag.GetApis(ctx, &apigatewayv2.GetApisInput{NextToken: aws.String(base64.RawURLEncoding.EncodeToString([]byte("o:2")))})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "nextToken")
+}
+
+func TestAPIGatewayListsDeletingAsTheyPage(t *testing.T) {
+	e := startControlPlane(t)
+	ctx := t.Context()
+
+	t.Run("GetRestApis", func(t *testing.T) {
+		var want []string
+		for i := range 7 {
+			api, err := e.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String(fmt.Sprintf("mk-%d", i))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, aws.ToString(api.Id))
+		}
+		var got, gone []string
+		del := func(id string) {
+			if _, err := e.ag.DeleteRestApi(ctx, &apigateway.DeleteRestApiInput{RestApiId: aws.String(id)}); err != nil {
+				t.Fatalf("DeleteRestApi(%s): %v", id, err)
+			}
+		}
+		p := apigateway.NewGetRestApisPaginator(e.ag, &apigateway.GetRestApisInput{Limit: aws.Int32(2)})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("GetRestApis after %v: %v", got, err)
+			}
+			for _, a := range out.Items {
+				got = append(got, aws.ToString(a.Id))
+				del(aws.ToString(a.Id))
+			}
+			// Another cleaner deletes the first API left: the one the next page
+			// would start with.
+			if all, err := e.ag.GetRestApis(ctx, &apigateway.GetRestApisInput{Limit: aws.Int32(500)}); err != nil {
+				t.Fatal(err)
+			} else if len(all.Items) > 0 {
+				gone = append(gone, aws.ToString(all.Items[0].Id))
+				del(aws.ToString(all.Items[0].Id))
+			}
+		}
+		seenOnce(t, "GetRestApis (with the ones another deleted)", append(got, gone...), want)
+	})
+
+	t.Run("GetApiKeys", func(t *testing.T) {
+		var want []string
+		for i := range 7 {
+			k, err := e.ag.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{Name: aws.String(fmt.Sprintf("mk-%d", i))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, aws.ToString(k.Id))
+		}
+		var got, gone []string
+		del := func(id string) {
+			if _, err := e.ag.DeleteApiKey(ctx, &apigateway.DeleteApiKeyInput{ApiKey: aws.String(id)}); err != nil {
+				t.Fatalf("DeleteApiKey(%s): %v", id, err)
+			}
+		}
+		p := apigateway.NewGetApiKeysPaginator(e.ag, &apigateway.GetApiKeysInput{Limit: aws.Int32(2)})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("GetApiKeys after %v: %v", got, err)
+			}
+			for _, k := range out.Items {
+				got = append(got, aws.ToString(k.Id))
+				del(aws.ToString(k.Id))
+			}
+			if all, err := e.ag.GetApiKeys(ctx, &apigateway.GetApiKeysInput{Limit: aws.Int32(500)}); err != nil {
+				t.Fatal(err)
+			} else if len(all.Items) > 0 {
+				gone = append(gone, aws.ToString(all.Items[0].Id))
+				del(aws.ToString(all.Items[0].Id))
+			}
+		}
+		seenOnce(t, "GetApiKeys (with the ones another deleted)", append(got, gone...), want)
+	})
+
+	t.Run("GetModels", func(t *testing.T) {
+		api, err := e.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("models")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for i := range 7 {
+			m, err := e.ag.CreateModel(ctx, &apigateway.CreateModelInput{RestApiId: api.Id, Name: aws.String(fmt.Sprintf("Mk%d", i)),
+				ContentType: aws.String("application/json"), Schema: aws.String(`{"type":"object"}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, aws.ToString(m.Name))
+		}
+		var got, gone []string
+		del := func(name string) {
+			if _, err := e.ag.DeleteModel(ctx, &apigateway.DeleteModelInput{RestApiId: api.Id, ModelName: aws.String(name)}); err != nil {
+				t.Fatalf("DeleteModel(%s): %v", name, err)
+			}
+		}
+		p := apigateway.NewGetModelsPaginator(e.ag, &apigateway.GetModelsInput{RestApiId: api.Id, Limit: aws.Int32(2)})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("GetModels after %v: %v", got, err)
+			}
+			for _, m := range out.Items {
+				name := aws.ToString(m.Name)
+				if !slices.Contains(want, name) {
+					continue // one API Gateway creates itself
+				}
+				got = append(got, name)
+				del(name)
+			}
+			all, err := e.ag.GetModels(ctx, &apigateway.GetModelsInput{RestApiId: api.Id, Limit: aws.Int32(500)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range all.Items {
+				if name := aws.ToString(m.Name); slices.Contains(want, name) {
+					gone = append(gone, name)
+					del(name)
+					break
+				}
+			}
+		}
+		seenOnce(t, "GetModels (with the ones another deleted)", append(got, gone...), want)
+	})
+
+	t.Run("a position Portico never issued is refused", func(t *testing.T) {
+		_, err := e.ag.GetRestApis(ctx, &apigateway.GetRestApisInput{Position: aws.String("bogus")})
+		apiError(t, err, "BadRequestException", http.StatusBadRequest)
+	})
 }
