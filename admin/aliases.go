@@ -61,7 +61,8 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, name string
 	if err != nil {
 		return err
 	}
-	return writePage(w, r, "Aliases", list, func(a *aliases.Alias) *aliases.Alias { return aliasDoc(name, a) })
+	return writePage(w, r, "Aliases", list, func(a *aliases.Alias) sortKey { return sortKey{a.Name} },
+		func(a *aliases.Alias) *aliases.Alias { return aliasDoc(name, a) })
 }
 
 func (s *Server) getAlias(w http.ResponseWriter, r *http.Request, name, aliasName string) error {

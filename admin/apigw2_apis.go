@@ -2,12 +2,10 @@ package admin
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -115,9 +113,10 @@ type v2Page[T any] struct {
 // maxV2Results is the page size when maxResults is not given, and its bound.
 const maxV2Results = 100
 
-// paginate cuts all (in a stable order) to the page that r's nextToken and
-// maxResults select. The token is opaque to clients: the offset of the page.
-func paginate[T any](r *http.Request, all []T) (v2Page[T], error) {
+// paginate cuts all, in the order of key, to the page that r's nextToken and
+// maxResults select. The token is opaque to clients: a place in that order
+// (see cutPage), not an offset.
+func paginate[T any](r *http.Request, all []T, key func(T) sortKey) (v2Page[T], error) {
 	q := r.URL.Query()
 	size := maxV2Results
 	if v := q.Get("maxResults"); v != "" {
@@ -127,40 +126,29 @@ func paginate[T any](r *http.Request, all []T) (v2Page[T], error) {
 		}
 		size = n
 	}
-	start := 0
-	if tok := q.Get("nextToken"); tok != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(tok)
-		n, convErr := strconv.Atoi(strings.TrimPrefix(string(raw), "o:"))
-		if err != nil || convErr != nil || !strings.HasPrefix(string(raw), "o:") || n < 0 || n > len(all) {
-			return v2Page[T]{}, v2BadRequest("Invalid nextToken %q", truncateString(tok, 50))
-		}
-		start = n
+	tok := q.Get("nextToken")
+	items, next, ok := cutPage(all, key, tok, size)
+	if !ok {
+		return v2Page[T]{}, v2BadRequest("Invalid nextToken %q: pass the nextToken of the previous page, or none for the first", truncateString(tok, 50))
 	}
-	end := min(start+size, len(all))
-	page := v2Page[T]{Items: all[start:end]}
-	if page.Items == nil {
-		page.Items = []T{}
-	}
-	if end < len(all) {
-		page.NextToken = base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(end)))
-	}
-	return page, nil
+	return v2Page[T]{Items: items, NextToken: next}, nil
 }
 
 // replyPage answers the page of all that r asks for.
-func replyPage[T any](w http.ResponseWriter, r *http.Request, all []T) error {
-	page, err := paginate(r, all)
+func replyPage[T any](w http.ResponseWriter, r *http.Request, all []T, key func(T) sortKey) error {
+	page, err := paginate(r, all, key)
 	return reply(w, http.StatusOK, page, err)
 }
 
-// v2List answers a page of the list that list makes of the API {api}.
-func v2List[T any](s *Server, w http.ResponseWriter, r *http.Request, list func(*apis.API) ([]T, error)) error {
+// v2List answers a page of the list that list makes of the API {api}, in the
+// order of key.
+func v2List[T any](s *Server, w http.ResponseWriter, r *http.Request, list func(*apis.API) ([]T, error), key func(T) sortKey) error {
 	return v2Get(s, w, r, func(a *apis.API) (v2Page[T], error) {
 		all, err := list(a)
 		if err != nil {
 			return v2Page[T]{}, err
 		}
-		return paginate(r, all)
+		return paginate(r, all, key)
 	})
 }
 
@@ -434,8 +422,7 @@ func (s *Server) v2GetAPIs(w http.ResponseWriter, r *http.Request) error {
 			out = append(out, s.toV2API(a))
 		}
 	}
-	slices.SortStableFunc(out, func(x, y v2API) int { return strings.Compare(x.APIID, y.APIID) })
-	return replyPage(w, r, out)
+	return replyPage(w, r, out, func(a v2API) sortKey { return sortKey{a.APIID} })
 }
 
 func (s *Server) v2UpdateAPI(w http.ResponseWriter, r *http.Request) error {

@@ -208,7 +208,7 @@ func (s *Server) v2GetAuthorizers(w http.ResponseWriter, r *http.Request) error 
 			}
 		}
 		return out, nil
-	})
+	}, func(a v2Authorizer) sortKey { return sortKey{a.Name} })
 }
 
 func (s *Server) v2GetAuthorizer(w http.ResponseWriter, r *http.Request) error {
@@ -370,7 +370,7 @@ func (s *Server) v2CreateModel(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) v2GetModels(w http.ResponseWriter, r *http.Request) error {
 	return v2List(s, w, r, func(a *apis.API) ([]v2Model, error) {
 		return sortedItems(a.Models, toV2Model), nil
-	})
+	}, func(m v2Model) sortKey { return sortKey{m.Name} })
 }
 
 func (s *Server) v2GetModel(w http.ResponseWriter, r *http.Request) error {

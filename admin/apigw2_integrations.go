@@ -216,7 +216,7 @@ func (s *Server) v2GetIntegrations(w http.ResponseWriter, r *http.Request) error
 		return sortedItems(a.Integrations, func(id string, integ apis.Integration) v2Integration {
 			return toV2Integration(a.Protocol, id, &integ)
 		}), nil
-	})
+	}, func(i v2Integration) sortKey { return sortKey{i.IntegrationID} })
 }
 
 func (s *Server) v2GetIntegration(w http.ResponseWriter, r *http.Request) error {
@@ -405,7 +405,7 @@ func (s *Server) v2GetIntegrationResponses(w http.ResponseWriter, r *http.Reques
 			return nil, err
 		}
 		return sortedItems(integ.Responses, toV2IntegrationResponse), nil
-	})
+	}, func(ir v2IntegrationResponse) sortKey { return sortKey{ir.IntegrationResponseKey} })
 }
 
 func (s *Server) v2GetIntegrationResponse(w http.ResponseWriter, r *http.Request) error {

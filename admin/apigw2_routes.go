@@ -341,7 +341,7 @@ func (s *Server) v2GetRoutes(w http.ResponseWriter, r *http.Request) error {
 			out = append(out, toV2Route(a, &a.Routes[i]))
 		}
 		return out, nil
-	})
+	}, func(rt v2Route) sortKey { return sortKey{rt.RouteKey, rt.RouteID} })
 }
 
 func (s *Server) v2GetRoute(w http.ResponseWriter, r *http.Request) error {
@@ -524,7 +524,7 @@ func (s *Server) v2GetRouteResponses(w http.ResponseWriter, r *http.Request) err
 			out = append(out, toV2RouteResponse(mr))
 		}
 		return out, nil
-	})
+	}, func(rr v2RouteResponse) sortKey { return sortKey{rr.RouteResponseKey} })
 }
 
 func (s *Server) v2GetRouteResponse(w http.ResponseWriter, r *http.Request) error {

@@ -245,7 +245,7 @@ func (s *Server) v2GetStages(w http.ResponseWriter, r *http.Request) error {
 	return v2List(s, w, r, func(a *apis.API) ([]v2Stage, error) {
 		list, err := s.gw.APIs.ListStages(r.Context(), a.ID)
 		return convert(list, s.toV2Stage), err
-	})
+	}, func(st v2Stage) sortKey { return sortKey{st.StageName} })
 }
 
 // v2LoadStage returns the API {api} and its stage {stage}, with AWS's 404s.
@@ -394,9 +394,13 @@ func (s *Server) v2CreateDeployment(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) v2GetDeployments(w http.ResponseWriter, r *http.Request) error {
-	return v2List(s, w, r, func(a *apis.API) ([]v2Deployment, error) {
+	return v2Get(s, w, r, func(a *apis.API) (v2Page[v2Deployment], error) {
 		list, err := s.gw.APIs.ListDeployments(r.Context(), a.ID)
-		return convert(list, toV2Deployment), err
+		if err != nil {
+			return v2Page[v2Deployment]{}, err
+		}
+		page, err := paginate(r, list, deploymentOrder)
+		return v2Page[v2Deployment]{Items: convert(page.Items, toV2Deployment), NextToken: page.NextToken}, err
 	})
 }
 

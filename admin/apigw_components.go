@@ -175,7 +175,7 @@ func inUse(what, name string, rt *apis.Route) error {
 }
 
 // listByName answers a page of the components of one kind that an API keeps
-// by name, ordered by name and paged by id.
+// by name, ordered and paged by name.
 func listByName[V, J any](s *Server, w http.ResponseWriter, r *http.Request, kind string,
 	of func(*apis.API) map[string]V, show func(apiID, name string, v V) J) error {
 	a, err := s.restAPI(r.Context(), r.PathValue("api"))
@@ -184,7 +184,7 @@ func listByName[V, J any](s *Server, w http.ResponseWriter, r *http.Request, kin
 	}
 	m := of(a)
 	names := slices.Sorted(maps.Keys(m))
-	page, next, err := pageByID(r, names, func(n string) string { return nameID(a.ID, kind, n) })
+	page, next, err := pageByKey(r, names, func(n string) sortKey { return sortKey{n} })
 	if err != nil {
 		return err
 	}
@@ -636,7 +636,7 @@ func (s *Server) apigwGetGatewayResponses(w http.ResponseWriter, r *http.Request
 		return err
 	}
 	types := slices.Sorted(slices.Values(apis.GatewayResponseTypes))
-	page, next, err := pageByID(r, types, func(t string) string { return t })
+	page, next, err := pageByKey(r, types, func(t string) sortKey { return sortKey{t} })
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func (s *Server) apigwGetDeployments(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return restAPIErr(id, err)
 	}
-	page, next, err := pageByID(r, list, func(d apis.DeploymentSummary) string { return d.ID })
+	page, next, err := pageByKey(r, list, deploymentOrder)
 	if err != nil {
 		return err
 	}

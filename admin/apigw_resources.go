@@ -61,7 +61,7 @@ func (s *Server) apigwGetResources(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	tree := a.ResourceTree()
-	page, next, err := pageByID(r, tree, func(n apis.ResourceNode) string { return n.ID })
+	page, next, err := pageByKey(r, tree, func(n apis.ResourceNode) sortKey { return sortKey{n.Path} })
 	if err != nil {
 		return err
 	}

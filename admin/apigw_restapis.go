@@ -252,7 +252,7 @@ func (s *Server) apigwGetRestAPIs(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	rest := slices.DeleteFunc(list, func(a *apis.API) bool { return a.Protocol != apis.ProtocolREST })
-	page, next, err := pageByID(r, rest, func(a *apis.API) string { return a.ID })
+	page, next, err := pageByKey(r, rest, func(a *apis.API) sortKey { return sortKey{a.Name, a.ID} })
 	if err != nil {
 		return err
 	}

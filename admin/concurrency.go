@@ -139,11 +139,12 @@ func (s *Server) listProvisioned(w http.ResponseWriter, r *http.Request, name st
 		return err
 	}
 	mine := slices.DeleteFunc(all, func(pc functions.ProvisionedConfig) bool { return pc.FunctionName != name })
-	return writePage(w, r, "ProvisionedConcurrencyConfigs", mine, func(pc functions.ProvisionedConfig) provisionedResponse {
-		doc := s.provisionedDoc(r.Context(), pc)
-		doc.FunctionArn = functions.ARN(pc.FunctionName, pc.Qualifier)
-		return doc
-	})
+	return writePage(w, r, "ProvisionedConcurrencyConfigs", mine, func(pc functions.ProvisionedConfig) sortKey { return sortKey{pc.Qualifier} },
+		func(pc functions.ProvisionedConfig) provisionedResponse {
+			doc := s.provisionedDoc(r.Context(), pc)
+			doc.FunctionArn = functions.ARN(pc.FunctionName, pc.Qualifier)
+			return doc
+		})
 }
 
 func (s *Server) getProvisioned(w http.ResponseWriter, r *http.Request, ref functions.Ref) error {

@@ -500,7 +500,9 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) error {
 			all = append(all, toConfiguration(v, v.Version))
 		}
 	}
-	return writePage(w, r, "Functions", all, func(c functionConfiguration) functionConfiguration { return c })
+	return writePage(w, r, "Functions", all,
+		func(c functionConfiguration) sortKey { return sortKey{c.FunctionName, versionOrder(c.Version)} },
+		func(c functionConfiguration) functionConfiguration { return c })
 }
 
 func (s *Server) updateFunctionCode(w http.ResponseWriter, r *http.Request, name string) error {

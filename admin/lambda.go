@@ -143,43 +143,41 @@ func pathAlias(r *http.Request) (string, error) {
 	return a, nil
 }
 
-// writePage answers a Lambda list: the page of items that ?Marker and ?MaxItems
-// select, each converted by conv, under key, with NextMarker when more follow.
-func writePage[T, U any](w http.ResponseWriter, r *http.Request, key string, items []T, conv func(T) U) error {
-	from, to, next, err := page(r, len(items))
-	if err != nil {
-		return err
+// writePage answers a Lambda list: the page of items (in the order of their
+// keys) that ?Marker and ?MaxItems select, each converted by conv, under name,
+// with NextMarker when more follow. Markers are places in the order, not
+// offsets (see cutPage).
+func writePage[T, U any](w http.ResponseWriter, r *http.Request, name string, items []T, key func(T) sortKey, conv func(T) U) error {
+	q := r.URL.Query()
+	limit := 50
+	if v := q.Get("MaxItems"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10000 {
+			return invalid("MaxItems %q must be 1..10000", v)
+		}
+		limit = n
 	}
-	out := make([]U, 0, to-from)
-	for _, it := range items[from:to] {
+	m := q.Get("Marker")
+	page, next, ok := cutPage(items, key, m, limit)
+	if !ok {
+		return invalid("Marker %q is not one this API returned: pass the NextMarker of the previous page, or no Marker for the first", truncateString(m, 100))
+	}
+	out := make([]U, 0, len(page))
+	for _, it := range page {
 		out = append(out, conv(it))
 	}
-	doc := map[string]any{key: out}
+	doc := map[string]any{name: out}
 	if next != "" {
 		doc["NextMarker"] = next
 	}
 	return writeJSON(w, http.StatusOK, doc)
 }
 
-// page applies Lambda's Marker/MaxItems paging to n items; markers are offsets.
-func page(r *http.Request, n int) (from, to int, next string, err error) {
-	q := r.URL.Query()
-	if m := q.Get("Marker"); m != "" {
-		from, err = strconv.Atoi(m)
-		if err != nil || from < 0 || from > n {
-			return 0, 0, "", invalid("Marker %q is not one this API returned", m)
-		}
+// versionOrder is the sort key part of a function version: $LATEST first, then
+// the published versions by number.
+func versionOrder(v string) string {
+	if v == functions.Latest || v == "" {
+		return ""
 	}
-	max := 50
-	if v := q.Get("MaxItems"); v != "" {
-		max, err = strconv.Atoi(v)
-		if err != nil || max < 1 || max > 10000 {
-			return 0, 0, "", invalid("MaxItems %q must be 1..10000", v)
-		}
-	}
-	to = min(from+max, n)
-	if to < n {
-		next = strconv.Itoa(to)
-	}
-	return from, to, next, nil
+	return fmt.Sprintf("%020s", v)
 }

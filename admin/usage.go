@@ -153,9 +153,10 @@ func boolQuery(r *http.Request, name string) (bool, error) {
 	return b, nil
 }
 
-// pageByID cuts a sorted list at position (the id of its first item) and limit
-// (default 25, at most 500); it returns the page and the next position.
-func pageByID[T any](r *http.Request, all []T, id func(T) string) ([]T, string, error) {
+// pageByKey cuts all, in the order of key, at position and limit (default 25,
+// at most 500); it returns the page and the next position. A position is a
+// place in that order (see cutPage), not an item's id or an offset.
+func pageByKey[T any](r *http.Request, all []T, key func(T) sortKey) ([]T, string, error) {
 	q := r.URL.Query()
 	limit := 25
 	if v := q.Get("limit"); v != "" {
@@ -165,25 +166,12 @@ func pageByID[T any](r *http.Request, all []T, id func(T) string) ([]T, string, 
 		}
 		limit = n
 	}
-	start := 0
-	if pos := q.Get("position"); pos != "" {
-		start = -1
-		for i, v := range all {
-			if id(v) == pos {
-				start = i
-				break
-			}
-		}
-		if start < 0 {
-			return nil, "", badRequest("Invalid position '%s'", pos)
-		}
+	pos := q.Get("position")
+	page, next, ok := cutPage(all, key, pos, limit)
+	if !ok {
+		return nil, "", badRequest("Invalid position '%s': pass the position of the previous page, or none for the first", truncate(pos, 100))
 	}
-	end := min(start+limit, len(all))
-	next := ""
-	if end < len(all) {
-		next = id(all[end])
-	}
-	return all[start:end], next, nil
+	return page, next, nil
 }
 
 // collection is AWS's paged collection: {"item": [...], "position": "..."}.
@@ -201,7 +189,7 @@ func (h *usageHandlers) getKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pg, next, err := pageByID(r, keys, func(k *usage.APIKey) string { return k.ID })
+	pg, next, err := pageByKey(r, keys, func(k *usage.APIKey) sortKey { return sortKey{k.Name, k.ID} })
 	if err != nil {
 		return err
 	}
@@ -339,7 +327,7 @@ func (h *usageHandlers) getPlans(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pg, next, err := pageByID(r, plans, func(p *usage.Plan) string { return p.ID })
+	pg, next, err := pageByKey(r, plans, func(p *usage.Plan) sortKey { return sortKey{p.Name, p.ID} })
 	if err != nil {
 		return err
 	}
@@ -595,7 +583,7 @@ func (h *usageHandlers) getPlanKeys(w http.ResponseWriter, r *http.Request) erro
 		}
 		keys = kept
 	}
-	pg, next, err := pageByID(r, keys, func(k *usage.APIKey) string { return k.ID })
+	pg, next, err := pageByKey(r, keys, func(k *usage.APIKey) sortKey { return sortKey{k.Name, k.ID} })
 	if err != nil {
 		return err
 	}
