@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"net"
@@ -154,7 +155,7 @@ func TestCustomFormatToAFile(t *testing.T) {
 	}
 	// $context.path is the stage and the path, as on API Gateway (whose
 	// URLs carry the API id in the host name, where Portico's carry it first).
-	want := `req-1 abcdefghij/dev "GET /pets/{id} /dev/pets/7" 200 5 15 ms err=- type=- who=user-9 tenant=acme [30/Nov/2026:12:00:00 +0000]
+	want := `req-1 abcdefghij/dev "GET /pets/{id} /dev/pets/7" 200 5 15 ms err="-" type=- who=user-9 tenant=acme [30/Nov/2026:12:00:00 +0000]
 req-2 abcdefghij/dev "GET - /dev/pets/7" 403 42 15 ms err="Missing Authentication Token" type=MISSING_AUTHENTICATION_TOKEN who=- tenant=- [30/Nov/2026:12:00:00 +0000]
 `
 	if string(got) != want {
@@ -307,5 +308,34 @@ func TestClientCertVariables(t *testing.T) {
 	}
 	if got := string(f.Append(nil, &Record{C: &pipeline.Context{}})); got != "-|-|-|-|-|-" {
 		t.Errorf("without a client certificate: %q", got)
+	}
+}
+
+// $context.error.messageString is the quoted message, "-" without an error,
+// so that a JSON format writing it bare stays valid JSON on every line, and
+// decodes to the message whatever it holds.
+func TestMessageStringKeepsJSONValid(t *testing.T) {
+	f, err := Parse(`{"ems":$context.error.messageString,"status":$context.status}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ msg, want string }{
+		{"", "-"},
+		{"Missing Authentication Token", "Missing Authentication Token"},
+		{"bad \"name\"\tin \\ body\x01\x7f <é> \xff", "bad \"name\"\tin \\ body\x01\x7f <é> \ufffd"},
+	} {
+		c := &pipeline.Context{}
+		c.Error.Message = tc.msg
+		line := f.Append(nil, &Record{C: c, Status: 200})
+		var got struct {
+			EMS string `json:"ems"`
+		}
+		if err := json.Unmarshal(line, &got); err != nil {
+			t.Errorf("message %q: line %s is not JSON: %v", tc.msg, line, err)
+			continue
+		}
+		if got.EMS != tc.want {
+			t.Errorf("message %q: ems %q, want %q", tc.msg, got.EMS, tc.want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/pipeline"
@@ -94,11 +95,15 @@ var variables = map[string]getter{
 	"error.message":                          str(func(r *Record) string { return r.C.Error.Message }),
 	"error.responseType":                     str(func(r *Record) string { return string(r.C.Error.ResponseType) }),
 	"error.validationErrorString":            str(func(r *Record) string { return r.C.Error.ValidationErrorString }),
+	// The quoted value of $context.error.message, "$context.error.message":
+	// "-" when there is no error, so that a JSON format that writes it
+	// unquoted ("message":$context.error.messageString) stays valid on every
+	// line. The quoting is JSON's.
 	"error.messageString": func(b []byte, r *Record) []byte {
 		if r.C.Error.Message == "" {
-			return b
+			return append(b, `"-"`...)
 		}
-		return strconv.AppendQuote(b, r.C.Error.Message)
+		return appendJSONString(b, r.C.Error.Message)
 	},
 	"isCanaryRequest": func(b []byte, r *Record) []byte {
 		return strconv.AppendBool(b, r.C.IsCanaryRequest)
@@ -239,6 +244,42 @@ func (f *Format) Append(b []byte, r *Record) []byte {
 		}
 	}
 	return b
+}
+
+// appendJSONString appends s as a JSON string: quoted, with '"', '\\' and
+// control characters escaped and invalid UTF-8 replaced by U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20 || c == 0x7f:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n
+	}
+	return append(b, '"')
 }
 
 // escapeLineBreaks writes the line breaks of b[n:] as \n and \r.

@@ -1,20 +1,31 @@
-// Package execlog is the gateway's execution-logging stage: per stage
-// (methodSettings "*/*" loggingLevel OFF, ERROR or INFO, and dataTraceEnabled),
-// what the gateway did with a request goes to the server log with its request
-// id: at INFO the request and its completion, at ERROR only requests answered
-// with an error; with data tracing on, the request's headers and body and the
-// response's body (the first 1 KB of each, as API Gateway truncates them), with
-// Authorization, x-api-key, security tokens and cookies masked.
+// Package execlog is the gateway's execution-logging stage: per method of a
+// REST API (its methodSettings entry "/pets/{id}/GET", else the stage's "*/*"
+// entry; per stage on other APIs), loggingLevel OFF, ERROR or INFO and
+// dataTraceEnabled say what the gateway did with a request goes to the server
+// log with its request id: at INFO the method request and its completion, at
+// ERROR only requests answered with an error; with data tracing on, the
+// client's headers and body and the response's headers and body (the first
+// 1 KB of each body, as API Gateway truncates them), with Authorization,
+// x-api-key, security tokens, cookies and every header the API's authorizers
+// and API key schemes read masked.
+//
+// Two pipeline stages share the work: Stage wraps the pipeline and logs the
+// completion, RequestStage runs once the method is matched and logs the method
+// request.
 package execlog
 
 import (
+	"context"
+	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
 
 	"go.uber.org/fx"
 
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
@@ -28,13 +39,125 @@ const (
 // maxTrace bounds the bytes of a body written to the log.
 const maxTrace = 1024
 
-// masked are the headers whose values never reach the log.
+// masked are the headers whose values never reach the log, whatever the API.
 var masked = map[string]bool{
 	"Authorization": true, "X-Api-Key": true, "Cookie": true, "Set-Cookie": true,
 	"X-Amz-Security-Token": true, "Proxy-Authorization": true,
 }
 
-// Stage is the execution-logging stage. Safe for concurrent use.
+// logging is what one method logs.
+type logging struct {
+	// errors: requests answered with an error (ERROR and INFO); info: every
+	// request (INFO); trace: headers and bodies (INFO with dataTraceEnabled).
+	errors, info, trace bool
+}
+
+func loggingOf(level string, dataTrace bool) logging {
+	switch strings.ToUpper(level) {
+	case LevelInfo:
+		return logging{errors: true, info: true, trace: dataTrace}
+	case LevelError:
+		return logging{errors: true}
+	}
+	return logging{}
+}
+
+// plan is what a stage deployment logs. Read-only once made.
+type plan struct {
+	// all is the "*/*" entry's: for requests that match no method, and for
+	// every method of HTTP and WebSocket APIs.
+	all logging
+	// methods holds the REST methods that log otherwise than all, keyed by
+	// the deployment's routes (the router matches &API.Routes[i]).
+	methods map[*apis.Route]logging
+	// some says some request logs; someInfo, someTrace that some method logs
+	// at INFO, with data tracing.
+	some, someInfo, someTrace bool
+	// secret are the headers masked (canonical names).
+	secret map[string]bool
+}
+
+// planOf resolves d's method settings, as throttling resolves them: a REST
+// method's own entry ("/pets/{id}/GET") replaces "*/*" (API Gateway copies
+// "*/*" into an entry when it makes one); an entry without a logging level
+// takes "*/*"'s.
+func planOf(d *pipeline.Deployed) *plan {
+	st := d.Stage
+	all := st.MethodSettings[apis.MethodSettingsAll]
+	p := &plan{all: loggingOf(all.LoggingLevel, all.DataTraceEnabled)}
+	note := func(l logging) {
+		p.some = p.some || l.errors
+		p.someInfo = p.someInfo || l.info
+		p.someTrace = p.someTrace || l.trace
+	}
+	note(p.all)
+	if a := d.API; a != nil && (a.Protocol == apis.ProtocolREST || a.Protocol == "") {
+		for i := range a.Routes {
+			r := &a.Routes[i]
+			ms, ok := st.MethodSettings[apis.MethodSettingsKey(r.Path, r.Method)]
+			if !ok {
+				continue
+			}
+			level := ms.LoggingLevel
+			if level == "" {
+				level = all.LoggingLevel
+			}
+			if l := loggingOf(level, ms.DataTraceEnabled); l != p.all {
+				if p.methods == nil {
+					p.methods = map[*apis.Route]logging{}
+				}
+				p.methods[r] = l
+				note(l)
+			}
+		}
+	}
+	p.secret = secretHeaders(d.API)
+	return p
+}
+
+// of returns what the request of route r (nil when none matched) logs.
+func (p *plan) of(r *apis.Route) logging {
+	if l, ok := p.methods[r]; ok && r != nil {
+		return l
+	}
+	return p.all
+}
+
+// secretHeaders returns masked and the headers a's security schemes read: API
+// key schemes in a header, and the header identity sources of its authorizers
+// (a TOKEN authorizer's token, a REQUEST or JWT authorizer's headers).
+func secretHeaders(a *apis.API) map[string]bool {
+	out := maps.Clone(masked)
+	if a == nil {
+		return out
+	}
+	for name, raw := range a.Authorizers {
+		var scheme struct {
+			Name string `json:"name"`
+			In   string `json:"in"`
+		}
+		if json.Unmarshal(raw, &scheme) == nil && strings.EqualFold(scheme.In, "header") && scheme.Name != "" {
+			out[http.CanonicalHeaderKey(scheme.Name)] = true
+		}
+		au, err := apis.ParseAuthorizer(a.Protocol, name, raw)
+		if err != nil || au == nil {
+			continue
+		}
+		for _, src := range au.IdentitySource {
+			if h, ok := strings.CutPrefix(src, "header."); ok {
+				out[http.CanonicalHeaderKey(h)] = true
+			}
+		}
+	}
+	return out
+}
+
+// clientHeaderKey is the request context key of the client's headers, kept by
+// Stage before the tracing stage adds its own (traceparent, X-Amzn-Trace-Id).
+type clientHeaderKey struct{}
+
+// Stage is the execution log's outer stage: it logs each request's
+// completion. Safe for concurrent use.
 type Stage struct {
 	log *slog.Logger
 	now func() time.Time
@@ -53,36 +176,29 @@ func New(log *slog.Logger) *Stage {
 // Name implements pipeline.Stage.
 func (*Stage) Name() string { return "execlog" }
 
-// Order implements pipeline.Stage.
-func (*Stage) Order() int { return pipeline.OrderObserve }
+// Order implements pipeline.Stage: outside the tracing stage, which adds its
+// trace headers to the request, so that the client's own can be kept.
+func (*Stage) Order() int { return pipeline.OrderObserve - 2 }
 
-// Compile implements pipeline.Stage: nothing to do unless the stage's "*/*"
-// method settings log.
+// Compile implements pipeline.Stage: nothing to do unless some method of the
+// stage logs.
 func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
-	ms, ok := d.Stage.MethodSettings["*/*"]
-	level := strings.ToUpper(ms.LoggingLevel)
-	if !ok || (level != LevelInfo && level != LevelError) {
+	p := planOf(d)
+	if !p.some {
 		return nil, nil
 	}
-	info, trace := level == LevelInfo, ms.DataTraceEnabled && level == LevelInfo
+	// The tracing stage writes its headers into the request: keep the
+	// client's for the method request's trace.
+	keepHeaders := p.someTrace && d.Stage.TracingEnabled
 	return func(next pipeline.Handler) pipeline.Handler {
 		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
-			ctx := r.Context()
-			base := []any{"requestId", c.RequestID, "api", c.APIID, "stage", c.Stage}
-			if info {
-				attrs := append(base, "method", r.Method, "path", r.URL.Path)
-				if trace {
-					attrs = append(attrs, "headers", maskHeaders(r.Header))
-					body, _ := c.ReadBody(r) // r.Body reads the same bytes (or error) again
-					if len(body) > 0 {
-						attrs = append(attrs, "body", truncate(body))
-					}
-				}
-				s.log.InfoContext(ctx, "execution: method request", attrs...)
+			if keepHeaders {
+				r = r.WithContext(context.WithValue(r.Context(), clientHeaderKey{}, r.Header.Clone()))
 			}
 			start := s.now()
-			tw := &traceWriter{StatusWriter: pipeline.StatusWriter{ResponseWriter: w}, keep: trace}
+			tw := &traceWriter{StatusWriter: pipeline.StatusWriter{ResponseWriter: w}, keep: p.someTrace}
 			err := next.ServeRequest(tw, r, c)
+			l := p.of(c.Route)
 			status := tw.Status
 			if c.Status != 0 {
 				status = c.Status
@@ -90,16 +206,17 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			if status == 0 {
 				status = http.StatusOK
 			}
-			if !info && status < 400 {
+			if !l.errors || (!l.info && status < 400) {
 				return err
 			}
-			attrs := append(base, "status", status, "latencyMs", c.Latency(start, func(t time.Time) time.Duration { return s.now().Sub(t) }).Milliseconds(),
-				"resource", c.ResourcePath, "integrationLatencyMs", c.IntegrationLatency.Milliseconds())
+			attrs := []any{"requestId", c.RequestID, "api", c.APIID, "stage", c.Stage,
+				"status", status, "latencyMs", c.Latency(start, func(t time.Time) time.Duration { return s.now().Sub(t) }).Milliseconds(),
+				"resource", c.ResourcePath, "integrationLatencyMs", c.IntegrationLatency.Milliseconds()}
 			if c.Error.ResponseType != "" {
 				attrs = append(attrs, "errorType", string(c.Error.ResponseType), "error", c.Error.Message)
 			}
-			if trace {
-				attrs = append(attrs, "responseHeaders", maskHeaders(tw.Header()))
+			if l.trace {
+				attrs = append(attrs, "responseHeaders", maskHeaders(tw.Header(), p.secret))
 				if len(tw.body) > 0 {
 					attrs = append(attrs, "responseBody", string(tw.body))
 				}
@@ -113,8 +230,63 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			case status >= 400:
 				level = slog.LevelWarn
 			}
-			s.log.Log(ctx, level, "execution: method completed", attrs...)
+			s.log.Log(r.Context(), level, "execution: method completed", attrs...)
 			return err
+		})
+	}, nil
+}
+
+// RequestStage is the execution log's inner stage: once the method is
+// matched, it logs the method request of methods that log at INFO. Safe for
+// concurrent use.
+type RequestStage struct {
+	log *slog.Logger
+}
+
+var _ pipeline.Stage = (*RequestStage)(nil)
+
+// NewRequestStage returns the stage logging to log.
+func NewRequestStage(log *slog.Logger) *RequestStage {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &RequestStage{log: log}
+}
+
+// Name implements pipeline.Stage.
+func (*RequestStage) Name() string { return "execlog-request" }
+
+// Order implements pipeline.Stage.
+func (*RequestStage) Order() int { return pipeline.OrderRouted }
+
+// Compile implements pipeline.Stage: nothing to do unless some method of the
+// stage logs at INFO.
+func (s *RequestStage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
+	p := planOf(d)
+	if !p.someInfo {
+		return nil, nil
+	}
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			l := p.of(c.Route)
+			if !l.info {
+				return next.ServeRequest(w, r, c)
+			}
+			attrs := []any{"requestId", c.RequestID, "api", c.APIID, "stage", c.Stage, "method", r.Method, "path", r.URL.Path,
+				"resource", c.ResourcePath}
+			if l.trace {
+				h := r.Header
+				if kept, ok := r.Context().Value(clientHeaderKey{}).(http.Header); ok {
+					h = kept
+				}
+				attrs = append(attrs, "headers", maskHeaders(h, p.secret))
+				body, _ := c.ReadBody(r) // r.Body reads the same bytes (or error) again
+				if len(body) > 0 {
+					attrs = append(attrs, "body", truncate(body))
+				}
+			}
+			s.log.InfoContext(r.Context(), "execution: method request", attrs...)
+			return next.ServeRequest(w, r, c)
 		})
 	}, nil
 }
@@ -126,11 +298,12 @@ func truncate(b []byte) string {
 	return string(b)
 }
 
-// maskHeaders returns h as one string per header, secrets masked.
-func maskHeaders(h http.Header) map[string]string {
+// maskHeaders returns h as one string per header, the values of the headers
+// in secret (canonical names) masked.
+func maskHeaders(h http.Header, secret map[string]bool) map[string]string {
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
-		if masked[http.CanonicalHeaderKey(k)] {
+		if secret[http.CanonicalHeaderKey(k)] {
 			out[k] = "********"
 			continue
 		}
@@ -155,7 +328,10 @@ func (w *traceWriter) Write(b []byte) (int, error) {
 	return w.StatusWriter.Write(b)
 }
 
-// Module provides the execution-logging stage to the pipeline.
+// Module provides the execution-logging stages to the pipeline.
 var Module = fx.Module("execlog",
 	fx.Provide(pipeline.AsStage(func(log *slog.Logger) *Stage { return New(log.With("component", "execution")) })),
+	fx.Provide(pipeline.AsStage(func(log *slog.Logger) *RequestStage {
+		return NewRequestStage(log.With("component", "execution"))
+	})),
 )

@@ -15,28 +15,78 @@ import (
 	"github.com/portico-dev/portico/gateway/responses"
 )
 
+// deployed is a stage of a REST API with POST /pets and GET /pets/{id}, whose
+// "*/*" method settings log at level (none when "").
 func deployed(level string, trace bool) *pipeline.Deployed {
 	st := &apis.Stage{APIID: "abcdefghij", Name: "dev"}
 	if level != "" {
 		st.MethodSettings = map[string]apis.MethodSetting{"*/*": {LoggingLevel: level, DataTraceEnabled: trace}}
 	}
-	return &pipeline.Deployed{Stage: st, Deployment: &apis.Deployment{}}
+	dep := &apis.Deployment{API: apis.API{ID: "abcdefghij", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "POST", Path: "/pets", RouteKey: "POST /pets"},
+		{Method: "GET", Path: "/pets/{id}", RouteKey: "GET /pets/{id}"},
+	}}}}
+	return &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API}
 }
 
-// run serves one request and returns the log records as JSON objects.
+// routeStub matches the deployment's route of the request's method, as the
+// gateway's route stage does (Context.Route points into API.Routes).
+type routeStub struct{}
+
+func (routeStub) Name() string { return "route" }
+func (routeStub) Order() int   { return pipeline.OrderRoute }
+func (routeStub) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			for i := range d.API.Routes {
+				if rt := &d.API.Routes[i]; rt.Method == r.Method {
+					c.Route, c.ResourcePath, c.RouteKey = rt, rt.Path, rt.RouteKey
+				}
+			}
+			return next.ServeRequest(w, r, c)
+		})
+	}, nil
+}
+
+// traceHeaders adds trace headers to the request, as the tracing stage does
+// between the execution log's two stages.
+type traceHeaders struct{}
+
+func (traceHeaders) Name() string { return "tracing" }
+func (traceHeaders) Order() int   { return pipeline.OrderObserve - 1 }
+func (traceHeaders) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			r.Header.Set("Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+			r.Header.Set("X-Amzn-Trace-Id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=b7ad6b7169203331;Sampled=1")
+			return next.ServeRequest(w, r, c)
+		})
+	}, nil
+}
+
+// run serves one POST request (with secrets in its headers) and returns the
+// log records as JSON objects; no secret may reach them.
 func run(t *testing.T, d *pipeline.Deployed, terminal pipeline.HandlerFunc) []map[string]any {
 	t.Helper()
-	var buf bytes.Buffer
-	s := New(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	h, err := pipeline.Chain(d, []pipeline.Stage{s, responses.New(nil)}, terminal)
-	if err != nil {
-		t.Fatal(err)
-	}
 	req := httptest.NewRequest("POST", "/abcdefghij/dev/pets", strings.NewReader(`{"name":"rex"}`))
 	req.Header.Set("Authorization", "Bearer sekrit-token")
 	req.Header.Set("X-Api-Key", "sekrit-key")
 	req.Header.Set("Cookie", "session=sekrit-cookie")
 	req.Header.Set("X-Trace-Me", "visible")
+	return serve(t, d, req, terminal)
+}
+
+// serve serves req through both execution-log stages, a route stage and
+// responses, and returns the log records; "sekrit" may not reach them.
+func serve(t *testing.T, d *pipeline.Deployed, req *http.Request, terminal pipeline.HandlerFunc, extra ...pipeline.Stage) []map[string]any {
+	t.Helper()
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	stages := append([]pipeline.Stage{New(log), NewRequestStage(log), responses.New(nil), routeStub{}}, extra...)
+	h, err := pipeline.Chain(d, stages, terminal)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := h.ServeRequest(httptest.NewRecorder(), req, &pipeline.Context{RequestID: "req-42", APIID: "abcdefghij", Stage: "dev"}); err != nil {
 		t.Fatal(err)
 	}
@@ -117,5 +167,108 @@ func TestLevels(t *testing.T) {
 				t.Errorf("level %q without data trace logged headers", tc.level)
 			}
 		}
+	}
+}
+
+// TestMethodSettingsOverrideStage: a method's own settings entry decides what
+// its requests log, either way, as update-stage's
+// /{resourcePath}/{METHOD}/logging/loglevel and /logging/dataTrace set it.
+func TestMethodSettingsOverrideStage(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		settings map[string]apis.MethodSetting
+		records  int
+		trace    bool // the method request has headers and a body
+	}{
+		{"stage traces, method off", map[string]apis.MethodSetting{
+			"*/*": {LoggingLevel: "INFO", DataTraceEnabled: true}, "/pets/POST": {LoggingLevel: "OFF"}}, 0, false},
+		{"stage traces, method INFO without trace", map[string]apis.MethodSetting{
+			"*/*": {LoggingLevel: "INFO", DataTraceEnabled: true}, "/pets/POST": {LoggingLevel: "INFO"}}, 2, false},
+		{"stage ERROR, method INFO", map[string]apis.MethodSetting{
+			"*/*": {LoggingLevel: "ERROR"}, "/pets/POST": {LoggingLevel: "INFO"}}, 2, false},
+		{"no stage entry, method traces", map[string]apis.MethodSetting{
+			"/pets/POST": {LoggingLevel: "INFO", DataTraceEnabled: true}}, 2, true},
+		{"another method's entry", map[string]apis.MethodSetting{
+			"*/*": {LoggingLevel: "OFF"}, "/pets/{id}/GET": {LoggingLevel: "INFO", DataTraceEnabled: true}}, 0, false},
+		{"entry without a level takes the stage's", map[string]apis.MethodSetting{
+			"*/*": {LoggingLevel: "INFO"}, "/pets/POST": {CachingEnabled: true}}, 2, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := deployed("", false)
+			d.Stage.MethodSettings = tc.settings
+			recs := run(t, d, echo)
+			if len(recs) != tc.records {
+				t.Fatalf("%d records, want %d: %v", len(recs), tc.records, recs)
+			}
+			if tc.records == 0 {
+				return
+			}
+			req := recs[0]
+			if req["msg"] != "execution: method request" || req["resource"] != "/pets" {
+				t.Errorf("first record %v", req)
+			}
+			_, headers := req["headers"]
+			_, body := req["body"]
+			if headers != tc.trace || body != tc.trace {
+				t.Errorf("method request %v: headers and body logged %v %v, want %v", req, headers, body, tc.trace)
+			}
+		})
+	}
+}
+
+// TestMasksAuthorizerAndAPIKeyHeaders: the headers the API's authorizers read
+// (a TOKEN authorizer's, a REQUEST authorizer's header sources) and an API key
+// scheme's header are masked like Authorization.
+func TestMasksAuthorizerAndAPIKeyHeaders(t *testing.T) {
+	d := deployed("INFO", true)
+	d.API.Authorizers = map[string]json.RawMessage{
+		"tok": json.RawMessage(`{"type":"apiKey","name":"X-My-Token","in":"header","x-amazon-apigateway-authtype":"custom",
+			"x-amazon-apigateway-authorizer":{"type":"token","authorizerUri":"function:authz","identitySource":"method.request.header.X-My-Token"}}`),
+		"req": json.RawMessage(`{"type":"apiKey","name":"Unused","in":"header","x-amazon-apigateway-authtype":"custom",
+			"x-amazon-apigateway-authorizer":{"type":"request","authorizerUri":"function:authz",
+			"identitySource":"method.request.header.x-tenant-secret, method.request.querystring.q"}}`),
+		"key": json.RawMessage(`{"type":"apiKey","name":"X-Partner-Key","in":"header"}`),
+	}
+	req := httptest.NewRequest("POST", "/abcdefghij/dev/pets?q=1", strings.NewReader(`{}`))
+	req.Header.Set("X-My-Token", "sekrit-token")
+	req.Header.Set("X-Tenant-Secret", "sekrit-tenant")
+	req.Header.Set("X-Partner-Key", "sekrit-partner")
+	req.Header.Set("X-Trace-Me", "visible")
+	recs := serve(t, d, req, echo)
+	if len(recs) != 2 {
+		t.Fatalf("records %v", recs)
+	}
+	hdr, _ := recs[0]["headers"].(map[string]any)
+	for _, h := range []string{"X-My-Token", "X-Tenant-Secret", "X-Partner-Key"} {
+		if hdr[h] != "********" {
+			t.Errorf("%s logged as %v", h, hdr[h])
+		}
+	}
+	if hdr["X-Trace-Me"] != "visible" {
+		t.Errorf("request headers %v", hdr)
+	}
+}
+
+// TestLogsTheClientsHeaders: with tracing on, the method request's headers
+// are the client's, without the trace headers the tracing stage adds.
+func TestLogsTheClientsHeaders(t *testing.T) {
+	d := deployed("INFO", true)
+	d.Stage.TracingEnabled = true
+	req := httptest.NewRequest("POST", "/abcdefghij/dev/pets", strings.NewReader(`{}`))
+	req.Header.Set("X-Trace-Me", "visible")
+	var seen http.Header
+	recs := serve(t, d, req, func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+		seen = r.Header
+		return echo(w, r, c)
+	}, traceHeaders{})
+	if len(recs) != 2 {
+		t.Fatalf("records %v", recs)
+	}
+	hdr, _ := recs[0]["headers"].(map[string]any)
+	if hdr["X-Trace-Me"] != "visible" || hdr["Traceparent"] != nil || hdr["X-Amzn-Trace-Id"] != nil {
+		t.Errorf("request headers %v, want the client's alone", hdr)
+	}
+	if seen.Get("Traceparent") == "" {
+		t.Error("the integration did not get the trace headers")
 	}
 }

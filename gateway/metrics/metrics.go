@@ -3,10 +3,12 @@
 // cache hits and misses, and observes latency and integration latency, named
 // after API Gateway's CloudWatch metrics (Count, 4XXError, 5XXError, Latency,
 // IntegrationLatency, CacheHitCount, CacheMissCount) and labelled by api_id,
-// api_name, stage and canary; with a stage's detailed metrics on
-// (methodSettings "*/*" metricsEnabled) also by method and resource (the route's
-// method and path template), else those two labels are empty. It also counts
-// WebSocket $connect requests and messages, and reports live connections.
+// api_name, stage and canary; with a method's detailed metrics on
+// (metricsEnabled in its methodSettings entry "/pets/{id}/GET", else in the
+// stage's "*/*"; on HTTP and WebSocket APIs "*/*" alone) also by method and
+// resource (the route's method and path template), else those two labels are
+// empty. It also counts WebSocket $connect requests and messages, and reports
+// live connections.
 //
 // Label children are resolved when a stage deployment compiles, so a request
 // costs no label lookups or allocations.
@@ -112,13 +114,26 @@ func (s *Stage) series(lv ...string) *series {
 	}
 }
 
-// Detailed reports whether a stage has detailed (per-method) metrics on.
+// Detailed reports whether a stage has detailed (per-method) metrics on for
+// all its methods: its "*/*" method settings say so.
 func Detailed(st *apis.Stage) bool {
 	if st == nil {
 		return false
 	}
-	ms, ok := st.MethodSettings["*/*"]
+	ms, ok := st.MethodSettings[apis.MethodSettingsAll]
 	return ok && ms.MetricsEnabled
+}
+
+// detailedRoute reports whether route r of API a has detailed metrics on in
+// stage st: on a REST API, as its own method settings entry says, else as
+// "*/*" says (API Gateway copies "*/*" into an entry when it makes one, so the
+// entry decides); on other APIs as "*/*" says.
+func detailedRoute(st *apis.Stage, a *apis.API, r *apis.Route) bool {
+	if a.Protocol == apis.ProtocolREST || a.Protocol == "" {
+		ms, _, ok := st.EffectiveMethodSetting(r.Path, r.Method)
+		return ok && ms.MetricsEnabled
+	}
+	return Detailed(st)
 }
 
 // Compile implements pipeline.Stage: it resolves the label children of the
@@ -135,16 +150,24 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	base := s.series(d.Stage.APIID, apiName, d.Stage.Name, canary, "", "")
 	var routes []apis.Route
 	var perRoute []*series
-	if Detailed(d.Stage) && d.API != nil {
-		routes = d.API.Routes
-		perRoute = make([]*series, len(routes))
-		for i := range routes {
-			method := routes[i].Method
-			resource := routes[i].Path
-			if resource == "" {
-				resource = routes[i].RouteKey
+	if d.API != nil {
+		for i := range d.API.Routes {
+			r := &d.API.Routes[i]
+			if !detailedRoute(d.Stage, d.API, r) {
+				continue
 			}
-			perRoute[i] = s.series(d.Stage.APIID, apiName, d.Stage.Name, canary, method, resource)
+			if perRoute == nil {
+				routes = d.API.Routes
+				perRoute = make([]*series, len(routes))
+				for j := range perRoute {
+					perRoute[j] = base
+				}
+			}
+			resource := r.Path
+			if resource == "" {
+				resource = r.RouteKey
+			}
+			perRoute[i] = s.series(d.Stage.APIID, apiName, d.Stage.Name, canary, r.Method, resource)
 		}
 	}
 	return func(next pipeline.Handler) pipeline.Handler {

@@ -172,6 +172,49 @@ func TestStageDetailedMetricsAndCanaryLabels(t *testing.T) {
 	}
 }
 
+// TestMethodSettingsOverrideDetailedMetrics: a REST method's own settings
+// entry decides its detailed metrics, either way: off for GET /pets while "*/*"
+// has them on (its requests count under the stage, method and resource empty),
+// on for ANY /{proxy+} while "*/*" has them off.
+func TestMethodSettingsOverrideDetailedMetrics(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		settings map[string]apis.MethodSetting
+		want     map[[2]string]float64 // method, resource -> requests
+	}{
+		{"method off", map[string]apis.MethodSetting{"*/*": {MetricsEnabled: true}, "/pets/GET": {MetricsEnabled: false}},
+			map[[2]string]float64{{"", ""}: 2, {"ANY", "/{proxy+}"}: 1}},
+		{"method on", map[string]apis.MethodSetting{"*/*": {MetricsEnabled: false}, "/{proxy+}/ANY": {MetricsEnabled: true}},
+			map[[2]string]float64{{"", ""}: 2, {"ANY", "/{proxy+}"}: 1}},
+		{"stage off, entry without metrics", map[string]apis.MethodSetting{"/pets/GET": {LoggingLevel: "INFO"}},
+			map[[2]string]float64{{"", ""}: 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(prometheus.NewRegistry())
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := deployed(false, false)
+			d.Stage.MethodSettings = tc.settings
+			for _, i := range []int{0, 0, 1} {
+				route := &d.API.Routes[i]
+				serve(t, s, d, func(w http.ResponseWriter, _ *http.Request, c *pipeline.Context) error {
+					c.Route = route
+					return nil
+				}, nil)
+			}
+			for k, want := range tc.want {
+				if got := testutil.ToFloat64(s.requests.WithLabelValues("abcdefghij", "pets", "dev", "false", k[0], k[1])); got != want {
+					t.Errorf("%q %q: %v requests, want %v", k[0], k[1], got, want)
+				}
+			}
+			if n := testutil.CollectAndCount(s.requests); n != len(tc.want) {
+				t.Errorf("%d request series, want %d", n, len(tc.want))
+			}
+		})
+	}
+}
+
 func TestRouteIndex(t *testing.T) {
 	routes := make([]apis.Route, 5)
 	for i := range routes {

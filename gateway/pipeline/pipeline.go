@@ -49,6 +49,9 @@ const (
 	OrderCORS = 200
 	// OrderRoute matches the route (built in); later stages see Context.Route.
 	OrderRoute = 250
+	// OrderRouted observes the matched method before anything acts on it:
+	// the execution log's method request, whose settings are the method's.
+	OrderRouted = 260
 	// OrderThrottle applies account, stage and method throttles.
 	OrderThrottle = 300
 	// OrderAPIKey checks API keys and usage plans (throttle and quota).
