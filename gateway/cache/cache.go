@@ -8,7 +8,9 @@
 // setting enables caching. A method setting ("/pets/GET", else "*/*") decides
 // cachingEnabled and cacheTtlInSeconds (default 300, 0 turns caching off). Only
 // 2xx responses up to MaxEntryBytes are kept (API Gateway keeps error responses
-// too, a frequent complaint; Portico does not). The key is the method, the
+// too, a frequent complaint; Portico does not), with the headers the
+// integration answered: those the stages in front of the cache set (request
+// ids, the trace header) are the current request's on a hit too. The key is the method, the
 // integration's cacheNamespace (default: the resource path) and the values of its
 // cacheKeyParameters (method.request.querystring.x, .multivaluequerystring.x,
 // .header.x, .multivalueheader.x, .path.x), within the stage deployment that
@@ -414,12 +416,16 @@ func (s *Stage) serve(w http.ResponseWriter, r *http.Request, c *pipeline.Contex
 	}
 	rc.counts.misses.Add(1)
 	c.CacheMiss = true
+	// What the stages before this one set (request ids, the trace header)
+	// belongs to this request: the entry keeps only what the integration
+	// answered below.
+	before := w.Header().Clone()
 	rec := &recorder{ResponseWriter: w}
 	err := next.ServeRequest(rec, r, c)
 	if err != nil || rec.status < 200 || rec.status > 299 || rec.overflow {
 		return err
 	}
-	e := &entry{status: rec.status, header: storedHeader(rec.header), body: rec.body, expires: t.Add(rc.ttl)}
+	e := &entry{status: rec.status, header: storedHeader(rec.header, before), body: rec.body, expires: t.Add(rc.ttl)}
 	cost := int64(len(e.body)) + 256
 	for k, v := range e.header {
 		cost += int64(len(k))
@@ -540,15 +546,21 @@ func (s *Stage) adminSigned(r *http.Request, c *pipeline.Context) (bool, error) 
 	return err == nil, nil
 }
 
-// perRequest are the response headers that belong to one request, never cached.
-var perRequest = []string{"X-Amzn-Requestid", "X-Amz-Apigw-Id", "Apigw-Requestid", "Date", WarningHeader}
+// perRequest are the response headers that belong to one request, never
+// cached even when the integration set them.
+var perRequest = []string{"X-Amzn-Requestid", "X-Amz-Apigw-Id", "Apigw-Requestid", "X-Amzn-Trace-Id", "Date", WarningHeader}
 
-// storedHeader copies h without per-request headers, its slices clipped so that
-// an Add on a served copy cannot write into the entry.
-func storedHeader(h http.Header) http.Header {
+// storedHeader copies the headers of h that the rest of the pipeline set or
+// changed, those not in before (what the stages in front of the cache had
+// set: request ids, the trace header) and not per-request, its slices clipped
+// so that an Add on a served copy cannot write into the entry.
+func storedHeader(h, before http.Header) http.Header {
 	out := make(http.Header, len(h))
 	for k, v := range h {
 		if slices.Contains(perRequest, k) {
+			continue
+		}
+		if b, ok := before[k]; ok && slices.Equal(b, v) {
 			continue
 		}
 		out[k] = slices.Clip(slices.Clone(v))
