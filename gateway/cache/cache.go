@@ -266,37 +266,10 @@ type routeCache struct {
 	ttl     time.Duration
 	// prefix starts every key of the route: deployment, method and namespace.
 	prefix      string
-	params      []keyParam
+	params      []apis.CacheKeyParameter
 	requireAuth bool
 	strategy    string
 	counts      *counter
-}
-
-// keyParam is one cache key parameter.
-type keyParam struct {
-	in   string // querystring, header, path
-	name string
-	all  bool // multivalue
-}
-
-func parseKeyParam(p string) (keyParam, bool) {
-	rest, ok := strings.CutPrefix(p, "method.request.")
-	if !ok {
-		return keyParam{}, false
-	}
-	in, name, ok := strings.Cut(rest, ".")
-	if !ok || name == "" {
-		return keyParam{}, false
-	}
-	switch in {
-	case "querystring", "header", "path":
-		return keyParam{in: in, name: name}, true
-	case "multivaluequerystring":
-		return keyParam{in: "querystring", name: name, all: true}, true
-	case "multivalueheader":
-		return keyParam{in: "header", name: http.CanonicalHeaderKey(name), all: true}, true
-	}
-	return keyParam{}, false
 }
 
 // Compile implements pipeline.Stage: nil unless the stage is a REST stage with
@@ -344,18 +317,11 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			ns = r.Path
 		}
 		rc.prefix = depID + "\x00" + ns + "\x00"
-		bad := ""
 		for _, p := range r.Integration.CacheKeyParameters {
-			kp, ok := parseKeyParam(p)
-			if !ok {
-				bad = p
-				break
+			// The API's validation refused any other when it was written.
+			if kp, ok := apis.ParseCacheKeyParameter(p); ok {
+				rc.params = append(rc.params, kp)
 			}
-			rc.params = append(rc.params, kp)
-		}
-		if bad != "" {
-			s.log.Warn("route not cached: unknown cache key parameter", "api", st.APIID, "stage", st.Name, "route", r.RouteKey, "parameter", bad)
-			continue
 		}
 		routes[r] = rc
 	}
@@ -451,25 +417,25 @@ func (rc *routeCache) key(r *http.Request, c *pipeline.Context) string {
 	var q map[string][]string
 	for _, p := range rc.params {
 		b.WriteByte(0)
-		b.WriteString(p.in)
+		b.WriteString(p.In)
 		b.WriteByte('.')
-		b.WriteString(p.name)
+		b.WriteString(p.Name)
 		b.WriteByte('=')
 		var vals []string
-		switch p.in {
+		switch p.In {
 		case "querystring":
 			if q == nil {
 				q = r.URL.Query()
 			}
-			vals = q[p.name]
+			vals = q[p.Name]
 		case "header":
-			vals = r.Header.Values(p.name)
+			vals = r.Header.Values(p.Name)
 		case "path":
-			if v, ok := c.PathParameters[p.name]; ok {
+			if v, ok := c.PathParameters[p.Name]; ok {
 				vals = []string{v}
 			}
 		}
-		if !p.all && len(vals) > 1 {
+		if !p.All && len(vals) > 1 {
 			vals = vals[len(vals)-1:]
 		}
 		for i, v := range vals {
