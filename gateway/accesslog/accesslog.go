@@ -88,10 +88,12 @@ func (*Stage) Name() string { return "accesslog" }
 // Order implements pipeline.Stage.
 func (*Stage) Order() int { return pipeline.OrderObserve }
 
-// Validate checks access-log settings as the admin API receives them: the
-// format's variables and the destination's form.
-func Validate(s apis.AccessLogSettings) error {
-	if _, err := Parse(s.Format); err != nil {
+// Validate checks a stage's access-log settings where they are written
+// (the control planes, a template being deployed): the format (CheckFormat,
+// for an API of protocol) and the destination's form. The admin API also
+// checks the destination on the gateway's machine (CheckDestination).
+func Validate(protocol string, s apis.AccessLogSettings) error {
+	if _, err := CheckFormat(protocol, s.Format); err != nil {
 		return err
 	}
 	_, err := ParseDestination(s.DestinationARN)

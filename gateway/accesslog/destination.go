@@ -75,6 +75,35 @@ func ParseDestination(dest string) (Target, error) {
 	return Target{}, fmt.Errorf("access log destination %q: %s", dest, forms)
 }
 
+// CheckDestination parses dest (ParseDestination) and, for a file, refuses
+// one the gateway could never write on this machine: a directory (or a path
+// ending in /), or a path under a file. A file that does not exist yet is
+// fine: it is created, with its directories, at the first line.
+func CheckDestination(dest string) (Target, error) {
+	t, err := ParseDestination(dest)
+	if err != nil || t.Kind != kindFile {
+		return t, err
+	}
+	if strings.HasSuffix(dest, "/") {
+		return Target{}, fmt.Errorf("access log destination %q names a directory: name a file in it (%s)", dest, filepath.Join(t.Path, "access.log"))
+	}
+	if fi, err := os.Stat(t.Path); err == nil && fi.IsDir() {
+		return Target{}, fmt.Errorf("access log destination %q is a directory: name a file in it (%s)", dest, filepath.Join(t.Path, "access.log"))
+	}
+	for dir := filepath.Dir(t.Path); ; dir = filepath.Dir(dir) {
+		if fi, err := os.Stat(dir); err == nil {
+			if !fi.IsDir() {
+				return Target{}, fmt.Errorf("access log destination %q: %s is a file, not a directory: name a path in a directory", dest, dir)
+			}
+			break
+		}
+		if dir == filepath.Dir(dir) {
+			break
+		}
+	}
+	return t, nil
+}
+
 // sink writes lines to one destination from its own goroutine, through a
 // bounded queue: a request never waits for it; a line that finds the queue full
 // is dropped and counted. Safe for concurrent use.
