@@ -123,9 +123,25 @@ func Validate(protocol string, s apis.AccessLogSettings) error {
 
 // sinkFor returns the writer of t, starting it.
 func (s *Stage) sinkFor(t Target) *sink {
-	key := t.String()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.sinkForLocked(t)
+}
+
+// attach returns the writer of t for the stage side user, recording the use
+// (in one step, so that no sweep retires the writer in between).
+func (s *Stage) attach(user string, t Target) *sink {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := s.sinkForLocked(t)
+	s.users[user] = t.String()
+	s.sweepLocked()
+	return k
+}
+
+// sinkForLocked is sinkFor with s.mu held.
+func (s *Stage) sinkForLocked(t Target) *sink {
+	key := t.String()
 	if k := s.sinks[key]; k != nil {
 		return k
 	}
@@ -144,16 +160,12 @@ func userKey(d *pipeline.Deployed) string {
 	return k
 }
 
-// use records that the stage side user writes to dest ("" for none) and
-// retires the sinks no stage side uses any more.
-func (s *Stage) use(user, dest string) {
+// detach records that the stage side user writes no access log and retires
+// the sinks no stage side uses any more.
+func (s *Stage) detach(user string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if dest == "" {
-		delete(s.users, user)
-	} else {
-		s.users[user] = dest
-	}
+	delete(s.users, user)
 	s.sweepLocked()
 }
 
@@ -255,19 +267,17 @@ func (s *Stage) Dropped(dest string) (dropped, failed int64) {
 func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	set := d.Stage.AccessLogSettings
 	if set == nil || set.Format == "" || set.DestinationARN == "" {
-		s.use(userKey(d), "")
+		s.detach(userKey(d))
 		return nil, nil
 	}
 	f, err := Parse(set.Format)
 	if err == nil {
 		var t Target
 		if t, err = ParseDestination(set.DestinationARN); err == nil {
-			k := s.sinkFor(t)
-			s.use(userKey(d), t.String())
-			return s.middleware(f, k, t), nil
+			return s.middleware(f, s.attach(userKey(d), t), t), nil
 		}
 	}
-	s.use(userKey(d), "")
+	s.detach(userKey(d))
 	s.log.Error("stage access log settings are unusable: no access log", "api", d.Stage.APIID, "stage", d.Stage.Name, "err", err)
 	return nil, nil
 }
