@@ -30,7 +30,14 @@ func (s *Server) putAccessLog(w http.ResponseWriter, r *http.Request) error {
 	if preset, ok := accesslog.Presets[strings.ToLower(in.Format)]; ok {
 		in.Format = preset
 	}
-	if err := accesslog.Validate(in); err != nil {
+	a, err := s.gw.APIs.Get(r.Context(), r.PathValue("api"))
+	if err != nil {
+		return err
+	}
+	if _, err := accesslog.CheckFormat(a.Protocol, in.Format); err != nil {
+		return fmt.Errorf("%w: %w", err, errdefs.ErrInvalid)
+	}
+	if _, err := accesslog.CheckDestination(in.DestinationARN); err != nil {
 		return fmt.Errorf("%w: %w", err, errdefs.ErrInvalid)
 	}
 	st, err := s.gw.APIs.SetAccessLogSettings(r.Context(), r.PathValue("api"), r.PathValue("stage"), &in)

@@ -164,8 +164,10 @@ func (in *v2StageInput) methodSettings(a *apis.API, cur map[string]apis.MethodSe
 	return out, nil
 }
 
-// accessLog checks in's access log settings (a preset name is its format).
-func (in *v2StageInput) accessLog() (*apis.AccessLogSettings, error) {
+// accessLog checks in's access log settings for a stage of a (a preset name
+// is its format): the format must write $context.requestId, and the
+// destination be one the gateway can write.
+func (in *v2StageInput) accessLog(a *apis.API) (*apis.AccessLogSettings, error) {
 	if in.AccessLogSettings == nil {
 		return nil, nil
 	}
@@ -173,7 +175,10 @@ func (in *v2StageInput) accessLog() (*apis.AccessLogSettings, error) {
 	if preset, ok := accesslog.Presets[strings.ToLower(set.Format)]; ok {
 		set.Format = preset
 	}
-	if err := accesslog.Validate(set); err != nil {
+	if _, err := accesslog.CheckFormat(a.Protocol, set.Format); err != nil {
+		return nil, v2BadRequest("accessLogSettings: %v", err)
+	}
+	if _, err := accesslog.CheckDestination(set.DestinationARN); err != nil {
 		return nil, v2BadRequest("accessLogSettings: %v", err)
 	}
 	return &set, nil
@@ -211,7 +216,7 @@ func (s *Server) v2CreateStage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	logs, err := in.accessLog()
+	logs, err := in.accessLog(a)
 	if err != nil {
 		return err
 	}
@@ -288,7 +293,7 @@ func (s *Server) v2UpdateStage(w http.ResponseWriter, r *http.Request) error {
 	if p.SetMethodSettings, err = in.methodSettings(a, cur.MethodSettings); err != nil {
 		return err
 	}
-	logs, err := in.accessLog()
+	logs, err := in.accessLog(a)
 	if err != nil {
 		return err
 	}

@@ -11,12 +11,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	v2types "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 	"github.com/aws/smithy-go"
 )
 
 // TestAccessLogThroughUpdateStage sets a stage's access log with update-stage's
 // /accessLogSettings/format and /destinationArn (an unknown variable refused,
-// named), serves a request, finds its line, and removes the settings.
+// named; a format without a request id and a directory refused, as API
+// Gateway refuses them), serves a request, finds its line, and removes the
+// settings.
 func TestAccessLogThroughUpdateStage(t *testing.T) {
 	re := startRelease(t)
 	ctx := context.Background()
@@ -30,22 +34,66 @@ func TestAccessLogThroughUpdateStage(t *testing.T) {
 	if !errors.As(err, &ae) || ae.ErrorCode() != "BadRequestException" || !strings.Contains(ae.ErrorMessage(), "$context.nope") {
 		t.Fatalf("an unknown variable: %v", err)
 	}
-	logFile := filepath.Join(t.TempDir(), "prod.log")
-	out := re.update(t, op(agtypes.OpReplace, "/accessLogSettings/format", "$context.httpMethod $context.resourcePath $context.status"),
+	dir := t.TempDir()
+	for _, bad := range []struct{ path, value, want string }{
+		{"/accessLogSettings/format", "$context.httpMethod $context.resourcePath $context.status",
+			"must include at least $context.requestId or $context.extendedRequestId: add $context.requestId"},
+		{"/accessLogSettings/destinationArn", dir, "is a directory"},
+		{"/accessLogSettings/destinationArn", "file://" + dir, "is a directory"},
+	} {
+		_, err = re.ag.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: aws.String(re.apiID), StageName: aws.String("prod"),
+			PatchOperations: []agtypes.PatchOperation{op(agtypes.OpReplace, bad.path, bad.value)}})
+		if !errors.As(err, &ae) || ae.ErrorCode() != "BadRequestException" || !strings.Contains(ae.ErrorMessage(), bad.want) {
+			t.Errorf("replace %s %q: %v, want BadRequestException: %s", bad.path, bad.value, err, bad.want)
+		}
+	}
+	logFile := filepath.Join(dir, "prod.log")
+	out := re.update(t, op(agtypes.OpReplace, "/accessLogSettings/format", "$context.httpMethod $context.resourcePath $context.status $context.extendedRequestId"),
 		op(agtypes.OpReplace, "/accessLogSettings/destinationArn", "file://"+logFile))
 	if out.AccessLogSettings == nil || aws.ToString(out.AccessLogSettings.DestinationArn) != "file://"+logFile {
 		t.Fatalf("access log settings %+v", out.AccessLogSettings)
 	}
-	if code, body, _ := re.call(t, "/color", nil); code != 200 {
+	code, body, hdr := re.call(t, "/color", nil)
+	if code != 200 {
 		t.Fatalf("GET /color: %d %s", code, body)
 	}
 	re.env.Stop() // writes what is queued
 	raw, err := os.ReadFile(logFile)
-	if err != nil || string(raw) != "GET /color 200\n" {
+	if err != nil || string(raw) != "GET /color 200 "+hdr.Get("x-amz-apigw-id")+"\n" {
 		t.Fatalf("access log %q, %v", raw, err)
 	}
 	re.env.Restart()
 	if out := re.update(t, op(agtypes.OpRemove, "/accessLogSettings", "")); out.AccessLogSettings != nil {
 		t.Errorf("after remove: %+v", out.AccessLogSettings)
+	}
+}
+
+// TestV2AccessLogNeedsRequestID: apigatewayv2 create-stage and update-stage
+// refuse an access log format without $context.requestId (what AWS requires
+// of HTTP APIs; $context.extendedRequestId alone is not enough there) and a
+// directory as destination, with BadRequestException; a preset is taken.
+func TestV2AccessLogNeedsRequestID(t *testing.T) {
+	e := startV2(t)
+	ctx := t.Context()
+	api := must[*apigatewayv2.CreateApiOutput](t, "CreateApi")(e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("logged"), ProtocolType: "HTTP"}))
+	dir := t.TempDir()
+	var ae smithy.APIError
+	for _, bad := range []struct{ format, dest, want string }{
+		{"$context.httpMethod $context.routeKey $context.status", "stdout", "must include at least $context.requestId: add $context.requestId"},
+		{"$context.extendedRequestId $context.status", "stdout", "must include at least $context.requestId"},
+		{"$context.requestId", dir, "is a directory"},
+	} {
+		set := &v2types.AccessLogSettings{Format: aws.String(bad.format), DestinationArn: aws.String(bad.dest)}
+		_, err := e.ag.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: api.ApiId, StageName: aws.String("dev"), AccessLogSettings: set})
+		if !errors.As(err, &ae) || ae.ErrorCode() != "BadRequestException" || !strings.Contains(ae.ErrorMessage(), bad.want) {
+			t.Errorf("create-stage with %q to %q: %v, want BadRequestException: %s", bad.format, bad.dest, err, bad.want)
+		}
+	}
+	must[*apigatewayv2.CreateStageOutput](t, "CreateStage")(e.ag.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: api.ApiId, StageName: aws.String("dev"),
+		AccessLogSettings: &v2types.AccessLogSettings{Format: aws.String("clf"), DestinationArn: aws.String(filepath.Join(dir, "dev.log"))}}))
+	_, err := e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: api.ApiId, StageName: aws.String("dev"),
+		AccessLogSettings: &v2types.AccessLogSettings{Format: aws.String("$context.status"), DestinationArn: aws.String("stdout")}})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "BadRequestException" || !strings.Contains(ae.ErrorMessage(), "add $context.requestId") {
+		t.Errorf("update-stage without a request id: %v, want BadRequestException", err)
 	}
 }

@@ -308,7 +308,8 @@ func patchVariable(op PatchOperation, name string, set *map[string]string, unset
 
 // applyAccessLogOp handles /accessLogSettings (remove) and
 // /accessLogSettings/format and /destinationArn (replace): the format's
-// variables and the destination's form are checked here (gateway/accesslog).
+// variables and request id, and the destination, are checked here
+// (gateway/accesslog).
 func applyAccessLogOp(p *apis.StagePatch, op PatchOperation, segs []string, set bool) error {
 	switch {
 	case len(segs) == 1 && op.Op == "remove":
@@ -322,7 +323,7 @@ func applyAccessLogOp(p *apis.StagePatch, op PatchOperation, segs []string, set 
 		if preset, ok := accesslog.Presets[strings.ToLower(*v)]; ok {
 			v = &preset
 		}
-		if _, err := accesslog.Parse(*v); err != nil {
+		if _, err := accesslog.CheckFormat(apis.ProtocolREST, *v); err != nil {
 			return badPatchValue(op, "%s", err.Error())
 		}
 		p.AccessLogFormat = v
@@ -332,7 +333,7 @@ func applyAccessLogOp(p *apis.StagePatch, op PatchOperation, segs []string, set 
 		if err != nil {
 			return err
 		}
-		if _, err := accesslog.ParseDestination(*v); err != nil {
+		if _, err := accesslog.CheckDestination(*v); err != nil {
 			return badPatchValue(op, "%s", err.Error())
 		}
 		p.AccessLogDestination = v

@@ -36,6 +36,8 @@ func TestAccessLogWithACustomFormat(t *testing.T) {
 		{`$context.requestId $context.wafResponseCode`, "stdout", "$context.wafResponseCode"},
 		{`$context.requestId`, "arn:aws:logs:us-east-1:123456789012:log-group:x", "CloudWatch"},
 		{`$context.requestId`, "logs/dev.log", "absolute"},
+		{`$context.httpMethod $context.status`, "stdout", "must include at least $context.requestId or $context.extendedRequestId: add $context.requestId"},
+		{`$context.requestId`, t.TempDir(), "is a directory"},
 	} {
 		_, err := c.Do(ctx, "PUT", base+"/stages/dev/access-log", nil, map[string]string{"format": bad.format, "destinationArn": bad.dest}, nil)
 		var ae *client.APIError

@@ -877,7 +877,7 @@ func (i *Invoker) initFailed(req Request, pre *invocation, f *initFail) *Result 
 	lines := []byte("START RequestId: " + id + " Version: " + cfg.Version + "\n")
 	lines = append(lines, o.note...)
 	lines = append(lines, reportLines(id, f.initDur, cfg.MemorySize, sb.maxMemoryMB(), true, f.initDur, "error")...)
-	i.logs.get(cfg.FunctionName).write(lines)
+	i.logs.get(cfg.FunctionName).writeFrame(lines)
 	res := &Result{RequestID: id, Payload: o.payload, FunctionError: "Unhandled", ExecutedVersion: cfg.Version, ColdStart: true}
 	if req.LogTail {
 		tail := &tailBuf{}
@@ -886,7 +886,7 @@ func (i *Invoker) initFailed(req Request, pre *invocation, f *initFail) *Result 
 			tail.write(sb.initOut.bytes())
 		}
 		sb.mu.Unlock()
-		tail.write(lines)
+		tail.writeFrame(lines)
 		res.LogTail = tail.bytes()
 	}
 	if i.obs != nil {
@@ -920,9 +920,9 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	report := reportLines(inv.id, dur, cfg.MemorySize, sb.maxMemoryMB(), cold, initDur, status)
 	fl := i.logs.get(cfg.FunctionName)
 	if o.note != nil {
-		fl.write(o.note)
+		fl.writeFrame(o.note)
 	}
-	fl.write(report)
+	fl.writeFrame(report)
 	res := &Result{
 		RequestID:       inv.id,
 		Payload:         o.payload,
@@ -947,9 +947,9 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	}
 	if inv.tail != nil {
 		if o.note != nil {
-			inv.tail.write(o.note)
+			inv.tail.writeFrame(o.note)
 		}
-		inv.tail.write(report)
+		inv.tail.writeFrame(report)
 		res.LogTail = inv.tail.bytes()
 	}
 	if cold {

@@ -677,6 +677,41 @@ func TestResponseTooLarge(t *testing.T) {
 	}
 }
 
+// TestFrameLinesStartTheirOwnLine: output without a trailing newline is
+// followed by one before END (and START, REPORT, Portico's notes), in the
+// function log and in the log tail, so that END starts its own line. It
+// read "RAW-NO-NEWLINEEND RequestId: ...".
+func TestFrameLinesStartTheirOwnLine(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "rawprinter"})
+	var ids []string
+	for range 2 {
+		res, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{"printRaw":"RAW-NO-NEWLINE"}`), LogTail: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.RequestID)
+		if want := "\nRAW-NO-NEWLINE\nEND RequestId: " + res.RequestID + "\n"; !strings.Contains(string(res.LogTail), want) {
+			t.Errorf("tail lacks %q:\n%s", want, res.LogTail)
+		}
+	}
+	log, err := e.inv.Logs().Read("rawprinter", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if want := "\nRAW-NO-NEWLINE\nEND RequestId: " + id + "\nREPORT RequestId: " + id + "\t"; !strings.Contains(string(log), want) {
+			t.Errorf("function log lacks %q:\n%s", want, log)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(string(log), "\n"), "\n") {
+		if !strings.HasPrefix(line, "START RequestId: ") && !strings.HasPrefix(line, "END RequestId: ") &&
+			!strings.HasPrefix(line, "REPORT RequestId: ") && line != "RAW-NO-NEWLINE" {
+			t.Errorf("function log line %q", line)
+		}
+	}
+}
+
 func TestLogsFramedAndTail(t *testing.T) {
 	e := newEnv(t, nil)
 	cfg := e.fns.add(&functions.Config{FunctionName: "logger"})

@@ -36,6 +36,8 @@ type fnLog struct {
 	pending   []byte
 	scheduled bool
 	subs      map[*follower]struct{}
+	// midLine is set when what was written last does not end in a newline.
+	midLine bool
 }
 
 // maxFollowBuffer bounds what waits for one follower (Follow) that reads more
@@ -119,9 +121,33 @@ func (l *Logs) close() {
 	}
 }
 
+// newline starts a line after output that did not end one.
+var newline = []byte{'\n'}
+
+// write appends p, a sandbox's output, as it is.
 func (fl *fnLog) write(p []byte) {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
+	fl.writeLocked(p)
+}
+
+// writeFrame appends Portico's own lines (START, END and REPORT, a timeout's
+// or an exit's note), each ending in a newline, on lines of their own: after
+// a newline when the output so far does not end in one.
+func (fl *fnLog) writeFrame(p []byte) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if fl.midLine {
+		fl.writeLocked(newline)
+	}
+	fl.writeLocked(p)
+}
+
+func (fl *fnLog) writeLocked(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	fl.midLine = p[len(p)-1] != '\n'
 	fl.pending = append(fl.pending, p...)
 	for f := range fl.subs {
 		f.add(p) // a slow follower misses output rather than slowing sandboxes

@@ -155,9 +155,9 @@ func (sb *sandbox) answerNext(w http.ResponseWriter, inv *invocation) {
 	sb.state = stBusy
 	sb.mu.Unlock()
 	line := startLine(inv)
-	sb.inv.logs.get(sb.cfg.FunctionName).write(line)
+	sb.inv.logs.get(sb.cfg.FunctionName).writeFrame(line)
 	if inv.tail != nil {
-		inv.tail.write(line)
+		inv.tail.writeFrame(line)
 	}
 	// The header's values share one slice (its keys are canonical already):
 	// one allocation instead of one per field.

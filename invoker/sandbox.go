@@ -533,11 +533,26 @@ const tailSize = 4096
 
 func (t *tailBuf) write(p []byte) {
 	t.mu.Lock()
+	t.appendLocked(p)
+	t.mu.Unlock()
+}
+
+// writeFrame appends Portico's own lines on lines of their own (fnLog's
+// writeFrame).
+func (t *tailBuf) writeFrame(p []byte) {
+	t.mu.Lock()
+	if n := len(t.buf); n > 0 && t.buf[n-1] != '\n' {
+		t.appendLocked(newline)
+	}
+	t.appendLocked(p)
+	t.mu.Unlock()
+}
+
+func (t *tailBuf) appendLocked(p []byte) {
 	t.buf = append(t.buf, p...)
 	if len(t.buf) > 4*tailSize {
 		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailSize:]...)
 	}
-	t.mu.Unlock()
 }
 
 func (t *tailBuf) bytes() []byte {

@@ -5,14 +5,21 @@
 // each destination has a bounded queue and a writer goroutine, and a line that
 // finds the queue full is dropped and counted rather than holding up the
 // request. Lines that a failing destination cannot take are counted and logged.
+// A file destination is reopened when its path no longer names the open file
+// (rotated: renamed or removed), checked at most once per ReopenCheck; a
+// destination no stage writes to any more is closed.
 package accesslog
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +28,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 // DefaultQueue is each destination's queue, in lines.
@@ -35,8 +43,13 @@ type Options struct {
 	// Registerer, when set, gets portico_accesslog_dropped_total and
 	// portico_accesslog_failed_total by destination.
 	Registerer prometheus.Registerer
-	// Now is the clock (time.Now).
+	// Now is the clock latencies are measured by (time.Now).
 	Now func() time.Time
+	// ReopenClock is the clock of the file writers' checks for a rotated
+	// file (time.Now). It is not Now: the writers read it on their own
+	// goroutines, which a test's clock that moves at each reading would not
+	// expect.
+	ReopenClock func() time.Time
 }
 
 // Stage is the access-log stage: a long-lived service holding one writer per
@@ -47,7 +60,12 @@ type Stage struct {
 	dropped, failed *prometheus.CounterVec
 
 	mu    sync.Mutex
-	sinks map[string]*sink
+	sinks map[string]*sink // by destination (Target.String)
+	// users maps each compiled stage side (userKey) to the destination it
+	// writes to; a sink no user names is retired (sweep).
+	users map[string]string
+	// retiring are retired sinks, until they stopped.
+	retiring []*sink
 }
 
 var _ pipeline.Stage = (*Stage)(nil)
@@ -66,7 +84,10 @@ func New(opts Options, log *slog.Logger) (*Stage, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Stage{opts: opts, log: log, sinks: map[string]*sink{},
+	if opts.ReopenClock == nil {
+		opts.ReopenClock = time.Now
+	}
+	s := &Stage{opts: opts, log: log, sinks: map[string]*sink{}, users: map[string]string{},
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portico_accesslog_dropped_total",
 			Help: "Access log lines dropped because the destination's queue was full."}, []string{"destination"}),
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portico_accesslog_failed_total",
@@ -88,10 +109,12 @@ func (*Stage) Name() string { return "accesslog" }
 // Order implements pipeline.Stage.
 func (*Stage) Order() int { return pipeline.OrderObserve }
 
-// Validate checks access-log settings as the admin API receives them: the
-// format's variables and the destination's form.
-func Validate(s apis.AccessLogSettings) error {
-	if _, err := Parse(s.Format); err != nil {
+// Validate checks a stage's access-log settings where they are written
+// (the control planes, a template being deployed): the format (CheckFormat,
+// for an API of protocol) and the destination's form. The admin API also
+// checks the destination on the gateway's machine (CheckDestination).
+func Validate(protocol string, s apis.AccessLogSettings) error {
+	if _, err := CheckFormat(protocol, s.Format); err != nil {
 		return err
 	}
 	_, err := ParseDestination(s.DestinationARN)
@@ -100,16 +123,125 @@ func Validate(s apis.AccessLogSettings) error {
 
 // sinkFor returns the writer of t, starting it.
 func (s *Stage) sinkFor(t Target) *sink {
-	key := t.String()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.sinkForLocked(t)
+}
+
+// attach returns the writer of t for the stage side user, recording the use
+// (in one step, so that no sweep retires the writer in between).
+func (s *Stage) attach(user string, t Target) *sink {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := s.sinkForLocked(t)
+	s.users[user] = t.String()
+	s.sweepLocked()
+	return k
+}
+
+// sinkForLocked is sinkFor with s.mu held.
+func (s *Stage) sinkForLocked(t Target) *sink {
+	key := t.String()
 	if k := s.sinks[key]; k != nil {
 		return k
 	}
 	drop, fail := s.dropped.WithLabelValues(key), s.failed.WithLabelValues(key)
-	k := newSink(t, s.opts.Queue, s.opts.Stdout, s.log, drop.Inc, fail.Inc)
+	k := newSink(t, s.opts.Queue, s.opts.Stdout, s.log, s.opts.ReopenClock, drop.Inc, fail.Inc)
 	s.sinks[key] = k
 	return k
+}
+
+// userKey names one compiled side of a stage (its canary compiles apart).
+func userKey(d *pipeline.Deployed) string {
+	k := d.Stage.APIID + "/" + d.Stage.Name
+	if d.Canary {
+		k += "#canary"
+	}
+	return k
+}
+
+// detach records that the stage side user writes no access log and retires
+// the sinks no stage side uses any more.
+func (s *Stage) detach(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.users, user)
+	s.sweepLocked()
+}
+
+// sweepLocked retires the sinks that no stage side uses; s.mu is held.
+func (s *Stage) sweepLocked() {
+	used := make(map[string]bool, len(s.users))
+	for _, dest := range s.users {
+		used[dest] = true
+	}
+	for key, k := range s.sinks {
+		if !used[key] {
+			delete(s.sinks, key)
+			k.retire()
+			s.retiring = append(s.retiring, k)
+		}
+	}
+	s.retiring = slices.DeleteFunc(s.retiring, func(k *sink) bool {
+		select {
+		case <-k.done:
+			return true
+		default:
+			return false
+		}
+	})
+}
+
+// Watch forgets the access logs of stages that are deleted, lose their
+// settings or change their destination as soon as svc reports the change,
+// and closes the destinations no stage writes to any more; a stage whose
+// settings changed takes its new destination when it next compiles.
+func (s *Stage) Watch(svc *apis.Service) {
+	svc.Subscribe(func(apiID string) {
+		s.mu.Lock()
+		users := maps.Clone(s.users)
+		s.mu.Unlock()
+		for user, dest := range users {
+			name, ok := strings.CutPrefix(user, apiID+"/")
+			if !ok {
+				continue
+			}
+			name, canary := strings.CutSuffix(name, "#canary")
+			st, err := svc.GetStage(context.Background(), apiID, name)
+			if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+				continue
+			}
+			now := ""
+			if err == nil && st.AccessLogSettings != nil && (!canary || st.CanarySettings != nil) {
+				if t, err := ParseDestination(st.AccessLogSettings.DestinationARN); err == nil {
+					now = t.String()
+				}
+			}
+			if now != dest {
+				s.mu.Lock()
+				if s.users[user] == dest {
+					delete(s.users, user)
+				}
+				s.mu.Unlock()
+			}
+		}
+		s.mu.Lock()
+		s.sweepLocked()
+		s.mu.Unlock()
+	})
+}
+
+// liveSink returns a sink of t held for one line: k unless it stopped (its
+// stage changed destination while the request ran), else t's current one.
+func (s *Stage) liveSink(k *sink, t Target) (*sink, bool) {
+	if k.acquire() {
+		return k, false
+	}
+	for {
+		if k = s.sinkFor(t); k.acquire() {
+			return k, true
+		}
+	}
 }
 
 // Dropped and Failed return the lines dropped (queue full) and failed
@@ -135,20 +267,22 @@ func (s *Stage) Dropped(dest string) (dropped, failed int64) {
 func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	set := d.Stage.AccessLogSettings
 	if set == nil || set.Format == "" || set.DestinationARN == "" {
+		s.detach(userKey(d))
 		return nil, nil
 	}
 	f, err := Parse(set.Format)
 	if err == nil {
 		var t Target
 		if t, err = ParseDestination(set.DestinationARN); err == nil {
-			return s.middleware(f, s.sinkFor(t)), nil
+			return s.middleware(f, s.attach(userKey(d), t), t), nil
 		}
 	}
+	s.detach(userKey(d))
 	s.log.Error("stage access log settings are unusable: no access log", "api", d.Stage.APIID, "stage", d.Stage.Name, "err", err)
 	return nil, nil
 }
 
-func (s *Stage) middleware(f *Format, k *sink) pipeline.Middleware {
+func (s *Stage) middleware(f *Format, k *sink, t Target) pipeline.Middleware {
 	return func(next pipeline.Handler) pipeline.Handler {
 		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
 			// Latency counts from when the gateway received the request
@@ -172,7 +306,16 @@ func (s *Stage) middleware(f *Format, k *sink) pipeline.Middleware {
 			rec.Latency = c.Latency(start, func(t time.Time) time.Duration { return s.opts.Now().Sub(t) })
 			line := bufPool.Get().(*[]byte)
 			*line = append(f.Append(*line, &rec), '\n')
-			k.put(line)
+			held, fallback := s.liveSink(k, t)
+			held.put(line)
+			held.release()
+			if fallback {
+				// A line of a request that outlived its destination's
+				// sink: its new sink stops again unless a stage uses it.
+				s.mu.Lock()
+				s.sweepLocked()
+				s.mu.Unlock()
+			}
 			return err
 		})
 	}
@@ -181,10 +324,11 @@ func (s *Stage) middleware(f *Format, k *sink) pipeline.Middleware {
 // Close stops the writers after they wrote what is queued.
 func (s *Stage) Close(context.Context) error {
 	s.mu.Lock()
-	sinks := make([]*sink, 0, len(s.sinks))
+	sinks := make([]*sink, 0, len(s.sinks)+len(s.retiring))
 	for _, k := range s.sinks {
 		sinks = append(sinks, k)
 	}
+	sinks = append(sinks, s.retiring...)
 	s.mu.Unlock()
 	for _, k := range sinks {
 		k.close()
@@ -236,6 +380,8 @@ type ModuleParams struct {
 
 	Log        *slog.Logger
 	Registerer prometheus.Registerer `optional:"true"`
+	// APIs, when provided, report stage changes (Watch).
+	APIs *apis.Service `optional:"true"`
 }
 
 // Module provides the access-log stage to the pipeline and closes its writers
@@ -249,6 +395,9 @@ var Module = fx.Module("accesslog",
 			s, err := New(Options{Registerer: p.Registerer}, p.Log.With("component", "accesslog"))
 			if err == nil {
 				lc.Append(fx.Hook{OnStop: s.Close})
+				if p.APIs != nil {
+					s.Watch(p.APIs)
+				}
 			}
 			return s, err
 		},

@@ -54,6 +54,71 @@ func TestParseRefusesUnknownVariablesByName(t *testing.T) {
 	}
 }
 
+// TestFormatMustWriteARequestID: as API Gateway requires, a REST API's
+// format writes $context.requestId or $context.extendedRequestId, an HTTP or
+// WebSocket API's $context.requestId; the presets write both.
+func TestFormatMustWriteARequestID(t *testing.T) {
+	for _, tc := range []struct {
+		protocol, format string
+		ok               bool
+	}{
+		{apis.ProtocolREST, `$context.httpMethod $context.resourcePath $context.status`, false},
+		{apis.ProtocolREST, `$context.requestIdx`, false}, // unknown, refused by name
+		{apis.ProtocolREST, `requestId $context.status`, false},
+		{apis.ProtocolREST, `$context.requestId $context.status`, true},
+		{apis.ProtocolREST, `{"id":"$context.extendedRequestId"}`, true},
+		{apis.ProtocolHTTP, `$context.extendedRequestId $context.status`, false},
+		{apis.ProtocolHTTP, `$context.requestId`, true},
+		{apis.ProtocolWebSocket, `$context.status`, false},
+	} {
+		_, err := CheckFormat(tc.protocol, tc.format)
+		if tc.ok != (err == nil) {
+			t.Errorf("CheckFormat(%s, %q) = %v, want ok=%v", tc.protocol, tc.format, err, tc.ok)
+		}
+		if !tc.ok && err != nil && !strings.Contains(err.Error(), "add $context.requestId") && !strings.Contains(err.Error(), "unknown variable") {
+			t.Errorf("CheckFormat(%s, %q) = %v, want it to say to add $context.requestId", tc.protocol, tc.format, err)
+		}
+	}
+	for name, p := range Presets {
+		for _, protocol := range []string{apis.ProtocolREST, apis.ProtocolHTTP} {
+			if _, err := CheckFormat(protocol, p); err != nil {
+				t.Errorf("preset %s (%s): %v", name, protocol, err)
+			}
+		}
+		if !strings.Contains(p, "$context.extendedRequestId") {
+			t.Errorf("preset %s lacks $context.extendedRequestId, which the console's has", name)
+		}
+	}
+}
+
+// TestCheckDestinationRefusesDirectories: a file destination that is a
+// directory, ends in /, or lies under a file is refused where it is written,
+// rather than taken and failing every line; a file to be created is fine.
+func TestCheckDestinationRefusesDirectories(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plain")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for dest, want := range map[string]string{
+		dir:                                  "is a directory",
+		"file://" + dir:                      "is a directory",
+		filepath.Join(dir, "new") + "/":      "names a directory",
+		filepath.Join(file, "x.log"):         "is a file, not a directory",
+		filepath.Join(file, "sub", "x.log"):  "is a file, not a directory",
+		"arn:aws:logs:us-east-1:1:log-group": "CloudWatch",
+	} {
+		if _, err := CheckDestination(dest); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckDestination(%q) = %v, want %q", dest, err, want)
+		}
+	}
+	for _, dest := range []string{file, filepath.Join(dir, "a", "b", "dev.log"), "file://" + filepath.Join(dir, "dev.log"), "stdout", "syslog://127.0.0.1:514"} {
+		if _, err := CheckDestination(dest); err != nil {
+			t.Errorf("CheckDestination(%q): %v", dest, err)
+		}
+	}
+}
+
 func TestParseDestination(t *testing.T) {
 	for dest, want := range map[string]string{
 		"stdout":                               "stdout",
@@ -273,7 +338,7 @@ func TestStageWithoutSettingsCostsNothing(t *testing.T) {
 			t.Errorf("Compile(%+v) = %v, %v; want nothing", d.Stage.AccessLogSettings, mw != nil, err)
 		}
 	}
-	if err := Validate(apis.AccessLogSettings{Format: "$context.nope", DestinationARN: "stdout"}); err == nil || !strings.Contains(err.Error(), "$context.nope") {
+	if err := Validate(apis.ProtocolREST, apis.AccessLogSettings{Format: "$context.nope", DestinationARN: "stdout"}); err == nil || !strings.Contains(err.Error(), "$context.nope") {
 		t.Errorf("Validate: %v", err)
 	}
 }

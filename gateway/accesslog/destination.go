@@ -75,30 +75,122 @@ func ParseDestination(dest string) (Target, error) {
 	return Target{}, fmt.Errorf("access log destination %q: %s", dest, forms)
 }
 
+// CheckDestination parses dest (ParseDestination) and, for a file, refuses
+// one the gateway could never write on this machine: a directory (or a path
+// ending in /), or a path under a file. A file that does not exist yet is
+// fine: it is created, with its directories, at the first line.
+func CheckDestination(dest string) (Target, error) {
+	t, err := ParseDestination(dest)
+	if err != nil || t.Kind != kindFile {
+		return t, err
+	}
+	if strings.HasSuffix(dest, "/") {
+		return Target{}, fmt.Errorf("access log destination %q names a directory: name a file in it (%s)", dest, filepath.Join(t.Path, "access.log"))
+	}
+	if fi, err := os.Stat(t.Path); err == nil && fi.IsDir() {
+		return Target{}, fmt.Errorf("access log destination %q is a directory: name a file in it (%s)", dest, filepath.Join(t.Path, "access.log"))
+	}
+	for dir := filepath.Dir(t.Path); ; dir = filepath.Dir(dir) {
+		if fi, err := os.Stat(dir); err == nil {
+			if !fi.IsDir() {
+				return Target{}, fmt.Errorf("access log destination %q: %s is a file, not a directory: name a path in a directory", dest, dir)
+			}
+			break
+		}
+		if dir == filepath.Dir(dir) {
+			break
+		}
+	}
+	return t, nil
+}
+
+// ReopenCheck is how often at most a file sink checks that its path still
+// names the file it has open: after a rotation (the file renamed, as
+// logrotate does by default, or removed) the next line goes to a new file at
+// the path.
+const ReopenCheck = time.Second
+
 // sink writes lines to one destination from its own goroutine, through a
 // bounded queue: a request never waits for it; a line that finds the queue full
-// is dropped and counted. Safe for concurrent use.
+// is dropped and counted. A request that will put a line holds the sink
+// (acquire, release): a retired sink, one no stage uses any more, writes the
+// lines of the requests that still hold it, closes its destination and stops.
+// Safe for concurrent use.
 type sink struct {
 	target  Target
 	log     *slog.Logger
+	now     func() time.Time
 	queue   chan *[]byte
 	stdout  io.Writer
 	dropped atomic.Int64
 	failed  atomic.Int64
-	stop    chan struct{}
-	done    chan struct{}
-	once    sync.Once
-	onDrop  func()
-	onFail  func()
+	// state counts the requests holding the sink, with the flags retired and
+	// exited.
+	state  atomic.Int64
+	wake   chan struct{}
+	syncs  chan chan struct{}
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+	onDrop func()
+	onFail func()
 }
 
-func newSink(t Target, size int, stdout io.Writer, log *slog.Logger, onDrop, onFail func()) *sink {
-	s := &sink{target: t, log: log, queue: make(chan *[]byte, size), stdout: stdout, stop: make(chan struct{}), done: make(chan struct{}), onDrop: onDrop, onFail: onFail}
+// Flags of sink.state, above the count of holders.
+const (
+	sinkRetired = int64(1) << 62
+	sinkExited  = int64(1) << 61
+	sinkHolders = sinkExited - 1
+)
+
+func newSink(t Target, size int, stdout io.Writer, log *slog.Logger, now func() time.Time, onDrop, onFail func()) *sink {
+	s := &sink{target: t, log: log, now: now, queue: make(chan *[]byte, size), stdout: stdout, wake: make(chan struct{}, 1),
+		syncs: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{}), onDrop: onDrop, onFail: onFail}
 	go s.run()
 	return s
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// acquire holds the sink for a request that will put a line; false when it
+// has stopped (retired, and its last holder gone).
+func (s *sink) acquire() bool {
+	for {
+		v := s.state.Load()
+		if v&sinkExited != 0 {
+			return false
+		}
+		if s.state.CompareAndSwap(v, v+1) {
+			return true
+		}
+	}
+}
+
+// release lets go of a sink acquire held.
+func (s *sink) release() {
+	if v := s.state.Add(-1); v&sinkRetired != 0 && v&sinkHolders == 0 {
+		s.poke()
+	}
+}
+
+// retire marks the sink unused: it stops once the lines of the requests
+// holding it are written.
+func (s *sink) retire() {
+	for {
+		v := s.state.Load()
+		if v&sinkRetired != 0 || s.state.CompareAndSwap(v, v|sinkRetired) {
+			break
+		}
+	}
+	s.poke()
+}
+
+func (s *sink) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
 
 // put queues a line (ending in '\n'); the sink owns it afterwards.
 func (s *sink) put(line *[]byte) {
@@ -123,19 +215,57 @@ func release(line *[]byte) {
 // in the queue unwritten (the queue is never closed, so a late put is safe).
 func (s *sink) close() { s.once.Do(func() { close(s.stop) }); <-s.done }
 
+// sync returns once the lines queued before it are written (tests).
+func (s *sink) sync() {
+	c := make(chan struct{})
+	select {
+	case s.syncs <- c:
+		<-c
+	case <-s.done:
+	}
+}
+
+// output is a sink's open destination.
+type output struct {
+	w      io.Writer
+	closer io.Closer
+	// file is the file's identity when it was opened, and checked when its
+	// path was last compared with it (file destinations).
+	file    os.FileInfo
+	checked time.Time
+}
+
+func (o *output) close() {
+	if o.closer != nil {
+		_ = o.closer.Close()
+	}
+	*o = output{}
+}
+
 func (s *sink) run() {
 	defer close(s.done)
-	var w io.Writer
-	var closer io.Closer
-	defer func() {
-		if closer != nil {
-			_ = closer.Close()
-		}
-	}()
+	var out output
+	defer out.close()
 	for {
 		var line *[]byte
 		select {
 		case line = <-s.queue:
+		case c := <-s.syncs:
+			for drained := false; !drained; {
+				select {
+				case l := <-s.queue:
+					s.write(&out, l)
+				default:
+					drained = true
+				}
+			}
+			close(c)
+			continue
+		case <-s.wake:
+			if s.exit() {
+				return
+			}
+			continue
 		case <-s.stop:
 			select {
 			case line = <-s.queue:
@@ -143,22 +273,51 @@ func (s *sink) run() {
 				return
 			}
 		}
-		if w == nil {
-			var err error
-			if w, closer, err = s.open(); err != nil {
-				s.fail(err)
-				release(line)
-				continue
-			}
+		s.write(&out, line)
+		if s.state.Load()&sinkRetired != 0 && s.exit() {
+			return
 		}
-		if _, err := w.Write(*line); err != nil {
+	}
+}
+
+// exit reports whether a retired sink may stop: nothing queued and no
+// request holding it (every line of the requests that held it is queued
+// before they let go), after which acquire fails.
+func (s *sink) exit() bool {
+	return len(s.queue) == 0 && s.state.CompareAndSwap(sinkRetired, sinkRetired|sinkExited)
+}
+
+// write writes one line, opening the destination (again) as needed.
+func (s *sink) write(out *output, line *[]byte) {
+	defer release(line)
+	if out.w != nil && out.file != nil {
+		s.checkRotated(out)
+	}
+	if out.w == nil {
+		o, err := s.open()
+		if err != nil {
 			s.fail(err)
-			if closer != nil {
-				_ = closer.Close()
-			}
-			w, closer = nil, nil
+			return
 		}
-		release(line)
+		*out = o
+	}
+	if _, err := out.w.Write(*line); err != nil {
+		s.fail(err)
+		out.close()
+	}
+}
+
+// checkRotated closes a file whose path no longer names it (renamed or
+// removed by a log rotation), at most once per ReopenCheck, so that the next
+// line opens the file now at the path.
+func (s *sink) checkRotated(out *output) {
+	now := s.now()
+	if now.Sub(out.checked) < ReopenCheck {
+		return
+	}
+	out.checked = now
+	if fi, err := os.Stat(s.target.Path); err != nil || !os.SameFile(fi, out.file) {
+		out.close()
 	}
 }
 
@@ -174,30 +333,35 @@ func (s *sink) fail(err error) {
 	}
 }
 
-func (s *sink) open() (io.Writer, io.Closer, error) {
+func (s *sink) open() (output, error) {
 	switch s.target.Kind {
 	case kindStdout:
-		return s.stdout, nil, nil
+		return output{w: s.stdout}, nil
 	case kindFile:
 		if err := os.MkdirAll(filepath.Dir(s.target.Path), 0o750); err != nil {
-			return nil, nil, err
+			return output{}, err
 		}
 		f, err := os.OpenFile(s.target.Path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640) //nolint:gosec // the operator's configured log path
 		if err != nil {
-			return nil, nil, err
+			return output{}, err
 		}
-		return f, f, nil
+		fi, err := f.Stat()
+		if err != nil {
+			_ = f.Close()
+			return output{}, err
+		}
+		return output{w: f, closer: f, file: fi, checked: s.now()}, nil
 	case kindSyslog:
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		var d net.Dialer
 		c, err := d.DialContext(ctx, "udp", s.target.Addr)
 		if err != nil {
-			return nil, nil, err
+			return output{}, err
 		}
-		return &syslogWriter{c: c}, c, nil
+		return output{w: &syslogWriter{c: c}, closer: c}, nil
 	}
-	return nil, nil, errors.New("unknown destination kind")
+	return output{}, errors.New("unknown destination kind")
 }
 
 // syslogWriter frames each line as an RFC 5424 message (facility local0,

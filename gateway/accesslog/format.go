@@ -2,12 +2,14 @@ package accesslog
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/pipeline"
 )
@@ -35,6 +37,9 @@ type Format struct {
 	parts []part
 	// Source is the format as given.
 	Source string
+	// requestID and extendedRequestID say the format writes
+	// $context.requestId and $context.extendedRequestId.
+	requestID, extendedRequestID bool
 }
 
 // part is a literal or a variable.
@@ -171,6 +176,12 @@ func Parse(format string) (*Format, error) {
 		if err != nil {
 			return nil, err
 		}
+		switch v {
+		case "requestId":
+			f.requestID = true
+		case "extendedRequestId":
+			f.extendedRequestID = true
+		}
 		if lit.Len() > 0 {
 			f.parts = append(f.parts, part{lit: lit.String()})
 			lit.Reset()
@@ -179,6 +190,26 @@ func Parse(format string) (*Format, error) {
 	}
 	if lit.Len() > 0 {
 		f.parts = append(f.parts, part{lit: lit.String()})
+	}
+	return f, nil
+}
+
+// CheckFormat parses a stage's access log format as the control planes take
+// it (Parse), and refuses, as API Gateway does, one that writes no request
+// id: a REST API's format must include $context.requestId or
+// $context.extendedRequestId, an HTTP or WebSocket API's $context.requestId.
+func CheckFormat(protocol, format string) (*Format, error) {
+	f, err := Parse(format)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case protocol == apis.ProtocolREST && !f.requestID && !f.extendedRequestID:
+		return nil, errors.New("the access log format must include at least $context.requestId or $context.extendedRequestId: " +
+			"add $context.requestId (the x-amzn-RequestId each answer carries), or use a preset (clf, json, xml, csv)")
+	case protocol != apis.ProtocolREST && !f.requestID:
+		return nil, errors.New("the access log format must include at least $context.requestId: " +
+			"add $context.requestId (the apigw-requestid each answer carries), or use a preset (clf, json, xml, csv)")
 	}
 	return f, nil
 }
@@ -299,12 +330,13 @@ func escapeLineBreaks(b []byte, n int) []byte {
 	return b
 }
 
-// Presets: the formats API Gateway's console offers.
+// Presets: the formats API Gateway's console offers for REST APIs, each with
+// both request ids.
 const (
-	CLF  = `$context.identity.sourceIp $context.identity.caller $context.identity.user [$context.requestTime] "$context.httpMethod $context.resourcePath $context.protocol" $context.status $context.responseLength $context.requestId`
-	JSON = `{ "requestId":"$context.requestId", "ip": "$context.identity.sourceIp", "caller":"$context.identity.caller", "user":"$context.identity.user","requestTime":"$context.requestTime", "httpMethod":"$context.httpMethod","resourcePath":"$context.resourcePath", "status":"$context.status","protocol":"$context.protocol", "responseLength":"$context.responseLength" }`
-	XML  = `<request id="$context.requestId"> <ip>$context.identity.sourceIp</ip> <caller>$context.identity.caller</caller> <user>$context.identity.user</user> <requestTime>$context.requestTime</requestTime> <httpMethod>$context.httpMethod</httpMethod> <resourcePath>$context.resourcePath</resourcePath> <status>$context.status</status> <protocol>$context.protocol</protocol> <responseLength>$context.responseLength</responseLength> </request>`
-	CSV  = `$context.identity.sourceIp,$context.identity.caller,$context.identity.user,$context.requestTime,$context.httpMethod,$context.resourcePath,$context.protocol,$context.status,$context.responseLength,$context.requestId`
+	CLF  = `$context.identity.sourceIp $context.identity.caller $context.identity.user [$context.requestTime] "$context.httpMethod $context.resourcePath $context.protocol" $context.status $context.responseLength $context.requestId $context.extendedRequestId`
+	JSON = `{ "requestId":"$context.requestId", "extendedRequestId":"$context.extendedRequestId", "ip": "$context.identity.sourceIp", "caller":"$context.identity.caller", "user":"$context.identity.user","requestTime":"$context.requestTime", "httpMethod":"$context.httpMethod","resourcePath":"$context.resourcePath", "status":"$context.status","protocol":"$context.protocol", "responseLength":"$context.responseLength" }`
+	XML  = `<request id="$context.requestId"> <extendedRequestId>$context.extendedRequestId</extendedRequestId> <ip>$context.identity.sourceIp</ip> <caller>$context.identity.caller</caller> <user>$context.identity.user</user> <requestTime>$context.requestTime</requestTime> <httpMethod>$context.httpMethod</httpMethod> <resourcePath>$context.resourcePath</resourcePath> <status>$context.status</status> <protocol>$context.protocol</protocol> <responseLength>$context.responseLength</responseLength> </request>`
+	CSV  = `$context.identity.sourceIp,$context.identity.caller,$context.identity.user,$context.requestTime,$context.httpMethod,$context.resourcePath,$context.protocol,$context.status,$context.responseLength,$context.requestId,$context.extendedRequestId`
 )
 
 // Presets names the presets, as `portico` and the console offer them.

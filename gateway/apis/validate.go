@@ -430,6 +430,11 @@ func (a *API) validateRoute(r *Route) error {
 		if err := r.Integration.Validate(a.Protocol); err != nil {
 			errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
 		}
+		if a.Protocol == ProtocolREST {
+			if err := r.validateCacheKeys(); err != nil {
+				errs = append(errs, fmt.Errorf("route %q: %w", truncate(key, 200), err))
+			}
+		}
 		if r.Integration.Credentials == CallerCredentials {
 			// Without a signed caller there are no credentials to invoke with.
 			if au, err := a.RouteAuthorizer(r); err == nil && (au == nil || au.Type != AuthorizerIAM) {

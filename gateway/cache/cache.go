@@ -8,7 +8,9 @@
 // setting enables caching. A method setting ("/pets/GET", else "*/*") decides
 // cachingEnabled and cacheTtlInSeconds (default 300, 0 turns caching off). Only
 // 2xx responses up to MaxEntryBytes are kept (API Gateway keeps error responses
-// too, a frequent complaint; Portico does not). The key is the method, the
+// too, a frequent complaint; Portico does not), with the headers the
+// integration answered: those the stages in front of the cache set (request
+// ids, the trace header) are the current request's on a hit too. The key is the method, the
 // integration's cacheNamespace (default: the resource path) and the values of its
 // cacheKeyParameters (method.request.querystring.x, .multivaluequerystring.x,
 // .header.x, .multivalueheader.x, .path.x), within the stage deployment that
@@ -264,37 +266,10 @@ type routeCache struct {
 	ttl     time.Duration
 	// prefix starts every key of the route: deployment, method and namespace.
 	prefix      string
-	params      []keyParam
+	params      []apis.CacheKeyParameter
 	requireAuth bool
 	strategy    string
 	counts      *counter
-}
-
-// keyParam is one cache key parameter.
-type keyParam struct {
-	in   string // querystring, header, path
-	name string
-	all  bool // multivalue
-}
-
-func parseKeyParam(p string) (keyParam, bool) {
-	rest, ok := strings.CutPrefix(p, "method.request.")
-	if !ok {
-		return keyParam{}, false
-	}
-	in, name, ok := strings.Cut(rest, ".")
-	if !ok || name == "" {
-		return keyParam{}, false
-	}
-	switch in {
-	case "querystring", "header", "path":
-		return keyParam{in: in, name: name}, true
-	case "multivaluequerystring":
-		return keyParam{in: "querystring", name: name, all: true}, true
-	case "multivalueheader":
-		return keyParam{in: "header", name: http.CanonicalHeaderKey(name), all: true}, true
-	}
-	return keyParam{}, false
 }
 
 // Compile implements pipeline.Stage: nil unless the stage is a REST stage with
@@ -342,18 +317,11 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			ns = r.Path
 		}
 		rc.prefix = depID + "\x00" + ns + "\x00"
-		bad := ""
 		for _, p := range r.Integration.CacheKeyParameters {
-			kp, ok := parseKeyParam(p)
-			if !ok {
-				bad = p
-				break
+			// The API's validation refused any other when it was written.
+			if kp, ok := apis.ParseCacheKeyParameter(p); ok {
+				rc.params = append(rc.params, kp)
 			}
-			rc.params = append(rc.params, kp)
-		}
-		if bad != "" {
-			s.log.Warn("route not cached: unknown cache key parameter", "api", st.APIID, "stage", st.Name, "route", r.RouteKey, "parameter", bad)
-			continue
 		}
 		routes[r] = rc
 	}
@@ -414,12 +382,16 @@ func (s *Stage) serve(w http.ResponseWriter, r *http.Request, c *pipeline.Contex
 	}
 	rc.counts.misses.Add(1)
 	c.CacheMiss = true
+	// What the stages before this one set (request ids, the trace header)
+	// belongs to this request: the entry keeps only what the integration
+	// answered below.
+	before := w.Header().Clone()
 	rec := &recorder{ResponseWriter: w}
 	err := next.ServeRequest(rec, r, c)
 	if err != nil || rec.status < 200 || rec.status > 299 || rec.overflow {
 		return err
 	}
-	e := &entry{status: rec.status, header: storedHeader(rec.header), body: rec.body, expires: t.Add(rc.ttl)}
+	e := &entry{status: rec.status, header: storedHeader(rec.header, before), body: rec.body, expires: t.Add(rc.ttl)}
 	cost := int64(len(e.body)) + 256
 	for k, v := range e.header {
 		cost += int64(len(k))
@@ -445,25 +417,25 @@ func (rc *routeCache) key(r *http.Request, c *pipeline.Context) string {
 	var q map[string][]string
 	for _, p := range rc.params {
 		b.WriteByte(0)
-		b.WriteString(p.in)
+		b.WriteString(p.In)
 		b.WriteByte('.')
-		b.WriteString(p.name)
+		b.WriteString(p.Name)
 		b.WriteByte('=')
 		var vals []string
-		switch p.in {
+		switch p.In {
 		case "querystring":
 			if q == nil {
 				q = r.URL.Query()
 			}
-			vals = q[p.name]
+			vals = q[p.Name]
 		case "header":
-			vals = r.Header.Values(p.name)
+			vals = r.Header.Values(p.Name)
 		case "path":
-			if v, ok := c.PathParameters[p.name]; ok {
+			if v, ok := c.PathParameters[p.Name]; ok {
 				vals = []string{v}
 			}
 		}
-		if !p.all && len(vals) > 1 {
+		if !p.All && len(vals) > 1 {
 			vals = vals[len(vals)-1:]
 		}
 		for i, v := range vals {
@@ -540,15 +512,21 @@ func (s *Stage) adminSigned(r *http.Request, c *pipeline.Context) (bool, error) 
 	return err == nil, nil
 }
 
-// perRequest are the response headers that belong to one request, never cached.
-var perRequest = []string{"X-Amzn-Requestid", "X-Amz-Apigw-Id", "Apigw-Requestid", "Date", WarningHeader}
+// perRequest are the response headers that belong to one request, never
+// cached even when the integration set them.
+var perRequest = []string{"X-Amzn-Requestid", "X-Amz-Apigw-Id", "Apigw-Requestid", "X-Amzn-Trace-Id", "Date", WarningHeader}
 
-// storedHeader copies h without per-request headers, its slices clipped so that
-// an Add on a served copy cannot write into the entry.
-func storedHeader(h http.Header) http.Header {
+// storedHeader copies the headers of h that the rest of the pipeline set or
+// changed, those not in before (what the stages in front of the cache had
+// set: request ids, the trace header) and not per-request, its slices clipped
+// so that an Add on a served copy cannot write into the entry.
+func storedHeader(h, before http.Header) http.Header {
 	out := make(http.Header, len(h))
 	for k, v := range h {
 		if slices.Contains(perRequest, k) {
+			continue
+		}
+		if b, ok := before[k]; ok && slices.Equal(b, v) {
 			continue
 		}
 		out[k] = slices.Clip(slices.Clone(v))

@@ -447,3 +447,32 @@ func TestWatchFreesDeletedAndDisabledStages(t *testing.T) {
 		t.Fatal("a deleted stage kept its cache")
 	}
 }
+
+// TestHitKeepsHeadersSetInFrontOfTheCache: headers the stages in front of the
+// cache set for the request (its trace header, anything of theirs) are this
+// request's on a hit, never the ones the miss that filled the entry had.
+func TestHitKeepsHeadersSetInFrontOfTheCache(t *testing.T) {
+	h := newHarness(t, cachedStage(), route("GET"))
+	serve := func(front string) *httptest.ResponseRecorder {
+		t.Helper()
+		w := httptest.NewRecorder()
+		w.Header().Set("X-Amzn-Trace-Id", "Root="+front)
+		w.Header().Set("X-Front", front)
+		c := &pipeline.Context{Route: &h.dep.API.Routes[0], ResourcePath: "/items"}
+		if err := h.chains[false].ServeRequest(w, httptest.NewRequest(http.MethodGet, "/items", nil), c); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	first := serve("first")
+	second := serve("second")
+	h.wantCalls(1, "integration ran %d times, want 1 (the second GET is a hit)")
+	if second.Body.String() != first.Body.String() {
+		t.Fatalf("hit body %q, want %q", second.Body.String(), first.Body.String())
+	}
+	for k, want := range map[string]string{"X-Amzn-Trace-Id": "Root=second", "X-Front": "second", "Content-Type": "text/plain"} {
+		if got := second.Header().Values(k); len(got) != 1 || got[0] != want {
+			t.Errorf("hit's %s = %q, want [%q]", k, got, want)
+		}
+	}
+}

@@ -1257,7 +1257,11 @@ func (b *builder) accessLogSettings(id, prop string, v any) *AccessLogSettings {
 	if preset, ok := accesslog.Presets[strings.ToLower(format)]; ok {
 		set.Format = preset
 	}
-	if err := accesslog.Validate(set); err != nil {
+	protocol := apis.ProtocolHTTP // an HttpApi's AccessLogSettings
+	if prop == "AccessLogSetting" {
+		protocol = apis.ProtocolREST // an Api's
+	}
+	if err := accesslog.Validate(protocol, set); err != nil {
 		b.fail("%s: %s: %v", id, prop, err)
 		return nil
 	}

@@ -1447,6 +1447,8 @@ func TestHTTPStageSettingsRefused(t *testing.T) {
 		{"log group", "DestinationArn: stdout", "DestinationArn: arn:aws:logs:us-east-1:123456789012:log-group:api", "Portico does not write to CloudWatch Logs"},
 		{"log group resource", "DestinationArn: stdout", "DestinationArn: !Sub 'arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Logs}'", "AccessLogSettings.DestinationArn names a resource Portico does not create"},
 		{"unknown variable", "$context.routeKey", "$context.nope", "AccessLogSettings:"},
+		{"no request id", "Format: $context.requestId $context.routeKey", "Format: $context.extendedRequestId $context.routeKey",
+			"AccessLogSettings: the access log format must include at least $context.requestId"},
 		{"no format", "        Format: $context.requestId $context.routeKey $context.status\n", "", "AccessLogSettings needs DestinationArn and Format"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,6 +21,7 @@ type event struct {
 	Echo      any    `json:"echo,omitempty"`
 	Env       string `json:"env,omitempty"`       // return this env var
 	Print     string `json:"print,omitempty"`     // write to stdout
+	PrintRaw  string `json:"printRaw,omitempty"`  // write to stdout, without a newline
 	Stderr    string `json:"stderr,omitempty"`    // write to stderr
 	SleepMs   int    `json:"sleepMs,omitempty"`   // sleep
 	WaitFile  string `json:"waitFile,omitempty"`  // block until this file exists
@@ -53,6 +54,9 @@ func handle(ctx context.Context, ev event) (*result, error) {
 	}
 	if ev.Print != "" {
 		fmt.Println(ev.Print)
+	}
+	if ev.PrintRaw != "" {
+		fmt.Print(ev.PrintRaw)
 	}
 	if ev.Stderr != "" {
 		fmt.Fprintln(os.Stderr, ev.Stderr)
