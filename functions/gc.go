@@ -27,6 +27,12 @@ import (
 //   - Uploads hold codeMu shared from writing the artifact until the reference is
 //     committed, and a collection holds it exclusively, so an artifact being
 //     uploaded again is never removed under the upload.
+//   - Image pins (ImagePins: containerd keeps a published version's image under a
+//     pinned name) are collected the same way: a pin no $LATEST and no version
+//     has referenced for the grace period is removed, and the runtime's own
+//     garbage collection frees the image unless a tag still names it. A pin
+//     younger than pinMinAge is left alone whatever the grace: its version may
+//     be committing.
 //   - Leftovers of interrupted uploads (.unpack-* and .zip-* temporaries) are
 //     removed by any collection: no upload is in progress while it runs.
 
@@ -34,6 +40,8 @@ import (
 const (
 	DefaultCodeGrace   = 10 * time.Minute
 	DefaultCodeCollect = 5 * time.Minute
+
+	pinMinAge = time.Minute
 )
 
 // CollectStats says what one collection did.
@@ -44,6 +52,7 @@ type CollectStats struct {
 	Leftovers   int   // temporaries of interrupted uploads removed
 	Referenced  int   // distinct code hashes referenced
 	FailedPaths int   // paths that could not be removed (logged)
+	Unpinned    int   // image pins removed
 }
 
 // CollectCode removes the code artifacts no function or version has referenced
@@ -53,17 +62,21 @@ func (s *Service) CollectCode(ctx context.Context, grace time.Duration) (Collect
 	s.codeMu.Lock()
 	defer s.codeMu.Unlock()
 	var st CollectStats
-	refs := map[string]bool{}
+	refs, imageRefs := map[string]bool{}, map[string]bool{}
 	collect := func(tx *store.Tx, bucket string) error {
 		return tx.ForEach(bucket, "", func(_ string, raw []byte) error {
 			var r struct {
-				Hash string `json:"CodeHash"`
+				Hash  string `json:"CodeHash"`
+				Image string `json:"ResolvedImage"`
 			}
 			if err := json.Unmarshal(raw, &r); err != nil {
 				return fmt.Errorf("collecting code: a %s record does not decode: %w", bucket, err)
 			}
 			if r.Hash != "" {
 				refs[r.Hash] = true
+			}
+			if r.Image != "" {
+				imageRefs[r.Image] = true
 			}
 			return nil
 		})
@@ -77,6 +90,7 @@ func (s *Service) CollectCode(ctx context.Context, grace time.Duration) (Collect
 		return st, err
 	}
 	st.Referenced = len(refs)
+	s.collectPins(ctx, imageRefs, grace, &st)
 
 	root := s.codeRoot()
 	entries, err := os.ReadDir(root)
@@ -144,6 +158,51 @@ func (s *Service) CollectCode(ctx context.Context, grace time.Duration) (Collect
 			"leftovers", st.Leftovers, "pending", st.Pending)
 	}
 	return st, nil
+}
+
+// collectPins removes the image pins (see ImagePins) that refs has not held for
+// grace. A runtime that cannot list or remove its pins is logged, not fatal: the
+// code is still collected.
+func (s *Service) collectPins(ctx context.Context, refs map[string]bool, grace time.Duration, st *CollectStats) {
+	pins, ok := s.images.(ImagePins)
+	if !ok {
+		return
+	}
+	now := time.Now()
+	ids, err := pins.PinnedImages(ctx, now.Add(-pinMinAge))
+	if err != nil {
+		s.log.Warn("image collection could not list the pinned images", "err", err)
+		return
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if refs[id] {
+			continue
+		}
+		seen[id] = true
+		since, ok := s.pinUnrefSince[id]
+		if !ok {
+			since = now
+			s.pinUnrefSince[id] = now
+		}
+		if now.Sub(since) < grace {
+			st.Pending++
+			continue
+		}
+		if err := pins.Unpin(ctx, id); err != nil {
+			st.FailedPaths++
+			s.log.Warn("image collection could not unpin an image", "image", id, "err", err)
+			continue
+		}
+		st.Unpinned++
+		delete(s.pinUnrefSince, id)
+		s.log.Info("image unpinned: no function or version uses it", "image", id)
+	}
+	for id := range s.pinUnrefSince {
+		if !seen[id] {
+			delete(s.pinUnrefSince, id)
+		}
+	}
 }
 
 // isCodeHash reports whether name is a lower-case hex SHA-256, the name of a code

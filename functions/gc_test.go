@@ -202,3 +202,111 @@ func TestCollectCodeConcurrentUploads(t *testing.T) {
 		mustHave(t, e, cfg.CodeHash, cfg.FunctionName)
 	}
 }
+
+// pinningResolver is a resolver that pins what it resolves, as containerd does.
+type pinningResolver struct {
+	fakeResolver
+	pins map[string]time.Time // id -> when pinned
+}
+
+func (p *pinningResolver) ResolveImage(ctx context.Context, ref string) (string, error) {
+	id, err := p.fakeResolver.ResolveImage(ctx, ref)
+	if err == nil {
+		p.mu.Lock()
+		p.pins[id] = time.Now()
+		p.mu.Unlock()
+	}
+	return id, err
+}
+
+func (p *pinningResolver) PinnedImages(_ context.Context, before time.Time) ([]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ids []string
+	for id, at := range p.pins {
+		if at.Before(before) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+func (p *pinningResolver) Unpin(_ context.Context, id string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.pins, id)
+	return nil
+}
+
+func (p *pinningResolver) pinned(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.pins[id]
+	return ok
+}
+
+// age makes every pin older than pinMinAge.
+func (p *pinningResolver) age() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id := range p.pins {
+		p.pins[id] = time.Now().Add(-2 * pinMinAge)
+	}
+}
+
+// TestCollectImagePins: the pin of an image no version uses any more is removed
+// after the grace period; the pins versions use stay, and so does a fresh pin
+// whose version may still be committing.
+func TestCollectImagePins(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	res := &pinningResolver{fakeResolver: fakeResolver{ids: map[string]string{"app:latest": "sha256:aaa"}}, pins: map[string]time.Time{}}
+	e.svc.images = res
+	if _, err := e.svc.Create(ctx, CreateInput{FunctionName: "img", PackageType: PackageImage, ImageURI: "app:latest"}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := e.svc.Publish(ctx, "img", PublishInput{}); err != nil || v.Version != "1" {
+		t.Fatalf("publish 1: %+v, %v", v, err)
+	}
+	res.mu.Lock()
+	res.ids["app:latest"] = "sha256:bbb"
+	res.mu.Unlock()
+	if v, err := e.svc.Publish(ctx, "img", PublishInput{}); err != nil || v.Version != "2" {
+		t.Fatalf("publish 2: %+v, %v", v, err)
+	}
+	// A pin nothing references yet, made just now (a publish committing).
+	res.mu.Lock()
+	res.pins["sha256:ccc"] = time.Now()
+	res.mu.Unlock()
+
+	if _, err := e.svc.CollectCode(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"sha256:aaa", "sha256:bbb", "sha256:ccc"} {
+		if !res.pinned(id) {
+			t.Fatalf("%s unpinned while a version uses it or while it is fresh", id)
+		}
+	}
+
+	if err := e.svc.Delete(ctx, "img", "1"); err != nil {
+		t.Fatal(err)
+	}
+	res.age()
+	st, err := e.svc.CollectCode(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.pinned("sha256:aaa") || st.Unpinned != 0 {
+		t.Fatalf("version 1's image unpinned within the grace period: %+v", st)
+	}
+	st, err = e.svc.CollectCode(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.pinned("sha256:aaa") || res.pinned("sha256:ccc") || st.Unpinned != 2 {
+		t.Fatalf("unused pins stay: aaa %v, ccc %v, %+v", res.pinned("sha256:aaa"), res.pinned("sha256:ccc"), st)
+	}
+	if !res.pinned("sha256:bbb") {
+		t.Fatal("version 2's image was unpinned")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/store"
@@ -15,6 +16,19 @@ import (
 // in use to NewService.
 type ImageResolver interface {
 	ResolveImage(ctx context.Context, ref string) (id string, err error)
+}
+
+// ImagePins is an optional ability of an ImageResolver whose ResolveImage keeps
+// a record that holds the image on the host (containerd's pinned names): the
+// code collection lists the pins and removes those no function or version has
+// referenced for the grace period, so that the images of deleted versions do
+// not stay on disk for ever.
+type ImagePins interface {
+	// PinnedImages lists the ids ResolveImage pinned before t (a pin made
+	// since may belong to a version being published, not yet committed).
+	PinnedImages(ctx context.Context, before time.Time) ([]string, error)
+	// Unpin removes id's pin; an id without one is not an error.
+	Unpin(ctx context.Context, id string) error
 }
 
 // ImageRefuser is an optional ability of an ImageResolver: a runtime that runs

@@ -486,10 +486,50 @@ func (r *Runtime) ResolveImage(ctx context.Context, ref string) (string, error) 
 	id := img.Target().Digest.String()
 	ctx = r.ctx(ctx)
 	pin := images.Image{Name: pinName(id), Target: img.Target(), Labels: map[string]string{LabelPortico: "1"}}
-	if _, err := r.cli.ImageService().Create(ctx, pin); err != nil && !cerrdefs.IsAlreadyExists(err) {
+	_, err = r.cli.ImageService().Create(ctx, pin)
+	if cerrdefs.IsAlreadyExists(err) {
+		// Touched, so that its age (see PinnedImages) counts from this use.
+		_, err = r.cli.ImageService().Update(ctx, pin, "labels")
+	}
+	if err != nil {
 		return "", r.wrap("pinning image "+ref, err)
 	}
 	return id, nil
+}
+
+// PinnedImages lists the ids ResolveImage last pinned before t
+// (functions.ImagePins: the code collection unpins those no version uses any
+// more).
+func (r *Runtime) PinnedImages(ctx context.Context, before time.Time) ([]string, error) {
+	if err := r.checkSocket(); err != nil {
+		return nil, err
+	}
+	list, err := r.cli.ImageService().List(r.ctx(ctx), "labels."+LabelPortico+"==1")
+	if err != nil {
+		return nil, r.wrap("listing pinned images", err)
+	}
+	var ids []string
+	for _, im := range list {
+		id, ok := strings.CutPrefix(im.Name, pinName(""))
+		if ok && im.UpdatedAt.Before(before) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// Unpin removes id's pin; containerd's garbage collection then frees the image
+// unless another name (its tag) still holds it. An id without a pin is not an
+// error.
+func (r *Runtime) Unpin(ctx context.Context, id string) error {
+	if err := r.checkSocket(); err != nil {
+		return err
+	}
+	err := r.cli.ImageService().Delete(r.ctx(ctx), pinName(id))
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return r.wrap("unpinning image "+id, err)
+	}
+	return nil
 }
 
 // ImportImage implements runtimes.ImageImporter: an OCI layout or `docker save`

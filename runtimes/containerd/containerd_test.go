@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -323,5 +324,50 @@ func TestConcurrentTaskDeletes(t *testing.T) {
 		if err := rt.teardown(ctx, c, nsPath); err != nil {
 			t.Fatalf("round %d: teardown: %v", i, err)
 		}
+	}
+}
+
+// TestUnpin: ResolveImage pins an image by id; PinnedImages lists the pin once it
+// is older than the time asked for; Unpin removes it (twice is not an error), and
+// with its tag gone too the id no longer names an image.
+func TestUnpin(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	ctx := context.Background()
+	rt := newTestRuntime(t, Config{})
+	defer rt.Close()
+	ref := "portico-test/unpin:" + strings.ToLower(strings.ReplaceAll(time.Now().Format("150405.000000"), ".", ""))
+	bin := runtimetest.BuildSandbox(t)
+	if _, err := rt.ImportImage(ctx, strings.NewReader(string(runtimetest.ImageArchive(t, bin, ref, "PORTICO_TEST_IMAGE=unpin")))); err != nil {
+		t.Fatal(err)
+	}
+	defer removeImage(ctx, rt, ref)
+	before := time.Now().Add(-time.Hour)
+	id, err := rt.ResolveImage(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer removeImage(ctx, rt, id)
+	if again, err := rt.ResolveImage(ctx, ref); err != nil || again != id { // the pin is touched
+		t.Fatalf("ResolveImage again = %s, %v; want %s", again, err, id)
+	}
+	if ids, err := rt.PinnedImages(ctx, time.Now().Add(time.Minute)); err != nil || !slices.Contains(ids, id) {
+		t.Fatalf("PinnedImages = %v, %v; want %s among them", ids, err, id)
+	}
+	if ids, err := rt.PinnedImages(ctx, before); err != nil || slices.Contains(ids, id) {
+		t.Fatalf("PinnedImages(an hour ago) = %v, %v; the pin is newer", ids, err)
+	}
+	for range 2 {
+		if err := rt.Unpin(ctx, id); err != nil {
+			t.Fatalf("Unpin: %v", err)
+		}
+	}
+	if ids, _ := rt.PinnedImages(ctx, time.Now().Add(time.Minute)); slices.Contains(ids, id) {
+		t.Fatalf("%s still pinned after Unpin", id)
+	}
+	if err := removeImage(ctx, rt, ref); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.image(ctx, id); err == nil || !strings.Contains(err.Error(), "no longer on this host") {
+		t.Fatalf("image %s with neither pin nor tag: %v; want it gone", id, err)
 	}
 }
