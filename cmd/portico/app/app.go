@@ -434,6 +434,10 @@ func imageResolver(p runtimeParams) functions.ImageResolver {
 	return nil
 }
 
+// containerd keeps what it resolves under pins, which the code collection removes
+// once no version uses them.
+var _ functions.ImagePins = (*containerd.Runtime)(nil)
+
 // noImages refuses every image: the runtime runs Zip functions only.
 type noImages struct{ runtime string }
 
