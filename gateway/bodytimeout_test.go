@@ -88,6 +88,7 @@ func TestBodyCutOff(t *testing.T) {
 					t.Fatalf("answer %q: %v", got, err)
 				}
 				body, _ := io.ReadAll(res.Body)
+				_ = res.Body.Close()
 				var msg struct{ Message string }
 				if res.StatusCode != http.StatusRequestTimeout || !res.Close || json.Unmarshal(body, &msg) != nil || msg.Message == "" ||
 					res.Header.Get("X-Amzn-Errortype") != "RequestTimeoutException" {
