@@ -23,7 +23,8 @@ import (
 )
 
 // TestBodyCutOff sends request bodies that never arrive whole to the gateway's
-// HTTP/1.1 listeners (plain and TLS), on a MOCK route and an HTTP_PROXY route:
+// HTTP/1.1 listeners (plain and TLS), on a MOCK route and an HTTP_PROXY route
+// (and HTTP/2 on the TLS listener, which answers the same):
 // a body the client stops sending is answered 408 in API Gateway's error shape
 // once the body timeout passes, with Connection: close, and the connection
 // closes; a body cut short by the client ending its side of the connection is
@@ -109,6 +110,29 @@ func TestBodyCutOff(t *testing.T) {
 			})
 		}
 	}
+	t.Run("h2/mock/stalled", func(t *testing.T) {
+		// HTTP/2 answers on the stream (the connection stays).
+		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+		defer c.CloseIdleConnections()
+		pr, pw := io.Pipe()
+		defer func() { _ = pw.Close() }()
+		go func() { _, _ = io.WriteString(pw, `{"a":`) }()
+		req, err := http.NewRequest(http.MethodPost, "https://localhost:"+tlsPort+"/"+created.ID+"/s/mock", pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = 5000
+		req.Header.Set("Content-Type", "application/json")
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		if res.ProtoMajor != 2 || res.StatusCode != http.StatusRequestTimeout || res.Header.Get("X-Amzn-Errortype") != "RequestTimeoutException" {
+			t.Fatalf("%s %d %q, want HTTP/2 408", res.Proto, res.StatusCode, body)
+		}
+	})
 	if n := whole.Load(); n != 0 {
 		t.Fatalf("the backend read %d requests whole", n)
 	}
