@@ -109,3 +109,28 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestFailedStartKeepsCgroups: a bootstrap that cannot be started is the
+// function's failure, not the host's: the runtime keeps cgroups on, and the
+// cgroup made for it is gone.
+func TestFailedStartKeepsCgroups(t *testing.T) {
+	rt, err := New(t.TempDir(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rt.Cgroups() {
+		t.Skip("sandboxes get no cgroups here")
+	}
+	dir := t.TempDir() // no bootstrap
+	if _, err := rt.Start(context.Background(), runtimes.Spec{SandboxID: "sbx-none", Function: "none", Version: "1",
+		PackageType: "Zip", CodeDir: dir, Env: map[string]string{}}); err == nil {
+		t.Fatal("started a sandbox without a bootstrap")
+	}
+	if !rt.Cgroups() {
+		t.Fatal("a missing bootstrap turned cgroups off")
+	}
+	left, _ := filepath.Glob(filepath.Join(rt.cgParent, strconv.Itoa(os.Getpid())+".*"))
+	if len(left) != 0 {
+		t.Fatalf("cgroups left behind: %v", left)
+	}
+}

@@ -110,8 +110,6 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 		return nil, err
 	}
 	bootstrap := filepath.Join(spec.CodeDir, "bootstrap")
-	cmd := exec.Command(bootstrap)
-	cmd.Dir = spec.CodeDir
 	env := make([]string, 0, len(spec.Env)+2)
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
@@ -119,14 +117,19 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 	if _, ok := spec.Env["LAMBDA_TASK_ROOT"]; ok {
 		env = append(env, "LAMBDA_TASK_ROOT="+spec.CodeDir) // the code is here, not at /var/task
 	}
-	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = pw, pw
-	cg, err := r.start(cmd)
+	newCmd := func() *exec.Cmd {
+		cmd := exec.Command(bootstrap)
+		cmd.Dir = spec.CodeDir
+		cmd.Env = env
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		cmd.Stdout, cmd.Stderr = pw, pw
+		return cmd
+	}
+	cmd, cg, err := r.start(newCmd)
 	if err != nil {
 		_ = pr.Close()
 		_ = pw.Close()
@@ -167,34 +170,36 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 	return sb, nil
 }
 
-// start starts cmd, in a cgroup of its own when the host allows: the cgroup
-// (nil without). Should the start in a cgroup fail where a start without one
-// works, the host refuses what the probe allowed (a seccomp filter that
-// refuses clone3, say): the runtime goes on without cgroups, and says so.
-func (r *Runtime) start(cmd *exec.Cmd) (*sandboxCgroup, error) {
+// start starts a command newCmd makes, in a cgroup of its own when the host
+// allows: the command and its cgroup (nil without). Should the start in a
+// cgroup fail where a start without one works, the host refuses what the
+// probe allowed (a seccomp filter that refuses clone3, say): the runtime goes
+// on without cgroups, and says so. (A Cmd is started once, failed or not:
+// the retry is a new one.)
+func (r *Runtime) start(newCmd func() *exec.Cmd) (*exec.Cmd, *sandboxCgroup, error) {
+	cmd := newCmd()
 	if !r.Cgroups() {
-		return nil, cmd.Start()
+		return cmd, nil, cmd.Start()
 	}
 	dir := filepath.Join(r.cgParent, fmt.Sprintf("%d.%d", os.Getpid(), r.cgSeq.Add(1)))
 	cg, err := newSandboxCgroup(dir)
 	if err != nil {
 		r.cgroupsOff(err)
-		return nil, cmd.Start()
+		return cmd, nil, cmd.Start()
 	}
 	cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cg.fd
 	err = cmd.Start()
 	cg.started()
 	if err == nil {
-		return cg, nil
+		return cmd, cg, nil
 	}
 	_ = cg.remove()
-	cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = false, 0
-	cmd.Process, cmd.ProcessState = nil, nil
+	cmd = newCmd()
 	if err2 := cmd.Start(); err2 != nil {
-		return nil, err2 // the bootstrap's own failure
+		return nil, nil, err2 // the bootstrap's own failure
 	}
 	r.cgroupsOff(err)
-	return nil, nil
+	return cmd, nil, nil
 }
 
 // cgroupsOff turns cgroups off after a failure the probe did not foresee.
