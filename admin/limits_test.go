@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,4 +49,17 @@ func TestAdminListenerLimits(t *testing.T) {
 	}
 	// A half header: the gateway's header timeout applies.
 	listenertest.SendAndWaitClosed(t, addr, "GET /restapis HTTP/1.1\r\nHost: x\r\nAuthoriz")
+}
+
+// TestAdminRefusesDoublyFramedRequests checks that the admin listener (served
+// by internal/h1, as the gateway's) refuses a request with both
+// Transfer-Encoding and Content-Length with 400 and closes the connection, so
+// a request hidden in its body is never served.
+func TestAdminRefusesDoublyFramedRequests(t *testing.T) {
+	addr := startAdmin(t, listener.Limits{}, listener.Limits{})
+	got := listenertest.SendAndWaitClosed(t, addr, "POST /restapis HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"+
+		"GET /restapis HTTP/1.1\r\nHost: x\r\n\r\n")
+	if !strings.HasPrefix(got, "HTTP/1.1 400 ") || strings.Count(got, "HTTP/1.1 ") != 1 {
+		t.Fatalf("answered %q, want one 400 and the connection closed", got)
+	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/mapping"
+	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/rawio"
 	"github.com/portico-dev/portico/internal/tracing"
 )
@@ -340,6 +341,10 @@ func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error
 	switch {
 	case errors.As(err, &mbe):
 		return fmt.Errorf("body over %d bytes: %w", mbe.Limit, errTooLarge)
+	case errors.Is(err, listener.ErrBodyTimeout):
+		// The client's body, not the backend, was late: the responses
+		// stage answers 408.
+		return err
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("backend %s: %w", u.Redacted(), errTimeout)
 	default:

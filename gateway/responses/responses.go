@@ -17,6 +17,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/listener"
 )
 
 // Writer writes pipeline errors as gateway responses. Safe for concurrent use.
@@ -65,6 +66,12 @@ func (wr *Writer) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 // Classify returns the pipeline Error that err answers as: err's own, or one
 // derived from the error kinds of other packages (a throttled invoker, a deadline).
 func Classify(err error) *pipeline.Error {
+	if errors.Is(err, listener.ErrBodyTimeout) {
+		// Whichever stage read the body (and whatever it called the
+		// failure), the client was too slow: 408, as nginx logs it.
+		return &pipeline.Error{Type: pipeline.Default4XX, Status: http.StatusRequestTimeout, ErrorType: "RequestTimeoutException",
+			Message: "Request body not received in time: send the whole body without pausing", Cause: err}
+	}
 	if e, ok := pipeline.AsError(err); ok {
 		return e
 	}

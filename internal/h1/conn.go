@@ -176,10 +176,19 @@ func (r *connReader) Read(p []byte) (int, error) {
 	if r.c.capture != nil && n > 0 {
 		*r.c.capture = append(*r.c.capture, p[:n]...)
 	}
-	if err != nil && r.c.reqCtx != nil && !r.c.draining {
+	// A failed read means the client went away, and ends its request's
+	// context; a deadline that passed does not: the client is still there
+	// to be answered (a request body that did not come in time).
+	if err != nil && r.c.reqCtx != nil && !r.c.draining && !isDeadline(err) {
 		r.c.reqCtx.end()
 	}
 	return n, err
+}
+
+// isDeadline reports a read or write that a deadline ended.
+func isDeadline(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // closeIfIdle closes c when it is waiting for a request (Shutdown).
@@ -373,13 +382,13 @@ func (c *conn) readRequest(first bool) (*http.Request, error) {
 	return c.readRequestStd()
 }
 
-// readRequestStd reads the next request with net/http's reader. With
-// Options.WireNames, the head is copied as it is read (what is buffered,
-// then every read) and its names picked out of the copy.
+// readRequestStd reads the next request with net/http's reader. The head is
+// copied as it is read (what is buffered, then every read): net/http's reader
+// drops a Content-Length that comes with a Transfer-Encoding, which the copy
+// still shows (framedTwice), and with Options.WireNames the names are picked
+// out of it. Only requests the fast path (parseRequest) leaves pay for the
+// copy, and every request with a Transfer-Encoding is one of them.
 func (c *conn) readRequestStd() (*http.Request, error) {
-	if !c.s.opts.WireNames {
-		return c.readRequestStdOnly()
-	}
 	buf := headPool.Get().(*[]byte)
 	buffered, _ := c.br.Peek(c.br.Buffered())
 	*buf = append((*buf)[:0], buffered...)
@@ -388,12 +397,53 @@ func (c *conn) readRequestStd() (*http.Request, error) {
 	c.capture = nil
 	if err == nil {
 		// What is still buffered was captured but not consumed.
-		c.names = headNames((*buf)[:len(*buf)-c.br.Buffered()], req.Header)
+		head := (*buf)[:len(*buf)-c.br.Buffered()]
+		switch {
+		case framedTwice(head, req):
+			req, err = nil, errFramedTwice
+		case c.s.opts.WireNames:
+			c.names = headNames(head, req.Header)
+		}
 	}
 	if cap(*buf) <= maxPooledHead {
 		headPool.Put(buf)
 	}
 	return req, err
+}
+
+// errFramedTwice refuses a request whose body length two fields declare.
+var errFramedTwice = statusError{http.StatusBadRequest, "Transfer-Encoding with Content-Length, or on an HTTP/1.0 request"}
+
+// framedTwice reports whether the head of req has a Transfer-Encoding field
+// and either a Content-Length field or an HTTP/1.0 request line. RFC 9112
+// §6.1 lets Transfer-Encoding override Content-Length, but a server MUST close
+// the connection after such a request, and an HTTP/1.0 recipient treats the
+// body as Content-Length framed: either way a proxy in front may have framed
+// the body otherwise, the start of request smuggling. net/http serves such a
+// request and keeps the connection (it drops the Content-Length, or ignores
+// the Transfer-Encoding of an HTTP/1.0 request); h1 refuses it with 400 and
+// closes the connection, as nginx does.
+func framedTwice(head []byte, req *http.Request) bool {
+	te, cl := false, false
+	// The request line first, then a field per line; obs-fold continuation
+	// lines start with white space and name nothing.
+	for i := bytes.IndexByte(head, '\n'); i >= 0 && i+1 < len(head); {
+		line := head[i+1:]
+		next := bytes.IndexByte(line, '\n')
+		if next >= 0 {
+			line = line[:next]
+		}
+		if colon := bytes.IndexByte(line, ':'); colon > 0 {
+			name := line[:colon]
+			te = te || bytes.EqualFold(name, []byte("Transfer-Encoding"))
+			cl = cl || bytes.EqualFold(name, []byte("Content-Length"))
+		}
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return te && (cl || !req.ProtoAtLeast(1, 1))
 }
 
 // readRequestStdOnly reads the next request with net/http's reader.
@@ -472,6 +522,11 @@ func errorReply(err error) (reply string, closeWait bool) {
 	case errors.Is(err, errTooLarge):
 		const publicErr = "431 Request Header Fields Too Large"
 		return "HTTP/1.1 " + publicErr + errorHeaders + publicErr, true
+	case errors.Is(err, errFramedTwice):
+		// The body that follows is not read: wait for the client to take
+		// the answer before the close resets the connection.
+		msg := fmt.Sprintf("%d %s: %s", errFramedTwice.code, http.StatusText(errFramedTwice.code), errFramedTwice.text)
+		return "HTTP/1.1 " + msg + errorHeaders + msg, true
 	case strings.HasPrefix(err.Error(), "unsupported transfer encoding"): // net/http's unsupportedTEError
 		return "HTTP/1.1 501 Not Implemented" + errorHeaders + "Unsupported transfer encoding", false
 	case isCommonNetReadError(err):
@@ -564,7 +619,16 @@ func (c *conn) serveRequest(req *http.Request) bool {
 	}
 	w.finish()
 	w.release()
-	return w.reusable()
+	if w.reusable() {
+		return true
+	}
+	if w.committed && w.err == nil && w.body != nil && w.body.readFailed() {
+		// An answer to a body that did not arrive (a deadline) went out
+		// while the client may still be sending: let it take the answer
+		// before the close resets the connection.
+		c.closeWriteAndWait()
+	}
+	return false
 }
 
 // runHandler calls the handler; false when it panicked (logged, unless it was

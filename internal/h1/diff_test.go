@@ -283,7 +283,8 @@ func TestSameAsNetHTTP(t *testing.T) {
 		{"empty host", "GET /echo HTTP/1.1\r\nHost:\r\n\r\n", []string{"GET"}},
 		{"two hosts", "GET /small HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", []string{"GET"}},
 		{"bad host", "GET /small HTTP/1.1\r\nHost: a b\r\n\r\n", []string{"GET"}},
-		{"cl and te", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", []string{"POST"}},
+		// Transfer-Encoding with Content-Length: h1 refuses it, net/http serves
+		// it (TestFramedTwiceRefused).
 		{"two cls", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", []string{"POST"}},
 		{"bad cl", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -3\r\n\r\nabc", []string{"POST"}},
 		{"unknown te", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc", []string{"POST"}},

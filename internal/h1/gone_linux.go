@@ -1,7 +1,6 @@
 package h1
 
 import (
-	"errors"
 	"net"
 	"sync/atomic"
 	"syscall"
@@ -79,11 +78,6 @@ func rawConn(c net.Conn) syscall.RawConn {
 		return nil
 	}
 	return rc
-}
-
-func isDeadline(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // ConnPeek looks at one connection without waiting: one system call, and no

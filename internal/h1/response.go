@@ -546,6 +546,16 @@ func writeField(bw *bufio.Writer, name, value string) {
 // finish completes the response after the handler returned and sends it.
 func (w *response) finish() {
 	w.handlerDone = true
+	if !w.wroteHeader && w.body != nil && w.body.readFailed() {
+		// The handler answered nothing to a request whose body could not
+		// be read to its end (the client went away, or a deadline passed):
+		// there is no answer to give, certainly not a default 200 that
+		// would say an incomplete request succeeded. The connection closes
+		// without one.
+		w.closeAfter = true
+		_ = w.body.Close()
+		return
+	}
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -783,6 +793,13 @@ func (b *body) finish() bool {
 	ok := b.sawEOF && !tooBig && !broken
 	b.mu.Unlock()
 	return ok
+}
+
+// readFailed reports whether a read of the body failed before its end.
+func (b *body) readFailed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.failed
 }
 
 func (b *body) sawEOFLocked() bool {

@@ -15,7 +15,10 @@
 // net/http's server adds apply (Host required on HTTP/1.1 and well formed,
 // header names and values valid, the header-size limit answered with 431), so
 // what it accepts, and how it frames a request body (Content-Length,
-// Transfer-Encoding, their conflicts), is net/http's. With Options.WireNames a
+// Transfer-Encoding), is net/http's, with one exception: a request with both
+// Transfer-Encoding and Content-Length, or Transfer-Encoding on HTTP/1.0,
+// which net/http serves, is refused with 400 and its connection closed (RFC
+// 9112 §6.1; framedTwice). With Options.WireNames a
 // request also carries the client's spelling of its header names, which
 // net/http's header canonicalizes (WireNames). Requests reach the handler with the fields net/http's server sets
 // (RemoteAddr, Host, RequestURI, URL, Proto*, ContentLength, TransferEncoding,
@@ -38,7 +41,11 @@
 // while a handler runs, which costs net/http a goroutine wake-up and a system
 // call per request. So a client that goes away while its request is being
 // handled is noticed, and the request's context cancelled, when the server next
-// reads from (the request body) or writes to the connection, not at once. Close
+// reads from (the request body) or writes to the connection, not at once. A
+// read that a deadline ended does not cancel it (the client is still there to
+// be answered), and a handler that answers nothing to a request whose body
+// could not be read to its end gets no default 200: the connection closes
+// without an answer. Close
 // cancels every request's context; Shutdown lets running requests finish.
 //
 // A listener may hand it *tls.Conn connections: their handshake is finished

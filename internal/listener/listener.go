@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 )
 
@@ -133,15 +134,22 @@ func (l Limits) Handler(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r) // a writer without deadlines (a test recorder): nothing to bound
 			return
 		}
-		r.Body = &deadlineBody{ReadCloser: r.Body, clear: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+		r.Body = &deadlineBody{ReadCloser: r.Body, timeout: d, clear: func() { _ = rc.SetReadDeadline(time.Time{}) }}
 		h.ServeHTTP(w, r)
 	})
 }
 
+// ErrBodyTimeout is the kind of a request body read that a deadline ended:
+// the client did not send the whole body in time (BodyTimeout, or a shorter
+// deadline a handler set). The client is still there to be answered: the
+// gateway answers 408, and the connection is closed after the answer.
+var ErrBodyTimeout = errors.New("request body not received in time")
+
 // deadlineBody clears the connection's read deadline once the body is read to
-// its end.
+// its end, and marks a read that a deadline ended with ErrBodyTimeout.
 type deadlineBody struct {
 	io.ReadCloser
+	timeout time.Duration
 	clear   func()
 	cleared bool
 }
@@ -152,6 +160,9 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	if errors.Is(err, io.EOF) && !b.cleared {
 		b.cleared = true
 		b.clear()
+	}
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		err = fmt.Errorf("%w (body-timeout %s): %w", ErrBodyTimeout, b.timeout, err)
 	}
 	return n, err
 }

@@ -2,6 +2,7 @@ package process
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"go.uber.org/fx"
@@ -12,12 +13,12 @@ import (
 
 // Factory returns the process runtime's candidate for runtimes.Choose. It always
 // probes as available, and comes last under "auto".
-func Factory(stateDir string, grace time.Duration) runtimes.Factory {
+func Factory(stateDir string, grace time.Duration, log *slog.Logger) runtimes.Factory {
 	return runtimes.Factory{
 		Name:     "process",
 		Priority: 100,
 		New: func(context.Context) (runtimes.Runtime, error) {
-			return New(stateDir, grace)
+			return NewLogged(stateDir, grace, log)
 		},
 	}
 }
@@ -26,12 +27,12 @@ func Factory(stateDir string, grace time.Duration) runtimes.Factory {
 // keeping its pid files under the data directory.
 var Module = fx.Module("runtimes/process",
 	fx.Provide(fx.Annotate(
-		func(st *store.Store) (runtimes.Factory, error) {
+		func(st *store.Store, log *slog.Logger) (runtimes.Factory, error) {
 			dir, err := st.Path("run", "process", "x")
 			if err != nil {
 				return runtimes.Factory{}, err
 			}
-			return Factory(dir[:len(dir)-2], 2*time.Second), nil
+			return Factory(dir[:len(dir)-2], 2*time.Second, log.With("component", "runtimes")), nil
 		},
 		fx.ResultTags(`group:"runtimes"`),
 	)),

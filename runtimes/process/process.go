@@ -2,10 +2,12 @@
 // running the function's bootstrap executable (Lambda's custom-runtime convention).
 // It needs nothing installed.
 //
-// Sandboxes run in their own process group, so Stop reaches every process a handler
-// started. Each running sandbox is recorded as a pid file under the state directory;
-// Cleanup kills what an earlier run of Portico left behind, checking the process
-// start time so that a reused pid is never killed.
+// Sandboxes run in their own process group and, where the host lets Portico make
+// cgroup v2 groups, in their own cgroup (cgroup.go): Stop reaches every process a
+// handler started, even one that left the group with setsid. Each running sandbox
+// is recorded as a pid file under the state directory; Cleanup kills what an
+// earlier run of Portico left behind, checking the process start time so that a
+// reused pid is never killed.
 package process
 
 import (
@@ -13,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -21,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -35,6 +39,14 @@ import (
 type Runtime struct {
 	stateDir string
 	grace    time.Duration
+	log      *slog.Logger
+	// cgParent is where sandboxes' cgroups go ("" when the host allows none:
+	// then the process group is all); cgOff is set when starting a process in
+	// a cgroup failed although the probe passed, and the runtime went on
+	// without them.
+	cgParent string
+	cgOff    atomic.Bool
+	cgSeq    atomic.Uint64
 }
 
 var (
@@ -47,14 +59,34 @@ var (
 // New returns a process runtime that keeps its pid files in stateDir and gives
 // sandboxes grace between SIGTERM and SIGKILL when stopping them.
 func New(stateDir string, grace time.Duration) (*Runtime, error) {
+	return NewLogged(stateDir, grace, nil)
+}
+
+// NewLogged is New with a logger, which says (once) when sandboxes cannot have
+// cgroups of their own.
+func NewLogged(stateDir string, grace time.Duration, log *slog.Logger) (*Runtime, error) {
 	if err := os.MkdirAll(stateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("process runtime: state directory: %w", err)
 	}
 	if grace <= 0 {
 		grace = 2 * time.Second
 	}
-	return &Runtime{stateDir: stateDir, grace: grace}, nil
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Runtime{stateDir: stateDir, grace: grace, log: log}
+	parent, err := cgroupParent()
+	if err != nil {
+		log.Info("process runtime: sandboxes get no cgroup of their own; stopping one kills its process group only, "+
+			"so a process that leaves the group (setsid) outlives it. Run Portico as root on a cgroup v2 host for cgroups, "+
+			"or use the docker or containerd runtime to isolate functions (docs/runtimes.md)", "reason", err.Error())
+	}
+	r.cgParent = parent
+	return r, nil
 }
+
+// Cgroups reports whether sandboxes start in cgroups of their own.
+func (r *Runtime) Cgroups() bool { return r.cgParent != "" && !r.cgOff.Load() }
 
 // Name implements runtimes.Runtime.
 func (r *Runtime) Name() string { return "process" }
@@ -78,8 +110,6 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 		return nil, err
 	}
 	bootstrap := filepath.Join(spec.CodeDir, "bootstrap")
-	cmd := exec.Command(bootstrap)
-	cmd.Dir = spec.CodeDir
 	env := make([]string, 0, len(spec.Env)+2)
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
@@ -87,14 +117,20 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 	if _, ok := spec.Env["LAMBDA_TASK_ROOT"]; ok {
 		env = append(env, "LAMBDA_TASK_ROOT="+spec.CodeDir) // the code is here, not at /var/task
 	}
-	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
+	newCmd := func() *exec.Cmd {
+		cmd := exec.Command(bootstrap)
+		cmd.Dir = spec.CodeDir
+		cmd.Env = env
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		cmd.Stdout, cmd.Stderr = pw, pw
+		return cmd
+	}
+	cmd, cg, err := r.start(newCmd)
+	if err != nil {
 		_ = pr.Close()
 		_ = pw.Close()
 		return nil, fmt.Errorf("start %s: %w", bootstrap, err)
@@ -107,6 +143,9 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 	if err != nil {
 		_ = pr.Close()
 		_ = cmd.Process.Kill()
+		if cg != nil {
+			_ = cg.remove()
+		}
 		return nil, err
 	}
 	sb := &sandbox{
@@ -116,17 +155,64 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 		logs:    &logPipe{f: pr, raw: praw},
 		done:    make(chan struct{}),
 		grace:   r.grace,
+		cg:      cg,
+		log:     r.log,
 	}
 	sb.pidFile = filepath.Join(r.stateDir, spec.SandboxID+".pid")
 	if st, err := startTime(cmd.Process.Pid); err == nil {
-		_ = os.WriteFile(sb.pidFile, []byte(fmt.Sprintf("%d %d\n", cmd.Process.Pid, st)), 0o600)
+		rec := fmt.Sprintf("%d %d", cmd.Process.Pid, st)
+		if cg != nil {
+			rec += " " + cg.dir
+		}
+		_ = os.WriteFile(sb.pidFile, []byte(rec+"\n"), 0o600)
 	}
 	go sb.wait()
 	return sb, nil
 }
 
-// Cleanup implements runtimes.Runtime: it kills the process groups recorded by an
-// earlier run whose processes are still alive, then removes the records.
+// start starts a command newCmd makes, in a cgroup of its own when the host
+// allows: the command and its cgroup (nil without). Should the start in a
+// cgroup fail where a start without one works, the host refuses what the
+// probe allowed (a seccomp filter that refuses clone3, say): the runtime goes
+// on without cgroups, and says so. (A Cmd is started once, failed or not:
+// the retry is a new one.)
+func (r *Runtime) start(newCmd func() *exec.Cmd) (*exec.Cmd, *sandboxCgroup, error) {
+	cmd := newCmd()
+	if !r.Cgroups() {
+		return cmd, nil, cmd.Start()
+	}
+	dir := filepath.Join(r.cgParent, fmt.Sprintf("%d.%d", os.Getpid(), r.cgSeq.Add(1)))
+	cg, err := newSandboxCgroup(dir)
+	if err != nil {
+		r.cgroupsOff(err)
+		return cmd, nil, cmd.Start()
+	}
+	cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cg.fd
+	err = cmd.Start()
+	cg.started()
+	if err == nil {
+		return cmd, cg, nil
+	}
+	_ = cg.remove()
+	cmd = newCmd()
+	if err2 := cmd.Start(); err2 != nil {
+		return nil, nil, err2 // the bootstrap's own failure
+	}
+	r.cgroupsOff(err)
+	return cmd, nil, nil
+}
+
+// cgroupsOff turns cgroups off after a failure the probe did not foresee.
+func (r *Runtime) cgroupsOff(err error) {
+	if r.cgOff.CompareAndSwap(false, true) {
+		r.log.Warn("process runtime: starting a sandbox in a cgroup of its own failed; sandboxes get none from now on, "+
+			"and stopping one kills its process group only (docs/runtimes.md)", "err", err.Error())
+	}
+}
+
+// Cleanup implements runtimes.Runtime: it kills the process groups (and
+// cgroups) recorded by an earlier run whose processes are still alive, then
+// removes the records.
 func (r *Runtime) Cleanup(ctx context.Context) error {
 	entries, err := os.ReadDir(r.stateDir)
 	if err != nil {
@@ -144,6 +230,14 @@ func (r *Runtime) Cleanup(ctx context.Context) error {
 			if _, err := fmt.Sscanf(string(raw), "%d %d", &pid, &st); err == nil && pid > 1 {
 				if cur, err := startTime(pid); err == nil && cur == st {
 					_ = syscall.Kill(-pid, syscall.SIGKILL)
+				}
+			}
+			// A cgroup of this runtime's (never another path a damaged
+			// record names) is killed and removed whatever its bootstrap.
+			if f := strings.Fields(string(raw)); len(f) == 3 && r.cgParent != "" &&
+				filepath.Dir(f[2]) == r.cgParent && strings.Count(filepath.Base(f[2]), ".") == 1 {
+				if err := removeCgroup(f[2]); err != nil {
+					r.log.Warn("process runtime: cgroup of an earlier run left behind", "err", err.Error())
 				}
 			}
 		}
@@ -179,6 +273,9 @@ type sandbox struct {
 	memMu sync.Mutex
 	memAt time.Time
 	memMB int
+
+	cg  *sandboxCgroup // nil without one
+	log *slog.Logger
 }
 
 func (s *sandbox) wait() {
@@ -199,8 +296,14 @@ func (s *sandbox) wait() {
 	if ru, ok := s.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		s.maxRSS = int(ru.Maxrss)
 	}
-	// Children the handler left behind die with the sandbox.
+	// Children the handler left behind die with the sandbox: those in its
+	// process group, and with a cgroup those that left the group too.
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	if s.cg != nil {
+		if err := s.cg.remove(); err != nil {
+			s.log.Warn("process runtime: sandbox cgroup not removed", "sandbox", s.id, "err", err.Error())
+		}
+	}
 	_ = os.Remove(s.pidFile)
 	close(s.done)
 }
@@ -220,7 +323,9 @@ func (s *sandbox) Err() error {
 // Logs implements runtimes.Sandbox.
 func (s *sandbox) Logs() io.Reader { return s.logs }
 
-// Stop implements runtimes.Sandbox: SIGTERM to the group, grace, SIGKILL.
+// Stop implements runtimes.Sandbox: SIGTERM to the group, grace, SIGKILL to the
+// group and the cgroup. It returns once the bootstrap has exited and the
+// sandbox's cgroup is removed (with everything that was in it).
 func (s *sandbox) Stop(ctx context.Context) error {
 	s.stopMu.Lock()
 	first := !s.stopped
@@ -243,6 +348,9 @@ func (s *sandbox) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	if s.cg != nil {
+		s.cg.kill()
+	}
 	<-s.done
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/rawio"
 )
 
@@ -370,10 +371,14 @@ func (l *bufLease) release() {
 	}
 }
 
-// classifyFastErr maps a failure to the errors backendError knows: the
+// classifyFastErr maps a failure to the errors backendError knows: a client
+// body that did not arrive in time is itself (listener.ErrBodyTimeout), the
 // integration deadline is context.DeadlineExceeded (504), a cancelled request
 // its context's error, anything else itself.
 func classifyFastErr(ctx context.Context, deadline time.Time, err error) error {
+	if errors.Is(err, listener.ErrBodyTimeout) {
+		return err // the client's body was late, not the backend (408)
+	}
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("%w (%s)", cerr, err.Error())
 	}
