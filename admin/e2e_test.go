@@ -239,7 +239,7 @@ func TestLambdaAPIErrorsAndRestart(t *testing.T) {
 			apiError(t, err, "InvalidParameterValueException", 400)
 		}
 		_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
-			FunctionName: aws.String("bad/name"), Role: aws.String("r"),
+			FunctionName: aws.String("bad/name"), Role: aws.String("arn:aws:iam::000000000000:role/any"),
 			Code: &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
 		})
 		var ae smithy.APIError
@@ -253,7 +253,7 @@ func TestLambdaAPIErrorsAndRestart(t *testing.T) {
 	})
 	t.Run("conflict on an existing name", func(t *testing.T) {
 		_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
-			FunctionName: aws.String("hello"), Role: aws.String("r"),
+			FunctionName: aws.String("hello"), Role: aws.String("arn:aws:iam::000000000000:role/any"),
 			Code: &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
 		})
 		apiError(t, err, "ResourceConflictException", 409)

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,7 +24,8 @@ import (
 // defaultLogBytes is how much of a function's log GET .../logs returns by default.
 const defaultLogBytes = 64 << 10
 
-// roleARN is the execution role Portico reports; Portico does not use IAM roles.
+// roleARN is the execution role Portico reports for a function created without
+// one; Portico assumes no IAM role.
 const roleARN = functions.RoleARN
 
 // ---- wire shapes (Lambda's JSON) ----
@@ -99,7 +101,7 @@ func toConfiguration(c *functions.Config, qualifier string) functionConfiguratio
 		FunctionName:      c.FunctionName,
 		FunctionArn:       functions.ARN(c.FunctionName, qualifier),
 		Runtime:           c.Runtime,
-		Role:              roleARN,
+		Role:              cmp.Or(c.Role, roleARN),
 		Handler:           c.Handler,
 		CodeSize:          c.CodeSize,
 		Description:       c.Description,
@@ -417,6 +419,7 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
 		PackageType:  req.PackageType,
 		Runtime:      req.Runtime,
 		Handler:      req.Handler,
+		Role:         req.Role,
 		ZipFile:      req.Code.ZipFile,
 		ImageURI:     req.Code.ImageURI,
 		Publish:      req.Publish,
@@ -556,6 +559,7 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 		Description: req.Description,
 		Handler:     req.Handler,
 		Runtime:     req.Runtime,
+		Role:        req.Role,
 		Timeout:     req.Timeout,
 		MemorySize:  req.MemorySize,
 		FileSystems: req.FileSystemConfigs,

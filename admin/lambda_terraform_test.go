@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -106,4 +107,109 @@ func TestTerraformFunctionReadPath(t *testing.T) {
 	if !errors.As(err, &ae) || ae.ErrorCode() != "ResourceNotFoundException" {
 		t.Errorf("GetFunctionCodeSigningConfig after DeleteFunction: %v", err)
 	}
+}
+
+// TestFunctionRoleKept: the Role CreateFunction and
+// UpdateFunctionConfiguration name is kept and reported by GetFunction,
+// GetFunctionConfiguration and ListFunctions, across a restart, so that
+// Terraform's aws_lambda_function plans no change of role after it applies;
+// a Role that is not an IAM role ARN is refused with Lambda's
+// ValidationException; a function created without one reports Portico's.
+func TestFunctionRoleKept(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	ctx := t.Context()
+	c := sdk(env)
+	const (
+		first  = "arn:aws:iam::123456789012:role/tf-lambda"
+		second = "arn:aws:iam::123456789012:role/service-role/other.role@x"
+	)
+	zip := apptest.ZipSample(t, "hello")
+	in := func(name, role string) *lambda.CreateFunctionInput {
+		return &lambda.CreateFunctionInput{FunctionName: aws.String(name), Role: aws.String(role), Runtime: types.RuntimeProvidedal2023,
+			Handler: aws.String("bootstrap"), Code: &types.FunctionCode{ZipFile: zip}}
+	}
+	created, err := c.CreateFunction(ctx, in("roled", first))
+	if err != nil {
+		t.Fatalf("CreateFunction: %v", err)
+	}
+	if aws.ToString(created.Role) != first {
+		t.Errorf("CreateFunction Role = %q, want %q", aws.ToString(created.Role), first)
+	}
+	check := func(why, want string) {
+		t.Helper()
+		got, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("roled")})
+		if err != nil {
+			t.Fatalf("%s: GetFunction: %v", why, err)
+		}
+		if r := aws.ToString(got.Configuration.Role); r != want {
+			t.Errorf("%s: GetFunction Role = %q, want %q", why, r, want)
+		}
+		cfg, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("roled")})
+		if err != nil {
+			t.Fatalf("%s: GetFunctionConfiguration: %v", why, err)
+		}
+		if r := aws.ToString(cfg.Role); r != want {
+			t.Errorf("%s: GetFunctionConfiguration Role = %q, want %q", why, r, want)
+		}
+		list, err := c.ListFunctions(ctx, &lambda.ListFunctionsInput{})
+		if err != nil {
+			t.Fatalf("%s: ListFunctions: %v", why, err)
+		}
+		for _, f := range list.Functions {
+			if aws.ToString(f.FunctionName) == "roled" && aws.ToString(f.Role) != want {
+				t.Errorf("%s: ListFunctions Role = %q, want %q", why, aws.ToString(f.Role), want)
+			}
+		}
+	}
+	check("created", first)
+
+	validation := func(what string, err error) {
+		t.Helper()
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" || !strings.Contains(ae.ErrorMessage(), "at 'role' failed to satisfy constraint") {
+			t.Errorf("%s: %v, want ValidationException about role", what, err)
+		}
+	}
+	_, err = c.CreateFunction(ctx, in("badrole", "portico"))
+	validation("CreateFunction with Role portico", err)
+	if _, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("badrole")}); err == nil {
+		t.Error("a function refused for its Role exists")
+	}
+	_, err = c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("roled"),
+		Role: aws.String("arn:aws:iam::123:role/short-account")})
+	validation("UpdateFunctionConfiguration with a short account", err)
+	check("after a refused update", first)
+
+	up, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("roled"), Role: aws.String(second)})
+	if err != nil {
+		t.Fatalf("UpdateFunctionConfiguration: %v", err)
+	}
+	if r := aws.ToString(up.Role); r != second {
+		t.Errorf("UpdateFunctionConfiguration Role = %q, want %q", r, second)
+	}
+	check("updated", second)
+	v, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("roled")})
+	if err != nil {
+		t.Fatalf("PublishVersion: %v", err)
+	}
+	if r := aws.ToString(v.Role); r != second {
+		t.Errorf("PublishVersion Role = %q, want %q", r, second)
+	}
+
+	// Without a Role (Portico's own clients send none): Portico's is reported.
+	if _, _, err := env.Client().CreateFunction(ctx, map[string]any{"FunctionName": "plain",
+		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zip)}}); err != nil {
+		t.Fatalf("CreateFunction without Role: %v", err)
+	}
+	plain, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("plain")})
+	if err != nil {
+		t.Fatalf("GetFunctionConfiguration: %v", err)
+	}
+	if r := aws.ToString(plain.Role); r != "arn:aws:iam::000000000000:role/portico" {
+		t.Errorf("a function created without Role reports Role %q", r)
+	}
+
+	env.Restart()
+	c = sdk(env)
+	check("after a restart", second)
 }
