@@ -381,6 +381,19 @@ func noS3(bucket, key, version string) error {
 	return nil
 }
 
+// checkHandler refuses a .zip package with a Runtime but no Handler, as
+// Lambda does (it requires both of a Zip function). Portico's own shorthand,
+// a Zip package with neither (provided.al2023, whose bootstrap is the
+// function), stays valid: portico fn create and dev send it.
+func checkHandler(req *createFunctionRequest) error {
+	zip := req.PackageType == "" || req.PackageType == functions.PackageZip
+	if !zip || req.Runtime == "" || req.Handler != "" {
+		return nil
+	}
+	return invalid("Handler is required for a .zip package (PackageType Zip) with Runtime %s: add Handler "+
+		"(Portico's custom runtimes pass it to the package's bootstrap as _HANDLER; \"bootstrap\" is the usual value)", truncateString(req.Runtime, 64))
+}
+
 // ---- handlers ----
 
 func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
@@ -397,6 +410,9 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Code == nil {
 		return invalid("Code is required: Code.ZipFile (base64) or Code.ImageUri")
+	}
+	if err := checkHandler(&req); err != nil {
+		return err
 	}
 	if err := req.check(ref.Name); err != nil {
 		return err

@@ -213,3 +213,33 @@ func TestFunctionRoleKept(t *testing.T) {
 	c = sdk(env)
 	check("after a restart", second)
 }
+
+// TestZipFunctionNeedsHandler: CreateFunction of a .zip package that names
+// its Runtime but no Handler is refused, as Lambda refuses it, saying what
+// to add; Portico's shorthand with neither (what portico fn create sends)
+// still creates a provided.al2023 function.
+func TestZipFunctionNeedsHandler(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	ctx := t.Context()
+	c := sdk(env)
+	zip := apptest.ZipSample(t, "hello")
+	_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("nohandler"),
+		Role: aws.String("arn:aws:iam::123456789012:role/r"), Runtime: types.RuntimeProvidedal2, PackageType: types.PackageTypeZip,
+		Code: &types.FunctionCode{ZipFile: zip}})
+	if ip := (*types.InvalidParameterValueException)(nil); !errors.As(err, &ip) ||
+		!strings.Contains(err.Error(), "Handler is required") || !strings.Contains(err.Error(), "add Handler") {
+		t.Errorf("CreateFunction of a Zip package without Handler: %v, want InvalidParameterValueException saying to add Handler", err)
+	}
+	if _, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("nohandler")}); err == nil {
+		t.Error("the function refused for want of a Handler exists")
+	}
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("handled"),
+		Role: aws.String("arn:aws:iam::123456789012:role/r"), Runtime: types.RuntimeProvidedal2, Handler: aws.String("bootstrap"),
+		Code: &types.FunctionCode{ZipFile: zip}}); err != nil {
+		t.Errorf("CreateFunction with Runtime and Handler: %v", err)
+	}
+	if _, _, err := env.Client().CreateFunction(ctx, map[string]any{"FunctionName": "shorthand", "PackageType": "Zip",
+		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zip)}}); err != nil {
+		t.Errorf("CreateFunction with neither Runtime nor Handler: %v", err)
+	}
+}
