@@ -325,6 +325,11 @@ func TestLambdaAPIErrorsAndRestart(t *testing.T) {
 		if errors.As(err, &tmr) && tmr.Reason == "" {
 			t.Errorf("TooManyRequestsException without a Reason: %v", err)
 		}
+		// Lambda sends Retry-After with a throttle; the SDK reads it into
+		// RetryAfterSeconds.
+		if tmr == nil || aws.ToString(tmr.RetryAfterSeconds) != "1" {
+			t.Errorf("TooManyRequestsException without Retry-After 1: %+v", tmr)
+		}
 		if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("throttled")}); err != nil {
 			t.Fatal(err)
 		}
