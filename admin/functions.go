@@ -262,7 +262,7 @@ func (u *unhonoured) check(name string) error {
 	add(u.KMSKeyArn != "", "KMSKeyArn")
 	add(u.VpcConfig != nil && (len(u.VpcConfig.SubnetIDs) > 0 || len(u.VpcConfig.SecurityGroupIDs) > 0 || u.VpcConfig.Ipv6AllowedForDualStack), "VpcConfig")
 	add(len(u.Tags) > 0, "Tags (Portico keeps no tags on functions)")
-	add(u.CodeSigningConfigArn != "", "CodeSigningConfigArn")
+	add(u.CodeSigningConfigArn != "", "CodeSigningConfigArn (Portico does not verify code signatures)")
 	add(u.SnapStart != nil && u.SnapStart.ApplyOn != "" && u.SnapStart.ApplyOn != "None", "SnapStart")
 	if lc := u.LoggingConfig; lc != nil {
 		add(lc.LogFormat != "" && lc.LogFormat != "Text", "LoggingConfig LogFormat other than Text")
