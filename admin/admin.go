@@ -526,6 +526,11 @@ type clientTold interface {
 	ClientMessage() string
 }
 
+// throttleRetryAfter is the Retry-After (seconds) of a throttled invoke: a
+// concurrency slot or sandbox frees as soon as a call running ends, so a
+// second is as long as a caller need wait before it tries again.
+const throttleRetryAfter = "1"
+
 // writeError maps an error to a status and AWS's error body
 // {"Type":"User","message":"..."} with x-amzn-ErrorType. 5xx are logged.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -539,6 +544,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body["message"] = k.Message
 		if k.Reason != "" {
 			body["Reason"] = k.Reason
+		}
+		if status == http.StatusTooManyRequests && k.Reason != "" && w.Header().Get("Retry-After") == "" {
+			// A throttled invoke (TooManyRequestsException with a Reason): the
+			// SDKs read Retry-After into RetryAfterSeconds, as from Lambda.
+			w.Header().Set("Retry-After", throttleRetryAfter)
 		}
 	}
 	if status >= 500 {

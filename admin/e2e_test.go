@@ -239,7 +239,7 @@ func TestLambdaAPIErrorsAndRestart(t *testing.T) {
 			apiError(t, err, "InvalidParameterValueException", 400)
 		}
 		_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
-			FunctionName: aws.String("bad/name"), Role: aws.String("r"),
+			FunctionName: aws.String("bad/name"), Role: aws.String("arn:aws:iam::000000000000:role/any"),
 			Code: &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
 		})
 		var ae smithy.APIError
@@ -253,7 +253,7 @@ func TestLambdaAPIErrorsAndRestart(t *testing.T) {
 	})
 	t.Run("conflict on an existing name", func(t *testing.T) {
 		_, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
-			FunctionName: aws.String("hello"), Role: aws.String("r"),
+			FunctionName: aws.String("hello"), Role: aws.String("arn:aws:iam::000000000000:role/any"),
 			Code: &types.FunctionCode{ZipFile: apptest.ZipSample(t, "hello")},
 		})
 		apiError(t, err, "ResourceConflictException", 409)
@@ -324,6 +324,11 @@ func TestLambdaAPIErrorsAndRestart(t *testing.T) {
 		var tmr *types.TooManyRequestsException
 		if errors.As(err, &tmr) && tmr.Reason == "" {
 			t.Errorf("TooManyRequestsException without a Reason: %v", err)
+		}
+		// Lambda sends Retry-After with a throttle; the SDK reads it into
+		// RetryAfterSeconds.
+		if tmr == nil || aws.ToString(tmr.RetryAfterSeconds) != "1" {
+			t.Errorf("TooManyRequestsException without Retry-After 1: %+v", tmr)
 		}
 		if _, err := c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String("throttled")}); err != nil {
 			t.Fatal(err)

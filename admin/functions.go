@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,7 +24,8 @@ import (
 // defaultLogBytes is how much of a function's log GET .../logs returns by default.
 const defaultLogBytes = 64 << 10
 
-// roleARN is the execution role Portico reports; Portico does not use IAM roles.
+// roleARN is the execution role Portico reports for a function created without
+// one; Portico assumes no IAM role.
 const roleARN = functions.RoleARN
 
 // ---- wire shapes (Lambda's JSON) ----
@@ -99,7 +101,7 @@ func toConfiguration(c *functions.Config, qualifier string) functionConfiguratio
 		FunctionName:      c.FunctionName,
 		FunctionArn:       functions.ARN(c.FunctionName, qualifier),
 		Runtime:           c.Runtime,
-		Role:              roleARN,
+		Role:              cmp.Or(c.Role, roleARN),
 		Handler:           c.Handler,
 		CodeSize:          c.CodeSize,
 		Description:       c.Description,
@@ -260,7 +262,7 @@ func (u *unhonoured) check(name string) error {
 	add(u.KMSKeyArn != "", "KMSKeyArn")
 	add(u.VpcConfig != nil && (len(u.VpcConfig.SubnetIDs) > 0 || len(u.VpcConfig.SecurityGroupIDs) > 0 || u.VpcConfig.Ipv6AllowedForDualStack), "VpcConfig")
 	add(len(u.Tags) > 0, "Tags (Portico keeps no tags on functions)")
-	add(u.CodeSigningConfigArn != "", "CodeSigningConfigArn")
+	add(u.CodeSigningConfigArn != "", "CodeSigningConfigArn (Portico does not verify code signatures)")
 	add(u.SnapStart != nil && u.SnapStart.ApplyOn != "" && u.SnapStart.ApplyOn != "None", "SnapStart")
 	if lc := u.LoggingConfig; lc != nil {
 		add(lc.LogFormat != "" && lc.LogFormat != "Text", "LoggingConfig LogFormat other than Text")
@@ -379,6 +381,19 @@ func noS3(bucket, key, version string) error {
 	return nil
 }
 
+// checkHandler refuses a .zip package with a Runtime but no Handler, as
+// Lambda does (it requires both of a Zip function). Portico's own shorthand,
+// a Zip package with neither (provided.al2023, whose bootstrap is the
+// function), stays valid: portico fn create and dev send it.
+func checkHandler(req *createFunctionRequest) error {
+	zip := req.PackageType == "" || req.PackageType == functions.PackageZip
+	if !zip || req.Runtime == "" || req.Handler != "" {
+		return nil
+	}
+	return invalid("Handler is required for a .zip package (PackageType Zip) with Runtime %s: add Handler "+
+		"(Portico's custom runtimes pass it to the package's bootstrap as _HANDLER; \"bootstrap\" is the usual value)", truncateString(req.Runtime, 64))
+}
+
 // ---- handlers ----
 
 func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
@@ -395,6 +410,9 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Code == nil {
 		return invalid("Code is required: Code.ZipFile (base64) or Code.ImageUri")
+	}
+	if err := checkHandler(&req); err != nil {
+		return err
 	}
 	if err := req.check(ref.Name); err != nil {
 		return err
@@ -417,6 +435,7 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
 		PackageType:  req.PackageType,
 		Runtime:      req.Runtime,
 		Handler:      req.Handler,
+		Role:         req.Role,
 		ZipFile:      req.Code.ZipFile,
 		ImageURI:     req.Code.ImageURI,
 		Publish:      req.Publish,
@@ -556,6 +575,7 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 		Description: req.Description,
 		Handler:     req.Handler,
 		Runtime:     req.Runtime,
+		Role:        req.Role,
 		Timeout:     req.Timeout,
 		MemorySize:  req.MemorySize,
 		FileSystems: req.FileSystemConfigs,

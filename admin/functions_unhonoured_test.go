@@ -73,6 +73,10 @@ func TestLambdaRefusesDroppedSettings(t *testing.T) {
 		edit  func(*lambda.CreateFunctionInput)
 		names []string
 	}{
+		{"CodeSigningConfigArn", func(in *lambda.CreateFunctionInput) {
+			in.CodeSigningConfigArn = aws.String("arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-0123456789abcdef0")
+		},
+			[]string{"CodeSigningConfigArn", "does not verify code signatures"}},
 		{"EphemeralStorage 1024", func(in *lambda.CreateFunctionInput) {
 			in.EphemeralStorage = &types.EphemeralStorage{Size: aws.Int32(1024)}
 		},

@@ -28,9 +28,10 @@ type lambdaDeps struct {
 }
 
 // registerLambdaRoutes registers the Lambda API subset under /2015-03-31 (and the
-// concurrency routes under their own API versions), plus Portico's log route. The
-// handlers live beside their wire types, one file per resource: functions.go,
-// versions.go, aliases.go, concurrency.go, invocations.go, policy.go.
+// concurrency, code signing, runtime management and tag routes under their own
+// API versions), plus Portico's log route. The handlers live beside their wire
+// types, one file per resource: functions.go, versions.go, aliases.go,
+// concurrency.go, invocations.go, policy.go, function_settings.go.
 func (s *Server) registerLambdaRoutes() {
 	const fn = "/2015-03-31/functions"
 	s.Handle("POST "+fn, s.createFunction)
@@ -60,6 +61,14 @@ func (s *Server) registerLambdaRoutes() {
 	s.Handle("PUT /2019-09-30/functions/{name}/provisioned-concurrency", byProvisioned(s.putProvisioned))
 	s.Handle("GET /2019-09-30/functions/{name}/provisioned-concurrency", s.getOrListProvisioned)
 	s.Handle("DELETE /2019-09-30/functions/{name}/provisioned-concurrency", byProvisioned(s.deleteProvisioned))
+
+	s.Handle("GET /2020-06-30/functions/{name}/code-signing-config", byName(s.getFunctionCodeSigningConfig))
+	s.Handle("PUT /2020-06-30/functions/{name}/code-signing-config", byName(s.putFunctionCodeSigningConfig))
+	s.Handle("DELETE /2020-06-30/functions/{name}/code-signing-config", byName(s.deleteFunctionCodeSigningConfig))
+	s.Handle("GET /2021-07-20/functions/{name}/runtime-management-config", byRef(s.getRuntimeManagementConfig))
+	s.Handle("GET /2017-03-31/tags/{arn}", byTagged(s.listTags))
+	s.Handle("POST /2017-03-31/tags/{arn}", byTagged(s.tagResource))
+	s.Handle("DELETE /2017-03-31/tags/{arn}", byTagged(s.untagResource))
 
 	s.Handle("GET /2016-08-19/account-settings", s.getAccountSettings)
 	s.Handle("GET /2016-08-19/account-settings/{$}", s.getAccountSettings)

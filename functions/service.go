@@ -250,6 +250,7 @@ func newConfig(in CreateInput) (Config, error) {
 		PackageType:  cmp.Or(in.PackageType, PackageZip),
 		Runtime:      in.Runtime,
 		Handler:      in.Handler,
+		Role:         in.Role,
 		ImageURI:     in.ImageURI,
 		Environment:  maps.Clone(in.Environment),
 		Timeout:      cmp.Or(in.Timeout, DefaultTimeout),
@@ -544,6 +545,12 @@ func (s *Service) UpdateConfig(ctx context.Context, name string, p ConfigPatch) 
 		}
 		if p.Runtime != nil {
 			c.Runtime = *p.Runtime
+		}
+		if p.Role != nil {
+			if err := checkRole(*p.Role); err != nil {
+				return err
+			}
+			c.Role = *p.Role
 		}
 		if p.Environment != nil {
 			c.Environment = maps.Clone(*p.Environment)

@@ -41,9 +41,14 @@ type Config struct {
 	PackageType  string `json:"PackageType"` // Zip or Image
 	Runtime      string `json:"Runtime,omitempty"`
 	Handler      string `json:"Handler,omitempty"`
-	CodeSha256   string `json:"CodeSha256"` // base64 sha256 of the zip, as Lambda reports it
-	CodeSize     int64  `json:"CodeSize"`
-	ImageURI     string `json:"ImageUri,omitempty"`
+	// Role is the execution role CreateFunction or UpdateFunctionConfiguration
+	// named, kept and reported as given; empty for a function created without
+	// one (or before Portico kept it), which reports RoleARN. Portico assumes
+	// no role: functions run with the server's own permissions.
+	Role       string `json:"Role,omitempty"`
+	CodeSha256 string `json:"CodeSha256"` // base64 sha256 of the zip, as Lambda reports it
+	CodeSize   int64  `json:"CodeSize"`
+	ImageURI   string `json:"ImageUri,omitempty"`
 	// ResolvedImage is the image id a published Image version is pinned to; empty
 	// on $LATEST, which resolves its tag when a sandbox starts.
 	ResolvedImage string            `json:"ResolvedImage,omitempty"`
@@ -78,6 +83,7 @@ type CreateInput struct {
 	PackageType  string // defaults to Zip
 	Runtime      string
 	Handler      string
+	Role         string // an IAM role ARN (ValidRole), or "" for none
 	ZipFile      []byte // Zip packages: the archive
 	ImageURI     string // Image packages
 	Environment  map[string]string
@@ -110,6 +116,7 @@ type ConfigPatch struct {
 	Description *string
 	Handler     *string
 	Runtime     *string
+	Role        *string // an IAM role ARN (ValidRole)
 	Environment *map[string]string
 	Timeout     *int
 	MemorySize  *int

@@ -17,7 +17,26 @@ var (
 	envNameRe    = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
 	mountPathRe  = regexp.MustCompile(`^/mnt/[A-Za-z0-9_.-]+$`)
 	volumeNameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	// rolePattern is Lambda's constraint on a function's Role.
+	rolePattern = `arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+`
+	roleRe      = regexp.MustCompile(`^` + rolePattern + `$`)
 )
+
+// ValidRole reports whether s is an IAM role ARN, as Lambda requires of a
+// function's Role.
+func ValidRole(s string) bool { return roleRe.MatchString(s) }
+
+// checkRole refuses a Role that is not an IAM role ARN with Lambda's
+// ValidationException.
+func checkRole(role string) error {
+	if ValidRole(role) {
+		return nil
+	}
+	return errdefs.New(errdefs.ErrInvalid, "ValidationException", fmt.Sprintf(
+		"1 validation error detected: Value '%s' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: %s "+
+			"(an IAM role ARN, arn:aws:iam::%s:role/NAME say; Portico assumes no role, but keeps and reports the one given)",
+		truncate(role, 200), rolePattern, AccountID))
+}
 
 // reservedEnv are the environment variables Lambda sets itself and refuses in a
 // function's configuration. Every AWS_LAMBDA_* name is reserved as well.
@@ -82,6 +101,11 @@ func validateConfig(c *Config) error {
 		}
 	default:
 		return invalidf("PackageType %q is not valid: use Zip or Image", truncate(c.PackageType, 64))
+	}
+	if c.Role != "" {
+		if err := checkRole(c.Role); err != nil {
+			return err
+		}
 	}
 	if len(c.Description) > 256 {
 		return invalidf("Description must be at most 256 characters")
