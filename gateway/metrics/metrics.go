@@ -15,6 +15,8 @@
 package metrics
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -27,6 +29,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/connset"
+	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 // Labels of the per-request metrics.
@@ -47,7 +50,13 @@ type Stage struct {
 	wsConnects, wsMessages         *prometheus.CounterVec
 	now                            func() time.Time
 	fakeClock                      bool // SetClock was called
+
+	mu     sync.Mutex
+	stages map[stageRef]struct{} // stages compiled, whose series Watch removes when they go
 }
+
+// stageRef names one stage of one API.
+type stageRef struct{ apiID, stage string }
 
 var _ pipeline.Stage = (*Stage)(nil)
 
@@ -71,6 +80,7 @@ func New(reg prometheus.Registerer) (*Stage, error) {
 		wsConnects: counter("portico_ws_connect_count_total", "WebSocket requests to the $connect route (ConnectCount).", wsLabels),
 		wsMessages: counter("portico_ws_messages_total", "WebSocket messages sent to routes (MessageCount).", wsLabels),
 		now:        time.Now,
+		stages:     map[stageRef]struct{}{},
 	}
 	for _, c := range []prometheus.Collector{s.requests, s.errors4xx, s.errors5xx, s.clientGone, s.cacheHits, s.cacheMisses,
 		s.latency, s.integrationLatency, s.wsConnects, s.wsMessages} {
@@ -147,6 +157,9 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	if d.API != nil {
 		apiName = d.API.Name
 	}
+	s.mu.Lock()
+	s.stages[stageRef{d.Stage.APIID, d.Stage.Name}] = struct{}{}
+	s.mu.Unlock()
 	base := s.series(d.Stage.APIID, apiName, d.Stage.Name, canary, "", "")
 	var routes []apis.Route
 	var perRoute []*series
@@ -255,6 +268,39 @@ func (s *Stage) ObserveWebSocket(d *pipeline.Deployed, eventType string) {
 	v.WithLabelValues(d.Stage.APIID, name, d.Stage.Name).Inc()
 }
 
+// Watch removes the series of stages that are deleted (alone or with their
+// API) as soon as svc reports the change: a scrape stops showing them, and
+// the registry does not grow with every stage ever deployed.
+func (s *Stage) Watch(svc *apis.Service) {
+	svc.Subscribe(func(apiID string) {
+		s.mu.Lock()
+		var names []string
+		for k := range s.stages {
+			if k.apiID == apiID {
+				names = append(names, k.stage)
+			}
+		}
+		s.mu.Unlock()
+		for _, name := range names {
+			if _, err := svc.GetStage(context.Background(), apiID, name); errors.Is(err, errdefs.ErrNotFound) {
+				s.forget(apiID, name)
+			}
+		}
+	})
+}
+
+// forget removes every series of one stage.
+func (s *Stage) forget(apiID, stage string) {
+	s.mu.Lock()
+	delete(s.stages, stageRef{apiID, stage})
+	s.mu.Unlock()
+	match := prometheus.Labels{"api_id": apiID, "stage": stage}
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{s.requests, s.errors4xx, s.errors5xx,
+		s.clientGone, s.cacheHits, s.cacheMisses, s.latency, s.integrationLatency, s.wsConnects, s.wsMessages} {
+		v.DeletePartialMatch(match)
+	}
+}
+
 var writerPool = sync.Pool{New: func() any { return new(pipeline.StatusWriter) }}
 
 // Connections lists live WebSocket connections; *connections.Manager provides it.
@@ -320,6 +366,7 @@ type ModuleParams struct {
 
 	Registerer  prometheus.Registerer
 	Connections *connections.Manager `optional:"true"`
+	APIs        *apis.Service        `optional:"true"`
 }
 
 // Module provides the metrics stage to the pipeline and registers the
@@ -329,6 +376,9 @@ var Module = fx.Module("gateway-metrics",
 		s, err := New(p.Registerer)
 		if err != nil {
 			return nil, err
+		}
+		if p.APIs != nil {
+			s.Watch(p.APIs)
 		}
 		if p.Connections != nil {
 			if err := p.Registerer.Register(NewConnectionsCollector(p.Connections)); err != nil {
