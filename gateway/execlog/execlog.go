@@ -1,5 +1,5 @@
 // Package execlog is the gateway's execution-logging stage: per method of a
-// REST API (its methodSettings entry "/pets/{id}/GET", else the stage's "*/*"
+// REST API (its methodSettings entry "~1pets~1{id}/GET", else the stage's "*/*"
 // entry; per stage on other APIs), loggingLevel OFF, ERROR or INFO and
 // dataTraceEnabled say what the gateway did with a request goes to the server
 // log with its request id: at INFO the method request and its completion, at
@@ -78,7 +78,7 @@ type plan struct {
 }
 
 // planOf resolves d's method settings, as throttling resolves them: a REST
-// method's own entry ("/pets/{id}/GET") replaces "*/*" (API Gateway copies
+// method's own entry ("~1pets~1{id}/GET") replaces "*/*" (API Gateway copies
 // "*/*" into an entry when it makes one); an entry without a logging level
 // takes "*/*"'s.
 func planOf(d *pipeline.Deployed) *plan {
@@ -94,7 +94,7 @@ func planOf(d *pipeline.Deployed) *plan {
 	if a := d.API; a != nil && (a.Protocol == apis.ProtocolREST || a.Protocol == "") {
 		for i := range a.Routes {
 			r := &a.Routes[i]
-			ms, ok := st.MethodSettings[apis.MethodSettingsKey(r.Path, r.Method)]
+			ms, _, ok := st.OwnMethodSetting(r.Path, r.Method)
 			if !ok {
 				continue
 			}

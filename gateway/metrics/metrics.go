@@ -4,7 +4,7 @@
 // after API Gateway's CloudWatch metrics (Count, 4XXError, 5XXError, Latency,
 // IntegrationLatency, CacheHitCount, CacheMissCount) and labelled by api_id,
 // api_name, stage and canary; with a method's detailed metrics on
-// (metricsEnabled in its methodSettings entry "/pets/{id}/GET", else in the
+// (metricsEnabled in its methodSettings entry "~1pets~1{id}/GET", else in the
 // stage's "*/*"; on HTTP and WebSocket APIs "*/*" alone) also by method and
 // resource (the route's method and path template), else those two labels are
 // empty. It also counts WebSocket $connect requests and messages, and reports
