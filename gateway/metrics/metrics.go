@@ -35,8 +35,9 @@ import (
 // Labels of the per-request metrics.
 var requestLabels = []string{"api_id", "api_name", "stage", "canary", "method", "resource"}
 
-// Labels of the WebSocket counters.
-var wsLabels = []string{"api_id", "api_name", "stage"}
+// Labels of the WebSocket counters: route is the route key of a route with
+// detailed metrics on, else empty.
+var wsLabels = []string{"api_id", "api_name", "stage", "route"}
 
 // latencyBuckets cover a tenth of a millisecond to the 29 s integration limit.
 var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 29}
@@ -135,13 +136,18 @@ func Detailed(st *apis.Stage) bool {
 }
 
 // detailedRoute reports whether route r of API a has detailed metrics on in
-// stage st: on a REST API, as its own method settings entry says, else as
-// "*/*" says (API Gateway copies "*/*" into an entry when it makes one, so the
-// entry decides); on other APIs as "*/*" says.
+// stage st: as its own entry says (a REST method's method settings, an HTTP or
+// WebSocket route's routeSettings, under its route key), else as "*/*" (the
+// defaultRouteSettings) says. An entry decides alone: API Gateway copies "*/*"
+// into a REST method's entry when it makes one, and get-stage shows a route's
+// detailedMetricsEnabled as its entry holds it.
 func detailedRoute(st *apis.Stage, a *apis.API, r *apis.Route) bool {
 	if a.Protocol == apis.ProtocolREST || a.Protocol == "" {
 		ms, _, ok := st.EffectiveMethodSetting(r.Path, r.Method)
 		return ok && ms.MetricsEnabled
+	}
+	if ms, ok := st.MethodSettings[r.RouteKey]; ok {
+		return ms.MetricsEnabled
 	}
 	return Detailed(st)
 }
@@ -249,9 +255,10 @@ func routeIndex(routes []apis.Route, r *apis.Route) int {
 }
 
 // ObserveWebSocket counts a WebSocket route dispatch: a $connect request
-// (eventType CONNECT) or a message (MESSAGE). The gateway calls it for stages
-// that have it.
-func (s *Stage) ObserveWebSocket(d *pipeline.Deployed, eventType string) {
+// (eventType CONNECT) or a message (MESSAGE) to route (labelled with its
+// route key when the route has detailed metrics on). The gateway calls it for
+// stages that have it.
+func (s *Stage) ObserveWebSocket(d *pipeline.Deployed, route *apis.Route, eventType string) {
 	var v *prometheus.CounterVec
 	switch eventType {
 	case connections.EventConnect:
@@ -265,7 +272,11 @@ func (s *Stage) ObserveWebSocket(d *pipeline.Deployed, eventType string) {
 	if d.API != nil {
 		name = d.API.Name
 	}
-	v.WithLabelValues(d.Stage.APIID, name, d.Stage.Name).Inc()
+	key := ""
+	if route != nil && d.API != nil && detailedRoute(d.Stage, d.API, route) {
+		key = route.RouteKey
+	}
+	v.WithLabelValues(d.Stage.APIID, name, d.Stage.Name, key).Inc()
 }
 
 // Watch removes the series of stages that are deleted (alone or with their
