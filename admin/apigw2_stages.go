@@ -62,18 +62,30 @@ type v2StageInput struct {
 	Tags                 map[string]string          `json:"tags"`
 }
 
-func toV2RouteSettings(ms apis.MethodSetting) v2RouteSettings {
-	out := v2RouteSettings{DataTraceEnabled: &ms.DataTraceEnabled, DetailedMetricsEnabled: &ms.MetricsEnabled}
-	if ms.LoggingLevel != "" {
-		out.LoggingLevel = &ms.LoggingLevel
+// toV2RouteSettings is ms as a stage of an API of protocol shows it: execution
+// logging (loggingLevel, dataTraceEnabled) is WebSocket APIs' alone, and an
+// HTTP API's stage leaves it out, as API Gateway does.
+func toV2RouteSettings(protocol string, ms apis.MethodSetting) v2RouteSettings {
+	out := v2RouteSettings{DetailedMetricsEnabled: &ms.MetricsEnabled}
+	if protocol == apis.ProtocolWebSocket {
+		out.DataTraceEnabled = &ms.DataTraceEnabled
+		level := ms.LoggingLevel
+		if level == "" {
+			level = "OFF"
+		}
+		out.LoggingLevel = &level
 	}
 	// A throttle not set is left out, as API Gateway leaves it out.
 	out.ThrottlingBurstLimit, out.ThrottlingRateLimit = ms.ThrottlingBurstLimit, ms.ThrottlingRateLimit
 	return out
 }
 
-// applyTo sets rs's fields on ms.
-func (rs v2RouteSettings) applyTo(key string, ms *apis.MethodSetting) error {
+// applyTo sets rs's fields on ms, a route setting of an API of protocol.
+func (rs v2RouteSettings) applyTo(protocol, key string, ms *apis.MethodSetting) error {
+	if protocol != apis.ProtocolWebSocket && (rs.LoggingLevel != nil || rs.DataTraceEnabled != nil) {
+		// API Gateway's own words; HTTP APIs have access logs only.
+		return v2BadRequest("Execution logs are not supported on protocolType %s: leave loggingLevel and dataTraceEnabled out of %s (HTTP APIs log through accessLogSettings)", protocol, key)
+	}
 	setIfGiven(&ms.DataTraceEnabled, rs.DataTraceEnabled)
 	setIfGiven(&ms.MetricsEnabled, rs.DetailedMetricsEnabled)
 	if v := rs.LoggingLevel; v != nil {
@@ -111,13 +123,13 @@ func (rs v2RouteSettings) applyTo(key string, ms *apis.MethodSetting) error {
 	return nil
 }
 
-func (s *Server) toV2Stage(st *apis.Stage) v2Stage {
+func (s *Server) toV2Stage(a *apis.API, st *apis.Stage) v2Stage {
 	out := v2Stage{StageName: st.Name, Description: st.Description, DeploymentID: st.DeploymentID, AutoDeploy: st.AutoDeploy,
 		AccessLogSettings: st.AccessLogSettings, StageVariables: st.Variables, Tags: st.Tags,
 		LastDeploymentStatusMessage: st.LastDeploymentStatusMessage,
 		CreatedDate:                 v2Time(st.CreatedAt), LastUpdatedDate: v2Time(st.UpdatedAt)}
 	for key, ms := range st.MethodSettings {
-		rs := toV2RouteSettings(ms)
+		rs := toV2RouteSettings(a.Protocol, ms)
 		if key == apis.MethodSettingsAll {
 			out.DefaultRouteSettings = &rs
 			continue
@@ -128,7 +140,7 @@ func (s *Server) toV2Stage(st *apis.Stage) v2Stage {
 		out.RouteSettings[key] = rs
 	}
 	if out.DefaultRouteSettings == nil {
-		rs := toV2RouteSettings(apis.DefaultMethodSetting())
+		rs := toV2RouteSettings(a.Protocol, apis.DefaultMethodSetting())
 		out.DefaultRouteSettings = &rs
 	}
 	return out
@@ -146,7 +158,7 @@ func (in *v2StageInput) methodSettings(a *apis.API, cur map[string]apis.MethodSe
 	}
 	if in.DefaultRouteSettings != nil {
 		ms := entry(apis.MethodSettingsAll)
-		if err := in.DefaultRouteSettings.applyTo("defaultRouteSettings", &ms); err != nil {
+		if err := in.DefaultRouteSettings.applyTo(a.Protocol, "defaultRouteSettings", &ms); err != nil {
 			return nil, err
 		}
 		out[apis.MethodSettingsAll] = ms
@@ -156,7 +168,7 @@ func (in *v2StageInput) methodSettings(a *apis.API, cur map[string]apis.MethodSe
 			return nil, v2NotFound("Route", key)
 		}
 		ms := entry(key)
-		if err := rs.applyTo("routeSettings "+key, &ms); err != nil {
+		if err := rs.applyTo(a.Protocol, "routeSettings "+key, &ms); err != nil {
 			return nil, err
 		}
 		out[key] = ms
@@ -243,13 +255,13 @@ func (s *Server) v2CreateStage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, s.toV2Stage(created))
+	return writeJSON(w, http.StatusCreated, s.toV2Stage(a, created))
 }
 
 func (s *Server) v2GetStages(w http.ResponseWriter, r *http.Request) error {
 	return v2List(s, w, r, func(a *apis.API) ([]v2Stage, error) {
 		list, err := s.gw.APIs.ListStages(r.Context(), a.ID)
-		return convert(list, s.toV2Stage), err
+		return convert(list, func(st *apis.Stage) v2Stage { return s.toV2Stage(a, st) }), err
 	}, func(st v2Stage) sortKey { return sortKey{st.StageName} })
 }
 
@@ -267,11 +279,11 @@ func (s *Server) v2LoadStage(r *http.Request) (*apis.API, *apis.Stage, error) {
 }
 
 func (s *Server) v2GetStage(w http.ResponseWriter, r *http.Request) error {
-	_, st, err := s.v2LoadStage(r)
+	a, st, err := s.v2LoadStage(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, s.toV2Stage(st))
+	return writeJSON(w, http.StatusOK, s.toV2Stage(a, st))
 }
 
 func (s *Server) v2UpdateStage(w http.ResponseWriter, r *http.Request) error {
@@ -317,7 +329,7 @@ func (s *Server) v2UpdateStage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return v2StageError(r, err)
 	}
-	return writeJSON(w, http.StatusOK, s.toV2Stage(st))
+	return writeJSON(w, http.StatusOK, s.toV2Stage(a, st))
 }
 
 func (s *Server) v2DeleteStage(w http.ResponseWriter, r *http.Request) error {

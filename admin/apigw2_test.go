@@ -948,3 +948,65 @@ func TestV2ImportBasePath(t *testing.T) {
 	_, err := e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc), Basepath: aws.String("append")})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "Invalid basepath")
 }
+
+// TestV2ExecutionLoggingIsWebSocketOnly: API Gateway supports loggingLevel and
+// dataTraceEnabled in route settings on WebSocket APIs alone. An HTTP API's
+// stage shows neither and refuses them ("Execution logs are not supported on
+// protocolType HTTP"); a WebSocket API's shows and keeps them.
+func TestV2ExecutionLoggingIsWebSocketOnly(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	httpAPI, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("nolog"), ProtocolType: v2types.ProtocolTypeHttp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, stage := httpAPI.ApiId, aws.String("dev")
+	if _, err := e.ag.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: id, RouteKey: aws.String("GET /x")}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.ag.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: id, StageName: stage,
+		DefaultRouteSettings: &v2types.RouteSettings{DetailedMetricsEnabled: aws.Bool(true)},
+		RouteSettings:        map[string]v2types.RouteSettings{"GET /x": {ThrottlingBurstLimit: aws.Int32(3)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.ag.GetStage(ctx, &apigatewayv2.GetStageInput{ApiId: id, StageName: stage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, rs := range map[string]*v2types.RouteSettings{"create default": st.DefaultRouteSettings, "get default": got.DefaultRouteSettings,
+		"get GET /x": new(got.RouteSettings["GET /x"])} {
+		if rs == nil || rs.LoggingLevel != "" || rs.DataTraceEnabled != nil {
+			t.Errorf("%s route settings of an HTTP API: %+v, want no loggingLevel or dataTraceEnabled", name, rs)
+		}
+	}
+	if d := got.DefaultRouteSettings; d == nil || !aws.ToBool(d.DetailedMetricsEnabled) {
+		t.Errorf("default route settings %+v, want detailedMetricsEnabled", d)
+	}
+	for _, rs := range []v2types.RouteSettings{{LoggingLevel: v2types.LoggingLevelInfo}, {LoggingLevel: v2types.LoggingLevelOff},
+		{DataTraceEnabled: aws.Bool(true)}} {
+		_, err = e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: id, StageName: stage, DefaultRouteSettings: &rs})
+		wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "Execution logs are not supported on protocolType HTTP")
+		_, err = e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: id, StageName: stage,
+			RouteSettings: map[string]v2types.RouteSettings{"GET /x": rs}})
+		wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "Execution logs are not supported on protocolType HTTP")
+	}
+	_, err = e.ag.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: id, StageName: aws.String("other"),
+		DefaultRouteSettings: &v2types.RouteSettings{LoggingLevel: v2types.LoggingLevelError}})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "Execution logs are not supported on protocolType HTTP")
+
+	ws, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("logs"), ProtocolType: v2types.ProtocolTypeWebsocket,
+		RouteSelectionExpression: aws.String("$request.body.action")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wst, err := e.ag.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: ws.ApiId, StageName: stage,
+		DefaultRouteSettings: &v2types.RouteSettings{LoggingLevel: v2types.LoggingLevelInfo, DataTraceEnabled: aws.Bool(true)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := wst.DefaultRouteSettings; d == nil || d.LoggingLevel != v2types.LoggingLevelInfo || !aws.ToBool(d.DataTraceEnabled) {
+		t.Errorf("WebSocket default route settings %+v, want INFO with data tracing", d)
+	}
+}

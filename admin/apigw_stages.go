@@ -2,6 +2,7 @@ package admin
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"strconv"
@@ -66,7 +67,12 @@ type apigwMethodSetting struct {
 	ThrottlingRateLimit  float64 `json:"throttlingRateLimit"`
 }
 
+// toAPIGWMethodSettings is a stage's method settings as GetStage shows them,
+// keyed as API Gateway keys them ("~1pets~1{id}/GET"; entries an older Portico
+// stored as "/pets/{id}/GET" are shown so too).
 func toAPIGWMethodSettings(in map[string]apis.MethodSetting) map[string]apigwMethodSetting {
+	in = maps.Clone(in)
+	apis.UpgradeMethodSettingsKeys(in)
 	out := make(map[string]apigwMethodSetting, len(in))
 	for k, ms := range in {
 		m := apigwMethodSetting{MethodSetting: ms, ThrottlingBurstLimit: -1, ThrottlingRateLimit: -1}
@@ -272,11 +278,22 @@ func applyStageOp(p *apis.StagePatch, op PatchOperation, canary func() *apis.Can
 		return applyCanaryOp(op, segs, set, canary)
 	case len(segs) >= 1 && segs[0] == "accessLogSettings":
 		return applyAccessLogOp(p, op, segs, set)
-	case len(segs) == 2 && op.Op == "remove":
-		p.MethodSettings = append(p.MethodSettings, apis.MethodSettingPatch{Key: segs[0] + "/" + segs[1], Remove: true})
+	case len(segs) >= 2 && op.Op == "remove":
+		// "/{key}": the key as GetStage shows it, its ~1 escapes kept.
+		key := strings.TrimPrefix(op.Path, "/")
+		if err := apis.ValidMethodSettingsKey(key); err != nil {
+			return badMethodSettingPath(op, err)
+		}
+		p.MethodSettings = append(p.MethodSettings, apis.MethodSettingPatch{Key: key, Remove: true})
 		return nil
-	case len(segs) == 4 && set:
-		return applyMethodSettingOp(p, op, segs)
+	case len(segs) >= 4 && set:
+		// "/{key}/{group}/{field}"; the key keeps its ~1 escapes, and may
+		// hold unescaped slashes ("/pets/{id}/GET/metrics/enabled", as
+		// Terraform sends a method_path without ~1).
+		body := strings.TrimPrefix(op.Path, "/")
+		i := strings.LastIndexByte(body, '/')
+		j := strings.LastIndexByte(body[:i], '/')
+		return applyMethodSettingOp(p, op, body[:j], body[j+1:])
 	}
 	return BadPatchPath(op)
 }
@@ -372,17 +389,24 @@ func applyCanaryOp(op PatchOperation, segs []string, set bool, canary func() *ap
 	return err
 }
 
-// applyMethodSettingOp handles /{resourcePath}/{METHOD}/{group}/{field} paths
-// ("/*/*/throttling/rateLimit", "/~1pets/GET/caching/ttlInSeconds").
-func applyMethodSettingOp(p *apis.StagePatch, op PatchOperation, segs []string) error {
-	key := segs[0] + "/" + segs[1]
+// badMethodSettingPath is the error of a patch path whose method-settings key
+// is not one (why says why).
+func badMethodSettingPath(op PatchOperation, why error) error {
+	return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+		fmt.Sprintf("Invalid method setting path: %s. Use /*/*/{setting} for every method or /{resourcePath with / as ~1}/{METHOD}/{setting} (/~1pets~1{id}/GET/metrics/enabled): %s",
+			truncate(op.Path, 200), strings.TrimSuffix(why.Error(), ": "+errdefs.ErrInvalid.Error())))
+}
+
+// applyMethodSettingOp handles /{key}/{group}/{field} paths
+// ("/*/*/throttling/rateLimit", "/~1pets/GET/caching/ttlInSeconds"): key is
+// the method-settings key ("*/*", "~1pets/GET"), field "{group}/{field}".
+func applyMethodSettingOp(p *apis.StagePatch, op PatchOperation, key, field string) error {
 	if err := apis.ValidMethodSettingsKey(key); err != nil {
-		return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
-			fmt.Sprintf("Invalid method setting path %s: use /*/*/... or /{resourcePath with / as ~1}/{METHOD}/...", truncate(op.Path, 200)))
+		return badMethodSettingPath(op, err)
 	}
 	m := apis.MethodSettingPatch{Key: key}
 	var err error
-	switch segs[2] + "/" + segs[3] {
+	switch field {
 	case "metrics/enabled":
 		m.MetricsEnabled, err = patchBool(op)
 	case "logging/loglevel":

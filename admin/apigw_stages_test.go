@@ -26,6 +26,7 @@ import (
 
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/cache"
 )
 
@@ -65,6 +66,7 @@ type releaseEnv struct {
 	be      *backend
 	apiID   string
 	cache   *cache.Stage
+	svc     *apis.Service
 	clockNS atomic.Int64
 }
 
@@ -76,7 +78,7 @@ func startRelease(t *testing.T) *releaseEnv {
 	re := &releaseEnv{be: newBackend(t)}
 	re.env = apptest.Start(t, apptest.Options{
 		Settings: func(s *app.Settings) { s.AdminToken = releaseToken },
-		Populate: []any{&re.cache},
+		Populate: []any{&re.cache, &re.svc},
 	})
 	re.clockNS.Store(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 	re.cache.SetClock(func() time.Time { return time.Unix(0, re.clockNS.Load()) })
@@ -425,11 +427,11 @@ paths:
 	// A per-method setting created later copies the current */* values.
 	re.update(t, op(agtypes.OpReplace, "/*/*/throttling/rateLimit", "50"), op(agtypes.OpReplace, "/*/*/caching/ttlInSeconds", "120"))
 	out := re.update(t, op(agtypes.OpReplace, "/~1color/GET/throttling/burstLimit", "7"))
-	if m := out.MethodSettings["/color/GET"]; m.ThrottlingRateLimit != 50 || m.CacheTtlInSeconds != 120 || m.ThrottlingBurstLimit != 7 {
+	if m := out.MethodSettings["~1color/GET"]; m.ThrottlingRateLimit != 50 || m.CacheTtlInSeconds != 120 || m.ThrottlingBurstLimit != 7 {
 		t.Fatalf("a new per-method setting: %+v (all %v)", m, out.MethodSettings)
 	}
 	out = re.update(t, agtypes.PatchOperation{Op: agtypes.OpRemove, Path: aws.String("/~1color/GET")})
-	if _, ok := out.MethodSettings["/color/GET"]; ok {
+	if _, ok := out.MethodSettings["~1color/GET"]; ok {
 		t.Fatal("remove of a per-method setting left it")
 	}
 	stages, err := re.ag.GetStages(ctx, &apigateway.GetStagesInput{RestApiId: aws.String(re.apiID)})

@@ -69,7 +69,7 @@ func TestStageZeroThrottleAWSCLI(t *testing.T) {
 		t.Fatalf("GET /color after */* went back to -1: %d %s", code, body)
 	}
 	got := cli("get-stage", "--rest-api-id", re.apiID, "--stage-name", "prod",
-		"--query", `[methodSettings."*/*".[throttlingRateLimit,throttlingBurstLimit], methodSettings."/items/GET".[throttlingRateLimit,throttlingBurstLimit]]`)
+		"--query", `[methodSettings."*/*".[throttlingRateLimit,throttlingBurstLimit], methodSettings."~1items/GET".[throttlingRateLimit,throttlingBurstLimit]]`)
 	if strings.Join(strings.Fields(got), " ") != "-1 -1 0 0" {
 		t.Fatalf("get-stage throttles: %q, want */* -1 -1 and /items/GET 0 0", got)
 	}

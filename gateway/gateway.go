@@ -23,10 +23,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/edge"
@@ -156,6 +158,8 @@ type Gateway struct {
 	resp   *responses.Writer
 	// wsObservers are the stages that learn of WebSocket route dispatches.
 	wsObservers []WebSocketObserver
+	// wsLoggers are the stages that log WebSocket route dispatches.
+	wsLoggers []WebSocketLogger
 
 	proxy     *reverseProxy
 	transport *http.Transport
@@ -306,6 +310,9 @@ func (g *Gateway) Use(stages ...pipeline.Stage) {
 		if o, ok := s.(WebSocketObserver); ok {
 			g.wsObservers = append(g.wsObservers, o)
 		}
+		if l, ok := s.(WebSocketLogger); ok {
+			g.wsLoggers = append(g.wsLoggers, l)
+		}
 	}
 	g.Invalidate()
 }
@@ -313,10 +320,18 @@ func (g *Gateway) Use(stages ...pipeline.Stage) {
 // WebSocketObserver is an optional ability of a pipeline stage: WebSocket
 // route dispatches ($connect requests and messages) do not pass through the
 // pipeline, so the gateway tells the stages that have it of each one, with the
-// event type (CONNECT, MESSAGE, DISCONNECT). Called on the message's path: it
-// must be quick.
+// route and the event type (CONNECT, MESSAGE, DISCONNECT). Called on the
+// message's path: it must be quick.
 type WebSocketObserver interface {
-	ObserveWebSocket(d *pipeline.Deployed, eventType string)
+	ObserveWebSocket(d *pipeline.Deployed, route *apis.Route, eventType string)
+}
+
+// WebSocketLogger is an optional ability of a pipeline stage: logging a
+// WebSocket route dispatch. LogWebSocket is called before the route's
+// integration runs and returns nil, or a func the gateway calls with the
+// dispatch's outcome.
+type WebSocketLogger interface {
+	LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest) func(*connections.Response, error)
 }
 
 // SetClock replaces the gateway's clock (for tests). Its readings stamp

@@ -100,3 +100,70 @@ func TestMetricsAfterAKnownMix(t *testing.T) {
 		t.Error("a throttled call counted as an invocation")
 	}
 }
+
+// scrapeSeries returns the lines of GET /metrics that mention apiID.
+func scrapeSeries(t *testing.T, adminURL, apiID string) []string {
+	t.Helper()
+	resp, err := http.Get(adminURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /metrics: %d %s", resp.StatusCode, body)
+	}
+	var out []string
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.Contains(line, `api_id="`+apiID+`"`) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// TestMetricsOfDeletedStagesAndAPIsGo deletes a stage, then its API, and finds
+// their series gone from GET /metrics (and the other stage's kept until then).
+func TestMetricsOfDeletedStagesAndAPIsGo(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	var api struct {
+		ID string `json:"id"`
+	}
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "shortlived", "protocol": "REST"}, &api)
+	base := "/portico/v1/apis/" + api.ID
+	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/ok", "integration": map[string]any{"type": "MOCK",
+		"requestTemplates": map[string]string{"application/json": `{"statusCode": 200}`},
+		"responses":        map[string]any{"default": map[string]any{"statusCode": "200"}}}}, nil)
+	for _, stage := range []string{"dev", "prod"} {
+		admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": stage}, nil)
+		if a := get(t, "GET", env.GatewayURL+"/"+api.ID+"/"+stage+"/ok", ""); a.status != 200 {
+			t.Fatalf("GET /%s/ok: %d %s", stage, a.status, a.body)
+		}
+	}
+	count := func(lines []string, stage string) int {
+		n := 0
+		for _, l := range lines {
+			if strings.Contains(l, `stage="`+stage+`"`) {
+				n++
+			}
+		}
+		return n
+	}
+	before := scrapeSeries(t, env.AdminURL, api.ID)
+	if count(before, "dev") == 0 || count(before, "prod") == 0 {
+		t.Fatalf("before: no series of both stages:\n%s", strings.Join(before, "\n"))
+	}
+	admin(t, c, "DELETE", base+"/stages/dev", nil, nil, nil)
+	after := scrapeSeries(t, env.AdminURL, api.ID)
+	if n := count(after, "dev"); n != 0 {
+		t.Errorf("deleted stage dev still has %d series:\n%s", n, strings.Join(after, "\n"))
+	}
+	if count(after, "prod") != count(before, "prod") {
+		t.Errorf("stage prod's series changed when dev was deleted: %d, were %d", count(after, "prod"), count(before, "prod"))
+	}
+	admin(t, c, "DELETE", base, nil, nil, nil)
+	if gone := scrapeSeries(t, env.AdminURL, api.ID); len(gone) != 0 {
+		t.Errorf("deleted API still has %d series:\n%s", len(gone), strings.Join(gone, "\n"))
+	}
+}

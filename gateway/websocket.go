@@ -206,7 +206,7 @@ func (d wsDispatcher) Dispatch(ctx context.Context, ev *events.APIGatewayWebsock
 
 // DispatchReply implements connections.ReplyDispatcher: a two-way route's
 // function result is answered from the goroutine that reads it (wsAnswer).
-func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest, reply *connections.Reply) (*connections.Response, error) {
+func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest, reply *connections.Reply) (out *connections.Response, outErr error) {
 	g := d.g
 	if ev.RequestContext.EventType == connections.EventConnect {
 		respellHeaders(ev, wirenames.From(ctx)) // ctx is the upgrade request's
@@ -226,7 +226,12 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 		return nil, fmt.Errorf("route %q has no integration: %w", ev.RequestContext.RouteKey, errConfig)
 	}
 	for _, o := range g.wsObservers {
-		o.ObserveWebSocket(e.deployed, ev.RequestContext.EventType)
+		o.ObserveWebSocket(e.deployed, route, ev.RequestContext.EventType)
+	}
+	for _, l := range g.wsLoggers {
+		if done := l.LogWebSocket(e.deployed, route, ev); done != nil {
+			defer func() { done(out, outErr) }()
+		}
 	}
 	var authorizer map[string]any
 	if ev.RequestContext.EventType == connections.EventConnect && g.connectAuth == nil {

@@ -82,8 +82,9 @@ func releaseTable(w io.Writer, st *awsStage) error {
 	}
 	sort.Strings(keys)
 	var throttles, caching []string
-	for _, k := range keys {
-		m := st.MethodSettings[k]
+	for _, key := range keys {
+		m := st.MethodSettings[key]
+		k := methodSettingsName(key)
 		if m.ThrottlingRateLimit >= 0 || m.ThrottlingBurstLimit >= 0 {
 			rate, burst := "no limit", "no limit"
 			if m.ThrottlingRateLimit >= 0 {
@@ -249,6 +250,15 @@ off. --flush empties it.`,
 // escapePatch escapes a JSON-pointer segment: ~ as ~0, / as ~1.
 func escapePatch(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// methodSettingsName is a method-settings key as --method names it: API
+// Gateway's "~1pets~1{id}/GET" reads "/pets/{id}/GET"; "*/*" stays.
+func methodSettingsName(key string) string {
+	if !strings.HasPrefix(key, "~1") {
+		return key
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(key, "~1", "/"), "~0", "~")
 }
 
 // methodSettingsPath turns "/pets/{id}/GET" (or "" for every method) into the

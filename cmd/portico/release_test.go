@@ -107,7 +107,7 @@ paths:
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatal(err)
 	}
-	all, pets := st.MethodSettings["*/*"], st.MethodSettings["/pets/GET"]
+	all, pets := st.MethodSettings["*/*"], st.MethodSettings["~1pets/GET"]
 	if !st.CacheClusterEnabled || st.CacheClusterSize != "1.6" || !all.CachingEnabled || all.CacheTTLInSeconds != 120 ||
 		all.ThrottlingRateLimit != 100 || all.ThrottlingBurstLimit != 50 || pets.ThrottlingRateLimit != 5 || pets.ThrottlingBurstLimit != 2 ||
 		!pets.CachingEnabled || pets.CacheTTLInSeconds != 120 {

@@ -141,19 +141,19 @@ func TestThrottlePatchZeroAndUnset(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err := s.UpdateStage(ctx, a.ID, "dev", StagePatch{MethodSettings: []MethodSettingPatch{
-		{Key: "/hello/GET", ThrottlingRateLimit: ptr(0.0), ThrottlingBurstLimit: ptr(0)}}})
+		{Key: "~1hello/GET", ThrottlingRateLimit: ptr(0.0), ThrottlingBurstLimit: ptr(0)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ms := st.MethodSettings["/hello/GET"]; rateOf(ms) != 0 || burstOf(ms) != 0 || ms.ThrottlingRateLimit == nil || ms.ThrottlingBurstLimit == nil {
+	if ms := st.MethodSettings["~1hello/GET"]; rateOf(ms) != 0 || burstOf(ms) != 0 || ms.ThrottlingRateLimit == nil || ms.ThrottlingBurstLimit == nil {
 		t.Fatalf("after 0/0: %+v", ms)
 	}
 	st, err = s.UpdateStage(ctx, a.ID, "dev", StagePatch{MethodSettings: []MethodSettingPatch{
-		{Key: "/hello/GET", ThrottlingRateLimit: ptr(-1.0), ThrottlingBurstLimit: ptr(-1)}}})
+		{Key: "~1hello/GET", ThrottlingRateLimit: ptr(-1.0), ThrottlingBurstLimit: ptr(-1)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ms := st.MethodSettings["/hello/GET"]; ms.ThrottlingRateLimit != nil || ms.ThrottlingBurstLimit != nil {
+	if ms := st.MethodSettings["~1hello/GET"]; ms.ThrottlingRateLimit != nil || ms.ThrottlingBurstLimit != nil {
 		t.Fatalf("after -1/-1: %+v, want not set", ms)
 	}
 }

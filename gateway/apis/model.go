@@ -350,7 +350,7 @@ type Stage struct {
 	Variables    map[string]string `json:"variables,omitempty"`
 	// MethodSettings are the stage's per-method settings keyed as API Gateway
 	// keys them: "*/*" for every method, "{resourcePath}/{METHOD}" for one
-	// ("/pets/{id}/GET"); for HTTP APIs "*/*" holds the default route settings and
+	// ("~1pets~1{id}/GET", see ResolveMethodSettingsKey); for HTTP APIs "*/*" holds the default route settings and
 	// a WebSocket or HTTP route key ("$connect", "GET /pets") one route's.
 	MethodSettings map[string]MethodSetting `json:"methodSettings,omitempty"`
 	// CacheClusterEnabled turns the stage's response cache on; CacheClusterSize

@@ -57,10 +57,10 @@ func DefaultMethodSetting() MethodSetting {
 }
 
 // EffectiveMethodSetting returns the settings that apply to one method of a stage:
-// its own entry ("/pets/{id}/GET"), else the "*/*" entry; ok is false when neither
+// its own entry ("~1pets~1{id}/GET"), else the "*/*" entry; ok is false when neither
 // exists (the defaults then apply).
 func (st *Stage) EffectiveMethodSetting(resourcePath, method string) (ms MethodSetting, own, ok bool) {
-	if m, found := st.MethodSettings[MethodSettingsKey(resourcePath, method)]; found {
+	if m, _, found := st.OwnMethodSetting(resourcePath, method); found {
 		return m, true, true
 	}
 	if m, found := st.MethodSettings[MethodSettingsAll]; found {
@@ -69,13 +69,87 @@ func (st *Stage) EffectiveMethodSetting(resourcePath, method string) (ms MethodS
 	return DefaultMethodSetting(), false, false
 }
 
-// MethodSettingsKey is the method-settings key of one method: "/pets/{id}/GET".
-func MethodSettingsKey(resourcePath, method string) string { return resourcePath + "/" + method }
+// OwnMethodSetting returns the method-settings entry of one REST method and
+// its key: API Gateway's "~1pets~1{id}/GET", or another spelling of the same
+// method (the form without ~1 that Terraform's method_path takes, "pets/{id}/GET";
+// the "/pets/{id}/GET" older Portico versions stored).
+func (st *Stage) OwnMethodSetting(resourcePath, method string) (MethodSetting, string, bool) {
+	key := MethodSettingsKey(resourcePath, method)
+	if m, ok := st.MethodSettings[key]; ok {
+		return m, key, true
+	}
+	if n := len(st.MethodSettings); n == 0 {
+		return MethodSetting{}, "", false
+	} else if _, all := st.MethodSettings[MethodSettingsAll]; all && n == 1 {
+		return MethodSetting{}, "", false
+	}
+	for k, m := range st.MethodSettings {
+		if k == MethodSettingsAll || strings.HasPrefix(k, "~1") {
+			continue // API Gateway's own spelling: looked up above
+		}
+		if p, meth, err := ResolveMethodSettingsKey(k); err == nil && p == resourcePath && meth == method {
+			return m, k, true
+		}
+	}
+	return MethodSetting{}, "", false
+}
+
+// EscapeResourcePath writes a resource path as method-settings keys and patch
+// paths name it: "~" as "~0" and "/" as "~1" ("/pets/{id}" is "~1pets~1{id}",
+// the root "/" is "~1").
+func EscapeResourcePath(p string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(p, "~", "~0"), "/", "~1")
+}
+
+func unescapeResourcePath(p string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(p, "~1", "/"), "~0", "~")
+}
+
+// MethodSettingsKey is API Gateway's method-settings key of one method: the
+// resource path escaped (EscapeResourcePath), "/" and the method:
+// "~1pets~1{id}/GET", "~1/GET" for the root.
+func MethodSettingsKey(resourcePath, method string) string {
+	return EscapeResourcePath(resourcePath) + "/" + method
+}
+
+// ResolveMethodSettingsKey returns the resource path and method a method
+// settings key names ("*" and "*" for "*/*"). It reads API Gateway's form
+// ("~1pets~1{id}/GET"), the form without ~1 ("pets/{id}/GET", which
+// Terraform's aws_api_gateway_method_settings sends when its method_path is
+// the resource path without its leading slash) and the form older Portico
+// versions stored ("/pets/{id}/GET"). Only "*/*" is a wildcard, as in API
+// Gateway: "{resourcePath}/*" and "*/{METHOD}" are refused.
+func ResolveMethodSettingsKey(key string) (resourcePath, method string, err error) {
+	if key == MethodSettingsAll {
+		return "*", "*", nil
+	}
+	i := strings.LastIndexByte(key, '/')
+	if i < 0 {
+		return "", "", invalid("method settings key %q: use */* or {resourcePath}/{METHOD} with the path's slashes as ~1, such as ~1pets~1{id}/GET", truncate(key, 200))
+	}
+	raw, method := key[:i], key[i+1:]
+	switch {
+	case raw == "*" || method == "*":
+		return "", "", invalid("method settings key %q: the only wildcard is */* (every method of the stage); name one method, such as ~1pets/GET", truncate(key, 200))
+	case !methods[method]:
+		return "", "", invalid("method settings key %q: %q is not an HTTP method (use GET, POST, PUT, DELETE, PATCH, HEAD, OPTIONS or ANY)", truncate(key, 200), truncate(method, 20))
+	case raw == "":
+		return "", "", invalid("method settings key %q: name the resource path, ~1 for the root resource (~1/GET)", truncate(key, 200))
+	}
+	p := unescapeResourcePath(raw)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	if p != "/" && (strings.HasSuffix(p, "/") || strings.Contains(p, "//")) {
+		return "", "", invalid("method settings key %q: resource path %q has an empty segment", truncate(key, 200), truncate(p, 200))
+	}
+	return p, method, nil
+}
 
 // MethodSettingPatch changes one method-settings entry. Key is "*/*" or
-// "{resourcePath}/{METHOD}"; a missing entry is created from the current "*/*"
-// values (or DefaultMethodSetting) first. Remove deletes the entry; the other
-// fields, when not nil, replace a value.
+// "{resourcePath}/{METHOD}" (see ResolveMethodSettingsKey); a missing entry is
+// created from the current "*/*" values (or DefaultMethodSetting) first.
+// Remove deletes the entry; the other fields, when not nil, replace a value.
 type MethodSettingPatch struct {
 	Key    string
 	Remove bool
@@ -92,40 +166,80 @@ type MethodSettingPatch struct {
 	UnauthorizedCacheControlHeaderStrategy *string
 }
 
-// ValidMethodSettingsKey checks a key: "*/*", or a resource path starting with
-// "/" followed by "/" and an HTTP method (or "*").
+// ValidMethodSettingsKey checks a key (see ResolveMethodSettingsKey).
 func ValidMethodSettingsKey(key string) error {
-	if key == MethodSettingsAll {
-		return nil
+	_, _, err := ResolveMethodSettingsKey(key)
+	return err
+}
+
+// UpgradeMethodSettingsKeys renames, in settings (a REST stage's, which the
+// caller owns), the keys older Portico versions stored ("/pets/{id}/GET") to
+// API Gateway's ("~1pets~1{id}/GET").
+func UpgradeMethodSettingsKeys(settings map[string]MethodSetting) {
+	for k, ms := range settings {
+		if !strings.HasPrefix(k, "/") {
+			continue
+		}
+		if p, m, err := ResolveMethodSettingsKey(k); err == nil {
+			delete(settings, k)
+			if _, taken := settings[MethodSettingsKey(p, m)]; !taken {
+				settings[MethodSettingsKey(p, m)] = ms
+			}
+		}
 	}
-	i := strings.LastIndexByte(key, '/')
-	if i <= 0 {
-		return invalid("method settings key %q: use */* or {resourcePath}/{METHOD} such as /pets/GET", truncate(key, 200))
+}
+
+// settingsKeyOf returns the key under which settings hold (or will hold) the
+// entry of key's method: key itself when present, else another spelling of
+// the same method already there; a new entry is stored under key as given
+// (as API Gateway keeps it, so that a client reads back the key it wrote),
+// an old "/pets/GET" spelling under API Gateway's.
+func settingsKeyOf(settings map[string]MethodSetting, key string) (string, error) {
+	p, m, err := ResolveMethodSettingsKey(key)
+	if err != nil {
+		return "", err
 	}
-	path, method := key[:i], key[i+1:]
-	if !strings.HasPrefix(path, "/") && path != "*" {
-		return invalid("method settings key %q: the resource path must start with /", truncate(key, 200))
+	if _, ok := settings[key]; ok || key == MethodSettingsAll {
+		return key, nil
 	}
-	if method != "*" && !methods[method] {
-		return invalid("method settings key %q: %q is not an HTTP method", truncate(key, 200), truncate(method, 20))
+	st := Stage{MethodSettings: settings}
+	if _, k, ok := st.OwnMethodSetting(p, m); ok {
+		return "", invalid("method settings of %s %s are under the key %q: name it so in the patch path (/%s/...)", m, p, k, truncate(k, 200))
 	}
-	return nil
+	if strings.HasPrefix(key, "/") {
+		return MethodSettingsKey(p, m), nil
+	}
+	return key, nil
 }
 
 // applyMethodSetting applies p to settings (a map the caller owns) of a stage
 // whose cache is on or not (cacheOn).
 func applyMethodSetting(settings map[string]MethodSetting, p MethodSettingPatch, cacheOn bool) error {
-	if err := ValidMethodSettingsKey(p.Key); err != nil {
-		return err
-	}
+	UpgradeMethodSettingsKeys(settings)
 	if p.Remove {
+		if _, _, err := ResolveMethodSettingsKey(p.Key); err != nil {
+			return err
+		}
+		if _, ok := settings[p.Key]; !ok && p.Key != MethodSettingsAll {
+			// Another spelling of the same method (the old "/pets/GET").
+			pth, m, _ := ResolveMethodSettingsKey(p.Key)
+			st := Stage{MethodSettings: settings}
+			if _, k, found := st.OwnMethodSetting(pth, m); found {
+				p.Key = k
+			}
+		}
 		if _, ok := settings[p.Key]; !ok {
-			return invalid("no method settings for %q to remove", truncate(p.Key, 200))
+			// API Gateway's words, which Terraform reads as "already gone".
+			return invalid("Cannot remove method setting %s because there is no method setting for this method", truncate(p.Key, 200))
 		}
 		delete(settings, p.Key)
 		return nil
 	}
-	ms, ok := settings[p.Key]
+	key, err := settingsKeyOf(settings, p.Key)
+	if err != nil {
+		return err
+	}
+	ms, ok := settings[key]
 	if !ok {
 		// A new entry starts from the values in effect for its methods:
 		// "*/*"'s, else the defaults, under which a stage with a cache caches
@@ -137,7 +251,7 @@ func applyMethodSetting(settings map[string]MethodSetting, p MethodSettingPatch,
 		if all, found := settings[MethodSettingsAll]; found {
 			ms = all
 		}
-		if m := p.Key[strings.LastIndexByte(p.Key, '/')+1:]; m != http.MethodGet && m != "*" {
+		if m := key[strings.LastIndexByte(key, '/')+1:]; m != http.MethodGet && m != "*" {
 			ms.CachingEnabled = false
 		}
 	}
@@ -201,7 +315,7 @@ func applyMethodSetting(settings map[string]MethodSetting, p MethodSettingPatch,
 				CacheControlFail, CacheControlWithHeader, CacheControlWithoutHeader)
 		}
 	}
-	settings[p.Key] = ms
+	settings[key] = ms
 	return nil
 }
 

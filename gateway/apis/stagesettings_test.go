@@ -17,25 +17,25 @@ func TestMethodSettingsCopyAllAtCreation(t *testing.T) {
 	if _, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "dev"}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := s.UpdateStage(ctx, a.ID, "dev", StagePatch{MethodSettings: []MethodSettingPatch{{Key: "/hello/GET", MetricsEnabled: ptr(true)}}})
+	st, err := s.UpdateStage(ctx, a.ID, "dev", StagePatch{MethodSettings: []MethodSettingPatch{{Key: "~1hello/GET", MetricsEnabled: ptr(true)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := st.MethodSettings["/hello/GET"]; rateOf(got) != -1 || got.CacheTTLInSeconds != DefaultCacheTTL || !got.MetricsEnabled {
+	if got := st.MethodSettings["~1hello/GET"]; rateOf(got) != -1 || got.CacheTTLInSeconds != DefaultCacheTTL || !got.MetricsEnabled {
 		t.Fatalf("an entry without */* to copy: %+v", got)
 	}
 	st, err = s.UpdateStage(ctx, a.ID, "dev", StagePatch{MethodSettings: []MethodSettingPatch{
 		{Key: "*/*", ThrottlingRateLimit: ptr(10.0), ThrottlingBurstLimit: ptr(5)},
-		{Key: "/{proxy+}/ANY", CacheTTLInSeconds: ptr(30)},
+		{Key: "~1{proxy+}/ANY", CacheTTLInSeconds: ptr(30)},
 		{Key: "*/*", ThrottlingRateLimit: ptr(20.0)},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := st.MethodSettings["/{proxy+}/ANY"]; rateOf(got) != 10 || burstOf(got) != 5 || got.CacheTTLInSeconds != 30 {
+	if got := st.MethodSettings["~1{proxy+}/ANY"]; rateOf(got) != 10 || burstOf(got) != 5 || got.CacheTTLInSeconds != 30 {
 		t.Fatalf("a later entry copies */* as it was then: %+v", got)
 	}
-	if got := st.MethodSettings["/hello/GET"]; rateOf(got) != -1 {
+	if got := st.MethodSettings["~1hello/GET"]; rateOf(got) != -1 {
 		t.Fatalf("an existing entry changed with */*: %+v", got)
 	}
 	if ms, own, ok := st.EffectiveMethodSetting("/other", "GET"); own || !ok || rateOf(ms) != 20 {
@@ -44,7 +44,10 @@ func TestMethodSettingsCopyAllAtCreation(t *testing.T) {
 	for name, p := range map[string]MethodSettingPatch{
 		"ttl":      {Key: "*/*", CacheTTLInSeconds: ptr(3601)},
 		"strategy": {Key: "*/*", UnauthorizedCacheControlHeaderStrategy: ptr("SOMETIMES")},
-		"key":      {Key: "pets/GET", MetricsEnabled: ptr(true)},
+		"key":      {Key: "GET", MetricsEnabled: ptr(true)},
+		"any verb": {Key: "~1pets/*", MetricsEnabled: ptr(true)},
+		"any path": {Key: "*/GET", MetricsEnabled: ptr(true)},
+		"no path":  {Key: "/GET", MetricsEnabled: ptr(true)},
 		"method":   {Key: "/pets/FETCH", MetricsEnabled: ptr(true)},
 		"remove":   {Key: "/nothing/GET", Remove: true},
 		"level":    {Key: "*/*", LoggingLevel: ptr("DEBUG")},
@@ -136,13 +139,13 @@ func TestMethodSettingsKeepCachingAsItWas(t *testing.T) {
 	}
 	st, err := s.UpdateStage(ctx, a.ID, "dev", StagePatch{CacheClusterEnabled: ptr(true), MethodSettings: []MethodSettingPatch{
 		{Key: "*/*", ThrottlingRateLimit: ptr(100.0)},
-		{Key: "/hello/POST", ThrottlingRateLimit: ptr(10.0)},
-		{Key: "/other/GET", ThrottlingRateLimit: ptr(10.0)},
+		{Key: "~1hello/POST", ThrottlingRateLimit: ptr(10.0)},
+		{Key: "~1other/GET", ThrottlingRateLimit: ptr(10.0)},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.MethodSettings["*/*"].CachingEnabled || !st.MethodSettings["/other/GET"].CachingEnabled || st.MethodSettings["/hello/POST"].CachingEnabled {
+	if !st.MethodSettings["*/*"].CachingEnabled || !st.MethodSettings["~1other/GET"].CachingEnabled || st.MethodSettings["~1hello/POST"].CachingEnabled {
 		t.Fatalf("caching changed by throttling patches: %+v", st.MethodSettings)
 	}
 	if ms, own, ok := st.EffectiveMethodSetting("/hello", "GET"); own || !ok || !ms.CachingEnabled {
@@ -171,4 +174,31 @@ func burstOf(ms MethodSetting) int {
 		return -1
 	}
 	return *ms.ThrottlingBurstLimit
+}
+
+// TestMethodSettingsKeyForms: API Gateway's key escapes the resource path's
+// slashes ("~1pets~1{id}/GET", the root "~1/GET"); the form without ~1 and an
+// older Portico's "/pets/{id}/GET" name the same method; only */* is a
+// wildcard.
+func TestMethodSettingsKeyForms(t *testing.T) {
+	if k := MethodSettingsKey("/pets/{id}", "GET"); k != "~1pets~1{id}/GET" {
+		t.Errorf("key of GET /pets/{id}: %q", k)
+	}
+	if k := MethodSettingsKey("/", "POST"); k != "~1/POST" {
+		t.Errorf("key of POST /: %q", k)
+	}
+	for key, want := range map[string]string{
+		"~1pets~1{id}/GET": "/pets/{id} GET", "pets/{id}/GET": "/pets/{id} GET", "/pets/{id}/GET": "/pets/{id} GET",
+		"~1/ANY": "/ ANY", "*/*": "* *", "~1a~0b/PUT": "/a~b PUT",
+	} {
+		p, m, err := ResolveMethodSettingsKey(key)
+		if err != nil || p+" "+m != want {
+			t.Errorf("%q: %q %q %v, want %s", key, p, m, err, want)
+		}
+	}
+	for _, key := range []string{"~1pets/*", "*/GET", "/GET", "~1pets/FETCH", "GET", "~1pets~1/GET"} {
+		if _, _, err := ResolveMethodSettingsKey(key); !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("%q: %v, want ErrInvalid", key, err)
+		}
+	}
 }

@@ -311,7 +311,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 		}
 		rc := &routeCache{onlyGET: !own, ttl: time.Duration(ms.CacheTTLInSeconds) * time.Second,
 			requireAuth: ms.RequireAuthorizationForCacheControl, strategy: ms.UnauthorizedCacheControlHeaderStrategy,
-			counts: s.counter(stageKey, apis.MethodSettingsKey(r.Path, r.Method))}
+			counts: s.counter(stageKey, r.Path+"/"+r.Method)}
 		ns := r.Integration.CacheNamespace
 		if ns == "" {
 			ns = r.Path

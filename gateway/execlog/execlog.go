@@ -1,6 +1,8 @@
 // Package execlog is the gateway's execution-logging stage: per method of a
-// REST API (its methodSettings entry "/pets/{id}/GET", else the stage's "*/*"
-// entry; per stage on other APIs), loggingLevel OFF, ERROR or INFO and
+// REST API (its methodSettings entry "~1pets~1{id}/GET", else the stage's "*/*"
+// entry) and per route of a WebSocket API (its routeSettings, else its
+// defaultRouteSettings; route dispatches through LogWebSocket; HTTP APIs have
+// no execution logs, as in API Gateway), loggingLevel OFF, ERROR or INFO and
 // dataTraceEnabled say what the gateway did with a request goes to the server
 // log with its request id: at INFO the method request and its completion, at
 // ERROR only requests answered with an error; with data tracing on, the
@@ -23,8 +25,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"go.uber.org/fx"
 
+	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 )
@@ -65,10 +69,11 @@ func loggingOf(level string, dataTrace bool) logging {
 // plan is what a stage deployment logs. Read-only once made.
 type plan struct {
 	// all is the "*/*" entry's: for requests that match no method, and for
-	// every method of HTTP and WebSocket APIs.
+	// the methods and routes without an entry of their own.
 	all logging
-	// methods holds the REST methods that log otherwise than all, keyed by
-	// the deployment's routes (the router matches &API.Routes[i]).
+	// methods holds the REST methods (WebSocket routes) that log otherwise
+	// than all, keyed by the deployment's routes (the router matches
+	// &API.Routes[i]).
 	methods map[*apis.Route]logging
 	// some says some request logs; someInfo, someTrace that some method logs
 	// at INFO, with data tracing.
@@ -78,11 +83,16 @@ type plan struct {
 }
 
 // planOf resolves d's method settings, as throttling resolves them: a REST
-// method's own entry ("/pets/{id}/GET") replaces "*/*" (API Gateway copies
+// method's own entry ("~1pets~1{id}/GET") replaces "*/*" (API Gateway copies
 // "*/*" into an entry when it makes one); an entry without a logging level
 // takes "*/*"'s.
 func planOf(d *pipeline.Deployed) *plan {
 	st := d.Stage
+	if d.API != nil && d.API.Protocol == apis.ProtocolHTTP {
+		// API Gateway has no execution logs for HTTP APIs (their stages
+		// refuse the settings; access logs are theirs).
+		return &plan{}
+	}
 	all := st.MethodSettings[apis.MethodSettingsAll]
 	p := &plan{all: loggingOf(all.LoggingLevel, all.DataTraceEnabled)}
 	note := func(l logging) {
@@ -91,18 +101,14 @@ func planOf(d *pipeline.Deployed) *plan {
 		p.someTrace = p.someTrace || l.trace
 	}
 	note(p.all)
-	if a := d.API; a != nil && (a.Protocol == apis.ProtocolREST || a.Protocol == "") {
+	if a := d.API; a != nil {
 		for i := range a.Routes {
 			r := &a.Routes[i]
-			ms, ok := st.MethodSettings[apis.MethodSettingsKey(r.Path, r.Method)]
+			l, ok := ownLogging(st, a.Protocol, r, all.LoggingLevel)
 			if !ok {
 				continue
 			}
-			level := ms.LoggingLevel
-			if level == "" {
-				level = all.LoggingLevel
-			}
-			if l := loggingOf(level, ms.DataTraceEnabled); l != p.all {
+			if l != p.all {
 				if p.methods == nil {
 					p.methods = map[*apis.Route]logging{}
 				}
@@ -113,6 +119,27 @@ func planOf(d *pipeline.Deployed) *plan {
 	}
 	p.secret = secretHeaders(d.API)
 	return p
+}
+
+// ownLogging returns what route r logs by its own entry, and false when it has
+// none: a REST method's method settings, a WebSocket route's routeSettings
+// (under its route key). An entry without a logging level takes allLevel.
+func ownLogging(st *apis.Stage, protocol string, r *apis.Route, allLevel string) (logging, bool) {
+	var ms apis.MethodSetting
+	var ok bool
+	if protocol == apis.ProtocolREST || protocol == "" {
+		ms, _, ok = st.OwnMethodSetting(r.Path, r.Method)
+	} else {
+		ms, ok = st.MethodSettings[r.RouteKey]
+	}
+	if !ok {
+		return logging{}, false
+	}
+	level := ms.LoggingLevel
+	if level == "" {
+		level = allLevel
+	}
+	return loggingOf(level, ms.DataTraceEnabled), true
 }
 
 // of returns what the request of route r (nil when none matched) logs.
@@ -234,6 +261,71 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			return err
 		})
 	}, nil
+}
+
+// LogWebSocket implements the gateway's WebSocketLogger: a WebSocket route
+// dispatch ($connect, a message, $disconnect) does not run the HTTP pipeline,
+// and logs as its route's routeSettings say, else as the stage's
+// defaultRouteSettings say: at INFO the route request (with data tracing, the
+// message body and $connect's headers) and its completion, at ERROR only a
+// dispatch that failed or that the integration answered with 4xx or 5xx.
+func (s *Stage) LogWebSocket(d *pipeline.Deployed, route *apis.Route, ev *events.APIGatewayWebsocketProxyRequest) func(*connections.Response, error) {
+	st := d.Stage
+	all := st.MethodSettings[apis.MethodSettingsAll]
+	l := loggingOf(all.LoggingLevel, all.DataTraceEnabled)
+	if own, ok := ownLogging(st, apis.ProtocolWebSocket, route, all.LoggingLevel); ok {
+		l = own
+	}
+	if !l.errors {
+		return nil
+	}
+	rc := ev.RequestContext
+	base := []any{"requestId", rc.RequestID, "api", rc.APIID, "stage", rc.Stage, "routeKey", route.RouteKey,
+		"eventType", rc.EventType, "connectionId", rc.ConnectionID}
+	if l.info {
+		attrs := base
+		if l.trace {
+			h := http.Header{}
+			for k, v := range ev.Headers {
+				h.Set(k, v)
+			}
+			if len(h) > 0 {
+				attrs = append(attrs[:len(attrs):len(attrs)], "headers", maskHeaders(h, secretHeaders(d.API)))
+			}
+			if ev.Body != "" {
+				attrs = append(attrs[:len(attrs):len(attrs)], "body", truncate([]byte(ev.Body)))
+			}
+		}
+		s.log.Info("execution: route request", attrs...)
+	}
+	start := s.now()
+	return func(resp *connections.Response, err error) {
+		status := http.StatusOK
+		if resp != nil && resp.StatusCode != 0 {
+			status = resp.StatusCode
+		}
+		if err != nil {
+			status = http.StatusInternalServerError
+		}
+		if !l.info && status < 400 {
+			return
+		}
+		attrs := append(base[:len(base):len(base)], "status", status, "latencyMs", s.now().Sub(start).Milliseconds())
+		if err != nil {
+			attrs = append(attrs, "error", err.Error())
+		}
+		if l.trace && resp != nil && len(resp.Body) > 0 {
+			attrs = append(attrs, "responseBody", truncate(resp.Body))
+		}
+		level := slog.LevelInfo
+		switch {
+		case status >= 500:
+			level = slog.LevelError
+		case status >= 400:
+			level = slog.LevelWarn
+		}
+		s.log.Log(context.Background(), level, "execution: route completed", attrs...)
+	}
 }
 
 // RequestStage is the execution log's inner stage: once the method is

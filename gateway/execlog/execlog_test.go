@@ -3,6 +3,7 @@ package execlog
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/gateway/responses"
@@ -270,5 +274,80 @@ func TestLogsTheClientsHeaders(t *testing.T) {
 	}
 	if seen.Get("Traceparent") == "" {
 		t.Error("the integration did not get the trace headers")
+	}
+}
+
+// records decodes the JSON log lines in buf.
+func records(t *testing.T, buf *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	dec := json.NewDecoder(buf)
+	for dec.More() {
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestWebSocketRouteSettingsDecideLogging: a WebSocket route dispatch logs as
+// its route's routeSettings say, else as the stage's defaultRouteSettings
+// ("*/*") say; INFO with data tracing logs the message body, ERROR only a
+// failed dispatch.
+func TestWebSocketRouteSettingsDecideLogging(t *testing.T) {
+	var buf bytes.Buffer
+	s := New(slog.New(slog.NewJSONHandler(&buf, nil)))
+	st := &apis.Stage{APIID: "abcdefghij", Name: "dev", MethodSettings: map[string]apis.MethodSetting{
+		"*/*":         {LoggingLevel: "ERROR"},
+		"sendmessage": {LoggingLevel: "INFO", DataTraceEnabled: true},
+		"quiet":       {LoggingLevel: "OFF"},
+	}}
+	dep := &apis.Deployment{API: apis.API{ID: "abcdefghij", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{Routes: []apis.Route{
+		{RouteKey: "sendmessage"}, {RouteKey: "quiet"}, {RouteKey: "$default"},
+	}}}}
+	d := &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API}
+	ev := func(key string) *events.APIGatewayWebsocketProxyRequest {
+		return &events.APIGatewayWebsocketProxyRequest{Body: `{"action":"` + key + `","text":"hi"}`,
+			RequestContext: events.APIGatewayWebsocketProxyRequestContext{RouteKey: key, EventType: "MESSAGE", ConnectionID: "c1", RequestID: "r1", APIID: "abcdefghij", Stage: "dev"}}
+	}
+
+	done := s.LogWebSocket(d, &dep.API.Routes[0], ev("sendmessage"))
+	if done == nil {
+		t.Fatal("sendmessage at INFO: nothing to log")
+	}
+	done(&connections.Response{StatusCode: 200, Body: []byte("ok")}, nil)
+	got := records(t, &buf)
+	if len(got) != 2 || got[0]["msg"] != "execution: route request" || got[1]["msg"] != "execution: route completed" ||
+		got[0]["body"] != `{"action":"sendmessage","text":"hi"}` || got[1]["responseBody"] != "ok" || got[0]["routeKey"] != "sendmessage" {
+		t.Fatalf("sendmessage at INFO with data tracing logged %v", got)
+	}
+
+	if done := s.LogWebSocket(d, &dep.API.Routes[1], ev("quiet")); done != nil {
+		t.Fatal("a route at OFF under a stage at ERROR logs")
+	}
+	done = s.LogWebSocket(d, &dep.API.Routes[2], ev("$default"))
+	if done == nil {
+		t.Fatal("$default under the stage's ERROR: nothing to log")
+	}
+	done(&connections.Response{StatusCode: 200}, nil)
+	if got := records(t, &buf); len(got) != 0 {
+		t.Fatalf("a dispatch that succeeded at ERROR logged %v", got)
+	}
+	done = s.LogWebSocket(d, &dep.API.Routes[2], ev("$default"))
+	done(nil, errors.New("integration failed"))
+	if got := records(t, &buf); len(got) != 1 || got[0]["level"] != "ERROR" || got[0]["error"] != "integration failed" || got[0]["body"] != nil {
+		t.Fatalf("a failed dispatch at ERROR logged %v", got)
+	}
+}
+
+// TestHTTPAPIsHaveNoExecutionLogs: API Gateway has no execution logs for HTTP
+// APIs; settings an older Portico stored for one log nothing.
+func TestHTTPAPIsHaveNoExecutionLogs(t *testing.T) {
+	d := deployed("INFO", true)
+	d.API.Protocol = apis.ProtocolHTTP
+	if p := planOf(d); p.some {
+		t.Fatal("an HTTP API's stage logs executions")
 	}
 }

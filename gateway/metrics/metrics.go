@@ -4,7 +4,7 @@
 // after API Gateway's CloudWatch metrics (Count, 4XXError, 5XXError, Latency,
 // IntegrationLatency, CacheHitCount, CacheMissCount) and labelled by api_id,
 // api_name, stage and canary; with a method's detailed metrics on
-// (metricsEnabled in its methodSettings entry "/pets/{id}/GET", else in the
+// (metricsEnabled in its methodSettings entry "~1pets~1{id}/GET", else in the
 // stage's "*/*"; on HTTP and WebSocket APIs "*/*" alone) also by method and
 // resource (the route's method and path template), else those two labels are
 // empty. It also counts WebSocket $connect requests and messages, and reports
@@ -15,6 +15,8 @@
 package metrics
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -27,13 +29,15 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/connset"
+	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 // Labels of the per-request metrics.
 var requestLabels = []string{"api_id", "api_name", "stage", "canary", "method", "resource"}
 
-// Labels of the WebSocket counters.
-var wsLabels = []string{"api_id", "api_name", "stage"}
+// Labels of the WebSocket counters: route is the route key of a route with
+// detailed metrics on, else empty.
+var wsLabels = []string{"api_id", "api_name", "stage", "route"}
 
 // latencyBuckets cover a tenth of a millisecond to the 29 s integration limit.
 var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 29}
@@ -47,7 +51,13 @@ type Stage struct {
 	wsConnects, wsMessages         *prometheus.CounterVec
 	now                            func() time.Time
 	fakeClock                      bool // SetClock was called
+
+	mu     sync.Mutex
+	stages map[stageRef]struct{} // stages compiled, whose series Watch removes when they go
 }
+
+// stageRef names one stage of one API.
+type stageRef struct{ apiID, stage string }
 
 var _ pipeline.Stage = (*Stage)(nil)
 
@@ -71,6 +81,7 @@ func New(reg prometheus.Registerer) (*Stage, error) {
 		wsConnects: counter("portico_ws_connect_count_total", "WebSocket requests to the $connect route (ConnectCount).", wsLabels),
 		wsMessages: counter("portico_ws_messages_total", "WebSocket messages sent to routes (MessageCount).", wsLabels),
 		now:        time.Now,
+		stages:     map[stageRef]struct{}{},
 	}
 	for _, c := range []prometheus.Collector{s.requests, s.errors4xx, s.errors5xx, s.clientGone, s.cacheHits, s.cacheMisses,
 		s.latency, s.integrationLatency, s.wsConnects, s.wsMessages} {
@@ -125,13 +136,18 @@ func Detailed(st *apis.Stage) bool {
 }
 
 // detailedRoute reports whether route r of API a has detailed metrics on in
-// stage st: on a REST API, as its own method settings entry says, else as
-// "*/*" says (API Gateway copies "*/*" into an entry when it makes one, so the
-// entry decides); on other APIs as "*/*" says.
+// stage st: as its own entry says (a REST method's method settings, an HTTP or
+// WebSocket route's routeSettings, under its route key), else as "*/*" (the
+// defaultRouteSettings) says. An entry decides alone: API Gateway copies "*/*"
+// into a REST method's entry when it makes one, and get-stage shows a route's
+// detailedMetricsEnabled as its entry holds it.
 func detailedRoute(st *apis.Stage, a *apis.API, r *apis.Route) bool {
 	if a.Protocol == apis.ProtocolREST || a.Protocol == "" {
 		ms, _, ok := st.EffectiveMethodSetting(r.Path, r.Method)
 		return ok && ms.MetricsEnabled
+	}
+	if ms, ok := st.MethodSettings[r.RouteKey]; ok {
+		return ms.MetricsEnabled
 	}
 	return Detailed(st)
 }
@@ -147,6 +163,9 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	if d.API != nil {
 		apiName = d.API.Name
 	}
+	s.mu.Lock()
+	s.stages[stageRef{d.Stage.APIID, d.Stage.Name}] = struct{}{}
+	s.mu.Unlock()
 	base := s.series(d.Stage.APIID, apiName, d.Stage.Name, canary, "", "")
 	var routes []apis.Route
 	var perRoute []*series
@@ -236,9 +255,10 @@ func routeIndex(routes []apis.Route, r *apis.Route) int {
 }
 
 // ObserveWebSocket counts a WebSocket route dispatch: a $connect request
-// (eventType CONNECT) or a message (MESSAGE). The gateway calls it for stages
-// that have it.
-func (s *Stage) ObserveWebSocket(d *pipeline.Deployed, eventType string) {
+// (eventType CONNECT) or a message (MESSAGE) to route (labelled with its
+// route key when the route has detailed metrics on). The gateway calls it for
+// stages that have it.
+func (s *Stage) ObserveWebSocket(d *pipeline.Deployed, route *apis.Route, eventType string) {
 	var v *prometheus.CounterVec
 	switch eventType {
 	case connections.EventConnect:
@@ -252,7 +272,44 @@ func (s *Stage) ObserveWebSocket(d *pipeline.Deployed, eventType string) {
 	if d.API != nil {
 		name = d.API.Name
 	}
-	v.WithLabelValues(d.Stage.APIID, name, d.Stage.Name).Inc()
+	key := ""
+	if route != nil && d.API != nil && detailedRoute(d.Stage, d.API, route) {
+		key = route.RouteKey
+	}
+	v.WithLabelValues(d.Stage.APIID, name, d.Stage.Name, key).Inc()
+}
+
+// Watch removes the series of stages that are deleted (alone or with their
+// API) as soon as svc reports the change: a scrape stops showing them, and
+// the registry does not grow with every stage ever deployed.
+func (s *Stage) Watch(svc *apis.Service) {
+	svc.Subscribe(func(apiID string) {
+		s.mu.Lock()
+		var names []string
+		for k := range s.stages {
+			if k.apiID == apiID {
+				names = append(names, k.stage)
+			}
+		}
+		s.mu.Unlock()
+		for _, name := range names {
+			if _, err := svc.GetStage(context.Background(), apiID, name); errors.Is(err, errdefs.ErrNotFound) {
+				s.forget(apiID, name)
+			}
+		}
+	})
+}
+
+// forget removes every series of one stage.
+func (s *Stage) forget(apiID, stage string) {
+	s.mu.Lock()
+	delete(s.stages, stageRef{apiID, stage})
+	s.mu.Unlock()
+	match := prometheus.Labels{"api_id": apiID, "stage": stage}
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{s.requests, s.errors4xx, s.errors5xx,
+		s.clientGone, s.cacheHits, s.cacheMisses, s.latency, s.integrationLatency, s.wsConnects, s.wsMessages} {
+		v.DeletePartialMatch(match)
+	}
 }
 
 var writerPool = sync.Pool{New: func() any { return new(pipeline.StatusWriter) }}
@@ -320,6 +377,7 @@ type ModuleParams struct {
 
 	Registerer  prometheus.Registerer
 	Connections *connections.Manager `optional:"true"`
+	APIs        *apis.Service        `optional:"true"`
 }
 
 // Module provides the metrics stage to the pipeline and registers the
@@ -329,6 +387,9 @@ var Module = fx.Module("gateway-metrics",
 		s, err := New(p.Registerer)
 		if err != nil {
 			return nil, err
+		}
+		if p.APIs != nil {
+			s.Watch(p.APIs)
 		}
 		if p.Connections != nil {
 			if err := p.Registerer.Register(NewConnectionsCollector(p.Connections)); err != nil {

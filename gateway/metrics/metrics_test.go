@@ -215,6 +215,67 @@ func TestMethodSettingsOverrideDetailedMetrics(t *testing.T) {
 	}
 }
 
+// TestRouteSettingsDecideDetailedMetrics: on HTTP and WebSocket APIs a
+// route's routeSettings (its entry under its route key) decide its detailed
+// metrics, else the defaultRouteSettings ("*/*") do.
+func TestRouteSettingsDecideDetailedMetrics(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		settings map[string]apis.MethodSetting
+		want     map[[2]string]float64 // method, resource -> requests
+	}{
+		{"route on", map[string]apis.MethodSetting{"*/*": {MetricsEnabled: false}, "ANY /{proxy+}": {MetricsEnabled: true}},
+			map[[2]string]float64{{"", ""}: 2, {"ANY", "/{proxy+}"}: 1}},
+		{"route off", map[string]apis.MethodSetting{"*/*": {MetricsEnabled: true}, "GET /pets": {MetricsEnabled: false}},
+			map[[2]string]float64{{"", ""}: 2, {"ANY", "/{proxy+}"}: 1}},
+		{"default on", map[string]apis.MethodSetting{"*/*": {MetricsEnabled: true}},
+			map[[2]string]float64{{"", ""}: 0, {"GET", "/pets"}: 2, {"ANY", "/{proxy+}"}: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(prometheus.NewRegistry())
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := deployed(false, false)
+			d.API.Protocol = apis.ProtocolHTTP
+			d.Stage.MethodSettings = tc.settings
+			for _, i := range []int{0, 0, 1} {
+				route := &d.API.Routes[i]
+				serve(t, s, d, func(w http.ResponseWriter, _ *http.Request, c *pipeline.Context) error {
+					c.Route = route
+					return nil
+				}, nil)
+			}
+			for k, want := range tc.want {
+				if got := testutil.ToFloat64(s.requests.WithLabelValues("abcdefghij", "pets", "dev", "false", k[0], k[1])); got != want {
+					t.Errorf("%q %q: %v requests, want %v", k[0], k[1], got, want)
+				}
+			}
+			if n := testutil.CollectAndCount(s.requests); n != len(tc.want) {
+				t.Errorf("%d request series, want %d", n, len(tc.want))
+			}
+		})
+	}
+
+	// WebSocket: messages to a route with detailed metrics carry its key.
+	s, err := New(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := deployed(false, false)
+	d.API.Protocol = apis.ProtocolWebSocket
+	d.API.Routes = []apis.Route{{RouteKey: "$connect"}, {RouteKey: "sendmessage"}}
+	d.Stage.MethodSettings = map[string]apis.MethodSetting{"sendmessage": {MetricsEnabled: true}}
+	s.ObserveWebSocket(d, &d.API.Routes[0], connections.EventConnect)
+	s.ObserveWebSocket(d, &d.API.Routes[1], connections.EventMessage)
+	if got := testutil.ToFloat64(s.wsConnects.WithLabelValues("abcdefghij", "pets", "dev", "")); got != 1 {
+		t.Errorf("connects without detailed metrics: %v", got)
+	}
+	if got := testutil.ToFloat64(s.wsMessages.WithLabelValues("abcdefghij", "pets", "dev", "sendmessage")); got != 1 {
+		t.Errorf("messages to sendmessage: %v", got)
+	}
+}
+
 func TestRouteIndex(t *testing.T) {
 	routes := make([]apis.Route, 5)
 	for i := range routes {
@@ -238,14 +299,15 @@ func TestWebSocketCountersAndConnectionsGauge(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := deployed(false, false)
-	s.ObserveWebSocket(d, connections.EventConnect)
-	s.ObserveWebSocket(d, connections.EventMessage)
-	s.ObserveWebSocket(d, connections.EventMessage)
-	s.ObserveWebSocket(d, "DISCONNECT")
-	if got := testutil.ToFloat64(s.wsConnects.WithLabelValues("abcdefghij", "pets", "dev")); got != 1 {
+	r := &d.API.Routes[0]
+	s.ObserveWebSocket(d, r, connections.EventConnect)
+	s.ObserveWebSocket(d, r, connections.EventMessage)
+	s.ObserveWebSocket(d, r, connections.EventMessage)
+	s.ObserveWebSocket(d, r, "DISCONNECT")
+	if got := testutil.ToFloat64(s.wsConnects.WithLabelValues("abcdefghij", "pets", "dev", "")); got != 1 {
 		t.Errorf("connects %v", got)
 	}
-	if got := testutil.ToFloat64(s.wsMessages.WithLabelValues("abcdefghij", "pets", "dev")); got != 2 {
+	if got := testutil.ToFloat64(s.wsMessages.WithLabelValues("abcdefghij", "pets", "dev", "")); got != 2 {
 		t.Errorf("messages %v", got)
 	}
 	conns := fakeConns{{APIID: "a", Stage: "dev"}, {APIID: "a", Stage: "dev"}, {APIID: "b", Stage: "prod"}}

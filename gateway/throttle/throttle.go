@@ -146,7 +146,13 @@ func SettingLimit(ms apis.MethodSetting) (Limit, bool) {
 // stageLimit returns the stage throttle of the method under key: its own
 // setting, else the stage default.
 func stageLimit(settings map[string]apis.MethodSetting, key string) (Limit, bool) {
-	if ms, ok := settings[key]; ok {
+	ms, ok := settings[key]
+	return stageLimitOf(settings, ms, ok)
+}
+
+// stageLimitOf is stageLimit given the method's own entry (ms when own).
+func stageLimitOf(settings map[string]apis.MethodSetting, ms apis.MethodSetting, own bool) (Limit, bool) {
+	if own {
 		if l, ok := SettingLimit(ms); ok {
 			return l, true
 		}
@@ -157,6 +163,17 @@ func stageLimit(settings map[string]apis.MethodSetting, key string) (Limit, bool
 	return Limit{}, false
 }
 
+// routeLimit is the stage limit of route r of an API of protocol: a REST
+// method's own entry is found under any spelling of its key
+// (apis.Stage.OwnMethodSetting), another route's under its route key.
+func routeLimit(st *apis.Stage, protocol string, r *apis.Route) (Limit, bool) {
+	if protocol == apis.ProtocolREST || protocol == "" {
+		ms, _, own := st.OwnMethodSetting(r.Path, r.Method)
+		return stageLimitOf(st.MethodSettings, ms, own)
+	}
+	return stageLimit(st.MethodSettings, r.RouteKey)
+}
+
 // methodBucket is one method's bucket and limit in a compiled stage.
 type methodBucket struct {
 	b Bucket
@@ -165,12 +182,12 @@ type methodBucket struct {
 
 // Compile implements pipeline.Stage.
 func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
-	s.dropRemoved(d.Stage)
+	s.dropRemoved(d.Stage, d.API.Protocol)
 	methods := map[*apis.Route]methodBucket{}
 	for i := range d.API.Routes {
 		r := &d.API.Routes[i]
 		key := MethodKey(d.API.Protocol, r)
-		if l, ok := stageLimit(d.Stage.MethodSettings, key); ok && !l.Unlimited() {
+		if l, ok := routeLimit(d.Stage, d.API.Protocol, r); ok && !l.Unlimited() {
 			methods[r] = methodBucket{s.lim.Bucket(bucketKey(d.Stage.APIID, d.Stage.Name, key)), l}
 		}
 	}
@@ -231,10 +248,17 @@ type Dropper interface {
 // leaves no drained bucket behind: the method starts afresh under the stage
 // default (or unthrottled). Changed limits keep their buckets (new rates on the
 // same counts).
-func (s *Stage) dropRemoved(st *apis.Stage) {
+func (s *Stage) dropRemoved(st *apis.Stage, protocol string) {
 	now := map[string]bool{}
 	for key, ms := range st.MethodSettings {
 		if _, ok := SettingLimit(ms); ok && key != DefaultSettingsKey {
+			if protocol == apis.ProtocolREST || protocol == "" {
+				// Buckets are named by MethodKey ("/pets/GET"), whatever
+				// the spelling of the settings key ("~1pets/GET").
+				if p, m, err := apis.ResolveMethodSettingsKey(key); err == nil {
+					key = p + "/" + m
+				}
+			}
 			now[key] = true
 		}
 	}

@@ -456,7 +456,7 @@ func TestZeroStageThrottleEndToEnd(t *testing.T) {
 			}
 		}
 		throttle(when, "dev", "*/*", 0, 0)
-		throttle(when, "prod", "/pets/GET", 0, 0)
+		throttle(when, "prod", "~1pets/GET", 0, 0)
 		throttle(when, "prod", "*/*", -1, -1)
 	}
 	check("after update-stage")
