@@ -1097,11 +1097,16 @@ func methodSettingOps(id string, i int, m map[string]any, b *builder) []PatchOp 
 	if meth == "" {
 		meth = "*"
 	}
-	prefix := "/" + strings.ReplaceAll(strings.ReplaceAll(strings.TrimPrefix(res, "/"), "~", "~0"), "/", "~1")
-	if res == "/*" {
+	// CloudFormation's ResourcePath is written encoded ("/~1pets~1{id}", as
+	// CDK writes it); a plain "/pets/{id}" is encoded here.
+	var prefix string
+	switch {
+	case res == "/*":
 		prefix = "/*"
-	} else {
-		prefix = "/~1" + strings.TrimPrefix(prefix, "/")
+	case strings.HasPrefix(res, "/~1"):
+		prefix = res
+	default:
+		prefix = "/~1" + strings.ReplaceAll(strings.ReplaceAll(strings.TrimPrefix(res, "/"), "~", "~0"), "/", "~1")
 	}
 	prefix += "/" + meth
 	fields := map[string]string{

@@ -1586,3 +1586,21 @@ Resources:
 		t.Fatalf("SetHTTPStage(now %+v), want %+v", got[1], want)
 	}
 }
+
+// TestMethodSettingPaths: a MethodSettings ResourcePath is taken as CloudFormation
+// writes it (encoded, /~1pets~1{id}) or plain (/pets/{id}), and patched once
+// encoded either way.
+func TestMethodSettingPaths(t *testing.T) {
+	for _, c := range []struct{ res, want string }{
+		{"/*", "/*/GET/metrics/enabled"},
+		{"/", "/~1/GET/metrics/enabled"},
+		{"/pets/{id}", "/~1pets~1{id}/GET/metrics/enabled"},
+		{"/~1pets~1{id}", "/~1pets~1{id}/GET/metrics/enabled"},
+		{"/~1pets", "/~1pets/GET/metrics/enabled"},
+	} {
+		ops := methodSettingOps("Api", 0, map[string]any{"ResourcePath": c.res, "HttpMethod": "GET", "MetricsEnabled": true}, &builder{d: &Desired{}})
+		if len(ops) != 1 || ops[0].Path != c.want {
+			t.Errorf("ResourcePath %q: ops %v, want the path %s", c.res, ops, c.want)
+		}
+	}
+}
