@@ -1,0 +1,91 @@
+package admin_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+)
+
+// This file checks that what the control planes are given is read back as AWS
+// returns it, so tools that compare what they wrote with what they read
+// (Terraform's provider, CloudFormation drift detection) see no difference.
+
+// unescapePolicy reads a REST API's policy back as Terraform's provider does:
+// the value is the inside of a JSON string, so it is decoded as one.
+func unescapePolicy(t *testing.T, p string) any {
+	t.Helper()
+	var doc string
+	if err := json.Unmarshal([]byte(`"`+p+`"`), &doc); err != nil {
+		t.Fatalf("policy %q is not an escaped JSON string: %v", p, err)
+	}
+	// The provider then normalizes and unquotes it with strconv.Unquote.
+	normalized, _ := json.Marshal(doc)
+	if _, err := strconv.Unquote(string(normalized)); err != nil {
+		t.Fatalf("policy %q does not unquote: %v", p, err)
+	}
+	var v any
+	if err := json.Unmarshal([]byte(doc), &v); err != nil {
+		t.Fatalf("policy %q unescapes to %q, not a JSON document: %v", p, doc, err)
+	}
+	return v
+}
+
+// TestRestAPIPolicyReadBackEscaped: create-rest-api, update-rest-api and
+// get-rest-api(s) return the resource policy as API Gateway does, minified and
+// escaped ({\"Version\":...}, "/" as "\/"), which un-escapes to the document
+// that was written.
+func TestRestAPIPolicyReadBackEscaped(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := t.Context()
+	written := `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}
+  ]
+}`
+	// Minified and escaped; the keys are kept in an order of Portico's.
+	wantParts := []string{`\"Version\":\"2012-10-17\"`, `\"Resource\":\"execute-api:\/*\"`, `[{\"`}
+	var wantDoc any
+	_ = json.Unmarshal([]byte(written), &wantDoc)
+	check := func(what string, got *string) {
+		t.Helper()
+		p := aws.ToString(got)
+		for _, part := range wantParts {
+			if !strings.Contains(p, part) || strings.ContainsAny(p, " \n") {
+				t.Errorf("%s policy = %s, want it minified and escaped, with %s", what, p, part)
+			}
+		}
+		if doc := unescapePolicy(t, aws.ToString(got)); !reflect.DeepEqual(doc, wantDoc) {
+			t.Errorf("%s policy un-escapes to %v, want %v", what, doc, wantDoc)
+		}
+	}
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{
+		Name: aws.String("p"), Policy: aws.String(written)}))
+	check("CreateRestApi", api.Policy)
+	got := must[*apigateway.GetRestApiOutput](t, "GetRestApi")(c.ag.GetRestApi(ctx, &apigateway.GetRestApiInput{RestApiId: api.Id}))
+	check("GetRestApi", got.Policy)
+	list := must[*apigateway.GetRestApisOutput](t, "GetRestApis")(c.ag.GetRestApis(ctx, &apigateway.GetRestApisInput{}))
+	if len(list.Items) != 1 {
+		t.Fatalf("GetRestApis = %d APIs", len(list.Items))
+	}
+	check("GetRestApis", list.Items[0].Policy)
+
+	// update-rest-api takes the document as Terraform sends it (normalized).
+	written = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`
+	_ = json.Unmarshal([]byte(written), &wantDoc)
+	up := must[*apigateway.UpdateRestApiOutput](t, "UpdateRestApi")(c.ag.UpdateRestApi(ctx, &apigateway.UpdateRestApiInput{RestApiId: api.Id,
+		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpReplace, Path: aws.String("/policy"), Value: aws.String(written)}}}))
+	if doc := unescapePolicy(t, aws.ToString(up.Policy)); !reflect.DeepEqual(doc, wantDoc) {
+		t.Errorf("UpdateRestApi policy un-escapes to %v, want %v", doc, wantDoc)
+	}
+	got = must[*apigateway.GetRestApiOutput](t, "GetRestApi")(c.ag.GetRestApi(ctx, &apigateway.GetRestApiInput{RestApiId: api.Id}))
+	if doc := unescapePolicy(t, aws.ToString(got.Policy)); !reflect.DeepEqual(doc, wantDoc) {
+		t.Errorf("GetRestApi after update: policy un-escapes to %v, want %v", doc, wantDoc)
+	}
+}
