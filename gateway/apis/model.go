@@ -165,7 +165,9 @@ var GatewayResponseTypes = []string{"ACCESS_DENIED", "API_CONFIGURATION_ERROR", 
 
 // Route is one method on one path (REST and HTTP APIs) or one route key (WebSocket).
 type Route struct {
-	// ID is derived from the route key: it stays the same across export and import.
+	// ID is derived from the route key (RouteID): it stays the same across
+	// export and import. An HTTP or WebSocket route keeps its id when its key
+	// changes; a new route gets it from Normalize (leave it empty).
 	ID string `json:"id"`
 	// Method is GET, POST, ..., or ANY; empty for "$default" and WebSocket routes.
 	Method string `json:"method,omitempty"`

@@ -68,6 +68,34 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, errdefs.ErrInvalid)...)
 }
 
+// assignRouteIDs gives each route its id, derived from its route key
+// (RouteID) so that it is the same across export and import. An HTTP or
+// WebSocket route keeps the id it has when its key changes (update-route keeps
+// a route's id in apigatewayv2), and a route whose derived id another route
+// kept gets one derived from its key and a counter.
+func (a *API) assignRouteIDs() {
+	routes := a.Definition.Routes
+	taken := map[string]bool{}
+	kept := make([]bool, len(routes))
+	if a.Protocol != ProtocolREST {
+		for i := range routes {
+			if id := routes[i].ID; id != "" && !taken[id] {
+				taken[id], kept[i] = true, true
+			}
+		}
+	}
+	for i := range routes {
+		if kept[i] {
+			continue
+		}
+		id := RouteID(routes[i].RouteKey)
+		for n := 1; taken[id]; n++ {
+			id = RouteID(fmt.Sprintf("%s#%d", routes[i].RouteKey, n))
+		}
+		routes[i].ID, taken[id] = id, true
+	}
+}
+
 // RouteID derives a route's id from its route key: 7 lowercase alphanumerics, stable
 // across export and import.
 func RouteID(routeKey string) string {
@@ -106,7 +134,6 @@ func (a *API) Normalize() {
 			}
 		}
 		r.RouteKey = r.routeKey(a.Protocol)
-		r.ID = RouteID(r.RouteKey)
 		if len(r.Tags) == 0 {
 			r.Tags = nil
 		}
@@ -180,6 +207,7 @@ func (a *API) Normalize() {
 			in.TLSConfig = normRaw(in.TLSConfig)
 		}
 	}
+	a.assignRouteIDs()
 	sort.SliceStable(d.Routes, func(i, j int) bool {
 		ri, rj := d.Routes[i], d.Routes[j]
 		if ri.Path != rj.Path {
