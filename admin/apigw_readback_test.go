@@ -89,3 +89,41 @@ func TestRestAPIPolicyReadBackEscaped(t *testing.T) {
 		t.Errorf("GetRestApi after update: policy un-escapes to %v, want %v", doc, wantDoc)
 	}
 }
+
+// TestMethodParametersRequiredReadBack: the required flags of a method's
+// request parameters and of its method responses' header parameters are
+// echoed as written, by put, get and update.
+func TestMethodParametersRequiredReadBack(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := t.Context()
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("r")}))
+	root := api.RootResourceId
+	reqParams := map[string]bool{"method.request.querystring.q": true, "method.request.header.h": false}
+	must[*apigateway.PutMethodOutput](t, "PutMethod")(c.ag.PutMethod(ctx, &apigateway.PutMethodInput{RestApiId: api.Id, ResourceId: root,
+		HttpMethod: aws.String("GET"), AuthorizationType: aws.String("NONE"), RequestParameters: reqParams}))
+	respParams := map[string]bool{"method.response.header.X-Req": true, "method.response.header.X-Opt": false}
+	put := must[*apigateway.PutMethodResponseOutput](t, "PutMethodResponse")(c.ag.PutMethodResponse(ctx, &apigateway.PutMethodResponseInput{
+		RestApiId: api.Id, ResourceId: root, HttpMethod: aws.String("GET"), StatusCode: aws.String("200"), ResponseParameters: respParams}))
+	if !reflect.DeepEqual(put.ResponseParameters, respParams) {
+		t.Errorf("PutMethodResponse responseParameters = %v, want %v", put.ResponseParameters, respParams)
+	}
+	got := must[*apigateway.GetMethodResponseOutput](t, "GetMethodResponse")(c.ag.GetMethodResponse(ctx, &apigateway.GetMethodResponseInput{
+		RestApiId: api.Id, ResourceId: root, HttpMethod: aws.String("GET"), StatusCode: aws.String("200")}))
+	if !reflect.DeepEqual(got.ResponseParameters, respParams) {
+		t.Errorf("GetMethodResponse responseParameters = %v, want %v", got.ResponseParameters, respParams)
+	}
+	m := must[*apigateway.GetMethodOutput](t, "GetMethod")(c.ag.GetMethod(ctx, &apigateway.GetMethodInput{RestApiId: api.Id, ResourceId: root, HttpMethod: aws.String("GET")}))
+	if !reflect.DeepEqual(m.RequestParameters, reqParams) || !reflect.DeepEqual(m.MethodResponses["200"].ResponseParameters, respParams) {
+		t.Errorf("GetMethod requestParameters = %v, method response's = %v", m.RequestParameters, m.MethodResponses["200"].ResponseParameters)
+	}
+	up := must[*apigateway.UpdateMethodResponseOutput](t, "UpdateMethodResponse")(c.ag.UpdateMethodResponse(ctx, &apigateway.UpdateMethodResponseInput{
+		RestApiId: api.Id, ResourceId: root, HttpMethod: aws.String("GET"), StatusCode: aws.String("200"),
+		PatchOperations: []agtypes.PatchOperation{
+			{Op: agtypes.OpReplace, Path: aws.String("/responseParameters/method.response.header.X-Opt"), Value: aws.String("true")},
+			{Op: agtypes.OpReplace, Path: aws.String("/responseParameters/method.response.header.X-Req"), Value: aws.String("false")},
+		}}))
+	want := map[string]bool{"method.response.header.X-Req": false, "method.response.header.X-Opt": true}
+	if !reflect.DeepEqual(up.ResponseParameters, want) {
+		t.Errorf("UpdateMethodResponse responseParameters = %v, want %v", up.ResponseParameters, want)
+	}
+}

@@ -224,6 +224,9 @@ type MethodResponse struct {
 	Description string `json:"description,omitempty"`
 	// Headers are the declared response header names, sorted.
 	Headers []string `json:"headers,omitempty"`
+	// RequiredHeaders are those of Headers declared required
+	// (method.response.header.NAME: true), sorted.
+	RequiredHeaders []string `json:"requiredHeaders,omitempty"`
 	// Models maps a content type to a model name.
 	Models map[string]string `json:"models,omitempty"`
 }

@@ -154,6 +154,11 @@ func (a *API) Normalize() {
 			if len(mr.Headers) == 0 {
 				mr.Headers = nil
 			}
+			mr.RequiredHeaders = slices.DeleteFunc(slices.Compact(slices.Sorted(slices.Values(mr.RequiredHeaders))),
+				func(h string) bool { return !slices.Contains(mr.Headers, h) })
+			if len(mr.RequiredHeaders) == 0 {
+				mr.RequiredHeaders = nil
+			}
 			if len(mr.Models) == 0 {
 				mr.Models = nil
 			}
