@@ -127,3 +127,40 @@ func TestMethodParametersRequiredReadBack(t *testing.T) {
 		t.Errorf("UpdateMethodResponse responseParameters = %v, want %v", up.ResponseParameters, want)
 	}
 }
+
+// sameJSON reports whether a and b are the same JSON value (Terraform compares
+// schemas so).
+func sameJSON(a, b string) bool {
+	var va, vb any
+	return json.Unmarshal([]byte(a), &va) == nil && json.Unmarshal([]byte(b), &vb) == nil && reflect.DeepEqual(va, vb)
+}
+
+// TestModelDescriptionReadBack: create-model keeps the description, the
+// model's reads echo it, and update-model replaces it without touching the
+// schema.
+func TestModelDescriptionReadBack(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := t.Context()
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("m")}))
+	const schema = `{"type":"object","properties":{"name":{"type":"string"}}}`
+	m := must[*apigateway.CreateModelOutput](t, "CreateModel")(c.ag.CreateModel(ctx, &apigateway.CreateModelInput{RestApiId: api.Id,
+		Name: aws.String("Pet"), ContentType: aws.String("application/json"), Description: aws.String("a pet"), Schema: aws.String(schema)}))
+	if aws.ToString(m.Description) != "a pet" {
+		t.Errorf("CreateModel description = %q, want %q", aws.ToString(m.Description), "a pet")
+	}
+	got := must[*apigateway.GetModelOutput](t, "GetModel")(c.ag.GetModel(ctx, &apigateway.GetModelInput{RestApiId: api.Id, ModelName: aws.String("Pet")}))
+	if aws.ToString(got.Description) != "a pet" || !sameJSON(aws.ToString(got.Schema), schema) {
+		t.Errorf("GetModel = description %q schema %s", aws.ToString(got.Description), aws.ToString(got.Schema))
+	}
+	up := must[*apigateway.UpdateModelOutput](t, "UpdateModel")(c.ag.UpdateModel(ctx, &apigateway.UpdateModelInput{RestApiId: api.Id, ModelName: aws.String("Pet"),
+		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpReplace, Path: aws.String("/description"), Value: aws.String("a pet, with a name")}}}))
+	if aws.ToString(up.Description) != "a pet, with a name" || !sameJSON(aws.ToString(up.Schema), schema) {
+		t.Errorf("UpdateModel = description %q schema %s", aws.ToString(up.Description), aws.ToString(up.Schema))
+	}
+	list := must[*apigateway.GetModelsOutput](t, "GetModels")(c.ag.GetModels(ctx, &apigateway.GetModelsInput{RestApiId: api.Id}))
+	for _, it := range list.Items {
+		if aws.ToString(it.Name) == "Pet" && aws.ToString(it.Description) != "a pet, with a name" {
+			t.Errorf("GetModels: Pet's description = %q", aws.ToString(it.Description))
+		}
+	}
+}

@@ -113,6 +113,9 @@ type Definition struct {
 	Authorizers map[string]json.RawMessage `json:"authorizers,omitempty"`
 	// Models are the JSON schemas of components.schemas (definitions in Swagger 2.0).
 	Models map[string]json.RawMessage `json:"models,omitempty"`
+	// ModelDescriptions are the models' descriptions (create-model's
+	// description), by model name.
+	ModelDescriptions map[string]string `json:"modelDescriptions,omitempty"`
 	// Extensions are the other top-level x-* extensions, kept verbatim.
 	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
 	// Integrations are an HTTP or WebSocket API's integrations as resources of

@@ -234,6 +234,14 @@ func (a *API) Normalize() {
 	}
 	d.Authorizers = normRawMap(d.Authorizers)
 	d.Models = normRawMap(d.Models)
+	for name := range d.ModelDescriptions {
+		if _, ok := d.Models[name]; !ok {
+			delete(d.ModelDescriptions, name)
+		}
+	}
+	if len(d.ModelDescriptions) == 0 {
+		d.ModelDescriptions = nil
+	}
 	d.Extensions = normRawMap(d.Extensions)
 	if a.Protocol == ProtocolWebSocket && d.RouteSelectionExpression == "" {
 		d.RouteSelectionExpression = "$request.body.action"
