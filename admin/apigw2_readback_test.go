@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -64,4 +65,31 @@ func TestV2UpdateRouteKeyKeepsID(t *testing.T) {
 	if len(ids) != 2 || ids["send"] != aws.ToString(rt.RouteId) || ids["sendmessage"] != aws.ToString(again.RouteId) {
 		t.Errorf("GetRoutes = %v", ids)
 	}
+}
+
+// TestV2ContentHandlingRefused: contentHandlingStrategy is refused on HTTP
+// APIs, as apigatewayv2 does (it is for WebSocket APIs only), and on WebSocket
+// integrations and integration responses, where Portico would not convert the
+// payload, rather than kept and not applied.
+func TestV2ContentHandlingRefused(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	fn := aws.String("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f/invocations")
+	httpAPI := must[*apigatewayv2.CreateApiOutput](t, "CreateApi")(e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("h"),
+		ProtocolType: v2types.ProtocolTypeHttp}))
+	_, err := e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: httpAPI.ApiId, IntegrationType: v2types.IntegrationTypeAwsProxy,
+		IntegrationUri: fn, PayloadFormatVersion: aws.String("2.0"), ContentHandlingStrategy: v2types.ContentHandlingStrategyConvertToText})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "supported only for WebSocket APIs")
+
+	ws := must[*apigatewayv2.CreateApiOutput](t, "CreateApi")(e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("w"),
+		ProtocolType: v2types.ProtocolTypeWebsocket, RouteSelectionExpression: aws.String("$request.body.action")}))
+	_, err = e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: ws.ApiId, IntegrationType: v2types.IntegrationTypeAwsProxy,
+		IntegrationUri: fn, ContentHandlingStrategy: v2types.ContentHandlingStrategyConvertToBinary})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "not supported on WebSocket integrations yet")
+	integ := must[*apigatewayv2.CreateIntegrationOutput](t, "CreateIntegration")(e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{
+		ApiId: ws.ApiId, IntegrationType: v2types.IntegrationTypeAwsProxy, IntegrationUri: fn}))
+	_, err = e.ag.CreateIntegrationResponse(ctx, &apigatewayv2.CreateIntegrationResponseInput{ApiId: ws.ApiId, IntegrationId: integ.IntegrationId,
+		IntegrationResponseKey: aws.String("$default"), ContentHandlingStrategy: v2types.ContentHandlingStrategyConvertToText})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "not supported on WebSocket integration responses yet")
 }

@@ -558,8 +558,10 @@ func (in *Integration) Validate(protocol string) error {
 		// does to a binary body (base64 with isBase64Encoded). Elsewhere the
 		// setting would be declared and not applied, so it is refused.
 		switch {
+		case protocol == ProtocolHTTP:
+			add(invalid("ContentHandlingStrategy is supported only for WebSocket APIs: an HTTP API passes bodies through as they are (binary ones base64-encoded in the event of an AWS_PROXY integration); remove it"))
 		case protocol == ProtocolWebSocket:
-			add(invalid("contentHandling is not supported on WebSocket integrations"))
+			add(invalid("contentHandlingStrategy is not supported on WebSocket integrations yet: Portico passes a message to the integration as the client sent it and would not convert it; remove it (convert the payload in the backend)"))
 		case in.Type == IntegrationHTTPProxy:
 			add(invalid("contentHandling is not supported on HTTP_PROXY integrations (the body passes through unchanged)"))
 		case in.Type == IntegrationAWSProxy && in.ContentHandling != ContentHandlingToText:
@@ -582,6 +584,13 @@ func (in *Integration) Validate(protocol string) error {
 		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
 			if len(in.Responses[pattern].ResponseTemplates) > 0 {
 				add(invalid("integration response %q: responseTemplates are applied on WebSocket MOCK integrations only (a two-way route sends a %s integration's answer as it is); remove them", truncate(pattern, 100), in.Type))
+			}
+		}
+	}
+	if protocol == ProtocolWebSocket {
+		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
+			if in.Responses[pattern].ContentHandling != "" {
+				add(invalid("integration response %q: contentHandlingStrategy is not supported on WebSocket integration responses yet: Portico sends the answer as it is and would not convert it; remove it", truncate(pattern, 100)))
 			}
 		}
 	}
