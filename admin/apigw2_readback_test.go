@@ -93,3 +93,30 @@ func TestV2ContentHandlingRefused(t *testing.T) {
 		IntegrationResponseKey: aws.String("$default"), ContentHandlingStrategy: v2types.ContentHandlingStrategyConvertToText})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "not supported on WebSocket integration responses yet")
 }
+
+// TestV2TemplateSelectionExpressionReadBack: a WebSocket integration's
+// templateSelectionExpression is read back as it was written (Terraform's
+// aws_apigatewayv2_integration planned it again on every run).
+func TestV2TemplateSelectionExpressionReadBack(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	ws := must[*apigatewayv2.CreateApiOutput](t, "CreateApi")(e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("w"),
+		ProtocolType: v2types.ProtocolTypeWebsocket, RouteSelectionExpression: aws.String("$request.body.action")}))
+	integ := must[*apigatewayv2.CreateIntegrationOutput](t, "CreateIntegration")(e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{
+		ApiId: ws.ApiId, IntegrationType: v2types.IntegrationTypeMock, RequestTemplates: map[string]string{"$default": `{"statusCode":200}`},
+		TemplateSelectionExpression: aws.String(`\$default`)}))
+	if got := aws.ToString(integ.TemplateSelectionExpression); got != `\$default` {
+		t.Errorf("CreateIntegration templateSelectionExpression = %q, want %q", got, `\$default`)
+	}
+	got := must[*apigatewayv2.GetIntegrationOutput](t, "GetIntegration")(e.ag.GetIntegration(ctx, &apigatewayv2.GetIntegrationInput{
+		ApiId: ws.ApiId, IntegrationId: integ.IntegrationId}))
+	if v := aws.ToString(got.TemplateSelectionExpression); v != `\$default` {
+		t.Errorf("GetIntegration templateSelectionExpression = %q, want %q", v, `\$default`)
+	}
+	up := must[*apigatewayv2.UpdateIntegrationOutput](t, "UpdateIntegration")(e.ag.UpdateIntegration(ctx, &apigatewayv2.UpdateIntegrationInput{
+		ApiId: ws.ApiId, IntegrationId: integ.IntegrationId, TemplateSelectionExpression: aws.String("$default")}))
+	if v := aws.ToString(up.TemplateSelectionExpression); v != "$default" {
+		t.Errorf("UpdateIntegration templateSelectionExpression = %q, want $default", v)
+	}
+}

@@ -276,6 +276,10 @@ type Integration struct {
 	TLSConfig json.RawMessage `json:"tlsConfig,omitempty"`
 	// Description describes an integration resource (apigatewayv2).
 	Description string `json:"description,omitempty"`
+	// TemplateSelectionExpression is a WebSocket integration's, as given
+	// ("$default" or "\$default", the only ones taken: the "$default"
+	// request template is used), kept to be read back.
+	TemplateSelectionExpression string `json:"templateSelectionExpression,omitempty"`
 }
 
 // Connection types (connectionType) of integrations. Portico refuses
