@@ -74,7 +74,7 @@ func invalid(format string, args ...any) error {
 // a route's id in apigatewayv2), and a route whose derived id another route
 // kept gets one derived from its key and a counter.
 func (a *API) assignRouteIDs() {
-	routes := a.Definition.Routes
+	routes := a.Routes
 	taken := map[string]bool{}
 	kept := make([]bool, len(routes))
 	if a.Protocol != ProtocolREST {
