@@ -36,6 +36,7 @@ type v2Integration struct {
 	RequestParameters                      map[string]string `json:"requestParameters,omitempty"`
 	RequestTemplates                       map[string]string `json:"requestTemplates,omitempty"`
 	ResponseParameters                     statusParams      `json:"responseParameters,omitempty"`
+	TemplateSelectionExpression            string            `json:"templateSelectionExpression,omitempty"`
 	TimeoutInMillis                        int               `json:"timeoutInMillis"`
 	TLSConfig                              json.RawMessage   `json:"tlsConfig,omitempty"`
 }
@@ -71,7 +72,8 @@ func toV2Integration(protocol, id string, in *apis.Integration) v2Integration {
 		CredentialsArn: in.Credentials, Description: in.Description, PassthroughBehavior: in.PassthroughBehavior,
 		PayloadFormatVersion: in.PayloadFormatVersion, RequestParameters: in.RequestParameters,
 		RequestTemplates: in.RequestTemplates, ResponseParameters: in.ResponseParameters,
-		TimeoutInMillis: int(in.TimeoutFor(protocol).Milliseconds()), TLSConfig: in.TLSConfig}
+		TemplateSelectionExpression: in.TemplateSelectionExpression,
+		TimeoutInMillis:             int(in.TimeoutFor(protocol).Milliseconds()), TLSConfig: in.TLSConfig}
 	if out.ConnectionType == "" {
 		out.ConnectionType = "INTERNET"
 	}
@@ -110,6 +112,7 @@ func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration) er
 	set(&integ.Description, in.Description, false)
 	set(&integ.PassthroughBehavior, in.PassthroughBehavior, true)
 	set(&integ.PayloadFormatVersion, in.PayloadFormatVersion, false)
+	set(&integ.TemplateSelectionExpression, in.TemplateSelectionExpression, false)
 	if integ.ConnectionType == "INTERNET" {
 		integ.ConnectionType = ""
 	}

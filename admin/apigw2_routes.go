@@ -11,7 +11,8 @@ import (
 )
 
 // apigatewayv2 routes and route responses. A route's id is derived from its
-// route key (apis.RouteID), so changing the key changes the id; its target
+// route key (apis.RouteID) when it is created and kept when update-route
+// changes the key (its stages' route settings follow the key); its target
 // names an integration resource ("integrations/{id}"); its authorization names
 // an authorizer kept as a security scheme.
 
@@ -331,7 +332,7 @@ func (s *Server) v2CreateRoute(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, toV2Route(a, a.Route(apis.RouteID(key))))
+	return writeJSON(w, http.StatusCreated, toV2Route(a, a.RouteByKey(key)))
 }
 
 func (s *Server) v2GetRoutes(w http.ResponseWriter, r *http.Request) error {
@@ -361,7 +362,6 @@ func (s *Server) v2UpdateRoute(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeV2(w, r, &in); err != nil {
 		return err
 	}
-	var key string
 	a, err := s.v2Modify(r, func(a *apis.API) error {
 		rt, err := v2FindRoute(a, r.PathValue("route"))
 		if err != nil {
@@ -370,7 +370,7 @@ func (s *Server) v2UpdateRoute(w http.ResponseWriter, r *http.Request) error {
 		if err := in.apply(a, rt); err != nil {
 			return err
 		}
-		key = rt.Key(a.Protocol)
+		key := rt.Key(a.Protocol)
 		for i := range a.Routes {
 			if &a.Routes[i] != rt && a.Routes[i].Key(a.Protocol) == key {
 				return v2Conflict("Route with key %s already exists for this API", key)
@@ -381,7 +381,7 @@ func (s *Server) v2UpdateRoute(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, toV2Route(a, a.Route(apis.RouteID(key))))
+	return writeJSON(w, http.StatusOK, toV2Route(a, a.Route(r.PathValue("route"))))
 }
 
 func (s *Server) v2DeleteRoute(w http.ResponseWriter, r *http.Request) error {

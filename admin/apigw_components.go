@@ -47,19 +47,25 @@ type component[V, J any] interface {
 	// find returns the name the request's path addresses, or the kind's not
 	// found error.
 	find(a *apis.API, r *http.Request) (string, error)
-	// wire is a component's wire shape.
-	wire(apiID, name string, v V) J
+	// wire is a component's wire shape in API a.
+	wire(a *apis.API, name string, v V) J
 	// fromWire validates create's body: the name and what to keep.
 	fromWire(in J) (string, V, error)
 	// conflict is the error for a name already taken.
 	conflict(name string) error
-	// patch applies an update's operations to component name of API apiID:
-	// its new name and value.
-	patch(apiID, name string, v V, ops []PatchOperation) (string, V, error)
+	// patch applies an update's operations to component name of API a: its
+	// new name and value.
+	patch(a *apis.API, name string, v V, ops []PatchOperation) (string, V, error)
 	// rename makes what refers to component from refer to to.
 	rename(a *apis.API, from, to string)
 	// release refuses to delete a component in use, or drops what refers to it.
 	release(a *apis.API, name string) error
+}
+
+// keeper is a component kind that keeps more of create's body J than its
+// value, in the API (a model's description).
+type keeper[J any] interface {
+	keep(a *apis.API, name string, in J)
 }
 
 // componentRoutes registers the collection of one kind of component at base
@@ -90,12 +96,15 @@ func createComponent[V, J any](s *Server, w http.ResponseWriter, r *http.Request
 			return c.conflict(name)
 		}
 		*m = mergeMap(*m, map[string]V{name: v})
+		if k, ok := any(c).(keeper[J]); ok {
+			k.keep(a, name, in)
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, c.wire(a.ID, name, (*c.kept(a))[name]))
+	return writeJSON(w, http.StatusCreated, c.wire(a, name, (*c.kept(a))[name]))
 }
 
 func getComponent[V, J any](s *Server, w http.ResponseWriter, r *http.Request, c component[V, J]) error {
@@ -107,7 +116,7 @@ func getComponent[V, J any](s *Server, w http.ResponseWriter, r *http.Request, c
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, c.wire(a.ID, name, c.listed(a)[name]))
+	return writeJSON(w, http.StatusOK, c.wire(a, name, c.listed(a)[name]))
 }
 
 func updateComponent[V, J any](s *Server, w http.ResponseWriter, r *http.Request, c component[V, J]) error {
@@ -122,7 +131,7 @@ func updateComponent[V, J any](s *Server, w http.ResponseWriter, r *http.Request
 			return err
 		}
 		m := *c.kept(a)
-		newName, v, err := c.patch(a.ID, name, m[name], ops)
+		newName, v, err := c.patch(a, name, m[name], ops)
 		if err != nil {
 			return err
 		}
@@ -140,7 +149,7 @@ func updateComponent[V, J any](s *Server, w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, c.wire(a.ID, name, (*c.kept(a))[name]))
+	return writeJSON(w, http.StatusOK, c.wire(a, name, (*c.kept(a))[name]))
 }
 
 func deleteComponent[V, J any](s *Server, w http.ResponseWriter, r *http.Request, c component[V, J]) error {
@@ -177,7 +186,7 @@ func inUse(what, name string, rt *apis.Route) error {
 // listByName answers a page of the components of one kind that an API keeps
 // by name, ordered and paged by name.
 func listByName[V, J any](s *Server, w http.ResponseWriter, r *http.Request, kind string,
-	of func(*apis.API) map[string]V, show func(apiID, name string, v V) J) error {
+	of func(*apis.API) map[string]V, show func(a *apis.API, name string, v V) J) error {
 	a, err := s.restAPI(r.Context(), r.PathValue("api"))
 	if err != nil {
 		return err
@@ -190,7 +199,7 @@ func listByName[V, J any](s *Server, w http.ResponseWriter, r *http.Request, kin
 	}
 	out := collection[J]{Item: make([]J, 0, len(page)), Position: next}
 	for _, n := range page {
-		out.Item = append(out.Item, show(a.ID, n, m[n]))
+		out.Item = append(out.Item, show(a, n, m[n]))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -286,8 +295,8 @@ func (c authorizers) find(a *apis.API, r *http.Request) (string, error) {
 	return findByNameID(c, a, r, errAuthorizerNotFound)
 }
 
-func (authorizers) wire(apiID, name string, raw json.RawMessage) authorizerJSON {
-	return toAuthorizerJSON(apiID, name, raw)
+func (authorizers) wire(a *apis.API, name string, raw json.RawMessage) authorizerJSON {
+	return toAuthorizerJSON(a.ID, name, raw)
 }
 
 func (authorizers) fromWire(in authorizerJSON) (string, json.RawMessage, error) {
@@ -305,8 +314,8 @@ func (authorizers) conflict(name string) error {
 	return errdefs.New(errdefs.ErrConflict, "ConflictException", fmt.Sprintf("Authorizer name '%s' already exists for this REST API", name))
 }
 
-func (authorizers) patch(apiID, name string, raw json.RawMessage, ops []PatchOperation) (string, json.RawMessage, error) {
-	cur := toAuthorizerJSON(apiID, name, raw)
+func (authorizers) patch(a *apis.API, name string, raw json.RawMessage, ops []PatchOperation) (string, json.RawMessage, error) {
+	cur := toAuthorizerJSON(a.ID, name, raw)
 	if err := applyPatch(ops, func(op PatchOperation) error { return applyAuthorizerOp(&cur, op) }); err != nil {
 		return "", nil, err
 	}
@@ -395,8 +404,9 @@ type modelJSON struct {
 
 var modelNameRe = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
 
-func toModelJSON(apiID, name string, schema json.RawMessage) modelJSON {
-	return modelJSON{ID: nameID(apiID, "model", name), Name: name, Schema: string(schema), ContentType: "application/json"}
+func toModelJSON(a *apis.API, name string, schema json.RawMessage) modelJSON {
+	return modelJSON{ID: nameID(a.ID, "model", name), Name: name, Description: a.ModelDescriptions[name], Schema: string(schema),
+		ContentType: "application/json"}
 }
 
 func modelNotFound(name string) error {
@@ -428,8 +438,25 @@ func (models) find(a *apis.API, r *http.Request) (string, error) {
 	return name, nil
 }
 
-func (models) wire(apiID, name string, schema json.RawMessage) modelJSON {
-	return toModelJSON(apiID, name, schema)
+func (models) wire(a *apis.API, name string, schema json.RawMessage) modelJSON {
+	return toModelJSON(a, name, schema)
+}
+
+// keep keeps create-model's description.
+func (models) keep(a *apis.API, name string, in modelJSON) {
+	setModelDescription(a, name, in.Description)
+}
+
+// setModelDescription keeps model name's description ("" drops it).
+func setModelDescription(a *apis.API, name, description string) {
+	if description == "" {
+		delete(a.ModelDescriptions, name)
+		return
+	}
+	if a.ModelDescriptions == nil {
+		a.ModelDescriptions = map[string]string{}
+	}
+	a.ModelDescriptions[name] = description
 }
 
 func (models) fromWire(in modelJSON) (string, json.RawMessage, error) {
@@ -450,16 +477,21 @@ func (models) conflict(string) error {
 	return errdefs.New(errdefs.ErrConflict, "ConflictException", "Model name already exists for this REST API")
 }
 
-// patch replaces the schema (a model cannot be renamed).
-func (models) patch(_, name string, schema json.RawMessage, ops []PatchOperation) (string, json.RawMessage, error) {
+// patch replaces the schema or the description (a model cannot be renamed).
+func (models) patch(a *apis.API, name string, schema json.RawMessage, ops []PatchOperation) (string, json.RawMessage, error) {
 	for _, op := range ops {
-		if op.Op != "replace" || op.Path != "/schema" {
+		if op.Op != "replace" || (op.Path != "/schema" && op.Path != "/description") {
 			return "", nil, BadPatchPath(op)
 		}
-		v, err := op.StringValue()
-		if err != nil {
-			return "", nil, err
+		var v string
+		if op.Value != nil {
+			v = *op.Value
 		}
+		if op.Path == "/description" {
+			setModelDescription(a, name, v)
+			continue
+		}
+		var err error
 		if schema, err = checkModelSchema(v); err != nil {
 			return "", nil, err
 		}
@@ -520,8 +552,8 @@ func (c validators) find(a *apis.API, r *http.Request) (string, error) {
 	return findByNameID(c, a, r, errValidatorNotFound)
 }
 
-func (validators) wire(apiID, name string, v apis.RequestValidator) validatorJSON {
-	return toValidatorJSON(apiID, name, v)
+func (validators) wire(a *apis.API, name string, v apis.RequestValidator) validatorJSON {
+	return toValidatorJSON(a.ID, name, v)
 }
 
 func (validators) fromWire(in validatorJSON) (string, apis.RequestValidator, error) {
@@ -535,7 +567,7 @@ func (validators) conflict(name string) error {
 	return errdefs.New(errdefs.ErrConflict, "ConflictException", fmt.Sprintf("Validator name '%s' already exists for this REST API", name))
 }
 
-func (c validators) patch(_, name string, v apis.RequestValidator, ops []PatchOperation) (string, apis.RequestValidator, error) {
+func (c validators) patch(_ *apis.API, name string, v apis.RequestValidator, ops []PatchOperation) (string, apis.RequestValidator, error) {
 	newName := name
 	for _, op := range ops {
 		segs := op.Segments()

@@ -132,7 +132,7 @@ func toMethodResponseJSON(code string, mr apis.MethodResponse) methodResponseJSO
 		if out.ResponseParameters == nil {
 			out.ResponseParameters = map[string]bool{}
 		}
-		out.ResponseParameters["method.response.header."+h] = false
+		out.ResponseParameters["method.response.header."+h] = slices.Contains(mr.RequiredHeaders, h)
 	}
 	return out
 }
@@ -537,6 +537,9 @@ func methodResponseFromBody(in putMethodResponseRequest) (apis.MethodResponse, e
 			return mr, err
 		}
 		mr.Headers = append(mr.Headers, h)
+		if in.ResponseParameters[k] {
+			mr.RequiredHeaders = append(mr.RequiredHeaders, h)
+		}
 	}
 	return mr, nil
 }
@@ -679,9 +682,21 @@ func (methodResponses) patch(mr apis.MethodResponse, ops []PatchOperation) (apis
 			if err != nil {
 				return mr, err
 			}
-			mr.Headers = slices.DeleteFunc(mr.Headers, func(x string) bool { return x == h })
+			mr.Headers = slices.DeleteFunc(slices.Clone(mr.Headers), func(x string) bool { return x == h })
+			mr.RequiredHeaders = slices.DeleteFunc(slices.Clone(mr.RequiredHeaders), func(x string) bool { return x == h })
 			if op.Op != "remove" {
 				mr.Headers = append(mr.Headers, h)
+				required := false
+				if op.Value != nil && *op.Value != "" {
+					b, err := patchBool(op)
+					if err != nil {
+						return mr, err
+					}
+					required = *b
+				}
+				if required {
+					mr.RequiredHeaders = append(mr.RequiredHeaders, h)
+				}
 			}
 		case len(segs) == 2 && segs[0] == "responseModels" && (op.Op == "add" || op.Op == "replace" || op.Op == "remove"):
 			if op.Op == "remove" {

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,7 +80,7 @@ func toRestAPIJSON(a *apis.API, warnings []string) restAPIJSON {
 		EndpointConfiguration:  endpointConfiguration{Types: a.EndpointTypes}, Tags: a.Tags,
 		RootResourceID: a.ResourceTree()[0].ID, DisableExecuteAPIEndpoint: edge.ExecuteAPIEndpointDisabled(a.Extensions)}
 	if raw, ok := a.Extensions[extPolicy]; ok {
-		out.Policy = string(raw) // the policy document as a JSON string, as get-rest-api returns it
+		out.Policy = escapedPolicy(raw)
 	}
 	if out.APIKeySource == "" {
 		out.APIKeySource = "HEADER"
@@ -181,8 +182,31 @@ func checkCompressionSize(n *int) error {
 	return nil
 }
 
+// escapedPolicy is a kept resource policy as API Gateway returns it: the
+// document minified, then escaped as the inside of a JSON string (quotes and
+// backslashes backslash-escaped, "/" as "\/"), so the SDK reads
+// {\"Version\":\"2012-10-17\",...} and a client un-escapes it (Terraform's
+// provider does) to get the document back.
+func escapedPolicy(raw json.RawMessage) string {
+	var doc string
+	if json.Unmarshal(raw, &doc) != nil {
+		doc = string(raw) // kept as a JSON document
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, []byte(doc)) == nil {
+		doc = buf.String()
+	}
+	buf.Reset()
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(doc) // a string always encodes
+	quoted := strings.TrimSuffix(buf.String(), "\n")
+	quoted = strings.ReplaceAll(quoted, "/", `\/`)
+	return quoted[1 : len(quoted)-1]
+}
+
 // setPolicy keeps a resource policy as x-amazon-apigateway-policy, which the
-// API's validation refuses today with the same message as an OpenAPI import's.
+// API's validation checks as an OpenAPI import's (escapedPolicy reads it back).
 func setPolicy(a *apis.API, policy string) {
 	if strings.TrimSpace(policy) == "" {
 		delete(a.Extensions, extPolicy)

@@ -113,6 +113,9 @@ type Definition struct {
 	Authorizers map[string]json.RawMessage `json:"authorizers,omitempty"`
 	// Models are the JSON schemas of components.schemas (definitions in Swagger 2.0).
 	Models map[string]json.RawMessage `json:"models,omitempty"`
+	// ModelDescriptions are the models' descriptions (create-model's
+	// description), by model name.
+	ModelDescriptions map[string]string `json:"modelDescriptions,omitempty"`
 	// Extensions are the other top-level x-* extensions, kept verbatim.
 	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
 	// Integrations are an HTTP or WebSocket API's integrations as resources of
@@ -165,7 +168,9 @@ var GatewayResponseTypes = []string{"ACCESS_DENIED", "API_CONFIGURATION_ERROR", 
 
 // Route is one method on one path (REST and HTTP APIs) or one route key (WebSocket).
 type Route struct {
-	// ID is derived from the route key: it stays the same across export and import.
+	// ID is derived from the route key (RouteID): it stays the same across
+	// export and import. An HTTP or WebSocket route keeps its id when its key
+	// changes; a new route gets it from Normalize (leave it empty).
 	ID string `json:"id"`
 	// Method is GET, POST, ..., or ANY; empty for "$default" and WebSocket routes.
 	Method string `json:"method,omitempty"`
@@ -222,6 +227,9 @@ type MethodResponse struct {
 	Description string `json:"description,omitempty"`
 	// Headers are the declared response header names, sorted.
 	Headers []string `json:"headers,omitempty"`
+	// RequiredHeaders are those of Headers declared required
+	// (method.response.header.NAME: true), sorted.
+	RequiredHeaders []string `json:"requiredHeaders,omitempty"`
 	// Models maps a content type to a model name.
 	Models map[string]string `json:"models,omitempty"`
 }
@@ -268,6 +276,10 @@ type Integration struct {
 	TLSConfig json.RawMessage `json:"tlsConfig,omitempty"`
 	// Description describes an integration resource (apigatewayv2).
 	Description string `json:"description,omitempty"`
+	// TemplateSelectionExpression is a WebSocket integration's, as given
+	// ("$default" or "\$default", the only ones taken: the "$default"
+	// request template is used), kept to be read back.
+	TemplateSelectionExpression string `json:"templateSelectionExpression,omitempty"`
 }
 
 // Connection types (connectionType) of integrations. Portico refuses

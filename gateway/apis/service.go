@@ -207,6 +207,7 @@ func (s *Service) Modify(ctx context.Context, id string, fn func(a *API) error) 
 			return err
 		}
 		created := a.CreatedAt
+		keys := routeKeys(&a)
 		if err := fn(&a); err != nil {
 			return err
 		}
@@ -218,6 +219,9 @@ func (s *Service) Modify(ctx context.Context, id string, fn func(a *API) error) 
 		a.UpdatedAt = s.now()
 		out = &a
 		if err := tx.Put(bucketAPIs, id, &a); err != nil {
+			return err
+		}
+		if err := s.renameRouteSettings(tx, &a, keys); err != nil {
 			return err
 		}
 		return s.autoDeploy(tx, &a, "")
@@ -262,17 +266,19 @@ func (s *Service) PutRoute(ctx context.Context, id string, r Route) (*API, *Rout
 		}
 		for i := range a.Routes {
 			if a.Routes[i].routeKey(a.Protocol) == key {
+				cp.ID = a.Routes[i].ID
 				a.Routes[i] = cp
 				return nil
 			}
 		}
+		cp.ID = ""
 		a.Routes = append(a.Routes, cp)
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	rt := a.Route(RouteID(key))
+	rt := a.RouteByKey(key)
 	return a, rt, nil
 }
 
@@ -295,13 +301,14 @@ func (s *Service) AddRoute(ctx context.Context, id string, r Route) (*Route, err
 				return fmt.Errorf("route %q exists in api %s: %w", key, id, errdefs.ErrConflict)
 			}
 		}
+		r.ID = ""
 		a.Routes = append(a.Routes, r)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return a.Route(RouteID(key)), nil
+	return a.RouteByKey(key), nil
 }
 
 // ReplaceRoute replaces the route routeID with r (whose key may differ; the id
@@ -321,13 +328,17 @@ func (s *Service) ReplaceRoute(ctx context.Context, id, routeID string, r Route)
 		if found < 0 {
 			return notFound("route", routeID)
 		}
+		r.ID = "" // derived from the new key
+		if a.Routes[found].Key(a.Protocol) == key {
+			r.ID = routeID
+		}
 		a.Routes[found] = r
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return a.Route(RouteID(key)), nil
+	return a.RouteByKey(key), nil
 }
 
 // DeleteRoute removes a route by id.
@@ -369,6 +380,17 @@ func (s *Service) SetIntegration(ctx context.Context, id, routeID string, in *In
 func (a *API) Route(id string) *Route {
 	for i := range a.Routes {
 		if a.Routes[i].ID == id {
+			return &a.Routes[i]
+		}
+	}
+	return nil
+}
+
+// RouteByKey returns the route with route key key ("GET /pets", "$default",
+// a WebSocket route key), or nil.
+func (a *API) RouteByKey(key string) *Route {
+	for i := range a.Routes {
+		if a.Routes[i].RouteKey == key {
 			return &a.Routes[i]
 		}
 	}

@@ -68,6 +68,34 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, errdefs.ErrInvalid)...)
 }
 
+// assignRouteIDs gives each route its id, derived from its route key
+// (RouteID) so that it is the same across export and import. An HTTP or
+// WebSocket route keeps the id it has when its key changes (update-route keeps
+// a route's id in apigatewayv2), and a route whose derived id another route
+// kept gets one derived from its key and a counter.
+func (a *API) assignRouteIDs() {
+	routes := a.Routes
+	taken := map[string]bool{}
+	kept := make([]bool, len(routes))
+	if a.Protocol != ProtocolREST {
+		for i := range routes {
+			if id := routes[i].ID; id != "" && !taken[id] {
+				taken[id], kept[i] = true, true
+			}
+		}
+	}
+	for i := range routes {
+		if kept[i] {
+			continue
+		}
+		id := RouteID(routes[i].RouteKey)
+		for n := 1; taken[id]; n++ {
+			id = RouteID(fmt.Sprintf("%s#%d", routes[i].RouteKey, n))
+		}
+		routes[i].ID, taken[id] = id, true
+	}
+}
+
 // RouteID derives a route's id from its route key: 7 lowercase alphanumerics, stable
 // across export and import.
 func RouteID(routeKey string) string {
@@ -106,7 +134,6 @@ func (a *API) Normalize() {
 			}
 		}
 		r.RouteKey = r.routeKey(a.Protocol)
-		r.ID = RouteID(r.RouteKey)
 		if len(r.Tags) == 0 {
 			r.Tags = nil
 		}
@@ -126,6 +153,11 @@ func (a *API) Normalize() {
 			sort.Strings(mr.Headers)
 			if len(mr.Headers) == 0 {
 				mr.Headers = nil
+			}
+			mr.RequiredHeaders = slices.DeleteFunc(slices.Compact(slices.Sorted(slices.Values(mr.RequiredHeaders))),
+				func(h string) bool { return !slices.Contains(mr.Headers, h) })
+			if len(mr.RequiredHeaders) == 0 {
+				mr.RequiredHeaders = nil
 			}
 			if len(mr.Models) == 0 {
 				mr.Models = nil
@@ -180,6 +212,7 @@ func (a *API) Normalize() {
 			in.TLSConfig = normRaw(in.TLSConfig)
 		}
 	}
+	a.assignRouteIDs()
 	sort.SliceStable(d.Routes, func(i, j int) bool {
 		ri, rj := d.Routes[i], d.Routes[j]
 		if ri.Path != rj.Path {
@@ -201,6 +234,14 @@ func (a *API) Normalize() {
 	}
 	d.Authorizers = normRawMap(d.Authorizers)
 	d.Models = normRawMap(d.Models)
+	for name := range d.ModelDescriptions {
+		if _, ok := d.Models[name]; !ok {
+			delete(d.ModelDescriptions, name)
+		}
+	}
+	if len(d.ModelDescriptions) == 0 {
+		d.ModelDescriptions = nil
+	}
 	d.Extensions = normRawMap(d.Extensions)
 	if a.Protocol == ProtocolWebSocket && d.RouteSelectionExpression == "" {
 		d.RouteSelectionExpression = "$request.body.action"
@@ -517,8 +558,10 @@ func (in *Integration) Validate(protocol string) error {
 		// does to a binary body (base64 with isBase64Encoded). Elsewhere the
 		// setting would be declared and not applied, so it is refused.
 		switch {
+		case protocol == ProtocolHTTP:
+			add(invalid("ContentHandlingStrategy is supported only for WebSocket APIs: an HTTP API passes bodies through as they are (binary ones base64-encoded in the event of an AWS_PROXY integration); remove it"))
 		case protocol == ProtocolWebSocket:
-			add(invalid("contentHandling is not supported on WebSocket integrations"))
+			add(invalid("contentHandlingStrategy is not supported on WebSocket integrations yet: Portico passes a message to the integration as the client sent it and would not convert it; remove it (convert the payload in the backend)"))
 		case in.Type == IntegrationHTTPProxy:
 			add(invalid("contentHandling is not supported on HTTP_PROXY integrations (the body passes through unchanged)"))
 		case in.Type == IntegrationAWSProxy && in.ContentHandling != ContentHandlingToText:
@@ -541,6 +584,13 @@ func (in *Integration) Validate(protocol string) error {
 		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
 			if len(in.Responses[pattern].ResponseTemplates) > 0 {
 				add(invalid("integration response %q: responseTemplates are applied on WebSocket MOCK integrations only (a two-way route sends a %s integration's answer as it is); remove them", truncate(pattern, 100), in.Type))
+			}
+		}
+	}
+	if protocol == ProtocolWebSocket {
+		for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
+			if in.Responses[pattern].ContentHandling != "" {
+				add(invalid("integration response %q: contentHandlingStrategy is not supported on WebSocket integration responses yet: Portico sends the answer as it is and would not convert it; remove it", truncate(pattern, 100)))
 			}
 		}
 	}

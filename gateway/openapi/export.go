@@ -221,7 +221,11 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 				if swagger2 {
 					hs[h] = map[string]any{"type": "string"}
 				} else {
-					hs[h] = map[string]any{"schema": map[string]any{"type": "string"}}
+					hdr := map[string]any{"schema": map[string]any{"type": "string"}}
+					if slices.Contains(mr.RequiredHeaders, h) {
+						hdr["required"] = true // OpenAPI 2.0 headers cannot say it
+					}
+					hs[h] = hdr
 				}
 			}
 			resp["headers"] = hs

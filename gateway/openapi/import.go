@@ -878,6 +878,11 @@ func (im *importer) response(where, code string, ref *openapi3.ResponseRef) (api
 	}
 	resp := ref.Value
 	mr := apis.MethodResponse{Headers: slices.Sorted(maps.Keys(resp.Headers))}
+	for _, h := range mr.Headers {
+		if ref := resp.Headers[h]; ref != nil && ref.Value != nil && ref.Value.Required {
+			mr.RequiredHeaders = append(mr.RequiredHeaders, h)
+		}
+	}
 	if resp.Description != nil {
 		mr.Description = *resp.Description
 	}
