@@ -292,17 +292,14 @@ type v2ModelInput struct {
 	Schema      *string `json:"schema"`
 }
 
-func toV2Model(name string, raw json.RawMessage) v2Model {
-	var doc struct {
-		Description string `json:"description"`
-	}
-	_ = json.Unmarshal(raw, &doc)
-	return v2Model{ContentType: "application/json", ModelID: derivedID("model", name), Name: name, Schema: string(raw),
-		Description: doc.Description}
+// toV2Model is model name of a as apigatewayv2 shows it: the description is
+// kept beside the schema, which is kept as written.
+func toV2Model(a *apis.API, name string) v2Model {
+	return v2Model{ContentType: "application/json", ModelID: derivedID("model", name), Name: name,
+		Schema: string(a.Models[name]), Description: a.ModelDescriptions[name]}
 }
 
-// check refuses what Portico cannot keep: content types other than JSON, and
-// a description the schema does not carry itself.
+// check refuses what Portico cannot keep: content types other than JSON.
 func (in *v2ModelInput) check() error {
 	if in.ContentType != nil && *in.ContentType != "application/json" {
 		return v2BadRequest("contentType %q: Portico's models are JSON schemas (application/json)", truncateString(*in.ContentType, 50))
@@ -311,20 +308,6 @@ func (in *v2ModelInput) check() error {
 		return v2BadRequest("Invalid model schema specified: not JSON")
 	}
 	return nil
-}
-
-// withDescription puts description into the schema's own "description".
-func withDescription(schema json.RawMessage, description *string) (json.RawMessage, error) {
-	if description == nil {
-		return schema, nil
-	}
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(schema, &doc); err != nil || doc == nil {
-		return nil, v2BadRequest("Invalid model schema specified: a schema is a JSON object")
-	}
-	d, _ := json.Marshal(*description)
-	doc["description"] = d
-	return json.Marshal(doc)
 }
 
 func v2FindModel(a *apis.API, r *http.Request) (string, error) {
@@ -347,10 +330,6 @@ func (s *Server) v2CreateModel(w http.ResponseWriter, r *http.Request) error {
 	if err := in.check(); err != nil {
 		return err
 	}
-	schema, err := withDescription(json.RawMessage(*in.Schema), in.Description)
-	if err != nil {
-		return err
-	}
 	a, err := s.v2Modify(r, func(a *apis.API) error {
 		if _, ok := a.Models[*in.Name]; ok {
 			return v2Conflict("Model with name %s already exists for this API", *in.Name)
@@ -358,25 +337,31 @@ func (s *Server) v2CreateModel(w http.ResponseWriter, r *http.Request) error {
 		if a.Models == nil {
 			a.Models = map[string]json.RawMessage{}
 		}
-		a.Models[*in.Name] = schema
+		a.Models[*in.Name] = json.RawMessage(*in.Schema)
+		if in.Description != nil {
+			setModelDescription(a, *in.Name, *in.Description)
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, toV2Model(*in.Name, a.Models[*in.Name]))
+	return writeJSON(w, http.StatusCreated, toV2Model(a, *in.Name))
 }
 
 func (s *Server) v2GetModels(w http.ResponseWriter, r *http.Request) error {
 	return v2List(s, w, r, func(a *apis.API) ([]v2Model, error) {
-		return sortedItems(a.Models, toV2Model), nil
+		return sortedItems(a.Models, func(name string, _ json.RawMessage) v2Model { return toV2Model(a, name) }), nil
 	}, func(m v2Model) sortKey { return sortKey{m.Name} })
 }
 
 func (s *Server) v2GetModel(w http.ResponseWriter, r *http.Request) error {
 	return v2Get(s, w, r, func(a *apis.API) (v2Model, error) {
 		name, err := v2FindModel(a, r)
-		return toV2Model(name, a.Models[name]), err
+		if err != nil {
+			return v2Model{}, err
+		}
+		return toV2Model(a, name), nil
 	})
 }
 
@@ -398,8 +383,9 @@ func (s *Server) v2UpdateModel(w http.ResponseWriter, r *http.Request) error {
 		if in.Schema != nil {
 			schema = json.RawMessage(*in.Schema)
 		}
-		if schema, err = withDescription(schema, in.Description); err != nil {
-			return err
+		description := toV2Model(a, old).Description
+		if in.Description != nil {
+			description = *in.Description
 		}
 		name = old
 		if in.Name != nil && *in.Name != old {
@@ -408,14 +394,16 @@ func (s *Server) v2UpdateModel(w http.ResponseWriter, r *http.Request) error {
 				return v2Conflict("Model with name %s already exists for this API", name)
 			}
 			delete(a.Models, old)
+			delete(a.ModelDescriptions, old)
 		}
 		a.Models[name] = schema
+		setModelDescription(a, name, description)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, toV2Model(name, a.Models[name]))
+	return writeJSON(w, http.StatusOK, toV2Model(a, name))
 }
 
 func (s *Server) v2DeleteModel(w http.ResponseWriter, r *http.Request) error {
@@ -425,6 +413,7 @@ func (s *Server) v2DeleteModel(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		delete(a.Models, name)
+		delete(a.ModelDescriptions, name)
 		return nil
 	})
 	return noContent(w, err)

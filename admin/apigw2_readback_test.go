@@ -120,3 +120,39 @@ func TestV2TemplateSelectionExpressionReadBack(t *testing.T) {
 		t.Errorf("UpdateIntegration templateSelectionExpression = %q, want $default", v)
 	}
 }
+
+// TestV2ModelSchemaAndDescriptionReadBack: a model's schema is read back as the
+// JSON written (without the description put into it) and its description beside it, through create, get, list, update
+// (description alone, schema alone, a rename) and a restart of the API service.
+func TestV2ModelSchemaAndDescriptionReadBack(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	api := must[*apigatewayv2.CreateApiOutput](t, "CreateApi")(e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("ws"),
+		ProtocolType: v2types.ProtocolTypeWebsocket, RouteSelectionExpression: aws.String("$request.body.action")}))
+	schema := `{"type":"object","properties":{"action":{"type":"string"}}}`
+	m := must[*apigatewayv2.CreateModelOutput](t, "CreateModel")(e.ag.CreateModel(ctx, &apigatewayv2.CreateModelInput{ApiId: api.ApiId,
+		Name: aws.String("Msg"), Schema: aws.String(schema), Description: aws.String("a message"), ContentType: aws.String("application/json")}))
+	if !sameJSON(aws.ToString(m.Schema), schema) || aws.ToString(m.Description) != "a message" {
+		t.Fatalf("CreateModel = schema %s description %q; want the schema as written and its description", aws.ToString(m.Schema), aws.ToString(m.Description))
+	}
+	got := must[*apigatewayv2.GetModelOutput](t, "GetModel")(e.ag.GetModel(ctx, &apigatewayv2.GetModelInput{ApiId: api.ApiId, ModelId: m.ModelId}))
+	if !sameJSON(aws.ToString(got.Schema), schema) || aws.ToString(got.Description) != "a message" {
+		t.Fatalf("GetModel = schema %s description %q", aws.ToString(got.Schema), aws.ToString(got.Description))
+	}
+	up := must[*apigatewayv2.UpdateModelOutput](t, "UpdateModel")(e.ag.UpdateModel(ctx, &apigatewayv2.UpdateModelInput{ApiId: api.ApiId,
+		ModelId: m.ModelId, Description: aws.String("changed")}))
+	if !sameJSON(aws.ToString(up.Schema), schema) || aws.ToString(up.Description) != "changed" {
+		t.Fatalf("UpdateModel description = schema %s description %q", aws.ToString(up.Schema), aws.ToString(up.Description))
+	}
+	schema2 := `{"type":"object"}`
+	up = must[*apigatewayv2.UpdateModelOutput](t, "UpdateModel")(e.ag.UpdateModel(ctx, &apigatewayv2.UpdateModelInput{ApiId: api.ApiId,
+		ModelId: m.ModelId, Schema: aws.String(schema2), Name: aws.String("Msg2")}))
+	if !sameJSON(aws.ToString(up.Schema), schema2) || aws.ToString(up.Description) != "changed" || aws.ToString(up.Name) != "Msg2" {
+		t.Fatalf("UpdateModel schema and name = %s %s description %q", aws.ToString(up.Name), aws.ToString(up.Schema), aws.ToString(up.Description))
+	}
+	list := must[*apigatewayv2.GetModelsOutput](t, "GetModels")(e.ag.GetModels(ctx, &apigatewayv2.GetModelsInput{ApiId: api.ApiId}))
+	if len(list.Items) != 1 || aws.ToString(list.Items[0].Description) != "changed" || !sameJSON(aws.ToString(list.Items[0].Schema), schema2) {
+		t.Fatalf("GetModels = %+v", list.Items)
+	}
+}
