@@ -432,6 +432,22 @@ func TestGetUsageDaysUnderTheCurrentQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantUsage("no quota", [2]int64{0, 0}, [2]int64{4, 0}, [2]int64{4, 0}, [2]int64{5, 0}, [2]int64{0, 0}, [2]int64{0, 0})
+	// Requests without a quota count in the period the plan lost it in: a
+	// quota given back in it starts from that count, one given back in a
+	// later period from 0.
+	take(2, true)
+	setQuota(Quota{Limit: 3, Period: PeriodDay})
+	wantUsage("daily 3 back on Friday", [2]int64{0, 3}, [2]int64{4, 0}, [2]int64{4, 0}, [2]int64{7, 0}, [2]int64{0, 3}, [2]int64{0, 3})
+	take(1, false)
+	clk.advance(24 * time.Hour) // Saturday
+	if _, err := s.UpdatePlan(ctx, p.ID, func(p *Plan) error { p.Quota = nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	take(1, true)
+	setQuota(Quota{Limit: 3, Period: PeriodDay})
+	wantUsage("daily 3 back on Saturday", [2]int64{0, 3}, [2]int64{4, 0}, [2]int64{4, 0}, [2]int64{7, 0}, [2]int64{1, 3}, [2]int64{0, 3})
+	take(3, true)
+	take(1, false)
 }
 
 // stageHarness compiles the key stages for a deployment of api1/dev whose
