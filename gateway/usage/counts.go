@@ -30,11 +30,30 @@ type Counter interface {
 	Take(now time.Time, q *Quota) (bool, error)
 }
 
-// DayUsage is one key's usage on one day (UTC): requests counted and the quota
-// remaining at the end of the day.
+// DayUsage is one key's usage on one day (UTC) as stored: the requests counted
+// that day, and the counter as it stood after the day's last change (its period
+// start and count), from which GetUsage tells the quota left at the end of the
+// day under the plan's current quota. Records written before the counter was
+// kept (they hold only the requests) have a zero PeriodStart.
 type DayUsage struct {
-	Used      int64 `json:"used"`
-	Remaining int64 `json:"remaining"`
+	Used        int64     `json:"used"`
+	PeriodStart time.Time `json:"periodStart,omitzero"`
+	PeriodUsed  int64     `json:"periodUsed"`
+}
+
+// dayDelta is what changed on one day since the last flush: the requests
+// counted (added to the stored count) and, when set, the counter after the
+// day's last change (replacing the stored one).
+type dayDelta struct {
+	used        int64
+	set         bool
+	periodStart time.Time
+	periodUsed  int64
+}
+
+// snapshot records the counter in d; c.mu is held.
+func (c *counter) snapshot(d *dayDelta) {
+	d.set, d.periodStart, d.periodUsed = true, c.periodStart, c.used
 }
 
 // countRecord is a counter as stored.
@@ -76,9 +95,8 @@ type counter struct {
 	periodStart time.Time
 	used        int64
 	dirty       bool
-	// days holds what changed per day since the last flush: the requests
-	// counted (added to the stored count) and the remaining quota (replacing it).
-	days map[string]*DayUsage
+	// days holds what changed per day since the last flush.
+	days map[string]*dayDelta
 	// today caches the day key of the last request (from midnight UTC).
 	todayStart time.Time
 	todayKey   string
@@ -138,17 +156,15 @@ func (c *counter) Take(now time.Time, q *Quota) (bool, error) {
 	c.used++
 	c.dirty = true
 	d := c.day(now)
-	d.Used++
-	if q != nil {
-		d.Remaining = q.Limit - c.used
-	}
+	d.used++
+	c.snapshot(d)
 	return true, nil
 }
 
 // day returns the pending record of now's day; c.mu is held.
-func (c *counter) day(now time.Time) *DayUsage {
+func (c *counter) day(now time.Time) *dayDelta {
 	if c.days == nil {
-		c.days = map[string]*DayUsage{}
+		c.days = map[string]*dayDelta{}
 	}
 	if now.Before(c.todayStart) || !now.Before(c.todayStart.Add(24*time.Hour)) {
 		u := now.UTC()
@@ -157,7 +173,7 @@ func (c *counter) day(now time.Time) *DayUsage {
 	key := c.todayKey
 	d := c.days[key]
 	if d == nil {
-		d = &DayUsage{Remaining: -1}
+		d = &dayDelta{}
 		c.days[key] = d
 	}
 	return d
@@ -177,12 +193,14 @@ func (cs *Counts) SetRemaining(ctx context.Context, planID, keyID string, q *Quo
 	// goes below zero, and the next period starts from the limit again.
 	c.used = q.Limit - remaining
 	c.dirty = true
-	c.day(now).Remaining = q.Limit - c.used
+	c.snapshot(c.day(now))
 	c.mu.Unlock()
 	return cs.Flush(ctx)
 }
 
-// Remaining returns the quota left for a key in a plan at now.
+// Remaining returns the quota left for a key in a plan at now: the limit less
+// the count the next request is admitted against (below zero when the limit was
+// lowered under the count).
 func (cs *Counts) Remaining(planID, keyID string, q *Quota, now time.Time) (int64, error) {
 	c := cs.counter(planID, keyID)
 	c.mu.Lock()
@@ -198,7 +216,7 @@ func (cs *Counts) Remaining(planID, keyID string, q *Quota, now time.Time) (int6
 type pending struct {
 	c    *counter
 	rec  countRecord
-	days map[string]*DayUsage
+	days map[string]*dayDelta
 }
 
 // Flush writes every changed count to the store in one transaction. On failure
@@ -224,9 +242,9 @@ func (cs *Counts) Flush(ctx context.Context) error {
 				if err := tx.Get(bucketDays, base+"/"+day, &cur); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 					return err
 				}
-				cur.Used += d.Used
-				if d.Remaining >= 0 {
-					cur.Remaining = d.Remaining
+				cur.Used += d.used
+				if d.set {
+					cur.PeriodStart, cur.PeriodUsed = d.periodStart, d.periodUsed
 				}
 				if err := tx.Put(bucketDays, base+"/"+day, cur); err != nil {
 					return err
@@ -241,9 +259,9 @@ func (cs *Counts) Flush(ctx context.Context) error {
 			p.c.dirty = true
 			for day, d := range p.days {
 				cur := p.c.day(mustParseDay(day))
-				cur.Used += d.Used
-				if cur.Remaining < 0 {
-					cur.Remaining = d.Remaining
+				cur.used += d.used
+				if !cur.set { // a newer change of the day keeps its counter
+					cur.set, cur.periodStart, cur.periodUsed = d.set, d.periodStart, d.periodUsed
 				}
 			}
 			p.c.mu.Unlock()

@@ -342,6 +342,84 @@ func TestQuotaEndToEnd(t *testing.T) {
 	}
 }
 
+// TestGetUsageFollowsQuotaChangesEndToEnd is the defect found by a tester:
+// get-usage reported the remaining quota recorded when the last request was
+// admitted, so after update-usage-plan lowered the limit it still said 15 left
+// while the gateway answered 429, and a plan that had counted requests without
+// a quota and then got one reported the old plan's remaining while it refused
+// every request. Remaining is now what the plan's current quota leaves of the
+// count the gateway admits against, before and after a restart.
+func TestGetUsageFollowsQuotaChangesEndToEnd(t *testing.T) {
+	env, ctl, gw, id := startKeyed(t, "dev")
+	ctx := context.Background()
+	base := env.GatewayURL + "/" + id + "/dev/pets"
+	k := createKey(t, gw, &apigateway.CreateApiKeyInput{Name: aws.String("u"), Enabled: true})
+	planID := plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("p3"),
+		Quota:     &types.QuotaSettings{Limit: 20, Period: types.QuotaPeriodTypeDay},
+		ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("dev")}}}, *k.Id)
+	day := frozen.Format(time.DateOnly)
+	wantUsage := func(step string, used, remaining int64) {
+		t.Helper()
+		u, err := gw.GetUsage(ctx, &apigateway.GetUsageInput{UsagePlanId: aws.String(planID), StartDate: aws.String(day), EndDate: aws.String(day)})
+		if err != nil {
+			t.Fatalf("%s: get-usage: %v", step, err)
+		}
+		if got := u.Items[*k.Id]; len(got) != 1 || len(got[0]) != 2 || got[0][0] != used || got[0][1] != remaining {
+			t.Fatalf("%s: get-usage %v, want [[%d %d]]", step, u.Items, used, remaining)
+		}
+	}
+	send := func(step string, n, want int) {
+		t.Helper()
+		for i := range n {
+			if status, typ, body := call(t, base, *k.Value); status != want {
+				t.Fatalf("%s: request %d: %d %s %s, want %d", step, i, status, typ, body, want)
+			}
+		}
+	}
+	patch := func(op types.Op, path, value string) {
+		t.Helper()
+		po := types.PatchOperation{Op: op, Path: aws.String(path)}
+		if value != "" {
+			po.Value = aws.String(value)
+		}
+		if _, err := gw.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: aws.String(planID), PatchOperations: []types.PatchOperation{po}}); err != nil {
+			t.Fatalf("update-usage-plan %s %s: %v", op, path, err)
+		}
+	}
+
+	send("under 20", 5, 200)
+	wantUsage("5 of 20", 5, 15)
+	patch(types.OpReplace, "/quota/limit", "3")
+	wantUsage("limit lowered to 3 under the count", 5, 0)
+	send("limit 3", 1, 429)
+	wantUsage("after a refused request", 5, 0)
+	patch(types.OpReplace, "/quota/limit", "8")
+	wantUsage("limit raised to 8", 5, 3)
+	send("limit 8", 3, 200)
+	send("limit 8 used up", 1, 429)
+	wantUsage("8 of 8", 8, 0)
+
+	// Without a quota the requests are still counted; a quota given back in
+	// the same period admits against that count, and get-usage says so.
+	patch(types.OpRemove, "/quota", "")
+	send("no quota", 4, 200)
+	wantUsage("no quota", 12, 0)
+	patch(types.OpReplace, "/quota/limit", "50")
+	wantUsage("quota of 50 back", 12, 38)
+	patch(types.OpReplace, "/quota/limit", "10")
+	send("quota of 10 back, 12 counted", 1, 429)
+	wantUsage("quota of 10 back", 12, 0)
+
+	env.Restart()
+	ctl.freeze()
+	wantUsage("after a restart", 12, 0)
+	patch(types.OpReplace, "/quota/limit", "14")
+	wantUsage("limit 14 after a restart", 12, 2)
+	send("limit 14", 2, 200)
+	send("limit 14 used up", 1, 429)
+	wantUsage("14 of 14", 14, 0)
+}
+
 func TestThrottlesEndToEnd(t *testing.T) {
 	env, ctl, gw, id := startKeyed(t, "dev", "prod", "plan")
 	ctx := context.Background()

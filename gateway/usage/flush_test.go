@@ -65,7 +65,7 @@ func TestConcurrentFlushesNeverStoreAnOlderCount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := days[dayOf(now)]; d != (DayUsage{Used: 3, Remaining: 97}) {
-		t.Errorf("stored day %+v, want used 3, remaining 97", d)
+	if d := days[dayOf(now)]; d.Used != 3 || d.PeriodUsed != 3 || !d.PeriodStart.Equal(q.PeriodStart(now)) {
+		t.Errorf("stored day %+v, want used 3 and the day's period at 3", d)
 	}
 }

@@ -26,8 +26,9 @@ func parseDate(name, s string) (time.Time, error) {
 }
 
 // GetUsage reports a plan's usage from startDate to endDate (YYYY-MM-DD, UTC,
-// both included), for one key or (keyID empty) every key of the plan. A day
-// without requests reports 0 used and the remaining quota it started with.
+// both included), for one key or (keyID empty) every key of the plan: per day
+// the requests counted and the quota left at the end of the day under the
+// plan's current quota, as the key stage admits against it (see dailyUsage).
 func (s *Service) GetUsage(ctx context.Context, planID, keyID, startDate, endDate string) (*Usage, error) {
 	start, err := parseDate("startDate", startDate)
 	if err != nil {
@@ -54,48 +55,92 @@ func (s *Service) GetUsage(ctx context.Context, planID, keyID, startDate, endDat
 		}
 		keys = []string{keyID}
 	}
+	now := s.now()
+	u := &Usage{PlanID: planID, StartDate: startDate, EndDate: endDate, Items: map[string][][2]int64{}}
+	left := map[string]int64{}
+	for _, kid := range keys {
+		if p.Quota != nil {
+			// what the next request of the key is admitted against
+			if left[kid], err = s.counts.Remaining(planID, kid, p.Quota, now); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if err := s.counts.Flush(ctx); err != nil {
 		return nil, err
 	}
-	u := &Usage{PlanID: planID, StartDate: startDate, EndDate: endDate, Items: map[string][][2]int64{}}
 	for _, kid := range keys {
 		days, err := s.counts.days(ctx, planID, kid)
 		if err != nil {
 			return nil, err
 		}
-		u.Items[kid] = dailyUsage(days, p.Quota, start, end)
+		u.Items[kid] = dailyUsage(days, p.Quota, start, end, now, left[kid])
 	}
 	return u, nil
 }
 
-// dailyUsage lays out the stored days from start to end; a day without a
-// record carries the remaining quota of the last earlier day of its period.
-func dailyUsage(days map[string]DayUsage, q *Quota, start, end time.Time) [][2]int64 {
+// dailyUsage lays out the stored days from start to end as [used, remaining]
+// pairs. Remaining is what quota q (the plan's current one) leaves at the end of
+// the day, never below 0 (a limit lowered under the count leaves nothing); a
+// plan without a quota reports 0. Today, and the days after it in the current
+// period, report left: the quota the key stage admits the next request against,
+// from the same counter. An earlier day reports the limit less the counter as it
+// stood at the end of the last day with requests in the day's period (the limit
+// when there was none), or, when that counter belongs to another period (the
+// quota's period changed since, or the day was counted before the plan had a
+// quota), less the requests counted in the day's period up to the day. A day
+// of a later period reports the whole limit.
+func dailyUsage(days map[string]DayUsage, q *Quota, start, end, now time.Time, left int64) [][2]int64 {
 	recorded := make([]string, 0, len(days))
 	for d := range days {
 		recorded = append(recorded, d)
 	}
 	sort.Strings(recorded)
+	today := dayOf(now)
 	var out [][2]int64
 	for day := start; !day.After(end); day = day.AddDate(0, 0, 1) {
 		key := dayOf(day)
-		if d, ok := days[key]; ok {
-			out = append(out, [2]int64{d.Used, d.Remaining})
+		used := days[key].Used
+		if q == nil {
+			out = append(out, [2]int64{used, 0})
 			continue
 		}
+		ps := q.PeriodStart(day)
 		var remaining int64
-		if q != nil {
+		switch {
+		case key >= today && ps.Equal(q.PeriodStart(now)):
+			remaining = left
+		case key > today:
 			remaining = q.Limit
-			ps := dayOf(q.PeriodStart(day))
-			// the last recorded day before this one, if it is in the same period
-			i := sort.SearchStrings(recorded, key)
-			if i > 0 && recorded[i-1] >= ps {
-				remaining = days[recorded[i-1]].Remaining
-			}
+		default:
+			remaining = q.Limit - periodUsed(days, recorded, key, ps)
 		}
-		out = append(out, [2]int64{0, remaining})
+		out = append(out, [2]int64{used, max(remaining, 0)})
 	}
 	return out
+}
+
+// periodUsed returns the count of a past day's period at the end of the day
+// (see dailyUsage): recorded holds the keys of days, sorted; ps is the start of
+// the day's period.
+func periodUsed(days map[string]DayUsage, recorded []string, day string, ps time.Time) int64 {
+	first := dayOf(ps)
+	i := sort.SearchStrings(recorded, day)
+	if i < len(recorded) && recorded[i] == day {
+		i++
+	}
+	// recorded[:i] are the days up to day; the last one in the period, if any
+	if i == 0 || recorded[i-1] < first {
+		return 0
+	}
+	if last := days[recorded[i-1]]; last.PeriodStart.Equal(ps) {
+		return last.PeriodUsed
+	}
+	var n int64
+	for _, d := range recorded[sort.SearchStrings(recorded, first):i] {
+		n += days[d].Used
+	}
+	return n
 }
 
 // UpdateUsage sets the remaining quota of a key in a plan for the current

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -301,10 +302,10 @@ func TestCountsSurviveRestartAndRollOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	days, _ := cs.days(ctx, "p", "k")
-	if d := days["2026-11-25"]; d.Used != 3 || d.Remaining != 0 {
+	if d := days["2026-11-25"]; d.Used != 3 || d.PeriodUsed != 3 {
 		t.Fatalf("day 1 %+v", d)
 	}
-	if d := days["2026-11-26"]; d.Used != 1 || d.Remaining != 2 {
+	if d := days["2026-11-26"]; d.Used != 1 || d.PeriodUsed != 1 {
 		t.Fatalf("day 2 %+v", d)
 	}
 }
@@ -358,6 +359,95 @@ func TestGetAndUpdateUsage(t *testing.T) {
 	_, err = s.GetUsage(ctx, "nope", "", "2026-11-24", "2026-11-24")
 	wantKind(t, err, errdefs.ErrNotFound, "")
 	wantKind(t, s.UpdateUsage(ctx, p.ID, "nokey", 1), errdefs.ErrNotFound, "")
+}
+
+// TestGetUsageDaysUnderTheCurrentQuota: each day's remaining is what the
+// plan's current quota leaves of the count at the end of the day (an
+// update-usage included), today's is what the next request is admitted
+// against, and a day of the next period has the whole limit. The remaining
+// recorded when a request was admitted went stale when the quota changed.
+func TestGetUsageDaysUnderTheCurrentQuota(t *testing.T) {
+	s, clk := newDay0Service(t) // Wednesday 2026-11-25; the week starts on Sunday the 22nd
+	ctx := context.Background()
+	k, _ := s.CreateKey(ctx, KeyInput{Enabled: ptr(true)})
+	p, _ := s.CreatePlan(ctx, Plan{Name: "p", Quota: &Quota{Limit: 10, Period: PeriodWeek}, APIStages: []APIStage{{APIID: "api1", Stage: "dev"}}})
+	if _, err := s.AddPlanKey(ctx, p.ID, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	c := s.counters.Counter(p.ID, k.ID)
+	take := func(n int, want bool) {
+		t.Helper()
+		p, err := s.GetPlan(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			if ok, err := c.Take(clk.now(), p.Quota); ok != want || err != nil {
+				t.Fatalf("request %d on %s: admitted %v (%v), want %v", i, dayOf(clk.now()), ok, err, want)
+			}
+		}
+	}
+	setQuota := func(q Quota) {
+		t.Helper()
+		if _, err := s.UpdatePlan(ctx, p.ID, func(p *Plan) error { p.Quota = &q; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantUsage := func(step string, want ...[2]int64) {
+		t.Helper()
+		u, err := s.GetUsage(ctx, p.ID, k.ID, "2026-11-24", "2026-11-29")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := u.Items[k.ID]; !slices.Equal(got, want) {
+			t.Fatalf("%s: usage %v, want %v", step, got, want)
+		}
+	}
+	take(4, true)
+	clk.advance(24 * time.Hour) // Thursday
+	take(3, true)
+	if err := s.UpdateUsage(ctx, p.ID, k.ID, 10); err != nil {
+		t.Fatal(err)
+	}
+	take(1, true)
+	clk.advance(24 * time.Hour) // Friday: no requests
+	//           Tue      Wed     Thu     Fri (today) Sat     Sun (next week)
+	wantUsage("limit 10", [2]int64{0, 10}, [2]int64{4, 6}, [2]int64{4, 9}, [2]int64{0, 9}, [2]int64{0, 9}, [2]int64{0, 10})
+	setQuota(Quota{Limit: 5, Period: PeriodWeek})
+	wantUsage("limit 5", [2]int64{0, 5}, [2]int64{4, 1}, [2]int64{4, 4}, [2]int64{0, 4}, [2]int64{0, 4}, [2]int64{0, 5})
+	setQuota(Quota{Limit: 3, Period: PeriodWeek})
+	wantUsage("limit 3", [2]int64{0, 3}, [2]int64{4, 0}, [2]int64{4, 2}, [2]int64{0, 2}, [2]int64{0, 2}, [2]int64{0, 3})
+	take(2, true)
+	take(1, false)
+	wantUsage("limit 3 used up", [2]int64{0, 3}, [2]int64{4, 0}, [2]int64{4, 2}, [2]int64{2, 0}, [2]int64{0, 0}, [2]int64{0, 3})
+	// A daily quota: a new period today, as the gateway counts it; the days
+	// before are each their own period.
+	setQuota(Quota{Limit: 3, Period: PeriodDay})
+	wantUsage("daily 3", [2]int64{0, 3}, [2]int64{4, 0}, [2]int64{4, 0}, [2]int64{2, 3}, [2]int64{0, 3}, [2]int64{0, 3})
+	take(3, true)
+	take(1, false)
+	wantUsage("daily 3 used up", [2]int64{0, 3}, [2]int64{4, 0}, [2]int64{4, 0}, [2]int64{5, 0}, [2]int64{0, 3}, [2]int64{0, 3})
+	// Without a quota nothing is left to report.
+	if _, err := s.UpdatePlan(ctx, p.ID, func(p *Plan) error { p.Quota = nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	wantUsage("no quota", [2]int64{0, 0}, [2]int64{4, 0}, [2]int64{4, 0}, [2]int64{5, 0}, [2]int64{0, 0}, [2]int64{0, 0})
+	// Requests without a quota count in the period the plan lost it in: a
+	// quota given back in it starts from that count, one given back in a
+	// later period from 0.
+	take(2, true)
+	setQuota(Quota{Limit: 3, Period: PeriodDay})
+	wantUsage("daily 3 back on Friday", [2]int64{0, 3}, [2]int64{4, 0}, [2]int64{4, 0}, [2]int64{7, 0}, [2]int64{0, 3}, [2]int64{0, 3})
+	take(1, false)
+	clk.advance(24 * time.Hour) // Saturday
+	if _, err := s.UpdatePlan(ctx, p.ID, func(p *Plan) error { p.Quota = nil; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	take(1, true)
+	setQuota(Quota{Limit: 3, Period: PeriodDay})
+	wantUsage("daily 3 back on Saturday", [2]int64{0, 3}, [2]int64{4, 0}, [2]int64{4, 0}, [2]int64{7, 0}, [2]int64{1, 3}, [2]int64{0, 3})
+	take(3, true)
+	take(1, false)
 }
 
 // stageHarness compiles the key stages for a deployment of api1/dev whose
