@@ -133,12 +133,14 @@ func TestLogStreamStopsCleanly(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the stream did not end when the server stopped")
 	}
-	for _, d := range w.deadlines {
-		if !d.IsZero() && d.Before(time.Unix(2, 0)) {
-			t.Fatalf("deadlines %v: a stream that kept up was cut", w.deadlines)
-		}
+	// The stop may land while the tail's write is under way and set its
+	// deadline in the past; that write went out whole, so the stream's end
+	// must not stay cut.
+	last := w.deadlines[len(w.deadlines)-1]
+	if !last.IsZero() && last.Before(time.Unix(2, 0)) {
+		t.Fatalf("deadlines %v: a stream that kept up was cut", w.deadlines)
 	}
-	if last := w.deadlines[len(w.deadlines)-1]; last.IsZero() {
+	if last.IsZero() {
 		t.Fatalf("deadlines %v: the end of a stopped stream must still be bounded", w.deadlines)
 	}
 }
