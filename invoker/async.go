@@ -3,6 +3,7 @@ package invoker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -197,6 +198,13 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		InvokedARN: ev.InvokedARN, ClientContext: ev.ClientContext})
 	switch {
 	case err == nil && res.FunctionError == "":
+		q.delete(key)
+		return
+	case errors.Is(err, errdefs.ErrNotFound):
+		// Deleted while the event waited for a slot: dropped, as the events
+		// found gone above.
+		log.Warn("dropping Event invocation: function version is gone", "err", err)
+		q.dropped(ev.Function)
 		q.delete(key)
 		return
 	case err != nil && (errdefs.IsKind(err) && (isThrottle(err) || isUnavailable(err))):

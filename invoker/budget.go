@@ -157,8 +157,10 @@ func (i *Invoker) evictLRU(evictProvisioned bool) *sandbox {
 		var since time.Time
 		for _, q := range i.poolList() {
 			q.mu.Lock()
-			if protected := len(q.all) <= q.minWarm; protected == provisioned {
-				for _, sb := range q.idle {
+			prov := q.provisionedLocked()
+			for _, sb := range q.idle {
+				// A provisioned sandbox within the minimum is protected.
+				if protected := sb.provisioned && prov <= q.minWarm; protected == provisioned {
 					sb.mu.Lock()
 					s := sb.idleSince
 					sb.mu.Unlock()

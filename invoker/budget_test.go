@@ -3,6 +3,7 @@ package invoker
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -397,6 +398,81 @@ func TestSplitProvisioned(t *testing.T) {
 	} {
 		if got := splitProvisioned(tc.n, tc.shares); !slices.Equal(got, tc.want) {
 			t.Errorf("splitProvisioned(%d, %v) = %v, want %v", tc.n, tc.shares, got, tc.want)
+		}
+	}
+}
+
+// initType is the AWS_LAMBDA_INITIALIZATION_TYPE a held call's sandbox saw.
+func initType(t *testing.T, h *held) string {
+	t.Helper()
+	res := h.release(t)
+	var o out
+	if res == nil || json.Unmarshal(res.Payload, &o) != nil {
+		t.Fatalf("held call: %+v", res)
+	}
+	return o.Env
+}
+
+// TestProvisionedSandboxesServeFirst: provisioned concurrency put on a version
+// that already has warm on-demand sandboxes starts provisioned sandboxes of its
+// own; calls go to them first, only the overflow to the on-demand ones, which
+// are then reaped as idle while the provisioned ones stay.
+func TestProvisionedSandboxesServeFirst(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.IdleTimeout = time.Minute })
+	cfg := e.fns.add(&functions.Config{FunctionName: "prov", Version: "1", Timeout: 30})
+	const env = `"env":"AWS_LAMBDA_INITIALIZATION_TYPE",`
+	a, b := hold(t, e, cfg, env), hold(t, e, cfg, env)
+	if ta, tb := initType(t, a), initType(t, b); ta != "on-demand" || tb != "on-demand" {
+		t.Fatalf("before provisioned concurrency: %q %q", ta, tb)
+	}
+	p := e.inv.pool(cfg)
+	waitIdle(t, p, 2)
+
+	pc := functions.ProvisionedConfig{FunctionName: "prov", Qualifier: "1", Requested: 2}
+	e.fns.mu.Lock()
+	e.fns.prov = []functions.ProvisionedConfig{pc}
+	e.fns.mu.Unlock()
+	e.tick(t)
+	waitFor(t, "two provisioned sandboxes ready", func() bool {
+		st, err := e.inv.ProvisionedStatus(context.Background(), pc)
+		return err == nil && st.Allocated == 2
+	})
+	waitIdle(t, p, 4)
+
+	for range 4 {
+		waitIdle(t, p, 4) // the last call's sandbox back in next
+		if res, o := invoke(t, e, cfg, `{`+env+`"x":1}`); res.ColdStart || o.Env != "provisioned-concurrency" {
+			t.Fatalf("a call with provisioned sandboxes idle ran on: %q (cold %v)", o.Env, res.ColdStart)
+		}
+	}
+	waitIdle(t, p, 4)
+	h1, h2 := hold(t, e, cfg, env), hold(t, e, cfg, env)
+	spill := hold(t, e, cfg, env)
+	t1, t2 := initType(t, h1), initType(t, h2)
+	waitIdle(t, p, 3)
+	if ts := initType(t, spill); t1 != "provisioned-concurrency" || t2 != "provisioned-concurrency" || ts != "on-demand" {
+		t.Fatalf("three concurrent calls ran on %q %q %q, want the two provisioned, then on-demand", t1, t2, ts)
+	}
+	// The on-demand sandbox is now the one used last; the next call still
+	// goes to a provisioned one.
+	waitIdle(t, p, 4)
+	if res, o := invoke(t, e, cfg, `{`+env+`"x":1}`); res.ColdStart || o.Env != "provisioned-concurrency" {
+		t.Fatalf("a call after the overflow ran on: %q (cold %v)", o.Env, res.ColdStart)
+	}
+	waitIdle(t, p, 4)
+
+	e.clock.Advance(2 * time.Minute) // past IdleTimeout
+	e.tick(t)
+	waitFor(t, "the on-demand sandboxes reaped", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.all) == 2
+	})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for sb := range p.all {
+		if !sb.provisioned {
+			t.Errorf("on-demand sandbox %s kept idle past the idle timeout", sb.id)
 		}
 	}
 }

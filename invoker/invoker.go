@@ -448,15 +448,30 @@ func throttled(reason string) error {
 	return &errdefs.Kinded{Kind: errdefs.ErrThrottled, Type: "TooManyRequestsException", Message: "Rate Exceeded.", Reason: reason}
 }
 
-// acquireSlots takes a slot of the account's concurrency for a call of the
-// function: one of its reservation, or of the unreserved pool (slots.go),
-// waiting up to ThrottleWait for one.
-func (i *Invoker) acquireSlots(ctx context.Context, name string) (func(), error) {
-	f, err := i.slots.acquire(ctx, name)
+// acquireSlots takes a slot of the account's concurrency for a call of cfg:
+// one of its function's reservation, or of the unreserved pool (slots.go),
+// waiting up to ThrottleWait for one. A call whose function, or version, was
+// deleted while it waited fails with Lambda's ResourceNotFoundException, as a
+// call made after the deletion does: it never runs the deleted code.
+func (i *Invoker) acquireSlots(ctx context.Context, cfg *functions.Config) (func(), error) {
+	f, waited, err := i.slots.acquire(ctx, cfg.FunctionName)
+	if errors.Is(err, errdefs.ErrNotFound) {
+		// The function was deleted: say so of the version called.
+		if _, gerr := i.p.Functions.Get(ctx, cfg.FunctionName, cfg.Version); errors.Is(gerr, errdefs.ErrNotFound) {
+			return nil, gerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	return func() { i.slots.release(f) }, nil
+	release := func() { i.slots.release(f) }
+	if waited {
+		if _, gerr := i.p.Functions.Get(ctx, cfg.FunctionName, cfg.Version); errors.Is(gerr, errdefs.ErrNotFound) {
+			release()
+			return nil, gerr
+		}
+	}
+	return release, nil
 }
 
 // Invoke runs one synchronous invocation. Errors are errdefs kinds: ErrThrottled at
@@ -529,7 +544,7 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 		qctx, queue = tracing.Start(ctx, "Queue", trace.SpanKindInternal)
 		defer queue.End() // ended sooner, when a sandbox is found
 	}
-	release, err := i.acquireSlots(qctx, cfg.FunctionName)
+	release, err := i.acquireSlots(qctx, cfg)
 	if err != nil {
 		i.inflight.Done()
 		if i.obs != nil && errors.Is(err, errdefs.ErrThrottled) {

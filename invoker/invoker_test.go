@@ -776,7 +776,10 @@ func TestProvisionedConcurrencyStartsAhead(t *testing.T) {
 	if res.ColdStart || o.Env != "provisioned-concurrency" {
 		t.Fatalf("provisioned call: cold=%v init type %q", res.ColdStart, o.Env)
 	}
-	// Idle longer than IdleTimeout, they are still kept.
+	// Idle longer than IdleTimeout, they are still kept. (Both idle first: a
+	// sandbox still on its way back to next when the clock passes its call's
+	// deadline is stopped as overdue.)
+	waitIdle(t, p, 2)
 	e.clock.Advance(2 * time.Minute)
 	e.tick(t)
 	p.mu.Lock()

@@ -125,7 +125,7 @@ func (i *Invoker) unused(p *pool, cutoff time.Time) bool {
 		return false
 	}
 	p.mu.Lock()
-	candidate := !p.lastUsed.After(cutoff) && (p.spare != nil || len(p.idle) > 0 && len(p.all) > p.minWarm)
+	candidate := !p.lastUsed.After(cutoff) && (p.spare != nil || len(p.idle) > 0 && (len(p.all) > p.minWarm || p.provisionedLocked() < len(p.all)))
 	p.mu.Unlock()
 	if !candidate {
 		return false
@@ -135,22 +135,27 @@ func (i *Invoker) unused(p *pool, cutoff time.Time) bool {
 	return !i.p.Usage.InUse(ctx, p.cfg.FunctionName, p.cfg.Version)
 }
 
-// reapIdle stops the pool's sandboxes idle since before cutoff, down to its
-// provisioned minimum, and those retiring at now (whatever the minimum), and its
-// spare if the pool was last used before cutoff.
+// reapIdle stops the pool's sandboxes idle since before cutoff (its
+// provisioned ones only down to its provisioned minimum; on-demand ones
+// whatever the minimum), and those retiring at now, and its spare if the pool
+// was last used before cutoff.
 func (p *pool) reapIdle(cutoff, now time.Time) {
 	var old []*sandbox
 	p.mu.Lock()
 	keep := p.idle[:0]
-	alive := len(p.all)
+	prov := p.provisionedLocked()
 	for _, sb := range p.idle {
 		sb.mu.Lock()
 		expired := sb.idleSince.Before(cutoff)
 		retiring := sb.retiring(now)
 		sb.mu.Unlock()
-		if retiring || expired && alive > p.minWarm {
+		// On-demand sandboxes go when idle too long, whatever the minimum;
+		// provisioned ones only down to it.
+		if retiring || expired && (!sb.provisioned || prov > p.minWarm) {
 			old = append(old, sb)
-			alive--
+			if sb.provisioned {
+				prov--
+			}
 			continue
 		}
 		keep = append(keep, sb)
@@ -203,8 +208,9 @@ func (i *Invoker) provision() {
 	for _, p := range pools {
 		p.mu.Lock()
 		p.minWarm = want[p.key]
-		for !p.stale && len(p.all)+p.starting < p.minWarm {
+		for !p.stale && p.provisionedLocked() < p.minWarm {
 			p.starting++
+			p.provPending++
 			i.starts.Add(1)
 			go p.start(true)
 		}

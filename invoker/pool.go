@@ -33,8 +33,10 @@ type pool struct {
 	key poolKeyT
 	cfg *functions.Config
 
-	mu        sync.Mutex
-	idle      []*sandbox // LIFO: the most recently used is the warmest
+	mu sync.Mutex
+	// idle is LIFO (the most recently used is the warmest), but a call
+	// takes a provisioned sandbox before an on-demand one (takeIdleLocked).
+	idle      []*sandbox
 	waiters   []*waiter
 	starting  int
 	returning int
@@ -42,6 +44,9 @@ type pool struct {
 	stale     bool
 	closing   bool // stale because the invoker stops: waiters are failed, nothing starts
 	minWarm   int  // provisioned concurrency target
+	// provPending counts the provisioned starts not yet launched (in
+	// starting, not yet in all).
+	provPending int
 	// unseenFails counts provisioned sandboxes that failed their init with
 	// no caller to see it since failLogged, when one was last logged.
 	unseenFails int
@@ -105,9 +110,8 @@ func (p *pool) acquire(ctx context.Context, inv *invocation) grant {
 	now := p.inv.clock.Now()
 	p.lastUsed = now
 	var retired []*sandbox
-	for n := len(p.idle); n > 0; n = len(p.idle) {
-		sb := p.idle[n-1]
-		p.idle = p.idle[:n-1]
+	for len(p.idle) > 0 {
+		sb := p.takeIdleLocked()
 		sb.mu.Lock()
 		if sb.retiring(now) {
 			// Its credentials are about to expire: a successor starts with
@@ -157,6 +161,36 @@ func (p *pool) acquire(ctx context.Context, inv *invocation) grant {
 		}
 		return grant{err: ctx.Err()}
 	}
+}
+
+// takeIdleLocked removes and returns the idle sandbox a call takes: the most
+// recently used provisioned one, else the most recently used on-demand one.
+// As on Lambda, calls go to the provisioned sandboxes first and only the
+// overflow to on-demand ones, which are then left idle and reaped as usual.
+// p.idle is not empty.
+func (p *pool) takeIdleLocked() *sandbox {
+	k := len(p.idle) - 1
+	for j := k; j >= 0; j-- {
+		if p.idle[j].provisioned {
+			k = j
+			break
+		}
+	}
+	sb := p.idle[k]
+	p.idle = append(p.idle[:k], p.idle[k+1:]...)
+	return sb
+}
+
+// provisionedLocked counts the pool's provisioned sandboxes, started or on
+// their way.
+func (p *pool) provisionedLocked() int {
+	n := p.provPending
+	for sb := range p.all {
+		if sb.provisioned {
+			n++
+		}
+	}
+	return n
 }
 
 // needsStart says whether a start counted in p.starting is still wanted: p is
@@ -369,7 +403,7 @@ func (p *pool) died(sb *sandbox) {
 		p.starting--
 		if w := p.popWaiterLocked(); w != nil {
 			w.ch <- grant{fail: &initFail{sb: sb, doc: initErr, timedOut: initTimedOut, initDur: p.inv.since(sb.startedAt)}, cold: true}
-		} else if p.minWarm > 0 {
+		} else if sb.provisioned {
 			p.provisionedFailedLocked(sb, initErr, initTimedOut)
 		}
 	case stIdle:
@@ -487,13 +521,16 @@ func (p *pool) start(provision bool) {
 	defer p.inv.starts.Done()
 	err := p.inv.reserve(context.Background(), p, provision)
 	if err == nil {
-		if _, err = p.inv.startSandbox(p); err != nil {
+		if _, err = p.inv.startSandbox(p, provision); err != nil {
 			p.inv.budget.give(memoryOf(p.cfg))
 		}
 	}
 	if err != nil {
 		p.mu.Lock()
 		p.starting--
+		if provision {
+			p.provPending--
+		}
 		// At the sandbox budget, waiters stay queued while the pool has
 		// sandboxes of its own: each takes the next one that comes back, as
 		// Lambda, whose concurrency the local budget does not stand for, would
@@ -531,20 +568,21 @@ const runtimeAPIMaxConns = 64
 
 // newSandbox makes the invoker side of a sandbox: its Runtime API endpoint, bound
 // and serving, and the runtime spec that names it.
-func (i *Invoker) newSandbox(p *pool) (*sandbox, runtimes.Spec, error) {
+func (i *Invoker) newSandbox(p *pool, provisioned bool) (*sandbox, runtimes.Spec, error) {
 	sb := &sandbox{
-		id:        "sbx-" + strings.ReplaceAll(newID(), "-", "")[:20],
-		inv:       i,
-		pool:      p,
-		cfg:       p.cfg,
-		work:      make(chan *invocation),
-		handback:  make(chan *invocation, 1),
-		stopping:  make(chan struct{}),
-		gone:      make(chan struct{}),
-		released:  make(chan struct{}),
-		started:   make(chan struct{}),
-		state:     stStarting,
-		startedAt: i.clock.Now(),
+		id:          "sbx-" + strings.ReplaceAll(newID(), "-", "")[:20],
+		inv:         i,
+		pool:        p,
+		cfg:         p.cfg,
+		provisioned: provisioned,
+		work:        make(chan *invocation),
+		handback:    make(chan *invocation, 1),
+		stopping:    make(chan struct{}),
+		gone:        make(chan struct{}),
+		released:    make(chan struct{}),
+		started:     make(chan struct{}),
+		state:       stStarting,
+		startedAt:   i.clock.Now(),
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(i.rt.HostAddr(), "0"))
 	if err != nil {
@@ -569,15 +607,20 @@ func (sb *sandbox) abandon() {
 	_ = sb.srv.Close()
 }
 
-// startSandbox starts a sandbox for the pool: the pool's prepared spare when it
-// has one, else a new one. (The next spare is prepared once the cold sandbox has
+// startSandbox starts a sandbox for the pool: for a caller, the pool's
+// prepared spare when it has one (an on-demand sandbox), else a new one;
+// provisioned, a new one. (The next spare is prepared once the cold sandbox has
 // served its first invocation, so that preparing it does not compete with the
 // sandbox's init.)
-func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
+func (i *Invoker) startSandbox(p *pool, provisioned bool) (*sandbox, error) {
 	cfg := p.cfg
 	ctx, cancel := context.WithTimeout(context.Background(), i.p.Config.InitTimeout+30*time.Second)
 	defer cancel()
-	if sp := p.takeSpare(); sp != nil {
+	var sp *spare
+	if !provisioned {
+		sp = p.takeSpare()
+	}
+	if sp != nil {
 		sp.sb.startedAt = i.clock.Now()
 		rsb, err := sp.prepared.Start(ctx)
 		if err == nil {
@@ -587,7 +630,7 @@ func (i *Invoker) startSandbox(p *pool) (*sandbox, error) {
 		sp.sb.abandon()
 		i.log.Warn("prepared sandbox failed to start; starting a new one", "function", cfg.FunctionName, "version", cfg.Version, "err", err)
 	}
-	sb, spec, err := i.newSandbox(p)
+	sb, spec, err := i.newSandbox(p, provisioned)
 	if err != nil {
 		return nil, err
 	}
@@ -613,6 +656,9 @@ func (i *Invoker) launch(p *pool, sb *sandbox, rsb runtimes.Sandbox) {
 	close(sb.started)
 	p.mu.Lock()
 	p.all[sb] = struct{}{}
+	if sb.provisioned {
+		p.provPending-- // now counted in all
+	}
 	p.mu.Unlock()
 	go sb.pump(rsb.Logs(), i.logs.get(cfg.FunctionName))
 	go sb.watch()
@@ -661,7 +707,7 @@ func (p *pool) prepareSpare() {
 		return
 	}
 
-	sb, spec, err := p.inv.newSandbox(p)
+	sb, spec, err := p.inv.newSandbox(p, false)
 	var prepared runtimes.Prepared
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), p.inv.p.Config.InitTimeout+30*time.Second)
@@ -775,10 +821,7 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		"LAMBDA_TASK_ROOT":                "/var/task",
 		"LAMBDA_RUNTIME_DIR":              "/var/runtime",
 	}
-	sb.pool.mu.Lock()
-	provisioned := sb.pool.minWarm > 0
-	sb.pool.mu.Unlock()
-	if provisioned {
+	if sb.provisioned {
 		env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "provisioned-concurrency"
 	}
 	if i.p.Credentials != nil {

@@ -35,10 +35,15 @@ type sandbox struct {
 	inv  *Invoker
 	pool *pool
 	cfg  *functions.Config
-	rt   runtimes.Sandbox
-	ln   net.Listener
-	srv  *h1.Server // the Runtime API endpoint
-	work chan *invocation
+	// provisioned says that the sandbox was started for its pool's
+	// provisioned concurrency (pool.minWarm), not for a caller: it sees
+	// AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency, callers take
+	// it before an on-demand one, and it is kept warm. Set at creation.
+	provisioned bool
+	rt          runtimes.Sandbox
+	ln          net.Listener
+	srv         *h1.Server // the Runtime API endpoint
+	work        chan *invocation
 	// handback holds an invocation that a next took but could not deliver (its
 	// client had gone, or a newer next replaced it), for the next that follows.
 	handback chan *invocation

@@ -71,11 +71,13 @@ type fnSlots struct {
 	q        []*slotWaiter
 }
 
-// slotWaiter is a call waiting for a slot; ready is closed once it has one.
+// slotWaiter is a call waiting for a slot; ready is closed once it has one,
+// or once err says why it never will (its function was deleted).
 type slotWaiter struct {
 	fn      *fnSlots
 	ready   chan struct{}
 	granted bool
+	err     error
 }
 
 func newSlots(limit int, wait time.Duration, log *slog.Logger, lookup func(ctx context.Context, name string) (int, error)) *slots {
@@ -109,8 +111,13 @@ func (s *slots) refresh(ctx context.Context, name string) {
 	defer s.mu.Unlock()
 	switch {
 	case errors.Is(err, errdefs.ErrNotFound):
-		// Gone: its reservation goes back to the pool. Calls in flight keep
-		// the entry they hold and release into the pool through it.
+		// Gone: the calls waiting for a slot fail with err (Lambda's
+		// ResourceNotFoundException), never granted; then its reservation
+		// goes back to the pool. Calls in flight keep the entry they hold and
+		// release into the pool through it.
+		if f := s.fns[name]; f != nil {
+			s.failWaitersLocked(f, err)
+		}
 		s.setLocked(name, -1)
 		delete(s.fns, name)
 	case err != nil:
@@ -158,6 +165,21 @@ func (s *slots) setLocked(name string, n int) {
 	s.grantLocked(nil)
 }
 
+// failWaitersLocked ends every call of f waiting for a slot, in its
+// reservation's queue or the pool's, with err. Under s.mu.
+func (s *slots) failWaitersLocked(f *fnSlots, err error) {
+	fail := func(w *slotWaiter) bool {
+		if w.fn != f {
+			return false
+		}
+		w.err = err
+		close(w.ready)
+		return true
+	}
+	f.q = slices.DeleteFunc(f.q, fail)
+	s.sharedQ = slices.DeleteFunc(s.sharedQ, fail)
+}
+
 // grantLocked gives free slots to the calls waiting, in order: f's when f is
 // not nil and has a reservation, else the pool's. Under s.mu.
 func (s *slots) grantLocked(f *fnSlots) {
@@ -189,10 +211,12 @@ func (s *slots) grantLocked(f *fnSlots) {
 }
 
 // acquire takes a slot for a call of name, waiting up to the throttle wait
-// for one, and returns what to release it with.
-func (s *slots) acquire(ctx context.Context, name string) (*fnSlots, error) {
+// for one, and returns what to release it with; waited says that the call
+// had to wait for it. A call whose function is deleted while it waits fails
+// with the lookup's ErrNotFound.
+func (s *slots) acquire(ctx context.Context, name string) (f *fnSlots, waited bool, err error) {
 	s.mu.Lock()
-	f := s.fns[name]
+	f = s.fns[name]
 	if f == nil {
 		s.mu.Unlock()
 		f = s.first(ctx, name)
@@ -202,19 +226,20 @@ func (s *slots) acquire(ctx context.Context, name string) (*fnSlots, error) {
 		if len(f.q) == 0 && f.used < f.reserved {
 			f.used++
 			s.mu.Unlock()
-			return f, nil
+			return f, false, nil
 		}
 		if f.reserved == 0 {
 			s.mu.Unlock()
-			return nil, throttled(reasonReserved)
+			return nil, false, throttled(reasonReserved)
 		}
 	} else if len(s.sharedQ) == 0 && s.shared < s.pool() {
 		f.used++
 		s.shared++
 		s.mu.Unlock()
-		return f, nil
+		return f, false, nil
 	}
-	return s.await(ctx, f)
+	f, err = s.await(ctx, f)
+	return f, true, err
 }
 
 // first returns name's entry on its first call, reading its reservation.
@@ -259,6 +284,9 @@ func (s *slots) await(ctx context.Context, f *fnSlots) (*fnSlots, error) {
 		}
 		s.releaseLocked(f)
 		return nil, cause
+	}
+	if w.err != nil { // its function was deleted: already out of the queues
+		return nil, w.err
 	}
 	// Not granted: leave whichever queue it is in now (a reservation change
 	// may have moved it), and let those behind it have what it leaves.

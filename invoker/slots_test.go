@@ -3,6 +3,8 @@ package invoker
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,4 +188,123 @@ func TestSlotsLoadedAtStart(t *testing.T) {
 		s("r")
 	}
 	wantSlots(t, e, SlotStats{Limit: 100, Unreserved: 100})
+}
+
+// remove deletes name's versions (all of them, the function, when none is
+// named) and tells the subscribers, as DeleteFunction does.
+func (f *fakeFunctions) remove(name string, versions ...string) {
+	f.mu.Lock()
+	for key, c := range f.fns {
+		if c.FunctionName == name && (len(versions) == 0 || slices.Contains(versions, c.Version)) {
+			delete(f.fns, key)
+		}
+	}
+	subs := f.subs
+	f.mu.Unlock()
+	for _, s := range subs {
+		s(name)
+	}
+}
+
+// startWaiting starts n calls of fn that wait for a slot, and returns their
+// outcomes' channel once all n wait.
+func startWaiting(t *testing.T, e *env, fn *functions.Config, n int) chan error {
+	t.Helper()
+	before := e.inv.Slots().Waiting
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := e.inv.Invoke(context.Background(), Request{Function: fn, Payload: []byte(`{}`)})
+			errs <- err
+		}()
+	}
+	waitFor(t, "the calls to wait for a slot", func() bool { return e.inv.Slots().Waiting == before+n })
+	return errs
+}
+
+// starts counts the calls of fn that ran: the START lines in its log.
+func starts(t *testing.T, e *env, fn string) int {
+	t.Helper()
+	log, err := e.inv.Logs().Read(fn, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(log), "START RequestId")
+}
+
+// TestDeletedFunctionFailsItsWaitingCalls: the calls of a function waiting for
+// a slot of its reservation when the function is deleted fail with not found
+// at once; none is granted a slot (of the pool its reservation went back to)
+// or runs the deleted code.
+func TestDeletedFunctionFailsItsWaitingCalls(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.ThrottleWait = time.Hour })
+	f := e.fns.add(&functions.Config{FunctionName: "f", Timeout: 30})
+	e.fns.setReserved("f", 1)
+	h := hold(t, e, f, "")
+	errs := startWaiting(t, e, f, 3)
+
+	e.fns.remove("f")
+	for range 3 {
+		if err := <-errs; !errors.Is(err, errdefs.ErrNotFound) {
+			t.Fatalf("a call waiting when its function was deleted: %v, want not found", err)
+		}
+	}
+	h.release(t)
+	if n := starts(t, e, "f"); n != 1 {
+		t.Fatalf("%d calls ran, want only the one in flight at the deletion", n)
+	}
+	wantSlots(t, e, SlotStats{Limit: 1000, Unreserved: 1000})
+}
+
+// TestDeletedVersionFailsItsWaitingCalls: calls of a version waiting for a
+// slot of their function's reservation when the version is deleted fail with
+// not found once a slot frees, and do not run the deleted version.
+func TestDeletedVersionFailsItsWaitingCalls(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.ThrottleWait = time.Hour })
+	e.fns.add(&functions.Config{FunctionName: "f", Timeout: 30})
+	v1 := e.fns.add(&functions.Config{FunctionName: "f", Version: "1", Timeout: 30})
+	e.fns.setReserved("f", 1)
+	h := hold(t, e, v1, "")
+	errs := startWaiting(t, e, v1, 2)
+
+	e.fns.remove("f", "1")
+	h.release(t)
+	for range 2 {
+		if err := <-errs; !errors.Is(err, errdefs.ErrNotFound) {
+			t.Fatalf("a call waiting when its version was deleted: %v, want not found", err)
+		}
+	}
+	if n := starts(t, e, "f"); n != 1 {
+		t.Fatalf("%d calls ran, want only the one in flight at the deletion", n)
+	}
+	wantSlots(t, e, SlotStats{Limit: 1000, Reserved: 1, Unreserved: 999})
+}
+
+// TestDeletedFunctionDropsWaitingEvents: Event invocations waiting for a slot
+// when their function is deleted are dropped at once, none run or retried.
+func TestDeletedFunctionDropsWaitingEvents(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.ThrottleWait = time.Hour; c.AsyncRetryDelays = []time.Duration{time.Hour} })
+	obs := &fakeObserver{}
+	e.inv.obs = obs
+	f := e.fns.add(&functions.Config{FunctionName: "f", Timeout: 30})
+	e.fns.setReserved("f", 1)
+	h := hold(t, e, f, "")
+	for range 2 {
+		if _, err := e.inv.InvokeAsync(context.Background(), Request{Function: f, Payload: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the events to wait for a slot", func() bool { return e.inv.Slots().Waiting == 2 })
+
+	e.fns.remove("f")
+	waitFor(t, "the events dropped", func() bool { return e.queued() == 0 })
+	h.release(t)
+	if n := starts(t, e, "f"); n != 1 {
+		t.Fatalf("%d calls ran, want only the one in flight at the deletion", n)
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if want := []AsyncOutcome{AsyncQueued, AsyncQueued, AsyncDropped, AsyncDropped}; !slices.Equal(obs.async, want) {
+		t.Fatalf("event outcomes %v, want %v", obs.async, want)
+	}
 }

@@ -100,8 +100,9 @@ func (i *Invoker) Stats() Stats {
 // ProvisionedStatus is how far the invoker has got with one provisioned-
 // concurrency setting.
 type ProvisionedStatus struct {
-	// Allocated counts the setting's sandboxes past their init, at most the
-	// number it requested.
+	// Allocated counts the setting's provisioned sandboxes past their init,
+	// at most the number it requested (on-demand sandboxes of its versions
+	// do not count).
 	Allocated int
 	// Failure says why the setting's sandboxes fail their init, while they
 	// do and fewer than requested are allocated; "" otherwise.
@@ -130,6 +131,9 @@ func (i *Invoker) ProvisionedStatus(ctx context.Context, pc functions.Provisione
 		p.mu.Lock()
 		ready := 0
 		for sb := range p.all {
+			if !sb.provisioned { // on-demand sandboxes are not the setting's
+				continue
+			}
 			sb.mu.Lock()
 			if sb.state != stStarting && sb.state != stDead {
 				ready++
