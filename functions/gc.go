@@ -123,12 +123,7 @@ func (s *Service) CollectCode(ctx context.Context, grace time.Duration) (Collect
 			continue
 		}
 		seen[hash] = true
-		since, ok := s.unrefSince[hash]
-		if !ok {
-			since = now
-			s.unrefSince[hash] = now
-		}
-		if now.Sub(since) < grace {
+		if !s.unrefSince.due(hash, now, grace) {
 			st.Pending++
 			continue
 		}
@@ -145,11 +140,7 @@ func (s *Service) CollectCode(ctx context.Context, grace time.Duration) (Collect
 			delete(s.unrefSince, hash)
 		}
 	}
-	for hash := range s.unrefSince {
-		if !seen[hash] { // referenced again, or gone
-			delete(s.unrefSince, hash)
-		}
-	}
+	s.unrefSince.forgetUnseen(seen) // referenced again, or gone
 	if st.Removed > 0 || st.Leftovers > 0 {
 		if err := syncDir(root); err != nil {
 			return st, err
@@ -180,12 +171,7 @@ func (s *Service) collectPins(ctx context.Context, refs map[string]bool, grace t
 			continue
 		}
 		seen[id] = true
-		since, ok := s.pinUnrefSince[id]
-		if !ok {
-			since = now
-			s.pinUnrefSince[id] = now
-		}
-		if now.Sub(since) < grace {
+		if !s.pinUnrefSince.due(id, now, grace) {
 			st.Pending++
 			continue
 		}
@@ -198,9 +184,29 @@ func (s *Service) collectPins(ctx context.Context, refs map[string]bool, grace t
 		delete(s.pinUnrefSince, id)
 		s.log.Info("image unpinned: no function or version uses it", "image", id)
 	}
-	for id := range s.pinUnrefSince {
-		if !seen[id] {
-			delete(s.pinUnrefSince, id)
+	s.pinUnrefSince.forgetUnseen(seen)
+}
+
+// unreferenced remembers, by artifact (code hash or image id), the first
+// collection that found it unreferenced; the grace period runs from there.
+type unreferenced map[string]time.Time
+
+// due records key as unreferenced from now if it was not already, and reports
+// whether it has been unreferenced for at least grace.
+func (u unreferenced) due(key string, now time.Time, grace time.Duration) bool {
+	since, ok := u[key]
+	if !ok {
+		since = now
+		u[key] = now
+	}
+	return now.Sub(since) >= grace
+}
+
+// forgetUnseen drops the keys this collection did not find unreferenced.
+func (u unreferenced) forgetUnseen(seen map[string]bool) {
+	for key := range u {
+		if !seen[key] {
+			delete(u, key)
 		}
 	}
 }

@@ -64,9 +64,9 @@ type Service struct {
 	// codeMu is held shared by uploads from writing an artifact until the
 	// reference to it is committed, and exclusively by CollectCode (gc.go).
 	codeMu     sync.RWMutex
-	unrefSince map[string]time.Time // code hash -> first collection that found it unreferenced
+	unrefSince unreferenced // code hash -> first collection that found it unreferenced
 	// pinUnrefSince is the same for image pins (image id), under codeMu too.
-	pinUnrefSince map[string]time.Time
+	pinUnrefSince unreferenced
 
 	mu        sync.RWMutex
 	subs      []func(name string)
@@ -107,7 +107,7 @@ func NewService(st *store.Store, images ImageResolver, aliases Aliases, log *slo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: st, log: log, images: images, aliases: aliases, unrefSince: map[string]time.Time{}, pinUnrefSince: map[string]time.Time{},
+	return &Service{st: st, log: log, images: images, aliases: aliases, unrefSince: unreferenced{}, pinUnrefSince: unreferenced{},
 		view:     store.NewCache[viewKey, *Config](st, bucketFunctions, bucketVersions),
 		policies: store.NewCache[viewKey, *policy](st, bucketPolicies)}, nil
 }
