@@ -131,17 +131,97 @@ func TestGreedyPathStaysUnderPrefix(t *testing.T) {
 }
 
 func TestSubstituteParams(t *testing.T) {
-	params := map[string]string{"id": "a b", "proxy": "x/y z/", "empty": ""}
+	params := map[string]string{"id": "a b", "proxy": "x/y z/", "empty": "", "slash": "a/b"}
+	spans := pathSpans{greedy: "proxy"}
 	for _, tc := range []struct{ raw, want string }{
 		{"http://h/{id}", "http://h/a%20b"},
 		{"http://h/{proxy+}?q={id}", "http://h/x/y%20z/?q=a%20b"},
+		{"http://h/{proxy}", "http://h/x/y%20z/"},
 		{"http://h/{empty}/{unknown}/{id", "http://h//{unknown}/{id"},
 		{"http://h/plain", "http://h/plain"},
 		{"http://h/{id}{id}", "http://h/a%20ba%20b"},
+		{"http://h/{slash}", "http://h/a%2Fb"},
+		{"http://h/{slash+}", "http://h/a/b"},
 	} {
-		if got := substituteParams(tc.raw, params); got != tc.want {
-			t.Errorf("substituteParams(%q) = %q, want %q", tc.raw, got, tc.want)
+		if got, err := substituteParams(tc.raw, params, spans); err != nil || got != tc.want {
+			t.Errorf("substituteParams(%q) = %q, %v; want %q", tc.raw, got, err, tc.want)
 		}
+	}
+	for _, v := range []string{"..", ".", "../x", "a/../b", "a/.", `..\x`, "x/.."} {
+		for _, raw := range []string{"http://h/{p}", "http://h/{p+}"} {
+			if got, err := substituteParams(raw, map[string]string{"p": v}, pathSpans{}); !errors.Is(err, errBadRequest) {
+				t.Errorf("substituteParams(%q) with %q = %q, %v; want a bad request", raw, v, got, err)
+			}
+		}
+	}
+}
+
+// TestParameterStaysUnderIntegrationPath: a path parameter filled from a
+// query string, from a non-greedy client path parameter or from
+// $context.requestOverride.path is one escaped segment of the backend path,
+// and a dot segment in it is refused with the 400 the client's own path gets.
+// They used to put "/" and "../" into the backend's path.
+func TestParameterStaysUnderIntegrationPath(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.URL.EscapedPath())
+		mu.Unlock()
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	t.Cleanup(backend.Close)
+	ok := map[string]apis.IntegrationResponse{"default": {StatusCode: "200"}}
+	okMethod := map[string]apis.MethodResponse{"200": {}}
+	e := newEnv(t)
+	id := e.deploy(&apis.API{Name: "files", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{{
+		Method: "GET", Path: "/files", Responses: okMethod,
+		Integration: &apis.Integration{Type: apis.IntegrationHTTP, HTTPMethod: "GET", URI: backend.URL + "/info/public/{name}",
+			RequestParameters: map[string]string{"integration.request.path.name": "method.request.querystring.name"}, Responses: ok},
+	}, {
+		Method: "GET", Path: "/files/{x}",
+		Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "GET", URI: backend.URL + "/info/public/{x}"},
+	}, {
+		Method: "GET", Path: "/ov/{id}", Responses: okMethod,
+		Integration: &apis.Integration{Type: apis.IntegrationHTTP, HTTPMethod: "GET", URI: backend.URL + "/info/{id}", Responses: ok,
+			RequestTemplates: map[string]string{"application/json": "#set($context.requestOverride.path.id = $input.params('q'))"}},
+	}, {
+		Method: "GET", Path: "/all/{proxy+}",
+		Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "GET", URI: backend.URL + "/info/public/{p}",
+			RequestParameters: map[string]string{"integration.request.path.p": "method.request.path.proxy"}},
+	}}}}, "dev", nil)
+	for _, p := range []string{
+		"/files?name=../../status/500",
+		"/files?name=..",
+		"/files?name=a/./b",
+		"/files?name=..%5Cstatus",
+		"/files/..%5Cstatus",
+		"/ov/z?q=..%2Fstatus%2F500",
+		"/ov/z?q=.",
+	} {
+		if r := e.do("GET", "/"+id+"/dev"+p, nil); r.status != http.StatusBadRequest {
+			t.Errorf("GET %s: status %d, want 400 (body %s)", p, r.status, r.body)
+		}
+	}
+	for p, want := range map[string]string{
+		"/files?name=a/b":      "/info/public/a%2Fb",
+		"/files?name=a%20b":    "/info/public/a%20b",
+		"/files/x%2Fstatus":    "/info/public/x%2Fstatus",
+		"/ov/z?q=a%2Fb":        "/info/a%2Fb",
+		"/all/a/b%20c/d":       "/info/public/a/b%20c/d",
+		"/files?name=..hidden": "/info/public/..hidden",
+	} {
+		mu.Lock()
+		seen = nil
+		mu.Unlock()
+		if r := e.do("GET", "/"+id+"/dev"+p, nil); r.status != http.StatusOK {
+			t.Errorf("GET %s: status %d (body %s)", p, r.status, r.body)
+		}
+		mu.Lock()
+		if len(seen) != 1 || seen[0] != want {
+			t.Errorf("GET %s: the backend saw %q, want %s", p, seen, want)
+		}
+		mu.Unlock()
 	}
 }
 

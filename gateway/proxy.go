@@ -116,7 +116,7 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 // integrationURL substitutes stage variables and path parameters ({name} and
 // {name+}) in an HTTP integration URI and adds the request's query string.
 func integrationURL(r *http.Request, rc *reqCtx, in *apis.Integration, rawQuery string) (*url.URL, error) {
-	u, err := integrationURLWith(r, rc, in, nil)
+	u, err := integrationURLWith(r, rc, in, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -137,9 +137,11 @@ func addQuery(u *url.URL, rawQuery string) {
 
 // integrationURLWith substitutes stage variables and path parameters in an HTTP
 // integration URI; mapped are path parameters from requestParameters that take
-// precedence (nil to map a REST API's integration.request.path.X from r here).
-func integrationURLWith(r *http.Request, rc *reqCtx, in *apis.Integration, mapped map[string]string) (*url.URL, error) {
-	u, shared, err := integrationBase(r, rc, in, mapped)
+// precedence (nil to map a REST API's integration.request.path.X from r here),
+// and mappedSpans says which of them hold a greedy route parameter's value
+// (keeping its "/" separators).
+func integrationURLWith(r *http.Request, rc *reqCtx, in *apis.Integration, mapped map[string]string, mappedSpans map[string]bool) (*url.URL, error) {
+	u, shared, err := integrationBase(r, rc, in, mapped, mappedSpans)
 	if err != nil || !shared {
 		return u, err
 	}
@@ -150,7 +152,7 @@ func integrationURLWith(r *http.Request, rc *reqCtx, in *apis.Integration, mappe
 // integrationBase is integrationURLWith without the copy: with shared, the URL
 // is the stage's cached one (an integration URI without path parameters),
 // which the caller must not modify.
-func integrationBase(r *http.Request, rc *reqCtx, in *apis.Integration, mapped map[string]string) (u *url.URL, shared bool, err error) {
+func integrationBase(r *http.Request, rc *reqCtx, in *apis.Integration, mapped map[string]string, mappedSpans map[string]bool) (u *url.URL, shared bool, err error) {
 	raw, err := rc.entry.stageURI(rc.Route, in)
 	if err != nil {
 		return nil, false, fmt.Errorf("integration uri of route %q: %w", rc.Route.RouteKey, err)
@@ -161,11 +163,13 @@ func integrationBase(r *http.Request, rc *reqCtx, in *apis.Integration, mapped m
 		return base, err == nil, err
 	}
 	params := rc.PathParameters
+	spans := pathSpans{greedy: greedyParam(rc.Route)}
 	if len(mapped) > 0 || (mapped == nil && len(in.RequestParameters) > 0) {
 		params = maps.Clone(rc.PathParameters)
 		if params == nil {
 			params = map[string]string{}
 		}
+		spans.set = map[string]bool{}
 		if mapped == nil {
 			// A REST API's integration.request.path.X mappings, from any
 			// source (method.request.path.Y, 'literal', a header, ...).
@@ -184,19 +188,69 @@ func integrationBase(r *http.Request, rc *reqCtx, in *apis.Integration, mapped m
 					}
 					if pv, ok := rc.ParamValue(v, r, ctx); ok {
 						params[name] = pv
+						spans.set[name] = spans.from(v)
 					}
 				}
 			}
 		}
 		maps.Copy(params, mapped)
+		for name := range mapped {
+			spans.set[name] = mappedSpans[name]
+		}
 	}
-	u, err = parseHTTPURL(substituteParams(raw, params))
+	sub, err := substituteParams(raw, params, spans)
+	if err != nil {
+		return nil, false, err
+	}
+	u, err = parseHTTPURL(sub)
 	return u, false, err
 }
 
+// pathSpans says which path parameters of an integration URI hold the value of
+// the route's greedy parameter ({proxy+}), which may span several segments.
+type pathSpans struct {
+	// greedy is the route's greedy parameter name, or "".
+	greedy string
+	// set overrides greedy per name: a requestParameters mapping or an
+	// override set the name's value, spanning or not.
+	set map[string]bool
+}
+
+// spans reports whether name's value may keep its "/" separators.
+func (s pathSpans) spans(name string) bool {
+	if v, ok := s.set[name]; ok {
+		return v
+	}
+	return s.greedy != "" && name == s.greedy
+}
+
+// from reports whether the mapping source src is the route's greedy parameter.
+func (s pathSpans) from(src string) bool {
+	return s.greedy != "" && src == "method.request.path."+s.greedy
+}
+
+// greedyParam is the name of route's greedy parameter ({name+}, always its last
+// segment), or "".
+func greedyParam(route *apis.Route) string {
+	if route == nil || !strings.HasSuffix(route.Path, "+}") {
+		return ""
+	}
+	i := strings.LastIndexByte(route.Path, '{')
+	if i < 0 {
+		return ""
+	}
+	return route.Path[i+1 : len(route.Path)-2]
+}
+
 // substituteParams replaces each {name} and {name+} in raw that names one of
-// params with its value, escaped by escapeGreedy; other braces stay as they are.
-func substituteParams(raw string, params map[string]string) string {
+// params with its value; other braces stay as they are. A {name} value is one
+// path segment, escaped whole ("/" too, as API Gateway does); only a greedy
+// {name+}, or the value of the route's greedy parameter (spans), keeps its "/"
+// separators (escapeGreedy). A value holding a dot
+// segment ("." or "..", between "/" or `\` separators), greedy or not, is
+// errBadRequest, as the client's own path is (normalizePath): no parameter can
+// carry a request out of the backend path its integration names.
+func substituteParams(raw string, params map[string]string, spans pathSpans) (string, error) {
 	var b strings.Builder
 	changed := false
 	rest := raw
@@ -209,26 +263,47 @@ func substituteParams(raw string, params map[string]string) string {
 		if j < 0 {
 			break
 		}
-		name := strings.TrimSuffix(rest[i+1:i+j], "+")
+		name, greedy := strings.CutSuffix(rest[i+1:i+j], "+")
+		greedy = greedy || spans.spans(name)
 		v, ok := params[name]
 		if !ok {
 			b.WriteString(rest[:i+j+1])
 			rest = rest[i+j+1:]
 			continue
 		}
+		if hasDotSegment(v) {
+			return "", fmt.Errorf("path parameter %q value %q has a dot segment: %w", name, v, errBadRequest)
+		}
 		if !changed {
 			b.Grow(len(raw) + len(v))
 			changed = true
 		}
 		b.WriteString(rest[:i])
-		b.WriteString(escapeGreedy(v))
+		if greedy {
+			b.WriteString(escapeGreedy(v))
+		} else {
+			b.WriteString(url.PathEscape(v))
+		}
 		rest = rest[i+j+1:]
 	}
 	if !changed {
-		return raw
+		return raw, nil
 	}
 	b.WriteString(rest)
-	return b.String()
+	return b.String(), nil
+}
+
+// hasDotSegment reports whether v, split at "/" and `\`, has a "." or ".." part.
+func hasDotSegment(v string) bool {
+	if !strings.Contains(v, ".") {
+		return false
+	}
+	for part := range strings.FieldsFuncSeq(v, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if part == "." || part == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 func parseHTTPURL(raw string) (*url.URL, error) {
@@ -284,7 +359,7 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		return g.serveMappedProxy(w, r, rc, in, m)
 	}
 	method := integrationMethod(in, r)
-	base, shared, err := integrationBase(r, rc, in, nil)
+	base, shared, err := integrationBase(r, rc, in, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -380,7 +455,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	}
 	params := resolveRequestParams(in, r, rc, vars)
 	params.apply(vars)
-	u, err := integrationURLWith(r, rc, in, params.path)
+	u, err := integrationURLWith(r, rc, in, params.path, params.spans)
 	if err != nil {
 		return err
 	}

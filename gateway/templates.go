@@ -263,10 +263,14 @@ func renderFailure(err error) error {
 // $context.requestOverride values are applied on top by the caller.
 type integrationParams struct {
 	header, query, path map[string]string
+	// spans says which path values are the route's greedy parameter's
+	// (method.request.path.proxy for /{proxy+}), which keep their "/".
+	spans map[string]bool
 }
 
 func resolveRequestParams(in *apis.Integration, r *http.Request, rc *reqCtx, vars *mapping.Vars) integrationParams {
-	p := integrationParams{header: map[string]string{}, query: map[string]string{}, path: map[string]string{}}
+	p := integrationParams{header: map[string]string{}, query: map[string]string{}, path: map[string]string{}, spans: map[string]bool{}}
+	spans := pathSpans{greedy: greedyParam(rc.Route)}
 	var ctx *mapping.Map // $context, built when a source reads it
 	for dst, src := range in.RequestParameters {
 		if ctx == nil && strings.HasPrefix(src, "context.") {
@@ -282,7 +286,9 @@ func resolveRequestParams(in *apis.Integration, r *http.Request, rc *reqCtx, var
 		case strings.HasPrefix(dst, "integration.request.querystring."):
 			p.query[dst[len("integration.request.querystring."):]] = v
 		case strings.HasPrefix(dst, "integration.request.path."):
-			p.path[dst[len("integration.request.path."):]] = v
+			name := dst[len("integration.request.path."):]
+			p.path[name] = v
+			p.spans[name] = spans.from(src)
 		}
 	}
 	return p
@@ -299,6 +305,7 @@ func (p *integrationParams) apply(vars *mapping.Vars) {
 	}
 	for k, v := range path {
 		p.path[k] = v
+		p.spans[k] = false // an override is one segment
 	}
 }
 
