@@ -40,6 +40,7 @@ func TestRequestValidation(t *testing.T) {
 			{Method: "POST", Path: "/loose", Integration: echo(), RequestValidator: "params-only",
 				Parameters:    []apis.Parameter{{Name: "X-Token", In: "header", Required: true}},
 				RequestModels: map[string]string{"application/json": "Pet"}},
+			{Method: "POST", Path: "/any", Integration: echo(), RequestModels: map[string]string{"*/*": "Pet"}},
 		},
 	}}
 	id := e.deploy(a, "dev", nil)
@@ -72,6 +73,16 @@ func TestRequestValidation(t *testing.T) {
 	// A content type without a model is not validated.
 	if r := e.do("POST", base+"/pets/1?q=x", strings.NewReader("plain"), "X-Token", "t", "Content-Type", "text/plain"); r.status != 200 {
 		t.Fatalf("text/plain: %d %q", r.status, r.body)
+	}
+	// A model under */* applies to every content type; it used to be skipped.
+	for _, ct := range []string{"application/json", "text/plain"} {
+		if r := e.do("POST", base+"/any", strings.NewReader(`{"no": "name"}`), "Content-Type", ct); r.status != 400 ||
+			!strings.Contains(r.body, "missing property 'name'") {
+			t.Errorf("*/* model, %s body without a name: %d %q", ct, r.status, r.body)
+		}
+	}
+	if r := e.do("POST", base+"/any", strings.NewReader(good)); r.status != 200 {
+		t.Fatalf("*/* model, good body: %d %q", r.status, r.body)
 	}
 	// A route-level validator overrides the API's: parameters only.
 	e.do("POST", base+"/loose", strings.NewReader(`{}`)).expectError(t, 400, "BadRequestException", "Missing required request parameters: [X-Token]")

@@ -581,11 +581,17 @@ func (im *importer) load(js []byte) (doc *openapi3.T, err error) {
 	if err := json.Unmarshal(js, &doc2); err != nil {
 		return nil, err
 	}
-	// Operations without produces take the document's, as Swagger says.
+	// Operations without produces take the document's, as Swagger says. A
+	// body parameter with no consumes anywhere is application/json, as API
+	// Gateway's importer takes it (the converter would file its schema under
+	// */*).
 	for _, item := range doc2.Paths {
 		for _, op := range item.Operations() {
 			if op.Produces == nil {
 				op.Produces = doc2.Produces
+			}
+			if len(op.Consumes) == 0 && len(doc2.Consumes) == 0 && (hasBodyParam(op.Parameters) || hasBodyParam(item.Parameters)) {
+				op.Consumes = []string{"application/json"}
 			}
 		}
 	}
@@ -1138,4 +1144,14 @@ func rewriteRefsFunc(raw json.RawMessage, marker string, fn func(string) (string
 		return raw
 	}
 	return out
+}
+
+// hasBodyParam reports whether params has a Swagger 2.0 body parameter.
+func hasBodyParam(params openapi2.Parameters) bool {
+	for _, p := range params {
+		if p != nil && p.In == "body" {
+			return true
+		}
+	}
+	return false
 }

@@ -137,6 +137,31 @@ func TestImportDetails(t *testing.T) {
 	}
 }
 
+// TestImportSwaggerBodyWithoutConsumes: a Swagger 2.0 body parameter with no
+// consumes (neither the document's nor the operation's) is application/json,
+// as API Gateway's importer takes it; it was filed under */*, which the body
+// validator never matched. A declared consumes is kept.
+func TestImportSwaggerBodyWithoutConsumes(t *testing.T) {
+	doc := func(consumes string) string {
+		return `{"swagger": "2.0", "info": {"title": "x", "version": "1"}, ` + consumes + `
+			"definitions": {"Pet": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}},
+			"paths": {"/pets": {"post": {"parameters": [{"in": "body", "name": "b", "required": true, "schema": {"$ref": "#/definitions/Pet"}}],
+				"responses": {"200": {"description": "ok"}}}}}}`
+	}
+	for consumes, want := range map[string]string{
+		``:                                 "application/json",
+		`"consumes": ["application/xml"],`: "application/xml",
+	} {
+		res, err := Import([]byte(doc(consumes)), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.API.Routes[0].RequestModels; len(got) != 1 || got[want] != "Pet" {
+			t.Errorf("consumes %q: request models %v, want {%s: Pet}", consumes, got, want)
+		}
+	}
+}
+
 // TestImportEndpointConfiguration checks that
 // x-amazon-apigateway-endpoint-configuration's disableExecuteApiEndpoint,
 // which the gateway enforces, is kept without a warning (vpcEndpointIds are

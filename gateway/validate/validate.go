@@ -138,8 +138,8 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil {
 		ct = mt
 	}
-	sch, ok := p.bodies[ct]
-	if !ok {
+	sch := p.bodyModel(ct)
+	if sch == nil {
 		return nil
 	}
 	body, err := c.ReadBody(r)
@@ -158,6 +158,21 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 		return invalidBody(c, validationString(err), err)
 	}
 	return nil
+}
+
+// bodyModel is the model of a request body of content type ct: the one
+// declared for ct, else for its type's wildcard ("text/*"), else for "*/*", so
+// that a model declared under a wildcard is enforced; nil when none applies.
+func (p *routePlan) bodyModel(ct string) *jsonschema.Schema {
+	if sch, ok := p.bodies[ct]; ok {
+		return sch
+	}
+	if typ, _, ok := strings.Cut(ct, "/"); ok {
+		if sch, ok := p.bodies[typ+"/*"]; ok {
+			return sch
+		}
+	}
+	return p.bodies["*/*"]
 }
 
 // invalidBody is the 400 "Invalid request body" with the detail in
