@@ -281,7 +281,10 @@ func (a *functionAnswer) Answer(res *invoker.Result) bool {
 	}
 	hook := answeredHook.Load()
 	if a.ireq != nil {
-		key, ir, _ := a.ireq.plan.selector.selectResponse("", true)
+		key, ir, ok := a.ireq.plan.selector.selectResponse("", true)
+		if !ok {
+			return false
+		}
 		mr, err := renderMethodResponse(a.r.Context(), a.ireq, integrationResult{key: key, ir: ir, body: res.Payload,
 			contentType: "application/json", accept: a.r.Header.Get("Accept")})
 		if err != nil {
@@ -565,10 +568,16 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 		// No pattern matching the errorMessage: the default response, with
 		// the error document as $input (a Lambda error is a 200 unless a
 		// response maps it), as API Gateway answers it.
-		key, ir, _ := p.selector.selectResponse(fe.ErrorMessage, true)
+		key, ir, ok := p.selector.selectResponse(fe.ErrorMessage, true)
+		if !ok {
+			return noOutputMapping(fe.ErrorMessage)
+		}
 		return writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
 	}
-	key, ir, _ := p.selector.selectResponse("", true)
+	key, ir, ok := p.selector.selectResponse("", true)
+	if !ok {
+		return noOutputMapping("")
+	}
 	return writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
 }
 
@@ -602,7 +611,11 @@ func compileResponses(responses map[string]apis.IntegrationResponse) *responseSe
 
 // selectResponse picks the integration response whose pattern matches selector
 // (the backend status, or a function's errorMessage) and returns its key. With
-// useDefault the "default" response (or a 200) stands in when no pattern matches.
+// useDefault the "default" response stands in when no pattern matches, and an
+// integration without integration responses at all takes a 200 (Portico's own
+// API format needs none); ok is false when there are integration responses but
+// none matches and none is the default, which the caller answers with
+// noOutputMapping.
 func (sel *responseSelector) selectResponse(selector string, useDefault bool) (string, apis.IntegrationResponse, bool) {
 	if selector != "" {
 		for _, p := range sel.patterns {
@@ -617,7 +630,20 @@ func (sel *responseSelector) selectResponse(selector string, useDefault bool) (s
 	if d, ok := sel.responses["default"]; ok {
 		return "default", d, true
 	}
+	if len(sel.responses) > 0 {
+		return "", apis.IntegrationResponse{}, false
+	}
 	return "", apis.IntegrationResponse{StatusCode: "200"}, true
+}
+
+// noOutputMapping is the API configuration error (500) of an integration whose
+// integration responses neither match what came back (selector: the backend's
+// status, a function's errorMessage, a MOCK's statusCode) nor include a
+// default, in API Gateway's words.
+func noOutputMapping(selector string) error {
+	return pipeline.Errorf(pipeline.APIConfigurationError,
+		"Execution failed due to configuration error: No match for output mapping and no default output mapping specified (%q matches no selectionPattern; add a default integration response or a pattern that matches)",
+		selector)
 }
 
 // stageVariableSource says which stage variables an integration URI took its

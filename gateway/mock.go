@@ -33,13 +33,13 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 			selector = s
 		}
 	}
-	key, ir, ok := p.selector.selectResponse(selector, false)
+	key, ir, ok := p.selector.selectResponse(selector, true)
 	if !ok {
-		if d, found := in.Responses["default"]; found {
-			key, ir = "default", d
-		} else {
-			key, ir = "", apis.IntegrationResponse{StatusCode: selector}
-		}
+		return noOutputMapping(selector)
+	}
+	if len(in.Responses) == 0 {
+		// Without integration responses the statusCode is the answer's.
+		ir = apis.IntegrationResponse{StatusCode: selector}
 	}
 	return writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, contentType: "application/json", accept: canonicalGet(r.Header, "Accept")})
 }

@@ -485,7 +485,10 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	if len(in.Responses) == 0 {
 		ir = apis.IntegrationResponse{StatusCode: fmt.Sprint(resp.status)}
 	} else {
-		key, ir, _ = p.selector.selectResponse(fmt.Sprint(resp.status), true)
+		var ok bool
+		if key, ir, ok = p.selector.selectResponse(fmt.Sprint(resp.status), true); !ok {
+			return noOutputMapping(fmt.Sprint(resp.status))
+		}
 	}
 	rct := "application/json"
 	if mt, _, err := mime.ParseMediaType(resp.header.Get("Content-Type")); err == nil {

@@ -143,6 +143,68 @@ func TestIntegrationResponseWithoutMethodResponse(t *testing.T) {
 	}
 }
 
+// TestNoOutputMapping: an integration whose integration responses neither
+// match what came back nor include a default answers 500 {"message": "Internal
+// server error"} and logs why, as API Gateway does ("No match for output
+// mapping and no default output mapping specified"). Portico used to make up
+// a 200 (or the MOCK's statusCode) response. An integration without
+// integration responses at all still answers with what came back.
+func TestNoOutputMapping(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"error": "not found"}`)
+	}))
+	defer backend.Close()
+	e := newEnv(t)
+	e.inv.handle = func(req invoker.Request) (*invoker.Result, error) {
+		if strings.Contains(string(req.Payload), "fail") {
+			return &invoker.Result{FunctionError: "Unhandled", Payload: []byte(`{"errorMessage":"boom"}`)}, nil
+		}
+		return &invoker.Result{Payload: []byte(`{"ok": true}`)}, nil
+	}
+	only := func(pattern, status string) map[string]apis.IntegrationResponse {
+		return map[string]apis.IntegrationResponse{pattern: {StatusCode: status}}
+	}
+	methods := map[string]apis.MethodResponse{"200": {}, "500": {}}
+	route := func(path string, in *apis.Integration) apis.Route {
+		return apis.Route{Method: "POST", Path: path, Responses: methods, Integration: in}
+	}
+	mock := func(status string, responses map[string]apis.IntegrationResponse) *apis.Integration {
+		return &apis.Integration{Type: apis.IntegrationMock, Responses: responses,
+			RequestTemplates: map[string]string{"application/json": `{"statusCode": ` + status + `}`}}
+	}
+	fn := func(responses map[string]apis.IntegrationResponse) *apis.Integration {
+		return &apis.Integration{Type: apis.IntegrationAWS, HTTPMethod: "POST", URI: "function:hello", Responses: responses}
+	}
+	a := &apis.API{Name: "nomatch", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		route("/http", &apis.Integration{Type: apis.IntegrationHTTP, HTTPMethod: "GET", URI: backend.URL, Responses: only(`2\d\d`, "200")}),
+		route("/aws", fn(only("ok.*", "200"))),
+		route("/aws-errors-only", fn(only("boom", "500"))),
+		route("/mock-500", mock("500", only("200", "200"))),
+		route("/mock-200", mock("200", only("500", "500"))),
+		route("/mock-none", mock("500", nil)),
+		route("/http-none", &apis.Integration{Type: apis.IntegrationHTTP, HTTPMethod: "GET", URI: backend.URL}),
+		route("/aws-none", fn(nil)),
+	}}}
+	id := e.deploy(a, "dev", nil)
+	for _, tc := range []struct{ path, body string }{
+		{"/http", `{}`}, {"/aws", `{"fail": true}`}, {"/aws-errors-only", `{}`}, {"/mock-500", `{}`}, {"/mock-200", `{}`},
+	} {
+		r := e.do("POST", "/"+id+"/dev"+tc.path, strings.NewReader(tc.body))
+		if r.status != 500 || r.body != `{"message": "Internal server error"}` {
+			t.Errorf("POST %s: %d %q, want 500 Internal server error", tc.path, r.status, r.body)
+		}
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, "No match for output mapping and no default output mapping specified") {
+		t.Errorf("the log does not say why:\n%s", logs)
+	}
+	for path, want := range map[string]int{"/mock-none": 500, "/http-none": 404, "/aws-none": 200} {
+		if r := e.do("POST", "/"+id+"/dev"+path, strings.NewReader(`{"fail": true}`)); r.status != want || r.body == `{"message": "Internal server error"}` {
+			t.Errorf("POST %s without integration responses: %d %q, want %d", path, r.status, r.body, want)
+		}
+	}
+}
+
 // TestRESTProxyPathMappedFromAnySource: a REST HTTP_PROXY integration's
 // integration.request.path.X takes any source (a 'literal', a header, a body
 // JSONPath, a stage variable), not only method.request.path.Y, and a body
