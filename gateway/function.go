@@ -546,6 +546,8 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 	p, payload := req.plan, req.payload
 	if len(bytes.TrimSpace(payload)) == 0 {
 		payload = []byte("{}")
+	} else if err := checkEventJSON(payload); err != nil {
+		return err
 	}
 	a := rc.answer()
 	a.ireq = req
@@ -579,6 +581,24 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 		return noOutputMapping("")
 	}
 	return writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
+}
+
+// checkEventJSON refuses an event for a non-proxy function integration that is
+// not JSON (a template that renders invalid JSON, a text body passed through),
+// as API Gateway does before it invokes: 400 "Could not parse request body into
+// json: ..." (BAD_REQUEST_BODY). Lambda's Invoke API refuses such a payload too
+// (admin's InvalidRequestContentException); the function is not invoked.
+func checkEventJSON(payload []byte) error {
+	if json.Valid(payload) {
+		return nil
+	}
+	var v json.RawMessage
+	err := json.Unmarshal(payload, &v) // only for the reason
+	if err == nil {
+		err = errors.New("invalid JSON")
+	}
+	return &pipeline.Error{Type: pipeline.BadRequestBody, Message: "Could not parse request body into json: " + err.Error(),
+		Cause: fmt.Errorf("function event: %w", err)}
 }
 
 // responseSelector is an integration's responses with their selection patterns

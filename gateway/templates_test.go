@@ -196,6 +196,48 @@ func TestMockResponseOverride(t *testing.T) {
 	}
 }
 
+// TestFunctionEventMustBeJSON: a non-proxy function integration whose event
+// is not JSON (a template that renders invalid JSON, a text body passed
+// through) answers 400 "Could not parse request body into json: ..." without
+// invoking the function, as API Gateway does. The function used to be called
+// with it.
+func TestFunctionEventMustBeJSON(t *testing.T) {
+	e := newEnv(t)
+	e.inv.handle = func(req invoker.Request) (*invoker.Result, error) {
+		return &invoker.Result{Payload: req.Payload}, nil
+	}
+	fn := func(templates map[string]string) *apis.Integration {
+		return &apis.Integration{Type: apis.IntegrationAWS, URI: "function:hello", HTTPMethod: "POST", RequestTemplates: templates}
+	}
+	a := &apis.API{Name: "events", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "POST", Path: "/q", Integration: fn(map[string]string{"application/json": `{"q": "$util.escapeJavaScript($input.params('q'))"}`})},
+		{Method: "POST", Path: "/raw", Integration: fn(nil)},
+	}}}
+	id := e.deploy(a, "dev", nil)
+	for _, tc := range []struct{ path, body, ct string }{
+		{"/q?q=it%27s", `{}`, "application/json"},
+		{"/raw", "hello", "text/plain"},
+		{"/raw", `{"a": 1`, "application/json"},
+	} {
+		r := e.do("POST", "/"+id+"/dev"+tc.path, strings.NewReader(tc.body), "Content-Type", tc.ct)
+		var m map[string]string
+		if r.status != 400 || json.Unmarshal([]byte(r.body), &m) != nil || !strings.HasPrefix(m["message"], "Could not parse request body into json: ") {
+			t.Errorf("POST %s %q: %d %q, want 400 Could not parse request body into json", tc.path, tc.body, r.status, r.body)
+		}
+	}
+	e.inv.mu.Lock()
+	calls := len(e.inv.calls)
+	e.inv.mu.Unlock()
+	if calls != 0 {
+		t.Errorf("the function was invoked %d times with an event that is not JSON", calls)
+	}
+	for path, want := range map[string]string{"/q?q=rex": `{"q": "rex"}`, "/raw": `{"a": 1}`} {
+		if r := e.do("POST", "/"+id+"/dev"+path, strings.NewReader(`{"a": 1}`)); r.status != 200 || r.body != want {
+			t.Errorf("POST %s: %d %q, want 200 %s", path, r.status, r.body, want)
+		}
+	}
+}
+
 func TestPassthroughBehavior(t *testing.T) {
 	var seen []string
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
