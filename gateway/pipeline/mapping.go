@@ -39,7 +39,11 @@ func (c *Context) MappingContext() *mapping.Map {
 	id := &c.Identity
 	m.SetStringMap("identity", "sourceIp", id.SourceIP, "userAgent", id.UserAgent, "apiKey", id.APIKey,
 		"apiKeyId", id.APIKeyID, "accessKey", id.AccessKey, "caller", id.Caller, "user", id.User,
-		"userArn", id.UserARN, "accountId", id.AccountID)
+		"userArn", id.UserARN, "accountId", id.AccountID,
+		// Documented keys Portico has no source for render as "", as they do
+		// on API Gateway for a request without Cognito or a VPC endpoint.
+		"cognitoAuthenticationProvider", "", "cognitoAuthenticationType", "", "cognitoIdentityId", "",
+		"cognitoIdentityPoolId", "", "principalOrgId", "", "vpcId", "", "vpceId", "")
 	if cc := id.ClientCert(); cc != nil {
 		idm, _ := m.Get("identity")
 		if idm, ok := idm.(*mapping.Map); ok {
@@ -62,15 +66,14 @@ func (c *Context) MappingContext() *mapping.Map {
 	return m
 }
 
-// authorizerMap is $context.authorizer: principalId, then the authorizer's
-// context in sorted order (so that it renders the same each time), numbers and
-// booleans as strings ("3", not 3.0; "true"), as the proxy event carries them.
+// authorizerMap is $context.authorizer: principalId ("" without an
+// authorizer, as API Gateway renders it), then the authorizer's context in
+// sorted order (so that it renders the same each time), numbers and booleans
+// as strings ("3", not 3.0; "true"), as the proxy event carries them.
 func (c *Context) authorizerMap() *mapping.Map {
 	a := &c.Authorizer
 	auth := mapping.NewMapSize(len(a.Context) + 1)
-	if a.PrincipalID != "" {
-		auth.Set("principalId", a.PrincipalID)
-	}
+	auth.Set("principalId", a.PrincipalID)
 	var buf [16]string
 	keys := buf[:0]
 	for k := range a.Context {

@@ -46,12 +46,38 @@ $context.requestTime $context.requestTimeEpoch $context.path $context.isCanaryRe
 		t.Fatal(err)
 	}
 	want := `[requestOverride, responseOverride, accountId, apiId, deploymentId, domainName, domainPrefix, extendedRequestId, httpMethod, path, protocol, requestId, requestTime, requestTimeEpoch, resourcePath, routeKey, stage, identity, error]
-[sourceIp, userAgent, apiKey, apiKeyId, accessKey, caller, user, userArn, accountId] 1.2.3.4 curl/8 kid |
+[sourceIp, userAgent, apiKey, apiKeyId, accessKey, caller, user, userArn, accountId, cognitoAuthenticationProvider, cognitoAuthenticationType, cognitoIdentityId, cognitoIdentityPoolId, principalOrgId, vpcId, vpceId] 1.2.3.4 curl/8 kid |
 {principalId=u1, a=1, claims={sub=u1}, m=true, z=last} u1 1
 bad "thing" "bad \"thing\"" BAD_REQUEST_BODY v
 30/Nov/2026:23:05:09 +0000 1796079909000 /prod/pets/7 false POST POST /pets/{id}`
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestMappingContextUnsetKeys: every documented $context.identity key, and
+// $context.authorizer.principalId without an authorizer, renders as "" (as
+// the console's "Method Request passthrough" template shows them on API
+// Gateway); the Cognito and VPC keys used to render as their own text.
+func TestMappingContextUnsetKeys(t *testing.T) {
+	keys := []string{"identity.accountId", "identity.apiKey", "identity.apiKeyId", "identity.caller",
+		"identity.cognitoAuthenticationProvider", "identity.cognitoAuthenticationType", "identity.cognitoIdentityId",
+		"identity.cognitoIdentityPoolId", "identity.principalOrgId", "identity.sourceIp", "identity.user",
+		"identity.userAgent", "identity.userArn", "identity.vpcId", "identity.vpceId", "identity.accessKey",
+		"authorizer.principalId"}
+	var src, want string
+	for _, k := range keys {
+		src += `"` + k + `": "$context.` + k + `",`
+		want += `"` + k + `": "",`
+	}
+	tm, err := mapping.Parse("t", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Context{RequestTime: time.Date(2026, 11, 30, 23, 5, 9, 0, time.UTC)}
+	got, err := tm.RenderString(context.Background(), &mapping.Vars{Context: c.MappingContext()})
+	if err != nil || got != want {
+		t.Errorf("got\n%s, %v\nwant\n%s", got, err, want)
 	}
 }
 
