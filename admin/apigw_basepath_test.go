@@ -86,3 +86,35 @@ func TestImportBasePath(t *testing.T) {
 		t.Errorf("basepath=append: %q", msg)
 	}
 }
+
+// TestImportRestAPIJSONSurrogatePairs: import-rest-api and put-rest-api take a
+// JSON document with a surrogate pair escape (valid JSON, not YAML), as
+// import-api does; the resources without methods were read with a YAML
+// parser, which refused it ("paths: yaml: found invalid Unicode character
+// escape code").
+func TestImportRestAPIJSONSurrogatePairs(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := context.Background()
+	const doc = `{"openapi":"3.0.1","info":{"title":"emoji \ud83d\ude00","version":"1"},"paths":{
+  "/pets":{"get":{"summary":"dog \ud83d\udc36","responses":{"200":{"description":"ok"}},"x-amazon-apigateway-integration":{"type":"mock"}}},
+  "/things":{}}}`
+	imp, err := c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(doc)})
+	if err != nil {
+		t.Fatalf("ImportRestApi: %v", err)
+	}
+	if got := aws.ToString(imp.Name); got != "emoji \U0001F600" {
+		t.Errorf("name %q", got)
+	}
+	res := must[*apigateway.GetResourcesOutput](t, "GetResources")(c.ag.GetResources(ctx, &apigateway.GetResourcesInput{RestApiId: imp.Id}))
+	var paths []string
+	for _, r := range res.Items {
+		paths = append(paths, aws.ToString(r.Path))
+	}
+	slices.Sort(paths)
+	if want := []string{"/", "/pets", "/things"}; !slices.Equal(paths, want) {
+		t.Errorf("resources %v, want %v", paths, want)
+	}
+	if _, err := c.ag.PutRestApi(ctx, &apigateway.PutRestApiInput{RestApiId: imp.Id, Body: []byte(doc)}); err != nil {
+		t.Errorf("PutRestApi: %v", err)
+	}
+}

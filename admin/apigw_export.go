@@ -81,9 +81,13 @@ func importError(err error) error {
 // barePaths returns the document's paths whose item has no operation.
 func barePaths(raw []byte) ([]string, error) {
 	var doc struct {
-		Paths map[string]map[string]any `yaml:"paths"`
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
 	}
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
+	js, err := openapi.ToJSON(raw) // JSON read as JSON, as the import reads it
+	if err == nil {
+		err = json.Unmarshal(js, &doc)
+	}
+	if err != nil {
 		return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", "paths: "+err.Error())
 	}
 	var out []string

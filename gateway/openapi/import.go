@@ -140,7 +140,7 @@ func Import(data []byte, opts Options) (*Result, error) {
 	if len(data) > MaxDocument {
 		return nil, fmt.Errorf("document is %d bytes; at most %d are accepted: %w", len(data), MaxDocument, errdefs.ErrTooLarge)
 	}
-	js, err := toJSON(data)
+	js, err := ToJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("document does not parse as JSON or YAML: %w: %w", err, errdefs.ErrInvalid)
 	}
@@ -1028,8 +1028,12 @@ func decodeStrict(raw json.RawMessage, v any) error {
 	return dec.Decode(v)
 }
 
-// toJSON turns a JSON or YAML document into JSON.
-func toJSON(data []byte) ([]byte, error) {
+// ToJSON turns a JSON or YAML OpenAPI document into JSON, as Import reads it:
+// a JSON document is read as JSON (a YAML parser refuses some valid JSON, such
+// as the surrogate pair escape "\ud83d\ude00"), anything else as YAML, with
+// YAML's integer map keys (status codes) made strings. Read a document's parts
+// through it rather than with a YAML parser.
+func ToJSON(data []byte) ([]byte, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) > 0 && trimmed[0] == '{' && json.Valid(trimmed) {
 		return trimmed, nil

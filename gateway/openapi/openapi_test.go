@@ -162,6 +162,32 @@ func TestImportSwaggerBodyWithoutConsumes(t *testing.T) {
 	}
 }
 
+// TestImportJSONSurrogatePairs: a JSON document with a surrogate pair escape
+// (valid JSON, not valid YAML) imports, for REST and HTTP APIs alike; callers
+// that read parts of a document themselves go through ToJSON for the same
+// reason (admin's TestImportRestAPIJSONSurrogatePairs).
+func TestImportJSONSurrogatePairs(t *testing.T) {
+	const doc = `{"openapi": "3.0.1", "info": {"title": "emoji \ud83d\ude00", "version": "1"},
+		"paths": {"/pets": {"get": {"summary": "pets \ud83d\udc36", "responses": {"200": {"description": "ok \ud83d\ude00"}},
+			"x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+				"responses": {"default": {"statusCode": "200", "responseTemplates": {"application/json": "{\"dog\": \"\ud83d\udc36 <&>\"}"}}}}}}}}`
+	for _, protocol := range []string{apis.ProtocolREST, apis.ProtocolHTTP} {
+		res, err := Import([]byte(doc), Options{Protocol: protocol})
+		if err != nil {
+			t.Fatalf("%s: %v", protocol, err)
+		}
+		if res.API.Name != "emoji \U0001F600" {
+			t.Errorf("%s: name %q", protocol, res.API.Name)
+		}
+		if protocol == apis.ProtocolREST {
+			in := res.API.Routes[0].Integration
+			if got := in.Responses["default"].ResponseTemplates["application/json"]; got != "{\"dog\": \"\U0001F436 <&>\"}" {
+				t.Errorf("response template %q", got)
+			}
+		}
+	}
+}
+
 // TestImportEndpointConfiguration checks that
 // x-amazon-apigateway-endpoint-configuration's disableExecuteApiEndpoint,
 // which the gateway enforces, is kept without a warning (vpcEndpointIds are

@@ -13,11 +13,11 @@ import (
 	"strings"
 
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
-	"gopkg.in/yaml.v3"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/accesslog"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/openapi"
 	"github.com/portico-dev/portico/internal/routeselect"
 )
 
@@ -258,7 +258,11 @@ func (b *builder) definition(id string, props map[string]any) map[string]any {
 			return nil
 		}
 		var doc map[string]any
-		if err := yaml.Unmarshal(data, &doc); err != nil || doc == nil {
+		js, err := openapi.ToJSON(data) // a JSON file read as JSON (YAML refuses some valid JSON)
+		if err == nil {
+			err = json.Unmarshal(js, &doc)
+		}
+		if err != nil || doc == nil {
 			b.fail("%s: DefinitionUri %s is not a YAML or JSON OpenAPI document", id, s)
 			return nil
 		}

@@ -1604,3 +1604,23 @@ func TestMethodSettingPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestDefinitionUriJSONSurrogatePairs: an Api's DefinitionUri file in JSON is
+// read as JSON, so a surrogate pair escape (valid JSON, not YAML) deploys; a
+// YAML parser refused the file.
+func TestDefinitionUriJSONSurrogatePairs(t *testing.T) {
+	dir := fixture(t)
+	def := `{"openapi": "3.0.1", "info": {"title": "emoji \ud83d\ude00", "version": "1"}, "paths": {}}`
+	if err := os.WriteFile(filepath.Join(dir, "api.json"), []byte(def), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f := newFake()
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      DefinitionUri: api.json\n", 1)
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	doc := f.apis[f.stacks["s"].Resources["Api"].PhysicalID].def.Document
+	if info, _ := doc["info"].(map[string]any); info["title"] != "emoji \U0001F600" {
+		t.Errorf("info %v", doc["info"])
+	}
+}
