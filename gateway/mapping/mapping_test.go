@@ -409,6 +409,14 @@ var velocityCases = []renderCase{
 	{name: "util/escapeJavaScript undefined argument", tmpl: "$util.escapeJavaScript($nope)", want: "$util.escapeJavaScript($nope)"},
 	{name: "util/urlDecode plain", tmpl: "$util.urlDecode('abc')", want: "abc"},
 	{name: "util/base64 utf8", tmpl: "$util.base64Decode($util.base64Encode('héllo'))", want: "héllo"},
+	// Java's Base64 decoder takes unpadded input, and new String(bytes,
+	// UTF_8) makes bytes that are not UTF-8 U+FFFD (they were a 500, and a raw
+	// 0xFF byte in the output).
+	{name: "util/base64Decode unpadded", tmpl: "$util.base64Decode('aGk')|$util.base64Decode('aGVsbG8gd29ybGQ')", want: "hi|hello world"},
+	{name: "util/base64Decode not utf8", tmpl: "$util.base64Decode('/w==')|$util.base64Decode('/w')", want: "\uFFFD|\uFFFD"},
+	// A UTF-16 index inside a surrogate pair gives U+FFFD, never a lone
+	// surrogate's invalid UTF-8.
+	{name: "vtl/charAt in a surrogate pair", tmpl: "#set($s = 'a😀b')$s.charAt(1)$s.charAt(2)|$s.substring(0, 2)|$s.length()", want: "\uFFFD\uFFFD|a\uFFFD|4"},
 	{name: "util/unknown function renders text", tmpl: "$util.nope('x')", want: "$util.nope('x')"},
 }
 

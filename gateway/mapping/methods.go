@@ -944,12 +944,12 @@ func (st *state) utilMethod(name string, args []any, off int) (any, bool) {
 	case "base64Encode":
 		out = base64.StdEncoding.EncodeToString([]byte(s))
 	case "base64Decode":
-		d, err := base64.StdEncoding.DecodeString(s)
+		d, err := base64Decode(s)
 		if err != nil {
 			st.fail(off, ErrEval, "$util.base64Decode: %v", err)
 			return nil, false
 		}
-		out = string(d)
+		out = d
 	default:
 		return nil, false
 	}
@@ -1061,6 +1061,21 @@ func urlEncode(s string) string {
 		return s
 	}
 	return string(b)
+}
+
+// base64Decode is new String(Base64.getDecoder().decode(s), UTF_8), as
+// $util.base64Decode is in Java: padding may be left out ("aGk" is "hi"), and
+// bytes that are not UTF-8 become U+FFFD (as urlDecode makes them).
+func base64Decode(s string) (string, error) {
+	enc := base64.StdEncoding
+	if len(s)%4 != 0 && !strings.HasSuffix(s, "=") {
+		enc = base64.RawStdEncoding
+	}
+	d, err := enc.DecodeString(s)
+	if err != nil {
+		return "", err
+	}
+	return strings.ToValidUTF8(string(d), "\uFFFD"), nil
 }
 
 // urlDecode is java.net.URLDecoder.decode(s, "UTF-8"): + is a space and %XX
