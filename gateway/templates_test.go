@@ -183,9 +183,28 @@ func TestMockResponseOverride(t *testing.T) {
 {}`}},
 			},
 		},
+	}, {
+		// A status override that is not a status is a 5XX too, not ignored.
+		Method: "GET", Path: "/bad/{code}", Integration: &apis.Integration{
+			Type:             apis.IntegrationMock,
+			RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
+			Responses: map[string]apis.IntegrationResponse{
+				"default": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": `#set($context.responseOverride.status = $input.params('code'))
+{}`}},
+			},
+		},
 	}}}}
 	id := e.deploy(a, "dev", nil)
 	e.do("GET", "/"+id+"/dev/twice", nil).expectError(t, 500, "InternalServerErrorException", "Internal server error")
+	for _, code := range []string{"abc", "99", "1000"} {
+		e.do("GET", "/"+id+"/dev/bad/"+code, nil).expectError(t, 500, "InternalServerErrorException", "Internal server error")
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, `$context.responseOverride.status \"abc\" is not an HTTP status code`) {
+		t.Errorf("the log does not say why:\n%s", logs)
+	}
+	if r := e.do("GET", "/"+id+"/dev/bad/418", nil); r.status != 418 {
+		t.Errorf("a valid status from a parameter: %d %q", r.status, r.body)
+	}
 	r := e.do("GET", "/"+id+"/dev/teapot", nil)
 	if r.status != 444 || r.body != `{"overridden": true}` || r.header.Get("X-Custom") != "custom-dev" {
 		t.Fatalf("override: %d %q %v", r.status, r.body, r.header)

@@ -664,14 +664,14 @@ func (st *state) assign(target *refExpr, v any) {
 	}
 	switch last.kind {
 	case partProp:
-		if m, ok := cur.(*Map); ok && st.overrideOnce(m, last.name, target.off) {
+		if m, ok := cur.(*Map); ok && st.overrideOnce(m, last.name, v, target.off) {
 			m.Set(last.name, v)
 		}
 	case partIndex:
 		key := st.eval(last.args[0])
 		switch c := cur.(type) {
 		case *Map:
-			if s, ok := st.toString(key, target.off); ok && st.overrideOnce(c, s, target.off) {
+			if s, ok := st.toString(key, target.off); ok && st.overrideOnce(c, s, v, target.off) {
 				c.Set(s, v)
 			}
 		case *List:
@@ -696,8 +696,10 @@ var overridePaths = [...]string{"requestOverride.header", "requestOverride.query
 // .querystring.X, .path.X, responseOverride.header.X,
 // responseOverride.status) a second time in a template fails the render
 // ("Overrides are final ... Trying to override the same parameter multiple
-// times will result in 5XX responses").
-func (st *state) overrideOnce(m *Map, key string, off int) bool {
+// times will result in 5XX responses"). A responseOverride.status v that is
+// not an HTTP status (100-599, a number or its text) fails the render too:
+// a declared override is applied or refused, never ignored.
+func (st *state) overrideOnce(m *Map, key string, v any, off int) bool {
 	if m.kind != contextPart || st.v.Context == nil {
 		return true
 	}
@@ -710,10 +712,53 @@ func (st *state) overrideOnce(m *Map, key string, off int) bool {
 			st.fail(off, ErrEval, "$context.%s is overridden twice: an override may be applied once", name)
 			return false
 		}
+		if p == "responseOverride" {
+			if _, ok := overrideStatus(v); !ok {
+				st.fail(off, ErrEval, "$context.responseOverride.status %s is not an HTTP status code (100-599)", describeStatus(v))
+				return false
+			}
+		}
 		st.overridden = append(st.overridden, name)
 		return true
 	}
 	return true
+}
+
+// overrideStatus reads a $context.responseOverride.status value: an integer
+// 100-599, or its text.
+func overrideStatus(v any) (int, bool) {
+	var n int
+	switch x := v.(type) {
+	case int64:
+		n = int(x)
+	case float64:
+		if x != float64(int(x)) {
+			return 0, false
+		}
+		n = int(x)
+	case string:
+		var err error
+		if n, err = strconv.Atoi(strings.TrimSpace(x)); err != nil {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	if n < 100 || n > 599 {
+		return 0, false
+	}
+	return n, true
+}
+
+// describeStatus is an invalid status value for the log, quoted when text.
+func describeStatus(v any) string {
+	if s, ok := v.(string); ok {
+		if len(s) > 40 {
+			s = s[:40] + "..."
+		}
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%v (%T)", v, v)
 }
 
 // keep returns v ready to be stored in a map or list, which may outlive the

@@ -2,7 +2,6 @@ package mapping
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -267,19 +266,12 @@ func (v *Vars) RequestOverride() (headers, query, path map[string]string) {
 }
 
 // ResponseOverride returns what the template set in
-// $context.responseOverride: the method response's status (0 when not set
-// or not a number) and headers.
+// $context.responseOverride: the method response's status (0 when not set;
+// the render refuses a value that is not a status) and headers.
 func (v *Vars) ResponseOverride() (status int, headers map[string]string) {
 	if v.Context != nil {
 		if s, ok := v.Context.GetPath("responseOverride.status"); ok {
-			switch x := s.(type) {
-			case int64:
-				status = int(x)
-			case float64:
-				status = int(x)
-			case string:
-				status, _ = strconv.Atoi(strings.TrimSpace(x))
-			}
+			status, _ = overrideStatus(s)
 		}
 	}
 	return status, stringMap(v.overrideMap("responseOverride.header"))
