@@ -292,16 +292,7 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	if err != nil {
 		return nil, err
 	}
-	// REST APIs pass the client's spelling of header names (HTTP APIs keep
-	// today's canonical names in payload 1.0): over HTTP/2, lower case.
-	name := canonicalName
-	if rc.Protocol == apis.ProtocolREST {
-		if r.ProtoMajor == 2 {
-			name = h2EventName
-		} else if wire := wirenames.From(r.Context()); len(wire) > 0 {
-			name = wire.EventName
-		}
-	}
+	name := headerSpelling(r, rc)
 	var hbuf [16]eventHeader
 	hs := eventHeaders(hbuf[:0], r, rc, name)
 
@@ -439,6 +430,21 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 		return append(b, `,"isBase64Encoded":true}`...), nil
 	}
 	return append(b, `,"isBase64Encoded":false}`...), nil
+}
+
+// headerSpelling returns how r's header names reach a REST API's integration
+// (its payload 1.0 events and its mapping templates' $input.params().header):
+// the client's spelling, over HTTP/2 lower case, but API Gateway's for the
+// headers it adds. HTTP APIs keep today's canonical names in payload 1.0.
+func headerSpelling(r *http.Request, rc *reqCtx) func(string) string {
+	if rc.Protocol == apis.ProtocolREST {
+		if r.ProtoMajor == 2 {
+			return h2EventName
+		} else if wire := wirenames.From(r.Context()); len(wire) > 0 {
+			return wire.EventName
+		}
+	}
+	return canonicalName
 }
 
 // canonicalName is the event name of a header in HTTP APIs' payload 1.0: its

@@ -219,10 +219,13 @@ func fillTemplateVars(v *mapping.Vars, r *http.Request, rc *reqCtx, body []byte)
 			q[k] = vs[0]
 		}
 	}
+	// Header names as the client spelled them, as events carry them
+	// ($input.params('name') matches them case-insensitively).
+	name := headerSpelling(r, rc)
 	h := make(map[string]string, len(r.Header))
 	for k, vs := range r.Header {
 		if len(vs) > 0 {
-			h[k] = strings.Join(vs, ",")
+			h[name(k)] = strings.Join(vs, ",")
 		}
 	}
 	*v = mapping.Vars{Body: body, PathParams: rc.PathParameters, QueryParams: q, Headers: h,

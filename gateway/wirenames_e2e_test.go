@@ -142,3 +142,29 @@ func TestEventsKeepTheClientsHeaderSpelling(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplatesKeepTheClientsHeaderSpelling: a REST API's mapping templates
+// see header names as the client spelled them in $input.params().header, as
+// the events do, while $input.params(name) still matches any case. They saw
+// net/http's canonical names ("X-Api-Version"), so .get('x-api-version')
+// found nothing.
+func TestTemplatesKeepTheClientsHeaderSpelling(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	var rest struct {
+		ID string `json:"id"`
+	}
+	tmpl := `$input.params().header.get('x-api-version')|$!input.params().header.get('X-Api-Version')|$input.params('X-API-VERSION')|$input.params().header.get('X-MiXeD')`
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "tmpl-spelling", "protocol": "REST", "routes": []map[string]any{
+		{"method": "GET", "path": "/echo", "integration": map[string]any{"type": "MOCK",
+			"requestTemplates": map[string]string{"application/json": `{"statusCode": 200}`},
+			"responses": map[string]any{"default": map[string]any{"statusCode": "200",
+				"responseTemplates": map[string]string{"application/json": tmpl}}}}},
+	}}, &rest)
+	admin(t, c, "POST", "/portico/v1/apis/"+rest.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	rc := dialRaw(t, env.GatewayURL)
+	status, out := rc.do("GET /" + rest.ID + "/dev/echo HTTP/1.1\r\nHost: HOST\r\nx-api-version: 2\r\nX-MiXeD: m\r\n\r\n")
+	if status != http.StatusOK || string(out) != "2||2|m" {
+		t.Errorf("template: %d %q, want 2||2|m", status, out)
+	}
+}
