@@ -194,6 +194,15 @@ func TestIntegrationMappingsMustBeDeclared(t *testing.T) {
 		return err
 	}
 	wantRefused("PutIntegrationResponse without a method response", intResp("200"), "No method response exists for method.")
+	// Without mappings, a status with no method response is not found, as
+	// API Gateway answers it; it used to be taken, to fail every request it
+	// was selected for.
+	_, err = c.ag.PutIntegrationResponse(ctx, &apigateway.PutIntegrationResponseInput{RestApiId: api.Id, ResourceId: res.Id, HttpMethod: aws.String("GET"),
+		StatusCode: aws.String("500"), SelectionPattern: aws.String(`5\d\d`)})
+	var nf *agtypes.NotFoundException
+	if !errors.As(err, &nf) || aws.ToString(nf.Message) != "Invalid Response status code specified" {
+		t.Errorf("PutIntegrationResponse 500 without a method response = %v, want NotFoundException: Invalid Response status code specified", err)
+	}
 	must[*apigateway.PutMethodResponseOutput](t, "PutMethodResponse")(c.ag.PutMethodResponse(ctx, &apigateway.PutMethodResponseInput{RestApiId: api.Id,
 		ResourceId: res.Id, HttpMethod: aws.String("GET"), StatusCode: aws.String("200")}))
 	wantRefused("PutIntegrationResponse mapping an undeclared header", intResp("200"), "Invalid mapping expression parameter specified: method.response.header.X-Id")

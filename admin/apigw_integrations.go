@@ -331,9 +331,17 @@ func (integrationResponses) find(rt *apis.Route, code string) (patternResponse, 
 	return patternResponse{pattern: pattern, ir: ir}, nil
 }
 
+// put refuses, as API Gateway does, an integration response for a status
+// code the method has no method response for (put-method-response first): it
+// could only fail the requests it was selected for. One with responseParameters
+// is refused by the mapping check that modifyMethod runs after put ("No method
+// response exists for method."), which API Gateway answers first.
 func (integrationResponses) put(rt *apis.Route, code string, v patternResponse) error {
 	if rt.Integration == nil {
 		return errIntegrationNotFound
+	}
+	if _, ok := rt.Responses[code]; !ok && len(v.ir.ResponseParameters) == 0 {
+		return errResponseNotFound
 	}
 	return setIntegrationResponse(rt.Integration, code, v.pattern, v.ir)
 }
