@@ -70,8 +70,9 @@ func TestRequestValidation(t *testing.T) {
 			t.Errorf("body %q: %d %q, want detail containing %q", body, r.status, r.body, detail)
 		}
 	}
-	// A content type without a model is not validated.
-	if r := e.do("POST", base+"/pets/1?q=x", strings.NewReader("plain"), "X-Token", "t", "Content-Type", "text/plain"); r.status != 200 {
+	// A content type without a model is not validated (the body is JSON: a
+	// function integration takes nothing else).
+	if r := e.do("POST", base+"/pets/1?q=x", strings.NewReader(`{"no": "name"}`), "X-Token", "t", "Content-Type", "text/plain"); r.status != 200 {
 		t.Fatalf("text/plain: %d %q", r.status, r.body)
 	}
 	// A model under */* applies to every content type; it used to be skipped.
