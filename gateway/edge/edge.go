@@ -311,10 +311,28 @@ func (e *Edge) domainTLS(d *Domain) (*compiledTLS, error) {
 // covers checks that a domain's certificate (named in errors by what) covers the
 // domain name; a wildcard domain's must cover its names.
 func covers(domain string, c *tls.Certificate, what string) error {
-	if c.Leaf.VerifyHostname(strings.Replace(domain, "*", "x", 1)) != nil {
+	if !coversName(domain, c.Leaf) {
 		return fmt.Errorf("%s (%s) does not cover %s: %w", what, certNames(c), domain, errdefs.ErrInvalid)
 	}
 	return nil
+}
+
+// coversName reports whether leaf is valid for every name domain stands for. A
+// wildcard domain (*.example.com) stands for every name one label under its
+// suffix, so only a wildcard name of the same suffix covers it: a certificate for
+// x.example.com alone would fail every other client's hostname check.
+func coversName(domain string, leaf *x509.Certificate) bool {
+	suffix, wild := strings.CutPrefix(domain, "*.")
+	if !wild {
+		return leaf.VerifyHostname(domain) == nil
+	}
+	suffix = strings.TrimSuffix(suffix, ".")
+	for _, n := range leaf.DNSNames {
+		if rest, ok := strings.CutPrefix(n, "*."); ok && strings.EqualFold(strings.TrimSuffix(rest, "."), suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 func certNames(c *tls.Certificate) string {

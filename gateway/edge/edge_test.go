@@ -257,3 +257,43 @@ func mustDER(t *testing.T, certPEM []byte) []byte {
 	}
 	return b.Bytes
 }
+
+// A wildcard domain stands for every name under it, so only a wildcard
+// certificate of the same suffix covers it; an exact domain takes any
+// certificate valid for its name, a wildcard one included.
+func TestCertificateCoversDomain(t *testing.T) {
+	dir := t.TempDir()
+	ca, now := newTestCA(t)
+	e, err := New(context.Background(), Config{DataDir: dir}, gwtest.Store(t, dir), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		domain string
+		names  []string
+		ok     bool
+	}{
+		{"*.s.example.com", []string{"x.s.example.com"}, false},
+		{"*.s.example.com", []string{"x.s.example.com", "shop.s.example.com"}, false},
+		{"*.s.example.com", []string{"*.example.com"}, false},
+		{"*.s.example.com", []string{"s.example.com"}, false},
+		{"*.s.example.com", []string{"other.example.com", "*.S.Example.com"}, true},
+		{"api.example.com", []string{"*.example.com"}, true},
+		{"api.example.com", []string{"api.example.com"}, true},
+		{"api.example.com", []string{"www.example.com"}, false},
+	} {
+		c, k, _ := ca.Issue(tc.names, now)
+		_, err := e.CreateDomain(context.Background(), Domain{Name: tc.domain, CertificatePEM: c, KeyPEM: k, CertificateSource: "inline"})
+		if tc.ok && err != nil {
+			t.Errorf("%s with a certificate for %v: %v", tc.domain, tc.names, err)
+		}
+		if !tc.ok && !errors.Is(err, errdefs.ErrInvalid) {
+			t.Errorf("%s with a certificate for %v: %v, want refused as not covering it", tc.domain, tc.names, err)
+		}
+		if err == nil {
+			if err := e.DeleteDomain(context.Background(), tc.domain); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
