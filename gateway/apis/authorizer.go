@@ -179,8 +179,11 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 	if typ == AuthorizerToken && (len(a.IdentitySource) != 1 || !strings.HasPrefix(a.IdentitySource[0], "header.")) {
 		return nil, invalid("security scheme %q: a token authorizer takes one identity source, method.request.header.NAME", name)
 	}
-	if typ == AuthorizerRequest && len(a.IdentitySource) == 0 {
-		a.TTL = 0 // nothing to key a cache by
+	if (typ == AuthorizerRequest && len(a.IdentitySource) == 0) || protocol == ProtocolWebSocket {
+		// Nothing to key a cache by; and API Gateway runs a WebSocket API's
+		// authorizer on every $connect (its result TTL is for HTTP APIs only;
+		// validateAuth refuses one declared on a WebSocket API).
+		a.TTL = 0
 	}
 	if d.IdentityValidationExpression != "" {
 		re, err := regexp.Compile("^(?:" + d.IdentityValidationExpression + ")$")
@@ -318,6 +321,16 @@ func (a *API) validateAuth() []error {
 		}
 	}
 	if a.Protocol == ProtocolWebSocket {
+		for _, name := range slices.Sorted(maps.Keys(a.Authorizers)) {
+			var s schemeDoc
+			var d struct {
+				TTL *int `json:"authorizerResultTtlInSeconds"`
+			}
+			if json.Unmarshal(a.Authorizers[name], &s) == nil && s.Authorizer != nil &&
+				json.Unmarshal(s.Authorizer, &d) == nil && d.TTL != nil && *d.TTL != 0 {
+				errs = append(errs, invalid("security scheme %q: authorizerResultTtlInSeconds is supported only for HTTP API authorizers: a WebSocket API's authorizer runs on every $connect, its result is not cached (remove it)", name))
+			}
+		}
 		for i := range a.Routes {
 			r := &a.Routes[i]
 			if au, err := a.RouteAuthorizer(r); err == nil && au != nil && r.RouteKey != "$connect" {

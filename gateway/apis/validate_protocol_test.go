@@ -1,6 +1,7 @@
 package apis
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -61,5 +62,36 @@ func TestWebSocketTemplatesOnMockOnly(t *testing.T) {
 		if tc.ok && err != nil || !tc.ok && !errors.Is(err, errdefs.ErrInvalid) {
 			t.Errorf("%s %+v: %v, want ok=%v", tc.protocol, tc.in, err, tc.ok)
 		}
+	}
+}
+
+// TestWebSocketAuthorizerIsNotCached: a WebSocket API's authorizer runs on every
+// $connect, as API Gateway's does; a result TTL declared on one is refused, not
+// ignored, and an HTTP API's keeps its TTL.
+func TestWebSocketAuthorizerIsNotCached(t *testing.T) {
+	scheme := func(ttl string) json.RawMessage {
+		return json.RawMessage(`{"type":"apiKey","name":"Authorization","in":"header","x-amazon-apigateway-authtype":"custom",
+			"x-amazon-apigateway-authorizer":{"type":"request","authorizerUri":"function:authz","identitySource":"route.request.querystring.token"` + ttl + `}}`)
+	}
+	for _, tc := range []struct {
+		ttl     string
+		ok      bool
+		wantTTL int
+	}{{"", true, 0}, {`,"authorizerResultTtlInSeconds":0`, true, 0}, {`,"authorizerResultTtlInSeconds":300`, false, 0}} {
+		a := &API{Protocol: ProtocolWebSocket}
+		a.Authorizers = map[string]json.RawMessage{"conn": scheme(tc.ttl)}
+		errs := a.validateAuth()
+		if tc.ok != (len(errs) == 0) {
+			t.Errorf("WebSocket authorizer with %q: %v, want ok=%v", tc.ttl, errs, tc.ok)
+		}
+		au, err := ParseAuthorizer(ProtocolWebSocket, "conn", scheme(tc.ttl))
+		if err != nil || au.TTL != tc.wantTTL {
+			t.Errorf("WebSocket authorizer with %q parsed: %+v %v, want TTL %d", tc.ttl, au, err, tc.wantTTL)
+		}
+	}
+	au, err := ParseAuthorizer(ProtocolHTTP, "h", json.RawMessage(`{"type":"apiKey","name":"Authorization","in":"header","x-amazon-apigateway-authtype":"custom",
+		"x-amazon-apigateway-authorizer":{"type":"request","authorizerUri":"function:authz","identitySource":"$request.header.Authorization","authorizerPayloadFormatVersion":"2.0"}}`))
+	if err != nil || au.TTL != DefaultAuthorizerTTL {
+		t.Errorf("HTTP API authorizer: %+v %v, want TTL %d", au, err, DefaultAuthorizerTTL)
 	}
 }

@@ -342,40 +342,45 @@ func TestHTTPAndWebSocketAuthorizersEndToEnd(t *testing.T) {
 			t.Fatalf("$connect with %q: %v %v", q, err, resp)
 		}
 	}
-	conn, resp, err := websocket.DefaultDialer.Dial(ws+"?token=good", nil)
-	if resp != nil {
-		resp.Body.Close()
-	}
-	if err != nil {
-		t.Fatalf("$connect with a good token: %v", err)
-	}
-	defer conn.Close()
-	if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"action":"hello"}`)); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	_, msg, err := conn.ReadMessage()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wev struct {
-		RequestContext struct {
-			EventType    string         `json:"eventType"`
-			ConnectionID string         `json:"connectionId"`
-			DomainName   string         `json:"domainName"`
-			Authorizer   map[string]any `json:"authorizer"`
-		} `json:"requestContext"`
-	}
-	if err := json.Unmarshal(msg, &wev); err != nil || wev.RequestContext.EventType != "MESSAGE" ||
-		wev.RequestContext.Authorizer["user"] != "dave" || wev.RequestContext.Authorizer["principalId"] != "dave" {
-		t.Fatalf("message event's authorizer: %s %v", msg, err)
-	}
-	// The authorizer's event had the connection's requestContext, as API
-	// Gateway's WebSocket authorizers get it: the same connection id.
-	az := wev.RequestContext.Authorizer
-	if az["connectionId"] != wev.RequestContext.ConnectionID || wev.RequestContext.ConnectionID == "" ||
-		az["routeKey"] != "$connect" || az["eventType"] != "CONNECT" || az["domainName"] != wev.RequestContext.DomainName ||
-		az["level"] != "3" || az["vip"] != "true" { // numbers and booleans as strings
-		t.Fatalf("the $connect authorizer's event lacked the connection's requestContext: authorizer context %v, message event %+v", az, wev.RequestContext)
+	// Twice with the same token: API Gateway runs a WebSocket authorizer on every
+	// $connect (no result cache), so the second connection's authorizer event
+	// names the second connection.
+	for range 2 {
+		conn, resp, err := websocket.DefaultDialer.Dial(ws+"?token=good", nil)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if err != nil {
+			t.Fatalf("$connect with a good token: %v", err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		if err := conn.WriteMessage(websocket.TextMessage, []byte(`{"action":"hello"}`)); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wev struct {
+			RequestContext struct {
+				EventType    string         `json:"eventType"`
+				ConnectionID string         `json:"connectionId"`
+				DomainName   string         `json:"domainName"`
+				Authorizer   map[string]any `json:"authorizer"`
+			} `json:"requestContext"`
+		}
+		if err := json.Unmarshal(msg, &wev); err != nil || wev.RequestContext.EventType != "MESSAGE" ||
+			wev.RequestContext.Authorizer["user"] != "dave" || wev.RequestContext.Authorizer["principalId"] != "dave" {
+			t.Fatalf("message event's authorizer: %s %v", msg, err)
+		}
+		// The authorizer's event had the connection's requestContext, as API
+		// Gateway's WebSocket authorizers get it: the same connection id.
+		az := wev.RequestContext.Authorizer
+		if az["connectionId"] != wev.RequestContext.ConnectionID || wev.RequestContext.ConnectionID == "" ||
+			az["routeKey"] != "$connect" || az["eventType"] != "CONNECT" || az["domainName"] != wev.RequestContext.DomainName ||
+			az["level"] != "3" || az["vip"] != "true" { // numbers and booleans as strings
+			t.Fatalf("the $connect authorizer's event lacked the connection's requestContext: authorizer context %v, message event %+v", az, wev.RequestContext)
+		}
 	}
 }
