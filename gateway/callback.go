@@ -85,9 +85,9 @@ func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
 	apiID, stage, id := "", "", ""
 	switch {
-	case len(parts) == 3 && parts[1] == connectionsSegment:
+	case len(parts) == 3 && isConnectionsSegment(parts[1]):
 		stage, id = unescape(parts[0]), unescape(parts[2])
-	case len(parts) == 4 && parts[2] == connectionsSegment:
+	case len(parts) == 4 && isConnectionsSegment(parts[2]):
 		apiID, stage, id = parts[0], unescape(parts[1]), unescape(parts[3])
 	}
 	if stage == "" || id == "" {

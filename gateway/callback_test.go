@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,21 @@ func TestCallbackEndpointIsSandboxFacing(t *testing.T) {
 	}
 	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	if _, b, err := c.ReadMessage(); err != nil || string(b) != "hi" {
+		t.Fatalf("client got %q %v", b, err)
+	}
+	// The command URL-encoded, as AWS's documentation writes it.
+	req, _ = http.NewRequest(http.MethodPost, "http://"+domain+"/dev/%40connections/"+url.PathEscape(conn), strings.NewReader("encoded"))
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %%40connections at domainName: %d", resp.StatusCode)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, b, err := c.ReadMessage(); err != nil || string(b) != "encoded" {
 		t.Fatalf("client got %q %v", b, err)
 	}
 	// Only @connections is served there.

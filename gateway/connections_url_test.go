@@ -126,6 +126,11 @@ func TestConnectionsURLsAreWebSocketAPIsOnly(t *testing.T) {
 		{"host-based in upper case", base + "/prod/@connections/" + connID, strings.ToUpper(ws) + ".EXECUTE-API.LOCALHOST"},
 		{"the gateway's own address (an event's domainName)", base + "/prod/@connections/" + connID, ""},
 		{"custom domain, base path", "https://chat.example.test/room/@connections/" + connID, ""},
+		// URL-encoded, as AWS's documentation writes the command.
+		{"path-based, encoded", base + "/" + ws + "/prod/%40connections/" + connID, ""},
+		{"host-based, encoded", base + "/prod/%40connections/" + connID, ws + ".execute-api.localhost"},
+		{"the gateway's own address, encoded", base + "/prod/%40connections/" + connID, ""},
+		{"custom domain, base path, encoded", "https://chat.example.test/room/%40connections/" + connID, ""},
 	} {
 		if st, body := do(tc.url, tc.host, tc.name); st != http.StatusOK {
 			t.Errorf("%s: %s: %d %s", tc.name, tc.url, st, body)

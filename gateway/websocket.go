@@ -56,6 +56,12 @@ func (g *Gateway) EnableWebSockets(m *connections.Manager) {
 // connectionsSegment is the path segment of the @connections API.
 const connectionsSegment = "@connections"
 
+// isConnectionsSegment reports whether an escaped path segment is @connections,
+// as sent or URL-encoded (%40connections, as AWS's documentation writes it).
+func isConnectionsSegment(seg string) bool {
+	return seg == connectionsSegment || unescape(seg) == connectionsSegment
+}
+
 // serveConnectionsShortcut serves the @connections API at
 // http://{domainName}/{stage}/@connections/{id}, the URL functions build from an
 // event's domainName and stage when domainName is the gateway's own address
@@ -74,7 +80,7 @@ func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Reques
 		return false
 	}
 	seg, id, ok := strings.Cut(rest, "/")
-	if !ok || seg != connectionsSegment || id == "" || strings.IndexByte(id, '/') >= 0 {
+	if !ok || !isConnectionsSegment(seg) || id == "" || strings.IndexByte(id, '/') >= 0 {
 		return false
 	}
 	if _, named := g.hostAPIID(hostOnly(r.Host)); named {
@@ -91,7 +97,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request, rc *req
 	if g.ws == nil {
 		return fmt.Errorf("api %s is a WEBSOCKET api and WebSockets are not enabled: %w", rc.APIID, errRouteNotFound)
 	}
-	if id, ok := strings.CutPrefix(rc.Path, "/"+connectionsSegment+"/"); ok && id != "" && !strings.Contains(id, "/") {
+	if seg, id, ok := strings.Cut(strings.TrimPrefix(rc.Path, "/"), "/"); ok && isConnectionsSegment(seg) && id != "" && !strings.Contains(id, "/") {
 		g.ws.m.ServeManagement(w, r, rc.APIID, rc.Stage, unescape(id))
 		return nil
 	}
