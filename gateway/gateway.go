@@ -591,8 +591,15 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) erro
 	c := &q.c
 	escaped := r.URL.EscapedPath() // once: locate and the @connections shortcut both look at it
 	e, err := g.locate(r, escaped, c)
-	if err != nil && g.serveConnectionsShortcut(w, r, escaped, c, err) { // {stage}/@connections/{id} at no API's URL (websocket.go)
-		return nil
+	if err != nil {
+		// {stage}/@connections/{id} at no API's URL (websocket.go)
+		served, serr := g.serveConnectionsShortcut(w, r, escaped, c, err)
+		if served {
+			return nil
+		}
+		if serr != nil {
+			err = serr
+		}
 	}
 	// The API's own id header goes on its refusals too (a path with a dot
 	// segment above the stage, a stage it does not have), once the API is known.

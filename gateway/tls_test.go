@@ -1348,3 +1348,73 @@ func clientPair(t *testing.T, ca *edge.DevCA, cn string) tls.Certificate {
 	}
 	return pair
 }
+
+// TestDisableExecuteAPIEndpointWebSocketConnections: a WebSocket API that turned
+// its default endpoints off answers @connections only at its custom domain; the
+// gateway's own address (/{stage}/@connections/{id}, the connection id naming
+// the API) refuses it as the path-based URL does.
+func TestDisableExecuteAPIEndpointWebSocketConnections(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	cfg := connections.DefaultConfig()
+	cfg.AdminToken = "tok"
+	m := connections.New(cfg, nil)
+	e.gw.EnableWebSockets(m)
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	e.inv.handle = func(invoker.Request) (*invoker.Result, error) {
+		return &invoker.Result{Payload: []byte(`{"statusCode":200}`), ExecutedVersion: "1"}, nil
+	}
+	a := &apis.API{Name: "ws", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{RouteSelectionExpression: "$request.body.action",
+		Routes: []apis.Route{{RouteKey: "$default", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello:1"}}}}}
+	a.Extensions = map[string]json.RawMessage{edge.EndpointConfigurationExtension: json.RawMessage(`{"disableExecuteApiEndpoint": true}`)}
+	id := e.deploy(a, "prod")
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: "chat.example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: "chat.example.com", APIID: id, Stage: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	tlsAddr := e.srv.TLSAddr()
+	d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: e.pool},
+		NetDialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var nd net.Dialer
+			return nd.DialContext(ctx, network, tlsAddr)
+		}}
+	c, resp, err := d.Dial("wss://chat.example.com/", nil)
+	if err != nil {
+		t.Fatalf("wss dial at the custom domain: %v", err)
+	}
+	_ = resp.Body.Close()
+	defer c.Close()
+	conns := m.List(id, "prod")
+	if len(conns) != 1 {
+		t.Fatalf("connections: %+v", conns)
+	}
+	connID := conns[0].ConnectionID
+	post := func(client *http.Client, u string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader("x"))
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("x-amzn-ErrorType")
+	}
+	for _, u := range []string{
+		"http://" + e.srv.Addr() + "/prod/@connections/" + connID,
+		"http://" + e.srv.Addr() + "/" + id + "/prod/@connections/" + connID,
+	} {
+		if st, typ := post(http.DefaultClient, u); st != http.StatusForbidden || typ != "ForbiddenException" {
+			t.Errorf("%s: %d %s, want 403 ForbiddenException", u, st, typ)
+		}
+	}
+	if st, typ := post(e.client(false), "https://chat.example.com/@connections/"+connID); st != http.StatusOK {
+		t.Fatalf("@connections at the custom domain: %d %s", st, typ)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second)) // a guard against hanging, not a timing assertion
+	if _, b, err := c.ReadMessage(); err != nil || string(b) != "x" {
+		t.Fatalf("the client read %q, %v", b, err)
+	}
+}

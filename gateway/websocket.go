@@ -70,25 +70,35 @@ func isConnectionsSegment(seg string) bool {
 // It is tried only once locate found no API (err): a URL that names an API, by
 // its host, its path or a custom domain's mapping, reaches @connections only
 // as that API's, at its WEBSOCKET stage (serveWebSocket), and a REST or HTTP
-// API's routes answer their own paths. It reports whether it served r.
-func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Request, escaped string, rc *pipeline.Context, err error) bool {
+// API's routes answer their own paths. It reports whether it served r, or the
+// error to answer instead: the connection's API turned its default endpoints
+// off (disableExecuteApiEndpoint), as the URLs that name the API refuse.
+func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Request, escaped string, rc *pipeline.Context, err error) (bool, error) {
 	if g.ws == nil || !errors.Is(err, errAPINotFound) || rc.CustomDomain {
-		return false
+		return false, nil
 	}
 	stage, rest, ok := strings.Cut(strings.TrimPrefix(escaped, "/"), "/")
 	if !ok || stage == "" {
-		return false
+		return false, nil
 	}
 	seg, id, ok := strings.Cut(rest, "/")
 	if !ok || !isConnectionsSegment(seg) || id == "" || strings.IndexByte(id, '/') >= 0 {
-		return false
+		return false, nil
 	}
 	if _, named := g.hostAPIID(hostOnly(r.Host)); named {
-		return false // {apiId}.{domain} of an API that does not exist
+		return false, nil // {apiId}.{domain} of an API that does not exist
 	}
 	rc.APIID, rc.Stage = "", unescape(stage)
+	if info, err := g.ws.m.Get("", rc.Stage, unescape(id)); err == nil {
+		if e, err := g.loadStage(r.Context(), info.APIID, info.Stage); err == nil {
+			if err := checkDefaultEndpoint(e); err != nil {
+				rc.APIID, rc.Protocol = info.APIID, apis.ProtocolWebSocket
+				return false, err
+			}
+		}
+	}
 	g.ws.m.ServeManagement(w, r, "", rc.Stage, unescape(id))
-	return true
+	return true, nil
 }
 
 // serveWebSocket serves a request at a WEBSOCKET stage: the @connections API, or
