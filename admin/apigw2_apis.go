@@ -259,6 +259,9 @@ func (in *v2APIInput) apply(a *apis.API) error {
 	if v := in.RouteSelectionExpression; v != nil {
 		switch {
 		case a.Protocol == apis.ProtocolWebSocket:
+			if strings.TrimSpace(*v) == "" {
+				return v2BadRequest("A WEBSOCKET API's routeSelectionExpression must not be empty: give one such as $request.body.action")
+			}
 			a.RouteSelectionExpression = *v
 		case *v != httpRouteSelection && *v != "":
 			return v2BadRequest("An HTTP API's routeSelectionExpression is %s", httpRouteSelection)

@@ -613,6 +613,10 @@ func TestV2Errors(t *testing.T) {
 	_, err = e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("w"), ProtocolType: v2types.ProtocolTypeWebsocket,
 		RouteSelectionExpression: aws.String("$request.header.x")})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "routeSelectionExpression")
+	// An empty one is refused too, not replaced with the default.
+	_, err = e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("w"), ProtocolType: v2types.ProtocolTypeWebsocket,
+		RouteSelectionExpression: aws.String("")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "routeSelectionExpression must not be empty")
 	// CORS wildcards other than *, https://* and http://* are refused, not
 	// stored to match no origin.
 	for _, o := range []string{"https://*.example.com", "https://ex*mple.com/"} {
