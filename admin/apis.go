@@ -398,6 +398,7 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request) error 
 	}
 	dep, st, err := s.gw.APIs.Deploy(r.Context(), r.PathValue("api"), apis.DeployInput{
 		Description: in.Description, StageName: in.StageName, StageDescription: in.StageDescription, Variables: in.Variables,
+		MergeVariables: true, // into an existing stage's, as create-deployment does
 	})
 	if err != nil {
 		return err

@@ -86,8 +86,13 @@ func TestAdminAPILifecycle(t *testing.T) {
 	if c := call(t, srv, "PATCH", "/portico/v1/apis/"+id+"/stages/dev/variables", `{"set":{"bad-name":"x"}}`, nil); c != 400 {
 		t.Fatalf("bad variable: %d", c)
 	}
+	// A deployment to an existing stage merges the variables it names into the
+	// stage's, as API Gateway's create-deployment does.
 	var dep2 deployResponse
-	call(t, srv, "POST", "/portico/v1/apis/"+id+"/deployments", `{"stageName":"dev"}`, &dep2)
+	call(t, srv, "POST", "/portico/v1/apis/"+id+"/deployments", `{"stageName":"dev","variables":{"color":"green"}}`, &dep2)
+	if dep2.Stage == nil || dep2.Stage.Variables["alias"] != "beta" || dep2.Stage.Variables["color"] != "green" {
+		t.Fatalf("deploy to an existing stage with variables: %+v", dep2.Stage)
+	}
 	var hist listResponse[apis.HistoryEntry]
 	if call(t, srv, "GET", "/portico/v1/apis/"+id+"/stages/dev/history", "", &hist); len(hist.Items) != 2 {
 		t.Fatalf("history: %+v", hist)

@@ -293,7 +293,7 @@ func apiDeploy(g *globalFlags) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&stage, "stage", "", "stage to point at the new deployment (created if missing)")
 	cmd.Flags().StringVar(&description, "description", "", "deployment description")
-	cmd.Flags().StringArrayVar(&vars, "var", nil, "stage variable K=V for a new stage (repeatable)")
+	cmd.Flags().StringArrayVar(&vars, "var", nil, "stage variable K=V, set on the stage (new or existing; other variables are kept) (repeatable)")
 	cmd.Flags().Float64Var(&canary, "canary", 0, "deploy into the (existing, REST) stage's canary with this share of its traffic, 0 to 100")
 	cmd.Flags().StringArrayVar(&canaryVars, "canary-var", nil, "stage variable override K=V for the canary's requests (repeatable)")
 	return cmd
