@@ -73,6 +73,9 @@ type Conn struct {
 	userAgent  string
 	authorizer any
 	verify     func() bool // Endpoint.Verify
+	// routes are the routes the connection was last served by: when its stage
+	// is deleted under it, its $disconnect still runs on them.
+	routes atomic.Pointer[Routes]
 
 	connectedAt time.Time
 	deadline    time.Time // connectedAt + MaxLifetime
@@ -160,6 +163,7 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	}
 	c.lastInbound.Store(now.UnixNano())
 	c.lastActive.Store(now.UnixNano())
+	c.routes.Store(routes)
 
 	var respHeader http.Header
 	if routes.Has(RouteConnect) {
@@ -930,6 +934,9 @@ func (c *Conn) dispatch(ctx context.Context, data []byte, requestID string, at t
 		c.errorFrame("Internal server error", requestID)
 		return
 	}
+	if c.routes.Load() != routes {
+		c.routes.Store(routes)
+	}
 	key := SelectRoute(routes.Selector, data, routes.Has)
 	if key == "" {
 		c.errorFrame("Forbidden", requestID)
@@ -974,6 +981,12 @@ func (c *Conn) runDisconnect(ctx context.Context, code int, reason string) {
 	ctx, cancel := context.WithTimeout(ctx, c.m.cfg.DisconnectTimeout)
 	defer cancel()
 	routes, err := c.d.Routes(ctx, c.apiID, c.stage)
+	if last := c.routes.Load(); errors.Is(err, errdefs.ErrNotFound) && last != nil {
+		// The stage (or its API) was deleted: the connection was closed for
+		// it, and its $disconnect runs on the routes that served it, as the
+		// Dispatcher runs a DISCONNECT of a deleted stage.
+		routes, err = last, nil
+	}
 	if err != nil || !routes.Has(RouteDisconnect) {
 		return
 	}

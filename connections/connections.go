@@ -241,7 +241,8 @@ type Dispatcher interface {
 	// error wrapping errdefs.ErrNotFound means the API or stage is gone.
 	Routes(ctx context.Context, apiID, stage string) (*Routes, error)
 	// Dispatch runs the integration of ev.RequestContext.RouteKey with the event.
-	// An error means the integration failed (a function error, a timeout, a bad
+	// A DISCONNECT of a connection whose stage was deleted runs on the
+	// deployment that served it. An error means the integration failed (a function error, a timeout, a bad
 	// result): the client then gets an "Internal server error" (a 500 refusal on
 	// $connect, an error frame for messages).
 	Dispatch(ctx context.Context, ev *events.APIGatewayWebsocketProxyRequest) (*Response, error)

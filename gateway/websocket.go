@@ -22,6 +22,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/wirenames"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/routeselect"
 	"github.com/portico-dev/portico/invoker"
@@ -63,41 +64,53 @@ func isConnectionsSegment(seg string) bool {
 }
 
 // serveConnectionsShortcut serves the @connections API at
-// http://{domainName}/{stage}/@connections/{id}, the URL functions build from an
-// event's domainName and stage when domainName is the gateway's own address
-// (callbackDomain without the sandbox-facing endpoint): no API is in the host
-// or the path, and the connection id names it (escaped is r's escaped path).
-// It is tried only once locate found no API (err): a URL that names an API, by
-// its host, its path or a custom domain's mapping, reaches @connections only
-// as that API's, at its WEBSOCKET stage (serveWebSocket), and a REST or HTTP
-// API's routes answer their own paths. It reports whether it served r, or the
-// error to answer instead: the connection's API turned its default endpoints
-// off (disableExecuteApiEndpoint), as the URLs that name the API refuse.
+// serveConnectionsShortcut serves @connections where locate found no stage to
+// serve it at (err):
+//
+//   - http://{domainName}/{stage}/@connections/{id}, the URL functions build from
+//     an event's domainName and stage when domainName is the gateway's own
+//     address (callbackDomain without the sandbox-facing endpoint): no API is in
+//     the host or the path, and the connection id names it. A URL that names an
+//     API, by its host, its path or a custom domain's mapping, reaches
+//     @connections only as that API's, at its WEBSOCKET stage (serveWebSocket),
+//     and a REST or HTTP API's routes answer their own paths.
+//   - a WebSocket API's stage that was deleted, or an API that was (path- or
+//     host-based): its connections were closed with it, and @connections
+//     answers for them as for any connection that is gone (410, once the
+//     request is signed), as docs/websockets.md promises.
+//
+// escaped is r's escaped path. It reports whether it served r, or the error to
+// answer instead: the connection's API turned its default endpoints off
+// (disableExecuteApiEndpoint), as the URLs that name the API refuse.
 func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Request, escaped string, rc *pipeline.Context, err error) (bool, error) {
-	if g.ws == nil || !errors.Is(err, errAPINotFound) || rc.CustomDomain {
+	if g.ws == nil || rc.CustomDomain {
 		return false, nil
 	}
-	stage, rest, ok := strings.Cut(strings.TrimPrefix(escaped, "/"), "/")
-	if !ok || stage == "" {
+	apiGone := errors.Is(err, errAPINotFound)
+	if !apiGone && !(errors.Is(err, errStageNotFound) && rc.Protocol == apis.ProtocolWebSocket) {
 		return false, nil
 	}
-	seg, id, ok := strings.Cut(rest, "/")
-	if !ok || !isConnectionsSegment(seg) || id == "" || strings.IndexByte(id, '/') >= 0 {
+	segs := strings.Split(strings.TrimPrefix(escaped, "/"), "/")
+	apiID, named := g.hostAPIID(hostOnly(r.Host))
+	if !named && len(segs) == 4 && apis.ValidAPIID(segs[0]) {
+		apiID, segs = segs[0], segs[1:]
+	}
+	if len(segs) != 3 || segs[0] == "" || !isConnectionsSegment(segs[1]) || segs[2] == "" {
 		return false, nil
 	}
-	if _, named := g.hostAPIID(hostOnly(r.Host)); named {
-		return false, nil // {apiId}.{domain} of an API that does not exist
-	}
-	rc.APIID, rc.Stage = "", unescape(stage)
-	if info, err := g.ws.m.Get("", rc.Stage, unescape(id)); err == nil {
-		if e, err := g.loadStage(r.Context(), info.APIID, info.Stage); err == nil {
-			if err := checkDefaultEndpoint(e); err != nil {
-				rc.APIID, rc.Protocol = info.APIID, apis.ProtocolWebSocket
-				return false, err
+	stage, id := unescape(segs[0]), unescape(segs[2])
+	rc.APIID, rc.Stage = apiID, stage
+	if apiID == "" {
+		if info, err := g.ws.m.Get("", stage, id); err == nil {
+			if e, err := g.loadStage(r.Context(), info.APIID, info.Stage); err == nil {
+				if err := checkDefaultEndpoint(e); err != nil {
+					rc.APIID, rc.Protocol = info.APIID, apis.ProtocolWebSocket
+					return false, err
+				}
 			}
 		}
 	}
-	g.ws.m.ServeManagement(w, r, "", rc.Stage, unescape(id))
+	g.ws.m.ServeManagement(w, r, apiID, stage, id)
 	return true, nil
 }
 
@@ -229,7 +242,14 @@ func (d wsDispatcher) DispatchReply(ctx context.Context, ev *events.APIGatewayWe
 	}
 	e, err := g.loadStage(ctx, ev.RequestContext.APIID, ev.RequestContext.Stage)
 	if err != nil {
-		return nil, err
+		// A stage deleted under its connections closes them (closeGoneStages);
+		// their $disconnect runs on the deployment the stage last served,
+		// which Routes compiled for their upgrade or a message.
+		v, ok := g.ws.routes.Load(ev.RequestContext.APIID + "/" + ev.RequestContext.Stage)
+		if !ok || ev.RequestContext.EventType != connections.EventDisconnect || !errors.Is(err, errdefs.ErrNotFound) {
+			return nil, err
+		}
+		e = v.(*wsRoutes).entry
 	}
 	var route *apis.Route
 	for i := range e.dep.API.Routes {
