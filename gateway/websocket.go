@@ -86,8 +86,8 @@ func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Reques
 	if g.ws == nil || rc.CustomDomain {
 		return false, nil
 	}
-	apiGone := errors.Is(err, errAPINotFound)
-	if !apiGone && !(errors.Is(err, errStageNotFound) && rc.Protocol == apis.ProtocolWebSocket) {
+	stageGone := errors.Is(err, errStageNotFound) && rc.Protocol == apis.ProtocolWebSocket
+	if !stageGone && !errors.Is(err, errAPINotFound) {
 		return false, nil
 	}
 	segs := strings.Split(strings.TrimPrefix(escaped, "/"), "/")
