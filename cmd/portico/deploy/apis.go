@@ -490,7 +490,7 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any, models map[string]b
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
-		op["x-portico-auth"] = map[string]any{"apiKeyRequired": r.apiKeyRequired, "authorizer": r.authorizer, "scopes": r.scopes, "invokeRole": r.invokeRole}
+		op["x-portico-auth"] = map[string]any{"apiKeyRequired": r.apiKeyRequired, "authorizer": r.authorizer, "scopes": r.scopes, "invokeRole": r.invokeRole, "where": r.where}
 		b.addRequestValidation(doc, op, r, models)
 		item[method] = op
 		if r.policy != nil {
@@ -943,8 +943,20 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any, defs authDefaults) 
 			if fromEvent {
 				// As SAM's add_auth_to_method: the event's authorizer (NONE
 				// included) and its ApiKeyRequired, as markers or requirements.
-				if authz, _ := marker["authorizer"].(string); authz != "" {
-					scopes, _ := marker["scopes"].([]any)
+				scopes, _ := marker["scopes"].([]any)
+				authz, _ := marker["authorizer"].(string)
+				if authz == "" && scopes != nil {
+					// SAM: an event's AuthorizationScopes without an
+					// Authorizer override the DefaultAuthorizer's; with no
+					// DefaultAuthorizer they are refused (InvalidEventException),
+					// not dropped to leave the method open.
+					if defs.authorizer == "" {
+						b.fail("%s: Auth.AuthorizationScopes is set but no authorizer is: name one in the event's Auth.Authorizer or set the API's Auth.DefaultAuthorizer", marker["where"])
+						continue
+					}
+					authz = defs.authorizer
+				}
+				if authz != "" {
 					sec = append(sec, map[string]any{authz: scopesOf(authz, scopes)})
 				}
 				if k, _ := marker["apiKeyRequired"].(*bool); k != nil {

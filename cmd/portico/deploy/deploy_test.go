@@ -1111,6 +1111,42 @@ func TestHTTPAuthorizerScopes(t *testing.T) {
 	}
 }
 
+// TestEventScopesWithoutAuthorizer: an event's AuthorizationScopes without
+// an Authorizer override the DefaultAuthorizer's scopes, as SAM documents (the
+// default authorizer was applied without them: a token with scope read got
+// through a route declaring write); with no DefaultAuthorizer they are
+// refused (the route was deployed open).
+func TestEventScopesWithoutAuthorizer(t *testing.T) {
+	text := strings.Replace(httpAuth, "        DefaultAuthorizer: Lam\n", "        DefaultAuthorizer: Jwt\n", 1)
+	text = strings.Replace(text, "            Path: /lambda\n            Method: GET\n",
+		"            Path: /lambda\n            Method: GET\n            Auth:\n              AuthorizationScopes: [write]\n", 1)
+	f := newFake()
+	if _, err := deployText(t, f, fixture(t), "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	paths := f.apis[f.stacks["s"].Resources["Http"].PhysicalID].def.Document["paths"].(map[string]any)
+	got := paths["/lambda"].(map[string]any)["get"].(map[string]any)["security"]
+	if want := []any{map[string]any{"Jwt": []any{"write"}}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("/lambda security = %v, want %v", got, want)
+	}
+
+	for name, text := range map[string]string{
+		"http": strings.Replace(text, "        DefaultAuthorizer: Jwt\n", "", 1),
+		"rest": strings.Replace(twoFunctions, "            RestApiId: !Ref Api\n", "            RestApiId: !Ref Api\n            Auth:\n              AuthorizationScopes: [write]\n", 1),
+	} {
+		t.Run("no default authorizer "+name, func(t *testing.T) {
+			f := newFake()
+			_, err := deployText(t, f, fixture(t), "s", text, nil)
+			if want := "Auth.AuthorizationScopes is set but no authorizer is"; err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("err = %v, want it to contain %q", err, want)
+			}
+			if len(f.calls) != 0 {
+				t.Fatalf("calls %v, want none", f.calls)
+			}
+		})
+	}
+}
+
 // TestIntrinsicsAsCloudFormationResolvesThem: conditions written with the
 // short !Condition resolve the same on every deploy (goformation dropped the
 // tag, and they resolved or failed by map order); !Select over !Split picks
