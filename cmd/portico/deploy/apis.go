@@ -49,7 +49,10 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 			a.Stage = *h.StageName
 		}
 		a.Variables = h.StageVariables
-		auth, _ = props["Auth"].(map[string]any)
+		var ok bool
+		if auth, ok = b.mapping(id+" ("+typ+")", props, "Auth", "DefaultAuthorizer, Authorizers, ..."); !ok {
+			return
+		}
 		doc = b.definition(id, props)
 		if c, ok := props["CorsConfiguration"]; ok && doc != nil {
 			b.httpCORS(id, c, doc)
@@ -66,7 +69,10 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 			return
 		}
 		a.Stage, a.Variables = s.StageName, s.Variables
-		auth, _ = props["Auth"].(map[string]any)
+		var ok bool
+		if auth, ok = b.mapping(id+" ("+typ+")", props, "Auth", "DefaultAuthorizer, Authorizers, ..."); !ok {
+			return
+		}
 		doc = b.definition(id, props)
 		if doc != nil && s.Description != nil {
 			info, _ := doc["info"].(map[string]any)
@@ -208,7 +214,10 @@ func (b *builder) gatewayResponses(id string, v any, doc map[string]any) {
 				}
 				gr["responseTemplates"] = t
 			case "ResponseParameters":
-				params, _ := r[k].(map[string]any)
+				params, ok := r[k].(map[string]any)
+				if !ok {
+					b.fail("%s.ResponseParameters must be a mapping of Headers, Paths and QueryStrings, not %s", where, shape(r[k]))
+				}
 				prefixed := map[string]any{}
 				for _, loc := range slices.Sorted(maps.Keys(params)) {
 					prefix, known := map[string]string{"Headers": "header.", "Paths": "path.", "QueryStrings": "querystring."}[loc]
@@ -693,9 +702,12 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) authD
 				schemes[apis.AuthorizerIAM] = iamScheme()
 			}
 		case "Authorizers":
-			m, _ := v.(map[string]any)
+			m, ok := v.(map[string]any)
+			if !ok {
+				b.fail("%s.Authorizers must map authorizer names to their settings, not %s", where, shape(v))
+			}
 			for _, name := range slices.Sorted(maps.Keys(m)) {
-				cfg, _ := m[name].(map[string]any)
+				cfg, _ := m[name].(map[string]any) // authorizer refuses nil
 				defs.authorizers[name] = true
 				if sc, ok := cfg["AuthorizationScopes"]; ok {
 					list, isList := sc.([]any)
@@ -810,9 +822,16 @@ func (b *builder) authorizer(a *API, where string, cfg map[string]any) map[strin
 		return nil
 	}
 	ident, _ := cfg["Identity"].(map[string]any)
+	if v, set := cfg["Identity"]; set && ident == nil {
+		b.fail("%s.Identity must be a mapping, not %s", where, shape(v))
+		return nil
+	}
 	var sources []string
 	add := func(prefix string, key string) {
-		list, _ := ident[key].([]any)
+		list, ok := ident[key].([]any)
+		if v, set := ident[key]; set && !ok {
+			b.fail("%s.Identity.%s must be a list, not %s", where, key, shape(v))
+		}
 		for _, h := range list {
 			sources = append(sources, prefix+fmt.Sprint(h))
 		}

@@ -265,6 +265,23 @@ func (b *builder) warn(format string, args ...any) {
 	b.d.Warnings = append(b.d.Warnings, fmt.Sprintf(format, args...))
 }
 
+// mapping returns property k of props as a mapping (nil, true when it is not
+// set). A value of another shape fails the build, naming where, the property
+// and what it takes, as SAM refuses it: ignored, an Auth or Events written as
+// a list would deploy open or without routes.
+func (b *builder) mapping(where string, props map[string]any, k, takes string) (map[string]any, bool) {
+	v, set := props[k]
+	if !set {
+		return nil, true
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		b.fail("%s: property %s must be a mapping (%s), not %s", where, k, takes, shape(v))
+		return nil, false
+	}
+	return m, true
+}
+
 // Build reads the template's resources into what Portico should hold, and
 // checks everything it can without the server: code paths and packages,
 // property values, and each API document through the gateway's importer.
@@ -871,18 +888,33 @@ func functionURI(fn *Function) string {
 
 func (b *builder) events(id string, props map[string]any) {
 	fn := b.d.Functions[id]
-	evs, _ := props["Events"].(map[string]any)
-	if fn == nil {
+	evs, ok := b.mapping(id+" ("+TypeFunction+")", props, "Events", "event names to {Type, Properties}")
+	if fn == nil || !ok {
 		return
 	}
 	for _, name := range slices.Sorted(maps.Keys(evs)) {
-		ev, _ := evs[name].(map[string]any)
+		ev, ok := evs[name].(map[string]any)
+		if !ok {
+			b.fail("%s (%s): Events.%s must be a mapping with Type and Properties, not %s", id, TypeFunction, name, shape(evs[name]))
+			continue
+		}
 		typ, _ := ev["Type"].(string)
-		p, _ := ev["Properties"].(map[string]any)
+		where := fmt.Sprintf("%s event %s (%s)", id, name, typ)
+		if typ == "" {
+			b.fail("%s (%s): Events.%s needs Type (Api, HttpApi, ...), not %s", id, TypeFunction, name, shape(ev["Type"]))
+			continue
+		}
+		p, ok := b.mapping(where, ev, "Properties", "the event's settings")
+		if !ok {
+			continue
+		}
 		if p == nil {
 			p = map[string]any{}
 		}
-		where := fmt.Sprintf("%s event %s (%s)", id, name, typ)
+		auth, ok := b.mapping(where, p, "Auth", "ApiKeyRequired, Authorizer, AuthorizationScopes, ...")
+		if !ok {
+			continue
+		}
 		switch typ {
 		case "Api":
 			var e serverless.Function_ApiEvent
@@ -901,10 +933,8 @@ func (b *builder) events(id string, props map[string]any) {
 				}
 			}
 			r := eventRoute{fn: id, method: strings.ToUpper(e.Method), path: e.Path, uri: functionURI(fn), where: where}
-			if a, _ := p["Auth"].(map[string]any); a != nil {
-				if !b.eventAuth(where, a, &r) {
-					continue
-				}
+			if auth != nil && !b.eventAuth(where, auth, &r) {
+				continue
 			}
 			if !b.requestValidation(where, p, &r.validation) {
 				continue
@@ -934,10 +964,8 @@ func (b *builder) events(id string, props map[string]any) {
 			if e.TimeoutInMillis != nil {
 				r.timeoutMillis = *e.TimeoutInMillis
 			}
-			if a, _ := p["Auth"].(map[string]any); a != nil {
-				if !b.eventAuth(where, a, &r) {
-					continue
-				}
+			if auth != nil && !b.eventAuth(where, auth, &r) {
+				continue
 			}
 			b.eventRoutes[api] = append(b.eventRoutes[api], r)
 		case "WebSocket":

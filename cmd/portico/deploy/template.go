@@ -207,6 +207,9 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	if err := json.Unmarshal(unresolved, &top); err != nil || top == nil {
 		return nil, fmt.Errorf("%s is not a template: its top level must be a mapping with Transform and Resources", path)
 	}
+	if err := checkSections(top); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	var raw rawTemplate
 	if err := json.Unmarshal(unresolved, &raw); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -805,6 +808,94 @@ func parameterConstraints(name, typ, v string, p map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// checkSections checks the shape of the template's sections before they are
+// decoded, so that a section written as a list or a string is refused with
+// where it is and what it takes (it was a Go decoder message, or dropped).
+func checkSections(top map[string]any) error {
+	mapOf := func(where string, v any, takes string) (map[string]any, error) {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s must be a mapping (%s), not %s", where, takes, shape(v))
+		}
+		return m, nil
+	}
+	sections := map[string]string{
+		"Parameters": "parameter names to {Type, Default, ...}", "Globals": "Function, Api, HttpApi to their properties",
+		"Resources": "logical ids to {Type, Properties}", "Outputs": "output names to {Value, ...}",
+		"Conditions": "condition names to conditions", "Mappings": "map names to mappings",
+	}
+	for _, sec := range slices.Sorted(maps.Keys(sections)) {
+		v, set := top[sec]
+		if !set || (v == nil && sec != "Resources") {
+			continue
+		}
+		m, err := mapOf(sec, v, sections[sec])
+		if err != nil {
+			return err
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			switch sec {
+			case "Parameters", "Outputs", "Resources":
+				e, err := mapOf(sec+"."+k, m[k], map[string]string{"Parameters": "Type, Default, ...", "Outputs": "Value, ...", "Resources": "Type, Properties, ..."}[sec])
+				if err != nil {
+					return err
+				}
+				if sec != "Resources" {
+					continue
+				}
+				if t, ok := e["Type"]; ok {
+					if _, isString := t.(string); !isString {
+						return fmt.Errorf("resource %s: Type must be a string, not %s", k, shape(t))
+					}
+				}
+				if p, ok := e["Properties"]; ok && p != nil {
+					if _, err := mapOf("resource "+k+": Properties", p, "property names to values"); err != nil {
+						return err
+					}
+				}
+				if d, ok := e["DeletionPolicy"]; ok {
+					if _, isString := d.(string); !isString {
+						return fmt.Errorf("resource %s: DeletionPolicy must be a string, not %s", k, shape(d))
+					}
+				}
+			case "Globals":
+				g, err := mapOf("Globals."+k, m[k], "property names to values")
+				if err != nil {
+					return err
+				}
+				if a, ok := g["Auth"]; ok && (k == "Api" || k == "HttpApi") {
+					if _, err := mapOf("Globals."+k+".Auth", a, "DefaultAuthorizer, Authorizers, ..."); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// shape names the shape of a template value, for errors.
+func shape(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		return "a mapping"
+	case []any:
+		return "a list"
+	case string:
+		if len(x) > 40 {
+			x = x[:40] + "..."
+		}
+		return fmt.Sprintf("the string %q", x)
+	case float64:
+		return fmt.Sprintf("the number %v", x)
+	case bool:
+		return fmt.Sprint(x)
+	}
+	return fmt.Sprintf("a %T", v)
 }
 
 // addImplicitAPIs adds SAM's implicit APIs to the resources when a function's
