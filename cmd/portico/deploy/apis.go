@@ -450,6 +450,7 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any, models map[string]b
 		paths = map[string]any{}
 		doc["paths"] = paths
 	}
+	added := map[string]string{} // "path method" -> the event adding it
 	for _, r := range b.eventRoutes[a.LogicalID] {
 		if r.http != (a.Protocol == apis.ProtocolHTTP) {
 			b.fail("%s: an %s event names %s, which is %s", r.fn, map[bool]string{true: "HttpApi", false: "Api"}[r.http], a.LogicalID, a.Protocol)
@@ -471,16 +472,6 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any, models map[string]b
 			item = map[string]any{}
 			paths[path] = item
 		}
-		if _, exists := item[method]; exists {
-			if r.validation.model != "" || len(r.validation.params) > 0 {
-				b.fail("%s: RequestModel and RequestParameters cannot be added to %s %s, which the API's definition defines: declare its request body, parameters and x-amazon-apigateway-request-validator there", r.where, strings.ToUpper(r.method), path)
-			}
-			if r.apiKeyRequired != nil || r.authorizer != "" || len(r.scopes) > 0 || r.invokeRole != "" {
-				// Dropping it would leave the method open.
-				b.fail("%s: Auth cannot be added to %s %s, which the API's definition defines: declare its security there (or the API's Auth.DefaultAuthorizer and Auth.ApiKeyRequired, which apply to it)", r.where, strings.ToUpper(r.method), path)
-			}
-			continue // the definition body defines it
-		}
 		integ := map[string]any{"type": "aws_proxy", "httpMethod": "POST", "uri": r.uri}
 		if r.http {
 			integ["payloadFormatVersion"] = r.payload
@@ -488,6 +479,36 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any, models map[string]b
 		if r.timeoutMillis > 0 {
 			integ["timeoutInMillis"] = r.timeoutMillis
 		}
+		if existing, exists := item[method]; exists {
+			// As SAM (InvalidEventException): one integration per method;
+			// keeping either would silently drop the other.
+			op, _ := existing.(map[string]any)
+			if _, has := op["x-amazon-apigateway-integration"]; has || op == nil {
+				by := "the API's DefinitionBody defines it"
+				if other, ok := added[path+" "+method]; ok {
+					by = other + " adds it too"
+				}
+				shown := strings.ToLower(r.method)
+				if shown == "" {
+					shown = "any"
+				}
+				b.fail("%s: API method %q defined multiple times for path %q (%s): keep one of them", r.where, shown, path, by)
+				continue
+			}
+			if r.validation.model != "" || len(r.validation.params) > 0 {
+				b.fail("%s: RequestModel and RequestParameters cannot be added to %s %s, which the API's definition defines: declare its request body, parameters and x-amazon-apigateway-request-validator there", r.where, strings.ToUpper(r.method), path)
+			}
+			if r.apiKeyRequired != nil || r.authorizer != "" || r.scopes != nil || r.invokeRole != "" || r.policy != nil {
+				// Dropping it would leave the method open.
+				b.fail("%s: Auth cannot be added to %s %s, which the API's definition defines: declare its security there (or the API's Auth.DefaultAuthorizer and Auth.ApiKeyRequired, which apply to it)", r.where, strings.ToUpper(r.method), path)
+			}
+			// As SAM: the definition's method without an integration
+			// takes the event's.
+			op["x-amazon-apigateway-integration"] = integ
+			added[path+" "+method] = r.where
+			continue
+		}
+		added[path+" "+method] = r.where
 		op := map[string]any{"x-amazon-apigateway-integration": integ, "responses": map[string]any{}}
 		var params []any
 		for _, seg := range strings.Split(path, "/") {

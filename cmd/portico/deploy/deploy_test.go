@@ -980,7 +980,7 @@ func TestRequestValidation(t *testing.T) {
 		{"bad parameter setting", "Caching: true", "Cached: true", "RequestParameters method.request.querystring.q: Cached is refused"},
 		{"not a schema", "name: {type: string}", "name: {type: 5}", "the API definition is refused: document does not load"},
 		{"not a draft 4 schema", "name: {type: string}", "name: {type: string, pattern: \"(\"}", "model \"pet\""},
-		{"definition body defines the method", "      Models:\n", "      DefinitionBody:\n        openapi: 3.0.1\n        info: {title: t, version: \"1\"}\n        paths:\n          /pets:\n            post:\n              x-amazon-apigateway-integration: {type: mock}\n      Models:\n",
+		{"definition body defines the method", "      Models:\n", "      DefinitionBody:\n        openapi: 3.0.1\n        info: {title: t, version: \"1\"}\n        paths:\n          /pets:\n            post:\n              responses: {}\n      Models:\n",
 			"RequestModel and RequestParameters cannot be added to POST /pets, which the API's definition defines"},
 	}
 	for _, tc := range cases {
@@ -1028,6 +1028,7 @@ func TestAuthDefaultsApplyToDefinitionBody(t *testing.T) {
 	}
 	text := strings.Replace(readTestdata(t, "body-auth.yaml"), "            Path: /x\n            Method: get\n",
 		"            Path: /body\n            Method: get\n            Auth:\n              ApiKeyRequired: false\n", 1)
+	text = strings.Replace(text, "          /body:\n            get:\n              x-amazon-apigateway-integration:\n", "          /body:\n            get:\n              responses: {}\n              x-unused:\n", 1)
 	if _, err := deployText(t, newFake(), fixture(t), "s2", text, nil); err == nil || !strings.Contains(err.Error(), "Auth cannot be added to GET /body") {
 		t.Fatalf("an event's Auth on a method the body defines: %v", err)
 	}
@@ -1118,6 +1119,43 @@ func TestHTTPAuthorizerScopes(t *testing.T) {
 	}
 	if got := sec("/open"); got != nil {
 		t.Errorf("/open (Authorizer: NONE) security = %v, want none", got)
+	}
+}
+
+// TestDuplicateEventRoutes: two events on one method of an API, or an event
+// on a method the DefinitionBody integrates, are refused as SAM refuses them
+// (one was dropped); a DefinitionBody method without an integration takes
+// the event's, as SAM gives it.
+func TestDuplicateEventRoutes(t *testing.T) {
+	sameAsHello := "      Events:\n        Get:\n          Type: Api\n          Properties:\n            Path: /hello\n            Method: GET\n            RestApiId: !Ref Api\n"
+	cases := []struct{ name, text, want string }{
+		{"two api events", strings.Replace(twoFunctions, "      Events:\n        Any:\n          Type: HttpApi\n", sameAsHello, 1),
+			`Other event Get (Api): API method "get" defined multiple times for path "/hello" (Hello event Get (Api) adds it too)`},
+		{"two http api events", strings.Replace(twoFunctions, "        Get:\n          Type: Api\n", "        Any:\n          Type: HttpApi\n        Get:\n          Type: Api\n", 1),
+			`Other event Any (HttpApi): API method "any" defined multiple times for path "$default" (Hello event Any (HttpApi) adds it too)`},
+		{"event on a body method", strings.Replace(readTestdata(t, "body-auth.yaml"), "            Path: /x\n", "            Path: /body\n", 1),
+			`F event Get (Api): API method "get" defined multiple times for path "/body" (the API's DefinitionBody defines it)`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			if _, err := deployText(t, f, fixture(t), "s", tc.text, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			if len(f.calls) != 0 {
+				t.Fatalf("calls %v, want none", f.calls)
+			}
+		})
+	}
+	text := strings.Replace(readTestdata(t, "body-auth.yaml"), "            Path: /x\n", "            Path: /body\n", 1)
+	text = strings.Replace(text, "          /body:\n            get:\n              x-amazon-apigateway-integration:\n", "          /body:\n            get:\n              responses: {}\n              x-unused:\n", 1)
+	f := newFake()
+	if _, err := deployText(t, f, fixture(t), "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	op := f.apis[f.stacks["s"].Resources["Api"].PhysicalID].def.Document["paths"].(map[string]any)["/body"].(map[string]any)["get"].(map[string]any)
+	if integ, _ := op["x-amazon-apigateway-integration"].(map[string]any); integ["uri"] != "function:s-F" {
+		t.Errorf("GET /body integration = %v, want the event's function", op["x-amazon-apigateway-integration"])
 	}
 }
 
