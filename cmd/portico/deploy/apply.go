@@ -38,6 +38,9 @@ type Target interface {
 	SetReserved(ctx context.Context, name string, n *int) error
 	// SetProvisioned sets (n > 0) or removes the alias's provisioned concurrency.
 	SetProvisioned(ctx context.Context, name, alias string, n int) error
+	// DeleteAlias deletes the alias with its provisioned concurrency; an
+	// alias that is not there is no error.
+	DeleteAlias(ctx context.Context, name, alias string) error
 	DeleteFunction(ctx context.Context, name string) error
 
 	// CreateAPI creates the API (not deployed) and returns its id.
@@ -382,6 +385,21 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 	// Phase 3: remove what the template no longer has.
 	a.phase = "Removing:"
 	for _, c := range p.Changes {
+		// What a change replaced, as CloudFormation deletes a replaced
+		// resource once its replacement serves: the function under its old
+		// FunctionName, the alias under its old AutoPublishAlias.
+		if c.replacedFunction != "" {
+			a.progress("deleting function %s (%s), replaced by %s", c.replacedFunction, c.LogicalID, c.fn.Name)
+			if err := a.t.DeleteFunction(ctx, c.replacedFunction); err != nil && !isNotFound(err) {
+				return fmt.Errorf("deleting function %s (%s), replaced by %s: %w", c.replacedFunction, c.LogicalID, c.fn.Name, err)
+			}
+		}
+		if c.replacedAlias != "" {
+			a.progress("deleting alias %s:%s (%s) and its provisioned concurrency", c.fn.Name, c.replacedAlias, c.LogicalID)
+			if err := a.t.DeleteAlias(ctx, c.fn.Name, c.replacedAlias); err != nil {
+				return fmt.Errorf("deleting alias %s:%s (%s): %w", c.fn.Name, c.replacedAlias, c.LogicalID, err)
+			}
+		}
 		if c.Action != Delete {
 			continue
 		}

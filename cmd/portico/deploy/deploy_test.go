@@ -211,6 +211,60 @@ func TestRemovedResourceIsDeleted(t *testing.T) {
 	}
 }
 
+// TestReplacedFunctionAndAliasAreDeleted: a changed FunctionName replaces the
+// function and a changed AutoPublishAlias the alias, as CloudFormation
+// replaces them: the old ones are deleted once the new ones serve (they were
+// left on the server, and reverting the name then failed: "already exists and
+// is not part of stack").
+func TestReplacedFunctionAndAliasAreDeleted(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatal(err)
+	}
+	renamed := strings.Replace(twoFunctions, "      CodeUri: hello\n", "      CodeUri: hello\n      FunctionName: renamed\n", 1)
+	p, err := deployText(t, f, dir, "s", renamed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	p.Print(&out)
+	if !strings.Contains(out.String(), "delete function s-Hello (replaced: its FunctionName changed)") {
+		t.Errorf("the plan does not list the deletion:\n%s", out.String())
+	}
+	if _, ok := f.fns["s-Hello"]; ok {
+		t.Error("function s-Hello is still there after the rename")
+	}
+	if _, ok := f.fns["renamed"]; !ok || f.stacks["s"].Resources["Hello"].PhysicalID != "renamed" {
+		t.Errorf("function renamed: %v, record %+v", ok, f.stacks["s"].Resources["Hello"])
+	}
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatalf("reverting the name: %v", err)
+	}
+	if _, ok := f.fns["renamed"]; ok {
+		t.Error("function renamed is still there after the revert")
+	}
+
+	f.calls = nil
+	prod := strings.Replace(twoFunctions, "      CodeUri: hello\n      AutoPublishAlias: live\n", "      CodeUri: hello\n      AutoPublishAlias: prod\n      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 1\n", 1)
+	if _, err := deployText(t, f, dir, "s", prod, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.fns["s-Hello"].aliases; got["live"] != "" || got["prod"] == "" {
+		t.Errorf("aliases = %v, want prod only", got)
+	}
+	if !slices.Contains(f.calls, "DeleteAlias s-Hello:live") {
+		t.Errorf("calls %v lack DeleteAlias s-Hello:live", f.calls)
+	}
+	f.calls = nil
+	if _, err := deployText(t, f, dir, "s", strings.Replace(twoFunctions, "      CodeUri: hello\n      AutoPublishAlias: live\n", "      CodeUri: hello\n", 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(f.calls, "DeleteAlias s-Hello:prod") {
+		t.Errorf("dropping AutoPublishAlias: calls %v lack DeleteAlias s-Hello:prod", f.calls)
+	}
+}
+
 func TestFailureMidwayRollsBack(t *testing.T) {
 	dir := fixture(t)
 	f := newFake()

@@ -172,6 +172,16 @@ func (f *fakeTarget) SetProvisioned(_ context.Context, name, alias string, n int
 	return f.call("SetProvisioned", name, alias, n)
 }
 
+func (f *fakeTarget) DeleteAlias(_ context.Context, name, alias string) error {
+	if err := f.call("DeleteAlias", name+":"+alias); err != nil {
+		return err
+	}
+	if fn := f.fns[name]; fn != nil {
+		delete(fn.aliases, alias)
+	}
+	return nil
+}
+
 func (f *fakeTarget) DeleteFunction(_ context.Context, name string) error {
 	if err := f.call("DeleteFunction", name); err != nil {
 		return err

@@ -89,6 +89,10 @@ type Change struct {
 	// code, config: a function's code or configuration changed; definition,
 	// stage, plan: an API's definition, stage settings, usage plan changed.
 	publish, definition, stage, plan, reserved, provisioned bool
+	// replacedFunction is the function a renamed function replaces (its old
+	// FunctionName), replacedAlias the alias a changed or dropped
+	// AutoPublishAlias replaces: deleted once the new ones serve.
+	replacedFunction, replacedAlias string
 }
 
 // Plan is what a deploy will do. Apply it once; it is not safe for concurrent
@@ -120,6 +124,10 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		}
 	}
 	var errs []string
+	wanted := map[string]bool{}
+	for _, f := range d.Functions {
+		wanted[f.Name] = true
+	}
 	for _, id := range slices.Sorted(maps.Keys(d.Functions)) {
 		f := d.Functions[id]
 		old := rec.Resources[id]
@@ -140,6 +148,12 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			if f.Alias != "" {
 				c.Steps = append(c.Steps, "publish version 1 (or next) and point alias "+f.Alias+" at it")
 			}
+			if old != nil && old.PhysicalID != f.Name && obs.Functions[old.PhysicalID] && !wanted[old.PhysicalID] {
+				// FunctionName is a replacement property: the function under
+				// the old name goes once the new one serves.
+				c.replacedFunction = old.PhysicalID
+				c.Steps = append(c.Steps, "delete function "+old.PhysicalID+" (replaced: its FunctionName changed)")
+			}
 		default:
 			c.Action = Keep
 			if old.Fingerprint != f.Fingerprint() || old.Alias != f.Alias {
@@ -148,6 +162,13 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				if f.Alias != "" {
 					c.Steps = append(c.Steps, "publish a new version and point alias "+f.Alias+" at it")
 				}
+			}
+			if old.Alias != "" && old.Alias != f.Alias {
+				// As CloudFormation deletes the alias resource of a changed
+				// or dropped AutoPublishAlias (its provisioned concurrency
+				// with it).
+				c.Action, c.replacedAlias = Update, old.Alias
+				c.Steps = append(c.Steps, "delete alias "+old.Alias+" (AutoPublishAlias no longer names it)")
 			}
 			if !sameInt(old.Reserved, f.Reserved) {
 				c.Action, c.reserved = Update, true

@@ -212,6 +212,15 @@ func (h *HTTPTarget) SetProvisioned(ctx context.Context, name, alias string, n i
 	return err
 }
 
+// DeleteAlias implements Target.
+func (h *HTTPTarget) DeleteAlias(ctx context.Context, name, alias string) error {
+	_, err := h.C.Do(ctx, http.MethodDelete, client.FunctionPath(name, "/aliases/"+esc(alias)), nil, nil, nil)
+	if client.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
 // DeleteFunction implements Target.
 func (h *HTTPTarget) DeleteFunction(ctx context.Context, name string) error {
 	_, err := h.C.Do(ctx, http.MethodDelete, fnPath+esc(name), nil, nil, nil)
