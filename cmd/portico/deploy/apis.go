@@ -1124,6 +1124,13 @@ func (b *builder) usagePlan(a *API, where string, v any) {
 	if n, ok := m["UsagePlanName"].(string); ok && n != "" {
 		p.Name = n
 	}
+	for _, k := range []string{"Throttle", "Quota"} {
+		if v, set := m[k]; set {
+			if _, ok := v.(map[string]any); !ok {
+				b.fail("%s.%s must be a mapping, not %s", where, k, shape(v))
+			}
+		}
+	}
 	if t, ok := m["Throttle"].(map[string]any); ok {
 		p.Throttle = map[string]any{"burstLimit": t["BurstLimit"], "rateLimit": t["RateLimit"]}
 	}

@@ -67,8 +67,10 @@ type Target interface {
 	DeleteStage(ctx context.Context, id, stage string) error
 	DeleteAPI(ctx context.Context, id string) error
 	CreateUsagePlan(ctx context.Context, p *UsagePlan, apiID, stage string) (string, error)
-	// UpdateUsagePlan sets the plan's name, throttle and quota; its keys stay.
-	UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan) error
+	// UpdateUsagePlan sets the plan's name, throttle and quota, and makes
+	// stage the plan's one stage of API apiID (the deploy may have renamed
+	// it); its keys stay.
+	UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan, apiID, stage string) error
 	DeleteUsagePlan(ctx context.Context, id string) error
 }
 
@@ -440,7 +442,7 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 		r.UsagePlanID = ""
 	case old != "":
 		a.progress("updating usage plan %s (%s)", old, api.UsagePlan.Name)
-		if err := a.t.UpdateUsagePlan(ctx, old, api.UsagePlan); err != nil {
+		if err := a.t.UpdateUsagePlan(ctx, old, api.UsagePlan, c.PhysicalID, api.Stage); err != nil {
 			return fmt.Errorf("usage plan %s: %w", old, err)
 		}
 	case api.UsagePlan != nil:

@@ -211,6 +211,25 @@ func TestRemovedResourceIsDeleted(t *testing.T) {
 	}
 }
 
+// TestRenamedStageMovesNamedUsagePlan: a usage plan with a UsagePlanName
+// (its fingerprint the same) still moves to the API's renamed stage.
+func TestRenamedStageMovesNamedUsagePlan(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ApiKeyRequired: true\n        UsagePlan:\n          CreateUsagePlan: PER_API\n          UsagePlanName: mine\n", 1)
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	rec := f.stacks["s"].Resources["Api"]
+	f.calls = nil
+	if _, err := deployText(t, f, dir, "s", strings.Replace(text, "StageName: prod", "StageName: v2", 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := "UpdateUsagePlan " + rec.UsagePlanID + " " + rec.PhysicalID + " v2"; !slices.Contains(f.calls, want) {
+		t.Errorf("calls %v lack %q", f.calls, want)
+	}
+}
+
 // TestReplacedFunctionAndAliasAreDeleted: a changed FunctionName replaces the
 // function and a changed AutoPublishAlias the alias, as CloudFormation
 // replaces them: the old ones are deleted once the new ones serve (they were
@@ -448,6 +467,7 @@ func TestBadTemplates(t *testing.T) {
 		{"event not a mapping", strings.Replace(twoFunctions, "        Any:\n          Type: HttpApi\n", "        Any: HttpApi\n", 1), nil, `Other (AWS::Serverless::Function): Events.Any must be a mapping with Type and Properties, not the string "HttpApi"`},
 		{"event auth string", strings.Replace(twoFunctions, "            RestApiId: !Ref Api\n", "            RestApiId: !Ref Api\n            Auth: ApiKeyRequired\n", 1), nil, `Hello event Get (Api): property Auth must be a mapping (ApiKeyRequired, Authorizer, AuthorizationScopes, ...), not the string "ApiKeyRequired"`},
 		{"authorizers list", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        Authorizers: [a]\n", 1), nil, "Api Auth.Authorizers must map authorizer names to their settings, not a list"},
+		{"usage plan throttle list", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        UsagePlan:\n          CreateUsagePlan: PER_API\n          Throttle: [10]\n", 1), nil, "Api Auth.UsagePlan.Throttle must be a mapping, not a list"},
 		{"resources list", "Transform: AWS::Serverless-2016-10-31\nResources: []\n", nil, "Resources must be a mapping (logical ids to {Type, Properties}), not a list"},
 		{"resource properties list", strings.Replace(twoFunctions, "    Properties:\n      StageName: prod\n      Variables:\n        alias: live\n", "    Properties: [StageName]\n", 1), nil, "resource Api: Properties must be a mapping (property names to values), not a list"},
 		{"event on unknown api", strings.Replace(twoFunctions, "RestApiId: !Ref Api", "RestApiId: !Ref Hello", 1), nil, "RestApiId must be !Ref to an AWS::Serverless::Api"},
@@ -544,7 +564,7 @@ func TestAuthAndStageSettings(t *testing.T) {
 	if _, err := deployText(t, f, dir, "s", strings.Replace(text, "Limit: 100", "Limit: 200", 1), nil); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := f.mutating(), []string{"UpdateUsagePlan " + rec.UsagePlanID}; !reflect.DeepEqual(got, want) {
+	if got, want := f.mutating(), []string{"UpdateUsagePlan " + rec.UsagePlanID + " " + rec.PhysicalID + " prod"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("calls = %v, want %v", got, want)
 	}
 	if f.plans[rec.UsagePlanID].Quota["limit"] != float64(200) {

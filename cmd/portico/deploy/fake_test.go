@@ -275,8 +275,8 @@ func (f *fakeTarget) CreateUsagePlan(_ context.Context, p *UsagePlan, apiID, sta
 	return id, nil
 }
 
-func (f *fakeTarget) UpdateUsagePlan(_ context.Context, id string, p *UsagePlan) error {
-	if err := f.call("UpdateUsagePlan", id); err != nil {
+func (f *fakeTarget) UpdateUsagePlan(_ context.Context, id string, p *UsagePlan, apiID, stage string) error {
+	if err := f.call("UpdateUsagePlan", id, apiID, stage); err != nil {
 		return err
 	}
 	f.plans[id] = p

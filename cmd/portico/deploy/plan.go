@@ -215,13 +215,18 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				c.Action, c.stage = Update, true
 				c.Steps = append(c.Steps, "update the settings of stage "+a.Stage)
 			}
-			if old.PlanFingerprint != a.PlanFingerprint() {
+			// A renamed stage moves the usage plan to it: its keys would
+			// work, and its throttle apply, on no stage.
+			moved := old.UsagePlanID != "" && a.UsagePlan != nil && old.Stage != a.Stage
+			if old.PlanFingerprint != a.PlanFingerprint() || moved {
 				c.Action, c.plan = Update, true
 				switch {
 				case a.UsagePlan == nil:
 					c.Steps = append(c.Steps, "delete usage plan "+old.UsagePlanID)
 				case old.UsagePlanID == "":
 					c.Steps = append(c.Steps, "create usage plan "+a.UsagePlan.Name)
+				case moved:
+					c.Steps = append(c.Steps, fmt.Sprintf("update usage plan %s and move it from stage %s to %s (its keys stay)", old.UsagePlanID, old.Stage, a.Stage))
 				default:
 					c.Steps = append(c.Steps, "update usage plan "+old.UsagePlanID+" (its keys stay)")
 				}
