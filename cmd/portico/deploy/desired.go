@@ -788,8 +788,34 @@ func (b *builder) resolveFunctionTokens(names map[string]string) {
 					return name
 				case "Arn":
 					return functions.ARN(name, "")
+				case "Alias":
+					// SAM's FUNCTION.Alias: Ref gives the alias's ARN.
+					if alias, _ := b.t.Resources[m[1]].Properties["AutoPublishAlias"].(string); alias != "" {
+						return functions.ARN(name, alias)
+					}
 				}
 				return tok
+			})
+		}).(map[string]any)
+	}
+	// SAM's API.Stage (and the stage ids it generates): Ref gives the
+	// stage's name, which the template says.
+	for _, r := range b.t.Resources {
+		r.Properties = walkStrings(r.Properties, func(s string) string {
+			return tokenPattern.ReplaceAllStringFunc(s, func(tok string) string {
+				m := tokenPattern.FindStringSubmatch(tok)
+				api := b.t.Resources[m[1]]
+				if m[2] != "Stage" || api == nil || (api.Type != TypeAPI && api.Type != TypeHTTPAPI) {
+					return tok
+				}
+				stage, _ := api.Properties["StageName"].(string)
+				if stage == "" && api.Type == TypeHTTPAPI {
+					stage = apis.RouteDefault
+				}
+				if stage == "" {
+					return tok
+				}
+				return stage
 			})
 		}).(map[string]any)
 	}
@@ -826,7 +852,14 @@ func (b *builder) leftovers() {
 			if r, ok := b.t.Resources[m[1]]; ok {
 				typ = r.Type
 			}
-			if fn != "" && (typ == TypeAPI || typ == TypeHTTPAPI || typ == TypeV2API) {
+			switch {
+			case m[2] == "Version" && typ == TypeFunction:
+				b.fail("%s names %s (the version AutoPublishAlias publishes), which Portico cannot put there: it publishes the version during the deploy, after the resources are read; name the alias (%s.Alias) instead, or use it in Outputs", where, name, m[1])
+				continue
+			case m[2] == "Deployment":
+				b.fail("%s names %s, which Portico cannot put there: the deployment is made during the deploy; use it in Outputs", where, name)
+				continue
+			case fn != "" && m[2] != "Stage" && (typ == TypeAPI || typ == TypeHTTPAPI || typ == TypeV2API):
 				b.failAPIInFunction(fn, m[1], name, typ)
 				continue
 			}

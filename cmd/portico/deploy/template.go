@@ -144,6 +144,14 @@ func (t *Template) ResolveOutputs(ctx context.Context, rec *Record, attrs APIAtt
 				v, err = attrs.APIEndpoint(ctx, r.PhysicalID)
 			case m[2] == "RootResourceId" && r.Kind == KindAPI:
 				v, err = attrs.RootResourceID(ctx, r.PhysicalID)
+			case m[2] == "Alias" && r.Kind == KindFunction && r.Alias != "":
+				return functions.ARN(r.PhysicalID, r.Alias)
+			case m[2] == "Version" && r.Kind == KindFunction && r.Version != "":
+				return functions.ARN(r.PhysicalID, r.Version)
+			case m[2] == "Stage" && r.Kind == KindAPI:
+				v = r.Stage
+			case m[2] == "Deployment" && r.Kind == KindAPI:
+				v = r.Deployment
 			default:
 				err = errors.New("not an attribute portico deploy resolves")
 			}
@@ -1127,6 +1135,53 @@ func (r *resolver) lookup(name string) (any, bool) {
 	if _, ok := r.resources[name]; ok {
 		return tokenOpen + name + tokenClose, true
 	}
+	return r.referenceable(name)
+}
+
+// referenceable resolves SAM's referenceable properties (Function.Alias,
+// Function.Version, Api.Stage, Api.Deployment) and the logical ids SAM
+// generates for them that can be named (FunctionAliasLIVE,
+// ApiSTAGEStage, HttpApiApiGatewayDefaultStage) to a token: «Function.Alias»
+// and «Api.Stage» resolve everywhere (Build), the others in outputs
+// (ResolveOutputs). What CloudFormation's Ref gives: the alias's and the
+// version's ARN, the stage's name, the deployment's id.
+func (r *resolver) referenceable(name string) (any, bool) {
+	token := func(id, prop string) (any, bool) { return tokenOpen + id + "." + prop + tokenClose, true }
+	if id, prop, ok := strings.Cut(name, "."); ok {
+		res := r.resources[id]
+		if res == nil {
+			return nil, false
+		}
+		switch {
+		case res.Type == TypeFunction && (prop == "Alias" || prop == "Version"):
+			if _, set := res.Properties["AutoPublishAlias"]; !set {
+				r.fail("%s: %s has no AutoPublishAlias, so SAM makes no %s for it", name, id, strings.ToLower(prop))
+				return nil, true
+			}
+			return token(id, prop)
+		case (res.Type == TypeAPI || res.Type == TypeHTTPAPI) && prop == "Stage", res.Type == TypeAPI && prop == "Deployment":
+			return token(id, prop)
+		}
+		return nil, false
+	}
+	for _, id := range slices.Sorted(maps.Keys(r.resources)) {
+		res := r.resources[id]
+		rest, ok := strings.CutPrefix(name, id)
+		if !ok || rest == "" {
+			continue
+		}
+		switch res.Type {
+		case TypeFunction:
+			if alias, _ := res.Properties["AutoPublishAlias"].(string); alias != "" && rest == "Alias"+alias {
+				return token(id, "Alias")
+			}
+		case TypeAPI, TypeHTTPAPI:
+			stage, _ := res.Properties["StageName"].(string)
+			if (stage != "" && rest == stage+"Stage") || (res.Type == TypeHTTPAPI && (stage == "" || stage == "$default") && rest == "ApiGatewayDefaultStage") {
+				return token(id, "Stage")
+			}
+		}
+	}
 	return nil, false
 }
 
@@ -1350,6 +1405,12 @@ func (r *resolver) sub(_ string, in any, _ any) any {
 			return "${" + name[1:] + "}" // ${!Literal} is the literal ${Literal}
 		}
 		if v, ok := vars[name]; ok {
+			return fmt.Sprint(v)
+		}
+		if v, ok := r.referenceable(name); ok {
+			if v == nil {
+				return ""
+			}
 			return fmt.Sprint(v)
 		}
 		if id, attr, ok := strings.Cut(name, "."); ok {
