@@ -464,6 +464,11 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any, models map[string]b
 			b.fail("%s: an event on %s needs Path and Method", r.fn, a.LogicalID)
 			continue
 		}
+		if !slices.Contains([]string{"get", "put", "post", "delete", "options", "head", "patch", "any"}, method) {
+			// A route the API would not have: refused, not dropped.
+			b.fail("%s: Method %q is not an HTTP method API Gateway serves: use GET, PUT, POST, DELETE, OPTIONS, HEAD, PATCH or ANY", r.where, r.method)
+			continue
+		}
 		if method == "any" {
 			method = "x-amazon-apigateway-any-method"
 		}

@@ -480,14 +480,83 @@ var ignoredBecause = map[string]string{
 	"AccessLogSettings":     "the gateway writes no access log lines for WebSocket messages",
 }
 
+// samProps are the properties SAM's resource types have (the SAM
+// specification's): SAM refuses a template with any other, so a misspelled
+// property (Timout) is an error, not a warning that it is ignored.
+var samProps = map[string]map[string]bool{
+	TypeFunction: set("Architectures", "AssumeRolePolicyDocument", "AutoPublishAlias", "AutoPublishAliasAllProperties",
+		"AutoPublishCodeSha256", "CapacityProviderConfig", "CodeSigningConfigArn", "CodeUri", "DeadLetterQueue", "DeploymentPreference",
+		"Description", "DurableConfig", "Environment", "EphemeralStorage", "EventInvokeConfig", "Events", "FileSystemConfigs",
+		"FunctionName", "FunctionScalingConfig", "FunctionUrlConfig", "Handler", "ImageConfig", "ImageUri", "InlineCode", "KmsKeyArn",
+		"Layers", "LoggingConfig", "MemorySize", "PackageType", "PermissionsBoundary", "Policies", "PropagateTags",
+		"ProvisionedConcurrencyConfig", "PublishToLatestPublished", "RecursiveLoop", "ReservedConcurrentExecutions", "Role",
+		"RolePath", "Runtime", "RuntimeManagementConfig", "SnapStart", "SourceKMSKeyArn", "Tags", "TenancyConfig", "Timeout",
+		"Tracing", "VersionDeletionPolicy", "VersionDescription", "VpcConfig"),
+	TypeAPI: set("AccessLogSetting", "AlwaysDeploy", "ApiKeySourceType", "Auth", "BinaryMediaTypes", "CacheClusterEnabled",
+		"CacheClusterSize", "CanarySetting", "Cors", "DefinitionBody", "DefinitionUri", "Description", "DisableExecuteApiEndpoint",
+		"Domain", "EndpointAccessMode", "EndpointConfiguration", "FailOnWarnings", "GatewayResponses", "MergeDefinitions",
+		"MethodSettings", "MinimumCompressionSize", "Mode", "Models", "Name", "OpenApiVersion", "Policy", "PropagateTags",
+		"SecurityPolicy", "StageName", "Tags", "TracingEnabled", "Variables"),
+	TypeHTTPAPI: set("AccessLogSettings", "Auth", "CorsConfiguration", "DefaultRouteSettings", "DefinitionBody", "DefinitionUri",
+		"Description", "DisableExecuteApiEndpoint", "Domain", "FailOnWarnings", "Name", "PropagateTags", "RouteSettings",
+		"StageName", "StageVariables", "Tags"),
+}
+
+// notSAMProperty returns SAM's refusal of property k of a typ (one of
+// samProps' types), naming the closest property SAM has, or "" when SAM has
+// it.
+func notSAMProperty(typ, k string) string {
+	props := samProps[typ]
+	if props == nil || props[k] {
+		return ""
+	}
+	short := strings.TrimPrefix(typ, "AWS::Serverless::")
+	msg := fmt.Sprintf("'%s' is not a supported property of '%s'", k, short)
+	best, dist := "", 3
+	for _, p := range slices.Sorted(maps.Keys(props)) {
+		if d := editDistance(strings.ToLower(k), strings.ToLower(p)); d < dist {
+			best, dist = p, d
+		}
+	}
+	if best != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", best)
+	}
+	return msg
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
 // unsupported warns about each property of a resource Portico does not act on,
-// and fails the build on those refusedProps lists.
+// and fails the build on those refusedProps lists and those SAM does not have.
 func (b *builder) unsupported(id, typ string, props map[string]any) {
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		if refuse := refusedProps[typ][k]; refuse != nil {
 			if why := refuse(props[k]); why != "" {
 				b.fail("%s (%s): property %s is refused: %s", id, typ, k, why)
 			}
+			continue
+		}
+		if msg := notSAMProperty(typ, k); msg != "" {
+			b.fail("%s (%s): %s", id, typ, msg)
 			continue
 		}
 		if !known[typ][k] {

@@ -201,6 +201,9 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	}
 	// First pass: YAML (or JSON, which is YAML) to JSON with the short-form tags
 	// (!Ref, !Sub, !GetAtt) in their long form, nothing resolved yet.
+	if err := checkTags(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	data, err := longFormConditions(data)
 	if err == nil {
 		var unresolvedData []byte
@@ -484,6 +487,44 @@ func (r *resolver) options() *intrinsics.ProcessorOptions {
 	}
 }
 
+// shortTags are the YAML short forms of CloudFormation's intrinsic functions
+// that goformation reads (and !Condition, which longFormConditions rewrites).
+var shortTags = []string{"!And", "!Base64", "!Cidr", "!Condition", "!Equals", "!FindInMap", "!GetAZs", "!GetAtt", "!If",
+	"!ImportValue", "!Join", "!Not", "!Or", "!Ref", "!Select", "!Split", "!Sub"}
+
+// checkTags refuses a YAML tag that is not one of shortTags (nor a standard
+// !!tag): goformation drops a tag it does not know and keeps the value, so
+// `!Frobnicate x` deployed x and `!Refx Name` the text Name.
+func checkTags(data []byte) error {
+	if !bytes.Contains(data, []byte("!")) {
+		return nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil // the first pass says what is wrong with it
+	}
+	var bad error
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if bad != nil {
+			return
+		}
+		if tag := n.Tag; strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!") && tag != "!" && !slices.Contains(shortTags, tag) {
+			if tag == "!Transform" {
+				bad = fmt.Errorf("line %d: Fn::Transform (!Transform) is not supported: write the API definition inline in DefinitionBody or in a DefinitionUri file", n.Line)
+				return
+			}
+			bad = fmt.Errorf("line %d: unknown tag %s: the short forms of intrinsic functions are %s", n.Line, tag, strings.Join(shortTags, ", "))
+			return
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(&doc)
+	return bad
+}
+
 // longFormConditions rewrites each !Condition NAME (the short form of a
 // condition inside Fn::And, Fn::Or and Fn::Not) as {Condition: NAME}, which
 // goformation evaluates: its YAML reader knows no !Condition tag and leaves
@@ -703,8 +744,12 @@ func parameterValues(decl map[string]map[string]any, overrides map[string]string
 		return nil, fmt.Errorf("--parameter-overrides names %s, which the template does not declare under Parameters", strings.Join(names, ", "))
 	}
 	out := map[string]any{}
-	for name, p := range decl {
+	for _, name := range slices.Sorted(maps.Keys(decl)) {
+		p := decl[name]
 		typ, _ := p["Type"].(string)
+		if !parameterType(typ) {
+			return nil, fmt.Errorf("parameter %s: Unrecognized parameter type: %q; use String, Number, List<Number>, CommaDelimitedList or an AWS-specific type (AWS::EC2::VPC::Id, AWS::SSM::Parameter::Value<String>, ...)", name, typ)
+		}
 		v, ok := any(nil), false
 		if s, set := overrides[name]; set {
 			v, ok = s, true
@@ -749,6 +794,15 @@ func parameterValues(decl map[string]map[string]any, overrides map[string]string
 		}
 	}
 	return out, nil
+}
+
+// parameterType reports whether typ is a CloudFormation parameter type.
+func parameterType(typ string) bool {
+	switch typ {
+	case "String", "Number", "List<Number>", "CommaDelimitedList":
+		return true
+	}
+	return strings.HasPrefix(typ, "AWS::") || strings.HasPrefix(typ, "List<AWS::")
 }
 
 // parameterConstraints checks a parameter's value against its
@@ -862,6 +916,9 @@ func checkSections(top map[string]any) error {
 					if _, err := mapOf("resource "+k+": Properties", p, "property names to values"); err != nil {
 						return err
 					}
+					if err := noNulls("/Resources/"+k+"/Properties", p); err != nil {
+						return err
+					}
 				}
 				if d, ok := e["DeletionPolicy"]; ok {
 					if _, isString := d.(string); !isString {
@@ -873,11 +930,37 @@ func checkSections(top map[string]any) error {
 				if err != nil {
 					return err
 				}
+				if err := noNulls("/Globals/"+k, g); err != nil {
+					return err
+				}
 				if a, ok := g["Auth"]; ok && (k == "Api" || k == "HttpApi") {
 					if _, err := mapOf("Globals."+k+".Auth", a, "DefaultAuthorizer, Authorizers, ..."); err != nil {
 						return err
 					}
 				}
+			}
+		}
+	}
+	return nil
+}
+
+// noNulls refuses a null value under path, as CloudFormation does: YAML's
+// `Name:` without a value, or `null`, was dropped without a word (Ref
+// AWS::NoValue is how a template leaves a property out).
+func noNulls(path string, v any) error {
+	switch x := v.(type) {
+	case nil:
+		return fmt.Errorf("[%s] 'null' values are not allowed in templates: give it a value, or remove it (or use !Ref AWS::NoValue)", path)
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if err := noNulls(path+"/"+k, x[k]); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if err := noNulls(fmt.Sprintf("%s/%d", path, i), e); err != nil {
+				return err
 			}
 		}
 	}
@@ -963,6 +1046,11 @@ func applyGlobals(globals map[string]map[string]any, resources map[string]*rawRe
 		if !ok {
 			t.warn("Globals.%s is not supported and is ignored", section)
 			continue
+		}
+		for _, k := range slices.Sorted(maps.Keys(props)) {
+			if msg := notSAMProperty(typ, k); msg != "" {
+				return fmt.Errorf("Globals.%s: %s", section, msg)
+			}
 		}
 		if section == "Api" {
 			auth, _ := props["Auth"].(map[string]any)
