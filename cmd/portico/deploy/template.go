@@ -631,6 +631,7 @@ const outputCondition = "x-portico-condition"
 // DependsOn.
 func checkDependsOn(resources map[string]*rawResource, warn func(format string, args ...any)) error {
 	deps := map[string][]string{}
+	refs := false // a property names another resource
 	ids := slices.Sorted(maps.Keys(resources))
 	for _, id := range ids {
 		var names []string
@@ -658,6 +659,20 @@ func checkDependsOn(resources map[string]*rawResource, warn func(format string, 
 			}
 			deps[id] = append(deps[id], n)
 		}
+		// The resources its properties name through Ref, Fn::GetAtt and
+		// Fn::Sub, as CloudFormation orders them. A function's Events are
+		// left out: SAM makes the API depend on the function, not the other
+		// way round.
+		props := resources[id].Properties
+		if resources[id].Type == TypeFunction {
+			props = without(props, "Events")
+		}
+		for _, n := range propertyRefs(props, resources) {
+			if !slices.Contains(deps[id], n) {
+				deps[id] = append(deps[id], n)
+				refs = true
+			}
+		}
 	}
 	state := map[string]int{}
 	var visit func(id string, path []string) error
@@ -665,7 +680,11 @@ func checkDependsOn(resources map[string]*rawResource, warn func(format string, 
 		switch state[id] {
 		case 1:
 			i := slices.Index(path, id)
-			return fmt.Errorf("resources %s depend on each other in a cycle (DependsOn)", strings.Join(append(path[i:], id), " -> "))
+			cycle := path[i:]
+			if refs {
+				return fmt.Errorf("circular dependency between resources: [%s] (%s, through DependsOn, Ref, Fn::GetAtt or Fn::Sub): CloudFormation refuses it too; remove one of the references", strings.Join(cycle, ", "), strings.Join(append(slices.Clone(cycle), id), " -> "))
+			}
+			return fmt.Errorf("resources %s depend on each other in a cycle (DependsOn)", strings.Join(append(cycle, id), " -> "))
 		case 2:
 			return nil
 		}
@@ -684,6 +703,67 @@ func checkDependsOn(resources map[string]*rawResource, warn func(format string, 
 		}
 	}
 	return nil
+}
+
+// propertyRefs returns the resources of the template v names through Ref,
+// Fn::GetAtt and Fn::Sub (and SAM's Resource.Alias and the like), sorted.
+func propertyRefs(v any, resources map[string]*rawResource) []string {
+	found := map[string]bool{}
+	add := func(name string) {
+		id, _, _ := strings.Cut(name, ".")
+		if _, ok := resources[id]; ok {
+			found[id] = true
+		}
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if len(x) == 1 {
+				for k, arg := range x {
+					switch k {
+					case "Ref":
+						if s, ok := arg.(string); ok {
+							add(s)
+						}
+					case "Fn::GetAtt":
+						switch a := arg.(type) {
+						case string:
+							add(a)
+						case []any:
+							if len(a) > 0 {
+								if s, ok := a[0].(string); ok {
+									add(s)
+								}
+							}
+						}
+					case "Fn::Sub":
+						src, vars := arg, map[string]any(nil)
+						if a, ok := arg.([]any); ok && len(a) == 2 {
+							src = a[0]
+							vars, _ = a[1].(map[string]any)
+						}
+						if str, ok := src.(string); ok {
+							for _, m := range subVar.FindAllStringSubmatch(str, -1) {
+								if _, local := vars[m[1]]; !local && !strings.HasPrefix(m[1], "!") {
+									add(m[1])
+								}
+							}
+						}
+					}
+				}
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return slices.Sorted(maps.Keys(found))
 }
 
 // dropNulls removes null values from maps and lists, in place.
@@ -1049,7 +1129,7 @@ func applyGlobals(globals map[string]map[string]any, resources map[string]*rawRe
 		}
 		for _, k := range slices.Sorted(maps.Keys(props)) {
 			if msg := notSAMProperty(typ, k); msg != "" {
-				return fmt.Errorf("Globals.%s: %s", section, msg)
+				return fmt.Errorf("Globals.%s: %s", section, msg) //nolint:staticcheck // ST1005: it names the template section
 			}
 		}
 		if section == "Api" {
