@@ -275,6 +275,10 @@ func (b *builder) definition(id string, props map[string]any) map[string]any {
 			b.fail("%s: DefinitionUri %s is not a YAML or JSON OpenAPI document", id, s)
 			return nil
 		}
+		if where, fn := findIntrinsic(doc, ""); fn != "" {
+			b.fail("%s: DefinitionUri %s has %s at %s: intrinsic functions in a DefinitionUri file are not resolved (as in SAM); move the document into the template as DefinitionBody, where they are, or write the values out", id, s, fn, where)
+			return nil
+		}
 		return doc
 	}
 	return map[string]any{
@@ -282,6 +286,33 @@ func (b *builder) definition(id string, props map[string]any) map[string]any {
 		"info":    map[string]any{"title": b.t.stack + "-" + id, "version": "1.0"},
 		"paths":   map[string]any{},
 	}
+}
+
+// findIntrinsic returns the path and name of the first intrinsic function
+// (a one-key mapping of Ref or Fn::...) in v, or "", "".
+func findIntrinsic(v any, path string) (string, string) {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 1 {
+			for k := range x {
+				if k == "Ref" || strings.HasPrefix(k, "Fn::") {
+					return path, k
+				}
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if p, fn := findIntrinsic(x[k], path+"/"+strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")); fn != "" {
+				return p, fn
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if p, fn := findIntrinsic(e, fmt.Sprintf("%s/%d", path, i)); fn != "" {
+				return p, fn
+			}
+		}
+	}
+	return "", ""
 }
 
 // apiModels adds an Api's Models to its document as SAM does, each under its

@@ -407,6 +407,9 @@ func TestFunctionNameTakenByAnotherStack(t *testing.T) {
 
 func TestBadTemplates(t *testing.T) {
 	dir := fixture(t)
+	if err := os.WriteFile(filepath.Join(dir, "hello", "api.yaml"), []byte("openapi: 3.0.1\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      x-amazon-apigateway-integration:\n        type: aws_proxy\n        httpMethod: POST\n        uri:\n          Fn::Sub: arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Hello.Arn}/invocations\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name, text string
 		params     map[string]string
@@ -480,6 +483,13 @@ func TestBadTemplates(t *testing.T) {
 		{"invalid method", strings.Replace(twoFunctions, "Method: get", "Method: fetch", 1), nil, `Hello event Get (Api): Method "FETCH" is not an HTTP method API Gateway serves`},
 		{"null variable", strings.Replace(twoFunctions, "        SHARED: \"yes\"\n", "        SHARED: \"yes\"\n        EMPTY:\n", 1), nil, "[/Globals/Function/Environment/Variables/EMPTY] 'null' values are not allowed in templates"},
 		{"null resource property", strings.Replace(twoFunctions, "          GREETING: !Ref Greeting\n", "          GREETING: !Ref Greeting\n          NOTHING: null\n", 1), nil, "[/Resources/Hello/Properties/Environment/Variables/NOTHING] 'null' values are not allowed"},
+		{"memory not a number", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      MemorySize: lots\n", 1), nil, `Other (AWS::Serverless::Function): property MemorySize: expected an integer, got the string "lots"`},
+		{"memory not an integer", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      MemorySize: 256.5\n", 1), nil, `Other (AWS::Serverless::Function): property MemorySize: expected an integer, got the number 256.5`},
+		{"environment list", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      Environment: [a]\n", 1), nil, "Other (AWS::Serverless::Function): property Environment: expected a mapping, got a list"},
+		{"stage variable mapping", strings.Replace(twoFunctions, "        alias: live\n", "        alias: {b: c}\n", 1), nil, "Api (AWS::Serverless::Api): property Variables.alias: expected a string, got a mapping"},
+		{"event method list", strings.Replace(twoFunctions, "            Method: get\n", "            Method: [get]\n", 1), nil, "Hello event Get (Api): property Method: expected a string, got a list"},
+		{"intrinsic in definition uri", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      DefinitionUri: hello/api.yaml\n", 1), nil,
+			"Api: DefinitionUri hello/api.yaml has Fn::Sub at /paths/~1a/get/x-amazon-apigateway-integration/uri: intrinsic functions in a DefinitionUri file are not resolved (as in SAM); move the document into the template as DefinitionBody"},
 		{"resources list", "Transform: AWS::Serverless-2016-10-31\nResources: []\n", nil, "Resources must be a mapping (logical ids to {Type, Properties}), not a list"},
 		{"resource properties list", strings.Replace(twoFunctions, "    Properties:\n      StageName: prod\n      Variables:\n        alias: live\n", "    Properties: [StageName]\n", 1), nil, "resource Api: Properties must be a mapping (property names to values), not a list"},
 		{"event on unknown api", strings.Replace(twoFunctions, "RestApiId: !Ref Api", "RestApiId: !Ref Hello", 1), nil, "RestApiId must be !Ref to an AWS::Serverless::Api"},
@@ -1242,6 +1252,19 @@ func TestDuplicateEventRoutes(t *testing.T) {
 	op := f.apis[f.stacks["s"].Resources["Api"].PhysicalID].def.Document["paths"].(map[string]any)["/body"].(map[string]any)["get"].(map[string]any)
 	if integ, _ := op["x-amazon-apigateway-integration"].(map[string]any); integ["uri"] != "function:s-F" {
 		t.Errorf("GET /body integration = %v, want the event's function", op["x-amazon-apigateway-integration"])
+	}
+}
+
+// TestQuotedNumbers: a quoted number where a number goes is taken as the
+// number, as CloudFormation takes it (it was Go's decoder error).
+func TestQuotedNumbers(t *testing.T) {
+	f := newFake()
+	text := strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      Timeout: \"10\"\n      MemorySize: \"512\"\n", 1)
+	if _, err := deployText(t, f, fixture(t), "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	if fn := f.fns["s-Other"].latest; fn.Timeout != 10 || fn.MemorySize != 512 {
+		t.Errorf("Timeout %d, MemorySize %d, want 10 and 512", fn.Timeout, fn.MemorySize)
 	}
 }
 

@@ -11,11 +11,14 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
@@ -592,20 +595,125 @@ func decodeResource(typ string, props map[string]any, into any, skip ...string) 
 			keep[k] = v
 		}
 	}
-	raw, err := json.Marshal(map[string]any{"Type": typ, "Properties": keep})
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(raw, into)
+	return decodeValue(map[string]any{"Type": typ, "Properties": keep}, into, "Properties.")
 }
 
 // decode decodes props into one of goformation's property types.
 func decode(props map[string]any, into any) error {
-	raw, err := json.Marshal(props)
-	if err != nil {
-		return err
+	return decodeValue(props, into, "")
+}
+
+// decodeValue decodes v into one of goformation's types. A quoted number
+// where a number goes is taken as the number, as CloudFormation takes it
+// (Timeout: "10"); a value of another shape is an error naming the property
+// (less prefix) and what it takes, not Go's decoder message.
+func decodeValue(v map[string]any, into any, prefix string) error {
+	for range 100 { // each pass fixes one quoted number
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		err = json.Unmarshal(raw, into)
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) {
+			return err
+		}
+		parent, key := locate(v, strings.Split(te.Field, "."))
+		var cur any = te.Value
+		if parent != nil {
+			cur = parent[key]
+			if str, ok := cur.(string); ok && numberKind(te.Type.Kind()) {
+				if f, perr := strconv.ParseFloat(strings.TrimSpace(str), 64); perr == nil && (f == math.Trunc(f) || te.Type.Kind() == reflect.Float32 || te.Type.Kind() == reflect.Float64) {
+					parent[key] = f
+					continue
+				}
+			}
+		}
+		field, got := te.Field, te.Value
+		if parent != nil {
+			// Inside a map (Variables: {a: {b: c}}): the path stops at the
+			// map; name the entry of the shape the decoder met.
+			if m, ok := cur.(map[string]any); ok && expectedShape(te.Type) != "a mapping" {
+				for _, k := range slices.Sorted(maps.Keys(m)) {
+					if jsonKind(m[k]) == te.Value {
+						field, cur = field+"."+k, m[k]
+						break
+					}
+				}
+			}
+			got = shape(cur)
+		}
+		return fmt.Errorf("property %s: expected %s, got %s", strings.TrimPrefix(field, prefix), expectedShape(te.Type), got)
 	}
-	return json.Unmarshal(raw, into)
+	return errors.New("too many quoted numbers")
+}
+
+// locate returns the map holding the value at path in v, and its key; nil
+// when the path goes through something other than maps.
+func locate(v map[string]any, path []string) (map[string]any, string) {
+	for i, k := range path {
+		if i == len(path)-1 {
+			if _, ok := v[k]; ok {
+				return v, k
+			}
+			return nil, ""
+		}
+		next, ok := v[k].(map[string]any)
+		if !ok {
+			return nil, ""
+		}
+		v = next
+	}
+	return nil, ""
+}
+
+// jsonKind is the JSON kind of a template value, as json.UnmarshalTypeError
+// names it.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case float64:
+		return "number"
+	case bool:
+		return "bool"
+	}
+	return ""
+}
+
+func numberKind(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16,
+		reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+// expectedShape says what a value of Go type t is in a template.
+func expectedShape(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch k := t.Kind(); {
+	case k == reflect.Float32 || k == reflect.Float64:
+		return "a number"
+	case numberKind(k):
+		return "an integer"
+	case k == reflect.String:
+		return "a string"
+	case k == reflect.Bool:
+		return "true or false"
+	case k == reflect.Map || k == reflect.Struct:
+		return "a mapping"
+	case k == reflect.Slice || k == reflect.Array:
+		return "a list"
+	}
+	return "a " + t.String()
 }
 
 func (b *builder) function(id string, props map[string]any) {
