@@ -756,6 +756,9 @@ func (b *builder) function(id string, props map[string]any) {
 		}
 		if _, err := fmt.Sscan(f.ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions, &fn.Provisioned); err != nil {
 			b.fail("%s: ProvisionedConcurrentExecutions must be a number, not %q", id, f.ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions)
+		} else if fn.Provisioned < 1 {
+			// Lambda's minimum: 0 would leave the setting unapplied.
+			b.fail("%s: ProvisionedConcurrentExecutions %d is out of range: it must be at least 1 (remove ProvisionedConcurrencyConfig for none)", id, fn.Provisioned)
 		}
 	}
 	if f.Timeout != nil && *f.Timeout < 1 {
