@@ -21,6 +21,9 @@ type Target interface {
 	// GetStack returns the stack's record, or nil when there is none.
 	GetStack(ctx context.Context, name string) (*Record, error)
 	PutStack(ctx context.Context, rec *Record) error
+	// DeleteStack deletes the stack's record (not its resources); a record
+	// that is not there is no error.
+	DeleteStack(ctx context.Context, name string) error
 	FunctionExists(ctx context.Context, name string) (bool, error)
 	APIExists(ctx context.Context, id string) (bool, error)
 
@@ -169,7 +172,7 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 			a.steps++
 		}
 	}
-	if a.steps == 0 {
+	if a.steps == 0 && !p.deleteStack {
 		_, _ = fmt.Fprintf(out, "Stack %s is up to date: nothing to change.\n", p.Stack)
 		return nil
 	}
@@ -189,6 +192,13 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 			return errors.Join(append([]error{err}, undoErrs...)...)
 		}
 		return fmt.Errorf("%w (rolled back: what served before serves still)", err)
+	}
+	if p.deleteStack {
+		if err := t.DeleteStack(ctx, p.Stack); err != nil {
+			return fmt.Errorf("deleting the record of stack %s: %w", p.Stack, err)
+		}
+		_, _ = fmt.Fprintf(out, "Stack %s deleted: %d resources deleted.\n", p.Stack, p.Counts()[Delete])
+		return nil
 	}
 	if err := t.PutStack(ctx, rec); err != nil {
 		return fmt.Errorf("recording stack %s: %w", p.Stack, err)
@@ -424,6 +434,31 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		delete(a.rec.Resources, c.LogicalID)
 	}
 	return nil
+}
+
+// DeletePlan is the plan of deleting stack name: every resource its record
+// holds (functions with their versions and aliases, APIs with their stages
+// and usage plans), then the record. A stack without a record is an error
+// saying it does not exist.
+func DeletePlan(ctx context.Context, t Target, name string) (*Plan, error) {
+	rec, err := t.GetStack(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, fmt.Errorf("stack %s does not exist: the server holds no record of it (portico deploy makes one)", name)
+	}
+	d := &Desired{Stack: name, Functions: map[string]*Function{}, APIs: map[string]*API{}}
+	obs, err := Observe(ctx, t, d, rec)
+	if err != nil {
+		return nil, err
+	}
+	p, err := NewPlan(d, rec, obs)
+	if err != nil {
+		return nil, err
+	}
+	p.Template, p.deleteStack = rec.Template, true
+	return p, nil
 }
 
 // usagePlan creates, updates (keeping its keys) or deletes the API's usage plan.

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"bytes"
 	"maps"
 	"os"
@@ -281,6 +282,44 @@ func TestReplacedFunctionAndAliasAreDeleted(t *testing.T) {
 	}
 	if !slices.Contains(f.calls, "DeleteAlias s-Hello:prod") {
 		t.Errorf("dropping AutoPublishAlias: calls %v lack DeleteAlias s-Hello:prod", f.calls)
+	}
+}
+
+// TestDeleteStack: deleting a stack deletes its functions, APIs and usage
+// plans, then its record, so the template deploys again from nothing (only
+// the record was forgotten, and the next deploy failed: "already exists and
+// is not part of stack").
+func TestDeleteStack(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        UsagePlan:\n          CreateUsagePlan: PER_API\n", 1)
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p, err := DeletePlan(ctx, f, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	p.Print(&out)
+	if got, want := actions(p), "Api=delete Hello=delete Other=delete ServerlessHttpApi=delete"; got != want {
+		t.Fatalf("actions = %s, want %s\n%s", got, want, out.String())
+	}
+	if err := Apply(ctx, f, p, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Stack s deleted: 4 resources deleted.") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	if len(f.fns) != 0 || len(f.apis) != 0 || len(f.plans) != 0 || f.stacks["s"] != nil {
+		t.Fatalf("left: functions %v, APIs %v, plans %v, record %v", f.fns, f.apis, f.plans, f.stacks["s"])
+	}
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatalf("deploying again: %v", err)
+	}
+	if _, err := DeletePlan(ctx, f, "nope"); err == nil || !strings.Contains(err.Error(), "stack nope does not exist") {
+		t.Fatalf("an unknown stack: %v", err)
 	}
 }
 

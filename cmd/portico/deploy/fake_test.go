@@ -92,6 +92,11 @@ func (f *fakeTarget) PutStack(_ context.Context, rec *Record) error {
 	return nil
 }
 
+func (f *fakeTarget) DeleteStack(_ context.Context, name string) error {
+	delete(f.stacks, name)
+	return f.call("DeleteStack", name)
+}
+
 func (f *fakeTarget) FunctionExists(_ context.Context, name string) (bool, error) {
 	_, ok := f.fns[name]
 	return ok, nil

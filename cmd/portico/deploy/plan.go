@@ -103,6 +103,9 @@ type Plan struct {
 	Changes  []*Change
 	Warnings []string
 	record   *Record
+	// deleteStack: the plan deletes the stack (DeletePlan); Apply deletes
+	// its record instead of writing it.
+	deleteStack bool
 }
 
 // NewPlan compares what the template asks for with what the stack made last
@@ -304,4 +307,7 @@ func (p *Plan) Print(w io.Writer) {
 	}
 	n := p.Counts()
 	_, _ = fmt.Fprintf(w, "%d to create, %d to update, %d to delete, %d unchanged\n", n[Create], n[Update], n[Delete], n[Keep])
+	if p.deleteStack {
+		_, _ = fmt.Fprintf(w, "then the record of stack %s\n", p.Stack)
+	}
 }

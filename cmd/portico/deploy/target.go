@@ -55,6 +55,15 @@ func (h *HTTPTarget) PutStack(ctx context.Context, rec *Record) error {
 	return err
 }
 
+// DeleteStack implements Target.
+func (h *HTTPTarget) DeleteStack(ctx context.Context, name string) error {
+	_, err := h.C.Do(ctx, http.MethodDelete, stacksPath+"/"+esc(name), nil, nil, nil)
+	if client.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
 func (h *HTTPTarget) exists(ctx context.Context, path string) (bool, error) {
 	_, err := h.C.Do(ctx, http.MethodGet, path, nil, nil, nil)
 	if client.IsNotFound(err) {
