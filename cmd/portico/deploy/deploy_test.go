@@ -530,6 +530,7 @@ func TestBadTemplates(t *testing.T) {
 		{"intrinsic in definition uri", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      DefinitionUri: hello/api.yaml\n", 1), nil,
 			"Api: DefinitionUri hello/api.yaml has Fn::Sub at /paths/~1a/get/x-amazon-apigateway-integration/uri: intrinsic functions in a DefinitionUri file are not resolved (as in SAM); move the document into the template as DefinitionBody"},
 		{"zero provisioned concurrency", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 0\n", 1), nil, "Other: ProvisionedConcurrentExecutions 0 is out of range: it must be at least 1"},
+		{"allowed values not a list", strings.Replace(twoFunctions, "    Default: hello\n", "    Default: hello\n    AllowedValues: hello\n", 1), nil, `parameter Greeting: AllowedValues must be a list, not the string "hello"`},
 		{"resources list", "Transform: AWS::Serverless-2016-10-31\nResources: []\n", nil, "Resources must be a mapping (logical ids to {Type, Properties}), not a list"},
 		{"resource properties list", strings.Replace(twoFunctions, "    Properties:\n      StageName: prod\n      Variables:\n        alias: live\n", "    Properties: [StageName]\n", 1), nil, "resource Api: Properties must be a mapping (property names to values), not a list"},
 		{"event on unknown api", strings.Replace(twoFunctions, "RestApiId: !Ref Api", "RestApiId: !Ref Hello", 1), nil, "RestApiId must be !Ref to an AWS::Serverless::Api"},

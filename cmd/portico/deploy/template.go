@@ -839,7 +839,11 @@ func parameterValues(decl map[string]map[string]any, overrides map[string]string
 		if !ok {
 			return nil, fmt.Errorf("parameter %s has no Default: pass --parameter-overrides %s=VALUE", name, name)
 		}
-		if allowed, _ := p["AllowedValues"].([]any); len(allowed) > 0 {
+		allowed, isList := p["AllowedValues"].([]any)
+		if v, set := p["AllowedValues"]; set && !isList {
+			return nil, fmt.Errorf("parameter %s: AllowedValues must be a list, not %s", name, shape(v))
+		}
+		if len(allowed) > 0 {
 			found := false
 			for _, a := range allowed {
 				if fmt.Sprint(a) == fmt.Sprint(v) {
