@@ -2,6 +2,7 @@ package admin
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -70,8 +71,11 @@ func (s *Server) registerStackRoutes(d StackDeps) {
 		name := r.PathValue("name")
 		var rec stackRecord
 		err := st.View(r.Context(), func(tx *store.Tx) error { return tx.Get(stacksBucket, name, &rec) })
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return fmt.Errorf("stack %q does not exist: %w", truncate(name, 140), errdefs.ErrNotFound)
+		}
 		if err != nil {
-			return fmt.Errorf("stack %q: %w", name, err)
+			return fmt.Errorf("stack %q: %w", truncate(name, 140), err)
 		}
 		return writeJSON(w, http.StatusOK, rec)
 	})
@@ -100,7 +104,7 @@ func (s *Server) registerStackRoutes(d StackDeps) {
 		name := r.PathValue("name")
 		return noContent(w, st.Update(r.Context(), func(tx *store.Tx) error {
 			if !tx.Has(stacksBucket, name) {
-				return fmt.Errorf("stack %q: %w", name, errdefs.ErrNotFound)
+				return fmt.Errorf("stack %q does not exist: %w", truncate(name, 140), errdefs.ErrNotFound)
 			}
 			return tx.Delete(stacksBucket, name)
 		}))

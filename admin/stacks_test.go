@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -43,8 +44,15 @@ func TestStackRecords(t *testing.T) {
 	if code := call(t, srv, http.MethodPut, "/portico/v1/stacks/a", `{"name":"b"}`, nil); code != http.StatusBadRequest {
 		t.Errorf("PUT naming another stack = %d, want 400", code)
 	}
-	if code := call(t, srv, http.MethodGet, "/portico/v1/stacks/nope", "", nil); code != http.StatusNotFound {
-		t.Errorf("GET of an unknown stack = %d, want 404", code)
+	resp, err := http.Get(srv.URL + "/portico/v1/stacks/nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing struct{ Message string }
+	err = json.NewDecoder(resp.Body).Decode(&missing)
+	_ = resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusNotFound || missing.Message != `stack "nope" does not exist` {
+		t.Errorf("GET of an unknown stack = %d %q (%v), want 404 saying it does not exist", resp.StatusCode, missing.Message, err)
 	}
 	closeStore()
 

@@ -125,6 +125,45 @@ See docs/sam.md for what is supported.`,
 	return cmd
 }
 
+// newStackCmd is `portico stack`: what portico deploy made, as a whole.
+func newStackCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "stack", Short: "Stacks that portico deploy made"}
+	var dryRun bool
+	del := &cobra.Command{
+		Use:   "delete NAME [--dry-run]",
+		Short: "Delete a stack's functions, APIs and usage plans, then its record (sam delete)",
+		Long: `Delete everything stack NAME made (its functions with their versions and aliases,
+its APIs with their stages and usage plans), printing each step, then the stack's
+record, so that the template can be deployed again from nothing. A resource already
+gone is forgotten. If a step fails, the record keeps what is left: run it again.
+--dry-run prints the plan and changes nothing.
+
+  portico stack delete hello`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			target := &deploy.HTTPTarget{C: c}
+			plan, err := deploy.DeletePlan(cmd.Context(), target, args[0])
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			plan.Print(out)
+			if dryRun {
+				_, _ = fmt.Fprintln(out, "Dry run: nothing changed.")
+				return nil
+			}
+			return deploy.Apply(cmd.Context(), target, plan, out)
+		},
+	}
+	del.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and change nothing")
+	cmd.AddCommand(del)
+	return cmd
+}
+
 // printStackURLs prints the stage URL of each API the stack holds and the
 // template's outputs.
 func printStackURLs(cmd *cobra.Command, g *globalFlags, stack string, t *deploy.Template) error {

@@ -462,6 +462,29 @@ func TestDeployRemovesUsagePlan(t *testing.T) {
 	}
 }
 
+// TestStackDelete deploys the hello sample, deletes the stack (its
+// functions, APIs and usage plan, then its record) and deploys it again.
+func TestStackDelete(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	path := filepath.Join(samTree(t), "samples", "hello", "template.yaml")
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "hello")
+	rec := stackRecord(t, env, "hello")
+	out := cliCombined(t, env, "stack", "delete", "hello")
+	if !strings.Contains(out, "Stack hello deleted:") {
+		t.Fatalf("stack delete printed:\n%s", out)
+	}
+	for id, r := range rec.Resources {
+		noun := map[string]string{deploy.KindFunction: "fn", deploy.KindAPI: "api"}[r.Kind]
+		if _, err := cliErr(env, noun, "get", r.PhysicalID); err == nil {
+			t.Errorf("%s (%s %s) is still there", id, r.Kind, r.PhysicalID)
+		}
+	}
+	if _, err := cliErr(env, "stack", "delete", "hello"); err == nil {
+		t.Error("deleting the stack again succeeded")
+	}
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "hello")
+}
+
 // TestFailedDeployPutsBackLatestAndDefinition deploys a template on a real
 // server, then a change to the function's code and environment and to the
 // API's routes whose later resource (a stage setting the server refuses)

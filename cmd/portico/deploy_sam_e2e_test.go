@@ -75,6 +75,39 @@ func stackKey(t *testing.T, env *apptest.Env, stack, id string) string {
 	return k.Value
 }
 
+// TestDeployRenamedStageMovesUsagePlan: a usage plan follows its API's
+// renamed stage (it stayed on the deleted stage: the plan's keys got 403 on
+// the new one and its throttle applied nowhere).
+func TestDeployRenamedStageMovesUsagePlan(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	path := samTestdata(t, "plan-stage.yaml")
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "ps")
+	api := stackRecord(t, env, "ps").Resources["Api"].PhysicalID
+	key := stackKey(t, env, "ps", "Api")
+	if st, body := gatewayCall(t, http.MethodGet, env.GatewayURL+"/"+api+"/v1/a", "", map[string]string{"x-api-key": key}); st != http.StatusOK {
+		t.Fatalf("GET v1/a with the plan's key: %d %s", st, body)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, []byte(strings.Replace(string(data), "StageName: v1", "StageName: v2", 1)), 0o600)
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "ps")
+	if st, body := gatewayCall(t, http.MethodGet, env.GatewayURL+"/"+api+"/v2/a", "", map[string]string{"x-api-key": key}); st != http.StatusOK {
+		t.Fatalf("GET v2/a with the plan's key: %d %s", st, body)
+	}
+	if st, _ := gatewayCall(t, http.MethodGet, env.GatewayURL+"/"+api+"/v2/a", "", nil); st != http.StatusForbidden {
+		t.Fatalf("GET v2/a without a key: %d, want 403", st)
+	}
+	var plan struct {
+		APIStages []struct{ APIID, Stage string } `json:"apiStages"`
+	}
+	adminJSON(t, env, "/usageplans/"+stackRecord(t, env, "ps").Resources["Api"].UsagePlanID, &plan)
+	if len(plan.APIStages) != 1 || plan.APIStages[0].Stage != "v2" {
+		t.Fatalf("the plan's API stages = %+v, want v2 only", plan.APIStages)
+	}
+}
+
 // TestDeployGlobalsAPIKeyOnImplicitAPI deploys a template whose Globals.Api
 // requires an API key, with functions on the implicit ServerlessRestApi: the
 // gateway refuses a call without a key, answers one with a key of the usage

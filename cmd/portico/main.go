@@ -66,6 +66,7 @@ default http://127.0.0.1:9090).`,
 		newKeyCmd(gf), newPlanCmd(gf),
 		newIAMCmd(gf),
 		newDeployCmd(gf),
+		newStackCmd(gf),
 	)
 	root.AddCommand(newWSCmds(gf)...)
 	root.AddCommand(newImageCmds(gf)...)

@@ -49,7 +49,10 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 			a.Stage = *h.StageName
 		}
 		a.Variables = h.StageVariables
-		auth, _ = props["Auth"].(map[string]any)
+		var ok bool
+		if auth, ok = b.mapping(id+" ("+typ+")", props, "Auth", "DefaultAuthorizer, Authorizers, ..."); !ok {
+			return
+		}
 		doc = b.definition(id, props)
 		if c, ok := props["CorsConfiguration"]; ok && doc != nil {
 			b.httpCORS(id, c, doc)
@@ -66,7 +69,10 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 			return
 		}
 		a.Stage, a.Variables = s.StageName, s.Variables
-		auth, _ = props["Auth"].(map[string]any)
+		var ok bool
+		if auth, ok = b.mapping(id+" ("+typ+")", props, "Auth", "DefaultAuthorizer, Authorizers, ..."); !ok {
+			return
+		}
 		doc = b.definition(id, props)
 		if doc != nil && s.Description != nil {
 			info, _ := doc["info"].(map[string]any)
@@ -208,7 +214,10 @@ func (b *builder) gatewayResponses(id string, v any, doc map[string]any) {
 				}
 				gr["responseTemplates"] = t
 			case "ResponseParameters":
-				params, _ := r[k].(map[string]any)
+				params, ok := r[k].(map[string]any)
+				if !ok {
+					b.fail("%s.ResponseParameters must be a mapping of Headers, Paths and QueryStrings, not %s", where, shape(r[k]))
+				}
 				prefixed := map[string]any{}
 				for _, loc := range slices.Sorted(maps.Keys(params)) {
 					prefix, known := map[string]string{"Headers": "header.", "Paths": "path.", "QueryStrings": "querystring."}[loc]
@@ -266,6 +275,10 @@ func (b *builder) definition(id string, props map[string]any) map[string]any {
 			b.fail("%s: DefinitionUri %s is not a YAML or JSON OpenAPI document", id, s)
 			return nil
 		}
+		if where, fn := findIntrinsic(doc, ""); fn != "" {
+			b.fail("%s: DefinitionUri %s has %s at %s: intrinsic functions in a DefinitionUri file are not resolved (as in SAM); move the document into the template as DefinitionBody, where they are, or write the values out", id, s, fn, where)
+			return nil
+		}
 		return doc
 	}
 	return map[string]any{
@@ -273,6 +286,33 @@ func (b *builder) definition(id string, props map[string]any) map[string]any {
 		"info":    map[string]any{"title": b.t.stack + "-" + id, "version": "1.0"},
 		"paths":   map[string]any{},
 	}
+}
+
+// findIntrinsic returns the path and name of the first intrinsic function
+// (a one-key mapping of Ref or Fn::...) in v, or "", "".
+func findIntrinsic(v any, path string) (string, string) {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 1 {
+			for k := range x {
+				if k == "Ref" || strings.HasPrefix(k, "Fn::") {
+					return path, k
+				}
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if p, fn := findIntrinsic(x[k], path+"/"+strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")); fn != "" {
+				return p, fn
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if p, fn := findIntrinsic(e, fmt.Sprintf("%s/%d", path, i)); fn != "" {
+				return p, fn
+			}
+		}
+	}
+	return "", ""
 }
 
 // apiModels adds an Api's Models to its document as SAM does, each under its
@@ -441,6 +481,7 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any, models map[string]b
 		paths = map[string]any{}
 		doc["paths"] = paths
 	}
+	added := map[string]string{} // "path method" -> the event adding it
 	for _, r := range b.eventRoutes[a.LogicalID] {
 		if r.http != (a.Protocol == apis.ProtocolHTTP) {
 			b.fail("%s: an %s event names %s, which is %s", r.fn, map[bool]string{true: "HttpApi", false: "Api"}[r.http], a.LogicalID, a.Protocol)
@@ -454,6 +495,11 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any, models map[string]b
 			b.fail("%s: an event on %s needs Path and Method", r.fn, a.LogicalID)
 			continue
 		}
+		if !slices.Contains([]string{"get", "put", "post", "delete", "options", "head", "patch", "any"}, method) {
+			// A route the API would not have: refused, not dropped.
+			b.fail("%s: Method %q is not an HTTP method API Gateway serves: use GET, PUT, POST, DELETE, OPTIONS, HEAD, PATCH or ANY", r.where, r.method)
+			continue
+		}
 		if method == "any" {
 			method = "x-amazon-apigateway-any-method"
 		}
@@ -462,16 +508,6 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any, models map[string]b
 			item = map[string]any{}
 			paths[path] = item
 		}
-		if _, exists := item[method]; exists {
-			if r.validation.model != "" || len(r.validation.params) > 0 {
-				b.fail("%s: RequestModel and RequestParameters cannot be added to %s %s, which the API's definition defines: declare its request body, parameters and x-amazon-apigateway-request-validator there", r.where, strings.ToUpper(r.method), path)
-			}
-			if r.apiKeyRequired != nil || r.authorizer != "" || len(r.scopes) > 0 || r.invokeRole != "" {
-				// Dropping it would leave the method open.
-				b.fail("%s: Auth cannot be added to %s %s, which the API's definition defines: declare its security there (or the API's Auth.DefaultAuthorizer and Auth.ApiKeyRequired, which apply to it)", r.where, strings.ToUpper(r.method), path)
-			}
-			continue // the definition body defines it
-		}
 		integ := map[string]any{"type": "aws_proxy", "httpMethod": "POST", "uri": r.uri}
 		if r.http {
 			integ["payloadFormatVersion"] = r.payload
@@ -479,6 +515,36 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any, models map[string]b
 		if r.timeoutMillis > 0 {
 			integ["timeoutInMillis"] = r.timeoutMillis
 		}
+		if existing, exists := item[method]; exists {
+			// As SAM (InvalidEventException): one integration per method;
+			// keeping either would silently drop the other.
+			op, _ := existing.(map[string]any)
+			if _, has := op["x-amazon-apigateway-integration"]; has || op == nil {
+				by := "the API's DefinitionBody defines it"
+				if other, ok := added[path+" "+method]; ok {
+					by = other + " adds it too"
+				}
+				shown := strings.ToLower(r.method)
+				if shown == "" {
+					shown = "any"
+				}
+				b.fail("%s: API method %q defined multiple times for path %q (%s): keep one of them", r.where, shown, path, by)
+				continue
+			}
+			if r.validation.model != "" || len(r.validation.params) > 0 {
+				b.fail("%s: RequestModel and RequestParameters cannot be added to %s %s, which the API's definition defines: declare its request body, parameters and x-amazon-apigateway-request-validator there", r.where, strings.ToUpper(r.method), path)
+			}
+			if r.apiKeyRequired != nil || r.authorizer != "" || r.scopes != nil || r.invokeRole != "" || r.policy != nil {
+				// Dropping it would leave the method open.
+				b.fail("%s: Auth cannot be added to %s %s, which the API's definition defines: declare its security there (or the API's Auth.DefaultAuthorizer and Auth.ApiKeyRequired, which apply to it)", r.where, strings.ToUpper(r.method), path)
+			}
+			// As SAM: the definition's method without an integration
+			// takes the event's.
+			op["x-amazon-apigateway-integration"] = integ
+			added[path+" "+method] = r.where
+			continue
+		}
+		added[path+" "+method] = r.where
 		op := map[string]any{"x-amazon-apigateway-integration": integ, "responses": map[string]any{}}
 		var params []any
 		for _, seg := range strings.Split(path, "/") {
@@ -490,7 +556,7 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any, models map[string]b
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
-		op["x-portico-auth"] = map[string]any{"apiKeyRequired": r.apiKeyRequired, "authorizer": r.authorizer, "scopes": r.scopes, "invokeRole": r.invokeRole}
+		op["x-portico-auth"] = map[string]any{"apiKeyRequired": r.apiKeyRequired, "authorizer": r.authorizer, "scopes": r.scopes, "invokeRole": r.invokeRole, "where": r.where}
 		b.addRequestValidation(doc, op, r, models)
 		item[method] = op
 		if r.policy != nil {
@@ -693,9 +759,12 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) authD
 				schemes[apis.AuthorizerIAM] = iamScheme()
 			}
 		case "Authorizers":
-			m, _ := v.(map[string]any)
+			m, ok := v.(map[string]any)
+			if !ok {
+				b.fail("%s.Authorizers must map authorizer names to their settings, not %s", where, shape(v))
+			}
 			for _, name := range slices.Sorted(maps.Keys(m)) {
-				cfg, _ := m[name].(map[string]any)
+				cfg, _ := m[name].(map[string]any) // authorizer refuses nil
 				defs.authorizers[name] = true
 				if sc, ok := cfg["AuthorizationScopes"]; ok {
 					list, isList := sc.([]any)
@@ -810,9 +879,16 @@ func (b *builder) authorizer(a *API, where string, cfg map[string]any) map[strin
 		return nil
 	}
 	ident, _ := cfg["Identity"].(map[string]any)
+	if v, set := cfg["Identity"]; set && ident == nil {
+		b.fail("%s.Identity must be a mapping, not %s", where, shape(v))
+		return nil
+	}
 	var sources []string
 	add := func(prefix string, key string) {
-		list, _ := ident[key].([]any)
+		list, ok := ident[key].([]any)
+		if v, set := ident[key]; set && !ok {
+			b.fail("%s.Identity.%s must be a list, not %s", where, key, shape(v))
+		}
 		for _, h := range list {
 			sources = append(sources, prefix+fmt.Sprint(h))
 		}
@@ -943,8 +1019,20 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any, defs authDefaults) 
 			if fromEvent {
 				// As SAM's add_auth_to_method: the event's authorizer (NONE
 				// included) and its ApiKeyRequired, as markers or requirements.
-				if authz, _ := marker["authorizer"].(string); authz != "" {
-					scopes, _ := marker["scopes"].([]any)
+				scopes, _ := marker["scopes"].([]any)
+				authz, _ := marker["authorizer"].(string)
+				if authz == "" && scopes != nil {
+					// SAM: an event's AuthorizationScopes without an
+					// Authorizer override the DefaultAuthorizer's; with no
+					// DefaultAuthorizer they are refused (InvalidEventException),
+					// not dropped to leave the method open.
+					if defs.authorizer == "" {
+						b.fail("%s: Auth.AuthorizationScopes is set but no authorizer is: name one in the event's Auth.Authorizer or set the API's Auth.DefaultAuthorizer", marker["where"])
+						continue
+					}
+					authz = defs.authorizer
+				}
+				if authz != "" {
 					sec = append(sec, map[string]any{authz: scopesOf(authz, scopes)})
 				}
 				if k, _ := marker["apiKeyRequired"].(*bool); k != nil {
@@ -1071,6 +1159,13 @@ func (b *builder) usagePlan(a *API, where string, v any) {
 	p := &UsagePlan{Name: a.Name + "-" + a.Stage}
 	if n, ok := m["UsagePlanName"].(string); ok && n != "" {
 		p.Name = n
+	}
+	for _, k := range []string{"Throttle", "Quota"} {
+		if v, set := m[k]; set {
+			if _, ok := v.(map[string]any); !ok {
+				b.fail("%s.%s must be a mapping, not %s", where, k, shape(v))
+			}
+		}
 	}
 	if t, ok := m["Throttle"].(map[string]any); ok {
 		p.Throttle = map[string]any{"burstLimit": t["BurstLimit"], "rateLimit": t["RateLimit"]}

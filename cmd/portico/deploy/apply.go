@@ -21,6 +21,9 @@ type Target interface {
 	// GetStack returns the stack's record, or nil when there is none.
 	GetStack(ctx context.Context, name string) (*Record, error)
 	PutStack(ctx context.Context, rec *Record) error
+	// DeleteStack deletes the stack's record (not its resources); a record
+	// that is not there is no error.
+	DeleteStack(ctx context.Context, name string) error
 	FunctionExists(ctx context.Context, name string) (bool, error)
 	APIExists(ctx context.Context, id string) (bool, error)
 
@@ -38,6 +41,9 @@ type Target interface {
 	SetReserved(ctx context.Context, name string, n *int) error
 	// SetProvisioned sets (n > 0) or removes the alias's provisioned concurrency.
 	SetProvisioned(ctx context.Context, name, alias string, n int) error
+	// DeleteAlias deletes the alias with its provisioned concurrency; an
+	// alias that is not there is no error.
+	DeleteAlias(ctx context.Context, name, alias string) error
 	DeleteFunction(ctx context.Context, name string) error
 
 	// CreateAPI creates the API (not deployed) and returns its id.
@@ -64,8 +70,10 @@ type Target interface {
 	DeleteStage(ctx context.Context, id, stage string) error
 	DeleteAPI(ctx context.Context, id string) error
 	CreateUsagePlan(ctx context.Context, p *UsagePlan, apiID, stage string) (string, error)
-	// UpdateUsagePlan sets the plan's name, throttle and quota; its keys stay.
-	UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan) error
+	// UpdateUsagePlan sets the plan's name, throttle and quota, and makes
+	// stage the plan's one stage of API apiID (the deploy may have renamed
+	// it); its keys stay.
+	UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan, apiID, stage string) error
 	DeleteUsagePlan(ctx context.Context, id string) error
 }
 
@@ -164,7 +172,7 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 			a.steps++
 		}
 	}
-	if a.steps == 0 {
+	if a.steps == 0 && !p.deleteStack {
 		_, _ = fmt.Fprintf(out, "Stack %s is up to date: nothing to change.\n", p.Stack)
 		return nil
 	}
@@ -184,6 +192,13 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 			return errors.Join(append([]error{err}, undoErrs...)...)
 		}
 		return fmt.Errorf("%w (rolled back: what served before serves still)", err)
+	}
+	if p.deleteStack {
+		if err := t.DeleteStack(ctx, p.Stack); err != nil {
+			return fmt.Errorf("deleting the record of stack %s: %w", p.Stack, err)
+		}
+		_, _ = fmt.Fprintf(out, "Stack %s deleted: %d resources deleted.\n", p.Stack, p.Counts()[Delete])
+		return nil
 	}
 	if err := t.PutStack(ctx, rec); err != nil {
 		return fmt.Errorf("recording stack %s: %w", p.Stack, err)
@@ -382,6 +397,21 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 	// Phase 3: remove what the template no longer has.
 	a.phase = "Removing:"
 	for _, c := range p.Changes {
+		// What a change replaced, as CloudFormation deletes a replaced
+		// resource once its replacement serves: the function under its old
+		// FunctionName, the alias under its old AutoPublishAlias.
+		if c.replacedFunction != "" {
+			a.progress("deleting function %s (%s), replaced by %s", c.replacedFunction, c.LogicalID, c.fn.Name)
+			if err := a.t.DeleteFunction(ctx, c.replacedFunction); err != nil && !isNotFound(err) {
+				return fmt.Errorf("deleting function %s (%s), replaced by %s: %w", c.replacedFunction, c.LogicalID, c.fn.Name, err)
+			}
+		}
+		if c.replacedAlias != "" {
+			a.progress("deleting alias %s:%s (%s) and its provisioned concurrency", c.fn.Name, c.replacedAlias, c.LogicalID)
+			if err := a.t.DeleteAlias(ctx, c.fn.Name, c.replacedAlias); err != nil {
+				return fmt.Errorf("deleting alias %s:%s (%s): %w", c.fn.Name, c.replacedAlias, c.LogicalID, err)
+			}
+		}
 		if c.Action != Delete {
 			continue
 		}
@@ -406,6 +436,31 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 	return nil
 }
 
+// DeletePlan is the plan of deleting stack name: every resource its record
+// holds (functions with their versions and aliases, APIs with their stages
+// and usage plans), then the record. A stack without a record is an error
+// saying it does not exist.
+func DeletePlan(ctx context.Context, t Target, name string) (*Plan, error) {
+	rec, err := t.GetStack(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return nil, fmt.Errorf("stack %s does not exist: the server holds no record of it (portico deploy makes one)", name)
+	}
+	d := &Desired{Stack: name, Functions: map[string]*Function{}, APIs: map[string]*API{}}
+	obs, err := Observe(ctx, t, d, rec)
+	if err != nil {
+		return nil, err
+	}
+	p, err := NewPlan(d, rec, obs)
+	if err != nil {
+		return nil, err
+	}
+	p.Template, p.deleteStack = rec.Template, true
+	return p, nil
+}
+
 // usagePlan creates, updates (keeping its keys) or deletes the API's usage plan.
 func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 	api := c.api
@@ -422,7 +477,7 @@ func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 		r.UsagePlanID = ""
 	case old != "":
 		a.progress("updating usage plan %s (%s)", old, api.UsagePlan.Name)
-		if err := a.t.UpdateUsagePlan(ctx, old, api.UsagePlan); err != nil {
+		if err := a.t.UpdateUsagePlan(ctx, old, api.UsagePlan, c.PhysicalID, api.Stage); err != nil {
 			return fmt.Errorf("usage plan %s: %w", old, err)
 		}
 	case api.UsagePlan != nil:

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bytes"
+	"context"
 	"maps"
 	"os"
 	"path/filepath"
@@ -211,6 +212,117 @@ func TestRemovedResourceIsDeleted(t *testing.T) {
 	}
 }
 
+// TestRenamedStageMovesNamedUsagePlan: a usage plan with a UsagePlanName
+// (its fingerprint the same) still moves to the API's renamed stage.
+func TestRenamedStageMovesNamedUsagePlan(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        ApiKeyRequired: true\n        UsagePlan:\n          CreateUsagePlan: PER_API\n          UsagePlanName: mine\n", 1)
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	rec := f.stacks["s"].Resources["Api"]
+	f.calls = nil
+	if _, err := deployText(t, f, dir, "s", strings.Replace(text, "StageName: prod", "StageName: v2", 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := "UpdateUsagePlan " + rec.UsagePlanID + " " + rec.PhysicalID + " v2"; !slices.Contains(f.calls, want) {
+		t.Errorf("calls %v lack %q", f.calls, want)
+	}
+}
+
+// TestReplacedFunctionAndAliasAreDeleted: a changed FunctionName replaces the
+// function and a changed AutoPublishAlias the alias, as CloudFormation
+// replaces them: the old ones are deleted once the new ones serve (they were
+// left on the server, and reverting the name then failed: "already exists and
+// is not part of stack").
+func TestReplacedFunctionAndAliasAreDeleted(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatal(err)
+	}
+	renamed := strings.Replace(twoFunctions, "      CodeUri: hello\n", "      CodeUri: hello\n      FunctionName: renamed\n", 1)
+	p, err := deployText(t, f, dir, "s", renamed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	p.Print(&out)
+	if !strings.Contains(out.String(), "delete function s-Hello (replaced: its FunctionName changed)") {
+		t.Errorf("the plan does not list the deletion:\n%s", out.String())
+	}
+	if _, ok := f.fns["s-Hello"]; ok {
+		t.Error("function s-Hello is still there after the rename")
+	}
+	if _, ok := f.fns["renamed"]; !ok || f.stacks["s"].Resources["Hello"].PhysicalID != "renamed" {
+		t.Errorf("function renamed: %v, record %+v", ok, f.stacks["s"].Resources["Hello"])
+	}
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatalf("reverting the name: %v", err)
+	}
+	if _, ok := f.fns["renamed"]; ok {
+		t.Error("function renamed is still there after the revert")
+	}
+
+	f.calls = nil
+	prod := strings.Replace(twoFunctions, "      CodeUri: hello\n      AutoPublishAlias: live\n", "      CodeUri: hello\n      AutoPublishAlias: prod\n      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 1\n", 1)
+	if _, err := deployText(t, f, dir, "s", prod, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.fns["s-Hello"].aliases; got["live"] != "" || got["prod"] == "" {
+		t.Errorf("aliases = %v, want prod only", got)
+	}
+	if !slices.Contains(f.calls, "DeleteAlias s-Hello:live") {
+		t.Errorf("calls %v lack DeleteAlias s-Hello:live", f.calls)
+	}
+	f.calls = nil
+	if _, err := deployText(t, f, dir, "s", strings.Replace(twoFunctions, "      CodeUri: hello\n      AutoPublishAlias: live\n", "      CodeUri: hello\n", 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(f.calls, "DeleteAlias s-Hello:prod") {
+		t.Errorf("dropping AutoPublishAlias: calls %v lack DeleteAlias s-Hello:prod", f.calls)
+	}
+}
+
+// TestDeleteStack: deleting a stack deletes its functions, APIs and usage
+// plans, then its record, so the template deploys again from nothing (only
+// the record was forgotten, and the next deploy failed: "already exists and
+// is not part of stack").
+func TestDeleteStack(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        UsagePlan:\n          CreateUsagePlan: PER_API\n", 1)
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p, err := DeletePlan(ctx, f, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	p.Print(&out)
+	if got, want := actions(p), "Api=delete Hello=delete Other=delete ServerlessHttpApi=delete"; got != want {
+		t.Fatalf("actions = %s, want %s\n%s", got, want, out.String())
+	}
+	if err := Apply(ctx, f, p, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Stack s deleted: 4 resources deleted.") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	if len(f.fns) != 0 || len(f.apis) != 0 || len(f.plans) != 0 || f.stacks["s"] != nil {
+		t.Fatalf("left: functions %v, APIs %v, plans %v, record %v", f.fns, f.apis, f.plans, f.stacks["s"])
+	}
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatalf("deploying again: %v", err)
+	}
+	if _, err := DeletePlan(ctx, f, "nope"); err == nil || !strings.Contains(err.Error(), "stack nope does not exist") {
+		t.Fatalf("an unknown stack: %v", err)
+	}
+}
+
 func TestFailureMidwayRollsBack(t *testing.T) {
 	dir := fixture(t)
 	f := newFake()
@@ -334,6 +446,9 @@ func TestFunctionNameTakenByAnotherStack(t *testing.T) {
 
 func TestBadTemplates(t *testing.T) {
 	dir := fixture(t)
+	if err := os.WriteFile(filepath.Join(dir, "hello", "api.yaml"), []byte("openapi: 3.0.1\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      x-amazon-apigateway-integration:\n        type: aws_proxy\n        httpMethod: POST\n        uri:\n          Fn::Sub: arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Hello.Arn}/invocations\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name, text string
 		params     map[string]string
@@ -345,7 +460,10 @@ func TestBadTemplates(t *testing.T) {
 		{"no transform", "Resources:\n  A:\n    Type: AWS::Serverless::Function\n", nil, "Transform must be AWS::Serverless-2016-10-31"},
 		{"unknown ref", strings.Replace(twoFunctions, "!Ref Greeting", "!Ref Greting", 1), nil, "Ref Greting: no parameter or resource is named Greting"},
 		{"unknown sub", strings.Replace(twoFunctions, "!Ref Greeting", `!Sub "${Nope}-x"`, 1), nil, "!Sub ${Nope}: no parameter or resource is named Nope"},
-		{"unknown getatt", strings.Replace(twoFunctions, "!Ref Greeting", "!GetAtt Hello.Nope", 1), nil, "Hello (AWS::Serverless::Function) has no attribute Nope"},
+		{"unknown getatt", strings.Replace(twoFunctions, "!Ref Greeting", "!GetAtt Other.Nope", 1), nil, "Other (AWS::Serverless::Function) has no attribute Nope"},
+		{"reference cycle", strings.Replace(strings.Replace(twoFunctions, "!Ref Greeting", "!GetAtt Other.Arn", 1), "      CodeUri: other\n", "      CodeUri: other\n      Environment:\n        Variables:\n          HELLO: !Sub \"${Hello}\"\n", 1), nil,
+			"circular dependency between resources: [Hello, Other] (Hello -> Other -> Hello, through DependsOn, Ref, Fn::GetAtt or Fn::Sub)"},
+		{"self reference", strings.Replace(twoFunctions, "!Ref Greeting", "!Ref Hello", 1), nil, "circular dependency between resources: [Hello] (Hello -> Hello"},
 		{"missing code", strings.Replace(twoFunctions, "CodeUri: other", "CodeUri: missing", 1), nil, "CodeUri missing: " + filepath.Join(dir, "missing") + " does not exist"},
 		{"no bootstrap", strings.Replace(twoFunctions, "CodeUri: other", "CodeUri: .", 1), nil, "holds no bootstrap"},
 		{"unknown parameter", twoFunctions, map[string]string{"Nope": "1"}, "--parameter-overrides names Nope"},
@@ -386,6 +504,35 @@ func TestBadTemplates(t *testing.T) {
 		{"nested application", twoFunctions + "  App:\n    Type: AWS::Serverless::Application\n    Properties:\n      Location: app.yaml\n", nil, "App (AWS::Serverless::Application): nested applications are refused"},
 		{"cors credentials with any origin", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Cors:\n        AllowMethods: \"'GET'\"\n        AllowCredentials: true\n", 1), nil, "Api: Cors: AllowCredentials cannot be true when AllowOrigin is '*' or not set"},
 		{"cors unknown property", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Cors:\n        AllowOrigins: \"'https://x'\"\n", 1), nil, "Api: Cors.AllowOrigins is refused"},
+		{"api auth list", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        - ApiKeyRequired: true\n", 1), nil, "Api (AWS::Serverless::Api): property Auth must be a mapping (DefaultAuthorizer, Authorizers, ...), not a list"},
+		{"http api auth list", httpAuth[:strings.Index(httpAuth, "      Auth:\n        DefaultAuthorizer")] + "      Auth:\n        - DefaultAuthorizer: Lam\n", nil, "Http (AWS::Serverless::HttpApi): property Auth must be a mapping"},
+		{"globals api auth list", strings.Replace(twoFunctions, "Globals:\n", "Globals:\n  Api:\n    Auth:\n      - ApiKeyRequired: true\n", 1), nil, "Globals.Api.Auth must be a mapping (DefaultAuthorizer, Authorizers, ...), not a list"},
+		{"events list", strings.Replace(twoFunctions, "      Events:\n        Any:\n          Type: HttpApi\n", "      Events:\n        - Type: HttpApi\n", 1), nil, "Other (AWS::Serverless::Function): property Events must be a mapping"},
+		{"events string", strings.Replace(twoFunctions, "      Events:\n        Any:\n          Type: HttpApi\n", "      Events: HttpApi\n", 1), nil, `property Events must be a mapping (event names to {Type, Properties}), not the string "HttpApi"`},
+		{"event not a mapping", strings.Replace(twoFunctions, "        Any:\n          Type: HttpApi\n", "        Any: HttpApi\n", 1), nil, `Other (AWS::Serverless::Function): Events.Any must be a mapping with Type and Properties, not the string "HttpApi"`},
+		{"event auth string", strings.Replace(twoFunctions, "            RestApiId: !Ref Api\n", "            RestApiId: !Ref Api\n            Auth: ApiKeyRequired\n", 1), nil, `Hello event Get (Api): property Auth must be a mapping (ApiKeyRequired, Authorizer, AuthorizationScopes, ...), not the string "ApiKeyRequired"`},
+		{"authorizers list", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        Authorizers: [a]\n", 1), nil, "Api Auth.Authorizers must map authorizer names to their settings, not a list"},
+		{"usage plan throttle list", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      Auth:\n        UsagePlan:\n          CreateUsagePlan: PER_API\n          Throttle: [10]\n", 1), nil, "Api Auth.UsagePlan.Throttle must be a mapping, not a list"},
+		{"unknown tag", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      Description: !Frobnicate x\n", 1), nil, "template.yaml: line 38: unknown tag !Frobnicate: the short forms of intrinsic functions are !And,"},
+		{"misspelled ref tag", strings.Replace(twoFunctions, "!Ref Greeting", "!Refx Greeting", 1), nil, "unknown tag !Refx"},
+		{"unknown tag on a mapping", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      Environment: !Frob\n        Variables: {A: b}\n", 1), nil, "unknown tag !Frob"},
+		{"misspelled globals property", strings.Replace(twoFunctions, "    Handler: bootstrap\n", "    Handler: bootstrap\n    Timout: 10\n", 1), nil, "Globals.Function: 'Timout' is not a supported property of 'Function' (did you mean Timeout?)"},
+		{"misspelled property", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      MemorySise: 256\n", 1), nil, "Other (AWS::Serverless::Function): 'MemorySise' is not a supported property of 'Function' (did you mean MemorySize?)"},
+		{"misspelled parameter type", strings.Replace(twoFunctions, "    Type: String\n", "    Type: Strin\n", 1), nil, `parameter Greeting: Unrecognized parameter type: "Strin"`},
+		{"invalid method", strings.Replace(twoFunctions, "Method: get", "Method: fetch", 1), nil, `Hello event Get (Api): Method "FETCH" is not an HTTP method API Gateway serves`},
+		{"null variable", strings.Replace(twoFunctions, "        SHARED: \"yes\"\n", "        SHARED: \"yes\"\n        EMPTY:\n", 1), nil, "[/Globals/Function/Environment/Variables/EMPTY] 'null' values are not allowed in templates"},
+		{"null resource property", strings.Replace(twoFunctions, "          GREETING: !Ref Greeting\n", "          GREETING: !Ref Greeting\n          NOTHING: null\n", 1), nil, "[/Resources/Hello/Properties/Environment/Variables/NOTHING] 'null' values are not allowed"},
+		{"memory not a number", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      MemorySize: lots\n", 1), nil, `Other (AWS::Serverless::Function): property MemorySize: expected an integer, got the string "lots"`},
+		{"memory not an integer", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      MemorySize: 256.5\n", 1), nil, `Other (AWS::Serverless::Function): property MemorySize: expected an integer, got the number 256.5`},
+		{"environment list", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      Environment: [a]\n", 1), nil, "Other (AWS::Serverless::Function): property Environment: expected a mapping, got a list"},
+		{"stage variable mapping", strings.Replace(twoFunctions, "        alias: live\n", "        alias: {b: c}\n", 1), nil, "Api (AWS::Serverless::Api): property Variables.alias: expected a string, got a mapping"},
+		{"event method list", strings.Replace(twoFunctions, "            Method: get\n", "            Method: [get]\n", 1), nil, "Hello event Get (Api): property Method: expected a string, got a list"},
+		{"intrinsic in definition uri", strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      DefinitionUri: hello/api.yaml\n", 1), nil,
+			"Api: DefinitionUri hello/api.yaml has Fn::Sub at /paths/~1a/get/x-amazon-apigateway-integration/uri: intrinsic functions in a DefinitionUri file are not resolved (as in SAM); move the document into the template as DefinitionBody"},
+		{"zero provisioned concurrency", strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 0\n", 1), nil, "Other: ProvisionedConcurrentExecutions 0 is out of range: it must be at least 1"},
+		{"allowed values not a list", strings.Replace(twoFunctions, "    Default: hello\n", "    Default: hello\n    AllowedValues: hello\n", 1), nil, `parameter Greeting: AllowedValues must be a list, not the string "hello"`},
+		{"resources list", "Transform: AWS::Serverless-2016-10-31\nResources: []\n", nil, "Resources must be a mapping (logical ids to {Type, Properties}), not a list"},
+		{"resource properties list", strings.Replace(twoFunctions, "    Properties:\n      StageName: prod\n      Variables:\n        alias: live\n", "    Properties: [StageName]\n", 1), nil, "resource Api: Properties must be a mapping (property names to values), not a list"},
 		{"event on unknown api", strings.Replace(twoFunctions, "RestApiId: !Ref Api", "RestApiId: !Ref Hello", 1), nil, "RestApiId must be !Ref to an AWS::Serverless::Api"},
 	}
 	for _, tc := range cases {
@@ -480,7 +627,7 @@ func TestAuthAndStageSettings(t *testing.T) {
 	if _, err := deployText(t, f, dir, "s", strings.Replace(text, "Limit: 100", "Limit: 200", 1), nil); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := f.mutating(), []string{"UpdateUsagePlan " + rec.UsagePlanID}; !reflect.DeepEqual(got, want) {
+	if got, want := f.mutating(), []string{"UpdateUsagePlan " + rec.UsagePlanID + " " + rec.PhysicalID + " prod"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("calls = %v, want %v", got, want)
 	}
 	if f.plans[rec.UsagePlanID].Quota["limit"] != float64(200) {
@@ -970,7 +1117,7 @@ func TestRequestValidation(t *testing.T) {
 		{"bad parameter setting", "Caching: true", "Cached: true", "RequestParameters method.request.querystring.q: Cached is refused"},
 		{"not a schema", "name: {type: string}", "name: {type: 5}", "the API definition is refused: document does not load"},
 		{"not a draft 4 schema", "name: {type: string}", "name: {type: string, pattern: \"(\"}", "model \"pet\""},
-		{"definition body defines the method", "      Models:\n", "      DefinitionBody:\n        openapi: 3.0.1\n        info: {title: t, version: \"1\"}\n        paths:\n          /pets:\n            post:\n              x-amazon-apigateway-integration: {type: mock}\n      Models:\n",
+		{"definition body defines the method", "      Models:\n", "      DefinitionBody:\n        openapi: 3.0.1\n        info: {title: t, version: \"1\"}\n        paths:\n          /pets:\n            post:\n              responses: {}\n      Models:\n",
 			"RequestModel and RequestParameters cannot be added to POST /pets, which the API's definition defines"},
 	}
 	for _, tc := range cases {
@@ -1018,6 +1165,7 @@ func TestAuthDefaultsApplyToDefinitionBody(t *testing.T) {
 	}
 	text := strings.Replace(readTestdata(t, "body-auth.yaml"), "            Path: /x\n            Method: get\n",
 		"            Path: /body\n            Method: get\n            Auth:\n              ApiKeyRequired: false\n", 1)
+	text = strings.Replace(text, "          /body:\n            get:\n              x-amazon-apigateway-integration:\n", "          /body:\n            get:\n              responses: {}\n              x-unused:\n", 1)
 	if _, err := deployText(t, newFake(), fixture(t), "s2", text, nil); err == nil || !strings.Contains(err.Error(), "Auth cannot be added to GET /body") {
 		t.Fatalf("an event's Auth on a method the body defines: %v", err)
 	}
@@ -1108,6 +1256,92 @@ func TestHTTPAuthorizerScopes(t *testing.T) {
 	}
 	if got := sec("/open"); got != nil {
 		t.Errorf("/open (Authorizer: NONE) security = %v, want none", got)
+	}
+}
+
+// TestDuplicateEventRoutes: two events on one method of an API, or an event
+// on a method the DefinitionBody integrates, are refused as SAM refuses them
+// (one was dropped); a DefinitionBody method without an integration takes
+// the event's, as SAM gives it.
+func TestDuplicateEventRoutes(t *testing.T) {
+	sameAsHello := "      Events:\n        Get:\n          Type: Api\n          Properties:\n            Path: /hello\n            Method: GET\n            RestApiId: !Ref Api\n"
+	cases := []struct{ name, text, want string }{
+		{"two api events", strings.Replace(twoFunctions, "      Events:\n        Any:\n          Type: HttpApi\n", sameAsHello, 1),
+			`Other event Get (Api): API method "get" defined multiple times for path "/hello" (Hello event Get (Api) adds it too)`},
+		{"two http api events", strings.Replace(twoFunctions, "        Get:\n          Type: Api\n", "        Any:\n          Type: HttpApi\n        Get:\n          Type: Api\n", 1),
+			`Other event Any (HttpApi): API method "any" defined multiple times for path "$default" (Hello event Any (HttpApi) adds it too)`},
+		{"event on a body method", strings.Replace(readTestdata(t, "body-auth.yaml"), "            Path: /x\n", "            Path: /body\n", 1),
+			`F event Get (Api): API method "get" defined multiple times for path "/body" (the API's DefinitionBody defines it)`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake()
+			if _, err := deployText(t, f, fixture(t), "s", tc.text, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			if len(f.calls) != 0 {
+				t.Fatalf("calls %v, want none", f.calls)
+			}
+		})
+	}
+	text := strings.Replace(readTestdata(t, "body-auth.yaml"), "            Path: /x\n", "            Path: /body\n", 1)
+	text = strings.Replace(text, "          /body:\n            get:\n              x-amazon-apigateway-integration:\n", "          /body:\n            get:\n              responses: {}\n              x-unused:\n", 1)
+	f := newFake()
+	if _, err := deployText(t, f, fixture(t), "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	op := f.apis[f.stacks["s"].Resources["Api"].PhysicalID].def.Document["paths"].(map[string]any)["/body"].(map[string]any)["get"].(map[string]any)
+	if integ, _ := op["x-amazon-apigateway-integration"].(map[string]any); integ["uri"] != "function:s-F" {
+		t.Errorf("GET /body integration = %v, want the event's function", op["x-amazon-apigateway-integration"])
+	}
+}
+
+// TestQuotedNumbers: a quoted number where a number goes is taken as the
+// number, as CloudFormation takes it (it was Go's decoder error).
+func TestQuotedNumbers(t *testing.T) {
+	f := newFake()
+	text := strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      Timeout: \"10\"\n      MemorySize: \"512\"\n", 1)
+	if _, err := deployText(t, f, fixture(t), "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	if fn := f.fns["s-Other"].latest; fn.Timeout != 10 || fn.MemorySize != 512 {
+		t.Errorf("Timeout %d, MemorySize %d, want 10 and 512", fn.Timeout, fn.MemorySize)
+	}
+}
+
+// TestEventScopesWithoutAuthorizer: an event's AuthorizationScopes without
+// an Authorizer override the DefaultAuthorizer's scopes, as SAM documents (the
+// default authorizer was applied without them: a token with scope read got
+// through a route declaring write); with no DefaultAuthorizer they are
+// refused (the route was deployed open).
+func TestEventScopesWithoutAuthorizer(t *testing.T) {
+	text := strings.Replace(httpAuth, "        DefaultAuthorizer: Lam\n", "        DefaultAuthorizer: Jwt\n", 1)
+	text = strings.Replace(text, "            Path: /lambda\n            Method: GET\n",
+		"            Path: /lambda\n            Method: GET\n            Auth:\n              AuthorizationScopes: [write]\n", 1)
+	f := newFake()
+	if _, err := deployText(t, f, fixture(t), "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	paths := f.apis[f.stacks["s"].Resources["Http"].PhysicalID].def.Document["paths"].(map[string]any)
+	got := paths["/lambda"].(map[string]any)["get"].(map[string]any)["security"]
+	if want := []any{map[string]any{"Jwt": []any{"write"}}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("/lambda security = %v, want %v", got, want)
+	}
+
+	for name, text := range map[string]string{
+		"http": strings.Replace(text, "        DefaultAuthorizer: Jwt\n", "", 1),
+		"rest": strings.Replace(twoFunctions, "            RestApiId: !Ref Api\n", "            RestApiId: !Ref Api\n            Auth:\n              AuthorizationScopes: [write]\n", 1),
+	} {
+		t.Run("no default authorizer "+name, func(t *testing.T) {
+			f := newFake()
+			_, err := deployText(t, f, fixture(t), "s", text, nil)
+			if want := "Auth.AuthorizationScopes is set but no authorizer is"; err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("err = %v, want it to contain %q", err, want)
+			}
+			if len(f.calls) != 0 {
+				t.Fatalf("calls %v, want none", f.calls)
+			}
+		})
 	}
 }
 

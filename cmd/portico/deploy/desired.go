@@ -11,11 +11,14 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
@@ -265,6 +268,23 @@ func (b *builder) warn(format string, args ...any) {
 	b.d.Warnings = append(b.d.Warnings, fmt.Sprintf(format, args...))
 }
 
+// mapping returns property k of props as a mapping (nil, true when it is not
+// set). A value of another shape fails the build, naming where, the property
+// and what it takes, as SAM refuses it: ignored, an Auth or Events written as
+// a list would deploy open or without routes.
+func (b *builder) mapping(where string, props map[string]any, k, takes string) (map[string]any, bool) {
+	v, set := props[k]
+	if !set {
+		return nil, true
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		b.fail("%s: property %s must be a mapping (%s), not %s", where, k, takes, shape(v))
+		return nil, false
+	}
+	return m, true
+}
+
 // Build reads the template's resources into what Portico should hold, and
 // checks everything it can without the server: code paths and packages,
 // property values, and each API document through the gateway's importer.
@@ -463,14 +483,83 @@ var ignoredBecause = map[string]string{
 	"AccessLogSettings":     "the gateway writes no access log lines for WebSocket messages",
 }
 
+// samProps are the properties SAM's resource types have (the SAM
+// specification's): SAM refuses a template with any other, so a misspelled
+// property (Timout) is an error, not a warning that it is ignored.
+var samProps = map[string]map[string]bool{
+	TypeFunction: set("Architectures", "AssumeRolePolicyDocument", "AutoPublishAlias", "AutoPublishAliasAllProperties",
+		"AutoPublishCodeSha256", "CapacityProviderConfig", "CodeSigningConfigArn", "CodeUri", "DeadLetterQueue", "DeploymentPreference",
+		"Description", "DurableConfig", "Environment", "EphemeralStorage", "EventInvokeConfig", "Events", "FileSystemConfigs",
+		"FunctionName", "FunctionScalingConfig", "FunctionUrlConfig", "Handler", "ImageConfig", "ImageUri", "InlineCode", "KmsKeyArn",
+		"Layers", "LoggingConfig", "MemorySize", "PackageType", "PermissionsBoundary", "Policies", "PropagateTags",
+		"ProvisionedConcurrencyConfig", "PublishToLatestPublished", "RecursiveLoop", "ReservedConcurrentExecutions", "Role",
+		"RolePath", "Runtime", "RuntimeManagementConfig", "SnapStart", "SourceKMSKeyArn", "Tags", "TenancyConfig", "Timeout",
+		"Tracing", "VersionDeletionPolicy", "VersionDescription", "VpcConfig"),
+	TypeAPI: set("AccessLogSetting", "AlwaysDeploy", "ApiKeySourceType", "Auth", "BinaryMediaTypes", "CacheClusterEnabled",
+		"CacheClusterSize", "CanarySetting", "Cors", "DefinitionBody", "DefinitionUri", "Description", "DisableExecuteApiEndpoint",
+		"Domain", "EndpointAccessMode", "EndpointConfiguration", "FailOnWarnings", "GatewayResponses", "MergeDefinitions",
+		"MethodSettings", "MinimumCompressionSize", "Mode", "Models", "Name", "OpenApiVersion", "Policy", "PropagateTags",
+		"SecurityPolicy", "StageName", "Tags", "TracingEnabled", "Variables"),
+	TypeHTTPAPI: set("AccessLogSettings", "Auth", "CorsConfiguration", "DefaultRouteSettings", "DefinitionBody", "DefinitionUri",
+		"Description", "DisableExecuteApiEndpoint", "Domain", "FailOnWarnings", "Name", "PropagateTags", "RouteSettings",
+		"StageName", "StageVariables", "Tags"),
+}
+
+// notSAMProperty returns SAM's refusal of property k of a typ (one of
+// samProps' types), naming the closest property SAM has, or "" when SAM has
+// it.
+func notSAMProperty(typ, k string) string {
+	props := samProps[typ]
+	if props == nil || props[k] {
+		return ""
+	}
+	short := strings.TrimPrefix(typ, "AWS::Serverless::")
+	msg := fmt.Sprintf("'%s' is not a supported property of '%s'", k, short)
+	best, dist := "", 3
+	for _, p := range slices.Sorted(maps.Keys(props)) {
+		if d := editDistance(strings.ToLower(k), strings.ToLower(p)); d < dist {
+			best, dist = p, d
+		}
+	}
+	if best != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", best)
+	}
+	return msg
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
 // unsupported warns about each property of a resource Portico does not act on,
-// and fails the build on those refusedProps lists.
+// and fails the build on those refusedProps lists and those SAM does not have.
 func (b *builder) unsupported(id, typ string, props map[string]any) {
 	for _, k := range slices.Sorted(maps.Keys(props)) {
 		if refuse := refusedProps[typ][k]; refuse != nil {
 			if why := refuse(props[k]); why != "" {
 				b.fail("%s (%s): property %s is refused: %s", id, typ, k, why)
 			}
+			continue
+		}
+		if msg := notSAMProperty(typ, k); msg != "" {
+			b.fail("%s (%s): %s", id, typ, msg)
 			continue
 		}
 		if !known[typ][k] {
@@ -506,20 +595,125 @@ func decodeResource(typ string, props map[string]any, into any, skip ...string) 
 			keep[k] = v
 		}
 	}
-	raw, err := json.Marshal(map[string]any{"Type": typ, "Properties": keep})
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(raw, into)
+	return decodeValue(map[string]any{"Type": typ, "Properties": keep}, into, "Properties.")
 }
 
 // decode decodes props into one of goformation's property types.
 func decode(props map[string]any, into any) error {
-	raw, err := json.Marshal(props)
-	if err != nil {
-		return err
+	return decodeValue(props, into, "")
+}
+
+// decodeValue decodes v into one of goformation's types. A quoted number
+// where a number goes is taken as the number, as CloudFormation takes it
+// (Timeout: "10"); a value of another shape is an error naming the property
+// (less prefix) and what it takes, not Go's decoder message.
+func decodeValue(v map[string]any, into any, prefix string) error {
+	for range 100 { // each pass fixes one quoted number
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		err = json.Unmarshal(raw, into)
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) {
+			return err
+		}
+		parent, key := locate(v, strings.Split(te.Field, "."))
+		var cur any = te.Value
+		if parent != nil {
+			cur = parent[key]
+			if str, ok := cur.(string); ok && numberKind(te.Type.Kind()) {
+				if f, perr := strconv.ParseFloat(strings.TrimSpace(str), 64); perr == nil && (f == math.Trunc(f) || te.Type.Kind() == reflect.Float32 || te.Type.Kind() == reflect.Float64) {
+					parent[key] = f
+					continue
+				}
+			}
+		}
+		field, got := te.Field, te.Value
+		if parent != nil {
+			// Inside a map (Variables: {a: {b: c}}): the path stops at the
+			// map; name the entry of the shape the decoder met.
+			if m, ok := cur.(map[string]any); ok && expectedShape(te.Type) != "a mapping" {
+				for _, k := range slices.Sorted(maps.Keys(m)) {
+					if jsonKind(m[k]) == te.Value {
+						field, cur = field+"."+k, m[k]
+						break
+					}
+				}
+			}
+			got = shape(cur)
+		}
+		return fmt.Errorf("property %s: expected %s, got %s", strings.TrimPrefix(field, prefix), expectedShape(te.Type), got)
 	}
-	return json.Unmarshal(raw, into)
+	return errors.New("too many quoted numbers")
+}
+
+// locate returns the map holding the value at path in v, and its key; nil
+// when the path goes through something other than maps.
+func locate(v map[string]any, path []string) (map[string]any, string) {
+	for i, k := range path {
+		if i == len(path)-1 {
+			if _, ok := v[k]; ok {
+				return v, k
+			}
+			return nil, ""
+		}
+		next, ok := v[k].(map[string]any)
+		if !ok {
+			return nil, ""
+		}
+		v = next
+	}
+	return nil, ""
+}
+
+// jsonKind is the JSON kind of a template value, as json.UnmarshalTypeError
+// names it.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case float64:
+		return "number"
+	case bool:
+		return "bool"
+	}
+	return ""
+}
+
+func numberKind(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16,
+		reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+// expectedShape says what a value of Go type t is in a template.
+func expectedShape(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch k := t.Kind(); {
+	case k == reflect.Float32 || k == reflect.Float64:
+		return "a number"
+	case numberKind(k):
+		return "an integer"
+	case k == reflect.String:
+		return "a string"
+	case k == reflect.Bool:
+		return "true or false"
+	case k == reflect.Map || k == reflect.Struct:
+		return "a mapping"
+	case k == reflect.Slice || k == reflect.Array:
+		return "a list"
+	}
+	return "a " + t.String()
 }
 
 func (b *builder) function(id string, props map[string]any) {
@@ -562,6 +756,9 @@ func (b *builder) function(id string, props map[string]any) {
 		}
 		if _, err := fmt.Sscan(f.ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions, &fn.Provisioned); err != nil {
 			b.fail("%s: ProvisionedConcurrentExecutions must be a number, not %q", id, f.ProvisionedConcurrencyConfig.ProvisionedConcurrentExecutions)
+		} else if fn.Provisioned < 1 {
+			// Lambda's minimum: 0 would leave the setting unapplied.
+			b.fail("%s: ProvisionedConcurrentExecutions %d is out of range: it must be at least 1 (remove ProvisionedConcurrencyConfig for none)", id, fn.Provisioned)
 		}
 	}
 	if f.Timeout != nil && *f.Timeout < 1 {
@@ -771,8 +968,34 @@ func (b *builder) resolveFunctionTokens(names map[string]string) {
 					return name
 				case "Arn":
 					return functions.ARN(name, "")
+				case "Alias":
+					// SAM's FUNCTION.Alias: Ref gives the alias's ARN.
+					if alias, _ := b.t.Resources[m[1]].Properties["AutoPublishAlias"].(string); alias != "" {
+						return functions.ARN(name, alias)
+					}
 				}
 				return tok
+			})
+		}).(map[string]any)
+	}
+	// SAM's API.Stage (and the stage ids it generates): Ref gives the
+	// stage's name, which the template says.
+	for _, r := range b.t.Resources {
+		r.Properties = walkStrings(r.Properties, func(s string) string {
+			return tokenPattern.ReplaceAllStringFunc(s, func(tok string) string {
+				m := tokenPattern.FindStringSubmatch(tok)
+				api := b.t.Resources[m[1]]
+				if m[2] != "Stage" || api == nil || (api.Type != TypeAPI && api.Type != TypeHTTPAPI) {
+					return tok
+				}
+				stage, _ := api.Properties["StageName"].(string)
+				if stage == "" && api.Type == TypeHTTPAPI {
+					stage = apis.RouteDefault
+				}
+				if stage == "" {
+					return tok
+				}
+				return stage
 			})
 		}).(map[string]any)
 	}
@@ -809,7 +1032,14 @@ func (b *builder) leftovers() {
 			if r, ok := b.t.Resources[m[1]]; ok {
 				typ = r.Type
 			}
-			if fn != "" && (typ == TypeAPI || typ == TypeHTTPAPI || typ == TypeV2API) {
+			switch {
+			case m[2] == "Version" && typ == TypeFunction:
+				b.fail("%s names %s (the version AutoPublishAlias publishes), which Portico cannot put there: it publishes the version during the deploy, after the resources are read; name the alias (%s.Alias) instead, or use it in Outputs", where, name, m[1])
+				continue
+			case m[2] == "Deployment":
+				b.fail("%s names %s, which Portico cannot put there: the deployment is made during the deploy; use it in Outputs", where, name)
+				continue
+			case fn != "" && m[2] != "Stage" && (typ == TypeAPI || typ == TypeHTTPAPI || typ == TypeV2API):
 				b.failAPIInFunction(fn, m[1], name, typ)
 				continue
 			}
@@ -871,18 +1101,33 @@ func functionURI(fn *Function) string {
 
 func (b *builder) events(id string, props map[string]any) {
 	fn := b.d.Functions[id]
-	evs, _ := props["Events"].(map[string]any)
-	if fn == nil {
+	evs, ok := b.mapping(id+" ("+TypeFunction+")", props, "Events", "event names to {Type, Properties}")
+	if fn == nil || !ok {
 		return
 	}
 	for _, name := range slices.Sorted(maps.Keys(evs)) {
-		ev, _ := evs[name].(map[string]any)
+		ev, ok := evs[name].(map[string]any)
+		if !ok {
+			b.fail("%s (%s): Events.%s must be a mapping with Type and Properties, not %s", id, TypeFunction, name, shape(evs[name]))
+			continue
+		}
 		typ, _ := ev["Type"].(string)
-		p, _ := ev["Properties"].(map[string]any)
+		where := fmt.Sprintf("%s event %s (%s)", id, name, typ)
+		if typ == "" {
+			b.fail("%s (%s): Events.%s needs Type (Api, HttpApi, ...), not %s", id, TypeFunction, name, shape(ev["Type"]))
+			continue
+		}
+		p, ok := b.mapping(where, ev, "Properties", "the event's settings")
+		if !ok {
+			continue
+		}
 		if p == nil {
 			p = map[string]any{}
 		}
-		where := fmt.Sprintf("%s event %s (%s)", id, name, typ)
+		auth, ok := b.mapping(where, p, "Auth", "ApiKeyRequired, Authorizer, AuthorizationScopes, ...")
+		if !ok {
+			continue
+		}
 		switch typ {
 		case "Api":
 			var e serverless.Function_ApiEvent
@@ -901,10 +1146,8 @@ func (b *builder) events(id string, props map[string]any) {
 				}
 			}
 			r := eventRoute{fn: id, method: strings.ToUpper(e.Method), path: e.Path, uri: functionURI(fn), where: where}
-			if a, _ := p["Auth"].(map[string]any); a != nil {
-				if !b.eventAuth(where, a, &r) {
-					continue
-				}
+			if auth != nil && !b.eventAuth(where, auth, &r) {
+				continue
 			}
 			if !b.requestValidation(where, p, &r.validation) {
 				continue
@@ -934,10 +1177,8 @@ func (b *builder) events(id string, props map[string]any) {
 			if e.TimeoutInMillis != nil {
 				r.timeoutMillis = *e.TimeoutInMillis
 			}
-			if a, _ := p["Auth"].(map[string]any); a != nil {
-				if !b.eventAuth(where, a, &r) {
-					continue
-				}
+			if auth != nil && !b.eventAuth(where, auth, &r) {
+				continue
 			}
 			b.eventRoutes[api] = append(b.eventRoutes[api], r)
 		case "WebSocket":

@@ -92,6 +92,11 @@ func (f *fakeTarget) PutStack(_ context.Context, rec *Record) error {
 	return nil
 }
 
+func (f *fakeTarget) DeleteStack(_ context.Context, name string) error {
+	delete(f.stacks, name)
+	return f.call("DeleteStack", name)
+}
+
 func (f *fakeTarget) FunctionExists(_ context.Context, name string) (bool, error) {
 	_, ok := f.fns[name]
 	return ok, nil
@@ -170,6 +175,16 @@ func (f *fakeTarget) SetReserved(_ context.Context, name string, n *int) error {
 
 func (f *fakeTarget) SetProvisioned(_ context.Context, name, alias string, n int) error {
 	return f.call("SetProvisioned", name, alias, n)
+}
+
+func (f *fakeTarget) DeleteAlias(_ context.Context, name, alias string) error {
+	if err := f.call("DeleteAlias", name+":"+alias); err != nil {
+		return err
+	}
+	if fn := f.fns[name]; fn != nil {
+		delete(fn.aliases, alias)
+	}
+	return nil
 }
 
 func (f *fakeTarget) DeleteFunction(_ context.Context, name string) error {
@@ -265,8 +280,8 @@ func (f *fakeTarget) CreateUsagePlan(_ context.Context, p *UsagePlan, apiID, sta
 	return id, nil
 }
 
-func (f *fakeTarget) UpdateUsagePlan(_ context.Context, id string, p *UsagePlan) error {
-	if err := f.call("UpdateUsagePlan", id); err != nil {
+func (f *fakeTarget) UpdateUsagePlan(_ context.Context, id string, p *UsagePlan, apiID, stage string) error {
+	if err := f.call("UpdateUsagePlan", id, apiID, stage); err != nil {
 		return err
 	}
 	f.plans[id] = p

@@ -209,3 +209,59 @@ func TestAPINamedInFunctionSaysWhy(t *testing.T) {
 		})
 	}
 }
+
+// TestSAMReferenceableProperties: SAM's Function.Alias, Function.Version,
+// Api.Stage and the ids SAM generates for them (FnAliasLIVE, ApiSTAGEStage,
+// ServerlessHttpApiApiGatewayDefaultStage) resolve as CloudFormation's Ref
+// resolves them (the alias's and the version's ARN, the stage's name), in
+// outputs and in a function's environment (they stopped the deploy: "no
+// parameter or resource is named AppFn.Alias"); a version, published during
+// the deploy, is refused in the environment, saying to name the alias.
+func TestSAMReferenceableProperties(t *testing.T) {
+	dir := fixture(t)
+	text := strings.Replace(twoFunctions, "          GREETING: !Ref Greeting\n", `          GREETING: !Ref Greeting
+          OTHER_ALIAS: !Ref Other.Alias
+          STAGE: !Sub "${Api.Stage}/${ApiprodStage}/${ServerlessHttpApiApiGatewayDefaultStage}"
+`, 1) + `Outputs:
+  Alias:
+    Value: !Ref Hello.Alias
+  AliasById:
+    Value: !Ref HelloAliaslive
+  Version:
+    Value: !Ref Hello.Version
+  Stage:
+    Value: !Ref Api.Stage
+  StageById:
+    Value: !Sub "${ApiprodStage}"
+`
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.fns["s-Hello"].latest.Environment["OTHER_ALIAS"], "arn:aws:lambda:us-east-1:000000000000:function:s-Other:live"; got != want {
+		t.Errorf("OTHER_ALIAS = %q, want %q", got, want)
+	}
+	if got, want := f.fns["s-Hello"].latest.Environment["STAGE"], "prod/prod/$default"; got != want {
+		t.Errorf("STAGE = %q, want %q", got, want)
+	}
+	tpl, err := Load(filepath.Join(dir, "template.yaml"), Options{Stack: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, warnings := tpl.ResolveOutputs(context.Background(), f.stacks["s"], fakeAttrs{})
+	fn := "arn:aws:lambda:us-east-1:000000000000:function:s-Hello"
+	want := map[string]string{"Alias": fn + ":live", "AliasById": fn + ":live", "Version": fn + ":" + f.stacks["s"].Resources["Hello"].Version,
+		"Stage": "prod", "StageById": "prod"}
+	if !reflect.DeepEqual(outs, want) || len(warnings) != 0 {
+		t.Fatalf("outputs = %v (warnings %q), want %v", outs, warnings, want)
+	}
+
+	bad := strings.Replace(text, "!Ref Other.Alias", "!Ref Other.Version", 1)
+	if _, err := deployText(t, newFake(), dir, "s2", bad, nil); err == nil || !strings.Contains(err.Error(), "name the alias (Other.Alias) instead") {
+		t.Fatalf("Other.Version in the environment: %v", err)
+	}
+	noAlias := strings.Replace(text, "      CodeUri: other\n      AutoPublishAlias: live\n", "      CodeUri: other\n", 1)
+	if _, err := deployText(t, newFake(), dir, "s3", noAlias, nil); err == nil || !strings.Contains(err.Error(), "Other.Alias: Other has no AutoPublishAlias") {
+		t.Fatalf("Other.Alias without AutoPublishAlias: %v", err)
+	}
+}

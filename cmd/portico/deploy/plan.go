@@ -89,6 +89,10 @@ type Change struct {
 	// code, config: a function's code or configuration changed; definition,
 	// stage, plan: an API's definition, stage settings, usage plan changed.
 	publish, definition, stage, plan, reserved, provisioned bool
+	// replacedFunction is the function a renamed function replaces (its old
+	// FunctionName), replacedAlias the alias a changed or dropped
+	// AutoPublishAlias replaces: deleted once the new ones serve.
+	replacedFunction, replacedAlias string
 }
 
 // Plan is what a deploy will do. Apply it once; it is not safe for concurrent
@@ -99,6 +103,9 @@ type Plan struct {
 	Changes  []*Change
 	Warnings []string
 	record   *Record
+	// deleteStack: the plan deletes the stack (DeletePlan); Apply deletes
+	// its record instead of writing it.
+	deleteStack bool
 }
 
 // NewPlan compares what the template asks for with what the stack made last
@@ -120,6 +127,10 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 		}
 	}
 	var errs []string
+	wanted := map[string]bool{}
+	for _, f := range d.Functions {
+		wanted[f.Name] = true
+	}
 	for _, id := range slices.Sorted(maps.Keys(d.Functions)) {
 		f := d.Functions[id]
 		old := rec.Resources[id]
@@ -140,6 +151,12 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			if f.Alias != "" {
 				c.Steps = append(c.Steps, "publish version 1 (or next) and point alias "+f.Alias+" at it")
 			}
+			if old != nil && old.PhysicalID != f.Name && obs.Functions[old.PhysicalID] && !wanted[old.PhysicalID] {
+				// FunctionName is a replacement property: the function under
+				// the old name goes once the new one serves.
+				c.replacedFunction = old.PhysicalID
+				c.Steps = append(c.Steps, "delete function "+old.PhysicalID+" (replaced: its FunctionName changed)")
+			}
 		default:
 			c.Action = Keep
 			if old.Fingerprint != f.Fingerprint() || old.Alias != f.Alias {
@@ -148,6 +165,13 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				if f.Alias != "" {
 					c.Steps = append(c.Steps, "publish a new version and point alias "+f.Alias+" at it")
 				}
+			}
+			if old.Alias != "" && old.Alias != f.Alias {
+				// As CloudFormation deletes the alias resource of a changed
+				// or dropped AutoPublishAlias (its provisioned concurrency
+				// with it).
+				c.Action, c.replacedAlias = Update, old.Alias
+				c.Steps = append(c.Steps, "delete alias "+old.Alias+" (AutoPublishAlias no longer names it)")
 			}
 			if !sameInt(old.Reserved, f.Reserved) {
 				c.Action, c.reserved = Update, true
@@ -194,13 +218,18 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				c.Action, c.stage = Update, true
 				c.Steps = append(c.Steps, "update the settings of stage "+a.Stage)
 			}
-			if old.PlanFingerprint != a.PlanFingerprint() {
+			// A renamed stage moves the usage plan to it: its keys would
+			// work, and its throttle apply, on no stage.
+			moved := old.UsagePlanID != "" && a.UsagePlan != nil && old.Stage != a.Stage
+			if old.PlanFingerprint != a.PlanFingerprint() || moved {
 				c.Action, c.plan = Update, true
 				switch {
 				case a.UsagePlan == nil:
 					c.Steps = append(c.Steps, "delete usage plan "+old.UsagePlanID)
 				case old.UsagePlanID == "":
 					c.Steps = append(c.Steps, "create usage plan "+a.UsagePlan.Name)
+				case moved:
+					c.Steps = append(c.Steps, fmt.Sprintf("update usage plan %s and move it from stage %s to %s (its keys stay)", old.UsagePlanID, old.Stage, a.Stage))
 				default:
 					c.Steps = append(c.Steps, "update usage plan "+old.UsagePlanID+" (its keys stay)")
 				}
@@ -278,4 +307,7 @@ func (p *Plan) Print(w io.Writer) {
 	}
 	n := p.Counts()
 	_, _ = fmt.Fprintf(w, "%d to create, %d to update, %d to delete, %d unchanged\n", n[Create], n[Update], n[Delete], n[Keep])
+	if p.deleteStack {
+		_, _ = fmt.Fprintf(w, "then the record of stack %s\n", p.Stack)
+	}
 }

@@ -55,6 +55,15 @@ func (h *HTTPTarget) PutStack(ctx context.Context, rec *Record) error {
 	return err
 }
 
+// DeleteStack implements Target.
+func (h *HTTPTarget) DeleteStack(ctx context.Context, name string) error {
+	_, err := h.C.Do(ctx, http.MethodDelete, stacksPath+"/"+esc(name), nil, nil, nil)
+	if client.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
 func (h *HTTPTarget) exists(ctx context.Context, path string) (bool, error) {
 	_, err := h.C.Do(ctx, http.MethodGet, path, nil, nil, nil)
 	if client.IsNotFound(err) {
@@ -206,6 +215,15 @@ func (h *HTTPTarget) SetProvisioned(ctx context.Context, name, alias string, n i
 		return err
 	}
 	_, err := h.C.Do(ctx, http.MethodDelete, path, q, nil, nil)
+	if client.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// DeleteAlias implements Target.
+func (h *HTTPTarget) DeleteAlias(ctx context.Context, name, alias string) error {
+	_, err := h.C.Do(ctx, http.MethodDelete, client.FunctionPath(name, "/aliases/"+esc(alias)), nil, nil, nil)
 	if client.IsNotFound(err) {
 		return nil
 	}
@@ -478,9 +496,41 @@ func (h *HTTPTarget) CreateUsagePlan(ctx context.Context, p *UsagePlan, apiID, s
 	return out.ID, err
 }
 
+// usagePlanStages is the part of a usage plan UpdateUsagePlan and
+// DeleteUsagePlan read.
+type usagePlanStages struct {
+	APIStages []struct {
+		APIID string `json:"apiId"`
+		Stage string `json:"stage"`
+	} `json:"apiStages"`
+}
+
 // UpdateUsagePlan implements Target.
-func (h *HTTPTarget) UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan) error {
+func (h *HTTPTarget) UpdateUsagePlan(ctx context.Context, id string, p *UsagePlan, apiID, stage string) error {
 	ops := []PatchOp{{Op: "replace", Path: "/name", Value: p.Name}}
+	// The plan's stage of the API follows the template's StageName: the
+	// new stage is added, the API's others (a renamed stage) removed.
+	resp, err := h.C.Do(ctx, http.MethodGet, "/usageplans/"+esc(id), nil, nil, nil)
+	if err != nil {
+		return err
+	}
+	var plan usagePlanStages
+	if err := json.Unmarshal(resp.Body, &plan); err != nil {
+		return err
+	}
+	has := false
+	for _, as := range plan.APIStages {
+		switch {
+		case as.APIID != apiID:
+		case as.Stage == stage:
+			has = true
+		default:
+			ops = append(ops, PatchOp{Op: "remove", Path: "/apiStages", Value: as.APIID + ":" + as.Stage})
+		}
+	}
+	if !has {
+		ops = append(ops, PatchOp{Op: "add", Path: "/apiStages", Value: apiID + ":" + stage})
+	}
 	set := func(section string, m map[string]any, fields ...string) {
 		if m == nil {
 			ops = append(ops, PatchOp{Op: "remove", Path: "/" + section})
@@ -494,7 +544,7 @@ func (h *HTTPTarget) UpdateUsagePlan(ctx context.Context, id string, p *UsagePla
 	}
 	set("throttle", p.Throttle, "burstLimit", "rateLimit")
 	set("quota", p.Quota, "limit", "period", "offset")
-	_, err := h.C.Do(ctx, http.MethodPatch, "/usageplans/"+esc(id), nil, map[string]any{"patchOperations": ops}, nil)
+	_, err = h.C.Do(ctx, http.MethodPatch, "/usageplans/"+esc(id), nil, map[string]any{"patchOperations": ops}, nil)
 	return err
 }
 
@@ -509,12 +559,7 @@ func (h *HTTPTarget) DeleteUsagePlan(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	var plan struct {
-		APIStages []struct {
-			APIID string `json:"apiId"`
-			Stage string `json:"stage"`
-		} `json:"apiStages"`
-	}
+	var plan usagePlanStages
 	if err := json.Unmarshal(resp.Body, &plan); err != nil {
 		return err
 	}

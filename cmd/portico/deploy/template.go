@@ -144,6 +144,14 @@ func (t *Template) ResolveOutputs(ctx context.Context, rec *Record, attrs APIAtt
 				v, err = attrs.APIEndpoint(ctx, r.PhysicalID)
 			case m[2] == "RootResourceId" && r.Kind == KindAPI:
 				v, err = attrs.RootResourceID(ctx, r.PhysicalID)
+			case m[2] == "Alias" && r.Kind == KindFunction && r.Alias != "":
+				return functions.ARN(r.PhysicalID, r.Alias)
+			case m[2] == "Version" && r.Kind == KindFunction && r.Version != "":
+				return functions.ARN(r.PhysicalID, r.Version)
+			case m[2] == "Stage" && r.Kind == KindAPI:
+				v = r.Stage
+			case m[2] == "Deployment" && r.Kind == KindAPI:
+				v = r.Deployment
 			default:
 				err = errors.New("not an attribute portico deploy resolves")
 			}
@@ -193,6 +201,9 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	}
 	// First pass: YAML (or JSON, which is YAML) to JSON with the short-form tags
 	// (!Ref, !Sub, !GetAtt) in their long form, nothing resolved yet.
+	if err := checkTags(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	data, err := longFormConditions(data)
 	if err == nil {
 		var unresolvedData []byte
@@ -206,6 +217,9 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	var top map[string]any
 	if err := json.Unmarshal(unresolved, &top); err != nil || top == nil {
 		return nil, fmt.Errorf("%s is not a template: its top level must be a mapping with Transform and Resources", path)
+	}
+	if err := checkSections(top); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var raw rawTemplate
 	if err := json.Unmarshal(unresolved, &raw); err != nil {
@@ -473,6 +487,44 @@ func (r *resolver) options() *intrinsics.ProcessorOptions {
 	}
 }
 
+// shortTags are the YAML short forms of CloudFormation's intrinsic functions
+// that goformation reads (and !Condition, which longFormConditions rewrites).
+var shortTags = []string{"!And", "!Base64", "!Cidr", "!Condition", "!Equals", "!FindInMap", "!GetAZs", "!GetAtt", "!If",
+	"!ImportValue", "!Join", "!Not", "!Or", "!Ref", "!Select", "!Split", "!Sub"}
+
+// checkTags refuses a YAML tag that is not one of shortTags (nor a standard
+// !!tag): goformation drops a tag it does not know and keeps the value, so
+// `!Frobnicate x` deployed x and `!Refx Name` the text Name.
+func checkTags(data []byte) error {
+	if !bytes.Contains(data, []byte("!")) {
+		return nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil // the first pass says what is wrong with it
+	}
+	var bad error
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if bad != nil {
+			return
+		}
+		if tag := n.Tag; strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!") && tag != "!" && !slices.Contains(shortTags, tag) {
+			if tag == "!Transform" {
+				bad = fmt.Errorf("line %d: Fn::Transform (!Transform) is not supported: write the API definition inline in DefinitionBody or in a DefinitionUri file", n.Line)
+				return
+			}
+			bad = fmt.Errorf("line %d: unknown tag %s: the short forms of intrinsic functions are %s", n.Line, tag, strings.Join(shortTags, ", "))
+			return
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(&doc)
+	return bad
+}
+
 // longFormConditions rewrites each !Condition NAME (the short form of a
 // condition inside Fn::And, Fn::Or and Fn::Not) as {Condition: NAME}, which
 // goformation evaluates: its YAML reader knows no !Condition tag and leaves
@@ -579,6 +631,7 @@ const outputCondition = "x-portico-condition"
 // DependsOn.
 func checkDependsOn(resources map[string]*rawResource, warn func(format string, args ...any)) error {
 	deps := map[string][]string{}
+	refs := false // a property names another resource
 	ids := slices.Sorted(maps.Keys(resources))
 	for _, id := range ids {
 		var names []string
@@ -606,6 +659,20 @@ func checkDependsOn(resources map[string]*rawResource, warn func(format string, 
 			}
 			deps[id] = append(deps[id], n)
 		}
+		// The resources its properties name through Ref, Fn::GetAtt and
+		// Fn::Sub, as CloudFormation orders them. A function's Events are
+		// left out: SAM makes the API depend on the function, not the other
+		// way round.
+		props := resources[id].Properties
+		if resources[id].Type == TypeFunction {
+			props = without(props, "Events")
+		}
+		for _, n := range propertyRefs(props, resources) {
+			if !slices.Contains(deps[id], n) {
+				deps[id] = append(deps[id], n)
+				refs = true
+			}
+		}
 	}
 	state := map[string]int{}
 	var visit func(id string, path []string) error
@@ -613,7 +680,11 @@ func checkDependsOn(resources map[string]*rawResource, warn func(format string, 
 		switch state[id] {
 		case 1:
 			i := slices.Index(path, id)
-			return fmt.Errorf("resources %s depend on each other in a cycle (DependsOn)", strings.Join(append(path[i:], id), " -> "))
+			cycle := path[i:]
+			if refs {
+				return fmt.Errorf("circular dependency between resources: [%s] (%s, through DependsOn, Ref, Fn::GetAtt or Fn::Sub): CloudFormation refuses it too; remove one of the references", strings.Join(cycle, ", "), strings.Join(append(slices.Clone(cycle), id), " -> "))
+			}
+			return fmt.Errorf("resources %s depend on each other in a cycle (DependsOn)", strings.Join(append(cycle, id), " -> "))
 		case 2:
 			return nil
 		}
@@ -632,6 +703,67 @@ func checkDependsOn(resources map[string]*rawResource, warn func(format string, 
 		}
 	}
 	return nil
+}
+
+// propertyRefs returns the resources of the template v names through Ref,
+// Fn::GetAtt and Fn::Sub (and SAM's Resource.Alias and the like), sorted.
+func propertyRefs(v any, resources map[string]*rawResource) []string {
+	found := map[string]bool{}
+	add := func(name string) {
+		id, _, _ := strings.Cut(name, ".")
+		if _, ok := resources[id]; ok {
+			found[id] = true
+		}
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if len(x) == 1 {
+				for k, arg := range x {
+					switch k {
+					case "Ref":
+						if s, ok := arg.(string); ok {
+							add(s)
+						}
+					case "Fn::GetAtt":
+						switch a := arg.(type) {
+						case string:
+							add(a)
+						case []any:
+							if len(a) > 0 {
+								if s, ok := a[0].(string); ok {
+									add(s)
+								}
+							}
+						}
+					case "Fn::Sub":
+						src, vars := arg, map[string]any(nil)
+						if a, ok := arg.([]any); ok && len(a) == 2 {
+							src = a[0]
+							vars, _ = a[1].(map[string]any)
+						}
+						if str, ok := src.(string); ok {
+							for _, m := range subVar.FindAllStringSubmatch(str, -1) {
+								if _, local := vars[m[1]]; !local && !strings.HasPrefix(m[1], "!") {
+									add(m[1])
+								}
+							}
+						}
+					}
+				}
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return slices.Sorted(maps.Keys(found))
 }
 
 // dropNulls removes null values from maps and lists, in place.
@@ -692,8 +824,12 @@ func parameterValues(decl map[string]map[string]any, overrides map[string]string
 		return nil, fmt.Errorf("--parameter-overrides names %s, which the template does not declare under Parameters", strings.Join(names, ", "))
 	}
 	out := map[string]any{}
-	for name, p := range decl {
+	for _, name := range slices.Sorted(maps.Keys(decl)) {
+		p := decl[name]
 		typ, _ := p["Type"].(string)
+		if !parameterType(typ) {
+			return nil, fmt.Errorf("parameter %s: Unrecognized parameter type: %q; use String, Number, List<Number>, CommaDelimitedList or an AWS-specific type (AWS::EC2::VPC::Id, AWS::SSM::Parameter::Value<String>, ...)", name, typ)
+		}
 		v, ok := any(nil), false
 		if s, set := overrides[name]; set {
 			v, ok = s, true
@@ -703,7 +839,11 @@ func parameterValues(decl map[string]map[string]any, overrides map[string]string
 		if !ok {
 			return nil, fmt.Errorf("parameter %s has no Default: pass --parameter-overrides %s=VALUE", name, name)
 		}
-		if allowed, _ := p["AllowedValues"].([]any); len(allowed) > 0 {
+		allowed, isList := p["AllowedValues"].([]any)
+		if v, set := p["AllowedValues"]; set && !isList {
+			return nil, fmt.Errorf("parameter %s: AllowedValues must be a list, not %s", name, shape(v))
+		}
+		if len(allowed) > 0 {
 			found := false
 			for _, a := range allowed {
 				if fmt.Sprint(a) == fmt.Sprint(v) {
@@ -738,6 +878,15 @@ func parameterValues(decl map[string]map[string]any, overrides map[string]string
 		}
 	}
 	return out, nil
+}
+
+// parameterType reports whether typ is a CloudFormation parameter type.
+func parameterType(typ string) bool {
+	switch typ {
+	case "String", "Number", "List<Number>", "CommaDelimitedList":
+		return true
+	}
+	return strings.HasPrefix(typ, "AWS::") || strings.HasPrefix(typ, "List<AWS::")
 }
 
 // parameterConstraints checks a parameter's value against its
@@ -807,6 +956,123 @@ func parameterConstraints(name, typ, v string, p map[string]any) error {
 	return nil
 }
 
+// checkSections checks the shape of the template's sections before they are
+// decoded, so that a section written as a list or a string is refused with
+// where it is and what it takes (it was a Go decoder message, or dropped).
+func checkSections(top map[string]any) error {
+	mapOf := func(where string, v any, takes string) (map[string]any, error) {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s must be a mapping (%s), not %s", where, takes, shape(v))
+		}
+		return m, nil
+	}
+	sections := map[string]string{
+		"Parameters": "parameter names to {Type, Default, ...}", "Globals": "Function, Api, HttpApi to their properties",
+		"Resources": "logical ids to {Type, Properties}", "Outputs": "output names to {Value, ...}",
+		"Conditions": "condition names to conditions", "Mappings": "map names to mappings",
+	}
+	for _, sec := range slices.Sorted(maps.Keys(sections)) {
+		v, set := top[sec]
+		if !set || (v == nil && sec != "Resources") {
+			continue
+		}
+		m, err := mapOf(sec, v, sections[sec])
+		if err != nil {
+			return err
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			switch sec {
+			case "Parameters", "Outputs", "Resources":
+				e, err := mapOf(sec+"."+k, m[k], map[string]string{"Parameters": "Type, Default, ...", "Outputs": "Value, ...", "Resources": "Type, Properties, ..."}[sec])
+				if err != nil {
+					return err
+				}
+				if sec != "Resources" {
+					continue
+				}
+				if t, ok := e["Type"]; ok {
+					if _, isString := t.(string); !isString {
+						return fmt.Errorf("resource %s: Type must be a string, not %s", k, shape(t))
+					}
+				}
+				if p, ok := e["Properties"]; ok && p != nil {
+					if _, err := mapOf("resource "+k+": Properties", p, "property names to values"); err != nil {
+						return err
+					}
+					if err := noNulls("/Resources/"+k+"/Properties", p); err != nil {
+						return err
+					}
+				}
+				if d, ok := e["DeletionPolicy"]; ok {
+					if _, isString := d.(string); !isString {
+						return fmt.Errorf("resource %s: DeletionPolicy must be a string, not %s", k, shape(d))
+					}
+				}
+			case "Globals":
+				g, err := mapOf("Globals."+k, m[k], "property names to values")
+				if err != nil {
+					return err
+				}
+				if err := noNulls("/Globals/"+k, g); err != nil {
+					return err
+				}
+				if a, ok := g["Auth"]; ok && (k == "Api" || k == "HttpApi") {
+					if _, err := mapOf("Globals."+k+".Auth", a, "DefaultAuthorizer, Authorizers, ..."); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// noNulls refuses a null value under path, as CloudFormation does: YAML's
+// `Name:` without a value, or `null`, was dropped without a word (Ref
+// AWS::NoValue is how a template leaves a property out).
+func noNulls(path string, v any) error {
+	switch x := v.(type) {
+	case nil:
+		return fmt.Errorf("[%s] 'null' values are not allowed in templates: give it a value, or remove it (or use !Ref AWS::NoValue)", path)
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if err := noNulls(path+"/"+k, x[k]); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if err := noNulls(fmt.Sprintf("%s/%d", path, i), e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// shape names the shape of a template value, for errors.
+func shape(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		return "a mapping"
+	case []any:
+		return "a list"
+	case string:
+		if len(x) > 40 {
+			x = x[:40] + "..."
+		}
+		return fmt.Sprintf("the string %q", x)
+	case float64:
+		return fmt.Sprintf("the number %v", x)
+	case bool:
+		return fmt.Sprint(x)
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
 // addImplicitAPIs adds SAM's implicit APIs to the resources when a function's
 // Api event names no RestApiId (ServerlessRestApi, stage Prod) or its HttpApi
 // event no ApiId (ServerlessHttpApi, stage $default), unless the template
@@ -864,6 +1130,11 @@ func applyGlobals(globals map[string]map[string]any, resources map[string]*rawRe
 		if !ok {
 			t.warn("Globals.%s is not supported and is ignored", section)
 			continue
+		}
+		for _, k := range slices.Sorted(maps.Keys(props)) {
+			if msg := notSAMProperty(typ, k); msg != "" {
+				return fmt.Errorf("Globals.%s: %s", section, msg) //nolint:staticcheck // ST1005: it names the template section
+			}
 		}
 		if section == "Api" {
 			auth, _ := props["Auth"].(map[string]any)
@@ -1035,6 +1306,53 @@ func (r *resolver) lookup(name string) (any, bool) {
 	}
 	if _, ok := r.resources[name]; ok {
 		return tokenOpen + name + tokenClose, true
+	}
+	return r.referenceable(name)
+}
+
+// referenceable resolves SAM's referenceable properties (Function.Alias,
+// Function.Version, Api.Stage, Api.Deployment) and the logical ids SAM
+// generates for them that can be named (FunctionAliasLIVE,
+// ApiSTAGEStage, HttpApiApiGatewayDefaultStage) to a token: «Function.Alias»
+// and «Api.Stage» resolve everywhere (Build), the others in outputs
+// (ResolveOutputs). What CloudFormation's Ref gives: the alias's and the
+// version's ARN, the stage's name, the deployment's id.
+func (r *resolver) referenceable(name string) (any, bool) {
+	token := func(id, prop string) (any, bool) { return tokenOpen + id + "." + prop + tokenClose, true }
+	if id, prop, ok := strings.Cut(name, "."); ok {
+		res := r.resources[id]
+		if res == nil {
+			return nil, false
+		}
+		switch {
+		case res.Type == TypeFunction && (prop == "Alias" || prop == "Version"):
+			if _, set := res.Properties["AutoPublishAlias"]; !set {
+				r.fail("%s: %s has no AutoPublishAlias, so SAM makes no %s for it", name, id, strings.ToLower(prop))
+				return nil, true
+			}
+			return token(id, prop)
+		case (res.Type == TypeAPI || res.Type == TypeHTTPAPI) && prop == "Stage", res.Type == TypeAPI && prop == "Deployment":
+			return token(id, prop)
+		}
+		return nil, false
+	}
+	for _, id := range slices.Sorted(maps.Keys(r.resources)) {
+		res := r.resources[id]
+		rest, ok := strings.CutPrefix(name, id)
+		if !ok || rest == "" {
+			continue
+		}
+		switch res.Type {
+		case TypeFunction:
+			if alias, _ := res.Properties["AutoPublishAlias"].(string); alias != "" && rest == "Alias"+alias {
+				return token(id, "Alias")
+			}
+		case TypeAPI, TypeHTTPAPI:
+			stage, _ := res.Properties["StageName"].(string)
+			if (stage != "" && rest == stage+"Stage") || (res.Type == TypeHTTPAPI && (stage == "" || stage == "$default") && rest == "ApiGatewayDefaultStage") {
+				return token(id, "Stage")
+			}
+		}
 	}
 	return nil, false
 }
@@ -1259,6 +1577,12 @@ func (r *resolver) sub(_ string, in any, _ any) any {
 			return "${" + name[1:] + "}" // ${!Literal} is the literal ${Literal}
 		}
 		if v, ok := vars[name]; ok {
+			return fmt.Sprint(v)
+		}
+		if v, ok := r.referenceable(name); ok {
+			if v == nil {
+				return ""
+			}
 			return fmt.Sprint(v)
 		}
 		if id, attr, ok := strings.Cut(name, "."); ok {
