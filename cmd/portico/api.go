@@ -560,7 +560,7 @@ func importHelloAPI(ctx context.Context, e *devEnv, file string) error {
 		"",
 		"Call hello through the gateway (stage dev, alias live):",
 		fmt.Sprintf("  curl -s '%shello?name=you'", stageURL),
-		fmt.Sprintf("  bin/portico stage list %s", id),
+		fmt.Sprintf("  %s stage list %s", e.cli(), id),
 	)
 	return nil
 }

@@ -26,6 +26,10 @@ type globalFlags struct {
 	output   string
 }
 
+// defaultEndpoint is where the client commands find the admin API when neither
+// --endpoint nor PORTICO_ENDPOINT says.
+const defaultEndpoint = "http://127.0.0.1:9090"
+
 func (g *globalFlags) register(root *cobra.Command) {
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.endpoint, "endpoint", "", "admin API endpoint (env PORTICO_ENDPOINT; default http://127.0.0.1:9090)")
@@ -39,7 +43,7 @@ func (g *globalFlags) client() (*client.Client, error) {
 		ep = os.Getenv("PORTICO_ENDPOINT")
 	}
 	if ep == "" {
-		ep = "http://127.0.0.1:9090"
+		ep = defaultEndpoint
 	}
 	if !strings.Contains(ep, "://") {
 		ep = "http://" + ep

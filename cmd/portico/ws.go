@@ -362,7 +362,7 @@ func deployChat(ctx context.Context, e *devEnv) error {
 		"Chat: open the page in two browser tabs:",
 		fmt.Sprintf("  %s/%s/dev/", base, pageID),
 		fmt.Sprintf("WebSocket: ws://%s/%s/dev   (send {\"action\":\"sendmessage\",\"data\":\"hi\"})", strings.TrimPrefix(base, "http://"), wsID),
-		fmt.Sprintf("  bin/portico connections list %s dev", wsID),
+		fmt.Sprintf("  %s connections list %s dev", e.cli(), wsID),
 	)
 	if e.tlsURL != "" {
 		e.notes = append(e.notes,
