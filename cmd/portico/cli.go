@@ -315,6 +315,9 @@ func newLogsCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if g.json() {
+				return fmt.Errorf("portico logs prints the log as it is written, text (START, END and REPORT lines and the function's output), not JSON: leave -o json out")
+			}
 			q := url.Values{"bytes": {strconv.Itoa(n)}}
 			if follow {
 				q.Set("follow", "1")
@@ -327,6 +330,15 @@ func newLogsCmd(g *globalFlags) *cobra.Command {
 			_, err = io.Copy(cmd.OutOrStdout(), body)
 			if cmd.Context().Err() != nil {
 				return nil // interrupted while following
+			}
+			if follow {
+				// A follow ends only when the user interrupts it: the server
+				// closed the stream (it stopped), or the connection broke.
+				why := "the server closed the log stream"
+				if err != nil {
+					why = fmt.Sprintf("the log stream broke (%v)", err)
+				}
+				return fmt.Errorf("%s, so the follow of %s ended: is portico serve still running at %s? Run portico logs %s --follow again once it is", why, args[0], c.Endpoint, args[0])
 			}
 			return err
 		},
