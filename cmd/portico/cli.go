@@ -132,15 +132,10 @@ func (g *globalFlags) show(cmd *cobra.Command, raw []byte, human printer) error 
 	return human(cmd.OutOrStdout(), raw)
 }
 
-// remove sends a DELETE and, for table output, prints what it deleted.
+// remove sends a DELETE and prints what it deleted (table output) or the
+// API's answer ({} when it has none) for --output json.
 func (g *globalFlags) remove(cmd *cobra.Command, path, deleted string) error {
-	if _, err := g.do(cmd, http.MethodDelete, path, nil, nil, nil); err != nil {
-		return err
-	}
-	if !g.json() {
-		_, _ = fmt.Fprintln(cmd.OutOrStdout(), deleted)
-	}
-	return nil
+	return g.run(cmd, http.MethodDelete, path, nil, nil, nil, say("%s", deleted))
 }
 
 // say returns a human printer that prints one line, for answers whose table
@@ -152,8 +147,12 @@ func say(format string, a ...any) printer {
 	}
 }
 
-// printJSON pretty-prints a JSON document to w.
+// printJSON pretty-prints a JSON document to w; an empty answer (a delete's)
+// is the empty object, so that -o json always prints JSON.
 func printJSON(w io.Writer, raw []byte) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = []byte("{}")
+	}
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, raw, "", "  "); err != nil {
 		_, err = w.Write(raw)
