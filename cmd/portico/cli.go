@@ -188,6 +188,9 @@ func printConfig(w io.Writer, c *client.FunctionConfiguration) error {
 		{"LastModified", c.LastModified},
 		{"RevisionId", c.RevisionID},
 	}
+	if c.Runtime != "" {
+		rows = append(rows, []string{"Runtime", c.Runtime}, []string{"Handler", c.Handler})
+	}
 	if c.Description != "" {
 		rows = append(rows, []string{"Description", c.Description})
 	}

@@ -176,6 +176,7 @@ func fnCreate(g *globalFlags) *cobra.Command {
 				in["Code"] = map[string]any{"ImageUri": image}
 			} else {
 				in["PackageType"] = "Zip"
+				in["Runtime"], in["Handler"] = client.ZipRuntime, client.ZipHandler
 				in["Code"] = map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipFile)}
 			}
 			if err := f.sizes(cmd, in); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,4 +72,25 @@ func reservation(t *testing.T, env *apptest.Env, name string) string {
 	}
 	end := strings.IndexAny(after, ",}")
 	return strings.TrimSpace(after[:end])
+}
+
+// TestFnCreateDirIsACustomRuntime: a function made from a directory with a
+// bootstrap is what docs/cli.md says, a provided.al2023 one, as Lambda would
+// have it: GetFunction reports its Runtime and Handler, and `fn get` shows
+// them.
+func TestFnCreateDirIsACustomRuntime(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	cli(t, env, "fn", "create", "boot", "--dir", apptest.Sample(t, "hello"))
+	var got struct {
+		Configuration struct{ Runtime, Handler string }
+	}
+	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "fn", "get", "boot")), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Configuration.Runtime != "provided.al2023" || got.Configuration.Handler != "bootstrap" {
+		t.Errorf("GetFunction reports Runtime %q and Handler %q, want provided.al2023 and bootstrap", got.Configuration.Runtime, got.Configuration.Handler)
+	}
+	if out := cli(t, env, "fn", "get", "boot"); !strings.Contains(out, "provided.al2023") || !strings.Contains(out, "bootstrap") {
+		t.Errorf("fn get shows:\n%s", out)
+	}
 }

@@ -402,7 +402,7 @@ func deploySampleFunction(ctx context.Context, e *devEnv, name string) error {
 	switch {
 	case client.IsNotFound(err):
 		_, _, err = e.client.CreateFunction(ctx, map[string]any{
-			"FunctionName": name, "PackageType": "Zip", "Timeout": 10,
+			"FunctionName": name, "PackageType": "Zip", "Runtime": client.ZipRuntime, "Handler": client.ZipHandler, "Timeout": 10,
 			"Code":              map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipFile)},
 			"Description":       "Portico's chat sample (samples/chat)",
 			"FileSystemConfigs": fsc,

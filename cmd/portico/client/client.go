@@ -182,6 +182,8 @@ type FunctionConfiguration struct {
 	Version      string `json:"Version"`
 	Description  string `json:"Description"`
 	PackageType  string `json:"PackageType"`
+	Runtime      string `json:"Runtime"`
+	Handler      string `json:"Handler"`
 	CodeSha256   string `json:"CodeSha256"`
 	CodeSize     int64  `json:"CodeSize"`
 	Timeout      int    `json:"Timeout"`
@@ -193,6 +195,17 @@ type FunctionConfiguration struct {
 		Variables map[string]string `json:"Variables"`
 	} `json:"Environment"`
 }
+
+// A Zip package made by the CLI (a directory or an archive with a bootstrap at
+// its root) is a custom-runtime function: Lambda's CreateFunction requires a
+// Runtime and a Handler of a Zip package, and these are what Lambda's own
+// tools give a bootstrap package.
+const (
+	// ZipRuntime is the Runtime the CLI creates Zip functions with.
+	ZipRuntime = "provided.al2023"
+	// ZipHandler is their Handler (passed to the bootstrap as _HANDLER).
+	ZipHandler = "bootstrap"
+)
 
 // Alias is Lambda's AliasConfiguration.
 type Alias struct {
