@@ -256,7 +256,7 @@ the invocation's log goes to stderr. Exits with status 1 on a function error.`,
 			}
 			resp, err := c.Do(cmd.Context(), http.MethodPost, client.FunctionPath(args[0], "/invocations"), nil, body, h)
 			if err != nil {
-				return err
+				return g.unknownFunction(cmd, args[0], err)
 			}
 			fnErr := resp.Header.Get("X-Amz-Function-Error")
 			logs, _ := base64.StdEncoding.DecodeString(resp.Header.Get("X-Amz-Log-Result"))

@@ -310,7 +310,7 @@ func fnGet(g *globalFlags) *cobra.Command {
 				Concurrency *struct{ ReservedConcurrentExecutions *int }
 			}
 			if done, err := g.fetch(cmd, http.MethodGet, client.FunctionPath(args[0], ""), nil, nil, nil, &out); done || err != nil {
-				return err
+				return g.unknownFunction(cmd, args[0], err)
 			}
 			if err := printConfig(cmd.OutOrStdout(), &out.Configuration); err != nil {
 				return err
@@ -361,7 +361,7 @@ func fnDelete(g *globalFlags) *cobra.Command {
 		Short: "Delete a function with all its versions and aliases, or one version",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.remove(cmd, client.FunctionPath(args[0], ""), "deleted "+args[0])
+			return g.unknownFunction(cmd, args[0], g.remove(cmd, client.FunctionPath(args[0], ""), "deleted "+args[0]))
 		},
 	}
 }
@@ -396,7 +396,7 @@ func fnVersions(g *globalFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			all, done, err := g.fetchPages(cmd, client.FunctionPath(args[0], "/versions"), "Versions")
 			if done || err != nil {
-				return err
+				return g.unknownFunction(cmd, args[0], err)
 			}
 			rows := [][]string{}
 			for _, raw := range all {

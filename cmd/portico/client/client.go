@@ -44,7 +44,15 @@ func (e *APIError) Error() string {
 	if e.Type != "" {
 		msg = e.Type + ": " + msg
 	}
+	msg = withVerbs(msg)
 	switch e.Status {
+	case http.StatusNotFound:
+		if e.Type == "NotFoundException" && e.Message == "Not Found" {
+			// The gateway's answer for a path no API stage serves: the
+			// admin API names what it did not find.
+			msg += " (that is the gateway's answer, not the admin API's: --endpoint (PORTICO_ENDPOINT) should name " +
+				"the admin listener, portico serve's --admin-listen, default http://127.0.0.1:9090)"
+		}
 	case http.StatusUnauthorized, http.StatusForbidden:
 		// The admin API's own refusal already says how to pass the token.
 		if !strings.Contains(e.Message, "PORTICO_TOKEN") {
@@ -54,6 +62,38 @@ func (e *APIError) Error() string {
 		if e.Reason != "" {
 			msg += " (" + e.Reason + ")"
 		}
+	}
+	return msg
+}
+
+// verbs are the CLI commands of the Lambda operations that the admin API's
+// messages tell the caller to use ("use DeleteAlias"), which the AWS SDKs and
+// CLI call by those names.
+var verbs = map[string]string{
+	"DeleteAlias":                 "portico alias delete FUNCTION ALIAS",
+	"CreateAlias":                 "portico alias set",
+	"UpdateAlias":                 "portico alias set",
+	"DeleteFunction":              "portico fn delete",
+	"PublishVersion":              "portico fn publish",
+	"UpdateFunctionCode":          "portico fn update --zip/--dir/--image",
+	"UpdateFunctionConfiguration": "portico fn update",
+	"Invoke":                      "portico invoke",
+}
+
+// withVerbs adds to msg, after each "use OPERATION" it holds, the portico
+// command that does it.
+func withVerbs(msg string) string {
+	for op, verb := range verbs {
+		use := "use " + op
+		i := strings.Index(msg, use)
+		if i < 0 {
+			continue
+		}
+		end := i + len(use)
+		if end < len(msg) && (msg[end] >= 'a' && msg[end] <= 'z' || msg[end] >= 'A' && msg[end] <= 'Z') {
+			continue // a longer name
+		}
+		msg = msg[:end] + " (`" + verb + "`)" + msg[end:]
 	}
 	return msg
 }
