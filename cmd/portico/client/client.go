@@ -24,6 +24,10 @@ type Client struct {
 	Endpoint string // e.g. http://127.0.0.1:9090
 	Token    string // sent as a bearer token when set
 	HTTP     *http.Client
+	// Progress, when set, is told how much of each request body has been
+	// sent (sent of total bytes) as the transport reads it, from the
+	// goroutine that writes the request; last once all is sent.
+	Progress func(sent, total int64)
 }
 
 // New returns a client of the admin API at endpoint.
@@ -173,6 +177,9 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
+	if c.Progress != nil && req.Body != nil && req.ContentLength > 0 {
+		req.Body = &countingBody{ReadCloser: req.Body, total: req.ContentLength, report: c.Progress}
+	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
@@ -185,6 +192,22 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		return nil, fmt.Errorf("%s %s: %w", method, u, err)
 	}
 	return resp, nil
+}
+
+// countingBody is a request body that reports how much of it has been read.
+type countingBody struct {
+	io.ReadCloser
+	sent, total int64
+	report      func(sent, total int64)
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.sent += int64(n)
+		b.report(b.sent, b.total)
+	}
+	return n, err
 }
 
 func decodeError(resp *http.Response, data []byte) error {
