@@ -126,9 +126,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Token != "" {
 		switch {
 		case page && r.Method == http.MethodPost && (r.URL.Path == "/console/login" || r.URL.Path == "/console/logout"):
-		case page && r.Method == http.MethodGet && r.URL.Path == console.Prefix+console.LoginStylesheet:
-			// The sign-in page's stylesheet: it holds no data.
+		case page && r.Method == http.MethodGet && (r.URL.Path == console.Prefix+console.LoginStylesheet || r.URL.Path == console.Prefix+console.LoginScript):
+			// The sign-in page's stylesheet and script: they hold no data.
 		case (page || viaConsole) && s.consoleCookieAuth(r, page):
+			if viaConsole {
+				w.Header().Set(console.SessionHeader, "cookie")
+			}
 		default:
 			// A request that presents a credential is a sign-in: refused at
 			// once while its client has failed too often (signin.go).

@@ -33,6 +33,16 @@ const APIPrefix = Prefix + "api/"
 // is served before sign-in: it holds no data.
 const LoginStylesheet = "console.css"
 
+// LoginScript is the script (under Prefix) of the sign-in page, which is
+// served before sign-in: it holds no data. It keeps the page's hash route
+// across the sign-in.
+const LoginScript = "login.js"
+
+// SessionHeader is the header on the answers to the console's API calls that
+// says how the call was signed in: "cookie" for the console's session cookie
+// (which "Sign out" ends); absent when the admin API needs no token.
+const SessionHeader = "X-Portico-Console-Session"
+
 // Handler serves the console's pages under Prefix. The pages hold no data; the
 // admin API's authentication guards them and the API calls they make alike.
 func Handler() http.Handler {

@@ -204,7 +204,7 @@ func apiGet(g *globalFlags) *cobra.Command {
 			}
 			var a apiView
 			if done, err := g.fetch(cmd, http.MethodGet, apisPath+"/"+url.PathEscape(args[0]), nil, nil, nil, &a); done || err != nil {
-				return err
+				return g.unknownAPI(cmd, args[0], err)
 			}
 			w := cmd.OutOrStdout()
 			_, _ = fmt.Fprintf(w, "ID:          %s\nName:        %s\nProtocol:    %s\nVersion:     %s\nCreated:     %s\n", a.ID, a.Name, a.Protocol, a.Version, a.CreatedAt)
@@ -248,48 +248,52 @@ func apiDeploy(g *globalFlags) *cobra.Command {
 	var stage, description string
 	var vars, canaryVars []string
 	var canary float64
+	var deploy func(cmd *cobra.Command, args []string) error
 	cmd := &cobra.Command{
 		Use:   "deploy ID --stage NAME [--canary PERCENT [--canary-var K=V]...]",
 		Short: "Snapshot an API as a new deployment and point a stage at it (prints the deployment id and stage URL)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			if stage == "" {
-				return fmt.Errorf("--stage is required: the stage to create or move, e.g. --stage dev")
-			}
-			kv, err := parseVars(vars)
-			if err != nil {
-				return err
-			}
-			body := map[string]any{"stageName": stage, "description": description}
-			if len(kv) > 0 {
-				body["variables"] = kv
-			}
-			if cmd.Flags().Changed("canary") {
-				return deployCanary(cmd, g, args[0], body, canary, canaryVars)
-			}
-			var out struct {
-				Deployment struct {
-					ID string `json:"id"`
-				} `json:"deployment"`
-				Stage *stageJSON `json:"stage"`
-			}
-			if done, err := g.fetch(cmd, http.MethodPost, apisPath+"/"+url.PathEscape(args[0])+"/deployments", nil, body, nil, &out); done || err != nil {
-				return err
-			}
-			_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.Deployment.ID)
-			if out.Stage != nil && out.Stage.URL != "" {
-				u := out.Stage.URL
-				if websocketAPI(cmd.Context(), c, args[0]) {
-					u = wsURL(u)
-				}
-				_, _ = fmt.Fprintln(cmd.OutOrStdout(), u)
-			}
-			return nil
+			return g.unknownAPI(cmd, args[0], deploy(cmd, args))
 		},
+	}
+	deploy = func(cmd *cobra.Command, args []string) error {
+		c, err := g.client()
+		if err != nil {
+			return err
+		}
+		if stage == "" {
+			return fmt.Errorf("--stage is required: the stage to create or move, e.g. --stage dev")
+		}
+		kv, err := parseVars(vars)
+		if err != nil {
+			return err
+		}
+		body := map[string]any{"stageName": stage, "description": description}
+		if len(kv) > 0 {
+			body["variables"] = kv
+		}
+		if cmd.Flags().Changed("canary") {
+			return deployCanary(cmd, g, args[0], body, canary, canaryVars)
+		}
+		var out struct {
+			Deployment struct {
+				ID string `json:"id"`
+			} `json:"deployment"`
+			Stage *stageJSON `json:"stage"`
+		}
+		if done, err := g.fetch(cmd, http.MethodPost, apisPath+"/"+url.PathEscape(args[0])+"/deployments", nil, body, nil, &out); done || err != nil {
+			return err
+		}
+		_, _ = fmt.Fprintln(cmd.OutOrStdout(), out.Deployment.ID)
+		if out.Stage != nil && out.Stage.URL != "" {
+			u := out.Stage.URL
+			if websocketAPI(cmd.Context(), c, args[0]) {
+				u = wsURL(u)
+			}
+			_, _ = fmt.Fprintln(cmd.OutOrStdout(), u)
+		}
+		return nil
 	}
 	cmd.Flags().StringVar(&stage, "stage", "", "stage to point at the new deployment (created if missing)")
 	cmd.Flags().StringVar(&description, "description", "", "deployment description")
@@ -560,7 +564,7 @@ func importHelloAPI(ctx context.Context, e *devEnv, file string) error {
 		"",
 		"Call hello through the gateway (stage dev, alias live):",
 		fmt.Sprintf("  curl -s '%shello?name=you'", stageURL),
-		fmt.Sprintf("  bin/portico stage list %s", id),
+		fmt.Sprintf("  %s stage list %s", e.cli(), id),
 	)
 	return nil
 }

@@ -26,6 +26,10 @@ type globalFlags struct {
 	output   string
 }
 
+// defaultEndpoint is where the client commands find the admin API when neither
+// --endpoint nor PORTICO_ENDPOINT says.
+const defaultEndpoint = "http://127.0.0.1:9090"
+
 func (g *globalFlags) register(root *cobra.Command) {
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.endpoint, "endpoint", "", "admin API endpoint (env PORTICO_ENDPOINT; default http://127.0.0.1:9090)")
@@ -39,7 +43,7 @@ func (g *globalFlags) client() (*client.Client, error) {
 		ep = os.Getenv("PORTICO_ENDPOINT")
 	}
 	if ep == "" {
-		ep = "http://127.0.0.1:9090"
+		ep = defaultEndpoint
 	}
 	if !strings.Contains(ep, "://") {
 		ep = "http://" + ep
@@ -128,15 +132,10 @@ func (g *globalFlags) show(cmd *cobra.Command, raw []byte, human printer) error 
 	return human(cmd.OutOrStdout(), raw)
 }
 
-// remove sends a DELETE and, for table output, prints what it deleted.
+// remove sends a DELETE and prints what it deleted (table output) or the
+// API's answer ({} when it has none) for --output json.
 func (g *globalFlags) remove(cmd *cobra.Command, path, deleted string) error {
-	if _, err := g.do(cmd, http.MethodDelete, path, nil, nil, nil); err != nil {
-		return err
-	}
-	if !g.json() {
-		_, _ = fmt.Fprintln(cmd.OutOrStdout(), deleted)
-	}
-	return nil
+	return g.run(cmd, http.MethodDelete, path, nil, nil, nil, say("%s", deleted))
 }
 
 // say returns a human printer that prints one line, for answers whose table
@@ -148,8 +147,12 @@ func say(format string, a ...any) printer {
 	}
 }
 
-// printJSON pretty-prints a JSON document to w.
+// printJSON pretty-prints a JSON document to w; an empty answer (a delete's)
+// is the empty object, so that -o json always prints JSON.
 func printJSON(w io.Writer, raw []byte) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = []byte("{}")
+	}
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, raw, "", "  "); err != nil {
 		_, err = w.Write(raw)
@@ -184,6 +187,9 @@ func printConfig(w io.Writer, c *client.FunctionConfiguration) error {
 		{"State", c.State},
 		{"LastModified", c.LastModified},
 		{"RevisionId", c.RevisionID},
+	}
+	if c.Runtime != "" {
+		rows = append(rows, []string{"Runtime", c.Runtime}, []string{"Handler", c.Handler})
 	}
 	if c.Description != "" {
 		rows = append(rows, []string{"Description", c.Description})
@@ -250,7 +256,7 @@ the invocation's log goes to stderr. Exits with status 1 on a function error.`,
 			}
 			resp, err := c.Do(cmd.Context(), http.MethodPost, client.FunctionPath(args[0], "/invocations"), nil, body, h)
 			if err != nil {
-				return err
+				return g.unknownFunction(cmd, args[0], err)
 			}
 			fnErr := resp.Header.Get("X-Amz-Function-Error")
 			logs, _ := base64.StdEncoding.DecodeString(resp.Header.Get("X-Amz-Log-Result"))
@@ -311,6 +317,9 @@ func newLogsCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if g.json() {
+				return fmt.Errorf("portico logs prints the log as it is written, text (START, END and REPORT lines and the function's output), not JSON: leave -o json out")
+			}
 			q := url.Values{"bytes": {strconv.Itoa(n)}}
 			if follow {
 				q.Set("follow", "1")
@@ -323,6 +332,15 @@ func newLogsCmd(g *globalFlags) *cobra.Command {
 			_, err = io.Copy(cmd.OutOrStdout(), body)
 			if cmd.Context().Err() != nil {
 				return nil // interrupted while following
+			}
+			if follow {
+				// A follow ends only when the user interrupts it: the server
+				// closed the stream (it stopped), or the connection broke.
+				why := "the server closed the log stream"
+				if err != nil {
+					why = fmt.Sprintf("the log stream broke (%v)", err)
+				}
+				return fmt.Errorf("%s, so the follow of %s ended: is portico serve still running at %s? Run portico logs %s --follow again once it is", why, args[0], c.Endpoint, args[0])
 			}
 			return err
 		},

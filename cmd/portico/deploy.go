@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -54,6 +55,13 @@ See docs/sam.md for what is supported.`,
 			overrides = append(overrides, args...)
 			if template == "" {
 				return fmt.Errorf("--template FILE is required (a SAM template, YAML or JSON)")
+			}
+			// The template first: the stack's default name comes from its
+			// directory, which means nothing for a file that is not there.
+			if fi, err := os.Stat(template); err != nil {
+				return fmt.Errorf("--template %s: %w: give the path of a SAM template (template.yaml, YAML or JSON)", template, err)
+			} else if fi.IsDir() {
+				return fmt.Errorf("--template %s is a directory: give the template file in it (%s)", template, filepath.Join(template, "template.yaml"))
 			}
 			if stack == "" {
 				abs, err := filepath.Abs(template)

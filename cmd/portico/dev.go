@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +30,28 @@ type devEnv struct {
 	notes []string
 	// now is the clock progress lines measure by (nil: time.Now).
 	now func() time.Time
+}
+
+// cli returns how the notes spell a client command of this server: bin/portico,
+// with --endpoint when the admin API is not where the client looks by default
+// (make run on other ports), so that the lines printed work as they are.
+func (e *devEnv) cli() string {
+	if e.adminURL == "" || strings.TrimSuffix(e.adminURL, "/") == defaultEndpoint {
+		return "bin/portico"
+	}
+	return "bin/portico --endpoint " + e.adminURL
+}
+
+// banner prints where the server listens: the gateway, TLS, the admin API and
+// its web console.
+func (e *devEnv) banner() {
+	fmt.Fprintf(e.out, "\nGateway:   %s\n", e.gatewayURL)
+	if e.tlsURL != "" {
+		fmt.Fprintf(e.out, "TLS:       %s\n", e.tlsURL)
+	}
+	fmt.Fprintf(e.out, "Admin API: %s\n", e.adminURL)
+	fmt.Fprintf(e.out, "Console:   %s/console/\n", strings.TrimSuffix(e.adminURL, "/"))
+	fmt.Fprintln(e.out, "\nPress Ctrl-C to stop.")
 }
 
 // sourceDir returns the samples' source directory.
@@ -187,12 +210,7 @@ serving. --watch=false turns watching off.`,
 						}
 					})
 				}
-				fmt.Fprintf(e.out, "\nGateway:   %s\n", e.gatewayURL)
-				if e.tlsURL != "" {
-					fmt.Fprintf(e.out, "TLS:       %s\n", e.tlsURL)
-				}
-				fmt.Fprintf(e.out, "Admin API: %s\n", e.adminURL)
-				fmt.Fprintln(e.out, "\nPress Ctrl-C to stop.")
+				e.banner()
 				return nil
 			})
 		},
@@ -217,8 +235,8 @@ func deployHello(ctx context.Context, e *devEnv) error {
 		"Invoke hello through the admin API (the Lambda Invoke API):",
 		fmt.Sprintf("  curl -s -X POST '%s/2015-03-31/functions/hello:live/invocations' -d '{\"queryStringParameters\":{\"name\":\"you\"}}'", e.adminURL),
 		"or with the CLI:",
-		"  bin/portico invoke hello:live --payload '{\"queryStringParameters\":{\"name\":\"you\"}}'",
-		"  bin/portico logs hello",
+		"  "+e.cli()+" invoke hello:live --payload '{\"queryStringParameters\":{\"name\":\"you\"}}'",
+		"  "+e.cli()+" logs hello",
 	)
 	return nil
 }

@@ -201,3 +201,109 @@ func (w *readyWriter) String() string {
 	defer w.mu.Unlock()
 	return w.b.String()
 }
+
+// TestDevBannerOnOtherPorts runs `portico dev` with the admin API off its
+// default address (as PORTICO_ADMIN_LISTEN=... make run does): the banner
+// names the web console, and every `bin/portico` command it prints carries
+// --endpoint and works as printed.
+func TestDevBannerOnOtherPorts(t *testing.T) {
+	samples, err := filepath.Abs(filepath.Dir(apptest.Sample(t, "hello")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	source, err := filepath.Abs(filepath.Join("..", "..", "samples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a guard against hanging, not a timing assertion
+	defer cancel()
+	out := &readyWriter{ready: make(chan struct{}), mark: "Press Ctrl-C to stop."}
+	root := newRoot()
+	root.SetOut(out)
+	root.SetErr(out)
+	root.SetArgs([]string{"dev", "--samples", samples, "--source", source, "--watch=false", "--data-dir", "./portico-data",
+		"--runtime", "process", "--listen", "127.0.0.1:0", "--tls-listen", "off", "--admin-listen", "127.0.0.1:0", "--log-level", "error"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	select {
+	case <-out.ready:
+	case err := <-done:
+		t.Fatalf("portico dev stopped: %v\n%s", err, out)
+	}
+	defer func() {
+		cancel()
+		<-done
+	}()
+	printed := out.String()
+	m := regexp.MustCompile(`(?m)^Admin API: (\S+)$`).FindStringSubmatch(printed)
+	if m == nil {
+		t.Fatalf("no Admin API line:\n%s", printed)
+	}
+	admin := m[1]
+	if !strings.Contains(printed, "\nConsole:   "+admin+"/console/\n") {
+		t.Errorf("the banner does not name the console at %s/console/:\n%s", admin, printed)
+	}
+	resp, err := http.Get(admin + "/console/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s/console/: %d", admin, resp.StatusCode)
+	}
+	ran := 0
+	for _, line := range strings.Split(printed, "\n") {
+		cmd, ok := strings.CutPrefix(strings.TrimSpace(line), "bin/portico ")
+		if !ok {
+			continue
+		}
+		if !strings.HasPrefix(cmd, "--endpoint "+admin+" ") {
+			t.Errorf("a printed command without --endpoint %s: %s", admin, line)
+			continue
+		}
+		args := shellWords(t, cmd)
+		if args[2] == "logs" {
+			continue // it would wait for more log
+		}
+		var cmdOut bytes.Buffer
+		if err := runRoot(&cmdOut, &cmdOut, args...); err != nil {
+			t.Errorf("%s: %v\n%s", line, err, cmdOut.String())
+		}
+		ran++
+	}
+	if ran == 0 {
+		t.Errorf("no bin/portico command printed:\n%s", printed)
+	}
+}
+
+// shellWords splits a command line printed for a shell: words, and
+// single-quoted strings.
+func shellWords(t *testing.T, line string) []string {
+	t.Helper()
+	var words []string
+	var cur strings.Builder
+	in, word := false, false
+	for _, r := range line {
+		switch {
+		case r == '\'':
+			in, word = !in, true
+		case r == ' ' && !in:
+			if word {
+				words = append(words, cur.String())
+			}
+			cur.Reset()
+			word = false
+		default:
+			cur.WriteRune(r)
+			word = true
+		}
+	}
+	if in {
+		t.Fatalf("unbalanced quote in %q", line)
+	}
+	if word {
+		words = append(words, cur.String())
+	}
+	return words
+}

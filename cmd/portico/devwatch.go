@@ -364,7 +364,7 @@ func publishDir(ctx context.Context, e *devEnv, name, dir string, env map[string
 	_, _, err = e.client.GetFunctionConfiguration(ctx, name)
 	switch {
 	case client.IsNotFound(err):
-		in := map[string]any{"FunctionName": name, "PackageType": "Zip",
+		in := map[string]any{"FunctionName": name, "PackageType": "Zip", "Runtime": client.ZipRuntime, "Handler": client.ZipHandler,
 			"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipFile)}}
 		if env != nil {
 			in["Environment"] = map[string]any{"Variables": env}

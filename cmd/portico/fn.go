@@ -41,7 +41,8 @@ func (f *fnFlags) register(cmd *cobra.Command) {
 }
 
 // code returns the package the flags name: zip bytes or an image reference.
-func (f *fnFlags) code() (zipFile []byte, image string, given bool, err error) {
+// Zipping a directory says so on progress (stderr).
+func (f *fnFlags) code(progress io.Writer) (zipFile []byte, image string, given bool, err error) {
 	n := 0
 	for _, s := range []string{f.zip, f.dir, f.image} {
 		if s != "" {
@@ -57,7 +58,7 @@ func (f *fnFlags) code() (zipFile []byte, image string, given bool, err error) {
 		b, err := os.ReadFile(f.zip)
 		return b, "", true, err
 	case f.dir != "":
-		b, err := client.ZipDir(f.dir)
+		b, err := zipping(progress, f.dir, func() ([]byte, error) { return client.ZipDir(f.dir) })
 		return b, "", true, err
 	}
 	return nil, f.image, true, nil
@@ -151,11 +152,11 @@ func fnCreate(g *globalFlags) *cobra.Command {
 		Short: "Create a function",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
+			c, err := g.uploadClient(cmd)
 			if err != nil {
 				return err
 			}
-			zipFile, image, given, err := f.code()
+			zipFile, image, given, err := f.code(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -176,6 +177,7 @@ func fnCreate(g *globalFlags) *cobra.Command {
 				in["Code"] = map[string]any{"ImageUri": image}
 			} else {
 				in["PackageType"] = "Zip"
+				in["Runtime"], in["Handler"] = client.ZipRuntime, client.ZipHandler
 				in["Code"] = map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipFile)}
 			}
 			if err := f.sizes(cmd, in); err != nil {
@@ -213,12 +215,12 @@ func fnUpdate(g *globalFlags) *cobra.Command {
 variables; --env K= removes K. Publish with --publish or 'portico fn publish'.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.client()
+			c, err := g.uploadClient(cmd)
 			if err != nil {
 				return err
 			}
 			ctx, name := cmd.Context(), args[0]
-			zipFile, image, codeGiven, err := f.code()
+			zipFile, image, codeGiven, err := f.code(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -309,7 +311,7 @@ func fnGet(g *globalFlags) *cobra.Command {
 				Concurrency *struct{ ReservedConcurrentExecutions *int }
 			}
 			if done, err := g.fetch(cmd, http.MethodGet, client.FunctionPath(args[0], ""), nil, nil, nil, &out); done || err != nil {
-				return err
+				return g.unknownFunction(cmd, args[0], err)
 			}
 			if err := printConfig(cmd.OutOrStdout(), &out.Configuration); err != nil {
 				return err
@@ -360,7 +362,7 @@ func fnDelete(g *globalFlags) *cobra.Command {
 		Short: "Delete a function with all its versions and aliases, or one version",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.remove(cmd, client.FunctionPath(args[0], ""), "deleted "+args[0])
+			return g.unknownFunction(cmd, args[0], g.remove(cmd, client.FunctionPath(args[0], ""), "deleted "+args[0]))
 		},
 	}
 }
@@ -395,7 +397,7 @@ func fnVersions(g *globalFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			all, done, err := g.fetchPages(cmd, client.FunctionPath(args[0], "/versions"), "Versions")
 			if done || err != nil {
-				return err
+				return g.unknownFunction(cmd, args[0], err)
 			}
 			rows := [][]string{}
 			for _, raw := range all {

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,4 +75,69 @@ func reservation(t *testing.T, env *apptest.Env, name string) string {
 	}
 	end := strings.IndexAny(after, ",}")
 	return strings.TrimSpace(after[:end])
+}
+
+// TestFnCreateDirIsACustomRuntime: a function made from a directory with a
+// bootstrap is what docs/cli.md says, a provided.al2023 one, as Lambda would
+// have it: GetFunction reports its Runtime and Handler, and `fn get` shows
+// them.
+func TestFnCreateDirIsACustomRuntime(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	cli(t, env, "fn", "create", "boot", "--dir", apptest.Sample(t, "hello"))
+	var got struct {
+		Configuration struct{ Runtime, Handler string }
+	}
+	if err := json.Unmarshal([]byte(cli(t, env, "-o", "json", "fn", "get", "boot")), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Configuration.Runtime != "provided.al2023" || got.Configuration.Handler != "bootstrap" {
+		t.Errorf("GetFunction reports Runtime %q and Handler %q, want provided.al2023 and bootstrap", got.Configuration.Runtime, got.Configuration.Handler)
+	}
+	if out := cli(t, env, "fn", "get", "boot"); !strings.Contains(out, "provided.al2023") || !strings.Contains(out, "bootstrap") {
+		t.Errorf("fn get shows:\n%s", out)
+	}
+}
+
+// TestFnCreateShowsUploadProgress: `fn create --dir` of a package large enough
+// to take a while says, on stderr, how large the zip came out and how much of
+// it has been sent; stdout keeps -o json's JSON. A small package is quiet.
+func TestFnCreateShowsUploadProgress(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	dir := t.TempDir()
+	boot, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), boot, 0o755); err != nil { //nolint:gosec // an executable
+		t.Fatal(err)
+	}
+	// Data that does not compress, past progressMin once zipped.
+	data := make([]byte, progressMin+(1<<20))
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "data.bin"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := runRoot(&out, &errOut, "--endpoint", env.AdminURL, "-o", "json", "fn", "create", "big", "--dir", dir); err != nil {
+		t.Fatalf("fn create: %v\n%s", err, errOut.String())
+	}
+	if !json.Valid(out.Bytes()) {
+		t.Errorf("stdout is not JSON: %.200q", out.String())
+	}
+	progress := errOut.String()
+	for _, want := range []string{"zipped " + dir + ": ", "uploading ", " MB / ", "(100%)"} {
+		if !strings.Contains(progress, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, progress)
+		}
+	}
+	out.Reset()
+	errOut.Reset()
+	if err := runRoot(&out, &errOut, "--endpoint", env.AdminURL, "fn", "create", "small", "--dir", apptest.Sample(t, "hello")); err != nil {
+		t.Fatalf("fn create: %v\n%s", err, errOut.String())
+	}
+	if errOut.Len() != 0 {
+		t.Errorf("a small package's create wrote to stderr: %q", errOut.String())
+	}
 }

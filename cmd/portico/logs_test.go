@@ -42,3 +42,39 @@ func TestLogsFollowOverCap(t *testing.T) {
 		t.Errorf("output %q, want none", out)
 	}
 }
+
+// TestLogsFollowSaysWhenTheServerStops: `portico logs NAME --follow` whose
+// server stops says so and fails, rather than ending as an interrupt would;
+// `logs -o json` is refused, as the log is text.
+func TestLogsFollowSaysWhenTheServerStops(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	c := env.Client()
+	if _, _, err := c.CreateFunction(ctx, map[string]any{"FunctionName": "f",
+		"Code": map[string]any{"ZipFile": testkit.Bootstrap(t, "#!/bin/sh\nexit 0\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := cliErr(env, "logs", "f", "-o", "json"); err == nil || !strings.Contains(err.Error(), "leave -o json out") {
+		t.Errorf("logs -o json: %q, %v; want a refusal", out, err)
+	}
+	// An invocation writes START; the follow prints the log's end first, so
+	// once it shows START the follow is open.
+	if _, err := c.Do(ctx, "POST", "/2015-03-31/functions/f/invocations", nil, []byte("{}"), nil); err != nil {
+		t.Fatal(err)
+	}
+	out := &readyWriter{ready: make(chan struct{}), mark: "START RequestId"}
+	done := make(chan error, 1)
+	go func() {
+		done <- runRoot(out, out, "--endpoint", env.AdminURL, "logs", "f", "--follow")
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the follow ended before the server stopped: %v\n%s", err, out)
+	case <-out.ready:
+	}
+	env.Stop()
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), "the follow of f ended") || !strings.Contains(err.Error(), "is portico serve still running") {
+		t.Errorf("logs --follow after the server stopped: %v, want an error saying the stream ended", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -72,7 +73,30 @@ default http://127.0.0.1:9090).`,
 	root.AddCommand(newImageCmds(gf)...)
 	root.AddCommand(newTLSCmd(), newDomainCmd(gf))
 	refuseUnknownSubcommands(root)
+	usageOnArgErrors(root)
 	return root
+}
+
+// usageOnArgErrors makes every command whose arguments are wrong say how to
+// call it: cobra's "accepts 1 arg(s), received 0" is followed by the command's
+// usage line (portico invoke FUNCTION[:QUALIFIER] [flags]).
+func usageOnArgErrors(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		usageOnArgErrors(sub)
+	}
+	check := c.Args
+	if check == nil {
+		return
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			if strings.HasPrefix(err.Error(), "unknown command") {
+				return err
+			}
+			return fmt.Errorf("%w\nusage: %s (see '%s --help')", err, cmd.UseLine(), cmd.CommandPath())
+		}
+		return nil
+	}
 }
 
 // refuseUnknownSubcommands makes every command that only groups others (fn,

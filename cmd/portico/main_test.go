@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // runRoot runs the portico command with args, its standard output going to out
@@ -34,5 +38,35 @@ func TestUnknownSubcommandsFail(t *testing.T) {
 		if err := root.Execute(); err != nil || !strings.Contains(out.String(), "Usage:") {
 			t.Errorf("portico %s: %v, want the help", strings.Join(args, " "), err)
 		}
+	}
+}
+
+// TestFlagValueNames: pflag shows the back-quoted word of a flag's usage as
+// its value's name (--tls-cert FILE), so a back-quoted command in a usage
+// (`portico tls init`) would read as the value to give. Every back-quoted
+// word in a usage is a value name: upper case, one word.
+func TestFlagValueNames(t *testing.T) {
+	valueName := regexp.MustCompile(`^[A-Z][A-Z0-9_=-]*$`)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		check := func(f *pflag.Flag) {
+			name, _ := pflag.UnquoteUsage(f)
+			if strings.Contains(f.Usage, "`") && !valueName.MatchString(name) {
+				t.Errorf("%s --%s: value name %q from its usage %q", c.CommandPath(), f.Name, name, f.Usage)
+			}
+		}
+		c.LocalFlags().VisitAll(check)
+		c.PersistentFlags().VisitAll(check)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRoot())
+	var out bytes.Buffer
+	if err := runRoot(&out, &out, "serve", "--help"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "--tls-cert FILE") {
+		t.Errorf("serve --help:\n%s", out.String())
 	}
 }

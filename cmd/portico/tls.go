@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,7 +24,8 @@ func newTLSCmd() *cobra.Command {
 		Use:   "tls",
 		Short: "TLS for the gateway: a development certificate authority",
 	}
-	var dataDir string
+	var dataDir, tlsListen string
+	var starting bool
 	initCmd := &cobra.Command{
 		Use:   "init [NAME...]",
 		Short: "Make a local CA and a gateway certificate for localhost and the names given",
@@ -32,13 +34,25 @@ certificate for localhost, 127.0.0.1, ::1, *.execute-api.localhost and the names
 given. 'portico serve' then listens for HTTPS and wss on --tls-listen (:8443) with
 it, and custom domain names without a certificate of their own are signed by the
 same CA. Trust ca.pem in your browser and tools (printed below). Run it again to
-add names; the CA stays the same.`,
+add names; the CA stays the same.
+
+The instructions printed name the server's HTTPS port: --tls-listen
+(PORTICO_TLS_LISTEN, as 'portico serve' reads it). --starting says that the
+server starts next (make run runs 'portico tls init --starting' before 'portico
+dev'), so there is nothing to restart.`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dataDir == "" {
 				dataDir = os.Getenv("PORTICO_DATA_DIR")
 			}
 			if dataDir == "" {
 				dataDir = app.Defaults().DataDir
+			}
+			if tlsListen == "" {
+				tlsListen = os.Getenv("PORTICO_TLS_LISTEN")
+			}
+			if tlsListen == "" {
+				tlsListen = app.Defaults().TLSListen
 			}
 			f, err := edge.InitDevCA(edge.DevCADir(dataDir), args, time.Now())
 			if err != nil {
@@ -52,23 +66,41 @@ add names; the CA stays the same.`,
 			ca, _ := filepath.Abs(f.CACert)
 			fmt.Fprintf(out, "%s: %s\n", what, ca)
 			fmt.Fprintf(out, "gateway certificate: %s (key %s)\n  for %v\n\n", f.Cert, f.Key, f.Names)
-			fmt.Fprintf(out, `Restart 'portico serve' (or make run): it serves HTTPS and wss on --tls-listen (:8443).
-
+			fmt.Fprint(out, tlsServeHint(tlsListen, starting))
+			port := "8443"
+			if _, p, err := net.SplitHostPort(tlsListen); err == nil && p != "" && p != "0" {
+				port = p
+			}
+			fmt.Fprintf(out, `
 Trust the CA where you call from:
-  curl:      curl --cacert %[1]s https://localhost:8443/...
+  curl:      curl --cacert %[1]s https://localhost:%[3]s/...
   Go, AWS CLI: SSL_CERT_FILE=%[1]s  /  AWS_CA_BUNDLE=%[1]s
   Debian:    sudo cp %[1]s /usr/local/share/ca-certificates/portico-dev-ca.crt && sudo update-ca-certificates
   macOS:     sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain %[1]s
   Chromium/Chrome (Linux): certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n portico-dev -i %[1]s
   Firefox:   Settings > Privacy & Security > Certificates > View Certificates > Authorities > Import
 The CA's key (%[2]s) can sign for any name: keep it to yourself.
-`, ca, f.CAKey)
+`, ca, f.CAKey, port)
 			return nil
 		},
 	}
 	initCmd.Flags().StringVar(&dataDir, "data-dir", "", "data directory (env PORTICO_DATA_DIR; default ./portico-data)")
+	initCmd.Flags().StringVar(&tlsListen, "tls-listen", "", "the server's TLS listen address, which the instructions name (env PORTICO_TLS_LISTEN; default "+app.Defaults().TLSListen+")")
+	initCmd.Flags().BoolVar(&starting, "starting", false, "the server starts next (make run): say that it will serve HTTPS, not to restart it")
 	tlsCmd.AddCommand(initCmd)
 	return tlsCmd
+}
+
+// tlsServeHint says when the certificate is served: by a server started now
+// (restart one that runs), or, with starting, by the one about to start.
+func tlsServeHint(tlsListen string, starting bool) string {
+	if tlsListen == "off" {
+		return "The server's TLS listener is off (--tls-listen off): set --tls-listen (PORTICO_TLS_LISTEN) to serve HTTPS and wss with this certificate.\n"
+	}
+	if starting {
+		return fmt.Sprintf("The server starting now serves HTTPS and wss with it on %s.\n", tlsListen)
+	}
+	return fmt.Sprintf("Restart 'portico serve' (or 'portico dev', make run) if it runs: it serves HTTPS and wss with it on --tls-listen (%s).\n", tlsListen)
 }
 
 func newDomainCmd(g *globalFlags) *cobra.Command {

@@ -112,3 +112,20 @@ func TestTLSInitThenHTTPSAndDomains(t *testing.T) {
 		t.Errorf("domain map of a WebSocket API printed %q", out)
 	}
 }
+
+// TestTLSInitNamesTheServersPort: the instructions of `portico tls init` name
+// the HTTPS port the server is configured with (--tls-listen, or
+// PORTICO_TLS_LISTEN as make run passes it on), and under make run
+// (--starting) they say the server about to start serves it, not to restart.
+func TestTLSInitNamesTheServersPort(t *testing.T) {
+	dir := t.TempDir()
+	out := run(t, "tls", "init", "--data-dir", dir, "--tls-listen", "127.0.0.1:24092", "--starting")
+	if !strings.Contains(out, "https://localhost:24092/") || strings.Contains(out, ":8443") || strings.Contains(out, "Restart") {
+		t.Errorf("tls init --tls-listen 127.0.0.1:24092 --starting printed:\n%s", out)
+	}
+	t.Setenv("PORTICO_TLS_LISTEN", "127.0.0.1:24192")
+	out = run(t, "tls", "init", "--data-dir", dir)
+	if !strings.Contains(out, "https://localhost:24192/") || !strings.Contains(out, "Restart") || !strings.Contains(out, "127.0.0.1:24192") {
+		t.Errorf("tls init with PORTICO_TLS_LISTEN=127.0.0.1:24192 printed:\n%s", out)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -204,7 +205,27 @@ func connList(g *globalFlags) *cobra.Command {
 func connGet(g *globalFlags) *cobra.Command {
 	return g.call("get API STAGE ID", "Describe a live connection", cobra.ExactArgs(3), func(a []string) request {
 		return request{method: http.MethodGet, path: connPath(a[0], a[1]) + "/" + url.PathEscape(a[2])}
-	}, printJSON) // JSON for table output too
+	}, printConnection)
+}
+
+// printConnection prints a connection's description as fields, one a line.
+func printConnection(w io.Writer, raw []byte) error {
+	var i connections.Info
+	if err := json.Unmarshal(raw, &i); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, f := range [][2]string{
+		{"Connection:", i.ConnectionID},
+		{"API / stage:", i.APIID + " / " + i.Stage},
+		{"Connected:", i.ConnectedAt.Format("2006-01-02T15:04:05Z")},
+		{"Last active:", i.LastActiveAt.Format("2006-01-02T15:04:05Z")},
+		{"Source IP:", i.SourceIP},
+		{"User agent:", i.UserAgent},
+	} {
+		fmt.Fprintf(tw, "%s\t%s\n", f[0], f[1])
+	}
+	return tw.Flush()
 }
 
 func connSend(g *globalFlags) *cobra.Command {
@@ -230,12 +251,8 @@ when it is valid UTF-8, else a binary frame. The message is MESSAGE, the content
 			if err != nil {
 				return err
 			}
-			if _, err = g.do(cmd, http.MethodPost, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, data,
-				http.Header{"Content-Type": {"application/octet-stream"}}); err != nil {
-				return err
-			}
-			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "sent %d bytes to connection %s\n", len(data), args[2])
-			return nil
+			return g.run(cmd, http.MethodPost, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, data,
+				http.Header{"Content-Type": {"application/octet-stream"}}, say("sent %d bytes to connection %s", len(data), args[2]))
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "send the contents of FILE")
@@ -248,8 +265,7 @@ func connClose(g *globalFlags) *cobra.Command {
 		Short: "Close a connection ($disconnect runs)",
 		Args:  cobra.ExactArgs(3),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := g.do(cmd, http.MethodDelete, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), nil, nil, nil)
-			return err
+			return g.remove(cmd, connPath(args[0], args[1])+"/"+url.PathEscape(args[2]), "closed connection "+args[2])
 		},
 	}
 }
@@ -362,7 +378,7 @@ func deployChat(ctx context.Context, e *devEnv) error {
 		"Chat: open the page in two browser tabs:",
 		fmt.Sprintf("  %s/%s/dev/", base, pageID),
 		fmt.Sprintf("WebSocket: ws://%s/%s/dev   (send {\"action\":\"sendmessage\",\"data\":\"hi\"})", strings.TrimPrefix(base, "http://"), wsID),
-		fmt.Sprintf("  bin/portico connections list %s dev", wsID),
+		fmt.Sprintf("  %s connections list %s dev", e.cli(), wsID),
 	)
 	if e.tlsURL != "" {
 		e.notes = append(e.notes,
@@ -386,7 +402,7 @@ func deploySampleFunction(ctx context.Context, e *devEnv, name string) error {
 	switch {
 	case client.IsNotFound(err):
 		_, _, err = e.client.CreateFunction(ctx, map[string]any{
-			"FunctionName": name, "PackageType": "Zip", "Timeout": 10,
+			"FunctionName": name, "PackageType": "Zip", "Runtime": client.ZipRuntime, "Handler": client.ZipHandler, "Timeout": 10,
 			"Code":              map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipFile)},
 			"Description":       "Portico's chat sample (samples/chat)",
 			"FileSystemConfigs": fsc,

@@ -68,4 +68,25 @@ func TestWebSocketDeployPrintsWSURLAndSendConfirms(t *testing.T) {
 	if _, msg, err := conn.ReadMessage(); err != nil || string(msg) != "hello there" {
 		t.Errorf("client got %q, %v", msg, err)
 	}
+	// `connections get` prints fields, as other get verbs do; -o json the API's JSON.
+	if got := cliCombined(t, env, "connections", "get", "--", id, "dev", cid); !strings.Contains(got, "Connection:") ||
+		!strings.Contains(got, cid) || !strings.Contains(got, "Source IP:") || strings.Contains(got, "{") {
+		t.Errorf("connections get printed %q, want fields", got)
+	}
+	var info struct {
+		ConnectionID string `json:"connectionId"`
+	}
+	if got := cliCombined(t, env, "-o", "json", "connections", "get", "--", id, "dev", cid); json.Unmarshal([]byte(got), &info) != nil || info.ConnectionID != cid {
+		t.Errorf("connections get -o json printed %q", got)
+	}
+	// -o json prints JSON for commands whose answer is empty too.
+	for _, args := range [][]string{
+		{"-o", "json", "connections", "send", "--", id, "dev", cid, "x"},
+		{"-o", "json", "connections", "close", "--", id, "dev", cid},
+		{"-o", "json", "api", "delete", id},
+	} {
+		if got := cliCombined(t, env, args...); !json.Valid([]byte(got)) {
+			t.Errorf("portico %s printed %q, not JSON", strings.Join(args, " "), got)
+		}
+	}
 }

@@ -4,6 +4,7 @@
 const main = document.getElementById("main");
 const errorBox = document.getElementById("error");
 const busy = document.getElementById("busy");
+const signOut = document.getElementById("sign-out");
 let stopPage = () => {}; // stops the current page's timers and streams
 
 // el builds an element; strings become text (never HTML).
@@ -32,10 +33,12 @@ function showError(msg) {
 
 function clearError() { errorBox.hidden = true; errorBox.textContent = ""; delete errorBox.dataset.kind; }
 
-// showSignedOut says that the console's session ended and links to the sign-in page.
+// showSignedOut says that the console's session ended and links to the
+// sign-in page, which brings the user back to this page (its hash route) once
+// signed in: reloading the page gets the sign-in form, the session being gone.
 function showSignedOut() {
-  errorBox.replaceChildren("Your console session has ended: the server's admin token is not the one you signed in with. ",
-    el("a", { href: location.pathname, id: "sign-in-again" }, "Sign in again"), ".");
+  errorBox.replaceChildren("Your console session has ended: its cookie is gone or expired, or the server's admin token changed. ",
+    el("a", { href: location.href, id: "sign-in-again", on: { click: ev => { ev.preventDefault(); location.reload(); } } }, "Sign in again"), ".");
   errorBox.dataset.kind = "signed-out";
   errorBox.hidden = false;
 }
@@ -62,16 +65,33 @@ async function all(path, key) {
 // nowhere else on this host, the gateway's ports included.
 const apiBase = "/console/api";
 
+// unreachable shows (and returns) the error for a call that got no answer: the
+// request failed at the network level, most often because the server is down.
+function unreachable(method, path) {
+  const msg = `Cannot reach the admin API (${method} ${path.split("?")[0]}): is portico serve running?`;
+  showError(msg);
+  return new Error(msg);
+}
+
 // api calls the admin API and returns the decoded JSON (or text); an error
-// answer shows the API's message on the page and throws.
+// answer shows the API's message on the page and throws, and so does a call
+// that gets no answer at all.
 async function api(method, path, body, raw) {
   const opts = { method, headers: { "X-Portico-Console": "1" } };
   if (body !== undefined) {
     opts.body = typeof body === "string" ? body : JSON.stringify(body);
     opts.headers["Content-Type"] = "application/json";
   }
-  const resp = await fetch(apiBase + path, opts);
-  const text = await resp.text();
+  let resp, text;
+  try {
+    resp = await fetch(apiBase + path, opts);
+    text = await resp.text();
+  } catch (e) {
+    throw unreachable(method, path);
+  }
+  // "Sign out" is offered where there is a session to end: the server says
+  // whether this call was signed in with the console's cookie.
+  signOut.hidden = resp.headers.get("X-Portico-Console-Session") !== "cookie";
   if (!resp.ok) {
     let msg = text;
     try { const j = JSON.parse(text); msg = j.message || j.Message || text; } catch (e) { /* not JSON */ }
@@ -105,6 +125,7 @@ async function functionsPage() {
     el("td", {}, f.Timeout), el("td", {}, f.LastModified || "")));
   const count = el("span", { class: "muted", id: "function-count" }, `${fns.length} functions`);
   const filter = el("input", { type: "search", id: "function-filter", placeholder: "Filter by name or description",
+    "aria-label": "Filter functions by name or description",
     on: { input: () => {
       const q = filter.value.trim().toLowerCase();
       let shown = 0;
@@ -166,7 +187,8 @@ async function functionPage(name) {
         el("td", {}, Object.entries((a.RoutingConfig && a.RoutingConfig.AdditionalVersionWeights) || {})
           .map(([v, w]) => `${v}: ${Math.round(w * 100)}%`).join(", ") || "—"))), { id: "aliases" }),
     el("h2", {}, "Invoke"),
-    el("div", {}, qualifier), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result,
+    el("div", {}, el("label", { for: "qualifier" }, "Qualifier "), qualifier),
+    el("div", {}, el("label", { for: "payload" }, "Payload (JSON)")), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result,
     el("h2", {}, "Logs (live)"), logs,
     // The versions come last: a function may have hundreds.
     el("h2", {}, "Versions"),
@@ -200,7 +222,11 @@ function tailLogs(name, pre) {
         if (pre.textContent.length > 65536) pre.textContent = pre.textContent.slice(-32768);
         pre.scrollTop = pre.scrollHeight;
       }
-    } catch (e) { /* navigation away or server stop */ }
+    } catch (e) { /* said below */ }
+    if (ctl.signal.aborted) return; // the user moved on
+    // The server ended the stream, or it broke: a follow never ends by itself.
+    pre.textContent += "\n[The live log ended: the server closed it or cannot be reached (is portico serve running?). Reload the page to follow it again.]";
+    pre.dataset.status = "error";
   })();
 }
 
@@ -259,7 +285,7 @@ function stageSection(apiID, st) {
     el("h3", {}, "Stage ", st.name),
     table(["Deployment", "Variables", "Canary", "Cache", "Tracing", "Access log"], [el("tr", {},
       el("td", { class: "deployment" }, st.deploymentId), el("td", {}, vars),
-      el("td", {}, canary, st.canarySettings ? el("button", { class: "promote", on: { click: promote } }, "Promote") : ""),
+      el("td", {}, canary, st.canarySettings ? el("button", { class: "promote", "aria-label": `Promote the canary of stage ${st.name}`, on: { click: promote } }, "Promote") : ""),
       el("td", {}, st.cacheClusterEnabled ? "on (" + (st.cacheClusterSize || "0.5") + " GB)" : "off"),
       el("td", {}, st.tracingEnabled ? "on" : "off"),
       el("td", {}, st.accessLogSettings ? st.accessLogSettings.destinationArn : "off"))]),
@@ -267,7 +293,8 @@ function stageSection(apiID, st) {
     table(["When", "Action", "Deployment", ""], history.map((h, i) => el("tr", {},
       el("td", {}, when(h.at)), el("td", {}, h.action), el("td", {}, h.deploymentId),
       el("td", {}, h.deploymentId === st.deploymentId ? el("span", { class: "muted" }, i === 0 ? "current" : "") :
-        el("button", { class: "rollback", "data-deployment": h.deploymentId, on: { click: () => rollback(h.deploymentId) } }, "Roll back to this")))),
+        el("button", { class: "rollback", "data-deployment": h.deploymentId, "aria-label": `Roll back stage ${st.name} to deployment ${h.deploymentId}`,
+          on: { click: () => rollback(h.deploymentId) } }, "Roll back to this")))),
     { class: "history" }));
 }
 
@@ -433,12 +460,14 @@ async function connectionsPage() {
   return [el("h1", {}, "WebSocket connections"),
     list.items.length === 0 ? el("p", { class: "muted" }, "No live connections.") :
       table(["API / stage", "Connection", "Connected", "Last active", "Source", "Send", ""], list.items.map(c => {
-        const msg = el("input", { type: "text", placeholder: "message", class: "message" });
+        const msg = el("input", { type: "text", placeholder: "message", class: "message", "aria-label": `Message to connection ${c.connectionId}` });
         return el("tr", { "data-connection": c.connectionId },
           el("td", {}, c.apiId + "/" + c.stage), el("td", {}, c.connectionId), el("td", {}, c.connectedAt),
           el("td", {}, c.lastActiveAt), el("td", {}, c.sourceIp), el("td", {}, msg,
-            el("button", { on: { click: async () => { clearError(); try { await api("POST", base(c), msg.value); msg.value = ""; } catch (e) { /* shown */ } } } }, "Send")),
-          el("td", {}, el("button", { on: { click: async () => { clearError(); try { await api("DELETE", base(c)); route(); } catch (e) { /* shown */ } } } }, "Disconnect")));
+            el("button", { class: "send", "aria-label": `Send the message to connection ${c.connectionId}`,
+              on: { click: async () => { clearError(); try { await api("POST", base(c), msg.value); msg.value = ""; } catch (e) { /* shown */ } } } }, "Send")),
+          el("td", {}, el("button", { class: "disconnect", "aria-label": `Disconnect connection ${c.connectionId}`,
+            on: { click: async () => { clearError(); try { await api("DELETE", base(c)); route(); } catch (e) { /* shown */ } } } }, "Disconnect")));
       }), { id: "connections" })];
 }
 

@@ -40,7 +40,7 @@ func TestMissingImageRefusedAtCreate(t *testing.T) {
 				}
 			}
 			for _, tc := range []struct{ ref, says string }{
-				{missing, "portico image build"},
+				{missing, "portico build DIR -t"},
 				{"UPPER::bad", "not a valid image reference"},
 			} {
 				_, err := c.CreateFunction(t.Context(), image("img", tc.ref))
@@ -57,7 +57,7 @@ func TestMissingImageRefusedAtCreate(t *testing.T) {
 			_, err := c.UpdateFunctionCode(t.Context(), &lambda.UpdateFunctionCodeInput{
 				FunctionName: aws.String("img"), ImageUri: aws.String(missing), Publish: true,
 			})
-			wantImageRefused(t, "UpdateFunctionCode", err, missing, "portico image build")
+			wantImageRefused(t, "UpdateFunctionCode", err, missing, "portico build DIR -t")
 			got, err := c.GetFunction(t.Context(), &lambda.GetFunctionInput{FunctionName: aws.String("img")})
 			if err != nil || aws.ToString(got.Code.ImageUri) != base {
 				t.Errorf("after the refused update, GetFunction = %v, %v; want ImageUri %s", got, err, base)

@@ -338,6 +338,21 @@ func (r *Runtime) wrap(what string, err error) error {
 	return fmt.Errorf("containerd: %s: %w", what, err)
 }
 
+// notAnImage reports whether err, from an import, is the archive's fault: the
+// client reads the archive itself, and what it cannot parse (a truncated tar,
+// no manifest or index) comes back as a plain error, while containerd's own
+// failures (a store that is down or full) carry a status of their own.
+func notAnImage(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || isUnavailable(err) {
+		return false
+	}
+	if _, ok := status.FromError(err); ok {
+		return false
+	}
+	return !cerrdefs.IsInternal(err) && !cerrdefs.IsResourceExhausted(err) && !cerrdefs.IsUnavailable(err) &&
+		!cerrdefs.IsFailedPrecondition(err) && !cerrdefs.IsCanceled(err) && !cerrdefs.IsDeadlineExceeded(err)
+}
+
 func isUnavailable(err error) bool {
 	if cerrdefs.IsUnavailable(err) {
 		return true
@@ -547,6 +562,9 @@ func (r *Runtime) importLocked(ctx context.Context, archive io.Reader) ([]string
 	ctx = r.ctx(ctx)
 	imgs, err := r.cli.Import(ctx, archive)
 	if err != nil {
+		if notAnImage(ctx, err) {
+			return nil, ctrbase.NotAnImageArchive(fmt.Errorf("containerd: %w", err))
+		}
 		return nil, r.wrap("importing images", err)
 	}
 	names := make([]string, 0, len(imgs))

@@ -206,6 +206,15 @@ func TestUnavailable(t *testing.T) {
 	_ = os.Remove(sock)
 }
 
+// TestImportNotAnImage: an archive that holds no image is the caller's
+// mistake (400), not a runtime failure.
+func TestImportNotAnImage(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	rt := newTestRuntime(t, Config{})
+	defer rt.Close()
+	runtimetest.ImportRefusesNonImages(t, rt)
+}
+
 // TestBadInput: unparsable references and code without a bootstrap.
 func TestBadInput(t *testing.T) {
 	runtimetest.RequireContainerd(t)

@@ -418,6 +418,10 @@ func (r *Runtime) ImportImage(ctx context.Context, archive io.Reader) ([]string,
 			}
 		}
 	})
+	if se := (*streamError)(nil); errors.As(err, &se) {
+		// The daemon read the upload and refused it: not an image archive.
+		return refs, ctrbase.NotAnImageArchive(fmt.Errorf("docker: %w", err))
+	}
 	if err != nil {
 		return refs, fmt.Errorf("docker: loading images: %w", err)
 	}

@@ -248,6 +248,15 @@ func TestDaemonGoneAndBack(t *testing.T) {
 	}
 }
 
+// TestImportNotAnImage: an archive that holds no image is the caller's
+// mistake (400), not a runtime failure.
+func TestImportNotAnImage(t *testing.T) {
+	runtimetest.RequireDocker(t)
+	rt := newTestRuntime(t, Config{})
+	defer rt.Close()
+	runtimetest.ImportRefusesNonImages(t, rt)
+}
+
 // TestBadInput: unparsable references and Zip code without a bootstrap get
 // errors in Portico's kinds, and leave nothing behind.
 func TestBadInput(t *testing.T) {

@@ -104,8 +104,16 @@ type streamMessage struct {
 	Error string `json:"error"`
 }
 
+// streamError is an error message the daemon put in a progress stream: the
+// daemon answered, and the work it was given failed (a bad archive, a failed
+// build step), as opposed to the stream itself breaking.
+type streamError struct{ msg string }
+
+func (e *streamError) Error() string { return e.msg }
+
 // decodeStream reads a JSON progress stream to its end, calling fn for each
-// message, and returns the first error message the daemon put in it.
+// message, and returns the first error message the daemon put in it (a
+// *streamError).
 func decodeStream(r io.Reader, fn func(streamMessage)) error {
 	dec := json.NewDecoder(r)
 	for {
@@ -117,10 +125,10 @@ func decodeStream(r io.Reader, fn func(streamMessage)) error {
 			return err
 		}
 		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
-			return errors.New(m.ErrorDetail.Message)
+			return &streamError{m.ErrorDetail.Message}
 		}
 		if m.Error != "" {
-			return errors.New(m.Error)
+			return &streamError{m.Error}
 		}
 		fn(m)
 	}

@@ -30,6 +30,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes"
 )
 
 // BuildSandbox builds the test sandbox program as a static binary in a temporary
@@ -457,4 +460,35 @@ func PingContainerd(ctx context.Context, socket string) error {
 		return fmt.Errorf("%s: version call answered %s, grpc-status %q", socket, resp.Status, status)
 	}
 	return nil
+}
+
+// ImportRefusesNonImages checks that imp refuses archives that hold no image
+// (garbage bytes, an empty file, a tarball of some other file) with an error of
+// kind errdefs.ErrInvalid that names the archive formats it reads: the caller
+// gave a bad file, the runtime is not at fault.
+func ImportRefusesNonImages(t *testing.T, imp runtimes.ImageImporter) {
+	t.Helper()
+	var hostTar bytes.Buffer
+	tw := tar.NewWriter(&hostTar)
+	must(t, tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "etc/hostname", Mode: 0o644, Size: 5, ModTime: time.Unix(0, 0)}))
+	_, err := tw.Write([]byte("host\n"))
+	must(t, err)
+	must(t, tw.Close())
+	for name, archive := range map[string][]byte{
+		"garbage":          []byte("this is not an image archive\n"),
+		"empty":            nil,
+		"tar of /etc file": hostTar.Bytes(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			refs, err := imp.ImportImage(ctx, bytes.NewReader(archive))
+			if !errors.Is(err, errdefs.ErrInvalid) {
+				t.Fatalf("ImportImage = %v, %v; want an ErrInvalid error", refs, err)
+			}
+			if !strings.Contains(err.Error(), "docker save") || !strings.Contains(err.Error(), "OCI") {
+				t.Errorf("error %q does not name the archive formats (`docker save`, OCI layout)", err)
+			}
+		})
+	}
 }

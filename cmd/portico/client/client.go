@@ -24,6 +24,10 @@ type Client struct {
 	Endpoint string // e.g. http://127.0.0.1:9090
 	Token    string // sent as a bearer token when set
 	HTTP     *http.Client
+	// Progress, when set, is told how much of each request body has been
+	// sent (sent of total bytes) as the transport reads it, from the
+	// goroutine that writes the request; last once all is sent.
+	Progress func(sent, total int64)
 }
 
 // New returns a client of the admin API at endpoint.
@@ -44,7 +48,15 @@ func (e *APIError) Error() string {
 	if e.Type != "" {
 		msg = e.Type + ": " + msg
 	}
+	msg = withVerbs(msg)
 	switch e.Status {
+	case http.StatusNotFound:
+		if e.Type == "NotFoundException" && e.Message == "Not Found" {
+			// The gateway's answer for a path no API stage serves: the
+			// admin API names what it did not find.
+			msg += " (that is the gateway's answer, not the admin API's: --endpoint (PORTICO_ENDPOINT) should name " +
+				"the admin listener, portico serve's --admin-listen, default http://127.0.0.1:9090)"
+		}
 	case http.StatusUnauthorized, http.StatusForbidden:
 		// The admin API's own refusal already says how to pass the token.
 		if !strings.Contains(e.Message, "PORTICO_TOKEN") {
@@ -54,6 +66,38 @@ func (e *APIError) Error() string {
 		if e.Reason != "" {
 			msg += " (" + e.Reason + ")"
 		}
+	}
+	return msg
+}
+
+// verbs are the CLI commands of the Lambda operations that the admin API's
+// messages tell the caller to use ("use DeleteAlias"), which the AWS SDKs and
+// CLI call by those names.
+var verbs = map[string]string{
+	"DeleteAlias":                 "portico alias delete FUNCTION ALIAS",
+	"CreateAlias":                 "portico alias set",
+	"UpdateAlias":                 "portico alias set",
+	"DeleteFunction":              "portico fn delete",
+	"PublishVersion":              "portico fn publish",
+	"UpdateFunctionCode":          "portico fn update --zip/--dir/--image",
+	"UpdateFunctionConfiguration": "portico fn update",
+	"Invoke":                      "portico invoke",
+}
+
+// withVerbs adds to msg, after each "use OPERATION" it holds, the portico
+// command that does it.
+func withVerbs(msg string) string {
+	for op, verb := range verbs {
+		use := "use " + op
+		i := strings.Index(msg, use)
+		if i < 0 {
+			continue
+		}
+		end := i + len(use)
+		if end < len(msg) && (msg[end] >= 'a' && msg[end] <= 'z' || msg[end] >= 'A' && msg[end] <= 'Z') {
+			continue // a longer name
+		}
+		msg = msg[:end] + " (`" + verb + "`)" + msg[end:]
 	}
 	return msg
 }
@@ -133,6 +177,9 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
+	if c.Progress != nil && req.Body != nil && req.ContentLength > 0 {
+		req.Body = &countingBody{ReadCloser: req.Body, total: req.ContentLength, report: c.Progress}
+	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
@@ -145,6 +192,22 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		return nil, fmt.Errorf("%s %s: %w", method, u, err)
 	}
 	return resp, nil
+}
+
+// countingBody is a request body that reports how much of it has been read.
+type countingBody struct {
+	io.ReadCloser
+	sent, total int64
+	report      func(sent, total int64)
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.sent += int64(n)
+		b.report(b.sent, b.total)
+	}
+	return n, err
 }
 
 func decodeError(resp *http.Response, data []byte) error {
@@ -182,6 +245,8 @@ type FunctionConfiguration struct {
 	Version      string `json:"Version"`
 	Description  string `json:"Description"`
 	PackageType  string `json:"PackageType"`
+	Runtime      string `json:"Runtime"`
+	Handler      string `json:"Handler"`
 	CodeSha256   string `json:"CodeSha256"`
 	CodeSize     int64  `json:"CodeSize"`
 	Timeout      int    `json:"Timeout"`
@@ -193,6 +258,17 @@ type FunctionConfiguration struct {
 		Variables map[string]string `json:"Variables"`
 	} `json:"Environment"`
 }
+
+// A Zip package made by the CLI (a directory or an archive with a bootstrap at
+// its root) is a custom-runtime function: Lambda's CreateFunction requires a
+// Runtime and a Handler of a Zip package, and these are what Lambda's own
+// tools give a bootstrap package.
+const (
+	// ZipRuntime is the Runtime the CLI creates Zip functions with.
+	ZipRuntime = "provided.al2023"
+	// ZipHandler is their Handler (passed to the bootstrap as _HANDLER).
+	ZipHandler = "bootstrap"
+)
 
 // Alias is Lambda's AliasConfiguration.
 type Alias struct {

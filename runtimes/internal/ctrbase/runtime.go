@@ -128,8 +128,18 @@ func ParseRef(ref string) (reference.Named, error) {
 func ImageUnavailable(ref string, why error, load string) error {
 	return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
 		fmt.Sprintf("Source image %s does not exist: it is not on this host and pulling it failed: %v. "+
-			"Provide a valid source image: build it with `portico image build DIR -t %s`, %s, "+
+			"Provide a valid source image: build it with `portico build DIR -t %s`, %s, "+
 			"or name one a registry serves (after `docker login` for a private one)", ref, why, ref, load))
+}
+
+// NotAnImageArchive is the error for an archive that an image import could not
+// read as images (why: the runtime's complaint): the caller gave the wrong file,
+// which is not a fault of the server's: ErrInvalid, InvalidParameterValueException.
+func NotAnImageArchive(why error) error {
+	return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+		fmt.Sprintf("The file is not a `docker save` or OCI image layout tarball (%v). "+
+			"Give `docker save REF -o FILE` output (or an OCI layout tar), "+
+			"or build the image with `portico build DIR -t REF --import`", why))
 }
 
 // Prepared is a prepared sandbox's one transition: it is started or discarded,

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
+)
+
+// Uploads of at least progressMin bytes show their progress on stderr, and so
+// do those of progressTTYMin on a terminal, where the line is rewritten in
+// place; smaller ones are over before progress would tell anything.
+const (
+	progressMin    = 8 << 20
+	progressTTYMin = 1 << 20
+)
+
+// terminal reports whether w is a terminal.
+func terminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// uploadClient is g's client, showing the progress of large uploads on the
+// command's stderr (never on stdout, which -o json keeps for JSON).
+func (g *globalFlags) uploadClient(cmd *cobra.Command) (*client.Client, error) {
+	c, err := g.client()
+	if err != nil {
+		return nil, err
+	}
+	w := cmd.ErrOrStderr()
+	p := &uploadProgress{w: w, tty: terminal(w)}
+	c.Progress = p.report
+	return c, nil
+}
+
+// uploadProgress writes "uploading SENT / TOTAL (P%)": on a terminal a line
+// rewritten at every percent, elsewhere a line at every quarter. Safe for
+// concurrent use.
+type uploadProgress struct {
+	w   io.Writer
+	tty bool
+
+	mu    sync.Mutex
+	total int64
+	step  int // the last step shown, -1 none
+}
+
+func (p *uploadProgress) report(sent, total int64) {
+	if total < progressMin && (!p.tty || total < progressTTYMin) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if total != p.total { // another upload
+		p.total, p.step = total, -1
+	}
+	pct := int(sent * 100 / total)
+	step := pct
+	if !p.tty {
+		step = pct / 25
+	}
+	if step == p.step {
+		return
+	}
+	p.step = step
+	line := fmt.Sprintf("uploading %s / %s (%d%%)", mb(sent), mb(total), pct)
+	switch {
+	case p.tty && sent < total:
+		fmt.Fprintf(p.w, "\r%s", line)
+	case p.tty:
+		fmt.Fprintf(p.w, "\r%s\n", line)
+	default:
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+// mb formats a size in MB, one decimal.
+func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
+
+// zipping says that dir is being zipped (on a terminal), then how large the
+// package came out (on a terminal, or when it is large enough for its upload
+// to show progress).
+func zipping(w io.Writer, dir string, zip func() ([]byte, error)) ([]byte, error) {
+	tty := terminal(w)
+	if tty {
+		fmt.Fprintf(w, "zipping %s...\n", dir)
+	}
+	b, err := zip()
+	if err == nil && (tty || len(b) >= progressMin) {
+		fmt.Fprintf(w, "zipped %s: %s\n", dir, mb(int64(len(b))))
+	}
+	return b, err
+}
