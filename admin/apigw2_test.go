@@ -617,6 +617,16 @@ func TestV2Errors(t *testing.T) {
 	_, err = e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("w"), ProtocolType: v2types.ProtocolTypeWebsocket,
 		RouteSelectionExpression: aws.String("")})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "routeSelectionExpression must not be empty")
+	wsAPI, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("w"), ProtocolType: v2types.ProtocolTypeWebsocket,
+		RouteSelectionExpression: aws.String("$request.body.type")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.ag.UpdateApi(ctx, &apigatewayv2.UpdateApiInput{ApiId: wsAPI.ApiId, RouteSelectionExpression: aws.String("")})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "routeSelectionExpression must not be empty")
+	if got, err := e.ag.GetApi(ctx, &apigatewayv2.GetApiInput{ApiId: wsAPI.ApiId}); err != nil || aws.ToString(got.RouteSelectionExpression) != "$request.body.type" {
+		t.Fatalf("after a refused update-api: %+v %v", got, err)
+	}
 	// CORS wildcards other than *, https://* and http://* are refused, not
 	// stored to match no origin.
 	for _, o := range []string{"https://*.example.com", "https://ex*mple.com/"} {
@@ -770,6 +780,19 @@ func TestV2Authorizers(t *testing.T) {
 		AuthorizerUri: aws.String("function:authfn")})
 	if err != nil {
 		t.Fatalf("CreateAuthorizer (WebSocket): %v", err)
+	}
+	// A WebSocket authorizer runs on every $connect: a result TTL (HTTP API
+	// Lambda authorizers only, on API Gateway) is refused at create and at
+	// update, not ignored.
+	_, err = e.ag.CreateAuthorizer(ctx, &apigatewayv2.CreateAuthorizerInput{ApiId: ws.ApiId, Name: aws.String("cached"),
+		AuthorizerType: v2types.AuthorizerTypeRequest, IdentitySource: []string{"route.request.querystring.token"},
+		AuthorizerUri: aws.String("function:authfn"), AuthorizerResultTtlInSeconds: aws.Int32(300)})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "runs on every $connect")
+	_, err = e.ag.UpdateAuthorizer(ctx, &apigatewayv2.UpdateAuthorizerInput{ApiId: ws.ApiId, AuthorizerId: wsAuth.AuthorizerId,
+		AuthorizerResultTtlInSeconds: aws.Int32(60)})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "runs on every $connect")
+	if got, err := e.ag.GetAuthorizer(ctx, &apigatewayv2.GetAuthorizerInput{ApiId: ws.ApiId, AuthorizerId: wsAuth.AuthorizerId}); err != nil || got.AuthorizerResultTtlInSeconds != nil {
+		t.Fatalf("the WebSocket authorizer after a refused update: %+v %v", got, err)
 	}
 	mock, err := e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: ws.ApiId, IntegrationType: v2types.IntegrationTypeMock})
 	if err != nil {

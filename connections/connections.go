@@ -504,6 +504,14 @@ func (m *Manager) Stages(apiID string) []string {
 // reason, as Disconnect does ($disconnect runs), and returns how many it
 // closed. It does not wait for the connections to end.
 func (m *Manager) CloseStage(apiID, stage string, code int, reason string) int {
+	return m.CloseGoneStage(apiID, stage, code, reason, nil)
+}
+
+// CloseGoneStage is CloseStage for a stage that no longer exists (it, or its
+// API, was deleted), whose last routes were last: the connections' $disconnect
+// runs on them rather than on the routes each connection was last served by,
+// which may be an older deployment's. With last nil it is CloseStage.
+func (m *Manager) CloseGoneStage(apiID, stage string, code int, reason string, last *Routes) int {
 	m.mu.RLock()
 	var gone []*Conn
 	for _, c := range m.conns {
@@ -514,6 +522,9 @@ func (m *Manager) CloseStage(apiID, stage string, code int, reason string) int {
 	m.mu.RUnlock()
 	n := 0
 	for _, c := range gone {
+		if last != nil {
+			c.routes.Store(last)
+		}
 		if !c.isClosed() {
 			c.closeWith(code, reason)
 			n++

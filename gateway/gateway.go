@@ -365,13 +365,13 @@ func (g *Gateway) Invalidate() {
 // new variable, deployment or rollback takes effect with the next request.
 func (g *Gateway) invalidate(apiID string) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	cur := g.compiled.Load()
 	m := maps.Clone(cur.m)
 	maps.DeleteFunc(m, func(k stageKey, _ *stageEntry) bool { return k.apiID == apiID })
 	g.compiled.Store(&stageCache{gen: cur.gen + 1, m: m})
+	g.mu.Unlock()
 	if g.ws != nil {
-		go g.closeGoneStages(apiID) // ws_gone.go
+		g.closeGoneStages(apiID) // ws_gone.go
 	}
 }
 

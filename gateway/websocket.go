@@ -35,6 +35,10 @@ type wsState struct {
 	// routes caches the connections.Routes of each compiled stage by
 	// "apiID/stage"; an entry is replaced when the stage is recompiled.
 	routes sync.Map
+	// gone holds the ids of WebSocket APIs deleted while they had connections
+	// here (ws_gone.go): their @connections URLs answer 410, where an id
+	// never known answers 404.
+	gone sync.Map
 	// badExpr remembers expressions already reported as unparseable.
 	badExpr sync.Map
 	// loopbackWarning is given once when sandboxes cannot reach the listener.
@@ -94,6 +98,9 @@ func (g *Gateway) serveConnectionsShortcut(w http.ResponseWriter, r *http.Reques
 	apiID, named := g.hostAPIID(hostOnly(r.Host))
 	if !named && len(segs) == 4 && apis.ValidAPIID(segs[0]) {
 		apiID, segs = segs[0], segs[1:]
+	}
+	if apiID != "" && !stageGone && !g.goneAPI(apiID) {
+		return false, nil // an API id never known here: not found, as any path under it
 	}
 	if len(segs) != 3 || segs[0] == "" || !isConnectionsSegment(segs[1]) || segs[2] == "" {
 		return false, nil
