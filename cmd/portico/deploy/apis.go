@@ -31,7 +31,7 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 	}
 	b.unsupported(id, typ, props)
 	a := &API{LogicalID: id, Protocol: protocol, Name: b.t.stack + "-" + id}
-	if n, ok := props["Name"].(string); ok && n != "" {
+	if n := b.str(id, props, "Name"); n != "" {
 		a.Name = n
 	}
 	stringValues(props["Variables"])
@@ -860,7 +860,7 @@ func (b *builder) authorizer(a *API, where string, cfg map[string]any) map[strin
 				return nil
 			}
 		}
-		src, _ := cfg["IdentitySource"].(string)
+		src := b.str(where, cfg, "IdentitySource")
 		if src == "" {
 			src = "$request.header.Authorization"
 		}
@@ -873,7 +873,7 @@ func (b *builder) authorizer(a *API, where string, cfg map[string]any) map[strin
 		b.fail("%s.FunctionInvokeRole is refused: Portico invokes authorizer functions without assuming an IAM role, so the role could not limit which function runs", where)
 		return nil
 	}
-	arn, _ := cfg["FunctionArn"].(string)
+	arn := b.str(where, cfg, "FunctionArn")
 	if arn == "" {
 		b.fail("%s: an authorizer needs FunctionArn (a Lambda authorizer) or JwtConfiguration", where)
 		return nil
@@ -906,30 +906,30 @@ func (b *builder) authorizer(a *API, where string, cfg map[string]any) map[strin
 		add("$stageVariables.", "StageVariables")
 		add("$context.", "Context")
 		au["type"] = "request"
-		v, _ := cfg["AuthorizerPayloadFormatVersion"].(string)
+		v := b.str(where, cfg, "AuthorizerPayloadFormatVersion")
 		if v == "" {
 			v = "2.0"
 		}
 		au["authorizerPayloadFormatVersion"] = v
-		if simple, ok := cfg["EnableSimpleResponses"].(bool); ok {
+		if simple, ok := b.boolean(where, cfg, "EnableSimpleResponses"); ok {
 			au["enableSimpleResponses"] = simple
 		}
 		au["identitySource"] = strings.Join(sources, ",")
 		return map[string]any{"type": "apiKey", "name": "Authorization", "in": "header", "x-amazon-apigateway-authtype": "custom", "x-amazon-apigateway-authorizer": au}
 	}
-	payload, _ := cfg["FunctionPayloadType"].(string)
+	payload := b.str(where, cfg, "FunctionPayloadType")
 	if payload == "" {
 		payload = "TOKEN"
 	}
 	header := "Authorization"
 	switch payload {
 	case "TOKEN":
-		if h, ok := ident["Header"].(string); ok && h != "" {
+		if h := b.str(where+".Identity", ident, "Header"); h != "" {
 			header = h
 		}
 		au["type"] = "token"
 		au["identitySource"] = "method.request.header." + header
-		if ve, ok := ident["ValidationExpression"].(string); ok {
+		if ve := b.str(where+".Identity", ident, "ValidationExpression"); ve != "" {
 			au["identityValidationExpression"] = ve
 		}
 	case "REQUEST":
@@ -1157,7 +1157,7 @@ func (b *builder) usagePlan(a *API, where string, v any) {
 		return
 	}
 	p := &UsagePlan{Name: a.Name + "-" + a.Stage}
-	if n, ok := m["UsagePlanName"].(string); ok && n != "" {
+	if n := b.str(where, m, "UsagePlanName"); n != "" {
 		p.Name = n
 	}
 	for _, k := range []string{"Throttle", "Quota"} {
@@ -1188,8 +1188,9 @@ func (b *builder) usagePlan(a *API, where string, v any) {
 
 // methodSettingOps turns one MethodSettings entry into stage patch operations.
 func methodSettingOps(id string, i int, m map[string]any, b *builder) []PatchOp {
-	res, _ := m["ResourcePath"].(string)
-	meth, _ := m["HttpMethod"].(string)
+	where := fmt.Sprintf("%s: MethodSettings[%d]", id, i)
+	res := b.str(where, m, "ResourcePath")
+	meth := b.str(where, m, "HttpMethod")
 	if res == "" {
 		res = "/*"
 	}
@@ -1347,8 +1348,8 @@ func (b *builder) accessLogSettings(id, prop string, v any) *AccessLogSettings {
 			return nil
 		}
 	}
-	dest, _ := m["DestinationArn"].(string)
-	format, _ := m["Format"].(string)
+	dest := b.str(id+": "+prop, m, "DestinationArn")
+	format := b.str(id+": "+prop, m, "Format")
 	if dest == "" || format == "" {
 		b.fail("%s: %s needs DestinationArn and Format (both strings)", id, prop)
 		return nil
@@ -1468,15 +1469,15 @@ func (b *builder) restCORS(id string, v any, doc map[string]any) {
 			}
 		}
 		origin = "'*'" // SAM's default
-		if o, ok := c["AllowOrigin"].(string); ok {
-			origin = o
+		if _, ok := c["AllowOrigin"]; ok {
+			origin = b.str(id+": Cors", c, "AllowOrigin")
 		}
-		methods, _ = c["AllowMethods"].(string)
-		headers, _ = c["AllowHeaders"].(string)
+		methods = b.str(id+": Cors", c, "AllowMethods")
+		headers = b.str(id+": Cors", c, "AllowHeaders")
 		if m, ok := c["MaxAge"]; ok {
 			maxAge = unquote(fmt.Sprint(m))
 		}
-		creds, _ = c["AllowCredentials"].(bool)
+		creds, _ = b.boolean(id+": Cors", c, "AllowCredentials")
 		origin, methods, headers = unquote(origin), unquote(methods), unquote(headers)
 	default:
 		b.fail("%s: Cors must be an origin or a mapping", id)
@@ -1580,15 +1581,15 @@ func (b *builder) httpCORS(id string, v any, doc map[string]any) {
 // v2API reads an AWS::ApiGatewayV2::Api of protocol WEBSOCKET.
 func (b *builder) v2API(id string, props map[string]any) {
 	b.unsupported(id, TypeV2API, props)
-	if pt, _ := props["ProtocolType"].(string); pt != "WEBSOCKET" {
+	if pt := b.str(id, props, "ProtocolType"); pt != "WEBSOCKET" {
 		b.fail("%s (%s): ProtocolType %q is not supported here; use WEBSOCKET, or AWS::Serverless::HttpApi for an HTTP API", id, TypeV2API, pt)
 		return
 	}
 	a := &API{LogicalID: id, Protocol: apis.ProtocolWebSocket, Name: b.t.stack + "-" + id, RouteSelection: routeselect.Default}
-	if n, _ := props["Name"].(string); n != "" {
+	if n := b.str(id, props, "Name"); n != "" {
 		a.Name = n
 	}
-	if s, _ := props["RouteSelectionExpression"].(string); s != "" {
+	if s := b.str(id, props, "RouteSelectionExpression"); s != "" {
 		a.RouteSelection = s
 	}
 	for _, r := range b.eventRoutes["ws:"+id] {
@@ -1620,16 +1621,16 @@ func (b *builder) v2Route(id string, props map[string]any) {
 	if a == nil {
 		return
 	}
-	key, _ := props["RouteKey"].(string)
+	key := b.str(id, props, "RouteKey")
 	if key == "" {
 		b.fail("%s (%s): RouteKey is required", id, TypeV2Route)
 		return
 	}
-	if at, _ := props["AuthorizationType"].(string); at != "" && at != "NONE" {
+	if at := b.str(id, props, "AuthorizationType"); at != "" && at != "NONE" {
 		b.fail("%s (%s): AuthorizationType %s is refused: Portico's gateway does not enforce it on WebSocket routes", id, TypeV2Route, at)
 		return
 	}
-	target, _ := props["Target"].(string)
+	target := b.str(id, props, "Target")
 	integID := apiToken(strings.TrimPrefix(target, "integrations/"))
 	integ, ok := b.wsIntegrations[integID]
 	if !strings.HasPrefix(target, "integrations/") || !ok {
@@ -1640,8 +1641,8 @@ func (b *builder) v2Route(id string, props map[string]any) {
 		b.fail("%s (%s): integration %s belongs to another API", id, TypeV2Route, integID)
 		return
 	}
-	typ, _ := integ["IntegrationType"].(string)
-	uri, _ := integ["IntegrationUri"].(string)
+	typ := b.str(integID, integ, "IntegrationType")
+	uri := b.str(integID, integ, "IntegrationUri")
 	switch typ {
 	case "AWS_PROXY", "HTTP_PROXY", "MOCK":
 	default:
@@ -1652,7 +1653,7 @@ func (b *builder) v2Route(id string, props map[string]any) {
 		b.fail("%s (%s): IntegrationUri %q names something Portico cannot resolve; use !Sub with ${Function.Arn}", integID, TypeV2Integration, uri)
 		return
 	}
-	rr, _ := props["RouteResponseSelectionExpression"].(string)
+	rr := b.str(id, props, "RouteResponseSelectionExpression")
 	a.Routes = append(a.Routes, WSRoute{Key: key, URI: uri, Type: typ, TwoWay: rr != ""})
 }
 
@@ -1661,7 +1662,7 @@ func (b *builder) v2Stage(id string, props map[string]any) {
 	if a == nil {
 		return
 	}
-	name, _ := props["StageName"].(string)
+	name := b.str(id, props, "StageName")
 	if name == "" {
 		b.fail("%s (%s): StageName is required", id, TypeV2Stage)
 		return

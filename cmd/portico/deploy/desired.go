@@ -268,6 +268,44 @@ func (b *builder) warn(format string, args ...any) {
 	b.d.Warnings = append(b.d.Warnings, fmt.Sprintf(format, args...))
 }
 
+// str returns property k of m as a string ("" when it is not set). A number
+// or a boolean is taken as its text, as CloudFormation coerces a scalar where a
+// string goes; a mapping, a list or null fails the build, naming where and k:
+// ignored, it would leave the setting at its default (an AuthorizationType
+// written as a list would deploy the route open).
+func (b *builder) str(where string, m map[string]any, k string) string {
+	v, set := m[k]
+	if !set {
+		return ""
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64, bool:
+		return fmt.Sprint(x)
+	}
+	b.fail("%s: %s must be a string, not %s", where, k, shape(v))
+	return ""
+}
+
+// boolean returns property k of m as a boolean, and whether it is set. The
+// strings "true" and "false" are taken, as CloudFormation takes them; any
+// other value fails the build, naming where and k.
+func (b *builder) boolean(where string, m map[string]any, k string) (v, set bool) {
+	x, set := m[k]
+	if !set {
+		return false, false
+	}
+	switch x {
+	case true, "true":
+		return true, true
+	case false, "false":
+		return false, true
+	}
+	b.fail("%s: %s must be true or false, not %s", where, k, shape(x))
+	return false, false
+}
+
 // mapping returns property k of props as a mapping (nil, true when it is not
 // set). A value of another shape fails the build, naming where, the property
 // and what it takes, as SAM refuses it: ignored, an Auth or Events written as
