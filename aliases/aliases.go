@@ -139,8 +139,10 @@ func existingAliases(tx *store.Tx, fn string) string {
 	return " (aliases of " + fn + ": " + strings.Join(names, ", ") + ")"
 }
 
-func aliasNotFound(fn, name string) error {
-	return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", "Cannot find alias arn: "+functions.ARN(fn, name))
+// aliasNotFound is Lambda's error for alias name of fn, naming the aliases
+// fn has.
+func aliasNotFound(tx *store.Tx, fn, name string) error {
+	return errdefs.New(errdefs.ErrNotFound, "ResourceNotFoundException", "Cannot find alias arn: "+functions.ARN(fn, name)+existingAliases(tx, fn))
 }
 
 func functionNotFound(fn string) error {
@@ -200,7 +202,7 @@ func get(tx *store.Tx, fn, name string) (*Alias, error) {
 	var a Alias
 	if err := tx.Get(bucketAliases, key(fn, name), &a); err != nil {
 		if errors.Is(err, errdefs.ErrNotFound) {
-			return nil, aliasNotFound(fn, name)
+			return nil, aliasNotFound(tx, fn, name)
 		}
 		return nil, fmt.Errorf("alias %q of function %q: %w", name, fn, err)
 	}
@@ -411,7 +413,7 @@ func (s *Service) Delete(ctx context.Context, fn, name string) error {
 			return err
 		}
 		if !tx.Has(bucketAliases, key(fn, name)) {
-			return aliasNotFound(fn, name)
+			return aliasNotFound(tx, fn, name)
 		}
 		return tx.Delete(bucketAliases, key(fn, name))
 	}, s.fns.DropQualifier(fn, name))

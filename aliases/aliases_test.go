@@ -122,8 +122,8 @@ func TestCRUD(t *testing.T) {
 	if err := e.svc.Delete(ctx, "fn", "live"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Get(ctx, "fn", "live"); !errors.Is(err, errdefs.ErrNotFound) || !strings.Contains(err.Error(), "Cannot find alias arn: arn:aws:lambda:us-east-1:000000000000:function:fn:live") {
-		t.Errorf("Get after delete: %v", err)
+	if _, err := e.svc.Get(ctx, "fn", "live"); !errors.Is(err, errdefs.ErrNotFound) || !strings.Contains(err.Error(), "Cannot find alias arn: arn:aws:lambda:us-east-1:000000000000:function:fn:live (") {
+		t.Errorf("Get after delete: %v, want it to name the aliases fn has", err)
 	}
 	if pcs, _ := e.fns.ListProvisioned(ctx); len(pcs) != 0 {
 		t.Errorf("provisioned config survives its alias: %v", pcs)

@@ -63,8 +63,23 @@ func TestCLIErrorsSayWhatToDo(t *testing.T) {
 			}
 		}
 	}
-	// A missing qualifier of a function that exists is not a missing function.
-	if _, err := cliErr(env, "fn", "get", "xss:nosuch"); err == nil || strings.Contains(err.Error(), "functions here") {
+	// A missing qualifier of a function that exists is not a missing
+	// function: the error names the function's aliases.
+	if _, err := cliErr(env, "fn", "get", "xss:nosuch"); err == nil || strings.Contains(err.Error(), "functions here") ||
+		!strings.Contains(err.Error(), "(xss has no aliases)") {
 		t.Errorf("fn get xss:nosuch: %v", err)
+	}
+	if _, err := cliErr(env, "fn", "publish", "xss"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"live", "beta"} {
+		if _, err := cliErr(env, "alias", "set", "xss", name, "1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"fn", "get", "xss:prod"}, {"invoke", "xss:prod"}, {"alias", "delete", "xss", "prod"}} {
+		if _, err := cliErr(env, args...); err == nil || !strings.Contains(err.Error(), "(aliases of xss: beta, live)") {
+			t.Errorf("%s: %v, want it to name xss's aliases", strings.Join(args, " "), err)
+		}
 	}
 }
