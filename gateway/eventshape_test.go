@@ -343,6 +343,12 @@ func TestEventsMatchAWSLambdaGoFixtures(t *testing.T) {
 				if _, ok := ev["cookies"]; !ok {
 					t.Errorf("no cookies")
 				}
+				// Without a client certificate API Gateway sends no
+				// authentication; a handler testing for the key would
+				// take an empty one for a certificate.
+				if au, ok := ev["requestContext"].(map[string]any)["authentication"]; ok {
+					t.Errorf("requestContext.authentication without a client certificate: %v", au)
+				}
 			}
 		})
 	}
