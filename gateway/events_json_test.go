@@ -204,7 +204,9 @@ func checkEventCase(t *testing.T, i int, ec eventCase) {
 
 // withoutAuthentication marshals a payload 2.0 event without
 // requestContext.authentication, which aws-lambda-go's struct always has.
-type withoutAuthentication struct{ ev *events.APIGatewayV2HTTPRequest }
+type withoutAuthentication struct {
+	ev *events.APIGatewayV2HTTPRequest
+}
 
 func (w withoutAuthentication) MarshalJSON() ([]byte, error) {
 	b, err := json.Marshal(w.ev)
