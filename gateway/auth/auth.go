@@ -562,9 +562,32 @@ func httpEvent(r *http.Request, c *pipeline.Context, au *apis.Authorizer, values
 	case au.Type == apis.AuthorizerToken:
 		return events.APIGatewayCustomAuthorizerRequest{Type: apis.AuthorizerToken, AuthorizationToken: values[0], MethodArn: arn}
 	case au.PayloadFormatVersion == "2.0":
-		return requestEventV2(r, c, values, arn)
+		return authorizerEventV2{requestEventV2(r, c, values, arn)}
 	}
 	return requestEvent(r, c, arn)
+}
+
+// authorizerEventV2 is an HTTP API authorizer's payload 2.0 event as API
+// Gateway sends it: requestContext.authentication only with a client
+// certificate (aws-lambda-go's struct always has it).
+type authorizerEventV2 struct {
+	events.APIGatewayV2CustomAuthorizerV2Request
+}
+
+func (e authorizerEventV2) MarshalJSON() ([]byte, error) {
+	type plain events.APIGatewayV2CustomAuthorizerV2Request // without this method
+	type context struct {
+		events.APIGatewayV2HTTPRequestContext
+		Authentication *events.APIGatewayV2HTTPRequestContextAuthentication `json:"authentication,omitempty"`
+	}
+	out := struct {
+		plain
+		RequestContext context `json:"requestContext"`
+	}{plain: plain(e.APIGatewayV2CustomAuthorizerV2Request), RequestContext: context{APIGatewayV2HTTPRequestContext: e.RequestContext}}
+	if a := e.RequestContext.Authentication; a != (events.APIGatewayV2HTTPRequestContextAuthentication{}) {
+		out.RequestContext.Authentication = &a
+	}
+	return json.Marshal(out)
 }
 
 // requestEventV2 builds an HTTP API authorizer's payload 2.0 event.

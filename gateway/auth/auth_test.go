@@ -127,4 +127,20 @@ func TestRequestEventPaths(t *testing.T) {
 	if ev2.RawPath != "/dev/items/a b" || ev2.RequestContext.HTTP.Path != "/dev/items/a b" {
 		t.Errorf("HTTP 2.0: rawPath %q, http.path %q", ev2.RawPath, ev2.RequestContext.HTTP.Path)
 	}
+	// As sent: no requestContext.authentication without a client
+	// certificate, and the rest of the event as aws-lambda-go spells it.
+	raw, err := json.Marshal(httpEvent(r, c, &apis.Authorizer{Type: apis.AuthorizerRequest, PayloadFormatVersion: "2.0"}, nil, "arn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent struct {
+		RouteArn       string                     `json:"routeArn"`
+		RequestContext map[string]json.RawMessage `json:"requestContext"`
+	}
+	if err := json.Unmarshal(raw, &sent); err != nil || sent.RouteArn != "arn" || sent.RequestContext["http"] == nil || sent.RequestContext["apiId"] == nil {
+		t.Errorf("HTTP 2.0 authorizer event %s: %v", raw, err)
+	}
+	if au, ok := sent.RequestContext["authentication"]; ok {
+		t.Errorf("HTTP 2.0 authorizer event without a client certificate has requestContext.authentication %s", au)
+	}
 }

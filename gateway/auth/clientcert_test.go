@@ -53,7 +53,7 @@ func TestRequestAuthorizerEventsCarryTheClientCert(t *testing.T) {
 		c := &pipeline.Context{APIID: "abcdefghij", Stage: "dev", HTTPMethod: "GET", Path: "/pets", Protocol: apis.ProtocolREST}
 		v1, _ := json.Marshal(requestEvent(r, c, "arn"))
 		c.Protocol = apis.ProtocolHTTP
-		v2, _ := json.Marshal(requestEventV2(r, c, nil, "arn"))
+		v2, _ := json.Marshal(httpEvent(r, c, &apis.Authorizer{Type: apis.AuthorizerRequest, PayloadFormatVersion: "2.0"}, nil, "arn"))
 		events <- v1
 		events <- v2
 	}))
