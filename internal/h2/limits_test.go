@@ -1046,3 +1046,52 @@ func TestWriteTimeout(t *testing.T) {
 	rc.replenish = false
 	rc.waitClosed()
 }
+
+// A client that gives a stream no flow-control window for WriteTimeout (here
+// SETTINGS_INITIAL_WINDOW_SIZE 0 and no WINDOW_UPDATE) has its streams reset
+// with RST_STREAM(INTERNAL_ERROR), as net/http's WriteTimeout does; the
+// handlers' writes fail and they return; and the connection, left without a
+// stream, gets GOAWAY and closes after its idle timeout.
+func TestWindowStallTimeout(t *testing.T) {
+	const streams = 20
+	wrote := make(chan error, streams)
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/flush" {
+			// A handler that writes a body of its own, as a proxy does.
+			_, err := w.Write(largeBody(64 << 10))
+			wrote <- err
+			return
+		}
+		// A small body held until the handler returns (a MOCK route's).
+		_, _ = io.WriteString(w, "mock")
+		wrote <- nil
+	}), Options{WriteTimeout: 200 * time.Millisecond, IdleTimeout: 300 * time.Millisecond})
+	rc := rawDial(t, ts.addr)
+	rc.replenish = false
+	rc.setInitialWindow(0)
+	for i := range streams {
+		path := "/mock"
+		if i%2 == 1 {
+			path = "/flush"
+		}
+		rc.request(uint32(2*i+1), "GET", path, true)
+	}
+	for range streams {
+		err := recv(t, wrote, "a handler's return")
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("a stalled handler's Write: %v, want a deadline error", err)
+		}
+	}
+	for i := range streams {
+		id := uint32(2*i + 1)
+		s := rc.stream(id)
+		rc.until(fmt.Sprintf("stream %d's RST_STREAM", id), func() bool { return s.reset })
+		if s.code != http2.ErrCodeInternal || s.status != "200" || len(s.body) > 0 {
+			t.Errorf("stream %d: %v, status %q, body %d bytes; want its head, then INTERNAL_ERROR", id, s.code, s.status, len(s.body))
+		}
+	}
+	if ga := rc.waitGoAway(); ga.ErrCode != http2.ErrCodeNo {
+		t.Fatalf("GOAWAY %v, want NO_ERROR", ga.ErrCode)
+	}
+	rc.waitClosed()
+}

@@ -62,8 +62,9 @@ const (
 	// smallBody is the response body held until the handler returns, to go
 	// out with its HEADERS frame (and a Content-Length).
 	smallBody = 4 << 10
-	// DefaultWriteTimeout bounds one write to the connection: a client that
-	// takes nothing for that long is gone.
+	// DefaultWriteTimeout bounds one write to the connection, and a stream's
+	// wait for the client's flow-control window: a client that takes nothing
+	// for that long is gone.
 	DefaultWriteTimeout = time.Minute
 )
 
@@ -79,7 +80,10 @@ type Options struct {
 	// IdleTimeout is how long a connection may have no open stream before it
 	// is sent GOAWAY and closed. Zero: ReadHeaderTimeout; both zero: no limit.
 	IdleTimeout time.Duration
-	// WriteTimeout bounds each write to a connection (DefaultWriteTimeout).
+	// WriteTimeout bounds each write to a connection, and each wait of a
+	// stream for the client's flow-control window (DefaultWriteTimeout): a
+	// stream left without a window that long is reset, and its handler's
+	// writes fail with an error that is os.ErrDeadlineExceeded.
 	WriteTimeout time.Duration
 	// MaxConcurrentStreams is SETTINGS_MAX_CONCURRENT_STREAMS
 	// (DefaultMaxConcurrentStreams).
