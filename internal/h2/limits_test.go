@@ -1095,3 +1095,80 @@ func TestWindowStallTimeout(t *testing.T) {
 	}
 	rc.waitClosed()
 }
+
+// A header block left unfinished (HEADERS without END_HEADERS, then silence
+// or CONTINUATION frames that trickle in) ends the connection after
+// ReadHeaderTimeout, even while another stream is open (no idle timeout
+// runs).
+func TestUnfinishedHeaderBlock(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	started := make(chan struct{}, 2)
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+	}), Options{ReadHeaderTimeout: 300 * time.Millisecond, IdleTimeout: -1}) // time for a handshake under -race
+
+	for _, tc := range []struct {
+		name  string
+		trick bool // CONTINUATION frames of one byte each keep coming
+	}{
+		{"silence", false},
+		{"trickle", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := rawDial(t, ts.addr)
+			rc.request(1, "GET", "/", true)
+			recv(t, started, "handler start")
+			// The server's SETTINGS are acknowledged now: the client writes
+			// nothing else in the middle of the block.
+			rc.ping()
+			rc.check(rc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: rc.block("/")}))
+			if tc.trick {
+				rc.hbuf.Reset()
+				rc.check(rc.enc.WriteField(hpack.HeaderField{Name: "x-slow", Value: strings.Repeat("v", 1000)}))
+				field := bytes.Clone(rc.hbuf.Bytes())
+				stop := make(chan struct{})
+				defer close(stop)
+				go func() {
+					tick := time.NewTicker(20 * time.Millisecond)
+					defer tick.Stop()
+					for _, b := range field {
+						select {
+						case <-stop:
+							return
+						case <-tick.C:
+						}
+						if rc.fr.WriteContinuation(3, false, []byte{b}) != nil {
+							return
+						}
+					}
+				}()
+			}
+			if ga := rc.waitGoAway(); ga.ErrCode != http2.ErrCodeNo || ga.LastStreamID != 1 {
+				t.Fatalf("GOAWAY %v, last stream %d; want NO_ERROR, 1", ga.ErrCode, ga.LastStreamID)
+			}
+			rc.waitClosed()
+		})
+	}
+}
+
+// A header block of empty CONTINUATION frames (CVE-2024-27316) ends the
+// connection with ENHANCE_YOUR_CALM, with no timeout needed.
+func TestEmptyContinuationFlood(t *testing.T) {
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}), Options{})
+	rc := rawDial(t, ts.addr)
+	rc.ping() // the server's SETTINGS are acknowledged: nothing comes between the frames
+	rc.check(rc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: rc.block("/"), EndStream: true}))
+	for range 10000 {
+		if rc.fr.WriteContinuation(1, false, nil) != nil {
+			break
+		}
+	}
+	if ga := rc.waitGoAway(); ga.ErrCode != http2.ErrCodeEnhanceYourCalm {
+		t.Fatalf("GOAWAY %v, want ENHANCE_YOUR_CALM", ga.ErrCode)
+	}
+	rc.waitClosed()
+}

@@ -75,7 +75,9 @@ type Options struct {
 	// a larger one is answered with 431 (http.DefaultMaxHeaderBytes).
 	MaxHeaderBytes int
 	// ReadHeaderTimeout is how long a new connection has for its handshake,
-	// its preface and its first SETTINGS frame. Zero: no limit.
+	// its preface and its first SETTINGS frame, and how long a header block
+	// continued in CONTINUATION frames may take from its HEADERS frame to
+	// END_HEADERS. Zero: no limit.
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout is how long a connection may have no open stream before it
 	// is sent GOAWAY and closed. Zero: ReadHeaderTimeout; both zero: no limit.
