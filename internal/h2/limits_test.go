@@ -1172,3 +1172,32 @@ func TestEmptyContinuationFlood(t *testing.T) {
 	}
 	rc.waitClosed()
 }
+
+// A request to an https or http URL with neither :authority nor host is
+// malformed (RFC 9113 8.3.1): RST_STREAM(PROTOCOL_ERROR), as other malformed
+// requests get; with either one it is served.
+func TestMissingAuthority(t *testing.T) {
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "host "+r.Host)
+	}), Options{})
+	rc := rawDial(t, ts.addr)
+	send := func(id uint32, fields ...string) {
+		rc.hbuf.Reset()
+		for i := 0; i+1 < len(fields); i += 2 {
+			rc.check(rc.enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]}))
+		}
+		rc.recvWin[id] = rc.recvInit
+		rc.check(rc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: rc.hbuf.Bytes(), EndStream: true, EndHeaders: true}))
+	}
+	for i, scheme := range []string{"https", "http"} {
+		id := uint32(4*i + 1)
+		send(id, ":method", "GET", ":scheme", scheme, ":path", "/")
+		if s := rc.response(id); !s.reset || s.code != http2.ErrCodeProtocol {
+			t.Errorf("%s without :authority or host: status %q, reset %v (%v); want RST_STREAM(PROTOCOL_ERROR)", scheme, s.status, s.reset, s.code)
+		}
+		send(id+2, ":method", "GET", ":scheme", scheme, ":path", "/", "host", "example.com")
+		rc.ok(id+2, "host example.com")
+	}
+	rc.request(9, "GET", "/", true)
+	rc.ok(9, "host localhost")
+}

@@ -20,7 +20,8 @@
 // theirs). What net/http's server does around them is done here too: flow
 // control both ways, the concurrent-stream limit (and, against streams that
 // are opened and reset at once, a bound on handlers still running), request
-// headers checked (pseudo-headers, connection-specific fields, content-length),
+// headers checked (pseudo-headers, :authority or host for http and https,
+// connection-specific fields, content-length),
 // a header list over the limit answered with 431, Expect: 100-continue, a
 // request body left unread answered with RST_STREAM(NO_ERROR), trailers both
 // ways, Date and Content-Type (sniffed) and Content-Length set on a response
