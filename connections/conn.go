@@ -3,6 +3,7 @@ package connections
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -124,13 +125,7 @@ func messageType(data []byte) int {
 // registers the connection and reads it in its own goroutine. It writes every
 // response itself.
 func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endpoint, d Dispatcher) {
-	if !websocket.IsWebSocketUpgrade(r) {
-		w.Header().Set("Upgrade", "websocket")
-		writeJSONError(w, http.StatusUpgradeRequired, "UpgradeRequired", "Upgrade Required")
-		return
-	}
-	if r.Method != http.MethodGet || r.Header.Get("Sec-Websocket-Version") != "13" || r.Header.Get("Sec-Websocket-Key") == "" {
-		writeJSONError(w, http.StatusBadRequest, "BadRequestException", "Bad Request")
+	if !checkHandshake(w, r) {
 		return
 	}
 	m.mu.RLock()
@@ -253,6 +248,42 @@ func (m *Manager) ServeWebSocket(w http.ResponseWriter, r *http.Request, ep Endp
 	}
 	// The handler returns: net/http's per-request buffers are released.
 	c.watch()
+}
+
+// checkHandshake checks the whole of a WebSocket opening handshake (RFC 6455
+// 4.2.1), what the upgrader would refuse, before $connect runs: it answers a
+// handshake that is not one and returns false.
+func checkHandshake(w http.ResponseWriter, r *http.Request) bool {
+	h := w.Header()
+	switch {
+	case !websocket.IsWebSocketUpgrade(r):
+		h.Set("Upgrade", "websocket")
+		writeJSONError(w, http.StatusUpgradeRequired, "UpgradeRequired", "Upgrade Required")
+	case !r.ProtoAtLeast(1, 1):
+		writeJSONError(w, http.StatusBadRequest, "BadRequestException",
+			"Bad Request: a WebSocket handshake needs HTTP/1.1 or later, not "+r.Proto)
+	case r.Method != http.MethodGet:
+		writeJSONError(w, http.StatusBadRequest, "BadRequestException",
+			"Bad Request: a WebSocket handshake is a GET request, not "+r.Method)
+	case r.Header.Get("Sec-Websocket-Version") != "13":
+		// RFC 6455 4.2.2: the versions the server speaks.
+		h.Set("Sec-WebSocket-Version", "13")
+		writeJSONError(w, http.StatusUpgradeRequired, "UpgradeRequired",
+			"Upgrade Required: the WebSocket version served is 13 (Sec-WebSocket-Version: 13)")
+	case !validChallengeKey(r.Header.Get("Sec-Websocket-Key")):
+		writeJSONError(w, http.StatusBadRequest, "BadRequestException",
+			"Bad Request: Sec-WebSocket-Key must be the base64 encoding of 16 random bytes")
+	default:
+		return true
+	}
+	return false
+}
+
+// validChallengeKey reports whether key is the base64 encoding of 16 bytes
+// (RFC 6455 4.1), as the upgrader requires.
+func validChallengeKey(key string) bool {
+	b, err := base64.StdEncoding.DecodeString(key)
+	return err == nil && len(b) == 16
 }
 
 // refuse answers a handshake that $connect refused, with its status and body.

@@ -547,3 +547,65 @@ func FuzzFrameReader(f *testing.F) {
 		}
 	})
 }
+
+// TestHandshakeRefusedBeforeConnect checks that a handshake RFC 6455 does not
+// allow is answered with API Gateway's JSON error shape, a version other
+// than 13 with 426 and the version served (RFC 6455 4.2.2), and that $connect
+// never runs for it.
+func TestHandshakeRefusedBeforeConnect(t *testing.T) {
+	ts := newTestServer(t, Config{}, chatKeys())
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	for _, tc := range []struct {
+		name    string
+		proto   string
+		headers string
+		status  int
+		typ     string
+		version string // the Sec-WebSocket-Version answered
+	}{
+		{"version 8", "HTTP/1.1", "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 8\r\n", http.StatusUpgradeRequired, "UpgradeRequired", "13"},
+		{"no version", "HTTP/1.1", "Sec-WebSocket-Key: " + key + "\r\n", http.StatusUpgradeRequired, "UpgradeRequired", "13"},
+		{"key not base64", "HTTP/1.1", "Sec-WebSocket-Key: abc\r\nSec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "BadRequestException", ""},
+		{"key of 8 bytes", "HTTP/1.1", "Sec-WebSocket-Key: AAAAAAAAAAA=\r\nSec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "BadRequestException", ""},
+		{"no key", "HTTP/1.1", "Sec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "BadRequestException", ""},
+		{"HTTP/1.0", "HTTP/1.0", "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n", http.StatusBadRequest, "BadRequestException", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nc, err := net.Dial("tcp", ts.srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
+			req := "GET /" + testAPI + "/" + testStage + " " + tc.proto + "\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + tc.headers + "\r\n"
+			if _, err := nc.Write([]byte(req)); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+			if err != nil {
+				t.Fatalf("handshake: %v", err)
+			}
+			defer resp.Body.Close()
+			var body struct{ Message string }
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != "application/json" ||
+				resp.Header.Get("X-Amzn-Errortype") != tc.typ || err != nil || body.Message == "" {
+				t.Fatalf("%s, %s %q, message %q (%v); want %d %s", resp.Status, resp.Header.Get("Content-Type"),
+					resp.Header.Get("X-Amzn-Errortype"), body.Message, err, tc.status, tc.typ)
+			}
+			if got := resp.Header.Get("Sec-WebSocket-Version"); got != tc.version {
+				t.Fatalf("Sec-WebSocket-Version %q, want %q", got, tc.version)
+			}
+			// $connect is dispatched before the handshake is answered: by
+			// now it would have been.
+			select {
+			case ev := <-ts.d.events:
+				t.Fatalf("%s ran for a refused handshake", ev.RequestContext.RouteKey)
+			default:
+			}
+		})
+	}
+	// A good handshake still connects (and runs $connect).
+	ts.dial(t, "")
+	ts.d.next(t, EventConnect)
+}

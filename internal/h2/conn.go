@@ -72,6 +72,7 @@ type conn struct {
 	resetsNext  int
 	idleArmed   bool
 	idleEnd     time.Time // the idle timeout's deadline, while idleArmed
+	blockEnd    time.Time // the deadline of a header block being read (ReadHeaderTimeout)
 
 	// Dormant connections (Options.DormantAfter, dormant_linux.go): phase
 	// says what the reader is doing; frames counts the frames read, which
@@ -331,7 +332,9 @@ func (c *conn) armIdle() {
 	if c.open == 0 && !c.idleArmed && c.srv.opts.IdleTimeout > 0 {
 		c.idleArmed = true
 		c.idleEnd = time.Now().Add(c.srv.opts.IdleTimeout)
-		if c.phase.Load() != phaseDormant {
+		// A header block being read keeps its own deadline when it is the
+		// earlier one.
+		if c.phase.Load() != phaseDormant && (c.blockEnd.IsZero() || c.idleEnd.Before(c.blockEnd)) {
 			_ = c.rwc.SetReadDeadline(c.idleEnd)
 		}
 	}
@@ -340,7 +343,7 @@ func (c *conn) armIdle() {
 func (c *conn) processFrame(f http2.Frame) error {
 	switch f := f.(type) {
 	case *http2.HeadersFrame:
-		hb, err := c.hdr.readHeaderBlock(c.fr, f, uint32(c.srv.opts.MaxHeaderBytes))
+		hb, err := c.readHeaderBlock(f)
 		if err != nil {
 			return err
 		}
@@ -372,6 +375,33 @@ func (c *conn) processFrame(f http2.Frame) error {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
 	return nil // unknown frame types are ignored
+}
+
+// readHeaderBlock reads the header block f begins. A block that goes on in
+// CONTINUATION frames must end within ReadHeaderTimeout, as an HTTP/1.1
+// request's header must: the read deadline is that, or the idle timeout's
+// when it comes first, until the block is read.
+func (c *conn) readHeaderBlock(f *http2.HeadersFrame) (*headerBlock, error) {
+	d := c.srv.opts.ReadHeaderTimeout
+	if f.HeadersEnded() || d <= 0 {
+		return c.hdr.readHeaderBlock(c.fr, f, uint32(c.srv.opts.MaxHeaderBytes))
+	}
+	c.mu.Lock()
+	c.blockEnd = time.Now().Add(d)
+	if !c.idleArmed || c.blockEnd.Before(c.idleEnd) {
+		_ = c.rwc.SetReadDeadline(c.blockEnd)
+	}
+	c.mu.Unlock()
+	hb, err := c.hdr.readHeaderBlock(c.fr, f, uint32(c.srv.opts.MaxHeaderBytes))
+	c.mu.Lock()
+	c.blockEnd = time.Time{}
+	if c.idleArmed {
+		_ = c.rwc.SetReadDeadline(c.idleEnd)
+	} else {
+		_ = c.rwc.SetReadDeadline(time.Time{})
+	}
+	c.mu.Unlock()
+	return hb, err
 }
 
 func (c *conn) processSettings(f *http2.SettingsFrame) error {

@@ -100,6 +100,11 @@ func (d *headerDecoder) emit(hf hpack.HeaderField) {
 	d.block.Fields = append(d.block.Fields, hf)
 }
 
+// maxEmptyContinuations is how many empty CONTINUATION frames (without
+// END_HEADERS) a header block may have before the connection ends with
+// ENHANCE_YOUR_CALM.
+const maxEmptyContinuations = 16
+
 var (
 	errInvalidHeaderValue = errors.New("h2: invalid header field value")
 	errInvalidHeaderName  = errors.New("h2: invalid header field name")
@@ -124,8 +129,9 @@ func validWireName(name string) bool {
 
 // readHeaderBlock decodes the block that hf begins, reading its CONTINUATION
 // frames from fr (whose frame-order check keeps them contiguous). A block far
-// over the limit, or one that goes on after an invalid field, ends the
-// connection; an invalid field or pseudo-header field is a stream error.
+// over the limit, one that goes on after an invalid field, or one with more
+// than maxEmptyContinuations empty CONTINUATION frames, ends the connection;
+// an invalid field or pseudo-header field is a stream error.
 func (d *headerDecoder) readHeaderBlock(fr *http2.Framer, hf *http2.HeadersFrame, maxList uint32) (*headerBlock, error) {
 	b := &d.block
 	b.StreamID, b.endStream, b.hasPriority, b.Priority = hf.StreamID, hf.StreamEnded(), hf.HasPriority(), hf.Priority
@@ -136,6 +142,7 @@ func (d *headerDecoder) readHeaderBlock(fr *http2.Framer, hf *http2.HeadersFrame
 	d.remain, d.regular, d.invalid = maxList, false, nil
 	d.dec.SetEmitEnabled(true)
 	frag, ended := hf.HeaderBlockFragment(), hf.HeadersEnded()
+	empty := 0
 	for {
 		// A fragment more than twice the bytes still allowed, or anything
 		// after an invalid field, is not decoded: the connection ends.
@@ -154,6 +161,13 @@ func (d *headerDecoder) readHeaderBlock(fr *http2.Framer, hf *http2.HeadersFrame
 		}
 		cf := f.(*http2.ContinuationFrame) // the framer's order check
 		frag, ended = cf.HeaderBlockFragment(), cf.HeadersEnded()
+		if len(frag) == 0 && !ended {
+			// Empty CONTINUATION frames carry nothing: a run of them is a
+			// flood (CVE-2024-27316), not a header block.
+			if empty++; empty > maxEmptyContinuations {
+				return nil, http2.ConnectionError(http2.ErrCodeEnhanceYourCalm)
+			}
+		}
 	}
 	if err := d.dec.Close(); err != nil {
 		return nil, http2.ConnectionError(http2.ErrCodeCompression)

@@ -1046,3 +1046,158 @@ func TestWriteTimeout(t *testing.T) {
 	rc.replenish = false
 	rc.waitClosed()
 }
+
+// A client that gives a stream no flow-control window for WriteTimeout (here
+// SETTINGS_INITIAL_WINDOW_SIZE 0 and no WINDOW_UPDATE) has its streams reset
+// with RST_STREAM(INTERNAL_ERROR), as net/http's WriteTimeout does; the
+// handlers' writes fail and they return; and the connection, left without a
+// stream, gets GOAWAY and closes after its idle timeout.
+func TestWindowStallTimeout(t *testing.T) {
+	const streams = 20
+	wrote := make(chan error, streams)
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/flush" {
+			// A handler that writes a body of its own, as a proxy does.
+			_, err := w.Write(largeBody(64 << 10))
+			wrote <- err
+			return
+		}
+		// A small body held until the handler returns (a MOCK route's).
+		_, _ = io.WriteString(w, "mock")
+		wrote <- nil
+	}), Options{WriteTimeout: 200 * time.Millisecond, IdleTimeout: 300 * time.Millisecond})
+	rc := rawDial(t, ts.addr)
+	rc.replenish = false
+	rc.setInitialWindow(0)
+	for i := range streams {
+		path := "/mock"
+		if i%2 == 1 {
+			path = "/flush"
+		}
+		rc.request(uint32(2*i+1), "GET", path, true)
+	}
+	for range streams {
+		err := recv(t, wrote, "a handler's return")
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("a stalled handler's Write: %v, want a deadline error", err)
+		}
+	}
+	for i := range streams {
+		id := uint32(2*i + 1)
+		s := rc.stream(id)
+		rc.until(fmt.Sprintf("stream %d's RST_STREAM", id), func() bool { return s.reset })
+		if s.code != http2.ErrCodeInternal || s.status != "200" || len(s.body) > 0 {
+			t.Errorf("stream %d: %v, status %q, body %d bytes; want its head, then INTERNAL_ERROR", id, s.code, s.status, len(s.body))
+		}
+	}
+	if ga := rc.waitGoAway(); ga.ErrCode != http2.ErrCodeNo {
+		t.Fatalf("GOAWAY %v, want NO_ERROR", ga.ErrCode)
+	}
+	rc.waitClosed()
+}
+
+// A header block left unfinished (HEADERS without END_HEADERS, then silence
+// or CONTINUATION frames that trickle in) ends the connection after
+// ReadHeaderTimeout, even while another stream is open (no idle timeout
+// runs).
+func TestUnfinishedHeaderBlock(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	started := make(chan struct{}, 2)
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+	}), Options{ReadHeaderTimeout: 300 * time.Millisecond, IdleTimeout: -1}) // time for a handshake under -race
+
+	for _, tc := range []struct {
+		name  string
+		trick bool // CONTINUATION frames of one byte each keep coming
+	}{
+		{"silence", false},
+		{"trickle", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := rawDial(t, ts.addr)
+			rc.request(1, "GET", "/", true)
+			recv(t, started, "handler start")
+			// The server's SETTINGS are acknowledged now: the client writes
+			// nothing else in the middle of the block.
+			rc.ping()
+			rc.check(rc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: rc.block("/")}))
+			if tc.trick {
+				rc.hbuf.Reset()
+				rc.check(rc.enc.WriteField(hpack.HeaderField{Name: "x-slow", Value: strings.Repeat("v", 1000)}))
+				field := bytes.Clone(rc.hbuf.Bytes())
+				stop := make(chan struct{})
+				defer close(stop)
+				go func() {
+					tick := time.NewTicker(20 * time.Millisecond)
+					defer tick.Stop()
+					for _, b := range field {
+						select {
+						case <-stop:
+							return
+						case <-tick.C:
+						}
+						if rc.fr.WriteContinuation(3, false, []byte{b}) != nil {
+							return
+						}
+					}
+				}()
+			}
+			if ga := rc.waitGoAway(); ga.ErrCode != http2.ErrCodeNo || ga.LastStreamID != 1 {
+				t.Fatalf("GOAWAY %v, last stream %d; want NO_ERROR, 1", ga.ErrCode, ga.LastStreamID)
+			}
+			rc.waitClosed()
+		})
+	}
+}
+
+// A header block of empty CONTINUATION frames (CVE-2024-27316) ends the
+// connection with ENHANCE_YOUR_CALM, with no timeout needed.
+func TestEmptyContinuationFlood(t *testing.T) {
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}), Options{})
+	rc := rawDial(t, ts.addr)
+	rc.ping() // the server's SETTINGS are acknowledged: nothing comes between the frames
+	rc.check(rc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: rc.block("/"), EndStream: true}))
+	for range 10000 {
+		if rc.fr.WriteContinuation(1, false, nil) != nil {
+			break
+		}
+	}
+	if ga := rc.waitGoAway(); ga.ErrCode != http2.ErrCodeEnhanceYourCalm {
+		t.Fatalf("GOAWAY %v, want ENHANCE_YOUR_CALM", ga.ErrCode)
+	}
+	rc.waitClosed()
+}
+
+// A request to an https or http URL with neither :authority nor host is
+// malformed (RFC 9113 8.3.1): RST_STREAM(PROTOCOL_ERROR), as other malformed
+// requests get; with either one it is served.
+func TestMissingAuthority(t *testing.T) {
+	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "host "+r.Host)
+	}), Options{})
+	rc := rawDial(t, ts.addr)
+	send := func(id uint32, fields ...string) {
+		rc.hbuf.Reset()
+		for i := 0; i+1 < len(fields); i += 2 {
+			rc.check(rc.enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]}))
+		}
+		rc.recvWin[id] = rc.recvInit
+		rc.check(rc.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: rc.hbuf.Bytes(), EndStream: true, EndHeaders: true}))
+	}
+	for i, scheme := range []string{"https", "http"} {
+		id := uint32(4*i + 1)
+		send(id, ":method", "GET", ":scheme", scheme, ":path", "/")
+		if s := rc.response(id); !s.reset || s.code != http2.ErrCodeProtocol {
+			t.Errorf("%s without :authority or host: status %q, reset %v (%v); want RST_STREAM(PROTOCOL_ERROR)", scheme, s.status, s.reset, s.code)
+		}
+		send(id+2, ":method", "GET", ":scheme", scheme, ":path", "/", "host", "example.com")
+		rc.ok(id+2, "host example.com")
+	}
+	rc.request(9, "GET", "/", true)
+	rc.ok(9, "host localhost")
+}

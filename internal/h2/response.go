@@ -1,7 +1,9 @@
 package h2
 
 import (
+	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -407,8 +409,18 @@ func (w *responseWriter) release() {
 }
 
 // sendData writes p on st as DATA frames within the flow-control windows,
-// the last one with END_STREAM when end is set, and flushes.
+// the last one with END_STREAM when end is set, and flushes. A client that
+// gives no window for WriteTimeout is taking nothing: the stream is reset
+// (RST_STREAM(INTERNAL_ERROR), as net/http's WriteTimeout does) and the
+// error returned is a timeout.
 func (c *conn) sendData(st *stream, p []byte, end bool) error {
+	var stall *time.Timer // runs while sendData waits for a window
+	var stallEnd time.Time
+	defer func() {
+		if stall != nil {
+			stall.Stop()
+		}
+	}()
 	for {
 		c.mu.Lock()
 		n := 0
@@ -435,11 +447,28 @@ func (c *conn) sendData(st *stream, p []byte, end bool) error {
 			if st.closed || c.closed || st.sendWin > 0 && c.sendWin > 0 {
 				continue
 			}
+			if stall == nil {
+				stallEnd = time.Now().Add(c.srv.opts.WriteTimeout)
+				stall = time.AfterFunc(c.srv.opts.WriteTimeout, func() {
+					c.mu.Lock()
+					st.cond.Broadcast()
+					c.cond.Broadcast()
+					c.mu.Unlock()
+				})
+			} else if !time.Now().Before(stallEnd) {
+				c.mu.Unlock()
+				c.reset(st, http2.ErrCodeInternal, errWindowTimeout)
+				return errWindowTimeout
+			}
 			if st.sendWin <= 0 {
 				st.cond.Wait()
 			} else {
 				c.cond.Wait()
 			}
+		}
+		if stall != nil { // the client gave a window: the wait starts again
+			stall.Stop()
+			stall = nil
 		}
 		st.sendWin -= int64(n)
 		c.sendWin -= int64(n)
@@ -473,6 +502,10 @@ func (c *conn) sendData(st *stream, p []byte, end bool) error {
 		}
 	}
 }
+
+// errWindowTimeout is what a handler's writes return once its stream was
+// reset because the client gave it no flow-control window for WriteTimeout.
+var errWindowTimeout = fmt.Errorf("h2: the client gave no flow-control window within the write timeout: %w", os.ErrDeadlineExceeded)
 
 // writeHeaderBlock encodes a header block and writes it as HEADERS and, if it
 // is larger than the peer's frame size, CONTINUATION frames. Under wmu.

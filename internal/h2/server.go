@@ -20,7 +20,8 @@
 // theirs). What net/http's server does around them is done here too: flow
 // control both ways, the concurrent-stream limit (and, against streams that
 // are opened and reset at once, a bound on handlers still running), request
-// headers checked (pseudo-headers, connection-specific fields, content-length),
+// headers checked (pseudo-headers, :authority or host for http and https,
+// connection-specific fields, content-length),
 // a header list over the limit answered with 431, Expect: 100-continue, a
 // request body left unread answered with RST_STREAM(NO_ERROR), trailers both
 // ways, Date and Content-Type (sniffed) and Content-Length set on a response
@@ -62,8 +63,9 @@ const (
 	// smallBody is the response body held until the handler returns, to go
 	// out with its HEADERS frame (and a Content-Length).
 	smallBody = 4 << 10
-	// DefaultWriteTimeout bounds one write to the connection: a client that
-	// takes nothing for that long is gone.
+	// DefaultWriteTimeout bounds one write to the connection, and a stream's
+	// wait for the client's flow-control window: a client that takes nothing
+	// for that long is gone.
 	DefaultWriteTimeout = time.Minute
 )
 
@@ -74,12 +76,17 @@ type Options struct {
 	// a larger one is answered with 431 (http.DefaultMaxHeaderBytes).
 	MaxHeaderBytes int
 	// ReadHeaderTimeout is how long a new connection has for its handshake,
-	// its preface and its first SETTINGS frame. Zero: no limit.
+	// its preface and its first SETTINGS frame, and how long a header block
+	// continued in CONTINUATION frames may take from its HEADERS frame to
+	// END_HEADERS. Zero: no limit.
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout is how long a connection may have no open stream before it
 	// is sent GOAWAY and closed. Zero: ReadHeaderTimeout; both zero: no limit.
 	IdleTimeout time.Duration
-	// WriteTimeout bounds each write to a connection (DefaultWriteTimeout).
+	// WriteTimeout bounds each write to a connection, and each wait of a
+	// stream for the client's flow-control window (DefaultWriteTimeout): a
+	// stream left without a window that long is reset, and its handler's
+	// writes fail with an error that is os.ErrDeadlineExceeded.
 	WriteTimeout time.Duration
 	// MaxConcurrentStreams is SETTINGS_MAX_CONCURRENT_STREAMS
 	// (DefaultMaxConcurrentStreams).

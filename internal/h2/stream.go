@@ -162,6 +162,11 @@ func (c *conn) newRequest(st *stream, f *headerBlock) (*http.Request, http.Handl
 	if host == "" {
 		host = header.Get("Host")
 	}
+	if host == "" && (scheme == "https" || scheme == "http") {
+		// RFC 9113 8.3.1: a scheme with an authority component needs
+		// :authority or Host.
+		return nil, nil, errors.New("h2: neither :authority nor host")
+	}
 	u := &st.x.url
 	if method == "CONNECT" {
 		u.Host = authority
