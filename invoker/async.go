@@ -23,12 +23,13 @@ type asyncEvent struct {
 	Function  string          `json:"function"`
 	Version   string          `json:"version"`
 	Payload   json.RawMessage `json:"payload"`
-	// InvokedARN and ClientContext are what the caller sent, kept for the run.
-	InvokedARN    string    `json:"invokedArn,omitempty"`
-	ClientContext string    `json:"clientContext,omitempty"`
-	Attempt       int       `json:"attempt"` // retries made so far
-	NotBefore     time.Time `json:"notBefore"`
-	Enqueued      time.Time `json:"enqueued"`
+	// InvokedARN is the ARN the caller used, kept for the run. The caller's
+	// ClientContext is not kept: Lambda passes it to synchronous invocations
+	// only.
+	InvokedARN string    `json:"invokedArn,omitempty"`
+	Attempt    int       `json:"attempt"` // retries made so far
+	NotBefore  time.Time `json:"notBefore"`
+	Enqueued   time.Time `json:"enqueued"`
 }
 
 // asyncQueue runs persisted Event invocations with bounded workers, retrying a
@@ -51,8 +52,10 @@ func newAsyncQueue(i *Invoker) *asyncQueue {
 }
 
 // InvokeAsync persists an Event invocation of req.Function and returns its request
-// id once it is durable; it runs later, retried twice on error. Of req, Payload,
-// InvokedARN and ClientContext are kept.
+// id once it is durable; it runs later, retried twice on error. Of req, Payload
+// and InvokedARN are kept; ClientContext is not (Lambda passes it to
+// synchronous invocations only). A payload of more than MaxAsyncPayload bytes
+// is refused with RequestTooLargeException.
 func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) {
 	fn, payload := req.Function, req.Payload
 	if fn == nil {
@@ -60,7 +63,8 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	}
 	if len(payload) > i.p.Config.MaxAsyncPayload {
 		return "", errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
-			fmt.Sprintf("Request must be smaller than %d bytes for the InvokeAsync operation", i.p.Config.MaxAsyncPayload))
+			fmt.Sprintf("Request payload size (%d bytes) exceeded maximum allowed payload size (%d bytes) for the InvokeAsync operation",
+				len(payload), i.p.Config.MaxAsyncPayload))
 	}
 	if len(payload) == 0 {
 		payload = []byte("{}")
@@ -70,7 +74,7 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	}
 	now := time.Now()
 	ev := asyncEvent{RequestID: newID(), Function: fn.FunctionName, Version: fn.Version, Payload: payload,
-		InvokedARN: req.InvokedARN, ClientContext: req.ClientContext, NotBefore: now, Enqueued: now}
+		InvokedARN: req.InvokedARN, NotBefore: now, Enqueued: now}
 	key := fmt.Sprintf("%020d-%s", now.UnixNano(), ev.RequestID)
 	if err := i.p.Store.Update(ctx, func(tx *store.Tx) error { return tx.Put(bucketAsync, key, ev) }); err != nil {
 		return "", err
@@ -195,7 +199,7 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		return
 	}
 	res, err := i.Invoke(ctx, Request{Function: cfg, Payload: ev.Payload, RequestID: ev.RequestID,
-		InvokedARN: ev.InvokedARN, ClientContext: ev.ClientContext})
+		InvokedARN: ev.InvokedARN})
 	switch {
 	case err == nil && res.FunctionError == "":
 		q.delete(key)
