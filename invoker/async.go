@@ -17,6 +17,17 @@ const bucketAsync = "async-invocations"
 // asyncMaxAge is how long an Event invocation is kept trying, as in Lambda.
 const asyncMaxAge = 6 * time.Hour
 
+// asyncMaxBackoff caps the wait before a throttled Event invocation is tried
+// again; the wait doubles from a second up to it (Lambda backs off up to five
+// minutes).
+const asyncMaxBackoff = 5 * time.Minute
+
+// throttleBackoff is the wait after an Event invocation's nth throttle (n
+// from 0): 1 s, 2 s, 4 s, ... up to asyncMaxBackoff.
+func throttleBackoff(n int) time.Duration {
+	return min(time.Second<<min(n, 16), asyncMaxBackoff)
+}
+
 // asyncEvent is one persisted Event invocation.
 type asyncEvent struct {
 	RequestID string          `json:"requestId"`
@@ -26,15 +37,19 @@ type asyncEvent struct {
 	// InvokedARN is the ARN the caller used, kept for the run. The caller's
 	// ClientContext is not kept: Lambda passes it to synchronous invocations
 	// only.
-	InvokedARN string    `json:"invokedArn,omitempty"`
-	Attempt    int       `json:"attempt"` // retries made so far
-	NotBefore  time.Time `json:"notBefore"`
-	Enqueued   time.Time `json:"enqueued"`
+	InvokedARN string `json:"invokedArn,omitempty"`
+	Attempt    int    `json:"attempt"` // retries made so far
+	// Throttles counts the times the event was throttled (or found no
+	// sandbox), for the backoff; it takes nothing from the retries.
+	Throttles int       `json:"throttles,omitempty"`
+	NotBefore time.Time `json:"notBefore"`
+	Enqueued  time.Time `json:"enqueued"`
 }
 
 // asyncQueue runs persisted Event invocations with bounded workers, retrying a
-// failed one twice (after AsyncRetryDelays) and a throttled one until it is six
-// hours old. An event is deleted only once it has a final result, so a restart
+// failed one twice (after AsyncRetryDelays) and a throttled one, with a
+// growing backoff (throttleBackoff), until it is six hours old. It reads the
+// invoker's clock. An event is deleted only once it has a final result, so a restart
 // picks up whatever was queued or running.
 type asyncQueue struct {
 	i    *Invoker
@@ -72,10 +87,12 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	if !validJSON(payload) {
 		return "", errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException", "Could not parse request body into json: the payload is not valid JSON")
 	}
-	now := time.Now()
+	now := i.clock.Now()
 	ev := asyncEvent{RequestID: newID(), Function: fn.FunctionName, Version: fn.Version, Payload: payload,
 		InvokedARN: req.InvokedARN, NotBefore: now, Enqueued: now}
-	key := fmt.Sprintf("%020d-%s", now.UnixNano(), ev.RequestID)
+	// The key orders the queue by arrival: the wall clock's, which moves
+	// between two arrivals even when the invoker's clock is a test's.
+	key := fmt.Sprintf("%020d-%s", time.Now().UnixNano(), ev.RequestID)
 	if err := i.p.Store.Update(ctx, func(tx *store.Tx) error { return tx.Put(bucketAsync, key, ev) }); err != nil {
 		return "", err
 	}
@@ -103,27 +120,28 @@ func (q *asyncQueue) stop() {
 
 func (q *asyncQueue) loop() {
 	defer close(q.done)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
 	for {
 		next := q.dispatch()
 		wait := time.Minute
 		if !next.IsZero() {
-			wait = max(time.Until(next), time.Millisecond)
+			wait = max(next.Sub(q.i.clock.Now()), time.Millisecond)
 		}
-		timer.Reset(wait)
+		stopTimer := q.i.clock.AfterFunc(wait, q.poke)
 		select {
 		case <-q.stopCh:
+			stopTimer()
 			return
 		case <-q.wake:
-		case <-timer.C:
 		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
+		stopTimer()
+	}
+}
+
+// poke has the loop look at the queue again.
+func (q *asyncQueue) poke() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -136,7 +154,7 @@ func (q *asyncQueue) dispatch() time.Time {
 	}
 	var due []item
 	var next time.Time
-	now := time.Now()
+	now := q.i.clock.Now()
 	_ = q.i.p.Store.View(context.Background(), func(tx *store.Tx) error {
 		return tx.ForEach(bucketAsync, "", func(key string, raw []byte) error {
 			var ev asyncEvent
@@ -164,7 +182,7 @@ func (q *asyncQueue) dispatch() time.Time {
 		case q.sem <- struct{}{}:
 		default:
 			// All workers busy: look again when one finishes.
-			return time.Now().Add(10 * time.Millisecond)
+			return time.Time{}
 		}
 		q.mu.Lock()
 		q.running[it.key] = true
@@ -212,13 +230,14 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		q.delete(key)
 		return
 	case err != nil && (errdefs.IsKind(err) && (isThrottle(err) || isUnavailable(err))):
-		if time.Since(ev.Enqueued) > asyncMaxAge {
+		if i.since(ev.Enqueued) > asyncMaxAge {
 			log.Warn("dropping Event invocation: still throttled after six hours", "err", err)
 			q.dropped(ev.Function)
 			q.delete(key)
 			return
 		}
-		ev.NotBefore = time.Now().Add(time.Second << min(ev.Attempt, 8))
+		ev.NotBefore = i.clock.Now().Add(throttleBackoff(ev.Throttles))
+		ev.Throttles++
 		q.put(key, ev)
 		return
 	}
@@ -228,7 +247,7 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		q.delete(key)
 		return
 	}
-	ev.NotBefore = time.Now().Add(i.p.Config.AsyncRetryDelays[ev.Attempt])
+	ev.NotBefore = i.clock.Now().Add(i.p.Config.AsyncRetryDelays[ev.Attempt])
 	ev.Attempt++
 	log.Info("Event invocation failed; will retry", "attempt", ev.Attempt, "at", ev.NotBefore)
 	if i.obs != nil {

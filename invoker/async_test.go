@@ -3,14 +3,18 @@ package invoker
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/store"
 )
 
 // TestEventPayloadLimitIsInclusive: an Event payload of exactly
@@ -57,5 +61,49 @@ func TestEventGetsNoClientContext(t *testing.T) {
 	waitFor(t, "the event to run", func() bool { _, err := os.Stat(event); return err == nil })
 	if b, _ := os.ReadFile(event); strings.TrimSpace(string(b)) != "null" {
 		t.Fatalf("Event's client context %q, want none", b)
+	}
+}
+
+// queuedEvents returns the events in the queue, in order.
+func (e *env) queuedEvents() []asyncEvent {
+	var evs []asyncEvent
+	_ = e.st.View(context.Background(), func(tx *store.Tx) error {
+		return tx.ForEach(bucketAsync, "", func(_ string, raw []byte) error {
+			var ev asyncEvent
+			if json.Unmarshal(raw, &ev) == nil {
+				evs = append(evs, ev)
+			}
+			return nil
+		})
+	})
+	return evs
+}
+
+// TestThrottledEventBacksOff: a throttled Event invocation waits twice as
+// long after each throttle, up to five minutes, and its throttles take none of
+// its retries.
+func TestThrottledEventBacksOff(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.ThrottleWait = time.Millisecond })
+	cfg := e.fns.add(&functions.Config{FunctionName: "thr"})
+	e.fns.setReserved("thr", 0) // every call is throttled
+	if _, err := e.inv.InvokeAsync(context.Background(), Request{Function: cfg, Payload: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second,
+		32 * time.Second, 64 * time.Second, 128 * time.Second, 256 * time.Second, 5 * time.Minute, 5 * time.Minute}
+	for n, d := range want {
+		var ev asyncEvent
+		waitFor(t, fmt.Sprintf("throttle %d", n+1), func() bool {
+			evs := e.queuedEvents()
+			if len(evs) != 1 {
+				return false
+			}
+			ev = evs[0]
+			return ev.NotBefore.After(e.clock.Now())
+		})
+		if got := ev.NotBefore.Sub(e.clock.Now()); got != d || ev.Attempt != 0 {
+			t.Fatalf("after throttle %d: tried again in %v with %d retries made, want %v and none", n+1, got, ev.Attempt, d)
+		}
+		e.clock.Advance(d)
 	}
 }
