@@ -55,6 +55,12 @@ type asyncQueue struct {
 	i    *Invoker
 	wake chan struct{}
 
+	// runs counts the attempts in progress; their context ends once Stop
+	// has stopped every sandbox (wait).
+	runs      sync.WaitGroup
+	runCtx    context.Context
+	cancelRun context.CancelFunc
+
 	mu      sync.Mutex
 	running map[string]bool
 	stopCh  chan struct{}
@@ -63,7 +69,10 @@ type asyncQueue struct {
 }
 
 func newAsyncQueue(i *Invoker) *asyncQueue {
-	return &asyncQueue{i: i, wake: make(chan struct{}, 1), running: map[string]bool{}}
+	q := &asyncQueue{i: i, wake: make(chan struct{}, 1), running: map[string]bool{},
+		sem: make(chan struct{}, i.p.Config.AsyncWorkers)}
+	q.runCtx, q.cancelRun = context.WithCancel(context.Background())
+	return q
 }
 
 // InvokeAsync persists an Event invocation of req.Function and returns its request
@@ -109,13 +118,27 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 func (q *asyncQueue) start() {
 	q.stopCh = make(chan struct{})
 	q.done = make(chan struct{})
-	q.sem = make(chan struct{}, q.i.p.Config.AsyncWorkers)
 	go q.loop()
 }
 
+// stop stops the dispatch loop: no attempt starts after it; those in
+// progress go on (see wait).
 func (q *asyncQueue) stop() {
 	close(q.stopCh)
 	<-q.done
+}
+
+// wait ends the context of the attempts still in progress (Stop has stopped
+// their sandboxes by then) and waits until they have recorded what follows,
+// or until ctx ends.
+func (q *asyncQueue) wait(ctx context.Context) {
+	q.cancelRun()
+	done := make(chan struct{})
+	go func() { q.runs.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 func (q *asyncQueue) loop() {
@@ -187,7 +210,9 @@ func (q *asyncQueue) dispatch() time.Time {
 		q.mu.Lock()
 		q.running[it.key] = true
 		q.mu.Unlock()
+		q.runs.Add(1)
 		go func() {
+			defer q.runs.Done()
 			defer func() {
 				<-q.sem
 				q.mu.Lock()
@@ -207,9 +232,12 @@ func (q *asyncQueue) dispatch() time.Time {
 // run makes one attempt and records what follows from it.
 func (q *asyncQueue) run(key string, ev asyncEvent) {
 	i := q.i
-	ctx := context.Background()
+	ctx := q.runCtx
 	log := i.log.With("function", ev.Function, "version", ev.Version, "requestId", ev.RequestID)
 	cfg, err := i.p.Functions.Get(ctx, ev.Function, ev.Version)
+	if err != nil && ctx.Err() != nil {
+		return // the invoker stops: the event stays as it was
+	}
 	if err != nil {
 		log.Warn("dropping Event invocation: function version is gone", "err", err)
 		q.dropped(ev.Function)
@@ -221,6 +249,12 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 	switch {
 	case err == nil && res.FunctionError == "":
 		q.delete(key)
+		return
+	case i.cutOff(res, err):
+		// Portico's own shutdown ended the attempt, or kept it from
+		// starting: that is no attempt of the function's. The event stays
+		// as it was, to run at once after the restart (at-least-once).
+		log.Info("Event invocation cut off by the shutdown; it runs again after the restart")
 		return
 	case errors.Is(err, errdefs.ErrNotFound):
 		// Deleted while the event waited for a slot: dropped, as the events
@@ -269,4 +303,18 @@ func (q *asyncQueue) delete(key string) {
 
 func (q *asyncQueue) put(key string, ev asyncEvent) {
 	_ = q.i.p.Store.Update(context.Background(), func(tx *store.Tx) error { return tx.Put(bucketAsync, key, ev) })
+}
+
+// cutOff reports whether an Event attempt's outcome is the invoker's shutdown
+// rather than the function's: its sandbox was stopped by Stop, or it did not
+// start because the invoker was stopping (its call refused, its wait for a
+// sandbox or a slot ended).
+func (i *Invoker) cutOff(res *Result, err error) bool {
+	if res != nil && err == nil {
+		return res.cutOff
+	}
+	i.mu.Lock()
+	closing := i.closing
+	i.mu.Unlock()
+	return closing && (isUnavailable(err) || errors.Is(err, context.Canceled))
 }

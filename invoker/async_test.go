@@ -107,3 +107,54 @@ func TestThrottledEventBacksOff(t *testing.T) {
 		e.clock.Advance(d)
 	}
 }
+
+// TestEventCutOffByShutdownRunsAgainAfterRestart: an Event invocation whose
+// sandbox the invoker's own Stop ends is no failed attempt: it stays queued as
+// it was (no retry counted, due at once) and runs again after the restart.
+func TestEventCutOffByShutdownRunsAgainAfterRestart(t *testing.T) {
+	dir, marks := t.TempDir(), t.TempDir()
+	short := func(c *Config) { c.DrainTimeout = 50 * time.Millisecond }
+	e := newEnvIn(t, dir, short)
+	cfg := e.fns.add(&functions.Config{FunctionName: "long", Timeout: 900})
+	ran, release := filepath.Join(marks, "ran"), filepath.Join(marks, "release")
+	// The handler blocks until release exists: it runs until the stop.
+	payload := `{"pidFile":"` + ran + `","waitFile":"` + release + `"}`
+	if _, err := e.inv.InvokeAsync(context.Background(), Request{Function: cfg, Payload: []byte(payload)}); err != nil {
+		t.Fatal(err)
+	}
+	waitForFile(t, ran)
+	before := e.queuedEvents()
+	e.stop()
+	log := e.logs.String()
+	if strings.Contains(log, "will retry") || strings.Contains(log, "dropping") {
+		t.Fatalf("the stop counted the cut-off run as a failure:\n%s", log)
+	}
+
+	// Read the queue as the restarted Portico finds it.
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := (&env{st: st}).queuedEvents()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != 1 || len(after) != 1 {
+		t.Fatalf("queued %d events before the stop, %d after; want the one", len(before), len(after))
+	}
+	if b, a := before[0], after[0]; a.Attempt != 0 || a.Throttles != 0 || !a.NotBefore.Equal(b.NotBefore) {
+		t.Fatalf("event after the stop %+v, want it as it was: %+v", a, b)
+	}
+	if err := os.Remove(ran); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(release, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e2 := newEnvWith(t, dir, short, cfg)
+	waitForFile(t, ran)
+	waitFor(t, "the event done", func() bool { return e2.queued() == 0 })
+	if strings.Contains(e2.logs.String(), "will retry") {
+		t.Fatalf("the run after the restart failed:\n%s", e2.logs.String())
+	}
+}

@@ -167,4 +167,7 @@ type Result struct {
 	// Answered says that Request.Answer has answered the client with this
 	// result already.
 	Answered bool
+	// cutOff says that the invocation was cut off by the invoker's own
+	// shutdown (Stop stopped its sandbox): its error is not the function's.
+	cutOff bool
 }
