@@ -124,6 +124,11 @@ func (q *asyncQueue) start() {
 // stop stops the dispatch loop: no attempt starts after it; those in
 // progress go on (see wait).
 func (q *asyncQueue) stop() {
+	select {
+	case <-q.stopCh:
+		return // stopped already
+	default:
+	}
 	close(q.stopCh)
 	<-q.done
 }
@@ -238,6 +243,13 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 	if err != nil && ctx.Err() != nil {
 		return // the invoker stops: the event stays as it was
 	}
+	if err == nil && !q.queued(key) {
+		// Its function or version was deleted (purgeEvents) after the queue
+		// read it: cfg may be a function created since under the name.
+		log.Warn("dropping Event invocation: function version is gone")
+		q.dropped(ev.Function)
+		return
+	}
 	if err != nil {
 		log.Warn("dropping Event invocation: function version is gone", "err", err)
 		q.dropped(ev.Function)
@@ -272,7 +284,7 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		}
 		ev.NotBefore = i.clock.Now().Add(throttleBackoff(ev.Throttles))
 		ev.Throttles++
-		q.put(key, ev)
+		_ = q.put(key, ev)
 		return
 	}
 	if ev.Attempt >= len(i.p.Config.AsyncRetryDelays) {
@@ -283,11 +295,13 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 	}
 	ev.NotBefore = i.clock.Now().Add(i.p.Config.AsyncRetryDelays[ev.Attempt])
 	ev.Attempt++
+	if !q.put(key, ev) {
+		return
+	}
 	log.Info("Event invocation failed; will retry", "attempt", ev.Attempt, "at", ev.NotBefore)
 	if i.obs != nil {
 		i.obs.OnAsync(ev.Function, AsyncRetried)
 	}
-	q.put(key, ev)
 }
 
 // dropped tells the observer that an Event invocation of fn was dropped.
@@ -301,8 +315,62 @@ func (q *asyncQueue) delete(key string) {
 	_ = q.i.p.Store.Update(context.Background(), func(tx *store.Tx) error { return tx.Delete(bucketAsync, key) })
 }
 
-func (q *asyncQueue) put(key string, ev asyncEvent) {
-	_ = q.i.p.Store.Update(context.Background(), func(tx *store.Tx) error { return tx.Put(bucketAsync, key, ev) })
+// put records what follows an attempt of the event at key: a retry or a
+// backoff, and reports whether the event is still queued. An event no longer
+// queued stays gone: its function or version was
+// deleted while the attempt ran (purgeEvents), and a function created since
+// under the name must not get it.
+func (q *asyncQueue) put(key string, ev asyncEvent) (kept bool) {
+	gone := false
+	_ = q.i.p.Store.Update(context.Background(), func(tx *store.Tx) error {
+		if gone = !tx.Has(bucketAsync, key); gone {
+			return nil
+		}
+		return tx.Put(bucketAsync, key, ev)
+	})
+	if gone {
+		q.i.log.Warn("dropping Event invocation: function version is gone",
+			"function", ev.Function, "version", ev.Version, "requestId", ev.RequestID)
+		q.dropped(ev.Function)
+	}
+	return !gone
+}
+
+// queued reports whether the event at key is still queued.
+func (q *asyncQueue) queued(key string) bool {
+	in := false
+	_ = q.i.p.Store.View(context.Background(), func(tx *store.Tx) error {
+		in = tx.Has(bucketAsync, key)
+		return nil
+	})
+	return in
+}
+
+// purgeEvents is the invoker's step in the transaction that deletes function
+// name (version "") or one published version of it: it deletes their queued
+// Event invocations, so that none runs in a function created again under the
+// name, whose versions count from 1 again. An attempt in progress then finds
+// its event gone and records nothing (asyncQueue.put).
+func purgeEvents(name, version string) store.Step {
+	return func(tx *store.Tx) error {
+		var keys []string
+		err := tx.ForEach(bucketAsync, "", func(key string, raw []byte) error {
+			var ev asyncEvent
+			if json.Unmarshal(raw, &ev) == nil && ev.Function == name && (version == "" || ev.Version == version) {
+				keys = append(keys, key)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, key := range keys {
+			if err := tx.Delete(bucketAsync, key); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // cutOff reports whether an Event attempt's outcome is the invoker's shutdown

@@ -1,11 +1,13 @@
 package invoker
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,8 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/testkit"
+	"github.com/portico-dev/portico/runtimes/process"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -156,5 +160,129 @@ func TestEventCutOffByShutdownRunsAgainAfterRestart(t *testing.T) {
 	waitFor(t, "the event done", func() bool { return e2.queued() == 0 })
 	if strings.Contains(e2.logs.String(), "will retry") {
 		t.Fatalf("the run after the restart failed:\n%s", e2.logs.String())
+	}
+}
+
+// newServiceEnv is newEnv over a real functions.Service in the same store,
+// which deletes functions as the admin API does.
+func newServiceEnv(t *testing.T) (*env, *functions.Service) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := functions.NewService(st, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := process.New(filepath.Join(dir, "run"), 500*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.StopGrace = 500 * time.Millisecond
+	clock := newFakeClock()
+	logs := &testkit.LockedBuffer{}
+	inv, err := New(Params{Config: cfg, Runtime: rt, Functions: svc, Store: st, Clock: clock, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{inv: inv, clock: clock, st: st, dir: dir, logs: logs}
+	t.Cleanup(func() { e.stop() })
+	return e, svc
+}
+
+// createTestFunction creates function name, its code the tests' function,
+// and publishes version 1.
+func createTestFunction(t *testing.T, svc *functions.Service, name string) {
+	t.Helper()
+	bin, err := os.ReadFile(filepath.Join(codeDir, "bootstrap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	h := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	h.SetMode(0o755)
+	w, err := zw.CreateHeader(h)
+	if err == nil {
+		_, err = w.Write(bin)
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Create(context.Background(), functions.CreateInput{FunctionName: name, Runtime: "provided.al2023",
+		Handler: "bootstrap", ZipFile: buf.Bytes(), Timeout: 60, Publish: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDeletedFunctionsEventsNeverReachItsSuccessor: deleting a function
+// deletes its queued Event invocations in the same transaction, so that a
+// function created again under its name (whose versions count from 1 again)
+// runs none of them, queued or in progress at the deletion.
+func TestDeletedFunctionsEventsNeverReachItsSuccessor(t *testing.T) {
+	e, svc := newServiceEnv(t)
+	ctx := context.Background()
+	marks := t.TempDir()
+	mark := func(name string) string { return filepath.Join(marks, name) }
+	enqueue := func(version, payload string) {
+		t.Helper()
+		cfg, err := svc.Get(ctx, "f", version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.inv.InvokeAsync(ctx, Request{Function: cfg, Payload: []byte(payload)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Queued: events of $LATEST and of version 1 wait while the function is
+	// deleted and created again.
+	createTestFunction(t, svc, "f")
+	e.inv.async.stop()
+	enqueue(functions.Latest, `{"pidFile":"`+mark("old-latest")+`"}`)
+	enqueue("1", `{"pidFile":"`+mark("old-1")+`"}`)
+	if err := svc.Delete(ctx, "f", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.queued(); n != 0 {
+		t.Fatalf("%d events of the deleted function still queued", n)
+	}
+	createTestFunction(t, svc, "f")
+	enqueue("1", `{"pidFile":"`+mark("new")+`"}`)
+	e.inv.async.start()
+	waitForFile(t, mark("new"))
+	waitFor(t, "the queue empty", func() bool { return e.queued() == 0 })
+	for _, old := range []string{"old-latest", "old-1"} {
+		if _, err := os.Stat(mark(old)); err == nil {
+			t.Errorf("the event %s of the deleted function ran in the new one", old)
+		}
+	}
+
+	// In progress: an attempt running at the deletion fails; it is not
+	// retried into the function created again.
+	enqueue("1", `{"pidFile":"`+mark("running")+`","waitFile":"`+mark("release")+`","fail":"boom"}`)
+	waitForFile(t, mark("running"))
+	if err := svc.Delete(ctx, "f", ""); err != nil {
+		t.Fatal(err)
+	}
+	createTestFunction(t, svc, "f")
+	if err := os.WriteFile(mark("release"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the attempt's outcome", func() bool {
+		l := e.logs.String()
+		return strings.Contains(l, "will retry") || strings.Contains(l, "dropping Event invocation")
+	})
+	if l := e.logs.String(); strings.Contains(l, "will retry") || e.queued() != 0 {
+		t.Fatalf("the attempt in progress at the deletion was queued again (%d queued):\n%s", e.queued(), l)
 	}
 }

@@ -79,6 +79,10 @@ type Functions interface {
 	// Reservations returns every function's reserved concurrency, by name.
 	Reservations(ctx context.Context) (map[string]int, error)
 	Subscribe(fn func(name string))
+	// OnDelete has step run in the transaction that deletes function name
+	// (version "") or one published version of it (functions.Service.OnDelete):
+	// the invoker deletes the queued Event invocations of what is deleted.
+	OnDelete(step func(name, version string) store.Step)
 }
 
 // Params are the invoker's dependencies.
@@ -212,6 +216,7 @@ func New(p Params) (*Invoker, error) {
 	i.slots = newSlots(c.AccountConcurrency, c.ThrottleWait, p.Log, i.reservationOf)
 	i.async = newAsyncQueue(i)
 	p.Functions.Subscribe(i.functionChanged)
+	p.Functions.OnDelete(purgeEvents)
 	return i, nil
 }
 

@@ -104,6 +104,10 @@ func (f *fakeFunctions) ListProvisioned(context.Context) ([]functions.Provisione
 }
 func (f *fakeFunctions) Subscribe(fn func(string)) { f.subs = append(f.subs, fn) }
 
+// OnDelete implements Functions: the fake's removals are no transactions, and
+// run no steps (the tests of purgeEvents use functions.Service).
+func (f *fakeFunctions) OnDelete(func(name, version string) store.Step) {}
+
 type env struct {
 	inv   *Invoker
 	clock *fakeClock
