@@ -46,11 +46,12 @@ type asyncEvent struct {
 	Enqueued  time.Time `json:"enqueued"`
 }
 
-// asyncQueue runs persisted Event invocations with bounded workers, retrying a
-// failed one twice (after AsyncRetryDelays) and a throttled one, with a
-// growing backoff (throttleBackoff), until it is six hours old. It reads the
-// invoker's clock. An event is deleted only once it has a final result, so a restart
-// picks up whatever was queued or running.
+// asyncQueue runs persisted Event invocations, each function's as many at
+// once as its concurrency admits (dispatch), retrying a failed one twice
+// (after AsyncRetryDelays) and a throttled one, with a growing backoff
+// (throttleBackoff), until it is six hours old. It reads the invoker's clock.
+// An event is deleted only once it has a final result, so a restart picks up
+// whatever was queued or running.
 type asyncQueue struct {
 	i    *Invoker
 	wake chan struct{}
@@ -62,15 +63,14 @@ type asyncQueue struct {
 	cancelRun context.CancelFunc
 
 	mu      sync.Mutex
-	running map[string]bool
+	running map[string]bool // the events whose attempt is in progress, by key
+	perFn   map[string]int  // how many of them each function has
 	stopCh  chan struct{}
 	done    chan struct{}
-	sem     chan struct{}
 }
 
 func newAsyncQueue(i *Invoker) *asyncQueue {
-	q := &asyncQueue{i: i, wake: make(chan struct{}, 1), running: map[string]bool{},
-		sem: make(chan struct{}, i.p.Config.AsyncWorkers)}
+	q := &asyncQueue{i: i, wake: make(chan struct{}, 1), running: map[string]bool{}, perFn: map[string]int{}}
 	q.runCtx, q.cancelRun = context.WithCancel(context.Background())
 	return q
 }
@@ -173,8 +173,8 @@ func (q *asyncQueue) poke() {
 	}
 }
 
-// dispatch starts every due event it has a worker for and returns when the next
-// not-yet-due event is due (zero if none).
+// dispatch starts every due event its function's concurrency admits and
+// returns when the next not-yet-due event is due (zero if none).
 func (q *asyncQueue) dispatch() time.Time {
 	type item struct {
 		key string
@@ -205,28 +205,40 @@ func (q *asyncQueue) dispatch() time.Time {
 			return nil
 		})
 	})
+	// Each function's events run as many at once as its concurrency admits
+	// (its reservation, or else the unreserved pool), all of them together
+	// at most the account's: a slow function's events never hold back
+	// another's. An event left waiting starts when one of its function's
+	// attempts ends (which wakes the loop).
+	limits := map[string]int{}
 	for _, it := range due {
-		select {
-		case q.sem <- struct{}{}:
-		default:
-			// All workers busy: look again when one finishes.
-			return time.Time{}
+		if _, ok := limits[it.ev.Function]; !ok {
+			limits[it.ev.Function] = max(q.i.slots.limitOf(it.ev.Function), 1)
 		}
-		q.mu.Lock()
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, it := range due {
+		fn := it.ev.Function
+		if len(q.running) >= q.i.p.Config.AccountConcurrency {
+			break
+		}
+		if q.perFn[fn] >= limits[fn] {
+			continue
+		}
 		q.running[it.key] = true
-		q.mu.Unlock()
+		q.perFn[fn]++
 		q.runs.Add(1)
 		go func() {
 			defer q.runs.Done()
 			defer func() {
-				<-q.sem
 				q.mu.Lock()
 				delete(q.running, it.key)
-				q.mu.Unlock()
-				select {
-				case q.wake <- struct{}{}:
-				default:
+				if q.perFn[fn]--; q.perFn[fn] == 0 {
+					delete(q.perFn, fn)
 				}
+				q.mu.Unlock()
+				q.poke()
 			}()
 			q.run(it.key, it.ev)
 		}()

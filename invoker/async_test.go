@@ -286,3 +286,57 @@ func TestDeletedFunctionsEventsNeverReachItsSuccessor(t *testing.T) {
 		t.Fatalf("the attempt in progress at the deletion was queued again (%d queued):\n%s", e.queued(), l)
 	}
 }
+
+// TestEventsRunPerFunctionUpToItsConcurrency: Event invocations are not run
+// by a fixed pool of workers: one function's run as many at once as its
+// concurrency admits, and a slow function's events never hold back another
+// function's; a reservation bounds its function's, the rest staying queued.
+func TestEventsRunPerFunctionUpToItsConcurrency(t *testing.T) {
+	e := newEnv(t, nil)
+	slow := e.fns.add(&functions.Config{FunctionName: "slow", Timeout: 900})
+	other := e.fns.add(&functions.Config{FunctionName: "other"})
+	capped := e.fns.add(&functions.Config{FunctionName: "capped", Timeout: 900})
+	e.fns.setReserved("capped", 2)
+	marks := t.TempDir()
+	mark := func(name string) string { return filepath.Join(marks, name) }
+	send := func(cfg *functions.Config, payload string) {
+		t.Helper()
+		if _, err := e.inv.InvokeAsync(context.Background(), Request{Function: cfg, Payload: []byte(payload)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Eight events of slow, each until release exists, then one of other.
+	for n := range 8 {
+		send(slow, fmt.Sprintf(`{"pidFile":%q,"waitFile":%q}`, mark(fmt.Sprint("slow", n)), mark("release")))
+	}
+	for n := range 4 {
+		send(capped, fmt.Sprintf(`{"pidFile":%q,"waitFile":%q}`, mark(fmt.Sprint("capped", n)), mark("release")))
+	}
+	send(other, `{"pidFile":"`+mark("other")+`"}`)
+	for n := range 8 {
+		waitForFile(t, mark(fmt.Sprint("slow", n))) // all eight at once
+	}
+	waitForFile(t, mark("other")) // while slow's still run
+	waitFor(t, "other's event done", func() bool { return len(e.queuedEvents()) == 12 })
+	running := func(fn string) int {
+		e.inv.async.mu.Lock()
+		defer e.inv.async.mu.Unlock()
+		return e.inv.async.perFn[fn]
+	}
+	waitFor(t, "two of capped's events running", func() bool { return running("capped") == 2 })
+	for _, ev := range e.queuedEvents() {
+		if ev.Throttles != 0 || ev.Attempt != 0 {
+			t.Fatalf("event of %s throttled %d times, %d retries: an event its function's concurrency does not admit is left waiting",
+				ev.Function, ev.Throttles, ev.Attempt)
+		}
+	}
+	if err := os.WriteFile(mark("release"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "every event done", func() bool { return e.queued() == 0 })
+	for n := range 4 {
+		if _, err := os.Stat(mark(fmt.Sprint("capped", n))); err != nil {
+			t.Fatalf("capped's event %d never ran: %v", n, err)
+		}
+	}
+}

@@ -163,9 +163,6 @@ func New(p Params) (*Invoker, error) {
 	if c.AsyncRetryDelays == nil {
 		c.AsyncRetryDelays = def.AsyncRetryDelays
 	}
-	if c.AsyncWorkers <= 0 {
-		c.AsyncWorkers = def.AsyncWorkers
-	}
 	if c.MaxStarting <= 0 {
 		c.MaxStarting = def.MaxStarting
 	}
