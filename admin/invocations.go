@@ -70,8 +70,10 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case "Event":
+		// The client context is checked, but not kept: Lambda passes it to
+		// synchronous invocations only.
 		id, err := s.inv.InvokeAsync(r.Context(), invoker.Request{
-			Function: cfg, Payload: payload, InvokedARN: functions.ARN(ref.Name, ref.Qualifier), ClientContext: clientContext,
+			Function: cfg, Payload: payload, InvokedARN: functions.ARN(ref.Name, ref.Qualifier),
 		})
 		if err != nil {
 			return err

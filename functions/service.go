@@ -70,6 +70,7 @@ type Service struct {
 
 	mu        sync.RWMutex
 	subs      []func(name string)
+	deleting  []func(name, version string) store.Step // OnDelete
 	provCheck ProvisionedCheck
 	resCheck  ReservationCheck
 
@@ -580,8 +581,9 @@ func (s *Service) UpdateConfig(ctx context.Context, name string, p ConfigPatch) 
 }
 
 // Delete deletes a function with all its versions (version ""), or one published
-// version. $LATEST alone cannot be deleted. The aliases' Deleting step runs in the
-// same transaction; an error from it aborts the delete.
+// version. $LATEST alone cannot be deleted. The aliases' Deleting step, and the
+// steps OnDelete registered, run in the same transaction; an error from one
+// aborts the delete.
 func (s *Service) Delete(ctx context.Context, name, version string) error {
 	if err := checkName(name); err != nil {
 		return err
@@ -639,7 +641,13 @@ func (s *Service) Delete(ctx context.Context, name, version string) error {
 	if s.aliases != nil {
 		steps = append(steps, s.aliases.Deleting(name, canon))
 	}
-	if err := s.st.Together(ctx, append(steps, del)...); err != nil {
+	steps = append(steps, del)
+	s.mu.RLock()
+	for _, hook := range s.deleting {
+		steps = append(steps, hook(name, canon))
+	}
+	s.mu.RUnlock()
+	if err := s.st.Together(ctx, steps...); err != nil {
 		return err
 	}
 	s.log.Info("function deleted", "function", name, "version", version)
@@ -940,6 +948,19 @@ func (s *Service) Subscribe(fn func(name string)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.subs = append(s.subs, fn)
+}
+
+// OnDelete has step(name, version) run in the transaction that deletes
+// function name (version "") or its published version (its number), after
+// this package's records are gone: another package deletes what it keeps of
+// the function or version there, so that nothing of it outlives the delete
+// (the invoker's queued Event invocations, which a function created again
+// under the name must never run). The step touches only its own package's
+// buckets; an error from it aborts the delete. Safe for concurrent use.
+func (s *Service) OnDelete(step func(name, version string) store.Step) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deleting = append(s.deleting, step)
 }
 
 // ModuleParams are the functions module's dependencies. The image resolver is

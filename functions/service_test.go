@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -747,5 +748,39 @@ func TestImageRefusedWhereDeclared(t *testing.T) {
 		if _, err := e.svc.UpdateCode(ctx, "img", CodeInput{ImageURI: ref}); err != nil {
 			t.Errorf("update-code with ImageUri %q: %v", ref, err)
 		}
+	}
+}
+
+// TestOnDeleteRunsInTheDeletingTransaction: a step registered with OnDelete
+// runs with the deleted function (version "") or version, and its error
+// aborts the delete.
+func TestOnDeleteRunsInTheDeletingTransaction(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.create(t, "f", true)
+	var seen []string
+	var refuse error
+	e.svc.OnDelete(func(name, version string) store.Step {
+		return func(*store.Tx) error {
+			seen = append(seen, name+":"+version)
+			return refuse
+		}
+	})
+	refuse = errors.New("refused")
+	if err := e.svc.Delete(ctx, "f", "1"); !errors.Is(err, refuse) {
+		t.Fatalf("delete with a refusing step: %v", err)
+	}
+	if _, err := e.svc.Get(ctx, "f", "1"); err != nil {
+		t.Fatalf("version 1 after a refused delete: %v", err)
+	}
+	refuse = nil
+	if err := e.svc.Delete(ctx, "f", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Delete(ctx, "f", ""); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"f:1", "f:1", "f:"}; !slices.Equal(seen, want) {
+		t.Fatalf("steps ran for %v, want %v", seen, want)
 	}
 }

@@ -17,42 +17,69 @@ const bucketAsync = "async-invocations"
 // asyncMaxAge is how long an Event invocation is kept trying, as in Lambda.
 const asyncMaxAge = 6 * time.Hour
 
+// asyncMaxBackoff caps the wait before a throttled Event invocation is tried
+// again; the wait doubles from a second up to it (Lambda backs off up to five
+// minutes).
+const asyncMaxBackoff = 5 * time.Minute
+
+// throttleBackoff is the wait after an Event invocation's nth throttle (n
+// from 0): 1 s, 2 s, 4 s, ... up to asyncMaxBackoff.
+func throttleBackoff(n int) time.Duration {
+	return min(time.Second<<min(n, 16), asyncMaxBackoff)
+}
+
 // asyncEvent is one persisted Event invocation.
 type asyncEvent struct {
 	RequestID string          `json:"requestId"`
 	Function  string          `json:"function"`
 	Version   string          `json:"version"`
 	Payload   json.RawMessage `json:"payload"`
-	// InvokedARN and ClientContext are what the caller sent, kept for the run.
-	InvokedARN    string    `json:"invokedArn,omitempty"`
-	ClientContext string    `json:"clientContext,omitempty"`
-	Attempt       int       `json:"attempt"` // retries made so far
-	NotBefore     time.Time `json:"notBefore"`
-	Enqueued      time.Time `json:"enqueued"`
+	// InvokedARN is the ARN the caller used, kept for the run. The caller's
+	// ClientContext is not kept: Lambda passes it to synchronous invocations
+	// only.
+	InvokedARN string `json:"invokedArn,omitempty"`
+	Attempt    int    `json:"attempt"` // retries made so far
+	// Throttles counts the times the event was throttled (or found no
+	// sandbox), for the backoff; it takes nothing from the retries.
+	Throttles int       `json:"throttles,omitempty"`
+	NotBefore time.Time `json:"notBefore"`
+	Enqueued  time.Time `json:"enqueued"`
 }
 
-// asyncQueue runs persisted Event invocations with bounded workers, retrying a
-// failed one twice (after AsyncRetryDelays) and a throttled one until it is six
-// hours old. An event is deleted only once it has a final result, so a restart
-// picks up whatever was queued or running.
+// asyncQueue runs persisted Event invocations, each function's as many at
+// once as its concurrency admits (dispatch), retrying a failed one twice
+// (after AsyncRetryDelays) and a throttled one, with a growing backoff
+// (throttleBackoff), until it is six hours old. It reads the invoker's clock.
+// An event is deleted only once it has a final result, so a restart picks up
+// whatever was queued or running.
 type asyncQueue struct {
 	i    *Invoker
 	wake chan struct{}
 
+	// runs counts the attempts in progress; their context ends once Stop
+	// has stopped every sandbox (wait).
+	runs      sync.WaitGroup
+	runCtx    context.Context
+	cancelRun context.CancelFunc
+
 	mu      sync.Mutex
-	running map[string]bool
+	running map[string]bool // the events whose attempt is in progress, by key
+	perFn   map[string]int  // how many of them each function has
 	stopCh  chan struct{}
 	done    chan struct{}
-	sem     chan struct{}
 }
 
 func newAsyncQueue(i *Invoker) *asyncQueue {
-	return &asyncQueue{i: i, wake: make(chan struct{}, 1), running: map[string]bool{}}
+	q := &asyncQueue{i: i, wake: make(chan struct{}, 1), running: map[string]bool{}, perFn: map[string]int{}}
+	q.runCtx, q.cancelRun = context.WithCancel(context.Background())
+	return q
 }
 
 // InvokeAsync persists an Event invocation of req.Function and returns its request
-// id once it is durable; it runs later, retried twice on error. Of req, Payload,
-// InvokedARN and ClientContext are kept.
+// id once it is durable; it runs later, retried twice on error. Of req, Payload
+// and InvokedARN are kept; ClientContext is not (Lambda passes it to
+// synchronous invocations only). A payload of more than MaxAsyncPayload bytes
+// is refused with RequestTooLargeException.
 func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) {
 	fn, payload := req.Function, req.Payload
 	if fn == nil {
@@ -60,7 +87,8 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	}
 	if len(payload) > i.p.Config.MaxAsyncPayload {
 		return "", errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
-			fmt.Sprintf("Request must be smaller than %d bytes for the InvokeAsync operation", i.p.Config.MaxAsyncPayload))
+			fmt.Sprintf("Request payload size (%d bytes) exceeded maximum allowed payload size (%d bytes) for the InvokeAsync operation",
+				len(payload), i.p.Config.MaxAsyncPayload))
 	}
 	if len(payload) == 0 {
 		payload = []byte("{}")
@@ -68,10 +96,12 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	if !validJSON(payload) {
 		return "", errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException", "Could not parse request body into json: the payload is not valid JSON")
 	}
-	now := time.Now()
+	now := i.clock.Now()
 	ev := asyncEvent{RequestID: newID(), Function: fn.FunctionName, Version: fn.Version, Payload: payload,
-		InvokedARN: req.InvokedARN, ClientContext: req.ClientContext, NotBefore: now, Enqueued: now}
-	key := fmt.Sprintf("%020d-%s", now.UnixNano(), ev.RequestID)
+		InvokedARN: req.InvokedARN, NotBefore: now, Enqueued: now}
+	// The key orders the queue by arrival: the wall clock's, which moves
+	// between two arrivals even when the invoker's clock is a test's.
+	key := fmt.Sprintf("%020d-%s", time.Now().UnixNano(), ev.RequestID)
 	if err := i.p.Store.Update(ctx, func(tx *store.Tx) error { return tx.Put(bucketAsync, key, ev) }); err != nil {
 		return "", err
 	}
@@ -88,43 +118,63 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 func (q *asyncQueue) start() {
 	q.stopCh = make(chan struct{})
 	q.done = make(chan struct{})
-	q.sem = make(chan struct{}, q.i.p.Config.AsyncWorkers)
 	go q.loop()
 }
 
+// stop stops the dispatch loop: no attempt starts after it; those in
+// progress go on (see wait).
 func (q *asyncQueue) stop() {
+	select {
+	case <-q.stopCh:
+		return // stopped already
+	default:
+	}
 	close(q.stopCh)
 	<-q.done
 }
 
+// wait ends the context of the attempts still in progress (Stop has stopped
+// their sandboxes by then) and waits until they have recorded what follows,
+// or until ctx ends.
+func (q *asyncQueue) wait(ctx context.Context) {
+	q.cancelRun()
+	done := make(chan struct{})
+	go func() { q.runs.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
 func (q *asyncQueue) loop() {
 	defer close(q.done)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
 	for {
 		next := q.dispatch()
 		wait := time.Minute
 		if !next.IsZero() {
-			wait = max(time.Until(next), time.Millisecond)
+			wait = max(next.Sub(q.i.clock.Now()), time.Millisecond)
 		}
-		timer.Reset(wait)
+		stopTimer := q.i.clock.AfterFunc(wait, q.poke)
 		select {
 		case <-q.stopCh:
+			stopTimer()
 			return
 		case <-q.wake:
-		case <-timer.C:
 		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
+		stopTimer()
 	}
 }
 
-// dispatch starts every due event it has a worker for and returns when the next
-// not-yet-due event is due (zero if none).
+// poke has the loop look at the queue again.
+func (q *asyncQueue) poke() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// dispatch starts every due event its function's concurrency admits and
+// returns when the next not-yet-due event is due (zero if none).
 func (q *asyncQueue) dispatch() time.Time {
 	type item struct {
 		key string
@@ -132,7 +182,7 @@ func (q *asyncQueue) dispatch() time.Time {
 	}
 	var due []item
 	var next time.Time
-	now := time.Now()
+	now := q.i.clock.Now()
 	_ = q.i.p.Store.View(context.Background(), func(tx *store.Tx) error {
 		return tx.ForEach(bucketAsync, "", func(key string, raw []byte) error {
 			var ev asyncEvent
@@ -155,26 +205,40 @@ func (q *asyncQueue) dispatch() time.Time {
 			return nil
 		})
 	})
+	// Each function's events run as many at once as its concurrency admits
+	// (its reservation, or else the unreserved pool), all of them together
+	// at most the account's: a slow function's events never hold back
+	// another's. An event left waiting starts when one of its function's
+	// attempts ends (which wakes the loop).
+	limits := map[string]int{}
 	for _, it := range due {
-		select {
-		case q.sem <- struct{}{}:
-		default:
-			// All workers busy: look again when one finishes.
-			return time.Now().Add(10 * time.Millisecond)
+		if _, ok := limits[it.ev.Function]; !ok {
+			limits[it.ev.Function] = max(q.i.slots.limitOf(it.ev.Function), 1)
 		}
-		q.mu.Lock()
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, it := range due {
+		fn := it.ev.Function
+		if len(q.running) >= q.i.p.Config.AccountConcurrency {
+			break
+		}
+		if q.perFn[fn] >= limits[fn] {
+			continue
+		}
 		q.running[it.key] = true
-		q.mu.Unlock()
+		q.perFn[fn]++
+		q.runs.Add(1)
 		go func() {
+			defer q.runs.Done()
 			defer func() {
-				<-q.sem
 				q.mu.Lock()
 				delete(q.running, it.key)
-				q.mu.Unlock()
-				select {
-				case q.wake <- struct{}{}:
-				default:
+				if q.perFn[fn]--; q.perFn[fn] == 0 {
+					delete(q.perFn, fn)
 				}
+				q.mu.Unlock()
+				q.poke()
 			}()
 			q.run(it.key, it.ev)
 		}()
@@ -185,9 +249,19 @@ func (q *asyncQueue) dispatch() time.Time {
 // run makes one attempt and records what follows from it.
 func (q *asyncQueue) run(key string, ev asyncEvent) {
 	i := q.i
-	ctx := context.Background()
+	ctx := q.runCtx
 	log := i.log.With("function", ev.Function, "version", ev.Version, "requestId", ev.RequestID)
 	cfg, err := i.p.Functions.Get(ctx, ev.Function, ev.Version)
+	if err != nil && ctx.Err() != nil {
+		return // the invoker stops: the event stays as it was
+	}
+	if err == nil && !q.queued(key) {
+		// Its function or version was deleted (purgeEvents) after the queue
+		// read it: cfg may be a function created since under the name.
+		log.Warn("dropping Event invocation: function version is gone")
+		q.dropped(ev.Function)
+		return
+	}
 	if err != nil {
 		log.Warn("dropping Event invocation: function version is gone", "err", err)
 		q.dropped(ev.Function)
@@ -195,10 +269,16 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		return
 	}
 	res, err := i.Invoke(ctx, Request{Function: cfg, Payload: ev.Payload, RequestID: ev.RequestID,
-		InvokedARN: ev.InvokedARN, ClientContext: ev.ClientContext})
+		InvokedARN: ev.InvokedARN})
 	switch {
 	case err == nil && res.FunctionError == "":
 		q.delete(key)
+		return
+	case i.cutOff(res, err):
+		// Portico's own shutdown ended the attempt, or kept it from
+		// starting: that is no attempt of the function's. The event stays
+		// as it was, to run at once after the restart (at-least-once).
+		log.Info("Event invocation cut off by the shutdown; it runs again after the restart")
 		return
 	case errors.Is(err, errdefs.ErrNotFound):
 		// Deleted while the event waited for a slot: dropped, as the events
@@ -208,14 +288,15 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		q.delete(key)
 		return
 	case err != nil && (errdefs.IsKind(err) && (isThrottle(err) || isUnavailable(err))):
-		if time.Since(ev.Enqueued) > asyncMaxAge {
+		if i.since(ev.Enqueued) > asyncMaxAge {
 			log.Warn("dropping Event invocation: still throttled after six hours", "err", err)
 			q.dropped(ev.Function)
 			q.delete(key)
 			return
 		}
-		ev.NotBefore = time.Now().Add(time.Second << min(ev.Attempt, 8))
-		q.put(key, ev)
+		ev.NotBefore = i.clock.Now().Add(throttleBackoff(ev.Throttles))
+		ev.Throttles++
+		_ = q.put(key, ev)
 		return
 	}
 	if ev.Attempt >= len(i.p.Config.AsyncRetryDelays) {
@@ -224,13 +305,15 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		q.delete(key)
 		return
 	}
-	ev.NotBefore = time.Now().Add(i.p.Config.AsyncRetryDelays[ev.Attempt])
+	ev.NotBefore = i.clock.Now().Add(i.p.Config.AsyncRetryDelays[ev.Attempt])
 	ev.Attempt++
+	if !q.put(key, ev) {
+		return
+	}
 	log.Info("Event invocation failed; will retry", "attempt", ev.Attempt, "at", ev.NotBefore)
 	if i.obs != nil {
 		i.obs.OnAsync(ev.Function, AsyncRetried)
 	}
-	q.put(key, ev)
 }
 
 // dropped tells the observer that an Event invocation of fn was dropped.
@@ -244,6 +327,74 @@ func (q *asyncQueue) delete(key string) {
 	_ = q.i.p.Store.Update(context.Background(), func(tx *store.Tx) error { return tx.Delete(bucketAsync, key) })
 }
 
-func (q *asyncQueue) put(key string, ev asyncEvent) {
-	_ = q.i.p.Store.Update(context.Background(), func(tx *store.Tx) error { return tx.Put(bucketAsync, key, ev) })
+// put records what follows an attempt of the event at key: a retry or a
+// backoff, and reports whether the event is still queued. An event no longer
+// queued stays gone: its function or version was
+// deleted while the attempt ran (purgeEvents), and a function created since
+// under the name must not get it.
+func (q *asyncQueue) put(key string, ev asyncEvent) (kept bool) {
+	gone := false
+	_ = q.i.p.Store.Update(context.Background(), func(tx *store.Tx) error {
+		if gone = !tx.Has(bucketAsync, key); gone {
+			return nil
+		}
+		return tx.Put(bucketAsync, key, ev)
+	})
+	if gone {
+		q.i.log.Warn("dropping Event invocation: function version is gone",
+			"function", ev.Function, "version", ev.Version, "requestId", ev.RequestID)
+		q.dropped(ev.Function)
+	}
+	return !gone
+}
+
+// queued reports whether the event at key is still queued.
+func (q *asyncQueue) queued(key string) bool {
+	in := false
+	_ = q.i.p.Store.View(context.Background(), func(tx *store.Tx) error {
+		in = tx.Has(bucketAsync, key)
+		return nil
+	})
+	return in
+}
+
+// purgeEvents is the invoker's step in the transaction that deletes function
+// name (version "") or one published version of it: it deletes their queued
+// Event invocations, so that none runs in a function created again under the
+// name, whose versions count from 1 again. An attempt in progress then finds
+// its event gone and records nothing (asyncQueue.put).
+func purgeEvents(name, version string) store.Step {
+	return func(tx *store.Tx) error {
+		var keys []string
+		err := tx.ForEach(bucketAsync, "", func(key string, raw []byte) error {
+			var ev asyncEvent
+			if json.Unmarshal(raw, &ev) == nil && ev.Function == name && (version == "" || ev.Version == version) {
+				keys = append(keys, key)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, key := range keys {
+			if err := tx.Delete(bucketAsync, key); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// cutOff reports whether an Event attempt's outcome is the invoker's shutdown
+// rather than the function's: its sandbox was stopped by Stop, or it did not
+// start because the invoker was stopping (its call refused, its wait for a
+// sandbox or a slot ended).
+func (i *Invoker) cutOff(res *Result, err error) bool {
+	if res != nil && err == nil {
+		return res.cutOff
+	}
+	i.mu.Lock()
+	closing := i.closing
+	i.mu.Unlock()
+	return closing && (isUnavailable(err) || errors.Is(err, context.Canceled))
 }

@@ -31,8 +31,6 @@ type Config struct {
 	// AsyncRetryDelays are the waits before each retry of a failed Event
 	// invocation (1 min, 2 min): two retries, as Lambda makes.
 	AsyncRetryDelays []time.Duration
-	// AsyncWorkers runs this many Event invocations at once (4).
-	AsyncWorkers int
 	// DrainTimeout bounds how long shutdown waits for in-flight invocations (10 s).
 	DrainTimeout time.Duration
 	// LogBytesPerFunction bounds each function's kept log (8 MB, as two files).
@@ -75,7 +73,6 @@ func DefaultConfig() Config {
 		MaxPayload:          6 << 20,
 		MaxAsyncPayload:     256 << 10,
 		AsyncRetryDelays:    []time.Duration{time.Minute, 2 * time.Minute},
-		AsyncWorkers:        4,
 		DrainTimeout:        10 * time.Second,
 		LogBytesPerFunction: 8 << 20,
 		MaxSpares:           16,
@@ -167,4 +164,7 @@ type Result struct {
 	// Answered says that Request.Answer has answered the client with this
 	// result already.
 	Answered bool
+	// cutOff says that the invocation was cut off by the invoker's own
+	// shutdown (Stop stopped its sandbox): its error is not the function's.
+	cutOff bool
 }

@@ -79,6 +79,10 @@ type Functions interface {
 	// Reservations returns every function's reserved concurrency, by name.
 	Reservations(ctx context.Context) (map[string]int, error)
 	Subscribe(fn func(name string))
+	// OnDelete has step run in the transaction that deletes function name
+	// (version "") or one published version of it (functions.Service.OnDelete):
+	// the invoker deletes the queued Event invocations of what is deleted.
+	OnDelete(step func(name, version string) store.Step)
 }
 
 // Params are the invoker's dependencies.
@@ -159,9 +163,6 @@ func New(p Params) (*Invoker, error) {
 	if c.AsyncRetryDelays == nil {
 		c.AsyncRetryDelays = def.AsyncRetryDelays
 	}
-	if c.AsyncWorkers <= 0 {
-		c.AsyncWorkers = def.AsyncWorkers
-	}
 	if c.MaxStarting <= 0 {
 		c.MaxStarting = def.MaxStarting
 	}
@@ -212,6 +213,7 @@ func New(p Params) (*Invoker, error) {
 	i.slots = newSlots(c.AccountConcurrency, c.ThrottleWait, p.Log, i.reservationOf)
 	i.async = newAsyncQueue(i)
 	p.Functions.Subscribe(i.functionChanged)
+	p.Functions.OnDelete(purgeEvents)
 	return i, nil
 }
 
@@ -307,6 +309,7 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	defer cancelCleanup()
 	var wg sync.WaitGroup
 	for _, sb := range all {
+		sb.cutOff.Store(true)
 		wg.Add(1)
 		go func() { defer wg.Done(); sb.stopWait(cctx) }()
 	}
@@ -315,6 +318,11 @@ func (i *Invoker) Stop(ctx context.Context) error {
 		go func() { defer wg.Done(); discardSpare(sp) }()
 	}
 	wg.Wait()
+	// The Event invocations those sandboxes ran are left in the queue as
+	// they were, for the next start; wait until none is still recording.
+	if i.started.Load() {
+		i.async.wait(cctx)
+	}
 	// Whatever the runtime still holds of this instance (containers a daemon
 	// outage left behind, spare network holders) goes too: nothing is left
 	// after a clean stop.
@@ -860,7 +868,8 @@ func (i *Invoker) logTimeout(sb *sandbox, inv *invocation) {
 // Lambda's: the error, then its type.
 func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
 	msg := "RequestId: " + inv.id + " Error: " + exitReason(sb)
-	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError")})
+	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError"),
+		cutOff: sb.cutOff.Load()})
 	return inv.out
 }
 
@@ -951,6 +960,7 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	}
 	if o.functionError {
 		res.FunctionError = "Unhandled"
+		res.cutOff = o.cutOff
 	}
 	if i.obs != nil {
 		ob := Invocation{Function: cfg.FunctionName, Version: cfg.Version, Alias: aliasOf(inv.req.InvokedARN),

@@ -53,6 +53,9 @@ type sandbox struct {
 
 	stopOnce sync.Once
 	stopping chan struct{} // closed when the invoker starts stopping it
+	// cutOff is set when Invoker.Stop stops the sandbox: the invocation it
+	// runs is cut off by the shutdown, not failed by the function.
+	cutOff   atomic.Bool
 	gone     chan struct{} // closed once the runtime sandbox has exited
 	released chan struct{} // closed once its room in the budget is given back
 
@@ -501,6 +504,8 @@ type outcome struct {
 	// note, when set, is what Portico logs of the outcome (a timeout's or an
 	// exit's lines), written to the function log and the tail before END.
 	note []byte
+	// cutOff says that the sandbox's exit came from the invoker's shutdown.
+	cutOff bool
 }
 
 // start sets the invocation's deadline: its timeout from now, when a sandbox

@@ -84,6 +84,17 @@ func newSlots(limit int, wait time.Duration, log *slog.Logger, lookup func(ctx c
 	return &slots{limit: limit, wait: wait, log: log, lookup: lookup, fns: map[string]*fnSlots{}}
 }
 
+// limitOf returns how many calls of function name may run at once: its
+// reservation, or else the size of the unreserved pool it shares.
+func (s *slots) limitOf(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f := s.fns[name]; f != nil && f.reserved >= 0 {
+		return f.reserved
+	}
+	return s.pool()
+}
+
 // pool is the size of the unreserved pool. Under s.mu.
 func (s *slots) pool() int { return s.limit - s.reserved }
 

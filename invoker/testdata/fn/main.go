@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,9 @@ type event struct {
 	ExecSh    string `json:"execSh,omitempty"`    // replace the process with sh -c this (its exit is the sandbox's)
 	Steal     string `json:"steal,omitempty"`     // GET this Runtime API address's next
 	BigOutput int    `json:"bigOutput,omitempty"` // return a string this long
+	// ClientContextFile: write the client context's custom values (JSON,
+	// "null" when there is none) to this file first.
+	ClientContextFile string `json:"clientContextFile,omitempty"`
 }
 
 type result struct {
@@ -48,6 +52,15 @@ type result struct {
 
 func handle(ctx context.Context, ev event) (*result, error) {
 	lc, _ := lambdacontext.FromContext(ctx)
+	if ev.ClientContextFile != "" {
+		var custom map[string]string
+		if lc != nil {
+			custom = lc.ClientContext.Custom
+		}
+		b, _ := json.Marshal(custom)
+		_ = os.WriteFile(ev.ClientContextFile+".tmp", b, 0o600)
+		_ = os.Rename(ev.ClientContextFile+".tmp", ev.ClientContextFile)
+	}
 	if ev.PidFile != "" {
 		_ = os.WriteFile(ev.PidFile+".tmp", []byte(fmt.Sprint(os.Getpid())), 0o600)
 		_ = os.Rename(ev.PidFile+".tmp", ev.PidFile)
