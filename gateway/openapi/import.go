@@ -90,6 +90,13 @@ var notEnforced = map[string]string{
 	"x-amazon-apigateway-api-key-selection-expression": "kept",
 }
 
+// enforced lists extensions that are kept as they are (Extensions) and that
+// Portico reads from there and enforces: no warning for them.
+var enforced = map[string]bool{
+	apis.ExtPolicy: true, // the REST API's resource policy (gateway/auth)
+	apis.ExtAuth:   true, // an operation's AWS_IAM authorization type
+}
+
 var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch"}
 
 type importer struct {
@@ -508,7 +515,7 @@ func (im *importer) topLevel(a *apis.API) {
 			a.Extensions[k] = v
 			if why, ok := notEnforced[k]; ok && why != "kept" {
 				im.warn("%s: %s", k, why)
-			} else if strings.HasPrefix(k, prefixAWS) && !ok {
+			} else if strings.HasPrefix(k, prefixAWS) && !ok && !enforced[k] {
 				im.warn("%s is not known to Portico; it is kept but has no effect", k)
 			}
 		case (k == "servers" || k == "basePath") && (im.basePathMode == BasePathPrepend || im.basePathMode == BasePathSplit):
@@ -787,7 +794,7 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 			r.Extensions[k] = v
 			if why, ok := notEnforced[k]; ok && why != "kept" {
 				im.warn("%s: %s: %s", where, k, why)
-			} else if strings.HasPrefix(k, prefixAWS) && !ok {
+			} else if strings.HasPrefix(k, prefixAWS) && !ok && !enforced[k] {
 				im.warn("%s: %s is not known to Portico; it is kept but has no effect", where, k)
 			}
 		}

@@ -206,6 +206,29 @@ func TestImportEndpointConfiguration(t *testing.T) {
 	}
 }
 
+// TestImportEnforcedExtensionsWithoutWarning: extensions Portico keeps and
+// enforces (a REST API's resource policy, an operation's
+// x-amazon-apigateway-auth) import without a "not known" warning.
+func TestImportEnforcedExtensionsWithoutWarning(t *testing.T) {
+	doc := `{"openapi": "3.0.1", "info": {"title": "x"},
+  "x-amazon-apigateway-policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": "execute-api:/*"}]},
+  "paths": {"/p": {"get": {"x-amazon-apigateway-auth": {"type": "AWS_IAM"},
+    "x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}, "responses": {"default": {"statusCode": "200"}}}}}}}`
+	res, err := Import([]byte(doc), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Warnings) != 0 {
+		t.Fatalf("warnings: %q", res.Warnings)
+	}
+	if _, ok := res.API.Extensions["x-amazon-apigateway-policy"]; !ok {
+		t.Fatal("the resource policy was not kept")
+	}
+	if len(res.API.Routes) != 1 || res.API.Routes[0].Extensions["x-amazon-apigateway-auth"] == nil {
+		t.Fatalf("x-amazon-apigateway-auth was not kept: %+v", res.API.Routes)
+	}
+}
+
 func TestImportRejects(t *testing.T) {
 	cases := map[string]string{
 		"not a document":     "::: not yaml [",
