@@ -210,6 +210,58 @@ func (s *mapSources) ref(p apis.MappingPart) (string, bool) {
 	return "", false
 }
 
+// pathValue evaluates an overwrite:path value as an escaped path. Static text
+// and most references are escaped keeping their "/" (escapeGreedy), as the
+// path they always stood for; $request.path is the client's escaped path, and
+// $request.path.NAME keeps the segments the router matched: the route's
+// greedy parameter its client-sent segments (escapeSegments), a one-segment
+// parameter escaped whole. An encoded "/" the router took for part of a
+// segment never becomes a separator on the way to the backend.
+func (s *mapSources) pathValue(parts []apis.MappingPart) (string, bool) {
+	var b strings.Builder
+	for _, p := range parts {
+		if p.Source == "" {
+			b.WriteString(escapeGreedy(p.Literal))
+			continue
+		}
+		v, ok := s.ref(p)
+		if !ok {
+			return "", false
+		}
+		switch {
+		case p.Source == apis.SourceRequestPath && p.Name == "":
+			b.WriteString(v)
+		case p.Source == apis.SourceRequestPath:
+			if spans := routeSpans(s.rc); spans.greedy == p.Name {
+				b.WriteString(escapeSegments(spans.raw, v))
+			} else {
+				b.WriteString(url.PathEscape(v))
+			}
+		default:
+			b.WriteString(escapeGreedy(v))
+		}
+	}
+	return b.String(), true
+}
+
+// setEscapedPath sets u's path to the escaped path p, keeping each segment's
+// escapes (an encoded "/" stays %2F). A path with a dot segment, which the
+// backend could resolve out of the path the mapping names, is errBadRequest,
+// as the client's own path is (normalizePath).
+func setEscapedPath(u *url.URL, p string) error {
+	segs := strings.Split(p, "/")
+	dec := make([]string, len(segs))
+	for i, seg := range segs {
+		dec[i] = unescape(seg)
+		if hasDotSegment(dec[i]) {
+			return fmt.Errorf("overwrite:path %q has a dot segment: %w", p, errBadRequest)
+		}
+		segs[i] = url.PathEscape(dec[i])
+	}
+	u.Path, u.RawPath = strings.Join(dec, "/"), strings.Join(segs, "/")
+	return nil
+}
+
 func selectBody(body []byte, path *mapping.JSONPath) (string, bool) {
 	if path == nil {
 		return string(body), true
@@ -221,7 +273,8 @@ func selectBody(body []byte, path *mapping.JSONPath) (string, bool) {
 }
 
 // applyRequest applies the request operations to the integration request's
-// header, query and path (path may be nil where there is none to overwrite).
+// header, query and escaped path (pathValue; path may be nil where there is
+// none to overwrite).
 func (m *paramMapping) applyRequest(s *mapSources, header http.Header, query url.Values, path *string) {
 	for _, op := range m.request {
 		v, ok := s.opValue(op)
@@ -235,6 +288,9 @@ func (m *paramMapping) applyRequest(s *mapSources, header http.Header, query url
 			applyValues(query, op.Name, op.Action, v)
 		case apis.MapPath:
 			if path != nil {
+				if v, ok = s.pathValue(op.Value); !ok {
+					continue
+				}
 				if !strings.HasPrefix(v, "/") {
 					v = "/" + v
 				}
@@ -309,13 +365,15 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	}
 	src := &mapSources{r: r, rc: rc, body: body}
 	query := u.Query()
-	path := u.Path
+	path := u.EscapedPath()
 	m.applyRequest(src, header, query, &path)
 	if m.mapsQuery() {
 		u.RawQuery = query.Encode()
 	}
-	if path != u.Path {
-		u.Path, u.RawPath = path, ""
+	if path != u.EscapedPath() {
+		if err := setEscapedPath(u, path); err != nil {
+			return err
+		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), in.TimeoutFor(rc.Protocol))
 	defer cancel()

@@ -132,7 +132,7 @@ func TestGreedyPathStaysUnderPrefix(t *testing.T) {
 
 func TestSubstituteParams(t *testing.T) {
 	params := map[string]string{"id": "a b", "proxy": "x/y z/", "empty": "", "slash": "a/b"}
-	spans := pathSpans{greedy: "proxy"}
+	spans := pathSpans{greedy: "proxy", raw: "x/y%20z/"}
 	for _, tc := range []struct{ raw, want string }{
 		{"http://h/{id}", "http://h/a%20b"},
 		{"http://h/{proxy+}?q={id}", "http://h/x/y%20z/?q=a%20b"},
@@ -141,10 +141,21 @@ func TestSubstituteParams(t *testing.T) {
 		{"http://h/plain", "http://h/plain"},
 		{"http://h/{id}{id}", "http://h/a%20ba%20b"},
 		{"http://h/{slash}", "http://h/a%2Fb"},
-		{"http://h/{slash+}", "http://h/a/b"},
+		// A route's one-segment parameter stays one segment, even as {name+}.
+		{"http://h/{slash+}", "http://h/a%2Fb"},
 	} {
 		if got, err := substituteParams(tc.raw, params, spans); err != nil || got != tc.want {
 			t.Errorf("substituteParams(%q) = %q, %v; want %q", tc.raw, got, err, tc.want)
+		}
+	}
+	// The greedy value keeps the client's segments: an encoded "/" inside one
+	// stays %2F, whether the URI names it {proxy}, {proxy+} or through a
+	// mapping.
+	enc := pathSpans{greedy: "proxy", raw: "admin%2Fusers/x%20y", set: map[string]bool{"m": true}}
+	encParams := map[string]string{"proxy": "admin/users/x y", "m": "admin/users/x y"}
+	for _, raw := range []string{"http://h/{proxy}", "http://h/{proxy+}", "http://h/{m}", "http://h/{m+}"} {
+		if got, err := substituteParams(raw, encParams, enc); err != nil || got != "http://h/admin%2Fusers/x%20y" {
+			t.Errorf("substituteParams(%q) = %q, %v; want http://h/admin%%2Fusers/x%%20y", raw, got, err)
 		}
 	}
 	for _, v := range []string{"..", ".", "../x", "a/../b", "a/.", `..\x`, "x/.."} {

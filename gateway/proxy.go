@@ -163,7 +163,7 @@ func integrationBase(r *http.Request, rc *reqCtx, in *apis.Integration, mapped m
 		return base, err == nil, err
 	}
 	params := rc.PathParameters
-	spans := pathSpans{greedy: greedyParam(rc.Route)}
+	spans := routeSpans(rc)
 	if len(mapped) > 0 || (mapped == nil && len(in.RequestParameters) > 0) {
 		params = maps.Clone(rc.PathParameters)
 		if params == nil {
@@ -211,17 +211,56 @@ func integrationBase(r *http.Request, rc *reqCtx, in *apis.Integration, mapped m
 type pathSpans struct {
 	// greedy is the route's greedy parameter name, or "".
 	greedy string
+	// raw is the greedy parameter's value as the client encoded it: its
+	// segments, separated by "/", each escaped as it came (an encoded "/"
+	// inside a segment stays %2F). Substitution keeps these segments, so that
+	// the backend path has the segments that routing, authorizers and
+	// policies decided on.
+	raw string
 	// set overrides greedy per name: a requestParameters mapping or an
 	// override set the name's value, spanning or not.
 	set map[string]bool
 }
 
-// spans reports whether name's value may keep its "/" separators.
-func (s pathSpans) spans(name string) bool {
-	if v, ok := s.set[name]; ok {
-		return v
+// routeSpans is the pathSpans of rc's route, with its greedy parameter's
+// client-encoded value taken from the escaped request path.
+func routeSpans(rc *reqCtx) pathSpans {
+	s := pathSpans{greedy: greedyParam(rc.Route)}
+	if s.greedy != "" {
+		s.raw = greedyRaw(rc.Route.Path, rc.Path)
 	}
-	return s.greedy != "" && name == s.greedy
+	return s
+}
+
+// greedyRaw is the part of the escaped request path that routePath's greedy
+// parameter (its last segment) matched: the path after as many segments as
+// come before the parameter.
+func greedyRaw(routePath, escapedPath string) string {
+	n := strings.Count(routePath[:strings.LastIndexByte(routePath, '{')], "/") - 1
+	p := strings.TrimPrefix(escapedPath, "/")
+	for ; n > 0; n-- {
+		i := strings.IndexByte(p, '/')
+		if i < 0 {
+			return ""
+		}
+		p = p[i+1:]
+	}
+	return p
+}
+
+// of says how to substitute name's value, given whether the URI writes it
+// {name+} (plus): multi reports whether the value may keep "/" separators, and
+// greedy whether the value is the route's greedy parameter's (whose segments
+// are the client's, raw). A route's one-segment parameter stays one segment
+// even as {name+}: a decoded "/" in it was never a separator.
+func (s pathSpans) of(name string, plus bool) (multi, greedy bool) {
+	if v, ok := s.set[name]; ok {
+		return v || plus, v
+	}
+	if s.greedy != "" && name == s.greedy {
+		return true, true
+	}
+	return false, false
 }
 
 // from reports whether the mapping source src is the route's greedy parameter.
@@ -244,9 +283,12 @@ func greedyParam(route *apis.Route) string {
 
 // substituteParams replaces each {name} and {name+} in raw that names one of
 // params with its value; other braces stay as they are. A {name} value is one
-// path segment, escaped whole ("/" too, as API Gateway does); only a greedy
-// {name+}, or the value of the route's greedy parameter (spans), keeps its "/"
-// separators (escapeGreedy). A value holding a dot
+// path segment, escaped whole ("/" too, as API Gateway does). The value of the
+// route's greedy parameter (spans) keeps the segments the client sent, each
+// escaped on its own (escapeSegments: an encoded "/" inside a segment stays
+// %2F, so the backend path has the segments routing and authorization saw);
+// another value named {name+} keeps its "/" separators (escapeGreedy), unless
+// it is a route's one-segment parameter. A value holding a dot
 // segment ("." or "..", between "/" or `\` separators), greedy or not, is
 // errBadRequest, as the client's own path is (normalizePath): no parameter can
 // carry a request out of the backend path its integration names.
@@ -263,8 +305,8 @@ func substituteParams(raw string, params map[string]string, spans pathSpans) (st
 		if j < 0 {
 			break
 		}
-		name, greedy := strings.CutSuffix(rest[i+1:i+j], "+")
-		greedy = greedy || spans.spans(name)
+		name, plus := strings.CutSuffix(rest[i+1:i+j], "+")
+		multi, greedy := spans.of(name, plus)
 		v, ok := params[name]
 		if !ok {
 			b.WriteString(rest[:i+j+1])
@@ -279,9 +321,12 @@ func substituteParams(raw string, params map[string]string, spans pathSpans) (st
 			changed = true
 		}
 		b.WriteString(rest[:i])
-		if greedy {
+		switch {
+		case greedy:
+			b.WriteString(escapeSegments(spans.raw, v))
+		case multi:
 			b.WriteString(escapeGreedy(v))
-		} else {
+		default:
 			b.WriteString(url.PathEscape(v))
 		}
 		rest = rest[i+j+1:]
@@ -312,6 +357,28 @@ func parseHTTPURL(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("integration uri %q does not resolve to an http(s) URL: %w", raw, errConfig)
 	}
 	return u, nil
+}
+
+// escapeSegments escapes the greedy parameter's value v segment by segment as
+// the client sent it (raw): each segment is decoded and escaped again, so that
+// an encoded "/" inside one stays %2F and the backend sees the same segments
+// the router did. A raw that does not decode to v (no client path to go by) is
+// escaped as one segment.
+func escapeSegments(raw, v string) string {
+	if raw == v && !needsPathEscape(v) {
+		return v
+	}
+	parts := strings.Split(raw, "/")
+	for i, p := range parts {
+		parts[i] = unescape(p)
+	}
+	if strings.Join(parts, "/") != v {
+		return url.PathEscape(v)
+	}
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
 }
 
 // escapeGreedy escapes each "/"-separated part of a parameter value.

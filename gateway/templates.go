@@ -273,7 +273,7 @@ type integrationParams struct {
 
 func resolveRequestParams(in *apis.Integration, r *http.Request, rc *reqCtx, vars *mapping.Vars) integrationParams {
 	p := integrationParams{header: map[string]string{}, query: map[string]string{}, path: map[string]string{}, spans: map[string]bool{}}
-	spans := pathSpans{greedy: greedyParam(rc.Route)}
+	spans := routeSpans(rc)
 	var ctx *mapping.Map // $context, built when a source reads it
 	for dst, src := range in.RequestParameters {
 		if ctx == nil && strings.HasPrefix(src, "context.") {
