@@ -60,6 +60,8 @@ func (g *Gateway) startCallback(bind, host string) (*callbackServer, error) {
 		}
 	}()
 	g.ws.callbackDomain.Store(&cs.domain)
+	// The endpoint serves for the gateway's life: it stays in self.
+	_ = g.self.Add("sandbox-facing @connections endpoint", ln.Addr().String())
 	g.log.Info("sandbox-facing @connections endpoint listening", "addr", ln.Addr().String(), "domainName", cs.domain)
 	return cs, nil
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/portico-dev/portico/gateway/responses"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
+	"github.com/portico-dev/portico/internal/ownaddr"
 	"github.com/portico-dev/portico/internal/redact"
 	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/invoker"
@@ -135,6 +136,12 @@ type Invoker interface {
 
 // Gateway is the data-plane HTTP handler. Safe for concurrent use.
 type Gateway struct {
+	// own are Portico's other listeners (SetOwnListeners), and self the
+	// gateway's own sandbox-facing @connections endpoint: no integration
+	// may reach them (refuseOwnListener).
+	own  OwnListeners
+	self ownaddr.Set
+
 	cfg      Config
 	log      *slog.Logger
 	apis     *apis.Service
@@ -295,9 +302,10 @@ func New(cfg Config, svc *apis.Service, resolver Resolver, inv Invoker, log *slo
 		resp: responses.New(log),
 	}
 	g.compiled.Store(&stageCache{m: map[stageKey]*stageEntry{}})
-	g.transport = newTransport(g.cfg)
+	g.transport = newTransport(g.cfg, g.refuseOwnListener)
 	g.proxy = newReverseProxy(g)
 	g.fast = fastproxy.New(g.cfg.MaxIdleConnsPerHost)
+	g.fast.SetDialControl(g.refuseOwnListener)
 	svc.Subscribe(g.invalidate)
 	return g
 }

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
@@ -31,9 +32,10 @@ import (
 // negotiation of its own (the client's Accept-Encoding passes through), and
 // bounded dial and header waits. Its connections read and write with raw
 // system calls (rawio.Wrap, under crypto/tls for https backends), as the
-// gateway's own listeners' do.
-func newTransport(cfg Config) *http.Transport {
-	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+// gateway's own listeners' do. control checks each resolved address before it
+// is connected to (refuseOwnListener).
+func newTransport(cfg Config, control func(network, address string, c syscall.RawConn) error) *http.Transport {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: control}
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := d.DialContext(ctx, network, addr)
 		if err != nil {

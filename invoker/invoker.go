@@ -126,6 +126,9 @@ type Invoker struct {
 
 	async *asyncQueue
 	obs   Observer // nil: none
+	// listeners records each sandbox's Runtime API endpoint while it
+	// listens (SetListeners; nil: none).
+	listeners ListenerRegistry
 
 	stopReaper chan struct{}
 	reaperDone chan struct{}
@@ -134,6 +137,18 @@ type Invoker struct {
 	launched   atomic.Int64  // sandboxes started
 	started    atomic.Bool
 }
+
+// ListenerRegistry records the addresses of Portico's own listeners, which
+// the gateway refuses as integration targets (internal/ownaddr.Set satisfies
+// it). Add returns the func that forgets addr; both are safe for concurrent
+// use.
+type ListenerRegistry interface {
+	Add(name, addr string) (remove func())
+}
+
+// SetListeners has each sandbox's Runtime API endpoint recorded in r while it
+// listens; call it before Start.
+func (i *Invoker) SetListeners(r ListenerRegistry) { i.listeners = r }
 
 // New returns an Invoker; call Start before use and Stop to drain.
 func New(p Params) (*Invoker, error) {

@@ -589,6 +589,10 @@ func (i *Invoker) newSandbox(p *pool, provisioned bool) (*sandbox, runtimes.Spec
 		return nil, runtimes.Spec{}, errdefs.New(errdefs.ErrUnavailable, "ServiceException", "binding a Runtime API endpoint: "+err.Error())
 	}
 	sb.ln = ln
+	sb.forget = func() {}
+	if i.listeners != nil {
+		sb.forget = i.listeners.Add("Runtime API", ln.Addr().String())
+	}
 	sb.srv = h1.New(sb, h1.Options{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: runtimeAPIIdle, ConnContext: connContext,
 		MaxConnsPerIP: runtimeAPIMaxConns, Log: i.log.With("sandbox", sb.id, "function", p.cfg.FunctionName)})
 	go func() { _ = sb.srv.Serve(ln) }()
@@ -604,7 +608,13 @@ func (i *Invoker) newSandbox(p *pool, provisioned bool) (*sandbox, runtimes.Spec
 func (sb *sandbox) abandon() {
 	sb.rt = deadSandbox{}
 	close(sb.started)
+	sb.closeEndpoint()
+}
+
+// closeEndpoint closes the sandbox's Runtime API endpoint and forgets it.
+func (sb *sandbox) closeEndpoint() {
 	_ = sb.srv.Close()
+	sb.forget()
 }
 
 // startSandbox starts a sandbox for the pool: for a caller, the pool's

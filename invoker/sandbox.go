@@ -43,6 +43,7 @@ type sandbox struct {
 	rt          runtimes.Sandbox
 	ln          net.Listener
 	srv         *h1.Server // the Runtime API endpoint
+	forget      func()     // takes the endpoint out of the invoker's listeners (closeEndpoint)
 	work        chan *invocation
 	// handback holds an invocation that a next took but could not deliver (its
 	// client had gone, or a newer next replaced it), for the next that follows.
@@ -354,7 +355,7 @@ func (sb *sandbox) watch() {
 		inv.wakeParked()
 	}
 	sb.stopOnce.Do(func() { close(sb.stopping) })
-	_ = sb.srv.Close()
+	sb.closeEndpoint()
 	sb.pool.died(sb)
 }
 

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/ownaddr"
 	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/invoker"
 )
@@ -253,11 +254,18 @@ var Module = fx.Module("metrics",
 			return NewLambda(reg, fns)
 		}, fx.As(new(invoker.Observer))),
 	),
-	fx.Invoke(fx.Annotate(func(lc fx.Lifecycle, cfg Config, h http.Handler, log *slog.Logger) {
+	fx.Invoke(fx.Annotate(func(lc fx.Lifecycle, cfg Config, h http.Handler, log *slog.Logger, own *ownaddr.Set) {
 		if cfg.Listen == "" {
 			return
 		}
 		s := NewServer(cfg.Listen, h, log.With("component", "metrics"))
-		lc.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
-	}, fx.ParamTags(``, `optional:"true"`, `name:"metrics"`, ``))),
+		lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
+			if err := s.Start(ctx); err != nil {
+				return err
+			}
+			// No integration may reach the endpoint (gateway.OwnListeners).
+			_ = own.Add("metrics endpoint", s.Addr())
+			return nil
+		}, OnStop: s.Stop})
+	}, fx.ParamTags(``, `optional:"true"`, `name:"metrics"`, ``, `optional:"true"`))),
 )

@@ -33,6 +33,10 @@ type Service struct {
 	log *slog.Logger
 	now func() time.Time
 
+	// own are Portico's own listeners, which no integration may target
+	// (SetOwnListeners; nil: not checked).
+	own OwnListeners
+
 	mu     sync.RWMutex
 	subs   []func(apiID string)
 	guards []DeleteGuard
@@ -101,6 +105,9 @@ func (s *Service) Create(ctx context.Context, a *API) (*API, error) {
 	cp := cloneAPI(a)
 	cp.Normalize()
 	if err := cp.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.checkTargets(cp); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -214,6 +221,9 @@ func (s *Service) Modify(ctx context.Context, id string, fn func(a *API) error) 
 		a.ID, a.CreatedAt = id, created
 		a.Normalize()
 		if err := a.Validate(); err != nil {
+			return err
+		}
+		if err := s.checkTargets(&a); err != nil {
 			return err
 		}
 		a.UpdatedAt = s.now()

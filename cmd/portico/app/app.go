@@ -38,6 +38,7 @@ import (
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/netaddr"
+	"github.com/portico-dev/portico/internal/ownaddr"
 	"github.com/portico-dev/portico/internal/redact"
 	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/internal/signin"
@@ -318,6 +319,9 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 			s.InvokerConfig(),
 			runtimes.Config{Name: s.Runtime},
 		),
+		// Portico's own listeners other than the gateway's, which no
+		// integration may reach (docs/apis-and-stages.md).
+		ownaddr.Module,
 		fx.Supply(metrics.Config{Listen: s.MetricsListen}),
 		metrics.Module,
 		store.Module,
@@ -348,6 +352,16 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 			f.SetReservationCheck(i.CheckReservations)
 		}),
 		admin.Module,
+		// After admin.Module: its OnStart hook has bound the listener by the
+		// time this one records it.
+		fx.Invoke(func(lc fx.Lifecycle, a *admin.Server, own *ownaddr.Set, i *invoker.Invoker, svc *apis.Service) {
+			i.SetListeners(own)
+			svc.SetOwnListeners(own)
+			lc.Append(fx.Hook{OnStart: func(context.Context) error {
+				_ = own.Add("admin API", a.Addr())
+				return nil
+			}})
+		}),
 		console.Module,
 		// WebSocket connections; listed before the gateway so that on stop the
 		// listener closes first, then connections ($disconnect), then the invoker.
@@ -380,6 +394,7 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		}),
 		auth.Module,
 		gateway.Module,
+		fx.Invoke(func(g *gateway.Gateway, own *ownaddr.Set) { g.SetOwnListeners(own) }),
 		// Pipeline stages (each joins the gateway's pipeline.stages group).
 		fx.Supply(s.Throttle),
 		throttle.Module,

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/portico-dev/portico/internal/listener"
@@ -53,6 +54,9 @@ type Proxy struct {
 	burstIdle   time.Duration
 	dialTimeout time.Duration
 	softWait    time.Duration // see ServeQuery
+	// dialControl, when set, may refuse a backend address before it is
+	// connected to (SetDialControl).
+	dialControl func(network, address string, c syscall.RawConn) error
 
 	pools    sync.Map     // URL host -> *Pool, http: URLs
 	tlsPools sync.Map     // URL host -> *Pool, https: URLs
@@ -92,6 +96,13 @@ func New(maxIdlePerHost int) *Proxy {
 	return &Proxy{maxIdle: maxIdlePerHost, idleTimeout: 90 * time.Second, burstIdle: 5 * time.Second,
 		dialTimeout: 10 * time.Second, softWait: softWait, now: time.Now,
 		sessions: tls.NewLRUClientSessionCache(maxPools)}
+}
+
+// SetDialControl sets a check of each backend address, resolved, before a
+// connection to it is made (net.Dialer.Control): an error refuses the dial.
+// Call it before serving.
+func (p *Proxy) SetDialControl(f func(network, address string, c syscall.RawConn) error) {
+	p.dialControl = f
 }
 
 // SetTLSClientConfig sets the configuration of connections to https:
@@ -693,7 +704,7 @@ func (hp *Pool) closeIdle() {
 // dial opens a fresh connection to the backend, bounded by the dial timeout, the
 // deadline and ctx.
 func (hp *Pool) dial(ctx context.Context, deadline time.Time) (*backendConn, error) {
-	d := net.Dialer{Timeout: hp.fp.dialTimeout, Deadline: deadline, KeepAlive: 30 * time.Second}
+	d := net.Dialer{Timeout: hp.fp.dialTimeout, Deadline: deadline, KeepAlive: 30 * time.Second, Control: hp.fp.dialControl}
 	nc, err := d.DialContext(ctx, "tcp", hp.addr)
 	if err != nil {
 		return nil, err
