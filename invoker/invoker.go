@@ -140,8 +140,8 @@ type Invoker struct {
 
 // ListenerRegistry records the addresses of Portico's own listeners, which
 // the gateway refuses as integration targets (internal/ownaddr.Set satisfies
-// it). Add returns the func that forgets addr; both are safe for concurrent
-// use.
+// it). Add returns the func that forgets addr, which may be called more than
+// once; both are safe for concurrent use.
 type ListenerRegistry interface {
 	Add(name, addr string) (remove func())
 }

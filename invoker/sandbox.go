@@ -347,6 +347,7 @@ func (sb *sandbox) stopWait(ctx context.Context) {
 // tells the pool.
 func (sb *sandbox) watch() {
 	<-sb.rt.Done()
+	sb.forget() // before gone: a Stop that waited for it finds it forgotten
 	close(sb.gone)
 	sb.mu.Lock()
 	inv := sb.answering

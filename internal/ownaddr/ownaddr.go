@@ -29,7 +29,8 @@ type bound struct {
 
 // Add records that the listener name is bound to addr (as net.Listener.Addr
 // writes it, "ip:port") and returns the func that forgets it, for when the
-// listener closes. An address that is not an IP and port is not recorded.
+// listener closes (calling it again does nothing). An address that is not an
+// IP and port is not recorded.
 func (s *Set) Add(name, addr string) (remove func()) {
 	if s == nil {
 		return func() {}
