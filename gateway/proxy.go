@@ -98,13 +98,28 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 				pr.Out.Header["X-Forwarded-For"] = slices.Clone(prior)
 			}
 			pr.SetXForwarded()
+			// ReverseProxy puts back the client's Upgrade and Connection:
+			// upgrade after removing the hop-by-hop headers, to tunnel the
+			// protocol the backend switches to. An HTTP integration never
+			// switches (API Gateway's WebSockets are WEBSOCKET APIs), and a
+			// tunnel would carry the client's later requests past the route
+			// and everything on it: they go as the other hop-by-hop headers do.
+			delete(pr.Out.Header, "Upgrade")
+			delete(pr.Out.Header, "Connection")
 		},
 		Transport:  g.transport,
 		BufferPool: &bufferPool{},
 		ErrorLog:   nil,
 		// An answer that came after the integration's deadline is a timeout,
 		// though the transport hands it over (see answeredLate).
-		ModifyResponse: func(res *http.Response) error { return answeredLate(res.Request.Context()) },
+		// A 101 is refused (see refuseSwitch) before ReverseProxy would
+		// tunnel it.
+		ModifyResponse: func(res *http.Response) error {
+			if err := refuseSwitch(res); err != nil {
+				return err
+			}
+			return answeredLate(res.Request.Context())
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			t := r.Context().Value(proxyTargetKey{}).(*proxyTarget)
 			t.err = err
@@ -399,9 +414,16 @@ func answeredLate(ctx context.Context) error { return ctx.Err() }
 
 // sendInTime is the transport's RoundTrip of req, whose context is ctx, with
 // an answer that came late (answeredLate) closed and taken for ctx's error.
+// The hop-by-hop headers of req (which mappings may have set) do not go, and
+// an answer that switches protocols is refused (refuseSwitch).
 func (g *Gateway) sendInTime(ctx context.Context, req *http.Request) (*http.Response, error) {
+	removeHopByHop(req.Header)
 	resp, err := g.transport.RoundTrip(req)
 	if err != nil {
+		return nil, err
+	}
+	if err := refuseSwitch(resp); err != nil {
+		_ = resp.Body.Close()
 		return nil, err
 	}
 	if err := answeredLate(ctx); err != nil {
@@ -409,6 +431,33 @@ func (g *Gateway) sendInTime(ctx context.Context, req *http.Request) (*http.Resp
 		return nil, err
 	}
 	return resp, nil
+}
+
+// refuseSwitch is the error of a backend's answer that switches protocols (a
+// 101; the transport reads other 1xx answers itself): API Gateway passes no
+// protocol upgrade through an HTTP integration, so the switch is a backend
+// error, and closing the answer's body closes the backend connection.
+func refuseSwitch(res *http.Response) error {
+	if res.StatusCode >= 200 {
+		return nil
+	}
+	return fmt.Errorf("backend answered %d %s (upgrade %q); an HTTP integration does not switch protocols",
+		res.StatusCode, http.StatusText(res.StatusCode), res.Header.Get("Upgrade"))
+}
+
+// removeHopByHop removes the hop-by-hop headers of h and those its Connection
+// names.
+func removeHopByHop(h http.Header) {
+	for _, f := range h["Connection"] {
+		for name := range strings.SplitSeq(f, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, k := range hopHeaders {
+		delete(h, k)
+	}
 }
 
 func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error {

@@ -132,9 +132,10 @@ func (p *Proxy) Idle(u *url.URL) (idle, closedByPeer int) {
 
 // Route returns the pool that serves a request to u with method, or nil when the
 // request needs the ReverseProxy: unusual URLs, hosts that need IDNA or
-// zone handling, upgrades (WebSocket), Expect: 100-continue, request trailers,
-// CONNECT, and bodies of unknown length on methods that usually have none (the
-// transport probes those).
+// zone handling, Expect: 100-continue, request trailers, CONNECT, and bodies
+// of unknown length on methods that usually have none (the transport probes
+// those). An upgrade request is no reason: its Upgrade and Connection headers
+// are hop-by-hop and do not go, and a backend's 101 is an error, on both paths.
 func (p *Proxy) Route(u *url.URL, method string, r *http.Request) *Pool {
 	secure := u.Scheme == "https"
 	if u.Scheme != "http" && !secure || u.User != nil || u.Opaque != "" || u.Host == "" {
@@ -144,7 +145,7 @@ func (p *Proxy) Route(u *url.URL, method string, r *http.Request) *Pool {
 		return nil
 	}
 	h := r.Header
-	if len(h["Upgrade"]) > 0 || len(h["Expect"]) > 0 || len(r.Trailer) > 0 {
+	if len(h["Expect"]) > 0 || len(r.Trailer) > 0 {
 		return nil
 	}
 	if r.ContentLength < 0 && methodUsuallyLacksBody(method) {
@@ -285,7 +286,8 @@ func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		c.end()
 		c.close()
-		return fmt.Errorf("backend tried to switch protocol %q when none was requested", resp.Header.Get("Upgrade"))
+		return fmt.Errorf("backend answered %d %s (upgrade %q); an HTTP integration does not switch protocols",
+			resp.StatusCode, http.StatusText(resp.StatusCode), resp.Header.Get("Upgrade"))
 	}
 	stream := c.head.stream
 	if !c.direct {
