@@ -272,3 +272,42 @@ func TestProxyNeverSwitchesProtocols(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyMalformedRequestBody sends chunked request bodies that break the
+// framing to HTTP_PROXY routes (REST and HTTP API, both proxy paths) and to a
+// MOCK: each is the client's error, 400 BadRequestException as on the MOCK,
+// and nothing blames the backend in the log.
+func TestProxyMalformedRequestBody(t *testing.T) {
+	backend := newProtoBackend(t)
+	bodies := map[string]string{
+		"bad size":        "ZZ\r\nhello\r\n0\r\n\r\n",
+		"size overflow":   "FFFFFFFFFFFFFFFFF5\r\nhello\r\n0\r\n\r\n",
+		"bare LF":         "5\nhello\n0\n\n",
+		"0x prefix":       "0x5\r\nhello\r\n0\r\n\r\n",
+		"data without CR": "5\r\nhelloXX0\r\n\r\n",
+	}
+	for _, fast := range []bool{true, false} {
+		g := newProtoGateway(t, backend.url(), fast)
+		for _, route := range []string{g.rest + "/mock", g.rest + "/p2/post", g.http + "/post"} {
+			for name, body := range bodies {
+				t.Run(map[bool]string{true: "fast", false: "stock"}[fast]+route+"/"+name, func(t *testing.T) {
+					c := g.dial(t)
+					status, header, answer, err := c.roundTrip("POST " + route + " HTTP/1.1\r\nHost: gw.test\r\nContent-Type: application/json\r\n" +
+						"Transfer-Encoding: chunked\r\n\r\n" + body)
+					if err != nil {
+						t.Fatal(err)
+					}
+					expectAWSError(t, "the body", status, header, answer, 400, "BadRequestException")
+				})
+			}
+		}
+		if logs := g.logs.String(); strings.Contains(logs, "level=ERROR") {
+			t.Errorf("a client's malformed body is logged as an error:\n%s", logs)
+		}
+	}
+	for _, r := range backend.take() {
+		if !r.bodyReadFail {
+			t.Errorf("the backend read a whole request for %s", r.path)
+		}
+	}
+}

@@ -20,7 +20,9 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/fastproxy"
 	"github.com/portico-dev/portico/gateway/mapping"
+	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/rawio"
 	"github.com/portico-dev/portico/internal/tracing"
@@ -397,11 +399,28 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 	t := &proxyTarget{url: u, method: method, rc: rc}
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), proxyTargetKey{}, t), in.TimeoutFor(rc.Protocol))
 	defer cancel()
-	g.proxy.rp.ServeHTTP(w, r.WithContext(ctx))
+	out := r.WithContext(ctx)
+	if out.Body != nil && out.Body != http.NoBody {
+		out.Body = clientBody{out.Body}
+	}
+	g.proxy.rp.ServeHTTP(w, out)
 	if t.err != nil {
 		return g.backendError(ctx, u, t.err)
 	}
 	return nil
+}
+
+// clientBody is a request body on its way to a backend through the
+// ReverseProxy, whose read errors are marked as the client's
+// (fastproxy.ErrRequestBody), as the fast path marks its own.
+type clientBody struct{ io.ReadCloser }
+
+func (b clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%w: %w", fastproxy.ErrRequestBody, err)
+	}
+	return n, err
 }
 
 // answeredLate is ctx's error once the integration's deadline has passed (or
@@ -471,6 +490,10 @@ func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error
 		return err
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("backend %s: %w", u.Redacted(), errTimeout)
+	case errors.Is(err, fastproxy.ErrRequestBody):
+		// The client's body broke its framing (a bad chunk size, say) on the
+		// way through: the client's error, 400 as on any other route.
+		return pipeline.Errorf(pipeline.BadRequestBody, "%w", err)
 	default:
 		return fmt.Errorf("backend %s: %s%s: %w", u.Redacted(), err.Error(), backendHint(err), errIntegration)
 	}

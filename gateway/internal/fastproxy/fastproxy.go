@@ -849,7 +849,7 @@ func (c *backendConn) roundTrip(w http.ResponseWriter, r *http.Request, u *url.U
 	if werr != nil {
 		var be *bodyReadError
 		if errors.As(werr, &be) {
-			return nil, be.err // the client's body failed (too large, cut off): the error as it is
+			return nil, be // the client's body failed (malformed, too large, cut off)
 		}
 		if !hasBody {
 			return nil, c.staleOr(werr)
@@ -1067,11 +1067,18 @@ func writeField(bw *bufio.Writer, k, v string) error {
 	return err
 }
 
+// ErrRequestBody marks a failure reading the client's request body (a
+// malformed chunked body, one cut short): the client's error, not the
+// backend's. Serve's errors match it with errors.Is, and keep the read's own
+// error in their chain.
+var ErrRequestBody = errors.New("reading the request body")
+
 // bodyReadError is a failure reading the client's request body.
 type bodyReadError struct{ err error }
 
-func (e *bodyReadError) Error() string { return "reading the request body: " + e.err.Error() }
-func (e *bodyReadError) Unwrap() error { return e.err }
+func (e *bodyReadError) Error() string        { return ErrRequestBody.Error() + ": " + e.err.Error() }
+func (e *bodyReadError) Unwrap() error        { return e.err }
+func (e *bodyReadError) Is(target error) bool { return target == ErrRequestBody } //nolint:errorlint // the sentinel itself
 
 // writeBody sends the request body: the head first (as the transport does, for
 // backends that answer on it), then the body, of Content-Length bytes or chunked
