@@ -311,3 +311,60 @@ func TestProxyMalformedRequestBody(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyBrokenResponseBody has a backend answer bodies that break: cut
+// short of their Content-Length, a garbled chunk size, a duplicate
+// Content-Length. Through both proxy paths and both API kinds, a failure
+// before any byte went to the client is a backend error like any other
+// (500, logged naming the backend); a body cut after the head went out
+// drops the client's connection and is logged at warn level, naming the
+// backend.
+func TestProxyBrokenResponseBody(t *testing.T) {
+	backend := newProtoBackend(t)
+	for _, fast := range []bool{true, false} {
+		g := newProtoGateway(t, backend.url(), fast)
+		for _, route := range []string{g.rest + "/p2", g.http} {
+			for _, path := range []string{"/short", "/garbled", "/dupcl"} {
+				t.Run(map[bool]string{true: "fast", false: "stock"}[fast]+route+path, func(t *testing.T) {
+					c := g.dial(t)
+					status, header, body, err := c.roundTrip("GET " + route + path + " HTTP/1.1\r\nHost: gw.test\r\n\r\n")
+					if err != nil {
+						t.Fatalf("no answer: %v", err)
+					}
+					expectAWSError(t, path, status, header, body, 500, "InternalServerErrorException")
+					if header.Get("Content-Type") != "application/json" {
+						t.Errorf("the error's Content-Type is %q", header.Get("Content-Type"))
+					}
+					if logs := g.logs.String(); !hasLogLine(logs, "level=ERROR", backend.url()+path) {
+						t.Errorf("the failure is not logged naming the backend:\n%s", logs)
+					}
+				})
+			}
+			t.Run(map[bool]string{true: "fast", false: "stock"}[fast]+route+"/cutlarge", func(t *testing.T) {
+				c := g.dial(t)
+				status, _, body, err := c.roundTrip("GET " + route + "/cutlarge HTTP/1.1\r\nHost: gw.test\r\n\r\n")
+				if status != 200 || err == nil || len(body) >= largeCut {
+					t.Fatalf("answer %d with %d bytes (%v), want a 200 cut short", status, len(body), err)
+				}
+				logs := g.logs.String()
+				if !hasLogLine(logs, "level=WARN", backend.url()+"/cutlarge", "unexpected EOF") {
+					t.Errorf("the cut is not logged at warn level naming the backend:\n%s", logs)
+				}
+			})
+		}
+	}
+}
+
+// hasLogLine reports whether a line of logs holds each of parts.
+func hasLogLine(logs string, parts ...string) bool {
+	for line := range strings.SplitSeq(logs, "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}

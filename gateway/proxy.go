@@ -120,7 +120,11 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 			if err := refuseSwitch(res); err != nil {
 				return err
 			}
-			return answeredLate(res.Request.Context())
+			if err := answeredLate(res.Request.Context()); err != nil {
+				return err
+			}
+			t := res.Request.Context().Value(proxyTargetKey{}).(*proxyTarget)
+			return g.startBody(res, t.url)
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			t := r.Context().Value(proxyTargetKey{}).(*proxyTarget)
@@ -385,6 +389,10 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		// and appends the client's query string on the wire.
 		if hp := g.fast.Route(base, method, r); hp != nil {
 			if err := g.fast.ServeQuery(w, r, hp, base, r.URL.RawQuery, method, in.TimeoutFor(rc.Protocol)); err != nil {
+				if errors.Is(err, fastproxy.ErrAborted) {
+					g.abortAnswer(r, base, err)
+					return nil
+				}
 				return g.backendError(r.Context(), base, err)
 			}
 			return nil
@@ -408,6 +416,77 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		return g.backendError(ctx, u, t.err)
 	}
 	return nil
+}
+
+// startBody reads the start of res's body before ReverseProxy sends the head
+// to the client, as the fast path does (fastproxy's readStart): all of a body
+// of known length up to 32 KB, else what one read of up to 4 KB gives (the
+// head goes out with the body's first bytes in any case); a body the backend
+// cuts short or garbles there is a backend error. The rest of the body, read
+// while the client already has the head, logs a failure (the client's
+// connection is then dropped) at warn level, naming the backend.
+func (g *Gateway) startBody(res *http.Response, u *url.URL) error {
+	if res.Body == nil || res.Body == http.NoBody {
+		return nil
+	}
+	var (
+		buf []byte
+		n   int
+		err error
+	)
+	if res.ContentLength >= 0 && res.ContentLength <= 32<<10 {
+		buf = make([]byte, res.ContentLength)
+		n, err = io.ReadFull(res.Body, buf)
+	} else {
+		buf = make([]byte, 4<<10)
+		n, err = res.Body.Read(buf)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: %w", fastproxy.ErrResponseBody, err)
+	}
+	res.Body = &backendBody{start: buf[:n], ended: err != nil, rc: res.Body, g: g, u: u}
+	return nil
+}
+
+// backendBody is a backend's response body whose start startBody has read.
+type backendBody struct {
+	start []byte
+	ended bool // the start is all of it
+	rc    io.ReadCloser
+	g     *Gateway
+	u     *url.URL
+}
+
+func (b *backendBody) Read(p []byte) (int, error) {
+	if len(b.start) > 0 {
+		n := copy(p, b.start)
+		b.start = b.start[n:]
+		return n, nil
+	}
+	if b.ended {
+		return 0, io.EOF
+	}
+	n, err := b.rc.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, context.Canceled) {
+		b.g.log.Warn("backend response body failed after its head went to the client; the client connection is dropped",
+			"backend", b.u.Redacted(), "err", err)
+	}
+	return n, err
+}
+
+func (b *backendBody) Close() error { return b.rc.Close() }
+
+// abortAnswer drops the client connection of an answer that failed after its
+// head went out (fastproxy.ErrAborted), as ReverseProxy does; a failure of the
+// backend's body (rather than of the client) is logged at warn level.
+func (g *Gateway) abortAnswer(r *http.Request, u *url.URL, err error) {
+	if errors.Is(err, fastproxy.ErrResponseBody) {
+		g.log.Warn("backend response body failed after its head went to the client; the client connection is dropped",
+			"backend", u.Redacted(), "err", err)
+	}
+	if r.Context().Value(http.ServerContextKey) != nil {
+		panic(http.ErrAbortHandler) // the server drops the client connection
+	}
 }
 
 // clientBody is a request body on its way to a backend through the
