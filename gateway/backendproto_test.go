@@ -368,3 +368,29 @@ func hasLogLine(logs string, parts ...string) bool {
 	}
 	return false
 }
+
+// TestProxyHTTP10WithoutHost sends an HTTP/1.0 request without Host through
+// both proxy paths: the backend gets no X-Forwarded-Host, rather than an
+// empty one, and X-Forwarded-For and -Proto as always.
+func TestProxyHTTP10WithoutHost(t *testing.T) {
+	backend := newProtoBackend(t)
+	for _, fast := range []bool{true, false} {
+		g := newProtoGateway(t, backend.url(), fast)
+		c := g.dial(t)
+		status, _, body, err := c.roundTrip("GET " + g.rest + "/p2/plain HTTP/1.0\r\n\r\n")
+		if err != nil || status != 200 || body != "ok" {
+			t.Fatalf("fast %v: %d %q %v", fast, status, body, err)
+		}
+		seen := backend.take()
+		if len(seen) != 1 {
+			t.Fatalf("fast %v: the backend read %d requests", fast, len(seen))
+		}
+		h := seen[0].header
+		if v, ok := h["X-Forwarded-Host"]; ok {
+			t.Errorf("fast %v: X-Forwarded-Host: %q", fast, v)
+		}
+		if h.Get("X-Forwarded-For") == "" || h.Get("X-Forwarded-Proto") != "http" {
+			t.Errorf("fast %v: the backend saw %v", fast, h)
+		}
+	}
+}

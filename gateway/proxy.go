@@ -100,6 +100,10 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 				pr.Out.Header["X-Forwarded-For"] = slices.Clone(prior)
 			}
 			pr.SetXForwarded()
+			if pr.In.Host == "" {
+				// An HTTP/1.0 request may have no Host: no empty field for it.
+				delete(pr.Out.Header, "X-Forwarded-Host")
+			}
 			// ReverseProxy puts back the client's Upgrade and Connection:
 			// upgrade after removing the hop-by-hop headers, to tunnel the
 			// protocol the backend switches to. An HTTP integration never

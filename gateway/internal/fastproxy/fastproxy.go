@@ -1114,8 +1114,10 @@ func (c *backendConn) writeHead(r *http.Request, u *url.URL, query, method strin
 			return err
 		}
 	}
-	if err := writeField(bw, "X-Forwarded-Host", r.Host); err != nil {
-		return err
+	if r.Host != "" { // an HTTP/1.0 request may have none: no empty field for it
+		if err := writeField(bw, "X-Forwarded-Host", r.Host); err != nil {
+			return err
+		}
 	}
 	if r.TLS == nil {
 		_, _ = bw.WriteString("X-Forwarded-Proto: http\r\n\r\n")
