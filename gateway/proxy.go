@@ -21,7 +21,9 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/fastproxy"
 	"github.com/portico-dev/portico/gateway/mapping"
+	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/rawio"
 	"github.com/portico-dev/portico/internal/tracing"
@@ -100,13 +102,36 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 				pr.Out.Header["X-Forwarded-For"] = slices.Clone(prior)
 			}
 			pr.SetXForwarded()
+			if pr.In.Host == "" {
+				// An HTTP/1.0 request may have no Host: no empty field for it.
+				delete(pr.Out.Header, "X-Forwarded-Host")
+			}
+			// ReverseProxy puts back the client's Upgrade and Connection:
+			// upgrade after removing the hop-by-hop headers, to tunnel the
+			// protocol the backend switches to. An HTTP integration never
+			// switches (API Gateway's WebSockets are WEBSOCKET APIs), and a
+			// tunnel would carry the client's later requests past the route
+			// and everything on it: they go as the other hop-by-hop headers do.
+			delete(pr.Out.Header, "Upgrade")
+			delete(pr.Out.Header, "Connection")
 		},
 		Transport:  g.transport,
 		BufferPool: &bufferPool{},
 		ErrorLog:   nil,
 		// An answer that came after the integration's deadline is a timeout,
 		// though the transport hands it over (see answeredLate).
-		ModifyResponse: func(res *http.Response) error { return answeredLate(res.Request.Context()) },
+		// A 101 is refused (see refuseSwitch) before ReverseProxy would
+		// tunnel it.
+		ModifyResponse: func(res *http.Response) error {
+			if err := refuseSwitch(res); err != nil {
+				return err
+			}
+			if err := answeredLate(res.Request.Context()); err != nil {
+				return err
+			}
+			t := res.Request.Context().Value(proxyTargetKey{}).(*proxyTarget)
+			return g.startBody(res, t.url)
+		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			t := r.Context().Value(proxyTargetKey{}).(*proxyTarget)
 			t.err = err
@@ -437,6 +462,10 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		// and appends the client's query string on the wire.
 		if hp := g.fast.Route(base, method, r); hp != nil {
 			if err := g.fast.ServeQuery(w, r, hp, base, r.URL.RawQuery, method, in.TimeoutFor(rc.Protocol)); err != nil {
+				if errors.Is(err, fastproxy.ErrAborted) {
+					g.abortAnswer(r, base, err)
+					return nil
+				}
 				return g.backendError(r.Context(), base, err)
 			}
 			return nil
@@ -451,11 +480,99 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 	t := &proxyTarget{url: u, method: method, rc: rc}
 	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), proxyTargetKey{}, t), in.TimeoutFor(rc.Protocol))
 	defer cancel()
-	g.proxy.rp.ServeHTTP(w, r.WithContext(ctx))
+	out := r.WithContext(ctx)
+	if out.Body != nil && out.Body != http.NoBody {
+		out.Body = clientBody{out.Body}
+	}
+	g.proxy.rp.ServeHTTP(w, out)
 	if t.err != nil {
 		return g.backendError(ctx, u, t.err)
 	}
 	return nil
+}
+
+// startBody reads the start of res's body before ReverseProxy sends the head
+// to the client, as the fast path does (fastproxy's readStart): all of a body
+// of known length up to 32 KB, else what one read of up to 4 KB gives (the
+// head goes out with the body's first bytes in any case); a body the backend
+// cuts short or garbles there is a backend error. The rest of the body, read
+// while the client already has the head, logs a failure (the client's
+// connection is then dropped) at warn level, naming the backend.
+func (g *Gateway) startBody(res *http.Response, u *url.URL) error {
+	if res.Body == nil || res.Body == http.NoBody {
+		return nil
+	}
+	var (
+		buf []byte
+		n   int
+		err error
+	)
+	if res.ContentLength >= 0 && res.ContentLength <= 32<<10 {
+		buf = make([]byte, res.ContentLength)
+		n, err = io.ReadFull(res.Body, buf)
+	} else {
+		buf = make([]byte, 4<<10)
+		n, err = res.Body.Read(buf)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: %w", fastproxy.ErrResponseBody, err)
+	}
+	res.Body = &backendBody{start: buf[:n], ended: err != nil, rc: res.Body, g: g, u: u}
+	return nil
+}
+
+// backendBody is a backend's response body whose start startBody has read.
+type backendBody struct {
+	start []byte
+	ended bool // the start is all of it
+	rc    io.ReadCloser
+	g     *Gateway
+	u     *url.URL
+}
+
+func (b *backendBody) Read(p []byte) (int, error) {
+	if len(b.start) > 0 {
+		n := copy(p, b.start)
+		b.start = b.start[n:]
+		return n, nil
+	}
+	if b.ended {
+		return 0, io.EOF
+	}
+	n, err := b.rc.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, context.Canceled) {
+		b.g.log.Warn("backend response body failed after its head went to the client; the client connection is dropped",
+			"backend", b.u.Redacted(), "err", err)
+	}
+	return n, err
+}
+
+func (b *backendBody) Close() error { return b.rc.Close() }
+
+// abortAnswer drops the client connection of an answer that failed after its
+// head went out (fastproxy.ErrAborted), as ReverseProxy does; a failure of the
+// backend's body (rather than of the client) is logged at warn level.
+func (g *Gateway) abortAnswer(r *http.Request, u *url.URL, err error) {
+	if errors.Is(err, fastproxy.ErrResponseBody) {
+		g.log.Warn("backend response body failed after its head went to the client; the client connection is dropped",
+			"backend", u.Redacted(), "err", err)
+	}
+	if r.Context().Value(http.ServerContextKey) != nil {
+		panic(http.ErrAbortHandler) // the server drops the client connection
+	}
+}
+
+// clientBody is a request body on its way to a backend through the
+// ReverseProxy, whose read errors are marked as the client's
+// (fastproxy.ErrRequestBody), as the fast path marks its own.
+type clientBody struct{ io.ReadCloser }
+
+func (b clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%w: %w", fastproxy.ErrRequestBody, err)
+	}
+	return n, err
 }
 
 // answeredLate is ctx's error once the integration's deadline has passed (or
@@ -468,9 +585,16 @@ func answeredLate(ctx context.Context) error { return ctx.Err() }
 
 // sendInTime is the transport's RoundTrip of req, whose context is ctx, with
 // an answer that came late (answeredLate) closed and taken for ctx's error.
+// The hop-by-hop headers of req (which mappings may have set) do not go, and
+// an answer that switches protocols is refused (refuseSwitch).
 func (g *Gateway) sendInTime(ctx context.Context, req *http.Request) (*http.Response, error) {
+	removeHopByHop(req.Header)
 	resp, err := g.transport.RoundTrip(req)
 	if err != nil {
+		return nil, err
+	}
+	if err := refuseSwitch(resp); err != nil {
+		_ = resp.Body.Close()
 		return nil, err
 	}
 	if err := answeredLate(ctx); err != nil {
@@ -478,6 +602,33 @@ func (g *Gateway) sendInTime(ctx context.Context, req *http.Request) (*http.Resp
 		return nil, err
 	}
 	return resp, nil
+}
+
+// refuseSwitch is the error of a backend's answer that switches protocols (a
+// 101; the transport reads other 1xx answers itself): API Gateway passes no
+// protocol upgrade through an HTTP integration, so the switch is a backend
+// error, and closing the answer's body closes the backend connection.
+func refuseSwitch(res *http.Response) error {
+	if res.StatusCode >= 200 {
+		return nil
+	}
+	return fmt.Errorf("backend answered %d %s (upgrade %q); an HTTP integration does not switch protocols",
+		res.StatusCode, http.StatusText(res.StatusCode), res.Header.Get("Upgrade"))
+}
+
+// removeHopByHop removes the hop-by-hop headers of h and those its Connection
+// names.
+func removeHopByHop(h http.Header) {
+	for _, f := range h["Connection"] {
+		for name := range strings.SplitSeq(f, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				h.Del(name)
+			}
+		}
+	}
+	for _, k := range hopHeaders {
+		delete(h, k)
+	}
 }
 
 func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error {
@@ -491,6 +642,10 @@ func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error
 		return err
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("backend %s: %w", u.Redacted(), errTimeout)
+	case errors.Is(err, fastproxy.ErrRequestBody):
+		// The client's body broke its framing (a bad chunk size, say) on the
+		// way through: the client's error, 400 as on any other route.
+		return pipeline.Errorf(pipeline.BadRequestBody, "%w", err)
 	default:
 		return fmt.Errorf("backend %s: %s%s: %w", u.Redacted(), err.Error(), backendHint(err), errIntegration)
 	}

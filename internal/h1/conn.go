@@ -356,6 +356,9 @@ func (c *conn) headerBuffered() bool {
 // Errors of a request that the connection answers itself.
 var errTooLarge = errors.New("h1: request header too large")
 
+// errURITooLong is errTooLarge when the request line alone is over the limit.
+var errURITooLong = errors.New("h1: request line too long")
+
 // statusError is a request refused with code and text.
 type statusError struct {
 	code int
@@ -395,6 +398,10 @@ func (c *conn) readRequestStd() (*http.Request, error) {
 	c.capture = buf
 	req, err := c.readRequestStdOnly()
 	c.capture = nil
+	if errors.Is(err, errTooLarge) && bytes.IndexByte(*buf, '\n') < 0 {
+		// The request line alone is over the limit: RFC 9112 section 3's 414.
+		err = errURITooLong
+	}
 	if err == nil {
 		// What is still buffered was captured but not consumed.
 		head := (*buf)[:len(*buf)-c.br.Buffered()]
@@ -521,6 +528,9 @@ func errorReply(err error) (reply string, closeWait bool) {
 	switch {
 	case errors.Is(err, errTooLarge):
 		const publicErr = "431 Request Header Fields Too Large"
+		return "HTTP/1.1 " + publicErr + errorHeaders + publicErr, true
+	case errors.Is(err, errURITooLong):
+		const publicErr = "414 URI Too Long"
 		return "HTTP/1.1 " + publicErr + errorHeaders + publicErr, true
 	case errors.Is(err, errFramedTwice):
 		// The body that follows is not read: wait for the client to take

@@ -143,9 +143,10 @@ func (p *Proxy) Idle(u *url.URL) (idle, closedByPeer int) {
 
 // Route returns the pool that serves a request to u with method, or nil when the
 // request needs the ReverseProxy: unusual URLs, hosts that need IDNA or
-// zone handling, upgrades (WebSocket), Expect: 100-continue, request trailers,
-// CONNECT, and bodies of unknown length on methods that usually have none (the
-// transport probes those).
+// zone handling, Expect: 100-continue, request trailers, CONNECT, and bodies
+// of unknown length on methods that usually have none (the transport probes
+// those). An upgrade request is no reason: its Upgrade and Connection headers
+// are hop-by-hop and do not go, and a backend's 101 is an error, on both paths.
 func (p *Proxy) Route(u *url.URL, method string, r *http.Request) *Pool {
 	secure := u.Scheme == "https"
 	if u.Scheme != "http" && !secure || u.User != nil || u.Opaque != "" || u.Host == "" {
@@ -155,7 +156,7 @@ func (p *Proxy) Route(u *url.URL, method string, r *http.Request) *Pool {
 		return nil
 	}
 	h := r.Header
-	if len(h["Upgrade"]) > 0 || len(h["Expect"]) > 0 || len(r.Trailer) > 0 {
+	if len(h["Expect"]) > 0 || len(r.Trailer) > 0 {
 		return nil
 	}
 	if r.ContentLength < 0 && methodUsuallyLacksBody(method) {
@@ -232,8 +233,9 @@ func isPlainHost(host string) bool {
 }
 
 // Serve forwards r to u through hp (from Route) within timeout. Failures before the response
-// head reached the client return an error for backendError; after that, as with
-// the ReverseProxy, a failed body copy aborts the client connection.
+// head reached the client return an error for backendError; after that, a
+// failed body copy returns an ErrAborted, and the caller drops the client
+// connection, as ReverseProxy does.
 //
 // A request the client cancels aborts its backend exchange. To spare every
 // request a context.AfterFunc, the abort is armed only for exchanges that take
@@ -296,7 +298,26 @@ func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		c.end()
 		c.close()
-		return fmt.Errorf("backend tried to switch protocol %q when none was requested", resp.Header.Get("Upgrade"))
+		return fmt.Errorf("backend answered %d %s (upgrade %q); an HTTP integration does not switch protocols",
+			resp.StatusCode, http.StatusText(resp.StatusCode), resp.Header.Get("Upgrade"))
+	}
+	// The start of the body is read before the head goes out (unless it is
+	// all buffered already), so that a body the backend cuts short or
+	// garbles there is still an error the gateway can answer.
+	buffered := c.direct && c.body.n <= int64(c.br.Buffered())
+	var start []byte
+	startErr := error(nil)
+	if !buffered {
+		start, startErr = readStart(resp.Body, resp.ContentLength, buf.get())
+		if startErr != nil && !errors.Is(startErr, io.EOF) {
+			if c.direct {
+				c.unwindHead(w.Header())
+			}
+			c.end()
+			c.close()
+			_ = resp.Body.Close()
+			return classifyFastErr(ctx, deadline, fmt.Errorf("%w: %w", ErrResponseBody, startErr))
+		}
 	}
 	stream := c.head.stream
 	if !c.direct {
@@ -315,19 +336,20 @@ func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 	w.WriteHeader(resp.StatusCode)
 
 	var err error
-	if c.direct && c.body.n <= int64(c.br.Buffered()) {
+	switch {
+	case buffered:
 		err = c.writeBufferedBody(w, stream)
-	} else {
+	case len(start) > 0:
+		err = writeStart(w, start, stream || resp.ContentLength == -1)
+	}
+	if err == nil && !buffered && startErr == nil {
 		err = copyBody(w, resp, buf.get(), stream)
 	}
 	if err != nil {
 		c.end()
 		c.close()
 		_ = resp.Body.Close()
-		if r.Context().Value(http.ServerContextKey) != nil {
-			panic(http.ErrAbortHandler) // what ReverseProxy does: the server drops the client connection
-		}
-		return nil
+		return fmt.Errorf("%w: %w", ErrAborted, err)
 	}
 	_ = resp.Body.Close() // at EOF: fills resp.Trailer
 	// resp may be the connection's own (readCommonHead): done with it before the
@@ -355,6 +377,17 @@ func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 	}
 	return nil
 }
+
+// ErrAborted marks a failure after the response head went to the client (the
+// backend's body failed, or the write to the client did): the answer can no
+// longer be replaced by an error, and the client connection is to be dropped,
+// as ReverseProxy does (panic(http.ErrAbortHandler)).
+var ErrAborted = errors.New("answer aborted after its head went to the client")
+
+// ErrResponseBody marks a failure reading the backend's response body (cut
+// short, or garbled chunks): before the head went to the client, an error to
+// answer as any other of the backend's; after it, with ErrAborted.
+var ErrResponseBody = errors.New("reading the backend's response body")
 
 // bufLease is a request's body copy buffer, taken from the Proxy's pool when a
 // body needs one (most bodiless requests with small answers never do).
@@ -400,9 +433,34 @@ func classifyFastErr(ctx context.Context, deadline time.Time, err error) error {
 	return err
 }
 
+// readStart reads the start of a response body of length (-1: unknown) into
+// buf: all of it when it fits, else what one read gives. The client sees no
+// delay from it: the response head goes to the client with the body's first
+// bytes in any case (or when the body ends).
+func readStart(body io.Reader, length int64, buf []byte) ([]byte, error) {
+	if length >= 0 && length <= int64(len(buf)) {
+		n, err := io.ReadFull(body, buf[:length])
+		return buf[:n], err
+	}
+	n, err := body.Read(buf)
+	return buf[:n], err
+}
+
+// writeStart writes the body's start (readStart) to w, flushed with flush, as
+// copyBody flushes.
+func writeStart(w http.ResponseWriter, start []byte, flush bool) error {
+	if _, err := w.Write(start); err != nil {
+		return err
+	}
+	if flush {
+		_ = http.NewResponseController(w).Flush()
+	}
+	return nil
+}
+
 // copyBody copies resp's body to w with buf, flushing after each write when the
 // response streams (unknown length, or Server-Sent Events: stream), as
-// ReverseProxy does.
+// ReverseProxy does. A failure to read the body is an ErrResponseBody.
 func copyBody(w http.ResponseWriter, resp *http.Response, buf []byte, stream bool) error {
 	var rc *http.ResponseController
 	if resp.ContentLength == -1 || stream {
@@ -422,7 +480,7 @@ func copyBody(w http.ResponseWriter, resp *http.Response, buf []byte, stream boo
 			return nil
 		}
 		if rerr != nil {
-			return rerr
+			return fmt.Errorf("%w: %w", ErrResponseBody, rerr)
 		}
 	}
 }
@@ -442,6 +500,19 @@ func (c *backendConn) writeBufferedBody(w http.ResponseWriter, stream bool) erro
 		_ = http.NewResponseController(w).Flush()
 	}
 	return err
+}
+
+// unwindHead takes the fields readCommonHead put into dst out again: the
+// response is not going to the client after all.
+func (c *backendConn) unwindHead(dst http.Header) {
+	for i := len(c.head.fields) - 1; i >= 0; i-- {
+		name := c.head.fields[i].name
+		if vv := dst[name]; len(vv) > 1 {
+			dst[name] = vv[:len(vv)-1]
+		} else {
+			delete(dst, name)
+		}
+	}
 }
 
 func isEventStream(ct []string) bool {
@@ -858,7 +929,7 @@ func (c *backendConn) roundTrip(w http.ResponseWriter, r *http.Request, u *url.U
 	if werr != nil {
 		var be *bodyReadError
 		if errors.As(werr, &be) {
-			return nil, be.err // the client's body failed (too large, cut off): the error as it is
+			return nil, be // the client's body failed (malformed, too large, cut off)
 		}
 		if !hasBody {
 			return nil, c.staleOr(werr)
@@ -1054,8 +1125,10 @@ func (c *backendConn) writeHead(r *http.Request, u *url.URL, query, method strin
 			return err
 		}
 	}
-	if err := writeField(bw, "X-Forwarded-Host", r.Host); err != nil {
-		return err
+	if r.Host != "" { // an HTTP/1.0 request may have none: no empty field for it
+		if err := writeField(bw, "X-Forwarded-Host", r.Host); err != nil {
+			return err
+		}
 	}
 	if r.TLS == nil {
 		_, _ = bw.WriteString("X-Forwarded-Proto: http\r\n\r\n")
@@ -1076,11 +1149,18 @@ func writeField(bw *bufio.Writer, k, v string) error {
 	return err
 }
 
+// ErrRequestBody marks a failure reading the client's request body (a
+// malformed chunked body, one cut short): the client's error, not the
+// backend's. Serve's errors match it with errors.Is, and keep the read's own
+// error in their chain.
+var ErrRequestBody = errors.New("reading the request body")
+
 // bodyReadError is a failure reading the client's request body.
 type bodyReadError struct{ err error }
 
-func (e *bodyReadError) Error() string { return "reading the request body: " + e.err.Error() }
-func (e *bodyReadError) Unwrap() error { return e.err }
+func (e *bodyReadError) Error() string        { return ErrRequestBody.Error() + ": " + e.err.Error() }
+func (e *bodyReadError) Unwrap() error        { return e.err }
+func (e *bodyReadError) Is(target error) bool { return target == ErrRequestBody } //nolint:errorlint // the sentinel itself
 
 // writeBody sends the request body: the head first (as the transport does, for
 // backends that answer on it), then the body, of Content-Length bytes or chunked
