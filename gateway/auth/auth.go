@@ -242,6 +242,7 @@ type result struct {
 	allowed            bool           // a simple response's isAuthorized
 	context            map[string]any
 	usageIdentifierKey string
+	keyGen             uint64 // a JWT's: the generation of the issuer's keys that verified it
 }
 
 // MethodARN is arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/{path}.
