@@ -252,6 +252,8 @@ func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authori
 	if err != nil {
 		desc := "the token is invalid"
 		switch {
+		case errors.Is(err, jwt.MissingRequiredClaimError()):
+			desc = "the token has no expiry (exp)"
 		case errors.Is(err, jwt.TokenExpiredError()):
 			desc = "the token has expired"
 		case errors.Is(err, jwt.TokenNotYetValidError()):
@@ -282,11 +284,13 @@ func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authori
 	return setJWT(c, au, claims, scopes)
 }
 
-// parseJWT verifies tok's signature with set and validates its claims.
+// parseJWT verifies tok's signature with set and validates its claims: exp is
+// required, as API Gateway requires it ("exp - Must be after the current
+// time"); nbf and iat are checked when present.
 func (s *Stage) parseJWT(tok string, set jwk.Set, au *apis.Authorizer) error {
 	_, err := jwt.Parse([]byte(tok),
 		jwt.WithKeySet(set, jws.WithInferAlgorithmFromKey(true), jws.WithRequireKid(true)),
-		jwt.WithValidate(true), jwt.WithIssuer(au.Issuer), jwt.WithClock(jwt.ClockFunc(s.now)))
+		jwt.WithValidate(true), jwt.WithRequiredClaim("exp"), jwt.WithIssuer(au.Issuer), jwt.WithClock(jwt.ClockFunc(s.now)))
 	return err
 }
 

@@ -254,6 +254,20 @@ func TestJWKSLifetime(t *testing.T) {
 	})
 }
 
+// TestJWTRequiresExp checks that a token without exp is refused, as API
+// Gateway requires exp, with its own error_description.
+func TestJWTRequiresExp(t *testing.T) {
+	k1 := rsaKey(t)
+	js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1})
+	s := New(nil, nil, nil)
+	if d := verify(t, s, js.srv.URL, js.token(t, "k1", k1, time.Now(), false)); d != "" {
+		t.Fatalf("token with exp: %q", d)
+	}
+	if d := verify(t, s, js.srv.URL, js.token(t, "k1", k1, time.Now(), true)); d != "the token has no expiry (exp)" {
+		t.Fatalf("token without exp: %q", d)
+	}
+}
+
 func rsaKey(t *testing.T) *rsa.PrivateKey {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
