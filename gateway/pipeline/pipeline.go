@@ -387,11 +387,11 @@ func (c *Context) Latency(start time.Time, since func(time.Time) time.Duration) 
 	return since(start)
 }
 
-// SetBody replaces what ReadBody returns (for stages that rewrite the body).
 // BodyLength is the length of the request body read so far through
 // ReadBody or SetBody, and whether it was read.
 func (c *Context) BodyLength() (int, bool) { return len(c.body), c.bodyRead && c.bodyErr == nil }
 
+// SetBody replaces what ReadBody returns (for stages that rewrite the body).
 func (c *Context) SetBody(b []byte) { c.body, c.bodyRead, c.bodyErr = b, true, nil }
 
 // requestKey keys the request a context was derived from (WithRequest).
