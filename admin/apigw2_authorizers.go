@@ -173,6 +173,13 @@ func authorizerUsers(a *apis.API, name string) []string {
 	return keys
 }
 
+// errPayloadFormatVersionRequired refuses an HTTP API Lambda authorizer
+// without authorizerPayloadFormatVersion, which API Gateway requires of them.
+func errPayloadFormatVersionRequired() error {
+	return v2BadRequest("authorizerPayloadFormatVersion is required for HTTP API Lambda (REQUEST) authorizers: " +
+		"set 1.0 or 2.0 (--authorizer-payload-format-version 2.0), the version of the event the authorizer receives and of the answer it gives")
+}
+
 func (s *Server) v2CreateAuthorizer(w http.ResponseWriter, r *http.Request) error {
 	var in v2Authorizer
 	if err := decodeV2(w, r, &in); err != nil {
@@ -186,6 +193,9 @@ func (s *Server) v2CreateAuthorizer(w http.ResponseWriter, r *http.Request) erro
 	a, err := s.v2Modify(r, func(a *apis.API) error {
 		if _, ok := a.Authorizers[in.Name]; ok {
 			return v2Conflict("Authorizer with name %s already exists for this API", in.Name)
+		}
+		if a.Protocol == apis.ProtocolHTTP && in.AuthorizerType == apis.AuthorizerRequest && in.AuthorizerPayloadFormatVersion == "" {
+			return errPayloadFormatVersionRequired()
 		}
 		if a.Authorizers == nil {
 			a.Authorizers = map[string]json.RawMessage{}
@@ -230,7 +240,16 @@ func (s *Server) v2UpdateAuthorizer(w http.ResponseWriter, r *http.Request) erro
 			return err
 		}
 		au := toV2Authorizer(old, a.Authorizers[old])
+		wasRequest := au.AuthorizerType == apis.AuthorizerRequest
 		p.apply(&au)
+		if a.Protocol == apis.ProtocolHTTP && au.AuthorizerType == apis.AuthorizerRequest && au.AuthorizerPayloadFormatVersion == "" {
+			if !wasRequest {
+				return errPayloadFormatVersionRequired()
+			}
+			// A Lambda authorizer stored before the version was kept
+			// explicitly ran with 2.0.
+			au.AuthorizerPayloadFormatVersion = "2.0"
+		}
 		raw, err := au.scheme()
 		if err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -1035,5 +1036,67 @@ func TestV2ExecutionLoggingIsWebSocketOnly(t *testing.T) {
 	}
 	if d := wst.DefaultRouteSettings; d == nil || d.LoggingLevel != v2types.LoggingLevelInfo || !aws.ToBool(d.DataTraceEnabled) {
 		t.Errorf("WebSocket default route settings %+v, want INFO with data tracing", d)
+	}
+}
+
+// TestV2LambdaAuthorizerPayloadFormatVersion: as API Gateway requires, an HTTP
+// API's Lambda (REQUEST) authorizer names its payload format version; one
+// without is refused at create-authorizer, and at update-authorizer turning a
+// JWT authorizer into one, saying to set 1.0 or 2.0. An import without it
+// keeps 2.0, the version it runs with, explicitly: get-authorizers and the
+// export show it.
+func TestV2LambdaAuthorizerPayloadFormatVersion(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	e.createFunction(t, "hello", "hello", nil)
+	api, err := e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("pfv"), ProtocolType: v2types.ProtocolTypeHttp, Target: aws.String(helloARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:hello/invocations"
+	_, err = e.ag.CreateAuthorizer(ctx, &apigatewayv2.CreateAuthorizerInput{ApiId: api.ApiId, Name: aws.String("lambda"),
+		AuthorizerType: v2types.AuthorizerTypeRequest, IdentitySource: []string{"$request.header.Authorization"}, AuthorizerUri: aws.String(uri)})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "authorizerPayloadFormatVersion is required for HTTP API Lambda (REQUEST) authorizers: set 1.0 or 2.0")
+	list, err := e.ag.GetAuthorizers(ctx, &apigatewayv2.GetAuthorizersInput{ApiId: api.ApiId})
+	if err != nil || len(list.Items) != 0 {
+		t.Fatalf("GetAuthorizers after the refusal: %+v %v", list, err)
+	}
+	v1, err := e.ag.CreateAuthorizer(ctx, &apigatewayv2.CreateAuthorizerInput{ApiId: api.ApiId, Name: aws.String("lambda"),
+		AuthorizerType: v2types.AuthorizerTypeRequest, IdentitySource: []string{"$request.header.Authorization"}, AuthorizerUri: aws.String(uri),
+		AuthorizerPayloadFormatVersion: aws.String("1.0")})
+	if err != nil || aws.ToString(v1.AuthorizerPayloadFormatVersion) != "1.0" {
+		t.Fatalf("CreateAuthorizer 1.0: %+v %v", v1, err)
+	}
+	// A rename keeps the version.
+	if up, err := e.ag.UpdateAuthorizer(ctx, &apigatewayv2.UpdateAuthorizerInput{ApiId: api.ApiId, AuthorizerId: v1.AuthorizerId,
+		Name: aws.String("lambda2")}); err != nil || aws.ToString(up.AuthorizerPayloadFormatVersion) != "1.0" {
+		t.Fatalf("UpdateAuthorizer rename: %+v %v", up, err)
+	}
+	jwt, err := e.ag.CreateAuthorizer(ctx, &apigatewayv2.CreateAuthorizerInput{ApiId: api.ApiId, Name: aws.String("jwt"),
+		AuthorizerType: v2types.AuthorizerTypeJwt, IdentitySource: []string{"$request.header.Authorization"},
+		JwtConfiguration: &v2types.JWTConfiguration{Issuer: aws.String("https://issuer.example"), Audience: []string{"me"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.ag.UpdateAuthorizer(ctx, &apigatewayv2.UpdateAuthorizerInput{ApiId: api.ApiId, AuthorizerId: jwt.AuthorizerId,
+		AuthorizerType: v2types.AuthorizerTypeRequest, AuthorizerUri: aws.String(uri), JwtConfiguration: &v2types.JWTConfiguration{}})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "authorizerPayloadFormatVersion is required")
+
+	doc := `{"openapi":"3.0.1","info":{"title":"imported","version":"1"},
+"paths":{"/x":{"get":{"security":[{"lambda":[]}],"x-amazon-apigateway-integration":{"type":"aws_proxy","uri":"` + helloARN + `","payloadFormatVersion":"2.0"}}}},
+"components":{"securitySchemes":{"lambda":{"type":"apiKey","name":"Authorization","in":"header","x-amazon-apigateway-authorizer":{
+"type":"request","identitySource":"$request.header.Authorization","authorizerUri":"` + uri + `"}}}}}`
+	imp, err := e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc)})
+	if err != nil {
+		t.Fatalf("ImportApi: %v", err)
+	}
+	list, err = e.ag.GetAuthorizers(ctx, &apigatewayv2.GetAuthorizersInput{ApiId: imp.ApiId})
+	if err != nil || len(list.Items) != 1 || aws.ToString(list.Items[0].AuthorizerPayloadFormatVersion) != "2.0" {
+		t.Fatalf("GetAuthorizers of the import: %+v %v", list, err)
+	}
+	out, err := e.ag.ExportApi(ctx, &apigatewayv2.ExportApiInput{ApiId: imp.ApiId, Specification: aws.String("OAS30"), OutputType: aws.String("JSON")})
+	if err != nil || !regexp.MustCompile(`"authorizerPayloadFormatVersion":\s*"2.0"`).Match(out.Body) {
+		t.Fatalf("ExportApi: %v\n%s", err, out.Body)
 	}
 }

@@ -4,14 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
 )
 
 // TestAccessLogWithACustomFormat sets a stage's access log through the admin API
@@ -131,5 +136,90 @@ func TestAccessLogRequestIDOnHTTPAPIs(t *testing.T) {
 	}
 	if got := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("log lines:\n%s\nwant:\n%s", raw, strings.Join(want, "\n"))
+	}
+}
+
+// TestAccessLogIntegrationAndAuthorizerVariables: an HTTP API's access log
+// writes API Gateway's integration variables (the function's status, the
+// Lambda call's status and request id, the integration's error message),
+// $context.dataProcessed, and the authorizer's status, latency and error, as
+// API Gateway defines them, rather than refusing them or reading them as keys
+// of the authorizer's context.
+func TestAccessLogIntegrationAndAuthorizerVariables(t *testing.T) {
+	is := gwtest.NewIssuer(t)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	createFunction(t, c, "probe", probeZip(t), nil, 5)
+	probe := map[string]any{"type": "AWS_PROXY", "uri": "function:probe", "payloadFormatVersion": "2.0"}
+	var api struct{ ID string }
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "logged-vars", "protocol": "HTTP",
+		"authorizers": map[string]any{"jwt": map[string]any{"type": "oauth2", "x-amazon-apigateway-authorizer": map[string]any{
+			"type": "jwt", "identitySource": "$request.header.Authorization",
+			"jwtConfiguration": map[string]any{"issuer": is.Srv.URL, "audience": []string{"api1"}}}}},
+		"routes": []any{
+			map[string]any{"method": "ANY", "path": "/fn", "integration": probe},
+			map[string]any{"method": "GET", "path": "/secure", "security": []any{map[string]any{"jwt": []string{}}}, "integration": probe},
+			map[string]any{"method": "GET", "path": "/dead", "integration": map[string]any{
+				"type": "HTTP_PROXY", "httpMethod": "ANY", "uri": deadURL + "/x", "payloadFormatVersion": "1.0"}},
+		}}, &api)
+	base := "/portico/v1/apis/" + api.ID
+	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	logFile := filepath.Join(t.TempDir(), "vars.log")
+	format := `$context.requestId|$context.integration.status|$context.integrationStatus|$context.integration.integrationStatus|` +
+		`$context.integration.requestId|$context.awsEndpointRequestId|$context.integrationErrorMessage|$context.integration.error|` +
+		`$context.dataProcessed|$context.authorizer.status|$context.authorizer.latency|$context.authorizer.error|$context.customDomain.basePathMatched`
+	admin(t, c, "PUT", base+"/stages/dev/access-log", nil, map[string]string{"format": format, "destinationArn": "file://" + logFile}, nil)
+
+	dev := env.GatewayURL + "/" + api.ID + "/dev"
+	token := is.Token(t, "RS256", "k1", is.RSA1, map[string]any{"iss": is.Srv.URL, "aud": "api1", "sub": "u1",
+		"exp": time.Now().Add(time.Hour).Unix()})
+	answers := []answer{
+		get(t, "POST", dev+"/fn", "hello"),
+		get(t, "GET", dev+"/fn?fail=1", ""),
+		get(t, "GET", dev+"/secure", ""),
+		get(t, "GET", dev+"/secure", "", "Authorization", "Bearer "+token),
+		get(t, "GET", dev+"/dead", ""),
+	}
+	for i, want := range []int{200, 502, 401, 200, 500} {
+		if answers[i].status != want {
+			t.Fatalf("answer %d: %d %s, want %d", i, answers[i].status, answers[i].body, want)
+		}
+	}
+	env.Stop() // writes what is queued
+	raw, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+	if len(lines) != len(answers) {
+		t.Fatalf("log lines:\n%s", raw)
+	}
+	const uuid = `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`
+	q := regexp.QuoteMeta
+	id := func(i int) string { return q(answers[i].header.Get("apigw-requestid")) }
+	size := func(i, req int) string { return strconv.Itoa(req + len(answers[i].body)) }
+	want := []*regexp.Regexp{
+		// A function's answer: its status, the Invoke call's 200 and request
+		// id; the request's 5 bytes and the response's.
+		regexp.MustCompile(`^` + id(0) + `\|200\|200\|200\|(` + uuid + `)\|(` + uuid + `)\|-\|-\|` + size(0, 5) + `\|-\|-\|-\|-$`),
+		// A function error: the Invoke call succeeded; the error is the
+		// integration's.
+		regexp.MustCompile(`^` + id(1) + `\|200\|200\|200\|` + uuid + `\|` + uuid + `\|[^|]*probe failed on request[^|]*\|[^|]*probe failed on request[^|]*\|` + size(1, 0) + `\|-\|-\|-\|-$`),
+		// The authorizer refused: no integration ran.
+		regexp.MustCompile(`^` + id(2) + `\|-\|-\|-\|-\|-\|-\|-\|` + size(2, 0) + `\|401\|\d+\|authorizer "jwt": identity source header\.Authorization is missing\|-$`),
+		regexp.MustCompile(`^` + id(3) + `\|200\|200\|200\|` + uuid + `\|` + uuid + `\|-\|-\|` + size(3, 0) + `\|200\|\d+\|-\|-$`),
+		// An HTTP integration that cannot be reached: its error, no status.
+		regexp.MustCompile(`^` + id(4) + `\|-\|-\|-\|-\|-\|[^|]*connect[^|]*\|[^|]*connect[^|]*\|` + size(4, 0) + `\|-\|-\|-\|-$`),
+	}
+	for i, re := range want {
+		if !re.MatchString(lines[i]) {
+			t.Errorf("line %d %q does not match %s", i, lines[i], re)
+		}
+	}
+	if m := want[0].FindStringSubmatch(lines[0]); m != nil && (m[1] != m[2] || m[1] == answers[0].header.Get("apigw-requestid")) {
+		t.Errorf("line 0: the Lambda request id %q and awsEndpointRequestId %q differ, or are the API's", m[1], m[2])
 	}
 }

@@ -83,6 +83,16 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 		Answer:     ans,
 	})
 	if err != nil {
+		// The Lambda Invoke call's own status ($context.integrationStatus).
+		switch {
+		case errors.Is(err, errdefs.ErrThrottled):
+			rc.Integration.EndpointStatus = http.StatusTooManyRequests
+		case errors.Is(err, errdefs.ErrTooLarge):
+			rc.Integration.EndpointStatus = http.StatusRequestEntityTooLarge
+		case errors.Is(err, errdefs.ErrTimeout):
+		default:
+			rc.Integration.EndpointStatus = http.StatusInternalServerError
+		}
 		switch {
 		case errors.Is(err, errdefs.ErrThrottled), errors.Is(err, errdefs.ErrTooLarge):
 			return nil, fmt.Errorf("invoke %s: %w", ref, err)
@@ -92,8 +102,13 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 			return nil, fmt.Errorf("invoke %s: %s: %w", ref, err.Error(), errIntegration)
 		}
 	}
+	rc.Integration.RequestID = res.RequestID
 	if res.TimedOut && res.CallerTimeout {
 		return nil, fmt.Errorf("invoke %s: integration timeout %s: %w", ref, timeout, errTimeout)
+	}
+	rc.Integration.EndpointStatus = http.StatusOK
+	if rc.Integration.Status == 0 { // else set by a proxy response answered already
+		rc.Integration.Status = http.StatusOK
 	}
 	if res.FunctionError != "" {
 		return res, fmt.Errorf("function %s (version %s) failed: %s: %w", ref, res.ExecutedVersion, truncateBytes(res.Payload, 500), errFunction)
@@ -333,6 +348,7 @@ func (a *functionAnswer) response(res *invoker.Result) (*proxyResponse, error) {
 		return nil, fmt.Errorf("function %s: %w", a.in.URI, err)
 	}
 	rc := a.rc
+	rc.Integration.Status = resp.status
 	if resp.base64 != nil && rc.Protocol == apis.ProtocolREST &&
 		!isBinaryAccept(a.r.Header.Get("Accept"), rc.entry.dep.API.BinaryMediaTypes) {
 		// REST APIs send binary only to a client whose first Accept type is one

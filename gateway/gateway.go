@@ -684,6 +684,7 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	}
 	begin := g.since(base)
 	rc.integrationBase, rc.integrationBegin = base, begin
+	rc.Integration.Ran = true
 	var span trace.Span
 	// Only the tracing stage, on a stage with tracing enabled, puts a span in
 	// the request's context: elsewhere the lookup (a walk up the context
@@ -725,6 +726,7 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		}
 	}
 	if err != nil {
+		rc.Integration.Error = redact.Error(err)
 		return gatewayError(err, rc.Protocol)
 	}
 	return nil

@@ -294,7 +294,7 @@ func (s *Stage) middleware(f *Format, k *sink, t Target) pipeline.Middleware {
 			cw := writerPool.Get().(*countingWriter)
 			cw.ResponseWriter, cw.status, cw.n = w, 0, 0
 			err := next.ServeRequest(cw, r, c)
-			rec := Record{C: c, Status: cw.status, ResponseLength: cw.n, Protocol: r.Proto, Path: r.URL.Path}
+			rec := Record{C: c, Status: cw.status, ResponseLength: cw.n, Protocol: r.Proto, Path: r.URL.Path, RequestLength: r.ContentLength}
 			cw.ResponseWriter = nil
 			writerPool.Put(cw)
 			if c.Status != 0 {

@@ -404,3 +404,39 @@ func TestMessageStringKeepsJSONValid(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIGatewayDefinedVariables: the integration, authorizer, dataProcessed
+// and customDomain variables of API Gateway's HTTP API list are accepted and
+// written from what the request recorded; $context.authorizer.error, .latency
+// and .status are the authorizer's answer, never keys of its context.
+func TestAPIGatewayDefinedVariables(t *testing.T) {
+	f, err := Parse(`$context.customDomain.basePathMatched|$context.authorizer.error|$context.authorizer.latency|$context.authorizer.status|` +
+		`$context.authorizer.tenant|$context.integration.status|$context.integrationStatus|$context.integration.error|$context.dataProcessed`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &pipeline.Context{CustomDomain: true, StagePrefix: "/v1/orders"}
+	c.Authorizer = pipeline.Authorizer{Kind: "lambda", Status: 403, Latency: 12 * time.Millisecond, Error: "denied",
+		Context: map[string]any{"error": "ctx", "latency": "ctx", "status": "ctx", "tenant": "t1"}}
+	c.Integration = pipeline.Integration{Ran: true}
+	c.SetBody([]byte("abc"))
+	for _, tc := range []struct {
+		rec  *Record
+		want string
+	}{
+		{&Record{C: c, Status: 201, ResponseLength: 10, RequestLength: -1}, "v1/orders|denied|12|403|t1|201|-|-|13"},
+		{&Record{C: c, Status: 201, ResponseLength: 10, RequestLength: 7}, "v1/orders|denied|12|403|t1|201|-|-|17"},
+		{&Record{C: &pipeline.Context{StagePrefix: "/dev", Integration: pipeline.Integration{Ran: true, Error: "refused", EndpointStatus: 500}}, Status: 500},
+			"-|-|-|-|-|-|500|refused|0"},
+	} {
+		if got := string(f.Append(nil, tc.rec)); got != tc.want {
+			t.Errorf("line %q, want %q", got, tc.want)
+		}
+	}
+	for _, v := range []string{"integrationErrorMessage", "integrationStatus", "integration.status", "integration.error",
+		"integration.integrationStatus", "integration.requestId", "dataProcessed", "awsEndpointRequestId", "customDomain.basePathMatched"} {
+		if _, err := Parse("$context.requestId $context." + v); err != nil {
+			t.Errorf("$context.%s: %v", v, err)
+		}
+	}
+}

@@ -27,6 +27,8 @@ type Record struct {
 	Protocol string
 	// Path is the request's path as the client sent it (stage included).
 	Path string
+	// RequestLength is the request's Content-Length, -1 when unknown.
+	RequestLength int64
 }
 
 // getter appends a variable's value (nothing when it has none).
@@ -61,6 +63,52 @@ func clientCert(f func(c *edge.ClientCert) string) getter {
 		}
 		return b
 	}
+}
+
+// status appends a status code (nothing when 0).
+func status(f func(r *Record) int) getter {
+	return func(b []byte, r *Record) []byte {
+		if v := f(r); v != 0 {
+			return strconv.AppendInt(b, int64(v), 10)
+		}
+		return b
+	}
+}
+
+// integrationStatus is $context.integration.status: the status the integration
+// named (a function's proxy response), else, when an integration ran and did
+// not fail (HTTP and mock integrations), the status answered.
+func integrationStatus(b []byte, r *Record) []byte {
+	in := &r.C.Integration
+	switch {
+	case in.Status != 0:
+		return strconv.AppendInt(b, int64(in.Status), 10)
+	case in.Ran && in.Error == "" && r.Status != 0:
+		return strconv.AppendInt(b, int64(r.Status), 10)
+	}
+	return b
+}
+
+// authorizerLatency is $context.authorizer.latency in ms (nothing when no
+// authorizer ran).
+func authorizerLatency(b []byte, r *Record) []byte {
+	if r.C.Authorizer.Status == 0 {
+		return b
+	}
+	return strconv.AppendInt(b, r.C.Authorizer.Latency.Milliseconds(), 10)
+}
+
+// dataProcessed is $context.dataProcessed: the bytes of the request body
+// (its Content-Length, or what was read of it) and of the response body.
+func dataProcessed(b []byte, r *Record) []byte {
+	n := r.RequestLength
+	if n < 0 {
+		n = 0
+		if l, ok := r.C.BodyLength(); ok {
+			n = int64(l)
+		}
+	}
+	return strconv.AppendInt(b, n+r.ResponseLength, 10)
 }
 
 func dur(f func(r *Record) time.Duration) getter {
@@ -127,8 +175,30 @@ var variables = map[string]getter{
 	"integrationLatency":  dur(func(r *Record) time.Duration { return r.C.IntegrationLatency }),
 	"integration.latency": dur(func(r *Record) time.Duration { return r.C.IntegrationLatency }),
 	"cacheHit":            func(b []byte, r *Record) []byte { return strconv.AppendBool(b, r.C.CacheHit) },
-	"authorizer.claims.":  nil, // prefix: $context.authorizer.claims.NAME
-	"authorizer.":         nil, // prefix: $context.authorizer.NAME
+	// The integration's answer (pipeline.Integration).
+	"integration.status":            integrationStatus,
+	"integration.integrationStatus": status(func(r *Record) int { return r.C.Integration.EndpointStatus }),
+	"integrationStatus":             status(func(r *Record) int { return r.C.Integration.EndpointStatus }),
+	"integration.error":             str(func(r *Record) string { return r.C.Integration.Error }),
+	"integrationErrorMessage":       str(func(r *Record) string { return r.C.Integration.Error }),
+	"integration.requestId":         str(func(r *Record) string { return r.C.Integration.RequestID }),
+	"awsEndpointRequestId":          str(func(r *Record) string { return r.C.Integration.RequestID }),
+	"dataProcessed":                 dataProcessed,
+	// The route's authorizer's answer; these names are API Gateway's, not
+	// keys of the authorizer's context.
+	"authorizer.status":  status(func(r *Record) int { return r.C.Authorizer.Status }),
+	"authorizer.latency": authorizerLatency,
+	"authorizer.error":   str(func(r *Record) string { return r.C.Authorizer.Error }),
+	// The API mapping a custom domain name matched, without its leading
+	// slash ("v1/orders"), as API Gateway writes it.
+	"customDomain.basePathMatched": str(func(r *Record) string {
+		if !r.C.CustomDomain {
+			return ""
+		}
+		return strings.TrimPrefix(r.C.StagePrefix, "/")
+	}),
+	"authorizer.claims.": nil, // prefix: $context.authorizer.claims.NAME
+	"authorizer.":        nil, // prefix: $context.authorizer.NAME
 }
 
 // refused are variables API Gateway has that an access log must not write.

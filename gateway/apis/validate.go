@@ -232,6 +232,11 @@ func (a *API) Normalize() {
 	if len(d.RequestValidators) == 0 {
 		d.RequestValidators = nil
 	}
+	if a.Protocol == ProtocolHTTP {
+		for name, raw := range d.Authorizers {
+			d.Authorizers[name] = defaultPayloadFormatVersion(raw)
+		}
+	}
 	d.Authorizers = normRawMap(d.Authorizers)
 	d.Models = normRawMap(d.Models)
 	for name := range d.ModelDescriptions {
@@ -282,6 +287,38 @@ func normRawMap(m map[string]json.RawMessage) map[string]json.RawMessage {
 		m[k] = normRaw(v)
 	}
 	return m
+}
+
+// defaultPayloadFormatVersion gives an HTTP API's Lambda (request) authorizer
+// scheme without authorizerPayloadFormatVersion the version it runs with,
+// "2.0", as API Gateway's import defaults it, so that get-authorizers and
+// exports show what is enforced. Any other scheme is returned as it is.
+func defaultPayloadFormatVersion(raw json.RawMessage) json.RawMessage {
+	var sch map[string]json.RawMessage
+	if json.Unmarshal(raw, &sch) != nil {
+		return raw
+	}
+	var x map[string]any
+	if json.Unmarshal(sch["x-amazon-apigateway-authorizer"], &x) != nil || x == nil {
+		return raw
+	}
+	if typ, _ := x["type"].(string); !strings.EqualFold(typ, AuthorizerRequest) {
+		return raw
+	}
+	if v, ok := x["authorizerPayloadFormatVersion"]; ok && v != nil && v != "" {
+		return raw
+	}
+	x["authorizerPayloadFormatVersion"] = "2.0"
+	b, err := json.Marshal(x)
+	if err != nil {
+		return raw
+	}
+	sch["x-amazon-apigateway-authorizer"] = b
+	out, err := json.Marshal(sch)
+	if err != nil {
+		return raw
+	}
+	return out
 }
 
 // normRaw re-encodes JSON with sorted object keys and no insignificant space.

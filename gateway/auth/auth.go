@@ -176,12 +176,45 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 			if a == nil && rp == nil {
 				return next.ServeRequest(w, r, c)
 			}
-			if err := s.authorize(r, c, a, rp); err != nil {
+			var start time.Time
+			if a != nil {
+				start = s.now()
+			}
+			err := s.authorize(r, c, a, rp)
+			if a != nil {
+				setOutcome(c, err, s.now().Sub(start))
+			}
+			if err != nil {
 				return err
 			}
 			return next.ServeRequest(w, r, c)
 		})
 	}, nil
+}
+
+// setOutcome records the route's authorizer's answer in c for the access log
+// ($context.authorizer.status, .latency, .error): 200 when it admitted the
+// request, else its refusal's status and reason.
+func setOutcome(c *pipeline.Context, err error, took time.Duration) {
+	c.Authorizer.Latency = took
+	if err == nil {
+		c.Authorizer.Status = http.StatusOK
+		return
+	}
+	c.Authorizer.Status = http.StatusInternalServerError
+	var pe *pipeline.Error
+	if errors.As(err, &pe) {
+		c.Authorizer.Status = pe.Status
+		if c.Authorizer.Status == 0 {
+			c.Authorizer.Status = pe.Type.Default().Status
+		}
+	}
+	// The reason is the innermost cause, without the response types of the
+	// refusals that wrap it.
+	for errors.As(err, &pe) && pe.Cause != nil {
+		err = pe.Cause
+	}
+	c.Authorizer.Error = redact.Error(err)
 }
 
 // authorize decides one request: the IAM signature (AWS_IAM routes), the
@@ -242,6 +275,7 @@ type result struct {
 	allowed            bool           // a simple response's isAuthorized
 	context            map[string]any
 	usageIdentifierKey string
+	keyGen             uint64 // a JWT's: the generation of the issuer's keys that verified it
 }
 
 // MethodARN is arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/{path}.

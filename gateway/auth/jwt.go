@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -20,11 +22,20 @@ import (
 	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
-// JWKS fetching: a 1.5 s timeout per document, and at most one refresh a
-// minute per issuer when a token names a key the cached set lacks.
+// JWKS fetching: a 1.5 s timeout per document. A fetched key set is trusted
+// for jwksLifetime (or the JWKS response's Cache-Control max-age, held between
+// jwksMinRefresh and jwksMaxLifetime), then fetched again; while that refresh
+// fails the old set is served for at most jwksGrace more, retried every
+// jwksRetry. A token naming a kid the set lacks, or failing its signature
+// under a kid the set has (a key replaced under the same kid), fetches again
+// at most once per jwksMinRefresh per issuer.
 const (
 	jwksFetchTimeout = 1500 * time.Millisecond
 	jwksMinRefresh   = time.Minute
+	jwksLifetime     = 5 * time.Minute
+	jwksMaxLifetime  = 10 * time.Minute
+	jwksGrace        = 10 * time.Minute
+	jwksRetry        = 5 * time.Second
 	maxJWKSDocument  = 1 << 20
 )
 
@@ -32,89 +43,156 @@ const (
 // cached. Safe for concurrent use.
 type keySource struct {
 	issuer string
-	mu     sync.Mutex
-	set    jwk.Set
-	last   time.Time // of the last fetch attempt
+	// gen counts the successful fetches; a verified token remembers the
+	// generation that verified it and is checked again once it changes.
+	gen     atomic.Uint64
+	mu      sync.Mutex
+	set     jwk.Set
+	fresh   time.Time // the set is trusted until then without a refresh
+	last    time.Time // of the last fetch attempt
+	failing bool      // the last refresh failed (logged once per outage)
 }
 
-// keys returns the issuer's keys holding kid: the cached set, or, when it lacks
-// kid and the last fetch is over a minute old (or there is none), a fresh one.
-func (s *Stage) keys(ctx context.Context, issuer, kid string) (jwk.Set, error) {
+// keySource returns the issuer's key source, made on first use.
+func (s *Stage) keySource(issuer string) *keySource {
 	s.jwksMu.Lock()
+	defer s.jwksMu.Unlock()
 	ks := s.jwks[issuer]
 	if ks == nil {
 		ks = &keySource{issuer: issuer}
 		s.jwks[issuer] = ks
 	}
-	s.jwksMu.Unlock()
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	if ks.set != nil {
-		if _, ok := ks.set.LookupKeyID(kid); ok {
-			return ks.set, nil
-		}
-	}
-	now := s.now()
-	if ks.set != nil && now.Sub(ks.last) < jwksMinRefresh || ks.set == nil && !ks.last.IsZero() && now.Sub(ks.last) < time.Second {
-		if ks.set == nil {
-			return nil, errors.New("the issuer's keys could not be fetched recently")
-		}
-		return ks.set, nil
-	}
-	ks.last = now
-	set, err := s.fetchJWKS(ctx, issuer)
-	if err != nil {
-		if ks.set != nil {
-			return ks.set, nil
-		}
-		return nil, err
-	}
-	ks.set = set
-	return set, nil
+	return ks
 }
 
-func (s *Stage) fetchJWKS(ctx context.Context, issuer string) (jwk.Set, error) {
+// keySet is an issuer's keys as fetched: the set, its generation, and until
+// when it is fresh.
+type keySet struct {
+	set   jwk.Set
+	gen   uint64
+	fresh time.Time
+}
+
+// keys returns the issuer's keys. The cached set serves
+// while it is fresh and holds kid, unless refetch (the token's signature failed
+// under kid); otherwise a new set is fetched: when the set is stale (retried
+// every jwksRetry while it fails), or, at most once per jwksMinRefresh, when it
+// lacks kid or refetch is set. A failed refresh serves the old set until
+// jwksGrace past its freshness, then is an error.
+func (s *Stage) keys(ctx context.Context, issuer, kid string, refetch bool) (keySet, error) {
+	ks := s.keySource(issuer)
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	now := s.now()
+	known := false
+	if ks.set != nil {
+		_, known = ks.set.LookupKeyID(kid)
+	}
+	stale := ks.set == nil || !now.Before(ks.fresh)
+	var due bool
+	switch {
+	case ks.set == nil:
+		due = ks.last.IsZero() || now.Sub(ks.last) >= time.Second
+	case stale:
+		due = now.Sub(ks.last) >= jwksRetry
+	default:
+		due = (!known || refetch) && now.Sub(ks.last) >= jwksMinRefresh
+	}
+	if due {
+		ks.last = now
+		set, lifetime, err := s.fetchJWKS(ctx, issuer)
+		if err == nil {
+			if ks.failing {
+				s.log.Info("JWKS refresh succeeded again", "issuer", issuer)
+			}
+			ks.set, ks.fresh, ks.failing = set, now.Add(lifetime), false
+			ks.gen.Add(1)
+			return keySet{set, ks.gen.Load(), ks.fresh}, nil
+		}
+		if ks.set != nil && now.Before(ks.fresh.Add(jwksGrace)) {
+			if !ks.failing {
+				s.log.Warn("JWKS refresh failed; serving the previous key set until the grace period ends",
+					"issuer", issuer, "until", ks.fresh.Add(jwksGrace), "error", err)
+			}
+			ks.failing = true
+			return keySet{ks.set, ks.gen.Load(), ks.fresh}, nil
+		}
+		if ks.set != nil {
+			s.log.Error("JWKS refresh failed past the grace period; the issuer's tokens are refused",
+				"issuer", issuer, "error", err)
+		}
+		return keySet{}, err
+	}
+	if ks.set == nil {
+		return keySet{}, errors.New("the issuer's keys could not be fetched recently")
+	}
+	if stale && !now.Before(ks.fresh.Add(jwksGrace)) {
+		return keySet{}, errors.New("the issuer's keys could not be refreshed within the grace period")
+	}
+	return keySet{ks.set, ks.gen.Load(), ks.fresh}, nil
+}
+
+// jwksTTL is how long a JWKS response is trusted: its Cache-Control max-age
+// held between jwksMinRefresh and jwksMaxLifetime (no-store or no-cache count
+// as 0), else jwksLifetime.
+func jwksTTL(h http.Header) time.Duration {
+	ttl := jwksLifetime
+	for _, d := range strings.Split(h.Get("Cache-Control"), ",") {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if v, ok := strings.CutPrefix(d, "max-age="); ok {
+			if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+				ttl = time.Duration(n) * time.Second
+			}
+		} else if d == "no-store" || d == "no-cache" {
+			ttl = 0
+		}
+	}
+	return min(max(ttl, jwksMinRefresh), jwksMaxLifetime)
+}
+
+// fetchJWKS fetches the issuer's key set and how long to trust it.
+func (s *Stage) fetchJWKS(ctx context.Context, issuer string) (jwk.Set, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, jwksFetchTimeout)
 	defer cancel()
 	var disc struct {
 		JWKSURI string `json:"jwks_uri"`
 	}
-	raw, err := s.fetch(ctx, issuer+"/.well-known/openid-configuration")
+	raw, _, err := s.fetch(ctx, issuer+"/.well-known/openid-configuration")
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := json.Unmarshal(raw, &disc); err != nil || disc.JWKSURI == "" {
-		return nil, fmt.Errorf("the discovery document of %s names no jwks_uri (%w)", issuer, err)
+		return nil, 0, fmt.Errorf("the discovery document of %s names no jwks_uri (%w)", issuer, err)
 	}
-	raw, err = s.fetch(ctx, disc.JWKSURI)
+	raw, h, err := s.fetch(ctx, disc.JWKSURI)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	set, err := jwk.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("the JWKS at %s does not parse: %w", disc.JWKSURI, err)
+		return nil, 0, fmt.Errorf("the JWKS at %s does not parse: %w", disc.JWKSURI, err)
 	}
-	return set, nil
+	return set, jwksTTL(h), nil
 }
 
-func (s *Stage) fetch(ctx context.Context, u string) ([]byte, error) {
+func (s *Stage) fetch(ctx context.Context, u string) ([]byte, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resp, err := s.httpClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", u, err)
+		return nil, nil, fmt.Errorf("fetch %s: %w", u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch %s: status %d", u, resp.StatusCode)
+		return nil, nil, fmt.Errorf("fetch %s: status %d", u, resp.StatusCode)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSDocument))
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", u, err)
+		return nil, nil, fmt.Errorf("fetch %s: %w", u, err)
 	}
-	return b, nil
+	return b, resp.Header, nil
 }
 
 // jwtError is a 401 whose www-authenticate header says why.
@@ -137,9 +215,11 @@ func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authori
 		tok = strings.TrimSpace(b)
 	}
 	// A token verified before (same issuer and audiences) is not verified again
-	// until its entry lapses: at its exp, and at most verifiedTTL after the check.
+	// until its entry lapses: at its exp, at most verifiedTTL after the check,
+	// when the key set that verified it goes stale, or as soon as the issuer's
+	// keys are fetched again (a withdrawn key stops verifying at once).
 	cacheKey := "jwt\x00" + au.Issuer + "\x00" + strings.Join(au.Audience, ",") + "\x00" + tok
-	if res := s.cache.get(cacheKey, s.now()); res != nil {
+	if res := s.cache.get(cacheKey, s.now()); res != nil && res.keyGen == s.keySource(au.Issuer).gen.Load() {
 		return setJWT(c, au, res.context, scopes)
 	}
 	msg, err := jws.Parse([]byte(tok))
@@ -150,19 +230,30 @@ func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authori
 	if kid == "" {
 		return jwtError("the token names no key (kid)", fmt.Errorf("authorizer %q: no kid", au.Name))
 	}
-	set, err := s.keys(r.Context(), au.Issuer, kid)
+	ks, err := s.keys(r.Context(), au.Issuer, kid, false)
 	if err != nil {
 		return jwtError("the issuer's keys are unavailable", fmt.Errorf("authorizer %q: %w", au.Name, err))
 	}
-	if _, ok := set.LookupKeyID(kid); !ok {
+	if _, ok := ks.set.LookupKeyID(kid); !ok {
 		return jwtError("the token's key is unknown", fmt.Errorf("authorizer %q: kid %q not in the issuer's keys", au.Name, kid))
 	}
-	_, err = jwt.Parse([]byte(tok),
-		jwt.WithKeySet(set, jws.WithInferAlgorithmFromKey(true), jws.WithRequireKid(true)),
-		jwt.WithValidate(true), jwt.WithIssuer(au.Issuer), jwt.WithClock(jwt.ClockFunc(s.now)))
+	err = s.parseJWT(tok, ks.set, au)
+	if err != nil && !errors.Is(err, jwt.ValidateError()) {
+		// The signature failed under a kid the set has: the issuer may have
+		// replaced the key under the same kid. Fetch again (rate-limited) and,
+		// if that brought a new set still holding kid, try once more.
+		if ks2, err2 := s.keys(r.Context(), au.Issuer, kid, true); err2 == nil && ks2.gen != ks.gen {
+			if _, ok := ks2.set.LookupKeyID(kid); ok {
+				ks = ks2
+				err = s.parseJWT(tok, ks.set, au)
+			}
+		}
+	}
 	if err != nil {
 		desc := "the token is invalid"
 		switch {
+		case errors.Is(err, jwt.MissingRequiredClaimError()):
+			desc = "the token has no expiry (exp)"
 		case errors.Is(err, jwt.TokenExpiredError()):
 			desc = "the token has expired"
 		case errors.Is(err, jwt.TokenNotYetValidError()):
@@ -183,11 +274,24 @@ func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authori
 	}
 	now := s.now()
 	until := now.Add(verifiedTTL)
+	if ks.fresh.Before(until) {
+		until = ks.fresh
+	}
 	if exp, ok := claims["exp"].(float64); ok && time.Unix(int64(exp), 0).Before(until) {
 		until = time.Unix(int64(exp), 0)
 	}
-	s.cache.put(cacheKey, &result{context: claims}, until, now)
+	s.cache.put(cacheKey, &result{context: claims, keyGen: ks.gen}, until, now)
 	return setJWT(c, au, claims, scopes)
+}
+
+// parseJWT verifies tok's signature with set and validates its claims: exp is
+// required, as API Gateway requires it ("exp - Must be after the current
+// time"); nbf and iat are checked when present.
+func (s *Stage) parseJWT(tok string, set jwk.Set, au *apis.Authorizer) error {
+	_, err := jwt.Parse([]byte(tok),
+		jwt.WithKeySet(set, jws.WithInferAlgorithmFromKey(true), jws.WithRequireKid(true)),
+		jwt.WithValidate(true), jwt.WithRequiredClaim("exp"), jwt.WithIssuer(au.Issuer), jwt.WithClock(jwt.ClockFunc(s.now)))
+	return err
 }
 
 // verifiedTTL bounds how long a verified token is trusted without a new check.

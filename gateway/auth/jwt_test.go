@@ -2,9 +2,23 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
 // TestJWKSBadDocuments checks that a JWKS that does not parse, a discovery
@@ -29,8 +43,236 @@ func TestJWKSBadDocuments(t *testing.T) {
 	defer srv.Close()
 	s := New(nil, nil, nil)
 	for _, iss := range []string{"/bad", "/nouri", "/slow", "/missing"} {
-		if _, err := s.keys(context.Background(), srv.URL+iss, "k1"); err == nil {
+		if _, err := s.keys(context.Background(), srv.URL+iss, "k1", false); err == nil {
 			t.Errorf("issuer %s: keys accepted", iss)
 		}
 	}
+}
+
+// jwksServer is an OIDC issuer for the key lifetime tests: it serves a JWKS it
+// can replace, with a Cache-Control header, or 500 while down.
+type jwksServer struct {
+	srv *httptest.Server
+
+	mu           sync.Mutex
+	keys         map[string]*rsa.PrivateKey // kid -> key, published as public keys
+	cacheControl string
+	down         bool
+	fetches      int
+}
+
+func newJWKSServer(t *testing.T, keys map[string]*rsa.PrivateKey) *jwksServer {
+	t.Helper()
+	js := &jwksServer{keys: keys}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"jwks_uri":"http://` + r.Host + `/jwks.json"}`))
+	})
+	mux.HandleFunc("/jwks.json", func(w http.ResponseWriter, r *http.Request) {
+		js.mu.Lock()
+		defer js.mu.Unlock()
+		js.fetches++
+		if js.down {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
+		set := jwk.NewSet()
+		for kid, priv := range js.keys {
+			k, err := jwk.Import(&priv.PublicKey)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_ = k.Set(jwk.KeyIDKey, kid)
+			_ = k.Set(jwk.AlgorithmKey, jwa.RS256())
+			_ = set.AddKey(k)
+		}
+		if js.cacheControl != "" {
+			w.Header().Set("Cache-Control", js.cacheControl)
+		}
+		_ = json.NewEncoder(w).Encode(set)
+	})
+	js.srv = httptest.NewServer(mux)
+	t.Cleanup(js.srv.Close)
+	return js
+}
+
+func (js *jwksServer) set(f func(js *jwksServer)) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	f(js)
+}
+
+// token signs an RS256 token with jwx, kid in its header; exp is an hour after
+// now unless noExp.
+func (js *jwksServer) token(t *testing.T, kid string, priv *rsa.PrivateKey, now time.Time, noExp bool) string {
+	t.Helper()
+	b := jwt.NewBuilder().Issuer(js.srv.URL).Audience([]string{"api1"}).Subject("u1").IssuedAt(now)
+	if !noExp {
+		b = b.Expiration(now.Add(time.Hour))
+	}
+	tok, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := jwk.Import(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = k.Set(jwk.KeyIDKey, kid)
+	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.RS256(), k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(signed)
+}
+
+// verify runs tok through the stage's JWT check and returns "" when accepted,
+// else the www-authenticate error_description.
+func verify(t *testing.T, s *Stage, issuer, tok string) string {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "/read", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	au := &apis.Authorizer{Name: "jwt", Type: apis.AuthorizerJWT, IdentitySource: []string{"header.Authorization"},
+		Issuer: issuer, Audience: []string{"api1"}}
+	err := s.verifyJWT(r, &pipeline.Context{}, au, nil)
+	if err == nil {
+		return ""
+	}
+	var pe *pipeline.Error
+	if !errors.As(err, &pe) || pe.Type != pipeline.Unauthorized {
+		t.Fatalf("not a 401: %v", err)
+	}
+	_, desc, _ := strings.Cut(pe.Header.Get("www-authenticate"), "error_description=")
+	return strings.Trim(desc, `"`)
+}
+
+// TestJWKSLifetime checks that a fetched key set is trusted only for a while:
+// a key the issuer withdraws stops verifying once the set's lifetime (here
+// the JWKS's Cache-Control max-age) passes, even for a token verified and
+// cached before, and at once for a cached token when another token made the
+// set be fetched again; a key replaced under the same kid verifies after one
+// rate-limited refetch; and while the issuer is down the old set serves for
+// the grace period, then tokens are refused.
+func TestJWKSLifetime(t *testing.T) {
+	k1, k2, k1new := rsaKey(t), rsaKey(t), rsaKey(t)
+	var mu sync.Mutex
+	now := time.Unix(1_900_000_000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+
+	t.Run("withdrawn key, max-age", func(t *testing.T) {
+		js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1, "k2": k2})
+		js.set(func(js *jwksServer) { js.cacheControl = "public, max-age=90" })
+		s := New(nil, nil, nil)
+		s.SetClock(clock)
+		a := js.token(t, "k1", k1, clock(), false)
+		if d := verify(t, s, js.srv.URL, a); d != "" {
+			t.Fatalf("good token: %s", d)
+		}
+		js.set(func(js *jwksServer) { delete(js.keys, "k1") })
+		advance(80 * time.Second)
+		if d := verify(t, s, js.srv.URL, a); d != "" {
+			t.Fatalf("within max-age: %s", d)
+		}
+		advance(11 * time.Second)
+		if d := verify(t, s, js.srv.URL, a); d != "the token's key is unknown" {
+			t.Fatalf("cached token after max-age: %q", d)
+		}
+		if d := verify(t, s, js.srv.URL, js.token(t, "k1", k1, clock(), false)); d != "the token's key is unknown" {
+			t.Fatalf("new token after max-age: %q", d)
+		}
+	})
+
+	t.Run("withdrawn key, refetch for another kid", func(t *testing.T) {
+		js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1})
+		s := New(nil, nil, nil)
+		s.SetClock(clock)
+		a := js.token(t, "k1", k1, clock(), false)
+		if d := verify(t, s, js.srv.URL, a); d != "" {
+			t.Fatalf("good token: %s", d)
+		}
+		js.set(func(js *jwksServer) { js.keys = map[string]*rsa.PrivateKey{"k2": k2} })
+		advance(jwksMinRefresh + time.Second)
+		if d := verify(t, s, js.srv.URL, js.token(t, "k2", k2, clock(), false)); d != "" {
+			t.Fatalf("new kid: %s", d)
+		}
+		if d := verify(t, s, js.srv.URL, a); d != "the token's key is unknown" {
+			t.Fatalf("token cached before the refetch: %q", d)
+		}
+	})
+
+	t.Run("key replaced under the same kid", func(t *testing.T) {
+		js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1})
+		s := New(nil, nil, nil)
+		s.SetClock(clock)
+		if d := verify(t, s, js.srv.URL, js.token(t, "k1", k1, clock(), false)); d != "" {
+			t.Fatalf("good token: %s", d)
+		}
+		js.set(func(js *jwksServer) { js.keys = map[string]*rsa.PrivateKey{"k1": k1new} })
+		replaced := js.token(t, "k1", k1new, clock(), false)
+		if d := verify(t, s, js.srv.URL, replaced); d != "the token is invalid" {
+			t.Fatalf("within a minute of the fetch: %q", d)
+		}
+		advance(jwksMinRefresh)
+		if d := verify(t, s, js.srv.URL, replaced); d != "" {
+			t.Fatalf("after the refetch: %q", d)
+		}
+		// A bad signature refetches at most once a minute.
+		js.set(func(js *jwksServer) { js.fetches = 0 })
+		for range 3 {
+			if d := verify(t, s, js.srv.URL, js.token(t, "k1", k2, clock(), false)); d != "the token is invalid" {
+				t.Fatalf("forged token: %q", d)
+			}
+		}
+		if js.fetches != 0 {
+			t.Fatalf("forged tokens fetched the keys %d times", js.fetches)
+		}
+	})
+
+	t.Run("issuer down: grace, then refused", func(t *testing.T) {
+		js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1})
+		s := New(nil, nil, nil)
+		s.SetClock(clock)
+		if d := verify(t, s, js.srv.URL, js.token(t, "k1", k1, clock(), false)); d != "" {
+			t.Fatalf("good token: %s", d)
+		}
+		js.set(func(js *jwksServer) { js.down = true })
+		advance(jwksLifetime + time.Second)
+		if d := verify(t, s, js.srv.URL, js.token(t, "k1", k1, clock(), false)); d != "" {
+			t.Fatalf("within the grace period: %q", d)
+		}
+		advance(jwksGrace)
+		if d := verify(t, s, js.srv.URL, js.token(t, "k1", k1, clock(), false)); d != "the issuer's keys are unavailable" {
+			t.Fatalf("past the grace period: %q", d)
+		}
+		js.set(func(js *jwksServer) { js.down = false })
+		advance(jwksRetry)
+		if d := verify(t, s, js.srv.URL, js.token(t, "k1", k1, clock(), false)); d != "" {
+			t.Fatalf("issuer back: %q", d)
+		}
+	})
+}
+
+// TestJWTRequiresExp checks that a token without exp is refused, as API
+// Gateway requires exp, with its own error_description.
+func TestJWTRequiresExp(t *testing.T) {
+	k1 := rsaKey(t)
+	js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1})
+	s := New(nil, nil, nil)
+	if d := verify(t, s, js.srv.URL, js.token(t, "k1", k1, time.Now(), false)); d != "" {
+		t.Fatalf("token with exp: %q", d)
+	}
+	if d := verify(t, s, js.srv.URL, js.token(t, "k1", k1, time.Now(), true)); d != "the token has no expiry (exp)" {
+		t.Fatalf("token without exp: %q", d)
+	}
+}
+
+func rsaKey(t *testing.T) *rsa.PrivateKey {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

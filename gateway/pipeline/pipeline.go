@@ -211,6 +211,8 @@ type Context struct {
 	AnsweredAt time.Time
 	// CacheHit and CacheMiss are set by the cache stage.
 	CacheHit, CacheMiss bool
+	// Integration is what the integration answered (set by the gateway).
+	Integration Integration
 
 	body     []byte
 	bodyRead bool
@@ -262,6 +264,37 @@ type Authorizer struct {
 	Scopes []string
 	// UsageIdentifierKey is the API key an authorizer names for usage plans.
 	UsageIdentifierKey string
+	// Status, Latency and Error are $context.authorizer.status, .latency and
+	// .error: the authorizer's answer (200 when it admitted the request, else
+	// the status of its refusal), the time it took, and its refusal's reason.
+	// Status is 0 when no authorizer ran.
+	Status  int
+	Latency time.Duration
+	Error   string
+}
+
+// Integration is $context.integration: what the route's integration answered,
+// for the access log. Zero when no integration ran.
+type Integration struct {
+	// Ran says the integration was called.
+	Ran bool
+	// Status is $context.integration.status: for a function, the status its
+	// proxy response named (200 for a non-proxy call); 0 when the
+	// integration itself does not say (HTTP and mock integrations: the access
+	// log then writes the status answered).
+	Status int
+	// EndpointStatus is $context.integrationStatus and
+	// .integration.integrationStatus: for a function, the status of the
+	// Lambda Invoke call itself (200 when it ran, whatever the function
+	// returned; 429 when throttled; 413 for a payload too large; 500 when it
+	// could not be run); 0 otherwise.
+	EndpointStatus int
+	// Error is $context.integrationErrorMessage and .integration.error: why
+	// the integration failed, "" when it did not.
+	Error string
+	// RequestID is $context.awsEndpointRequestId and .integration.requestId:
+	// the function invocation's request id.
+	RequestID string
 }
 
 // StringifyContextValue is an authorizer's context value as API Gateway passes
@@ -353,6 +386,10 @@ func (c *Context) Latency(start time.Time, since func(time.Time) time.Duration) 
 	}
 	return since(start)
 }
+
+// BodyLength is the length of the request body read so far through
+// ReadBody or SetBody, and whether it was read.
+func (c *Context) BodyLength() (int, bool) { return len(c.body), c.bodyRead && c.bodyErr == nil }
 
 // SetBody replaces what ReadBody returns (for stages that rewrite the body).
 func (c *Context) SetBody(b []byte) { c.body, c.bodyRead, c.bodyErr = b, true, nil }
