@@ -68,7 +68,7 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	if !validJSON(payload) {
 		return "", errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException", "Could not parse request body into json: the payload is not valid JSON")
 	}
-	now := time.Now()
+	now := i.clock.Now()
 	ev := asyncEvent{RequestID: newID(), Function: fn.FunctionName, Version: fn.Version, Payload: payload,
 		InvokedARN: req.InvokedARN, ClientContext: req.ClientContext, NotBefore: now, Enqueued: now}
 	key := fmt.Sprintf("%020d-%s", now.UnixNano(), ev.RequestID)
@@ -99,27 +99,32 @@ func (q *asyncQueue) stop() {
 
 func (q *asyncQueue) loop() {
 	defer close(q.done)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
 	for {
 		next := q.dispatch()
 		wait := time.Minute
 		if !next.IsZero() {
-			wait = max(time.Until(next), time.Millisecond)
-		}
-		timer.Reset(wait)
-		select {
-		case <-q.stopCh:
-			return
-		case <-q.wake:
-		case <-timer.C:
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
+			if wait = next.Sub(q.i.clock.Now()); wait <= 0 {
+				continue
 			}
 		}
+		// The invoker's clock wakes the loop, so tests move time with a
+		// fake instead of waiting a minute for a retry.
+		stop := q.i.clock.AfterFunc(wait, q.poke)
+		select {
+		case <-q.stopCh:
+			stop()
+			return
+		case <-q.wake:
+		}
+		stop()
+	}
+}
+
+// poke wakes the loop.
+func (q *asyncQueue) poke() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -132,7 +137,7 @@ func (q *asyncQueue) dispatch() time.Time {
 	}
 	var due []item
 	var next time.Time
-	now := time.Now()
+	now := q.i.clock.Now()
 	_ = q.i.p.Store.View(context.Background(), func(tx *store.Tx) error {
 		return tx.ForEach(bucketAsync, "", func(key string, raw []byte) error {
 			var ev asyncEvent
@@ -160,7 +165,7 @@ func (q *asyncQueue) dispatch() time.Time {
 		case q.sem <- struct{}{}:
 		default:
 			// All workers busy: look again when one finishes.
-			return time.Now().Add(10 * time.Millisecond)
+			return q.i.clock.Now().Add(10 * time.Millisecond)
 		}
 		q.mu.Lock()
 		q.running[it.key] = true
@@ -208,13 +213,13 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		q.delete(key)
 		return
 	case err != nil && (errdefs.IsKind(err) && (isThrottle(err) || isUnavailable(err))):
-		if time.Since(ev.Enqueued) > asyncMaxAge {
+		if i.since(ev.Enqueued) > asyncMaxAge {
 			log.Warn("dropping Event invocation: still throttled after six hours", "err", err)
 			q.dropped(ev.Function)
 			q.delete(key)
 			return
 		}
-		ev.NotBefore = time.Now().Add(time.Second << min(ev.Attempt, 8))
+		ev.NotBefore = i.clock.Now().Add(time.Second << min(ev.Attempt, 8))
 		q.put(key, ev)
 		return
 	}
@@ -224,7 +229,7 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		q.delete(key)
 		return
 	}
-	ev.NotBefore = time.Now().Add(i.p.Config.AsyncRetryDelays[ev.Attempt])
+	ev.NotBefore = i.clock.Now().Add(i.p.Config.AsyncRetryDelays[ev.Attempt])
 	ev.Attempt++
 	log.Info("Event invocation failed; will retry", "attempt", ev.Attempt, "at", ev.NotBefore)
 	if i.obs != nil {
