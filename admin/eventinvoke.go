@@ -61,10 +61,7 @@ func (s *Server) putEventInvokeConfig(merge bool) HandlerFunc {
 			return err
 		}
 		if !req.DestinationConfig.empty() {
-			return invalid("Portico cannot send the outcome of an asynchronous invocation anywhere (it has no SQS queue, SNS topic, " +
-				"EventBridge bus or S3 bucket, and does not chain functions), so it cannot honour DestinationConfig: " +
-				"remove DestinationConfig (OnSuccess, OnFailure) and keep MaximumRetryAttempts and MaximumEventAgeInSeconds, " +
-				"which Portico enforces; a function can send its own outcome where it needs to")
+			return invalid("%s", functions.NoDestinations)
 		}
 		c, err := s.fns.PutEventInvokeConfig(r.Context(), ref.Name, ref.Qualifier, functions.EventInvokeInput{
 			MaximumRetryAttempts: req.MaximumRetryAttempts, MaximumEventAgeInSeconds: req.MaximumEventAgeInSeconds}, merge)

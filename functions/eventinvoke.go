@@ -23,6 +23,13 @@ const (
 	defaultEventAgeSeconds = MaxEventAgeSeconds
 )
 
+// NoDestinations is why Portico refuses an event invoke configuration's
+// DestinationConfig (the admin API and portico deploy say it alike).
+const NoDestinations = "Portico cannot send the outcome of an asynchronous invocation anywhere (it has no SQS queue, SNS topic, " +
+	"EventBridge bus or S3 bucket, and does not chain functions), so it cannot honour DestinationConfig: " +
+	"remove DestinationConfig (OnSuccess, OnFailure) and keep MaximumRetryAttempts and MaximumEventAgeInSeconds, " +
+	"which Portico enforces; a function can send its own outcome where it needs to"
+
 // EventInvokeConfig is how the Event (asynchronous) invocations of one
 // qualifier of a function are handled, like Lambda's FunctionEventInvokeConfig:
 // how many times a failed one is retried and how old an event may get before
