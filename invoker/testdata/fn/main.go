@@ -17,6 +17,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
+// sink keeps an allocation reachable until the next call.
+var sink []byte
+
 type event struct {
 	Echo      any    `json:"echo,omitempty"`
 	Env       string `json:"env,omitempty"`       // return this env var
@@ -32,6 +35,7 @@ type event struct {
 	ExecSh    string `json:"execSh,omitempty"`    // replace the process with sh -c this (its exit is the sandbox's)
 	Steal     string `json:"steal,omitempty"`     // GET this Runtime API address's next
 	BigOutput int    `json:"bigOutput,omitempty"` // return a string this long
+	AllocMB   int    `json:"allocMB,omitempty"`   // allocate and touch this many MB
 }
 
 type result struct {
@@ -60,6 +64,13 @@ func handle(ctx context.Context, ev event) (*result, error) {
 	}
 	if ev.Stderr != "" {
 		fmt.Fprintln(os.Stderr, ev.Stderr)
+	}
+	if ev.AllocMB > 0 {
+		buf := make([]byte, ev.AllocMB<<20)
+		for i := 0; i < len(buf); i += 4096 {
+			buf[i] = 1
+		}
+		sink = buf
 	}
 	if ev.SleepMs > 0 {
 		time.Sleep(time.Duration(ev.SleepMs) * time.Millisecond)
