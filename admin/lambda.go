@@ -28,10 +28,10 @@ type lambdaDeps struct {
 }
 
 // registerLambdaRoutes registers the Lambda API subset under /2015-03-31 (and the
-// concurrency, code signing, runtime management and tag routes under their own
+// concurrency, event invoke config, code signing, runtime management and tag routes under their own
 // API versions), plus Portico's log route. The handlers live beside their wire
 // types, one file per resource: functions.go, versions.go, aliases.go,
-// concurrency.go, invocations.go, policy.go, function_settings.go.
+// concurrency.go, eventinvoke.go, invocations.go, policy.go, function_settings.go.
 func (s *Server) registerLambdaRoutes() {
 	const fn = "/2015-03-31/functions"
 	s.Handle("POST "+fn, s.createFunction)
@@ -69,6 +69,13 @@ func (s *Server) registerLambdaRoutes() {
 	s.Handle("GET /2017-03-31/tags/{arn}", byTagged(s.listTags))
 	s.Handle("POST /2017-03-31/tags/{arn}", byTagged(s.tagResource))
 	s.Handle("DELETE /2017-03-31/tags/{arn}", byTagged(s.untagResource))
+
+	const eic = "/2019-09-25/functions/{name}/event-invoke-config"
+	s.Handle("PUT "+eic, s.putEventInvokeConfig(false))
+	s.Handle("POST "+eic, s.putEventInvokeConfig(true))
+	s.Handle("GET "+eic, byRef(s.getEventInvokeConfig))
+	s.Handle("DELETE "+eic, byRef(s.deleteEventInvokeConfig))
+	s.Handle("GET "+eic+"/list", byName(s.listEventInvokeConfigs))
 
 	s.Handle("GET /2016-08-19/account-settings", s.getAccountSettings)
 	s.Handle("GET /2016-08-19/account-settings/{$}", s.getAccountSettings)

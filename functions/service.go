@@ -608,6 +608,9 @@ func (s *Service) Delete(ctx context.Context, name, version string) error {
 			if err := tx.DeletePrefix(bucketProvisioned, name+"\x00"); err != nil {
 				return err
 			}
+			if err := tx.DeletePrefix(bucketEventInvoke, name+"\x00"); err != nil {
+				return err
+			}
 			if err := tx.DeletePrefix(bucketPolicies, name+"\x00"); err != nil {
 				return err
 			}
@@ -625,6 +628,9 @@ func (s *Service) Delete(ctx context.Context, name, version string) error {
 		}
 		del = func(tx *store.Tx) error {
 			if err := tx.Delete(bucketProvisioned, name+"\x00"+canon); err != nil {
+				return err
+			}
+			if err := tx.Delete(bucketEventInvoke, eventInvokeKey(name, canon)); err != nil {
 				return err
 			}
 			if err := tx.Delete(bucketPolicies, policyKey(name, canon)); err != nil {

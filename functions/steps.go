@@ -130,11 +130,15 @@ func (s *Service) Provisioned(name, qualifier string, n *int) store.Step {
 }
 
 // DropQualifier returns a step that removes what is kept for one qualifier of
-// function name: its provisioned-concurrency setting and its resource-based
-// policy (the aliases package runs it when an alias goes).
+// function name: its provisioned-concurrency setting, its event invoke
+// configuration and its resource-based policy (the aliases package runs it
+// when an alias goes).
 func (s *Service) DropQualifier(name, qualifier string) store.Step {
 	return func(tx *store.Tx) error {
 		if err := tx.Delete(bucketProvisioned, name+"\x00"+qualifier); err != nil {
+			return err
+		}
+		if err := tx.Delete(bucketEventInvoke, eventInvokeKey(name, qualifier)); err != nil {
 			return err
 		}
 		return tx.Delete(bucketPolicies, policyKey(name, qualifier))

@@ -14,7 +14,8 @@ import (
 
 const bucketAsync = "async-invocations"
 
-// asyncMaxAge is how long an Event invocation is kept trying, as in Lambda.
+// asyncMaxAge is how long an Event invocation is kept trying, as in Lambda,
+// unless its function's event invoke configuration says less (eventLimits).
 const asyncMaxAge = 6 * time.Hour
 
 // asyncMaxBackoff caps the wait before a throttled Event invocation is tried
@@ -268,6 +269,13 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		q.delete(key)
 		return
 	}
+	retries, maxAge := i.eventLimits(ctx, ev)
+	if age := i.since(ev.Enqueued); age > maxAge {
+		log.Warn("dropping Event invocation: older than its maximum event age", "age", age.Round(time.Second), "maximumEventAge", maxAge)
+		q.dropped(ev.Function)
+		q.delete(key)
+		return
+	}
 	res, err := i.Invoke(ctx, Request{Function: cfg, Payload: ev.Payload, RequestID: ev.RequestID,
 		InvokedARN: ev.InvokedARN})
 	switch {
@@ -288,8 +296,8 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		q.delete(key)
 		return
 	case err != nil && (errdefs.IsKind(err) && (isThrottle(err) || isUnavailable(err))):
-		if i.since(ev.Enqueued) > asyncMaxAge {
-			log.Warn("dropping Event invocation: still throttled after six hours", "err", err)
+		if i.since(ev.Enqueued) > maxAge {
+			log.Warn("dropping Event invocation: still throttled at its maximum event age", "maximumEventAge", maxAge, "err", err)
 			q.dropped(ev.Function)
 			q.delete(key)
 			return
@@ -299,7 +307,7 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		_ = q.put(key, ev)
 		return
 	}
-	if ev.Attempt >= len(i.p.Config.AsyncRetryDelays) {
+	if ev.Attempt >= retries {
 		log.Warn("Event invocation failed after retries; dropping it", "attempts", ev.Attempt+1)
 		q.dropped(ev.Function)
 		q.delete(key)

@@ -52,6 +52,8 @@ type fakeFunctions struct {
 	subs  []func(string)
 	vols  string
 	codes map[string]string
+	// eic holds event invoke configurations by name + ":" + qualifier.
+	eic map[string]*functions.EventInvokeConfig
 }
 
 func newFakeFunctions(t testing.TB) *fakeFunctions {
@@ -910,7 +912,7 @@ func TestColdStartsBounded(t *testing.T) {
 func TestEventInvocationsSurviveRestartAndRetry(t *testing.T) {
 	dir := t.TempDir()
 	marks := t.TempDir()
-	e := newEnvIn(t, dir, func(c *Config) { c.AsyncRetryDelays = []time.Duration{10 * time.Millisecond, 10 * time.Millisecond} })
+	e := newEnvIn(t, dir, nil)
 	cfg := e.fns.add(&functions.Config{FunctionName: "ev"})
 	// Stop the queue's workers so the event stays queued across the "restart".
 	e.inv.async.stop()
@@ -924,20 +926,23 @@ func TestEventInvocationsSurviveRestartAndRetry(t *testing.T) {
 	// The function is there when the new invoker starts, as it is in the
 	// store of a restarted Portico: added after, the queue could look it up
 	// first, find it gone, and drop the event.
-	e2 := newEnvWith(t, dir, func(c *Config) { c.AsyncRetryDelays = []time.Duration{10 * time.Millisecond, 10 * time.Millisecond} }, cfg)
+	e2 := newEnvWith(t, dir, nil, cfg)
+	// The first invoker may have started the event before it stopped, and a
+	// run cut off by the stop is taken as a failure, retried a minute later:
+	// move past that minute.
+	e2.clock.Advance(time.Minute)
 	waitForFile(t, filepath.Join(marks, "ran"))
 	waitFor(t, "queue empty", func() bool { return e2.queued() == 0 })
 
-	// A failing event is tried three times in all, then dropped.
+	// A failing event is tried three times in all, a minute and then two
+	// minutes apart, then dropped.
 	fail := e2.fns.add(&functions.Config{FunctionName: "evfail"})
 	if _, err := e2.inv.InvokeAsync(context.Background(), Request{Function: fail, Payload: []byte(`{"fail":"always"}`)}); err != nil {
 		t.Fatal(err)
 	}
-	// Its retries wait on the invoker's clock: move it on past each.
-	waitFor(t, "failing event dropped after retries", func() bool {
-		e2.clock.Advance(10 * time.Millisecond)
-		return e2.queued() == 0
-	})
+	e2.retryAfter(t, 1, time.Minute)
+	e2.retryAfter(t, 2, 2*time.Minute)
+	waitFor(t, "failing event dropped after retries", func() bool { return e2.queued() == 0 })
 	log, _ := e2.inv.Logs().Read("evfail", 0)
 	if got := strings.Count(string(log), "START RequestId"); got != 3 {
 		t.Fatalf("failing event ran %d times, want 3 (one try, two retries)", got)
@@ -945,6 +950,26 @@ func TestEventInvocationsSurviveRestartAndRetry(t *testing.T) {
 	if _, err := e2.inv.InvokeAsync(context.Background(), Request{Function: fail, Payload: []byte(`not json`)}); !errors.Is(err, errdefs.ErrInvalid) {
 		t.Fatalf("non-JSON event: %v", err)
 	}
+}
+
+// retryAfter waits until the one queued event has failed attempt times, then
+// moves the clock by d, when its retry is due.
+func (e *env) retryAfter(t *testing.T, attempt int, d time.Duration) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("attempt %d to fail", attempt), func() bool {
+		n := -1
+		_ = e.st.View(context.Background(), func(tx *store.Tx) error {
+			return tx.ForEach(bucketAsync, "", func(_ string, raw []byte) error {
+				var ev asyncEvent
+				if json.Unmarshal(raw, &ev) == nil {
+					n = ev.Attempt
+				}
+				return nil
+			})
+		})
+		return n == attempt
+	})
+	e.clock.Advance(d)
 }
 
 func (e *env) queued() int {

@@ -426,11 +426,20 @@ func (sb *sandbox) syncLogs(tail bool) {
 	sb.logMu.Unlock()
 }
 
-// maxMemoryMB returns the sandbox's peak memory as last measured and starts a new
-// measurement in the background. Runtimes may take long to answer (Docker's stats
-// call can take a second), so REPORT lines never wait for one: they show the peak
-// as of the previous measurement.
+// maxMemoryMB returns the sandbox's peak memory for a REPORT line. Where the
+// runtime reads it cheaply (runtimes.PeakMemoryReader: the process runtime's
+// /proc read) that is a reading taken now, so the invocation just ended is in
+// it, the first one included. Elsewhere runtimes may take long to answer
+// (Docker's stats call can take a second), so REPORT lines never wait for
+// one: they show the peak as of the previous measurement, and a new one starts
+// in the background.
 func (sb *sandbox) maxMemoryMB() int {
+	if pr, ok := sb.rt.(runtimes.PeakMemoryReader); ok {
+		if mb := int64(pr.ReadPeakMemoryMB()); mb > 0 {
+			sb.raiseMemory(mb)
+			return int(sb.memMB.Load())
+		}
+	}
 	sb.refreshMemory()
 	return int(sb.memMB.Load())
 }
@@ -451,10 +460,18 @@ func (sb *sandbox) refreshMemory() {
 	sb.memAt.Store(now)
 	go func() {
 		defer sb.memBusy.Store(false)
-		if mb := int64(mr.MaxMemoryMB()); mb > sb.memMB.Load() {
-			sb.memMB.Store(mb)
-		}
+		sb.raiseMemory(int64(mr.MaxMemoryMB()))
 	}()
+}
+
+// raiseMemory records a peak of mb unless a higher one is recorded.
+func (sb *sandbox) raiseMemory(mb int64) {
+	for {
+		cur := sb.memMB.Load()
+		if mb <= cur || sb.memMB.CompareAndSwap(cur, mb) {
+			return
+		}
+	}
 }
 
 // invocation is one call in flight.

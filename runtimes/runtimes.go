@@ -95,6 +95,15 @@ type MemoryReporter interface {
 	MaxMemoryMB() int
 }
 
+// PeakMemoryReader is implemented by sandboxes that can read their peak memory
+// use cheaply (a file read, no daemon call) and as of now, so that the REPORT
+// line of every invocation, the first included, shows the invocation's peak
+// rather than the last MemoryReporter measurement. It returns 0 when it cannot
+// tell.
+type PeakMemoryReader interface {
+	ReadPeakMemoryMB() int
+}
+
 // LogSyncer is implemented by sandboxes that can wait until all output written so
 // far has been delivered to Logs, so that an invocation's log tail is complete.
 type LogSyncer interface {

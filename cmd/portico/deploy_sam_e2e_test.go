@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -547,4 +548,50 @@ func withoutRequestIDs(t *testing.T, data []byte) string {
 		out.WriteString(line[:i] + "\n")
 	}
 	return out.String()
+}
+
+// TestDeployEventInvokeConfig: a function's EventInvokeConfig reaches the
+// server's event invoke config API on the function's alias, and a deploy
+// without it takes it off.
+func TestDeployEventInvokeConfig(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	dir := t.TempDir()
+	boot, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "hello", "bootstrap"), boot, 0o755)
+	const template = `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Charge:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello
+      Runtime: provided.al2023
+      Handler: bootstrap
+      AutoPublishAlias: live
+      EventInvokeConfig:
+        MaximumRetryAttempts: 0
+        MaximumEventAgeInSeconds: 600
+`
+	path := filepath.Join(dir, "template.yaml")
+	writeFile(t, path, []byte(template), 0o600)
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "eic")
+	fn := stackRecord(t, env, "eic").Resources["Charge"].PhysicalID
+	var got struct {
+		FunctionArn              string
+		MaximumRetryAttempts     *int
+		MaximumEventAgeInSeconds *int
+	}
+	adminJSON(t, env, "/2019-09-25/functions/"+fn+"/event-invoke-config?Qualifier=live", &got)
+	if !strings.HasSuffix(got.FunctionArn, ":"+fn+":live") || got.MaximumRetryAttempts == nil || *got.MaximumRetryAttempts != 0 ||
+		got.MaximumEventAgeInSeconds == nil || *got.MaximumEventAgeInSeconds != 600 {
+		t.Fatalf("event invoke config after the deploy: %+v", got)
+	}
+	writeFile(t, path, []byte(strings.Split(template, "      EventInvokeConfig:")[0]), 0o600)
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "eic")
+	if _, err := env.Client().Do(t.Context(), http.MethodGet, "/2019-09-25/functions/"+fn+"/event-invoke-config", url.Values{"Qualifier": {"live"}}, nil, nil); err == nil {
+		t.Fatal("the event invoke config is still there after a deploy without EventInvokeConfig")
+	}
 }

@@ -15,6 +15,8 @@ import (
 
 var _ runtimes.PeerVerifier = (*sandbox)(nil)
 
+var _ runtimes.PeakMemoryReader = (*sandbox)(nil)
+
 // OwnsConn implements runtimes.PeerVerifier: the connection's socket must be held
 // by the sandbox's bootstrap or by one of its descendants still in its process
 // group. The socket is found by one sock_diag query for the connection's

@@ -369,12 +369,30 @@ func (s *sandbox) MaxMemoryMB() int {
 	if time.Since(s.memAt) < 100*time.Millisecond {
 		return s.memMB
 	}
+	return s.readPeakLocked()
+}
+
+// ReadPeakMemoryMB implements runtimes.PeakMemoryReader: the process's peak
+// resident memory (VmHWM) read from /proc now, tens of microseconds.
+func (s *sandbox) ReadPeakMemoryMB() int {
+	select {
+	case <-s.done:
+		return (s.maxRSS + 1023) / 1024
+	default:
+	}
+	s.memMu.Lock()
+	defer s.memMu.Unlock()
+	return s.readPeakLocked()
+}
+
+// readPeakLocked reads VmHWM into memMB; memMu is held.
+func (s *sandbox) readPeakLocked() int {
 	raw, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/status")
 	if err != nil {
 		return s.memMB
 	}
 	s.memAt = time.Now()
-	for _, line := range strings.Split(string(raw), "\n") {
+	for line := range strings.SplitSeq(string(raw), "\n") {
 		if strings.HasPrefix(line, "VmHWM:") {
 			f := strings.Fields(line)
 			if len(f) >= 2 {

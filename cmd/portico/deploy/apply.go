@@ -41,6 +41,9 @@ type Target interface {
 	SetReserved(ctx context.Context, name string, n *int) error
 	// SetProvisioned sets (n > 0) or removes the alias's provisioned concurrency.
 	SetProvisioned(ctx context.Context, name, alias string, n int) error
+	// SetEventInvoke sets (c != nil) or removes the event invoke
+	// configuration of the function's qualifier (its alias or $LATEST).
+	SetEventInvoke(ctx context.Context, name, qualifier string, c *EventInvoke) error
 	// DeleteAlias deletes the alias with its provisioned concurrency; an
 	// alias that is not there is no error.
 	DeleteAlias(ctx context.Context, name, alias string) error
@@ -241,7 +244,8 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				a.onFailure("delete function "+f.Name, func(ctx context.Context) error { return a.t.DeleteFunction(ctx, f.Name) })
 			}
 		}
-		r := &Resource{Kind: KindFunction, PhysicalID: f.Name, Fingerprint: f.Fingerprint(), Alias: f.Alias, Reserved: f.Reserved, Provisioned: f.Provisioned}
+		r := &Resource{Kind: KindFunction, PhysicalID: f.Name, Fingerprint: f.Fingerprint(), Alias: f.Alias, Reserved: f.Reserved, Provisioned: f.Provisioned,
+			EventInvoke: f.EventInvoke}
 		if c.old != nil {
 			r.Version = c.old.Version
 		}
@@ -323,6 +327,11 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				name, alias, prev := f.Name, f.Alias, c.old.Provisioned
 				a.onFailure(fmt.Sprintf("set the provisioned concurrency of %s:%s back to %d", name, alias, prev),
 					func(ctx context.Context) error { return a.t.SetProvisioned(ctx, name, alias, prev) })
+			}
+		}
+		if c.eventInvoke {
+			if err := a.setEventInvoke(ctx, c); err != nil {
+				return err
 			}
 		}
 	}
@@ -566,4 +575,38 @@ func intOrNone(n *int) string {
 		return "none"
 	}
 	return fmt.Sprint(*n)
+}
+
+// setEventInvoke sets the function's EventInvokeConfig on its qualifier (its
+// alias, or $LATEST), or takes it off when the template no longer has one;
+// when the qualifier changed it takes the last deploy's off the old one. On a
+// later failure it puts back what the last deploy set.
+func (a *applier) setEventInvoke(ctx context.Context, c *Change) error {
+	f := c.fn
+	q := EventInvokeQualifier(f.Alias)
+	a.progress("event invoke config of %s:%s: %s", f.Name, q, f.EventInvoke)
+	if err := a.t.SetEventInvoke(ctx, f.Name, q, f.EventInvoke); err != nil {
+		return fmt.Errorf("event invoke config of %s:%s: %w", f.Name, q, err)
+	}
+	if c.old == nil {
+		return nil
+	}
+	name, oldQ, prev := f.Name, EventInvokeQualifier(c.old.Alias), c.old.EventInvoke
+	if oldQ == q {
+		a.onFailure(fmt.Sprintf("set the event invoke config of %s:%s back to %s", name, q, prev),
+			func(ctx context.Context) error { return a.t.SetEventInvoke(ctx, name, q, prev) })
+		return nil
+	}
+	a.onFailure(fmt.Sprintf("take the event invoke config off %s:%s", name, q),
+		func(ctx context.Context) error { return a.t.SetEventInvoke(ctx, name, q, nil) })
+	if prev == nil {
+		return nil
+	}
+	a.progress("event invoke config of %s:%s: none", name, oldQ)
+	if err := a.t.SetEventInvoke(ctx, name, oldQ, nil); err != nil {
+		return fmt.Errorf("event invoke config of %s:%s: %w", name, oldQ, err)
+	}
+	a.onFailure(fmt.Sprintf("set the event invoke config of %s:%s back to %s", name, oldQ, prev),
+		func(ctx context.Context) error { return a.t.SetEventInvoke(ctx, name, oldQ, prev) })
+	return nil
 }

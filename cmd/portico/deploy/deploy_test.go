@@ -1867,3 +1867,67 @@ func TestDefinitionUriJSONSurrogatePairs(t *testing.T) {
 		t.Errorf("info %v", doc["info"])
 	}
 }
+
+// TestEventInvokeConfig: a function's EventInvokeConfig is set on its alias
+// (or $LATEST without one), changed and taken off by later deploys without a
+// new version, and moved when the alias changes; a DestinationConfig or an
+// out-of-range value fails the build.
+func TestEventInvokeConfig(t *testing.T) {
+	dir := fixture(t)
+	text := strings.Replace(twoFunctions, "      AutoPublishAlias: live\n      Environment:",
+		"      AutoPublishAlias: live\n      EventInvokeConfig:\n        MaximumRetryAttempts: 0\n        MaximumEventAgeInSeconds: 600\n      Environment:", 1)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.calls, "SetEventInvoke s-Hello live 0 retries, maximum age 600 s"; !slices.Contains(got, want) {
+		t.Fatalf("calls = %v, want %q", got, want)
+	}
+	for _, step := range []struct{ name, text, want string }{
+		{"changed", strings.Replace(text, "MaximumRetryAttempts: 0", "MaximumRetryAttempts: 1", 1), "SetEventInvoke s-Hello live 1 retries, maximum age 600 s"},
+		{"alias dropped", strings.Replace(strings.Replace(text, "MaximumRetryAttempts: 0", "MaximumRetryAttempts: 1", 1), "      AutoPublishAlias: live\n      EventInvokeConfig", "      EventInvokeConfig", 1), ""},
+		{"removed", twoFunctions, ""},
+	} {
+		f.calls = nil
+		if _, err := deployText(t, f, dir, "s", step.text, nil); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		var got []string
+		for _, c := range f.mutating() {
+			if strings.HasPrefix(c, "SetEventInvoke") || strings.HasPrefix(c, "PublishVersion") {
+				got = append(got, c)
+			}
+		}
+		switch step.name {
+		case "changed":
+			if !reflect.DeepEqual(got, []string{step.want}) {
+				t.Fatalf("%s: calls = %v, want only %q (no new version)", step.name, got, step.want)
+			}
+		case "alias dropped":
+			want := []string{"SetEventInvoke s-Hello $LATEST 1 retries, maximum age 600 s", "SetEventInvoke s-Hello live none"}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s: calls = %v, want %v", step.name, got, want)
+			}
+		case "removed":
+			// twoFunctions has the alias back: the $LATEST setting goes.
+			if !slices.Contains(got, "SetEventInvoke s-Hello $LATEST none") {
+				t.Fatalf("%s: calls = %v, want the $LATEST configuration taken off", step.name, got)
+			}
+		}
+	}
+
+	for name, tc := range map[string]struct{ prop, want string }{
+		"destination": {"        DestinationConfig:\n          OnFailure:\n            Type: SQS\n            Destination: arn:aws:sqs:us-east-1:000000000000:dlq\n",
+			"Hello: EventInvokeConfig.DestinationConfig: Portico cannot send the outcome of an asynchronous invocation anywhere"},
+		"retries": {"        MaximumRetryAttempts: 3\n", "Hello: EventInvokeConfig.MaximumRetryAttempts 3 is out of range"},
+		"age":     {"        MaximumEventAgeInSeconds: 30\n", "Hello: EventInvokeConfig.MaximumEventAgeInSeconds 30 is out of range"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			bad := strings.Replace(twoFunctions, "      AutoPublishAlias: live\n      Environment:",
+				"      AutoPublishAlias: live\n      EventInvokeConfig:\n"+tc.prop+"      Environment:", 1)
+			if _, err := deployText(t, newFake(), fixture(t), "s", bad, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -63,6 +63,46 @@ type Function struct {
 	Alias string
 	// Provisioned is ProvisionedConcurrencyConfig on the alias.
 	Provisioned int
+	// EventInvoke is EventInvokeConfig, set (as SAM does) on the alias, or
+	// on $LATEST for a function without one; nil leaves none.
+	EventInvoke *EventInvoke
+}
+
+// EventInvoke is a function's EventInvokeConfig: its Event invocations'
+// retries and maximum age (nil: the default).
+type EventInvoke struct {
+	MaximumRetryAttempts     *int `json:"maximumRetryAttempts,omitempty"`
+	MaximumEventAgeInSeconds *int `json:"maximumEventAgeInSeconds,omitempty"`
+}
+
+// EventInvokeQualifier is the qualifier SAM puts a function's
+// EventInvokeConfig on: its AutoPublishAlias, else $LATEST.
+func EventInvokeQualifier(alias string) string {
+	if alias == "" {
+		return functions.Latest
+	}
+	return alias
+}
+
+// String says what e sets, for progress lines.
+func (e *EventInvoke) String() string {
+	if e == nil {
+		return "none"
+	}
+	show := func(p *int, def string) string {
+		if p == nil {
+			return def
+		}
+		return fmt.Sprint(*p)
+	}
+	return fmt.Sprintf("%s retries, maximum age %s s", show(e.MaximumRetryAttempts, "default"), show(e.MaximumEventAgeInSeconds, "default"))
+}
+
+func sameEventInvoke(a, b *EventInvoke) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return sameInt(a.MaximumRetryAttempts, b.MaximumRetryAttempts) && sameInt(a.MaximumEventAgeInSeconds, b.MaximumEventAgeInSeconds)
 }
 
 // FileSystem is a FileSystemConfigs entry (Portico volumes: portico:volume:NAME).
@@ -433,7 +473,7 @@ func Build(t *Template) (*Desired, error) {
 var known = map[string]map[string]bool{
 	TypeFunction: set("CodeUri", "ImageUri", "PackageType", "Handler", "Runtime", "Environment", "MemorySize", "Timeout",
 		"ReservedConcurrentExecutions", "ProvisionedConcurrencyConfig", "AutoPublishAlias", "Events", "FunctionName",
-		"Description", "FileSystemConfigs", "VersionDescription"),
+		"Description", "FileSystemConfigs", "VersionDescription", "EventInvokeConfig"),
 	TypeAPI: set("StageName", "Variables", "DefinitionBody", "DefinitionUri", "Auth", "Cors", "CanarySetting",
 		"CacheClusterEnabled", "CacheClusterSize", "MethodSettings", "Name", "Description", "TracingEnabled",
 		"BinaryMediaTypes", "OpenApiVersion", "MinimumCompressionSize", "ApiKeySourceType", "Models", "GatewayResponses",
@@ -754,6 +794,23 @@ func expectedShape(t reflect.Type) string {
 	return "a " + t.String()
 }
 
+// eventInvoke reads a function's EventInvokeConfig: the retries and maximum
+// age Portico enforces; a DestinationConfig, which it cannot honour, fails
+// the deploy.
+func (b *builder) eventInvoke(id string, fn *Function, c *serverless.Function_EventInvokeConfig) {
+	if d := c.DestinationConfig; d != nil && (d.OnSuccess != nil || d.OnFailure != nil) {
+		b.fail("%s: EventInvokeConfig.DestinationConfig: %s", id, functions.NoDestinations)
+	}
+	if p := c.MaximumRetryAttempts; p != nil && (*p < 0 || *p > functions.MaxEventRetryAttempts) {
+		b.fail("%s: EventInvokeConfig.MaximumRetryAttempts %d is out of range: it must be 0, 1 or 2", id, *p)
+	}
+	if p := c.MaximumEventAgeInSeconds; p != nil && (*p < functions.MinEventAgeSeconds || *p > functions.MaxEventAgeSeconds) {
+		b.fail("%s: EventInvokeConfig.MaximumEventAgeInSeconds %d is out of range: it must be %d..%d (one minute to six hours)",
+			id, *p, functions.MinEventAgeSeconds, functions.MaxEventAgeSeconds)
+	}
+	fn.EventInvoke = &EventInvoke{MaximumRetryAttempts: c.MaximumRetryAttempts, MaximumEventAgeInSeconds: c.MaximumEventAgeInSeconds}
+}
+
 func (b *builder) function(id string, props map[string]any) {
 	b.unsupported(id, TypeFunction, props)
 	// goformation types ProvisionedConcurrentExecutions as a string.
@@ -798,6 +855,9 @@ func (b *builder) function(id string, props map[string]any) {
 			// Lambda's minimum: 0 would leave the setting unapplied.
 			b.fail("%s: ProvisionedConcurrentExecutions %d is out of range: it must be at least 1 (remove ProvisionedConcurrencyConfig for none)", id, fn.Provisioned)
 		}
+	}
+	if c := f.EventInvokeConfig; c != nil {
+		b.eventInvoke(id, fn, c)
 	}
 	if f.Timeout != nil && *f.Timeout < 1 {
 		b.fail("%s: Timeout %d is out of range: it must be between 1 and %d seconds", id, *f.Timeout, functions.MaxTimeout)

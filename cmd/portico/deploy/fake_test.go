@@ -177,6 +177,10 @@ func (f *fakeTarget) SetProvisioned(_ context.Context, name, alias string, n int
 	return f.call("SetProvisioned", name, alias, n)
 }
 
+func (f *fakeTarget) SetEventInvoke(_ context.Context, name, qualifier string, c *EventInvoke) error {
+	return f.call("SetEventInvoke", name, qualifier, c.String())
+}
+
 func (f *fakeTarget) DeleteAlias(_ context.Context, name, alias string) error {
 	if err := f.call("DeleteAlias", name+":"+alias); err != nil {
 		return err

@@ -37,6 +37,8 @@ type Resource struct {
 	Alias       string `json:"alias,omitempty"`
 	Reserved    *int   `json:"reserved,omitempty"`
 	Provisioned int    `json:"provisioned,omitempty"`
+	// EventInvoke is the EventInvokeConfig set on the alias (or $LATEST).
+	EventInvoke *EventInvoke `json:"eventInvoke,omitempty"`
 	// APIs: the stage, its settings' digest, the deployment it serves and the
 	// usage plan.
 	Stage            string            `json:"stage,omitempty"`
@@ -88,7 +90,7 @@ type Change struct {
 	old *Resource
 	// code, config: a function's code or configuration changed; definition,
 	// stage, plan: an API's definition, stage settings, usage plan changed.
-	publish, definition, stage, plan, reserved, provisioned bool
+	publish, definition, stage, plan, reserved, provisioned, eventInvoke bool
 	// replacedFunction is the function a renamed function replaces (its old
 	// FunctionName), replacedAlias the alias a changed or dropped
 	// AutoPublishAlias replaces: deleted once the new ones serve.
@@ -147,6 +149,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			c.Action, c.publish = Create, true
 			c.reserved = f.Reserved != nil
 			c.provisioned = f.Provisioned > 0
+			c.eventInvoke = f.EventInvoke != nil
 			c.Steps = append(c.Steps, "create function "+f.Name)
 			if f.Alias != "" {
 				c.Steps = append(c.Steps, "publish version 1 (or next) and point alias "+f.Alias+" at it")
@@ -180,6 +183,12 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			if old.Provisioned != f.Provisioned || (c.publish && f.Provisioned > 0) {
 				c.Action, c.provisioned = Update, true
 				c.Steps = append(c.Steps, fmt.Sprintf("set provisioned concurrency of alias %s to %d", f.Alias, f.Provisioned))
+			}
+			// The configuration lives on the alias (or $LATEST): it moves
+			// with a changed AutoPublishAlias.
+			if !sameEventInvoke(old.EventInvoke, f.EventInvoke) || (old.Alias != f.Alias && (old.EventInvoke != nil || f.EventInvoke != nil)) {
+				c.Action, c.eventInvoke = Update, true
+				c.Steps = append(c.Steps, "set the event invoke config of "+f.Name+":"+EventInvokeQualifier(f.Alias))
 			}
 		}
 		p.Changes = append(p.Changes, c)

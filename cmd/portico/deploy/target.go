@@ -221,6 +221,28 @@ func (h *HTTPTarget) SetProvisioned(ctx context.Context, name, alias string, n i
 	return err
 }
 
+// SetEventInvoke implements Target.
+func (h *HTTPTarget) SetEventInvoke(ctx context.Context, name, qualifier string, c *EventInvoke) error {
+	q := url.Values{"Qualifier": {qualifier}}
+	path := "/2019-09-25/functions/" + esc(name) + "/event-invoke-config"
+	if c != nil {
+		body := map[string]any{}
+		if c.MaximumRetryAttempts != nil {
+			body["MaximumRetryAttempts"] = *c.MaximumRetryAttempts
+		}
+		if c.MaximumEventAgeInSeconds != nil {
+			body["MaximumEventAgeInSeconds"] = *c.MaximumEventAgeInSeconds
+		}
+		_, err := h.C.Do(ctx, http.MethodPut, path, q, body, nil)
+		return err
+	}
+	_, err := h.C.Do(ctx, http.MethodDelete, path, q, nil, nil)
+	if client.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
 // DeleteAlias implements Target.
 func (h *HTTPTarget) DeleteAlias(ctx context.Context, name, alias string) error {
 	_, err := h.C.Do(ctx, http.MethodDelete, client.FunctionPath(name, "/aliases/"+esc(alias)), nil, nil, nil)

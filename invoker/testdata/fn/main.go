@@ -18,6 +18,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
+// sink keeps an allocation reachable until the next call.
+var sink []byte
+
 type event struct {
 	Echo      any    `json:"echo,omitempty"`
 	Env       string `json:"env,omitempty"`       // return this env var
@@ -36,6 +39,7 @@ type event struct {
 	// ClientContextFile: write the client context's custom values (JSON,
 	// "null" when there is none) to this file first.
 	ClientContextFile string `json:"clientContextFile,omitempty"`
+	AllocMB           int    `json:"allocMB,omitempty"` // allocate and touch this many MB
 }
 
 type result struct {
@@ -73,6 +77,13 @@ func handle(ctx context.Context, ev event) (*result, error) {
 	}
 	if ev.Stderr != "" {
 		fmt.Fprintln(os.Stderr, ev.Stderr)
+	}
+	if ev.AllocMB > 0 {
+		buf := make([]byte, ev.AllocMB<<20)
+		for i := 0; i < len(buf); i += 4096 {
+			buf[i] = 1
+		}
+		sink = buf
 	}
 	if ev.SleepMs > 0 {
 		time.Sleep(time.Duration(ev.SleepMs) * time.Millisecond)

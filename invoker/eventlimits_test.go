@@ -1,0 +1,121 @@
+package invoker
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+var _ EventInvokeConfigs = (*fakeFunctions)(nil)
+
+// GetEventInvokeConfig implements EventInvokeConfigs.
+func (f *fakeFunctions) GetEventInvokeConfig(_ context.Context, name, qualifier string) (*functions.EventInvokeConfig, error) {
+	if qualifier == "" {
+		qualifier = functions.Latest
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.eic[name+":"+qualifier]
+	if !ok {
+		return nil, fmt.Errorf("event invoke config %s:%s: %w", name, qualifier, errdefs.ErrNotFound)
+	}
+	return c, nil
+}
+
+// setEventInvoke sets the event invoke configuration of name's qualifier.
+func (f *fakeFunctions) setEventInvoke(name, qualifier string, retries, ageSeconds *int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.eic == nil {
+		f.eic = map[string]*functions.EventInvokeConfig{}
+	}
+	f.eic[name+":"+qualifier] = &functions.EventInvokeConfig{FunctionName: name, Qualifier: qualifier,
+		MaximumRetryAttempts: retries, MaximumEventAgeInSeconds: ageSeconds}
+}
+
+// starts counts the invocations of fn its log holds.
+func (e *env) starts(fn string) int {
+	log, _ := e.inv.Logs().Read(fn, 0)
+	return strings.Count(string(log), "START RequestId")
+}
+
+// TestEventInvokeConfigRetries: a failing Event invocation is retried as
+// many times as the event invoke configuration of the qualifier it was
+// invoked through says, a minute and then two minutes apart on the clock.
+func TestEventInvokeConfigRetries(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		qualifier string // the configuration's
+		invoked   string // the ARN's qualifier
+		retries   int
+		runs      int
+	}{
+		{"never retried", functions.Latest, "", 0, 1},
+		{"retried once", functions.Latest, functions.Latest, 1, 2},
+		{"alias never retried", "live", "live", 0, 1},
+		{"other qualifier's setting does not apply", "live", "", 0, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := strings.ReplaceAll(tc.name, " ", "-")
+			fn := e.fns.add(&functions.Config{FunctionName: name})
+			e.fns.setEventInvoke(name, tc.qualifier, &tc.retries, nil)
+			if _, err := e.inv.InvokeAsync(ctx, Request{Function: fn, Payload: []byte(`{"fail":"always"}`),
+				InvokedARN: functions.ARN(name, tc.invoked)}); err != nil {
+				t.Fatal(err)
+			}
+			for attempt := 1; attempt < tc.runs; attempt++ {
+				e.retryAfter(t, attempt, time.Duration(attempt)*time.Minute)
+			}
+			waitFor(t, "the event dropped", func() bool { return e.queued() == 0 })
+			if got := e.starts(name); got != tc.runs {
+				t.Fatalf("ran %d times, want %d", got, tc.runs)
+			}
+		})
+	}
+}
+
+// TestEventInvokeConfigMaximumAge: an event older than its maximum event age
+// is dropped with a log line and not run, whether it waited in the queue or
+// for a retry.
+func TestEventInvokeConfigMaximumAge(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	minute, ninety := 60, 90
+
+	// Queued while the queue was stopped, past its minute when it starts.
+	old := e.fns.add(&functions.Config{FunctionName: "old"})
+	e.fns.setEventInvoke("old", functions.Latest, nil, &minute)
+	e.inv.async.stop()
+	if _, err := e.inv.InvokeAsync(ctx, Request{Function: old, Payload: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(61 * time.Second)
+	e.inv.async.start()
+	waitFor(t, "the old event dropped", func() bool { return e.queued() == 0 })
+	if got := e.starts("old"); got != 0 {
+		t.Fatalf("an event past its maximum age ran %d times", got)
+	}
+	if !strings.Contains(e.logs.String(), "older than its maximum event age") {
+		t.Fatalf("no log line for the dropped event:\n%s", e.logs.String())
+	}
+
+	// Its second retry would be three minutes after it was queued: past 90 s.
+	fail := e.fns.add(&functions.Config{FunctionName: "fail"})
+	e.fns.setEventInvoke("fail", functions.Latest, nil, &ninety)
+	if _, err := e.inv.InvokeAsync(ctx, Request{Function: fail, Payload: []byte(`{"fail":"always"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	e.retryAfter(t, 1, time.Minute)
+	e.retryAfter(t, 2, 2*time.Minute)
+	waitFor(t, "the failing event dropped", func() bool { return e.queued() == 0 })
+	if got := e.starts("fail"); got != 2 {
+		t.Fatalf("ran %d times, want 2: the second retry was past the maximum age", got)
+	}
+}
