@@ -46,6 +46,14 @@ const (
 	// rstAvoidanceDelay bounds how long a connection closed with unread input
 	// waits for the client's close, so that the response is not lost to a reset.
 	rstAvoidanceDelay = 500 * time.Millisecond
+	// lingerTime and lingerBytes bound the lingering close of a connection
+	// whose request body was left unread (an answer such as 413 to a body over
+	// the handler's limit): after the response the connection is half-closed
+	// and what the client still sends is read and dropped, for up to
+	// lingerTime and lingerBytes, so that the client reads the answer instead
+	// of a reset (nginx's lingering_close).
+	lingerTime  = 5 * time.Second
+	lingerBytes = 4 << 20
 )
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
@@ -564,12 +572,18 @@ func isCommonNetReadError(err error) bool {
 
 // closeWriteAndWait half-closes c and waits (briefly) for the client to close,
 // so that a response sent while the client still sends is not lost to a reset.
-func (c *conn) closeWriteAndWait() {
+func (c *conn) closeWriteAndWait() { c.closeWriteAndDrain(rstAvoidanceDelay, lingerBytes) }
+
+// closeWriteAndDrain half-closes c, then reads and drops what the client still
+// sends, until it closes, d passes or max bytes came, so that the response
+// already sent is read by the client rather than lost to the reset that
+// closing a connection with unread input sends.
+func (c *conn) closeWriteAndDrain(d time.Duration, max int64) {
 	if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
-	c.setReadDeadline(time.Now().Add(rstAvoidanceDelay))
-	_, _ = io.Copy(io.Discard, c.rwc)
+	c.setReadDeadline(time.Now().Add(d))
+	_, _ = io.CopyN(io.Discard, c.rwc, max)
 }
 
 // serveRequest runs the handler for req and finishes its response; false when
@@ -632,11 +646,21 @@ func (c *conn) serveRequest(req *http.Request) bool {
 	if w.reusable() {
 		return true
 	}
-	if w.committed && w.err == nil && w.body != nil && w.body.readFailed() {
-		// An answer to a body that did not arrive (a deadline) went out
-		// while the client may still be sending: let it take the answer
-		// before the close resets the connection.
-		c.closeWriteAndWait()
+	if w.committed && w.err == nil && w.body != nil {
+		switch {
+		case w.body.readFailed():
+			// An answer to a body that did not arrive (a deadline) went out
+			// while the client may still be sending: let it take the answer
+			// before the close resets the connection.
+			c.closeWriteAndWait()
+		case !w.body.sawEOFLocked():
+			// The handler answered without reading the body to its end and
+			// more was left than is discarded to keep the connection (a 413
+			// to a body over its limit), or the client waits for a 100
+			// Continue that was not sent: it may be sending still. Linger
+			// so that it reads the answer rather than a reset.
+			c.closeWriteAndDrain(lingerTime, lingerBytes)
+		}
 	}
 	return false
 }

@@ -31,8 +31,11 @@
 // a response that grows past that, or that the handler flushes, is sent chunked
 // (or close-delimited to an HTTP/1.0 client). Keep-alive, "Connection: close",
 // HTTP/1.0, "Expect: 100-continue", pipelined requests, request bodies the
-// handler leaves unread (up to 256 KB are discarded, beyond that the connection
-// closes), http.Hijacker, http.Flusher and the deadlines and full-duplex switch of
+// handler leaves unread (up to 256 KB are discarded; beyond that the connection
+// closes, after a lingering close: half-closed, it reads and drops what the
+// client still sends for up to 5 s and 4 MB, so that a client still sending a
+// body the handler refused, say with 413, reads the answer and not a reset;
+// no "100 Continue" is sent unless the handler reads the body), http.Hijacker, http.Flusher and the deadlines and full-duplex switch of
 // http.ResponseController behave as with net/http's server. A handler may not
 // use its ResponseWriter once it returned, and here that includes the map
 // Header returned: the next response on the connection reuses it, cleared.
