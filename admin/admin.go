@@ -243,6 +243,10 @@ func (s *Server) authenticate(r *http.Request) error {
 	// body's hash whatever the header says, and so does this API, so that a
 	// signed request's body cannot be swapped on the way.
 	limit := s.bodyLimit(r)
+	if r.ContentLength > limit { // refused before a read sends a waiting client "100 Continue"
+		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
+			fmt.Sprintf("Request must be smaller than %d bytes for this operation", limit))
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return fmt.Errorf("read request body: %w: %w", err, errdefs.ErrInvalid)

@@ -70,7 +70,14 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, b jsonBody, v any) error
 
 // readBody reads r's body up to b.limit bytes, with b's dialect of errors.
 func readBody(w http.ResponseWriter, r *http.Request, b jsonBody) ([]byte, error) {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, b.limit))
+	var raw []byte
+	var err error
+	if r.ContentLength > b.limit {
+		// Refused before a read, which would send a waiting client "100 Continue".
+		err = &http.MaxBytesError{Limit: b.limit}
+	} else {
+		raw, err = io.ReadAll(http.MaxBytesReader(w, r.Body, b.limit))
+	}
 	var mbe *http.MaxBytesError
 	switch {
 	case err == nil:

@@ -47,13 +47,16 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 		}
 		clientContext = string(raw)
 	}
+	if r.ContentLength > maxInvokeBody { // refused before a read sends a waiting client "100 Continue"
+		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
+			fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxInvokeBody))
+	}
 	payload, err := io.ReadAll(io.LimitReader(r.Body, maxInvokeBody+1))
 	if err != nil {
 		return errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException", "could not read the request body: "+err.Error())
 	}
 	if len(payload) > maxInvokeBody {
-		// Read on (boundedly) so the client gets the 413 rather than a reset.
-		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+		// The server's lingering close lets the client read the 413 (internal/h1).
 		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
 			fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxInvokeBody))
 	}

@@ -67,6 +67,12 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 		}
 		pending = p
 	}
+	// A Content-Length over the limit is refused before the body is read, so
+	// that a client that waits for a 100 Continue is not told to send it.
+	if r.ContentLength > int64(m.cfg.MaxMessageBytes) {
+		return &errdefs.Kinded{Kind: errdefs.ErrTooLarge, Type: "PayloadTooLargeException",
+			Message: fmt.Sprintf("Message of more than %d bytes", m.cfg.MaxMessageBytes)}
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(m.cfg.MaxMessageBytes)+1))
 	if err != nil {
 		return errdefs.New(errdefs.ErrInvalid, "BadRequestException", "Bad Request: reading the body: "+err.Error())

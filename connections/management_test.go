@@ -1,11 +1,13 @@
 package connections
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -165,6 +167,26 @@ func TestManagementHTTP(t *testing.T) {
 			}
 		})
 	}
+	t.Run("too large, Expect 100-continue", func(t *testing.T) {
+		// Refused from its Content-Length: no "100 Continue" tells the
+		// client to send the 2 MB first.
+		c, err := net.Dial("tcp", strings.TrimPrefix(ts.srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		_, _ = io.WriteString(c, "POST "+path+" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+testToken+
+			"\r\nContent-Length: 2097152\r\nExpect: 100-continue\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || resp.Header.Get("x-amzn-ErrorType") != "PayloadTooLargeException" {
+			t.Fatalf("first answer: %d %q, want 413 PayloadTooLargeException (no 100 Continue)", resp.StatusCode, resp.Header.Get("x-amzn-ErrorType"))
+		}
+	})
 	if got := readText(t, ws); got != "via bearer" {
 		t.Fatalf("client got %q", got)
 	}
