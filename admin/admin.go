@@ -82,8 +82,8 @@ type Server struct {
 	// now is the clock console sessions expire by, and signatures and failed
 	// sign-ins are timed by (nil: time.Now).
 	now func() time.Time
-	// signIns limits failed sign-ins per client address (signin.go), with
-	// the other surfaces that take the admin token; nil: ownSignIns, the
+	// signIns limits failed sign-ins per client address (signin.go): the
+	// admin surface's budget, apart from the gateway's; nil: ownSignIns, the
 	// server's own.
 	signIns    *signin.Limiter
 	ownSignIns signin.Limiter

@@ -37,9 +37,10 @@ type Params struct {
 	// Console, when provided, is the web console's handler (console.Module),
 	// served at /console/.
 	Console http.Handler `name:"console" optional:"true"`
-	// SignIns, when provided, counts failed sign-ins with the other surfaces
-	// that take the admin token (@connections, the cache's invalidation, AWS_IAM
-	// routes); without it the server has a limiter of its own.
+	// SignIns, when provided, is the limiter of the admin surface's failed
+	// sign-ins; without it the server has a limiter of its own. It is not to
+	// be the public gateway surfaces' (internal/signin): their failures must
+	// not lock the admin API.
 	SignIns *signin.Limiter `optional:"true"`
 }
 

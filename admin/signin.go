@@ -9,14 +9,14 @@ import (
 	"github.com/portico-dev/portico/internal/signin"
 )
 
-// Failed sign-ins are limited per client address by a signin.Limiter, shared
-// with the other surfaces that check the admin token (Params.SignIns).
+// Failed sign-ins are limited per client address by a signin.Limiter of the
+// admin surface's own (Params.SignIns), apart from the gateway's.
 const (
 	failedSignInBurst = signin.Burst
 	failedSignInEvery = signin.Every
 )
 
-// signInLimiter is the limiter of failed sign-ins: the shared one, else the
+// signInLimiter is the limiter of failed sign-ins: the one given, else the
 // server's own.
 func (s *Server) signInLimiter() *signin.Limiter {
 	if s.signIns != nil {

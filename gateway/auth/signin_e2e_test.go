@@ -15,14 +15,16 @@ import (
 
 // TestFailedSignInsLimitedOnEverySurface fails signatures signin.Burst times on
 // one surface that checks credentials (@connections, an AWS_IAM route, a
-// cache invalidation) from one address, then presents the right credentials
-// on each: every surface answers 429 with Retry-After in its own error shape
-// (the admin API TooManyRequestsException, @connections LimitExceededException,
-// the gateway TooManyRequestsException "Too Many Requests"), as they share one
-// limiter; requests without a credential are still served.
+// cache invalidation, the admin API) from one address, then presents the right
+// credentials on each. Failures on a public gateway surface limit every
+// gateway surface, each answering 429 with Retry-After in its own error shape
+// (@connections LimitExceededException, the gateway TooManyRequestsException
+// "Too Many Requests"), but never the admin API, which keeps a budget of its
+// own; failures on the admin API limit it (TooManyRequestsException) and not
+// the gateway. Requests without a credential are still served.
 func TestFailedSignInsLimitedOnEverySurface(t *testing.T) {
 	const token = "the-admin-token"
-	for _, source := range []string{"@connections", "AWS_IAM route", "cache invalidation"} {
+	for _, source := range []string{"@connections", "AWS_IAM route", "cache invalidation", "admin API"} {
 		t.Run(source, func(t *testing.T) {
 			env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
 			c := env.Client()
@@ -42,6 +44,11 @@ func TestFailedSignInsLimitedOnEverySurface(t *testing.T) {
 				"cache invalidation": func() answer {
 					return signedCall(t, creds{ID: "portico", Secret: "guess"}, "GET", cached, "", "Cache-Control", "max-age=0")
 				},
+				"admin API": func() answer {
+					req, _ := http.NewRequest("GET", env.AdminURL+"/2015-03-31/functions", nil)
+					req.Header.Set("Authorization", "Bearer guess")
+					return do(t, req)
+				},
 			}[source]
 			// The right credentials work before.
 			expect(t, "AWS_IAM route", signedCall(t, user, "GET", pets, ""), 200, "", "")
@@ -59,7 +66,14 @@ func TestFailedSignInsLimitedOnEverySurface(t *testing.T) {
 			}
 			req, _ := http.NewRequest("GET", env.AdminURL+"/2015-03-31/functions", nil)
 			req.Header.Set("Authorization", "Bearer "+token)
-			limited("the admin API", do(t, req), "TooManyRequestsException", "")
+			if source == "admin API" {
+				limited("the admin API", do(t, req), "TooManyRequestsException", "")
+				// The gateway's budget is its own: the right credentials work.
+				expect(t, "an AWS_IAM route", signedCall(t, user, "GET", pets, ""), 200, "", "")
+				return
+			}
+			// The admin API's budget is its own: the operator is not locked out.
+			expect(t, "the admin API", do(t, req), 200, "", "")
 			limited("@connections", signedCall(t, admin, "POST", conns, "hi"), "LimitExceededException", `{"message":"Limit Exceeded"}`)
 			limited("an AWS_IAM route", signedCall(t, user, "GET", pets, ""), "TooManyRequestsException", `{"message":"Too Many Requests"}`)
 			limited("a cache invalidation", signedCall(t, admin, "GET", cached, "", "Cache-Control", "max-age=0"), "TooManyRequestsException", `{"message":"Too Many Requests"}`)

@@ -1,8 +1,12 @@
 // Package signin limits failed sign-ins per client address, for every surface
 // that checks Portico's credentials: the admin API and console, the
 // @connections API, the response cache's invalidation and the gateway's
-// AWS_IAM routes. One Limiter is shared by all of them, so that failures on one
-// surface count on the others: the admin token is accepted on several.
+// AWS_IAM routes. There are two budgets, two Limiters: one for the admin
+// surface (the admin API and console), one shared by the public gateway
+// surfaces, so that failures on one public surface count on the others, but
+// failures anywhere on the gateway, whose callers may be anyone (or share an
+// address with the operator behind a proxy or NAT), never lock the operator
+// out of the admin API.
 //
 // A client may fail Burst times in a row, then once every Every. Past that
 // every attempt from the address, a right credential included, is to be

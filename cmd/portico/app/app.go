@@ -383,11 +383,13 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		// IAM users' keys may sign @connections calls their policies allow
 		// (execute-api:ManageConnections).
 		fx.Invoke(func(m *connections.Manager, s *iam.Service) { m.SetPrincipals(s) }),
-		// One limiter of failed sign-ins for every surface that checks
-		// credentials: the admin API and console, @connections, the cache's
-		// invalidations and AWS_IAM routes (internal/signin).
-		fx.Provide(func() *signin.Limiter { return &signin.Limiter{} }),
-		fx.Invoke(func(l *signin.Limiter, m *connections.Manager, a *auth.Stage, c *cache.Stage) {
+		// One limiter of failed sign-ins for the public surfaces that check
+		// credentials: @connections, the cache's invalidations and AWS_IAM
+		// routes. The admin API and console keep a budget of their own, so
+		// that anonymous callers failing on the gateway never lock the
+		// operator out (internal/signin).
+		fx.Invoke(func(m *connections.Manager, a *auth.Stage, c *cache.Stage) {
+			l := &signin.Limiter{}
 			m.SetSignIns(l)
 			a.SetSignIns(l)
 			c.SetSignIns(l)
