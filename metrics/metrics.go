@@ -23,6 +23,8 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/h1"
+	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/ownaddr"
 	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/invoker"
@@ -177,32 +179,66 @@ type Config struct {
 	// Listen, when set, serves GET /metrics (without authentication) on an
 	// address of its own, for scrapers that cannot hold the admin token.
 	Listen string
+	// Limits are the listener's header size and header, body and idle
+	// timeouts, as on the admin and gateway listeners (zero fields:
+	// listener.DefaultLimits).
+	Limits listener.Limits
+	// MaxConnsPerIP bounds the connections one client address holds open
+	// (h1.Options.MaxConnsPerIP). Zero: DefaultMaxConnsPerIP; negative: no
+	// bound.
+	MaxConnsPerIP int
 }
+
+// DefaultMaxConnsPerIP is Config.MaxConnsPerIP's default: a scraper needs one
+// or two connections, and a client that opens more without end costs no more
+// than these file descriptors.
+const DefaultMaxConnsPerIP = 16
 
 // Server is the optional metrics listener. Safe for concurrent use.
 type Server struct {
-	addr string
-	h    http.Handler
-	log  *slog.Logger
-	srv  *http.Server
-	ln   net.Listener
+	cfg Config
+	h   http.Handler
+	log *slog.Logger
+	srv *h1.Server
+	ln  net.Listener
 }
 
-// NewServer returns a server of h on addr.
-func NewServer(addr string, h http.Handler, log *slog.Logger) *Server {
-	return &Server{addr: addr, h: h, log: log}
+// NewServer returns a server of h as cfg says (cfg.Listen is its address).
+func NewServer(cfg Config, h http.Handler, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{cfg: cfg, h: h, log: log}
 }
 
-// Start binds the listener and serves in the background.
+// Start binds the listener and serves in the background, with internal/h1
+// under the listener's limits, as the admin and gateway listeners are served:
+// a client that is slow to send a header or a body, or idles on a keep-alive
+// connection, is cut off, and one address holds at most MaxConnsPerIP
+// connections.
 func (s *Server) Start(context.Context) error {
-	ln, err := net.Listen("tcp", s.addr)
+	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("metrics: listen on %s: %w", s.addr, err)
+		return fmt.Errorf("metrics: listen on %s: %w", s.cfg.Listen, err)
 	}
 	s.ln = ln
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.h)
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	l := s.cfg.Limits.WithDefaults()
+	maxConns := s.cfg.MaxConnsPerIP
+	switch {
+	case maxConns == 0:
+		maxConns = DefaultMaxConnsPerIP
+	case maxConns < 0:
+		maxConns = 0
+	}
+	s.srv = h1.New(l.Handler(mux), h1.Options{
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+		ReadHeaderTimeout: l.HeaderTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		MaxConnsPerIP:     maxConns,
+		Log:               s.log,
+	})
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("metrics server stopped", "err", err)
@@ -258,7 +294,7 @@ var Module = fx.Module("metrics",
 		if cfg.Listen == "" {
 			return
 		}
-		s := NewServer(cfg.Listen, h, log.With("component", "metrics"))
+		s := NewServer(cfg, h, log.With("component", "metrics"))
 		lc.Append(fx.Hook{OnStart: func(ctx context.Context) error {
 			if err := s.Start(ctx); err != nil {
 				return err

@@ -322,7 +322,9 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		// Portico's own listeners other than the gateway's, which no
 		// integration may reach (docs/apis-and-stages.md).
 		ownaddr.Module,
-		fx.Supply(metrics.Config{Listen: s.MetricsListen}),
+		// The metrics listener is an operator's, as the admin API is: its
+		// limits are the admin listener's, tightened by the gateway's.
+		fx.Supply(metrics.Config{Listen: s.MetricsListen, Limits: s.AdminListener.Tighten(s.Listener)}),
 		metrics.Module,
 		store.Module,
 		functions.Module,

@@ -1,0 +1,105 @@
+package metrics
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/listener"
+)
+
+// startServer starts a metrics listener on loopback with cfg's limits.
+func startServer(t *testing.T, cfg Config) string {
+	t.Helper()
+	cfg.Listen = "127.0.0.1:0"
+	s := NewServer(cfg, Handler(NewRegistry(), nil), nil)
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop(t.Context()) })
+	return s.Addr()
+}
+
+// dial connects to addr with a deadline far past the limits under test, so a
+// server that never cuts the connection off fails the test instead of hanging.
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(15 * time.Second))
+	return c
+}
+
+// closedByServer reads from c until the server closes it; it fails when the
+// test's own deadline ends the read first.
+func closedByServer(t *testing.T, what string, r io.Reader) {
+	t.Helper()
+	_, err := io.Copy(io.Discard, r)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("%s: the connection was still open after 15 s, want it closed by the server's limit", what)
+	}
+}
+
+// TestServerLimits checks that the metrics listener has the limits of the other
+// listeners: a client that sends a header but not the body it announced is cut
+// off at the body timeout, a keep-alive connection is closed at the idle
+// timeout, and one address holds at most MaxConnsPerIP connections. The
+// timeouts are made short through Config.Limits.
+func TestServerLimits(t *testing.T) {
+	addr := startServer(t, Config{Limits: listener.Limits{HeaderTimeout: 5 * time.Second,
+		BodyTimeout: 100 * time.Millisecond, IdleTimeout: 100 * time.Millisecond}})
+
+	t.Run("slow body", func(t *testing.T) {
+		c := dial(t, addr)
+		if _, err := io.WriteString(c, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		closedByServer(t, "a body never sent", c)
+	})
+	t.Run("idle", func(t *testing.T) {
+		c := dial(t, addr)
+		if _, err := io.WriteString(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /metrics: %d", resp.StatusCode)
+		}
+		closedByServer(t, "an idle keep-alive connection", br)
+	})
+	t.Run("connections per address", func(t *testing.T) {
+		addr := startServer(t, Config{MaxConnsPerIP: 2}) // the default timeouts: nothing idles out here
+		held := []net.Conn{dial(t, addr), dial(t, addr)}
+		// Each is served before the next dial, so the server has counted it.
+		for _, c := range held {
+			if _, err := io.WriteString(c, "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetDeadline(time.Now().Add(15 * time.Second))
+		}
+		for _, c := range held {
+			if _, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		third := dial(t, addr)
+		_, _ = io.WriteString(third, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+		if _, err := http.ReadResponse(bufio.NewReader(third), nil); err == nil {
+			t.Fatal("a third connection from one address was served, want it refused (MaxConnsPerIP 2)")
+		}
+	})
+}
