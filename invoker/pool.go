@@ -14,6 +14,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/h1"
+	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/runtimes"
 )
 
@@ -559,6 +560,13 @@ type spare struct {
 // as long as the longest function timeout.
 const runtimeAPIIdle = functions.MaxTimeout*time.Second + time.Minute
 
+// runtimeAPIBodyTimeout is how long a runtime has to send a request's body
+// (a result of up to 6 MB) from the end of its header: the gateway's default
+// (listener.DefaultLimits), so that a slow sandbox's large result is not cut
+// off, while a body that trickles in ties a connection up no longer. A
+// variable for tests.
+var runtimeAPIBodyTimeout = listener.DefaultLimits().BodyTimeout
+
 // runtimeAPIMaxConns bounds the connections one address holds open on a
 // sandbox's Runtime API endpoint. A runtime needs one or two (its next loop,
 // an extension's); without a bound, code in a sandbox could open connections
@@ -593,7 +601,8 @@ func (i *Invoker) newSandbox(p *pool, provisioned bool) (*sandbox, runtimes.Spec
 	if i.listeners != nil {
 		sb.forget = i.listeners.Add("Runtime API", ln.Addr().String())
 	}
-	sb.srv = h1.New(sb, h1.Options{ReadHeaderTimeout: 10 * time.Second, IdleTimeout: runtimeAPIIdle, ConnContext: connContext,
+	limits := listener.Limits{HeaderTimeout: 10 * time.Second, BodyTimeout: runtimeAPIBodyTimeout, IdleTimeout: runtimeAPIIdle}
+	sb.srv = h1.New(limits.Handler(sb), h1.Options{ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout, ConnContext: connContext,
 		MaxConnsPerIP: runtimeAPIMaxConns, Log: i.log.With("sandbox", sb.id, "function", p.cfg.FunctionName)})
 	go func() { _ = sb.srv.Serve(ln) }()
 	spec, err := i.spec(sb, ln.Addr().String())

@@ -37,6 +37,8 @@ var errorTypeRe = regexp.MustCompile(`^(Runtime|Function)\.[A-Z][a-zA-Z]+$`)
 // sandbox's invocations: the endpoint is bound for it alone.
 func (sb *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !sb.allowed(r) {
+		// A peer that is not the sandbox has nothing more to ask here.
+		w.Header().Set("Connection", "close")
 		runtimeAPIError(w, http.StatusForbidden, "AccessDenied", "this Runtime API endpoint serves only its own sandbox")
 		return
 	}
