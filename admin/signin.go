@@ -2,7 +2,9 @@ package admin
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/netaddr"
@@ -39,14 +41,29 @@ func tooManySignIns(d time.Duration) (retryAfter string, err error) {
 // random bytes, beyond any guessing that the sign-in limit lets through.
 const MinTokenLength = 32
 
-// CheckToken refuses an admin token too short to be safe for an admin API
-// listening on listen off loopback, saying what length is needed and how to
-// make a token. On loopback any token is taken.
+// CheckToken refuses an admin token that is only whitespace (anywhere: it is
+// no secret), or that has too few characters other than whitespace to be safe
+// for an admin API listening on listen off loopback, saying what length is
+// needed and how to make a token. On loopback any other token is taken.
 func CheckToken(listen, token string) error {
-	if token == "" || netaddr.IsLoopback(listen) || len(token) >= MinTokenLength {
+	if token == "" {
 		return nil
 	}
-	return fmt.Errorf("the admin token is %d characters, too short for an admin API that listens on %s, off loopback: "+
+	if strings.TrimSpace(token) == "" {
+		return fmt.Errorf("the admin token is only whitespace (%d characters), which is no secret: "+
+			"give one of at least %d characters other than spaces, for example made with `openssl rand -hex 32`, as --admin-token (or PORTICO_ADMIN_TOKEN)",
+			len(token), MinTokenLength)
+	}
+	n := 0
+	for _, r := range token {
+		if !unicode.IsSpace(r) {
+			n++
+		}
+	}
+	if netaddr.IsLoopback(listen) || n >= MinTokenLength {
+		return nil
+	}
+	return fmt.Errorf("the admin token has %d characters other than spaces, too few for an admin API that listens on %s, off loopback: "+
 		"give one of at least %d characters, for example made with `openssl rand -hex 32`, as --admin-token (or PORTICO_ADMIN_TOKEN)",
-		len(token), listen, MinTokenLength)
+		n, listen, MinTokenLength)
 }

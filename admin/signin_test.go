@@ -135,6 +135,9 @@ func TestShortTokenRefusedOffLoopback(t *testing.T) {
 		{"10.0.0.5:9090", long + "more", true},
 		{"127.0.0.1:9090", "t", true},
 		{"localhost:9090", "", true},
+		{"0.0.0.0:9090", strings.Repeat(" ", MinTokenLength), false},
+		{"0.0.0.0:9090", strings.Repeat("k ", MinTokenLength-1), false},
+		{"127.0.0.1:9090", "   ", false},
 	}
 	for _, c := range cases {
 		err := CheckToken(c.listen, c.token)

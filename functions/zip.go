@@ -141,8 +141,15 @@ func inspectZip(data []byte) (*zipPackage, error) {
 				return nil, invalidf("Zip entry %q lies inside the symlink %q", truncate(e.f.Name, 200), p)
 			}
 		}
-		if e.kind == fs.ModeSymlink && !linkStaysInside(e.name, links) {
+		if e.kind != fs.ModeSymlink {
+			continue
+		}
+		switch linkStaysInside(e.name, links) {
+		case linkOutside:
 			return nil, invalidf("Zip entry %q is a symlink to %q, which is outside the archive", truncate(e.f.Name, 200), truncate(e.target, 200))
+		case linkLoop:
+			return nil, invalidf("Zip entry %q is a symlink to %q, which is a symlink loop (it leads back to itself, or through more than %d symlinks): "+
+				"make it point at a file or directory in the archive", truncate(e.f.Name, 200), truncate(e.target, 200), maxLinkHops)
 		}
 	}
 	boot := -1
@@ -174,15 +181,28 @@ func inspectZip(data []byte) (*zipPackage, error) {
 	}, nil
 }
 
+// linkVerdict is what resolving a symlink of the archive found.
+type linkVerdict int
+
+const (
+	linkInside  linkVerdict = iota // every step stays inside the archive root
+	linkOutside                    // a step leaves the root (an absolute target, or ".." past it)
+	linkLoop                       // more than maxLinkHops symlinks followed: a loop
+)
+
+// maxLinkHops is how many symlinks resolving one may follow (Linux's limit).
+const maxLinkHops = 40
+
 // linkStaysInside resolves the symlink at name, following the archive's other
-// symlinks, and reports whether every step stays inside the archive root.
-func linkStaysInside(name string, links map[string]string) bool {
+// symlinks, and reports whether every step stays inside the archive root, or
+// the resolution loops.
+func linkStaysInside(name string, links map[string]string) linkVerdict {
 	// Resolve as a filesystem would: a stack of components, following a symlink
 	// whenever the path walked so far is one.
 	var stack []string
 	pending := strings.Split(links[name], "/")
 	if strings.HasPrefix(links[name], "/") {
-		return false
+		return linkOutside
 	}
 	stack = strings.Split(path.Dir(name), "/")
 	if stack[0] == "." {
@@ -196,7 +216,7 @@ func linkStaysInside(name string, links map[string]string) bool {
 			continue
 		case "..":
 			if len(stack) == 0 {
-				return false
+				return linkOutside
 			}
 			stack = stack[:len(stack)-1]
 			continue
@@ -206,13 +226,16 @@ func linkStaysInside(name string, links map[string]string) bool {
 		if !ok {
 			continue
 		}
-		if hops++; hops > 40 || strings.HasPrefix(t, "/") {
-			return false
+		if strings.HasPrefix(t, "/") {
+			return linkOutside
+		}
+		if hops++; hops > maxLinkHops {
+			return linkLoop
 		}
 		stack = stack[:len(stack)-1]
 		pending = append(strings.Split(t, "/"), pending...)
 	}
-	return true
+	return linkInside
 }
 
 // codeRoot is the directory of the content-addressed code artifacts.

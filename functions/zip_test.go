@@ -93,7 +93,10 @@ func TestCreateRejectsBadZips(t *testing.T) {
 		}, "outside the archive"},
 		{"symlink loop", func(t *testing.T) []byte {
 			return makeZip(t, boot, link("a", "b"), link("b", "a"))
-		}, "outside the archive"},
+		}, "symlink loop"},
+		{"self-referencing symlink", func(t *testing.T) []byte {
+			return makeZip(t, boot, link("l", "l"))
+		}, `"l" is a symlink to "l", which is a symlink loop`},
 		{"entry written through a symlink", func(t *testing.T) []byte {
 			return makeZip(t, boot, link("d", "."), testEntry{name: "d/x", body: "x", mode: 0o644})
 		}, "inside the symlink"},
@@ -237,16 +240,18 @@ func TestLinkStaysInside(t *testing.T) {
 		name  string
 		links map[string]string
 		check string
-		want  bool
+		want  linkVerdict
 	}{
-		{"sibling", map[string]string{"a/b": "c"}, "a/b", true},
-		{"up one", map[string]string{"a/b": "../c"}, "a/b", true},
-		{"up two", map[string]string{"a/b": "../../c"}, "a/b", false},
-		{"dangling inside", map[string]string{"x": "nowhere/at/all"}, "x", true},
-		{"through deep link", map[string]string{"l": "p/q/r", "m": "l/../.."}, "m", true},
-		{"through shallow link", map[string]string{"l": ".", "m": "l/.."}, "m", false},
-		{"absolute", map[string]string{"x": "/"}, "x", false},
-		{"to a link that escapes", map[string]string{"x": "y", "y": ".."}, "x", false},
+		{"sibling", map[string]string{"a/b": "c"}, "a/b", linkInside},
+		{"up one", map[string]string{"a/b": "../c"}, "a/b", linkInside},
+		{"up two", map[string]string{"a/b": "../../c"}, "a/b", linkOutside},
+		{"dangling inside", map[string]string{"x": "nowhere/at/all"}, "x", linkInside},
+		{"through deep link", map[string]string{"l": "p/q/r", "m": "l/../.."}, "m", linkInside},
+		{"through shallow link", map[string]string{"l": ".", "m": "l/.."}, "m", linkOutside},
+		{"absolute", map[string]string{"x": "/"}, "x", linkOutside},
+		{"to a link that escapes", map[string]string{"x": "y", "y": ".."}, "x", linkOutside},
+		{"to itself", map[string]string{"l": "l"}, "l", linkLoop},
+		{"a loop of two", map[string]string{"a": "b", "b": "a"}, "a", linkLoop},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -280,7 +285,7 @@ func FuzzInspectZip(f *testing.F) {
 			}
 		}
 		for name := range links {
-			if !linkStaysInside(name, links) {
+			if linkStaysInside(name, links) != linkInside {
 				t.Fatalf("accepted escaping symlink %q", name)
 			}
 		}
