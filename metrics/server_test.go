@@ -92,13 +92,16 @@ func TestServerLimits(t *testing.T) {
 			_ = c.SetDeadline(time.Now().Add(15 * time.Second))
 		}
 		for _, c := range held {
-			if _, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
 				t.Fatal(err)
 			}
+			_ = resp.Body.Close()
 		}
 		third := dial(t, addr)
 		_, _ = io.WriteString(third, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-		if _, err := http.ReadResponse(bufio.NewReader(third), nil); err == nil {
+		if resp, err := http.ReadResponse(bufio.NewReader(third), nil); err == nil {
+			_ = resp.Body.Close()
 			t.Fatal("a third connection from one address was served, want it refused (MaxConnsPerIP 2)")
 		}
 	})

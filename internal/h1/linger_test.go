@@ -61,6 +61,7 @@ func TestTooLargeBodyAnsweredNotReset(t *testing.T) {
 					t.Fatalf("answer to the head: %d, want 413 (and no 100 Continue)", resp.StatusCode)
 				}
 				_, _ = io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
 				// A client that sends its body anyway (curl does after a
 				// second) must not make the close a reset either.
 				if _, err := c.Write(body); err != nil {
