@@ -915,7 +915,7 @@ func (i *Invoker) initFailed(req Request, pre *invocation, f *initFail) *Result 
 	sb.syncLogs(true) // the init's output is in the log (and initOut) before START
 	lines := []byte("START RequestId: " + id + " Version: " + cfg.Version + "\n")
 	lines = append(lines, o.note...)
-	lines = append(lines, reportLines(id, f.initDur, cfg.MemorySize, sb.maxMemoryMB(), true, f.initDur, "error")...)
+	lines = append(lines, reportLines(id, f.initDur, cfg.MemorySize, sb.maxMemoryMB(true), true, f.initDur, "error")...)
 	i.logs.get(cfg.FunctionName).writeFrame(lines)
 	res := &Result{RequestID: id, Payload: o.payload, FunctionError: "Unhandled", ExecutedVersion: cfg.Version, ColdStart: true}
 	if req.LogTail {
@@ -950,13 +950,14 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 		sb.tailOf = nil
 	}
 	initDur := sb.initDuration
+	first := sb.invocations == 0
 	sb.invocations++
 	sb.mu.Unlock()
 	status := ""
 	if o.timedOut {
 		status = "timeout"
 	}
-	report := reportLines(inv.id, dur, cfg.MemorySize, sb.maxMemoryMB(), cold, initDur, status)
+	report := reportLines(inv.id, dur, cfg.MemorySize, sb.maxMemoryMB(first), cold, initDur, status)
 	fl := i.logs.get(cfg.FunctionName)
 	if o.note != nil {
 		fl.writeFrame(o.note)

@@ -426,15 +426,17 @@ func (sb *sandbox) syncLogs(tail bool) {
 	sb.logMu.Unlock()
 }
 
-// maxMemoryMB returns the sandbox's peak memory for a REPORT line. Where the
-// runtime reads it cheaply (runtimes.PeakMemoryReader: the process runtime's
-// /proc read) that is a reading taken now, so the invocation just ended is in
-// it, the first one included. Elsewhere runtimes may take long to answer
-// (Docker's stats call can take a second), so REPORT lines never wait for
-// one: they show the peak as of the previous measurement, and a new one starts
-// in the background.
-func (sb *sandbox) maxMemoryMB() int {
-	if pr, ok := sb.rt.(runtimes.PeakMemoryReader); ok {
+// maxMemoryMB returns the sandbox's peak memory for a REPORT line. For the
+// sandbox's first invocation (first), where the runtime reads it cheaply
+// (runtimes.PeakMemoryReader: the process runtime's /proc read), that is a
+// reading taken now, so the invocation just ended is in it: the background
+// measurement would still show the init's. Otherwise REPORT lines never wait
+// for a reading, which would cost every warm invocation a /proc read (and
+// Docker's stats call can take a second): they show the peak as of the
+// previous measurement, at most about a second old, and a new one starts in
+// the background.
+func (sb *sandbox) maxMemoryMB(first bool) int {
+	if pr, ok := sb.rt.(runtimes.PeakMemoryReader); ok && first {
 		if mb := int64(pr.ReadPeakMemoryMB()); mb > 0 {
 			sb.raiseMemory(mb)
 			return int(sb.memMB.Load())

@@ -11,6 +11,7 @@
 package process
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -270,9 +271,10 @@ type sandbox struct {
 	stopMu  sync.Mutex
 	stopped bool
 
-	memMu sync.Mutex
-	memAt time.Time
-	memMB int
+	memMu     sync.Mutex
+	memAt     time.Time
+	memMB     int
+	statusBuf [4096]byte // readPeakLocked's
 
 	cg  *sandboxCgroup // nil without one
 	log *slog.Logger
@@ -385,24 +387,31 @@ func (s *sandbox) ReadPeakMemoryMB() int {
 	return s.readPeakLocked()
 }
 
-// readPeakLocked reads VmHWM into memMB; memMu is held.
+// readPeakLocked reads VmHWM into memMB; memMu is held. The status file
+// (about 1.5 KB) is read into the sandbox's own buffer.
 func (s *sandbox) readPeakLocked() int {
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/status")
+	f, err := os.Open("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/status")
 	if err != nil {
 		return s.memMB
 	}
+	n, _ := io.ReadFull(f, s.statusBuf[:])
+	_ = f.Close()
 	s.memAt = time.Now()
-	for line := range strings.SplitSeq(string(raw), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				kb, _ := strconv.Atoi(f[1])
-				s.memMB = (kb + 1023) / 1024
-				return s.memMB
-			}
-		}
+	raw := s.statusBuf[:n]
+	i := bytes.Index(raw, []byte("\nVmHWM:"))
+	if i < 0 {
+		return 0
 	}
-	return 0
+	raw = bytes.TrimLeft(raw[i+len("\nVmHWM:"):], " \t")
+	kb := 0
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			break
+		}
+		kb = kb*10 + int(c-'0')
+	}
+	s.memMB = (kb + 1023) / 1024
+	return s.memMB
 }
 
 // SyncLogs implements runtimes.LogSyncer: it waits until everything written to
