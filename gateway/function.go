@@ -348,7 +348,7 @@ func (a *functionAnswer) response(res *invoker.Result) (*proxyResponse, error) {
 		return nil, fmt.Errorf("function %s: %w", a.in.URI, err)
 	}
 	rc := a.rc
-	rc.Integration.Status = resp.status
+	rc.Integration.Status = int16(resp.status) //nolint:gosec // G115: an HTTP status (100-599, checked when parsed)
 	if resp.base64 != nil && rc.Protocol == apis.ProtocolREST &&
 		!isBinaryAccept(a.r.Header.Get("Accept"), rc.entry.dep.API.BinaryMediaTypes) {
 		// REST APIs send binary only to a client whose first Accept type is one

@@ -416,7 +416,7 @@ func TestAPIGatewayDefinedVariables(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &pipeline.Context{CustomDomain: true, StagePrefix: "/v1/orders"}
-	c.Authorizer = pipeline.Authorizer{Kind: "lambda", Status: 403, Latency: 12 * time.Millisecond, Error: "denied",
+	c.Authorizer = pipeline.Authorizer{Kind: "lambda", Status: 403, LatencyMS: 12, Error: "denied",
 		Context: map[string]any{"error": "ctx", "latency": "ctx", "status": "ctx", "tenant": "t1"}}
 	c.Integration = pipeline.Integration{Ran: true}
 	c.SetBody([]byte("abc"))

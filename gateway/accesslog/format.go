@@ -95,7 +95,7 @@ func authorizerLatency(b []byte, r *Record) []byte {
 	if r.C.Authorizer.Status == 0 {
 		return b
 	}
-	return strconv.AppendInt(b, r.C.Authorizer.Latency.Milliseconds(), 10)
+	return strconv.AppendInt(b, int64(r.C.Authorizer.LatencyMS), 10)
 }
 
 // dataProcessed is $context.dataProcessed: the bytes of the request body
@@ -177,8 +177,8 @@ var variables = map[string]getter{
 	"cacheHit":            func(b []byte, r *Record) []byte { return strconv.AppendBool(b, r.C.CacheHit) },
 	// The integration's answer (pipeline.Integration).
 	"integration.status":            integrationStatus,
-	"integration.integrationStatus": status(func(r *Record) int { return r.C.Integration.EndpointStatus }),
-	"integrationStatus":             status(func(r *Record) int { return r.C.Integration.EndpointStatus }),
+	"integration.integrationStatus": status(func(r *Record) int { return int(r.C.Integration.EndpointStatus) }),
+	"integrationStatus":             status(func(r *Record) int { return int(r.C.Integration.EndpointStatus) }),
 	"integration.error":             str(func(r *Record) string { return r.C.Integration.Error }),
 	"integrationErrorMessage":       str(func(r *Record) string { return r.C.Integration.Error }),
 	"integration.requestId":         str(func(r *Record) string { return r.C.Integration.RequestID }),
@@ -186,7 +186,7 @@ var variables = map[string]getter{
 	"dataProcessed":                 dataProcessed,
 	// The route's authorizer's answer; these names are API Gateway's, not
 	// keys of the authorizer's context.
-	"authorizer.status":  status(func(r *Record) int { return r.C.Authorizer.Status }),
+	"authorizer.status":  status(func(r *Record) int { return int(r.C.Authorizer.Status) }),
 	"authorizer.latency": authorizerLatency,
 	"authorizer.error":   str(func(r *Record) string { return r.C.Authorizer.Error }),
 	// The API mapping a custom domain name matched, without its leading

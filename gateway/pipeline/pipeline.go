@@ -165,11 +165,9 @@ type Context struct {
 	// Protocol is apis.ProtocolREST, ProtocolHTTP or ProtocolWebSocket.
 	Protocol     string
 	DeploymentID string
-	// IsCanaryRequest says the request was drawn to the stage's canary.
-	IsCanaryRequest bool
-	DomainName      string
-	DomainPrefix    string
-	HTTPMethod      string
+	DomainName   string
+	DomainPrefix string
+	HTTPMethod   string
 	// HTTPProtocol is the request's protocol as net/http names it ("HTTP/1.1",
 	// "HTTP/2.0"): $context.protocol.
 	HTTPProtocol string
@@ -180,8 +178,6 @@ type Context struct {
 	// on host-based URLs, "" for the $default stage); on a custom domain name,
 	// the base path of its mapping ("" or "/v2").
 	StagePrefix string
-	// CustomDomain says the request came through a custom domain name.
-	CustomDomain bool
 	// Route is the matched route (nil before the route stage); ResourcePath is its
 	// path template and PathParameters its parameters.
 	Route          *apis.Route
@@ -209,13 +205,22 @@ type Context struct {
 	// milliseconds. Stages that time the request measure to it
 	// (Context.Latency). Zero when the response was complete on return.
 	AnsweredAt time.Time
-	// CacheHit and CacheMiss are set by the cache stage.
-	CacheHit, CacheMiss bool
 	// Integration is what the integration answered (set by the gateway).
 	Integration Integration
 
-	body     []byte
+	// The booleans are together, so that no padding comes between them:
+	// every request allocates a Context, and it stays in its allocation
+	// size class (gateway.TestRequestSizeClass).
+
+	// IsCanaryRequest says the request was drawn to the stage's canary.
+	IsCanaryRequest bool
+	// CustomDomain says the request came through a custom domain name.
+	CustomDomain bool
+	// CacheHit and CacheMiss are set by the cache stage.
+	CacheHit, CacheMiss bool
+
 	bodyRead bool
+	body     []byte
 	bodyErr  error
 }
 
@@ -264,17 +269,23 @@ type Authorizer struct {
 	Scopes []string
 	// UsageIdentifierKey is the API key an authorizer names for usage plans.
 	UsageIdentifierKey string
-	// Status, Latency and Error are $context.authorizer.status, .latency and
-	// .error: the authorizer's answer (200 when it admitted the request, else
-	// the status of its refusal), the time it took, and its refusal's reason.
-	// Status is 0 when no authorizer ran.
-	Status  int
-	Latency time.Duration
-	Error   string
+	// Status, LatencyMS and Error are $context.authorizer.status, .latency
+	// and .error: the authorizer's answer (200 when it admitted the request,
+	// else the status of its refusal), the time it took in milliseconds, and
+	// its refusal's reason. Status is 0 when no authorizer ran. Both numbers
+	// are int32, in one word, so that Context stays in its allocation size
+	// class (gateway.TestRequestSizeClass).
+	Status    int32
+	LatencyMS int32
+	Error     string
 }
 
 // Integration is $context.integration: what the route's integration answered,
 // for the access log. Zero when no integration ran.
+//
+// The statuses are int16 (HTTP statuses fit) so that Context, which every
+// request allocates, stays in its allocation size class
+// (gateway.TestRequestSizeClass).
 type Integration struct {
 	// Ran says the integration was called.
 	Ran bool
@@ -282,13 +293,13 @@ type Integration struct {
 	// proxy response named (200 for a non-proxy call); 0 when the
 	// integration itself does not say (HTTP and mock integrations: the access
 	// log then writes the status answered).
-	Status int
+	Status int16
 	// EndpointStatus is $context.integrationStatus and
 	// .integration.integrationStatus: for a function, the status of the
 	// Lambda Invoke call itself (200 when it ran, whatever the function
 	// returned; 429 when throttled; 413 for a payload too large; 500 when it
 	// could not be run); 0 otherwise.
-	EndpointStatus int
+	EndpointStatus int16
 	// Error is $context.integrationErrorMessage and .integration.error: why
 	// the integration failed, "" when it did not.
 	Error string
