@@ -129,12 +129,14 @@ func (l Limits) Handler(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		rc := http.NewResponseController(w)
-		if err := rc.SetReadDeadline(time.Now().Add(d)); err != nil {
+		// One allocation: the controller is held by value, and the body
+		// clears the deadline through it (no closure).
+		b := &deadlineBody{ReadCloser: r.Body, timeout: d, rc: *http.NewResponseController(w)}
+		if err := b.rc.SetReadDeadline(time.Now().Add(d)); err != nil {
 			h.ServeHTTP(w, r) // a writer without deadlines (a test recorder): nothing to bound
 			return
 		}
-		r.Body = &deadlineBody{ReadCloser: r.Body, timeout: d, clear: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+		r.Body = b
 		h.ServeHTTP(w, r)
 	})
 }
@@ -150,7 +152,7 @@ var ErrBodyTimeout = errors.New("request body not received in time")
 type deadlineBody struct {
 	io.ReadCloser
 	timeout time.Duration
-	clear   func()
+	rc      http.ResponseController
 	cleared bool
 }
 
@@ -159,7 +161,7 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if errors.Is(err, io.EOF) && !b.cleared {
 		b.cleared = true
-		b.clear()
+		_ = b.rc.SetReadDeadline(time.Time{})
 	}
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		err = fmt.Errorf("%w (body-timeout %s): %w", ErrBodyTimeout, b.timeout, err)
