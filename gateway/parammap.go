@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/fastproxy"
 	"github.com/portico-dev/portico/gateway/mapping"
 )
 
@@ -341,10 +342,6 @@ func applyValues(m map[string][]string, name, action, v string) {
 	}
 }
 
-// hopHeaders are not forwarded by a proxy.
-var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-	"Te", "Trailer", "Transfer-Encoding", "Upgrade"}
-
 // serveMappedProxy runs an HTTP API's HTTP_PROXY integration that has
 // parameter mappings: the request and the response are buffered (within the
 // body limit) so that the mappings can read and change them.
@@ -360,7 +357,7 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	}
 	header := forwardedHeaders(r, rc)
 	delete(header, "Host")
-	for _, h := range hopHeaders {
+	for _, h := range fastproxy.HopHeaders {
 		delete(header, h)
 	}
 	src := &mapSources{r: r, rc: rc, body: body}
@@ -389,7 +386,7 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	}
 	respBody := resp.body
 	out := resp.header.Clone()
-	for _, h := range hopHeaders {
+	for _, h := range fastproxy.HopHeaders {
 		delete(out, h)
 	}
 	src.respHeader, src.respBody = resp.header, respBody

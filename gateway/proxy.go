@@ -588,7 +588,7 @@ func answeredLate(ctx context.Context) error { return ctx.Err() }
 // The hop-by-hop headers of req (which mappings may have set) do not go, and
 // an answer that switches protocols is refused (refuseSwitch).
 func (g *Gateway) sendInTime(ctx context.Context, req *http.Request) (*http.Response, error) {
-	removeHopByHop(req.Header)
+	fastproxy.RemoveHopByHop(req.Header)
 	resp, err := g.transport.RoundTrip(req)
 	if err != nil {
 		return nil, err
@@ -614,21 +614,6 @@ func refuseSwitch(res *http.Response) error {
 	}
 	return fmt.Errorf("backend answered %d %s (upgrade %q); an HTTP integration does not switch protocols",
 		res.StatusCode, http.StatusText(res.StatusCode), res.Header.Get("Upgrade"))
-}
-
-// removeHopByHop removes the hop-by-hop headers of h and those its Connection
-// names.
-func removeHopByHop(h http.Header) {
-	for _, f := range h["Connection"] {
-		for name := range strings.SplitSeq(f, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				h.Del(name)
-			}
-		}
-	}
-	for _, k := range hopHeaders {
-		delete(h, k)
-	}
 }
 
 func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error {

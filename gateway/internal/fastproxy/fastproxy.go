@@ -321,7 +321,7 @@ func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 	}
 	stream := c.head.stream
 	if !c.direct {
-		removeHopByHop(resp.Header)
+		RemoveHopByHop(resp.Header)
 		copyHeaderInto(w.Header(), resp.Header)
 		stream = isEventStream(resp.Header["Content-Type"])
 	}
@@ -535,14 +535,16 @@ func copyHeaderInto(dst, src http.Header) {
 	}
 }
 
-// hopHeaders are the hop-by-hop headers ReverseProxy removes both ways.
-var hopHeaders = []string{
+// HopHeaders are the hop-by-hop headers ReverseProxy removes both ways: no
+// proxy path of the gateway forwards them.
+var HopHeaders = []string{
 	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
 	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
 }
 
-// removeHopByHop removes the hop-by-hop headers and those named in Connection.
-func removeHopByHop(h http.Header) {
+// RemoveHopByHop removes the hop-by-hop headers and those named in
+// Connection.
+func RemoveHopByHop(h http.Header) {
 	for _, f := range h["Connection"] {
 		for sf := range strings.SplitSeq(f, ",") {
 			if sf = textproto.TrimString(sf); sf != "" {
@@ -550,7 +552,7 @@ func removeHopByHop(h http.Header) {
 			}
 		}
 	}
-	for _, f := range hopHeaders {
+	for _, f := range HopHeaders {
 		delete(h, f)
 	}
 }

@@ -15,7 +15,7 @@ import (
 // characters, and a Connection field (if any) that lists only close and
 // keep-alive; and not the answer to HEAD. Its fields go straight into dst, the
 // client's header, without the hop-by-hop ones: what http.ReadResponse,
-// removeHopByHop and copyHeaderInto would leave there. The returned Response
+// RemoveHopByHop and copyHeaderInto would leave there. The returned Response
 // has the Status, StatusCode, Proto, ContentLength, Close and a body of
 // ContentLength bytes that http.ReadResponse would give it, and no Header.
 // Anything else returns false having consumed nothing and left dst alone, for
@@ -126,7 +126,7 @@ func (h *commonHead) parse(raw []byte) bool {
 			return false
 		case equalFold(l[:colon], "Connection"):
 			// Other names listed are removed from the client's header
-			// (removeHopByHop) unless close is listed too: the general path.
+			// (RemoveHopByHop) unless close is listed too: the general path.
 			for t := range bytes.SplitSeq(l[colon+1:], []byte(",")) {
 				if t = textproto.TrimBytes(t); len(t) > 0 && !equalFold(t, "close") && !equalFold(t, "keep-alive") {
 					return false

@@ -13,7 +13,7 @@ import (
 // FuzzCommonHead checks readCommonHead against http.ReadResponse on the same
 // bytes: whatever it accepts, http.ReadResponse reads the same status, length,
 // Close and body, and the client's header (holding one of the gateway's own
-// fields beforehand) ends as removeHopByHop and copyHeaderInto would leave it
+// fields beforehand) ends as RemoveHopByHop and copyHeaderInto would leave it
 // from http.ReadResponse's header, event-stream flag included; what it
 // declines it leaves unread, and the client's header as it was. The same head
 // read a second time on the connection (its last head, not parsed again)
@@ -88,7 +88,7 @@ func checkCommonHead(t *testing.T, c *backendConn, raw []byte, round int) {
 	defer func() { _ = want.Body.Close() }()
 	wantBody, wantErr := io.ReadAll(want.Body)
 	wantStream := isEventStream(want.Header["Content-Type"])
-	removeHopByHop(want.Header)
+	RemoveHopByHop(want.Header)
 	wantDst := own()
 	copyHeaderInto(wantDst, want.Header)
 	if got.Status != want.Status || got.StatusCode != want.StatusCode || got.ContentLength != want.ContentLength ||
