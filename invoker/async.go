@@ -156,6 +156,12 @@ func (q *asyncQueue) loop() {
 			wait = max(next.Sub(q.i.clock.Now()), time.Millisecond)
 		}
 		stopTimer := q.i.clock.AfterFunc(wait, q.poke)
+		// The clock may have moved between dispatch's reading and the
+		// timer's: a timer set after the moment it was for (by a clock
+		// that jumps, as a test's does) would wait a whole wait more.
+		if !next.IsZero() && !q.i.clock.Now().Before(next) {
+			q.poke()
+		}
 		select {
 		case <-q.stopCh:
 			stopTimer()

@@ -1,16 +1,29 @@
 package invoker
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/portico-dev/portico/internal/clock"
 )
 
-// fakeClock is the invoker tests' clock: clock.Fake with a wait for timers.
-type fakeClock struct{ *clock.Fake }
+// fakeClock is the invoker tests' clock: clock.Fake with a wait for timers,
+// and a hook that runs before a timer is set.
+type fakeClock struct {
+	*clock.Fake
+	beforeTimer atomic.Pointer[func(d time.Duration)]
+}
 
-func newFakeClock() *fakeClock { return &fakeClock{clock.NewFake(time.Now())} }
+func newFakeClock() *fakeClock { return &fakeClock{Fake: clock.NewFake(time.Now())} }
+
+// AfterFunc implements Clock: clock.Fake's, after the beforeTimer hook.
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
+	if h := c.beforeTimer.Load(); h != nil {
+		(*h)(d)
+	}
+	return c.Fake.AfterFunc(d, f)
+}
 
 // expectTimer notes the timers due d from now; the function it returns waits
 // until one more is set (the clock must not move in between).

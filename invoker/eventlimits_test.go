@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,5 +118,36 @@ func TestEventInvokeConfigMaximumAge(t *testing.T) {
 	waitFor(t, "the failing event dropped", func() bool { return e.queued() == 0 })
 	if got := e.starts("fail"); got != 2 {
 		t.Fatalf("ran %d times, want 2: the second retry was past the maximum age", got)
+	}
+}
+
+// TestEventRetryWhenTheClockMovesBeforeItsTimer: the clock reaches a
+// retry's due time after the queue read it and before its timer is set (a
+// test's clock jumps so; a wall clock can pass a near due time so). The
+// timer is then for a moment already past: the queue must not wait a whole
+// delay more, or, on a clock that moves no further, for ever.
+func TestEventRetryWhenTheClockMovesBeforeItsTimer(t *testing.T) {
+	e := newEnv(t, nil)
+	fn := e.fns.add(&functions.Config{FunctionName: "late"})
+	retries := 1
+	e.fns.setEventInvoke("late", functions.Latest, &retries, nil)
+	var jump sync.Once
+	hook := func(d time.Duration) {
+		if d != time.Minute {
+			return
+		}
+		for _, ev := range e.queuedEvents() {
+			if ev.Attempt == 1 {
+				jump.Do(func() { e.clock.Advance(time.Minute) })
+			}
+		}
+	}
+	e.clock.beforeTimer.Store(&hook)
+	if _, err := e.inv.InvokeAsync(context.Background(), Request{Function: fn, Payload: []byte(`{"fail":"always"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the event retried once and dropped", func() bool { return e.queued() == 0 })
+	if got := e.starts("late"); got != 2 {
+		t.Fatalf("ran %d times, want 2", got)
 	}
 }
