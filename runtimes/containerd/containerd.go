@@ -36,6 +36,8 @@ import (
 	"github.com/distribution/reference"
 	"go.uber.org/fx"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -189,11 +191,27 @@ func Ping(ctx context.Context, socket string) error {
 // before any goroutine can read it.
 func init() { deadlock.Opts.Disable = true }
 
+// connectParams is how the client's connection redials containerd after
+// losing it: 100 ms after the first failed dial, backing off to once a second,
+// as the outage's ping does (recovery.go). The client's own (a backoff that
+// grows to its 10 s timeout) kept every call failing for up to 12 s after
+// containerd was back. A dial that hangs gives up after 3 s.
+var connectParams = grpc.ConnectParams{
+	Backoff: backoff.Config{
+		BaseDelay:  100 * time.Millisecond,
+		Multiplier: 1.6,
+		Jitter:     0.2,
+		MaxDelay:   time.Second,
+	},
+	MinConnectTimeout: 3 * time.Second,
+}
+
 // New connects to containerd and prepares the sandbox network (the bridge and the
 // CNI configuration). containerd must answer, and the CNI plugins be installed.
 func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	cfg.defaults()
-	cli, err := containerd.New(cfg.Socket, containerd.WithDefaultNamespace(cfg.Namespace), containerd.WithTimeout(10*time.Second))
+	cli, err := containerd.New(cfg.Socket, containerd.WithDefaultNamespace(cfg.Namespace), containerd.WithTimeout(10*time.Second),
+		containerd.WithExtraDialOpts([]grpc.DialOption{grpc.WithConnectParams(connectParams)}))
 	if err != nil {
 		return nil, down(cfg.Socket, "", err)
 	}

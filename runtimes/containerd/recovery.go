@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 
+	versionapi "github.com/containerd/containerd/api/services/version/v1"
 	cerrdefs "github.com/containerd/errdefs"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
@@ -26,13 +29,7 @@ func (r *Runtime) newSweeper() *ctrbase.Sweeper {
 		Attrs:   []any{"socket", r.cfg.Socket},
 		Log:     r.log,
 		Timeout: cleanupTimeout,
-		Ping: func(ctx context.Context) error {
-			if err := r.checkSocket(); err != nil {
-				return err
-			}
-			_, err := r.cli.Version(ctx)
-			return err
-		},
+		Ping:    r.ping,
 		Remove: func(ctx context.Context, id, nsPath string) error {
 			ctx = r.ctx(ctx)
 			c, err := r.cli.LoadContainer(ctx, id)
@@ -50,6 +47,29 @@ func (r *Runtime) newSweeper() *ctrbase.Sweeper {
 			r.log.Warn("containerd does not answer; the sandboxes it ran are removed once it is back", "socket", r.cfg.Socket)
 		},
 	}
+}
+
+// ping reports whether containerd answers, for the outage's watch, and once it
+// does, brings the client's connection back before it returns. The question
+// goes through a connection of its own, which dials at once: the client's
+// waits out its backoff (up to a second) before it redials, and would answer
+// for that backoff rather than for containerd. The client's is then told to
+// redial now, and waited for, so that every call works from the moment the
+// sweep starts.
+func (r *Runtime) ping(ctx context.Context) error {
+	if err := Ping(ctx, r.cfg.Socket); err != nil {
+		return err
+	}
+	conn, ok := r.cli.Conn().(*grpc.ClientConn)
+	if !ok {
+		return nil
+	}
+	conn.ResetConnectBackoff()
+	_, err := versionapi.NewVersionClient(conn).Version(ctx, &emptypb.Empty{}, grpc.WaitForReady(true))
+	if err != nil {
+		return r.wrap("version", err)
+	}
+	return nil
 }
 
 // noteLost remembers a container whose removal failed with err; when err says
