@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -379,4 +380,98 @@ func TestUnpin(t *testing.T) {
 	if _, err := rt.image(ctx, id); err == nil || !strings.Contains(err.Error(), "no longer on this host") {
 		t.Fatalf("image %s with neither pin nor tag: %v; want it gone", id, err)
 	}
+}
+
+// TestNoFIFOsLeft is the leak the black-box tester found: every sandbox left
+// its output FIFOs' directory under containerd's FIFO directory (20 invokes of
+// a function that exits: 20 more directories), since the task was deleted as
+// reloaded, without its IO, whose closing removes them. Whoever removes the
+// sandbox (its exit, Stop, Discard, or a Cleanup by the next run) removes
+// them now.
+func TestNoFIFOsLeft(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	rt := newTestRuntime(t, Config{})
+	defer rt.Close()
+	ctx := context.Background()
+	defer func() { _ = rt.Cleanup(ctx) }()
+	api := runtimetest.NewAPIServer(t, rt.HostAddr())
+	spec := func(id string) runtimes.Spec {
+		return runtimes.Spec{SandboxID: id, Function: "fn", Version: "1", PackageType: "Zip",
+			CodeDir: runtimetest.CodeDir(t, runtimetest.BuildSandbox(t)), Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": api.Addr()}}
+	}
+	fifoDir := func(t *testing.T, p *prepared) string {
+		t.Helper()
+		dir := filepath.Dir(p.task.IO().Config().Stdout)
+		if _, err := os.Stat(dir); err != nil {
+			t.Fatalf("the sandbox's FIFO directory: %v", err)
+		}
+		return dir
+	}
+	gone := func(t *testing.T, dir string) {
+		t.Helper()
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			ents, _ := os.ReadDir(dir)
+			t.Errorf("the sandbox is removed, but its FIFO directory %s is left (%v), holding %d files", dir, err, len(ents))
+		}
+	}
+	t.Run("exited", func(t *testing.T) {
+		p, err := rt.Prepare(ctx, spec("sbx-fifo-exited"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := fifoDir(t, p.(*prepared))
+		sb, err := p.Start(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go io.Copy(io.Discard, sb.Logs())
+		_, _ = api.Invoke(ctx, []byte(`{"op":"crash"}`), sb.Done())
+		<-sb.Done()
+		if err := sb.Stop(ctx); err != nil { // waits for the removal the exit started
+			t.Fatal(err)
+		}
+		gone(t, dir)
+	})
+	t.Run("stopped", func(t *testing.T) {
+		p, err := rt.Prepare(ctx, spec("sbx-fifo-stopped"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := fifoDir(t, p.(*prepared))
+		sb, err := p.Start(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go io.Copy(io.Discard, sb.Logs())
+		if err := sb.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		gone(t, dir)
+	})
+	t.Run("discarded", func(t *testing.T) {
+		p, err := rt.Prepare(ctx, spec("sbx-fifo-discarded"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := fifoDir(t, p.(*prepared))
+		if err := p.Discard(ctx); err != nil {
+			t.Fatal(err)
+		}
+		gone(t, dir)
+	})
+	t.Run("cleanup", func(t *testing.T) {
+		// A sandbox of a run that ended without removing it: the next run's
+		// Cleanup has only containerd's record of the task's FIFOs.
+		p, err := rt.Prepare(ctx, spec("sbx-fifo-cleanup"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := fifoDir(t, p.(*prepared))
+		next := newTestRuntime(t, Config{Instance: rt.cfg.Instance})
+		defer next.Close()
+		if err := next.Cleanup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		gone(t, dir)
+	})
 }

@@ -352,8 +352,15 @@ func (p *prepared) teardown(ctx context.Context) error {
 	p.endLogs()
 	if err != nil {
 		p.r.noteLost(containerID(p.spec.SandboxID), p.nsPath, err)
+		return err
 	}
-	return err
+	if p.task != nil {
+		// The task's delete removed its FIFOs (deleteTask); this closes
+		// this process's ends of them, and removes their directory when
+		// the task was already gone (forgetTask).
+		_ = p.task.IO().Close()
+	}
+	return nil
 }
 
 // deleteTask kills and deletes c's task, if it has one, and ends its shim. A
@@ -362,9 +369,14 @@ func (p *prepared) teardown(ctx context.Context) error {
 // a sandbox the old one is still stopping) closes its ttrpc connection under
 // the call (containerd/containerd#12344): the task is then looked up again, and
 // is either gone or deleted by the next try.
+//
+// The task is loaded with its FIFOs as containerd recorded them (cio.Load:
+// nothing is opened), so that its delete removes them and their directory
+// under containerd's FIFO directory, whichever process made them: deleted
+// without its IO, a task left them behind, one directory per sandbox.
 func (r *Runtime) deleteTask(ctx context.Context, c containerd.Container) error {
 	for try := 1; ; try++ {
-		task, err := c.Task(ctx, nil)
+		task, err := c.Task(ctx, cio.Load)
 		if err != nil {
 			if cerrdefs.IsNotFound(err) {
 				return r.forgetTask(ctx, c.ID())
