@@ -245,8 +245,7 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (_ *prepared,
 	)
 	if err != nil {
 		if errors.Is(err, errNoEntrypoint) {
-			return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
-				fmt.Sprintf("image %s cannot run as function %s: it has no ENTRYPOINT or CMD", ref, spec.Function))
+			return nil, ctrbase.NoEntrypoint(ref, spec.Function)
 		}
 		if userUnknown(err) {
 			return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",

@@ -209,6 +209,9 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 	}
 	if err != nil {
 		if cerrdefs.IsInvalidArgument(err) {
+			if r.noEntrypoint(ctx, image) {
+				return nil, ctrbase.NoEntrypoint(image, spec.Function)
+			}
 			return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
 				fmt.Sprintf("image %s cannot run as function %s: %v", image, spec.Function, err))
 		}
@@ -234,6 +237,18 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 	default:
 	}
 	return p, nil
+}
+
+// noEntrypoint reports whether image names neither an ENTRYPOINT nor a CMD,
+// which the daemon refuses at create as "No command specified": the refusal is
+// then said in containerd's words (ctrbase.NoEntrypoint). It is asked only
+// after a create was refused, so a start pays nothing for it.
+func (r *Runtime) noEntrypoint(ctx context.Context, image string) bool {
+	res, err := r.cli.ImageInspect(ctx, image)
+	if err != nil {
+		return false
+	}
+	return res.Config == nil || (len(res.Config.Entrypoint) == 0 && len(res.Config.Cmd) == 0)
 }
 
 // removeContainer force-removes a container with a context of its own.

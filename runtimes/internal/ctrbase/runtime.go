@@ -132,6 +132,15 @@ func ImageUnavailable(ref string, why error, load string) error {
 			"or name one a registry serves (after `docker login` for a private one)", ref, why, ref, load))
 }
 
+// NoEntrypoint is the error for an Image function whose image (ref) names
+// neither an ENTRYPOINT nor a CMD: nothing to run. It is the caller's to fix:
+// ErrInvalid, InvalidParameterValueException, in the same words on every
+// runtime.
+func NoEntrypoint(ref, function string) error {
+	return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+		fmt.Sprintf("image %s cannot run as function %s: it has no ENTRYPOINT or CMD", ref, function))
+}
+
 // NotAnImageArchive is the error for an archive that an image import could not
 // read as images (why: the runtime's complaint): the caller gave the wrong file,
 // which is not a fault of the server's: ErrInvalid, InvalidParameterValueException.
