@@ -429,9 +429,12 @@ func shimClosed(err error) bool {
 	return errors.Is(err, ttrpc.ErrClosed) || strings.Contains(err.Error(), ttrpc.ErrClosed.Error())
 }
 
-// teardown kills and deletes c's task, deletes c with its snapshot, and detaches
-// its network namespace at nsPath. Each step tolerates what is already gone; c
-// is not deleted unless its task is.
+// teardown kills and deletes c's task, detaches its network namespace at
+// nsPath, and deletes c with its snapshot. Each step tolerates what is already
+// gone; c is not deleted unless its task is and its network detached: c (its
+// label) is the only record of the namespace, so a teardown that fails or is
+// cut off before the end leaves it for the next one (a sweep, a Cleanup) to
+// find.
 //
 // A teardown is not cut off by its caller: it runs to its end, or for
 // cleanupTimeout, whatever happens to ctx, since a containerd call cancelled
@@ -444,14 +447,13 @@ func (r *Runtime) teardown(ctx context.Context, c containerd.Container, nsPath s
 		// Cleanup) finds the task, or what is left of it, through it.
 		return err
 	}
-	var errs []error
-	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !cerrdefs.IsNotFound(err) {
-		errs = append(errs, r.wrap("deleting container "+c.ID(), err))
-	}
 	if err := r.net.detach(ctx, c.ID(), nsPath); err != nil {
-		errs = append(errs, err)
+		return err
 	}
-	return errors.Join(errs...)
+	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !cerrdefs.IsNotFound(err) {
+		return r.wrap("deleting container "+c.ID(), err)
+	}
+	return nil
 }
 
 // sandbox is a started task.
