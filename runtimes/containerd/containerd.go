@@ -156,6 +156,8 @@ type Runtime struct {
 	baseRef string     // the Zip base image, once imported
 
 	rec *ctrbase.Sweeper // containers left by containerd outages (recovery.go)
+
+	leaseGrace time.Duration // how old an orphaned lease must be to be released (orphans.go)
 }
 
 var (
@@ -215,7 +217,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, down(cfg.Socket, "", err)
 	}
-	r := &Runtime{cfg: cfg, cli: cli, log: cfg.Log.With("runtime", "containerd")}
+	r := &Runtime{cfg: cfg, cli: cli, log: cfg.Log.With("runtime", "containerd"), leaseGrace: leaseGrace}
 	r.rec = r.newSweeper()
 	if _, err := cli.Version(ctx); err != nil {
 		_ = cli.Close()
@@ -287,7 +289,8 @@ func (r *Runtime) Prepare(ctx context.Context, spec runtimes.Spec) (runtimes.Pre
 
 // Cleanup implements runtimes.Runtime: it removes every container of this
 // instance, with its task, snapshot, network attachment and namespace, then
-// ends the namespace's orphaned shims (orphans.go).
+// ends the namespace's orphaned shims and the network's orphaned attachments
+// (orphans.go).
 func (r *Runtime) Cleanup(ctx context.Context) error {
 	if err := r.checkSocket(); err != nil {
 		return err
@@ -312,7 +315,7 @@ func (r *Runtime) Cleanup(ctx context.Context) error {
 		})
 	}
 	err = g.Wait()
-	r.sweepOrphanShims(ctx)
+	r.sweepOrphans(ctx)
 	return err
 }
 

@@ -12,9 +12,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/containerd/containerd/v2/pkg/netns"
 	gocni "github.com/containerd/go-cni"
+	cnins "github.com/containernetworking/plugins/pkg/ns"
 	"github.com/vishvananda/netlink"
 
 	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
@@ -58,10 +60,11 @@ func (c *NetworkConfig) defaults() {
 
 // network attaches sandboxes' network namespaces to the bridge through CNI.
 type network struct {
-	cfg     NetworkConfig
-	cni     gocni.CNI
-	gateway netip.Addr
-	prefix  netip.Prefix
+	cfg      NetworkConfig
+	cni      gocni.CNI
+	gateway  netip.Addr
+	prefix   netip.Prefix
+	leaseDir string // host-local's data directory (leaseDataDir)
 }
 
 // newNetwork makes sure the bridge exists with the gateway address (so that the
@@ -73,7 +76,7 @@ func newNetwork(cfg NetworkConfig, log *slog.Logger) (*network, error) {
 		return nil, fmt.Errorf("containerd: network subnet %q is not an IPv4 prefix", cfg.Subnet)
 	}
 	prefix = prefix.Masked()
-	n := &network{cfg: cfg, prefix: prefix, gateway: prefix.Addr().Next()}
+	n := &network{cfg: cfg, prefix: prefix, gateway: prefix.Addr().Next(), leaseDir: leaseDataDir}
 	if err := n.ensureBridge(); err != nil {
 		return nil, err
 	}
@@ -113,7 +116,7 @@ func newNetwork(cfg NetworkConfig, log *slog.Logger) (*network, error) {
 					"type":    "host-local",
 					"ranges":  [][]map[string]string{{{"subnet": prefix.String(), "gateway": n.gateway.String()}}},
 					"routes":  []map[string]string{{"dst": "0.0.0.0/0"}},
-					"dataDir": "/var/lib/cni/networks",
+					"dataDir": n.leaseDir,
 				},
 			},
 		},
@@ -251,4 +254,73 @@ func (n *network) detach(ctx context.Context, id, path string) error {
 		return fmt.Errorf("containerd: detaching sandbox %s: %w", id, err)
 	}
 	return nil
+}
+
+// leaseDataDir is where host-local keeps its leases, a directory per network
+// (the "dataDir" of the configuration newNetwork loads).
+const leaseDataDir = "/var/lib/cni/networks"
+
+// lease is an address host-local holds on the network for a container.
+type lease struct {
+	addr netip.Addr
+	id   string    // the container's id, as given to CNI
+	made time.Time // when host-local wrote the lease
+}
+
+// leases returns the addresses host-local holds on the network, from its
+// files: one per address, named by it, holding the container's id and the
+// interface's name, a line each.
+func (n *network) leases() ([]lease, error) {
+	dir := filepath.Join(n.leaseDir, n.cfg.Name)
+	ents, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("containerd: reading the network's leases: %w", err)
+	}
+	var out []lease
+	for _, e := range ents {
+		addr, err := netip.ParseAddr(e.Name())
+		if err != nil || !e.Type().IsRegular() {
+			continue // host-local's lock and last_reserved_ip files
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name())) //nolint:gosec // G304: host-local's lease files, named by the addresses listed
+		if err != nil {
+			continue // released meanwhile
+		}
+		id, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		out = append(out, lease{addr: addr, id: strings.TrimSpace(id), made: fi.ModTime()})
+	}
+	return out, nil
+}
+
+// namespacesByAddr maps each IPv4 address of the network's subnet found on an
+// interface of a network namespace under NetNSDir to that namespace's path.
+func (n *network) namespacesByAddr() map[netip.Addr]string {
+	ents, err := os.ReadDir(n.cfg.NetNSDir)
+	if err != nil {
+		return nil
+	}
+	out := map[netip.Addr]string{}
+	for _, e := range ents {
+		path := filepath.Join(n.cfg.NetNSDir, e.Name())
+		_ = netns.LoadNetNS(path).Do(func(cnins.NetNS) error {
+			addrs, err := netlink.AddrList(nil, netlink.FAMILY_V4)
+			if err != nil {
+				return err
+			}
+			for _, a := range addrs {
+				if ip, ok := netip.AddrFromSlice(a.IP.To4()); ok && n.prefix.Contains(ip) {
+					out[ip] = path
+				}
+			}
+			return nil
+		})
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	taskv2 "github.com/containerd/containerd/api/runtime/task/v2"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/ttrpc"
 )
 
@@ -247,4 +249,91 @@ func listeningPaths(sc *bufio.Scanner, inodes map[string]bool) []string {
 		paths = append(paths, f[7])
 	}
 	return paths
+}
+
+// Orphaned network attachments. A sandbox's address (host-local's lease) and
+// network namespace are made before its container, and the container's label
+// is the only record of the namespace: a prepare cut off between the two (the
+// process killed, or a test), or a teardown that lost the container first,
+// leaves an address, a veth and a namespace that no Cleanup, which works from
+// containers, ever finds. So Cleanup and the sweep after an outage also
+// release, with a CNI DEL under the container's id, every lease on the
+// network that names a Portico container containerd no longer knows in any
+// namespace, and remove the namespace that holds the address. A lease younger
+// than leaseGrace is left alone: its sandbox may be between its attach and
+// its container's create, here or in another process.
+
+// leaseGrace is how old a lease without a container must be to be released.
+const leaseGrace = time.Minute
+
+// endOrphanNetworks releases the leases on the network of Portico containers
+// containerd no longer knows, made before before, and removes their network
+// namespaces; it returns how many it released.
+func (r *Runtime) endOrphanNetworks(ctx context.Context, before time.Time) (int, error) {
+	leases, err := r.net.leases()
+	if err != nil {
+		return 0, err
+	}
+	var found []lease
+	for _, l := range leases {
+		if strings.HasPrefix(l.id, containerID("")) && l.made.Before(before) {
+			found = append(found, l)
+		}
+	}
+	if len(found) == 0 {
+		return 0, nil
+	}
+	known, err := r.allContainers(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var byAddr map[netip.Addr]string
+	ended := 0
+	for _, l := range found {
+		if known[l.id] {
+			continue
+		}
+		if byAddr == nil {
+			byAddr = r.net.namespacesByAddr()
+		}
+		nsPath := byAddr[l.addr]
+		r.log.Warn("releasing a network address whose container containerd no longer knows", "container", l.id, "address", l.addr, "netns", nsPath)
+		if err := r.net.detach(ctx, l.id, nsPath); err != nil {
+			r.log.Warn("releasing a network address whose container containerd no longer knows", "container", l.id, "err", err)
+			continue
+		}
+		ended++
+	}
+	return ended, nil
+}
+
+// allContainers returns the ids of the containers of every containerd
+// namespace: another Portico, with a namespace of its own, may share the
+// network.
+func (r *Runtime) allContainers(ctx context.Context) (map[string]bool, error) {
+	nss, err := r.cli.NamespaceService().List(ctx)
+	if err != nil {
+		return nil, r.wrap("listing namespaces", err)
+	}
+	known := map[string]bool{}
+	for _, ns := range nss {
+		cs, err := r.cli.ContainerService().List(namespaces.WithNamespace(ctx, ns))
+		if err != nil {
+			return nil, r.wrap("listing the containers of namespace "+ns, err)
+		}
+		for _, c := range cs {
+			known[c.ID] = true
+		}
+	}
+	return known, nil
+}
+
+// sweepOrphans ends what Cleanup and the outage sweep look for beyond
+// containers: orphaned shims, then orphaned network attachments. Failures are
+// logged: both go on whatever they find.
+func (r *Runtime) sweepOrphans(ctx context.Context) {
+	r.sweepOrphanShims(ctx)
+	if _, err := r.endOrphanNetworks(ctx, time.Now().Add(-r.leaseGrace)); err != nil {
+		r.log.Warn("looking for network addresses whose container containerd no longer knows", "err", err)
+	}
 }

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
 
@@ -183,5 +185,61 @@ func startOrphanShim(t *testing.T, rt *Runtime) (int, string) {
 func BenchmarkShimsIn(b *testing.B) {
 	for b.Loop() {
 		shimsIn("/proc", "portico", "/run/containerd/containerd.sock")
+	}
+}
+
+// TestOrphanedNetworkIsReleased is the leak the black-box tester found after
+// containerd outages: network namespaces, veths and addresses (host-local's
+// leases, owned by portico-sbx-...) with no container, which no Cleanup found
+// since Cleanup works from containers. Cleanup (and the sweep after an outage)
+// now releases a lease of a Portico container that containerd no longer knows,
+// and removes the namespace holding its address; a live sandbox's stays.
+func TestOrphanedNetworkIsReleased(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	ctx := context.Background()
+	rt := newTestRuntime(t, Config{})
+	defer rt.Close()
+	defer func() { _ = rt.Cleanup(ctx) }()
+	live := runtimetest.StartSandbox(t, rt, runtimes.Spec{SandboxID: "sbx-live-net-" + rand.Text()[:8], Function: "fn", Version: "1"})
+	defer live.Stop(ctx)
+	liveIP := live.(*sandbox).p.ip.String()
+
+	// What a prepare cut off between its network's attach and its
+	// container's create leaves.
+	id := containerID("sbx-orphan-net-" + rand.Text()[:8])
+	nsPath, ip, err := rt.net.attach(rt.ctx(ctx), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaseOf := func(ip string) string { return filepath.Join(leaseDataDir, rt.cfg.Network.Name, ip) }
+	// Both leases older than leaseGrace: what keeps the live one is its
+	// container.
+	old := time.Now().Add(-2 * leaseGrace)
+	for _, l := range []string{leaseOf(ip.String()), leaseOf(liveIP)} {
+		if err := os.Chtimes(l, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The next run's Cleanup (another instance's, so that it leaves the live
+	// sandbox's container alone).
+	other := newTestRuntime(t, Config{Instance: rt.cfg.Instance + "-other"})
+	defer other.Close()
+	if err := other.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(leaseOf(ip.String())); !os.IsNotExist(err) {
+		t.Errorf("the lease of %s, whose container containerd never knew, is left (%v)", ip, err)
+	}
+	if _, err := os.Stat(nsPath); !os.IsNotExist(err) {
+		t.Errorf("the network namespace %s holding %s is left (%v)", nsPath, ip, err)
+	}
+	if _, err := os.Stat(leaseOf(liveIP)); err != nil {
+		t.Errorf("the live sandbox's lease of %s: %v", liveIP, err)
+	}
+	if live.(*sandbox).p.nsPath != "" {
+		if _, err := os.Stat(live.(*sandbox).p.nsPath); err != nil {
+			t.Errorf("the live sandbox's network namespace: %v", err)
+		}
 	}
 }

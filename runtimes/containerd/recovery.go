@@ -42,7 +42,7 @@ func (r *Runtime) newSweeper() *ctrbase.Sweeper {
 				return r.wrap("loading container "+id, err)
 			}
 		},
-		After: r.sweepOrphanShims, // a delete the outage cut off can leave its shim running
+		After: r.sweepOrphans, // a delete the outage cut off can leave its shim running, a prepare its network
 		OnOutage: func() {
 			r.log.Warn("containerd does not answer; the sandboxes it ran are removed once it is back", "socket", r.cfg.Socket)
 		},
