@@ -261,7 +261,12 @@ func listeningPaths(sc *bufio.Scanner, inodes map[string]bool) []string {
 // network that names a Portico container containerd no longer knows in any
 // namespace, and remove the namespace that holds the address. A lease younger
 // than leaseGrace is left alone: its sandbox may be between its attach and
-// its container's create, here or in another process.
+// its container's create, here or in another process. So is one whose
+// namespace some process is in (a sandbox of another containerd sharing the
+// network: a task, even one created and not started, has its process there),
+// and one whose address no namespace under NetNSDir holds (another Portico's,
+// with a NetNSDir of its own): releasing those could give a live sandbox's
+// address to another.
 
 // leaseGrace is how old a lease without a container must be to be released.
 const leaseGrace = time.Minute
@@ -287,16 +292,22 @@ func (r *Runtime) endOrphanNetworks(ctx context.Context, before time.Time) (int,
 	if err != nil {
 		return 0, err
 	}
-	var byAddr map[netip.Addr]string
+	var (
+		byAddr map[netip.Addr]string
+		inUse  map[nsID]bool
+	)
 	ended := 0
 	for _, l := range found {
 		if known[l.id] {
 			continue
 		}
 		if byAddr == nil {
-			byAddr = r.net.namespacesByAddr()
+			byAddr, inUse = r.net.namespacesByAddr(), namespacesInUse("/proc")
 		}
 		nsPath := byAddr[l.addr]
+		if nsPath == "" || inUse[namespaceID(nsPath)] {
+			continue
+		}
 		r.log.Warn("releasing a network address whose container containerd no longer knows", "container", l.id, "address", l.addr, "netns", nsPath)
 		if err := r.net.detach(ctx, l.id, nsPath); err != nil {
 			r.log.Warn("releasing a network address whose container containerd no longer knows", "container", l.id, "err", err)
@@ -305,6 +316,38 @@ func (r *Runtime) endOrphanNetworks(ctx context.Context, before time.Time) (int,
 		ended++
 	}
 	return ended, nil
+}
+
+// nsID identifies a namespace: the device and inode of its file.
+type nsID struct{ dev, ino uint64 }
+
+// namespaceID returns the identity of the namespace mounted at path (the zero
+// nsID when it cannot be read).
+func namespaceID(path string) nsID {
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return nsID{}
+	}
+	return nsID{dev: st.Dev, ino: st.Ino}
+}
+
+// namespacesInUse returns the network namespaces that some process is in,
+// read from the proc file system at proc.
+func namespacesInUse(proc string) map[nsID]bool {
+	dirs, err := os.ReadDir(proc)
+	if err != nil {
+		return nil
+	}
+	out := map[nsID]bool{}
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		if id := namespaceID(filepath.Join(proc, d.Name(), "ns", "net")); id != (nsID{}) {
+			out[id] = true
+		}
+	}
+	return out
 }
 
 // allContainers returns the ids of the containers of every containerd

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -212,10 +213,31 @@ func TestOrphanedNetworkIsReleased(t *testing.T) {
 		t.Fatal(err)
 	}
 	leaseOf := func(ip string) string { return filepath.Join(leaseDataDir, rt.cfg.Network.Name, ip) }
-	// Both leases older than leaseGrace: what keeps the live one is its
-	// container.
+	// A sandbox no container of this containerd records, but alive: its
+	// namespace has a process in it (another containerd's sandbox on the
+	// same network).
+	otherID := containerID("sbx-other-ctrd-" + rand.Text()[:8])
+	otherNS, otherIP, err := rt.net.attach(rt.ctx(ctx), otherID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rt.net.detach(rt.ctx(ctx), otherID, otherNS) }()
+	inside := exec.Command("nsenter", "--net="+otherNS, "sleep", "600")
+	if err := inside.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = inside.Process.Kill(); _ = inside.Wait() }()
+	for deadline := time.Now().Add(10 * time.Second); namespaceID(fmt.Sprintf("/proc/%d/ns/net", inside.Process.Pid)) != namespaceID(otherNS); {
+		if time.Now().After(deadline) { // a safety net, not what the test waits for
+			t.Fatal("nsenter did not enter the namespace")
+		}
+		time.Sleep(10 * time.Millisecond) // until nsenter has entered it
+	}
+
+	// All three leases older than leaseGrace: what keeps the live ones is
+	// their container, or their process.
 	old := time.Now().Add(-2 * leaseGrace)
-	for _, l := range []string{leaseOf(ip.String()), leaseOf(liveIP)} {
+	for _, l := range []string{leaseOf(ip.String()), leaseOf(liveIP), leaseOf(otherIP.String())} {
 		if err := os.Chtimes(l, old, old); err != nil {
 			t.Fatal(err)
 		}
@@ -236,6 +258,12 @@ func TestOrphanedNetworkIsReleased(t *testing.T) {
 	}
 	if _, err := os.Stat(leaseOf(liveIP)); err != nil {
 		t.Errorf("the live sandbox's lease of %s: %v", liveIP, err)
+	}
+	if _, err := os.Stat(leaseOf(otherIP.String())); err != nil {
+		t.Errorf("the lease of %s, whose namespace a process is in, was released: %v", otherIP, err)
+	}
+	if _, err := os.Stat(otherNS); err != nil {
+		t.Errorf("the network namespace a process is in was removed: %v", err)
 	}
 	if live.(*sandbox).p.nsPath != "" {
 		if _, err := os.Stat(live.(*sandbox).p.nsPath); err != nil {
