@@ -690,3 +690,55 @@ func TestRestAPIAuthorizerAndGatewayResponses(t *testing.T) {
 		t.Errorf("import with warnings and failonwarnings = %v", err)
 	}
 }
+
+// TestGatewayResponseFamilyStatus: get-gateway-response(s) reports the status
+// in force. A type still on its defaults takes the statusCode of a customised
+// DEFAULT_4XX (DEFAULT_5XX), and its own again when that statusCode is
+// removed; a type set explicitly without a statusCode keeps its default.
+func TestGatewayResponseFamilyStatus(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := t.Context()
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("family")}))
+	id := api.Id
+	status := func(typ agtypes.GatewayResponseType) (string, bool) {
+		t.Helper()
+		gr := must[*apigateway.GetGatewayResponseOutput](t, "GetGatewayResponse")(c.ag.GetGatewayResponse(ctx, &apigateway.GetGatewayResponseInput{
+			RestApiId: id, ResponseType: typ}))
+		return aws.ToString(gr.StatusCode), gr.DefaultResponse
+	}
+	must[*apigateway.PutGatewayResponseOutput](t, "PutGatewayResponse")(c.ag.PutGatewayResponse(ctx, &apigateway.PutGatewayResponseInput{
+		RestApiId: id, ResponseType: agtypes.GatewayResponseTypeDefault4xx, StatusCode: aws.String("418")}))
+	must[*apigateway.PutGatewayResponseOutput](t, "PutGatewayResponse")(c.ag.PutGatewayResponse(ctx, &apigateway.PutGatewayResponseInput{
+		RestApiId: id, ResponseType: agtypes.GatewayResponseTypeUnauthorized,
+		ResponseParameters: map[string]string{"gatewayresponse.header.X-Own": "'yes'"}}))
+	for _, tc := range []struct {
+		typ    agtypes.GatewayResponseType
+		status string
+		def    bool
+	}{
+		{agtypes.GatewayResponseTypeMissingAuthenticationToken, "418", true},
+		{agtypes.GatewayResponseTypeBadRequestBody, "418", true},
+		{agtypes.GatewayResponseTypeDefault4xx, "418", false},
+		{agtypes.GatewayResponseTypeUnauthorized, "401", false},
+		{agtypes.GatewayResponseTypeIntegrationTimeout, "504", true},
+		{agtypes.GatewayResponseTypeDefault5xx, "", true},
+	} {
+		if s, def := status(tc.typ); s != tc.status || def != tc.def {
+			t.Errorf("%s: statusCode %q defaultResponse %v, want %q %v", tc.typ, s, def, tc.status, tc.def)
+		}
+	}
+	grs := must[*apigateway.GetGatewayResponsesOutput](t, "GetGatewayResponses")(c.ag.GetGatewayResponses(ctx, &apigateway.GetGatewayResponsesInput{
+		RestApiId: id, Limit: aws.Int32(500)}))
+	for _, gr := range grs.Items {
+		if gr.ResponseType == agtypes.GatewayResponseTypeAccessDenied && aws.ToString(gr.StatusCode) != "418" {
+			t.Errorf("GetGatewayResponses: ACCESS_DENIED statusCode %q, want 418", aws.ToString(gr.StatusCode))
+		}
+	}
+	// Removing DEFAULT_4XX's statusCode gives the types their own back.
+	must[*apigateway.UpdateGatewayResponseOutput](t, "UpdateGatewayResponse")(c.ag.UpdateGatewayResponse(ctx, &apigateway.UpdateGatewayResponseInput{
+		RestApiId: id, ResponseType: agtypes.GatewayResponseTypeDefault4xx,
+		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpRemove, Path: aws.String("/statusCode")}}}))
+	if s, _ := status(agtypes.GatewayResponseTypeMissingAuthenticationToken); s != "403" {
+		t.Errorf("MISSING_AUTHENTICATION_TOKEN after DEFAULT_4XX's statusCode is removed: %q, want 403", s)
+	}
+}
