@@ -742,3 +742,35 @@ func TestGatewayResponseFamilyStatus(t *testing.T) {
 		t.Errorf("MISSING_AUTHENTICATION_TOKEN after DEFAULT_4XX's statusCode is removed: %q, want 403", s)
 	}
 }
+
+// TestImportJavaRegularExpressions: an OpenAPI document whose selection
+// pattern and model patterns use Java syntax RE2 lacks (lookahead, \p{Alpha})
+// imports, as it does into API Gateway; a selection pattern that is no
+// regular expression is refused naming it as written.
+func TestImportJavaRegularExpressions(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := t.Context()
+	doc := `{"openapi": "3.0.1", "info": {"title": "javare", "version": "1"},
+  "paths": {"/accounts": {"post": {
+    "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}}},
+    "responses": {"200": {"description": "ok"}, "400": {"description": "bad"}},
+    "x-amazon-apigateway-request-validator": "body",
+    "x-amazon-apigateway-integration": {"type": "aws", "httpMethod": "POST",
+      "uri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:hello/invocations",
+      "responses": {"default": {"statusCode": "200"}, "PATTERN": {"statusCode": "400"}}}}}},
+  "x-amazon-apigateway-request-validators": {"body": {"validateRequestBody": true, "validateRequestParameters": false}},
+  "components": {"schemas": {"Account": {"type": "object",
+    "properties": {"password": {"type": "string", "pattern": "^(?=.*[A-Z]).{8,}$"}},
+    "patternProperties": {"^x-\\p{Alpha}+$": {"type": "integer"}}}}}}`
+	out, err := c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{FailOnWarnings: true,
+		Body: []byte(strings.Replace(doc, "PATTERN", `^(?!Internal).+`, 1))})
+	if err != nil || aws.ToString(out.Id) == "" {
+		t.Fatalf("import with Java patterns: %v", err)
+	}
+	_, err = c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(strings.Replace(doc, "PATTERN", `[`, 1))})
+	var bad *agtypes.BadRequestException
+	if !errors.As(err, &bad) || !strings.Contains(aws.ToString(bad.Message), `pattern "[" is not a regular expression`) ||
+		strings.Contains(aws.ToString(bad.Message), ")$") {
+		t.Errorf("import with selection pattern [: %v", err)
+	}
+}

@@ -7,11 +7,11 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/javaregex"
 	"github.com/portico-dev/portico/gateway/mapping"
 	"github.com/portico-dev/portico/gateway/pipeline"
 )
@@ -562,7 +562,8 @@ func (ireq *integrationRequest) responseParam(src string, res *integrationResult
 }
 
 // compileSelectionPattern compiles an integration response's selectionPattern,
-// anchored as API Gateway matches it (the whole string).
-func compileSelectionPattern(pattern string) (*regexp.Regexp, error) {
-	return regexp.Compile("^(?:" + pattern + ")$")
+// a Java regular expression matched against the whole string, as API Gateway
+// matches it.
+func compileSelectionPattern(pattern string) (*javaregex.Regexp, error) {
+	return javaregex.CompileWhole(pattern)
 }
