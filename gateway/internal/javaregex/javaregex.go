@@ -60,11 +60,14 @@ func compile(pattern string, whole bool) (*Regexp, error) {
 	// The pattern alone first: wrapped, one that is not a regular expression
 	// may compile ("a)|(b") and one that is not names the wrapped text in
 	// its error.
-	if _, err := regexp.Compile(src); err == nil {
+	if re, err := regexp.Compile(src); err == nil {
 		if whole {
-			src = "^(?:" + src + ")$"
+			// The group adds a level of nesting, which RE2 bounds.
+			if re, err = regexp.Compile("^(?:" + src + ")$"); err != nil {
+				return nil, &SyntaxError{Pattern: pattern, Reason: reason(err)}
+			}
 		}
-		return &Regexp{pattern: pattern, re2: regexp.MustCompile(src)}, nil
+		return &Regexp{pattern: pattern, re2: re}, nil
 	}
 	if _, err := regexp2.Compile(src, regexp2.RE2); err != nil {
 		return nil, &SyntaxError{Pattern: pattern, Reason: reason(err)}
@@ -77,7 +80,7 @@ func compile(pattern string, whole bool) (*Regexp, error) {
 		return nil, &SyntaxError{Pattern: pattern, Reason: reason(err)}
 	}
 	bt.MatchTimeout = MatchTimeout
-	return &Regexp{pattern: pattern, re2: nil, bt: bt}, nil
+	return &Regexp{pattern: pattern, bt: bt}, nil
 }
 
 // reason is a compile error without its "error parsing regexp: " prefix
