@@ -62,12 +62,13 @@ func compile(pattern string, whole bool) (*Regexp, error) {
 	// its error.
 	if re, err := regexp.Compile(src); err == nil {
 		if whole {
-			// The group adds a level of nesting, which RE2 bounds.
-			if re, err = regexp.Compile("^(?:" + src + ")$"); err != nil {
-				return nil, &SyntaxError{Pattern: pattern, Reason: reason(err)}
-			}
+			// The group adds a level of nesting, which RE2 bounds: past
+			// it, the other engine.
+			re, err = regexp.Compile("^(?:" + src + ")$")
 		}
-		return &Regexp{pattern: pattern, re2: re}, nil
+		if err == nil {
+			return &Regexp{pattern: pattern, re2: re}, nil
+		}
 	}
 	if _, err := regexp2.Compile(src, regexp2.RE2); err != nil {
 		return nil, &SyntaxError{Pattern: pattern, Reason: reason(err)}
@@ -87,8 +88,15 @@ func compile(pattern string, whole bool) (*Regexp, error) {
 // and the pattern it quotes (the caller names the pattern).
 func reason(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "error parsing regexp: ")
-	if i := strings.LastIndex(msg, " in `"); i > 0 && strings.HasSuffix(msg, "`") {
-		msg = msg[:i]
+	if !strings.HasSuffix(msg, "`") {
+		return msg
+	}
+	// regexp2's "... in `pattern`", RE2's "...: `text`".
+	if i := strings.LastIndex(msg, " in `"); i > 0 {
+		return msg[:i]
+	}
+	if i := strings.Index(msg, ": `"); i > 0 {
+		return msg[:i]
 	}
 	return msg
 }
