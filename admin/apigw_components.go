@@ -637,9 +637,18 @@ type gatewayResponseJSON struct {
 
 const defaultGatewayTemplate = `{"message":$context.error.messageString}`
 
-func toGatewayResponseJSON(typ string, gr apis.GatewayResponse, custom bool) gatewayResponseJSON {
+// toGatewayResponseJSON is the gateway response typ of an API whose customised
+// responses are defs (gr and custom: typ's own entry, if any). The statusCode
+// is the one in force: a type still on its defaults takes the statusCode of a
+// customised DEFAULT_4XX or DEFAULT_5XX, as the gateway answers with it; a
+// type without a statusCode of its own or of its family has its default one
+// (DEFAULT_4XX and DEFAULT_5XX none).
+func toGatewayResponseJSON(typ string, defs map[string]apis.GatewayResponse, gr apis.GatewayResponse, custom bool) gatewayResponseJSON {
 	out := gatewayResponseJSON{ResponseType: typ, StatusCode: gr.StatusCode, ResponseParameters: gr.ResponseParameters,
 		ResponseTemplates: gr.ResponseTemplates, DefaultResponse: !custom}
+	if !custom {
+		out.StatusCode = defs[string(pipeline.ResponseType(typ).Family())].StatusCode
+	}
 	if out.StatusCode == "" && typ != "DEFAULT_4XX" && typ != "DEFAULT_5XX" {
 		out.StatusCode = strconv.Itoa(pipeline.ResponseType(typ).Default().Status)
 	}
@@ -675,7 +684,7 @@ func (s *Server) apigwGetGatewayResponses(w http.ResponseWriter, r *http.Request
 	out := collection[gatewayResponseJSON]{Item: make([]gatewayResponseJSON, 0, len(page)), Position: next}
 	for _, t := range page {
 		gr, custom := a.GatewayResponses[t]
-		out.Item = append(out.Item, toGatewayResponseJSON(t, gr, custom))
+		out.Item = append(out.Item, toGatewayResponseJSON(t, a.GatewayResponses, gr, custom))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -690,7 +699,7 @@ func (s *Server) apigwGetGatewayResponse(w http.ResponseWriter, r *http.Request)
 		return err
 	}
 	gr, custom := a.GatewayResponses[typ]
-	return writeJSON(w, http.StatusOK, toGatewayResponseJSON(typ, gr, custom))
+	return writeJSON(w, http.StatusOK, toGatewayResponseJSON(typ, a.GatewayResponses, gr, custom))
 }
 
 func (s *Server) apigwPutGatewayResponse(w http.ResponseWriter, r *http.Request) error {
@@ -722,7 +731,7 @@ func (s *Server) setGatewayResponse(w http.ResponseWriter, r *http.Request, typ 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, status, toGatewayResponseJSON(typ, a.GatewayResponses[typ], true))
+	return writeJSON(w, status, toGatewayResponseJSON(typ, a.GatewayResponses, a.GatewayResponses[typ], true))
 }
 
 func (s *Server) apigwUpdateGatewayResponse(w http.ResponseWriter, r *http.Request) error {

@@ -690,3 +690,87 @@ func TestRestAPIAuthorizerAndGatewayResponses(t *testing.T) {
 		t.Errorf("import with warnings and failonwarnings = %v", err)
 	}
 }
+
+// TestGatewayResponseFamilyStatus: get-gateway-response(s) reports the status
+// in force. A type still on its defaults takes the statusCode of a customised
+// DEFAULT_4XX (DEFAULT_5XX), and its own again when that statusCode is
+// removed; a type set explicitly without a statusCode keeps its default.
+func TestGatewayResponseFamilyStatus(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := t.Context()
+	api := must[*apigateway.CreateRestApiOutput](t, "CreateRestApi")(c.ag.CreateRestApi(ctx, &apigateway.CreateRestApiInput{Name: aws.String("family")}))
+	id := api.Id
+	status := func(typ agtypes.GatewayResponseType) (string, bool) {
+		t.Helper()
+		gr := must[*apigateway.GetGatewayResponseOutput](t, "GetGatewayResponse")(c.ag.GetGatewayResponse(ctx, &apigateway.GetGatewayResponseInput{
+			RestApiId: id, ResponseType: typ}))
+		return aws.ToString(gr.StatusCode), gr.DefaultResponse
+	}
+	must[*apigateway.PutGatewayResponseOutput](t, "PutGatewayResponse")(c.ag.PutGatewayResponse(ctx, &apigateway.PutGatewayResponseInput{
+		RestApiId: id, ResponseType: agtypes.GatewayResponseTypeDefault4xx, StatusCode: aws.String("418")}))
+	must[*apigateway.PutGatewayResponseOutput](t, "PutGatewayResponse")(c.ag.PutGatewayResponse(ctx, &apigateway.PutGatewayResponseInput{
+		RestApiId: id, ResponseType: agtypes.GatewayResponseTypeUnauthorized,
+		ResponseParameters: map[string]string{"gatewayresponse.header.X-Own": "'yes'"}}))
+	for _, tc := range []struct {
+		typ    agtypes.GatewayResponseType
+		status string
+		def    bool
+	}{
+		{agtypes.GatewayResponseTypeMissingAuthenticationToken, "418", true},
+		{agtypes.GatewayResponseTypeBadRequestBody, "418", true},
+		{agtypes.GatewayResponseTypeDefault4xx, "418", false},
+		{agtypes.GatewayResponseTypeUnauthorized, "401", false},
+		{agtypes.GatewayResponseTypeIntegrationTimeout, "504", true},
+		{agtypes.GatewayResponseTypeDefault5xx, "", true},
+	} {
+		if s, def := status(tc.typ); s != tc.status || def != tc.def {
+			t.Errorf("%s: statusCode %q defaultResponse %v, want %q %v", tc.typ, s, def, tc.status, tc.def)
+		}
+	}
+	grs := must[*apigateway.GetGatewayResponsesOutput](t, "GetGatewayResponses")(c.ag.GetGatewayResponses(ctx, &apigateway.GetGatewayResponsesInput{
+		RestApiId: id, Limit: aws.Int32(500)}))
+	for _, gr := range grs.Items {
+		if gr.ResponseType == agtypes.GatewayResponseTypeAccessDenied && aws.ToString(gr.StatusCode) != "418" {
+			t.Errorf("GetGatewayResponses: ACCESS_DENIED statusCode %q, want 418", aws.ToString(gr.StatusCode))
+		}
+	}
+	// Removing DEFAULT_4XX's statusCode gives the types their own back.
+	must[*apigateway.UpdateGatewayResponseOutput](t, "UpdateGatewayResponse")(c.ag.UpdateGatewayResponse(ctx, &apigateway.UpdateGatewayResponseInput{
+		RestApiId: id, ResponseType: agtypes.GatewayResponseTypeDefault4xx,
+		PatchOperations: []agtypes.PatchOperation{{Op: agtypes.OpRemove, Path: aws.String("/statusCode")}}}))
+	if s, _ := status(agtypes.GatewayResponseTypeMissingAuthenticationToken); s != "403" {
+		t.Errorf("MISSING_AUTHENTICATION_TOKEN after DEFAULT_4XX's statusCode is removed: %q, want 403", s)
+	}
+}
+
+// TestImportJavaRegularExpressions: an OpenAPI document whose selection
+// pattern and model patterns use Java syntax RE2 lacks (lookahead, \p{Alpha})
+// imports, as it does into API Gateway; a selection pattern that is no
+// regular expression is refused naming it as written.
+func TestImportJavaRegularExpressions(t *testing.T) {
+	c := startControlPlane(t)
+	ctx := t.Context()
+	doc := `{"openapi": "3.0.1", "info": {"title": "javare", "version": "1"},
+  "paths": {"/accounts": {"post": {
+    "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}}},
+    "responses": {"200": {"description": "ok"}, "400": {"description": "bad"}},
+    "x-amazon-apigateway-request-validator": "body",
+    "x-amazon-apigateway-integration": {"type": "aws", "httpMethod": "POST",
+      "uri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:hello/invocations",
+      "responses": {"default": {"statusCode": "200"}, "PATTERN": {"statusCode": "400"}}}}}},
+  "x-amazon-apigateway-request-validators": {"body": {"validateRequestBody": true, "validateRequestParameters": false}},
+  "components": {"schemas": {"Account": {"type": "object",
+    "properties": {"password": {"type": "string", "pattern": "^(?=.*[A-Z]).{8,}$"}},
+    "patternProperties": {"^x-\\p{Alpha}+$": {"type": "integer"}}}}}}`
+	out, err := c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{FailOnWarnings: true,
+		Body: []byte(strings.Replace(doc, "PATTERN", `^(?!Internal).+`, 1))})
+	if err != nil || aws.ToString(out.Id) == "" {
+		t.Fatalf("import with Java patterns: %v", err)
+	}
+	_, err = c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(strings.Replace(doc, "PATTERN", `[`, 1))})
+	var bad *agtypes.BadRequestException
+	if !errors.As(err, &bad) || !strings.Contains(aws.ToString(bad.Message), `pattern "[" is not a regular expression`) ||
+		strings.Contains(aws.ToString(bad.Message), ")$") {
+		t.Errorf("import with selection pattern [: %v", err)
+	}
+}

@@ -307,3 +307,29 @@ func BenchmarkFunctionProxyHandler(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMappingHandler measures a REST route whose templates read the
+// request: a MOCK whose response template reads $context only ("context":
+// the request's headers are never built) or a header too ("header"), served
+// by Gateway.ServeHTTP into a recorder, with allocations (-benchmem).
+func BenchmarkMappingHandler(b *testing.B) {
+	for _, tc := range []struct{ name, tmpl string }{
+		{"context", `{"id":"$context.requestId"}`},
+		{"header", `{"id":"$context.requestId","ua":"$input.params('User-Agent')"}`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			a := &apis.API{Name: "bench", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+				{Method: "GET", Path: "/mock", Integration: &apis.Integration{Type: apis.IntegrationMock,
+					RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
+					Responses: map[string]apis.IntegrationResponse{"default": {StatusCode: "200",
+						ResponseTemplates: map[string]string{"application/json": tc.tmpl}}}}},
+			}}}
+			gw, stagePath := benchDeploy(b, "127.0.0.1:0", a, nil)
+			req := httptest.NewRequest(http.MethodGet, stagePath+"/mock", nil)
+			req.Header.Set("User-Agent", "bench")
+			req.Header.Set("Accept", "application/json")
+			req.RemoteAddr = "127.0.0.1:40000"
+			benchServe(b, gw, req)
+		})
+	}
+}

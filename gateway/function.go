@@ -10,7 +10,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/javaregex"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/h1"
@@ -296,8 +296,8 @@ func (a *functionAnswer) Answer(res *invoker.Result) bool {
 	}
 	hook := answeredHook.Load()
 	if a.ireq != nil {
-		key, ir, ok := a.ireq.plan.selector.selectResponse("", true)
-		if !ok {
+		key, ir, ok, err := a.ireq.plan.selector.selectResponse("", true)
+		if !ok || err != nil {
 			return false
 		}
 		mr, err := renderMethodResponse(a.r.Context(), a.ireq, integrationResult{key: key, ir: ir, body: res.Payload,
@@ -586,13 +586,19 @@ func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, rc *reqC
 		// No pattern matching the errorMessage: the default response, with
 		// the error document as $input (a Lambda error is a 200 unless a
 		// response maps it), as API Gateway answers it.
-		key, ir, ok := p.selector.selectResponse(fe.ErrorMessage, true)
+		key, ir, ok, err := p.selector.selectResponse(fe.ErrorMessage, true)
+		if err != nil {
+			return err
+		}
 		if !ok {
 			return noOutputMapping(fe.ErrorMessage)
 		}
 		return writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, body: res.Payload, contentType: "application/json", accept: r.Header.Get("Accept")})
 	}
-	key, ir, ok := p.selector.selectResponse("", true)
+	key, ir, ok, err := p.selector.selectResponse("", true)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return noOutputMapping("")
 	}
@@ -628,7 +634,7 @@ type responseSelector struct {
 
 type selectionPattern struct {
 	key string
-	re  *regexp.Regexp
+	re  *javaregex.Regexp
 }
 
 // compileResponses compiles the selection patterns of responses.
@@ -651,25 +657,32 @@ func compileResponses(responses map[string]apis.IntegrationResponse) *responseSe
 // integration without integration responses at all takes a 200 (Portico's own
 // API format needs none); ok is false when there are integration responses but
 // none matches and none is the default, which the caller answers with
-// noOutputMapping.
-func (sel *responseSelector) selectResponse(selector string, useDefault bool) (string, apis.IntegrationResponse, bool) {
+// noOutputMapping. The error is that of a pattern only the backtracking engine
+// runs whose match took too long (javaregex.ErrTimeout): the API's
+// configuration error, a 500.
+func (sel *responseSelector) selectResponse(selector string, useDefault bool) (string, apis.IntegrationResponse, bool, error) {
 	if selector != "" {
 		for _, p := range sel.patterns {
-			if p.re.MatchString(selector) {
-				return p.key, sel.responses[p.key], true
+			matched, err := p.re.MatchString(selector)
+			if err != nil {
+				return "", apis.IntegrationResponse{}, false, pipeline.Wrap(pipeline.APIConfigurationError,
+					fmt.Errorf("integration response selectionPattern: %w", err))
+			}
+			if matched {
+				return p.key, sel.responses[p.key], true, nil
 			}
 		}
 	}
 	if !useDefault {
-		return "", apis.IntegrationResponse{}, false
+		return "", apis.IntegrationResponse{}, false, nil
 	}
 	if d, ok := sel.responses["default"]; ok {
-		return "default", d, true
+		return "default", d, true, nil
 	}
 	if len(sel.responses) > 0 {
-		return "", apis.IntegrationResponse{}, false
+		return "", apis.IntegrationResponse{}, false, nil
 	}
-	return "", apis.IntegrationResponse{StatusCode: "200"}, true
+	return "", apis.IntegrationResponse{StatusCode: "200"}, true, nil
 }
 
 // noOutputMapping is the API configuration error (500) of an integration whose

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/invoker"
 )
 
 func TestGatewayResponsesCustomised(t *testing.T) {
@@ -26,7 +27,8 @@ func TestGatewayResponsesCustomised(t *testing.T) {
 				},
 				ResponseTemplates: map[string]string{"application/json": `{"error":$context.error.messageString,"type":"$context.error.responseType","stage":"$context.stage"}`},
 			},
-			// DEFAULT_4XX is inherited by the other 4xx types, which keep their status.
+			// DEFAULT_4XX is inherited by the other 4xx types still on their
+			// defaults, its statusCode too.
 			"DEFAULT_4XX": {StatusCode: "418",
 				ResponseParameters: map[string]string{"gatewayresponse.header.X-Default": "'4xx'"},
 				ResponseTemplates:  map[string]string{"application/json": `{"custom4xx":$context.error.messageString}`}},
@@ -56,9 +58,9 @@ func TestGatewayResponsesCustomised(t *testing.T) {
 		t.Fatalf("415 customised: %d %q %v", r.status, r.body, r.header)
 	}
 
-	// BAD_REQUEST_BODY is on its defaults: DEFAULT_4XX's headers and template, its own 400.
+	// BAD_REQUEST_BODY is on its defaults: DEFAULT_4XX's headers, template and status.
 	r = e.do("POST", "/"+id+"/dev/json", strings.NewReader("{not json"))
-	if r.status != 400 || r.body != `{"custom4xx":"Could not parse request body into json"}` || r.header.Get("X-Default") != "4xx" {
+	if r.status != 418 || r.body != `{"custom4xx":"Could not parse request body into json"}` || r.header.Get("X-Default") != "4xx" {
 		t.Fatalf("inherited: %d %q %v", r.status, r.body, r.header)
 	}
 	// 5xx types are not touched by DEFAULT_4XX.
@@ -69,6 +71,59 @@ func TestGatewayResponsesCustomised(t *testing.T) {
 	r = e.do("GET", "/"+id+"/nostage/x", nil)
 	if r.status != 403 || r.body != `{"message":"Missing Authentication Token"}` || r.header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("unknown stage: %d %q %v", r.status, r.body, r.header)
+	}
+}
+
+// TestGatewayResponsesDefaultStatus: a statusCode on DEFAULT_4XX (DEFAULT_5XX)
+// is the status of every 4xx (5xx) type still on its defaults, as API Gateway's
+// "Gateway response types" says; a type set explicitly keeps its own (its
+// default one when it sets no statusCode), and without a statusCode on the
+// family the types keep theirs.
+func TestGatewayResponsesDefaultStatus(t *testing.T) {
+	e := newEnv(t)
+	e.inv.handle = func(invoker.Request) (*invoker.Result, error) {
+		return &invoker.Result{FunctionError: "Unhandled", TimedOut: true, CallerTimeout: true, Payload: []byte(`{"errorMessage":"timed out"}`)}, nil
+	}
+	routes := []apis.Route{
+		{Method: "GET", Path: "/slow", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello"}},
+		{Method: "POST", Path: "/never", Integration: &apis.Integration{Type: apis.IntegrationMock, PassthroughBehavior: "NEVER",
+			RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
+			Responses:        map[string]apis.IntegrationResponse{"default": {StatusCode: "200"}}}},
+	}
+	a := &apis.API{Name: "grstatus", Protocol: apis.ProtocolREST, Definition: apis.Definition{
+		GatewayResponses: map[string]apis.GatewayResponse{
+			"DEFAULT_4XX": {StatusCode: "418"},
+			"DEFAULT_5XX": {StatusCode: "503"},
+			// Set explicitly without a statusCode: its default 415.
+			"UNSUPPORTED_MEDIA_TYPE": {ResponseParameters: map[string]string{"gatewayresponse.header.X-Own": "'yes'"}},
+		},
+		Routes: routes}}
+	id := e.deploy(a, "dev", nil)
+	e.do("GET", "/"+id+"/dev/nope", nil).expectError(t, 418, "MissingAuthenticationTokenException", "Missing Authentication Token")
+	e.do("GET", "/"+id+"/dev/slow", nil).expectError(t, 503, "IntegrationTimeoutException", "Endpoint request timed out")
+	r := e.do("POST", "/"+id+"/dev/never", strings.NewReader("x"), "Content-Type", "text/plain")
+	r.expectError(t, 415, "UnsupportedMediaTypeException", "Unsupported Media Type")
+	if r.header.Get("X-Own") != "yes" {
+		t.Errorf("UNSUPPORTED_MEDIA_TYPE's own settings: %v", r.header)
+	}
+
+	// Without a statusCode on the family, the types keep their own.
+	b := &apis.API{Name: "grnostatus", Protocol: apis.ProtocolREST, Definition: apis.Definition{
+		GatewayResponses: map[string]apis.GatewayResponse{
+			"DEFAULT_4XX": {ResponseParameters: map[string]string{"gatewayresponse.header.X-Family": "'4xx'"}},
+			"DEFAULT_5XX": {ResponseParameters: map[string]string{"gatewayresponse.header.X-Family": "'5xx'"}},
+		},
+		Routes: routes[:1]}}
+	id = e.deploy(b, "dev", nil)
+	r = e.do("GET", "/"+id+"/dev/nope", nil)
+	r.expectError(t, 403, "MissingAuthenticationTokenException", "Missing Authentication Token")
+	if r.header.Get("X-Family") != "4xx" {
+		t.Errorf("DEFAULT_4XX's header: %v", r.header)
+	}
+	r = e.do("GET", "/"+id+"/dev/slow", nil)
+	r.expectError(t, 504, "IntegrationTimeoutException", "Endpoint request timed out")
+	if r.header.Get("X-Family") != "5xx" {
+		t.Errorf("DEFAULT_5XX's header: %v", r.header)
 	}
 }
 

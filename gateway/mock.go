@@ -33,7 +33,10 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 			selector = s
 		}
 	}
-	key, ir, ok := p.selector.selectResponse(selector, true)
+	key, ir, ok, err := p.selector.selectResponse(selector, true)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return noOutputMapping(selector)
 	}

@@ -695,7 +695,10 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 		ir = apis.IntegrationResponse{StatusCode: fmt.Sprint(resp.status)}
 	} else {
 		var ok bool
-		if key, ir, ok = p.selector.selectResponse(fmt.Sprint(resp.status), true); !ok {
+		var err error
+		if key, ir, ok, err = p.selector.selectResponse(fmt.Sprint(resp.status), true); err != nil {
+			return err
+		} else if !ok {
 			return noOutputMapping(fmt.Sprint(resp.status))
 		}
 	}

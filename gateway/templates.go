@@ -7,11 +7,11 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/javaregex"
 	"github.com/portico-dev/portico/gateway/mapping"
 	"github.com/portico-dev/portico/gateway/pipeline"
 )
@@ -132,9 +132,14 @@ func (l *lazyVars) get() *mapping.Vars {
 	if l.v == nil {
 		l.v = &l.vars
 		fillTemplateVars(l.v, l.r, l.rc, l.body)
+		l.v.HeadersBuilder = l
 	}
 	return l.v
 }
+
+// BuildHeaders implements mapping.HeadersBuilder: the request's headers, built
+// when a template first reads one.
+func (l *lazyVars) BuildHeaders() map[string]string { return templateHeaders(l.r, l.rc) }
 
 // plan returns in's compiled plan (compiled now for an integration outside the
 // deployment's routes).
@@ -210,7 +215,7 @@ func (p *integrationPlan) requestTemplate(in *apis.Integration, r *http.Request)
 // fillTemplateVars fills v with what one request exposes to its templates:
 // $input from the body and the method request's parameters, $context (built
 // from the pipeline's context when a template first reads it) and
-// $stageVariables.
+// $stageVariables. The headers are left to v's HeadersBuilder (templateHeaders).
 func fillTemplateVars(v *mapping.Vars, r *http.Request, rc *reqCtx, body []byte) {
 	query := r.URL.Query()
 	q := make(map[string]string, len(query))
@@ -219,17 +224,28 @@ func fillTemplateVars(v *mapping.Vars, r *http.Request, rc *reqCtx, body []byte)
 			q[k] = vs[0]
 		}
 	}
-	// Header names as the client spelled them, as events carry them
-	// ($input.params('name') matches them case-insensitively).
-	name := headerSpelling(r, rc)
-	h := make(map[string]string, len(r.Header))
-	for k, vs := range r.Header {
-		if len(vs) > 0 {
-			h[name(k)] = strings.Join(vs, ",")
+	*v = mapping.Vars{Body: body, PathParams: rc.PathParameters, QueryParams: q,
+		ContextBuilder: rc, StageVariables: rc.StageVariables}
+}
+
+// templateHeaders returns the headers a REST API's templates see in
+// $input.params(): the headers of its proxy events (eventHeaders), the ones
+// API Gateway adds (Host, X-Forwarded-For/Port/Proto, X-Amzn-Trace-Id)
+// included, named as the events name them (the client's spelling, API
+// Gateway's for the added ones; $input.params('name') matches them
+// case-insensitively), a repeated header's values joined with commas.
+func templateHeaders(r *http.Request, rc *reqCtx) map[string]string {
+	var buf [16]eventHeader
+	hs := eventHeaders(buf[:0], r, rc, headerSpelling(r, rc))
+	h := make(map[string]string, len(hs))
+	for i := range hs {
+		if hs[i].vals == nil {
+			h[hs[i].name] = hs[i].one
+		} else {
+			h[hs[i].name] = strings.Join(hs[i].vals, ",")
 		}
 	}
-	*v = mapping.Vars{Body: body, PathParams: rc.PathParameters, QueryParams: q, Headers: h,
-		ContextBuilder: rc, StageVariables: rc.StageVariables}
+	return h
 }
 
 // BuildContext fills $context from the pipeline's context (the request's
@@ -408,12 +424,14 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 	} else if t != nil {
 		vars := lv.get()
 		rv := &mapping.Vars{Body: res.body, PathParams: vars.PathParams, QueryParams: vars.QueryParams,
-			Headers: vars.Headers, Context: vars.Context, ContextBuilder: vars.ContextBuilder, StageVariables: vars.StageVariables}
+			Headers: vars.Headers, HeadersBuilder: vars.HeadersBuilder, Context: vars.Context, ContextBuilder: vars.ContextBuilder,
+			StageVariables: vars.StageVariables}
 		out, err := t.RenderString(ctx, rv)
 		if err != nil {
 			return methodResponse{}, renderFailure(err)
 		}
-		vars.Context = rv.Context // built by the response template, when the request's did not
+		// Built by the response template, when the request's did not.
+		vars.Context, vars.Headers, vars.HeadersBuilder = rv.Context, rv.Headers, rv.HeadersBuilder
 		body = []byte(out)
 	}
 	if !binary && (res.ir.ContentHandling == contentToBinary || (res.ir.ContentHandling == "" && acceptBinary)) {
@@ -544,7 +562,8 @@ func (ireq *integrationRequest) responseParam(src string, res *integrationResult
 }
 
 // compileSelectionPattern compiles an integration response's selectionPattern,
-// anchored as API Gateway matches it (the whole string).
-func compileSelectionPattern(pattern string) (*regexp.Regexp, error) {
-	return regexp.Compile("^(?:" + pattern + ")$")
+// a Java regular expression matched against the whole string, as API Gateway
+// matches it.
+func compileSelectionPattern(pattern string) (*javaregex.Regexp, error) {
+	return javaregex.CompileWhole(pattern)
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -424,5 +427,64 @@ func TestResponseTemplateByAccept(t *testing.T) {
 		if r.status != 200 || r.body != c.body || r.header.Get("Content-Type") != c.ct {
 			t.Errorf("%s Accept %q: %d %q %q, want %q %q", c.path, c.accept, r.status, r.body, r.header.Get("Content-Type"), c.body, c.ct)
 		}
+	}
+}
+
+// TestTemplatesSeeTheGatewaysHeaders: a mapping template sees the headers a
+// REST proxy event carries, the ones API Gateway adds (Host,
+// X-Forwarded-For/Port/Proto, X-Amzn-Trace-Id) included, with the same names
+// and values, in $input.params().header and $input.params(name).
+func TestTemplatesSeeTheGatewaysHeaders(t *testing.T) {
+	e := newEnv(t)
+	var proxied events.APIGatewayProxyRequest
+	var mapped struct {
+		Header map[string]string `json:"header"`
+		Params []string          `json:"params"`
+	}
+	e.inv.handle = func(req invoker.Request) (*invoker.Result, error) {
+		if bytes.Contains(req.Payload, []byte(`"httpMethod"`)) {
+			proxied = events.APIGatewayProxyRequest{}
+			if err := json.Unmarshal(req.Payload, &proxied); err != nil {
+				return nil, err
+			}
+			return &invoker.Result{Payload: []byte(`{"statusCode": 200}`)}, nil
+		}
+		mapped.Header, mapped.Params = nil, nil
+		if err := json.Unmarshal(req.Payload, &mapped); err != nil {
+			return nil, fmt.Errorf("event %s: %w", req.Payload, err)
+		}
+		return &invoker.Result{Payload: []byte(`{}`)}, nil
+	}
+	tmpl := `{"header": {#foreach($k in $input.params().header.keySet())"$util.escapeJavaScript($k)": "$util.escapeJavaScript($input.params().header.get($k))"#if($foreach.hasNext),#end#end},
+ "params": ["$input.params('Host')", "$input.params('x-forwarded-for')", "$input.params('X-Forwarded-Port')", "$input.params('X-FORWARDED-PROTO')", "$input.params('X-Amzn-Trace-Id')"]}`
+	a := &apis.API{Name: "hdrs", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{
+		{Method: "GET", Path: "/proxy", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello"}},
+		{Method: "GET", Path: "/mapped", Integration: &apis.Integration{Type: apis.IntegrationAWS, URI: "function:hello", HTTPMethod: "POST",
+			RequestTemplates: map[string]string{"application/json": tmpl},
+			Responses:        map[string]apis.IntegrationResponse{"default": {StatusCode: "200"}}}},
+	}}}
+	id := e.deploy(a, "dev", nil)
+	hdr := []string{"X-Client", "c", "X-Forwarded-For", "203.0.113.9", "X-Amzn-Trace-Id", "Root=1-5f84c7a9-0123456789abcdef01234567"}
+	if r := e.do("GET", "/"+id+"/dev/proxy", nil, hdr...); r.status != 200 {
+		t.Fatalf("proxy: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/"+id+"/dev/mapped", nil, hdr...); r.status != 200 {
+		t.Fatalf("mapped: %d %s", r.status, r.body)
+	}
+	if fmt.Sprint(mapped.Header) != fmt.Sprint(proxied.Headers) {
+		t.Errorf("the template's headers:\n%v\nthe proxy event's:\n%v", mapped.Header, proxied.Headers)
+	}
+	host := strings.TrimPrefix(e.srv.URL, "http://")
+	_, port, _ := strings.Cut(host, ":")
+	want := []string{host, "203.0.113.9, 127.0.0.1", port, "http", "Root=1-5f84c7a9-0123456789abcdef01234567"}
+	if fmt.Sprint(mapped.Params) != fmt.Sprint(want) {
+		t.Errorf("$input.params(name): %q, want %q", mapped.Params, want)
+	}
+	// Without the client's, the gateway's own trace id.
+	if r := e.do("GET", "/"+id+"/dev/mapped", nil); r.status != 200 {
+		t.Fatalf("mapped: %d %s", r.status, r.body)
+	}
+	if tr := mapped.Header["X-Amzn-Trace-Id"]; !strings.HasPrefix(tr, "Root=1-") || mapped.Params[4] != tr || mapped.Header["X-Forwarded-For"] != "127.0.0.1" {
+		t.Errorf("without the client's X-Amzn-Trace-Id and X-Forwarded-For: %v %q", mapped.Header, mapped.Params)
 	}
 }

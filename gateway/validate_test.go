@@ -18,7 +18,7 @@ var petModels = map[string]json.RawMessage{
 
 func TestRequestValidation(t *testing.T) {
 	e := newEnv(t)
-	e.gw.Use(validate.New())
+	e.gw.Use(validate.New(nil))
 	e.inv.handle = func(req invoker.Request) (*invoker.Result, error) {
 		return &invoker.Result{Payload: req.Payload}, nil // echo the event
 	}

@@ -61,7 +61,10 @@ func (g *Gateway) wsMock(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 	}
 	code, _ := strconv.Atoi(status) // mockStatus took only numbers
 	resp := &connections.Response{StatusCode: code}
-	rkey, ir, ok := p.selector.selectResponse(status, false)
+	rkey, ir, ok, err := p.selector.selectResponse(status, false)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		if ir, ok = in.Responses["default"]; !ok {
 			return resp, nil

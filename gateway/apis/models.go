@@ -3,12 +3,15 @@ package apis
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/portico-dev/portico/gateway/internal/javaregex"
 )
 
 // modelsURL is where an API's models live for the JSON Schema compiler; their
@@ -72,6 +75,7 @@ func CompileModels(apiID string, models map[string]json.RawMessage) (map[string]
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft4)
 	c.UseLoader(noLoader{})
+	c.UseRegexpEngine(javaRegexp)
 	root := map[string]any{"components": map[string]any{"schemas": schemas}, "definitions": schemas}
 	if err := c.AddResource(modelsURL, root); err != nil {
 		return nil, invalid("models: %v", err)
@@ -92,10 +96,66 @@ func CompileModels(apiID string, models map[string]json.RawMessage) (map[string]
 	return out, nil
 }
 
-// draft4 is JSON Schema draft 4's metaschema, compiled once.
+// draft4 is JSON Schema draft 4's metaschema, compiled once, reading the
+// models' patterns (format "regex") as Java regular expressions.
 var draft4 = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	return jsonschema.NewCompiler().Compile("http://json-schema.org/draft-04/schema")
+	c := jsonschema.NewCompiler()
+	c.UseRegexpEngine(javaRegexp)
+	return c.Compile("http://json-schema.org/draft-04/schema")
 })
+
+// ErrPatternTimeout is the error of a model validation stopped by a pattern
+// (or patternProperties name) whose match took too long: the backtracking
+// engine's bound (javaregex.MatchTimeout) was reached, so the body is not
+// known to be valid.
+var ErrPatternTimeout = errors.New("a model pattern took too long to match")
+
+// javaRegexp compiles a model's pattern (pattern, patternProperties) as API
+// Gateway does, a Java regular expression: with RE2 when it compiles there,
+// else with the bounded backtracking engine (javaregex).
+func javaRegexp(pattern string) (jsonschema.Regexp, error) {
+	re, err := javaregex.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	return schemaRegexp{re}, nil
+}
+
+// schemaRegexp is a javaregex.Regexp as jsonschema matches it, with a bool
+// only: a match that took too long cannot say "no match", which could let a
+// body through (a patternProperties name not matched is an additional
+// property, often allowed), so it panics with a patternTimeout that
+// ValidateModel turns into ErrPatternTimeout.
+type schemaRegexp struct{ re *javaregex.Regexp }
+
+func (r schemaRegexp) String() string { return r.re.String() }
+
+func (r schemaRegexp) MatchString(s string) bool {
+	ok, err := r.re.MatchString(s)
+	if err != nil {
+		panic(patternTimeout{err})
+	}
+	return ok
+}
+
+// patternTimeout is schemaRegexp's panic value.
+type patternTimeout struct{ err error }
+
+// ValidateModel validates inst (as jsonschema.UnmarshalJSON reads it) against
+// sch, a model CompileModels compiled: sch.Validate's error, or one wrapping
+// ErrPatternTimeout when a pattern's match took too long (the body fails).
+func ValidateModel(sch *jsonschema.Schema, inst any) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			pt, ok := v.(patternTimeout)
+			if !ok {
+				panic(v)
+			}
+			err = fmt.Errorf("%w: %w", ErrPatternTimeout, pt.err)
+		}
+	}()
+	return sch.Validate(inst)
+}
 
 // checkDraft4 validates model name's schema doc against draft 4's metaschema on
 // its own, so that a wrong model is named as the one at fault (compiled

@@ -16,6 +16,7 @@ import (
 	"github.com/portico-dev/portico/internal/routeselect"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/internal/javaregex"
 	"github.com/portico-dev/portico/gateway/mapping"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
@@ -639,8 +640,12 @@ func (in *Integration) Validate(protocol string) error {
 	for _, pattern := range slices.Sorted(maps.Keys(in.Responses)) {
 		resp := in.Responses[pattern]
 		if pattern != "default" {
-			if _, err := regexp.Compile("^(?:" + pattern + ")$"); err != nil {
-				add(invalid("integration response pattern %q is not a regular expression: %v", truncate(pattern, 100), err))
+			if _, err := javaregex.CompileWhole(pattern); err != nil {
+				reason := err.Error()
+				if se, ok := errors.AsType[*javaregex.SyntaxError](err); ok {
+					reason = se.Reason
+				}
+				add(invalid("integration response pattern %q is not a regular expression: %s", truncate(pattern, 100), reason))
 			}
 		}
 		for _, ct := range slices.Sorted(maps.Keys(resp.ResponseTemplates)) {

@@ -19,6 +19,12 @@ type Vars struct {
 	PathParams  map[string]string
 	QueryParams map[string]string
 	Headers     map[string]string
+	// HeadersBuilder, when set and Headers is nil, builds Headers when a
+	// template first reads them ($input.params().header, or
+	// $input.params(name) for a name that is no path or query string
+	// parameter): a request whose templates never read a header never
+	// builds them.
+	HeadersBuilder HeadersBuilder
 	// Context is $context; build it with NewContext. When it is nil, the
 	// first render of a template that names $context sets it from
 	// ContextBuilder (an empty one without): a request whose templates
@@ -38,6 +44,21 @@ type Vars struct {
 // NewContextSize) when a template first reads it.
 type ContextBuilder interface {
 	BuildContext() *Map
+}
+
+// HeadersBuilder builds a request's headers, as $input.params() names them,
+// when a template first reads them.
+type HeadersBuilder interface {
+	BuildHeaders() map[string]string
+}
+
+// headers returns Headers, built first from HeadersBuilder when nil.
+func (v *Vars) headers() map[string]string {
+	if v.Headers == nil && v.HeadersBuilder != nil {
+		v.Headers = v.HeadersBuilder.BuildHeaders()
+		v.HeadersBuilder = nil // built once, even when there are none
+	}
+	return v.Headers
 }
 
 // ContextMap returns $context: Context, built first from ContextBuilder
@@ -189,7 +210,7 @@ func (v *Vars) paramsOf(i int) map[string]string {
 	case 1:
 		return v.QueryParams
 	}
-	return v.Headers
+	return v.headers()
 }
 
 // param is $input.params(name): the path parameter, else the query string
@@ -202,10 +223,11 @@ func (v *Vars) param(name string) string {
 	if s, ok := v.QueryParams[name]; ok {
 		return s
 	}
-	if s, ok := v.Headers[name]; ok {
+	headers := v.headers()
+	if s, ok := headers[name]; ok {
 		return s
 	}
-	for k, s := range v.Headers {
+	for k, s := range headers {
 		if strings.EqualFold(k, name) {
 			return s
 		}

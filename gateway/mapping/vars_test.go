@@ -191,3 +191,36 @@ func TestParamsAndStageVariablesAreEachRendersOwn(t *testing.T) {
 		}
 	}
 }
+
+// countingHeaders is a HeadersBuilder that counts its calls.
+type countingHeaders struct{ calls int }
+
+func (c *countingHeaders) BuildHeaders() map[string]string {
+	c.calls++
+	return map[string]string{"Host": "h", "x-client": "c"}
+}
+
+// TestHeadersBuiltWhenATemplateReadsThem: HeadersBuilder runs at the first
+// read of a header, once, and never for a template that reads none (a path
+// or query string parameter found first is no read of the headers; the whole
+// $input.params() map is).
+func TestHeadersBuiltWhenATemplateReadsThem(t *testing.T) {
+	for _, tc := range []struct {
+		src, want string
+		calls     int
+	}{
+		{`$input.body $input.params('id') $input.params().path.get('id') $input.params().querystring.get('q')`, `{} 7 7 $input.params().querystring.get('q')`, 0},
+		{`$input.params('HOST')|$input.params('X-Client')|$input.params().header.get('x-client')`, `h|c|c`, 1},
+		{`$input.params()`, `{path={id=7}, querystring={}, header={Host=h, x-client=c}}`, 1},
+	} {
+		b := &countingHeaders{}
+		tm, err := Parse("t", tc.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tm.RenderString(context.Background(), &Vars{PathParams: map[string]string{"id": "7"}, HeadersBuilder: b})
+		if err != nil || got != tc.want || b.calls != tc.calls {
+			t.Errorf("%s: %q %v, %d builds; want %q, %d", tc.src, got, err, b.calls, tc.want, tc.calls)
+		}
+	}
+}

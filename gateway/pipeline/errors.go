@@ -78,6 +78,16 @@ func (t ResponseType) Default() ResponseDefault {
 	return defaults[Default5XX]
 }
 
+// Family returns the fallback response type t takes its settings from while
+// it is on its defaults: DEFAULT_4XX for a type whose default status is 4xx,
+// else DEFAULT_5XX (DEFAULT_4XX and DEFAULT_5XX are their own).
+func (t ResponseType) Family() ResponseType {
+	if t.Default().Status < 500 {
+		return Default4XX
+	}
+	return Default5XX
+}
+
 // Valid reports whether t is one of API Gateway's response types.
 func (t ResponseType) Valid() bool { _, ok := defaults[t]; return ok }
 

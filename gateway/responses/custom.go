@@ -32,8 +32,11 @@ type gatewayResponse struct {
 
 // compileTable resolves defs as API Gateway does: a type set explicitly keeps its
 // own settings (and its default status when it sets no statusCode); a type still
-// on its defaults takes the headers and templates of a customised DEFAULT_4XX or
-// DEFAULT_5XX, by its default status, keeping its own status.
+// on its defaults takes the settings of a customised DEFAULT_4XX or DEFAULT_5XX,
+// by its default status: headers, templates and statusCode ("Changing the
+// status code of this fallback gateway response changes the status codes of all
+// other 4XX responses to the new value"), keeping its own status only when the
+// fallback sets none.
 func compileTable(defs map[string]apis.GatewayResponse) (table, error) {
 	compiled := map[pipeline.ResponseType]*gatewayResponse{}
 	for name, def := range defs {
@@ -49,14 +52,8 @@ func compileTable(defs map[string]apis.GatewayResponse) (table, error) {
 			tbl[t] = gr
 			continue
 		}
-		parent := pipeline.Default5XX
-		if t.Default().Status < 500 {
-			parent = pipeline.Default4XX
-		}
-		if gr, ok := compiled[parent]; ok {
-			inherited := *gr
-			inherited.status = 0
-			tbl[t] = &inherited
+		if gr, ok := compiled[t.Family()]; ok {
+			tbl[t] = gr // shared, read only
 		}
 	}
 	return tbl, nil

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
@@ -20,12 +21,20 @@ import (
 	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
-// Stage validates requests. It holds no state: each stage deployment compiles its
-// models once in Compile.
-type Stage struct{}
+// Stage validates requests. It holds no state but its logger: each stage
+// deployment compiles its models once in Compile. Safe for concurrent use.
+type Stage struct {
+	log *slog.Logger
+}
 
-// New returns the validation stage.
-func New() *Stage { return &Stage{} }
+// New returns the validation stage, logging to log (nil: nowhere) the
+// bodies refused because a model's pattern took too long to match.
+func New(log *slog.Logger) *Stage {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Stage{log: log}
+}
 
 var _ pipeline.Stage = (*Stage)(nil)
 
@@ -43,11 +52,12 @@ type routePlan struct {
 	// bodies are the request models by content type (nil when the validator does
 	// not validate bodies).
 	bodies map[string]*jsonschema.Schema
+	log    *slog.Logger
 }
 
 // Compile implements pipeline.Stage: the routes with a validator get a plan, the
 // models compiled once; an API without validators costs nothing.
-func (*Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
+func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	if d == nil || d.API == nil || d.API.Protocol != apis.ProtocolREST || len(d.API.RequestValidators) == 0 {
 		return nil, nil
 	}
@@ -63,7 +73,7 @@ func (*Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 		if !ok || (!v.ValidateRequestBody && !v.ValidateRequestParameters) {
 			continue
 		}
-		p := &routePlan{}
+		p := &routePlan{log: s.log}
 		if v.ValidateRequestParameters {
 			for _, prm := range rt.Parameters {
 				if prm.Required {
@@ -154,7 +164,14 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 	if err != nil {
 		return invalidBody(c, fmt.Sprintf("[Invalid JSON: %v]", err), err)
 	}
-	if err := sch.Validate(inst); err != nil {
+	if err := apis.ValidateModel(sch, inst); err != nil {
+		if errors.Is(err, apis.ErrPatternTimeout) {
+			// Not known to be valid, so refused: the reason goes to the log
+			// (the request's 400 is logged at debug level only).
+			p.log.Warn("request body refused: a model pattern took too long to match", "requestId", c.RequestID,
+				"api", c.APIID, "stage", c.Stage, "route", c.RouteKey, "err", err)
+			return invalidBody(c, "[a pattern took too long to match]", err)
+		}
 		return invalidBody(c, validationString(err), err)
 	}
 	return nil
@@ -204,5 +221,5 @@ func validationString(err error) string {
 
 // Module provides the stage to the gateway's pipeline.
 var Module = fx.Module("validate",
-	fx.Provide(pipeline.AsStage(New)),
+	fx.Provide(pipeline.AsStage(func(log *slog.Logger) *Stage { return New(log.With("component", "gateway")) })),
 )
