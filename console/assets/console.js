@@ -197,37 +197,77 @@ async function functionPage(name) {
         el("td", {}, v.Description || ""), el("td", {}, v.CodeSha256 || ""), el("td", {}, v.LastModified || ""))), { id: "versions" })] };
 }
 
-// tailLogs streams the function's log (the last 8 KB, then what is written).
+// tailLogs shows the function's log (its last 8 KB) and follows it by short
+// reads: every second while the tab is shown, each read takes what was written
+// since the last one (the place the server named in X-Portico-Log-Cursor). No
+// connection stays open, so that any number of console tabs work (a browser
+// opens 6 connections at most to a host, and the server holds 8 follows per
+// client), and a hidden tab reads nothing until it is shown again, then
+// catches up.
 function tailLogs(name, pre) {
-  const ctl = new AbortController();
-  const prev = stopPage;
-  stopPage = () => { ctl.abort(); prev(); };
-  (async () => {
+  const url = apiBase + "/portico/v1/functions/" + enc(name) + "/logs?bytes=";
+  let cursor = "", timer = 0, reading = null, stopped = false, down = false;
+  const append = text => {
+    pre.textContent += text;
+    if (pre.textContent.length > 65536) pre.textContent = pre.textContent.slice(-32768);
+    pre.scrollTop = pre.scrollHeight;
+  };
+  const note = text => append((pre.textContent && !pre.textContent.endsWith("\n") ? "\n" : "") + text + "\n");
+  const shown = () => document.visibilityState === "visible";
+  const schedule = () => {
+    if (!stopped && !timer && !reading && shown()) timer = setTimeout(read, down ? 3000 : 1000);
+  };
+  const read = async () => {
+    timer = 0;
+    const ctl = new AbortController();
+    reading = ctl;
     try {
-      const resp = await fetch(apiBase + "/portico/v1/functions/" + enc(name) + "/logs?bytes=8192&follow=1",
-        { signal: ctl.signal, headers: { "X-Portico-Console": "1" } });
+      const resp = await fetch(url + (cursor ? "65536&after=" + enc(cursor) : "8192"),
+        { signal: ctl.signal, cache: "no-store", headers: { "X-Portico-Console": "1" } });
+      const text = await resp.text();
+      if (stopped) return;
       if (!resp.ok) {
-        let msg = await resp.text();
-        try { msg = JSON.parse(msg).message || msg; } catch (e) { /* not JSON */ }
-        pre.textContent = `The log cannot be read (${resp.status}): ${msg}`;
+        let msg = text;
+        try { msg = JSON.parse(text).message || text; } catch (e) { /* not JSON */ }
+        note(`[The log cannot be read (${resp.status}): ${msg}]`);
         pre.dataset.status = "error";
-        return;
+        // Throttled or a server error: try again; otherwise reading again
+        // would get the same answer (the function is gone, the session ended).
+        if (resp.status !== 429 && resp.status < 500) { stopped = true; return; }
+        down = true;
+      } else {
+        if (down) note("[The admin API answers again: the live log goes on.]");
+        if (cursor && resp.headers.get("X-Portico-Log-Reset") === "true") note("[The server restarted: the end of the log follows.]");
+        down = false;
+        append(text);
+        cursor = resp.headers.get("X-Portico-Log-Cursor") || cursor;
+        pre.dataset.status = "live";
       }
-      const reader = resp.body.getReader();
-      const dec = new TextDecoder();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        pre.textContent += dec.decode(value, { stream: true });
-        if (pre.textContent.length > 65536) pre.textContent = pre.textContent.slice(-32768);
-        pre.scrollTop = pre.scrollHeight;
-      }
-    } catch (e) { /* said below */ }
-    if (ctl.signal.aborted) return; // the user moved on
-    // The server ended the stream, or it broke: a follow never ends by itself.
-    pre.textContent += "\n[The live log ended: the server closed it or cannot be reached (is portico serve running?). Reload the page to follow it again.]";
-    pre.dataset.status = "error";
-  })();
+    } catch (e) {
+      if (stopped) return;
+      if (!down) note("[The live log cannot reach the admin API (is portico serve running?): it goes on when the server answers again.]");
+      down = true;
+      pre.dataset.status = "error";
+    } finally {
+      if (reading === ctl) reading = null;
+    }
+    schedule();
+  };
+  const visibility = () => {
+    if (stopped) return;
+    if (!shown()) { clearTimeout(timer); timer = 0; return; }
+    if (!timer && !reading) read(); // shown again: catch up at once
+  };
+  document.addEventListener("visibilitychange", visibility);
+  const prev = stopPage;
+  stopPage = () => {
+    stopped = true;
+    clearTimeout(timer);
+    if (reading) reading.abort();
+    document.removeEventListener("visibilitychange", visibility);
+    prev();
+  };
+  read(); // the log's end, shown or not
 }
 
 // ---- APIs ----
