@@ -3,6 +3,7 @@ package console_test
 import (
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -67,5 +68,51 @@ func TestConsoleManyTabsInChromium(t *testing.T) {
 	first.poll("the hidden tab catching up", fmt.Sprintf(`document.getElementById("logs").textContent.split("REPORT RequestId").length === %d + 1`, before))
 	if got := thrown(); len(got) > 0 {
 		t.Errorf("the pages threw:\n%s", strings.Join(got, "\n"))
+	}
+}
+
+// TestConsoleMetricsAcrossARestartInChromium: the metrics page goes on after
+// the server restarts (its counters start again from zero): the chart counts
+// the requests made since, never less than zero, and the "cannot reach"
+// message goes once the page reads the metrics again.
+func TestConsoleMetricsAcrossARestartInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	browser := apptest.Browser(t)
+	env := apptest.Start(t, apptest.Options{})
+	apiID, _ := restAPIWithCanary(t, env)
+	// All requests to the stage's deployment: one series to follow.
+	call(t, env, "PATCH", "/restapis/"+apiID+"/stages/dev", map[string]any{"patchOperations": []any{
+		map[string]any{"op": "replace", "path": "/canarySettings/percentTraffic", "value": "0"}}})
+	serve := func(n int) {
+		t.Helper()
+		for range n {
+			resp, err := http.Get(env.GatewayURL + "/" + apiID + "/dev/v")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+		}
+	}
+	serve(5)
+	b := newBrowser(t, browser)
+	b.navigate(env.AdminURL + "/console/#/metrics")
+	thrown := exceptions(t, b)
+	b.poll("the chart's first sample", `Number(document.getElementById("requests-chart").dataset.samples) >= 1`)
+	serve(3)
+	b.poll("the chart taking in 3 requests", `document.getElementById("requests-chart").dataset.drawn >= 3`)
+	env.Stop()
+	b.poll("the page saying the admin API cannot be reached", `!document.getElementById("error").hidden && document.getElementById("error").textContent.includes("Cannot reach the admin API (GET /metrics)")`)
+	env.Restart()
+	serve(2)
+	b.poll("the message gone and the requests since the restart counted",
+		`document.getElementById("error").hidden && Number(document.getElementById("requests-chart").dataset.drawn) >= 5`)
+	b.shot("metrics-restart")
+	if min := eval[float64](b, `Number(document.getElementById("requests-chart").dataset.min)`); min < 0 {
+		t.Errorf("the chart drew %v requests in an interval", min)
+	}
+	if got := thrown(); len(got) > 0 {
+		t.Errorf("the page threw:\n%s", strings.Join(got, "\n"))
 	}
 }

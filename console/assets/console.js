@@ -414,7 +414,7 @@ function quantile(buckets, q) {
 const colors = ["#ff9900", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
 
 function metricsPage() {
-  const canvas = el("canvas", { id: "requests-chart", width: 720, height: 220, "data-samples": "0", "data-total": "0" });
+  const canvas = el("canvas", { id: "requests-chart", width: 720, height: 220, "data-samples": "0", "data-total": "0", "data-drawn": "0", "data-min": "0" });
   const legend = el("div", { class: "legend" });
   const stagesT = el("tbody");
   const fnsT = el("tbody");
@@ -425,10 +425,15 @@ function metricsPage() {
     el("h2", {}, "Functions"),
     el("table", { id: "function-metrics" }, el("thead", {}, el("tr", {}, ["Function", "Invocations", "Errors", "Throttles", "Cold starts", "Concurrent"].map(h => el("th", {}, h)))), fnsT)];
   const series = {}; // stage -> [requests per interval]
-  let last = null;
+  let last = null; // the last reading of each request counter, by its labels
+  let failed = false; // the last reading failed (its error is on the page)
+  let drawn = 0, lowest = 0; // the requests the chart took in, and its lowest point
   const tick = async () => {
     let text;
-    try { text = (await api("GET", "/metrics", undefined, true)).text; } catch (e) { return; }
+    try { text = (await api("GET", "/metrics", undefined, true)).text; } catch (e) { failed = true; return; }
+    // Read again: the error of the readings that failed goes.
+    if (failed && !errorBox.hidden && errorBox.textContent.includes("GET /metrics")) clearError();
+    failed = false;
     const s = parseMetrics(text);
     const stageKey = l => l.api_name + " " + l.api_id + "/" + l.stage + (l.canary === "true" ? " (canary)" : "");
     const req = sum(s, "portico_api_requests_total", stageKey);
@@ -450,17 +455,32 @@ function metricsPage() {
     const conc = sum(s, "portico_lambda_concurrent_executions", fnKey);
     fnsT.replaceChildren(...Object.keys(inv).sort().map(k => el("tr", { "data-function": k },
       el("td", {}, k), el("td", {}, inv[k]), el("td", {}, err[k] || 0), el("td", {}, thr[k] || 0), el("td", {}, cold[k] || 0), el("td", {}, conc[k] || 0))));
+    // Requests since the last reading, counter by counter: one that went
+    // down was reset (the server restarted) and counts from zero, as
+    // Prometheus's rate() takes it; one that is gone counts nothing.
+    const now = {};
+    for (const x of s) if (x.name === "portico_api_requests_total") now[JSON.stringify(x.labels)] = x;
     if (last) {
-      for (const k of new Set([...Object.keys(req), ...Object.keys(series)])) {
+      const inc = {};
+      for (const [id, x] of Object.entries(now)) {
+        const before = last[id] ? last[id].value : 0;
+        const k = stageKey(x.labels);
+        inc[k] = (inc[k] || 0) + (x.value >= before ? x.value - before : x.value);
+      }
+      for (const k of new Set([...Object.keys(inc), ...Object.keys(series)])) {
         series[k] = series[k] || [];
-        series[k].push((req[k] || 0) - (last[k] || 0));
+        series[k].push(inc[k] || 0);
         if (series[k].length > 60) series[k].shift();
+        drawn += inc[k] || 0;
+        lowest = Math.min(lowest, inc[k] || 0);
       }
       draw(canvas, legend, series);
       canvas.dataset.samples = String(Number(canvas.dataset.samples) + 1);
+      canvas.dataset.drawn = String(drawn);
+      canvas.dataset.min = String(lowest);
     }
     canvas.dataset.total = String(Object.values(req).reduce((a, b) => a + b, 0));
-    last = req;
+    last = now;
   };
   return { children, start: () => {
     tick();
