@@ -116,3 +116,29 @@ func TestConsoleMetricsAcrossARestartInChromium(t *testing.T) {
 		t.Errorf("the page threw:\n%s", strings.Join(got, "\n"))
 	}
 }
+
+// TestConsoleBadLinksInChromium: a link whose route has a malformed
+// %-escape shows that the link is bad, rather than throwing and leaving the
+// page loading.
+func TestConsoleBadLinksInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	browser := apptest.Browser(t)
+	env := apptest.Start(t, apptest.Options{})
+	b := newBrowser(t, browser)
+	b.navigate(env.AdminURL + "/console/#/functions")
+	b.poll("the function list", `document.body.dataset.page === "functions"`)
+	thrown := exceptions(t, b)
+	for _, hash := range []string{"#/functions/%E0%A4", "#/apis/%", "#/%zz"} {
+		eval[string](b, `location.hash = `+strconvQuote(hash))
+		b.poll("the bad link's message for "+hash, `document.body.dataset.page === "bad-link" && document.getElementById("busy").hidden &&
+			document.getElementById("bad-link").textContent.includes("not a valid console link")`)
+		eval[string](b, `location.hash = "#/functions"`)
+		b.poll("the function list", `document.body.dataset.page === "functions"`)
+	}
+	b.shot("bad-link")
+	if got := thrown(); len(got) > 0 {
+		t.Errorf("the page threw:\n%s", strings.Join(got, "\n"))
+	}
+}

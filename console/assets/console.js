@@ -543,7 +543,20 @@ async function route() {
   stopPage();
   stopPage = () => {};
   const nav = ++navigation;
-  const parts = (location.hash.replace(/^#\/?/, "") || "functions").split("/").map(decodeURIComponent);
+  let parts;
+  try {
+    parts = (location.hash.replace(/^#\/?/, "") || "functions").split("/").map(decodeURIComponent);
+  } catch (e) {
+    // A malformed %-escape (a link cut short or mistyped): say so.
+    busy.hidden = true;
+    delete document.body.dataset.loading;
+    document.querySelectorAll("[data-nav]").forEach(a => a.classList.remove("active"));
+    main.replaceChildren(el("p", { id: "bad-link" }, "The address ", el("code", {}, location.hash),
+      " is not a valid console link: it has a malformed %-escape. Check the link, or go to ",
+      el("a", { href: "#/functions" }, "the functions"), "."));
+    document.body.dataset.page = "bad-link";
+    return;
+  }
   document.querySelectorAll("[data-nav]").forEach(a => a.classList.toggle("active", a.dataset.nav === parts[0]));
   busy.hidden = false;
   document.body.dataset.loading = "1";
