@@ -142,3 +142,54 @@ func TestConsoleBadLinksInChromium(t *testing.T) {
 		t.Errorf("the page threw:\n%s", strings.Join(got, "\n"))
 	}
 }
+
+// TestConsoleCanaryAndWeightsInChromium: the API page shows a canary's stage
+// variable overrides; a function's alias shows each version's share of the
+// calls, the alias's own version's included, as precisely as its weight.
+func TestConsoleCanaryAndWeightsInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	browser := apptest.Browser(t)
+	env := apptest.Start(t, apptest.Options{})
+	apiID, deps := restAPIWithCanary(t, env)
+	if st, body := call(t, env, "PATCH", "/restapis/"+apiID+"/stages/dev", map[string]any{"patchOperations": []any{
+		map[string]any{"op": "replace", "path": "/canarySettings/stageVariableOverrides/alias", "value": "1"},
+		map[string]any{"op": "replace", "path": "/canarySettings/stageVariableOverrides/mode", "value": "beta"}}}); st != 200 {
+		t.Fatalf("canary overrides: %d %s", st, body)
+	}
+	if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": "echo", "PackageType": "Zip",
+		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipSample(t, "hello"))}}); st != 201 {
+		t.Fatalf("create: %d %s", st, body)
+	}
+	for i := range 2 {
+		if st, body := call(t, env, "PUT", "/2015-03-31/functions/echo/configuration",
+			map[string]any{"Environment": map[string]any{"Variables": map[string]string{"RUN": fmt.Sprint(i)}}}); st != 200 {
+			t.Fatalf("update: %d %s", st, body)
+		}
+		if st, body := call(t, env, "POST", "/2015-03-31/functions/echo/versions", map[string]any{}); st != 201 {
+			t.Fatalf("publish: %d %s", st, body)
+		}
+	}
+	if st, body := call(t, env, "POST", "/2015-03-31/functions/echo/aliases", map[string]any{"Name": "live", "FunctionVersion": "1",
+		"RoutingConfig": map[string]any{"AdditionalVersionWeights": map[string]float64{"2": 0.255}}}); st != 201 {
+		t.Fatalf("alias: %d %s", st, body)
+	}
+	b := newBrowser(t, browser)
+	b.navigate(env.AdminURL + "/console/#/apis/" + apiID)
+	thrown := exceptions(t, b)
+	b.poll("the stage", `document.querySelector('section[data-stage="dev"] td.canary') !== null`)
+	if got, want := eval[string](b, `document.querySelector('section[data-stage="dev"] td.canary').textContent`),
+		"10% to "+deps[0]+"; variables: alias=1, mode=beta"; !strings.HasPrefix(got, want) {
+		t.Errorf("the canary reads %q, want %q", got, want)
+	}
+	b.shot("canary-overrides")
+	b.navigate(env.AdminURL + "/console/#/functions/echo")
+	b.poll("the aliases", `document.querySelector('#aliases tr[data-alias="live"]') !== null`)
+	if got, want := eval[string](b, `document.querySelector('#aliases tr[data-alias="live"] td.weights').textContent`), "1: 74.5%, 2: 25.5%"; got != want {
+		t.Errorf("the alias's weights read %q, want %q", got, want)
+	}
+	if got := thrown(); len(got) > 0 {
+		t.Errorf("the pages threw:\n%s", strings.Join(got, "\n"))
+	}
+}

@@ -184,8 +184,7 @@ async function functionPage(name) {
     (aliases.Aliases || []).length === 0 ? el("p", { class: "muted" }, "No aliases.") :
       table(["Alias", "Version", "Weights"], (aliases.Aliases || []).map(a => el("tr", { "data-alias": a.Name },
         el("td", {}, a.Name), el("td", {}, a.FunctionVersion),
-        el("td", {}, Object.entries((a.RoutingConfig && a.RoutingConfig.AdditionalVersionWeights) || {})
-          .map(([v, w]) => `${v}: ${Math.round(w * 100)}%`).join(", ") || "—"))), { id: "aliases" }),
+        el("td", { class: "weights" }, weights(a)))), { id: "aliases" }),
     el("h2", {}, "Invoke"),
     el("div", {}, el("label", { for: "qualifier" }, "Qualifier "), qualifier),
     el("div", {}, el("label", { for: "payload" }, "Payload (JSON)")), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result,
@@ -195,6 +194,19 @@ async function functionPage(name) {
     table(["Version", "Description", "Code SHA-256", "Last modified"],
       (versions.Versions || []).map(v => el("tr", { "data-version": v.Version }, el("td", {}, v.Version),
         el("td", {}, v.Description || ""), el("td", {}, v.CodeSha256 || ""), el("td", {}, v.LastModified || ""))), { id: "versions" })] };
+}
+
+// percent writes a weight (0 to 1) as a percentage, as precisely as the
+// weight is given (0.255: "25.5%"), to a millionth.
+function percent(w) { return String(Math.round(w * 1e6) / 1e4) + "%"; }
+
+// weights says how an alias splits its calls: its version's share and each
+// additional version's; "—" when its version takes them all.
+function weights(a) {
+  const extra = Object.entries((a.RoutingConfig && a.RoutingConfig.AdditionalVersionWeights) || {});
+  if (extra.length === 0) return "—";
+  const rest = 1 - extra.reduce((n, [, w]) => n + w, 0);
+  return [[a.FunctionVersion, rest], ...extra].map(([v, w]) => `${v}: ${percent(w)}`).join(", ");
 }
 
 // tailLogs shows the function's log (its last 8 KB) and follows it by short
@@ -320,12 +332,14 @@ function stageSection(apiID, st) {
   };
   const history = (st.history || []).slice().reverse();
   const vars = Object.entries(st.variables || {}).map(([k, v]) => k + "=" + v).join(", ") || "—";
-  const canary = st.canarySettings ? `${st.canarySettings.percentTraffic || 0}% to ${st.canarySettings.deploymentId}` : "—";
+  const c = st.canarySettings;
+  const overrides = Object.entries((c && c.stageVariableOverrides) || {}).map(([k, v]) => k + "=" + v).join(", ");
+  const canary = c ? `${c.percentTraffic || 0}% to ${c.deploymentId}` + (overrides ? "; variables: " + overrides : "") : "—";
   return el("section", { "data-stage": st.name },
     el("h3", {}, "Stage ", st.name),
     table(["Deployment", "Variables", "Canary", "Cache", "Tracing", "Access log"], [el("tr", {},
       el("td", { class: "deployment" }, st.deploymentId), el("td", {}, vars),
-      el("td", {}, canary, st.canarySettings ? el("button", { class: "promote", "aria-label": `Promote the canary of stage ${st.name}`, on: { click: promote } }, "Promote") : ""),
+      el("td", { class: "canary" }, canary, st.canarySettings ? el("button", { class: "promote", "aria-label": `Promote the canary of stage ${st.name}`, on: { click: promote } }, "Promote") : ""),
       el("td", {}, st.cacheClusterEnabled ? "on (" + (st.cacheClusterSize || "0.5") + " GB)" : "off"),
       el("td", {}, st.tracingEnabled ? "on" : "off"),
       el("td", {}, st.accessLogSettings ? st.accessLogSettings.destinationArn : "off"))]),
