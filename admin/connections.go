@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 
@@ -50,9 +51,18 @@ func (s *Server) registerConnectionRoutes(d ConnectionDeps) {
 	})
 	s.Handle("POST "+p+"/{id}", func(w http.ResponseWriter, r *http.Request) error {
 		limit := m.Config().MaxMessageBytes
+		// Over the limit: refused with the message's size when its
+		// Content-Length gives it (before reading it), else as over the
+		// limit, not with the size of the part read.
+		if r.ContentLength > int64(limit) {
+			return messageTooLarge(fmt.Sprintf("message of %d bytes is over the %d-byte limit", r.ContentLength, limit))
+		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 		if err != nil {
 			return errdefs.New(errdefs.ErrInvalid, "BadRequestException", "reading the message: "+err.Error())
+		}
+		if len(body) > limit {
+			return messageTooLarge(fmt.Sprintf("message over the %d-byte limit", limit))
 		}
 		if err := m.Send(r.PathValue("api"), r.PathValue("stage"), r.PathValue("id"), body); err != nil {
 			return err
@@ -63,4 +73,9 @@ func (s *Server) registerConnectionRoutes(d ConnectionDeps) {
 	s.Handle("DELETE "+p+"/{id}", func(w http.ResponseWriter, r *http.Request) error {
 		return noContent(w, m.Disconnect(r.PathValue("api"), r.PathValue("stage"), r.PathValue("id")))
 	})
+}
+
+// messageTooLarge is the 413 of a message to a connection over the limit.
+func messageTooLarge(msg string) error {
+	return &errdefs.Kinded{Kind: errdefs.ErrTooLarge, Type: "PayloadTooLargeException", Message: msg}
 }

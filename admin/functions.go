@@ -610,7 +610,10 @@ func (s *Server) deleteFunction(w http.ResponseWriter, r *http.Request, ref func
 // functionLogs serves GET /portico/v1/functions/{name}/logs?bytes=N&follow=1: the last
 // N bytes of the function's log, then with follow new output as it is written. A
 // follow holds one of its client's slots while it is open (logfollow.go); past
-// the caps it is refused with 429.
+// the caps it is refused with 429. Without follow, the answer's
+// X-Portico-Log-Cursor names the place after it, and a read with
+// after=CURSOR returns what was written since (at most its last N bytes):
+// the console's live log polls so, holding no connection open.
 func (s *Server) functionLogs(w http.ResponseWriter, r *http.Request, name string) error {
 	if _, err := s.fns.Get(r.Context(), name, functions.Latest); err != nil {
 		return err
@@ -625,6 +628,12 @@ func (s *Server) functionLogs(w http.ResponseWriter, r *http.Request, name strin
 	}
 	follow := r.URL.Query().Get("follow")
 	following := follow == "1" || follow == "true"
+	if !following {
+		return s.readLogs(w, name, r.URL.Query().Get("after"), n)
+	}
+	if r.URL.Query().Has("after") {
+		return invalid("after applies to a read of the log without follow")
+	}
 	if following {
 		release, err := s.follows.acquire(followClient(r))
 		if err != nil {
@@ -650,6 +659,42 @@ func (s *Server) functionLogs(w http.ResponseWriter, r *http.Request, name strin
 		lines = logs.Follow(r.Context(), name)
 	}
 	s.streamLogs(w, r, tail, lines)
+	return nil
+}
+
+// Headers of a read of a function's log without follow (functionLogs).
+const (
+	// logCursorHeader names the place after what the read returned: the
+	// after= of the next read.
+	logCursorHeader = "X-Portico-Log-Cursor"
+	// logResetHeader is "true" when after= named no place in the log (the
+	// server restarted since, or the log was removed): the answer is the
+	// log's end, as without after=.
+	logResetHeader = "X-Portico-Log-Reset"
+)
+
+// readLogs writes the last n bytes of a function's log, or of what was written
+// to it after the place cursor names (""), with the cursor after it. Output
+// written since the cursor that the answer leaves out (rotated away, or more
+// than n bytes) is said in a first line.
+func (s *Server) readLogs(w http.ResponseWriter, name, cursor string, n int) error {
+	c, err := s.inv.Logs().ReadSince(name, cursor, n) // a cursor that does not parse: errdefs.ErrInvalid
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	h.Set(logCursorHeader, c.Cursor)
+	if c.Reset {
+		h.Set(logResetHeader, "true")
+	}
+	w.WriteHeader(http.StatusOK)
+	if c.Skipped > 0 {
+		_, _ = fmt.Fprintf(w, "[portico: %d bytes of log output skipped here: written since the last read and rotated away, or more than bytes=%d]\n", c.Skipped, n)
+	}
+	_, _ = w.Write(c.Data)
 	return nil
 }
 

@@ -104,7 +104,7 @@ func logFollows(n int) string {
 // tooManyFollows is the 429 of a follow past a cap, given why.
 func tooManyFollows(why string) error {
 	return errdefs.New(errdefs.ErrThrottled, "TooManyRequestsException", why+
-		": close one (end a `portico logs --follow`, or leave a console page that shows a function's live log) and try again, "+
+		": close one (end a `portico logs --follow`) and try again, "+
 		"or read the log without follow")
 }
 

@@ -80,8 +80,9 @@ func restAPIWithCanary(t *testing.T, env *apptest.Env) (string, []string) {
 // console, every action (Invoke, Roll back, Promote, Send, Disconnect) and a
 // navigation show at the top of the page that the admin API cannot be
 // reached, naming the call, and the invoke form and the live log say what
-// happened; nothing is left uncaught. The console of a server without a token
-// offers no "Sign out", which would do nothing there.
+// happened (the live log goes on when the server is back); nothing is left
+// uncaught. The console of a server without a token offers no "Sign out",
+// which would do nothing there.
 func TestConsoleUnreachableInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
@@ -124,10 +125,14 @@ func TestConsoleUnreachableInChromium(t *testing.T) {
 	if got := eval[string](b, `document.getElementById("invoke-result").dataset.status`); got != "failed" {
 		t.Errorf("the invoke result's status is %q, want failed", got)
 	}
-	b.poll("the live log saying it stopped", `document.getElementById("logs").dataset.status === "error" && document.getElementById("logs").textContent.includes("The live log ended")`)
+	b.poll("the live log saying it cannot reach the server", `document.getElementById("logs").dataset.status === "error" && document.getElementById("logs").textContent.includes("The live log cannot reach the admin API")`)
+
+	// The live log goes on once the server is back, from the log's end.
+	env.Restart()
+	b.poll("the live log going on", `document.getElementById("logs").dataset.status === "live" && document.getElementById("logs").textContent.includes("The admin API answers again") &&
+		document.getElementById("logs").textContent.includes("The server restarted")`)
 
 	// Roll back and Promote.
-	env.Restart()
 	b.navigate(env.AdminURL + "/console/#/apis/" + apiID)
 	b.poll("the stage's buttons", `document.querySelector("button.rollback") !== null && document.querySelector("button.promote") !== null`)
 	env.Stop()

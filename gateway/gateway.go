@@ -395,7 +395,7 @@ func (g *Gateway) loadStage(ctx context.Context, apiID, stage string) (*stageEnt
 	if err != nil {
 		return nil, err
 	}
-	e, err = g.compile(st, dep, st.Variables, false)
+	e, err = g.compile(st, dep, st.Variables, false, dep.API.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -406,7 +406,9 @@ func (g *Gateway) loadStage(ctx context.Context, apiID, stage string) (*stageEnt
 				return nil, fmt.Errorf("canary of stage %s: %w", stage, err)
 			}
 		}
-		if e.canary, err = g.compile(st, canaryDep, st.CanaryVariables(), true); err != nil {
+		// The canary's series go by the stage's name for the API, not
+		// the one its (maybe older) deployment has.
+		if e.canary, err = g.compile(st, canaryDep, st.CanaryVariables(), true, dep.API.Name); err != nil {
 			return nil, err
 		}
 		e.canaryPercent = c.PercentTraffic
@@ -421,10 +423,11 @@ func (g *Gateway) loadStage(ctx context.Context, apiID, stage string) (*stageEnt
 	return e, nil
 }
 
-// compile builds the entry of one side of a stage: its router and its pipeline.
-func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]string, canary bool) (*stageEntry, error) {
+// compile builds the entry of one side of a stage: its router and its
+// pipeline; apiName is the API's name that the stage goes by.
+func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]string, canary bool, apiName string) (*stageEntry, error) {
 	e := &stageEntry{stage: st, dep: dep, router: newRouter(dep.API.Routes),
-		deployed: &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API, Variables: vars, Canary: canary},
+		deployed: &pipeline.Deployed{Stage: st, Deployment: dep, API: &dep.API, Variables: vars, Canary: canary, APIName: apiName},
 		plans:    map[*apis.Integration]*integrationPlan{}, resourceIDs: map[string]string{}}
 	for _, p := range append([]string{"/{proxy+}"}, routePaths(dep.API.Routes)...) {
 		e.resourceIDs[p] = dep.API.ResourceIDOf(p)

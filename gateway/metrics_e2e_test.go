@@ -167,3 +167,53 @@ func TestMetricsOfDeletedStagesAndAPIsGo(t *testing.T) {
 		t.Errorf("deleted API still has %d series:\n%s", len(gone), strings.Join(gone, "\n"))
 	}
 }
+
+// TestMetricsOfARenamedAPI renames an API, deploys it again and keeps its
+// older deployment as the stage's canary: every series of the stage, the
+// canary's included, carries the name the stage's deployment has, and the
+// series under the old name are gone, so that a stage is listed once.
+func TestMetricsOfARenamedAPI(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	var api struct {
+		ID string `json:"id"`
+	}
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "old-name", "protocol": "REST"}, &api)
+	base := "/portico/v1/apis/" + api.ID
+	admin(t, c, "POST", base+"/routes", nil, map[string]any{"method": "GET", "path": "/ok", "integration": map[string]any{"type": "MOCK",
+		"requestTemplates": map[string]string{"application/json": `{"statusCode": 200}`},
+		"responses":        map[string]any{"default": map[string]any{"statusCode": "200"}}}}, nil)
+	var dep1 struct {
+		Deployment struct {
+			ID string `json:"id"`
+		} `json:"deployment"`
+	}
+	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, &dep1)
+	url := env.GatewayURL + "/" + api.ID + "/dev/ok"
+	if a := get(t, "GET", url, ""); a.status != 200 {
+		t.Fatalf("GET /dev/ok: %d %s", a.status, a.body)
+	}
+	admin(t, c, "PATCH", base, nil, map[string]any{"name": "new-name"}, nil)
+	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+	for _, pct := range []string{"100", "0"} { // every request to the canary, then none
+		admin(t, c, "PATCH", "/restapis/"+api.ID+"/stages/dev", nil, map[string]any{"patchOperations": []any{
+			map[string]any{"op": "replace", "path": "/canarySettings/deploymentId", "value": dep1.Deployment.ID},
+			map[string]any{"op": "replace", "path": "/canarySettings/percentTraffic", "value": pct},
+		}}, nil)
+		if a := get(t, "GET", url, ""); a.status != 200 {
+			t.Fatalf("GET /dev/ok: %d %s", a.status, a.body)
+		}
+	}
+	lines := scrapeSeries(t, env.AdminURL, api.ID)
+	var canary, main bool
+	for _, l := range lines {
+		if !strings.Contains(l, `api_name="new-name"`) {
+			t.Errorf("a series not under the stage's name: %s", l)
+		}
+		canary = canary || strings.HasPrefix(l, "portico_api_requests_total{") && strings.Contains(l, `canary="true"`)
+		main = main || strings.HasPrefix(l, "portico_api_requests_total{") && strings.Contains(l, `canary="false"`)
+	}
+	if !canary || !main {
+		t.Errorf("no requests counted on the canary (%v) or the stage's deployment (%v):\n%s", canary, main, strings.Join(lines, "\n"))
+	}
+}

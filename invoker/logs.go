@@ -2,12 +2,19 @@ package invoker
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 // Logs keeps each function's log: sandbox output framed by START, END and REPORT
@@ -16,6 +23,9 @@ import (
 type Logs struct {
 	dir   string
 	limit int64
+	// run names this Logs in its cursors (ReadSince): a cursor of another
+	// run of the server is not a place in this one's logs.
+	run string
 
 	mu   sync.Mutex
 	logs map[string]*fnLog
@@ -38,6 +48,9 @@ type fnLog struct {
 	subs      map[*follower]struct{}
 	// midLine is set when what was written last does not end in a newline.
 	midLine bool
+	// dropped is how much of the log rotation dropped in this run: the
+	// place (ReadSince) of the first byte kept.
+	dropped int64
 }
 
 // maxFollowBuffer bounds what waits for one follower (Follow) that reads more
@@ -93,7 +106,9 @@ const (
 
 func newLogs(dir string, limit int64) *Logs {
 	_ = os.MkdirAll(dir, 0o750)
-	return &Logs{dir: dir, limit: limit, logs: map[string]*fnLog{}}
+	run := make([]byte, 6)
+	_, _ = rand.Read(run)
+	return &Logs{dir: dir, limit: limit, run: hex.EncodeToString(run), logs: map[string]*fnLog{}}
 }
 
 func (l *Logs) get(fn string) *fnLog {
@@ -189,6 +204,9 @@ func (fl *fnLog) flushLocked() {
 		fl.f, fl.size = f, st.Size()
 	}
 	if fl.size+int64(len(p)) > fl.limit && fl.size > 0 {
+		if st, err := os.Stat(fl.path + ".1"); err == nil {
+			fl.dropped += st.Size()
+		}
 		_ = fl.f.Close()
 		_ = os.Rename(fl.path, fl.path+".1")
 		f, err := os.OpenFile(fl.path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
@@ -220,6 +238,123 @@ func (l *Logs) Read(fn string, n int) ([]byte, error) {
 		out = out[len(out)-n:]
 	}
 	return out, nil
+}
+
+// LogChunk is what ReadSince read of a function's log.
+type LogChunk struct {
+	// Data is the log's output after the cursor asked for (or its end).
+	Data []byte
+	// Cursor is the place after Data, for the next ReadSince.
+	Cursor string
+	// Skipped is how much output written after the cursor asked for Data
+	// leaves out: rotated away before it was read, or more than was asked
+	// for (its last bytes are read).
+	Skipped int64
+	// Reset says that the cursor asked for was not a place in this log (it
+	// is of an earlier run of the server, or the log was removed): Data is
+	// the log's end, as without a cursor.
+	Reset bool
+}
+
+// ReadSince returns what was written to fn's log after cursor (a Cursor of an
+// earlier LogChunk; "": up to the last n bytes, as Read), at most its last n
+// bytes (n <= 0: all that is kept), and the cursor after it. A cursor that does
+// not parse is errdefs.ErrInvalid; one of another run of the server, or past the log's
+// end, gives the log's end with Reset set.
+func (l *Logs) ReadSince(fn, cursor string, n int) (LogChunk, error) {
+	var from int64 = -1
+	if cursor != "" {
+		run, off, ok := strings.Cut(cursor, ".")
+		v, err := strconv.ParseInt(off, 10, 64)
+		if !ok || err != nil || v < 0 || run == "" {
+			return LogChunk{}, fmt.Errorf("log cursor %q is not one that a read of the log returned: %w", truncateCursor(cursor), errdefs.ErrInvalid)
+		}
+		if run == l.run {
+			from = v
+		}
+	}
+	fl := l.get(fn)
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	fl.flushLocked()
+	old, err := fileSize(fl.path + ".1")
+	if err != nil {
+		return LogChunk{}, err
+	}
+	cur, err := fileSize(fl.path)
+	if err != nil {
+		return LogChunk{}, err
+	}
+	start := fl.dropped
+	end := start + old + cur
+	var c LogChunk
+	if from > end || (cursor != "" && from < 0) {
+		c.Reset, from = true, -1
+	}
+	at := from
+	if at < start {
+		at = start
+	}
+	if n > 0 && end-at > int64(n) {
+		at = end - int64(n)
+	}
+	if from >= 0 {
+		c.Skipped = at - from
+	}
+	if at-start < old {
+		b, err := readRange(fl.path+".1", at-start, old)
+		if err != nil {
+			return LogChunk{}, err
+		}
+		c.Data = b
+	}
+	b, err := readRange(fl.path, max(at-start-old, 0), cur)
+	if err != nil {
+		return LogChunk{}, err
+	}
+	c.Data = append(c.Data, b...)
+	c.Cursor = l.run + "." + strconv.FormatInt(end, 10)
+	return c, nil
+}
+
+// truncateCursor keeps an error's quote of a cursor short.
+func truncateCursor(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
+// fileSize is the size of the file at path, 0 when there is none.
+func fileSize(path string) (int64, error) {
+	st, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+// readRange reads the file at path from offset from to offset to (its size
+// when it was measured: the caller holds the log's lock, so nothing is
+// appended meanwhile).
+func readRange(path string, from, to int64) ([]byte, error) {
+	if from >= to {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	b := make([]byte, to-from)
+	k, err := f.ReadAt(b, from)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b[:k], nil
 }
 
 // Follow streams what is written to fn's log from now on until ctx ends; the

@@ -55,3 +55,67 @@ func TestFollowBounded(t *testing.T) {
 		t.Fatalf("%d followers still registered after ctx ended", n)
 	}
 }
+
+// TestReadSince reads a log by cursor, as the console's live log polls it:
+// each read returns what was written since the last, with a cursor for the
+// next; a reader that fell behind rotation, or past n bytes, is told how much
+// it missed; a cursor of an earlier run of the server (or a garbled one) is
+// not taken for a place in this log.
+func TestReadSince(t *testing.T) {
+	dir := t.TempDir()
+	l := newLogs(dir, 200) // rotated at 100 bytes
+	defer l.close()
+	fl := l.get("f")
+	fl.write([]byte("one\n"))
+	c, err := l.ReadSince("f", "", 0)
+	if err != nil || string(c.Data) != "one\n" || c.Cursor == "" || c.Skipped != 0 || c.Reset {
+		t.Fatalf("first read: %+v %v", c, err)
+	}
+	if c2, err := l.ReadSince("f", c.Cursor, 0); err != nil || len(c2.Data) != 0 || c2.Cursor != c.Cursor {
+		t.Fatalf("nothing new: %+v %v", c2, err)
+	}
+	fl.write([]byte("two\n"))
+	fl.writeFrame([]byte("three\n"))
+	c, err = l.ReadSince("f", c.Cursor, 0)
+	if err != nil || string(c.Data) != "two\nthree\n" || c.Skipped != 0 {
+		t.Fatalf("after two writes: %+v %v", c, err)
+	}
+	// Across rotations: 60-byte lines, rotated every other one.
+	line := func(i int) []byte { return append(bytes.Repeat([]byte{byte('a' + i)}, 59), '\n') }
+	fl.write(line(0))
+	fl.flush()
+	fl.write(line(1))
+	fl.flush()
+	c, err = l.ReadSince("f", c.Cursor, 0)
+	if err != nil || string(c.Data) != string(line(0))+string(line(1)) || c.Skipped != 0 {
+		t.Fatalf("across a rotation: %q skipped %d %v", c.Data, c.Skipped, err)
+	}
+	behind := c.Cursor
+	for i := 2; i < 8; i++ { // three rotations: line 2..5 rotated away
+		fl.write(line(i))
+		fl.flush()
+	}
+	c, err = l.ReadSince("f", behind, 0)
+	if err != nil || string(c.Data) != string(line(6))+string(line(7)) || c.Skipped != 4*60 {
+		t.Fatalf("behind rotations: %q skipped %d %v, want lines 6 and 7 and 240 skipped", c.Data, c.Skipped, err)
+	}
+	// At most n bytes: the last ones, the rest counted as skipped.
+	c, err = l.ReadSince("f", behind, 30)
+	if err != nil || string(c.Data) != string(line(7)[30:]) || c.Skipped != 4*60+60+30 {
+		t.Fatalf("with n=30: %q skipped %d %v", c.Data, c.Skipped, err)
+	}
+	end := c.Cursor
+	// The same files read by a new run of the server (another Logs): the
+	// old cursor is not this run's; the answer is the log's end, as with no
+	// cursor, and says so.
+	l.close()
+	l2 := newLogs(dir, 200)
+	defer l2.close()
+	c, err = l2.ReadSince("f", end, 60)
+	if err != nil || !c.Reset || string(c.Data) != string(line(7)) || c.Cursor == end {
+		t.Fatalf("a cursor of an earlier run: %+v %v", c, err)
+	}
+	if _, err := l2.ReadSince("f", "garbled", 0); err == nil {
+		t.Fatalf("a garbled cursor: no error")
+	}
+}

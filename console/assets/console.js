@@ -184,8 +184,7 @@ async function functionPage(name) {
     (aliases.Aliases || []).length === 0 ? el("p", { class: "muted" }, "No aliases.") :
       table(["Alias", "Version", "Weights"], (aliases.Aliases || []).map(a => el("tr", { "data-alias": a.Name },
         el("td", {}, a.Name), el("td", {}, a.FunctionVersion),
-        el("td", {}, Object.entries((a.RoutingConfig && a.RoutingConfig.AdditionalVersionWeights) || {})
-          .map(([v, w]) => `${v}: ${Math.round(w * 100)}%`).join(", ") || "—"))), { id: "aliases" }),
+        el("td", { class: "weights" }, weights(a)))), { id: "aliases" }),
     el("h2", {}, "Invoke"),
     el("div", {}, el("label", { for: "qualifier" }, "Qualifier "), qualifier),
     el("div", {}, el("label", { for: "payload" }, "Payload (JSON)")), payload, el("div", {}, el("button", { id: "invoke", on: { click: invoke } }, "Invoke")), result,
@@ -197,37 +196,90 @@ async function functionPage(name) {
         el("td", {}, v.Description || ""), el("td", {}, v.CodeSha256 || ""), el("td", {}, v.LastModified || ""))), { id: "versions" })] };
 }
 
-// tailLogs streams the function's log (the last 8 KB, then what is written).
+// percent writes a weight (0 to 1) as a percentage, as precisely as the
+// weight is given (0.255: "25.5%"), to a millionth.
+function percent(w) { return String(Math.round(w * 1e6) / 1e4) + "%"; }
+
+// weights says how an alias splits its calls: its version's share and each
+// additional version's; "—" when its version takes them all.
+function weights(a) {
+  const extra = Object.entries((a.RoutingConfig && a.RoutingConfig.AdditionalVersionWeights) || {});
+  if (extra.length === 0) return "—";
+  const rest = 1 - extra.reduce((n, [, w]) => n + w, 0);
+  return [[a.FunctionVersion, rest], ...extra].map(([v, w]) => `${v}: ${percent(w)}`).join(", ");
+}
+
+// tailLogs shows the function's log (its last 8 KB) and follows it by short
+// reads: every second while the tab is shown, each read takes what was written
+// since the last one (the place the server named in X-Portico-Log-Cursor). No
+// connection stays open, so that any number of console tabs work (a browser
+// opens 6 connections at most to a host, and the server holds 8 follows per
+// client), and a hidden tab reads nothing until it is shown again, then
+// catches up.
 function tailLogs(name, pre) {
-  const ctl = new AbortController();
-  const prev = stopPage;
-  stopPage = () => { ctl.abort(); prev(); };
-  (async () => {
+  const url = apiBase + "/portico/v1/functions/" + enc(name) + "/logs?bytes=";
+  let cursor = "", timer = 0, reading = null, stopped = false, down = false;
+  const append = text => {
+    pre.textContent += text;
+    if (pre.textContent.length > 65536) pre.textContent = pre.textContent.slice(-32768);
+    pre.scrollTop = pre.scrollHeight;
+  };
+  const note = text => append((pre.textContent && !pre.textContent.endsWith("\n") ? "\n" : "") + text + "\n");
+  const shown = () => document.visibilityState === "visible";
+  const schedule = () => {
+    if (!stopped && !timer && !reading && shown()) timer = setTimeout(read, down ? 3000 : 1000);
+  };
+  const read = async () => {
+    timer = 0;
+    const ctl = new AbortController();
+    reading = ctl;
     try {
-      const resp = await fetch(apiBase + "/portico/v1/functions/" + enc(name) + "/logs?bytes=8192&follow=1",
-        { signal: ctl.signal, headers: { "X-Portico-Console": "1" } });
+      const resp = await fetch(url + (cursor ? "65536&after=" + enc(cursor) : "8192"),
+        { signal: ctl.signal, cache: "no-store", headers: { "X-Portico-Console": "1" } });
+      const text = await resp.text();
+      if (stopped) return;
       if (!resp.ok) {
-        let msg = await resp.text();
-        try { msg = JSON.parse(msg).message || msg; } catch (e) { /* not JSON */ }
-        pre.textContent = `The log cannot be read (${resp.status}): ${msg}`;
+        let msg = text;
+        try { msg = JSON.parse(text).message || text; } catch (e) { /* not JSON */ }
+        note(`[The log cannot be read (${resp.status}): ${msg}]`);
         pre.dataset.status = "error";
-        return;
+        // Throttled or a server error: try again; otherwise reading again
+        // would get the same answer (the function is gone, the session ended).
+        if (resp.status !== 429 && resp.status < 500) { stopped = true; return; }
+        down = true;
+      } else {
+        if (down) note("[The admin API answers again: the live log goes on.]");
+        if (cursor && resp.headers.get("X-Portico-Log-Reset") === "true") note("[The server restarted: the end of the log follows.]");
+        down = false;
+        append(text);
+        cursor = resp.headers.get("X-Portico-Log-Cursor") || cursor;
+        pre.dataset.status = "live";
       }
-      const reader = resp.body.getReader();
-      const dec = new TextDecoder();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        pre.textContent += dec.decode(value, { stream: true });
-        if (pre.textContent.length > 65536) pre.textContent = pre.textContent.slice(-32768);
-        pre.scrollTop = pre.scrollHeight;
-      }
-    } catch (e) { /* said below */ }
-    if (ctl.signal.aborted) return; // the user moved on
-    // The server ended the stream, or it broke: a follow never ends by itself.
-    pre.textContent += "\n[The live log ended: the server closed it or cannot be reached (is portico serve running?). Reload the page to follow it again.]";
-    pre.dataset.status = "error";
-  })();
+    } catch (e) {
+      if (stopped) return;
+      if (!down) note("[The live log cannot reach the admin API (is portico serve running?): it goes on when the server answers again.]");
+      down = true;
+      pre.dataset.status = "error";
+    } finally {
+      if (reading === ctl) reading = null;
+    }
+    schedule();
+  };
+  const visibility = () => {
+    if (stopped) return;
+    if (!shown()) { clearTimeout(timer); timer = 0; return; }
+    if (!timer && !reading) read(); // shown again: catch up at once
+  };
+  document.addEventListener("visibilitychange", visibility);
+  const prev = stopPage;
+  stopPage = () => {
+    stopped = true;
+    clearTimeout(timer);
+    if (reading) reading.abort();
+    document.removeEventListener("visibilitychange", visibility);
+    prev();
+  };
+  read(); // the log's end, shown or not
 }
 
 // ---- APIs ----
@@ -280,12 +332,14 @@ function stageSection(apiID, st) {
   };
   const history = (st.history || []).slice().reverse();
   const vars = Object.entries(st.variables || {}).map(([k, v]) => k + "=" + v).join(", ") || "—";
-  const canary = st.canarySettings ? `${st.canarySettings.percentTraffic || 0}% to ${st.canarySettings.deploymentId}` : "—";
+  const c = st.canarySettings;
+  const overrides = Object.entries((c && c.stageVariableOverrides) || {}).map(([k, v]) => k + "=" + v).join(", ");
+  const canary = c ? `${c.percentTraffic || 0}% to ${c.deploymentId}` + (overrides ? "; variables: " + overrides : "") : "—";
   return el("section", { "data-stage": st.name },
     el("h3", {}, "Stage ", st.name),
     table(["Deployment", "Variables", "Canary", "Cache", "Tracing", "Access log"], [el("tr", {},
       el("td", { class: "deployment" }, st.deploymentId), el("td", {}, vars),
-      el("td", {}, canary, st.canarySettings ? el("button", { class: "promote", "aria-label": `Promote the canary of stage ${st.name}`, on: { click: promote } }, "Promote") : ""),
+      el("td", { class: "canary" }, canary, st.canarySettings ? el("button", { class: "promote", "aria-label": `Promote the canary of stage ${st.name}`, on: { click: promote } }, "Promote") : ""),
       el("td", {}, st.cacheClusterEnabled ? "on (" + (st.cacheClusterSize || "0.5") + " GB)" : "off"),
       el("td", {}, st.tracingEnabled ? "on" : "off"),
       el("td", {}, st.accessLogSettings ? st.accessLogSettings.destinationArn : "off"))]),
@@ -374,7 +428,7 @@ function quantile(buckets, q) {
 const colors = ["#ff9900", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
 
 function metricsPage() {
-  const canvas = el("canvas", { id: "requests-chart", width: 720, height: 220, "data-samples": "0", "data-total": "0" });
+  const canvas = el("canvas", { id: "requests-chart", width: 720, height: 220, "data-samples": "0", "data-total": "0", "data-drawn": "0", "data-min": "0" });
   const legend = el("div", { class: "legend" });
   const stagesT = el("tbody");
   const fnsT = el("tbody");
@@ -385,10 +439,15 @@ function metricsPage() {
     el("h2", {}, "Functions"),
     el("table", { id: "function-metrics" }, el("thead", {}, el("tr", {}, ["Function", "Invocations", "Errors", "Throttles", "Cold starts", "Concurrent"].map(h => el("th", {}, h)))), fnsT)];
   const series = {}; // stage -> [requests per interval]
-  let last = null;
+  let last = null; // the last reading of each request counter, by its labels
+  let failed = false; // the last reading failed (its error is on the page)
+  let drawn = 0, lowest = 0; // the requests the chart took in, and its lowest point
   const tick = async () => {
     let text;
-    try { text = (await api("GET", "/metrics", undefined, true)).text; } catch (e) { return; }
+    try { text = (await api("GET", "/metrics", undefined, true)).text; } catch (e) { failed = true; return; }
+    // Read again: the error of the readings that failed goes.
+    if (failed && !errorBox.hidden && errorBox.textContent.includes("GET /metrics")) clearError();
+    failed = false;
     const s = parseMetrics(text);
     const stageKey = l => l.api_name + " " + l.api_id + "/" + l.stage + (l.canary === "true" ? " (canary)" : "");
     const req = sum(s, "portico_api_requests_total", stageKey);
@@ -410,17 +469,32 @@ function metricsPage() {
     const conc = sum(s, "portico_lambda_concurrent_executions", fnKey);
     fnsT.replaceChildren(...Object.keys(inv).sort().map(k => el("tr", { "data-function": k },
       el("td", {}, k), el("td", {}, inv[k]), el("td", {}, err[k] || 0), el("td", {}, thr[k] || 0), el("td", {}, cold[k] || 0), el("td", {}, conc[k] || 0))));
+    // Requests since the last reading, counter by counter: one that went
+    // down was reset (the server restarted) and counts from zero, as
+    // Prometheus's rate() takes it; one that is gone counts nothing.
+    const now = {};
+    for (const x of s) if (x.name === "portico_api_requests_total") now[JSON.stringify(x.labels)] = x;
     if (last) {
-      for (const k of new Set([...Object.keys(req), ...Object.keys(series)])) {
+      const inc = {};
+      for (const [id, x] of Object.entries(now)) {
+        const before = last[id] ? last[id].value : 0;
+        const k = stageKey(x.labels);
+        inc[k] = (inc[k] || 0) + (x.value >= before ? x.value - before : x.value);
+      }
+      for (const k of new Set([...Object.keys(inc), ...Object.keys(series)])) {
         series[k] = series[k] || [];
-        series[k].push((req[k] || 0) - (last[k] || 0));
+        series[k].push(inc[k] || 0);
         if (series[k].length > 60) series[k].shift();
+        drawn += inc[k] || 0;
+        lowest = Math.min(lowest, inc[k] || 0);
       }
       draw(canvas, legend, series);
       canvas.dataset.samples = String(Number(canvas.dataset.samples) + 1);
+      canvas.dataset.drawn = String(drawn);
+      canvas.dataset.min = String(lowest);
     }
     canvas.dataset.total = String(Object.values(req).reduce((a, b) => a + b, 0));
-    last = req;
+    last = now;
   };
   return { children, start: () => {
     tick();
@@ -483,7 +557,20 @@ async function route() {
   stopPage();
   stopPage = () => {};
   const nav = ++navigation;
-  const parts = (location.hash.replace(/^#\/?/, "") || "functions").split("/").map(decodeURIComponent);
+  let parts;
+  try {
+    parts = (location.hash.replace(/^#\/?/, "") || "functions").split("/").map(decodeURIComponent);
+  } catch (e) {
+    // A malformed %-escape (a link cut short or mistyped): say so.
+    busy.hidden = true;
+    delete document.body.dataset.loading;
+    document.querySelectorAll("[data-nav]").forEach(a => a.classList.remove("active"));
+    main.replaceChildren(el("p", { id: "bad-link" }, "The address ", el("code", {}, location.hash),
+      " is not a valid console link: it has a malformed %-escape. Check the link, or go to ",
+      el("a", { href: "#/functions" }, "the functions"), "."));
+    document.body.dataset.page = "bad-link";
+    return;
+  }
   document.querySelectorAll("[data-nav]").forEach(a => a.classList.toggle("active", a.dataset.nav === parts[0]));
   busy.hidden = false;
   document.body.dataset.loading = "1";

@@ -93,8 +93,14 @@ func randomID(n int) string {
 	return string(b)
 }
 
+// notFound is the error of an unknown resource (what: "api", "stage", ...):
+// its text, less the kind's ": not found" that the admin API's errors drop,
+// says what was not found, e.g. `API "x" not found`.
 func notFound(what, id string) error {
-	return fmt.Errorf("%s %q: %w", what, truncate(id, 200), errdefs.ErrNotFound)
+	if what == "api" {
+		what = "API"
+	}
+	return fmt.Errorf("%s %q not found: %w", what, truncate(id, 200), errdefs.ErrNotFound)
 }
 
 // Create stores a new API. The id is generated unless a.ID is set (and free).

@@ -53,7 +53,7 @@ type Stage struct {
 	fakeClock                      bool // SetClock was called
 
 	mu     sync.Mutex
-	stages map[stageRef]struct{} // stages compiled, whose series Watch removes when they go
+	stages map[stageRef]string // stages compiled (with the API's name they go by), whose series Watch removes when they go
 }
 
 // stageRef names one stage of one API.
@@ -81,7 +81,7 @@ func New(reg prometheus.Registerer) (*Stage, error) {
 		wsConnects: counter("portico_ws_connect_count_total", "WebSocket requests to the $connect route (ConnectCount).", wsLabels),
 		wsMessages: counter("portico_ws_messages_total", "WebSocket messages sent to routes (MessageCount).", wsLabels),
 		now:        time.Now,
-		stages:     map[stageRef]struct{}{},
+		stages:     map[stageRef]string{},
 	}
 	for _, c := range []prometheus.Collector{s.requests, s.errors4xx, s.errors5xx, s.clientGone, s.cacheHits, s.cacheMisses,
 		s.latency, s.integrationLatency, s.wsConnects, s.wsMessages} {
@@ -159,13 +159,17 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	if d.Canary {
 		canary = "true"
 	}
-	apiName := ""
-	if d.API != nil {
-		apiName = d.API.Name
-	}
+	apiName := d.Name()
+	ref := stageRef{d.Stage.APIID, d.Stage.Name}
 	s.mu.Lock()
-	s.stages[stageRef{d.Stage.APIID, d.Stage.Name}] = struct{}{}
+	old, known := s.stages[ref]
+	s.stages[ref] = apiName
 	s.mu.Unlock()
+	if known && old != apiName {
+		// The API was renamed and deployed: the stage's series under its
+		// old name go, so that it is listed once, under its name.
+		s.forgetName(ref, old)
+	}
 	base := s.series(d.Stage.APIID, apiName, d.Stage.Name, canary, "", "")
 	var routes []apis.Route
 	var perRoute []*series
@@ -268,10 +272,7 @@ func (s *Stage) ObserveWebSocket(d *pipeline.Deployed, route *apis.Route, eventT
 	default:
 		return
 	}
-	name := ""
-	if d.API != nil {
-		name = d.API.Name
-	}
+	name := d.Name()
 	key := ""
 	if route != nil && d.API != nil && detailedRoute(d.Stage, d.API, route) {
 		key = route.RouteKey
@@ -305,7 +306,17 @@ func (s *Stage) forget(apiID, stage string) {
 	s.mu.Lock()
 	delete(s.stages, stageRef{apiID, stage})
 	s.mu.Unlock()
-	match := prometheus.Labels{"api_id": apiID, "stage": stage}
+	s.deleteSeries(prometheus.Labels{"api_id": apiID, "stage": stage})
+}
+
+// forgetName removes the series of one stage under an API name it no longer
+// goes by.
+func (s *Stage) forgetName(ref stageRef, name string) {
+	s.deleteSeries(prometheus.Labels{"api_id": ref.apiID, "stage": ref.stage, "api_name": name})
+}
+
+// deleteSeries removes the series of every metric that match has.
+func (s *Stage) deleteSeries(match prometheus.Labels) {
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{s.requests, s.errors4xx, s.errors5xx,
 		s.clientGone, s.cacheHits, s.cacheMisses, s.latency, s.integrationLatency, s.wsConnects, s.wsMessages} {
 		v.DeletePartialMatch(match)

@@ -116,6 +116,19 @@ type Deployed struct {
 	Variables map[string]string
 	// Canary is true for the canary side of a stage.
 	Canary bool
+	// APIName is the API's name that the stage goes by in metrics: its
+	// deployment's, on the canary side too, whose deployment may be older
+	// (from before a rename). Empty: API.Name.
+	APIName string
+}
+
+// Name returns the API's name that the stage goes by (APIName, else the
+// deployment's snapshot's).
+func (d *Deployed) Name() string {
+	if d.APIName != "" || d.API == nil {
+		return d.APIName
+	}
+	return d.API.Name
 }
 
 // Chain composes stages around terminal for d, outermost first by Order (ties by
