@@ -846,14 +846,18 @@ func (i *Invoker) answerInline(sb *sandbox, inv *invocation, o *outcome) bool {
 }
 
 // timedOut stops the sandbox (it is replaced by the next cold start) and records
-// Lambda's timeout error, unless a result won the race.
+// Lambda's timeout error, unless a result won the race. As Lambda's, the
+// caller's error reads "RequestId: ID Error: Task timed out after 3.00
+// seconds" and the log line "<ISO time> ID Task timed out after 3.00 seconds".
 func (i *Invoker) timedOut(sb *sandbox, inv *invocation) *outcome {
 	secs := float64(inv.req.Function.Timeout)
 	if inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(inv.req.Function.Timeout)*time.Second {
 		secs = inv.req.Timeout.Seconds()
 	}
-	msg := fmt.Sprintf("%s %s Task timed out after %.2f seconds", i.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, secs)
-	if inv.complete(&outcome{functionError: true, timedOut: true, payload: errorDoc("Sandbox.Timedout", msg), note: []byte(msg + "\n")}) {
+	what := fmt.Sprintf("Task timed out after %.2f seconds", secs)
+	line := i.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z") + " " + inv.id + " " + what + "\n"
+	doc := errorDoc("Sandbox.Timedout", "RequestId: "+inv.id+" Error: "+what)
+	if inv.complete(&outcome{functionError: true, timedOut: true, payload: doc, note: []byte(line)}) {
 		i.logTimeout(sb, inv)
 		sb.stop()
 	}
