@@ -565,6 +565,37 @@ func TestInitTimeout(t *testing.T) {
 	}
 }
 
+// TestInitErrorEndsInitAtOnce: a runtime that posts /runtime/init/error and
+// stays alive fails its init then, not at InitTimeout (the clock never moves
+// here): the sandbox is stopped and the call gets the posted error.
+func TestInitErrorEndsInitAtOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "initerror",
+		Environment: map[string]string{"INIT_ERROR": "bad init", "INIT_ERROR_STAYS": "1"}})
+	type r struct {
+		res *Result
+		err error
+	}
+	got := make(chan r, 1)
+	go func() {
+		res, err := e.inv.Invoke(context.Background(), Request{Function: cfg})
+		got <- r{res, err}
+	}()
+	var g r
+	select {
+	case g = <-got:
+	case <-time.After(20 * time.Second): // a safety net: the init timeout's clock never moves
+		t.Fatal("the call still waits 20 s after its runtime posted init/error")
+	}
+	if g.err != nil {
+		t.Fatal(g.err)
+	}
+	var o out
+	if err := json.Unmarshal(g.res.Payload, &o); err != nil || g.res.FunctionError != "Unhandled" || o.ErrorType != "InitFailed" || o.ErrorMessage != "bad init" {
+		t.Fatalf("result: fe=%q %s, want the posted InitFailed", g.res.FunctionError, g.res.Payload)
+	}
+}
+
 // TestInitFailureLogged checks what a call whose sandbox fails its init logs,
 // as Lambda does: the init's output, then START, Portico's lines on the
 // failure, END and REPORT with the Init Duration and Status: error, in the
