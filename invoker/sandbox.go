@@ -103,6 +103,11 @@ type sandbox struct {
 	initDuration time.Duration
 	invocations  int
 	idleSince    time.Time
+	// returnedAt is when the sandbox last posted a result (stReturning);
+	// lateReturn says that it has been returning too long for calls to
+	// count on it (pool.checkReturns). Both guarded by the pool's mu too.
+	returnedAt time.Time
+	lateReturn bool
 	// retireAt, when set, is when the sandbox's credentials are about to expire:
 	// from then on it takes no invocation and is stopped (spec sets it).
 	retireAt time.Time
