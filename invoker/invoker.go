@@ -601,6 +601,9 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 		}
 		if g.fail != nil {
 			finish()
+			if err := i.lostInit(req, g.fail); err != nil {
+				return nil, err
+			}
 			return i.initFailed(req, pre, g.fail), nil
 		}
 		if g.taken {
@@ -755,11 +758,12 @@ func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold 
 	}
 	select {
 	case <-inv.done:
-		return settle(inv.out), nil
+		return inv.out.answer(settle(inv.out))
 	case <-expired:
 		return settle(i.timedOut(sb, inv)), nil
 	case <-sb.gone:
-		return settle(i.crashed(sb, inv)), nil
+		o := i.crashed(sb, inv)
+		return o.answer(settle(o))
 	case <-ctx.Done():
 		go func() {
 			select {
@@ -884,18 +888,92 @@ func (i *Invoker) logTimeout(sb *sandbox, inv *invocation) {
 
 // crashed records Runtime.ExitError unless the runtime posted a result first
 // (aws-lambda-go posts a panic's error, then exits). Its log lines are
-// Lambda's: the error, then its type.
+// Lambda's: the error, then its type. A sandbox that the runtime lost its
+// watch on (runtimes.ErrWaitLost: its daemon went away) did not exit that we
+// know of: that is Portico's failure, not the function's, and the caller gets
+// 503 ServiceException (outcome.lost) with the details in the server log.
 func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
+	if err := lostWait(sb); err != nil {
+		if inv.complete(&outcome{lost: err, note: []byte("RequestId: " + inv.id + " Error: " + lostNote + "\n")}) {
+			i.log.Warn("invocation cut off: the runtime lost its watch on the sandbox (its daemon stopped answering); the caller gets 503 ServiceException",
+				"function", sb.cfg.FunctionName, "version", sb.cfg.Version, "sandbox", sb.id, "requestId", inv.id, "err", err)
+		}
+		return inv.out
+	}
 	msg := "RequestId: " + inv.id + " Error: " + exitReason(sb)
 	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError"),
 		cutOff: sb.cutOff.Load()})
 	return inv.out
 }
 
+// lostNote is what the function log says of an invocation whose sandbox the
+// runtime lost its watch on.
+const lostNote = "the container runtime stopped answering while the invocation ran; its outcome is unknown (Portico's failure, not the function's)"
+
+// lostMessage is what the caller of such an invocation is told.
+const lostMessage = "The container runtime stopped answering while the function ran, so the invocation's outcome is unknown: " +
+	"it may or may not have finished. Retry the call once the runtime answers again."
+
+// lostError is the error of a call whose sandbox the runtime lost its watch on
+// (runtimes.ErrWaitLost), during its invocation or its init: 503
+// ServiceException, whose body says lostMessage (ClientMessage) and nothing
+// of the daemon; its Error, for the server's log, has the runtime's details.
+type lostError struct{ err error }
+
+func (e *lostError) Error() string {
+	return "the invocation was cut off: " + e.err.Error()
+}
+
+// Unwrap gives the kind (ErrUnavailable, ServiceException) and the runtime's error.
+func (e *lostError) Unwrap() []error {
+	return []error{&errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException", Message: lostMessage}, e.err}
+}
+
+// ClientMessage is what the API surfaces tell the caller in place of their
+// generic 5xx message.
+func (e *lostError) ClientMessage() string { return lostMessage }
+
+// lostWait returns sb's exit error when the runtime lost its watch on it
+// (runtimes.ErrWaitLost), else nil. Call it once sb is gone.
+func lostWait(sb *sandbox) error {
+	if sb.rt == nil {
+		return nil
+	}
+	if err := sb.rt.Err(); errors.Is(err, runtimes.ErrWaitLost) {
+		return err
+	}
+	return nil
+}
+
+// answer is the (Result, error) that Invoke returns for an invocation that
+// ended with o, res being its settled Result: an error for a lost sandbox.
+func (o *outcome) answer(res *Result) (*Result, error) {
+	if o.lost != nil {
+		return nil, &lostError{o.lost}
+	}
+	return res, nil
+}
+
 // faultLines are the lines Lambda logs for an error of the platform's own (a
 // runtime's exit): the message, then the error type.
 func faultLines(msg, typ string) []byte {
 	return []byte(msg + "\n" + typ + "\n")
+}
+
+// lostInit returns the error of a call whose sandbox the runtime lost its
+// watch on during init (runtimes.ErrWaitLost) before the init failed in a way
+// of its own (an init/error, the init timeout), and logs it; else nil.
+func (i *Invoker) lostInit(req Request, f *initFail) error {
+	if f.doc != nil || f.timedOut {
+		return nil
+	}
+	err := lostWait(f.sb)
+	if err == nil {
+		return nil
+	}
+	i.log.Warn("call cut off: the runtime lost its watch on the sandbox during its init (its daemon stopped answering); the caller gets 503 ServiceException",
+		"function", req.Function.FunctionName, "version", req.Function.Version, "sandbox", f.sb.id, "err", err)
+	return &lostError{err}
 }
 
 // initFailed is the Result of a call whose sandbox failed its init (pre, when

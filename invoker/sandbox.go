@@ -532,6 +532,9 @@ type outcome struct {
 	note []byte
 	// cutOff says that the sandbox's exit came from the invoker's shutdown.
 	cutOff bool
+	// lost, when set, is the exit error of a sandbox the runtime lost its
+	// watch on (runtimes.ErrWaitLost): the call fails with 503 (lostError).
+	lost error
 }
 
 // start sets the invocation's deadline: its timeout from now, when a sandbox

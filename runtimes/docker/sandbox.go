@@ -429,7 +429,10 @@ func (s *sandbox) waitExit(w client.ContainerWaitResult) {
 			// Removed (by Stop or a Cleanup) before it exited: killed.
 			s.err = ctrbase.Killed(unix.SIGKILL)
 		} else {
-			s.err = s.r.wrap("waiting on sandbox "+s.spec.SandboxID, err)
+			// The wait broke (Docker went away, or its connection was
+			// cut): how the container ends is unknown. Not an exit of the
+			// function's.
+			s.err = fmt.Errorf("%w: %w", runtimes.ErrWaitLost, s.r.wrap("waiting on sandbox "+s.spec.SandboxID, err))
 		}
 	}
 	// The output ends with the container; don't wait forever on a lost daemon.
