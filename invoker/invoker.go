@@ -126,6 +126,12 @@ type Invoker struct {
 
 	async *asyncQueue
 	obs   Observer // nil: none
+
+	// The drain of the calls in flight (BeginDrain): drainBy is when it
+	// ends, set once; drainEnd is closed then, on the invoker's clock.
+	drainOnce sync.Once
+	drainBy   time.Time
+	drainEnd  chan struct{}
 	// listeners records each sandbox's Runtime API endpoint while it
 	// listens (SetListeners; nil: none).
 	listeners ListenerRegistry
@@ -215,15 +221,16 @@ func New(p Params) (*Invoker, error) {
 		return nil, err
 	}
 	i := &Invoker{
-		p:       p,
-		rt:      p.Runtime,
-		log:     p.Log,
-		clock:   p.Clock,
-		logs:    newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction),
-		budget:  newBudget(max(c.MaxSandboxes, 0), max(c.MaxMemoryMB, 0)),
-		pools:   map[poolKeyT]*pool{},
-		retired: map[*pool]struct{}{},
-		obs:     p.Observer,
+		p:        p,
+		rt:       p.Runtime,
+		log:      p.Log,
+		clock:    p.Clock,
+		logs:     newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction),
+		budget:   newBudget(max(c.MaxSandboxes, 0), max(c.MaxMemoryMB, 0)),
+		pools:    map[poolKeyT]*pool{},
+		retired:  map[*pool]struct{}{},
+		obs:      p.Observer,
+		drainEnd: make(chan struct{}),
 	}
 	i.slots = newSlots(c.AccountConcurrency, c.ThrottleWait, p.Log, i.reservationOf)
 	i.async = newAsyncQueue(i)
@@ -260,13 +267,76 @@ func (i *Invoker) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop refuses new invocations, waits (bounded by DrainTimeout and by the
-// graceful part of the stop, shutdown.Graceful) for those in flight, then
-// stops every sandbox, cutting off the invocations still running in them, and
-// has the runtime remove whatever else it still holds
-// (runtimes.Runtime.Cleanup). The stopping and the removal run however late
-// the stop is: they get shutdown.Cleanup's context, at least StopGrace and 10 s
-// more, even when ctx has ended.
+// BeginDrain starts the drain of the invocations in flight, as the server's
+// stop begins: those still running DrainTimeout later (or when the graceful
+// part of ctx, shutdown.Graceful, ends, if sooner) are cut off, their
+// sandboxes stopped, and their callers answered 503 ServiceException. It
+// returns at once, and does nothing more when called again. The app calls it
+// from its first stop hook, so that the drain counts from the stop's start
+// rather than from Stop, which runs after the listeners' own graceful stop;
+// Stop calls it too. The Event queue starts no attempt from then on, but new
+// calls are refused only from Stop on (the WebSocket connections' $disconnect
+// calls run in between).
+func (i *Invoker) BeginDrain(ctx context.Context) error {
+	i.drainOnce.Do(func() {
+		d := i.p.Config.DrainTimeout
+		gctx, cancel := shutdown.Graceful(ctx)
+		if end, ok := gctx.Deadline(); ok {
+			d = max(min(d, time.Until(end)), 0)
+		}
+		cancel()
+		i.drainBy = time.Now().Add(d)
+		i.clock.AfterFunc(d, i.endDrain)
+		if i.started.Load() {
+			// No Event attempt starts from now on: the queued events run
+			// after the restart, and one cut off by the drain is not run
+			// again at once.
+			i.async.stop()
+		}
+	})
+	return nil
+}
+
+// endDrain ends the drain: the invocations still running are cut off.
+func (i *Invoker) endDrain() {
+	select {
+	case <-i.drainEnd:
+		return
+	default:
+		close(i.drainEnd)
+	}
+	i.mu.Lock()
+	pools := i.allPoolsLocked()
+	i.mu.Unlock()
+	var busy []*sandbox
+	for _, p := range pools {
+		p.mu.Lock()
+		for sb := range p.all {
+			sb.mu.Lock()
+			if sb.state == stBusy {
+				busy = append(busy, sb)
+			}
+			sb.mu.Unlock()
+		}
+		p.mu.Unlock()
+	}
+	if len(busy) > 0 {
+		i.log.Warn("shutdown: in-flight invocations did not finish within the drain; stopping their sandboxes",
+			"invocations", len(busy), "drain", i.p.Config.DrainTimeout)
+	}
+	for _, sb := range busy {
+		sb.cutOff.Store(true)
+		sb.stop()
+	}
+}
+
+// Stop refuses new invocations, waits for those in flight until the drain
+// (BeginDrain, called here if it was not) ends, then stops every sandbox,
+// cutting off the invocations still running in them, and has the runtime
+// remove whatever else it still holds (runtimes.Runtime.Cleanup). The
+// stopping and the removal run however late the stop is: they get
+// shutdown.Cleanup's context, at least StopGrace and 10 s more, even when ctx
+// has ended.
 func (i *Invoker) Stop(ctx context.Context) error {
 	i.mu.Lock()
 	i.closing = true
@@ -276,14 +346,16 @@ func (i *Invoker) Stop(ctx context.Context) error {
 		<-i.reaperDone
 		i.async.stop()
 	}
+	_ = i.BeginDrain(ctx)
 	drained := make(chan struct{})
 	go func() { i.inflight.Wait(); close(drained) }()
 	gctx, cancelGrace := shutdown.Graceful(ctx)
 	defer cancelGrace()
-	dctx, cancel := context.WithTimeout(gctx, i.p.Config.DrainTimeout)
+	dctx, cancel := context.WithDeadline(gctx, i.drainBy)
 	defer cancel()
 	select {
 	case <-drained:
+	case <-i.drainEnd:
 	case <-dctx.Done():
 		i.log.Warn("shutdown: in-flight invocations did not finish in time; stopping their sandboxes")
 	}
@@ -894,15 +966,20 @@ func (i *Invoker) logTimeout(sb *sandbox, inv *invocation) {
 // 503 ServiceException (outcome.lost) with the details in the server log.
 func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
 	if err := lostWait(sb); err != nil {
-		if inv.complete(&outcome{lost: err, note: []byte("RequestId: " + inv.id + " Error: " + lostNote + "\n")}) {
+		if inv.complete(&outcome{err: &lostError{err}, note: []byte("RequestId: " + inv.id + " Error: " + lostNote + "\n")}) {
 			i.log.Warn("invocation cut off: the runtime lost its watch on the sandbox (its daemon stopped answering); the caller gets 503 ServiceException",
 				"function", sb.cfg.FunctionName, "version", sb.cfg.Version, "sandbox", sb.id, "requestId", inv.id, "err", err)
 		}
 		return inv.out
 	}
 	msg := "RequestId: " + inv.id + " Error: " + exitReason(sb)
-	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError"),
-		cutOff: sb.cutOff.Load()})
+	if sb.cutOff.Load() {
+		// Portico's shutdown stopped the sandbox: not the function's
+		// error. The function log still says how the runtime ended.
+		inv.complete(&outcome{err: errCutOff, note: faultLines(msg, "Runtime.ExitError")})
+		return inv.out
+	}
+	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError")})
 	return inv.out
 }
 
@@ -945,11 +1022,17 @@ func lostWait(sb *sandbox) error {
 	return nil
 }
 
+// errCutOff is the error of a call whose invocation Portico's shutdown cut off
+// (its sandbox stopped at the end of the drain): 503 ServiceException.
+var errCutOff = &errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException",
+	Message: "Portico is shutting down: the invocation was cut off before it finished (it may or may not have run to its end); retry it"}
+
 // answer is the (Result, error) that Invoke returns for an invocation that
-// ended with o, res being its settled Result: an error for a lost sandbox.
+// ended with o, res being its settled Result: o.err, when set, for an
+// invocation that was not the function's to fail (a lost sandbox, a shutdown).
 func (o *outcome) answer(res *Result) (*Result, error) {
-	if o.lost != nil {
-		return nil, &lostError{o.lost}
+	if o.err != nil {
+		return nil, o.err
 	}
 	return res, nil
 }
@@ -1058,7 +1141,6 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	}
 	if o.functionError {
 		res.FunctionError = "Unhandled"
-		res.cutOff = o.cutOff
 	}
 	if i.obs != nil {
 		ob := Invocation{Function: cfg.FunctionName, Version: cfg.Version, Alias: aliasOf(inv.req.InvokedARN),

@@ -530,11 +530,10 @@ type outcome struct {
 	// note, when set, is what Portico logs of the outcome (a timeout's or an
 	// exit's lines), written to the function log and the tail before END.
 	note []byte
-	// cutOff says that the sandbox's exit came from the invoker's shutdown.
-	cutOff bool
-	// lost, when set, is the exit error of a sandbox the runtime lost its
-	// watch on (runtimes.ErrWaitLost): the call fails with 503 (lostError).
-	lost error
+	// err, when set, is what the call gets instead of a Result: the
+	// invocation ended without being the function's to fail (a sandbox the
+	// runtime lost its watch on, lostError; Portico's shutdown, errCutOff).
+	err error
 }
 
 // start sets the invocation's deadline: its timeout from now, when a sandbox
