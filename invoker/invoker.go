@@ -966,7 +966,7 @@ func (i *Invoker) logTimeout(sb *sandbox, inv *invocation) {
 // 503 ServiceException (outcome.lost) with the details in the server log.
 func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
 	if err := lostWait(sb); err != nil {
-		if inv.complete(&outcome{err: &lostError{err}, note: []byte("RequestId: " + inv.id + " Error: " + lostNote + "\n")}) {
+		if inv.complete(&outcome{fail: &callFailure{&lostError{err}}, note: []byte("RequestId: " + inv.id + " Error: " + lostNote + "\n")}) {
 			i.log.Warn("invocation cut off: the runtime lost its watch on the sandbox (its daemon stopped answering); the caller gets 503 ServiceException",
 				"function", sb.cfg.FunctionName, "version", sb.cfg.Version, "sandbox", sb.id, "requestId", inv.id, "err", err)
 		}
@@ -976,7 +976,7 @@ func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
 	if sb.cutOff.Load() {
 		// Portico's shutdown stopped the sandbox: not the function's
 		// error. The function log still says how the runtime ended.
-		inv.complete(&outcome{err: errCutOff, note: faultLines(msg, "Runtime.ExitError")})
+		inv.complete(&outcome{fail: cutOffFailure, note: faultLines(msg, "Runtime.ExitError")})
 		return inv.out
 	}
 	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError")})
@@ -1027,12 +1027,21 @@ func lostWait(sb *sandbox) error {
 var errCutOff = &errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException",
 	Message: "Portico is shutting down: the invocation was cut off before it finished (it may or may not have run to its end); retry it"}
 
+// callFailure is what a call gets instead of a Result when its invocation
+// ended without being the function's to fail (outcome.fail). Behind a
+// pointer, so that every outcome stays in its 64-byte size class.
+type callFailure struct{ err error }
+
+// cutOffFailure is the failure of an invocation cut off by the shutdown.
+var cutOffFailure = &callFailure{errCutOff}
+
 // answer is the (Result, error) that Invoke returns for an invocation that
-// ended with o, res being its settled Result: o.err, when set, for an
-// invocation that was not the function's to fail (a lost sandbox, a shutdown).
+// ended with o, res being its settled Result: o.fail's error, when set, for
+// an invocation that was not the function's to fail (a lost sandbox, a
+// shutdown).
 func (o *outcome) answer(res *Result) (*Result, error) {
-	if o.err != nil {
-		return nil, o.err
+	if o.fail != nil {
+		return nil, o.fail.err
 	}
 	return res, nil
 }

@@ -530,10 +530,10 @@ type outcome struct {
 	// note, when set, is what Portico logs of the outcome (a timeout's or an
 	// exit's lines), written to the function log and the tail before END.
 	note []byte
-	// err, when set, is what the call gets instead of a Result: the
+	// fail, when set, is what the call gets instead of a Result: the
 	// invocation ended without being the function's to fail (a sandbox the
 	// runtime lost its watch on, lostError; Portico's shutdown, errCutOff).
-	err error
+	fail *callFailure
 }
 
 // start sets the invocation's deadline: its timeout from now, when a sandbox
