@@ -400,12 +400,15 @@ func purgeEvents(name, version string) store.Step {
 }
 
 // cutOff reports whether an Event attempt's outcome is the invoker's shutdown
-// rather than the function's: its sandbox was stopped by Stop, or it did not
-// start because the invoker was stopping (its call refused, its wait for a
-// sandbox or a slot ended).
+// rather than the function's: its sandbox was stopped at the end of the drain
+// (errCutOff), or it did not start because the invoker was stopping (its call
+// refused, its wait for a sandbox or a slot ended).
 func (i *Invoker) cutOff(res *Result, err error) bool {
+	if errors.Is(err, errCutOff) {
+		return true
+	}
 	if res != nil && err == nil {
-		return res.cutOff
+		return false
 	}
 	i.mu.Lock()
 	closing := i.closing

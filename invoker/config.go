@@ -31,7 +31,8 @@ type Config struct {
 	// AsyncRetryDelays are the waits before each retry of a failed Event
 	// invocation (1 min, 2 min): two retries, as Lambda makes.
 	AsyncRetryDelays []time.Duration
-	// DrainTimeout bounds how long shutdown waits for in-flight invocations (10 s).
+	// DrainTimeout bounds how long shutdown waits for in-flight invocations
+	// (10 s), from the start of the stop (BeginDrain).
 	DrainTimeout time.Duration
 	// LogBytesPerFunction bounds each function's kept log (8 MB, as two files).
 	LogBytesPerFunction int64
@@ -164,7 +165,4 @@ type Result struct {
 	// Answered says that Request.Answer has answered the client with this
 	// result already.
 	Answered bool
-	// cutOff says that the invocation was cut off by the invoker's own
-	// shutdown (Stop stopped its sandbox): its error is not the function's.
-	cutOff bool
 }

@@ -126,6 +126,12 @@ type Invoker struct {
 
 	async *asyncQueue
 	obs   Observer // nil: none
+
+	// The drain of the calls in flight (BeginDrain): drainBy is when it
+	// ends, set once; drainEnd is closed then, on the invoker's clock.
+	drainOnce sync.Once
+	drainBy   time.Time
+	drainEnd  chan struct{}
 	// listeners records each sandbox's Runtime API endpoint while it
 	// listens (SetListeners; nil: none).
 	listeners ListenerRegistry
@@ -215,15 +221,16 @@ func New(p Params) (*Invoker, error) {
 		return nil, err
 	}
 	i := &Invoker{
-		p:       p,
-		rt:      p.Runtime,
-		log:     p.Log,
-		clock:   p.Clock,
-		logs:    newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction),
-		budget:  newBudget(max(c.MaxSandboxes, 0), max(c.MaxMemoryMB, 0)),
-		pools:   map[poolKeyT]*pool{},
-		retired: map[*pool]struct{}{},
-		obs:     p.Observer,
+		p:        p,
+		rt:       p.Runtime,
+		log:      p.Log,
+		clock:    p.Clock,
+		logs:     newLogs(logDir[:len(logDir)-2], c.LogBytesPerFunction),
+		budget:   newBudget(max(c.MaxSandboxes, 0), max(c.MaxMemoryMB, 0)),
+		pools:    map[poolKeyT]*pool{},
+		retired:  map[*pool]struct{}{},
+		obs:      p.Observer,
+		drainEnd: make(chan struct{}),
 	}
 	i.slots = newSlots(c.AccountConcurrency, c.ThrottleWait, p.Log, i.reservationOf)
 	i.async = newAsyncQueue(i)
@@ -260,13 +267,76 @@ func (i *Invoker) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop refuses new invocations, waits (bounded by DrainTimeout and by the
-// graceful part of the stop, shutdown.Graceful) for those in flight, then
-// stops every sandbox, cutting off the invocations still running in them, and
-// has the runtime remove whatever else it still holds
-// (runtimes.Runtime.Cleanup). The stopping and the removal run however late
-// the stop is: they get shutdown.Cleanup's context, at least StopGrace and 10 s
-// more, even when ctx has ended.
+// BeginDrain starts the drain of the invocations in flight, as the server's
+// stop begins: those still running DrainTimeout later (or when the graceful
+// part of ctx, shutdown.Graceful, ends, if sooner) are cut off, their
+// sandboxes stopped, and their callers answered 503 ServiceException. It
+// returns at once, and does nothing more when called again. The app calls it
+// from its first stop hook, so that the drain counts from the stop's start
+// rather than from Stop, which runs after the listeners' own graceful stop;
+// Stop calls it too. The Event queue starts no attempt from then on, but new
+// calls are refused only from Stop on (the WebSocket connections' $disconnect
+// calls run in between).
+func (i *Invoker) BeginDrain(ctx context.Context) error {
+	i.drainOnce.Do(func() {
+		d := i.p.Config.DrainTimeout
+		gctx, cancel := shutdown.Graceful(ctx)
+		if end, ok := gctx.Deadline(); ok {
+			d = max(min(d, time.Until(end)), 0)
+		}
+		cancel()
+		i.drainBy = time.Now().Add(d)
+		i.clock.AfterFunc(d, i.endDrain)
+		if i.started.Load() {
+			// No Event attempt starts from now on: the queued events run
+			// after the restart, and one cut off by the drain is not run
+			// again at once.
+			i.async.stop()
+		}
+	})
+	return nil
+}
+
+// endDrain ends the drain: the invocations still running are cut off.
+func (i *Invoker) endDrain() {
+	select {
+	case <-i.drainEnd:
+		return
+	default:
+		close(i.drainEnd)
+	}
+	i.mu.Lock()
+	pools := i.allPoolsLocked()
+	i.mu.Unlock()
+	var busy []*sandbox
+	for _, p := range pools {
+		p.mu.Lock()
+		for sb := range p.all {
+			sb.mu.Lock()
+			if sb.state == stBusy {
+				busy = append(busy, sb)
+			}
+			sb.mu.Unlock()
+		}
+		p.mu.Unlock()
+	}
+	if len(busy) > 0 {
+		i.log.Warn("shutdown: in-flight invocations did not finish within the drain; stopping their sandboxes",
+			"invocations", len(busy), "drain", i.p.Config.DrainTimeout)
+	}
+	for _, sb := range busy {
+		sb.cutOff.Store(true)
+		sb.stop()
+	}
+}
+
+// Stop refuses new invocations, waits for those in flight until the drain
+// (BeginDrain, called here if it was not) ends, then stops every sandbox,
+// cutting off the invocations still running in them, and has the runtime
+// remove whatever else it still holds (runtimes.Runtime.Cleanup). The
+// stopping and the removal run however late the stop is: they get
+// shutdown.Cleanup's context, at least StopGrace and 10 s more, even when ctx
+// has ended.
 func (i *Invoker) Stop(ctx context.Context) error {
 	i.mu.Lock()
 	i.closing = true
@@ -276,14 +346,16 @@ func (i *Invoker) Stop(ctx context.Context) error {
 		<-i.reaperDone
 		i.async.stop()
 	}
+	_ = i.BeginDrain(ctx)
 	drained := make(chan struct{})
 	go func() { i.inflight.Wait(); close(drained) }()
 	gctx, cancelGrace := shutdown.Graceful(ctx)
 	defer cancelGrace()
-	dctx, cancel := context.WithTimeout(gctx, i.p.Config.DrainTimeout)
+	dctx, cancel := context.WithDeadline(gctx, i.drainBy)
 	defer cancel()
 	select {
 	case <-drained:
+	case <-i.drainEnd:
 	case <-dctx.Done():
 		i.log.Warn("shutdown: in-flight invocations did not finish in time; stopping their sandboxes")
 	}
@@ -601,6 +673,9 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 		}
 		if g.fail != nil {
 			finish()
+			if err := i.lostInit(req, g.fail); err != nil {
+				return nil, err
+			}
 			return i.initFailed(req, pre, g.fail), nil
 		}
 		if g.taken {
@@ -755,11 +830,12 @@ func (i *Invoker) await(ctx context.Context, sb *sandbox, inv *invocation, cold 
 	}
 	select {
 	case <-inv.done:
-		return settle(inv.out), nil
+		return inv.out.answer(settle(inv.out))
 	case <-expired:
 		return settle(i.timedOut(sb, inv)), nil
 	case <-sb.gone:
-		return settle(i.crashed(sb, inv)), nil
+		o := i.crashed(sb, inv)
+		return o.answer(settle(o))
 	case <-ctx.Done():
 		go func() {
 			select {
@@ -846,14 +922,18 @@ func (i *Invoker) answerInline(sb *sandbox, inv *invocation, o *outcome) bool {
 }
 
 // timedOut stops the sandbox (it is replaced by the next cold start) and records
-// Lambda's timeout error, unless a result won the race.
+// Lambda's timeout error, unless a result won the race. As Lambda's, the
+// caller's error reads "RequestId: ID Error: Task timed out after 3.00
+// seconds" and the log line "<ISO time> ID Task timed out after 3.00 seconds".
 func (i *Invoker) timedOut(sb *sandbox, inv *invocation) *outcome {
 	secs := float64(inv.req.Function.Timeout)
 	if inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(inv.req.Function.Timeout)*time.Second {
 		secs = inv.req.Timeout.Seconds()
 	}
-	msg := fmt.Sprintf("%s %s Task timed out after %.2f seconds", i.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z"), inv.id, secs)
-	if inv.complete(&outcome{functionError: true, timedOut: true, payload: errorDoc("Sandbox.Timedout", msg), note: []byte(msg + "\n")}) {
+	what := fmt.Sprintf("Task timed out after %.2f seconds", secs)
+	line := i.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z") + " " + inv.id + " " + what + "\n"
+	doc := errorDoc("Sandbox.Timedout", "RequestId: "+inv.id+" Error: "+what)
+	if inv.complete(&outcome{functionError: true, timedOut: true, payload: doc, note: []byte(line)}) {
 		i.logTimeout(sb, inv)
 		sb.stop()
 	}
@@ -880,18 +960,112 @@ func (i *Invoker) logTimeout(sb *sandbox, inv *invocation) {
 
 // crashed records Runtime.ExitError unless the runtime posted a result first
 // (aws-lambda-go posts a panic's error, then exits). Its log lines are
-// Lambda's: the error, then its type.
+// Lambda's: the error, then its type. A sandbox that the runtime lost its
+// watch on (runtimes.ErrWaitLost: its daemon went away) did not exit that we
+// know of: that is Portico's failure, not the function's, and the caller gets
+// 503 ServiceException (outcome.lost) with the details in the server log.
 func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
+	if err := lostWait(sb); err != nil {
+		if inv.complete(&outcome{fail: &callFailure{&lostError{err}}, note: []byte("RequestId: " + inv.id + " Error: " + lostNote + "\n")}) {
+			i.log.Warn("invocation cut off: the runtime lost its watch on the sandbox (its daemon stopped answering); the caller gets 503 ServiceException",
+				"function", sb.cfg.FunctionName, "version", sb.cfg.Version, "sandbox", sb.id, "requestId", inv.id, "err", err)
+		}
+		return inv.out
+	}
 	msg := "RequestId: " + inv.id + " Error: " + exitReason(sb)
-	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError"),
-		cutOff: sb.cutOff.Load()})
+	if sb.cutOff.Load() {
+		// Portico's shutdown stopped the sandbox: not the function's
+		// error. The function log still says how the runtime ended.
+		inv.complete(&outcome{fail: cutOffFailure, note: faultLines(msg, "Runtime.ExitError")})
+		return inv.out
+	}
+	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError")})
 	return inv.out
+}
+
+// lostNote is what the function log says of an invocation whose sandbox the
+// runtime lost its watch on.
+const lostNote = "the container runtime stopped answering while the invocation ran; its outcome is unknown (Portico's failure, not the function's)"
+
+// lostMessage is what the caller of such an invocation is told.
+const lostMessage = "The container runtime stopped answering while the function ran, so the invocation's outcome is unknown: " +
+	"it may or may not have finished. Retry the call once the runtime answers again."
+
+// lostError is the error of a call whose sandbox the runtime lost its watch on
+// (runtimes.ErrWaitLost), during its invocation or its init: 503
+// ServiceException, whose body says lostMessage (ClientMessage) and nothing
+// of the daemon; its Error, for the server's log, has the runtime's details.
+type lostError struct{ err error }
+
+func (e *lostError) Error() string {
+	return "the invocation was cut off: " + e.err.Error()
+}
+
+// Unwrap gives the kind (ErrUnavailable, ServiceException) and the runtime's error.
+func (e *lostError) Unwrap() []error {
+	return []error{&errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException", Message: lostMessage}, e.err}
+}
+
+// ClientMessage is what the API surfaces tell the caller in place of their
+// generic 5xx message.
+func (e *lostError) ClientMessage() string { return lostMessage }
+
+// lostWait returns sb's exit error when the runtime lost its watch on it
+// (runtimes.ErrWaitLost), else nil. Call it once sb is gone.
+func lostWait(sb *sandbox) error {
+	if sb.rt == nil {
+		return nil
+	}
+	if err := sb.rt.Err(); errors.Is(err, runtimes.ErrWaitLost) {
+		return err
+	}
+	return nil
+}
+
+// errCutOff is the error of a call whose invocation Portico's shutdown cut off
+// (its sandbox stopped at the end of the drain): 503 ServiceException.
+var errCutOff = &errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException",
+	Message: "Portico is shutting down: the invocation was cut off before it finished (it may or may not have run to its end); retry it"}
+
+// callFailure is what a call gets instead of a Result when its invocation
+// ended without being the function's to fail (outcome.fail). Behind a
+// pointer, so that every outcome stays in its 64-byte size class.
+type callFailure struct{ err error }
+
+// cutOffFailure is the failure of an invocation cut off by the shutdown.
+var cutOffFailure = &callFailure{errCutOff}
+
+// answer is the (Result, error) that Invoke returns for an invocation that
+// ended with o, res being its settled Result: o.fail's error, when set, for
+// an invocation that was not the function's to fail (a lost sandbox, a
+// shutdown).
+func (o *outcome) answer(res *Result) (*Result, error) {
+	if o.fail != nil {
+		return nil, o.fail.err
+	}
+	return res, nil
 }
 
 // faultLines are the lines Lambda logs for an error of the platform's own (a
 // runtime's exit): the message, then the error type.
 func faultLines(msg, typ string) []byte {
 	return []byte(msg + "\n" + typ + "\n")
+}
+
+// lostInit returns the error of a call whose sandbox the runtime lost its
+// watch on during init (runtimes.ErrWaitLost) before the init failed in a way
+// of its own (an init/error, the init timeout), and logs it; else nil.
+func (i *Invoker) lostInit(req Request, f *initFail) error {
+	if f.doc != nil || f.timedOut {
+		return nil
+	}
+	err := lostWait(f.sb)
+	if err == nil {
+		return nil
+	}
+	i.log.Warn("call cut off: the runtime lost its watch on the sandbox during its init (its daemon stopped answering); the caller gets 503 ServiceException",
+		"function", req.Function.FunctionName, "version", req.Function.Version, "sandbox", f.sb.id, "err", err)
+	return &lostError{err}
 }
 
 // initFailed is the Result of a call whose sandbox failed its init (pre, when
@@ -976,7 +1150,6 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	}
 	if o.functionError {
 		res.FunctionError = "Unhandled"
-		res.cutOff = o.cutOff
 	}
 	if i.obs != nil {
 		ob := Invocation{Function: cfg.FunctionName, Version: cfg.Version, Alias: aliasOf(inv.req.InvokedARN),

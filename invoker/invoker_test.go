@@ -351,16 +351,19 @@ func TestTimeoutReplacesSandbox(t *testing.T) {
 	if !res.TimedOut || res.FunctionError != "Unhandled" || res.CallerTimeout {
 		t.Fatalf("want a function timeout, got timedOut=%v fe=%q caller=%v %s", res.TimedOut, res.FunctionError, res.CallerTimeout, res.Payload)
 	}
-	if !strings.Contains(o.ErrorMessage, "Task timed out after 1.00 seconds") {
-		t.Fatalf("timeout message %q", o.ErrorMessage)
+	// The caller gets Lambda's words: the request id, not the log line's time.
+	if want := "RequestId: " + res.RequestID + " Error: Task timed out after 1.00 seconds"; o.ErrorMessage != want || o.ErrorType != "Sandbox.Timedout" {
+		t.Fatalf("timeout error %q %q, want Sandbox.Timedout %q", o.ErrorType, o.ErrorMessage, want)
 	}
-	// The line is in the tail as in the log, before END, as Lambda's tail has it.
-	line := o.ErrorMessage + "\nEND RequestId: " + res.RequestID + "\n"
+	// The log line keeps its time: "<ISO time> <id> Task timed out after 1.00
+	// seconds", in the tail as in the log, before END, as Lambda's tail has it.
+	stamp := e.clock.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	line := stamp + " " + res.RequestID + " Task timed out after 1.00 seconds\nEND RequestId: " + res.RequestID + "\n"
 	if tail := string(res.LogTail); !strings.Contains(tail, line) || !strings.Contains(tail, "Status: timeout") {
-		t.Errorf("the tail lacks %q before END, or Status: timeout:\n%s", o.ErrorMessage, tail)
+		t.Errorf("the tail lacks %q before END, or Status: timeout:\n%s", line, tail)
 	}
 	if log, _ := e.inv.Logs().Read("slow", 0); !strings.Contains(string(log), line) {
-		t.Errorf("the log lacks %q before END:\n%s", o.ErrorMessage, log)
+		t.Errorf("the log lacks %q before END:\n%s", line, log)
 	}
 	waitGone(t, warm.Pid)
 	res2, o2 := invoke(t, e, cfg, `{}`)
@@ -559,6 +562,37 @@ func TestInitTimeout(t *testing.T) {
 	}
 	if res.FunctionError != "Unhandled" || !strings.Contains(string(res.Payload), "Runtime.InitError") {
 		t.Fatalf("init timeout: %s", res.Payload)
+	}
+}
+
+// TestInitErrorEndsInitAtOnce: a runtime that posts /runtime/init/error and
+// stays alive fails its init then, not at InitTimeout (the clock never moves
+// here): the sandbox is stopped and the call gets the posted error.
+func TestInitErrorEndsInitAtOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	cfg := e.fns.add(&functions.Config{FunctionName: "initerror",
+		Environment: map[string]string{"INIT_ERROR": "bad init", "INIT_ERROR_STAYS": "1"}})
+	type r struct {
+		res *Result
+		err error
+	}
+	got := make(chan r, 1)
+	go func() {
+		res, err := e.inv.Invoke(context.Background(), Request{Function: cfg})
+		got <- r{res, err}
+	}()
+	var g r
+	select {
+	case g = <-got:
+	case <-time.After(20 * time.Second): // a safety net: the init timeout's clock never moves
+		t.Fatal("the call still waits 20 s after its runtime posted init/error")
+	}
+	if g.err != nil {
+		t.Fatal(g.err)
+	}
+	var o out
+	if err := json.Unmarshal(g.res.Payload, &o); err != nil || g.res.FunctionError != "Unhandled" || o.ErrorType != "InitFailed" || o.ErrorMessage != "bad init" {
+		t.Fatalf("result: fe=%q %s, want the posted InitFailed", g.res.FunctionError, g.res.Payload)
 	}
 }
 

@@ -64,7 +64,7 @@ func (i *Invoker) stopOverdueReturns() {
 	var overdue []*sandbox
 	for _, p := range pools {
 		p.mu.Lock()
-		if p.returning > 0 {
+		if p.returning+p.late > 0 {
 			for sb := range p.all {
 				sb.mu.Lock()
 				if cur := sb.cur; sb.state == stReturning && cur != nil && now.After(cur.deadline) {

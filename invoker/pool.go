@@ -37,14 +37,20 @@ type pool struct {
 	mu sync.Mutex
 	// idle is LIFO (the most recently used is the warmest), but a call
 	// takes a provisioned sandbox before an on-demand one (takeIdleLocked).
-	idle      []*sandbox
-	waiters   []*waiter
-	starting  int
-	returning int
-	all       map[*sandbox]struct{}
-	stale     bool
-	closing   bool // stale because the invoker stops: waiters are failed, nothing starts
-	minWarm   int  // provisioned concurrency target
+	idle     []*sandbox
+	waiters  []*waiter
+	starting int
+	// returning counts the sandboxes on their way back to next after a
+	// result, which waiting calls count on (fillLocked) for returnWait;
+	// late counts those returning for longer, which no call counts on
+	// (checkReturns).
+	returning   int
+	late        int
+	returnCheck bool // a checkReturns is due
+	all         map[*sandbox]struct{}
+	stale       bool
+	closing     bool // stale because the invoker stops: waiters are failed, nothing starts
+	minWarm     int  // provisioned concurrency target
 	// provPending counts the provisioned starts not yet launched (in
 	// starting, not yet in all).
 	provPending int
@@ -132,6 +138,12 @@ func (p *pool) acquire(ctx context.Context, inv *invocation) grant {
 	w := &waiter{ch: make(chan grant, 1), inv: inv}
 	p.waiters = append(p.waiters, w)
 	p.fillLocked()
+	if p.returning > 0 && !p.returnCheck {
+		// The call may be counting on a sandbox on its way back to next:
+		// for returnWait at most.
+		p.returnCheck = true
+		p.inv.clock.AfterFunc(returnWait, p.checkReturns)
+	}
 	p.mu.Unlock()
 	for _, old := range retired {
 		old.stop()
@@ -274,7 +286,7 @@ func (p *pool) ready(sb *sandbox) *invocation {
 		sb.initEnded, sb.initOut = true, nil
 		cold = true
 	case stReturning:
-		p.returning--
+		p.leaveReturningLocked(sb)
 	case stBusy:
 		if cur := sb.cur; cur != nil && !cur.completed() {
 			// next before a result for the current invocation. As in
@@ -337,6 +349,63 @@ func (p *pool) offerLocked(sb *sandbox, cold, take bool) *invocation {
 	return nil
 }
 
+// returnWait is how long a waiting call counts on a sandbox on its way back to
+// next after posting a result (pool.returning), instead of having one started
+// for it. A runtime normally calls next again within microseconds to
+// milliseconds of its result; one that takes longer (work after the result, a
+// hang) keeps its environment busy, as on Lambda, and the call gets another
+// sandbox (checkReturns) rather than waiting as long as the returning
+// invocation's timeout allows.
+const returnWait = 100 * time.Millisecond
+
+// checkReturns runs returnWait after a call began to wait in a pool with
+// sandboxes returning: those returning for returnWait or longer are no longer
+// counted on (late), and the waiting calls get starts of their own
+// (fillLocked). Sandboxes returning for less are checked again once they are
+// due. A late sandbox that comes back is served as any other (ready); one that
+// never does is stopped at its invocation's deadline (stopOverdueReturns).
+func (p *pool) checkReturns() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.returnCheck = false
+	if p.returning == 0 || len(p.waiters) == 0 {
+		return
+	}
+	now := p.inv.clock.Now()
+	next := time.Duration(0)
+	for sb := range p.all {
+		sb.mu.Lock()
+		if sb.state == stReturning && !sb.lateReturn {
+			if left := returnWait - now.Sub(sb.returnedAt); left > 0 {
+				if next == 0 || left < next {
+					next = left
+				}
+			} else {
+				sb.lateReturn = true
+				p.returning--
+				p.late++
+			}
+		}
+		sb.mu.Unlock()
+	}
+	p.fillLocked()
+	if next > 0 {
+		p.returnCheck = true
+		p.inv.clock.AfterFunc(next, p.checkReturns)
+	}
+}
+
+// leaveReturningLocked uncounts sb, which was returning, as it comes back to
+// next or dies. p.mu and sb.mu are held.
+func (p *pool) leaveReturningLocked(sb *sandbox) {
+	if sb.lateReturn {
+		sb.lateReturn = false
+		p.late--
+		return
+	}
+	p.returning--
+}
+
 // release returns a reserved sandbox that was not used.
 func (p *pool) release(sb *sandbox) {
 	p.mu.Lock()
@@ -362,7 +431,7 @@ func (p *pool) offerEarly(sb *sandbox) {
 		sb.mu.Unlock()
 		return
 	}
-	p.returning--
+	p.leaveReturningLocked(sb)
 	if sb.isStopping() || !p.servesLocked() || sb.retiring(p.inv.clock.Now()) {
 		sb.state = stDead
 		sb.mu.Unlock()
@@ -380,6 +449,8 @@ func (p *pool) markReturning(sb *sandbox) {
 	sb.mu.Lock()
 	if sb.state == stBusy {
 		sb.state = stReturning
+		sb.returnedAt = p.inv.clock.Now()
+		sb.lateReturn = false
 		p.returning++
 	}
 	sb.mu.Unlock()
@@ -415,7 +486,7 @@ func (p *pool) died(sb *sandbox) {
 			}
 		}
 	case stReturning:
-		p.returning--
+		p.leaveReturningLocked(sb)
 	}
 	p.fillLocked()
 	p.mu.Unlock()

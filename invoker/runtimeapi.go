@@ -235,7 +235,10 @@ var jsonContentType = []string{"application/json"}
 // statusOK is the body of a 202 answer.
 var statusOK = []byte(`{"status":"OK"}` + "\n")
 
-// serveInitError takes /init/error, allowed only before the first next.
+// serveInitError takes /init/error, allowed only before the first next. The
+// post fails the init by itself: the sandbox is stopped at once, so that the
+// call waiting for it gets the error now, not at InitTimeout, whether or not
+// the runtime exits after posting.
 func (sb *sandbox) serveInitError(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	typ := r.Header.Get("Lambda-Runtime-Function-Error-Type")
@@ -249,6 +252,11 @@ func (sb *sandbox) serveInitError(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = w.Write(statusOK)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush() // the runtime has its answer before its SIGTERM
+	}
+	sb.inv.log.Info("sandbox posted init/error; stopping it", "function", sb.cfg.FunctionName, "version", sb.cfg.Version, "sandbox", sb.id)
+	sb.stop()
 }
 
 // normalizeError returns the error document the caller sees: the runtime's own JSON

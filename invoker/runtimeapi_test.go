@@ -40,12 +40,13 @@ func (r *clientRuntime) Start(_ context.Context, spec runtimes.Spec) (runtimes.S
 type clientSandbox struct {
 	stopOnce, exitOnce sync.Once
 	stopped, done      chan struct{}
-	holdExit           bool // set before the sandbox is stopped
+	holdExit           bool  // set before the sandbox is stopped
+	err                error // what Err says; set before it exits
 }
 
 func (s *clientSandbox) ID() string            { return "client" }
 func (s *clientSandbox) Done() <-chan struct{} { return s.done }
-func (s *clientSandbox) Err() error            { return nil }
+func (s *clientSandbox) Err() error            { return s.err }
 func (s *clientSandbox) Logs() io.Reader       { return strings.NewReader("") }
 func (s *clientSandbox) exit()                 { s.exitOnce.Do(func() { close(s.done) }) }
 func (s *clientSandbox) Stop(context.Context) error {

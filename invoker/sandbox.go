@@ -103,6 +103,11 @@ type sandbox struct {
 	initDuration time.Duration
 	invocations  int
 	idleSince    time.Time
+	// returnedAt is when the sandbox last posted a result (stReturning);
+	// lateReturn says that it has been returning too long for calls to
+	// count on it (pool.checkReturns). Both guarded by the pool's mu too.
+	returnedAt time.Time
+	lateReturn bool
 	// retireAt, when set, is when the sandbox's credentials are about to expire:
 	// from then on it takes no invocation and is stopped (spec sets it).
 	retireAt time.Time
@@ -525,8 +530,10 @@ type outcome struct {
 	// note, when set, is what Portico logs of the outcome (a timeout's or an
 	// exit's lines), written to the function log and the tail before END.
 	note []byte
-	// cutOff says that the sandbox's exit came from the invoker's shutdown.
-	cutOff bool
+	// fail, when set, is what the call gets instead of a Result: the
+	// invocation ended without being the function's to fail (a sandbox the
+	// runtime lost its watch on, lostError; Portico's shutdown, errCutOff).
+	fail *callFailure
 }
 
 // start sets the invocation's deadline: its timeout from now, when a sandbox

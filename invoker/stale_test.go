@@ -218,3 +218,60 @@ func TestReturningSandboxThatNeverCallsNextIsReplaced(t *testing.T) {
 	c.respond(t, id, `"ok"`)
 	awaitOK(t, res)
 }
+
+// TestCallDoesNotWaitLongForAReturningSandbox: a call that finds the pool's
+// one sandbox returning (it posted its result, its next has not come) waits
+// for it only returnWait, then gets a sandbox of its own, as Lambda, whose
+// environment is busy until its runtime calls next again, would start one;
+// not the returning invocation's timeout and more. The late sandbox, when it
+// comes back, is idle.
+func TestCallDoesNotWaitLongForAReturningSandbox(t *testing.T) {
+	ce := newClientEnv(t) // its sandbox posted call 0's result; its next is late
+	rt := ce.inv.rt.(*clientRuntime)
+	p := ce.inv.pool(ce.cfg)
+	bounded := ce.clock.expectTimer(returnWait)
+	res := ce.call(t, `{"n":1}`)
+	waitFor(t, "the call to wait", func() bool { return waitersOf(p) == 1 })
+	bounded(t)
+	select {
+	case <-rt.specs:
+		t.Fatal("a sandbox was started before the returning one had its time to come back")
+	default:
+	}
+	ce.clock.Advance(returnWait)
+	var spec runtimes.Spec
+	select {
+	case spec = <-rt.specs:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no sandbox was started for the call past returnWait")
+	}
+	<-rt.started
+	c := dialRAPI(t, spec.Env["AWS_LAMBDA_RUNTIME_API"])
+	id, payload := c.next(t)
+	if payload != `{"n":1}` {
+		t.Fatalf("next delivered %s", payload)
+	}
+	c.respond(t, id, `"ok"`)
+	if r := <-res; r == nil || string(r.Payload) != `"ok"` || !r.ColdStart {
+		t.Fatalf("the call: %+v, want the new sandbox's cold answer", r)
+	}
+	// The late sandbox comes back to next: idle, and counted once.
+	late := ce.poll(t)
+	defer late.Close()
+	waitFor(t, "the late sandbox idle", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, sb := range p.idle {
+			if sb == ce.sb {
+				return true
+			}
+		}
+		return false
+	})
+	p.mu.Lock()
+	returning := p.returning
+	p.mu.Unlock()
+	if returning != 1 { // the new sandbox's own return, its next not sent
+		t.Fatalf("pool counts %d sandboxes returning, want 1", returning)
+	}
+}

@@ -78,7 +78,8 @@ type Sandbox interface {
 	// Done is closed once the sandbox has exited, for any reason.
 	Done() <-chan struct{}
 	// Err, after Done, says how it exited: nil for a clean exit, an *ExitError for
-	// a non-zero status or a signal.
+	// a non-zero status or a signal; an error wrapping ErrWaitLost when the
+	// runtime lost its watch on it and cannot tell.
 	Err() error
 	// Logs streams the sandbox's stdout and stderr, interleaved, until it exits
 	// (then io.EOF). Call it at most once.
@@ -189,6 +190,14 @@ func (e *ExitError) Error() string {
 	}
 	return "exit status " + strconv.Itoa(e.Code)
 }
+
+// ErrWaitLost is wrapped by the Err of a sandbox whose exit the runtime could
+// not learn: its watch on the sandbox broke, most often because the daemon
+// went away (the cause is wrapped too: a *DaemonDownError, then). The sandbox
+// did not necessarily exit, and nothing says how: the invoker does not take
+// it for the function's exit (Runtime.ExitError) but for Portico's own
+// failure, and the runtime removes the sandbox once it can.
+var ErrWaitLost = errors.New("the runtime lost its watch on the sandbox")
 
 // ErrUnsupported is returned by runtimes asked for something they cannot do (a Zip
 // function on a runtime without a code mount, say).

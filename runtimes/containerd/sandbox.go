@@ -478,7 +478,10 @@ func (s *sandbox) waitExit() {
 		code, _, err := st.Result()
 		switch {
 		case err != nil:
-			s.err = p.r.wrap("waiting on sandbox "+p.spec.SandboxID, err)
+			// The wait broke (containerd went away, or its connection was
+			// cut): the task may well still run, under its shim, and how it
+			// ends is unknown. Not an exit of the function's.
+			s.err = fmt.Errorf("%w: %w", runtimes.ErrWaitLost, p.r.wrap("waiting on sandbox "+p.spec.SandboxID, err))
 		default:
 			// The shim reports a death by signal N as 128+N: ExitErr reads it so.
 			s.err = ctrbase.ExitErr(int64(code))

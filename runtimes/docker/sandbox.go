@@ -28,12 +28,13 @@ import (
 )
 
 var (
-	_ runtimes.Prepared       = (*prepared)(nil)
-	_ runtimes.Sandbox        = (*sandbox)(nil)
-	_ runtimes.MemoryReporter = (*sandbox)(nil)
-	_ runtimes.LogSyncer      = (*sandbox)(nil)
-	_ runtimes.Pauser         = (*sandbox)(nil)
-	_ runtimes.PeerVerifier   = (*sandbox)(nil)
+	_ runtimes.Prepared         = (*prepared)(nil)
+	_ runtimes.Sandbox          = (*sandbox)(nil)
+	_ runtimes.MemoryReporter   = (*sandbox)(nil)
+	_ runtimes.PeakMemoryReader = (*sandbox)(nil)
+	_ runtimes.LogSyncer        = (*sandbox)(nil)
+	_ runtimes.Pauser           = (*sandbox)(nil)
+	_ runtimes.PeerVerifier     = (*sandbox)(nil)
 )
 
 // cleanupTimeout bounds removals made after the caller's context may have ended
@@ -386,6 +387,11 @@ type sandbox struct {
 	ip   net.IP // the container's address, once learnt
 
 	mem ctrbase.PeakMemory
+	// peakFile is the container's cgroup file of its peak memory
+	// (ctrbase.PeakMemoryFile; "" when it cannot be read from here), set
+	// before attached closes.
+	peakFile string
+	attached chan struct{}
 
 	mu      sync.Mutex // serializes Stop, Pause, Resume
 	paused  bool
@@ -394,7 +400,8 @@ type sandbox struct {
 
 func newSandbox(p *prepared) *sandbox {
 	logs := ctrbase.NewLogSync()
-	s := &sandbox{r: p.r, p: p, spec: p.spec, id: p.id, done: make(chan struct{}), logs: logs, logsDone: make(chan struct{}), release: p.release}
+	s := &sandbox{r: p.r, p: p, spec: p.spec, id: p.id, done: make(chan struct{}), logs: logs, logsDone: make(chan struct{}), release: p.release,
+		attached: make(chan struct{})}
 	go func() {
 		defer close(s.logsDone)
 		stdout, stderr := logs.Stream(), logs.Stream()
@@ -404,13 +411,14 @@ func newSandbox(p *prepared) *sandbox {
 	}()
 	go s.waitExit(p.wait)
 	go s.ownIP()      // learnt while the sandbox initialises, for OwnsConn
-	go s.attachLogs() // and its process, for SyncLogs
+	go s.attachLogs() // and its process, for SyncLogs and ReadPeakMemoryMB
 	return s
 }
 
 // attachLogs names the container's process to its LogSync, which SyncLogs
-// then marks the output of.
+// then marks the output of, and finds its cgroup's peak memory file.
 func (s *sandbox) attachLogs() {
+	defer close(s.attached)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	res, err := s.r.cli.ContainerInspect(ctx, s.id, client.ContainerInspectOptions{})
@@ -419,6 +427,7 @@ func (s *sandbox) attachLogs() {
 		return
 	}
 	s.logs.Attach(res.Container.State.Pid, s.id)
+	s.peakFile = ctrbase.PeakMemoryFile(res.Container.State.Pid, s.id)
 }
 
 // SyncLogs implements runtimes.LogSyncer: it waits until the output the
@@ -444,7 +453,10 @@ func (s *sandbox) waitExit(w client.ContainerWaitResult) {
 			// Removed (by Stop or a Cleanup) before it exited: killed.
 			s.err = ctrbase.Killed(unix.SIGKILL)
 		} else {
-			s.err = s.r.wrap("waiting on sandbox "+s.spec.SandboxID, err)
+			// The wait broke (Docker went away, or its connection was
+			// cut): how the container ends is unknown. Not an exit of the
+			// function's.
+			s.err = fmt.Errorf("%w: %w", runtimes.ErrWaitLost, s.r.wrap("waiting on sandbox "+s.spec.SandboxID, err))
 		}
 	}
 	// The output ends with the container; don't wait forever on a lost daemon.
@@ -559,6 +571,24 @@ func (s *sandbox) Resume(ctx context.Context) error {
 // from the daemon's statistics (the cgroup's max_usage; current usage where the
 // cgroup keeps no peak), remembered once the container is gone.
 func (s *sandbox) MaxMemoryMB() int { return s.mem.MB(s.done, s.memoryUsed) }
+
+// ReadPeakMemoryMB implements runtimes.PeakMemoryReader: the container's peak
+// memory use read from its cgroup now (memory.max_usage_in_bytes on cgroup
+// v1, memory.peak on v2), a file read, so that the first REPORT of a cold
+// start shows it: the daemon's statistics, asked for in the background, can
+// take longer than the first invocation. 0 where the file cannot be read
+// from here (a remote daemon, another pid namespace, a kernel without
+// memory.peak): the REPORT then shows the last statistics.
+func (s *sandbox) ReadPeakMemoryMB() int {
+	select {
+	case <-s.attached: // at once after the init: its inspect came first
+	case <-s.done:
+	}
+	if s.peakFile == "" {
+		return 0
+	}
+	return s.mem.MB(s.done, func() (uint64, bool) { return ctrbase.ReadBytesFile(s.peakFile) })
+}
 
 // memoryUsed samples the container's peak memory use in bytes.
 func (s *sandbox) memoryUsed() (uint64, bool) {

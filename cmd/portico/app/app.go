@@ -428,6 +428,13 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Provide(func(srv *gateway.Server) GatewayListener { return srv }),
 		// portico_gateway_connections counts the gateway's connections.
 		fx.Provide(func(srv *gateway.Server) gatewaymetrics.Listeners { return srv }),
+		// Last, so that its stop hook runs first: the invoker's drain of the
+		// calls in flight (DrainTimeout) counts from the start of the stop,
+		// not from the invoker's own stop, which comes after the listeners'
+		// graceful stop (docs/invoker.md, "Start-up and shutdown").
+		fx.Invoke(func(lc fx.Lifecycle, i *invoker.Invoker) {
+			lc.Append(fx.Hook{OnStop: i.BeginDrain})
+		}),
 	}
 	return fx.Options(append(opts, extra...)...)
 }

@@ -141,13 +141,17 @@ func handle(ctx context.Context, ev event) (*result, error) {
 
 func main() {
 	// INIT_ERROR makes init fail: the runtime says so on its output, posts
-	// the message to /runtime/init/error, and exits.
+	// the message to /runtime/init/error, and exits; with INIT_ERROR_STAYS
+	// set, it stays alive instead (until it is stopped).
 	if msg := os.Getenv("INIT_ERROR"); msg != "" {
 		fmt.Fprintln(os.Stderr, "init: failing with", msg)
 		body := strings.NewReader(`{"errorMessage":"` + msg + `","errorType":"InitFailed"}`)
 		resp, err := http.Post("http://"+os.Getenv("AWS_LAMBDA_RUNTIME_API")+"/2018-06-01/runtime/init/error", "application/json", body)
 		if err == nil {
 			_ = resp.Body.Close()
+		}
+		if os.Getenv("INIT_ERROR_STAYS") != "" {
+			time.Sleep(time.Hour)
 		}
 		os.Exit(1)
 	}

@@ -1,0 +1,55 @@
+package admin_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+)
+
+// TestStopDrainsCallsFromItsStart: a stop gives the calls in flight the
+// invoker's drain (here 300 ms) counted from the stop's start, and cuts off
+// those still running then, answered 503 ServiceException; not the listeners'
+// whole graceful period (30 s here) first, at the end of which a call still
+// running got no answer at all.
+func TestStopDrainsCallsFromItsStart(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.Invoker.DrainTimeout = 300 * time.Millisecond }})
+	ctx := t.Context()
+	c := sdk(env)
+	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("sleeper"), Role: aws.String("arn:aws:iam::000000000000:role/any"),
+		Runtime: types.RuntimeProvidedal2023, Handler: aws.String("bootstrap"), Timeout: aws.Int32(60),
+		Code: &types.FunctionCode{ZipFile: apptest.ZipProgram(t, "./runtimes/runtimetest/testdata/sandbox")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("sleeper"), Payload: []byte(`{"op":"sleep"}`)})
+		errc <- err
+	}()
+	log := filepath.Join(env.DataDir, "logs", "sleeper.log")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if b, _ := os.ReadFile(log); strings.Contains(string(b), "sandbox: sleeping") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the call's handler never started")
+		}
+	}
+	env.Stop()
+	select {
+	case err := <-errc:
+		apiError(t, err, "ServiceException", 503)
+	case <-time.After(20 * time.Second): // a safety net: the answer was written before the stop returned
+		t.Fatal("the call got no answer")
+	}
+}

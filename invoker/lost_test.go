@@ -1,0 +1,132 @@
+package invoker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes"
+)
+
+// daemonText is what a container runtime's broken wait says of the daemon:
+// nothing a caller should read.
+const daemonText = "rpc error: code = Unavailable desc = error reading from server: EOF"
+
+// lostWaitErr is the Err of a sandbox whose runtime lost its watch on it, as the
+// containerd runtime reports a wait broken by containerd going away.
+func lostWaitErr() error {
+	return fmt.Errorf("%w: %w", runtimes.ErrWaitLost, &runtimes.DaemonDownError{Runtime: "containerd", Daemon: "containerd",
+		Address: "/run/containerd/containerd.sock", Op: "waiting on sandbox sbx-1", Err: errors.New(daemonText)})
+}
+
+// wantServiceUnavailable checks that err is the 503 ServiceException of a
+// call cut off by a runtime that lost its sandbox, and that neither what the
+// caller is told nor the function's log holds the daemon's text, which the
+// server's log does.
+func wantServiceUnavailable(t *testing.T, e *env, fn string, err error) {
+	t.Helper()
+	var k *errdefs.Kinded
+	if !errors.Is(err, errdefs.ErrUnavailable) || !errors.As(err, &k) || k.Type != "ServiceException" {
+		t.Fatalf("error %v, want ErrUnavailable, ServiceException", err)
+	}
+	told, ok := err.(interface{ ClientMessage() string })
+	if !ok {
+		t.Fatalf("error %T has no message for the caller", err)
+	}
+	for what, text := range map[string]string{"caller's message": told.ClientMessage(), "Kinded message": k.Message} {
+		if strings.Contains(text, "rpc error") || strings.Contains(text, "containerd.sock") {
+			t.Errorf("the %s holds the daemon's text: %q", what, text)
+		}
+	}
+	if log, _ := e.inv.Logs().Read(fn, 0); strings.Contains(string(log), "Runtime.ExitError") || strings.Contains(string(log), "rpc error") {
+		t.Errorf("the function log reads as the function's exit:\n%s", log)
+	}
+	waitFor(t, "the details in the server log", func() bool { return strings.Contains(e.logs.String(), daemonText) })
+}
+
+// TestLostSandboxIsNoFunctionError: a sandbox whose runtime lost its watch on
+// it (the daemon went away) during an invocation fails the call with 503
+// ServiceException, not 200 with Runtime.ExitError and the daemon's words.
+func TestLostSandboxIsNoFunctionError(t *testing.T) {
+	ce := newClientEnv(t)
+	type r struct {
+		res *Result
+		err error
+	}
+	got := make(chan r, 1)
+	go func() {
+		res, err := ce.inv.Invoke(context.Background(), Request{Function: ce.cfg, Payload: []byte(`{"n":1}`)})
+		got <- r{res, err}
+	}()
+	c := dialRAPI(t, ce.addr)
+	if _, payload := c.next(t); payload != `{"n":1}` {
+		t.Fatalf("next delivered %s", payload)
+	}
+	ce.rsb.err = lostWaitErr()
+	ce.rsb.exit()
+	g := <-got
+	if g.err == nil {
+		t.Fatalf("result %s (fe %q), want an error", g.res.Payload, g.res.FunctionError)
+	}
+	wantServiceUnavailable(t, ce.env, ce.cfg.FunctionName, g.err)
+}
+
+// TestLostSandboxDuringInitIsNoFunctionError: the same for a cold start whose
+// sandbox the runtime loses before its init ends.
+func TestLostSandboxDuringInitIsNoFunctionError(t *testing.T) {
+	e := newEnv(t, nil)
+	rt := &clientRuntime{Runtime: e.inv.rt, specs: make(chan runtimes.Spec, 1), started: make(chan *clientSandbox, 1)}
+	e.inv.rt = rt
+	cfg := e.fns.add(&functions.Config{FunctionName: "lostinit"})
+	got := make(chan error, 1)
+	go func() {
+		res, err := e.inv.Invoke(context.Background(), Request{Function: cfg})
+		if err == nil {
+			err = fmt.Errorf("a result: %s", res.Payload)
+		}
+		got <- err
+	}()
+	<-rt.specs
+	sb := <-rt.started
+	sb.err = lostWaitErr()
+	sb.exit()
+	err := <-got
+	if !errors.Is(err, errdefs.ErrUnavailable) {
+		t.Fatalf("%v, want ErrUnavailable", err)
+	}
+	wantServiceUnavailable(t, e, cfg.FunctionName, err)
+}
+
+// TestEventCutOffByLostSandboxStaysQueued: an Event invocation whose sandbox
+// the runtime lost is no failed attempt, even with MaximumRetryAttempts 0: it
+// stays queued with its retries untouched, to run again once the runtime
+// answers (after a backoff, as a throttled one).
+func TestEventCutOffByLostSandboxStaysQueued(t *testing.T) {
+	ce := newClientEnv(t)
+	zero := 0
+	ce.fns.setEventInvoke(ce.cfg.FunctionName, functions.Latest, &zero, nil)
+	if _, err := ce.inv.InvokeAsync(context.Background(), Request{Function: ce.cfg, Payload: []byte(`{"n":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	c := dialRAPI(t, ce.addr)
+	if _, payload := c.next(t); payload != `{"n":1}` {
+		t.Fatalf("next delivered %s", payload)
+	}
+	ce.rsb.err = lostWaitErr()
+	ce.rsb.exit()
+	waitFor(t, "the attempt recorded", func() bool {
+		evs := ce.queuedEvents()
+		return len(evs) == 1 && evs[0].Throttles == 1
+	})
+	if ev := ce.queuedEvents()[0]; ev.Attempt != 0 || !ev.NotBefore.After(ce.clock.Now().Add(-time.Millisecond)) {
+		t.Fatalf("event %+v, want it queued with no attempt used, backing off", ev)
+	}
+	if log := ce.logs.String(); strings.Contains(log, "will retry") || strings.Contains(log, "dropping") {
+		t.Fatalf("the lost sandbox counted as the function's failure:\n%s", log)
+	}
+}
