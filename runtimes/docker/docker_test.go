@@ -71,21 +71,29 @@ func (r *Runtime) spareNames() []string {
 // the network holders no sandbox uses that are not spares of a runtime of the
 // tests (a runtime can refill its pool after another one's Cleanup, as in the
 // leftover case): a holder left behind by a sandbox is counted, a spare is not.
+//
+// The spares are read before and after the listing: a refill that starts a
+// holder while the list is taken (Start asks for it as it returns, and its
+// goroutine may run late on a loaded machine) names it only in the second.
 func countContainers(ctx context.Context, rt runtimes.Runtime) (int, error) {
 	r := rt.(*Runtime)
 	spare := map[string]bool{}
-	testRuntimes.Lock()
-	for _, x := range testRuntimes.all {
-		for _, name := range x.spareNames() {
-			spare[name] = true
+	noteSpares := func() {
+		testRuntimes.Lock()
+		defer testRuntimes.Unlock()
+		for _, x := range testRuntimes.all {
+			for _, name := range x.spareNames() {
+				spare[name] = true
+			}
 		}
 	}
-	testRuntimes.Unlock()
+	noteSpares()
 	f := client.Filters{}.Add("label", LabelPortico+"=1", LabelInstance+"="+r.cfg.Instance)
 	res, err := r.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return 0, err
 	}
+	noteSpares()
 	used := map[string]bool{}
 	n := 0
 	for _, c := range res.Items {
