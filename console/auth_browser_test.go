@@ -1,0 +1,173 @@
+package console_test
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/portico-dev/portico/cmd/portico/app"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+)
+
+// adminName is the name the browser tests reach the admin API by: Chromium's
+// resolver rules map it to the loopback address the test server listens on.
+// Unlike 127.0.0.1 or localhost it is not a potentially trustworthy origin, so
+// over plain HTTP Chromium sends no Sec-Fetch-* headers to it, as to an admin
+// API reached at a LAN address (http://192.0.2.2:9090).
+const adminName = "admin.test"
+
+// signInForm posts the console's sign-in form as Chromium does from the
+// sign-in page at origin and returns the answer (not followed).
+func signInForm(t *testing.T, adminURL, origin, tok string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("POST", adminURL+"/console/login", strings.NewReader(url.Values{"token": {tok}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp
+}
+
+var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// sessionCookies returns the non-empty console session cookies resp sets.
+func sessionCookies(resp *http.Response) []*http.Cookie {
+	var out []*http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "portico_console" && c.Value != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TestConsoleSignInHeadersOffLoopback: the requests Chromium sends to an admin
+// API reached over plain HTTP by a name or address that is not loopback carry
+// no Sec-Fetch-Site, only Origin. The console's pages ask (Referrer-Policy) for
+// their own origin to be sent on their same-origin requests, since with
+// no-referrer Chromium sends "Origin: null", which cannot be told from another
+// site's page (a sandboxed frame, a page that asks for no referrer) and is
+// refused. A sign-in or sign-out from the console's own origin works; one
+// from another origin or from "null" is refused before the token is looked at.
+func TestConsoleSignInHeadersOffLoopback(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
+	resp, err := http.Get(env.AdminURL + "/console/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if got := resp.Header.Get("Referrer-Policy"); got != "same-origin" {
+		t.Errorf("the sign-in page's Referrer-Policy is %q: want same-origin, under which Chromium sends the page's Origin on its form posts (no-referrer makes it null)", got)
+	}
+	origin := env.AdminURL // the Host the client sends is the URL's
+	if resp := signInForm(t, env.AdminURL, origin, token); resp.StatusCode != 303 || len(sessionCookies(resp)) != 1 {
+		t.Fatalf("sign-in from the console's origin: %d, cookies %v", resp.StatusCode, resp.Cookies())
+	}
+	for _, o := range []string{"null", "http://evil.example", "http://" + adminName + ":1"} {
+		resp := signInForm(t, env.AdminURL, o, token)
+		if resp.StatusCode != 403 || len(sessionCookies(resp)) != 0 {
+			t.Errorf("sign-in with Origin %s: %d, cookies %v: want 403 and no session", o, resp.StatusCode, resp.Cookies())
+		}
+	}
+}
+
+// TestConsoleOffLoopbackInChromium: Chromium opens the console at a name that
+// is not loopback over plain HTTP (no Sec-Fetch-Site; see adminName), signs in,
+// makes a change through the console's API path, and signs out. A page of another site
+// that posts the sign-out form with no referrer (Origin: null) changes nothing.
+func TestConsoleOffLoopbackInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	browser := apptest.Browser(t)
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
+	if st, body := call(t, env, "POST", "/2015-03-31/functions", map[string]any{"FunctionName": "hello", "PackageType": "Zip", "Timeout": 10,
+		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(apptest.ZipSample(t, "hello"))}}); st != 201 {
+		t.Fatalf("create hello: %d %s", st, body)
+	}
+	_, adminPort, _ := net.SplitHostPort(strings.TrimPrefix(env.AdminURL, "http://"))
+	admin := "http://" + adminName + ":" + adminPort
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = fmt.Fprintf(w, `<!doctype html><meta name="referrer" content="no-referrer"><title>elsewhere</title>
+<form id="f" method="post" action="%s/console/logout"></form>
+<script>document.getElementById("f").submit();</script>`, admin)
+	}))
+	defer evil.Close()
+	_, evilPort, _ := net.SplitHostPort(strings.TrimPrefix(evil.URL, "http://"))
+
+	b := newBrowser(t, browser, chromedp.Flag("host-resolver-rules", "MAP "+adminName+" 127.0.0.1, MAP evil.test 127.0.0.1"))
+	b.navigate(admin + "/console/#/functions")
+	if err := chromedp.Do(b.tab, chromedp.SetValue(chromedp.ID("token"), token), chromedp.Click(chromedp.ID("sign-in"))); err != nil {
+		t.Fatal(err)
+	}
+	b.poll("the function list after signing in", `document.body.dataset.page === "functions" && document.querySelector("#functions tr[data-function]") !== null`)
+	// A change through the console's API path, as console.js makes it.
+	got := eval2[string](b, `fetch("/console/api/2015-03-31/functions/hello/invocations", {method: "POST", headers: {"X-Portico-Console": "1"}, body: "{}"})
+		.then(r => r.text().then(t => r.status + " " + t))`)
+	if !strings.HasPrefix(got, "200 ") {
+		t.Fatalf("an invocation from the console: %s", got)
+	}
+	cookies, err := chromedp.Call(b.tab, network.GetCookies, network.GetCookiesParams{URLs: []string{admin + "/console/api/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held string
+	for _, c := range cookies.Cookies {
+		if c.Name == "portico_console" {
+			held = c.Name + "=" + c.Value
+		}
+	}
+	if held == "" {
+		t.Fatalf("no session cookie after signing in: %v", cookies.Cookies)
+	}
+	const list = "/console/api/2015-03-31/functions"
+	if st, body := call(t, env, "GET", list, nil, "Authorization", "", "Cookie", held, "X-Portico-Console", "1"); st != 200 {
+		t.Fatalf("the session's cookie before signing out: %d %s", st, body)
+	}
+
+	// Another site's page posts the sign-out form with Origin: null.
+	b.navigate("http://evil.test:" + evilPort + "/")
+	b.poll("the other site's post answered", `location.href.includes("/console/")`)
+	if got := eval[string](b, `document.body.innerText`); !strings.Contains(got, "another origin") {
+		t.Errorf("another site's sign-out post was not refused: the page shows %.200q", got)
+	}
+	if st, body := call(t, env, "GET", list, nil, "Authorization", "", "Cookie", held, "X-Portico-Console", "1"); st != 200 {
+		t.Fatalf("the session after another site's sign-out post: %d %s", st, body)
+	}
+
+	b.navigate(admin + "/console/#/functions")
+	b.poll("the console", `document.body.dataset.page === "functions" && !document.getElementById("sign-out").hidden`)
+	if err := chromedp.Do(b.tab, chromedp.Click(chromedp.CSS("#sign-out button"))); err != nil {
+		t.Fatal(err)
+	}
+	b.poll("the sign-in page after signing out", `document.getElementById("token") !== null`)
+}
+
+// eval2 evaluates expr, a promise, on the page and returns what it resolves to.
+func eval2[T any](b *browserTab, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.tab, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
