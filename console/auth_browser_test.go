@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -91,7 +92,9 @@ func TestConsoleSignInHeadersOffLoopback(t *testing.T) {
 
 // TestConsoleOffLoopbackInChromium: Chromium opens the console at a name that
 // is not loopback over plain HTTP (no Sec-Fetch-Site; see adminName), signs in,
-// makes a change through the console's API path, and signs out. A page of another site
+// makes a change through the console's API path, and signs out. The session
+// cookie it held before signing out is refused afterwards: signing out ends
+// the session on the server, not only in the browser. A page of another site
 // that posts the sign-out form with no referrer (Origin: null) changes nothing.
 func TestConsoleOffLoopbackInChromium(t *testing.T) {
 	if testing.Short() {
@@ -160,6 +163,12 @@ func TestConsoleOffLoopbackInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.poll("the sign-in page after signing out", `document.getElementById("token") !== null`)
+	if st, body := call(t, env, "GET", list, nil, "Authorization", "", "Cookie", held, "X-Portico-Console", "1"); st != 403 {
+		t.Errorf("the cookie captured before signing out, replayed after: %d %s, want 403", st, body)
+	}
+	if st, _ := call(t, env, "GET", "/console/", nil, "Authorization", "", "Cookie", held); st != 401 {
+		t.Errorf("a console page with the cookie captured before signing out: %d, want 401", st)
+	}
 }
 
 // eval2 evaluates expr, a promise, on the page and returns what it resolves to.
@@ -170,4 +179,126 @@ func eval2[T any](b *browserTab, expr string) T {
 		b.t.Fatalf("evaluate %s: %v", expr, err)
 	}
 	return v
+}
+
+// TestConsoleTossedCookie: a page of the gateway on the same host (cookies
+// ignore ports) sets a cookie of the console's name on a narrower path
+// (Path=/console/api/), which the browser then sends first with every console
+// API call. The console keeps working, and signing in again works too. Over
+// HTTP: the Cookie header Chromium sends then. In Chromium: the gateway's page
+// (a function's, or here an HTTP backend's) sets it for real.
+func TestConsoleTossedCookie(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
+	resp := signInForm(t, env.AdminURL, "", token)
+	ck := sessionCookies(resp)
+	if len(ck) != 1 {
+		t.Fatalf("sign-in: %d, cookies %v", resp.StatusCode, resp.Cookies())
+	}
+	valid := ck[0].Name + "=" + ck[0].Value
+	const list = "/console/api/2015-03-31/functions"
+	for _, cookie := range []string{
+		"portico_console=junk; " + valid,
+		"portico_console=1.2; portico_console=9999999999.00; " + valid + "; other=x",
+		valid + "; portico_console=junk",
+	} {
+		if st, body := call(t, env, "GET", list, nil, "Authorization", "", "Cookie", cookie, "X-Portico-Console", "1"); st != 200 {
+			t.Errorf("Cookie: %s: %d %s, want 200", cookie, st, body)
+		}
+	}
+	if st, _ := call(t, env, "GET", list, nil, "Authorization", "", "Cookie", "portico_console=junk; portico_console=1.2", "X-Portico-Console", "1"); st != 403 {
+		t.Errorf("junk cookies alone: %d, want 403", st)
+	}
+	// Signing in and out expire the console's name on every path the console
+	// uses, besides setting or dropping its own.
+	for _, resp := range []*http.Response{signInForm(t, env.AdminURL, "", token), func() *http.Response {
+		req, _ := http.NewRequest("POST", env.AdminURL+"/console/logout", nil)
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp
+	}()} {
+		expired := map[string]bool{}
+		for _, c := range resp.Cookies() {
+			if c.Name == "portico_console" && c.MaxAge < 0 {
+				expired[c.Path] = true
+			}
+		}
+		for _, p := range []string{"/", "/console", "/console/api", "/console/api/"} {
+			if !expired[p] {
+				t.Errorf("%s: does not expire a console cookie on Path=%s: %v", resp.Request.URL.Path, p, resp.Cookies())
+			}
+		}
+	}
+
+	if testing.Short() {
+		return
+	}
+	browser := apptest.Browser(t)
+	tosser := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Add("Set-Cookie", "portico_console=junk; Path=/console/api/")
+		w.Header().Add("Set-Cookie", "portico_console=junk2; Path=/console/api/2015-03-31/")
+		_, _ = io.WriteString(w, "tenant page")
+	}))
+	defer tosser.Close()
+	var api struct{ ID string }
+	_, body := call(t, env, "POST", "/portico/v1/apis", map[string]any{"name": "toss", "protocol": "REST"})
+	_ = json.Unmarshal(body, &api)
+	if st, body := call(t, env, "POST", "/portico/v1/apis/"+api.ID+"/routes", map[string]any{"method": "GET", "path": "/t",
+		"integration": map[string]any{"type": "HTTP_PROXY", "httpMethod": "GET", "uri": tosser.URL + "/t"}}); st != 201 {
+		t.Fatalf("create route: %d %s", st, body)
+	}
+	if st, body := call(t, env, "POST", "/portico/v1/apis/"+api.ID+"/deployments", map[string]any{"stageName": "dev"}); st != 201 {
+		t.Fatalf("deploy: %d %s", st, body)
+	}
+	b := newBrowser(t, browser)
+	b.navigate(env.AdminURL + "/console/")
+	if err := chromedp.Do(b.tab, chromedp.SetValue(chromedp.ID("token"), token), chromedp.Click(chromedp.ID("sign-in"))); err != nil {
+		t.Fatal(err)
+	}
+	b.poll("the console after signing in", `document.body.dataset.page === "functions"`)
+	b.navigate(env.GatewayURL + "/" + api.ID + "/dev/t")
+	b.poll("the tenant's page", `document.body.innerText.includes("tenant page")`)
+	cookies, err := chromedp.Call(b.tab, network.GetCookies, network.GetCookiesParams{URLs: []string{env.AdminURL + "/console/api/2015-03-31/functions"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range cookies.Cookies {
+		if c.Name == "portico_console" {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Fatalf("the browser holds %d console cookies for the console's API path, want 3 (the session and two tossed): %v", n, cookies.Cookies)
+	}
+	for _, pg := range []string{"apis", "functions"} {
+		b.navigate(env.AdminURL + "/console/#/" + pg)
+		b.poll("page "+pg+" with the tossed cookies", fmt.Sprintf(`document.body.dataset.page === %q && !document.body.dataset.loading`, pg))
+		if msg := eval[string](b, `document.getElementById("error").hidden ? "" : document.getElementById("error").textContent`); msg != "" {
+			t.Errorf("page %s with the tossed cookies says: %s", pg, msg)
+		}
+	}
+	// Signing in again drops the tossed cookie on the path the console uses.
+	if _, err := chromedp.Call(b.tab, network.DeleteCookies, network.DeleteCookiesParams{Name: "portico_console", URL: env.AdminURL + "/console/", Path: "/console/"}); err != nil {
+		t.Fatal(err)
+	}
+	b.navigate(env.AdminURL + "/console/?again#/apis") // a new document, not a move within the page
+	if err := chromedp.Do(b.tab, chromedp.SetValue(chromedp.ID("token"), token), chromedp.Click(chromedp.ID("sign-in"))); err != nil {
+		t.Fatal(err)
+	}
+	b.poll("the console's API list after signing in again", `document.body.dataset.page === "apis" && !document.body.dataset.loading`)
+	if msg := eval[string](b, `document.getElementById("error").hidden ? "" : document.getElementById("error").textContent`); msg != "" {
+		t.Errorf("after signing in again the console says: %s", msg)
+	}
+	cookies, err = chromedp.Call(b.tab, network.GetCookies, network.GetCookiesParams{URLs: []string{env.AdminURL + "/console/api/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cookies.Cookies {
+		if c.Name == "portico_console" && c.Path == "/console/api/" {
+			t.Errorf("the tossed cookie on /console/api/ outlived signing in again: %+v", c)
+		}
+	}
 }
