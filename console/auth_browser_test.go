@@ -26,9 +26,17 @@ import (
 // API reached at a LAN address (http://192.0.2.2:9090).
 const adminName = "admin.test"
 
+// answer is what a test keeps of a response: the request's path, the status
+// and the cookies set.
+type answer struct {
+	path    string
+	status  int
+	cookies []*http.Cookie
+}
+
 // signInForm posts the console's sign-in form as Chromium does from the
 // sign-in page at origin and returns the answer (not followed).
-func signInForm(t *testing.T, adminURL, origin, tok string) *http.Response {
+func signInForm(t *testing.T, adminURL, origin, tok string) answer {
 	t.Helper()
 	req, err := http.NewRequest("POST", adminURL+"/console/login", strings.NewReader(url.Values{"token": {tok}}.Encode()))
 	if err != nil {
@@ -44,15 +52,15 @@ func signInForm(t *testing.T, adminURL, origin, tok string) *http.Response {
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
-	return resp
+	return answer{req.URL.Path, resp.StatusCode, resp.Cookies()}
 }
 
 var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-// sessionCookies returns the non-empty console session cookies resp sets.
-func sessionCookies(resp *http.Response) []*http.Cookie {
+// sessionCookies returns the non-empty console session cookies a sets.
+func sessionCookies(a answer) []*http.Cookie {
 	var out []*http.Cookie
-	for _, c := range resp.Cookies() {
+	for _, c := range a.cookies {
 		if c.Name == "portico_console" && c.Value != "" {
 			out = append(out, c)
 		}
@@ -79,13 +87,13 @@ func TestConsoleSignInHeadersOffLoopback(t *testing.T) {
 		t.Errorf("the sign-in page's Referrer-Policy is %q: want same-origin, under which Chromium sends the page's Origin on its form posts (no-referrer makes it null)", got)
 	}
 	origin := env.AdminURL // the Host the client sends is the URL's
-	if resp := signInForm(t, env.AdminURL, origin, token); resp.StatusCode != 303 || len(sessionCookies(resp)) != 1 {
-		t.Fatalf("sign-in from the console's origin: %d, cookies %v", resp.StatusCode, resp.Cookies())
+	if a := signInForm(t, env.AdminURL, origin, token); a.status != 303 || len(sessionCookies(a)) != 1 {
+		t.Fatalf("sign-in from the console's origin: %d, cookies %v", a.status, a.cookies)
 	}
 	for _, o := range []string{"null", "http://evil.example", "http://" + adminName + ":1"} {
-		resp := signInForm(t, env.AdminURL, o, token)
-		if resp.StatusCode != 403 || len(sessionCookies(resp)) != 0 {
-			t.Errorf("sign-in with Origin %s: %d, cookies %v: want 403 and no session", o, resp.StatusCode, resp.Cookies())
+		a := signInForm(t, env.AdminURL, o, token)
+		if a.status != 403 || len(sessionCookies(a)) != 0 {
+			t.Errorf("sign-in with Origin %s: %d, cookies %v: want 403 and no session", o, a.status, a.cookies)
 		}
 	}
 }
@@ -189,10 +197,10 @@ func eval2[T any](b *browserTab, expr string) T {
 // (a function's, or here an HTTP backend's) sets it for real.
 func TestConsoleTossedCookie(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.AdminToken = token }})
-	resp := signInForm(t, env.AdminURL, "", token)
-	ck := sessionCookies(resp)
+	signedIn := signInForm(t, env.AdminURL, "", token)
+	ck := sessionCookies(signedIn)
 	if len(ck) != 1 {
-		t.Fatalf("sign-in: %d, cookies %v", resp.StatusCode, resp.Cookies())
+		t.Fatalf("sign-in: %d, cookies %v", signedIn.status, signedIn.cookies)
 	}
 	valid := ck[0].Name + "=" + ck[0].Value
 	const list = "/console/api/2015-03-31/functions"
@@ -210,24 +218,24 @@ func TestConsoleTossedCookie(t *testing.T) {
 	}
 	// Signing in and out expire the console's name on every path the console
 	// uses, besides setting or dropping its own.
-	for _, resp := range []*http.Response{signInForm(t, env.AdminURL, "", token), func() *http.Response {
+	for _, a := range []answer{signInForm(t, env.AdminURL, "", token), func() answer {
 		req, _ := http.NewRequest("POST", env.AdminURL+"/console/logout", nil)
 		resp, err := noFollow.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_ = resp.Body.Close()
-		return resp
+		return answer{req.URL.Path, resp.StatusCode, resp.Cookies()}
 	}()} {
 		expired := map[string]bool{}
-		for _, c := range resp.Cookies() {
+		for _, c := range a.cookies {
 			if c.Name == "portico_console" && c.MaxAge < 0 {
 				expired[c.Path] = true
 			}
 		}
 		for _, p := range []string{"/", "/console", "/console/api", "/console/api/"} {
 			if !expired[p] {
-				t.Errorf("%s: does not expire a console cookie on Path=%s: %v", resp.Request.URL.Path, p, resp.Cookies())
+				t.Errorf("%s: does not expire a console cookie on Path=%s: %v", a.path, p, a.cookies)
 			}
 		}
 	}
