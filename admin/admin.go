@@ -82,6 +82,8 @@ type Server struct {
 	// now is the clock console sessions expire by, and signatures and failed
 	// sign-ins are timed by (nil: time.Now).
 	now func() time.Time
+	// sessions signs, checks and ends the console's sessions (console_sessions.go).
+	sessions consoleSessions
 	// signIns limits failed sign-ins per client address (signin.go): the
 	// admin surface's budget, apart from the gateway's; nil: ownSignIns, the
 	// server's own.

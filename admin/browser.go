@@ -43,6 +43,13 @@ func (s *Server) checkBrowser(r *http.Request) error {
 				"use http://127.0.0.1:PORT (or localhost), or set --admin-token to reach it by another name", r.Host))
 	}
 	if err := crossOrigin.Check(r); err != nil {
+		if r.Header.Get("Origin") == "null" {
+			// Sent by a sandboxed page, or one whose Referrer-Policy is
+			// no-referrer: it cannot be told from another site's.
+			return errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
+				"a page of another origin, or one that hides its origin (Origin: null), cannot change anything through the admin API: "+
+					"use the console at this address's /console/ (reload it if it was open before an upgrade), the CLI or an SDK")
+		}
 		return errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
 			"a page of another origin cannot change anything through the admin API: use the console at this address's /console/, the CLI or an SDK")
 	}

@@ -1,13 +1,9 @@
 package admin
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,16 +23,23 @@ import (
 // CORS preflight, which the admin API never grants). Console requests without
 // the token get 401 and the sign-in page.
 //
-// A session lasts consoleSessionTTL: the cookie carries its expiry and a keyed
-// hash of the token and that expiry, so a leaked cookie stops working by
-// itself, and changing the token ends every session. POST /console/logout
-// drops the browser's cookie.
+// A session lasts consoleSessionTTL: the cookie carries its expiry, a random
+// nonce and a MAC of both keyed by the admin token and a key of this process
+// (consoleSessions), so a leaked cookie stops working by itself, changing the
+// token ends every session, and so does a restart. POST /console/logout ends
+// the session on the server too (a copy of the cookie taken before is refused
+// after), and drops the browser's cookie.
 //
 // The path matters: cookies are scoped by host, not port, so a cookie for the
-// whole admin host would go with every request the browser makes to the
-// gateway on that host, and on to the functions and HTTP backends behind it,
-// which could replay it. The gateway's path-style URLs start with an API id
-// (10 characters), never with /console/.
+// whole host would go with every request the browser makes to the gateway on
+// that host, and on to the functions and HTTP backends behind it, which could
+// replay it. The gateway's path-style URLs start with an API id (10
+// characters), never with /console/. (So no __Host- prefix, which needs
+// Path=/.) The other way round, a page the gateway serves on the same host can
+// set cookies of the console's name for the admin listener's paths (a tenant's
+// response header): a request is authenticated when any of the console
+// cookies it carries holds a valid session, and signing in or out expires the
+// console's name on the paths the console uses.
 
 const (
 	consoleCookie = "portico_console"
@@ -46,33 +49,11 @@ const (
 // consoleSessionTTL is how long a console sign-in lasts.
 const consoleSessionTTL = 12 * time.Hour
 
-// consoleSession is the value of the console's cookie for token, valid until
-// expires: "UNIXSECONDS.MAC".
-func consoleSession(token string, expires time.Time) string {
-	exp := strconv.FormatInt(expires.Unix(), 10)
-	return exp + "." + consoleMAC(token, exp)
-}
-
-func consoleMAC(token, exp string) string {
-	mac := hmac.New(sha256.New, []byte(token))
-	mac.Write([]byte("portico console session v2\n"))
-	mac.Write([]byte(exp))
-	return hex.EncodeToString(mac.Sum(nil))
-}
-
-// validConsoleSession reports whether v is a session for token that has not
-// expired at now.
-func validConsoleSession(v, token string, now time.Time) bool {
-	exp, mac, ok := strings.Cut(v, ".")
-	if !ok {
-		return false
-	}
-	sec, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil || !now.Before(time.Unix(sec, 0)) {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(mac), []byte(consoleMAC(token, exp))) == 1
-}
+// consoleCookiePaths are the paths besides console.Prefix (the session's own)
+// on which signing in and out expire a cookie of the console's name: "/", where
+// earlier versions set it, and the narrower paths of the console's requests,
+// where a page of the gateway on the same host may have set one.
+var consoleCookiePaths = []string{"/", "/console", strings.TrimSuffix(console.APIPrefix, "/"), console.APIPrefix}
 
 func isConsolePath(p string) bool { return p == "/console" || strings.HasPrefix(p, console.Prefix) }
 
@@ -88,8 +69,10 @@ func (s *Server) registerConsole(h http.Handler) {
 }
 
 // consoleCookieAuth reports whether r, a console page (page) or an API call
-// that came through console.APIPrefix, carries a valid session cookie. Pages
-// are read only (GET, HEAD).
+// that came through console.APIPrefix, carries a valid session cookie: any of
+// the cookies of the console's name it carries (a page of the gateway on the
+// same host may have added others, which the browser sends first). Pages are
+// read only (GET, HEAD).
 func (s *Server) consoleCookieAuth(r *http.Request, page bool) bool {
 	if r.Header.Get("Authorization") != "" {
 		return false
@@ -97,11 +80,13 @@ func (s *Server) consoleCookieAuth(r *http.Request, page bool) bool {
 	if page && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
-	c, err := r.Cookie(consoleCookie)
-	if err != nil {
-		return false
+	now := s.clock()()
+	for _, c := range r.CookiesNamed(consoleCookie) {
+		if s.sessions.valid(c.Value, s.cfg.Token, now) {
+			return true
+		}
 	}
-	return validConsoleSession(c.Value, s.cfg.Token, s.now())
+	return false
 }
 
 var errConsoleHeader = errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
@@ -147,21 +132,41 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 		expires := s.clock()().Add(consoleSessionTTL)
 		// Secure only over TLS: the admin listener is plain HTTP on loopback by default.
 		//nolint:gosec // G124: Secure would drop the cookie on the plain-HTTP admin listener
-		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: consoleSession(s.cfg.Token, expires), Path: console.Prefix,
+		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: s.sessions.issue(s.cfg.Token, expires), Path: console.Prefix,
 			Expires: expires, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
-		// Earlier versions scoped the cookie to the whole host: expire that one.
-		//nolint:gosec // G124: as above
-		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: "", Path: "/", MaxAge: -1,
-			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		expireConsoleCookies(w, r, consoleCookiePaths)
+		s.log.Info("console sign-in", "remote", r.RemoteAddr)
 	}
 	http.Redirect(w, r, console.Prefix, http.StatusSeeOther)
 }
 
-// consoleLogout drops the browser's console cookie and goes back to the
-// console (the sign-in page, when the admin API has a token).
+// expireConsoleCookies expires the cookies of the console's name on paths.
+func expireConsoleCookies(w http.ResponseWriter, r *http.Request, paths []string) {
+	for _, p := range paths {
+		//nolint:gosec // G124: as in consoleLogin
+		http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: "", Path: p, MaxAge: -1,
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	}
+}
+
+// consoleLogout ends the sessions of the console cookies the request carries,
+// on the server (a copy of the cookie is refused after), drops the browser's
+// cookies of the console's name, and goes back to the console (the sign-in
+// page, when the admin API has a token).
 func (s *Server) consoleLogout(w http.ResponseWriter, r *http.Request) {
-	//nolint:gosec // G124: as in consoleLogin
-	http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: "", Path: console.Prefix, MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	if s.cfg.Token != "" {
+		now := s.clock()()
+		for _, c := range r.CookiesNamed(consoleCookie) {
+			ended, all := s.sessions.end(c.Value, s.cfg.Token, now)
+			if all {
+				s.log.Warn("console sign-outs filled the list of ended sessions: every console session ended (sign in again)",
+					"ended", maxEndedSessions)
+			}
+			if ended {
+				s.log.Info("console sign-out", "remote", r.RemoteAddr)
+			}
+		}
+	}
+	expireConsoleCookies(w, r, append([]string{console.Prefix}, consoleCookiePaths...))
 	http.Redirect(w, r, console.Prefix, http.StatusSeeOther)
 }

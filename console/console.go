@@ -61,7 +61,13 @@ func secure(h http.Header) {
 	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
 	h.Set("X-Frame-Options", "DENY") // for browsers that predate frame-ancestors
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer a browser sends
+	// "Origin: null" on the pages' own form posts and API calls, and over plain
+	// HTTP to an address that is not loopback it sends no Sec-Fetch-Site
+	// either, so the admin API, which refuses a change it cannot tell from
+	// another origin's, would refuse the console's sign-in and every change it
+	// makes. Requests to other origins still carry no referrer.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-cache")
 }
 

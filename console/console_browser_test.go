@@ -170,7 +170,7 @@ func TestConsoleAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = resp.Body.Close()
-	for h, want := range map[string]string{"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"} {
+	for h, want := range map[string]string{"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"} {
 		if got := resp.Header.Get(h); got != want {
 			t.Errorf("the sign-in page's %s: %q, want %q", h, got, want)
 		}

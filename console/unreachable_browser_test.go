@@ -236,7 +236,7 @@ func TestConsoleSessionInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.poll("the signed-out notice", `document.getElementById("error").dataset.kind === "signed-out" && !document.getElementById("error").hidden`)
-	if got := eval[string](b, `document.getElementById("error").textContent`); !strings.Contains(got, "cookie is gone or expired, or the server's admin token changed") {
+	if got := eval[string](b, `document.getElementById("error").textContent`); !strings.Contains(got, "its cookie is gone or expired, the server restarted, or its admin token changed") {
 		t.Errorf("the signed-out notice reads %q", got)
 	}
 	if err := chromedp.Do(b.tab, chromedp.Click(chromedp.ID("sign-in-again"))); err != nil {

@@ -33,7 +33,7 @@ const defaultEndpoint = "http://127.0.0.1:9090"
 func (g *globalFlags) register(root *cobra.Command) {
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.endpoint, "endpoint", "", "admin API endpoint (env PORTICO_ENDPOINT; default http://127.0.0.1:9090)")
-	pf.StringVar(&g.token, "token", "", "admin API token (env PORTICO_TOKEN)")
+	pf.StringVar(&g.token, "token", "", "admin API token (env PORTICO_TOKEN, else PORTICO_ADMIN_TOKEN)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 }
 
@@ -54,6 +54,11 @@ func (g *globalFlags) client() (*client.Client, error) {
 	tok := g.token
 	if tok == "" {
 		tok = os.Getenv("PORTICO_TOKEN")
+	}
+	if tok == "" {
+		// The variable portico serve reads: a shell that started the server
+		// with it reaches it with the same.
+		tok = os.Getenv("PORTICO_ADMIN_TOKEN")
 	}
 	if g.output != "table" && g.output != "json" {
 		return nil, fmt.Errorf("--output %q: use table or json", g.output)

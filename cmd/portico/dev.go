@@ -25,7 +25,10 @@ type devEnv struct {
 	gatewayURL string
 	// tlsURL is https://localhost:PORT of the TLS listener, "" when TLS is off.
 	tlsURL string
-	out    io.Writer
+	// tokenVar names the shell variable that the commands printed read the
+	// admin token from (tokenVariable); "" when the admin API has no token.
+	tokenVar string
+	out      io.Writer
 	// notes are printed after every step has run: how to try what it deployed.
 	notes []string
 	// now is the clock progress lines measure by (nil: time.Now).
@@ -42,6 +45,44 @@ func (e *devEnv) cli() string {
 	return "bin/portico --endpoint " + e.adminURL
 }
 
+// tokenVariable returns the shell variable the notes' commands read the admin
+// token from, never the token itself: PORTICO_ADMIN_TOKEN when the token came
+// from it (the CLI reads it too), else PORTICO_TOKEN, the CLI's, which the
+// notes then say to export; "" without a token.
+func tokenVariable(f *serveFlags, token string) string {
+	switch {
+	case token == "":
+		return ""
+	case !f.fs.Changed("admin-token") && os.Getenv("PORTICO_ADMIN_TOKEN") == token:
+		return "PORTICO_ADMIN_TOKEN"
+	default:
+		return "PORTICO_TOKEN"
+	}
+}
+
+// authHeader returns curl's option that sends the admin token, by its
+// variable (" -H ..."), or "" when the admin API has no token.
+func (e *devEnv) authHeader() string {
+	if e.tokenVar == "" {
+		return ""
+	}
+	return ` -H "Authorization: Bearer $` + e.tokenVar + `"`
+}
+
+// tokenNotes returns the notes that say where the commands below them find
+// the admin token.
+func (e *devEnv) tokenNotes() []string {
+	switch e.tokenVar {
+	case "":
+		return nil
+	case "PORTICO_TOKEN":
+		return []string{"The admin API takes the token given to --admin-token (or the config file's admin-token):",
+			"  export PORTICO_TOKEN='<that token>'   # curl and bin/portico below read it"}
+	default:
+		return []string{"The admin API takes the token in $" + e.tokenVar + ", which curl and bin/portico below read."}
+	}
+}
+
 // banner prints where the server listens: the gateway, TLS, the admin API and
 // its web console.
 func (e *devEnv) banner() {
@@ -50,7 +91,11 @@ func (e *devEnv) banner() {
 		fmt.Fprintf(e.out, "TLS:       %s\n", e.tlsURL)
 	}
 	fmt.Fprintf(e.out, "Admin API: %s\n", e.adminURL)
-	fmt.Fprintf(e.out, "Console:   %s/console/\n", strings.TrimSuffix(e.adminURL, "/"))
+	if e.tokenVar == "" {
+		fmt.Fprintf(e.out, "Console:   %s/console/\n", strings.TrimSuffix(e.adminURL, "/"))
+	} else {
+		fmt.Fprintf(e.out, "Console:   %s/console/ (sign in with the admin token, $%s)\n", strings.TrimSuffix(e.adminURL, "/"), e.tokenVar)
+	}
 	fmt.Fprintln(e.out, "\nPress Ctrl-C to stop.")
 }
 
@@ -176,8 +221,10 @@ serving. --watch=false turns watching off.`,
 					adminURL:   adminURL,
 					gatewayURL: gatewayURL,
 					tlsURL:     tlsURL,
+					tokenVar:   tokenVariable(f, s.AdminToken),
 					out:        cmd.OutOrStdout(),
 				}
+				e.notes = e.tokenNotes()
 				for _, st := range devSteps {
 					if err := st.run(ctx, e); err != nil {
 						return fmt.Errorf("deploying %s: %w", st.name, err)
@@ -233,7 +280,7 @@ func deployHello(ctx context.Context, e *devEnv) error {
 	fmt.Fprintf(e.out, "deployed function hello: %s\n", what)
 	e.notes = append(e.notes,
 		"Invoke hello through the admin API (the Lambda Invoke API):",
-		fmt.Sprintf("  curl -s -X POST '%s/2015-03-31/functions/hello:live/invocations' -d '{\"queryStringParameters\":{\"name\":\"you\"}}'", e.adminURL),
+		fmt.Sprintf("  curl -s -X POST%s '%s/2015-03-31/functions/hello:live/invocations' -d '{\"queryStringParameters\":{\"name\":\"you\"}}'", e.authHeader(), e.adminURL),
 		"or with the CLI:",
 		"  "+e.cli()+" invoke hello:live --payload '{\"queryStringParameters\":{\"name\":\"you\"}}'",
 		"  "+e.cli()+" logs hello",

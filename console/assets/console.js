@@ -37,7 +37,7 @@ function clearError() { errorBox.hidden = true; errorBox.textContent = ""; delet
 // sign-in page, which brings the user back to this page (its hash route) once
 // signed in: reloading the page gets the sign-in form, the session being gone.
 function showSignedOut() {
-  errorBox.replaceChildren("Your console session has ended: its cookie is gone or expired, or the server's admin token changed. ",
+  errorBox.replaceChildren("Your console session has ended: it was signed out, its cookie is gone or expired, the server restarted, or its admin token changed. ",
     el("a", { href: location.href, id: "sign-in-again", on: { click: ev => { ev.preventDefault(); location.reload(); } } }, "Sign in again"), ".");
   errorBox.dataset.kind = "signed-out";
   errorBox.hidden = false;
