@@ -81,7 +81,14 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 			}
 		}
 		if doc != nil && len(s.BinaryMediaTypes) > 0 {
-			doc["x-amazon-apigateway-binary-media-types"] = s.BinaryMediaTypes
+			// SAM's documentation has BinaryMediaTypes written with ~1 for /
+			// ("image~1png", "*~1*"), and its translator replaces every ~1
+			// with / before the list reaches the definition; so does this.
+			bmt := make([]string, len(s.BinaryMediaTypes))
+			for i, mt := range s.BinaryMediaTypes {
+				bmt[i] = strings.ReplaceAll(mt, "~1", "/")
+			}
+			doc["x-amazon-apigateway-binary-media-types"] = bmt
 		}
 		if v, ok := props["ApiKeySourceType"]; ok && doc != nil {
 			// Where the gateway reads a caller's API key: the x-api-key header,
