@@ -501,7 +501,7 @@ func (a *API) validateRoute(r *Route) error {
 	}
 	for code := range r.Responses {
 		if code != "default" && !statusCodeRe.MatchString(code) {
-			errs = append(errs, invalid("route %q: response %q is not a status code", key, truncate(code, 20)))
+			errs = append(errs, invalid("route %q: response %q is not a status code (100 to 599, or default)", key, truncate(code, 20)))
 		}
 	}
 	if r.Integration != nil {
@@ -654,7 +654,7 @@ func (in *Integration) Validate(protocol string) error {
 			add(invalid("integration response %q: contentHandling %q must be CONVERT_TO_BINARY or CONVERT_TO_TEXT", truncate(pattern, 100), truncate(resp.ContentHandling, 50)))
 		}
 		if !statusCodeRe.MatchString(resp.StatusCode) {
-			add(invalid("integration response %q: statusCode %q must be a 3-digit status", truncate(pattern, 100), truncate(resp.StatusCode, 20)))
+			add(invalid("integration response %q: statusCode %q must be an HTTP status code from 100 to 599", truncate(pattern, 100), truncate(resp.StatusCode, 20)))
 		}
 	}
 	// Declared but not enforceable, so refused (the same words on every path:
@@ -871,7 +871,7 @@ func (t *clashTree) add(path string, segs []Segment) error {
 	return nil
 }
 
-// ValidateStatus reports whether s is a 3-digit HTTP status code.
+// ValidateStatus reports whether s is an HTTP status code from 100 to 599.
 func ValidateStatus(s string) (int, bool) {
 	// statusCodeRe, without the regexp machinery (this runs per request).
 	if len(s) != 3 || s[0] < '1' || s[0] > '5' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9' {
@@ -897,7 +897,7 @@ func validateGatewayResponse(typ string, gr GatewayResponse) error {
 		errs = append(errs, invalid("gateway response type %q is not one of API Gateway's response types", truncate(typ, 60)))
 	}
 	if gr.StatusCode != "" && !statusCodeRe.MatchString(gr.StatusCode) {
-		errs = append(errs, invalid("gateway response %s: statusCode %q must be a 3-digit status", typ, truncate(gr.StatusCode, 20)))
+		errs = append(errs, invalid("gateway response %s: statusCode %q must be an HTTP status code from 100 to 599", typ, truncate(gr.StatusCode, 20)))
 	}
 	for _, k := range slices.Sorted(maps.Keys(gr.ResponseParameters)) {
 		v := gr.ResponseParameters[k]

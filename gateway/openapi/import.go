@@ -467,7 +467,7 @@ func (im *importer) topLevel(a *apis.API) {
 			}
 		case k == extGatewayResponses:
 			var raw map[string]struct {
-				StatusCode         json.Number       `json:"statusCode"`
+				StatusCode         statusCode        `json:"statusCode"`
 				ResponseParameters map[string]string `json:"responseParameters"`
 				ResponseTemplates  map[string]string `json:"responseTemplates"`
 			}
@@ -477,7 +477,7 @@ func (im *importer) topLevel(a *apis.API) {
 			}
 			a.GatewayResponses = map[string]apis.GatewayResponse{}
 			for typ, gr := range raw {
-				a.GatewayResponses[typ] = apis.GatewayResponse{StatusCode: gr.StatusCode.String(),
+				a.GatewayResponses[typ] = apis.GatewayResponse{StatusCode: string(gr.StatusCode),
 					ResponseParameters: gr.ResponseParameters, ResponseTemplates: gr.ResponseTemplates}
 			}
 		case k == extCORS:
@@ -965,7 +965,7 @@ type rawIntegration struct {
 }
 
 type rawIntegrationResponse struct {
-	StatusCode         json.Number       `json:"statusCode"`
+	StatusCode         statusCode        `json:"statusCode"`
 	ResponseTemplates  map[string]string `json:"responseTemplates"`
 	ResponseParameters map[string]string `json:"responseParameters"`
 	ContentHandling    string            `json:"contentHandling"`
@@ -1014,7 +1014,7 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 		if in.Responses == nil {
 			in.Responses = map[string]apis.IntegrationResponse{}
 		}
-		in.Responses[k] = apis.IntegrationResponse{StatusCode: v.StatusCode.String(), ResponseTemplates: v.ResponseTemplates,
+		in.Responses[k] = apis.IntegrationResponse{StatusCode: string(v.StatusCode), ResponseTemplates: v.ResponseTemplates,
 			ResponseParameters: v.ResponseParameters, ContentHandling: v.ContentHandling}
 	}
 	if in.Type == apis.IntegrationAWS && !strings.Contains(in.URI, ":lambda:path/") {
@@ -1023,6 +1023,27 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 	// credentials and connectionType VPC_LINK are refused by the API's
 	// validation, as every other path refuses them.
 	return in, true
+}
+
+// statusCode is a statusCode of an integration or gateway response: documents
+// write it as a string ("200", as API Gateway's exports do) or a number (200).
+// Either is kept as its text, which the API's validation checks (100 to 599);
+// anything else is refused here in those words, not the decoder's.
+type statusCode string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (c *statusCode) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*c = statusCode(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err == nil {
+		*c = statusCode(n.String())
+		return nil
+	}
+	return fmt.Errorf("statusCode must be an HTTP status code from 100 to 599 (\"200\" or 200), not %.20s", b)
 }
 
 // decodeStrict decodes JSON refusing unknown fields.

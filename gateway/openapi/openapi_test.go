@@ -522,3 +522,55 @@ func TestImportUncheckedDeclarations(t *testing.T) {
 		})
 	}
 }
+
+// TestImportStatusCodeErrors: a statusCode that is not a status (a string
+// such as "2xx", a number out of range such as 999) is refused naming the
+// field, the value and what is allowed, not with the JSON decoder's words.
+func TestImportStatusCodeErrors(t *testing.T) {
+	withIntegrationStatus := func(code string) string {
+		return `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/a": {"get": {"responses": {"200": {"description": "ok"}},
+  "x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+    "responses": {"default": {"statusCode": ` + code + `}}}}}}}`
+	}
+	withGatewayStatus := func(code string) string {
+		return `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {},
+  "x-amazon-apigateway-gateway-responses": {"DEFAULT_4XX": {"statusCode": ` + code + `}}}`
+	}
+	cases := []struct {
+		name, doc string
+		want      []string
+	}{
+		{"integration response 2xx", withIntegrationStatus(`"2xx"`), []string{`statusCode "2xx"`, "100 to 599"}},
+		{"integration response 999", withIntegrationStatus(`"999"`), []string{`statusCode "999"`, "100 to 599"}},
+		{"integration response number 999", withIntegrationStatus(`999`), []string{`statusCode "999"`, "100 to 599"}},
+		{"integration response true", withIntegrationStatus(`true`), []string{"GET /a", "statusCode", "100 to 599"}},
+		{"gateway response 2xx", withGatewayStatus(`"2xx"`), []string{"DEFAULT_4XX", `statusCode "2xx"`, "100 to 599"}},
+		{"gateway response 999", withGatewayStatus(`999`), []string{"DEFAULT_4XX", `statusCode "999"`, "100 to 599"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Import([]byte(c.doc), Options{})
+			if !errors.Is(err, errdefs.ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			msg := err.Error()
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("err = %q, want it to say %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, "json:") || strings.Contains(msg, "3-digit") {
+				t.Errorf("err = %q: the decoder's words or 3-digit (999 has three digits)", msg)
+			}
+		})
+	}
+	// Numbers and strings of a valid status are both taken.
+	for _, code := range []string{`200`, `"200"`} {
+		if _, err := Import([]byte(withIntegrationStatus(code)), Options{}); err != nil {
+			t.Errorf("statusCode %s: %v", code, err)
+		}
+		if _, err := Import([]byte(withGatewayStatus(code)), Options{}); err != nil {
+			t.Errorf("gateway response statusCode %s: %v", code, err)
+		}
+	}
+}
