@@ -237,6 +237,7 @@ func (im *importer) run(opts Options) *apis.API {
 	im.topLevel(a)
 	im.paths(a)
 	im.checkUnchecked(a)
+	im.checkResponseHeaderMappings(a)
 	im.applyBasePath(a, opts.BasePath)
 	return a
 }
@@ -331,6 +332,42 @@ func (im *importer) basePath() string {
 		}
 	}
 	return ""
+}
+
+// checkResponseHeaderMappings refuses, on a REST API, each integration
+// response that maps method.response.header.NAME when the method response of
+// its status does not declare NAME (or the operation has no response of that
+// status), as API Gateway's import and put-integration-response refuse it:
+// a method response declares the headers a method may answer with.
+func (im *importer) checkResponseHeaderMappings(a *apis.API) {
+	if a.Protocol != apis.ProtocolREST {
+		return
+	}
+	for i := range a.Routes {
+		r := &a.Routes[i]
+		if r.Integration == nil {
+			continue
+		}
+		where := r.Method + " " + r.Path
+		for _, pattern := range slices.Sorted(maps.Keys(r.Integration.Responses)) {
+			ir := r.Integration.Responses[pattern]
+			for _, key := range slices.Sorted(maps.Keys(ir.ResponseParameters)) {
+				header, ok := strings.CutPrefix(key, "method.response.header.")
+				if !ok {
+					continue
+				}
+				mr, ok := r.Responses[ir.StatusCode]
+				switch {
+				case !ok:
+					im.fail("%s: integration response %q (statusCode %s) maps %s, but the operation has no response %s; declare it under responses with the header %s",
+						where, pattern, ir.StatusCode, key, ir.StatusCode, header)
+				case !slices.ContainsFunc(mr.Headers, func(h string) bool { return strings.EqualFold(h, header) }):
+					im.fail("%s: integration response %q (statusCode %s) maps %s, which response %s does not declare; add %s to its headers",
+						where, pattern, ir.StatusCode, key, ir.StatusCode, header)
+				}
+			}
+		}
+	}
 }
 
 // checkUnchecked refuses each declaration the request validator of its route

@@ -574,3 +574,44 @@ func TestImportStatusCodeErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestImportRefusesUndeclaredResponseHeaderMappings: an integration response
+// mapping method.response.header.X when the method response of its status
+// does not declare X (or there is no method response of that status) is
+// refused, as API Gateway's import and put-integration-response refuse it,
+// naming the path, method, status and header. Declared headers (any case)
+// import.
+func TestImportRefusesUndeclaredResponseHeaderMappings(t *testing.T) {
+	doc := func(headers, status string) string {
+		return `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/pets": {"get": {
+  "responses": {"200": {"description": "ok", "headers": {` + headers + `}}},
+  "x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+    "responses": {"default": {"statusCode": "` + status + `", "responseParameters": {"method.response.header.X-Undeclared": "'v'"}}}}}}}}`
+	}
+	for name, c := range map[string]struct {
+		doc  string
+		want []string
+	}{
+		"undeclared header": {doc(`"X-Other": {"schema": {"type": "string"}}`, "200"),
+			[]string{"GET /pets", "200", "method.response.header.X-Undeclared", "does not declare"}},
+		"no headers":         {doc(``, "200"), []string{"GET /pets", "200", "method.response.header.X-Undeclared"}},
+		"no method response": {doc(`"X-Undeclared": {"schema": {"type": "string"}}`, "404"), []string{"GET /pets", "404", "method.response.header.X-Undeclared", "no response 404"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Import([]byte(c.doc), Options{})
+			if !errors.Is(err, errdefs.ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %q, want it to say %q", err, w)
+				}
+			}
+		})
+	}
+	for _, declared := range []string{"X-Undeclared", "x-undeclared"} {
+		if _, err := Import([]byte(doc(`"`+declared+`": {"schema": {"type": "string"}}`, "200")), Options{}); err != nil {
+			t.Errorf("header declared as %s: %v", declared, err)
+		}
+	}
+}
