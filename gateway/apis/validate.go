@@ -162,9 +162,11 @@ func (a *API) Normalize() {
 			if len(mr.Models) == 0 {
 				mr.Models = nil
 			}
+			mr.Extensions = normRawMap(mr.Extensions)
 			r.Responses[k] = mr
 		}
 		r.Extensions = normRawMap(r.Extensions)
+		r.ResponsesExtensions = normRawMap(r.ResponsesExtensions)
 		if r.APIKeyRequired && !r.namesScheme(d.Authorizers, isAPIKeyScheme) {
 			// An API key requirement shows in OpenAPI as a security requirement
 			// on an apiKey scheme: add the standard one so that exports keep it.
@@ -204,12 +206,14 @@ func (a *API) Normalize() {
 				if len(ir.ResponseParameters) == 0 {
 					ir.ResponseParameters = nil
 				}
+				ir.Extensions = normRawMap(ir.Extensions)
 				in.Responses[k] = ir
 			}
 			if len(in.CacheKeyParameters) == 0 {
 				in.CacheKeyParameters = nil
 			}
 			in.TLSConfig = normRaw(in.TLSConfig)
+			in.Extensions = normRawMap(in.Extensions)
 		}
 	}
 	a.assignRouteIDs()
@@ -248,6 +252,17 @@ func (a *API) Normalize() {
 		d.ModelDescriptions = nil
 	}
 	d.Extensions = normRawMap(d.Extensions)
+	d.InfoExtensions = normRawMap(d.InfoExtensions)
+	d.ComponentsExtensions = normRawMap(d.ComponentsExtensions)
+	d.PathsExtensions = normRawMap(d.PathsExtensions)
+	for p, m := range d.PathItemExtensions {
+		if d.PathItemExtensions[p] = normRawMap(m); d.PathItemExtensions[p] == nil {
+			delete(d.PathItemExtensions, p)
+		}
+	}
+	if len(d.PathItemExtensions) == 0 {
+		d.PathItemExtensions = nil
+	}
 	if a.Protocol == ProtocolWebSocket && d.RouteSelectionExpression == "" {
 		d.RouteSelectionExpression = "$request.body.action"
 	}

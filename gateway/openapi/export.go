@@ -54,6 +54,7 @@ func exportDoc(a *apis.API, swagger2 bool) map[string]any {
 	if a.Description != "" {
 		info["description"] = a.Description
 	}
+	putExtensions(info, a.InfoExtensions)
 	doc["info"] = info
 	models := map[string]any{}
 	for name, raw := range a.Models {
@@ -91,6 +92,7 @@ func exportDoc(a *apis.API, swagger2 bool) map[string]any {
 		if len(schemes) > 0 {
 			comps["securitySchemes"] = schemes
 		}
+		putExtensions(comps, a.ComponentsExtensions)
 		if len(comps) > 0 {
 			doc["components"] = comps
 		}
@@ -122,19 +124,28 @@ func exportDoc(a *apis.API, swagger2 bool) map[string]any {
 	for k, v := range a.Extensions {
 		doc[k] = json.RawMessage(v)
 	}
-	paths := map[string]map[string]any{}
+	paths := map[string]any{}
+	putExtensions(paths, a.PathsExtensions)
+	items := map[string]map[string]any{}
+	for path, exts := range a.PathItemExtensions {
+		items[path] = map[string]any{}
+		putExtensions(items[path], exts)
+	}
 	for i := range a.Routes {
 		r := &a.Routes[i]
-		item := paths[r.Path]
+		item := items[r.Path]
 		if item == nil {
 			item = map[string]any{}
-			paths[r.Path] = item
+			items[r.Path] = item
 		}
 		key := strings.ToLower(r.Method)
 		if r.Method == apis.MethodAny || r.Path == apis.RouteDefault {
 			key = extAnyMethod
 		}
 		item[key] = exportOperation(r, swagger2)
+	}
+	for path, item := range items {
+		paths[path] = item
 	}
 	doc["paths"] = paths
 	return doc
@@ -215,6 +226,7 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 	var produces []string
 	for code, mr := range r.Responses {
 		resp := map[string]any{"description": mr.Description}
+		putExtensions(resp, mr.Extensions)
 		if len(mr.Headers) > 0 {
 			hs := map[string]any{}
 			for _, h := range mr.Headers {
@@ -249,6 +261,7 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 		sort.Strings(produces)
 		op["produces"] = dedupe(produces)
 	}
+	putExtensions(responses, r.ResponsesExtensions)
 	op["responses"] = responses
 	if r.Security != nil {
 		op["security"] = r.Security
@@ -266,7 +279,9 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 }
 
 func exportIntegration(in *apis.Integration) map[string]any {
-	m := map[string]any{"type": strings.ToLower(in.Type)}
+	m := map[string]any{}
+	putExtensions(m, in.Extensions)
+	m["type"] = strings.ToLower(in.Type)
 	set := func(k, v string) {
 		if v != "" {
 			m[k] = v
@@ -302,7 +317,9 @@ func exportIntegration(in *apis.Integration) map[string]any {
 	if len(in.Responses) > 0 {
 		rs := map[string]any{}
 		for k, r := range in.Responses {
-			e := map[string]any{"statusCode": r.StatusCode}
+			e := map[string]any{}
+			putExtensions(e, r.Extensions)
+			e["statusCode"] = r.StatusCode
 			if len(r.ResponseTemplates) > 0 {
 				e["responseTemplates"] = r.ResponseTemplates
 			}
@@ -317,6 +334,14 @@ func exportIntegration(in *apis.Integration) map[string]any {
 		m["responses"] = rs
 	}
 	return m
+}
+
+// putExtensions writes kept x- extensions into the object m. They go in
+// first, so that what Portico writes itself wins a clash.
+func putExtensions(m map[string]any, exts map[string]json.RawMessage) {
+	for k, v := range exts {
+		m[k] = json.RawMessage(v)
+	}
 }
 
 func dedupe(s []string) []string {

@@ -223,8 +223,13 @@ func (im *importer) run(opts Options) *apis.API {
 		return a
 	}
 
+	a.InfoExtensions = im.extensionsOf("info", im.raw["info"])
+	a.PathsExtensions = im.extensionsOf("paths", im.raw["paths"])
 	im.collectComponents()
 	a.Models = im.models
+	if !im.swagger2 {
+		a.ComponentsExtensions = im.extensionsOf("components", im.raw["components"])
+	}
 	a.Authorizers = im.securitySchemes()
 	if raw := im.raw["security"]; raw != nil {
 		var sec []map[string][]string
@@ -595,8 +600,22 @@ func (im *importer) load(js []byte) (doc *openapi3.T, err error) {
 	}
 	var paths map[string]map[string]json.RawMessage
 	if raw := top["paths"]; raw != nil {
-		if err := json.Unmarshal(raw, &paths); err != nil {
+		// Extensions directly under paths are valid OpenAPI 3 (the run
+		// keeps them from im.raw); the loaders get the path items only.
+		var items map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
 			return nil, errors.New("paths must be an object of path items")
+		}
+		paths = map[string]map[string]json.RawMessage{}
+		for path, item := range items {
+			if strings.HasPrefix(path, "x-") {
+				continue
+			}
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(item, &m); err != nil {
+				return nil, fmt.Errorf("paths[%q] must be a path item object", path)
+			}
+			paths[path] = m
 		}
 	}
 	anyMethods := map[string]json.RawMessage{}
@@ -683,8 +702,11 @@ func (im *importer) paths(a *apis.API) {
 			im.fail("path $default is for HTTP APIs only")
 			continue
 		}
-		for _, k := range slices.Sorted(maps.Keys(item.Extensions)) {
-			im.warn("paths[%q].%s is ignored", path, k)
+		if exts := im.keepExtensions(fmt.Sprintf("paths[%q]", path), item.Extensions); exts != nil {
+			if a.PathItemExtensions == nil {
+				a.PathItemExtensions = map[string]map[string]json.RawMessage{}
+			}
+			a.PathItemExtensions[path] = exts
 		}
 		ops := item.Operations()
 		for _, method := range slices.Sorted(maps.Keys(ops)) {
@@ -770,6 +792,7 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 		}
 	}
 	if op.Responses != nil {
+		r.ResponsesExtensions = im.keepExtensions(where+": responses", op.Responses.Extensions)
 		responses := op.Responses.Map()
 		for _, code := range slices.Sorted(maps.Keys(responses)) {
 			mr, ok := im.response(where, code, responses[code])
@@ -936,6 +959,7 @@ func (im *importer) response(where, code string, ref *openapi3.ResponseRef) (api
 	if resp.Description != nil {
 		mr.Description = *resp.Description
 	}
+	mr.Extensions = im.keepExtensions(fmt.Sprintf("%s: response %s", where, code), resp.Extensions)
 	for _, ct := range slices.Sorted(maps.Keys(resp.Content)) {
 		if mt := resp.Content[ct]; mt != nil {
 			if m := im.schemaModel(where, mt.Schema); m != "" {
@@ -982,23 +1006,23 @@ func refName(ref string, prefixes ...string) (string, bool) {
 
 // rawIntegration is x-amazon-apigateway-integration as documents carry it.
 type rawIntegration struct {
-	Type                 string                            `json:"type"`
-	URI                  string                            `json:"uri"`
-	HTTPMethod           string                            `json:"httpMethod"`
-	TimeoutInMillis      json.Number                       `json:"timeoutInMillis"`
-	PayloadFormatVersion string                            `json:"payloadFormatVersion"`
-	RequestParameters    map[string]string                 `json:"requestParameters"`
-	RequestTemplates     map[string]string                 `json:"requestTemplates"`
-	ResponseParameters   map[string]map[string]string      `json:"responseParameters"`
-	Responses            map[string]rawIntegrationResponse `json:"responses"`
-	PassthroughBehavior  string                            `json:"passthroughBehavior"`
-	ContentHandling      string                            `json:"contentHandling"`
-	CacheKeyParameters   []string                          `json:"cacheKeyParameters"`
-	CacheNamespace       string                            `json:"cacheNamespace"`
-	Credentials          string                            `json:"credentials"`
-	ConnectionType       string                            `json:"connectionType"`
-	ConnectionID         string                            `json:"connectionId"`
-	TLSConfig            json.RawMessage                   `json:"tlsConfig"`
+	Type                 string                       `json:"type"`
+	URI                  string                       `json:"uri"`
+	HTTPMethod           string                       `json:"httpMethod"`
+	TimeoutInMillis      json.Number                  `json:"timeoutInMillis"`
+	PayloadFormatVersion string                       `json:"payloadFormatVersion"`
+	RequestParameters    map[string]string            `json:"requestParameters"`
+	RequestTemplates     map[string]string            `json:"requestTemplates"`
+	ResponseParameters   map[string]map[string]string `json:"responseParameters"`
+	Responses            map[string]json.RawMessage   `json:"responses"`
+	PassthroughBehavior  string                       `json:"passthroughBehavior"`
+	ContentHandling      string                       `json:"contentHandling"`
+	CacheKeyParameters   []string                     `json:"cacheKeyParameters"`
+	CacheNamespace       string                       `json:"cacheNamespace"`
+	Credentials          string                       `json:"credentials"`
+	ConnectionType       string                       `json:"connectionType"`
+	ConnectionID         string                       `json:"connectionId"`
+	TLSConfig            json.RawMessage              `json:"tlsConfig"`
 }
 
 type rawIntegrationResponse struct {
@@ -1010,7 +1034,8 @@ type rawIntegrationResponse struct {
 
 func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integration, bool) {
 	var ri rawIntegration
-	if err := decodeStrict(raw, &ri); err != nil {
+	exts, err := decodeStrictExt(raw, &ri)
+	if err != nil {
 		im.fail("%s: %s: %v", where, extIntegration, err)
 		return nil, false
 	}
@@ -1030,6 +1055,7 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 		ConnectionType:       ri.ConnectionType,
 		ConnectionID:         ri.ConnectionID,
 		TLSConfig:            ri.TLSConfig,
+		Extensions:           im.keepRawExtensions(where+": "+extIntegration, exts),
 	}
 	if ri.TimeoutInMillis != "" {
 		n, err := strconv.Atoi(ri.TimeoutInMillis.String())
@@ -1047,12 +1073,19 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 		im.fail("%s: integration type %q is unknown (mock, http, http_proxy, aws, aws_proxy)", where, ri.Type)
 		return nil, false
 	}
-	for k, v := range ri.Responses {
+	for _, k := range slices.Sorted(maps.Keys(ri.Responses)) {
+		var v rawIntegrationResponse
+		rwhere := fmt.Sprintf("%s: %s: responses[%q]", where, extIntegration, k)
+		exts, err := decodeStrictExt(ri.Responses[k], &v)
+		if err != nil {
+			im.fail("%s: %v", rwhere, err)
+			continue
+		}
 		if in.Responses == nil {
 			in.Responses = map[string]apis.IntegrationResponse{}
 		}
 		in.Responses[k] = apis.IntegrationResponse{StatusCode: string(v.StatusCode), ResponseTemplates: v.ResponseTemplates,
-			ResponseParameters: v.ResponseParameters, ContentHandling: v.ContentHandling}
+			ResponseParameters: v.ResponseParameters, ContentHandling: v.ContentHandling, Extensions: im.keepRawExtensions(rwhere, exts)}
 	}
 	if in.Type == apis.IntegrationAWS && !strings.Contains(in.URI, ":lambda:path/") {
 		im.warn("%s: AWS service integrations other than Lambda are not supported; calls return 500", where)
@@ -1081,6 +1114,86 @@ func (c *statusCode) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	return fmt.Errorf("statusCode must be an HTTP status code from 100 to 599 (\"200\" or 200), not %.20s", b)
+}
+
+// decodeStrictExt decodes a JSON object into v refusing unknown fields other
+// than x- extensions, which it returns (nil for none).
+func decodeStrictExt(raw json.RawMessage, v any) (map[string]json.RawMessage, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return nil, decodeStrict(raw, v) // the decoder says what is wrong
+	}
+	var exts map[string]json.RawMessage
+	for k, e := range m {
+		if strings.HasPrefix(k, "x-") {
+			if exts == nil {
+				exts = map[string]json.RawMessage{}
+			}
+			exts[k] = e
+			delete(m, k)
+		}
+	}
+	if exts == nil {
+		return nil, decodeStrict(raw, v)
+	}
+	rest, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return exts, decodeStrict(rest, v)
+}
+
+// extensionsOf returns the x- extensions of the JSON object raw (nil for
+// none, or when raw is not an object), kept verbatim; where names the object
+// for warnings.
+func (im *importer) extensionsOf(where string, raw json.RawMessage) map[string]json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	exts := map[string]json.RawMessage{}
+	for k, v := range m {
+		if strings.HasPrefix(k, "x-") {
+			exts[k] = v
+		}
+	}
+	return im.keepRawExtensions(where, exts)
+}
+
+// keepExtensions returns kin-openapi's extensions of an object as JSON (nil
+// for none), kept verbatim.
+func (im *importer) keepExtensions(where string, in map[string]any) map[string]json.RawMessage {
+	exts := map[string]json.RawMessage{}
+	for k, v := range in {
+		if !strings.HasPrefix(k, "x-") {
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			im.fail("%s: %s: %v", where, k, err)
+			continue
+		}
+		exts[k] = b
+	}
+	return im.keepRawExtensions(where, exts)
+}
+
+// keepRawExtensions returns exts (nil when empty), warning about the
+// x-amazon-apigateway- ones, which Portico does not read where they stand:
+// kept, they have no effect.
+func (im *importer) keepRawExtensions(where string, exts map[string]json.RawMessage) map[string]json.RawMessage {
+	if len(exts) == 0 {
+		return nil
+	}
+	for _, k := range slices.Sorted(maps.Keys(exts)) {
+		if strings.HasPrefix(k, prefixAWS) {
+			im.warn("%s: %s is not known to Portico there; it is kept but has no effect", where, k)
+		}
+	}
+	return exts
 }
 
 // decodeStrict decodes JSON refusing unknown fields.

@@ -615,3 +615,98 @@ func TestImportRefusesUndeclaredResponseHeaderMappings(t *testing.T) {
 		}
 	}
 }
+
+// TestExtensionsKeptEverywhere: x- extensions are kept verbatim wherever
+// OpenAPI allows them (info, components, paths, a path item, an operation's
+// responses and each response, x-amazon-apigateway-integration and its
+// responses), without a warning, and exported again where they stood, in
+// OpenAPI 3 and Swagger 2.0 documents alike; an extension directly under
+// paths does not make the document fail to load.
+func TestExtensionsKeptEverywhere(t *testing.T) {
+	const integ = `"x-amazon-apigateway-integration": {"type": "mock", "x-ir-ext": {"i": 1},
+    "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+    "responses": {"default": {"statusCode": "200", "x-ir-resp-ext": "ir"}}}`
+	docs := map[string]string{
+		"oas3": `{"openapi": "3.0.1", "info": {"title": "x", "version": "1", "x-info-ext": {"a": 1}},
+  "components": {"x-comp-ext": "c"},
+  "x-top-ext": true,
+  "paths": {"x-paths-ext": "p",
+    "/pets": {"x-path-ext": {"b": 2},
+      "get": {"x-op-ext": 3,
+        "responses": {"200": {"description": "ok", "x-resp-ext": "r"}, "x-responses-ext": "rs"},
+        ` + integ + `}}}}`,
+		"swagger2": `{"swagger": "2.0", "info": {"title": "x", "version": "1", "x-info-ext": {"a": 1}},
+  "x-top-ext": true,
+  "paths": {"x-paths-ext": "p",
+    "/pets": {"x-path-ext": {"b": 2},
+      "get": {"x-op-ext": 3,
+        "responses": {"200": {"description": "ok", "x-resp-ext": "r"}, "x-responses-ext": "rs"},
+        ` + integ + `}}}}`,
+	}
+	// where lists each extension by the JSON path of the object holding it.
+	where := map[string][]string{
+		"x-info-ext":      {"info"},
+		"x-comp-ext":      {"components"},
+		"x-top-ext":       {},
+		"x-paths-ext":     {"paths"},
+		"x-path-ext":      {"paths", "/pets"},
+		"x-op-ext":        {"paths", "/pets", "get"},
+		"x-responses-ext": {"paths", "/pets", "get", "responses"},
+		"x-resp-ext":      {"paths", "/pets", "get", "responses", "200"},
+		"x-ir-ext":        {"paths", "/pets", "get", "x-amazon-apigateway-integration"},
+		"x-ir-resp-ext":   {"paths", "/pets", "get", "x-amazon-apigateway-integration", "responses", "default"},
+	}
+	lookup := func(doc []byte, path []string, ext string) (any, bool) {
+		var v any
+		if err := json.Unmarshal(doc, &v); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range append(slices.Clone(path), ext) {
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if v, ok = m[k]; !ok {
+				return nil, false
+			}
+		}
+		return v, true
+	}
+	for in, doc := range docs {
+		t.Run(in, func(t *testing.T) {
+			res, err := Import([]byte(doc), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Warnings) != 0 {
+				t.Errorf("warnings: %q", res.Warnings)
+			}
+			model := comparable(t, res.API)
+			for _, format := range []string{FormatOAS3, FormatSwagger2} {
+				out, err := Export(res.API, format)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for ext, path := range where {
+					if (in == FormatSwagger2 || format == FormatSwagger2) && ext == "x-comp-ext" {
+						continue // Swagger 2.0 has no components object
+					}
+					want, _ := lookup([]byte(doc), path, ext)
+					if got, ok := lookup(out, path, ext); !ok || !reflect.DeepEqual(got, want) {
+						t.Errorf("%s export: %s at %v = %v (%v), want %v", format, ext, path, got, ok, want)
+					}
+				}
+				if in == FormatOAS3 && format == FormatSwagger2 {
+					continue // x-comp-ext has no place in it
+				}
+				again, err := Import(out, Options{})
+				if err != nil {
+					t.Fatalf("import of the %s export: %v", format, err)
+				}
+				if got := comparable(t, again.API); !bytes.Equal(got, model) {
+					t.Errorf("import(export(%s)) differs:\n%s\nwant:\n%s", format, got, model)
+				}
+			}
+		})
+	}
+}

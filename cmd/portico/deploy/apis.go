@@ -1013,6 +1013,9 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any, defs authDefaults) 
 	paths, _ := doc["paths"].(map[string]any)
 	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		item, _ := paths[p].(map[string]any)
+		if strings.HasPrefix(p, "x-") {
+			continue // an extension of paths is no path
+		}
 		for _, m := range slices.Sorted(maps.Keys(item)) {
 			op, _ := item[m].(map[string]any)
 			if op == nil || !operationKeys[m] {
@@ -1501,8 +1504,8 @@ func (b *builder) restCORS(id string, v any, doc map[string]any) {
 	paths, _ := doc["paths"].(map[string]any)
 	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		item, _ := paths[p].(map[string]any)
-		if item == nil {
-			continue
+		if item == nil || strings.HasPrefix(p, "x-") {
+			continue // an extension of paths is no path
 		}
 		if _, ok := item["options"]; ok {
 			continue
