@@ -272,10 +272,11 @@ func (s *Server) apigwGetExport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := openapi.Export(a, format)
+	out, warnings, err := openapi.ExportWithWarnings(a, format)
 	if err != nil {
 		return err
 	}
+	addWarnings(w.Header(), warnings)
 	var doc map[string]any
 	if err := json.Unmarshal(out, &doc); err != nil {
 		return err

@@ -21,28 +21,53 @@ const (
 
 // Export renders an API as an OpenAPI 3.0.1 (FormatOAS3, the default) or Swagger
 // 2.0 document, indented JSON, with the x-amazon-apigateway-* extensions. Import
-// of the result gives the same API.
+// of an OpenAPI 3 export gives the same API; so does import of a Swagger 2.0
+// export, except for what ExportWithWarnings warns of.
 func Export(a *apis.API, format string) ([]byte, error) {
-	var doc map[string]any
-	switch format {
-	case "", FormatOAS3, "oas30", "openapi3":
-		doc = exportDoc(a, false)
-	case FormatSwagger2, "swagger":
-		doc = exportDoc(a, true)
-	default:
-		return nil, fmt.Errorf("export format %q must be oas3 or swagger2: %w", format, errdefs.ErrInvalid)
-	}
-	if a.Protocol == apis.ProtocolWebSocket {
-		return nil, fmt.Errorf("WEBSOCKET APIs have no OpenAPI form: %w", errdefs.ErrInvalid)
-	}
-	out, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(out, '\n'), nil
+	out, _, err := ExportWithWarnings(a, format)
+	return out, err
 }
 
-func exportDoc(a *apis.API, swagger2 bool) map[string]any {
+// ExportWithWarnings is Export that also returns, as warnings, what the
+// format cannot say of the API and so leaves out or says differently (Swagger
+// 2.0 has one body schema per operation and one schema per response, no
+// required response headers and no components object), each naming the
+// route and what an import of the document would make of it. Surfaces pass
+// them on as an import's warnings are (the admin API in Warning headers, the
+// CLI on stderr).
+func ExportWithWarnings(a *apis.API, format string) ([]byte, []string, error) {
+	var swagger2 bool
+	switch format {
+	case "", FormatOAS3, "oas30", "openapi3":
+	case FormatSwagger2, "swagger":
+		swagger2 = true
+	default:
+		return nil, nil, fmt.Errorf("export format %q must be oas3 or swagger2: %w", format, errdefs.ErrInvalid)
+	}
+	if a.Protocol == apis.ProtocolWebSocket {
+		return nil, nil, fmt.Errorf("WEBSOCKET APIs have no OpenAPI form: %w", errdefs.ErrInvalid)
+	}
+	ex := &exporter{swagger2: swagger2}
+	doc := ex.doc(a)
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(out, '\n'), ex.warnings, nil
+}
+
+// exporter writes one document and gathers what it cannot say.
+type exporter struct {
+	swagger2 bool
+	warnings []string
+}
+
+func (ex *exporter) warn(format string, args ...any) {
+	ex.warnings = append(ex.warnings, fmt.Sprintf(format, args...))
+}
+
+func (ex *exporter) doc(a *apis.API) map[string]any {
+	swagger2 := ex.swagger2
 	doc := map[string]any{}
 	version := a.Version
 	if version == "" && !a.CreatedAt.IsZero() {
@@ -77,6 +102,9 @@ func exportDoc(a *apis.API, swagger2 bool) map[string]any {
 	}
 	if swagger2 {
 		doc["swagger"] = "2.0"
+		for _, k := range slices.Sorted(maps.Keys(a.ComponentsExtensions)) {
+			ex.warn("components.%s is left out: Swagger 2.0 has no components object (export as oas3 to keep it)", k)
+		}
 		if len(models) > 0 {
 			doc["definitions"] = models
 		}
@@ -142,7 +170,7 @@ func exportDoc(a *apis.API, swagger2 bool) map[string]any {
 		if r.Method == apis.MethodAny || r.Path == apis.RouteDefault {
 			key = extAnyMethod
 		}
-		item[key] = exportOperation(r, swagger2)
+		item[key] = ex.operation(r)
 	}
 	for path, item := range items {
 		paths[path] = item
@@ -151,7 +179,8 @@ func exportDoc(a *apis.API, swagger2 bool) map[string]any {
 	return doc
 }
 
-func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
+func (ex *exporter) operation(r *apis.Route) map[string]any {
+	swagger2 := ex.swagger2
 	op := map[string]any{}
 	if r.OperationID != "" {
 		op["operationId"] = r.OperationID
@@ -195,6 +224,12 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 			if len(cts) > 0 {
 				model = r.RequestModels[cts[0]]
 				op["consumes"] = cts
+				for _, ct := range cts {
+					if m := r.RequestModels[ct]; m != model {
+						ex.warn("%s: Swagger 2.0 has one body schema per operation: the document's body parameter has model %q for every type it consumes, so an import of it validates %s bodies against %q, not %q (export as oas3 to keep each type's model)",
+							r.RouteKey, model, ct, model, m)
+					}
+				}
 			}
 			body := map[string]any{"in": "body", "name": model}
 			if model == "" {
@@ -224,7 +259,8 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 	}
 	responses := map[string]any{}
 	var produces []string
-	for code, mr := range r.Responses {
+	for _, code := range slices.Sorted(maps.Keys(r.Responses)) { // sorted: the warnings in order
+		mr := r.Responses[code]
 		resp := map[string]any{"description": mr.Description}
 		putExtensions(resp, mr.Extensions)
 		if len(mr.Headers) > 0 {
@@ -232,6 +268,9 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 			for _, h := range mr.Headers {
 				if swagger2 {
 					hs[h] = map[string]any{"type": "string"}
+					if slices.Contains(mr.RequiredHeaders, h) {
+						ex.warn("%s: response %s: Swagger 2.0 cannot mark a response header required: %s is exported as optional (export as oas3 to keep it)", r.RouteKey, code, h)
+					}
 				} else {
 					hdr := map[string]any{"schema": map[string]any{"type": "string"}}
 					if slices.Contains(mr.RequiredHeaders, h) {
@@ -247,6 +286,12 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 			if swagger2 {
 				resp["schema"] = ref(mr.Models[cts[0]])
 				produces = append(produces, cts...)
+				for _, ct := range cts {
+					if m := mr.Models[ct]; m != mr.Models[cts[0]] {
+						ex.warn("%s: response %s: Swagger 2.0 has one schema per response: the document names model %q for every type, %s's model %q is left out (export as oas3 to keep it)",
+							r.RouteKey, code, mr.Models[cts[0]], ct, m)
+					}
+				}
 			} else {
 				content := map[string]any{}
 				for _, ct := range cts {

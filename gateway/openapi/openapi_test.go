@@ -710,3 +710,51 @@ func TestExtensionsKeptEverywhere(t *testing.T) {
 		})
 	}
 }
+
+// TestSwagger2ExportWarnsWhatItCannotSay: Swagger 2.0 has one body schema per
+// operation, one schema per response, no required response headers and no
+// components object. A Swagger 2.0 export of an API using them says, in its
+// warnings, what the document leaves out and what an import of it would make
+// of it (the other body types validated against the one schema); the OpenAPI 3
+// export says everything and warns of nothing.
+func TestSwagger2ExportWarnsWhatItCannotSay(t *testing.T) {
+	doc := `{"openapi": "3.0.1", "info": {"title": "x", "version": "1"},
+  "components": {"x-comp-ext": "c", "schemas": {"A": {"type": "object", "required": ["a"]}, "B": {"type": "object", "required": ["b"]}}},
+  "x-amazon-apigateway-request-validators": {"body": {"validateRequestBody": true, "validateRequestParameters": false}},
+  "paths": {"/things": {"post": {"x-amazon-apigateway-request-validator": "body",
+    "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}},
+      "application/vnd.b+json": {"schema": {"$ref": "#/components/schemas/B"}}}},
+    "responses": {"200": {"description": "ok", "headers": {"X-Req": {"required": true, "schema": {"type": "string"}}},
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}}, "application/xml": {"schema": {"$ref": "#/components/schemas/B"}}}}},
+    "x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}}}}}`
+	res, err := Import([]byte(doc), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, warnings, err := ExportWithWarnings(res.API, FormatSwagger2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(warnings, "\n")
+	for _, want := range []string{
+		"POST /things", "application/vnd.b+json", `"B"`, `"A"`, // the body
+		"response 200", "application/xml", // the response schema
+		"X-Req",      // the required header
+		"x-comp-ext", // components
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings do not name %q:\n%s", want, all)
+		}
+	}
+	// The document is what it was: import of it is what the warning says.
+	again, err := Import(out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := again.API.Routes[0].RequestModels; !reflect.DeepEqual(got, map[string]string{"application/json": "A", "application/vnd.b+json": "A"}) {
+		t.Errorf("re-imported request models = %v", got)
+	}
+	if _, warnings, err = ExportWithWarnings(res.API, FormatOAS3); err != nil || len(warnings) != 0 {
+		t.Errorf("OpenAPI 3 export: warnings %q, err %v", warnings, err)
+	}
+}
