@@ -212,6 +212,9 @@ type Route struct {
 	RequestModels map[string]string `json:"requestModels,omitempty"`
 	// RequestBodyRequired says the request body is required.
 	RequestBodyRequired bool `json:"requestBodyRequired,omitempty"`
+	// RequestBodyExtensions are the x-* extensions of the request body (a
+	// Swagger 2.0 body parameter's), kept verbatim.
+	RequestBodyExtensions map[string]json.RawMessage `json:"requestBodyExtensions,omitempty"`
 	// Responses are the method responses by status code ("200", "default").
 	Responses map[string]MethodResponse `json:"responses,omitempty"`
 	// RouteResponseSelectionExpression is "$default" when a WebSocket route sends
@@ -231,6 +234,8 @@ type Parameter struct {
 	Required bool   `json:"required,omitempty"`
 	// Type is the schema type ("string", "integer", ...); empty means string.
 	Type string `json:"type,omitempty"`
+	// Extensions are the parameter's x-* extensions, kept verbatim.
+	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
 }
 
 // MethodResponse is one declared method response.

@@ -167,6 +167,10 @@ func (a *API) Normalize() {
 		}
 		r.Extensions = normRawMap(r.Extensions)
 		r.ResponsesExtensions = normRawMap(r.ResponsesExtensions)
+		r.RequestBodyExtensions = normRawMap(r.RequestBodyExtensions)
+		for i := range r.Parameters {
+			r.Parameters[i].Extensions = normRawMap(r.Parameters[i].Extensions)
+		}
 		if r.APIKeyRequired && !r.namesScheme(d.Authorizers, isAPIKeyScheme) {
 			// An API key requirement shows in OpenAPI as a security requirement
 			// on an apiKey scheme: add the standard one so that exports keep it.

@@ -196,7 +196,9 @@ func (ex *exporter) operation(r *apis.Route) map[string]any {
 	}
 	params := []any{}
 	for _, p := range r.Parameters {
-		m := map[string]any{"name": p.Name, "in": p.In}
+		m := map[string]any{}
+		putExtensions(m, p.Extensions)
+		m["name"], m["in"] = p.Name, p.In
 		if p.Required {
 			m["required"] = true
 		}
@@ -217,7 +219,7 @@ func (ex *exporter) operation(r *apis.Route) map[string]any {
 		}
 		return map[string]any{"$ref": "#/components/schemas/" + model}
 	}
-	if len(r.RequestModels) > 0 || r.RequestBodyRequired {
+	if len(r.RequestModels) > 0 || r.RequestBodyRequired || len(r.RequestBodyExtensions) > 0 {
 		cts := slices.Sorted(maps.Keys(r.RequestModels))
 		if swagger2 {
 			model := ""
@@ -231,7 +233,9 @@ func (ex *exporter) operation(r *apis.Route) map[string]any {
 					}
 				}
 			}
-			body := map[string]any{"in": "body", "name": model}
+			body := map[string]any{}
+			putExtensions(body, r.RequestBodyExtensions)
+			body["in"], body["name"] = "body", model
 			if model == "" {
 				body["name"] = "body"
 				body["schema"] = map[string]any{}
@@ -247,7 +251,9 @@ func (ex *exporter) operation(r *apis.Route) map[string]any {
 			for _, ct := range cts {
 				content[ct] = map[string]any{"schema": ref(r.RequestModels[ct])}
 			}
-			rb := map[string]any{"content": content}
+			rb := map[string]any{}
+			putExtensions(rb, r.RequestBodyExtensions)
+			rb["content"] = content
 			if r.RequestBodyRequired {
 				rb["required"] = true
 			}

@@ -771,8 +771,17 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 	if op.RequestBody != nil && op.RequestBody.Value != nil {
 		rb := op.RequestBody.Value
 		r.RequestBodyRequired = rb.Required
+		exts := rb.Extensions
+		if im.swagger2 {
+			// openapi2conv's note of the body parameter's name, not the
+			// document's.
+			exts = maps.Clone(exts)
+			delete(exts, "x-originalParamName")
+		}
+		r.RequestBodyExtensions = im.keepExtensions(where+": requestBody", exts)
 		for _, ct := range slices.Sorted(maps.Keys(rb.Content)) {
 			if mt := rb.Content[ct]; mt != nil {
+				im.dropExtensions(fmt.Sprintf("%s: requestBody content %s", where, ct), mt.Extensions, "a media type object's")
 				if mt.Schema != nil && mt.Schema.Ref == "" {
 					what := fmt.Sprintf("the %s request body has an inline schema", ct)
 					if im.swagger2 && (ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data") {
@@ -903,7 +912,8 @@ func (im *importer) parameter(where string, ref *openapi3.ParameterRef) (apis.Pa
 	if t == "string" {
 		t = ""
 	}
-	return apis.Parameter{Name: p.Name, In: p.In, Required: p.Required || p.In == "path", Type: t}, true
+	return apis.Parameter{Name: p.Name, In: p.In, Required: p.Required || p.In == "path", Type: t,
+		Extensions: im.keepExtensions(fmt.Sprintf("%s: parameter %q", where, p.Name), p.Extensions)}, true
 }
 
 // checkPathParams finds path parameters declared but absent from the template.
@@ -952,8 +962,11 @@ func (im *importer) response(where, code string, ref *openapi3.ResponseRef) (api
 	resp := ref.Value
 	mr := apis.MethodResponse{Headers: slices.Sorted(maps.Keys(resp.Headers))}
 	for _, h := range mr.Headers {
-		if ref := resp.Headers[h]; ref != nil && ref.Value != nil && ref.Value.Required {
-			mr.RequiredHeaders = append(mr.RequiredHeaders, h)
+		if ref := resp.Headers[h]; ref != nil && ref.Value != nil {
+			if ref.Value.Required {
+				mr.RequiredHeaders = append(mr.RequiredHeaders, h)
+			}
+			im.dropExtensions(fmt.Sprintf("%s: response %s: header %s", where, code, h), ref.Value.Extensions, "a response header's")
 		}
 	}
 	if resp.Description != nil {
@@ -962,6 +975,7 @@ func (im *importer) response(where, code string, ref *openapi3.ResponseRef) (api
 	mr.Extensions = im.keepExtensions(fmt.Sprintf("%s: response %s", where, code), resp.Extensions)
 	for _, ct := range slices.Sorted(maps.Keys(resp.Content)) {
 		if mt := resp.Content[ct]; mt != nil {
+			im.dropExtensions(fmt.Sprintf("%s: response %s: content %s", where, code, ct), mt.Extensions, "a media type object's")
 			if m := im.schemaModel(where, mt.Schema); m != "" {
 				if mr.Models == nil {
 					mr.Models = map[string]string{}
@@ -1179,6 +1193,17 @@ func (im *importer) keepExtensions(where string, in map[string]any) map[string]j
 		exts[k] = b
 	}
 	return im.keepRawExtensions(where, exts)
+}
+
+// dropExtensions warns about each x- extension of an object whose
+// extensions Portico does not keep (whose, e.g. "a media type object's"),
+// naming it, rather than drop it silently.
+func (im *importer) dropExtensions(where string, exts map[string]any, whose string) {
+	for _, k := range slices.Sorted(maps.Keys(exts)) {
+		if strings.HasPrefix(k, "x-") {
+			im.warn("%s: %s is ignored: Portico does not keep %s extensions", where, k, whose)
+		}
+	}
 }
 
 // keepRawExtensions returns exts (nil when empty), warning about the

@@ -758,3 +758,49 @@ func TestSwagger2ExportWarnsWhatItCannotSay(t *testing.T) {
 		t.Errorf("OpenAPI 3 export: warnings %q, err %v", warnings, err)
 	}
 }
+
+// TestParameterAndBodyExtensionsKept: x- extensions of parameters (the
+// operation's and the path item's) and of a request body are kept and go
+// through an export, OpenAPI 3 or Swagger 2.0, and a re-import unchanged;
+// those of media type and header objects, which Portico does not keep, are
+// named in a warning instead of dropped silently.
+func TestParameterAndBodyExtensionsKept(t *testing.T) {
+	doc := `{"openapi": "3.0.1", "info": {"title": "x", "version": "1"},
+  "components": {"schemas": {"A": {"type": "object"}}},
+  "paths": {"/pets": {"parameters": [{"name": "shared", "in": "header", "x-shared-ext": "s", "schema": {"type": "string"}}],
+    "post": {"parameters": [{"name": "q", "in": "query", "x-param-ext": {"p": 1}, "schema": {"type": "string"}}],
+      "requestBody": {"x-body-ext": "b", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}, "x-media-ext": 1}}},
+      "responses": {"200": {"description": "ok", "headers": {"X-H": {"schema": {"type": "string"}, "x-header-ext": 2}}}},
+      "x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}}}}}`
+	res, err := Import([]byte(doc), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.API.Routes[0]
+	if len(r.Parameters) != 2 || r.Parameters[0].Extensions == nil || r.Parameters[1].Extensions == nil || r.RequestBodyExtensions == nil {
+		t.Fatalf("extensions not kept: parameters %+v, request body %v", r.Parameters, r.RequestBodyExtensions)
+	}
+	all := strings.Join(res.Warnings, "\n")
+	for _, want := range []string{"x-media-ext", "x-header-ext"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings do not name %s: %q", want, res.Warnings)
+		}
+	}
+	model := comparable(t, res.API)
+	for _, format := range []string{FormatOAS3, FormatSwagger2} {
+		out, err := Export(res.API, format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Import(out, Options{})
+		if err != nil {
+			t.Fatalf("import of the %s export: %v", format, err)
+		}
+		if len(again.Warnings) != 0 {
+			t.Errorf("import of the %s export: warnings %q", format, again.Warnings)
+		}
+		if got := comparable(t, again.API); !bytes.Equal(got, model) {
+			t.Errorf("import(export(%s)) differs:\n%s\nwant:\n%s", format, got, model)
+		}
+	}
+}
