@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -78,10 +79,11 @@ func importError(err error) error {
 	return err
 }
 
-// barePaths returns the document's paths whose item has no operation.
+// barePaths returns the document's paths whose item has no operation; the x-
+// extensions directly under paths are not paths.
 func barePaths(raw []byte) ([]string, error) {
 	var doc struct {
-		Paths map[string]map[string]json.RawMessage `json:"paths"`
+		Paths map[string]json.RawMessage `json:"paths"`
 	}
 	js, err := openapi.ToJSON(raw) // JSON read as JSON, as the import reads it
 	if err == nil {
@@ -91,7 +93,14 @@ func barePaths(raw []byte) ([]string, error) {
 		return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", "paths: "+err.Error())
 	}
 	var out []string
-	for p, item := range doc.Paths {
+	for p, raw := range doc.Paths {
+		if strings.HasPrefix(p, "x-") {
+			continue
+		}
+		var item map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &item); err != nil {
+			return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", "paths["+strconv.Quote(p)+"] must be a path item object")
+		}
 		bare := p != "/"
 		for k := range item {
 			if k == "x-amazon-apigateway-any-method" || slices.Contains([]string{"get", "put", "post", "delete", "options", "head", "patch"}, k) {
@@ -263,10 +272,11 @@ func (s *Server) apigwGetExport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := openapi.Export(a, format)
+	out, warnings, err := openapi.ExportWithWarnings(a, format)
 	if err != nil {
 		return err
 	}
+	addWarnings(w.Header(), warnings)
 	var doc map[string]any
 	if err := json.Unmarshal(out, &doc); err != nil {
 		return err

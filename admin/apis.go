@@ -197,14 +197,27 @@ func (s *Server) exportAPI(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := openapi.Export(a, r.URL.Query().Get("format"))
+	out, warnings, err := openapi.ExportWithWarnings(a, r.URL.Query().Get("format"))
 	if err != nil {
 		return err
 	}
+	addWarnings(w.Header(), warnings)
 	w.Header().Set("Content-Type", "application/json")
 	_, err = w.Write(out) //nolint:gosec // a JSON document served as application/json, not HTML
 	return err
 }
+
+// addWarnings puts each of an export's warnings (what the format cannot say
+// of the API) in a Warning header, RFC 7234's miscellaneous persistent warning
+// (299), since the answer's body is the document itself; the CLI prints them.
+func addWarnings(h http.Header, warnings []string) {
+	for _, w := range warnings {
+		h.Add("Warning", `299 - "`+warningEscaper.Replace(w)+`"`)
+	}
+}
+
+// warningEscaper quotes a warning's text for a Warning header's quoted-string.
+var warningEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\r", " ", "\n", " ")
 
 func (s *Server) getAPI(w http.ResponseWriter, r *http.Request) error {
 	a, err := s.gw.APIs.Get(r.Context(), r.PathValue("api"))

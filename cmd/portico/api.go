@@ -152,6 +152,11 @@ func apiExport(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// What the format cannot say of the API, as import prints its
+			// warnings.
+			for _, v := range resp.Header.Values("Warning") {
+				_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warningText(v))
+			}
 			if outFile != "" {
 				return os.WriteFile(outFile, resp.Body, 0o600)
 			}
@@ -162,6 +167,24 @@ func apiExport(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "oas3", "oas3 or swagger2")
 	cmd.Flags().StringVarP(&outFile, "file", "f", "", "write to this file instead of stdout")
 	return cmd
+}
+
+// warningText returns the text of a Warning header value (299 - "text"),
+// unquoted, or the value as it is when it has no quoted text.
+func warningText(v string) string {
+	i := strings.IndexByte(v, '"')
+	if i < 0 || !strings.HasSuffix(v, `"`) || len(v) < i+2 {
+		return v
+	}
+	var b strings.Builder
+	q := v[i+1 : len(v)-1]
+	for j := 0; j < len(q); j++ {
+		if q[j] == '\\' && j+1 < len(q) {
+			j++
+		}
+		b.WriteByte(q[j])
+	}
+	return b.String()
 }
 
 func apiList(g *globalFlags) *cobra.Command {

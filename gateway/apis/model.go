@@ -118,6 +118,14 @@ type Definition struct {
 	ModelDescriptions map[string]string `json:"modelDescriptions,omitempty"`
 	// Extensions are the other top-level x-* extensions, kept verbatim.
 	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
+	// InfoExtensions, ComponentsExtensions and PathsExtensions are the x-*
+	// extensions of the document's info, components and paths objects, and
+	// PathItemExtensions those of each path item by path, kept verbatim to
+	// be exported again where they stood.
+	InfoExtensions       map[string]json.RawMessage            `json:"infoExtensions,omitempty"`
+	ComponentsExtensions map[string]json.RawMessage            `json:"componentsExtensions,omitempty"`
+	PathsExtensions      map[string]json.RawMessage            `json:"pathsExtensions,omitempty"`
+	PathItemExtensions   map[string]map[string]json.RawMessage `json:"pathItemExtensions,omitempty"`
 	// Integrations are an HTTP or WebSocket API's integrations as resources of
 	// their own (apigatewayv2), by id. A route targets one by IntegrationID and
 	// Normalize copies it into the route's Integration, so one integration can
@@ -204,6 +212,9 @@ type Route struct {
 	RequestModels map[string]string `json:"requestModels,omitempty"`
 	// RequestBodyRequired says the request body is required.
 	RequestBodyRequired bool `json:"requestBodyRequired,omitempty"`
+	// RequestBodyExtensions are the x-* extensions of the request body (a
+	// Swagger 2.0 body parameter's), kept verbatim.
+	RequestBodyExtensions map[string]json.RawMessage `json:"requestBodyExtensions,omitempty"`
 	// Responses are the method responses by status code ("200", "default").
 	Responses map[string]MethodResponse `json:"responses,omitempty"`
 	// RouteResponseSelectionExpression is "$default" when a WebSocket route sends
@@ -211,6 +222,9 @@ type Route struct {
 	RouteResponseSelectionExpression string `json:"routeResponseSelectionExpression,omitempty"`
 	// Extensions are the operation's other x-* extensions, kept verbatim.
 	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
+	// ResponsesExtensions are the x-* extensions of the operation's
+	// responses object, kept verbatim.
+	ResponsesExtensions map[string]json.RawMessage `json:"responsesExtensions,omitempty"`
 }
 
 // Parameter is one declared request parameter.
@@ -220,6 +234,8 @@ type Parameter struct {
 	Required bool   `json:"required,omitempty"`
 	// Type is the schema type ("string", "integer", ...); empty means string.
 	Type string `json:"type,omitempty"`
+	// Extensions are the parameter's x-* extensions, kept verbatim.
+	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
 }
 
 // MethodResponse is one declared method response.
@@ -232,6 +248,8 @@ type MethodResponse struct {
 	RequiredHeaders []string `json:"requiredHeaders,omitempty"`
 	// Models maps a content type to a model name.
 	Models map[string]string `json:"models,omitempty"`
+	// Extensions are the response's x-* extensions, kept verbatim.
+	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
 }
 
 // Integration is x-amazon-apigateway-integration: what a route calls.
@@ -280,6 +298,9 @@ type Integration struct {
 	// ("$default" or "\$default", the only ones taken: the "$default"
 	// request template is used), kept to be read back.
 	TemplateSelectionExpression string `json:"templateSelectionExpression,omitempty"`
+	// Extensions are the x-* extensions written inside
+	// x-amazon-apigateway-integration, kept verbatim.
+	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
 }
 
 // Connection types (connectionType) of integrations. Portico refuses
@@ -305,6 +326,8 @@ type IntegrationResponse struct {
 	ResponseTemplates  map[string]string `json:"responseTemplates,omitempty"`
 	ResponseParameters map[string]string `json:"responseParameters,omitempty"`
 	ContentHandling    string            `json:"contentHandling,omitempty"`
+	// Extensions are the response's x-* extensions, kept verbatim.
+	Extensions map[string]json.RawMessage `json:"extensions,omitempty"`
 }
 
 // Timeout returns the integration timeout of a REST or WebSocket API's

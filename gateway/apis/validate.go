@@ -163,9 +163,15 @@ func (a *API) Normalize() {
 			if len(mr.Models) == 0 {
 				mr.Models = nil
 			}
+			mr.Extensions = normRawMap(mr.Extensions)
 			r.Responses[k] = mr
 		}
 		r.Extensions = normRawMap(r.Extensions)
+		r.ResponsesExtensions = normRawMap(r.ResponsesExtensions)
+		r.RequestBodyExtensions = normRawMap(r.RequestBodyExtensions)
+		for i := range r.Parameters {
+			r.Parameters[i].Extensions = normRawMap(r.Parameters[i].Extensions)
+		}
 		if r.APIKeyRequired && !r.namesScheme(d.Authorizers, isAPIKeyScheme) {
 			// An API key requirement shows in OpenAPI as a security requirement
 			// on an apiKey scheme: add the standard one so that exports keep it.
@@ -205,12 +211,14 @@ func (a *API) Normalize() {
 				if len(ir.ResponseParameters) == 0 {
 					ir.ResponseParameters = nil
 				}
+				ir.Extensions = normRawMap(ir.Extensions)
 				in.Responses[k] = ir
 			}
 			if len(in.CacheKeyParameters) == 0 {
 				in.CacheKeyParameters = nil
 			}
 			in.TLSConfig = normRaw(in.TLSConfig)
+			in.Extensions = normRawMap(in.Extensions)
 		}
 	}
 	a.assignRouteIDs()
@@ -249,6 +257,17 @@ func (a *API) Normalize() {
 		d.ModelDescriptions = nil
 	}
 	d.Extensions = normRawMap(d.Extensions)
+	d.InfoExtensions = normRawMap(d.InfoExtensions)
+	d.ComponentsExtensions = normRawMap(d.ComponentsExtensions)
+	d.PathsExtensions = normRawMap(d.PathsExtensions)
+	for p, m := range d.PathItemExtensions {
+		if d.PathItemExtensions[p] = normRawMap(m); d.PathItemExtensions[p] == nil {
+			delete(d.PathItemExtensions, p)
+		}
+	}
+	if len(d.PathItemExtensions) == 0 {
+		d.PathItemExtensions = nil
+	}
 	if a.Protocol == ProtocolWebSocket && d.RouteSelectionExpression == "" {
 		d.RouteSelectionExpression = "$request.body.action"
 	}
@@ -502,7 +521,7 @@ func (a *API) validateRoute(r *Route) error {
 	}
 	for code := range r.Responses {
 		if code != "default" && !statusCodeRe.MatchString(code) {
-			errs = append(errs, invalid("route %q: response %q is not a status code", key, truncate(code, 20)))
+			errs = append(errs, invalid("route %q: response %q is not a status code (100 to 599, or default)", key, truncate(code, 20)))
 		}
 	}
 	if r.Integration != nil {
@@ -659,7 +678,7 @@ func (in *Integration) Validate(protocol string) error {
 			add(invalid("integration response %q: contentHandling %q must be CONVERT_TO_BINARY or CONVERT_TO_TEXT", truncate(pattern, 100), truncate(resp.ContentHandling, 50)))
 		}
 		if !statusCodeRe.MatchString(resp.StatusCode) {
-			add(invalid("integration response %q: statusCode %q must be a 3-digit status", truncate(pattern, 100), truncate(resp.StatusCode, 20)))
+			add(invalid("integration response %q: statusCode %q must be an HTTP status code from 100 to 599", truncate(pattern, 100), truncate(resp.StatusCode, 20)))
 		}
 	}
 	// Declared but not enforceable, so refused (the same words on every path:
@@ -876,7 +895,7 @@ func (t *clashTree) add(path string, segs []Segment) error {
 	return nil
 }
 
-// ValidateStatus reports whether s is a 3-digit HTTP status code.
+// ValidateStatus reports whether s is an HTTP status code from 100 to 599.
 func ValidateStatus(s string) (int, bool) {
 	// statusCodeRe, without the regexp machinery (this runs per request).
 	if len(s) != 3 || s[0] < '1' || s[0] > '5' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9' {
@@ -902,7 +921,7 @@ func validateGatewayResponse(typ string, gr GatewayResponse) error {
 		errs = append(errs, invalid("gateway response type %q is not one of API Gateway's response types", truncate(typ, 60)))
 	}
 	if gr.StatusCode != "" && !statusCodeRe.MatchString(gr.StatusCode) {
-		errs = append(errs, invalid("gateway response %s: statusCode %q must be a 3-digit status", typ, truncate(gr.StatusCode, 20)))
+		errs = append(errs, invalid("gateway response %s: statusCode %q must be an HTTP status code from 100 to 599", typ, truncate(gr.StatusCode, 20)))
 	}
 	for _, k := range slices.Sorted(maps.Keys(gr.ResponseParameters)) {
 		v := gr.ResponseParameters[k]

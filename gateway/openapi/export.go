@@ -21,28 +21,53 @@ const (
 
 // Export renders an API as an OpenAPI 3.0.1 (FormatOAS3, the default) or Swagger
 // 2.0 document, indented JSON, with the x-amazon-apigateway-* extensions. Import
-// of the result gives the same API.
+// of an OpenAPI 3 export gives the same API; so does import of a Swagger 2.0
+// export, except for what ExportWithWarnings warns of.
 func Export(a *apis.API, format string) ([]byte, error) {
-	var doc map[string]any
-	switch format {
-	case "", FormatOAS3, "oas30", "openapi3":
-		doc = exportDoc(a, false)
-	case FormatSwagger2, "swagger":
-		doc = exportDoc(a, true)
-	default:
-		return nil, fmt.Errorf("export format %q must be oas3 or swagger2: %w", format, errdefs.ErrInvalid)
-	}
-	if a.Protocol == apis.ProtocolWebSocket {
-		return nil, fmt.Errorf("WEBSOCKET APIs have no OpenAPI form: %w", errdefs.ErrInvalid)
-	}
-	out, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(out, '\n'), nil
+	out, _, err := ExportWithWarnings(a, format)
+	return out, err
 }
 
-func exportDoc(a *apis.API, swagger2 bool) map[string]any {
+// ExportWithWarnings is Export that also returns, as warnings, what the
+// format cannot say of the API and so leaves out or says differently (Swagger
+// 2.0 has one body schema per operation and one schema per response, no
+// required response headers and no components object), each naming the
+// route and what an import of the document would make of it. Surfaces pass
+// them on as an import's warnings are (the admin API in Warning headers, the
+// CLI on stderr).
+func ExportWithWarnings(a *apis.API, format string) ([]byte, []string, error) {
+	var swagger2 bool
+	switch format {
+	case "", FormatOAS3, "oas30", "openapi3":
+	case FormatSwagger2, "swagger":
+		swagger2 = true
+	default:
+		return nil, nil, fmt.Errorf("export format %q must be oas3 or swagger2: %w", format, errdefs.ErrInvalid)
+	}
+	if a.Protocol == apis.ProtocolWebSocket {
+		return nil, nil, fmt.Errorf("WEBSOCKET APIs have no OpenAPI form: %w", errdefs.ErrInvalid)
+	}
+	ex := &exporter{swagger2: swagger2}
+	doc := ex.doc(a)
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(out, '\n'), ex.warnings, nil
+}
+
+// exporter writes one document and gathers what it cannot say.
+type exporter struct {
+	swagger2 bool
+	warnings []string
+}
+
+func (ex *exporter) warn(format string, args ...any) {
+	ex.warnings = append(ex.warnings, fmt.Sprintf(format, args...))
+}
+
+func (ex *exporter) doc(a *apis.API) map[string]any {
+	swagger2 := ex.swagger2
 	doc := map[string]any{}
 	version := a.Version
 	if version == "" && !a.CreatedAt.IsZero() {
@@ -54,6 +79,7 @@ func exportDoc(a *apis.API, swagger2 bool) map[string]any {
 	if a.Description != "" {
 		info["description"] = a.Description
 	}
+	putExtensions(info, a.InfoExtensions)
 	doc["info"] = info
 	models := map[string]any{}
 	for name, raw := range a.Models {
@@ -76,6 +102,9 @@ func exportDoc(a *apis.API, swagger2 bool) map[string]any {
 	}
 	if swagger2 {
 		doc["swagger"] = "2.0"
+		for _, k := range slices.Sorted(maps.Keys(a.ComponentsExtensions)) {
+			ex.warn("components.%s is left out: Swagger 2.0 has no components object (export as oas3 to keep it)", k)
+		}
 		if len(models) > 0 {
 			doc["definitions"] = models
 		}
@@ -91,6 +120,7 @@ func exportDoc(a *apis.API, swagger2 bool) map[string]any {
 		if len(schemes) > 0 {
 			comps["securitySchemes"] = schemes
 		}
+		putExtensions(comps, a.ComponentsExtensions)
 		if len(comps) > 0 {
 			doc["components"] = comps
 		}
@@ -122,25 +152,35 @@ func exportDoc(a *apis.API, swagger2 bool) map[string]any {
 	for k, v := range a.Extensions {
 		doc[k] = json.RawMessage(v)
 	}
-	paths := map[string]map[string]any{}
+	paths := map[string]any{}
+	putExtensions(paths, a.PathsExtensions)
+	items := map[string]map[string]any{}
+	for path, exts := range a.PathItemExtensions {
+		items[path] = map[string]any{}
+		putExtensions(items[path], exts)
+	}
 	for i := range a.Routes {
 		r := &a.Routes[i]
-		item := paths[r.Path]
+		item := items[r.Path]
 		if item == nil {
 			item = map[string]any{}
-			paths[r.Path] = item
+			items[r.Path] = item
 		}
 		key := strings.ToLower(r.Method)
 		if r.Method == apis.MethodAny || r.Path == apis.RouteDefault {
 			key = extAnyMethod
 		}
-		item[key] = exportOperation(r, swagger2)
+		item[key] = ex.operation(r)
+	}
+	for path, item := range items {
+		paths[path] = item
 	}
 	doc["paths"] = paths
 	return doc
 }
 
-func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
+func (ex *exporter) operation(r *apis.Route) map[string]any {
+	swagger2 := ex.swagger2
 	op := map[string]any{}
 	if r.OperationID != "" {
 		op["operationId"] = r.OperationID
@@ -156,7 +196,9 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 	}
 	params := []any{}
 	for _, p := range r.Parameters {
-		m := map[string]any{"name": p.Name, "in": p.In}
+		m := map[string]any{}
+		putExtensions(m, p.Extensions)
+		m["name"], m["in"] = p.Name, p.In
 		if p.Required {
 			m["required"] = true
 		}
@@ -177,15 +219,23 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 		}
 		return map[string]any{"$ref": "#/components/schemas/" + model}
 	}
-	if len(r.RequestModels) > 0 || r.RequestBodyRequired {
+	if len(r.RequestModels) > 0 || r.RequestBodyRequired || len(r.RequestBodyExtensions) > 0 {
 		cts := slices.Sorted(maps.Keys(r.RequestModels))
 		if swagger2 {
 			model := ""
 			if len(cts) > 0 {
 				model = r.RequestModels[cts[0]]
 				op["consumes"] = cts
+				for _, ct := range cts {
+					if m := r.RequestModels[ct]; m != model {
+						ex.warn("%s: Swagger 2.0 has one body schema per operation: the document's body parameter has model %q for every type it consumes, so an import of it validates %s bodies against %q, not %q (export as oas3 to keep each type's model)",
+							r.RouteKey, model, ct, model, m)
+					}
+				}
 			}
-			body := map[string]any{"in": "body", "name": model}
+			body := map[string]any{}
+			putExtensions(body, r.RequestBodyExtensions)
+			body["in"], body["name"] = "body", model
 			if model == "" {
 				body["name"] = "body"
 				body["schema"] = map[string]any{}
@@ -201,7 +251,9 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 			for _, ct := range cts {
 				content[ct] = map[string]any{"schema": ref(r.RequestModels[ct])}
 			}
-			rb := map[string]any{"content": content}
+			rb := map[string]any{}
+			putExtensions(rb, r.RequestBodyExtensions)
+			rb["content"] = content
 			if r.RequestBodyRequired {
 				rb["required"] = true
 			}
@@ -213,13 +265,18 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 	}
 	responses := map[string]any{}
 	var produces []string
-	for code, mr := range r.Responses {
+	for _, code := range slices.Sorted(maps.Keys(r.Responses)) { // sorted: the warnings in order
+		mr := r.Responses[code]
 		resp := map[string]any{"description": mr.Description}
+		putExtensions(resp, mr.Extensions)
 		if len(mr.Headers) > 0 {
 			hs := map[string]any{}
 			for _, h := range mr.Headers {
 				if swagger2 {
 					hs[h] = map[string]any{"type": "string"}
+					if slices.Contains(mr.RequiredHeaders, h) {
+						ex.warn("%s: response %s: Swagger 2.0 cannot mark a response header required: %s is exported as optional (export as oas3 to keep it)", r.RouteKey, code, h)
+					}
 				} else {
 					hdr := map[string]any{"schema": map[string]any{"type": "string"}}
 					if slices.Contains(mr.RequiredHeaders, h) {
@@ -235,6 +292,12 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 			if swagger2 {
 				resp["schema"] = ref(mr.Models[cts[0]])
 				produces = append(produces, cts...)
+				for _, ct := range cts {
+					if m := mr.Models[ct]; m != mr.Models[cts[0]] {
+						ex.warn("%s: response %s: Swagger 2.0 has one schema per response: the document names model %q for every type, %s's model %q is left out (export as oas3 to keep it)",
+							r.RouteKey, code, mr.Models[cts[0]], ct, m)
+					}
+				}
 			} else {
 				content := map[string]any{}
 				for _, ct := range cts {
@@ -249,6 +312,7 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 		sort.Strings(produces)
 		op["produces"] = dedupe(produces)
 	}
+	putExtensions(responses, r.ResponsesExtensions)
 	op["responses"] = responses
 	if r.Security != nil {
 		op["security"] = r.Security
@@ -266,7 +330,9 @@ func exportOperation(r *apis.Route, swagger2 bool) map[string]any {
 }
 
 func exportIntegration(in *apis.Integration) map[string]any {
-	m := map[string]any{"type": strings.ToLower(in.Type)}
+	m := map[string]any{}
+	putExtensions(m, in.Extensions)
+	m["type"] = strings.ToLower(in.Type)
 	set := func(k, v string) {
 		if v != "" {
 			m[k] = v
@@ -302,7 +368,9 @@ func exportIntegration(in *apis.Integration) map[string]any {
 	if len(in.Responses) > 0 {
 		rs := map[string]any{}
 		for k, r := range in.Responses {
-			e := map[string]any{"statusCode": r.StatusCode}
+			e := map[string]any{}
+			putExtensions(e, r.Extensions)
+			e["statusCode"] = r.StatusCode
 			if len(r.ResponseTemplates) > 0 {
 				e["responseTemplates"] = r.ResponseTemplates
 			}
@@ -317,6 +385,14 @@ func exportIntegration(in *apis.Integration) map[string]any {
 		m["responses"] = rs
 	}
 	return m
+}
+
+// putExtensions writes kept x- extensions into the object m. They go in
+// first, so that what Portico writes itself wins a clash.
+func putExtensions(m map[string]any, exts map[string]json.RawMessage) {
+	for k, v := range exts {
+		m[k] = json.RawMessage(v)
+	}
 }
 
 func dedupe(s []string) []string {

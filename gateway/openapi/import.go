@@ -223,8 +223,13 @@ func (im *importer) run(opts Options) *apis.API {
 		return a
 	}
 
+	a.InfoExtensions = im.extensionsOf("info", im.raw["info"])
+	a.PathsExtensions = im.extensionsOf("paths", im.raw["paths"])
 	im.collectComponents()
 	a.Models = im.models
+	if !im.swagger2 {
+		a.ComponentsExtensions = im.extensionsOf("components", im.raw["components"])
+	}
 	a.Authorizers = im.securitySchemes()
 	if raw := im.raw["security"]; raw != nil {
 		var sec []map[string][]string
@@ -237,6 +242,7 @@ func (im *importer) run(opts Options) *apis.API {
 	im.topLevel(a)
 	im.paths(a)
 	im.checkUnchecked(a)
+	im.checkResponseHeaderMappings(a)
 	im.applyBasePath(a, opts.BasePath)
 	return a
 }
@@ -331,6 +337,42 @@ func (im *importer) basePath() string {
 		}
 	}
 	return ""
+}
+
+// checkResponseHeaderMappings refuses, on a REST API, each integration
+// response that maps method.response.header.NAME when the method response of
+// its status does not declare NAME (or the operation has no response of that
+// status), as API Gateway's import and put-integration-response refuse it:
+// a method response declares the headers a method may answer with.
+func (im *importer) checkResponseHeaderMappings(a *apis.API) {
+	if a.Protocol != apis.ProtocolREST {
+		return
+	}
+	for i := range a.Routes {
+		r := &a.Routes[i]
+		if r.Integration == nil {
+			continue
+		}
+		where := r.Method + " " + r.Path
+		for _, pattern := range slices.Sorted(maps.Keys(r.Integration.Responses)) {
+			ir := r.Integration.Responses[pattern]
+			for _, key := range slices.Sorted(maps.Keys(ir.ResponseParameters)) {
+				header, ok := strings.CutPrefix(key, "method.response.header.")
+				if !ok {
+					continue
+				}
+				mr, ok := r.Responses[ir.StatusCode]
+				switch {
+				case !ok:
+					im.fail("%s: integration response %q (statusCode %s) maps %s, but the operation has no response %s; declare it under responses with the header %s",
+						where, pattern, ir.StatusCode, key, ir.StatusCode, header)
+				case !slices.ContainsFunc(mr.Headers, func(h string) bool { return strings.EqualFold(h, header) }):
+					im.fail("%s: integration response %q (statusCode %s) maps %s, which response %s does not declare; add %s to its headers",
+						where, pattern, ir.StatusCode, key, ir.StatusCode, header)
+				}
+			}
+		}
+	}
 }
 
 // checkUnchecked refuses each declaration the request validator of its route
@@ -467,7 +509,7 @@ func (im *importer) topLevel(a *apis.API) {
 			}
 		case k == extGatewayResponses:
 			var raw map[string]struct {
-				StatusCode         json.Number       `json:"statusCode"`
+				StatusCode         statusCode        `json:"statusCode"`
 				ResponseParameters map[string]string `json:"responseParameters"`
 				ResponseTemplates  map[string]string `json:"responseTemplates"`
 			}
@@ -477,7 +519,7 @@ func (im *importer) topLevel(a *apis.API) {
 			}
 			a.GatewayResponses = map[string]apis.GatewayResponse{}
 			for typ, gr := range raw {
-				a.GatewayResponses[typ] = apis.GatewayResponse{StatusCode: gr.StatusCode.String(),
+				a.GatewayResponses[typ] = apis.GatewayResponse{StatusCode: string(gr.StatusCode),
 					ResponseParameters: gr.ResponseParameters, ResponseTemplates: gr.ResponseTemplates}
 			}
 		case k == extCORS:
@@ -558,8 +600,22 @@ func (im *importer) load(js []byte) (doc *openapi3.T, err error) {
 	}
 	var paths map[string]map[string]json.RawMessage
 	if raw := top["paths"]; raw != nil {
-		if err := json.Unmarshal(raw, &paths); err != nil {
+		// Extensions directly under paths are valid OpenAPI 3 (the run
+		// keeps them from im.raw); the loaders get the path items only.
+		var items map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
 			return nil, errors.New("paths must be an object of path items")
+		}
+		paths = map[string]map[string]json.RawMessage{}
+		for path, item := range items {
+			if strings.HasPrefix(path, "x-") {
+				continue
+			}
+			var m map[string]json.RawMessage
+			if err := json.Unmarshal(item, &m); err != nil {
+				return nil, fmt.Errorf("paths[%q] must be a path item object", path)
+			}
+			paths[path] = m
 		}
 	}
 	anyMethods := map[string]json.RawMessage{}
@@ -646,8 +702,11 @@ func (im *importer) paths(a *apis.API) {
 			im.fail("path $default is for HTTP APIs only")
 			continue
 		}
-		for _, k := range slices.Sorted(maps.Keys(item.Extensions)) {
-			im.warn("paths[%q].%s is ignored", path, k)
+		if exts := im.keepExtensions(fmt.Sprintf("paths[%q]", path), item.Extensions); exts != nil {
+			if a.PathItemExtensions == nil {
+				a.PathItemExtensions = map[string]map[string]json.RawMessage{}
+			}
+			a.PathItemExtensions[path] = exts
 		}
 		ops := item.Operations()
 		for _, method := range slices.Sorted(maps.Keys(ops)) {
@@ -712,8 +771,17 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 	if op.RequestBody != nil && op.RequestBody.Value != nil {
 		rb := op.RequestBody.Value
 		r.RequestBodyRequired = rb.Required
+		exts := rb.Extensions
+		if im.swagger2 {
+			// openapi2conv's note of the body parameter's name, not the
+			// document's.
+			exts = maps.Clone(exts)
+			delete(exts, "x-originalParamName")
+		}
+		r.RequestBodyExtensions = im.keepExtensions(where+": requestBody", exts)
 		for _, ct := range slices.Sorted(maps.Keys(rb.Content)) {
 			if mt := rb.Content[ct]; mt != nil {
+				im.dropExtensions(fmt.Sprintf("%s: requestBody content %s", where, ct), mt.Extensions, "a media type object's")
 				if mt.Schema != nil && mt.Schema.Ref == "" {
 					what := fmt.Sprintf("the %s request body has an inline schema", ct)
 					if im.swagger2 && (ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data") {
@@ -733,6 +801,7 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 		}
 	}
 	if op.Responses != nil {
+		r.ResponsesExtensions = im.keepExtensions(where+": responses", op.Responses.Extensions)
 		responses := op.Responses.Map()
 		for _, code := range slices.Sorted(maps.Keys(responses)) {
 			mr, ok := im.response(where, code, responses[code])
@@ -843,7 +912,8 @@ func (im *importer) parameter(where string, ref *openapi3.ParameterRef) (apis.Pa
 	if t == "string" {
 		t = ""
 	}
-	return apis.Parameter{Name: p.Name, In: p.In, Required: p.Required || p.In == "path", Type: t}, true
+	return apis.Parameter{Name: p.Name, In: p.In, Required: p.Required || p.In == "path", Type: t,
+		Extensions: im.keepExtensions(fmt.Sprintf("%s: parameter %q", where, p.Name), p.Extensions)}, true
 }
 
 // checkPathParams finds path parameters declared but absent from the template.
@@ -892,15 +962,20 @@ func (im *importer) response(where, code string, ref *openapi3.ResponseRef) (api
 	resp := ref.Value
 	mr := apis.MethodResponse{Headers: slices.Sorted(maps.Keys(resp.Headers))}
 	for _, h := range mr.Headers {
-		if ref := resp.Headers[h]; ref != nil && ref.Value != nil && ref.Value.Required {
-			mr.RequiredHeaders = append(mr.RequiredHeaders, h)
+		if ref := resp.Headers[h]; ref != nil && ref.Value != nil {
+			if ref.Value.Required {
+				mr.RequiredHeaders = append(mr.RequiredHeaders, h)
+			}
+			im.dropExtensions(fmt.Sprintf("%s: response %s: header %s", where, code, h), ref.Value.Extensions, "a response header's")
 		}
 	}
 	if resp.Description != nil {
 		mr.Description = *resp.Description
 	}
+	mr.Extensions = im.keepExtensions(fmt.Sprintf("%s: response %s", where, code), resp.Extensions)
 	for _, ct := range slices.Sorted(maps.Keys(resp.Content)) {
 		if mt := resp.Content[ct]; mt != nil {
+			im.dropExtensions(fmt.Sprintf("%s: response %s: content %s", where, code, ct), mt.Extensions, "a media type object's")
 			if m := im.schemaModel(where, mt.Schema); m != "" {
 				if mr.Models == nil {
 					mr.Models = map[string]string{}
@@ -945,27 +1020,27 @@ func refName(ref string, prefixes ...string) (string, bool) {
 
 // rawIntegration is x-amazon-apigateway-integration as documents carry it.
 type rawIntegration struct {
-	Type                 string                            `json:"type"`
-	URI                  string                            `json:"uri"`
-	HTTPMethod           string                            `json:"httpMethod"`
-	TimeoutInMillis      json.Number                       `json:"timeoutInMillis"`
-	PayloadFormatVersion string                            `json:"payloadFormatVersion"`
-	RequestParameters    map[string]string                 `json:"requestParameters"`
-	RequestTemplates     map[string]string                 `json:"requestTemplates"`
-	ResponseParameters   map[string]map[string]string      `json:"responseParameters"`
-	Responses            map[string]rawIntegrationResponse `json:"responses"`
-	PassthroughBehavior  string                            `json:"passthroughBehavior"`
-	ContentHandling      string                            `json:"contentHandling"`
-	CacheKeyParameters   []string                          `json:"cacheKeyParameters"`
-	CacheNamespace       string                            `json:"cacheNamespace"`
-	Credentials          string                            `json:"credentials"`
-	ConnectionType       string                            `json:"connectionType"`
-	ConnectionID         string                            `json:"connectionId"`
-	TLSConfig            json.RawMessage                   `json:"tlsConfig"`
+	Type                 string                       `json:"type"`
+	URI                  string                       `json:"uri"`
+	HTTPMethod           string                       `json:"httpMethod"`
+	TimeoutInMillis      json.Number                  `json:"timeoutInMillis"`
+	PayloadFormatVersion string                       `json:"payloadFormatVersion"`
+	RequestParameters    map[string]string            `json:"requestParameters"`
+	RequestTemplates     map[string]string            `json:"requestTemplates"`
+	ResponseParameters   map[string]map[string]string `json:"responseParameters"`
+	Responses            map[string]json.RawMessage   `json:"responses"`
+	PassthroughBehavior  string                       `json:"passthroughBehavior"`
+	ContentHandling      string                       `json:"contentHandling"`
+	CacheKeyParameters   []string                     `json:"cacheKeyParameters"`
+	CacheNamespace       string                       `json:"cacheNamespace"`
+	Credentials          string                       `json:"credentials"`
+	ConnectionType       string                       `json:"connectionType"`
+	ConnectionID         string                       `json:"connectionId"`
+	TLSConfig            json.RawMessage              `json:"tlsConfig"`
 }
 
 type rawIntegrationResponse struct {
-	StatusCode         json.Number       `json:"statusCode"`
+	StatusCode         statusCode        `json:"statusCode"`
 	ResponseTemplates  map[string]string `json:"responseTemplates"`
 	ResponseParameters map[string]string `json:"responseParameters"`
 	ContentHandling    string            `json:"contentHandling"`
@@ -973,7 +1048,8 @@ type rawIntegrationResponse struct {
 
 func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integration, bool) {
 	var ri rawIntegration
-	if err := decodeStrict(raw, &ri); err != nil {
+	exts, err := decodeStrictExt(raw, &ri)
+	if err != nil {
 		im.fail("%s: %s: %v", where, extIntegration, err)
 		return nil, false
 	}
@@ -993,6 +1069,7 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 		ConnectionType:       ri.ConnectionType,
 		ConnectionID:         ri.ConnectionID,
 		TLSConfig:            ri.TLSConfig,
+		Extensions:           im.keepRawExtensions(where+": "+extIntegration, exts),
 	}
 	if ri.TimeoutInMillis != "" {
 		n, err := strconv.Atoi(ri.TimeoutInMillis.String())
@@ -1010,12 +1087,19 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 		im.fail("%s: integration type %q is unknown (mock, http, http_proxy, aws, aws_proxy)", where, ri.Type)
 		return nil, false
 	}
-	for k, v := range ri.Responses {
+	for _, k := range slices.Sorted(maps.Keys(ri.Responses)) {
+		var v rawIntegrationResponse
+		rwhere := fmt.Sprintf("%s: %s: responses[%q]", where, extIntegration, k)
+		exts, err := decodeStrictExt(ri.Responses[k], &v)
+		if err != nil {
+			im.fail("%s: %v", rwhere, err)
+			continue
+		}
 		if in.Responses == nil {
 			in.Responses = map[string]apis.IntegrationResponse{}
 		}
-		in.Responses[k] = apis.IntegrationResponse{StatusCode: v.StatusCode.String(), ResponseTemplates: v.ResponseTemplates,
-			ResponseParameters: v.ResponseParameters, ContentHandling: v.ContentHandling}
+		in.Responses[k] = apis.IntegrationResponse{StatusCode: string(v.StatusCode), ResponseTemplates: v.ResponseTemplates,
+			ResponseParameters: v.ResponseParameters, ContentHandling: v.ContentHandling, Extensions: im.keepRawExtensions(rwhere, exts)}
 	}
 	if in.Type == apis.IntegrationAWS && !strings.Contains(in.URI, ":lambda:path/") {
 		im.warn("%s: AWS service integrations other than Lambda are not supported; calls return 500", where)
@@ -1023,6 +1107,118 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 	// credentials and connectionType VPC_LINK are refused by the API's
 	// validation, as every other path refuses them.
 	return in, true
+}
+
+// statusCode is a statusCode of an integration or gateway response: documents
+// write it as a string ("200", as API Gateway's exports do) or a number (200).
+// Either is kept as its text, which the API's validation checks (100 to 599);
+// anything else is refused here in those words, not the decoder's.
+type statusCode string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (c *statusCode) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*c = statusCode(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err == nil {
+		*c = statusCode(n.String())
+		return nil
+	}
+	return fmt.Errorf("statusCode must be an HTTP status code from 100 to 599 (\"200\" or 200), not %.20s", b)
+}
+
+// decodeStrictExt decodes a JSON object into v refusing unknown fields other
+// than x- extensions, which it returns (nil for none).
+func decodeStrictExt(raw json.RawMessage, v any) (map[string]json.RawMessage, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return nil, decodeStrict(raw, v) // the decoder says what is wrong
+	}
+	var exts map[string]json.RawMessage
+	for k, e := range m {
+		if strings.HasPrefix(k, "x-") {
+			if exts == nil {
+				exts = map[string]json.RawMessage{}
+			}
+			exts[k] = e
+			delete(m, k)
+		}
+	}
+	if exts == nil {
+		return nil, decodeStrict(raw, v)
+	}
+	rest, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return exts, decodeStrict(rest, v)
+}
+
+// extensionsOf returns the x- extensions of the JSON object raw (nil for
+// none, or when raw is not an object), kept verbatim; where names the object
+// for warnings.
+func (im *importer) extensionsOf(where string, raw json.RawMessage) map[string]json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	exts := map[string]json.RawMessage{}
+	for k, v := range m {
+		if strings.HasPrefix(k, "x-") {
+			exts[k] = v
+		}
+	}
+	return im.keepRawExtensions(where, exts)
+}
+
+// keepExtensions returns kin-openapi's extensions of an object as JSON (nil
+// for none), kept verbatim.
+func (im *importer) keepExtensions(where string, in map[string]any) map[string]json.RawMessage {
+	exts := map[string]json.RawMessage{}
+	for k, v := range in {
+		if !strings.HasPrefix(k, "x-") {
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			im.fail("%s: %s: %v", where, k, err)
+			continue
+		}
+		exts[k] = b
+	}
+	return im.keepRawExtensions(where, exts)
+}
+
+// dropExtensions warns about each x- extension of an object whose
+// extensions Portico does not keep (whose, e.g. "a media type object's"),
+// naming it, rather than drop it silently.
+func (im *importer) dropExtensions(where string, exts map[string]any, whose string) {
+	for _, k := range slices.Sorted(maps.Keys(exts)) {
+		if strings.HasPrefix(k, "x-") {
+			im.warn("%s: %s is ignored: Portico does not keep %s extensions", where, k, whose)
+		}
+	}
+}
+
+// keepRawExtensions returns exts (nil when empty), warning about the
+// x-amazon-apigateway- ones, which Portico does not read where they stand:
+// kept, they have no effect.
+func (im *importer) keepRawExtensions(where string, exts map[string]json.RawMessage) map[string]json.RawMessage {
+	if len(exts) == 0 {
+		return nil
+	}
+	for _, k := range slices.Sorted(maps.Keys(exts)) {
+		if strings.HasPrefix(k, prefixAWS) {
+			im.warn("%s: %s is not known to Portico there; it is kept but has no effect", where, k)
+		}
+	}
+	return exts
 }
 
 // decodeStrict decodes JSON refusing unknown fields.

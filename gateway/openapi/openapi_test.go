@@ -522,3 +522,285 @@ func TestImportUncheckedDeclarations(t *testing.T) {
 		})
 	}
 }
+
+// TestImportStatusCodeErrors: a statusCode that is not a status (a string
+// such as "2xx", a number out of range such as 999) is refused naming the
+// field, the value and what is allowed, not with the JSON decoder's words.
+func TestImportStatusCodeErrors(t *testing.T) {
+	withIntegrationStatus := func(code string) string {
+		return `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/a": {"get": {"responses": {"200": {"description": "ok"}},
+  "x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+    "responses": {"default": {"statusCode": ` + code + `}}}}}}}`
+	}
+	withGatewayStatus := func(code string) string {
+		return `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {},
+  "x-amazon-apigateway-gateway-responses": {"DEFAULT_4XX": {"statusCode": ` + code + `}}}`
+	}
+	cases := []struct {
+		name, doc string
+		want      []string
+	}{
+		{"integration response 2xx", withIntegrationStatus(`"2xx"`), []string{`statusCode "2xx"`, "100 to 599"}},
+		{"integration response 999", withIntegrationStatus(`"999"`), []string{`statusCode "999"`, "100 to 599"}},
+		{"integration response number 999", withIntegrationStatus(`999`), []string{`statusCode "999"`, "100 to 599"}},
+		{"integration response true", withIntegrationStatus(`true`), []string{"GET /a", "statusCode", "100 to 599"}},
+		{"gateway response 2xx", withGatewayStatus(`"2xx"`), []string{"DEFAULT_4XX", `statusCode "2xx"`, "100 to 599"}},
+		{"gateway response 999", withGatewayStatus(`999`), []string{"DEFAULT_4XX", `statusCode "999"`, "100 to 599"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Import([]byte(c.doc), Options{})
+			if !errors.Is(err, errdefs.ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			msg := err.Error()
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("err = %q, want it to say %q", msg, w)
+				}
+			}
+			if strings.Contains(msg, "json:") || strings.Contains(msg, "3-digit") {
+				t.Errorf("err = %q: the decoder's words or 3-digit (999 has three digits)", msg)
+			}
+		})
+	}
+	// Numbers and strings of a valid status are both taken.
+	for _, code := range []string{`200`, `"200"`} {
+		if _, err := Import([]byte(withIntegrationStatus(code)), Options{}); err != nil {
+			t.Errorf("statusCode %s: %v", code, err)
+		}
+		if _, err := Import([]byte(withGatewayStatus(code)), Options{}); err != nil {
+			t.Errorf("gateway response statusCode %s: %v", code, err)
+		}
+	}
+}
+
+// TestImportRefusesUndeclaredResponseHeaderMappings: an integration response
+// mapping method.response.header.X when the method response of its status
+// does not declare X (or there is no method response of that status) is
+// refused, as API Gateway's import and put-integration-response refuse it,
+// naming the path, method, status and header. Declared headers (any case)
+// import.
+func TestImportRefusesUndeclaredResponseHeaderMappings(t *testing.T) {
+	doc := func(headers, status string) string {
+		return `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/pets": {"get": {
+  "responses": {"200": {"description": "ok", "headers": {` + headers + `}}},
+  "x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+    "responses": {"default": {"statusCode": "` + status + `", "responseParameters": {"method.response.header.X-Undeclared": "'v'"}}}}}}}}`
+	}
+	for name, c := range map[string]struct {
+		doc  string
+		want []string
+	}{
+		"undeclared header": {doc(`"X-Other": {"schema": {"type": "string"}}`, "200"),
+			[]string{"GET /pets", "200", "method.response.header.X-Undeclared", "does not declare"}},
+		"no headers":         {doc(``, "200"), []string{"GET /pets", "200", "method.response.header.X-Undeclared"}},
+		"no method response": {doc(`"X-Undeclared": {"schema": {"type": "string"}}`, "404"), []string{"GET /pets", "404", "method.response.header.X-Undeclared", "no response 404"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Import([]byte(c.doc), Options{})
+			if !errors.Is(err, errdefs.ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %q, want it to say %q", err, w)
+				}
+			}
+		})
+	}
+	for _, declared := range []string{"X-Undeclared", "x-undeclared"} {
+		if _, err := Import([]byte(doc(`"`+declared+`": {"schema": {"type": "string"}}`, "200")), Options{}); err != nil {
+			t.Errorf("header declared as %s: %v", declared, err)
+		}
+	}
+}
+
+// TestExtensionsKeptEverywhere: x- extensions are kept verbatim wherever
+// OpenAPI allows them (info, components, paths, a path item, an operation's
+// responses and each response, x-amazon-apigateway-integration and its
+// responses), without a warning, and exported again where they stood, in
+// OpenAPI 3 and Swagger 2.0 documents alike; an extension directly under
+// paths does not make the document fail to load.
+func TestExtensionsKeptEverywhere(t *testing.T) {
+	const integ = `"x-amazon-apigateway-integration": {"type": "mock", "x-ir-ext": {"i": 1},
+    "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+    "responses": {"default": {"statusCode": "200", "x-ir-resp-ext": "ir"}}}`
+	docs := map[string]string{
+		"oas3": `{"openapi": "3.0.1", "info": {"title": "x", "version": "1", "x-info-ext": {"a": 1}},
+  "components": {"x-comp-ext": "c"},
+  "x-top-ext": true,
+  "paths": {"x-paths-ext": "p",
+    "/pets": {"x-path-ext": {"b": 2},
+      "get": {"x-op-ext": 3,
+        "responses": {"200": {"description": "ok", "x-resp-ext": "r"}, "x-responses-ext": "rs"},
+        ` + integ + `}}}}`,
+		"swagger2": `{"swagger": "2.0", "info": {"title": "x", "version": "1", "x-info-ext": {"a": 1}},
+  "x-top-ext": true,
+  "paths": {"x-paths-ext": "p",
+    "/pets": {"x-path-ext": {"b": 2},
+      "get": {"x-op-ext": 3,
+        "responses": {"200": {"description": "ok", "x-resp-ext": "r"}, "x-responses-ext": "rs"},
+        ` + integ + `}}}}`,
+	}
+	// where lists each extension by the JSON path of the object holding it.
+	where := map[string][]string{
+		"x-info-ext":      {"info"},
+		"x-comp-ext":      {"components"},
+		"x-top-ext":       {},
+		"x-paths-ext":     {"paths"},
+		"x-path-ext":      {"paths", "/pets"},
+		"x-op-ext":        {"paths", "/pets", "get"},
+		"x-responses-ext": {"paths", "/pets", "get", "responses"},
+		"x-resp-ext":      {"paths", "/pets", "get", "responses", "200"},
+		"x-ir-ext":        {"paths", "/pets", "get", "x-amazon-apigateway-integration"},
+		"x-ir-resp-ext":   {"paths", "/pets", "get", "x-amazon-apigateway-integration", "responses", "default"},
+	}
+	lookup := func(doc []byte, path []string, ext string) (any, bool) {
+		var v any
+		if err := json.Unmarshal(doc, &v); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range append(slices.Clone(path), ext) {
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if v, ok = m[k]; !ok {
+				return nil, false
+			}
+		}
+		return v, true
+	}
+	for in, doc := range docs {
+		t.Run(in, func(t *testing.T) {
+			res, err := Import([]byte(doc), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Warnings) != 0 {
+				t.Errorf("warnings: %q", res.Warnings)
+			}
+			model := comparable(t, res.API)
+			for _, format := range []string{FormatOAS3, FormatSwagger2} {
+				out, err := Export(res.API, format)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for ext, path := range where {
+					if (in == FormatSwagger2 || format == FormatSwagger2) && ext == "x-comp-ext" {
+						continue // Swagger 2.0 has no components object
+					}
+					want, _ := lookup([]byte(doc), path, ext)
+					if got, ok := lookup(out, path, ext); !ok || !reflect.DeepEqual(got, want) {
+						t.Errorf("%s export: %s at %v = %v (%v), want %v", format, ext, path, got, ok, want)
+					}
+				}
+				if in == FormatOAS3 && format == FormatSwagger2 {
+					continue // x-comp-ext has no place in it
+				}
+				again, err := Import(out, Options{})
+				if err != nil {
+					t.Fatalf("import of the %s export: %v", format, err)
+				}
+				if got := comparable(t, again.API); !bytes.Equal(got, model) {
+					t.Errorf("import(export(%s)) differs:\n%s\nwant:\n%s", format, got, model)
+				}
+			}
+		})
+	}
+}
+
+// TestSwagger2ExportWarnsWhatItCannotSay: Swagger 2.0 has one body schema per
+// operation, one schema per response, no required response headers and no
+// components object. A Swagger 2.0 export of an API using them says, in its
+// warnings, what the document leaves out and what an import of it would make
+// of it (the other body types validated against the one schema); the OpenAPI 3
+// export says everything and warns of nothing.
+func TestSwagger2ExportWarnsWhatItCannotSay(t *testing.T) {
+	doc := `{"openapi": "3.0.1", "info": {"title": "x", "version": "1"},
+  "components": {"x-comp-ext": "c", "schemas": {"A": {"type": "object", "required": ["a"]}, "B": {"type": "object", "required": ["b"]}}},
+  "x-amazon-apigateway-request-validators": {"body": {"validateRequestBody": true, "validateRequestParameters": false}},
+  "paths": {"/things": {"post": {"x-amazon-apigateway-request-validator": "body",
+    "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}},
+      "application/vnd.b+json": {"schema": {"$ref": "#/components/schemas/B"}}}},
+    "responses": {"200": {"description": "ok", "headers": {"X-Req": {"required": true, "schema": {"type": "string"}}},
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}}, "application/xml": {"schema": {"$ref": "#/components/schemas/B"}}}}},
+    "x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}}}}}`
+	res, err := Import([]byte(doc), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, warnings, err := ExportWithWarnings(res.API, FormatSwagger2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(warnings, "\n")
+	for _, want := range []string{
+		"POST /things", "application/vnd.b+json", `"B"`, `"A"`, // the body
+		"response 200", "application/xml", // the response schema
+		"X-Req",      // the required header
+		"x-comp-ext", // components
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings do not name %q:\n%s", want, all)
+		}
+	}
+	// The document is what it was: import of it is what the warning says.
+	again, err := Import(out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := again.API.Routes[0].RequestModels; !reflect.DeepEqual(got, map[string]string{"application/json": "A", "application/vnd.b+json": "A"}) {
+		t.Errorf("re-imported request models = %v", got)
+	}
+	if _, warnings, err = ExportWithWarnings(res.API, FormatOAS3); err != nil || len(warnings) != 0 {
+		t.Errorf("OpenAPI 3 export: warnings %q, err %v", warnings, err)
+	}
+}
+
+// TestParameterAndBodyExtensionsKept: x- extensions of parameters (the
+// operation's and the path item's) and of a request body are kept and go
+// through an export, OpenAPI 3 or Swagger 2.0, and a re-import unchanged;
+// those of media type and header objects, which Portico does not keep, are
+// named in a warning instead of dropped silently.
+func TestParameterAndBodyExtensionsKept(t *testing.T) {
+	doc := `{"openapi": "3.0.1", "info": {"title": "x", "version": "1"},
+  "components": {"schemas": {"A": {"type": "object"}}},
+  "paths": {"/pets": {"parameters": [{"name": "shared", "in": "header", "x-shared-ext": "s", "schema": {"type": "string"}}],
+    "post": {"parameters": [{"name": "q", "in": "query", "x-param-ext": {"p": 1}, "schema": {"type": "string"}}],
+      "requestBody": {"x-body-ext": "b", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}, "x-media-ext": 1}}},
+      "responses": {"200": {"description": "ok", "headers": {"X-H": {"schema": {"type": "string"}, "x-header-ext": 2}}}},
+      "x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}}}}}`
+	res, err := Import([]byte(doc), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.API.Routes[0]
+	if len(r.Parameters) != 2 || r.Parameters[0].Extensions == nil || r.Parameters[1].Extensions == nil || r.RequestBodyExtensions == nil {
+		t.Fatalf("extensions not kept: parameters %+v, request body %v", r.Parameters, r.RequestBodyExtensions)
+	}
+	all := strings.Join(res.Warnings, "\n")
+	for _, want := range []string{"x-media-ext", "x-header-ext"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings do not name %s: %q", want, res.Warnings)
+		}
+	}
+	model := comparable(t, res.API)
+	for _, format := range []string{FormatOAS3, FormatSwagger2} {
+		out, err := Export(res.API, format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Import(out, Options{})
+		if err != nil {
+			t.Fatalf("import of the %s export: %v", format, err)
+		}
+		if len(again.Warnings) != 0 {
+			t.Errorf("import of the %s export: warnings %q", format, again.Warnings)
+		}
+		if got := comparable(t, again.API); !bytes.Equal(got, model) {
+			t.Errorf("import(export(%s)) differs:\n%s\nwant:\n%s", format, got, model)
+		}
+	}
+}

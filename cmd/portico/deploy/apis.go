@@ -81,7 +81,14 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 			}
 		}
 		if doc != nil && len(s.BinaryMediaTypes) > 0 {
-			doc["x-amazon-apigateway-binary-media-types"] = s.BinaryMediaTypes
+			// SAM's documentation has BinaryMediaTypes written with ~1 for /
+			// ("image~1png", "*~1*"), and its translator replaces every ~1
+			// with / before the list reaches the definition; so does this.
+			bmt := make([]string, len(s.BinaryMediaTypes))
+			for i, mt := range s.BinaryMediaTypes {
+				bmt[i] = strings.ReplaceAll(mt, "~1", "/")
+			}
+			doc["x-amazon-apigateway-binary-media-types"] = bmt
 		}
 		if v, ok := props["ApiKeySourceType"]; ok && doc != nil {
 			// Where the gateway reads a caller's API key: the x-api-key header,
@@ -1006,6 +1013,9 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any, defs authDefaults) 
 	paths, _ := doc["paths"].(map[string]any)
 	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		item, _ := paths[p].(map[string]any)
+		if strings.HasPrefix(p, "x-") {
+			continue // an extension of paths is no path
+		}
 		for _, m := range slices.Sorted(maps.Keys(item)) {
 			op, _ := item[m].(map[string]any)
 			if op == nil || !operationKeys[m] {
@@ -1494,8 +1504,8 @@ func (b *builder) restCORS(id string, v any, doc map[string]any) {
 	paths, _ := doc["paths"].(map[string]any)
 	for _, p := range slices.Sorted(maps.Keys(paths)) {
 		item, _ := paths[p].(map[string]any)
-		if item == nil {
-			continue
+		if item == nil || strings.HasPrefix(p, "x-") {
+			continue // an extension of paths is no path
 		}
 		if _, ok := item["options"]; ok {
 			continue

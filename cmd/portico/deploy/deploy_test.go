@@ -1931,3 +1931,47 @@ func TestEventInvokeConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestBinaryMediaTypesTildeOne: SAM's BinaryMediaTypes are written with ~1
+// for / (SAM's documentation asks for it, and its translator turns every ~1
+// into /), in Globals.Api as on an AWS::Serverless::Api; the deploy takes
+// them as SAM does instead of refusing "*~1*" as not type/subtype.
+func TestBinaryMediaTypesTildeOne(t *testing.T) {
+	text := strings.Replace(twoFunctions, "Globals:\n", "Globals:\n  Api:\n    BinaryMediaTypes: [\"*~1*\"]\n", 1)
+	text = strings.Replace(text, "      StageName: prod\n", "      StageName: prod\n      BinaryMediaTypes: [image~1png, image/gif, application~1vnd.a+json]\n", 1)
+	f := newFake()
+	if _, err := deployText(t, f, fixture(t), "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	rec := f.stacks["s"].Resources
+	doc := f.apis[rec["Api"].PhysicalID].def.Document
+	want := []string{"*/*", "image/png", "image/gif", "application/vnd.a+json"}
+	if got := doc["x-amazon-apigateway-binary-media-types"]; !reflect.DeepEqual(got, want) {
+		t.Errorf("Api's x-amazon-apigateway-binary-media-types = %#v, want %#v (Globals' list, then the Api's, ~1 read as /)", got, want)
+	}
+}
+
+// TestDefinitionBodyPathsExtension: an x- extension directly under a
+// DefinitionBody's paths (valid OpenAPI 3) is kept where it stands: Cors adds
+// no OPTIONS method to it and the deploy goes through.
+func TestDefinitionBodyPathsExtension(t *testing.T) {
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", `      StageName: prod
+      Cors: "'*'"
+      DefinitionBody:
+        openapi: "3.0.1"
+        info: {title: ext, version: "1"}
+        paths:
+          x-paths-ext: {kept: true}
+`, 1)
+	f := newFake()
+	if _, err := deployText(t, f, fixture(t), "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	paths := f.apis[f.stacks["s"].Resources["Api"].PhysicalID].def.Document["paths"].(map[string]any)
+	if got := paths["x-paths-ext"]; !reflect.DeepEqual(got, map[string]any{"kept": true}) {
+		t.Errorf("paths.x-paths-ext = %#v, want it as written", got)
+	}
+	if _, ok := paths["/hello"].(map[string]any)["options"]; !ok {
+		t.Errorf("/hello has no OPTIONS method: %v", paths["/hello"])
+	}
+}
