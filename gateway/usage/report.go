@@ -113,7 +113,7 @@ func dailyUsage(days map[string]DayUsage, q *Quota, start, end, now time.Time, l
 		case key > today:
 			remaining = q.Limit
 		default:
-			remaining = q.Limit - periodUsed(days, recorded, key, ps)
+			remaining = subSat(q.Limit, periodUsed(days, recorded, key, ps))
 		}
 		out = append(out, [2]int64{used, max(remaining, 0)})
 	}

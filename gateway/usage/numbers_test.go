@@ -1,0 +1,97 @@
+package usage_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
+)
+
+// patchPlan applies one replace to a usage plan.
+func patchPlan(gw *apigateway.Client, id, path, value string) (*apigateway.UpdateUsagePlanOutput, error) {
+	return gw.UpdateUsagePlan(context.Background(), &apigateway.UpdateUsagePlanInput{UsagePlanId: aws.String(id),
+		PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String(path), Value: aws.String(value)}}})
+}
+
+// TestPlanRateNotANumber: NaN and Inf rates in update-usage-plan, for the
+// plan and for a method, answered 500 (the record could not be written); they
+// are 400 naming the path, as update-stage answers them. -0 is stored as 0.
+func TestPlanRateNotANumber(t *testing.T) {
+	_, _, gw, id := startKeyed(t, "dev")
+	p := plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("p"),
+		Throttle:  &types.ThrottleSettings{RateLimit: 1, BurstLimit: 1},
+		ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("dev")}}})
+	for _, path := range []string{"/throttle/rateLimit", "/apiStages/" + id + ":dev/throttle/~1pets/GET/rateLimit"} {
+		for _, v := range []string{"NaN", "nan", "Infinity", "inf", "-Inf"} {
+			_, err := patchPlan(gw, p, path, v)
+			wantAPIError(t, err, "BadRequestException", `Invalid value for replace `+path+`: "`+v+`" is not a number`)
+		}
+	}
+	up, err := patchPlan(gw, p, "/throttle/rateLimit", "-0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := up.Throttle.RateLimit; r != 0 {
+		t.Fatalf("rate -0 read back %v", r)
+	}
+}
+
+// TestPlanAndStageIntegersAreInt32: API Gateway's quota limit, burst limits
+// and remaining quota are 32-bit Integers; larger values were taken and read
+// back wrapped by the SDKs (Quota.Limit -1), and update-usage overflowed the
+// count. They are 400 now.
+func TestPlanAndStageIntegersAreInt32(t *testing.T) {
+	env, _, gw, id := startKeyed(t, "dev")
+	ctx := context.Background()
+	k := createKey(t, gw, &apigateway.CreateApiKeyInput{Name: aws.String("k"), Enabled: true})
+	p := plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("p"),
+		Throttle:  &types.ThrottleSettings{RateLimit: 1, BurstLimit: 1},
+		Quota:     &types.QuotaSettings{Limit: 10, Period: types.QuotaPeriodTypeDay},
+		ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("dev")}}}, *k.Id)
+	for _, path := range []string{"/quota/limit", "/throttle/burstLimit", "/apiStages/" + id + ":dev/throttle/~1pets/GET/burstLimit"} {
+		for _, v := range []string{"2147483648", "99999999999", "9223372036854775807"} {
+			_, err := patchPlan(gw, p, path, v)
+			wantAPIError(t, err, "BadRequestException", "Invalid value for replace "+path+": \""+v+"\" is not an integer from -2147483648 to 2147483647")
+		}
+	}
+	if up, err := patchPlan(gw, p, "/quota/limit", "2147483647"); err != nil || up.Quota.Limit != 2147483647 {
+		t.Fatalf("quota limit 2147483647: %+v %v", up, err)
+	}
+	_, err := gw.UpdateUsage(ctx, &apigateway.UpdateUsageInput{UsagePlanId: aws.String(p), KeyId: k.Id,
+		PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/remaining"), Value: aws.String("9223372036854775807")}}})
+	wantAPIError(t, err, "BadRequestException", "is not an integer from -2147483648 to 2147483647")
+	u, err := gw.UpdateUsage(ctx, &apigateway.UpdateUsageInput{UsagePlanId: aws.String(p), KeyId: k.Id,
+		PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/remaining"), Value: aws.String("2147483647")}}})
+	if err != nil || u.Items[*k.Id][0][1] != 2147483647 {
+		t.Fatalf("update-usage remaining 2147483647: %+v %v", u, err)
+	}
+
+	// create-usage-plan's JSON body, which the SDKs cannot send.
+	c := env.Client()
+	for _, body := range []map[string]any{
+		{"name": "q", "quota": map[string]any{"limit": int64(99999999999), "period": "DAY"}},
+		{"name": "q", "throttle": map[string]any{"rateLimit": 1, "burstLimit": int64(9223372036854775807)}},
+		{"name": "q", "throttle": map[string]any{"rateLimit": 1, "burstLimit": 1}, "apiStages": []any{map[string]any{"apiId": id, "stage": "dev",
+			"throttle": map[string]any{"/pets/GET": map[string]any{"rateLimit": 1, "burstLimit": int64(2147483648)}}}}},
+	} {
+		_, err := c.Do(ctx, "POST", "/usageplans", nil, body, nil)
+		var ae *client.APIError
+		if !errors.As(err, &ae) || ae.Status != 400 || ae.Type != "BadRequestException" {
+			b, _ := json.Marshal(body)
+			t.Fatalf("create-usage-plan %s: %v, want 400 BadRequestException", b, err)
+		}
+	}
+
+	// A stage's burst limit, REST (update-stage) and HTTP (route settings).
+	for _, v := range []string{"2147483648", "9223372036854775807"} {
+		_, err := gw.UpdateStage(ctx, &apigateway.UpdateStageInput{RestApiId: aws.String(id), StageName: aws.String("dev"),
+			PatchOperations: []types.PatchOperation{{Op: types.OpReplace, Path: aws.String("/*/*/throttling/burstLimit"), Value: aws.String(v)}}})
+		wantAPIError(t, err, "BadRequestException", "is not an integer from -2147483648 to 2147483647")
+	}
+}
