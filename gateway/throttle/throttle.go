@@ -165,10 +165,11 @@ func MethodKey(protocol string, r *apis.Route) string {
 }
 
 // SettingLimit returns the throttle of a method setting, and false when it sets
-// none (neither value set: an entry made for other settings). A rate that is
-// not set is no limit; a burst that is not set is the rate's (see Limit). 0 is
-// a limit: rate 0 and burst 0 throttle every request, rate 0 and burst n let n
-// requests through and then none (the bucket never refills).
+// none (neither value set: an entry made for other settings). The burst is the
+// bucket's size (see Limit): a burst of 0, or none with a rate set, throttles
+// every request whatever the rate; a rate that is not set is no limit unless
+// the burst is 0; rate 0 and burst n let n requests through and then none
+// (the bucket never refills).
 func SettingLimit(ms apis.MethodSetting) (Limit, bool) {
 	if ms.ThrottlingRateLimit == nil && ms.ThrottlingBurstLimit == nil {
 		return Limit{}, false

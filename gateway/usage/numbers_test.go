@@ -95,3 +95,21 @@ func TestPlanAndStageIntegersAreInt32(t *testing.T) {
 		wantAPIError(t, err, "BadRequestException", "is not an integer from -2147483648 to 2147483647")
 	}
 }
+
+// TestPlanBurstZeroAdmitsNothing: a usage plan throttle, or a per-method one,
+// with a rate and a burst of 0 is a bucket of nothing, as on API Gateway: every
+// request of the key is throttled. (The burst was taken as the rate's.)
+func TestPlanBurstZeroAdmitsNothing(t *testing.T) {
+	env, _, gw, id := startKeyed(t, "dev", "prod")
+	k := createKey(t, gw, &apigateway.CreateApiKeyInput{Name: aws.String("k"), Enabled: true})
+	plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("plan"), Throttle: &types.ThrottleSettings{RateLimit: 1000},
+		ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("dev")}}}, *k.Id)
+	plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("method"), Throttle: &types.ThrottleSettings{RateLimit: 1000, BurstLimit: 1000},
+		ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("prod"),
+			Throttle: map[string]types.ThrottleSettings{"/pets/GET": {RateLimit: 1000}}}}}, *k.Id)
+	for _, stage := range []string{"dev", "prod"} {
+		if status, typ, _ := call(t, env.GatewayURL+"/"+id+"/"+stage+"/pets", *k.Value); status != 429 || typ != "TooManyRequestsException" {
+			t.Errorf("%s: %d %s, want 429 TooManyRequestsException", stage, status, typ)
+		}
+	}
+}
