@@ -204,8 +204,8 @@ func v2StageError(r *http.Request, err error) error {
 	if err == nil || !errors.Is(err, errdefs.ErrNotFound) || errors.As(err, &k) {
 		return err
 	}
-	if strings.HasPrefix(err.Error(), "deployment") {
-		return v2NotFound("Deployment", r.PathValue("deployment"))
+	if dnf := (*apis.DeploymentNotFoundError)(nil); errors.As(err, &dnf) {
+		return v2NotFound("Deployment", dnf.ID)
 	}
 	return v2NotFound("Stage", r.PathValue("stage"))
 }
