@@ -636,11 +636,17 @@ func (h *usageHandlers) getUsage(w http.ResponseWriter, r *http.Request) error {
 	if q.Get("startDate") == "" || q.Get("endDate") == "" {
 		return badRequest("startDate and endDate are required (YYYY-MM-DD)")
 	}
-	u, err := h.svc.GetUsage(r.Context(), r.PathValue("plan"), q.Get("keyId"), q.Get("startDate"), q.Get("endDate"))
+	// AWS's GetUsage pages by key, as the other lists: limit and position.
+	var next string
+	u, err := h.svc.GetUsagePage(r.Context(), r.PathValue("plan"), q.Get("keyId"), q.Get("startDate"), q.Get("endDate"),
+		func(keyIDs []string) (pg []string, err error) {
+			pg, next, err = pageByKey(r, keyIDs, func(id string) sortKey { return sortKey{id} })
+			return pg, err
+		})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, usageJSON{UsagePlanID: u.PlanID, StartDate: u.StartDate, EndDate: u.EndDate, Values: u.Items})
+	return writeJSON(w, http.StatusOK, usageJSON{UsagePlanID: u.PlanID, StartDate: u.StartDate, EndDate: u.EndDate, Values: u.Items, Position: next})
 }
 
 func (h *usageHandlers) updateUsage(w http.ResponseWriter, r *http.Request) error {

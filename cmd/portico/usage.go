@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -507,11 +508,43 @@ func planUsage(g *globalFlags) *cobra.Command {
 			if to == "" {
 				to = today.Format(time.DateOnly)
 			}
-			q := url.Values{"startDate": {from}, "endDate": {to}}
+			q := url.Values{"startDate": {from}, "endDate": {to}, "limit": {"500"}}
 			if key != "" {
 				q.Set("keyId", key)
 			}
-			return g.run(cmd, http.MethodGet, "/usageplans/"+url.PathEscape(args[0])+"/usage", q, nil, nil, usageTable)
+			// The usage is paged by key: every page, as one answer.
+			var all map[string]any
+			values := map[string]json.RawMessage{}
+			for {
+				resp, err := g.do(cmd, http.MethodGet, "/usageplans/"+url.PathEscape(args[0])+"/usage", q, nil, nil)
+				if err != nil {
+					return err
+				}
+				var pg struct {
+					Values   map[string]json.RawMessage `json:"values"`
+					Position string                     `json:"position"`
+				}
+				if err := json.Unmarshal(resp.Body, &pg); err != nil {
+					return err
+				}
+				if all == nil {
+					if err := json.Unmarshal(resp.Body, &all); err != nil {
+						return err
+					}
+				}
+				maps.Copy(values, pg.Values)
+				if pg.Position == "" {
+					break
+				}
+				q.Set("position", pg.Position)
+			}
+			all["values"] = values
+			delete(all, "position")
+			raw, err := json.Marshal(all)
+			if err != nil {
+				return err
+			}
+			return g.show(cmd, raw, usageTable)
 		},
 	}
 	cmd.Flags().StringVar(&key, "key", "", "only this key")

@@ -113,3 +113,49 @@ func TestPlanBurstZeroAdmitsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestGetUsagePagesByKey: get-usage ignored limit and position and answered
+// every key at once; it pages by key as the other lists do (the SDK's
+// paginator sees every key once), and a bad limit or position is 400.
+func TestGetUsagePagesByKey(t *testing.T) {
+	_, _, gw, id := startKeyed(t, "dev")
+	ctx := context.Background()
+	var keys []string
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		keys = append(keys, *createKey(t, gw, &apigateway.CreateApiKeyInput{Name: aws.String(n), Enabled: true}).Id)
+	}
+	p := plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("p"), Quota: &types.QuotaSettings{Limit: 10, Period: types.QuotaPeriodTypeDay},
+		ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("dev")}}}, keys...)
+	in := &apigateway.GetUsageInput{UsagePlanId: aws.String(p), StartDate: aws.String("2026-11-25"), EndDate: aws.String("2026-11-25"), Limit: aws.Int32(2)}
+	first, err := gw.GetUsage(ctx, in)
+	if err != nil || len(first.Items) != 2 || first.Position == nil {
+		t.Fatalf("first page of 2: %+v %v", first, err)
+	}
+	seen := map[string]int{}
+	pages := 0
+	for pg := apigateway.NewGetUsagePaginator(gw, in); pg.HasMorePages(); {
+		out, err := pg.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for k, v := range out.Items {
+			seen[k]++
+			if len(v) != 1 || v[0][1] != 10 {
+				t.Errorf("key %s: %v, want one day with 10 remaining", k, v)
+			}
+		}
+	}
+	if pages != 3 || len(seen) != 5 {
+		t.Fatalf("%d pages, keys %v; want 3 pages, 5 keys once each", pages, seen)
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("key %s on %d pages", k, n)
+		}
+	}
+	_, err = gw.GetUsage(ctx, &apigateway.GetUsageInput{UsagePlanId: aws.String(p), StartDate: aws.String("2026-11-25"), EndDate: aws.String("2026-11-25"), Limit: aws.Int32(0)})
+	wantAPIError(t, err, "BadRequestException", "Invalid limit '0': use 1..500")
+	_, err = gw.GetUsage(ctx, &apigateway.GetUsageInput{UsagePlanId: aws.String(p), StartDate: aws.String("2026-11-25"), EndDate: aws.String("2026-11-25"), Position: aws.String("nope")})
+	wantAPIError(t, err, "BadRequestException", "Invalid position 'nope'")
+}
