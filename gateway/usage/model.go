@@ -221,6 +221,11 @@ func (p *Plan) validate() error {
 			}
 			s.Throttle[m] = t.clean()
 		}
+		if len(s.Throttle) > 0 && p.Throttle == nil {
+			// API Gateway's words: a per-method throttle is never looser
+			// than the plan's, and without one there is nothing to bound it.
+			return invalid("Can not define fine grain throttling if usage plan throttle is not defined.")
+		}
 	}
 	return nil
 }

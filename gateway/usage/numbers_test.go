@@ -159,3 +159,123 @@ func TestGetUsagePagesByKey(t *testing.T) {
 	_, err = gw.GetUsage(ctx, &apigateway.GetUsageInput{UsagePlanId: aws.String(p), StartDate: aws.String("2026-11-25"), EndDate: aws.String("2026-11-25"), Position: aws.String("nope")})
 	wantAPIError(t, err, "BadRequestException", "Invalid position 'nope'")
 }
+
+// createAndDeploy creates an API from def with the native API and deploys it
+// to stage; it returns the API's id.
+func createAndDeploy(t *testing.T, c *client.Client, def map[string]any, stage string) string {
+	t.Helper()
+	ctx := context.Background()
+	resp, err := c.Do(ctx, "POST", "/portico/v1/apis", nil, def, nil)
+	if err != nil {
+		t.Fatalf("create api: %v", err)
+	}
+	var a struct{ ID string }
+	if err := json.Unmarshal(resp.Body, &a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Do(ctx, "POST", "/portico/v1/apis/"+a.ID+"/deployments", nil, map[string]any{"stageName": stage}, nil); err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	return a.ID
+}
+
+// TestPlanMethodThrottlesMustBeEnforceable: per-method throttles on a method
+// the stage's deployment lacks, or on a plan without a plan throttle, were
+// stored and never enforced; they are refused as API Gateway refuses them
+// (404 "Invalid method", 400 "Can not define fine grain throttling ...").
+// A method a later deployment removes leaves the plan editable and the
+// gateway serving.
+func TestPlanMethodThrottlesMustBeEnforceable(t *testing.T) {
+	env, _, gw, id := startKeyed(t, "dev", "s3")
+	ctx := context.Background()
+	one := types.ThrottleSettings{RateLimit: 1, BurstLimit: 1}
+	_, err := gw.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{Name: aws.String("p"), Throttle: &one,
+		ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("s3"), Throttle: map[string]types.ThrottleSettings{"/nope/GET": {RateLimit: 0.01, BurstLimit: 1}}}}})
+	wantAPIError(t, err, "NotFoundException", "Invalid method /nope/GET in API stage "+id+":s3")
+	_, err = gw.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{Name: aws.String("p"),
+		ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("s3"), Throttle: map[string]types.ThrottleSettings{"/pets/GET": one}}}})
+	wantAPIError(t, err, "BadRequestException", "Can not define fine grain throttling if usage plan throttle is not defined.")
+
+	p := plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("p"),
+		ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("dev")}}})
+	_, err = patchPlan(gw, p, "/apiStages/"+id+":dev/throttle/~1pets/GET/rateLimit", "5")
+	wantAPIError(t, err, "BadRequestException", "Can not define fine grain throttling")
+	if _, err := patchPlan(gw, p, "/throttle/rateLimit", "10"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = patchPlan(gw, p, "/apiStages/"+id+":dev/throttle/~1nope/GET/rateLimit", "0.01")
+	wantAPIError(t, err, "NotFoundException", "Invalid method /nope/GET in API stage "+id+":dev")
+	if _, err := patchPlan(gw, p, "/apiStages/"+id+":dev/throttle/~1pets/GET/burstLimit", "5"); err != nil {
+		t.Fatal(err)
+	}
+	// Removing the plan throttle would leave the method's unenforced.
+	_, err = gw.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: aws.String(p),
+		PatchOperations: []types.PatchOperation{{Op: types.OpRemove, Path: aws.String("/throttle")}}})
+	wantAPIError(t, err, "BadRequestException", "Can not define fine grain throttling")
+
+	// A deployment without GET /pets: the plan keeps its throttle for it,
+	// stays editable, and the stage serves.
+	c := env.Client()
+	if _, err := c.Do(ctx, "DELETE", "/portico/v1/apis/"+id+"/routes/"+routeID(t, c, id, "GET", "/pets"), nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Do(ctx, "POST", "/portico/v1/apis/"+id+"/deployments", nil, map[string]any{"stageName": "dev"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if up, err := patchPlan(gw, p, "/name", "renamed"); err != nil || up.ApiStages[0].Throttle["/pets/GET"].BurstLimit != 5 {
+		t.Fatalf("rename after the method went: %+v %v", up, err)
+	}
+	_, err = patchPlan(gw, p, "/apiStages/"+id+":dev/throttle/~1pets/GET/burstLimit", "6")
+	wantAPIError(t, err, "NotFoundException", "Invalid method /pets/GET")
+	if _, err := gw.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: aws.String(p),
+		PatchOperations: []types.PatchOperation{{Op: types.OpRemove, Path: aws.String("/apiStages/" + id + ":dev/throttle/~1pets/GET")}}}); err != nil {
+		t.Fatalf("remove the gone method's throttle: %v", err)
+	}
+	if status, _, body := call(t, env.GatewayURL+"/"+id+"/dev/open", ""); status != 200 {
+		t.Fatalf("GET /open after the redeploy: %d %s", status, body)
+	}
+}
+
+// TestPlanStagesOfHTTPAPIsRefused: HTTP APIs have no API keys; a usage plan
+// refuses their stages (create-usage-plan, add /apiStages). WebSocket APIs
+// have keys and plans, and their stages are taken.
+func TestPlanStagesOfHTTPAPIsRefused(t *testing.T) {
+	env, _, gw, _ := startKeyed(t)
+	ctx := context.Background()
+	mock := map[string]any{"type": "MOCK"}
+	httpID := createAndDeploy(t, env.Client(), map[string]any{"name": "h", "protocol": "HTTP",
+		"routes": []any{map[string]any{"method": "GET", "path": "/a", "integration": mock}}}, "dev")
+	wsID := createAndDeploy(t, env.Client(), map[string]any{"name": "w", "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
+		"routes": []any{map[string]any{"routeKey": "$default", "integration": mock}}}, "dev")
+	want := "Invalid API stage " + httpID + ":dev: it is an HTTP API's, and HTTP APIs have no API keys or usage plans"
+	_, err := gw.CreateUsagePlan(ctx, &apigateway.CreateUsagePlanInput{Name: aws.String("p"),
+		ApiStages: []types.ApiStage{{ApiId: aws.String(httpID), Stage: aws.String("dev")}}})
+	wantAPIError(t, err, "BadRequestException", want)
+	p := plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("ws"),
+		ApiStages: []types.ApiStage{{ApiId: aws.String(wsID), Stage: aws.String("dev")}}})
+	_, err = gw.UpdateUsagePlan(ctx, &apigateway.UpdateUsagePlanInput{UsagePlanId: aws.String(p),
+		PatchOperations: []types.PatchOperation{{Op: types.OpAdd, Path: aws.String("/apiStages"), Value: aws.String(httpID + ":dev")}}})
+	wantAPIError(t, err, "BadRequestException", want)
+}
+
+// routeID returns the id of the route method path of API id.
+func routeID(t *testing.T, c *client.Client, id, method, path string) string {
+	t.Helper()
+	resp, err := c.Do(context.Background(), "GET", "/portico/v1/apis/"+id, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a struct {
+		Routes []struct{ ID, Method, Path string } `json:"routes"`
+	}
+	if err := json.Unmarshal(resp.Body, &a); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range a.Routes {
+		if r.Method == method && r.Path == path {
+			return r.ID
+		}
+	}
+	t.Fatalf("API %s has no route %s %s", id, method, path)
+	return ""
+}
