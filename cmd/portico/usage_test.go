@@ -125,3 +125,13 @@ func TestThrottleFlagsSayWhatIsWrong(t *testing.T) {
 		t.Errorf("stage throttle --burst 0: %v, stderr %q", err, stderr)
 	}
 }
+
+// TestAliasWeightNaN: --weight 2=NaN passed the 0..1 check (NaN compares
+// false) and failed as "json: unsupported value: NaN".
+func TestAliasWeightNaN(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := runRoot(&out, &errOut, "--endpoint", "http://127.0.0.1:1", "alias", "set", "f", "live", "1", "--weight", "2=NaN")
+	if err == nil || !strings.Contains(err.Error(), `--weight "2=NaN": use VERSION=WEIGHT with a weight between 0 and 1`) {
+		t.Fatalf("alias set --weight 2=NaN: %v", err)
+	}
+}

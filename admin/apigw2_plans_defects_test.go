@@ -39,3 +39,19 @@ func TestV2ImportIgnoresAPIKeySecurity(t *testing.T) {
 	_, err = e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc), FailOnWarnings: aws.Bool(true)})
 	wantV2Error(t, err, 400, "BadRequestException", "security api_key is ignored")
 }
+
+// TestV2RouteBurstAboveInt32: a route's throttlingBurstLimit is API Gateway's
+// 32-bit Integer; a larger one was stored, and the SDKs read it back wrapped.
+func TestV2RouteBurstAboveInt32(t *testing.T) {
+	t.Parallel()
+	e, id := startV2HTTPRoutes(t)
+	for _, body := range []map[string]any{
+		{"routeSettings": map[string]any{"GET /a": map[string]any{"throttlingBurstLimit": int64(99999999999), "throttlingRateLimit": 1}}},
+		{"defaultRouteSettings": map[string]any{"throttlingBurstLimit": int64(2147483648), "throttlingRateLimit": 1}},
+	} {
+		_, err := e.env.Client().Do(t.Context(), "PATCH", "/v2/apis/"+id+"/stages/prod", nil, body, nil)
+		if err == nil || !strings.Contains(err.Error(), "must be 0 to 2147483647") {
+			t.Errorf("update-stage %v: %v, want 400 naming the range", body, err)
+		}
+	}
+}
