@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -104,8 +105,8 @@ func (rs v2RouteSettings) applyTo(protocol, key string, ms *apis.MethodSetting) 
 		switch {
 		case *v == -1:
 			ms.ThrottlingBurstLimit = nil
-		case *v < 0:
-			return v2BadRequest("throttlingBurstLimit of %s must be 0 or more, or -1 for none", key)
+		case *v < 0 || *v > math.MaxInt32:
+			return v2BadRequest("throttlingBurstLimit of %s must be 0 to %d, or -1 for none", key, math.MaxInt32)
 		default:
 			ms.ThrottlingBurstLimit = new(*v)
 		}
@@ -203,8 +204,8 @@ func v2StageError(r *http.Request, err error) error {
 	if err == nil || !errors.Is(err, errdefs.ErrNotFound) || errors.As(err, &k) {
 		return err
 	}
-	if strings.HasPrefix(err.Error(), "deployment") {
-		return v2NotFound("Deployment", r.PathValue("deployment"))
+	if dnf := (*apis.DeploymentNotFoundError)(nil); errors.As(err, &dnf) {
+		return v2NotFound("Deployment", dnf.ID)
 	}
 	return v2NotFound("Stage", r.PathValue("stage"))
 }

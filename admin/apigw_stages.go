@@ -179,10 +179,12 @@ func patchBool(op PatchOperation) (*bool, error) {
 	return patchValue(op, "true or false", func(v string) (bool, bool) { return v == "true", v == "true" || v == "false" })
 }
 
+// patchInt parses an integer value; API Gateway's integers are 32-bit, so
+// one outside int32 is refused rather than read back wrapped by the SDKs.
 func patchInt(op PatchOperation) (*int, error) {
-	return patchValue(op, "an integer", func(v string) (int, bool) {
-		n, err := strconv.Atoi(v)
-		return n, err == nil
+	return patchValue(op, "an integer from -2147483648 to 2147483647", func(v string) (int, bool) {
+		n, err := strconv.ParseInt(v, 10, 32)
+		return int(n), err == nil
 	})
 }
 

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -410,15 +411,15 @@ func applyPlanOp(p *usage.Plan, op PatchOperation) error {
 		}
 		switch segs[1] {
 		case "limit":
-			n, err := strconv.ParseInt(v, 10, 64)
+			n, err := parseInt32(v, op)
 			if err != nil {
-				return badRequest("Invalid value '%s' for %s: use an integer", v, op.Path)
+				return err
 			}
-			p.Quota.Limit = n
+			p.Quota.Limit = int64(n)
 		case "offset":
-			n, err := strconv.Atoi(v)
+			n, err := parseInt32(v, op)
 			if err != nil {
-				return badRequest("Invalid value '%s' for %s: use an integer", v, op.Path)
+				return err
 			}
 			p.Quota.Offset = n
 		case "period":
@@ -433,6 +434,16 @@ func applyPlanOp(p *usage.Plan, op PatchOperation) error {
 	return BadPatchPath(op)
 }
 
+// parseInt32 parses v, the value of op, as API Gateway's Integer: 32 bits,
+// so that a value the SDKs would read back wrapped is refused.
+func parseInt32(v string, op PatchOperation) (int, error) {
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil {
+		return 0, badPatchValue(op, "%q is not an integer from -2147483648 to 2147483647", truncate(v, 40))
+	}
+	return int(n), nil
+}
+
 func setThrottleField(t *usage.Throttle, field string, op PatchOperation) error {
 	v, err := op.StringValue()
 	if err != nil {
@@ -441,14 +452,16 @@ func setThrottleField(t *usage.Throttle, field string, op PatchOperation) error 
 	switch field {
 	case "rateLimit":
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return badRequest("Invalid value '%s' for %s: use a number", v, op.Path)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			// ParseFloat reads "NaN" and "Inf", which no bucket (and no
+			// JSON record) can hold.
+			return badPatchValue(op, "%q is not a number", truncate(v, 40))
 		}
 		t.RateLimit = f
 	case "burstLimit":
-		n, err := strconv.Atoi(v)
+		n, err := parseInt32(v, op)
 		if err != nil {
-			return badRequest("Invalid value '%s' for %s: use an integer", v, op.Path)
+			return err
 		}
 		t.BurstLimit = n
 	default:
@@ -623,11 +636,17 @@ func (h *usageHandlers) getUsage(w http.ResponseWriter, r *http.Request) error {
 	if q.Get("startDate") == "" || q.Get("endDate") == "" {
 		return badRequest("startDate and endDate are required (YYYY-MM-DD)")
 	}
-	u, err := h.svc.GetUsage(r.Context(), r.PathValue("plan"), q.Get("keyId"), q.Get("startDate"), q.Get("endDate"))
+	// AWS's GetUsage pages by key, as the other lists: limit and position.
+	var next string
+	u, err := h.svc.GetUsagePage(r.Context(), r.PathValue("plan"), q.Get("keyId"), q.Get("startDate"), q.Get("endDate"),
+		func(keyIDs []string) (pg []string, err error) {
+			pg, next, err = pageByKey(r, keyIDs, func(id string) sortKey { return sortKey{id} })
+			return pg, err
+		})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, usageJSON{UsagePlanID: u.PlanID, StartDate: u.StartDate, EndDate: u.EndDate, Values: u.Items})
+	return writeJSON(w, http.StatusOK, usageJSON{UsagePlanID: u.PlanID, StartDate: u.StartDate, EndDate: u.EndDate, Values: u.Items, Position: next})
 }
 
 func (h *usageHandlers) updateUsage(w http.ResponseWriter, r *http.Request) error {
@@ -645,12 +664,12 @@ func (h *usageHandlers) updateUsage(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
+	n, err := parseInt32(v, ops[0])
 	if err != nil {
-		return badRequest("Invalid value '%s' for /remaining: use an integer", v)
+		return err
 	}
 	plan, key := r.PathValue("plan"), r.PathValue("key")
-	if err := h.svc.UpdateUsage(r.Context(), plan, key, n); err != nil {
+	if err := h.svc.UpdateUsage(r.Context(), plan, key, int64(n)); err != nil {
 		return err
 	}
 	today := h.svc.Today()

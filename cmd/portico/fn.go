@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -435,7 +436,7 @@ func newAliasCmd(g *globalFlags) *cobra.Command {
 			for _, kv := range weights {
 				v, s, ok := strings.Cut(kv, "=")
 				f, err := strconv.ParseFloat(s, 64)
-				if !ok || err != nil || f < 0 || f > 1 {
+				if !ok || err != nil || math.IsNaN(f) || f < 0 || f > 1 {
 					return fmt.Errorf("--weight %q: use VERSION=WEIGHT with a weight between 0 and 1, e.g. 2=0.1", kv)
 				}
 				if w == nil {

@@ -94,7 +94,8 @@ func releaseTable(w io.Writer, st *awsStage) error {
 				burst = strconv.Itoa(m.ThrottlingBurstLimit)
 			}
 			t := fmt.Sprintf("%s %s burst %s", k, rate, burst)
-			if m.ThrottlingRateLimit == 0 && m.ThrottlingBurstLimit <= 0 {
+			// A burst of 0, or none with a rate, is a bucket of 0.
+			if m.ThrottlingBurstLimit == 0 || (m.ThrottlingRateLimit >= 0 && m.ThrottlingBurstLimit < 0) {
 				t += " (every request throttled)"
 			}
 			throttles = append(throttles, t)
@@ -289,7 +290,16 @@ func stageThrottle(g *globalFlags) *cobra.Command {
 			}
 			var ops []patchOp
 			if cmd.Flags().Changed("rate") {
+				if err := checkRate(rate); err != nil {
+					return err
+				}
+				if !cmd.Flags().Changed("burst") && rate > 0 {
+					_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning: --rate without --burst keeps the burst already set; with none (or 0) every request is throttled whatever the rate: give --burst")
+				}
 				ops = append(ops, replaceOp(prefix+"/throttling/rateLimit", strconv.FormatFloat(rate, 'f', -1, 64)))
+			}
+			if cmd.Flags().Changed("burst") && burst == 0 && (!cmd.Flags().Changed("rate") || rate != 0) {
+				warnZeroBurst(cmd, "--burst 0")
 			}
 			if cmd.Flags().Changed("burst") {
 				ops = append(ops, replaceOp(prefix+"/throttling/burstLimit", strconv.Itoa(burst)))
@@ -302,8 +312,8 @@ func stageThrottle(g *globalFlags) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&method, "method", "", "one method, as /resource/path/METHOD (default: every method, */*)")
-	f.Float64Var(&rate, "rate", 0, "steady-state requests per second (-1: no limit; rate 0 and burst 0 throttle every request)")
-	f.IntVar(&burst, "burst", 0, "burst size (token bucket capacity; -1: not set)")
+	f.Float64Var(&rate, "rate", 0, "steady-state requests per second (-1: no limit; give --burst with it)")
+	f.IntVar(&burst, "burst", 0, "burst size, the token bucket's capacity (0 admits no request, whatever the rate; -1: not set)")
 	return cmd
 }
 

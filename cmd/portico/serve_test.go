@@ -116,6 +116,11 @@ func TestSettingsRefused(t *testing.T) {
 		{"unknown runtime", []string{"--runtime", "kvm"}, "", "auto, process, docker or containerd"},
 		{"unknown config key", nil, "listne: ':1'\n", "listne"},
 		{"negative throttle burst", nil, "throttle:\n  burst-limit: -1\n", "burst-limit"},
+		// 0 took the default (10,000/5,000) silently.
+		{"throttle rate 0", nil, "throttle:\n  rate-limit: 0\n  burst-limit: 0\n", "rate-limit 0 is not taken: leave it out for the default (10000 requests per second), or give a negative rate-limit"},
+		{"throttle burst 0", nil, "throttle:\n  burst-limit: 0\n", "burst-limit 0 is not taken"},
+		{"throttle rate NaN", nil, "throttle:\n  rate-limit: .nan\n", "is not a number"},
+		{"unknown throttle key", nil, "throttle:\n  rate: 5\n", "field rate not found"},
 		{"no gateway listener at all", []string{"--listen", "off", "--tls-listen", "off"}, "", "leave the gateway no listener"},
 		{"missing explicit config", []string{"--config", "/does/not/exist.yaml"}, "", "config file"},
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -288,6 +290,15 @@ start: the weekday for WEEK, 0 = Sunday, or the day of the month for MONTH).`,
 			}
 			body["apiStages"] = as
 			if cmd.Flags().Changed("rate") || cmd.Flags().Changed("burst") {
+				if err := checkRate(rate); err != nil {
+					return err
+				}
+				if cmd.Flags().Changed("rate") && !cmd.Flags().Changed("burst") {
+					return fmt.Errorf("--rate %g needs --burst: the burst is the bucket's size, and a bucket of 0 admits no request", rate)
+				}
+				if burst == 0 {
+					warnZeroBurst(cmd, "--burst 0")
+				}
 				body["throttle"] = map[string]any{"rateLimit": rate, "burstLimit": burst}
 			}
 			if cmd.Flags().Changed("quota") {
@@ -305,12 +316,27 @@ start: the weekday for WEEK, 0 = Sunday, or the day of the month for MONTH).`,
 	cmd.Flags().StringVar(&name, "name", "", "plan name (required)")
 	cmd.Flags().StringVar(&description, "description", "", "description")
 	cmd.Flags().StringArrayVar(&stages, "stage", nil, "API stage the plan covers, API_ID:STAGE (repeatable)")
-	cmd.Flags().Float64Var(&rate, "rate", 0, "throttle: requests per second per key")
-	cmd.Flags().IntVar(&burst, "burst", 0, "throttle: bucket size per key")
+	cmd.Flags().Float64Var(&rate, "rate", 0, "throttle: requests per second per key (with --burst)")
+	cmd.Flags().IntVar(&burst, "burst", 0, "throttle: bucket size per key; 0 admits no request")
 	cmd.Flags().Int64Var(&quota, "quota", 0, "quota: requests per period per key")
 	cmd.Flags().StringVar(&period, "period", "DAY", "quota period: DAY, WEEK or MONTH")
 	cmd.Flags().IntVar(&offset, "offset", 0, "quota period offset")
 	return cmd
+}
+
+// checkRate refuses a --rate that is not a number of requests per second
+// (NaN and Inf, which the flag parses).
+func checkRate(rate float64) error {
+	if math.IsNaN(rate) || math.IsInf(rate, 0) {
+		return fmt.Errorf("--rate %g: give a number of requests per second, 0 or more", rate)
+	}
+	return nil
+}
+
+// warnZeroBurst warns that a throttle with a burst of 0 (what names it)
+// throttles every request, whatever its rate, as on API Gateway.
+func warnZeroBurst(cmd *cobra.Command, what string) {
+	_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s: a burst of 0 admits no request (the burst is the bucket's size), so every request is throttled whatever the rate\n", what)
 }
 
 func planList(g *globalFlags) *cobra.Command {
@@ -482,11 +508,43 @@ func planUsage(g *globalFlags) *cobra.Command {
 			if to == "" {
 				to = today.Format(time.DateOnly)
 			}
-			q := url.Values{"startDate": {from}, "endDate": {to}}
+			q := url.Values{"startDate": {from}, "endDate": {to}, "limit": {"500"}}
 			if key != "" {
 				q.Set("keyId", key)
 			}
-			return g.run(cmd, http.MethodGet, "/usageplans/"+url.PathEscape(args[0])+"/usage", q, nil, nil, usageTable)
+			// The usage is paged by key: every page, as one answer.
+			var all map[string]any
+			values := map[string]json.RawMessage{}
+			for {
+				resp, err := g.do(cmd, http.MethodGet, "/usageplans/"+url.PathEscape(args[0])+"/usage", q, nil, nil)
+				if err != nil {
+					return err
+				}
+				var pg struct {
+					Values   map[string]json.RawMessage `json:"values"`
+					Position string                     `json:"position"`
+				}
+				if err := json.Unmarshal(resp.Body, &pg); err != nil {
+					return err
+				}
+				if all == nil {
+					if err := json.Unmarshal(resp.Body, &all); err != nil {
+						return err
+					}
+				}
+				maps.Copy(values, pg.Values)
+				if pg.Position == "" {
+					break
+				}
+				q.Set("position", pg.Position)
+			}
+			all["values"] = values
+			delete(all, "position")
+			raw, err := json.Marshal(all)
+			if err != nil {
+				return err
+			}
+			return g.show(cmd, raw, usageTable)
 		},
 	}
 	cmd.Flags().StringVar(&key, "key", "", "only this key")

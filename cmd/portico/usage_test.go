@@ -80,3 +80,58 @@ func TestKeyAndPlanCommands(t *testing.T) {
 		t.Fatalf("deleted key listed:\n%s", out)
 	}
 }
+
+// TestThrottleFlagsSayWhatIsWrong: `plan create --rate NaN` failed with
+// "json: unsupported value: NaN"; a rate without a burst made a plan that
+// throttles every request (a bucket of 0). Both are refused before any
+// request, and a burst of 0 with a rate warns, for plans and stages.
+func TestThrottleFlagsSayWhatIsWrong(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	run := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := runRoot(&out, &errOut, append([]string{"--endpoint", env.AdminURL}, args...)...)
+		return errOut.String(), err
+	}
+	for _, rate := range []string{"NaN", "Inf", "-Inf"} {
+		if _, err := run("plan", "create", "--name", "p", "--rate", rate, "--burst", "1"); err == nil ||
+			!strings.Contains(err.Error(), "give a number of requests per second") {
+			t.Errorf("plan create --rate %s: %v", rate, err)
+		}
+	}
+	if _, err := run("plan", "create", "--name", "p", "--rate", "10"); err == nil || !strings.Contains(err.Error(), "--rate 10 needs --burst") {
+		t.Errorf("plan create --rate without --burst: %v", err)
+	}
+	stderr, err := run("plan", "create", "--name", "p", "--rate", "10", "--burst", "0")
+	if err != nil || !strings.Contains(stderr, "warning: --burst 0: a burst of 0 admits no request") {
+		t.Errorf("plan create --burst 0: %v, stderr %q", err, stderr)
+	}
+	resp, err := env.Client().Do(context.Background(), "POST", "/portico/v1/apis", nil, map[string]any{"name": "a", "protocol": "REST",
+		"routes": []map[string]any{{"method": "GET", "path": "/x", "integration": map[string]any{"type": "MOCK"}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var api struct{ ID string }
+	_ = json.Unmarshal(resp.Body, &api)
+	if _, err := env.Client().Do(context.Background(), "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("stage", "throttle", api.ID, "dev", "--rate", "NaN", "--burst", "1"); err == nil || !strings.Contains(err.Error(), "give a number") {
+		t.Errorf("stage throttle --rate NaN: %v", err)
+	}
+	if stderr, err := run("stage", "throttle", api.ID, "dev", "--rate", "10"); err != nil || !strings.Contains(stderr, "warning: --rate without --burst") {
+		t.Errorf("stage throttle --rate without --burst: %v, stderr %q", err, stderr)
+	}
+	if stderr, err := run("stage", "throttle", api.ID, "dev", "--rate", "10", "--burst", "0"); err != nil || !strings.Contains(stderr, "warning: --burst 0") {
+		t.Errorf("stage throttle --burst 0: %v, stderr %q", err, stderr)
+	}
+}
+
+// TestAliasWeightNaN: --weight 2=NaN passed the 0..1 check (NaN compares
+// false) and failed as "json: unsupported value: NaN".
+func TestAliasWeightNaN(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := runRoot(&out, &errOut, "--endpoint", "http://127.0.0.1:1", "alias", "set", "f", "live", "1", "--weight", "2=NaN")
+	if err == nil || !strings.Contains(err.Error(), `--weight "2=NaN": use VERSION=WEIGHT with a weight between 0 and 1`) {
+		t.Fatalf("alias set --weight 2=NaN: %v", err)
+	}
+}

@@ -369,7 +369,7 @@ async function keysPage() {
   const today = new Date();
   const start = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), 1));
   const usage = await Promise.all((plans.item || []).map(p =>
-    api("GET", `/usageplans/${enc(p.id)}/usage?startDate=${isoDay(start)}&endDate=${isoDay(today)}`).catch(() => null)));
+    api("GET", `/usageplans/${enc(p.id)}/usage?startDate=${isoDay(start)}&endDate=${isoDay(today)}&limit=500`).catch(() => null)));
   const keyName = Object.fromEntries((keys.item || []).map(k => [k.id, k.name || k.id]));
   return [el("h1", {}, "API keys"),
     keys.item.length === 0 ? el("p", { class: "muted", id: "keys" }, "No API keys.") :

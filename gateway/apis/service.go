@@ -609,15 +609,31 @@ func (s *Service) GetDeployment(ctx context.Context, apiID, depID string) (*Depl
 
 func getDeployment(tx *store.Tx, apiID, depID string, d *Deployment) error {
 	if !deploymentIDRe.MatchString(depID) {
-		return notFound("deployment", depID)
+		return deploymentNotFound(apiID, depID)
 	}
 	if err := tx.Get(bucketDeployments, apiID+"/"+depID, d); err != nil {
 		if errors.Is(err, errdefs.ErrNotFound) {
-			return notFound("deployment", depID)
+			return deploymentNotFound(apiID, depID)
 		}
 		return err
 	}
 	return nil
+}
+
+// DeploymentNotFoundError is the error of an unknown deployment of an API;
+// it is errdefs.ErrNotFound, and its text names both ("no deployment x in API
+// y"), as a deployment id means nothing without its API.
+type DeploymentNotFoundError struct{ APIID, ID string }
+
+func (e *DeploymentNotFoundError) Error() string {
+	return fmt.Sprintf("no deployment %s in API %s: %v", truncate(e.ID, 200), truncate(e.APIID, 200), errdefs.ErrNotFound)
+}
+
+// Unwrap makes the error errdefs.ErrNotFound.
+func (e *DeploymentNotFoundError) Unwrap() error { return errdefs.ErrNotFound }
+
+func deploymentNotFound(apiID, depID string) error {
+	return &DeploymentNotFoundError{APIID: apiID, ID: depID}
 }
 
 // ListDeployments returns an API's deployments, oldest first, without snapshots.

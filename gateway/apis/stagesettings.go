@@ -275,8 +275,8 @@ func applyMethodSetting(settings map[string]MethodSetting, p MethodSettingPatch,
 		switch b := *p.ThrottlingBurstLimit; {
 		case b == -1:
 			ms.ThrottlingBurstLimit = nil
-		case b < 0:
-			return invalid("throttling burst limit %d for %s: use 0 or more (-1 for no limit)", b, p.Key)
+		case b < 0 || b > math.MaxInt32:
+			return invalid("throttling burst limit %d for %s: use 0 to %d (-1 for no limit)", b, p.Key, math.MaxInt32)
 		default:
 			ms.ThrottlingBurstLimit = &b
 		}

@@ -727,6 +727,36 @@ func (im *importer) paths(a *apis.API) {
 	}
 }
 
+// dropAPIKeys returns an HTTP API operation's security requirements without
+// their API key schemes, with a warning naming them: HTTP APIs have no API
+// keys, and API Gateway's import ignores them (with a warning) rather than
+// make a route that requires one. A requirement left empty goes too.
+func (im *importer) dropAPIKeys(where string, sec []map[string][]string) *[]map[string][]string {
+	var dropped []string
+	out := make([]map[string][]string, 0, len(sec))
+	for _, req := range sec {
+		kept := map[string][]string{}
+		for name, scopes := range req {
+			if im.apiKeySchemes[name] {
+				if !slices.Contains(dropped, name) {
+					dropped = append(dropped, name)
+				}
+				continue
+			}
+			kept[name] = scopes
+		}
+		if len(kept) > 0 || len(req) == 0 {
+			out = append(out, kept)
+		}
+	}
+	if len(dropped) == 0 {
+		return &sec
+	}
+	slices.Sort(dropped)
+	im.warn("%s: security %s is ignored: HTTP APIs have no API keys (an apiKey scheme), so the route does not require one; use a JWT or Lambda authorizer, or a REST API for API keys and usage plans", where, strings.Join(dropped, ", "))
+	return &out
+}
+
 func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Operation, shared openapi3.Parameters) (apis.Route, bool) {
 	where := fmt.Sprintf("%s %s", method, path)
 	r := apis.Route{Method: method, Path: path}
@@ -820,6 +850,9 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 			s = append(s, map[string][]string(req))
 		}
 		sec = &s
+	}
+	if sec != nil && a.Protocol == apis.ProtocolHTTP {
+		sec = im.dropAPIKeys(where, *sec)
 	}
 	if sec != nil {
 		r.Security = *sec

@@ -1,24 +1,29 @@
 package throttle
 
 import (
-	"math"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 )
 
-// Limit is a token bucket: Rate tokens are added per second up to Burst, and a
-// request takes one. A negative Rate means no limit; with a positive Rate, a
-// Burst of 0 or less is the rate's (at least 1). Rate 0 adds no tokens: Burst
-// requests pass, then none (none at all with Burst 0 or less).
+// Limit is a token bucket, as API Gateway's: Burst is the bucket's size, Rate
+// the tokens added per second, and a request takes one. A Burst of 0 admits no
+// request whatever the Rate; so does a negative Burst ("not set", which API
+// Gateway stores as 0) with a Rate set. A negative Rate is "not set": no
+// limit, unless Burst is 0. Rate 0 adds no tokens: Burst requests pass, then
+// none.
 type Limit struct {
 	Rate  float64
 	Burst int
 }
 
-// Unlimited reports whether l lets everything through.
-func (l Limit) Unlimited() bool { return l.Rate < 0 }
+// Unlimited reports whether l lets everything through: neither value set, or
+// no rate with a burst (a bucket refilled at once).
+func (l Limit) Unlimited() bool { return l.Rate < 0 && l.Burst != 0 }
+
+// Blocks reports whether l admits no request: its bucket holds nothing.
+func (l Limit) Blocks() bool { return !l.Unlimited() && l.Burst <= 0 }
 
 // Limiter is where the token buckets live, keyed by what they limit
 // ("account", "api/stage//pets/GET", a usage plan's client). The in-process
@@ -93,7 +98,9 @@ func (b *bucket) Allow(now time.Time, l Limit) bool {
 	if l.Unlimited() {
 		return true
 	}
-	l = normalize(l)
+	if l.Blocks() {
+		return false
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if now.Before(b.last) {
@@ -110,16 +117,4 @@ func (b *bucket) Allow(now time.Time, l Limit) bool {
 		b.lim.SetBurstAt(now, l.Burst)
 	}
 	return b.lim.AllowN(now, 1)
-}
-
-// normalize makes a limit that rate.Limiter reads as AWS does: a rate without
-// a burst gets a burst of its rate (at least 1).
-func normalize(l Limit) Limit {
-	if l.Burst <= 0 && l.Rate > 0 {
-		l.Burst = int(math.Max(1, math.Ceil(l.Rate)))
-	}
-	if l.Burst < 0 {
-		l.Burst = 0
-	}
-	return l
 }

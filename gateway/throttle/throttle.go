@@ -17,24 +17,64 @@
 package throttle
 
 import (
+	"fmt"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/fx"
+	"gopkg.in/yaml.v3"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
 // Config is the account-wide throttle. Zero fields take the defaults; a
-// negative RateLimit turns the account throttle off.
+// negative RateLimit turns the account throttle off. In YAML a field left out
+// takes its default, and 0 is refused (see UnmarshalYAML).
 type Config struct {
 	// RateLimit is the account's steady rate in requests per second (10,000).
 	RateLimit float64 `yaml:"rate-limit"`
 	// BurstLimit is the account's bucket size (5,000).
 	BurstLimit int `yaml:"burst-limit"`
+}
+
+// UnmarshalYAML reads a Config from portico.yaml, refusing what the zero
+// value cannot say: a rate-limit or burst-limit written as 0 would otherwise
+// silently take the default, where the user meant a limit of 0. A NaN or
+// infinite rate, and keys other than rate-limit and burst-limit, are refused
+// too.
+func (c *Config) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: throttle: give a mapping with rate-limit and burst-limit", n.Line)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		switch k.Value {
+		case "rate-limit":
+			if err := v.Decode(&c.RateLimit); err != nil {
+				return err
+			}
+			if math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0) {
+				return fmt.Errorf("line %d: throttle: rate-limit %s is not a number of requests per second", v.Line, v.Value)
+			}
+			if c.RateLimit == 0 {
+				return fmt.Errorf("line %d: throttle: rate-limit 0 is not taken: leave it out for the default (%d requests per second), or give a negative rate-limit to turn the account throttle off", v.Line, DefaultRateLimit)
+			}
+		case "burst-limit":
+			if err := v.Decode(&c.BurstLimit); err != nil {
+				return err
+			}
+			if c.BurstLimit == 0 {
+				return fmt.Errorf("line %d: throttle: burst-limit 0 is not taken (a bucket of 0 would throttle every request): leave it out for the default (%d), or give a negative rate-limit to turn the account throttle off", v.Line, DefaultBurstLimit)
+			}
+		default:
+			return fmt.Errorf("line %d: throttle: field %s not found: use rate-limit and burst-limit", k.Line, k.Value)
+		}
+	}
+	return nil
 }
 
 // Defaults, as AWS's account-level throttle per region.
@@ -125,10 +165,11 @@ func MethodKey(protocol string, r *apis.Route) string {
 }
 
 // SettingLimit returns the throttle of a method setting, and false when it sets
-// none (neither value set: an entry made for other settings). A rate that is
-// not set is no limit; a burst that is not set is the rate's (see Limit). 0 is
-// a limit: rate 0 and burst 0 throttle every request, rate 0 and burst n let n
-// requests through and then none (the bucket never refills).
+// none (neither value set: an entry made for other settings). The burst is the
+// bucket's size (see Limit): a burst of 0, or none with a rate set, throttles
+// every request whatever the rate; a rate that is not set is no limit unless
+// the burst is 0; rate 0 and burst n let n requests through and then none
+// (the bucket never refills).
 func SettingLimit(ms apis.MethodSetting) (Limit, bool) {
 	if ms.ThrottlingRateLimit == nil && ms.ThrottlingBurstLimit == nil {
 		return Limit{}, false

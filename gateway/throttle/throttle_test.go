@@ -88,7 +88,14 @@ func TestThrottle(t *testing.T) {
 		{"templated path key", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"/pets/{id}/GET": limit(1, 1)}, 2, 10, 1},
 		{"setting without throttle values", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"/pets/GET": {CachingEnabled: true}}, 0, 10, 10},
 		{"negative rate is no limit", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(-1, -1)}, 0, 10, 10},
-		{"rate without burst", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: new(float64(2))}}, 0, 10, 2},
+		// The burst is the bucket's size, as on API Gateway: a burst of 0,
+		// or none with a rate (API Gateway stores 0), admits nothing,
+		// whatever the rate. (A rate without a burst took a burst of its
+		// rate, and let through what API Gateway throttles.)
+		{"rate without burst", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: new(float64(2))}}, 0, 10, 0},
+		{"rate with burst 0", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(100, 0)}, 0, 10, 0},
+		{"http route rate without burst", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"GET /pets": {ThrottlingRateLimit: new(float64(50))}}, 0, 10, 0},
+		{"http default route settings burst 0", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"*/*": limit(1000, 0)}, 1, 10, 0},
 		{"http route key", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"GET /pets": limit(1, 3)}, 0, 10, 3},
 		{"http default route settings", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"*/*": limit(1, 5)}, 1, 10, 5},
 		// 0 is a limit, not "not set": 0/0 throttles every request (API
@@ -100,7 +107,8 @@ func TestThrottle(t *testing.T) {
 			"*/*": limit(0, 0), "/pets/GET": {CachingEnabled: true}}, 0, 10, 0},
 		{"rate 0, burst 2", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(0, 2)}, 0, 10, 2},
 		{"rate 0 without burst", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: new(0.0)}}, 0, 10, 0},
-		{"burst without rate is no limit", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingBurstLimit: new(0)}}, 0, 10, 10},
+		{"burst 0 without rate", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingBurstLimit: new(0)}}, 0, 10, 0},
+		{"burst without rate is no limit", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingBurstLimit: new(2)}}, 0, 10, 10},
 		{"http route 0/0", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"GET /pets": limit(0, 0)}, 0, 10, 0},
 		{"account and stage: the tighter wins", Config{RateLimit: 1, BurstLimit: 2}, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(1, 6)}, 0, 10, 2},
 	} {

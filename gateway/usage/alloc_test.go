@@ -13,7 +13,7 @@ func TestAdmitAllocations(t *testing.T) {
 	s := newService(t, t.TempDir(), clk)
 	ctx := context.Background()
 	k, _ := s.CreateKey(ctx, KeyInput{Enabled: ptr(true)})
-	p, _ := s.CreatePlan(ctx, Plan{Name: "p", Throttle: &Throttle{RateLimit: 1e9, BurstLimit: 1e9}, Quota: &Quota{Limit: 1 << 40, Period: PeriodDay},
+	p, _ := s.CreatePlan(ctx, Plan{Name: "p", Throttle: &Throttle{RateLimit: 1e9, BurstLimit: 1e9}, Quota: &Quota{Limit: 1<<31 - 1, Period: PeriodDay},
 		APIStages: []APIStage{{APIID: "api1", Stage: "dev", Throttle: map[string]Throttle{"/pets/GET": {RateLimit: 1e9, BurstLimit: 1e9}}}}})
 	_, _ = s.AddPlanKey(ctx, p.ID, k.ID)
 	c := &pipeline.Context{}

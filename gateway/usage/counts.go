@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"sync"
 	"time"
 
@@ -191,7 +192,7 @@ func (cs *Counts) SetRemaining(ctx context.Context, planID, keyID string, q *Quo
 	c.roll(now, q)
 	// A remaining above the limit is AWS's "temporary extension": the count
 	// goes below zero, and the next period starts from the limit again.
-	c.used = q.Limit - remaining
+	c.used = subSat(q.Limit, remaining)
 	c.dirty = true
 	c.snapshot(c.day(now))
 	c.mu.Unlock()
@@ -209,7 +210,20 @@ func (cs *Counts) Remaining(planID, keyID string, q *Quota, now time.Time) (int6
 		return 0, err
 	}
 	c.roll(now, q)
-	return q.Limit - c.used, nil
+	return subSat(q.Limit, c.used), nil
+}
+
+// subSat is a - b, held at the bounds of int64 rather than wrapped: limits
+// and counts written before they were bounded to 32 bits may be anything.
+func subSat(a, b int64) int64 {
+	d := a - b
+	if (b > 0 && d > a) || (b < 0 && d < a) {
+		if b > 0 {
+			return math.MinInt64
+		}
+		return math.MaxInt64
+	}
+	return d
 }
 
 // pending is one counter's unflushed state.

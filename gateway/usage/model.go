@@ -12,6 +12,7 @@ package usage
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -122,8 +123,8 @@ func (q *Quota) Validate() error {
 	if q == nil {
 		return nil
 	}
-	if q.Limit <= 0 {
-		return invalid("Invalid quota limit %d: it must be greater than 0", q.Limit)
+	if q.Limit <= 0 || q.Limit > math.MaxInt32 {
+		return invalid("Invalid quota limit %d: it must be from 1 to %d", q.Limit, math.MaxInt32)
 	}
 	maxOffset := 0
 	switch q.Period {
@@ -146,10 +147,22 @@ func (t *Throttle) Validate(where string) error {
 	if t == nil {
 		return nil
 	}
-	if t.RateLimit < 0 || t.BurstLimit < 0 {
+	if math.IsNaN(t.RateLimit) || math.IsInf(t.RateLimit, 0) || t.RateLimit < 0 || t.BurstLimit < 0 {
 		return invalid("Invalid throttle %s: rateLimit and burstLimit must not be negative", where)
 	}
+	if t.BurstLimit > math.MaxInt32 {
+		return invalid("Invalid throttle %s: burstLimit %d is above %d", where, t.BurstLimit, math.MaxInt32)
+	}
 	return nil
+}
+
+// clean returns t with a rate of -0 as 0 (the same limit; a record keeps
+// the sign otherwise).
+func (t Throttle) clean() Throttle {
+	if t.RateLimit == 0 {
+		t.RateLimit = 0
+	}
+	return t
 }
 
 // PeriodStart returns the start of the quota period that holds now (UTC).
@@ -170,7 +183,8 @@ func (q *Quota) PeriodStart(now time.Time) time.Time {
 	return day
 }
 
-// validate checks a plan as a whole (not its references).
+// validate checks a plan as a whole (not its references); a rate of -0 is
+// made 0.
 func (p *Plan) validate() error {
 	if strings.TrimSpace(p.Name) == "" {
 		return invalid("Usage plan name must be non-empty")
@@ -180,6 +194,10 @@ func (p *Plan) validate() error {
 	}
 	if err := p.Throttle.Validate("of the plan"); err != nil {
 		return err
+	}
+	if p.Throttle != nil {
+		t := p.Throttle.clean()
+		p.Throttle = &t
 	}
 	if err := p.Quota.Validate(); err != nil {
 		return err
@@ -201,6 +219,12 @@ func (p *Plan) validate() error {
 			if err := t.Validate(m); err != nil {
 				return err
 			}
+			s.Throttle[m] = t.clean()
+		}
+		if len(s.Throttle) > 0 && p.Throttle == nil {
+			// API Gateway's words: a per-method throttle is never looser
+			// than the plan's, and without one there is nothing to bound it.
+			return invalid("Can not define fine grain throttling if usage plan throttle is not defined.")
 		}
 	}
 	return nil

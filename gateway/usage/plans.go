@@ -4,10 +4,13 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/throttle"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/store"
 )
@@ -28,17 +31,79 @@ func get(tx *store.Tx, bucket, id string, v any, missing string) error {
 	return nil
 }
 
-// checkStages checks that the API stages a plan names exist.
-func (s *Service) checkStages(ctx context.Context, p *Plan) error {
+// checkStages checks the API stages of p against the APIs: that each exists
+// and is of an API that takes API keys (REST or WebSocket: HTTP APIs have
+// none), and that each method with a throttle is a method of the stage's
+// current deployment, as API Gateway checks them. Entries of before (the
+// plan before an update; nil for a new plan) are not checked again: a stage
+// or method that went away since it was added stays removable, and the rest
+// of the plan stays editable. A method throttle is checked when it is new or
+// changed.
+func (s *Service) checkStages(ctx context.Context, p *Plan, before *Plan) error {
 	if s.stages == nil {
 		return nil
 	}
 	for _, as := range p.APIStages {
-		if _, err := s.stages.GetStage(ctx, as.APIID, as.Stage); err != nil {
-			if errors.Is(err, errdefs.ErrNotFound) {
-				return notFound("Invalid stage identifier specified: " + as.APIID + ":" + as.Stage)
+		var old *APIStage
+		if before != nil {
+			if i := slices.IndexFunc(before.APIStages, func(b APIStage) bool { return b.APIID == as.APIID && b.Stage == as.Stage }); i >= 0 {
+				old = &before.APIStages[i]
 			}
+		}
+		var methods []string
+		for m, t := range as.Throttle {
+			if old == nil || old.Throttle[m] != t {
+				methods = append(methods, m)
+			}
+		}
+		if old != nil && len(methods) == 0 {
+			continue
+		}
+		if err := s.checkStage(ctx, as, old == nil, methods); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkStage checks one API stage of a plan (see checkStages): its existence
+// and API when isNew, and that methods are methods of its deployment.
+func (s *Service) checkStage(ctx context.Context, as APIStage, isNew bool, methods []string) error {
+	st, err := s.stages.GetStage(ctx, as.APIID, as.Stage)
+	if err != nil {
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return notFound("Invalid stage identifier specified: " + as.APIID + ":" + as.Stage)
+		}
+		return err
+	}
+	if isNew {
+		a, err := s.stages.Get(ctx, as.APIID)
+		if err != nil {
+			return err
+		}
+		if a.Protocol == apis.ProtocolHTTP {
+			return invalid("Invalid API stage %s:%s: it is an HTTP API's, and HTTP APIs have no API keys or usage plans (only REST and WebSocket APIs do)", as.APIID, as.Stage)
+		}
+	}
+	if len(methods) == 0 {
+		return nil
+	}
+	have := map[string]bool{}
+	if st.DeploymentID != "" {
+		d, err := s.stages.GetDeployment(ctx, as.APIID, st.DeploymentID)
+		if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+			return err
+		}
+		if d != nil {
+			for i := range d.API.Routes {
+				have[throttle.MethodKey(d.API.Protocol, &d.API.Routes[i])] = true
+			}
+		}
+	}
+	slices.Sort(methods)
+	for _, m := range methods {
+		if !have[m] {
+			return notFound(fmt.Sprintf("Invalid method %s in API stage %s:%s: the stage's deployment has no such method (use /{resourcePath}/{METHOD} of a method it serves)", m, as.APIID, as.Stage))
 		}
 	}
 	return nil
@@ -83,7 +148,7 @@ func (s *Service) CreatePlan(ctx context.Context, p Plan) (*Plan, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
-	if err := s.checkStages(ctx, &p); err != nil {
+	if err := s.checkStages(ctx, &p, nil); err != nil {
 		return nil, err
 	}
 	p.CreatedAt = s.now()
@@ -131,9 +196,9 @@ func (s *Service) UpdatePlan(ctx context.Context, id string, fn func(p *Plan) er
 	if err != nil {
 		return nil, err
 	}
-	had := map[string]bool{}
-	for _, as := range p.APIStages {
-		had[as.APIID+":"+as.Stage] = true
+	before, err := s.GetPlan(ctx, id)
+	if err != nil {
+		return nil, err
 	}
 	if err := fn(p); err != nil {
 		return nil, err
@@ -141,11 +206,10 @@ func (s *Service) UpdatePlan(ctx context.Context, id string, fn func(p *Plan) er
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
-	// Only the stages the update adds must exist: a stage deleted since it
-	// was added stays removable (and so does the plan, once its stages are).
-	added := *p
-	added.APIStages = slices.DeleteFunc(slices.Clone(p.APIStages), func(as APIStage) bool { return had[as.APIID+":"+as.Stage] })
-	if err := s.checkStages(ctx, &added); err != nil {
+	// Only what the update adds or changes is checked against the APIs: a
+	// stage deleted since it was added stays removable (and so does the plan,
+	// once its stages are).
+	if err := s.checkStages(ctx, p, before); err != nil {
 		return nil, err
 	}
 	err = s.update(ctx, func(tx *store.Tx) error {

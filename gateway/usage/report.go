@@ -30,6 +30,13 @@ func parseDate(name, s string) (time.Time, error) {
 // the requests counted and the quota left at the end of the day under the
 // plan's current quota, as the key stage admits against it (see dailyUsage).
 func (s *Service) GetUsage(ctx context.Context, planID, keyID, startDate, endDate string) (*Usage, error) {
+	return s.GetUsagePage(ctx, planID, keyID, startDate, endDate, nil)
+}
+
+// GetUsagePage is GetUsage over the keys page picks from the plan's (sorted
+// by id; nil: all of them), so that a page of keys costs only its own
+// counts; page's error is returned as is.
+func (s *Service) GetUsagePage(ctx context.Context, planID, keyID, startDate, endDate string, page func(keyIDs []string) ([]string, error)) (*Usage, error) {
 	start, err := parseDate("startDate", startDate)
 	if err != nil {
 		return nil, err
@@ -54,6 +61,11 @@ func (s *Service) GetUsage(ctx context.Context, planID, keyID, startDate, endDat
 			return nil, notFound("Invalid API Key identifier specified: " + keyID + " is not in usage plan " + planID)
 		}
 		keys = []string{keyID}
+	}
+	if page != nil {
+		if keys, err = page(slices.Sorted(slices.Values(keys))); err != nil {
+			return nil, err
+		}
 	}
 	now := s.now()
 	u := &Usage{PlanID: planID, StartDate: startDate, EndDate: endDate, Items: map[string][][2]int64{}}
@@ -113,7 +125,7 @@ func dailyUsage(days map[string]DayUsage, q *Quota, start, end, now time.Time, l
 		case key > today:
 			remaining = q.Limit
 		default:
-			remaining = q.Limit - periodUsed(days, recorded, key, ps)
+			remaining = subSat(q.Limit, periodUsed(days, recorded, key, ps))
 		}
 		out = append(out, [2]int64{used, max(remaining, 0)})
 	}

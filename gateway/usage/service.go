@@ -19,10 +19,12 @@ import (
 	"github.com/portico-dev/portico/store"
 )
 
-// Stages finds an API's stage; *apis.Service satisfies it. An unknown API or
-// stage is errdefs.ErrNotFound.
+// Stages finds an API's stages, the API and its deployments; *apis.Service
+// satisfies it. An unknown API, stage or deployment is errdefs.ErrNotFound.
 type Stages interface {
 	GetStage(ctx context.Context, apiID, name string) (*apis.Stage, error)
+	Get(ctx context.Context, id string) (*apis.API, error)
+	GetDeployment(ctx context.Context, apiID, depID string) (*apis.Deployment, error)
 }
 
 // Service manages API keys and usage plans. Every change is one store

@@ -31,12 +31,28 @@ func (f *fakeClock) advance(d time.Duration) {
 	f.mu.Unlock()
 }
 
-// fakeStages knows the stages api1/dev and api1/prod.
+// fakeStages knows the stages api1/dev and api1/prod of a REST API, both on
+// deployment d1 with GET /pets.
 type fakeStages struct{}
 
 func (fakeStages) GetStage(_ context.Context, apiID, name string) (*apis.Stage, error) {
 	if apiID == "api1" && (name == "dev" || name == "prod") {
-		return &apis.Stage{APIID: apiID, Name: name}, nil
+		return &apis.Stage{APIID: apiID, Name: name, DeploymentID: "d1"}, nil
+	}
+	return nil, errdefs.ErrNotFound
+}
+
+func (fakeStages) Get(_ context.Context, id string) (*apis.API, error) {
+	if id == "api1" {
+		return &apis.API{ID: id, Protocol: apis.ProtocolREST}, nil
+	}
+	return nil, errdefs.ErrNotFound
+}
+
+func (fakeStages) GetDeployment(_ context.Context, apiID, depID string) (*apis.Deployment, error) {
+	if apiID == "api1" && depID == "d1" {
+		return &apis.Deployment{ID: depID, APIID: apiID, API: apis.API{ID: apiID, Protocol: apis.ProtocolREST,
+			Definition: apis.Definition{Routes: []apis.Route{{Method: "GET", Path: "/pets"}}}}}, nil
 	}
 	return nil, errdefs.ErrNotFound
 }
@@ -153,6 +169,12 @@ func TestPlans(t *testing.T) {
 		{"negative throttle", Plan{Name: "p", Throttle: &Throttle{RateLimit: -1}}, errdefs.ErrInvalid, "throttle"},
 		{"unknown stage", Plan{Name: "p", APIStages: []APIStage{{APIID: "api1", Stage: "nope"}}}, errdefs.ErrNotFound, "stage"},
 		{"bad method key", Plan{Name: "p", APIStages: []APIStage{{APIID: "api1", Stage: "dev", Throttle: map[string]Throttle{"pets": {}}}}}, errdefs.ErrInvalid, "pets"},
+		// Per-method throttles that would never be enforced, refused as API
+		// Gateway refuses them.
+		{"method throttle without plan throttle", Plan{Name: "p", APIStages: []APIStage{{APIID: "api1", Stage: "dev", Throttle: map[string]Throttle{"/pets/GET": {RateLimit: 1, BurstLimit: 1}}}}},
+			errdefs.ErrInvalid, "Can not define fine grain throttling if usage plan throttle is not defined."},
+		{"method the stage lacks", Plan{Name: "p", Throttle: &Throttle{RateLimit: 1, BurstLimit: 1}, APIStages: []APIStage{{APIID: "api1", Stage: "dev", Throttle: map[string]Throttle{"/nope/GET": {RateLimit: 1, BurstLimit: 1}}}}},
+			errdefs.ErrNotFound, "Invalid method /nope/GET in API stage api1:dev"},
 	} {
 		_, err := s.CreatePlan(ctx, tc.p)
 		if !errors.Is(err, tc.kind) || !strings.Contains(err.Error(), tc.msg) {

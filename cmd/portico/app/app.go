@@ -129,8 +129,8 @@ type Settings struct {
 	// file DataDir + ".iam-key", beside the data directory).
 	IAMKeyFile string `yaml:"iam-key-file"`
 	// Throttle is the account-wide throttle of the gateway (rate-limit,
-	// burst-limit); zero fields take 10,000 requests per second and a burst of
-	// 5,000, a negative rate-limit turns it off.
+	// burst-limit); fields left out take 10,000 requests per second and a
+	// burst of 5,000 (0 is refused in YAML), a negative rate-limit turns it off.
 	Throttle throttle.Config `yaml:"throttle"`
 }
 

@@ -1179,6 +1179,9 @@ func (b *builder) usagePlan(a *API, where string, v any) {
 	}
 	if t, ok := m["Throttle"].(map[string]any); ok {
 		p.Throttle = map[string]any{"burstLimit": t["BurstLimit"], "rateLimit": t["RateLimit"]}
+		if zeroOrMissing(t, "BurstLimit") {
+			b.warn("%s.Throttle: BurstLimit is 0 or not set: a burst of 0 admits no request (the burst is the bucket's size), so every request of a key is throttled whatever RateLimit says; set BurstLimit", where)
+		}
 	}
 	if q, ok := m["Quota"].(map[string]any); ok {
 		p.Quota = map[string]any{"limit": q["Limit"], "period": q["Period"]}
@@ -1225,6 +1228,11 @@ func methodSettingOps(id string, i int, m map[string]any, b *builder) []PatchOp 
 		"CachingEnabled": "caching/enabled", "CacheTtlInSeconds": "caching/ttlInSeconds", "CacheDataEncrypted": "caching/dataEncrypted",
 		"RequireAuthorizationForCacheControl":    "caching/requireAuthorizationForCacheControl",
 		"UnauthorizedCacheControlHeaderStrategy": "caching/unauthorizedCacheControlHeaderStrategy",
+	}
+	if _, rate := m["ThrottlingRateLimit"]; rate {
+		if zeroOrMissing(m, "ThrottlingBurstLimit") {
+			b.warn("%s: ThrottlingRateLimit is set with ThrottlingBurstLimit 0 or not set: a burst of 0 admits no request (the burst is the bucket's size), so every request of the methods is throttled whatever the rate; set ThrottlingBurstLimit too", where)
+		}
 	}
 	var ops []PatchOp
 	for _, k := range slices.Sorted(maps.Keys(m)) {
@@ -1336,6 +1344,8 @@ func (b *builder) warnHalfThrottle(where string, rs RouteSettings) {
 	case rs.ThrottlingRateLimit != nil && rs.ThrottlingBurstLimit == nil && *rs.ThrottlingRateLimit > 0:
 		b.warn("%s: ThrottlingRateLimit is set without ThrottlingBurstLimit, which is then 0, as API Gateway stores it: "+
 			"a burst of 0 throttles every request of the route; set ThrottlingBurstLimit too", where)
+	case rs.ThrottlingRateLimit != nil && rs.ThrottlingBurstLimit != nil && *rs.ThrottlingBurstLimit == 0 && *rs.ThrottlingRateLimit > 0:
+		b.warn("%s: ThrottlingBurstLimit is 0: a burst of 0 throttles every request of the route, whatever ThrottlingRateLimit says", where)
 	case rs.ThrottlingBurstLimit != nil && rs.ThrottlingRateLimit == nil && *rs.ThrottlingBurstLimit > 0:
 		b.warn("%s: ThrottlingBurstLimit is set without ThrottlingRateLimit, which is then 0, as API Gateway stores it: "+
 			"the route takes %d requests and then none, ever; set ThrottlingRateLimit too", where, *rs.ThrottlingBurstLimit)
@@ -1396,6 +1406,13 @@ func number(v any) (float64, bool) {
 		return n, err == nil && !math.IsNaN(n)
 	}
 	return 0, false
+}
+
+// zeroOrMissing reports whether m has no key k, or a number 0 under it.
+func zeroOrMissing(m map[string]any, k string) bool {
+	v, set := m[k]
+	n, isNum := number(v)
+	return !set || (isNum && n == 0)
 }
 
 // boolean reads a template boolean: true or false, or its text.

@@ -1975,3 +1975,38 @@ func TestDefinitionBodyPathsExtension(t *testing.T) {
 		t.Errorf("/hello has no OPTIONS method: %v", paths["/hello"])
 	}
 }
+
+// TestZeroBurstWarns checks that a throttle whose burst is 0 or left out (a
+// bucket of 0, which throttles every request whatever the rate, as on API
+// Gateway) deploys with a warning that says so: a route's, a REST stage's
+// MethodSettings and a usage plan's.
+func TestZeroBurstWarns(t *testing.T) {
+	dir := fixture(t)
+	for _, tc := range []struct{ name, base, from, to, want string }{
+		{"route burst 0", httpStageSettings, "        ThrottlingBurstLimit: 100\n", "        ThrottlingBurstLimit: 0\n",
+			"DefaultRouteSettings: ThrottlingBurstLimit is 0: a burst of 0 throttles every request of the route"},
+		{"method settings rate only", twoFunctions, "      StageName: prod\n",
+			"      StageName: prod\n      MethodSettings:\n        - ResourcePath: /*\n          HttpMethod: '*'\n          ThrottlingRateLimit: 10\n",
+			"Api: MethodSettings[0]: ThrottlingRateLimit is set with ThrottlingBurstLimit 0 or not set: a burst of 0 admits no request"},
+		{"method settings burst 0", twoFunctions, "      StageName: prod\n",
+			"      StageName: prod\n      MethodSettings:\n        - ResourcePath: /*\n          HttpMethod: '*'\n          ThrottlingRateLimit: 10\n          ThrottlingBurstLimit: 0\n",
+			"ThrottlingBurstLimit 0 or not set"},
+		{"usage plan rate only", twoFunctions, "      StageName: prod\n",
+			"      StageName: prod\n      Auth:\n        ApiKeyRequired: true\n        UsagePlan:\n          CreateUsagePlan: PER_API\n          Throttle:\n            RateLimit: 10\n",
+			"Throttle: BurstLimit is 0 or not set: a burst of 0 admits no request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := strings.Replace(tc.base, tc.from, tc.to, 1)
+			if text == tc.base {
+				t.Fatalf("%q is not in the template", tc.from)
+			}
+			p, err := deployText(t, newFake(), dir, "s", text, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if all := strings.Join(p.Warnings, "\n"); !strings.Contains(all, tc.want) {
+				t.Errorf("warnings lack %q:\n%s", tc.want, all)
+			}
+		})
+	}
+}

@@ -1,0 +1,40 @@
+package admin
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestUnknownDeploymentNamesItsAPI: an unknown deployment answered 404 with
+// the bare `deployment "nosuch"`; the message says what is missing where.
+func TestUnknownDeploymentNamesItsAPI(t *testing.T) {
+	srv, _ := newGatewayAdmin(t)
+	var api struct{ ID string }
+	if c := call(t, srv, "POST", "/portico/v1/apis", `{"name":"x","protocol":"REST","routes":[{"method":"GET","path":"/a","integration":{"type":"MOCK"}}]}`, &api); c != 201 && c != 200 {
+		t.Fatalf("create api: %d", c)
+	}
+	if c := call(t, srv, "POST", "/portico/v1/apis/"+api.ID+"/deployments", `{"stageName":"s3"}`, nil); c >= 300 {
+		t.Fatalf("deploy: %d", c)
+	}
+	want := "no deployment nosuch in API " + api.ID
+	for _, tc := range []struct{ method, path, body string }{
+		{"PATCH", "/portico/v1/apis/" + api.ID + "/stages/s3", `{"deploymentId":"nosuch"}`},
+		{"GET", "/portico/v1/apis/" + api.ID + "/deployments/nosuch", ""},
+	} {
+		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		var e struct{ Message string }
+		_ = json.Unmarshal(raw, &e)
+		if resp.StatusCode != 404 || e.Message != want {
+			t.Errorf("%s %s: %d %s, want 404 with message %q", tc.method, tc.path, resp.StatusCode, raw, want)
+		}
+	}
+}
