@@ -51,9 +51,12 @@ const (
 	// the handler's limit): after the response the connection is half-closed
 	// and what the client still sends is read and dropped, for up to
 	// lingerTime and lingerBytes, so that the client reads the answer instead
-	// of a reset (nginx's lingering_close).
+	// of a reset (nginx's lingering_close, which has no byte bound). The bytes
+	// are more than the largest body limit a Portico listener sets (the
+	// gateway's 10 MB payload; an invoke's 6 MB): a client over a limit by
+	// less than that reads the answer however its reads and writes interleave.
 	lingerTime  = 5 * time.Second
-	lingerBytes = 4 << 20
+	lingerBytes = 16 << 20
 )
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
