@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,9 +137,17 @@ func (e *Env) Stop() {
 
 // Restart stops the server and starts a new one on the same data directory and
 // ports, as a process restart would.
+//
+// The default HTTP client's idle connections to the old server are closed
+// too: the tests call the gateway with it, and a POST sent on a connection the
+// stopped server had closed (before the client's transport read the close, as
+// on a loaded machine) fails with EOF instead of being retried.
 func (e *Env) Restart() {
 	e.t.Helper()
 	e.Stop()
+	if tr, ok := http.DefaultTransport.(*http.Transport); ok {
+		tr.CloseIdleConnections()
+	}
 	e.start()
 }
 
