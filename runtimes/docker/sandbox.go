@@ -583,6 +583,11 @@ func (s *sandbox) ReadPeakMemoryMB() int {
 	select {
 	case <-s.attached: // at once after the init: its inspect came first
 	case <-s.done:
+		select {
+		case <-s.attached:
+		default:
+			return 0 // attachLogs may be setting peakFile still
+		}
 	}
 	if s.peakFile == "" {
 		return 0
