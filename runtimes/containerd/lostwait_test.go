@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
@@ -34,8 +35,15 @@ func TestWaitBrokenByOutageIsNoExit(t *testing.T) {
 
 	p.Up(t)
 	// Whatever the outage left is removed (here by Cleanup; the runtime's
-	// outage sweep would do it too, once containerd answers).
-	if err := rt.Cleanup(context.Background()); err != nil {
+	// outage sweep would do it too, once containerd answers). As the outage's
+	// watch does, ping first: it brings the client's connection back, which
+	// may still be in its backoff when the socket returns.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := rt.rec.Ping(ctx); err != nil {
+		t.Fatalf("ping once containerd is back: %v", err)
+	}
+	if err := rt.Cleanup(ctx); err != nil {
 		t.Fatalf("Cleanup once containerd is back: %v", err)
 	}
 }
