@@ -38,10 +38,10 @@ func ReadPEMFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file (%s): give a PEM file: %w", path, fi.Mode().Type(), errdefs.ErrInvalid)
+		return nil, invalidf("%s is not a regular file (%s): give a PEM file", path, fi.Mode().Type())
 	}
 	if fi.Size() > MaxPEMFile {
-		return nil, fmt.Errorf("%s holds %d bytes, more than the %d a PEM file may: %w", path, fi.Size(), MaxPEMFile, errdefs.ErrInvalid)
+		return nil, invalidf("%s holds %d bytes, more than the %d a PEM file may", path, fi.Size(), MaxPEMFile)
 	}
 	f, err := os.Open(path) //nolint:gosec // G304: the operator names the file
 	if err != nil {
@@ -53,7 +53,7 @@ func ReadPEMFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	if len(b) > MaxPEMFile {
-		return nil, fmt.Errorf("%s holds more than the %d bytes a PEM file may: %w", path, MaxPEMFile, errdefs.ErrInvalid)
+		return nil, invalidf("%s holds more than the %d bytes a PEM file may", path, MaxPEMFile)
 	}
 	return b, nil
 }
@@ -71,31 +71,99 @@ func LoadKeyPair(certFile, keyFile string, now time.Time) (*tls.Certificate, err
 	if err != nil {
 		return nil, fmt.Errorf("key file %s: %w", keyFile, err)
 	}
-	return ParseKeyPair(certPEM, keyPEM, certFile, keyFile, now)
+	return ParseKeyPair(certPEM, keyPEM, "certificate file "+certFile, "key file "+keyFile, now)
 }
 
 // ParseKeyPair is LoadKeyPair on PEM bytes; certName and keyName name them in
-// errors.
+// errors as a whole ("certificate file x.pem", "the certificate of
+// api.example.com"). The certificates after the leaf must parse and make a
+// chain that the leaf's signature starts (each signed by the next), else the
+// chain is refused rather than served in part or to no client's use. An
+// expired certificate is refused with an error that is also ErrExpired.
 func ParseKeyPair(certPEM, keyPEM []byte, certName, keyName string, now time.Time) (*tls.Certificate, error) {
 	leaf, err := parseLeaf(certPEM, certName)
 	if err != nil {
 		return nil, err
 	}
-	if !keyHasPEM(keyPEM) {
-		return nil, fmt.Errorf("key file %s: no PEM private key in it: %w", keyName, errdefs.ErrInvalid)
+	switch keyPEMKind(keyPEM) {
+	case keyNone:
+		return nil, invalidf("%s: no PEM private key in it", keyName)
+	case keyEncrypted:
+		return nil, invalidf("%s: the private key is encrypted, and Portico reads unencrypted keys only: decrypt it with `openssl pkey -in KEY.pem -out KEY-plain.pem` and keep that file to the server's user", keyName)
+	}
+	if err := checkChain(certPEM, certName); err != nil {
+		return nil, err
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, fmt.Errorf("key file %s does not fit certificate file %s: %w: %w", keyName, certName, err, errdefs.ErrInvalid)
+		return nil, invalidf("%s does not fit %s: %v", keyName, certName, err)
 	}
 	if now.After(leaf.NotAfter) {
-		return nil, fmt.Errorf("certificate file %s expired at %s: %w", certName, leaf.NotAfter.UTC().Format(time.RFC3339), errdefs.ErrInvalid)
+		return nil, &invalidErr{msg: fmt.Sprintf("%s expired at %s", certName, leaf.NotAfter.UTC().Format(time.RFC3339)), also: ErrExpired}
 	}
 	if now.Before(leaf.NotBefore) {
-		return nil, fmt.Errorf("certificate file %s is not valid before %s: %w", certName, leaf.NotBefore.UTC().Format(time.RFC3339), errdefs.ErrInvalid)
+		return nil, invalidf("%s is not valid before %s", certName, leaf.NotBefore.UTC().Format(time.RFC3339))
 	}
 	pair.Leaf = leaf
 	return &pair, nil
+}
+
+// ErrExpired is wrapped (with errdefs.ErrInvalid) by the error of a
+// certificate that has expired.
+var ErrExpired = errors.New("certificate expired")
+
+// invalidErr is an errdefs.ErrInvalid whose text is its message alone: it
+// reaches people as it is (an API's message, a command's error), without ":
+// invalid parameter" after it.
+type invalidErr struct {
+	msg  string
+	also error // another kind it is, or nil
+}
+
+func (e *invalidErr) Error() string { return e.msg }
+
+func (e *invalidErr) Unwrap() []error {
+	if e.also != nil {
+		return []error{errdefs.ErrInvalid, e.also}
+	}
+	return []error{errdefs.ErrInvalid}
+}
+
+// invalidf is an errdefs.ErrInvalid that reads fmt.Sprintf(format, args...).
+func invalidf(format string, args ...any) error {
+	return &invalidErr{msg: fmt.Sprintf(format, args...)}
+}
+
+// checkChain checks the certificates of a PEM chain (leaf first): every
+// CERTIFICATE block parses, and each certificate is signed by the one after
+// it, so that a client given the chain can follow it from the leaf. Other
+// blocks (a key in a combined file) and text around the blocks (openssl's
+// "Bag Attributes") are left to the files' own readers; CheckCertificateChain
+// is strict.
+func checkChain(certPEM []byte, name string) error {
+	var certs []*x509.Certificate
+	rest := certPEM
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return invalidf("%s: certificate %d of the chain: %v", name, len(certs)+1, err)
+		}
+		certs = append(certs, c)
+	}
+	for i := 1; i < len(certs); i++ {
+		if err := certs[i-1].CheckSignatureFrom(certs[i]); err != nil {
+			return invalidf("%s: certificate %d of the chain (%s) is not signed by certificate %d (%s): give the chain in order, leaf first, each certificate followed by its issuer", name, i, certs[i-1].Subject, i+1, certs[i].Subject)
+		}
+	}
+	return nil
 }
 
 // parseLeaf parses the first certificate of a PEM chain.
@@ -105,29 +173,72 @@ func parseLeaf(certPEM []byte, name string) (*x509.Certificate, error) {
 		var b *pem.Block
 		b, rest = pem.Decode(rest)
 		if b == nil {
-			return nil, fmt.Errorf("certificate file %s: no PEM certificate in it: %w", name, errdefs.ErrInvalid)
+			return nil, invalidf("%s: no PEM certificate in it", name)
 		}
 		if b.Type != "CERTIFICATE" {
 			continue
 		}
 		c, err := x509.ParseCertificate(b.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("certificate file %s: %w: %w", name, err, errdefs.ErrInvalid)
+			return nil, invalidf("%s: %v", name, err)
 		}
 		return c, nil
 	}
 }
 
-func keyHasPEM(keyPEM []byte) bool {
+// CheckCertificateChain checks a certificate chain given apart from its leaf
+// (API Gateway's certificateChain): PEM certificates that parse and nothing
+// else, neither text around them nor another kind of block (a private key).
+// Whether it chains to the leaf is ParseKeyPair's to check, with the leaf.
+func CheckCertificateChain(chain []byte, name string) error {
+	rest := bytes.TrimSpace(chain)
+	n := 0
+	for len(rest) > 0 {
+		if !bytes.HasPrefix(rest, []byte("-----BEGIN ")) {
+			return invalidf("%s: text that is not a PEM certificate: give the issuers' certificates in PEM, the leaf's issuer first", name)
+		}
+		b, after := pem.Decode(rest)
+		if b == nil {
+			return invalidf("%s: a PEM block that does not parse: give the issuers' certificates in PEM, the leaf's issuer first", name)
+		}
+		n++
+		if b.Type != "CERTIFICATE" {
+			return invalidf("%s: block %d is a %s, not a CERTIFICATE: give the issuers' certificates only (the key goes in its own field)", name, n, b.Type)
+		}
+		if _, err := x509.ParseCertificate(b.Bytes); err != nil {
+			return invalidf("%s: certificate %d: %v", name, n, err)
+		}
+		rest = bytes.TrimSpace(after)
+	}
+	if n == 0 {
+		return invalidf("%s: no PEM certificate in it", name)
+	}
+	return nil
+}
+
+// Kinds of PEM key files.
+const (
+	keyNone      = iota // no private key block
+	keyPlain            // an unencrypted private key
+	keyEncrypted        // an encrypted one: PKCS#8 or OpenSSL's legacy headers
+)
+
+func keyPEMKind(keyPEM []byte) int {
 	rest := keyPEM
 	for {
 		var b *pem.Block
 		b, rest = pem.Decode(rest)
 		if b == nil {
-			return false
+			return keyNone
 		}
-		if b.Type == "PRIVATE KEY" || b.Type == "EC PRIVATE KEY" || b.Type == "RSA PRIVATE KEY" {
-			return true
+		switch b.Type {
+		case "ENCRYPTED PRIVATE KEY":
+			return keyEncrypted
+		case "PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY":
+			if strings.Contains(b.Headers["Proc-Type"], "ENCRYPTED") {
+				return keyEncrypted
+			}
+			return keyPlain
 		}
 	}
 }
@@ -157,13 +268,13 @@ func parseTruststore(bundle []byte, name string) (*x509.CertPool, []*x509.Certif
 		}
 		c, err := x509.ParseCertificate(b.Bytes)
 		if err != nil {
-			return nil, nil, fmt.Errorf("truststore %s: certificate %d: %w: %w", name, len(certs)+1, err, errdefs.ErrInvalid)
+			return nil, nil, invalidf("truststore %s: certificate %d: %v", name, len(certs)+1, err)
 		}
 		pool.AddCert(c)
 		certs = append(certs, c)
 	}
 	if len(certs) == 0 {
-		return nil, nil, fmt.Errorf("truststore %s: no PEM certificate in it: %w", name, errdefs.ErrInvalid)
+		return nil, nil, invalidf("truststore %s: no PEM certificate in it", name)
 	}
 	return pool, certs, nil
 }

@@ -93,7 +93,7 @@ func (ca *DevCA) IssueClient(cn string, now time.Time) (certPEM, keyPEM []byte, 
 
 func (ca *DevCA) issue(names []string, now time.Time, usage x509.ExtKeyUsage) ([]byte, []byte, error) {
 	if len(names) == 0 {
-		return nil, nil, fmt.Errorf("a certificate needs a name: %w", errdefs.ErrInvalid)
+		return nil, nil, invalidf("a certificate needs a name")
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -154,13 +154,13 @@ func LoadDevCA(dir string, now time.Time) (*DevCA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("development CA key %s: %w", keyPath, err)
 	}
-	pair, err := ParseKeyPair(certPEM, keyPEM, certPath, keyPath, now)
+	pair, err := ParseKeyPair(certPEM, keyPEM, "development CA "+certPath, "development CA key "+keyPath, now)
 	if err != nil {
 		return nil, err
 	}
 	signer, ok := pair.PrivateKey.(crypto.Signer)
 	if !ok || !pair.Leaf.IsCA {
-		return nil, fmt.Errorf("development CA %s is not a CA certificate: %w", certPath, errdefs.ErrInvalid)
+		return nil, invalidf("development CA %s is not a CA certificate", certPath)
 	}
 	return &DevCA{Cert: pair.Leaf, CertPEM: certPEM, key: signer}, nil
 }
