@@ -40,7 +40,7 @@ func (s *Server) registerDomainRoutes(d EdgeDeps) {
 	}
 	h := &domainRoutes{e: e}
 	s.HandleAPIGateway("POST /domainnames", h.createV1)
-	s.HandleAPIGateway("GET /domainnames", h.listDomains(domainV1, "item"))
+	s.HandleAPIGateway("GET /domainnames", h.listDomains(domainV1, false))
 	s.HandleAPIGateway("GET /domainnames/{name}", h.getDomain(domainV1))
 	s.HandleAPIGateway("DELETE /domainnames/{name}", h.deleteDomain(http.StatusAccepted))
 	s.HandleAPIGateway("POST /domainnames/{name}/basepathmappings", h.createMapping(basePathMappings))
@@ -49,7 +49,7 @@ func (s *Server) registerDomainRoutes(d EdgeDeps) {
 	s.HandleAPIGateway("DELETE /domainnames/{name}/basepathmappings/{basePath}", h.deleteMapping(basePathMappings))
 
 	s.HandleAPIGateway("POST /v2/domainnames", h.createV2)
-	s.HandleAPIGateway("GET /v2/domainnames", h.listDomains(domainV2, "items"))
+	s.HandleAPIGateway("GET /v2/domainnames", h.listDomains(domainV2, true))
 	s.HandleAPIGateway("GET /v2/domainnames/{name}", h.getDomain(domainV2))
 	s.HandleAPIGateway("DELETE /v2/domainnames/{name}", h.deleteDomain(http.StatusNoContent))
 	s.HandleAPIGateway("POST /v2/domainnames/{name}/apimappings", h.createMapping(apiMappings))
@@ -125,8 +125,8 @@ func truststoreFromURI(in *mutualTLSInput) ([]byte, string, error) {
 		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststoreVersion %q: Portico reads the truststore file as it is and keeps no versions; leave truststoreVersion out", in.TruststoreVersion))
 	}
 	path := strings.TrimPrefix(in.TruststoreURI, "file://")
-	if strings.HasPrefix(path, "s3://") {
-		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststore %q: Portico reads truststores from files (file:///path/bundle.pem)", in.TruststoreURI))
+	if strings.Contains(path, "://") {
+		return nil, "", errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("truststore %q: Portico reads truststores from files on the server only (file:///path/bundle.pem), not from other URIs", in.TruststoreURI))
 	}
 	b, err := edge.ReadPEMFile(path)
 	if err != nil {
@@ -192,6 +192,9 @@ func (h *domainRoutes) createV1(w http.ResponseWriter, r *http.Request) error {
 	case in.CertificateBody != "" || in.CertificatePrivateKey != "":
 		d.CertificatePEM = []byte(strings.TrimSpace(in.CertificateBody) + "\n")
 		if in.CertificateChain != "" {
+			if err := edge.CheckCertificateChain([]byte(in.CertificateChain), "certificateChain"); err != nil {
+				return errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+			}
 			d.CertificatePEM = append(d.CertificatePEM, []byte(strings.TrimSpace(in.CertificateChain)+"\n")...)
 		}
 		d.KeyPEM, d.CertificateSource = []byte(in.CertificatePrivateKey), "inline"
@@ -280,20 +283,35 @@ func domainV2(d *edge.Domain) map[string]any {
 	return out
 }
 
-// listDomains lists the domain names spelled by out under listKey ("item" in
-// v1, "items" in v2).
-func (h *domainRoutes) listDomains(out func(*edge.Domain) map[string]any, listKey string) HandlerFunc {
+// listDomains answers a page of the domain names spelled by out, in name
+// order: v1's {"item", "position"} (limit, position) or, with v2, v2's
+// {"items", "nextToken"} (maxResults, nextToken), as /restapis and /v2/apis
+// page.
+func (h *domainRoutes) listDomains(out func(*edge.Domain) map[string]any, v2 bool) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		ds, err := h.e.ListDomains(r.Context())
 		if err != nil {
 			return err
 		}
-		items := make([]map[string]any, 0, len(ds))
-		for _, d := range ds {
-			items = append(items, out(d))
-		}
-		return writeJSON(w, http.StatusOK, map[string]any{listKey: items})
+		return writeDomainPage(w, r, ds, func(d *edge.Domain) sortKey { return sortKey{d.Name} }, out, v2)
 	}
+}
+
+// writeDomainPage answers the page of all that r asks for, each item spelled by
+// out: v1's collection or, with v2, v2's page.
+func writeDomainPage[T any](w http.ResponseWriter, r *http.Request, all []T, key func(T) sortKey, out func(T) map[string]any, v2 bool) error {
+	if v2 {
+		page, err := paginate(r, all, key)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, v2Page[map[string]any]{Items: convert(page.Items, out), NextToken: page.NextToken})
+	}
+	page, next, err := pageByKey(r, all, key)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, collection[map[string]any]{Item: convert(page, out), Position: next})
 }
 
 // getDomain answers one domain name spelled by out.
@@ -377,8 +395,9 @@ type mappingDialect struct {
 	in func(w http.ResponseWriter, r *http.Request) (edge.Mapping, error)
 	// out spells a mapping.
 	out func(*edge.Mapping) map[string]any
-	// listKey is the list's key ("item" or "items").
-	listKey string
+	// v2 says the list is paged as apigatewayv2's ({"items", "nextToken"}),
+	// else as apigateway's ({"item", "position"}).
+	v2 bool
 	// param names the path parameter that identifies a mapping; byKey says it
 	// is the base path rather than the id.
 	param string
@@ -416,13 +435,13 @@ var (
 		in: decodeMapping(func(in basePathMappingBody) edge.Mapping {
 			return edge.Mapping{Key: in.BasePath, APIID: in.RestAPIID, Stage: in.Stage}
 		}),
-		out: basePathOut, listKey: "item", param: "basePath", byKey: true, deleted: http.StatusAccepted,
+		out: basePathOut, param: "basePath", byKey: true, deleted: http.StatusAccepted,
 	}
 	apiMappings = mappingDialect{
 		in: decodeMapping(func(in apiMappingBody) edge.Mapping {
 			return edge.Mapping{Key: in.APIMappingKey, APIID: in.APIID, Stage: in.Stage}
 		}),
-		out: apiMappingOut, listKey: "items", param: "id", deleted: http.StatusNoContent,
+		out: apiMappingOut, v2: true, param: "id", deleted: http.StatusNoContent,
 	}
 )
 
@@ -447,11 +466,11 @@ func (h *domainRoutes) listMappings(d mappingDialect) HandlerFunc {
 		if err != nil {
 			return err
 		}
-		items := make([]map[string]any, 0, len(ms))
+		ptrs := make([]*edge.Mapping, len(ms))
 		for i := range ms {
-			items = append(items, d.out(&ms[i]))
+			ptrs[i] = &ms[i]
 		}
-		return writeJSON(w, http.StatusOK, map[string]any{d.listKey: items})
+		return writeDomainPage(w, r, ptrs, func(m *edge.Mapping) sortKey { return sortKey{m.Key} }, d.out, d.v2)
 	}
 }
 

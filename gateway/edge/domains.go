@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -97,22 +98,36 @@ type APIs interface {
 
 var _ APIs = (*apis.Service)(nil)
 
+// CanonicalDomainName is the form domain names are stored and looked up in:
+// lower case, without the trailing dot of a fully qualified name
+// ("API.example.com." is api.example.com).
+func CanonicalDomainName(name string) string {
+	return strings.ToLower(strings.TrimSuffix(name, "."))
+}
+
 // ValidateDomainName checks a host name, or a wildcard "*.name", and returns it
-// in lower case.
+// in CanonicalDomainName's form. IP addresses are refused: the gateway serves
+// path-style URLs (/{apiId}/{stage}/...) on every address itself.
 func ValidateDomainName(name string) (string, error) {
-	n := strings.ToLower(strings.TrimSuffix(name, "."))
+	n := CanonicalDomainName(name)
+	if ip := net.ParseIP(strings.Trim(n, "[]")); ip != nil {
+		return "", invalidf("domain name %q is an IP address: a custom domain name is a host name (the gateway serves /{apiId}/{stage}/... on its addresses itself)", name)
+	}
 	rest, _ := strings.CutPrefix(n, "*.")
 	labels := strings.Split(rest, ".")
+	if last := labels[len(labels)-1]; last != "" && strings.Trim(last, "0123456789") == "" {
+		return "", invalidf("domain name %q ends in the numeric label %q: it reads as an IP address, not a host name", name, last)
+	}
 	if len(n) > 253 || len(labels) < 2 {
-		return "", fmt.Errorf("domain name %q: give a fully qualified name such as api.example.com or *.example.com: %w", name, errdefs.ErrInvalid)
+		return "", invalidf("domain name %q: give a fully qualified name such as api.example.com or *.example.com", name)
 	}
 	for _, l := range labels {
 		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return "", fmt.Errorf("domain name %q: label %q is not a DNS label: %w", name, l, errdefs.ErrInvalid)
+			return "", invalidf("domain name %q: label %q is not a DNS label", name, l)
 		}
 		for _, c := range l {
 			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-				return "", fmt.Errorf("domain name %q: %q is not allowed in a DNS label: %w", name, c, errdefs.ErrInvalid)
+				return "", invalidf("domain name %q: %q is not allowed in a DNS label", name, c)
 			}
 		}
 	}
@@ -128,19 +143,22 @@ func NormalizeMappingKey(key string) (string, error) {
 	}
 	k = strings.TrimPrefix(k, "/")
 	if strings.HasSuffix(k, "/") {
-		return "", fmt.Errorf("base path %q ends with a slash: %w", key, errdefs.ErrInvalid)
+		return "", invalidf("base path %q ends with a slash", key)
 	}
 	if k == "" {
 		return "", nil
 	}
 	for seg := range strings.SplitSeq(k, "/") {
 		if seg == "" {
-			return "", fmt.Errorf("base path %q has an empty segment: %w", key, errdefs.ErrInvalid)
+			return "", invalidf("base path %q has an empty segment", key)
+		}
+		if seg == "." || seg == ".." {
+			return "", invalidf("base path %q: the segment %q names no path of its own (clients resolve it away before they send a request)", key, seg)
 		}
 		for _, c := range seg {
 			ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("$-_.+!*'()", c)
 			if !ok {
-				return "", fmt.Errorf("base path %q: %q is not allowed (letters, digits and $-_.+!*'() only): %w", key, c, errdefs.ErrInvalid)
+				return "", invalidf("base path %q: %q is not allowed (letters, digits and $-_.+!*'() only)", key, c)
 			}
 		}
 	}
@@ -180,6 +198,9 @@ func listMappings(tx *store.Tx, domain string) ([]Mapping, error) {
 func (e *Edge) CreateDomain(ctx context.Context, d Domain) (*Domain, error) {
 	name, err := ValidateDomainName(d.Name)
 	if err != nil {
+		return nil, badRequest(err)
+	}
+	if err := e.checkNotGatewayDomain(name); err != nil {
 		return nil, err
 	}
 	d.Name = name
@@ -204,10 +225,31 @@ func (e *Edge) GetDomain(ctx context.Context, name string) (*Domain, error) {
 	var d *Domain
 	err := e.st.View(ctx, func(tx *store.Tx) error {
 		var err error
-		d, err = getDomain(tx, strings.ToLower(name))
+		d, err = getDomain(tx, CanonicalDomainName(name))
 		return err
 	})
 	return d, err
+}
+
+// checkNotGatewayDomain refuses a domain name that would shadow the gateway's
+// own names: its domain, a name under it ({apiId}.DOMAIN is an API's
+// execute-api endpoint; a custom domain of that name would take its requests,
+// and serve an API that turned the endpoint off), or a wildcard one label
+// above it.
+func (e *Edge) checkNotGatewayDomain(name string) error {
+	gd := e.cfg.GatewayDomain
+	rest, wild := strings.CutPrefix(name, "*.")
+	_, gdParent, _ := strings.Cut(gd, ".")
+	if name == gd || strings.HasSuffix(rest, "."+gd) || rest == gd || (wild && rest == gdParent) {
+		return errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf(
+			"domain name %s would shadow the gateway's own endpoints: %s and the names under it ({apiId}.%s) are every API's execute-api endpoint (--domain); choose a name outside it", name, gd, gd))
+	}
+	return nil
+}
+
+// badRequest is err as a BadRequestException with err's text.
+func badRequest(err error) error {
+	return errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
 }
 
 // ListDomains returns the domain names in name order.
@@ -235,7 +277,7 @@ func (e *Edge) ListDomains(ctx context.Context) ([]*Domain, error) {
 // truststore the domain no longer has are refused (ErrStaleConnection). An
 // unknown domain is errdefs.ErrNotFound.
 func (e *Edge) UpdateDomain(ctx context.Context, name string, update func(d *Domain) error) (*Domain, error) {
-	name = strings.ToLower(name)
+	name = CanonicalDomainName(name)
 	var out Domain
 	err := e.st.Update(ctx, func(tx *store.Tx) error {
 		d, err := getDomain(tx, name)
@@ -270,7 +312,7 @@ func (e *Edge) UpdateDomain(ctx context.Context, name string, update func(d *Dom
 
 // DeleteDomain deletes a domain name and its mappings.
 func (e *Edge) DeleteDomain(ctx context.Context, name string) error {
-	name = strings.ToLower(name)
+	name = CanonicalDomainName(name)
 	err := e.st.Update(ctx, func(tx *store.Tx) error {
 		if _, err := getDomain(tx, name); err != nil {
 			return err
@@ -293,9 +335,9 @@ func (e *Edge) DeleteDomain(ctx context.Context, name string) error {
 func (e *Edge) CreateMapping(ctx context.Context, m Mapping) (*Mapping, error) {
 	key, err := NormalizeMappingKey(m.Key)
 	if err != nil {
-		return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+		return nil, badRequest(err)
 	}
-	m.Key, m.Domain = key, strings.ToLower(m.Domain)
+	m.Key, m.Domain = key, CanonicalDomainName(m.Domain)
 	if !apis.ValidAPIID(m.APIID) {
 		return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", fmt.Sprintf("Invalid API identifier specified: %q", m.APIID))
 	}
@@ -354,11 +396,11 @@ func (e *Edge) CreateMapping(ctx context.Context, m Mapping) (*Mapping, error) {
 func (e *Edge) ListMappings(ctx context.Context, domain string) ([]Mapping, error) {
 	var out []Mapping
 	err := e.st.View(ctx, func(tx *store.Tx) error {
-		if _, err := getDomain(tx, strings.ToLower(domain)); err != nil {
+		if _, err := getDomain(tx, CanonicalDomainName(domain)); err != nil {
 			return err
 		}
 		var err error
-		out, err = listMappings(tx, strings.ToLower(domain))
+		out, err = listMappings(tx, CanonicalDomainName(domain))
 		return err
 	})
 	return out, err
@@ -373,7 +415,7 @@ func (e *Edge) GetMapping(ctx context.Context, domain, idOrKey string, byKey boo
 	if byKey {
 		k, err := NormalizeMappingKey(idOrKey)
 		if err != nil {
-			return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+			return nil, badRequest(err)
 		}
 		idOrKey = k
 	}

@@ -41,7 +41,15 @@ type Config struct {
 	CertFile, KeyFile string
 	// DataDir is the data directory (for the development CA).
 	DataDir string
+	// GatewayDomain is the gateway's own domain, whose names {apiId}.DOMAIN
+	// are every API's execute-api endpoint (default DefaultGatewayDomain):
+	// custom domain names under it are refused, so that none shadows them.
+	GatewayDomain string
 }
+
+// DefaultGatewayDomain is the gateway's domain when Config.GatewayDomain is
+// empty, as the gateway's own default.
+const DefaultGatewayDomain = "execute-api.localhost"
 
 // Edge holds the TLS configuration and the custom domain names. Safe for
 // concurrent use.
@@ -78,13 +86,17 @@ func New(ctx context.Context, cfg Config, st *store.Store, a APIs, now func() ti
 	if cfg.DataDir == "" && st != nil {
 		cfg.DataDir = st.Dir()
 	}
+	if cfg.GatewayDomain == "" {
+		cfg.GatewayDomain = DefaultGatewayDomain
+	}
+	cfg.GatewayDomain = CanonicalDomainName(cfg.GatewayDomain)
 	e := &Edge{cfg: cfg, log: log, st: st, apis: a, now: now}
 	if g, ok := a.(interface{ GuardDelete(apis.DeleteGuard) }); ok {
 		g.GuardDelete(refuseDeletingMappedAPI)
 	}
 	certFile, keyFile := cfg.CertFile, cfg.KeyFile
 	if (certFile == "") != (keyFile == "") {
-		return nil, fmt.Errorf("--tls-cert and --tls-key go together: %w", errdefs.ErrInvalid)
+		return nil, invalidf("--tls-cert and --tls-key go together")
 	}
 	if certFile == "" && cfg.DataDir != "" {
 		dir := DevCADir(cfg.DataDir)
@@ -267,13 +279,13 @@ func (e *Edge) domainTLS(d *Domain) (*compiledTLS, error) {
 		d.CertificateSource = "dev"
 		cert, err = ca.IssueTLS([]string{d.Name}, e.now())
 	} else {
-		cert, err = ParseKeyPair(d.CertificatePEM, d.KeyPEM, "certificate of "+d.Name, "private key of "+d.Name, e.now())
+		cert, err = ParseKeyPair(d.CertificatePEM, d.KeyPEM, "the certificate of "+d.Name, "the private key of "+d.Name, e.now())
 		if err == nil {
-			err = covers(d.Name, cert, "certificate of "+d.Name)
+			err = covers(d.Name, cert, "the certificate of "+d.Name)
 		}
 	}
 	if err != nil {
-		return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+		return nil, badRequest(err)
 	}
 	c := &tls.Config{
 		MinVersion: tls.VersionTLS12,
@@ -295,7 +307,7 @@ func (e *Edge) domainTLS(d *Domain) (*compiledTLS, error) {
 	if d.MutualTLS() {
 		pool, roots, err := parseTruststore(d.TruststorePEM, d.TruststoreURI)
 		if err != nil {
-			return nil, errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
+			return nil, badRequest(err)
 		}
 		out.roots = roots
 		c.ClientAuth, c.ClientCAs = tls.RequireAndVerifyClientCert, pool
@@ -312,7 +324,7 @@ func (e *Edge) domainTLS(d *Domain) (*compiledTLS, error) {
 // domain name; a wildcard domain's must cover its names.
 func covers(domain string, c *tls.Certificate, what string) error {
 	if !coversName(domain, c.Leaf) {
-		return fmt.Errorf("%s (%s) does not cover %s: %w", what, certNames(c), domain, errdefs.ErrInvalid)
+		return invalidf("%s (%s) does not cover %s", what, certNames(c), domain)
 	}
 	return nil
 }

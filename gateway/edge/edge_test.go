@@ -74,7 +74,7 @@ func TestNormalizeMappingKey(t *testing.T) {
 			t.Errorf("%q: %q %v, want %q", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"v1/", "a//b", "//", "a b", "a?b", "a%2Fb", "ü"} {
+	for _, in := range []string{"v1/", "a//b", "//", "a b", "a?b", "a%2Fb", "ü", ".", "..", "/..", "a/./b", "a/.."} {
 		if _, err := NormalizeMappingKey(in); !errors.Is(err, errdefs.ErrInvalid) {
 			t.Errorf("%q: %v, want ErrInvalid", in, err)
 		}
@@ -87,7 +87,7 @@ func TestValidateDomainName(t *testing.T) {
 			t.Errorf("%q: %q %v", in, got, err)
 		}
 	}
-	for _, in := range []string{"localhost", "", "a..b", "-a.example.com", "a_b.example.com", "*.*.example.com", "a.*.example.com", "*"} {
+	for _, in := range []string{"localhost", "", "a..b", "-a.example.com", "a_b.example.com", "*.*.example.com", "a.*.example.com", "*", "127.0.0.1", "::1", "[::1]", "1.2.3.4.", "*.10.0.0"} {
 		if _, err := ValidateDomainName(in); !errors.Is(err, errdefs.ErrInvalid) {
 			t.Errorf("%q: %v, want ErrInvalid", in, err)
 		}
