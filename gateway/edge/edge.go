@@ -15,7 +15,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -227,9 +226,12 @@ func (e *Edge) TLSConfig() *tls.Config {
 	}
 }
 
-// errUnknownSNI refuses a handshake whose server name is neither a custom domain
-// nor covered by the default certificate.
-var errUnknownSNI = errors.New("no domain name for the TLS server name")
+// unknownSNI is the configuration of a handshake whose server name is neither
+// a custom domain nor covered by the default certificate: it has no
+// certificate, so crypto/tls refuses the handshake with the alert
+// unrecognized_name (112), which says what is wrong, rather than the
+// internal_error (80) that an error from GetConfigForClient sends.
+var unknownSNI = &tls.Config{MinVersion: tls.VersionTLS12, NextProtos: nextProtos}
 
 // configForClient picks the configuration of the SNI's custom domain; nil keeps
 // the default one.
@@ -249,7 +251,8 @@ func (e *Edge) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	if leaf := e.cert.Certificate().Leaf; leaf != nil && leaf.VerifyHostname(sni) == nil {
 		return nil, nil
 	}
-	return nil, fmt.Errorf("%q: %w", sni, errUnknownSNI)
+	e.log.Debug("TLS handshake refused: the server name is no custom domain and not in the gateway's certificate", "sni", sni)
+	return unknownSNI, nil
 }
 
 // compiledTLS is a domain's TLS configuration as domainTLS builds it.
