@@ -31,7 +31,7 @@ images: build ## build the sample images portico-samples/NAME:latest (Docker) wi
 	done
 
 run: build ## serve the samples on the embedded (process) runtime, over HTTP (:8080) and HTTPS/wss (:8443, development CA)
-	@test -f $(DATA)/tls/cert.pem || $(BIN)/portico tls init --data-dir $(DATA) --starting
+	@$(BIN)/portico tls init --data-dir $(DATA) --starting --if-needed
 	$(BIN)/portico dev --runtime process --data-dir $(DATA) --samples $(BIN)/samples
 
 test: ## run every test (Docker tests skip without a daemon unless REQUIRE_DOCKER=1)

@@ -25,7 +25,7 @@ func newTLSCmd() *cobra.Command {
 		Short: "TLS for the gateway: a development certificate authority",
 	}
 	var dataDir, tlsListen string
-	var starting bool
+	var starting, reset, ifNeeded bool
 	initCmd := &cobra.Command{
 		Use:   "init [NAME...]",
 		Short: "Make a local CA and a gateway certificate for localhost and the names given",
@@ -34,7 +34,14 @@ certificate for localhost, 127.0.0.1, ::1, *.execute-api.localhost and the names
 given. 'portico serve' then listens for HTTPS and wss on --tls-listen (:8443) with
 it, and custom domain names without a certificate of their own are signed by the
 same CA. Trust ca.pem in your browser and tools (printed below). Run it again to
-add names; the CA stays the same.
+add names, or to renew the certificate; the CA stays the same. --reset drops the
+names that earlier runs added (the certificate covers the defaults and the names
+given only). A NAME is a host name (api.example.test), a wildcard with one
+leading label (*.example.test) or an IP address.
+
+--if-needed issues a certificate only when there is none, it has expired or
+expires within 30 days, or a NAME given is not in it (make run passes it, so
+that a server it starts never meets an expired development certificate).
 
 The instructions printed name the server's HTTPS port: --tls-listen
 (PORTICO_TLS_LISTEN, as 'portico serve' reads it). --starting says that the
@@ -54,18 +61,26 @@ dev'), so there is nothing to restart.`,
 			if tlsListen == "" {
 				tlsListen = app.Defaults().TLSListen
 			}
-			f, err := edge.InitDevCA(edge.DevCADir(dataDir), args, time.Now())
+			f, err := edge.InitDevCAWith(edge.DevCADir(dataDir), edge.DevInit{Names: args, Reset: reset, IfNeeded: ifNeeded}, time.Now())
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if !f.Issued {
+				fmt.Fprintf(out, "development certificate %s is good until %s (for %v); nothing to do\n",
+					f.Cert, f.NotAfter.UTC().Format(time.DateOnly), f.Names)
+				return nil
+			}
+			if len(f.Dropped) > 0 {
+				fmt.Fprintf(out, "dropped from the earlier certificate: %v\n", f.Dropped)
+			}
 			what := "reused the development CA"
 			if f.NewCA {
 				what = "made a development CA"
 			}
 			ca, _ := filepath.Abs(f.CACert)
 			fmt.Fprintf(out, "%s: %s\n", what, ca)
-			fmt.Fprintf(out, "gateway certificate: %s (key %s)\n  for %v\n\n", f.Cert, f.Key, f.Names)
+			fmt.Fprintf(out, "gateway certificate: %s (key %s)\n  for %v\n  valid until %s\n\n", f.Cert, f.Key, f.Names, f.NotAfter.UTC().Format(time.DateOnly))
 			fmt.Fprint(out, tlsServeHint(tlsListen, starting))
 			port := "8443"
 			if _, p, err := net.SplitHostPort(tlsListen); err == nil && p != "" && p != "0" {
@@ -86,6 +101,8 @@ The CA's key (%[2]s) can sign for any name: keep it to yourself.
 	}
 	initCmd.Flags().StringVar(&dataDir, "data-dir", "", "data directory (env PORTICO_DATA_DIR; default ./portico-data)")
 	initCmd.Flags().StringVar(&tlsListen, "tls-listen", "", "the server's TLS listen address, which the instructions name (env PORTICO_TLS_LISTEN; default "+app.Defaults().TLSListen+")")
+	initCmd.Flags().BoolVar(&reset, "reset", false, "drop the names earlier runs added: the certificate covers the defaults and the NAMEs given only")
+	initCmd.Flags().BoolVar(&ifNeeded, "if-needed", false, "issue a certificate only when there is none, it expires within 30 days, or a NAME given is not in it")
 	initCmd.Flags().BoolVar(&starting, "starting", false, "the server starts next (make run): say that it will serve HTTPS, not to restart it")
 	tlsCmd.AddCommand(initCmd)
 	return tlsCmd

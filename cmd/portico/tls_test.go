@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/gateway"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/edge"
 )
 
 // run runs the portico command line with args and returns its output.
@@ -127,5 +130,99 @@ func TestTLSInitNamesTheServersPort(t *testing.T) {
 	out = run(t, "tls", "init", "--data-dir", dir)
 	if !strings.Contains(out, "https://localhost:24192/") || !strings.Contains(out, "Restart") || !strings.Contains(out, "127.0.0.1:24192") {
 		t.Errorf("tls init with PORTICO_TLS_LISTEN=127.0.0.1:24192 printed:\n%s", out)
+	}
+}
+
+// runErr runs the portico command line with args and returns its output and
+// error.
+func runErr(args ...string) (string, error) {
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+// certNames returns the names of the development certificate in dir.
+func certNames(t *testing.T, dir string) []string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dir, "tls", "cert.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := pem.Decode(raw)
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := append([]string{}, c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	return names
+}
+
+// TestTLSInitNames: names that are no host name, wildcard or IP address are
+// refused and nothing is written; --reset drops the names earlier runs added;
+// --if-needed leaves a good certificate alone and renews an expired one.
+func TestTLSInitNames(t *testing.T) {
+	dir := t.TempDir()
+	for _, bad := range []string{"bad name", "*.*.x", "a..b", "*", "http://x.test", "x.test:8443", "a.*.test", "-a.test"} {
+		if out, err := runErr("tls", "init", "--data-dir", dir, bad); err == nil {
+			t.Errorf("tls init %q succeeded:\n%s", bad, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tls", "cert.pem")); err == nil {
+		t.Fatal("a refused tls init wrote a certificate")
+	}
+	run(t, "tls", "init", "--data-dir", dir, "one.test", "*.two.test", "10.1.2.3", "Three.TEST.")
+	got := strings.Join(certNames(t, dir), " ")
+	for _, want := range []string{"localhost", "one.test", "*.two.test", "10.1.2.3", "three.test"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("certificate names %s, want %s among them", got, want)
+		}
+	}
+	run(t, "tls", "init", "--data-dir", dir, "four.test")
+	if got := strings.Join(certNames(t, dir), " "); !strings.Contains(got, "one.test") || !strings.Contains(got, "four.test") {
+		t.Errorf("a second run keeps and adds names: %s", got)
+	}
+	out := run(t, "tls", "init", "--data-dir", dir, "--reset", "five.test")
+	if got := strings.Join(certNames(t, dir), " "); strings.Contains(got, "one.test") || !strings.Contains(got, "five.test") || !strings.Contains(got, "localhost") {
+		t.Errorf("--reset: %s", got)
+	}
+	if !strings.Contains(out, "dropped") {
+		t.Errorf("--reset says what it dropped:\n%s", out)
+	}
+
+	before, _ := os.ReadFile(filepath.Join(dir, "tls", "cert.pem"))
+	if out := run(t, "tls", "init", "--data-dir", dir, "--if-needed"); !strings.Contains(out, "nothing to do") {
+		t.Errorf("--if-needed on a good certificate:\n%s", out)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "tls", "cert.pem")); !bytes.Equal(before, after) {
+		t.Error("--if-needed replaced a good certificate")
+	}
+	// An expired certificate is renewed, keeping its names.
+	ca, err := edge.LoadDevCA(edge.DevCADir(dir), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := ca.Issue([]string{"localhost", "five.test"}, time.Now().Add(-400*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tls", "cert.pem"), certPEM, 0o644); err != nil { //nolint:gosec // a test's certificate
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tls", "key.pem"), keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "tls", "init", "--data-dir", dir, "--if-needed")
+	if _, err := edge.LoadKeyPair(filepath.Join(dir, "tls", "cert.pem"), filepath.Join(dir, "tls", "key.pem"), time.Now()); err != nil {
+		t.Errorf("--if-needed left an expired certificate: %v", err)
+	}
+	if got := strings.Join(certNames(t, dir), " "); !strings.Contains(got, "five.test") {
+		t.Errorf("the renewed certificate lost its names: %s", got)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
@@ -170,15 +171,91 @@ type DevFiles struct {
 	Dir, CACert, CAKey, Cert, Key string
 	// Names are the names the certificate covers.
 	Names []string
+	// Dropped are names of the earlier certificate left out of the new one:
+	// those that are not valid names, and with DevInit.Reset all but
+	// DefaultDevNames.
+	Dropped []string
 	// NewCA is whether a new CA was made (false: the existing one signed).
 	NewCA bool
+	// Issued is whether a new certificate was written (false: DevInit.IfNeeded
+	// found the one there good).
+	Issued bool
+	// NotAfter is when the certificate in Cert expires.
+	NotAfter time.Time
 }
 
-// InitDevCA makes (or reuses) the development CA in dir and issues a server
-// certificate for DefaultDevNames, the names of the certificate it replaces and
-// names, writing the files with owner-only
-// permissions for the keys.
+// DevInit are the choices of InitDevCA.
+type DevInit struct {
+	// Names are names to add: DNS names (one leading wildcard label at most)
+	// or IP addresses, each checked with ValidateCertName.
+	Names []string
+	// Reset leaves the earlier certificate's names out: the new one covers
+	// DefaultDevNames and Names only.
+	Reset bool
+	// IfNeeded issues a certificate only when there is none, or the one there
+	// does not load, or it expires within RenewBefore, or Names holds a name it
+	// does not cover (or Reset asks for fewer names).
+	IfNeeded bool
+}
+
+// RenewBefore is how long before its expiry DevInit.IfNeeded renews the
+// development certificate (and the server starts warning that it expires).
+const RenewBefore = 30 * 24 * time.Hour
+
+// ValidateCertName checks a name for a development certificate: an IP address,
+// or a DNS name of valid labels with at most one wildcard label, leading
+// ("*.example.test"). It returns the name in lower case.
+func ValidateCertName(name string) (string, error) {
+	if ip := net.ParseIP(strings.Trim(name, "[]")); ip != nil {
+		return ip.String(), nil
+	}
+	n := strings.ToLower(strings.TrimSuffix(name, "."))
+	if strings.Contains(n, "://") || strings.ContainsAny(n, "/:") {
+		return "", invalidf("%q is not a host name: give the name alone (api.example.test), not a URL or host:port", name)
+	}
+	rest, _ := strings.CutPrefix(n, "*.")
+	if rest == "" || rest == "*" {
+		return "", invalidf("%q: a wildcard needs a domain under it (*.example.test)", name)
+	}
+	if len(n) > 253 {
+		return "", invalidf("%q is longer than a DNS name may be (253)", name)
+	}
+	for _, l := range strings.Split(rest, ".") {
+		if l == "*" {
+			return "", invalidf("%q: only the first label may be a wildcard (*.example.test)", name)
+		}
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return "", invalidf("%q: label %q is not a DNS label", name, l)
+		}
+		for _, c := range l {
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+				return "", invalidf("%q: %q is not allowed in a DNS name (letters, digits and - only)", name, c)
+			}
+		}
+	}
+	return n, nil
+}
+
+// InitDevCA is InitDevCAWith adding names.
 func InitDevCA(dir string, names []string, now time.Time) (*DevFiles, error) {
+	return InitDevCAWith(dir, DevInit{Names: names}, now)
+}
+
+// InitDevCAWith makes (or reuses) the development CA in dir and issues a
+// server certificate for DefaultDevNames, the names of the certificate it
+// replaces (unless in.Reset; those no longer valid are dropped) and in.Names,
+// writing the files with owner-only permissions for the keys. A name in
+// in.Names that ValidateCertName refuses is an errdefs.ErrInvalid, and nothing
+// is written.
+func InitDevCAWith(dir string, in DevInit, now time.Time) (*DevFiles, error) {
+	var names []string
+	for _, n := range in.Names {
+		v, err := ValidateCertName(n)
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, v)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -206,15 +283,37 @@ func InitDevCA(dir string, names []string, now time.Time) (*DevFiles, error) {
 		return nil, err
 	}
 	all := slices.Clone(DefaultDevNames)
-	// Names of an earlier certificate stay: running it again adds names.
-	if old, err := os.ReadFile(f.Cert); err == nil {
-		if leaf, err := parseLeaf(old, f.Cert); err == nil {
-			names = append(append(slices.Clone(leaf.DNSNames), ipStrings(leaf.IPAddresses)...), names...)
+	var old []string
+	var current *tls.Certificate
+	if pair, err := LoadKeyPair(f.Cert, f.Key, now); err == nil && !f.NewCA && pair.Leaf.CheckSignatureFrom(ca.Cert) == nil {
+		current = pair
+	}
+	// Names of an earlier certificate stay (running it again adds names),
+	// unless Reset; names no longer valid go.
+	if raw, err := os.ReadFile(f.Cert); err == nil {
+		if leaf, err := parseLeaf(raw, f.Cert); err == nil {
+			for _, n := range append(slices.Clone(leaf.DNSNames), ipStrings(leaf.IPAddresses)...) {
+				if slices.Contains(all, n) {
+					continue
+				}
+				if _, err := ValidateCertName(n); err != nil || in.Reset {
+					f.Dropped = append(f.Dropped, n)
+					continue
+				}
+				old = append(old, n)
+			}
 		}
 	}
-	for _, n := range names {
+	for _, n := range append(old, names...) {
 		if !slices.Contains(all, n) {
 			all = append(all, n)
+		}
+	}
+	if in.IfNeeded && current != nil && len(f.Dropped) == 0 && now.Add(RenewBefore).Before(current.Leaf.NotAfter) {
+		have := append(slices.Clone(current.Leaf.DNSNames), ipStrings(current.Leaf.IPAddresses)...)
+		if !slices.ContainsFunc(all, func(n string) bool { return !slices.Contains(have, n) }) {
+			f.Names, f.NotAfter = have, current.Leaf.NotAfter
+			return f, nil
 		}
 	}
 	certPEM, keyPEM, err := ca.Issue(all, now)
@@ -228,7 +327,10 @@ func InitDevCA(dir string, names []string, now time.Time) (*DevFiles, error) {
 	if err := writeFileAtomic(f.Cert, certPEM, 0o644); err != nil {
 		return nil, err
 	}
-	f.Names = all
+	f.Names, f.Issued = all, true
+	if leaf, err := parseLeaf(certPEM, f.Cert); err == nil {
+		f.NotAfter = leaf.NotAfter
+	}
 	return f, nil
 }
 
