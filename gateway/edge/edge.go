@@ -69,6 +69,9 @@ type Edge struct {
 	watcher *certWatcher // set by Watch: reloads the certificates from files
 	table   atomic.Pointer[table]
 
+	expiryWarned sync.Map      // CheckExpiry's warnings given: certificate DER + "/" + state
+	expiryStop   chan struct{} // closed by Close: ends Watch's expiry checks
+
 	reloadHook     atomic.Pointer[func(domain string, err error)]
 	truststoreHook atomic.Pointer[func()]
 }
@@ -97,19 +100,28 @@ func New(ctx context.Context, cfg Config, st *store.Store, a APIs, now func() ti
 	if (certFile == "") != (keyFile == "") {
 		return nil, invalidf("--tls-cert and --tls-key go together")
 	}
+	dev := false
 	if certFile == "" && cfg.DataDir != "" {
 		dir := DevCADir(cfg.DataDir)
 		c, k := filepath.Join(dir, DevCertFile), filepath.Join(dir, DevKeyFile)
 		if _, err := os.Stat(c); err == nil {
-			certFile, keyFile = c, k
+			certFile, keyFile, dev = c, k, true
 		}
 	}
 	if certFile != "" {
 		r, err := NewCertReloader(certFile, keyFile, now, log)
-		if err != nil {
-			return nil, err
+		switch {
+		case err != nil && dev:
+			// The development certificate is the server's own choice, not
+			// the operator's: a bad one (most often expired) turns TLS off
+			// rather than keeping plain HTTP and the admin API down too.
+			log.Error("the development certificate does not load: the TLS listener stays off; run `portico tls init` to make a new development certificate (make run does), then restart",
+				"cert", certFile, "err", err)
+		case err != nil:
+			return nil, &hinted{err: err, hint: "replace --tls-cert and --tls-key (PORTICO_TLS_CERT, PORTICO_TLS_KEY) with a pair valid now"}
+		default:
+			e.cert = r
 		}
-		e.cert = r
 	}
 	if st != nil {
 		if err := e.rebuild(ctx); err != nil {
@@ -118,6 +130,75 @@ func New(ctx context.Context, cfg Config, st *store.Store, a APIs, now func() ti
 	}
 	return e, nil
 }
+
+// hinted is an error with what to do about it after its text; it is still
+// the error it wraps.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h *hinted) Error() string { return h.err.Error() + ": " + h.hint }
+func (h *hinted) Unwrap() error { return h.err }
+
+// CheckExpiry logs a warning for every certificate in use (the default one
+// and the custom domains') that has expired or expires within RenewBefore,
+// naming what to do; a certificate is warned about once per state (soon,
+// expired) until it is replaced. Watch runs it every ExpiryCheckInterval;
+// tests call it with their clock.
+func (e *Edge) CheckExpiry() {
+	now := e.now()
+	check := func(what, hint string, c *tls.Certificate) {
+		if c == nil || c.Leaf == nil {
+			return
+		}
+		state := ""
+		switch {
+		case !now.Before(c.Leaf.NotAfter):
+			state = "expired"
+		case now.Add(RenewBefore).After(c.Leaf.NotAfter):
+			state = "soon"
+		default:
+			return
+		}
+		key := string(c.Certificate[0]) + "/" + state
+		if _, seen := e.expiryWarned.LoadOrStore(key, true); seen {
+			return
+		}
+		msg := "TLS certificate in use expires soon"
+		if state == "expired" {
+			msg = "TLS certificate in use has expired: clients refuse it"
+		}
+		e.log.Warn(msg, "cert", what, "notAfter", c.Leaf.NotAfter.UTC().Format(time.RFC3339), "do", hint)
+	}
+	if e.cert != nil {
+		hint := "replace --tls-cert and --tls-key; the new files are loaded as they change"
+		if e.cfg.CertFile == "" {
+			hint = "run `portico tls init` to make a new development certificate; it is loaded as it is written"
+		}
+		check(e.cert.certFile, hint, e.cert.Certificate())
+	}
+	if t := e.table.Load(); t != nil {
+		for _, m := range []map[string]*domainEntry{t.exact, t.wild} {
+			for _, d := range m {
+				if d.tls == nil {
+					continue
+				}
+				if d.tls.certs != nil {
+					check("domain "+d.domain.Name, "replace the files of its certificate ARN ("+d.domain.CertificateSource+"); they are loaded as they change", d.tls.certs.Certificate())
+					continue
+				}
+				if d.domain.CertificateSource == "dev" || len(d.tls.cfg.Certificates) == 0 {
+					continue // signed at start by the development CA
+				}
+				check("domain "+d.domain.Name, "give it a new certificate (update-domain-name)", &d.tls.cfg.Certificates[0])
+			}
+		}
+	}
+}
+
+// ExpiryCheckInterval is how often Watch checks certificates for expiry.
+const ExpiryCheckInterval = time.Hour
 
 // Certificates returns the default certificate's reloader, nil when TLS is off.
 func (e *Edge) Certificates() *CertReloader { return e.cert }
@@ -143,7 +224,23 @@ func (e *Edge) Watch() error {
 		return err
 	}
 	e.watcher = w
+	e.expiryStop = make(chan struct{})
+	go e.checkExpiryEvery(ExpiryCheckInterval, e.expiryStop)
 	return nil
+}
+
+// checkExpiryEvery runs CheckExpiry now and every interval until stop closes.
+func (e *Edge) checkExpiryEvery(interval time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		e.CheckExpiry()
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Close stops watching.
@@ -153,6 +250,7 @@ func (e *Edge) Close() error {
 	if e.watcher == nil {
 		return nil
 	}
+	close(e.expiryStop)
 	err := e.watcher.close()
 	e.watcher = nil
 	return err

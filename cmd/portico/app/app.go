@@ -307,6 +307,9 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.WithLogger(func() fxevent.Logger {
 			l := &fxevent.SlogLogger{Logger: log.With("component", "fx")}
 			l.UseLogLevel(slog.LevelDebug)
+			// fx's own errors (a constructor that failed, with its chain and
+			// stack) only at debug: the start's error says what failed, once.
+			l.UseErrorLevel(slog.LevelDebug)
 			return l
 		}),
 		fx.StopTimeout(s.ShutdownTimeout + CleanupTimeout),

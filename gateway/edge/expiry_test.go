@@ -1,0 +1,112 @@
+package edge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/gwtest"
+	"github.com/portico-dev/portico/internal/errdefs"
+)
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestExpiredCertificateAtStart: an expired development certificate leaves
+// TLS off and says to run `portico tls init`; an expired --tls-cert refuses the
+// start and says to replace it.
+func TestExpiredCertificateAtStart(t *testing.T) {
+	dir := t.TempDir()
+	issued := time.Now().Add(-400 * 24 * time.Hour)
+	f, err := InitDevCA(DevCADir(dir), nil, issued)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	e, err := New(context.Background(), Config{DataDir: dir}, nil, nil, nil, log)
+	if err != nil {
+		t.Fatalf("an expired development certificate refused the start: %v", err)
+	}
+	if e.TLSConfig() != nil {
+		t.Error("TLS is on with an expired certificate")
+	}
+	if !strings.Contains(logs.String(), "portico tls init") || !strings.Contains(logs.String(), "expired") {
+		t.Errorf("the log does not say what to do:\n%s", logs.String())
+	}
+	_, err = New(context.Background(), Config{CertFile: f.Cert, KeyFile: f.Key}, nil, nil, nil, nil)
+	if !errors.Is(err, errdefs.ErrInvalid) || !errors.Is(err, ErrExpired) || !strings.Contains(err.Error(), "replace --tls-cert") || strings.Contains(err.Error(), "invalid parameter") {
+		t.Errorf("an expired --tls-cert: %v", err)
+	}
+}
+
+// TestCertificateExpiryWarnings: a certificate in use that comes within
+// RenewBefore of its expiry, and one that expires, is warned about once each,
+// by the clock the edge is given.
+func TestCertificateExpiryWarnings(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Now()
+	if _, err := InitDevCA(DevCADir(dir), nil, start); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := LoadDevCA(DevCADir(dir), start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := start
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	set := func(t time.Time) { mu.Lock(); now = t; mu.Unlock() }
+	var logs syncBuffer
+	st := gwtest.Store(t, dir)
+	e, err := New(context.Background(), Config{DataDir: dir}, st, apis.NewService(st, nil), clock, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := ca.Issue([]string{"inline.example.com"}, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateDomain(context.Background(), Domain{Name: "inline.example.com", CertificatePEM: certPEM, KeyPEM: keyPEM, CertificateSource: "inline"}); err != nil {
+		t.Fatal(err)
+	}
+	e.CheckExpiry()
+	if strings.Contains(logs.String(), "expire") {
+		t.Fatalf("a new certificate was warned about:\n%s", logs.String())
+	}
+	set(start.Add(devCertValidity - 10*24*time.Hour))
+	e.CheckExpiry()
+	e.CheckExpiry()
+	if n := strings.Count(logs.String(), "expires soon"); n != 2 {
+		t.Errorf("%d warnings of a certificate expiring soon, want 2 (the default and the domain's), once each:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "portico tls init") || !strings.Contains(logs.String(), "inline.example.com") {
+		t.Errorf("the warnings do not name the certificates and what to do:\n%s", logs.String())
+	}
+	set(start.Add(devCertValidity + time.Hour))
+	e.CheckExpiry()
+	if n := strings.Count(logs.String(), "has expired"); n != 2 {
+		t.Errorf("%d warnings of an expired certificate, want 2:\n%s", n, logs.String())
+	}
+}
