@@ -1176,8 +1176,15 @@ func (st *state) evalRef(r *refExpr) (any, bool) {
 	}
 	var ok bool
 	for i := range r.parts {
+		prev := cur
 		cur, ok = st.applyPart(cur, &r.parts[i], r.off)
-		if !ok || st.err != nil {
+		if st.err != nil {
+			return nil, false
+		}
+		if !ok {
+			if m, isMap := prev.(*Map); isMap && m.unsetEmpty && r.parts[i].kind == partProp {
+				return "", true // an unset $context.identity.* or $context.authorizer.* field
+			}
 			return nil, false
 		}
 	}

@@ -30,7 +30,18 @@ type Map struct {
 	vals  []any
 	index map[string]int // built once the map grows past a few keys
 	kind  mapKind
+	// unsetEmpty makes a reference to a key the map lacks (and to anything
+	// under it) render as "" rather than as its own text: see UnsetAsEmpty.
+	unsetEmpty bool
 }
+
+// UnsetAsEmpty makes references to keys m lacks, and to their properties,
+// evaluate to "" instead of failing (which renders the reference's own text):
+// $context.identity and $context.authorizer, whose documented fields API
+// Gateway renders as "" when a request has no value for them
+// ($context.identity.clientCert.subjectDN without mutual TLS,
+// $context.authorizer.claims.sub without a JWT authorizer).
+func (m *Map) UnsetAsEmpty() { m.unsetEmpty = true }
 
 type mapKind uint8
 

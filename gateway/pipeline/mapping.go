@@ -44,9 +44,12 @@ func (c *Context) MappingContext() *mapping.Map {
 		// on API Gateway for a request without Cognito or a VPC endpoint.
 		"cognitoAuthenticationProvider", "", "cognitoAuthenticationType", "", "cognitoIdentityId", "",
 		"cognitoIdentityPoolId", "", "principalOrgId", "", "vpcId", "", "vpceId", "")
+	idv, _ := m.Get("identity")
+	if idm, ok := idv.(*mapping.Map); ok {
+		idm.UnsetAsEmpty() // clientCert.* without mutual TLS, as API Gateway renders it: ""
+	}
 	if cc := id.ClientCert(); cc != nil {
-		idm, _ := m.Get("identity")
-		if idm, ok := idm.(*mapping.Map); ok {
+		if idm, ok := idv.(*mapping.Map); ok {
 			idm.SetStringMap("clientCert", "clientCertPem", cc.PEM, "subjectDN", cc.SubjectDN, "issuerDN", cc.IssuerDN,
 				"serialNumber", cc.SerialNumber)
 			if ccm, ok := idm.Get("clientCert"); ok {
@@ -73,6 +76,7 @@ func (c *Context) MappingContext() *mapping.Map {
 func (c *Context) authorizerMap() *mapping.Map {
 	a := &c.Authorizer
 	auth := mapping.NewMapSize(len(a.Context) + 1)
+	auth.UnsetAsEmpty() // claims.sub, a context key this authorizer did not set: ""
 	auth.Set("principalId", a.PrincipalID)
 	var buf [16]string
 	keys := buf[:0]

@@ -64,7 +64,13 @@ func TestMappingContextUnsetKeys(t *testing.T) {
 		"identity.cognitoAuthenticationProvider", "identity.cognitoAuthenticationType", "identity.cognitoIdentityId",
 		"identity.cognitoIdentityPoolId", "identity.principalOrgId", "identity.sourceIp", "identity.user",
 		"identity.userAgent", "identity.userArn", "identity.vpcId", "identity.vpceId", "identity.accessKey",
-		"authorizer.principalId"}
+		"authorizer.principalId",
+		// Without mutual TLS and without an authorizer's claims: "" too,
+		// not the reference's text.
+		"identity.clientCert", "identity.clientCert.subjectDN", "identity.clientCert.issuerDN",
+		"identity.clientCert.serialNumber", "identity.clientCert.clientCertPem",
+		"identity.clientCert.validity.notBefore", "identity.clientCert.validity.notAfter",
+		"authorizer.claims", "authorizer.claims.sub", "authorizer.claims.email", "authorizer.someContextKey"}
 	var src, want string
 	for _, k := range keys {
 		src += `"` + k + `": "$context.` + k + `",`
