@@ -267,6 +267,8 @@ func appendStagePath(b []byte, rc *reqCtx, asSent bool) []byte {
 		p, prefix = unescapePath(p), unescapePath(prefix)
 	}
 	switch {
+	case rc.CustomDomain && rc.AtBasePath:
+		return appendJSONString(b, prefix)
 	case rc.CustomDomain:
 		return appendJSONStrings(b, prefix, p)
 	case rc.Stage == apis.RouteDefault:
@@ -311,6 +313,8 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	b = appendJSONString(b, resource)
 	b = append(b, `,"path":`...)
 	switch {
+	case rest && rc.CustomDomain && rc.AtBasePath:
+		b = appendJSONString(b, rc.StagePrefix) // "/v2" as sent, no slash added
 	case rest && rc.CustomDomain:
 		// Through a custom domain name REST events carry the base path
 		// too ("/v2/pets" for a mapping "v2"), as API Gateway sends them.

@@ -34,7 +34,7 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 	if rest { // as the client sent it, with a custom domain's base path
 		ev.Path = rc.Path
 		if rc.CustomDomain {
-			ev.Path = rc.StagePrefix + rc.Path
+			ev.Path = rc.StagePath()
 		}
 	}
 	if rc.Route.Path == apis.RouteDefault {

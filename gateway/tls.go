@@ -126,6 +126,7 @@ func (g *Gateway) locateDomain(r *http.Request, escaped string, c *pipeline.Cont
 	}
 	c.APIID, c.Stage, c.Protocol = t.APIID, e.stage.Name, e.dep.API.Protocol
 	c.StagePrefix, c.DomainName, c.DomainPrefix, c.CustomDomain = t.BasePath, t.DomainName, t.DomainPrefix, true
+	c.AtBasePath = t.BasePath != "" && escaped == t.BasePath
 	if c.Path, err = normalizePath(rest); err != nil {
 		return nil, true, err
 	}

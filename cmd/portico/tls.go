@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -239,7 +241,17 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 			}
 			return g.run(cmd, http.MethodPost, "/v2/domainnames/"+url.PathEscape(args[0])+"/apimappings", nil,
 				map[string]string{"apiId": args[1], "stage": args[2], "apiMappingKey": basePath}, nil,
-				say("%s://%s/%s -> api %s stage %s", scheme, args[0], basePath, args[1], args[2]))
+				func(w io.Writer, raw []byte) error {
+					// The key as stored ("/v3" is v3), not as typed.
+					var m struct {
+						Key string `json:"apiMappingKey"`
+					}
+					if err := json.Unmarshal(raw, &m); err != nil {
+						return err
+					}
+					_, err := fmt.Fprintf(w, "%s://%s/%s -> api %s stage %s\n", scheme, edge.CanonicalDomainName(args[0]), m.Key, args[1], args[2])
+					return err
+				})
 		},
 	}
 	mapCmd.Flags().StringVar(&basePath, "path", "", "base path (API mapping key), e.g. v2 or orders/v2; empty maps the whole domain")

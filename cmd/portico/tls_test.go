@@ -95,6 +95,15 @@ func TestTLSInitThenHTTPSAndDomains(t *testing.T) {
 		t.Fatalf("TLS to the new domain: %v", err)
 	}
 	_ = c.Close()
+	if out := run(t, "domain", "map", "shop.dev.test.", a.ID, "prod", "--path", "/v3", ep); !strings.Contains(out, "https://shop.dev.test/v3 -> api "+a.ID) {
+		t.Errorf("domain map --path /v3 printed:\n%s", out)
+	}
+	for _, bad := range []string{"127.0.0.1", "*.execute-api.localhost", "x.execute-api.localhost"} {
+		if out, err := runErr("domain", "create", bad, ep); err == nil || !strings.Contains(err.Error()+out, "execute-api") && !strings.Contains(err.Error()+out, "IP address") {
+			t.Errorf("domain create %s: %v\n%s", bad, err, out)
+		}
+	}
+	run(t, "domain", "unmap", "shop.dev.test.", "v3", ep)
 	run(t, "domain", "unmap", "shop.dev.test", "orders/v2", ep)
 	if out := run(t, "domain", "mappings", "shop.dev.test", ep); strings.Contains(out, "orders/v2") {
 		t.Errorf("after unmap: %q", out)

@@ -10,10 +10,12 @@ import (
 // requestContext.path and in $context.path, escaped as the client sent it:
 // the stage and the path ("/dev/pets/7"), the path alone on an HTTP API's
 // $default stage, and on a custom domain name the mapping's base path and the
-// path. Portico's path-based URLs put the API id first ("/abc/dev/pets/7");
+// path ("/v2" alone for a request to "/v2": no slash is added). Portico's path-based URLs put the API id first ("/abc/dev/pets/7");
 // API Gateway's carry it in the host name, and so does this path not.
 func (c *Context) StagePath() string {
 	switch {
+	case c.CustomDomain && c.AtBasePath:
+		return c.StagePrefix
 	case c.CustomDomain:
 		return c.StagePrefix + c.Path
 	case c.Stage == apis.RouteDefault:

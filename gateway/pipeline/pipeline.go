@@ -227,8 +227,10 @@ type Context struct {
 
 	// IsCanaryRequest says the request was drawn to the stage's canary.
 	IsCanaryRequest bool
-	// CustomDomain says the request came through a custom domain name.
-	CustomDomain bool
+	// CustomDomain says the request came through a custom domain name;
+	// AtBasePath that it named its mapping's base path alone ("/v2", no slash
+	// after it): its path is the base path as the client sent it.
+	CustomDomain, AtBasePath bool
 	// CacheHit and CacheMiss are set by the cache stage.
 	CacheHit, CacheMiss bool
 
