@@ -247,6 +247,15 @@ func (e *Edge) checkNotGatewayDomain(name string) error {
 	return nil
 }
 
+// checkStoredName checks a stored domain's name as CreateDomain checks a new
+// one, for domains stored before a rule refused them.
+func (e *Edge) checkStoredName(name string) error {
+	if _, err := ValidateDomainName(name); err != nil {
+		return err
+	}
+	return e.checkNotGatewayDomain(name)
+}
+
 // badRequest is err as a BadRequestException with err's text.
 func badRequest(err error) error {
 	return errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())

@@ -548,6 +548,14 @@ func (e *Edge) compile(ctx context.Context) (mtlsChanged bool, err error) {
 			if err := jsonUnmarshal(raw, &d); err != nil {
 				return err
 			}
+			if err := e.checkStoredName(d.Name); err != nil {
+				// Stored before such names were refused: it would take the
+				// gateway's own requests, so it serves none.
+				if old == nil {
+					e.log.Error("domain name not served: delete it", "domain", d.Name, "err", err)
+				}
+				return nil
+			}
 			ent := &domainEntry{domain: d}
 			if old != nil { // keep the compiled TLS (its dev or reloaded certificate) of an unchanged domain
 				if o := old.lookupName(d.Name); o != nil && o.domain.CreatedAt.Equal(d.CreatedAt) && o.domain.Revision == d.Revision {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/store"
 )
 
 // syncBuffer is a log sink safe for concurrent writes.
@@ -108,5 +111,29 @@ func TestCertificateExpiryWarnings(t *testing.T) {
 	e.CheckExpiry()
 	if n := strings.Count(logs.String(), "has expired"); n != 2 {
 		t.Errorf("%d warnings of an expired certificate, want 2:\n%s", n, logs.String())
+	}
+}
+
+// TestStoredShadowingDomainIsNotServed: a domain stored before names under the
+// gateway's domain were refused takes none of the gateway's requests.
+func TestStoredShadowingDomainIsNotServed(t *testing.T) {
+	dir := t.TempDir()
+	st := gwtest.Store(t, dir)
+	ctx := context.Background()
+	if err := st.Update(ctx, func(tx *store.Tx) error {
+		return tx.Put(bucketDomains, "*.execute-api.localhost", &Domain{Name: "*.execute-api.localhost", CreatedAt: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	e, err := New(ctx, Config{DataDir: dir}, st, apis.NewService(st, nil), nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.Resolve(httptest.NewRequest(http.MethodGet, "http://abcdefghij.execute-api.localhost/prod/x", nil)); got != nil || err != nil {
+		t.Errorf("the stored domain took an execute-api request: %+v %v", got, err)
+	}
+	if !strings.Contains(logs.String(), "not served") {
+		t.Errorf("the log does not say the domain is not served:\n%s", logs.String())
 	}
 }
