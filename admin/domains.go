@@ -198,6 +198,9 @@ func (h *domainRoutes) createV1(w http.ResponseWriter, r *http.Request) error {
 			d.CertificatePEM = append(d.CertificatePEM, []byte(strings.TrimSpace(in.CertificateChain)+"\n")...)
 		}
 		d.KeyPEM, d.CertificateSource = []byte(in.CertificatePrivateKey), "inline"
+	case in.CertificateChain != "":
+		return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+			"certificateChain goes with certificateBody and certificatePrivateKey; a file:// certificate ARN carries its chain in its certificate file, after the leaf")
 	default:
 		arn := in.RegionalCertificateArn
 		if arn == "" {

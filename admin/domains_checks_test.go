@@ -130,6 +130,10 @@ func TestCertificateChainIsChecked(t *testing.T) {
 		DomainNameConfigurations: []v2types.DomainNameConfiguration{{CertificateArn: aws.String("file://" + certFile + "?key=" + keyFile)}}})
 	badRequest(t, "v2 file chain", err, "not signed by")
 
+	_, err = v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("chain.example.com"),
+		CertificateChain: aws.String(string(ca.CertPEM))})
+	badRequest(t, "a chain without its leaf", err, "certificateBody")
+
 	// The right chain is taken and served.
 	if _, err := v1.CreateDomainName(ctx, &apigateway.CreateDomainNameInput{DomainName: aws.String("chain.example.com"),
 		CertificateBody: aws.String(leafOnly), CertificatePrivateKey: aws.String(string(keyPEM)), CertificateChain: aws.String(string(ca.CertPEM))}); err != nil {
