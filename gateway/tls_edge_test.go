@@ -1,0 +1,184 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/edge"
+)
+
+// TestMutualTLSTurnedOnClosesConnectionsWithoutACertificate turns mutual TLS
+// on for a domain that HTTP/1.1 and HTTP/2 clients without a certificate are
+// connected to: their next request gets 403 and the connection closes
+// (HTTP/2: GOAWAY), as when a truststore is replaced, so that the client's
+// next connection goes through the handshake the domain now asks for; under
+// every listener engine.
+func TestMutualTLSTurnedOnClosesConnectionsWithoutACertificate(t *testing.T) {
+	for _, engine := range []string{EngineH1, EngineNetHTTP} {
+		t.Run(engine, func(t *testing.T) {
+			e := newTLSEnv(t, Config{Engine: engine}, edge.Config{})
+			ctx := context.Background()
+			const name = "open.example.com"
+			rest := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+			if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: name}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: name, APIID: rest, Stage: "prod"}); err != nil {
+				t.Fatal(err)
+			}
+			get := func(c *http.Client) (status int, reused, closed bool, err error) {
+				req, _ := http.NewRequest("GET", "https://"+name+"/pets", nil)
+				req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+					GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
+				}))
+				resp, err := c.Do(req)
+				if err != nil {
+					return 0, reused, false, err
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+				return resp.StatusCode, reused, resp.Close, nil
+			}
+			h1c, h1closed := e.watchedClient(false)
+			h2c, h2closed := e.watchedClient(true)
+			for _, c := range []*http.Client{h1c, h2c} {
+				if st, _, _, err := get(c); err != nil || st != 200 {
+					t.Fatalf("before mutual TLS: %d %v", st, err)
+				}
+			}
+			ca, err := edge.NewDevCA(time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.edge.UpdateDomain(ctx, name, func(d *edge.Domain) error {
+				d.TruststorePEM, d.TruststoreURI = ca.CertPEM, "file:///truststore.pem"
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range []*http.Client{h1c, h2c} {
+				h2 := i == 1
+				st, reused, closed, err := get(c)
+				if err != nil || !reused || st != 403 {
+					t.Fatalf("h2 %v: the open connection after mutual TLS was turned on: %d reused %v %v", h2, st, reused, err)
+				}
+				if !h2 && !closed {
+					t.Errorf("HTTP/1.1: the 403 did not say Connection: close")
+				}
+				// The server closes the connection (HTTP/2: after a GOAWAY).
+				select {
+				case <-[]chan struct{}{h1closed, h2closed}[i]:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("h2 %v: the connection without a certificate is still open", h2)
+				}
+			}
+		})
+	}
+}
+
+// watchedClient is client(h2) for a client that makes one connection; the
+// channel closes when the connection is gone: the server closed it, or the
+// client did, as a response with Connection: close asks.
+func (e *tlsEnv) watchedClient(h2 bool) (*http.Client, chan struct{}) {
+	c := e.client(h2)
+	closed := make(chan struct{})
+	tr := c.Transport.(*http.Transport)
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nc, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &watchedConn{Conn: nc, closed: closed}, nil
+	}
+	return c, closed
+}
+
+// watchedConn closes closed when a read fails (the peer closed the connection)
+// or the client closes it (after a response with Connection: close).
+type watchedConn struct {
+	net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (c *watchedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.once.Do(func() { close(c.closed) })
+	}
+	return n, err
+}
+
+func (c *watchedConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
+// TestMutualTLSHostOverAnotherNamesConnectionIsMisdirected sends requests whose
+// Host names a mutual TLS domain over TLS connections made for other names (a
+// wildcard domain without mutual TLS whose certificate covers the name, the
+// default certificate): 421 Misdirected Request (RFC 9110 section 15.5.20), so
+// that a client sharing connections between names retries on one of the
+// domain's own; over plain HTTP it stays 403.
+func TestMutualTLSHostOverAnotherNamesConnectionIsMisdirected(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	clientCA, err := edge.NewDevCA(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rest := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	for _, d := range []edge.Domain{
+		{Name: "secure.example.com", TruststorePEM: clientCA.CertPEM, TruststoreURI: "file:///truststore.pem"},
+		{Name: "*.example.com"},
+	} {
+		if _, err := e.edge.CreateDomain(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.edge.CreateMapping(ctx, edge.Mapping{Domain: d.Name, APIID: rest, Stage: "prod"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good := clientPair(t, clientCA, "alice")
+	for _, h2 := range []bool{false, true} {
+		c := e.client(h2, good)
+		if a := e.get(c, "https://secure.example.com/pets"); a.status != 200 {
+			t.Fatalf("h2 %v: the domain's own connection: %d %s", h2, a.status, a.body)
+		}
+		for _, u := range []string{"https://other.example.com/pets", "https://localhost/pets"} {
+			req, _ := http.NewRequest("GET", u, nil)
+			req.Host = "secure.example.com"
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusMisdirectedRequest || string(b) != `{"message":"Misdirected Request"}` {
+				t.Errorf("h2 %v: Host secure.example.com over a connection for %s: %d %s, want 421", h2, req.URL.Host, resp.StatusCode, b)
+			}
+		}
+		// The connection made for the wildcard's name still serves it.
+		if a := e.get(c, "https://other.example.com/pets"); a.status != 200 {
+			t.Errorf("h2 %v: the wildcard's own request after a 421: %d %s", h2, a.status, a.body)
+		}
+	}
+	req, _ := http.NewRequest("GET", "http://"+e.srv.Addr()+"/pets", nil)
+	req.Host = "secure.example.com"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("Host of an mTLS domain over plain HTTP: %d, want 403", resp.StatusCode)
+	}
+}
