@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
+	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/edge"
 )
@@ -180,5 +184,88 @@ func TestMutualTLSHostOverAnotherNamesConnectionIsMisdirected(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != 403 {
 		t.Errorf("Host of an mTLS domain over plain HTTP: %d, want 403", resp.StatusCode)
+	}
+}
+
+// TestForwardedPortIsTheListeners checks X-Forwarded-Port in REST and HTTP API
+// events (HTTP/1.1 and HTTP/2) and in $connect events: the port of the
+// listener the request came in on, as API Gateway reports the port it
+// received the request on, whatever the Host header says (no port, or
+// another one); under every listener engine.
+func TestForwardedPortIsTheListeners(t *testing.T) {
+	for _, engine := range []string{EngineH1, EngineNetHTTP, EngineNbio} {
+		t.Run(engine, func(t *testing.T) {
+			e := newTLSEnv(t, Config{Engine: engine}, edge.Config{})
+			rest := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+			httpID := e.deploy(httpAPI(), "prod")
+			_, tlsPort, _ := net.SplitHostPort(e.srv.TLSAddr())
+			_, plainPort, _ := net.SplitHostPort(e.srv.Addr())
+			port := func(ev map[string]any) string {
+				if p := str2(ev, "headers", "X-Forwarded-Port"); p != "" {
+					return p
+				}
+				return str2(ev, "headers", "x-forwarded-port")
+			}
+			for _, h2 := range []bool{false, true} {
+				if tlsPort == "" {
+					break // no TLS listener under this engine
+				}
+				c := e.client(h2)
+				for _, id := range []string{rest, httpID} {
+					for _, host := range []string{"localhost", "localhost:1"} {
+						req, _ := http.NewRequest("GET", "https://localhost/"+id+"/prod/pets", nil)
+						req.Host = host
+						resp, err := c.Do(req)
+						if err != nil {
+							t.Fatal(err)
+						}
+						_ = resp.Body.Close()
+						if resp.StatusCode != 200 {
+							t.Fatalf("h2 %v: api %s Host %s: %d", h2, id, host, resp.StatusCode)
+						}
+						if got := port(e.lastEvent()); got != tlsPort {
+							t.Errorf("h2 %v: api %s over TLS with Host %s: X-Forwarded-Port %q, want the TLS listener's %s", h2, id, host, got, tlsPort)
+						}
+					}
+				}
+			}
+			for _, id := range []string{rest, httpID} {
+				for _, host := range []string{"localhost", "localhost:1"} {
+					req, _ := http.NewRequest("GET", e.srv.StageURL(id, "prod")+"pets", nil)
+					req.Host = host
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					_ = resp.Body.Close()
+					if got := port(e.lastEvent()); got != plainPort {
+						t.Errorf("api %s over plain HTTP with Host %s: X-Forwarded-Port %q, want the plain listener's %s", id, host, got, plainPort)
+					}
+				}
+			}
+			if engine == EngineNbio {
+				return // no WebSockets
+			}
+			m := connections.New(connections.DefaultConfig(), nil)
+			e.gw.EnableWebSockets(m)
+			t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+			ws := e.deploy(&apis.API{Name: "ws", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{RouteSelectionExpression: "$request.body.action",
+				Routes: []apis.Route{{RouteKey: "$connect", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello:1"}}}}}, "prod")
+			for _, tc := range []struct{ url, port string }{
+				{"wss://" + e.srv.TLSAddr() + "/" + ws + "/prod", tlsPort},
+				{"ws://" + e.srv.Addr() + "/" + ws + "/prod", plainPort},
+			} {
+				d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: e.pool, ServerName: "localhost"}}
+				c, resp, err := d.Dial(tc.url, http.Header{"Host": {"localhost:1"}})
+				if err != nil {
+					t.Fatalf("%s: %v", tc.url, err)
+				}
+				_ = resp.Body.Close()
+				_ = c.Close()
+				if got := port(e.lastEvent()); got != tc.port {
+					t.Errorf("$connect at %s with Host localhost:1: X-Forwarded-Port %q, want the listener's %s", tc.url, got, tc.port)
+				}
+			}
+		})
 	}
 }
