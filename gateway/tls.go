@@ -25,11 +25,13 @@ import (
 )
 
 // DomainResolver maps requests to custom domain names onto API stages;
-// edge.Edge satisfies it. Resolve returns nil for a request to no custom
-// domain, errdefs.ErrNotFound for a path no mapping of the domain covers and
-// errdefs.ErrForbidden for a mutual TLS domain reached without its handshake.
+// edge.Edge satisfies it. Resolve chooses the mapping by r's host and path,
+// r's escaped path with its dot segments resolved; it returns nil for a
+// request to no custom domain, errdefs.ErrNotFound for a path no mapping of
+// the domain covers and errdefs.ErrForbidden for a mutual TLS domain reached
+// without its handshake.
 type DomainResolver interface {
-	Resolve(r *http.Request) (*edge.Target, error)
+	Resolve(r *http.Request, path string) (*edge.Target, error)
 }
 
 // TLSSource gives the TLS listener its configuration; edge.Edge satisfies it. A
@@ -97,21 +99,33 @@ func (g *Gateway) verifyDomainConn(r *http.Request, c *pipeline.Context) func() 
 }
 
 // locateDomain resolves a request to a custom domain name: it reports whether
-// r's host is one (escaped is r's escaped path), filling c's API, stage and the path after the base path, and
-// returns the stage's entry.
+// r's host is one (escaped is r's escaped path), filling c's API, stage and
+// the path after the base path, and returns the stage's entry. The mapping is
+// chosen on the path with its dot segments resolved, the path the route is
+// matched on: "/x/../v2/pets" is "/v2/pets", under the mapping v2.
 func (g *Gateway) locateDomain(r *http.Request, escaped string, c *pipeline.Context) (*stageEntry, bool, error) {
 	if g.domains == nil {
 		return nil, false, nil
 	}
-	t, err := g.domains.Resolve(r)
+	// No cost for a path without dots or escapes (normalizePath returns it).
+	// A path that does not normalize is refused only at a custom domain:
+	// elsewhere the stage's prefix comes off first (locate).
+	path, nerr := normalizePath(escaped)
+	if nerr != nil {
+		path = escaped
+	}
+	t, err := g.domains.Resolve(r, path)
+	if t == nil && err == nil {
+		return nil, false, nil
+	}
+	if nerr != nil && (err == nil || errors.Is(err, errdefs.ErrNotFound)) {
+		return nil, true, nerr
+	}
 	if err != nil {
 		if errors.Is(err, errdefs.ErrNotFound) {
 			return nil, true, fmt.Errorf("%w: %w", errForbidden, err)
 		}
 		return nil, true, err
-	}
-	if t == nil {
-		return nil, false, nil
 	}
 	e, err := g.loadStage(r.Context(), t.APIID, t.Stage)
 	if err != nil {
@@ -120,15 +134,14 @@ func (g *Gateway) locateDomain(r *http.Request, escaped string, c *pipeline.Cont
 		}
 		return nil, true, err
 	}
-	rest, _ := strings.CutPrefix(escaped, t.BasePath)
+	// The rest of a normalized path is normalized.
+	rest, _ := strings.CutPrefix(path, t.BasePath)
 	if rest == "" || rest[0] != '/' {
 		rest = "/" + rest
 	}
 	c.APIID, c.Stage, c.Protocol = t.APIID, e.stage.Name, e.dep.API.Protocol
 	c.StagePrefix, c.DomainName, c.DomainPrefix, c.CustomDomain = t.BasePath, t.DomainName, t.DomainPrefix, true
-	if c.Path, err = normalizePath(rest); err != nil {
-		return nil, true, err
-	}
+	c.Path = rest
 	return e, true, nil
 }
 

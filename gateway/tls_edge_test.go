@@ -269,3 +269,67 @@ func TestForwardedPortIsTheListeners(t *testing.T) {
 		})
 	}
 }
+
+// TestCustomDomainMappingChosenOnTheNormalizedPath sends paths with dot
+// segments to a custom domain that maps (none) and v2 to two APIs: the
+// mapping is chosen on the path with its dot segments resolved, over TLS and
+// over the plain listener, and a path that climbs above the domain's root is
+// 400.
+func TestCustomDomainMappingChosenOnTheNormalizedPath(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	restA := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	restB := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	const name = "api.example.com"
+	if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []edge.Mapping{{Domain: name, Key: "(none)", APIID: restA, Stage: "prod"}, {Domain: name, Key: "v2", APIID: restB, Stage: "prod"}} {
+		if _, err := e.edge.CreateMapping(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct{ path, api, evPath, proxy string }{
+		{"/x/../v2/pets", restB, "/v2/pets", "pets"},
+		{"/./v2/pets", restB, "/v2/pets", "pets"},
+		{"/%2e%2e/v2/pets", "", "", ""}, // above the root
+		{"/v2/../pets", restA, "/pets", "pets"},
+		{"/v2/./pets", restB, "/v2/pets", "pets"},
+	}
+	clients := map[string]*http.Client{"h1": e.client(false), "h2": e.client(true), "plain": http.DefaultClient}
+	for cname, c := range clients {
+		for _, tc := range cases {
+			u := "https://" + name + tc.path
+			if cname == "plain" {
+				u = "http://" + e.srv.Addr() + tc.path
+			}
+			req, _ := http.NewRequest("GET", u, nil)
+			req.Host = name
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			if tc.api == "" {
+				if resp.StatusCode != 400 {
+					t.Errorf("%s %s: %d, want 400", cname, tc.path, resp.StatusCode)
+				}
+				continue
+			}
+			if resp.StatusCode != 200 {
+				t.Errorf("%s %s: %d", cname, tc.path, resp.StatusCode)
+				continue
+			}
+			ev := e.lastEvent()
+			if got := str2(ev, "requestContext", "apiId"); got != tc.api {
+				t.Errorf("%s %s: served by api %s, want %s", cname, tc.path, got, tc.api)
+			}
+			if got := str2(ev, "path"); got != tc.evPath {
+				t.Errorf("%s %s: path %q, want %q", cname, tc.path, got, tc.evPath)
+			}
+			if got := str2(ev, "pathParameters", "proxy"); got != tc.proxy {
+				t.Errorf("%s %s: proxy %q, want %q", cname, tc.path, got, tc.proxy)
+			}
+		}
+	}
+}

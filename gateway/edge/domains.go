@@ -452,13 +452,15 @@ type Target struct {
 	DomainName, DomainPrefix string
 }
 
-// Resolve finds the mapping of a request to a custom domain by its Host and path.
+// Resolve finds the mapping of a request to a custom domain by its Host and
+// path, r's escaped path as the gateway matches routes on it (dot segments
+// resolved: the mapping of "/x/../v2/pets" is v2's).
 // A request to no custom domain gives nil and no error. A custom domain with no
 // mapping for the path gives errdefs.ErrNotFound; a mutual TLS domain reached
 // other than through a handshake with its own name gives errdefs.ErrForbidden
 // (plain HTTP), ErrMisdirected (a connection made for another name) or
 // ErrStaleConnection (see admits).
-func (e *Edge) Resolve(r *http.Request) (*Target, error) {
+func (e *Edge) Resolve(r *http.Request, path string) (*Target, error) {
 	t := e.table.Load()
 	if t == nil || t.empty() {
 		return nil, nil
@@ -471,7 +473,6 @@ func (e *Edge) Resolve(r *http.Request) (*Target, error) {
 	if err := d.admits(t, r.TLS); err != nil {
 		return nil, err
 	}
-	path := r.URL.EscapedPath()
 	for _, m := range d.mappings { // longest key first
 		if m.Key == "" || path == "/"+m.Key || strings.HasPrefix(path, "/"+m.Key+"/") {
 			base := ""
