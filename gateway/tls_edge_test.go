@@ -3,10 +3,13 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -332,4 +335,124 @@ func TestCustomDomainMappingChosenOnTheNormalizedPath(t *testing.T) {
 			}
 		}
 	}
+}
+
+// newTestHandshakeListener is a handshakeListener on a loopback port with the
+// development certificate of e's edge, limits and a handshake deadline far
+// beyond any test, whose connections a goroutine accepts and keeps until the
+// test ends.
+func newTestHandshakeListener(t *testing.T, e *tlsEnv, limits handshakeLimits) *handshakeListener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hl := newHandshakeListener(ln, e.edge.TLSConfig(), time.Hour, limits, false, slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { _ = hl.std.Close() })
+	go func() {
+		for {
+			c, err := hl.std.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}()
+	return hl
+}
+
+// silentConns opens n TCP connections from local address from (an IP) to addr
+// that never send a byte.
+func silentConns(t *testing.T, addr, from string, n int) []net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	out := make([]net.Conn, 0, n)
+	for range n {
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		out = append(out, c)
+	}
+	return out
+}
+
+// handshakeFrom completes a TLS handshake with hl from local address from.
+func handshakeFrom(t *testing.T, e *tlsEnv, hl *handshakeListener, from string) error {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 30 * time.Second}
+	// The dial's deadline is a guard against hanging, not a timing
+	// assertion: a listener that waits for room answers only at its
+	// handshake deadline, an hour away.
+	c, err := tls.DialWithDialer(d, "tcp", hl.Addr().String(), &tls.Config{ServerName: "localhost", RootCAs: e.pool})
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// assertClosed checks that the server closed each of cs (a read ends without
+// data at once; the deadline is a guard against hanging, not a timing
+// assertion).
+func assertClosed(t *testing.T, what string, cs []net.Conn) {
+	t.Helper()
+	for i, c := range cs {
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == nil {
+			t.Errorf("%s %d: read data from a connection that sent no handshake", what, i)
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Errorf("%s %d: still open", what, i)
+		}
+	}
+}
+
+// TestSilentConnectionsDoNotStallOthersHandshakes fills the TLS listener's
+// handshakes in flight with connections that never send a byte, from one
+// source and from many: a new client's handshake still completes at once, the
+// oldest silent connections being closed to make room (the source's own when
+// it is at its bound), and the listener keeps no more than its bounds.
+func TestSilentConnectionsDoNotStallOthersHandshakes(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+
+	t.Run("one source", func(t *testing.T) {
+		hl := newTestHandshakeListener(t, e, handshakeLimits{total: 8, perSource: 4})
+		silent := silentConns(t, hl.Addr().String(), "127.0.0.1", 20)
+		if err := handshakeFrom(t, e, hl, "127.0.0.1"); err != nil {
+			t.Fatalf("a handshake from the flooding source: %v", err)
+		}
+		// 21 connections from one source with room for 4: the 17 oldest
+		// were closed as the newer came.
+		assertClosed(t, "silent connection", silent[:17])
+		if err := handshakeFrom(t, e, hl, "127.0.0.2"); err != nil {
+			t.Fatalf("a handshake from another source: %v", err)
+		}
+		hl.mu.Lock()
+		n, sources := hl.pending.Len(), len(hl.bySource)
+		flood := hl.bySource[netip.MustParseAddr("127.0.0.1")]
+		hl.mu.Unlock()
+		if flood != nil && flood.Len() > 4 {
+			t.Errorf("%d handshakes in flight from the flooding source, want at most 4", flood.Len())
+		}
+		if n > 8 || sources > n {
+			t.Errorf("%d handshakes in flight from %d sources, want at most 8 and no more sources", n, sources)
+		}
+	})
+	t.Run("many sources", func(t *testing.T) {
+		hl := newTestHandshakeListener(t, e, handshakeLimits{total: 8, perSource: 4})
+		var silent []net.Conn
+		for i := 2; i <= 6; i++ { // 20 connections from 5 sources: over the total
+			silent = append(silent, silentConns(t, hl.Addr().String(), fmt.Sprintf("127.0.0.%d", i), 4)...)
+		}
+		if err := handshakeFrom(t, e, hl, "127.0.0.1"); err != nil {
+			t.Fatalf("a handshake with the listener full: %v", err)
+		}
+		assertClosed(t, "silent connection", silent[:13])
+		hl.mu.Lock()
+		n := hl.pending.Len()
+		hl.mu.Unlock()
+		if n > 8 {
+			t.Errorf("%d handshakes in flight, want at most 8", n)
+		}
+	})
 }
