@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -455,4 +456,47 @@ func TestSilentConnectionsDoNotStallOthersHandshakes(t *testing.T) {
 			t.Errorf("%d handshakes in flight, want at most 8", n)
 		}
 	})
+}
+
+// TestHTTP2PrefaceWithoutALPNIsRefused sends HTTP/2's connection preface where
+// HTTP/1.1 is spoken (prior knowledge on the plain port, h2c; a TLS connection
+// that negotiated no ALPN protocol): 505 with a message that says so, and the
+// connection closes; under the h1 and net/http engines (nbio's parser refuses
+// the request line and closes the connection without an answer).
+func TestHTTP2PrefaceWithoutALPNIsRefused(t *testing.T) {
+	const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+	for _, engine := range []string{EngineH1, EngineNetHTTP} {
+		t.Run(engine, func(t *testing.T) {
+			e := newTLSEnv(t, Config{Engine: engine}, edge.Config{})
+			dials := map[string]func() (net.Conn, error){
+				"plain": func() (net.Conn, error) { return net.Dial("tcp", e.srv.Addr()) },
+			}
+			if e.srv.TLSAddr() != "" {
+				dials["TLS without ALPN"] = func() (net.Conn, error) {
+					return tls.Dial("tcp", e.srv.TLSAddr(), &tls.Config{ServerName: "localhost", RootCAs: e.pool})
+				}
+			}
+			for name, dial := range dials {
+				c, err := dial()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				// An HTTP/2 client sends its SETTINGS right after the preface.
+				if _, err := c.Write([]byte(preface + "\x00\x00\x00\x04\x00\x00\x00\x00\x00")); err != nil {
+					t.Fatal(err)
+				}
+				_ = c.SetReadDeadline(time.Now().Add(30 * time.Second)) // a guard against hanging
+				b, err := io.ReadAll(c)
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					t.Errorf("%s: the connection stayed open after %q", name, b)
+					continue
+				}
+				got := string(b)
+				if !strings.HasPrefix(got, "HTTP/1.1 505 ") || !strings.Contains(got, `{"message":"HTTP/2 `) || !strings.Contains(got, "ALPN") {
+					t.Errorf("%s: HTTP/2 preface answered %q, want 505 saying HTTP/2 is not served so", name, got)
+				}
+			}
+		})
+	}
 }
