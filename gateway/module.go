@@ -102,23 +102,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.gw.ServeHTTP(w, r)
 }
 
-// refuseHTTP2Preface answers HTTP/2's connection preface ("PRI * HTTP/2.0")
-// read as an HTTP/1.1 request: a client speaking HTTP/2 with prior knowledge
-// on the plain listener (h2c), or over a TLS connection that negotiated no
-// ALPN protocol. Neither is served; 505 says how HTTP/2 is, and the
-// connection closes (what follows the preface is HTTP/2 frames).
-func refuseHTTP2Preface(w http.ResponseWriter, r *http.Request) {
-	msg := "HTTP/2 without TLS (h2c, prior knowledge) is not served: use HTTP/1.1, or HTTPS, where ALPN negotiates h2"
-	if r.TLS != nil {
-		msg = "HTTP/2 is served only when the TLS handshake negotiates it (ALPN h2); this connection negotiated HTTP/1.1"
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Connection", "close")
-	w.WriteHeader(http.StatusHTTPVersionNotSupported)
-	_, _ = w.Write([]byte(`{"message":"` + msg + `"}`))
-}
-
 // Start binds the listeners, then serves in the background. With Config.Listen
 // "off" there is no plain listener and the TLS listener must start.
 func (s *Server) Start(ctx context.Context) error {

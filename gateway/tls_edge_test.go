@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/net/http2"
 
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
@@ -460,21 +461,19 @@ func TestSilentConnectionsDoNotStallOthersHandshakes(t *testing.T) {
 
 // TestHTTP2PrefaceWithoutALPNIsRefused sends HTTP/2's connection preface where
 // HTTP/1.1 is spoken (prior knowledge on the plain port, h2c; a TLS connection
-// that negotiated no ALPN protocol): 505 with a message that says so, and the
-// connection closes; under the h1 and net/http engines (nbio's parser refuses
-// the request line and closes the connection without an answer).
+// that negotiated no ALPN protocol): the client is answered in HTTP/2, SETTINGS
+// and GOAWAY(HTTP_1_1_REQUIRED) with a reason that says how HTTP/2 is served,
+// and the connection closes; under the h1 and net/http engines (nbio's parser
+// refuses the request line and closes the connection without an answer).
 func TestHTTP2PrefaceWithoutALPNIsRefused(t *testing.T) {
-	const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 	for _, engine := range []string{EngineH1, EngineNetHTTP} {
 		t.Run(engine, func(t *testing.T) {
 			e := newTLSEnv(t, Config{Engine: engine}, edge.Config{})
 			dials := map[string]func() (net.Conn, error){
 				"plain": func() (net.Conn, error) { return net.Dial("tcp", e.srv.Addr()) },
-			}
-			if e.srv.TLSAddr() != "" {
-				dials["TLS without ALPN"] = func() (net.Conn, error) {
+				"TLS without ALPN": func() (net.Conn, error) {
 					return tls.Dial("tcp", e.srv.TLSAddr(), &tls.Config{ServerName: "localhost", RootCAs: e.pool})
-				}
+				},
 			}
 			for name, dial := range dials {
 				c, err := dial()
@@ -482,19 +481,33 @@ func TestHTTP2PrefaceWithoutALPNIsRefused(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer c.Close()
-				// An HTTP/2 client sends its SETTINGS right after the preface.
-				if _, err := c.Write([]byte(preface + "\x00\x00\x00\x04\x00\x00\x00\x00\x00")); err != nil {
+				_ = c.SetDeadline(time.Now().Add(30 * time.Second)) // a guard against hanging
+				// As an HTTP/2 client: the preface, SETTINGS, a request.
+				if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
 					t.Fatal(err)
 				}
-				_ = c.SetReadDeadline(time.Now().Add(30 * time.Second)) // a guard against hanging
-				b, err := io.ReadAll(c)
-				if ne, ok := err.(net.Error); ok && ne.Timeout() {
-					t.Errorf("%s: the connection stayed open after %q", name, b)
-					continue
+				fr := http2.NewFramer(c, c)
+				_ = fr.WriteSettings()
+				_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0x82, 0x84, 0x86}, EndStream: true, EndHeaders: true})
+				f, err := fr.ReadFrame()
+				if err != nil {
+					t.Fatalf("%s: no HTTP/2 answer to the preface: %v", name, err)
 				}
-				got := string(b)
-				if !strings.HasPrefix(got, "HTTP/1.1 505 ") || !strings.Contains(got, `{"message":"HTTP/2 `) || !strings.Contains(got, "ALPN") {
-					t.Errorf("%s: HTTP/2 preface answered %q, want 505 saying HTTP/2 is not served so", name, got)
+				if sf, ok := f.(*http2.SettingsFrame); !ok || sf.IsAck() {
+					t.Fatalf("%s: first frame %v, want SETTINGS", name, f.Header())
+				}
+				f, err = fr.ReadFrame()
+				if err != nil {
+					t.Fatalf("%s: no GOAWAY: %v", name, err)
+				}
+				ga, ok := f.(*http2.GoAwayFrame)
+				if !ok || ga.ErrCode != http2.ErrCodeHTTP11Required || ga.LastStreamID != 0 || !strings.Contains(string(ga.DebugData()), "ALPN") {
+					t.Fatalf("%s: second frame %v, want GOAWAY HTTP_1_1_REQUIRED with a reason", name, f.Header())
+				}
+				if _, err := io.ReadAll(c); err != nil {
+					if ne, ok := err.(net.Error); ok && ne.Timeout() {
+						t.Errorf("%s: the connection stayed open after the GOAWAY", name)
+					}
 				}
 			}
 		})
