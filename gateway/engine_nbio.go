@@ -59,6 +59,7 @@ func (s *Server) startNbio(addr string) error {
 		},
 	})
 	if err := eng.Start(); err != nil {
+		cancel()
 		return fmt.Errorf("gateway: listen on %s: %w", addr, err)
 	}
 	s.ln = bound

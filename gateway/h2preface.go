@@ -47,7 +47,7 @@ const (
 // and GOAWAY(HTTP_1_1_REQUIRED, last stream 0, debug data msg) to c, and
 // closes it after a lingering close.
 func goAwayHTTP11Required(c net.Conn, msg string) {
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	const (
 		frameSettings    = 0x4
 		frameGoAway      = 0x7

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -403,7 +404,7 @@ func assertClosed(t *testing.T, what string, cs []net.Conn) {
 		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 		if _, err := c.Read(make([]byte, 1)); err == nil {
 			t.Errorf("%s %d: read data from a connection that sent no handshake", what, i)
-		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		} else if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 			t.Errorf("%s %d: still open", what, i)
 		}
 	}
@@ -505,7 +506,7 @@ func TestHTTP2PrefaceWithoutALPNIsRefused(t *testing.T) {
 					t.Fatalf("%s: second frame %v, want GOAWAY HTTP_1_1_REQUIRED with a reason", name, f.Header())
 				}
 				if _, err := io.ReadAll(c); err != nil {
-					if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 						t.Errorf("%s: the connection stayed open after the GOAWAY", name)
 					}
 				}
