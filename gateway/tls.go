@@ -27,9 +27,10 @@ import (
 )
 
 // DomainResolver maps requests to custom domain names onto API stages;
-// edge.Edge satisfies it. Resolve chooses the mapping by r's host and path,
-// r's escaped path with its dot segments resolved; it returns nil for a
-// request to no custom domain, errdefs.ErrNotFound for a path no mapping of
+// edge.Edge satisfies it. Resolve chooses the mapping by r's host and path
+// (r's escaped path, as it is or with its dot segments resolved: the gateway
+// resolves a custom domain's path before the mapping is chosen on it); it
+// returns nil for a request to no custom domain, errdefs.ErrNotFound for a path no mapping of
 // the domain covers and errdefs.ErrForbidden for a mutual TLS domain reached
 // without its handshake.
 type DomainResolver interface {
@@ -109,19 +110,22 @@ func (g *Gateway) locateDomain(r *http.Request, escaped string, c *pipeline.Cont
 	if g.domains == nil {
 		return nil, false, nil
 	}
-	// No cost for a path without dots or escapes (normalizePath returns it).
-	// A path that does not normalize is refused only at a custom domain:
-	// elsewhere the stage's prefix comes off first (locate).
-	path, nerr := normalizePath(escaped)
-	if nerr != nil {
-		path = escaped
-	}
-	t, err := g.domains.Resolve(r, path)
+	t, err := g.domains.Resolve(r, escaped)
 	if t == nil && err == nil {
-		return nil, false, nil
+		return nil, false, nil // no custom domain: the path is not looked at here
 	}
-	if nerr != nil && (err == nil || errors.Is(err, errdefs.ErrNotFound)) {
-		return nil, true, nerr
+	// A custom domain's: the mapping is chosen again on the normalized path
+	// when normalizing changed it (a path without dots or escapes is returned
+	// as it is, at no cost). One that does not normalize is 400, unless the
+	// connection itself is refused.
+	path, nerr := normalizePath(escaped)
+	switch {
+	case nerr != nil:
+		if err == nil || errors.Is(err, errdefs.ErrNotFound) {
+			return nil, true, nerr
+		}
+	case path != escaped:
+		t, err = g.domains.Resolve(r, path)
 	}
 	if err != nil {
 		if errors.Is(err, errdefs.ErrNotFound) {

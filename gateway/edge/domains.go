@@ -453,8 +453,8 @@ type Target struct {
 }
 
 // Resolve finds the mapping of a request to a custom domain by its Host and
-// path, r's escaped path as the gateway matches routes on it (dot segments
-// resolved: the mapping of "/x/../v2/pets" is v2's).
+// path (an escaped path: the gateway gives the one it matches routes on, dot
+// segments resolved, so that the mapping of "/x/../v2/pets" is v2's).
 // A request to no custom domain gives nil and no error. A custom domain with no
 // mapping for the path gives errdefs.ErrNotFound; a mutual TLS domain reached
 // other than through a handshake with its own name gives errdefs.ErrForbidden
