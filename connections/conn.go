@@ -25,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/idlepoll"
 	"github.com/portico-dev/portico/internal/ids"
+	"github.com/portico-dev/portico/internal/netaddr"
 )
 
 // requestTimeLayout is API Gateway's requestTime format: "20/Jan/2024:11:55:00 +0000".
@@ -342,15 +343,12 @@ func addHandshake(ev *events.APIGatewayWebsocketProxyRequest, r *http.Request) {
 		h.Set("X-Forwarded-For", ip)
 	}
 	if h.Get("X-Forwarded-Proto") == "" {
-		proto, port := "http", "80"
+		proto := "http"
 		if r.TLS != nil {
-			proto, port = "https", "443"
-		}
-		if _, p, err := net.SplitHostPort(r.Host); err == nil {
-			port = p
+			proto = "https"
 		}
 		h.Set("X-Forwarded-Proto", proto)
-		h.Set("X-Forwarded-Port", port)
+		h.Set("X-Forwarded-Port", netaddr.ForwardedPort(r))
 	}
 	ev.Headers = make(map[string]string, len(h))
 	ev.MultiValueHeaders = make(map[string][]string, len(h))

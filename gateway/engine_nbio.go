@@ -23,6 +23,11 @@ type nbioServer struct {
 // listener.
 func (s *Server) startNbio(addr string) error {
 	var bound net.Listener
+	// Requests carry the listener's address as net/http's do
+	// (http.LocalAddrContextKey; X-Forwarded-Port reads it): filled in once
+	// bound, before the first request.
+	local := new(net.TCPAddr)
+	base, cancel := context.WithCancel(context.WithValue(context.Background(), http.LocalAddrContextKey, local))
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			w.Header().Set("Content-Type", "application/json")
@@ -40,13 +45,21 @@ func (s *Server) startNbio(addr string) error {
 		Handler:         h,
 		MaxHTTPBodySize: int(s.gw.cfg.MaxBodyBytes),
 		KeepaliveTime:   s.limits.IdleTimeout,
+		Context:         base,
+		Cancel:          cancel, // the engine's Stop and Shutdown call it
 		Listen: func(network, a string) (net.Listener, error) {
 			ln, err := net.Listen(network, a)
+			if err == nil {
+				if ta, ok := ln.Addr().(*net.TCPAddr); ok {
+					*local = *ta
+				}
+			}
 			bound = ln
 			return ln, err
 		},
 	})
 	if err := eng.Start(); err != nil {
+		cancel()
 		return fmt.Errorf("gateway: listen on %s: %w", addr, err)
 	}
 	s.ln = bound

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
 )
@@ -40,6 +41,11 @@ func gatewayError(err error, protocol string) error {
 			return pipeline.Wrap(pipeline.MissingAuthenticationToken, err)
 		}
 		return pipeline.Wrap(pipeline.ResourceNotFound, err)
+	case errors.Is(err, edge.ErrMisdirected):
+		// A mutual TLS domain's Host over a connection made for another
+		// name: RFC 9110's 421, which a client sharing a connection
+		// between names retries on a new one.
+		return &pipeline.Error{Type: pipeline.Default4XX, Status: http.StatusMisdirectedRequest, Message: "Misdirected Request", Cause: err}
 	case errors.Is(err, errForbidden), errors.Is(err, errdefs.ErrForbidden):
 		// A disabled default endpoint, a custom domain path no mapping covers:
 		// API Gateway answers both 403 {"message":"Forbidden"} ForbiddenException.

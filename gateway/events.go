@@ -18,6 +18,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/netaddr"
 )
 
 // requestTimeLayout is API Gateway's requestTime format: "15/May/2020:06:01:09 +0000".
@@ -143,13 +144,7 @@ func forwardedHeaders(r *http.Request, rc *reqCtx) http.Header {
 	} else {
 		set("X-Forwarded-For", ip)
 	}
-	port := "80"
-	if _, p, err := net.SplitHostPort(r.Host); err == nil {
-		port = p
-	} else if r.TLS != nil {
-		port = "443"
-	}
-	set("X-Forwarded-Port", port)
+	set("X-Forwarded-Port", netaddr.ForwardedPort(r))
 	proto := "http"
 	if r.TLS != nil {
 		proto = "https"

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"encoding/base64"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/wirenames"
+	"github.com/portico-dev/portico/internal/netaddr"
 )
 
 // An AWS_PROXY event is written straight from the request into a pooled
@@ -121,17 +121,7 @@ func eventHeaders(hs []eventHeader, r *http.Request, rc *reqCtx, name func(strin
 	} else {
 		add(hdrForwardedFor, ip)
 	}
-	port := "80"
-	if strings.IndexByte(r.Host, ':') >= 0 {
-		if _, p, err := net.SplitHostPort(r.Host); err == nil {
-			port = p
-		} else if r.TLS != nil {
-			port = "443"
-		}
-	} else if r.TLS != nil {
-		port = "443"
-	}
-	add(hdrForwardedPort, port)
+	add(hdrForwardedPort, netaddr.ForwardedPort(r))
 	proto := "http"
 	if r.TLS != nil {
 		proto = "https"

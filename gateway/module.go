@@ -85,12 +85,19 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 	s.serve(w, wirenames.Take(r))
 }
 
-// serve serves /healthz and hands everything else to the gateway.
+// serve serves /healthz, refuses HTTP/2's connection preface and hands
+// everything else to the gateway.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/healthz" {
+	switch r.URL.Path {
+	case "/healthz":
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 		return
+	case "*":
+		if r.Method == "PRI" && r.ProtoMajor == 2 {
+			refuseHTTP2Preface(w, r)
+			return
+		}
 	}
 	s.gw.ServeHTTP(w, r)
 }

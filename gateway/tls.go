@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"container/list"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,11 +27,14 @@ import (
 )
 
 // DomainResolver maps requests to custom domain names onto API stages;
-// edge.Edge satisfies it. Resolve returns nil for a request to no custom
-// domain, errdefs.ErrNotFound for a path no mapping of the domain covers and
-// errdefs.ErrForbidden for a mutual TLS domain reached without its handshake.
+// edge.Edge satisfies it. Resolve chooses the mapping by r's host and path
+// (r's escaped path, as it is or with its dot segments resolved: the gateway
+// resolves a custom domain's path before the mapping is chosen on it); it
+// returns nil for a request to no custom domain, errdefs.ErrNotFound for a path no mapping of
+// the domain covers and errdefs.ErrForbidden for a mutual TLS domain reached
+// without its handshake.
 type DomainResolver interface {
-	Resolve(r *http.Request) (*edge.Target, error)
+	Resolve(r *http.Request, path string) (*edge.Target, error)
 }
 
 // TLSSource gives the TLS listener its configuration; edge.Edge satisfies it. A
@@ -97,21 +102,36 @@ func (g *Gateway) verifyDomainConn(r *http.Request, c *pipeline.Context) func() 
 }
 
 // locateDomain resolves a request to a custom domain name: it reports whether
-// r's host is one (escaped is r's escaped path), filling c's API, stage and the path after the base path, and
-// returns the stage's entry.
+// r's host is one (escaped is r's escaped path), filling c's API, stage and
+// the path after the base path, and returns the stage's entry. The mapping is
+// chosen on the path with its dot segments resolved, the path the route is
+// matched on: "/x/../v2/pets" is "/v2/pets", under the mapping v2.
 func (g *Gateway) locateDomain(r *http.Request, escaped string, c *pipeline.Context) (*stageEntry, bool, error) {
 	if g.domains == nil {
 		return nil, false, nil
 	}
-	t, err := g.domains.Resolve(r)
+	t, err := g.domains.Resolve(r, escaped)
+	if t == nil && err == nil {
+		return nil, false, nil // no custom domain: the path is not looked at here
+	}
+	// A custom domain's: the mapping is chosen again on the normalized path
+	// when normalizing changed it (a path without dots or escapes is returned
+	// as it is, at no cost). One that does not normalize is 400, unless the
+	// connection itself is refused.
+	path, nerr := normalizePath(escaped)
+	switch {
+	case nerr != nil:
+		if err == nil || errors.Is(err, errdefs.ErrNotFound) {
+			return nil, true, nerr
+		}
+	case path != escaped:
+		t, err = g.domains.Resolve(r, path)
+	}
 	if err != nil {
 		if errors.Is(err, errdefs.ErrNotFound) {
 			return nil, true, fmt.Errorf("%w: %w", errForbidden, err)
 		}
 		return nil, true, err
-	}
-	if t == nil {
-		return nil, false, nil
 	}
 	e, err := g.loadStage(r.Context(), t.APIID, t.Stage)
 	if err != nil {
@@ -120,16 +140,15 @@ func (g *Gateway) locateDomain(r *http.Request, escaped string, c *pipeline.Cont
 		}
 		return nil, true, err
 	}
-	rest, _ := strings.CutPrefix(escaped, t.BasePath)
+	// The rest of a normalized path is normalized.
+	rest, _ := strings.CutPrefix(path, t.BasePath)
 	if rest == "" || rest[0] != '/' {
 		rest = "/" + rest
 	}
 	c.APIID, c.Stage, c.Protocol = t.APIID, e.stage.Name, e.dep.API.Protocol
 	c.StagePrefix, c.DomainName, c.DomainPrefix, c.CustomDomain = t.BasePath, t.DomainName, t.DomainPrefix, true
-	c.AtBasePath = t.BasePath != "" && escaped == t.BasePath
-	if c.Path, err = normalizePath(rest); err != nil {
-		return nil, true, err
-	}
+	c.AtBasePath = t.BasePath != "" && path == t.BasePath
+	c.Path = rest
 	return e, true, nil
 }
 
@@ -144,8 +163,20 @@ func executeAPIEndpointDisabled(e *stageEntry) bool {
 const (
 	DefaultTLSListen           = ":8443"
 	DefaultTLSHandshakeTimeout = 10 * time.Second
-	maxPendingHandshakes       = 1024
 )
+
+// Bounds of the handshakes in flight on the TLS listener (handshakeLimits).
+const (
+	maxPendingHandshakes          = 1024
+	maxPendingHandshakesPerSource = 64
+)
+
+// handshakeLimits bounds a handshakeListener's handshakes in flight: at most
+// total, and at most perSource from one source (an IPv4 address, an IPv6 /64).
+// A connection over either bound makes room by closing the oldest handshake
+// in flight (the source's own first), so that accepting never stops: a client
+// that holds handshakes open without finishing them delays no one else's.
+type handshakeLimits struct{ total, perSource int }
 
 // SetTLS gives the server its TLS configuration; with a non-nil one Start also
 // listens on Config.TLSListen. Call it before Start.
@@ -166,7 +197,7 @@ func (s *Server) startTLS() error {
 		return fmt.Errorf("gateway: listen on %s (TLS): %w", addr, err)
 	}
 	split := s.engine() == EngineH1
-	hl := newHandshakeListener(ln, s.tlsCfg, s.gw.cfg.TLSHandshakeTimeout, split, s.log)
+	hl := newHandshakeListener(ln, s.tlsCfg, s.gw.cfg.TLSHandshakeTimeout, handshakeLimits{}, split, s.log)
 	s.tlsLn = hl
 	recordAddr(&s.tlsAddr, ln)
 	if split {
@@ -219,24 +250,37 @@ func (s *Server) TLSAddr() string {
 // handshakeListener accepts TCP connections, completes their TLS handshakes in
 // the background within a deadline and hands a server only the connections
 // whose handshake finished. A client that never finishes its handshake holds a
-// goroutine until the deadline, never a server's accept loop. A plain HTTP
-// request gets 400, as net/http answers it. Its connections come out of one
-// view (std), or, split, out of two: h1 has those whose ALPN chose HTTP/1.1
-// (or nothing), std those that chose h2. The socket closes when every view
-// has closed.
+// goroutine until the deadline, never a server's accept loop; the handshakes in
+// flight are bounded (handshakeLimits), and a connection over the bounds closes
+// the oldest one in flight rather than wait for room, so that silent
+// connections cannot stop the listener from accepting. A plain HTTP request
+// gets 400, as net/http answers it. Its connections come out of one view (std),
+// or, split, out of two: h1 has those whose ALPN chose HTTP/1.1 (or nothing),
+// std those that chose h2. The socket closes when every view has closed.
 type handshakeListener struct {
 	ln      net.Listener
 	cfg     *tls.Config
 	timeout time.Duration
+	limits  handshakeLimits
 	log     *slog.Logger
 
 	std, h1 *tlsView // h1 is nil unless split
 
-	failed  chan struct{} // closed when accepting failed: err says why
-	err     error
-	views   atomic.Int32  // views not closed yet
-	stop    chan struct{} // closed when every view has closed
-	pending chan struct{} // semaphore of handshakes in flight
+	failed chan struct{} // closed when accepting failed: err says why
+	err    error
+	views  atomic.Int32  // views not closed yet
+	stop   chan struct{} // closed when every view has closed
+
+	mu       sync.Mutex
+	pending  list.List                 // of *pendingHandshake, oldest first
+	bySource map[netip.Addr]*list.List // of *pendingHandshake per source, oldest first
+}
+
+// pendingHandshake is a connection whose handshake is in flight.
+type pendingHandshake struct {
+	c        net.Conn
+	source   netip.Addr
+	all, own *list.Element // in pending, in bySource[source]; nil once released
 }
 
 // tlsView is one server's share of a handshakeListener's connections.
@@ -247,14 +291,20 @@ type tlsView struct {
 	once  sync.Once
 }
 
-func newHandshakeListener(ln net.Listener, cfg *tls.Config, timeout time.Duration, split bool, log *slog.Logger) *handshakeListener {
+func newHandshakeListener(ln net.Listener, cfg *tls.Config, timeout time.Duration, limits handshakeLimits, split bool, log *slog.Logger) *handshakeListener {
 	if timeout <= 0 {
 		timeout = DefaultTLSHandshakeTimeout
 	}
+	if limits.total <= 0 {
+		limits.total = maxPendingHandshakes
+	}
+	if limits.perSource <= 0 || limits.perSource > limits.total {
+		limits.perSource = min(maxPendingHandshakesPerSource, limits.total)
+	}
 	l := &handshakeListener{
-		ln: ln, cfg: cfg, timeout: timeout, log: log,
+		ln: ln, cfg: cfg, timeout: timeout, limits: limits, log: log,
 		failed: make(chan struct{}), stop: make(chan struct{}),
-		pending: make(chan struct{}, maxPendingHandshakes),
+		bySource: make(map[netip.Addr]*list.List),
 	}
 	l.std = l.newView()
 	if split {
@@ -274,14 +324,13 @@ func (l *handshakeListener) Addr() net.Addr { return l.ln.Addr() }
 
 func (l *handshakeListener) acceptLoop() {
 	for {
-		select {
-		case l.pending <- struct{}{}:
-		case <-l.stop:
-			return
-		}
 		c, err := l.ln.Accept()
 		if err != nil {
-			<-l.pending
+			select {
+			case <-l.stop:
+				return
+			default:
+			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
@@ -290,12 +339,85 @@ func (l *handshakeListener) acceptLoop() {
 			close(l.failed)
 			return
 		}
-		go l.handshake(c)
+		go l.handshake(c, l.admit(c))
 	}
 }
 
-func (l *handshakeListener) handshake(c net.Conn) {
-	defer func() { <-l.pending }()
+// handshakeSource is the source a connection's handshakes are counted under:
+// its peer's IPv4 address, or its IPv6 address's /64 (what one host is
+// usually given).
+func handshakeSource(c net.Conn) netip.Addr {
+	var a netip.Addr
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		a = ta.AddrPort().Addr().Unmap()
+	} else if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		a = ap.Addr().Unmap()
+	}
+	if a.Is6() {
+		if p, err := a.Prefix(64); err == nil {
+			a = p.Addr()
+		}
+	}
+	return a
+}
+
+// admit records c's handshake as in flight, first closing the oldest
+// handshakes in flight that c's arrival puts over the limits: its source's
+// oldest when the source is at its bound, the listener's oldest when the
+// listener is at its.
+func (l *handshakeListener) admit(c net.Conn) *pendingHandshake {
+	p := &pendingHandshake{c: c, source: handshakeSource(c)}
+	var evicted []*pendingHandshake
+	l.mu.Lock()
+	own := l.bySource[p.source]
+	if own == nil {
+		own = list.New()
+		l.bySource[p.source] = own
+	}
+	if own.Len() >= l.limits.perSource {
+		evicted = append(evicted, l.releaseLocked(own.Front().Value.(*pendingHandshake)))
+	}
+	if l.pending.Len() >= l.limits.total {
+		evicted = append(evicted, l.releaseLocked(l.pending.Front().Value.(*pendingHandshake)))
+	}
+	if l.bySource[p.source] == nil { // the eviction emptied it
+		l.bySource[p.source] = own
+	}
+	p.all, p.own = l.pending.PushBack(p), own.PushBack(p)
+	l.mu.Unlock()
+	for _, o := range evicted {
+		// Its handshake fails at once, and its goroutine ends.
+		_ = o.c.Close()
+		l.log.Debug("TLS handshake closed to make room for a new connection", "remote", o.c.RemoteAddr().String(), "pending", l.limits.total, "pendingPerSource", l.limits.perSource)
+	}
+	return p
+}
+
+// release removes p from the handshakes in flight (once: it may have been
+// evicted already).
+func (l *handshakeListener) release(p *pendingHandshake) {
+	l.mu.Lock()
+	l.releaseLocked(p)
+	l.mu.Unlock()
+}
+
+func (l *handshakeListener) releaseLocked(p *pendingHandshake) *pendingHandshake {
+	if p.all == nil {
+		return p
+	}
+	l.pending.Remove(p.all)
+	if own := l.bySource[p.source]; own != nil {
+		own.Remove(p.own)
+		if own.Len() == 0 {
+			delete(l.bySource, p.source)
+		}
+	}
+	p.all, p.own = nil, nil
+	return p
+}
+
+func (l *handshakeListener) handshake(c net.Conn, p *pendingHandshake) {
+	defer l.release(p)
 	tc := tls.Server(rawio.Wrap(c), l.cfg)
 	_ = c.SetDeadline(time.Now().Add(l.timeout))
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)

@@ -801,8 +801,8 @@ func TestMutualTLSPerDomain(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = resp.Body.Close()
-	if resp.StatusCode != 403 {
-		t.Errorf("Host of an mTLS domain over a localhost connection: %d", resp.StatusCode)
+	if resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("Host of an mTLS domain over a localhost connection: %d, want 421", resp.StatusCode)
 	}
 	// Nor through the plain listener.
 	req, _ = http.NewRequest("GET", "http://"+e.srv.Addr()+"/pets", nil)

@@ -485,6 +485,13 @@ func refuseDeletingMappedAPI(tx *store.Tx, a *apis.API) error {
 // client's next connection is verified against the truststore in use.
 var ErrStaleConnection = fmt.Errorf("connection verified under an earlier configuration: %w", errdefs.ErrForbidden)
 
+// ErrMisdirected is the error of a request to a mutual TLS domain over a TLS
+// connection made for another name, or for none (RFC 9110's 421 Misdirected
+// Request: a client that shares one connection between names, as HTTP/2
+// clients do, retries on a connection of the domain's own). It is
+// errdefs.ErrForbidden; the connection stays open for the names it serves.
+var ErrMisdirected = fmt.Errorf("connection made for another name: %w", errdefs.ErrForbidden)
+
 // Target is where a request to a custom domain goes.
 type Target struct {
 	// APIID and Stage name the stage.
@@ -496,12 +503,15 @@ type Target struct {
 	DomainName, DomainPrefix string
 }
 
-// Resolve finds the mapping of a request to a custom domain by its Host and path.
+// Resolve finds the mapping of a request to a custom domain by its Host and
+// path (an escaped path: the gateway gives the one it matches routes on, dot
+// segments resolved, so that the mapping of "/x/../v2/pets" is v2's).
 // A request to no custom domain gives nil and no error. A custom domain with no
 // mapping for the path gives errdefs.ErrNotFound; a mutual TLS domain reached
-// other than through a handshake with its own name (plain HTTP, or a connection
-// made for another name) gives errdefs.ErrForbidden.
-func (e *Edge) Resolve(r *http.Request) (*Target, error) {
+// other than through a handshake with its own name gives errdefs.ErrForbidden
+// (plain HTTP), ErrMisdirected (a connection made for another name) or
+// ErrStaleConnection (see admits).
+func (e *Edge) Resolve(r *http.Request, path string) (*Target, error) {
 	t := e.table.Load()
 	if t == nil || t.empty() {
 		return nil, nil
@@ -514,7 +524,6 @@ func (e *Edge) Resolve(r *http.Request) (*Target, error) {
 	if err := d.admits(t, r.TLS); err != nil {
 		return nil, err
 	}
-	path := r.URL.EscapedPath()
 	for _, m := range d.mappings { // longest key first
 		if m.Key == "" || path == "/"+m.Key || strings.HasPrefix(path, "/"+m.Key+"/") {
 			base := ""
@@ -531,14 +540,23 @@ func (e *Edge) Resolve(r *http.Request) (*Target, error) {
 // admits checks a connection with TLS state cs (nil: plain HTTP) to the domain
 // d of table t: a mutual TLS domain needs its own handshake (the server name
 // names d) with a client certificate verified against its truststore as it
-// is now (errdefs.ErrForbidden; ErrStaleConnection when verified against an
-// earlier truststore).
+// is now. Plain HTTP is errdefs.ErrForbidden; a connection made for another
+// name (or none) is ErrMisdirected, which the client can retry on a
+// connection of its own; one made for d without a client certificate (before
+// d turned mutual TLS on) or verified against an earlier truststore is
+// ErrStaleConnection.
 func (d *domainEntry) admits(t *table, cs *tls.ConnectionState) error {
 	if !d.domain.MutualTLS() {
 		return nil
 	}
-	if cs == nil || t.lookup(strings.ToLower(cs.ServerName)) != d || len(cs.PeerCertificates) == 0 {
-		return fmt.Errorf("domain name %s requires mutual TLS; the request came without its handshake: %w", d.domain.Name, errdefs.ErrForbidden)
+	if cs == nil {
+		return fmt.Errorf("domain name %s requires mutual TLS; the request came over plain HTTP: %w", d.domain.Name, errdefs.ErrForbidden)
+	}
+	if t.lookup(strings.ToLower(cs.ServerName)) != d {
+		return fmt.Errorf("domain name %s requires mutual TLS; the request came over a connection made for %q: %w", d.domain.Name, cs.ServerName, ErrMisdirected)
+	}
+	if len(cs.PeerCertificates) == 0 {
+		return fmt.Errorf("domain name %s: the connection was made without a client certificate, before the domain required one: %w", d.domain.Name, ErrStaleConnection)
 	}
 	if !d.verified(cs) {
 		return fmt.Errorf("domain name %s: the connection's client certificate was verified against a truststore the domain no longer has: %w", d.domain.Name, ErrStaleConnection)

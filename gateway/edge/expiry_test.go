@@ -130,7 +130,7 @@ func TestStoredShadowingDomainIsNotServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := e.Resolve(httptest.NewRequest(http.MethodGet, "http://abcdefghij.execute-api.localhost/prod/x", nil)); got != nil || err != nil {
+	if got, err := e.Resolve(httptest.NewRequest(http.MethodGet, "http://abcdefghij.execute-api.localhost/prod/x", nil), "/prod/x"); got != nil || err != nil {
 		t.Errorf("the stored domain took an execute-api request: %+v %v", got, err)
 	}
 	if !strings.Contains(logs.String(), "not served") {

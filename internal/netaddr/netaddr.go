@@ -1,7 +1,13 @@
-// Package netaddr answers questions about listen addresses.
+// Package netaddr answers questions about listen addresses and the listener a
+// request came in on.
 package netaddr
 
-import "net"
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+)
 
 // IsLoopback reports whether a listen address (host:port) binds a loopback
 // address only: "localhost", 127.0.0.0/8 or ::1. An empty host (all interfaces),
@@ -32,4 +38,43 @@ func DialURL(addr string) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// ForwardedPort is a request's X-Forwarded-Port: the port of the listener
+// that received r (its connection's local address, which servers put in the
+// request's context under http.LocalAddrContextKey), as API Gateway reports
+// the port it received a request on, whatever the Host header says. A request
+// with no local address (a handler called without a server) gets its scheme's
+// default port. Safe for concurrent use.
+func ForwardedPort(r *http.Request) string {
+	switch la := r.Context().Value(http.LocalAddrContextKey).(type) {
+	case *net.TCPAddr:
+		return portString(la.Port)
+	case net.Addr:
+		if _, p, err := net.SplitHostPort(la.String()); err == nil {
+			return p
+		}
+	}
+	if r.TLS != nil {
+		return "443"
+	}
+	return "80"
+}
+
+// lastPort caches the string of the port ForwardedPort spelled last: a server
+// has few listeners, and the string costs no allocation per request.
+var lastPort atomic.Pointer[spelledPort]
+
+type spelledPort struct {
+	n int
+	s string
+}
+
+func portString(n int) string {
+	if p := lastPort.Load(); p != nil && p.n == n {
+		return p.s
+	}
+	p := &spelledPort{n: n, s: strconv.Itoa(n)}
+	lastPort.Store(p)
+	return p.s
 }

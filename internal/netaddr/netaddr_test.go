@@ -1,6 +1,13 @@
 package netaddr
 
-import "testing"
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
 
 func TestIsLoopback(t *testing.T) {
 	for addr, want := range map[string]bool{
@@ -18,6 +25,34 @@ func TestIsLoopback(t *testing.T) {
 	} {
 		if got := IsLoopback(addr); got != want {
 			t.Errorf("IsLoopback(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
+
+func TestForwardedPort(t *testing.T) {
+	with := func(la net.Addr, secure bool) *http.Request {
+		r := httptest.NewRequest("GET", "http://example.test:1/", nil) // Host's port is never the answer
+		if secure {
+			r.TLS = &tls.ConnectionState{}
+		}
+		if la != nil {
+			r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, la))
+		}
+		return r
+	}
+	for name, tc := range map[string]struct {
+		r    *http.Request
+		want string
+	}{
+		"TCP listener":            {with(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8443}, true), "8443"},
+		"the same port again":     {with(&net.TCPAddr{IP: net.IPv6loopback, Port: 8443}, false), "8443"},
+		"another port":            {with(&net.TCPAddr{Port: 8080}, false), "8080"},
+		"another kind of address": {with(&net.UnixAddr{Name: "x"}, false), "80"},
+		"no server, plain":        {with(nil, false), "80"},
+		"no server, TLS":          {with(nil, true), "443"},
+	} {
+		if got := ForwardedPort(tc.r); got != tc.want {
+			t.Errorf("%s: %q, want %q", name, got, tc.want)
 		}
 	}
 }
