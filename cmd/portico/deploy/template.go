@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/awslabs/goformation/v7/intrinsics"
 	"gopkg.in/yaml.v3"
@@ -193,6 +194,17 @@ func Load(path string, opts Options) (*Template, error) {
 	return Parse(path, data, opts)
 }
 
+// goformationYAML serializes goformation's ProcessYAML, which registers its
+// YAML tags in a package map on every call: Load and Parse are safe for
+// concurrent use (two deploys in one process, as in tests).
+var goformationYAML sync.Mutex
+
+func processYAML(data []byte) ([]byte, error) {
+	goformationYAML.Lock()
+	defer goformationYAML.Unlock()
+	return intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+}
+
 // Parse is Load on the template's bytes; path gives the directory relative
 // paths are resolved in.
 func Parse(path string, data []byte, opts Options) (*Template, error) {
@@ -207,7 +219,7 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	data, err := longFormConditions(data)
 	if err == nil {
 		var unresolvedData []byte
-		unresolvedData, err = intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+		unresolvedData, err = processYAML(data)
 		data = unresolvedData
 	}
 	unresolved := data
