@@ -164,7 +164,7 @@ func (a *applier) onFailure(what string, do func(context.Context) error) {
 // put back as it was, and what it switched is switched back, so that what
 // served before serves still, and the stack's record is left as it was.
 func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
-	rec := &Record{Name: p.Stack, Template: p.Template, Resources: map[string]*Resource{}}
+	rec := &Record{Name: p.Stack, Revision: p.record.Revision, Template: p.Template, Resources: map[string]*Resource{}}
 	for k, v := range p.record.Resources {
 		cp := *v
 		rec.Resources[k] = &cp
@@ -180,6 +180,14 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 		return nil
 	}
 	err := a.run(ctx, p)
+	if err == nil && !p.deleteStack {
+		// The record is the last step: when the server refuses it (another
+		// run wrote the stack since this one read it), what this run made is
+		// undone, so that nothing it made is left belonging to no stack.
+		if perr := t.PutStack(ctx, rec); perr != nil {
+			err = fmt.Errorf("recording stack %s: %w", p.Stack, perr)
+		}
+	}
 	if err != nil {
 		// Undo with a context of its own: the deploy's may be what failed.
 		uctx := context.WithoutCancel(ctx)
@@ -202,9 +210,6 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 		}
 		_, _ = fmt.Fprintf(out, "Stack %s deleted: %d resources deleted.\n", p.Stack, p.Counts()[Delete])
 		return nil
-	}
-	if err := t.PutStack(ctx, rec); err != nil {
-		return fmt.Errorf("recording stack %s: %w", p.Stack, err)
 	}
 	n := p.Counts()
 	_, _ = fmt.Fprintf(out, "Stack %s deployed: %d created, %d updated, %d deleted, %d unchanged.\n", p.Stack, n[Create], n[Update], n[Delete], n[Keep])

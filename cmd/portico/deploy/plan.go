@@ -7,14 +7,30 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Record is what a stack made, kept by the server (PUT /portico/v1/stacks/{name})
 // so that the next deploy knows what it owns.
 type Record struct {
-	Name      string               `json:"name"`
+	Name string `json:"name"`
+	// Revision is the server's count of the record's writes: the deploy
+	// writes its record only over the revision it planned against.
+	Revision  int64                `json:"revision,omitempty"`
 	Template  string               `json:"template,omitempty"`
 	Resources map[string]*Resource `json:"resources"`
+	// Deploying is the hold of a deploy in progress on the stack, as the
+	// server reports it (it is not written with the record).
+	Deploying *Hold `json:"deploying,omitempty"`
+}
+
+// Hold is a deploy in progress on a stack: while one holds it, another
+// deploy (or stack delete) of the stack is refused.
+type Hold struct {
+	// ID is the hold's token, known only to the run that took it.
+	ID      string    `json:"id,omitempty"`
+	By      string    `json:"by,omitempty"`
+	Started time.Time `json:"started"`
 }
 
 // Resource kinds in a record.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/gateway/apis"
@@ -21,6 +22,9 @@ import (
 // as its client is, though Apply calls it from one goroutine.
 type HTTPTarget struct {
 	C *client.Client
+	// Hold is the id of the hold this run took on the stack (HoldStack):
+	// the server writes the stack's record only for the run holding it.
+	Hold string
 }
 
 var _ Target = (*HTTPTarget)(nil)
@@ -49,15 +53,72 @@ func (h *HTTPTarget) GetStack(ctx context.Context, name string) (*Record, error)
 	return &rec, nil
 }
 
-// PutStack implements Target.
+// PutStack implements Target: the server writes the record only over the
+// revision rec was read at (0: a stack without a record), and only for the
+// run holding the stack (Hold).
 func (h *HTTPTarget) PutStack(ctx context.Context, rec *Record) error {
-	_, err := h.C.Do(ctx, http.MethodPut, stacksPath+"/"+esc(rec.Name), nil, rec, nil)
+	q := h.holdQuery("hold")
+	q.Set("revision", strconv.FormatInt(rec.Revision, 10))
+	_, err := h.C.Do(ctx, http.MethodPut, stacksPath+"/"+esc(rec.Name), q, rec, nil)
 	return err
+}
+
+func (h *HTTPTarget) holdQuery(key string) url.Values {
+	q := url.Values{}
+	if h.Hold != "" {
+		q.Set(key, h.Hold)
+	}
+	return q
+}
+
+// HoldStack marks stack name as being deployed by this run (by says which,
+// for the message another run gets) and keeps the hold's id in h.Hold. It
+// fails, changing nothing, while another run holds the stack.
+func (h *HTTPTarget) HoldStack(ctx context.Context, name, by string) error {
+	resp, err := h.C.Do(ctx, http.MethodPost, stacksPath+"/"+esc(name)+"/hold", nil, map[string]string{"by": by}, nil)
+	if err != nil {
+		return err
+	}
+	var hold Hold
+	if err := json.Unmarshal(resp.Body, &hold); err != nil {
+		return fmt.Errorf("holding stack %s: decoding the hold: %w", name, err)
+	}
+	if hold.ID == "" {
+		return fmt.Errorf("holding stack %s: the server answered no hold id", name)
+	}
+	h.Hold = hold.ID
+	return nil
+}
+
+// ReleaseStack releases the hold HoldStack took; without one it does nothing.
+func (h *HTTPTarget) ReleaseStack(ctx context.Context, name string) error {
+	if h.Hold == "" {
+		return nil
+	}
+	_, err := h.C.Do(ctx, http.MethodDelete, stacksPath+"/"+esc(name)+"/hold", h.holdQuery("id"), nil, nil)
+	if err == nil {
+		h.Hold = ""
+	}
+	return err
+}
+
+// ClearStackHold clears whatever hold a run left on stack name (one that was
+// killed or crashed) and returns it, or nil when none held the stack.
+func (h *HTTPTarget) ClearStackHold(ctx context.Context, name string) (*Hold, error) {
+	resp, err := h.C.Do(ctx, http.MethodDelete, stacksPath+"/"+esc(name)+"/hold", nil, nil, nil)
+	if err != nil || len(resp.Body) == 0 {
+		return nil, err
+	}
+	var hold Hold
+	if err := json.Unmarshal(resp.Body, &hold); err != nil {
+		return nil, fmt.Errorf("decoding the hold of stack %s: %w", name, err)
+	}
+	return &hold, nil
 }
 
 // DeleteStack implements Target.
 func (h *HTTPTarget) DeleteStack(ctx context.Context, name string) error {
-	_, err := h.C.Do(ctx, http.MethodDelete, stacksPath+"/"+esc(name), nil, nil, nil)
+	_, err := h.C.Do(ctx, http.MethodDelete, stacksPath+"/"+esc(name), h.holdQuery("hold"), nil, nil)
 	if client.IsNotFound(err) {
 		return nil
 	}

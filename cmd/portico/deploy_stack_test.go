@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/cmd/portico/deploy"
+)
+
+// fnTemplate writes a template of one function per logical id (each
+// CodeUri fn, a shell bootstrap) into dir under name, and returns its path.
+func fnTemplate(t *testing.T, dir, name string, extra string, ids ...string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("Transform: AWS::Serverless-2016-10-31\nResources:\n")
+	for _, id := range ids {
+		b.WriteString("  " + id + ":\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fn\n      Handler: bootstrap\n      Runtime: provided.al2023\n" + extra)
+	}
+	writeFile(t, filepath.Join(dir, "fn", "bootstrap"), []byte("#!/bin/sh\necho hi\n"), 0o755)
+	path := filepath.Join(dir, name)
+	writeFile(t, path, []byte(b.String()), 0o600)
+	return path
+}
+
+// stackFunctions returns the names of the functions on the server whose
+// names start with prefix.
+func stackFunctions(t *testing.T, env *apptest.Env, prefix string) []string {
+	t.Helper()
+	var out struct {
+		Functions []struct{ FunctionName string }
+	}
+	adminJSON(t, env, "/2015-03-31/functions", &out)
+	var names []string
+	for _, f := range out.Functions {
+		if strings.HasPrefix(f.FunctionName, prefix) {
+			names = append(names, f.FunctionName)
+		}
+	}
+	return names
+}
+
+// TestConcurrentDeploysOfOneStack runs two deploys of one stack at once, each
+// adding its own function: whatever order they take, every function of the
+// stack's name is in its record (none belongs to no stack), a refused run
+// says the stack is being deployed by another run, the next deploy works,
+// and stack delete leaves nothing behind. (Both printed "deployed" and the
+// record kept one of the two functions.)
+func TestConcurrentDeploysOfOneStack(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	dir := t.TempDir()
+	g := fnTemplate(t, dir, "tG.yaml", "", "F", "G")
+	h := fnTemplate(t, dir, "tH.yaml", "", "F", "H")
+	cliCombined(t, env, "deploy", "-t", fnTemplate(t, dir, "tF.yaml", "", "F"), "--stack", "t8")
+	for round := range 3 {
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		outs := make([]string, 2)
+		for i, path := range []string{g, h} {
+			wg.Go(func() { outs[i], errs[i] = cliErr(env, "deploy", "-t", path, "--stack", "t8") })
+		}
+		wg.Wait()
+		if errs[0] != nil && errs[1] != nil {
+			t.Fatalf("round %d: both deploys failed:\n%v\n%s\n%v\n%s", round, errs[0], outs[0], errs[1], outs[1])
+		}
+		for i, err := range errs {
+			if err != nil && !strings.Contains(err.Error(), "stack t8 is being deployed by another run") {
+				t.Fatalf("round %d: deploy %d failed otherwise: %v\n%s", round, i, err, outs[i])
+			}
+		}
+		rec := stackRecord(t, env, "t8")
+		owned := map[string]bool{}
+		for _, r := range rec.Resources {
+			owned[r.PhysicalID] = true
+		}
+		for _, fn := range stackFunctions(t, env, "t8-") {
+			if !owned[fn] {
+				t.Fatalf("round %d: function %s belongs to no stack (record %v)", round, fn, owned)
+			}
+		}
+		if rec.Deploying != nil {
+			t.Fatalf("round %d: the stack is still held: %+v", round, rec.Deploying)
+		}
+	}
+	cliCombined(t, env, "deploy", "-t", g, "--stack", "t8")
+	cliCombined(t, env, "stack", "delete", "t8")
+	if left := stackFunctions(t, env, "t8-"); len(left) > 0 {
+		t.Fatalf("stack delete left %v", left)
+	}
+}
+
+// TestDeployRefusedWhileHeld: while another run holds a stack, a deploy and a
+// stack delete are refused before anything changes, saying so and how to
+// clear a gone run's hold; a write of the record that does not name the hold
+// is refused, and so is one over a revision another write replaced; portico
+// stack unlock clears the hold and the stack deploys again.
+func TestDeployRefusedWhileHeld(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	dir := t.TempDir()
+	path := fnTemplate(t, dir, "t.yaml", "", "F")
+	cliCombined(t, env, "deploy", "-t", path, "--stack", "held")
+	ctx := context.Background()
+	other := &deploy.HTTPTarget{C: env.Client()}
+	if err := other.HoldStack(ctx, "held", "a run that crashed"); err != nil {
+		t.Fatal(err)
+	}
+	before := state(t, env)
+	two := fnTemplate(t, dir, "t2.yaml", "", "F", "G")
+	for _, args := range [][]string{{"deploy", "-t", two, "--stack", "held"}, {"stack", "delete", "held"}} {
+		out, err := cliErr(env, args...)
+		if err == nil || !strings.Contains(err.Error(), "stack held is being deployed by another run (a run that crashed)") ||
+			!strings.Contains(err.Error(), "try again when it finishes") || !strings.Contains(err.Error(), "portico stack unlock held") {
+			t.Fatalf("portico %s while held: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	if after := state(t, env); after != before {
+		t.Fatalf("a refused run changed the server:\n%s\nwant\n%s", after, before)
+	}
+	if out := cliCombined(t, env, "deploy", "-t", two, "--stack", "held", "--dry-run"); !strings.Contains(out, "create    function G") {
+		t.Fatalf("a dry run while held:\n%s", out)
+	}
+	rec := stackRecord(t, env, "held")
+	if rec.Deploying == nil || rec.Deploying.By != "a run that crashed" || rec.Deploying.ID != "" {
+		t.Fatalf("the record shows the hold as %+v, want its run and no token", rec.Deploying)
+	}
+	var apiErr *client.APIError
+	if err := (&deploy.HTTPTarget{C: env.Client()}).PutStack(ctx, rec); !errors.As(err, &apiErr) || apiErr.Status != http.StatusConflict {
+		t.Fatalf("PUT of the record without the hold: %v, want 409", err)
+	}
+	if err := other.PutStack(ctx, rec); err != nil {
+		t.Fatalf("PUT by the run holding it: %v", err)
+	}
+	if err := other.PutStack(ctx, rec); !errors.As(err, &apiErr) || apiErr.Status != http.StatusPreconditionFailed {
+		t.Fatalf("PUT over a revision another write replaced: %v, want 412", err)
+	}
+	out := cliCombined(t, env, "stack", "unlock", "held")
+	if !strings.Contains(out, "cleared the hold of a run that crashed") {
+		t.Fatalf("stack unlock printed %q", out)
+	}
+	if err := other.PutStack(ctx, stackRecord(t, env, "held")); !errors.As(err, &apiErr) || apiErr.Status != http.StatusConflict ||
+		!strings.Contains(err.Error(), "was cleared") {
+		t.Fatalf("PUT by a run whose hold was cleared: %v, want 409", err)
+	}
+	if out := cliCombined(t, env, "stack", "unlock", "held"); !strings.Contains(out, "no deploy holds it") {
+		t.Fatalf("stack unlock of a free stack printed %q", out)
+	}
+	cliCombined(t, env, "deploy", "-t", two, "--stack", "held")
+	if fns := stackFunctions(t, env, "held-"); len(fns) != 2 {
+		t.Fatalf("functions after the deploy: %v", fns)
+	}
+}
