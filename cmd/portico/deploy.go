@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -97,6 +98,9 @@ See docs/sam.md for what is supported.`,
 			if err != nil {
 				return err
 			}
+			// What follows prints no NoEcho parameter's value (an error of
+			// the server quoting an environment variable, a rollback).
+			out := redactWriter{w: cmd.OutOrStdout(), t: t}
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -126,17 +130,16 @@ See docs/sam.md for what is supported.`,
 			}
 			plan, err := deploy.NewPlan(d, rec, obs)
 			if err != nil {
-				return err
+				return t.RedactError(err)
 			}
 			plan.Template = template
-			out := cmd.OutOrStdout()
 			plan.Print(out)
 			if dryRun {
 				_, _ = fmt.Fprintln(out, "Dry run: nothing changed.")
 				return nil
 			}
 			if err := deploy.Apply(ctx, target, plan, out); err != nil {
-				return err
+				return t.RedactError(err)
 			}
 			return printStackURLs(cmd, g, stack, t)
 		},
@@ -221,6 +224,20 @@ made that the record does not hold stops it, naming the resource).
 	}
 	cmd.AddCommand(del, unlock)
 	return cmd
+}
+
+// redactWriter writes what the deploy prints with each NoEcho parameter's
+// value masked (the plan and progress are written a line at a time).
+type redactWriter struct {
+	w io.Writer
+	t *deploy.Template
+}
+
+func (r redactWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(r.w, r.t.Redact(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // holdStack takes the hold of a deploy in progress on the stack (what names

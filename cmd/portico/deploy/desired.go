@@ -464,7 +464,10 @@ func Build(t *Template) (*Desired, error) {
 		}
 	}
 	if len(b.errs) > 0 {
-		return nil, errors.Join(b.errs...)
+		return nil, t.RedactError(errors.Join(b.errs...)) // a NoEcho value is never shown
+	}
+	for i, w := range b.d.Warnings {
+		b.d.Warnings[i] = t.Redact(w)
 	}
 	return b.d, nil
 }

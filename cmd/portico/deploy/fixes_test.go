@@ -1,0 +1,39 @@
+package deploy
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestNoEchoValueIsNeverShown: the value of a NoEcho parameter appears in no
+// error, whichever constraint it breaks or wherever the template puts it
+// (AllowedPattern and AllowedValues errors printed it), while another
+// parameter's value is still shown.
+func TestNoEchoValueIsNeverShown(t *testing.T) {
+	const secret = "hunter2-Secret"
+	param := func(decl string) string {
+		return strings.Replace(twoFunctions, "Parameters:\n", "Parameters:\n  Secret:\n    NoEcho: true\n"+decl, 1)
+	}
+	cases := []struct {
+		name, text, want string
+	}{
+		{"pattern", param("    Type: String\n    AllowedPattern: '[a-z]+'\n"), "parameter Secret is ****, which does not match its AllowedPattern"},
+		{"values", param("    Type: String\n    AllowedValues: [a, b]\n"), "parameter Secret is ****, which is not one of its AllowedValues"},
+		{"max length", param("    Type: String\n    MaxLength: 3\n"), "parameter Secret is ****, which is longer than its MaxLength 3"},
+		{"number", param("    Type: Number\n"), "parameter Secret is a Number but its value is ****"},
+		{"in a property", strings.Replace(param("    Type: String\n"), "      CodeUri: other\n", "      CodeUri: other\n      Runtime: !Ref Secret\n", 1), "Runtime **** is not supported"},
+		{"in a name", strings.Replace(param("    Type: String\n"), "      CodeUri: other\n", "      CodeUri: other\n      FunctionName: !Sub 'x ${Secret}'\n", 1), "function name \"x ****\" is not a valid function name"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := deployText(t, newFake(), fixture(t), "s", c.text, map[string]string{"Secret": secret})
+			if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want %q without the value", err, c.want)
+			}
+		})
+	}
+	_, err := deployText(t, newFake(), fixture(t), "s", twoFunctions, map[string]string{"Memory": "lots"})
+	if err == nil || !strings.Contains(err.Error(), `"lots"`) {
+		t.Fatalf("a parameter without NoEcho: %v, want its value shown", err)
+	}
+}
