@@ -15,13 +15,18 @@ import (
 )
 
 // fnTemplate writes a template of one function per logical id (each
-// CodeUri fn, a shell bootstrap) into dir under name, and returns its path.
+// CodeUri fn, a shell bootstrap, with Runtime provided.al2023, Handler
+// bootstrap unless extra sets it, and the properties extra holds) into dir
+// under name, and returns its path.
 func fnTemplate(t *testing.T, dir, name string, extra string, ids ...string) string {
 	t.Helper()
+	if !strings.Contains(extra, "Handler:") {
+		extra = "      Handler: bootstrap\n" + extra
+	}
 	var b strings.Builder
 	b.WriteString("Transform: AWS::Serverless-2016-10-31\nResources:\n")
 	for _, id := range ids {
-		b.WriteString("  " + id + ":\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fn\n      Handler: bootstrap\n      Runtime: provided.al2023\n" + extra)
+		b.WriteString("  " + id + ":\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: fn\n      Runtime: provided.al2023\n" + extra)
 	}
 	writeFile(t, filepath.Join(dir, "fn", "bootstrap"), []byte("#!/bin/sh\necho hi\n"), 0o755)
 	path := filepath.Join(dir, name)
@@ -153,5 +158,32 @@ func TestDeployRefusedWhileHeld(t *testing.T) {
 	cliCombined(t, env, "deploy", "-t", two, "--stack", "held")
 	if fns := stackFunctions(t, env, "held-"); len(fns) != 2 {
 		t.Fatalf("functions after the deploy: %v", fns)
+	}
+}
+
+// TestDroppedFunctionPropertiesAreReset: a function property the last deploy
+// set and this one's template leaves out goes back to Lambda's default, as
+// CloudFormation resets it (MemorySize and Timeout stayed 512 and 30).
+func TestDroppedFunctionPropertiesAreReset(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	dir := t.TempDir()
+	type config struct {
+		MemorySize, Timeout int
+		Description         string
+		Environment         struct{ Variables map[string]string }
+		FileSystemConfigs   []any
+	}
+	set := fnTemplate(t, dir, "set.yaml", "      MemorySize: 512\n      Timeout: 30\n      Description: d\n      Environment:\n        Variables:\n          AB: c\n", "F")
+	cliCombined(t, env, "deploy", "-t", set, "--stack", "reset")
+	var c config
+	adminJSON(t, env, "/2015-03-31/functions/reset-F/configuration", &c)
+	if c.MemorySize != 512 || c.Timeout != 30 || c.Description != "d" || c.Environment.Variables["AB"] != "c" {
+		t.Fatalf("configuration after the first deploy: %+v", c)
+	}
+	cliCombined(t, env, "deploy", "-t", fnTemplate(t, dir, "dropped.yaml", "", "F"), "--stack", "reset")
+	c = config{}
+	adminJSON(t, env, "/2015-03-31/functions/reset-F/configuration", &c)
+	if c.MemorySize != 128 || c.Timeout != 3 || c.Description != "" || len(c.Environment.Variables) != 0 || len(c.FileSystemConfigs) != 0 {
+		t.Fatalf("configuration after a deploy without them: %+v, want MemorySize 128, Timeout 3 and nothing else", c)
 	}
 }

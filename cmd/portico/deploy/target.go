@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 )
 
@@ -143,7 +145,10 @@ func (h *HTTPTarget) APIExists(ctx context.Context, id string) (bool, error) {
 	return h.exists(ctx, apisPath+"/"+esc(id))
 }
 
-// functionConfig is the Lambda configuration document of f.
+// functionConfig is the Lambda configuration document of f: every property
+// the template may leave out is sent too, at Lambda's default, so that one
+// the last deploy set and this one drops is reset, as CloudFormation resets
+// it (MemorySize 128, Timeout 3, no description, environment or file systems).
 func functionConfig(f *Function) map[string]any {
 	env := f.Environment
 	if env == nil {
@@ -156,12 +161,8 @@ func functionConfig(f *Function) map[string]any {
 	if f.Runtime != "" {
 		cfg["Runtime"] = f.Runtime
 	}
-	if f.MemorySize > 0 {
-		cfg["MemorySize"] = f.MemorySize
-	}
-	if f.Timeout > 0 {
-		cfg["Timeout"] = f.Timeout
-	}
+	cfg["MemorySize"] = cmp.Or(f.MemorySize, functions.DefaultMemory)
+	cfg["Timeout"] = cmp.Or(f.Timeout, functions.DefaultTimeout)
 	fs := []map[string]string{}
 	for _, m := range f.FileSystems {
 		fs = append(fs, map[string]string{"Arn": m.Arn, "LocalMountPath": m.LocalMountPath})
