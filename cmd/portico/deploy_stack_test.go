@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"path/filepath"
@@ -185,5 +186,36 @@ func TestDroppedFunctionPropertiesAreReset(t *testing.T) {
 	adminJSON(t, env, "/2015-03-31/functions/reset-F/configuration", &c)
 	if c.MemorySize != 128 || c.Timeout != 3 || c.Description != "" || len(c.Environment.Variables) != 0 || len(c.FileSystemConfigs) != 0 {
 		t.Fatalf("configuration after a deploy without them: %+v, want MemorySize 128, Timeout 3 and nothing else", c)
+	}
+}
+
+// TestDroppedAliasWithProvisionedConcurrency: a template that drops
+// AutoPublishAlias together with ProvisionedConcurrencyConfig deploys: the
+// old alias and its provisioned concurrency are deleted (the plan set the
+// provisioned concurrency of alias "", which failed and rolled back).
+func TestDroppedAliasWithProvisionedConcurrency(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	dir := t.TempDir()
+	pc := fnTemplate(t, dir, "pc.yaml", "      AutoPublishAlias: live\n      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 1\n", "F")
+	cliCombined(t, env, "deploy", "-t", pc, "--stack", "pc")
+	var list struct{ ProvisionedConcurrencyConfigs []json.RawMessage }
+	adminJSON(t, env, "/2019-09-30/functions/pc-F/provisioned-concurrency?List=ALL", &list)
+	if len(list.ProvisionedConcurrencyConfigs) != 1 {
+		t.Fatalf("provisioned concurrency after the first deploy: %+v", list)
+	}
+	out := cliCombined(t, env, "deploy", "-t", fnTemplate(t, dir, "none.yaml", "", "F"), "--stack", "pc")
+	if strings.Contains(out, "alias  ") || !strings.Contains(out, "delete alias live") {
+		t.Fatalf("the deploy without the alias printed:\n%s", out)
+	}
+	if _, err := cliErr(env, "alias", "get", "pc-F", "live"); err == nil {
+		t.Error("alias live is still there")
+	}
+	list.ProvisionedConcurrencyConfigs = nil
+	adminJSON(t, env, "/2019-09-30/functions/pc-F/provisioned-concurrency?List=ALL", &list)
+	if len(list.ProvisionedConcurrencyConfigs) != 0 {
+		t.Fatalf("provisioned concurrency left: %s", list.ProvisionedConcurrencyConfigs)
+	}
+	if r := stackRecord(t, env, "pc").Resources["F"]; r.Alias != "" || r.Provisioned != 0 {
+		t.Fatalf("the record: %+v", r)
 	}
 }

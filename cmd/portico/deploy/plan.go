@@ -190,13 +190,24 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				// or dropped AutoPublishAlias (its provisioned concurrency
 				// with it).
 				c.Action, c.replacedAlias = Update, old.Alias
-				c.Steps = append(c.Steps, "delete alias "+old.Alias+" (AutoPublishAlias no longer names it)")
+				step := "delete alias " + old.Alias + " (AutoPublishAlias no longer names it)"
+				if old.Provisioned > 0 {
+					step = "delete alias " + old.Alias + " and its provisioned concurrency (AutoPublishAlias no longer names it)"
+				}
+				c.Steps = append(c.Steps, step)
 			}
 			if !sameInt(old.Reserved, f.Reserved) {
 				c.Action, c.reserved = Update, true
 				c.Steps = append(c.Steps, "set reserved concurrency")
 			}
-			if old.Provisioned != f.Provisioned || (c.publish && f.Provisioned > 0) {
+			// Provisioned concurrency is the alias's: a changed or dropped
+			// alias takes the old one's with it (replacedAlias), and the new
+			// alias, if any, gets the template's.
+			oldProvisioned := old.Provisioned
+			if old.Alias != f.Alias {
+				oldProvisioned = 0
+			}
+			if f.Alias != "" && (oldProvisioned != f.Provisioned || (c.publish && f.Provisioned > 0)) {
 				c.Action, c.provisioned = Update, true
 				c.Steps = append(c.Steps, fmt.Sprintf("set provisioned concurrency of alias %s to %d", f.Alias, f.Provisioned))
 			}
