@@ -871,6 +871,13 @@ func (b *builder) function(id string, props map[string]any) {
 	if fn.Reserved != nil && *fn.Reserved < 0 {
 		b.fail("%s: ReservedConcurrentExecutions %d must not be negative", id, *fn.Reserved)
 	}
+	// What Lambda would refuse after the function is made, refused here.
+	if fn.Alias != "" && !functions.ValidAliasName(fn.Alias) {
+		b.fail("%s: AutoPublishAlias %q is not a valid alias name: it must be 1 to 128 letters, digits, - and _, and not start with a digit", id, fn.Alias)
+	}
+	if fn.Reserved != nil && fn.Provisioned > *fn.Reserved {
+		b.fail("%s: ProvisionedConcurrentExecutions %d is more than ReservedConcurrentExecutions %d: Lambda refuses provisioned concurrency above the function's reserved concurrency", id, fn.Provisioned, *fn.Reserved)
+	}
 	image := deref(f.PackageType) == "Image" || f.ImageUri != nil
 	switch {
 	case image:
@@ -889,6 +896,9 @@ func (b *builder) function(id string, props map[string]any) {
 		default:
 			b.fail("%s: Runtime %s is not supported: Portico runs custom runtimes, provided.al2023 or provided.al2, with a bootstrap executable", id, fn.Runtime)
 			return
+		}
+		if fn.Handler == "" {
+			b.fail("%s: Handler is required for a CodeUri function, as Lambda requires it of a .zip package: Portico's custom runtimes pass it to bootstrap as _HANDLER (\"bootstrap\" is the usual value)", id)
 		}
 		if f.CodeUri == nil || f.CodeUri.String == nil {
 			if f.CodeUri != nil {

@@ -37,3 +37,31 @@ func TestNoEchoValueIsNeverShown(t *testing.T) {
 		t.Fatalf("a parameter without NoEcho: %v, want its value shown", err)
 	}
 }
+
+// TestFunctionErrorsStopBeforeAnyChange: what Lambda would refuse of a
+// function (an invalid AutoPublishAlias, a .zip package without Handler,
+// provisioned concurrency above the reserved) stops the deploy in its first
+// step, before anything changes (the function was created and published,
+// then the deploy failed and rolled back).
+func TestFunctionErrorsStopBeforeAnyChange(t *testing.T) {
+	other := func(props string) string {
+		return strings.Replace(twoFunctions, "      CodeUri: other\n      AutoPublishAlias: live\n", "      CodeUri: other\n"+props, 1)
+	}
+	cases := []struct{ name, text, want string }{
+		{"alias with a space", other("      AutoPublishAlias: 'bad alias'\n"), "Other: AutoPublishAlias \"bad alias\" is not a valid alias name"},
+		{"alias of digits", other("      AutoPublishAlias: '123'\n"), "Other: AutoPublishAlias \"123\" is not a valid alias name"},
+		{"empty handler", strings.Replace(twoFunctions, "    Handler: bootstrap\n", "    Handler: ''\n", 1), "Hello: Handler is required"},
+		{"no handler", strings.Replace(twoFunctions, "    Handler: bootstrap\n", "", 1), "Other: Handler is required"},
+		{"provisioned above reserved", other("      AutoPublishAlias: live\n      ReservedConcurrentExecutions: 1\n      ProvisionedConcurrencyConfig:\n        ProvisionedConcurrentExecutions: 5\n"),
+			"Other: ProvisionedConcurrentExecutions 5 is more than ReservedConcurrentExecutions 1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			_, err := deployText(t, f, fixture(t), "s", c.text, nil)
+			if err == nil || !strings.Contains(err.Error(), c.want) || len(f.calls) > 0 {
+				t.Fatalf("error %v, calls %v; want %q and no call", err, f.calls, c.want)
+			}
+		})
+	}
+}
