@@ -76,19 +76,9 @@ See docs/sam.md for what is supported.`,
 			if !stackName.MatchString(stack) {
 				return fmt.Errorf("stack name %q must start with a letter and hold only letters, digits and hyphens: pass --stack NAME", stack)
 			}
-			params := map[string]string{}
-			for _, o := range overrides {
-				for _, kv := range strings.Fields(o) {
-					k, v, ok := strings.Cut(kv, "=")
-					if long, isLong := strings.CutPrefix(kv, "ParameterKey="); isLong {
-						// sam's long form: ParameterKey=K,ParameterValue=V
-						k, v, ok = strings.Cut(long, ",ParameterValue=")
-					}
-					if !ok || k == "" {
-						return fmt.Errorf("--parameter-overrides %q: use KEY=VALUE", kv)
-					}
-					params[k] = v
-				}
+			params, err := deploy.ParseOverrides(overrides)
+			if err != nil {
+				return err
 			}
 			t, err := deploy.Load(template, deploy.Options{Stack: stack, Parameters: params})
 			if err != nil {

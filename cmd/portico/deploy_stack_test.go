@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -218,4 +219,31 @@ func TestDroppedAliasWithProvisionedConcurrency(t *testing.T) {
 	if r := stackRecord(t, env, "pc").Resources["F"]; r.Alias != "" || r.Provisioned != 0 {
 		t.Fatalf("the record: %+v", r)
 	}
+}
+
+// TestQuotedParameterOverrides: a quoted --parameter-overrides value reaches
+// the function without its quotes, spaces and all.
+func TestQuotedParameterOverrides(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	dir := t.TempDir()
+	path := fnTemplate(t, dir, "p.yaml", "      Environment:\n        Variables:\n          SV: !Ref S\n          TV: !Ref T\n", "F")
+	data := strings.Replace(readFileT(t, path), "Resources:", "Parameters:\n  S:\n    Type: String\n  T:\n    Type: String\nResources:", 1)
+	writeFile(t, path, []byte(data), 0o600)
+	cliCombined(t, env, "deploy", "-t", path, "--stack", "q", "--parameter-overrides", `S="has space"`, `ParameterKey=T,ParameterValue='it is'`)
+	var c struct {
+		Environment struct{ Variables map[string]string }
+	}
+	adminJSON(t, env, "/2015-03-31/functions/q-F/configuration", &c)
+	if v := c.Environment.Variables; v["SV"] != "has space" || v["TV"] != "it is" {
+		t.Fatalf("environment %v", v)
+	}
+}
+
+func readFileT(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }

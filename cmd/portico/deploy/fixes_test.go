@@ -65,3 +65,41 @@ func TestFunctionErrorsStopBeforeAnyChange(t *testing.T) {
 		})
 	}
 }
+
+// TestParseOverrides: --parameter-overrides is read as sam deploy reads it,
+// with shell-like quoting: a quoted value may hold spaces, and its quotes are
+// not part of it (S="abc" was the value "abc" with its quotes; a quoted
+// value with a space was split).
+func TestParseOverrides(t *testing.T) {
+	cases := []struct {
+		args []string
+		want map[string]string
+	}{
+		{[]string{`S="has space"`}, map[string]string{"S": "has space"}},
+		{[]string{`ParameterKey=S,ParameterValue="a b"`}, map[string]string{"S": "a b"}},
+		{[]string{`S='a b'`}, map[string]string{"S": "a b"}},
+		{[]string{`S="abc"`}, map[string]string{"S": "abc"}},
+		{[]string{`A=1 B=2`, `C=x=y`}, map[string]string{"A": "1", "B": "2", "C": "x=y"}},
+		{[]string{`A="say \"hi\"" B='it''s'`}, map[string]string{"A": `say "hi"`, "B": "its"}},
+		{[]string{`A=a\ b`}, map[string]string{"A": "a b"}},
+		{[]string{`A=`, `B=""`}, map[string]string{"A": "", "B": ""}},
+		{[]string{"A=1\tB=2\n"}, map[string]string{"A": "1", "B": "2"}},
+	}
+	for _, c := range cases {
+		got, err := ParseOverrides(c.args)
+		if err != nil || len(got) != len(c.want) {
+			t.Errorf("%q: %v %v, want %v", c.args, got, err, c.want)
+			continue
+		}
+		for k, v := range c.want {
+			if got[k] != v {
+				t.Errorf("%q: %s = %q, want %q", c.args, k, got[k], v)
+			}
+		}
+	}
+	for _, bad := range []string{`S="open`, `S='open`, `novalue`, `=1`, `ParameterKey=S`} {
+		if got, err := ParseOverrides([]string{bad}); err == nil {
+			t.Errorf("%q: %v, want an error", bad, got)
+		}
+	}
+}
