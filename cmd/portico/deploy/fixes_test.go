@@ -103,3 +103,32 @@ func TestParseOverrides(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateReplacePolicyRetainIsRefused: UpdateReplacePolicy Retain (or
+// Snapshot) is refused as DeletionPolicy Retain is: Portico deletes the old
+// function a FunctionName change replaces (it was warned about, then the
+// function was deleted). Delete, the default, is taken.
+func TestUpdateReplacePolicyRetainIsRefused(t *testing.T) {
+	with := func(policy string) string {
+		return strings.Replace(twoFunctions, "  Other:\n    Type: AWS::Serverless::Function\n", "  Other:\n    Type: AWS::Serverless::Function\n    UpdateReplacePolicy: "+policy+"\n", 1)
+	}
+	for _, policy := range []string{"Retain", "Snapshot"} {
+		f := newFake()
+		_, err := deployText(t, f, fixture(t), "s", with(policy), nil)
+		if err == nil || !strings.Contains(err.Error(), "resource Other: UpdateReplacePolicy "+policy+" is not supported") || len(f.calls) > 0 {
+			t.Errorf("UpdateReplacePolicy %s: %v, calls %v", policy, err, f.calls)
+		}
+	}
+	p, err := deployText(t, newFake(), fixture(t), "s", with("Delete"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range p.Warnings {
+		if strings.Contains(w, "UpdateReplacePolicy") {
+			t.Errorf("UpdateReplacePolicy Delete: warning %q", w)
+		}
+	}
+	if _, err := deployText(t, newFake(), fixture(t), "s", with("[Retain]"), nil); err == nil || !strings.Contains(err.Error(), "UpdateReplacePolicy must be a string") {
+		t.Errorf("UpdateReplacePolicy as a list: %v", err)
+	}
+}

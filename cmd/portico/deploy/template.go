@@ -84,6 +84,8 @@ type rawResource struct {
 	Metadata   any            `json:"Metadata,omitempty"`
 	// DeletionPolicy: only Delete (the default) is supported.
 	DeletionPolicy string `json:"DeletionPolicy,omitempty"`
+	// UpdateReplacePolicy: only Delete (the default) is supported.
+	UpdateReplacePolicy string `json:"UpdateReplacePolicy,omitempty"`
 }
 
 // Template is a read, resolved template. Build reads it (and resolves the
@@ -321,7 +323,7 @@ func parse(path string, data []byte, opts Options, secrets *[]string) (*Template
 		m, _ := rawResources[id].(map[string]any)
 		for _, k := range slices.Sorted(maps.Keys(m)) {
 			switch k {
-			case "Type", "Properties", "DependsOn", "Condition", "Metadata", "DeletionPolicy":
+			case "Type", "Properties", "DependsOn", "Condition", "Metadata", "DeletionPolicy", "UpdateReplacePolicy":
 			default:
 				t.warn("%s: resource attribute %s is not supported and is ignored", id, k)
 			}
@@ -333,6 +335,9 @@ func parse(path string, data []byte, opts Options, secrets *[]string) (*Template
 		}
 		if r.DeletionPolicy != "" && r.DeletionPolicy != "Delete" {
 			return nil, fmt.Errorf("resource %s: DeletionPolicy %s is not supported: Portico deletes what a template no longer has (remove the attribute, or keep the resource in the template)", id, r.DeletionPolicy)
+		}
+		if r.UpdateReplacePolicy != "" && r.UpdateReplacePolicy != "Delete" {
+			return nil, fmt.Errorf("resource %s: UpdateReplacePolicy %s is not supported: Portico deletes what a change replaces (the function under its old FunctionName) once the replacement serves (remove the attribute, or keep FunctionName as it is)", id, r.UpdateReplacePolicy)
 		}
 		if r.Condition != nil {
 			return nil, fmt.Errorf("resource %s: Condition is not supported; remove it or the resource", id)
@@ -1088,9 +1093,11 @@ func checkSections(top map[string]any) error {
 						return err
 					}
 				}
-				if d, ok := e["DeletionPolicy"]; ok {
-					if _, isString := d.(string); !isString {
-						return fmt.Errorf("resource %s: DeletionPolicy must be a string, not %s", k, shape(d))
+				for _, attr := range []string{"DeletionPolicy", "UpdateReplacePolicy"} {
+					if d, ok := e[attr]; ok {
+						if _, isString := d.(string); !isString {
+							return fmt.Errorf("resource %s: %s must be a string, not %s", k, attr, shape(d))
+						}
 					}
 				}
 			case "Globals":
