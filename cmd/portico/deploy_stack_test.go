@@ -247,3 +247,43 @@ func readFileT(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+// TestDeployRecreatesWhatWasDeletedByHand: an alias, a stage and a usage
+// plan the stack made and someone deleted by hand are created again by the
+// next deploy, as a function or an API is (it said "up to date" while the
+// API answered 403 and the alias did not exist).
+func TestDeployRecreatesWhatWasDeletedByHand(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	path := samTestdata(t, "plan-stage.yaml")
+	writeFile(t, path, []byte(strings.Replace(readFileT(t, path), "      CodeUri: hello\n", "      CodeUri: hello\n      AutoPublishAlias: live\n", 1)), 0o600)
+	cliCombined(t, env, "deploy", "--template", path, "--stack", "byhand")
+	rec := stackRecord(t, env, "byhand")
+	fn, api := rec.Resources["F"], rec.Resources["Api"]
+	ctx := context.Background()
+	target := &deploy.HTTPTarget{C: env.Client()}
+	if err := target.DeleteUsagePlan(ctx, api.UsagePlanID); err != nil {
+		t.Fatal(err)
+	}
+	if err := target.DeleteStage(ctx, api.PhysicalID, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := target.DeleteAlias(ctx, fn.PhysicalID, "live"); err != nil {
+		t.Fatal(err)
+	}
+	out := cliCombined(t, env, "deploy", "--template", path, "--stack", "byhand")
+	if strings.Contains(out, "up to date") {
+		t.Fatalf("the deploy after the deletions:\n%s", out)
+	}
+	var alias struct{ FunctionVersion string }
+	adminJSON(t, env, "/2015-03-31/functions/"+fn.PhysicalID+"/aliases/live", &alias)
+	if alias.FunctionVersion != fn.Version {
+		t.Errorf("alias live points at %q, want version %s", alias.FunctionVersion, fn.Version)
+	}
+	key := stackKey(t, env, "byhand", "Api")
+	if st, body := gatewayCall(t, http.MethodGet, env.GatewayURL+"/"+api.PhysicalID+"/v1/a", "", map[string]string{"x-api-key": key}); st != http.StatusOK {
+		t.Fatalf("GET v1/a with a key of the new plan: %d %s", st, body)
+	}
+	if out := cliCombined(t, env, "deploy", "--template", path, "--stack", "byhand"); !strings.Contains(out, "up to date") {
+		t.Fatalf("the next deploy:\n%s", out)
+	}
+}

@@ -145,6 +145,30 @@ func (h *HTTPTarget) APIExists(ctx context.Context, id string) (bool, error) {
 	return h.exists(ctx, apisPath+"/"+esc(id))
 }
 
+// AliasExists implements Target.
+func (h *HTTPTarget) AliasExists(ctx context.Context, name, alias string) (bool, error) {
+	return h.exists(ctx, client.FunctionPath(name, "/aliases/"+esc(alias)))
+}
+
+// VersionExists implements Target.
+func (h *HTTPTarget) VersionExists(ctx context.Context, name, version string) (bool, error) {
+	_, err := h.C.Do(ctx, http.MethodGet, fnPath+esc(name)+"/configuration", url.Values{"Qualifier": {version}}, nil, nil)
+	if client.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// StageExists implements Target.
+func (h *HTTPTarget) StageExists(ctx context.Context, id, stage string) (bool, error) {
+	return h.exists(ctx, apisPath+"/"+esc(id)+"/stages/"+esc(stage))
+}
+
+// UsagePlanExists implements Target.
+func (h *HTTPTarget) UsagePlanExists(ctx context.Context, id string) (bool, error) {
+	return h.exists(ctx, "/usageplans/"+esc(id))
+}
+
 // functionConfig is the Lambda configuration document of f: every property
 // the template may leave out is sent too, at Lambda's default, so that one
 // the last deploy set and this one drops is reset, as CloudFormation resets
