@@ -1,6 +1,8 @@
 package deploy
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -130,5 +132,35 @@ func TestUpdateReplacePolicyRetainIsRefused(t *testing.T) {
 	}
 	if _, err := deployText(t, newFake(), fixture(t), "s", with("[Retain]"), nil); err == nil || !strings.Contains(err.Error(), "UpdateReplacePolicy must be a string") {
 		t.Errorf("UpdateReplacePolicy as a list: %v", err)
+	}
+}
+
+// TestDefinitionUriShortFormIntrinsics: an intrinsic function's short form
+// (!Sub, !GetAtt, !Ref) in a DefinitionUri file is refused as its long form
+// is, naming it and its line (the YAML reader dropped the tag and the value
+// was deployed as written).
+func TestDefinitionUriShortFormIntrinsics(t *testing.T) {
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      DefinitionUri: api.yaml\n", 1)
+	for _, c := range []struct{ value, want string }{
+		{"!Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Hello.Arn}/invocations", "!Sub at line 9"},
+		{"!GetAtt Hello.Arn", "!GetAtt at line 9"},
+		{"!Ref Hello", "!Ref at line 9"},
+	} {
+		dir := fixture(t)
+		doc := "openapi: 3.0.1\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get:\n      x-amazon-apigateway-integration:\n        type: aws_proxy\n        httpMethod: POST\n        uri: " + c.value + "\n"
+		writeFileT(t, dir, "api.yaml", doc)
+		f := newFake()
+		_, err := deployText(t, f, dir, "s", text, nil)
+		want := "Api: DefinitionUri api.yaml has " + c.want + ": intrinsic functions in a DefinitionUri file are not resolved (as in SAM)"
+		if err == nil || !strings.Contains(err.Error(), want) || len(f.calls) > 0 {
+			t.Errorf("%s: %v, want %q", c.value, err, want)
+		}
+	}
+}
+
+func writeFileT(t *testing.T, dir, name, text string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
