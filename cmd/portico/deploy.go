@@ -74,7 +74,7 @@ See docs/sam.md for what is supported.`,
 				stack = filepath.Base(filepath.Dir(abs))
 			}
 			if !stackName.MatchString(stack) {
-				return fmt.Errorf("stack name %q must start with a letter and hold only letters, digits and hyphens: pass --stack NAME", stack)
+				return fmt.Errorf("stack name %q must start with a letter and hold only letters, digits and hyphens (at most 128): pass --stack NAME", stack)
 			}
 			params, err := deploy.ParseOverrides(overrides)
 			if err != nil {

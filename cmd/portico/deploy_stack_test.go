@@ -287,3 +287,14 @@ func TestDeployRecreatesWhatWasDeletedByHand(t *testing.T) {
 		t.Fatalf("the next deploy:\n%s", out)
 	}
 }
+
+// TestDeployStackNameTooLong: a --stack name over 128 characters is refused
+// saying the limit.
+func TestDeployStackNameTooLong(t *testing.T) {
+	path := fnTemplate(t, t.TempDir(), "t.yaml", "", "F")
+	var out strings.Builder
+	err := runRoot(&out, &out, "--endpoint", "http://127.0.0.1:1", "deploy", "-t", path, "--stack", "a"+strings.Repeat("b", 128))
+	if err == nil || !strings.Contains(err.Error(), "(at most 128)") {
+		t.Fatalf("a 129-character stack name: %v", err)
+	}
+}

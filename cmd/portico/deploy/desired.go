@@ -95,7 +95,11 @@ func (e *EventInvoke) String() string {
 		}
 		return fmt.Sprint(*p)
 	}
-	return fmt.Sprintf("%s retries, maximum age %s s", show(e.MaximumRetryAttempts, "default"), show(e.MaximumEventAgeInSeconds, "default"))
+	age := "default"
+	if p := e.MaximumEventAgeInSeconds; p != nil {
+		age = fmt.Sprintf("%d s", *p)
+	}
+	return fmt.Sprintf("%s retries, maximum age %s", show(e.MaximumRetryAttempts, "default"), age)
 }
 
 func sameEventInvoke(a, b *EventInvoke) bool {
@@ -301,7 +305,13 @@ type requestParam struct {
 }
 
 func (b *builder) fail(format string, args ...any) {
-	b.errs = append(b.errs, fmt.Errorf(format, args...))
+	err := fmt.Errorf(format, args...)
+	for _, e := range b.errs {
+		if e.Error() == err.Error() {
+			return // found twice (a check of its own and the server's): said once
+		}
+	}
+	b.errs = append(b.errs, err)
 }
 
 func (b *builder) warn(format string, args ...any) {
@@ -937,6 +947,9 @@ func (b *builder) function(id string, props map[string]any) {
 // executable bootstrap) and digests its files; it is zipped only when the
 // deploy sends it (Function.Package).
 func (b *builder) code(uri string) (string, string, error) {
+	if strings.HasPrefix(strings.ToLower(uri), "s3://") {
+		return "", "", fmt.Errorf("S3 locations are refused: give a local directory or .zip file holding bootstrap, relative to the template (Portico reads the code where sam build leaves it)")
+	}
 	path := uri
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(b.t.Dir(), path)

@@ -164,3 +164,40 @@ func writeFileT(t *testing.T, dir, name, text string) {
 		t.Fatal(err)
 	}
 }
+
+// TestDeployMessages: an error is given once (a MemorySize out of range was
+// given twice, four times with another error); an S3 CodeUri is refused as
+// such (it "did not exist"); an event invoke config without a maximum age
+// says "default", not "default s"; a FunctionName replacement counts the old
+// function's deletion ("0 to delete").
+func TestDeployMessages(t *testing.T) {
+	text := strings.Replace(twoFunctions, "      CodeUri: other\n", "      CodeUri: other\n      MemorySize: 64\n      Timeout: 0\n", 1)
+	_, err := deployText(t, newFake(), fixture(t), "s", text, nil)
+	if err == nil || strings.Count(err.Error(), "MemorySize 64 is out of range") != 1 || !strings.Contains(err.Error(), "Timeout 0 is out of range") {
+		t.Errorf("MemorySize and Timeout out of range: %v, want each once", err)
+	}
+	s3 := strings.Replace(twoFunctions, "CodeUri: other", "CodeUri: s3://bucket/key.zip", 1)
+	if _, err := deployText(t, newFake(), fixture(t), "s", s3, nil); err == nil || !strings.Contains(err.Error(), "Other: CodeUri s3://bucket/key.zip: S3 locations are refused") ||
+		strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("an S3 CodeUri: %v", err)
+	}
+	two := 2
+	if got := (&EventInvoke{MaximumRetryAttempts: &two}).String(); got != "2 retries, maximum age default" {
+		t.Errorf("EventInvoke.String() = %q", got)
+	}
+	dir := fixture(t)
+	f := newFake()
+	if _, err := deployText(t, f, dir, "s", twoFunctions, nil); err != nil {
+		t.Fatal(err)
+	}
+	renamed := strings.Replace(twoFunctions, "      CodeUri: hello\n", "      CodeUri: hello\n      FunctionName: renamed\n", 1)
+	p, err := deployText(t, f, dir, "s", renamed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	p.Print(&out)
+	if n := p.Counts(); n[Delete] != 1 || !strings.Contains(out.String(), "1 to delete") {
+		t.Errorf("counts %v, plan:\n%s", n, out.String())
+	}
+}

@@ -338,11 +338,15 @@ func sameInt(a, b *int) bool {
 	return *a == *b
 }
 
-// Counts returns how many resources each action touches.
+// Counts returns how many resources each action touches: a function a
+// FunctionName change replaces counts as a deletion.
 func (p *Plan) Counts() map[Action]int {
 	out := map[Action]int{}
 	for _, c := range p.Changes {
 		out[c.Action]++
+		if c.replacedFunction != "" {
+			out[Delete]++
+		}
 	}
 	return out
 }
