@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -11,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -71,21 +74,11 @@ See docs/sam.md for what is supported.`,
 				stack = filepath.Base(filepath.Dir(abs))
 			}
 			if !stackName.MatchString(stack) {
-				return fmt.Errorf("stack name %q must start with a letter and hold only letters, digits and hyphens: pass --stack NAME", stack)
+				return fmt.Errorf("stack name %q must start with a letter and hold only letters, digits and hyphens (at most 128): pass --stack NAME", stack)
 			}
-			params := map[string]string{}
-			for _, o := range overrides {
-				for _, kv := range strings.Fields(o) {
-					k, v, ok := strings.Cut(kv, "=")
-					if long, isLong := strings.CutPrefix(kv, "ParameterKey="); isLong {
-						// sam's long form: ParameterKey=K,ParameterValue=V
-						k, v, ok = strings.Cut(long, ",ParameterValue=")
-					}
-					if !ok || k == "" {
-						return fmt.Errorf("--parameter-overrides %q: use KEY=VALUE", kv)
-					}
-					params[k] = v
-				}
+			params, err := deploy.ParseOverrides(overrides)
+			if err != nil {
+				return err
 			}
 			t, err := deploy.Load(template, deploy.Options{Stack: stack, Parameters: params})
 			if err != nil {
@@ -95,15 +88,31 @@ See docs/sam.md for what is supported.`,
 			if err != nil {
 				return err
 			}
+			// What follows prints no NoEcho parameter's value (an error of
+			// the server quoting an environment variable, a rollback).
+			out := redactWriter{w: cmd.OutOrStdout(), t: t}
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
 			target := &deploy.HTTPTarget{C: c}
 			ctx := cmd.Context()
+			if !dryRun {
+				// As CloudFormation refuses an update while the stack is
+				// UPDATE_IN_PROGRESS: another run of the stack is refused
+				// until this one ends.
+				if err := holdStack(cmd, target, stack, "portico deploy --template "+template); err != nil {
+					return err
+				}
+				defer releaseStack(cmd, target, stack)
+			}
 			rec, err := target.GetStack(ctx, stack)
 			if err != nil {
 				return err
+			}
+			if dryRun && rec != nil && rec.Deploying != nil {
+				_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "note: stack %s is being deployed by another run (%s, since %s): this plan may be out of date when it ends\n",
+					stack, rec.Deploying.By, rec.Deploying.Started.Format(time.RFC3339))
 			}
 			obs, err := deploy.Observe(ctx, target, d, rec)
 			if err != nil {
@@ -111,17 +120,16 @@ See docs/sam.md for what is supported.`,
 			}
 			plan, err := deploy.NewPlan(d, rec, obs)
 			if err != nil {
-				return err
+				return t.RedactError(err)
 			}
 			plan.Template = template
-			out := cmd.OutOrStdout()
 			plan.Print(out)
 			if dryRun {
 				_, _ = fmt.Fprintln(out, "Dry run: nothing changed.")
 				return nil
 			}
 			if err := deploy.Apply(ctx, target, plan, out); err != nil {
-				return err
+				return t.RedactError(err)
 			}
 			return printStackURLs(cmd, g, stack, t)
 		},
@@ -154,6 +162,12 @@ gone is forgotten. If a step fails, the record keeps what is left: run it again.
 				return err
 			}
 			target := &deploy.HTTPTarget{C: c}
+			if !dryRun {
+				if err := holdStack(cmd, target, args[0], "portico stack delete"); err != nil {
+					return err
+				}
+				defer releaseStack(cmd, target, args[0])
+			}
 			plan, err := deploy.DeletePlan(cmd.Context(), target, args[0])
 			if err != nil {
 				return err
@@ -168,8 +182,67 @@ gone is forgotten. If a step fails, the record keeps what is left: run it again.
 		},
 	}
 	del.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and change nothing")
-	cmd.AddCommand(del)
+	unlock := &cobra.Command{
+		Use:   "unlock NAME",
+		Short: "Clear the hold a killed or crashed deploy left on a stack",
+		Long: `While portico deploy (or portico stack delete) runs, it holds its stack: another
+deploy of the stack is refused ("stack NAME is being deployed by another run").
+A run that was killed or crashed leaves its hold; unlock clears it, so that the
+stack deploys again. Clear only the hold of a run that is gone: the run holding
+the stack cannot record what it made once its hold is cleared. The next deploy
+plans against the record and the server as they are (a resource the gone run
+made that the record does not hold stops it, naming the resource).
+
+  portico stack unlock hello`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			h, err := (&deploy.HTTPTarget{C: c}).ClearStackHold(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if h == nil {
+				_, _ = fmt.Fprintf(cmd.OutOrStdout(), "Stack %s: no deploy holds it.\n", args[0])
+				return nil
+			}
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "Stack %s: cleared the hold of %s, since %s.\n", args[0], h.By, h.Started.Format(time.RFC3339))
+			return nil
+		},
+	}
+	cmd.AddCommand(del, unlock)
 	return cmd
+}
+
+// redactWriter writes what the deploy prints with each NoEcho parameter's
+// value masked (the plan and progress are written a line at a time).
+type redactWriter struct {
+	w io.Writer
+	t *deploy.Template
+}
+
+func (r redactWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(r.w, r.t.Redact(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// holdStack takes the hold of a deploy in progress on the stack (what names
+// the run in another run's refusal).
+func holdStack(cmd *cobra.Command, t *deploy.HTTPTarget, stack, what string) error {
+	host, _ := os.Hostname()
+	return t.HoldStack(cmd.Context(), stack, fmt.Sprintf("%s, on %s, pid %d", what, host, os.Getpid()))
+}
+
+// releaseStack releases the hold holdStack took, even when the command's
+// context was cancelled (an interrupted run has rolled back by then).
+func releaseStack(cmd *cobra.Command, t *deploy.HTTPTarget, stack string) {
+	if err := t.ReleaseStack(context.WithoutCancel(cmd.Context()), stack); err != nil {
+		_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "warning: releasing the hold on stack %s: %v (portico stack unlock %s clears it)\n", stack, err, stack)
+	}
 }
 
 // printStackURLs prints the stage URL of each API the stack holds and the

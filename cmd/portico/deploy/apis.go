@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
+	"gopkg.in/yaml.v3"
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/accesslog"
@@ -273,6 +275,12 @@ func (b *builder) definition(id string, props map[string]any) map[string]any {
 			b.fail("%s: DefinitionUri %s: %v", id, s, err)
 			return nil
 		}
+		// The JSON conversion drops YAML tags: an intrinsic function's
+		// short form would pass as its bare value.
+		if line, tag := firstTag(data); tag != "" {
+			b.fail("%s: DefinitionUri %s has %s at line %d: intrinsic functions in a DefinitionUri file are not resolved (as in SAM); move the document into the template as DefinitionBody, where they are, or write the values out", id, s, tag, line)
+			return nil
+		}
 		var doc map[string]any
 		js, err := openapi.ToJSON(data) // a JSON file read as JSON (YAML refuses some valid JSON)
 		if err == nil {
@@ -293,6 +301,32 @@ func (b *builder) definition(id string, props map[string]any) map[string]any {
 		"info":    map[string]any{"title": b.t.stack + "-" + id, "version": "1.0"},
 		"paths":   map[string]any{},
 	}
+}
+
+// firstTag returns the line and name of the first local YAML tag in data
+// (!Sub, !Ref, any !Name but the standard !!str...), or 0, "" (none, or not
+// YAML: the reader says what is wrong with it).
+func firstTag(data []byte) (int, string) {
+	if !bytes.Contains(data, []byte("!")) {
+		return 0, ""
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil {
+		return 0, ""
+	}
+	var walk func(n *yaml.Node) (int, string)
+	walk = func(n *yaml.Node) (int, string) {
+		if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") && n.Tag != "!" {
+			return n.Line, n.Tag
+		}
+		for _, c := range n.Content {
+			if line, tag := walk(c); tag != "" {
+				return line, tag
+			}
+		}
+		return 0, ""
+	}
+	return walk(&doc)
 }
 
 // findIntrinsic returns the path and name of the first intrinsic function

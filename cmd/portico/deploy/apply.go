@@ -26,6 +26,13 @@ type Target interface {
 	DeleteStack(ctx context.Context, name string) error
 	FunctionExists(ctx context.Context, name string) (bool, error)
 	APIExists(ctx context.Context, id string) (bool, error)
+	// AliasExists, VersionExists, StageExists and UsagePlanExists say
+	// whether what a stack recorded is still there: what was deleted by
+	// hand is made again.
+	AliasExists(ctx context.Context, name, alias string) (bool, error)
+	VersionExists(ctx context.Context, name, version string) (bool, error)
+	StageExists(ctx context.Context, id, stage string) (bool, error)
+	UsagePlanExists(ctx context.Context, id string) (bool, error)
 
 	// PutFunction creates the function (create) or updates its code and
 	// configuration ($LATEST).
@@ -96,9 +103,11 @@ type SavedAPI struct {
 }
 
 // Observe asks the target which of the plan's functions and the record's
-// resources exist.
+// resources exist: functions and APIs, and the aliases, versions, stages and
+// usage plans of those that do.
 func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, error) {
-	obs := Observed{Functions: map[string]bool{}, APIs: map[string]bool{}}
+	obs := Observed{Functions: map[string]bool{}, APIs: map[string]bool{}, Aliases: map[string]bool{}, Versions: map[string]bool{},
+		Stages: map[string]bool{}, UsagePlans: map[string]bool{}}
 	names := map[string]bool{}
 	for _, f := range d.Functions {
 		names[f.Name] = true
@@ -123,6 +132,36 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 			return obs, err
 		}
 		obs.Functions[n] = ok
+	}
+	if rec == nil {
+		return obs, nil
+	}
+	check := func(m map[string]bool, key string, exists func() (bool, error)) error {
+		ok, err := exists()
+		m[key] = ok
+		return err
+	}
+	for _, r := range rec.Resources {
+		var err error
+		switch {
+		case r.Kind == KindFunction && obs.Functions[r.PhysicalID]:
+			if r.Alias != "" {
+				err = check(obs.Aliases, r.PhysicalID+":"+r.Alias, func() (bool, error) { return t.AliasExists(ctx, r.PhysicalID, r.Alias) })
+			}
+			if err == nil && r.Version != "" {
+				err = check(obs.Versions, r.PhysicalID+":"+r.Version, func() (bool, error) { return t.VersionExists(ctx, r.PhysicalID, r.Version) })
+			}
+		case r.Kind == KindAPI && obs.APIs[r.PhysicalID]:
+			if r.Stage != "" {
+				err = check(obs.Stages, r.PhysicalID+"/"+r.Stage, func() (bool, error) { return t.StageExists(ctx, r.PhysicalID, r.Stage) })
+			}
+			if err == nil && r.UsagePlanID != "" {
+				err = check(obs.UsagePlans, r.UsagePlanID, func() (bool, error) { return t.UsagePlanExists(ctx, r.UsagePlanID) })
+			}
+		}
+		if err != nil {
+			return obs, err
+		}
 	}
 	return obs, nil
 }
@@ -164,7 +203,7 @@ func (a *applier) onFailure(what string, do func(context.Context) error) {
 // put back as it was, and what it switched is switched back, so that what
 // served before serves still, and the stack's record is left as it was.
 func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
-	rec := &Record{Name: p.Stack, Template: p.Template, Resources: map[string]*Resource{}}
+	rec := &Record{Name: p.Stack, Revision: p.record.Revision, Template: p.Template, Resources: map[string]*Resource{}}
 	for k, v := range p.record.Resources {
 		cp := *v
 		rec.Resources[k] = &cp
@@ -180,6 +219,14 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 		return nil
 	}
 	err := a.run(ctx, p)
+	if err == nil && !p.deleteStack {
+		// The record is the last step: when the server refuses it (another
+		// run wrote the stack since this one read it), what this run made is
+		// undone, so that nothing it made is left belonging to no stack.
+		if perr := t.PutStack(ctx, rec); perr != nil {
+			err = fmt.Errorf("recording stack %s: %w", p.Stack, perr)
+		}
+	}
 	if err != nil {
 		// Undo with a context of its own: the deploy's may be what failed.
 		uctx := context.WithoutCancel(ctx)
@@ -202,9 +249,6 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 		}
 		_, _ = fmt.Fprintf(out, "Stack %s deleted: %d resources deleted.\n", p.Stack, p.Counts()[Delete])
 		return nil
-	}
-	if err := t.PutStack(ctx, rec); err != nil {
-		return fmt.Errorf("recording stack %s: %w", p.Stack, err)
 	}
 	n := p.Counts()
 	_, _ = fmt.Fprintf(out, "Stack %s deployed: %d created, %d updated, %d deleted, %d unchanged.\n", p.Stack, n[Create], n[Update], n[Delete], n[Keep])
@@ -296,6 +340,12 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			continue
 		}
 		f := c.fn
+		if c.restoreAlias {
+			if err := a.t.SetAlias(ctx, f.Name, f.Alias, c.old.Version); err != nil {
+				return fmt.Errorf("alias %s of %s: %w", f.Alias, f.Name, err)
+			}
+			a.progress("alias %s:%s -> version %s (created again)", f.Name, f.Alias, c.old.Version)
+		}
 		if v, ok := pending[c]; ok {
 			if err := a.t.SetAlias(ctx, f.Name, f.Alias, v); err != nil {
 				return fmt.Errorf("alias %s of %s: %w", f.Alias, f.Name, err)
@@ -346,7 +396,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			r.Deployment, r.UsagePlanID = c.old.Deployment, c.old.UsagePlanID
 		}
 		if c.definition {
-			canary := api.Canary != nil && c.old != nil && c.old.Stage == api.Stage
+			canary := api.Canary != nil && c.old != nil && c.old.Stage == api.Stage && !c.newStage
 			dep, prev, err := a.t.Deploy(ctx, c.PhysicalID, api, canary)
 			if err != nil {
 				return fmt.Errorf("deploying API %s (%s) to stage %s: %w", c.PhysicalID, c.LogicalID, api.Stage, err)
@@ -370,7 +420,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		}
 		if c.stage {
 			var reset []PatchOp
-			if c.old != nil && c.old.Stage == api.Stage && !newAPIs[c] {
+			if c.old != nil && c.old.Stage == api.Stage && !newAPIs[c] && !c.newStage {
 				reset = resetOps(c.old, api) // a new stage has none to reset
 			}
 			ops := append(append(reset, api.StageOps...), variableOps(c.old, api)...)
@@ -383,7 +433,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		}
 		if c.stage && api.Protocol != apis.ProtocolREST {
 			var old *HTTPStage
-			if c.old != nil && c.old.Stage == api.Stage && !newAPIs[c] {
+			if c.old != nil && c.old.Stage == api.Stage && !newAPIs[c] && !c.newStage {
 				old = c.old.HTTPStage
 			}
 			if old != nil || api.HTTPStage != nil {
@@ -474,8 +524,8 @@ func DeletePlan(ctx context.Context, t Target, name string) (*Plan, error) {
 func (a *applier) usagePlan(ctx context.Context, c *Change, r *Resource) error {
 	api := c.api
 	old := ""
-	if c.old != nil {
-		old = c.old.UsagePlanID
+	if c.old != nil && !c.planGone {
+		old = c.old.UsagePlanID // a plan deleted by hand is made again
 	}
 	switch {
 	case old != "" && api.UsagePlan == nil:

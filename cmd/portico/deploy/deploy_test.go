@@ -649,6 +649,7 @@ Transform: AWS::Serverless-2016-10-31
 Globals:
   Function:
     Runtime: provided.al2023
+    Handler: bootstrap
     CodeUri: hello
 Resources:
   Authz:
@@ -765,6 +766,7 @@ Resources:
     Properties:
       CodeUri: hello
       Runtime: provided.al2
+      Handler: bootstrap
       AutoPublishAlias: live
       Events:
         Msg:
@@ -1786,6 +1788,7 @@ Resources:
     Properties:
       CodeUri: hello
       Runtime: provided.al2
+      Handler: bootstrap
       Events:
         Msg:
           Type: WebSocket

@@ -95,7 +95,11 @@ func (e *EventInvoke) String() string {
 		}
 		return fmt.Sprint(*p)
 	}
-	return fmt.Sprintf("%s retries, maximum age %s s", show(e.MaximumRetryAttempts, "default"), show(e.MaximumEventAgeInSeconds, "default"))
+	age := "default"
+	if p := e.MaximumEventAgeInSeconds; p != nil {
+		age = fmt.Sprintf("%d s", *p)
+	}
+	return fmt.Sprintf("%s retries, maximum age %s", show(e.MaximumRetryAttempts, "default"), age)
 }
 
 func sameEventInvoke(a, b *EventInvoke) bool {
@@ -301,7 +305,13 @@ type requestParam struct {
 }
 
 func (b *builder) fail(format string, args ...any) {
-	b.errs = append(b.errs, fmt.Errorf(format, args...))
+	err := fmt.Errorf(format, args...)
+	for _, e := range b.errs {
+		if e.Error() == err.Error() {
+			return // found twice (a check of its own and the server's): said once
+		}
+	}
+	b.errs = append(b.errs, err)
 }
 
 func (b *builder) warn(format string, args ...any) {
@@ -464,7 +474,10 @@ func Build(t *Template) (*Desired, error) {
 		}
 	}
 	if len(b.errs) > 0 {
-		return nil, errors.Join(b.errs...)
+		return nil, t.RedactError(errors.Join(b.errs...)) // a NoEcho value is never shown
+	}
+	for i, w := range b.d.Warnings {
+		b.d.Warnings[i] = t.Redact(w)
 	}
 	return b.d, nil
 }
@@ -868,6 +881,13 @@ func (b *builder) function(id string, props map[string]any) {
 	if fn.Reserved != nil && *fn.Reserved < 0 {
 		b.fail("%s: ReservedConcurrentExecutions %d must not be negative", id, *fn.Reserved)
 	}
+	// What Lambda would refuse after the function is made, refused here.
+	if fn.Alias != "" && !functions.ValidAliasName(fn.Alias) {
+		b.fail("%s: AutoPublishAlias %q is not a valid alias name: it must be 1 to 128 letters, digits, - and _, and not start with a digit", id, fn.Alias)
+	}
+	if fn.Reserved != nil && fn.Provisioned > *fn.Reserved {
+		b.fail("%s: ProvisionedConcurrentExecutions %d is more than ReservedConcurrentExecutions %d: Lambda refuses provisioned concurrency above the function's reserved concurrency", id, fn.Provisioned, *fn.Reserved)
+	}
 	image := deref(f.PackageType) == "Image" || f.ImageUri != nil
 	switch {
 	case image:
@@ -886,6 +906,9 @@ func (b *builder) function(id string, props map[string]any) {
 		default:
 			b.fail("%s: Runtime %s is not supported: Portico runs custom runtimes, provided.al2023 or provided.al2, with a bootstrap executable", id, fn.Runtime)
 			return
+		}
+		if fn.Handler == "" {
+			b.fail("%s: Handler is required for a CodeUri function, as Lambda requires it of a .zip package: Portico's custom runtimes pass it to bootstrap as _HANDLER (\"bootstrap\" is the usual value)", id)
 		}
 		if f.CodeUri == nil || f.CodeUri.String == nil {
 			if f.CodeUri != nil {
@@ -924,6 +947,9 @@ func (b *builder) function(id string, props map[string]any) {
 // executable bootstrap) and digests its files; it is zipped only when the
 // deploy sends it (Function.Package).
 func (b *builder) code(uri string) (string, string, error) {
+	if strings.HasPrefix(strings.ToLower(uri), "s3://") {
+		return "", "", fmt.Errorf("S3 locations are refused: give a local directory or .zip file holding bootstrap, relative to the template (Portico reads the code where sam build leaves it)")
+	}
 	path := uri
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(b.t.Dir(), path)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -104,6 +105,34 @@ func (f *fakeTarget) FunctionExists(_ context.Context, name string) (bool, error
 
 func (f *fakeTarget) APIExists(_ context.Context, id string) (bool, error) {
 	_, ok := f.apis[id]
+	return ok, nil
+}
+
+func (f *fakeTarget) AliasExists(_ context.Context, name, alias string) (bool, error) {
+	fn, ok := f.fns[name]
+	if !ok {
+		return false, nil
+	}
+	_, ok = fn.aliases[alias]
+	return ok, nil
+}
+
+func (f *fakeTarget) VersionExists(_ context.Context, name, version string) (bool, error) {
+	fn, ok := f.fns[name]
+	return ok && slices.Contains(fn.versions, version), nil
+}
+
+func (f *fakeTarget) StageExists(_ context.Context, id, stage string) (bool, error) {
+	a, ok := f.apis[id]
+	if !ok {
+		return false, nil
+	}
+	_, ok = a.stages[stage]
+	return ok, nil
+}
+
+func (f *fakeTarget) UsagePlanExists(_ context.Context, id string) (bool, error) {
+	_, ok := f.plans[id]
 	return ok, nil
 }
 

@@ -7,14 +7,30 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Record is what a stack made, kept by the server (PUT /portico/v1/stacks/{name})
 // so that the next deploy knows what it owns.
 type Record struct {
-	Name      string               `json:"name"`
+	Name string `json:"name"`
+	// Revision is the server's count of the record's writes: the deploy
+	// writes its record only over the revision it planned against.
+	Revision  int64                `json:"revision,omitempty"`
 	Template  string               `json:"template,omitempty"`
 	Resources map[string]*Resource `json:"resources"`
+	// Deploying is the hold of a deploy in progress on the stack, as the
+	// server reports it (it is not written with the record).
+	Deploying *Hold `json:"deploying,omitempty"`
+}
+
+// Hold is a deploy in progress on a stack: while one holds it, another
+// deploy (or stack delete) of the stack is refused.
+type Hold struct {
+	// ID is the hold's token, known only to the run that took it.
+	ID      string    `json:"id,omitempty"`
+	By      string    `json:"by,omitempty"`
+	Started time.Time `json:"started"`
 }
 
 // Resource kinds in a record.
@@ -62,6 +78,17 @@ type Observed struct {
 	Functions map[string]bool
 	// APIs says for each recorded API id whether it exists.
 	APIs map[string]bool
+	// Aliases ("function:alias"), Versions ("function:version"), Stages
+	// ("apiId/stage") and UsagePlans (by id) say whether the recorded ones
+	// of existing functions and APIs exist; one not named is taken to.
+	Aliases, Versions, Stages, UsagePlans map[string]bool
+}
+
+// gone reports whether m says key does not exist (a key m does not name was
+// not looked at).
+func gone(m map[string]bool, key string) bool {
+	ok, named := m[key]
+	return named && !ok
 }
 
 // Action is what a deploy does to one resource.
@@ -95,6 +122,10 @@ type Change struct {
 	// FunctionName), replacedAlias the alias a changed or dropped
 	// AutoPublishAlias replaces: deleted once the new ones serve.
 	replacedFunction, replacedAlias string
+	// restoreAlias: the alias was deleted by hand; it points at the
+	// recorded version again. newStage: the stage was deleted by hand and
+	// is made again. planGone: so was the usage plan.
+	restoreAlias, newStage, planGone bool
 }
 
 // Plan is what a deploy will do. Apply it once; it is not safe for concurrent
@@ -162,31 +193,50 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			}
 		default:
 			c.Action = Keep
-			if old.Fingerprint != f.Fingerprint() || old.Alias != f.Alias {
+			// An alias deleted by hand is made again, at the version it
+			// served (or at a new one, the version gone too).
+			aliasGone := f.Alias != "" && old.Alias == f.Alias && gone(obs.Aliases, old.PhysicalID+":"+f.Alias)
+			versionGone := old.Version == "" || gone(obs.Versions, old.PhysicalID+":"+old.Version)
+			if old.Fingerprint != f.Fingerprint() || old.Alias != f.Alias || (aliasGone && versionGone) {
 				c.Action, c.publish = Update, true
 				c.Steps = append(c.Steps, "update code and configuration of "+f.Name)
 				if f.Alias != "" {
 					c.Steps = append(c.Steps, "publish a new version and point alias "+f.Alias+" at it")
 				}
+			} else if aliasGone {
+				c.Action, c.restoreAlias = Update, true
+				c.Steps = append(c.Steps, fmt.Sprintf("create alias %s again (it was deleted) at version %s", f.Alias, old.Version))
 			}
 			if old.Alias != "" && old.Alias != f.Alias {
 				// As CloudFormation deletes the alias resource of a changed
 				// or dropped AutoPublishAlias (its provisioned concurrency
 				// with it).
 				c.Action, c.replacedAlias = Update, old.Alias
-				c.Steps = append(c.Steps, "delete alias "+old.Alias+" (AutoPublishAlias no longer names it)")
+				step := "delete alias " + old.Alias + " (AutoPublishAlias no longer names it)"
+				if old.Provisioned > 0 {
+					step = "delete alias " + old.Alias + " and its provisioned concurrency (AutoPublishAlias no longer names it)"
+				}
+				c.Steps = append(c.Steps, step)
 			}
 			if !sameInt(old.Reserved, f.Reserved) {
 				c.Action, c.reserved = Update, true
 				c.Steps = append(c.Steps, "set reserved concurrency")
 			}
-			if old.Provisioned != f.Provisioned || (c.publish && f.Provisioned > 0) {
+			// Provisioned concurrency is the alias's: a changed or dropped
+			// alias takes the old one's with it (replacedAlias), and the new
+			// alias, if any, gets the template's.
+			oldProvisioned := old.Provisioned
+			if old.Alias != f.Alias {
+				oldProvisioned = 0
+			}
+			if f.Alias != "" && (oldProvisioned != f.Provisioned || ((c.publish || aliasGone) && f.Provisioned > 0)) {
 				c.Action, c.provisioned = Update, true
 				c.Steps = append(c.Steps, fmt.Sprintf("set provisioned concurrency of alias %s to %d", f.Alias, f.Provisioned))
 			}
 			// The configuration lives on the alias (or $LATEST): it moves
 			// with a changed AutoPublishAlias.
-			if !sameEventInvoke(old.EventInvoke, f.EventInvoke) || (old.Alias != f.Alias && (old.EventInvoke != nil || f.EventInvoke != nil)) {
+			if !sameEventInvoke(old.EventInvoke, f.EventInvoke) || (old.Alias != f.Alias && (old.EventInvoke != nil || f.EventInvoke != nil)) ||
+				(aliasGone && f.EventInvoke != nil) {
 				c.Action, c.eventInvoke = Update, true
 				c.Steps = append(c.Steps, "set the event invoke config of "+f.Name+":"+EventInvokeQualifier(f.Alias))
 			}
@@ -215,26 +265,35 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				// the API's definition redeployed under the new name.
 				c.definition = true
 			}
-			if old.Fingerprint != a.DefinitionFingerprint() || c.definition {
+			// A stage deleted by hand is deployed again, with its settings,
+			// as a new one; so is a usage plan.
+			c.newStage = old.Stage == a.Stage && gone(obs.Stages, old.PhysicalID+"/"+old.Stage)
+			c.planGone = old.UsagePlanID != "" && gone(obs.UsagePlans, old.UsagePlanID)
+			if old.Fingerprint != a.DefinitionFingerprint() || c.definition || c.newStage {
 				c.Action, c.definition = Update, true
 				where := "stage " + a.Stage
-				if a.Canary != nil && old.Stage == a.Stage {
+				switch {
+				case c.newStage:
+					where += " (created again: it was deleted)"
+				case a.Canary != nil && old.Stage == a.Stage:
 					where = fmt.Sprintf("the canary of stage %s (%.4g%%)", a.Stage, a.Canary.PercentTraffic)
 				}
 				c.Steps = append(c.Steps, "replace the definition and deploy it to "+where)
 			}
-			if old.StageFingerprint != a.StageFingerprint() || c.definition && old.Stage != a.Stage {
+			if old.StageFingerprint != a.StageFingerprint() || c.definition && old.Stage != a.Stage || c.newStage {
 				c.Action, c.stage = Update, true
 				c.Steps = append(c.Steps, "update the settings of stage "+a.Stage)
 			}
 			// A renamed stage moves the usage plan to it: its keys would
 			// work, and its throttle apply, on no stage.
-			moved := old.UsagePlanID != "" && a.UsagePlan != nil && old.Stage != a.Stage
-			if old.PlanFingerprint != a.PlanFingerprint() || moved {
+			moved := old.UsagePlanID != "" && a.UsagePlan != nil && (old.Stage != a.Stage || c.newStage)
+			if old.PlanFingerprint != a.PlanFingerprint() || moved || (c.planGone && a.UsagePlan != nil) {
 				c.Action, c.plan = Update, true
 				switch {
 				case a.UsagePlan == nil:
 					c.Steps = append(c.Steps, "delete usage plan "+old.UsagePlanID)
+				case c.planGone:
+					c.Steps = append(c.Steps, "create usage plan "+a.UsagePlan.Name+" again (it was deleted)")
 				case old.UsagePlanID == "":
 					c.Steps = append(c.Steps, "create usage plan "+a.UsagePlan.Name)
 				case moved:
@@ -279,11 +338,15 @@ func sameInt(a, b *int) bool {
 	return *a == *b
 }
 
-// Counts returns how many resources each action touches.
+// Counts returns how many resources each action touches: a function a
+// FunctionName change replaces counts as a deletion.
 func (p *Plan) Counts() map[Action]int {
 	out := map[Action]int{}
 	for _, c := range p.Changes {
 		out[c.Action]++
+		if c.replacedFunction != "" {
+			out[Delete]++
+		}
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -9,8 +10,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 )
 
@@ -21,6 +24,9 @@ import (
 // as its client is, though Apply calls it from one goroutine.
 type HTTPTarget struct {
 	C *client.Client
+	// Hold is the id of the hold this run took on the stack (HoldStack):
+	// the server writes the stack's record only for the run holding it.
+	Hold string
 }
 
 var _ Target = (*HTTPTarget)(nil)
@@ -49,15 +55,72 @@ func (h *HTTPTarget) GetStack(ctx context.Context, name string) (*Record, error)
 	return &rec, nil
 }
 
-// PutStack implements Target.
+// PutStack implements Target: the server writes the record only over the
+// revision rec was read at (0: a stack without a record), and only for the
+// run holding the stack (Hold).
 func (h *HTTPTarget) PutStack(ctx context.Context, rec *Record) error {
-	_, err := h.C.Do(ctx, http.MethodPut, stacksPath+"/"+esc(rec.Name), nil, rec, nil)
+	q := h.holdQuery("hold")
+	q.Set("revision", strconv.FormatInt(rec.Revision, 10))
+	_, err := h.C.Do(ctx, http.MethodPut, stacksPath+"/"+esc(rec.Name), q, rec, nil)
 	return err
+}
+
+func (h *HTTPTarget) holdQuery(key string) url.Values {
+	q := url.Values{}
+	if h.Hold != "" {
+		q.Set(key, h.Hold)
+	}
+	return q
+}
+
+// HoldStack marks stack name as being deployed by this run (by says which,
+// for the message another run gets) and keeps the hold's id in h.Hold. It
+// fails, changing nothing, while another run holds the stack.
+func (h *HTTPTarget) HoldStack(ctx context.Context, name, by string) error {
+	resp, err := h.C.Do(ctx, http.MethodPost, stacksPath+"/"+esc(name)+"/hold", nil, map[string]string{"by": by}, nil)
+	if err != nil {
+		return err
+	}
+	var hold Hold
+	if err := json.Unmarshal(resp.Body, &hold); err != nil {
+		return fmt.Errorf("holding stack %s: decoding the hold: %w", name, err)
+	}
+	if hold.ID == "" {
+		return fmt.Errorf("holding stack %s: the server answered no hold id", name)
+	}
+	h.Hold = hold.ID
+	return nil
+}
+
+// ReleaseStack releases the hold HoldStack took; without one it does nothing.
+func (h *HTTPTarget) ReleaseStack(ctx context.Context, name string) error {
+	if h.Hold == "" {
+		return nil
+	}
+	_, err := h.C.Do(ctx, http.MethodDelete, stacksPath+"/"+esc(name)+"/hold", h.holdQuery("id"), nil, nil)
+	if err == nil {
+		h.Hold = ""
+	}
+	return err
+}
+
+// ClearStackHold clears whatever hold a run left on stack name (one that was
+// killed or crashed) and returns it, or nil when none held the stack.
+func (h *HTTPTarget) ClearStackHold(ctx context.Context, name string) (*Hold, error) {
+	resp, err := h.C.Do(ctx, http.MethodDelete, stacksPath+"/"+esc(name)+"/hold", nil, nil, nil)
+	if err != nil || len(resp.Body) == 0 {
+		return nil, err
+	}
+	var hold Hold
+	if err := json.Unmarshal(resp.Body, &hold); err != nil {
+		return nil, fmt.Errorf("decoding the hold of stack %s: %w", name, err)
+	}
+	return &hold, nil
 }
 
 // DeleteStack implements Target.
 func (h *HTTPTarget) DeleteStack(ctx context.Context, name string) error {
-	_, err := h.C.Do(ctx, http.MethodDelete, stacksPath+"/"+esc(name), nil, nil, nil)
+	_, err := h.C.Do(ctx, http.MethodDelete, stacksPath+"/"+esc(name), h.holdQuery("hold"), nil, nil)
 	if client.IsNotFound(err) {
 		return nil
 	}
@@ -82,7 +145,34 @@ func (h *HTTPTarget) APIExists(ctx context.Context, id string) (bool, error) {
 	return h.exists(ctx, apisPath+"/"+esc(id))
 }
 
-// functionConfig is the Lambda configuration document of f.
+// AliasExists implements Target.
+func (h *HTTPTarget) AliasExists(ctx context.Context, name, alias string) (bool, error) {
+	return h.exists(ctx, client.FunctionPath(name, "/aliases/"+esc(alias)))
+}
+
+// VersionExists implements Target.
+func (h *HTTPTarget) VersionExists(ctx context.Context, name, version string) (bool, error) {
+	_, err := h.C.Do(ctx, http.MethodGet, fnPath+esc(name)+"/configuration", url.Values{"Qualifier": {version}}, nil, nil)
+	if client.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// StageExists implements Target.
+func (h *HTTPTarget) StageExists(ctx context.Context, id, stage string) (bool, error) {
+	return h.exists(ctx, apisPath+"/"+esc(id)+"/stages/"+esc(stage))
+}
+
+// UsagePlanExists implements Target.
+func (h *HTTPTarget) UsagePlanExists(ctx context.Context, id string) (bool, error) {
+	return h.exists(ctx, "/usageplans/"+esc(id))
+}
+
+// functionConfig is the Lambda configuration document of f: every property
+// the template may leave out is sent too, at Lambda's default, so that one
+// the last deploy set and this one drops is reset, as CloudFormation resets
+// it (MemorySize 128, Timeout 3, no description, environment or file systems).
 func functionConfig(f *Function) map[string]any {
 	env := f.Environment
 	if env == nil {
@@ -95,12 +185,8 @@ func functionConfig(f *Function) map[string]any {
 	if f.Runtime != "" {
 		cfg["Runtime"] = f.Runtime
 	}
-	if f.MemorySize > 0 {
-		cfg["MemorySize"] = f.MemorySize
-	}
-	if f.Timeout > 0 {
-		cfg["Timeout"] = f.Timeout
-	}
+	cfg["MemorySize"] = cmp.Or(f.MemorySize, functions.DefaultMemory)
+	cfg["Timeout"] = cmp.Or(f.Timeout, functions.DefaultTimeout)
 	fs := []map[string]string{}
 	for _, m := range f.FileSystems {
 		fs = append(fs, map[string]string{"Arn": m.Arn, "LocalMountPath": m.LocalMountPath})

@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/awslabs/goformation/v7/intrinsics"
 	"gopkg.in/yaml.v3"
@@ -83,6 +84,8 @@ type rawResource struct {
 	Metadata   any            `json:"Metadata,omitempty"`
 	// DeletionPolicy: only Delete (the default) is supported.
 	DeletionPolicy string `json:"DeletionPolicy,omitempty"`
+	// UpdateReplacePolicy: only Delete (the default) is supported.
+	UpdateReplacePolicy string `json:"UpdateReplacePolicy,omitempty"`
 }
 
 // Template is a read, resolved template. Build reads it (and resolves the
@@ -99,6 +102,59 @@ type Template struct {
 	// the deploy creates (see Outputs).
 	Outputs map[string]string
 	stack   string
+	// secrets are the values of NoEcho parameters, which Redact masks.
+	secrets []string
+}
+
+// masked is what a NoEcho parameter's value is shown as, as CloudFormation
+// shows it.
+const masked = "****"
+
+// minRedacted is the length from which a NoEcho value is masked wherever it
+// appears in what the deploy prints (errors, warnings, the plan, progress);
+// a shorter one would mask unrelated text. Errors about the parameter itself
+// never show its value, whatever its length.
+const minRedacted = 3
+
+// Redact returns s with the value of each NoEcho parameter masked.
+func (t *Template) Redact(s string) string {
+	if t == nil {
+		return s
+	}
+	for _, v := range t.secrets {
+		s = strings.ReplaceAll(s, v, masked)
+	}
+	return s
+}
+
+// RedactError is err with Redact applied to its text (nil for nil).
+func (t *Template) RedactError(err error) error {
+	if err == nil || t == nil {
+		return err
+	}
+	if r := t.Redact(err.Error()); r != err.Error() {
+		return errors.New(r)
+	}
+	return err
+}
+
+// noEcho reports whether a parameter declares NoEcho: true.
+func noEcho(p map[string]any) bool {
+	switch v := p["NoEcho"].(type) {
+	case bool:
+		return v
+	case string:
+		return strings.EqualFold(v, "true")
+	}
+	return false
+}
+
+// quoteShown quotes a parameter's value for an error, or shows the mask.
+func quoteShown(shown string) string {
+	if shown == masked {
+		return masked
+	}
+	return strconv.Quote(shown)
 }
 
 // APIAttributes reads the attributes of an API that only the server knows,
@@ -193,9 +249,29 @@ func Load(path string, opts Options) (*Template, error) {
 	return Parse(path, data, opts)
 }
 
+// goformationYAML serializes goformation's ProcessYAML, which registers its
+// YAML tags in a package map on every call: Load and Parse are safe for
+// concurrent use (two deploys in one process, as in tests).
+var goformationYAML sync.Mutex
+
+func processYAML(data []byte) ([]byte, error) {
+	goformationYAML.Lock()
+	defer goformationYAML.Unlock()
+	return intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+}
+
 // Parse is Load on the template's bytes; path gives the directory relative
-// paths are resolved in.
+// paths are resolved in. Its errors show no NoEcho parameter's value.
 func Parse(path string, data []byte, opts Options) (*Template, error) {
+	var secrets []string
+	t, err := parse(path, data, opts, &secrets)
+	if err != nil {
+		return nil, (&Template{secrets: secrets}).RedactError(err)
+	}
+	return t, nil
+}
+
+func parse(path string, data []byte, opts Options, secrets *[]string) (*Template, error) {
 	if strings.TrimSpace(string(data)) == "" {
 		return nil, fmt.Errorf("%s is empty: a SAM template is a YAML or JSON document with Transform: %s and Resources", path, Transform)
 	}
@@ -207,7 +283,7 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	data, err := longFormConditions(data)
 	if err == nil {
 		var unresolvedData []byte
-		unresolvedData, err = intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
+		unresolvedData, err = processYAML(data)
 		data = unresolvedData
 	}
 	unresolved := data
@@ -247,7 +323,7 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 		m, _ := rawResources[id].(map[string]any)
 		for _, k := range slices.Sorted(maps.Keys(m)) {
 			switch k {
-			case "Type", "Properties", "DependsOn", "Condition", "Metadata", "DeletionPolicy":
+			case "Type", "Properties", "DependsOn", "Condition", "Metadata", "DeletionPolicy", "UpdateReplacePolicy":
 			default:
 				t.warn("%s: resource attribute %s is not supported and is ignored", id, k)
 			}
@@ -259,6 +335,9 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 		}
 		if r.DeletionPolicy != "" && r.DeletionPolicy != "Delete" {
 			return nil, fmt.Errorf("resource %s: DeletionPolicy %s is not supported: Portico deletes what a template no longer has (remove the attribute, or keep the resource in the template)", id, r.DeletionPolicy)
+		}
+		if r.UpdateReplacePolicy != "" && r.UpdateReplacePolicy != "Delete" {
+			return nil, fmt.Errorf("resource %s: UpdateReplacePolicy %s is not supported: Portico deletes what a change replaces (the function under its old FunctionName) once the replacement serves (remove the attribute, or keep FunctionName as it is)", id, r.UpdateReplacePolicy)
 		}
 		if r.Condition != nil {
 			return nil, fmt.Errorf("resource %s: Condition is not supported; remove it or the resource", id)
@@ -274,10 +353,11 @@ func Parse(path string, data []byte, opts Options) (*Template, error) {
 	if err := applyGlobals(raw.Globals, raw.Resources, t); err != nil {
 		return nil, err
 	}
-	params, err := parameterValues(raw.Parameters, opts.Parameters)
+	params, noEchoValues, err := parameterValues(raw.Parameters, opts.Parameters)
 	if err != nil {
 		return nil, err
 	}
+	t.secrets, *secrets = noEchoValues, noEchoValues
 	names := map[string]*rawResource{}
 	for id, r := range raw.Resources {
 		names[id] = r
@@ -811,8 +891,9 @@ func hasTransform(v any) bool {
 }
 
 // parameterValues gives each parameter its value: the override, else the
-// default. A Number parameter's value is a JSON number.
-func parameterValues(decl map[string]map[string]any, overrides map[string]string) (map[string]any, error) {
+// default. A Number parameter's value is a JSON number. It returns the values
+// of the NoEcho parameters too (for Redact): its errors never show them.
+func parameterValues(decl map[string]map[string]any, overrides map[string]string) (map[string]any, []string, error) {
 	var names []string
 	for k := range overrides {
 		if _, ok := decl[k]; !ok {
@@ -821,14 +902,15 @@ func parameterValues(decl map[string]map[string]any, overrides map[string]string
 	}
 	if len(names) > 0 {
 		sort.Strings(names)
-		return nil, fmt.Errorf("--parameter-overrides names %s, which the template does not declare under Parameters", strings.Join(names, ", "))
+		return nil, nil, fmt.Errorf("--parameter-overrides names %s, which the template does not declare under Parameters", strings.Join(names, ", "))
 	}
 	out := map[string]any{}
+	var secrets []string
 	for _, name := range slices.Sorted(maps.Keys(decl)) {
 		p := decl[name]
 		typ, _ := p["Type"].(string)
 		if !parameterType(typ) {
-			return nil, fmt.Errorf("parameter %s: Unrecognized parameter type: %q; use String, Number, List<Number>, CommaDelimitedList or an AWS-specific type (AWS::EC2::VPC::Id, AWS::SSM::Parameter::Value<String>, ...)", name, typ)
+			return nil, nil, fmt.Errorf("parameter %s: Unrecognized parameter type: %q; use String, Number, List<Number>, CommaDelimitedList or an AWS-specific type (AWS::EC2::VPC::Id, AWS::SSM::Parameter::Value<String>, ...)", name, typ)
 		}
 		v, ok := any(nil), false
 		if s, set := overrides[name]; set {
@@ -837,11 +919,18 @@ func parameterValues(decl map[string]map[string]any, overrides map[string]string
 			v, ok = d, true
 		}
 		if !ok {
-			return nil, fmt.Errorf("parameter %s has no Default: pass --parameter-overrides %s=VALUE", name, name)
+			return nil, nil, fmt.Errorf("parameter %s has no Default: pass --parameter-overrides %s=VALUE", name, name)
+		}
+		shown := fmt.Sprint(v)
+		if noEcho(p) {
+			if len(shown) >= minRedacted {
+				secrets = append(secrets, shown)
+			}
+			shown = masked
 		}
 		allowed, isList := p["AllowedValues"].([]any)
 		if v, set := p["AllowedValues"]; set && !isList {
-			return nil, fmt.Errorf("parameter %s: AllowedValues must be a list, not %s", name, shape(v))
+			return nil, nil, fmt.Errorf("parameter %s: AllowedValues must be a list, not %s", name, shape(v))
 		}
 		if len(allowed) > 0 {
 			found := false
@@ -851,20 +940,20 @@ func parameterValues(decl map[string]map[string]any, overrides map[string]string
 				}
 			}
 			if !found {
-				return nil, fmt.Errorf("parameter %s is %v, which is not one of its AllowedValues %v", name, v, allowed)
+				return nil, nil, fmt.Errorf("parameter %s is %s, which is not one of its AllowedValues %v", name, shown, allowed)
 			}
 		}
 		if strings.HasPrefix(typ, "AWS::SSM::Parameter::") {
-			return nil, fmt.Errorf("parameter %s is of type %s, which Portico cannot resolve: it has no Systems Manager Parameter Store (use a String parameter)", name, typ)
+			return nil, nil, fmt.Errorf("parameter %s is of type %s, which Portico cannot resolve: it has no Systems Manager Parameter Store (use a String parameter)", name, typ)
 		}
-		if err := parameterConstraints(name, typ, fmt.Sprint(v), p); err != nil {
-			return nil, err
+		if err := parameterConstraints(name, typ, fmt.Sprint(v), shown, p); err != nil {
+			return nil, nil, err
 		}
 		switch typ {
 		case "Number":
 			f, err := strconv.ParseFloat(fmt.Sprint(v), 64)
 			if err != nil {
-				return nil, fmt.Errorf("parameter %s is a Number but its value is %q", name, fmt.Sprint(v))
+				return nil, nil, fmt.Errorf("parameter %s is a Number but its value is %s", name, quoteShown(shown))
 			}
 			out[name] = f
 		case "CommaDelimitedList", "List<Number>":
@@ -877,7 +966,7 @@ func parameterValues(decl map[string]map[string]any, overrides map[string]string
 			out[name] = fmt.Sprint(v)
 		}
 	}
-	return out, nil
+	return out, secrets, nil
 }
 
 // parameterType reports whether typ is a CloudFormation parameter type.
@@ -892,9 +981,9 @@ func parameterType(typ string) bool {
 // parameterConstraints checks a parameter's value against its
 // AllowedPattern, MinLength and MaxLength (String) and MinValue and MaxValue
 // (Number), as CloudFormation does before it changes anything.
-func parameterConstraints(name, typ, v string, p map[string]any) error {
+func parameterConstraints(name, typ, v, shown string, p map[string]any) error {
 	fail := func(format string, args ...any) error {
-		msg := fmt.Sprintf("parameter %s is %q, which "+format, append([]any{name, v}, args...)...)
+		msg := fmt.Sprintf("parameter %s is %s, which "+format, append([]any{name, quoteShown(shown)}, args...)...)
 		if d, _ := p["ConstraintDescription"].(string); d != "" {
 			msg += ": " + d
 		}
@@ -1004,9 +1093,11 @@ func checkSections(top map[string]any) error {
 						return err
 					}
 				}
-				if d, ok := e["DeletionPolicy"]; ok {
-					if _, isString := d.(string); !isString {
-						return fmt.Errorf("resource %s: DeletionPolicy must be a string, not %s", k, shape(d))
+				for _, attr := range []string{"DeletionPolicy", "UpdateReplacePolicy"} {
+					if d, ok := e[attr]; ok {
+						if _, isString := d.(string); !isString {
+							return fmt.Errorf("resource %s: %s must be a string, not %s", k, attr, shape(d))
+						}
 					}
 				}
 			case "Globals":
