@@ -263,6 +263,11 @@ func newConfig(in CreateInput) (Config, error) {
 			return Config{}, err
 		}
 	}
+	if c.Handler != "" { // "" is none given: a provided.al2023 package's bootstrap is the function
+		if err := checkHandler(c.Handler); err != nil {
+			return Config{}, err
+		}
+	}
 	return c, validateConfig(&c)
 }
 
@@ -542,6 +547,9 @@ func (s *Service) UpdateConfig(ctx context.Context, name string, p ConfigPatch) 
 			c.Description = *p.Description
 		}
 		if p.Handler != nil {
+			if err := checkHandler(*p.Handler); err != nil {
+				return err
+			}
 			c.Handler = *p.Handler
 		}
 		if p.Runtime != nil {

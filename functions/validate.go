@@ -20,6 +20,9 @@ var (
 	// rolePattern is Lambda's constraint on a function's Role.
 	rolePattern = `arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+`
 	roleRe      = regexp.MustCompile(`^` + rolePattern + `$`)
+	// handlerPattern is Lambda's constraint on a function's Handler.
+	handlerPattern = `[^\s]+`
+	handlerRe      = regexp.MustCompile(`^` + handlerPattern + `$`)
 )
 
 // ValidRole reports whether s is an IAM role ARN, as Lambda requires of a
@@ -36,6 +39,19 @@ func checkRole(role string) error {
 		"1 validation error detected: Value '%s' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: %s "+
 			"(an IAM role ARN, arn:aws:iam::%s:role/NAME say; Portico assumes no role, but keeps and reports the one given)",
 		truncate(role, 200), rolePattern, AccountID))
+}
+
+// checkHandler refuses a Handler that breaks Lambda's pattern (empty, or
+// holding white space) with Lambda's ValidationException, on create and on
+// update alike: an empty Handler would take the handler away, and one with a
+// space reaches the bootstrap as a _HANDLER no runtime can name.
+func checkHandler(h string) error {
+	if handlerRe.MatchString(h) {
+		return nil
+	}
+	return errdefs.New(errdefs.ErrInvalid, "ValidationException", fmt.Sprintf(
+		"1 validation error detected: Value '%s' at 'handler' failed to satisfy constraint: Member must satisfy regular expression pattern: %s",
+		truncate(h, 200), handlerPattern))
 }
 
 // reservedEnv are the environment variables Lambda sets itself and refuses in a
