@@ -401,7 +401,7 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, lambdaCode, &req); err != nil {
 		return err
 	}
-	ref, err := functions.ParseRef(req.FunctionName)
+	ref, err := functions.ParseLocalRef(req.FunctionName)
 	if err != nil {
 		return err
 	}
