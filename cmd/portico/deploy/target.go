@@ -106,6 +106,9 @@ func functionConfig(f *Function) map[string]any {
 		fs = append(fs, map[string]string{"Arn": m.Arn, "LocalMountPath": m.LocalMountPath})
 	}
 	cfg["FileSystemConfigs"] = fs
+	if len(f.Architectures) > 0 {
+		cfg["Architectures"] = f.Architectures // the server refuses another than its own
+	}
 	return cfg
 }
 
