@@ -229,6 +229,20 @@ func (s *Service) resolveImage(ctx context.Context, uri string) (string, error) 
 	return id, nil
 }
 
+// pinImage pins c, an Image configuration, to resolved, the image id its
+// ImageURI resolved to, as Lambda pins $LATEST to the image digest at
+// CreateFunction and UpdateFunctionCode: the sandboxes of c run that image
+// whatever its tag names later, and c reports the id's digest as CodeSha256
+// (what PublishVersion's CodeSha256 precondition names). CodeSize stays 0, as
+// Lambda reports it for images.
+func pinImage(c *Config, resolved string) {
+	c.ResolvedImage = resolved
+	c.CodeSha256, c.CodeSize = "", 0
+	if imageIDRe.MatchString(resolved) {
+		c.CodeSha256 = strings.TrimPrefix(resolved, "sha256:")
+	}
+}
+
 // CheckCreate reports the error Create would return for in's name and
 // configuration (errdefs.ErrInvalid: timeout, memory, environment, file
 // systems), without creating anything, so that a caller can check a batch
@@ -320,6 +334,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Config, error) {
 			return nil, err
 		}
 	}
+	if c.PackageType == PackageImage {
+		pinImage(&c, resolved)
+	}
 	c.LastModified = now()
 	c.RevisionID = ids.UUID()
 	rec.Config = c
@@ -358,7 +375,7 @@ func publishTx(tx *store.Tx, latest *record, description, resolved string) (*Con
 	cand.ReservedConcurrency = nil
 	cand.Description = cmp.Or(description, latest.Description)
 	if cand.PackageType == PackageImage {
-		cand.ResolvedImage = cmp.Or(resolved, cand.ImageURI)
+		pinImage(&cand.Config, cmp.Or(resolved, cand.ResolvedImage, cand.ImageURI))
 	}
 	if last != nil && sameVersion(cand, last) {
 		c := last.config()
@@ -504,6 +521,7 @@ func (s *Service) UpdateCode(ctx context.Context, name string, in CodeInput) (*C
 			latest.CodeSha256, latest.CodeSize, latest.Hash = pkg.b64Sum, int64(len(pkg.data)), pkg.hexSum
 		} else {
 			latest.ImageURI = in.ImageURI
+			pinImage(&latest.Config, resolved)
 		}
 		latest.LastModified = now()
 		latest.RevisionID = ids.UUID()
@@ -702,7 +720,9 @@ func (s *Service) Publish(ctx context.Context, name string, in PublishInput) (*C
 	}
 	var resolved string
 	if cur.PackageType == PackageImage {
-		if resolved, err = s.resolveImage(ctx, cur.ImageURI); err != nil {
+		// The image $LATEST is pinned to (a function created before
+		// $LATEST was pinned: its tag's), checked to be there still.
+		if resolved, err = s.resolveImage(ctx, cmp.Or(cur.ResolvedImage, cur.ImageURI)); err != nil {
 			return nil, err
 		}
 	}
@@ -715,7 +735,7 @@ func (s *Service) Publish(ctx context.Context, name string, in PublishInput) (*C
 		if err := checkRev(&latest.Config); err != nil {
 			return err
 		}
-		if latest.PackageType == PackageImage && latest.ImageURI != cur.ImageURI {
+		if latest.PackageType == PackageImage && (latest.ImageURI != cur.ImageURI || latest.ResolvedImage != cur.ResolvedImage) {
 			return errdefs.New(errdefs.ErrConflict, "ResourceConflictException", "The function "+name+" changed while it was being published; retry")
 		}
 		before := latest.LastVersion

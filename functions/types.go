@@ -45,12 +45,17 @@ type Config struct {
 	// named, kept and reported as given; empty for a function created without
 	// one (or before Portico kept it), which reports RoleARN. Portico assumes
 	// no role: functions run with the server's own permissions.
-	Role       string `json:"Role,omitempty"`
-	CodeSha256 string `json:"CodeSha256"` // base64 sha256 of the zip, as Lambda reports it
+	Role string `json:"Role,omitempty"`
+	// CodeSha256 is the base64 sha256 of the zip, or an image's digest (hex,
+	// of ResolvedImage), as Lambda reports them.
+	CodeSha256 string `json:"CodeSha256"`
 	CodeSize   int64  `json:"CodeSize"`
 	ImageURI   string `json:"ImageUri,omitempty"`
-	// ResolvedImage is the image id a published Image version is pinned to; empty
-	// on $LATEST, which resolves its tag when a sandbox starts.
+	// ResolvedImage is the image id an Image function is pinned to: $LATEST's
+	// by CreateFunction and UpdateFunctionCode, a published version's by
+	// PublishVersion (the one $LATEST had). Sandboxes run it whatever the
+	// ImageURI's tag names since. Empty on a $LATEST stored before $LATEST was
+	// pinned, which resolves its tag when a sandbox starts.
 	ResolvedImage string            `json:"ResolvedImage,omitempty"`
 	Environment   map[string]string `json:"Environment,omitempty"`
 	Timeout       int               `json:"Timeout"`    // seconds
