@@ -229,6 +229,14 @@ func (s *Service) resolveImage(ctx context.Context, uri string) (string, error) 
 	return id, nil
 }
 
+// cloneImageConfig returns a copy of c, nil when it overrides nothing.
+func cloneImageConfig(c *ImageConfig) *ImageConfig {
+	if c.IsZero() {
+		return nil
+	}
+	return &ImageConfig{EntryPoint: slices.Clone(c.EntryPoint), Command: slices.Clone(c.Command), WorkingDirectory: c.WorkingDirectory}
+}
+
 // pinImage pins c, an Image configuration, to resolved, the image id its
 // ImageURI resolved to, as Lambda pins $LATEST to the image digest at
 // CreateFunction and UpdateFunctionCode: the sandboxes of c run that image
@@ -271,6 +279,7 @@ func newConfig(in CreateInput) (Config, error) {
 		Timeout:      cmp.Or(in.Timeout, DefaultTimeout),
 		MemorySize:   cmp.Or(in.MemorySize, DefaultMemory),
 		FileSystems:  slices.Clone(in.FileSystems),
+		ImageConfig:  cloneImageConfig(in.ImageConfig),
 	}
 	if c.PackageType == PackageZip {
 		if err := checkRuntime(c.Runtime); err != nil {
@@ -590,6 +599,9 @@ func (s *Service) UpdateConfig(ctx context.Context, name string, p ConfigPatch) 
 		}
 		if p.FileSystems != nil {
 			c.FileSystems = slices.Clone(*p.FileSystems)
+		}
+		if p.ImageConfig != nil {
+			c.ImageConfig = cloneImageConfig(p.ImageConfig)
 		}
 		if err := validateConfig(c); err != nil {
 			return err

@@ -382,6 +382,58 @@ func TestContainerFunctions(t *testing.T) {
 				}
 			})
 
+			// ImageConfig overrides the image's ENTRYPOINT and WORKDIR: an
+			// image whose own entrypoint does not exist runs through the
+			// override (a relative EntryPoint found from the overriding
+			// WorkingDirectory), GetFunctionConfiguration reports it as
+			// ImageConfigResponse, a published version keeps it, and taking it
+			// off runs the image's own again.
+			t.Run("ImageConfigOverridesTheImage", func(t *testing.T) {
+				name := "hello-imageconfig"
+				ref := "portico-e2e/hello:" + randHex(6)
+				im.build(env.AdminURL, ref, "WORKDIR /", `ENTRYPOINT ["/nope"]`)
+				ic := &types.ImageConfig{EntryPoint: []string{"./bootstrap"}, Command: []string{"ignored"}, WorkingDirectory: aws.String("/var/task")}
+				createFunction(t, c, &lambda.CreateFunctionInput{
+					FunctionName: aws.String(name),
+					Role:         aws.String("arn:aws:iam::000000000000:role/any"),
+					PackageType:  types.PackageTypeImage,
+					Code:         &types.FunctionCode{ImageUri: aws.String(ref)},
+					ImageConfig:  ic,
+				})
+				got, err := c.GetFunctionConfiguration(t.Context(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r := got.ImageConfigResponse; r == nil || r.ImageConfig == nil || !slices.Equal(r.ImageConfig.EntryPoint, ic.EntryPoint) ||
+					!slices.Equal(r.ImageConfig.Command, ic.Command) || aws.ToString(r.ImageConfig.WorkingDirectory) != "/var/task" {
+					t.Fatalf("ImageConfigResponse = %+v, want the ImageConfig given", r)
+				}
+				if g := invokeHello(t, c, name); g.FunctionVersion != "$LATEST" {
+					t.Errorf("answered %+v", g)
+				}
+				v := publishWithAlias(t, c, name)
+				if _, err := c.UpdateFunctionConfiguration(t.Context(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name),
+					ImageConfig: &types.ImageConfig{}}); err != nil {
+					t.Fatalf("UpdateFunctionConfiguration taking ImageConfig off: %v", err)
+				}
+				got, err = c.GetFunctionConfiguration(t.Context(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
+				if err != nil || got.ImageConfigResponse != nil {
+					t.Fatalf("after taking it off: ImageConfigResponse %+v, %v; want none", got.ImageConfigResponse, err)
+				}
+				out, err := c.Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`{}`)})
+				if err == nil && out.FunctionError == nil {
+					t.Errorf("$LATEST without ImageConfig answered %s, want the image's own entrypoint (/nope) to fail", out.Payload)
+				}
+				if g := invokeHello(t, c, name+":live"); g.FunctionVersion != v {
+					t.Errorf("%s:live answered %+v, want version %s, which keeps its ImageConfig", name, g, v)
+				}
+				_, err = c.UpdateFunctionConfiguration(t.Context(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name),
+					ImageConfig: &types.ImageConfig{WorkingDirectory: aws.String("relative")}})
+				if err == nil || !strings.Contains(err.Error(), "InvalidParameterValueException") {
+					t.Errorf("a relative WorkingDirectory: %v, want InvalidParameterValueException", err)
+				}
+			})
+
 			// An image neither on the host nor pullable is refused at create,
 			// saying how to bring it in, and nothing is created.
 			t.Run("MissingImageSaysWhatToDo", func(t *testing.T) {
