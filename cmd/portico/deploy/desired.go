@@ -66,6 +66,9 @@ type Function struct {
 	// EventInvoke is EventInvokeConfig, set (as SAM does) on the alias, or
 	// on $LATEST for a function without one; nil leaves none.
 	EventInvoke *EventInvoke
+	// ImageConfig overrides an Image function's ENTRYPOINT, CMD and WORKDIR;
+	// nil runs the image's own.
+	ImageConfig *functions.ImageConfig `json:",omitempty"`
 	// Architectures is the template's Architectures (one of x86_64, arm64),
 	// sent with the configuration so that the server refuses another than
 	// its own; nil sends none.
@@ -118,10 +121,10 @@ type FileSystem struct {
 // Fingerprint is the digest of everything a published version pins: a change
 // publishes a new version.
 func (f *Function) Fingerprint() string {
-	if len(f.Architectures) > 0 {
-		// Only when set, so that the functions of templates without it keep
-		// the fingerprint they were deployed with.
-		return digest(struct{ Base, Arch any }{f.baseFingerprint(), f.Architectures})
+	if len(f.Architectures) > 0 || f.ImageConfig != nil {
+		// Only when set, so that the functions of templates without them
+		// keep the fingerprint they were deployed with.
+		return digest(struct{ Base, Arch, Image any }{f.baseFingerprint(), f.Architectures, f.ImageConfig})
 	}
 	return f.baseFingerprint()
 }
@@ -487,7 +490,7 @@ func Build(t *Template) (*Desired, error) {
 var known = map[string]map[string]bool{
 	TypeFunction: set("CodeUri", "ImageUri", "PackageType", "Handler", "Runtime", "Environment", "MemorySize", "Timeout",
 		"ReservedConcurrentExecutions", "ProvisionedConcurrencyConfig", "AutoPublishAlias", "Events", "FunctionName",
-		"Description", "FileSystemConfigs", "VersionDescription", "EventInvokeConfig"),
+		"Description", "FileSystemConfigs", "VersionDescription", "EventInvokeConfig", "ImageConfig"),
 	TypeAPI: set("StageName", "Variables", "DefinitionBody", "DefinitionUri", "Auth", "Cors", "CanarySetting",
 		"CacheClusterEnabled", "CacheClusterSize", "MethodSettings", "Name", "Description", "TracingEnabled",
 		"BinaryMediaTypes", "OpenApiVersion", "MinimumCompressionSize", "ApiKeySourceType", "Models", "GatewayResponses",
@@ -581,12 +584,6 @@ func (b *builder) permission(id string, props map[string]any) {
 // nothing (Tracing PassThrough, EphemeralStorage 512, ...). The settings left
 // to warnings (ignoredBecause) change nothing about how the function runs.
 var functionRefusals = map[string]func(v any) string{
-	"ImageConfig": func(v any) string {
-		if isEmpty(v) {
-			return ""
-		}
-		return "Portico runs an image's own ENTRYPOINT, CMD and WORKDIR and cannot override them, so the function would run another command than the template says: set them in the image (the Lambda API refuses ImageConfig too)"
-	},
 	"CodeSigningConfigArn": func(any) string {
 		return "Portico does not verify code signatures, so unsigned code would be deployed (the Lambda API refuses it too)"
 	},
@@ -1042,7 +1039,17 @@ func (b *builder) function(id string, props map[string]any) {
 		}
 		fn.ImageURI = *f.ImageUri
 		fn.CodeSHA256 = ""
+		if c := f.ImageConfig; c != nil {
+			ic := &functions.ImageConfig{EntryPoint: c.EntryPoint, Command: c.Command, WorkingDirectory: deref(c.WorkingDirectory)}
+			if !ic.IsZero() {
+				fn.ImageConfig = ic
+			}
+		}
 	default:
+		if c := f.ImageConfig; c != nil && (len(c.EntryPoint) > 0 || len(c.Command) > 0 || deref(c.WorkingDirectory) != "") {
+			b.fail("%s: ImageConfig is only for PackageType Image: a CodeUri function runs its bootstrap", id)
+			return
+		}
 		switch fn.Runtime {
 		case "provided.al2023", "provided.al2", "provided":
 		case "":

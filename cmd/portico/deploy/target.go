@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 )
 
@@ -109,6 +110,13 @@ func functionConfig(f *Function) map[string]any {
 	if len(f.Architectures) > 0 {
 		cfg["Architectures"] = f.Architectures // the server refuses another than its own
 	}
+	if f.ImageURI != "" {
+		ic := f.ImageConfig
+		if ic == nil {
+			ic = &functions.ImageConfig{} // takes a removed one off
+		}
+		cfg["ImageConfig"] = ic
+	}
 	return cfg
 }
 
@@ -161,6 +169,13 @@ func (h *HTTPTarget) SaveFunction(ctx context.Context, name string) (*SavedFunct
 	for _, k := range savedConfigKeys {
 		if v, ok := got.Configuration[k]; ok && v != nil {
 			s.Config[k] = v
+		}
+	}
+	if s.ImageURI != "" {
+		// Lambda reports it as ImageConfigResponse.ImageConfig; none is {}.
+		s.Config["ImageConfig"] = map[string]any{}
+		if r, ok := got.Configuration["ImageConfigResponse"].(map[string]any); ok && r["ImageConfig"] != nil {
+			s.Config["ImageConfig"] = r["ImageConfig"]
 		}
 	}
 	if s.ImageURI == "" {
