@@ -81,7 +81,7 @@ func TestDeployRefusesUnhonouredFunctionSettings(t *testing.T) {
 		t.Fatalf("deploy: %v\n%s", err, out)
 	}
 	for _, want := range []string{"property LoggingConfig is not supported by Portico and is ignored: the function's log stays text",
-		"Perm (AWS::Lambda::Permission): accepted and not applied"} {
+		"Perm (AWS::Lambda::Permission): accepted and ignored"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("deploy output lacks %q:\n%s", want, out)
 		}

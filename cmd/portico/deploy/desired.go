@@ -129,7 +129,8 @@ func (f *Function) Fingerprint() string {
 	return f.baseFingerprint()
 }
 
-// baseFingerprint is the Fingerprint of f without its Architectures.
+// baseFingerprint is the Fingerprint of f without its Architectures and
+// ImageConfig.
 func (f *Function) baseFingerprint() string {
 	return digest(struct {
 		Code, Image, Handler, Runtime, Description string
@@ -553,7 +554,7 @@ var refusedProps = map[string]map[string]func(v any) string{
 func (b *builder) permission(id string, props map[string]any) {
 	principal, _ := props["Principal"].(string)
 	if principal != "apigateway.amazonaws.com" && principal != "*" {
-		b.warn("%s (%s): accepted and not applied: the principal %v calls no function on Portico (its gateway is the only caller a function's policy is checked for)",
+		b.warn("%s (%s): accepted and ignored: the principal %v calls no function on Portico (its gateway is the only caller a function's policy is checked for)",
 			id, TypePermission, props["Principal"])
 		return
 	}
@@ -566,7 +567,7 @@ func (b *builder) permission(id string, props map[string]any) {
 		narrows = append(narrows, k)
 	}
 	if len(narrows) == 0 {
-		b.warn("%s (%s): accepted and not applied: it grants %s what Portico's gateway has without it (it may call any function of the server that has no policy)",
+		b.warn("%s (%s): accepted and ignored: it grants %s what Portico's gateway has without it (it may call any function of the server that has no policy)",
 			id, TypePermission, principal)
 		return
 	}
