@@ -79,7 +79,7 @@ func (s *Server) getRuntimeManagementConfig(w http.ResponseWriter, r *http.Reque
 func byTagged(h func(w http.ResponseWriter, r *http.Request, name string) error) HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		raw := r.PathValue("arn")
-		ref, err := functions.ParseRef(raw)
+		ref, err := functions.ParseLocalRef(raw)
 		if err != nil {
 			return err
 		}

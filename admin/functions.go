@@ -54,6 +54,13 @@ type functionConfiguration struct {
 	Architectures     []string               `json:"Architectures"`
 	EphemeralStorage  ephemeralStorage       `json:"EphemeralStorage"`
 	LoggingConfig     loggingConfig          `json:"LoggingConfig"`
+	// ImageConfigResponse is an Image function's ImageConfig, when it has one.
+	ImageConfigResponse *imageConfigResponse `json:"ImageConfigResponse,omitempty"`
+}
+
+// imageConfigResponse is Lambda's ImageConfigResponse.
+type imageConfigResponse struct {
+	ImageConfig *functions.ImageConfig `json:"ImageConfig"`
 }
 
 type environment struct {
@@ -129,6 +136,9 @@ func toConfiguration(c *functions.Config, qualifier string) functionConfiguratio
 	if len(c.Environment) > 0 {
 		out.Environment = &environment{Variables: c.Environment}
 	}
+	if !c.ImageConfig.IsZero() {
+		out.ImageConfigResponse = &imageConfigResponse{ImageConfig: c.ImageConfig}
+	}
 	return out
 }
 
@@ -176,25 +186,26 @@ func (u *codeUnhonoured) check() error {
 }
 
 type createFunctionRequest struct {
-	FunctionName      string             `json:"FunctionName"`
-	Runtime           string             `json:"Runtime"`
-	Role              string             `json:"Role"`
-	Handler           string             `json:"Handler"`
-	Code              *functionCode      `json:"Code"`
-	Description       string             `json:"Description"`
-	Timeout           *int               `json:"Timeout"`
-	MemorySize        *int               `json:"MemorySize"`
-	Publish           bool               `json:"Publish"`
-	PackageType       string             `json:"PackageType"`
-	Environment       *environment       `json:"Environment"`
-	FileSystemConfigs *fileSystemConfigs `json:"FileSystemConfigs"`
-	PublishTo         string             `json:"PublishTo"`
+	FunctionName      string                 `json:"FunctionName"`
+	Runtime           string                 `json:"Runtime"`
+	Role              string                 `json:"Role"`
+	Handler           string                 `json:"Handler"`
+	Code              *functionCode          `json:"Code"`
+	Description       string                 `json:"Description"`
+	Timeout           *int                   `json:"Timeout"`
+	MemorySize        *int                   `json:"MemorySize"`
+	Publish           bool                   `json:"Publish"`
+	PackageType       string                 `json:"PackageType"`
+	Environment       *environment           `json:"Environment"`
+	FileSystemConfigs *fileSystemConfigs     `json:"FileSystemConfigs"`
+	ImageConfig       *functions.ImageConfig `json:"ImageConfig"`
+	PublishTo         string                 `json:"PublishTo"`
 	unhonoured
 }
 
 // unhonoured are the settings of CreateFunction and
 // UpdateFunctionConfiguration that Portico would have to drop: it runs no
-// layers, X-Ray, dead-letter targets, VPCs, KMS keys, code signing, SnapStart
+// layers, X-Ray, dead-letter targets, VPCs, KMS keys, code signing, SnapStart,
 // JSON log format, log levels or other log groups, Lambda Managed Instances,
 // durable functions or tenant isolation, keeps no tags, gives each sandbox
 // the default /tmp, and runs the host's architecture. Set to anything but
@@ -219,10 +230,6 @@ type unhonoured struct {
 	CapacityProviderConfig json.RawMessage                       `json:"CapacityProviderConfig"`
 	DurableConfig          json.RawMessage                       `json:"DurableConfig"`
 	TenancyConfig          *struct{ TenantIsolationMode string } `json:"TenancyConfig"`
-	ImageConfig            *struct {
-		EntryPoint, Command []string
-		WorkingDirectory    string
-	} `json:"ImageConfig"`
 }
 
 // hostArchitecture is Lambda's name for the architecture sandboxes run on.
@@ -277,8 +284,6 @@ func (u *unhonoured) check(name string) error {
 	add(isSet(u.CapacityProviderConfig), "CapacityProviderConfig (Portico runs no Lambda Managed Instances)")
 	add(isSet(u.DurableConfig), "DurableConfig (Portico runs no durable functions)")
 	add(u.TenancyConfig != nil && u.TenancyConfig.TenantIsolationMode != "", "TenancyConfig (Portico isolates no tenants)")
-	add(u.ImageConfig != nil && (len(u.ImageConfig.EntryPoint) > 0 || len(u.ImageConfig.Command) > 0 || u.ImageConfig.WorkingDirectory != ""),
-		"ImageConfig (set ENTRYPOINT, CMD and WORKDIR in the image)")
 	if len(set) == 0 {
 		return nil
 	}
@@ -319,15 +324,16 @@ func checkPublishTo(to string) error {
 }
 
 type updateConfigRequest struct {
-	Runtime           *string            `json:"Runtime"`
-	Role              *string            `json:"Role"`
-	Handler           *string            `json:"Handler"`
-	Description       *string            `json:"Description"`
-	Timeout           *int               `json:"Timeout"`
-	MemorySize        *int               `json:"MemorySize"`
-	Environment       *environment       `json:"Environment"`
-	FileSystemConfigs *fileSystemConfigs `json:"FileSystemConfigs"`
-	RevisionID        string             `json:"RevisionId"`
+	Runtime           *string                `json:"Runtime"`
+	Role              *string                `json:"Role"`
+	Handler           *string                `json:"Handler"`
+	Description       *string                `json:"Description"`
+	Timeout           *int                   `json:"Timeout"`
+	MemorySize        *int                   `json:"MemorySize"`
+	Environment       *environment           `json:"Environment"`
+	FileSystemConfigs *fileSystemConfigs     `json:"FileSystemConfigs"`
+	ImageConfig       *functions.ImageConfig `json:"ImageConfig"`
+	RevisionID        string                 `json:"RevisionId"`
 	unhonoured
 }
 
@@ -401,7 +407,7 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, lambdaCode, &req); err != nil {
 		return err
 	}
-	ref, err := functions.ParseRef(req.FunctionName)
+	ref, err := functions.ParseLocalRef(req.FunctionName)
 	if err != nil {
 		return err
 	}
@@ -446,6 +452,7 @@ func (s *Server) createFunction(w http.ResponseWriter, r *http.Request) error {
 		in.Environment = req.Environment.Variables
 	}
 	setIfGiven(&in.FileSystems, req.FileSystemConfigs)
+	in.ImageConfig = req.ImageConfig
 	c, err := s.fns.Create(r.Context(), in)
 	if err != nil {
 		return err
@@ -579,6 +586,7 @@ func (s *Server) updateFunctionConfiguration(w http.ResponseWriter, r *http.Requ
 		Timeout:     req.Timeout,
 		MemorySize:  req.MemorySize,
 		FileSystems: req.FileSystemConfigs,
+		ImageConfig: req.ImageConfig,
 	}
 	if req.Environment != nil {
 		vars := req.Environment.Variables

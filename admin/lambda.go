@@ -131,7 +131,7 @@ func byAlias(h func(w http.ResponseWriter, r *http.Request, name, alias string) 
 
 // pathRef parses the {name} path value and merges ?Qualifier.
 func pathRef(r *http.Request) (functions.Ref, error) {
-	ref, err := functions.ParseRef(r.PathValue("name"))
+	ref, err := functions.ParseLocalRef(r.PathValue("name"))
 	if err != nil {
 		return functions.Ref{}, err
 	}
@@ -140,7 +140,7 @@ func pathRef(r *http.Request) (functions.Ref, error) {
 
 // pathName parses the {name} path value of routes that take no qualifier.
 func pathName(r *http.Request) (string, error) {
-	ref, err := functions.ParseRef(r.PathValue("name"))
+	ref, err := functions.ParseLocalRef(r.PathValue("name"))
 	if err != nil {
 		return "", err
 	}

@@ -271,6 +271,9 @@ func TestCollectImagePins(t *testing.T) {
 	res.mu.Lock()
 	res.ids["app:latest"] = "sha256:bbb"
 	res.mu.Unlock()
+	if _, err := e.svc.UpdateCode(ctx, "img", CodeInput{ImageURI: "app:latest"}); err != nil {
+		t.Fatal(err)
+	}
 	if v, err := e.svc.Publish(ctx, "img", PublishInput{}); err != nil || v.Version != "2" {
 		t.Fatalf("publish 2: %+v, %v", v, err)
 	}

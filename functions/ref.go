@@ -155,6 +155,41 @@ func ParseRef(s string) (Ref, error) {
 	return Ref{Name: name, Qualifier: qual}, nil
 }
 
+// ParseLocalRef parses s as ParseRef does and refuses an ARN, full or partial,
+// that names a function elsewhere than on this server: another partition or
+// region is Lambda's InvalidParameterValueException, another account
+// AccessDeniedException (errdefs.ErrForbidden). Only the name and qualifier
+// of an ARN are kept, so without this check an ARN of eu-west-1 or of
+// account 999999999999 would act on the local function of that name. The
+// Lambda API parses every function name it is given with it.
+func ParseLocalRef(s string) (Ref, error) {
+	ref, err := ParseRef(s)
+	if err != nil {
+		return ref, err
+	}
+	parts := strings.SplitN(s, ":", 6)
+	partition, region, account := Partition, Region, ""
+	switch {
+	case parts[0] == "arn": // arn:PARTITION:lambda:REGION:ACCOUNT:function:...
+		partition, region, account = parts[1], parts[3], parts[4]
+	case len(parts) >= 3 && parts[1] == "function": // ACCOUNT:function:...
+		account = parts[0]
+	default:
+		return ref, nil
+	}
+	if partition != Partition || region != Region {
+		return Ref{}, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException", fmt.Sprintf(
+			"The function ARN %s is in partition %s, region %s; this server is region %s of partition %s and acts only on its own functions: use the function's name or %s",
+			truncate(s, 200), truncate(partition, 32), truncate(region, 32), Region, Partition, ARN(ref.Name, ref.Qualifier)))
+	}
+	if account != AccountID {
+		return Ref{}, errdefs.New(errdefs.ErrForbidden, "AccessDeniedException", fmt.Sprintf(
+			"The function ARN %s is in account %s; this server is account %s and acts only on its own functions: use the function's name or %s",
+			truncate(s, 200), account, AccountID, ARN(ref.Name, ref.Qualifier)))
+	}
+	return ref, nil
+}
+
 // WithQualifier merges an explicit Qualifier parameter (the ?Qualifier= of the Lambda
 // API) into a parsed ref. Both set and different is an error, as in Lambda.
 func (r Ref) WithQualifier(q string) (Ref, error) {
@@ -174,15 +209,18 @@ func (r Ref) WithQualifier(q string) (Ref, error) {
 // ARN returns the function ARN for name and an optional qualifier, in Portico's
 // fixed region and account (see Region and AccountID).
 func ARN(name, qualifier string) string {
-	a := "arn:aws:lambda:" + Region + ":" + AccountID + ":function:" + name
+	a := "arn:" + Partition + ":lambda:" + Region + ":" + AccountID + ":function:" + name
 	if qualifier != "" {
 		a += ":" + qualifier
 	}
 	return a
 }
 
-// Region and AccountID are what Portico reports in ARNs and events.
+// Partition, Region and AccountID are what Portico reports in ARNs and
+// events, and the only ones whose function ARNs its Lambda API acts on
+// (ParseLocalRef).
 const (
+	Partition = "aws"
 	Region    = "us-east-1"
 	AccountID = "000000000000"
 )

@@ -176,3 +176,23 @@ func FuzzParseRef(f *testing.F) {
 		}
 	})
 }
+
+func TestParseLocalRef(t *testing.T) {
+	for in, want := range map[string]error{
+		"fn":                       nil,
+		"fn:3":                     nil,
+		ARN("fn", "live"):          nil,
+		AccountID + ":function:fn": nil,
+		"arn:aws:lambda:eu-west-1:" + AccountID + ":function:fn":              errdefs.ErrInvalid,
+		"arn:aws-cn:lambda:" + Region + ":" + AccountID + ":function:fn":      errdefs.ErrInvalid,
+		"arn:aws-us-gov:lambda:us-gov-west-1:" + AccountID + ":function:fn:1": errdefs.ErrInvalid,
+		"arn:aws:lambda:" + Region + ":999999999999:function:fn":              errdefs.ErrForbidden,
+		"999999999999:function:fn:2":                                          errdefs.ErrForbidden,
+		"fn space":                                                            errdefs.ErrInvalid,
+	} {
+		_, err := ParseLocalRef(in)
+		if want == nil && err != nil || want != nil && !errors.Is(err, want) {
+			t.Errorf("ParseLocalRef(%q) = %v, want %v", in, err, want)
+		}
+	}
+}

@@ -229,6 +229,28 @@ func (s *Service) resolveImage(ctx context.Context, uri string) (string, error) 
 	return id, nil
 }
 
+// cloneImageConfig returns a copy of c, nil when it overrides nothing.
+func cloneImageConfig(c *ImageConfig) *ImageConfig {
+	if c.IsZero() {
+		return nil
+	}
+	return &ImageConfig{EntryPoint: slices.Clone(c.EntryPoint), Command: slices.Clone(c.Command), WorkingDirectory: c.WorkingDirectory}
+}
+
+// pinImage pins c, an Image configuration, to resolved, the image id its
+// ImageURI resolved to, as Lambda pins $LATEST to the image digest at
+// CreateFunction and UpdateFunctionCode: the sandboxes of c run that image
+// whatever its tag names later, and c reports the id's digest as CodeSha256
+// (what PublishVersion's CodeSha256 precondition names). CodeSize stays 0, as
+// Lambda reports it for images.
+func pinImage(c *Config, resolved string) {
+	c.ResolvedImage = resolved
+	c.CodeSha256, c.CodeSize = "", 0
+	if imageIDRe.MatchString(resolved) {
+		c.CodeSha256 = strings.TrimPrefix(resolved, "sha256:")
+	}
+}
+
 // CheckCreate reports the error Create would return for in's name and
 // configuration (errdefs.ErrInvalid: timeout, memory, environment, file
 // systems), without creating anything, so that a caller can check a batch
@@ -257,9 +279,15 @@ func newConfig(in CreateInput) (Config, error) {
 		Timeout:      cmp.Or(in.Timeout, DefaultTimeout),
 		MemorySize:   cmp.Or(in.MemorySize, DefaultMemory),
 		FileSystems:  slices.Clone(in.FileSystems),
+		ImageConfig:  cloneImageConfig(in.ImageConfig),
 	}
 	if c.PackageType == PackageZip {
 		if err := checkRuntime(c.Runtime); err != nil {
+			return Config{}, err
+		}
+	}
+	if c.Handler != "" { // "" is none given: a provided.al2023 package's bootstrap is the function
+		if err := checkHandler(c.Handler); err != nil {
 			return Config{}, err
 		}
 	}
@@ -315,6 +343,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Config, error) {
 			return nil, err
 		}
 	}
+	if c.PackageType == PackageImage {
+		pinImage(&c, resolved)
+	}
 	c.LastModified = now()
 	c.RevisionID = ids.UUID()
 	rec.Config = c
@@ -353,7 +384,7 @@ func publishTx(tx *store.Tx, latest *record, description, resolved string) (*Con
 	cand.ReservedConcurrency = nil
 	cand.Description = cmp.Or(description, latest.Description)
 	if cand.PackageType == PackageImage {
-		cand.ResolvedImage = cmp.Or(resolved, cand.ImageURI)
+		pinImage(&cand.Config, cmp.Or(resolved, cand.ResolvedImage, cand.ImageURI))
 	}
 	if last != nil && sameVersion(cand, last) {
 		c := last.config()
@@ -499,6 +530,7 @@ func (s *Service) UpdateCode(ctx context.Context, name string, in CodeInput) (*C
 			latest.CodeSha256, latest.CodeSize, latest.Hash = pkg.b64Sum, int64(len(pkg.data)), pkg.hexSum
 		} else {
 			latest.ImageURI = in.ImageURI
+			pinImage(&latest.Config, resolved)
 		}
 		latest.LastModified = now()
 		latest.RevisionID = ids.UUID()
@@ -542,6 +574,9 @@ func (s *Service) UpdateConfig(ctx context.Context, name string, p ConfigPatch) 
 			c.Description = *p.Description
 		}
 		if p.Handler != nil {
+			if err := checkHandler(*p.Handler); err != nil {
+				return err
+			}
 			c.Handler = *p.Handler
 		}
 		if p.Runtime != nil {
@@ -564,6 +599,9 @@ func (s *Service) UpdateConfig(ctx context.Context, name string, p ConfigPatch) 
 		}
 		if p.FileSystems != nil {
 			c.FileSystems = slices.Clone(*p.FileSystems)
+		}
+		if p.ImageConfig != nil {
+			c.ImageConfig = cloneImageConfig(p.ImageConfig)
 		}
 		if err := validateConfig(c); err != nil {
 			return err
@@ -694,7 +732,9 @@ func (s *Service) Publish(ctx context.Context, name string, in PublishInput) (*C
 	}
 	var resolved string
 	if cur.PackageType == PackageImage {
-		if resolved, err = s.resolveImage(ctx, cur.ImageURI); err != nil {
+		// The image $LATEST is pinned to (a function created before
+		// $LATEST was pinned: its tag's), checked to be there still.
+		if resolved, err = s.resolveImage(ctx, cmp.Or(cur.ResolvedImage, cur.ImageURI)); err != nil {
 			return nil, err
 		}
 	}
@@ -707,7 +747,7 @@ func (s *Service) Publish(ctx context.Context, name string, in PublishInput) (*C
 		if err := checkRev(&latest.Config); err != nil {
 			return err
 		}
-		if latest.PackageType == PackageImage && latest.ImageURI != cur.ImageURI {
+		if latest.PackageType == PackageImage && (latest.ImageURI != cur.ImageURI || latest.ResolvedImage != cur.ResolvedImage) {
 			return errdefs.New(errdefs.ErrConflict, "ResourceConflictException", "The function "+name+" changed while it was being published; retry")
 		}
 		before := latest.LastVersion

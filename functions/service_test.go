@@ -386,6 +386,9 @@ type fakeResolver struct {
 func (f *fakeResolver) ResolveImage(_ context.Context, ref string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if strings.HasPrefix(ref, "sha256:") && f.err == nil {
+		return ref, nil // an image id resolves to itself
+	}
 	return f.ids[ref], f.err
 }
 
@@ -399,8 +402,8 @@ func TestImageFunctions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.ResolvedImage != "" || e.svc.CodeDir(c) != "" {
-			t.Errorf("$LATEST = %+v", c)
+		if c.ResolvedImage != "sha256:aaa" || e.svc.CodeDir(c) != "" {
+			t.Errorf("$LATEST = %+v, want it pinned to the tag's image", c)
 		}
 		v1, _ := e.svc.Publish(ctx, "img", PublishInput{})
 		if v1.Version != "1" || v1.ResolvedImage != "sha256:aaa" {
@@ -412,6 +415,12 @@ func TestImageFunctions(t *testing.T) {
 		res.mu.Lock()
 		res.ids["app:latest"] = "sha256:bbb" // the tag moved
 		res.mu.Unlock()
+		if again, _ := e.svc.Publish(ctx, "img", PublishInput{}); again.Version != "1" || again.ResolvedImage != "sha256:aaa" {
+			t.Errorf("moved tag, no UpdateCode: %+v, want version 1 again ($LATEST stays pinned)", again)
+		}
+		if c, err := e.svc.UpdateCode(ctx, "img", CodeInput{ImageURI: "app:latest"}); err != nil || c.ResolvedImage != "sha256:bbb" {
+			t.Fatalf("UpdateCode to the moved tag = %+v, %v", c, err)
+		}
 		if v2, _ := e.svc.Publish(ctx, "img", PublishInput{}); v2.Version != "2" || v2.ResolvedImage != "sha256:bbb" {
 			t.Errorf("moved tag: %+v", v2)
 		}

@@ -45,12 +45,17 @@ type Config struct {
 	// named, kept and reported as given; empty for a function created without
 	// one (or before Portico kept it), which reports RoleARN. Portico assumes
 	// no role: functions run with the server's own permissions.
-	Role       string `json:"Role,omitempty"`
-	CodeSha256 string `json:"CodeSha256"` // base64 sha256 of the zip, as Lambda reports it
+	Role string `json:"Role,omitempty"`
+	// CodeSha256 is the base64 sha256 of the zip, or an image's digest (hex,
+	// of ResolvedImage), as Lambda reports them.
+	CodeSha256 string `json:"CodeSha256"`
 	CodeSize   int64  `json:"CodeSize"`
 	ImageURI   string `json:"ImageUri,omitempty"`
-	// ResolvedImage is the image id a published Image version is pinned to; empty
-	// on $LATEST, which resolves its tag when a sandbox starts.
+	// ResolvedImage is the image id an Image function is pinned to: $LATEST's
+	// by CreateFunction and UpdateFunctionCode, a published version's by
+	// PublishVersion (the one $LATEST had). Sandboxes run it whatever the
+	// ImageURI's tag names since. Empty on a $LATEST stored before $LATEST was
+	// pinned, which resolves its tag when a sandbox starts.
 	ResolvedImage string            `json:"ResolvedImage,omitempty"`
 	Environment   map[string]string `json:"Environment,omitempty"`
 	Timeout       int               `json:"Timeout"`    // seconds
@@ -59,7 +64,10 @@ type Config struct {
 	// (all versions together). It lives on the function, not on a version.
 	ReservedConcurrency *int `json:"ReservedConcurrentExecutions,omitempty"`
 	// FileSystems are named Portico volumes mounted at LocalMountPath (/mnt/NAME).
-	FileSystems  []FileSystem `json:"FileSystemConfigs,omitempty"`
+	FileSystems []FileSystem `json:"FileSystemConfigs,omitempty"`
+	// ImageConfig overrides the image's ENTRYPOINT, CMD and WORKDIR (Image
+	// functions only); nil runs the image's own.
+	ImageConfig  *ImageConfig `json:"ImageConfig,omitempty"`
 	LastModified time.Time    `json:"LastModified"`
 	// RevisionID changes on every change of $LATEST; a version keeps the one it was
 	// published from. Pools of sandboxes are keyed by it.
@@ -76,6 +84,20 @@ type FileSystem struct {
 	LocalMountPath string `json:"LocalMountPath"` // /mnt/NAME
 }
 
+// ImageConfig is Lambda's ImageConfig: what an Image function's sandboxes run
+// instead of the image's ENTRYPOINT, CMD and WORKDIR, each field on its own
+// (an EntryPoint without a Command keeps the image's CMD as its arguments).
+type ImageConfig struct {
+	EntryPoint       []string `json:"EntryPoint,omitempty"`
+	Command          []string `json:"Command,omitempty"`
+	WorkingDirectory string   `json:"WorkingDirectory,omitempty"`
+}
+
+// IsZero reports whether c overrides nothing.
+func (c *ImageConfig) IsZero() bool {
+	return c == nil || len(c.EntryPoint) == 0 && len(c.Command) == 0 && c.WorkingDirectory == ""
+}
+
 // CreateInput is what creating a function takes.
 type CreateInput struct {
 	FunctionName string
@@ -90,6 +112,7 @@ type CreateInput struct {
 	Timeout      int // 0 = default
 	MemorySize   int // 0 = default
 	FileSystems  []FileSystem
+	ImageConfig  *ImageConfig // Image packages
 	Publish      bool
 }
 
@@ -121,6 +144,9 @@ type ConfigPatch struct {
 	Timeout     *int
 	MemorySize  *int
 	FileSystems *[]FileSystem
+	// ImageConfig replaces the image overrides; one that overrides nothing
+	// removes them.
+	ImageConfig *ImageConfig
 	// RevisionID, when set, must be $LATEST's.
 	RevisionID string
 }

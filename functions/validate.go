@@ -20,6 +20,9 @@ var (
 	// rolePattern is Lambda's constraint on a function's Role.
 	rolePattern = `arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+`
 	roleRe      = regexp.MustCompile(`^` + rolePattern + `$`)
+	// handlerPattern is Lambda's constraint on a function's Handler.
+	handlerPattern = `[^\s]+`
+	handlerRe      = regexp.MustCompile(`^` + handlerPattern + `$`)
 )
 
 // ValidRole reports whether s is an IAM role ARN, as Lambda requires of a
@@ -36,6 +39,19 @@ func checkRole(role string) error {
 		"1 validation error detected: Value '%s' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: %s "+
 			"(an IAM role ARN, arn:aws:iam::%s:role/NAME say; Portico assumes no role, but keeps and reports the one given)",
 		truncate(role, 200), rolePattern, AccountID))
+}
+
+// checkHandler refuses a Handler that breaks Lambda's pattern (empty, or
+// holding white space) with Lambda's ValidationException, on create and on
+// update alike: an empty Handler would take the handler away, and one with a
+// space reaches the bootstrap as a _HANDLER no runtime can name.
+func checkHandler(h string) error {
+	if handlerRe.MatchString(h) {
+		return nil
+	}
+	return errdefs.New(errdefs.ErrInvalid, "ValidationException", fmt.Sprintf(
+		"1 validation error detected: Value '%s' at 'handler' failed to satisfy constraint: Member must satisfy regular expression pattern: %s",
+		truncate(h, 200), handlerPattern))
 }
 
 // reservedEnv are the environment variables Lambda sets itself and refuses in a
@@ -86,6 +102,9 @@ func validateConfig(c *Config) error {
 		if c.ImageURI != "" {
 			return invalidf("ImageUri is only valid for PackageType Image; this function's PackageType is Zip")
 		}
+		if !c.ImageConfig.IsZero() {
+			return invalidf("ImageConfig is only valid for PackageType Image; this function's PackageType is Zip (its bootstrap is what runs)")
+		}
 	case PackageImage:
 		if c.ImageURI == "" {
 			return invalidf("ImageUri is required for PackageType Image")
@@ -122,7 +141,35 @@ func validateConfig(c *Config) error {
 	if err := validateEnv(c.Environment); err != nil {
 		return err
 	}
+	if err := validateImageConfig(c.ImageConfig); err != nil {
+		return err
+	}
 	return validateFileSystems(c.FileSystems)
+}
+
+// validateImageConfig checks ImageConfig against Lambda's limits: at most 1500
+// entries each in EntryPoint and Command, a WorkingDirectory of at most 1000
+// characters; and what a container can be given: an absolute
+// WorkingDirectory, no NUL bytes.
+func validateImageConfig(c *ImageConfig) error {
+	if c == nil {
+		return nil
+	}
+	if len(c.EntryPoint) > 1500 || len(c.Command) > 1500 {
+		return invalidf("ImageConfig EntryPoint and Command hold at most 1500 entries each")
+	}
+	if len(c.WorkingDirectory) > 1000 {
+		return invalidf("ImageConfig WorkingDirectory must be at most 1000 characters")
+	}
+	if c.WorkingDirectory != "" && !strings.HasPrefix(c.WorkingDirectory, "/") {
+		return invalidf("ImageConfig WorkingDirectory %q must be an absolute path", truncate(c.WorkingDirectory, 200))
+	}
+	for _, s := range append(append([]string{c.WorkingDirectory}, c.EntryPoint...), c.Command...) {
+		if strings.IndexByte(s, 0) >= 0 {
+			return invalidf("ImageConfig holds a NUL byte, which no process can be given; remove it")
+		}
+	}
+	return nil
 }
 
 // customRuntimes are the Runtime values a Zip function may name: Portico runs

@@ -943,6 +943,9 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		if spec.Image == "" {
 			spec.Image = cfg.ImageURI
 		}
+		if ic := cfg.ImageConfig; ic != nil {
+			spec.EntryPoint, spec.Command, spec.WorkingDir = ic.EntryPoint, ic.Command, ic.WorkingDirectory
+		}
 	} else {
 		spec.CodeDir = i.p.Functions.CodeDir(cfg)
 	}

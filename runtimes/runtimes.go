@@ -38,6 +38,13 @@ type Spec struct {
 	CodeDir string
 	// Image is the image reference or pinned image id, for Image packages.
 	Image string
+	// EntryPoint, Command and WorkingDir, when set, override the image's
+	// ENTRYPOINT, CMD and WORKDIR (Lambda's ImageConfig), each on its own:
+	// an EntryPoint without a Command keeps the image's CMD as its arguments.
+	// Image packages only.
+	EntryPoint []string
+	Command    []string
+	WorkingDir string
 	// Env is the full sandbox environment, AWS_LAMBDA_RUNTIME_API included. The
 	// address in it was bound on the host the runtime reported from HostAddr.
 	Env map[string]string

@@ -325,6 +325,134 @@ func TestContainerFunctions(t *testing.T) {
 				}
 			})
 
+			// As in Lambda, $LATEST is pinned to the image's digest by
+			// CreateFunction and UpdateFunctionCode, reports it as CodeSha256
+			// (so PublishVersion's CodeSha256 precondition can name it) and as
+			// ResolvedImageUri, and keeps running it after the tag moves until
+			// UpdateFunctionCode names the tag again.
+			t.Run("LatestPinnedToDigest", func(t *testing.T) {
+				name := "hello-pinned"
+				ref := "portico-e2e/hello:" + randHex(6)
+				im.build(env.AdminURL, ref)
+				created, err := c.CreateFunction(t.Context(), &lambda.CreateFunctionInput{
+					FunctionName: aws.String(name),
+					Role:         aws.String("arn:aws:iam::000000000000:role/any"),
+					PackageType:  types.PackageTypeImage,
+					Code:         &types.FunctionCode{ImageUri: aws.String(ref)},
+				})
+				if err != nil {
+					t.Fatalf("CreateFunction: %v", err)
+				}
+				got, err := c.GetFunction(t.Context(), &lambda.GetFunctionInput{FunctionName: aws.String(name)})
+				if err != nil {
+					t.Fatalf("GetFunction: %v", err)
+				}
+				idA := aws.ToString(got.Code.ResolvedImageUri)
+				shaA := aws.ToString(got.Configuration.CodeSha256)
+				if !strings.HasPrefix(idA, "sha256:") || shaA != strings.TrimPrefix(idA, "sha256:") {
+					t.Fatalf("$LATEST: ResolvedImageUri %q, CodeSha256 %q; want the image id and its digest", idA, shaA)
+				}
+				if aws.ToString(created.CodeSha256) != shaA {
+					t.Errorf("CreateFunction answered CodeSha256 %q, GetFunction %q", aws.ToString(created.CodeSha256), shaA)
+				}
+				im.pinned(idA)
+
+				im.build(env.AdminURL, ref, "ENV GREETING=moved")
+				if g := invokeHello(t, c, name); g.Greeting != "" {
+					t.Errorf("$LATEST after the tag moved answered %+v, want the image it was created with (no greeting)", g)
+				}
+				v, err := c.PublishVersion(t.Context(), &lambda.PublishVersionInput{FunctionName: aws.String(name), CodeSha256: aws.String(shaA)})
+				if err != nil {
+					t.Fatalf("PublishVersion --code-sha256 %s: %v", shaA, err)
+				}
+				if aws.ToString(v.CodeSha256) != shaA {
+					t.Errorf("version %s: CodeSha256 %q, want %q", aws.ToString(v.Version), aws.ToString(v.CodeSha256), shaA)
+				}
+				upd, err := c.UpdateFunctionCode(t.Context(), &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(name), ImageUri: aws.String(ref)})
+				if err != nil {
+					t.Fatalf("UpdateFunctionCode: %v", err)
+				}
+				shaB := aws.ToString(upd.CodeSha256)
+				if shaB == "" || shaB == shaA {
+					t.Fatalf("UpdateFunctionCode answered CodeSha256 %q, want the moved tag's digest (not %q)", shaB, shaA)
+				}
+				im.pinned("sha256:" + shaB)
+				if g := invokeHello(t, c, name); g.Greeting != "moved" {
+					t.Errorf("$LATEST after UpdateFunctionCode answered %+v, want the moved tag's image", g)
+				}
+			})
+
+			// ImageConfig overrides the image's ENTRYPOINT and WORKDIR: an
+			// image whose own entrypoint does not exist runs through the
+			// override (a relative EntryPoint found from the overriding
+			// WorkingDirectory), GetFunctionConfiguration reports it as
+			// ImageConfigResponse, a published version keeps it, and taking it
+			// off runs the image's own again.
+			t.Run("ImageConfigOverridesTheImage", func(t *testing.T) {
+				name := "hello-imageconfig"
+				ref := "portico-e2e/hello:" + randHex(6)
+				im.build(env.AdminURL, ref, "WORKDIR /", `ENTRYPOINT ["/nope"]`)
+				ic := &types.ImageConfig{EntryPoint: []string{"./bootstrap"}, Command: []string{"ignored"}, WorkingDirectory: aws.String("/var/task")}
+				createFunction(t, c, &lambda.CreateFunctionInput{
+					FunctionName: aws.String(name),
+					Role:         aws.String("arn:aws:iam::000000000000:role/any"),
+					PackageType:  types.PackageTypeImage,
+					Code:         &types.FunctionCode{ImageUri: aws.String(ref)},
+					ImageConfig:  ic,
+				})
+				got, err := c.GetFunctionConfiguration(t.Context(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r := got.ImageConfigResponse; r == nil || r.ImageConfig == nil || !slices.Equal(r.ImageConfig.EntryPoint, ic.EntryPoint) ||
+					!slices.Equal(r.ImageConfig.Command, ic.Command) || aws.ToString(r.ImageConfig.WorkingDirectory) != "/var/task" {
+					t.Fatalf("ImageConfigResponse = %+v, want the ImageConfig given", r)
+				}
+				if g := invokeHello(t, c, name); g.FunctionVersion != "$LATEST" {
+					t.Errorf("answered %+v", g)
+				}
+				v := publishWithAlias(t, c, name)
+				if _, err := c.UpdateFunctionConfiguration(t.Context(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name),
+					ImageConfig: &types.ImageConfig{}}); err != nil {
+					t.Fatalf("UpdateFunctionConfiguration taking ImageConfig off: %v", err)
+				}
+				got, err = c.GetFunctionConfiguration(t.Context(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(name)})
+				if err != nil || got.ImageConfigResponse != nil {
+					t.Fatalf("after taking it off: ImageConfigResponse %+v, %v; want none", got.ImageConfigResponse, err)
+				}
+				out, err := c.Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String(name), Payload: []byte(`{}`)})
+				if err == nil && out.FunctionError == nil {
+					t.Errorf("$LATEST without ImageConfig answered %s, want the image's own entrypoint (/nope) to fail", out.Payload)
+				}
+				if g := invokeHello(t, c, name+":live"); g.FunctionVersion != v {
+					t.Errorf("%s:live answered %+v, want version %s, which keeps its ImageConfig", name, g, v)
+				}
+				_, err = c.UpdateFunctionConfiguration(t.Context(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(name),
+					ImageConfig: &types.ImageConfig{WorkingDirectory: aws.String("relative")}})
+				if err == nil || !strings.Contains(err.Error(), "InvalidParameterValueException") {
+					t.Errorf("a relative WorkingDirectory: %v, want InvalidParameterValueException", err)
+				}
+			})
+
+			// An image neither on the host nor pullable is refused at create,
+			// saying how to bring it in, and nothing is created.
+			t.Run("MissingImageSaysWhatToDo", func(t *testing.T) {
+				ref := "portico-e2e/missing:" + randHex(6)
+				_, err := c.CreateFunction(t.Context(), &lambda.CreateFunctionInput{
+					FunctionName: aws.String("hello-missing"),
+					Role:         aws.String("arn:aws:iam::000000000000:role/any"),
+					PackageType:  types.PackageTypeImage,
+					Code:         &types.FunctionCode{ImageUri: aws.String(ref)},
+				})
+				if err == nil || !strings.Contains(err.Error(), "InvalidParameterValueException") ||
+					!strings.Contains(err.Error(), "portico build DIR -t "+ref) || !strings.Contains(err.Error(), "portico image import") {
+					t.Fatalf("CreateFunction of a missing image: %v, want InvalidParameterValueException saying how to build or import it", err)
+				}
+				if _, err := c.GetFunction(t.Context(), &lambda.GetFunctionInput{FunctionName: aws.String("hello-missing")}); err == nil {
+					t.Error("the refused create made the function")
+				}
+			})
+
 			t.Run("KillMidInvokeFailsOnlyThatCall", func(t *testing.T) {
 				killMidInvoke(t, c, rt.name, env.DataDir)
 			})

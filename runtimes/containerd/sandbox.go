@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -113,6 +114,7 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 	}
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(img),
+		withImageConfigOverrides(spec, img),
 		oci.WithEnv(env),
 		oci.WithMounts(mounts),
 		oci.WithRootFSReadonly(),
@@ -146,6 +148,39 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 		return nil
 	})
 	return opts
+}
+
+// withImageConfigOverrides applies the spec's overrides of the image's
+// ENTRYPOINT, CMD and WORKDIR (ImageConfig), each on its own, after
+// WithImageConfig set the image's: an EntryPoint or a Command replaces that
+// part of the arguments, keeping the image's other part.
+func withImageConfigOverrides(spec runtimes.Spec, img containerd.Image) oci.SpecOpts {
+	return func(ctx context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if spec.PackageType != "Image" || len(spec.EntryPoint) == 0 && len(spec.Command) == 0 && spec.WorkingDir == "" {
+			return nil
+		}
+		if s.Process == nil {
+			s.Process = &specs.Process{}
+		}
+		if len(spec.EntryPoint) > 0 || len(spec.Command) > 0 {
+			ic, err := img.Spec(ctx)
+			if err != nil {
+				return fmt.Errorf("reading the configuration of image %s: %w", img.Name(), err)
+			}
+			entrypoint, cmd := ic.Config.Entrypoint, ic.Config.Cmd
+			if len(spec.EntryPoint) > 0 {
+				entrypoint = spec.EntryPoint
+			}
+			if len(spec.Command) > 0 {
+				cmd = spec.Command
+			}
+			s.Process.Args = append(slices.Clone(entrypoint), cmd...)
+		}
+		if spec.WorkingDir != "" {
+			s.Process.Cwd = spec.WorkingDir
+		}
+		return nil
+	}
 }
 
 // withSandboxUser applies ctrbase's rule to the user WithImageConfig resolved

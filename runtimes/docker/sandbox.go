@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -158,6 +159,11 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 		return nil, err
 	}
 	cfg, hc := r.containerConfig(spec, image, user)
+	if spec.PackageType == "Image" {
+		if err := r.imageConfig(ctx, spec, image, cfg); err != nil {
+			return nil, err
+		}
+	}
 	p := &prepared{r: r, spec: spec, epoch: r.epochNow()}
 	defer func() {
 		if retErr != nil {
@@ -238,6 +244,33 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 	default:
 	}
 	return p, nil
+}
+
+// imageConfig applies the spec's overrides of the image's ENTRYPOINT, CMD and
+// WORKDIR (ImageConfig) to cfg. The daemon drops the image's CMD when the
+// create names an Entrypoint, so an EntryPoint override without a Command
+// takes the image's CMD from an inspect: that one daemon call is made only
+// for such a function.
+func (r *Runtime) imageConfig(ctx context.Context, spec runtimes.Spec, image string, cfg *container.Config) error {
+	if len(spec.Command) > 0 {
+		cfg.Cmd = slices.Clone(spec.Command)
+	}
+	if len(spec.EntryPoint) > 0 {
+		cfg.Entrypoint = slices.Clone(spec.EntryPoint)
+		if len(spec.Command) == 0 {
+			res, err := r.cli.ImageInspect(ctx, image)
+			if err != nil && !cerrdefs.IsNotFound(err) { // not found: the create pulls it, or says it is gone
+				return r.wrap("inspecting image "+image, err)
+			}
+			if err == nil && res.Config != nil {
+				cfg.Cmd = slices.Clone(res.Config.Cmd)
+			}
+		}
+	}
+	if spec.WorkingDir != "" {
+		cfg.WorkingDir = spec.WorkingDir
+	}
+	return nil
 }
 
 // noEntrypoint reports whether image names neither an ENTRYPOINT nor a CMD,

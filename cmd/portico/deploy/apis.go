@@ -746,6 +746,9 @@ type authDefaults struct {
 	// AuthorizationScopes, which a method using one takes when it names none.
 	authorizers map[string]bool
 	scopes      map[string][]any
+	// iamEnabled is an HttpApi's Auth.EnableIamAuthorizer: SAM lets its
+	// routes, and its DefaultAuthorizer, name AWS_IAM only with it.
+	iamEnabled bool
 }
 
 // apiAuthKeys are the Auth properties SAM accepts on an Api and an HttpApi:
@@ -825,6 +828,7 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) authD
 		case "EnableIamAuthorizer":
 			if v == true {
 				schemes[apis.AuthorizerIAM] = iamScheme()
+				defs.iamEnabled = true
 			}
 		case "InvokeRole":
 			if !validInvokeRole(v) {
@@ -832,6 +836,11 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) authD
 			}
 			defs.invokeRole, _ = v.(string)
 		}
+	}
+	if a.Protocol == apis.ProtocolHTTP && defs.authorizer == apis.AuthorizerIAM && !defs.iamEnabled {
+		// SAM refuses it so: on an HttpApi the IAM authorizer exists only
+		// when EnableIamAuthorizer turns it on.
+		b.fail("%s: Unable to set DefaultAuthorizer because 'AWS_IAM' was not defined in 'Authorizers'. (set Auth.EnableIamAuthorizer: true to use the IAM authorizer)", where)
 	}
 	if defs.apiKey {
 		schemes["api_key"] = map[string]any{"type": "apiKey", "name": "x-api-key", "in": "header"}
@@ -1148,6 +1157,8 @@ func (b *builder) applyRouteAuth(a *API, doc map[string]any, defs authDefaults) 
 						b.fail("%s: API keys are for REST APIs (AWS::Serverless::Api)", where)
 					case name == secAPIKey:
 						addScheme(secAPIKey, map[string]any{"type": "apiKey", "name": "x-api-key", "in": "header"})
+					case name == apis.AuthorizerIAM && fromEvent && !rest && !defs.iamEnabled:
+						b.fail("%s: Unable to set Authorizer [AWS_IAM] on API method [%s] for path [%s] because it wasn't defined in the API's Authorizers. (set the API's Auth.EnableIamAuthorizer: true to use the IAM authorizer)", marker["where"], m, p)
 					case name == apis.AuthorizerIAM:
 						addScheme(name, iamScheme())
 					case (fromEvent || addedDefault) && schemes[name] == nil:

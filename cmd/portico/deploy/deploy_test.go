@@ -560,7 +560,7 @@ func TestBadTemplates(t *testing.T) {
 
 func TestUnsupportedPropertiesAreNamed(t *testing.T) {
 	dir := fixture(t)
-	text := strings.Replace(twoFunctions, "      CodeUri: hello\n", "      CodeUri: hello\n      Tracing: Active\n      Layers: [x]\n", 1) +
+	text := strings.Replace(twoFunctions, "      CodeUri: hello\n", "      CodeUri: hello\n      Tags: {team: x}\n      FunctionUrlConfig: {AuthType: NONE}\n", 1) +
 		"  Table:\n    Type: AWS::DynamoDB::Table\n"
 	path := filepath.Join(dir, "template.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
@@ -576,8 +576,8 @@ func TestUnsupportedPropertiesAreNamed(t *testing.T) {
 	}
 	all := strings.Join(d.Warnings, "\n")
 	for _, want := range []string{
-		"Hello (AWS::Serverless::Function): property Layers is not supported by Portico and is ignored: the function runs without the layers' content in /opt",
-		"Hello (AWS::Serverless::Function): property Tracing is not supported",
+		"Hello (AWS::Serverless::Function): property FunctionUrlConfig is not supported by Portico and is ignored: no function URL is served",
+		"Hello (AWS::Serverless::Function): property Tags is not supported",
 		"Table: resource type AWS::DynamoDB::Table is not supported",
 	} {
 		if !strings.Contains(all, want) {

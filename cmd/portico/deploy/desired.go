@@ -66,6 +66,13 @@ type Function struct {
 	// EventInvoke is EventInvokeConfig, set (as SAM does) on the alias, or
 	// on $LATEST for a function without one; nil leaves none.
 	EventInvoke *EventInvoke
+	// ImageConfig overrides an Image function's ENTRYPOINT, CMD and WORKDIR;
+	// nil runs the image's own.
+	ImageConfig *functions.ImageConfig `json:",omitempty"`
+	// Architectures is the template's Architectures (one of x86_64, arm64),
+	// sent with the configuration so that the server refuses another than
+	// its own; nil sends none.
+	Architectures []string `json:",omitempty"`
 }
 
 // EventInvoke is a function's EventInvokeConfig: its Event invocations'
@@ -118,6 +125,17 @@ type FileSystem struct {
 // Fingerprint is the digest of everything a published version pins: a change
 // publishes a new version.
 func (f *Function) Fingerprint() string {
+	if len(f.Architectures) > 0 || f.ImageConfig != nil {
+		// Only when set, so that the functions of templates without them
+		// keep the fingerprint they were deployed with.
+		return digest(struct{ Base, Arch, Image any }{f.baseFingerprint(), f.Architectures, f.ImageConfig})
+	}
+	return f.baseFingerprint()
+}
+
+// baseFingerprint is the Fingerprint of f without its Architectures and
+// ImageConfig.
+func (f *Function) baseFingerprint() string {
 	return digest(struct {
 		Code, Image, Handler, Runtime, Description string
 		Env                                        map[string]string
@@ -413,7 +431,7 @@ func Build(t *Template) (*Desired, error) {
 		case TypeV2Deployment:
 			b.warn("%s (%s): Portico deploys an API whenever its routes change; the Deployment resource is accepted and not needed", id, r.Type)
 		case TypePermission:
-			b.warn("%s (%s): accepted and ignored: Portico's gateway may call any function of the server", id, r.Type)
+			b.permission(id, r.Properties)
 		case "AWS::Serverless::Application", "AWS::CloudFormation::Stack":
 			// Its functions and APIs would be missing, not merely unmanaged.
 			b.fail("%s (%s): nested applications are refused: deploy the application's template as a stack of its own", id, r.Type)
@@ -486,7 +504,7 @@ func Build(t *Template) (*Desired, error) {
 var known = map[string]map[string]bool{
 	TypeFunction: set("CodeUri", "ImageUri", "PackageType", "Handler", "Runtime", "Environment", "MemorySize", "Timeout",
 		"ReservedConcurrentExecutions", "ProvisionedConcurrencyConfig", "AutoPublishAlias", "Events", "FunctionName",
-		"Description", "FileSystemConfigs", "VersionDescription", "EventInvokeConfig"),
+		"Description", "FileSystemConfigs", "VersionDescription", "EventInvokeConfig", "ImageConfig"),
 	TypeAPI: set("StageName", "Variables", "DefinitionBody", "DefinitionUri", "Auth", "Cors", "CanarySetting",
 		"CacheClusterEnabled", "CacheClusterSize", "MethodSettings", "Name", "Description", "TracingEnabled",
 		"BinaryMediaTypes", "OpenApiVersion", "MinimumCompressionSize", "ApiKeySourceType", "Models", "GatewayResponses",
@@ -533,8 +551,138 @@ var refusedProps = map[string]map[string]func(v any) string{
 			return "portico deploy does not carry it to the route (the gateway checks API keys on $connect; set apiKeyRequired through the apigatewayv2 API)"
 		},
 	},
-	TypeAPI:     endpointProps,
-	TypeHTTPAPI: endpointProps,
+	TypeAPI:      endpointProps,
+	TypeHTTPAPI:  endpointProps,
+	TypeFunction: functionRefusals,
+}
+
+// permission reads an AWS::Lambda::Permission. portico deploy applies no
+// resource policy, and a function without one may be called by any API of
+// the server: a permission that grants the gateway (or anyone) no more than
+// that, or grants a principal only Lambda's own services would use, is
+// accepted with a warning; one that would narrow which APIs may call the
+// function (SourceArn, a SourceAccount or organisation other than the
+// server's) is refused, since ignored it would leave the function open to
+// every API the template means to keep out.
+func (b *builder) permission(id string, props map[string]any) {
+	principal, _ := props["Principal"].(string)
+	if principal != "apigateway.amazonaws.com" && principal != "*" {
+		b.warn("%s (%s): accepted and ignored: the principal %v calls no function on Portico (its gateway is the only caller a function's policy is checked for)",
+			id, TypePermission, props["Principal"])
+		return
+	}
+	var narrows []string
+	for _, k := range []string{"SourceArn", "SourceAccount", "PrincipalOrgID"} {
+		v, ok := props[k]
+		if !ok || isEmpty(v) || k == "SourceAccount" && v == functions.AccountID {
+			continue
+		}
+		narrows = append(narrows, k)
+	}
+	if len(narrows) == 0 {
+		b.warn("%s (%s): accepted and ignored: it grants %s what Portico's gateway has without it (it may call any function of the server that has no policy)",
+			id, TypePermission, principal)
+		return
+	}
+	b.fail("%s (%s): property %s is refused: portico deploy applies no resource policies, so the function would stay callable by every API of the server, "+
+		"not only the one %s names. Remove the resource and, after the deploy, add the permission with `aws lambda add-permission` "+
+		"(--function-name, --statement-id, --action lambda:InvokeFunction, --principal %s, --source-arn), which the gateway enforces (see docs/cli.md, resource-based policies)",
+		id, TypePermission, strings.Join(narrows, ", "), narrows[0], principal)
+}
+
+// functionRefusals are the function settings Portico cannot honour and that
+// would change what the function does, or what protects it, if they were
+// dropped: portico deploy refuses them, as the Lambda API refuses them on
+// CreateFunction and UpdateFunctionConfiguration (see docs/cli.md), rather than
+// deploying the function without them. Each allows the value that asks for
+// nothing (Tracing PassThrough, EphemeralStorage 512, ...). The settings left
+// to warnings (ignoredBecause) change nothing about how the function runs.
+var functionRefusals = map[string]func(v any) string{
+	"CodeSigningConfigArn": func(any) string {
+		return "Portico does not verify code signatures, so unsigned code would be deployed (the Lambda API refuses it too)"
+	},
+	"DeadLetterQueue": func(v any) string {
+		if isEmpty(v) {
+			return ""
+		}
+		return "Portico has no SQS queue or SNS topic to send failed asynchronous events to, so they would be dropped: remove it " +
+			"(EventInvokeConfig's MaximumRetryAttempts and MaximumEventAgeInSeconds are enforced; a function can send its own failures where it needs to)"
+	},
+	"VpcConfig": func(v any) string {
+		m, _ := v.(map[string]any)
+		if m != nil && isEmpty(m["SubnetIds"]) && isEmpty(m["SecurityGroupIds"]) && (m["Ipv6AllowedForDualStack"] == nil || m["Ipv6AllowedForDualStack"] == false) {
+			return ""
+		}
+		return "Portico attaches sandboxes to no VPC: the function would reach the server's networks instead of the VPC's subnets and security groups"
+	},
+	"KmsKeyArn": func(any) string {
+		return "Portico encrypts no environment variables with a KMS key: they are kept as given in its data directory"
+	},
+	"SourceKMSKeyArn": func(any) string {
+		return "Portico encrypts no packages with a KMS key: they are kept as given in its data directory"
+	},
+	"Tracing": func(v any) string {
+		if v == "PassThrough" || v == "Disabled" {
+			return ""
+		}
+		return "only PassThrough is supported: Portico passes trace headers through and records no X-Ray segments"
+	},
+	"EphemeralStorage": func(v any) string {
+		if m, ok := v.(map[string]any); ok && fmt.Sprint(m["Size"]) == "512" && len(m) == 1 {
+			return ""
+		}
+		return "only Size 512 is supported: sandboxes get the default /tmp, so the function would get less than it asks for"
+	},
+	"Architectures": func(v any) string {
+		list, ok := v.([]any)
+		if ok && len(list) == 1 && (list[0] == "x86_64" || list[0] == "arm64") {
+			return "" // sent with the function: the server refuses another architecture than its own
+		}
+		return "it must be a list of exactly one of x86_64 and arm64"
+	},
+	"SnapStart": func(v any) string {
+		if m, ok := v.(map[string]any); ok && (m["ApplyOn"] == nil || m["ApplyOn"] == "None") {
+			return ""
+		}
+		return "Portico takes no snapshots: every sandbox runs the function's init (ApplyOn None is accepted)"
+	},
+	"Layers": func(v any) string {
+		if isEmpty(v) {
+			return ""
+		}
+		return "the function would run without the layers' content in /opt: put what it needs in its CodeUri, or build an Image function (the Lambda API refuses Layers too)"
+	},
+	"CapacityProviderConfig":   func(any) string { return "Portico runs no Lambda Managed Instances" },
+	"FunctionScalingConfig":    func(any) string { return "Portico runs no Lambda Managed Instances" },
+	"PublishToLatestPublished": func(v any) string { return refuseTrue(v, "Portico runs no Lambda Managed Instances") },
+	"DurableConfig":            func(any) string { return "Portico runs no durable functions" },
+	"TenancyConfig": func(any) string {
+		return "Portico isolates no tenants: every caller's invocations share the function's sandboxes"
+	},
+}
+
+// isEmpty reports whether a template value asks for nothing: absent, null,
+// an empty string, list or mapping.
+func isEmpty(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		return len(x) == 0
+	}
+	return false
+}
+
+// refuseTrue returns why when v is true, else "".
+func refuseTrue(v any, why string) string {
+	if v == false {
+		return ""
+	}
+	return why
 }
 
 // endpointProps are the endpoint settings of AWS::Serverless::Api and
@@ -565,13 +713,25 @@ var endpointProps = map[string]func(v any) string{
 // ignoredBecause says what ignoring a property means, where that is not
 // plain.
 var ignoredBecause = map[string]string{
-	"Layers":                "the function runs without the layers' content in /opt (put what it needs in its CodeUri)",
-	"FunctionUrlConfig":     "no function URL is served; the function answers through its events and the Invoke API only",
-	"DeploymentPreference":  "each deploy points the alias at the new version at once; no traffic shifting, hooks or alarms",
-	"AutoPublishCodeSha256": "a version is published whenever the code or configuration changes",
-	"Architectures":         "the code runs on the server's own architecture",
-	"Domain":                "no custom domain is made; map one with `portico domain` (mutual TLS included)",
-	"AccessLogSettings":     "the gateway writes no access log lines for WebSocket messages",
+	"FunctionUrlConfig":             "no function URL is served; the function answers through its events and the Invoke API only",
+	"DeploymentPreference":          "each deploy points the alias at the new version at once; no traffic shifting, hooks or alarms",
+	"AutoPublishCodeSha256":         "a version is published whenever the code or configuration changes",
+	"AutoPublishAliasAllProperties": "a version is published whenever the code or configuration changes",
+	"VersionDeletionPolicy":         "versions stay until the function is deleted",
+	"Role":                          "Portico assumes no IAM role: the function gets no AWS credentials of a role (only those for the @connections API of its WebSocket APIs)",
+	"Policies":                      "Portico makes no IAM role: the function gets no AWS credentials of a role (only those for the @connections API of its WebSocket APIs)",
+	"AssumeRolePolicyDocument":      "Portico makes no IAM role",
+	"PermissionsBoundary":           "Portico makes no IAM role",
+	"RolePath":                      "Portico makes no IAM role",
+	"Tags":                          "Portico keeps no tags on functions",
+	"PropagateTags":                 "Portico keeps no tags on functions",
+	"RuntimeManagementConfig":       "Portico never updates a function's runtime: it is the function's own bootstrap or image",
+	"RecursiveLoop":                 "Portico has no SQS, SNS or S3 through which a function could call itself in a loop",
+	// sam init's templates set LoggingConfig (LogFormat JSON): the format of
+	// the log is all it changes, so it is not refused.
+	"LoggingConfig":     "the function's log stays text, START, END and REPORT lines included, in its own log (portico logs): no JSON format, log levels or log group of another name; what the function does is unchanged",
+	"Domain":            "no custom domain is made; map one with `portico domain` (mutual TLS included)",
+	"AccessLogSettings": "the gateway writes no access log lines for WebSocket messages",
 }
 
 // samProps are the properties SAM's resource types have (the SAM
@@ -846,6 +1006,9 @@ func (b *builder) function(id string, props map[string]any) {
 		b.fail("%s: function name %q is not a valid function name (letters, digits, - and _, at most 64)", id, fn.Name)
 		return
 	}
+	if list, ok := props["Architectures"].([]any); ok && len(list) == 1 { // checked by functionRefusals
+		fn.Architectures = []string{fmt.Sprint(list[0])}
+	}
 	if f.Environment != nil {
 		fn.Environment = f.Environment.Variables
 	}
@@ -897,7 +1060,17 @@ func (b *builder) function(id string, props map[string]any) {
 		}
 		fn.ImageURI = *f.ImageUri
 		fn.CodeSHA256 = ""
+		if c := f.ImageConfig; c != nil {
+			ic := &functions.ImageConfig{EntryPoint: c.EntryPoint, Command: c.Command, WorkingDirectory: deref(c.WorkingDirectory)}
+			if !ic.IsZero() {
+				fn.ImageConfig = ic
+			}
+		}
 	default:
+		if c := f.ImageConfig; c != nil && (len(c.EntryPoint) > 0 || len(c.Command) > 0 || deref(c.WorkingDirectory) != "") {
+			b.fail("%s: ImageConfig is only for PackageType Image: a CodeUri function runs its bootstrap", id)
+			return
+		}
 		switch fn.Runtime {
 		case "provided.al2023", "provided.al2", "provided":
 		case "":

@@ -192,6 +192,16 @@ func functionConfig(f *Function) map[string]any {
 		fs = append(fs, map[string]string{"Arn": m.Arn, "LocalMountPath": m.LocalMountPath})
 	}
 	cfg["FileSystemConfigs"] = fs
+	if len(f.Architectures) > 0 {
+		cfg["Architectures"] = f.Architectures // the server refuses another than its own
+	}
+	if f.ImageURI != "" {
+		ic := f.ImageConfig
+		if ic == nil {
+			ic = &functions.ImageConfig{} // takes a removed one off
+		}
+		cfg["ImageConfig"] = ic
+	}
 	return cfg
 }
 
@@ -244,6 +254,13 @@ func (h *HTTPTarget) SaveFunction(ctx context.Context, name string) (*SavedFunct
 	for _, k := range savedConfigKeys {
 		if v, ok := got.Configuration[k]; ok && v != nil {
 			s.Config[k] = v
+		}
+	}
+	if s.ImageURI != "" {
+		// Lambda reports it as ImageConfigResponse.ImageConfig; none is {}.
+		s.Config["ImageConfig"] = map[string]any{}
+		if r, ok := got.Configuration["ImageConfigResponse"].(map[string]any); ok && r["ImageConfig"] != nil {
+			s.Config["ImageConfig"] = r["ImageConfig"]
 		}
 	}
 	if s.ImageURI == "" {
