@@ -409,6 +409,19 @@ func (m *Manager) SetClock(c clock.Clock) { m.clock = c }
 // now reads the manager's clock.
 func (m *Manager) now() time.Time { return m.clock.Now() }
 
+// sleep waits d on the manager's clock; false when ctx ended first.
+func (m *Manager) sleep(ctx context.Context, d time.Duration) bool {
+	done := make(chan struct{})
+	stop := m.clock.AfterFunc(d, func() { close(done) })
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		stop()
+		return false
+	}
+}
+
 // Len returns the number of live connections.
 func (m *Manager) Len() int {
 	m.mu.RLock()
