@@ -994,6 +994,9 @@ func (c *Conn) dispatch(ctx context.Context, data []byte, requestID string, at t
 	}
 	if routes.Keys[key] && resp != nil && resp.Body != nil {
 		if len(resp.Body) > c.m.cfg.MaxMessageBytes {
+			// Logged before the frame goes out; the size, never the contents.
+			c.m.log.Warn("websocket route failed: route response over max-message-bytes", "connectionId", c.id, "api", c.apiID, "stage", c.stage,
+				"route", key, "bytes", len(resp.Body), "limit", c.m.cfg.MaxMessageBytes)
 			c.errorFrame("Internal server error", requestID)
 			return
 		}
