@@ -1062,7 +1062,7 @@ func disconnectBackoff(attempt int) time.Duration {
 	if attempt < 5 {
 		d = 100 * time.Millisecond << (attempt - 1)
 	}
-	return d - rand.N(d/2)
+	return d - rand.N(d/2) //nolint:gosec // G404: a backoff jitter, not a secret
 }
 
 // retryable reports whether a failed route invocation may succeed if tried
