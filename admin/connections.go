@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,6 +41,9 @@ func (s *Server) registerConnectionRoutes(d ConnectionDeps) {
 		if api == "" {
 			api, stage = r.URL.Query().Get("api"), r.URL.Query().Get("stage")
 		}
+		if err := s.stageExists(r.Context(), api, stage); err != nil {
+			return err
+		}
 		return writeJSON(w, http.StatusOK, items(m.List(api, stage)))
 	}
 	s.Handle("GET /portico/v1/connections", list)
@@ -78,4 +82,19 @@ func (s *Server) registerConnectionRoutes(d ConnectionDeps) {
 // messageTooLarge is the 413 of a message to a connection over the limit.
 func messageTooLarge(msg string) error {
 	return &errdefs.Kinded{Kind: errdefs.ErrTooLarge, Type: "PayloadTooLargeException", Message: msg}
+}
+
+// stageExists returns the 404 of an API, or a stage of it, that does not
+// exist, as GET .../apis/{api}[/stages/{stage}] answers; nil for an empty api
+// (every API), or without the APIs service.
+func (s *Server) stageExists(ctx context.Context, api, stage string) error {
+	if api == "" || s.gw.APIs == nil {
+		return nil
+	}
+	if stage == "" {
+		_, err := s.gw.APIs.Get(ctx, api)
+		return err
+	}
+	_, err := s.gw.APIs.GetStage(ctx, api, stage)
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -991,6 +992,9 @@ func (c *Conn) dispatch(ctx context.Context, data []byte, requestID string, at t
 	}
 	if routes.Keys[key] && resp != nil && resp.Body != nil {
 		if len(resp.Body) > c.m.cfg.MaxMessageBytes {
+			// Logged before the frame goes out; the size, never the contents.
+			c.m.log.Warn("websocket route failed: route response over max-message-bytes", "connectionId", c.id, "api", c.apiID, "stage", c.stage,
+				"route", key, "bytes", len(resp.Body), "limit", c.m.cfg.MaxMessageBytes)
 			c.errorFrame("Internal server error", requestID)
 			return
 		}
@@ -1028,7 +1032,39 @@ func (c *Conn) runDisconnect(ctx context.Context, code int, reason string) {
 	}
 	ev.RequestContext.DisconnectStatusCode = int64(code)
 	ev.RequestContext.DisconnectReason = &reason
-	if _, err := c.d.Dispatch(ctx, ev); err != nil {
-		c.m.log.Warn("$disconnect failed", "connectionId", c.id, "api", c.apiID, "stage", c.stage, "err", err)
+	// Best effort, but not one try: a throttled call (many clients leaving
+	// at once) or one that found no sandbox is tried again, with backoff,
+	// until DisconnectTimeout on the manager's clock.
+	deadline := now.Add(c.m.cfg.DisconnectTimeout)
+	for attempt := 1; ; attempt++ {
+		_, err := c.d.Dispatch(ctx, ev)
+		if err == nil {
+			return
+		}
+		wait := disconnectBackoff(attempt)
+		if !retryable(err) || c.m.now().Add(wait).After(deadline) || !c.m.sleep(ctx, wait) {
+			c.m.log.Warn("$disconnect failed", "connectionId", c.id, "api", c.apiID, "stage", c.stage, "attempts", attempt, "err", err)
+			return
+		}
 	}
+}
+
+// maxDisconnectBackoff is the longest wait between two tries of $disconnect.
+const maxDisconnectBackoff = 2 * time.Second
+
+// disconnectBackoff returns how long to wait after the attempt-th failed try of
+// $disconnect: 100 ms doubling up to maxDisconnectBackoff, jittered down by up
+// to half so that connections closed together do not retry together.
+func disconnectBackoff(attempt int) time.Duration {
+	d := maxDisconnectBackoff
+	if attempt < 5 {
+		d = 100 * time.Millisecond << (attempt - 1)
+	}
+	return d - rand.N(d/2) //nolint:gosec // G404: a backoff jitter, not a secret
+}
+
+// retryable reports whether a failed route invocation may succeed if tried
+// again: throttled, or nothing to run it on right now.
+func retryable(err error) bool {
+	return errors.Is(err, errdefs.ErrThrottled) || errors.Is(err, errdefs.ErrUnavailable)
 }

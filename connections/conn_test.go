@@ -143,18 +143,19 @@ func TestLimitsClose(t *testing.T) {
 		typ    int
 		data   []byte
 		code   int
+		reason string // of the close frame
 	}{
 		// The gorilla client fragments at its 1 KB write buffer: frames fit,
 		// the message does not.
-		{"message too big", websocket.Dialer{WriteBufferSize: 1000}, websocket.TextMessage, make([]byte, 5000), websocket.CloseMessageTooBig},
+		{"message too big", websocket.Dialer{WriteBufferSize: 1000}, websocket.TextMessage, make([]byte, 5000), websocket.CloseMessageTooBig, "Message over 4096 bytes"},
 		// One 2 KB frame, as browsers send.
-		{"frame too big", websocket.Dialer{WriteBufferSize: 8192}, websocket.TextMessage, make([]byte, 2048), websocket.CloseMessageTooBig},
+		{"frame too big", websocket.Dialer{WriteBufferSize: 8192}, websocket.TextMessage, make([]byte, 2048), websocket.CloseMessageTooBig, "Frame over 1024 bytes"},
 		// API Gateway refuses binary frames from clients and closes with 1003
 		// (websocket-api-develop-binary-media-types).
-		{"binary frame", websocket.Dialer{}, websocket.BinaryMessage, []byte{0xff, 0x00}, websocket.CloseUnsupportedData},
+		{"binary frame", websocket.Dialer{}, websocket.BinaryMessage, []byte{0xff, 0x00}, websocket.CloseUnsupportedData, binaryRefused},
 		// A binary message in fragments is refused at its first frame.
-		{"fragmented binary message", websocket.Dialer{WriteBufferSize: 1000}, websocket.BinaryMessage, make([]byte, 3000), websocket.CloseUnsupportedData},
-		{"invalid utf-8", websocket.Dialer{}, websocket.TextMessage, []byte("ok \xff\xfe"), websocket.CloseInvalidFramePayloadData},
+		{"fragmented binary message", websocket.Dialer{WriteBufferSize: 1000}, websocket.BinaryMessage, make([]byte, 3000), websocket.CloseUnsupportedData, binaryRefused},
+		{"invalid utf-8", websocket.Dialer{}, websocket.TextMessage, []byte("ok \xff\xfe"), websocket.CloseInvalidFramePayloadData, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -166,8 +167,8 @@ func TestLimitsClose(t *testing.T) {
 			defer ws.Close()
 			other := ts.dial(t, "")
 			_ = ws.WriteMessage(c.typ, c.data)
-			if ce := readClose(t, ws); ce.Code != c.code {
-				t.Fatalf("close = %v, want %d", ce, c.code)
+			if ce := readClose(t, ws); ce.Code != c.code || c.reason != "" && ce.Text != c.reason {
+				t.Fatalf("close = %v, want %d %q", ce, c.code, c.reason)
 			}
 			if d := ts.d.next(t, EventDisconnect); d.RequestContext.DisconnectStatusCode != int64(c.code) {
 				t.Fatalf("$disconnect code = %d", d.RequestContext.DisconnectStatusCode)

@@ -25,12 +25,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gorilla/websocket"
 
+	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/clock"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/routeselect"
 	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
+	"github.com/portico-dev/portico/invoker"
 )
 
 // Route keys with a meaning of their own (the same strings as gateway/apis uses).
@@ -104,7 +106,8 @@ type Config struct {
 	// empty means the address the upgrade arrived on.
 	CallbackHost string `yaml:"callback-host"`
 	// CredentialTTL is how long the credentials issued to a sandbox stay valid
-	// (6 h); the invoker retires a sandbox before its credentials expire.
+	// (6 h); the invoker retires a sandbox invoker.CredentialMargin before its
+	// credentials expire. Validate refuses one under invoker.MinCredentialTTL.
 	CredentialTTL time.Duration `yaml:"credential-ttl"`
 }
 
@@ -128,6 +131,18 @@ func DefaultConfig() Config {
 		SigningMaxSkew:    15 * time.Minute,
 		CredentialTTL:     6 * time.Hour,
 	}
+}
+
+// Validate reports settings that cannot work, with what to do about them. Zero
+// fields take their defaults and are not errors.
+func (c Config) Validate() error {
+	if c.CredentialTTL > 0 && c.CredentialTTL < invoker.MinCredentialTTL {
+		return fmt.Errorf("credential-ttl %v is too short: give at least %v (or leave it out for the default, %v): "+
+			"a sandbox is retired %v before its credentials expire, so that no invocation (at most %d s) outlives them, "+
+			"and shorter credentials would leave it less than that to serve",
+			c.CredentialTTL, invoker.MinCredentialTTL, DefaultConfig().CredentialTTL, invoker.CredentialMargin, functions.MaxTimeout)
+	}
+	return nil
 }
 
 func (c Config) withDefaults() Config {
@@ -393,6 +408,19 @@ func (m *Manager) SetClock(c clock.Clock) { m.clock = c }
 
 // now reads the manager's clock.
 func (m *Manager) now() time.Time { return m.clock.Now() }
+
+// sleep waits d on the manager's clock; false when ctx ended first.
+func (m *Manager) sleep(ctx context.Context, d time.Duration) bool {
+	done := make(chan struct{})
+	stop := m.clock.AfterFunc(d, func() { close(done) })
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		stop()
+		return false
+	}
+}
 
 // Len returns the number of live connections.
 func (m *Manager) Len() int {

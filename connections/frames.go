@@ -171,8 +171,8 @@ func (r *frameReader) frame(p []byte, h frameHandler) (int, error) {
 			return 0, protocolError("message start before final message frame")
 		}
 		if uint64(len(r.msg))+length > uint64(r.maxMessage) {
-			return 0, &readEnd{code: websocket.CloseMessageTooBig, reason: "Message over " + strconv.Itoa(r.maxMessage) + " bytes",
-				reply: websocket.FormatCloseMessage(websocket.CloseMessageTooBig, "")}
+			reason := "Message over " + strconv.Itoa(r.maxMessage) + " bytes"
+			return 0, &readEnd{code: websocket.CloseMessageTooBig, reason: reason, reply: websocket.FormatCloseMessage(websocket.CloseMessageTooBig, reason)}
 		}
 		// API Gateway does not take binary frames from clients: it closes
 		// the connection with 1003 (text carries binary as base64).

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/portico-dev/portico/functions"
@@ -44,18 +45,29 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 		return fmt.Errorf("unsigned @connections request: %w", errForbidden)
 	}
 	// A request that presents a credential is a sign-in: refused at once
-	// while its client has failed too often (internal/signin).
-	if d := m.signIns.Wait(r.RemoteAddr, m.now()); d > 0 {
-		w.Header().Set("Retry-After", signin.RetryAfter(d))
+	// while its client has failed too often (internal/signin), unless it is
+	// signed with credentials issued to a sandbox. Their secrets are HMACs
+	// no one can guess, so checking them gives a guesser nothing, and a
+	// process-runtime sandbox shares its address with everyone on the host:
+	// someone else's failures must not stop a function's callbacks.
+	wait := m.signIns.Wait(r.RemoteAddr, m.now())
+	limited := func() error {
+		w.Header().Set("Retry-After", signin.RetryAfter(wait))
 		return &errdefs.Kinded{Kind: errdefs.ErrThrottled, Type: "LimitExceededException", Message: "Limit Exceeded"}
 	}
-	bearer := m.bearerOK(authz)
+	if wait > 0 && !strings.HasPrefix(signingKeyID(r), accessKeyPrefix) {
+		return limited()
+	}
+	bearer := wait == 0 && m.bearerOK(authz)
 	var pending *sigv4.Pending
 	if !bearer {
 		v := sigv4.Verifier{SessionSecret: m.secretFor, Service: SigningService, Region: functions.Region, MaxSkew: m.cfg.SigningMaxSkew, Now: m.now, Keys: &m.signingKeys}
 		p, err := v.Check(r)
 		if err != nil {
 			m.signInFailed(r, err)
+			if wait > 0 {
+				return limited()
+			}
 		}
 		if scope, ok := errors.AsType[*sigv4.ScopeError](err); ok {
 			// AWS names a credential scoped to another region or service:
@@ -84,6 +96,9 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 	if pending != nil {
 		if err := pending.VerifyBody(body); err != nil {
 			m.signInFailed(r, err)
+			if wait > 0 {
+				return limited()
+			}
 			return fmt.Errorf("%w: %w", errForbidden, err)
 		}
 		c, err := m.get(apiID, stage, id)
@@ -136,6 +151,17 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 // shares, and refuse a client that failed too often with 429
 // LimitExceededException and Retry-After. Call it before serving.
 func (m *Manager) SetSignIns(l *signin.Limiter) { m.signIns = l }
+
+// signingKeyID returns the access key id a SigV4-signed request names (in its
+// Authorization header or its presigned query), or "".
+func signingKeyID(r *http.Request) string {
+	cred := r.URL.Query().Get("X-Amz-Credential")
+	if a, err := sigv4.ParseAuthorization(r.Header.Get("Authorization")); err == nil {
+		return a.Credential.AccessKeyID
+	}
+	id, _, _ := strings.Cut(cred, "/")
+	return id
+}
 
 // signInFailed counts a failed sign-in by r's client.
 func (m *Manager) signInFailed(r *http.Request, err error) {

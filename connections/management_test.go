@@ -316,7 +316,8 @@ func TestManagementWrongRegion(t *testing.T) {
 // TestManagementSignInsLimited signs @connections calls with a wrong secret
 // through the AWS SDK: after signin.Burst failures, even the right credentials
 // get 429 LimitExceededException with Retry-After, and so does the admin token
-// as a bearer token, until the budget refills. The failures are counted in the
+// as a bearer token, until the budget refills; the credentials issued to
+// sandboxes keep working. The failures are counted in the
 // limiter given by SetSignIns, the one the admin API shares.
 func TestManagementSignInsLimited(t *testing.T) {
 	ts := newTestServer(t, Config{}, chatKeys())
@@ -363,6 +364,23 @@ func TestManagementSignInsLimited(t *testing.T) {
 	}
 	if lim.Wait("127.0.0.1", fc.Now()) == 0 {
 		t.Fatal("the shared limiter does not hold the failures")
+	}
+	// Credentials Portico issued to a sandbox (unguessable: an HMAC the
+	// server derives) still work from the waiting address, which a
+	// process-runtime sandbox shares with anyone on the host; the same key
+	// id with a wrong secret is answered as the wait answers.
+	cr := ts.m.Issue("chat")
+	once := func(id, secret, token string) *apigatewaymanagementapi.Client {
+		return apigatewaymanagementapi.New(apigatewaymanagementapi.Options{BaseEndpoint: aws.String(ts.url), Region: "us-east-1", RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(id, secret, token)})
+	}
+	fn := once(cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken)
+	if _, err := fn.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte("x")}); err != nil {
+		t.Fatalf("a function's credentials while the address waits: %v", err)
+	}
+	forged := once(cr.AccessKeyID, strings.Repeat("A", 40), cr.SessionToken)
+	if _, err := forged.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: []byte("x")}); !errors.As(err, &limited) {
+		t.Fatalf("an issued key id with a wrong secret while the address waits: %v, want LimitExceededException", err)
 	}
 	fc.Advance(signin.Every)
 	if err := get(testToken); err != nil {

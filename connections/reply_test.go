@@ -1,11 +1,14 @@
 package connections
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,7 +61,8 @@ func (d *replyDispatcher) DispatchReply(_ context.Context, ev *events.APIGateway
 func TestReplyDispatcher(t *testing.T) {
 	d := &replyDispatcher{fakeDispatcher: newFakeDispatcher(map[string]bool{"$default": true, "oneway": false}),
 		waited: make(chan bool, 4), sends: make(chan error, 8)}
-	m := New(Config{MaxMessageBytes: 1024}, nil)
+	var logs syncBuffer
+	m := New(Config{MaxMessageBytes: 1024}, slog.New(slog.NewTextHandler(&logs, nil)))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.ServeWebSocket(w, r, Endpoint{APIID: testAPI, Stage: testStage, DomainName: r.Host}, d)
 	}))
@@ -112,6 +116,11 @@ func TestReplyDispatcher(t *testing.T) {
 		t.Fatalf("big: %.100s", got)
 	}
 	sent(ErrReplyTooLarge)
+	// The failure is logged as other route failures are, without the body.
+	if l := logs.String(); !strings.Contains(l, "level=WARN") || !strings.Contains(l, "route response over max-message-bytes") ||
+		!strings.Contains(l, "bytes=2000") || !strings.Contains(l, "limit=1024") || strings.Contains(l, "xxxx") {
+		t.Fatalf("log = %q, want a WARN of the oversized route response, without its body", l)
+	}
 	// Nothing for an empty reply, nothing for a one-way route: the next
 	// frame is the next two-way message's.
 	for _, msg := range []string{"empty:4", `{"action":"oneway"}`} {
@@ -142,4 +151,22 @@ func TestReplyDispatcher(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Wait did not return when the connection ended")
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use, for logs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

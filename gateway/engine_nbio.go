@@ -33,7 +33,7 @@ func (s *Server) startNbio(addr string) error {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("X-Amzn-Errortype", "NotImplementedException")
 			w.WriteHeader(http.StatusNotImplemented)
-			_, _ = w.Write([]byte(`{"message":"WebSocket APIs need the net/http listener engine"}`))
+			_, _ = w.Write([]byte(`{"message":"WebSocket APIs need the h1 (default) or net/http listener engine"}`))
 			return
 		}
 		s.ServeHTTP(w, r)

@@ -43,7 +43,9 @@ func TestNbioEngineServesHTTP(t *testing.T) {
 	}
 	ws := "ws" + s.URL()[len("http"):] + stagePath
 	c, resp, err := websocket.DefaultDialer.Dial(ws, nil)
+	var refusal []byte
 	if resp != nil {
+		refusal, _ = io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
 	}
 	if err == nil {
@@ -52,6 +54,10 @@ func TestNbioEngineServesHTTP(t *testing.T) {
 	}
 	if resp == nil || resp.StatusCode != http.StatusNotImplemented {
 		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	// It names both engines that serve them (h1, the default, does too).
+	if want := `{"message":"WebSocket APIs need the h1 (default) or net/http listener engine"}`; string(refusal) != want {
+		t.Errorf("refusal %s, want %s", refusal, want)
 	}
 	if err := CheckEngine("fasthttp"); err == nil {
 		t.Error("CheckEngine accepted an unknown engine")

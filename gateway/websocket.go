@@ -547,8 +547,10 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 // parseWSResult reads a function's result for a WebSocket route. A proxy-shaped
 // object gives its statusCode (default 200), headers and body (base64-decoded when
 // isBase64Encoded); any other JSON value is a 200 whose body is the value (a
-// string's text, else its JSON); null is a 200 without a body. Invalid JSON is a
-// bad result (the client gets "Internal server error").
+// string's text, else its JSON); null is a 200 without a body. A proxy-shaped
+// object without a body (or with a null one) has none, so a two-way route sends
+// nothing; an empty body is an empty message. Invalid JSON is a bad result (the
+// client gets "Internal server error"). docs/websockets.md says the same.
 func parseWSResult(payload []byte) (*connections.Response, error) {
 	payload = bytes.TrimSpace(payload)
 	if !json.Valid(payload) {

@@ -18,16 +18,22 @@ func TestParseWSResult(t *testing.T) {
 		body    string
 		header  string
 		bad     bool
+		none    bool // no body at all: nothing is sent (an empty body sends an empty frame)
 	}{
 		{name: "proxy", payload: `{"statusCode":200,"body":"hi","headers":{"Sec-WebSocket-Protocol":"chat"}}`, status: 200, body: "hi", header: "chat"},
-		{name: "refusal", payload: `{"statusCode":401}`, status: 401},
+		{name: "refusal", payload: `{"statusCode":401}`, status: 401, none: true},
+		{name: "status without body", payload: `{"statusCode":200}`, status: 200, none: true},
+		{name: "null body", payload: `{"statusCode":200,"body":null}`, status: 200, none: true},
+		{name: "empty body", payload: `{"statusCode":200,"body":""}`, status: 200},
+		{name: "array", payload: `[1,"a"]`, status: 200, body: `[1,"a"]`},
+		{name: "true", payload: `true`, status: 200, body: "true"},
 		{name: "status as string", payload: `{"statusCode":"403","body":"no"}`, status: 403, body: "no"},
 		{name: "base64", payload: `{"statusCode":200,"body":"/wA=","isBase64Encoded":true}`, status: 200, body: "\xff\x00"},
 		{name: "body only", payload: `{"body":"x"}`, status: 200, body: "x"},
 		{name: "plain object", payload: `{"a":1}`, status: 200, body: `{"a":1}`},
 		{name: "string", payload: `"hello"`, status: 200, body: "hello"},
 		{name: "number", payload: `42`, status: 200, body: "42"},
-		{name: "null", payload: `null`, status: 200},
+		{name: "null", payload: `null`, status: 200, none: true},
 		{name: "empty", payload: ``, bad: true},
 		{name: "not json", payload: `{`, bad: true},
 		{name: "bad status", payload: `{"statusCode":99}`, bad: true},
@@ -46,7 +52,7 @@ func TestParseWSResult(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp.StatusCode != c.status || string(resp.Body) != c.body || resp.Headers["Sec-WebSocket-Protocol"] != c.header {
+			if resp.StatusCode != c.status || string(resp.Body) != c.body || (resp.Body == nil) != c.none || resp.Headers["Sec-WebSocket-Protocol"] != c.header {
 				t.Fatalf("got %d %q %v", resp.StatusCode, resp.Body, resp.Headers)
 			}
 		})

@@ -37,7 +37,8 @@ type CredentialIssuer interface {
 // Credentials are what a sandbox gets in AWS_ACCESS_KEY_ID,
 // AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN. A sandbox is retired (stopped
 // once idle, never handed another invocation) CredentialMargin before Expires,
-// so that its successor starts with fresh credentials.
+// or half-way through credentials shorter than twice that (RetireAt), so that
+// its successor starts with fresh credentials.
 type Credentials struct {
 	AccessKeyID     string
 	SecretAccessKey string
@@ -50,6 +51,27 @@ type Credentials struct {
 // retired: longer than the longest invocation (900 s), so that no invocation
 // runs with credentials that expire under it.
 const CredentialMargin = 20 * time.Minute
+
+// MinCredentialTTL is the shortest credential lifetime a server should be
+// configured with: twice CredentialMargin, so that a sandbox serves for at
+// least CredentialMargin before it is retired and every invocation ends before
+// its credentials expire.
+const MinCredentialTTL = 2 * CredentialMargin
+
+// RetireAt returns when a sandbox given credentials that expire at expires, at
+// now, is retired: CredentialMargin before they expire, or, for credentials
+// that live less than twice CredentialMargin, half-way through their life, so
+// that short credentials still leave a sandbox time to serve (retiring it at
+// once would start and stop sandboxes for ever). Zero when expires is zero
+// (credentials that never expire). Whatever it returns, a sandbox serves at
+// least the first call handed to it.
+func RetireAt(expires, now time.Time) time.Time {
+	if expires.IsZero() {
+		return time.Time{}
+	}
+	margin := min(CredentialMargin, expires.Sub(now)/2)
+	return expires.Add(-max(margin, 0))
+}
 
 // Resolver resolves a qualifier (an alias, for provisioned concurrency) to the
 // versions it sends calls to, each with its share of the calls: provisioned

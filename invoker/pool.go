@@ -307,7 +307,11 @@ func (p *pool) ready(sb *sandbox) *invocation {
 		p.mu.Unlock()
 		return nil
 	}
-	if sb.isStopping() || !p.servesLocked() || sb.retiring(p.inv.clock.Now()) {
+	// A sandbox just started serves a call even if it is already retiring
+	// (credentials that expire sooner than it started): stopping it would
+	// start its successor in the same state, and the calls would wait for
+	// ever.
+	if sb.isStopping() || !p.servesLocked() || !cold && sb.retiring(p.inv.clock.Now()) {
 		sb.state = stDead
 		sb.mu.Unlock()
 		p.mu.Unlock()
@@ -920,9 +924,7 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		if cr.SessionToken != "" {
 			env["AWS_SESSION_TOKEN"] = cr.SessionToken
 		}
-		if !cr.Expires.IsZero() {
-			sb.retireAt = cr.Expires.Add(-CredentialMargin)
-		}
+		sb.retireAt = RetireAt(cr.Expires, i.clock.Now())
 	}
 	if n := sandboxProcs(cfg.MemorySize, runtime.NumCPU()); n > 0 {
 		env["GOMAXPROCS"] = strconv.Itoa(n)

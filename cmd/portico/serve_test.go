@@ -123,6 +123,9 @@ func TestSettingsRefused(t *testing.T) {
 		{"unknown throttle key", nil, "throttle:\n  rate: 5\n", "field rate not found"},
 		{"no gateway listener at all", []string{"--listen", "off", "--tls-listen", "off"}, "", "leave the gateway no listener"},
 		{"missing explicit config", []string{"--config", "/does/not/exist.yaml"}, "", "config file"},
+		// 19m retired every sandbox as it started: every call hung.
+		{"websocket credential-ttl under the minimum", nil, "websocket:\n  credential-ttl: 19m\n",
+			"websocket: credential-ttl 19m0s is too short: give at least 40m0s"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -79,6 +79,12 @@ func TestWebSocketDeployPrintsWSURLAndSendConfirms(t *testing.T) {
 	if got := cliCombined(t, env, "-o", "json", "connections", "get", "--", id, "dev", cid); json.Unmarshal([]byte(got), &info) != nil || info.ConnectionID != cid {
 		t.Errorf("connections get -o json printed %q", got)
 	}
+	// An unknown API or stage is an error (it listed no connections, exit 0).
+	for _, args := range [][]string{{"nosuch", "dev"}, {id, "nope"}} {
+		if out, err := cliErr(env, append([]string{"connections", "list"}, args...)...); err == nil || !strings.Contains(out+err.Error(), "not found") {
+			t.Errorf("connections list %s: %v %q, want a not found error", strings.Join(args, " "), err, out)
+		}
+	}
 	// -o json prints JSON for commands whose answer is empty too.
 	for _, args := range [][]string{
 		{"-o", "json", "connections", "send", "--", id, "dev", cid, "x"},

@@ -207,6 +207,9 @@ func (s Settings) Validate() error {
 	if err := errors.Join(s.Listener.Validate(), s.AdminListener.Validate()); err != nil {
 		return err
 	}
+	if err := s.WebSocket.Validate(); err != nil {
+		return fmt.Errorf("websocket: %w", err)
+	}
 	if s.Invoker.MaxSandboxes < -1 || s.Invoker.MaxMemory < -1 {
 		return fmt.Errorf("invoker: max-sandboxes %d, max-memory %d: give a positive budget, or -1 for no cap", s.Invoker.MaxSandboxes, s.Invoker.MaxMemory)
 	}
