@@ -108,6 +108,13 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }
 
+// IsPreconditionFailed reports whether err is a 412 answer: a RevisionId
+// (or CodeSha256) precondition that no longer holds.
+func IsPreconditionFailed(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Status == http.StatusPreconditionFailed
+}
+
 // Response is a successful answer: its status, headers and body.
 type Response struct {
 	Status int
@@ -341,6 +348,14 @@ func (c *Client) SetAlias(ctx context.Context, fn, alias, version string, weight
 			delete(body, "RoutingConfig")
 		}
 		resp, err = c.Do(ctx, http.MethodPost, FunctionPath(fn, "/aliases"), nil, body, nil)
+		var e *APIError
+		if errors.As(err, &e) && e.Status == http.StatusConflict {
+			// Another `alias set` created it since the read: this one's
+			// version is the later word, as an update.
+			delete(body, "Name")
+			body["RoutingConfig"] = map[string]any{"AdditionalVersionWeights": weights}
+			resp, err = c.Do(ctx, http.MethodPut, FunctionPath(fn, "/aliases/"+url.PathEscape(alias)), nil, body, nil)
+		}
 	case err == nil:
 		resp, err = c.Do(ctx, http.MethodPut, FunctionPath(fn, "/aliases/"+url.PathEscape(alias)), nil, body, nil)
 	}
