@@ -1024,8 +1024,21 @@ func lostWait(sb *sandbox) error {
 
 // errCutOff is the error of a call whose invocation Portico's shutdown cut off
 // (its sandbox stopped at the end of the drain): 503 ServiceException.
-var errCutOff = &errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException",
-	Message: "Portico is shutting down: the invocation was cut off before it finished (it may or may not have run to its end); retry it"}
+var errCutOff error = &shutdownError{&errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException",
+	Message: "Portico is shutting down: the invocation was cut off before it finished (it may or may not have run to its end); retry it"}}
+
+// shutdownError is a call's 503 ServiceException because Portico is shutting
+// down. Its message is the caller's to read (ClientMessage), in place of the
+// API surfaces' generic 5xx one: it says whether the call ran and to retry it.
+type shutdownError struct{ k *errdefs.Kinded }
+
+func (e *shutdownError) Error() string { return e.k.Error() }
+
+// Unwrap returns the kinded error (errdefs.ErrUnavailable, ServiceException).
+func (e *shutdownError) Unwrap() error { return e.k }
+
+// ClientMessage is what the API surfaces tell the caller.
+func (e *shutdownError) ClientMessage() string { return e.k.Message }
 
 // callFailure is what a call gets instead of a Result when its invocation
 // ended without being the function's to fail (outcome.fail). Behind a
