@@ -416,6 +416,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	if err := shutdown.Stop(ctx, s.srv); err != nil {
 		s.log.Warn("shutdown: requests still running when the shutdown timeout ended were cut off", "err", err)
+		shutdown.NoteCutOff(ctx, "admin API requests still running")
 	}
 	return nil
 }

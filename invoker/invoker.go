@@ -132,6 +132,7 @@ type Invoker struct {
 	drainOnce sync.Once
 	drainBy   time.Time
 	drainEnd  chan struct{}
+	drainCut  atomic.Int64 // invocations endDrain cut off
 	// listeners records each sandbox's Runtime API endpoint while it
 	// listens (SetListeners; nil: none).
 	listeners ListenerRegistry
@@ -324,6 +325,7 @@ func (i *Invoker) endDrain() {
 		i.log.Warn("shutdown: in-flight invocations did not finish within the drain; stopping their sandboxes",
 			"invocations", len(busy), "drain", i.p.Config.DrainTimeout)
 	}
+	i.drainCut.Add(int64(len(busy)))
 	for _, sb := range busy {
 		sb.cutOff.Store(true)
 		sb.stop()
@@ -394,6 +396,17 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	i.mu.Unlock()
 	cctx, cancelCleanup := shutdown.Cleanup(ctx, i.p.Config.StopGrace+10*time.Second)
 	defer cancelCleanup()
+	cut := i.drainCut.Load()
+	for _, sb := range all {
+		sb.mu.Lock()
+		if sb.state == stBusy && !sb.cutOff.Load() {
+			cut++
+		}
+		sb.mu.Unlock()
+	}
+	if cut > 0 {
+		shutdown.NoteCutOff(ctx, fmt.Sprintf("%d invocation(s) still running (their callers were answered 503)", cut))
+	}
 	var wg sync.WaitGroup
 	for _, sb := range all {
 		sb.cutOff.Store(true)

@@ -12,12 +12,21 @@ package shutdown
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.uber.org/fx"
 )
 
 type graceKey struct{}
+
+type cutKey struct{}
+
+// cuts is what a stop's hooks cut off. Safe for concurrent use.
+type cuts struct {
+	mu   sync.Mutex
+	what []string
+}
 
 // WithGrace returns the context to stop a server with: waits for work in
 // flight (Graceful) end after grace, and the stop as a whole, the cleanup
@@ -26,7 +35,34 @@ type graceKey struct{}
 func WithGrace(parent context.Context, grace, cleanup time.Duration) (ctx context.Context, cancel context.CancelFunc) {
 	end := time.Now().Add(grace)
 	ctx, cancel = context.WithDeadline(parent, end.Add(cleanup))
+	ctx = context.WithValue(ctx, cutKey{}, &cuts{})
 	return context.WithValue(ctx, graceKey{}, end), cancel
+}
+
+// NoteCutOff records, in a stop's ctx made by WithGrace, work that the end of
+// its graceful part cut off ("2 invocations still running"), for CutOff to
+// tell once the stop is over. A ctx WithGrace did not make records nothing.
+func NoteCutOff(ctx context.Context, what string) {
+	c, ok := ctx.Value(cutKey{}).(*cuts)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	c.what = append(c.what, what)
+	c.mu.Unlock()
+}
+
+// CutOff returns what the hooks of the stop with ctx noted as cut off
+// (NoteCutOff), in the order they noted it; none when everything in flight
+// finished within the graceful part.
+func CutOff(ctx context.Context) []string {
+	c, ok := ctx.Value(cutKey{}).(*cuts)
+	if !ok {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.what...)
 }
 
 // Graceful returns the part of a stop's ctx that waiting for work in flight may
