@@ -263,7 +263,7 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 			return cleanFxError(err)
 		}
 	}
-	if cut := shutdown.CutOff(stopCtx); len(cut) > 0 && afterErr == nil {
+	if cut := shutdown.Cuts(stopCtx); len(cut) > 0 && afterErr == nil {
 		// Stopped cleanly otherwise (sandboxes removed, counts written, the
 		// store closed), but not gracefully: say what the deadline cut.
 		return fmt.Errorf("stopped, but --shutdown-timeout (%s) ended with %s: they were cut off "+
