@@ -246,6 +246,11 @@ type Tx struct {
 	touched []string // buckets written, for the generations (Watch)
 }
 
+// OnCommit has fn run once the transaction has committed (never when it rolls
+// back), after its lock is released: for what must follow only a write that
+// happened, such as forgetting a deleted function's metrics.
+func (t *Tx) OnCommit(fn func()) { t.tx.OnCommit(fn) }
+
 func (t *Tx) touch(bucket string) {
 	if !slices.Contains(t.touched, bucket) {
 		t.touched = append(t.touched, bucket)
