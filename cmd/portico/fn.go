@@ -326,7 +326,7 @@ func updateEnv(ctx context.Context, c *client.Client, name string, patch map[str
 		select {
 		case <-ctx.Done():
 			return nil, nil, ctx.Err()
-		case <-time.After(time.Duration(attempt) * time.Duration(5+rand.IntN(20)) * time.Millisecond):
+		case <-time.After(time.Duration(attempt) * time.Duration(5+rand.IntN(20)) * time.Millisecond): //nolint:gosec // G404: jitter, not a secret
 		}
 	}
 }
