@@ -416,6 +416,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	if err := shutdown.Stop(ctx, s.srv); err != nil {
 		s.log.Warn("shutdown: requests still running when the shutdown timeout ended were cut off", "err", err)
+		shutdown.NoteCutOff(ctx, "admin API requests still running")
 	}
 	return nil
 }
@@ -535,6 +536,39 @@ type clientTold interface {
 	ClientMessage() string
 }
 
+// cutOffMessage is what a caller is told of a request that Portico's shutdown
+// cut off.
+const cutOffMessage = "Portico is shutting down: the request was cut off before it finished (it may or may not have taken effect); retry it"
+
+// cutOffError is the error of a request the end of the admin server's
+// graceful stop cut off (shutdown.ErrCutOff): 503, whatever the handler made
+// of its cancelled context (context.Canceled would be a 500), and no client's
+// going away.
+type cutOffError struct{ err error }
+
+func (e *cutOffError) Error() string { return "cut off by the shutdown: " + e.err.Error() }
+
+func (e *cutOffError) Unwrap() []error {
+	return []error{&errdefs.Kinded{Kind: errdefs.ErrUnavailable, Message: cutOffMessage}, e.err}
+}
+
+// ClientMessage is what the caller is told.
+func (e *cutOffError) ClientMessage() string { return cutOffMessage }
+
+// cutOffBy returns err as a cutOffError when r was cut off by the server's
+// shutdown and err is no error of a surface's own saying so already (the
+// invoker's shutdown errors have their own message), else err.
+func cutOffBy(r *http.Request, err error) error {
+	if !shutdown.IsCutOff(r.Context()) {
+		return err
+	}
+	var told clientTold
+	if errors.As(err, &told) {
+		return err
+	}
+	return &cutOffError{err}
+}
+
 // throttleRetryAfter is the Retry-After (seconds) of a throttled invoke: a
 // concurrency slot or sandbox frees as soon as a call running ends, so a
 // second is as long as a caller need wait before it tries again.
@@ -543,6 +577,7 @@ const throttleRetryAfter = "1"
 // writeError maps an error to a status and AWS's error body
 // {"Type":"User","message":"..."} with x-amzn-ErrorType. 5xx are logged.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	err = cutOffBy(r, err)
 	status, typ := errorStatus(err, lambdaSurface)
 	var k *errdefs.Kinded
 	body := map[string]string{"Type": "User", "message": clientMessage(err)}

@@ -85,6 +85,7 @@ func (s *Server) isAPIGatewayRoute(r *http.Request) bool {
 // body. Server-side failures answer a generic message; their detail goes to the
 // log with the request id.
 func (s *Server) writeAPIGatewayError(w http.ResponseWriter, r *http.Request, err error) {
+	err = cutOffBy(r, err)
 	status, typ := errorStatus(err, apigwSurface)
 	msg := clientMessage(err)
 	var k *errdefs.Kinded
@@ -97,8 +98,11 @@ func (s *Server) writeAPIGatewayError(w http.ResponseWriter, r *http.Request, er
 	if status >= 500 {
 		s.log.Error("admin request failed", "requestId", w.Header().Get("X-Amzn-RequestId"), "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 		msg = "Internal server error"
-		if isOutOfSpace(err) {
+		switch {
+		case isOutOfSpace(err):
 			msg = outOfSpaceMessage
+		case errors.As(err, new(*cutOffError)):
+			msg = cutOffMessage
 		}
 	}
 	w.Header().Set("x-amzn-ErrorType", typ)

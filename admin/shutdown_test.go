@@ -49,6 +49,10 @@ func TestStopDrainsCallsFromItsStart(t *testing.T) {
 	select {
 	case err := <-errc:
 		apiError(t, err, "ServiceException", 503)
+		// Not the generic 5xx message: the caller is told why, and to retry.
+		if want := "Portico is shutting down: the invocation was cut off before it finished"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("cut-off call: %v; want the message %q", err, want)
+		}
 	case <-time.After(20 * time.Second): // a safety net: the answer was written before the stop returned
 		t.Fatal("the call got no answer")
 	}

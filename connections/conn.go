@@ -812,7 +812,7 @@ func (c *Conn) abandon() {
 	c.mu.Unlock()
 	close(c.ready)
 	c.m.remove(c)
-	c.m.readers.Done()
+	c.m.readerDone()
 	close(c.finished)
 }
 
@@ -848,7 +848,7 @@ func (c *Conn) end(code int, reason string) {
 	c.m.remove(c)
 	close(c.finished)
 	go func() {
-		defer c.m.readers.Done()
+		defer c.m.readerDone()
 		// Wait for this connection's dispatches so that $disconnect comes last.
 		for i := 0; i < cap(c.inflight); i++ {
 			c.inflight <- struct{}{}

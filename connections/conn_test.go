@@ -3,6 +3,7 @@ package connections
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -609,4 +610,19 @@ func TestHandshakeRefusedBeforeConnect(t *testing.T) {
 	// A good handshake still connects (and runs $connect).
 	ts.dial(t, "")
 	ts.d.next(t, EventConnect)
+}
+
+// TestShutdownLateWithoutConnections: a stop whose graceful part ended before
+// the manager's hook ran (the listeners' hooks used it all up waiting for a
+// slow request) is no failure when there is no connection to close; it used
+// to fail at random with "0 still closing at shutdown".
+func TestShutdownLateWithoutConnections(t *testing.T) {
+	for range 200 {
+		m := New(Config{}, nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if err := m.Shutdown(ctx); err != nil {
+			t.Fatalf("Shutdown with no connection and an ended context: %v", err)
+		}
+	}
 }

@@ -218,6 +218,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	if len(errs) > 0 {
 		s.log.Warn("shutdown: requests still running when the shutdown timeout ended were cut off", "err", errors.Join(errs...))
+		shutdown.NoteCutOff(ctx, "gateway requests still running")
 	}
 	return nil
 }

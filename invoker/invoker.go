@@ -154,6 +154,7 @@ type Invoker struct {
 	drainOnce sync.Once
 	drainBy   time.Time
 	drainEnd  chan struct{}
+	drainCut  atomic.Int64 // invocations endDrain cut off
 	// listeners records each sandbox's Runtime API endpoint while it
 	// listens (SetListeners; nil: none).
 	listeners ListenerRegistry
@@ -346,6 +347,7 @@ func (i *Invoker) endDrain() {
 		i.log.Warn("shutdown: in-flight invocations did not finish within the drain; stopping their sandboxes",
 			"invocations", len(busy), "drain", i.p.Config.DrainTimeout)
 	}
+	i.drainCut.Add(int64(len(busy)))
 	for _, sb := range busy {
 		sb.cutOff.Store(true)
 		sb.stop()
@@ -416,6 +418,17 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	i.mu.Unlock()
 	cctx, cancelCleanup := shutdown.Cleanup(ctx, i.p.Config.StopGrace+10*time.Second)
 	defer cancelCleanup()
+	cut := i.drainCut.Load()
+	for _, sb := range all {
+		sb.mu.Lock()
+		if sb.state == stBusy && !sb.cutOff.Load() {
+			cut++
+		}
+		sb.mu.Unlock()
+	}
+	if cut > 0 {
+		shutdown.NoteCutOff(ctx, fmt.Sprintf("%d invocation(s) still running (their callers were answered 503)", cut))
+	}
 	var wg sync.WaitGroup
 	for _, sb := range all {
 		sb.cutOff.Store(true)
@@ -1046,8 +1059,21 @@ func lostWait(sb *sandbox) error {
 
 // errCutOff is the error of a call whose invocation Portico's shutdown cut off
 // (its sandbox stopped at the end of the drain): 503 ServiceException.
-var errCutOff = &errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException",
-	Message: "Portico is shutting down: the invocation was cut off before it finished (it may or may not have run to its end); retry it"}
+var errCutOff error = &shutdownError{&errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException",
+	Message: "Portico is shutting down: the invocation was cut off before it finished (it may or may not have run to its end); retry it"}}
+
+// shutdownError is a call's 503 ServiceException because Portico is shutting
+// down. Its message is the caller's to read (ClientMessage), in place of the
+// API surfaces' generic 5xx one: it says whether the call ran and to retry it.
+type shutdownError struct{ k *errdefs.Kinded }
+
+func (e *shutdownError) Error() string { return e.k.Error() }
+
+// Unwrap returns the kinded error (errdefs.ErrUnavailable, ServiceException).
+func (e *shutdownError) Unwrap() error { return e.k }
+
+// ClientMessage is what the API surfaces tell the caller.
+func (e *shutdownError) ClientMessage() string { return e.k.Message }
 
 // callFailure is what a call gets instead of a Result when its invocation
 // ended without being the function's to fail (outcome.fail). Behind a

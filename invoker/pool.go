@@ -253,7 +253,8 @@ func (p *pool) failWaitersLocked(err error) {
 // errShuttingDown is the error of a call that Portico's shutdown ends before
 // it ran.
 func errShuttingDown() error {
-	return errdefs.New(errdefs.ErrUnavailable, "ServiceException", "Portico is shutting down: the call did not run; retry it")
+	return &shutdownError{&errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException",
+		Message: "Portico is shutting down: the call did not run; retry it"}}
 }
 
 // popWaiterLocked removes and returns the first waiter, or nil.

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/fx"
 
 	"github.com/portico-dev/portico/functions"
@@ -28,6 +29,7 @@ import (
 	"github.com/portico-dev/portico/internal/ownaddr"
 	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/invoker"
+	"github.com/portico-dev/portico/store"
 )
 
 // NewRegistry returns a registry holding the Go runtime and process collectors.
@@ -149,6 +151,44 @@ func (l *Lambda) OnAsync(function string, what invoker.AsyncOutcome) {
 	if v := l.asyncEvents[what]; v != nil {
 		v.WithLabelValues(function).Inc()
 	}
+}
+
+// Forget removes the series of function name, once it is deleted: every
+// series of it when version is "" (the function), else those of that
+// published version. The concurrency gauge of a function stays while
+// invocations of it still run, so that their end does not leave it negative.
+func (l *Lambda) Forget(name, version string) {
+	match := prometheus.Labels{"function": name}
+	if version != "" {
+		match["executed_version"] = version
+	}
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{l.invocations, l.errors, l.throttles,
+		l.coldStarts, l.duration, l.initDuration} {
+		v.DeletePartialMatch(match)
+	}
+	if version != "" {
+		return
+	}
+	for _, v := range l.asyncEvents {
+		v.DeleteLabelValues(name)
+	}
+	if g, err := l.concurrent.GetMetricWithLabelValues(name); err == nil {
+		var m dto.Metric
+		if g.Write(&m) == nil && m.GetGauge().GetValue() == 0 {
+			l.concurrent.DeleteLabelValues(name)
+		}
+	}
+}
+
+// forgetDeleted has l forget each function or version fns deletes, once the
+// delete committed.
+func (l *Lambda) forgetDeleted(fns *functions.Service) {
+	fns.OnDelete(func(name, version string) store.Step {
+		return func(tx *store.Tx) error {
+			tx.OnCommit(func() { l.Forget(name, version) })
+			return nil
+		}
+	})
 }
 
 // provisionedCollector reports the provisioned concurrency configured per
@@ -287,7 +327,12 @@ var Module = fx.Module("metrics",
 			return HandlerResult{Handler: Handler(reg, log.With("component", "metrics"))}
 		},
 		fx.Annotate(func(reg prometheus.Registerer, fns *functions.Service) (*Lambda, error) {
-			return NewLambda(reg, fns)
+			l, err := NewLambda(reg, fns)
+			if err != nil {
+				return nil, err
+			}
+			l.forgetDeleted(fns)
+			return l, nil
 		}, fx.As(new(invoker.Observer))),
 	),
 	fx.Invoke(fx.Annotate(func(lc fx.Lifecycle, cfg Config, h http.Handler, log *slog.Logger, own *ownaddr.Set) {

@@ -93,12 +93,22 @@ func Open(dir string, migrations ...Migration) (*Store, error) {
 	if err := prepareFile(dir, path); err != nil {
 		return nil, err
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	db, err := openBolt(path)
 	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
+		switch {
+		case errors.Is(err, berrors.ErrTimeout):
 			return nil, fmt.Errorf("store: %s is locked by another process (is another portico running with --data-dir %s?)", path, dir)
+		case errors.Is(err, ErrCorrupt):
+			return nil, err
+		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+			errors.Is(err, berrors.ErrVersionMismatch):
+			return nil, corrupt(path, err)
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := check(db); err != nil {
+		_ = db.Close()
+		return nil, corrupt(path, err)
 	}
 	s := &Store{db: db, dir: dir}
 	if err := s.checkSchema(SchemaVersion, migrations); err != nil {
@@ -106,6 +116,63 @@ func Open(dir string, migrations ...Migration) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// ErrCorrupt is the error of a store whose file is damaged: Open refuses it,
+// and a read that finds a damaged page (one the check at Open could not see,
+// or damage done since) fails with it rather than panicking inside bbolt.
+var ErrCorrupt = errors.New("store: the database file is corrupt")
+
+// corruptError is the error Open gives for the store at path that is not a
+// sound bbolt database (err says how), saying what to do. It is an ErrCorrupt.
+type corruptError struct {
+	path string
+	err  error
+}
+
+func (e *corruptError) Error() string {
+	return fmt.Sprintf("store: the store at %s is corrupt (%v): portico cannot start on it. Restore portico.db from a backup "+
+		"(docs/operations.md#backups), or move it aside to start with an empty store; "+
+		"`bbolt check %s` (go.etcd.io/bbolt/cmd/bbolt) lists the damaged pages", e.path, e.err, e.path)
+}
+
+func (e *corruptError) Unwrap() []error { return []error{ErrCorrupt, e.err} }
+
+func corrupt(path string, err error) error { return &corruptError{path, err} }
+
+// openBolt opens the bbolt database at path; a panic of bbolt's over a
+// damaged meta or freelist page is an ErrCorrupt.
+func openBolt(path string) (db *bbolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, corrupt(path, fmt.Errorf("bbolt panicked reading it: %v", r))
+		}
+	}()
+	return bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+}
+
+// check walks every page of db (bbolt's consistency check: page ids, the
+// freelist, each bucket's tree and its keys' order) and returns the first
+// damage it finds. It reads the whole file: docs/operations.md says what that
+// costs.
+func check(db *bbolt.DB) error {
+	return db.View(func(tx *bbolt.Tx) error {
+		var first error
+		for err := range tx.Check() {
+			if first == nil {
+				first = err
+			}
+		}
+		return first
+	})
+}
+
+// recovered turns a panic of bbolt's over a damaged page, inside a
+// transaction's fn, into an ErrCorrupt error that rolls the transaction back.
+func (s *Store) recovered(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w (%s): %v: restore it from a backup (docs/operations.md#backups)", ErrCorrupt, filepath.Join(s.dir, fileName), r)
+	}
 }
 
 // checkSchema brings the store to version want, running migrations in the
@@ -161,7 +228,8 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 		return err
 	}
 	t := &Tx{}
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(func(tx *bbolt.Tx) (err error) {
+		defer s.recovered(&err)
 		t.tx = tx
 		return fn(t)
 	})
@@ -211,7 +279,10 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.View(func(tx *bbolt.Tx) error { return fn(&Tx{tx: tx}) })
+	return s.db.View(func(tx *bbolt.Tx) (err error) {
+		defer s.recovered(&err)
+		return fn(&Tx{tx: tx})
+	})
 }
 
 // Step is one package's share of a transaction that several packages run
@@ -245,6 +316,11 @@ type Tx struct {
 	tx      *bbolt.Tx
 	touched []string // buckets written, for the generations (Watch)
 }
+
+// OnCommit has fn run once the transaction has committed (never when it rolls
+// back), after its lock is released: for what must follow only a write that
+// happened, such as forgetting a deleted function's metrics.
+func (t *Tx) OnCommit(fn func()) { t.tx.OnCommit(fn) }
 
 func (t *Tx) touch(bucket string) {
 	if !slices.Contains(t.touched, bucket) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -24,6 +26,9 @@ type globalFlags struct {
 	endpoint string
 	token    string
 	output   string
+	// stderr is the running command's, where a slow call says it is still
+	// waiting (set before the command runs).
+	stderr io.Writer
 }
 
 // defaultEndpoint is where the client commands find the admin API when neither
@@ -35,6 +40,7 @@ func (g *globalFlags) register(root *cobra.Command) {
 	pf.StringVar(&g.endpoint, "endpoint", "", "admin API endpoint (env PORTICO_ENDPOINT; default http://127.0.0.1:9090)")
 	pf.StringVar(&g.token, "token", "", "admin API token (env PORTICO_TOKEN, else PORTICO_ADMIN_TOKEN)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	root.PersistentPreRun = func(cmd *cobra.Command, _ []string) { g.stderr = cmd.ErrOrStderr() }
 }
 
 func (g *globalFlags) client() (*client.Client, error) {
@@ -63,7 +69,14 @@ func (g *globalFlags) client() (*client.Client, error) {
 	if g.output != "table" && g.output != "json" {
 		return nil, fmt.Errorf("--output %q: use table or json", g.output)
 	}
-	return client.New(ep, tok), nil
+	c := client.New(ep, tok)
+	if g.stderr != nil {
+		w := g.stderr
+		c.Waiting = func(method, path string, waited time.Duration) {
+			_, _ = fmt.Fprintf(w, "portico: still waiting for the admin API at %s to answer %s %s (%s)...\n", ep, method, path, waited)
+		}
+	}
+	return c, nil
 }
 
 func (g *globalFlags) json() bool { return g.output == "json" }
@@ -216,6 +229,19 @@ func printConfig(w io.Writer, c *client.FunctionConfiguration) error {
 	return tw.Flush()
 }
 
+// invokeWait bounds c's wait for an invocation of fn by the function's
+// timeout and the 29 s a call may wait for a sandbox first (the longest
+// timeout, 900 s, when its configuration cannot be read), and has the "still
+// waiting" notices start once the function should have finished.
+func invokeWait(ctx context.Context, c *client.Client, fn string) {
+	timeout := 900 * time.Second
+	if fc, _, err := c.GetFunctionConfiguration(ctx, fn); err == nil && fc.Timeout > 0 {
+		timeout = time.Duration(fc.Timeout) * time.Second
+	}
+	c.Wait = timeout + 29*time.Second
+	c.SlowAfter = max(timeout, client.DefaultSlowAfter)
+}
+
 // readPayload returns --payload's value: inline JSON, @file, or @- for stdin.
 func readPayload(p string) ([]byte, error) {
 	switch {
@@ -255,6 +281,7 @@ the invocation's log goes to stderr. Exits with status 1 on a function error.`,
 			if err != nil {
 				return err
 			}
+			invokeWait(cmd.Context(), c, args[0])
 			h := http.Header{}
 			if tail {
 				h.Set("X-Amz-Log-Type", "Tail")

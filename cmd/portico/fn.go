@@ -1,17 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -240,27 +244,7 @@ variables; --env K= removes K. Publish with --publish or 'portico fn publish'.`,
 			if cmd.Flags().Changed("description") {
 				patch["Description"] = f.description
 			}
-			if len(env) > 0 {
-				cur, _, err := c.GetFunctionConfiguration(ctx, name)
-				if err != nil {
-					return err
-				}
-				vars := map[string]string{}
-				if cur.Environment != nil {
-					for k, v := range cur.Environment.Variables {
-						vars[k] = v
-					}
-				}
-				for k, v := range env {
-					if v == "" {
-						delete(vars, k)
-					} else {
-						vars[k] = v
-					}
-				}
-				patch["Environment"] = map[string]any{"Variables": vars}
-			}
-			if !codeGiven && len(patch) == 0 && !reserve && !f.publish {
+			if !codeGiven && len(patch) == 0 && len(env) == 0 && !reserve && !f.publish {
 				return fmt.Errorf("nothing to update: give code (--zip, --dir, --image) or settings (--timeout, --memory, --env, --description, --concurrency)")
 			}
 			var fc *client.FunctionConfiguration
@@ -270,7 +254,11 @@ variables; --env K= removes K. Publish with --publish or 'portico fn publish'.`,
 					return err
 				}
 			}
-			if len(patch) > 0 {
+			if len(env) > 0 {
+				if fc, resp, err = updateEnv(ctx, c, name, patch, env); err != nil {
+					return err
+				}
+			} else if len(patch) > 0 {
 				if fc, resp, err = c.UpdateFunctionConfiguration(ctx, name, patch); err != nil {
 					return err
 				}
@@ -295,6 +283,52 @@ variables; --env K= removes K. Publish with --publish or 'portico fn publish'.`,
 	}
 	f.register(cmd)
 	return cmd
+}
+
+// envAttempts bounds how often updateEnv reads, merges and writes again
+// when other updates keep landing between its read and its write.
+const envAttempts = 30
+
+// updateEnv merges env (an empty value removes the variable) into the
+// variables $LATEST has and writes them with the rest of patch. The write
+// carries the RevisionId that was read, so an update that landed in between
+// is never overwritten: the server answers 412 and the merge is done again on
+// what is there now, up to envAttempts times.
+func updateEnv(ctx context.Context, c *client.Client, name string, patch map[string]any, env map[string]string) (*client.FunctionConfiguration, *client.Response, error) {
+	for attempt := 1; ; attempt++ {
+		cur, _, err := c.GetFunctionConfiguration(ctx, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		vars := map[string]string{}
+		if cur.Environment != nil {
+			maps.Copy(vars, cur.Environment.Variables)
+		}
+		for k, v := range env {
+			if v == "" {
+				delete(vars, k)
+			} else {
+				vars[k] = v
+			}
+		}
+		patch["Environment"] = map[string]any{"Variables": vars}
+		patch["RevisionId"] = cur.RevisionID
+		fc, resp, err := c.UpdateFunctionConfiguration(ctx, name, patch)
+		if !client.IsPreconditionFailed(err) {
+			return fc, resp, err
+		}
+		if attempt == envAttempts {
+			return nil, nil, fmt.Errorf("function %s: nothing was changed: its configuration changed under each of %d attempts "+
+				"to merge --env into it (other updates are running at the same time); run the command again: %w", name, attempt, err)
+		}
+		// Let the update that won go by before reading again; the jitter
+		// keeps the losers from colliding again in step.
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(time.Duration(attempt) * time.Duration(5+rand.IntN(20)) * time.Millisecond): //nolint:gosec // G404: jitter, not a secret
+		}
+	}
 }
 
 func fnGet(g *globalFlags) *cobra.Command {

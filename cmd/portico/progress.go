@@ -39,6 +39,8 @@ func (g *globalFlags) uploadClient(cmd *cobra.Command) (*client.Client, error) {
 	w := cmd.ErrOrStderr()
 	p := &uploadProgress{w: w, tty: terminal(w)}
 	c.Progress = p.report
+	// The server unpacks and stores the code before it answers.
+	c.Wait = client.UploadWait
 	return c, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,7 @@ import (
 	"github.com/portico-dev/portico/internal/gctune"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/procs"
+	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -208,7 +210,7 @@ func newLogger(s app.Settings) (*slog.Logger, error) {
 // of the gateway.
 type started func(ctx context.Context, adminURL, gatewayURL, tlsURL string) error
 
-// runServer runs the server until ctx ends (SIGINT or SIGTERM), then stops it
+// runServer runs the server until ctx ends (SIGINT, SIGTERM or SIGHUP), then stops it
 // within the shutdown timeout. after, when set, runs once the server is up.
 func runServer(ctx context.Context, s app.Settings, after started) error {
 	log, err := newLogger(s)
@@ -260,6 +262,12 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 		if afterErr == nil {
 			return cleanFxError(err)
 		}
+	}
+	if cut := shutdown.Cuts(stopCtx); len(cut) > 0 && afterErr == nil {
+		// Stopped cleanly otherwise (sandboxes removed, counts written, the
+		// store closed), but not gracefully: say what the deadline cut.
+		return fmt.Errorf("stopped, but --shutdown-timeout (%s) ended with %s: they were cut off "+
+			"(raise --shutdown-timeout to let them finish)", s.ShutdownTimeout, strings.Join(cut, " and "))
 	}
 	return afterErr
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/portico-dev/portico/internal/shutdown"
 )
 
 // ResponseType is an API Gateway gateway response type: the kind of an error the
@@ -161,7 +163,13 @@ const StatusClientClosedRequest = 499
 
 // ClientGone reports whether err came while r's client had gone away (its
 // connection closed, or an HTTP/2 stream reset, cancelled r's context): whatever
-// failed then failed because of it, and is not a server error.
+// failed then failed because of it, and is not a server error. A request the
+// server's own shutdown cut off (CutOff) is not one.
 func ClientGone(r *http.Request, err error) bool {
-	return err != nil && r != nil && errors.Is(r.Context().Err(), context.Canceled)
+	return err != nil && r != nil && errors.Is(r.Context().Err(), context.Canceled) && !shutdown.IsCutOff(r.Context())
 }
+
+// CutOff reports whether r was cut off by the end of the server's shutdown
+// timeout (its context cancelled with shutdown.ErrCutOff): a server-side
+// failure, answered (where anything can still be written) and recorded 503.
+func CutOff(r *http.Request) bool { return r != nil && shutdown.IsCutOff(r.Context()) }

@@ -167,6 +167,11 @@ func (wr *Writer) write(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 		}
 		return
 	}
+	if pipeline.CutOff(r) {
+		// Portico's shutdown gave up on the request: its failure, not the
+		// client's, whatever the integration made of the cancelled context.
+		err = &pipeline.Error{Type: pipeline.Default5XX, Status: http.StatusServiceUnavailable, Message: "Service Unavailable", Cause: err}
+	}
 	rs := Resolve(err)
 	custom := tbl[rs.Type]
 	if custom != nil && custom.status != 0 {

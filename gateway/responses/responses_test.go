@@ -12,6 +12,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/shutdown"
 )
 
 func TestWrite(t *testing.T) {
@@ -106,5 +107,25 @@ func TestClientGoneIsNotAServerError(t *testing.T) {
 	wr.Write(rec, httptest.NewRequest("GET", "/x", nil), &pipeline.Context{}, fmt.Errorf("proxy: %w", context.Canceled))
 	if rec.Code != 500 || !bytes.Contains(logs.Bytes(), []byte("level=ERROR")) {
 		t.Errorf("a cancellation with the client present: %d, %s", rec.Code, logs.String())
+	}
+}
+
+// TestCutOffByShutdownIsA503: a request the server's own shutdown cut off
+// (its context cancelled with shutdown.ErrCutOff) is the server's failure:
+// recorded and answered 503, logged at error level, never a client gone (499).
+func TestCutOffByShutdownIsA503(t *testing.T) {
+	var logs bytes.Buffer
+	wr := New(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(shutdown.ErrCutOff)
+	r := httptest.NewRequest("GET", "/x", nil).WithContext(ctx)
+	rec := httptest.NewRecorder()
+	c := &pipeline.Context{RequestID: "r1"}
+	wr.Write(rec, r, c, fmt.Errorf("invoke: %w", context.Canceled))
+	if c.Status != http.StatusServiceUnavailable || rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("recorded %d, answered %d %s; want 503 both", c.Status, rec.Code, rec.Body)
+	}
+	if !bytes.Contains(logs.Bytes(), []byte("level=ERROR")) || bytes.Contains(logs.Bytes(), []byte("client went away")) {
+		t.Errorf("logged %s; want a server error", logs.String())
 	}
 }

@@ -124,7 +124,7 @@ type Server struct {
 	std  *http.Server // the value of http.ServerContextKey
 
 	base       context.Context
-	cancelBase context.CancelFunc
+	cancelBase context.CancelCauseFunc
 
 	set connset.Set[*conn]
 
@@ -152,7 +152,7 @@ func New(h http.Handler, opts Options) *Server {
 	}
 	s := &Server{h: h, opts: opts, refusedLog: rate.Sometimes{First: 1, Interval: time.Minute},
 		std: &http.Server{Handler: h, MaxHeaderBytes: opts.MaxHeaderBytes, ReadHeaderTimeout: opts.ReadHeaderTimeout, IdleTimeout: opts.IdleTimeout}}
-	s.base, s.cancelBase = context.WithCancel(context.WithValue(context.Background(), http.ServerContextKey, s.std))
+	s.base, s.cancelBase = context.WithCancelCause(context.WithValue(context.Background(), http.ServerContextKey, s.std))
 	return s
 }
 
@@ -289,12 +289,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Close closes the listeners and every connection at once, and cancels the
 // contexts of the requests being handled.
-func (s *Server) Close() error {
+func (s *Server) Close() error { return s.CloseCause(nil) }
+
+// CloseCause is Close whose requests' contexts are cancelled with cause
+// (context.Cause; nil: context.Canceled), before their connections close, so
+// that a handler cut off sees why first rather than a failed connection.
+func (s *Server) CloseCause(cause error) error {
 	conns, _ := s.set.Stop()
+	s.cancelBase(cause)
 	for _, c := range conns {
 		c.closeIfDormant()
 		_ = c.rwc.Close()
 	}
-	s.cancelBase()
 	return nil
 }

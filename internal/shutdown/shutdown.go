@@ -12,12 +12,22 @@ package shutdown
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 
 	"go.uber.org/fx"
 )
 
 type graceKey struct{}
+
+type cutKey struct{}
+
+// cuts is what a stop's hooks cut off. Safe for concurrent use.
+type cuts struct {
+	mu   sync.Mutex
+	what []string
+}
 
 // WithGrace returns the context to stop a server with: waits for work in
 // flight (Graceful) end after grace, and the stop as a whole, the cleanup
@@ -26,7 +36,34 @@ type graceKey struct{}
 func WithGrace(parent context.Context, grace, cleanup time.Duration) (ctx context.Context, cancel context.CancelFunc) {
 	end := time.Now().Add(grace)
 	ctx, cancel = context.WithDeadline(parent, end.Add(cleanup))
+	ctx = context.WithValue(ctx, cutKey{}, &cuts{})
 	return context.WithValue(ctx, graceKey{}, end), cancel
+}
+
+// NoteCutOff records, in a stop's ctx made by WithGrace, work that the end of
+// its graceful part cut off ("2 invocations still running"), for CutOff to
+// tell once the stop is over (Cuts). A ctx WithGrace did not make records nothing.
+func NoteCutOff(ctx context.Context, what string) {
+	c, ok := ctx.Value(cutKey{}).(*cuts)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	c.what = append(c.what, what)
+	c.mu.Unlock()
+}
+
+// Cuts returns what the hooks of the stop with ctx noted as cut off
+// (NoteCutOff), in the order they noted it; none when everything in flight
+// finished within the graceful part.
+func Cuts(ctx context.Context) []string {
+	c, ok := ctx.Value(cutKey{}).(*cuts)
+	if !ok {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.what...)
 }
 
 // Graceful returns the part of a stop's ctx that waiting for work in flight may
@@ -63,16 +100,39 @@ type Server interface {
 	Close() error
 }
 
+// CauseCloser is a Server that can close with a cause: the contexts of the
+// requests it cuts off are cancelled with it (context.Cause) before their
+// connections close (*h1.Server).
+type CauseCloser interface {
+	CloseCause(cause error) error
+}
+
+// ErrCutOff is the cause a request's context is cancelled with when the end of
+// its server's graceful stop cut it off (Stop): the server gave up on it, its
+// client did not go away.
+var ErrCutOff = errors.New("cut off: the server's shutdown timeout ended before the request finished")
+
+// IsCutOff reports whether ctx, a request's, was cancelled because its server's
+// stop cut the request off (ErrCutOff), rather than by its client.
+func IsCutOff(ctx context.Context) bool {
+	return ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrCutOff)
+}
+
 // Stop shuts srv down, letting its requests in flight finish within
 // Graceful(ctx), then closes it: the connections still busy are closed and
-// their requests' contexts cancelled. It returns nil when every request
-// finished, else why not (the requests were cut off, srv is closed).
+// their requests' contexts cancelled, with ErrCutOff as the cause when srv is
+// a CauseCloser. It returns nil when every request finished, else why not
+// (the requests were cut off, srv is closed).
 func Stop(ctx context.Context, srv Server) error {
 	gctx, cancel := Graceful(ctx)
 	defer cancel()
 	err := srv.Shutdown(gctx)
 	if err != nil {
-		_ = srv.Close()
+		if cc, ok := srv.(CauseCloser); ok {
+			_ = cc.CloseCause(ErrCutOff)
+		} else {
+			_ = srv.Close()
+		}
 	}
 	return err
 }

@@ -17,6 +17,9 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/portico-dev/portico/internal/clock"
 )
 
 // Client calls one admin API endpoint. Safe for concurrent use.
@@ -28,11 +31,25 @@ type Client struct {
 	// sent (sent of total bytes) as the transport reads it, from the
 	// goroutine that writes the request; last once all is sent.
 	Progress func(sent, total int64)
+	// Wait bounds how long a call goes without progress: connecting and
+	// sending while the server takes none of the body, then waiting for the
+	// answer's headers once all of it was sent (an upload that moves on is
+	// never cut); then the call fails with a *NoAnswerError. 0 is
+	// DefaultWait, negative no bound.
+	Wait time.Duration
+	// Waiting, when set, is told each time a call has waited another
+	// SlowAfter for its answer, with how long it has waited so far.
+	Waiting func(method, path string, waited time.Duration)
+	// SlowAfter is how often Waiting is told (0: DefaultSlowAfter).
+	SlowAfter time.Duration
+	// Clock times the waits (nil: the wall clock); tests move a fake one.
+	Clock clock.Clock
 }
 
-// New returns a client of the admin API at endpoint.
+// New returns a client of the admin API at endpoint. Connecting is bounded by
+// DialTimeout, and each call's wait for its answer by DefaultWait.
 func New(endpoint, token string) *Client {
-	return &Client{Endpoint: strings.TrimRight(endpoint, "/"), Token: token, HTTP: &http.Client{}}
+	return &Client{Endpoint: strings.TrimRight(endpoint, "/"), Token: token, HTTP: newHTTPClient()}
 }
 
 // APIError is an error answer of the admin API, in AWS's shape.
@@ -108,6 +125,13 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }
 
+// IsPreconditionFailed reports whether err is a 412 answer: a RevisionId
+// (or CodeSha256) precondition that no longer holds.
+func IsPreconditionFailed(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Status == http.StatusPreconditionFailed
+}
+
 // Response is a successful answer: its status, headers and body.
 type Response struct {
 	Status int
@@ -164,6 +188,26 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 		}
 		rd = bytes.NewReader(raw)
 	}
+	wait := c.Wait
+	if wait == 0 {
+		wait = DefaultWait
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	w := &waiter{c: c, cancel: cancel, cause: &NoAnswerError{Endpoint: c.Endpoint, Method: method, Path: path, Wait: wait}}
+	w.progress()
+	resp, err := c.sendWaiting(ctx, w, method, u, rd, header)
+	w.stop()
+	if err != nil {
+		cancel(nil)
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// sendWaiting sends the request of send, with w bounding the wait for its
+// answer.
+func (c *Client) sendWaiting(ctx context.Context, w *waiter, method, u string, rd io.Reader, header http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, fmt.Errorf("endpoint %q: %w (set --endpoint or PORTICO_ENDPOINT to the admin API, e.g. http://127.0.0.1:9090)", c.Endpoint, err)
@@ -177,8 +221,10 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
-	if c.Progress != nil && req.Body != nil && req.ContentLength > 0 {
-		req.Body = &countingBody{ReadCloser: req.Body, total: req.ContentLength, report: c.Progress}
+	if req.Body != nil && req.ContentLength != 0 {
+		req.Body = &sentBody{ReadCloser: req.Body, total: req.ContentLength, report: c.Progress, w: w}
+	} else {
+		w.sent()
 	}
 	hc := c.HTTP
 	if hc == nil {
@@ -186,28 +232,16 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
+		var late *NoAnswerError
+		if errors.As(context.Cause(ctx), &late) {
+			return nil, late
+		}
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			return nil, fmt.Errorf("cannot reach the admin API at %s: is `portico serve` running? (or set --endpoint / PORTICO_ENDPOINT)", c.Endpoint)
 		}
 		return nil, fmt.Errorf("%s %s: %w", method, u, err)
 	}
 	return resp, nil
-}
-
-// countingBody is a request body that reports how much of it has been read.
-type countingBody struct {
-	io.ReadCloser
-	sent, total int64
-	report      func(sent, total int64)
-}
-
-func (b *countingBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		b.sent += int64(n)
-		b.report(b.sent, b.total)
-	}
-	return n, err
 }
 
 func decodeError(resp *http.Response, data []byte) error {
@@ -341,6 +375,14 @@ func (c *Client) SetAlias(ctx context.Context, fn, alias, version string, weight
 			delete(body, "RoutingConfig")
 		}
 		resp, err = c.Do(ctx, http.MethodPost, FunctionPath(fn, "/aliases"), nil, body, nil)
+		var e *APIError
+		if errors.As(err, &e) && e.Status == http.StatusConflict {
+			// Another `alias set` created it since the read: this one's
+			// version is the later word, as an update.
+			delete(body, "Name")
+			body["RoutingConfig"] = map[string]any{"AdditionalVersionWeights": weights}
+			resp, err = c.Do(ctx, http.MethodPut, FunctionPath(fn, "/aliases/"+url.PathEscape(alias)), nil, body, nil)
+		}
 	case err == nil:
 		resp, err = c.Do(ctx, http.MethodPut, FunctionPath(fn, "/aliases/"+url.PathEscape(alias)), nil, body, nil)
 	}

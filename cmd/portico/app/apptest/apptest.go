@@ -43,6 +43,9 @@ type Options struct {
 	// LogWriter, when set, also gets every server log line at LogLevel (for
 	// tests that assert what the log holds). It must be safe for concurrent use.
 	LogWriter io.Writer
+	// Args are more `portico serve` flags for StartProcess (e.g.
+	// --shutdown-timeout 2s); Start does not read them.
+	Args []string
 }
 
 // Env is a running in-process server. Its methods are for the test goroutine.

@@ -90,8 +90,9 @@ func StartProcess(t testing.TB, opts Options) *Process {
 	// them ("portico started ... admin=ADDR"), so no other test can take a port
 	// between a pick here and the server's bind.
 	//nolint:gosec // G204: the binary this package just built
-	cmd := exec.Command(bin, "serve", "--runtime", rt, "--data-dir", dir,
-		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-level", "info")
+	args := append([]string{"serve", "--runtime", rt, "--data-dir", dir,
+		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-level", "info"}, opts.Args...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = append(os.Environ(), "PORTICO_ADMIN_TOKEN=")
 	if err := cmd.Start(); err != nil {
@@ -179,6 +180,23 @@ func (p *Process) Client() *client.Client { return client.New(p.AdminURL, "") }
 func (p *Process) Kill() {
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.exited
+}
+
+// Signal sends sig to the process.
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Wait waits until the process exits and returns its exit status (-1 when a
+// signal ended it); it fails t when the process still runs after two
+// minutes, a guard against a hang rather than a measure.
+func (p *Process) Wait(t testing.TB) int {
+	t.Helper()
+	select {
+	case <-p.exited:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("apptest: portico serve still runs after two minutes\n%s", p.out.String())
+		return 0
+	}
 }
 
 // Output is what the process wrote so far (its logs), for failure messages.

@@ -1,0 +1,104 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/clock"
+)
+
+// stalled is an admin API that takes requests and never answers (as a
+// stopped `portico serve` does) until the test ends.
+func stalled(t *testing.T) (url string, arrived <-chan struct{}) {
+	t.Helper()
+	got := make(chan struct{}, 4)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		got <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	return srv.URL, got
+}
+
+// waitPending waits until clk has n timers pending: the client armed its
+// waits (state, not time, is awaited).
+func waitPending(t *testing.T, clk *clock.Fake, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); clk.Pending() < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d timers pending, want %d", clk.Pending(), n)
+		}
+	}
+}
+
+// TestNoAnswerIsAClearErrorInTime: a call the admin API takes but never
+// answers says it is still waiting every SlowAfter, and fails with a
+// NoAnswerError naming the endpoint once Wait has passed, instead of hanging.
+func TestNoAnswerIsAClearErrorInTime(t *testing.T) {
+	url, arrived := stalled(t)
+	clk := clock.NewFake(time.Unix(0, 0))
+	told := make(chan time.Duration, 16)
+	c := New(url, "")
+	c.Clock, c.Wait, c.SlowAfter = clk, time.Minute, 5*time.Second
+	c.Waiting = func(method, path string, waited time.Duration) {
+		if method != http.MethodGet || path != "/2015-03-31/functions" {
+			t.Errorf("Waiting told %s %s", method, path)
+		}
+		told <- waited
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Do(context.Background(), http.MethodGet, "/2015-03-31/functions", nil, nil, nil)
+		errc <- err
+	}()
+	<-arrived
+	waitPending(t, clk, 2) // the wait and the first notice
+	clk.Advance(5 * time.Second)
+	if got := <-told; got != 5*time.Second {
+		t.Errorf("first notice after %s, want 5s", got)
+	}
+	waitPending(t, clk, 2) // the wait and the next notice
+	clk.Advance(55 * time.Second)
+	err := <-errc
+	var na *NoAnswerError
+	if !errors.As(err, &na) || !strings.Contains(err.Error(), url) || !strings.Contains(err.Error(), "did not answer within 1m0s") {
+		t.Fatalf("Do = %v; want a NoAnswerError naming %s and the wait", err, url)
+	}
+}
+
+// TestUploadProgressKeepsTheCallAlive: the wait counts from the last
+// progress, so an upload that moves on is never cut, and the wait for the
+// answer starts once all of it was sent.
+func TestUploadProgressKeepsTheCallAlive(t *testing.T) {
+	url, arrived := stalled(t)
+	clk := clock.NewFake(time.Unix(0, 0))
+	c := New(url, "")
+	c.Clock, c.Wait = clk, time.Minute
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Do(context.Background(), http.MethodPut, "/up", nil, []byte(strings.Repeat("x", 1<<20)), nil)
+		errc <- err
+	}()
+	<-arrived
+	waitPending(t, clk, 1)
+	clk.Advance(59 * time.Second) // the server took the body; the wait began then
+	select {
+	case err := <-errc:
+		t.Fatalf("cut off before its wait: %v", err)
+	default:
+	}
+	clk.Advance(time.Second)
+	if err := <-errc; !errors.As(err, new(*NoAnswerError)) {
+		t.Fatalf("Do = %v; want a NoAnswerError", err)
+	}
+}
