@@ -1,19 +1,18 @@
 package connections
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gorilla/websocket"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // replyDispatcher is a ReplyDispatcher whose two-way answers are sent through
@@ -61,7 +60,7 @@ func (d *replyDispatcher) DispatchReply(_ context.Context, ev *events.APIGateway
 func TestReplyDispatcher(t *testing.T) {
 	d := &replyDispatcher{fakeDispatcher: newFakeDispatcher(map[string]bool{"$default": true, "oneway": false}),
 		waited: make(chan bool, 4), sends: make(chan error, 8)}
-	var logs syncBuffer
+	var logs testkit.LockedBuffer
 	m := New(Config{MaxMessageBytes: 1024}, slog.New(slog.NewTextHandler(&logs, nil)))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.ServeWebSocket(w, r, Endpoint{APIID: testAPI, Stage: testStage, DomainName: r.Host}, d)
@@ -151,22 +150,4 @@ func TestReplyDispatcher(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Wait did not return when the connection ended")
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use, for logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -141,22 +141,9 @@ func invalidf(format string, args ...any) error {
 // "Bag Attributes") are left to the files' own readers; CheckCertificateChain
 // is strict.
 func checkChain(certPEM []byte, name string) error {
-	var certs []*x509.Certificate
-	rest := certPEM
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return invalidf("%s: certificate %d of the chain: %v", name, len(certs)+1, err)
-		}
-		certs = append(certs, c)
+	certs, err := pemCertificates(certPEM)
+	if err != nil {
+		return invalidf("%s: certificate %d of the chain: %v", name, len(certs)+1, err)
 	}
 	for i := 1; i < len(certs); i++ {
 		if err := certs[i-1].CheckSignatureFrom(certs[i]); err != nil {
@@ -164,6 +151,27 @@ func checkChain(certPEM []byte, name string) error {
 		}
 	}
 	return nil
+}
+
+// pemCertificates parses data's CERTIFICATE blocks in order, skipping blocks
+// of other types. On a block that does not parse it returns the certificates
+// before it with the error, so len(certs)+1 numbers the bad one.
+func pemCertificates(data []byte) ([]*x509.Certificate, error) {
+	var certs []*x509.Certificate
+	for rest := data; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			return certs, nil
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return certs, err
+		}
+		certs = append(certs, c)
+	}
 }
 
 // parseLeaf parses the first certificate of a PEM chain.
@@ -254,24 +262,13 @@ func ParseTruststore(bundle []byte, name string) (*x509.CertPool, error) {
 // parseTruststore is ParseTruststore that also returns the certificates of the
 // pool, in the bundle's order.
 func parseTruststore(bundle []byte, name string) (*x509.CertPool, []*x509.Certificate, error) {
+	certs, err := pemCertificates(bundle)
+	if err != nil {
+		return nil, nil, invalidf("truststore %s: certificate %d: %v", name, len(certs)+1, err)
+	}
 	pool := x509.NewCertPool()
-	var certs []*x509.Certificate
-	rest := bundle
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, nil, invalidf("truststore %s: certificate %d: %v", name, len(certs)+1, err)
-		}
+	for _, c := range certs {
 		pool.AddCert(c)
-		certs = append(certs, c)
 	}
 	if len(certs) == 0 {
 		return nil, nil, invalidf("truststore %s: no PEM certificate in it", name)

@@ -1,7 +1,6 @@
 package edge
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -15,26 +14,9 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/store"
 )
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestExpiredCertificateAtStart: an expired development certificate leaves
 // TLS off and says to run `portico tls init`; an expired --tls-cert refuses the
@@ -46,7 +28,7 @@ func TestExpiredCertificateAtStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testkit.LockedBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	e, err := New(context.Background(), Config{DataDir: dir}, nil, nil, nil, log)
 	if err != nil {
@@ -81,7 +63,7 @@ func TestCertificateExpiryWarnings(t *testing.T) {
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	set := func(t time.Time) { mu.Lock(); now = t; mu.Unlock() }
-	var logs syncBuffer
+	var logs testkit.LockedBuffer
 	st := gwtest.Store(t, dir)
 	e, err := New(context.Background(), Config{DataDir: dir}, st, apis.NewService(st, nil), clock, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
@@ -125,7 +107,7 @@ func TestStoredShadowingDomainIsNotServed(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testkit.LockedBuffer
 	e, err := New(ctx, Config{DataDir: dir}, st, apis.NewService(st, nil), nil, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
