@@ -2013,3 +2013,44 @@ func TestZeroBurstWarns(t *testing.T) {
 		})
 	}
 }
+
+// TestDeploymentPreferenceGatesAreRefused: a PreTraffic hook or an alarm would
+// never run, so nothing would stop a bad version: refused. Traffic shifting
+// alone is a warning (the alias moves at once), and so is a disabled preference.
+func TestDeploymentPreferenceGatesAreRefused(t *testing.T) {
+	build := func(pref string) (*Desired, error) {
+		t.Helper()
+		dir := fixture(t)
+		text := strings.Replace(twoFunctions, "      CodeUri: hello\n", "      CodeUri: hello\n      DeploymentPreference:\n"+pref, 1)
+		path := filepath.Join(dir, "template.yaml")
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		tpl, err := Load(path, Options{Stack: "s"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Build(tpl)
+	}
+	for name, pref := range map[string]string{
+		"hooks":  "        Type: Canary10Percent5Minutes\n        Hooks: {PreTraffic: check-fn}\n",
+		"alarms": "        Type: Linear10PercentEvery1Minute\n        Alarms: [errors-alarm]\n",
+	} {
+		if _, err := build(pref); err == nil || !strings.Contains(err.Error(), "property DeploymentPreference is refused: Portico runs no CodeDeploy hooks or alarms") {
+			t.Errorf("%s: got %v, want DeploymentPreference refused", name, err)
+		}
+	}
+	for name, pref := range map[string]string{
+		"shift only": "        Type: Canary10Percent5Minutes\n",
+		"disabled":   "        Enabled: false\n        Type: Canary10Percent5Minutes\n        Hooks: {PreTraffic: check-fn}\n",
+	} {
+		d, err := build(pref)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if all := strings.Join(d.Warnings, "\n"); !strings.Contains(all, "property DeploymentPreference is not supported by Portico and is ignored: each deploy points the alias at the new version at once") {
+			t.Errorf("%s: warnings lack DeploymentPreference's:\n%s", name, all)
+		}
+	}
+}

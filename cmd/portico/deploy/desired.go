@@ -659,6 +659,17 @@ var functionRefusals = map[string]func(v any) string{
 	"TenancyConfig": func(any) string {
 		return "Portico isolates no tenants: every caller's invocations share the function's sandboxes"
 	},
+	// DeploymentPreference's traffic shifting is a warning (the alias moves at
+	// once); its gates are refused: a PreTraffic hook or an alarm is there to
+	// stop a bad version, and none would run.
+	"DeploymentPreference": func(v any) string {
+		m, _ := v.(map[string]any)
+		if m == nil || m["Enabled"] == false || m["Enabled"] == "false" || (isEmpty(m["Hooks"]) && isEmpty(m["Alarms"])) {
+			return ""
+		}
+		return "Portico runs no CodeDeploy hooks or alarms, so nothing would stop a bad version: the alias moves to each new version at once. " +
+			"Remove Hooks and Alarms (test the new version through its number or another alias before the deploy that moves this one)"
+	},
 }
 
 // isEmpty reports whether a template value asks for nothing: absent, null,
@@ -806,6 +817,8 @@ func (b *builder) unsupported(id, typ string, props map[string]any) {
 		if refuse := refusedProps[typ][k]; refuse != nil {
 			if why := refuse(props[k]); why != "" {
 				b.fail("%s (%s): property %s is refused: %s", id, typ, k, why)
+			} else if why := ignoredBecause[k]; why != "" && !known[typ][k] {
+				b.warn("%s (%s): property %s is not supported by Portico and is ignored: %s", id, typ, k, why)
 			}
 			continue
 		}
