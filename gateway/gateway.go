@@ -769,6 +769,21 @@ func (g *Gateway) hostAPIID(hostname string) (string, bool) {
 	return id, true
 }
 
+// namesAPI reports whether r's host names an API: a host-based stage URL's
+// {apiId}.{Domain}, or a custom domain name (mapped or not). The gateway's own
+// paths (/healthz) are its own only at other hosts.
+func (g *Gateway) namesAPI(r *http.Request) bool {
+	hostname := hostOnly(r.Host)
+	if _, ok := g.hostAPIID(hostname); ok {
+		return true
+	}
+	if g.domains == nil {
+		return false
+	}
+	t, err := g.domains.Resolve(r, r.URL.EscapedPath())
+	return t != nil || err != nil
+}
+
 // locate finds the API, stage and stage-relative path of r from its host or
 // path (escaped: r's escaped path), and returns the stage's compiled entry.
 func (g *Gateway) locate(r *http.Request, escaped string, c *pipeline.Context) (*stageEntry, error) {

@@ -73,6 +73,12 @@ func (f *fakeInvoker) Invoke(_ context.Context, req invoker.Request) (*invoker.R
 	return &invoker.Result{Payload: out, ExecutedVersion: req.Function.Version}, nil
 }
 
+func (f *fakeInvoker) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
 func (f *fakeInvoker) last() invoker.Request {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -85,11 +85,14 @@ func (s *Server) serveTLS(w http.ResponseWriter, r *http.Request) {
 	s.serve(w, wirenames.Take(r))
 }
 
-// serve serves /healthz, refuses HTTP/2's connection preface and hands
-// everything else to the gateway.
+// serve serves /healthz at the gateway's own address, refuses HTTP/2's
+// connection preface and hands everything else to the gateway.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/healthz":
+		if s.gw.namesAPI(r) {
+			break // the API's path, as any other (an HTTP API's $default stage, a custom domain)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 		return

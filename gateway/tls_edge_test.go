@@ -514,3 +514,66 @@ func TestHTTP2PrefaceWithoutALPNIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestHealthzDoesNotShadowAPIs: /healthz is the gateway's own only at its own
+// address. A host that names an API (host-based stage URLs, custom domain
+// names) routes it as any other path, as API Gateway would: to the API's
+// route, or a refusal when no mapping or stage covers it.
+func TestHealthzDoesNotShadowAPIs(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	ctx := context.Background()
+	rest := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	httpID := e.deploy(httpAPI(), apis.RouteDefault)
+	const whole, partial = "api.example.com", "v2.example.com"
+	for _, d := range []string{whole, partial} {
+		if _, err := e.edge.CreateDomain(ctx, edge.Domain{Name: d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range []edge.Mapping{{Domain: whole, Key: "(none)", APIID: rest, Stage: "prod"}, {Domain: partial, Key: "v2", APIID: rest, Stage: "prod"}} {
+		if _, err := e.edge.CreateMapping(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		host   string
+		status int
+		api    string // the API whose route served it; "" for the gateway's own answer or a refusal
+	}{
+		{"", 200, ""},                               // the gateway's own address
+		{"localhost", 200, ""},                      // no API named
+		{whole, 200, rest},                          // a mapping of the whole domain
+		{partial, 403, ""},                          // no mapping covers /healthz
+		{httpID + "." + DefaultDomain, 200, httpID}, // an HTTP API's $default stage
+	}
+	for _, tc := range cases {
+		before := e.inv.count()
+		req, _ := http.NewRequest("GET", "http://"+e.srv.Addr()+"/healthz", nil)
+		if tc.host != "" {
+			req.Host = tc.host
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("host %q: %d %s, want %d", tc.host, resp.StatusCode, body, tc.status)
+			continue
+		}
+		invoked := e.inv.count() > before
+		switch {
+		case tc.api == "" && invoked:
+			t.Errorf("host %q: /healthz reached a function", tc.host)
+		case tc.api == "" && tc.status == 200 && !strings.Contains(string(body), `"ok"`):
+			t.Errorf("host %q: body %s, want the gateway's health answer", tc.host, body)
+		case tc.api != "" && !invoked:
+			t.Errorf("host %q: /healthz answered by the gateway (%s), want the API's route", tc.host, body)
+		case tc.api != "":
+			if got := str2(e.lastEvent(), "requestContext", "apiId"); got != tc.api {
+				t.Errorf("host %q: served by api %s, want %s", tc.host, got, tc.api)
+			}
+		}
+	}
+}
