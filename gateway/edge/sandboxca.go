@@ -68,7 +68,13 @@ func OpenSandboxCA(dataDir string, now func() time.Time, log *slog.Logger) (*San
 		log = slog.New(slog.DiscardHandler)
 	}
 	t := now()
-	s := &SandboxCA{trust: SandboxTrustDir(dataDir), now: now}
+	// Absolute: sandboxes read it from their own working directory, and
+	// container engines bind-mount absolute paths only.
+	trust, err := filepath.Abs(SandboxTrustDir(dataDir))
+	if err != nil {
+		return nil, err
+	}
+	s := &SandboxCA{trust: trust, now: now}
 	dir := DevCADir(dataDir)
 	if ca, err := LoadDevCA(dir, t); err == nil && t.Add(RenewBefore).Before(ca.Cert.NotAfter) {
 		s.ca, s.dev = ca, true

@@ -98,6 +98,17 @@ func TestSandboxCAInternal(t *testing.T) {
 	if !bytes.Equal(again.CertPEM(), ca.CertPEM()) {
 		t.Error("a second start made another internal CA; want the first kept")
 	}
+	// A relative data directory (--data-dir ./portico-data) still gives an
+	// absolute trust directory: sandboxes run elsewhere, and engines mount
+	// absolute paths only.
+	t.Chdir(dir)
+	rel, err := OpenSandboxCA("./data", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := rel.SandboxTrust().Dir; !filepath.IsAbs(d) || d != filepath.Join(dir, "data", "sandbox-trust") {
+		t.Errorf("trust directory %q for ./data, want %s", d, filepath.Join(dir, "data", "sandbox-trust"))
+	}
 }
 
 // TestSandboxCADevelopment: the development CA of `portico tls init` is the
