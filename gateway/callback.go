@@ -22,8 +22,8 @@ import (
 // each sandbox's Runtime API. The @connections callbacks listen there too, on a
 // port of their own, whatever address the public listener has: a gateway on
 // 127.0.0.1 is out of a container's reach, this endpoint is not. Events report
-// it as requestContext.domainName, so "http://" + domainName + "/" + stage is
-// the endpoint functions call.
+// it as requestContext.domainName, so "http://" + domainName + "/" + stage
+// reaches it.
 //
 // With a CallbackTLS (SetCallbackTLS) the same port answers HTTPS too, so that
 // "https://" + domainName + "/" + stage, as AWS's samples build the endpoint,
