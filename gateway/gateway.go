@@ -180,6 +180,9 @@ type Gateway struct {
 	mu       sync.Mutex // orders the replacements of compiled
 
 	ws *wsState // WebSocket APIs (websocket.go); nil until EnableWebSockets
+	// callbackTLS, when set, has the sandbox-facing endpoint answer HTTPS
+	// too (callback.go).
+	callbackTLS CallbackTLS
 
 	domains DomainResolver // custom domain names (tls.go); nil: none
 	// plainListen is the plain listener's bound port, for the @connections

@@ -941,6 +941,9 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		Env:         env,
 		MemoryMB:    cfg.MemorySize,
 	}
+	if i.p.Trust != nil {
+		spec.Trust = i.p.Trust.SandboxTrust()
+	}
 	if cfg.PackageType == functions.PackageImage {
 		spec.Image = cfg.ResolvedImage
 		if spec.Image == "" {

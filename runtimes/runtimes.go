@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"syscall"
@@ -52,6 +53,47 @@ type Spec struct {
 	MemoryMB int
 	// Mounts are host directories bind-mounted into the sandbox (function volumes).
 	Mounts []Mount
+	// Trust, when set, names certificate authorities the sandbox trusts
+	// beyond its system's: the runtime makes Trust.Dir readable in the
+	// sandbox (container runtimes mount it read-only at TrustMountDir) and
+	// adds TrustEnv's variables to Env.
+	Trust *Trust
+}
+
+// Trust is a host directory of certificate authorities for a sandbox to
+// trust: TrustBundleFile (the host's system roots and the extra authorities)
+// and TrustCAFile (the extra authorities alone), readable by every user.
+type Trust struct {
+	Dir string
+}
+
+// Files of a Trust directory, and where container runtimes mount it.
+const (
+	TrustBundleFile = "ca-bundle.pem"
+	TrustCAFile     = "ca.pem"
+	TrustMountDir   = "/etc/portico/tls"
+)
+
+// TrustEnv returns, as KEY=VALUE entries, the variables that point a
+// sandbox's TLS clients at the Trust files in dir (the directory as the
+// sandbox sees it): SSL_CERT_FILE (Go, OpenSSL), AWS_CA_BUNDLE (the AWS SDKs)
+// and REQUESTS_CA_BUNDLE (Python's requests) name the bundle, which replaces
+// the system's roots for them; NODE_EXTRA_CA_CERTS (Node.js, which adds it to
+// its own) names the extra authorities alone. A variable env sets already (the
+// function's own configuration) is left out: the function's value stands.
+func TrustEnv(env map[string]string, dir string) []string {
+	var out []string
+	for _, v := range [...]struct{ key, file string }{
+		{"SSL_CERT_FILE", TrustBundleFile},
+		{"AWS_CA_BUNDLE", TrustBundleFile},
+		{"REQUESTS_CA_BUNDLE", TrustBundleFile},
+		{"NODE_EXTRA_CA_CERTS", TrustCAFile},
+	} {
+		if _, set := env[v.key]; !set {
+			out = append(out, v.key+"="+path.Join(dir, v.file))
+		}
+	}
+	return out
 }
 
 // Mount binds a host directory into a sandbox.

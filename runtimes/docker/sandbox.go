@@ -61,6 +61,9 @@ func (r *Runtime) containerConfig(spec runtimes.Spec, image, user string) (*cont
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
 	}
+	if spec.Trust != nil {
+		env = append(env, runtimes.TrustEnv(spec.Env, runtimes.TrustMountDir)...)
+	}
 	sort.Strings(env)
 	grace := int(math.Ceil(r.cfg.StopGrace.Seconds()))
 	cfg := &container.Config{
@@ -106,6 +109,9 @@ func (r *Runtime) containerConfig(spec runtimes.Spec, image, user string) (*cont
 	}
 	for _, m := range spec.Mounts {
 		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target})
+	}
+	if spec.Trust != nil {
+		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: spec.Trust.Dir, Target: runtimes.TrustMountDir, ReadOnly: true})
 	}
 	return cfg, hc
 }

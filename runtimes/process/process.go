@@ -118,6 +118,9 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 	if _, ok := spec.Env["LAMBDA_TASK_ROOT"]; ok {
 		env = append(env, "LAMBDA_TASK_ROOT="+spec.CodeDir) // the code is here, not at /var/task
 	}
+	if spec.Trust != nil { // the trust directory is read where it is
+		env = append(env, runtimes.TrustEnv(spec.Env, spec.Trust.Dir)...)
+	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
