@@ -412,8 +412,7 @@ func (r *Runtime) image(ctx context.Context, ref string) (containerd.Image, erro
 			var list []images.Image
 			list, err = r.cli.ImageService().List(ctx, "target.digest=="+ref)
 			if err == nil && len(list) == 0 {
-				return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException",
-					fmt.Sprintf("image %s (pinned by the version) is no longer on this host", ref))
+				return nil, &runtimes.ImageGoneError{Image: ref}
 			}
 			if err == nil {
 				img = containerd.NewImage(r.cli, list[0])

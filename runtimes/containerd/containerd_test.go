@@ -377,8 +377,19 @@ func TestUnpin(t *testing.T) {
 	if err := removeImage(ctx, rt, ref); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.image(ctx, id); err == nil || !strings.Contains(err.Error(), "no longer on this host") {
+	_, err = rt.image(ctx, id)
+	if err == nil || !strings.Contains(err.Error(), "no longer on this host") {
 		t.Fatalf("image %s with neither pin nor tag: %v; want it gone", id, err)
+	}
+	// The caller of an invoke is told what to do, not only that it failed.
+	var gone *runtimes.ImageGoneError
+	if !errors.As(err, &gone) || !errors.Is(err, errdefs.ErrUnavailable) {
+		t.Fatalf("image %s gone: %#v; want a *runtimes.ImageGoneError (ErrUnavailable)", id, err)
+	}
+	for _, want := range []string{id, "portico image import", "portico fn update"} {
+		if !strings.Contains(gone.ClientMessage(), want) || !strings.Contains(err.Error(), want) {
+			t.Errorf("image gone: error %q, client message %q; want both to say %q", err, gone.ClientMessage(), want)
+		}
 	}
 }
 
