@@ -69,6 +69,30 @@ func BenchmarkColdStart(b *testing.B) {
 	runtimetest.BenchColdStart(b, rt, runtimetest.ZipSpec(runtimetest.CodeDir(b, bin)), false)
 }
 
+// BenchmarkColdStartWithVolume is BenchmarkColdStart for a function with a
+// volume: through the mount shim where the host gives private mounts.
+func BenchmarkColdStartWithVolume(b *testing.B) {
+	rt, err := process.New(b.TempDir(), 2*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rt.Close()
+	if private, why := rt.PrivateMounts(b.Context()); !private {
+		b.Logf("no private mounts here (%s): the volume is a link", why)
+	}
+	bin := runtimetest.BuildSandbox(b)
+	vol := filepath.Join(b.TempDir(), "volumes", "portico-bench")
+	if err := os.MkdirAll(vol, 0o755); err != nil { //nolint:gosec // G301: as functions.VolumeDir makes it
+		b.Fatal(err)
+	}
+	zip := runtimetest.ZipSpec(runtimetest.CodeDir(b, bin))
+	runtimetest.BenchColdStart(b, rt, func(api *runtimetest.APIServer) runtimes.Spec {
+		s := zip(api)
+		s.Mounts = []runtimes.Mount{{Source: vol, Target: "/mnt/portico-bench"}}
+		return s
+	}, false)
+}
+
 // TestExitErrWording checks that Err says how a sandbox ended in the words of
 // Go's os.ProcessState, which Lambda quotes in a Runtime.ExitError: an exit
 // status, or the signal's description.
