@@ -70,11 +70,12 @@ func (v *volumeLocks) release() {
 
 // PrivateMounts reports whether sandboxes with volumes get a mount namespace
 // of their own (else /mnt/NAME is a host-wide symbolic link), and if not, why.
-// It probes the host the first time.
+// It probes the host the first time; the answer stands for the runtime's
+// life, so the probe does not end with ctx (a start given up on).
 func (r *Runtime) PrivateMounts(ctx context.Context) (bool, string) {
 	v := &r.vols
 	v.probe.Do(func() {
-		v.private, v.why = probePrivateMounts(ctx)
+		v.private, v.why = probePrivateMounts(context.WithoutCancel(ctx))
 		if v.private {
 			r.log.Info("process runtime: each sandbox with volumes gets a mount namespace of its own, its volumes bound at /mnt/NAME")
 		} else {
