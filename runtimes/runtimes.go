@@ -360,3 +360,56 @@ func (e *DaemonDownError) address() string {
 	u.User = nil
 	return u.String()
 }
+
+// ImageGoneError is the error of a sandbox whose pinned image (an image id a
+// function or version was resolved to) is no longer on the host: removed, or
+// freed once nothing pinned or tagged it. It wraps errdefs.ErrUnavailable with
+// the type ServiceException: the caller's request is fine, the host lacks what
+// it needs. ClientMessage, which the API surfaces tell the caller in place of
+// their generic message, says how to bring the image back.
+type ImageGoneError struct {
+	Image    string // the image id (sha256:...)
+	Function string // the function whose sandbox needed it, or ""
+	Version  string // its version, or ""
+}
+
+// Error implements error.
+func (e *ImageGoneError) Error() string {
+	return fmt.Sprintf("image %s (pinned by %s) is no longer on this host: %s", e.Image, e.user(), e.remedy())
+}
+
+// Unwrap gives the kind (ErrUnavailable, ServiceException).
+func (e *ImageGoneError) Unwrap() error {
+	return &errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException", Message: e.ClientMessage()}
+}
+
+// ClientMessage is what the caller is told: which image is gone and what to do.
+func (e *ImageGoneError) ClientMessage() string {
+	return fmt.Sprintf("The image %s that %s runs is no longer on this host, so the function cannot run. To fix it, %s.",
+		e.Image, e.user(), e.remedy())
+}
+
+// user names what the image was pinned by: "function F version V", or "the version".
+func (e *ImageGoneError) user() string {
+	switch {
+	case e.Function == "":
+		return "the version"
+	case e.Version == "" || e.Version == "$LATEST":
+		return "function " + e.Function
+	}
+	return "function " + e.Function + " version " + e.Version
+}
+
+// remedy says what to do.
+func (e *ImageGoneError) remedy() string {
+	fn := e.Function
+	if fn == "" {
+		fn = "NAME"
+	}
+	s := "bring the same image back with `portico image import FILE` (its `docker save` or OCI archive), " +
+		"or point the function at an image this host has with `portico fn update " + fn + " --image REF`"
+	if e.Version != "" && e.Version != "$LATEST" {
+		s += " and publish a new version (a published version keeps its image)"
+	}
+	return s
+}

@@ -255,6 +255,9 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (_ *prepared,
 	}
 	img, err := r.image(ctx, ref)
 	if err != nil {
+		if gone := (*runtimes.ImageGoneError)(nil); errors.As(err, &gone) {
+			gone.Function, gone.Version = spec.Function, spec.Version
+		}
 		return nil, err
 	}
 	id := containerID(spec.SandboxID)

@@ -212,8 +212,7 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 	}
 	if cerrdefs.IsNotFound(err) && spec.PackageType == "Image" {
 		if ctrbase.IsImageID(image) {
-			return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException",
-				fmt.Sprintf("image %s (pinned by the version) is no longer on this host", image))
+			return nil, &runtimes.ImageGoneError{Image: image, Function: spec.Function, Version: spec.Version}
 		}
 		if perr := r.pull(ctx, image); perr != nil {
 			return nil, perr

@@ -1165,3 +1165,23 @@ func SandboxUser(t *testing.T, rt runtimes.Runtime) (uid, gid int) {
 	b.stop()
 	return got.UID, got.GID
 }
+
+// VolumeSandbox starts a Zip sandbox of the test sandbox program on rt with
+// mounts (function volumes), and returns a function that has it write a
+// probe file in each of dirs and read it back, reporting "ok" or
+// "error: ..." by dir. The sandbox is stopped when the test ends.
+func VolumeSandbox(t *testing.T, rt runtimes.Runtime, mounts []runtimes.Mount) func(dirs ...string) map[string]string {
+	t.Helper()
+	bin := BuildSandbox(t)
+	k := &kindSuite{suite: &suite{bin: bin, codeDir: CodeDir(t, bin)}, kind: "Zip"}
+	api := NewAPIServer(t, rt.HostAddr())
+	spec := k.spec(api)
+	spec.Mounts = mounts
+	b := k.start(t, rt, api, spec)
+	return func(dirs ...string) map[string]string {
+		t.Helper()
+		var got identity
+		b.mustInvoke(map[string]any{"op": "identity", "paths": dirs}, &got)
+		return got.Writes
+	}
+}
