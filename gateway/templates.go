@@ -423,7 +423,7 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 		body = out
 	} else if t != nil {
 		vars := lv.get()
-		rv := &mapping.Vars{Body: res.body, PathParams: vars.PathParams, QueryParams: vars.QueryParams,
+		rv := &mapping.Vars{Body: body, PathParams: vars.PathParams, QueryParams: vars.QueryParams,
 			Headers: vars.Headers, HeadersBuilder: vars.HeadersBuilder, Context: vars.Context, ContextBuilder: vars.ContextBuilder,
 			StageVariables: vars.StageVariables}
 		out, err := t.RenderString(ctx, rv)
