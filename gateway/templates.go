@@ -239,10 +239,10 @@ func templateHeaders(r *http.Request, rc *reqCtx) map[string]string {
 	hs := eventHeaders(buf[:0], r, rc, headerSpelling(r, rc))
 	h := make(map[string]string, len(hs))
 	for i := range hs {
-		if hs[i].vals == nil {
-			h[hs[i].name] = hs[i].one
+		if hs[i].Vals == nil {
+			h[hs[i].Name] = hs[i].One
 		} else {
-			h[hs[i].name] = strings.Join(hs[i].vals, ",")
+			h[hs[i].Name] = strings.Join(hs[i].Vals, ",")
 		}
 	}
 	return h
