@@ -635,10 +635,36 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) erro
 	if r.ContentLength > g.cfg.MaxBodyBytes {
 		return fmt.Errorf("content-length %d: %w", r.ContentLength, errTooLarge)
 	}
+	// A bad percent-encoding in the query string is 400 on every
+	// integration, as the proxy events refuse it, rather than a parameter
+	// that templates drop and HTTP_PROXY passes on.
+	if raw := r.URL.RawQuery; strings.IndexByte(raw, '%') >= 0 && !validEscapes(raw) {
+		return fmt.Errorf("query string %q: bad percent-encoding: %w", raw, errBadRequest)
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
 	}
 	return e.chain.ServeRequest(w, r, c)
+}
+
+// validEscapes reports whether every % in s starts a %XX escape, as
+// url.QueryUnescape requires.
+func validEscapes(s string) bool {
+	for i := strings.IndexByte(s, '%'); i >= 0; {
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return false
+		}
+		j := strings.IndexByte(s[i+3:], '%')
+		if j < 0 {
+			return true
+		}
+		i += 3 + j
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // drawCanary reports whether a request goes to a canary that takes percent of
