@@ -1,9 +1,16 @@
 package gateway
 
 import (
+	"bufio"
+	"context"
 	"io"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/internal/listener"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/invoker"
@@ -48,5 +55,39 @@ func TestBadQueryEscapeRefused(t *testing.T) {
 				t.Errorf("%s %s with good escapes: %d %s", protocol, r.Path, got.status, got.body)
 			}
 		}
+	}
+}
+
+// TestBadPathEscapeRefused: a path with a bad percent-encoding, which the
+// request parser refuses, is 400 {"message":"Bad Request"} with the request id
+// under the h1 engine (it was a bare text/plain 400 without one); the
+// connection closes after it.
+func TestBadPathEscapeRefused(t *testing.T) {
+	svc, stagePath := benchCreate(t, mockAPI(), nil)
+	gw := New(Config{Listen: "127.0.0.1:0", Engine: EngineH1}, svc, nil, nil, nil)
+	s := NewServer(gw, nil, listener.Limits{})
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Stop(context.Background()) }()
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	_ = c.SetDeadline(time.Now().Add(time.Minute)) // a safety net, not a timing assertion
+	if _, err := io.WriteString(c, "GET "+stagePath+"/mock/%zz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	r := response{resp.StatusCode, resp.Header, string(body)}
+	r.expectError(t, 400, "BadRequestException", "Bad Request")
+	if resp.Header.Get("x-amzn-RequestId") == "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || !resp.Close {
+		t.Errorf("headers %v (close %v)", resp.Header, resp.Close)
 	}
 }

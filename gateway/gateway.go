@@ -598,6 +598,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// serveBadTarget answers a request whose target the engine could not parse (a
+// bad percent-encoding in its path, "/a/%zz"): 400 {"message":"Bad Request"}
+// with the request id every answer carries, where the parser's answer was a
+// bare text/plain 400 (h1) or a stream reset (h2). The engines call it
+// (h1.Options.BadTarget, h2.Options.BadTarget); no API is located.
+func (g *Gateway) serveBadTarget(w http.ResponseWriter, r *http.Request) {
+	q := &request{}
+	c := &q.c
+	c.RequestID, c.ExtendedRequestID = ids.RequestIDs()
+	c.RequestTime, c.HTTPMethod = g.now(), r.Method
+	c.HTTPProtocol = r.Proto
+	w.Header()[hdrRequestID] = []string{c.RequestID}
+	g.resp.Write(w, r, c, gatewayError(fmt.Errorf("request target %.200q: bad percent-encoding: %w", r.RequestURI, errBadRequest), c.Protocol))
+}
+
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) error {
 	c := &q.c
 	escaped := r.URL.EscapedPath() // once: locate and the @connections shortcut both look at it
