@@ -16,18 +16,6 @@ import (
 // escaping). Values that only authorizers and client certificates bring
 // (nested objects of any shape) are rare and go through json.Marshal.
 
-// appendField appends an object member's name, with the comma before it
-// unless it is the first.
-func appendField(b []byte, first *bool, name string) []byte {
-	if !*first {
-		b = append(b, ',')
-	}
-	*first = false
-	b = append(b, '"')
-	b = append(b, name...)
-	return append(b, '"', ':')
-}
-
 // appendMarshal appends json.Marshal(v).
 func appendMarshal(b []byte, v any) ([]byte, error) {
 	raw, err := json.Marshal(v)

@@ -152,7 +152,7 @@ func (c *requestContextV1) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	lambdaID, err := json.Marshal(c.APIGatewayProxyRequestContext.Identity)
+	lambdaID, err := json.Marshal(c.Identity)
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,13 @@ func TestBadTargetHandler(t *testing.T) {
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = io.WriteString(w, `{"message":"Bad Request"}`)
 	})
-	send := func(t *testing.T, addr, raw string) (*http.Response, string) {
+	type answer struct {
+		status int
+		header http.Header
+		close  bool
+		body   string
+	}
+	send := func(t *testing.T, addr, raw string) answer {
 		t.Helper()
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -37,16 +43,16 @@ func TestBadTargetHandler(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
-		return resp, string(b)
+		return answer{resp.StatusCode, resp.Header, resp.Close, string(b)}
 	}
 	const raw = "GET /echo/%zz?a=1 HTTP/1.1\r\nHost: x\r\nX-A: b\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n"
 	addr := startH1(t, testHandler(), Options{BadTarget: bad})
-	resp, body := send(t, addr, raw)
-	if resp.StatusCode != 400 || body != `{"message":"Bad Request"}` || resp.Header.Get("X-Target") != "GET /echo/%zz?a=1" || !resp.Close {
-		t.Fatalf("%d %q %v (close %v)", resp.StatusCode, body, resp.Header, resp.Close)
+	a := send(t, addr, raw)
+	if a.status != 400 || a.body != `{"message":"Bad Request"}` || a.header.Get("X-Target") != "GET /echo/%zz?a=1" || !a.close {
+		t.Fatalf("%+v", a)
 	}
 	plain := startH1(t, testHandler(), Options{})
-	if resp, body := send(t, plain, raw); resp.StatusCode != 400 || resp.Header.Get("X-Target") != "" {
-		t.Fatalf("without a handler: %d %q", resp.StatusCode, body)
+	if a := send(t, plain, raw); a.status != 400 || a.header.Get("X-Target") != "" {
+		t.Fatalf("without a handler: %+v", a)
 	}
 }
