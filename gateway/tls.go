@@ -529,19 +529,6 @@ func checkDefaultEndpoint(e *stageEntry) error {
 	return nil
 }
 
-// clientCertREST is requestContext.identity.clientCert of a REST event: the
-// client certificate of a mutual TLS connection, nil otherwise.
-func clientCertREST(r *http.Request) *events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCert {
-	c := edge.ClientCertOf(r.TLS)
-	if c == nil {
-		return nil
-	}
-	return &events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCert{
-		ClientCertPem: c.PEM, SubjectDN: c.SubjectDN, IssuerDN: c.IssuerDN, SerialNumber: c.SerialNumber,
-		Validity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCertValidity{NotBefore: c.NotBefore, NotAfter: c.NotAfter},
-	}
-}
-
 // clientCertV2 is requestContext.authentication of an HTTP API (2.0) event.
 func clientCertV2(r *http.Request) events.APIGatewayV2HTTPRequestContextAuthentication {
 	c := edge.ClientCertOf(r.TLS)
