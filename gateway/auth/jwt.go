@@ -100,11 +100,6 @@ type keySet struct {
 func (s *Stage) keys(ctx context.Context, issuer, kid string, refetch bool) (keySet, error) {
 	ks := s.keySource(issuer)
 	ks.mu.Lock()
-	if f := ks.inflight; f != nil {
-		ks.mu.Unlock()
-		ks.joined.Add(1)
-		return f.wait(ctx)
-	}
 	now := s.now()
 	known := false
 	if ks.set != nil {
@@ -132,6 +127,11 @@ func (s *Stage) keys(ctx context.Context, issuer, kid string, refetch bool) (key
 			return keySet{}, errors.New("the issuer's keys could not be refreshed within the grace period")
 		}
 		return keySet{ks.set, ks.gen.Load(), ks.fresh}, nil
+	}
+	if f := ks.inflight; f != nil {
+		ks.mu.Unlock()
+		ks.joined.Add(1)
+		return f.wait(ctx)
 	}
 	f := &jwksFetch{done: make(chan struct{})}
 	ks.inflight = f
