@@ -86,3 +86,31 @@ func TestHTTPAPIParameterMappingUnknownContext(t *testing.T) {
 		}
 	}
 }
+
+// TestJWTIssuerTrailingSlash: an issuer configured with a trailing slash
+// (Auth0's style) accepts tokens whose iss is exactly that, and refuses one
+// without the slash: iss must equal the issuer. Discovery is found either way.
+func TestJWTIssuerTrailingSlash(t *testing.T) {
+	is := gwtest.NewIssuer(t)
+	e := newEnv(t)
+	e.gw.Use(auth.New(e.res, e.inv, nil))
+	for i, issuer := range []string{is.Srv.URL + "/", is.Srv.URL} {
+		a := &apis.API{Name: "iss", Protocol: apis.ProtocolHTTP, Definition: apis.Definition{
+			Authorizers: map[string]json.RawMessage{"jwt": json.RawMessage(`{"type":"oauth2","x-amazon-apigateway-authorizer":{"type":"jwt",
+			"identitySource":"$request.header.Authorization","jwtConfiguration":{"issuer":"` + issuer + `","audience":["api1"]}}}`)},
+			Routes: []apis.Route{{Method: "GET", Path: "/me", Security: []map[string][]string{{"jwt": {}}},
+				Integration: &apis.Integration{Type: apis.IntegrationMock}}},
+		}}
+		id := e.deploy(a, "dev", nil)
+		other := is.Srv.URL
+		if i == 1 {
+			other = is.Srv.URL + "/"
+		}
+		for iss, want := range map[string]int{issuer: 200, other: 401} {
+			token := is.Token(t, "RS256", "k1", is.RSA1, map[string]any{"iss": iss, "aud": "api1", "sub": "u1", "exp": time.Now().Add(time.Hour).Unix()})
+			if r := e.do("GET", "/"+id+"/dev/me", nil, "Authorization", "Bearer "+token); r.status != want {
+				t.Errorf("issuer %q, token iss %q: %d %s %v, want %d", issuer, iss, r.status, r.body, r.header.Get("www-authenticate"), want)
+			}
+		}
+	}
+}

@@ -64,7 +64,8 @@ type Authorizer struct {
 	// SimpleResponses says an HTTP API authorizer answers {"isAuthorized",
 	// "context"} instead of a policy (payload 2.0 only).
 	SimpleResponses bool
-	// Issuer and Audience configure a JWT authorizer (jwtConfiguration).
+	// Issuer and Audience configure a JWT authorizer (jwtConfiguration); a
+	// token's iss must equal Issuer exactly, a trailing slash included.
 	Issuer   string
 	Audience []string
 }
@@ -378,7 +379,9 @@ func parseJWTAuthorizer(protocol, name string, d authorizerDoc) (*Authorizer, er
 	if len(cfg.Audience) == 0 {
 		return nil, invalid("security scheme %q: jwtConfiguration.audience must list at least one audience", name)
 	}
-	a := &Authorizer{Name: name, Type: AuthorizerJWT, Issuer: strings.TrimSuffix(cfg.Issuer, "/"), Audience: cfg.Audience}
+	// The issuer is kept as written: a token's iss must equal it, trailing
+	// slash and all (Auth0's issuers end in one).
+	a := &Authorizer{Name: name, Type: AuthorizerJWT, Issuer: cfg.Issuer, Audience: cfg.Audience}
 	src := d.IdentitySource
 	if src == "" {
 		src = "$request.header.Authorization"

@@ -213,7 +213,8 @@ func (s *Stage) fetchJWKS(ctx context.Context, issuer string) (jwk.Set, time.Dur
 	var disc struct {
 		JWKSURI string `json:"jwks_uri"`
 	}
-	raw, _, err := s.fetch(ctx, issuer+"/.well-known/openid-configuration")
+	// OIDC Discovery: the issuer, without a trailing slash, then the path.
+	raw, _, err := s.fetch(ctx, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration")
 	if err != nil {
 		return nil, 0, err
 	}
