@@ -113,8 +113,8 @@ func scanProxyResponse(payload []byte, v1 bool) (*proxyResponse, bool) {
 	return resp, true
 }
 
-// statusOf reads a statusCode of 100..599 written as digits or as a string of
-// digits.
+// statusOf reads a statusCode of 200..599 written as digits or as a string of
+// digits (a 1xx is an interim answer a function result cannot be).
 func statusOf(raw []byte) (int, bool) {
 	if len(raw) >= 2 && raw[0] == '"' {
 		raw = raw[1 : len(raw)-1]
@@ -128,7 +128,7 @@ func statusOf(raw []byte) (int, bool) {
 		}
 	}
 	code, err := strconv.Atoi(string(raw))
-	return code, err == nil && code >= 100 && code <= 599
+	return code, err == nil && validResultStatus(code)
 }
 
 // scanHeaders appends the fields of an object of string values to fields,
