@@ -29,6 +29,8 @@ func TestProxyResultInvalidShapes(t *testing.T) {
 	for _, payload := range []string{
 		`{"statusCode":101,"body":"x"}`, `{"statusCode":100}`, `{"statusCode":"103","body":"x"}`, `{"statusCode":199}`,
 		`{"statusCode":0}`, `{"statusCode":600}`,
+		`{"statusCode":200,"headers":{"x":null},"body":"x"}`, `{"statusCode":200,"headers":{"":"v"},"body":"x"}`,
+		`{"statusCode":200,"multiValueHeaders":{"x":[null]},"body":"x"}`, `{"statusCode":200,"multiValueHeaders":{"":["v"]},"body":"x"}`,
 	} {
 		result = payload
 		for _, path := range []string{"/" + httpID + "/dev/v2", "/" + httpID + "/dev/v1", "/" + restID + "/dev/v1"} {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/portico-dev/portico/gateway/mapping"
 )
 
@@ -148,6 +150,9 @@ func scanHeaders(obj []byte, fields []headerField) ([]headerField, bool) {
 			return nil, false
 		}
 		key := obj[i+1 : kEnd-1]
+		if !validHeaderName(key) {
+			return nil, false // the decoder refuses it
+		}
 		i = skipSpace(obj, kEnd)
 		i = skipSpace(obj, i+1)
 		if i >= len(obj) || obj[i] != '"' {
@@ -164,6 +169,20 @@ func scanHeaders(obj []byte, fields []headerField) ([]headerField, bool) {
 		i = skipSpace(obj, vEnd)
 	}
 	return fields, true
+}
+
+// validHeaderName says whether key is a header name: one or more token
+// characters.
+func validHeaderName(key []byte) bool {
+	if len(key) == 0 {
+		return false
+	}
+	for _, c := range key {
+		if !httpguts.IsTokenRune(rune(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // canonicalHeaderName is http.CanonicalHeaderKey(string(key)), without

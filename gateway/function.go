@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/javaregex"
@@ -505,23 +507,36 @@ func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 	}
 	resp := &proxyResponse{status: code, header: http.Header{}}
 	if raw, ok := m["headers"]; ok && !isNull(raw) {
-		var hs map[string]string
+		var hs map[string]*string
 		if err := json.Unmarshal(raw, &hs); err != nil {
 			return bad("has headers that are not an object of strings")
 		}
 		// Sorted, so that names differing only in case resolve the same way
 		// every time (the last in byte order wins).
 		for _, k := range slices.Sorted(maps.Keys(hs)) {
-			resp.header[http.CanonicalHeaderKey(k)] = []string{hs[k]}
+			if hs[k] == nil || !httpguts.ValidHeaderFieldName(k) {
+				return bad("has headers that are not an object of strings named by header names")
+			}
+			resp.header[http.CanonicalHeaderKey(k)] = []string{*hs[k]}
 		}
 	}
 	if raw, ok := m["multiValueHeaders"]; ok && !isNull(raw) {
-		var hs map[string][]string
+		var hs map[string][]*string
 		if err := json.Unmarshal(raw, &hs); err != nil {
 			return bad("has multiValueHeaders that are not an object of string lists")
 		}
 		for _, k := range slices.Sorted(maps.Keys(hs)) {
-			resp.header[http.CanonicalHeaderKey(k)] = hs[k]
+			if !httpguts.ValidHeaderFieldName(k) {
+				return bad("has multiValueHeaders not named by header names")
+			}
+			vs := make([]string, len(hs[k]))
+			for i, v := range hs[k] {
+				if v == nil {
+					return bad("has multiValueHeaders that are not an object of string lists")
+				}
+				vs[i] = *v
+			}
+			resp.header[http.CanonicalHeaderKey(k)] = vs
 		}
 	}
 	if raw, ok := m["cookies"]; ok && !isNull(raw) {
