@@ -343,10 +343,18 @@ func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authori
 
 // parseJWT verifies tok's signature with set and validates its claims: exp is
 // required, as API Gateway requires it ("exp - Must be after the current
-// time"); nbf and iat are checked when present.
+// time"); nbf and iat are checked when present. The signature must be made
+// with the alg its protected header names (one the key's type takes), and a
+// header listing critical extensions is refused (RFC 7515 4.1.11: Portico
+// understands none). jwt.Parse takes no such options, so the JWS is verified
+// first and its claims then validated without verifying again.
 func (s *Stage) parseJWT(tok string, set jwk.Set, au *apis.Authorizer) error {
-	_, err := jwt.Parse([]byte(tok),
-		jwt.WithKeySet(set, jws.WithInferAlgorithmFromKey(true), jws.WithRequireKid(true)),
+	if _, err := jws.Verify([]byte(tok),
+		jws.WithKeySet(set, jws.WithInferAlgorithmFromKey(true), jws.WithRequireKid(true)),
+		jws.WithAlgorithmMatch(true), jws.WithCritValidation(true)); err != nil {
+		return err
+	}
+	_, err := jwt.Parse([]byte(tok), jwt.WithVerify(false),
 		jwt.WithValidate(true), jwt.WithRequiredClaim("exp"), jwt.WithIssuer(au.Issuer), jwt.WithClock(jwt.ClockFunc(s.now)))
 	return err
 }

@@ -2,8 +2,11 @@ package auth
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -430,5 +433,47 @@ func TestJWKSFetchDoesNotBlockCachedKeys(t *testing.T) {
 	close(si.release)
 	if err := <-unknown; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// signRS256 signs claims with RSASSA-PKCS1-v1_5 SHA-256 under a protected
+// header the test writes, whatever alg it claims.
+func signRS256(t *testing.T, priv *rsa.PrivateKey, header, claims map[string]any) string {
+	t.Helper()
+	b64 := base64.RawURLEncoding.EncodeToString
+	h, _ := json.Marshal(header)
+	p, _ := json.Marshal(claims)
+	in := b64(h) + "." + b64(p)
+	sum := sha256.Sum256([]byte(in))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in + "." + b64(sig)
+}
+
+// TestJWSHeaderChecks: a token whose protected header names an unknown
+// critical extension (RFC 7515 4.1.11: the recipient must reject it), or an
+// alg other than the one its signature was made with (PS256 or RS512 over an
+// RS256 signature, ES256 over an RSA one), is refused; the same token under
+// its true alg verifies.
+func TestJWSHeaderChecks(t *testing.T) {
+	k1 := rsaKey(t)
+	js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1})
+	s := New(nil, nil, nil)
+	now := time.Now()
+	claims := map[string]any{"iss": js.srv.URL, "aud": "api1", "sub": "u1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	if d := verify(t, s, js.srv.URL, signRS256(t, k1, map[string]any{"alg": "RS256", "kid": "k1", "typ": "JWT"}, claims)); d != "" {
+		t.Fatalf("a good token: %q", d)
+	}
+	for name, header := range map[string]map[string]any{
+		"unknown crit": {"alg": "RS256", "kid": "k1", "crit": []string{"urn:example:must-check"}, "urn:example:must-check": true},
+		"PS256 header": {"alg": "PS256", "kid": "k1"},
+		"RS512 header": {"alg": "RS512", "kid": "k1"},
+		"ES256 header": {"alg": "ES256", "kid": "k1"},
+	} {
+		if d := verify(t, s, js.srv.URL, signRS256(t, k1, header, claims)); d != "the token is invalid" {
+			t.Errorf("%s: %q, want the token is invalid", name, d)
+		}
 	}
 }
