@@ -268,8 +268,9 @@ func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authori
 		return jwtError("the token is missing", err)
 	}
 	tok := values[0]
-	if b, ok := strings.CutPrefix(tok, "Bearer "); ok {
-		tok = strings.TrimSpace(b)
+	// The scheme is case-insensitive (RFC 7235 2.1): "bearer x" is "Bearer x".
+	if len(tok) > len("Bearer ") && strings.EqualFold(tok[:len("Bearer ")], "Bearer ") {
+		tok = strings.TrimSpace(tok[len("Bearer "):])
 	}
 	// A token verified before (same issuer and audiences) is not verified again
 	// until its entry lapses: at its exp, at most verifiedTTL after the check,

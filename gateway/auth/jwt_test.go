@@ -477,3 +477,22 @@ func TestJWSHeaderChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestJWTBearerSchemeCaseInsensitive: the Bearer scheme is matched without
+// regard to case (RFC 7235 2.1), so "bearer <jwt>" verifies as "Bearer <jwt>"
+// and a bare token does.
+func TestJWTBearerSchemeCaseInsensitive(t *testing.T) {
+	k1 := rsaKey(t)
+	js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1})
+	s := New(nil, nil, nil)
+	tok := js.token(t, "k1", k1, time.Now(), false)
+	au := &apis.Authorizer{Name: "jwt", Type: apis.AuthorizerJWT, IdentitySource: []string{"header.Authorization"},
+		Issuer: js.srv.URL, Audience: []string{"api1"}}
+	for _, v := range []string{"Bearer " + tok, "bearer " + tok, "BEARER  " + tok, tok} {
+		r := httptest.NewRequest(http.MethodGet, "/read", nil)
+		r.Header.Set("Authorization", v)
+		if err := s.verifyJWT(r, &pipeline.Context{}, au, nil); err != nil {
+			t.Errorf("Authorization %.10q...: %v", v, err)
+		}
+	}
+}
