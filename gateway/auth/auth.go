@@ -216,7 +216,7 @@ func setOutcome(c *pipeline.Context, err error, took time.Duration) {
 	for errors.As(err, &pe) && pe.Cause != nil {
 		err = pe.Cause
 	}
-	c.Authorizer.Error = redact.Error(err)
+	c.Authorizer.Error = pipeline.ErrorText(err)
 }
 
 // authorize decides one request: the IAM signature (AWS_IAM routes), the
