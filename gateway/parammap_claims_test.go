@@ -114,3 +114,33 @@ func TestJWTIssuerTrailingSlash(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestAuthorizerCachingNeedsIdentitySource: a REQUEST authorizer
+// without identity sources has nothing to key cached results by: an explicit
+// authorizerResultTtlInSeconds above 0 is refused (as API Gateway requires an
+// identity source when caching is on), while 0 or none (never cached) is
+// accepted.
+func TestRequestAuthorizerCachingNeedsIdentitySource(t *testing.T) {
+	svc := newEnv(t).svc
+	for _, c := range []struct {
+		protocol, extra string
+		ok              bool
+	}{
+		{apis.ProtocolHTTP, `,"authorizerResultTtlInSeconds":300`, false},
+		{apis.ProtocolREST, `,"authorizerResultTtlInSeconds":60`, false},
+		{apis.ProtocolHTTP, `,"authorizerResultTtlInSeconds":0`, true},
+		{apis.ProtocolHTTP, ``, true},
+		{apis.ProtocolREST, ``, true},
+		{apis.ProtocolHTTP, `,"authorizerResultTtlInSeconds":300,"identitySource":"$request.header.x-token"`, true},
+	} {
+		a := &apis.API{Name: "a", Protocol: c.protocol, Definition: apis.Definition{
+			Authorizers: map[string]json.RawMessage{"lam": json.RawMessage(`{"type":"apiKey","name":"Unused","in":"header","x-amazon-apigateway-authorizer":{"type":"request",
+				"authorizerUri":"function:auth"` + c.extra + `}}`)},
+			Routes: []apis.Route{{Method: "GET", Path: "/x", Security: []map[string][]string{{"lam": {}}}, Integration: &apis.Integration{Type: apis.IntegrationMock}}},
+		}}
+		_, err := svc.Create(context.Background(), a)
+		if c.ok != (err == nil) || err != nil && (!errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "identity source")) {
+			t.Errorf("%s %s: err = %v, want ok %v", c.protocol, c.extra, err, c.ok)
+		}
+	}
+}

@@ -180,6 +180,12 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 	if typ == AuthorizerToken && (len(a.IdentitySource) != 1 || !strings.HasPrefix(a.IdentitySource[0], "header.")) {
 		return nil, invalid("security scheme %q: a token authorizer takes one identity source, method.request.header.NAME", name)
 	}
+	if typ == AuthorizerRequest && len(a.IdentitySource) == 0 && protocol != ProtocolWebSocket && a.TTL > 0 &&
+		d.AuthorizerResultTTLInSeconds != nil {
+		// As API Gateway: caching needs an identity source to key results by.
+		return nil, invalid("security scheme %q: authorizerResultTtlInSeconds %d turns caching on, which needs an identity source to key results by: "+
+			"set identitySource (%s), or authorizerResultTtlInSeconds 0", name, a.TTL, identityForms[protocol])
+	}
 	if (typ == AuthorizerRequest && len(a.IdentitySource) == 0) || protocol == ProtocolWebSocket {
 		// Nothing to key a cache by; and API Gateway runs a WebSocket API's
 		// authorizer on every $connect (its result TTL is for HTTP APIs only;
