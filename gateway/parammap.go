@@ -389,6 +389,10 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	}
 	header := forwardedHeaders(r, rc)
 	delete(header, "Host")
+	// As the streamed paths send it: the client's Host, never its own field.
+	if delete(header, "X-Forwarded-Host"); r.Host != "" {
+		header["X-Forwarded-Host"] = []string{r.Host}
+	}
 	for _, h := range fastproxy.HopHeaders {
 		delete(header, h)
 	}
