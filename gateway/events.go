@@ -163,21 +163,23 @@ func mediaMatch(pattern, mt string) bool {
 	return (pt == "*" || pt == mtt) && (ps == "*" || ps == mts)
 }
 
-// isTextHTTP reports whether an HTTP API passes a body as text: text/* and the
-// JSON, XML, JavaScript and form types, or no content type and valid UTF-8.
+// isTextHTTP reports whether an HTTP API passes a body as text, as API
+// Gateway's HTTP APIs do: valid UTF-8 of a text/* type, application/json,
+// application/xml, application/javascript, or a +json or +xml type. Any other
+// type (a form, application/x-www-form-urlencoded, among them), a missing or
+// malformed Content-Type, and invalid UTF-8 are base64.
 func isTextHTTP(contentType string, body []byte) bool {
 	if contentType == "" {
-		return utf8.Valid(body)
+		return false
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return utf8.Valid(body)
+		return false
 	}
 	switch {
 	case strings.HasPrefix(mt, "text/"),
-		strings.HasSuffix(mt, "json"), strings.HasSuffix(mt, "xml"),
-		strings.Contains(mt, "javascript"), mt == "application/x-www-form-urlencoded",
-		mt == "application/graphql", mt == "application/yaml", mt == "application/x-yaml":
+		mt == "application/json", mt == "application/xml", mt == "application/javascript",
+		strings.HasSuffix(mt, "+json"), strings.HasSuffix(mt, "+xml"):
 		return utf8.Valid(body)
 	}
 	return false

@@ -773,7 +773,7 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		}
 	}
 	if err != nil {
-		rc.Integration.Error = redact.Error(err)
+		rc.Integration.Error = pipeline.ErrorText(err)
 		return gatewayError(err, rc.Protocol)
 	}
 	return nil

@@ -975,13 +975,12 @@ func (c *CORSConfiguration) validate(protocol string) error {
 		errs = append(errs, invalid("corsConfiguration is for HTTP APIs; REST APIs answer preflights with an OPTIONS method"))
 	}
 	for _, o := range c.AllowOrigins {
-		if o == "*" {
+		// *, https://* and http://* match every host: with credentials any
+		// site could read a signed-in user's answers.
+		if o == "*" || IsSchemeWildcardOrigin(strings.ToLower(o)) {
 			if c.AllowCredentials {
-				errs = append(errs, invalid("corsConfiguration: allowCredentials cannot be used with the origin *"))
+				errs = append(errs, invalid("corsConfiguration: allowCredentials cannot be used with the origin %s", o))
 			}
-			continue
-		}
-		if IsSchemeWildcardOrigin(strings.ToLower(o)) {
 			continue
 		}
 		if strings.Contains(o, "*") {

@@ -217,7 +217,7 @@ func setOutcome(c *pipeline.Context, err error, took time.Duration) {
 	for errors.As(err, &pe) && pe.Cause != nil {
 		err = pe.Cause
 	}
-	c.Authorizer.Error = redact.Error(err)
+	c.Authorizer.Error = pipeline.ErrorText(err)
 }
 
 // authorize decides one request: the IAM signature (AWS_IAM routes), the
@@ -601,7 +601,13 @@ func httpEvent(r *http.Request, c *pipeline.Context, au *apis.Authorizer, values
 	case au.PayloadFormatVersion == "2.0":
 		return authorizerEventV2{requestEventV2(r, c, values, arn)}
 	}
-	return requestEvent(r, c, arn)
+	ev := requestEvent(r, c, arn)
+	if c.Protocol == apis.ProtocolHTTP {
+		ev.Version = "1.0"
+		ev.IdentitySource = strings.Join(values, ",")
+		ev.AuthorizationToken = ev.IdentitySource
+	}
+	return ev
 }
 
 // authorizerEventV2 is an HTTP API authorizer's payload 2.0 event as API
@@ -672,8 +678,14 @@ func requestEventV2(r *http.Request, c *pipeline.Context, values []string, arn s
 // it, with identity.clientCert null when the connection has no client
 // certificate (aws-lambda-go's struct would write an object of empty strings).
 type requestAuthorizerEvent struct {
+	// Version, IdentitySource and AuthorizationToken are an HTTP API's
+	// (payload 1.0): "1.0", and the identity values joined with commas in
+	// both; a REST event has none of them.
+	Version                         string                   `json:"version,omitempty"`
 	Type                            string                   `json:"type"`
 	MethodArn                       string                   `json:"methodArn"`
+	IdentitySource                  string                   `json:"identitySource,omitempty"`
+	AuthorizationToken              string                   `json:"authorizationToken,omitempty"`
 	Resource                        string                   `json:"resource"`
 	Path                            string                   `json:"path"`
 	HTTPMethod                      string                   `json:"httpMethod"`

@@ -210,3 +210,37 @@ func TestRequestEventShape(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPAPIRequestEventV1Identity: an HTTP API Lambda authorizer's payload
+// 1.0 event carries version "1.0", and identitySource and authorizationToken
+// as the identity values joined with commas, as API Gateway sends it; a REST
+// REQUEST event has none of these keys.
+func TestHTTPAPIRequestEventV1Identity(t *testing.T) {
+	r := httptest.NewRequest("GET", "http://127.0.0.1/abcdefghij/dev/items?q=123", nil)
+	r.Header.Set("X-User", "user1")
+	c := &pipeline.Context{APIID: "abcdefghij", Stage: "dev", StagePrefix: "/abcdefghij/dev", Path: "/items",
+		ResourcePath: "/items", HTTPMethod: "GET", Protocol: apis.ProtocolHTTP}
+	au := &apis.Authorizer{Type: apis.AuthorizerRequest, PayloadFormatVersion: "1.0"}
+	decode := func() map[string]any {
+		raw, err := json.Marshal(httpEvent(r, c, au, []string{"user1", "123"}, "arn"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev map[string]any
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	ev := decode()
+	if ev["version"] != "1.0" || ev["identitySource"] != "user1,123" || ev["authorizationToken"] != "user1,123" || ev["type"] != "REQUEST" {
+		t.Errorf("HTTP API 1.0 authorizer event: version %v identitySource %v authorizationToken %v", ev["version"], ev["identitySource"], ev["authorizationToken"])
+	}
+	c.Protocol = apis.ProtocolREST
+	ev = decode()
+	for _, k := range []string{"version", "identitySource", "authorizationToken"} {
+		if v, ok := ev[k]; ok {
+			t.Errorf("REST REQUEST event has %s %v", k, v)
+		}
+	}
+}
