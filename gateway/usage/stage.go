@@ -193,4 +193,6 @@ var Module = fx.Module("usage",
 		pipeline.AsStage(NewKeyStage),
 		pipeline.AsStage(NewAuthorizerKeyStage),
 	),
+	// The store runs this package's migrations when it opens.
+	fx.Provide(fx.Annotate(func() store.Migration { return MigrateZeroBurst }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
 )
