@@ -573,3 +573,8 @@ func hostOnly(hostport string) string {
 }
 
 func newMappingID() string { return ids.FromAlphabet(ids.Lowercase36, 6) }
+
+func init() {
+	store.Record(bucketDomains, Domain{})
+	store.Record(bucketMappings, Mapping{})
+}
