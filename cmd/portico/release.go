@@ -295,7 +295,7 @@ func stageThrottle(g *globalFlags) *cobra.Command {
 					return err
 				}
 				if !cmd.Flags().Changed("burst") && rate > 0 {
-					_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning: --rate without --burst keeps the burst already set; with none (or 0) every request is throttled whatever the rate: give --burst")
+					_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning: --rate without --burst keeps the burst already set; with none, the burst is inherited (*/*'s, else the account's); a burst of 0 throttles every request whatever the rate")
 				}
 				ops = append(ops, replaceOp(prefix+"/throttling/rateLimit", strconv.FormatFloat(rate, 'f', -1, 64)))
 			}
