@@ -36,13 +36,14 @@ import (
 // new bucket, a value read differently), with a Migration when old records
 // need one: a build refuses a store newer than it, so that an older build
 // cannot silently drop what it does not know. TestPersistedShapes
-// (internal/storeschema) fails when a persisted type changes without it.
+// (cmd/portico/app) fails when a persisted type (see Record) changes without
+// it.
 //
 //  1. the first layout.
 //  2. a stage method setting leaves a throttle that is not set out, where 1
 //     stored 0/0 for it (gateway/apis registers the migration).
 //  3. OpenAPI x- extensions kept on APIs and deployments, functions' event
-//     invoke configs and logging configs; a throttle value not set is
+//     invoke configs (a bucket); a throttle value not set is
 //     inherited, so a stage burst of 0 beside a rate, which builds before
 //     c118483 read as "the rate's burst", is left out (gateway/apis), and a
 //     usage plan's is read as not set (gateway/usage reports them).
