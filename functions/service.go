@@ -1035,3 +1035,11 @@ var Module = fx.Module("functions",
 		lc.Append(shutdown.Loop(func(ctx context.Context) { s.collectLoop(ctx, DefaultCodeCollect, DefaultCodeGrace) }))
 	}),
 )
+
+func init() {
+	store.Record(bucketFunctions, record{})
+	store.Record(bucketVersions, record{})
+	store.Record(bucketProvisioned, ProvisionedConfig{})
+	store.Record(bucketPolicies, policy{})
+	store.Record(bucketEventInvoke, EventInvokeConfig{})
+}

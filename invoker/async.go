@@ -415,3 +415,5 @@ func (i *Invoker) cutOff(res *Result, err error) bool {
 	i.mu.Unlock()
 	return closing && (isUnavailable(err) || errors.Is(err, context.Canceled))
 }
+
+func init() { store.Record(bucketAsync, asyncEvent{}) }

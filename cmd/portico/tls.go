@@ -185,6 +185,8 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 					DomainName string `json:"domainName"`
 					Configs    []struct {
 						CertificateArn string `json:"certificateArn"`
+						Status         string `json:"domainNameStatus"`
+						StatusMessage  string `json:"domainNameStatusMessage"`
 					} `json:"domainNameConfigurations"`
 					MTLS *struct {
 						TruststoreURI string `json:"truststoreUri"`
@@ -195,18 +197,28 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "DOMAIN\tCERTIFICATE\tMUTUAL TLS")
+			fmt.Fprintln(tw, "DOMAIN\tSTATUS\tCERTIFICATE\tMUTUAL TLS")
+			var notes []string
 			for _, d := range out.Items {
-				cert, mtls := "", "-"
+				cert, status, mtls := "", "", "-"
 				if len(d.Configs) > 0 {
-					cert = d.Configs[0].CertificateArn
+					cert, status = d.Configs[0].CertificateArn, d.Configs[0].Status
+					if m := d.Configs[0].StatusMessage; m != "" {
+						notes = append(notes, d.DomainName+": "+m)
+					}
 				}
 				if d.MTLS != nil {
 					mtls = d.MTLS.TruststoreURI
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", d.DomainName, cert, mtls)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.DomainName, status, cert, mtls)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, n := range notes {
+				fmt.Fprintln(cmd.OutOrStdout(), n)
+			}
+			return nil
 		},
 	}
 	simple := func(use, short, method string, path func(args []string) string, done string) *cobra.Command {

@@ -84,7 +84,7 @@ func TestTLSInitThenHTTPSAndDomains(t *testing.T) {
 	if out := run(t, "domain", "map", "shop.dev.test", a.ID, "prod", "--path", "orders/v2", ep); !strings.Contains(out, "https://shop.dev.test/orders/v2 -> api "+a.ID) {
 		t.Errorf("domain map printed %q", out)
 	}
-	if out := run(t, "domain", "list", ep); !strings.Contains(out, "shop.dev.test") {
+	if out := run(t, "domain", "list", ep); !strings.Contains(out, "shop.dev.test") || !strings.Contains(out, "AVAILABLE") {
 		t.Errorf("domain list printed %q", out)
 	}
 	if out := run(t, "domain", "mappings", "shop.dev.test", ep); !strings.Contains(out, `"apiMappingKey": "orders/v2"`) {
