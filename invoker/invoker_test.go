@@ -623,6 +623,13 @@ func TestInitFailureLogged(t *testing.T) {
 		{name: "not found", script: "#!/bin/sh\necho no such program\nexit 127\n",
 			output: "no such program", note: "Runtime exited with error: exit status 127: the entrypoint (or a program it runs) was not found: " +
 				"check the image's ENTRYPOINT or the package's bootstrap\nRuntime.InvalidEntrypoint\n", errType: "Runtime.InvalidEntrypoint"},
+		// A container's init (tini) that cannot exec the entrypoint says
+		// why, and exits 127: the message quotes it.
+		{name: "exec failed", script: "#!/bin/sh\necho '[FATAL tini (7)] exec /var/task/bootstrap failed: Exec format error' >&2\nexit 127\n",
+			output: "[FATAL tini (7)] exec /var/task/bootstrap failed: Exec format error", note: "Runtime exited with error: exit status 127: " +
+				"the entrypoint could not be run (exec /var/task/bootstrap failed: Exec format error): it is missing, or it is a script without a #! line, " +
+				"or one whose #! line names an interpreter the sandbox lacks; check the image's ENTRYPOINT or the package's bootstrap\nRuntime.InvalidEntrypoint\n",
+			errType: "Runtime.InvalidEntrypoint"},
 		{name: "timeout", script: "#!/bin/sh\necho loading forever\nexec sleep 60\n", timeout: true,
 			output: "loading forever", note: "init did not finish within 10s: the runtime never called " + pathNext + "\nRuntime.InitError\n", errType: "Runtime.InitError"},
 	} {
@@ -1187,5 +1194,42 @@ func TestTimeoutLogSaysWhetherTheRuntimeTookIt(t *testing.T) {
 		if !taken && !strings.Contains(line, "handedBack=1") {
 			t.Errorf("the warning does not say the invocation was handed back: %q", line)
 		}
+	}
+}
+
+// TestBootstrapCannotBeExecuted checks a process sandbox whose bootstrap the
+// system cannot exec: as Lambda, the call gets Runtime.InvalidEntrypoint with
+// the exec's own error (not a 503), and the function log says so.
+func TestBootstrapCannotBeExecuted(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct {
+		name, script string
+		mode         os.FileMode
+		why          string
+	}{
+		{"no shebang", "echo hi\n", 0o755, "exec format error"},
+		{"missing interpreter", "#!/nonexistent/interp\necho hi\n", 0o755, "no such file or directory"},
+		{"not executable", "#!/bin/sh\necho hi\n", 0o644, "permission denied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			useBootstrap(t, tc.script)
+			if err := os.Chmod(filepath.Join(codeDir, "bootstrap"), tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			name := "noexec-" + strings.ReplaceAll(tc.name, " ", "-")
+			cfg := e.fns.add(&functions.Config{FunctionName: name})
+			res, o := invokeTail(t, e, cfg, `{}`)
+			want := "RequestId: " + res.RequestID + " Error: fork/exec " + filepath.Join(codeDir, "bootstrap") + ": " + tc.why
+			if res.FunctionError != "Unhandled" || o.ErrorType != "Runtime.InvalidEntrypoint" || o.ErrorMessage != want {
+				t.Fatalf("fe=%q %s; want Runtime.InvalidEntrypoint %q", res.FunctionError, res.Payload, want)
+			}
+			lines := want + "\nRuntime.InvalidEntrypoint\nEND RequestId: " + res.RequestID + "\n"
+			if log, _ := e.inv.Logs().Read(name, 0); !strings.Contains(string(log), lines) {
+				t.Errorf("the log lacks %q:\n%s", lines, log)
+			}
+			if !strings.Contains(string(res.LogTail), lines) {
+				t.Errorf("the tail lacks %q:\n%s", lines, res.LogTail)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package invoker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -537,6 +538,9 @@ func (i *Invoker) initFailure(f *initFail, id string) *outcome {
 		msg := fmt.Sprintf("init did not finish within %s: the runtime never called %s", i.p.Config.InitTimeout, pathNext)
 		return &outcome{functionError: true, payload: errorDoc("Runtime.InitError", msg),
 			note: faultLines("RequestId: "+id+" Error: "+msg, "Runtime.InitError")}
+	case entrypointCannotRun(f.sb) != nil:
+		msg := "RequestId: " + id + " Error: " + entrypointCannotRun(f.sb).Error()
+		return &outcome{functionError: true, payload: errorDoc("Runtime.InvalidEntrypoint", msg), note: faultLines(msg, "Runtime.InvalidEntrypoint")}
 	default:
 		typ, reason := "Runtime.ExitError", exitReason(f.sb)
 		if why := entrypointFailure(f.sb); why != "" {
@@ -545,6 +549,19 @@ func (i *Invoker) initFailure(f *initFail, id string) *outcome {
 		msg := "RequestId: " + id + " Error: " + reason
 		return &outcome{functionError: true, payload: errorDoc(typ, msg), note: faultLines(msg, typ)}
 	}
+}
+
+// entrypointCannotRun returns the runtime's error for a sandbox whose
+// entrypoint could not be exec'd at all (runtimes.EntrypointError), else nil.
+func entrypointCannotRun(sb *sandbox) *runtimes.EntrypointError {
+	if sb.rt == nil {
+		return nil
+	}
+	var ee *runtimes.EntrypointError
+	if errors.As(sb.rt.Err(), &ee) {
+		return ee
+	}
+	return nil
 }
 
 // entrypointFailure says what an init that ended in exit status 126 or 127
@@ -566,9 +583,44 @@ func entrypointFailure(sb *sandbox) string {
 		return "the entrypoint (or a program it runs) could not be run: it is not executable, or the sandbox's user may not read it; " +
 			"make the function's files readable, and its entrypoint executable, by any user (chmod 0755), as Lambda requires"
 	case 127:
+		if line := execFailedLine(sb); line != "" {
+			// The sandbox's init (tini) could not exec the entrypoint, and
+			// said why.
+			return "the entrypoint could not be run (" + line + "): it is missing, or it is a script without a #! line, " +
+				"or one whose #! line names an interpreter the sandbox lacks; check the image's ENTRYPOINT or the package's bootstrap"
+		}
 		return "the entrypoint (or a program it runs) was not found: check the image's ENTRYPOINT or the package's bootstrap"
 	}
 	return ""
+}
+
+// tiniFatal starts the line a container's init (docker's tini) writes when
+// it cannot exec the entrypoint, before it exits with status 127.
+var tiniFatal = []byte("[FATAL tini (")
+
+// execFailedLine returns what the sandbox's init said when it could not exec
+// the entrypoint ("exec /var/task/bootstrap failed: Exec format error"), found
+// in the output of the sandbox's init, or "".
+func execFailedLine(sb *sandbox) string {
+	sb.mu.Lock()
+	out := sb.initOut
+	sb.mu.Unlock()
+	if out == nil {
+		return ""
+	}
+	b := out.bytes()
+	i := bytes.Index(b, tiniFatal)
+	if i < 0 {
+		return ""
+	}
+	line := b[i+len(tiniFatal):]
+	if j := bytes.IndexByte(line, '\n'); j >= 0 {
+		line = line[:j]
+	}
+	if _, rest, ok := bytes.Cut(line, []byte("] ")); ok {
+		line = rest
+	}
+	return strings.TrimSpace(string(line))
 }
 
 // exitReason is how Lambda words a runtime's exit after "Error: ": "Runtime

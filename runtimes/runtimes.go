@@ -182,6 +182,20 @@ type ExitError struct {
 	Signo syscall.Signal
 }
 
+// EntrypointError is the Err of a sandbox whose entrypoint could not be run at
+// all: the exec itself failed (not found, not executable, a script without a
+// #! line, an interpreter that is missing). Its text is the exec's own error
+// (fork/exec /path/bootstrap: exec format error), as Lambda reports it with
+// Runtime.InvalidEntrypoint.
+type EntrypointError struct {
+	Err error
+}
+
+func (e *EntrypointError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the exec's error.
+func (e *EntrypointError) Unwrap() error { return e.Err }
+
 // SignalExit returns the ExitError of a sandbox killed by sig, whose name is
 // name (SIGKILL).
 func SignalExit(sig syscall.Signal, name string) *ExitError {
