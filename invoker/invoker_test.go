@@ -1233,3 +1233,60 @@ func TestBootstrapCannotBeExecuted(t *testing.T) {
 		})
 	}
 }
+
+// TestSpecEnvDefaults checks the environment a sandbox is started with: Zip
+// functions get Lambda's PATH, LANG, TZ and LD_LIBRARY_PATH; Image functions
+// keep their image's (the defaults apply only where the image sets none,
+// Spec.DefaultEnv); the function's own Environment wins in both. As Lambda,
+// AWS_EXECUTION_ENV is not defined for OS-only runtimes (the provided family)
+// nor for Image functions.
+func TestSpecEnvDefaults(t *testing.T) {
+	e := newEnv(t, nil)
+	defaults := []string{"PATH", "LANG", "TZ", "LD_LIBRARY_PATH"}
+	for _, tc := range []struct {
+		name    string
+		cfg     functions.Config
+		execEnv string // "" for none
+	}{
+		{"zip provided", functions.Config{FunctionName: "zp", Runtime: "provided.al2023"}, ""},
+		{"zip default runtime", functions.Config{FunctionName: "zd"}, ""},
+		{"zip nodejs", functions.Config{FunctionName: "zn", Runtime: "nodejs20.x"}, "AWS_Lambda_nodejs20.x"},
+		{"image", functions.Config{FunctionName: "im", PackageType: functions.PackageImage, ImageURI: "example/fn:1"}, ""},
+		{"image with own PATH", functions.Config{FunctionName: "ip", PackageType: functions.PackageImage, ImageURI: "example/fn:1",
+			Environment: map[string]string{"PATH": "/mine/bin"}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := e.fns.add(&tc.cfg)
+			spec, err := e.inv.spec(&sandbox{cfg: cfg, id: "sbx-test"}, "127.0.0.1:9001")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := spec.Env["AWS_EXECUTION_ENV"]; got != tc.execEnv || ok != (tc.execEnv != "") {
+				t.Errorf("AWS_EXECUTION_ENV = %q (set: %v), want %q", got, ok, tc.execEnv)
+			}
+			for _, k := range defaults {
+				own, isOwn := cfg.Environment[k]
+				switch {
+				case isOwn:
+					if spec.Env[k] != own {
+						t.Errorf("%s = %q, want the function's own %q", k, spec.Env[k], own)
+					}
+					if _, ok := spec.DefaultEnv[k]; ok {
+						t.Errorf("%s is a default although the function sets it", k)
+					}
+				case cfg.PackageType == functions.PackageImage:
+					if _, ok := spec.Env[k]; ok {
+						t.Errorf("%s = %q is set over the image's own", k, spec.Env[k])
+					}
+					if spec.DefaultEnv[k] == "" {
+						t.Errorf("%s has no default for an image that sets none", k)
+					}
+				default:
+					if spec.Env[k] == "" {
+						t.Errorf("%s is not set", k)
+					}
+				}
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"runtime"
 	"strconv"
@@ -949,10 +950,6 @@ func discardSpare(sp *spare) {
 func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 	cfg := sb.cfg
 	env := map[string]string{
-		"PATH":                            "/usr/local/bin:/usr/bin:/bin:/opt/bin",
-		"LANG":                            "en_US.UTF-8",
-		"TZ":                              ":UTC",
-		"LD_LIBRARY_PATH":                 "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
 		"AWS_LAMBDA_RUNTIME_API":          apiAddr,
 		"AWS_LAMBDA_FUNCTION_NAME":        cfg.FunctionName,
 		"AWS_LAMBDA_FUNCTION_VERSION":     cfg.Version,
@@ -963,10 +960,27 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 		"AWS_REGION":                      functions.Region,
 		"AWS_DEFAULT_REGION":              functions.Region,
-		"AWS_EXECUTION_ENV":               "AWS_Lambda_" + runtimeName(cfg),
 		"_HANDLER":                        handlerOf(cfg),
 		"LAMBDA_TASK_ROOT":                "/var/task",
 		"LAMBDA_RUNTIME_DIR":              "/var/runtime",
+	}
+	// Lambda leaves AWS_EXECUTION_ENV undefined for OS-only runtimes (the
+	// provided family), and so for Image functions, which name none.
+	if rn := runtimeName(cfg); cfg.PackageType != functions.PackageImage && !strings.HasPrefix(rn, "provided") {
+		env["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + rn
+	}
+	// Lambda's PATH, LANG, TZ and LD_LIBRARY_PATH: an Image function keeps
+	// its image's own values, and gets these only where the image sets none.
+	var defaults map[string]string
+	if cfg.PackageType == functions.PackageImage {
+		defaults = make(map[string]string, len(envDefaults))
+		for k, v := range envDefaults {
+			if _, own := cfg.Environment[k]; !own {
+				defaults[k] = v
+			}
+		}
+	} else {
+		maps.Copy(env, envDefaults)
 	}
 	if sb.provisioned {
 		env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "provisioned-concurrency"
@@ -991,6 +1005,7 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		Version:     cfg.Version,
 		PackageType: cfg.PackageType,
 		Env:         env,
+		DefaultEnv:  defaults,
 		MemoryMB:    cfg.MemorySize,
 	}
 	if cfg.PackageType == functions.PackageImage {
@@ -1016,6 +1031,15 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		spec.Mounts = append(spec.Mounts, runtimes.Mount{Source: dir, Target: fs.LocalMountPath})
 	}
 	return spec, nil
+}
+
+// envDefaults are the values Lambda gives PATH, LANG, TZ and LD_LIBRARY_PATH
+// (none of them reserved: a function's Environment may set them).
+var envDefaults = map[string]string{
+	"PATH":            "/usr/local/bin:/usr/bin:/bin:/opt/bin",
+	"LANG":            "en_US.UTF-8",
+	"TZ":              ":UTC",
+	"LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
 }
 
 // mbPerCPU is Lambda's rule for CPU: a function gets CPU power in proportion to

@@ -48,6 +48,11 @@ type Spec struct {
 	// Env is the full sandbox environment, AWS_LAMBDA_RUNTIME_API included. The
 	// address in it was bound on the host the runtime reported from HostAddr.
 	Env map[string]string
+	// DefaultEnv are variables the sandbox gets only where neither Env nor the
+	// image's own configuration (its ENV) sets them: Lambda's defaults of PATH,
+	// LANG, TZ and LD_LIBRARY_PATH for an Image function, which keeps its
+	// image's values.
+	DefaultEnv map[string]string
 	// MemoryMB bounds the sandbox's memory where the runtime can.
 	MemoryMB int
 	// Mounts are host directories bind-mounted into the sandbox (function volumes).

@@ -115,6 +115,7 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(img),
 		withImageConfigOverrides(spec, img),
+		withDefaultEnv(spec, img),
 		oci.WithEnv(env),
 		oci.WithMounts(mounts),
 		oci.WithRootFSReadonly(),
@@ -178,6 +179,25 @@ func withImageConfigOverrides(spec runtimes.Spec, img containerd.Image) oci.Spec
 		}
 		if spec.WorkingDir != "" {
 			s.Process.Cwd = spec.WorkingDir
+		}
+		return nil
+	}
+}
+
+// withDefaultEnv adds the spec's DefaultEnv where neither the spec's Env nor
+// the image's own ENV sets a variable (WithImageConfig put the image's, or
+// containerd's default PATH when the image has none, in the spec first).
+func withDefaultEnv(spec runtimes.Spec, img containerd.Image) oci.SpecOpts {
+	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+		if len(spec.DefaultEnv) == 0 {
+			return nil
+		}
+		ic, err := img.Spec(ctx)
+		if err != nil {
+			return fmt.Errorf("reading the configuration of image %s: %w", img.Name(), err)
+		}
+		if extra := ctrbase.DefaultEnv(spec, ic.Config.Env); len(extra) > 0 {
+			return oci.WithEnv(extra)(ctx, c, ctr, s)
 		}
 		return nil
 	}

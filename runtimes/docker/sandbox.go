@@ -154,11 +154,12 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 		}
 		image = ref
 	}
-	user, err := r.sandboxUser(ctx, spec, image)
+	user, imageEnv, err := r.sandboxUser(ctx, spec, image)
 	if err != nil {
 		return nil, err
 	}
 	cfg, hc := r.containerConfig(spec, image, user)
+	cfg.Env = ctrbase.WithDefaultEnv(cfg.Env, spec, imageEnv)
 	if spec.PackageType == "Image" {
 		if err := r.imageConfig(ctx, spec, image, cfg); err != nil {
 			return nil, err

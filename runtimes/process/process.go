@@ -112,9 +112,14 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 		return nil, err
 	}
 	bootstrap := filepath.Join(spec.CodeDir, "bootstrap")
-	env := make([]string, 0, len(spec.Env)+2)
+	env := make([]string, 0, len(spec.Env)+len(spec.DefaultEnv)+1)
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
+	}
+	for k, v := range spec.DefaultEnv { // no image: a default applies where Env is silent
+		if _, ok := spec.Env[k]; !ok {
+			env = append(env, k+"="+v)
+		}
 	}
 	if _, ok := spec.Env["LAMBDA_TASK_ROOT"]; ok {
 		env = append(env, "LAMBDA_TASK_ROOT="+spec.CodeDir) // the code is here, not at /var/task

@@ -356,6 +356,36 @@ func (k *kindSuite) testEnv(t *testing.T) {
 	if k.kind == "Image" && got.Env["PORTICO_TEST_IMAGE"] != "base" {
 		t.Errorf("the image's own env is lost: PORTICO_TEST_IMAGE=%q, want %q", got.Env["PORTICO_TEST_IMAGE"], "base")
 	}
+	t.Run("DefaultEnv", k.testDefaultEnv)
+}
+
+// testDefaultEnv checks Spec.DefaultEnv: a default applies only where neither
+// the spec's Env nor the image's own configuration sets the variable.
+func (k *kindSuite) testDefaultEnv(t *testing.T) {
+	rt := k.runtime(t)
+	api := NewAPIServer(t, rt.HostAddr())
+	spec := k.spec(api)
+	spec.Env["LANG"] = "C.UTF-8"
+	spec.DefaultEnv = map[string]string{"TZ": ":UTC", "LANG": "en_US.UTF-8", "PORTICO_TEST_IMAGE": "default"}
+	want := map[string]string{"TZ": ":UTC", "LANG": "C.UTF-8", "PORTICO_TEST_IMAGE": "default"}
+	if k.kind == "Image" {
+		// The image sets PATH and PORTICO_TEST_IMAGE (ImageArchive): its
+		// values win over the defaults.
+		delete(spec.Env, "PATH")
+		spec.DefaultEnv["PATH"] = "/nonexistent/bin"
+		want["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+		want["PORTICO_TEST_IMAGE"] = "base"
+	}
+	b := k.start(t, rt, api, spec)
+	var got struct {
+		Env map[string]string `json:"env"`
+	}
+	b.mustInvoke(map[string]any{"op": "env"}, &got)
+	for key, v := range want {
+		if got.Env[key] != v {
+			t.Errorf("sandbox sees %s=%q, want %q", key, got.Env[key], v)
+		}
+	}
 }
 
 func (k *kindSuite) testRoundTrip(t *testing.T) {
