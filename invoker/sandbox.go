@@ -76,6 +76,11 @@ type sandbox struct {
 	// finds one waits on the channels instead of parking in the poller.
 	sending int
 	cur     *invocation
+	// exts are the extensions registered with the Extensions API, and
+	// invokeExts those of them registered for INVOKE (a slice replaced, not
+	// changed, when one registers: answerNext reads it).
+	exts       []*extension
+	invokeExts []*extension
 	// earlyNext is set when the runtime called next before posting cur's
 	// result (pool.ready): the result then offers the sandbox itself. Set
 	// and cleared with the pool's and the sandbox's locks held; read
