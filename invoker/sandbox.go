@@ -445,6 +445,18 @@ func (sb *sandbox) syncLogs(tail bool) {
 // previous measurement, at most about a second old, and a new one starts in
 // the background.
 func (sb *sandbox) maxMemoryMB(first bool) int {
+	select {
+	case <-sb.rt.Done():
+		// Gone (killed, say, for memory): the runtime's last figure, taken
+		// at its exit, costs no measurement and may be well above the last
+		// one made while it ran (a runtime that learnt of a kill for memory
+		// reports the limit).
+		if mr, ok := sb.rt.(runtimes.MemoryReporter); ok {
+			sb.raiseMemory(int64(mr.MaxMemoryMB()))
+		}
+		return int(sb.memMB.Load())
+	default:
+	}
 	if pr, ok := sb.rt.(runtimes.PeakMemoryReader); ok && first {
 		if mb := int64(pr.ReadPeakMemoryMB()); mb > 0 {
 			sb.raiseMemory(mb)

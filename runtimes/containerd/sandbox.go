@@ -540,6 +540,10 @@ func (s *sandbox) waitExit() {
 		default:
 			// The shim reports a death by signal N as 128+N: ExitErr reads it so.
 			s.err = ctrbase.ExitErr(int64(code))
+			// The task's cgroup stays until the task is deleted: its peak
+			// (and whether it was killed for memory) is read now, for
+			// MaxMemoryMB once the sandbox is done.
+			s.mem.Last(s.memoryUsed)
 		}
 	case <-p.waitCtx.Done():
 		s.err = ctrbase.Killed(unix.SIGKILL)
@@ -680,15 +684,23 @@ func (s *sandbox) memoryUsed() (uint64, bool) {
 		return 0, false
 	}
 	var b uint64
+	var oom bool
 	switch st := v.(type) {
 	case *cgroup1.Metrics:
 		if st.Memory != nil && st.Memory.Usage != nil {
 			b = max(st.Memory.Usage.Max, st.Memory.Usage.Usage)
 		}
+		oom = st.MemoryOomControl != nil && st.MemoryOomControl.OomKill > 0
 	case *cgroup2.Metrics:
 		if st.Memory != nil {
 			b = max(st.Memory.MaxUsage, st.Memory.Usage)
 		}
+		oom = st.MemoryEvents != nil && st.MemoryEvents.OomKill > 0
+	}
+	if oom && s.p.spec.MemoryMB > 0 {
+		// Killed for memory: it reached its limit, whatever the peak
+		// the cgroup kept says (memory.peak needs kernel 5.19).
+		b = max(b, uint64(s.p.spec.MemoryMB)<<20) //nolint:gosec // G115: MemoryMB is positive
 	}
 	return b, true
 }

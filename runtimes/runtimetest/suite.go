@@ -909,6 +909,27 @@ func (k *kindSuite) testMemory(t *testing.T) {
 	if mb := mr.MaxMemoryMB(); mb < 48 {
 		t.Errorf("MaxMemoryMB() = %d after touching 48 MB", mb)
 	}
+	t.Run("OutOfMemory", k.testOutOfMemory)
+}
+
+// testOutOfMemory checks the peak a sandbox killed for memory reports once it
+// has gone: its limit (the spec's MemoryMB), not what was last measured
+// before its cgroup was removed.
+func (k *kindSuite) testOutOfMemory(t *testing.T) {
+	rt := k.runtime(t)
+	b := k.newBox(t, rt)
+	mr := b.Sandbox.(runtimes.MemoryReporter)
+	b.ready()
+	_ = mr.MaxMemoryMB() // a first, small figure
+	limit := b.spec.MemoryMB
+	if _, err := b.invoke(map[string]any{"op": "alloc", "mb": limit * 3}); !errors.Is(err, ErrSandboxExited) {
+		t.Skipf("a sandbox touching %d MB was not killed (%v): the runtime sets no memory limit", limit*3, err)
+	}
+	b.waitDone()
+	if mb := mr.MaxMemoryMB(); mb < limit*9/10 {
+		t.Errorf("MaxMemoryMB() = %d after a sandbox of %d MB was killed for memory, want about %d", mb, limit, limit)
+	}
+	b.stop()
 }
 
 func (k *kindSuite) testPause(t *testing.T) {
