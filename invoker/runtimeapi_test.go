@@ -644,3 +644,26 @@ func TestExtensionAPIRefusals(t *testing.T) {
 		t.Errorf("next with an unknown identifier: %d %s, want 403", resp.StatusCode, body)
 	}
 }
+
+// TestNextDuringInvocationKeepsItAnswerable checks what docs/invoker.md says
+// of a runtime that asks for next while its invocation is in flight: the
+// invocation stays answerable and its result reaches the caller; of two nexts
+// then waiting, the older is answered 409.
+func TestNextDuringInvocationKeepsItAnswerable(t *testing.T) {
+	ce := newClientEnv(t)
+	res := ce.call(t, `{"n":1}`)
+	c := dialRAPI(t, ce.addr)
+	id, _ := c.next(t)
+	older := dialRAPI(t, ce.addr)
+	older.send(t, http.MethodGet, pathNext, "")
+	waitFor(t, "the next to wait", ce.waitingNext)
+	newer := dialRAPI(t, ce.addr)
+	newer.send(t, http.MethodGet, pathNext, "")
+	if resp, body := older.read(t); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "InvalidStateTransition") {
+		t.Fatalf("the older next: %d %s, want 409 InvalidStateTransition", resp.StatusCode, body)
+	}
+	c.respond(t, id, `"late but kept"`)
+	if r := <-res; r == nil || string(r.Payload) != `"late but kept"` {
+		t.Fatalf("the call: %+v", r)
+	}
+}
