@@ -326,6 +326,15 @@ func TestEventsMatchAWSLambdaGoFixtures(t *testing.T) {
 				if want := map[string]string{apis.ProtocolREST: `null`, apis.ProtocolHTTP: `{"claims":null,"scopes":null}`}[tc.protocol]; string(au) != want {
 					t.Errorf("%s API's payload 1.0 authorizer without an authorizer: %s, want %s", tc.protocol, au, want)
 				}
+				// Identity fields absent on the request are null, as in the
+				// fixture and AWS's examples, not left out.
+				ident, _ := ev["requestContext"].(map[string]any)["identity"].(map[string]any)
+				for _, k := range []string{"cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "apiKey", "apiKeyId",
+					"accessKey", "principalOrgId", "cognitoAuthenticationType", "cognitoAuthenticationProvider", "userArn", "user", "clientCert"} {
+					if v, ok := ident[k]; !ok || v != nil {
+						t.Errorf("identity.%s = %v (present %v), want null", k, v, ok)
+					}
+				}
 				if v1.Resource != "/items/{id}/{proxy+}" || v1.Path != "/items/42/hello/world" || v1.PathParameters["proxy"] != "hello/world" ||
 					v1.PathParameters["id"] != "42" || v1.QueryStringParameters["name"] != "you" || len(v1.MultiValueQueryStringParameters["name"]) != 2 ||
 					len(v1.MultiValueHeaders["X-Multi"]) != 2 || v1.Body != `{"a": 1}` || v1.StageVariables["stageVariableName"] != "stageVariableValue" ||

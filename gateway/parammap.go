@@ -357,9 +357,7 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	}
 	header := forwardedHeaders(r, rc)
 	delete(header, "Host")
-	for _, h := range fastproxy.HopHeaders {
-		delete(header, h)
-	}
+	fastproxy.RemoveHopByHop(header) // with those Connection names, as the unmapped proxy does
 	src := &mapSources{r: r, rc: rc, body: body}
 	query := u.Query()
 	path := u.EscapedPath()
@@ -386,9 +384,7 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	}
 	respBody := resp.body
 	out := resp.header.Clone()
-	for _, h := range fastproxy.HopHeaders {
-		delete(out, h)
-	}
+	fastproxy.RemoveHopByHop(out)
 	src.respHeader, src.respBody = resp.header, respBody
 	status := m.applyResponse(src, resp.status, out)
 	wh := w.Header()

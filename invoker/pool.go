@@ -1008,6 +1008,9 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		DefaultEnv:  defaults,
 		MemoryMB:    cfg.MemorySize,
 	}
+	if i.p.Trust != nil {
+		spec.Trust = i.p.Trust.SandboxTrust()
+	}
 	if cfg.PackageType == functions.PackageImage {
 		spec.Image = cfg.ResolvedImage
 		if spec.Image == "" {

@@ -818,6 +818,14 @@ func FunctionRef(uri string) (functions.Ref, error) {
 	return ref, nil
 }
 
+// NamesFunction reports whether uri names a Lambda function in a form
+// FunctionRef accepts, stage variable references standing for any value:
+// whether an AWS integration of that uri calls a function.
+func NamesFunction(uri string) bool {
+	_, err := FunctionRef(placeholderVars(uri))
+	return err == nil
+}
+
 // ValidateVariables checks stage variables against API Gateway's limits.
 func ValidateVariables(vars map[string]string) error {
 	var errs []error

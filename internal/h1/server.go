@@ -119,6 +119,13 @@ type Options struct {
 	// the bound of those it accepts. It runs on the accept loop: it must be
 	// quick, and it is called for one connection at a time.
 	Vet func(c net.Conn) bool
+	// BadTarget, when set, answers a request whose target does not parse
+	// (a bad percent-encoding, "/a/%zz", which net/http's parser refuses)
+	// in place of the plain-text 400. Its request has the method, Proto and
+	// the target as sent (RequestURI) but no header fields and a URL of Path
+	// "/": the rest of the head is not read, and the connection closes after
+	// the answer.
+	BadTarget http.Handler
 	// Log receives handler panics and accept errors (discarded when nil).
 	Log *slog.Logger
 }

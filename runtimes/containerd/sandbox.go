@@ -95,6 +95,9 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
 	}
+	if spec.Trust != nil {
+		env = append(env, runtimes.TrustEnv(spec.Env, runtimes.TrustMountDir)...)
+	}
 	sort.Strings(env)
 	mounts := []specs.Mount{{
 		Destination: "/tmp", Type: "tmpfs", Source: "tmpfs",
@@ -108,6 +111,9 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 	}
 	for _, m := range spec.Mounts {
 		mounts = append(mounts, specs.Mount{Destination: m.Target, Type: "bind", Source: m.Source, Options: []string{"rbind", "rw", "nosuid", "nodev"}})
+	}
+	if spec.Trust != nil {
+		mounts = append(mounts, specs.Mount{Destination: runtimes.TrustMountDir, Type: "bind", Source: spec.Trust.Dir, Options: []string{"rbind", "ro", "nosuid", "nodev", "noexec"}})
 	}
 	if r.cfg.InitPath != "" {
 		mounts = append(mounts, specs.Mount{Destination: initTarget, Type: "bind", Source: r.cfg.InitPath, Options: []string{"rbind", "ro"}})
@@ -269,6 +275,9 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (_ *prepared,
 	}
 	img, err := r.image(ctx, ref)
 	if err != nil {
+		if gone := (*runtimes.ImageGoneError)(nil); errors.As(err, &gone) {
+			gone.Function, gone.Version = spec.Function, spec.Version
+		}
 		return nil, err
 	}
 	id := containerID(spec.SandboxID)

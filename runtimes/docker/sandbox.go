@@ -61,6 +61,9 @@ func (r *Runtime) containerConfig(spec runtimes.Spec, image, user string) (*cont
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
 	}
+	if spec.Trust != nil {
+		env = append(env, runtimes.TrustEnv(spec.Env, runtimes.TrustMountDir)...)
+	}
 	sort.Strings(env)
 	grace := int(math.Ceil(r.cfg.StopGrace.Seconds()))
 	cfg := &container.Config{
@@ -106,6 +109,9 @@ func (r *Runtime) containerConfig(spec runtimes.Spec, image, user string) (*cont
 	}
 	for _, m := range spec.Mounts {
 		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target})
+	}
+	if spec.Trust != nil {
+		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: spec.Trust.Dir, Target: runtimes.TrustMountDir, ReadOnly: true})
 	}
 	return cfg, hc
 }
@@ -207,8 +213,7 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 	}
 	if cerrdefs.IsNotFound(err) && spec.PackageType == "Image" {
 		if ctrbase.IsImageID(image) {
-			return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException",
-				fmt.Sprintf("image %s (pinned by the version) is no longer on this host", image))
+			return nil, &runtimes.ImageGoneError{Image: image, Function: spec.Function, Version: spec.Version}
 		}
 		if perr := r.pull(ctx, image); perr != nil {
 			return nil, perr

@@ -40,8 +40,7 @@ func (r *Runtime) sandboxUser(ctx context.Context, spec runtimes.Spec, image str
 	res, err := r.cli.ImageInspect(ctx, image)
 	if cerrdefs.IsNotFound(err) {
 		if ctrbase.IsImageID(image) {
-			return "", nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException",
-				fmt.Sprintf("image %s (pinned by the version) is no longer on this host", image))
+			return "", nil, &runtimes.ImageGoneError{Image: image, Function: spec.Function, Version: spec.Version}
 		}
 		if perr := r.pull(ctx, image); perr != nil {
 			return "", nil, perr

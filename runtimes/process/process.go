@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +50,9 @@ type Runtime struct {
 	cgParent string
 	cgOff    atomic.Bool
 	cgSeq    atomic.Uint64
+	// vols says how sandboxes see their volumes, and holds the links of
+	// this installation's (mounts.go).
+	vols volumeLocks
 }
 
 var (
@@ -96,8 +100,12 @@ func (r *Runtime) Name() string { return "process" }
 // HostAddr implements runtimes.Runtime: child processes share the host's loopback.
 func (r *Runtime) HostAddr() string { return "127.0.0.1" }
 
-// Close implements runtimes.Runtime.
-func (r *Runtime) Close() error { return nil }
+// Close implements runtimes.Runtime: it lets go of the volume links this
+// runtime holds (mounts.go), which another installation may then take.
+func (r *Runtime) Close() error {
+	r.vols.release()
+	return nil
+}
 
 // Start implements runtimes.Runtime.
 func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandbox, error) {
@@ -108,7 +116,8 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := linkMounts(spec.Mounts); err != nil { // function volumes (mounts.go)
+	viaShim, err := r.mountEnv(ctx, spec.Mounts) // function volumes (mounts.go)
+	if err != nil {
 		return nil, err
 	}
 	bootstrap := filepath.Join(spec.CodeDir, "bootstrap")
@@ -124,6 +133,9 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 	if _, ok := spec.Env["LAMBDA_TASK_ROOT"]; ok {
 		env = append(env, "LAMBDA_TASK_ROOT="+spec.CodeDir) // the code is here, not at /var/task
 	}
+	if spec.Trust != nil { // the trust directory is read where it is
+		env = append(env, runtimes.TrustEnv(spec.Env, spec.Trust.Dir)...)
+	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -133,6 +145,13 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 		cmd.Dir = spec.CodeDir
 		cmd.Env = env
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		if viaShim != nil {
+			// Through the mount shim, in a mount namespace of its own
+			// (shim.go), which execs the bootstrap (Args[0]).
+			cmd.Path = "/proc/self/exe"
+			cmd.Env = append(slices.Clip(env), viaShim...)
+			cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
+		}
 		cmd.Stdout, cmd.Stderr = pw, pw
 		return cmd
 	}

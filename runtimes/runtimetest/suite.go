@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -81,6 +82,7 @@ func Run(t *testing.T, newRuntime func(t *testing.T) runtimes.Runtime, opts Opti
 			k := &kindSuite{suite: s, kind: kind}
 			t.Run("Start", k.testStart)
 			t.Run("Env", k.testEnv)
+			t.Run("Trust", k.testTrust)
 			t.Run("RuntimeAPIRoundTrip", k.testRoundTrip)
 			t.Run("Logs", k.testLogs)
 			t.Run("LogSyncer", k.testLogSyncer)
@@ -384,6 +386,61 @@ func (k *kindSuite) testDefaultEnv(t *testing.T) {
 	for key, v := range want {
 		if got.Env[key] != v {
 			t.Errorf("sandbox sees %s=%q, want %q", key, got.Env[key], v)
+		}
+	}
+}
+
+// testTrust checks Spec.Trust: the sandbox reads the trust directory's files
+// where TrustEnv's variables point (for containers, the directory mounted
+// read-only at runtimes.TrustMountDir), and a variable the function's own
+// environment sets keeps its value.
+func (k *kindSuite) testTrust(t *testing.T) {
+	rt := k.runtime(t)
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil { //nolint:gosec // G302: readable by the sandbox user, as Portico's trust directory is
+		t.Fatal(err)
+	}
+	const bundle, ca = "roots and the CA\n", "the CA\n"
+	must(t, os.WriteFile(filepath.Join(dir, runtimes.TrustBundleFile), []byte(bundle), 0o644)) //nolint:gosec // G306: certificates, for every user
+	must(t, os.WriteFile(filepath.Join(dir, runtimes.TrustCAFile), []byte(ca), 0o644))         //nolint:gosec // G306: certificates, for every user
+	api := NewAPIServer(t, rt.HostAddr())
+	spec := k.spec(api)
+	spec.Trust = &runtimes.Trust{Dir: dir}
+	spec.Env["REQUESTS_CA_BUNDLE"] = "/function/own.pem"
+	b := k.start(t, rt, api, spec)
+	var env struct {
+		Env map[string]string `json:"env"`
+	}
+	b.mustInvoke(map[string]any{"op": "env"}, &env)
+	if got := env.Env["REQUESTS_CA_BUNDLE"]; got != "/function/own.pem" {
+		t.Errorf("REQUESTS_CA_BUNDLE=%q, want the function's own /function/own.pem", got)
+	}
+	want := map[string]string{"SSL_CERT_FILE": bundle, "AWS_CA_BUNDLE": bundle, "NODE_EXTRA_CA_CERTS": ca}
+	var paths []string
+	for key := range want {
+		if env.Env[key] == "" {
+			t.Fatalf("the sandbox has no %s; env %v", key, env.Env)
+		}
+		paths = append(paths, env.Env[key])
+	}
+	var got struct {
+		Files map[string]string `json:"files"`
+	}
+	b.mustInvoke(map[string]any{"op": "read", "paths": paths}, &got)
+	for key, content := range want {
+		if f := got.Files[env.Env[key]]; f != content {
+			t.Errorf("%s=%s reads %q, want %q", key, env.Env[key], f, content)
+		}
+	}
+	if k.opts.Confined && !strings.HasPrefix(env.Env["SSL_CERT_FILE"], runtimes.TrustMountDir+"/") {
+		t.Errorf("SSL_CERT_FILE=%q, want it under %s", env.Env["SSL_CERT_FILE"], runtimes.TrustMountDir)
+	}
+	if k.opts.Confined {
+		// Read-only in the sandbox.
+		var id identity
+		b.mustInvoke(map[string]any{"op": "identity", "paths": []string{runtimes.TrustMountDir}}, &id)
+		if id.Writes[runtimes.TrustMountDir] == "ok" {
+			t.Errorf("the sandbox wrote into %s; want it read-only", runtimes.TrustMountDir)
 		}
 	}
 }
@@ -1158,4 +1215,24 @@ func SandboxUser(t *testing.T, rt runtimes.Runtime) (uid, gid int) {
 	b.mustInvoke(map[string]any{"op": "identity"}, &got)
 	b.stop()
 	return got.UID, got.GID
+}
+
+// VolumeSandbox starts a Zip sandbox of the test sandbox program on rt with
+// mounts (function volumes), and returns a function that has it write a
+// probe file in each of dirs and read it back, reporting "ok" or
+// "error: ..." by dir. The sandbox is stopped when the test ends.
+func VolumeSandbox(t *testing.T, rt runtimes.Runtime, mounts []runtimes.Mount) func(dirs ...string) map[string]string {
+	t.Helper()
+	bin := BuildSandbox(t)
+	k := &kindSuite{suite: &suite{bin: bin, codeDir: CodeDir(t, bin)}, kind: "Zip"}
+	api := NewAPIServer(t, rt.HostAddr())
+	spec := k.spec(api)
+	spec.Mounts = mounts
+	b := k.start(t, rt, api, spec)
+	return func(dirs ...string) map[string]string {
+		t.Helper()
+		var got identity
+		b.mustInvoke(map[string]any{"op": "identity", "paths": dirs}, &got)
+		return got.Writes
+	}
 }
