@@ -1142,9 +1142,9 @@ func (i *Invoker) initFailed(req Request, pre *invocation, f *initFail) *Result 
 	case id == "":
 		id = newID()
 	}
-	o := i.initFailure(f, id)
 	sb := f.sb
-	sb.syncLogs(true) // the init's output is in the log (and initOut) before START
+	sb.syncLogs(true) // the init's output is in the log (and initOut) before START, and before initFailure reads it
+	o := i.initFailure(f, id)
 	lines := []byte("START RequestId: " + id + " Version: " + cfg.Version + "\n")
 	lines = append(lines, o.note...)
 	lines = append(lines, reportLines(id, f.initDur, cfg.MemorySize, sb.maxMemoryMB(true), true, f.initDur, "error")...)

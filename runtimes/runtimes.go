@@ -49,6 +49,11 @@ type Spec struct {
 	// Env is the full sandbox environment, AWS_LAMBDA_RUNTIME_API included. The
 	// address in it was bound on the host the runtime reported from HostAddr.
 	Env map[string]string
+	// DefaultEnv are variables the sandbox gets only where neither Env nor the
+	// image's own configuration (its ENV) sets them: Lambda's defaults of PATH,
+	// LANG, TZ and LD_LIBRARY_PATH for an Image function, which keeps its
+	// image's values.
+	DefaultEnv map[string]string
 	// MemoryMB bounds the sandbox's memory where the runtime can.
 	MemoryMB int
 	// Mounts are host directories bind-mounted into the sandbox (function volumes).
@@ -223,6 +228,20 @@ type ExitError struct {
 	// engines report for a death by signal N (see SignalExit).
 	Signo syscall.Signal
 }
+
+// EntrypointError is the Err of a sandbox whose entrypoint could not be run at
+// all: the exec itself failed (not found, not executable, a script without a
+// #! line, an interpreter that is missing). Its text is the exec's own error
+// (fork/exec /path/bootstrap: exec format error), as Lambda reports it with
+// Runtime.InvalidEntrypoint.
+type EntrypointError struct {
+	Err error
+}
+
+func (e *EntrypointError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the exec's error.
+func (e *EntrypointError) Unwrap() error { return e.Err }
 
 // SignalExit returns the ExitError of a sandbox killed by sig, whose name is
 // name (SIGKILL).

@@ -121,6 +121,7 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(img),
 		withImageConfigOverrides(spec, img),
+		withDefaultEnv(spec, img),
 		oci.WithEnv(env),
 		oci.WithMounts(mounts),
 		oci.WithRootFSReadonly(),
@@ -184,6 +185,25 @@ func withImageConfigOverrides(spec runtimes.Spec, img containerd.Image) oci.Spec
 		}
 		if spec.WorkingDir != "" {
 			s.Process.Cwd = spec.WorkingDir
+		}
+		return nil
+	}
+}
+
+// withDefaultEnv adds the spec's DefaultEnv where neither the spec's Env nor
+// the image's own ENV sets a variable (WithImageConfig put the image's, or
+// containerd's default PATH when the image has none, in the spec first).
+func withDefaultEnv(spec runtimes.Spec, img containerd.Image) oci.SpecOpts {
+	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+		if len(spec.DefaultEnv) == 0 {
+			return nil
+		}
+		ic, err := img.Spec(ctx)
+		if err != nil {
+			return fmt.Errorf("reading the configuration of image %s: %w", img.Name(), err)
+		}
+		if extra := ctrbase.DefaultEnv(spec, ic.Config.Env); len(extra) > 0 {
+			return oci.WithEnv(extra)(ctx, c, ctr, s)
 		}
 		return nil
 	}
@@ -529,6 +549,10 @@ func (s *sandbox) waitExit() {
 		default:
 			// The shim reports a death by signal N as 128+N: ExitErr reads it so.
 			s.err = ctrbase.ExitErr(int64(code))
+			// The task's cgroup stays until the task is deleted: its peak
+			// (and whether it was killed for memory) is read now, for
+			// MaxMemoryMB once the sandbox is done.
+			s.mem.Last(s.memoryUsed)
 		}
 	case <-p.waitCtx.Done():
 		s.err = ctrbase.Killed(unix.SIGKILL)
@@ -669,15 +693,23 @@ func (s *sandbox) memoryUsed() (uint64, bool) {
 		return 0, false
 	}
 	var b uint64
+	var oom bool
 	switch st := v.(type) {
 	case *cgroup1.Metrics:
 		if st.Memory != nil && st.Memory.Usage != nil {
 			b = max(st.Memory.Usage.Max, st.Memory.Usage.Usage)
 		}
+		oom = st.MemoryOomControl != nil && st.MemoryOomControl.OomKill > 0
 	case *cgroup2.Metrics:
 		if st.Memory != nil {
 			b = max(st.Memory.MaxUsage, st.Memory.Usage)
 		}
+		oom = st.MemoryEvents != nil && st.MemoryEvents.OomKill > 0
+	}
+	if oom && s.p.spec.MemoryMB > 0 {
+		// Killed for memory: it reached its limit, whatever the peak
+		// the cgroup kept says (memory.peak needs kernel 5.19).
+		b = max(b, uint64(s.p.spec.MemoryMB)<<20) //nolint:gosec // G115: MemoryMB is positive
 	}
 	return b, true
 }

@@ -160,11 +160,12 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 		}
 		image = ref
 	}
-	user, err := r.sandboxUser(ctx, spec, image)
+	user, imageEnv, err := r.sandboxUser(ctx, spec, image)
 	if err != nil {
 		return nil, err
 	}
 	cfg, hc := r.containerConfig(spec, image, user)
+	cfg.Env = ctrbase.WithDefaultEnv(cfg.Env, spec, imageEnv)
 	if spec.PackageType == "Image" {
 		if err := r.imageConfig(ctx, spec, image, cfg); err != nil {
 			return nil, err
@@ -485,6 +486,11 @@ func (s *sandbox) waitExit(w client.ContainerWaitResult) {
 			// The init (or the daemon, for the container's pid 1) reports a death by
 			// signal N as 128+N: ExitErr reads it so.
 			s.err = ctrbase.ExitErr(res.StatusCode)
+			if res.StatusCode == 128+int64(unix.SIGKILL) && s.spec.MemoryMB > 0 && s.oomKilled() {
+				// Its cgroup, and the peak in it, went with it: it
+				// reached its limit.
+				s.mem.AtLeast(s.spec.MemoryMB)
+			}
 		}
 	case err := <-w.Error:
 		if cerrdefs.IsNotFound(err) || errors.Is(err, context.Canceled) {
@@ -512,6 +518,15 @@ func (s *sandbox) waitExit(w client.ContainerWaitResult) {
 		s.r.noteLost(s.id, s.p.holder)
 		s.r.log.Warn("removing an exited sandbox", "sandbox", s.spec.SandboxID, "err", err)
 	}
+}
+
+// oomKilled reports whether the daemon says the exited container was killed
+// for memory (one inspect, made only for a container killed by SIGKILL).
+func (s *sandbox) oomKilled() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := s.r.cli.ContainerInspect(ctx, s.id, client.ContainerInspectOptions{})
+	return err == nil && res.Container.State != nil && res.Container.State.OOMKilled
 }
 
 // ID implements runtimes.Sandbox.

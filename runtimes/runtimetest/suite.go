@@ -358,6 +358,36 @@ func (k *kindSuite) testEnv(t *testing.T) {
 	if k.kind == "Image" && got.Env["PORTICO_TEST_IMAGE"] != "base" {
 		t.Errorf("the image's own env is lost: PORTICO_TEST_IMAGE=%q, want %q", got.Env["PORTICO_TEST_IMAGE"], "base")
 	}
+	t.Run("DefaultEnv", k.testDefaultEnv)
+}
+
+// testDefaultEnv checks Spec.DefaultEnv: a default applies only where neither
+// the spec's Env nor the image's own configuration sets the variable.
+func (k *kindSuite) testDefaultEnv(t *testing.T) {
+	rt := k.runtime(t)
+	api := NewAPIServer(t, rt.HostAddr())
+	spec := k.spec(api)
+	spec.Env["LANG"] = "C.UTF-8"
+	spec.DefaultEnv = map[string]string{"TZ": ":UTC", "LANG": "en_US.UTF-8", "PORTICO_TEST_IMAGE": "default"}
+	want := map[string]string{"TZ": ":UTC", "LANG": "C.UTF-8", "PORTICO_TEST_IMAGE": "default"}
+	if k.kind == "Image" {
+		// The image sets PATH and PORTICO_TEST_IMAGE (ImageArchive): its
+		// values win over the defaults.
+		delete(spec.Env, "PATH")
+		spec.DefaultEnv["PATH"] = "/nonexistent/bin"
+		want["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+		want["PORTICO_TEST_IMAGE"] = "base"
+	}
+	b := k.start(t, rt, api, spec)
+	var got struct {
+		Env map[string]string `json:"env"`
+	}
+	b.mustInvoke(map[string]any{"op": "env"}, &got)
+	for key, v := range want {
+		if got.Env[key] != v {
+			t.Errorf("sandbox sees %s=%q, want %q", key, got.Env[key], v)
+		}
+	}
 }
 
 // testTrust checks Spec.Trust: the sandbox reads the trust directory's files
@@ -936,6 +966,27 @@ func (k *kindSuite) testMemory(t *testing.T) {
 	if mb := mr.MaxMemoryMB(); mb < 48 {
 		t.Errorf("MaxMemoryMB() = %d after touching 48 MB", mb)
 	}
+	t.Run("OutOfMemory", k.testOutOfMemory)
+}
+
+// testOutOfMemory checks the peak a sandbox killed for memory reports once it
+// has gone: its limit (the spec's MemoryMB), not what was last measured
+// before its cgroup was removed.
+func (k *kindSuite) testOutOfMemory(t *testing.T) {
+	rt := k.runtime(t)
+	b := k.newBox(t, rt)
+	mr := b.Sandbox.(runtimes.MemoryReporter)
+	b.ready()
+	_ = mr.MaxMemoryMB() // a first, small figure
+	limit := b.spec.MemoryMB
+	if _, err := b.invoke(map[string]any{"op": "alloc", "mb": limit * 3}); !errors.Is(err, ErrSandboxExited) {
+		t.Skipf("a sandbox touching %d MB was not killed (%v): the runtime sets no memory limit", limit*3, err)
+	}
+	b.waitDone()
+	if mb := mr.MaxMemoryMB(); mb < limit*9/10 {
+		t.Errorf("MaxMemoryMB() = %d after a sandbox of %d MB was killed for memory, want about %d", mb, limit, limit)
+	}
+	b.stop()
 }
 
 func (k *kindSuite) testPause(t *testing.T) {
