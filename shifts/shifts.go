@@ -21,6 +21,8 @@ import (
 	"sync"
 	"time"
 
+	"go.uber.org/fx"
+
 	"github.com/portico-dev/portico/aliases"
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/clock"
@@ -569,3 +571,31 @@ func (s *Service) notifyLocked() {
 // weightsEqual reports whether two weights are the same to the precision
 // routing keeps.
 func weightsEqual(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// Params are the module's dependencies.
+type Params struct {
+	fx.In
+
+	Store     *store.Store
+	Functions *functions.Service
+	Aliases   *aliases.Service
+	Log       *slog.Logger
+	Config    Config      `optional:"true"`
+	Clock     clock.Clock `name:"shifts" optional:"true"`
+	Hooks     HookInvoker `optional:"true"`
+}
+
+// Module provides *Service; it resumes the shifts in progress on start and
+// stops their timers on stop.
+var Module = fx.Module("shifts",
+	fx.Provide(func(p Params) *Service {
+		s := NewService(p.Store, p.Functions, p.Aliases, p.Log.With("component", "shifts"), p.Clock, p.Config)
+		if p.Hooks != nil {
+			s.SetHookInvoker(p.Hooks)
+		}
+		return s
+	}),
+	fx.Invoke(func(lc fx.Lifecycle, s *Service) {
+		lc.Append(fx.Hook{OnStart: s.Resume, OnStop: func(context.Context) error { s.Close(); return nil }})
+	}),
+)

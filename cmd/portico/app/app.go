@@ -49,6 +49,7 @@ import (
 	"github.com/portico-dev/portico/runtimes/containerd"
 	"github.com/portico-dev/portico/runtimes/docker"
 	"github.com/portico-dev/portico/runtimes/process"
+	"github.com/portico-dev/portico/shifts"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -335,6 +336,8 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		store.Module,
 		functions.Module,
 		aliases.Module,
+		// Traffic shifts of aliases (SAM's DeploymentPreference).
+		shifts.Module,
 		// Publishing an Image version pins its image id through the runtime in
 		// use, when it can resolve images (the small ImageResolver functions declares).
 		fx.Provide(imageResolver),
