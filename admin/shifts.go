@@ -13,6 +13,9 @@ type ShiftDeps struct {
 	fx.In
 
 	Shifts *shifts.Service `optional:"true"`
+	// Sandboxes verify the credentials a hook's sandbox signs its
+	// PutLifecycleEventHookExecutionStatus with (connections.Manager).
+	Sandboxes SandboxCredentials `optional:"true"`
 }
 
 // shiftRequest starts a traffic shift.
@@ -25,6 +28,7 @@ type shiftRequest struct {
 // registerShiftRoutes registers POST (start), GET (status) and DELETE (stop,
 // rolling back) of /portico/v1/functions/{name}/aliases/{alias}/shift.
 func (s *Server) registerShiftRoutes(d ShiftDeps) {
+	s.shifts, s.sandboxes = d.Shifts, d.Sandboxes
 	if d.Shifts == nil {
 		return
 	}

@@ -98,13 +98,13 @@ func TestSilentHookTimesOut(t *testing.T) {
 	e := newEnv(t)
 	e.start(t, "Linear10PercentEvery1Minute", Hooks{PostTraffic: "post"})
 	e.restart(t, 9*time.Minute) // the hook's deadline survives a restart
-	sh := e.waitFor(t, "PostTraffic", func(sh *Shift) bool { return sh.Phase == PhasePostTraffic })
+	e.waitFor(t, "PostTraffic", func(sh *Shift) bool { return sh.Phase == PhasePostTraffic })
 	wantAlias(t, e, "2", nil)
 	e.restart(t, DefaultHookTimeout-time.Second)
 	e.waitFor(t, "no change", func(*Shift) bool { return true })
 	wantAlias(t, e, "2", nil)
 	e.clk.Advance(time.Second)
-	sh = e.waitFor(t, "the timeout", func(sh *Shift) bool { return sh.Status == StatusFailed })
+	sh := e.waitFor(t, "the timeout", func(sh *Shift) bool { return sh.Status == StatusFailed })
 	if !strings.Contains(sh.Reason, "did not report its status within 1h0m0s") {
 		t.Fatalf("reason %q", sh.Reason)
 	}

@@ -18,13 +18,13 @@ import (
 
 // shiftEnv starts a server whose traffic shifts run on a fake clock, and
 // returns it with the clock and the shift service (for waiting on its
-// changes).
-func shiftEnv(t *testing.T) (*apptest.Env, *clock.Fake, **shifts.Service) {
+// changes); populate are more pointers to fill from the app.
+func shiftEnv(t *testing.T, populate ...any) (*apptest.Env, *clock.Fake, **shifts.Service) {
 	t.Helper()
 	clk := clock.NewFake(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
 	svc := new(*shifts.Service)
 	env := apptest.Start(t, apptest.Options{
-		Populate: []any{svc},
+		Populate: append([]any{svc}, populate...),
 		Extra:    []fx.Option{fx.Supply(fx.Annotate(clk, fx.As(new(clock.Clock)), fx.ResultTags(`name:"shifts"`)))},
 	})
 	return env, clk, svc
