@@ -183,6 +183,16 @@ func NewService(st *store.Store, fns *functions.Service, al *aliases.Service, lo
 	}
 	s := &Service{st: st, fns: fns, aliases: al, log: log, clock: clk, cfg: cfg, timers: map[string]func() bool{}, changed: make(chan struct{})}
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
+	// A deleted function's shifts go with it: one created again under the
+	// name starts with none, and a timer that fires finds nothing to do.
+	fns.OnDelete(func(name, version string) store.Step {
+		return func(tx *store.Tx) error {
+			if version != "" {
+				return nil
+			}
+			return tx.DeletePrefix(bucketShifts, key(name, ""))
+		}
+	})
 	return s
 }
 

@@ -360,3 +360,19 @@ func TestAliasChangedOutsideTheShiftFailsIt(t *testing.T) {
 	}
 	wantAlias(t, e, "3", nil)
 }
+
+func TestDeletedFunctionTakesItsShifts(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.start(t, "Linear10PercentEvery1Minute", Hooks{})
+	if err := e.fns.Delete(ctx, "fn", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Get(ctx, "fn", "live"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("shift of a deleted function: %v", err)
+	}
+	e.clk.Advance(time.Minute) // its timer finds nothing to do
+	if _, err := e.svc.Get(ctx, "fn", "live"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("shift of a deleted function after its timer: %v", err)
+	}
+}
