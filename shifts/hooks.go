@@ -17,30 +17,27 @@ type hookEvent struct {
 	LifecycleEventHookExecutionID string `json:"LifecycleEventHookExecutionId"`
 }
 
-// beginHookLocked enters phase (PreTraffic or PostTraffic) of sh: it records
-// the hook execution that the shift now waits for and invokes the hook.
-func (s *Service) beginHookLocked(ctx context.Context, sh *Shift, phase, hook, hookFn string) *Shift {
-	now := s.clock.Now().UTC()
-	next := *sh
-	next.Phase, next.NextStepAt, next.UpdatedAt = phase, nil, now
-	next.HookExecution = &HookExecution{ID: ids.UUID(), Hook: phase, Function: hook, FunctionName: hookFn, Deadline: now.Add(s.cfg.HookTimeout)}
-	if err := s.st.Update(ctx, s.put(&next)); err != nil {
-		out, _ := s.endLocked(ctx, sh, StatusFailed, fmt.Sprintf("starting the %s hook %s: %v", phase, hook, err))
-		return out
-	}
-	*sh = next
-	s.notifyLocked()
-	payload, _ := json.Marshal(hookEvent{DeploymentID: sh.DeploymentID, LifecycleEventHookExecutionID: sh.HookExecution.ID})
-	ref, err := functions.ParseLocalRef(hook)
+// newExecution is a hook execution of phase (PreTraffic or PostTraffic) for
+// hook, which is function fn's, due to report by now plus the hook timeout.
+func (s *Service) newExecution(phase, hook, fn string) *HookExecution {
+	return &HookExecution{ID: ids.UUID(), Hook: phase, Function: hook, FunctionName: fn, Deadline: s.clock.Now().UTC().Add(s.cfg.HookTimeout)}
+}
+
+// invokeHookLocked invokes the hook sh waits for (recorded with the phase
+// that waits for it, so that a restart keeps waiting for its report), and
+// arms its deadline.
+func (s *Service) invokeHookLocked(ctx context.Context, sh *Shift) *Shift {
+	h := sh.HookExecution
+	payload, _ := json.Marshal(hookEvent{DeploymentID: sh.DeploymentID, LifecycleEventHookExecutionID: h.ID})
+	ref, err := functions.ParseLocalRef(h.Function)
 	if err == nil {
 		err = s.hooks.InvokeHook(ctx, ref, payload)
 	}
 	if err != nil {
-		out, _ := s.endLocked(ctx, sh, StatusFailed, fmt.Sprintf("invoking the %s hook %s: %v", phase, hook, err))
+		out, _ := s.endLocked(ctx, sh, StatusFailed, fmt.Sprintf("invoking the %s hook %s: %v", h.Hook, h.Function, err))
 		return out
 	}
-	s.log.Info("traffic shift hook invoked", "deployment", sh.DeploymentID, "hook", phase, "function", hook,
-		"execution", sh.HookExecution.ID)
+	s.log.Info("traffic shift hook invoked", "deployment", sh.DeploymentID, "hook", h.Hook, "function", h.Function, "execution", h.ID)
 	s.armLocked(sh)
 	return sh
 }

@@ -123,3 +123,22 @@ func TestHookThatCannotBeInvokedFailsTheShift(t *testing.T) {
 	}
 	wantAlias(t, e, "1", nil)
 }
+
+func TestHookReportAfterRestart(t *testing.T) {
+	e := newEnv(t)
+	sh := e.start(t, "Linear10PercentEvery1Minute", Hooks{PreTraffic: "pre"})
+	e.restart(t, 10*time.Minute) // waiting for the hook: no step falls due
+	got := e.waitFor(t, "the shift", func(*Shift) bool { return true })
+	if got.Phase != PhasePreTraffic || got.HookExecution == nil || got.HookExecution.ID != sh.HookExecution.ID || got.Step != 0 {
+		t.Fatalf("after the restart: %+v", got)
+	}
+	wantAlias(t, e, "1", nil)
+	if err := e.svc.Report(context.Background(), sh.DeploymentID, sh.HookExecution.ID, HookSucceeded, "pre"); err != nil {
+		t.Fatal(err)
+	}
+	got = e.waitFor(t, "the first step", weight(0.1))
+	if got.NextStepAt == nil || !got.NextStepAt.Equal(t0.Add(11*time.Minute)) {
+		t.Fatalf("steps are timed from the report: %+v", got)
+	}
+	wantAlias(t, e, "1", map[string]float64{"2": 0.1})
+}

@@ -257,6 +257,13 @@ func (s *Service) Start(ctx context.Context, in StartInput) (*Shift, error) {
 		FunctionName: in.FunctionName, Alias: in.Alias, ToVersion: to, DeploymentType: t.Name,
 		Status: StatusInProgress, Steps: len(t.Weights), Hooks: in.Hooks, CreatedAt: now, UpdatedAt: now,
 	}
+	// The record says from the start what the shift waits for, so that a
+	// restart at any point resumes it.
+	if in.Hooks.PreTraffic != "" {
+		sh.Phase, sh.HookExecution = PhasePreTraffic, s.newExecution(PhasePreTraffic, in.Hooks.PreTraffic, hookFns[PhasePreTraffic])
+	} else {
+		sh.Phase, sh.TrafficStartedAt = PhaseTraffic, &now
+	}
 	var cur *aliases.Alias
 	var vs functions.Versions
 	err = s.st.Together(ctx, s.fns.VersionsOf(in.FunctionName, &vs), s.aliases.Read(in.FunctionName, in.Alias, &cur), func(tx *store.Tx) error {
@@ -287,12 +294,10 @@ func (s *Service) Start(ctx context.Context, in StartInput) (*Shift, error) {
 	}
 	s.log.Info("traffic shift started", "deployment", sh.DeploymentID, "function", sh.FunctionName, "alias", sh.Alias,
 		"from", sh.FromVersion, "to", sh.ToVersion, "type", sh.DeploymentType)
-	if in.Hooks.PreTraffic != "" {
-		sh = s.beginHookLocked(ctx, sh, PhasePreTraffic, in.Hooks.PreTraffic, hookFns[PhasePreTraffic])
-	} else {
-		sh = s.beginTrafficLocked(ctx, sh)
+	if sh.HookExecution != nil {
+		return s.invokeHookLocked(ctx, sh), nil
 	}
-	return sh, nil
+	return s.stepLocked(ctx, sh), nil
 }
 
 // Get returns the latest shift of an alias (in progress or ended);
@@ -435,7 +440,10 @@ func (s *Service) stepLocked(ctx context.Context, sh *Shift) *Shift {
 		next.Step, next.Weight, next.UpdatedAt = due, w, now
 		if w >= 1 {
 			next.NextStepAt = nil
-			if sh.Hooks.PostTraffic == "" {
+			if hook := sh.Hooks.PostTraffic; hook != "" {
+				r, _ := functions.ParseLocalRef(hook)
+				next.Phase, next.HookExecution = PhasePostTraffic, s.newExecution(PhasePostTraffic, hook, r.Name)
+			} else {
 				next.Status, next.Phase, next.EndedAt = StatusSucceeded, "", &now
 			}
 		}
@@ -448,12 +456,11 @@ func (s *Service) stepLocked(ctx context.Context, sh *Shift) *Shift {
 		s.log.Info("traffic shift step", "deployment", sh.DeploymentID, "function", sh.FunctionName, "alias", sh.Alias,
 			"version", sh.ToVersion, "weight", sh.Weight)
 		s.notifyLocked()
-		if w >= 1 && sh.Hooks.PostTraffic != "" {
-			r, _ := functions.ParseLocalRef(sh.Hooks.PostTraffic)
-			return s.beginHookLocked(ctx, sh, PhasePostTraffic, sh.Hooks.PostTraffic, r.Name)
+		if sh.HookExecution != nil {
+			return s.invokeHookLocked(ctx, sh)
 		}
 	}
-	if sh.Status == StatusInProgress && sh.Step < len(t.Weights) {
+	if sh.Status == StatusInProgress && sh.Phase == PhaseTraffic && sh.Step < len(t.Weights) {
 		at := sh.TrafficStartedAt.Add(time.Duration(sh.Step) * t.Interval)
 		if !at.Equal(timeOr(sh.NextStepAt)) {
 			sh.NextStepAt = &at
