@@ -2115,8 +2115,14 @@ func TestDeploymentPreferenceShiftsTheAlias(t *testing.T) {
 		t.Fatalf("first deploy calls:\n%s", got)
 	}
 	f.calls = nil
-	if _, err := deployText(t, f, dir, "s", text, map[string]string{"Greeting": "hi"}); err != nil {
+	p, err := deployText(t, f, dir, "s", text, map[string]string{"Greeting": "hi"})
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, c := range p.Changes {
+		if steps := strings.Join(c.Steps, "; "); c.LogicalID == "Hello" && !strings.Contains(steps, "publish a new version and shift alias live to it (Canary10Percent5Minutes, PreTraffic hook s-Other), waiting for the shift") {
+			t.Errorf("plan steps of Hello: %s", steps)
+		}
 	}
 	got := strings.Join(f.calls, "\n")
 	if !strings.Contains(got, "ShiftAlias s-Hello:live=2 Canary10Percent5Minutes pre=s-Other post=") || strings.Contains(got, "SetAlias s-Hello") {
@@ -2126,7 +2132,7 @@ func TestDeploymentPreferenceShiftsTheAlias(t *testing.T) {
 		t.Fatalf("alias on %s, want 2", f.fns["s-Hello"].aliases["live"])
 	}
 	f.failAt = "ShiftAlias"
-	_, err := deployText(t, f, dir, "s", text, map[string]string{"Greeting": "hey"})
+	_, err = deployText(t, f, dir, "s", text, map[string]string{"Greeting": "hey"})
 	if err == nil || !strings.Contains(err.Error(), "alias live of s-Hello: ShiftAlias: injected failure") {
 		t.Fatalf("failed shift: %v", err)
 	}
