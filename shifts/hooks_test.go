@@ -142,3 +142,14 @@ func TestHookReportAfterRestart(t *testing.T) {
 	}
 	wantAlias(t, e, "1", map[string]float64{"2": 0.1})
 }
+
+func TestStartTellsWaiters(t *testing.T) {
+	e := newEnv(t)
+	changed := e.svc.Changed()
+	e.start(t, "AllAtOnce", Hooks{PreTraffic: "pre"}) // no traffic moves yet
+	select {
+	case <-changed:
+	default:
+		t.Fatal("Start of a shift waiting for its PreTraffic hook did not close Changed")
+	}
+}

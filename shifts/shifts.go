@@ -294,6 +294,7 @@ func (s *Service) Start(ctx context.Context, in StartInput) (*Shift, error) {
 	}
 	s.log.Info("traffic shift started", "deployment", sh.DeploymentID, "function", sh.FunctionName, "alias", sh.Alias,
 		"from", sh.FromVersion, "to", sh.ToVersion, "type", sh.DeploymentType)
+	s.notifyLocked()
 	if sh.HookExecution != nil {
 		return s.invokeHookLocked(ctx, sh), nil
 	}
@@ -533,15 +534,13 @@ func (s *Service) endLocked(ctx context.Context, sh *Shift, status, reason strin
 	out := *sh
 	out.Status, out.Phase, out.Reason, out.NextStepAt, out.HookExecution, out.EndedAt, out.UpdatedAt = status, "", reason, nil, nil, &now, now
 	out.Weight, out.Step = 0, 0
+	// One write: the alias rolled back and the shift ended saying so, or
+	// (the alias gone, or moved by someone else) the shift ended leaving
+	// the alias be.
+	out.Reason = reason + "; the alias was rolled back to version " + sh.FromVersion
 	err := s.st.Together(ctx, s.aliases.Steer(sh.FunctionName, sh.Alias, sh.FromVersion, "", 0, s.unchanged(sh), nil), s.put(&out))
 	if err != nil {
-		// The alias is gone, or was moved by someone else: leave it be.
-		out.Reason += fmt.Sprintf("; the alias was not rolled back: %v", err)
-		if err := s.st.Update(ctx, s.put(&out)); err != nil {
-			return nil, err
-		}
-	} else {
-		out.Reason += "; the alias was rolled back to version " + sh.FromVersion
+		out.Reason = reason + fmt.Sprintf("; the alias was not rolled back: %v", err)
 		if err := s.st.Update(ctx, s.put(&out)); err != nil {
 			return nil, err
 		}

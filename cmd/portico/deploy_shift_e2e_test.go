@@ -76,7 +76,7 @@ func TestDeployShiftsByDeploymentPreference(t *testing.T) {
 	}
 
 	done := deployAsync("two")
-	waitShift(t, env, svc, "shifted", "live", func(sh *client.Shift) bool { return sh.ToVersion == "2" && sh.Step == 1 })
+	waitShift(t, env, svc, "shifted", "live", done, func(sh *client.Shift) bool { return sh.ToVersion == "2" && sh.Step == 1 })
 	if v, w := aliasWeights(t, env, "shifted", "live"); v != "1" || w["2"] != 0.1 {
 		t.Fatalf("alias during the shift: %s %v", v, w)
 	}
@@ -98,7 +98,7 @@ func TestDeployShiftsByDeploymentPreference(t *testing.T) {
 	}
 
 	done = deployAsync("three")
-	waitShift(t, env, svc, "shifted", "live", func(sh *client.Shift) bool { return sh.ToVersion == "3" && sh.Step == 1 })
+	waitShift(t, env, svc, "shifted", "live", done, func(sh *client.Shift) bool { return sh.ToVersion == "3" && sh.Step == 1 })
 	cli(t, env, "alias", "shift-stop", "shifted", "live")
 	out = <-done
 	if !strings.Contains(out, "error: alias live of shifted: traffic shift d-") || !strings.Contains(out, "to version 3 was stopped: stopped by a caller; the alias was rolled back to version 2") {
@@ -198,7 +198,7 @@ func TestDeployRunsHooks(t *testing.T) {
 
 	done := deployAsync("two", "Succeeded")
 	// The PreTraffic hook reports by itself; then the first step is on.
-	sh := waitShift(t, env, svc, "hooked", "live", func(sh *client.Shift) bool { return sh.ToVersion == "2" && sh.Step == 1 })
+	sh := waitShift(t, env, svc, "hooked", "live", done, func(sh *client.Shift) bool { return sh.ToVersion == "2" && sh.Step == 1 })
 	if sh.Hooks.PreTraffic != "pre-hook" || sh.Hooks.PostTraffic != "post-hook" {
 		t.Fatalf("hooks %+v", sh.Hooks)
 	}
@@ -233,7 +233,7 @@ func TestDeployRunsHooks(t *testing.T) {
 
 	// A hook that never reports: the shift fails at the hook timeout.
 	done = deployAsync("four", "none")
-	sh = waitShift(t, env, svc, "hooked", "live", func(sh *client.Shift) bool { return sh.ToVersion == "4" && sh.Phase == "PreTraffic" })
+	sh = waitShift(t, env, svc, "hooked", "live", done, func(sh *client.Shift) bool { return sh.ToVersion == "4" && sh.Phase == "PreTraffic" })
 	// Another function's sandbox may not report on the hook's execution.
 	cr := conns.Issue("hooked")
 	cd := codedeploy.New(codedeploy.Options{Region: "us-east-1", BaseEndpoint: aws.String(env.AdminURL),

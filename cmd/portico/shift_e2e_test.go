@@ -31,9 +31,12 @@ func shiftEnv(t *testing.T, populate ...any) (*apptest.Env, *clock.Fake, **shift
 }
 
 // waitShift waits until the shift of fn:alias satisfies cond, and returns it.
-func waitShift(t *testing.T, env *apptest.Env, svc **shifts.Service, fn, alias string, cond func(*client.Shift) bool) *client.Shift {
+// ended, when not nil, is the command driving the shift (its output): that
+// it ends first fails the test with what it printed.
+func waitShift(t *testing.T, env *apptest.Env, svc **shifts.Service, fn, alias string, ended chan string, cond func(*client.Shift) bool) *client.Shift {
 	t.Helper()
-	deadline := time.After(30 * time.Second)
+	// Long enough for a deploy to build and publish on a loaded machine.
+	deadline := time.After(3 * time.Minute)
 	for {
 		changed := (*svc).Changed()
 		sh, _, err := env.Client().GetShift(context.Background(), fn, alias)
@@ -42,6 +45,8 @@ func waitShift(t *testing.T, env *apptest.Env, svc **shifts.Service, fn, alias s
 		}
 		select {
 		case <-changed:
+		case out := <-ended:
+			t.Fatalf("waiting on the shift of %s:%s (%+v, %v), the command ended:\n%s", fn, alias, sh, err, out)
 		case <-deadline:
 			t.Fatalf("waiting on the shift of %s:%s: %+v (%v)", fn, alias, sh, err)
 		}
@@ -114,7 +119,7 @@ func TestAliasShiftCommands(t *testing.T) {
 	}
 
 	clk.Advance(time.Minute)
-	waitShift(t, env, svc, "sh", "live", func(sh *client.Shift) bool { return sh.Step == 2 })
+	waitShift(t, env, svc, "sh", "live", nil, func(sh *client.Shift) bool { return sh.Step == 2 })
 	if out := cli(t, env, "alias", "shift-status", "sh", "live"); !strings.Contains(out, "20%") || !strings.Contains(out, "2026-12-04T12:02:00Z") {
 		t.Fatalf("shift-status:\n%s", out)
 	}
@@ -125,7 +130,7 @@ func TestAliasShiftCommands(t *testing.T) {
 	// A restart resumes it against the clock.
 	env.Restart()
 	clk.Advance(2*time.Minute + 30*time.Second)
-	waitShift(t, env, svc, "sh", "live", func(sh *client.Shift) bool { return sh.Step == 4 })
+	waitShift(t, env, svc, "sh", "live", nil, func(sh *client.Shift) bool { return sh.Step == 4 })
 	if v, w := aliasWeights(t, env, "sh", "live"); v != "1" || w["2"] != 0.4 {
 		t.Fatalf("alias after the restart: %s %v", v, w)
 	}
@@ -147,7 +152,7 @@ func TestAliasShiftCommands(t *testing.T) {
 		}
 		done <- out.String()
 	}()
-	waitShift(t, env, svc, "sh", "live", func(sh *client.Shift) bool { return sh.ToVersion == "3" && sh.Step == 1 })
+	waitShift(t, env, svc, "sh", "live", done, func(sh *client.Shift) bool { return sh.ToVersion == "3" && sh.Step == 1 })
 	clk.Advance(5 * time.Minute)
 	out = <-done
 	if !strings.Contains(out, "sh:live: 10% on version 3 (step 1 of 2)") || !strings.Contains(out, "sh:live: succeeded: on version 3") {
