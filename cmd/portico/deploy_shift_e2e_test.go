@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/connections"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 const shiftTemplate = `Transform: AWS::Serverless-2016-10-31
@@ -53,17 +54,19 @@ func TestDeployShiftsByDeploymentPreference(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "hello", "bootstrap"), boot, 0o755)
 	tpl := filepath.Join(dir, "template.yaml")
 	writeFile(t, tpl, []byte(shiftTemplate), 0o600)
+	live := new(testkit.LockedBuffer)
 	deployAsync := func(greeting string) chan string {
 		done := make(chan string, 1)
-		go func() {
-			var out, errOut bytes.Buffer
-			err := runRoot(&out, &errOut, "--endpoint", env.AdminURL, "deploy", "--template", tpl, "--stack", "sh", "--shift-poll", "10ms",
+		live = new(testkit.LockedBuffer)
+		go func(out *testkit.LockedBuffer) {
+			var errOut bytes.Buffer
+			err := runRoot(out, &errOut, "--endpoint", env.AdminURL, "deploy", "--template", tpl, "--stack", "sh", "--shift-poll", "10ms",
 				"--parameter-overrides", "Greeting="+greeting)
 			if err != nil {
-				out.WriteString("error: " + err.Error())
+				_, _ = out.Write([]byte("error: " + err.Error()))
 			}
 			done <- out.String()
-		}()
+		}(live)
 		return done
 	}
 
@@ -80,6 +83,7 @@ func TestDeployShiftsByDeploymentPreference(t *testing.T) {
 	if v, w := aliasWeights(t, env, "shifted", "live"); v != "1" || w["2"] != 0.1 {
 		t.Fatalf("alias during the shift: %s %v", v, w)
 	}
+	waitOutput(t, live, done, "10% on version 2 (step 1 of 2)")
 	clk.Advance(5 * time.Minute)
 	out = <-done
 	for _, want := range []string{
@@ -179,17 +183,19 @@ func TestDeployRunsHooks(t *testing.T) {
 	}
 	tpl := filepath.Join(dir, "template.yaml")
 	writeFile(t, tpl, []byte(hookTemplate), 0o600)
+	live := new(testkit.LockedBuffer)
 	deployAsync := func(greeting, pre string) chan string {
 		done := make(chan string, 1)
-		go func() {
-			var out, errOut bytes.Buffer
-			err := runRoot(&out, &errOut, "--endpoint", env.AdminURL, "deploy", "--template", tpl, "--stack", "hk", "--shift-poll", "10ms",
+		live = new(testkit.LockedBuffer)
+		go func(out *testkit.LockedBuffer) {
+			var errOut bytes.Buffer
+			err := runRoot(out, &errOut, "--endpoint", env.AdminURL, "deploy", "--template", tpl, "--stack", "hk", "--shift-poll", "10ms",
 				"--parameter-overrides", "Greeting="+greeting, "PreStatus="+pre, "Endpoint="+env.AdminURL)
 			if err != nil {
-				out.WriteString("error: " + err.Error())
+				_, _ = out.Write([]byte("error: " + err.Error()))
 			}
 			done <- out.String()
-		}()
+		}(live)
 		return done
 	}
 	if out := <-deployAsync("one", "Succeeded"); strings.Contains(out, "error:") || strings.Contains(out, "traffic shift") {
@@ -205,6 +211,7 @@ func TestDeployRunsHooks(t *testing.T) {
 	if v, w := aliasWeights(t, env, "hooked", "live"); v != "1" || w["2"] != 0.1 {
 		t.Fatalf("alias after PreTraffic: %s %v", v, w)
 	}
+	waitOutput(t, live, done, "10% on version 2 (step 1 of 2)")
 	clk.Advance(5 * time.Minute)
 	out := <-done
 	for _, want := range []string{
@@ -250,5 +257,25 @@ func TestDeployRunsHooks(t *testing.T) {
 	}
 	if v, w := aliasWeights(t, env, "hooked", "live"); v != "2" || w != nil {
 		t.Fatalf("alias after the silent hook: %s %v", v, w)
+	}
+}
+
+// waitOutput waits until the command whose output is out (and that ends on
+// done) has printed want: it polls the server, so a test moves the shift's
+// clock on only once the command has seen the step it checks for.
+func waitOutput(t *testing.T, out *testkit.LockedBuffer, done chan string, want string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !strings.Contains(out.String(), want) {
+		select {
+		case o := <-done:
+			t.Fatalf("the command ended before printing %q:\n%s", want, o)
+		case <-tick.C:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the command has not printed %q:\n%s", want, out.String())
+		}
 	}
 }

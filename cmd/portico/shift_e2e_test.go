@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/internal/clock"
+	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/shifts"
 )
 
@@ -143,16 +144,19 @@ func TestAliasShiftCommands(t *testing.T) {
 	}
 
 	// --wait follows a shift to its end.
-	done := make(chan string)
+	done := make(chan string, 1)
+	live := new(testkit.LockedBuffer)
 	go func() {
-		var out, errOut bytes.Buffer
-		err := runRoot(&out, &errOut, "--endpoint", env.AdminURL, "alias", "shift", "sh", "live", "--to-version", "3", "--type", "Canary10Percent5Minutes", "--wait", "--poll", "10ms")
+		var errOut bytes.Buffer
+		out := live
+		err := runRoot(out, &errOut, "--endpoint", env.AdminURL, "alias", "shift", "sh", "live", "--to-version", "3", "--type", "Canary10Percent5Minutes", "--wait", "--poll", "10ms")
 		if err != nil {
-			out.WriteString("error: " + err.Error())
+			_, _ = out.Write([]byte("error: " + err.Error()))
 		}
 		done <- out.String()
 	}()
 	waitShift(t, env, svc, "sh", "live", done, func(sh *client.Shift) bool { return sh.ToVersion == "3" && sh.Step == 1 })
+	waitOutput(t, live, done, "10% on version 3 (step 1 of 2)")
 	clk.Advance(5 * time.Minute)
 	out = <-done
 	if !strings.Contains(out, "sh:live: 10% on version 3 (step 1 of 2)") || !strings.Contains(out, "sh:live: succeeded: on version 3") {
