@@ -31,6 +31,7 @@ import (
 	"github.com/portico-dev/portico/internal/shutdown"
 	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
+	"github.com/portico-dev/portico/shifts"
 )
 
 // Config says where the admin API listens and which token it requires.
@@ -74,6 +75,10 @@ type Server struct {
 
 	lambdaDeps
 	gw GatewayDeps
+	// shifts runs traffic shifts (nil: none); sandboxes verifies the
+	// credentials of hooks reporting on them (shifts.go, codedeploy.go).
+	shifts    *shifts.Service
+	sandboxes SandboxCredentials
 	// apigwPatterns are the patterns registered with HandleAPIGateway (set
 	// while routes are registered, read-only after).
 	apigwPatterns map[string]bool
@@ -112,6 +117,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if err := s.checkBrowser(r); err != nil {
 		s.refuse(w, r, err)
+		return
+	}
+	if isCodeDeploy(r) {
+		// A hook's report, signed by its sandbox's own credentials:
+		// authenticated by its route (codedeploy.go).
+		s.serveCodeDeploy(w, r)
 		return
 	}
 	page := s.console != nil && isConsolePath(r.URL.Path)

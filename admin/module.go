@@ -34,6 +34,7 @@ type Params struct {
 	Domains EdgeDeps
 	IAM     IAMDeps
 	Stacks  StackDeps
+	Shifts  ShiftDeps
 	// Console, when provided, is the web console's handler (console.Module),
 	// served at /console/.
 	Console http.Handler `name:"console" optional:"true"`
@@ -75,6 +76,7 @@ func New(p Params) (*Server, error) {
 	s.registerDomainRoutes(p.Domains)
 	s.registerIAMRoutes(p.IAM)
 	s.registerStackRoutes(p.Stacks)
+	s.registerShiftRoutes(p.Shifts)
 	s.registerUnknownAPIGatewayOperations()
 	if p.Console != nil {
 		s.registerConsole(p.Console)

@@ -401,6 +401,55 @@ func (s *Service) Update(ctx context.Context, fn string, in Input) (*Alias, erro
 	return a, nil
 }
 
+// Steer returns a step that points alias name of fn at version and sends weight
+// of its calls to extra ("" for none: the alias's weights go), as Update
+// would, for a caller that writes its own record in the same transaction (a
+// traffic shift, package shifts). check, when set, sees the alias as it is
+// before the change and may refuse it; *out is the alias after it.
+func (s *Service) Steer(fn, name, version, extra string, weight float64, check func(*Alias) error, out **Alias) store.Step {
+	var vs functions.Versions
+	versions := s.fns.VersionsOf(fn, &vs)
+	return func(tx *store.Tx) error {
+		if err := versions(tx); err != nil {
+			return err
+		}
+		if err := functionExists(&vs, fn); err != nil {
+			return err
+		}
+		a, err := get(tx, fn, name)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(a); err != nil {
+				return err
+			}
+		}
+		a.FunctionVersion, a.RoutingConfig = version, nil
+		if extra != "" {
+			a.RoutingConfig = &RoutingConfig{AdditionalVersionWeights: map[string]float64{extra: weight}}
+		}
+		if err := checkTargets(&vs, a); err != nil {
+			return err
+		}
+		a.RevisionID = ids.UUID()
+		if out != nil {
+			*out = a
+		}
+		return tx.Put(bucketAliases, key(fn, name), a)
+	}
+}
+
+// Read returns a step that reads alias name of fn into *out (a missing alias
+// is errdefs.ErrNotFound).
+func (s *Service) Read(fn, name string, out **Alias) store.Step {
+	return func(tx *store.Tx) error {
+		a, err := get(tx, fn, name)
+		*out = a
+		return err
+	}
+}
+
 // Delete deletes an alias, with any provisioned concurrency and resource-based
 // policy set on it.
 func (s *Service) Delete(ctx context.Context, fn, name string) error {

@@ -229,3 +229,19 @@ func (m *Manager) secretFor(id, token string) (string, bool) {
 	}
 	return "", false
 }
+
+// SandboxCredential returns the secret of credentials Issue made (an access key
+// id and its session token) and the function they were issued to, while they
+// have not expired. The admin API verifies with it the calls sandboxes sign to
+// it (a CodeDeploy hook's PutLifecycleEventHookExecutionStatus).
+func (m *Manager) SandboxCredential(accessKeyID, sessionToken string) (secret, function string, ok bool) {
+	if !strings.HasPrefix(accessKeyID, accessKeyPrefix) {
+		return "", "", false
+	}
+	fn, expires, ok := parseToken(sessionToken)
+	if !ok || !m.now().Before(expires) {
+		return "", "", false
+	}
+	secret, ok = m.creds.secret(accessKeyID, sessionToken)
+	return secret, fn, ok
+}

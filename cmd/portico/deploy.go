@@ -28,6 +28,7 @@ func newDeployCmd(g *globalFlags) *cobra.Command {
 	var template, stack string
 	var overrides []string
 	var dryRun bool
+	var shiftPoll time.Duration
 	cmd := &cobra.Command{
 		Use:   "deploy --template template.yaml [--stack NAME] [--parameter-overrides K=V ...] [--dry-run]",
 		Short: "Make Portico match a SAM template (functions, APIs, stages)",
@@ -38,7 +39,10 @@ checked first (code paths, Refs, API definitions); then new functions, versions 
 API definitions are built, then aliases and stages switch to them, then what the
 template no longer has is removed. A second deploy of the same template changes
 only what changed. If a step fails, what it created is removed and what it switched
-is switched back. --dry-run prints the plan and changes nothing.
+is switched back. A function with AutoPublishAlias and a DeploymentPreference
+shifts its alias's traffic to the new version by the preference (hooks
+included), and the deploy waits for the shift; a failed shift fails the deploy.
+--dry-run prints the plan and changes nothing.
 
   make samples
   portico deploy --template samples/hello/template.yaml
@@ -95,7 +99,7 @@ See docs/sam.md for what is supported.`,
 			if err != nil {
 				return err
 			}
-			target := &deploy.HTTPTarget{C: c}
+			target := &deploy.HTTPTarget{C: c, ShiftPoll: shiftPoll}
 			ctx := cmd.Context()
 			if !dryRun {
 				// As CloudFormation refuses an update while the stack is
@@ -138,6 +142,7 @@ See docs/sam.md for what is supported.`,
 	cmd.Flags().StringVar(&stack, "stack", "", "stack name (default: the template's directory name)")
 	cmd.Flags().StringArrayVar(&overrides, "parameter-overrides", nil, "template parameters, KEY=VALUE (repeatable, or several separated by spaces)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and change nothing")
+	cmd.Flags().DurationVar(&shiftPoll, "shift-poll", 2*time.Second, "how often to read the status of a DeploymentPreference's traffic shift while waiting for it")
 	return cmd
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/shifts"
 )
 
 // fnFlags are the flags of `fn create` and `fn update`.
@@ -511,8 +512,154 @@ func newAliasCmd(g *globalFlags) *cobra.Command {
 			return g.remove(cmd, client.FunctionPath(args[0], "/aliases/"+url.PathEscape(args[1])), "deleted alias "+args[0]+":"+args[1])
 		},
 	}
-	cmd.AddCommand(set, list, del)
+	cmd.AddCommand(set, list, del, newShiftCmd(g), newShiftStatusCmd(g), newShiftStopCmd(g))
 	return cmd
+}
+
+// newShiftCmd is `portico alias shift`: it starts a traffic shift of the alias
+// to a version and, with --wait, follows it to its end.
+func newShiftCmd(g *globalFlags) *cobra.Command {
+	var in client.ShiftInput
+	var wait bool
+	var poll time.Duration
+	cmd := &cobra.Command{
+		Use:   "shift FUNCTION ALIAS --to-version VERSION --type TYPE [--pre-traffic HOOK] [--post-traffic HOOK] [--wait]",
+		Short: "Shift an alias's traffic to a version step by step (CodeDeploy's deployment types), gated by hooks",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if in.ToVersion == "" || in.DeploymentType == "" {
+				return fmt.Errorf("--to-version and --type are required (types: %s)", strings.Join(shifts.TypeNames(), ", "))
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			sh, resp, err := c.StartShift(cmd.Context(), args[0], args[1], in)
+			if err != nil {
+				return err
+			}
+			if !wait {
+				return g.show(cmd, resp.Body, func(w io.Writer, _ []byte) error { return printShift(w, sh) })
+			}
+			last := ""
+			for {
+				if line := shiftSummary(sh); line != last && !g.json() {
+					_, _ = fmt.Fprintln(cmd.OutOrStdout(), line)
+					last = line
+				}
+				if sh.Ended() {
+					break
+				}
+				select {
+				case <-cmd.Context().Done():
+					return cmd.Context().Err()
+				case <-time.After(poll):
+				}
+				if sh, resp, err = c.GetShift(cmd.Context(), args[0], args[1]); err != nil {
+					return err
+				}
+			}
+			if g.json() {
+				if err := printJSON(cmd.OutOrStdout(), resp.Body); err != nil {
+					return err
+				}
+			}
+			if sh.Status != "Succeeded" {
+				return fmt.Errorf("traffic shift %s %s: %s", sh.DeploymentID, strings.ToLower(sh.Status), sh.Reason)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&in.ToVersion, "to-version", "", "the published version the alias moves to")
+	f.StringVar(&in.DeploymentType, "type", "", "deployment type: "+strings.Join(shifts.TypeNames(), ", "))
+	f.StringVar(&in.Hooks.PreTraffic, "pre-traffic", "", "function (FUNCTION or FUNCTION:QUALIFIER) run before any traffic moves")
+	f.StringVar(&in.Hooks.PostTraffic, "post-traffic", "", "function run once all the traffic has moved")
+	f.BoolVar(&wait, "wait", false, "follow the shift to its end, printing each step; fail when it fails")
+	f.DurationVar(&poll, "poll", 2*time.Second, "with --wait, how often to read the shift's status")
+	return cmd
+}
+
+func newShiftStatusCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "shift-status FUNCTION ALIAS",
+		Short: "Show an alias's latest traffic shift: state, weight, next step",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			sh, resp, err := c.GetShift(cmd.Context(), args[0], args[1])
+			if err != nil {
+				return err
+			}
+			return g.show(cmd, resp.Body, func(w io.Writer, _ []byte) error { return printShift(w, sh) })
+		},
+	}
+}
+
+func newShiftStopCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "shift-stop FUNCTION ALIAS",
+		Short: "Stop an alias's traffic shift in progress, rolling the alias back to its old version",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			sh, resp, err := c.StopShift(cmd.Context(), args[0], args[1])
+			if err != nil {
+				return err
+			}
+			return g.show(cmd, resp.Body, func(w io.Writer, _ []byte) error { return printShift(w, sh) })
+		},
+	}
+}
+
+// shiftSummary is one line on where a shift is.
+func shiftSummary(sh *client.Shift) string {
+	switch {
+	case sh.Status == "Succeeded":
+		return fmt.Sprintf("%s:%s: succeeded: on version %s", sh.FunctionName, sh.Alias, sh.ToVersion)
+	case sh.Ended():
+		return fmt.Sprintf("%s:%s: %s: %s", sh.FunctionName, sh.Alias, strings.ToLower(sh.Status), sh.Reason)
+	case sh.HookExecution != nil:
+		return fmt.Sprintf("%s:%s: waiting for the %s hook %s", sh.FunctionName, sh.Alias, sh.HookExecution.Hook, sh.HookExecution.Function)
+	}
+	line := fmt.Sprintf("%s:%s: %g%% on version %s (step %d of %d)", sh.FunctionName, sh.Alias, math.Round(sh.Weight*1000)/10, sh.ToVersion, sh.Step, sh.Steps)
+	if sh.NextStepAt != nil {
+		line += ", next step at " + sh.NextStepAt.UTC().Format(time.RFC3339)
+	}
+	return line
+}
+
+// printShift prints a traffic shift as a key/value list.
+func printShift(w io.Writer, sh *client.Shift) error {
+	rows := [][]string{
+		{"Deployment", sh.DeploymentID},
+		{"Alias", sh.FunctionName + ":" + sh.Alias},
+		{"From", sh.FromVersion},
+		{"To", sh.ToVersion},
+		{"Type", sh.DeploymentType},
+		{"Status", sh.Status},
+		{"Weight", fmt.Sprintf("%g%%", math.Round(sh.Weight*1000)/10)},
+		{"Step", fmt.Sprintf("%d of %d", sh.Step, sh.Steps)},
+	}
+	if sh.Phase != "" {
+		rows = append(rows, []string{"Phase", sh.Phase})
+	}
+	if sh.NextStepAt != nil {
+		rows = append(rows, []string{"Next step", sh.NextStepAt.UTC().Format(time.RFC3339)})
+	}
+	if h := sh.HookExecution; h != nil {
+		rows = append(rows, []string{"Waiting for", fmt.Sprintf("%s hook %s until %s", h.Hook, h.Function, h.Deadline.UTC().Format(time.RFC3339))})
+	}
+	if sh.Reason != "" {
+		rows = append(rows, []string{"Reason", sh.Reason})
+	}
+	return table(w, []string{"FIELD", "VALUE"}, rows)
 }
 
 func routing(a *client.Alias) string {

@@ -49,6 +49,7 @@ import (
 	"github.com/portico-dev/portico/runtimes/containerd"
 	"github.com/portico-dev/portico/runtimes/docker"
 	"github.com/portico-dev/portico/runtimes/process"
+	"github.com/portico-dev/portico/shifts"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -335,6 +336,8 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		store.Module,
 		functions.Module,
 		aliases.Module,
+		// Traffic shifts of aliases (SAM's DeploymentPreference).
+		shifts.Module,
 		// Publishing an Image version pins its image id through the runtime in
 		// use, when it can resolve images (the small ImageResolver functions declares).
 		fx.Provide(imageResolver),
@@ -359,6 +362,13 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 			f.SetProvisionedCheck(i.CheckProvisioned)
 			f.SetReservationCheck(i.CheckReservations)
 		}),
+		// A traffic shift's hooks are Event invocations of their functions;
+		// a hook reports on the admin API with credentials the connections
+		// manager issued its sandbox.
+		fx.Provide(func(a *aliases.Service, i *invoker.Invoker) shifts.HookInvoker {
+			return hookInvoker{aliases: a, inv: i}
+		}),
+		fx.Provide(func(m *connections.Manager) admin.SandboxCredentials { return m }),
 		admin.Module,
 		// After admin.Module: its OnStart hook has bound the listener by the
 		// time this one records it.
@@ -447,6 +457,26 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		}),
 	}
 	return fx.Options(append(opts, extra...)...)
+}
+
+// hookInvoker runs a traffic shift's hooks: it resolves the hook (an alias
+// by its weights) and queues an Event invocation of it, as CodeDeploy invokes
+// hooks.
+type hookInvoker struct {
+	aliases *aliases.Service
+	inv     *invoker.Invoker
+}
+
+var _ shifts.HookInvoker = hookInvoker{}
+
+// InvokeHook implements shifts.HookInvoker.
+func (h hookInvoker) InvokeHook(ctx context.Context, hook functions.Ref, payload []byte) error {
+	cfg, err := h.aliases.Resolve(ctx, hook)
+	if err != nil {
+		return err
+	}
+	_, err = h.inv.InvokeAsync(ctx, invoker.Request{Function: cfg, Payload: payload, InvokedARN: functions.ARN(hook.Name, hook.Qualifier)})
+	return err
 }
 
 // runtimeParams is the runtime in use, when there is one.

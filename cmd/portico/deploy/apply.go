@@ -44,6 +44,11 @@ type Target interface {
 	RestoreFunction(ctx context.Context, name string, s *SavedFunction) error
 	PublishVersion(ctx context.Context, name string) (string, error)
 	SetAlias(ctx context.Context, name, alias, version string) error
+	// ShiftAlias shifts the alias's traffic to version by a traffic shift of
+	// d and waits for it to end, reporting each step through progress. A
+	// shift that fails or is stopped is an error saying why; the server has
+	// then rolled the alias back to its old version.
+	ShiftAlias(ctx context.Context, name, alias, version string, d *DeploymentPreference, progress func(format string, args ...any)) error
 	// SetReserved sets (n != nil) or removes the reserved concurrency.
 	SetReserved(ctx context.Context, name string, n *int) error
 	// SetProvisioned sets (n > 0) or removes the alias's provisioned concurrency.
@@ -191,6 +196,29 @@ func (a *applier) progress(format string, args ...any) {
 	_, _ = fmt.Fprintf(a.out, "  - %s\n", fmt.Sprintf(format, args...))
 }
 
+// shifted reports whether c's function takes its new version by a traffic
+// shift: it has an enabled DeploymentPreference and its alias was on a
+// version before. A first deploy points the alias at once, as SAM does; so
+// does an AllAtOnce preference without hooks.
+func shifted(c *Change) bool {
+	d := c.fn.Deployment
+	if d == nil || c.old == nil || c.old.Version == "" || c.old.Alias != c.fn.Alias {
+		return false
+	}
+	return d.Type != "AllAtOnce" || d.PreTraffic != "" || d.PostTraffic != ""
+}
+
+// pointBackOnFailure points c's alias back at its old version should a later
+// step fail.
+func (a *applier) pointBackOnFailure(c *Change) {
+	f := c.fn
+	if c.old != nil && c.old.Version != "" && c.old.Alias == f.Alias {
+		prev := c.old.Version
+		a.onFailure(fmt.Sprintf("point alias %s:%s back at version %s", f.Name, f.Alias, prev),
+			func(ctx context.Context) error { return a.t.SetAlias(ctx, f.Name, f.Alias, prev) })
+	}
+}
+
 func (a *applier) onFailure(what string, do func(context.Context) error) {
 	a.undo = append(a.undo, undoStep{what, do})
 }
@@ -335,6 +363,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 	}
 	// Phase 2: switch aliases and stages to what phase 1 built.
 	a.phase = "Switching:"
+	var shifts []*Change // functions whose alias takes the new version by a traffic shift
 	for _, c := range p.Changes {
 		if c.Kind != KindFunction || c.Action == Keep || c.Action == Delete {
 			continue
@@ -347,14 +376,16 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			a.progress("alias %s:%s -> version %s (created again)", f.Name, f.Alias, c.old.Version)
 		}
 		if v, ok := pending[c]; ok {
-			if err := a.t.SetAlias(ctx, f.Name, f.Alias, v); err != nil {
-				return fmt.Errorf("alias %s of %s: %w", f.Alias, f.Name, err)
-			}
-			a.progress("alias %s:%s -> version %s", f.Name, f.Alias, v)
-			if c.old != nil && c.old.Version != "" && c.old.Alias == f.Alias {
-				prev := c.old.Version
-				a.onFailure(fmt.Sprintf("point alias %s:%s back at version %s", f.Name, f.Alias, prev),
-					func(ctx context.Context) error { return a.t.SetAlias(ctx, f.Name, f.Alias, prev) })
+			if shifted(c) {
+				// After the other functions' switches: a hook may be one
+				// of them.
+				shifts = append(shifts, c)
+			} else {
+				if err := a.t.SetAlias(ctx, f.Name, f.Alias, v); err != nil {
+					return fmt.Errorf("alias %s of %s: %w", f.Alias, f.Name, err)
+				}
+				a.progress("alias %s:%s -> version %s", f.Name, f.Alias, v)
+				a.pointBackOnFailure(c)
 			}
 		}
 		if c.reserved {
@@ -384,6 +415,16 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 				return err
 			}
 		}
+	}
+	for _, c := range shifts {
+		f, v := c.fn, pending[c]
+		d := f.Deployment
+		a.progress("alias %s:%s: shifting traffic from version %s to version %s (%s)", f.Name, f.Alias, c.old.Version, v, d.Type)
+		if err := a.t.ShiftAlias(ctx, f.Name, f.Alias, v, d, a.progress); err != nil {
+			return fmt.Errorf("alias %s of %s: %w", f.Alias, f.Name, err)
+		}
+		a.progress("alias %s:%s -> version %s", f.Name, f.Alias, v)
+		a.pointBackOnFailure(c)
 	}
 	for _, c := range p.Changes {
 		if c.Kind != KindAPI || c.Action == Keep || c.Action == Delete {

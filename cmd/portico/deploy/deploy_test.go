@@ -2018,14 +2018,26 @@ func TestZeroBurstWarns(t *testing.T) {
 	}
 }
 
-// TestDeploymentPreferenceGatesAreRefused: a PreTraffic hook or an alarm would
-// never run, so nothing would stop a bad version: refused. Traffic shifting
-// alone is a warning (the alias moves at once), and so is a disabled preference.
-func TestDeploymentPreferenceGatesAreRefused(t *testing.T) {
+// TestDeploymentPreferenceIsReadOrRefused: a DeploymentPreference is read
+// into a traffic shift (its type checked, its hooks resolved to the stack's
+// functions); what Portico cannot run (Alarms, TriggerConfigurations) is
+// refused, with why, unless the preference is disabled.
+func TestDeploymentPreferenceIsReadOrRefused(t *testing.T) {
+	const hooks = `  PreHook:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: other
+      FunctionName: pre-hook
+  PostHook:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: other
+      AutoPublishAlias: live
+`
 	build := func(pref string) (*Desired, error) {
 		t.Helper()
 		dir := fixture(t)
-		text := strings.Replace(twoFunctions, "      CodeUri: hello\n", "      CodeUri: hello\n      DeploymentPreference:\n"+pref, 1)
+		text := strings.Replace(twoFunctions, "      CodeUri: hello\n", "      CodeUri: hello\n      DeploymentPreference:\n"+pref, 1) + hooks
 		path := filepath.Join(dir, "template.yaml")
 		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
@@ -2036,25 +2048,108 @@ func TestDeploymentPreferenceGatesAreRefused(t *testing.T) {
 		}
 		return Build(tpl)
 	}
-	for name, pref := range map[string]string{
-		"hooks":  "        Type: Canary10Percent5Minutes\n        Hooks: {PreTraffic: check-fn}\n",
-		"alarms": "        Type: Linear10PercentEvery1Minute\n        Alarms: [errors-alarm]\n",
+	for name, tc := range map[string]struct{ pref, want string }{
+		"alarms":   {"        Type: Linear10PercentEvery1Minute\n        Alarms: [errors-alarm]\n", "property DeploymentPreference is refused: Alarms are refused: Portico has no CloudWatch alarms"},
+		"triggers": {"        Type: AllAtOnce\n        TriggerConfigurations: [{TriggerName: t}]\n", "property DeploymentPreference is refused: TriggerConfigurations are refused: Portico has no SNS"},
+		"unknown type": {"        Type: Linear50PercentEvery1Minute\n",
+			`DeploymentPreference: Deployment type "Linear50PercentEvery1Minute" is not one Portico knows: use one of AllAtOnce, Canary10Percent10Minutes`},
+		"no type":      {"        Enabled: true\n", "DeploymentPreference needs a Type: one of AllAtOnce"},
+		"unknown hook": {"        Type: AllAtOnce\n        Hooks: {PreTraffic: NoSuchHook}\n", `PreTraffic hook "NoSuchHook" is not a function of this stack`},
 	} {
-		if _, err := build(pref); err == nil || !strings.Contains(err.Error(), "property DeploymentPreference is refused: Portico runs no CodeDeploy hooks or alarms") {
-			t.Errorf("%s: got %v, want DeploymentPreference refused", name, err)
+		if _, err := build(tc.pref); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", name, err, tc.want)
 		}
 	}
-	for name, pref := range map[string]string{
-		"shift only": "        Type: Canary10Percent5Minutes\n",
-		"disabled":   "        Enabled: false\n        Type: Canary10Percent5Minutes\n        Hooks: {PreTraffic: check-fn}\n",
+	for name, tc := range map[string]struct {
+		pref string
+		want *DeploymentPreference
+	}{
+		"shift only": {"        Type: Canary10Percent5Minutes\n", &DeploymentPreference{Type: "Canary10Percent5Minutes"}},
+		"hooks by logical id and Ref": {"        Type: Linear10PercentEvery1Minute\n        Hooks:\n          PreTraffic: PreHook\n          PostTraffic: !Ref PostHook\n",
+			&DeploymentPreference{Type: "Linear10PercentEvery1Minute", PreTraffic: "pre-hook", PostTraffic: "s-PostHook"}},
+		"hook by its alias": {"        Type: AllAtOnce\n        Hooks:\n          PostTraffic: !Ref PostHook.Alias\n",
+			&DeploymentPreference{Type: "AllAtOnce", PostTraffic: "s-PostHook:live"}},
+		"disabled": {"        Enabled: false\n        Type: Canary10Percent5Minutes\n        Hooks: {PreTraffic: check-fn}\n        Alarms: [a]\n", nil},
 	} {
-		d, err := build(pref)
+		d, err := build(tc.pref)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
 		}
-		if all := strings.Join(d.Warnings, "\n"); !strings.Contains(all, "property DeploymentPreference is not supported by Portico and is ignored: each deploy points the alias at the new version at once") {
-			t.Errorf("%s: warnings lack DeploymentPreference's:\n%s", name, all)
+		var got *DeploymentPreference
+		for _, f := range d.Functions {
+			if f.LogicalID == "Hello" {
+				got = f.Deployment
+			}
 		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: deployment %+v, want %+v", name, got, tc.want)
+		}
+		if all := strings.Join(d.Warnings, "\n"); strings.Contains(all, "DeploymentPreference") {
+			t.Errorf("%s: warnings name DeploymentPreference:\n%s", name, all)
+		}
+	}
+	noAlias := strings.Replace(twoFunctions, "      CodeUri: other\n      AutoPublishAlias: live\n", "      CodeUri: other\n      DeploymentPreference: {Type: AllAtOnce}\n", 1)
+	dir := fixture(t)
+	path := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(path, []byte(noAlias), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := Load(path, Options{Stack: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build(tpl); err == nil || !strings.Contains(err.Error(), "DeploymentPreference needs AutoPublishAlias") {
+		t.Errorf("without AutoPublishAlias: %v", err)
+	}
+}
+
+// TestDeploymentPreferenceShiftsTheAlias: the first deploy points the alias at
+// once (there is no version to shift from, as in SAM); a later one that
+// publishes a version shifts the alias's traffic to it by the preference,
+// and a failed shift fails the deploy with the alias left where it was.
+func TestDeploymentPreferenceShiftsTheAlias(t *testing.T) {
+	dir := fixture(t)
+	f := newFake()
+	text := strings.Replace(twoFunctions, "      CodeUri: hello\n", "      CodeUri: hello\n      DeploymentPreference:\n        Type: Canary10Percent5Minutes\n        Hooks: {PreTraffic: Other}\n", 1)
+	if _, err := deployText(t, f, dir, "s", text, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(f.calls, "\n"); strings.Contains(got, "ShiftAlias") || !strings.Contains(got, "SetAlias s-Hello:live=1") {
+		t.Fatalf("first deploy calls:\n%s", got)
+	}
+	f.calls = nil
+	p, err := deployText(t, f, dir, "s", text, map[string]string{"Greeting": "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range p.Changes {
+		if steps := strings.Join(c.Steps, "; "); c.LogicalID == "Hello" && !strings.Contains(steps, "publish a new version and shift alias live to it (Canary10Percent5Minutes, PreTraffic hook s-Other), waiting for the shift") {
+			t.Errorf("plan steps of Hello: %s", steps)
+		}
+	}
+	got := strings.Join(f.calls, "\n")
+	if !strings.Contains(got, "ShiftAlias s-Hello:live=2 Canary10Percent5Minutes pre=s-Other post=") || strings.Contains(got, "SetAlias s-Hello") {
+		t.Fatalf("second deploy calls:\n%s", got)
+	}
+	if f.fns["s-Hello"].aliases["live"] != "2" {
+		t.Fatalf("alias on %s, want 2", f.fns["s-Hello"].aliases["live"])
+	}
+	f.failAt = "ShiftAlias"
+	_, err = deployText(t, f, dir, "s", text, map[string]string{"Greeting": "hey"})
+	if err == nil || !strings.Contains(err.Error(), "alias live of s-Hello: ShiftAlias: injected failure") {
+		t.Fatalf("failed shift: %v", err)
+	}
+	if f.fns["s-Hello"].aliases["live"] != "2" {
+		t.Fatalf("alias on %s after a failed shift, want 2", f.fns["s-Hello"].aliases["live"])
+	}
+	// Enabled: false moves the alias at once.
+	f.calls = nil
+	off := strings.Replace(text, "        Type: Canary", "        Enabled: false\n        Type: Canary", 1)
+	if _, err := deployText(t, f, dir, "s", off, map[string]string{"Greeting": "yo"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(f.calls, "\n"); strings.Contains(got, "ShiftAlias") || !strings.Contains(got, "SetAlias s-Hello:live=") {
+		t.Fatalf("disabled preference calls:\n%s", got)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/openapi"
+	"github.com/portico-dev/portico/shifts"
 )
 
 // Desired is what a template asks Portico to hold.
@@ -73,6 +74,18 @@ type Function struct {
 	// sent with the configuration so that the server refuses another than
 	// its own; nil sends none.
 	Architectures []string `json:",omitempty"`
+	// Deployment is DeploymentPreference: how a new version takes the
+	// alias's traffic (nil, or Enabled false: at once).
+	Deployment *DeploymentPreference `json:",omitempty"`
+}
+
+// DeploymentPreference is a function's enabled DeploymentPreference: a new
+// version takes its alias's traffic by a traffic shift of Type, gated by
+// hooks (functions, as the shift invokes them: "name", "name:alias").
+type DeploymentPreference struct {
+	Type        string
+	PreTraffic  string `json:",omitempty"`
+	PostTraffic string `json:",omitempty"`
 }
 
 // EventInvoke is a function's EventInvokeConfig: its Event invocations'
@@ -504,7 +517,7 @@ func Build(t *Template) (*Desired, error) {
 var known = map[string]map[string]bool{
 	TypeFunction: set("CodeUri", "ImageUri", "PackageType", "Handler", "Runtime", "Environment", "MemorySize", "Timeout",
 		"ReservedConcurrentExecutions", "ProvisionedConcurrencyConfig", "AutoPublishAlias", "Events", "FunctionName",
-		"Description", "FileSystemConfigs", "VersionDescription", "EventInvokeConfig", "ImageConfig"),
+		"Description", "FileSystemConfigs", "VersionDescription", "EventInvokeConfig", "ImageConfig", "DeploymentPreference"),
 	TypeAPI: set("StageName", "Variables", "DefinitionBody", "DefinitionUri", "Auth", "Cors", "CanarySetting",
 		"CacheClusterEnabled", "CacheClusterSize", "MethodSettings", "Name", "Description", "TracingEnabled",
 		"BinaryMediaTypes", "OpenApiVersion", "MinimumCompressionSize", "ApiKeySourceType", "Models", "GatewayResponses",
@@ -659,16 +672,21 @@ var functionRefusals = map[string]func(v any) string{
 	"TenancyConfig": func(any) string {
 		return "Portico isolates no tenants: every caller's invocations share the function's sandboxes"
 	},
-	// DeploymentPreference's traffic shifting is a warning (the alias moves at
-	// once); its gates are refused: a PreTraffic hook or an alarm is there to
-	// stop a bad version, and none would run.
+	// DeploymentPreference's gates Portico cannot run are refused: an alarm
+	// or a trigger is there to stop or report a bad version, and none would.
 	"DeploymentPreference": func(v any) string {
 		m, _ := v.(map[string]any)
-		if m == nil || m["Enabled"] == false || m["Enabled"] == "false" || (isEmpty(m["Hooks"]) && isEmpty(m["Alarms"])) {
+		if m == nil || m["Enabled"] == false || m["Enabled"] == "false" {
 			return ""
 		}
-		return "Portico runs no CodeDeploy hooks or alarms, so nothing would stop a bad version: the alias moves to each new version at once. " +
-			"Remove Hooks and Alarms (test the new version through its number or another alias before the deploy that moves this one)"
+		if !isEmpty(m["Alarms"]) {
+			return "Alarms are refused: Portico has no CloudWatch alarms, so none would stop a bad version. " +
+				"Remove Alarms, and gate the shift with a PreTraffic or PostTraffic hook instead"
+		}
+		if !isEmpty(m["TriggerConfigurations"]) {
+			return "TriggerConfigurations are refused: Portico has no SNS to notify of the deployment's events. Remove them"
+		}
+		return ""
 	},
 }
 
@@ -725,7 +743,6 @@ var endpointProps = map[string]func(v any) string{
 // plain.
 var ignoredBecause = map[string]string{
 	"FunctionUrlConfig":             "no function URL is served; the function answers through its events and the Invoke API only",
-	"DeploymentPreference":          "each deploy points the alias at the new version at once; no traffic shifting, hooks or alarms",
 	"AutoPublishCodeSha256":         "a version is published whenever the code or configuration changes",
 	"AutoPublishAliasAllProperties": "a version is published whenever the code or configuration changes",
 	"VersionDeletionPolicy":         "versions stay until the function is deleted",
@@ -1048,6 +1065,9 @@ func (b *builder) function(id string, props map[string]any) {
 	if c := f.EventInvokeConfig; c != nil {
 		b.eventInvoke(id, fn, c)
 	}
+	if p, ok := props["DeploymentPreference"].(map[string]any); ok {
+		b.deploymentPreference(id, fn, p)
+	}
 	if f.Timeout != nil && *f.Timeout < 1 {
 		b.fail("%s: Timeout %d is out of range: it must be between 1 and %d seconds", id, *f.Timeout, functions.MaxTimeout)
 	}
@@ -1250,6 +1270,76 @@ func zipDigest(path string) (string, error) {
 		}
 	}
 	return d.sum()
+}
+
+// deploymentPreference reads an enabled DeploymentPreference into fn: its
+// Type (one a traffic shift knows) and its Hooks, which name functions of the
+// stack by logical id (or by name, as a Ref resolves to), as SAM's do.
+// Alarms and TriggerConfigurations are refused by refusedProps.
+func (b *builder) deploymentPreference(id string, fn *Function, p map[string]any) {
+	if p["Enabled"] == false || p["Enabled"] == "false" {
+		return
+	}
+	if fn.Alias == "" {
+		b.fail("%s: DeploymentPreference needs AutoPublishAlias: it shifts the alias's traffic to each new version", id)
+		return
+	}
+	typ, _ := p["Type"].(string)
+	if typ == "" {
+		b.fail("%s: DeploymentPreference needs a Type: one of %s", id, strings.Join(shifts.TypeNames(), ", "))
+		return
+	}
+	if _, err := shifts.LookupType(typ); err != nil {
+		b.fail("%s: DeploymentPreference: %v", id, err)
+		return
+	}
+	d := &DeploymentPreference{Type: typ}
+	hooks, _ := p["Hooks"].(map[string]any)
+	if p["Hooks"] != nil && hooks == nil {
+		b.fail("%s: DeploymentPreference Hooks must be a mapping of PreTraffic and PostTraffic", id)
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(hooks)) {
+		v, _ := hooks[k].(string)
+		if k != "PreTraffic" && k != "PostTraffic" {
+			b.fail("%s: DeploymentPreference Hooks has %s: a hook is PreTraffic or PostTraffic", id, k)
+			continue
+		}
+		hook := b.hookFunction(v)
+		if hook == "" {
+			b.fail("%s: DeploymentPreference %s hook %q is not a function of this stack: name one by its logical id (or !Ref it)", id, k, v)
+			continue
+		}
+		if k == "PreTraffic" {
+			d.PreTraffic = hook
+		} else {
+			d.PostTraffic = hook
+		}
+	}
+	fn.Deployment = d
+}
+
+// hookFunction resolves a hook's reference to the function it invokes: a
+// logical id of a function of the stack, or the name or ARN (with an alias,
+// for FUNCTION.Alias) a Ref resolved to; "" when it names no function of the
+// stack.
+func (b *builder) hookFunction(v string) string {
+	if r := b.t.Resources[v]; r != nil && r.Type == TypeFunction {
+		return b.functionName(v, r.Properties)
+	}
+	ref, err := functions.ParseRef(v)
+	if err != nil || ref.Name == "" {
+		return ""
+	}
+	for id, r := range b.t.Resources {
+		if r.Type == TypeFunction && b.functionName(id, r.Properties) == ref.Name {
+			if ref.Qualifier != "" {
+				return ref.Name + ":" + ref.Qualifier
+			}
+			return ref.Name
+		}
+	}
+	return ""
 }
 
 // functionName is the name of function id: its FunctionName, else

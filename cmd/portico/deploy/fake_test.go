@@ -197,6 +197,15 @@ func (f *fakeTarget) SetAlias(_ context.Context, name, alias, version string) er
 	return nil
 }
 
+func (f *fakeTarget) ShiftAlias(_ context.Context, name, alias, version string, d *DeploymentPreference, progress func(string, ...any)) error {
+	if err := f.call("ShiftAlias", name+":"+alias+"="+version, d.Type, "pre="+d.PreTraffic, "post="+d.PostTraffic); err != nil {
+		return err
+	}
+	progress("traffic shift of %s:%s: succeeded", name, alias)
+	f.fns[name].aliases[alias] = version
+	return nil
+}
+
 func (f *fakeTarget) SetReserved(_ context.Context, name string, n *int) error {
 	f.fns[name].reserved = n
 	return f.call("SetReserved", name)

@@ -200,7 +200,11 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			if old.Fingerprint != f.Fingerprint() || old.Alias != f.Alias || (aliasGone && versionGone) {
 				c.Action, c.publish = Update, true
 				c.Steps = append(c.Steps, "update code and configuration of "+f.Name)
-				if f.Alias != "" {
+				switch {
+				case f.Alias != "" && shifted(c):
+					d := f.Deployment
+					c.Steps = append(c.Steps, fmt.Sprintf("publish a new version and shift alias %s to it (%s%s), waiting for the shift", f.Alias, d.Type, hookWords(d)))
+				case f.Alias != "":
 					c.Steps = append(c.Steps, "publish a new version and point alias "+f.Alias+" at it")
 				}
 			} else if aliasGone {
@@ -382,4 +386,16 @@ func (p *Plan) Print(w io.Writer) {
 	if p.deleteStack {
 		_, _ = fmt.Fprintf(w, "then the record of stack %s\n", p.Stack)
 	}
+}
+
+// hookWords names a DeploymentPreference's hooks for a plan step.
+func hookWords(d *DeploymentPreference) string {
+	var w string
+	if d.PreTraffic != "" {
+		w += ", PreTraffic hook " + d.PreTraffic
+	}
+	if d.PostTraffic != "" {
+		w += ", PostTraffic hook " + d.PostTraffic
+	}
+	return w
 }

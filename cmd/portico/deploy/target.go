@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/functions"
@@ -27,6 +28,9 @@ type HTTPTarget struct {
 	// Hold is the id of the hold this run took on the stack (HoldStack):
 	// the server writes the stack's record only for the run holding it.
 	Hold string
+	// ShiftPoll is how often ShiftAlias reads a traffic shift's status
+	// (zero: every 2 seconds).
+	ShiftPoll time.Duration
 }
 
 var _ Target = (*HTTPTarget)(nil)

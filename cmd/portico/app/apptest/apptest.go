@@ -43,6 +43,10 @@ type Options struct {
 	// LogWriter, when set, also gets every server log line at LogLevel (for
 	// tests that assert what the log holds). It must be safe for concurrent use.
 	LogWriter io.Writer
+	// Extra are more fx options for each start (e.g. a fake clock for
+	// traffic shifts: fx.Supply(fx.Annotate(c, fx.As(new(clock.Clock)),
+	// fx.ResultTags(`name:"shifts"`)))).
+	Extra []fx.Option
 	// Args are more `portico serve` flags for StartProcess (e.g.
 	// --shutdown-timeout 2s); Start does not read them.
 	Args []string
@@ -61,6 +65,7 @@ type Env struct {
 	t        testing.TB
 	settings app.Settings
 	populate []any
+	extra    []fx.Option
 	app      *fx.App
 	out      *syncWriter
 }
@@ -93,7 +98,7 @@ func Start(t testing.TB, opts Options) *Env {
 			level = l
 		}
 	}
-	e := &Env{t: t, settings: s, DataDir: s.DataDir, out: &syncWriter{t: t, level: level, tee: opts.LogWriter}, populate: opts.Populate}
+	e := &Env{t: t, settings: s, DataDir: s.DataDir, out: &syncWriter{t: t, level: level, tee: opts.LogWriter}, populate: opts.Populate, extra: opts.Extra}
 	e.start()
 	// Later starts reuse the ports, so clients built from the URLs keep working.
 	e.settings.AdminListen = e.AdminURL[len("http://"):]
@@ -107,7 +112,7 @@ func (e *Env) start() {
 	log := slog.New(slog.NewTextHandler(e.out, &slog.HandlerOptions{Level: e.out.level}))
 	var srv *admin.Server
 	var gw app.GatewayListener
-	a := app.New(e.settings, log, fx.Populate(&srv, &gw), fx.Populate(e.populate...))
+	a := app.New(e.settings, log, fx.Populate(&srv, &gw), fx.Populate(e.populate...), fx.Options(e.extra...))
 	if err := a.Err(); err != nil {
 		e.t.Fatalf("apptest: composing the server: %v", err)
 	}

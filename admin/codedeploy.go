@@ -1,0 +1,150 @@
+package admin
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/sigv4"
+)
+
+// SandboxCredentials resolves the credentials sandboxes sign AWS calls with.
+// The admin API declares it; connections.Manager provides it. Implementations
+// are safe for concurrent use.
+type SandboxCredentials interface {
+	// SandboxCredential returns the secret of an access key id and session
+	// token issued to a sandbox, and the function it was issued to; false
+	// when they are not such credentials or have expired.
+	SandboxCredential(accessKeyID, sessionToken string) (secret, function string, ok bool)
+}
+
+// codeDeployTarget starts the X-Amz-Target of CodeDeploy's JSON 1.1 API.
+const codeDeployTarget = "CodeDeploy_20141006."
+
+// maxCodeDeployBody bounds a CodeDeploy request's body.
+const maxCodeDeployBody = 64 << 10
+
+// isCodeDeploy reports whether r is a call of CodeDeploy's API (POST / with
+// its X-Amz-Target), which serveCodeDeploy authenticates itself.
+func isCodeDeploy(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Path == "/" && strings.HasPrefix(r.Header.Get("X-Amz-Target"), codeDeployTarget)
+}
+
+// serveCodeDeploy serves the one CodeDeploy operation Portico has,
+// PutLifecycleEventHookExecutionStatus, for the hooks of traffic shifts. A
+// hook's sandbox signs it with its own credentials and may report only on the
+// hook executions addressed to its function; the admin token (bearer, or
+// SigV4 as access key "portico") may report on any, and so may an unsigned
+// call when the admin API has no token, as every route then allows.
+func (s *Server) serveCodeDeploy(w http.ResponseWriter, r *http.Request) {
+	if err := s.codeDeploy(w, r); err != nil {
+		s.writeJSON11Error(w, r, err)
+	}
+}
+
+func (s *Server) codeDeploy(w http.ResponseWriter, r *http.Request) error {
+	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), codeDeployTarget)
+	if s.shifts == nil || op != "PutLifecycleEventHookExecutionStatus" {
+		return errdefs.New(errdefs.ErrNotFound, "UnknownOperationException",
+			"Portico does not implement the CodeDeploy operation "+op+": it has PutLifecycleEventHookExecutionStatus, for the hooks of traffic shifts")
+	}
+	if r.ContentLength > maxCodeDeployBody {
+		return errdefs.New(errdefs.ErrTooLarge, "ValidationException", "The request body is over 64 KB")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxCodeDeployBody+1))
+	if err != nil || len(body) > maxCodeDeployBody {
+		return errdefs.New(errdefs.ErrInvalid, "ValidationException", "The request body is over 64 KB or could not be read")
+	}
+	caller, err := s.codeDeployCaller(r, body)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		DeploymentID string `json:"deploymentId"`
+		ExecutionID  string `json:"lifecycleEventHookExecutionId"`
+		Status       string `json:"status"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return errdefs.New(errdefs.ErrInvalid, "SerializationException", "The request body is not a JSON object: "+err.Error())
+	}
+	switch {
+	case in.DeploymentID == "":
+		return errdefs.New(errdefs.ErrInvalid, "DeploymentIdRequiredException", "deploymentId is required")
+	case in.ExecutionID == "":
+		return errdefs.New(errdefs.ErrInvalid, "InvalidLifecycleEventHookExecutionIdException", "lifecycleEventHookExecutionId is required")
+	}
+	if err := s.shifts.Report(r.Context(), in.DeploymentID, in.ExecutionID, in.Status, caller); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	return writeJSON(w, http.StatusOK, map[string]string{"lifecycleEventHookExecutionId": in.ExecutionID})
+}
+
+// codeDeployCaller authenticates a CodeDeploy call: it returns the function
+// whose sandbox credentials signed it, or "" for the admin token (or no
+// token, when the admin API has none).
+func (s *Server) codeDeployCaller(r *http.Request, body []byte) (string, error) {
+	h := r.Header.Get("Authorization")
+	if got, ok := strings.CutPrefix(h, "Bearer "); ok {
+		if s.cfg.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1 {
+			return "", nil
+		}
+		return "", errdefs.New(errdefs.ErrForbidden, "UnrecognizedClientException", msgUnknownKey)
+	}
+	if !strings.HasPrefix(h, "AWS4-HMAC-SHA256 ") {
+		if s.cfg.Token == "" {
+			return "", nil
+		}
+		return "", errdefs.New(errdefs.ErrForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token")
+	}
+	caller, open := "", false
+	v := sigv4.Verifier{Region: functions.Region, Service: "codedeploy", MaxSkew: signingMaxSkew("codedeploy"), Now: s.clock(),
+		SessionSecret: func(id, token string) (string, bool) {
+			if s.sandboxes != nil {
+				if secret, fn, ok := s.sandboxes.SandboxCredential(id, token); ok {
+					caller = fn
+					return secret, true
+				}
+			}
+			if s.cfg.Token == "" {
+				// No admin token: every route is open, and so is this one
+				// to a key that is not a sandbox's (the AWS CLI's, say).
+				open = true
+				return "", false
+			}
+			return s.cfg.Token, id == TokenAccessKeyID
+		}}
+	if _, err := v.Verify(r, body); err != nil {
+		if open && errors.Is(err, sigv4.ErrUnknownKey) {
+			return "", nil
+		}
+		return "", s.signatureError(r, "codedeploy", err)
+	}
+	return caller, nil
+}
+
+// writeJSON11Error writes err in the AWS JSON 1.1 protocol's error shape
+// ({"__type", "message"}), which CodeDeploy's clients read.
+func (s *Server) writeJSON11Error(w http.ResponseWriter, r *http.Request, err error) {
+	status, typ := errorStatus(err, lambdaSurface)
+	msg := clientMessage(err)
+	if k, ok := errors.AsType[*errdefs.Kinded](err); ok && status < 500 {
+		typ, msg = k.Type, k.Message
+	}
+	if status >= 500 {
+		s.log.Error("admin request failed", "requestId", w.Header().Get("X-Amzn-RequestId"), "method", r.Method,
+			"target", r.Header.Get("X-Amz-Target"), "status", status, "err", err)
+		msg = genericServerError(typ)
+	}
+	if status != http.StatusForbidden && status < 500 {
+		status = http.StatusBadRequest // CodeDeploy answers its errors with 400
+	}
+	w.Header().Set("x-amzn-ErrorType", typ)
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	_ = writeJSON(w, status, map[string]string{"__type": typ, "message": msg})
+}

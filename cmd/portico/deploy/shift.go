@@ -1,0 +1,88 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/portico-dev/portico/cmd/portico/client"
+)
+
+// defaultShiftPoll is how often ShiftAlias reads a traffic shift's status.
+const defaultShiftPoll = 2 * time.Second
+
+// ShiftAlias implements Target: it starts the traffic shift and reads its
+// status every ShiftPoll until it ends, as CloudFormation waits for
+// CodeDeploy, printing a line whenever the shift moves on. Cancelling ctx
+// stops the shift (the server rolls the alias back).
+func (h *HTTPTarget) ShiftAlias(ctx context.Context, name, alias, version string, d *DeploymentPreference, progress func(format string, args ...any)) error {
+	sh, _, err := h.C.StartShift(ctx, name, alias, client.ShiftInput{ToVersion: version, DeploymentType: d.Type,
+		Hooks: client.ShiftHooks{PreTraffic: d.PreTraffic, PostTraffic: d.PostTraffic}})
+	if err != nil {
+		return fmt.Errorf("starting the traffic shift: %w", err)
+	}
+	poll := h.ShiftPoll
+	if poll <= 0 {
+		poll = defaultShiftPoll
+	}
+	last := ""
+	for {
+		if line := shiftLine(sh); line != last {
+			progress("%s", line)
+			last = line
+		}
+		if sh.Ended() {
+			break
+		}
+		t := time.NewTimer(poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			// Stop it rather than leave the alias moving under a deploy
+			// that has given up on it.
+			if _, _, err := h.C.StopShift(context.WithoutCancel(ctx), name, alias); err != nil {
+				return fmt.Errorf("traffic shift %s: %w (stopping it: %w)", sh.DeploymentID, ctx.Err(), err)
+			}
+			return fmt.Errorf("traffic shift %s stopped (the alias is back on version %s): %w", sh.DeploymentID, sh.FromVersion, ctx.Err())
+		case <-t.C:
+		}
+		next, _, err := h.C.GetShift(ctx, name, alias)
+		if err != nil {
+			return fmt.Errorf("reading traffic shift %s: %w", sh.DeploymentID, err)
+		}
+		if next.DeploymentID != sh.DeploymentID {
+			return fmt.Errorf("traffic shift %s was replaced by %s, started by someone else", sh.DeploymentID, next.DeploymentID)
+		}
+		sh = next
+	}
+	if sh.Status != "Succeeded" {
+		return fmt.Errorf("traffic shift %s to version %s %s: %s", sh.DeploymentID, version, failedVerb(sh.Status), sh.Reason)
+	}
+	return nil
+}
+
+func failedVerb(status string) string {
+	if status == "Stopped" {
+		return "was stopped"
+	}
+	return "failed"
+}
+
+// shiftLine says where a traffic shift is, for a progress line.
+func shiftLine(sh *client.Shift) string {
+	pre := fmt.Sprintf("traffic shift %s of %s:%s", sh.DeploymentID, sh.FunctionName, sh.Alias)
+	switch {
+	case sh.Status == "Succeeded":
+		return fmt.Sprintf("%s: succeeded: 100%% on version %s", pre, sh.ToVersion)
+	case sh.Ended():
+		return fmt.Sprintf("%s: %s: %s", pre, sh.Status, sh.Reason)
+	case sh.HookExecution != nil:
+		return fmt.Sprintf("%s: waiting for the %s hook %s (until %s)", pre, sh.HookExecution.Hook, sh.HookExecution.Function,
+			sh.HookExecution.Deadline.UTC().Format(time.RFC3339))
+	}
+	line := fmt.Sprintf("%s: %.0f%% on version %s (step %d of %d)", pre, sh.Weight*100, sh.ToVersion, sh.Step, sh.Steps)
+	if sh.NextStepAt != nil {
+		line += ", next step at " + sh.NextStepAt.UTC().Format(time.RFC3339)
+	}
+	return line
+}
