@@ -601,9 +601,18 @@ type Params struct {
 	Hooks     HookInvoker `optional:"true"`
 }
 
+// Migration moves a store from schema version 3 to 4, which added the shifts
+// bucket (and the trace id of queued Event invocations, which older records
+// lack and read as none): nothing stored before needs rewriting.
+var Migration = store.Migration{From: 3, Name: "traffic shifts of aliases (a new bucket); queued Event invocations keep a trace id",
+	Run: func(*store.Tx) error { return nil }}
+
+func init() { store.Record(bucketShifts, Shift{}) }
+
 // Module provides *Service; it resumes the shifts in progress on start and
 // stops their timers on stop.
 var Module = fx.Module("shifts",
+	fx.Provide(fx.Annotate(func() store.Migration { return Migration }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
 	fx.Provide(func(p Params) *Service {
 		s := NewService(p.Store, p.Functions, p.Aliases, p.Log.With("component", "shifts"), p.Clock, p.Config)
 		if p.Hooks != nil {

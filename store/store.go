@@ -47,7 +47,9 @@ import (
 //     inherited, so a stage burst of 0 beside a rate, which builds before
 //     c118483 read as "the rate's burst", is left out (gateway/apis), and a
 //     usage plan's is read as not set (gateway/usage reports them).
-const SchemaVersion = 3
+//  4. aliases' traffic shifts (a bucket, shifts registers the step), queued
+//     Event invocations keep the caller's trace id.
+const SchemaVersion = 4
 
 // Migration upgrades a store from schema version From to From+1. Run reads and
 // writes only the buckets of the package that owns the change. Open runs every

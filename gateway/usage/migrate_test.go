@@ -8,6 +8,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -41,7 +42,7 @@ func TestMigrateZeroBurstReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = db.Close()
-	st, err = store.Open(dir, Migrations()...)
+	st, err = store.Open(dir, append(Migrations(), testkit.MigrationsFrom(3)...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
