@@ -19,13 +19,29 @@ import (
 )
 
 // TestDeployHelloIsIdempotent runs the hello dev step twice, with a restart between,
-// as `make run` twice would: the second run publishes no new version. The data
-// directory is relative, as `make run` gives it.
+// as `make run` twice would, `make samples` having rewritten the same
+// bootstrap between them (a new mtime): the second run publishes no new
+// version. The data directory is relative, as `make run` gives it.
 func TestDeployHelloIsIdempotent(t *testing.T) {
-	samples, err := filepath.Abs(filepath.Dir(apptest.Sample(t, "hello")))
+	built, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	samples := t.TempDir()
+	boot := filepath.Join(samples, "hello", "bootstrap")
+	rebuild := func(when time.Time) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(boot), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(boot, built, 0o755); err != nil { //nolint:gosec // an executable
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(boot, when, when); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rebuild(time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC))
 	t.Chdir(t.TempDir())
 	env := apptest.Start(t, apptest.Options{DataDir: "./portico-data"})
 	ctx := context.Background()
@@ -38,6 +54,7 @@ func TestDeployHelloIsIdempotent(t *testing.T) {
 	}
 	run()
 	env.Restart()
+	rebuild(time.Date(2026, 12, 4, 11, 0, 0, 0, time.UTC))
 	run()
 
 	c := env.Client()
