@@ -33,6 +33,9 @@ type devEnv struct {
 	notes []string
 	// now is the clock progress lines measure by (nil: time.Now).
 	now func() time.Time
+	// warned holds the sample APIs whose namesakes (not dev's) dev has
+	// said it leaves alone (noteOthers).
+	warned map[string]bool
 }
 
 // cli returns how the notes spell a client command of this server: bin/portico,
