@@ -324,3 +324,57 @@ func shellWords(t *testing.T, line string) []string {
 	}
 	return words
 }
+
+// TestDevWithOnlyFunctions runs `portico dev --function NAME=DIR` outside
+// the repository (no built samples, no samples/ source): it serves the
+// user's function, says the samples were skipped, and deploys none of them.
+func TestDevWithOnlyFunctions(t *testing.T) {
+	boot, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := t.TempDir()
+	if err := os.WriteFile(filepath.Join(app, "bootstrap"), boot, 0o755); err != nil { //nolint:gosec // an executable
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a guard against hanging, not a timing assertion
+	defer cancel()
+	out := &readyWriter{ready: make(chan struct{}), mark: "Press Ctrl-C to stop."}
+	root := newRoot()
+	root.SetOut(out)
+	root.SetErr(out)
+	root.SetArgs([]string{"dev", "--function", "greeter=" + app, "--watch=false", "--data-dir", "./portico-data",
+		"--runtime", "process", "--listen", "127.0.0.1:0", "--tls-listen", "off", "--admin-listen", "127.0.0.1:0", "--log-level", "error"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	select {
+	case <-out.ready:
+	case err := <-done:
+		t.Fatalf("portico dev --function greeter=%s stopped: %v\n%s", app, err, out)
+	}
+	defer func() {
+		cancel()
+		<-done
+	}()
+	printed := out.String()
+	if !strings.Contains(printed, "no built samples at bin/samples") {
+		t.Errorf("dev does not say it skipped the samples:\n%s", printed)
+	}
+	m := regexp.MustCompile(`(?m)^Admin API: (\S+)$`).FindStringSubmatch(printed)
+	if m == nil {
+		t.Fatalf("no Admin API line:\n%s", printed)
+	}
+	c := client.New(m[1], "")
+	resp, err := c.Do(ctx, http.MethodPost, client.FunctionPath("greeter:live", "/invocations"), nil, []byte(`{}`), nil)
+	if err != nil || resp.Header.Get("X-Amz-Function-Error") != "" {
+		t.Fatalf("invoke greeter:live: %v", err)
+	}
+	if _, _, err := c.GetFunctionConfiguration(ctx, "hello"); !client.IsNotFound(err) {
+		t.Errorf("function hello without samples: %v", err)
+	}
+	resp, err = c.Do(ctx, http.MethodGet, apisPath, nil, nil, nil)
+	if err != nil || !strings.Contains(string(resp.Body), `"items":[]`) {
+		t.Errorf("apis without samples: %v %s", err, resp.Body)
+	}
+}
