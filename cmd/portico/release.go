@@ -86,18 +86,23 @@ func releaseTable(w io.Writer, st *awsStage) error {
 		m := st.MethodSettings[key]
 		k := methodSettingsName(key)
 		if m.ThrottlingRateLimit >= 0 || m.ThrottlingBurstLimit >= 0 {
-			rate, burst := "no limit", "no limit"
+			// A burst of 0, or none with a rate, is a bucket of 0: every
+			// request is throttled (throttle.SettingLimit).
+			rate, burst := "rate no limit", "no limit"
 			if m.ThrottlingRateLimit >= 0 {
 				rate = strconv.FormatFloat(m.ThrottlingRateLimit, 'f', -1, 64) + "/s"
 			}
-			if m.ThrottlingBurstLimit >= 0 {
+			t := ""
+			switch {
+			case m.ThrottlingBurstLimit >= 0:
 				burst = strconv.Itoa(m.ThrottlingBurstLimit)
+				if m.ThrottlingBurstLimit == 0 {
+					t = " (every request throttled)"
+				}
+			case m.ThrottlingRateLimit >= 0:
+				burst, t = "not set", " (every request throttled: give --burst)"
 			}
-			t := fmt.Sprintf("%s %s burst %s", k, rate, burst)
-			// A burst of 0, or none with a rate, is a bucket of 0.
-			if m.ThrottlingBurstLimit == 0 || (m.ThrottlingRateLimit >= 0 && m.ThrottlingBurstLimit < 0) {
-				t += " (every request throttled)"
-			}
+			t = fmt.Sprintf("%s %s burst %s", k, rate, burst) + t
 			throttles = append(throttles, t)
 		}
 		if m.CachingEnabled {
