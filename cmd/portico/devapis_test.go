@@ -153,4 +153,3 @@ func TestDevLeavesTheUsersAPIsAlone(t *testing.T) {
 		t.Errorf("GET the user's hello API: %d", resp.StatusCode)
 	}
 }
-

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -122,6 +121,33 @@ func tlsServeHint(tlsListen string, starting bool) string {
 	return fmt.Sprintf("Restart 'portico serve' (or 'portico dev', make run) if it runs: it serves HTTPS and wss with it on --tls-listen (%s).\n", tlsListen)
 }
 
+// domainJSON is the part of apigatewayv2's DomainName the domain commands show.
+type domainJSON struct {
+	DomainName string `json:"domainName"`
+	Configs    []struct {
+		CertificateArn string `json:"certificateArn"`
+	} `json:"domainNameConfigurations"`
+	MTLS *struct {
+		TruststoreURI string `json:"truststoreUri"`
+	} `json:"mutualTlsAuthentication"`
+}
+
+// domainTable prints domain names: their certificate and mutual TLS.
+func domainTable(w io.Writer, ds ...domainJSON) error {
+	rows := [][]string{}
+	for _, d := range ds {
+		cert, mtls := "-", "-"
+		if len(d.Configs) > 0 && d.Configs[0].CertificateArn != "" {
+			cert = d.Configs[0].CertificateArn
+		}
+		if d.MTLS != nil {
+			mtls = d.MTLS.TruststoreURI
+		}
+		rows = append(rows, []string{d.DomainName, cert, mtls})
+	}
+	return table(w, []string{"DOMAIN", "CERTIFICATE", "MUTUAL TLS"}, rows)
+}
+
 func newDomainCmd(g *globalFlags) *cobra.Command {
 	d := &cobra.Command{
 		Use:   "domain",
@@ -181,53 +207,65 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out struct {
-				Items []struct {
-					DomainName string `json:"domainName"`
-					Configs    []struct {
-						CertificateArn string `json:"certificateArn"`
-					} `json:"domainNameConfigurations"`
-					MTLS *struct {
-						TruststoreURI string `json:"truststoreUri"`
-					} `json:"mutualTlsAuthentication"`
-				} `json:"items"`
+				Items []domainJSON `json:"items"`
 			}
 			if done, err := g.fetch(cmd, http.MethodGet, "/v2/domainnames", nil, nil, nil, &out); done || err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "DOMAIN\tCERTIFICATE\tMUTUAL TLS")
-			for _, d := range out.Items {
-				cert, mtls := "", "-"
-				if len(d.Configs) > 0 {
-					cert = d.Configs[0].CertificateArn
-				}
-				if d.MTLS != nil {
-					mtls = d.MTLS.TruststoreURI
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", d.DomainName, cert, mtls)
-			}
-			return tw.Flush()
+			return domainTable(cmd.OutOrStdout(), out.Items...)
 		},
 	}
-	simple := func(use, short, method string, path func(args []string) string, done string) *cobra.Command {
-		return &cobra.Command{
-			Use: use, Short: short, Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				resp, err := g.do(cmd, method, path(args), nil, nil, nil)
-				if err != nil {
-					return err
-				}
-				if done == "" {
-					return printJSON(cmd.OutOrStdout(), resp.Body)
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), done+"\n", args[0])
-				return nil
-			},
-		}
+	get := &cobra.Command{
+		Use:   "get NAME",
+		Short: "Show a custom domain name",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var d domainJSON
+			if done, err := g.fetch(cmd, http.MethodGet, "/v2/domainnames/"+url.PathEscape(args[0]), nil, nil, nil, &d); done || err != nil {
+				return err
+			}
+			return domainTable(cmd.OutOrStdout(), d)
+		},
 	}
-	get := simple("get NAME", "Show a custom domain name", http.MethodGet, func(a []string) string { return "/v2/domainnames/" + url.PathEscape(a[0]) }, "")
-	del := simple("delete NAME", "Delete a custom domain name and its mappings", http.MethodDelete, func(a []string) string { return "/v2/domainnames/" + url.PathEscape(a[0]) }, "deleted domain name %s")
-	mappings := simple("mappings NAME", "List a domain's API mappings", http.MethodGet, func(a []string) string { return "/v2/domainnames/" + url.PathEscape(a[0]) + "/apimappings" }, "")
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a custom domain name and its mappings",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := g.do(cmd, http.MethodDelete, "/v2/domainnames/"+url.PathEscape(args[0]), nil, nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted domain name %s\n", args[0])
+			return nil
+		},
+	}
+	mappings := &cobra.Command{
+		Use:   "mappings NAME",
+		Short: "List a domain's API mappings",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out struct {
+				Items []struct {
+					APIID string `json:"apiId"`
+					ID    string `json:"apiMappingId"`
+					Key   string `json:"apiMappingKey"`
+					Stage string `json:"stage"`
+				} `json:"items"`
+			}
+			if done, err := g.fetch(cmd, http.MethodGet, "/v2/domainnames/"+url.PathEscape(args[0])+"/apimappings", nil, nil, nil, &out); done || err != nil {
+				return err
+			}
+			rows := [][]string{}
+			for _, m := range out.Items {
+				key := m.Key
+				if key == "" {
+					key = "(none)" // the whole domain, as unmap names it
+				}
+				rows = append(rows, []string{key, m.APIID, m.Stage, m.ID})
+			}
+			return table(cmd.OutOrStdout(), []string{"BASE PATH", "API", "STAGE", "MAPPING ID"}, rows)
+		},
+	}
 
 	var basePath string
 	mapCmd := &cobra.Command{

@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -87,8 +88,18 @@ func TestTLSInitThenHTTPSAndDomains(t *testing.T) {
 	if out := run(t, "domain", "list", ep); !strings.Contains(out, "shop.dev.test") {
 		t.Errorf("domain list printed %q", out)
 	}
-	if out := run(t, "domain", "mappings", "shop.dev.test", ep); !strings.Contains(out, `"apiMappingKey": "orders/v2"`) {
+	// Tables by default; JSON (no blank line after it) with -o json.
+	if out := run(t, "domain", "mappings", "shop.dev.test", ep); !regexp.MustCompile(`(?m)^BASE PATH +API +STAGE +MAPPING ID\norders/v2 +` + a.ID + ` +prod +\S+\n$`).MatchString(out) {
 		t.Errorf("domain mappings printed %q", out)
+	}
+	if out := run(t, "-o", "json", "domain", "mappings", "shop.dev.test", ep); !strings.Contains(out, `"apiMappingKey": "orders/v2"`) || strings.HasSuffix(out, "\n\n") {
+		t.Errorf("domain mappings -o json printed %q", out)
+	}
+	if out := run(t, "domain", "get", "shop.dev.test", ep); !regexp.MustCompile(`^DOMAIN +CERTIFICATE +MUTUAL TLS\nshop.dev.test +\S+ +-\n$`).MatchString(out) {
+		t.Errorf("domain get printed %q", out)
+	}
+	if out := run(t, "-o", "json", "domain", "get", "shop.dev.test", ep); !strings.Contains(out, `"domainName": "shop.dev.test"`) || strings.HasSuffix(out, "\n\n") {
+		t.Errorf("domain get -o json printed %q", out)
 	}
 	c, err := tls.Dial("tcp", gw.TLSAddr(), &tls.Config{ServerName: "shop.dev.test", RootCAs: pool})
 	if err != nil {
