@@ -62,6 +62,8 @@ dev'), so there is nothing to restart.`,
 			if tlsListen == "" {
 				tlsListen = app.Defaults().TLSListen
 			}
+			_, statErr := os.Stat(filepath.Join(edge.DevCADir(dataDir), edge.DevCertFile))
+			replacing := statErr == nil
 			f, err := edge.InitDevCAWith(edge.DevCADir(dataDir), edge.DevInit{Names: args, Reset: reset, IfNeeded: ifNeeded}, time.Now())
 			if err != nil {
 				return err
@@ -82,7 +84,7 @@ dev'), so there is nothing to restart.`,
 			ca, _ := filepath.Abs(f.CACert)
 			fmt.Fprintf(out, "%s: %s\n", what, ca)
 			fmt.Fprintf(out, "gateway certificate: %s (key %s)\n  for %v\n  valid until %s\n\n", f.Cert, f.Key, f.Names, f.NotAfter.UTC().Format(time.DateOnly))
-			fmt.Fprint(out, tlsServeHint(tlsListen, starting))
+			fmt.Fprint(out, tlsServeHint(tlsListen, starting, replacing))
 			port := "8443"
 			if _, p, err := net.SplitHostPort(tlsListen); err == nil && p != "" && p != "0" {
 				port = p
@@ -109,16 +111,23 @@ The CA's key (%[2]s) can sign for any name: keep it to yourself.
 	return tlsCmd
 }
 
-// tlsServeHint says when the certificate is served: by a server started now
-// (restart one that runs), or, with starting, by the one about to start.
-func tlsServeHint(tlsListen string, starting bool) string {
+// tlsServeHint says when the certificate is served: by the server about to
+// start (starting); by a running server as soon as it is written, when it
+// replaces one (a server watches the files of the certificate it started
+// with); or, when it is the first, by a server started now (one running
+// already started with its TLS listener off).
+func tlsServeHint(tlsListen string, starting, replacing bool) string {
 	if tlsListen == "off" {
 		return "The server's TLS listener is off (--tls-listen off): set --tls-listen (PORTICO_TLS_LISTEN) to serve HTTPS and wss with this certificate.\n"
 	}
 	if starting {
 		return fmt.Sprintf("The server starting now serves HTTPS and wss with it on %s.\n", tlsListen)
 	}
-	return fmt.Sprintf("Restart 'portico serve' (or 'portico dev', make run) if it runs: it serves HTTPS and wss with it on --tls-listen (%s).\n", tlsListen)
+	if replacing {
+		return fmt.Sprintf("A running 'portico serve' (or 'portico dev', make run) picks it up as it is written, no restart needed: it serves HTTPS and wss with it on --tls-listen (%s). "+
+			"(One whose certificate had expired when it started has its TLS listener off: restart it.)\n", tlsListen)
+	}
+	return fmt.Sprintf("Restart 'portico serve' (or 'portico dev', make run) if it runs: it started without a certificate, its TLS listener off; it serves HTTPS and wss with this one on --tls-listen (%s).\n", tlsListen)
 }
 
 // domainJSON is the part of apigatewayv2's DomainName the domain commands show.

@@ -146,10 +146,19 @@ func TestTLSInitNamesTheServersPort(t *testing.T) {
 	if !strings.Contains(out, "https://localhost:24092/") || strings.Contains(out, ":8443") || strings.Contains(out, "Restart") {
 		t.Errorf("tls init --tls-listen 127.0.0.1:24092 --starting printed:\n%s", out)
 	}
+	// A certificate replaced is reloaded by a running server (its files are
+	// watched): nothing to restart.
 	t.Setenv("PORTICO_TLS_LISTEN", "127.0.0.1:24192")
 	out = run(t, "tls", "init", "--data-dir", dir)
-	if !strings.Contains(out, "https://localhost:24192/") || !strings.Contains(out, "Restart") || !strings.Contains(out, "127.0.0.1:24192") {
+	if !strings.Contains(out, "https://localhost:24192/") || !strings.Contains(out, "picks it up") || !strings.Contains(out, "127.0.0.1:24192") ||
+		strings.Contains(out, "Restart 'portico serve'") {
 		t.Errorf("tls init with PORTICO_TLS_LISTEN=127.0.0.1:24192 printed:\n%s", out)
+	}
+	// The first certificate: a server running already started with its TLS
+	// listener off, and must be restarted.
+	out = run(t, "tls", "init", "--data-dir", t.TempDir())
+	if !strings.Contains(out, "Restart 'portico serve'") {
+		t.Errorf("tls init of a first certificate printed:\n%s", out)
 	}
 }
 
