@@ -43,9 +43,9 @@ expression ($request.body.action by default) to a route key; $connect runs befor
 the handshake completes, $disconnect after the socket closes, $default takes what
 no other route matches. Deploy with 'portico api deploy'.
 
-  portico ws create chat
+  portico ws create my-chat
   portico ws route set ID '$connect' --function chat-connect
-  portico ws route set ID sendmessage --function chat-sendmessage:live
+  portico ws route set ID sendmessage --function chat-sendmessage
   portico api deploy ID --stage dev
   websocat ws://127.0.0.1:8080/ID/dev`,
 	}
