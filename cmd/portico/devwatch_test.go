@@ -830,3 +830,24 @@ func TestSampleChatPicksUpNewCommands(t *testing.T) {
 		t.Errorf("the output does not say chat-whoami was deleted:\n%s", out)
 	}
 }
+
+// TestDevBuildsAsMakeSamples: dev's rebuild of a sample (and of a --function
+// directory) passes go build the flags `make samples` passes, so that the
+// same source gives the same bootstrap either way and the next `make run`
+// publishes no new version of code a save already deployed.
+func TestDevBuildsAsMakeSamples(t *testing.T) {
+	mk, err := os.ReadFile(filepath.Join(apptest.RepoRoot(), "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "CGO_ENABLED=0 $(GO) build " + strings.Join(goBuildFlags, " ") + " -o $(BIN)/samples/"
+	want = strings.Replace(want, "-ldflags=-s -w", "-ldflags='-s -w'", 1)
+	if !strings.Contains(string(mk), want) {
+		t.Errorf("the Makefile's samples target does not build with %q", want)
+	}
+	for _, f := range []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w"} {
+		if !slices.Contains(goBuildFlags, f) {
+			t.Errorf("goBuildFlags %q lack %s", goBuildFlags, f)
+		}
+	}
+}
