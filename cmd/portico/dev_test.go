@@ -108,7 +108,10 @@ func TestDevRefusesServerFilesInAFunctionDirectory(t *testing.T) {
 		{"data dir is the directory", "app", []string{"--data-dir", app}, "holds the data directory"},
 		{"through a link", "app-link", []string{"--data-dir", filepath.Join(app, "data")}, "holds the data directory"},
 		{"key file inside", "app", []string{"--data-dir", filepath.Join(base, "data"), "--iam-key-file", filepath.Join(app, "iam.key")}, "holds the IAM key file"},
-		{"beside, with a name that starts alike", "app", []string{"--data-dir", filepath.Join(base, "app2")}, "no built sample"},
+		// Past the check, dev goes on to serve: an admin address that
+		// cannot be bound is the next thing to fail.
+		{"beside, with a name that starts alike", "app", []string{"--data-dir", filepath.Join(base, "app2"), "--runtime", "process",
+			"--listen", "127.0.0.1:0", "--tls-listen", "off", "--admin-listen", "127.0.0.1:notaport"}, "notaport"},
 	} {
 		root := newRoot()
 		var out bytes.Buffer
