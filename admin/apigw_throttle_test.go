@@ -9,6 +9,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	v2types "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 
 	"github.com/portico-dev/portico/internal/testkit"
 )
@@ -73,4 +76,38 @@ func TestStageZeroThrottleAWSCLI(t *testing.T) {
 	if strings.Join(strings.Fields(got), " ") != "-1 -1 0 0" {
 		t.Fatalf("get-stage throttles: %q, want */* -1 -1 and /items/GET 0 0", got)
 	}
+}
+
+// TestStageRateWithoutBurstServes: a method whose throttle rate alone is set
+// (update-stage .../throttling/rateLimit, the burst left out) reads back
+// throttlingBurstLimit -1 ("not set") and is served: the burst it does not
+// set is inherited ("*/*", then the account's 5,000), as a new method-settings
+// entry on API Gateway takes the values it does not set from the defaults.
+// It answered 429 to every request. An HTTP API route whose rate alone is set
+// is served the same way.
+func TestStageRateWithoutBurstServes(t *testing.T) {
+	t.Parallel()
+	re := startRelease(t)
+	ctx := t.Context()
+	if _, err := re.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID),
+		StageName: aws.String("prod"), Variables: map[string]string{"color": "blue"}}); err != nil {
+		t.Fatal(err)
+	}
+	out := re.update(t, op(agtypes.OpReplace, "/~1items/GET/throttling/rateLimit", "100"))
+	ms := out.MethodSettings["~1items/GET"]
+	if ms.ThrottlingRateLimit != 100 || ms.ThrottlingBurstLimit != -1 {
+		t.Fatalf("readback rate %v burst %v, want 100 and -1", ms.ThrottlingRateLimit, ms.ThrottlingBurstLimit)
+	}
+	for range 5 {
+		if code, body, _ := re.call(t, "/items", nil); code != 200 {
+			t.Fatalf("GET /items under a rate without burst: %d %s, want 200", code, body)
+		}
+	}
+
+	e, id := startV2HTTPRoutes(t)
+	if _, err := e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: aws.String(id), StageName: aws.String("prod"),
+		RouteSettings: map[string]v2types.RouteSettings{"GET /a": {ThrottlingRateLimit: aws.Float64(50)}}}); err != nil {
+		t.Fatal(err)
+	}
+	wantStatuses(t, "GET /a under a rate without burst", gets(t, e, "/"+id+"/prod/a", 3), 200, 200, 200)
 }

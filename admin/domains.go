@@ -40,8 +40,8 @@ func (s *Server) registerDomainRoutes(d EdgeDeps) {
 	}
 	h := &domainRoutes{e: e}
 	s.HandleAPIGateway("POST /domainnames", h.createV1)
-	s.HandleAPIGateway("GET /domainnames", h.listDomains(domainV1, false))
-	s.HandleAPIGateway("GET /domainnames/{name}", h.getDomain(domainV1))
+	s.HandleAPIGateway("GET /domainnames", h.listDomains(h.domainV1, false))
+	s.HandleAPIGateway("GET /domainnames/{name}", h.getDomain(h.domainV1))
 	s.HandleAPIGateway("DELETE /domainnames/{name}", h.deleteDomain(http.StatusAccepted))
 	s.HandleAPIGateway("POST /domainnames/{name}/basepathmappings", h.createMapping(basePathMappings))
 	s.HandleAPIGateway("GET /domainnames/{name}/basepathmappings", h.listMappings(basePathMappings))
@@ -49,8 +49,8 @@ func (s *Server) registerDomainRoutes(d EdgeDeps) {
 	s.HandleAPIGateway("DELETE /domainnames/{name}/basepathmappings/{basePath}", h.deleteMapping(basePathMappings))
 
 	s.HandleAPIGateway("POST /v2/domainnames", h.createV2)
-	s.HandleAPIGateway("GET /v2/domainnames", h.listDomains(domainV2, true))
-	s.HandleAPIGateway("GET /v2/domainnames/{name}", h.getDomain(domainV2))
+	s.HandleAPIGateway("GET /v2/domainnames", h.listDomains(h.domainV2, true))
+	s.HandleAPIGateway("GET /v2/domainnames/{name}", h.getDomain(h.domainV2))
 	s.HandleAPIGateway("DELETE /v2/domainnames/{name}", h.deleteDomain(http.StatusNoContent))
 	s.HandleAPIGateway("POST /v2/domainnames/{name}/apimappings", h.createMapping(apiMappings))
 	s.HandleAPIGateway("GET /v2/domainnames/{name}/apimappings", h.listMappings(apiMappings))
@@ -212,7 +212,7 @@ func (h *domainRoutes) createV1(w http.ResponseWriter, r *http.Request) error {
 		}
 		d.CertificatePEM, d.KeyPEM, d.CertificateSource = c, k, arn
 	}
-	return h.createDomain(w, r, d, in.MutualTLS, domainV1)
+	return h.createDomain(w, r, d, in.MutualTLS, h.domainV1)
 }
 
 // createDomain creates d with in's truststore and answers it spelled by out.
@@ -251,7 +251,35 @@ func mutualTLSOut(d *edge.Domain) any {
 	return map[string]any{"truststoreUri": d.TruststoreURI, "truststoreVersion": version, "truststoreWarnings": []string{}}
 }
 
-func domainV1(d *edge.Domain) map[string]any {
+// domainStatus is the status API Gateway's control plane reads for d, with a
+// message when it is not AVAILABLE: failed is the status of a domain that is
+// not served (v1 FAILED; v2, which has no FAILED,
+// PENDING_OWNERSHIP_VERIFICATION: the name is not the owner's to serve).
+func (h *domainRoutes) domainStatus(d *edge.Domain, failed string) (status, message string) {
+	if err := h.e.NotServed(d); err != nil {
+		return failed, err.Error()
+	}
+	return "AVAILABLE", ""
+}
+
+func (h *domainRoutes) domainV1(d *edge.Domain) map[string]any {
+	out := h.domainV1Fields(d)
+	if status, msg := h.domainStatus(d, "FAILED"); msg != "" {
+		out["domainNameStatus"], out["domainNameStatusMessage"] = status, msg
+	}
+	return out
+}
+
+func (h *domainRoutes) domainV2(d *edge.Domain) map[string]any {
+	out := h.domainV2Fields(d)
+	if status, msg := h.domainStatus(d, "PENDING_OWNERSHIP_VERIFICATION"); msg != "" {
+		c := out["domainNameConfigurations"].([]map[string]any)[0]
+		c["domainNameStatus"], c["domainNameStatusMessage"] = status, msg
+	}
+	return out
+}
+
+func (h *domainRoutes) domainV1Fields(d *edge.Domain) map[string]any {
 	out := map[string]any{
 		"domainName":             d.Name,
 		"regionalDomainName":     d.Name,
@@ -267,7 +295,7 @@ func domainV1(d *edge.Domain) map[string]any {
 	return out
 }
 
-func domainV2(d *edge.Domain) map[string]any {
+func (h *domainRoutes) domainV2Fields(d *edge.Domain) map[string]any {
 	out := map[string]any{
 		"apiMappingSelectionExpression": "$request.basepath",
 		"domainName":                    d.Name,
@@ -376,7 +404,7 @@ func (h *domainRoutes) createV2(w http.ResponseWriter, r *http.Request) error {
 		}
 		d.CertificatePEM, d.KeyPEM, d.CertificateSource = cert, key, c.CertificateArn
 	}
-	return h.createDomain(w, r, d, in.MutualTLS, domainV2)
+	return h.createDomain(w, r, d, in.MutualTLS, h.domainV2)
 }
 
 func basePathOut(m *edge.Mapping) map[string]any {
@@ -623,7 +651,7 @@ func (h *domainRoutes) updateV1(w http.ResponseWriter, r *http.Request) error {
 	if edgeAsked && mtls {
 		return checkEndpointType(true, "EDGE")
 	}
-	return h.update(w, r, &c, domainV1)
+	return h.update(w, r, &c, h.domainV1)
 }
 
 // updateDomainV2 is apigatewayv2 UpdateDomainName's body.
@@ -690,5 +718,5 @@ func (h *domainRoutes) updateV2(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	return h.update(w, r, &c, domainV2)
+	return h.update(w, r, &c, h.domainV2)
 }

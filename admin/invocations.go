@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/h1"
+	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -68,6 +69,9 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 	if err != nil {
 		return err
 	}
+	// The caller's trace is continued (Lambda's PassThrough); a header of
+	// another shape is ignored, and the invocation gets a trace of its own.
+	traceID, _ := tracing.ContinueXRay(r.Header.Get(tracing.HeaderXRay))
 	switch invType {
 	case "DryRun":
 		w.WriteHeader(http.StatusNoContent)
@@ -76,7 +80,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 		// The client context is checked, but not kept: Lambda passes it to
 		// synchronous invocations only.
 		id, err := s.inv.InvokeAsync(r.Context(), invoker.Request{
-			Function: cfg, Payload: payload, InvokedARN: functions.ARN(ref.Name, ref.Qualifier),
+			Function: cfg, Payload: payload, InvokedARN: functions.ARN(ref.Name, ref.Qualifier), TraceID: traceID,
 		})
 		if err != nil {
 			return err
@@ -90,6 +94,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 		Payload:       payload,
 		InvokedARN:    functions.ARN(ref.Name, ref.Qualifier),
 		ClientContext: clientContext,
+		TraceID:       traceID,
 		LogTail:       logType == "Tail",
 	}
 	if !req.LogTail {

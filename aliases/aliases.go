@@ -547,3 +547,5 @@ var Module = fx.Module("aliases",
 	}),
 	fx.Provide(func() functions.Aliases { return Index{} }),
 )
+
+func init() { store.Record(bucketAliases, Alias{}) }

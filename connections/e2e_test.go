@@ -224,7 +224,10 @@ func runChat(t *testing.T, env *apptest.Env, gatewayHost string) {
 		t.Fatalf("members %v, want %v", got, want)
 	}
 
-	// One sends; the other two receive it (through sendmessage's PostToConnection).
+	// One sends; the other two receive it (through sendmessage's PostToConnection,
+	// an AWS SDK for Go v2 client at "https://" + domainName + "/" + stage, as
+	// AWS's samples build it: the sandbox-facing endpoint's HTTPS, trusted
+	// through the sandbox CA bundle Portico gives the sandbox).
 	if err := c1.WriteMessage(websocket.TextMessage, []byte(`{"action":"sendmessage","data":"hi"}`)); err != nil {
 		t.Fatal(err)
 	}

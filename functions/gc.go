@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/portico-dev/portico/internal/clock"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -32,7 +34,10 @@ import (
 //     has referenced for the grace period is removed, and the runtime's own
 //     garbage collection frees the image unless a tag still names it. A pin
 //     younger than pinMinAge is left alone whatever the grace: its version may
-//     be committing.
+//     be committing. Only this installation's pins are listed and removed (the
+//     store is this installation's, the image store may be shared), and an
+//     image this installation references that only another pin holds is pinned
+//     as this installation's first (ImagePins.AdoptPins).
 //   - Leftovers of interrupted uploads (.unpack-* and .zip-* temporaries) are
 //     removed by any collection: no upload is in progress while it runs.
 
@@ -100,7 +105,7 @@ func (s *Service) CollectCode(ctx context.Context, grace time.Duration) (Collect
 	if err != nil {
 		return st, fmt.Errorf("collecting code: %w", err)
 	}
-	now := time.Now()
+	now := s.clock.Now()
 	seen := map[string]bool{}
 	remove := func(path string) bool {
 		if err := os.RemoveAll(path); err != nil {
@@ -151,6 +156,14 @@ func (s *Service) CollectCode(ctx context.Context, grace time.Duration) (Collect
 	return st, nil
 }
 
+// SetClock sets the clock CollectCode reads the time from (for grace periods
+// and pin ages); tests use a fake one. Safe to call at any time.
+func (s *Service) SetClock(c clock.Clock) {
+	s.codeMu.Lock()
+	defer s.codeMu.Unlock()
+	s.clock = c
+}
+
 // collectPins removes the image pins (see ImagePins) that refs has not held for
 // grace. A runtime that cannot list or remove its pins is logged, not fatal: the
 // code is still collected.
@@ -159,7 +172,17 @@ func (s *Service) collectPins(ctx context.Context, refs map[string]bool, grace t
 	if !ok {
 		return
 	}
-	now := time.Now()
+	referenced := make([]string, 0, len(refs))
+	for id := range refs {
+		referenced = append(referenced, id)
+	}
+	slices.Sort(referenced)
+	if adopted, err := pins.AdoptPins(ctx, referenced); err != nil {
+		s.log.Warn("image collection could not pin the images its versions use that only other pins hold", "err", err)
+	} else if len(adopted) > 0 {
+		s.log.Info("images pinned for this installation: its versions use them and only other pins held them", "images", adopted)
+	}
+	now := s.clock.Now()
 	ids, err := pins.PinnedImages(ctx, now.Add(-pinMinAge))
 	if err != nil {
 		s.log.Warn("image collection could not list the pinned images", "err", err)

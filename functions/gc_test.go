@@ -206,7 +206,21 @@ func TestCollectCodeConcurrentUploads(t *testing.T) {
 // pinningResolver is a resolver that pins what it resolves, as containerd does.
 type pinningResolver struct {
 	fakeResolver
-	pins map[string]time.Time // id -> when pinned
+	pins   map[string]time.Time // id -> when pinned, by this installation
+	others map[string]bool      // ids other pins hold (an older Portico's, another installation's)
+}
+
+func (p *pinningResolver) AdoptPins(_ context.Context, ids []string) ([]string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var adopted []string
+	for _, id := range ids {
+		if _, own := p.pins[id]; !own && p.others[id] {
+			p.pins[id] = time.Now()
+			adopted = append(adopted, id)
+		}
+	}
+	return adopted, nil
 }
 
 func (p *pinningResolver) ResolveImage(ctx context.Context, ref string) (string, error) {
@@ -260,7 +274,7 @@ func (p *pinningResolver) age() {
 func TestCollectImagePins(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	res := &pinningResolver{fakeResolver: fakeResolver{ids: map[string]string{"app:latest": "sha256:aaa"}}, pins: map[string]time.Time{}}
+	res := &pinningResolver{fakeResolver: fakeResolver{ids: map[string]string{"app:latest": "sha256:aaa"}}, pins: map[string]time.Time{}, others: map[string]bool{}}
 	e.svc.images = res
 	if _, err := e.svc.Create(ctx, CreateInput{FunctionName: "img", PackageType: PackageImage, ImageURI: "app:latest"}); err != nil {
 		t.Fatal(err)
@@ -311,5 +325,42 @@ func TestCollectImagePins(t *testing.T) {
 	}
 	if !res.pinned("sha256:bbb") {
 		t.Fatal("version 2's image was unpinned")
+	}
+}
+
+// TestCollectAdoptsOthersPins: an image this installation's versions use that
+// only another pin holds (a Portico older than per-installation pins made it,
+// or the data directory moved) is pinned as this installation's own by the
+// collection, and so kept once that other pin goes; another installation's
+// pin of an image this one does not use is left alone.
+func TestCollectAdoptsOthersPins(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	res := &pinningResolver{fakeResolver: fakeResolver{ids: map[string]string{"app:latest": "sha256:aaa"}},
+		pins: map[string]time.Time{}, others: map[string]bool{}}
+	e.svc.images = res
+	if _, err := e.svc.Create(ctx, CreateInput{FunctionName: "img", PackageType: PackageImage, ImageURI: "app:latest"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Publish(ctx, "img", PublishInput{}); err != nil {
+		t.Fatal(err)
+	}
+	res.mu.Lock()
+	delete(res.pins, "sha256:aaa") // as an older Portico pinned it: not this installation's
+	res.others["sha256:aaa"] = true
+	res.others["sha256:zzz"] = true // another installation's
+	res.mu.Unlock()
+	if _, err := e.svc.CollectCode(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !res.pinned("sha256:aaa") {
+		t.Fatal("the image the versions use, held only by another pin, was not pinned as this installation's")
+	}
+	if res.pinned("sha256:zzz") {
+		t.Fatal("another installation's image, which no version here uses, was pinned here")
+	}
+	res.age()
+	if st, err := e.svc.CollectCode(ctx, 0); err != nil || st.Unpinned != 0 || !res.pinned("sha256:aaa") {
+		t.Fatalf("collection after adopting: %+v, %v; the adopted pin is in use and stays", st, err)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/portico-dev/portico/internal/clock"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/internal/shutdown"
@@ -67,6 +68,9 @@ type Service struct {
 	unrefSince unreferenced // code hash -> first collection that found it unreferenced
 	// pinUnrefSince is the same for image pins (image id), under codeMu too.
 	pinUnrefSince unreferenced
+	// clock tells the collection the time (grace periods, pin ages), under
+	// codeMu too.
+	clock clock.Clock
 
 	mu        sync.RWMutex
 	subs      []func(name string)
@@ -108,7 +112,7 @@ func NewService(st *store.Store, images ImageResolver, aliases Aliases, log *slo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{st: st, log: log, images: images, aliases: aliases, unrefSince: unreferenced{}, pinUnrefSince: unreferenced{},
+	return &Service{st: st, log: log, images: images, aliases: aliases, unrefSince: unreferenced{}, pinUnrefSince: unreferenced{}, clock: clock.Real{},
 		view:     store.NewCache[viewKey, *Config](st, bucketFunctions, bucketVersions),
 		policies: store.NewCache[viewKey, *policy](st, bucketPolicies)}, nil
 }
@@ -1031,3 +1035,11 @@ var Module = fx.Module("functions",
 		lc.Append(shutdown.Loop(func(ctx context.Context) { s.collectLoop(ctx, DefaultCodeCollect, DefaultCodeGrace) }))
 	}),
 )
+
+func init() {
+	store.Record(bucketFunctions, record{})
+	store.Record(bucketVersions, record{})
+	store.Record(bucketProvisioned, ProvisionedConfig{})
+	store.Record(bucketPolicies, policy{})
+	store.Record(bucketEventInvoke, EventInvokeConfig{})
+}

@@ -23,12 +23,22 @@ type ImageResolver interface {
 // code collection lists the pins and removes those no function or version has
 // referenced for the grace period, so that the images of deleted versions do
 // not stay on disk for ever.
+//
+// Pins are this installation's own: several installations (data directories)
+// may share the runtime's image store, and each collection sees only its own
+// store's references, so it must list and remove only the pins it made.
 type ImagePins interface {
-	// PinnedImages lists the ids ResolveImage pinned before t (a pin made
-	// since may belong to a version being published, not yet committed).
+	// PinnedImages lists the ids this installation's ResolveImage pinned
+	// before t (a pin made since may belong to a version being published,
+	// not yet committed). Other installations' pins are not listed.
 	PinnedImages(ctx context.Context, before time.Time) ([]string, error)
-	// Unpin removes id's pin; an id without one is not an error.
+	// Unpin removes this installation's pin of id; an id without one is not
+	// an error. Other installations' pins of id stay.
 	Unpin(ctx context.Context, id string) error
+	// AdoptPins pins as this installation's own each of ids (all those its
+	// functions and versions reference) that only some other pin holds (an
+	// older Portico's, or another installation's), and returns those.
+	AdoptPins(ctx context.Context, ids []string) ([]string, error)
 }
 
 // ImageRefuser is an optional ability of an ImageResolver: a runtime that runs

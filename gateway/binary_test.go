@@ -124,6 +124,9 @@ func TestContentHandlingResponses(t *testing.T) {
 			httpRoute("/encoded", "/encoded", ""),
 			httpRoute("/encoded/binary", "/encoded", apis.ContentHandlingToBinary),
 			httpRoute("/encoded/text", "/encoded", apis.ContentHandlingToText),
+			{Method: "GET", Path: "/image/template", Integration: &apis.Integration{Type: apis.IntegrationHTTP, HTTPMethod: "GET",
+				URI: backend.URL + "/image", Responses: map[string]apis.IntegrationResponse{"default": {StatusCode: "200",
+					ContentHandling: apis.ContentHandlingToText, ResponseTemplates: map[string]string{"application/json": `{"img":"$input.body"}`}}}}},
 			{Method: "GET", Path: "/function", Integration: &apis.Integration{Type: apis.IntegrationAWS, URI: "function:hello", HTTPMethod: "POST",
 				Responses: map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ContentHandling: apis.ContentHandlingToBinary,
 					ResponseTemplates: map[string]string{"application/json": `$input.path('$.image')`}}}}},
@@ -142,6 +145,7 @@ func TestContentHandlingResponses(t *testing.T) {
 		{"only the first Accept type counts", "/encoded", "text/html, image/png", b64},
 		{"CONVERT_TO_BINARY to a text client", "/encoded/binary", "text/plain", string(png)},
 		{"CONVERT_TO_TEXT of text to a binary client", "/encoded/text", "image/png", b64},
+		{"CONVERT_TO_TEXT: the response template sees base64", "/image/template", "", `{"img":"` + b64 + `"}`},
 		{"a function's base64 through a template and CONVERT_TO_BINARY", "/function", "", string(png)},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -21,12 +22,32 @@ import (
 // each sandbox's Runtime API. The @connections callbacks listen there too, on a
 // port of their own, whatever address the public listener has: a gateway on
 // 127.0.0.1 is out of a container's reach, this endpoint is not. Events report
-// it as requestContext.domainName, so "http://" + domainName + "/" + stage is
-// the endpoint functions call.
+// it as requestContext.domainName, so "http://" + domainName + "/" + stage
+// reaches it.
+//
+// With a CallbackTLS (SetCallbackTLS) the same port answers HTTPS too, so that
+// "https://" + domainName + "/" + stage, as AWS's samples build the endpoint,
+// works unmodified: a connection whose first byte starts a TLS handshake is
+// served over TLS with a certificate for the reported host, signed by the CA
+// that sandboxes are given to trust (runtimes.Spec.Trust); any other is plain
+// HTTP, as it was (the byte is peeked at, not read, so a plain connection
+// reaches h1 as the socket it is). The wait for the first byte is the TLS
+// handshake's, and is bounded as the TLS listener's handshakes are.
 //
 // It is served by internal/h1, as the gateway's plain listener is: a function
 // that broadcasts sends one POST per connection here (docs/performance.md,
 // "Broadcast to 10k").
+
+// CallbackTLS gives the sandbox-facing endpoint its TLS configuration, for the
+// names (IP addresses, host names) sandboxes reach it by; edge.SandboxCA
+// satisfies it.
+type CallbackTLS interface {
+	ServerConfig(names []string) (*tls.Config, error)
+}
+
+// SetCallbackTLS makes the sandbox-facing endpoint answer HTTPS beside plain
+// HTTP, with c's configuration. Call it before serving.
+func (g *Gateway) SetCallbackTLS(c CallbackTLS) { g.callbackTLS = c }
 
 // callbackServer serves only the @connections API, for sandboxes.
 type callbackServer struct {
@@ -49,20 +70,40 @@ func (g *Gateway) startCallback(bind, host string) (*callbackServer, error) {
 		host, _, _ = net.SplitHostPort(ln.Addr().String())
 	}
 	cs := &callbackServer{g: g, ln: ln, domain: net.JoinHostPort(host, port)}
+	maxConns := callbackMaxConns(g.cfg.CallbackMaxConnsPerIP, ln.Addr())
+	serveLn := ln
+	tlsOn := false
+	if g.callbackTLS != nil {
+		bound, _, _ := net.SplitHostPort(ln.Addr().String())
+		cfg, err := g.callbackTLS.ServerConfig([]string{host, bound})
+		if err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("gateway: sandbox-facing @connections endpoint's certificate for %s: %w", host, err)
+		}
+		// The handshakes (and first bytes) waited for are bounded per
+		// sandbox address as the connections are; on loopback, where every
+		// process sandbox has the same address, by the total alone.
+		limits := handshakeLimits{perSource: maxConns}
+		if maxConns == 0 {
+			limits.perSource = maxPendingHandshakes
+		}
+		serveLn = newHandshakeListenerPlain(ln, cfg, g.cfg.TLSHandshakeTimeout, limits, false, true, g.log).std
+		tlsOn = true
+	}
 	// A request's body must arrive within 30 s of its header (the limit
 	// net/http's ReadTimeout set here before).
 	limits := listener.Limits{HeaderTimeout: 10 * time.Second, BodyTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	cs.srv = h1.New(limits.Handler(cs), h1.Options{ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout, DormantAfter: dormantAfter,
-		MaxConnsPerIP: callbackMaxConns(g.cfg.CallbackMaxConnsPerIP, ln.Addr()), Log: g.log})
+		MaxConnsPerIP: maxConns, Log: g.log})
 	go func() {
-		if err := cs.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := cs.srv.Serve(serveLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			g.log.Error("sandbox-facing @connections endpoint stopped", "err", err)
 		}
 	}()
 	g.ws.callbackDomain.Store(&cs.domain)
 	// The endpoint serves for the gateway's life: it stays in self.
 	_ = g.self.Add("sandbox-facing @connections endpoint", ln.Addr().String())
-	g.log.Info("sandbox-facing @connections endpoint listening", "addr", ln.Addr().String(), "domainName", cs.domain)
+	g.log.Info("sandbox-facing @connections endpoint listening", "addr", ln.Addr().String(), "domainName", cs.domain, "https", tlsOn)
 	return cs, nil
 }
 

@@ -3,11 +3,16 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,8 +22,10 @@ import (
 
 	"github.com/portico-dev/portico/connections"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/invoker"
+	"github.com/portico-dev/portico/runtimes"
 )
 
 // TestCallbackEndpointIsSandboxFacing checks the address handed to sandboxes as
@@ -112,13 +119,29 @@ func TestCallbackEndpointIsSandboxFacing(t *testing.T) {
 // TestCallbackEndpointBoundsConnectionsPerSandbox checks that one address (a
 // sandbox) holds at most CallbackMaxConnsPerIP connections on the
 // sandbox-facing endpoint: one past it is closed unanswered, so code in a
-// container cannot use up Portico's file descriptors through it.
+// container cannot use up Portico's file descriptors through it; with HTTPS on
+// too (the first byte sniffed), as without.
 func TestCallbackEndpointBoundsConnectionsPerSandbox(t *testing.T) {
+	for _, withTLS := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain only", true: "with HTTPS"}[withTLS], func(t *testing.T) {
+			testCallbackBoundsConns(t, withTLS)
+		})
+	}
+}
+
+func testCallbackBoundsConns(t *testing.T, withTLS bool) {
 	e := newEnv(t)
 	m := connections.New(connections.Config{AdminToken: "tok"}, nil)
 	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
 	gw := New(Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.1:0", CallbackMaxConnsPerIP: 2}, e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
 	gw.EnableWebSockets(m)
+	if withTLS {
+		ca, err := edge.OpenSandboxCA(t.TempDir(), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gw.SetCallbackTLS(ca)
+	}
 	srv := NewServer(gw, nil, listener.Limits{})
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -171,5 +194,102 @@ func TestCallbackMaxConnsDefaults(t *testing.T) {
 		if got := callbackMaxConns(c.configured, c.addr); got != c.want {
 			t.Errorf("%s: %d, want %d", c.name, got, c.want)
 		}
+	}
+}
+
+// TestCallbackEndpointServesTLS checks that the sandbox-facing endpoint answers
+// HTTPS and plain HTTP on the same port: a client that trusts the sandbox CA
+// (through the bundle sandboxes get) posts to https:// + domainName, as AWS's
+// samples build the endpoint; a plain one to http:// + domainName; and a TLS
+// client that does not trust the CA is refused.
+func TestCallbackEndpointServesTLS(t *testing.T) {
+	e := newEnv(t)
+	m := connections.New(connections.Config{AdminToken: "tok"}, nil)
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	ca, err := edge.OpenSandboxCA(t.TempDir(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := New(Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.1:0"}, e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
+	gw.EnableWebSockets(m)
+	gw.SetCallbackTLS(ca)
+	srv := NewServer(gw, nil, listener.Limits{})
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+
+	domains := make(chan string, 4)
+	e.inv.handle = func(req invoker.Request) (*invoker.Result, error) {
+		var ev events.APIGatewayWebsocketProxyRequest
+		_ = json.Unmarshal(req.Payload, &ev)
+		domains <- ev.RequestContext.DomainName
+		return &invoker.Result{Payload: []byte(`{"statusCode":200}`)}, nil
+	}
+	id := e.deploy(&apis.API{Name: "ws", Protocol: apis.ProtocolWebSocket, Definition: apis.Definition{
+		RouteSelectionExpression: "$request.body.action",
+		Routes:                   []apis.Route{{RouteKey: "$connect", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:hello"}}},
+	}}, "dev", nil)
+	c, resp, err := websocket.DefaultDialer.Dial("ws://"+srv.Addr()+"/"+id+"/dev", nil)
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var domain string
+	select {
+	case domain = <-domains:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no $connect event")
+	}
+	conn := m.List("", "")[0].ConnectionID
+
+	bundle, err := os.ReadFile(filepath.Join(ca.SandboxTrust().Dir, runtimes.TrustBundleFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(bundle) {
+		t.Fatal("the trust bundle holds no certificate")
+	}
+	trusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
+	t.Cleanup(trusting.CloseIdleConnections)
+	post := func(client *http.Client, url, body string) (int, error) {
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	for _, c2 := range []struct {
+		name, scheme string
+		client       *http.Client
+	}{
+		{"https", "https", trusting},
+		{"http", "http", http.DefaultClient},
+		// A second request on the kept TLS connection.
+		{"https again", "https", trusting},
+	} {
+		status, err := post(c2.client, c2.scheme+"://"+domain+"/dev/@connections/"+conn, c2.name)
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("%s: POST @connections at %s://%s: %d %v", c2.name, c2.scheme, domain, status, err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		if _, b, err := c.ReadMessage(); err != nil || string(b) != c2.name {
+			t.Fatalf("%s: client got %q %v", c2.name, b, err)
+		}
+	}
+	// A TLS client that does not trust the sandbox CA (the system's roots) is
+	// refused: its handshake fails on the certificate.
+	untrusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}
+	t.Cleanup(untrusting.CloseIdleConnections)
+	var unknown x509.UnknownAuthorityError
+	if _, err := post(untrusting, "https://"+domain+"/dev/@connections/"+conn, "x"); !errors.As(err, &unknown) {
+		t.Fatalf("a client that does not trust the sandbox CA: %v, want x509.UnknownAuthorityError", err)
 	}
 }

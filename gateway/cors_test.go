@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/cors"
+	"github.com/portico-dev/portico/internal/errdefs"
 )
 
 func TestHTTPAPICORS(t *testing.T) {
@@ -67,6 +69,15 @@ func TestHTTPAPICORS(t *testing.T) {
 		Routes: []apis.Route{{Method: "GET", Path: "/x", Integration: mockBody("x")}}}}
 	if _, err := e.svc.Create(t.Context(), bad); err == nil {
 		t.Fatal("credentials with * accepted")
+	}
+	// https://* and http://* match every host as * does: not with
+	// credentials either, in any spelling.
+	for _, o := range []string{"https://*", "http://*", "HTTPS://*"} {
+		bad.CORS = &apis.CORSConfiguration{AllowOrigins: []string{"https://app.example", o}, AllowCredentials: true}
+		_, err := e.svc.Create(t.Context(), bad)
+		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "allowCredentials cannot be used with the origin "+o) {
+			t.Errorf("credentials with %s: err = %v", o, err)
+		}
 	}
 }
 

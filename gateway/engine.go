@@ -72,6 +72,7 @@ func (s *Server) h2Options() h2.Options {
 		ReadHeaderTimeout: s.limits.HeaderTimeout,
 		IdleTimeout:       s.limits.IdleTimeout,
 		DormantAfter:      dormantAfter,
+		BadTarget:         http.HandlerFunc(s.gw.serveBadTarget),
 		Log:               s.log,
 	}
 }
@@ -91,6 +92,7 @@ func (s *Server) h1Options() h1.Options {
 		IdleTimeout:       s.limits.IdleTimeout,
 		DormantAfter:      dormantAfter,
 		WireNames:         true,
+		BadTarget:         http.HandlerFunc(s.gw.serveBadTarget),
 		Log:               s.log,
 	}
 }

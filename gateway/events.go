@@ -9,14 +9,13 @@ import (
 	"net/netip"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/restevent"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/netaddr"
 )
@@ -87,28 +86,6 @@ func (g *Gateway) trusted(ip string) bool {
 	return false
 }
 
-// traceID returns an X-Ray style trace header value.
-func traceID(now time.Time, requestID string) string {
-	var b strings.Builder
-	b.Grow(len("Root=1-") + 8 + 1 + 24)
-	b.WriteString("Root=1-")
-	var num [16]byte
-	hex := strconv.AppendInt(num[:0], now.Unix(), 16)
-	for i := len(hex); i < 8; i++ {
-		b.WriteByte('0')
-	}
-	b.Write(hex)
-	b.WriteByte('-')
-	n := 0
-	for i := 0; i < len(requestID) && n < 24; i++ {
-		if requestID[i] != '-' {
-			b.WriteByte(requestID[i])
-			n++
-		}
-	}
-	return b.String()
-}
-
 // forwardedHeaders returns the request's headers as the integration sees them: the
 // client's headers plus Host, X-Forwarded-For/Port/Proto and X-Amzn-Trace-Id, as
 // API Gateway adds them.
@@ -151,7 +128,7 @@ func forwardedHeaders(r *http.Request, rc *reqCtx) http.Header {
 	}
 	set("X-Forwarded-Proto", proto)
 	if h.Get("X-Amzn-Trace-Id") == "" {
-		set("X-Amzn-Trace-Id", traceID(rc.RequestTime, rc.RequestID))
+		set("X-Amzn-Trace-Id", restevent.TraceID(rc.RequestTime, rc.RequestID))
 	}
 	return h
 }
@@ -186,21 +163,23 @@ func mediaMatch(pattern, mt string) bool {
 	return (pt == "*" || pt == mtt) && (ps == "*" || ps == mts)
 }
 
-// isTextHTTP reports whether an HTTP API passes a body as text: text/* and the
-// JSON, XML, JavaScript and form types, or no content type and valid UTF-8.
+// isTextHTTP reports whether an HTTP API passes a body as text, as API
+// Gateway's HTTP APIs do: valid UTF-8 of a text/* type, application/json,
+// application/xml, application/javascript, or a +json or +xml type. Any other
+// type (a form, application/x-www-form-urlencoded, among them), a missing or
+// malformed Content-Type, and invalid UTF-8 are base64.
 func isTextHTTP(contentType string, body []byte) bool {
 	if contentType == "" {
-		return utf8.Valid(body)
+		return false
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return utf8.Valid(body)
+		return false
 	}
 	switch {
 	case strings.HasPrefix(mt, "text/"),
-		strings.HasSuffix(mt, "json"), strings.HasSuffix(mt, "xml"),
-		strings.Contains(mt, "javascript"), mt == "application/x-www-form-urlencoded",
-		mt == "application/graphql", mt == "application/yaml", mt == "application/x-yaml":
+		mt == "application/json", mt == "application/xml", mt == "application/javascript",
+		strings.HasSuffix(mt, "+json"), strings.HasSuffix(mt, "+xml"):
 		return utf8.Valid(body)
 	}
 	return false

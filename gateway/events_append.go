@@ -14,8 +14,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
-	"github.com/portico-dev/portico/gateway/internal/wirenames"
-	"github.com/portico-dev/portico/internal/netaddr"
+	"github.com/portico-dev/portico/gateway/internal/restevent"
 )
 
 // An AWS_PROXY event is written straight from the request into a pooled
@@ -50,29 +49,16 @@ func encodeEvent(appendEvent func([]byte) ([]byte, error)) ([]byte, error) {
 	return out, err
 }
 
-// eventHeader is a header of an event: its name there and its values, or
-// (vals nil) its one value.
-type eventHeader struct {
-	name string
-	vals []string
-	one  string
-}
+// eventHeader is a header of an event (restevent.Header).
+type eventHeader = restevent.Header
 
-// last is the header's last value.
-func (h *eventHeader) last() string {
-	if h.vals == nil {
-		return h.one
-	}
-	return h.vals[len(h.vals)-1]
-}
-
-// appendValues appends the header's values as the inside of a JSON string,
+// appendHeaderValues appends h's values as the inside of a JSON string,
 // joined with commas.
-func (h *eventHeader) appendValues(b []byte) []byte {
-	if h.vals == nil {
-		return appendEscaped(b, h.one)
+func appendHeaderValues(b []byte, h *eventHeader) []byte {
+	if h.Vals == nil {
+		return appendEscaped(b, h.One)
 	}
-	for i, v := range h.vals {
+	for i, v := range h.Vals {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -81,57 +67,10 @@ func (h *eventHeader) appendValues(b []byte) []byte {
 	return b
 }
 
-// The headers API Gateway adds to what the integration sees (forwardedHeaders).
-const (
-	hdrHost           = "Host"
-	hdrForwardedFor   = "X-Forwarded-For"
-	hdrForwardedPort  = "X-Forwarded-Port"
-	hdrForwardedProto = "X-Forwarded-Proto"
-	hdrTraceID        = "X-Amzn-Trace-Id"
-)
-
 // eventHeaders appends to hs the headers forwardedHeaders gives, named by
-// name (the canonical name in, the event's name out), sorted by that name.
-// Names that come out
-// twice (only non-canonical keys set by hand can) keep one of their values,
-// as the map of an event does; a header without values is left out.
+// name, sorted by that name (restevent.Headers).
 func eventHeaders(hs []eventHeader, r *http.Request, rc *reqCtx, name func(string) string) []eventHeader {
-	keepTrace := false
-	for k, vs := range r.Header {
-		switch k {
-		case hdrHost, hdrForwardedFor, hdrForwardedPort, hdrForwardedProto:
-			continue
-		case hdrTraceID:
-			if len(vs) > 0 && vs[0] != "" {
-				keepTrace = true
-				break
-			}
-			continue
-		}
-		if len(vs) == 0 {
-			continue
-		}
-		hs = append(hs, eventHeader{name: name(k), vals: vs})
-	}
-	add := func(k, v string) { hs = append(hs, eventHeader{name: name(k), one: v}) }
-	add(hdrHost, r.Host)
-	ip := sourceIP(r)
-	if vs := r.Header[hdrForwardedFor]; len(vs) > 0 && vs[0] != "" {
-		add(hdrForwardedFor, vs[0]+", "+ip)
-	} else {
-		add(hdrForwardedFor, ip)
-	}
-	add(hdrForwardedPort, netaddr.ForwardedPort(r))
-	proto := "http"
-	if r.TLS != nil {
-		proto = "https"
-	}
-	add(hdrForwardedProto, proto)
-	if !keepTrace {
-		add(hdrTraceID, traceID(rc.RequestTime, rc.RequestID))
-	}
-	slices.SortFunc(hs, func(a, b eventHeader) int { return strings.Compare(a.name, b.name) })
-	return slices.CompactFunc(hs, func(a, b eventHeader) bool { return a.name == b.name })
+	return restevent.Headers(hs, r, rc.RequestTime, rc.RequestID, name)
 }
 
 // queryParam is a parameter of the query string, unescaped.
@@ -321,23 +260,23 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, h.name)
+		b = appendJSONString(b, h.Name)
 		b = append(b, ':')
-		b = appendJSONString(b, h.last())
+		b = appendJSONString(b, h.Last())
 	}
 	b = append(b, `},"multiValueHeaders":{`...)
 	for i, h := range hs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, h.name)
+		b = appendJSONString(b, h.Name)
 		b = append(b, ':')
-		if h.vals == nil {
+		if h.Vals == nil {
 			b = append(b, '[')
-			b = appendJSONString(b, h.one)
+			b = appendJSONString(b, h.One)
 			b = append(b, ']')
 		} else {
-			b = appendStrings(b, h.vals)
+			b = appendStrings(b, h.Vals)
 		}
 	}
 	b = append(b, `},"queryStringParameters":`...)
@@ -376,19 +315,8 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	b = append(b, `,"protocol":`...)
 	b = appendJSONString(b, r.Proto)
 	b = append(b, `,"identity":`...)
-	id := events.APIGatewayRequestIdentity{
-		SourceIP:   rc.Identity.SourceIP,
-		UserAgent:  r.UserAgent(),
-		ClientCert: clientCertREST(r),
-		AccessKey:  rc.Identity.AccessKey,
-		APIKey:     rc.Identity.APIKey,
-		APIKeyID:   rc.Identity.APIKeyID,
-		AccountID:  rc.Identity.AccountID,
-		Caller:     rc.Identity.Caller,
-		User:       rc.Identity.User,
-		UserArn:    rc.Identity.UserARN,
-	}
-	if b, err = appendIdentity(b, &id); err != nil {
+	id := restevent.IdentityOf(r, &rc.Identity)
+	if b, err = id.AppendJSON(b); err != nil {
 		return nil, err
 	}
 	b = append(b, `,"resourcePath":`...)
@@ -426,35 +354,11 @@ func appendEventV1(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	return append(b, `,"isBase64Encoded":false}`...), nil
 }
 
-// headerSpelling returns how r's header names reach a REST API's integration
-// (its payload 1.0 events and its mapping templates' $input.params().header):
-// the client's spelling, over HTTP/2 lower case, but API Gateway's for the
-// headers it adds. HTTP APIs keep today's canonical names in payload 1.0.
+// headerSpelling returns how r's header names reach the integration
+// (restevent.Spelling): the client's spelling on REST APIs, canonical names in
+// HTTP APIs' payload 1.0.
 func headerSpelling(r *http.Request, rc *reqCtx) func(string) string {
-	if rc.Protocol == apis.ProtocolREST {
-		if r.ProtoMajor == 2 {
-			return h2EventName
-		} else if wire := wirenames.From(r.Context()); len(wire) > 0 {
-			return wire.EventName
-		}
-	}
-	return canonicalName
-}
-
-// canonicalName is the event name of a header in HTTP APIs' payload 1.0: its
-// canonical name.
-func canonicalName(k string) string { return k }
-
-// h2EventName is the event name of a header in a REST event of an HTTP/2
-// request: the client's spelling, which HTTP/2 carries in lower case (RFC 9113,
-// section 8.2.2), but for the headers the gateway adds or keeps, canonical as
-// over HTTP/1.1 (wirenames.Names.EventName).
-func h2EventName(k string) string {
-	switch k {
-	case hdrHost, hdrForwardedFor, hdrForwardedPort, hdrForwardedProto, hdrTraceID:
-		return k
-	}
-	return lowerHeader(k)
+	return restevent.Spelling(r, rc.Protocol == apis.ProtocolREST)
 }
 
 // appendEventV2 appends r's HTTP API (payload 2.0) event: json.Marshal of
@@ -469,13 +373,13 @@ func appendEventV2(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	// Sorted by canonical name, which sorts by the lower-case name too but
 	// for names with bytes between 'Z' and 'a' ("[\]^_`"); the event's keys
 	// are sorted again below.
-	hs := eventHeaders(hbuf[:0], r, rc, canonicalName)
+	hs := eventHeaders(hbuf[:0], r, rc, restevent.CanonicalName)
 	var cookies []string
 	n := 0
 	for _, h := range hs {
-		lk := lowerHeader(h.name)
-		if lk == "cookie" && h.vals != nil { // (a Cookie header is the client's)
-			for _, v := range h.vals {
+		lk := restevent.LowerName(h.Name)
+		if lk == "cookie" && h.Vals != nil { // (a Cookie header is the client's)
+			for _, v := range h.Vals {
 				for c := range strings.SplitSeq(v, ";") {
 					if c = strings.TrimSpace(c); c != "" {
 						cookies = append(cookies, c)
@@ -484,12 +388,12 @@ func appendEventV2(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 			}
 			continue
 		}
-		h.name = lk
+		h.Name = lk
 		hs[n] = h
 		n++
 	}
 	hs = hs[:n]
-	slices.SortStableFunc(hs, func(a, b eventHeader) int { return strings.Compare(a.name, b.name) })
+	slices.SortStableFunc(hs, func(a, b eventHeader) int { return strings.Compare(a.Name, b.Name) })
 
 	routeKey := rc.Route.RouteKey
 	b = append(b, `{"version":"2.0","routeKey":`...)
@@ -506,19 +410,19 @@ func appendEventV2(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	for i := 0; i < len(hs); {
 		// Names that differ only in case (set by hand) are one header.
 		j := i + 1
-		for j < len(hs) && hs[j].name == hs[i].name {
+		for j < len(hs) && hs[j].Name == hs[i].Name {
 			j++
 		}
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, hs[i].name)
+		b = appendJSONString(b, hs[i].Name)
 		b = append(b, ':', '"')
 		for k := i; k < j; k++ {
 			if k > i {
 				b = append(b, ',')
 			}
-			b = hs[k].appendValues(b)
+			b = appendHeaderValues(b, &hs[k])
 		}
 		b = append(b, '"')
 		i = j
@@ -595,27 +499,6 @@ func appendEventV2(b []byte, r *http.Request, rc *reqCtx, body []byte, stageVars
 	}
 	return append(b, `,"isBase64Encoded":false}`...), nil
 }
-
-// lowerHeader is strings.ToLower of a header name, without allocating for
-// the usual names.
-func lowerHeader(k string) string {
-	if s, ok := lowerNames[k]; ok {
-		return s
-	}
-	return strings.ToLower(k)
-}
-
-// lowerNames are the lower-case forms of common header names.
-var lowerNames = func() map[string]string {
-	m := map[string]string{}
-	for _, k := range []string{"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control",
-		"Connection", "Content-Length", "Content-Type", "Cookie", "Host", "Origin", "Pragma", "Referer", "User-Agent",
-		"X-Amzn-Trace-Id", "X-Api-Key", "X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto", "X-Request-Id",
-		"Sec-Fetch-Dest", "Sec-Fetch-Mode", "Sec-Fetch-Site", "If-None-Match", "If-Modified-Since", "Upgrade-Insecure-Requests"} {
-		m[k] = strings.ToLower(k)
-	}
-	return m
-}()
 
 // nilIfEmpty is m, or nil when m is empty (the events leave out empty
 // collections as null).

@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -10,7 +12,9 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/restevent"
 	"github.com/portico-dev/portico/gateway/internal/wirenames"
+	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
 // The builders below are the gateway's AWS_PROXY events as it built them
@@ -99,7 +103,7 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 		Identity: events.APIGatewayRequestIdentity{
 			SourceIP:   rc.Identity.SourceIP,
 			UserAgent:  r.UserAgent(),
-			ClientCert: clientCertREST(r),
+			ClientCert: restevent.IdentityOf(r, &pipeline.Identity{}).ClientCert,
 			AccessKey:  rc.Identity.AccessKey,
 			APIKey:     rc.Identity.APIKey,
 			APIKeyID:   rc.Identity.APIKeyID,
@@ -129,8 +133,34 @@ func buildV1(r *http.Request, rc *reqCtx, body []byte, stageVars map[string]stri
 type eventV1 struct {
 	Version string `json:"version,omitempty"`
 	*events.APIGatewayProxyRequest
-	Body            *string `json:"body"`
-	IsBase64Encoded bool    `json:"isBase64Encoded"`
+	// RequestContext is the event's, with identity's absent fields null.
+	RequestContext  *requestContextV1 `json:"requestContext"`
+	Body            *string           `json:"body"`
+	IsBase64Encoded bool              `json:"isBase64Encoded"`
+}
+
+// requestContextV1 is a payload 1.0 event's requestContext as API Gateway
+// sends it: identity's absent fields are null (aws-lambda-go's struct leaves
+// them out), the rest as aws-lambda-go writes it.
+type requestContextV1 struct {
+	events.APIGatewayProxyRequestContext
+	identity restevent.Identity
+}
+
+func (c *requestContextV1) MarshalJSON() ([]byte, error) {
+	raw, err := json.Marshal(c.APIGatewayProxyRequestContext)
+	if err != nil {
+		return nil, err
+	}
+	lambdaID, err := json.Marshal(c.Identity)
+	if err != nil {
+		return nil, err
+	}
+	id, err := json.Marshal(c.identity)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Replace(raw, append([]byte(`"identity":`), lambdaID...), append([]byte(`"identity":`), id...), 1), nil
 }
 
 // asSentV1 wraps a buildV1 event for encoding/json, for an API of protocol.
@@ -138,7 +168,12 @@ func asSentV1(ev *events.APIGatewayProxyRequest, protocol string) *eventV1 {
 	if ev == nil {
 		return nil
 	}
-	out := &eventV1{APIGatewayProxyRequest: ev, IsBase64Encoded: ev.IsBase64Encoded}
+	id := ev.RequestContext.Identity
+	out := &eventV1{APIGatewayProxyRequest: ev, IsBase64Encoded: ev.IsBase64Encoded, RequestContext: &requestContextV1{
+		APIGatewayProxyRequestContext: ev.RequestContext,
+		identity: restevent.Identity{SourceIP: id.SourceIP, UserAgent: id.UserAgent, APIKey: id.APIKey, APIKeyID: id.APIKeyID,
+			AccessKey: id.AccessKey, AccountID: id.AccountID, Caller: id.Caller, User: id.User, UserARN: id.UserArn, ClientCert: id.ClientCert},
+	}}
 	if protocol != apis.ProtocolREST {
 		out.Version = "1.0"
 	}

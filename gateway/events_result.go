@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/portico-dev/portico/gateway/mapping"
 )
 
@@ -113,8 +115,8 @@ func scanProxyResponse(payload []byte, v1 bool) (*proxyResponse, bool) {
 	return resp, true
 }
 
-// statusOf reads a statusCode of 100..599 written as digits or as a string of
-// digits.
+// statusOf reads a statusCode of 200..599 written as digits or as a string of
+// digits (a 1xx is an interim answer a function result cannot be).
 func statusOf(raw []byte) (int, bool) {
 	if len(raw) >= 2 && raw[0] == '"' {
 		raw = raw[1 : len(raw)-1]
@@ -128,7 +130,7 @@ func statusOf(raw []byte) (int, bool) {
 		}
 	}
 	code, err := strconv.Atoi(string(raw))
-	return code, err == nil && code >= 100 && code <= 599
+	return code, err == nil && validResultStatus(code)
 }
 
 // scanHeaders appends the fields of an object of string values to fields,
@@ -148,6 +150,9 @@ func scanHeaders(obj []byte, fields []headerField) ([]headerField, bool) {
 			return nil, false
 		}
 		key := obj[i+1 : kEnd-1]
+		if !validHeaderName(key) {
+			return nil, false // the decoder refuses it
+		}
 		i = skipSpace(obj, kEnd)
 		i = skipSpace(obj, i+1)
 		if i >= len(obj) || obj[i] != '"' {
@@ -164,6 +169,20 @@ func scanHeaders(obj []byte, fields []headerField) ([]headerField, bool) {
 		i = skipSpace(obj, vEnd)
 	}
 	return fields, true
+}
+
+// validHeaderName says whether key is a header name: one or more token
+// characters.
+func validHeaderName(key []byte) bool {
+	if len(key) == 0 {
+		return false
+	}
+	for _, c := range key {
+		if !httpguts.IsTokenRune(rune(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // canonicalHeaderName is http.CanonicalHeaderKey(string(key)), without

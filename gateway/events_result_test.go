@@ -130,3 +130,14 @@ func FuzzJSONStringBytes(f *testing.F) {
 	}
 	f.Fuzz(checkJSONString)
 }
+
+// BenchmarkScanProxyResponse measures the usual result's fast decode.
+func BenchmarkScanProxyResponse(b *testing.B) {
+	p := []byte(`{"statusCode":200,"headers":{"Content-Type":"application/json","X-Request-Id":"abc"},"multiValueHeaders":null,"body":"{\"message\":\"hello\"}"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := scanProxyResponse(p, true); !ok {
+			b.Fatal("not scanned")
+		}
+	}
+}

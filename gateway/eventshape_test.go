@@ -326,6 +326,15 @@ func TestEventsMatchAWSLambdaGoFixtures(t *testing.T) {
 				if want := map[string]string{apis.ProtocolREST: `null`, apis.ProtocolHTTP: `{"claims":null,"scopes":null}`}[tc.protocol]; string(au) != want {
 					t.Errorf("%s API's payload 1.0 authorizer without an authorizer: %s, want %s", tc.protocol, au, want)
 				}
+				// Identity fields absent on the request are null, as in the
+				// fixture and AWS's examples, not left out.
+				ident, _ := ev["requestContext"].(map[string]any)["identity"].(map[string]any)
+				for _, k := range []string{"cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "apiKey", "apiKeyId",
+					"accessKey", "principalOrgId", "cognitoAuthenticationType", "cognitoAuthenticationProvider", "userArn", "user", "clientCert"} {
+					if v, ok := ident[k]; !ok || v != nil {
+						t.Errorf("identity.%s = %v (present %v), want null", k, v, ok)
+					}
+				}
 				if v1.Resource != "/items/{id}/{proxy+}" || v1.Path != "/items/42/hello/world" || v1.PathParameters["proxy"] != "hello/world" ||
 					v1.PathParameters["id"] != "42" || v1.QueryStringParameters["name"] != "you" || len(v1.MultiValueQueryStringParameters["name"]) != 2 ||
 					len(v1.MultiValueHeaders["X-Multi"]) != 2 || v1.Body != `{"a": 1}` || v1.StageVariables["stageVariableName"] != "stageVariableValue" ||
@@ -374,6 +383,38 @@ func TestBinaryBodiesAreBase64(t *testing.T) {
 }
 
 var _ = invoker.Request{}
+
+// TestHTTPAPIBodiesBase64AsAWS: a payload 2.0 event carries a body as text
+// only for text/*, application/json, application/xml,
+// application/javascript and the +json and +xml types (valid UTF-8); any
+// other type, a form (a Slack slash command's
+// application/x-www-form-urlencoded) and a body without a Content-Type are
+// base64, as API Gateway's HTTP APIs send them.
+func TestHTTPAPIBodiesBase64AsAWS(t *testing.T) {
+	e := newEnv(t)
+	id := e.deploy(helloAPI(apis.ProtocolHTTP), "dev", map[string]string{"alias": "live"})
+	for ct, b64 := range map[string]bool{
+		"text/plain": false, "text/csv; charset=utf-8": false, "application/json": false, "Application/JSON; charset=utf-8": false,
+		"application/xml": false, "application/javascript": false, "application/vnd.api+json": false, "application/atom+xml": false,
+		"application/x-www-form-urlencoded": true, "": true, "application/octet-stream": true, "multipart/form-data; boundary=x": true,
+		"application/yaml": true, "application/graphql": true, "application/x-ndjson": true, "not a type": true,
+	} {
+		hdr := []string{"Content-Type", ct}
+		if ct == "" {
+			hdr = nil
+		}
+		e.do("POST", "/"+id+"/dev/upload", strings.NewReader("token=abc&text=hi"), hdr...)
+		var ev events.APIGatewayV2HTTPRequest
+		_ = json.Unmarshal(e.inv.last().Payload, &ev)
+		want := "token=abc&text=hi"
+		if b64 {
+			want = "dG9rZW49YWJjJnRleHQ9aGk="
+		}
+		if ev.IsBase64Encoded != b64 || ev.Body != want {
+			t.Errorf("Content-Type %q: isBase64Encoded %v body %q, want %v %q", ct, ev.IsBase64Encoded, ev.Body, b64, want)
+		}
+	}
+}
 
 // TestEventPathsAsAPIGatewaySendsThem: a REST event carries the path, the
 // stage path and the path parameters as the client sent them (escaped), and

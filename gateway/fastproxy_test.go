@@ -292,6 +292,18 @@ func testFastProxyConformance(t *testing.T, secure bool) {
 			if fastN != 1 || stockN != 1 {
 				t.Fatalf("backend got %d (fast) and %d (stock) requests", fastN, stockN)
 			}
+			// Each request has its own trace id, and each gateway its own
+			// port: both are there, then compared as the rest is not.
+			for _, got := range []received{fastGot, stockGot} {
+				if got.Header == nil {
+					continue
+				}
+				if tr := got.Header.Values("X-Amzn-Trace-Id"); len(tr) != 1 || !strings.HasPrefix(tr[0], "Root=1-") || len(got.Header.Values("X-Forwarded-Port")) != 1 {
+					t.Errorf("backend saw X-Amzn-Trace-Id %q, X-Forwarded-Port %q", tr, got.Header.Values("X-Forwarded-Port"))
+				}
+				got.Header.Del("X-Amzn-Trace-Id")
+				got.Header.Del("X-Forwarded-Port")
+			}
 			if !reflect.DeepEqual(fastGot, stockGot) {
 				t.Errorf("backend saw\nfast:  %+v\nstock: %+v", fastGot, stockGot)
 			}

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/javaregex"
@@ -348,7 +350,7 @@ func (a *functionAnswer) response(res *invoker.Result) (*proxyResponse, error) {
 		return nil, fmt.Errorf("function %s: %w", a.in.URI, err)
 	}
 	rc := a.rc
-	rc.Integration.Status = int16(resp.status) //nolint:gosec // G115: an HTTP status (100-599, checked when parsed)
+	rc.Integration.Status = int16(resp.status) //nolint:gosec // G115: an HTTP status (200-599, checked when parsed)
 	if resp.base64 != nil && rc.Protocol == apis.ProtocolREST &&
 		!isBinaryAccept(a.r.Header.Get("Accept"), rc.entry.dep.API.BinaryMediaTypes) {
 		// REST APIs send binary only to a client whose first Accept type is one
@@ -481,6 +483,12 @@ func decodeProxyResponseV2(payload []byte) (*proxyResponse, error) {
 	return decodeProxyFields(m)
 }
 
+// validResultStatus says whether a proxy result's statusCode is one to answer
+// with: 200..599. A 1xx is an interim response (101 would switch protocols
+// with no Upgrade, 100 or 103 would be followed by a 200 the function never
+// chose), so a function's 1xx is a malformed result, as 0 and 600 are.
+func validResultStatus(code int) bool { return code >= 200 && code <= 599 }
+
 func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 	bad := func(why string) (*proxyResponse, error) {
 		return nil, fmt.Errorf("result %s: %w", why, errBadResult)
@@ -493,29 +501,42 @@ func decodeProxyFields(m map[string]json.RawMessage) (*proxyResponse, error) {
 		}
 		var err error
 		code, err = strconv.Atoi(status.String())
-		if err != nil || code < 100 || code > 599 {
+		if err != nil || !validResultStatus(code) {
 			return bad("has a statusCode that is not an integer status")
 		}
 	}
 	resp := &proxyResponse{status: code, header: http.Header{}}
 	if raw, ok := m["headers"]; ok && !isNull(raw) {
-		var hs map[string]string
+		var hs map[string]*string
 		if err := json.Unmarshal(raw, &hs); err != nil {
 			return bad("has headers that are not an object of strings")
 		}
 		// Sorted, so that names differing only in case resolve the same way
 		// every time (the last in byte order wins).
 		for _, k := range slices.Sorted(maps.Keys(hs)) {
-			resp.header[http.CanonicalHeaderKey(k)] = []string{hs[k]}
+			if hs[k] == nil || !httpguts.ValidHeaderFieldName(k) {
+				return bad("has headers that are not an object of strings named by header names")
+			}
+			resp.header[http.CanonicalHeaderKey(k)] = []string{*hs[k]}
 		}
 	}
 	if raw, ok := m["multiValueHeaders"]; ok && !isNull(raw) {
-		var hs map[string][]string
+		var hs map[string][]*string
 		if err := json.Unmarshal(raw, &hs); err != nil {
 			return bad("has multiValueHeaders that are not an object of string lists")
 		}
 		for _, k := range slices.Sorted(maps.Keys(hs)) {
-			resp.header[http.CanonicalHeaderKey(k)] = hs[k]
+			if !httpguts.ValidHeaderFieldName(k) {
+				return bad("has multiValueHeaders not named by header names")
+			}
+			vs := make([]string, len(hs[k]))
+			for i, v := range hs[k] {
+				if v == nil {
+					return bad("has multiValueHeaders that are not an object of string lists")
+				}
+				vs[i] = *v
+			}
+			resp.header[http.CanonicalHeaderKey(k)] = vs
 		}
 	}
 	if raw, ok := m["cookies"]; ok && !isNull(raw) {

@@ -180,6 +180,9 @@ type Gateway struct {
 	mu       sync.Mutex // orders the replacements of compiled
 
 	ws *wsState // WebSocket APIs (websocket.go); nil until EnableWebSockets
+	// callbackTLS, when set, has the sandbox-facing endpoint answer HTTPS
+	// too (callback.go).
+	callbackTLS CallbackTLS
 
 	domains DomainResolver // custom domain names (tls.go); nil: none
 	// plainListen is the plain listener's bound port, for the @connections
@@ -598,6 +601,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// serveBadTarget answers a request whose target the engine could not parse (a
+// bad percent-encoding in its path, "/a/%zz"): 400 {"message":"Bad Request"}
+// with the request id every answer carries, where the parser's answer was a
+// bare text/plain 400 (h1) or a stream reset (h2). The engines call it
+// (h1.Options.BadTarget, h2.Options.BadTarget); no API is located.
+func (g *Gateway) serveBadTarget(w http.ResponseWriter, r *http.Request) {
+	q := &request{}
+	c := &q.c
+	c.RequestID, c.ExtendedRequestID = ids.RequestIDs()
+	c.RequestTime, c.HTTPMethod = g.now(), r.Method
+	c.HTTPProtocol = r.Proto
+	w.Header()[hdrRequestID] = []string{c.RequestID}
+	g.resp.Write(w, r, c, gatewayError(fmt.Errorf("request target %.200q: bad percent-encoding: %w", r.RequestURI, errBadRequest), c.Protocol))
+}
+
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) error {
 	c := &q.c
 	escaped := r.URL.EscapedPath() // once: locate and the @connections shortcut both look at it
@@ -635,10 +653,36 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) erro
 	if r.ContentLength > g.cfg.MaxBodyBytes {
 		return fmt.Errorf("content-length %d: %w", r.ContentLength, errTooLarge)
 	}
+	// A bad percent-encoding in the query string is 400 on every
+	// integration, as the proxy events refuse it, rather than a parameter
+	// that templates drop and HTTP_PROXY passes on.
+	if raw := r.URL.RawQuery; strings.IndexByte(raw, '%') >= 0 && !validEscapes(raw) {
+		return fmt.Errorf("query string %q: bad percent-encoding: %w", raw, errBadRequest)
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
 	}
 	return e.chain.ServeRequest(w, r, c)
+}
+
+// validEscapes reports whether every % in s starts a %XX escape, as
+// url.QueryUnescape requires.
+func validEscapes(s string) bool {
+	for i := strings.IndexByte(s, '%'); i >= 0; {
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return false
+		}
+		j := strings.IndexByte(s[i+3:], '%')
+		if j < 0 {
+			return true
+		}
+		i += 3 + j
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // drawCanary reports whether a request goes to a canary that takes percent of
@@ -729,7 +773,7 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		}
 	}
 	if err != nil {
-		rc.Integration.Error = redact.Error(err)
+		rc.Integration.Error = pipeline.ErrorText(err)
 		return gatewayError(err, rc.Protocol)
 	}
 	return nil

@@ -395,8 +395,9 @@ func TestMockIntegration(t *testing.T) {
 
 // TestMockStatusCodeNotAStatus: a MOCK request template whose statusCode is not
 // a status is the API's configuration error, a 500, as API Gateway answers it
-// ("statusCode should be an integer which defined in request template"); one
-// without a statusCode selects 200.
+// ("statusCode should be an integer which defined in request template"), and
+// so is a template that renders no statusCode or no JSON; a MOCK without a
+// request template answers its default response.
 func TestMockStatusCodeNotAStatus(t *testing.T) {
 	e := newEnv(t)
 	route := func(path, tmpl string) apis.Route {
@@ -409,6 +410,10 @@ func TestMockStatusCodeNotAStatus(t *testing.T) {
 		route("/static", `{"statusCode": "two hundred"}`),
 		route("/dynamic", `{"statusCode": $input.json('$.s')}`),
 		route("/none", `{}`),
+		route("/other", `{"foo": 1}`),
+		route("/nojson", `statusCode: 200`),
+		{Method: "POST", Path: "/untemplated", Integration: &apis.Integration{Type: apis.IntegrationMock,
+			Responses: map[string]apis.IntegrationResponse{"default": {StatusCode: "200", ResponseTemplates: map[string]string{"application/json": `ok`}}}}},
 	}}}
 	id := e.deploy(a, "dev", nil)
 	e.do("POST", "/"+id+"/dev/static", nil).expectError(t, 500, "InternalServerErrorException", "Internal server error")
@@ -417,8 +422,14 @@ func TestMockStatusCodeNotAStatus(t *testing.T) {
 	if r := e.do("POST", "/"+id+"/dev/dynamic", strings.NewReader(`{"s": 200}`)); r.status != 200 || r.body != "ok" {
 		t.Errorf("statusCode 200 = %d %q", r.status, r.body)
 	}
-	if r := e.do("POST", "/"+id+"/dev/none", nil); r.status != 200 || r.body != "ok" {
-		t.Errorf("no statusCode = %d %q", r.status, r.body)
+	for _, p := range []string{"/none", "/other", "/nojson"} {
+		e.do("POST", "/"+id+"/dev"+p, nil).expectError(t, 500, "InternalServerErrorException", "Internal server error")
+	}
+	if !strings.Contains(e.logs.String(), "Execution failed due to configuration error: statusCode should be an integer which defined in request template") {
+		t.Errorf("API Gateway's reason is not in the log:\n%s", e.logs.String())
+	}
+	if r := e.do("POST", "/"+id+"/dev/untemplated", nil); r.status != 200 || r.body != "ok" {
+		t.Errorf("no request template = %d %q", r.status, r.body)
 	}
 }
 

@@ -21,17 +21,24 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 		return err
 	}
 	p := req.plan
-	selector := "200"
-	if st, ok := p.mockStatus[req.template]; ok && req.templated {
-		selector = st
-	} else if req.templated {
-		s, ok, err := mockStatus(req.payload)
+	// A rendered request template must give the statusCode: one that gives
+	// none (or is no JSON) fails as API Gateway fails it (500, the same
+	// configuration error as for a statusCode that is not a number). Without
+	// a template (none defined, or none for the content type and a passthrough
+	// behavior that lets the request through) the default response answers,
+	// as API Gateway's guide describes a MOCK without a request template.
+	selector, ok := p.mockStatus[req.template]
+	if !req.templated {
+		selector = "200"
+	} else if !ok {
+		s, found, err := mockStatus(req.payload)
 		if err != nil {
 			return err
 		}
-		if ok {
-			selector = s
+		if !found {
+			return fmt.Errorf("%s (none in %.100q): %w", errMockStatus, req.payload, errConfig)
 		}
+		selector = s
 	}
 	key, ir, ok, err := p.selector.selectResponse(selector, true)
 	if err != nil {
@@ -47,10 +54,14 @@ func (g *Gateway) serveMock(w http.ResponseWriter, r *http.Request, rc *reqCtx, 
 	return writeMethodResponse(r.Context(), w, req, integrationResult{key: key, ir: ir, contentType: "application/json", accept: canonicalGet(r.Header, "Accept")})
 }
 
+// errMockStatus is API Gateway's execution log message for a MOCK request
+// without a statusCode that is a status.
+const errMockStatus = "Execution failed due to configuration error: statusCode should be an integer which defined in request template"
+
 // mockStatus reads the statusCode of a rendered MOCK request template (a number
-// or a numeric string). A template that renders no statusCode selects 200; one
-// whose statusCode is not a status is the API's configuration error (500), in
-// API Gateway's words.
+// or a numeric string); found is false when it renders none or no JSON (a REST
+// MOCK refuses that; a WebSocket MOCK answers 200). A statusCode that is not a
+// status is the API's configuration error (500), in API Gateway's words.
 func mockStatus(out []byte) (string, bool, error) {
 	var v struct {
 		StatusCode json.RawMessage `json:"statusCode"`
@@ -60,7 +71,7 @@ func mockStatus(out []byte) (string, bool, error) {
 	}
 	s := strings.Trim(string(v.StatusCode), `"`)
 	if n, err := strconv.Atoi(s); err != nil || n < 100 || n > 599 {
-		return "", false, fmt.Errorf("statusCode should be an integer which defined in request template: %w", errConfig)
+		return "", false, fmt.Errorf("%s: %w", errMockStatus, errConfig)
 	}
 	return s, true, nil
 }

@@ -295,6 +295,9 @@ type Params struct {
 	Runtime runtimes.Runtime `optional:"true"`
 	// ConnectAuthorizer runs WebSocket $connect authorizers (gateway/auth).
 	ConnectAuthorizer ConnectAuthorizer `optional:"true"`
+	// CallbackTLS, when provided, has the sandbox-facing @connections
+	// endpoint answer HTTPS beside plain HTTP (callback.go).
+	CallbackTLS CallbackTLS `optional:"true"`
 }
 
 // ServerParams are the gateway server's fx dependencies.
@@ -328,6 +331,9 @@ var Module = fx.Module("gateway",
 			}
 			if p.ConnectAuthorizer != nil {
 				gw.SetConnectAuthorizer(p.ConnectAuthorizer)
+			}
+			if p.CallbackTLS != nil {
+				gw.SetCallbackTLS(p.CallbackTLS)
 			}
 			return gw
 		},

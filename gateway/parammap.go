@@ -199,6 +199,18 @@ func (s *mapSources) ref(p apis.MappingPart) (string, bool) {
 		}
 		return s.rc.ParamValue(p.Name, s.r, s.ctx)
 	case apis.SourceContext:
+		if claim, ok := jwtClaimName(p.Name); ok {
+			// The verified token's claim, as the event carries it; absent
+			// when the route's authorizer is not a JWT one.
+			if s.rc.Authorizer.Kind != "jwt" {
+				return "", false
+			}
+			v, ok := s.rc.Authorizer.Context[claim]
+			if !ok || v == nil {
+				return "", false
+			}
+			return claimText(v), true
+		}
 		if s.ctx == nil {
 			s.ctx = s.rc.BuildContext()
 		}
@@ -209,6 +221,15 @@ func (s *mapSources) ref(p apis.MappingPart) (string, bool) {
 		return fmt.Sprint(v), true
 	}
 	return "", false
+}
+
+// jwtClaimName is the claim a context variable authorizer.claims.NAME or
+// authorizer.jwt.claims.NAME names.
+func jwtClaimName(name string) (string, bool) {
+	if claim, ok := strings.CutPrefix(name, "authorizer.claims."); ok {
+		return claim, true
+	}
+	return strings.CutPrefix(name, "authorizer.jwt.claims.")
 }
 
 // pathValue evaluates an overwrite:path value as an escaped path. Static text
@@ -280,6 +301,17 @@ func (m *paramMapping) applyRequest(s *mapSources, header http.Header, query url
 	for _, op := range m.request {
 		v, ok := s.opValue(op)
 		if !ok {
+			// An overwrite whose value names nothing present (a claim the
+			// token lacks, a header the client did not send) leaves no
+			// value: the client's own never passes for the mapped one.
+			if op.Action == apis.MapOverwrite {
+				switch op.Target {
+				case apis.MapHeader:
+					header.Del(op.Name)
+				case apis.MapQueryString:
+					query.Del(op.Name)
+				}
+			}
 			continue
 		}
 		switch op.Target {
@@ -357,9 +389,11 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	}
 	header := forwardedHeaders(r, rc)
 	delete(header, "Host")
-	for _, h := range fastproxy.HopHeaders {
-		delete(header, h)
+	// As the streamed paths send it: the client's Host, never its own field.
+	if delete(header, "X-Forwarded-Host"); r.Host != "" {
+		header["X-Forwarded-Host"] = []string{r.Host}
 	}
+	fastproxy.RemoveHopByHop(header) // with those Connection names, as the unmapped proxy does
 	src := &mapSources{r: r, rc: rc, body: body}
 	query := u.Query()
 	path := u.EscapedPath()
@@ -386,9 +420,7 @@ func (g *Gateway) serveMappedProxy(w http.ResponseWriter, r *http.Request, rc *r
 	}
 	respBody := resp.body
 	out := resp.header.Clone()
-	for _, h := range fastproxy.HopHeaders {
-		delete(out, h)
-	}
+	fastproxy.RemoveHopByHop(out)
 	src.respHeader, src.respBody = resp.header, respBody
 	status := m.applyResponse(src, resp.status, out)
 	wh := w.Header()

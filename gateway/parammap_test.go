@@ -240,3 +240,41 @@ func TestHTTPAPIParameterMappingUnbraced(t *testing.T) {
 		}
 	}
 }
+
+// TestMappedProxyConnectionNamedHeaders: an HTTP_PROXY integration with
+// parameter mappings drops the headers a Connection header names, both ways, as
+// one without mappings does (RFC 9110 7.6.1).
+func TestMappedProxyConnectionNamedHeaders(t *testing.T) {
+	backend, seen := newSeenBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "X-Secret")
+		w.Header().Set("X-Secret", "s")
+		w.Header().Set("X-Kept", "k")
+		_, _ = io.WriteString(w, "ok")
+	})
+	e := newEnv(t)
+	for _, c := range []struct {
+		protocol string
+		params   map[string]string
+	}{
+		{apis.ProtocolREST, map[string]string{"integration.request.header.X-Api": "'fixed'"}},
+		{apis.ProtocolHTTP, map[string]string{"overwrite:header.X-Api": "fixed"}},
+	} {
+		t.Run(c.protocol, func(t *testing.T) {
+			a := &apis.API{Name: "hop", Protocol: c.protocol, Definition: apis.Definition{Routes: []apis.Route{{
+				Method: "GET", Path: "/hp/{id}", Integration: &apis.Integration{Type: apis.IntegrationHTTPProxy, HTTPMethod: "GET",
+					URI: backend.URL + "/q", RequestParameters: c.params}}}}}
+			id := e.deploy(a, "dev", nil)
+			r := e.do("GET", "/"+id+"/dev/hp/a", nil, "Connection", "X-Hop", "X-Hop", "secret", "X-Other", "o")
+			if r.status != 200 || r.body != "ok" {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+			got := seen()
+			if got.header.Get("X-Hop") != "" || got.header.Get("X-Api") != "fixed" || got.header.Get("X-Other") != "o" {
+				t.Errorf("backend saw %v", got.header)
+			}
+			if r.header.Get("X-Secret") != "" || r.header.Get("X-Kept") != "k" {
+				t.Errorf("client got %v", r.header)
+			}
+		})
+	}
+}

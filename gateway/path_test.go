@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/portico-dev/portico/gateway/apis"
 )
@@ -233,15 +232,5 @@ func TestParameterStaysUnderIntegrationPath(t *testing.T) {
 			t.Errorf("GET %s: the backend saw %q, want %s", p, seen, want)
 		}
 		mu.Unlock()
-	}
-}
-
-func TestTraceID(t *testing.T) {
-	got := traceID(time.Unix(0x5f0a1b2c, 0), "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
-	if want := "Root=1-5f0a1b2c-0f1e2d3c4b5a69788796a5b4"; got != want {
-		t.Errorf("traceID = %q, want %q", got, want)
-	}
-	if got := traceID(time.Unix(0x1f, 0), "ab-cd"); got != "Root=1-0000001f-abcd" {
-		t.Errorf("traceID of a short id = %q", got)
 	}
 }

@@ -22,9 +22,11 @@ import (
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/fastproxy"
+	"github.com/portico-dev/portico/gateway/internal/restevent"
 	"github.com/portico-dev/portico/gateway/mapping"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/listener"
+	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/rawio"
 	"github.com/portico-dev/portico/internal/tracing"
 )
@@ -57,6 +59,19 @@ func newTransport(cfg Config, control func(network, address string, c syscall.Ra
 		WriteBufferSize:       32 << 10,
 		ReadBufferSize:        32 << 10,
 	}
+}
+
+// proxyForwarded appends to fields, as name and value pairs, what an
+// HTTP_PROXY backend gets besides X-Forwarded-For, -Host and -Proto (which
+// each proxy path sets as SetXForwarded does), so that every path sends the
+// set forwardedHeaders gives an event: X-Forwarded-Port, the gateway's, and
+// X-Amzn-Trace-Id unless the client sent one (which then goes as it is).
+func proxyForwarded(fields []string, r *http.Request, rc *reqCtx) []string {
+	fields = append(fields, "X-Forwarded-Port", netaddr.ForwardedPort(r))
+	if len(r.Header["X-Amzn-Trace-Id"]) == 0 {
+		fields = append(fields, "X-Amzn-Trace-Id", restevent.TraceID(rc.RequestTime, rc.RequestID))
+	}
+	return fields
 }
 
 // bufferPool recycles the 32 KB copy buffers of the reverse proxy.
@@ -105,6 +120,11 @@ func newReverseProxy(g *Gateway) *reverseProxy {
 			if pr.In.Host == "" {
 				// An HTTP/1.0 request may have no Host: no empty field for it.
 				delete(pr.Out.Header, "X-Forwarded-Host")
+			}
+			var fields [4]string
+			extra := proxyForwarded(fields[:0], pr.In, t.rc)
+			for i := 0; i+1 < len(extra); i += 2 {
+				pr.Out.Header[extra[i]] = []string{extra[i+1]}
 			}
 			// ReverseProxy puts back the client's Upgrade and Connection:
 			// upgrade after removing the hop-by-hop headers, to tunnel the
@@ -461,7 +481,9 @@ func (g *Gateway) serveHTTPProxy(w http.ResponseWriter, r *http.Request, rc *req
 		// The fast path reads the URL as it is (maybe the stage's shared one)
 		// and appends the client's query string on the wire.
 		if hp := g.fast.Route(base, method, r); hp != nil {
-			if err := g.fast.ServeQuery(w, r, hp, base, r.URL.RawQuery, method, in.TimeoutFor(rc.Protocol)); err != nil {
+			var fields [4]string
+			extra := proxyForwarded(fields[:0], r, rc)
+			if err := g.fast.ServeExtra(w, r, hp, base, r.URL.RawQuery, method, in.TimeoutFor(rc.Protocol), extra); err != nil {
 				if errors.Is(err, fastproxy.ErrAborted) {
 					g.abortAnswer(r, base, err)
 					return nil

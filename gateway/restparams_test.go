@@ -243,3 +243,39 @@ func TestRESTProxyPathMappedFromAnySource(t *testing.T) {
 		t.Errorf("the backend saw path %q body %q, want /acme/qa/ann/widget/7 and the body", gotPath, gotBody)
 	}
 }
+
+// TestRepeatedParametersLastValue: a parameter sent twice reads as its last
+// value everywhere a REST API reads one value, as the proxy event's
+// queryStringParameters and headers have it: $input.params('q'),
+// $input.params().querystring and .header, method.request.querystring.q and
+// method.request.header.X-H; the multivalue forms keep every value.
+func TestRepeatedParametersLastValue(t *testing.T) {
+	backend, seen := newSeenBackend(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "{}") })
+	e := newEnv(t)
+	tmpl := `$input.params('q') $input.params().querystring.get('q') $input.params('X-H') $input.params().header.get('X-H')`
+	a := &apis.API{Name: "rep", Protocol: apis.ProtocolREST, Definition: apis.Definition{Routes: []apis.Route{{
+		Method: "GET", Path: "/mock", Integration: &apis.Integration{Type: apis.IntegrationMock,
+			RequestTemplates: map[string]string{"application/json": `{"statusCode": 200}`},
+			Responses: map[string]apis.IntegrationResponse{"default": {StatusCode: "200",
+				ResponseTemplates: map[string]string{"application/json": tmpl}}}},
+	}, {
+		Method: "GET", Path: "/http", Integration: &apis.Integration{Type: apis.IntegrationHTTP, HTTPMethod: "GET", URI: backend.URL,
+			RequestParameters: map[string]string{
+				"integration.request.querystring.one": "method.request.querystring.q",
+				"integration.request.header.X-One":    "method.request.header.X-H",
+				"integration.request.header.X-All":    "method.request.multivalueheader.X-H",
+			},
+			Responses: map[string]apis.IntegrationResponse{"default": {StatusCode: "200"}}},
+	}}}}
+	id := e.deploy(a, "dev", nil)
+	if r := e.do("GET", "/"+id+"/dev/mock?q=1&q=2", nil, "X-H", "a", "X-H", "b"); r.status != 200 || r.body != "2 2 b b" {
+		t.Errorf("templates: %d %q, want \"2 2 b b\"", r.status, r.body)
+	}
+	if r := e.do("GET", "/"+id+"/dev/http?q=1&q=2", nil, "X-H", "a", "X-H", "b"); r.status != 200 {
+		t.Fatalf("http: %d %s", r.status, r.body)
+	}
+	got := seen()
+	if !strings.Contains(got.query, "one=2") || got.header.Get("X-One") != "b" || got.header.Get("X-All") != "a,b" {
+		t.Errorf("the backend saw query %q, X-One %q, X-All %q; want one=2, b, a,b", got.query, got.header.Get("X-One"), got.header.Get("X-All"))
+	}
+}

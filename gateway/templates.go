@@ -221,7 +221,7 @@ func fillTemplateVars(v *mapping.Vars, r *http.Request, rc *reqCtx, body []byte)
 	q := make(map[string]string, len(query))
 	for k, vs := range query {
 		if len(vs) > 0 {
-			q[k] = vs[0]
+			q[k] = vs[len(vs)-1] // the last, as the proxy event's queryStringParameters
 		}
 	}
 	*v = mapping.Vars{Body: body, PathParams: rc.PathParameters, QueryParams: q,
@@ -233,17 +233,14 @@ func fillTemplateVars(v *mapping.Vars, r *http.Request, rc *reqCtx, body []byte)
 // API Gateway adds (Host, X-Forwarded-For/Port/Proto, X-Amzn-Trace-Id)
 // included, named as the events name them (the client's spelling, API
 // Gateway's for the added ones; $input.params('name') matches them
-// case-insensitively), a repeated header's values joined with commas.
+// case-insensitively), a repeated header as its last value (the event's
+// headers).
 func templateHeaders(r *http.Request, rc *reqCtx) map[string]string {
 	var buf [16]eventHeader
 	hs := eventHeaders(buf[:0], r, rc, headerSpelling(r, rc))
 	h := make(map[string]string, len(hs))
 	for i := range hs {
-		if hs[i].vals == nil {
-			h[hs[i].name] = hs[i].one
-		} else {
-			h[hs[i].name] = strings.Join(hs[i].vals, ",")
-		}
+		h[hs[i].Name] = hs[i].Last() // the last, as the proxy event's headers
 	}
 	return h
 }
@@ -423,7 +420,7 @@ func renderMethodResponse(ctx context.Context, ireq *integrationRequest, res int
 		body = out
 	} else if t != nil {
 		vars := lv.get()
-		rv := &mapping.Vars{Body: res.body, PathParams: vars.PathParams, QueryParams: vars.QueryParams,
+		rv := &mapping.Vars{Body: body, PathParams: vars.PathParams, QueryParams: vars.QueryParams,
 			Headers: vars.Headers, HeadersBuilder: vars.HeadersBuilder, Context: vars.Context, ContextBuilder: vars.ContextBuilder,
 			StageVariables: vars.StageVariables}
 		out, err := t.RenderString(ctx, rv)

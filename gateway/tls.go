@@ -254,7 +254,8 @@ func (s *Server) TLSAddr() string {
 // flight are bounded (handshakeLimits), and a connection over the bounds closes
 // the oldest one in flight rather than wait for room, so that silent
 // connections cannot stop the listener from accepting. A plain HTTP request
-// gets 400, as net/http answers it. Its connections come out of one view (std),
+// gets 400, as net/http answers it (unless plain: then it is served, see
+// newHandshakeListenerPlain). Its connections come out of one view (std),
 // or, split, out of two: h1 has those whose ALPN chose HTTP/1.1 (or nothing),
 // std those that chose h2. The socket closes when every view has closed.
 type handshakeListener struct {
@@ -265,6 +266,9 @@ type handshakeListener struct {
 	log     *slog.Logger
 
 	std, h1 *tlsView // h1 is nil unless split
+	// plain: connections that do not start with a TLS handshake are served
+	// as plain HTTP (newHandshakeListenerPlain).
+	plain bool
 
 	failed chan struct{} // closed when accepting failed: err says why
 	err    error
@@ -292,6 +296,14 @@ type tlsView struct {
 }
 
 func newHandshakeListener(ln net.Listener, cfg *tls.Config, timeout time.Duration, limits handshakeLimits, split bool, log *slog.Logger) *handshakeListener {
+	return newHandshakeListenerPlain(ln, cfg, timeout, limits, split, false, log)
+}
+
+// newHandshakeListenerPlain is newHandshakeListener; with plain, a connection
+// whose first byte does not start a TLS handshake is handed on as it is, plain
+// HTTP, after that byte came within the handshake's deadline (sniffTLS), to
+// the view that has HTTP/1.1 connections: one port answers both.
+func newHandshakeListenerPlain(ln net.Listener, cfg *tls.Config, timeout time.Duration, limits handshakeLimits, split, plain bool, log *slog.Logger) *handshakeListener {
 	if timeout <= 0 {
 		timeout = DefaultTLSHandshakeTimeout
 	}
@@ -302,7 +314,7 @@ func newHandshakeListener(ln net.Listener, cfg *tls.Config, timeout time.Duratio
 		limits.perSource = min(maxPendingHandshakesPerSource, limits.total)
 	}
 	l := &handshakeListener{
-		ln: ln, cfg: cfg, timeout: timeout, limits: limits, log: log,
+		ln: ln, cfg: cfg, timeout: timeout, limits: limits, log: log, plain: plain,
 		failed: make(chan struct{}), stop: make(chan struct{}),
 		bySource: make(map[netip.Addr]*list.List),
 	}
@@ -418,8 +430,21 @@ func (l *handshakeListener) releaseLocked(p *pendingHandshake) *pendingHandshake
 
 func (l *handshakeListener) handshake(c net.Conn, p *pendingHandshake) {
 	defer l.release(p)
-	tc := tls.Server(rawio.Wrap(c), l.cfg)
 	_ = c.SetDeadline(time.Now().Add(l.timeout))
+	if l.plain {
+		pc, isTLS, err := sniffTLS(c)
+		if err != nil {
+			_ = c.Close()
+			l.log.Debug("connection closed before its first byte", "remote", c.RemoteAddr().String(), "err", err)
+			return
+		}
+		if !isTLS {
+			_ = c.SetDeadline(time.Time{})
+			l.hand(l.plainView(), pc, c)
+			return
+		}
+	}
+	tc := tls.Server(rawio.Wrap(c), l.cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
 	err := tc.HandshakeContext(ctx)
 	cancel()
@@ -437,10 +462,23 @@ func (l *handshakeListener) handshake(c net.Conn, p *pendingHandshake) {
 	if l.h1 != nil && tc.ConnectionState().NegotiatedProtocol != "h2" {
 		v = l.h1
 	}
+	l.hand(v, tc, c)
+}
+
+// plainView is the view of plain HTTP connections: h1's when split.
+func (l *handshakeListener) plainView() *tlsView {
+	if l.h1 != nil {
+		return l.h1
+	}
+	return l.std
+}
+
+// hand gives c to v's server, or closes its socket raw when v has closed.
+func (l *handshakeListener) hand(v *tlsView, c, raw net.Conn) {
 	select {
-	case v.conns <- tc:
+	case v.conns <- c:
 	case <-v.done:
-		_ = c.Close()
+		_ = raw.Close()
 	}
 }
 
@@ -489,19 +527,6 @@ func checkDefaultEndpoint(e *stageEntry) error {
 		return fmt.Errorf("api %s disables its default endpoint: %w", e.dep.API.ID, errForbidden)
 	}
 	return nil
-}
-
-// clientCertREST is requestContext.identity.clientCert of a REST event: the
-// client certificate of a mutual TLS connection, nil otherwise.
-func clientCertREST(r *http.Request) *events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCert {
-	c := edge.ClientCertOf(r.TLS)
-	if c == nil {
-		return nil
-	}
-	return &events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCert{
-		ClientCertPem: c.PEM, SubjectDN: c.SubjectDN, IssuerDN: c.IssuerDN, SerialNumber: c.SerialNumber,
-		Validity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCertValidity{NotBefore: c.NotBefore, NotAfter: c.NotAfter},
-	}
 }
 
 // clientCertV2 is requestContext.authentication of an HTTP API (2.0) event.

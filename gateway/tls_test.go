@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -1416,5 +1417,27 @@ func TestDisableExecuteAPIEndpointWebSocketConnections(t *testing.T) {
 	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second)) // a guard against hanging, not a timing assertion
 	if _, b, err := c.ReadMessage(); err != nil || string(b) != "x" {
 		t.Fatalf("the client read %q, %v", b, err)
+	}
+}
+
+// TestBadPathEscapeOverHTTPS: a path with a bad percent-encoding over the TLS
+// listener is 400 {"message":"Bad Request"} with the request id over HTTP/2
+// (it was a stream reset) and HTTP/1.1 alike.
+func TestBadPathEscapeOverHTTPS(t *testing.T) {
+	e := newTLSEnv(t, Config{}, edge.Config{})
+	rest := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
+	for _, h2 := range []bool{true, false} {
+		req := &http.Request{Method: "GET", Header: http.Header{},
+			URL: &url.URL{Scheme: "https", Host: "localhost", Opaque: "/" + rest + "/prod/pets/%zz"}}
+		resp, err := e.client(h2).Do(req)
+		if err != nil {
+			t.Fatalf("HTTP/2 %v: %v", h2, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != 400 || string(b) != `{"message":"Bad Request"}` || resp.Header.Get("x-amzn-RequestId") == "" ||
+			resp.Header.Get("x-amzn-ErrorType") != "BadRequestException" || (resp.ProtoMajor == 2) != h2 {
+			t.Errorf("HTTP/2 %v: HTTP/%d %d %q %v", h2, resp.ProtoMajor, resp.StatusCode, b, resp.Header)
+		}
 	}
 }

@@ -48,8 +48,21 @@ func TestRequestValidation(t *testing.T) {
 
 	e.do("POST", base+"/pets/1", strings.NewReader(`{"name": "rex"}`)).
 		expectError(t, 400, "BadRequestException", "Missing required request parameters: [q, X-Token]")
-	e.do("POST", base+"/pets/1?q=", strings.NewReader(`{"name": "rex"}`)).
-		expectError(t, 400, "BadRequestException", "Missing required request parameters: [X-Token]")
+	// Required parameters must be present and not blank, as API Gateway's are.
+	for _, c := range []struct {
+		query string
+		hdr   []string
+		want  string
+	}{
+		{"?q=", nil, "[q, X-Token]"},
+		{"?q", []string{"X-Token", ""}, "[q, X-Token]"},
+		{"?q=%20", []string{"X-Token", "t"}, "[q]"},
+		{"?q=x", []string{"X-Token", " "}, "[X-Token]"},
+		{"?q=x&q=", []string{"X-Token", "t"}, "[q]"}, // the value read is the last
+	} {
+		e.do("POST", base+"/pets/1"+c.query, strings.NewReader(`{"name": "rex"}`), c.hdr...).
+			expectError(t, 400, "BadRequestException", "Missing required request parameters: "+c.want)
+	}
 
 	good := `{"name": "rex", "owner": {"id": 7}}`
 	if r := e.do("POST", base+"/pets/1?q=x", strings.NewReader(good), "X-Token", "t"); r.status != 200 || r.body != good {

@@ -39,7 +39,10 @@ type asyncEvent struct {
 	// ClientContext is not kept: Lambda passes it to synchronous invocations
 	// only.
 	InvokedARN string `json:"invokedArn,omitempty"`
-	Attempt    int    `json:"attempt"` // retries made so far
+	// TraceID is the caller's trace (Request.TraceID), continued by every
+	// attempt.
+	TraceID string `json:"traceId,omitempty"`
+	Attempt int    `json:"attempt"` // retries made so far
 	// Throttles counts the times the event was throttled (or found no
 	// sandbox), for the backoff; it takes nothing from the retries.
 	Throttles int       `json:"throttles,omitempty"`
@@ -99,7 +102,7 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	}
 	now := i.clock.Now()
 	ev := asyncEvent{RequestID: newID(), Function: fn.FunctionName, Version: fn.Version, Payload: payload,
-		InvokedARN: req.InvokedARN, NotBefore: now, Enqueued: now}
+		InvokedARN: req.InvokedARN, TraceID: req.TraceID, NotBefore: now, Enqueued: now}
 	// The key orders the queue by arrival: the wall clock's, which moves
 	// between two arrivals even when the invoker's clock is a test's.
 	key := fmt.Sprintf("%020d-%s", time.Now().UnixNano(), ev.RequestID)
@@ -283,7 +286,7 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		return
 	}
 	res, err := i.Invoke(ctx, Request{Function: cfg, Payload: ev.Payload, RequestID: ev.RequestID,
-		InvokedARN: ev.InvokedARN})
+		InvokedARN: ev.InvokedARN, TraceID: ev.TraceID})
 	switch {
 	case err == nil && res.FunctionError == "":
 		q.delete(key)
@@ -415,3 +418,5 @@ func (i *Invoker) cutOff(res *Result, err error) bool {
 	i.mu.Unlock()
 	return closing && (isUnavailable(err) || errors.Is(err, context.Canceled))
 }
+
+func init() { store.Record(bucketAsync, asyncEvent{}) }

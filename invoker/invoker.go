@@ -73,6 +73,15 @@ func RetireAt(expires, now time.Time) time.Time {
 	return expires.Add(-max(margin, 0))
 }
 
+// TrustSource names the certificate authorities sandboxes trust beyond their
+// system's: the one that signs the sandbox-facing @connections endpoint's
+// certificate, so that functions call it over HTTPS unmodified. The invoker
+// declares it; gateway/edge's SandboxCA provides it. Optional. Implementations
+// must be safe for concurrent use.
+type TrustSource interface {
+	SandboxTrust() *runtimes.Trust
+}
+
 // Resolver resolves a qualifier (an alias, for provisioned concurrency) to the
 // versions it sends calls to, each with its share of the calls: provisioned
 // concurrency on a weighted alias is spread over its two versions by weight.
@@ -115,6 +124,7 @@ type Params struct {
 	Store       *store.Store
 	Log         *slog.Logger
 	Credentials CredentialIssuer // optional
+	Trust       TrustSource      // optional
 	Resolver    Resolver         // optional
 	Usage       Usage            // optional
 	Observer    Observer         // optional
@@ -1132,9 +1142,9 @@ func (i *Invoker) initFailed(req Request, pre *invocation, f *initFail) *Result 
 	case id == "":
 		id = newID()
 	}
-	o := i.initFailure(f, id)
 	sb := f.sb
-	sb.syncLogs(true) // the init's output is in the log (and initOut) before START
+	sb.syncLogs(true) // the init's output is in the log (and initOut) before START, and before initFailure reads it
+	o := i.initFailure(f, id)
 	lines := []byte("START RequestId: " + id + " Version: " + cfg.Version + "\n")
 	lines = append(lines, o.note...)
 	lines = append(lines, reportLines(id, f.initDur, cfg.MemorySize, sb.maxMemoryMB(true), true, f.initDur, "error")...)

@@ -623,6 +623,13 @@ func TestInitFailureLogged(t *testing.T) {
 		{name: "not found", script: "#!/bin/sh\necho no such program\nexit 127\n",
 			output: "no such program", note: "Runtime exited with error: exit status 127: the entrypoint (or a program it runs) was not found: " +
 				"check the image's ENTRYPOINT or the package's bootstrap\nRuntime.InvalidEntrypoint\n", errType: "Runtime.InvalidEntrypoint"},
+		// A container's init (tini) that cannot exec the entrypoint says
+		// why, and exits 127: the message quotes it.
+		{name: "exec failed", script: "#!/bin/sh\necho '[FATAL tini (7)] exec /var/task/bootstrap failed: Exec format error' >&2\nexit 127\n",
+			output: "[FATAL tini (7)] exec /var/task/bootstrap failed: Exec format error", note: "Runtime exited with error: exit status 127: " +
+				"the entrypoint could not be run (exec /var/task/bootstrap failed: Exec format error): it is missing, or it is a script without a #! line, " +
+				"or one whose #! line names an interpreter the sandbox lacks; check the image's ENTRYPOINT or the package's bootstrap\nRuntime.InvalidEntrypoint\n",
+			errType: "Runtime.InvalidEntrypoint"},
 		{name: "timeout", script: "#!/bin/sh\necho loading forever\nexec sleep 60\n", timeout: true,
 			output: "loading forever", note: "init did not finish within 10s: the runtime never called " + pathNext + "\nRuntime.InitError\n", errType: "Runtime.InitError"},
 	} {
@@ -690,7 +697,8 @@ func TestSandboxCannotReadAnotherSandboxsInvocation(t *testing.T) {
 	_, ob := invoke(t, e, b, `{"env":"AWS_LAMBDA_RUNTIME_API"}`)
 	busy := hold(t, e, b, `"echo":"secret-of-b",`)
 	_, oa := invoke(t, e, a, `{"steal":"`+ob.Env+`"}`)
-	if strings.Contains(oa.Stolen, "secret-of-b") || !strings.HasPrefix(oa.Stolen, "403") {
+	// B's endpoint closes A's connection as it accepts it, unanswered.
+	if strings.Contains(oa.Stolen, "secret-of-b") || !strings.HasPrefix(oa.Stolen, "error: ") {
 		t.Fatalf("sandbox A reached B's endpoint: %q", oa.Stolen)
 	}
 	res := busy.release(t)
@@ -1186,5 +1194,99 @@ func TestTimeoutLogSaysWhetherTheRuntimeTookIt(t *testing.T) {
 		if !taken && !strings.Contains(line, "handedBack=1") {
 			t.Errorf("the warning does not say the invocation was handed back: %q", line)
 		}
+	}
+}
+
+// TestBootstrapCannotBeExecuted checks a process sandbox whose bootstrap the
+// system cannot exec: as Lambda, the call gets Runtime.InvalidEntrypoint with
+// the exec's own error (not a 503), and the function log says so.
+func TestBootstrapCannotBeExecuted(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct {
+		name, script string
+		mode         os.FileMode
+		why          string
+	}{
+		{"no shebang", "echo hi\n", 0o755, "exec format error"},
+		{"missing interpreter", "#!/nonexistent/interp\necho hi\n", 0o755, "no such file or directory"},
+		{"not executable", "#!/bin/sh\necho hi\n", 0o644, "permission denied"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			useBootstrap(t, tc.script)
+			if err := os.Chmod(filepath.Join(codeDir, "bootstrap"), tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			name := "noexec-" + strings.ReplaceAll(tc.name, " ", "-")
+			cfg := e.fns.add(&functions.Config{FunctionName: name})
+			res, o := invokeTail(t, e, cfg, `{}`)
+			want := "RequestId: " + res.RequestID + " Error: fork/exec " + filepath.Join(codeDir, "bootstrap") + ": " + tc.why
+			if res.FunctionError != "Unhandled" || o.ErrorType != "Runtime.InvalidEntrypoint" || o.ErrorMessage != want {
+				t.Fatalf("fe=%q %s; want Runtime.InvalidEntrypoint %q", res.FunctionError, res.Payload, want)
+			}
+			lines := want + "\nRuntime.InvalidEntrypoint\nEND RequestId: " + res.RequestID + "\n"
+			if log, _ := e.inv.Logs().Read(name, 0); !strings.Contains(string(log), lines) {
+				t.Errorf("the log lacks %q:\n%s", lines, log)
+			}
+			if !strings.Contains(string(res.LogTail), lines) {
+				t.Errorf("the tail lacks %q:\n%s", lines, res.LogTail)
+			}
+		})
+	}
+}
+
+// TestSpecEnvDefaults checks the environment a sandbox is started with: Zip
+// functions get Lambda's PATH, LANG, TZ and LD_LIBRARY_PATH; Image functions
+// keep their image's (the defaults apply only where the image sets none,
+// Spec.DefaultEnv); the function's own Environment wins in both. As Lambda,
+// AWS_EXECUTION_ENV is not defined for OS-only runtimes (the provided family)
+// nor for Image functions.
+func TestSpecEnvDefaults(t *testing.T) {
+	e := newEnv(t, nil)
+	defaults := []string{"PATH", "LANG", "TZ", "LD_LIBRARY_PATH"}
+	for _, tc := range []struct {
+		name    string
+		cfg     functions.Config
+		execEnv string // "" for none
+	}{
+		{"zip provided", functions.Config{FunctionName: "zp", Runtime: "provided.al2023"}, ""},
+		{"zip default runtime", functions.Config{FunctionName: "zd"}, ""},
+		{"zip nodejs", functions.Config{FunctionName: "zn", Runtime: "nodejs20.x"}, "AWS_Lambda_nodejs20.x"},
+		{"image", functions.Config{FunctionName: "im", PackageType: functions.PackageImage, ImageURI: "example/fn:1"}, ""},
+		{"image with own PATH", functions.Config{FunctionName: "ip", PackageType: functions.PackageImage, ImageURI: "example/fn:1",
+			Environment: map[string]string{"PATH": "/mine/bin"}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := e.fns.add(&tc.cfg)
+			spec, err := e.inv.spec(&sandbox{cfg: cfg, id: "sbx-test"}, "127.0.0.1:9001")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := spec.Env["AWS_EXECUTION_ENV"]; got != tc.execEnv || ok != (tc.execEnv != "") {
+				t.Errorf("AWS_EXECUTION_ENV = %q (set: %v), want %q", got, ok, tc.execEnv)
+			}
+			for _, k := range defaults {
+				own, isOwn := cfg.Environment[k]
+				switch {
+				case isOwn:
+					if spec.Env[k] != own {
+						t.Errorf("%s = %q, want the function's own %q", k, spec.Env[k], own)
+					}
+					if _, ok := spec.DefaultEnv[k]; ok {
+						t.Errorf("%s is a default although the function sets it", k)
+					}
+				case cfg.PackageType == functions.PackageImage:
+					if _, ok := spec.Env[k]; ok {
+						t.Errorf("%s = %q is set over the image's own", k, spec.Env[k])
+					}
+					if spec.DefaultEnv[k] == "" {
+						t.Errorf("%s has no default for an image that sets none", k)
+					}
+				default:
+					if spec.Env[k] == "" {
+						t.Errorf("%s is not set", k)
+					}
+				}
+			}
+		})
 	}
 }

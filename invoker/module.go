@@ -20,6 +20,7 @@ type ModuleParams struct {
 	Store       *store.Store
 	Log         *slog.Logger
 	Credentials CredentialIssuer `optional:"true"`
+	Trust       TrustSource      `optional:"true"`
 	Resolver    Resolver         `optional:"true"`
 	Usage       Usage            `optional:"true"`
 	Observer    Observer         `optional:"true"`
@@ -30,7 +31,7 @@ var Module = fx.Module("invoker",
 	fx.Provide(func(p ModuleParams) (*Invoker, error) {
 		return New(Params{
 			Config: p.Config, Runtime: p.Runtime, Functions: p.Functions, Store: p.Store,
-			Log: p.Log.With("component", "invoker"), Credentials: p.Credentials, Resolver: p.Resolver, Usage: p.Usage,
+			Log: p.Log.With("component", "invoker"), Credentials: p.Credentials, Trust: p.Trust, Resolver: p.Resolver, Usage: p.Usage,
 			Observer: p.Observer,
 		})
 	}),

@@ -153,7 +153,11 @@ func (sb *sandbox) answerNext(w http.ResponseWriter, inv *invocation) {
 	sb.cur = inv
 	sb.tailOf = inv
 	sb.state = stBusy
+	exts := sb.invokeExts
 	sb.mu.Unlock()
+	if len(exts) > 0 {
+		sb.notifyInvoke(exts, inv)
+	}
 	line := startLine(inv)
 	sb.inv.logs.get(sb.cfg.FunctionName).writeFrame(line)
 	if inv.tail != nil {

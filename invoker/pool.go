@@ -1,9 +1,11 @@
 package invoker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"runtime"
 	"strconv"
@@ -537,6 +539,9 @@ func (i *Invoker) initFailure(f *initFail, id string) *outcome {
 		msg := fmt.Sprintf("init did not finish within %s: the runtime never called %s", i.p.Config.InitTimeout, pathNext)
 		return &outcome{functionError: true, payload: errorDoc("Runtime.InitError", msg),
 			note: faultLines("RequestId: "+id+" Error: "+msg, "Runtime.InitError")}
+	case entrypointCannotRun(f.sb) != nil:
+		msg := "RequestId: " + id + " Error: " + entrypointCannotRun(f.sb).Error()
+		return &outcome{functionError: true, payload: errorDoc("Runtime.InvalidEntrypoint", msg), note: faultLines(msg, "Runtime.InvalidEntrypoint")}
 	default:
 		typ, reason := "Runtime.ExitError", exitReason(f.sb)
 		if why := entrypointFailure(f.sb); why != "" {
@@ -545,6 +550,19 @@ func (i *Invoker) initFailure(f *initFail, id string) *outcome {
 		msg := "RequestId: " + id + " Error: " + reason
 		return &outcome{functionError: true, payload: errorDoc(typ, msg), note: faultLines(msg, typ)}
 	}
+}
+
+// entrypointCannotRun returns the runtime's error for a sandbox whose
+// entrypoint could not be exec'd at all (runtimes.EntrypointError), else nil.
+func entrypointCannotRun(sb *sandbox) *runtimes.EntrypointError {
+	if sb.rt == nil {
+		return nil
+	}
+	var ee *runtimes.EntrypointError
+	if errors.As(sb.rt.Err(), &ee) {
+		return ee
+	}
+	return nil
 }
 
 // entrypointFailure says what an init that ended in exit status 126 or 127
@@ -566,9 +584,44 @@ func entrypointFailure(sb *sandbox) string {
 		return "the entrypoint (or a program it runs) could not be run: it is not executable, or the sandbox's user may not read it; " +
 			"make the function's files readable, and its entrypoint executable, by any user (chmod 0755), as Lambda requires"
 	case 127:
+		if line := execFailedLine(sb); line != "" {
+			// The sandbox's init (tini) could not exec the entrypoint, and
+			// said why.
+			return "the entrypoint could not be run (" + line + "): it is missing, or it is a script without a #! line, " +
+				"or one whose #! line names an interpreter the sandbox lacks; check the image's ENTRYPOINT or the package's bootstrap"
+		}
 		return "the entrypoint (or a program it runs) was not found: check the image's ENTRYPOINT or the package's bootstrap"
 	}
 	return ""
+}
+
+// tiniFatal starts the line a container's init (docker's tini) writes when
+// it cannot exec the entrypoint, before it exits with status 127.
+var tiniFatal = []byte("[FATAL tini (")
+
+// execFailedLine returns what the sandbox's init said when it could not exec
+// the entrypoint ("exec /var/task/bootstrap failed: Exec format error"), found
+// in the output of the sandbox's init, or "".
+func execFailedLine(sb *sandbox) string {
+	sb.mu.Lock()
+	out := sb.initOut
+	sb.mu.Unlock()
+	if out == nil {
+		return ""
+	}
+	b := out.bytes()
+	i := bytes.Index(b, tiniFatal)
+	if i < 0 {
+		return ""
+	}
+	line := b[i+len(tiniFatal):]
+	if j := bytes.IndexByte(line, '\n'); j >= 0 {
+		line = line[:j]
+	}
+	if _, rest, ok := bytes.Cut(line, []byte("] ")); ok {
+		line = rest
+	}
+	return strings.TrimSpace(string(line))
 }
 
 // exitReason is how Lambda words a runtime's exit after "Error: ": "Runtime
@@ -679,7 +732,7 @@ func (i *Invoker) newSandbox(p *pool, provisioned bool) (*sandbox, runtimes.Spec
 	}
 	limits := listener.Limits{HeaderTimeout: 10 * time.Second, BodyTimeout: runtimeAPIBodyTimeout, IdleTimeout: runtimeAPIIdle}
 	sb.srv = h1.New(limits.Handler(sb), h1.Options{ReadHeaderTimeout: limits.HeaderTimeout, IdleTimeout: limits.IdleTimeout, ConnContext: connContext,
-		MaxConnsPerIP: runtimeAPIMaxConns, Log: i.log.With("sandbox", sb.id, "function", p.cfg.FunctionName)})
+		Vet: sb.vet, MaxConnsPerIP: runtimeAPIMaxConns, Log: i.log.With("sandbox", sb.id, "function", p.cfg.FunctionName)})
 	go func() { _ = sb.srv.Serve(ln) }()
 	spec, err := i.spec(sb, ln.Addr().String())
 	if err != nil {
@@ -897,10 +950,6 @@ func discardSpare(sp *spare) {
 func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 	cfg := sb.cfg
 	env := map[string]string{
-		"PATH":                            "/usr/local/bin:/usr/bin:/bin:/opt/bin",
-		"LANG":                            "en_US.UTF-8",
-		"TZ":                              ":UTC",
-		"LD_LIBRARY_PATH":                 "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
 		"AWS_LAMBDA_RUNTIME_API":          apiAddr,
 		"AWS_LAMBDA_FUNCTION_NAME":        cfg.FunctionName,
 		"AWS_LAMBDA_FUNCTION_VERSION":     cfg.Version,
@@ -911,10 +960,27 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 		"AWS_REGION":                      functions.Region,
 		"AWS_DEFAULT_REGION":              functions.Region,
-		"AWS_EXECUTION_ENV":               "AWS_Lambda_" + runtimeName(cfg),
 		"_HANDLER":                        handlerOf(cfg),
 		"LAMBDA_TASK_ROOT":                "/var/task",
 		"LAMBDA_RUNTIME_DIR":              "/var/runtime",
+	}
+	// Lambda leaves AWS_EXECUTION_ENV undefined for OS-only runtimes (the
+	// provided family), and so for Image functions, which name none.
+	if rn := runtimeName(cfg); cfg.PackageType != functions.PackageImage && !strings.HasPrefix(rn, "provided") {
+		env["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + rn
+	}
+	// Lambda's PATH, LANG, TZ and LD_LIBRARY_PATH: an Image function keeps
+	// its image's own values, and gets these only where the image sets none.
+	var defaults map[string]string
+	if cfg.PackageType == functions.PackageImage {
+		defaults = make(map[string]string, len(envDefaults))
+		for k, v := range envDefaults {
+			if _, own := cfg.Environment[k]; !own {
+				defaults[k] = v
+			}
+		}
+	} else {
+		maps.Copy(env, envDefaults)
 	}
 	if sb.provisioned {
 		env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "provisioned-concurrency"
@@ -939,7 +1005,11 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		Version:     cfg.Version,
 		PackageType: cfg.PackageType,
 		Env:         env,
+		DefaultEnv:  defaults,
 		MemoryMB:    cfg.MemorySize,
+	}
+	if i.p.Trust != nil {
+		spec.Trust = i.p.Trust.SandboxTrust()
 	}
 	if cfg.PackageType == functions.PackageImage {
 		spec.Image = cfg.ResolvedImage
@@ -964,6 +1034,15 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 		spec.Mounts = append(spec.Mounts, runtimes.Mount{Source: dir, Target: fs.LocalMountPath})
 	}
 	return spec, nil
+}
+
+// envDefaults are the values Lambda gives PATH, LANG, TZ and LD_LIBRARY_PATH
+// (none of them reserved: a function's Environment may set them).
+var envDefaults = map[string]string{
+	"PATH":            "/usr/local/bin:/usr/bin:/bin:/opt/bin",
+	"LANG":            "en_US.UTF-8",
+	"TZ":              ":UTC",
+	"LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
 }
 
 // mbPerCPU is Lambda's rule for CPU: a function gets CPU power in proportion to

@@ -10,13 +10,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/portico-dev/portico/internal/h1"
 )
 
-// Runtime API paths (2018-06-01) and the extension API paths aws-lambda-go calls
-// when WithEnableSIGTERM is set (2020-01-01).
+// Runtime API paths (2018-06-01) and the Extensions API's (2020-01-01,
+// extensions.go), which aws-lambda-go calls when WithEnableSIGTERM is set.
 const (
 	pathNext      = "/2018-06-01/runtime/invocation/next"
 	pathInvPrefix = "/2018-06-01/runtime/invocation/"
@@ -57,35 +54,9 @@ func (sb *sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == pathInitError && r.Method == http.MethodPost:
 		sb.serveInitError(w, r)
 	case p == pathExtReg && r.Method == http.MethodPost:
-		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<10))
-		w.Header().Set("Lambda-Extension-Identifier", newID())
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]string{
-			"functionName":    sb.cfg.FunctionName,
-			"functionVersion": sb.cfg.Version,
-			"handler":         handlerOf(sb.cfg),
-		})
+		sb.serveExtRegister(w, r)
 	case p == pathExtNext && r.Method == http.MethodGet:
-		// No events are delivered to extensions; the call blocks until shutdown.
-		gone := make(chan struct{})
-		gw := h1.WatchGone(connOf(r).connOrNil(), func() { close(gone) })
-		select {
-		case <-gone:
-		case <-sb.stopping:
-		case <-r.Context().Done():
-		}
-		if gw.Stop() {
-			panic(http.ErrAbortHandler)
-		}
-		select {
-		case <-sb.stopping:
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(map[string]any{
-				"eventType": "SHUTDOWN", "shutdownReason": "spindown",
-				"deadlineMs": time.Now().Add(sb.inv.p.Config.StopGrace).UnixMilli(),
-			})
-		default:
-		}
+		sb.serveExtNext(w, r)
 	default:
 		runtimeAPIError(w, http.StatusNotFound, "InvalidRequest", "unknown Runtime API path "+r.Method+" "+p)
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,7 +69,7 @@ func (refusingSandbox) OwnsConn(net.Addr) bool { return false }
 var _ runtimes.PeerVerifier = refusingSandbox{}
 
 // TestRuntimeAPIPeerRefusedIsClosed checks that a connection from a peer the
-// peer check refuses is answered 403 and closed, not kept alive.
+// peer check refuses is closed as it is accepted, unanswered.
 func TestRuntimeAPIPeerRefusedIsClosed(t *testing.T) {
 	e := newEnv(t, nil)
 	rt := &clientRuntime{Runtime: e.inv.rt, specs: make(chan runtimes.Spec, 1), started: make(chan *clientSandbox, 1)}
@@ -84,9 +86,62 @@ func TestRuntimeAPIPeerRefusedIsClosed(t *testing.T) {
 	addr := (<-rt.specs).Env["AWS_LAMBDA_RUNTIME_API"]
 	<-rt.started
 	c := dialRAPI(t, addr)
-	c.send(t, http.MethodGet, pathNext, "")
-	if resp, body := c.read(t); resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("next from a refused peer: %d %s, want 403", resp.StatusCode, body)
+	closedByServer(t, "a refused peer's connection", c)
+}
+
+// specRuntime is the process runtime that tells the test each spec it starts
+// a sandbox with.
+type specRuntime struct {
+	runtimes.Runtime
+	specs chan runtimes.Spec
+}
+
+func (r specRuntime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandbox, error) {
+	r.specs <- spec
+	return r.Runtime.Start(ctx, spec)
+}
+
+// TestRuntimeAPIForeignConnsDoNotCount checks that connections to a process
+// sandbox's Runtime API from another process (here the test's own, as another
+// sandbox on the host's loopback would be) are closed at accept and do not
+// count against the per-address bound: the sandbox, which connects from the
+// same address, still reaches its endpoint while they are held.
+func TestRuntimeAPIForeignConnsDoNotCount(t *testing.T) {
+	e := newEnv(t, nil)
+	rt := specRuntime{Runtime: e.inv.rt, specs: make(chan runtimes.Spec, 1)}
+	e.inv.rt = rt
+	gate := filepath.Join(t.TempDir(), "gate")
+	cfg := e.fns.add(&functions.Config{FunctionName: "held", Environment: map[string]string{"INIT_WAIT_FILE": gate}})
+	res := make(chan *Result, 1)
+	go func() {
+		r, err := e.inv.Invoke(context.Background(), Request{Function: cfg, Payload: []byte(`{"echo":"mine"}`)})
+		if err != nil {
+			t.Error(err)
+		}
+		res <- r
+	}()
+	addr := (<-rt.specs).Env["AWS_LAMBDA_RUNTIME_API"]
+	// More connections than one address may hold, all idle, before the
+	// sandbox's runtime makes its first.
+	held := make([]*rapiClient, runtimeAPIMaxConns+16)
+	for i := range held {
+		held[i] = dialRAPI(t, addr)
 	}
-	closedByServer(t, "a refused peer's connection after its 403", c)
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := <-res
+	if r == nil || r.FunctionError != "" || !strings.Contains(string(r.Payload), `"mine"`) {
+		t.Fatalf("the sandbox's call while another process holds connections: %+v %s", r, resultPayload(r))
+	}
+	for i, c := range held {
+		closedByServer(t, "a connection from another process (#"+strconv.Itoa(i)+")", c)
+	}
+}
+
+func resultPayload(r *Result) string {
+	if r == nil {
+		return ""
+	}
+	return string(r.Payload)
 }

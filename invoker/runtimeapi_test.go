@@ -3,6 +3,7 @@ package invoker
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -361,7 +362,7 @@ func TestExtensionNextWhoseClientLeftEnds(t *testing.T) {
 	ce := newClientEnv(t)
 	for range 3 {
 		c := dialRAPI(t, ce.addr)
-		c.send(t, http.MethodGet, pathExtNext, "")
+		c.extNext(t, c.register(t, `["SHUTDOWN"]`))
 		if err := c.Conn.(*net.TCPConn).CloseWrite(); err != nil {
 			t.Fatal(err)
 		}
@@ -551,5 +552,118 @@ func TestNextBeforeResultKeepsTheInvocation(t *testing.T) {
 	c2.respond(t, resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), `"done-2"`)
 	if r := <-second; string(r.Payload) != `"done-2"` || r.ColdStart {
 		t.Fatalf("second call: %s (cold %v), want the same sandbox's answer", r.Payload, r.ColdStart)
+	}
+}
+
+// register registers an extension for events with the Extensions API and
+// returns its identifier.
+func (c *rapiClient) register(t *testing.T, events string) string {
+	t.Helper()
+	c.send(t, http.MethodPost, pathExtReg, `{"events":`+events+`}`)
+	resp, body := c.read(t)
+	id := resp.Header.Get("Lambda-Extension-Identifier")
+	if resp.StatusCode != http.StatusOK || id == "" {
+		t.Fatalf("register %s: %d %s", events, resp.StatusCode, body)
+	}
+	return id
+}
+
+// extNext sends an extension's event/next.
+func (c *rapiClient) extNext(t *testing.T, id string) {
+	t.Helper()
+	req := "GET " + pathExtNext + " HTTP/1.1\r\nHost: rapi\r\nLambda-Extension-Identifier: " + id + "\r\n\r\n"
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// extEvent reads an extension's event.
+func (c *rapiClient) extEvent(t *testing.T) map[string]any {
+	t.Helper()
+	resp, body := c.read(t)
+	var ev map[string]any
+	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &ev) != nil {
+		t.Fatalf("event/next: %d %s", resp.StatusCode, body)
+	}
+	return ev
+}
+
+// TestExtensionEvents checks that the Extensions API honours the events an
+// extension registered for: INVOKE events reach those registered for INVOKE,
+// SHUTDOWN those registered for SHUTDOWN, and the next of an extension
+// registered for neither (aws-lambda-go's WithEnableSIGTERM) waits until the
+// sandbox has exited, unanswered.
+func TestExtensionEvents(t *testing.T) {
+	ce := newClientEnv(t)
+	both, none, shut := dialRAPI(t, ce.addr), dialRAPI(t, ce.addr), dialRAPI(t, ce.addr)
+	bothID, noneID, shutID := both.register(t, `["INVOKE","SHUTDOWN"]`), none.register(t, `[]`), shut.register(t, `["SHUTDOWN"]`)
+	both.extNext(t, bothID)
+	none.extNext(t, noneID)
+	shut.extNext(t, shutID)
+
+	res := ce.call(t, `{"n":1}`)
+	rt := dialRAPI(t, ce.addr)
+	id, _ := rt.next(t)
+	ev := both.extEvent(t)
+	if ev["eventType"] != "INVOKE" || ev["requestId"] != id || ev["invokedFunctionArn"] == "" || ev["deadlineMs"] == nil {
+		t.Fatalf("the INVOKE extension's event: %v, want INVOKE of %s", ev, id)
+	}
+	rt.respond(t, id, `"ok"`)
+	awaitOK(t, res)
+	both.extNext(t, bothID)
+
+	ce.rsb.holdExit = true
+	ce.sb.stop()
+	for what, c := range map[string]*rapiClient{"INVOKE and SHUTDOWN": both, "SHUTDOWN": shut} {
+		if ev := c.extEvent(t); ev["eventType"] != "SHUTDOWN" {
+			t.Errorf("the %s extension's event at stop: %v, want SHUTDOWN", what, ev)
+		}
+	}
+	<-ce.rsb.stopped
+	ce.rsb.exit()
+	if !none.closedByServer(t) {
+		t.Fatal("the next of an extension registered for no events was answered; want it to wait until the sandbox ended")
+	}
+}
+
+// TestExtensionAPIRefusals checks the Extensions API's refusals: an unknown
+// event in a registration, a next without an identifier or with an unknown one.
+func TestExtensionAPIRefusals(t *testing.T) {
+	ce := newClientEnv(t)
+	c := dialRAPI(t, ce.addr)
+	c.send(t, http.MethodPost, pathExtReg, `{"events":["INVOKE","BOGUS"]}`)
+	if resp, body := c.read(t); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("register for an unknown event: %d %s, want 400", resp.StatusCode, body)
+	}
+	c.send(t, http.MethodGet, pathExtNext, "")
+	if resp, body := c.read(t); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Extension.MissingExtensionIdentifier") {
+		t.Errorf("next without an identifier: %d %s, want 403", resp.StatusCode, body)
+	}
+	c.extNext(t, "not-registered")
+	if resp, body := c.read(t); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Extension.UnknownExtensionIdentifier") {
+		t.Errorf("next with an unknown identifier: %d %s, want 403", resp.StatusCode, body)
+	}
+}
+
+// TestNextDuringInvocationKeepsItAnswerable checks what docs/invoker.md says
+// of a runtime that asks for next while its invocation is in flight: the
+// invocation stays answerable and its result reaches the caller; of two nexts
+// then waiting, the older is answered 409.
+func TestNextDuringInvocationKeepsItAnswerable(t *testing.T) {
+	ce := newClientEnv(t)
+	res := ce.call(t, `{"n":1}`)
+	c := dialRAPI(t, ce.addr)
+	id, _ := c.next(t)
+	older := dialRAPI(t, ce.addr)
+	older.send(t, http.MethodGet, pathNext, "")
+	waitFor(t, "the next to wait", ce.waitingNext)
+	newer := dialRAPI(t, ce.addr)
+	newer.send(t, http.MethodGet, pathNext, "")
+	if resp, body := older.read(t); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "InvalidStateTransition") {
+		t.Fatalf("the older next: %d %s, want 409 InvalidStateTransition", resp.StatusCode, body)
+	}
+	c.respond(t, id, `"late but kept"`)
+	if r := <-res; r == nil || string(r.Payload) != `"late but kept"` {
+		t.Fatalf("the call: %+v", r)
 	}
 }

@@ -76,6 +76,11 @@ type sandbox struct {
 	// finds one waits on the channels instead of parking in the poller.
 	sending int
 	cur     *invocation
+	// exts are the extensions registered with the Extensions API, and
+	// invokeExts those of them registered for INVOKE (a slice replaced, not
+	// changed, when one registers: answerNext reads it).
+	exts       []*extension
+	invokeExts []*extension
 	// earlyNext is set when the runtime called next before posting cur's
 	// result (pool.ready): the result then offers the sandbox itself. Set
 	// and cleared with the pool's and the sandbox's locks held; read
@@ -125,11 +130,10 @@ func newID() string { return ids.UUID() }
 // peerKey keys the per-connection verdict in a request's context.
 type peerKey struct{}
 
-// peerVerdict caches, per connection, whether the peer is this sandbox, and
-// holds the connection for the long polls that watch it.
+// peerVerdict is what the Runtime API knows of one connection: it holds the
+// connection for the long polls that watch it. Only connections that the
+// sandbox's peer check accepted get one (sandbox.vet).
 type peerVerdict struct {
-	once sync.Once
-	ok   bool
 	conn net.Conn
 	peek h1.ConnPeek
 	// A next parked on the connection (park_linux.go): its file descriptor
@@ -167,24 +171,24 @@ func (v *peerVerdict) connOrNil() net.Conn {
 	return v.conn
 }
 
-// allowed reports whether the request comes from inside this sandbox. Runtimes
-// that cannot tell (no PeerVerifier) rely on the endpoint being reachable only
-// from the sandbox.
-func (sb *sandbox) allowed(r *http.Request) bool {
+// vet is the Runtime API server's check of a connection as it is accepted
+// (h1.Options.Vet): whether it comes from inside this sandbox. It runs before
+// the connection counts against the per-address bound, so that connections
+// from elsewhere (another process sandbox shares the host's loopback address)
+// are closed at once and cannot use up the sandbox's own. Runtimes that cannot
+// tell (no PeerVerifier) rely on the endpoint being reachable only from the
+// sandbox.
+func (sb *sandbox) vet(c net.Conn) bool {
 	<-sb.started
 	pv, ok := sb.rt.(runtimes.PeerVerifier)
-	if !ok {
-		return true
-	}
-	v, _ := r.Context().Value(peerKey{}).(*peerVerdict)
-	if v == nil {
-		return false
-	}
-	v.once.Do(func() {
-		remote, err := net.ResolveTCPAddr("tcp", r.RemoteAddr)
-		v.ok = err == nil && pv.OwnsConn(remote)
-	})
-	return v.ok
+	return !ok || pv.OwnsConn(c.RemoteAddr())
+}
+
+// allowed reports whether the request comes from inside this sandbox: its
+// connection passed vet, which the server runs on every connection before
+// serving it.
+func (sb *sandbox) allowed(r *http.Request) bool {
+	return connOf(r) != nil
 }
 
 // nextWait is a next request that waits for the sandbox's invocation. Its
@@ -441,6 +445,18 @@ func (sb *sandbox) syncLogs(tail bool) {
 // previous measurement, at most about a second old, and a new one starts in
 // the background.
 func (sb *sandbox) maxMemoryMB(first bool) int {
+	select {
+	case <-sb.rt.Done():
+		// Gone (killed, say, for memory): the runtime's last figure, taken
+		// at its exit, costs no measurement and may be well above the last
+		// one made while it ran (a runtime that learnt of a kill for memory
+		// reports the limit).
+		if mr, ok := sb.rt.(runtimes.MemoryReporter); ok {
+			sb.raiseMemory(int64(mr.MaxMemoryMB()))
+		}
+		return int(sb.memMB.Load())
+	default:
+	}
 	if pr, ok := sb.rt.(runtimes.PeakMemoryReader); ok && first {
 		if mb := int64(pr.ReadPeakMemoryMB()); mb > 0 {
 			sb.raiseMemory(mb)

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"syscall"
@@ -48,10 +49,56 @@ type Spec struct {
 	// Env is the full sandbox environment, AWS_LAMBDA_RUNTIME_API included. The
 	// address in it was bound on the host the runtime reported from HostAddr.
 	Env map[string]string
+	// DefaultEnv are variables the sandbox gets only where neither Env nor the
+	// image's own configuration (its ENV) sets them: Lambda's defaults of PATH,
+	// LANG, TZ and LD_LIBRARY_PATH for an Image function, which keeps its
+	// image's values.
+	DefaultEnv map[string]string
 	// MemoryMB bounds the sandbox's memory where the runtime can.
 	MemoryMB int
 	// Mounts are host directories bind-mounted into the sandbox (function volumes).
 	Mounts []Mount
+	// Trust, when set, names certificate authorities the sandbox trusts
+	// beyond its system's: the runtime makes Trust.Dir readable in the
+	// sandbox (container runtimes mount it read-only at TrustMountDir) and
+	// adds TrustEnv's variables to Env.
+	Trust *Trust
+}
+
+// Trust is a host directory of certificate authorities for a sandbox to
+// trust: TrustBundleFile (the host's system roots and the extra authorities)
+// and TrustCAFile (the extra authorities alone), readable by every user.
+type Trust struct {
+	Dir string
+}
+
+// Files of a Trust directory, and where container runtimes mount it.
+const (
+	TrustBundleFile = "ca-bundle.pem"
+	TrustCAFile     = "ca.pem"
+	TrustMountDir   = "/etc/portico/tls"
+)
+
+// TrustEnv returns, as KEY=VALUE entries, the variables that point a
+// sandbox's TLS clients at the Trust files in dir (the directory as the
+// sandbox sees it): SSL_CERT_FILE (Go, OpenSSL), AWS_CA_BUNDLE (the AWS SDKs)
+// and REQUESTS_CA_BUNDLE (Python's requests) name the bundle, which replaces
+// the system's roots for them; NODE_EXTRA_CA_CERTS (Node.js, which adds it to
+// its own) names the extra authorities alone. A variable env sets already (the
+// function's own configuration) is left out: the function's value stands.
+func TrustEnv(env map[string]string, dir string) []string {
+	var out []string
+	for _, v := range [...]struct{ key, file string }{
+		{"SSL_CERT_FILE", TrustBundleFile},
+		{"AWS_CA_BUNDLE", TrustBundleFile},
+		{"REQUESTS_CA_BUNDLE", TrustBundleFile},
+		{"NODE_EXTRA_CA_CERTS", TrustCAFile},
+	} {
+		if _, set := env[v.key]; !set {
+			out = append(out, v.key+"="+path.Join(dir, v.file))
+		}
+	}
+	return out
 }
 
 // Mount binds a host directory into a sandbox.
@@ -181,6 +228,20 @@ type ExitError struct {
 	// engines report for a death by signal N (see SignalExit).
 	Signo syscall.Signal
 }
+
+// EntrypointError is the Err of a sandbox whose entrypoint could not be run at
+// all: the exec itself failed (not found, not executable, a script without a
+// #! line, an interpreter that is missing). Its text is the exec's own error
+// (fork/exec /path/bootstrap: exec format error), as Lambda reports it with
+// Runtime.InvalidEntrypoint.
+type EntrypointError struct {
+	Err error
+}
+
+func (e *EntrypointError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the exec's error.
+func (e *EntrypointError) Unwrap() error { return e.Err }
 
 // SignalExit returns the ExitError of a sandbox killed by sig, whose name is
 // name (SIGKILL).
@@ -317,4 +378,57 @@ func (e *DaemonDownError) address() string {
 	}
 	u.User = nil
 	return u.String()
+}
+
+// ImageGoneError is the error of a sandbox whose pinned image (an image id a
+// function or version was resolved to) is no longer on the host: removed, or
+// freed once nothing pinned or tagged it. It wraps errdefs.ErrUnavailable with
+// the type ServiceException: the caller's request is fine, the host lacks what
+// it needs. ClientMessage, which the API surfaces tell the caller in place of
+// their generic message, says how to bring the image back.
+type ImageGoneError struct {
+	Image    string // the image id (sha256:...)
+	Function string // the function whose sandbox needed it, or ""
+	Version  string // its version, or ""
+}
+
+// Error implements error.
+func (e *ImageGoneError) Error() string {
+	return fmt.Sprintf("image %s (pinned by %s) is no longer on this host: %s", e.Image, e.user(), e.remedy())
+}
+
+// Unwrap gives the kind (ErrUnavailable, ServiceException).
+func (e *ImageGoneError) Unwrap() error {
+	return &errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException", Message: e.ClientMessage()}
+}
+
+// ClientMessage is what the caller is told: which image is gone and what to do.
+func (e *ImageGoneError) ClientMessage() string {
+	return fmt.Sprintf("The image %s that %s runs is no longer on this host, so the function cannot run. To fix it, %s.",
+		e.Image, e.user(), e.remedy())
+}
+
+// user names what the image was pinned by: "function F version V", or "the version".
+func (e *ImageGoneError) user() string {
+	switch {
+	case e.Function == "":
+		return "the version"
+	case e.Version == "" || e.Version == "$LATEST":
+		return "function " + e.Function
+	}
+	return "function " + e.Function + " version " + e.Version
+}
+
+// remedy says what to do.
+func (e *ImageGoneError) remedy() string {
+	fn := e.Function
+	if fn == "" {
+		fn = "NAME"
+	}
+	s := "bring the same image back with `portico image import FILE` (its `docker save` or OCI archive), " +
+		"or point the function at an image this host has with `portico fn update " + fn + " --image REF`"
+	if e.Version != "" && e.Version != "$LATEST" {
+		s += " and publish a new version (a published version keeps its image)"
+	}
+	return s
 }

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,22 +32,50 @@ import (
 )
 
 // SchemaVersion is the version of the on-disk layout this build reads and writes.
+// Raise it whenever what is stored changes shape or meaning (a new field, a
+// new bucket, a value read differently), with a Migration when old records
+// need one: a build refuses a store newer than it, so that an older build
+// cannot silently drop what it does not know. TestPersistedShapes
+// (cmd/portico/app) fails when a persisted type (see Record) changes without
+// it.
 //
 //  1. the first layout.
 //  2. a stage method setting leaves a throttle that is not set out, where 1
 //     stored 0/0 for it (gateway/apis registers the migration).
-const SchemaVersion = 2
+//  3. OpenAPI x- extensions kept on APIs and deployments, functions' event
+//     invoke configs (a bucket); a throttle value not set is
+//     inherited, so a stage burst of 0 beside a rate, which builds before
+//     c118483 read as "the rate's burst", is left out (gateway/apis), and a
+//     usage plan's is read as not set (gateway/usage reports them).
+const SchemaVersion = 3
 
 // Migration upgrades a store from schema version From to From+1. Run reads and
 // writes only the buckets of the package that owns the change. Open runs every
 // migration a store needs, and the new version, in one bbolt transaction: a
 // crash (or an error from Run) leaves the store as it was, at its old version,
 // and the next Open runs the migrations again.
+//
+// Several packages may register a migration from the same version (each
+// changes only its own buckets); they run in the order of their names.
 type Migration struct {
 	From int
 	// Name says what the migration does, for errors and logs.
 	Name string
 	Run  Step
+}
+
+// MigrationReport says what one migration did to a store at Open: Changes
+// names each record it changed (or whose meaning changed) and how.
+type MigrationReport struct {
+	From, To int
+	Name     string
+	Changes  []Change
+}
+
+// Change is one record a migration changed: Record names it (bucket/key and
+// the entry inside), How says what changed.
+type Change struct {
+	Record, How string
 }
 
 const (
@@ -68,6 +97,9 @@ type Store struct {
 
 	watchMu sync.RWMutex
 	watches []*Generation
+
+	// migrated is what the migrations Open ran did.
+	migrated []MigrationReport
 }
 
 // Open opens (creating if needed) the store in dir and checks its schema
@@ -194,21 +226,39 @@ func (s *Store) checkSchema(want int, migrations []Migration) error {
 		if v > want {
 			return fmt.Errorf("store: %s has schema version %d, newer than this build's %d: use a newer portico", s.dir, v, want)
 		}
+		var reports []MigrationReport
 		for ; v < want; v++ {
-			i := slices.IndexFunc(migrations, func(m Migration) bool { return m.From == v })
-			if i < 0 {
+			var steps []Migration
+			for _, m := range migrations {
+				if m.From == v {
+					steps = append(steps, m)
+				}
+			}
+			if len(steps) == 0 {
 				return fmt.Errorf("store: %s has schema version %d and no migration to %d is registered (this build reads %d)", s.dir, v, v+1, want)
 			}
-			if err := migrations[i].Run(t); err != nil {
-				return fmt.Errorf("store: %s: migration %d to %d (%s): %w", s.dir, v, v+1, migrations[i].Name, err)
+			slices.SortStableFunc(steps, func(a, b Migration) int { return strings.Compare(a.Name, b.Name) })
+			for _, m := range steps {
+				t.changes = nil
+				if err := m.Run(t); err != nil {
+					return fmt.Errorf("store: %s: migration %d to %d (%s): %w", s.dir, v, v+1, m.Name, err)
+				}
+				reports = append(reports, MigrationReport{From: v, To: v + 1, Name: m.Name, Changes: t.changes})
 			}
 		}
+		t.changes = nil
+		// Kept only once the transaction commits (a failure leaves none).
+		t.OnCommit(func() { s.migrated = reports })
 		return b.Put([]byte(schemaKey), []byte(strconv.Itoa(want)))
 	})
 }
 
 // Dir returns the data directory.
 func (s *Store) Dir() string { return s.dir }
+
+// Migrated returns what the migrations that Open ran did, in order; none
+// when the store was at SchemaVersion (or new).
+func (s *Store) Migrated() []MigrationReport { return slices.Clone(s.migrated) }
 
 // Path returns a path inside the data directory, creating its parent directories.
 func (s *Store) Path(elem ...string) (string, error) {
@@ -315,6 +365,14 @@ func runSteps(tx *Tx, steps []Step) error {
 type Tx struct {
 	tx      *bbolt.Tx
 	touched []string // buckets written, for the generations (Watch)
+	changes []Change // what a migration reported (Changed)
+}
+
+// Changed records, in a Migration's Run, that the migration changed record
+// (bucket/key and the entry inside it) as how says: Open's caller logs each
+// (see Store.Migrated). Outside a migration it does nothing useful.
+func (t *Tx) Changed(record, how string) {
+	t.changes = append(t.changes, Change{Record: record, How: how})
 }
 
 // OnCommit has fn run once the transaction has committed (never when it rolls
@@ -452,7 +510,14 @@ var Module = fx.Module("store",
 		if err != nil {
 			return nil, err
 		}
-		p.Log.Info("store open", "component", "store", "dir", p.Config.Dir, "schema", SchemaVersion)
+		log := p.Log.With("component", "store")
+		for _, m := range s.Migrated() {
+			log.Info("store migrated", "from", m.From, "to", m.To, "migration", m.Name, "changed", len(m.Changes))
+			for _, c := range m.Changes {
+				log.Warn("store migration changed a record", "from", m.From, "to", m.To, "record", c.Record, "change", c.How)
+			}
+		}
+		log.Info("store open", "dir", p.Config.Dir, "schema", SchemaVersion)
 		p.Lifecycle.Append(fx.StopHook(s.Close))
 		return s, nil
 	}),

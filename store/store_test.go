@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -273,10 +276,10 @@ func TestMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = s.Close()
-		writeSchema(t, dir, "1")
+		writeSchema(t, dir, strconv.Itoa(SchemaVersion-1))
 		return dir
 	}
-	bump := Migration{From: 1, Name: "bump n", Run: func(tx *Tx) error {
+	bump := Migration{From: SchemaVersion - 1, Name: "bump n", Run: func(tx *Tx) error {
 		var d doc
 		if err := tx.Get("b", "k", &d); err != nil {
 			return err
@@ -316,13 +319,13 @@ func TestMigrations(t *testing.T) {
 		dir := old(t)
 		// It writes, then fails: as a crash half way through would, the
 		// store keeps version 1 and the record as it was.
-		broken := Migration{From: 1, Name: "broken", Run: func(tx *Tx) error {
+		broken := Migration{From: SchemaVersion - 1, Name: "broken", Run: func(tx *Tx) error {
 			if err := bump.Run(tx); err != nil {
 				return err
 			}
 			return errors.New("disk on fire")
 		}}
-		if _, err := Open(dir, broken); err == nil || !strings.Contains(err.Error(), "migration 1 to 2 (broken): disk on fire") {
+		if _, err := Open(dir, broken); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("migration %d to %d (broken): disk on fire", SchemaVersion-1, SchemaVersion)) {
 			t.Fatalf("Open with a failing migration: %v", err)
 		}
 		s, err := Open(dir, bump)
@@ -336,7 +339,7 @@ func TestMigrations(t *testing.T) {
 	})
 	t.Run("a missing migration is refused", func(t *testing.T) {
 		dir := old(t)
-		if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "schema version 1 and no migration to 2") {
+		if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d and no migration to %d", SchemaVersion-1, SchemaVersion)) {
 			t.Fatalf("Open without the migration: %v", err)
 		}
 		// Refused without a change: the migration still runs later.
@@ -347,6 +350,36 @@ func TestMigrations(t *testing.T) {
 		defer func() { _ = s.Close() }()
 		if d := read(t, s); d.N != 2 {
 			t.Fatalf("%+v, want n 2", d)
+		}
+	})
+	t.Run("every migration of a version runs, and says what it changed", func(t *testing.T) {
+		dir := old(t)
+		note := Migration{From: SchemaVersion - 1, Name: "a note", Run: func(tx *Tx) error {
+			tx.Changed("b/k", "read differently")
+			return nil
+		}}
+		s, err := Open(dir, bump, note)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := read(t, s); d.N != 2 {
+			t.Fatalf("%+v, want n 2", d)
+		}
+		want := []MigrationReport{
+			{From: SchemaVersion - 1, To: SchemaVersion, Name: "a note", Changes: []Change{{Record: "b/k", How: "read differently"}}},
+			{From: SchemaVersion - 1, To: SchemaVersion, Name: "bump n"},
+		}
+		if got := s.Migrated(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("Migrated() = %+v, want %+v", got, want)
+		}
+		_ = s.Close()
+		s, err = Open(dir, bump, note)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = s.Close() }()
+		if got := s.Migrated(); len(got) != 0 {
+			t.Fatalf("at the current version Migrated() = %+v, want none", got)
 		}
 	})
 	t.Run("a new store needs none", func(t *testing.T) {

@@ -86,23 +86,19 @@ func releaseTable(w io.Writer, st *awsStage) error {
 		m := st.MethodSettings[key]
 		k := methodSettingsName(key)
 		if m.ThrottlingRateLimit >= 0 || m.ThrottlingBurstLimit >= 0 {
-			// A burst of 0, or none with a rate, is a bucket of 0: every
-			// request is throttled (throttle.SettingLimit).
-			rate, burst := "rate no limit", "no limit"
+			rate, burst := "inherited", "inherited"
 			if m.ThrottlingRateLimit >= 0 {
 				rate = strconv.FormatFloat(m.ThrottlingRateLimit, 'f', -1, 64) + "/s"
 			}
-			t := ""
-			switch {
-			case m.ThrottlingBurstLimit >= 0:
+			if m.ThrottlingBurstLimit >= 0 {
 				burst = strconv.Itoa(m.ThrottlingBurstLimit)
-				if m.ThrottlingBurstLimit == 0 {
-					t = " (every request throttled)"
-				}
-			case m.ThrottlingRateLimit >= 0:
-				burst, t = "not set", " (every request throttled: give --burst)"
 			}
-			t = fmt.Sprintf("%s %s burst %s", k, rate, burst) + t
+			t := fmt.Sprintf("%s %s burst %s", k, rate, burst)
+			// A burst of 0 is a bucket of 0; one not set is inherited
+			// ("*/*", then the account's).
+			if m.ThrottlingBurstLimit == 0 {
+				t += " (every request throttled)"
+			}
 			throttles = append(throttles, t)
 		}
 		if m.CachingEnabled {
@@ -299,7 +295,7 @@ func stageThrottle(g *globalFlags) *cobra.Command {
 					return err
 				}
 				if !cmd.Flags().Changed("burst") && rate > 0 {
-					_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning: --rate without --burst keeps the burst already set; with none (or 0) every request is throttled whatever the rate: give --burst")
+					_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "warning: --rate without --burst keeps the burst already set; with none, the burst is inherited (*/*'s, else the account's); a burst of 0 throttles every request whatever the rate")
 				}
 				ops = append(ops, replaceOp(prefix+"/throttling/rateLimit", strconv.FormatFloat(rate, 'f', -1, 64)))
 			}
@@ -317,8 +313,8 @@ func stageThrottle(g *globalFlags) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&method, "method", "", "one method, as /resource/path/METHOD (default: every method, */*)")
-	f.Float64Var(&rate, "rate", 0, "steady-state requests per second (-1: no limit; give --burst with it)")
-	f.IntVar(&burst, "burst", 0, "burst size, the token bucket's capacity (0 admits no request, whatever the rate; -1: not set)")
+	f.Float64Var(&rate, "rate", 0, "steady-state requests per second (-1: not set, inherited from */* or the account)")
+	f.IntVar(&burst, "burst", 0, "burst size, the token bucket's capacity (0 admits no request, whatever the rate; -1: not set, inherited from */* or the account)")
 	return cmd
 }
 

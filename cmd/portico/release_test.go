@@ -140,15 +140,16 @@ paths:
 }
 
 // TestReleaseTableThrottles: the THROTTLE column says what a method setting
-// does; a rate without a burst is a bucket of 0 (every request throttled),
-// so it is not called a burst of no limit.
+// does; a value not set is inherited (from */*, then the account), so a rate
+// without a burst is not called a burst of no limit that throttles every
+// request.
 func TestReleaseTableThrottles(t *testing.T) {
 	for _, tc := range []struct {
 		name, settings, want string
 	}{
 		{"rate and burst", `{"throttlingRateLimit": 5, "throttlingBurstLimit": 2}`, "*/* 5/s burst 2\n"},
-		{"rate alone", `{"throttlingRateLimit": 5, "throttlingBurstLimit": -1}`, "*/* 5/s burst not set (every request throttled: give --burst)\n"},
-		{"burst alone", `{"throttlingRateLimit": -1, "throttlingBurstLimit": 10}`, "*/* rate no limit burst 10\n"},
+		{"rate alone", `{"throttlingRateLimit": 5, "throttlingBurstLimit": -1}`, "*/* 5/s burst inherited\n"},
+		{"burst alone", `{"throttlingRateLimit": -1, "throttlingBurstLimit": 10}`, "*/* inherited burst 10\n"},
 		{"burst 0", `{"throttlingRateLimit": 5, "throttlingBurstLimit": 0}`, "*/* 5/s burst 0 (every request throttled)\n"},
 	} {
 		var st awsStage

@@ -135,26 +135,44 @@ type domainJSON struct {
 	DomainName string `json:"domainName"`
 	Configs    []struct {
 		CertificateArn string `json:"certificateArn"`
+		Status         string `json:"domainNameStatus"`
+		StatusMessage  string `json:"domainNameStatusMessage"`
 	} `json:"domainNameConfigurations"`
 	MTLS *struct {
 		TruststoreURI string `json:"truststoreUri"`
 	} `json:"mutualTlsAuthentication"`
 }
 
-// domainTable prints domain names: their certificate and mutual TLS.
+// domainTable prints domain names: their status, certificate and mutual
+// TLS, then the message of each whose status has one (why it is not served).
 func domainTable(w io.Writer, ds ...domainJSON) error {
 	rows := [][]string{}
+	var notes []string
 	for _, d := range ds {
-		cert, mtls := "-", "-"
-		if len(d.Configs) > 0 && d.Configs[0].CertificateArn != "" {
-			cert = d.Configs[0].CertificateArn
+		cert, status, mtls := "-", "", "-"
+		if len(d.Configs) > 0 {
+			if d.Configs[0].CertificateArn != "" {
+				cert = d.Configs[0].CertificateArn
+			}
+			status = d.Configs[0].Status
+			if m := d.Configs[0].StatusMessage; m != "" {
+				notes = append(notes, d.DomainName+": "+m)
+			}
 		}
 		if d.MTLS != nil {
 			mtls = d.MTLS.TruststoreURI
 		}
-		rows = append(rows, []string{d.DomainName, cert, mtls})
+		rows = append(rows, []string{d.DomainName, status, cert, mtls})
 	}
-	return table(w, []string{"DOMAIN", "CERTIFICATE", "MUTUAL TLS"}, rows)
+	if err := table(w, []string{"DOMAIN", "STATUS", "CERTIFICATE", "MUTUAL TLS"}, rows); err != nil {
+		return err
+	}
+	for _, n := range notes {
+		if _, err := fmt.Fprintln(w, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newDomainCmd(g *globalFlags) *cobra.Command {

@@ -85,7 +85,7 @@ func TestTLSInitThenHTTPSAndDomains(t *testing.T) {
 	if out := run(t, "domain", "map", "shop.dev.test", a.ID, "prod", "--path", "orders/v2", ep); !strings.Contains(out, "https://shop.dev.test/orders/v2 -> api "+a.ID) {
 		t.Errorf("domain map printed %q", out)
 	}
-	if out := run(t, "domain", "list", ep); !strings.Contains(out, "shop.dev.test") {
+	if out := run(t, "domain", "list", ep); !strings.Contains(out, "shop.dev.test") || !strings.Contains(out, "AVAILABLE") {
 		t.Errorf("domain list printed %q", out)
 	}
 	// Tables by default; JSON (no blank line after it) with -o json.
@@ -95,7 +95,7 @@ func TestTLSInitThenHTTPSAndDomains(t *testing.T) {
 	if out := run(t, "-o", "json", "domain", "mappings", "shop.dev.test", ep); !strings.Contains(out, `"apiMappingKey": "orders/v2"`) || strings.HasSuffix(out, "\n\n") {
 		t.Errorf("domain mappings -o json printed %q", out)
 	}
-	if out := run(t, "domain", "get", "shop.dev.test", ep); !regexp.MustCompile(`^DOMAIN +CERTIFICATE +MUTUAL TLS\nshop.dev.test +\S+ +-\n$`).MatchString(out) {
+	if out := run(t, "domain", "get", "shop.dev.test", ep); !regexp.MustCompile(`^DOMAIN +STATUS +CERTIFICATE +MUTUAL TLS\nshop.dev.test +AVAILABLE +\S+ +-\n$`).MatchString(out) {
 		t.Errorf("domain get printed %q", out)
 	}
 	if out := run(t, "-o", "json", "domain", "get", "shop.dev.test", ep); !strings.Contains(out, `"domainName": "shop.dev.test"`) || strings.HasSuffix(out, "\n\n") {

@@ -294,9 +294,11 @@ start: the weekday for WEEK, 0 = Sunday, or the day of the month for MONTH).`,
 					return err
 				}
 				if cmd.Flags().Changed("rate") && !cmd.Flags().Changed("burst") {
-					return fmt.Errorf("--rate %g needs --burst: the burst is the bucket's size, and a bucket of 0 admits no request", rate)
+					return fmt.Errorf("--rate %g needs --burst: the burst is the bucket's size per key", rate)
 				}
-				if burst == 0 {
+				if burst == 0 && rate > 0 {
+					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "warning: --burst 0 with --rate %g: a plan's burst of 0 beside a rate is taken as not set (API Gateway reads one left out back as 0), so each key's bucket is the account's burst (5,000 by default)\n", rate)
+				} else if burst == 0 {
 					warnZeroBurst(cmd, "--burst 0")
 				}
 				body["throttle"] = map[string]any{"rateLimit": rate, "burstLimit": burst}
@@ -317,7 +319,7 @@ start: the weekday for WEEK, 0 = Sunday, or the day of the month for MONTH).`,
 	cmd.Flags().StringVar(&description, "description", "", "description")
 	cmd.Flags().StringArrayVar(&stages, "stage", nil, "API stage the plan covers, API_ID:STAGE (repeatable)")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "throttle: requests per second per key (with --burst)")
-	cmd.Flags().IntVar(&burst, "burst", 0, "throttle: bucket size per key; 0 admits no request")
+	cmd.Flags().IntVar(&burst, "burst", 0, "throttle: bucket size per key (0 with a rate: the account's; 0 with rate 0 admits no request)")
 	cmd.Flags().Int64Var(&quota, "quota", 0, "quota: requests per period per key")
 	cmd.Flags().StringVar(&period, "period", "DAY", "quota period: DAY, WEEK or MONTH")
 	cmd.Flags().IntVar(&offset, "offset", 0, "quota period offset")

@@ -102,8 +102,12 @@ func TestThrottleFlagsSayWhatIsWrong(t *testing.T) {
 		t.Errorf("plan create --rate without --burst: %v", err)
 	}
 	stderr, err := run("plan", "create", "--name", "p", "--rate", "10", "--burst", "0")
+	if err != nil || !strings.Contains(stderr, "warning: --burst 0 with --rate 10: a plan's burst of 0 beside a rate is taken as not set") {
+		t.Errorf("plan create --rate 10 --burst 0: %v, stderr %q", err, stderr)
+	}
+	stderr, err = run("plan", "create", "--name", "p0", "--rate", "0", "--burst", "0")
 	if err != nil || !strings.Contains(stderr, "warning: --burst 0: a burst of 0 admits no request") {
-		t.Errorf("plan create --burst 0: %v, stderr %q", err, stderr)
+		t.Errorf("plan create --rate 0 --burst 0: %v, stderr %q", err, stderr)
 	}
 	resp, err := env.Client().Do(context.Background(), "POST", "/portico/v1/apis", nil, map[string]any{"name": "a", "protocol": "REST",
 		"routes": []map[string]any{{"method": "GET", "path": "/x", "integration": map[string]any{"type": "MOCK"}}}}, nil)

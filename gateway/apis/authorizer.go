@@ -64,7 +64,8 @@ type Authorizer struct {
 	// SimpleResponses says an HTTP API authorizer answers {"isAuthorized",
 	// "context"} instead of a policy (payload 2.0 only).
 	SimpleResponses bool
-	// Issuer and Audience configure a JWT authorizer (jwtConfiguration).
+	// Issuer and Audience configure a JWT authorizer (jwtConfiguration); a
+	// token's iss must equal Issuer exactly, a trailing slash included.
 	Issuer   string
 	Audience []string
 }
@@ -178,6 +179,12 @@ func ParseAuthorizer(protocol, name string, raw json.RawMessage) (*Authorizer, e
 	}
 	if typ == AuthorizerToken && (len(a.IdentitySource) != 1 || !strings.HasPrefix(a.IdentitySource[0], "header.")) {
 		return nil, invalid("security scheme %q: a token authorizer takes one identity source, method.request.header.NAME", name)
+	}
+	if typ == AuthorizerRequest && len(a.IdentitySource) == 0 && protocol != ProtocolWebSocket && a.TTL > 0 &&
+		d.AuthorizerResultTTLInSeconds != nil {
+		// As API Gateway: caching needs an identity source to key results by.
+		return nil, invalid("security scheme %q: authorizerResultTtlInSeconds %d turns caching on, which needs an identity source to key results by: "+
+			"set identitySource (%s), or authorizerResultTtlInSeconds 0", name, a.TTL, identityForms[protocol])
 	}
 	if (typ == AuthorizerRequest && len(a.IdentitySource) == 0) || protocol == ProtocolWebSocket {
 		// Nothing to key a cache by; and API Gateway runs a WebSocket API's
@@ -378,7 +385,9 @@ func parseJWTAuthorizer(protocol, name string, d authorizerDoc) (*Authorizer, er
 	if len(cfg.Audience) == 0 {
 		return nil, invalid("security scheme %q: jwtConfiguration.audience must list at least one audience", name)
 	}
-	a := &Authorizer{Name: name, Type: AuthorizerJWT, Issuer: strings.TrimSuffix(cfg.Issuer, "/"), Audience: cfg.Audience}
+	// The issuer is kept as written: a token's iss must equal it, trailing
+	// slash and all (Auth0's issuers end in one).
+	a := &Authorizer{Name: name, Type: AuthorizerJWT, Issuer: cfg.Issuer, Audience: cfg.Audience}
 	src := d.IdentitySource
 	if src == "" {
 		src = "$request.header.Authorization"

@@ -3,6 +3,8 @@ package apis
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/portico-dev/portico/store"
 )
@@ -15,10 +17,21 @@ import (
 // (any other pair) is kept as it was.
 var MigrateThrottleUnset = store.Migration{From: 1, Name: "stage method settings: an unset throttle is left out, not 0/0", Run: migrateThrottleUnset}
 
-// Migrations are the store migrations of this package's buckets, in order.
-func Migrations() []store.Migration { return []store.Migration{MigrateThrottleUnset} }
+// MigrateZeroBurst upgrades stored stages from schema version 2 to 3: a
+// method (or route) setting with a rate above 0 and a burst of 0 has its
+// burst left out. Builds before c118483 gave such a throttle a burst of its
+// rate and served it; read as a bucket of 0 it throttled every request, an
+// outage on upgrade. Left out, the burst is inherited ("*/*" or the default
+// route settings, then the account's), so what was served still is. 0/0 and
+// rate 0 with a burst are kept: they meant then what they mean now.
+var MigrateZeroBurst = store.Migration{From: 2, Name: "stage method settings: a burst of 0 beside a rate is left out (inherited)", Run: migrateZeroBurst}
 
-func migrateThrottleUnset(tx *store.Tx) error {
+// Migrations are the store migrations of this package's buckets, in order.
+func Migrations() []store.Migration { return []store.Migration{MigrateThrottleUnset, MigrateZeroBurst} }
+
+// migrateStages rewrites every stored stage whose method settings fix
+// changes (fix reports whether it changed ms), and reports each entry to tx.
+func migrateStages(tx *store.Tx, fix func(ms *MethodSetting) (how string, changed bool)) error {
 	type change struct {
 		key string
 		st  Stage
@@ -30,9 +43,11 @@ func migrateThrottleUnset(tx *store.Tx) error {
 			return fmt.Errorf("stage %s: %w", key, err)
 		}
 		dirty := false
-		for k, ms := range st.MethodSettings {
-			if unsetV1Throttle(&ms) {
+		for _, k := range slices.Sorted(maps.Keys(st.MethodSettings)) {
+			ms := st.MethodSettings[k]
+			if how, ok := fix(&ms); ok {
 				st.MethodSettings[k], dirty = ms, true
+				tx.Changed(fmt.Sprintf("stage %s method settings %q", key, k), how)
 			}
 		}
 		if dirty {
@@ -50,6 +65,34 @@ func migrateThrottleUnset(tx *store.Tx) error {
 		}
 	}
 	return nil
+}
+
+func migrateZeroBurst(tx *store.Tx) error {
+	return migrateStages(tx, func(ms *MethodSetting) (string, bool) {
+		b, r := ms.ThrottlingBurstLimit, ms.ThrottlingRateLimit
+		if b == nil || *b != 0 || r == nil || *r <= 0 {
+			return "", false
+		}
+		ms.ThrottlingBurstLimit = nil
+		return fmt.Sprintf("throttle burst 0 beside rate %g (served with a burst of %g before c118483, every request throttled since) is now not set (-1): it is inherited from */* or the account", *r, *r), true
+	})
+}
+
+func migrateThrottleUnset(tx *store.Tx) error {
+	return migrateStages(tx, func(ms *MethodSetting) (string, bool) {
+		before := fmt.Sprintf("%v/%v", deref(ms.ThrottlingBurstLimit), deref(ms.ThrottlingRateLimit))
+		if !unsetV1Throttle(ms) {
+			return "", false
+		}
+		return fmt.Sprintf("throttle burst/rate %s (schema 1: not set) is left out", before), true
+	})
+}
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return "-"
+	}
+	return *p
 }
 
 // unsetV1Throttle reads ms's throttle as version 1 did (0/0: not set; a

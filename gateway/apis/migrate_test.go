@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"go.etcd.io/bbolt"
@@ -25,6 +26,13 @@ const v1Stage = `{"apiId":"abcdefghij","name":"dev","deploymentId":"d1","history
 // writeV1Store makes a schema version 1 store in dir holding v1Stage.
 func writeV1Store(t *testing.T, dir string) {
 	t.Helper()
+	writeStore(t, dir, "1", v1Stage)
+}
+
+// writeStore makes a store of schema version schema in dir holding stage as
+// the record of abcdefghij/dev.
+func writeStore(t *testing.T, dir, schema, stage string) {
+	t.Helper()
 	st, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -36,14 +44,14 @@ func writeV1Store(t *testing.T, dir string) {
 	}
 	defer func() { _ = db.Close() }()
 	if err := db.Update(func(tx *bbolt.Tx) error {
-		if err := tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("1")); err != nil {
+		if err := tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte(schema)); err != nil {
 			return err
 		}
 		b, err := tx.CreateBucketIfNotExists([]byte(bucketStages))
 		if err != nil {
 			return err
 		}
-		return b.Put([]byte("abcdefghij/dev"), []byte(v1Stage))
+		return b.Put([]byte("abcdefghij/dev"), []byte(stage))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -155,5 +163,56 @@ func TestThrottlePatchZeroAndUnset(t *testing.T) {
 	}
 	if ms := st.MethodSettings["~1hello/GET"]; ms.ThrottlingRateLimit != nil || ms.ThrottlingBurstLimit != nil {
 		t.Fatalf("after -1/-1: %+v, want not set", ms)
+	}
+}
+
+// v2Stage is a stage record as schema version 2 wrote it (b4f2244, or main
+// before schema 3): a burst of 0 beside a rate, which b4f2244 served with a
+// burst of the rate and main then read as "admit nothing".
+const v2Stage = `{"apiId":"abcdefghij","name":"dev","deploymentId":"d1","history":[],
+"createdAt":"2026-11-01T00:00:00Z","updatedAt":"2026-11-01T00:00:00Z",
+"methodSettings":{
+ "*/*":{"metricsEnabled":false,"dataTraceEnabled":false,"throttlingBurstLimit":0,"throttlingRateLimit":0,"cachingEnabled":false,"cacheTtlInSeconds":300,"cacheDataEncrypted":false,"requireAuthorizationForCacheControl":true},
+ "~1mock/GET":{"metricsEnabled":false,"dataTraceEnabled":false,"throttlingBurstLimit":0,"throttlingRateLimit":100,"cachingEnabled":false,"cacheTtlInSeconds":300,"cacheDataEncrypted":false,"requireAuthorizationForCacheControl":true},
+ "~1only/GET":{"metricsEnabled":false,"dataTraceEnabled":false,"throttlingRateLimit":100,"cachingEnabled":false,"cacheTtlInSeconds":300,"cacheDataEncrypted":false,"requireAuthorizationForCacheControl":true},
+ "~1rate0/GET":{"metricsEnabled":false,"dataTraceEnabled":false,"throttlingBurstLimit":3,"throttlingRateLimit":0,"cachingEnabled":false,"cacheTtlInSeconds":300,"cacheDataEncrypted":false,"requireAuthorizationForCacheControl":true},
+ "GET /a":{"metricsEnabled":false,"dataTraceEnabled":false,"throttlingBurstLimit":0,"throttlingRateLimit":50,"cachingEnabled":false,"cacheTtlInSeconds":0,"cacheDataEncrypted":false,"requireAuthorizationForCacheControl":false}}}`
+
+// TestMigrateZeroBurst: a schema 2 record's burst of 0 beside a rate above 0
+// is left out (inherited) by the migration to 3, which reports each entry it
+// changed; 0/0, rate 0 with a burst and a rate alone are kept.
+func TestMigrateZeroBurst(t *testing.T) {
+	dir := t.TempDir()
+	writeStore(t, dir, "2", v2Stage)
+	st, err := store.Open(dir, Migrations()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.Close() }()
+	var got Stage
+	if err := st.View(context.Background(), func(tx *store.Tx) error { return tx.Get(bucketStages, "abcdefghij/dev", &got) }); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string][2]float64{
+		"*/*":         {0, 0},
+		"~1mock/GET":  {-1, 100},
+		"~1only/GET":  {-1, 100},
+		"~1rate0/GET": {3, 0},
+		"GET /a":      {-1, 50},
+	} {
+		ms := got.MethodSettings[key]
+		if b, r := float64(burstOf(ms)), rateOf(ms); b != want[0] || r != want[1] {
+			t.Errorf("%s: burst %v rate %v, want %v", key, b, r, want)
+		}
+	}
+	var changed []string
+	for _, m := range st.Migrated() {
+		for _, c := range m.Changes {
+			changed = append(changed, c.Record)
+		}
+	}
+	want := []string{`stage abcdefghij/dev method settings "GET /a"`, `stage abcdefghij/dev method settings "~1mock/GET"`}
+	if !slices.Equal(changed, want) {
+		t.Fatalf("reported %q, want %q", changed, want)
 	}
 }

@@ -15,6 +15,8 @@ var Module = fx.Module("apis",
 		return NewService(st, log.With("component", "apis"))
 	}),
 	// The store runs this package's migrations when it opens.
-	fx.Provide(fx.Annotate(func() store.Migration { return MigrateThrottleUnset },
-		fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
+	fx.Provide(
+		fx.Annotate(func() store.Migration { return MigrateThrottleUnset }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`)),
+		fx.Annotate(func() store.Migration { return MigrateZeroBurst }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`)),
+	),
 )

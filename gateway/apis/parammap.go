@@ -280,7 +280,13 @@ func parseMappingRef(ref string, response bool) (MappingPart, error) {
 	}
 	switch {
 	case strings.HasPrefix(ref, "context."):
-		return named(SourceContext, ref[len("context."):])
+		name := ref[len("context."):]
+		if name != "" && !IsMappingContextVariable(name) {
+			return bad("is not a $context variable a parameter mapping can read: use one API Gateway defines for HTTP APIs " +
+				"($context.requestId, $context.identity.sourceIp, $context.authorizer.principalId, $context.authorizer.NAME, " +
+				"$context.authorizer.claims.NAME, ...)")
+		}
+		return named(SourceContext, name)
 	case strings.HasPrefix(ref, "stageVariables."):
 		return named(SourceStageVariables, ref[len("stageVariables."):])
 	case response && strings.HasPrefix(ref, "response.header."):
@@ -302,6 +308,41 @@ func parseMappingRef(ref string, response bool) (MappingPart, error) {
 		return bad("must be $response.header.NAME, $response.body[.PATH], $context.NAME or $stageVariables.NAME")
 	}
 	return bad("must be $request.header.NAME, $request.querystring.NAME, $request.body[.PATH], $request.path[.NAME], $context.NAME or $stageVariables.NAME")
+}
+
+// mappingContextVariables are the $context variables an HTTP API parameter
+// mapping reads, as the gateway resolves them when a request comes; besides
+// these, authorizer.NAME (a Lambda authorizer's context key, or a JWT claim)
+// and authorizer.claims.NAME or authorizer.jwt.claims.NAME (a JWT claim,
+// top-level only, as API Gateway allows).
+var mappingContextVariables = map[string]bool{
+	"accountId": true, "apiId": true, "deploymentId": true, "domainName": true, "domainPrefix": true,
+	"extendedRequestId": true, "httpMethod": true, "path": true, "protocol": true, "requestId": true,
+	"requestTime": true, "requestTimeEpoch": true, "routeKey": true, "stage": true,
+	"identity.sourceIp": true, "identity.userAgent": true, "identity.accountId": true, "identity.caller": true,
+	"identity.user": true, "identity.userArn": true, "identity.accessKey": true, "identity.principalOrgId": true,
+	"identity.cognitoAuthenticationProvider": true, "identity.cognitoAuthenticationType": true,
+	"identity.cognitoIdentityId": true, "identity.cognitoIdentityPoolId": true,
+	"identity.clientCert.clientCertPem": true, "identity.clientCert.subjectDN": true,
+	"identity.clientCert.issuerDN": true, "identity.clientCert.serialNumber": true,
+	"identity.clientCert.validity.notBefore": true, "identity.clientCert.validity.notAfter": true,
+	"authorizer.principalId": true,
+}
+
+// IsMappingContextVariable reports whether an HTTP API parameter mapping may
+// read $context.NAME: one the gateway resolves (a name it cannot is refused
+// when saved, never skipped when a request comes).
+func IsMappingContextVariable(name string) bool {
+	if mappingContextVariables[name] {
+		return true
+	}
+	for _, prefix := range []string{"authorizer.jwt.claims.", "authorizer.claims."} {
+		if claim, ok := strings.CutPrefix(name, prefix); ok {
+			return claim != "" && !strings.Contains(claim, ".")
+		}
+	}
+	key, ok := strings.CutPrefix(name, "authorizer.")
+	return ok && key != "" && !strings.Contains(key, ".") && key != "claims" && key != "jwt"
 }
 
 // validateHTTPMappings checks an HTTP API integration's parameter mappings.

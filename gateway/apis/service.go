@@ -1306,3 +1306,9 @@ func (s *Service) SetMethodSettings(ctx context.Context, apiID, name string, set
 		return nil
 	})
 }
+
+func init() {
+	store.Record(bucketAPIs, API{})
+	store.Record(bucketDeployments, Deployment{})
+	store.Record(bucketStages, Stage{})
+}

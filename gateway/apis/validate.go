@@ -818,6 +818,14 @@ func FunctionRef(uri string) (functions.Ref, error) {
 	return ref, nil
 }
 
+// NamesFunction reports whether uri names a Lambda function in a form
+// FunctionRef accepts, stage variable references standing for any value:
+// whether an AWS integration of that uri calls a function.
+func NamesFunction(uri string) bool {
+	_, err := FunctionRef(placeholderVars(uri))
+	return err == nil
+}
+
 // ValidateVariables checks stage variables against API Gateway's limits.
 func ValidateVariables(vars map[string]string) error {
 	var errs []error
@@ -967,13 +975,12 @@ func (c *CORSConfiguration) validate(protocol string) error {
 		errs = append(errs, invalid("corsConfiguration is for HTTP APIs; REST APIs answer preflights with an OPTIONS method"))
 	}
 	for _, o := range c.AllowOrigins {
-		if o == "*" {
+		// *, https://* and http://* match every host: with credentials any
+		// site could read a signed-in user's answers.
+		if o == "*" || IsSchemeWildcardOrigin(strings.ToLower(o)) {
 			if c.AllowCredentials {
-				errs = append(errs, invalid("corsConfiguration: allowCredentials cannot be used with the origin *"))
+				errs = append(errs, invalid("corsConfiguration: allowCredentials cannot be used with the origin %s", o))
 			}
-			continue
-		}
-		if IsSchemeWildcardOrigin(strings.ToLower(o)) {
 			continue
 		}
 		if strings.Contains(o, "*") {

@@ -36,6 +36,7 @@ import (
 	"github.com/portico-dev/portico/gateway/auth/policy"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/iam"
+	"github.com/portico-dev/portico/gateway/internal/restevent"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/redact"
 	"github.com/portico-dev/portico/internal/signin"
@@ -216,7 +217,7 @@ func setOutcome(c *pipeline.Context, err error, took time.Duration) {
 	for errors.As(err, &pe) && pe.Cause != nil {
 		err = pe.Cause
 	}
-	c.Authorizer.Error = redact.Error(err)
+	c.Authorizer.Error = pipeline.ErrorText(err)
 }
 
 // authorize decides one request: the IAM signature (AWS_IAM routes), the
@@ -600,7 +601,13 @@ func httpEvent(r *http.Request, c *pipeline.Context, au *apis.Authorizer, values
 	case au.PayloadFormatVersion == "2.0":
 		return authorizerEventV2{requestEventV2(r, c, values, arn)}
 	}
-	return requestEvent(r, c, arn)
+	ev := requestEvent(r, c, arn)
+	if c.Protocol == apis.ProtocolHTTP {
+		ev.Version = "1.0"
+		ev.IdentitySource = strings.Join(values, ",")
+		ev.AuthorizationToken = ev.IdentitySource
+	}
+	return ev
 }
 
 // authorizerEventV2 is an HTTP API authorizer's payload 2.0 event as API
@@ -671,8 +678,14 @@ func requestEventV2(r *http.Request, c *pipeline.Context, values []string, arn s
 // it, with identity.clientCert null when the connection has no client
 // certificate (aws-lambda-go's struct would write an object of empty strings).
 type requestAuthorizerEvent struct {
+	// Version, IdentitySource and AuthorizationToken are an HTTP API's
+	// (payload 1.0): "1.0", and the identity values joined with commas in
+	// both; a REST event has none of them.
+	Version                         string                   `json:"version,omitempty"`
 	Type                            string                   `json:"type"`
 	MethodArn                       string                   `json:"methodArn"`
+	IdentitySource                  string                   `json:"identitySource,omitempty"`
+	AuthorizationToken              string                   `json:"authorizationToken,omitempty"`
 	Resource                        string                   `json:"resource"`
 	Path                            string                   `json:"path"`
 	HTTPMethod                      string                   `json:"httpMethod"`
@@ -686,25 +699,25 @@ type requestAuthorizerEvent struct {
 }
 
 // requestAuthorizerContext is aws-lambda-go's
-// APIGatewayCustomAuthorizerRequestTypeRequestContext with that identity.
+// APIGatewayCustomAuthorizerRequestTypeRequestContext with the fields API
+// Gateway also sends (those of the function's proxy event but authorizer), and
+// the proxy event's identity (restevent.Identity).
 type requestAuthorizerContext struct {
-	Path         string                    `json:"path"`
-	AccountID    string                    `json:"accountId"`
-	ResourceID   string                    `json:"resourceId"`
-	Stage        string                    `json:"stage"`
-	RequestID    string                    `json:"requestId"`
-	Identity     requestAuthorizerIdentity `json:"identity"`
-	ResourcePath string                    `json:"resourcePath"`
-	HTTPMethod   string                    `json:"httpMethod"`
-	APIID        string                    `json:"apiId"`
-}
-
-// requestAuthorizerIdentity is requestContext.identity of a REQUEST
-// authorizer's event.
-type requestAuthorizerIdentity struct {
-	APIKey     string                                                                 `json:"apiKey"`
-	SourceIP   string                                                                 `json:"sourceIp"`
-	ClientCert *events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCert `json:"clientCert"`
+	Path              string             `json:"path"`
+	AccountID         string             `json:"accountId"`
+	ResourceID        string             `json:"resourceId"`
+	Stage             string             `json:"stage"`
+	DomainName        string             `json:"domainName"`
+	DomainPrefix      string             `json:"domainPrefix"`
+	RequestID         string             `json:"requestId"`
+	ExtendedRequestID string             `json:"extendedRequestId"`
+	Protocol          string             `json:"protocol"`
+	Identity          restevent.Identity `json:"identity"`
+	ResourcePath      string             `json:"resourcePath"`
+	HTTPMethod        string             `json:"httpMethod"`
+	RequestTime       string             `json:"requestTime"`
+	RequestTimeEpoch  int64              `json:"requestTimeEpoch"`
+	APIID             string             `json:"apiId"`
 }
 
 // resourceID is the request's $context.resourceId, as the integration's event
@@ -721,38 +734,40 @@ func resourceID(c *pipeline.Context) string {
 	return apis.ResourceID(c.APIID, path)
 }
 
-// requestEvent builds the REQUEST authorizer's event (payload 1.0), with the
-// paths of the function's event: path without the stage, requestContext.path
-// with it; as the client sent them on REST APIs, decoded on HTTP APIs.
+// requestEvent builds the REQUEST authorizer's event (payload 1.0) with what
+// the function's proxy event carries: its paths (path without the stage but,
+// through a custom domain on REST APIs, with the base path; requestContext.path
+// with the stage; as the client sent them on REST APIs, decoded on HTTP APIs),
+// its headers (restevent.Headers: the client's spelling on REST APIs, and the
+// headers API Gateway adds), its requestContext but authorizer, and its
+// identity.
 func requestEvent(r *http.Request, c *pipeline.Context, arn string) requestAuthorizerEvent {
+	rest := c.Protocol == apis.ProtocolREST
 	path, stagePath, params := c.Path, c.StagePath(), c.PathParametersAsSent()
-	if c.Protocol != apis.ProtocolREST {
+	switch {
+	case !rest:
 		path, stagePath, params = decodedPath(path), decodedPath(stagePath), c.PathParameters
+	case c.CustomDomain:
+		path = stagePath
 	}
+	id := restevent.IdentityOf(r, &c.Identity)
+	id.SourceIP = sourceIP(r, c)
 	ev := requestAuthorizerEvent{
 		Type: apis.AuthorizerRequest, MethodArn: arn, Resource: c.ResourcePath, Path: path,
 		HTTPMethod: c.HTTPMethod, PathParameters: params, StageVariables: c.StageVariables,
 		RequestContext: requestAuthorizerContext{
-			Path: stagePath, AccountID: functions.AccountID, ResourceID: resourceID(c), Stage: c.Stage, RequestID: c.APIRequestID(),
-			ResourcePath: c.ResourcePath, HTTPMethod: c.HTTPMethod, APIID: c.APIID,
-			Identity: requestAuthorizerIdentity{SourceIP: sourceIP(r, c), APIKey: c.Identity.APIKey},
+			Path: stagePath, AccountID: functions.AccountID, ResourceID: resourceID(c), Stage: c.Stage,
+			DomainName: c.DomainName, DomainPrefix: c.DomainPrefix, RequestID: c.APIRequestID(), ExtendedRequestID: c.ExtendedRequestID,
+			Protocol: r.Proto, Identity: id, ResourcePath: c.ResourcePath, HTTPMethod: c.HTTPMethod,
+			RequestTime: c.RequestTime.UTC().Format(requestTimeLayout), RequestTimeEpoch: c.RequestTime.UnixMilli(), APIID: c.APIID,
 		},
 	}
-	// API Gateway passes the mutual TLS client certificate to authorizers too.
-	if cc := edge.ClientCertOf(r.TLS); cc != nil {
-		ev.RequestContext.Identity.ClientCert = &events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCert{
-			ClientCertPem: cc.PEM, SubjectDN: cc.SubjectDN, IssuerDN: cc.IssuerDN, SerialNumber: cc.SerialNumber,
-			Validity: events.APIGatewayCustomAuthorizerRequestTypeRequestIdentityClientCertValidity{NotBefore: cc.NotBefore, NotAfter: cc.NotAfter},
-		}
-	}
-	if len(r.Header) > 0 {
-		ev.Headers, ev.MultiValueHeaders = map[string]string{}, map[string][]string{}
-		for k, v := range r.Header {
-			ev.Headers[k] = v[len(v)-1]
-			ev.MultiValueHeaders[k] = v
-		}
-		ev.Headers["Host"] = r.Host
-		ev.MultiValueHeaders["Host"] = []string{r.Host}
+	var buf [16]restevent.Header
+	hs := restevent.Headers(buf[:0], r, c.RequestTime, c.RequestID, restevent.Spelling(r, rest))
+	ev.Headers, ev.MultiValueHeaders = make(map[string]string, len(hs)), make(map[string][]string, len(hs))
+	for i := range hs {
+		ev.Headers[hs[i].Name] = hs[i].Last()
+		ev.MultiValueHeaders[hs[i].Name] = hs[i].Values()
 	}
 	if q, err := url.ParseQuery(r.URL.RawQuery); err == nil && len(q) > 0 {
 		ev.QueryStringParameters, ev.MultiValueQueryStringParameters = map[string]string{}, map[string][]string(q)
@@ -762,6 +777,9 @@ func requestEvent(r *http.Request, c *pipeline.Context, arn string) requestAutho
 	}
 	return ev
 }
+
+// requestTimeLayout is API Gateway's requestTime format: "15/May/2020:06:01:09 +0000".
+const requestTimeLayout = "02/Jan/2006:15:04:05 -0700"
 
 // decodedPath is an escaped path decoded, as HTTP APIs send paths (itself
 // when it does not decode).

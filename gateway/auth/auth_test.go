@@ -11,6 +11,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/internal/wirenames"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/invoker"
 )
@@ -142,5 +143,104 @@ func TestRequestEventPaths(t *testing.T) {
 	}
 	if au, ok := sent.RequestContext["authentication"]; ok {
 		t.Errorf("HTTP 2.0 authorizer event without a client certificate has requestContext.authentication %s", au)
+	}
+}
+
+// TestRequestEventShape: a REST REQUEST authorizer's event carries what the
+// function's proxy event does: header names as the client sent them, the
+// headers API Gateway adds, the requestContext's domain, protocol, times and
+// extended id, the identity's user agent and its absent fields as null, and on
+// a custom domain the base path in path.
+func TestRequestEventShape(t *testing.T) {
+	r := httptest.NewRequest("GET", "http://api.example.com/v2/items/x?q=1&q=2", nil)
+	r.Header["Auth"] = []string{"tok"}
+	r.Header.Set("User-Agent", "curl/8")
+	r.RemoteAddr = "10.0.0.9:5555"
+	r = r.WithContext(wirenames.With(r.Context(), wirenames.Names{"auth", "user-agent"}))
+	when := time.Date(2026, 12, 4, 23, 5, 9, 0, time.UTC)
+	c := &pipeline.Context{APIID: "abcdefghij", Stage: "prod", StagePrefix: "/v2", Path: "/items/x", CustomDomain: true,
+		ResourcePath: "/items/{id}", PathParameters: map[string]string{"id": "x"}, HTTPMethod: "GET", Protocol: apis.ProtocolREST,
+		RequestID: "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", ExtendedRequestID: "T+oc8n61CXbW+Q==", RequestTime: when,
+		DomainName: "api.example.com", DomainPrefix: "api"}
+	c.Identity.SourceIP = "10.0.0.9"
+	raw, err := json.Marshal(requestEvent(r, c, "arn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		Path              string              `json:"path"`
+		Headers           map[string]string   `json:"headers"`
+		MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+		QS                map[string]string   `json:"queryStringParameters"`
+		RequestContext    map[string]any      `json:"requestContext"`
+	}
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Path != "/v2/items/x" || ev.RequestContext["path"] != "/v2/items/x" {
+		t.Errorf("path %q, requestContext.path %v, want the base path in both", ev.Path, ev.RequestContext["path"])
+	}
+	if ev.Headers["auth"] != "tok" || ev.Headers["Auth"] != "" || ev.Headers["user-agent"] != "curl/8" || len(ev.MultiValueHeaders["auth"]) != 1 {
+		t.Errorf("headers %v, want the client's spelling", ev.Headers)
+	}
+	for _, h := range []string{"Host", "X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto", "X-Amzn-Trace-Id"} {
+		if ev.Headers[h] == "" || len(ev.MultiValueHeaders[h]) != 1 {
+			t.Errorf("header %s missing: %v", h, ev.Headers)
+		}
+	}
+	if ev.QS["q"] != "2" {
+		t.Errorf("queryStringParameters %v, want the last value", ev.QS)
+	}
+	want := map[string]any{"domainName": "api.example.com", "domainPrefix": "api", "protocol": "HTTP/1.1",
+		"requestTime": "04/Dec/2026:23:05:09 +0000", "requestTimeEpoch": float64(when.UnixMilli()), "extendedRequestId": "T+oc8n61CXbW+Q==",
+		"requestId": c.RequestID, "apiId": "abcdefghij", "stage": "prod", "resourcePath": "/items/{id}", "httpMethod": "GET"}
+	for k, v := range want {
+		if ev.RequestContext[k] != v {
+			t.Errorf("requestContext.%s = %v, want %v", k, ev.RequestContext[k], v)
+		}
+	}
+	id, _ := ev.RequestContext["identity"].(map[string]any)
+	if id["userAgent"] != "curl/8" || id["sourceIp"] != "10.0.0.9" {
+		t.Errorf("identity %v", id)
+	}
+	for _, k := range []string{"cognitoIdentityPoolId", "accountId", "cognitoIdentityId", "caller", "apiKey", "apiKeyId", "accessKey",
+		"cognitoAuthenticationType", "cognitoAuthenticationProvider", "userArn", "user", "principalOrgId", "clientCert"} {
+		if v, ok := id[k]; !ok || v != nil {
+			t.Errorf("identity.%s = %v (present %v), want null", k, v, ok)
+		}
+	}
+}
+
+// TestHTTPAPIRequestEventV1Identity: an HTTP API Lambda authorizer's payload
+// 1.0 event carries version "1.0", and identitySource and authorizationToken
+// as the identity values joined with commas, as API Gateway sends it; a REST
+// REQUEST event has none of these keys.
+func TestHTTPAPIRequestEventV1Identity(t *testing.T) {
+	r := httptest.NewRequest("GET", "http://127.0.0.1/abcdefghij/dev/items?q=123", nil)
+	r.Header.Set("X-User", "user1")
+	c := &pipeline.Context{APIID: "abcdefghij", Stage: "dev", StagePrefix: "/abcdefghij/dev", Path: "/items",
+		ResourcePath: "/items", HTTPMethod: "GET", Protocol: apis.ProtocolHTTP}
+	au := &apis.Authorizer{Type: apis.AuthorizerRequest, PayloadFormatVersion: "1.0"}
+	decode := func() map[string]any {
+		raw, err := json.Marshal(httpEvent(r, c, au, []string{"user1", "123"}, "arn"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev map[string]any
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	ev := decode()
+	if ev["version"] != "1.0" || ev["identitySource"] != "user1,123" || ev["authorizationToken"] != "user1,123" || ev["type"] != "REQUEST" {
+		t.Errorf("HTTP API 1.0 authorizer event: version %v identitySource %v authorizationToken %v", ev["version"], ev["identitySource"], ev["authorizationToken"])
+	}
+	c.Protocol = apis.ProtocolREST
+	ev = decode()
+	for _, k := range []string{"version", "identitySource", "authorizationToken"} {
+		if v, ok := ev[k]; ok {
+			t.Errorf("REST REQUEST event has %s %v", k, v)
+		}
 	}
 }

@@ -22,11 +22,13 @@ import (
 	"github.com/portico-dev/portico/gateway/pipeline"
 )
 
-// JWKS fetching: a 1.5 s timeout per document. A fetched key set is trusted
+// JWKS fetching: a 1.5 s timeout per document, one fetch per issuer at a time
+// shared by the requests that need it. A fetched key set is trusted
 // for jwksLifetime (or the JWKS response's Cache-Control max-age, held between
 // jwksMinRefresh and jwksMaxLifetime), then fetched again; while that refresh
 // fails the old set is served for at most jwksGrace more, retried every
-// jwksRetry. A token naming a kid the set lacks, or failing its signature
+// jwksRetry. A first fetch that fails is remembered for jwksRetry: tokens of
+// that issuer are refused at once meanwhile. A token naming a kid the set lacks, or failing its signature
 // under a kid the set has (a key replaced under the same kid), fetches again
 // at most once per jwksMinRefresh per issuer.
 const (
@@ -40,17 +42,30 @@ const (
 )
 
 // keySource is one issuer's keys, from its OIDC discovery document's jwks_uri,
-// cached. Safe for concurrent use.
+// cached. Safe for concurrent use: mu guards the fields and is never held
+// across the network; one fetch at a time runs (inflight), and every request
+// that needs its result waits for that one.
 type keySource struct {
 	issuer string
 	// gen counts the successful fetches; a verified token remembers the
 	// generation that verified it and is checked again once it changes.
-	gen     atomic.Uint64
-	mu      sync.Mutex
-	set     jwk.Set
-	fresh   time.Time // the set is trusted until then without a refresh
-	last    time.Time // of the last fetch attempt
-	failing bool      // the last refresh failed (logged once per outage)
+	gen      atomic.Uint64
+	mu       sync.Mutex
+	set      jwk.Set
+	fresh    time.Time    // the set is trusted until then without a refresh
+	last     time.Time    // when the last fetch attempt ended
+	failing  bool         // the last refresh failed (logged once per outage)
+	lastErr  error        // why the last fetch failed, while there is no set
+	inflight *jwksFetch   // the fetch running now, nil when none
+	joined   atomic.Int64 // requests that waited for another's fetch (tests read it)
+}
+
+// jwksFetch is one fetch of an issuer's keys that the requests needing it
+// share: done is closed once ks and err are set.
+type jwksFetch struct {
+	done chan struct{}
+	ks   keySet
+	err  error
 }
 
 // keySource returns the issuer's key source, made on first use.
@@ -77,12 +92,14 @@ type keySet struct {
 // while it is fresh and holds kid, unless refetch (the token's signature failed
 // under kid); otherwise a new set is fetched: when the set is stale (retried
 // every jwksRetry while it fails), or, at most once per jwksMinRefresh, when it
-// lacks kid or refetch is set. A failed refresh serves the old set until
-// jwksGrace past its freshness, then is an error.
+// lacks kid or refetch is set; with no set, a failed fetch is remembered for
+// jwksRetry (requests meanwhile are refused at once, not made to wait for the
+// issuer again). A fetch already running is joined, never repeated. A failed
+// refresh serves the old set until jwksGrace past its freshness, then is an
+// error.
 func (s *Stage) keys(ctx context.Context, issuer, kid string, refetch bool) (keySet, error) {
 	ks := s.keySource(issuer)
 	ks.mu.Lock()
-	defer ks.mu.Unlock()
 	now := s.now()
 	known := false
 	if ks.set != nil {
@@ -92,44 +109,83 @@ func (s *Stage) keys(ctx context.Context, issuer, kid string, refetch bool) (key
 	var due bool
 	switch {
 	case ks.set == nil:
-		due = ks.last.IsZero() || now.Sub(ks.last) >= time.Second
+		due = ks.last.IsZero() || now.Sub(ks.last) >= jwksRetry
 	case stale:
 		due = now.Sub(ks.last) >= jwksRetry
 	default:
 		due = (!known || refetch) && now.Sub(ks.last) >= jwksMinRefresh
 	}
-	if due {
-		ks.last = now
-		set, lifetime, err := s.fetchJWKS(ctx, issuer)
-		if err == nil {
-			if ks.failing {
-				s.log.Info("JWKS refresh succeeded again", "issuer", issuer)
+	if !due {
+		defer ks.mu.Unlock()
+		if ks.set == nil {
+			if ks.lastErr != nil {
+				return keySet{}, fmt.Errorf("the issuer's keys could not be fetched recently: %w", ks.lastErr)
 			}
-			ks.set, ks.fresh, ks.failing = set, now.Add(lifetime), false
-			ks.gen.Add(1)
-			return keySet{set, ks.gen.Load(), ks.fresh}, nil
+			return keySet{}, errors.New("the issuer's keys could not be fetched recently")
 		}
-		if ks.set != nil && now.Before(ks.fresh.Add(jwksGrace)) {
-			if !ks.failing {
-				s.log.Warn("JWKS refresh failed; serving the previous key set until the grace period ends",
-					"issuer", issuer, "until", ks.fresh.Add(jwksGrace), "error", err)
-			}
-			ks.failing = true
-			return keySet{ks.set, ks.gen.Load(), ks.fresh}, nil
+		if stale && !now.Before(ks.fresh.Add(jwksGrace)) {
+			return keySet{}, errors.New("the issuer's keys could not be refreshed within the grace period")
 		}
-		if ks.set != nil {
-			s.log.Error("JWKS refresh failed past the grace period; the issuer's tokens are refused",
-				"issuer", issuer, "error", err)
+		return keySet{ks.set, ks.gen.Load(), ks.fresh}, nil
+	}
+	if f := ks.inflight; f != nil {
+		ks.mu.Unlock()
+		ks.joined.Add(1)
+		return f.wait(ctx)
+	}
+	f := &jwksFetch{done: make(chan struct{})}
+	ks.inflight = f
+	ks.mu.Unlock()
+	// The fetch is shared: a caller that goes away does not cancel it for
+	// the others (jwksFetchTimeout bounds it).
+	set, lifetime, err := s.fetchJWKS(context.WithoutCancel(ctx), issuer)
+	ks.mu.Lock()
+	f.ks, f.err = s.fetched(ks, set, lifetime, err)
+	ks.inflight = nil
+	ks.mu.Unlock()
+	close(f.done)
+	return f.ks, f.err
+}
+
+// wait returns the shared fetch's result once it ends, or ctx's error if ctx
+// ends first.
+func (f *jwksFetch) wait(ctx context.Context) (keySet, error) {
+	select {
+	case <-f.done:
+		return f.ks, f.err
+	case <-ctx.Done():
+		return keySet{}, fmt.Errorf("waiting for the issuer's keys: %w", ctx.Err())
+	}
+}
+
+// fetched records a fetch's outcome in ks (its mu held) and returns what the
+// requests that waited for it get.
+func (s *Stage) fetched(ks *keySource, set jwk.Set, lifetime time.Duration, err error) (keySet, error) {
+	now := s.now()
+	ks.last = now
+	if err == nil {
+		if ks.failing {
+			s.log.Info("JWKS refresh succeeded again", "issuer", ks.issuer)
 		}
-		return keySet{}, err
+		ks.set, ks.fresh, ks.failing, ks.lastErr = set, now.Add(lifetime), false, nil
+		ks.gen.Add(1)
+		return keySet{set, ks.gen.Load(), ks.fresh}, nil
 	}
-	if ks.set == nil {
-		return keySet{}, errors.New("the issuer's keys could not be fetched recently")
+	if ks.set != nil && now.Before(ks.fresh.Add(jwksGrace)) {
+		if !ks.failing {
+			s.log.Warn("JWKS refresh failed; serving the previous key set until the grace period ends",
+				"issuer", ks.issuer, "until", ks.fresh.Add(jwksGrace), "error", err)
+		}
+		ks.failing = true
+		return keySet{ks.set, ks.gen.Load(), ks.fresh}, nil
 	}
-	if stale && !now.Before(ks.fresh.Add(jwksGrace)) {
-		return keySet{}, errors.New("the issuer's keys could not be refreshed within the grace period")
+	if ks.set != nil {
+		s.log.Error("JWKS refresh failed past the grace period; the issuer's tokens are refused",
+			"issuer", ks.issuer, "error", err)
+	} else {
+		ks.lastErr = err
 	}
-	return keySet{ks.set, ks.gen.Load(), ks.fresh}, nil
+	return keySet{}, err
 }
 
 // jwksTTL is how long a JWKS response is trusted: its Cache-Control max-age
@@ -157,7 +213,8 @@ func (s *Stage) fetchJWKS(ctx context.Context, issuer string) (jwk.Set, time.Dur
 	var disc struct {
 		JWKSURI string `json:"jwks_uri"`
 	}
-	raw, _, err := s.fetch(ctx, issuer+"/.well-known/openid-configuration")
+	// OIDC Discovery: the issuer, without a trailing slash, then the path.
+	raw, _, err := s.fetch(ctx, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -211,8 +268,9 @@ func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authori
 		return jwtError("the token is missing", err)
 	}
 	tok := values[0]
-	if b, ok := strings.CutPrefix(tok, "Bearer "); ok {
-		tok = strings.TrimSpace(b)
+	// The scheme is case-insensitive (RFC 7235 2.1): "bearer x" is "Bearer x".
+	if len(tok) > len("Bearer ") && strings.EqualFold(tok[:len("Bearer ")], "Bearer ") {
+		tok = strings.TrimSpace(tok[len("Bearer "):])
 	}
 	// A token verified before (same issuer and audiences) is not verified again
 	// until its entry lapses: at its exp, at most verifiedTTL after the check,
@@ -286,10 +344,18 @@ func (s *Stage) verifyJWT(r *http.Request, c *pipeline.Context, au *apis.Authori
 
 // parseJWT verifies tok's signature with set and validates its claims: exp is
 // required, as API Gateway requires it ("exp - Must be after the current
-// time"); nbf and iat are checked when present.
+// time"); nbf and iat are checked when present. The signature must be made
+// with the alg its protected header names (one the key's type takes), and a
+// header listing critical extensions is refused (RFC 7515 4.1.11: Portico
+// understands none). jwt.Parse takes no such options, so the JWS is verified
+// first and its claims then validated without verifying again.
 func (s *Stage) parseJWT(tok string, set jwk.Set, au *apis.Authorizer) error {
-	_, err := jwt.Parse([]byte(tok),
-		jwt.WithKeySet(set, jws.WithInferAlgorithmFromKey(true), jws.WithRequireKid(true)),
+	if _, err := jws.Verify([]byte(tok),
+		jws.WithKeySet(set, jws.WithInferAlgorithmFromKey(true), jws.WithRequireKid(true)),
+		jws.WithAlgorithmMatch(true), jws.WithCritValidation(true)); err != nil {
+		return err
+	}
+	_, err := jwt.Parse([]byte(tok), jwt.WithVerify(false),
 		jwt.WithValidate(true), jwt.WithRequiredClaim("exp"), jwt.WithIssuer(au.Issuer), jwt.WithClock(jwt.ClockFunc(s.now)))
 	return err
 }

@@ -2,14 +2,20 @@ package auth
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -275,4 +281,218 @@ func rsaKey(t *testing.T) *rsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// slowIssuer is an OIDC issuer whose JWKS answers wait for release (or the
+// request's end), then serve keys, or 500 while down; hit says a fetch
+// arrived.
+type slowIssuer struct {
+	srv     *httptest.Server
+	release chan struct{}
+	hit     chan context.Context
+	fetches atomic.Int64
+	down    atomic.Bool
+	onFetch func() // run as each fetch arrives, before it waits
+}
+
+func newSlowIssuer(t *testing.T, keys map[string]*rsa.PrivateKey) *slowIssuer {
+	t.Helper()
+	js := newJWKSServer(t, keys) // the JWKS document to serve
+	si := &slowIssuer{release: make(chan struct{}), hit: make(chan context.Context, 100)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"jwks_uri":"http://` + r.Host + `/jwks.json"}`))
+	})
+	mux.HandleFunc("/jwks.json", func(w http.ResponseWriter, r *http.Request) {
+		si.fetches.Add(1)
+		if si.onFetch != nil {
+			si.onFetch()
+		}
+		si.hit <- r.Context()
+		select {
+		case <-si.release:
+		case <-r.Context().Done():
+			return
+		}
+		if si.down.Load() {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
+		resp, err := http.Get(js.srv.URL + "/jwks.json")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(w, resp.Body)
+	})
+	si.srv = httptest.NewServer(mux)
+	t.Cleanup(si.srv.Close)
+	return si
+}
+
+// TestJWKSFetchShared: requests that need an issuer's keys while a fetch runs
+// wait for that one fetch, and all get its result (keys, or its failure), instead
+// of queueing behind each other to fetch in turn.
+func TestJWKSFetchShared(t *testing.T) {
+	k1 := rsaKey(t)
+	for _, down := range []bool{false, true} {
+		si := newSlowIssuer(t, map[string]*rsa.PrivateKey{"k1": k1})
+		si.down.Store(down)
+		s := New(nil, nil, nil)
+		const n = 8
+		errs := make(chan error, n)
+		call := func() {
+			_, err := s.keys(context.Background(), si.srv.URL, "k1", false)
+			errs <- err
+		}
+		go call()
+		<-si.hit // the first request's fetch is waiting at the issuer
+		for range n - 1 {
+			go call()
+		}
+		ks := s.keySource(si.srv.URL)
+		for ks.joined.Load() < n-1 {
+			runtime.Gosched()
+		}
+		close(si.release)
+		for range n {
+			if err := <-errs; (err != nil) != down {
+				t.Errorf("down=%v: err = %v", down, err)
+			}
+		}
+		if f := si.fetches.Load(); f != 1 {
+			t.Errorf("down=%v: %d fetches for %d requests at once, want 1", down, f, n)
+		}
+	}
+}
+
+// TestJWKSFailureRemembered: a first fetch that fails (here after the issuer
+// took 1.5 s of the fake clock) is not tried again by the next request:
+// tokens are refused at once until jwksRetry has passed since it failed.
+func TestJWKSFailureRemembered(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1_900_000_000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	si := newSlowIssuer(t, map[string]*rsa.PrivateKey{"k1": rsaKey(t)})
+	si.down.Store(true)
+	si.onFetch = func() { advance(jwksFetchTimeout) }
+	close(si.release)
+	s := New(nil, nil, nil)
+	s.SetClock(clock)
+	for i := range 3 {
+		if _, err := s.keys(context.Background(), si.srv.URL, "k1", false); err == nil {
+			t.Fatalf("call %d: keys from an issuer that is down", i)
+		}
+	}
+	if f := si.fetches.Load(); f != 1 {
+		t.Fatalf("%d fetches, want 1: the failure was not remembered", f)
+	}
+	si.down.Store(false)
+	advance(jwksRetry)
+	if _, err := s.keys(context.Background(), si.srv.URL, "k1", false); err != nil {
+		t.Fatalf("after jwksRetry: %v", err)
+	}
+	if f := si.fetches.Load(); f != 2 {
+		t.Fatalf("%d fetches, want 2", f)
+	}
+}
+
+// TestJWKSFetchDoesNotBlockCachedKeys: while a fetch for a kid the set lacks
+// waits at a slow issuer, a token under a kid the cached set holds is served
+// from the cache at once, not held until that fetch ends or times out.
+func TestJWKSFetchDoesNotBlockCachedKeys(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1_900_000_000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	si := newSlowIssuer(t, map[string]*rsa.PrivateKey{"k1": rsaKey(t)})
+	s := New(nil, nil, nil)
+	s.SetClock(clock)
+	first := make(chan error, 1)
+	go func() { _, err := s.keys(context.Background(), si.srv.URL, "k1", false); first <- err }()
+	(<-si.hit)
+	si.release <- struct{}{}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(jwksMinRefresh)
+	mu.Unlock()
+	unknown := make(chan error, 1)
+	go func() { _, err := s.keys(context.Background(), si.srv.URL, "k9", false); unknown <- err }()
+	fetchCtx := <-si.hit // the refetch for k9 waits at the issuer
+	if _, err := s.keys(context.Background(), si.srv.URL, "k1", false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-fetchCtx.Done():
+		t.Fatal("the cached kid was served only after the fetch in flight ended")
+	default:
+	}
+	close(si.release)
+	if err := <-unknown; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// signRS256 signs claims with RSASSA-PKCS1-v1_5 SHA-256 under a protected
+// header the test writes, whatever alg it claims.
+func signRS256(t *testing.T, priv *rsa.PrivateKey, header, claims map[string]any) string {
+	t.Helper()
+	b64 := base64.RawURLEncoding.EncodeToString
+	h, _ := json.Marshal(header)
+	p, _ := json.Marshal(claims)
+	in := b64(h) + "." + b64(p)
+	sum := sha256.Sum256([]byte(in))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in + "." + b64(sig)
+}
+
+// TestJWSHeaderChecks: a token whose protected header names an unknown
+// critical extension (RFC 7515 4.1.11: the recipient must reject it), or an
+// alg other than the one its signature was made with (PS256 or RS512 over an
+// RS256 signature, ES256 over an RSA one), is refused; the same token under
+// its true alg verifies.
+func TestJWSHeaderChecks(t *testing.T) {
+	k1 := rsaKey(t)
+	js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1})
+	s := New(nil, nil, nil)
+	now := time.Now()
+	claims := map[string]any{"iss": js.srv.URL, "aud": "api1", "sub": "u1", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	if d := verify(t, s, js.srv.URL, signRS256(t, k1, map[string]any{"alg": "RS256", "kid": "k1", "typ": "JWT"}, claims)); d != "" {
+		t.Fatalf("a good token: %q", d)
+	}
+	for name, header := range map[string]map[string]any{
+		"unknown crit": {"alg": "RS256", "kid": "k1", "crit": []string{"urn:example:must-check"}, "urn:example:must-check": true},
+		"PS256 header": {"alg": "PS256", "kid": "k1"},
+		"RS512 header": {"alg": "RS512", "kid": "k1"},
+		"ES256 header": {"alg": "ES256", "kid": "k1"},
+	} {
+		if d := verify(t, s, js.srv.URL, signRS256(t, k1, header, claims)); d != "the token is invalid" {
+			t.Errorf("%s: %q, want the token is invalid", name, d)
+		}
+	}
+}
+
+// TestJWTBearerSchemeCaseInsensitive: the Bearer scheme is matched without
+// regard to case (RFC 7235 2.1), so "bearer <jwt>" verifies as "Bearer <jwt>"
+// and a bare token does.
+func TestJWTBearerSchemeCaseInsensitive(t *testing.T) {
+	k1 := rsaKey(t)
+	js := newJWKSServer(t, map[string]*rsa.PrivateKey{"k1": k1})
+	s := New(nil, nil, nil)
+	tok := js.token(t, "k1", k1, time.Now(), false)
+	au := &apis.Authorizer{Name: "jwt", Type: apis.AuthorizerJWT, IdentitySource: []string{"header.Authorization"},
+		Issuer: js.srv.URL, Audience: []string{"api1"}}
+	for _, v := range []string{"Bearer " + tok, "bearer " + tok, "BEARER  " + tok, tok} {
+		r := httptest.NewRequest(http.MethodGet, "/read", nil)
+		r.Header.Set("Authorization", v)
+		if err := s.verifyJWT(r, &pipeline.Context{}, au, nil); err != nil {
+			t.Errorf("Authorization %.10q...: %v", v, err)
+		}
+	}
 }

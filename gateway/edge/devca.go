@@ -55,14 +55,17 @@ const (
 )
 
 // NewDevCA makes a new CA valid from now.
-func NewDevCA(now time.Time) (*DevCA, error) {
+func NewDevCA(now time.Time) (*DevCA, error) { return newCA(now, "Portico development CA") }
+
+// newCA makes a new CA named name valid from now.
+func newCA(now time.Time, name string) (*DevCA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(),
-		Subject:               pkix.Name{Organization: []string{"Portico development CA"}, CommonName: "Portico development CA " + now.UTC().Format("2006-01-02")},
+		Subject:               pkix.Name{Organization: []string{name}, CommonName: name + " " + now.UTC().Format("2006-01-02")},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(devCAValidity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,

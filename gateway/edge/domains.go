@@ -256,6 +256,17 @@ func (e *Edge) checkStoredName(name string) error {
 	return e.checkNotGatewayDomain(name)
 }
 
+// NotServed returns why the gateway does not serve the stored domain d (a
+// rule added after it was created refuses its name: it would take the
+// gateway's own requests), saying what to do; nil when it is served as far
+// as its name goes.
+func (e *Edge) NotServed(d *Domain) error {
+	if err := e.checkStoredName(d.Name); err != nil {
+		return fmt.Errorf("not served: %w. It was created by an older Portico that took such names; delete it and create the domain under a name outside the gateway's own", err)
+	}
+	return nil
+}
+
 // badRequest is err as a BadRequestException with err's text.
 func badRequest(err error) error {
 	return errdefs.New(errdefs.ErrInvalid, "BadRequestException", err.Error())
@@ -573,3 +584,8 @@ func hostOnly(hostport string) string {
 }
 
 func newMappingID() string { return ids.FromAlphabet(ids.Lowercase36, 6) }
+
+func init() {
+	store.Record(bucketDomains, Domain{})
+	store.Record(bucketMappings, Mapping{})
+}

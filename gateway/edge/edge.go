@@ -648,7 +648,8 @@ func (t *table) lookupName(name string) *domainEntry {
 func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
 
 // Module provides the *Edge, watching the default certificate for the app's
-// lifetime. It needs a Config, the store and the API service.
+// lifetime, and the *SandboxCA. It needs a Config, the store and the API
+// service.
 var Module = fx.Module("edge",
 	fx.Provide(func(lc fx.Lifecycle, cfg Config, st *store.Store, a *apis.Service, log *slog.Logger) (*Edge, error) {
 		e, err := New(context.Background(), cfg, st, a, nil, log.With("component", "edge"))
@@ -660,6 +661,14 @@ var Module = fx.Module("edge",
 			OnStop:  func(context.Context) error { return e.Close() },
 		})
 		return e, nil
+	}),
+	// The sandbox CA, in the store's data directory unless Config names one.
+	fx.Provide(func(cfg Config, st *store.Store, log *slog.Logger) (*SandboxCA, error) {
+		dir := cfg.DataDir
+		if dir == "" {
+			dir = st.Dir()
+		}
+		return OpenSandboxCA(dir, nil, log.With("component", "edge"))
 	}),
 )
 

@@ -1134,7 +1134,7 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 		in.Responses[k] = apis.IntegrationResponse{StatusCode: string(v.StatusCode), ResponseTemplates: v.ResponseTemplates,
 			ResponseParameters: v.ResponseParameters, ContentHandling: v.ContentHandling, Extensions: im.keepRawExtensions(rwhere, exts)}
 	}
-	if in.Type == apis.IntegrationAWS && !strings.Contains(in.URI, ":lambda:path/") {
+	if in.Type == apis.IntegrationAWS && !apis.NamesFunction(in.URI) {
 		im.warn("%s: AWS service integrations other than Lambda are not supported; calls return 500", where)
 	}
 	// credentials and connectionType VPC_LINK are refused by the API's

@@ -206,6 +206,36 @@ func TestImportEndpointConfiguration(t *testing.T) {
 	}
 }
 
+// TestImportAWSIntegrationWarning: a type aws integration warns that calls
+// fail only when its uri names no Lambda function; function:NAME, a Lambda
+// ARN and a Lambda invocation ARN (with stage variables too) work.
+func TestImportAWSIntegrationWarning(t *testing.T) {
+	for _, c := range []struct {
+		uri  string
+		warn bool
+	}{
+		{"function:resp", false},
+		{"function:resp:${stageVariables.alias}", false},
+		{"arn:aws:lambda:us-east-1:123456789012:function:resp", false},
+		{"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:resp/invocations", false},
+		{"arn:aws:apigateway:us-east-1:s3:path/bucket/key", true},
+		{"arn:aws:apigateway:us-east-1:dynamodb:action/PutItem", true},
+	} {
+		t.Run(c.uri, func(t *testing.T) {
+			doc := `{"openapi": "3.0.1", "info": {"title": "x"}, "paths": {"/p": {"post": {"x-amazon-apigateway-integration":
+  {"type": "aws", "httpMethod": "POST", "uri": "` + c.uri + `", "responses": {"default": {"statusCode": "200"}}}}}}}`
+			res, err := Import([]byte(doc), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			warned := strings.Contains(strings.Join(res.Warnings, "\n"), "other than Lambda")
+			if warned != c.warn {
+				t.Fatalf("warnings %q, want a warning: %v", res.Warnings, c.warn)
+			}
+		})
+	}
+}
+
 // TestImportEnforcedExtensionsWithoutWarning: extensions Portico keeps and
 // enforces (a REST API's resource policy, an operation's
 // x-amazon-apigateway-auth) import without a "not known" warning.

@@ -95,9 +95,9 @@ func (c *Context) authorizerMap() *mapping.Map {
 // method.request.{path,querystring,multivaluequerystring,header,multivalueheader}.NAME,
 // method.request.body, method.request.body.JSONPATH (without its "$."),
 // stageVariables.NAME or context.NAME (looked up in ctx, the request's
-// $context). A repeated header's values are joined with commas (header and
-// multivalueheader alike); querystring is a repeated parameter's first value,
-// multivaluequerystring all of them joined with commas. The body is what
+// $context). A repeated header or query parameter is its last value (header,
+// querystring), as the proxy event's headers and queryStringParameters, or
+// all of them joined with commas (multivalueheader, multivaluequerystring). The body is what
 // c.ReadBody returns; a JSONPath selects a string as it is and anything else
 // as its JSON. ok is false when the source names nothing present.
 func (c *Context) ParamValue(src string, r *http.Request, ctx *mapping.Map) (string, bool) {
@@ -125,17 +125,26 @@ func (c *Context) ParamValue(src string, r *http.Request, ctx *mapping.Map) (str
 	if r == nil {
 		return "", false
 	}
+	// A repeated header or query parameter reads as its last value, as the
+	// proxy event's headers and queryStringParameters have it; the
+	// multivalue forms read every value.
 	if name, ok := strings.CutPrefix(src, "method.request.header."); ok {
 		vs := r.Header.Values(name)
-		return strings.Join(vs, ","), len(vs) > 0
+		if len(vs) == 0 {
+			return "", false
+		}
+		return vs[len(vs)-1], true
 	}
 	if name, ok := strings.CutPrefix(src, "method.request.multivalueheader."); ok {
 		vs := r.Header.Values(name)
 		return strings.Join(vs, ","), len(vs) > 0
 	}
 	if name, ok := strings.CutPrefix(src, "method.request.querystring."); ok {
-		q := r.URL.Query()
-		return q.Get(name), q.Has(name)
+		vs := r.URL.Query()[name]
+		if len(vs) == 0 {
+			return "", false
+		}
+		return vs[len(vs)-1], true
 	}
 	if name, ok := strings.CutPrefix(src, "method.request.multivaluequerystring."); ok {
 		vs := r.URL.Query()[name]

@@ -30,7 +30,10 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/portico-dev/portico/internal/redact"
 
 	"go.uber.org/fx"
 
@@ -445,3 +448,30 @@ func AsStage(constructor any) any {
 // Module is the pipeline contract: it provides nothing itself; stage packages
 // join the "pipeline.stages" group with AsStage.
 var Module = fx.Module("pipeline")
+
+// ErrorText is err's message as $context.authorizer.error and
+// $context.integration.error carry it: redacted, without the characters that
+// would break a quoted field of a JSON access-log format (a double quote, a
+// backslash; control characters become spaces), so that
+// "error":"$context.authorizer.error" stays valid JSON on every line. "" for
+// nil.
+func ErrorText(err error) string {
+	s := redact.Error(err)
+	if !strings.ContainsFunc(s, func(r rune) bool { return r == '"' || r == '\\' || r < ' ' || r == 0x7f }) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r == '"':
+		case r == '\\':
+			b.WriteByte('/')
+		case r < ' ' || r == 0x7f:
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

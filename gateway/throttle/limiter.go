@@ -9,10 +9,10 @@ import (
 
 // Limit is a token bucket, as API Gateway's: Burst is the bucket's size, Rate
 // the tokens added per second, and a request takes one. A Burst of 0 admits no
-// request whatever the Rate; so does a negative Burst ("not set", which API
-// Gateway stores as 0) with a Rate set. A negative Rate is "not set": no
-// limit, unless Burst is 0. Rate 0 adds no tokens: Burst requests pass, then
-// none.
+// request whatever the Rate. A negative value is "not set": the stages fill
+// it from the level above (Inherit) before they use a Limit; a Rate still not
+// set is no limit, unless Burst is 0. Rate 0 adds no tokens: Burst requests
+// pass, then none.
 type Limit struct {
 	Rate  float64
 	Burst int

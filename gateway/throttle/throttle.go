@@ -164,12 +164,9 @@ func MethodKey(protocol string, r *apis.Route) string {
 	return r.RouteKey
 }
 
-// SettingLimit returns the throttle of a method setting, and false when it sets
-// none (neither value set: an entry made for other settings). The burst is the
-// bucket's size (see Limit): a burst of 0, or none with a rate set, throttles
-// every request whatever the rate; a rate that is not set is no limit unless
-// the burst is 0; rate 0 and burst n let n requests through and then none
-// (the bucket never refills).
+// SettingLimit returns the throttle of a method setting as set, a value that
+// is not set being negative, and false when it sets neither value (an entry
+// made for other settings). See Inherit for what a value not set takes.
 func SettingLimit(ms apis.MethodSetting) (Limit, bool) {
 	if ms.ThrottlingRateLimit == nil && ms.ThrottlingBurstLimit == nil {
 		return Limit{}, false
@@ -184,35 +181,61 @@ func SettingLimit(ms apis.MethodSetting) (Limit, bool) {
 	return l, true
 }
 
-// stageLimit returns the stage throttle of the method under key: its own
-// setting, else the stage default.
-func stageLimit(settings map[string]apis.MethodSetting, key string) (Limit, bool) {
-	ms, ok := settings[key]
-	return stageLimitOf(settings, ms, ok)
+// Inherit returns l with each value it does not set (a negative one) taken
+// from parent. As on API Gateway, where a new method-settings entry takes
+// the values it does not set from "*/*", whose own default is the account's
+// (get-stage reads 10000/5000 there), a value not set is inherited and never
+// means "admit nothing": a method whose rate alone is set keeps the bucket
+// size of the level above. 0 set explicitly is a limit (see Limit).
+func (l Limit) Inherit(parent Limit) Limit {
+	if l.Rate < 0 {
+		l.Rate = parent.Rate
+	}
+	if l.Burst < 0 {
+		l.Burst = parent.Burst
+	}
+	return l
 }
 
-// stageLimitOf is stageLimit given the method's own entry (ms when own).
-func stageLimitOf(settings map[string]apis.MethodSetting, ms apis.MethodSetting, own bool) (Limit, bool) {
+// stageLimit returns the stage throttle of the method under key: see
+// stageLimitOf.
+func (s *Stage) stageLimit(settings map[string]apis.MethodSetting, key string) (Limit, bool) {
+	ms, ok := settings[key]
+	return s.stageLimitOf(settings, ms, ok)
+}
+
+// stageLimitOf returns the stage throttle of a method whose own entry is ms
+// (when own): the values it sets, the others from the stage default ("*/*"),
+// the rest from the account; false when neither sets a throttle (the
+// account's bucket alone applies).
+func (s *Stage) stageLimitOf(settings map[string]apis.MethodSetting, ms apis.MethodSetting, own bool) (Limit, bool) {
+	l, ok := Limit{Rate: -1, Burst: -1}, false
 	if own {
-		if l, ok := SettingLimit(ms); ok {
-			return l, true
+		l, ok = SettingLimit(ms)
+		if !ok {
+			l = Limit{Rate: -1, Burst: -1}
 		}
 	}
-	if ms, ok := settings[DefaultSettingsKey]; ok {
-		return SettingLimit(ms)
+	if all, found := settings[DefaultSettingsKey]; found {
+		if dl, set := SettingLimit(all); set {
+			l, ok = l.Inherit(dl), true
+		}
 	}
-	return Limit{}, false
+	if !ok {
+		return Limit{}, false
+	}
+	return l.Inherit(s.account), true
 }
 
 // routeLimit is the stage limit of route r of an API of protocol: a REST
 // method's own entry is found under any spelling of its key
 // (apis.Stage.OwnMethodSetting), another route's under its route key.
-func routeLimit(st *apis.Stage, protocol string, r *apis.Route) (Limit, bool) {
+func (s *Stage) routeLimit(st *apis.Stage, protocol string, r *apis.Route) (Limit, bool) {
 	if protocol == apis.ProtocolREST || protocol == "" {
 		ms, _, own := st.OwnMethodSetting(r.Path, r.Method)
-		return stageLimitOf(st.MethodSettings, ms, own)
+		return s.stageLimitOf(st.MethodSettings, ms, own)
 	}
-	return stageLimit(st.MethodSettings, r.RouteKey)
+	return s.stageLimit(st.MethodSettings, r.RouteKey)
 }
 
 // methodBucket is one method's bucket and limit in a compiled stage.
@@ -228,7 +251,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	for i := range d.API.Routes {
 		r := &d.API.Routes[i]
 		key := MethodKey(d.API.Protocol, r)
-		if l, ok := routeLimit(d.Stage, d.API.Protocol, r); ok && !l.Unlimited() {
+		if l, ok := s.routeLimit(d.Stage, d.API.Protocol, r); ok && !l.Unlimited() {
 			methods[r] = methodBucket{s.lim.Bucket(bucketKey(d.Stage.APIID, d.Stage.Name, key)), l}
 		}
 	}
@@ -255,7 +278,7 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 func (s *Stage) CheckMessage(c *pipeline.Context) error {
 	now := s.now(time.Time{})
 	if d := c.Deployed; d != nil {
-		if l, ok := stageLimit(d.Stage.MethodSettings, c.RouteKey); ok &&
+		if l, ok := s.stageLimit(d.Stage.MethodSettings, c.RouteKey); ok &&
 			!s.lim.Bucket(bucketKey(d.Stage.APIID, d.Stage.Name, c.RouteKey)).Allow(now, l) {
 			return pipeline.Errorf(pipeline.Throttled, "stage %s route %s: over %g requests per second (burst %d)", c.Stage, c.RouteKey, l.Rate, l.Burst)
 		}

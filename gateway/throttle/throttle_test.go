@@ -88,13 +88,21 @@ func TestThrottle(t *testing.T) {
 		{"templated path key", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"/pets/{id}/GET": limit(1, 1)}, 2, 10, 1},
 		{"setting without throttle values", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"/pets/GET": {CachingEnabled: true}}, 0, 10, 10},
 		{"negative rate is no limit", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(-1, -1)}, 0, 10, 10},
-		// The burst is the bucket's size, as on API Gateway: a burst of 0,
-		// or none with a rate (API Gateway stores 0), admits nothing,
-		// whatever the rate. (A rate without a burst took a burst of its
-		// rate, and let through what API Gateway throttles.)
-		{"rate without burst", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: new(float64(2))}}, 0, 10, 0},
+		// A value a method's setting leaves out is inherited, as on API
+		// Gateway (a new entry takes "*/*"'s values, which default to the
+		// account's): from "*/*", then from the account. It never means
+		// "admit nothing" (that throttled every request of a method whose
+		// rate alone was set, served by builds before c118483).
+		{"rate without burst takes the account's burst", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: new(float64(2))}}, 0, 10, 10},
+		{"rate without burst takes the account's burst (account 3)", Config{RateLimit: -1, BurstLimit: 3}, apis.ProtocolREST, map[string]apis.MethodSetting{"~1pets/GET": {ThrottlingRateLimit: new(float64(100))}}, 0, 10, 3},
+		{"method rate without burst takes */*'s burst", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{
+			"*/*": limit(1, 4), "~1pets/GET": {ThrottlingRateLimit: new(float64(100))}}, 0, 10, 4},
+		{"method burst without rate takes */*'s rate", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{
+			"*/*": limit(0, 4), "~1pets/GET": {ThrottlingBurstLimit: new(2)}}, 0, 10, 2},
+		{"http route rate without burst takes the default route's burst", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{
+			"*/*": limit(5, 3), "GET /pets": {ThrottlingRateLimit: new(float64(50))}}, 0, 10, 3},
 		{"rate with burst 0", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(100, 0)}, 0, 10, 0},
-		{"http route rate without burst", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"GET /pets": {ThrottlingRateLimit: new(float64(50))}}, 0, 10, 0},
+		{"http route rate without burst", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"GET /pets": {ThrottlingRateLimit: new(float64(50))}}, 0, 10, 10},
 		{"http default route settings burst 0", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"*/*": limit(1000, 0)}, 1, 10, 0},
 		{"http route key", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"GET /pets": limit(1, 3)}, 0, 10, 3},
 		{"http default route settings", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"*/*": limit(1, 5)}, 1, 10, 5},
@@ -106,7 +114,7 @@ func TestThrottle(t *testing.T) {
 		{"method without throttle under a 0/0 default", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{
 			"*/*": limit(0, 0), "/pets/GET": {CachingEnabled: true}}, 0, 10, 0},
 		{"rate 0, burst 2", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": limit(0, 2)}, 0, 10, 2},
-		{"rate 0 without burst", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: new(0.0)}}, 0, 10, 0},
+		{"rate 0 without burst takes the account's burst", Config{RateLimit: -1, BurstLimit: 3}, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingRateLimit: new(0.0)}}, 0, 10, 3},
 		{"burst 0 without rate", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingBurstLimit: new(0)}}, 0, 10, 0},
 		{"burst without rate is no limit", unlimited, apis.ProtocolREST, map[string]apis.MethodSetting{"*/*": {ThrottlingBurstLimit: new(2)}}, 0, 10, 10},
 		{"http route 0/0", unlimited, apis.ProtocolHTTP, map[string]apis.MethodSetting{"GET /pets": limit(0, 0)}, 0, 10, 0},

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/store"
 )
 
 // Store buckets owned by this package.
@@ -238,4 +239,12 @@ func validMethodKey(k string) bool {
 	}
 	m := k[i+1:]
 	return m == strings.ToUpper(m)
+}
+
+func init() {
+	store.Record(bucketKeys, APIKey{})
+	store.Record(bucketValues, "")
+	store.Record(bucketPlans, Plan{})
+	store.Record(bucketCounts, countRecord{})
+	store.Record(bucketDays, DayUsage{})
 }

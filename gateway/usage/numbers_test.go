@@ -96,20 +96,38 @@ func TestPlanAndStageIntegersAreInt32(t *testing.T) {
 	}
 }
 
-// TestPlanBurstZeroAdmitsNothing: a usage plan throttle, or a per-method one,
-// with a rate and a burst of 0 is a bucket of nothing, as on API Gateway: every
-// request of the key is throttled. (The burst was taken as the rate's.)
-func TestPlanBurstZeroAdmitsNothing(t *testing.T) {
-	env, _, gw, id := startKeyed(t, "dev", "prod")
+// TestPlanRateWithoutBurstServes: a usage plan throttle given a rate alone
+// (create-usage-plan --throttle rateLimit=50; the SDK sends no burstLimit
+// and API Gateway reads back 0) has no burst set, which is inherited: a
+// method's from the plan's, the plan's from the account's. It does not throttle
+// every request of the key (as main did from c118483, an outage on upgrade
+// for plans older builds served). 0/0 on a method still closes it.
+func TestPlanRateWithoutBurstServes(t *testing.T) {
+	env, _, gw, id := startKeyed(t, "dev", "prod", "shut")
 	k := createKey(t, gw, &apigateway.CreateApiKeyInput{Name: aws.String("k"), Enabled: true})
-	plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("plan"), Throttle: &types.ThrottleSettings{RateLimit: 1000},
+	plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("plan"), Throttle: &types.ThrottleSettings{RateLimit: 50},
 		ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("dev")}}}, *k.Id)
 	plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("method"), Throttle: &types.ThrottleSettings{RateLimit: 1000, BurstLimit: 1000},
 		ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("prod"),
 			Throttle: map[string]types.ThrottleSettings{"/pets/GET": {RateLimit: 1000}}}}}, *k.Id)
 	for _, stage := range []string{"dev", "prod"} {
-		if status, typ, _ := call(t, env.GatewayURL+"/"+id+"/"+stage+"/pets", *k.Value); status != 429 || typ != "TooManyRequestsException" {
-			t.Errorf("%s: %d %s, want 429 TooManyRequestsException", stage, status, typ)
+		if status, typ, _ := call(t, env.GatewayURL+"/"+id+"/"+stage+"/pets", *k.Value); status != 200 {
+			t.Errorf("%s: %d %s, want 200", stage, status, typ)
+		}
+	}
+	plan(t, gw, &apigateway.CreateUsagePlanInput{Name: aws.String("shut"), Throttle: &types.ThrottleSettings{RateLimit: 1000, BurstLimit: 1000},
+		ApiStages: []types.ApiStage{{ApiId: aws.String(id), Stage: aws.String("shut"),
+			Throttle: map[string]types.ThrottleSettings{"/pets/GET": {RateLimit: 0, BurstLimit: 0}}}}}, *k.Id)
+	if status, typ, _ := call(t, env.GatewayURL+"/"+id+"/shut/pets", *k.Value); status != 429 || typ != "TooManyRequestsException" {
+		t.Errorf("0/0: %d %s, want 429 TooManyRequestsException", status, typ)
+	}
+	got, err := gw.GetUsagePlans(context.Background(), &apigateway.GetUsagePlansInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range got.Items {
+		if aws.ToString(p.Name) == "plan" && (p.Throttle == nil || p.Throttle.BurstLimit != 0 || p.Throttle.RateLimit != 50) {
+			t.Errorf("plan reads back %+v, want burstLimit 0 rateLimit 50 as API Gateway", p.Throttle)
 		}
 	}
 }

@@ -40,6 +40,8 @@ type Service struct {
 	// holds the plans' per-key token buckets.
 	counters Counters
 	lim      throttle.Limiter
+	// accountBurst is what a plan throttle's burst not set inherits.
+	accountBurst int
 
 	mu    sync.Mutex // serialises index rebuilds
 	index atomic.Pointer[index]
@@ -53,7 +55,10 @@ type Options struct {
 	Limiter throttle.Limiter
 	// Counters replaces the in-process quota counters for the key stage.
 	Counters Counters
-	Log      *slog.Logger
+	// AccountBurst is the account throttle's bucket size, which a plan
+	// throttle whose burst is not set inherits (0: throttle.DefaultBurstLimit).
+	AccountBurst int
+	Log          *slog.Logger
 }
 
 // NewService returns a Service over st and loads the index of keys and plans.
@@ -62,7 +67,10 @@ func NewService(st *store.Store, o Options) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{st: st, stages: o.Stages, log: log, lim: o.Limiter, counters: o.Counters}
+	s := &Service{st: st, stages: o.Stages, log: log, lim: o.Limiter, counters: o.Counters, accountBurst: o.AccountBurst}
+	if s.accountBurst <= 0 {
+		s.accountBurst = throttle.DefaultBurstLimit
+	}
 	s.SetClock(func() time.Time { return time.Now().UTC() })
 	s.counts = NewCounts(st, log)
 	if s.lim == nil {
@@ -117,16 +125,37 @@ func hashValue(v string) [32]byte { return sha256.Sum256([]byte(v)) }
 func (s *Service) keyPlanFor(p *Plan, as *APIStage, kid string) *keyPlan {
 	kp := &keyPlan{plan: p, counter: s.counters.Counter(p.ID, kid)}
 	base := "plan/" + p.ID + "/" + kid
+	// The plan's limit, its burst inherited from the account when not set;
+	// a method's, its burst inherited from the plan's (see PlanLimit).
+	account := throttle.Limit{Rate: -1, Burst: s.accountBurst}
+	planLimit := account
 	if p.Throttle != nil {
-		kp.bucket, kp.limit = s.lim.Bucket(base), throttle.Limit{Rate: p.Throttle.RateLimit, Burst: p.Throttle.BurstLimit}
+		planLimit = PlanLimit(*p.Throttle).Inherit(account)
+		kp.bucket, kp.limit = s.lim.Bucket(base), planLimit
 	}
 	for m, t := range as.Throttle {
 		if kp.methods == nil {
 			kp.methods = map[string]limitedBucket{}
 		}
-		kp.methods[m] = limitedBucket{s.lim.Bucket(base + "/" + as.APIID + "/" + as.Stage + m), throttle.Limit{Rate: t.RateLimit, Burst: t.BurstLimit}}
+		kp.methods[m] = limitedBucket{s.lim.Bucket(base + "/" + as.APIID + "/" + as.Stage + m), PlanLimit(t).Inherit(planLimit)}
 	}
 	return kp
+}
+
+// PlanLimit is the token bucket of a usage plan's throttle (or a method's in
+// it) as set: a burst of 0 with a rate above 0 is a burst that is not set
+// (negative), which throttle.Limit.Inherit fills from the level above. API
+// Gateway's burstLimit is an integer whose absence is 0: the SDKs send none
+// for 0, and create-usage-plan --throttle rateLimit=50 reads back burstLimit
+// 0, so a 0 beside a rate cannot be told from one left out, and taken as
+// "admit nothing" it throttled every request of a plan that builds before
+// c118483 served. 0/0 is a limit: it admits nothing.
+func PlanLimit(t Throttle) throttle.Limit {
+	l := throttle.Limit{Rate: t.RateLimit, Burst: t.BurstLimit}
+	if l.Burst == 0 && l.Rate > 0 {
+		l.Burst = -1
+	}
+	return l
 }
 
 // reindex rebuilds the index from the store.

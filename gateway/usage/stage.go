@@ -169,6 +169,9 @@ type Params struct {
 	// Limiter and Counters replace the in-process buckets and counters.
 	Limiter  throttle.Limiter `optional:"true"`
 	Counters Counters         `optional:"true"`
+	// Throttle is the account throttle, whose burst a plan throttle without
+	// one inherits.
+	Throttle throttle.Config `optional:"true"`
 }
 
 // Module provides the usage service (*Service) and its two key stages, and
@@ -180,7 +183,8 @@ type Params struct {
 var Module = fx.Module("usage",
 	fx.Provide(
 		func(lc fx.Lifecycle, p Params) (*Service, error) {
-			s, err := NewService(p.Store, Options{Stages: p.APIs, Limiter: p.Limiter, Counters: p.Counters, Log: p.Log.With("component", "usage")})
+			s, err := NewService(p.Store, Options{Stages: p.APIs, Limiter: p.Limiter, Counters: p.Counters,
+				AccountBurst: p.Throttle.WithDefaults().BurstLimit, Log: p.Log.With("component", "usage")})
 			if err == nil {
 				lc.Append(shutdown.Loop(func(ctx context.Context) { s.counts.Run(ctx, FlushInterval) }))
 			}
@@ -189,4 +193,6 @@ var Module = fx.Module("usage",
 		pipeline.AsStage(NewKeyStage),
 		pipeline.AsStage(NewAuthorizerKeyStage),
 	),
+	// The store runs this package's migrations when it opens.
+	fx.Provide(fx.Annotate(func() store.Migration { return MigrateZeroBurst }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
 )

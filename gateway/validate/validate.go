@@ -122,16 +122,18 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 		var missing []string
 		query := r.URL.Query()
 		for _, prm := range p.required {
-			var present bool
+			// Included and not blank, as API Gateway has it; of a repeated
+			// parameter, the value checked is the last, the one a mapping reads.
+			var v string
 			switch prm.In {
 			case "query":
-				present = query.Has(prm.Name)
+				v = last(query[prm.Name])
 			case "header":
-				present = len(r.Header.Values(prm.Name)) > 0
+				v = last(r.Header.Values(prm.Name))
 			case "path":
-				present = c.PathParameters[prm.Name] != ""
+				v = c.PathParameters[prm.Name]
 			}
-			if !present {
+			if strings.TrimSpace(v) == "" {
 				missing = append(missing, prm.Name)
 			}
 		}
@@ -175,6 +177,14 @@ func (p *routePlan) check(r *http.Request, c *pipeline.Context) error {
 		return invalidBody(c, validationString(err), err)
 	}
 	return nil
+}
+
+// last is the last of vs, "" when there are none.
+func last(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[len(vs)-1]
 }
 
 // bodyModel is the model of a request body of content type ct: the one

@@ -217,11 +217,12 @@ func (im *images) importFromDocker(adminURL, ref string) {
 	}
 }
 
-// pinned records an image id the containerd runtime pinned, for removal.
-func (im *images) pinned(id string) {
+// pinned records an image id the containerd runtime of the server on dataDir
+// pinned (under that installation's instance), for removal.
+func (im *images) pinned(dataDir, id string) {
 	im.mu.Lock()
 	defer im.mu.Unlock()
-	im.names = append(im.names, "portico.local/pinned@"+id)
+	im.names = append(im.names, "portico.local/pinned/"+docker.InstanceFor(dataDir)+"@"+id)
 }
 
 func (im *images) cleanup() {
@@ -305,7 +306,7 @@ func TestContainerFunctions(t *testing.T) {
 				if rt.name == "docker" && pinned != idA {
 					t.Errorf("version %s pinned %s, want the built image %s", v, pinned, idA)
 				}
-				im.pinned(pinned)
+				im.pinned(dataDir, pinned)
 
 				idB := im.build(env.AdminURL, ref, "ENV GREETING=rebuilt")
 				if idB == idA {
@@ -355,7 +356,7 @@ func TestContainerFunctions(t *testing.T) {
 				if aws.ToString(created.CodeSha256) != shaA {
 					t.Errorf("CreateFunction answered CodeSha256 %q, GetFunction %q", aws.ToString(created.CodeSha256), shaA)
 				}
-				im.pinned(idA)
+				im.pinned(dataDir, idA)
 
 				im.build(env.AdminURL, ref, "ENV GREETING=moved")
 				if g := invokeHello(t, c, name); g.Greeting != "" {
@@ -376,7 +377,7 @@ func TestContainerFunctions(t *testing.T) {
 				if shaB == "" || shaB == shaA {
 					t.Fatalf("UpdateFunctionCode answered CodeSha256 %q, want the moved tag's digest (not %q)", shaB, shaA)
 				}
-				im.pinned("sha256:" + shaB)
+				im.pinned(dataDir, "sha256:"+shaB)
 				if g := invokeHello(t, c, name); g.Greeting != "moved" {
 					t.Errorf("$LATEST after UpdateFunctionCode answered %+v, want the moved tag's image", g)
 				}

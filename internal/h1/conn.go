@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -273,6 +274,10 @@ func (c *conn) run(first, woken bool) {
 		c.served.Add(1)
 		req, err := c.readRequest(first)
 		if err != nil {
+			if bad := c.s.opts.BadTarget; bad != nil && req != nil {
+				c.serveBadTarget(bad, req) // req: what its request line says
+				return
+			}
 			c.replyError(err)
 			return
 		}
@@ -409,6 +414,11 @@ func (c *conn) readRequestStd() (*http.Request, error) {
 	c.capture = buf
 	req, err := c.readRequestStdOnly()
 	c.capture = nil
+	if bt := (url.EscapeError("")); err != nil && errors.As(err, &bt) {
+		// A target net/http's parser refuses for its escapes: the request
+		// its line names, for Options.BadTarget.
+		req = badTargetRequest(*buf)
+	}
 	if errors.Is(err, errTooLarge) && bytes.IndexByte(*buf, '\n') < 0 {
 		// The request line alone is over the limit: RFC 9112 section 3's 414.
 		err = errURITooLong
@@ -427,6 +437,55 @@ func (c *conn) readRequestStd() (*http.Request, error) {
 		headPool.Put(buf)
 	}
 	return req, err
+}
+
+// badTargetRequest is the request the request line at the start of head
+// names (method, target, protocol), without header fields; nil when head does
+// not start with one.
+func badTargetRequest(head []byte) *http.Request {
+	line, _, ok := bytes.Cut(head, []byte("\n"))
+	if !ok {
+		return nil
+	}
+	method, rest, ok1 := strings.Cut(strings.TrimSuffix(string(line), "\r"), " ")
+	target, proto, ok2 := strings.Cut(rest, " ")
+	major, minor, ok3 := http.ParseHTTPVersion(proto)
+	if !ok1 || !ok2 || !ok3 || method == "" || target == "" {
+		return nil
+	}
+	return &http.Request{Method: method, RequestURI: target, URL: &url.URL{Path: "/"}, Proto: proto, ProtoMajor: major, ProtoMinor: minor,
+		Header: http.Header{}, Body: http.NoBody, Close: true}
+}
+
+// serveBadTarget answers req, a request whose target did not parse, with h;
+// the connection closes after it.
+func (c *conn) serveBadTarget(h http.Handler, req *http.Request) {
+	c.names = nil
+	req.RemoteAddr = c.remoteAddr
+	w := newResponse(c, req)
+	rc := &w.ctx
+	defer rc.end()
+	c.reqCtx = rc
+	*req = *req.WithContext(rc)
+	w.Header().Set("Connection", "close")
+	if !c.runBadTarget(h, w, req) {
+		w.release()
+		return
+	}
+	w.finish()
+	w.release()
+}
+
+// runBadTarget calls h; false when it panicked (logged).
+func (c *conn) runBadTarget(h http.Handler, w *response, req *http.Request) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			ok = false
+			c.s.opts.Log.Error("h1: panic answering a bad request target from "+c.remoteAddr, "panic", fmt.Sprint(p))
+		}
+	}()
+	h.ServeHTTP(w, req)
+	return true
 }
 
 // errFramedTwice refuses a request whose body length two fields declare.

@@ -2,9 +2,12 @@ package h1
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -64,5 +67,44 @@ func TestMaxConnsPerIP(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("no connection was served after one of the three closed")
 		}
+	}
+}
+
+// TestVetRefusedDoNotCount checks that connections Options.Vet refuses are
+// closed unanswered and do not count against MaxConnsPerIP: the accepted ones
+// from the same address are still served however many refused ones are held.
+func TestVetRefusedDoNotCount(t *testing.T) {
+	var n atomic.Int64
+	addr := startH1(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}), Options{ReadHeaderTimeout: time.Minute, MaxConnsPerIP: 2,
+		// The first five connections are refused, the rest accepted.
+		Vet: func(net.Conn) bool { return n.Add(1) > 5 }})
+	for i := range 5 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); errors.Is(err, os.ErrDeadlineExceeded) || err == nil {
+			t.Fatalf("refused connection %d: read %v, want it closed", i+1, err)
+		}
+	}
+	for i := range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("accepted connection %d after refused ones: %v %v", i+1, resp, err)
+		}
+		_ = resp.Body.Close()
 	}
 }

@@ -113,6 +113,19 @@ type Options struct {
 	// MaxConnsPerIP file descriptors (a hijacked connection no longer counts).
 	// Zero: no bound.
 	MaxConnsPerIP int
+	// Vet, when set, decides about each accepted connection before anything
+	// else: one it refuses is closed at once, unread and unanswered, and never
+	// counts against MaxConnsPerIP, so that clients it refuses cannot use up
+	// the bound of those it accepts. It runs on the accept loop: it must be
+	// quick, and it is called for one connection at a time.
+	Vet func(c net.Conn) bool
+	// BadTarget, when set, answers a request whose target does not parse
+	// (a bad percent-encoding, "/a/%zz", which net/http's parser refuses)
+	// in place of the plain-text 400. Its request has the method, Proto and
+	// the target as sent (RequestURI) but no header fields and a URL of Path
+	// "/": the rest of the head is not read, and the connection closes after
+	// the answer.
+	BadTarget http.Handler
 	// Log receives handler panics and accept errors (discarded when nil).
 	Log *slog.Logger
 }
@@ -162,6 +175,10 @@ func New(h http.Handler, opts Options) *Server {
 func (s *Server) Serve(ln net.Listener) error {
 	s.startSweep()
 	return s.set.Serve(ln, s.opts.Log.With("server", "h1"), func(rwc net.Conn) bool {
+		if s.opts.Vet != nil && !s.opts.Vet(rwc) {
+			_ = rwc.Close()
+			return true
+		}
 		ip, ok := s.admit(rwc)
 		if !ok {
 			_ = rwc.Close()

@@ -102,6 +102,11 @@ type Options struct {
 	// still holds, to within half DormantAfter. Zero: every connection
 	// keeps its reader.
 	DormantAfter time.Duration
+	// BadTarget, when set, serves a request whose :path does not parse (a
+	// bad percent-encoding, "/a/%zz", which url.ParseRequestURI refuses) in
+	// place of a stream reset: its URL has Path "/" and RequestURI is the
+	// :path as sent.
+	BadTarget http.Handler
 	// Log receives handler panics and accept errors (discarded when nil).
 	Log *slog.Logger
 }

@@ -168,11 +168,16 @@ func (c *conn) newRequest(st *stream, f *headerBlock) (*http.Request, http.Handl
 		return nil, nil, errors.New("h2: neither :authority nor host")
 	}
 	u := &st.x.url
+	h := c.srv.h
 	if method == "CONNECT" {
 		u.Host = authority
 		path = authority
 	} else if err := parsePath(u, path); err != nil {
-		return nil, nil, err
+		var esc url.EscapeError
+		if c.srv.opts.BadTarget == nil || !errors.As(err, &esc) {
+			return nil, nil, err
+		}
+		*u, h = url.URL{Path: "/"}, c.srv.opts.BadTarget
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
 	st.cancel = cancel
@@ -211,7 +216,6 @@ func (c *conn) newRequest(st *stream, f *headerBlock) (*http.Request, http.Handl
 		r.Body = &requestBody{st: st}
 		st.expect = strings.EqualFold(header.Get("Expect"), "100-continue")
 	}
-	h := c.srv.h
 	if f.Truncated {
 		h = http.HandlerFunc(headerTooLarge)
 	}

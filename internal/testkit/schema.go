@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"go.etcd.io/bbolt"
@@ -40,6 +41,26 @@ func StageAsSchemaOne(t testing.TB, dataDir, key, method string) {
 			return err
 		}
 		return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("1"))
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SetSchema marks the stopped server's store under dataDir as store schema
+// version v, as an older build left it (its records as they are), so that
+// the next start runs the migrations from v.
+func SetSchema(t testing.TB, dataDir string, v int) {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(dataDir, "portico.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte(strconv.Itoa(v)))
 	})
 	if cerr := db.Close(); err == nil {
 		err = cerr

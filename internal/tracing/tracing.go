@@ -163,6 +163,32 @@ func XRayHeader(sc trace.SpanContext) string {
 	return b.String()
 }
 
+// ContinueXRay returns the X-Amzn-Trace-Id with which a callee continues the
+// trace that v, a caller's X-Amzn-Trace-Id, names, as Lambda's PassThrough
+// tracing does: v's Root, Parent and Sampled in their canonical form; for a
+// Root without a Parent, a new Parent and Sampled=0. It reports false for a
+// v without a Root of the right shape (or with a malformed Parent), which
+// names no trace to continue.
+func ContinueXRay(v string) (string, bool) {
+	if v == "" {
+		return "", false
+	}
+	if sc, ok := ParseXRay(v); ok {
+		return XRayHeader(sc), true
+	}
+	tid, ok := parseXRayRoot(v)
+	if !ok {
+		return "", false
+	}
+	for part := range strings.SplitSeq(v, ";") {
+		if k, _, _ := strings.Cut(strings.TrimSpace(part), "="); k == "Parent" {
+			return "", false // a Parent, but not a span id
+		}
+	}
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: IDGenerator{}.NewSpanID(context.Background(), tid)})
+	return XRayHeader(sc), true
+}
+
 // ParseXRay parses an X-Amzn-Trace-Id value. It needs a Root and a Parent (a
 // header with only a Root has no span to continue; XRay.Extract keeps its
 // Root for the next span); other keys (Lineage, Self)

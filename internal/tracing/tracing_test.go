@@ -3,6 +3,7 @@ package tracing
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -110,3 +111,32 @@ func TestStartChildOfContextSpan(t *testing.T) {
 }
 
 func propagationCarrier(h http.Header) propagation.HeaderCarrier { return propagation.HeaderCarrier(h) }
+
+func TestContinueXRay(t *testing.T) {
+	const root = "Root=1-5759e988-bd862e3fe1be46a994272793"
+	for _, tc := range []struct {
+		in, want string // want "" for none; "*" for a new Parent
+		ok       bool
+	}{
+		{root + ";Parent=53995c3f42cd8ad8;Sampled=1", root + ";Parent=53995c3f42cd8ad8;Sampled=1", true},
+		{" Sampled=0; " + root + ";Parent=53995c3f42cd8ad8;Lineage=a:1", root + ";Parent=53995c3f42cd8ad8;Sampled=0", true},
+		{root + ";Parent=53995c3f42cd8ad8;Sampled=?", root + ";Parent=53995c3f42cd8ad8;Sampled=0", true},
+		{root, "*", true},
+		{root + ";Parent=xyz", "", false},
+		{"Root=1-nothex-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8", "", false},
+		{"Parent=53995c3f42cd8ad8", "", false},
+		{"", "", false},
+	} {
+		got, ok := ContinueXRay(tc.in)
+		switch {
+		case ok != tc.ok:
+			t.Errorf("ContinueXRay(%q) = %q, %v; want ok %v", tc.in, got, ok, tc.ok)
+		case tc.want == "*":
+			if !strings.HasPrefix(got, root+";Parent=") || !strings.HasSuffix(got, ";Sampled=0") || len(got) != len(root+";Parent=0000000000000000;Sampled=0") {
+				t.Errorf("ContinueXRay(%q) = %q, want %s with a new Parent", tc.in, got, root)
+			}
+		case got != tc.want:
+			t.Errorf("ContinueXRay(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

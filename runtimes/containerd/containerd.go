@@ -397,9 +397,31 @@ func normalize(ref string) (string, error) {
 	return reference.TagNameOnly(n).String(), nil
 }
 
-// pinName is the image record that keeps a resolved image id alive (and findable)
-// after its tag moves on.
-func pinName(id string) string { return "portico.local/pinned@" + id }
+// Pins. ResolveImage keeps each image id it resolves under a name of this
+// installation's own, portico.local/pinned/INSTANCE@ID, labelled with the
+// instance, so that the image outlives its tag moving on. The code collection
+// lists and removes only this installation's pins (PinnedImages, Unpin): other
+// installations on the same containerd (another data directory: another
+// instance) keep theirs, whatever their stores reference. A pin of a Portico
+// older than instance pins, portico.local/pinned@ID with no instance label,
+// belongs to no one it can tell: no installation lists or removes it, and each
+// installation whose functions or versions use its image pins the image as its
+// own too (AdoptPins), so that the operator may remove the old pins once every
+// installation on the host has run once (docs/runtimes.md).
+
+// pinPrefix is the start of the names of this installation's pins.
+func (r *Runtime) pinPrefix() string { return "portico.local/pinned/" + r.cfg.Instance + "@" }
+
+// pinName is this installation's image record that keeps a resolved image id
+// alive (and findable) after its tag moves on.
+func (r *Runtime) pinName(id string) string { return r.pinPrefix() + id }
+
+// legacyPinName is the pin of a Portico older than instance pins, shared by
+// every installation in the namespace.
+func legacyPinName(id string) string { return "portico.local/pinned@" + id }
+
+// isPin reports whether name is a pin of any installation, or of an older Portico.
+func isPin(name string) bool { return strings.HasPrefix(name, "portico.local/pinned") }
 
 // image returns ref's image, unpacked: an id is looked up among pinned and named
 // images; a name missing from containerd is copied from the local Docker daemon
@@ -407,13 +429,14 @@ func pinName(id string) string { return "portico.local/pinned@" + id }
 func (r *Runtime) image(ctx context.Context, ref string) (containerd.Image, error) {
 	ctx = r.ctx(ctx)
 	if ctrbase.IsImageID(ref) {
-		img, err := r.cli.GetImage(ctx, pinName(ref))
+		img, err := r.cli.GetImage(ctx, r.pinName(ref))
 		if cerrdefs.IsNotFound(err) {
+			// Another record holds it: a tag, an older Portico's pin, another
+			// installation's.
 			var list []images.Image
 			list, err = r.cli.ImageService().List(ctx, "target.digest=="+ref)
 			if err == nil && len(list) == 0 {
-				return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException",
-					fmt.Sprintf("image %s (pinned by the version) is no longer on this host", ref))
+				return nil, &runtimes.ImageGoneError{Image: ref}
 			}
 			if err == nil {
 				img = containerd.NewImage(r.cli, list[0])
@@ -521,32 +544,39 @@ func (r *Runtime) ResolveImage(ctx context.Context, ref string) (string, error) 
 	}
 	id := img.Target().Digest.String()
 	ctx = r.ctx(ctx)
-	pin := images.Image{Name: pinName(id), Target: img.Target(), Labels: map[string]string{LabelPortico: "1"}}
-	_, err = r.cli.ImageService().Create(ctx, pin)
-	if cerrdefs.IsAlreadyExists(err) {
-		// Touched, so that its age (see PinnedImages) counts from this use.
-		_, err = r.cli.ImageService().Update(ctx, pin, "labels")
-	}
-	if err != nil {
+	if err := r.pin(ctx, id, img.Target()); err != nil {
 		return "", r.wrap("pinning image "+ref, err)
 	}
 	return id, nil
 }
 
-// PinnedImages lists the ids ResolveImage last pinned before t
-// (functions.ImagePins: the code collection unpins those no version uses any
-// more).
+// pin makes or touches this installation's pin of id, whose manifest is target.
+func (r *Runtime) pin(ctx context.Context, id string, target ocispecDescriptor) error {
+	pin := images.Image{Name: r.pinName(id), Target: target,
+		Labels: map[string]string{LabelPortico: "1", LabelInstance: r.cfg.Instance}}
+	_, err := r.cli.ImageService().Create(ctx, pin)
+	if cerrdefs.IsAlreadyExists(err) {
+		// Touched, so that its age (see PinnedImages) counts from this use.
+		_, err = r.cli.ImageService().Update(ctx, pin, "labels")
+	}
+	return err
+}
+
+// PinnedImages lists the ids this installation's ResolveImage last pinned
+// before t (functions.ImagePins: the code collection unpins those no version of
+// this installation uses any more). Other installations' pins, and an older
+// Portico's, are not listed.
 func (r *Runtime) PinnedImages(ctx context.Context, before time.Time) ([]string, error) {
 	if err := r.checkSocket(); err != nil {
 		return nil, err
 	}
-	list, err := r.cli.ImageService().List(r.ctx(ctx), "labels."+LabelPortico+"==1")
+	list, err := r.cli.ImageService().List(r.ctx(ctx), fmt.Sprintf(`labels.%q==%s`, LabelInstance, r.cfg.Instance))
 	if err != nil {
 		return nil, r.wrap("listing pinned images", err)
 	}
 	var ids []string
 	for _, im := range list {
-		id, ok := strings.CutPrefix(im.Name, pinName(""))
+		id, ok := strings.CutPrefix(im.Name, r.pinPrefix())
 		if ok && im.UpdatedAt.Before(before) {
 			ids = append(ids, id)
 		}
@@ -554,18 +584,62 @@ func (r *Runtime) PinnedImages(ctx context.Context, before time.Time) ([]string,
 	return ids, nil
 }
 
-// Unpin removes id's pin; containerd's garbage collection then frees the image
-// unless another name (its tag) still holds it. An id without a pin is not an
-// error.
+// Unpin removes this installation's pin of id; containerd's garbage
+// collection then frees the image unless another name (its tag, another
+// installation's pin) still holds it. An id without a pin is not an error.
 func (r *Runtime) Unpin(ctx context.Context, id string) error {
 	if err := r.checkSocket(); err != nil {
 		return err
 	}
-	err := r.cli.ImageService().Delete(r.ctx(ctx), pinName(id))
+	err := r.cli.ImageService().Delete(r.ctx(ctx), r.pinName(id))
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return r.wrap("unpinning image "+id, err)
 	}
 	return nil
+}
+
+// AdoptPins pins as this installation's own each of ids (the images its
+// functions and versions use) that only another pin holds: an older Portico's,
+// or another installation's (a data directory copied or moved, whose instance
+// changed with its path). It returns the ids it pinned. Images held by no pin,
+// or by this installation's own, are left as they are.
+func (r *Runtime) AdoptPins(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if err := r.checkSocket(); err != nil {
+		return nil, err
+	}
+	ctx = r.ctx(ctx)
+	list, err := r.cli.ImageService().List(ctx, fmt.Sprintf(`labels.%q==1`, LabelPortico))
+	if err != nil {
+		return nil, r.wrap("listing pinned images", err)
+	}
+	own := map[string]bool{}
+	others := map[string]ocispecDescriptor{}
+	for _, im := range list {
+		if !isPin(im.Name) {
+			continue
+		}
+		if id, ok := strings.CutPrefix(im.Name, r.pinPrefix()); ok {
+			own[id] = true
+		} else {
+			others[im.Target.Digest.String()] = im.Target
+		}
+	}
+	var adopted []string
+	for _, id := range ids {
+		target, ok := others[id]
+		if !ok || own[id] {
+			continue
+		}
+		if err := r.pin(ctx, id, target); err != nil {
+			return adopted, r.wrap("pinning image "+id, err)
+		}
+		own[id] = true
+		adopted = append(adopted, id)
+	}
+	return adopted, nil
 }
 
 // ImportImage implements runtimes.ImageImporter: an OCI layout or `docker save`

@@ -58,7 +58,7 @@ func removeImage(ctx context.Context, rt runtimes.Runtime, ref string) error {
 	r := rt.(*Runtime)
 	name := ref
 	if ctrbase.IsImageID(ref) {
-		name = pinName(ref)
+		name = r.pinName(ref)
 	} else if n, err := normalize(ref); err == nil {
 		name = n
 	}
@@ -377,8 +377,19 @@ func TestUnpin(t *testing.T) {
 	if err := removeImage(ctx, rt, ref); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.image(ctx, id); err == nil || !strings.Contains(err.Error(), "no longer on this host") {
+	_, err = rt.image(ctx, id)
+	if err == nil || !strings.Contains(err.Error(), "no longer on this host") {
 		t.Fatalf("image %s with neither pin nor tag: %v; want it gone", id, err)
+	}
+	// The caller of an invoke is told what to do, not only that it failed.
+	var gone *runtimes.ImageGoneError
+	if !errors.As(err, &gone) || !errors.Is(err, errdefs.ErrUnavailable) {
+		t.Fatalf("image %s gone: %#v; want a *runtimes.ImageGoneError (ErrUnavailable)", id, err)
+	}
+	for _, want := range []string{id, "portico image import", "portico fn update"} {
+		if !strings.Contains(gone.ClientMessage(), want) || !strings.Contains(err.Error(), want) {
+			t.Errorf("image gone: error %q, client message %q; want both to say %q", err, gone.ClientMessage(), want)
+		}
 	}
 }
 
@@ -474,4 +485,94 @@ func TestNoFIFOsLeft(t *testing.T) {
 		}
 		gone(t, dir)
 	})
+}
+
+// TestPinsArePerInstallation is the data loss the black-box tester found: a
+// second Portico on the same containerd (a fresh data directory, so another
+// instance) listed the first one's pins as its own, found no version of its own
+// using them and unpinned them, and the first one's published version lost its
+// image once its tag had moved. Each installation now lists and removes only its
+// own pins; a pin of an older Portico (no instance) is nobody's to remove, and an
+// installation whose versions use an image pinned only by others pins it too.
+func TestPinsArePerInstallation(t *testing.T) {
+	runtimetest.RequireContainerd(t)
+	ctx := context.Background()
+	a := newTestRuntime(t, Config{Instance: testInstance(t) + "-a"})
+	defer a.Close()
+	b := newTestRuntime(t, Config{Instance: testInstance(t) + "-b"})
+	defer b.Close()
+	ref := "portico-test/pins:" + strings.ToLower(strings.ReplaceAll(time.Now().Format("150405.000000"), ".", ""))
+	bin := runtimetest.BuildSandbox(t)
+	if _, err := a.ImportImage(ctx, strings.NewReader(string(runtimetest.ImageArchive(t, bin, ref, "PORTICO_TEST_IMAGE=pins")))); err != nil {
+		t.Fatal(err)
+	}
+	defer removeImage(ctx, a, ref)
+	id, err := a.ResolveImage(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer removeImage(ctx, a, id)
+	defer removeImage(ctx, b, id)
+	later := time.Now().Add(time.Minute)
+
+	// B sees none of A's pins, and its Unpin leaves them.
+	if ids, err := b.PinnedImages(ctx, later); err != nil || slices.Contains(ids, id) {
+		t.Fatalf("B's PinnedImages = %v, %v; A's pin %s is not B's", ids, err, id)
+	}
+	if err := b.Unpin(ctx, id); err != nil {
+		t.Fatalf("B's Unpin: %v", err)
+	}
+	if err := removeImage(ctx, a, ref); err != nil { // the tag moves on
+		t.Fatal(err)
+	}
+	if _, err := a.image(ctx, id); err != nil {
+		t.Fatalf("A's pinned image after B's Unpin and the tag's removal: %v", err)
+	}
+	if ids, err := a.PinnedImages(ctx, later); err != nil || !slices.Contains(ids, id) {
+		t.Fatalf("A's PinnedImages = %v, %v; want %s", ids, err, id)
+	}
+
+	// A pin an older Portico made (no instance label) is listed by no one and
+	// removed by no one: only it holds the image once A unpins.
+	img, err := a.cli.GetImage(a.ctx(ctx), a.pinName(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := images.Image{Name: legacyPinName(id), Target: img.Target(), Labels: map[string]string{LabelPortico: "1"}}
+	if _, err := a.cli.ImageService().Create(a.ctx(ctx), legacy); err != nil && !cerrdefs.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	defer func() { _ = a.cli.ImageService().Delete(a.ctx(ctx), legacy.Name) }()
+	if err := a.Unpin(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range []*Runtime{a, b} {
+		if ids, err := rt.PinnedImages(ctx, later); err != nil || slices.Contains(ids, id) {
+			t.Fatalf("%s's PinnedImages = %v, %v; the older Portico's pin is nobody's", rt.cfg.Instance, ids, err)
+		}
+		if err := rt.Unpin(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.image(ctx, id); err != nil {
+		t.Fatalf("the image an older Portico pinned, after both Unpins: %v", err)
+	}
+
+	// B's versions use it: B pins it as its own, and keeps it when the older pin goes.
+	adopted, err := b.AdoptPins(ctx, []string{id, "sha256:" + strings.Repeat("0", 64)})
+	if err != nil || !slices.Equal(adopted, []string{id}) {
+		t.Fatalf("B's AdoptPins = %v, %v; want [%s]", adopted, err, id)
+	}
+	if adopted, err := b.AdoptPins(ctx, []string{id}); err != nil || len(adopted) != 0 {
+		t.Fatalf("B's AdoptPins again = %v, %v; want nothing (B's own pin holds it)", adopted, err)
+	}
+	if ids, err := b.PinnedImages(ctx, later); err != nil || !slices.Contains(ids, id) {
+		t.Fatalf("B's PinnedImages after adopting = %v, %v; want %s", ids, err, id)
+	}
+	if err := a.cli.ImageService().Delete(a.ctx(ctx), legacy.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.image(ctx, id); err != nil {
+		t.Fatalf("B's adopted image after the older pin's removal: %v", err)
+	}
 }

@@ -95,6 +95,9 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
 	}
+	if spec.Trust != nil {
+		env = append(env, runtimes.TrustEnv(spec.Env, runtimes.TrustMountDir)...)
+	}
 	sort.Strings(env)
 	mounts := []specs.Mount{{
 		Destination: "/tmp", Type: "tmpfs", Source: "tmpfs",
@@ -109,12 +112,16 @@ func (r *Runtime) specOpts(spec runtimes.Spec, img containerd.Image, nsPath stri
 	for _, m := range spec.Mounts {
 		mounts = append(mounts, specs.Mount{Destination: m.Target, Type: "bind", Source: m.Source, Options: []string{"rbind", "rw", "nosuid", "nodev"}})
 	}
+	if spec.Trust != nil {
+		mounts = append(mounts, specs.Mount{Destination: runtimes.TrustMountDir, Type: "bind", Source: spec.Trust.Dir, Options: []string{"rbind", "ro", "nosuid", "nodev", "noexec"}})
+	}
 	if r.cfg.InitPath != "" {
 		mounts = append(mounts, specs.Mount{Destination: initTarget, Type: "bind", Source: r.cfg.InitPath, Options: []string{"rbind", "ro"}})
 	}
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(img),
 		withImageConfigOverrides(spec, img),
+		withDefaultEnv(spec, img),
 		oci.WithEnv(env),
 		oci.WithMounts(mounts),
 		oci.WithRootFSReadonly(),
@@ -178,6 +185,25 @@ func withImageConfigOverrides(spec runtimes.Spec, img containerd.Image) oci.Spec
 		}
 		if spec.WorkingDir != "" {
 			s.Process.Cwd = spec.WorkingDir
+		}
+		return nil
+	}
+}
+
+// withDefaultEnv adds the spec's DefaultEnv where neither the spec's Env nor
+// the image's own ENV sets a variable (WithImageConfig put the image's, or
+// containerd's default PATH when the image has none, in the spec first).
+func withDefaultEnv(spec runtimes.Spec, img containerd.Image) oci.SpecOpts {
+	return func(ctx context.Context, c oci.Client, ctr *containers.Container, s *oci.Spec) error {
+		if len(spec.DefaultEnv) == 0 {
+			return nil
+		}
+		ic, err := img.Spec(ctx)
+		if err != nil {
+			return fmt.Errorf("reading the configuration of image %s: %w", img.Name(), err)
+		}
+		if extra := ctrbase.DefaultEnv(spec, ic.Config.Env); len(extra) > 0 {
+			return oci.WithEnv(extra)(ctx, c, ctr, s)
 		}
 		return nil
 	}
@@ -249,6 +275,9 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (_ *prepared,
 	}
 	img, err := r.image(ctx, ref)
 	if err != nil {
+		if gone := (*runtimes.ImageGoneError)(nil); errors.As(err, &gone) {
+			gone.Function, gone.Version = spec.Function, spec.Version
+		}
 		return nil, err
 	}
 	id := containerID(spec.SandboxID)
@@ -520,6 +549,10 @@ func (s *sandbox) waitExit() {
 		default:
 			// The shim reports a death by signal N as 128+N: ExitErr reads it so.
 			s.err = ctrbase.ExitErr(int64(code))
+			// The task's cgroup stays until the task is deleted: its peak
+			// (and whether it was killed for memory) is read now, for
+			// MaxMemoryMB once the sandbox is done.
+			s.mem.Last(s.memoryUsed)
 		}
 	case <-p.waitCtx.Done():
 		s.err = ctrbase.Killed(unix.SIGKILL)
@@ -660,15 +693,23 @@ func (s *sandbox) memoryUsed() (uint64, bool) {
 		return 0, false
 	}
 	var b uint64
+	var oom bool
 	switch st := v.(type) {
 	case *cgroup1.Metrics:
 		if st.Memory != nil && st.Memory.Usage != nil {
 			b = max(st.Memory.Usage.Max, st.Memory.Usage.Usage)
 		}
+		oom = st.MemoryOomControl != nil && st.MemoryOomControl.OomKill > 0
 	case *cgroup2.Metrics:
 		if st.Memory != nil {
 			b = max(st.Memory.MaxUsage, st.Memory.Usage)
 		}
+		oom = st.MemoryEvents != nil && st.MemoryEvents.OomKill > 0
+	}
+	if oom && s.p.spec.MemoryMB > 0 {
+		// Killed for memory: it reached its limit, whatever the peak
+		// the cgroup kept says (memory.peak needs kernel 5.19).
+		b = max(b, uint64(s.p.spec.MemoryMB)<<20) //nolint:gosec // G115: MemoryMB is positive
 	}
 	return b, true
 }

@@ -61,6 +61,9 @@ func (r *Runtime) containerConfig(spec runtimes.Spec, image, user string) (*cont
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
 	}
+	if spec.Trust != nil {
+		env = append(env, runtimes.TrustEnv(spec.Env, runtimes.TrustMountDir)...)
+	}
 	sort.Strings(env)
 	grace := int(math.Ceil(r.cfg.StopGrace.Seconds()))
 	cfg := &container.Config{
@@ -106,6 +109,9 @@ func (r *Runtime) containerConfig(spec runtimes.Spec, image, user string) (*cont
 	}
 	for _, m := range spec.Mounts {
 		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target})
+	}
+	if spec.Trust != nil {
+		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: spec.Trust.Dir, Target: runtimes.TrustMountDir, ReadOnly: true})
 	}
 	return cfg, hc
 }
@@ -154,11 +160,12 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 		}
 		image = ref
 	}
-	user, err := r.sandboxUser(ctx, spec, image)
+	user, imageEnv, err := r.sandboxUser(ctx, spec, image)
 	if err != nil {
 		return nil, err
 	}
 	cfg, hc := r.containerConfig(spec, image, user)
+	cfg.Env = ctrbase.WithDefaultEnv(cfg.Env, spec, imageEnv)
 	if spec.PackageType == "Image" {
 		if err := r.imageConfig(ctx, spec, image, cfg); err != nil {
 			return nil, err
@@ -206,8 +213,7 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 	}
 	if cerrdefs.IsNotFound(err) && spec.PackageType == "Image" {
 		if ctrbase.IsImageID(image) {
-			return nil, errdefs.New(errdefs.ErrUnavailable, "ServiceException",
-				fmt.Sprintf("image %s (pinned by the version) is no longer on this host", image))
+			return nil, &runtimes.ImageGoneError{Image: image, Function: spec.Function, Version: spec.Version}
 		}
 		if perr := r.pull(ctx, image); perr != nil {
 			return nil, perr
@@ -480,6 +486,11 @@ func (s *sandbox) waitExit(w client.ContainerWaitResult) {
 			// The init (or the daemon, for the container's pid 1) reports a death by
 			// signal N as 128+N: ExitErr reads it so.
 			s.err = ctrbase.ExitErr(res.StatusCode)
+			if res.StatusCode == 128+int64(unix.SIGKILL) && s.spec.MemoryMB > 0 && s.oomKilled() {
+				// Its cgroup, and the peak in it, went with it: it
+				// reached its limit.
+				s.mem.AtLeast(s.spec.MemoryMB)
+			}
 		}
 	case err := <-w.Error:
 		if cerrdefs.IsNotFound(err) || errors.Is(err, context.Canceled) {
@@ -507,6 +518,15 @@ func (s *sandbox) waitExit(w client.ContainerWaitResult) {
 		s.r.noteLost(s.id, s.p.holder)
 		s.r.log.Warn("removing an exited sandbox", "sandbox", s.spec.SandboxID, "err", err)
 	}
+}
+
+// oomKilled reports whether the daemon says the exited container was killed
+// for memory (one inspect, made only for a container killed by SIGKILL).
+func (s *sandbox) oomKilled() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := s.r.cli.ContainerInspect(ctx, s.id, client.ContainerInspectOptions{})
+	return err == nil && res.Container.State != nil && res.Container.State.OOMKilled
 }
 
 // ID implements runtimes.Sandbox.

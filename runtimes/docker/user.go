@@ -24,28 +24,38 @@ const maxUserFile = 1 << 20
 // sandboxUser returns the user ("uid:gid") a sandbox of spec runs as, by
 // ctrbase.ResolveUser's rule: the image's USER unless it is root, else
 // sbx_user1051 (993:990). With Config.AllowRoot it is "": the image's own USER,
-// as the daemon resolves it. An Image function's image is pulled here when it
-// is not on the host.
-func (r *Runtime) sandboxUser(ctx context.Context, spec runtimes.Spec, image string) (string, error) {
-	if r.cfg.AllowRoot {
-		return "", nil
-	}
+// as the daemon resolves it. It also returns the image's own ENV (for
+// Spec.DefaultEnv). An Image function's image is pulled here when it is not on
+// the host.
+func (r *Runtime) sandboxUser(ctx context.Context, spec runtimes.Spec, image string) (string, []string, error) {
 	if spec.PackageType != "Image" {
-		return ctrbase.DefaultUser.String(), nil // the Zip base image names no USER
+		if r.cfg.AllowRoot {
+			return "", ctrbase.BaseEnv, nil
+		}
+		return ctrbase.DefaultUser.String(), ctrbase.BaseEnv, nil // the Zip base image names no USER
+	}
+	if r.cfg.AllowRoot && len(spec.DefaultEnv) == 0 {
+		return "", nil, nil
 	}
 	res, err := r.cli.ImageInspect(ctx, image)
 	if cerrdefs.IsNotFound(err) {
 		if ctrbase.IsImageID(image) {
-			return "", errdefs.New(errdefs.ErrUnavailable, "ServiceException",
-				fmt.Sprintf("image %s (pinned by the version) is no longer on this host", image))
+			return "", nil, &runtimes.ImageGoneError{Image: image, Function: spec.Function, Version: spec.Version}
 		}
 		if perr := r.pull(ctx, image); perr != nil {
-			return "", perr
+			return "", nil, perr
 		}
 		res, err = r.cli.ImageInspect(ctx, image)
 	}
 	if err != nil {
-		return "", r.wrap("inspecting image "+image, err)
+		return "", nil, r.wrap("inspecting image "+image, err)
+	}
+	var imageEnv []string
+	if res.Config != nil {
+		imageEnv = res.Config.Env
+	}
+	if r.cfg.AllowRoot {
+		return "", imageEnv, nil
 	}
 	userSpec := ""
 	if res.Config != nil {
@@ -56,17 +66,17 @@ func (r *Runtime) sandboxUser(ctx context.Context, spec runtimes.Spec, image str
 	u, ok := r.users[key]
 	r.usersMu.Unlock()
 	if ok {
-		return u, nil
+		return u, imageEnv, nil
 	}
 	files := &imageFiles{r: r, image: res.ID}
 	defer files.close()
 	user, err := ctrbase.ResolveUser(userSpec, func(path string) ([]byte, error) { return files.read(ctx, path) })
 	if err != nil {
 		if errors.Is(err, ctrbase.ErrUserUnknown) || !errors.Is(err, errdefs.ErrUnavailable) {
-			return "", errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
+			return "", nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
 				fmt.Sprintf("image %s cannot run as function %s: %v", image, spec.Function, err))
 		}
-		return "", err
+		return "", nil, err
 	}
 	u = user.String()
 	r.usersMu.Lock()
@@ -75,7 +85,7 @@ func (r *Runtime) sandboxUser(ctx context.Context, spec runtimes.Spec, image str
 	}
 	r.users[key] = u
 	r.usersMu.Unlock()
-	return u, nil
+	return u, imageEnv, nil
 }
 
 // imageFiles reads files of an image through a container created (never

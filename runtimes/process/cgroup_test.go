@@ -2,6 +2,7 @@ package process
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -111,8 +112,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // TestFailedStartKeepsCgroups: a bootstrap that cannot be started is the
-// function's failure, not the host's: the runtime keeps cgroups on, and the
-// cgroup made for it is gone.
+// function's failure, not the host's: the sandbox has exited already with a
+// runtimes.EntrypointError, the runtime keeps cgroups on, and the cgroup made
+// for it is gone.
 func TestFailedStartKeepsCgroups(t *testing.T) {
 	rt, err := New(t.TempDir(), 2*time.Second)
 	if err != nil {
@@ -122,9 +124,15 @@ func TestFailedStartKeepsCgroups(t *testing.T) {
 		t.Skip("sandboxes get no cgroups here")
 	}
 	dir := t.TempDir() // no bootstrap
-	if _, err := rt.Start(context.Background(), runtimes.Spec{SandboxID: "sbx-none", Function: "none", Version: "1",
-		PackageType: "Zip", CodeDir: dir, Env: map[string]string{}}); err == nil {
-		t.Fatal("started a sandbox without a bootstrap")
+	sb, err := rt.Start(context.Background(), runtimes.Spec{SandboxID: "sbx-none", Function: "none", Version: "1",
+		PackageType: "Zip", CodeDir: dir, Env: map[string]string{}})
+	if err != nil {
+		t.Fatalf("Start: %v, want a sandbox that failed its exec", err)
+	}
+	<-sb.Done()
+	var ee *runtimes.EntrypointError
+	if !errors.As(sb.Err(), &ee) || !errors.Is(sb.Err(), unix.ENOENT) {
+		t.Fatalf("Err() = %v, want a runtimes.EntrypointError for a missing bootstrap", sb.Err())
 	}
 	if !rt.Cgroups() {
 		t.Fatal("a missing bootstrap turned cgroups off")

@@ -18,11 +18,14 @@ var _ runtimes.PeerVerifier = (*sandbox)(nil)
 var _ runtimes.PeakMemoryReader = (*sandbox)(nil)
 
 // OwnsConn implements runtimes.PeerVerifier: the connection's socket must be held
-// by the sandbox's bootstrap or by one of its descendants still in its process
-// group. The socket is found by one sock_diag query for the connection's
-// addresses (remote, and the Runtime API endpoint it was made to), so the cost
-// does not grow with the number of sockets on the host; its holders are looked
-// for among the sandbox's own processes only.
+// by one of the sandbox's processes. Where the sandbox has a cgroup of its own,
+// those are the processes in it (every process the bootstrap starts is created
+// in it, whatever its process group or session: `timeout`, setsid and
+// dumb-init wrappers, orphaned helpers); without one, the bootstrap and its
+// descendants still in its process group. The socket is found by one sock_diag
+// query for the connection's addresses (remote, and the Runtime API endpoint
+// it was made to), so the cost does not grow with the number of sockets on the
+// host; its holders are looked for among the sandbox's own processes only.
 func (s *sandbox) OwnsConn(remote net.Addr) bool {
 	src, ok := remote.(*net.TCPAddr)
 	if !ok || s.apiAddr == nil {
@@ -33,6 +36,9 @@ func (s *sandbox) OwnsConn(remote net.Addr) bool {
 		return false
 	}
 	target := "socket:[" + strconv.FormatUint(uint64(inode), 10) + "]"
+	if s.cg != nil {
+		return cgroupHolds(s.cg.dir, target)
+	}
 	leader := s.cmd.Process.Pid
 	// The bootstrap, then its descendants that stayed in its process group,
 	// breadth first.
@@ -54,6 +60,21 @@ func (s *sandbox) OwnsConn(remote net.Addr) bool {
 				seen[c] = true
 				queue = append(queue, c)
 			}
+		}
+	}
+	return false
+}
+
+// cgroupHolds reports whether a process in the cgroup dir has an open fd
+// whose link is target. A cgroup that is gone holds nothing.
+func cgroupHolds(dir, target string) bool {
+	raw, err := os.ReadFile(dir + "/cgroup.procs")
+	if err != nil {
+		return false
+	}
+	for _, f := range strings.Fields(string(raw)) {
+		if pid, err := strconv.Atoi(f); err == nil && holds(pid, target) {
+			return true
 		}
 	}
 	return false

@@ -8,9 +8,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
 
@@ -114,5 +117,65 @@ func TestOwnsConnRefusesOtherProcesses(t *testing.T) {
 	_ = c.Close()
 	if pv.OwnsConn(own) {
 		t.Errorf("OwnsConn(%v) = true for a closed connection", own)
+	}
+}
+
+// setsidBootstrap starts the test binary's TestPeerHelperProcess in a session
+// (and process group) of its own, connected to PORTICO_PEER_DIAL, and keeps
+// its stdin open; the helper writes its connection's address to addr.
+const setsidBootstrap = `#!/bin/sh
+sleep 600 | setsid "$PORTICO_PEER_HELPER" -test.run='^TestPeerHelperProcess$' > addr.tmp
+`
+
+// TestOwnsConnSetsidChild checks that, where the sandbox has a cgroup of its
+// own, a connection held by one of its processes that left its process group
+// (setsid, as `timeout`, dumb-init and daemonizing wrappers do) is the
+// sandbox's: the cgroup, not the process group, tells what belongs to it.
+func TestOwnsConnSetsidChild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the test binary in a sandbox")
+	}
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("no setsid command")
+	}
+	rt, err := New(t.TempDir(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rt.Cgroups() {
+		_, why := cgroupParent()
+		if os.Getenv("REQUIRE_CGROUPS") == "1" {
+			t.Fatalf("REQUIRE_CGROUPS=1, but sandboxes get no cgroups: %v", why)
+		}
+		t.Skipf("sandboxes get no cgroups here (%v); REQUIRE_CGROUPS=1 makes this a failure", why)
+	}
+	api := runtimetest.NewAPIServer(t, "127.0.0.1")
+	dir := t.TempDir()
+	//nolint:gosec // G306: the sandbox's executable
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte(setsidBootstrap), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sb, err := rt.Start(context.Background(), runtimes.Spec{SandboxID: "sbx-setsid", Function: "setsid", Version: "1",
+		PackageType: "Zip", CodeDir: dir, Env: map[string]string{
+			"AWS_LAMBDA_RUNTIME_API": api.Addr(), "PORTICO_PEER_DIAL": api.Addr(), "PORTICO_PEER_HELPER": os.Args[0],
+			"PATH": os.Getenv("PATH"),
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sb.Stop(context.Background()) }()
+	go func() { _, _ = io.Copy(io.Discard, sb.Logs()) }()
+	var line string
+	waitFor(t, "the helper's address", func() bool {
+		raw, err := os.ReadFile(filepath.Join(dir, "addr.tmp"))
+		line = strings.TrimSpace(string(raw))
+		return err == nil && strings.HasSuffix(string(raw), "\n")
+	})
+	addr, err := net.ResolveTCPAddr("tcp", line)
+	if err != nil {
+		t.Fatalf("the helper said %q: %v", line, err)
+	}
+	if !sb.(*sandbox).OwnsConn(addr) {
+		t.Errorf("OwnsConn(%v) = false for a connection of the sandbox's setsid child", addr)
 	}
 }

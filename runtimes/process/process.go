@@ -16,12 +16,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +50,9 @@ type Runtime struct {
 	cgParent string
 	cgOff    atomic.Bool
 	cgSeq    atomic.Uint64
+	// vols says how sandboxes see their volumes, and holds the links of
+	// this installation's (mounts.go).
+	vols volumeLocks
 }
 
 var (
@@ -95,8 +100,12 @@ func (r *Runtime) Name() string { return "process" }
 // HostAddr implements runtimes.Runtime: child processes share the host's loopback.
 func (r *Runtime) HostAddr() string { return "127.0.0.1" }
 
-// Close implements runtimes.Runtime.
-func (r *Runtime) Close() error { return nil }
+// Close implements runtimes.Runtime: it lets go of the volume links this
+// runtime holds (mounts.go), which another installation may then take.
+func (r *Runtime) Close() error {
+	r.vols.release()
+	return nil
+}
 
 // Start implements runtimes.Runtime.
 func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandbox, error) {
@@ -107,16 +116,25 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := linkMounts(spec.Mounts); err != nil { // function volumes (mounts.go)
+	viaShim, err := r.mountEnv(ctx, spec.Mounts) // function volumes (mounts.go)
+	if err != nil {
 		return nil, err
 	}
 	bootstrap := filepath.Join(spec.CodeDir, "bootstrap")
-	env := make([]string, 0, len(spec.Env)+2)
+	env := make([]string, 0, len(spec.Env)+len(spec.DefaultEnv)+1)
 	for k, v := range spec.Env {
 		env = append(env, k+"="+v)
 	}
+	for k, v := range spec.DefaultEnv { // no image: a default applies where Env is silent
+		if _, ok := spec.Env[k]; !ok {
+			env = append(env, k+"="+v)
+		}
+	}
 	if _, ok := spec.Env["LAMBDA_TASK_ROOT"]; ok {
 		env = append(env, "LAMBDA_TASK_ROOT="+spec.CodeDir) // the code is here, not at /var/task
+	}
+	if spec.Trust != nil { // the trust directory is read where it is
+		env = append(env, runtimes.TrustEnv(spec.Env, spec.Trust.Dir)...)
 	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -127,6 +145,13 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 		cmd.Dir = spec.CodeDir
 		cmd.Env = env
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		if viaShim != nil {
+			// Through the mount shim, in a mount namespace of its own
+			// (shim.go), which execs the bootstrap (Args[0]).
+			cmd.Path = "/proc/self/exe"
+			cmd.Env = append(slices.Clip(env), viaShim...)
+			cmd.SysProcAttr.Unshareflags = syscall.CLONE_NEWNS
+		}
 		cmd.Stdout, cmd.Stderr = pw, pw
 		return cmd
 	}
@@ -134,6 +159,12 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 	if err != nil {
 		_ = pr.Close()
 		_ = pw.Close()
+		if ee := entrypointError(err); ee != nil {
+			// The bootstrap cannot be run: a sandbox that failed its init,
+			// as Lambda reports it (Runtime.InvalidEntrypoint), not a
+			// runtime that could not start one.
+			return newExecFailed(spec.SandboxID, ee), nil
+		}
 		return nil, fmt.Errorf("start %s: %w", bootstrap, err)
 	}
 	_ = pw.Close() // the child holds its own copy
@@ -170,6 +201,60 @@ func (r *Runtime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandb
 	go sb.wait()
 	return sb, nil
 }
+
+// entrypointError returns err, a failed start of the bootstrap, as a
+// runtimes.EntrypointError when it is the exec that failed for want of a
+// program to run (not found, not executable, a script without a #! line or
+// whose interpreter is missing); else nil.
+func entrypointError(err error) *runtimes.EntrypointError {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || pe.Op != "fork/exec" {
+		return nil
+	}
+	for _, errno := range []error{unix.ENOENT, unix.ENOEXEC, unix.EACCES, unix.ENOTDIR, unix.ELOOP, unix.EISDIR} {
+		if errors.Is(pe.Err, errno) {
+			return &runtimes.EntrypointError{Err: err}
+		}
+	}
+	return nil
+}
+
+// execFailed is the sandbox of a bootstrap that could not be exec'd: it has
+// exited already, with a runtimes.EntrypointError, and nothing is its peer.
+type execFailed struct {
+	id   string
+	err  error
+	done chan struct{}
+}
+
+var (
+	_ runtimes.Sandbox      = (*execFailed)(nil)
+	_ runtimes.PeerVerifier = (*execFailed)(nil)
+)
+
+func newExecFailed(id string, err error) *execFailed {
+	s := &execFailed{id: id, err: err, done: make(chan struct{})}
+	close(s.done)
+	return s
+}
+
+// ID implements runtimes.Sandbox.
+func (s *execFailed) ID() string { return s.id }
+
+// Done implements runtimes.Sandbox: it is closed from the start.
+func (s *execFailed) Done() <-chan struct{} { return s.done }
+
+// Err implements runtimes.Sandbox: the exec's failure.
+func (s *execFailed) Err() error { return s.err }
+
+// Logs implements runtimes.Sandbox: nothing ran, so nothing was written.
+func (s *execFailed) Logs() io.Reader { return strings.NewReader("") }
+
+// Stop implements runtimes.Sandbox: there is nothing to stop.
+func (s *execFailed) Stop(context.Context) error { return nil }
+
+// OwnsConn implements runtimes.PeerVerifier: no process is the sandbox's.
+func (s *execFailed) OwnsConn(net.Addr) bool { return false }
 
 // start starts a command newCmd makes, in a cgroup of its own when the host
 // allows: the command and its cgroup (nil without). Should the start in a

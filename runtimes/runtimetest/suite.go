@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -81,6 +82,7 @@ func Run(t *testing.T, newRuntime func(t *testing.T) runtimes.Runtime, opts Opti
 			k := &kindSuite{suite: s, kind: kind}
 			t.Run("Start", k.testStart)
 			t.Run("Env", k.testEnv)
+			t.Run("Trust", k.testTrust)
 			t.Run("RuntimeAPIRoundTrip", k.testRoundTrip)
 			t.Run("Logs", k.testLogs)
 			t.Run("LogSyncer", k.testLogSyncer)
@@ -355,6 +357,91 @@ func (k *kindSuite) testEnv(t *testing.T) {
 	}
 	if k.kind == "Image" && got.Env["PORTICO_TEST_IMAGE"] != "base" {
 		t.Errorf("the image's own env is lost: PORTICO_TEST_IMAGE=%q, want %q", got.Env["PORTICO_TEST_IMAGE"], "base")
+	}
+	t.Run("DefaultEnv", k.testDefaultEnv)
+}
+
+// testDefaultEnv checks Spec.DefaultEnv: a default applies only where neither
+// the spec's Env nor the image's own configuration sets the variable.
+func (k *kindSuite) testDefaultEnv(t *testing.T) {
+	rt := k.runtime(t)
+	api := NewAPIServer(t, rt.HostAddr())
+	spec := k.spec(api)
+	spec.Env["LANG"] = "C.UTF-8"
+	spec.DefaultEnv = map[string]string{"TZ": ":UTC", "LANG": "en_US.UTF-8", "PORTICO_TEST_IMAGE": "default"}
+	want := map[string]string{"TZ": ":UTC", "LANG": "C.UTF-8", "PORTICO_TEST_IMAGE": "default"}
+	if k.kind == "Image" {
+		// The image sets PATH and PORTICO_TEST_IMAGE (ImageArchive): its
+		// values win over the defaults.
+		delete(spec.Env, "PATH")
+		spec.DefaultEnv["PATH"] = "/nonexistent/bin"
+		want["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+		want["PORTICO_TEST_IMAGE"] = "base"
+	}
+	b := k.start(t, rt, api, spec)
+	var got struct {
+		Env map[string]string `json:"env"`
+	}
+	b.mustInvoke(map[string]any{"op": "env"}, &got)
+	for key, v := range want {
+		if got.Env[key] != v {
+			t.Errorf("sandbox sees %s=%q, want %q", key, got.Env[key], v)
+		}
+	}
+}
+
+// testTrust checks Spec.Trust: the sandbox reads the trust directory's files
+// where TrustEnv's variables point (for containers, the directory mounted
+// read-only at runtimes.TrustMountDir), and a variable the function's own
+// environment sets keeps its value.
+func (k *kindSuite) testTrust(t *testing.T) {
+	rt := k.runtime(t)
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil { //nolint:gosec // G302: readable by the sandbox user, as Portico's trust directory is
+		t.Fatal(err)
+	}
+	const bundle, ca = "roots and the CA\n", "the CA\n"
+	must(t, os.WriteFile(filepath.Join(dir, runtimes.TrustBundleFile), []byte(bundle), 0o644)) //nolint:gosec // G306: certificates, for every user
+	must(t, os.WriteFile(filepath.Join(dir, runtimes.TrustCAFile), []byte(ca), 0o644))         //nolint:gosec // G306: certificates, for every user
+	api := NewAPIServer(t, rt.HostAddr())
+	spec := k.spec(api)
+	spec.Trust = &runtimes.Trust{Dir: dir}
+	spec.Env["REQUESTS_CA_BUNDLE"] = "/function/own.pem"
+	b := k.start(t, rt, api, spec)
+	var env struct {
+		Env map[string]string `json:"env"`
+	}
+	b.mustInvoke(map[string]any{"op": "env"}, &env)
+	if got := env.Env["REQUESTS_CA_BUNDLE"]; got != "/function/own.pem" {
+		t.Errorf("REQUESTS_CA_BUNDLE=%q, want the function's own /function/own.pem", got)
+	}
+	want := map[string]string{"SSL_CERT_FILE": bundle, "AWS_CA_BUNDLE": bundle, "NODE_EXTRA_CA_CERTS": ca}
+	var paths []string
+	for key := range want {
+		if env.Env[key] == "" {
+			t.Fatalf("the sandbox has no %s; env %v", key, env.Env)
+		}
+		paths = append(paths, env.Env[key])
+	}
+	var got struct {
+		Files map[string]string `json:"files"`
+	}
+	b.mustInvoke(map[string]any{"op": "read", "paths": paths}, &got)
+	for key, content := range want {
+		if f := got.Files[env.Env[key]]; f != content {
+			t.Errorf("%s=%s reads %q, want %q", key, env.Env[key], f, content)
+		}
+	}
+	if k.opts.Confined && !strings.HasPrefix(env.Env["SSL_CERT_FILE"], runtimes.TrustMountDir+"/") {
+		t.Errorf("SSL_CERT_FILE=%q, want it under %s", env.Env["SSL_CERT_FILE"], runtimes.TrustMountDir)
+	}
+	if k.opts.Confined {
+		// Read-only in the sandbox.
+		var id identity
+		b.mustInvoke(map[string]any{"op": "identity", "paths": []string{runtimes.TrustMountDir}}, &id)
+		if id.Writes[runtimes.TrustMountDir] == "ok" {
+			t.Errorf("the sandbox wrote into %s; want it read-only", runtimes.TrustMountDir)
+		}
 	}
 }
 
@@ -879,6 +966,27 @@ func (k *kindSuite) testMemory(t *testing.T) {
 	if mb := mr.MaxMemoryMB(); mb < 48 {
 		t.Errorf("MaxMemoryMB() = %d after touching 48 MB", mb)
 	}
+	t.Run("OutOfMemory", k.testOutOfMemory)
+}
+
+// testOutOfMemory checks the peak a sandbox killed for memory reports once it
+// has gone: its limit (the spec's MemoryMB), not what was last measured
+// before its cgroup was removed.
+func (k *kindSuite) testOutOfMemory(t *testing.T) {
+	rt := k.runtime(t)
+	b := k.newBox(t, rt)
+	mr := b.Sandbox.(runtimes.MemoryReporter)
+	b.ready()
+	_ = mr.MaxMemoryMB() // a first, small figure
+	limit := b.spec.MemoryMB
+	if _, err := b.invoke(map[string]any{"op": "alloc", "mb": limit * 3}); !errors.Is(err, ErrSandboxExited) {
+		t.Skipf("a sandbox touching %d MB was not killed (%v): the runtime sets no memory limit", limit*3, err)
+	}
+	b.waitDone()
+	if mb := mr.MaxMemoryMB(); mb < limit*9/10 {
+		t.Errorf("MaxMemoryMB() = %d after a sandbox of %d MB was killed for memory, want about %d", mb, limit, limit)
+	}
+	b.stop()
 }
 
 func (k *kindSuite) testPause(t *testing.T) {
@@ -1107,4 +1215,24 @@ func SandboxUser(t *testing.T, rt runtimes.Runtime) (uid, gid int) {
 	b.mustInvoke(map[string]any{"op": "identity"}, &got)
 	b.stop()
 	return got.UID, got.GID
+}
+
+// VolumeSandbox starts a Zip sandbox of the test sandbox program on rt with
+// mounts (function volumes), and returns a function that has it write a
+// probe file in each of dirs and read it back, reporting "ok" or
+// "error: ..." by dir. The sandbox is stopped when the test ends.
+func VolumeSandbox(t *testing.T, rt runtimes.Runtime, mounts []runtimes.Mount) func(dirs ...string) map[string]string {
+	t.Helper()
+	bin := BuildSandbox(t)
+	k := &kindSuite{suite: &suite{bin: bin, codeDir: CodeDir(t, bin)}, kind: "Zip"}
+	api := NewAPIServer(t, rt.HostAddr())
+	spec := k.spec(api)
+	spec.Mounts = mounts
+	b := k.start(t, rt, api, spec)
+	return func(dirs ...string) map[string]string {
+		t.Helper()
+		var got identity
+		b.mustInvoke(map[string]any{"op": "identity", "paths": dirs}, &got)
+		return got.Writes
+	}
 }

@@ -91,16 +91,13 @@ var (
 	clients   = map[string]*apigatewaymanagementapi.Client{}
 )
 
-// Client returns an @connections client for the event's domainName and stage:
-// "https://" + domainName + "/" + stage in AWS's samples; Portico's gateway
-// speaks plain HTTP, so "http://" unless CHAT_CALLBACK_SCHEME says otherwise. The
-// credentials and region come from the sandbox's environment.
+// Client returns an @connections client for the event's domainName and stage,
+// "https://" + domainName + "/" + stage, as AWS's samples build it: Portico's
+// sandbox-facing endpoint answers HTTPS with a certificate the sandbox trusts
+// (SSL_CERT_FILE). The credentials and region come from the sandbox's
+// environment.
 func Client(ctx context.Context, domainName, stage string) (*apigatewaymanagementapi.Client, error) {
-	scheme := os.Getenv("CHAT_CALLBACK_SCHEME")
-	if scheme == "" {
-		scheme = "http"
-	}
-	endpoint := scheme + "://" + domainName + "/" + stage
+	endpoint := "https://" + domainName + "/" + stage
 	clientsMu.Lock()
 	defer clientsMu.Unlock()
 	if c := clients[endpoint]; c != nil {

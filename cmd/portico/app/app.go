@@ -427,6 +427,10 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Provide(
 			func(e *edge.Edge) gateway.DomainResolver { return e },
 			func(e *edge.Edge) gateway.TLSSource { return e },
+			// The sandbox CA: the sandbox-facing @connections endpoint
+			// serves HTTPS with its certificate, and sandboxes trust it.
+			func(ca *edge.SandboxCA) gateway.CallbackTLS { return ca },
+			func(ca *edge.SandboxCA) invoker.TrustSource { return ca },
 		),
 		validate.Module,
 		cors.Module,

@@ -1224,8 +1224,8 @@ func (b *builder) usagePlan(a *API, where string, v any) {
 	}
 	if t, ok := m["Throttle"].(map[string]any); ok {
 		p.Throttle = map[string]any{"burstLimit": t["BurstLimit"], "rateLimit": t["RateLimit"]}
-		if zeroOrMissing(t, "BurstLimit") {
-			b.warn("%s.Throttle: BurstLimit is 0 or not set: a burst of 0 admits no request (the burst is the bucket's size), so every request of a key is throttled whatever RateLimit says; set BurstLimit", where)
+		if _, rate := t["RateLimit"]; rate && zeroOrMissing(t, "BurstLimit") {
+			b.warn("%s.Throttle: BurstLimit is 0 or not set: API Gateway reads a missing one back as 0, and Portico takes it as not set, so each key's bucket is the account's burst (5,000 by default); set BurstLimit for a bucket of your own", where)
 		}
 	}
 	if q, ok := m["Quota"].(map[string]any); ok {
@@ -1275,8 +1275,8 @@ func methodSettingOps(id string, i int, m map[string]any, b *builder) []PatchOp 
 		"UnauthorizedCacheControlHeaderStrategy": "caching/unauthorizedCacheControlHeaderStrategy",
 	}
 	if _, rate := m["ThrottlingRateLimit"]; rate {
-		if zeroOrMissing(m, "ThrottlingBurstLimit") {
-			b.warn("%s: ThrottlingRateLimit is set with ThrottlingBurstLimit 0 or not set: a burst of 0 admits no request (the burst is the bucket's size), so every request of the methods is throttled whatever the rate; set ThrottlingBurstLimit too", where)
+		if n, isNum := number(m["ThrottlingBurstLimit"]); isNum && n == 0 {
+			b.warn("%s: ThrottlingRateLimit is set with ThrottlingBurstLimit 0: a burst of 0 admits no request (the burst is the bucket's size), so every request of the methods is throttled whatever the rate; leave ThrottlingBurstLimit out to inherit the stage's (or the account's) burst", where)
 		}
 	}
 	var ops []PatchOp
@@ -1382,18 +1382,12 @@ func (b *builder) routeSettings(where string, m map[string]any) (RouteSettings, 
 	return rs, ok
 }
 
-// warnHalfThrottle warns of a throttle that sets one half only: the other is
-// stored as 0, as API Gateway stores it, which is seldom what was meant.
+// warnHalfThrottle warns of a throttle whose burst of 0 admits nothing
+// whatever its rate. A half left out is inherited (DefaultRouteSettings',
+// then the account's), which needs no warning.
 func (b *builder) warnHalfThrottle(where string, rs RouteSettings) {
-	switch {
-	case rs.ThrottlingRateLimit != nil && rs.ThrottlingBurstLimit == nil && *rs.ThrottlingRateLimit > 0:
-		b.warn("%s: ThrottlingRateLimit is set without ThrottlingBurstLimit, which is then 0, as API Gateway stores it: "+
-			"a burst of 0 throttles every request of the route; set ThrottlingBurstLimit too", where)
-	case rs.ThrottlingRateLimit != nil && rs.ThrottlingBurstLimit != nil && *rs.ThrottlingBurstLimit == 0 && *rs.ThrottlingRateLimit > 0:
-		b.warn("%s: ThrottlingBurstLimit is 0: a burst of 0 throttles every request of the route, whatever ThrottlingRateLimit says", where)
-	case rs.ThrottlingBurstLimit != nil && rs.ThrottlingRateLimit == nil && *rs.ThrottlingBurstLimit > 0:
-		b.warn("%s: ThrottlingBurstLimit is set without ThrottlingRateLimit, which is then 0, as API Gateway stores it: "+
-			"the route takes %d requests and then none, ever; set ThrottlingRateLimit too", where, *rs.ThrottlingBurstLimit)
+	if rs.ThrottlingRateLimit != nil && rs.ThrottlingBurstLimit != nil && *rs.ThrottlingBurstLimit == 0 && *rs.ThrottlingRateLimit > 0 {
+		b.warn("%s: ThrottlingBurstLimit is 0: a burst of 0 throttles every request of the route, whatever ThrottlingRateLimit says; leave it out to inherit DefaultRouteSettings' (or the account's) burst", where)
 	}
 }
 

@@ -39,7 +39,8 @@ import (
 // It keeps the semantics of the gateway's httputil.ReverseProxy path
 // (serveHTTPProxy in gateway/proxy.go): the same request line, Host, hop-by-hop header removal both ways,
 // X-Forwarded-For appended to and X-Forwarded-Host/-Proto set as
-// ProxyRequest.SetXForwarded does, bodies of known and unknown length, 1xx
+// ProxyRequest.SetXForwarded does (and the caller's extra fields, ServeExtra),
+// bodies of known and unknown length, 1xx
 // forwarding, response trailers, the integration timeout and the error kinds.
 // It declines, before anything is sent, the requests that need more (see route);
 // those go through the ReverseProxy. Serve returns errors of the kinds the
@@ -251,6 +252,14 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.U
 // ServeQuery is Serve with query appended to u's query string (after an "&"
 // when u has one), so that a shared u need not be copied.
 func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.URL, query, method string, timeout time.Duration) error {
+	return p.ServeExtra(w, r, hp, u, query, method, timeout, nil)
+}
+
+// ServeExtra is ServeQuery that also sends extra, header fields as name and
+// value pairs (canonical names the client's own do not repeat, such as
+// X-Forwarded-Port), after the client's fields. extra is only read, never
+// kept.
+func (p *Proxy) ServeExtra(w http.ResponseWriter, r *http.Request, hp *Pool, u *url.URL, query, method string, timeout time.Duration, extra []string) error {
 	p.served.Add(1)
 	ctx := r.Context()
 	if err := ctx.Err(); err != nil {
@@ -282,7 +291,7 @@ func (p *Proxy) ServeQuery(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 			}
 		}
 		if err = c.begin(ctx, now, deadline, p.softWait); err == nil {
-			resp, err = c.roundTrip(w, r, u, query, method, deadline, hasBody, &buf)
+			resp, err = c.roundTrip(w, r, u, query, method, extra, deadline, hasBody, &buf)
 		}
 		if err == nil {
 			break
@@ -564,7 +573,7 @@ func skipOutgoing(k string) bool {
 	switch k {
 	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
 		"Te", "Trailer", "Transfer-Encoding", "Upgrade",
-		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
+		"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Port", "X-Forwarded-Proto",
 		"Host", "User-Agent", "Content-Length":
 		return true
 	}
@@ -913,9 +922,9 @@ func (c *backendConn) close() { _ = c.nc.Close() }
 
 // roundTrip writes the request and reads the response head, forwarding 1xx
 // responses to w as ReverseProxy does.
-func (c *backendConn) roundTrip(w http.ResponseWriter, r *http.Request, u *url.URL, query, method string, deadline time.Time, hasBody bool, buf *bufLease) (*http.Response, error) {
+func (c *backendConn) roundTrip(w http.ResponseWriter, r *http.Request, u *url.URL, query, method string, extra []string, deadline time.Time, hasBody bool, buf *bufLease) (*http.Response, error) {
 	c.cw.writes, c.direct = 0, false
-	werr := c.writeHead(r, u, query, method, hasBody)
+	werr := c.writeHead(r, u, query, method, extra, hasBody)
 	if werr == nil && hasBody {
 		werr = c.writeBody(w, r, deadline, buf.get())
 	}
@@ -1077,7 +1086,7 @@ func commonMethod(m string) (string, bool) {
 }
 
 // writeHead writes the request line and headers into c.bw.
-func (c *backendConn) writeHead(r *http.Request, u *url.URL, query, method string, hasBody bool) error {
+func (c *backendConn) writeHead(r *http.Request, u *url.URL, query, method string, extra []string, hasBody bool) error {
 	c.method = method
 	bw := c.bw
 	c.writeLine(u, query, method)
@@ -1129,6 +1138,11 @@ func (c *backendConn) writeHead(r *http.Request, u *url.URL, query, method strin
 	}
 	if r.Host != "" { // an HTTP/1.0 request may have none: no empty field for it
 		if err := writeField(bw, "X-Forwarded-Host", r.Host); err != nil {
+			return err
+		}
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		if err := writeField(bw, extra[i], extra[i+1]); err != nil {
 			return err
 		}
 	}

@@ -105,6 +105,24 @@ func (p *PeakMemory) MB(done <-chan struct{}, sample func() (uint64, bool)) int 
 	return p.max
 }
 
+// Last takes a last sample whether or not the sandbox is done (at its exit,
+// before its cgroup is removed) and keeps the larger of it and the peak.
+func (p *PeakMemory) Last(sample func() (uint64, bool)) {
+	b, ok := sample()
+	if !ok {
+		return
+	}
+	p.AtLeast(int((b + (1<<20 - 1)) >> 20))
+}
+
+// AtLeast raises the peak to mb: a sandbox killed for memory reports its
+// limit, which it reached, whatever was last measured.
+func (p *PeakMemory) AtLeast(mb int) {
+	p.mu.Lock()
+	p.max = max(p.max, mb)
+	p.mu.Unlock()
+}
+
 var imageIDRe = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
 // IsImageID reports whether ref is an image id (sha256:...) rather than a name.

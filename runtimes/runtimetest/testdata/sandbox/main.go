@@ -23,7 +23,7 @@ import (
 // event is what the suite sends; Op picks the behaviour.
 type event struct {
 	// Op is one of env, log, crash, sleep, dial, listen, confinement, alloc,
-	// identity.
+	// identity, read.
 	Op string `json:"op"`
 	// Stdout and Stderr are printed by op "log" (and before exiting by "crash").
 	Stdout string `json:"stdout,omitempty"`
@@ -39,7 +39,8 @@ type event struct {
 	MB int `json:"mb,omitempty"`
 	// Port is where op "listen" listens, on every address.
 	Port int `json:"port,omitempty"`
-	// Paths are the directories op "identity" tries to create a file in.
+	// Paths are the directories op "identity" tries to create a file in, and
+	// the files op "read" reads.
 	Paths []string `json:"paths,omitempty"`
 }
 
@@ -88,6 +89,18 @@ func handle(ev event) any {
 		}
 		host, _ := os.Hostname()
 		return map[string]any{"env": env, "hostname": host}
+	case "read":
+		// Each file of Paths, or why it could not be read.
+		files := map[string]string{}
+		for _, name := range ev.Paths {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				files[name] = "error: " + err.Error()
+				continue
+			}
+			files[name] = string(b)
+		}
+		return map[string]any{"files": files}
 	case "log":
 		fmt.Fprintln(os.Stdout, ev.Stdout)
 		fmt.Fprintln(os.Stderr, ev.Stderr)

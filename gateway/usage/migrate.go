@@ -1,0 +1,45 @@
+package usage
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/portico-dev/portico/store"
+)
+
+// MigrateZeroBurst moves stored usage plans from schema version 2 to 3, in
+// which a plan throttle's burst of 0 beside a rate above 0 is read as not set
+// and inherited (see PlanLimit): builds before c118483 served such a plan with
+// a burst of its rate, main from c118483 throttled every request of its keys.
+// The records keep their numbers (API Gateway reads the burst back as 0); the
+// migration reports each throttle whose meaning changed.
+var MigrateZeroBurst = store.Migration{From: 2, Name: "usage plans: a burst of 0 beside a rate is read as not set (inherited)", Run: migrateZeroBurst}
+
+// Migrations are the store migrations of this package's buckets, in order.
+func Migrations() []store.Migration { return []store.Migration{MigrateZeroBurst} }
+
+func migrateZeroBurst(tx *store.Tx) error {
+	return tx.ForEach(bucketPlans, "", func(key string, raw []byte) error {
+		var p Plan
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return fmt.Errorf("usage plan %s: %w", key, err)
+		}
+		note := func(where string, t Throttle) {
+			if t.BurstLimit == 0 && t.RateLimit > 0 {
+				tx.Changed(fmt.Sprintf("usage plan %s (%s) %s", p.ID, p.Name, where),
+					fmt.Sprintf("throttle burst 0 beside rate %g (served with a burst of %g before c118483, every request of its keys throttled since) is read as not set: it is inherited from the plan or the account", t.RateLimit, t.RateLimit))
+			}
+		}
+		if p.Throttle != nil {
+			note("throttle", *p.Throttle)
+		}
+		for _, as := range p.APIStages {
+			for _, m := range slices.Sorted(maps.Keys(as.Throttle)) {
+				note(fmt.Sprintf("stage %s:%s method %s", as.APIID, as.Stage, m), as.Throttle[m])
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,192 @@
+package process
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/portico-dev/portico/runtimes"
+)
+
+// The mount shim. Where the host lets Portico make mount namespaces (root, or
+// CAP_SYS_ADMIN), a sandbox with volumes is started as Portico's own binary
+// (/proc/self/exe) in a mount namespace of its own (Go's Unshareflags, which
+// also makes every mount in it private). Before anything else runs, the
+// binary's init sees shimEnv, becomes the shim and never returns: it lays a
+// tmpfs over /mnt in that namespace, binds back what the host has there, binds
+// each volume at its /mnt/NAME, and execs the bootstrap with the sandbox's
+// environment. So each sandbox sees its own installation's volumes at
+// /mnt/NAME, and nothing of that is visible to, or changed for, the rest of
+// the host: the mounts go with the namespace when the sandbox's last process
+// exits.
+
+const (
+	// shimEnv, set to shimRun or shimProbe, makes the binary the mount shim.
+	shimEnv = "_PORTICO_PROCESS_SHIM"
+	// shimMountsEnv holds the volumes to bind, as JSON [[source, target], ...].
+	shimMountsEnv = "_PORTICO_PROCESS_SHIM_MOUNTS"
+
+	shimRun   = "run"   // bind the volumes, then exec os.Args[0]
+	shimProbe = "probe" // lay the tmpfs over /mnt, then exit 0
+
+	// shimFailed is the exit status of a shim that could not set up the
+	// sandbox's mounts (its reason is on stderr, in the sandbox's logs).
+	shimFailed = 126
+)
+
+func init() {
+	switch os.Getenv(shimEnv) {
+	case "":
+		return
+	case shimProbe:
+		if err := privateMnt(nil); err != nil {
+			fmt.Fprintf(os.Stderr, "portico: process sandbox: %v\n", err)
+			os.Exit(shimFailed)
+		}
+		os.Exit(0)
+	default:
+		runShim()
+	}
+}
+
+// shimEnvFor returns the variables that make the binary the shim for mounts.
+func shimEnvFor(mounts []runtimes.Mount) ([]string, error) {
+	pairs := make([][2]string, 0, len(mounts))
+	for _, m := range mounts {
+		pairs = append(pairs, [2]string{m.Source, m.Target})
+	}
+	raw, err := json.Marshal(pairs)
+	if err != nil {
+		return nil, err
+	}
+	return []string{shimEnv + "=" + shimRun, shimMountsEnv + "=" + string(raw)}, nil
+}
+
+// runShim sets up the sandbox's mounts and execs the bootstrap (os.Args[0]);
+// it returns only by exiting, with shimFailed.
+func runShim() {
+	fail := func(err error) {
+		fmt.Fprintf(os.Stderr, "portico: process sandbox: %v\n", err)
+		os.Exit(shimFailed)
+	}
+	var pairs [][2]string
+	if err := json.Unmarshal([]byte(os.Getenv(shimMountsEnv)), &pairs); err != nil {
+		fail(fmt.Errorf("reading the volumes to mount: %w", err))
+	}
+	mounts := make([]runtimes.Mount, 0, len(pairs))
+	for _, p := range pairs {
+		mounts = append(mounts, runtimes.Mount{Source: p[0], Target: p[1]})
+	}
+	if err := privateMnt(mounts); err != nil {
+		fail(err)
+	}
+	env := make([]string, 0, len(os.Environ()))
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, shimEnv+"=") && !strings.HasPrefix(kv, shimMountsEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	if len(os.Args) == 0 {
+		fail(fmt.Errorf("no bootstrap to run"))
+	}
+	err := syscall.Exec(os.Args[0], os.Args[:1], env) //nolint:gosec // G204: the sandbox's own bootstrap, as Start names it
+	fail(fmt.Errorf("exec %s: %w", os.Args[0], err))
+}
+
+// privateMnt, run in a private mount namespace, lays a tmpfs over /mnt,
+// binds back each entry the host has in /mnt (directories and files bound,
+// symbolic links copied) but those the mounts take, binds each mount's source
+// at its target (/mnt/NAME), and makes the tmpfs read-only. The sources and
+// the host's /mnt are opened first and reached through their descriptors, so
+// that a source under /mnt is still reached once the tmpfs covers it.
+func privateMnt(mounts []runtimes.Mount) error {
+	if err := os.MkdirAll("/mnt", 0o755); err != nil { //nolint:gosec // G301: /mnt is readable by every user
+		return err
+	}
+	taken := map[string]bool{}
+	srcFDs := make([]int, len(mounts))
+	for i, m := range mounts {
+		fd, err := unix.Open(m.Source, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("volume %s: %w", m.Source, err)
+		}
+		srcFDs[i] = fd
+		taken[filepath.Base(m.Target)] = true
+	}
+	hostFD, err := unix.Open("/mnt", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening /mnt: %w", err)
+	}
+	entries, err := os.ReadDir("/mnt")
+	if err != nil {
+		return fmt.Errorf("reading /mnt: %w", err)
+	}
+	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	if err := unix.Mount("tmpfs", "/mnt", "tmpfs", flags, "mode=0755,size=64k"); err != nil {
+		return fmt.Errorf("mounting a private /mnt: %w", err)
+	}
+	viaFD := func(fd int, name string) string {
+		p := "/proc/self/fd/" + strconv.Itoa(fd)
+		if name != "" {
+			p += "/" + name
+		}
+		return p
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if taken[name] {
+			continue
+		}
+		dst := filepath.Join("/mnt", name)
+		switch t := e.Type(); {
+		case t&os.ModeSymlink != 0:
+			link, err := readlinkat(hostFD, name)
+			if err == nil {
+				err = os.Symlink(link, dst)
+			}
+			if err != nil {
+				return fmt.Errorf("copying the link /mnt/%s: %w", name, err)
+			}
+		case t.IsDir(), t.IsRegular():
+			if t.IsDir() {
+				err = os.Mkdir(dst, 0o755) //nolint:gosec // G301: a mount point
+			} else {
+				err = os.WriteFile(dst, nil, 0o644) //nolint:gosec // G306: a mount point
+			}
+			if err == nil {
+				err = unix.Mount(viaFD(hostFD, name), dst, "", unix.MS_BIND|unix.MS_REC, "")
+			}
+			if err != nil {
+				return fmt.Errorf("binding back /mnt/%s: %w", name, err)
+			}
+		}
+	}
+	for i, m := range mounts {
+		if err := os.Mkdir(m.Target, 0o755); err != nil { //nolint:gosec // G301: a mount point
+			return fmt.Errorf("volume %s at %s: %w", m.Source, m.Target, err)
+		}
+		if err := unix.Mount(viaFD(srcFDs[i], ""), m.Target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("binding volume %s at %s: %w", m.Source, m.Target, err)
+		}
+	}
+	if err := unix.Mount("", "/mnt", "", unix.MS_REMOUNT|unix.MS_RDONLY|flags, ""); err != nil {
+		return fmt.Errorf("making the private /mnt read-only: %w", err)
+	}
+	return nil
+}
+
+// readlinkat reads the symbolic link name in directory dirFD.
+func readlinkat(dirFD int, name string) (string, error) {
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(dirFD, name, buf)
+	if err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
