@@ -20,7 +20,7 @@ samples: ## build each sample function as a static bootstrap binary
 	@for s in $(SAMPLES); do \
 	  for d in samples/$$s/cmd/*/ samples/$$s/; do \
 	    if [ -f $$d/main.go ]; then n=$$(basename $$d); [ "$$d" = "samples/$$s/" ] && n=$$s; \
-	      mkdir -p $(BIN)/samples/$$n && CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/samples/$$n/bootstrap ./$$d || exit 1; fi; \
+	      mkdir -p $(BIN)/samples/$$n && CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags='-s -w' -o $(BIN)/samples/$$n/bootstrap ./$$d || exit 1; fi; \
 	  done; \
 	done
 

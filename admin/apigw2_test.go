@@ -166,6 +166,22 @@ func TestV2QuickCreate(t *testing.T) {
 	_, err = e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("ws"), ProtocolType: v2types.ProtocolTypeWebsocket,
 		RouteSelectionExpression: aws.String("$request.body.action"), Target: aws.String(helloARN)})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "Quick create")
+	// Without a route selection expression too: the answer is that quick
+	// create is for HTTP APIs, not that the expression is missing.
+	_, err = e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("ws"), ProtocolType: v2types.ProtocolTypeWebsocket,
+		Target: aws.String(helloARN)})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "Quick create (target) is for HTTP APIs")
+
+	// --credentials-arn is refused, said once, without an error kind's text.
+	_, err = e.ag.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("cred"), ProtocolType: v2types.ProtocolTypeHttp,
+		Target: aws.String(helloARN), CredentialsArn: aws.String("arn:aws:iam::000000000000:role/r")})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "BadRequestException" {
+		t.Fatalf("CreateApi --credentials-arn: %v", err)
+	}
+	if msg := ae.ErrorMessage(); strings.Contains(msg, "invalid parameter") || len(msg) > 0 && strings.Count(msg, msg[:min(len(msg), 30)]) > 1 {
+		t.Errorf("CreateApi --credentials-arn says %q", msg)
+	}
 }
 
 // TestV2SharedIntegration builds an HTTP API route by route with one

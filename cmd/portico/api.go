@@ -517,9 +517,10 @@ func stageRollback(g *globalFlags) *cobra.Command {
 }
 
 // deployHelloAPI imports the hello sample's API, SOURCE/hello/api.yaml (SOURCE
-// is `portico dev --source`, default samples), as API "hello" (or overwrites
-// the existing one), deploys it to stage dev with alias=live and notes the URL
-// to curl.
+// is `portico dev --source`, default samples), as API "hello" tagged as dev's
+// (sampleTag), or overwrites dev's API of earlier runs; it deploys it to stage
+// dev with alias=live and notes the URL to curl. An API called hello that dev
+// did not make is left alone.
 func deployHelloAPI(ctx context.Context, e *devEnv) error {
 	return importHelloAPI(ctx, e, filepath.Join(e.sourceDir(), "hello", "api.yaml"))
 }
@@ -530,23 +531,13 @@ func importHelloAPI(ctx context.Context, e *devEnv, file string) error {
 	if err != nil {
 		return fmt.Errorf("%w (run `make run` from the repository root, or give the samples' source with --source DIR)", err)
 	}
-	resp, err := e.client.Do(ctx, http.MethodGet, apisPath, nil, nil, nil)
+	id, others, err := findSampleAPI(ctx, e.client, "hello")
 	if err != nil {
 		return err
 	}
-	var list struct {
-		Items []struct{ ID, Name string } `json:"items"`
-	}
-	if err := json.Unmarshal(resp.Body, &list); err != nil {
-		return err
-	}
-	id := ""
-	for _, a := range list.Items {
-		if a.Name == "hello" {
-			id = a.ID
-		}
-	}
+	e.noteOthers("hello", others)
 	hdr := http.Header{"Content-Type": {"application/yaml"}}
+	var resp *client.Response
 	if id == "" {
 		resp, err = e.client.Do(ctx, http.MethodPost, apisPath+"/import", url.Values{"name": {"hello"}}, doc, hdr)
 	} else {
@@ -556,10 +547,17 @@ func importHelloAPI(ctx context.Context, e *devEnv, file string) error {
 		return err
 	}
 	var imp struct {
-		API struct{ ID string } `json:"api"`
+		API struct{ ID, Protocol string } `json:"api"`
 	}
 	if err := json.Unmarshal(resp.Body, &imp); err != nil {
 		return err
+	}
+	if id == "" {
+		if err := tagSampleAPI(ctx, e.client, imp.API.ID, imp.API.Protocol, "hello"); err != nil {
+			// Untagged, the next run would not find it: take it back.
+			_, _ = e.client.Do(ctx, http.MethodDelete, apisPath+"/"+imp.API.ID, nil, nil, nil)
+			return err
+		}
 	}
 	id = imp.API.ID
 	resp, err = e.client.Do(ctx, http.MethodPost, apisPath+"/"+id+"/deployments", nil,

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -168,12 +169,15 @@ func say(format string, a ...any) printer {
 // printJSON pretty-prints a JSON document to w; an empty answer (a delete's)
 // is the empty object, so that -o json always prints JSON.
 func printJSON(w io.Writer, raw []byte) error {
-	if len(bytes.TrimSpace(raw)) == 0 {
+	// Without the answer's own trailing newline (json.Indent keeps it):
+	// one newline ends the document.
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
 		raw = []byte("{}")
 	}
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, raw, "", "  "); err != nil {
-		_, err = w.Write(raw)
+		_, err = w.Write(append(slices.Clip(raw), '\n'))
 		return err
 	}
 	buf.WriteByte('\n')

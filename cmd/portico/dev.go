@@ -33,6 +33,9 @@ type devEnv struct {
 	notes []string
 	// now is the clock progress lines measure by (nil: time.Now).
 	now func() time.Time
+	// warned holds the sample APIs whose namesakes (not dev's) dev has
+	// said it leaves alone (noteOthers).
+	warned map[string]bool
 }
 
 // cli returns how the notes spell a client command of this server: bin/portico,
@@ -183,7 +186,8 @@ loopback by default: 127.0.0.1:8080 and 127.0.0.1:8443; --listen :8080 serves th
 network) and deploy the built samples into it through the admin API: function hello
 from SAMPLES/hello, version published, alias live pointing at it, and API hello from
 SOURCE/hello/api.yaml (--source), deployed to stage dev. Safe to run again on the
-same data directory.
+same data directory. Without built samples (outside the repository), dev
+deploys only the functions given with --function.
 
 Then watch the samples' source (--source, default samples/) and each --function
 NAME=DIR, and on save rebuild and redeploy what changed: a sample is rebuilt into
@@ -206,8 +210,15 @@ serving. --watch=false turns watching off.`,
 			if err := checkServerFilesOutside(functionDirs, s.DataDir, s.IAMKeyFile); err != nil {
 				return err
 			}
+			// Without built samples, dev serves the --function functions
+			// alone (outside the repository, say); with neither it has
+			// nothing to serve.
+			withSamples := true
 			if _, err := os.Stat(filepath.Join(samples, "hello", "bootstrap")); err != nil {
-				return fmt.Errorf("no built sample at %s: run `make samples` first (%w)", filepath.Join(samples, "hello", "bootstrap"), err)
+				if len(functionDirs) == 0 {
+					return fmt.Errorf("no built sample at %s: run `make samples` first, or give your own functions with --function NAME=DIR (%w)", filepath.Join(samples, "hello", "bootstrap"), err)
+				}
+				withSamples = false
 			}
 			// The watcher is waited for before dev exits: a rebuild that Ctrl-C
 			// cut short removes its temporary directories.
@@ -225,10 +236,14 @@ serving. --watch=false turns watching off.`,
 					out:        cmd.OutOrStdout(),
 				}
 				e.notes = e.tokenNotes()
-				for _, st := range devSteps {
-					if err := st.run(ctx, e); err != nil {
-						return fmt.Errorf("deploying %s: %w", st.name, err)
+				if withSamples {
+					for _, st := range devSteps {
+						if err := st.run(ctx, e); err != nil {
+							return fmt.Errorf("deploying %s: %w", st.name, err)
+						}
 					}
+				} else {
+					fmt.Fprintf(e.out, "no built samples at %s: serving the --function functions only (make samples builds the samples)\n", samples)
 				}
 				var targets []*watchTarget
 				for _, name := range sortedKeys(functionDirs) {
@@ -243,11 +258,14 @@ serving. --watch=false turns watching off.`,
 					fmt.Fprintln(e.out, n)
 				}
 				if watch {
-					st, err := sampleTargets(e, source)
-					if err != nil {
-						return err
+					if withSamples {
+						st, err := sampleTargets(e, source)
+						if err != nil {
+							return err
+						}
+						targets = append(st, targets...)
 					}
-					d := &devWatch{out: e.out, targets: append(st, targets...), after: time.After}
+					d := &devWatch{out: e.out, targets: targets, after: time.After}
 					if err := d.start(); err != nil {
 						return err
 					}

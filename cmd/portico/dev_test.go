@@ -19,13 +19,29 @@ import (
 )
 
 // TestDeployHelloIsIdempotent runs the hello dev step twice, with a restart between,
-// as `make run` twice would: the second run publishes no new version. The data
-// directory is relative, as `make run` gives it.
+// as `make run` twice would, `make samples` having rewritten the same
+// bootstrap between them (a new mtime): the second run publishes no new
+// version. The data directory is relative, as `make run` gives it.
 func TestDeployHelloIsIdempotent(t *testing.T) {
-	samples, err := filepath.Abs(filepath.Dir(apptest.Sample(t, "hello")))
+	built, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	samples := t.TempDir()
+	boot := filepath.Join(samples, "hello", "bootstrap")
+	rebuild := func(when time.Time) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(boot), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(boot, built, 0o755); err != nil { //nolint:gosec // an executable
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(boot, when, when); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rebuild(time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC))
 	t.Chdir(t.TempDir())
 	env := apptest.Start(t, apptest.Options{DataDir: "./portico-data"})
 	ctx := context.Background()
@@ -38,6 +54,7 @@ func TestDeployHelloIsIdempotent(t *testing.T) {
 	}
 	run()
 	env.Restart()
+	rebuild(time.Date(2026, 12, 4, 11, 0, 0, 0, time.UTC))
 	run()
 
 	c := env.Client()
@@ -91,7 +108,10 @@ func TestDevRefusesServerFilesInAFunctionDirectory(t *testing.T) {
 		{"data dir is the directory", "app", []string{"--data-dir", app}, "holds the data directory"},
 		{"through a link", "app-link", []string{"--data-dir", filepath.Join(app, "data")}, "holds the data directory"},
 		{"key file inside", "app", []string{"--data-dir", filepath.Join(base, "data"), "--iam-key-file", filepath.Join(app, "iam.key")}, "holds the IAM key file"},
-		{"beside, with a name that starts alike", "app", []string{"--data-dir", filepath.Join(base, "app2")}, "no built sample"},
+		// Past the check, dev goes on to serve: an admin address that
+		// cannot be bound is the next thing to fail.
+		{"beside, with a name that starts alike", "app", []string{"--data-dir", filepath.Join(base, "app2"), "--runtime", "process",
+			"--listen", "127.0.0.1:0", "--tls-listen", "off", "--admin-listen", "127.0.0.1:notaport"}, "notaport"},
 	} {
 		root := newRoot()
 		var out bytes.Buffer
@@ -306,4 +326,58 @@ func shellWords(t *testing.T, line string) []string {
 		words = append(words, cur.String())
 	}
 	return words
+}
+
+// TestDevWithOnlyFunctions runs `portico dev --function NAME=DIR` outside
+// the repository (no built samples, no samples/ source): it serves the
+// user's function, says the samples were skipped, and deploys none of them.
+func TestDevWithOnlyFunctions(t *testing.T) {
+	boot, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := t.TempDir()
+	if err := os.WriteFile(filepath.Join(app, "bootstrap"), boot, 0o755); err != nil { //nolint:gosec // an executable
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a guard against hanging, not a timing assertion
+	defer cancel()
+	out := &readyWriter{ready: make(chan struct{}), mark: "Press Ctrl-C to stop."}
+	root := newRoot()
+	root.SetOut(out)
+	root.SetErr(out)
+	root.SetArgs([]string{"dev", "--function", "greeter=" + app, "--watch=false", "--data-dir", "./portico-data",
+		"--runtime", "process", "--listen", "127.0.0.1:0", "--tls-listen", "off", "--admin-listen", "127.0.0.1:0", "--log-level", "error"})
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	select {
+	case <-out.ready:
+	case err := <-done:
+		t.Fatalf("portico dev --function greeter=%s stopped: %v\n%s", app, err, out)
+	}
+	defer func() {
+		cancel()
+		<-done
+	}()
+	printed := out.String()
+	if !strings.Contains(printed, "no built samples at bin/samples") {
+		t.Errorf("dev does not say it skipped the samples:\n%s", printed)
+	}
+	m := regexp.MustCompile(`(?m)^Admin API: (\S+)$`).FindStringSubmatch(printed)
+	if m == nil {
+		t.Fatalf("no Admin API line:\n%s", printed)
+	}
+	c := client.New(m[1], "")
+	resp, err := c.Do(ctx, http.MethodPost, client.FunctionPath("greeter:live", "/invocations"), nil, []byte(`{}`), nil)
+	if err != nil || resp.Header.Get("X-Amz-Function-Error") != "" {
+		t.Fatalf("invoke greeter:live: %v", err)
+	}
+	if _, _, err := c.GetFunctionConfiguration(ctx, "hello"); !client.IsNotFound(err) {
+		t.Errorf("function hello without samples: %v", err)
+	}
+	resp, err = c.Do(ctx, http.MethodGet, apisPath, nil, nil, nil)
+	if err != nil || !strings.Contains(string(resp.Body), `"items":[]`) {
+		t.Errorf("apis without samples: %v %s", err, resp.Body)
+	}
 }

@@ -303,6 +303,12 @@ func hasGoFiles(dir string) bool {
 	return len(m) > 0
 }
 
+// goBuildFlags are the flags buildBootstrap passes go build, the Makefile's
+// samples target's too: the same source gives the same bootstrap whichever
+// built it, whatever the commit or the state of the work tree (no VCS
+// stamp), so that redeploying it publishes no new version.
+var goBuildFlags = []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w"}
+
 // buildBootstrap builds the Go main package in src into out/bootstrap, static
 // for Linux (the process runtime and container images alike). The compiler's
 // errors are the error's text. When ctx ends (Ctrl-C) the build stops whole:
@@ -315,7 +321,8 @@ func buildBootstrap(ctx context.Context, src, out string) error {
 		return err
 	}
 	defer func() { _ = os.RemoveAll(work) }()
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(out, "bootstrap"), ".") //nolint:gosec // the user's own source directory
+	args := append(append([]string{"build"}, goBuildFlags...), "-o", filepath.Join(out, "bootstrap"), ".")
+	cmd := exec.CommandContext(ctx, "go", args...) //nolint:gosec // the user's own source directory
 	cmd.Dir = src
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOTMPDIR="+work)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

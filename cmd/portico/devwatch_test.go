@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/cmd/portico/client"
 	"github.com/portico-dev/portico/internal/testkit"
 )
 
@@ -793,6 +794,60 @@ func TestSampleChatPicksUpNewCommands(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatalf("a save in the new command's directory was never deployed; output:\n%s", out)
 		case <-time.After(50 * time.Millisecond):
+		}
+	}
+
+	// The user's own function of a chat- name is none of the sample's.
+	if _, _, err := e.client.CreateFunction(ctx, map[string]any{
+		"FunctionName": "chat-mine", "Runtime": client.ZipRuntime, "Handler": client.ZipHandler,
+		"Code": map[string]any{"ZipFile": apptest.ZipSample(t, "hello")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The command deleted from the source: its route goes, and so does the
+	// function dev made for it; the rest stay.
+	if err := os.RemoveAll(cmdDir); err != nil {
+		t.Fatal(err)
+	}
+	for routed("whoami") != "" || codeSha() != "" {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("chat-whoami was never taken down (route %q, code %q); output:\n%s", routed("whoami"), codeSha(), out)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	for key, fn := range map[string]string{"$connect": "chat-connect", "$disconnect": "chat-disconnect", "sendmessage": "chat-sendmessage"} {
+		if got := routed(key); got != "function:"+fn {
+			t.Errorf("after chat-whoami went, route %s of stage dev: %q, want function:%s", key, got, fn)
+		}
+	}
+	for _, fn := range []string{"chat-connect", "chat-page", "chat-sendmessage", "chat-mine"} {
+		if _, _, err := e.client.GetFunctionConfiguration(ctx, fn); err != nil {
+			t.Errorf("after chat-whoami went, function %s: %v", fn, err)
+		}
+	}
+	if !strings.Contains(out.String(), "deleted function chat-whoami") {
+		t.Errorf("the output does not say chat-whoami was deleted:\n%s", out)
+	}
+}
+
+// TestDevBuildsAsMakeSamples: dev's rebuild of a sample (and of a --function
+// directory) passes go build the flags `make samples` passes, so that the
+// same source gives the same bootstrap either way and the next `make run`
+// publishes no new version of code a save already deployed.
+func TestDevBuildsAsMakeSamples(t *testing.T) {
+	mk, err := os.ReadFile(filepath.Join(apptest.RepoRoot(), "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "CGO_ENABLED=0 $(GO) build " + strings.Join(goBuildFlags, " ") + " -o $(BIN)/samples/"
+	want = strings.Replace(want, "-ldflags=-s -w", "-ldflags='-s -w'", 1)
+	if !strings.Contains(string(mk), want) {
+		t.Errorf("the Makefile's samples target does not build with %q", want)
+	}
+	for _, f := range []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w"} {
+		if !slices.Contains(goBuildFlags, f) {
+			t.Errorf("goBuildFlags %q lack %s", goBuildFlags, f)
 		}
 	}
 }

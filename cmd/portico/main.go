@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // exitError carries a process exit status without printing anything more.
@@ -58,9 +59,11 @@ default http://127.0.0.1:9090).`,
 	}
 	gf := &globalFlags{}
 	gf.register(root)
+	serve, dev, tlsCmd := newServeCmd(), newDevCmd(), newTLSCmd()
+	hideClientFlags(root, serve, dev, tlsCmd)
 	root.AddCommand(
-		newServeCmd(),
-		newDevCmd(),
+		serve,
+		dev,
 		newFnCmd(gf),
 		newAliasCmd(gf),
 		newInvokeCmd(gf),
@@ -74,10 +77,35 @@ default http://127.0.0.1:9090).`,
 	)
 	root.AddCommand(newWSCmds(gf)...)
 	root.AddCommand(newImageCmds(gf)...)
-	root.AddCommand(newTLSCmd(), newDomainCmd(gf))
+	root.AddCommand(tlsCmd, newDomainCmd(gf))
 	refuseUnknownSubcommands(root)
 	usageOnArgErrors(root)
 	return root
+}
+
+// hideClientFlags keeps the client flags (globalFlags: --endpoint, --token,
+// -o), which every command inherits from root, out of the help of cmds and
+// their subcommands: commands that run or set up a server, where the flags do
+// nothing.
+func hideClientFlags(root *cobra.Command, cmds ...*cobra.Command) {
+	for _, c := range cmds {
+		help := root.HelpFunc()
+		c.SetHelpFunc(func(cmd *cobra.Command, args []string) {
+			var hidden []*pflag.Flag
+			root.PersistentFlags().VisitAll(func(f *pflag.Flag) {
+				if !f.Hidden {
+					f.Hidden = true
+					hidden = append(hidden, f)
+				}
+			})
+			defer func() {
+				for _, f := range hidden {
+					f.Hidden = false
+				}
+			}()
+			help(cmd, args)
+		})
+	}
 }
 
 // usageOnArgErrors makes every command whose arguments are wrong say how to

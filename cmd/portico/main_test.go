@@ -70,3 +70,30 @@ func TestFlagValueNames(t *testing.T) {
 		t.Errorf("serve --help:\n%s", out.String())
 	}
 }
+
+// TestServerCommandsHideClientFlags: serve, dev and tls start or set up a
+// server, not talk to one; their help lists none of the client flags
+// (--endpoint, --token, -o), which do nothing there. A client command's help
+// still lists them.
+func TestServerCommandsHideClientFlags(t *testing.T) {
+	for _, args := range [][]string{{"serve", "--help"}, {"dev", "--help"}, {"tls", "init", "--help"}, {"tls", "--help"}} {
+		var out bytes.Buffer
+		if err := runRoot(&out, &out, args...); err != nil {
+			t.Fatalf("portico %s: %v", strings.Join(args, " "), err)
+		}
+		for _, f := range []string{"--endpoint", "--token", "--output"} {
+			if strings.Contains(out.String(), f) {
+				t.Errorf("portico %s lists %s:\n%s", strings.Join(args, " "), f, out.String())
+			}
+		}
+	}
+	var out bytes.Buffer
+	if err := runRoot(&out, &out, "fn", "list", "--help"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"--endpoint", "--token", "--output"} {
+		if !strings.Contains(out.String(), f) {
+			t.Errorf("portico fn list --help does not list %s:\n%s", f, out.String())
+		}
+	}
+}

@@ -122,7 +122,7 @@ func stageCanary(g *globalFlags) *cobra.Command {
 	var vars []string
 	var useStageCache, remove bool
 	cmd := &cobra.Command{
-		Use:   "canary API STAGE --percent P [--deployment ID] [--var K=V]... [--use-stage-cache] | --remove",
+		Use:   "canary API STAGE [--percent P] [--deployment ID] [--var K=V]... [--use-stage-cache] | --remove",
 		Short: "Send part of a REST stage's traffic to a canary deployment, change it, or remove it",
 		Long: `Sets a REST stage's canary: --percent of the requests (0 to 100, decimals
 allowed) go to --deployment (by default the canary's current deployment, or the

@@ -138,3 +138,30 @@ paths:
 		t.Fatalf("unknown stage: %v", err)
 	}
 }
+
+// TestReleaseTableThrottles: the THROTTLE column says what a method setting
+// does; a value not set is inherited (from */*, then the account), so a rate
+// without a burst is not called a burst of no limit that throttles every
+// request.
+func TestReleaseTableThrottles(t *testing.T) {
+	for _, tc := range []struct {
+		name, settings, want string
+	}{
+		{"rate and burst", `{"throttlingRateLimit": 5, "throttlingBurstLimit": 2}`, "*/* 5/s burst 2\n"},
+		{"rate alone", `{"throttlingRateLimit": 5, "throttlingBurstLimit": -1}`, "*/* 5/s burst inherited\n"},
+		{"burst alone", `{"throttlingRateLimit": -1, "throttlingBurstLimit": 10}`, "*/* inherited burst 10\n"},
+		{"burst 0", `{"throttlingRateLimit": 5, "throttlingBurstLimit": 0}`, "*/* 5/s burst 0 (every request throttled)\n"},
+	} {
+		var st awsStage
+		if err := json.Unmarshal([]byte(`{"stageName": "prod", "methodSettings": {"*/*": `+tc.settings+`}}`), &st); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		if err := releaseTable(&b, &st); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(b.String(), tc.want) {
+			t.Errorf("%s: %q, want it to end %q", tc.name, b.String(), tc.want)
+		}
+	}
+}

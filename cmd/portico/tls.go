@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -63,6 +62,8 @@ dev'), so there is nothing to restart.`,
 			if tlsListen == "" {
 				tlsListen = app.Defaults().TLSListen
 			}
+			_, statErr := os.Stat(filepath.Join(edge.DevCADir(dataDir), edge.DevCertFile))
+			replacing := statErr == nil
 			f, err := edge.InitDevCAWith(edge.DevCADir(dataDir), edge.DevInit{Names: args, Reset: reset, IfNeeded: ifNeeded}, time.Now())
 			if err != nil {
 				return err
@@ -83,7 +84,7 @@ dev'), so there is nothing to restart.`,
 			ca, _ := filepath.Abs(f.CACert)
 			fmt.Fprintf(out, "%s: %s\n", what, ca)
 			fmt.Fprintf(out, "gateway certificate: %s (key %s)\n  for %v\n  valid until %s\n\n", f.Cert, f.Key, f.Names, f.NotAfter.UTC().Format(time.DateOnly))
-			fmt.Fprint(out, tlsServeHint(tlsListen, starting))
+			fmt.Fprint(out, tlsServeHint(tlsListen, starting, replacing))
 			port := "8443"
 			if _, p, err := net.SplitHostPort(tlsListen); err == nil && p != "" && p != "0" {
 				port = p
@@ -110,16 +111,68 @@ The CA's key (%[2]s) can sign for any name: keep it to yourself.
 	return tlsCmd
 }
 
-// tlsServeHint says when the certificate is served: by a server started now
-// (restart one that runs), or, with starting, by the one about to start.
-func tlsServeHint(tlsListen string, starting bool) string {
+// tlsServeHint says when the certificate is served: by the server about to
+// start (starting); by a running server as soon as it is written, when it
+// replaces one (a server watches the files of the certificate it started
+// with); or, when it is the first, by a server started now (one running
+// already started with its TLS listener off).
+func tlsServeHint(tlsListen string, starting, replacing bool) string {
 	if tlsListen == "off" {
 		return "The server's TLS listener is off (--tls-listen off): set --tls-listen (PORTICO_TLS_LISTEN) to serve HTTPS and wss with this certificate.\n"
 	}
 	if starting {
 		return fmt.Sprintf("The server starting now serves HTTPS and wss with it on %s.\n", tlsListen)
 	}
-	return fmt.Sprintf("Restart 'portico serve' (or 'portico dev', make run) if it runs: it serves HTTPS and wss with it on --tls-listen (%s).\n", tlsListen)
+	if replacing {
+		return fmt.Sprintf("A running 'portico serve' (or 'portico dev', make run) picks it up as it is written, no restart needed: it serves HTTPS and wss with it on --tls-listen (%s). "+
+			"(One whose certificate had expired when it started has its TLS listener off: restart it.)\n", tlsListen)
+	}
+	return fmt.Sprintf("Restart 'portico serve' (or 'portico dev', make run) if it runs: it started without a certificate, its TLS listener off; it serves HTTPS and wss with this one on --tls-listen (%s).\n", tlsListen)
+}
+
+// domainJSON is the part of apigatewayv2's DomainName the domain commands show.
+type domainJSON struct {
+	DomainName string `json:"domainName"`
+	Configs    []struct {
+		CertificateArn string `json:"certificateArn"`
+		Status         string `json:"domainNameStatus"`
+		StatusMessage  string `json:"domainNameStatusMessage"`
+	} `json:"domainNameConfigurations"`
+	MTLS *struct {
+		TruststoreURI string `json:"truststoreUri"`
+	} `json:"mutualTlsAuthentication"`
+}
+
+// domainTable prints domain names: their status, certificate and mutual
+// TLS, then the message of each whose status has one (why it is not served).
+func domainTable(w io.Writer, ds ...domainJSON) error {
+	rows := [][]string{}
+	var notes []string
+	for _, d := range ds {
+		cert, status, mtls := "-", "", "-"
+		if len(d.Configs) > 0 {
+			if d.Configs[0].CertificateArn != "" {
+				cert = d.Configs[0].CertificateArn
+			}
+			status = d.Configs[0].Status
+			if m := d.Configs[0].StatusMessage; m != "" {
+				notes = append(notes, d.DomainName+": "+m)
+			}
+		}
+		if d.MTLS != nil {
+			mtls = d.MTLS.TruststoreURI
+		}
+		rows = append(rows, []string{d.DomainName, status, cert, mtls})
+	}
+	if err := table(w, []string{"DOMAIN", "STATUS", "CERTIFICATE", "MUTUAL TLS"}, rows); err != nil {
+		return err
+	}
+	for _, n := range notes {
+		if _, err := fmt.Fprintln(w, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newDomainCmd(g *globalFlags) *cobra.Command {
@@ -181,65 +234,65 @@ create-base-path-mapping and aws apigatewayv2 create-api-mapping with --endpoint
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out struct {
-				Items []struct {
-					DomainName string `json:"domainName"`
-					Configs    []struct {
-						CertificateArn string `json:"certificateArn"`
-						Status         string `json:"domainNameStatus"`
-						StatusMessage  string `json:"domainNameStatusMessage"`
-					} `json:"domainNameConfigurations"`
-					MTLS *struct {
-						TruststoreURI string `json:"truststoreUri"`
-					} `json:"mutualTlsAuthentication"`
-				} `json:"items"`
+				Items []domainJSON `json:"items"`
 			}
 			if done, err := g.fetch(cmd, http.MethodGet, "/v2/domainnames", nil, nil, nil, &out); done || err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "DOMAIN\tSTATUS\tCERTIFICATE\tMUTUAL TLS")
-			var notes []string
-			for _, d := range out.Items {
-				cert, status, mtls := "", "", "-"
-				if len(d.Configs) > 0 {
-					cert, status = d.Configs[0].CertificateArn, d.Configs[0].Status
-					if m := d.Configs[0].StatusMessage; m != "" {
-						notes = append(notes, d.DomainName+": "+m)
-					}
-				}
-				if d.MTLS != nil {
-					mtls = d.MTLS.TruststoreURI
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.DomainName, status, cert, mtls)
-			}
-			if err := tw.Flush(); err != nil {
+			return domainTable(cmd.OutOrStdout(), out.Items...)
+		},
+	}
+	get := &cobra.Command{
+		Use:   "get NAME",
+		Short: "Show a custom domain name",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var d domainJSON
+			if done, err := g.fetch(cmd, http.MethodGet, "/v2/domainnames/"+url.PathEscape(args[0]), nil, nil, nil, &d); done || err != nil {
 				return err
 			}
-			for _, n := range notes {
-				fmt.Fprintln(cmd.OutOrStdout(), n)
+			return domainTable(cmd.OutOrStdout(), d)
+		},
+	}
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a custom domain name and its mappings",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := g.do(cmd, http.MethodDelete, "/v2/domainnames/"+url.PathEscape(args[0]), nil, nil, nil); err != nil {
+				return err
 			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted domain name %s\n", args[0])
 			return nil
 		},
 	}
-	simple := func(use, short, method string, path func(args []string) string, done string) *cobra.Command {
-		return &cobra.Command{
-			Use: use, Short: short, Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				resp, err := g.do(cmd, method, path(args), nil, nil, nil)
-				if err != nil {
-					return err
+	mappings := &cobra.Command{
+		Use:   "mappings NAME",
+		Short: "List a domain's API mappings",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var out struct {
+				Items []struct {
+					APIID string `json:"apiId"`
+					ID    string `json:"apiMappingId"`
+					Key   string `json:"apiMappingKey"`
+					Stage string `json:"stage"`
+				} `json:"items"`
+			}
+			if done, err := g.fetch(cmd, http.MethodGet, "/v2/domainnames/"+url.PathEscape(args[0])+"/apimappings", nil, nil, nil, &out); done || err != nil {
+				return err
+			}
+			rows := [][]string{}
+			for _, m := range out.Items {
+				key := m.Key
+				if key == "" {
+					key = "(none)" // the whole domain, as unmap names it
 				}
-				if done == "" {
-					return printJSON(cmd.OutOrStdout(), resp.Body)
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), done+"\n", args[0])
-				return nil
-			},
-		}
+				rows = append(rows, []string{key, m.APIID, m.Stage, m.ID})
+			}
+			return table(cmd.OutOrStdout(), []string{"BASE PATH", "API", "STAGE", "MAPPING ID"}, rows)
+		},
 	}
-	get := simple("get NAME", "Show a custom domain name", http.MethodGet, func(a []string) string { return "/v2/domainnames/" + url.PathEscape(a[0]) }, "")
-	del := simple("delete NAME", "Delete a custom domain name and its mappings", http.MethodDelete, func(a []string) string { return "/v2/domainnames/" + url.PathEscape(a[0]) }, "deleted domain name %s")
-	mappings := simple("mappings NAME", "List a domain's API mappings", http.MethodGet, func(a []string) string { return "/v2/domainnames/" + url.PathEscape(a[0]) + "/apimappings" }, "")
 
 	var basePath string
 	mapCmd := &cobra.Command{

@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -87,8 +88,18 @@ func TestTLSInitThenHTTPSAndDomains(t *testing.T) {
 	if out := run(t, "domain", "list", ep); !strings.Contains(out, "shop.dev.test") || !strings.Contains(out, "AVAILABLE") {
 		t.Errorf("domain list printed %q", out)
 	}
-	if out := run(t, "domain", "mappings", "shop.dev.test", ep); !strings.Contains(out, `"apiMappingKey": "orders/v2"`) {
+	// Tables by default; JSON (no blank line after it) with -o json.
+	if out := run(t, "domain", "mappings", "shop.dev.test", ep); !regexp.MustCompile(`(?m)^BASE PATH +API +STAGE +MAPPING ID\norders/v2 +` + a.ID + ` +prod +\S+\n$`).MatchString(out) {
 		t.Errorf("domain mappings printed %q", out)
+	}
+	if out := run(t, "-o", "json", "domain", "mappings", "shop.dev.test", ep); !strings.Contains(out, `"apiMappingKey": "orders/v2"`) || strings.HasSuffix(out, "\n\n") {
+		t.Errorf("domain mappings -o json printed %q", out)
+	}
+	if out := run(t, "domain", "get", "shop.dev.test", ep); !regexp.MustCompile(`^DOMAIN +STATUS +CERTIFICATE +MUTUAL TLS\nshop.dev.test +AVAILABLE +\S+ +-\n$`).MatchString(out) {
+		t.Errorf("domain get printed %q", out)
+	}
+	if out := run(t, "-o", "json", "domain", "get", "shop.dev.test", ep); !strings.Contains(out, `"domainName": "shop.dev.test"`) || strings.HasSuffix(out, "\n\n") {
+		t.Errorf("domain get -o json printed %q", out)
 	}
 	c, err := tls.Dial("tcp", gw.TLSAddr(), &tls.Config{ServerName: "shop.dev.test", RootCAs: pool})
 	if err != nil {
@@ -135,10 +146,19 @@ func TestTLSInitNamesTheServersPort(t *testing.T) {
 	if !strings.Contains(out, "https://localhost:24092/") || strings.Contains(out, ":8443") || strings.Contains(out, "Restart") {
 		t.Errorf("tls init --tls-listen 127.0.0.1:24092 --starting printed:\n%s", out)
 	}
+	// A certificate replaced is reloaded by a running server (its files are
+	// watched): nothing to restart.
 	t.Setenv("PORTICO_TLS_LISTEN", "127.0.0.1:24192")
 	out = run(t, "tls", "init", "--data-dir", dir)
-	if !strings.Contains(out, "https://localhost:24192/") || !strings.Contains(out, "Restart") || !strings.Contains(out, "127.0.0.1:24192") {
+	if !strings.Contains(out, "https://localhost:24192/") || !strings.Contains(out, "picks it up") || !strings.Contains(out, "127.0.0.1:24192") ||
+		strings.Contains(out, "Restart 'portico serve'") {
 		t.Errorf("tls init with PORTICO_TLS_LISTEN=127.0.0.1:24192 printed:\n%s", out)
+	}
+	// The first certificate: a server running already started with its TLS
+	// listener off, and must be restarted.
+	out = run(t, "tls", "init", "--data-dir", t.TempDir())
+	if !strings.Contains(out, "Restart 'portico serve'") {
+		t.Errorf("tls init of a first certificate printed:\n%s", out)
 	}
 }
 

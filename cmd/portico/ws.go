@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -41,9 +43,9 @@ expression ($request.body.action by default) to a route key; $connect runs befor
 the handshake completes, $disconnect after the socket closes, $default takes what
 no other route matches. Deploy with 'portico api deploy'.
 
-  portico ws create chat
+  portico ws create my-chat
   portico ws route set ID '$connect' --function chat-connect
-  portico ws route set ID sendmessage --function chat-sendmessage:live
+  portico ws route set ID sendmessage --function chat-sendmessage
   portico api deploy ID --stage dev
   websocat ws://127.0.0.1:8080/ID/dev`,
 	}
@@ -318,18 +320,115 @@ func deployChatAPI(ctx context.Context, e *devEnv, cmds []string) (id string, ke
 		keys = append(keys, key)
 		routes = append(routes, map[string]any{"routeKey": key, "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:" + c}})
 	}
-	id, err = ensureAPI(ctx, e.client, "chat", map[string]any{
+	id, err = ensureAPI(ctx, e, "chat", map[string]any{
 		"name": "chat", "protocol": "WEBSOCKET", "routeSelectionExpression": routeselect.Default,
-		"description": "Portico's chat sample (samples/chat)",
+		"description": chatDescription,
 		"routes":      routes,
 	})
 	if err != nil {
 		return "", nil, err
 	}
+	if err := pruneChatRoutes(ctx, e.client, id, cmds); err != nil {
+		return "", nil, err
+	}
 	if _, err := e.client.Do(ctx, http.MethodPost, apisPath+"/"+id+"/deployments", nil, map[string]any{"stageName": "dev", "description": "portico dev"}, nil); err != nil {
 		return "", nil, err
 	}
+	// Deployed without their routes, the functions of commands gone from
+	// the source go too.
+	if err := pruneChatFunctions(ctx, e, cmds); err != nil {
+		return "", nil, err
+	}
 	return id, keys, nil
+}
+
+// chatDescription is the description of the chat sample's functions and of
+// its WebSocket API: what marks a function as one dev made for the sample.
+const chatDescription = "Portico's chat sample (samples/chat)"
+
+// chatFunction returns the chat sample function that a route's integration
+// uri names (function:chat-NAME), or "".
+func chatFunction(uri string) string {
+	name, ok := strings.CutPrefix(uri, "function:")
+	if !ok || !strings.HasPrefix(name, "chat-") {
+		return ""
+	}
+	name, _, _ = strings.Cut(name, ":")
+	return name
+}
+
+// pruneChatRoutes deletes the routes of dev's WebSocket API chat (id) that
+// reach a chat sample function of no command among cmds: a command deleted
+// from samples/chat/cmd.
+func pruneChatRoutes(ctx context.Context, c *client.Client, id string, cmds []string) error {
+	resp, err := c.Do(ctx, http.MethodGet, apisPath+"/"+url.PathEscape(id)+"/routes", nil, nil, nil)
+	if err != nil {
+		return err
+	}
+	var list struct {
+		Items []struct {
+			ID          string `json:"id"`
+			Integration *struct {
+				URI string `json:"uri"`
+			} `json:"integration"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(resp.Body, &list); err != nil {
+		return err
+	}
+	for _, r := range list.Items {
+		if r.Integration == nil {
+			continue
+		}
+		if fn := chatFunction(r.Integration.URI); fn != "" && !slices.Contains(cmds, fn) {
+			if _, err := c.Do(ctx, http.MethodDelete, apisPath+"/"+url.PathEscape(id)+"/routes/"+url.PathEscape(r.ID), nil, nil, nil); err != nil && !client.IsNotFound(err) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pruneChatFunctions deletes the functions dev made for the chat sample
+// (named chat-*, described as chatDescription) whose command is not among
+// cmds: deleted from samples/chat/cmd. Any other function is left alone.
+func pruneChatFunctions(ctx context.Context, e *devEnv, cmds []string) error {
+	marker := ""
+	var gone []string
+	for {
+		q := url.Values{"MaxItems": {"1000"}}
+		if marker != "" {
+			q.Set("Marker", marker)
+		}
+		resp, err := e.client.Do(ctx, http.MethodGet, "/2015-03-31/functions", q, nil, nil)
+		if err != nil {
+			return err
+		}
+		var page struct {
+			Functions []struct {
+				FunctionName, Description string
+			}
+			NextMarker string
+		}
+		if err := json.Unmarshal(resp.Body, &page); err != nil {
+			return err
+		}
+		for _, f := range page.Functions {
+			if strings.HasPrefix(f.FunctionName, "chat-") && f.Description == chatDescription && !slices.Contains(cmds, f.FunctionName) {
+				gone = append(gone, f.FunctionName)
+			}
+		}
+		if marker = page.NextMarker; marker == "" {
+			break
+		}
+	}
+	for _, fn := range gone {
+		if _, err := e.client.Do(ctx, http.MethodDelete, client.FunctionPath(fn, ""), nil, nil, nil); err != nil && !client.IsNotFound(err) {
+			return fmt.Errorf("deleting function %s: %w", fn, err)
+		}
+		_, _ = fmt.Fprintf(e.out, "deleted function %s: its command is gone from the chat sample's source\n", fn)
+	}
+	return nil
 }
 
 // deployChat deploys the chat sample: its functions ($LATEST), one for each
@@ -345,6 +444,11 @@ func deployChat(ctx context.Context, e *devEnv) error {
 	if err != nil {
 		return err
 	}
+	// A command deleted from the source leaves its build behind: only those
+	// the source still has are deployed (the others' functions are deleted).
+	if src, err := chatCommands(filepath.Join(e.sourceDir(), "chat")); err == nil {
+		cmds = slices.DeleteFunc(cmds, func(c string) bool { return !slices.Contains(src, c) })
+	}
 	for _, fn := range cmds {
 		if err := deploySampleFunction(ctx, e, fn); err != nil {
 			return fmt.Errorf("function %s: %w", fn, err)
@@ -354,7 +458,7 @@ func deployChat(ctx context.Context, e *devEnv) error {
 	if err != nil {
 		return err
 	}
-	pageID, err := ensureAPI(ctx, e.client, "chat-page", map[string]any{
+	pageID, err := ensureAPI(ctx, e, "chat-page", map[string]any{
 		"name": "chat-page", "protocol": "REST", "description": "The chat sample's web page",
 		"routes": []any{map[string]any{"method": "GET", "path": "/", "integration": map[string]any{"type": "AWS_PROXY", "uri": "function:chat-page"}}},
 	})
@@ -404,7 +508,7 @@ func deploySampleFunction(ctx context.Context, e *devEnv, name string) error {
 		_, _, err = e.client.CreateFunction(ctx, map[string]any{
 			"FunctionName": name, "PackageType": "Zip", "Runtime": client.ZipRuntime, "Handler": client.ZipHandler, "Timeout": 10,
 			"Code":              map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zipFile)},
-			"Description":       "Portico's chat sample (samples/chat)",
+			"Description":       chatDescription,
 			"FileSystemConfigs": fsc,
 		})
 	case err == nil:
@@ -413,44 +517,42 @@ func deploySampleFunction(ctx context.Context, e *devEnv, name string) error {
 	return err
 }
 
-// ensureAPI returns the id of the API named name, creating it from def when
-// there is none, or replacing its definition with def when there is.
-func ensureAPI(ctx context.Context, c *client.Client, name string, def map[string]any) (string, error) {
-	resp, err := c.Do(ctx, http.MethodGet, apisPath, nil, nil, nil)
+// ensureAPI returns the id of dev's API for sample API name (findSampleAPI),
+// creating it from def, tagged as dev's, when there is none, or putting def's
+// routes into it when there is. APIs of that name that dev did not make are
+// left alone.
+func ensureAPI(ctx context.Context, e *devEnv, name string, def map[string]any) (string, error) {
+	c := e.client
+	id, others, err := findSampleAPI(ctx, c, name)
 	if err != nil {
 		return "", err
 	}
-	var list struct {
-		Items []struct{ ID, Name string } `json:"items"`
-	}
-	if err := json.Unmarshal(resp.Body, &list); err != nil {
-		return "", err
-	}
-	for _, a := range list.Items {
-		if a.Name == name {
-			for _, r := range def["routes"].([]any) {
-				rm := r.(map[string]any)
-				key, _ := rm["routeKey"].(string)
-				if key == "" {
-					key = fmt.Sprint(rm["method"], " ", rm["path"])
-				}
-				id, err := findRoute(ctx, c, a.ID, key)
-				if err != nil {
-					return "", err
-				}
-				if id == "" {
-					_, err = c.Do(ctx, http.MethodPost, apisPath+"/"+a.ID+"/routes", nil, rm, nil)
-				} else {
-					_, err = c.Do(ctx, http.MethodPut, apisPath+"/"+a.ID+"/routes/"+id, nil, rm, nil)
-				}
-				if err != nil {
-					return "", err
-				}
+	e.noteOthers(name, others)
+	if id != "" {
+		for _, r := range def["routes"].([]any) {
+			rm := r.(map[string]any)
+			key, _ := rm["routeKey"].(string)
+			if key == "" {
+				key = fmt.Sprint(rm["method"], " ", rm["path"])
 			}
-			return a.ID, nil
+			rid, err := findRoute(ctx, c, id, key)
+			if err != nil {
+				return "", err
+			}
+			if rid == "" {
+				_, err = c.Do(ctx, http.MethodPost, apisPath+"/"+id+"/routes", nil, rm, nil)
+			} else {
+				_, err = c.Do(ctx, http.MethodPut, apisPath+"/"+id+"/routes/"+rid, nil, rm, nil)
+			}
+			if err != nil {
+				return "", err
+			}
 		}
+		return id, nil
 	}
-	resp, err = c.Do(ctx, http.MethodPost, apisPath, nil, def, nil)
+	def = maps.Clone(def)
+	def["tags"] = map[string]string{sampleTag: name}
+	resp, err := c.Do(ctx, http.MethodPost, apisPath, nil, def, nil)
 	if err != nil {
 		return "", err
 	}

@@ -3,6 +3,7 @@ package docker
 import (
 	"archive/tar"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -24,8 +25,19 @@ func BuildImage(ctx context.Context, host, dir, ref string, progress io.Writer) 
 	if err := checkRef(ref); err != nil {
 		return "", err
 	}
+	invalid := func(what string) error {
+		return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException", dir+" "+what)
+	}
+	switch st, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", invalid("does not exist: give the directory that holds the Dockerfile")
+	case err != nil:
+		return "", invalid(fmt.Sprintf("cannot be read: %v", err))
+	case !st.IsDir():
+		return "", invalid("is not a directory: give the directory that holds the Dockerfile")
+	}
 	if _, err := os.Stat(filepath.Join(dir, "Dockerfile")); err != nil {
-		return "", errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException", fmt.Sprintf("%s has no Dockerfile", dir))
+		return "", invalid("has no Dockerfile")
 	}
 	cli, err := newClient(host)
 	if err != nil {

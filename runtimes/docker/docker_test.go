@@ -374,3 +374,24 @@ func TestNetworkCreatedOnce(t *testing.T) {
 		t.Fatalf("%d networks named %s", len(list.Items), cfg.Network)
 	}
 }
+
+// TestBuildImageSaysWhatIsMissing: a directory that does not exist, or that
+// is a file, is said to be so, not to lack a Dockerfile; one without a
+// Dockerfile is said to lack one. None needs Docker: the checks come first.
+func TestBuildImageSaysWhatIsMissing(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := t.TempDir()
+	for dir, want := range map[string]string{
+		filepath.Join(t.TempDir(), "nonexist"): "does not exist",
+		file:                                   "is not a directory",
+		empty:                                  "has no Dockerfile",
+	} {
+		_, err := BuildImage(context.Background(), "", dir, "portico-test/x:1", nil)
+		if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), dir+" "+want) {
+			t.Errorf("BuildImage(%s): %v, want ErrInvalid saying %q", dir, err, want)
+		}
+	}
+}

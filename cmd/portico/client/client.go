@@ -407,26 +407,31 @@ func decodeConfig(resp *Response, err error) (*FunctionConfiguration, *Response,
 	return &fc, resp, nil
 }
 
-// ZipDir packs the files under dir into a zip archive, names relative to dir,
-// keeping each file's mode (so an executable bootstrap stays executable).
-// Symbolic links are followed, to files and directories alike (WalkPackage);
-// other special files are refused.
+// ZipDir packs the files under dir into a zip archive, names relative to dir.
+// The archive depends on the files' names and contents only, and on whether
+// each is executable (so an executable bootstrap stays one): names in lexical
+// order, every entry with the same time (zipEpoch) and mode 0644, 0755 or a
+// directory's 0755, so that zipping unchanged code again (after `make
+// samples` rewrote it, say) gives the same bytes and CodeSha256. Symbolic
+// links are followed, to files and directories alike (WalkPackage); other
+// special files are refused.
 func ZipDir(dir string) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	err := WalkPackage(dir, func(rel, path string, info fs.FileInfo) error {
-		hdr, err := zip.FileInfoHeader(info)
-		if err != nil {
-			return err
-		}
-		hdr.Name = rel
+		hdr := &zip.FileHeader{Name: rel, Modified: zipEpoch}
 		if info.IsDir() {
 			hdr.Name += "/"
-			_, err = zw.CreateHeader(hdr)
+			hdr.SetMode(fs.ModeDir | 0o755)
+			_, err := zw.CreateHeader(hdr)
 			return err
 		}
 		if !info.Mode().IsRegular() {
 			return fmt.Errorf("%s is not a regular file", path)
+		}
+		hdr.SetMode(0o644)
+		if info.Mode().Perm()&0o111 != 0 {
+			hdr.SetMode(0o755)
 		}
 		hdr.Method = zip.Deflate
 		w, err := zw.CreateHeader(hdr)
@@ -454,6 +459,10 @@ func ZipDir(dir string) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// zipEpoch is the time of every entry ZipDir writes: the earliest an MS-DOS
+// date, in the zip's own fields, can say.
+var zipEpoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // MaxZipUpload is the largest archive ZipDir makes: the server refuses a larger
 // Zip package (functions.MaxZipSize), and one much larger would not reach it as

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeAdmin records what the client sent and answers from a table of routes.
@@ -307,5 +308,70 @@ func TestZipDirFollowsDirectoryLinks(t *testing.T) {
 	}
 	if _, err := ZipDir(filepath.Join(dir, "missing")); err == nil {
 		t.Error("ZipDir of a missing directory succeeded")
+	}
+}
+
+// TestZipDirDependsOnContentsOnly zips the same files twice, the second time
+// rewritten (as `make samples` rewrites bootstrap) with other times and
+// other permission bits: the archives are the same bytes, so a function's
+// CodeSha256 changes only when its code does, and `portico dev` publishes no
+// new version of unchanged source. The executable bit is all of a file's mode
+// that counts.
+func TestZipDirDependsOnContentsOnly(t *testing.T) {
+	write := func(dir string, bootMode, dataMode os.FileMode, when time.Time) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(dir, "lib"), 0o750); err != nil {
+			t.Fatal(err)
+		}
+		for name, mode := range map[string]os.FileMode{"bootstrap": bootMode, "lib/data.txt": dataMode} {
+			p := filepath.Join(dir, name)
+			if err := os.WriteFile(p, []byte(name), mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(p, when, when); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Chtimes(filepath.Join(dir, "lib"), when, when); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := t.TempDir(), t.TempDir()
+	write(a, 0o755, 0o644, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	write(b, 0o700, 0o600, time.Date(2026, 12, 4, 23, 0, 0, 0, time.UTC))
+	za, err := ZipDir(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zb, err := ZipDir(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(za, zb) {
+		t.Fatal("the same files with other times and modes zip to other bytes")
+	}
+	zr, err := zip.NewReader(bytes.NewReader(za), int64(len(za)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		want := os.FileMode(0o644)
+		switch f.Name {
+		case "bootstrap":
+			want = 0o755
+		case "lib/":
+			want = os.ModeDir | 0o755
+		}
+		if f.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", f.Name, f.Mode(), want)
+		}
+	}
+	// The executable bit is the code's: losing it is a change.
+	write(b, 0o600, 0o600, time.Date(2026, 12, 4, 23, 0, 0, 0, time.UTC))
+	if zc, err := ZipDir(b); err != nil || bytes.Equal(za, zc) {
+		t.Errorf("bootstrap lost its executable bit and the archive is the same (%v)", err)
 	}
 }
