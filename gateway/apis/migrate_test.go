@@ -9,8 +9,8 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/store"
+	"github.com/portico-dev/portico/store/storetest"
 )
 
 // v1Stage is a stage record as schema version 1 wrote it: every method
@@ -65,7 +65,7 @@ func writeStore(t *testing.T, dir, schema, stage string) {
 func TestMigrateThrottleUnset(t *testing.T) {
 	dir := t.TempDir()
 	writeV1Store(t, dir)
-	st, err := store.Open(dir, append(Migrations(), testkit.MigrationsFrom(3)...)...)
+	st, err := store.Open(dir, append(Migrations(), storetest.MigrationsFrom(3)...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestMigrateThrottleUnset(t *testing.T) {
 		t.Errorf("*/* still stores a throttle: %v", raw.MethodSettings["*/*"])
 	}
 	_ = st.Close()
-	st, err = store.Open(dir, append(Migrations(), testkit.MigrationsFrom(3)...)...)
+	st, err = store.Open(dir, append(Migrations(), storetest.MigrationsFrom(3)...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestMigrateThrottleUnset(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = st.Close()
-	st, err = store.Open(dir, append(Migrations(), testkit.MigrationsFrom(3)...)...)
+	st, err = store.Open(dir, append(Migrations(), storetest.MigrationsFrom(3)...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ const v2Stage = `{"apiId":"abcdefghij","name":"dev","deploymentId":"d1","history
 func TestMigrateZeroBurst(t *testing.T) {
 	dir := t.TempDir()
 	writeStore(t, dir, "2", v2Stage)
-	st, err := store.Open(dir, append(Migrations(), testkit.MigrationsFrom(3)...)...)
+	st, err := store.Open(dir, append(Migrations(), storetest.MigrationsFrom(3)...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

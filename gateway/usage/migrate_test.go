@@ -8,8 +8,8 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"github.com/portico-dev/portico/internal/testkit"
 	"github.com/portico-dev/portico/store"
+	"github.com/portico-dev/portico/store/storetest"
 )
 
 // TestMigrateZeroBurstReports: the migration to schema 3 keeps a schema 2
@@ -42,7 +42,7 @@ func TestMigrateZeroBurstReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = db.Close()
-	st, err = store.Open(dir, append(Migrations(), testkit.MigrationsFrom(3)...)...)
+	st, err = store.Open(dir, append(Migrations(), storetest.MigrationsFrom(3)...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/portico-dev/portico/store"
-
 	"go.etcd.io/bbolt"
 )
 
@@ -70,17 +68,4 @@ func SetSchema(t testing.TB, dataDir string, v int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-// MigrationsFrom gives, for a test that opens a store with only its own
-// package's migrations, a migration that rewrites nothing for each schema
-// step from v up to store.SchemaVersion: the steps other packages own (a new
-// bucket of theirs) that the test's store, holding none of their records,
-// does not need.
-func MigrationsFrom(v int) []store.Migration {
-	var ms []store.Migration
-	for ; v < store.SchemaVersion; v++ {
-		ms = append(ms, store.Migration{From: v, Name: "another package's step (test)", Run: func(*store.Tx) error { return nil }})
-	}
-	return ms
 }
