@@ -7,7 +7,7 @@ IMAGES    := hello
 TESTFLAGS ?= -race -count=1 -timeout 20m
 export CGO_ENABLED ?= 1
 
-.PHONY: help build samples images run test stress bench bench-mapping soak lint fmt clean
+.PHONY: help build samples images run test doctest stress bench bench-mapping soak lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ test: ## run every test (Docker tests skip without a daemon unless REQUIRE_DOCKE
 	$(GO) test -count=1 ./internal/rawio/ ./internal/h1/ ./gateway/internal/fastproxy/
 	@# nbio v1.6.8 races in its own accept path: its engine's gateway tests run here
 	$(GO) test -count=1 -run 'Nbio|TestForwardedPortIsTheListeners' ./gateway/
+
+doctest: ## run only the documentation's marked shell blocks (part of test; see README, Writing docs)
+	$(GO) test -count=1 -run 'TestDocs|TestPagesParse|TestMakeRunRecipe' ./docs/
 
 stress: ## hunt for flaky tests: each package's race-built tests N times beside a busy loop (N=20; PKGS, RUN); not part of test
 	N=$(or $(N),20) PKGS="$(PKGS)" RUN="$(RUN)" .ci/stress
