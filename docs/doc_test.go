@@ -172,6 +172,7 @@ type harness struct {
 type server struct {
 	gateway, tls, admin string // host:port
 	log                 *testkit.LockedBuffer
+	since               int // the length of log when the page's commands started
 }
 
 // docPorts are the addresses the pages write for a server that sets none.
@@ -202,6 +203,7 @@ func (h *harness) page(ctx context.Context, t *testing.T, p *doctest.Page) {
 	}
 	defer sh.Close()
 	subst := substitutions(ports, srv)
+	srv.since = len(srv.log.String())
 	for _, b := range p.Blocks {
 		if missing := h.missing(b.Needs); missing != "" {
 			t.Logf("%s:%d: skipped: needs %s", p.Name, b.Line, missing)
@@ -322,12 +324,16 @@ func indent(s string) string {
 	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ") + "\n"
 }
 
+// tail is what the server logged while the page's commands ran (its end).
 func (s *server) tail() string {
-	log := s.log.String()
-	if i := len(log) - 2000; i > 0 {
+	log := s.log.String()[s.since:]
+	if log == "" {
+		return "(the server logged nothing meanwhile)\n"
+	}
+	if i := len(log) - 3000; i > 0 {
 		log = "..." + log[i:]
 	}
-	return "server log:\n" + indent(log)
+	return "the server logged meanwhile:\n" + indent(log)
 }
 
 // start starts the page's server: `make run` as the Makefile's recipe runs it
