@@ -122,15 +122,23 @@ func TestDocs(t *testing.T) {
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "bin")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel) // after the pages, which run in parallel
 	build := exec.CommandContext(ctx, "make", "--no-print-directory", "build", "BIN="+bin)
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("make build: %v\n%s", err, out)
 	}
 	h := &harness{root: root, bin: bin, tools: tools(t, tmp)}
+	// Pages run side by side, a few at a time: each spends most of its time
+	// waiting for its server and its commands.
+	sem := make(chan struct{}, parallelPages)
 	for _, p := range run {
-		t.Run(p.Name, func(t *testing.T) { h.page(ctx, t, p) })
+		t.Run(p.Name, func(t *testing.T) {
+			t.Parallel()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			h.page(ctx, t, p)
+		})
 	}
 }
 
@@ -174,6 +182,9 @@ type server struct {
 	log                 *testkit.LockedBuffer
 	since               int // the length of log when the page's commands started
 }
+
+// parallelPages is how many pages run at once.
+const parallelPages = 4
 
 // docPorts are the addresses the pages write for a server that sets none.
 var docPorts = map[string]string{"gateway": "8080", "tls": "8443", "admin": "9090"}
