@@ -122,24 +122,28 @@ func TestDocs(t *testing.T) {
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "bin")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	t.Cleanup(cancel) // after the pages, which run in parallel
+	defer cancel()
 	build := exec.CommandContext(ctx, "make", "--no-print-directory", "build", "BIN="+bin)
 	build.Dir = root
+	t0 := time.Now()
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("make build: %v\n%s", err, out)
 	}
+	t.Logf("make build: %s", time.Since(t0).Round(time.Millisecond))
 	h := &harness{root: root, bin: bin, tools: tools(t, tmp)}
 	// Pages run side by side, a few at a time: each spends most of its time
 	// waiting for its server and its commands.
+	// (Goroutines rather than t.Parallel, which go test caps at GOMAXPROCS.)
 	sem := make(chan struct{}, parallelPages)
+	var wg sync.WaitGroup
 	for _, p := range run {
-		t.Run(p.Name, func(t *testing.T) {
-			t.Parallel()
+		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			h.page(ctx, t, p)
+			t.Run(p.Name, func(t *testing.T) { h.page(ctx, t, p) })
 		})
 	}
+	wg.Wait()
 }
 
 // tools returns the directory to put ahead of the PATH (an AWS CLI v2 where
@@ -202,7 +206,11 @@ func (h *harness) page(ctx context.Context, t *testing.T, p *doctest.Page) {
 			t.Fatal(err)
 		}
 	}
+	t0 := time.Now()
 	srv, ports := h.start(ctx, t, p, work, data)
+	t.Logf("%s: %s started in %s", p.Name, p.Server, time.Since(t0).Round(time.Millisecond))
+	t0 = time.Now()
+	defer func() { t.Logf("%s: the blocks ran in %s", p.Name, time.Since(t0).Round(time.Millisecond)) }()
 	env := cleanEnv()
 	env = append(env,
 		"PATH="+h.tools.dir+":"+h.bin+":"+os.Getenv("PATH"),
@@ -433,6 +441,7 @@ func (h *harness) start(ctx context.Context, t *testing.T, p *doctest.Page, work
 		_, _ = io.Copy(io.Discard, pr)
 	}()
 	t.Cleanup(func() {
+		t0 := time.Now()
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) // a graceful stop, as Ctrl-C
 		select {
 		case <-stopped:
@@ -440,6 +449,7 @@ func (h *harness) start(ctx context.Context, t *testing.T, p *doctest.Page, work
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-stopped
 		}
+		t.Logf("%s: the server stopped in %s", p.Name, time.Since(t0).Round(time.Millisecond))
 	})
 	select {
 	case ok := <-ready:
