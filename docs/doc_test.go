@@ -259,8 +259,12 @@ func (h *harness) page(ctx context.Context, t *testing.T, p *doctest.Page) {
 				t.Fatalf("%s:%d: %v", p.Name, b.WantLine, err)
 			}
 			if !ok {
-				t.Fatalf("%s:%d: the output of the block at line %d is not the page's.\nthe page shows:\n%s\nthe commands printed:\n%s",
-					p.Name, b.WantLine, b.Line, indent(*b.Want), indent(all.String()))
+				var cmds []string
+				for _, c := range b.Commands {
+					cmds = append(cmds, c.Text)
+				}
+				t.Fatalf("%s:%d: the output of the block at line %d is not the page's.\nthe commands:\n%sthe page shows:\n%sthey printed:\n%s",
+					p.Name, b.WantLine, b.Line, indent(strings.Join(cmds, "\n")), indent(*b.Want), indent(all.String()))
 			}
 		}
 	}
