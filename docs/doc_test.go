@@ -196,11 +196,13 @@ var docPorts = map[string]string{"gateway": "8080", "tls": "8443", "admin": "909
 // page runs one page's blocks.
 func (h *harness) page(ctx context.Context, t *testing.T, p *doctest.Page) {
 	tmp := t.TempDir()
-	work, data := filepath.Join(tmp, "work"), filepath.Join(tmp, "data")
+	// The commands run as from the repository's root, with make run's data
+	// directory (./portico-data) and bin/ the fresh build.
+	work := filepath.Join(tmp, "work")
+	data := filepath.Join(work, "portico-data")
 	if err := os.MkdirAll(work, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	// The commands run as from the repository's root, with bin/ the fresh build.
 	for name, target := range map[string]string{"bin": h.bin, "samples": filepath.Join(h.root, "samples"), "docs": filepath.Join(h.root, "docs")} {
 		if err := os.Symlink(target, filepath.Join(work, name)); err != nil {
 			t.Fatal(err)
@@ -237,7 +239,7 @@ func (h *harness) page(ctx context.Context, t *testing.T, p *doctest.Page) {
 				t.Logf("%s:%d: left out (skip=%q): %s", p.Name, c.Line, s, c.Text)
 				continue
 			}
-			text := subst.Replace(c.Text)
+			text := subst(c.Text)
 			if b.Want == nil && !b.Fails {
 				text = failCurl(text)
 			}
@@ -284,28 +286,29 @@ func cleanEnv() []string {
 	return env
 }
 
-// substitutions maps the addresses a page writes to the server's.
-func substitutions(doc map[string]string, srv *server) *strings.Replacer {
-	var pairs []string
+// substitutions returns what maps the ports a page writes for the server's
+// listeners (after any host: 127.0.0.1:8080, localhost:8443,
+// api.example.com:8443) to the server's own.
+func substitutions(doc map[string]string, srv *server) func(string) string {
+	type sub struct {
+		re   *regexp.Regexp
+		port string
+	}
+	var subs []sub
 	for kind, port := range doc {
-		var got string
-		switch kind {
-		case "gateway":
-			got = srv.gateway
-		case "tls":
-			got = srv.tls
-		case "admin":
-			got = srv.admin
-		}
+		got := map[string]string{"gateway": srv.gateway, "tls": srv.tls, "admin": srv.admin}[kind]
 		if got == "" {
 			continue
 		}
 		_, gotPort, _ := strings.Cut(got, ":")
-		for _, host := range []string{"127.0.0.1", "localhost"} {
-			pairs = append(pairs, host+":"+port, host+":"+gotPort)
-		}
+		subs = append(subs, sub{regexp.MustCompile(`([A-Za-z0-9.\]\-]):` + regexp.QuoteMeta(port) + `\b`), gotPort})
 	}
-	return strings.NewReplacer(pairs...)
+	return func(s string) string {
+		for _, sb := range subs {
+			s = sb.re.ReplaceAllString(s, "${1}:"+sb.port)
+		}
+		return s
+	}
 }
 
 var curlCmd = regexp.MustCompile(`(^|[|;&(]\s*|\$\(\s*)curl `)
