@@ -1,6 +1,36 @@
-// Package docs holds the documentation's test: TestDocs runs the shell blocks of
+// Package docs holds the documentation's test. TestDocs runs the shell blocks of
 // README.md and docs/*.md marked `<!-- doctest -->` (package internal/doctest
-// describes the markers), in order, each page in one bash session against a
-// server started as the page says, with the freshly built portico on the PATH.
-// It has no code of its own.
+// describes the markers and how output is compared), in order, each page in one
+// bash session from a directory laid out as the repository's root (bin/, samples/,
+// docs/, make run's ./portico-data), against a server started as the page says
+// (`make run`: the Makefile's recipe after one `make build` for all pages), with
+// the freshly built portico on the PATH and the documented ports replaced by the
+// server's. README.md's "Writing docs" says how to mark a block. It has no code of
+// its own.
+//
+// Blocks left unmarked, and why:
+//
+//   - README.md: "Two commands" (`make run` is the server every page starts, `make
+//     test` the suite this test is part of); "Container functions" (Docker images).
+//     Left out of marked blocks: `logs --follow` (it does not end) and `make
+//     samples` (the harness built the samples; it needs the Makefile beside it).
+//   - cli.md: the synopses (not commands); `portico dev --function
+//     greeter=./greeter` and its transcript (a server that does not end, on a
+//     directory the page does not make).
+//   - apis-and-stages.md, authorizers-and-iam.md, api-keys-and-usage-plans.md:
+//     OpenAPI, JSON, CSV and YAML fragments (not commands); api-keys' `aws
+//     apigatewayv2 update-stage` (an HTTP API with a prod stage and GET /pets that
+//     the page does not make).
+//   - mapping-templates.md: a Go snippet of the mapping package's API, no shell.
+//   - websockets.md: `websocat` (an interactive client, like the browser console).
+//   - operations.md: the daemon-outage soak by hand (it starts a containerd of
+//     its own and kills it with SIGKILL) and its check for leftover shims.
+//   - observability.md: the access-log blocks (an `$API` from elsewhere, a log file
+//     under /var/log) and the OTLP one (a collector, and `portico serve` in the
+//     foreground).
+//   - tls-and-domains.md: `tls init [api.example.test ...]` (a synopsis) and the
+//     mutual TLS blocks (a client CA the page does not make, a path to fill in).
+//   - sam.md: `stack unlock t8` (a stack held by a deploy that was killed).
+//   - invoker.md, runtimes.md, performance.md: no commands for a first session
+//     (configuration, Docker and containerd, benchmarks).
 package docs

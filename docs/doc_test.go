@@ -246,12 +246,13 @@ func (h *harness) page(ctx context.Context, t *testing.T, p *doctest.Page) {
 			out, rc, err := sh.Run(ctx, text, b.Timeout)
 			all.WriteString(out)
 			last := i == len(b.Commands)-1
+			mayFail := b.Fails && last
 			switch {
 			case err != nil:
 				t.Fatalf("%s:%d: %s\n%v; it printed:\n%s%s", p.Name, c.Line, c.Text, err, indent(out), srv.tail())
-			case b.Fails && last && rc == 0:
+			case mayFail && rc == 0:
 				t.Fatalf("%s:%d: %s\nexited 0; the page says it fails. It printed:\n%s", p.Name, c.Line, c.Text, indent(out))
-			case rc != 0 && !(b.Fails && last):
+			case rc != 0 && !mayFail:
 				t.Fatalf("%s:%d: %s\nexited %d:\n%s%s", p.Name, c.Line, c.Text, rc, indent(out), srv.tail())
 			}
 		}

@@ -71,7 +71,7 @@ func Start(dir string, env []string) (*Shell, error) {
 		out: make(chan []byte, 64), done: make(chan struct{})}
 	go func() {
 		defer close(s.out)
-		defer pr.Close()
+		defer func() { _ = pr.Close() }()
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := pr.Read(buf)
