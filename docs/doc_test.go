@@ -404,7 +404,7 @@ func (h *harness) start(ctx context.Context, t *testing.T, p *doctest.Page, work
 			}
 			args[i+1] = "127.0.0.1:0"
 		}
-		cmd = exec.CommandContext(ctx, filepath.Join(h.bin, "portico"), args[2:]...)
+		cmd = exec.CommandContext(ctx, filepath.Join(h.bin, "portico"), args[1:]...)
 		cmd.Dir = work
 	default:
 		t.Fatalf("%s:%d: the harness starts `make run` or `portico serve ...`, not %q", p.Name, p.ServerLine, p.Server)
