@@ -146,14 +146,15 @@ func TestDocs(t *testing.T) {
 	wg.Wait()
 }
 
-// tools returns the directory to put ahead of the PATH (an AWS CLI v2 where
-// the PATH's aws is another version, as .ci/run does) and which of the tools
-// blocks may need are there.
+// toolset is a directory to put ahead of the PATH and the tools blocks may
+// need (needs=) that are there.
 type toolset struct {
 	dir  string
 	have map[string]bool
 }
 
+// tools finds an AWS CLI v2: the PATH's aws, else /usr/bin/aws linked into
+// the toolset's directory when the PATH's is another version (as .ci/run does).
 func tools(t *testing.T, tmp string) toolset {
 	t.Helper()
 	ts := toolset{dir: filepath.Join(tmp, "tools"), have: map[string]bool{}}
