@@ -180,8 +180,11 @@ func (m *Manager) SetPrincipals(p Principals) { m.principals = p }
 
 // mayManage decides whether a verified caller may manage connection c: the admin
 // token may manage any; function credentials those of APIs whose routes
-// integrate the function, until they expire; IAM keys what their policies allow.
-func (m *Manager) mayManage(ctx context.Context, accessKeyID, token string, c *Conn) error {
+// integrate the function, until they expire; IAM keys what their policies allow
+// on arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/@connections/{id},
+// METHOD the request's (POST to send, GET to describe, DELETE to disconnect),
+// as AWS names ManageConnections resources.
+func (m *Manager) mayManage(ctx context.Context, accessKeyID, token, method string, c *Conn) error {
 	if accessKeyID == AdminAccessKeyID {
 		return nil
 	}
@@ -206,7 +209,7 @@ func (m *Manager) mayManage(ctx context.Context, accessKeyID, token string, c *C
 		return nil
 	}
 	if m.principals != nil {
-		arn := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/POST/@connections/%s", functions.Region, functions.AccountID, c.apiID, c.stage, c.id)
+		arn := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s/@connections/%s", functions.Region, functions.AccountID, c.apiID, c.stage, method, c.id)
 		ok, err := m.principals.AllowManageConnections(ctx, accessKeyID, arn)
 		switch {
 		case err != nil:
