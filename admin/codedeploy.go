@@ -117,7 +117,9 @@ func (s *Server) codeDeployCaller(r *http.Request, body []byte) (string, error) 
 				open = true
 				return "", false
 			}
-			return s.cfg.Token, id == TokenAccessKeyID
+			// The admin key is a long-term one: a session token with it
+			// was not issued by Portico.
+			return s.cfg.Token, id == TokenAccessKeyID && token == ""
 		}}
 	if _, err := v.Verify(r, body); err != nil {
 		if open && errors.Is(err, sigv4.ErrUnknownKey) {

@@ -222,10 +222,19 @@ func (m *Manager) mayManage(ctx context.Context, accessKeyID, token, method stri
 	return fmt.Errorf("access key %s: %w", accessKeyID, errForbidden)
 }
 
-// secretFor resolves any access key id the @connections API accepts.
+// secretFor resolves any access key id the @connections API accepts. A
+// session token comes only with the credentials Issue made: the admin key or
+// an IAM user's long-term key sent with one is unknown, as AWS refuses a token
+// it did not issue.
 func (m *Manager) secretFor(id, token string) (string, bool) {
-	if s, ok := m.sessionSecret(id, token); ok || id == AdminAccessKeyID || strings.HasPrefix(id, accessKeyPrefix) {
-		return s, ok
+	if strings.HasPrefix(id, accessKeyPrefix) {
+		return m.creds.secret(id, token)
+	}
+	if token != "" {
+		return "", false
+	}
+	if id == AdminAccessKeyID {
+		return m.sessionSecret(id, token)
 	}
 	if m.principals != nil {
 		return m.principals.Secret(id)
