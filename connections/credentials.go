@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -145,7 +146,7 @@ func (m *Manager) sessionSecret(id, token string) (string, bool) {
 
 // bearerOK reports whether the request carries the admin token as a bearer token.
 func (m *Manager) bearerOK(authorization string) bool {
-	tok, ok := strings.CutPrefix(authorization, "Bearer ")
+	tok, ok := signin.BearerToken(authorization)
 	if !ok || m.cfg.AdminToken == "" {
 		return false
 	}
