@@ -417,7 +417,7 @@ func (s *Stage) refusal(c *pipeline.Context, err error) error {
 	case pipeline.AccessDenied:
 		out.Message, out.MessageKey = "Forbidden", ""
 	case pipeline.AuthorizerConfigurationError:
-		out.Message = "Internal Server Error"
+		out.Message, out.Compact = "Internal Server Error", true
 	}
 	return &out
 }
