@@ -220,15 +220,15 @@ func (s *Server) bodyLimit(r *http.Request) int64 {
 var errAuth = errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
 	"missing or invalid admin token: send Authorization: Bearer <token> (portico --token or PORTICO_TOKEN)")
 
-// authenticate accepts "Authorization: Bearer <token>", or a SigV4 signature
-// made with access key id "portico" and the token as the secret. The signature's
-// form, scope, date and key are checked from the headers first; only then is the
-// body read, within the route's limit, to check the signature over it, or, when
+// authenticate accepts "Authorization: Bearer <token>" (the scheme in any
+// case), or a SigV4 signature made with access key id "portico" and the token
+// as the secret. The signature's form, scope, date and key are checked from the
+// headers first; only then is the body read, within the route's limit, to check the signature over it, or, when
 // X-Amz-Content-Sha256 names the body's hash, the signature is checked at once
 // and the body streams to the handler, held to that hash as it is read.
 func (s *Server) authenticate(r *http.Request) error {
 	h := r.Header.Get("Authorization")
-	if got, ok := strings.CutPrefix(h, "Bearer "); ok {
+	if got, ok := signin.BearerToken(h); ok {
 		if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1 {
 			return nil
 		}

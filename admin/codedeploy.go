@@ -10,6 +10,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
 
@@ -90,7 +91,7 @@ func (s *Server) codeDeploy(w http.ResponseWriter, r *http.Request) error {
 // token, when the admin API has none).
 func (s *Server) codeDeployCaller(r *http.Request, body []byte) (string, error) {
 	h := r.Header.Get("Authorization")
-	if got, ok := strings.CutPrefix(h, "Bearer "); ok {
+	if got, ok := signin.BearerToken(h); ok {
 		if s.cfg.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1 {
 			return "", nil
 		}
@@ -117,7 +118,9 @@ func (s *Server) codeDeployCaller(r *http.Request, body []byte) (string, error) 
 				open = true
 				return "", false
 			}
-			return s.cfg.Token, id == TokenAccessKeyID
+			// The admin key is a long-term one: a session token with it
+			// was not issued by Portico.
+			return s.cfg.Token, id == TokenAccessKeyID && token == ""
 		}}
 	if _, err := v.Verify(r, body); err != nil {
 		if open && errors.Is(err, sigv4.ErrUnknownKey) {

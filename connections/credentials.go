@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/invoker"
 )
 
@@ -145,7 +146,7 @@ func (m *Manager) sessionSecret(id, token string) (string, bool) {
 
 // bearerOK reports whether the request carries the admin token as a bearer token.
 func (m *Manager) bearerOK(authorization string) bool {
-	tok, ok := strings.CutPrefix(authorization, "Bearer ")
+	tok, ok := signin.BearerToken(authorization)
 	if !ok || m.cfg.AdminToken == "" {
 		return false
 	}
@@ -180,8 +181,11 @@ func (m *Manager) SetPrincipals(p Principals) { m.principals = p }
 
 // mayManage decides whether a verified caller may manage connection c: the admin
 // token may manage any; function credentials those of APIs whose routes
-// integrate the function, until they expire; IAM keys what their policies allow.
-func (m *Manager) mayManage(ctx context.Context, accessKeyID, token string, c *Conn) error {
+// integrate the function, until they expire; IAM keys what their policies allow
+// on arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/@connections/{id},
+// METHOD the request's (POST to send, GET to describe, DELETE to disconnect),
+// as AWS names ManageConnections resources.
+func (m *Manager) mayManage(ctx context.Context, accessKeyID, token, method string, c *Conn) error {
 	if accessKeyID == AdminAccessKeyID {
 		return nil
 	}
@@ -206,7 +210,7 @@ func (m *Manager) mayManage(ctx context.Context, accessKeyID, token string, c *C
 		return nil
 	}
 	if m.principals != nil {
-		arn := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/POST/@connections/%s", functions.Region, functions.AccountID, c.apiID, c.stage, c.id)
+		arn := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/%s/%s/@connections/%s", functions.Region, functions.AccountID, c.apiID, c.stage, method, c.id)
 		ok, err := m.principals.AllowManageConnections(ctx, accessKeyID, arn)
 		switch {
 		case err != nil:
@@ -219,10 +223,19 @@ func (m *Manager) mayManage(ctx context.Context, accessKeyID, token string, c *C
 	return fmt.Errorf("access key %s: %w", accessKeyID, errForbidden)
 }
 
-// secretFor resolves any access key id the @connections API accepts.
+// secretFor resolves any access key id the @connections API accepts. A
+// session token comes only with the credentials Issue made: the admin key or
+// an IAM user's long-term key sent with one is unknown, as AWS refuses a token
+// it did not issue.
 func (m *Manager) secretFor(id, token string) (string, bool) {
-	if s, ok := m.sessionSecret(id, token); ok || id == AdminAccessKeyID || strings.HasPrefix(id, accessKeyPrefix) {
-		return s, ok
+	if strings.HasPrefix(id, accessKeyPrefix) {
+		return m.creds.secret(id, token)
+	}
+	if token != "" {
+		return "", false
+	}
+	if id == AdminAccessKeyID {
+		return m.sessionSecret(id, token)
 	}
 	if m.principals != nil {
 		return m.principals.Secret(id)

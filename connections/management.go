@@ -105,7 +105,7 @@ func (m *Manager) serveManagement(w http.ResponseWriter, r *http.Request, apiID,
 		if err != nil {
 			return err
 		}
-		if err := m.mayManage(r.Context(), pending.Credential.AccessKeyID, pending.SessionToken, c); err != nil {
+		if err := m.mayManage(r.Context(), pending.Credential.AccessKeyID, pending.SessionToken, r.Method, c); err != nil {
 			return err
 		}
 	}

@@ -153,7 +153,8 @@ func (c *callSource) SourceARNs() []string { return SourceARNs((*pipeline.Contex
 // SourceARNs are the execute-api ARNs a function's resource policy may name
 // (as AWS:SourceArn) for the request c: API/STAGE/METHOD/PATH for REST and
 // HTTP API routes, with the request's method and the route's (ANY), and the
-// route's path template and the request's path; API/STAGE/ROUTE_KEY for an
+// route's path template and the request's path as the router matched it
+// (pipeline.Context.MatchedPath); API/STAGE/ROUTE_KEY for an
 // HTTP API's $default route and for WebSocket routes. The first is the one an
 // error names.
 func SourceARNs(c *pipeline.Context) []string {
@@ -170,7 +171,7 @@ func SourceARNs(c *pipeline.Context) []string {
 		methods = append(methods, c.Route.Method)
 	}
 	paths := []string{strings.TrimPrefix(c.Route.Path, "/")}
-	if p := strings.TrimPrefix(c.Path, "/"); p != paths[0] {
+	if p := strings.TrimPrefix(c.MatchedPath(), "/"); p != paths[0] {
 		paths = append(paths, p)
 	}
 	out := make([]string, 0, len(methods)*len(paths))

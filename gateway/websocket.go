@@ -22,6 +22,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/wirenames"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/gateway/responses"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/netaddr"
 	"github.com/portico-dev/portico/internal/routeselect"
@@ -455,23 +456,12 @@ func (g *Gateway) SetConnectAuthorizer(a ConnectAuthorizer) { g.connectAuth = a 
 // answer: the type's status and message, AWS's JSON body; the cause goes to the
 // log.
 func (g *Gateway) connectRefusal(ev *events.APIGatewayWebsocketProxyRequest, pe *pipeline.Error) *connections.Response {
-	d := pe.Type.Default()
-	status, msg, key := d.Status, d.Message, "message"
-	if pe.Status != 0 {
-		status = pe.Status
-	}
-	if pe.Message != "" {
-		msg = pe.Message
-	}
-	if pe.MessageKey != "" {
-		key = pe.MessageKey
-	}
-	g.log.Info("$connect refused by its authorizer", "api", ev.RequestContext.APIID, "stage", ev.RequestContext.Stage, "status", status, "err", pe)
-	body, _ := json.Marshal(map[string]any{key: msg})
-	if d.NilMsg && pe.Message == "" {
-		body = []byte(`{"message":null}`)
-	}
-	h := map[string]string{"x-amzn-ErrorType": d.ErrorType}
+	// The bytes a REST API answers the same refusal with (an authorizer
+	// failure's {"message": null} included).
+	rs := responses.Resolve(pe)
+	g.log.Info("$connect refused by its authorizer", "api", ev.RequestContext.APIID, "stage", ev.RequestContext.Stage, "status", rs.Status, "err", pe)
+	status, body := rs.Status, rs.Body()
+	h := map[string]string{"x-amzn-ErrorType": rs.ErrorType}
 	for k, v := range pe.Header { // Retry-After of a client whose signatures failed too often
 		if len(v) > 0 {
 			h[k] = v[0]

@@ -254,8 +254,13 @@ func routeAuthExt(r *Route) (string, error) {
 
 // RouteAuthorizer returns the authorizer a route's security (or its
 // x-amazon-apigateway-auth) names: a Lambda, JWT or IAM (Type AuthorizerIAM)
-// authorizer, or nil.
+// authorizer, or nil. A route that names more than one (see oneAuthorizer:
+// a definition stored before they were refused) is an error, so that its
+// deployment refuses every request rather than enforce one of them.
 func (a *API) RouteAuthorizer(r *Route) (*Authorizer, error) {
+	if err := a.oneAuthorizer(r); err != nil {
+		return nil, err
+	}
 	if t, err := routeAuthExt(r); err != nil || t == AuthorizerIAM {
 		if err != nil {
 			return nil, err
@@ -327,6 +332,11 @@ func (a *API) validateAuth() []error {
 			}
 		}
 	}
+	for i := range a.Routes {
+		if err := a.oneAuthorizer(&a.Routes[i]); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if a.Protocol == ProtocolWebSocket {
 		for _, name := range slices.Sorted(maps.Keys(a.Authorizers)) {
 			var s schemeDoc
@@ -365,6 +375,53 @@ func (a *API) validateAuth() []error {
 		}
 	}
 	return errs
+}
+
+// oneAuthorizer refuses a route whose security would need more than one
+// authorizer, which RouteAuthorizer cannot return and API Gateway cannot
+// express (a method has one authorizationType and one authorizerId): two in
+// one requirement (AND), different ones in alternative requirements (OR), an
+// empty requirement ({}, no authorization) beside one, or one beside
+// x-amazon-apigateway-auth AWS_IAM. Enforcing only one of them would let
+// through requests the others refuse. API key schemes are not authorizers:
+// a key is required beside the authorizer wherever it is named.
+func (a *API) oneAuthorizer(r *Route) error {
+	const why = "API Gateway takes one authorizer per method, and Portico would enforce only one of them"
+	var names []string // distinct, across requirements
+	empty := false
+	for _, req := range r.Security {
+		if len(req) == 0 {
+			empty = true
+			continue
+		}
+		var here []string
+		for _, name := range slices.Sorted(maps.Keys(req)) {
+			raw, ok := a.Authorizers[name]
+			if !ok {
+				continue
+			}
+			if au, err := ParseAuthorizer(a.Protocol, name, raw); err == nil && au != nil {
+				here = append(here, name)
+			}
+		}
+		if len(here) > 1 {
+			return invalid("route %q: security requirement names %d authorizers (%s), all required: %s; keep one", r.RouteKey, len(here), strings.Join(here, ", "), why)
+		}
+		if len(here) == 1 && !slices.Contains(names, here[0]) {
+			names = append(names, here[0])
+		}
+	}
+	slices.Sort(names)
+	switch {
+	case len(names) > 1:
+		return invalid("route %q: security offers alternative authorizers (%s): %s; keep one", r.RouteKey, strings.Join(names, ", "), why)
+	case len(names) == 1 && empty:
+		return invalid("route %q: an empty security requirement ({}) beside authorizer %s would make it optional: %s, and none cannot be an alternative to it; remove {} or the authorizer", r.RouteKey, names[0], why)
+	}
+	if t, err := routeAuthExt(r); err == nil && t == AuthorizerIAM && len(names) == 1 {
+		return invalid("route %q: x-amazon-apigateway-auth AWS_IAM and authorizer %s: %s; keep one", r.RouteKey, names[0], why)
+	}
+	return nil
 }
 
 // parseJWTAuthorizer reads a JWT authorizer (HTTP APIs only).

@@ -281,10 +281,13 @@ type result struct {
 	keyGen             uint64 // a JWT's: the generation of the issuer's keys that verified it
 }
 
-// MethodARN is arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/{path}.
+// MethodARN is arn:aws:execute-api:{region}:{account}:{apiId}/{stage}/{METHOD}/{path},
+// with the path the router matched (pipeline.Context.MatchedPath: decoded, no
+// trailing slash), never the client's spelling of it, so that a policy naming
+// a path holds for every request that reaches it.
 func MethodARN(c *pipeline.Context) string {
 	return "arn:aws:execute-api:" + functions.Region + ":" + functions.AccountID + ":" + c.APIID + "/" + c.Stage + "/" +
-		c.HTTPMethod + "/" + strings.TrimPrefix(c.Path, "/")
+		c.HTTPMethod + "/" + strings.TrimPrefix(c.MatchedPath(), "/")
 }
 
 // Permissions is an optional ability of a Resolver: it keeps the functions'
@@ -414,7 +417,7 @@ func (s *Stage) refusal(c *pipeline.Context, err error) error {
 	case pipeline.AccessDenied:
 		out.Message, out.MessageKey = "Forbidden", ""
 	case pipeline.AuthorizerConfigurationError:
-		out.Message = "Internal Server Error"
+		out.Message, out.Compact = "Internal Server Error", true
 	}
 	return &out
 }

@@ -684,3 +684,46 @@ func cacheWithSignedFlushes(t *testing.T, c *client.Client, id string) {
 		t.Fatal(err)
 	}
 }
+
+// TestIAMManageConnectionsByVerb: @connections checks
+// execute-api:ManageConnections on {apiId}/{stage}/{METHOD}/@connections/{id}
+// with the request's own method, as AWS names ManageConnections resources: a
+// policy allowing GET alone describes a connection but neither posts to nor
+// deletes it, and one allowing POST alone does not describe it.
+func TestIAMManageConnectionsByVerb(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	id := createAPI(t, c, map[string]any{"name": "w", "protocol": "WEBSOCKET", "routeSelectionExpression": "$request.body.action",
+		"routes": []any{map[string]any{"routeKey": "$default", "integration": map[string]any{"type": "MOCK"}}}})
+	allow := func(user, verb string) creds {
+		return iamUser(t, env, user, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:ManageConnections","Resource":"arn:aws:execute-api:us-east-1:000000000000:`+id+`/dev/`+verb+`/@connections/*"}]}`)
+	}
+	getter, poster, deleter := allow("getter", "GET"), allow("poster", "POST"), allow("deleter", "DELETE")
+	conn, upgrade, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(env.GatewayURL, "http")+"/"+id+"/dev", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upgrade.Body.Close()
+	defer conn.Close()
+	resp, err := c.Do(context.Background(), "GET", "/portico/v1/apis/"+id+"/stages/dev/connections", nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct {
+		Items []struct {
+			ConnectionID string `json:"connectionId"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(resp.Body, &list); err != nil || len(list.Items) != 1 {
+		t.Fatalf("connections: %s %v", resp.Body, err)
+	}
+	u := env.GatewayURL + "/" + id + "/dev/@connections/" + url.PathEscape(list.Items[0].ConnectionID)
+	const forbidden = `{"message":"Forbidden"}`
+	expect(t, "GET allowed GET", signedCall(t, getter, "GET", u, ""), 200, "", "")
+	expect(t, "POST allowed GET", signedCall(t, getter, "POST", u, "x"), 403, "ForbiddenException", forbidden)
+	expect(t, "DELETE allowed GET", signedCall(t, getter, "DELETE", u, ""), 403, "ForbiddenException", forbidden)
+	expect(t, "GET allowed POST", signedCall(t, poster, "GET", u, ""), 403, "ForbiddenException", forbidden)
+	expect(t, "DELETE allowed POST", signedCall(t, poster, "DELETE", u, ""), 403, "ForbiddenException", forbidden)
+	expect(t, "POST allowed POST", signedCall(t, poster, "POST", u, "hello"), 200, "", "")
+	expect(t, "DELETE allowed DELETE", signedCall(t, deleter, "DELETE", u, ""), 204, "", "")
+}

@@ -122,6 +122,10 @@ type Error struct {
 	// MessageKey, when set, names the JSON key of the message ("Message" for
 	// explicit denies) instead of "message".
 	MessageKey string
+	// Compact writes a 5xx body without the space after the colon that API
+	// Gateway's REST answers have ({"message": "Internal server error"}): an
+	// HTTP API's own answers are compact ({"message":"Internal Server Error"}).
+	Compact bool
 	// Header holds headers to add to the response.
 	Header http.Header
 	// Cause is the reason, for the log.

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/portico-dev/portico/gateway/apis"
@@ -24,6 +25,39 @@ func (c *Context) StagePath() string {
 		return "/" + c.Stage + "/"
 	}
 	return "/" + c.Stage + c.Path
+}
+
+// MatchedPath is Path as the router matched it, and as every execute-api ARN
+// of the request names it (the method ARN that IAM, resource and authorizer
+// policies and execute-api:InvalidateCache are checked against, the
+// authorizer's methodArn, a function's AWS:SourceArn): each segment
+// percent-decoded ("/%73ecret" is "/secret"), one trailing slash dropped
+// ("/secret/" is "/secret"), "/" for the root. As API Gateway names the
+// matched resource with the request's own values, a policy on
+// .../GET/secret holds however the client spells /secret. An encoded slash
+// inside a segment stays one segment, as the router and the backend take it:
+// it is written %2F ("/admin%2Fusers"), never "/". A segment that does not
+// decode is kept as sent, as the router keeps it.
+func (c *Context) MatchedPath() string { return MatchedPath(c.Path) }
+
+// MatchedPath is Context.MatchedPath of an escaped, stage-relative path.
+func MatchedPath(p string) string {
+	if len(p) > 1 && p[len(p)-1] == '/' {
+		p = p[:len(p)-1]
+	}
+	if !strings.Contains(p, "%") {
+		return p
+	}
+	var b strings.Builder
+	b.Grow(len(p))
+	for seg := range strings.SplitSeq(strings.TrimPrefix(p, "/"), "/") {
+		b.WriteByte('/')
+		if d, err := url.PathUnescape(seg); err == nil {
+			seg = strings.ReplaceAll(d, "/", "%2F")
+		}
+		b.WriteString(seg)
+	}
+	return b.String()
 }
 
 // PathParametersAsSent are the request's path parameters as the client sent

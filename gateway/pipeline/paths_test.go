@@ -40,3 +40,22 @@ func TestPathParametersAsSent(t *testing.T) {
 		}
 	}
 }
+
+func TestMatchedPath(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"/", "/"},
+		{"/secret", "/secret"},
+		{"/secret/", "/secret"},
+		{"/%73ecret", "/secret"},
+		{"/%73ecret/", "/secret"},
+		{"/pets/a%20b", "/pets/a b"},
+		{"/admin%2Fusers", "/admin%2Fusers"},
+		{"/admin%2fusers/x", "/admin%2Fusers/x"},
+		{"/bad%zzescape/%61", "/bad%zzescape/a"},
+		{"/a//b", "/a//b"},
+	} {
+		if got := MatchedPath(tc.in); got != tc.want {
+			t.Errorf("MatchedPath(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

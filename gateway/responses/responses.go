@@ -95,14 +95,16 @@ type Resolved struct {
 	// Message is nil for a {"message": null} body.
 	Message    *string
 	MessageKey string
-	Header     http.Header
+	// Compact is pipeline.Error's: no space after the colon of a 5xx body.
+	Compact bool
+	Header  http.Header
 }
 
 // Resolve returns what err looks like to the client.
 func Resolve(err error) Resolved {
 	e := Classify(err)
 	d := e.Type.Default()
-	out := Resolved{Type: e.Type, Status: d.Status, ErrorType: d.ErrorType, MessageKey: "message", Header: e.Header}
+	out := Resolved{Type: e.Type, Status: d.Status, ErrorType: d.ErrorType, MessageKey: "message", Compact: e.Compact, Header: e.Header}
 	if e.Status != 0 {
 		out.Status = e.Status
 	}
@@ -124,7 +126,7 @@ func Resolve(err error) Resolved {
 
 // Body returns the JSON body of a resolved error: {"message":"..."}, or with a
 // space after the colon for 5xx answers, as API Gateway writes its own
-// ({"message": "Internal server error"}).
+// ({"message": "Internal server error"}, {"message": null}) unless Compact.
 func (rs Resolved) Body() []byte {
 	key, _ := json.Marshal(rs.MessageKey)
 	val := []byte("null")
@@ -135,7 +137,7 @@ func (rs Resolved) Body() []byte {
 	b = append(b, '{')
 	b = append(b, key...)
 	b = append(b, ':')
-	if rs.Status >= 500 {
+	if rs.Status >= 500 && !rs.Compact {
 		b = append(b, ' ')
 	}
 	b = append(b, val...)

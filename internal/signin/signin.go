@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -165,4 +166,15 @@ func Seconds(d time.Duration) int {
 		secs = 1
 	}
 	return secs
+}
+
+// BearerToken returns the token of an Authorization header value with the
+// Bearer scheme, whose name is matched in any case ("bearer TOKEN" too), as
+// RFC 7235 has auth schemes case-insensitive; false for another scheme.
+func BearerToken(authorization string) (string, bool) {
+	const scheme = "Bearer "
+	if len(authorization) < len(scheme) || !strings.EqualFold(authorization[:len(scheme)], scheme) {
+		return "", false
+	}
+	return authorization[len(scheme):], true
 }

@@ -214,11 +214,15 @@ func ParseAuthorization(h string) (*Authorization, error) {
 // safe for concurrent use.
 type Verifier struct {
 	// Secret returns the secret access key of an access key id, or false when the
-	// id is unknown.
+	// id is unknown. Its keys are long-term ones: a request that also carries a
+	// session token (X-Amz-Security-Token) is refused with ErrUnknownKey, as
+	// AWS refuses a token it did not issue with the key ("The security token
+	// included in the request is invalid.").
 	Secret func(accessKeyID string) (secret string, ok bool)
 	// SessionSecret, when set, is used instead of Secret: it also sees the
 	// request's session token (X-Amz-Security-Token), for credentials whose secret
-	// depends on it.
+	// depends on it. It decides alone whether a token may come with a key:
+	// it should refuse a long-term key sent with one.
 	SessionSecret func(accessKeyID, sessionToken string) (secret string, ok bool)
 	// Service, when set, is the only service name accepted in the credential scope
 	// (e.g. "execute-api").
@@ -367,9 +371,12 @@ func (v *Verifier) Check(r *http.Request) (*Pending, error) {
 	}
 	var secret string
 	var ok bool
-	if v.SessionSecret != nil {
+	switch {
+	case v.SessionSecret != nil:
 		secret, ok = v.SessionSecret(c.AccessKeyID, p.SessionToken)
-	} else {
+	case p.SessionToken != "":
+		return nil, fmt.Errorf("access key id %q with a session token it was not issued with: %w", c.AccessKeyID, ErrUnknownKey)
+	default:
 		secret, ok = v.Secret(c.AccessKeyID)
 	}
 	if !ok {

@@ -47,7 +47,7 @@ func sdkSigned(t *testing.T, method, url string, body []byte, secret string, at 
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set("Amz-Sdk-Invocation-Id", "c0ffee")
-	creds := aws.Credentials{AccessKeyID: testKey, SecretAccessKey: secret, SessionToken: "tok"}
+	creds := aws.Credentials{AccessKeyID: testKey, SecretAccessKey: secret}
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, HashHex(body), "execute-api", "us-east-1", at); err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +88,8 @@ func TestVerifySDKSigned(t *testing.T) {
 			mutate: func(r *http.Request) { r.URL.Path = "/dev/@connections/y" }, wantErr: ErrMismatch},
 		{name: "tampered header", url: "http://h/dev/@connections/x", secret: testSecret, at: now,
 			mutate: func(r *http.Request) { r.Header.Set("Content-Type", "text/plain") }, wantErr: ErrMismatch},
+		{name: "a session token with a long-term key", url: "http://h/dev/@connections/x", secret: testSecret, at: now,
+			mutate: func(r *http.Request) { r.Header.Set("X-Amz-Security-Token", "made-up") }, wantErr: ErrUnknownKey},
 		{name: "old", url: "http://h/dev/@connections/x", secret: testSecret, at: now.Add(-20 * time.Minute), wantErr: ErrExpired},
 		{name: "unsigned", url: "http://h/dev/@connections/x", secret: testSecret, at: now,
 			mutate: func(r *http.Request) { r.Header.Del("Authorization") }, wantErr: ErrMissing},

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/portico-dev/portico/internal/glob"
@@ -101,6 +102,10 @@ type Statement struct {
 	Principals   []string
 	NotPrincipal bool
 	Conditions   []Condition
+	// resVars, when the statement's Resources hold policy variables
+	// (Version 2012-10-17), is each resource's pattern with them, nil for
+	// one without.
+	resVars []*varPattern
 }
 
 // Condition is one operator on one key with its values.
@@ -112,6 +117,8 @@ type Condition struct {
 	Values   []string
 	IfExists bool
 	nets     []netip.Prefix
+	// valVars is as Statement.resVars, for Values.
+	valVars []*varPattern
 }
 
 // Request is what a policy is evaluated against. Value answers condition keys
@@ -195,12 +202,197 @@ func Parse(raw []byte, kind Kind) (*Policy, error) {
 	p := &Policy{Statements: make([]Statement, 0, len(list))}
 	for i, sd := range list {
 		s, err := parseStatement(sd, kind)
+		if err == nil && doc.Version == VersionVariables {
+			err = s.parseVariables(kind)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("statement %d: %w", i, err)
 		}
 		p.Statements = append(p.Statements, s)
 	}
 	return p, nil
+}
+
+// VersionVariables is the policy language version whose policies have
+// variables (${aws:username}); in the others ("2008-10-17", or none) the same
+// text is literal, as IAM reads it.
+const VersionVariables = "2012-10-17"
+
+// varPattern is a resource pattern or condition value holding policy
+// variables: its pieces are the document's text (whose * and ? stay
+// wildcards), a variable (the request's value, matched as literal text), or
+// ${*}, ${?}, ${$} (the character itself, literal).
+type varPattern struct {
+	pieces []piece
+}
+
+type piece struct {
+	text    string // the document's text, or a literal character
+	literal bool   // text is matched as it is, never as a wildcard
+	key     string // a variable's condition key (lower case); "" for text
+	def     string // the variable's default value, when hasDef
+	hasDef  bool
+}
+
+// parseVariables finds the policy variables of the statement's resources and
+// condition values (Version 2012-10-17). A variable must name a condition key
+// Parse accepts (ConditionKeys), optionally with a default value
+// (${aws:username, 'nobody'}); an authorizer's policy may not hold any (its
+// request has no keys to substitute).
+func (st *Statement) parseVariables(kind Kind) error {
+	for i, r := range st.Resources {
+		vp, err := parseVarPattern(r)
+		if err != nil {
+			return err
+		}
+		if vp != nil {
+			if kind == Authorizer {
+				return fmt.Errorf("policy variables (%q) are not supported in an authorizer's policy", truncate(r))
+			}
+			if st.resVars == nil {
+				st.resVars = make([]*varPattern, len(st.Resources))
+			}
+			st.resVars[i] = vp
+		}
+	}
+	for ci := range st.Conditions {
+		c := &st.Conditions[ci]
+		for i, v := range c.Values {
+			vp, err := parseVarPattern(v)
+			if err != nil {
+				return err
+			}
+			if vp != nil {
+				if kind == Authorizer {
+					return fmt.Errorf("policy variables (%q) are not supported in an authorizer's policy", truncate(v))
+				}
+				if c.valVars == nil {
+					c.valVars = make([]*varPattern, len(c.Values))
+				}
+				c.valVars[i] = vp
+			}
+		}
+	}
+	return nil
+}
+
+// parseVarPattern reads the policy variables of s: nil when it has none.
+func parseVarPattern(s string) (*varPattern, error) {
+	if !strings.Contains(s, "${") {
+		return nil, nil
+	}
+	vp := &varPattern{}
+	rest := s
+	for {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			if rest != "" {
+				vp.pieces = append(vp.pieces, piece{text: rest})
+			}
+			return vp, nil
+		}
+		if i > 0 {
+			vp.pieces = append(vp.pieces, piece{text: rest[:i]})
+		}
+		end := strings.IndexByte(rest[i:], '}')
+		if end < 0 {
+			return nil, fmt.Errorf("policy variable %q is not closed with }", truncate(rest[i:]))
+		}
+		whole, body := rest[i:i+end+1], strings.TrimSpace(rest[i+2:i+end])
+		rest = rest[i+end+1:]
+		switch body {
+		case "*", "?", "$":
+			vp.pieces = append(vp.pieces, piece{text: body, literal: true})
+			continue
+		}
+		name, def, hasDef := strings.Cut(body, ",")
+		pc := piece{key: strings.ToLower(strings.TrimSpace(name)), hasDef: hasDef}
+		if hasDef {
+			d := strings.TrimSpace(def)
+			if len(d) < 2 || d[0] != '\'' || d[len(d)-1] != '\'' {
+				return nil, fmt.Errorf("policy variable %q: its default value must be in single quotes", truncate(whole))
+			}
+			pc.def = d[1 : len(d)-1]
+		}
+		if !slices.Contains(ConditionKeys, pc.key) {
+			return nil, fmt.Errorf("policy variable %q is not supported (supported: ${aws:username}, ${aws:userid}, ${aws:PrincipalArn}, ${aws:PrincipalAccount}, ${aws:PrincipalType}, ${aws:SourceIp}, ${aws:SecureTransport}, ${aws:UserAgent}, ${aws:Referer}, and ${*}, ${?}, ${$})", truncate(whole))
+		}
+		vp.pieces = append(vp.pieces, pc)
+	}
+}
+
+// resolve appends the pattern with req's values to pat, and to lit whether
+// each byte is literal; false when a variable has no value and no default
+// (then the pattern matches nothing).
+func (vp *varPattern) resolve(req *Request, pat []byte, lit []bool) ([]byte, []bool, bool) {
+	for _, pc := range vp.pieces {
+		text, literal := pc.text, pc.literal
+		if pc.key != "" {
+			v, ok := "", false
+			if req.Value != nil {
+				v, ok = req.Value(pc.key)
+			}
+			switch {
+			case ok:
+				text = v
+			case pc.hasDef:
+				text = pc.def
+			default:
+				return pat, lit, false
+			}
+			literal = true
+		}
+		pat = append(pat, text...)
+		for range len(text) {
+			lit = append(lit, literal)
+		}
+	}
+	return pat, lit, true
+}
+
+// matchVar reports whether s matches vp with req's values: as a glob (the
+// variables' values literal) when glob, else equal (case-insensitively when
+// fold).
+func (vp *varPattern) matchVar(req *Request, s string, glob, fold bool) bool {
+	var pbuf [128]byte
+	var lbuf [128]bool
+	pat, lit, ok := vp.resolve(req, pbuf[:0], lbuf[:0])
+	switch {
+	case !ok:
+		return false
+	case glob:
+		return matchLiteral(pat, lit, s)
+	case fold:
+		return strings.EqualFold(string(pat), s)
+	}
+	return string(pat) == s
+}
+
+// matchLiteral is glob.Match where the bytes of pattern marked literal are
+// never wildcards.
+func matchLiteral(pattern []byte, literal []bool, s string) bool {
+	p, i := 0, 0
+	star, mark := -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && pattern[p] == '*' && !literal[p]:
+			star, mark = p, i
+			p++
+		case p < len(pattern) && (pattern[p] == '?' && !literal[p] || pattern[p] == s[i]):
+			p++
+			i++
+		case star >= 0:
+			p = star + 1
+			mark++
+			i = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' && !literal[p] {
+		p++
+	}
+	return p == len(pattern)
 }
 
 func parseStatement(sd statementDoc, kind Kind) (Statement, error) {
@@ -393,7 +585,7 @@ func (st *Statement) applies(req *Request) bool {
 	if matchAny(st.Actions, req.Action) == st.NotAction {
 		return false
 	}
-	if matchAny(st.Resources, req.Resource) == st.NotResource {
+	if st.matchResource(req) == st.NotResource {
 		return false
 	}
 	if st.Principals != nil && st.matchPrincipal(req) == st.NotPrincipal {
@@ -405,6 +597,24 @@ func (st *Statement) applies(req *Request) bool {
 		}
 	}
 	return true
+}
+
+// matchResource reports whether one of the statement's resources matches
+// the request's, its policy variables substituted.
+func (st *Statement) matchResource(req *Request) bool {
+	if st.resVars == nil {
+		return matchAny(st.Resources, req.Resource)
+	}
+	for i, r := range st.Resources {
+		if vp := st.resVars[i]; vp != nil {
+			if vp.matchVar(req, req.Resource, true, false) {
+				return true
+			}
+		} else if Match(r, req.Resource) {
+			return true
+		}
+	}
+	return false
 }
 
 // matchPrincipal: "*" is everyone (anonymous callers included); an ARN pattern
@@ -442,19 +652,19 @@ func (c *Condition) holds(req *Request) bool {
 	}
 	switch c.Op {
 	case "StringEquals":
-		return contains(c.Values, v, false)
+		return c.contains(req, v, false)
 	case "StringNotEquals":
-		return !contains(c.Values, v, false)
+		return !c.contains(req, v, false)
 	case "StringEqualsIgnoreCase":
-		return contains(c.Values, v, true)
+		return c.contains(req, v, true)
 	case "StringNotEqualsIgnoreCase":
-		return !contains(c.Values, v, true)
+		return !c.contains(req, v, true)
 	case "StringLike":
-		return matchAny(c.Values, v)
+		return c.like(req, v)
 	case "StringNotLike":
-		return !matchAny(c.Values, v)
+		return !c.like(req, v)
 	case "Bool":
-		return contains(c.Values, v, true)
+		return c.contains(req, v, true)
 	case "IpAddress", "NotIpAddress":
 		in := false
 		if a, err := netip.ParseAddr(v); err == nil {
@@ -467,6 +677,42 @@ func (c *Condition) holds(req *Request) bool {
 			}
 		}
 		return in == (c.Op == "IpAddress")
+	}
+	return false
+}
+
+// contains reports whether one of the condition's values, its policy
+// variables substituted, is v.
+func (c *Condition) contains(req *Request, v string, fold bool) bool {
+	if c.valVars == nil {
+		return contains(c.Values, v, fold)
+	}
+	for i, x := range c.Values {
+		if vp := c.valVars[i]; vp != nil {
+			if vp.matchVar(req, v, false, fold) {
+				return true
+			}
+		} else if x == v || fold && strings.EqualFold(x, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// like reports whether v matches one of the condition's values as a pattern,
+// its policy variables substituted.
+func (c *Condition) like(req *Request, v string) bool {
+	if c.valVars == nil {
+		return matchAny(c.Values, v)
+	}
+	for i, x := range c.Values {
+		if vp := c.valVars[i]; vp != nil {
+			if vp.matchVar(req, v, true, false) {
+				return true
+			}
+		} else if Match(x, v) {
+			return true
+		}
 	}
 	return false
 }
@@ -502,13 +748,30 @@ func (p *Policy) ExpandResources(prefix, replacement string) *Policy {
 	out := &Policy{Statements: make([]Statement, len(p.Statements))}
 	for i, st := range p.Statements {
 		res := make([]string, len(st.Resources))
+		var vars []*varPattern
+		if st.resVars != nil {
+			vars = make([]*varPattern, len(st.resVars))
+		}
 		for j, r := range st.Resources {
 			if rest, ok := strings.CutPrefix(r, prefix); ok {
 				r = replacement + rest
+				if vars != nil && st.resVars[j] != nil {
+					// The prefix is text: it stays the first piece's start.
+					vp := &varPattern{pieces: slices.Clone(st.resVars[j].pieces)}
+					if len(vp.pieces) > 0 && vp.pieces[0].key == "" && !vp.pieces[0].literal && strings.HasPrefix(vp.pieces[0].text, prefix) {
+						vp.pieces[0].text = replacement + strings.TrimPrefix(vp.pieces[0].text, prefix)
+					}
+					vars[j] = vp
+					res[j] = r
+					continue
+				}
 			}
 			res[j] = r
+			if vars != nil {
+				vars[j] = st.resVars[j]
+			}
 		}
-		st.Resources = res
+		st.Resources, st.resVars = res, vars
 		out.Statements[i] = st
 	}
 	return out

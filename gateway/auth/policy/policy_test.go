@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -232,4 +233,63 @@ func FuzzParse(f *testing.F) {
 				Value: func(string) (string, bool) { return "10.1.1.1", true }})
 		}
 	})
+}
+
+func TestPolicyVariables(t *testing.T) {
+	values := map[string]string{KeyUsername: "alice", KeyUserAgent: "*", KeyPrincipalARN: "arn:aws:iam::000000000000:user/alice"}
+	req := Request{Action: ActionInvoke, Value: func(k string) (string, bool) { v, ok := values[k]; return v, ok }}
+	const v12, v08 = `"Version":"2012-10-17",`, `"Version":"2008-10-17",`
+	cases := []struct {
+		name, doc, resource string
+		kind                Kind
+		want                Decision
+	}{
+		{"username in a resource", `{` + v12 + `"Statement":[{"Action":"*","Effect":"Deny","Resource":"arn:x/GET/home/${aws:username}"}]}`, "arn:x/GET/home/alice", Identity, ExplicitDeny},
+		{"another user's resource", `{` + v12 + `"Statement":[{"Action":"*","Effect":"Deny","Resource":"arn:x/GET/home/${aws:username}"}]}`, "arn:x/GET/home/bob", Identity, NoMatch},
+		{"key names fold", `{` + v12 + `"Statement":[{"Action":"*","Effect":"Allow","Resource":"arn:x/${AWS:UserName}/*"}]}`, "arn:x/alice/y", Identity, Allowed},
+		{"2008-10-17 is literal", `{` + v08 + `"Statement":[{"Action":"*","Effect":"Deny","Resource":"arn:x/${aws:username}"}]}`, "arn:x/alice", Identity, NoMatch},
+		{"2008-10-17 matches the text", `{` + v08 + `"Statement":[{"Action":"*","Effect":"Deny","Resource":"arn:x/${aws:username}"}]}`, "arn:x/${aws:username}", Identity, ExplicitDeny},
+		{"no Version is literal", `{"Statement":[{"Action":"*","Effect":"Deny","Resource":"arn:x/${aws:username}"}]}`, "arn:x/alice", Identity, NoMatch},
+		{"a value is never a wildcard", `{` + v12 + `"Statement":[{"Action":"*","Effect":"Allow","Resource":"arn:x/${aws:UserAgent}"}]}`, "arn:x/anything", Identity, NoMatch},
+		{"a value matches itself", `{` + v12 + `"Statement":[{"Action":"*","Effect":"Allow","Resource":"arn:x/${aws:UserAgent}"}]}`, "arn:x/*", Identity, Allowed},
+		{"${*} is a literal star", `{` + v12 + `"Statement":[{"Action":"*","Effect":"Allow","Resource":"arn:x/${*}"}]}`, "arn:x/y", Identity, NoMatch},
+		{"${*} matches a star", `{` + v12 + `"Statement":[{"Action":"*","Effect":"Allow","Resource":"arn:x/${*}${?}${$}"}]}`, "arn:x/*?$", Identity, Allowed},
+		{"text keeps its wildcards", `{` + v12 + `"Statement":[{"Action":"*","Effect":"Allow","Resource":"arn:*/${aws:username}/*"}]}`, "arn:x/alice/y", Identity, Allowed},
+		{"a missing key matches nothing", `{` + v12 + `"Statement":[{"Action":"*","Effect":"Deny","Resource":"arn:x/${aws:Referer}"}]}`, "arn:x/", Identity, NoMatch},
+		{"a missing key's default", `{` + v12 + `"Statement":[{"Action":"*","Effect":"Deny","Resource":"arn:x/${aws:Referer, 'none'}"}]}`, "arn:x/none", Identity, ExplicitDeny},
+		{"in a condition", `{` + v12 + `"Statement":[{"Action":"*","Effect":"Allow","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalArn":"arn:aws:iam::000000000000:user/${aws:username}"}}}]}`, "r", Identity, Allowed},
+		{"in a StringLike condition", `{` + v12 + `"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Condition":{"StringLike":{"aws:PrincipalArn":"*/${aws:username}"}}}]}`, "r", Identity, ExplicitDeny},
+		{"in a negated condition", `{` + v12 + `"Statement":[{"Action":"*","Effect":"Allow","Resource":"*","Condition":{"StringNotEquals":{"aws:username":"${aws:username}"}}}]}`, "r", Identity, NoMatch},
+		{"resource policy shorthand", `{` + v12 + `"Statement":[{"Principal":"*","Action":"*","Effect":"Deny","Resource":"execute-api:/${aws:username}"}]}`, "arn:api/alice", Resource, ExplicitDeny},
+	}
+	for _, tc := range cases {
+		p, err := Parse([]byte(tc.doc), tc.kind)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if tc.kind == Resource {
+			p = p.ExpandResources("execute-api:/", "arn:api/")
+		}
+		r := req
+		r.Resource = tc.resource
+		if got := p.Evaluate(r); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	for name, tc := range map[string]struct {
+		doc  string
+		kind Kind
+		want string
+	}{
+		"unknown key":                {`{` + v12 + `"Statement":[{"Action":"*","Effect":"Deny","Resource":"arn:x/${aws:PrincipalTag/team}"}]}`, Identity, `"${aws:PrincipalTag/team}" is not supported`},
+		"unknown key in a condition": {`{` + v12 + `"Statement":[{"Action":"*","Effect":"Deny","Resource":"*","Condition":{"StringEquals":{"aws:username":"${aws:foo}"}}}]}`, Identity, `"${aws:foo}"`},
+		"not closed":                 {`{` + v12 + `"Statement":[{"Action":"*","Effect":"Deny","Resource":"arn:x/${aws:username"}]}`, Identity, "not closed"},
+		"default not quoted":         {`{` + v12 + `"Statement":[{"Action":"*","Effect":"Deny","Resource":"arn:x/${aws:username, none}"}]}`, Identity, "single quotes"},
+		"in an authorizer's":         {`{` + v12 + `"Statement":[{"Action":"*","Effect":"Deny","Resource":"arn:x/${aws:username}"}]}`, Authorizer, "authorizer"},
+	} {
+		if _, err := Parse([]byte(tc.doc), tc.kind); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error saying %q", name, err, tc.want)
+		}
+	}
 }

@@ -1,6 +1,6 @@
 // Command authfn is a test function for the authorize stage's end-to-end tests,
 // an unmodified aws-lambda-go handler. As a TOKEN authorizer the token says what
-// to answer (allow, allow-get, deny, unauthorized, sleep, garbage, nopolicy,
+// to answer (allow, allow-get, allow-but-secret, deny, unauthorized, sleep, garbage, nopolicy,
 // badcontext); as a REQUEST authorizer it allows, naming the X-User header, the
 // tenant query parameter, its event's resourceId and identity.clientCert; as an integration it echoes its event. Authorizer
 // answers carry "calls", how many authorizer events this sandbox has seen, so
@@ -69,6 +69,12 @@ func handle(_ context.Context, raw json.RawMessage) (any, error) {
 		case "allow-get":
 			// One policy for every GET of the API, on every stage.
 			return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "alice", PolicyDocument: policy("Allow", "arn:aws:execute-api:*:*:*/*/GET/*"), Context: ctx}, nil
+		case "allow-but-secret":
+			// Everything but GET /secret, on every API and stage.
+			doc := policy("Allow", "arn:aws:execute-api:*:*:*")
+			doc.Statement = append(doc.Statement, events.IAMPolicyStatement{Action: []string{"execute-api:Invoke"}, Effect: "Deny",
+				Resource: []string{"arn:aws:execute-api:*:*:*/*/GET/secret"}})
+			return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "alice", PolicyDocument: doc, Context: ctx}, nil
 		case "deny":
 			return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "mallory", PolicyDocument: policy("Deny", ev.MethodArn)}, nil
 		case "unauthorized":
