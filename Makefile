@@ -40,7 +40,8 @@ test: ## run every test (Docker tests skip without a daemon unless REQUIRE_DOCKE
 	@# the raw read(2)/write(2) of internal/rawio are ordinary syscalls under -race:
 	@# run it and its users on the hot paths once without it
 	$(GO) test -count=1 ./internal/rawio/ ./internal/h1/ ./gateway/internal/fastproxy/
-	@# nbio v1.6.8 races in its own accept path: its engine's gateway tests run here
+	@# race builds give nbio's connection hand-off a hook the detector sees
+	@# (gateway/engine_nbio_race.go): run its engine's cases once as shipped
 	$(GO) test -count=1 -run 'Nbio|TestForwardedPortIsTheListeners' ./gateway/
 
 doctest: ## run only the documentation's marked shell blocks (part of test; see README, Writing docs)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/ids"
 	"github.com/portico-dev/portico/internal/signin"
 	"github.com/portico-dev/portico/internal/sigv4"
 )
@@ -43,12 +44,45 @@ func isCodeDeploy(r *http.Request) bool {
 // SigV4 as access key "portico") may report on any, and so may an unsigned
 // call when the admin API has no token, as every route then allows.
 func (s *Server) serveCodeDeploy(w http.ResponseWriter, r *http.Request) {
-	if err := s.codeDeploy(w, r); err != nil {
+	if err := s.codeDeploy(w, r, false); err != nil {
 		s.writeJSON11Error(w, r, err)
 	}
 }
 
-func (s *Server) codeDeploy(w http.ResponseWriter, r *http.Request) error {
+// SandboxCodeDeploy is CodeDeploy's PutLifecycleEventHookExecutionStatus as
+// sandboxes reach it on the gateway's sandbox-facing endpoint (a
+// gateway.SandboxService), which a container sandbox reaches where it cannot
+// reach the admin API. There a call must be signed with credentials issued to
+// a sandbox, and reports only on the hook executions addressed to that
+// sandbox's function: neither the admin token nor an unsigned call is taken,
+// whatever the admin API takes. Safe for concurrent use.
+type SandboxCodeDeploy struct{ s *Server }
+
+// SandboxCodeDeploy returns the sandbox-facing CodeDeploy endpoint of s.
+func (s *Server) SandboxCodeDeploy() *SandboxCodeDeploy { return &SandboxCodeDeploy{s: s} }
+
+// CodeDeployEndpointVariable points the AWS SDKs' and CLI's CodeDeploy clients
+// at an endpoint.
+const CodeDeployEndpointVariable = "AWS_ENDPOINT_URL_CODEDEPLOY"
+
+// EndpointVariable names the variable that points a sandbox's CodeDeploy
+// client at the sandbox-facing endpoint.
+func (c *SandboxCodeDeploy) EndpointVariable() string { return CodeDeployEndpointVariable }
+
+// Claims reports whether r is a call of CodeDeploy's API.
+func (c *SandboxCodeDeploy) Claims(r *http.Request) bool { return isCodeDeploy(r) }
+
+// ServeHTTP serves a sandbox's call, in CodeDeploy's JSON 1.1 protocol.
+func (c *SandboxCodeDeploy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Amzn-RequestId", ids.UUID())
+	if err := c.s.codeDeploy(w, r, true); err != nil {
+		c.s.writeJSON11Error(w, r, err)
+	}
+}
+
+// codeDeploy serves r; sandboxOnly takes only a sandbox's signature
+// (SandboxCodeDeploy).
+func (s *Server) codeDeploy(w http.ResponseWriter, r *http.Request, sandboxOnly bool) error {
 	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), codeDeployTarget)
 	if s.shifts == nil || op != "PutLifecycleEventHookExecutionStatus" {
 		return errdefs.New(errdefs.ErrNotFound, "UnknownOperationException",
@@ -61,7 +95,7 @@ func (s *Server) codeDeploy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || len(body) > maxCodeDeployBody {
 		return errdefs.New(errdefs.ErrInvalid, "ValidationException", "The request body is over 64 KB or could not be read")
 	}
-	caller, err := s.codeDeployCaller(r, body)
+	caller, err := s.codeDeployCaller(r, body, sandboxOnly)
 	if err != nil {
 		return err
 	}
@@ -88,9 +122,13 @@ func (s *Server) codeDeploy(w http.ResponseWriter, r *http.Request) error {
 
 // codeDeployCaller authenticates a CodeDeploy call: it returns the function
 // whose sandbox credentials signed it, or "" for the admin token (or no
-// token, when the admin API has none).
-func (s *Server) codeDeployCaller(r *http.Request, body []byte) (string, error) {
+// token, when the admin API has none). With sandboxOnly, only a sandbox's
+// credentials are taken.
+func (s *Server) codeDeployCaller(r *http.Request, body []byte, sandboxOnly bool) (string, error) {
 	h := r.Header.Get("Authorization")
+	if sandboxOnly {
+		return s.sandboxCaller(r, body, h)
+	}
 	if got, ok := signin.BearerToken(h); ok {
 		if s.cfg.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1 {
 			return "", nil
@@ -127,6 +165,34 @@ func (s *Server) codeDeployCaller(r *http.Request, body []byte) (string, error) 
 			return "", nil
 		}
 		return "", s.signatureError(r, "codedeploy", err)
+	}
+	return caller, nil
+}
+
+// sandboxCaller authenticates a call on the sandbox-facing endpoint: signed
+// with credentials issued to a sandbox, whose function it returns.
+func (s *Server) sandboxCaller(r *http.Request, body []byte, authz string) (string, error) {
+	if !strings.HasPrefix(authz, "AWS4-HMAC-SHA256 ") {
+		return "", errdefs.New(errdefs.ErrForbidden, "MissingAuthenticationTokenException",
+			"Missing Authentication Token: sign the call with the sandbox's own credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)")
+	}
+	caller := ""
+	v := sigv4.Verifier{Region: functions.Region, Service: "codedeploy", MaxSkew: signingMaxSkew("codedeploy"), Now: s.clock(),
+		SessionSecret: func(id, token string) (string, bool) {
+			if s.sandboxes == nil {
+				return "", false
+			}
+			secret, fn, ok := s.sandboxes.SandboxCredential(id, token)
+			if ok {
+				caller = fn
+			}
+			return secret, ok
+		}}
+	if _, err := v.Verify(r, body); err != nil {
+		return "", s.signatureError(r, "codedeploy", err)
+	}
+	if caller == "" {
+		return "", s.signatureError(r, "codedeploy", sigv4.ErrUnknownKey)
 	}
 	return caller, nil
 }

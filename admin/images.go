@@ -32,14 +32,54 @@ type ImportResult struct {
 	Images []string `json:"Images"`
 }
 
+// ResolveRequest is the body of POST /portico/v1/images/resolve.
+type ResolveRequest struct {
+	ImageURI string `json:"ImageUri"`
+}
+
+// ResolveResult is the answer of POST /portico/v1/images/resolve: what an
+// Image function's code would be, were it updated to ImageUri now.
+type ResolveResult struct {
+	// Runtime is the runtime that resolved the reference ("" without one).
+	Runtime  string `json:"Runtime,omitempty"`
+	ImageURI string `json:"ImageUri"`
+	// ResolvedImage is the image id the reference names now (the
+	// ResolvedImageUri GetFunction reports once pinned to it).
+	ResolvedImage string `json:"ResolvedImage"`
+	// CodeSha256 is its digest, as the function would report it.
+	CodeSha256 string `json:"CodeSha256,omitempty"`
+}
+
 // registerImageRoutes registers
 //
 //	POST /portico/v1/images/import   (body = a `docker save` or OCI layout tarball)
+//	POST /portico/v1/images/resolve  (body = {"ImageUri": REF})
 //
-// which streams the archive to the runtime's ImageImporter, so that images reach
-// the runtime where the server runs (containerd's store, or the Docker daemon)
-// without a registry.
+// The first streams the archive to the runtime's ImageImporter, so that images
+// reach the runtime where the server runs (containerd's store, or the Docker
+// daemon) without a registry. The second resolves a reference through the
+// runtime as UpdateFunctionCode would (pulling a missing image where the
+// runtime pulls) and changes no function: portico deploy compares the answer
+// with a function's pinned image to notice an image rebuilt under its tag.
 func (s *Server) registerImageRoutes(d ImageDeps) {
+	s.Handle("POST /portico/v1/images/resolve", func(w http.ResponseWriter, r *http.Request) error {
+		var req ResolveRequest
+		if err := decodeJSON(w, r, porticoBody, &req); err != nil {
+			return err
+		}
+		if req.ImageURI == "" {
+			return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException", "ImageUri is required")
+		}
+		code, err := s.fns.ResolveImageCode(r.Context(), req.ImageURI)
+		if err != nil {
+			return err
+		}
+		out := ResolveResult{ImageURI: code.ImageURI, ResolvedImage: code.ResolvedImage, CodeSha256: code.CodeSha256}
+		if d.Runtime != nil {
+			out.Runtime = d.Runtime.Name()
+		}
+		return writeJSON(w, http.StatusOK, out)
+	})
 	s.Handle("POST /portico/v1/images/import", func(w http.ResponseWriter, r *http.Request) error {
 		imp, ok := d.Runtime.(runtimes.ImageImporter)
 		if !ok {

@@ -233,6 +233,41 @@ func (s *Service) resolveImage(ctx context.Context, uri string) (string, error) 
 	return id, nil
 }
 
+// ImageCode is what an Image function's code would be, were it updated to an
+// image reference now.
+type ImageCode struct {
+	// ImageURI is the reference, as given.
+	ImageURI string
+	// ResolvedImage is the image id the runtime resolves ImageURI to now:
+	// what UpdateCode would pin $LATEST to. Without an ImageResolver, the
+	// reference itself (images are then pinned to their tag).
+	ResolvedImage string
+	// CodeSha256 is ResolvedImage's digest, as the function would report it
+	// ("" when ResolvedImage is not an image id).
+	CodeSha256 string
+}
+
+// ResolveImageCode resolves uri through the runtime, as UpdateCode would, and
+// changes nothing: a caller compares the answer with a function's
+// ResolvedImage to learn whether the image its tag names was rebuilt since
+// the function was pinned (portico deploy). An invalid reference is
+// errdefs.ErrInvalid; an image the runtime cannot find or pull is the
+// runtime's error, as at UpdateCode. The runtime may pull the image, or pin
+// it (containerd), as UpdateCode does; the code collection removes a pin no
+// function uses. Safe for concurrent use.
+func (s *Service) ResolveImageCode(ctx context.Context, uri string) (*ImageCode, error) {
+	if err := checkImageURI(uri); err != nil {
+		return nil, err
+	}
+	resolved, err := s.resolveImage(ctx, uri)
+	if err != nil {
+		return nil, err
+	}
+	var probe Config
+	pinImage(&probe, resolved)
+	return &ImageCode{ImageURI: uri, ResolvedImage: probe.ResolvedImage, CodeSha256: probe.CodeSha256}, nil
+}
+
 // cloneImageConfig returns a copy of c, nil when it overrides nothing.
 func cloneImageConfig(c *ImageConfig) *ImageConfig {
 	if c.IsZero() {

@@ -793,3 +793,30 @@ func TestOnDeleteRunsInTheDeletingTransaction(t *testing.T) {
 		t.Fatalf("steps ran for %v, want %v", seen, want)
 	}
 }
+
+// TestResolveImageCode: what a function's code would be, were it updated to a
+// reference now: the resolver's id and its digest as CodeSha256, with no
+// function changed; a bad reference is ErrInvalid; the resolver's error
+// passes through; without a resolver the reference is its own pin.
+func TestResolveImageCode(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	id := "sha256:" + strings.Repeat("ab", 32)
+	res := &fakeResolver{ids: map[string]string{"app:latest": id}}
+	e.svc.images = res
+	got, err := e.svc.ResolveImageCode(ctx, "app:latest")
+	if err != nil || *got != (ImageCode{ImageURI: "app:latest", ResolvedImage: id, CodeSha256: strings.Repeat("ab", 32)}) {
+		t.Errorf("ResolveImageCode = %+v, %v", got, err)
+	}
+	if _, err := e.svc.ResolveImageCode(ctx, "Not A Ref"); !errors.Is(err, errdefs.ErrInvalid) {
+		t.Errorf("a bad reference: %v, want ErrInvalid", err)
+	}
+	res.err = errdefs.ErrNotFound
+	if _, err := e.svc.ResolveImageCode(ctx, "app:latest"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("the resolver's error: %v", err)
+	}
+	e.svc.images = nil
+	if got, err := e.svc.ResolveImageCode(ctx, "app:latest"); err != nil || got.ResolvedImage != "app:latest" || got.CodeSha256 != "" {
+		t.Errorf("without a resolver: %+v, %v", got, err)
+	}
+}

@@ -109,10 +109,7 @@ func validateConfig(c *Config) error {
 		if c.ImageURI == "" {
 			return invalidf("ImageUri is required for PackageType Image")
 		}
-		if len(c.ImageURI) > 512 || strings.ContainsAny(c.ImageURI, " \t\r\n") {
-			return invalidf("ImageUri %q is not a valid image reference", truncate(c.ImageURI, 200))
-		}
-		if err := checkImageRef(c.ImageURI); err != nil {
+		if err := checkImageURI(c.ImageURI); err != nil {
 			return err
 		}
 		if c.Runtime != "" || c.Handler != "" {
@@ -226,6 +223,15 @@ func validateFileSystems(fss []FileSystem) error {
 		}
 	}
 	return nil
+}
+
+// checkImageURI refuses an ImageUri that is too long, holds white space, or
+// is not an image reference (checkImageRef).
+func checkImageURI(uri string) error {
+	if len(uri) > 512 || strings.ContainsAny(uri, " \t\r\n") {
+		return invalidf("ImageUri %q is not a valid image reference", truncate(uri, 200))
+	}
+	return checkImageRef(uri)
 }
 
 // checkImageRef refuses an ImageUri that is neither an image reference

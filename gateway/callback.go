@@ -49,7 +49,50 @@ type CallbackTLS interface {
 // HTTP, with c's configuration. Call it before serving.
 func (g *Gateway) SetCallbackTLS(c CallbackTLS) { g.callbackTLS = c }
 
-// callbackServer serves only the @connections API, for sandboxes.
+// SandboxService is an AWS API that the sandbox-facing endpoint serves beside
+// @connections, for functions to call with their sandboxes' credentials from
+// wherever they run: CodeDeploy's PutLifecycleEventHookExecutionStatus, for
+// the hooks of traffic shifts (the admin package provides it). The gateway
+// declares it and routes to it the calls it claims; the service authenticates
+// and answers them itself. Implementations are safe for concurrent use.
+type SandboxService interface {
+	// EndpointVariable names the variable that points an AWS SDK's client of
+	// the service at an endpoint (AWS_ENDPOINT_URL_CODEDEPLOY): every sandbox
+	// gets it naming this endpoint (SandboxEndpoints), unless the function's
+	// own environment sets it.
+	EndpointVariable() string
+	// Claims reports, from its method, path and headers, whether r is a call
+	// of the service. It must claim no @connections path.
+	Claims(r *http.Request) bool
+	http.Handler
+}
+
+// AddSandboxService serves s on the sandbox-facing endpoint. Call it before
+// serving.
+func (g *Gateway) AddSandboxService(s SandboxService) {
+	g.sandboxServices = append(g.sandboxServices, s)
+}
+
+// SandboxEndpoints returns, by variable (SandboxService.EndpointVariable),
+// the URL at which sandboxes reach the services added with AddSandboxService:
+// the sandbox-facing endpoint's, https:// when it answers HTTPS (sandboxes
+// trust its CA), else http://. It is empty while the endpoint does not listen.
+// The invoker adds them to each new sandbox's environment. Safe for
+// concurrent use.
+func (g *Gateway) SandboxEndpoints() map[string]string {
+	u := g.sandboxURL.Load()
+	if u == nil || len(g.sandboxServices) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(g.sandboxServices))
+	for _, s := range g.sandboxServices {
+		out[s.EndpointVariable()] = *u
+	}
+	return out
+}
+
+// callbackServer serves the @connections API, and the SandboxServices, for
+// sandboxes.
 type callbackServer struct {
 	g      *Gateway
 	srv    *h1.Server
@@ -101,6 +144,12 @@ func (g *Gateway) startCallback(bind, host string) (*callbackServer, error) {
 		}
 	}()
 	g.ws.callbackDomain.Store(&cs.domain)
+	scheme := "http://"
+	if tlsOn {
+		scheme = "https://"
+	}
+	sandboxURL := scheme + cs.domain
+	g.sandboxURL.Store(&sandboxURL)
 	// The endpoint serves for the gateway's life: it stays in self.
 	_ = g.self.Add("sandbox-facing @connections endpoint", ln.Addr().String())
 	g.log.Info("sandbox-facing @connections endpoint listening", "addr", ln.Addr().String(), "domainName", cs.domain, "https", tlsOn)
@@ -122,9 +171,15 @@ func callbackMaxConns(configured int, addr net.Addr) int {
 	return DefaultCallbackMaxConnsPerIP
 }
 
-// ServeHTTP serves /{stage}/@connections/{id} and /{apiId}/{stage}/@connections/{id};
-// everything else is 404.
+// ServeHTTP serves /{stage}/@connections/{id} and /{apiId}/{stage}/@connections/{id},
+// and the calls a SandboxService claims; everything else is 404.
 func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	for _, s := range cs.g.sandboxServices {
+		if s.Claims(r) {
+			s.ServeHTTP(w, r)
+			return
+		}
+	}
 	parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
 	apiID, stage, id := "", "", ""
 	switch {

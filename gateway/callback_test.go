@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -291,5 +292,72 @@ func TestCallbackEndpointServesTLS(t *testing.T) {
 	var unknown x509.UnknownAuthorityError
 	if _, err := post(untrusting, "https://"+domain+"/dev/@connections/"+conn, "x"); !errors.As(err, &unknown) {
 		t.Fatalf("a client that does not trust the sandbox CA: %v, want x509.UnknownAuthorityError", err)
+	}
+}
+
+// echoService is a SandboxService that claims POST / and answers 200 "served".
+type echoService struct{}
+
+func (echoService) EndpointVariable() string { return "AWS_ENDPOINT_URL_ECHO" }
+func (echoService) Claims(r *http.Request) bool {
+	return r.Method == http.MethodPost && r.URL.Path == "/"
+}
+func (echoService) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	_, _ = w.Write([]byte("served"))
+}
+
+// TestCallbackEndpointServesSandboxServices: the sandbox-facing endpoint
+// routes the calls a SandboxService claims to it, and SandboxEndpoints names
+// the endpoint for its variable (https:// as the endpoint answers HTTPS), under
+// every listener engine (nbio's started no sandbox-facing endpoint); nothing
+// before it listens.
+func TestCallbackEndpointServesSandboxServices(t *testing.T) {
+	for _, engine := range []string{EngineH1, EngineNetHTTP, EngineNbio} {
+		t.Run(engine, func(t *testing.T) {
+			e := newEnv(t)
+			m := connections.New(connections.Config{AdminToken: "tok"}, nil)
+			t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+			ca, err := edge.OpenSandboxCA(t.TempDir(), nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gw := New(Config{Listen: "127.0.0.1:0", CallbackBind: "127.0.0.1:0", Engine: engine}, e.svc, e.res, e.inv, slog.New(slog.DiscardHandler))
+			gw.EnableWebSockets(m)
+			gw.SetCallbackTLS(ca)
+			gw.AddSandboxService(echoService{})
+			if got := gw.SandboxEndpoints(); got != nil {
+				t.Errorf("before the endpoint listens: %v", got)
+			}
+			srv := NewServer(gw, nil, listener.Limits{})
+			if err := srv.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+			url := gw.SandboxEndpoints()["AWS_ENDPOINT_URL_ECHO"]
+			host, ok := strings.CutPrefix(url, "https://")
+			if !ok || !strings.HasPrefix(host, "127.0.0.1:") {
+				t.Fatalf("SandboxEndpoints = %v, want https://127.0.0.1:PORT", gw.SandboxEndpoints())
+			}
+			for _, tc := range []struct {
+				method, path string
+				status       int
+				body         string
+			}{
+				{http.MethodPost, "/", 200, "served"},
+				{http.MethodGet, "/", 404, `{"message":"Not Found"}`},
+				{http.MethodPost, "/dev/@connections/nosuch", 403, ""},
+			} {
+				req, _ := http.NewRequest(tc.method, "http://"+host+tc.path, strings.NewReader("{}"))
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if resp.StatusCode != tc.status || (tc.body != "" && string(body) != tc.body) {
+					t.Errorf("%s %s = %d %s, want %d %s", tc.method, tc.path, resp.StatusCode, body, tc.status, tc.body)
+				}
+			}
+		})
 	}
 }

@@ -58,6 +58,7 @@ func (s *Server) startNbio(addr string) error {
 			return ln, err
 		},
 	})
+	nbioHandoff(eng)
 	if err := eng.Start(); err != nil {
 		cancel()
 		return fmt.Errorf("gateway: listen on %s: %w", addr, err)

@@ -1,20 +1,14 @@
-// nbio v1.6.8 itself races: its accept goroutine writes a connection's remote
-// address while the poller already reads it (nbhttp/engine.go:340 against
-// processor.go:230), which the race detector reports on the first request. The
-// engine is an experiment behind a flag (docs/performance.md); its test runs
-// without -race.
-
-//go:build !race
-
 package gateway
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/portico-dev/portico/internal/listener"
 )
@@ -61,5 +55,45 @@ func TestNbioEngineServesHTTP(t *testing.T) {
 	}
 	if err := CheckEngine("fasthttp"); err == nil {
 		t.Error("CheckEngine accepted an unknown engine")
+	}
+}
+
+// TestNbioEngineConcurrentClients serves many connections at once through the
+// nbio engine, new ones and kept-alive ones, so that -race watches its
+// accept, poller and close paths side by side (TestNbioEngineServesHTTP's
+// first request is the one that shows the hand-off of engine_nbio_race.go).
+func TestNbioEngineConcurrentClients(t *testing.T) {
+	svc, stagePath := benchCreate(t, mockAPI(), nil)
+	gw := New(Config{Listen: "127.0.0.1:0", Engine: EngineNbio}, svc, nil, nil, nil)
+	s := NewServer(gw, nil, listener.Limits{})
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Stop(context.Background()) }()
+	var g errgroup.Group
+	for i := range 8 {
+		g.Go(func() error {
+			tr := &http.Transport{DisableKeepAlives: i%2 == 0}
+			defer tr.CloseIdleConnections()
+			c := &http.Client{Transport: tr}
+			for range 10 {
+				resp, err := c.Get(s.URL() + stagePath + "/mock")
+				if err != nil {
+					return err
+				}
+				body, err := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if err != nil {
+					return err
+				}
+				if resp.StatusCode != 200 || string(body) != `{"ok":true}` {
+					return fmt.Errorf("GET /mock = %d %q", resp.StatusCode, body)
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
 	}
 }

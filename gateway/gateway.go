@@ -183,6 +183,11 @@ type Gateway struct {
 	// callbackTLS, when set, has the sandbox-facing endpoint answer HTTPS
 	// too (callback.go).
 	callbackTLS CallbackTLS
+	// sandboxServices are the AWS APIs the sandbox-facing endpoint serves
+	// beside @connections (AddSandboxService); sandboxURL is that endpoint's
+	// URL once it listens (scheme://host:port).
+	sandboxServices []SandboxService
+	sandboxURL      atomic.Pointer[string]
 
 	domains DomainResolver // custom domain names (tls.go); nil: none
 	// plainListen is the plain listener's bound port, for the @connections

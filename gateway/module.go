@@ -123,6 +123,12 @@ func (s *Server) Start(ctx context.Context) error {
 		if err := s.startNbio(addr); err != nil {
 			return err
 		}
+		// The sandbox-facing endpoint is h1's whatever the engine: its
+		// services (a traffic shift's hooks report there) serve under nbio too.
+		if err := s.startCallback(); err != nil {
+			_ = s.nbio.Close()
+			return err
+		}
 		s.log.Info("gateway listening", "addr", s.ln.Addr().String(), "domain", s.gw.cfg.Domain, "engine", EngineNbio)
 		return nil
 	}

@@ -201,9 +201,6 @@ func TestMutualTLSHostOverAnotherNamesConnectionIsMisdirected(t *testing.T) {
 func TestForwardedPortIsTheListeners(t *testing.T) {
 	for _, engine := range []string{EngineH1, EngineNetHTTP, EngineNbio} {
 		t.Run(engine, func(t *testing.T) {
-			if engine == EngineNbio && raceEnabled {
-				t.Skip("nbio v1.6.8 races in its own accept path (engine_nbio_test.go); make test runs this case without -race")
-			}
 			e := newTLSEnv(t, Config{Engine: engine}, edge.Config{})
 			rest := e.deploy(proxyAPI(apis.ProtocolREST), "prod")
 			httpID := e.deploy(httpAPI(), "prod")

@@ -168,6 +168,7 @@ type Invoker struct {
 	// listeners records each sandbox's Runtime API endpoint while it
 	// listens (SetListeners; nil: none).
 	listeners ListenerRegistry
+	endpoints EndpointSource
 
 	stopReaper chan struct{}
 	reaperDone chan struct{}
@@ -188,6 +189,21 @@ type ListenerRegistry interface {
 // SetListeners has each sandbox's Runtime API endpoint recorded in r while it
 // listens; call it before Start.
 func (i *Invoker) SetListeners(r ListenerRegistry) { i.listeners = r }
+
+// EndpointSource names the endpoints of the AWS services Portico serves to
+// sandboxes, as the variables that point the AWS SDKs at them
+// (AWS_ENDPOINT_URL_CODEDEPLOY: the gateway's sandbox-facing endpoint, where a
+// traffic shift's hook reports). The invoker declares it; the gateway
+// provides it. Safe for concurrent use.
+type EndpointSource interface {
+	// SandboxEndpoints returns the variables, read at each sandbox's start
+	// (nil while there are none). The caller does not modify the map.
+	SandboxEndpoints() map[string]string
+}
+
+// SetEndpoints gives each new sandbox the variables e names, unless its
+// function's environment sets them; call it before Start.
+func (i *Invoker) SetEndpoints(e EndpointSource) { i.endpoints = e }
 
 // New returns an Invoker; call Start before use and Stop to drain.
 func New(p Params) (*Invoker, error) {

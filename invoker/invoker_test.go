@@ -1290,3 +1290,43 @@ func TestSpecEnvDefaults(t *testing.T) {
 		})
 	}
 }
+
+// endpointsFunc is an EndpointSource.
+type endpointsFunc func() map[string]string
+
+func (f endpointsFunc) SandboxEndpoints() map[string]string { return f() }
+
+// TestSpecEnvEndpoints: every sandbox gets the service endpoints the
+// EndpointSource names (the sandbox-facing endpoint's CodeDeploy, where hooks
+// report) unless its function's environment sets the variable; none while the
+// source names none.
+func TestSpecEnvEndpoints(t *testing.T) {
+	e := newEnv(t, nil)
+	var url string
+	e.inv.SetEndpoints(endpointsFunc(func() map[string]string {
+		if url == "" {
+			return nil
+		}
+		return map[string]string{"AWS_ENDPOINT_URL_CODEDEPLOY": url}
+	}))
+	plain := e.fns.add(&functions.Config{FunctionName: "plain"})
+	own := e.fns.add(&functions.Config{FunctionName: "own", Environment: map[string]string{"AWS_ENDPOINT_URL_CODEDEPLOY": "http://mine:1"}})
+	env := func(cfg *functions.Config) map[string]string {
+		t.Helper()
+		spec, err := e.inv.spec(&sandbox{cfg: cfg, id: "sbx-test"}, "127.0.0.1:9001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return spec.Env
+	}
+	if v, ok := env(plain)["AWS_ENDPOINT_URL_CODEDEPLOY"]; ok {
+		t.Errorf("set to %q before the endpoint listens", v)
+	}
+	url = "https://172.17.0.1:40001"
+	if v := env(plain)["AWS_ENDPOINT_URL_CODEDEPLOY"]; v != url {
+		t.Errorf("AWS_ENDPOINT_URL_CODEDEPLOY = %q, want %q", v, url)
+	}
+	if v := env(own)["AWS_ENDPOINT_URL_CODEDEPLOY"]; v != "http://mine:1" {
+		t.Errorf("the function's own AWS_ENDPOINT_URL_CODEDEPLOY became %q", v)
+	}
+}

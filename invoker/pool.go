@@ -996,6 +996,9 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 	if n := sandboxProcs(cfg.MemorySize, runtime.NumCPU()); n > 0 {
 		env["GOMAXPROCS"] = strconv.Itoa(n)
 	}
+	if i.endpoints != nil {
+		maps.Copy(env, i.endpoints.SandboxEndpoints()) // the function's own values win, below
+	}
 	for k, v := range cfg.Environment {
 		env[k] = v
 	}

@@ -415,6 +415,13 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		auth.Module,
 		gateway.Module,
 		fx.Invoke(func(g *gateway.Gateway, own *ownaddr.Set) { g.SetOwnListeners(own) }),
+		// A traffic shift's hook reports to CodeDeploy on the sandbox-facing
+		// endpoint, which container sandboxes reach (the admin API may be on
+		// loopback); every sandbox is pointed at it (AWS_ENDPOINT_URL_CODEDEPLOY).
+		fx.Invoke(func(g *gateway.Gateway, a *admin.Server, i *invoker.Invoker) {
+			g.AddSandboxService(a.SandboxCodeDeploy())
+			i.SetEndpoints(g)
+		}),
 		// Pipeline stages (each joins the gateway's pipeline.stages group).
 		fx.Supply(s.Throttle),
 		throttle.Module,

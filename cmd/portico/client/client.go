@@ -338,6 +338,59 @@ func (c *Client) UpdateFunctionCode(ctx context.Context, name string, zipFile []
 	return decodeConfig(c.Do(ctx, http.MethodPut, FunctionPath(name, "/code"), nil, in, nil))
 }
 
+// ImageResolution is what the server's runtime resolves an image reference
+// to now (POST /portico/v1/images/resolve).
+type ImageResolution struct {
+	Runtime  string `json:"Runtime"`
+	ImageURI string `json:"ImageUri"`
+	// ResolvedImage is the image id the reference names now; CodeSha256 its
+	// digest, as a function pinned to it reports it.
+	ResolvedImage string `json:"ResolvedImage"`
+	CodeSha256    string `json:"CodeSha256"`
+}
+
+// ResolveImage asks the server's runtime which image id imageURI names now,
+// as UpdateFunctionCode would pin it, changing no function.
+func (c *Client) ResolveImage(ctx context.Context, imageURI string) (*ImageResolution, error) {
+	resp, err := c.Do(ctx, http.MethodPost, "/portico/v1/images/resolve", nil, map[string]string{"ImageUri": imageURI}, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out ImageResolution
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
+		return nil, fmt.Errorf("resolving image %s: decoding the answer: %w", imageURI, err)
+	}
+	return &out, nil
+}
+
+// FunctionImage is an Image function's image as GetFunction reports it.
+type FunctionImage struct {
+	// ImageURI is the reference the function was given; ResolvedImage the
+	// image id it is pinned to ("" for a Zip function, or one not pinned).
+	ImageURI, ResolvedImage, CodeSha256 string
+}
+
+// GetFunctionImage returns the image the function's qualifier ("": $LATEST)
+// is pinned to.
+func (c *Client) GetFunctionImage(ctx context.Context, name, qualifier string) (*FunctionImage, error) {
+	var q url.Values
+	if qualifier != "" {
+		q = url.Values{"Qualifier": {qualifier}}
+	}
+	resp, err := c.Do(ctx, http.MethodGet, FunctionPath(name, ""), q, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	var got struct {
+		Configuration struct{ CodeSha256 string }
+		Code          struct{ ImageUri, ResolvedImageUri string } //nolint:revive // Lambda's field names
+	}
+	if err := json.Unmarshal(resp.Body, &got); err != nil {
+		return nil, fmt.Errorf("decoding function %s: %w", name, err)
+	}
+	return &FunctionImage{ImageURI: got.Code.ImageUri, ResolvedImage: got.Code.ResolvedImageUri, CodeSha256: got.Configuration.CodeSha256}, nil
+}
+
 // UpdateFunctionConfiguration changes $LATEST's configuration.
 func (c *Client) UpdateFunctionConfiguration(ctx context.Context, name string, in map[string]any) (*FunctionConfiguration, *Response, error) {
 	return decodeConfig(c.Do(ctx, http.MethodPut, FunctionPath(name, "/configuration"), nil, in, nil))

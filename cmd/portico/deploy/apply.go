@@ -33,6 +33,13 @@ type Target interface {
 	VersionExists(ctx context.Context, name, version string) (bool, error)
 	StageExists(ctx context.Context, id, stage string) (bool, error)
 	UsagePlanExists(ctx context.Context, id string) (bool, error)
+	// ResolveImage returns the image id the server's runtime resolves
+	// imageURI to now, changing nothing ("" when the server pins images to
+	// their tags). FunctionImage returns the image a function's qualifier
+	// ("": $LATEST) is pinned to (zero for a Zip function). Together they
+	// tell an image rebuilt under the same tag, which the template does not.
+	ResolveImage(ctx context.Context, imageURI string) (string, error)
+	FunctionImage(ctx context.Context, name, qualifier string) (PinnedImage, error)
 
 	// PutFunction creates the function (create) or updates its code and
 	// configuration ($LATEST).
@@ -112,7 +119,7 @@ type SavedAPI struct {
 // usage plans of those that do.
 func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, error) {
 	obs := Observed{Functions: map[string]bool{}, APIs: map[string]bool{}, Aliases: map[string]bool{}, Versions: map[string]bool{},
-		Stages: map[string]bool{}, UsagePlans: map[string]bool{}}
+		Stages: map[string]bool{}, UsagePlans: map[string]bool{}, Images: map[string]ImageState{}}
 	names := map[string]bool{}
 	for _, f := range d.Functions {
 		names[f.Name] = true
@@ -168,7 +175,74 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 			return obs, err
 		}
 	}
+	observeImages(ctx, t, d, rec, &obs)
 	return obs, nil
+}
+
+// PinnedImage is the image a function's $LATEST or version is pinned to.
+type PinnedImage struct {
+	// ImageURI is the reference the function was given, ResolvedImage the
+	// image id it runs.
+	ImageURI, ResolvedImage string
+}
+
+// ImageState is what an existing Image function's image reference names now
+// and the image id the stack's function runs.
+type ImageState struct {
+	ImageURI string
+	// Now is the id ImageURI names now; Was the id the function (its
+	// $LATEST, or the version its alias serves) is pinned to, when another.
+	Now, Was string
+}
+
+// observeImages resolves the image reference of each of d's Image functions
+// that the stack made and that still exists, and compares the id it names now
+// with those the function's $LATEST and recorded version are pinned to, as
+// CloudFormation with an ImageUri by tag resolves it to a digest at each
+// deploy: an image rebuilt under the same tag changes no property of the
+// template, yet is new code. What cannot be resolved is a warning: the
+// function's update, if any, reports the error itself.
+func observeImages(ctx context.Context, t Target, d *Desired, rec *Record, obs *Observed) {
+	if rec == nil {
+		return
+	}
+	resolved := map[string]string{}
+	for _, id := range slices.Sorted(maps.Keys(d.Functions)) {
+		f := d.Functions[id]
+		old := rec.Resources[id]
+		if f.ImageURI == "" || old == nil || old.Kind != KindFunction || old.PhysicalID != f.Name || !obs.Functions[f.Name] {
+			continue
+		}
+		now, ok := resolved[f.ImageURI]
+		if !ok {
+			var err error
+			if now, err = t.ResolveImage(ctx, f.ImageURI); err != nil {
+				obs.Warnings = append(obs.Warnings, fmt.Sprintf("%s: could not resolve image %s, so a rebuild under its tag is not noticed: %v", id, f.ImageURI, err))
+			}
+			resolved[f.ImageURI] = now
+		}
+		if now == "" {
+			continue
+		}
+		qualifiers := []string{""}
+		if old.Alias != "" && old.Version != "" && !gone(obs.Versions, f.Name+":"+old.Version) {
+			qualifiers = append(qualifiers, old.Version) // what the alias serves
+		}
+		for _, q := range qualifiers {
+			pin, err := t.FunctionImage(ctx, f.Name, q)
+			if err != nil {
+				obs.Warnings = append(obs.Warnings, fmt.Sprintf("%s: could not read the image function %s runs: %v", id, f.Name, err))
+				break
+			}
+			if pin.ImageURI != f.ImageURI {
+				break // another reference: the template's change updates it
+			}
+			if pin.ResolvedImage != "" && pin.ResolvedImage != now {
+				obs.Images[f.Name] = ImageState{ImageURI: f.ImageURI, Now: now, Was: pin.ResolvedImage}
+				break
+			}
+		}
+	}
 }
 
 // applier runs a plan.

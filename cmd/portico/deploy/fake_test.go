@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -28,6 +29,11 @@ type fakeTarget struct {
 	// saved are the $LATEST and API copies SaveFunction and SaveAPI made, by
 	// what they returned.
 	saved map[any]any
+	// images is the fake resolver: the image id each reference names now
+	// (a reference it does not hold resolves to itself, as on a server that
+	// pins images to their tags); imageErr, when set, is its error.
+	images   map[string]string
+	imageErr error
 }
 
 type fakeFn struct {
@@ -35,6 +41,8 @@ type fakeFn struct {
 	versions []string
 	aliases  map[string]string
 	reserved *int
+	// pins are the images $LATEST ("") and each version are pinned to.
+	pins map[string]PinnedImage
 }
 
 type fakeAPI struct {
@@ -50,7 +58,7 @@ type fakeAPI struct {
 
 func newFake() *fakeTarget {
 	return &fakeTarget{stacks: map[string]*Record{}, fns: map[string]*fakeFn{}, apis: map[string]*fakeAPI{}, plans: map[string]*UsagePlan{},
-		saved: map[any]any{}}
+		saved: map[any]any{}, images: map[string]string{}}
 }
 
 var _ Target = (*fakeTarget)(nil)
@@ -141,11 +149,40 @@ func (f *fakeTarget) PutFunction(_ context.Context, fn *Function, create bool) e
 		return err
 	}
 	if create {
-		f.fns[fn.Name] = &fakeFn{aliases: map[string]string{}}
+		f.fns[fn.Name] = &fakeFn{aliases: map[string]string{}, pins: map[string]PinnedImage{}}
 	}
 	cp := *fn
 	f.fns[fn.Name].latest = &cp
+	f.pin(fn.Name, fn.ImageURI)
 	return nil
+}
+
+// pin pins $LATEST of function name to what imageURI names now, as the
+// server's UpdateFunctionCode does.
+func (f *fakeTarget) pin(name, imageURI string) {
+	if f.fns[name].pins == nil {
+		f.fns[name].pins = map[string]PinnedImage{}
+	}
+	if imageURI == "" {
+		delete(f.fns[name].pins, "")
+		return
+	}
+	f.fns[name].pins[""] = PinnedImage{ImageURI: imageURI, ResolvedImage: cmp.Or(f.images[imageURI], imageURI)}
+}
+
+func (f *fakeTarget) ResolveImage(_ context.Context, imageURI string) (string, error) {
+	if f.imageErr != nil {
+		return "", f.imageErr
+	}
+	return cmp.Or(f.images[imageURI], imageURI), nil
+}
+
+func (f *fakeTarget) FunctionImage(_ context.Context, name, qualifier string) (PinnedImage, error) {
+	fn, ok := f.fns[name]
+	if !ok {
+		return PinnedImage{}, notFound("function " + name)
+	}
+	return fn.pins[qualifier], nil
 }
 
 func (f *fakeTarget) SaveFunction(_ context.Context, name string) (*SavedFunction, error) {
@@ -170,6 +207,7 @@ func (f *fakeTarget) save(call string, key, v any) error {
 func (f *fakeTarget) RestoreFunction(_ context.Context, name string, s *SavedFunction) error {
 	fn, _ := f.saved[s].(Function)
 	f.fns[name].latest = &fn
+	f.pin(name, fn.ImageURI)
 	return f.call("RestoreFunction", name)
 }
 
@@ -186,6 +224,9 @@ func (f *fakeTarget) PublishVersion(_ context.Context, name string) (string, err
 	fn := f.fns[name]
 	v := fmt.Sprint(len(fn.versions) + 1)
 	fn.versions = append(fn.versions, v)
+	if pin, ok := fn.pins[""]; ok {
+		fn.pins[v] = pin
+	}
 	return v, nil
 }
 

@@ -82,6 +82,12 @@ type Observed struct {
 	// ("apiId/stage") and UsagePlans (by id) say whether the recorded ones
 	// of existing functions and APIs exist; one not named is taken to.
 	Aliases, Versions, Stages, UsagePlans map[string]bool
+	// Images holds, by function name, the existing Image functions whose
+	// image reference names another image than the one they run (rebuilt
+	// under the same tag).
+	Images map[string]ImageState
+	// Warnings are what could not be observed (an image not resolved).
+	Warnings []string
 }
 
 // gone reports whether m says key does not exist (a key m does not name was
@@ -152,7 +158,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 	if rec.Resources == nil {
 		rec.Resources = map[string]*Resource{}
 	}
-	p := &Plan{Stack: d.Stack, Warnings: d.Warnings, record: rec}
+	p := &Plan{Stack: d.Stack, Warnings: slices.Concat(d.Warnings, obs.Warnings), record: rec}
 	owned := map[string]bool{}
 	for _, r := range rec.Resources {
 		if r.Kind == KindFunction {
@@ -197,9 +203,13 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			// served (or at a new one, the version gone too).
 			aliasGone := f.Alias != "" && old.Alias == f.Alias && gone(obs.Aliases, old.PhysicalID+":"+f.Alias)
 			versionGone := old.Version == "" || gone(obs.Versions, old.PhysicalID+":"+old.Version)
-			if old.Fingerprint != f.Fingerprint() || old.Alias != f.Alias || (aliasGone && versionGone) {
+			img, rebuilt := obs.Images[f.Name]
+			if old.Fingerprint != f.Fingerprint() || old.Alias != f.Alias || (aliasGone && versionGone) || rebuilt {
 				c.Action, c.publish = Update, true
 				c.Steps = append(c.Steps, "update code and configuration of "+f.Name)
+				if rebuilt {
+					c.Steps = append(c.Steps, fmt.Sprintf("image %s was rebuilt: it names %s now (%s runs %s)", img.ImageURI, shortID(img.Now), f.Name, shortID(img.Was)))
+				}
 				switch {
 				case f.Alias != "" && shifted(c):
 					d := f.Deployment
@@ -386,6 +396,15 @@ func (p *Plan) Print(w io.Writer) {
 	if p.deleteStack {
 		_, _ = fmt.Fprintf(w, "then the record of stack %s\n", p.Stack)
 	}
+}
+
+// shortID shortens an image id (sha256:HEX) to its first 12 hex digits, as
+// docker images prints it; another string is left as it is.
+func shortID(id string) string {
+	if hex, ok := strings.CutPrefix(id, "sha256:"); ok && len(hex) > 12 {
+		return "sha256:" + hex[:12]
+	}
+	return id
 }
 
 // hookWords names a DeploymentPreference's hooks for a plan step.

@@ -173,6 +173,24 @@ func (h *HTTPTarget) UsagePlanExists(ctx context.Context, id string) (bool, erro
 	return h.exists(ctx, "/usageplans/"+esc(id))
 }
 
+// ResolveImage implements Target through POST /portico/v1/images/resolve.
+func (h *HTTPTarget) ResolveImage(ctx context.Context, imageURI string) (string, error) {
+	r, err := h.C.ResolveImage(ctx, imageURI)
+	if err != nil {
+		return "", err
+	}
+	return r.ResolvedImage, nil
+}
+
+// FunctionImage implements Target through GetFunction.
+func (h *HTTPTarget) FunctionImage(ctx context.Context, name, qualifier string) (PinnedImage, error) {
+	img, err := h.C.GetFunctionImage(ctx, name, qualifier)
+	if err != nil {
+		return PinnedImage{}, err
+	}
+	return PinnedImage{ImageURI: img.ImageURI, ResolvedImage: img.ResolvedImage}, nil
+}
+
 // functionConfig is the Lambda configuration document of f: every property
 // the template may leave out is sent too, at Lambda's default, so that one
 // the last deploy set and this one drops is reset, as CloudFormation resets
