@@ -28,6 +28,9 @@ type Golden struct {
 	// Requests are gateway requests (and Lambda invokes on the admin API,
 	// Admin set) and their answers, in order.
 	Requests []Exchange `json:"requests"`
+	// QueuedEvent is an Event invocation the old build had queued, not run,
+	// when it stopped: its function took no calls (reserved concurrency 0).
+	QueuedEvent QueuedEvent `json:"queuedEvent"`
 	// Rollback is a stage to roll back to an older deployment, and what
 	// that deployment answered.
 	Rollback Rollback `json:"rollback"`
@@ -66,4 +69,11 @@ type Rollback struct {
 	Stage      string     `json:"stage"`
 	Deployment string     `json:"deployment"`
 	Requests   []Exchange `json:"requests"`
+}
+
+// QueuedEvent is an Event invocation of Function whose payload holds Marker,
+// which the function prints to its log when it runs.
+type QueuedEvent struct {
+	Function string `json:"function"`
+	Marker   string `json:"marker"`
 }

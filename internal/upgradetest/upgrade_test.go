@@ -2,9 +2,12 @@ package upgradetest_test
 
 import (
 	"archive/tar"
+	"bufio"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -87,6 +90,9 @@ func upgrade(t *testing.T, dir string) {
 			t.Errorf("readback %s (GET %s) changed: %s", want.Name, want.Path, d)
 		}
 	}
+	// The Event invocation the old build left queued runs once its function
+	// takes calls again (followed below, while the rest goes on).
+	ran := queuedEventRuns(t, env, g.QueuedEvent)
 	send := func(what string, list []upgradetest.Exchange) {
 		t.Helper()
 		for _, want := range list {
@@ -134,10 +140,60 @@ func upgrade(t *testing.T, dir string) {
 	send("after the rollback, request", rb.Requests)
 	writesAfterTheUpgrade(t, env, rb.API)
 
+	if err := <-ran; err != nil {
+		t.Errorf("the Event invocation of %s that the old build left queued: %v", g.QueuedEvent.Function, err)
+	}
 	env.Stop()
 	if got, want := schemaMark(t, data), strconv.Itoa(store.SchemaVersion); got != want {
 		t.Errorf("after the upgrade the store says schema %q, want %s (which the old build, at %d, refuses)", got, want, g.Schema)
 	}
+}
+
+// queuedEventRuns lets ev's function take calls (its reserved concurrency 0
+// lifted) and follows its log until the invocation prints its marker, or a
+// minute has passed; the channel gets the outcome.
+func queuedEventRuns(t *testing.T, env *apptest.Env, ev upgradetest.QueuedEvent) <-chan error {
+	t.Helper()
+	out := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, env.AdminURL+"/portico/v1/functions/"+ev.Function+"/logs?follow=1", nil)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req) //nolint:bodyclose // closed by the goroutine below
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	got, err := upgradetest.Send(t.Context(), http.DefaultClient, env.AdminURL, upgradetest.Exchange{Method: http.MethodPut,
+		Path: "/2017-10-31/functions/" + ev.Function + "/concurrency", Body: `{"ReservedConcurrentExecutions":2}`})
+	if err != nil || got.Status != http.StatusOK {
+		cancel()
+		_ = resp.Body.Close()
+		t.Fatalf("lifting %s's reserved concurrency of 0: %v %d %v", ev.Function, err, got.Status, got.Answer)
+	}
+	go func() {
+		defer cancel()
+		defer func() { _ = resp.Body.Close() }()
+		var seen strings.Builder
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), ev.Marker) {
+				out <- nil
+				return
+			}
+			if seen.Len() < 4096 {
+				seen.WriteString(sc.Text() + "\n")
+			}
+		}
+		why := "the follow ended"
+		if err := sc.Err(); err != nil {
+			why = err.Error() // a minute passed
+		}
+		out <- fmt.Errorf("no log line with %q (%s); the log held:\n%s", ev.Marker, why, seen.String())
+	}()
+	return out
 }
 
 // usageCountsOn checks that the usage the old build counted is kept and

@@ -3,7 +3,8 @@
 # PATH): it long-polls the Runtime API over /dev/tcp and answers by _HANDLER.
 # hello: a proxy result naming the function, its version and $GREETING;
 # auth: a TOKEN authorizer that allows the token "allow" and denies others;
-# ws: a WebSocket route's result echoing the route key.
+# ws: a WebSocket route's result echoing the route key; evt: prints the
+# event to its log (an Event invocation's only trace).
 api=$AWS_LAMBDA_RUNTIME_API
 host=${api%:*} port=${api##*:}
 base=/2018-06-01/runtime/invocation
@@ -29,6 +30,10 @@ while :; do
       effect=Deny
       if [[ $event == *'"authorizationToken":"allow"'* ]]; then effect=Allow; fi
       out='{"principalId":"tester","policyDocument":{"Version":"2012-10-17","Statement":[{"Action":"execute-api:Invoke","Effect":"'$effect'","Resource":"'$arn'"}]},"context":{"who":"tester"}}'
+      ;;
+    evt)
+      printf 'event-ran %s\n' "$event"
+      out='{"ok":true}'
       ;;
     ws)
       key=

@@ -16,11 +16,14 @@
 // Lambda TOKEN authorizer, a request validator and a model, gateway responses,
 // a resource policy and binary media types; two deployments to stage prod
 // (the first's answers recorded, for the rollback), a stage with a canary,
-// method settings, an API key and a usage plan whose usage real requests
-// count; an HTTP API with stage variables and route settings; a WebSocket API
-// with two-way routes; and a custom domain mapped to the REST API. A step the
-// old build refuses (a feature it did not have yet) is recorded in the golden
-// file's skipped list, not fatal.
+// method settings (one with no throttle, one a rate with a burst of 0), the
+// stage cache, an access log, two API keys and usage plans whose usage real
+// requests count; an HTTP API with stage variables, route settings and CORS;
+// a WebSocket API with two-way routes; a custom domain mapped to the REST and
+// the HTTP API; a stack record; and, last, an Event invocation left queued
+// (its function has a reserved concurrency of 0) when the server stops. A
+// step the old build refuses (a feature it did not have yet) is recorded in
+// the golden file's skipped list, not fatal.
 //
 // It records every readback (admin API GETs) and a set of gateway requests
 // with their answers, stops the server with SIGTERM and writes
@@ -415,6 +418,11 @@ func (m *maker) configure() error {
 	if err := m.requests(rest, httpAPI, ws); err != nil {
 		return err
 	}
+	// evt takes no calls (reserved concurrency 0), so that an Event
+	// invocation of it is still queued when the server stops.
+	if err := m.call("PUT", "/2017-10-31/functions/evt/concurrency", map[string]any{"ReservedConcurrentExecutions": 0}, nil); err != nil {
+		return err
+	}
 	m.readbacks(rest, httpAPI, ws)
 	for i, e := range m.g.Readbacks {
 		got, err := upgradetest.Send(m.ctx, m.c, m.admin, e)
@@ -423,14 +431,27 @@ func (m *maker) configure() error {
 		}
 		m.g.Readbacks[i] = got
 	}
+	queued, err := m.request(upgradetest.Exchange{Name: "queue an Event invocation of evt", Admin: true, Method: "POST",
+		Path: "/2015-03-31/functions/evt/invocations", Headers: map[string]string{"X-Amz-Invocation-Type": "Event"},
+		Body: `{"marker":"` + queuedMarker + `"}`})
+	if err != nil {
+		return err
+	}
+	if queued.Status != http.StatusAccepted {
+		return fmt.Errorf("the Event invocation of evt: %d %v", queued.Status, queued.Answer)
+	}
+	m.g.QueuedEvent = upgradetest.QueuedEvent{Function: "evt", Marker: queuedMarker}
 	return nil
 }
+
+// queuedMarker is in the payload of the Event invocation left queued.
+const queuedMarker = "queued-before-the-upgrade"
 
 const role = "arn:aws:iam::000000000000:role/upgrade"
 
 func (m *maker) functions(code []byte) error {
 	zipB64 := base64.StdEncoding.EncodeToString(code)
-	for _, f := range []struct{ name, handler string }{{"hello", "hello"}, {"authz", "auth"}, {"wsfn", "ws"}} {
+	for _, f := range []struct{ name, handler string }{{"hello", "hello"}, {"authz", "auth"}, {"wsfn", "ws"}, {"evt", "evt"}} {
 		body := map[string]any{
 			"FunctionName": f.name, "Runtime": "provided.al2023", "Role": role, "Handler": f.handler,
 			"Code": map[string]any{"ZipFile": zipB64}, "Description": "upgrade fixture " + f.name,
@@ -830,7 +851,7 @@ func (m *maker) requests(rest, httpAPI, ws string) error {
 }
 
 func (m *maker) readbacks(rest, httpAPI, ws string) {
-	for _, f := range []string{"hello", "authz", "wsfn"} {
+	for _, f := range []string{"hello", "authz", "wsfn", "evt"} {
 		m.readback("get-function "+f, "/2015-03-31/functions/"+f)
 		m.readback("list-versions "+f, "/2015-03-31/functions/"+f+"/versions")
 		m.readback("list-aliases "+f, "/2015-03-31/functions/"+f+"/aliases")
@@ -841,6 +862,7 @@ func (m *maker) readbacks(rest, httpAPI, ws string) {
 	m.readback("get-alias live", "/2015-03-31/functions/hello/aliases/live")
 	m.readback("get-alias split", "/2015-03-31/functions/hello/aliases/split")
 	m.readback("get-function-concurrency", "/2019-09-30/functions/hello/concurrency")
+	m.readback("get-function-concurrency evt", "/2019-09-30/functions/evt/concurrency")
 	m.readback("get-function-event-invoke-config", "/2019-09-25/functions/hello/event-invoke-config")
 	m.readback("get-policy", "/2015-03-31/functions/hello/policy")
 	m.readback("list-tags hello", "/2017-03-31/tags/arn:aws:lambda:us-east-1:000000000000:function:hello")
