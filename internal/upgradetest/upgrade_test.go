@@ -37,6 +37,9 @@ func TestMain(m *testing.M) { apptest.Main(m) }
 // back to, writes after the upgrade served, and the store marked with this
 // build's schema, which every older build refuses to open.
 func TestUpgradeFromOldBuilds(t *testing.T) {
+	if _, err := os.Stat("/bin/bash"); err != nil {
+		t.Skip("the fixtures' functions are bash scripts (#!/bin/bash, bash 4 or later), which this host lacks")
+	}
 	goldens, err := filepath.Glob(filepath.Join("testdata", "*", "golden.json"))
 	if err != nil {
 		t.Fatal(err)

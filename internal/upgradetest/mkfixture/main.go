@@ -552,6 +552,16 @@ paths:
           default:
             statusCode: "200"
             responseTemplates: {application/json: '{"deployment":"` + mock + `","stage":"$context.stage","colour":"$stageVariables.colour"}'}
+  /greet:
+    get:
+      parameters: [{name: who, in: query}]
+      x-amazon-apigateway-integration:
+        type: aws
+        httpMethod: POST
+        uri: function:hello:${stageVariables.alias}
+        requestTemplates: {application/json: '{"who":"$input.params(''who'')","stage":"$context.stage"}'}
+        responses:
+          default: {statusCode: "200", responseTemplates: {application/json: '{"said":$input.json(''$.body''),"to":"$input.params(''who'')"}'}}
   /keyed:
     get:
       security: [{api_key: []}]
@@ -716,7 +726,26 @@ func (m *maker) restAPI() (string, error) {
 func (m *maker) httpAPI() (string, error) {
 	doc := `openapi: 3.0.1
 info: {title: edge, version: "2.0"}
+components:
+  securitySchemes:
+    lam:
+      type: apiKey
+      name: Authorization
+      in: header
+      x-amazon-apigateway-authorizer:
+        type: request
+        identitySource: $request.header.Authorization
+        authorizerUri: function:authz:live
+        authorizerResultTtlInSeconds: 0
 paths:
+  /private:
+    get:
+      security: [{lam: []}]
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        httpMethod: POST
+        uri: function:hello:live
+        payloadFormatVersion: "2.0"
   /hello:
     get:
       x-amazon-apigateway-integration:
@@ -823,6 +852,10 @@ func (m *maker) requests(rest, httpAPI, ws string) error {
 			"Origin": "https://app.upgrade.test", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"},
 			Want: []string{"Access-Control-Allow-Origin", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age"}},
 		{Name: "rest mock again (from the stage cache)", Method: "GET", Path: r + "/prod/mock"},
+		{Name: "http private without a token", Method: "GET", Path: "/" + httpAPI + "/prod/private"},
+		{Name: "http private denied", Method: "GET", Path: "/" + httpAPI + "/prod/private", Headers: map[string]string{"Authorization": "deny"}},
+		{Name: "http private allowed", Method: "GET", Path: "/" + httpAPI + "/prod/private", Headers: map[string]string{"Authorization": "allow"}},
+		{Name: "rest greet (AWS integration, mapping templates)", Method: "GET", Path: r + "/prod/greet?who=ann"},
 		{Name: "http unknown route", Method: "GET", Path: "/" + httpAPI + "/prod/nowhere"},
 		{Name: "invoke hello:live", Admin: true, Method: "POST", Path: "/2015-03-31/functions/hello:live/invocations", Body: `{}`},
 		{Name: "invoke hello version 1", Admin: true, Method: "POST", Path: "/2015-03-31/functions/hello/invocations?Qualifier=1", Body: `{}`},
@@ -895,6 +928,7 @@ func (m *maker) readbacks(rest, httpAPI, ws string) {
 		m.readback("v2 get-routes "+a, "/v2/apis/"+a+"/routes")
 		m.readback("v2 get-integrations "+a, "/v2/apis/"+a+"/integrations")
 		m.readback("v2 get-deployments "+a, "/v2/apis/"+a+"/deployments")
+		m.readback("v2 get-authorizers "+a, "/v2/apis/"+a+"/authorizers")
 	}
 	m.readback("get-api-keys", "/apikeys?includeValues=true")
 	m.readback("get-api-key", "/apikeys/"+m.keyID+"?includeValue=true")
