@@ -84,6 +84,30 @@ var migrations = []migration{
 				}
 			})
 		}},
+	{readback: `/v2/apis/[^/]+/authorizers.*|/portico/v1/apis(/[^/]+)?|/portico/v1/apis/[^/]+/deployments/[^/]+`,
+		why: "c2b442e: an HTTP API's Lambda (REQUEST) authorizer keeps authorizerPayloadFormatVersion explicitly, " +
+			"so that get-authorizers and exports show what runs; one an older build stored without it ran, and " +
+			"reads back, with 2.0",
+		fix: func(g upgradetest.Golden, old any) {
+			objects(old, func(o map[string]any) {
+				// apigatewayv2's shape
+				if o["authorizerType"] == "REQUEST" && o["authorizerPayloadFormatVersion"] == nil && protocol(g, o) == "HTTP" {
+					o["authorizerPayloadFormatVersion"] = "2.0"
+				}
+				// Portico's: an HTTP API (or a deployment's snapshot of one) with security schemes
+				if o["protocol"] != "HTTP" {
+					return
+				}
+				auths, _ := o["authorizers"].(map[string]any)
+				for _, sch := range auths {
+					sch, _ := sch.(map[string]any)
+					x, _ := sch["x-amazon-apigateway-authorizer"].(map[string]any)
+					if t, _ := x["type"].(string); strings.EqualFold(t, "request") && x["authorizerPayloadFormatVersion"] == nil {
+						x["authorizerPayloadFormatVersion"] = "2.0"
+					}
+				}
+			})
+		}},
 	{readback: `/portico/v1/stacks(/[^/]+)?`, why: "92f0ee1: stack records count their writes in revision; " +
 		"one an older build wrote has none and reads back revision 0 (the next deploy writes 1)",
 		fix: func(_ upgradetest.Golden, old any) {
