@@ -161,6 +161,7 @@ func (s *Service) getAPI(tx *store.Tx, id string, a *API) error {
 		}
 		return err
 	}
+	storedDefaults(a)
 	return nil
 }
 
@@ -173,6 +174,7 @@ func (s *Service) List(ctx context.Context) ([]*API, error) {
 			if err := json.Unmarshal(raw, &a); err != nil {
 				return err
 			}
+			storedDefaults(&a)
 			out = append(out, &a)
 			return nil
 		})
@@ -617,6 +619,7 @@ func getDeployment(tx *store.Tx, apiID, depID string, d *Deployment) error {
 		}
 		return err
 	}
+	storedDefaults(&d.API)
 	return nil
 }
 

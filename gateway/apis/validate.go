@@ -309,6 +309,22 @@ func normRawMap(m map[string]json.RawMessage) map[string]json.RawMessage {
 	return m
 }
 
+// storedDefaults gives a stored API (or a deployment's snapshot of one) what
+// builds before c2b442e left out and this build writes explicitly: an HTTP
+// API's Lambda authorizer without authorizerPayloadFormatVersion ran with
+// 2.0, and reads back so, as one imported now is stored. It costs a scan of
+// each HTTP API authorizer's JSON.
+func storedDefaults(a *API) {
+	if a.Protocol != ProtocolHTTP {
+		return
+	}
+	for name, raw := range a.Authorizers {
+		if !bytes.Contains(raw, []byte(`"authorizerPayloadFormatVersion"`)) {
+			a.Authorizers[name] = defaultPayloadFormatVersion(raw)
+		}
+	}
+}
+
 // defaultPayloadFormatVersion gives an HTTP API's Lambda (request) authorizer
 // scheme without authorizerPayloadFormatVersion the version it runs with,
 // "2.0", as API Gateway's import defaults it, so that get-authorizers and

@@ -1,0 +1,239 @@
+package upgradetest_test
+
+import (
+	"reflect"
+	"regexp"
+	"strings"
+
+	"github.com/portico-dev/portico/internal/upgradetest"
+)
+
+// migration is an intended difference between what an old build read back
+// and what this build reads back from the same data: a migration of the
+// store, or a documented readback change (docs/operations.md, "Upgrading").
+// For a readback whose admin path matches readback, of a fixture whose
+// schema is below before (0: any), fix turns the old build's answer into
+// what this build should answer. Everything else must read back the same.
+type migration struct {
+	readback string
+	before   int
+	why      string
+	fix      func(g upgradetest.Golden, old any)
+}
+
+// migrations are every intended difference, each with its commit and reason.
+var migrations = []migration{
+	{readback: `/2015-03-31/functions.*`, why: "d60b0bf: function configurations read back a LoggingConfig " +
+		"(LogFormat Text, LogGroup /aws/lambda/NAME) as Lambda's get-function(-configuration) do; older builds had none",
+		fix: func(_ upgradetest.Golden, old any) {
+			objects(old, func(o map[string]any) {
+				name, ok := o["FunctionName"].(string)
+				if _, has := o["LoggingConfig"]; ok && !has && o["Handler"] != nil {
+					o["LoggingConfig"] = map[string]any{"LogFormat": "Text", "LogGroup": "/aws/lambda/" + name}
+				}
+			})
+		}},
+	{readback: `/restapis(/[^/?]+)?`, why: "b560eac: get-rest-api(s) return policy escaped, as API Gateway does " +
+		`(\" and \/), where older builds returned the JSON unescaped`,
+		fix: func(_ upgradetest.Golden, old any) {
+			objects(old, func(o map[string]any) {
+				if p, ok := o["policy"].(string); ok && !strings.Contains(p, `\"`) {
+					o["policy"] = strings.NewReplacer(`"`, `\"`, `/`, `\/`).Replace(p)
+				}
+			})
+		}},
+	{readback: `/restapis/[^/]+/stages(/[^/]+)?`, why: "23d2918: REST stages' method settings are keyed as API Gateway " +
+		"keys them (~1mock/GET where older builds said /mock/GET)",
+		fix: func(_ upgradetest.Golden, old any) {
+			objects(old, func(o map[string]any) {
+				ms, _ := o["methodSettings"].(map[string]any)
+				for k, v := range ms {
+					if i := strings.LastIndex(k, "/"); strings.HasPrefix(k, "/") && i > 0 {
+						delete(ms, k)
+						ms[strings.ReplaceAll(k[:i], "/", "~1")+k[i:]] = v
+					}
+				}
+			})
+		}},
+	{readback: `/v2/apis/[^/]+/integrations.*`, why: "HTTP API integrations read back timeoutInMillis 30000, API " +
+		"Gateway's default for HTTP APIs, where older builds said 29000 (WebSocket APIs keep 29000)",
+		fix: func(g upgradetest.Golden, old any) {
+			objects(old, func(o map[string]any) {
+				if t, _ := o["timeoutInMillis"].(float64); t == 29000 && protocol(g, o) == "HTTP" {
+					o["timeoutInMillis"] = float64(30000)
+				}
+			})
+		}},
+	{readback: `/v2/apis/[^/]+/stages.*`, why: "54fda4b: HTTP API stages neither show nor take loggingLevel and " +
+		"dataTraceEnabled in their route settings (API Gateway has them for WebSocket APIs only)",
+		fix: func(g upgradetest.Golden, old any) {
+			objects(old, func(o map[string]any) {
+				if _, ok := o["stageName"]; !ok || protocol(g, o) != "HTTP" {
+					return
+				}
+				settings := []any{o["defaultRouteSettings"]}
+				rs, _ := o["routeSettings"].(map[string]any)
+				for _, s := range rs {
+					settings = append(settings, s)
+				}
+				for _, s := range settings {
+					if s, ok := s.(map[string]any); ok {
+						delete(s, "loggingLevel")
+						delete(s, "dataTraceEnabled")
+					}
+				}
+			})
+		}},
+	{readback: `/v2/apis/[^/]+/authorizers.*|/portico/v1/apis(/[^/]+)?|/portico/v1/apis/[^/]+/deployments/[^/]+`,
+		why: "c2b442e: an HTTP API's Lambda (REQUEST) authorizer keeps authorizerPayloadFormatVersion explicitly, " +
+			"so that get-authorizers and exports show what runs; one an older build stored without it ran, and " +
+			"reads back, with 2.0",
+		fix: func(g upgradetest.Golden, old any) {
+			objects(old, func(o map[string]any) {
+				// apigatewayv2's shape
+				if o["authorizerType"] == "REQUEST" && o["authorizerPayloadFormatVersion"] == nil && protocol(g, o) == "HTTP" {
+					o["authorizerPayloadFormatVersion"] = "2.0"
+				}
+				// Portico's: an HTTP API (or a deployment's snapshot of one) with security schemes
+				if o["protocol"] != "HTTP" {
+					return
+				}
+				auths, _ := o["authorizers"].(map[string]any)
+				for _, sch := range auths {
+					sch, _ := sch.(map[string]any)
+					x, _ := sch["x-amazon-apigateway-authorizer"].(map[string]any)
+					if t, _ := x["type"].(string); strings.EqualFold(t, "request") && x["authorizerPayloadFormatVersion"] == nil {
+						x["authorizerPayloadFormatVersion"] = "2.0"
+					}
+				}
+			})
+		}},
+	{readback: `/portico/v1/stacks(/[^/]+)?`, why: "92f0ee1: stack records count their writes in revision; " +
+		"one an older build wrote has none and reads back revision 0 (the next deploy writes 1)",
+		fix: func(_ upgradetest.Golden, old any) {
+			objects(old, func(o map[string]any) {
+				if _, ok := o["revision"]; !ok && o["template"] != nil {
+					o["revision"] = 0.0
+				}
+			})
+		}},
+	{readback: `/portico/v1/apis/[^/]+/stages`, before: 2,
+		why: "78880e2, schema 2: a stage method setting leaves a throttle that is not set out, where schema 1 " +
+			"stored 0/0 for it (which Portico's API read back as -1, not set)",
+		fix: func(_ upgradetest.Golden, old any) {
+			objects(old, func(o map[string]any) {
+				ms, _ := o["methodSettings"].(map[string]any)
+				for _, v := range ms {
+					if v, ok := v.(map[string]any); ok && v["throttlingBurstLimit"] == -1.0 && v["throttlingRateLimit"] == -1.0 {
+						delete(v, "throttlingBurstLimit")
+						delete(v, "throttlingRateLimit")
+					}
+				}
+			})
+		}},
+	{readback: `/portico/v1/apis/[^/]+/stages|/v2/apis/[^/]+/stages.*`, before: 3,
+		why: "ab23b95, schema 3: a stage method or route setting's burst of 0 beside a rate above 0 is left out " +
+			"(inherited), as the builds before c118483 served it with a burst of its rate",
+		fix: func(_ upgradetest.Golden, old any) { burstZeroBesideRate(old, nil) }},
+	{readback: `/restapis/[^/]+/stages.*`, before: 3,
+		why: "ab23b95, schema 3: the same, read back by get-stage as -1 (inherited)",
+		fix: func(_ upgradetest.Golden, old any) { burstZeroBesideRate(old, -1.0) }},
+}
+
+// burstZeroBesideRate sets every throttlingBurstLimit of 0 beside a
+// throttlingRateLimit above 0 in v to to, or leaves it out when to is nil.
+func burstZeroBesideRate(v, to any) {
+	objects(v, func(o map[string]any) {
+		if b, ok := o["throttlingBurstLimit"].(float64); ok && b == 0 {
+			if r, _ := o["throttlingRateLimit"].(float64); r > 0 {
+				delete(o, "throttlingBurstLimit")
+				if to != nil {
+					o["throttlingBurstLimit"] = to
+				}
+			}
+		}
+	})
+}
+
+// migrate returns what this build should read back of readback e of fixture
+// g: the old answer with every migration that applies made.
+func migrate(g upgradetest.Golden, e upgradetest.Exchange, old any) any {
+	for _, m := range migrations {
+		if (m.before == 0 || g.Schema < m.before) && regexp.MustCompile("^(?:"+m.readback+")$").MatchString(e.Path) {
+			m.fix(g, old)
+		}
+	}
+	return old
+}
+
+// objects calls fn with every JSON object in v, outermost first.
+func objects(v any, fn func(map[string]any)) {
+	switch v := v.(type) {
+	case map[string]any:
+		fn(v)
+		for _, e := range v {
+			objects(e, fn)
+		}
+	case []any:
+		for _, e := range v {
+			objects(e, fn)
+		}
+	}
+}
+
+// protocol returns the protocol (HTTP, WEBSOCKET) of the API that o, an
+// apigatewayv2 stage or integration as the old build read it back, belongs
+// to: the API whose /v2/apis/ID readbacks hold o.
+func protocol(g upgradetest.Golden, o map[string]any) string {
+	for _, r := range g.Readbacks {
+		rest, ok := strings.CutPrefix(r.Path, "/v2/apis/")
+		if !ok || !strings.Contains(rest, "/") {
+			continue
+		}
+		id, _, _ := strings.Cut(rest, "/")
+		found := false
+		objects(r.Answer, func(x map[string]any) { found = found || reflect.DeepEqual(x, o) })
+		if !found {
+			continue
+		}
+		for _, a := range g.Readbacks {
+			if m, ok := a.Answer.(map[string]any); ok && a.Path == "/v2/apis/"+id {
+				p, _ := m["protocolType"].(string)
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// throttledChange is an intended difference in what the gateway answers: a
+// request that a schema 2 build from c118483 on throttled (429) because of a
+// burst of 0 beside a rate, which this build serves after the migration
+// (ab23b95, schema 3) left that burst out. Builds before c118483 served them
+// with a burst of their rate, and recorded these answers.
+type throttledChange struct {
+	request string
+	status  int
+	answer  any
+}
+
+var throttledChanges = []throttledChange{
+	{"rest pets valid", 200, map[string]any{"created": ""}},
+	{"rest pets invalid body", 400, map[string]any{"message": "Invalid request body"}},
+	{"rest keyed with the second plan's key (rate 10, burst 0)", 200, map[string]any{"keyed": true}},
+	{"http hello (alias live)", 200, map[string]any{"fn": "hello", "version": "2", "greeting": "hey"}},
+}
+
+// migrateRequest returns what this build should answer to request e of
+// fixture g.
+func migrateRequest(g upgradetest.Golden, e upgradetest.Exchange) upgradetest.Exchange {
+	if g.Schema >= 3 || e.Status != 429 || !reflect.DeepEqual(e.Answer, map[string]any{"message": "Too Many Requests"}) {
+		return e
+	}
+	for _, c := range throttledChanges {
+		if c.request == e.Name {
+			e.Status, e.Answer = c.status, c.answer
+		}
+	}
+	return e
+}

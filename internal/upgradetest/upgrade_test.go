@@ -1,0 +1,408 @@
+package upgradetest_test
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/upgradetest"
+	"github.com/portico-dev/portico/store"
+)
+
+func TestMain(m *testing.M) { apptest.Main(m) }
+
+// TestUpgradeFromOldBuilds starts this build on each data directory an
+// older build wrote (testdata/REV, made by mkfixture) and holds it to what
+// that build answered: every readback the same but for the intended
+// migrations (migrations_test.go), every recorded gateway request and
+// Lambda invoke answered the same (but for the intended throttledChanges),
+// usage counts kept and counted on, the older deployment still there to roll
+// back to, writes after the upgrade served, and the store marked with this
+// build's schema, which every older build refuses to open.
+func TestUpgradeFromOldBuilds(t *testing.T) {
+	if _, err := os.Stat("/bin/bash"); err != nil {
+		t.Skip("the fixtures' functions are bash scripts (#!/bin/bash, bash 4 or later), which this host lacks")
+	}
+	goldens, err := filepath.Glob(filepath.Join("testdata", "*", "golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(goldens) < 3 {
+		t.Fatalf("%d fixtures under testdata, want one per older schema (at least 3)", len(goldens))
+	}
+	for _, golden := range goldens {
+		dir := filepath.Dir(golden)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			t.Parallel()
+			upgrade(t, dir)
+		})
+	}
+}
+
+func upgrade(t *testing.T, dir string) {
+	raw, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g upgradetest.Golden
+	if err := json.Unmarshal(raw, &g); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	untar(t, filepath.Join(dir, "data.tar.gz"), data)
+	if got := schemaMark(t, data); got != strconv.Itoa(g.Schema) {
+		t.Fatalf("the fixture's store says schema %q, its golden file %d", got, g.Schema)
+	}
+
+	env := apptest.Start(t, apptest.Options{DataDir: data})
+	c := &http.Client{}
+	ctx := t.Context()
+	// Readbacks first: the requests below count usage and warm sandboxes.
+	for _, want := range g.Readbacks {
+		if absent(want) {
+			continue // a route the old build did not have
+		}
+		got, err := upgradetest.Send(ctx, c, env.AdminURL, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Answer = rebase(t, got.Answer, env, g)
+		want.Answer = migrate(g, want, upgradetest.Decode(mustJSON(t, want.Answer))) // on a copy
+		if got.Status != want.Status {
+			t.Errorf("readback %s (GET %s): status %d, the old build's %d: %v", want.Name, want.Path, got.Status, want.Status, got.Answer)
+			continue
+		}
+		for _, d := range upgradetest.Compare(want.Answer, got.Answer) {
+			t.Errorf("readback %s (GET %s) changed: %s", want.Name, want.Path, d)
+		}
+	}
+	// The Event invocation the old build left queued runs once its function
+	// takes calls again (followed below, while the rest goes on).
+	ran := queuedEventRuns(t, env, g.QueuedEvent)
+	send := func(what string, list []upgradetest.Exchange) {
+		t.Helper()
+		for _, want := range list {
+			want = migrateRequest(g, want)
+			base := env.GatewayURL
+			if want.Admin {
+				base = env.AdminURL
+			}
+			got, err := upgradetest.Send(ctx, c, base, want)
+			if err != nil {
+				t.Errorf("%s %q: %v", what, want.Name, err)
+				continue
+			}
+			if got.Status != want.Status {
+				t.Errorf("%s %q (%s %s): status %d, the old build's %d (%v)", what, want.Name, want.Method, want.Path, got.Status, want.Status, got.Answer)
+			}
+			for _, d := range upgradetest.Compare(want.Answer, got.Answer) {
+				t.Errorf("%s %q (%s %s) answered differently: %s", what, want.Name, want.Method, want.Path, d)
+			}
+			for h, v := range want.Header {
+				if got.Header[h] != v {
+					t.Errorf("%s %q (%s %s): header %s: %q, the old build's %q", what, want.Name, want.Method, want.Path, h, got.Header[h], v)
+				}
+			}
+			for _, d := range upgradetest.Compare(toAny(want.Frames), toAny(got.Frames)) {
+				t.Errorf("%s %q (%s): WebSocket frames differ: %s", what, want.Name, want.Path, d)
+			}
+		}
+	}
+	send("request", g.Requests)
+	usageCountsOn(t, env, g)
+
+	// The older deployment is still there to roll back to, and answers as
+	// it did.
+	rb := g.Rollback
+	rollback := upgradetest.Exchange{Name: "rollback", Method: http.MethodPost,
+		Path: "/portico/v1/apis/" + rb.API + "/stages/" + rb.Stage + "/rollback", Body: `{"deploymentId":"` + rb.Deployment + `"}`}
+	got, err := upgradetest.Send(ctx, c, env.AdminURL, rollback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != http.StatusOK {
+		t.Errorf("rolling %s/%s back to %s: %d %v", rb.API, rb.Stage, rb.Deployment, got.Status, got.Answer)
+	}
+	send("after the rollback, request", rb.Requests)
+	writesAfterTheUpgrade(t, env, rb.API)
+
+	if err := <-ran; err != nil {
+		t.Errorf("the Event invocation of %s that the old build left queued: %v", g.QueuedEvent.Function, err)
+	}
+	env.Stop()
+	if got, want := schemaMark(t, data), strconv.Itoa(store.SchemaVersion); got != want {
+		t.Errorf("after the upgrade the store says schema %q, want %s (which the old build, at %d, refuses)", got, want, g.Schema)
+	}
+}
+
+// queuedEventRuns lets ev's function take calls (its reserved concurrency 0
+// lifted) and follows its log until the invocation prints its marker, or a
+// minute has passed; the channel gets the outcome.
+func queuedEventRuns(t *testing.T, env *apptest.Env, ev upgradetest.QueuedEvent) <-chan error {
+	t.Helper()
+	out := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, env.AdminURL+"/portico/v1/functions/"+ev.Function+"/logs?follow=1", nil)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req) //nolint:bodyclose // closed by the goroutine below
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	got, err := upgradetest.Send(t.Context(), http.DefaultClient, env.AdminURL, upgradetest.Exchange{Method: http.MethodPut,
+		Path: "/2017-10-31/functions/" + ev.Function + "/concurrency", Body: `{"ReservedConcurrentExecutions":2}`})
+	if err != nil || got.Status != http.StatusOK {
+		cancel()
+		_ = resp.Body.Close()
+		t.Fatalf("lifting %s's reserved concurrency of 0: %v %d %v", ev.Function, err, got.Status, got.Answer)
+	}
+	go func() {
+		defer cancel()
+		defer func() { _ = resp.Body.Close() }()
+		var seen strings.Builder
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), ev.Marker) {
+				out <- nil
+				return
+			}
+			if seen.Len() < 4096 {
+				seen.WriteString(sc.Text() + "\n")
+			}
+		}
+		why := "the follow ended"
+		if err := sc.Err(); err != nil {
+			why = err.Error() // a minute passed
+		}
+		out <- fmt.Errorf("no log line with %q (%s); the log held:\n%s", ev.Marker, why, seen.String())
+	}()
+	return out
+}
+
+// usageCountsOn checks that the usage the old build counted is kept and
+// that this build counts on from it: the old build's get-usage readback
+// (its day, already compared) plus the keyed requests replayed since, which
+// this build admitted, in a get-usage from that day to today.
+func usageCountsOn(t *testing.T, env *apptest.Env, g upgradetest.Golden) {
+	t.Helper()
+	var old upgradetest.Exchange
+	for _, r := range g.Readbacks {
+		if r.Name == "get-usage" {
+			old = r
+		}
+	}
+	u, err := url.Parse(old.Path)
+	if err != nil || old.Status != http.StatusOK {
+		t.Fatalf("the fixture's get-usage readback %q: %v %d", old.Path, err, old.Status)
+	}
+	sum := func(answer any) map[string]int {
+		out := map[string]int{}
+		values, _ := answer.(map[string]any)["values"].(map[string]any)
+		for key, days := range values {
+			for _, d := range days.([]any) {
+				out[key] += int(d.([]any)[0].(float64))
+			}
+		}
+		return out
+	}
+	want := sum(old.Answer)
+	if len(want) != 1 {
+		t.Fatalf("the fixture's get-usage names %d keys, want 1: %v", len(want), old.Answer)
+	}
+	for _, r := range g.Requests {
+		if r.Headers["x-api-key"] == g.UsageKey && r.Status == http.StatusOK {
+			for k := range want {
+				want[k]++
+			}
+		}
+	}
+	q := u.Query()
+	q.Set("endDate", time.Now().UTC().Format(time.DateOnly))
+	got, err := upgradetest.Send(t.Context(), http.DefaultClient, env.AdminURL,
+		upgradetest.Exchange{Method: http.MethodGet, Path: u.Path + "?" + q.Encode()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != http.StatusOK {
+		t.Fatalf("get-usage %s: %d %v", q.Encode(), got.Status, got.Answer)
+	}
+	if counted := sum(got.Answer); !reflect.DeepEqual(counted, want) {
+		t.Errorf("usage from the fixture's day to today: %v, want %v (the old build's count and the keyed requests since): %v", counted, want, got.Answer)
+	}
+}
+
+// writesAfterTheUpgrade changes what the old build made, as a user would
+// next: hello gets a new version that alias live moves to, and the REST API
+// a third deployment on prod and a new stage variable, each served.
+func writesAfterTheUpgrade(t *testing.T, env *apptest.Env, rest string) {
+	t.Helper()
+	steps := []struct {
+		admin        bool
+		method, path string
+		body         string
+		status       int
+		answer       string // a part of the answer's JSON
+	}{
+		{true, "PUT", "/2015-03-31/functions/hello/configuration", `{"Environment":{"Variables":{"GREETING":"upgraded"}}}`, 200, `"GREETING":"upgraded"`},
+		{true, "POST", "/2015-03-31/functions/hello/versions", `{"Description":"after the upgrade"}`, 201, `"Version":"3"`},
+		{true, "PUT", "/2015-03-31/functions/hello/aliases/live", `{"FunctionVersion":"3"}`, 200, `"FunctionVersion":"3"`},
+		{true, "POST", "/2015-03-31/functions/hello:live/invocations", `{}`, 200, `{\"fn\":\"hello\",\"version\":\"3\",\"greeting\":\"upgraded\"}`},
+		{true, "POST", "/portico/v1/apis/" + rest + "/deployments", `{"stageName":"prod","description":"after the upgrade"}`, 201, `"description":"after the upgrade"`},
+		{true, "PATCH", "/restapis/" + rest + "/stages/prod", `{"patchOperations":[{"op":"replace","path":"/variables/colour","value":"purple"}]}`, 200, `"colour":"purple"`},
+		{false, "GET", "/" + rest + "/prod/hello", "", 200, `{"fn":"hello","greeting":"upgraded","version":"3"}`},
+		{false, "GET", "/" + rest + "/prod/mock", "", 200, `{"colour":"purple","deployment":"two","stage":"prod"}`},
+	}
+	for _, s := range steps {
+		base := env.GatewayURL
+		if s.admin {
+			base = env.AdminURL
+		}
+		got, err := upgradetest.Send(t.Context(), http.DefaultClient, base, upgradetest.Exchange{Method: s.method, Path: s.path, Body: s.body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if raw := string(mustJSON(t, got.Answer)); got.Status != s.status || !strings.Contains(raw, s.answer) {
+			t.Errorf("after the upgrade, %s %s: %d %s, want %d with %s", s.method, s.path, got.Status, raw, s.status, s.answer)
+		}
+	}
+}
+
+// absent says whether the old build answered a readback 404 for want of the
+// route: net/http's page, or Portico's "does not implement".
+func absent(e upgradetest.Exchange) bool {
+	if e.Status != http.StatusNotFound {
+		return false
+	}
+	if s, ok := e.Answer.(string); ok {
+		return strings.HasPrefix(s, "404 page not found")
+	}
+	m, _ := e.Answer.(map[string]any)
+	msg, _ := m["message"].(string)
+	return strings.Contains(msg, "does not implement")
+}
+
+// rebase replaces this server's addresses in answer by the old build's (a
+// function's code location, a stage's URL).
+func rebase(t *testing.T, answer any, env *apptest.Env, g upgradetest.Golden) any {
+	t.Helper()
+	raw, err := json.Marshal(answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostPort := func(u string) string { return u[strings.Index(u, "://")+3:] }
+	r := strings.NewReplacer(hostPort(env.AdminURL), hostPort(g.AdminURL), hostPort(env.GatewayURL), hostPort(g.GatewayURL))
+	return upgradetest.Decode([]byte(r.Replace(string(raw))))
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func toAny(frames []string) any {
+	out := make([]any, len(frames))
+	for i, f := range frames {
+		out[i] = f
+	}
+	return out
+}
+
+// schemaMark reads the store's schema version from its meta bucket, as every
+// build checks it at open.
+func schemaMark(t *testing.T, data string) string {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(data, "portico.db"), 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	var v string
+	err = db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("meta"))
+		if b == nil {
+			return errors.New("no meta bucket")
+		}
+		v = string(b.Get([]byte("schema")))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// untar unpacks the gzipped tar file into dir.
+func untar(t *testing.T, file, dir string) {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Join(dir, filepath.FromSlash(hdr.Name))
+		if !strings.HasPrefix(name, dir+string(filepath.Separator)) {
+			t.Fatalf("%s: %q leaves the directory", file, hdr.Name)
+		}
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			err = os.MkdirAll(name, hdr.FileInfo().Mode().Perm()|0o700)
+		case tar.TypeReg:
+			err = writeFile(name, tr, hdr.FileInfo().Mode().Perm())
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func writeFile(name string, r io.Reader, perm os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
