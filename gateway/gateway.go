@@ -464,9 +464,9 @@ func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]
 		}
 		e.plans[in] = p
 	}
-	stages := make([]pipeline.Stage, 0, len(g.stages)+2)
+	stages := make([]pipeline.Stage, 0, len(g.stages)+3)
 	stages = append(stages, g.stages...)
-	stages = append(stages, g.resp, routeStage{g: g, e: e})
+	stages = append(stages, g.resp, checkStage{g}, routeStage{g: g, e: e})
 	chain, err := pipeline.Chain(e.deployed, stages, pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
 		return g.integrate(w, r, newReqCtx(c, e))
 	}))
@@ -650,19 +650,37 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) erro
 	if c.Protocol == apis.ProtocolWebSocket {
 		return g.serveWebSocket(w, r, &reqCtx{Context: c, entry: e}) // upgrades and @connections (websocket.go)
 	}
-	if r.ContentLength > g.cfg.MaxBodyBytes {
-		return fmt.Errorf("content-length %d: %w", r.ContentLength, errTooLarge)
-	}
-	// A bad percent-encoding in the query string is 400 on every
-	// integration, as the proxy events refuse it, rather than a parameter
-	// that templates drop and HTTP_PROXY passes on.
-	if raw := r.URL.RawQuery; strings.IndexByte(raw, '%') >= 0 && !validEscapes(raw) {
-		return fmt.Errorf("query string %q: bad percent-encoding: %w", raw, errBadRequest)
-	}
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
-	}
-	return e.chain.ServeRequest(w, r, c)
+	return e.chain.ServeRequest(w, r, c) // checkStage refuses what no route takes
+}
+
+// checkStage is the built-in stage that refuses requests no route takes (a
+// declared body over the limit: 413; a bad percent-encoding in the query
+// string: 400) and bounds the body's reads. It runs inside the observing
+// stages, so that its refusals are counted, logged and traced as every other
+// answer is (API Gateway's Count and 4XXError include them).
+type checkStage struct{ g *Gateway }
+
+func (checkStage) Name() string { return "check" }
+func (checkStage) Order() int   { return pipeline.OrderCheck }
+func (s checkStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
+	limit := s.g.cfg.MaxBodyBytes
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			if r.ContentLength > limit {
+				return gatewayError(fmt.Errorf("content-length %d: %w", r.ContentLength, errTooLarge), c.Protocol)
+			}
+			// A bad percent-encoding in the query string is 400 on every
+			// integration, as the proxy events refuse it, rather than a
+			// parameter that templates drop and HTTP_PROXY passes on.
+			if raw := r.URL.RawQuery; strings.IndexByte(raw, '%') >= 0 && !validEscapes(raw) {
+				return gatewayError(fmt.Errorf("query string %q: bad percent-encoding: %w", raw, errBadRequest), c.Protocol)
+			}
+			if r.Body != nil && r.Body != http.NoBody {
+				r.Body = http.MaxBytesReader(w, r.Body, limit)
+			}
+			return next.ServeRequest(w, r, c)
+		})
+	}, nil
 }
 
 // validEscapes reports whether every % in s starts a %XX escape, as
