@@ -146,9 +146,21 @@ func (s *Stage) sinkForLocked(t Target) *sink {
 		return k
 	}
 	drop, fail := s.dropped.WithLabelValues(key), s.failed.WithLabelValues(key)
-	k := newSink(t, s.opts.Queue, s.opts.Stdout, s.log, s.opts.ReopenClock, drop.Inc, fail.Inc)
+	k := newSink(t, s.opts.Queue, s.opts.Stdout, s.log, s.opts.ReopenClock, drop.Inc, fail.Inc, func() { s.forgetSeries(key) })
 	s.sinks[key] = k
 	return k
+}
+
+// forgetSeries removes destination key's series once its writer stopped,
+// unless a stage writes to it again (a new sink of key shares them): the
+// registry keeps no series of destinations no stage uses.
+func (s *Stage) forgetSeries(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sinks[key] == nil {
+		s.dropped.DeleteLabelValues(key)
+		s.failed.DeleteLabelValues(key)
+	}
 }
 
 // userKey names one compiled side of a stage (its canary compiles apart).
