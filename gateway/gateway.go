@@ -673,7 +673,7 @@ func (s checkStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
 			// integration, as the proxy events refuse it, rather than a
 			// parameter that templates drop and HTTP_PROXY passes on.
 			if raw := r.URL.RawQuery; strings.IndexByte(raw, '%') >= 0 && !validEscapes(raw) {
-				return gatewayError(fmt.Errorf("query string %q: bad percent-encoding: %w", raw, errBadRequest), c.Protocol)
+				return gatewayError(fmt.Errorf("query string %q: bad percent-encoding: %w", maskQuery(raw), errBadRequest), c.Protocol)
 			}
 			if r.Body != nil && r.Body != http.NoBody {
 				r.Body = http.MaxBytesReader(w, r.Body, limit)

@@ -532,14 +532,14 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 	resp, err := g.sendInTime(ctx, req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("%s: %w", uri, errTimeout)
+			return nil, fmt.Errorf("%s: %w", backendName(req.URL), errTimeout)
 		}
-		return nil, fmt.Errorf("%s: %w: %w", uri, errIntegration, err)
+		return nil, fmt.Errorf("%s: %w: %w", backendName(req.URL), errIntegration, scrubBackend(req.URL, err))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	out, err := io.ReadAll(io.LimitReader(resp.Body, int64(g.ws.m.Config().MaxMessageBytes)+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", uri, errIntegration, err)
+		return nil, fmt.Errorf("%s: %w: %w", backendName(req.URL), errIntegration, scrubBackend(req.URL, err))
 	}
 	return &connections.Response{StatusCode: resp.StatusCode, Body: out}, nil
 }
