@@ -307,6 +307,9 @@ func (s *Stage) middleware(f *Format, k *sink, t Target) pipeline.Middleware {
 			cw.ResponseWriter, cw.status, cw.n = w, 0, 0
 			err := next.ServeRequest(cw, r, c)
 			rec := Record{C: c, Status: cw.status, ResponseLength: cw.n, Protocol: r.Proto, Path: r.URL.Path, RequestLength: r.ContentLength}
+			if f.traceID {
+				rec.TraceID = traceRoot(w.Header().Get("X-Amzn-Trace-Id"))
+			}
 			cw.ResponseWriter = nil
 			writerPool.Put(cw)
 			if c.Status != 0 {
@@ -331,6 +334,16 @@ func (s *Stage) middleware(f *Format, k *sink, t Target) pipeline.Middleware {
 			return err
 		})
 	}
+}
+
+// traceRoot returns the Root of an X-Amzn-Trace-Id header, "" without one.
+func traceRoot(h string) string {
+	for f := range strings.SplitSeq(h, ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(f), "Root="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // Close stops the writers after they wrote what is queued.
