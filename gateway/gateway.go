@@ -634,7 +634,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) erro
 	// segment above the stage, a stage it does not have), once the API is known.
 	switch c.Protocol {
 	case apis.ProtocolHTTP:
+		// One id: x-amzn-RequestId is the apigw-requestid value, the
+		// events' and logs' $context.requestId (APIRequestID).
 		w.Header()[hdrAPIGWRequestID] = q.ids[1:2:2]
+		w.Header()[hdrRequestID] = q.ids[1:2:2]
 	case "":
 	default:
 		w.Header()[hdrAPIGWID] = q.ids[1:2:2]
