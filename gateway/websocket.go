@@ -55,6 +55,27 @@ func (g *Gateway) EnableWebSockets(m *connections.Manager) {
 	if m != nil {
 		g.ws = &wsState{m: m}
 		m.SetIntegrations(g)
+		m.OnSend(g.observeSent)
+	}
+}
+
+// observeSent tells the WebSocketObservers of a message sent to a client of
+// a stage (an @connections POST, a route response): a MESSAGE without a
+// route, which CloudWatch's MessageCount counts as it counts the client's.
+func (g *Gateway) observeSent(apiID, stage string) {
+	if len(g.wsObservers) == 0 {
+		return
+	}
+	var d *pipeline.Deployed
+	if v, ok := g.ws.routes.Load(apiID + "/" + stage); ok {
+		d = v.(*wsRoutes).entry.deployed
+	} else if e := g.compiled.Load().m[stageKey{apiID, stage}]; e != nil {
+		d = e.deployed
+	} else {
+		return
+	}
+	for _, o := range g.wsObservers {
+		o.ObserveWebSocket(d, nil, connections.EventMessage)
 	}
 }
 
