@@ -66,6 +66,8 @@ type Stage struct {
 	users map[string]string
 	// retiring are retired sinks, until they stopped.
 	retiring []*sink
+
+	ws wsLogs // WebSocket stages' access logs (websocket.go)
 }
 
 var _ pipeline.Stage = (*Stage)(nil)
@@ -230,6 +232,9 @@ func (s *Stage) Watch(svc *apis.Service) {
 				}
 			}
 			if now != dest {
+				if !canary {
+					s.ws.m.Delete(wsKey{apiID, name})
+				}
 				s.mu.Lock()
 				if s.users[user] == dest {
 					delete(s.users, user)
@@ -279,6 +284,7 @@ func (s *Stage) Dropped(dest string) (dropped, failed int64) {
 func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	set := d.Stage.AccessLogSettings
 	if set == nil || set.Format == "" || set.DestinationARN == "" {
+		s.setWebSocket(d, nil, nil, Target{})
 		s.detach(userKey(d))
 		return nil, nil
 	}
@@ -286,9 +292,12 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	if err == nil {
 		var t Target
 		if t, err = ParseDestination(set.DestinationARN); err == nil {
-			return s.middleware(f, s.attach(userKey(d), t), t), nil
+			k := s.attach(userKey(d), t)
+			s.setWebSocket(d, f, k, t)
+			return s.middleware(f, k, t), nil
 		}
 	}
+	s.setWebSocket(d, nil, nil, Target{})
 	s.detach(userKey(d))
 	s.log.Error("stage access log settings are unusable: no access log", "api", d.Stage.APIID, "stage", d.Stage.Name, "err", err)
 	return nil, nil

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/edge"
@@ -30,6 +32,9 @@ type Record struct {
 	Path string
 	// RequestLength is the request's Content-Length, -1 when unknown.
 	RequestLength int64
+	// WS is the event of a WebSocket route dispatch (LogWebSocket), nil
+	// for other requests: the WebSocket variables (connectionId, ...) read it.
+	WS *events.APIGatewayWebsocketProxyRequest
 	// TraceID is $context.xrayTraceId: the X-Ray trace id (the Root of the
 	// answer's X-Amzn-Trace-Id) of a traced stage's request, set only for
 	// formats that write it (Format.TraceID); "" otherwise.
