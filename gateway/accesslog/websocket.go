@@ -105,8 +105,8 @@ func wsVar(f func(rc *events.APIGatewayWebsocketProxyRequestContext) string) get
 
 // wsVariables are API Gateway's WebSocket $context variables.
 var wsVariables = map[string]getter{
-	"connectionId":     wsVar(func(rc *events.APIGatewayWebsocketProxyRequestContext) string { return rc.ConnectionID }),
-	"eventType":        wsVar(func(rc *events.APIGatewayWebsocketProxyRequestContext) string { return rc.EventType }),
+	"connectionId": wsVar(func(rc *events.APIGatewayWebsocketProxyRequestContext) string { return rc.ConnectionID }),
+	"eventType":    wsVar(func(rc *events.APIGatewayWebsocketProxyRequestContext) string { return rc.EventType }),
 	"messageId": wsVar(func(rc *events.APIGatewayWebsocketProxyRequestContext) string {
 		if id, ok := rc.MessageID.(string); ok {
 			return id
