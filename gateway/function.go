@@ -77,6 +77,9 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 			timeout = ft
 		}
 	}
+	if rc.watch == nil && rc.watchW != nil { // the body is read: watch the client
+		rc.watch = watchClient(rc.watchW)
+	}
 	res, err := g.invoker.Invoke(ctx, invoker.Request{
 		Function:   fn,
 		Payload:    payload,

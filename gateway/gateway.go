@@ -519,6 +519,11 @@ type reqCtx struct {
 	// ans, when set, is room for a function integration's functionAnswer,
 	// allocated with the reqCtx (see newReqCtx).
 	ans *functionAnswer
+	// watchW, when set, is the writer whose client a function integration
+	// watches once the request body is read (invoke); watch is the watch
+	// (clientwatch.go), ended when the integration returns.
+	watchW http.ResponseWriter
+	watch  *clientWatch
 }
 
 // answer returns the request's functionAnswer.
@@ -765,6 +770,17 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		tracing.Inject(ctx, r.Header)
 		defer span.End()
 	}
+	// A client that goes away while a backend or a function runs ends
+	// the integration (clientwatch.go): watched from the start when the
+	// request has no body, else once a function's event holds it.
+	switch in.Type {
+	case apis.IntegrationHTTPProxy, apis.IntegrationHTTP, apis.IntegrationAWSProxy, apis.IntegrationAWS:
+		if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+			rc.watch = watchClient(w)
+		} else if in.Type == apis.IntegrationAWSProxy || in.Type == apis.IntegrationAWS {
+			rc.watchW = w
+		}
+	}
 	var err error
 	switch in.Type {
 	case apis.IntegrationMock:
@@ -784,6 +800,7 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	default:
 		err = fmt.Errorf("integration type %q: %w", in.Type, errConfig)
 	}
+	rc.watch.end()
 	if rc.AnsweredAt.IsZero() { // else set when it was answered (functionAnswer)
 		rc.IntegrationLatency = g.since(base) - begin
 	}
