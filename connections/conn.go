@@ -998,7 +998,9 @@ func (c *Conn) dispatch(ctx context.Context, data []byte, requestID string, at t
 			c.errorFrame("Internal server error", requestID)
 			return
 		}
-		_ = c.send(messageType(resp.Body), resp.Body)
+		if c.send(messageType(resp.Body), resp.Body) == nil {
+			c.m.sent(c)
+		}
 	}
 }
 

@@ -303,7 +303,9 @@ func (r *Reply) Send(body []byte) error {
 	}
 	var err error
 	if body != nil {
-		err = r.c.send(messageType(body), body)
+		if err = r.c.send(messageType(body), body); err == nil {
+			r.c.m.sent(r.c)
+		}
 	}
 	r.Wake()
 	return err
@@ -361,6 +363,9 @@ type Manager struct {
 	// signIns counts failed @connections sign-ins: the manager's own, or the
 	// one it shares with the admin API (SetSignIns).
 	signIns *signin.Limiter
+
+	// onSend, when set (OnSend), learns of each message sent to a client.
+	onSend func(apiID, stage string)
 
 	mu       sync.RWMutex
 	conns    map[string]*Conn
@@ -489,6 +494,20 @@ func (m *Manager) List(apiID, stage string) []Info {
 	return out
 }
 
+// OnSend has f learn of each message sent to a client (an @connections
+// POST, a route response), for CloudWatch's MessageCount, which counts the
+// messages to the client as well as those from it; error frames are not
+// messages. f is called on the sender's path: it must be quick. Call it before
+// serving.
+func (m *Manager) OnSend(f func(apiID, stage string)) { m.onSend = f }
+
+// sent tells onSend of a message sent to c.
+func (m *Manager) sent(c *Conn) {
+	if m.onSend != nil {
+		m.onSend(c.apiID, c.stage)
+	}
+}
+
 // Send writes data to a live connection, or queues it behind the messages
 // being written: a text frame when it is valid UTF-8, else a binary frame. It
 // never blocks on the client. The connection may keep data until it is written:
@@ -504,7 +523,11 @@ func (m *Manager) Send(apiID, stage, id string, data []byte) error {
 	if c == nil {
 		return goneError(id)
 	}
-	return c.send(messageType(data), data) // GoneException when it closed
+	if err := c.send(messageType(data), data); err != nil {
+		return err // GoneException when it closed
+	}
+	m.sent(c)
+	return nil
 }
 
 // Disconnect closes a live connection (close code 1000), as DELETE @connections

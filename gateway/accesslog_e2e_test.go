@@ -38,7 +38,7 @@ func TestAccessLogWithACustomFormat(t *testing.T) {
 	admin(t, c, "POST", base+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
 
 	for _, bad := range []struct{ format, dest, want string }{
-		{`$context.requestId $context.wafResponseCode`, "stdout", "$context.wafResponseCode"},
+		{`$context.requestId $context.wafResponseCodes`, "stdout", "$context.wafResponseCodes"},
 		{`$context.requestId`, "arn:aws:logs:us-east-1:123456789012:log-group:x", "CloudWatch"},
 		{`$context.requestId`, "logs/dev.log", "absolute"},
 		{`$context.httpMethod $context.status`, "stdout", "must include at least $context.requestId or $context.extendedRequestId: add $context.requestId"},

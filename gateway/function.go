@@ -21,6 +21,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/javaregex"
+	"github.com/portico-dev/portico/gateway/internal/restevent"
 	"github.com/portico-dev/portico/gateway/pipeline"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/h1"
@@ -76,12 +77,15 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 			timeout = ft
 		}
 	}
+	if rc.watch == nil && rc.watchW != nil { // the body is read: watch the client
+		rc.watch = watchClient(rc.watchW)
+	}
 	res, err := g.invoker.Invoke(ctx, invoker.Request{
 		Function:   fn,
 		Payload:    payload,
 		Timeout:    timeout,
 		InvokedARN: target.arn,
-		TraceID:    r.Header.Get("X-Amzn-Trace-Id"),
+		TraceID:    invokeTrace(r, rc),
 		Answer:     ans,
 	})
 	if err != nil {
@@ -740,4 +744,15 @@ func stageVariableSource(uri string, vars map[string]string, stage string) strin
 		rest = rest[j+1:]
 	}
 	return fmt.Sprintf("; integration uri %q with stage variable %s of stage %s", uri, strings.Join(used, ", "), stage)
+}
+
+// invokeTrace is the trace a function runs under: the request's
+// X-Amzn-Trace-Id (the client's, or the traced stage's span), else the Root
+// the event's X-Amzn-Trace-Id names (restevent.TraceID), so that the event
+// and the function's _X_AMZN_TRACE_ID name one trace, as in API Gateway.
+func invokeTrace(r *http.Request, rc *reqCtx) string {
+	if vs := r.Header[restevent.HdrTraceID]; len(vs) > 0 && vs[0] != "" {
+		return vs[0]
+	}
+	return restevent.InvokeTraceID(rc.RequestTime, rc.RequestID)
 }

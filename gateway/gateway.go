@@ -469,9 +469,9 @@ func (g *Gateway) compile(st *apis.Stage, dep *apis.Deployment, vars map[string]
 		}
 		e.plans[in] = p
 	}
-	stages := make([]pipeline.Stage, 0, len(g.stages)+2)
+	stages := make([]pipeline.Stage, 0, len(g.stages)+3)
 	stages = append(stages, g.stages...)
-	stages = append(stages, g.resp, routeStage{g: g, e: e})
+	stages = append(stages, g.resp, checkStage{g}, routeStage{g: g, e: e})
 	chain, err := pipeline.Chain(e.deployed, stages, pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
 		return g.integrate(w, r, newReqCtx(c, e))
 	}))
@@ -524,6 +524,11 @@ type reqCtx struct {
 	// ans, when set, is room for a function integration's functionAnswer,
 	// allocated with the reqCtx (see newReqCtx).
 	ans *functionAnswer
+	// watchW, when set, is the writer whose client a function integration
+	// watches once the request body is read (invoke); watch is the watch
+	// (clientwatch.go), ended when the integration returns.
+	watchW http.ResponseWriter
+	watch  *clientWatch
 }
 
 // answer returns the request's functionAnswer.
@@ -639,7 +644,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) erro
 	// segment above the stage, a stage it does not have), once the API is known.
 	switch c.Protocol {
 	case apis.ProtocolHTTP:
+		// One id: x-amzn-RequestId is the apigw-requestid value, the
+		// events' and logs' $context.requestId (APIRequestID).
 		w.Header()[hdrAPIGWRequestID] = q.ids[1:2:2]
+		w.Header()[hdrRequestID] = q.ids[1:2:2]
 	case "":
 	default:
 		w.Header()[hdrAPIGWID] = q.ids[1:2:2]
@@ -655,19 +663,37 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) erro
 	if c.Protocol == apis.ProtocolWebSocket {
 		return g.serveWebSocket(w, r, &reqCtx{Context: c, entry: e}) // upgrades and @connections (websocket.go)
 	}
-	if r.ContentLength > g.cfg.MaxBodyBytes {
-		return fmt.Errorf("content-length %d: %w", r.ContentLength, errTooLarge)
-	}
-	// A bad percent-encoding in the query string is 400 on every
-	// integration, as the proxy events refuse it, rather than a parameter
-	// that templates drop and HTTP_PROXY passes on.
-	if raw := r.URL.RawQuery; strings.IndexByte(raw, '%') >= 0 && !validEscapes(raw) {
-		return fmt.Errorf("query string %q: bad percent-encoding: %w", raw, errBadRequest)
-	}
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(w, r.Body, g.cfg.MaxBodyBytes)
-	}
-	return e.chain.ServeRequest(w, r, c)
+	return e.chain.ServeRequest(w, r, c) // checkStage refuses what no route takes
+}
+
+// checkStage is the built-in stage that refuses requests no route takes (a
+// declared body over the limit: 413; a bad percent-encoding in the query
+// string: 400) and bounds the body's reads. It runs inside the observing
+// stages, so that its refusals are counted, logged and traced as every other
+// answer is (API Gateway's Count and 4XXError include them).
+type checkStage struct{ g *Gateway }
+
+func (checkStage) Name() string { return "check" }
+func (checkStage) Order() int   { return pipeline.OrderCheck }
+func (s checkStage) Compile(*pipeline.Deployed) (pipeline.Middleware, error) {
+	limit := s.g.cfg.MaxBodyBytes
+	return func(next pipeline.Handler) pipeline.Handler {
+		return pipeline.HandlerFunc(func(w http.ResponseWriter, r *http.Request, c *pipeline.Context) error {
+			if r.ContentLength > limit {
+				return gatewayError(fmt.Errorf("content-length %d: %w", r.ContentLength, errTooLarge), c.Protocol)
+			}
+			// A bad percent-encoding in the query string is 400 on every
+			// integration, as the proxy events refuse it, rather than a
+			// parameter that templates drop and HTTP_PROXY passes on.
+			if raw := r.URL.RawQuery; strings.IndexByte(raw, '%') >= 0 && !validEscapes(raw) {
+				return gatewayError(fmt.Errorf("query string %q: bad percent-encoding: %w", maskQuery(raw), errBadRequest), c.Protocol)
+			}
+			if r.Body != nil && r.Body != http.NoBody {
+				r.Body = http.MaxBytesReader(w, r.Body, limit)
+			}
+			return next.ServeRequest(w, r, c)
+		})
+	}, nil
 }
 
 // validEscapes reports whether every % in s starts a %XX escape, as
@@ -749,6 +775,17 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 		tracing.Inject(ctx, r.Header)
 		defer span.End()
 	}
+	// A client that goes away while a backend or a function runs ends
+	// the integration (clientwatch.go): watched from the start when the
+	// request has no body, else once a function's event holds it.
+	switch in.Type {
+	case apis.IntegrationHTTPProxy, apis.IntegrationHTTP, apis.IntegrationAWSProxy, apis.IntegrationAWS:
+		if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+			rc.watch = watchClient(w)
+		} else if in.Type == apis.IntegrationAWSProxy || in.Type == apis.IntegrationAWS {
+			rc.watchW = w
+		}
+	}
 	var err error
 	switch in.Type {
 	case apis.IntegrationMock:
@@ -768,6 +805,7 @@ func (g *Gateway) integrate(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	default:
 		err = fmt.Errorf("integration type %q: %w", in.Type, errConfig)
 	}
+	rc.watch.end()
 	if rc.AnsweredAt.IsZero() { // else set when it was answered (functionAnswer)
 		rc.IntegrationLatency = g.since(base) - begin
 	}

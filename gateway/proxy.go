@@ -564,7 +564,7 @@ func (b *backendBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, context.Canceled) {
 		b.g.log.Warn("backend response body failed after its head went to the client; the client connection is dropped",
-			"backend", b.u.Redacted(), "err", err)
+			"backend", backendName(b.u), "err", backendErrorText(b.u, err))
 	}
 	return n, err
 }
@@ -577,7 +577,7 @@ func (b *backendBody) Close() error { return b.rc.Close() }
 func (g *Gateway) abortAnswer(r *http.Request, u *url.URL, err error) {
 	if errors.Is(err, fastproxy.ErrResponseBody) {
 		g.log.Warn("backend response body failed after its head went to the client; the client connection is dropped",
-			"backend", u.Redacted(), "err", err)
+			"backend", backendName(u), "err", backendErrorText(u, err))
 	}
 	if r.Context().Value(http.ServerContextKey) != nil {
 		panic(http.ErrAbortHandler) // the server drops the client connection
@@ -648,14 +648,81 @@ func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error
 		// stage answers 408.
 		return err
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("backend %s: %w", u.Redacted(), errTimeout)
+		return fmt.Errorf("backend %s: %w", backendName(u), errTimeout)
 	case errors.Is(err, fastproxy.ErrRequestBody):
 		// The client's body broke its framing (a bad chunk size, say) on the
 		// way through: the client's error, 400 as on any other route.
 		return pipeline.Errorf(pipeline.BadRequestBody, "%w", err)
 	default:
-		return fmt.Errorf("backend %s: %s%s: %w", u.Redacted(), err.Error(), backendHint(err), errIntegration)
+		return fmt.Errorf("backend %s: %s%s: %w", backendName(u), backendErrorText(u, err), backendHint(err), errIntegration)
 	}
+}
+
+// backendName names backend URL u in errors and logs: its password masked
+// (url.URL.Redacted) and its query string's values too ("?token=xxxxx"),
+// which may be credentials as well (the integration URI's, or the client's
+// on HTTP_PROXY).
+func backendName(u *url.URL) string {
+	if u.RawQuery == "" {
+		return u.Redacted()
+	}
+	v := *u
+	v.RawQuery = maskQuery(u.RawQuery)
+	return v.Redacted()
+}
+
+// maskQuery returns raw with each parameter's value replaced by "xxxxx",
+// names kept.
+func maskQuery(raw string) string {
+	var b strings.Builder
+	b.Grow(len(raw))
+	for i, p := range strings.Split(raw, "&") {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		name, _, hasValue := strings.Cut(p, "=")
+		b.WriteString(name)
+		if hasValue {
+			b.WriteString("=xxxxx")
+		}
+	}
+	return b.String()
+}
+
+// scrubbedError is an error whose message names its backend as backendName
+// does; it unwraps to the original.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e scrubbedError) Error() string { return e.msg }
+func (e scrubbedError) Unwrap() error { return e.err }
+
+// scrubBackend returns err with backend URL u in its message named as
+// backendName names it (backendErrorText), still unwrapping to err.
+func scrubBackend(u *url.URL, err error) error {
+	if msg := backendErrorText(u, err); msg != err.Error() {
+		return scrubbedError{msg, err}
+	}
+	return err
+}
+
+// backendErrorText is err's message with backend URL u, which net/http's
+// errors quote (password masked, query string not), named as backendName
+// names it.
+func backendErrorText(u *url.URL, err error) string {
+	msg := err.Error()
+	if u.RawQuery == "" {
+		return msg
+	}
+	safe := backendName(u)
+	msg = strings.ReplaceAll(msg, u.Redacted(), safe)
+	msg = strings.ReplaceAll(msg, u.String(), safe)
+	if strings.Contains(msg, u.RawQuery) {
+		msg = strings.ReplaceAll(msg, u.RawQuery, maskQuery(u.RawQuery))
+	}
+	return msg
 }
 
 // backendHint is what to do about a backend error the operator can mend, for
@@ -756,7 +823,7 @@ func (g *Gateway) roundTrip(ctx context.Context, req *http.Request, u *url.URL) 
 		return nil, g.backendError(ctx, u, err)
 	}
 	if int64(len(body)) > g.cfg.MaxBodyBytes {
-		return nil, fmt.Errorf("backend %s answered more than %d bytes: %w", u.Redacted(), g.cfg.MaxBodyBytes, errIntegration)
+		return nil, fmt.Errorf("backend %s answered more than %d bytes: %w", backendName(u), g.cfg.MaxBodyBytes, errIntegration)
 	}
 	return &backendAnswer{status: resp.StatusCode, header: resp.Header, body: body}, nil
 }

@@ -56,6 +56,27 @@ func (g *Gateway) EnableWebSockets(m *connections.Manager) {
 	if m != nil {
 		g.ws = &wsState{m: m}
 		m.SetIntegrations(g)
+		m.OnSend(g.observeSent)
+	}
+}
+
+// observeSent tells the WebSocketObservers of a message sent to a client of
+// a stage (an @connections POST, a route response): a MESSAGE without a
+// route, which CloudWatch's MessageCount counts as it counts the client's.
+func (g *Gateway) observeSent(apiID, stage string) {
+	if len(g.wsObservers) == 0 {
+		return
+	}
+	var d *pipeline.Deployed
+	if v, ok := g.ws.routes.Load(apiID + "/" + stage); ok {
+		d = v.(*wsRoutes).entry.deployed
+	} else if e := g.compiled.Load().m[stageKey{apiID, stage}]; e != nil {
+		d = e.deployed
+	} else {
+		return
+	}
+	for _, o := range g.wsObservers {
+		o.ObserveWebSocket(d, nil, connections.EventMessage)
 	}
 }
 
@@ -522,14 +543,14 @@ func (g *Gateway) wsHTTP(ctx context.Context, rc *reqCtx, in *apis.Integration, 
 	resp, err := g.sendInTime(ctx, req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("%s: %w", uri, errTimeout)
+			return nil, fmt.Errorf("%s: %w", backendName(req.URL), errTimeout)
 		}
-		return nil, fmt.Errorf("%s: %w: %w", uri, errIntegration, err)
+		return nil, fmt.Errorf("%s: %w: %w", backendName(req.URL), errIntegration, scrubBackend(req.URL, err))
 	}
 	defer func() { _ = resp.Body.Close() }()
 	out, err := io.ReadAll(io.LimitReader(resp.Body, int64(g.ws.m.Config().MaxMessageBytes)+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", uri, errIntegration, err)
+		return nil, fmt.Errorf("%s: %w: %w", backendName(req.URL), errIntegration, scrubBackend(req.URL, err))
 	}
 	return &connections.Response{StatusCode: resp.StatusCode, Body: out}, nil
 }

@@ -863,9 +863,9 @@ func (i *Invoker) newInvocation(req Request) *invocation {
 // newTraceHeader returns an unsampled X-Ray trace header for an invocation
 // that comes with none, built in one allocation.
 func newTraceHeader(now time.Time) string {
-	var raw [16]byte
+	var raw [20]byte
 	_, _ = rand.Read(raw[:])
-	var r [32]byte // 32 hex digits: 24 for the root, 8+ for the parent
+	var r [40]byte // 40 hex digits: 24 for the root, 16 for the parent, apart
 	hex.Encode(r[:], raw[:])
 	b := make([]byte, 0, 80)
 	b = append(b, "Root=1-"...)
@@ -873,7 +873,7 @@ func newTraceHeader(now time.Time) string {
 	b = append(b, '-')
 	b = append(b, r[:24]...)
 	b = append(b, ";Parent="...)
-	b = append(b, r[16:32]...)
+	b = append(b, r[24:40]...)
 	b = append(b, ";Sampled=0"...)
 	return string(b)
 }

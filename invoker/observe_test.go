@@ -123,4 +123,17 @@ func TestNewTraceHeader(t *testing.T) {
 	if a == b {
 		t.Fatalf("two invocations share the trace %q", a)
 	}
+	// The Parent is random apart from the Root: it began with the Root's
+	// last 8 hex digits (the two overlapped in one random draw).
+	overlap := 0
+	for range 8 {
+		h := newTraceHeader(now)
+		m := regexp.MustCompile(`Root=1-5f000000-([0-9a-f]{24});Parent=([0-9a-f]{16})`).FindStringSubmatch(h)
+		if m[1][16:] == m[2][:8] {
+			overlap++
+		}
+	}
+	if overlap > 1 {
+		t.Errorf("%d of 8 Parents begin with their Root's last 8 hex digits", overlap)
+	}
 }

@@ -66,6 +66,8 @@ type Stage struct {
 	users map[string]string
 	// retiring are retired sinks, until they stopped.
 	retiring []*sink
+
+	ws wsLogs // WebSocket stages' access logs (websocket.go)
 }
 
 var _ pipeline.Stage = (*Stage)(nil)
@@ -146,9 +148,21 @@ func (s *Stage) sinkForLocked(t Target) *sink {
 		return k
 	}
 	drop, fail := s.dropped.WithLabelValues(key), s.failed.WithLabelValues(key)
-	k := newSink(t, s.opts.Queue, s.opts.Stdout, s.log, s.opts.ReopenClock, drop.Inc, fail.Inc)
+	k := newSink(t, s.opts.Queue, s.opts.Stdout, s.log, s.opts.ReopenClock, drop.Inc, fail.Inc, func() { s.forgetSeries(key) })
 	s.sinks[key] = k
 	return k
+}
+
+// forgetSeries removes destination key's series once its writer stopped,
+// unless a stage writes to it again (a new sink of key shares them): the
+// registry keeps no series of destinations no stage uses.
+func (s *Stage) forgetSeries(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sinks[key] == nil {
+		s.dropped.DeleteLabelValues(key)
+		s.failed.DeleteLabelValues(key)
+	}
 }
 
 // userKey names one compiled side of a stage (its canary compiles apart).
@@ -218,6 +232,9 @@ func (s *Stage) Watch(svc *apis.Service) {
 				}
 			}
 			if now != dest {
+				if !canary {
+					s.ws.m.Delete(wsKey{apiID, name})
+				}
 				s.mu.Lock()
 				if s.users[user] == dest {
 					delete(s.users, user)
@@ -267,6 +284,7 @@ func (s *Stage) Dropped(dest string) (dropped, failed int64) {
 func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	set := d.Stage.AccessLogSettings
 	if set == nil || set.Format == "" || set.DestinationARN == "" {
+		s.setWebSocket(d, nil, nil, Target{})
 		s.detach(userKey(d))
 		return nil, nil
 	}
@@ -274,9 +292,12 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	if err == nil {
 		var t Target
 		if t, err = ParseDestination(set.DestinationARN); err == nil {
-			return s.middleware(f, s.attach(userKey(d), t), t), nil
+			k := s.attach(userKey(d), t)
+			s.setWebSocket(d, f, k, t)
+			return s.middleware(f, k, t), nil
 		}
 	}
+	s.setWebSocket(d, nil, nil, Target{})
 	s.detach(userKey(d))
 	s.log.Error("stage access log settings are unusable: no access log", "api", d.Stage.APIID, "stage", d.Stage.Name, "err", err)
 	return nil, nil
@@ -295,6 +316,9 @@ func (s *Stage) middleware(f *Format, k *sink, t Target) pipeline.Middleware {
 			cw.ResponseWriter, cw.status, cw.n = w, 0, 0
 			err := next.ServeRequest(cw, r, c)
 			rec := Record{C: c, Status: cw.status, ResponseLength: cw.n, Protocol: r.Proto, Path: r.URL.Path, RequestLength: r.ContentLength}
+			if f.traceID {
+				rec.TraceID = traceRoot(w.Header().Get("X-Amzn-Trace-Id"))
+			}
 			cw.ResponseWriter = nil
 			writerPool.Put(cw)
 			if c.Status != 0 {
@@ -319,6 +343,16 @@ func (s *Stage) middleware(f *Format, k *sink, t Target) pipeline.Middleware {
 			return err
 		})
 	}
+}
+
+// traceRoot returns the Root of an X-Amzn-Trace-Id header, "" without one.
+func traceRoot(h string) string {
+	for f := range strings.SplitSeq(h, ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(f), "Root="); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // Close stops the writers after they wrote what is queued.

@@ -134,6 +134,9 @@ type sink struct {
 	once   sync.Once
 	onDrop func()
 	onFail func()
+	// onExit, when set, is called when the writer stops, before done is
+	// closed.
+	onExit func()
 }
 
 // Flags of sink.state, above the count of holders.
@@ -143,9 +146,9 @@ const (
 	sinkHolders = sinkExited - 1
 )
 
-func newSink(t Target, size int, stdout io.Writer, log *slog.Logger, now func() time.Time, onDrop, onFail func()) *sink {
+func newSink(t Target, size int, stdout io.Writer, log *slog.Logger, now func() time.Time, onDrop, onFail, onExit func()) *sink {
 	s := &sink{target: t, log: log, now: now, queue: make(chan *[]byte, size), stdout: stdout, wake: make(chan struct{}, 1),
-		syncs: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{}), onDrop: onDrop, onFail: onFail}
+		syncs: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{}), onDrop: onDrop, onFail: onFail, onExit: onExit}
 	go s.run()
 	return s
 }
@@ -244,6 +247,9 @@ func (o *output) close() {
 
 func (s *sink) run() {
 	defer close(s.done)
+	if s.onExit != nil {
+		defer s.onExit()
+	}
 	var out output
 	defer out.close()
 	for {

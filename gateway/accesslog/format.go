@@ -9,6 +9,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/pipeline"
@@ -29,6 +32,13 @@ type Record struct {
 	Path string
 	// RequestLength is the request's Content-Length, -1 when unknown.
 	RequestLength int64
+	// WS is the event of a WebSocket route dispatch (LogWebSocket), nil
+	// for other requests: the WebSocket variables (connectionId, ...) read it.
+	WS *events.APIGatewayWebsocketProxyRequest
+	// TraceID is $context.xrayTraceId: the X-Ray trace id (the Root of the
+	// answer's X-Amzn-Trace-Id) of a traced stage's request, set only for
+	// formats that write it (Format.TraceID); "" otherwise.
+	TraceID string
 }
 
 // getter appends a variable's value (nothing when it has none).
@@ -42,7 +52,13 @@ type Format struct {
 	// requestID and extendedRequestID say the format writes
 	// $context.requestId and $context.extendedRequestId.
 	requestID, extendedRequestID bool
+	// traceID says it writes $context.xrayTraceId.
+	traceID bool
 }
+
+// TraceID reports whether the format writes $context.xrayTraceId (which
+// Record.TraceID then has to hold).
+func (f *Format) TraceID() bool { return f.traceID }
 
 // part is a literal or a variable.
 type part struct {
@@ -111,6 +127,30 @@ func dataProcessed(b []byte, r *Record) []byte {
 	return strconv.AppendInt(b, n+r.ResponseLength, 10)
 }
 
+// absent is a variable Portico has no value of: written "-".
+func absent(b []byte, _ *Record) []byte { return b }
+
+// integrationLatency is $context.integrationLatency in ms: nothing when no
+// integration ran.
+func integrationLatency(b []byte, r *Record) []byte {
+	if !r.C.Integration.Ran {
+		return b
+	}
+	return strconv.AppendInt(b, r.C.IntegrationLatency.Milliseconds(), 10)
+}
+
+// recordResourceID is $context.resourceId: the id of the matched route's
+// resource, nothing before a route matched.
+func recordResourceID(r *Record) string {
+	if r.C.ResourcePath == "" {
+		return ""
+	}
+	if d := r.C.Deployed; d != nil && d.API != nil {
+		return d.API.ResourceIDOf(r.C.ResourcePath)
+	}
+	return apis.ResourceID(r.C.APIID, r.C.ResourcePath)
+}
+
 func dur(f func(r *Record) time.Duration) getter {
 	return func(b []byte, r *Record) []byte { return strconv.AppendInt(b, f(r).Milliseconds(), 10) }
 }
@@ -171,9 +211,11 @@ var variables = map[string]getter{
 	"requestTimeEpoch": func(b []byte, r *Record) []byte {
 		return strconv.AppendInt(b, r.C.RequestTime.UnixMilli(), 10)
 	},
-	"responseLatency":     dur(func(r *Record) time.Duration { return r.Latency }),
-	"integrationLatency":  dur(func(r *Record) time.Duration { return r.C.IntegrationLatency }),
-	"integration.latency": dur(func(r *Record) time.Duration { return r.C.IntegrationLatency }),
+	"responseLatency": dur(func(r *Record) time.Duration { return r.Latency }),
+	// "-" when no integration ran (a refusal, a cache hit), as API Gateway
+	// writes it.
+	"integrationLatency":  integrationLatency,
+	"integration.latency": integrationLatency,
 	"cacheHit":            func(b []byte, r *Record) []byte { return strconv.AppendBool(b, r.C.CacheHit) },
 	// The integration's answer (pipeline.Integration).
 	"integration.status":            integrationStatus,
@@ -197,8 +239,54 @@ var variables = map[string]getter{
 		}
 		return strings.TrimPrefix(r.C.StagePrefix, "/")
 	}),
-	"authorizer.claims.": nil, // prefix: $context.authorizer.claims.NAME
-	"authorizer.":        nil, // prefix: $context.authorizer.NAME
+	// API Gateway's, that Portico has a value of.
+	"accountId":   str(func(*Record) string { return functions.AccountID }),
+	"resourceId":  str(recordResourceID),
+	"xrayTraceId": str(func(r *Record) string { return r.TraceID }),
+	// The Lambda authorizer's own call ($context.authorizer.integrationLatency,
+	// .integrationStatus, .requestId): API Gateway's values, not keys of its
+	// context.
+	"authorizer.integrationLatency": func(b []byte, r *Record) []byte {
+		if r.C.Authorizer.Kind != "lambda" || r.C.Authorizer.Status == 0 {
+			return b
+		}
+		return strconv.AppendInt(b, int64(r.C.Authorizer.LatencyMS), 10)
+	},
+	"authorizer.integrationStatus": func(b []byte, r *Record) []byte {
+		if r.C.Authorizer.Kind != "lambda" || r.C.Authorizer.Status == 0 {
+			return b
+		}
+		return strconv.AppendInt(b, int64(r.C.Authorizer.Status), 10)
+	},
+	"authorizer.requestId": absent,
+	// API Gateway's, that Portico has no value of (no WAF, Cognito,
+	// VPC endpoints, organizations, second endpoint request id, separate
+	// authentication and authorization steps): "-", as API Gateway writes
+	// an absent value.
+	"awsEndpointRequestId2":                  absent,
+	"identity.cognitoAuthenticationProvider": absent,
+	"identity.cognitoAuthenticationType":     absent,
+	"identity.cognitoIdentityId":             absent,
+	"identity.cognitoIdentityPoolId":         absent,
+	"identity.principalOrgId":                absent,
+	"identity.vpceId":                        absent,
+	"identity.vpcId":                         absent,
+	"waf.error":                              absent,
+	"waf.latency":                            absent,
+	"waf.status":                             absent,
+	"wafResponseCode":                        absent,
+	"webaclArn":                              absent,
+	"authorize.error":                        absent,
+	"authorize.latency":                      absent,
+	"authorize.status":                       absent,
+	"authenticate.error":                     absent,
+	"authenticate.latency":                   absent,
+	"authenticate.status":                    absent,
+	"responseOverride.status":                absent,
+	"responseOverride.header.":               nil, // prefix: absent
+	"requestOverride.header.":                nil, // prefix: absent
+	"authorizer.claims.":                     nil, // prefix: $context.authorizer.claims.NAME
+	"authorizer.":                            nil, // prefix: $context.authorizer.NAME
 }
 
 // refused are variables API Gateway has that an access log must not write.
@@ -238,6 +326,9 @@ func Parse(format string) (*Format, error) {
 			continue
 		}
 		v := leadingName(name)
+		if strings.HasPrefix(v, "responseOverride.header.") || strings.HasPrefix(v, "requestOverride.header.") {
+			v = headerVariable(name, v)
+		}
 		rest = name[len(v):]
 		if v == "" {
 			return nil, fmt.Errorf("access log format: $context. names no variable")
@@ -251,6 +342,8 @@ func Parse(format string) (*Format, error) {
 			f.requestID = true
 		case "extendedRequestId":
 			f.extendedRequestID = true
+		case "xrayTraceId":
+			f.traceID = true
 		}
 		if lit.Len() > 0 {
 			f.parts = append(f.parts, part{lit: lit.String()})
@@ -299,12 +392,30 @@ func leadingName(s string) string {
 	return strings.TrimRight(s[:n], ".")
 }
 
+// headerVariable extends v, a variable naming a header at the start of s,
+// over the '-'s of the header's name (X-Foo-Bar).
+func headerVariable(s, v string) string {
+	for len(v) < len(s) && s[len(v)] == '-' {
+		more := leadingName(s[len(v)+1:])
+		if more == "" || strings.Contains(more, ".") {
+			break
+		}
+		v = s[:len(v)+1+len(more)]
+	}
+	return v
+}
+
 func lookup(v string) (getter, error) {
 	if why, ok := refused[v]; ok {
 		return nil, fmt.Errorf("access log format: $context.%s is not written to logs: %s", v, why)
 	}
 	if g := variables[v]; g != nil {
 		return g, nil
+	}
+	for _, p := range []string{"responseOverride.header.", "requestOverride.header."} {
+		if key, ok := strings.CutPrefix(v, p); ok && key != "" {
+			return absent, nil
+		}
 	}
 	if key, ok := strings.CutPrefix(v, "authorizer.claims."); ok && key != "" {
 		return authorizerValue(key), nil

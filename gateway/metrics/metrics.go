@@ -54,6 +54,9 @@ type Stage struct {
 
 	mu     sync.Mutex
 	stages map[stageRef]string // stages compiled (with the API's name they go by), whose series Watch removes when they go
+	// wsStages are the WebSocket stages compiled: portico_ws_connections
+	// reads 0 for those without connections, until they go.
+	wsStages map[stageRef]bool
 }
 
 // stageRef names one stage of one API.
@@ -82,6 +85,7 @@ func New(reg prometheus.Registerer) (*Stage, error) {
 		wsMessages: counter("portico_ws_messages_total", "WebSocket messages sent to routes (MessageCount).", wsLabels),
 		now:        time.Now,
 		stages:     map[stageRef]string{},
+		wsStages:   map[stageRef]bool{},
 	}
 	for _, c := range []prometheus.Collector{s.requests, s.errors4xx, s.errors5xx, s.clientGone, s.cacheHits, s.cacheMisses,
 		s.latency, s.integrationLatency, s.wsConnects, s.wsMessages} {
@@ -164,6 +168,9 @@ func (s *Stage) Compile(d *pipeline.Deployed) (pipeline.Middleware, error) {
 	s.mu.Lock()
 	old, known := s.stages[ref]
 	s.stages[ref] = apiName
+	if d.API != nil && d.API.Protocol == apis.ProtocolWebSocket {
+		s.wsStages[ref] = true
+	}
 	s.mu.Unlock()
 	if known && old != apiName {
 		// The API was renamed and deployed: the stage's series under its
@@ -305,6 +312,7 @@ func (s *Stage) Watch(svc *apis.Service) {
 func (s *Stage) forget(apiID, stage string) {
 	s.mu.Lock()
 	delete(s.stages, stageRef{apiID, stage})
+	delete(s.wsStages, stageRef{apiID, stage})
 	s.mu.Unlock()
 	s.deleteSeries(prometheus.Labels{"api_id": apiID, "stage": stage})
 }
@@ -331,15 +339,37 @@ type Connections interface {
 }
 
 // connectionsCollector reports live WebSocket connections per API and stage,
-// counted at each scrape.
-type connectionsCollector struct{ conns Connections }
+// counted at each scrape; stages, when set, lists the stages that read 0
+// without connections.
+type connectionsCollector struct {
+	conns  Connections
+	stages func() []stageRef
+}
 
 var connectionsDesc = prometheus.NewDesc("portico_ws_connections",
 	"Live WebSocket connections, by api_id and stage.", []string{"api_id", "stage"}, nil)
 
 // NewConnectionsCollector returns a collector of portico_ws_connections.
 func NewConnectionsCollector(conns Connections) prometheus.Collector {
-	return connectionsCollector{conns}
+	return connectionsCollector{conns: conns}
+}
+
+// ConnectionsCollector returns a collector of portico_ws_connections that
+// reads 0 for the WebSocket stages s compiled that have no connection (the
+// series stays while the stage exists, and goes with it).
+func (s *Stage) ConnectionsCollector(conns Connections) prometheus.Collector {
+	return connectionsCollector{conns: conns, stages: s.webSocketStages}
+}
+
+// webSocketStages lists the WebSocket stages compiled and not forgotten.
+func (s *Stage) webSocketStages() []stageRef {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]stageRef, 0, len(s.wsStages))
+	for k := range s.wsStages {
+		out = append(out, k)
+	}
+	return out
 }
 
 func (connectionsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- connectionsDesc }
@@ -347,6 +377,11 @@ func (connectionsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- connect
 func (c connectionsCollector) Collect(ch chan<- prometheus.Metric) {
 	type key struct{ api, stage string }
 	n := map[key]int{}
+	if c.stages != nil {
+		for _, k := range c.stages() {
+			n[key{k.apiID, k.stage}] = 0
+		}
+	}
 	for _, in := range c.conns.List("", "") {
 		n[key{in.APIID, in.Stage}]++
 	}
@@ -403,7 +438,7 @@ var Module = fx.Module("gateway-metrics",
 			s.Watch(p.APIs)
 		}
 		if p.Connections != nil {
-			if err := p.Registerer.Register(NewConnectionsCollector(p.Connections)); err != nil {
+			if err := p.Registerer.Register(s.ConnectionsCollector(p.Connections)); err != nil {
 				return nil, err
 			}
 		}

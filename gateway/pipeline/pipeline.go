@@ -11,7 +11,7 @@
 // stage has nothing to do for that deployment, which then costs nothing per
 // request. The gateway composes the middlewares by Order, outermost first:
 //
-//	observe (metrics, logs) -> responses -> cors -> route match -> throttle ->
+//	observe (metrics, logs) -> responses -> check -> cors -> route match -> throttle ->
 //	API key and usage plan -> authorizers -> resource policy -> compression ->
 //	validation -> cache -> integration
 //
@@ -48,6 +48,9 @@ const (
 	OrderObserve = 100
 	// OrderResponses turns errors into gateway responses (built in).
 	OrderResponses = 150
+	// OrderCheck refuses requests no route takes: a declared body over the
+	// limit, a bad escape in the query string (built in).
+	OrderCheck = 160
 	// OrderCORS answers preflights before routing (HTTP APIs).
 	OrderCORS = 200
 	// OrderRoute matches the route (built in); later stages see Context.Route.

@@ -124,7 +124,7 @@ func (wr *Writer) custom(h http.Header, r *http.Request, c *pipeline.Context, rs
 	}
 	out, err := gr.templates[ct].RenderString(rctx, vars)
 	if err != nil {
-		wr.log.Error("gateway response template failed: the default body is sent", "requestId", c.RequestID, "api", c.APIID,
+		wr.log.Error("gateway response template failed: the default body is sent", "requestId", c.APIRequestID(), "api", c.APIID,
 			"type", string(rs.Type), "err", err)
 		return body, "application/json"
 	}

@@ -163,7 +163,7 @@ func (wr *Writer) write(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 		if wr.log.Enabled(context.Background(), slog.LevelDebug) {
 			var id, api, stage string
 			if c != nil {
-				id, api, stage = c.RequestID, c.APIID, c.Stage
+				id, api, stage = c.APIRequestID(), c.APIID, c.Stage
 			}
 			wr.log.Debug("client went away", "requestId", id, "api", api, "stage", stage, "method", r.Method, "path", r.URL.Path, "err", err)
 		}
@@ -205,7 +205,7 @@ func (wr *Writer) write(w http.ResponseWriter, r *http.Request, c *pipeline.Cont
 func (wr *Writer) logError(r *http.Request, c *pipeline.Context, rs Resolved, err error) {
 	var id, api, stage string
 	if c != nil {
-		id, api, stage = c.RequestID, c.APIID, c.Stage
+		id, api, stage = c.APIRequestID(), c.APIID, c.Stage
 	}
 	level := slog.LevelDebug
 	msg := "gateway request refused"

@@ -18,3 +18,10 @@ func CancelOnGone(w http.ResponseWriter) (stop func()) {
 	gw := WatchGone(rw.c.rwc, rw.c.reqCtx.end)
 	return func() { gw.Stop() }
 }
+
+// Watchable reports whether CancelOnGone can watch w's connection: w is this
+// package's, on a connection not hijacked. Call it from the handler.
+func Watchable(w http.ResponseWriter) bool {
+	rw, ok := w.(*response)
+	return ok && !rw.c.hijacked && rw.c.reqCtx != nil
+}

@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -114,19 +115,27 @@ func parseXRayRoot(v string) (trace.TraceID, bool) {
 	return trace.TraceID{}, false
 }
 
-// IDGenerator makes random trace and span ids, except that a span started
-// without a parent in a context holding an X-Amzn-Trace-Id Root without a
-// Parent (XRay.Extract) takes that Root as its trace id. Safe for concurrent
-// use.
-type IDGenerator struct{}
+// IDGenerator makes trace ids that X-Ray takes (the first 4 bytes the epoch
+// seconds of the trace's start, the other 12 random) and random span ids,
+// except that a span started without a parent in a context holding an
+// X-Amzn-Trace-Id Root without a Parent (XRay.Extract) takes that Root as its
+// trace id. Safe for concurrent use.
+type IDGenerator struct {
+	// Now is the clock of the epoch field (time.Now when nil).
+	Now func() time.Time
+}
 
 // NewIDs implements the OpenTelemetry SDK's IDGenerator.
 func (g IDGenerator) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
 	tid, ok := ctx.Value(rootKey{}).(trace.TraceID)
-	for !ok || !tid.IsValid() {
-		binary.BigEndian.PutUint64(tid[:8], rand.Uint64()) //nolint:gosec // ids need uniqueness, not secrecy (as the SDK's own generator)
-		binary.BigEndian.PutUint64(tid[8:], rand.Uint64()) //nolint:gosec // as above
-		ok = true
+	if !ok || !tid.IsValid() {
+		now := time.Now
+		if g.Now != nil {
+			now = g.Now
+		}
+		binary.BigEndian.PutUint32(tid[:4], uint32(now().Unix())) //nolint:gosec // X-Ray's epoch field is 32 bits
+		binary.BigEndian.PutUint32(tid[4:8], rand.Uint32())       //nolint:gosec // ids need uniqueness, not secrecy (as the SDK's own generator)
+		binary.BigEndian.PutUint64(tid[8:], rand.Uint64())        //nolint:gosec // as above
 	}
 	return tid, g.NewSpanID(ctx, tid)
 }

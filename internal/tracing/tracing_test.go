@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -138,5 +139,25 @@ func TestContinueXRay(t *testing.T) {
 		case got != tc.want:
 			t.Errorf("ContinueXRay(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestNewTraceIDsCarryTheEpoch: a trace the gateway starts (no incoming
+// header) has an X-Ray-valid id: its first 8 hex digits are the epoch
+// seconds of its start, read from the generator's clock; the rest and the
+// span id are random. They were random throughout, which X-Ray refuses.
+func TestNewTraceIDsCarryTheEpoch(t *testing.T) {
+	g := IDGenerator{Now: func() time.Time { return time.Unix(0x5f84c7a9, 0) }}
+	tid, sid := g.NewIDs(context.Background())
+	if got := tid.String()[:8]; got != "5f84c7a9" {
+		t.Errorf("trace id %s: epoch field %s, want 5f84c7a9", tid, got)
+	}
+	tid2, sid2 := g.NewIDs(context.Background())
+	if tid2 == tid || sid2 == sid || !sid.IsValid() {
+		t.Errorf("ids repeat: %s/%s and %s/%s", tid, sid, tid2, sid2)
+	}
+	h := XRayHeader(trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid}))
+	if !strings.HasPrefix(h, "Root=1-5f84c7a9-") {
+		t.Errorf("X-Amzn-Trace-Id %q", h)
 	}
 }

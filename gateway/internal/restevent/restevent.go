@@ -7,6 +7,7 @@ package restevent
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
@@ -160,6 +161,29 @@ var lowerNames = func() map[string]string {
 func TraceID(now time.Time, requestID string) string {
 	var b strings.Builder
 	b.Grow(len("Root=1-") + 8 + 1 + 24)
+	writeRoot(&b, now, requestID)
+	return b.String()
+}
+
+// InvokeTraceID is the trace a function invoked for a request that came
+// without one runs under: TraceID's Root, the one its event's
+// X-Amzn-Trace-Id names, with a random Parent, not sampled. One allocation.
+func InvokeTraceID(now time.Time, requestID string) string {
+	const hexDigits = "0123456789abcdef"
+	var b strings.Builder
+	b.Grow(len("Root=1-") + 8 + 1 + 24 + len(";Parent=") + 16 + len(";Sampled=0"))
+	writeRoot(&b, now, requestID)
+	b.WriteString(";Parent=")
+	p := rand.Uint64() //nolint:gosec // ids need uniqueness, not secrecy
+	for i := 60; i >= 0; i -= 4 {
+		b.WriteByte(hexDigits[p>>uint(i)&0xf])
+	}
+	b.WriteString(";Sampled=0")
+	return b.String()
+}
+
+// writeRoot writes the Root of TraceID.
+func writeRoot(b *strings.Builder, now time.Time, requestID string) {
 	b.WriteString("Root=1-")
 	var num [16]byte
 	hex := strconv.AppendInt(num[:0], now.Unix(), 16)
@@ -175,7 +199,6 @@ func TraceID(now time.Time, requestID string) string {
 			n++
 		}
 	}
-	return b.String()
 }
 
 // peerIP is the address of r's peer.

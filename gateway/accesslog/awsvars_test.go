@@ -1,0 +1,75 @@
+package accesslog
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/functions"
+	"github.com/portico-dev/portico/gateway/apis"
+	"github.com/portico-dev/portico/gateway/pipeline"
+)
+
+// TestMoreAPIGatewayVariables: the REST access-log variables API Gateway
+// documents are accepted (they were refused as unknown): those Portico has a
+// value of are written from the request, the others as "-", as API Gateway
+// writes an absent value. $context.authorizer.integrationLatency and
+// .integrationStatus are the Lambda authorizer's call, not keys of its
+// context.
+func TestMoreAPIGatewayVariables(t *testing.T) {
+	absent := []string{"awsEndpointRequestId2", "responseOverride.status", "responseOverride.header.X-Foo",
+		"requestOverride.header.X-Foo", "identity.cognitoAuthenticationProvider", "identity.cognitoAuthenticationType",
+		"identity.cognitoIdentityId", "identity.cognitoIdentityPoolId", "identity.principalOrgId", "identity.vpceId",
+		"waf.error", "waf.latency", "waf.status", "wafResponseCode", "webaclArn", "authorize.error", "authorize.latency",
+		"authorize.status", "authenticate.error", "authenticate.latency", "authenticate.status", "authorizer.requestId"}
+	format := "$context.requestId|$context.accountId|$context.resourceId|$context.xrayTraceId|" +
+		"$context.authorizer.integrationLatency|$context.authorizer.integrationStatus"
+	for _, v := range absent {
+		format += "|$context." + v
+	}
+	f, err := Parse(format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep := &apis.Deployment{API: apis.API{ID: "abcdefghij"}}
+	c := &pipeline.Context{RequestID: "r1", APIID: "abcdefghij", ResourcePath: "/pets/{id}",
+		Deployed: &pipeline.Deployed{API: &dep.API, Deployment: dep},
+		Authorizer: pipeline.Authorizer{Kind: "lambda", Status: 200, LatencyMS: 7,
+			Context: map[string]any{"integrationLatency": "ctx", "integrationStatus": "ctx"}}}
+	got := string(f.Append(nil, &Record{C: c, Status: 200, TraceID: "1-5f84c7a9-0123456789abcdef01234567"}))
+	want := "r1|" + functions.AccountID + "|" + apis.ResourceID("abcdefghij", "/pets/{id}") +
+		"|1-5f84c7a9-0123456789abcdef01234567|7|200" + strings.Repeat("|-", len(absent))
+	if got != want {
+		t.Errorf("line\n%s\nwant\n%s", got, want)
+	}
+	// No route, no authorizer, no trace.
+	got = string(f.Append(nil, &Record{C: &pipeline.Context{RequestID: "r2"}, Status: 403}))
+	want = "r2|" + functions.AccountID + "|-|-|-|-" + strings.Repeat("|-", len(absent))
+	if got != want {
+		t.Errorf("line\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestIntegrationLatencyWhenNoIntegrationRan: $context.integrationLatency and
+// .integration.latency are "-" when no integration ran (a refusal, a cache
+// hit), as API Gateway writes them; they were "0". An integration that ran
+// within the millisecond is "0".
+func TestIntegrationLatencyWhenNoIntegrationRan(t *testing.T) {
+	f, err := Parse("$context.requestId $context.integrationLatency $context.integration.latency")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		c    *pipeline.Context
+		want string
+	}{
+		{&pipeline.Context{RequestID: "refused"}, "refused - -"},
+		{&pipeline.Context{RequestID: "hit", CacheHit: true}, "hit - -"},
+		{&pipeline.Context{RequestID: "quick", Integration: pipeline.Integration{Ran: true}}, "quick 0 0"},
+		{&pipeline.Context{RequestID: "ran", Integration: pipeline.Integration{Ran: true}, IntegrationLatency: 25 * time.Millisecond}, "ran 25 25"},
+	} {
+		if got := string(f.Append(nil, &Record{C: tc.c, Status: 200})); got != tc.want {
+			t.Errorf("line %q, want %q", got, tc.want)
+		}
+	}
+}

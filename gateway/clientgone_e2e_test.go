@@ -1,0 +1,112 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+)
+
+// TestClientGoneMidRequest: a client that goes away while the integration
+// runs (an HTTP_PROXY backend that waits, a function that sleeps) under the
+// default h1 engine is recorded 499 in the access log and counted in
+// portico_api_client_gone_total, not in 4XXError or 5XXError, and the backend
+// exchange is ended (the backend sees its request cancelled). Before, the
+// request ran on and was logged 200.
+func TestClientGoneMidRequest(t *testing.T) {
+	started, ended := make(chan struct{}, 4), make(chan struct{}, 4)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-r.Context().Done() // until the gateway ends the exchange
+		ended <- struct{}{}
+	}))
+	defer backend.Close()
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	createFunction(t, c, "probe", probeZip(t), nil, 30)
+	dir := t.TempDir()
+	for _, tc := range []struct{ protocol, route string }{{"REST", "/proxy"}, {"HTTP", "/proxy"}, {"REST", "/fn"}} {
+		t.Run(tc.protocol+tc.route, func(t *testing.T) {
+			var api struct{ ID string }
+			admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "gone", "protocol": tc.protocol, "routes": []any{
+				map[string]any{"method": "GET", "path": "/proxy", "integration": map[string]any{
+					"type": "HTTP_PROXY", "httpMethod": "GET", "uri": backend.URL + "/wait", "payloadFormatVersion": "1.0"}},
+				map[string]any{"method": "GET", "path": "/fn", "integration": map[string]any{
+					"type": "AWS_PROXY", "httpMethod": "POST", "uri": "function:probe"}},
+			}}, &api)
+			admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+			logFile := filepath.Join(dir, tc.protocol+strings.TrimPrefix(tc.route, "/")+".log")
+			admin(t, c, "PUT", "/portico/v1/apis/"+api.ID+"/stages/dev/access-log", nil, map[string]string{
+				"format": "$context.requestId $context.status", "destinationArn": "file://" + logFile}, nil)
+
+			ctx, cancel := context.WithCancel(context.Background())
+			u := env.GatewayURL + "/" + api.ID + "/dev" + tc.route
+			if tc.route == "/fn" {
+				u += "?sleep=5000" // the probe sleeps 5 s, far longer than the client stays
+			}
+			req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				resp, err := http.DefaultClient.Do(req)
+				if err == nil {
+					resp.Body.Close()
+				}
+				done <- err
+			}()
+			if tc.route == "/proxy" {
+				<-started
+			} else { // until the function runs
+				for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+					a := get(t, "GET", env.AdminURL+"/metrics", "")
+					if strings.Contains(a.body, `portico_lambda_concurrent_executions{function="probe"} 1`) {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatal("the function did not start")
+					}
+				}
+			}
+			cancel() // the client goes away (its connection closes)
+			if err := <-done; err == nil {
+				t.Fatal("the request was answered")
+			}
+			if tc.route == "/proxy" {
+				select {
+				case <-ended:
+				case <-time.After(30 * time.Second): // a hang guard, not a timing
+					t.Fatal("the backend exchange was not ended")
+				}
+			}
+			var raw []byte
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				if raw, _ = os.ReadFile(logFile); len(raw) > 0 {
+					break
+				}
+			}
+			if !strings.HasSuffix(string(raw), " 499\n") || strings.Count(string(raw), "\n") != 1 {
+				t.Errorf("access log %q, want one line with 499", raw)
+			}
+			series := fmt.Sprintf(`{api_id=%q,api_name="gone",canary="false",method="",resource="",stage="dev"}`, api.ID)
+			got := map[string]string{}
+			for _, l := range scrapeSeries(t, env.AdminURL, api.ID) {
+				if k, v, ok := strings.Cut(l, " "); ok {
+					got[k] = v
+				}
+			}
+			if got["portico_api_client_gone_total"+series] != "1" || got["portico_api_5xx_errors_total"+series] != "0" || got["portico_api_4xx_errors_total"+series] != "0" {
+				t.Errorf("client gone %q, 5xx %q, 4xx %q; want 1, 0, 0", got["portico_api_client_gone_total"+series],
+					got["portico_api_5xx_errors_total"+series], got["portico_api_4xx_errors_total"+series])
+			}
+		})
+	}
+}

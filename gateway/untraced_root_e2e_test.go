@@ -1,0 +1,58 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+)
+
+// rootOf returns the Root of an X-Amzn-Trace-Id value.
+func rootOf(h string) string {
+	for f := range strings.SplitSeq(h, ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(f), "Root="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// TestUntracedStageInvokesUnderTheEventsTrace: on a stage without tracing,
+// the X-Amzn-Trace-Id API Gateway adds to a function's event names the trace
+// the function runs under (_X_AMZN_TRACE_ID, from Lambda-Runtime-Trace-Id),
+// on REST and HTTP APIs; the invocation got a trace of its own.
+func TestUntracedStageInvokesUnderTheEventsTrace(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	createFunction(t, c, "probe", probeZip(t), nil, 5)
+	for _, tc := range []struct{ protocol, version string }{{"REST", ""}, {"HTTP", "2.0"}, {"HTTP", "1.0"}} {
+		t.Run(tc.protocol+tc.version, func(t *testing.T) {
+			in := map[string]any{"type": "AWS_PROXY", "uri": "function:probe", "httpMethod": "POST"}
+			if tc.version != "" {
+				in["payloadFormatVersion"] = tc.version
+			}
+			var api struct{ ID string }
+			admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "untraced", "protocol": tc.protocol,
+				"routes": []any{map[string]any{"method": "GET", "path": "/p", "integration": in}}}, &api)
+			admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+			a := get(t, "GET", env.GatewayURL+"/"+api.ID+"/dev/p", "")
+			var ev struct {
+				Headers map[string]string `json:"headers"`
+			}
+			if a.status != 200 || json.Unmarshal([]byte(a.body), &ev) != nil {
+				t.Fatalf("GET /p: %d %s", a.status, a.body)
+			}
+			var evTrace string
+			for k, v := range ev.Headers {
+				if strings.EqualFold(k, "X-Amzn-Trace-Id") {
+					evTrace = v
+				}
+			}
+			fnTrace := a.header.Get("X-Probe-Trace")
+			if rootOf(evTrace) == "" || rootOf(evTrace) != rootOf(fnTrace) {
+				t.Errorf("event's X-Amzn-Trace-Id %q, function's _X_AMZN_TRACE_ID %q: want one Root", evTrace, fnTrace)
+			}
+		})
+	}
+}
