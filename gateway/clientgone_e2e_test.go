@@ -1,8 +1,11 @@
 package gateway_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"net/url"
+
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/gateway"
 )
 
 // TestClientGoneMidRequest: a client that goes away while the integration
@@ -108,5 +114,75 @@ func TestClientGoneMidRequest(t *testing.T) {
 					got["portico_api_5xx_errors_total"+series], got["portico_api_4xx_errors_total"+series])
 			}
 		})
+	}
+}
+
+// TestPipelinedRequestIsNotAClientGone: a client that pipelines its next
+// request while the first one's integration runs, once its connection is
+// watched, is still there: both are answered 200, and the first's backend
+// exchange is not cancelled. Before, the pipelined bytes counted as the
+// client going away: the first request was cancelled (499).
+func TestPipelinedRequestIsNotAClientGone(t *testing.T) {
+	watching := make(chan struct{}, 4)
+	gateway.SetClientWatchHook(t, func() { watching <- struct{}{} })
+	sent, cancelled := make(chan struct{}), make(chan struct{}, 4)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("n") == "1" {
+			<-sent // the client pipelined its next request on a watched connection
+			// A watch that takes those bytes for the client leaving cancels
+			// at once; one that does not, never.
+			select {
+			case <-r.Context().Done():
+				cancelled <- struct{}{}
+				return
+			case <-time.After(time.Second):
+			}
+		}
+		fmt.Fprint(w, "ok"+r.URL.Query().Get("n"))
+	}))
+	defer backend.Close()
+	env := apptest.Start(t, apptest.Options{})
+	c := env.Client()
+	var api struct{ ID string }
+	admin(t, c, "POST", "/portico/v1/apis", nil, map[string]any{"name": "pipe", "protocol": "REST", "routes": []any{
+		map[string]any{"method": "GET", "path": "/proxy", "integration": map[string]any{
+			"type": "HTTP_PROXY", "httpMethod": "GET", "uri": backend.URL + "/wait"}},
+	}}, &api)
+	admin(t, c, "POST", "/portico/v1/apis/"+api.ID+"/deployments", nil, map[string]any{"stageName": "dev"}, nil)
+
+	u, err := url.Parse(env.GatewayURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	path := "/" + api.ID + "/dev/proxy"
+	if _, err := fmt.Fprintf(conn, "GET %s?n=1 HTTP/1.1\r\nHost: %s\r\n\r\n", path, u.Host); err != nil {
+		t.Fatal(err)
+	}
+	<-watching // the first request's client is watched
+	if _, err := fmt.Fprintf(conn, "GET %s?n=2 HTTP/1.1\r\nHost: %s\r\n\r\n", path, u.Host); err != nil {
+		t.Fatal(err)
+	}
+	close(sent)
+	br := bufio.NewReader(conn)
+	for i := 1; i <= 2; i++ {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != fmt.Sprintf("ok%d", i) {
+			t.Fatalf("response %d: %d %q, want 200 ok%d", i, resp.StatusCode, body, i)
+		}
+	}
+	select {
+	case <-cancelled:
+		t.Fatal("the first request's backend exchange was cancelled")
+	default:
 	}
 }

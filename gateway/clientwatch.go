@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-dev/portico/internal/h1"
@@ -68,8 +69,15 @@ func (cw *clientWatch) start() {
 	defer cw.mu.Unlock()
 	if !cw.ended {
 		cw.stop = h1.CancelOnGone(cw.w)
+		if hook := watchStartedHook.Load(); hook != nil {
+			(*hook)()
+		}
 	}
 }
+
+// watchStartedHook, when set (by tests), runs each time a client's watch
+// starts.
+var watchStartedHook atomic.Pointer[func()]
 
 // end stops the watch; the connection is the handler's again when it
 // returns. A nil watch does nothing.

@@ -12,6 +12,13 @@ func SetAnsweredHook(t interface{ Cleanup(func()) }, f func(*http.Request)) {
 	t.Cleanup(func() { answeredHook.Store(nil) })
 }
 
+// SetClientWatchHook makes f run each time a request's client starts being
+// watched (clientWatch.start), until the test ends.
+func SetClientWatchHook(t interface{ Cleanup(func()) }, f func()) {
+	watchStartedHook.Store(&f)
+	t.Cleanup(func() { watchStartedHook.Store(nil) })
+}
+
 // SetWebSocketAnsweredHook makes f see the connection id of each message whose
 // function result was answered from the goroutine that read it (wsAnswer),
 // until the test ends.

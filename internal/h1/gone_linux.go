@@ -17,6 +17,9 @@ import (
 type GoneWatch struct {
 	c      net.Conn
 	onGone func()
+	// pipelined: bytes from the client (its next request, pipelined) end
+	// the watch without onGone; the client is there. Else they count as gone.
+	pipelined bool
 	gone   atomic.Bool
 	done   chan struct{} // closed when the watching goroutine has returned
 }
@@ -25,6 +28,19 @@ type GoneWatch struct {
 // client goes away, or sends more, before Stop. Nil when c cannot be watched.
 // Nothing else may read c until Stop has returned.
 func WatchGone(c net.Conn, onGone func()) *GoneWatch {
+	return watch(c, onGone, false)
+}
+
+// WatchClosed is WatchGone for a connection that may carry the client's next
+// request before this one is answered (HTTP/1.1 pipelining): only the
+// connection's end (EOF, a reset) is the client going away. Bytes end the
+// watch as net/http's background read does: the client is there, and what
+// it does after them is noticed at the next write.
+func WatchClosed(c net.Conn, onGone func()) *GoneWatch {
+	return watch(c, onGone, true)
+}
+
+func watch(c net.Conn, onGone func(), pipelined bool) *GoneWatch {
 	rc := rawConn(c)
 	if rc == nil {
 		return nil
@@ -33,18 +49,21 @@ func WatchGone(c net.Conn, onGone func()) *GoneWatch {
 	if c.SetReadDeadline(time.Time{}) != nil {
 		return nil
 	}
-	w := &GoneWatch{c: c, onGone: onGone, done: make(chan struct{})}
+	w := &GoneWatch{c: c, onGone: onGone, pipelined: pipelined, done: make(chan struct{})}
 	go w.run(rc)
 	return w
 }
 
 func (w *GoneWatch) run(rc syscall.RawConn) {
 	defer close(w.done)
-	readable := false
+	readable, data := false, false
 	err := rc.Read(func(fd uintptr) bool {
-		readable = rawio.PeekReadable(fd)
+		readable, data = rawio.PeekState(fd)
 		return readable // else wait for the poller
 	})
+	if readable && data && w.pipelined {
+		return
+	}
 	// A deadline error is Stop's doing; any other error means a broken connection.
 	if readable || err != nil && !isDeadline(err) {
 		w.gone.Store(true)

@@ -11,6 +11,9 @@ type GoneWatch struct{}
 // WatchGone returns nil off Linux: the connection cannot be watched.
 func WatchGone(net.Conn, func()) *GoneWatch { return nil }
 
+// WatchClosed returns nil off Linux: the connection cannot be watched.
+func WatchClosed(net.Conn, func()) *GoneWatch { return nil }
+
 // Stop reports false.
 func (w *GoneWatch) Stop() bool { return false }
 

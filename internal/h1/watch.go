@@ -4,7 +4,8 @@ import "net/http"
 
 // CancelOnGone makes a handler served by this package notice its client going
 // away while it waits (a stream that writes only now and then): the request's
-// context is cancelled once the client closes the connection or sends more.
+// context is cancelled once the client closes the connection (bytes it sends
+// meanwhile, a pipelined request, end the watch and cancel nothing).
 // Call stop before the handler reads the connection again (the request body)
 // or returns. The handler must have read its request body to the end. For any
 // other ResponseWriter (net/http's server cancels the context itself) it does
@@ -15,7 +16,7 @@ func CancelOnGone(w http.ResponseWriter) (stop func()) {
 		return func() {}
 	}
 	rw.c.deadlineSet.Store(true) // the watch sets the read deadline
-	gw := WatchGone(rw.c.rwc, rw.c.reqCtx.end)
+	gw := WatchClosed(rw.c.rwc, rw.c.reqCtx.end)
 	return func() { gw.Stop() }
 }
 

@@ -175,6 +175,24 @@ func PeekReadable(fd uintptr) bool {
 	}
 }
 
+// PeekState is PeekReadable that also tells bytes from the end: ready is
+// false while nothing waits; data is true when bytes wait (a client's next,
+// pipelined request), false for EOF or an error (the peer has gone).
+func PeekState(fd uintptr) (ready, data bool) {
+	var b [1]byte
+	for {
+		n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1, //nolint:gosec // G103: a one-byte buffer on the stack for recv(2)
+			unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno == unix.EAGAIN {
+			return false, false
+		}
+		return true, errno == 0 && n > 0
+	}
+}
+
 // Wrap returns c with rawio's Read and Write (everything else is c's), for a
 // TCP connection another layer reads and writes (crypto/tls): its system calls
 // then skip the scheduler's system-call path too, which wakes sysmon on entry

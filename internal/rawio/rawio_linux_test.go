@@ -226,6 +226,49 @@ func TestPeekReadable(t *testing.T) {
 	}
 }
 
+// TestPeekState: PeekState tells bytes waiting from the peer's close, and
+// consumes nothing.
+func TestPeekState(t *testing.T) {
+	server, client := tcpPair(t)
+	raw, err := server.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	look := func() (ready, data bool) {
+		if err := raw.Control(func(fd uintptr) { ready, data = PeekState(fd) }); err != nil {
+			t.Fatal(err)
+		}
+		return ready, data
+	}
+	wait := func() {
+		t.Helper()
+		_ = server.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if err := raw.Read(PeekReadable); err != nil {
+			t.Fatalf("waiting for readability: %v", err)
+		}
+		_ = server.SetReadDeadline(time.Time{})
+	}
+	if ready, _ := look(); ready {
+		t.Fatal("PeekState: ready with nothing sent")
+	}
+	if _, err := client.Write([]byte("xy")); err != nil {
+		t.Fatal(err)
+	}
+	wait()
+	if ready, data := look(); !ready || !data {
+		t.Fatalf("PeekState with two bytes waiting: ready %v data %v", ready, data)
+	}
+	buf := make([]byte, 8)
+	if n, err := io.ReadFull(server, buf[:2]); err != nil || string(buf[:n]) != "xy" {
+		t.Fatalf("read after the peeks: %q, %v (the peek consumed bytes)", buf[:n], err)
+	}
+	_ = client.Close()
+	wait()
+	if ready, data := look(); !ready || data {
+		t.Fatalf("PeekState after the peer closed: ready %v data %v, want ready, no data", ready, data)
+	}
+}
+
 // TestUnsent checks Unsent: nothing on a quiet connection; bytes once the
 // peer stops reading and the socket holds what it could not send; nothing
 // again once the peer has read them all.
