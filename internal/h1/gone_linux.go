@@ -20,8 +20,8 @@ type GoneWatch struct {
 	// pipelined: bytes from the client (its next request, pipelined) end
 	// the watch without onGone; the client is there. Else they count as gone.
 	pipelined bool
-	gone   atomic.Bool
-	done   chan struct{} // closed when the watching goroutine has returned
+	gone      atomic.Bool
+	done      chan struct{} // closed when the watching goroutine has returned
 }
 
 // WatchGone starts watching c; onGone runs (on the watch's goroutine) if the
