@@ -199,6 +199,9 @@ func New(p Params) (*Invoker, error) {
 	if c.ThrottleWait <= 0 {
 		c.ThrottleWait = def.ThrottleWait
 	}
+	if c.QueueWait <= 0 {
+		c.QueueWait = def.QueueWait
+	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = def.IdleTimeout
 	}
@@ -676,6 +679,12 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 	}
 	i.inflight.Add(1)
 	i.mu.Unlock()
+	// The caller's deadline counts from here, the queue included; a call
+	// with none waits for a sandbox QueueWait at most.
+	lim := waitLimit{until: i.clock.Now().Add(i.p.Config.QueueWait)}
+	if req.Timeout > 0 {
+		lim = waitLimit{until: i.clock.Now().Add(req.Timeout), caller: req.Timeout}
+	}
 
 	traced := tracing.Traced(ctx)
 	var queue trace.Span
@@ -705,10 +714,16 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 	// which starts once a sandbox is found.
 	var pre *invocation
 	if !traced {
-		pre = i.newInvocation(req)
+		pre = i.newInvocation(req, lim.by())
 	}
 	for {
-		g := p.acquire(ctx, pre)
+		g := p.acquire(ctx, pre, lim)
+		if g.err == nil && g.sb != nil && !g.taken && lim.caller > 0 && !i.clock.Now().Before(lim.until) {
+			// Granted at the caller's deadline: the sandbox stays warm
+			// for another call.
+			p.release(g.sb)
+			g = grant{err: lim.err()}
+		}
 		if g.err != nil {
 			finish()
 			if i.obs != nil && errors.Is(g.err, errdefs.ErrThrottled) { // the sandbox budget
@@ -738,7 +753,7 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 			i.traceQueue(qctx, queue, g)
 			_, run = tracing.Start(ctx, "Invocation", trace.SpanKindInternal)
 			req.TraceID = tracing.XRayHeader(run.SpanContext())
-			inv = i.newInvocation(req)
+			inv = i.newInvocation(req, lim.by())
 		} else {
 			inv.start(i.clock.Now())
 		}
@@ -788,6 +803,32 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 	}
 }
 
+// waitLimit bounds a call's wait for a sandbox: until the caller's
+// deadline (caller, its timeout, is set), or until QueueWait from the call.
+type waitLimit struct {
+	until  time.Time
+	caller time.Duration
+}
+
+// by is the caller's deadline, or zero when the call has none.
+func (l waitLimit) by() time.Time {
+	if l.caller > 0 {
+		return l.until
+	}
+	return time.Time{}
+}
+
+// err is what a call still waiting for a sandbox at l.until fails with: a
+// timeout past the caller's deadline (504 at the gateway), else Lambda's
+// throttle.
+func (l waitLimit) err() error {
+	if l.caller > 0 {
+		return errdefs.New(errdefs.ErrTimeout, "ServiceException",
+			fmt.Sprintf("the caller's timeout (%s) passed while the call waited for a sandbox", l.caller))
+	}
+	return throttledf("ConcurrentInvocationLimitExceeded", "Rate Exceeded. (no sandbox came free in time)")
+}
+
 // traceQueue ends the Queue span once a sandbox is found, with an
 // Initialization span under it for a cold start, timed by the sandbox's init
 // duration.
@@ -808,14 +849,12 @@ func (i *Invoker) traceQueue(qctx context.Context, queue trace.Span, g grant) {
 	queue.End()
 }
 
-func (i *Invoker) newInvocation(req Request) *invocation {
+// newInvocation builds req's invocation; by is the caller's deadline, or zero.
+func (i *Invoker) newInvocation(req Request, by time.Time) *invocation {
 	cfg := req.Function
 	timeout := time.Duration(cfg.Timeout) * time.Second
 	if timeout <= 0 {
 		timeout = functions.DefaultTimeout * time.Second
-	}
-	if req.Timeout > 0 && req.Timeout < timeout {
-		timeout = req.Timeout
 	}
 	id := req.RequestID
 	if id == "" {
@@ -835,6 +874,7 @@ func (i *Invoker) newInvocation(req Request) *invocation {
 		arn:     arn,
 		traceID: trace,
 		timeout: timeout,
+		by:      by,
 		done:    make(chan struct{}),
 	}
 	inv.start(i.clock.Now())
@@ -971,8 +1011,8 @@ func (i *Invoker) answerInline(sb *sandbox, inv *invocation, o *outcome) bool {
 // caller's error reads "RequestId: ID Error: Task timed out after 3.00
 // seconds" and the log line "<ISO time> ID Task timed out after 3.00 seconds".
 func (i *Invoker) timedOut(sb *sandbox, inv *invocation) *outcome {
-	secs := float64(inv.req.Function.Timeout)
-	if inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(inv.req.Function.Timeout)*time.Second {
+	secs := inv.timeout.Seconds()
+	if inv.byCaller {
 		secs = inv.req.Timeout.Seconds()
 	}
 	what := fmt.Sprintf("Task timed out after %.2f seconds", secs)
@@ -1172,10 +1212,7 @@ func (i *Invoker) initFailed(req Request, pre *invocation, f *initFail) *Result 
 // Result.
 func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, cold bool) *Result {
 	cfg := inv.req.Function
-	dur := i.since(inv.deadline.Add(-time.Duration(cfg.Timeout) * time.Second))
-	if inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(cfg.Timeout)*time.Second {
-		dur = i.since(inv.deadline.Add(-inv.req.Timeout))
-	}
+	dur := i.since(inv.started)
 	sb.syncLogs(inv.req.LogTail)
 	sb.mu.Lock()
 	if sb.tailOf == inv {
@@ -1203,7 +1240,7 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 		ColdStart:       cold,
 		Duration:        dur,
 	}
-	if o.timedOut && inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(cfg.Timeout)*time.Second {
+	if o.timedOut && inv.byCaller {
 		res.CallerTimeout = true
 	}
 	if o.functionError {

@@ -109,8 +109,9 @@ func poolKey(cfg *functions.Config) poolKeyT {
 
 // acquire returns a sandbox blocked in next, reserved for the caller. inv,
 // when not nil, is the caller's invocation: a sandbox that comes back to next
-// while the caller waits takes it itself (grant.taken).
-func (p *pool) acquire(ctx context.Context, inv *invocation) grant {
+// while the caller waits takes it itself (grant.taken). A caller that must
+// wait does so until lim.until at most, and then fails with lim.err().
+func (p *pool) acquire(ctx context.Context, inv *invocation, lim waitLimit) grant {
 	p.mu.Lock()
 	if p.closing {
 		p.mu.Unlock()
@@ -151,31 +152,73 @@ func (p *pool) acquire(ctx context.Context, inv *invocation) grant {
 		old.stop()
 	}
 
-	select {
-	case g := <-w.ch:
-		return g
-	case <-ctx.Done():
-		p.mu.Lock()
-		for i, x := range p.waiters {
-			if x == w {
-				p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
-				p.mu.Unlock()
-				p.inv.forgetIfDone(p)
-				return grant{err: ctx.Err()}
-			}
-		}
-		p.mu.Unlock()
-		// Granted meanwhile: give the sandbox back, unless it has taken the
-		// invocation (the caller then awaits it, in the background).
-		g := <-w.ch
-		if g.taken {
+	until := lim.until
+	for {
+		expired := make(chan struct{})
+		stop := p.inv.clock.AfterFunc(until.Sub(p.inv.clock.Now()), func() { close(expired) })
+		select {
+		case g := <-w.ch:
+			stop()
 			return g
+		case <-ctx.Done():
+			stop()
+			return p.giveUp(w, ctx.Err())
+		case <-expired:
 		}
-		if g.sb != nil {
-			p.release(g.sb)
+		if lim.caller == 0 && p.startingFor(w) {
+			// A sandbox is starting for this call: its init, bounded by
+			// InitTimeout, is no queue; wait another QueueWait.
+			until = p.inv.clock.Now().Add(p.inv.p.Config.QueueWait)
+			continue
 		}
-		return grant{err: ctx.Err()}
+		return p.giveUp(w, lim.err())
 	}
+}
+
+// startingFor reports whether one of the sandboxes in init in p (launched,
+// not yet in next; not a start still waiting for room in the budget) is for
+// w: fewer waiters are ahead of w than sandboxes are in init.
+func (p *pool) startingFor(w *waiter) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	initing := 0
+	for sb := range p.all {
+		sb.mu.Lock()
+		if sb.state == stStarting {
+			initing++
+		}
+		sb.mu.Unlock()
+	}
+	for k, x := range p.waiters {
+		if x == w {
+			return k < initing
+		}
+	}
+	return false
+}
+
+// giveUp ends waiter w's wait with err: it leaves the queue, or, granted
+// meanwhile, gives the sandbox back, unless that has taken the invocation
+// (the caller then awaits it).
+func (p *pool) giveUp(w *waiter, err error) grant {
+	p.mu.Lock()
+	for i, x := range p.waiters {
+		if x == w {
+			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+			p.mu.Unlock()
+			p.inv.forgetIfDone(p)
+			return grant{err: err}
+		}
+	}
+	p.mu.Unlock()
+	g := <-w.ch
+	if g.taken {
+		return g
+	}
+	if g.sb != nil {
+		p.release(g.sb)
+	}
+	return grant{err: err}
 }
 
 // takeIdleLocked removes and returns the idle sandbox a call takes: the most

@@ -139,9 +139,11 @@ type Settings struct {
 type InvokerSettings struct {
 	AccountConcurrency int           `yaml:"account-concurrency"`
 	ThrottleWait       time.Duration `yaml:"throttle-wait"`
-	IdleTimeout        time.Duration `yaml:"idle-timeout"`
-	InitTimeout        time.Duration `yaml:"init-timeout"`
-	DrainTimeout       time.Duration `yaml:"drain-timeout"`
+	// QueueWait bounds a direct Invoke's wait for a sandbox (unset: 10 s).
+	QueueWait    time.Duration `yaml:"queue-wait"`
+	IdleTimeout  time.Duration `yaml:"idle-timeout"`
+	InitTimeout  time.Duration `yaml:"init-timeout"`
+	DrainTimeout time.Duration `yaml:"drain-timeout"`
 	// MaxSpares caps the sandboxes prepared ahead of need (docker, containerd)
 	// across all versions; 0 turns them off. Unset: 16.
 	MaxSpares *int `yaml:"max-spares"`
@@ -226,6 +228,9 @@ func (s Settings) InvokerConfig() invoker.Config {
 	}
 	if v := s.Invoker.ThrottleWait; v > 0 {
 		c.ThrottleWait = v
+	}
+	if v := s.Invoker.QueueWait; v > 0 {
+		c.QueueWait = v
 	}
 	if v := s.Invoker.IdleTimeout; v > 0 {
 		c.IdleTimeout = v
