@@ -333,6 +333,21 @@ func (i *Invoker) BeginDrain(ctx context.Context) error {
 	return nil
 }
 
+// runningCount counts the sandboxes running an invocation (sandbox.running).
+func (i *Invoker) runningCount() int {
+	n := 0
+	for _, p := range i.poolList() {
+		p.mu.Lock()
+		for sb := range p.all {
+			if sb.running() {
+				n++
+			}
+		}
+		p.mu.Unlock()
+	}
+	return n
+}
+
 // endDrain ends the drain: the invocations still running are cut off.
 func (i *Invoker) endDrain() {
 	select {
@@ -348,11 +363,9 @@ func (i *Invoker) endDrain() {
 	for _, p := range pools {
 		p.mu.Lock()
 		for sb := range p.all {
-			sb.mu.Lock()
-			if sb.state == stBusy {
+			if sb.running() {
 				busy = append(busy, sb)
 			}
-			sb.mu.Unlock()
 		}
 		p.mu.Unlock()
 	}
@@ -394,7 +407,12 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	case <-drained:
 	case <-i.drainEnd:
 	case <-dctx.Done():
-		i.log.Warn("shutdown: in-flight invocations did not finish in time; stopping their sandboxes")
+		// A stop whose graceful part had ended already comes here with
+		// nothing running too: only invocations still running are worth
+		// the warning.
+		if n := i.runningCount(); n > 0 {
+			i.log.Warn("shutdown: in-flight invocations did not finish in time; stopping their sandboxes", "invocations", n)
+		}
 	}
 	// Spares still being prepared see the pools stale when done and discard
 	// themselves; wait for them so none outlives the runtime. Calls still
@@ -433,11 +451,9 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	defer cancelCleanup()
 	cut := i.drainCut.Load()
 	for _, sb := range all {
-		sb.mu.Lock()
-		if sb.state == stBusy && !sb.cutOff.Load() {
+		if sb.running() && !sb.cutOff.Load() {
 			cut++
 		}
-		sb.mu.Unlock()
 	}
 	if cut > 0 {
 		shutdown.NoteCutOff(ctx, fmt.Sprintf("%d invocation(s) still running (their callers were answered 503)", cut))

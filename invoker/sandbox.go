@@ -555,6 +555,15 @@ type outcome struct {
 	fail *callFailure
 }
 
+// running reports whether sb runs an invocation that has no outcome yet: a
+// sandbox busy with one that timed out, being stopped, runs nothing a stop
+// would cut off (its caller has its answer).
+func (sb *sandbox) running() bool {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return sb.state == stBusy && sb.cur != nil && !sb.cur.completed()
+}
+
 // start sets the invocation's deadline when a sandbox takes it: the
 // function's timeout from now, or the caller's deadline when sooner.
 func (inv *invocation) start(now time.Time) {
