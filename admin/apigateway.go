@@ -86,6 +86,11 @@ func (s *Server) isAPIGatewayRoute(r *http.Request) bool {
 // log with the request id.
 func (s *Server) writeAPIGatewayError(w http.ResponseWriter, r *http.Request, err error) {
 	err = cutOffBy(r, err)
+	if clientGone(r, err) {
+		s.log.Debug("admin request: client gone before its answer", "requestId", w.Header().Get("X-Amzn-RequestId"),
+			"method", r.Method, "path", r.URL.Path, "status", statusClientClosedRequest, "err", err)
+		return
+	}
 	status, typ := errorStatus(err, apigwSurface)
 	msg := clientMessage(err)
 	var k *errdefs.Kinded

@@ -146,8 +146,10 @@ func writeInvokeResult(w http.ResponseWriter, res *invoker.Result, tail bool) er
 	}
 	h.Set("Content-Length", strconv.Itoa(len(res.Payload)))
 	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(res.Payload)
-	return err
+	if _, err := w.Write(res.Payload); err != nil {
+		return &clientWriteError{err}
+	}
+	return nil
 }
 
 // throttleReason gives a throttling error without an explicit AWS type Lambda's type
