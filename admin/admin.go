@@ -481,6 +481,7 @@ var errorKinds = []struct {
 	kind  error
 	codes [2]errorCode
 }{
+	{listener.ErrBodyTimeout, [2]errorCode{{http.StatusRequestTimeout, "RequestTimeoutException"}, {http.StatusRequestTimeout, "RequestTimeoutException"}}},
 	{errdefs.ErrNotFound, [2]errorCode{{http.StatusNotFound, "ResourceNotFoundException"}, {http.StatusNotFound, "NotFoundException"}}},
 	{errdefs.ErrConflict, [2]errorCode{{http.StatusConflict, "ResourceConflictException"}, {http.StatusConflict, "ConflictException"}}},
 	{errdefs.ErrInvalid, [2]errorCode{{http.StatusBadRequest, "InvalidParameterValueException"}, {http.StatusBadRequest, "BadRequestException"}}},
@@ -610,7 +611,7 @@ const throttleRetryAfter = "1"
 // writeError maps an error to a status and AWS's error body
 // {"Type":"User","message":"..."} with x-amzn-ErrorType. 5xx are logged.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	err = cutOffBy(r, err)
+	err = bodyTimedOut(w, cutOffBy(r, err))
 	if clientGone(r, err) {
 		s.log.Debug("admin request: client gone before its answer", "requestId", w.Header().Get("X-Amzn-RequestId"),
 			"method", r.Method, "path", r.URL.Path, "status", statusClientClosedRequest, "err", err)
