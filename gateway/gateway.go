@@ -52,6 +52,8 @@ type Config struct {
 	// "execute-api.localhost").
 	Domain string
 	// MaxBodyBytes bounds request bodies (default 10 MB); larger gives 413.
+	// It bounds HTTP integrations' response bodies too: one announced
+	// larger is a 500, one that grows larger as it streams is cut off.
 	MaxBodyBytes int64
 	// MaxIdleConnsPerHost sizes the HTTP_PROXY transport's idle pool per backend
 	// (default 512).
@@ -308,6 +310,7 @@ func New(cfg Config, svc *apis.Service, resolver Resolver, inv Invoker, log *slo
 	g.transport = newTransport(g.cfg, g.refuseOwnListener)
 	g.proxy = newReverseProxy(g)
 	g.fast = fastproxy.New(g.cfg.MaxIdleConnsPerHost)
+	g.fast.SetMaxResponseBody(g.cfg.MaxBodyBytes)
 	g.fast.SetDialControl(g.refuseOwnListener)
 	svc.Subscribe(g.invalidate)
 	return g
