@@ -82,6 +82,18 @@ type Config struct {
 	// X-Forwarded-For that is not itself a trusted proxy. Requests from any
 	// other peer have the peer's address, whatever they send.
 	TrustedProxies []netip.Prefix
+	// MaxConns bounds the connections the public listeners (plain and TLS)
+	// hold open together, so that one client's thousands of idle keep-alive
+	// connections cannot use up the process's file descriptors and leave the
+	// admin API, the Runtime API, the store and the sandboxes none. Zero: the
+	// file descriptor limit (RLIMIT_NOFILE) less a reserve (DefaultMaxConns);
+	// negative: no bound. At the bound a new connection is closed at once and
+	// idle keep-alive connections are closed to make room.
+	MaxConns int
+	// MaxConnsPerIP, when positive, bounds the connections one client address
+	// holds open on the public listeners (default: no bound; clients behind
+	// one NAT share an address).
+	MaxConnsPerIP int
 	// Engine is the plain listener's engine: EngineNetHTTP, EngineH1 or EngineNbio
 	// (an experiment: HTTP only, see engine_nbio.go); empty: DefaultEngine.
 	Engine string

@@ -67,6 +67,12 @@ type Settings struct {
 	// (empty: gateway.DefaultEngine) or "nbio", an experiment that serves plain
 	// HTTP only (docs/performance.md).
 	ListenerEngine string `yaml:"listener-engine"`
+	// GatewayMaxConns bounds the gateway's public listeners' connections
+	// together (gateway.Config.MaxConns; unset: the file descriptor limit
+	// less a reserve; -1: no bound), and GatewayMaxConnsPerIP one client
+	// address's (unset: no bound).
+	GatewayMaxConns      int `yaml:"gateway-max-conns"`
+	GatewayMaxConnsPerIP int `yaml:"gateway-max-conns-per-ip"`
 	// TLSCert and TLSKey are the gateway's certificate chain and key (PEM),
 	// reloaded when the files change.
 	TLSCert string `yaml:"tls-cert"`
@@ -391,7 +397,8 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(s.connectionsConfig()),
 		connections.Module,
 		apis.Module,
-		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen, TrustedProxies: proxies, Engine: s.ListenerEngine}),
+		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen, TrustedProxies: proxies, Engine: s.ListenerEngine,
+			MaxConns: s.GatewayMaxConns, MaxConnsPerIP: s.GatewayMaxConnsPerIP}),
 		// IAM principals (users, access keys, policies) for AWS_IAM routes.
 		fx.Supply(iam.Config{KeyFile: s.IAMKeyFile}),
 		iam.Module,
