@@ -533,8 +533,12 @@ func TestExitMidInvokeWording(t *testing.T) {
 	}
 }
 
+// queueWaitPastInit makes QueueWait differ from InitTimeout, so that a timer
+// due at InitTimeout from the call is the init's, not the call's queue bound.
+func queueWaitPastInit(c *Config) { c.QueueWait = time.Minute }
+
 func TestInitTimeout(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, queueWaitPastInit)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\nexec sleep 60\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -602,7 +606,7 @@ func TestInitErrorEndsInitAtOnce(t *testing.T) {
 // failure, END and REPORT with the Init Duration and Status: error, in the
 // function log and in the call's tail.
 func TestInitFailureLogged(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, queueWaitPastInit)
 	for _, tc := range []struct {
 		name    string
 		script  string            // the bootstrap; "" for the test function

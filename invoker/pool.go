@@ -162,7 +162,7 @@ func (p *pool) acquire(ctx context.Context, inv *invocation, lim waitLimit) gran
 			return g
 		case <-ctx.Done():
 			stop()
-			return p.giveUp(w, ctx.Err())
+			return p.giveUp(w, ctx.Err(), false)
 		case <-expired:
 		}
 		if lim.caller == 0 && p.startingFor(w) {
@@ -171,7 +171,7 @@ func (p *pool) acquire(ctx context.Context, inv *invocation, lim waitLimit) gran
 			until = p.inv.clock.Now().Add(p.inv.p.Config.QueueWait)
 			continue
 		}
-		return p.giveUp(w, lim.err())
+		return p.giveUp(w, lim.err(), true)
 	}
 }
 
@@ -199,8 +199,9 @@ func (p *pool) startingFor(w *waiter) bool {
 
 // giveUp ends waiter w's wait with err: it leaves the queue, or, granted
 // meanwhile, gives the sandbox back, unless that has taken the invocation
-// (the caller then awaits it).
-func (p *pool) giveUp(w *waiter, err error) grant {
+// (the caller then awaits it) or keep is set (the grant, a sandbox or its
+// init's failure, is the caller's after all).
+func (p *pool) giveUp(w *waiter, err error, keep bool) grant {
 	p.mu.Lock()
 	for i, x := range p.waiters {
 		if x == w {
@@ -212,7 +213,7 @@ func (p *pool) giveUp(w *waiter, err error) grant {
 	}
 	p.mu.Unlock()
 	g := <-w.ch
-	if g.taken {
+	if g.taken || keep {
 		return g
 	}
 	if g.sb != nil {
