@@ -45,6 +45,7 @@ func TestBodyTimeoutIs408(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
 	var e struct{ Message string }
 	_ = json.Unmarshal(body, &e)
 	if resp.StatusCode != http.StatusRequestTimeout || resp.Header.Get("x-amzn-ErrorType") != "RequestTimeoutException" ||
