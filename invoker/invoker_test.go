@@ -376,6 +376,7 @@ func TestCallerTimeoutShorterThanFunctionTimeout(t *testing.T) {
 	e := newEnv(t, nil)
 	cfg := e.fns.add(&functions.Config{FunctionName: "slow2", Timeout: 30})
 	invoke(t, e, cfg, `{}`) // warm: the call's deadline runs from the call, a cold start included
+	waitIdle(t, e.inv.pool(cfg), 1)
 	type r struct {
 		res *Result
 		err error

@@ -49,6 +49,10 @@ type pool struct {
 	returning   int
 	late        int
 	returnCheck bool // a checkReturns is due
+	// expiryStop, when set, stops the timer of expireWaiters, due at
+	// expiryAt (armExpiryLocked).
+	expiryStop func() bool
+	expiryAt   time.Time
 	all         map[*sandbox]struct{}
 	stale       bool
 	closing     bool // stale because the invoker stops: waiters are failed, nothing starts
@@ -73,8 +77,10 @@ type pool struct {
 // built while it waits: a sandbox that comes back to next takes it at once
 // (ready), with no hop through the caller's goroutine.
 type waiter struct {
-	ch  chan grant
-	inv *invocation
+	ch    chan grant
+	inv   *invocation
+	lim   waitLimit
+	until time.Time // when the wait ends (lim.until, or later for a cold start)
 }
 
 // grant answers a waiter: a sandbox, or an init failure to report as the call's
@@ -138,8 +144,9 @@ func (p *pool) acquire(ctx context.Context, inv *invocation, lim waitLimit) gran
 		}
 		return grant{sb: sb}
 	}
-	w := &waiter{ch: make(chan grant, 1), inv: inv}
+	w := &waiter{ch: make(chan grant, 1), inv: inv, lim: lim, until: lim.until}
 	p.waiters = append(p.waiters, w)
+	p.armExpiryLocked(w.until)
 	p.fillLocked()
 	if p.returning > 0 && !p.returnCheck {
 		// The call may be counting on a sandbox on its way back to next:
@@ -152,56 +159,92 @@ func (p *pool) acquire(ctx context.Context, inv *invocation, lim waitLimit) gran
 		old.stop()
 	}
 
-	until := lim.until
-	for {
-		expired := make(chan struct{})
-		stop := p.inv.clock.AfterFunc(until.Sub(p.inv.clock.Now()), func() { close(expired) })
-		select {
-		case g := <-w.ch:
-			stop()
-			return g
-		case <-ctx.Done():
-			stop()
-			return p.giveUp(w, ctx.Err(), false)
-		case <-expired:
-		}
-		if lim.caller == 0 && p.startingFor(w) {
-			// A sandbox is starting for this call: its init, bounded by
-			// InitTimeout, is no queue; wait another QueueWait.
-			until = p.inv.clock.Now().Add(p.inv.p.Config.QueueWait)
-			continue
-		}
-		return p.giveUp(w, lim.err(), true)
+	select {
+	case g := <-w.ch: // a sandbox, an init failure, or the wait's end (expireWaiters)
+		return g
+	case <-ctx.Done():
+		return p.giveUp(w, ctx.Err())
 	}
 }
 
-// startingFor reports whether one of the sandboxes in init in p (launched,
-// not yet in next; not a start still waiting for room in the budget) is for
-// w: fewer waiters are ahead of w than sandboxes are in init.
-func (p *pool) startingFor(w *waiter) bool {
+// armExpiryLocked makes sure the pool's expiry timer fires by until: one
+// timer per pool, for its earliest waiter, so that a call that waits a
+// moment for a sandbox on its way back arms none of its own.
+func (p *pool) armExpiryLocked(until time.Time) {
+	if p.expiryStop != nil && !p.expiryAt.After(until) {
+		return
+	}
+	if p.expiryStop != nil {
+		p.expiryStop()
+	}
+	p.expiryAt = until
+	p.expiryStop = p.inv.clock.AfterFunc(until.Sub(p.inv.clock.Now()), p.expireWaiters)
+}
+
+// expireWaiters ends the waits that reached their bound (waitLimit): each
+// such waiter leaves the queue with its limit's error, but one without a
+// caller deadline that a sandbox in init (launched, not yet in next; not a
+// start still waiting for room in the budget) is for, which waits another
+// QueueWait: its cold start is no queue. It arms the timer again for the
+// earliest waiter left.
+func (p *pool) expireWaiters() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	initing := 0
+	p.expiryStop = nil
+	now := p.inv.clock.Now()
+	initing := -1 // counted when first needed
+	var next time.Time
+	kept := p.waiters[:0]
+	for k, w := range p.waiters {
+		if w.until.After(now) {
+			kept = append(kept, w)
+			if next.IsZero() || w.until.Before(next) {
+				next = w.until
+			}
+			continue
+		}
+		if w.lim.caller == 0 {
+			if initing < 0 {
+				initing = p.initingLocked()
+			}
+			if k < initing {
+				w.until = now.Add(p.inv.p.Config.QueueWait)
+				kept = append(kept, w)
+				if next.IsZero() || w.until.Before(next) {
+					next = w.until
+				}
+				continue
+			}
+		}
+		w.ch <- grant{err: w.lim.err()}
+	}
+	clear(p.waiters[len(kept):])
+	p.waiters = kept
+	if !next.IsZero() {
+		p.armExpiryLocked(next)
+	}
+	if len(p.waiters) == 0 {
+		go p.inv.forgetIfDone(p)
+	}
+}
+
+// initingLocked counts p's sandboxes in init.
+func (p *pool) initingLocked() int {
+	n := 0
 	for sb := range p.all {
 		sb.mu.Lock()
 		if sb.state == stStarting {
-			initing++
+			n++
 		}
 		sb.mu.Unlock()
 	}
-	for k, x := range p.waiters {
-		if x == w {
-			return k < initing
-		}
-	}
-	return false
+	return n
 }
 
 // giveUp ends waiter w's wait with err: it leaves the queue, or, granted
 // meanwhile, gives the sandbox back, unless that has taken the invocation
-// (the caller then awaits it) or keep is set (the grant, a sandbox or its
-// init's failure, is the caller's after all).
-func (p *pool) giveUp(w *waiter, err error, keep bool) grant {
+// (the caller then awaits it) or the grant is the wait's end already.
+func (p *pool) giveUp(w *waiter, err error) grant {
 	p.mu.Lock()
 	for i, x := range p.waiters {
 		if x == w {
@@ -213,7 +256,7 @@ func (p *pool) giveUp(w *waiter, err error, keep bool) grant {
 	}
 	p.mu.Unlock()
 	g := <-w.ch
-	if g.taken || keep {
+	if g.taken || g.err != nil {
 		return g
 	}
 	if g.sb != nil {
