@@ -53,10 +53,10 @@ type pool struct {
 	// expiryAt (armExpiryLocked).
 	expiryStop func() bool
 	expiryAt   time.Time
-	all         map[*sandbox]struct{}
-	stale       bool
-	closing     bool // stale because the invoker stops: waiters are failed, nothing starts
-	minWarm     int  // provisioned concurrency target
+	all        map[*sandbox]struct{}
+	stale      bool
+	closing    bool // stale because the invoker stops: waiters are failed, nothing starts
+	minWarm    int  // provisioned concurrency target
 	// provPending counts the provisioned starts not yet launched (in
 	// starting, not yet in all).
 	provPending int
