@@ -49,6 +49,7 @@ type pool struct {
 	returning   int
 	late        int
 	returnCheck bool // a checkReturns is due
+	launching   int  // starts past the budget's reserve, not yet in all
 	// expiryStop, when set, stops the timer of expireWaiters, due at
 	// expiryAt (armExpiryLocked).
 	expiryStop func() bool
@@ -183,8 +184,8 @@ func (p *pool) armExpiryLocked(until time.Time) {
 
 // expireWaiters ends the waits that reached their bound (waitLimit): each
 // such waiter leaves the queue with its limit's error, but one without a
-// caller deadline that a sandbox in init (launched, not yet in next; not a
-// start still waiting for room in the budget) is for, which waits another
+// caller deadline that a sandbox in init or being launched (not a start
+// still waiting for room in the budget) is for, which waits another
 // QueueWait: its cold start is no queue. It arms the timer again for the
 // earliest waiter left.
 func (p *pool) expireWaiters() {
@@ -228,9 +229,10 @@ func (p *pool) expireWaiters() {
 	}
 }
 
-// initingLocked counts p's sandboxes in init.
+// initingLocked counts p's sandboxes in init, and those being launched
+// (their room in the budget taken).
 func (p *pool) initingLocked() int {
-	n := 0
+	n := p.launching
 	for sb := range p.all {
 		sb.mu.Lock()
 		if sb.state == stStarting {
@@ -738,9 +740,15 @@ func (p *pool) start(provision bool) {
 	defer p.inv.starts.Done()
 	err := p.inv.reserve(context.Background(), p, provision)
 	if err == nil {
+		p.mu.Lock()
+		p.launching++
+		p.mu.Unlock()
 		if _, err = p.inv.startSandbox(p, provision); err != nil {
 			p.inv.budget.give(memoryOf(p.cfg))
 		}
+		p.mu.Lock()
+		p.launching--
+		p.mu.Unlock()
 	}
 	if err != nil {
 		p.mu.Lock()
