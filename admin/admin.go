@@ -451,6 +451,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
+// statusClientClosedRequest is how a request whose client went away before
+// its answer is recorded, as nginx records it.
+const statusClientClosedRequest = 499
+
+// clientWriteError is a failed write of an answer to the client (a broken
+// pipe, a reset connection): the client went away.
+type clientWriteError struct{ err error }
+
+func (e *clientWriteError) Error() string { return "writing the answer: " + e.err.Error() }
+func (e *clientWriteError) Unwrap() error { return e.err }
+
+// clientGone reports whether err ended r because its client went away (its
+// context cancelled, not by the server's shutdown; or the answer's write
+// failed): nothing can be answered, and it is no server error.
+func clientGone(r *http.Request, err error) bool {
+	var cw *clientWriteError
+	if errors.As(err, &cw) {
+		return true
+	}
+	return r.Context().Err() != nil && !shutdown.IsCutOff(r.Context())
+}
+
 // errorKinds maps the typed error kinds to a status and an error type on each
 // admin surface, in order of precedence: Lambda's (writeError) and API
 // Gateway's (writeAPIGatewayError). A surface passes over a kind whose status
@@ -459,6 +481,7 @@ var errorKinds = []struct {
 	kind  error
 	codes [2]errorCode
 }{
+	{listener.ErrBodyTimeout, [2]errorCode{{http.StatusRequestTimeout, "RequestTimeoutException"}, {http.StatusRequestTimeout, "RequestTimeoutException"}}},
 	{errdefs.ErrNotFound, [2]errorCode{{http.StatusNotFound, "ResourceNotFoundException"}, {http.StatusNotFound, "NotFoundException"}}},
 	{errdefs.ErrConflict, [2]errorCode{{http.StatusConflict, "ResourceConflictException"}, {http.StatusConflict, "ConflictException"}}},
 	{errdefs.ErrInvalid, [2]errorCode{{http.StatusBadRequest, "InvalidParameterValueException"}, {http.StatusBadRequest, "BadRequestException"}}},
@@ -588,7 +611,12 @@ const throttleRetryAfter = "1"
 // writeError maps an error to a status and AWS's error body
 // {"Type":"User","message":"..."} with x-amzn-ErrorType. 5xx are logged.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	err = cutOffBy(r, err)
+	err = bodyTimedOut(w, cutOffBy(r, err))
+	if clientGone(r, err) {
+		s.log.Debug("admin request: client gone before its answer", "requestId", w.Header().Get("X-Amzn-RequestId"),
+			"method", r.Method, "path", r.URL.Path, "status", statusClientClosedRequest, "err", err)
+		return
+	}
 	status, typ := errorStatus(err, lambdaSurface)
 	var k *errdefs.Kinded
 	body := map[string]string{"Type": "User", "message": clientMessage(err)}

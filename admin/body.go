@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/internal/listener"
 )
 
 // jsonBody says how a route reads its JSON request body. There are two dialects:
@@ -82,6 +83,8 @@ func readBody(w http.ResponseWriter, r *http.Request, b jsonBody) ([]byte, error
 	switch {
 	case err == nil:
 		return raw, nil
+	case errors.Is(err, listener.ErrBodyTimeout):
+		return nil, err // 408 (writeError)
 	case errors.As(err, &mbe) && b.lambda:
 		return nil, errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
 			fmt.Sprintf("Request must be smaller than %d bytes for this operation", b.limit))
@@ -126,4 +129,29 @@ func accepted(w http.ResponseWriter, err error) error {
 	}
 	w.WriteHeader(http.StatusAccepted)
 	return nil
+}
+
+// bodyTimeoutMessage is what a client whose request body did not arrive
+// within the listener's body-timeout is told, as on the gateway's listeners.
+const bodyTimeoutMessage = "Request body not received in time: send the whole body without pausing"
+
+// bodyTimedOut returns err as the admin surfaces answer it when it is a body
+// read that the listener's body-timeout ended (listener.ErrBodyTimeout): 408
+// RequestTimeoutException with bodyTimeoutMessage (the socket's error stays in
+// the server's log), and the connection closed after the answer; else err.
+func bodyTimedOut(w http.ResponseWriter, err error) error {
+	if !errors.Is(err, listener.ErrBodyTimeout) {
+		return err
+	}
+	w.Header().Set("Connection", "close")
+	return &bodyTimeoutError{err}
+}
+
+// bodyTimeoutError is a request body not received in time.
+type bodyTimeoutError struct{ err error }
+
+func (e *bodyTimeoutError) Error() string { return e.err.Error() }
+
+func (e *bodyTimeoutError) Unwrap() []error {
+	return []error{&errdefs.Kinded{Kind: listener.ErrBodyTimeout, Type: "RequestTimeoutException", Message: bodyTimeoutMessage}, e.err}
 }

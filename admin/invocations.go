@@ -13,6 +13,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/h1"
+	"github.com/portico-dev/portico/internal/listener"
 	"github.com/portico-dev/portico/internal/tracing"
 	"github.com/portico-dev/portico/invoker"
 )
@@ -53,6 +54,9 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, ref functions.Re
 			fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxInvokeBody))
 	}
 	payload, err := io.ReadAll(io.LimitReader(r.Body, maxInvokeBody+1))
+	if errors.Is(err, listener.ErrBodyTimeout) {
+		return err // 408 (writeError)
+	}
 	if err != nil {
 		return errdefs.New(errdefs.ErrInvalid, "InvalidRequestContentException", "could not read the request body: "+err.Error())
 	}
@@ -146,8 +150,10 @@ func writeInvokeResult(w http.ResponseWriter, res *invoker.Result, tail bool) er
 	}
 	h.Set("Content-Length", strconv.Itoa(len(res.Payload)))
 	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(res.Payload)
-	return err
+	if _, err := w.Write(res.Payload); err != nil {
+		return &clientWriteError{err}
+	}
+	return nil
 }
 
 // throttleReason gives a throttling error without an explicit AWS type Lambda's type

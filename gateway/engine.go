@@ -91,6 +91,8 @@ func (s *Server) h1Options() h1.Options {
 		ReadHeaderTimeout: s.limits.HeaderTimeout,
 		IdleTimeout:       s.limits.IdleTimeout,
 		DormantAfter:      dormantAfter,
+		Conns:             s.conns,
+		MaxConnsPerIP:     s.gw.cfg.MaxConnsPerIP,
 		WireNames:         true,
 		BadTarget:         http.HandlerFunc(s.gw.serveBadTarget),
 		Log:               s.log,

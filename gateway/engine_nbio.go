@@ -45,6 +45,7 @@ func (s *Server) startNbio(addr string) error {
 		Handler:         h,
 		MaxHTTPBodySize: int(s.gw.cfg.MaxBodyBytes),
 		KeepaliveTime:   s.limits.IdleTimeout,
+		MaxLoad:         s.conns.Max(),
 		Context:         base,
 		Cancel:          cancel, // the engine's Stop and Shutdown call it
 		Listen: func(network, a string) (net.Listener, error) {

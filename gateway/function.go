@@ -71,12 +71,10 @@ func (g *Gateway) invoke(r *http.Request, rc *reqCtx, in *apis.Integration, payl
 		// from when stage variables made it.
 		return nil, fmt.Errorf("resolve %s: %s%s: %w", ref, err.Error(), stageVariableSource(in.URI, rc.entry.deployed.Variables, rc.Stage), errConfig)
 	}
+	// The integration timeout bounds the whole call, the wait for a sandbox
+	// included; the function's own timeout bounds its run (a 502 function
+	// error, where this one is a 504).
 	timeout := in.TimeoutFor(rc.Protocol)
-	if fn.Timeout > 0 {
-		if ft := time.Duration(fn.Timeout) * time.Second; ft < timeout {
-			timeout = ft
-		}
-	}
 	if rc.watch == nil && rc.watchW != nil { // the body is read: watch the client
 		rc.watch = watchClient(rc.watchW)
 	}

@@ -52,6 +52,8 @@ type Config struct {
 	// "execute-api.localhost").
 	Domain string
 	// MaxBodyBytes bounds request bodies (default 10 MB); larger gives 413.
+	// It bounds HTTP integrations' response bodies too: one announced
+	// larger is a 500, one that grows larger as it streams is cut off.
 	MaxBodyBytes int64
 	// MaxIdleConnsPerHost sizes the HTTP_PROXY transport's idle pool per backend
 	// (default 512).
@@ -80,6 +82,18 @@ type Config struct {
 	// X-Forwarded-For that is not itself a trusted proxy. Requests from any
 	// other peer have the peer's address, whatever they send.
 	TrustedProxies []netip.Prefix
+	// MaxConns bounds the connections the public listeners (plain and TLS)
+	// hold open together, so that one client's thousands of idle keep-alive
+	// connections cannot use up the process's file descriptors and leave the
+	// admin API, the Runtime API, the store and the sandboxes none. Zero: the
+	// file descriptor limit (RLIMIT_NOFILE) less a reserve (DefaultMaxConns);
+	// negative: no bound. At the bound a new connection is closed at once and
+	// idle keep-alive connections are closed to make room.
+	MaxConns int
+	// MaxConnsPerIP, when positive, bounds the connections one client address
+	// holds open on the public listeners (default: no bound; clients behind
+	// one NAT share an address).
+	MaxConnsPerIP int
 	// Engine is the plain listener's engine: EngineNetHTTP, EngineH1 or EngineNbio
 	// (an experiment: HTTP only, see engine_nbio.go); empty: DefaultEngine.
 	Engine string
@@ -313,6 +327,7 @@ func New(cfg Config, svc *apis.Service, resolver Resolver, inv Invoker, log *slo
 	g.transport = newTransport(g.cfg, g.refuseOwnListener)
 	g.proxy = newReverseProxy(g)
 	g.fast = fastproxy.New(g.cfg.MaxIdleConnsPerHost)
+	g.fast.SetMaxResponseBody(g.cfg.MaxBodyBytes)
 	g.fast.SetDialControl(g.refuseOwnListener)
 	svc.Subscribe(g.invalidate)
 	return g

@@ -301,6 +301,10 @@ func TestGatewayErrors(t *testing.T) {
 			handle: func(invoker.Request) (*invoker.Result, error) {
 				return &invoker.Result{FunctionError: "Unhandled", TimedOut: true, CallerTimeout: true, Payload: []byte(`{"errorMessage":"timed out"}`)}, nil
 			}},
+		{name: "integration timeout while queued", method: "GET", path: "/" + rest + "/dev/hello", status: 504, typ: "IntegrationTimeoutException", message: "Endpoint request timed out",
+			handle: func(invoker.Request) (*invoker.Result, error) {
+				return nil, errdefs.New(errdefs.ErrTimeout, "ServiceException", "the caller's timeout (29s) passed while the call waited for a sandbox")
+			}},
 		{name: "function's own timeout", method: "GET", path: "/" + rest + "/dev/hello", status: 502, typ: "InternalServerErrorException", message: "Internal server error",
 			handle: func(invoker.Request) (*invoker.Result, error) {
 				return &invoker.Result{FunctionError: "Unhandled", TimedOut: true, Payload: []byte(`{"errorMessage":"Task timed out after 3.00 seconds"}`)}, nil
@@ -322,7 +326,11 @@ func TestGatewayErrors(t *testing.T) {
 	}
 }
 
-func TestDeadlineIsMinOfIntegrationAndFunctionTimeout(t *testing.T) {
+// TestDeadlineIsTheIntegrationTimeout checks that the invoker is given the
+// integration timeout, which bounds the whole call, the wait for a sandbox
+// included, even where the function's own timeout is shorter: that one bounds
+// the function's run (a function error, 502), not the call (504).
+func TestDeadlineIsTheIntegrationTimeout(t *testing.T) {
 	e := newEnv(t)
 	a := helloAPI(apis.ProtocolREST)
 	a.Routes[0].Integration.TimeoutInMillis = 1500
@@ -335,8 +343,8 @@ func TestDeadlineIsMinOfIntegrationAndFunctionTimeout(t *testing.T) {
 	e.res.timeout = 1
 	e.res.mu.Unlock()
 	e.do("GET", "/"+id+"/dev/hello", nil)
-	if got := e.inv.last().Timeout; got != time.Second {
-		t.Fatalf("timeout %s, want the function's 1s", got)
+	if got := e.inv.last().Timeout; got != 1500*time.Millisecond {
+		t.Fatalf("timeout %s with a function timeout of 1s, want the integration's 1.5s", got)
 	}
 }
 

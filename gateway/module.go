@@ -51,6 +51,9 @@ type Server struct {
 	h1            *h1.Server  // with Config.Engine "h1" (engine.go), instead of srv
 	// counts are the listeners whose connections Connections counts.
 	counts connCounts
+	// conns bounds the public listeners' connections together
+	// (Config.MaxConns); nil: no bound.
+	conns *h1.ConnLimit
 	// recording is set when the plain listener's connections record header
 	// spellings (wirenames.Listener: the net/http engine); h1 keeps them
 	// itself.
@@ -63,7 +66,11 @@ func NewServer(gw *Gateway, log *slog.Logger, l listener.Limits) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{gw: gw, log: log, limits: l.WithDefaults()}
+	s := &Server{gw: gw, log: log, limits: l.WithDefaults()}
+	if n := maxConns(gw.cfg.MaxConns); n > 0 {
+		s.conns = h1.NewConnLimit(n)
+	}
+	return s
 }
 
 // ServeHTTP serves the plain listener: /healthz, and everything else goes to

@@ -524,6 +524,9 @@ func (g *Gateway) startBody(res *http.Response, u *url.URL) error {
 	if res.Body == nil || res.Body == http.NoBody {
 		return nil
 	}
+	if res.ContentLength > g.cfg.MaxBodyBytes {
+		return fmt.Errorf("%w: %d bytes announced, over %d", fastproxy.ErrResponseTooLarge, res.ContentLength, g.cfg.MaxBodyBytes)
+	}
 	var (
 		buf []byte
 		n   int
@@ -539,7 +542,7 @@ func (g *Gateway) startBody(res *http.Response, u *url.URL) error {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%w: %w", fastproxy.ErrResponseBody, err)
 	}
-	res.Body = &backendBody{start: buf[:n], ended: err != nil, rc: res.Body, g: g, u: u}
+	res.Body = &backendBody{start: buf[:n], ended: err != nil, rc: res.Body, g: g, u: u, left: g.cfg.MaxBodyBytes - int64(n)}
 	return nil
 }
 
@@ -550,6 +553,7 @@ type backendBody struct {
 	rc    io.ReadCloser
 	g     *Gateway
 	u     *url.URL
+	left  int64 // the bytes the rest may have (Config.MaxBodyBytes in all)
 }
 
 func (b *backendBody) Read(p []byte) (int, error) {
@@ -562,6 +566,11 @@ func (b *backendBody) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	n, err := b.rc.Read(p)
+	if b.left -= int64(n); b.left < 0 {
+		// Over the limit as it streams: the client connection is dropped,
+		// the bytes over it unsent.
+		n, err = 0, fmt.Errorf("%w: %w", fastproxy.ErrResponseBody, fastproxy.ErrResponseTooLarge)
+	}
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, context.Canceled) {
 		b.g.log.Warn("backend response body failed after its head went to the client; the client connection is dropped",
 			"backend", backendName(b.u), "err", backendErrorText(b.u, err))
@@ -649,6 +658,10 @@ func (g *Gateway) backendError(ctx context.Context, u *url.URL, err error) error
 		return err
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("backend %s: %w", backendName(u), errTimeout)
+	case errors.Is(err, fastproxy.ErrResponseTooLarge):
+		// API Gateway's integration response limit (10 MB), as the
+		// buffered HTTP integration's (roundTrip).
+		return fmt.Errorf("backend %s: %s: %w", backendName(u), backendErrorText(u, err), errIntegration)
 	case errors.Is(err, fastproxy.ErrRequestBody):
 		// The client's body broke its framing (a bad chunk size, say) on the
 		// way through: the client's error, 400 as on any other route.

@@ -106,7 +106,9 @@ func (i *Invoker) InvokeAsync(ctx context.Context, req Request) (string, error) 
 	// The key orders the queue by arrival: the wall clock's, which moves
 	// between two arrivals even when the invoker's clock is a test's.
 	key := fmt.Sprintf("%020d-%s", time.Now().UnixNano(), ev.RequestID)
-	if err := i.p.Store.Update(ctx, func(tx *store.Tx) error { return tx.Put(bucketAsync, key, ev) }); err != nil {
+	// Batched: concurrent callers' events share one commit and sync (each
+	// still answered only once its event is durable).
+	if err := i.p.Store.Batch(ctx, func(tx *store.Tx) error { return tx.Put(bucketAsync, key, ev) }); err != nil {
 		return "", err
 	}
 	if i.obs != nil {

@@ -139,3 +139,23 @@ func benchEnv() map[string]string {
 	}
 	return nil
 }
+
+// BenchmarkInvokeAsyncParallel measures accepting Event invocations from 50
+// concurrent callers: the durable write of each to the queue before its 202
+// (the queue's runner stopped, so that only the acceptance is measured).
+func BenchmarkInvokeAsyncParallel(b *testing.B) {
+	e := newEnvB(b)
+	cfg := e.fns.add(&functions.Config{FunctionName: "bench"})
+	e.inv.async.stop()
+	ctx := context.Background()
+	b.SetParallelism(25) // 50 callers on 2 CPUs
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := e.inv.InvokeAsync(ctx, Request{Function: cfg, Payload: []byte(benchPayload)}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

@@ -17,6 +17,14 @@ type Config struct {
 	// ThrottleWait is how long a call at a concurrency limit waits for a slot
 	// before failing as throttled (100 ms).
 	ThrottleWait time.Duration
+	// QueueWait bounds how long a call without a caller timeout (a direct
+	// Invoke, an Event invocation) waits for a sandbox of its version to come
+	// free (10 s); past it the call fails as throttled (429
+	// TooManyRequestsException, ConcurrentInvocationLimitExceeded), as Lambda
+	// throttles rather than queueing. A call with a caller timeout
+	// (Request.Timeout, an API's integration timeout) waits until that
+	// deadline instead, which counts from the call, queueing included.
+	QueueWait time.Duration
 	// IdleTimeout is how long an idle sandbox is kept warm (10 min).
 	IdleTimeout time.Duration
 	// InitTimeout bounds a sandbox's init: start to its first call to next (10 s).
@@ -68,6 +76,7 @@ func DefaultConfig() Config {
 	return Config{
 		AccountConcurrency:  1000,
 		ThrottleWait:        100 * time.Millisecond,
+		QueueWait:           10 * time.Second,
 		IdleTimeout:         10 * time.Minute,
 		InitTimeout:         10 * time.Second,
 		StopGrace:           2 * time.Second,
@@ -90,9 +99,11 @@ type Request struct {
 	Function *functions.Config
 	// Payload is the event, JSON.
 	Payload []byte
-	// Timeout, when non-zero and shorter than the function's own timeout, is the
-	// caller's deadline (an API integration timeout). Result.TimedOut tells which
-	// deadline passed.
+	// Timeout, when non-zero, is the caller's deadline (an API integration
+	// timeout), counted from the call to Invoke: the wait for a concurrency
+	// slot and a sandbox takes from it. A call still waiting for a sandbox at
+	// the deadline fails with errdefs.ErrTimeout; one running then is stopped
+	// as a function timeout would be, with Result.CallerTimeout set.
 	Timeout time.Duration
 	// InvokedARN is the ARN the caller used (with its alias), for the
 	// Lambda-Runtime-Invoked-Function-Arn header; defaults to the version's ARN.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +56,69 @@ func TestDrainCountsFromTheStopsStart(t *testing.T) {
 	var k *errdefs.Kinded
 	if !errors.Is(err, errdefs.ErrUnavailable) || !errors.As(err, &k) || k.Type != "ServiceException" {
 		t.Fatalf("the cut-off call: %v, want 503 ServiceException", err)
+	}
+}
+
+// TestStopAfterATimeoutCutsNothing: an invocation that timed out while the
+// stop drained (its caller answered Sandbox.Timedout, its sandbox being
+// stopped) is no invocation still running: the stop notes nothing cut off,
+// and logs no warning that invocations did not finish.
+func TestStopAfterATimeoutCutsNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	fn := e.fns.add(&functions.Config{FunctionName: "hangs", Timeout: 1})
+	deadline := e.clock.expectTimer(time.Second)
+	got := make(chan callResult, 1)
+	go func() {
+		// The handler becomes a process that hangs and ignores SIGTERM: its
+		// sandbox takes the stop grace to go.
+		res, err := e.inv.Invoke(context.Background(), Request{Function: fn,
+			Payload: []byte(`{"execSh":"trap '' TERM; sleep 60"}`)})
+		got <- callResult{res, err}
+	}()
+	deadline(t)
+	stop, cancel := shutdown.WithGrace(context.Background(), 30*time.Second, 10*time.Second)
+	defer cancel()
+	if err := e.inv.BeginDrain(stop); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Second)
+	g := receive(t, got)
+	if g.err != nil || !g.res.TimedOut {
+		t.Fatalf("want the function's timeout, got %v %+v", g.err, g.res)
+	}
+	err := e.inv.Stop(stop)
+	e.inv = nil
+	_ = e.st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cuts := shutdown.Cuts(stop); len(cuts) != 0 {
+		t.Errorf("the stop noted %q cut off; the only invocation had timed out and was answered", cuts)
+	}
+	if log := e.logs.String(); strings.Contains(log, "did not finish") {
+		t.Errorf("the stop warned of invocations that did not finish:\n%s", log)
+	}
+}
+
+// TestIdleStopWarnsOfNothing: a stop with no invocation running, whose
+// graceful part has already ended, warns of no invocation that did not
+// finish (tried a few times: the wait's outcome was a coin toss).
+func TestIdleStopWarnsOfNothing(t *testing.T) {
+	for range 6 {
+		e := newEnv(t, nil)
+		stop, cancel := shutdown.WithGrace(context.Background(), 0, 10*time.Second)
+		err := e.inv.Stop(stop)
+		cancel()
+		e.inv = nil
+		_ = e.st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if log := e.logs.String(); strings.Contains(log, "did not finish") {
+			t.Fatalf("an idle stop warned of invocations that did not finish:\n%s", log)
+		}
+		if cuts := shutdown.Cuts(stop); len(cuts) != 0 {
+			t.Fatalf("an idle stop noted %q cut off", cuts)
+		}
 	}
 }

@@ -215,6 +215,9 @@ func New(p Params) (*Invoker, error) {
 	if c.ThrottleWait <= 0 {
 		c.ThrottleWait = def.ThrottleWait
 	}
+	if c.QueueWait <= 0 {
+		c.QueueWait = def.QueueWait
+	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = def.IdleTimeout
 	}
@@ -346,6 +349,21 @@ func (i *Invoker) BeginDrain(ctx context.Context) error {
 	return nil
 }
 
+// runningCount counts the sandboxes running an invocation (sandbox.running).
+func (i *Invoker) runningCount() int {
+	n := 0
+	for _, p := range i.poolList() {
+		p.mu.Lock()
+		for sb := range p.all {
+			if sb.running() {
+				n++
+			}
+		}
+		p.mu.Unlock()
+	}
+	return n
+}
+
 // endDrain ends the drain: the invocations still running are cut off.
 func (i *Invoker) endDrain() {
 	select {
@@ -361,11 +379,9 @@ func (i *Invoker) endDrain() {
 	for _, p := range pools {
 		p.mu.Lock()
 		for sb := range p.all {
-			sb.mu.Lock()
-			if sb.state == stBusy {
+			if sb.running() {
 				busy = append(busy, sb)
 			}
-			sb.mu.Unlock()
 		}
 		p.mu.Unlock()
 	}
@@ -407,7 +423,12 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	case <-drained:
 	case <-i.drainEnd:
 	case <-dctx.Done():
-		i.log.Warn("shutdown: in-flight invocations did not finish in time; stopping their sandboxes")
+		// A stop whose graceful part had ended already comes here with
+		// nothing running too: only invocations still running are worth
+		// the warning.
+		if n := i.runningCount(); n > 0 {
+			i.log.Warn("shutdown: in-flight invocations did not finish in time; stopping their sandboxes", "invocations", n)
+		}
 	}
 	// Spares still being prepared see the pools stale when done and discard
 	// themselves; wait for them so none outlives the runtime. Calls still
@@ -446,11 +467,9 @@ func (i *Invoker) Stop(ctx context.Context) error {
 	defer cancelCleanup()
 	cut := i.drainCut.Load()
 	for _, sb := range all {
-		sb.mu.Lock()
-		if sb.state == stBusy && !sb.cutOff.Load() {
+		if sb.running() && !sb.cutOff.Load() {
 			cut++
 		}
-		sb.mu.Unlock()
 	}
 	if cut > 0 {
 		shutdown.NoteCutOff(ctx, fmt.Sprintf("%d invocation(s) still running (their callers were answered 503)", cut))
@@ -692,6 +711,12 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 	}
 	i.inflight.Add(1)
 	i.mu.Unlock()
+	// The caller's deadline counts from here, the queue included; a call
+	// with none waits for a sandbox QueueWait at most.
+	lim := waitLimit{until: i.clock.Now().Add(i.p.Config.QueueWait)}
+	if req.Timeout > 0 {
+		lim = waitLimit{until: i.clock.Now().Add(req.Timeout), caller: req.Timeout}
+	}
 
 	traced := tracing.Traced(ctx)
 	var queue trace.Span
@@ -721,10 +746,16 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 	// which starts once a sandbox is found.
 	var pre *invocation
 	if !traced {
-		pre = i.newInvocation(req)
+		pre = i.newInvocation(req, lim.by())
 	}
 	for {
-		g := p.acquire(ctx, pre)
+		g := p.acquire(ctx, pre, lim)
+		if g.err == nil && g.sb != nil && !g.taken && lim.caller > 0 && !i.clock.Now().Before(lim.until) {
+			// Granted at the caller's deadline: the sandbox stays warm
+			// for another call.
+			p.release(g.sb)
+			g = grant{err: lim.err()}
+		}
 		if g.err != nil {
 			finish()
 			if i.obs != nil && errors.Is(g.err, errdefs.ErrThrottled) { // the sandbox budget
@@ -754,7 +785,7 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 			i.traceQueue(qctx, queue, g)
 			_, run = tracing.Start(ctx, "Invocation", trace.SpanKindInternal)
 			req.TraceID = tracing.XRayHeader(run.SpanContext())
-			inv = i.newInvocation(req)
+			inv = i.newInvocation(req, lim.by())
 		} else {
 			inv.start(i.clock.Now())
 		}
@@ -804,6 +835,32 @@ func (i *Invoker) invoke(ctx context.Context, req Request) (*Result, error) {
 	}
 }
 
+// waitLimit bounds a call's wait for a sandbox: until the caller's
+// deadline (caller, its timeout, is set), or until QueueWait from the call.
+type waitLimit struct {
+	until  time.Time
+	caller time.Duration
+}
+
+// by is the caller's deadline, or zero when the call has none.
+func (l waitLimit) by() time.Time {
+	if l.caller > 0 {
+		return l.until
+	}
+	return time.Time{}
+}
+
+// err is what a call still waiting for a sandbox at l.until fails with: a
+// timeout past the caller's deadline (504 at the gateway), else Lambda's
+// throttle.
+func (l waitLimit) err() error {
+	if l.caller > 0 {
+		return errdefs.New(errdefs.ErrTimeout, "ServiceException",
+			fmt.Sprintf("the caller's timeout (%s) passed while the call waited for a sandbox", l.caller))
+	}
+	return throttledf("ConcurrentInvocationLimitExceeded", "Rate Exceeded. (no sandbox came free in time)")
+}
+
 // traceQueue ends the Queue span once a sandbox is found, with an
 // Initialization span under it for a cold start, timed by the sandbox's init
 // duration.
@@ -824,14 +881,12 @@ func (i *Invoker) traceQueue(qctx context.Context, queue trace.Span, g grant) {
 	queue.End()
 }
 
-func (i *Invoker) newInvocation(req Request) *invocation {
+// newInvocation builds req's invocation; by is the caller's deadline, or zero.
+func (i *Invoker) newInvocation(req Request, by time.Time) *invocation {
 	cfg := req.Function
 	timeout := time.Duration(cfg.Timeout) * time.Second
 	if timeout <= 0 {
 		timeout = functions.DefaultTimeout * time.Second
-	}
-	if req.Timeout > 0 && req.Timeout < timeout {
-		timeout = req.Timeout
 	}
 	id := req.RequestID
 	if id == "" {
@@ -851,6 +906,7 @@ func (i *Invoker) newInvocation(req Request) *invocation {
 		arn:     arn,
 		traceID: trace,
 		timeout: timeout,
+		by:      by,
 		done:    make(chan struct{}),
 	}
 	inv.start(i.clock.Now())
@@ -987,8 +1043,8 @@ func (i *Invoker) answerInline(sb *sandbox, inv *invocation, o *outcome) bool {
 // caller's error reads "RequestId: ID Error: Task timed out after 3.00
 // seconds" and the log line "<ISO time> ID Task timed out after 3.00 seconds".
 func (i *Invoker) timedOut(sb *sandbox, inv *invocation) *outcome {
-	secs := float64(inv.req.Function.Timeout)
-	if inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(inv.req.Function.Timeout)*time.Second {
+	secs := inv.timeout.Seconds()
+	if inv.byCaller {
 		secs = inv.req.Timeout.Seconds()
 	}
 	what := fmt.Sprintf("Task timed out after %.2f seconds", secs)
@@ -1188,10 +1244,7 @@ func (i *Invoker) initFailed(req Request, pre *invocation, f *initFail) *Result 
 // Result.
 func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, cold bool) *Result {
 	cfg := inv.req.Function
-	dur := i.since(inv.deadline.Add(-time.Duration(cfg.Timeout) * time.Second))
-	if inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(cfg.Timeout)*time.Second {
-		dur = i.since(inv.deadline.Add(-inv.req.Timeout))
-	}
+	dur := i.since(inv.started)
 	sb.syncLogs(inv.req.LogTail)
 	sb.mu.Lock()
 	if sb.tailOf == inv {
@@ -1219,7 +1272,7 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 		ColdStart:       cold,
 		Duration:        dur,
 	}
-	if o.timedOut && inv.req.Timeout > 0 && inv.req.Timeout < time.Duration(cfg.Timeout)*time.Second {
+	if o.timedOut && inv.byCaller {
 		res.CallerTimeout = true
 	}
 	if o.functionError {

@@ -375,6 +375,8 @@ func TestTimeoutReplacesSandbox(t *testing.T) {
 func TestCallerTimeoutShorterThanFunctionTimeout(t *testing.T) {
 	e := newEnv(t, nil)
 	cfg := e.fns.add(&functions.Config{FunctionName: "slow2", Timeout: 30})
+	invoke(t, e, cfg, `{}`) // warm: the call's deadline runs from the call, a cold start included
+	waitIdle(t, e.inv.pool(cfg), 1)
 	type r struct {
 		res *Result
 		err error
@@ -532,8 +534,12 @@ func TestExitMidInvokeWording(t *testing.T) {
 	}
 }
 
+// queueWaitPastInit makes QueueWait differ from InitTimeout, so that a timer
+// due at InitTimeout from the call is the init's, not the call's queue bound.
+func queueWaitPastInit(c *Config) { c.QueueWait = time.Minute }
+
 func TestInitTimeout(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, queueWaitPastInit)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\nexec sleep 60\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -601,7 +607,7 @@ func TestInitErrorEndsInitAtOnce(t *testing.T) {
 // failure, END and REPORT with the Init Duration and Status: error, in the
 // function log and in the call's tail.
 func TestInitFailureLogged(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t, queueWaitPastInit)
 	for _, tc := range []struct {
 		name    string
 		script  string            // the bootstrap; "" for the test function

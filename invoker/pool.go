@@ -49,10 +49,15 @@ type pool struct {
 	returning   int
 	late        int
 	returnCheck bool // a checkReturns is due
-	all         map[*sandbox]struct{}
-	stale       bool
-	closing     bool // stale because the invoker stops: waiters are failed, nothing starts
-	minWarm     int  // provisioned concurrency target
+	launching   int  // starts past the budget's reserve, not yet in all
+	// expiryStop, when set, stops the timer of expireWaiters, due at
+	// expiryAt (armExpiryLocked).
+	expiryStop func() bool
+	expiryAt   time.Time
+	all        map[*sandbox]struct{}
+	stale      bool
+	closing    bool // stale because the invoker stops: waiters are failed, nothing starts
+	minWarm    int  // provisioned concurrency target
 	// provPending counts the provisioned starts not yet launched (in
 	// starting, not yet in all).
 	provPending int
@@ -73,8 +78,10 @@ type pool struct {
 // built while it waits: a sandbox that comes back to next takes it at once
 // (ready), with no hop through the caller's goroutine.
 type waiter struct {
-	ch  chan grant
-	inv *invocation
+	ch    chan grant
+	inv   *invocation
+	lim   waitLimit
+	until time.Time // when the wait ends (lim.until, or later for a cold start)
 }
 
 // grant answers a waiter: a sandbox, or an init failure to report as the call's
@@ -109,8 +116,9 @@ func poolKey(cfg *functions.Config) poolKeyT {
 
 // acquire returns a sandbox blocked in next, reserved for the caller. inv,
 // when not nil, is the caller's invocation: a sandbox that comes back to next
-// while the caller waits takes it itself (grant.taken).
-func (p *pool) acquire(ctx context.Context, inv *invocation) grant {
+// while the caller waits takes it itself (grant.taken). A caller that must
+// wait does so until lim.until at most, and then fails with lim.err().
+func (p *pool) acquire(ctx context.Context, inv *invocation, lim waitLimit) grant {
 	p.mu.Lock()
 	if p.closing {
 		p.mu.Unlock()
@@ -137,8 +145,9 @@ func (p *pool) acquire(ctx context.Context, inv *invocation) grant {
 		}
 		return grant{sb: sb}
 	}
-	w := &waiter{ch: make(chan grant, 1), inv: inv}
+	w := &waiter{ch: make(chan grant, 1), inv: inv, lim: lim, until: lim.until}
 	p.waiters = append(p.waiters, w)
+	p.armExpiryLocked(w.until)
 	p.fillLocked()
 	if p.returning > 0 && !p.returnCheck {
 		// The call may be counting on a sandbox on its way back to next:
@@ -152,30 +161,110 @@ func (p *pool) acquire(ctx context.Context, inv *invocation) grant {
 	}
 
 	select {
-	case g := <-w.ch:
+	case g := <-w.ch: // a sandbox, an init failure, or the wait's end (expireWaiters)
 		return g
 	case <-ctx.Done():
-		p.mu.Lock()
-		for i, x := range p.waiters {
-			if x == w {
-				p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
-				p.mu.Unlock()
-				p.inv.forgetIfDone(p)
-				return grant{err: ctx.Err()}
+		return p.giveUp(w, ctx.Err())
+	}
+}
+
+// armExpiryLocked makes sure the pool's expiry timer fires by until: one
+// timer per pool, for its earliest waiter, so that a call that waits a
+// moment for a sandbox on its way back arms none of its own.
+func (p *pool) armExpiryLocked(until time.Time) {
+	if p.expiryStop != nil && !p.expiryAt.After(until) {
+		return
+	}
+	if p.expiryStop != nil {
+		p.expiryStop()
+	}
+	p.expiryAt = until
+	p.expiryStop = p.inv.clock.AfterFunc(until.Sub(p.inv.clock.Now()), p.expireWaiters)
+}
+
+// expireWaiters ends the waits that reached their bound (waitLimit): each
+// such waiter leaves the queue with its limit's error, but one without a
+// caller deadline that a sandbox in init or being launched (not a start
+// still waiting for room in the budget) is for, which waits another
+// QueueWait: its cold start is no queue. It arms the timer again for the
+// earliest waiter left.
+func (p *pool) expireWaiters() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.expiryStop = nil
+	now := p.inv.clock.Now()
+	initing := -1 // counted when first needed
+	var next time.Time
+	kept := p.waiters[:0]
+	for k, w := range p.waiters {
+		if w.until.After(now) {
+			kept = append(kept, w)
+			if next.IsZero() || w.until.Before(next) {
+				next = w.until
+			}
+			continue
+		}
+		if w.lim.caller == 0 {
+			if initing < 0 {
+				initing = p.initingLocked()
+			}
+			if k < initing {
+				w.until = now.Add(p.inv.p.Config.QueueWait)
+				kept = append(kept, w)
+				if next.IsZero() || w.until.Before(next) {
+					next = w.until
+				}
+				continue
 			}
 		}
-		p.mu.Unlock()
-		// Granted meanwhile: give the sandbox back, unless it has taken the
-		// invocation (the caller then awaits it, in the background).
-		g := <-w.ch
-		if g.taken {
-			return g
-		}
-		if g.sb != nil {
-			p.release(g.sb)
-		}
-		return grant{err: ctx.Err()}
+		w.ch <- grant{err: w.lim.err()}
 	}
+	clear(p.waiters[len(kept):])
+	p.waiters = kept
+	if !next.IsZero() {
+		p.armExpiryLocked(next)
+	}
+	if len(p.waiters) == 0 {
+		go p.inv.forgetIfDone(p)
+	}
+}
+
+// initingLocked counts p's sandboxes in init, and those being launched
+// (their room in the budget taken).
+func (p *pool) initingLocked() int {
+	n := p.launching
+	for sb := range p.all {
+		sb.mu.Lock()
+		if sb.state == stStarting {
+			n++
+		}
+		sb.mu.Unlock()
+	}
+	return n
+}
+
+// giveUp ends waiter w's wait with err: it leaves the queue, or, granted
+// meanwhile, gives the sandbox back, unless that has taken the invocation
+// (the caller then awaits it) or the grant is the wait's end already.
+func (p *pool) giveUp(w *waiter, err error) grant {
+	p.mu.Lock()
+	for i, x := range p.waiters {
+		if x == w {
+			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+			p.mu.Unlock()
+			p.inv.forgetIfDone(p)
+			return grant{err: err}
+		}
+	}
+	p.mu.Unlock()
+	g := <-w.ch
+	if g.taken || g.err != nil {
+		return g
+	}
+	if g.sb != nil {
+		p.release(g.sb)
+	}
+	return grant{err: err}
 }
 
 // takeIdleLocked removes and returns the idle sandbox a call takes: the most
@@ -651,9 +740,15 @@ func (p *pool) start(provision bool) {
 	defer p.inv.starts.Done()
 	err := p.inv.reserve(context.Background(), p, provision)
 	if err == nil {
+		p.mu.Lock()
+		p.launching++
+		p.mu.Unlock()
 		if _, err = p.inv.startSandbox(p, provision); err != nil {
 			p.inv.budget.give(memoryOf(p.cfg))
 		}
+		p.mu.Lock()
+		p.launching--
+		p.mu.Unlock()
 	}
 	if err != nil {
 		p.mu.Lock()

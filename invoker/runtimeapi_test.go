@@ -417,7 +417,7 @@ func TestCallerNeverWritesToAGoneClient(t *testing.T) {
 	c := ce.poll(t)
 	waitFor(t, "the next to park", ce.parkedNext)
 	p := ce.inv.pool(ce.cfg)
-	if g := p.acquire(context.Background(), nil); g.sb != ce.sb || g.err != nil {
+	if g := p.acquire(context.Background(), nil, waitLimit{until: ce.inv.clock.Now().Add(time.Minute)}); g.sb != ce.sb || g.err != nil {
 		t.Fatalf("acquire: %+v", g)
 	}
 
@@ -426,7 +426,7 @@ func TestCallerNeverWritesToAGoneClient(t *testing.T) {
 	w := httptest.NewRecorder()
 	gone := &nextWait{rc: &peerVerdict{conn: server}, w: w, written: make(chan struct{})}
 	gone.taken.Store(true)
-	inv := ce.inv.newInvocation(Request{Function: ce.cfg, Payload: []byte(`{"n":5}`)})
+	inv := ce.inv.newInvocation(Request{Function: ce.cfg, Payload: []byte(`{"n":5}`)}, time.Time{})
 	ce.sb.deliverTo(gone, inv)
 	<-gone.written
 	if !gone.gone || w.Body.Len() != 0 || w.Header().Get("Lambda-Runtime-Aws-Request-Id") != "" {

@@ -503,8 +503,11 @@ type invocation struct {
 	req      Request
 	arn      string
 	traceID  string
-	timeout  time.Duration
-	deadline time.Time // set when a sandbox takes it (start)
+	timeout  time.Duration // the function's
+	by       time.Time     // the caller's deadline (Request.Timeout from the call), or zero
+	started  time.Time     // when a sandbox took it (start)
+	deadline time.Time     // set when a sandbox takes it (start)
+	byCaller bool          // deadline is the caller's, sooner than the function's timeout
 	tail     *tailBuf
 
 	once sync.Once
@@ -552,9 +555,23 @@ type outcome struct {
 	fail *callFailure
 }
 
-// start sets the invocation's deadline: its timeout from now, when a sandbox
-// takes it.
-func (inv *invocation) start(now time.Time) { inv.deadline = now.Add(inv.timeout) }
+// running reports whether sb runs an invocation that has no outcome yet: a
+// sandbox busy with one that timed out, being stopped, runs nothing a stop
+// would cut off (its caller has its answer).
+func (sb *sandbox) running() bool {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return sb.state == stBusy && sb.cur != nil && !sb.cur.completed()
+}
+
+// start sets the invocation's deadline when a sandbox takes it: the
+// function's timeout from now, or the caller's deadline when sooner.
+func (inv *invocation) start(now time.Time) {
+	inv.started, inv.deadline, inv.byCaller = now, now.Add(inv.timeout), false
+	if !inv.by.IsZero() && inv.by.Before(inv.deadline) {
+		inv.deadline, inv.byCaller = inv.by, true
+	}
+}
 
 // completed reports whether the invocation has its outcome.
 func (inv *invocation) completed() bool {

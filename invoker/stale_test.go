@@ -168,7 +168,9 @@ func TestCallReachingRetiredPoolIsServed(t *testing.T) {
 	e.fns.add(&functions.Config{FunctionName: "f1", Timeout: 12})
 	e.inv.functionChanged("f1")
 	granted := make(chan grant, 1)
-	go func() { granted <- p.acquire(context.Background(), nil) }()
+	go func() {
+		granted <- p.acquire(context.Background(), nil, waitLimit{until: e.clock.Now().Add(time.Hour)})
+	}()
 	var g grant
 	select {
 	case g = <-granted:

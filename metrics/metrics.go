@@ -272,7 +272,16 @@ func (s *Server) Start(context.Context) error {
 	case maxConns < 0:
 		maxConns = 0
 	}
-	s.srv = h1.New(l.Handler(mux), h1.Options{
+	// The scrape route reads no body: a request that comes with one (a
+	// wrong method, most likely) is answered at once and its connection
+	// closed, rather than after the server waited for the body to discard.
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 {
+			w.Header().Set("Connection", "close")
+		}
+		mux.ServeHTTP(w, r)
+	})
+	s.srv = h1.New(l.Handler(h), h1.Options{
 		MaxHeaderBytes:    l.MaxHeaderBytes,
 		ReadHeaderTimeout: l.HeaderTimeout,
 		IdleTimeout:       l.IdleTimeout,

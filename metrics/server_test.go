@@ -106,3 +106,25 @@ func TestServerLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestWrongMethodAnsweredAtOnce: a request the metrics listener does not
+// serve (POST /metrics) with a body that is not coming is answered 405 at
+// once, and its connection closed, rather than after the body timeout (an
+// hour here: an answer at all shows there was no wait for it).
+func TestWrongMethodAnsweredAtOnce(t *testing.T) {
+	addr := startServer(t, Config{Limits: listener.Limits{BodyTimeout: time.Hour}})
+	c := dial(t, addr)
+	if _, err := io.WriteString(c, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no answer before the test's deadline: %v", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || !resp.Close {
+		t.Fatalf("POST /metrics: %d close=%v, want 405 and the connection closed", resp.StatusCode, resp.Close)
+	}
+	closedByServer(t, "the connection of a refused request", br)
+}

@@ -291,6 +291,29 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	return err
 }
 
+// Batch is Update for many small concurrent writes: fn runs in a read-write
+// transaction shared with other callers' Batch (bbolt's Batch), committed,
+// and synced once for all of them, so that concurrent writers share one disk
+// sync rather than queueing for one each. As Update, it returns once the
+// write is durable. fn may be called more than once (when another caller's
+// fn fails, the batch is retried without it): it must be idempotent, and have
+// no effect but on the transaction.
+func (s *Store) Batch(ctx context.Context, fn func(*Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t := &Tx{}
+	err := s.db.Batch(func(tx *bbolt.Tx) (err error) {
+		defer s.recovered(&err)
+		t.tx, t.touched = tx, t.touched[:0]
+		return fn(t)
+	})
+	if err == nil && len(t.touched) > 0 {
+		s.committed(t.touched)
+	}
+	return err
+}
+
 // Generation counts the committed writes to a set of buckets. Caches compare it
 // with the value they were filled at, so that nothing they hold outlives a write
 // that has been acknowledged (Update returns only after the count has moved).

@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -337,9 +338,20 @@ func InitDevCAWith(dir string, in DevInit, now time.Time) (*DevFiles, error) {
 	return f, nil
 }
 
+// writeFileIfChanged writes data to path (writeFileAtomic) unless path holds
+// data already, with perm.
+func writeFileIfChanged(path string, data []byte, perm os.FileMode) error {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm() == perm && fi.Size() == int64(len(data)) {
+		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+			return nil
+		}
+	}
+	return writeFileAtomic(path, data, perm)
+}
+
 // writeFileAtomic writes data to a temporary file beside path and renames it
-// into place.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+// into place. A variable: tests make it fail as a full disk does.
+var writeFileAtomic = func(path string, data []byte, perm os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err

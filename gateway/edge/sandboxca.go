@@ -96,10 +96,12 @@ func OpenSandboxCA(dataDir string, now func() time.Time, log *slog.Logger) (*San
 		bundle = append(bundle, '\n')
 	}
 	bundle = append(bundle, s.ca.CertPEM...)
-	if err := writeFileAtomic(filepath.Join(s.trust, runtimes.TrustCAFile), s.ca.CertPEM, 0o644); err != nil {
+	// Written only when changed: a restart on a full disk must not fail
+	// for want of room to rewrite what is already there.
+	if err := writeFileIfChanged(filepath.Join(s.trust, runtimes.TrustCAFile), s.ca.CertPEM, 0o644); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(s.trust, runtimes.TrustBundleFile), bundle, 0o644); err != nil {
+	if err := writeFileIfChanged(filepath.Join(s.trust, runtimes.TrustBundleFile), bundle, 0o644); err != nil {
 		return nil, err
 	}
 	which := "internal (" + filepath.Join(dir, SandboxCACertFile) + ")"

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -189,5 +191,30 @@ func TestSandboxCAServerCertificate(t *testing.T) {
 	}
 	if _, err := ca.ServerConfig([]string{"bad name"}); err == nil {
 		t.Error("a name that is no host name was taken")
+	}
+}
+
+// TestSandboxCAReopensOnAFullDisk: a restart whose trust files are already as
+// they should be writes nothing, so it starts on a full disk; one that must
+// change them still fails, saying why.
+func TestSandboxCAReopensOnAFullDisk(t *testing.T) {
+	fakeRoots(t)
+	dir := t.TempDir()
+	if _, err := OpenSandboxCA(dir, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	real := writeFileAtomic
+	t.Cleanup(func() { writeFileAtomic = real })
+	writeFileAtomic = func(path string, _ []byte, _ os.FileMode) error {
+		return &os.PathError{Op: "write", Path: path + ".123", Err: syscall.ENOSPC}
+	}
+	if _, err := OpenSandboxCA(dir, nil, nil); err != nil {
+		t.Fatalf("reopening with the trust files unchanged on a full disk: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(SandboxTrustDir(dir), runtimes.TrustBundleFile), []byte("stale"), 0o644); err != nil { //nolint:gosec // G306: as the real file
+		t.Fatal(err)
+	}
+	if _, err := OpenSandboxCA(dir, nil, nil); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("a trust file to rewrite on a full disk: %v, want ENOSPC", err)
 	}
 }

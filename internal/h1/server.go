@@ -113,6 +113,9 @@ type Options struct {
 	// MaxConnsPerIP file descriptors (a hijacked connection no longer counts).
 	// Zero: no bound.
 	MaxConnsPerIP int
+	// Conns, when set, bounds the connections of this server and of the
+	// others sharing it together (ConnLimit).
+	Conns *ConnLimit
 	// Vet, when set, decides about each accepted connection before anything
 	// else: one it refuses is closed at once, unread and unanswered, and never
 	// counts against MaxConnsPerIP, so that clients it refuses cannot use up
@@ -179,14 +182,21 @@ func (s *Server) Serve(ln net.Listener) error {
 			_ = rwc.Close()
 			return true
 		}
+		if s.opts.Conns != nil && !s.opts.Conns.acquire() {
+			_ = rwc.Close()
+			s.shedIdle()
+			return true
+		}
 		ip, ok := s.admit(rwc)
 		if !ok {
 			_ = rwc.Close()
+			s.releaseConn()
 			return true
 		}
 		c := s.newConn(rwc)
 		if c == nil {
 			s.releaseIP(ip)
+			s.releaseConn()
 			return false
 		}
 		c.ip = ip
@@ -265,6 +275,14 @@ func (s *Server) newConn(rwc net.Conn) *conn {
 func (s *Server) forget(c *conn) {
 	s.set.Forget(c)
 	s.releaseIP(c.ip)
+	s.releaseConn()
+}
+
+// releaseConn gives back a connection's count of Options.Conns.
+func (s *Server) releaseConn() {
+	if s.opts.Conns != nil {
+		s.opts.Conns.release()
+	}
 }
 
 // Sweep runs the sweep of idle connections at once, with now as its clock

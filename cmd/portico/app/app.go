@@ -67,6 +67,12 @@ type Settings struct {
 	// (empty: gateway.DefaultEngine) or "nbio", an experiment that serves plain
 	// HTTP only (docs/performance.md).
 	ListenerEngine string `yaml:"listener-engine"`
+	// GatewayMaxConns bounds the gateway's public listeners' connections
+	// together (gateway.Config.MaxConns; unset: the file descriptor limit
+	// less a reserve; -1: no bound), and GatewayMaxConnsPerIP one client
+	// address's (unset: no bound).
+	GatewayMaxConns      int `yaml:"gateway-max-conns"`
+	GatewayMaxConnsPerIP int `yaml:"gateway-max-conns-per-ip"`
 	// TLSCert and TLSKey are the gateway's certificate chain and key (PEM),
 	// reloaded when the files change.
 	TLSCert string `yaml:"tls-cert"`
@@ -139,9 +145,11 @@ type Settings struct {
 type InvokerSettings struct {
 	AccountConcurrency int           `yaml:"account-concurrency"`
 	ThrottleWait       time.Duration `yaml:"throttle-wait"`
-	IdleTimeout        time.Duration `yaml:"idle-timeout"`
-	InitTimeout        time.Duration `yaml:"init-timeout"`
-	DrainTimeout       time.Duration `yaml:"drain-timeout"`
+	// QueueWait bounds a direct Invoke's wait for a sandbox (unset: 10 s).
+	QueueWait    time.Duration `yaml:"queue-wait"`
+	IdleTimeout  time.Duration `yaml:"idle-timeout"`
+	InitTimeout  time.Duration `yaml:"init-timeout"`
+	DrainTimeout time.Duration `yaml:"drain-timeout"`
 	// MaxSpares caps the sandboxes prepared ahead of need (docker, containerd)
 	// across all versions; 0 turns them off. Unset: 16.
 	MaxSpares *int `yaml:"max-spares"`
@@ -226,6 +234,9 @@ func (s Settings) InvokerConfig() invoker.Config {
 	}
 	if v := s.Invoker.ThrottleWait; v > 0 {
 		c.ThrottleWait = v
+	}
+	if v := s.Invoker.QueueWait; v > 0 {
+		c.QueueWait = v
 	}
 	if v := s.Invoker.IdleTimeout; v > 0 {
 		c.IdleTimeout = v
@@ -386,7 +397,8 @@ func Options(s Settings, log *slog.Logger, extra ...fx.Option) fx.Option {
 		fx.Supply(s.connectionsConfig()),
 		connections.Module,
 		apis.Module,
-		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen, TrustedProxies: proxies, Engine: s.ListenerEngine}),
+		fx.Supply(gateway.Config{Listen: s.Listen, Domain: s.Domain, TLSListen: s.TLSListen, TrustedProxies: proxies, Engine: s.ListenerEngine,
+			MaxConns: s.GatewayMaxConns, MaxConnsPerIP: s.GatewayMaxConnsPerIP}),
 		// IAM principals (users, access keys, policies) for AWS_IAM routes.
 		fx.Supply(iam.Config{KeyFile: s.IAMKeyFile}),
 		iam.Module,

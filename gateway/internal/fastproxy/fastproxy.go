@@ -71,6 +71,9 @@ type Proxy struct {
 	served  atomic.Int64 // requests this path took (tests and debugging)
 	extends atomic.Int64 // exchanges that outlived their soft deadline (tests)
 
+	// maxBody bounds a response body (SetMaxResponseBody; 0: no bound).
+	maxBody int64
+
 	wrapConn func(net.Conn) net.Conn // tests: sees every backend connection dialled
 	now      func() time.Time        // the clock of the pools' idle times (tests)
 }
@@ -98,6 +101,16 @@ func New(maxIdlePerHost int) *Proxy {
 		dialTimeout: 10 * time.Second, softWait: softWait, now: time.Now,
 		sessions: tls.NewLRUClientSessionCache(maxPools)}
 }
+
+// SetMaxResponseBody bounds the response bodies passed on: a backend that
+// announces a longer one gets ErrResponseTooLarge before anything goes to the
+// client; one whose body grows past n as it streams is cut off there
+// (ErrAborted, with ErrResponseTooLarge). Call it before serving.
+func (p *Proxy) SetMaxResponseBody(n int64) { p.maxBody = n }
+
+// ErrResponseTooLarge marks a backend response body over the bound of
+// SetMaxResponseBody.
+var ErrResponseTooLarge = errors.New("backend response body over the limit")
 
 // SetDialControl sets a check of each backend address, resolved, before a
 // connection to it is made (net.Dialer.Control): an error refuses the dial.
@@ -310,6 +323,15 @@ func (p *Proxy) ServeExtra(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 		return fmt.Errorf("backend answered %d %s (upgrade %q); an HTTP integration does not switch protocols",
 			resp.StatusCode, http.StatusText(resp.StatusCode), resp.Header.Get("Upgrade"))
 	}
+	if p.maxBody > 0 && resp.ContentLength > p.maxBody {
+		if c.direct {
+			c.unwindHead(w.Header())
+		}
+		c.end()
+		c.close()
+		_ = resp.Body.Close()
+		return fmt.Errorf("%w: %d bytes announced, over %d", ErrResponseTooLarge, resp.ContentLength, p.maxBody)
+	}
 	// The start of the body is read before the head goes out (unless it is
 	// all buffered already), so that a body the backend cuts short or
 	// garbles there is still an error the gateway can answer.
@@ -352,7 +374,11 @@ func (p *Proxy) ServeExtra(w http.ResponseWriter, r *http.Request, hp *Pool, u *
 		err = writeStart(w, start, stream || resp.ContentLength == -1)
 	}
 	if err == nil && !buffered && startErr == nil {
-		err = copyBody(w, resp, buf.get(), stream)
+		left := int64(-1) // no bound
+		if p.maxBody > 0 {
+			left = p.maxBody - int64(len(start))
+		}
+		err = copyBody(w, resp, buf.get(), stream, left)
 	}
 	if err != nil {
 		c.end()
@@ -469,14 +495,21 @@ func writeStart(w http.ResponseWriter, start []byte, flush bool) error {
 
 // copyBody copies resp's body to w with buf, flushing after each write when the
 // response streams (unknown length, or Server-Sent Events: stream), as
-// ReverseProxy does. A failure to read the body is an ErrResponseBody.
-func copyBody(w http.ResponseWriter, resp *http.Response, buf []byte, stream bool) error {
+// ReverseProxy does. A failure to read the body is an ErrResponseBody. left,
+// unless negative, is how many more bytes the body may have: past it the copy
+// fails with ErrResponseTooLarge, the bytes over it unwritten.
+func copyBody(w http.ResponseWriter, resp *http.Response, buf []byte, stream bool, left int64) error {
 	var rc *http.ResponseController
 	if resp.ContentLength == -1 || stream {
 		rc = http.NewResponseController(w)
 	}
 	for {
 		n, rerr := resp.Body.Read(buf)
+		if left >= 0 {
+			if left -= int64(n); left < 0 {
+				return fmt.Errorf("%w: %w", ErrResponseBody, ErrResponseTooLarge)
+			}
+		}
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				return werr

@@ -1,0 +1,12 @@
+package gateway
+
+// maxConns is the bound Config.MaxConns sets: 0 for none.
+func maxConns(configured int) int {
+	switch {
+	case configured > 0:
+		return configured
+	case configured < 0:
+		return 0
+	}
+	return DefaultMaxConns()
+}
