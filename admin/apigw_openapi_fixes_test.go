@@ -1,6 +1,9 @@
 package admin_test
 
 import (
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,4 +36,66 @@ func TestCreateAPIKeyEmptyValueGenerates(t *testing.T) {
 	if err == nil {
 		t.Fatal("CreateApiKey value \"short\" succeeded, want BadRequestException")
 	}
+}
+
+// TestV2ImportIgnoresWhatHTTPAPIsDoNotHave: HTTP APIs have no request
+// validation and do not transform requests. API Gateway's import-api ignores
+// request validators, and an integration's requestTemplates and
+// passthroughBehavior, with a warning; nothing of them is stored (get-routes
+// shows no requestParameters, which create-route refuses on HTTP APIs) and
+// failOnWarnings refuses the document.
+func TestV2ImportIgnoresWhatHTTPAPIsDoNotHave(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	doc := `openapi: 3.0.1
+info: {title: hv, version: "1"}
+x-amazon-apigateway-request-validators:
+  all: {validateRequestBody: true, validateRequestParameters: true}
+x-amazon-apigateway-request-validator: all
+paths:
+  /s:
+    get:
+      x-amazon-apigateway-request-validator: all
+      parameters: [{name: q, in: query, required: true, schema: {type: string}}]
+      responses: {default: {description: ok}}
+      x-amazon-apigateway-integration:
+        type: http_proxy
+        httpMethod: GET
+        uri: https://example.com/s
+        payloadFormatVersion: "1.0"
+        passthroughBehavior: never
+        requestTemplates: {application/json: '{"x":1}'}
+`
+	imp, err := e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc)})
+	if err != nil {
+		t.Fatalf("ImportApi: %v", err)
+	}
+	all := strings.Join(imp.Warnings, "\n")
+	for _, want := range []string{"x-amazon-apigateway-request-validators is ignored", "x-amazon-apigateway-request-validator is ignored",
+		"GET /s: x-amazon-apigateway-request-validator is ignored", "requestTemplates are ignored", "passthroughBehavior is ignored"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q:\n%s", want, all)
+		}
+	}
+	routes, err := e.ag.GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: imp.ApiId})
+	if err != nil {
+		t.Fatalf("GetRoutes: %v", err)
+	}
+	for _, r := range routes.Items {
+		if len(r.RequestParameters) > 0 {
+			t.Errorf("route %s shows requestParameters %v, which an HTTP API neither enforces nor takes from create-route", aws.ToString(r.RouteKey), r.RequestParameters)
+		}
+	}
+	ints, err := e.ag.GetIntegrations(ctx, &apigatewayv2.GetIntegrationsInput{ApiId: imp.ApiId})
+	if err != nil {
+		t.Fatalf("GetIntegrations: %v", err)
+	}
+	for _, in := range ints.Items {
+		if len(in.RequestTemplates) > 0 || in.PassthroughBehavior != "" {
+			t.Errorf("integration keeps requestTemplates %v, passthroughBehavior %q", in.RequestTemplates, in.PassthroughBehavior)
+		}
+	}
+	_, err = e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc), FailOnWarnings: aws.Bool(true)})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "request-validators is ignored")
 }

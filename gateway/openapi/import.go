@@ -97,10 +97,15 @@ var enforced = map[string]bool{
 	apis.ExtAuth:   true, // an operation's AWS_IAM authorization type
 }
 
+// noValidationHTTP says why an HTTP API's request validators are ignored.
+const noValidationHTTP = "HTTP APIs have no request validation (API Gateway's import ignores validators too); parameters and request bodies are not checked; use a REST API to validate requests"
+
 var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch"}
 
 type importer struct {
 	swagger2 bool
+	// protocol is the API's (REST or HTTP), set before anything is read.
+	protocol string
 	raw      map[string]json.RawMessage
 	warnings []string
 	errs     []error
@@ -222,6 +227,7 @@ func (im *importer) run(opts Options) *apis.API {
 		im.fail("protocol %q must be REST or HTTP", opts.Protocol)
 		return a
 	}
+	im.protocol = a.Protocol
 
 	a.InfoExtensions = im.extensionsOf("info", im.raw["info"])
 	a.PathsExtensions = im.extensionsOf("paths", im.raw["paths"])
@@ -499,6 +505,8 @@ func (im *importer) topLevel(a *apis.API) {
 				im.fail("%s must be a string", k)
 			}
 			a.APIKeySource = strings.ToUpper(a.APIKeySource)
+		case (k == extRequestValidators || k == extRequestValidator) && a.Protocol == apis.ProtocolHTTP:
+			im.warn("%s is ignored: %s", k, noValidationHTTP)
 		case k == extRequestValidators:
 			if err := decodeStrict(v, &a.RequestValidators); err != nil {
 				im.fail("%s: %v", k, err)
@@ -886,6 +894,10 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 				r.Integration = in
 			}
 		case extRequestValidator:
+			if a.Protocol == apis.ProtocolHTTP {
+				im.warn("%s: %s is ignored: %s", where, k, noValidationHTTP)
+				continue
+			}
 			if err := json.Unmarshal(v, &r.RequestValidator); err != nil {
 				im.fail("%s: %s must be a string", where, k)
 			}
@@ -1133,6 +1145,19 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 		}
 		in.Responses[k] = apis.IntegrationResponse{StatusCode: string(v.StatusCode), ResponseTemplates: v.ResponseTemplates,
 			ResponseParameters: v.ResponseParameters, ContentHandling: v.ContentHandling, Extensions: im.keepRawExtensions(rwhere, exts)}
+	}
+	if im.protocol == apis.ProtocolHTTP {
+		// HTTP APIs do not transform requests: API Gateway's import ignores
+		// these with a warning; kept, they would read back as settings that
+		// have no effect.
+		if len(in.RequestTemplates) > 0 {
+			im.warn("%s: %s: requestTemplates are ignored: HTTP APIs do not transform requests (mapping templates are for REST and WebSocket APIs); map parameters with requestParameters, or use a REST API", where, extIntegration)
+			in.RequestTemplates = nil
+		}
+		if in.PassthroughBehavior != "" {
+			im.warn("%s: %s: passthroughBehavior is ignored: HTTP APIs pass every request through as it is", where, extIntegration)
+			in.PassthroughBehavior = ""
+		}
 	}
 	if in.Type == apis.IntegrationAWS && !apis.NamesFunction(in.URI) {
 		im.warn("%s: AWS service integrations other than Lambda are not supported; calls return 500", where)
