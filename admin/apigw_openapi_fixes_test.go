@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -98,4 +99,82 @@ paths:
 	}
 	_, err = e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc), FailOnWarnings: aws.Bool(true)})
 	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "request-validators is ignored")
+}
+
+// sharedIntegrationsDoc is API Gateway's documented example of
+// x-amazon-apigateway-integrations: integrations defined once under
+// components and referred to by $ref from operations.
+const sharedIntegrationsDoc = `{ "openapi": "3.0.1", "info": { "title": "Integrations", "description": "An API that reuses integrations", "version": "1.0" },
+  "servers": [ { "url": "https://example.com/{basePath}", "description": "The production API server", "variables": { "basePath": { "default": "example/path" } } }],
+  "paths": { "/": { "get": { "x-amazon-apigateway-integration": { "$ref": "#/components/x-amazon-apigateway-integrations/integration1" } } },
+             "/pets": { "get": { "x-amazon-apigateway-integration": { "$ref": "#/components/x-amazon-apigateway-integrations/integration1" } } },
+             "/checkout": { "get": { "x-amazon-apigateway-integration": { "$ref": "#/components/x-amazon-apigateway-integrations/integration2" } } } },
+  "components": { "x-amazon-apigateway-integrations": {
+      "integration1": { "type": "aws_proxy", "httpMethod": "POST", "uri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:hello/invocations", "payloadFormatVersion": "1.0" },
+      "integration2": { "type": "http_proxy", "httpMethod": "GET", "uri": "https://example.com/checkout", "payloadFormatVersion" : "1.0" } } } }`
+
+// TestV2ImportSharedIntegrations: operations of an HTTP API document refer to
+// components.x-amazon-apigateway-integrations by $ref; each route gets the
+// integration named, routes naming one share it, and the export writes each
+// route's integration in full, which imports again to the same routes.
+func TestV2ImportSharedIntegrations(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	imp, err := e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(sharedIntegrationsDoc)})
+	if err != nil {
+		t.Fatalf("ImportApi: %v", err)
+	}
+	if w := strings.Join(imp.Warnings, "\n"); strings.Contains(w, "x-amazon-apigateway-integration") {
+		t.Errorf("warnings about the shared integrations:\n%s", w)
+	}
+	targets := func(id *string) map[string]string {
+		t.Helper()
+		routes, err := e.ag.GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: id})
+		if err != nil {
+			t.Fatalf("GetRoutes: %v", err)
+		}
+		ints, err := e.ag.GetIntegrations(ctx, &apigatewayv2.GetIntegrationsInput{ApiId: id})
+		if err != nil {
+			t.Fatalf("GetIntegrations: %v", err)
+		}
+		uri := map[string]string{}
+		for _, in := range ints.Items {
+			uri["integrations/"+aws.ToString(in.IntegrationId)] = string(in.IntegrationType) + " " + aws.ToString(in.IntegrationUri)
+		}
+		out := map[string]string{}
+		for _, r := range routes.Items {
+			out[aws.ToString(r.RouteKey)] = uri[aws.ToString(r.Target)]
+		}
+		return out
+	}
+	fn := "AWS_PROXY arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:hello/invocations"
+	want := map[string]string{"GET /": fn, "GET /pets": fn, "GET /checkout": "HTTP_PROXY https://example.com/checkout"}
+	if got := targets(imp.ApiId); !maps.Equal(got, want) {
+		t.Fatalf("routes -> integrations %v, want %v", got, want)
+	}
+	out, err := e.ag.ExportApi(ctx, &apigatewayv2.ExportApiInput{ApiId: imp.ApiId, Specification: aws.String("OAS30"), OutputType: aws.String("JSON")})
+	if err != nil {
+		t.Fatalf("ExportApi: %v", err)
+	}
+	if strings.Contains(string(out.Body), "$ref") || strings.Contains(string(out.Body), "x-amazon-apigateway-integrations") {
+		t.Fatalf("export keeps the shared integrations or their references:\n%s", out.Body)
+	}
+	again, err := e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(string(out.Body)), FailOnWarnings: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("ImportApi of the export: %v\n%s", err, out.Body)
+	}
+	if got := targets(again.ApiId); !maps.Equal(got, want) {
+		t.Fatalf("export's import: routes -> integrations %v, want %v", got, want)
+	}
+
+	for _, tc := range []struct{ name, doc, msg string }{
+		{"unknown name", strings.Replace(sharedIntegrationsDoc, "integrations/integration2", "integrations/nope", 1), `names no integration of components.x-amazon-apigateway-integrations`},
+		{"elsewhere", strings.Replace(sharedIntegrationsDoc, "#/components/x-amazon-apigateway-integrations/integration2", "#/components/schemas/x", 1), `must name a shared integration`},
+	} {
+		_, err := e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(tc.doc)})
+		if err == nil || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: ImportApi error %v, want one containing %q", tc.name, err, tc.msg)
+		}
+	}
 }

@@ -1,7 +1,8 @@
 // Package openapi imports and exports API definitions as OpenAPI 3 and Swagger 2.0
 // documents with API Gateway's x-amazon-apigateway-* extensions.
 //
-// Import understands x-amazon-apigateway-integration, -any-method,
+// Import understands x-amazon-apigateway-integration (HTTP APIs: also by $ref
+// to components.x-amazon-apigateway-integrations), -any-method,
 // -binary-media-types, -api-key-source, -request-validators and
 // -request-validator, keeps security schemes (authorizers) and every other
 // extension verbatim, and reports what it ignores as warnings. Documents are
@@ -80,6 +81,7 @@ const (
 	extAuthorizer        = "x-amazon-apigateway-authorizer"
 	extMinCompression    = "x-amazon-apigateway-minimum-compression-size"
 	extEndpointConfig    = "x-amazon-apigateway-endpoint-configuration"
+	extIntegrations      = "x-amazon-apigateway-integrations"
 	prefixAWS            = "x-amazon-apigateway-"
 )
 
@@ -114,8 +116,14 @@ type importer struct {
 	// converted to OpenAPI 3).
 	doc *openapi3.T
 	// models are the schemas of components.schemas (definitions), verbatim.
-	models        map[string]json.RawMessage
-	globalSec     *[]map[string][]string
+	models    map[string]json.RawMessage
+	globalSec *[]map[string][]string
+	// integrations are components.x-amazon-apigateway-integrations, the
+	// shared integrations operations refer to by $ref (HTTP APIs), and
+	// referred says which of them are.
+	integrations  map[string]json.RawMessage
+	referred      map[string]bool
+	sharedRefused bool
 	apiKeySchemes map[string]bool
 	// basePathMode is Options.BasePath; prefix is what it put before every
 	// path.
@@ -234,7 +242,8 @@ func (im *importer) run(opts Options) *apis.API {
 	im.collectComponents()
 	a.Models = im.models
 	if !im.swagger2 {
-		a.ComponentsExtensions = im.extensionsOf("components", im.raw["components"])
+		a.ComponentsExtensions = im.extensionsOf("components", im.raw["components"], extIntegrations)
+		im.sharedIntegrations(a.Protocol)
 	}
 	a.Authorizers = im.securitySchemes()
 	if raw := im.raw["security"]; raw != nil {
@@ -247,6 +256,11 @@ func (im *importer) run(opts Options) *apis.API {
 	}
 	im.topLevel(a)
 	im.paths(a)
+	for _, name := range slices.Sorted(maps.Keys(im.integrations)) {
+		if !im.referred[name] {
+			im.warn("components.%s.%s is not referred to by any operation; it is ignored", extIntegrations, name)
+		}
+	}
 	im.checkUnchecked(a)
 	im.checkResponseHeaderMappings(a)
 	im.applyBasePath(a, opts.BasePath)
@@ -889,6 +903,10 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 		}
 		switch k {
 		case extIntegration:
+			v, ok := im.resolveIntegration(where, v)
+			if !ok {
+				continue
+			}
 			in, ok := im.integration(where, v)
 			if ok {
 				r.Integration = in
@@ -1167,6 +1185,67 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 	return in, true
 }
 
+// sharedIntegrations reads components.x-amazon-apigateway-integrations, the
+// integrations operations share by $ref. API Gateway supports them for HTTP
+// APIs only, and so does Portico: a REST API document with them is refused.
+func (im *importer) sharedIntegrations(protocol string) {
+	var comps map[string]json.RawMessage
+	_ = json.Unmarshal(im.raw["components"], &comps)
+	raw, ok := comps[extIntegrations]
+	if !ok {
+		return
+	}
+	if protocol != apis.ProtocolHTTP {
+		im.fail("components.%s is supported for HTTP APIs only, as on API Gateway; write each REST operation's x-amazon-apigateway-integration in full", extIntegrations)
+		im.sharedRefused = true
+		return
+	}
+	if err := json.Unmarshal(raw, &im.integrations); err != nil || im.integrations == nil {
+		im.fail("components.%s must be an object of integrations by name", extIntegrations)
+		im.integrations = nil
+	}
+	im.referred = map[string]bool{}
+}
+
+// resolveIntegration returns an operation's x-amazon-apigateway-integration,
+// raw, or the shared integration its $ref names
+// ("#/components/x-amazon-apigateway-integrations/NAME").
+func (im *importer) resolveIntegration(where string, raw json.RawMessage) (json.RawMessage, bool) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil || m["$ref"] == nil {
+		return raw, true
+	}
+	var ref string
+	if err := json.Unmarshal(m["$ref"], &ref); err != nil {
+		im.fail("%s: %s: $ref must be a string", where, extIntegration)
+		return nil, false
+	}
+	if len(m) > 1 {
+		im.fail("%s: %s: $ref %q cannot stand beside other fields; put them in the shared integration", where, extIntegration, ref)
+		return nil, false
+	}
+	const prefix = "#/components/" + extIntegrations + "/"
+	if im.protocol != apis.ProtocolHTTP {
+		if im.integrations == nil && !im.sharedRefused {
+			im.fail("%s: %s: $ref %q: shared integrations (components.%s) are supported for HTTP APIs only, as on API Gateway; write the REST operation's integration in full", where, extIntegration, ref, extIntegrations)
+		}
+		return nil, false
+	}
+	name, ok := strings.CutPrefix(ref, prefix)
+	if !ok || name == "" || strings.Contains(name, "/") {
+		im.fail("%s: %s: $ref %q must name a shared integration, %sNAME", where, extIntegration, ref, prefix)
+		return nil, false
+	}
+	name = strings.ReplaceAll(strings.ReplaceAll(name, "~1", "/"), "~0", "~")
+	shared, ok := im.integrations[name]
+	if !ok {
+		im.fail("%s: %s: $ref %q names no integration of components.%s", where, extIntegration, ref, extIntegrations)
+		return nil, false
+	}
+	im.referred[name] = true
+	return shared, true
+}
+
 // statusCode is a statusCode of an integration or gateway response: documents
 // write it as a string ("200", as API Gateway's exports do) or a number (200).
 // Either is kept as its text, which the API's validation checks (100 to 599);
@@ -1220,15 +1299,16 @@ func decodeStrictExt(raw json.RawMessage, v any) (map[string]json.RawMessage, er
 
 // extensionsOf returns the x- extensions of the JSON object raw (nil for
 // none, or when raw is not an object), kept verbatim; where names the object
-// for warnings.
-func (im *importer) extensionsOf(where string, raw json.RawMessage) map[string]json.RawMessage {
+// for warnings. The consumed extensions, which the import reads into the API,
+// are left out.
+func (im *importer) extensionsOf(where string, raw json.RawMessage, consumed ...string) map[string]json.RawMessage {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(raw, &m) != nil {
 		return nil
 	}
 	exts := map[string]json.RawMessage{}
 	for k, v := range m {
-		if strings.HasPrefix(k, "x-") {
+		if strings.HasPrefix(k, "x-") && !slices.Contains(consumed, k) {
 			exts[k] = v
 		}
 	}
