@@ -1,11 +1,18 @@
 package admin_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/xml"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"io"
 	"maps"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
@@ -176,5 +183,88 @@ func TestV2ImportSharedIntegrations(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%s: ImportApi error %v, want one containing %q", tc.name, err, tc.msg)
 		}
+	}
+}
+
+// sigv4Doc is a REST API whose GET /who requires SigV4 (IAM) through an
+// awsSigv4 security scheme, as API Gateway's exports write AWS_IAM.
+const sigv4Doc = `openapi: 3.0.1
+info: {title: sigv4, version: "1"}
+components:
+  securitySchemes:
+    sigv4: {type: apiKey, name: Authorization, in: header, x-amazon-apigateway-authtype: awsSigv4}
+paths:
+  /who:
+    get:
+      security: [{sigv4: []}]
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration:
+        type: mock
+        requestTemplates: {application/json: '{"statusCode": 200}'}
+        responses: {default: {statusCode: "200", responseTemplates: {application/json: '{"user":"$context.identity.user"}'}}}
+`
+
+// TestImportedSigV4SchemeReadsBackAsAWSIAM: an imported awsSigv4 security
+// scheme is IAM authorization: get-method reads AWS_IAM with no authorizer,
+// get-authorizers lists none, and the gateway still requires a signature: an
+// unsigned call is 403, one signed by a principal allowed execute-api:Invoke
+// passes.
+func TestImportedSigV4SchemeReadsBackAsAWSIAM(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Options{})
+	ag := apigateway.NewFromConfig(sdkConfig(env.AdminURL, "any"))
+	ctx := t.Context()
+	api, err := ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(sigv4Doc), FailOnWarnings: true})
+	if err != nil {
+		t.Fatalf("ImportRestApi: %v", err)
+	}
+	m, err := ag.GetMethod(ctx, &apigateway.GetMethodInput{RestApiId: api.Id, ResourceId: aws.String(resourceIDs(t, ag, aws.ToString(api.Id))["/who"]), HttpMethod: aws.String("GET")})
+	if err != nil {
+		t.Fatalf("GetMethod: %v", err)
+	}
+	if aws.ToString(m.AuthorizationType) != "AWS_IAM" || m.AuthorizerId != nil {
+		t.Errorf("GET /who: authorizationType %q, authorizerId %q, want AWS_IAM and none", aws.ToString(m.AuthorizationType), aws.ToString(m.AuthorizerId))
+	}
+	auths, err := ag.GetAuthorizers(ctx, &apigateway.GetAuthorizersInput{RestApiId: api.Id})
+	if err != nil {
+		t.Fatalf("GetAuthorizers: %v", err)
+	}
+	for _, au := range auths.Items {
+		t.Errorf("GetAuthorizers lists %q (type %q, authType %q); IAM authorization is no authorizer", aws.ToString(au.Name), au.Type, aws.ToString(au.AuthType))
+	}
+	if _, err := ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("prod")}); err != nil {
+		t.Fatalf("CreateDeployment: %v", err)
+	}
+	u := env.GatewayURL + "/" + aws.ToString(api.Id) + "/prod/who"
+	if st, body, _ := get(t, u); st != http.StatusForbidden {
+		t.Errorf("unsigned GET /who = %d %s, want 403", st, body)
+	}
+	if a := iamCall(t, env, "CreateUser", "UserName", "alice"); a.status != 200 {
+		t.Fatalf("CreateUser: %d %s", a.status, a.body)
+	}
+	if a := iamCall(t, env, "PutUserPolicy", "UserName", "alice", "PolicyName", "p", "PolicyDocument",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`); a.status != 200 {
+		t.Fatalf("PutUserPolicy: %d %s", a.status, a.body)
+	}
+	key := iamCall(t, env, "CreateAccessKey", "UserName", "alice")
+	var secret struct {
+		S string `xml:"CreateAccessKeyResult>AccessKey>SecretAccessKey"`
+	}
+	if key.status != 200 || xml.Unmarshal([]byte(key.body), &secret) != nil {
+		t.Fatalf("CreateAccessKey: %d %s", key.status, key.body)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	empty := sha256.Sum256(nil)
+	if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: key.KeyID, SecretAccessKey: secret.S}, req, hex.EncodeToString(empty[:]), "execute-api", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"user":"`) {
+		t.Errorf("signed GET /who = %d %s, want 200", resp.StatusCode, body)
 	}
 }
