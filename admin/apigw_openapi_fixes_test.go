@@ -232,6 +232,22 @@ func TestImportedSigV4SchemeReadsBackAsAWSIAM(t *testing.T) {
 	for _, au := range auths.Items {
 		t.Errorf("GetAuthorizers lists %q (type %q, authType %q); IAM authorization is no authorizer", aws.ToString(au.Name), au.Type, aws.ToString(au.AuthType))
 	}
+	// The same document as an HTTP API: the route is AWS_IAM, no authorizer.
+	ag2 := apigatewayv2.NewFromConfig(sdkConfig(env.AdminURL, "any"))
+	h, err := ag2.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(strings.Replace(sigv4Doc, "type: mock", "type: http_proxy\n        httpMethod: GET\n        uri: https://example.com/\n        payloadFormatVersion: \"1.0\"", 1))})
+	if err != nil {
+		t.Fatalf("ImportApi: %v", err)
+	}
+	routes, err := ag2.GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: h.ApiId})
+	if err != nil || len(routes.Items) != 1 {
+		t.Fatalf("GetRoutes: %v %v", routes, err)
+	}
+	if r := routes.Items[0]; r.AuthorizationType != "AWS_IAM" || r.AuthorizerId != nil {
+		t.Errorf("HTTP route: authorizationType %q, authorizerId %q, want AWS_IAM and none", r.AuthorizationType, aws.ToString(r.AuthorizerId))
+	}
+	if au, err := ag2.GetAuthorizers(ctx, &apigatewayv2.GetAuthorizersInput{ApiId: h.ApiId}); err != nil || len(au.Items) != 0 {
+		t.Errorf("HTTP GetAuthorizers: %v %v, want none", au, err)
+	}
 	if _, err := ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("prod")}); err != nil {
 		t.Fatalf("CreateDeployment: %v", err)
 	}
