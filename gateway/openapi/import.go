@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -550,26 +551,7 @@ func (im *importer) topLevel(a *apis.API) {
 				im.fail("%s: %v", k, err)
 			}
 		case k == extEndpointConfig:
-			// disableExecuteApiEndpoint is enforced (gateway/edge reads the
-			// kept extension); vpcEndpointIds would make a private API that
-			// Portico would serve publicly, so they are refused, as the admin
-			// API refuses them.
-			var ec struct {
-				Disable *bool    `json:"disableExecuteApiEndpoint"`
-				VPCE    []string `json:"vpcEndpointIds"`
-			}
-			if err := decodeStrict(v, &ec); err != nil {
-				im.fail("%s: %v", k, err)
-				continue
-			}
-			if len(ec.VPCE) > 0 {
-				im.fail("%s: vpcEndpointIds are not supported: Portico has no private endpoints and refuses them rather than serve the API publicly", k)
-				continue
-			}
-			if a.Extensions == nil {
-				a.Extensions = map[string]json.RawMessage{}
-			}
-			a.Extensions[k] = v
+			im.endpointConfig(a, k, v)
 		case k == extImportExport:
 			// The marker of an HTTP API export; the protocol carries it.
 		case strings.HasPrefix(k, "x-"):
@@ -584,10 +566,62 @@ func (im *importer) topLevel(a *apis.API) {
 			}
 		case (k == "servers" || k == "basePath") && (im.basePathMode == BasePathPrepend || im.basePathMode == BasePathSplit):
 			// Read for the base path (applyBasePath).
+			im.serverEndpointConfig(a, k, v)
 		case k == "servers" || k == "host" || k == "basePath" || k == "schemes":
 			im.warn("%s is ignored: stage URLs come from Portico", k)
+			im.serverEndpointConfig(a, k, v)
 		default:
 			im.warn("%s is ignored", k)
+		}
+	}
+}
+
+// endpointConfig reads x-amazon-apigateway-endpoint-configuration (where
+// names where it stands). disableExecuteApiEndpoint is enforced (gateway/edge
+// reads the kept extension); vpcEndpointIds would make a private API that
+// Portico would serve publicly, so they are refused, as the admin API refuses
+// them.
+func (im *importer) endpointConfig(a *apis.API, where string, v json.RawMessage) {
+	var ec struct {
+		Disable *bool    `json:"disableExecuteApiEndpoint"`
+		VPCE    []string `json:"vpcEndpointIds"`
+	}
+	if err := decodeStrict(v, &ec); err != nil {
+		hint := ""
+		if strings.Contains(err.Error(), `"types"`) {
+			// API Gateway's extension has no types: the endpoint type is a
+			// parameter of the import.
+			hint = "; the endpoint type is not part of this extension: give it as the import's parameter (--parameters endpointConfigurationTypes=REGIONAL)"
+			if a.Protocol == apis.ProtocolHTTP {
+				hint = "; the endpoint type is not part of this extension (HTTP APIs are REGIONAL): remove types"
+			}
+		}
+		im.fail("%s: %v%s", where, err, hint)
+		return
+	}
+	if len(ec.VPCE) > 0 {
+		im.fail("%s: vpcEndpointIds are not supported: Portico has no private endpoints and refuses them rather than serve the API publicly", where)
+		return
+	}
+	if a.Extensions == nil {
+		a.Extensions = map[string]json.RawMessage{}
+	}
+	a.Extensions[extEndpointConfig] = v
+}
+
+// serverEndpointConfig reads x-amazon-apigateway-endpoint-configuration where
+// API Gateway's OpenAPI 3 documents (and exports) put it, on a server object,
+// unless the document has it at the top level too.
+func (im *importer) serverEndpointConfig(a *apis.API, k string, v json.RawMessage) {
+	if k != "servers" || im.swagger2 || im.raw[extEndpointConfig] != nil {
+		return
+	}
+	var servers []map[string]json.RawMessage
+	_ = json.Unmarshal(v, &servers)
+	for i, sv := range servers {
+		if ec, ok := sv[extEndpointConfig]; ok {
+			im.endpointConfig(a, fmt.Sprintf("servers[%d].%s", i, extEndpointConfig), ec)
+			return
 		}
 	}
 }
@@ -1359,14 +1393,45 @@ func (im *importer) keepRawExtensions(where string, exts map[string]json.RawMess
 	return exts
 }
 
-// decodeStrict decodes JSON refusing unknown fields.
+// decodeStrict decodes JSON refusing unknown fields; an unknown field is
+// refused naming the fields the object takes (the caller names the object).
 func decodeStrict(raw json.RawMessage, v any) error {
 	if raw == nil {
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	return dec.Decode(v)
+	err := dec.Decode(v)
+	if err == nil {
+		return nil
+	}
+	// encoding/json says `json: unknown field "NAME"` and has no type for it.
+	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if fields := jsonFields(reflect.TypeOf(v)); len(fields) > 0 {
+			return fmt.Errorf("unknown field %s; it takes %s", field, strings.Join(fields, ", "))
+		}
+		return fmt.Errorf("unknown field %s", field)
+	}
+	return err
+}
+
+// jsonFields returns the JSON names of the fields of the struct t is (or
+// points to, or is a map or slice of), in their order.
+func jsonFields(t reflect.Type) []string {
+	for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Map || t.Kind() == reflect.Slice) {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	var out []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "" && name != "-" && f.IsExported() {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // ToJSON turns a JSON or YAML OpenAPI document into JSON, as Import reads it:
