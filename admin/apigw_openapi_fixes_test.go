@@ -284,3 +284,49 @@ func TestImportedSigV4SchemeReadsBackAsAWSIAM(t *testing.T) {
 		t.Errorf("signed GET /who = %d %s, want 200", resp.StatusCode, body)
 	}
 }
+
+// TestV2ImportTags: an HTTP API document's root tag objects are the API's
+// tags, valued by x-amazon-apigateway-tag-value ("" without), as API
+// Gateway's import makes them; the export writes them back.
+func TestV2ImportTags(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	doc := `openapi: 3.0.1
+info: {title: tagged, version: "1"}
+tags:
+  - name: Owner
+    x-amazon-apigateway-tag-value: Admin
+  - name: Team
+paths:
+  /a:
+    get:
+      x-amazon-apigateway-integration: {type: http_proxy, httpMethod: GET, uri: "https://example.com/a", payloadFormatVersion: "1.0"}
+`
+	imp, err := e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc)})
+	if err != nil {
+		t.Fatalf("ImportApi: %v", err)
+	}
+	want := map[string]string{"Owner": "Admin", "Team": ""}
+	if !maps.Equal(imp.Tags, want) {
+		t.Errorf("import-api tags %v, want %v", imp.Tags, want)
+	}
+	got, err := e.ag.GetApi(ctx, &apigatewayv2.GetApiInput{ApiId: imp.ApiId})
+	if err != nil {
+		t.Fatalf("GetApi: %v", err)
+	}
+	if !maps.Equal(got.Tags, want) {
+		t.Errorf("get-api tags %v, want %v", got.Tags, want)
+	}
+	out, err := e.ag.ExportApi(ctx, &apigatewayv2.ExportApiInput{ApiId: imp.ApiId, Specification: aws.String("OAS30"), OutputType: aws.String("JSON")})
+	if err != nil {
+		t.Fatalf("ExportApi: %v", err)
+	}
+	again, err := e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(string(out.Body))})
+	if err != nil {
+		t.Fatalf("ImportApi of the export: %v", err)
+	}
+	if !maps.Equal(again.Tags, want) {
+		t.Errorf("export's import: tags %v, want %v\n%s", again.Tags, want, out.Body)
+	}
+}

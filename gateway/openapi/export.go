@@ -125,6 +125,14 @@ func (ex *exporter) doc(a *apis.API) map[string]any {
 			doc["components"] = comps
 		}
 	}
+	if a.Protocol == apis.ProtocolHTTP && len(a.Tags) > 0 {
+		// An HTTP API's resource tags, as its import reads them.
+		tags := []any{}
+		for _, k := range slices.Sorted(maps.Keys(a.Tags)) {
+			tags = append(tags, map[string]any{"name": k, extTagValue: a.Tags[k]})
+		}
+		doc["tags"] = tags
+	}
 	if len(a.BinaryMediaTypes) > 0 {
 		doc[extBinaryMediaTypes] = a.BinaryMediaTypes
 	}

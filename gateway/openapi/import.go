@@ -83,6 +83,7 @@ const (
 	extMinCompression    = "x-amazon-apigateway-minimum-compression-size"
 	extEndpointConfig    = "x-amazon-apigateway-endpoint-configuration"
 	extIntegrations      = "x-amazon-apigateway-integrations"
+	extTagValue          = "x-amazon-apigateway-tag-value"
 	prefixAWS            = "x-amazon-apigateway-"
 )
 
@@ -552,6 +553,8 @@ func (im *importer) topLevel(a *apis.API) {
 			}
 		case k == extEndpointConfig:
 			im.endpointConfig(a, k, v)
+		case k == "tags":
+			im.docTags(a, v)
 		case k == extImportExport:
 			// The marker of an HTTP API export; the protocol carries it.
 		case strings.HasPrefix(k, "x-"):
@@ -573,6 +576,46 @@ func (im *importer) topLevel(a *apis.API) {
 		default:
 			im.warn("%s is ignored", k)
 		}
+	}
+}
+
+// docTags reads the document's tag objects. On an HTTP API each is a resource
+// tag of the API, its value x-amazon-apigateway-tag-value ("" without), as
+// API Gateway's import makes them. A REST API's are documentation, ignored.
+func (im *importer) docTags(a *apis.API, v json.RawMessage) {
+	var tags []map[string]json.RawMessage
+	if err := json.Unmarshal(v, &tags); err != nil {
+		im.fail("tags must be a list of tag objects")
+		return
+	}
+	if a.Protocol != apis.ProtocolHTTP {
+		for i, t := range tags {
+			if t[extTagValue] != nil {
+				im.warn("tags[%d]: %s is ignored: it tags HTTP APIs; tag a REST API with create-rest-api --tags or tag-resource", i, extTagValue)
+			}
+		}
+		im.warn("tags is ignored")
+		return
+	}
+	for i, t := range tags {
+		var name, value string
+		if err := json.Unmarshal(t["name"], &name); err != nil || name == "" {
+			im.fail("tags[%d] has no name", i)
+			continue
+		}
+		if raw := t[extTagValue]; raw != nil {
+			if err := json.Unmarshal(raw, &value); err != nil {
+				im.fail("tags[%d]: %s must be a string", i, extTagValue)
+				continue
+			}
+		}
+		if a.Tags == nil {
+			a.Tags = map[string]string{}
+		}
+		a.Tags[name] = value
+	}
+	if err := apis.ValidateTags(a.Tags); err != nil {
+		im.errs = append(im.errs, fmt.Errorf("tags: %w", err))
 	}
 }
 
