@@ -3,7 +3,9 @@ package admin_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
@@ -328,5 +330,100 @@ paths:
 	}
 	if !maps.Equal(again.Tags, want) {
 		t.Errorf("export's import: tags %v, want %v\n%s", again.Tags, want, out.Body)
+	}
+}
+
+// TestGetExportStageURLAndExtensions: get-export of a stage carries the
+// stage's URL, as API Gateway's exports do (OpenAPI 3 servers with the
+// basePath variable, Swagger 2.0 host, basePath and schemes), and
+// extensions other than integrations, authorizers and apigateway are
+// refused: postman saying Portico does not export it, an unknown value with
+// API Gateway's BadRequestException.
+func TestGetExportStageURLAndExtensions(t *testing.T) {
+	t.Parallel()
+	c := startControlPlane(t)
+	ctx := t.Context()
+	api, err := c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: []byte(sigv4Doc)})
+	if err != nil {
+		t.Fatalf("ImportRestApi: %v", err)
+	}
+	if _, err := c.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: api.Id, StageName: aws.String("prod")}); err != nil {
+		t.Fatalf("CreateDeployment: %v", err)
+	}
+	id := aws.ToString(api.Id)
+	export := func(typ string, params map[string]string) map[string]any {
+		t.Helper()
+		out, err := c.ag.GetExport(ctx, &apigateway.GetExportInput{RestApiId: api.Id, StageName: aws.String("prod"), ExportType: aws.String(typ), Parameters: params})
+		if err != nil {
+			t.Fatalf("GetExport %s: %v", typ, err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(out.Body, &doc); err != nil {
+			t.Fatalf("GetExport %s: %v\n%s", typ, err, out.Body)
+		}
+		return doc
+	}
+	oas := export("oas30", map[string]string{"extensions": "apigateway"})
+	servers, _ := json.Marshal(oas["servers"])
+	if want := `[{"url":"` + c.env.GatewayURL + "/" + id + `/{basePath}","variables":{"basePath":{"default":"prod"}}}]`; string(servers) != want {
+		t.Errorf("oas30 servers %s, want %s", servers, want)
+	}
+	sw := export("swagger", nil)
+	host := strings.TrimPrefix(strings.TrimPrefix(c.env.GatewayURL, "http://"), "https://")
+	if sw["host"] != host || sw["basePath"] != "/"+id+"/prod" || fmt.Sprint(sw["schemes"]) != "[http]" {
+		t.Errorf("swagger host %v basePath %v schemes %v, want %s /%s/prod [http]", sw["host"], sw["basePath"], sw["schemes"], host, id)
+	}
+	// The export imports again, its base path read as the stage name.
+	body, _ := json.Marshal(oas)
+	again, err := c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{Body: body, Parameters: map[string]string{"basepath": "split"}})
+	if err != nil {
+		t.Fatalf("ImportRestApi of the export: %v", err)
+	}
+	if _, ok := resourceIDs(t, c.ag, aws.ToString(again.Id))["/who"]; !ok {
+		t.Errorf("export's import with basepath=split lacks /who: %v", resourceIDs(t, c.ag, aws.ToString(again.Id)))
+	}
+
+	for _, tc := range []struct{ ext, msg string }{
+		{"postman", "Portico does not export Postman extensions"},
+		{"bogus", "Invalid extensions 'bogus'"},
+		{"integrations,bogus", "Invalid extensions 'bogus'"},
+	} {
+		_, err := c.ag.GetExport(ctx, &apigateway.GetExportInput{RestApiId: api.Id, StageName: aws.String("prod"), ExportType: aws.String("oas30"),
+			Parameters: map[string]string{"extensions": tc.ext}})
+		wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", tc.msg)
+	}
+}
+
+// TestV2ExportStageURL: export-api of a stage carries the stage's URL in
+// servers, as API Gateway's does; without a stage there is none.
+func TestV2ExportStageURL(t *testing.T) {
+	t.Parallel()
+	e := startV2(t)
+	ctx := t.Context()
+	imp, err := e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(sharedIntegrationsDoc)})
+	if err != nil {
+		t.Fatalf("ImportApi: %v", err)
+	}
+	if _, err := e.ag.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: imp.ApiId, StageName: aws.String("prod"), AutoDeploy: aws.Bool(true)}); err != nil {
+		t.Fatalf("CreateStage: %v", err)
+	}
+	servers := func(stage *string) string {
+		t.Helper()
+		out, err := e.ag.ExportApi(ctx, &apigatewayv2.ExportApiInput{ApiId: imp.ApiId, Specification: aws.String("OAS30"), OutputType: aws.String("JSON"), StageName: stage})
+		if err != nil {
+			t.Fatalf("ExportApi: %v", err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(out.Body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(doc["servers"])
+		return string(b)
+	}
+	if got, want := servers(aws.String("prod")), `[{"url":"`+e.env.GatewayURL+"/"+aws.ToString(imp.ApiId)+`/{basePath}","variables":{"basePath":{"default":"prod"}}}]`; got != want {
+		t.Errorf("servers %s, want %s", got, want)
+	}
+	if got := servers(nil); got != "null" {
+		t.Errorf("servers without a stage: %s", got)
 	}
 }

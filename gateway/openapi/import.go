@@ -571,7 +571,10 @@ func (im *importer) topLevel(a *apis.API) {
 			// Read for the base path (applyBasePath).
 			im.serverEndpointConfig(a, k, v)
 		case k == "servers" || k == "host" || k == "basePath" || k == "schemes":
-			im.warn("%s is ignored: stage URLs come from Portico", k)
+			// Where the document was served, as API Gateway's exports of a
+			// stage say: an import gets its stage URLs from Portico, as from
+			// API Gateway, which ignores them without a warning (so that an
+			// export imports again with failOnWarnings).
 			im.serverEndpointConfig(a, k, v)
 		default:
 			im.warn("%s is ignored", k)
