@@ -482,7 +482,8 @@ func (im *importer) securitySchemes() map[string]json.RawMessage {
 		return nil
 	}
 	im.apiKeySchemes = map[string]bool{}
-	for name, v := range m {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		v := m[name]
 		var s map[string]json.RawMessage
 		if err := json.Unmarshal(v, &s); err != nil {
 			im.fail("security scheme %q must be an object", name)
@@ -492,6 +493,13 @@ func (im *importer) securitySchemes() map[string]json.RawMessage {
 		_ = json.Unmarshal(s["type"], &typ)
 		if typ == "apiKey" && s[extAuthorizer] == nil && s["x-amazon-apigateway-authtype"] == nil {
 			im.apiKeySchemes[name] = true
+			var in, header string
+			_ = json.Unmarshal(s["in"], &in)
+			_ = json.Unmarshal(s["name"], &header)
+			if im.protocol == apis.ProtocolREST && (in != "header" || !strings.EqualFold(header, "x-api-key")) {
+				im.warn("security scheme %q: an API key is read from the x-api-key header (or, with %s AUTHORIZER, from an authorizer), as API Gateway reads it, not from %s %q; clients must send it as x-api-key",
+					name, extAPIKeySource, in, header)
+			}
 		}
 	}
 	return m

@@ -85,3 +85,29 @@ func TestImportEndpointConfigurationOnServer(t *testing.T) {
 		t.Fatalf("vpcEndpointIds on a server: %v", err)
 	}
 }
+
+// TestImportAPIKeySchemeElsewhereWarns: a REST API reads API keys from the
+// x-api-key header only, as API Gateway does; an apiKey scheme that says
+// in: query or another header name is warned about, not read silently as
+// x-api-key.
+func TestImportAPIKeySchemeElsewhereWarns(t *testing.T) {
+	for name, tc := range map[string]struct{ scheme, want string }{
+		"x-api-key":     {`{"type": "apiKey", "name": "X-API-Key", "in": "header"}`, ""},
+		"query":         {`{"type": "apiKey", "name": "key", "in": "query"}`, `security scheme "k": an API key is read from the x-api-key header`},
+		"custom header": {`{"type": "apiKey", "name": "X-Key", "in": "header"}`, `not from header "X-Key"`},
+	} {
+		doc := `{"openapi": "3.0.1", "info": {"title": "x"}, "components": {"securitySchemes": {"k": ` + tc.scheme + `}},
+		  "paths": {"/a": {"get": {"security": [{"k": []}], "x-amazon-apigateway-integration": {"type": "mock"}}}}}`
+		res, err := Import([]byte(doc), Options{Protocol: "REST"})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		w := strings.Join(res.Warnings, "\n")
+		if tc.want == "" && strings.Contains(w, "security scheme") || tc.want != "" && !strings.Contains(w, tc.want) {
+			t.Errorf("%s: warnings %q, want %q", name, res.Warnings, tc.want)
+		}
+		if !res.API.Routes[0].APIKeyRequired {
+			t.Errorf("%s: the route does not require a key", name)
+		}
+	}
+}
