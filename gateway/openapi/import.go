@@ -177,6 +177,10 @@ func Import(data []byte, opts Options) (*Result, error) {
 		if !strings.HasPrefix(version, "3.") {
 			return nil, fmt.Errorf("openapi version %q is not supported (3.x or swagger 2.0): %w", version, errdefs.ErrInvalid)
 		}
+		if !strings.HasPrefix(version, "3.0") {
+			// API Gateway imports OpenAPI 3.0; a later 3.x is read as 3.0.
+			im.warn("openapi %s is read as OpenAPI 3.0, as API Gateway imports it: models are JSON Schema draft 4 (not 2020-12) and 3.1's additions (webhooks, jsonSchemaDialect, ...) are not read", version)
+		}
 	case im.raw["swagger"] != nil:
 		_ = json.Unmarshal(im.raw["swagger"], &version)
 		if version != "2.0" {
@@ -243,6 +247,7 @@ func (im *importer) run(opts Options) *apis.API {
 	a.PathsExtensions = im.extensionsOf("paths", im.raw["paths"])
 	im.collectComponents()
 	a.Models = im.models
+	im.checkModelKeywords()
 	if !im.swagger2 {
 		a.ComponentsExtensions = im.extensionsOf("components", im.raw["components"], extIntegrations)
 		im.sharedIntegrations(a.Protocol)
@@ -459,6 +464,53 @@ func (im *importer) collectComponents() {
 			if !strings.HasPrefix(k, "x-") {
 				im.warn("components.%s is ignored", k)
 			}
+		}
+	}
+}
+
+// laterKeywords are JSON Schema assertions newer than draft 4 (draft 6 to
+// 2020-12, which OpenAPI 3.1 schemas are written in). Models are draft 4, as
+// API Gateway's are: a validator would not check these.
+var laterKeywords = map[string]bool{
+	"const": true, "contains": true, "minContains": true, "maxContains": true, "propertyNames": true,
+	"if": true, "then": true, "else": true, "prefixItems": true, "dependentRequired": true,
+	"dependentSchemas": true, "unevaluatedProperties": true, "unevaluatedItems": true, "$defs": true,
+}
+
+// checkModelKeywords warns about each assertion keyword of a model that JSON
+// Schema draft 4, the models' dialect, does not have: request validation
+// would not check it (OpenAPI 3.1 documents write their schemas in 2020-12).
+func (im *importer) checkModelKeywords() {
+	var walk func(model, at string, v any)
+	walk = func(model, at string, v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(t)) {
+				if laterKeywords[k] {
+					im.warn("model %q: %s at %s is not checked: models are JSON Schema draft 4, as API Gateway's are; express it in draft 4 (const as a one-value enum)", model, k, at+"/"+k)
+					continue
+				}
+				switch k {
+				case "properties", "patternProperties", "definitions", "dependencies":
+					if m, ok := t[k].(map[string]any); ok {
+						for _, name := range slices.Sorted(maps.Keys(m)) {
+							walk(model, at+"/"+k+"/"+name, m[name])
+						}
+					}
+				case "items", "additionalItems", "additionalProperties", "not", "allOf", "anyOf", "oneOf":
+					walk(model, at+"/"+k, t[k])
+				}
+			}
+		case []any:
+			for i, e := range t {
+				walk(model, fmt.Sprintf("%s/%d", at, i), e)
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(im.models)) {
+		var v any
+		if json.Unmarshal(im.models[name], &v) == nil {
+			walk(name, "", v)
 		}
 	}
 }

@@ -111,3 +111,40 @@ func TestImportAPIKeySchemeElsewhereWarns(t *testing.T) {
 		}
 	}
 }
+
+// TestImportLaterJSONSchemaWarns: models are JSON Schema draft 4, as API
+// Gateway's are; an OpenAPI 3.1 document is read as 3.0 with a warning, and
+// each assertion draft 4 lacks (const, if, ...) is warned about, where it
+// stands, rather than left unchecked in silence.
+func TestImportLaterJSONSchemaWarns(t *testing.T) {
+	doc := `openapi: 3.1.0
+info: {title: o31, version: "1"}
+components:
+  schemas:
+    P:
+      type: object
+      properties:
+        n: {type: [string, "null"]}
+        c: {const: 5}
+        l: {type: array, items: {type: object, propertyNames: {pattern: "^a"}}}
+paths: {}
+`
+	res, err := Import([]byte(doc), Options{Protocol: "REST"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"openapi 3.1.0 is read as OpenAPI 3.0",
+		`model "P": const at /properties/c/const is not checked`,
+		`model "P": propertyNames at /properties/l/items/propertyNames is not checked`,
+	}
+	w := strings.Join(res.Warnings, "\n")
+	for _, s := range want {
+		if !strings.Contains(w, s) {
+			t.Errorf("warnings lack %q:\n%s", s, w)
+		}
+	}
+	if strings.Count(w, "\n")+1 != len(want) {
+		t.Errorf("warnings: %s", w)
+	}
+}
