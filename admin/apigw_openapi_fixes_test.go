@@ -8,6 +8,7 @@ import (
 	"fmt"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	v2types "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"io"
 	"maps"
@@ -426,4 +427,25 @@ func TestV2ExportStageURL(t *testing.T) {
 	if got := servers(nil); got != "null" {
 		t.Errorf("servers without a stage: %s", got)
 	}
+}
+
+// TestV2HTTPIntegrationRefusesTemplates: create-integration and
+// update-integration on an HTTP API refuse requestTemplates and
+// passthroughBehavior, which HTTP APIs do not apply (WebSocket APIs' only).
+func TestV2HTTPIntegrationRefusesTemplates(t *testing.T) {
+	t.Parallel()
+	e, h := startV2WithHTTPAPI(t, "tpl")
+	ctx := t.Context()
+	_, err := e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: h.ApiId, IntegrationType: v2types.IntegrationTypeHttpProxy,
+		IntegrationMethod: aws.String("GET"), IntegrationUri: aws.String("https://example.com/"), PayloadFormatVersion: aws.String("1.0"),
+		RequestTemplates: map[string]string{"application/json": `{"x":1}`}})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "requestTemplates are supported only for WebSocket APIs")
+	in, err := e.ag.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: h.ApiId, IntegrationType: v2types.IntegrationTypeHttpProxy,
+		IntegrationMethod: aws.String("GET"), IntegrationUri: aws.String("https://example.com/"), PayloadFormatVersion: aws.String("1.0")})
+	if err != nil {
+		t.Fatalf("CreateIntegration: %v", err)
+	}
+	_, err = e.ag.UpdateIntegration(ctx, &apigatewayv2.UpdateIntegrationInput{ApiId: h.ApiId, IntegrationId: in.IntegrationId,
+		PassthroughBehavior: v2types.PassthroughBehaviorNever})
+	wantV2Error(t, err, http.StatusBadRequest, "BadRequestException", "passthroughBehavior is supported only for WebSocket APIs")
 }
