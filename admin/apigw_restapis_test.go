@@ -687,9 +687,9 @@ func TestRestAPIAuthorizerAndGatewayResponses(t *testing.T) {
 	}
 	// An import with warnings is refused with failonwarnings.
 	_, err := c.ag.ImportRestApi(ctx, &apigateway.ImportRestApiInput{FailOnWarnings: true,
-		Body: []byte(`{"openapi":"3.0.1","info":{"title":"w","version":"1"},"servers":[{"url":"https://example.com"}],"paths":{}}`)})
+		Body: []byte(`{"openapi":"3.0.1","info":{"title":"w","version":"1"},"externalDocs":{"url":"https://example.com"},"paths":{}}`)})
 	var bad *agtypes.BadRequestException
-	if !errors.As(err, &bad) || !strings.Contains(aws.ToString(bad.Message), "servers") {
+	if !errors.As(err, &bad) || !strings.Contains(aws.ToString(bad.Message), "externalDocs") {
 		t.Errorf("import with warnings and failonwarnings = %v", err)
 	}
 }
