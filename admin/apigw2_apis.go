@@ -557,7 +557,9 @@ func (s *Server) v2ExportAPI(w http.ResponseWriter, r *http.Request) error {
 		return v2BadRequest("Only HTTP APIs can be exported")
 	}
 	q := r.URL.Query()
+	var sv *openapi.Server
 	if stage := q.Get("stageName"); stage != "" {
+		sv = &openapi.Server{Base: s.gw.Server.URL(), Stage: stage}
 		_, dep, err := s.gw.APIs.Resolve(r.Context(), a.ID, stage)
 		if err != nil {
 			if errors.Is(err, errdefs.ErrNotFound) {
@@ -572,6 +574,11 @@ func (s *Server) v2ExportAPI(w http.ResponseWriter, r *http.Request) error {
 		return v2BadRequest("includeExtensions=false is not supported: exports carry the x-amazon-apigateway-* extensions")
 	}
 	doc, err := openapi.Export(a, openapi.FormatOAS3)
+	if sv != nil {
+		// What the stage serves, with its URL, as API Gateway's export of a
+		// stage carries it.
+		doc, _, err = openapi.ExportStage(a, openapi.FormatOAS3, *sv)
+	}
 	if err != nil {
 		return err
 	}

@@ -94,6 +94,16 @@ func (in *v2IntegrationInput) apply(protocol string, integ *apis.Integration) er
 	if v := in.TemplateSelectionExpression; v != nil && *v != "" && *v != `\$default` && *v != "$default" {
 		return v2BadRequest("templateSelectionExpression %q is not supported: request templates are selected by content type", truncateString(*v, 100))
 	}
+	if protocol == apis.ProtocolHTTP {
+		// Declared but not applied, so refused (an HTTP API import ignores
+		// them with a warning): HTTP APIs do not transform requests.
+		if len(in.RequestTemplates) > 0 {
+			return v2BadRequest("requestTemplates are supported only for WebSocket APIs: an HTTP API passes requests through as they are (map parameters with requestParameters)")
+		}
+		if v := in.PassthroughBehavior; v != nil && *v != "" {
+			return v2BadRequest("passthroughBehavior is supported only for WebSocket APIs: an HTTP API passes every request through")
+		}
+	}
 	set := func(dst *string, v *string, upper bool) {
 		if v != nil {
 			*dst = *v

@@ -126,6 +126,12 @@ func toV2Route(a *apis.API, rt *apis.Route) v2Route {
 		out.AuthorizerID = derivedID("authorizer", name)
 	}
 	for _, p := range rt.Parameters {
+		if a.Protocol != apis.ProtocolWebSocket {
+			// An HTTP API's parameters (from an imported document) are
+			// documentation: exported again, never checked, and not route
+			// requestParameters, which are WebSocket APIs'.
+			break
+		}
 		if out.RequestParameters == nil {
 			out.RequestParameters = map[string]v2ParameterConstraints{}
 		}

@@ -270,11 +270,11 @@ func toAuthorizerJSON(apiID, name string, raw json.RawMessage) authorizerJSON {
 }
 
 // lambdaAuthorizers returns the API's authorizers (its security schemes that
-// are not plain API keys).
+// are neither plain API keys nor awsSigv4, which is AWS_IAM authorization).
 func lambdaAuthorizers(a *apis.API) map[string]json.RawMessage {
 	out := map[string]json.RawMessage{}
 	for name, raw := range a.Authorizers {
-		if au, err := apis.ParseAuthorizer(a.Protocol, name, raw); err != nil || au != nil {
+		if au, err := apis.ParseAuthorizer(a.Protocol, name, raw); err != nil || au != nil && au.Type != apis.AuthorizerIAM {
 			out[name] = raw
 		}
 	}

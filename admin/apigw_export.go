@@ -268,11 +268,15 @@ func (s *Server) apigwGetExport(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return badRequest("Invalid export type '%s': use oas30 or swagger", truncate(t, 40))
 	}
+	keep, err := exportExtensions(r.URL.Query().Get("extensions"))
+	if err != nil {
+		return err
+	}
 	a, err := s.deployedAPI(r.Context(), r.PathValue("api"), r.PathValue("stage"))
 	if err != nil {
 		return err
 	}
-	out, warnings, err := openapi.ExportWithWarnings(a, format)
+	out, warnings, err := openapi.ExportStage(a, format, openapi.Server{Base: s.gw.Server.URL(), Stage: r.PathValue("stage")})
 	if err != nil {
 		return err
 	}
@@ -292,7 +296,6 @@ func (s *Server) apigwGetExport(w http.ResponseWriter, r *http.Request) error {
 			paths[res.Path] = map[string]any{}
 		}
 	}
-	keep := exportExtensions(r.URL.Query().Get("extensions"))
 	stripExtensions(doc, keep)
 	yamlOut := strings.Contains(r.Header.Get("Accept"), "yaml")
 	name := a.Name + "-" + r.PathValue("stage")
@@ -327,21 +330,31 @@ func safeFilename(s string) string {
 }
 
 // exportExtensions says which x-amazon-apigateway-* extensions an export keeps:
-// nil keeps all (apigateway), an empty set none.
-func exportExtensions(param string) map[string]bool {
+// nil keeps all (apigateway), an empty set none. postman (API Gateway's
+// Postman extensions) is refused, as is any value API Gateway does not take.
+func exportExtensions(param string) (map[string]bool, error) {
 	keep := map[string]bool{}
+	all := false
 	for _, e := range strings.Split(param, ",") {
-		switch strings.TrimSpace(e) {
+		switch e = strings.TrimSpace(e); e {
+		case "":
 		case "apigateway":
-			return nil
+			all = true
 		case "integrations":
 			keep["x-amazon-apigateway-integration"] = true
 		case "authorizers":
 			keep["x-amazon-apigateway-authorizer"] = true
 			keep["x-amazon-apigateway-authtype"] = true
+		case "postman":
+			return nil, badRequest("Invalid extensions 'postman': Portico does not export Postman extensions; use integrations, authorizers or apigateway, or export as oas30 and import that into Postman")
+		default:
+			return nil, badRequest("Invalid extensions '%s': use integrations, authorizers, apigateway or postman", truncate(e, 40))
 		}
 	}
-	return keep
+	if all {
+		return nil, nil
+	}
+	return keep, nil
 }
 
 // stripExtensions removes the x-amazon-apigateway-* keys keep does not name

@@ -96,6 +96,12 @@ func toMethodJSON(a *apis.API, n *apis.ResourceNode, rt *apis.Route) methodJSON 
 				out.APIKeyRequired = true
 				continue
 			}
+			if err == nil && au.Type == apis.AuthorizerIAM {
+				// An awsSigv4 scheme (as exports write AWS_IAM) is IAM
+				// authorization, not an authorizer.
+				out.AuthorizationType = "AWS_IAM"
+				continue
+			}
 			out.AuthorizationType, out.AuthorizerID = "CUSTOM", nameID(a.ID, "authorizer", name)
 			out.AuthorizationScopes = req[name]
 		}

@@ -29,7 +29,9 @@ import (
 // stack (PUT ...?hold=ID), and only over the revision that run read
 // (?revision=N), so two runs never overwrite each other's record. A hold
 // that its run left behind (killed, crashed) is cleared by DELETE without an
-// id (`portico stack unlock NAME`).
+// id (`portico stack unlock NAME`), or taken over by a POST that names it
+// (replaces), which portico deploy sends when the hold's process on its own
+// host is no longer running.
 
 // StackDeps are what the stack routes need; without a store they are left out.
 type StackDeps struct {
@@ -106,7 +108,7 @@ func checkHold(tx *store.Tx, name string, r *http.Request) error {
 }
 
 // registerStackRoutes registers GET/PUT/DELETE /portico/v1/stacks/{name},
-// the listing, and POST/DELETE /portico/v1/stacks/{name}/hold.
+// the listing, and GET/POST/DELETE /portico/v1/stacks/{name}/hold.
 func (s *Server) registerStackRoutes(d StackDeps) {
 	if d.Store == nil {
 		return
@@ -220,6 +222,11 @@ func (s *Server) registerStackRoutes(d StackDeps) {
 		}
 		var in struct {
 			By string `json:"by"`
+			// Replaces, when set, is a hold the caller found its run gone
+			// from (a dead process on the caller's host): the new hold
+			// takes its place if it is still that one, in one step, so
+			// that two runs finding it cannot both take the stack.
+			Replaces *stackHold `json:"replaces"`
 		}
 		if r.ContentLength != 0 {
 			if err := decodeJSON(w, r, porticoBody, &in); err != nil {
@@ -230,6 +237,8 @@ func (s *Server) registerStackRoutes(d StackDeps) {
 		err := st.Update(r.Context(), func(tx *store.Tx) error {
 			var cur stackHold
 			switch err := tx.Get(stackHoldsBucket, name, &cur); {
+			case err == nil && in.Replaces != nil && in.Replaces.By == cur.By && in.Replaces.Started.Equal(cur.Started):
+				// The gone run's hold, as the caller saw it: taken over.
 			case err == nil:
 				return stackBusy(name, &cur)
 			case !errors.Is(err, errdefs.ErrNotFound):
@@ -241,6 +250,17 @@ func (s *Server) registerStackRoutes(d StackDeps) {
 			return err
 		}
 		return writeJSON(w, http.StatusCreated, h)
+	})
+	s.Handle("GET "+p+"/{name}/hold", func(w http.ResponseWriter, r *http.Request) error {
+		name := r.PathValue("name")
+		var h *stackHold
+		if err := st.View(r.Context(), func(tx *store.Tx) error { h = holdOf(tx, name); return nil }); err != nil {
+			return err
+		}
+		if h == nil {
+			return fmt.Errorf("stack %q is not held: %w", truncate(name, 140), errdefs.ErrNotFound)
+		}
+		return writeJSON(w, http.StatusOK, h)
 	})
 	s.Handle("DELETE "+p+"/{name}/hold", func(w http.ResponseWriter, r *http.Request) error {
 		name := r.PathValue("name")

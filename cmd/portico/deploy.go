@@ -9,10 +9,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -236,10 +239,57 @@ func (r redactWriter) Write(p []byte) (int, error) {
 }
 
 // holdStack takes the hold of a deploy in progress on the stack (what names
-// the run in another run's refusal).
+// the run in another run's refusal). A hold whose run was a process of this
+// host that is no longer running (killed with SIGKILL, or by a closed pipe
+// before this version) is taken over, saying so; any other is refused.
 func holdStack(cmd *cobra.Command, t *deploy.HTTPTarget, stack, what string) error {
+	// While it holds the stack a run must reach its release: a closed
+	// stdout or stderr (portico deploy | head) would otherwise kill it with
+	// SIGPIPE at its next line, leaving the hold. Ignored, the write fails
+	// (EPIPE) and the run goes on.
+	signal.Ignore(syscall.SIGPIPE)
+	ctx := cmd.Context()
 	host, _ := os.Hostname()
-	return t.HoldStack(cmd.Context(), stack, fmt.Sprintf("%s, on %s, pid %d", what, host, os.Getpid()))
+	by := fmt.Sprintf("%s, on %s, pid %d", what, host, os.Getpid())
+	err := t.HoldStack(ctx, stack, by)
+	if err == nil || !client.IsConflict(err) {
+		return err
+	}
+	old, gerr := t.StackHold(ctx, stack)
+	switch {
+	case gerr != nil:
+		return err
+	case old == nil: // released meanwhile
+		return t.HoldStack(ctx, stack, by)
+	}
+	pid, ok := holderPID(old.By, host)
+	if !ok || pid == os.Getpid() || processAlive(pid) {
+		return err
+	}
+	if terr := t.TakeOverStack(ctx, stack, by, old); terr != nil {
+		return terr
+	}
+	_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "note: stack %s was held by %s since %s, and pid %d is no longer running on this host: this run takes the hold over\n",
+		stack, old.By, old.Started.Format(time.RFC3339), pid)
+	return nil
+}
+
+// holderPID returns the process id a hold's By names ("WHAT, on HOST, pid
+// N", as holdStack writes it) when HOST is host (and not empty).
+func holderPID(by, host string) (int, bool) {
+	i := strings.LastIndex(by, ", on ")
+	if i < 0 || host == "" {
+		return 0, false
+	}
+	h, pidText, ok := strings.Cut(by[i+len(", on "):], ", pid ")
+	if !ok || h != host {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	return pid, true
 }
 
 // releaseStack releases the hold holdStack took, even when the command's

@@ -36,6 +36,24 @@ func Export(a *apis.API, format string) ([]byte, error) {
 // them on as an import's warnings are (the admin API in Warning headers, the
 // CLI on stderr).
 func ExportWithWarnings(a *apis.API, format string) ([]byte, []string, error) {
+	return export(a, format, nil)
+}
+
+// Server is where a stage serves an API: the gateway's base URL
+// (scheme://host[:port]) and the stage's name.
+type Server struct {
+	Base, Stage string
+}
+
+// ExportStage is ExportWithWarnings for what stage sv.Stage serves: the
+// document also carries the stage's URL, as API Gateway's exports of a stage
+// do: OpenAPI 3 servers (url BASE/APIID/{basePath}, the basePath variable's
+// default the stage), Swagger 2.0 host, basePath (/APIID/STAGE) and schemes.
+func ExportStage(a *apis.API, format string, sv Server) ([]byte, []string, error) {
+	return export(a, format, &sv)
+}
+
+func export(a *apis.API, format string, sv *Server) ([]byte, []string, error) {
 	var swagger2 bool
 	switch format {
 	case "", FormatOAS3, "oas30", "openapi3":
@@ -49,11 +67,38 @@ func ExportWithWarnings(a *apis.API, format string) ([]byte, []string, error) {
 	}
 	ex := &exporter{swagger2: swagger2}
 	doc := ex.doc(a)
+	if sv != nil {
+		putServer(doc, swagger2, a.ID, *sv)
+	}
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, nil, err
 	}
 	return append(out, '\n'), ex.warnings, nil
+}
+
+// putServer puts the stage URL into doc, as API Gateway's exports of a stage
+// carry it. An HTTP API's $default stage is served at BASE/APIID/.
+func putServer(doc map[string]any, swagger2 bool, apiID string, sv Server) {
+	base := strings.TrimSuffix(sv.Base, "/")
+	if swagger2 {
+		scheme, host, ok := strings.Cut(base, "://")
+		if !ok {
+			return
+		}
+		bp := "/" + apiID
+		if sv.Stage != apis.RouteDefault {
+			bp += "/" + sv.Stage
+		}
+		doc["host"], doc["basePath"], doc["schemes"] = host, bp, []string{scheme}
+		return
+	}
+	if sv.Stage == apis.RouteDefault {
+		doc["servers"] = []any{map[string]any{"url": base + "/" + apiID + "/"}}
+		return
+	}
+	doc["servers"] = []any{map[string]any{"url": base + "/" + apiID + "/{basePath}",
+		"variables": map[string]any{"basePath": map[string]any{"default": sv.Stage}}}}
 }
 
 // exporter writes one document and gathers what it cannot say.
@@ -124,6 +169,14 @@ func (ex *exporter) doc(a *apis.API) map[string]any {
 		if len(comps) > 0 {
 			doc["components"] = comps
 		}
+	}
+	if a.Protocol == apis.ProtocolHTTP && len(a.Tags) > 0 {
+		// An HTTP API's resource tags, as its import reads them.
+		tags := []any{}
+		for _, k := range slices.Sorted(maps.Keys(a.Tags)) {
+			tags = append(tags, map[string]any{"name": k, extTagValue: a.Tags[k]})
+		}
+		doc["tags"] = tags
 	}
 	if len(a.BinaryMediaTypes) > 0 {
 		doc[extBinaryMediaTypes] = a.BinaryMediaTypes

@@ -1,7 +1,8 @@
 // Package openapi imports and exports API definitions as OpenAPI 3 and Swagger 2.0
 // documents with API Gateway's x-amazon-apigateway-* extensions.
 //
-// Import understands x-amazon-apigateway-integration, -any-method,
+// Import understands x-amazon-apigateway-integration (HTTP APIs: also by $ref
+// to components.x-amazon-apigateway-integrations), -any-method,
 // -binary-media-types, -api-key-source, -request-validators and
 // -request-validator, keeps security schemes (authorizers) and every other
 // extension verbatim, and reports what it ignores as warnings. Documents are
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,6 +82,8 @@ const (
 	extAuthorizer        = "x-amazon-apigateway-authorizer"
 	extMinCompression    = "x-amazon-apigateway-minimum-compression-size"
 	extEndpointConfig    = "x-amazon-apigateway-endpoint-configuration"
+	extIntegrations      = "x-amazon-apigateway-integrations"
+	extTagValue          = "x-amazon-apigateway-tag-value"
 	prefixAWS            = "x-amazon-apigateway-"
 )
 
@@ -97,10 +101,15 @@ var enforced = map[string]bool{
 	apis.ExtAuth:   true, // an operation's AWS_IAM authorization type
 }
 
+// noValidationHTTP says why an HTTP API's request validators are ignored.
+const noValidationHTTP = "HTTP APIs have no request validation (API Gateway's import ignores validators too); parameters and request bodies are not checked; use a REST API to validate requests"
+
 var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch"}
 
 type importer struct {
 	swagger2 bool
+	// protocol is the API's (REST or HTTP), set before anything is read.
+	protocol string
 	raw      map[string]json.RawMessage
 	warnings []string
 	errs     []error
@@ -109,8 +118,14 @@ type importer struct {
 	// converted to OpenAPI 3).
 	doc *openapi3.T
 	// models are the schemas of components.schemas (definitions), verbatim.
-	models        map[string]json.RawMessage
-	globalSec     *[]map[string][]string
+	models    map[string]json.RawMessage
+	globalSec *[]map[string][]string
+	// integrations are components.x-amazon-apigateway-integrations, the
+	// shared integrations operations refer to by $ref (HTTP APIs), and
+	// referred says which of them are.
+	integrations  map[string]json.RawMessage
+	referred      map[string]bool
+	sharedRefused bool
 	apiKeySchemes map[string]bool
 	// basePathMode is Options.BasePath; prefix is what it put before every
 	// path.
@@ -161,6 +176,10 @@ func Import(data []byte, opts Options) (*Result, error) {
 		_ = json.Unmarshal(im.raw["openapi"], &version)
 		if !strings.HasPrefix(version, "3.") {
 			return nil, fmt.Errorf("openapi version %q is not supported (3.x or swagger 2.0): %w", version, errdefs.ErrInvalid)
+		}
+		if !strings.HasPrefix(version, "3.0") {
+			// API Gateway imports OpenAPI 3.0; a later 3.x is read as 3.0.
+			im.warn("openapi %s is read as OpenAPI 3.0, as API Gateway imports it: models are JSON Schema draft 4 (not 2020-12) and 3.1's additions (webhooks, jsonSchemaDialect, ...) are not read", version)
 		}
 	case im.raw["swagger"] != nil:
 		_ = json.Unmarshal(im.raw["swagger"], &version)
@@ -222,13 +241,16 @@ func (im *importer) run(opts Options) *apis.API {
 		im.fail("protocol %q must be REST or HTTP", opts.Protocol)
 		return a
 	}
+	im.protocol = a.Protocol
 
 	a.InfoExtensions = im.extensionsOf("info", im.raw["info"])
 	a.PathsExtensions = im.extensionsOf("paths", im.raw["paths"])
 	im.collectComponents()
 	a.Models = im.models
+	im.checkModelKeywords()
 	if !im.swagger2 {
-		a.ComponentsExtensions = im.extensionsOf("components", im.raw["components"])
+		a.ComponentsExtensions = im.extensionsOf("components", im.raw["components"], extIntegrations)
+		im.sharedIntegrations(a.Protocol)
 	}
 	a.Authorizers = im.securitySchemes()
 	if raw := im.raw["security"]; raw != nil {
@@ -241,6 +263,11 @@ func (im *importer) run(opts Options) *apis.API {
 	}
 	im.topLevel(a)
 	im.paths(a)
+	for _, name := range slices.Sorted(maps.Keys(im.integrations)) {
+		if !im.referred[name] {
+			im.warn("components.%s.%s is not referred to by any operation; it is ignored", extIntegrations, name)
+		}
+	}
 	im.checkUnchecked(a)
 	im.checkResponseHeaderMappings(a)
 	im.applyBasePath(a, opts.BasePath)
@@ -441,6 +468,53 @@ func (im *importer) collectComponents() {
 	}
 }
 
+// laterKeywords are JSON Schema assertions newer than draft 4 (draft 6 to
+// 2020-12, which OpenAPI 3.1 schemas are written in). Models are draft 4, as
+// API Gateway's are: a validator would not check these.
+var laterKeywords = map[string]bool{
+	"const": true, "contains": true, "minContains": true, "maxContains": true, "propertyNames": true,
+	"if": true, "then": true, "else": true, "prefixItems": true, "dependentRequired": true,
+	"dependentSchemas": true, "unevaluatedProperties": true, "unevaluatedItems": true, "$defs": true,
+}
+
+// checkModelKeywords warns about each assertion keyword of a model that JSON
+// Schema draft 4, the models' dialect, does not have: request validation
+// would not check it (OpenAPI 3.1 documents write their schemas in 2020-12).
+func (im *importer) checkModelKeywords() {
+	var walk func(model, at string, v any)
+	walk = func(model, at string, v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(t)) {
+				if laterKeywords[k] {
+					im.warn("model %q: %s at %s is not checked: models are JSON Schema draft 4, as API Gateway's are; express it in draft 4 (const as a one-value enum)", model, k, at+"/"+k)
+					continue
+				}
+				switch k {
+				case "properties", "patternProperties", "definitions", "dependencies":
+					if m, ok := t[k].(map[string]any); ok {
+						for _, name := range slices.Sorted(maps.Keys(m)) {
+							walk(model, at+"/"+k+"/"+name, m[name])
+						}
+					}
+				case "items", "additionalItems", "additionalProperties", "not", "allOf", "anyOf", "oneOf":
+					walk(model, at+"/"+k, t[k])
+				}
+			}
+		case []any:
+			for i, e := range t {
+				walk(model, fmt.Sprintf("%s/%d", at, i), e)
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(im.models)) {
+		var v any
+		if json.Unmarshal(im.models[name], &v) == nil {
+			walk(name, "", v)
+		}
+	}
+}
+
 // securitySchemes keeps every security scheme (authorizers and API keys) as JSON.
 func (im *importer) securitySchemes() map[string]json.RawMessage {
 	var raw json.RawMessage
@@ -460,7 +534,8 @@ func (im *importer) securitySchemes() map[string]json.RawMessage {
 		return nil
 	}
 	im.apiKeySchemes = map[string]bool{}
-	for name, v := range m {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		v := m[name]
 		var s map[string]json.RawMessage
 		if err := json.Unmarshal(v, &s); err != nil {
 			im.fail("security scheme %q must be an object", name)
@@ -470,6 +545,13 @@ func (im *importer) securitySchemes() map[string]json.RawMessage {
 		_ = json.Unmarshal(s["type"], &typ)
 		if typ == "apiKey" && s[extAuthorizer] == nil && s["x-amazon-apigateway-authtype"] == nil {
 			im.apiKeySchemes[name] = true
+			var in, header string
+			_ = json.Unmarshal(s["in"], &in)
+			_ = json.Unmarshal(s["name"], &header)
+			if im.protocol == apis.ProtocolREST && (in != "header" || !strings.EqualFold(header, "x-api-key")) {
+				im.warn("security scheme %q: an API key is read from the x-api-key header (or, with %s AUTHORIZER, from an authorizer), as API Gateway reads it, not from %s %q; clients must send it as x-api-key",
+					name, extAPIKeySource, in, header)
+			}
 		}
 	}
 	return m
@@ -499,6 +581,8 @@ func (im *importer) topLevel(a *apis.API) {
 				im.fail("%s must be a string", k)
 			}
 			a.APIKeySource = strings.ToUpper(a.APIKeySource)
+		case (k == extRequestValidators || k == extRequestValidator) && a.Protocol == apis.ProtocolHTTP:
+			im.warn("%s is ignored: %s", k, noValidationHTTP)
 		case k == extRequestValidators:
 			if err := decodeStrict(v, &a.RequestValidators); err != nil {
 				im.fail("%s: %v", k, err)
@@ -528,26 +612,9 @@ func (im *importer) topLevel(a *apis.API) {
 				im.fail("%s: %v", k, err)
 			}
 		case k == extEndpointConfig:
-			// disableExecuteApiEndpoint is enforced (gateway/edge reads the
-			// kept extension); vpcEndpointIds would make a private API that
-			// Portico would serve publicly, so they are refused, as the admin
-			// API refuses them.
-			var ec struct {
-				Disable *bool    `json:"disableExecuteApiEndpoint"`
-				VPCE    []string `json:"vpcEndpointIds"`
-			}
-			if err := decodeStrict(v, &ec); err != nil {
-				im.fail("%s: %v", k, err)
-				continue
-			}
-			if len(ec.VPCE) > 0 {
-				im.fail("%s: vpcEndpointIds are not supported: Portico has no private endpoints and refuses them rather than serve the API publicly", k)
-				continue
-			}
-			if a.Extensions == nil {
-				a.Extensions = map[string]json.RawMessage{}
-			}
-			a.Extensions[k] = v
+			im.endpointConfig(a, k, v)
+		case k == "tags":
+			im.docTags(a, v)
 		case k == extImportExport:
 			// The marker of an HTTP API export; the protocol carries it.
 		case strings.HasPrefix(k, "x-"):
@@ -562,10 +629,105 @@ func (im *importer) topLevel(a *apis.API) {
 			}
 		case (k == "servers" || k == "basePath") && (im.basePathMode == BasePathPrepend || im.basePathMode == BasePathSplit):
 			// Read for the base path (applyBasePath).
+			im.serverEndpointConfig(a, k, v)
 		case k == "servers" || k == "host" || k == "basePath" || k == "schemes":
-			im.warn("%s is ignored: stage URLs come from Portico", k)
+			// Where the document was served, as API Gateway's exports of a
+			// stage say: an import gets its stage URLs from Portico, as from
+			// API Gateway, which ignores them without a warning (so that an
+			// export imports again with failOnWarnings).
+			im.serverEndpointConfig(a, k, v)
 		default:
 			im.warn("%s is ignored", k)
+		}
+	}
+}
+
+// docTags reads the document's tag objects. On an HTTP API each is a resource
+// tag of the API, its value x-amazon-apigateway-tag-value ("" without), as
+// API Gateway's import makes them. A REST API's are documentation, ignored.
+func (im *importer) docTags(a *apis.API, v json.RawMessage) {
+	var tags []map[string]json.RawMessage
+	if err := json.Unmarshal(v, &tags); err != nil {
+		im.fail("tags must be a list of tag objects")
+		return
+	}
+	if a.Protocol != apis.ProtocolHTTP {
+		for i, t := range tags {
+			if t[extTagValue] != nil {
+				im.warn("tags[%d]: %s is ignored: it tags HTTP APIs; tag a REST API with create-rest-api --tags or tag-resource", i, extTagValue)
+			}
+		}
+		im.warn("tags is ignored")
+		return
+	}
+	for i, t := range tags {
+		var name, value string
+		if err := json.Unmarshal(t["name"], &name); err != nil || name == "" {
+			im.fail("tags[%d] has no name", i)
+			continue
+		}
+		if raw := t[extTagValue]; raw != nil {
+			if err := json.Unmarshal(raw, &value); err != nil {
+				im.fail("tags[%d]: %s must be a string", i, extTagValue)
+				continue
+			}
+		}
+		if a.Tags == nil {
+			a.Tags = map[string]string{}
+		}
+		a.Tags[name] = value
+	}
+	if err := apis.ValidateTags(a.Tags); err != nil {
+		im.errs = append(im.errs, fmt.Errorf("tags: %w", err))
+	}
+}
+
+// endpointConfig reads x-amazon-apigateway-endpoint-configuration (where
+// names where it stands). disableExecuteApiEndpoint is enforced (gateway/edge
+// reads the kept extension); vpcEndpointIds would make a private API that
+// Portico would serve publicly, so they are refused, as the admin API refuses
+// them.
+func (im *importer) endpointConfig(a *apis.API, where string, v json.RawMessage) {
+	var ec struct {
+		Disable *bool    `json:"disableExecuteApiEndpoint"`
+		VPCE    []string `json:"vpcEndpointIds"`
+	}
+	if err := decodeStrict(v, &ec); err != nil {
+		hint := ""
+		if strings.Contains(err.Error(), `"types"`) {
+			// API Gateway's extension has no types: the endpoint type is a
+			// parameter of the import.
+			hint = "; the endpoint type is not part of this extension: give it as the import's parameter (--parameters endpointConfigurationTypes=REGIONAL)"
+			if a.Protocol == apis.ProtocolHTTP {
+				hint = "; the endpoint type is not part of this extension (HTTP APIs are REGIONAL): remove types"
+			}
+		}
+		im.fail("%s: %v%s", where, err, hint)
+		return
+	}
+	if len(ec.VPCE) > 0 {
+		im.fail("%s: vpcEndpointIds are not supported: Portico has no private endpoints and refuses them rather than serve the API publicly", where)
+		return
+	}
+	if a.Extensions == nil {
+		a.Extensions = map[string]json.RawMessage{}
+	}
+	a.Extensions[extEndpointConfig] = v
+}
+
+// serverEndpointConfig reads x-amazon-apigateway-endpoint-configuration where
+// API Gateway's OpenAPI 3 documents (and exports) put it, on a server object,
+// unless the document has it at the top level too.
+func (im *importer) serverEndpointConfig(a *apis.API, k string, v json.RawMessage) {
+	if k != "servers" || im.swagger2 || im.raw[extEndpointConfig] != nil {
+		return
+	}
+	var servers []map[string]json.RawMessage
+	_ = json.Unmarshal(v, &servers)
+	for i, sv := range servers {
+		if ec, ok := sv[extEndpointConfig]; ok {
+			im.endpointConfig(a, fmt.Sprintf("servers[%d].%s", i, extEndpointConfig), ec)
+			return
 		}
 	}
 }
@@ -881,11 +1043,19 @@ func (im *importer) operation(a *apis.API, path, method string, op *openapi3.Ope
 		}
 		switch k {
 		case extIntegration:
+			v, ok := im.resolveIntegration(where, v)
+			if !ok {
+				continue
+			}
 			in, ok := im.integration(where, v)
 			if ok {
 				r.Integration = in
 			}
 		case extRequestValidator:
+			if a.Protocol == apis.ProtocolHTTP {
+				im.warn("%s: %s is ignored: %s", where, k, noValidationHTTP)
+				continue
+			}
 			if err := json.Unmarshal(v, &r.RequestValidator); err != nil {
 				im.fail("%s: %s must be a string", where, k)
 			}
@@ -1134,12 +1304,86 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 		in.Responses[k] = apis.IntegrationResponse{StatusCode: string(v.StatusCode), ResponseTemplates: v.ResponseTemplates,
 			ResponseParameters: v.ResponseParameters, ContentHandling: v.ContentHandling, Extensions: im.keepRawExtensions(rwhere, exts)}
 	}
+	if im.protocol == apis.ProtocolHTTP {
+		// HTTP APIs do not transform requests: API Gateway's import ignores
+		// these with a warning; kept, they would read back as settings that
+		// have no effect.
+		if len(in.RequestTemplates) > 0 {
+			im.warn("%s: %s: requestTemplates are ignored: HTTP APIs do not transform requests (mapping templates are for REST and WebSocket APIs); map parameters with requestParameters, or use a REST API", where, extIntegration)
+			in.RequestTemplates = nil
+		}
+		if in.PassthroughBehavior != "" {
+			im.warn("%s: %s: passthroughBehavior is ignored: HTTP APIs pass every request through as it is", where, extIntegration)
+			in.PassthroughBehavior = ""
+		}
+	}
 	if in.Type == apis.IntegrationAWS && !apis.NamesFunction(in.URI) {
 		im.warn("%s: AWS service integrations other than Lambda are not supported; calls return 500", where)
 	}
 	// credentials and connectionType VPC_LINK are refused by the API's
 	// validation, as every other path refuses them.
 	return in, true
+}
+
+// sharedIntegrations reads components.x-amazon-apigateway-integrations, the
+// integrations operations share by $ref. API Gateway supports them for HTTP
+// APIs only, and so does Portico: a REST API document with them is refused.
+func (im *importer) sharedIntegrations(protocol string) {
+	var comps map[string]json.RawMessage
+	_ = json.Unmarshal(im.raw["components"], &comps)
+	raw, ok := comps[extIntegrations]
+	if !ok {
+		return
+	}
+	if protocol != apis.ProtocolHTTP {
+		im.fail("components.%s is supported for HTTP APIs only, as on API Gateway; write each REST operation's x-amazon-apigateway-integration in full", extIntegrations)
+		im.sharedRefused = true
+		return
+	}
+	if err := json.Unmarshal(raw, &im.integrations); err != nil || im.integrations == nil {
+		im.fail("components.%s must be an object of integrations by name", extIntegrations)
+		im.integrations = nil
+	}
+	im.referred = map[string]bool{}
+}
+
+// resolveIntegration returns an operation's x-amazon-apigateway-integration,
+// raw, or the shared integration its $ref names
+// ("#/components/x-amazon-apigateway-integrations/NAME").
+func (im *importer) resolveIntegration(where string, raw json.RawMessage) (json.RawMessage, bool) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil || m["$ref"] == nil {
+		return raw, true
+	}
+	var ref string
+	if err := json.Unmarshal(m["$ref"], &ref); err != nil {
+		im.fail("%s: %s: $ref must be a string", where, extIntegration)
+		return nil, false
+	}
+	if len(m) > 1 {
+		im.fail("%s: %s: $ref %q cannot stand beside other fields; put them in the shared integration", where, extIntegration, ref)
+		return nil, false
+	}
+	const prefix = "#/components/" + extIntegrations + "/"
+	if im.protocol != apis.ProtocolHTTP {
+		if im.integrations == nil && !im.sharedRefused {
+			im.fail("%s: %s: $ref %q: shared integrations (components.%s) are supported for HTTP APIs only, as on API Gateway; write the REST operation's integration in full", where, extIntegration, ref, extIntegrations)
+		}
+		return nil, false
+	}
+	name, ok := strings.CutPrefix(ref, prefix)
+	if !ok || name == "" || strings.Contains(name, "/") {
+		im.fail("%s: %s: $ref %q must name a shared integration, %sNAME", where, extIntegration, ref, prefix)
+		return nil, false
+	}
+	name = strings.ReplaceAll(strings.ReplaceAll(name, "~1", "/"), "~0", "~")
+	shared, ok := im.integrations[name]
+	if !ok {
+		im.fail("%s: %s: $ref %q names no integration of components.%s", where, extIntegration, ref, extIntegrations)
+		return nil, false
+	}
+	im.referred[name] = true
+	return shared, true
 }
 
 // statusCode is a statusCode of an integration or gateway response: documents
@@ -1195,15 +1439,16 @@ func decodeStrictExt(raw json.RawMessage, v any) (map[string]json.RawMessage, er
 
 // extensionsOf returns the x- extensions of the JSON object raw (nil for
 // none, or when raw is not an object), kept verbatim; where names the object
-// for warnings.
-func (im *importer) extensionsOf(where string, raw json.RawMessage) map[string]json.RawMessage {
+// for warnings. The consumed extensions, which the import reads into the API,
+// are left out.
+func (im *importer) extensionsOf(where string, raw json.RawMessage, consumed ...string) map[string]json.RawMessage {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(raw, &m) != nil {
 		return nil
 	}
 	exts := map[string]json.RawMessage{}
 	for k, v := range m {
-		if strings.HasPrefix(k, "x-") {
+		if strings.HasPrefix(k, "x-") && !slices.Contains(consumed, k) {
 			exts[k] = v
 		}
 	}
@@ -1254,14 +1499,45 @@ func (im *importer) keepRawExtensions(where string, exts map[string]json.RawMess
 	return exts
 }
 
-// decodeStrict decodes JSON refusing unknown fields.
+// decodeStrict decodes JSON refusing unknown fields; an unknown field is
+// refused naming the fields the object takes (the caller names the object).
 func decodeStrict(raw json.RawMessage, v any) error {
 	if raw == nil {
 		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	return dec.Decode(v)
+	err := dec.Decode(v)
+	if err == nil {
+		return nil
+	}
+	// encoding/json says `json: unknown field "NAME"` and has no type for it.
+	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if fields := jsonFields(reflect.TypeOf(v)); len(fields) > 0 {
+			return fmt.Errorf("unknown field %s; it takes %s", field, strings.Join(fields, ", "))
+		}
+		return fmt.Errorf("unknown field %s", field)
+	}
+	return err
+}
+
+// jsonFields returns the JSON names of the fields of the struct t is (or
+// points to, or is a map or slice of), in their order.
+func jsonFields(t reflect.Type) []string {
+	for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Map || t.Kind() == reflect.Slice) {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	var out []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name != "" && name != "-" && f.IsExported() {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // ToJSON turns a JSON or YAML OpenAPI document into JSON, as Import reads it:

@@ -211,7 +211,9 @@ const valueAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234
 
 func randomString(n int, alphabet string) string { return ids.FromAlphabet(alphabet, n) }
 
-// KeyInput creates a key. A nil Value generates one; a nil Enabled makes a
+// KeyInput creates a key. A nil Value generates one (CreateKey generates one
+// for an empty Value too, as create-api-key does: Terraform's
+// aws_api_gateway_api_key without a value sends ""); a nil Enabled makes a
 // disabled key, as AWS does.
 type KeyInput struct {
 	Name        string
@@ -273,6 +275,9 @@ func putNewKey(tx *store.Tx, k *APIKey) error {
 
 // CreateKey creates an API key.
 func (s *Service) CreateKey(ctx context.Context, in KeyInput) (*APIKey, error) {
+	if in.Value != nil && *in.Value == "" {
+		in.Value = nil
+	}
 	k, err := s.newKey(in)
 	if err != nil {
 		return nil, err

@@ -125,6 +125,12 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }
 
+// IsConflict reports whether err is a 409 answer.
+func IsConflict(err error) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Status == http.StatusConflict
+}
+
 // IsPreconditionFailed reports whether err is a 412 answer: a RevisionId
 // (or CodeSha256) precondition that no longer holds.
 func IsPreconditionFailed(err error) bool {

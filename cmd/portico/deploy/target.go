@@ -96,6 +96,40 @@ func (h *HTTPTarget) HoldStack(ctx context.Context, name, by string) error {
 	return nil
 }
 
+// StackHold returns the hold on stack name (without its token), or nil when
+// no run holds it.
+func (h *HTTPTarget) StackHold(ctx context.Context, name string) (*Hold, error) {
+	resp, err := h.C.Do(ctx, http.MethodGet, stacksPath+"/"+esc(name)+"/hold", nil, nil, nil)
+	if client.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var hold Hold
+	if err := json.Unmarshal(resp.Body, &hold); err != nil {
+		return nil, fmt.Errorf("decoding the hold of stack %s: %w", name, err)
+	}
+	return &hold, nil
+}
+
+// TakeOverStack is HoldStack in place of old, the hold of a run that is gone:
+// the server replaces old only if it still holds the stack (the same run and
+// start), so that of two runs finding it gone one takes the stack.
+func (h *HTTPTarget) TakeOverStack(ctx context.Context, name, by string, old *Hold) error {
+	body := map[string]any{"by": by, "replaces": Hold{By: old.By, Started: old.Started}}
+	resp, err := h.C.Do(ctx, http.MethodPost, stacksPath+"/"+esc(name)+"/hold", nil, body, nil)
+	if err != nil {
+		return err
+	}
+	var hold Hold
+	if err := json.Unmarshal(resp.Body, &hold); err != nil || hold.ID == "" {
+		return fmt.Errorf("holding stack %s: the server answered no hold id", name)
+	}
+	h.Hold = hold.ID
+	return nil
+}
+
 // ReleaseStack releases the hold HoldStack took; without one it does nothing.
 func (h *HTTPTarget) ReleaseStack(ctx context.Context, name string) error {
 	if h.Hold == "" {
