@@ -61,7 +61,7 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, name string
 	if err != nil {
 		return err
 	}
-	return writePage(w, r, "Aliases", list, func(a *aliases.Alias) sortKey { return sortKey{a.Name} },
+	return writePage(w, r, "Aliases", name, list, func(a *aliases.Alias) sortKey { return sortKey{a.Name} },
 		func(a *aliases.Alias) *aliases.Alias { return aliasDoc(name, a) })
 }
 

@@ -526,7 +526,7 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) error {
 			all = append(all, toConfiguration(v, v.Version))
 		}
 	}
-	return writePage(w, r, "Functions", all,
+	return writePage(w, r, "Functions", "FunctionVersion="+fv, all,
 		func(c functionConfiguration) sortKey { return sortKey{c.FunctionName, versionOrder(c.Version)} },
 		func(c functionConfiguration) functionConfiguration { return c })
 }
