@@ -478,7 +478,7 @@ func (s *Server) getFunction(w http.ResponseWriter, r *http.Request, ref functio
 		Concurrency   *concurrencyDoc       `json:"Concurrency,omitempty"`
 	}{Configuration: toConfiguration(c, ref.Qualifier)}
 	if c.PackageType == functions.PackageImage {
-		out.Code = codeLocation{RepositoryType: "ECR", ImageURI: c.ImageURI, ResolvedImageURI: c.ResolvedImage}
+		out.Code = codeLocation{RepositoryType: "ECR", ImageURI: c.ImageURI, ResolvedImageURI: c.ResolvedImageURI()}
 	} else {
 		loc := "http://" + r.Host + "/portico/v1/functions/" + c.FunctionName + "/code"
 		if ref.Qualifier != "" {
