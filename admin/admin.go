@@ -220,6 +220,23 @@ func (s *Server) bodyLimit(r *http.Request) int64 {
 var errAuth = errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
 	"missing or invalid admin token: send Authorization: Bearer <token> (portico --token or PORTICO_TOKEN)")
 
+// tokenAdvice says, after AWS's message for a request that carries no
+// credential, how Portico's admin API takes one.
+const tokenAdvice = " (the admin API takes the admin token: send Authorization: Bearer <token> (portico --token or PORTICO_TOKEN), " +
+	"or sign the request with access key id " + TokenAccessKeyID + " and the token as the secret access key)"
+
+// missingToken is AWS's answer to a request that carries no credential at
+// all (no Authorization header): 403 MissingAuthenticationTokenException,
+// "Missing Authentication Token", as Lambda and API Gateway answer it;
+// MissingAuthenticationToken, "Request is missing Authentication Token", in
+// IAM's query protocol.
+func (s *Server) missingToken(r *http.Request) error {
+	if s.signingService(r) == "iam" {
+		return errdefs.New(errdefs.ErrForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"+tokenAdvice)
+	}
+	return errdefs.New(errdefs.ErrForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"+tokenAdvice)
+}
+
 // authenticate accepts "Authorization: Bearer <token>", or a SigV4 signature
 // made with access key id "portico" and the token as the secret. The signature's
 // form, scope, date and key are checked from the headers first; only then is the
@@ -228,6 +245,9 @@ var errAuth = errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
 // and the body streams to the handler, held to that hash as it is read.
 func (s *Server) authenticate(r *http.Request) error {
 	h := r.Header.Get("Authorization")
+	if h == "" {
+		return s.missingToken(r)
+	}
 	if got, ok := strings.CutPrefix(h, "Bearer "); ok {
 		if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1 {
 			return nil
