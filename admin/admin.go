@@ -276,8 +276,12 @@ func (s *Server) authenticate(r *http.Request) error {
 	// body's hash whatever the header says, and so does this API, so that a
 	// signed request's body cannot be swapped on the way.
 	limit := s.bodyLimit(r)
+	tooLarge := "RequestTooLargeException"
+	if limit == maxCodeBody {
+		tooLarge = codeTooLarge
+	}
 	if r.ContentLength > limit { // refused before a read sends a waiting client "100 Continue"
-		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
+		return errdefs.New(errdefs.ErrTooLarge, tooLarge,
 			fmt.Sprintf("Request must be smaller than %d bytes for this operation", limit))
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
@@ -285,7 +289,7 @@ func (s *Server) authenticate(r *http.Request) error {
 		return fmt.Errorf("read request body: %w: %w", err, errdefs.ErrInvalid)
 	}
 	if int64(len(body)) > limit {
-		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
+		return errdefs.New(errdefs.ErrTooLarge, tooLarge,
 			fmt.Sprintf("Request must be smaller than %d bytes for this operation", limit))
 	}
 	if declared == sigv4.UnsignedPayload {

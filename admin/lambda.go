@@ -18,6 +18,11 @@ const (
 	maxCodeBody = 70 << 20
 	// maxConfigBody bounds every other JSON body.
 	maxConfigBody = 1 << 20
+	// codeTooLarge is Lambda's exception type for a CreateFunction or
+	// UpdateFunctionCode too large (a body over maxCodeBody, a zip over
+	// functions.MaxZipSize): 413 RequestEntityTooLargeException, where an
+	// Invoke too large is RequestTooLargeException.
+	codeTooLarge = "RequestEntityTooLargeException"
 )
 
 // lambdaDeps are the services behind the Lambda API routes.
