@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 )
@@ -84,5 +85,47 @@ func TestPublishAfterDescriptionChange(t *testing.T) {
 	}
 	if v := publish(""); v != "2" {
 		t.Errorf("publish with nothing changed since version 2: version %s, want 2", v)
+	}
+}
+
+// TestListAliasesByFunctionVersion: ListAliases with FunctionVersion lists the
+// aliases whose FunctionVersion is that version, as Lambda does, not those
+// that only route weighted traffic to it.
+func TestListAliasesByFunctionVersion(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	ctx := t.Context()
+	c := sdk(env)
+	createHello(t, ctx, c, "al", "x")
+	for i := range 2 {
+		if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
+			FunctionName: aws.String("al"), Timeout: aws.Int32(int32(10 + i)),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("al")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("al"), Name: aws.String("canary"),
+		FunctionVersion: aws.String("1"),
+		RoutingConfig:   &types.AliasRoutingConfiguration{AdditionalVersionWeights: map[string]float64{"2": 0.1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String("al"), Name: aws.String("live"),
+		FunctionVersion: aws.String("2")}); err != nil {
+		t.Fatal(err)
+	}
+	for v, want := range map[string]string{"1": "canary", "2": "live"} {
+		out, err := c.ListAliases(ctx, &lambda.ListAliasesInput{FunctionName: aws.String("al"), FunctionVersion: aws.String(v)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range out.Aliases {
+			got = append(got, aws.ToString(a.Name))
+		}
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("ListAliases FunctionVersion %s = %v, want [%s]", v, got, want)
+		}
 	}
 }
