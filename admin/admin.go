@@ -89,6 +89,8 @@ type Server struct {
 	now func() time.Time
 	// sessions signs, checks and ends the console's sessions (console_sessions.go).
 	sessions consoleSessions
+	// codeURLs signs and checks GetFunction's presigned Code.Location (codeurl.go).
+	codeURLs codeURLs
 	// signIns limits failed sign-ins per client address (signin.go): the
 	// admin surface's budget, apart from the gateway's; nil: ownSignIns, the
 	// server's own.
@@ -145,6 +147,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if viaConsole {
 				w.Header().Set(console.SessionHeader, "cookie")
 			}
+		case !viaConsole && r.Header.Get("Authorization") == "" && s.presignedCode(w, r):
+			// GetFunction's Code.Location, presigned (codeurl.go): refused
+			// if it does not check, else served.
+			return
 		default:
 			// A request that presents a credential is a sign-in: refused at
 			// once while its client has failed too often (signin.go).
@@ -172,6 +178,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// presignedCode reports whether r is a request for a function's code by a
+// presigned Code.Location: true when it is, having refused it (an
+// expired or wrong URL) or let it through to its route.
+func (s *Server) presignedCode(w http.ResponseWriter, r *http.Request) bool {
+	is, err := s.codeURLs.presigned(r, s.cfg.Token, s.clock()())
+	if is && err != nil {
+		s.refuse(w, r, err)
+		return true
+	}
+	if is {
+		s.mux.ServeHTTP(w, r)
+	}
+	return is
 }
 
 // refuse writes err, a request refused before its route ran, in the error

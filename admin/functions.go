@@ -480,10 +480,7 @@ func (s *Server) getFunction(w http.ResponseWriter, r *http.Request, ref functio
 	if c.PackageType == functions.PackageImage {
 		out.Code = codeLocation{RepositoryType: "ECR", ImageURI: c.ImageURI, ResolvedImageURI: c.ResolvedImageURI()}
 	} else {
-		loc := "http://" + r.Host + "/portico/v1/functions/" + c.FunctionName + "/code"
-		if ref.Qualifier != "" {
-			loc += "?Qualifier=" + ref.Qualifier
-		}
+		loc := s.codeURLs.location(r, s.cfg.Token, c.FunctionName, ref.Qualifier, s.clock()())
 		out.Code = codeLocation{RepositoryType: "S3", Location: loc}
 	}
 	if c.ReservedConcurrency != nil {
