@@ -1049,6 +1049,7 @@ type ModuleParams struct {
 // Module provides *Service, and collects unreferenced code artifacts at start and
 // every DefaultCodeCollect while the application runs (see CollectCode).
 var Module = fx.Module("functions",
+	fx.Provide(fx.Annotate(func() store.Migration { return Migration }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
 	fx.Provide(func(p ModuleParams) (*Service, error) {
 		return NewService(p.Store, p.Images, p.Aliases, p.Log.With("component", "functions"))
 	}),
@@ -1056,6 +1057,14 @@ var Module = fx.Module("functions",
 		lc.Append(shutdown.Loop(func(ctx context.Context) { s.collectLoop(ctx, DefaultCodeCollect, DefaultCodeGrace) }))
 	}),
 )
+
+// Migration moves a store from schema version 4 to 5, in which a published
+// version keeps the description $LATEST had when it was published
+// (record.FromDescription): nothing stored before needs rewriting, a version
+// without it reads its own description (publishedFrom). An older build would
+// not keep it in the versions it publishes, and refuses the store.
+var Migration = store.Migration{From: 4, Name: "published versions keep the description $LATEST had (FromDescription)",
+	Run: func(*store.Tx) error { return nil }}
 
 func init() {
 	store.Record(bucketFunctions, record{})
