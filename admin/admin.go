@@ -89,6 +89,8 @@ type Server struct {
 	now func() time.Time
 	// sessions signs, checks and ends the console's sessions (console_sessions.go).
 	sessions consoleSessions
+	// codeURLs signs and checks GetFunction's presigned Code.Location (codeurl.go).
+	codeURLs codeURLs
 	// signIns limits failed sign-ins per client address (signin.go): the
 	// admin surface's budget, apart from the gateway's; nil: ownSignIns, the
 	// server's own.
@@ -145,6 +147,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if viaConsole {
 				w.Header().Set(console.SessionHeader, "cookie")
 			}
+		case !viaConsole && r.Header.Get("Authorization") == "" && s.presignedCode(w, r):
+			// GetFunction's Code.Location, presigned (codeurl.go): refused
+			// if it does not check, else served.
+			return
 		default:
 			// A request that presents a credential is a sign-in: refused at
 			// once while its client has failed too often (signin.go).
@@ -172,6 +178,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// presignedCode reports whether r is a request for a function's code by a
+// presigned Code.Location: true when it is, having refused it (an
+// expired or wrong URL) or let it through to its route.
+func (s *Server) presignedCode(w http.ResponseWriter, r *http.Request) bool {
+	is, err := s.codeURLs.presigned(r, s.cfg.Token, s.clock()())
+	if is && err != nil {
+		s.refuse(w, r, err)
+		return true
+	}
+	if is {
+		s.mux.ServeHTTP(w, r)
+	}
+	return is
 }
 
 // refuse writes err, a request refused before its route ran, in the error
@@ -220,14 +241,35 @@ func (s *Server) bodyLimit(r *http.Request) int64 {
 var errAuth = errdefs.New(errdefs.ErrForbidden, "AccessDeniedException",
 	"missing or invalid admin token: send Authorization: Bearer <token> (portico --token or PORTICO_TOKEN)")
 
+// tokenAdvice says, after AWS's message for a request that carries no
+// credential, how Portico's admin API takes one.
+const tokenAdvice = " (the admin API takes the admin token: send Authorization: Bearer <token> (portico --token or PORTICO_TOKEN), " +
+	"or sign the request with access key id " + TokenAccessKeyID + " and the token as the secret access key)"
+
+// missingToken is AWS's answer to a request that carries no credential at
+// all (no Authorization header): 403 MissingAuthenticationTokenException,
+// "Missing Authentication Token", as Lambda and API Gateway answer it;
+// MissingAuthenticationToken, "Request is missing Authentication Token", in
+// IAM's query protocol.
+func (s *Server) missingToken(r *http.Request) error {
+	if s.signingService(r) == "iam" {
+		return errdefs.New(errdefs.ErrForbidden, "MissingAuthenticationToken", "Request is missing Authentication Token"+tokenAdvice)
+	}
+	return errdefs.New(errdefs.ErrForbidden, "MissingAuthenticationTokenException", "Missing Authentication Token"+tokenAdvice)
+}
+
 // authenticate accepts "Authorization: Bearer <token>" (the scheme in any
-// case), or a SigV4 signature made with access key id "portico" and the token
-// as the secret. The signature's form, scope, date and key are checked from the
-// headers first; only then is the body read, within the route's limit, to check the signature over it, or, when
+// case), or a SigV4 signature
+// made with access key id "portico" and the token as the secret. The signature's
+// form, scope, date and key are checked from the headers first; only then is the
+// body read, within the route's limit, to check the signature over it, or, when
 // X-Amz-Content-Sha256 names the body's hash, the signature is checked at once
 // and the body streams to the handler, held to that hash as it is read.
 func (s *Server) authenticate(r *http.Request) error {
 	h := r.Header.Get("Authorization")
+	if h == "" {
+		return s.missingToken(r)
+	}
 	if got, ok := signin.BearerToken(h); ok {
 		if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1 {
 			return nil
@@ -256,8 +298,12 @@ func (s *Server) authenticate(r *http.Request) error {
 	// body's hash whatever the header says, and so does this API, so that a
 	// signed request's body cannot be swapped on the way.
 	limit := s.bodyLimit(r)
+	tooLarge := "RequestTooLargeException"
+	if limit == maxCodeBody {
+		tooLarge = codeTooLarge
+	}
 	if r.ContentLength > limit { // refused before a read sends a waiting client "100 Continue"
-		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
+		return errdefs.New(errdefs.ErrTooLarge, tooLarge,
 			fmt.Sprintf("Request must be smaller than %d bytes for this operation", limit))
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
@@ -265,7 +311,7 @@ func (s *Server) authenticate(r *http.Request) error {
 		return fmt.Errorf("read request body: %w: %w", err, errdefs.ErrInvalid)
 	}
 	if int64(len(body)) > limit {
-		return errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
+		return errdefs.New(errdefs.ErrTooLarge, tooLarge,
 			fmt.Sprintf("Request must be smaller than %d bytes for this operation", limit))
 	}
 	if declared == sigv4.UnsignedPayload {

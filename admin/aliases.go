@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/portico-dev/portico/aliases"
 	"github.com/portico-dev/portico/functions"
@@ -57,11 +58,17 @@ func (s *Server) listAliases(w http.ResponseWriter, r *http.Request, name string
 	if _, err := s.fns.Get(r.Context(), name, functions.Latest); err != nil {
 		return err
 	}
-	list, err := s.aliases.List(r.Context(), name, version)
+	// As Lambda filters: the aliases whose FunctionVersion is version, not
+	// those that only route weighted traffic to it (aliases.Service.List
+	// counts those too, for the invoker's use of versions).
+	list, err := s.aliases.List(r.Context(), name, "")
 	if err != nil {
 		return err
 	}
-	return writePage(w, r, "Aliases", list, func(a *aliases.Alias) sortKey { return sortKey{a.Name} },
+	if version != "" {
+		list = slices.DeleteFunc(list, func(a *aliases.Alias) bool { return a.FunctionVersion != version })
+	}
+	return writePage(w, r, "Aliases", name, list, func(a *aliases.Alias) sortKey { return sortKey{a.Name} },
 		func(a *aliases.Alias) *aliases.Alias { return aliasDoc(name, a) })
 }
 

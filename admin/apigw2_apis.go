@@ -127,7 +127,7 @@ func paginate[T any](r *http.Request, all []T, key func(T) sortKey) (v2Page[T], 
 		size = n
 	}
 	tok := q.Get("nextToken")
-	items, next, ok := cutPage(all, key, tok, size)
+	items, next, ok := cutPage(all, key, listScope(r), tok, size)
 	if !ok {
 		return v2Page[T]{}, v2BadRequest("Invalid nextToken %q: pass the nextToken of the previous page, or none for the first", truncateString(tok, 50))
 	}

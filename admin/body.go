@@ -2,6 +2,7 @@ package admin
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +24,9 @@ type jsonBody struct {
 	lambda bool
 	// optional lets a Portico route take an empty body as an empty object.
 	optional bool
+	// tooLarge is the exception type of a Lambda body over limit:
+	// RequestTooLargeException when empty.
+	tooLarge string
 }
 
 // The bodies of the admin routes.
@@ -30,7 +34,9 @@ var (
 	// lambdaConfig is every Lambda JSON body but code uploads.
 	lambdaConfig = jsonBody{limit: maxConfigBody, lambda: true}
 	// lambdaCode is CreateFunction's and UpdateFunctionCode's body.
-	lambdaCode = jsonBody{limit: maxCodeBody, lambda: true}
+	// Over its limit it is Lambda's 413 RequestEntityTooLargeException, as a
+	// CreateFunction or UpdateFunctionCode over Lambda's is.
+	lambdaCode = jsonBody{limit: maxCodeBody, lambda: true, tooLarge: codeTooLarge}
 	// porticoBody is a required JSON object on the /portico/v1 routes.
 	porticoBody = jsonBody{limit: maxJSONBody}
 	// porticoOptional is an optional JSON object on the /portico/v1 routes.
@@ -86,7 +92,7 @@ func readBody(w http.ResponseWriter, r *http.Request, b jsonBody) ([]byte, error
 	case errors.Is(err, listener.ErrBodyTimeout):
 		return nil, err // 408 (writeError)
 	case errors.As(err, &mbe) && b.lambda:
-		return nil, errdefs.New(errdefs.ErrTooLarge, "RequestTooLargeException",
+		return nil, errdefs.New(errdefs.ErrTooLarge, cmp.Or(b.tooLarge, "RequestTooLargeException"),
 			fmt.Sprintf("Request must be smaller than %d bytes for this operation", b.limit))
 	case errors.As(err, &mbe):
 		return nil, fmt.Errorf("request body is over %d bytes: %w", b.limit, errdefs.ErrTooLarge)

@@ -478,12 +478,9 @@ func (s *Server) getFunction(w http.ResponseWriter, r *http.Request, ref functio
 		Concurrency   *concurrencyDoc       `json:"Concurrency,omitempty"`
 	}{Configuration: toConfiguration(c, ref.Qualifier)}
 	if c.PackageType == functions.PackageImage {
-		out.Code = codeLocation{RepositoryType: "ECR", ImageURI: c.ImageURI, ResolvedImageURI: c.ResolvedImage}
+		out.Code = codeLocation{RepositoryType: "ECR", ImageURI: c.ImageURI, ResolvedImageURI: c.ResolvedImageURI()}
 	} else {
-		loc := "http://" + r.Host + "/portico/v1/functions/" + c.FunctionName + "/code"
-		if ref.Qualifier != "" {
-			loc += "?Qualifier=" + ref.Qualifier
-		}
+		loc := s.codeURLs.location(r, s.cfg.Token, c.FunctionName, ref.Qualifier, s.clock()())
 		out.Code = codeLocation{RepositoryType: "S3", Location: loc}
 	}
 	if c.ReservedConcurrency != nil {
@@ -526,7 +523,7 @@ func (s *Server) listFunctions(w http.ResponseWriter, r *http.Request) error {
 			all = append(all, toConfiguration(v, v.Version))
 		}
 	}
-	return writePage(w, r, "Functions", all,
+	return writePage(w, r, "Functions", "FunctionVersion="+fv, all,
 		func(c functionConfiguration) sortKey { return sortKey{c.FunctionName, versionOrder(c.Version)} },
 		func(c functionConfiguration) functionConfiguration { return c })
 }

@@ -18,6 +18,11 @@ const (
 	maxCodeBody = 70 << 20
 	// maxConfigBody bounds every other JSON body.
 	maxConfigBody = 1 << 20
+	// codeTooLarge is Lambda's exception type for a CreateFunction or
+	// UpdateFunctionCode too large (a body over maxCodeBody, a zip over
+	// functions.MaxZipSize): 413 RequestEntityTooLargeException, where an
+	// Invoke too large is RequestTooLargeException.
+	codeTooLarge = "RequestEntityTooLargeException"
 )
 
 // lambdaDeps are the services behind the Lambda API routes.
@@ -162,8 +167,10 @@ func pathAlias(r *http.Request) (string, error) {
 // writePage answers a Lambda list: the page of items (in the order of their
 // keys) that ?Marker and ?MaxItems select, each converted by conv, under name,
 // with NextMarker when more follow. Markers are places in the order, not
-// offsets (see cutPage).
-func writePage[T, U any](w http.ResponseWriter, r *http.Request, name string, items []T, key func(T) sortKey, conv func(T) U) error {
+// offsets (see cutPage), and bound to the list: of, what the list is of (the
+// function whose versions or aliases it pages; "" for ListFunctions), is in
+// the marker's scope with name, so another list's marker is refused.
+func writePage[T, U any](w http.ResponseWriter, r *http.Request, name, of string, items []T, key func(T) sortKey, conv func(T) U) error {
 	q := r.URL.Query()
 	limit := 50
 	if v := q.Get("MaxItems"); v != "" {
@@ -174,7 +181,7 @@ func writePage[T, U any](w http.ResponseWriter, r *http.Request, name string, it
 		limit = n
 	}
 	m := q.Get("Marker")
-	page, next, ok := cutPage(items, key, m, limit)
+	page, next, ok := cutPage(items, key, name+"/"+of, m, limit)
 	if !ok {
 		return invalid("Marker %q is not one this API returned: pass the NextMarker of the previous page, or no Marker for the first", truncateString(m, 100))
 	}

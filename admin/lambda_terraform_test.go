@@ -216,8 +216,8 @@ func TestFunctionRoleKept(t *testing.T) {
 
 // TestZipFunctionNeedsHandler: CreateFunction of a .zip package that names
 // its Runtime but no Handler is refused, as Lambda refuses it, saying what
-// to add; Portico's shorthand with neither (what portico fn create sends)
-// still creates a provided.al2023 function.
+// to add; Portico's shorthand with neither still creates a function, which
+// runs its bootstrap as provided.al2023 would and reads back with neither.
 func TestZipFunctionNeedsHandler(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{})
 	ctx := t.Context()
@@ -240,6 +240,16 @@ func TestZipFunctionNeedsHandler(t *testing.T) {
 	}
 	if _, _, err := env.Client().CreateFunction(ctx, map[string]any{"FunctionName": "shorthand", "PackageType": "Zip",
 		"Code": map[string]any{"ZipFile": base64.StdEncoding.EncodeToString(zip)}}); err != nil {
-		t.Errorf("CreateFunction with neither Runtime nor Handler: %v", err)
+		t.Fatalf("CreateFunction with neither Runtime nor Handler: %v", err)
+	}
+	// It reads back as it was sent, with neither (docs/cli.md): a Runtime
+	// read back that the caller did not send would be drift in a Terraform
+	// plan that leaves it out.
+	got, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("shorthand")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Runtime != "" || got.Handler != nil {
+		t.Errorf("the shorthand function reads back Runtime %q Handler %v, want neither, as sent", got.Runtime, aws.ToString(got.Handler))
 	}
 }

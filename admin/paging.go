@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -18,41 +19,50 @@ import (
 // changed. The usual "list a page, delete what it holds, ask for the next"
 // cleanup therefore sees every item once.
 //
-// A marker is opaque to clients: base64url (unpadded) of "k:" and the key as a
-// JSON array of strings; the "k:" leaves room for other forms later.
+// A marker is bound to the list it was cut from: the scope, which names the
+// list and whatever it is the list of (the function whose versions it pages),
+// is in the marker, and a marker passed to another list (ListFunctions' to
+// ListVersionsByFunction, one function's versions to another's) is refused as
+// one that list never returned.
+//
+// A marker is opaque to clients: base64url (unpadded) of "s:" and a JSON array
+// of strings, the scope then the key; the "s:" leaves room for other forms
+// later (the unscoped "k:" form of earlier releases is no longer taken).
 
 // A sortKey places an item in its list: lists are sorted by their items' keys,
 // compared part by part. Keys must be unique within a list.
 type sortKey []string
 
 // markerPrefix versions the form of a marker.
-const markerPrefix = "k:"
+const markerPrefix = "s:"
 
-// encodeMarker is the marker naming the place after the item with key k.
-func encodeMarker(k sortKey) string {
-	raw, _ := json.Marshal([]string(k)) // a []string always marshals
+// encodeMarker is the marker naming the place after the item with key k in
+// the list scope names.
+func encodeMarker(scope string, k sortKey) string {
+	raw, _ := json.Marshal(append([]string{scope}, k...)) // a []string always marshals
 	return base64.RawURLEncoding.EncodeToString(append([]byte(markerPrefix), raw...))
 }
 
 // decodeMarker returns the key a marker names, or false when m is not a marker
-// Portico issues.
-func decodeMarker(m string) (sortKey, bool) {
+// Portico issued for the list scope names.
+func decodeMarker(scope, m string) (sortKey, bool) {
 	raw, err := base64.RawURLEncoding.DecodeString(m)
 	if err != nil || !strings.HasPrefix(string(raw), markerPrefix) {
 		return nil, false
 	}
 	var k []string
-	if err := json.Unmarshal(raw[len(markerPrefix):], &k); err != nil || len(k) == 0 {
+	if err := json.Unmarshal(raw[len(markerPrefix):], &k); err != nil || len(k) < 2 || k[0] != scope {
 		return nil, false
 	}
-	return k, true
+	return k[1:], true
 }
 
 // cutPage sorts all by key and returns up to limit items of it: the first
 // ones when marker is empty, else those whose keys sort after the marker's. It
 // also returns the marker of the next page ("" when no item follows this
-// page), and false when marker is not one Portico issues.
-func cutPage[T any](all []T, key func(T) sortKey, marker string, limit int) (page []T, next string, ok bool) {
+// page), and false when marker is not one Portico issued for the list scope
+// names.
+func cutPage[T any](all []T, key func(T) sortKey, scope, marker string, limit int) (page []T, next string, ok bool) {
 	type keyed struct {
 		item T
 		key  sortKey
@@ -64,7 +74,7 @@ func cutPage[T any](all []T, key func(T) sortKey, marker string, limit int) (pag
 	slices.SortStableFunc(list, func(a, b keyed) int { return slices.Compare(a.key, b.key) })
 	start := 0
 	if marker != "" {
-		after, ok := decodeMarker(marker)
+		after, ok := decodeMarker(scope, marker)
 		if !ok {
 			return nil, "", false
 		}
@@ -81,9 +91,16 @@ func cutPage[T any](all []T, key func(T) sortKey, marker string, limit int) (pag
 		page = append(page, e.item)
 	}
 	if end < len(list) && end > start {
-		next = encodeMarker(list[end-1].key)
+		next = encodeMarker(scope, list[end-1].key)
 	}
 	return page, next, true
+}
+
+// listScope is the scope of the markers of the API Gateway list r asks for
+// (apigateway's position, apigatewayv2's nextToken): its path, which names the
+// list and the resource it belongs to (/restapis/{id}/resources).
+func listScope(r *http.Request) string {
+	return strings.TrimSuffix(r.URL.Path, "/")
 }
 
 // deploymentOrder is the sort key of a deployment: oldest first, as

@@ -168,7 +168,7 @@ func pageByKey[T any](r *http.Request, all []T, key func(T) sortKey) ([]T, strin
 		limit = n
 	}
 	pos := q.Get("position")
-	page, next, ok := cutPage(all, key, pos, limit)
+	page, next, ok := cutPage(all, key, listScope(r), pos, limit)
 	if !ok {
 		return nil, "", badRequest("Invalid position '%s': pass the position of the previous page, or none for the first", truncate(pos, 100))
 	}

@@ -96,6 +96,12 @@ type record struct {
 	// LastVersion is the highest version number ever published ($LATEST only):
 	// Lambda never reuses a version number, even after the version is deleted.
 	LastVersion uint64 `json:"LastVersion,omitempty"`
+	// FromDescription is the Description $LATEST had when this version was
+	// published from it (published versions only), whatever description
+	// PublishVersion gave the version: a change of $LATEST's description since
+	// is a change of its configuration that the next publish does not skip.
+	// Nil on a version published before it was kept.
+	FromDescription *string `json:"FromDescription,omitempty"`
 }
 
 func (r *record) config() *Config {
@@ -411,21 +417,25 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Config, error) {
 }
 
 // publishTx publishes latest as the next version, or returns the highest version
-// when its code and configuration equal latest's. It updates latest.LastVersion;
-// the caller stores latest.
+// when its code and configuration equal latest's (its description included:
+// the one $LATEST had when that version was published, not the one
+// PublishVersion may have given the version). The new version has a
+// RevisionId of its own, as on Lambda. It updates latest.LastVersion; the
+// caller stores latest.
 func publishTx(tx *store.Tx, latest *record, description, resolved string) (*Config, error) {
 	name := latest.FunctionName
 	last, err := lastVersion(tx, name)
 	if err != nil {
 		return nil, err
 	}
-	cand := &record{Config: latest.Config, Hash: latest.Hash}
+	from := latest.Description
+	cand := &record{Config: latest.Config, Hash: latest.Hash, FromDescription: &from}
 	cand.ReservedConcurrency = nil
 	cand.Description = cmp.Or(description, latest.Description)
 	if cand.PackageType == PackageImage {
 		pinImage(&cand.Config, cmp.Or(resolved, cand.ResolvedImage, cand.ImageURI))
 	}
-	if last != nil && sameVersion(cand, last) {
+	if last != nil && sameVersion(cand, last) && from == publishedFrom(last) {
 		c := last.config()
 		c.ReservedConcurrency = latest.ReservedConcurrency
 		return c, nil
@@ -438,6 +448,7 @@ func publishTx(tx *store.Tx, latest *record, description, resolved string) (*Con
 	}
 	cand.Version = strconv.FormatUint(next, 10)
 	cand.LastModified = now()
+	cand.RevisionID = ids.UUID()
 	if err := tx.Put(bucketVersions, versionKey(name, next), cand); err != nil {
 		return nil, err
 	}
@@ -445,6 +456,16 @@ func publishTx(tx *store.Tx, latest *record, description, resolved string) (*Con
 	c := cand.config()
 	c.ReservedConcurrency = latest.ReservedConcurrency
 	return c, nil
+}
+
+// publishedFrom is the Description $LATEST had when v was published: kept
+// since FromDescription was, else the version's own (PublishVersion gave it
+// none, or it was published before).
+func publishedFrom(v *record) string {
+	if v.FromDescription != nil {
+		return *v.FromDescription
+	}
+	return v.Description
 }
 
 // sameVersion reports whether a and b have the same code and configuration,
@@ -1063,6 +1084,7 @@ type ModuleParams struct {
 // Module provides *Service, and collects unreferenced code artifacts at start and
 // every DefaultCodeCollect while the application runs (see CollectCode).
 var Module = fx.Module("functions",
+	fx.Provide(fx.Annotate(func() store.Migration { return Migration }, fx.ResultTags(`group:"`+store.MigrationGroup+`"`))),
 	fx.Provide(func(p ModuleParams) (*Service, error) {
 		return NewService(p.Store, p.Images, p.Aliases, p.Log.With("component", "functions"))
 	}),
@@ -1070,6 +1092,14 @@ var Module = fx.Module("functions",
 		lc.Append(shutdown.Loop(func(ctx context.Context) { s.collectLoop(ctx, DefaultCodeCollect, DefaultCodeGrace) }))
 	}),
 )
+
+// Migration moves a store from schema version 4 to 5, in which a published
+// version keeps the description $LATEST had when it was published
+// (record.FromDescription): nothing stored before needs rewriting, a version
+// without it reads its own description (publishedFrom). An older build would
+// not keep it in the versions it publishes, and refuses the store.
+var Migration = store.Migration{From: 4, Name: "published versions keep the description $LATEST had (FromDescription)",
+	Run: func(*store.Tx) error { return nil }}
 
 func init() {
 	store.Record(bucketFunctions, record{})

@@ -300,7 +300,7 @@ func TestPublish(t *testing.T) {
 		t.Errorf("publish with wrong revision: %v", err)
 	}
 	v1, err := e.svc.Publish(ctx, "fn", PublishInput{Description: "first", RevisionID: c.RevisionID})
-	if err != nil || v1.Version != "1" || v1.Description != "first" || v1.RevisionID != c.RevisionID || v1.CodeHash != c.CodeHash {
+	if err != nil || v1.Version != "1" || v1.Description != "first" || v1.RevisionID == c.RevisionID || v1.CodeHash != c.CodeHash {
 		t.Fatalf("publish = %+v, %v", v1, err)
 	}
 	again, err := e.svc.Publish(ctx, "fn", PublishInput{})

@@ -7,7 +7,10 @@
 // as code/<sha256>.zip and unpacked once into code/<sha256>/ for runtimes to run.
 package functions
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Package types.
 const (
@@ -149,4 +152,24 @@ type ConfigPatch struct {
 	ImageConfig *ImageConfig
 	// RevisionID, when set, must be $LATEST's.
 	RevisionID string
+}
+
+// ResolvedImageURI is an Image function's Code.ResolvedImageUri as Lambda
+// spells it, REPOSITORY@sha256:DIGEST: ImageURI's repository, as given
+// (without its tag or digest), at the image id it is pinned to
+// (ResolvedImage). The pin alone when it is not an image id, or when ImageURI
+// names no repository (an image id itself); "" when not pinned.
+func (c *Config) ResolvedImageURI() string {
+	pin := c.ResolvedImage
+	if !imageIDRe.MatchString(pin) || imageIDRe.MatchString(c.ImageURI) {
+		return pin
+	}
+	repo, _, _ := strings.Cut(c.ImageURI, "@")
+	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+		repo = repo[:i]
+	}
+	if repo == "" {
+		return pin
+	}
+	return repo + "@" + pin
 }

@@ -66,7 +66,9 @@ func inspectZip(data []byte) (*zipPackage, error) {
 		return nil, invalidf("ZipFile is required for PackageType Zip")
 	}
 	if len(data) > MaxZipSize {
-		return nil, invalidf("Zip package is %d bytes; it must be at most %d bytes", len(data), MaxZipSize)
+		// Lambda's answer to a direct upload over its limit: 413.
+		return nil, errdefs.New(errdefs.ErrTooLarge, "RequestEntityTooLargeException",
+			fmt.Sprintf("Zip package is %d bytes; it must be at most %d bytes (50 MiB)", len(data), MaxZipSize))
 	}
 	r, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {

@@ -37,6 +37,19 @@ func rawZip(t testing.TB, hdrs ...*zip.FileHeader) []byte {
 	return buf.Bytes()
 }
 
+// TestCreateRejectsZipOverLimit: a Zip package over MaxZipSize is
+// ErrTooLarge, Lambda's 413 RequestEntityTooLargeException, and nothing is
+// stored.
+func TestCreateRejectsZipOverLimit(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.svc.Create(context.Background(), CreateInput{FunctionName: "fn", ZipFile: make([]byte, MaxZipSize+1)})
+	var k *errdefs.Kinded
+	if !errors.Is(err, errdefs.ErrTooLarge) || !errors.As(err, &k) || k.Type != "RequestEntityTooLargeException" || !strings.Contains(err.Error(), "at most") {
+		t.Fatalf("err = %v, want ErrTooLarge RequestEntityTooLargeException", err)
+	}
+	assertEmpty(t, e)
+}
+
 func TestCreateRejectsBadZips(t *testing.T) {
 	boot := testEntry{name: "bootstrap", body: "#!/bin/sh\n", mode: exe}
 	link := func(name, target string) testEntry {
@@ -50,7 +63,6 @@ func TestCreateRejectsBadZips(t *testing.T) {
 		{"empty", func(t *testing.T) []byte { return nil }, "ZipFile is required"},
 		{"not a zip", func(t *testing.T) []byte { return []byte("hello, world") }, "Could not unzip uploaded file"},
 		{"truncated", func(t *testing.T) []byte { z := goodZip(t, "x"); return z[:len(z)-30] }, "Could not unzip"},
-		{"over MaxZipSize", func(t *testing.T) []byte { return make([]byte, MaxZipSize+1) }, "at most"},
 		{"no bootstrap", func(t *testing.T) []byte {
 			return makeZip(t, testEntry{name: "main", body: "x", mode: exe})
 		}, "executable file named bootstrap at the archive root"},

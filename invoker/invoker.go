@@ -161,8 +161,11 @@ type Invoker struct {
 
 	// The drain of the calls in flight (BeginDrain): drainBy is when it
 	// ends, set once; drainEnd is closed then, on the invoker's clock.
+	// drainOwn is whether DrainTimeout ends it, rather than the end of the
+	// stop's graceful part, which came first (set once, with drainBy).
 	drainOnce sync.Once
 	drainBy   time.Time
+	drainOwn  bool
 	drainEnd  chan struct{}
 	drainCut  atomic.Int64 // invocations endDrain cut off
 	// listeners records each sandbox's Runtime API endpoint while it
@@ -332,9 +335,10 @@ func (i *Invoker) Start(ctx context.Context) error {
 func (i *Invoker) BeginDrain(ctx context.Context) error {
 	i.drainOnce.Do(func() {
 		d := i.p.Config.DrainTimeout
+		i.drainOwn = true
 		gctx, cancel := shutdown.Graceful(ctx)
-		if end, ok := gctx.Deadline(); ok {
-			d = max(min(d, time.Until(end)), 0)
+		if end, ok := gctx.Deadline(); ok && time.Until(end) <= d {
+			d, i.drainOwn = max(time.Until(end), 0), false
 		}
 		cancel()
 		i.drainBy = time.Now().Add(d)
@@ -472,7 +476,14 @@ func (i *Invoker) Stop(ctx context.Context) error {
 		}
 	}
 	if cut > 0 {
-		shutdown.NoteCutOff(ctx, fmt.Sprintf("%d invocation(s) still running (their callers were answered 503)", cut))
+		// Named by the limit that cut them: the drain's own, when it ended
+		// before the graceful part and cut any (the operator raises that
+		// one), else the graceful part's.
+		c := shutdown.Cut{What: fmt.Sprintf("%d invocation(s) still running (their callers were answered 503)", cut)}
+		if i.drainOwn && i.drainCut.Load() > 0 {
+			c.Limit, c.After = "drain-timeout", i.p.Config.DrainTimeout
+		}
+		shutdown.NoteCut(ctx, c)
 	}
 	var wg sync.WaitGroup
 	for _, sb := range all {

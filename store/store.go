@@ -49,7 +49,10 @@ import (
 //     usage plan's is read as not set (gateway/usage reports them).
 //  4. aliases' traffic shifts (a bucket, shifts registers the step), queued
 //     Event invocations keep the caller's trace id.
-const SchemaVersion = 4
+//  5. a published version keeps the description $LATEST had when it was
+//     published (FromDescription; functions registers the step, which
+//     rewrites nothing: a version without it reads its own description).
+const SchemaVersion = 5
 
 // Migration upgrades a store from schema version From to From+1. Run reads and
 // writes only the buckets of the package that owns the change. Open runs every

@@ -70,6 +70,7 @@ func (f *serveFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.vals.MetricsListen, "metrics-listen", "", "also serve GET /metrics, without the admin token, on this address (env PORTICO_METRICS_LISTEN)")
 	fl.StringVar(&f.vals.OTLPEndpoint, "otlp-endpoint", "", "OpenTelemetry collector (OTLP/HTTP, http://host:4318) for the traces of stages with tracingEnabled; default OTEL_EXPORTER_OTLP_ENDPOINT (env PORTICO_OTLP_ENDPOINT)")
 	fl.DurationVar(&f.vals.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "how long a graceful stop may take (env PORTICO_SHUTDOWN_TIMEOUT)")
+	fl.DurationVar(&f.vals.Invoker.DrainTimeout, "drain-timeout", 0, "how long calls in flight may run once a stop begins, within --shutdown-timeout, before they are cut off (answered 503); default 10s, or --shutdown-timeout less 20s when that is longer (env PORTICO_DRAIN_TIMEOUT)")
 	fl.StringVar(&f.vals.TrustedProxies, "trusted-proxies", "", "comma-separated CIDR blocks of proxies whose X-Forwarded-For sets the client's source IP (env PORTICO_TRUSTED_PROXIES)")
 	fl.StringVar(&f.vals.IAMKeyFile, "iam-key-file", "", "file holding the key that seals IAM secret access keys; default DATA-DIR.iam-key beside the data directory (env PORTICO_IAM_KEY_FILE)")
 	fl.IntVar(&f.vals.Invoker.MaxSandboxes, "max-sandboxes", invoker.DefaultConfig().MaxSandboxes, "sandboxes running at once across all functions; -1: no cap (env PORTICO_MAX_SANDBOXES)")
@@ -121,6 +122,7 @@ func (f *serveFlags) settings() (app.Settings, error) {
 		{"metrics-listen", "PORTICO_METRICS_LISTEN", &s.MetricsListen, nil, nil, nil},
 		{"otlp-endpoint", "PORTICO_OTLP_ENDPOINT", &s.OTLPEndpoint, nil, nil, nil},
 		{"shutdown-timeout", "PORTICO_SHUTDOWN_TIMEOUT", nil, &s.ShutdownTimeout, nil, nil},
+		{"drain-timeout", "PORTICO_DRAIN_TIMEOUT", nil, &s.Invoker.DrainTimeout, nil, nil},
 		{"trusted-proxies", "PORTICO_TRUSTED_PROXIES", &s.TrustedProxies, nil, nil, nil},
 		{"iam-key-file", "PORTICO_IAM_KEY_FILE", &s.IAMKeyFile, nil, nil, nil},
 		{"max-sandboxes", "PORTICO_MAX_SANDBOXES", nil, nil, &s.Invoker.MaxSandboxes, nil},
@@ -253,7 +255,7 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 	}
 	if afterErr == nil {
 		<-ctx.Done()
-		log.Info("shutting down", "deadline", s.ShutdownTimeout, "cleanup", app.CleanupTimeout)
+		log.Info("shutting down", "deadline", s.ShutdownTimeout, "drain", s.InvokerConfig().DrainTimeout, "cleanup", app.CleanupTimeout)
 	}
 	stopCtx, cancel := app.StopContext(s)
 	defer cancel()
@@ -263,13 +265,37 @@ func runServer(ctx context.Context, s app.Settings, after started) error {
 			return cleanFxError(err)
 		}
 	}
-	if cut := shutdown.Cuts(stopCtx); len(cut) > 0 && afterErr == nil {
+	if cuts := shutdown.Cuts(stopCtx); len(cuts) > 0 && afterErr == nil {
 		// Stopped cleanly otherwise (sandboxes removed, counts written, the
 		// store closed), but not gracefully: say what the deadline cut.
-		return fmt.Errorf("stopped, but --shutdown-timeout (%s) ended with %s: they were cut off "+
-			"(raise --shutdown-timeout to let them finish)", s.ShutdownTimeout, strings.Join(cut, " and "))
+		return cutOffError(s, cuts)
 	}
 	return afterErr
+}
+
+// cutOffError says what a stop cut off, each by the limit that cut it and how
+// to raise that: the invoker's drain-timeout, or --shutdown-timeout.
+func cutOffError(s app.Settings, cuts []shutdown.Cut) error {
+	var graceful, drained []string
+	var drain time.Duration
+	for _, c := range cuts {
+		if c.Limit == "drain-timeout" {
+			drained, drain = append(drained, c.What), c.After
+			continue
+		}
+		graceful = append(graceful, c.What)
+	}
+	var parts []string
+	if len(drained) > 0 {
+		parts = append(parts, fmt.Sprintf("the invoker's drain-timeout (%s) ended with %s: they were cut off "+
+			"(raise --drain-timeout, PORTICO_DRAIN_TIMEOUT or invoker: drain-timeout in the config file to let them finish; "+
+			"--shutdown-timeout, %s, bounds it)", drain, strings.Join(drained, " and "), s.ShutdownTimeout))
+	}
+	if len(graceful) > 0 {
+		parts = append(parts, fmt.Sprintf("--shutdown-timeout (%s) ended with %s: they were cut off "+
+			"(raise --shutdown-timeout to let them finish; calls in flight get at most --drain-timeout of it)", s.ShutdownTimeout, strings.Join(graceful, " and ")))
+	}
+	return errors.New("stopped, but " + strings.Join(parts, "; and "))
 }
 
 // dialURL turns a bound listen address into a URL a local client can call: an

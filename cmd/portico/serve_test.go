@@ -215,3 +215,50 @@ func TestAdminTokenLengthAccepted(t *testing.T) {
 		}
 	}
 }
+
+// TestDrainTimeout: the invoker's drain of the calls in flight at a stop is
+// --drain-timeout (PORTICO_DRAIN_TIMEOUT, invoker: drain-timeout, in that
+// precedence) when set; unset, 10 s, or --shutdown-timeout less 20 s when
+// that is longer, so that raising --shutdown-timeout gives calls the time too.
+// A negative one is refused.
+func TestDrainTimeout(t *testing.T) {
+	dir := t.TempDir()
+	yaml := filepath.Join(dir, "drain.yaml")
+	if err := os.WriteFile(yaml, []byte("invoker:\n  drain-timeout: 7s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	none := filepath.Join(dir, "none.yaml")
+	if err := os.WriteFile(none, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		env  string
+		args []string
+		want time.Duration
+	}{
+		{"default", "", []string{"--config", none}, 10 * time.Second},
+		{"follows --shutdown-timeout", "", []string{"--config", none, "--shutdown-timeout", "60s"}, 40 * time.Second},
+		{"a short --shutdown-timeout", "", []string{"--config", none, "--shutdown-timeout", "15s"}, 10 * time.Second},
+		{"yaml", "", []string{"--config", yaml, "--shutdown-timeout", "60s"}, 7 * time.Second},
+		{"env over yaml", "3s", []string{"--config", yaml}, 3 * time.Second},
+		{"flag over env", "3s", []string{"--config", yaml, "--drain-timeout", "45s", "--shutdown-timeout", "60s"}, 45 * time.Second},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("PORTICO_DRAIN_TIMEOUT", c.env)
+			if c.env == "" {
+				_ = os.Unsetenv("PORTICO_DRAIN_TIMEOUT")
+			}
+			s, err := parseServe(t, c.args...).settings()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.InvokerConfig().DrainTimeout; got != c.want {
+				t.Errorf("drain = %v, want %v", got, c.want)
+			}
+		})
+	}
+	if _, err := parseServe(t, "--config", none, "--drain-timeout", "-1s").settings(); err == nil || !strings.Contains(err.Error(), "drain-timeout") {
+		t.Errorf("a negative --drain-timeout: %v, want it refused", err)
+	}
+}

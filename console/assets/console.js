@@ -96,7 +96,7 @@ async function api(method, path, body, raw) {
     let msg = text;
     try { const j = JSON.parse(text); msg = j.message || j.Message || text; } catch (e) { /* not JSON */ }
     const type = (resp.headers.get("x-amzn-ErrorType") || "").split(":")[0];
-    if (resp.status === 401 || (resp.status === 403 && type === "AccessDeniedException" && /admin token/.test(msg))) {
+    if (resp.status === 401 || (resp.status === 403 && (type === "AccessDeniedException" || type === "MissingAuthenticationTokenException") && /admin token/.test(msg))) {
       // The session cookie no longer matches the server's token (it changed,
       // or the cookie is gone): the API's advice is for the CLI, not for here.
       showSignedOut();

@@ -97,6 +97,19 @@ func invokeHello(t *testing.T, c *lambda.Client, name string) greeting {
 }
 
 // publishWithAlias publishes $LATEST as a version and points alias live at it.
+// pinnedID returns the image id a Code.ResolvedImageUri names, failing t
+// unless it reads as Lambda's, REPOSITORY@sha256:DIGEST, with ref's repository
+// (ref without its tag); what says whose it is.
+func pinnedID(t *testing.T, what, ref, resolved string) string {
+	t.Helper()
+	repo := ref[:strings.LastIndex(ref, ":")]
+	id, ok := strings.CutPrefix(resolved, repo+"@")
+	if !ok || !strings.HasPrefix(id, "sha256:") {
+		t.Fatalf("%s's ResolvedImageUri = %q, want %s@sha256:DIGEST", what, resolved, repo)
+	}
+	return id
+}
+
 func publishWithAlias(t *testing.T, c *lambda.Client, name string) string {
 	t.Helper()
 	v, err := c.PublishVersion(t.Context(), &lambda.PublishVersionInput{FunctionName: aws.String(name)})
@@ -299,10 +312,7 @@ func TestContainerFunctions(t *testing.T) {
 				if err != nil {
 					t.Fatalf("GetFunction %s:%s: %v", name, v, err)
 				}
-				pinned := aws.ToString(got.Code.ResolvedImageUri)
-				if !strings.HasPrefix(pinned, "sha256:") {
-					t.Fatalf("version %s's ResolvedImageUri = %q, want an image id", v, pinned)
-				}
+				pinned := pinnedID(t, "version "+v, ref, aws.ToString(got.Code.ResolvedImageUri))
 				if rt.name == "docker" && pinned != idA {
 					t.Errorf("version %s pinned %s, want the built image %s", v, pinned, idA)
 				}
@@ -348,9 +358,9 @@ func TestContainerFunctions(t *testing.T) {
 				if err != nil {
 					t.Fatalf("GetFunction: %v", err)
 				}
-				idA := aws.ToString(got.Code.ResolvedImageUri)
+				idA := pinnedID(t, "$LATEST", ref, aws.ToString(got.Code.ResolvedImageUri))
 				shaA := aws.ToString(got.Configuration.CodeSha256)
-				if !strings.HasPrefix(idA, "sha256:") || shaA != strings.TrimPrefix(idA, "sha256:") {
+				if shaA != strings.TrimPrefix(idA, "sha256:") {
 					t.Fatalf("$LATEST: ResolvedImageUri %q, CodeSha256 %q; want the image id and its digest", idA, shaA)
 				}
 				if aws.ToString(created.CodeSha256) != shaA {

@@ -26,7 +26,19 @@ type cutKey struct{}
 // cuts is what a stop's hooks cut off. Safe for concurrent use.
 type cuts struct {
 	mu   sync.Mutex
-	what []string
+	what []Cut
+}
+
+// A Cut is work a stop's hook cut off, and the limit that cut it.
+type Cut struct {
+	// What was cut off: "2 invocation(s) still running (...)".
+	What string
+	// Limit names the limit that ended it, as the setting that sets it
+	// ("drain-timeout"), when it was a hook's own limit, which ended before
+	// the stop's graceful part; After is that limit's length. Empty when it
+	// was the end of the graceful part (--shutdown-timeout).
+	Limit string
+	After time.Duration
 }
 
 // WithGrace returns the context to stop a server with: waits for work in
@@ -44,26 +56,33 @@ func WithGrace(parent context.Context, grace, cleanup time.Duration) (ctx contex
 // its graceful part cut off ("2 invocations still running"), for CutOff to
 // tell once the stop is over (Cuts). A ctx WithGrace did not make records nothing.
 func NoteCutOff(ctx context.Context, what string) {
+	NoteCut(ctx, Cut{What: what})
+}
+
+// NoteCut records, as NoteCutOff does, work a hook cut off, with the limit
+// that cut it when that was a limit of its own, which ended before the
+// graceful part did (the invoker's drain).
+func NoteCut(ctx context.Context, cut Cut) {
 	c, ok := ctx.Value(cutKey{}).(*cuts)
 	if !ok {
 		return
 	}
 	c.mu.Lock()
-	c.what = append(c.what, what)
+	c.what = append(c.what, cut)
 	c.mu.Unlock()
 }
 
 // Cuts returns what the hooks of the stop with ctx noted as cut off
-// (NoteCutOff), in the order they noted it; none when everything in flight
-// finished within the graceful part.
-func Cuts(ctx context.Context) []string {
+// (NoteCutOff, NoteCut), in the order they noted it; none when everything in
+// flight finished in time.
+func Cuts(ctx context.Context) []Cut {
 	c, ok := ctx.Value(cutKey{}).(*cuts)
 	if !ok {
 		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]string(nil), c.what...)
+	return append([]Cut(nil), c.what...)
 }
 
 // Graceful returns the part of a stop's ctx that waiting for work in flight may

@@ -219,10 +219,27 @@ func (s Settings) Validate() error {
 	if err := s.WebSocket.Validate(); err != nil {
 		return fmt.Errorf("websocket: %w", err)
 	}
+	if s.Invoker.DrainTimeout < 0 {
+		return fmt.Errorf("--drain-timeout (invoker: drain-timeout) %s: give a positive duration, or none for the default", s.Invoker.DrainTimeout)
+	}
 	if s.Invoker.MaxSandboxes < -1 || s.Invoker.MaxMemory < -1 {
 		return fmt.Errorf("invoker: max-sandboxes %d, max-memory %d: give a positive budget, or -1 for no cap", s.Invoker.MaxSandboxes, s.Invoker.MaxMemory)
 	}
 	return nil
+}
+
+// DrainMargin is how long before the end of a stop's graceful part
+// (--shutdown-timeout) the invoker's drain ends when no drain-timeout is set:
+// the calls it cuts off then are answered 503 while their connections are
+// still open.
+const DrainMargin = 20 * time.Second
+
+// DrainTimeout is how long calls in flight may run once a stop begins when no
+// drain-timeout is set: invoker.DefaultConfig's (10 s), or shutdownTimeout
+// less DrainMargin when that is longer, so that raising --shutdown-timeout
+// gives calls the time too, as an operator expects.
+func DrainTimeout(shutdownTimeout time.Duration) time.Duration {
+	return max(invoker.DefaultConfig().DrainTimeout, shutdownTimeout-DrainMargin)
 }
 
 // InvokerConfig returns the invoker configuration: the defaults with the settings
@@ -246,6 +263,8 @@ func (s Settings) InvokerConfig() invoker.Config {
 	}
 	if v := s.Invoker.DrainTimeout; v > 0 {
 		c.DrainTimeout = v
+	} else {
+		c.DrainTimeout = DrainTimeout(s.ShutdownTimeout)
 	}
 	if v := s.Invoker.MaxSpares; v != nil {
 		c.MaxSpares = *v

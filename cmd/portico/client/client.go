@@ -394,7 +394,13 @@ func (c *Client) GetFunctionImage(ctx context.Context, name, qualifier string) (
 	if err := json.Unmarshal(resp.Body, &got); err != nil {
 		return nil, fmt.Errorf("decoding function %s: %w", name, err)
 	}
-	return &FunctionImage{ImageURI: got.Code.ImageUri, ResolvedImage: got.Code.ResolvedImageUri, CodeSha256: got.Configuration.CodeSha256}, nil
+	// ResolvedImageUri is REPOSITORY@sha256:DIGEST, Lambda's spelling of the
+	// pin: the image id is what follows the @.
+	pin := got.Code.ResolvedImageUri
+	if i := strings.LastIndex(pin, "@"); i >= 0 {
+		pin = pin[i+1:]
+	}
+	return &FunctionImage{ImageURI: got.Code.ImageUri, ResolvedImage: pin, CodeSha256: got.Configuration.CodeSha256}, nil
 }
 
 // UpdateFunctionConfiguration changes $LATEST's configuration.
