@@ -18,14 +18,14 @@ type migration struct {
 	readback string
 	before   int
 	why      string
-	fix      func(g upgradetest.Golden, old any)
+	fix      func(g upgradetest.Golden, e upgradetest.Exchange, old any)
 }
 
 // migrations are every intended difference, each with its commit and reason.
 var migrations = []migration{
 	{readback: `/2015-03-31/functions.*`, why: "d60b0bf: function configurations read back a LoggingConfig " +
 		"(LogFormat Text, LogGroup /aws/lambda/NAME) as Lambda's get-function(-configuration) do; older builds had none",
-		fix: func(_ upgradetest.Golden, old any) {
+		fix: func(_ upgradetest.Golden, _ upgradetest.Exchange, old any) {
 			objects(old, func(o map[string]any) {
 				name, ok := o["FunctionName"].(string)
 				if _, has := o["LoggingConfig"]; ok && !has && o["Handler"] != nil {
@@ -35,7 +35,7 @@ var migrations = []migration{
 		}},
 	{readback: `/restapis(/[^/?]+)?`, why: "b560eac: get-rest-api(s) return policy escaped, as API Gateway does " +
 		`(\" and \/), where older builds returned the JSON unescaped`,
-		fix: func(_ upgradetest.Golden, old any) {
+		fix: func(_ upgradetest.Golden, _ upgradetest.Exchange, old any) {
 			objects(old, func(o map[string]any) {
 				if p, ok := o["policy"].(string); ok && !strings.Contains(p, `\"`) {
 					o["policy"] = strings.NewReplacer(`"`, `\"`, `/`, `\/`).Replace(p)
@@ -44,7 +44,7 @@ var migrations = []migration{
 		}},
 	{readback: `/restapis/[^/]+/stages(/[^/]+)?`, why: "23d2918: REST stages' method settings are keyed as API Gateway " +
 		"keys them (~1mock/GET where older builds said /mock/GET)",
-		fix: func(_ upgradetest.Golden, old any) {
+		fix: func(_ upgradetest.Golden, _ upgradetest.Exchange, old any) {
 			objects(old, func(o map[string]any) {
 				ms, _ := o["methodSettings"].(map[string]any)
 				for k, v := range ms {
@@ -57,7 +57,7 @@ var migrations = []migration{
 		}},
 	{readback: `/v2/apis/[^/]+/integrations.*`, why: "HTTP API integrations read back timeoutInMillis 30000, API " +
 		"Gateway's default for HTTP APIs, where older builds said 29000 (WebSocket APIs keep 29000)",
-		fix: func(g upgradetest.Golden, old any) {
+		fix: func(g upgradetest.Golden, _ upgradetest.Exchange, old any) {
 			objects(old, func(o map[string]any) {
 				if t, _ := o["timeoutInMillis"].(float64); t == 29000 && protocol(g, o) == "HTTP" {
 					o["timeoutInMillis"] = float64(30000)
@@ -66,7 +66,7 @@ var migrations = []migration{
 		}},
 	{readback: `/v2/apis/[^/]+/stages.*`, why: "54fda4b: HTTP API stages neither show nor take loggingLevel and " +
 		"dataTraceEnabled in their route settings (API Gateway has them for WebSocket APIs only)",
-		fix: func(g upgradetest.Golden, old any) {
+		fix: func(g upgradetest.Golden, _ upgradetest.Exchange, old any) {
 			objects(old, func(o map[string]any) {
 				if _, ok := o["stageName"]; !ok || protocol(g, o) != "HTTP" {
 					return
@@ -88,7 +88,7 @@ var migrations = []migration{
 		why: "c2b442e: an HTTP API's Lambda (REQUEST) authorizer keeps authorizerPayloadFormatVersion explicitly, " +
 			"so that get-authorizers and exports show what runs; one an older build stored without it ran, and " +
 			"reads back, with 2.0",
-		fix: func(g upgradetest.Golden, old any) {
+		fix: func(g upgradetest.Golden, _ upgradetest.Exchange, old any) {
 			objects(old, func(o map[string]any) {
 				// apigatewayv2's shape
 				if o["authorizerType"] == "REQUEST" && o["authorizerPayloadFormatVersion"] == nil && protocol(g, o) == "HTTP" {
@@ -110,17 +110,32 @@ var migrations = []migration{
 		}},
 	{readback: `/portico/v1/stacks(/[^/]+)?`, why: "92f0ee1: stack records count their writes in revision; " +
 		"one an older build wrote has none and reads back revision 0 (the next deploy writes 1)",
-		fix: func(_ upgradetest.Golden, old any) {
+		fix: func(_ upgradetest.Golden, _ upgradetest.Exchange, old any) {
 			objects(old, func(o map[string]any) {
 				if _, ok := o["revision"]; !ok && o["template"] != nil {
 					o["revision"] = 0.0
 				}
 			})
 		}},
+	{readback: `/2015-03-31/functions/[^/?]+(\?.*)?`, why: "41e2977: GetFunction's Code.Location is a presigned URL " +
+		"(X-Portico-Expires, X-Portico-Signature) that works without the admin token, as Lambda's does; older builds " +
+		"gave the bare code route. The signature differs per server process: presigned() strips it from both sides",
+		fix: func(_ upgradetest.Golden, _ upgradetest.Exchange, old any) {}},
+	{readback: `/restapis/[^/]+/stages/[^/]+/exports/oas30.*`, why: "fix-openapi (session 37): a stage's OpenAPI 3 " +
+		"export carries its URL in servers, as API Gateway's does (GATEWAY/API/{basePath}, basePath defaulting to the stage)",
+		fix: func(g upgradetest.Golden, e upgradetest.Exchange, old any) {
+			o, ok := old.(map[string]any)
+			parts := strings.Split(strings.TrimPrefix(e.Path, "/"), "/") // restapis ID stages STAGE exports oas30
+			if !ok || o["servers"] != nil || len(parts) < 4 {
+				return
+			}
+			o["servers"] = []any{map[string]any{"url": g.GatewayURL + "/" + parts[1] + "/{basePath}",
+				"variables": map[string]any{"basePath": map[string]any{"default": parts[3]}}}}
+		}},
 	{readback: `/portico/v1/apis/[^/]+/stages`, before: 2,
 		why: "78880e2, schema 2: a stage method setting leaves a throttle that is not set out, where schema 1 " +
 			"stored 0/0 for it (which Portico's API read back as -1, not set)",
-		fix: func(_ upgradetest.Golden, old any) {
+		fix: func(_ upgradetest.Golden, _ upgradetest.Exchange, old any) {
 			objects(old, func(o map[string]any) {
 				ms, _ := o["methodSettings"].(map[string]any)
 				for _, v := range ms {
@@ -134,10 +149,10 @@ var migrations = []migration{
 	{readback: `/portico/v1/apis/[^/]+/stages|/v2/apis/[^/]+/stages.*`, before: 3,
 		why: "ab23b95, schema 3: a stage method or route setting's burst of 0 beside a rate above 0 is left out " +
 			"(inherited), as the builds before c118483 served it with a burst of its rate",
-		fix: func(_ upgradetest.Golden, old any) { burstZeroBesideRate(old, nil) }},
+		fix: func(_ upgradetest.Golden, _ upgradetest.Exchange, old any) { burstZeroBesideRate(old, nil) }},
 	{readback: `/restapis/[^/]+/stages.*`, before: 3,
 		why: "ab23b95, schema 3: the same, read back by get-stage as -1 (inherited)",
-		fix: func(_ upgradetest.Golden, old any) { burstZeroBesideRate(old, -1.0) }},
+		fix: func(_ upgradetest.Golden, _ upgradetest.Exchange, old any) { burstZeroBesideRate(old, -1.0) }},
 }
 
 // burstZeroBesideRate sets every throttlingBurstLimit of 0 beside a
@@ -160,7 +175,7 @@ func burstZeroBesideRate(v, to any) {
 func migrate(g upgradetest.Golden, e upgradetest.Exchange, old any) any {
 	for _, m := range migrations {
 		if (m.before == 0 || g.Schema < m.before) && regexp.MustCompile("^(?:"+m.readback+")$").MatchString(e.Path) {
-			m.fix(g, old)
+			m.fix(g, e, old)
 		}
 	}
 	return old
