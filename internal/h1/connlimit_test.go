@@ -16,7 +16,7 @@ import (
 func TestConnLimitShared(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
 	lim := NewConnLimit(2)
-	a := startH1(t, ok, Options{Conns: lim})
+	sa, a := startH1Server(t, ok, Options{Conns: lim})
 	b := startH1(t, ok, Options{Conns: lim})
 	other := startH1(t, ok, Options{})
 
@@ -51,6 +51,23 @@ func TestConnLimitShared(t *testing.T) {
 	}
 	if _, _, err := get(other); err != nil {
 		t.Fatalf("a server without the limit: %v", err)
+	}
+	// Only idle connections are shed: wait until a's has gone idle (its
+	// server stores that after the response, which a loaded machine may
+	// delay past the client's read of it).
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+		idle := true
+		for _, c := range sa.set.Snapshot(nil) {
+			if st := c.state.Load(); st != stateIdle && st != stateDormant {
+				idle = false
+			}
+		}
+		if idle {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("a's connection never went idle")
+		}
 	}
 	if _, _, err := get(a); err == nil {
 		t.Fatal("a third connection under a limit of two was served")

@@ -140,6 +140,13 @@ func roundTrip(t *testing.T, c net.Conn, br *bufio.Reader, raw string) http.Head
 
 func startH1(t *testing.T, h http.Handler, o Options) string {
 	t.Helper()
+	_, addr := startH1Server(t, h, o)
+	return addr
+}
+
+// startH1Server is startH1 that also returns the server.
+func startH1Server(t *testing.T, h http.Handler, o Options) (*Server, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +160,7 @@ func startH1(t *testing.T, h http.Handler, o Options) string {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return ln.Addr().String()
+	return s, ln.Addr().String()
 }
 
 // closeWait is how long exchange waits for the server to close a connection
