@@ -869,13 +869,53 @@ func (c *Conn) readEnded(err error) {
 	if len(reason) > 100 {
 		reason = reason[:100]
 	}
+	if re.drain != nil {
+		// Nothing more is sent while the client's bytes are drained, and
+		// $disconnect reports this close, not a send that failed after it.
+		c.mu.Lock()
+		c.closed = true
+		if c.closeCode == 0 {
+			c.closeCode, c.closeReason = code, reason
+		}
+		c.mu.Unlock()
+	}
 	if re.reply != nil {
 		// A write in progress holds the close frame back; ending unblocks it.
 		t := time.AfterFunc(closeGrace, func() { c.end(code, reason) })
 		_ = c.writeFrame(websocket.CloseMessage, re.reply, closeGrace)
 		t.Stop()
 	}
+	if re.drain != nil {
+		c.drain(re.drain)
+	}
 	c.end(code, reason)
+}
+
+// maxDrainBytes bounds what a closing connection reads and discards.
+const maxDrainBytes = 4 << 20
+
+// drain reads and discards what the client goes on sending after the server's
+// close frame, until the client's close frame (RFC 6455 5.5.1), the end of its
+// stream, maxDrainBytes or closeGrace, whichever comes first. A client still
+// writing a frame the server refused would otherwise find the socket closed
+// under unread bytes, which the kernel answers with a reset: browsers then
+// report 1006 instead of the server's close code. It runs on the reader's
+// goroutine, with a pooled buffer, only while the connection closes.
+func (c *Conn) drain(d *drainer) {
+	if c.hasEnded() {
+		return
+	}
+	c.unwatch() // read here, not through the poller
+	_ = c.nc.SetReadDeadline(time.Now().Add(closeGrace))
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	for total := 0; total < maxDrainBytes; {
+		n, err := c.nc.Read(*bp)
+		total += n
+		if d.feed((*bp)[:n]) || err != nil {
+			return
+		}
+	}
 }
 
 // socketUnder returns the socket under a connection that wraps it (a

@@ -48,11 +48,83 @@ func (h *hijackWrapper) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 
 // readEnd is why reading a connection ended: the close code and reason
 // $disconnect reports, and the close frame payload to send the client (nil:
-// none).
+// none). drain is set when the client may still be writing (a frame the
+// server refused): what it goes on sending is read and discarded until its
+// close frame, so that closing the socket does not reset the connection.
 type readEnd struct {
 	code   int
 	reason string
 	reply  []byte
+	drain  *drainer
+}
+
+// refused ends reading at a frame the server refuses (p starts with it) while
+// the client may still be writing it: the close frame says code and reason,
+// and the rest of the frame and what follows it are drained.
+func refused(code int, reason string, p []byte) *readEnd {
+	d := &drainer{}
+	d.feed(p)
+	return &readEnd{code: code, reason: reason, reply: websocket.FormatCloseMessage(code, reason), drain: d}
+}
+
+// drainer follows the frames a client sends after the server's close frame
+// without keeping them: it skips each frame's payload and notes the client's
+// close frame (RFC 6455 5.5.1), whose payload it does not read. It holds at most
+// a frame header; it is made only when a connection closes.
+type drainer struct {
+	skip   uint64   // payload bytes of the current frame still to discard
+	hdr    [14]byte // the next frame's header so far
+	n      int
+	closed bool // the client's close frame came
+	blind  bool // the client's framing is lost: everything is discarded
+}
+
+// feed discards p and reports whether the client's close frame has come.
+func (d *drainer) feed(p []byte) bool {
+	if d.blind {
+		return false
+	}
+	for len(p) > 0 && !d.closed {
+		if d.skip > 0 {
+			k := uint64(len(p))
+			if k > d.skip {
+				k = d.skip
+			}
+			d.skip -= k
+			p = p[k:]
+			continue
+		}
+		if d.n < 2 {
+			k := copy(d.hdr[d.n:2], p)
+			d.n += k
+			p = p[k:]
+			if d.n < 2 {
+				continue
+			}
+		}
+		if hl := headerLen(d.hdr[0], d.hdr[1]); d.n < hl {
+			k := copy(d.hdr[d.n:hl], p)
+			d.n += k
+			p = p[k:]
+			if d.n < hl {
+				continue
+			}
+		}
+		if int(d.hdr[0]&0x0f) == websocket.CloseMessage {
+			d.closed = true
+			break
+		}
+		switch n := uint64(d.hdr[1] & 0x7f); n {
+		case 126:
+			d.skip = uint64(binary.BigEndian.Uint16(d.hdr[2:4]))
+		case 127:
+			d.skip = binary.BigEndian.Uint64(d.hdr[2:10])
+		default:
+			d.skip = n
+		}
+		d.n = 0
+	}
+	return d.closed
 }
 
 func (e *readEnd) Error() string { return "websocket: " + strconv.Itoa(e.code) + " " + e.reason }
@@ -62,7 +134,16 @@ const binaryRefused = "Binary frames are not supported"
 
 // protocolError ends a connection that broke RFC 6455 with 1002.
 func protocolError(msg string) *readEnd {
-	return &readEnd{code: websocket.CloseProtocolError, reason: msg, reply: websocket.FormatCloseMessage(websocket.CloseProtocolError, msg)}
+	return &readEnd{code: websocket.CloseProtocolError, reason: msg, reply: websocket.FormatCloseMessage(websocket.CloseProtocolError, msg),
+		drain: &drainer{blind: true}}
+}
+
+// closingProtocolError is protocolError for a client's bad close frame: the
+// client writes nothing after it, so nothing is drained.
+func closingProtocolError(msg string) *readEnd {
+	e := protocolError(msg)
+	e.drain = nil
+	return e
 }
 
 // frameHandler receives what a frameReader parses.
@@ -161,8 +242,7 @@ func (r *frameReader) frame(p []byte, h frameHandler) (int, error) {
 	}
 	if op <= websocket.BinaryMessage {
 		if length > uint64(r.maxFrame) {
-			reason := "Frame over " + strconv.Itoa(r.maxFrame) + " bytes"
-			return 0, &readEnd{code: websocket.CloseMessageTooBig, reason: reason, reply: websocket.FormatCloseMessage(websocket.CloseMessageTooBig, reason)}
+			return 0, refused(websocket.CloseMessageTooBig, "Frame over "+strconv.Itoa(r.maxFrame)+" bytes", p)
 		}
 		if op == 0 && r.msgType == 0 {
 			return 0, protocolError("continuation after final message frame")
@@ -171,14 +251,12 @@ func (r *frameReader) frame(p []byte, h frameHandler) (int, error) {
 			return 0, protocolError("message start before final message frame")
 		}
 		if uint64(len(r.msg))+length > uint64(r.maxMessage) {
-			reason := "Message over " + strconv.Itoa(r.maxMessage) + " bytes"
-			return 0, &readEnd{code: websocket.CloseMessageTooBig, reason: reason, reply: websocket.FormatCloseMessage(websocket.CloseMessageTooBig, reason)}
+			return 0, refused(websocket.CloseMessageTooBig, "Message over "+strconv.Itoa(r.maxMessage)+" bytes", p)
 		}
 		// API Gateway does not take binary frames from clients: it closes
 		// the connection with 1003 (text carries binary as base64).
 		if op == websocket.BinaryMessage {
-			return 0, &readEnd{code: websocket.CloseUnsupportedData, reason: binaryRefused,
-				reply: websocket.FormatCloseMessage(websocket.CloseUnsupportedData, binaryRefused)}
+			return 0, refused(websocket.CloseUnsupportedData, binaryRefused, p)
 		}
 	}
 	n := hl + int(length)
@@ -221,12 +299,13 @@ func closeFrame(payload []byte) *readEnd {
 	if len(payload) == 0 {
 		return &readEnd{code: websocket.CloseNoStatusReceived, reply: websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")}
 	}
+	// The client sent its close frame: there is nothing to drain.
 	if len(payload) < 2 {
-		return protocolError("invalid close frame")
+		return closingProtocolError("invalid close frame")
 	}
 	code := int(binary.BigEndian.Uint16(payload))
 	if !validReceivedCloseCode(code) {
-		return protocolError("bad close code " + strconv.Itoa(code))
+		return closingProtocolError("bad close code " + strconv.Itoa(code))
 	}
 	text := payload[2:]
 	if !utf8.Valid(text) {
