@@ -6,6 +6,7 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -45,15 +46,32 @@ func validID(id string) bool {
 	return true
 }
 
-// Join adds a connection to the room.
-func Join(id string) error {
+// wrappedSuffix marks the file of a member that gets its messages wrapped.
+const wrappedSuffix = ".json"
+
+// A Member is a connection in the room.
+type Member struct {
+	ID string
+	// Wrapped says that the member asked (format=json in its $connect query)
+	// for the messages of other members wrapped, as {"type":"message","data":
+	// DATA}: the chat page does, so that no member can make its message look
+	// like one of the gateway's error frames.
+	Wrapped bool
+}
+
+// Join adds a connection to the room; wrapped is Member.Wrapped.
+func Join(id string, wrapped bool) error {
 	if !validID(id) {
 		return fmt.Errorf("connection id %q is not a valid file name", id)
 	}
 	if err := os.MkdirAll(membersDir(), 0o750); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(membersDir(), id), nil, 0o600)
+	name := id
+	if wrapped {
+		name += wrappedSuffix
+	}
+	return os.WriteFile(filepath.Join(membersDir(), name), nil, 0o600)
 }
 
 // Leave removes a connection from the room; leaving twice is fine.
@@ -61,15 +79,16 @@ func Leave(id string) error {
 	if !validID(id) {
 		return nil
 	}
-	err := os.Remove(filepath.Join(membersDir(), id))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+	for _, name := range []string{id, id + wrappedSuffix} {
+		if err := os.Remove(filepath.Join(membersDir(), name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
-// Members lists the room's connection ids.
-func Members() ([]string, error) {
+// Members lists the room's members.
+func Members() ([]Member, error) {
 	entries, err := os.ReadDir(membersDir())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -77,13 +96,26 @@ func Members() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, 0, len(entries))
+	members := make([]Member, 0, len(entries))
 	for _, e := range entries {
-		if validID(e.Name()) {
-			ids = append(ids, e.Name())
+		id, wrapped := strings.CutSuffix(e.Name(), wrappedSuffix)
+		if validID(id) {
+			members = append(members, Member{ID: id, Wrapped: wrapped})
 		}
 	}
-	return ids, nil
+	return members, nil
+}
+
+// Wrap wraps a member's message data (JSON) for a wrapped member.
+func Wrap(data json.RawMessage) []byte {
+	if len(data) == 0 {
+		data = json.RawMessage("null")
+	}
+	b, _ := json.Marshal(struct { // a string and valid JSON always marshal
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
+	}{"message", data})
+	return b
 }
 
 var (

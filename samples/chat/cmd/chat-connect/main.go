@@ -1,6 +1,7 @@
 // Command chat-connect is the chat sample's $connect function: it admits a
 // connection to the room (refusing it with 401 when CHAT_TOKEN is set and the
-// query string's token differs).
+// query string's token differs). A client that connects with format=json in
+// its query string gets the other members' messages wrapped (chat.Wrap).
 package main
 
 import (
@@ -21,7 +22,7 @@ func handle(_ context.Context, req events.APIGatewayWebsocketProxyRequest) (even
 			return events.APIGatewayProxyResponse{StatusCode: 401, Body: "Unauthorized"}, nil
 		}
 	}
-	if err := chat.Join(req.RequestContext.ConnectionID); err != nil {
+	if err := chat.Join(req.RequestContext.ConnectionID, req.QueryStringParameters["format"] == "json"); err != nil {
 		return events.APIGatewayProxyResponse{}, err
 	}
 	return events.APIGatewayProxyResponse{StatusCode: 200, Body: "Connected."}, nil

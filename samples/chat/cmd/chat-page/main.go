@@ -1,12 +1,17 @@
 // Command chat-page serves the chat sample's web page from a REST API route. The
 // page connects to the WebSocket API named by the stage variables wsApi and
-// wsStage (or by CHAT_WS_API and CHAT_WS_STAGE), shows messages and sends what
+// wsStage (or by CHAT_WS_API and CHAT_WS_STAGE) on the page's own host, or to
+// the URL in the stage variable wsUrl (or CHAT_WS_URL: a ws:// or wss:// URL,
+// such as the WebSocket API's custom domain), shows messages and sends what
 // people type.
 package main
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
+	"encoding/json"
+	"net/url"
 	"os"
 	"strings"
 
@@ -28,11 +33,19 @@ func handle(_ context.Context, req events.APIGatewayProxyRequest) (events.APIGat
 	if stage == "" {
 		stage = "dev"
 	}
-	if api == "" {
-		return events.APIGatewayProxyResponse{StatusCode: 500, Headers: map[string]string{"Content-Type": "text/plain"},
-			Body: "chat-page: set the stage variable wsApi (or CHAT_WS_API) to the chat WebSocket API's id"}, nil
+	wsURL := cmp.Or(req.StageVariables["wsUrl"], os.Getenv("CHAT_WS_URL"))
+	if wsURL != "" {
+		if u, err := url.Parse(wsURL); err != nil || u.Scheme != "ws" && u.Scheme != "wss" || u.Host == "" {
+			return events.APIGatewayProxyResponse{StatusCode: 500, Headers: map[string]string{"Content-Type": "text/plain"},
+				Body: "chat-page: the stage variable wsUrl (or CHAT_WS_URL) must be a ws:// or wss:// URL, such as wss://ws.example.com/production"}, nil
+		}
 	}
-	r := strings.NewReplacer("{{WS_API}}", jsString(api), "{{WS_STAGE}}", jsString(stage))
+	wsJS, _ := json.Marshal(wsURL) // a string always marshals, with <, > and & escaped
+	if api == "" && wsURL == "" {
+		return events.APIGatewayProxyResponse{StatusCode: 500, Headers: map[string]string{"Content-Type": "text/plain"},
+			Body: "chat-page: set the stage variable wsApi (or CHAT_WS_API) to the chat WebSocket API's id, or wsUrl (or CHAT_WS_URL) to its URL"}, nil
+	}
+	r := strings.NewReplacer("{{WS_API}}", jsString(api), "{{WS_STAGE}}", jsString(stage), "{{WS_URL}}", string(wsJS))
 	return events.APIGatewayProxyResponse{
 		StatusCode: 200,
 		Headers:    map[string]string{"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"},

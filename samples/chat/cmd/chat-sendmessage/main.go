@@ -1,7 +1,8 @@
 // Command chat-sendmessage is the chat sample's sendmessage route: it sends the
 // message's "data" to every other connection in the room through the
 // @connections API (apigatewaymanagementapi PostToConnection), and removes the
-// members that answer 410 Gone.
+// members that answer 410 Gone. A member that asked for it (the chat page) gets
+// it wrapped, as {"type":"message","data":DATA} (chat.Wrap).
 package main
 
 import (
@@ -45,9 +46,18 @@ func handle(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (ev
 	}
 	var g errgroup.Group
 	g.SetLimit(16)
-	for _, id := range members {
+	var wrapped []byte
+	for _, member := range members {
+		id := member.ID
 		if id == req.RequestContext.ConnectionID {
 			continue
+		}
+		data := data
+		if member.Wrapped {
+			if wrapped == nil {
+				wrapped = chat.Wrap(m.Data)
+			}
+			data = wrapped
 		}
 		g.Go(func() error {
 			_, err := client.PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{ConnectionId: aws.String(id), Data: data})
