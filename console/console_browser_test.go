@@ -393,6 +393,10 @@ func TestConsoleInChromium(t *testing.T) {
 	navigate(env.AdminURL + "/console/#/apis/" + api.ID)
 	sel := fmt.Sprintf(`section[data-stage="dev"] button.rollback[data-deployment=%q]`, dep1.Deployment.ID)
 	poll("the stage's history", `document.querySelector(`+"`"+sel+"`"+`) !== null`)
+	// The page asks before it rolls back: yes.
+	if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](`(window.confirm = () => true, true)`)); err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS(sel))); err != nil {
 		t.Fatal(err)
 	}

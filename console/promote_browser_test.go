@@ -87,6 +87,8 @@ func TestConsolePromoteInChromium(t *testing.T) {
 	b.navigate(env.AdminURL + "/console/#/apis/" + api.ID)
 	const button = `section[data-stage="dev"] button.promote`
 	b.poll("the stage's Promote button", `document.querySelector('`+button+`') !== null`)
+	// The page asks before it promotes: yes.
+	eval[bool](b, `(window.confirm = () => true, true)`)
 	if err := chromedp.Do(b.tab, chromedp.Click(chromedp.CSS(button))); err != nil {
 		t.Fatal(err)
 	}

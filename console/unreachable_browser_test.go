@@ -135,6 +135,7 @@ func TestConsoleUnreachableInChromium(t *testing.T) {
 	// Roll back and Promote.
 	b.navigate(env.AdminURL + "/console/#/apis/" + apiID)
 	b.poll("the stage's buttons", `document.querySelector("button.rollback") !== null && document.querySelector("button.promote") !== null`)
+	eval[bool](b, `(() => { window.confirm = () => true; return true; })()`) // the page asks before it rolls back or promotes
 	env.Stop()
 	click("button.rollback")
 	unreachable("roll back", "POST /portico/v1/apis/"+apiID+"/stages/dev/rollback")

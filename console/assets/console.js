@@ -122,7 +122,7 @@ async function functionsPage() {
   const rows = fns.map(f => el("tr", { "data-function": f.FunctionName },
     el("td", {}, el("a", { href: "#/functions/" + enc(f.FunctionName) }, f.FunctionName)),
     el("td", {}, f.Description || ""), el("td", {}, f.PackageType || ""), el("td", {}, f.MemorySize),
-    el("td", {}, f.Timeout), el("td", {}, f.LastModified || "")));
+    el("td", {}, f.Timeout), el("td", {}, when(f.LastModified))));
   const count = el("span", { class: "muted", id: "function-count" }, `${fns.length} functions`);
   const filter = el("input", { type: "search", id: "function-filter", placeholder: "Filter by name or description",
     "aria-label": "Filter functions by name or description",
@@ -151,7 +151,7 @@ async function functionPage(name) {
     el("option", { value: "" }, "$LATEST"),
     (aliases.Aliases || []).map(a => el("option", { value: a.Name }, "alias " + a.Name)),
     (versions.Versions || []).filter(v => v.Version !== "$LATEST").map(v => el("option", { value: v.Version }, "version " + v.Version)));
-  const result = el("pre", { id: "invoke-result" }, "");
+  const result = el("pre", { id: "invoke-result", role: "status", "aria-live": "polite" }, "");
   const invoke = async (ev) => {
     clearError();
     const button = ev.currentTarget;
@@ -193,7 +193,7 @@ async function functionPage(name) {
     el("h2", {}, "Versions"),
     table(["Version", "Description", "Code SHA-256", "Last modified"],
       (versions.Versions || []).map(v => el("tr", { "data-version": v.Version }, el("td", {}, v.Version),
-        el("td", {}, v.Description || ""), el("td", {}, v.CodeSha256 || ""), el("td", {}, v.LastModified || ""))), { id: "versions" })] };
+        el("td", {}, v.Description || ""), el("td", {}, v.CodeSha256 || ""), el("td", {}, when(v.LastModified)))), { id: "versions" })] };
 }
 
 // percent writes a weight (0 to 1) as a percentage, as precisely as the
@@ -311,6 +311,7 @@ function stageSection(apiID, st) {
   const base = "/portico/v1/apis/" + enc(apiID) + "/stages/" + enc(st.name);
   const rollback = async (dep) => {
     clearError();
+    if (!confirm(`Roll back stage ${st.name} to deployment ${dep}? The stage serves that deployment at once.`)) return;
     try {
       await api("POST", base + "/rollback", { deploymentId: dep });
       route();
@@ -321,6 +322,8 @@ function stageSection(apiID, st) {
   // deployment the stage's, and its share of the traffic 0 (the canary stays).
   const promote = async () => {
     clearError();
+    const c = st.canarySettings || {};
+    if (!confirm(`Promote the canary of stage ${st.name}? Deployment ${c.deploymentId} and the canary's variable overrides become the stage's, and the canary gets 0% of the traffic.`)) return;
     try {
       await api("PATCH", "/restapis/" + enc(apiID) + "/stages/" + enc(st.name),
         { patchOperations: [
@@ -356,10 +359,12 @@ function stageSection(apiID, st) {
 
 function isoDay(d) { return d.toISOString().slice(0, 10); }
 
-// when formats API Gateway's dates (epoch seconds) and RFC 3339 strings alike.
+// when formats every time the console shows, one way ("2024-01-20 11:55:00
+// UTC"): API Gateway's dates (epoch seconds), RFC 3339 strings and Lambda's
+// LastModified ("2024-01-20T11:55:00.000+0000") alike.
 function when(v) {
   if (v === undefined || v === null || v === "") return "";
-  const d = typeof v === "number" ? new Date(v * 1000) : new Date(v);
+  const d = typeof v === "number" ? new Date(v * 1000) : new Date(String(v).replace(/([+-]\d\d)(\d\d)$/, "$1:$2"));
   return isNaN(d) ? String(v) : d.toISOString().replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC");
 }
 
@@ -382,8 +387,10 @@ async function keysPage() {
       el("p", {}, "Throttle: ", p.throttle ? `${p.throttle.rateLimit} rps, burst ${p.throttle.burstLimit}` : "none",
         "; quota: ", p.quota ? `${p.quota.limit} per ${p.quota.period}` : "none",
         "; stages: ", (p.apiStages || []).map(s => s.apiId + "/" + s.stage).join(", ") || "none"),
-      table(["Key", "Requests this month"], Object.entries((usage[i] && usage[i].values) || {}).map(([k, days]) =>
-        el("tr", {}, el("td", {}, keyName[k] || k), el("td", {}, days.reduce((n, d) => n + d[0], 0)))))))];
+      !usage[i] ? el("p", { class: "muted" }, "This plan's usage could not be read.") :
+        Object.keys(usage[i].values || {}).length === 0 ? el("p", { class: "muted no-keys" }, "No API keys in this plan.") :
+          table(["Key", "Requests this month"], Object.entries(usage[i].values).map(([k, days]) =>
+            el("tr", {}, el("td", {}, keyName[k] || k), el("td", {}, days.reduce((n, d) => n + d[0], 0)))))))];
 }
 
 // ---- metrics ----
@@ -428,7 +435,8 @@ function quantile(buckets, q) {
 const colors = ["#ff9900", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b"];
 
 function metricsPage() {
-  const canvas = el("canvas", { id: "requests-chart", width: 720, height: 220, "data-samples": "0", "data-total": "0", "data-drawn": "0", "data-min": "0" });
+  const canvas = el("canvas", { id: "requests-chart", role: "img", "aria-label": "Chart of the requests per stage, every 2 seconds over the last 2 minutes; the Stages table below has the totals",
+    width: 720, height: 220, "data-samples": "0", "data-total": "0", "data-drawn": "0", "data-min": "0" });
   const legend = el("div", { class: "legend" });
   const stagesT = el("tbody");
   const fnsT = el("tbody");
@@ -535,11 +543,20 @@ async function connectionsPage() {
     list.items.length === 0 ? el("p", { class: "muted" }, "No live connections.") :
       table(["API / stage", "Connection", "Connected", "Last active", "Source", "Send", ""], list.items.map(c => {
         const msg = el("input", { type: "text", placeholder: "message", class: "message", "aria-label": `Message to connection ${c.connectionId}` });
+        const sent = el("span", { class: "sent muted", role: "status" });
         return el("tr", { "data-connection": c.connectionId },
-          el("td", {}, c.apiId + "/" + c.stage), el("td", {}, c.connectionId), el("td", {}, c.connectedAt),
-          el("td", {}, c.lastActiveAt), el("td", {}, c.sourceIp), el("td", {}, msg,
+          el("td", {}, c.apiId + "/" + c.stage), el("td", {}, c.connectionId), el("td", { class: "connected" }, when(c.connectedAt)),
+          el("td", {}, when(c.lastActiveAt)), el("td", {}, c.sourceIp), el("td", {}, msg,
             el("button", { class: "send", "aria-label": `Send the message to connection ${c.connectionId}`,
-              on: { click: async () => { clearError(); try { await api("POST", base(c), msg.value); msg.value = ""; } catch (e) { /* shown */ } } } }, "Send")),
+              on: { click: async () => {
+                clearError();
+                sent.textContent = "";
+                try {
+                  await api("POST", base(c), msg.value);
+                  msg.value = "";
+                  sent.textContent = "Sent at " + when(new Date().toISOString()) + ".";
+                } catch (e) { /* shown */ }
+              } } }, "Send"), " ", sent),
           el("td", {}, el("button", { class: "disconnect", "aria-label": `Disconnect connection ${c.connectionId}`,
             on: { click: async () => { clearError(); try { await api("DELETE", base(c)); route(); } catch (e) { /* shown */ } } } }, "Disconnect")));
       }), { id: "connections" })];
@@ -553,7 +570,7 @@ let navigation = 0; // counts route calls: only the latest one shows its page
 // content (an array of nodes, or {children, start} where start begins its
 // timers and streams once shown); a page that a later navigation overtook
 // while it loaded is dropped.
-async function route() {
+async function route(moveFocus) {
   stopPage();
   stopPage = () => {};
   const nav = ++navigation;
@@ -565,6 +582,7 @@ async function route() {
     busy.hidden = true;
     delete document.body.dataset.loading;
     document.querySelectorAll("[data-nav]").forEach(a => a.classList.remove("active"));
+    document.title = "Not a valid link – Portico console";
     main.replaceChildren(el("p", { id: "bad-link" }, "The address ", el("code", {}, location.hash),
       " is not a valid console link: it has a malformed %-escape. Check the link, or go to ",
       el("a", { href: "#/functions" }, "the functions"), "."));
@@ -576,23 +594,32 @@ async function route() {
   document.body.dataset.loading = "1";
   try {
     let out;
-    switch (parts[0]) {
-      case "functions": out = await (parts[1] ? functionPage(parts[1]) : functionsPage()); break;
-      case "apis": out = await (parts[1] ? apiPage(parts[1]) : apisPage()); break;
-      case "keys": out = await keysPage(); break;
-      case "metrics": out = await metricsPage(); break;
-      case "connections": out = await connectionsPage(); break;
-      default: out = [el("p", {}, "No such page.")];
+    // A page's route, and how many parts it takes: functions and APIs one
+    // more (the name or id); a route with more parts is no page.
+    const depth = { functions: 2, apis: 2, keys: 1, metrics: 1, connections: 1 }[parts[0]] || 0;
+    if (parts.length > 1 && parts[parts.length - 1] === "") parts.pop(); // a trailing slash
+    if (parts.length > depth) {
+      out = notFound();
+    } else {
+      switch (parts[0]) {
+        case "functions": out = await (parts[1] ? functionPage(parts[1]) : functionsPage()); break;
+        case "apis": out = await (parts[1] ? apiPage(parts[1]) : apisPage()); break;
+        case "keys": out = await keysPage(); break;
+        case "metrics": out = await metricsPage(); break;
+        case "connections": out = await connectionsPage(); break;
+      }
     }
     if (nav !== navigation) return;
     const { children, start } = Array.isArray(out) ? { children: out } : out;
     main.replaceChildren(...children);
     if (start) start();
     document.body.dataset.page = parts.join("/");
+    shown(moveFocus);
   } catch (e) {
     if (nav !== navigation) return;
     if (errorBox.hidden) showError(String(e));
-    main.replaceChildren(el("p", { class: "muted" }, "This page could not be loaded: see the message above."));
+    main.replaceChildren(el("h1", {}, "Page not loaded"), el("p", { class: "muted" }, "This page could not be loaded: see the message above."));
+    shown(moveFocus);
   } finally {
     if (nav === navigation) {
       busy.hidden = true;
@@ -601,5 +628,32 @@ async function route() {
   }
 }
 
-window.addEventListener("hashchange", () => { clearError(); route(); });
+// notFound is the page of a route that names none.
+function notFound() {
+  return [el("h1", { id: "not-found" }, "No such page"), el("p", {}, "The address ", el("code", {}, location.hash),
+    " names no console page. Go to ", el("a", { href: "#/functions" }, "the functions"), ".")];
+}
+
+// shown titles the window after the page's heading and, after a navigation,
+// moves the focus to that heading, so that a screen reader announces the new
+// page and the keyboard starts from it.
+function shown(moveFocus) {
+  const h = main.querySelector("h1");
+  document.title = (h ? h.textContent : "Portico") + " – Portico console";
+  if (h && moveFocus) {
+    h.tabIndex = -1;
+    h.focus();
+  }
+}
+
+// The skip link moves the focus to the page's heading (a link to #main would
+// change the hash route).
+document.getElementById("skip-link").addEventListener("click", ev => {
+  ev.preventDefault();
+  const h = main.querySelector("h1") || main;
+  h.tabIndex = -1;
+  h.focus();
+});
+
+window.addEventListener("hashchange", () => { clearError(); route(true); });
 route();
