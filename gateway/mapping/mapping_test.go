@@ -211,7 +211,13 @@ var velocityCases = []renderCase{
 	{name: "vtl/set spaces inside", tmpl: "#set( $a = \"v\" )$a", want: "v"},
 	{name: "vtl/set space before paren", tmpl: "#set ($a = 1)$a", want: "1"},
 	{name: "vtl/set eats newline", tmpl: "#set($a = 1)\n$a", want: "1"},
-	{name: "vtl/set eats leading spaces", tmpl: "x\n    #set($a = 1)\n$a", want: "x\n1"},
+	// Velocity 1.7 (checked with its jar): #set takes the spaces before it
+	// only where they begin a token, not an indented line's.
+	{name: "vtl/set keeps an indented line's spaces", tmpl: "x\n    #set($a = 1)\n$a", want: "x\n    1"},
+	{name: "vtl/set keeps the spaces after text", tmpl: "a #set($x = 1)b|a\t#set($x = 1)b|\"q\" #set($x = 1)\nb", want: "a b|a\tb|\"q\" b"},
+	{name: "vtl/set takes the spaces after a token", tmpl: "  #set($x = 1)a|$x #set($y = 1)b|#if(true)x#end\n  #set($y = 1)c|## c\n  #set($y = 1)d|$x\n  #set($y = 1)e", want: "a|1b|xc|d|1\n  e"},
+	{name: "vtl/set takes the spaces after a directive's line end", tmpl: "{\n  #set($x = 1)\n  #set($y = 2)\n  \"a\": $x$y\n}", want: "{\n    \"a\": 12\n}"},
+	{name: "vtl/set takes a lone dollar or hash before its spaces", tmpl: "a $ #set($y = 1)b|a# #set($y = 1)c|a $$ #set($y = 1)d", want: "a b|ac|a d"},
 	{name: "vtl/set null keeps old value", tmpl: "#set($a = 1)#set($a = $nothing)$a", want: "1"},
 	{name: "vtl/set boolean", tmpl: "#set($a = true)$a", want: "true"},
 	{name: "vtl/set map property", tmpl: "#set($m = {})#set($m.k = 'v')$m", want: "{k=v}"},

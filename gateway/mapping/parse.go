@@ -139,6 +139,15 @@ func (p *parser) block(depth int) ([]node, string, error) {
 			text.Reset()
 		}
 	}
+	// chunkStart is where the last run of plain text (no $, # or \\)
+	// began; [loneStart, loneEnd) the last run of $ and # kept as text.
+	chunkStart, loneStart, loneEnd := -1, -1, -1
+	lone := func() {
+		if loneEnd != p.pos-1 {
+			loneStart = p.pos - 1
+		}
+		loneEnd = p.pos
+	}
 	for p.pos < len(p.src) {
 		c := p.src[p.pos]
 		switch c {
@@ -182,6 +191,7 @@ func (p *parser) block(depth int) ([]node, string, error) {
 			if !ok {
 				p.pos = save + 1
 				text.WriteByte('$')
+				lone()
 				continue
 			}
 			flush()
@@ -218,6 +228,7 @@ func (p *parser) block(depth int) ([]node, string, error) {
 			name, formal := p.directiveName()
 			if name == "" {
 				text.WriteByte('#')
+				lone()
 				continue
 			}
 			switch name {
@@ -229,12 +240,25 @@ func (p *parser) block(depth int) ([]node, string, error) {
 				}
 				return nodes, name, nil
 			case "set":
-				// #set eats the spaces and tabs before it.
-				s := text.String()
-				trimmed := strings.TrimRight(s, " \t")
-				if len(trimmed) != len(s) {
+				// Velocity 1.7's #set token takes the spaces and tabs
+				// before it when they begin a token: they follow a
+				// reference, a directive (with the line end it took), a
+				// comment, or the start of the template, and not other
+				// text ("a #set" keeps its space, as does an indented
+				// line). $ and # kept as text just before them go too
+				// ("a $ #set(...)" renders "a ").
+				j := off
+				for j > 0 && (p.src[j-1] == ' ' || p.src[j-1] == '\t') {
+					j--
+				}
+				if j < off && chunkStart == j {
+					cut := off - j
+					if loneEnd == j {
+						cut += loneEnd - loneStart
+					}
+					s := text.String()
 					text.Reset()
-					text.WriteString(trimmed)
+					text.WriteString(s[:len(s)-cut])
 				}
 				flush()
 				n, err := p.setDirective(off)
@@ -313,6 +337,7 @@ func (p *parser) block(depth int) ([]node, string, error) {
 				next = len(p.src) - p.pos
 			}
 			text.WriteString(p.src[p.pos : p.pos+next])
+			chunkStart = p.pos
 			p.pos += next
 		}
 	}
