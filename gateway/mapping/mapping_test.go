@@ -218,6 +218,12 @@ var velocityCases = []renderCase{
 	{name: "vtl/set takes the spaces after a token", tmpl: "  #set($x = 1)a|$x #set($y = 1)b|#if(true)x#end\n  #set($y = 1)c|## c\n  #set($y = 1)d|$x\n  #set($y = 1)e", want: "a|1b|xc|d|1\n  e"},
 	{name: "vtl/set takes the spaces after a directive's line end", tmpl: "{\n  #set($x = 1)\n  #set($y = 2)\n  \"a\": $x$y\n}", want: "{\n    \"a\": 12\n}"},
 	{name: "vtl/set takes a lone dollar or hash before its spaces", tmpl: "a $ #set($y = 1)b|a# #set($y = 1)c|a $$ #set($y = 1)d", want: "a b|ac|a d"},
+	// Velocity 1.7 (checked with its jar): a quote doubled inside a string
+	// literal of its kind is one quote.
+	{name: "vtl/doubled single quote", tmpl: "#set($a = 'it''s')$a|#set($a = '''')$a|#set($a = '')[$a]|#set($a = '$x''y')$a", want: "it's|'|[]|$x'y"},
+	{name: "vtl/doubled double quote", tmpl: `#set($x = 'X')#set($a = "say ""hi""")$a|#set($a = "a""$x""b")$a|#set($a = """")$a|#set($a = "x""#if(true)y#end""z")$a`, want: `say "hi"|a"X"b|"|x"y"z`},
+	{name: "vtl/doubled quotes in arguments, lists and maps", tmpl: `$util.escapeJavaScript('it''s')|#set($m = {'k''1': "v""2"})$m|#set($l = ["a""", 'b'''])$l`, want: `it\'s|{k'1=v"2}|[a", b']`},
+	{name: "vtl/backslash before a doubled quote", tmpl: `#set($a = "a\""b")$a|#set($b = "\""")$b`, want: `a\"b|\"`},
 	{name: "vtl/set null keeps old value", tmpl: "#set($a = 1)#set($a = $nothing)$a", want: "1"},
 	{name: "vtl/set boolean", tmpl: "#set($a = true)$a", want: "true"},
 	{name: "vtl/set map property", tmpl: "#set($m = {})#set($m.k = 'v')$m", want: "{k=v}"},

@@ -911,13 +911,24 @@ func (p *parser) primary(depth int) (expr, error) {
 		}
 		return ref, nil
 	case c == '\'':
-		end := strings.IndexByte(p.src[p.pos+1:], '\'')
-		if end < 0 {
-			return nil, p.errAt(start, "unclosed string literal")
+		// A doubled quote is a quote in the string ('it''s'), as in
+		// Velocity 1.7.
+		i := p.pos + 1
+		for {
+			end := strings.IndexByte(p.src[i:], '\'')
+			if end < 0 {
+				return nil, p.errAt(start, "unclosed string literal")
+			}
+			i += end + 1
+			if i < len(p.src) && p.src[i] == '\'' {
+				i++
+				continue
+			}
+			break
 		}
-		s := p.src[p.pos+1 : p.pos+1+end]
-		p.pos += end + 2
-		return &litExpr{v: s}, nil
+		s := p.src[p.pos+1 : i-1]
+		p.pos = i
+		return &litExpr{v: strings.ReplaceAll(s, "''", "'")}, nil
 	case c == '"':
 		return p.doubleQuoted(depth)
 	case c >= '0' && c <= '9' || c == '-':
@@ -1046,22 +1057,37 @@ func (p *parser) primary(depth int) (expr, error) {
 }
 
 // doubleQuoted parses "..." whose references and directives are rendered
-// each time it is evaluated. A backslash keeps the next character in the
-// string (\" does not end it) and stays in the text, as in Velocity 1.7.
+// each time it is evaluated. A doubled quote is a quote in the string ("say
+// ""hi"""), as in Velocity 1.7. A backslash stays in the text; before a
+// single quote it also keeps the quote in the string (\" does not end it,
+// where Velocity 1.7 refuses the template), before a doubled one it does
+// not ("a\""b" is a\"b, as in Velocity 1.7).
 func (p *parser) doubleQuoted(depth int) (expr, error) {
 	start := p.pos
 	i := p.pos + 1
-	for i < len(p.src) && p.src[i] != '"' {
-		if p.src[i] == '\\' {
+	doubled := false
+	for ; i < len(p.src); i++ {
+		if p.src[i] == '\\' && i+1 < len(p.src) && p.src[i+1] == '"' && !strings.HasPrefix(p.src[i+1:], `""`) {
 			i++
+			continue
 		}
-		i++
+		if p.src[i] == '"' {
+			if i+1 < len(p.src) && p.src[i+1] == '"' {
+				i++
+				doubled = true
+				continue
+			}
+			break
+		}
 	}
 	if i >= len(p.src) {
 		return nil, p.errAt(start, "unclosed string literal")
 	}
 	body := p.src[start+1 : i]
 	p.pos = i + 1
+	if doubled {
+		body = strings.ReplaceAll(body, `""`, `"`)
+	}
 	if !strings.ContainsAny(body, "$#") {
 		return &litExpr{v: body}, nil
 	}
