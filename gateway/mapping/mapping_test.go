@@ -224,6 +224,11 @@ var velocityCases = []renderCase{
 	{name: "vtl/doubled double quote", tmpl: `#set($x = 'X')#set($a = "say ""hi""")$a|#set($a = "a""$x""b")$a|#set($a = """")$a|#set($a = "x""#if(true)y#end""z")$a`, want: `say "hi"|a"X"b|"|x"y"z`},
 	{name: "vtl/doubled quotes in arguments, lists and maps", tmpl: `$util.escapeJavaScript('it''s')|#set($m = {'k''1': "v""2"})$m|#set($l = ["a""", 'b'''])$l`, want: `it\'s|{k'1=v"2}|[a", b']`},
 	{name: "vtl/backslash before a doubled quote", tmpl: `#set($a = "a\""b")$a|#set($b = "\""")$b`, want: `a\"b|\"`},
+	// Velocity 1.7 (checked with its jar): == between values of different
+	// types compares their text, lists' and maps' included.
+	{name: "vtl/list equals its text", tmpl: `#set($l = [1])#set($s = "[1]")#if($l == $s)EQ#{else}NE#end|#set($l = [1, "a"])#if($l == "[1, a]")EQ#end #if([] == "[]")EQ#end #if([] == "")EQ#{else}NE#end`, want: "EQ|EQ EQ NE"},
+	{name: "vtl/map equals its text", tmpl: `#set($m = {"a": 1})#set($s = "{a=1}")#if($m == $s)EQ#end #if($s == $m)EQ#end #if($m != $s)NE#{else}EQ#end`, want: "EQ EQ EQ"},
+	{name: "vtl/list against a number or boolean compares text", tmpl: `#set($l = [1])#if($l == 1)EQ#{else}NE#end|#set($l = ["true"])#if($l == true)EQ#{else}NE#end|#set($l = [1.5])#if($l == 1.5)EQ#{else}NE#end`, want: "NE|NE|NE"},
 	{name: "vtl/set null keeps old value", tmpl: "#set($a = 1)#set($a = $nothing)$a", want: "1"},
 	{name: "vtl/set boolean", tmpl: "#set($a = true)$a", want: "true"},
 	{name: "vtl/set map property", tmpl: "#set($m = {})#set($m.k = 'v')$m", want: "{k=v}"},

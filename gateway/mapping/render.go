@@ -1156,9 +1156,9 @@ func (st *state) binary(e *binExpr) any {
 			r = literal(e.r)
 		}
 	case opEq:
-		return valuesEqual(l, r)
+		return st.equal(l, r)
 	case opNe:
-		return !valuesEqual(l, r)
+		return !st.equal(l, r)
 	case opLt, opLe, opGt, opGe:
 		c, ok := compareValues(l, r)
 		if !ok {
@@ -1175,6 +1175,30 @@ func (st *state) binary(e *binExpr) any {
 		return c >= 0
 	}
 	return st.arith(e.op, l, r)
+}
+
+// equal is ==: a list or a map against a value of another type compares
+// their text, as Velocity 1.7 compares values of different classes by
+// toString() ([1] == "[1]"); other values compare as valuesEqual does.
+func (st *state) equal(l, r any) bool {
+	_, lList := l.(*List)
+	_, rList := r.(*List)
+	_, lMap := l.(*Map)
+	_, rMap := r.(*Map)
+	if (lList || lMap || rList || rMap) && !(lList && rList) && !(lMap && rMap) && l != nil && r != nil && !isMissing(l) && !isMissing(r) {
+		a, ok := st.toString(l, 0)
+		if !ok {
+			return false
+		}
+		b, ok := st.toString(r, 0)
+		return ok && a == b
+	}
+	return valuesEqual(l, r)
+}
+
+func isMissing(v any) bool {
+	_, ok := v.(missingT)
+	return ok
 }
 
 func (st *state) arith(op opKind, l, r any) any {
