@@ -229,6 +229,10 @@ var velocityCases = []renderCase{
 	{name: "vtl/list equals its text", tmpl: `#set($l = [1])#set($s = "[1]")#if($l == $s)EQ#{else}NE#end|#set($l = [1, "a"])#if($l == "[1, a]")EQ#end #if([] == "[]")EQ#end #if([] == "")EQ#{else}NE#end`, want: "EQ|EQ EQ NE"},
 	{name: "vtl/map equals its text", tmpl: `#set($m = {"a": 1})#set($s = "{a=1}")#if($m == $s)EQ#end #if($s == $m)EQ#end #if($m != $s)NE#{else}EQ#end`, want: "EQ EQ EQ"},
 	{name: "vtl/list against a number or boolean compares text", tmpl: `#set($l = [1])#if($l == 1)EQ#{else}NE#end|#set($l = ["true"])#if($l == true)EQ#{else}NE#end|#set($l = [1.5])#if($l == 1.5)EQ#{else}NE#end`, want: "NE|NE|NE"},
+	// Velocity 1.7 (checked with its jar): $velocityHasNext is the innermost
+	// loop's hasNext, restored after the loop.
+	{name: "vtl/velocityHasNext", tmpl: `#foreach($i in [1,2,3])$i:$velocityHasNext #end|$velocityHasNext|#foreach($i in [1,2])#foreach($j in [1])$velocityHasNext#end-$velocityHasNext #end|#foreach($i in {"a": 1, "b": 2})#if($velocityHasNext),#end#end`, want: "1:true 2:true 3:false |$velocityHasNext|false-true false-false |,"},
+	{name: "vtl/velocityHasNext restored", tmpl: `#set($velocityHasNext = 'x')#foreach($i in [1])$velocityHasNext#end $velocityHasNext`, want: "false x"},
 	{name: "vtl/set null keeps old value", tmpl: "#set($a = 1)#set($a = $nothing)$a", want: "1"},
 	{name: "vtl/set boolean", tmpl: "#set($a = true)$a", want: "true"},
 	{name: "vtl/set map property", tmpl: "#set($m = {})#set($m.k = 'v')$m", want: "{k=v}"},

@@ -911,6 +911,7 @@ func (st *state) foreach(n *foreachNode) ctrl {
 	prevVar := st.vars[n.slot]
 	prevLoop := st.vars[slotForeach]
 	prevCount := st.vars[slotVelocityCount]
+	prevHasNext := st.vars[slotVelocityHasNext]
 	info := st.newLoop()
 	st.loop = info
 	st.vars[slotForeach] = info
@@ -919,6 +920,7 @@ func (st *state) foreach(n *foreachNode) ctrl {
 		st.vars[n.slot] = prevVar
 		st.vars[slotForeach] = prevLoop
 		st.vars[slotVelocityCount] = prevCount
+		st.vars[slotVelocityHasNext] = prevHasNext
 	}()
 	body := func(i int, item any, hasNext bool) ctrl {
 		if i >= st.lim.MaxForeach {
@@ -930,6 +932,7 @@ func (st *state) foreach(n *foreachNode) ctrl {
 		info.index, info.count, info.hasNext = i, i+1, hasNext
 		st.vars[n.slot] = item
 		st.vars[slotVelocityCount] = int64(i + 1)
+		st.vars[slotVelocityHasNext] = hasNext
 		return st.exec(n.body)
 	}
 	finish := func(c ctrl) ctrl {
