@@ -1189,14 +1189,31 @@ func (st *state) equal(l, r any) bool {
 	_, lMap := l.(*Map)
 	_, rMap := r.(*Map)
 	if (lList || lMap || rList || rMap) && !(lList && rList) && !(lMap && rMap) && l != nil && r != nil && !isMissing(l) && !isMissing(r) {
-		a, ok := st.toString(l, 0)
+		a, ok := st.text(l)
 		if !ok {
 			return false
 		}
-		b, ok := st.toString(r, 0)
+		b, ok := st.text(r)
 		return ok && a == b
 	}
 	return valuesEqual(l, r)
+}
+
+// text is v rendered, for ==: false, without failing the render, when it
+// is too large or too deeply nested to render.
+func (st *state) text(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case *List, *Map:
+		start := len(st.out)
+		var ok bool
+		st.out, ok = appendValue(st.out, v, 0, st.lim.MaxOutputBytes)
+		s := string(st.out[start:])
+		st.out = st.out[:start]
+		return s, ok && st.chargeBytes(0, len(s))
+	}
+	return st.toString(v, 0)
 }
 
 func isMissing(v any) bool {
