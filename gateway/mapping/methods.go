@@ -2,7 +2,6 @@ package mapping
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"regexp"
 	"regexp/syntax"
 	"strconv"
@@ -905,11 +904,13 @@ func (st *state) inputMethod(in *inputObj, part *refPart, args []any, off int) (
 		if st.err != nil {
 			return nil, false
 		}
-		if err != nil && part.name == "path" && len(jp.segs) == 0 && !json.Valid(v.jsonBody()) {
+		if err != nil && part.name == "path" && len(jp.segs) == 0 && !validJSON(v.jsonBody()) {
 			// $input.path('$') of a body that is not JSON is the body
 			// itself, as in API Gateway: the templates that turn a form
 			// post into JSON split it ($input.path('$').split('&')). A
-			// JSON body too deep to decode stays an error.
+			// JSON body too deep to decode (maxJSONDepth) stays an error
+			// however deep it is: validJSON has no bound of its own
+			// (encoding/json's Valid stops at 10,000 levels).
 			return v.bodyString(), true
 		}
 		if err != nil {

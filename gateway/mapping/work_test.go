@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -86,5 +87,75 @@ func TestExpensiveCallsCheckTheContext(t *testing.T) {
 	out, err := tm.RenderString(ctx, &Vars{Body: []byte(body)})
 	if !errors.Is(err, ErrLimit) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %d bytes, error %v; want ErrLimit and Canceled", len(out), err)
+	}
+}
+
+// TestDeepBodies: a body nested deeper than the decoder reads (512 levels)
+// is JSON that cannot be read, at any depth: $input.path('$') fails as
+// $input.json does, where past encoding/json's own bound (10,000 levels) it
+// used to be the body as a string, as for a body that is not JSON.
+func TestDeepBodies(t *testing.T) {
+	nest := func(n int, tail string) string {
+		return strings.Repeat(`{"a":[`, n) + tail + strings.Repeat("]}", n)
+	}
+	for _, c := range []struct {
+		name, body, want string
+		notJSON          bool
+	}{
+		{name: "300 levels", body: nest(150, "1"), want: "ok"},
+		{name: "600 levels", body: nest(300, "1"), notJSON: true},
+		{name: "10,002 levels", body: nest(5001, "1"), notJSON: true},
+		{name: "40,000 levels", body: nest(20000, `"x\"y"`), notJSON: true},
+		{name: "a form post", body: "a=1&b=2", want: "a=1&b=2"},
+		{name: "deep and broken", body: nest(20000, "1") + "]", want: "body"},
+		{name: "deep and unclosed", body: strings.Repeat("[", 20000), want: "body"},
+		{name: "deep with a bad scalar", body: nest(20000, "tru"), want: "body"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tm, err := Parse("t", "#set($b = $input.path('$'))#if($b.a)ok#elseif($b == $input.body)body#{else}$b#end")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tm.RenderString(context.Background(), &Vars{Body: []byte(c.body)})
+			if c.notJSON {
+				if !errors.Is(err, ErrBodyNotJSON) {
+					t.Fatalf("$input.path: got %.40q, %v; want ErrBodyNotJSON", got, err)
+				}
+				json, _ := Parse("t", "$input.json('$')")
+				if _, err := json.RenderString(context.Background(), &Vars{Body: []byte(c.body)}); !errors.Is(err, ErrBodyNotJSON) {
+					t.Fatalf("$input.json: %v; want ErrBodyNotJSON", err)
+				}
+				return
+			}
+			if want := c.want; err != nil || got != want && !(want == "a=1&b=2" && got == "body") {
+				t.Fatalf("got %.40q, %v; want %q", got, err, want)
+			}
+		})
+	}
+}
+
+// TestValidJSON: validJSON agrees with encoding/json below its depth bound.
+func TestValidJSON(t *testing.T) {
+	for _, s := range []string{
+		`{}`, `[]`, ` {"a": [1, 2.5e3, {"b": null}], "c": "x\"y\\", "d": [ ], "e": { }} `, `1`, `-0.5`, `"s"`, `true`, `[[[]]]`,
+		``, ` `, `{`, `[1,]`, `{"a"}`, `{"a":1,}`, `[1 2]`, `{"a":1}x`, `"unterminated`, `tru`, `[1]]`, `{1:2}`, `01`,
+		`[,1]`, `{"a":1 "b":2}`, `"\x"`, `[}`, `{]`, `{"a":}`, `[1,,2]`, "\"a\nb\"", `nul`, `[1]x`, `{"a":1}}`,
+	} {
+		if got, want := validJSON([]byte(s)), json.Valid([]byte(s)); got != want {
+			t.Errorf("validJSON(%q) = %v, encoding/json says %v", s, got, want)
+		}
+	}
+}
+
+// TestEqualTooDeepToRender: == renders a list or map compared with a string;
+// one too deep to render is not equal, and the render goes on.
+func TestEqualTooDeepToRender(t *testing.T) {
+	body := strings.Repeat(`{"a":[`, 150) + "1" + strings.Repeat("]}", 150)
+	tm, err := Parse("t", `#set($b = $input.path('$'))#if($b == "x")EQ#{else}NE#end`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tm.RenderString(context.Background(), &Vars{Body: []byte(body)}); err != nil || got != "NE" {
+		t.Fatalf("got %q, %v; want NE", got, err)
 	}
 }
