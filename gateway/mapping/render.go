@@ -438,11 +438,11 @@ func (st *state) execOne(n node) ctrl {
 		st.assign(n.target, v)
 	case *ifNode:
 		for i, c := range n.conds {
-			v := st.eval(c)
+			t := st.cond(c)
 			if st.err != nil {
 				return ctrlErr
 			}
-			if truthy(v) {
+			if t {
 				return st.exec(n.bodies[i])
 			}
 		}
@@ -1122,7 +1122,7 @@ func (st *state) eval(e expr) any {
 		}
 		return l
 	case *notExpr:
-		return !truthy(st.eval(e.x))
+		return !st.cond(e.x)
 	case *negExpr:
 		switch x := st.eval(e.x).(type) {
 		case int64:
@@ -1137,12 +1137,27 @@ func (st *state) eval(e expr) any {
 	return nil
 }
 
+// cond evaluates e as a condition (of #if, &&, || or !). A literal other
+// than true is false, as in Velocity 1.7, whose literals' evaluate() is
+// false: #if("a"), #if(1) and #if([1]) are false, where a variable holding
+// the same value is true.
+func (st *state) cond(e expr) bool {
+	switch x := e.(type) {
+	case *litExpr:
+		b, ok := x.v.(bool)
+		return ok && b
+	case *strExpr, *listExpr, *mapExpr, *rangeExpr:
+		return false
+	}
+	return truthy(st.eval(e))
+}
+
 func (st *state) binary(e *binExpr) any {
 	switch e.op {
 	case opOr:
-		return truthy(st.eval(e.l)) || truthy(st.eval(e.r))
+		return st.cond(e.l) || st.cond(e.r)
 	case opAnd:
-		return truthy(st.eval(e.l)) && truthy(st.eval(e.r))
+		return st.cond(e.l) && st.cond(e.r)
 	}
 	l := st.eval(e.l)
 	r := st.eval(e.r)
@@ -1163,6 +1178,12 @@ func (st *state) binary(e *binExpr) any {
 	case opNe:
 		return !st.equal(l, r)
 	case opLt, opLe, opGt, opGe:
+		// Velocity 1.7 orders numbers only ("a" < "b" is false).
+		_, _, _, lNum := toNumber(l)
+		_, _, _, rNum := toNumber(r)
+		if !lNum || !rNum {
+			return false
+		}
 		c, ok := compareValues(l, r)
 		if !ok {
 			return false
