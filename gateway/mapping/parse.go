@@ -172,14 +172,17 @@ func (p *parser) block(depth int) ([]node, string, error) {
 				p.pos = save
 			}
 			if p.pos < len(p.src) && p.src[p.pos] == '#' && n%2 == 1 {
-				// \#if renders "#if" and is not a directive.
-				text.WriteString(p.src[start : start+n/2])
+				// \#if renders "#if" and is not a directive; before a
+				// name that is not a directive's or a macro's (\#foo) the
+				// backslashes stay, as in Velocity 1.7.
+				save := p.pos
 				p.pos++
-				text.WriteByte('#')
-				if name, _ := p.directiveName(); name != "" {
-					text.WriteString(p.src[p.pos-len(name) : p.pos])
+				if name, _ := p.directiveName(); name != "" && (velocityDirectives[name] || p.macros[name] != nil) {
+					text.WriteString(p.src[start : start+n/2])
+					text.WriteString(p.src[save:p.pos])
+					continue
 				}
-				continue
+				p.pos = save
 			}
 			text.WriteString(p.src[start:p.pos])
 		case '$':
@@ -344,6 +347,12 @@ func (p *parser) block(depth int) ([]node, string, error) {
 	flush()
 	return nodes, "", nil
 }
+
+// velocityDirectives are the names a backslash escapes after it (\#if
+// renders #if): Velocity 1.7's directives.
+var velocityDirectives = map[string]bool{"if": true, "elseif": true, "else": true, "end": true, "set": true,
+	"foreach": true, "include": true, "parse": true, "macro": true, "stop": true, "break": true,
+	"evaluate": true, "define": true, "literal": true}
 
 // directiveName reads name or {name} after a '#'. It leaves pos unchanged
 // and returns "" when none is there.
