@@ -233,6 +233,20 @@ var velocityCases = []renderCase{
 	// loop's hasNext, restored after the loop.
 	{name: "vtl/velocityHasNext", tmpl: `#foreach($i in [1,2,3])$i:$velocityHasNext #end|$velocityHasNext|#foreach($i in [1,2])#foreach($j in [1])$velocityHasNext#end-$velocityHasNext #end|#foreach($i in {"a": 1, "b": 2})#if($velocityHasNext),#end#end`, want: "1:true 2:true 3:false |$velocityHasNext|false-true false-false |,"},
 	{name: "vtl/velocityHasNext restored", tmpl: `#set($velocityHasNext = 'x')#foreach($i in [1])$velocityHasNext#end $velocityHasNext`, want: "false x"},
+	// Velocity 1.7 (checked with its jar): < <= > >= compare numbers only.
+	{name: "vtl/relational operators compare numbers only", tmpl: `#if("a" < "b")A#{else}a#end#if("b" > "a")B#{else}b#end#if("1" < "2")C#{else}c#end#if(1 < 2)D#end#if(1.5 >= 1)E#end#if("a" <= "a")F#{else}f#end#if(true < false)G#{else}g#end#set($a = "a")#set($b = "b")#if($a < $b)H#{else}h#end`, want: "abcDEfgh"},
+	// Velocity 1.7 (checked with its jar): a literal other than true is false
+	// as a condition (of #if, &&, ||, !), where a variable holding it is true.
+	{name: "vtl/bare literals are false as conditions", tmpl: `#if("abc")A#{else}a#end#if(1)B#{else}b#end#if([1])C#{else}c#end#if({"a":1})D#{else}d#end#if([1..2])E#{else}e#end#if(1.5)F#{else}f#end#if("")G#{else}g#end#if(0)H#{else}h#end#if("$x")I#{else}i#end#if(-1)J#{else}j#end`, want: "abcdefghij"},
+	{name: "vtl/bare literals in logical operators", tmpl: `#if(!"")A#{else}a#end#if("a" && true)B#{else}b#end#if(true && 1)C#{else}c#end#if($nope || "a")D#{else}d#end#if(true || "a")E#{else}e#end#if(!1)F#{else}f#end#if(!(1 == 2))G#end`, want: "AbcdEFG"},
+	{name: "vtl/bare literals set from logical operators", tmpl: `#set($b = "a" && true)$b|#set($c = !"")$c|#set($d = "a" || false)$d|#set($e = !1)$e|#set($s = "")#if($s)S#end#set($z = 0)#if($z)Z#end#set($l = [])#if($l)L#end`, want: "false|true|false|true|SZL"},
+	{name: "vtl/parenthesized bare literals", tmpl: `#if(("a"))A#{else}a#end#if((1 == 1))B#end#if(("a") && true)C#{else}c#end`, want: "aBc"},
+	// Velocity 1.7 (checked with its jar): a backslash escapes # only
+	// before a directive's name (or a macro's); before other text it stays.
+	{name: "vtl/escaped hash before a directive or not", tmpl: `\#ifx|\#if|\#set|\#end|\#foo|\#{if}|\#{foo}|\#else|\#foreach|\#break|\#literal|\#{set}`, want: `\#ifx|#if|#set|#end|\#foo|#{if}|\#{foo}|#else|#foreach|#break|#literal|#{set}`},
+	{name: "vtl/escaped hash before a macro and runs of backslashes", tmpl: `#macro(mm)M#end\#mm|\\#ifx|\\#foo|\\\#foo|\\\#if|\\\\#foo`, want: `#mm|\\#ifx|\\#foo|\\\#foo|\#if|\\\\#foo`},
+	{name: "vtl/number compareTo", tmpl: `#set($n = 5)$n.compareTo(3)|$n.compareTo(5)|$n.compareTo(7)|#set($f = 2.5)$f.compareTo(3.5)|$f.compareTo(2.5)`, want: "1|0|-1|-1|0"},
+	{name: "vtl/list lastIndexOf", tmpl: `#set($l = [1,2,3,2])$l.lastIndexOf(2) $l.lastIndexOf(9) $l.lastIndexOf("2")`, want: "3 -1 -1"},
 	{name: "vtl/set null keeps old value", tmpl: "#set($a = 1)#set($a = $nothing)$a", want: "1"},
 	{name: "vtl/set boolean", tmpl: "#set($a = true)$a", want: "true"},
 	{name: "vtl/set map property", tmpl: "#set($m = {})#set($m.k = 'v')$m", want: "{k=v}"},
@@ -268,9 +282,9 @@ var velocityCases = []renderCase{
 	{name: "vtl/if elseif", tmpl: "#set($n = 2)#if($n == 1)one#elseif($n == 2)two#{else}many#end", want: "two"},
 	{name: "vtl/if elseif else", tmpl: "#set($n = 5)#if($n == 1)one#elseif($n == 2)two#{else}many#end", want: "many"},
 	{name: "vtl/if undefined is false", tmpl: "#if($nope)y#{else}n#end", want: "n"},
-	{name: "vtl/if empty string is true", tmpl: "#if('')y#{else}n#end", want: "y"},
-	{name: "vtl/if zero is true", tmpl: "#if(0)y#{else}n#end", want: "y"},
-	{name: "vtl/if empty list is true", tmpl: "#if([])y#{else}n#end", want: "y"},
+	{name: "vtl/if empty string is true", tmpl: "#set($v = '')#if($v)y#{else}n#end", want: "y"},
+	{name: "vtl/if zero is true", tmpl: "#set($v = 0)#if($v)y#{else}n#end", want: "y"},
+	{name: "vtl/if empty list is true", tmpl: "#set($v = [])#if($v)y#{else}n#end", want: "y"},
 	{name: "vtl/if newline handling", tmpl: "#if(true)\na\n#end\nb", want: "a\nb"},
 	{name: "vtl/if else newline handling", tmpl: "#if(false)\na\n#else\nc\n#end\nb", want: "c\nb"},
 	{name: "vtl/if with spaces", tmpl: "#if ( true ) y #end", want: " y "},

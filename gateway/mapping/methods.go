@@ -180,6 +180,18 @@ func (st *state) call(cur any, part *refPart, args []any, off int) (any, bool) {
 		case "booleanValue":
 			b, ok := c.(bool)
 			return b, ok
+		case "compareTo":
+			// Java's Integer/Long/Double.compareTo (-1, 0 or 1), of a
+			// number (Java also refuses a number of another class).
+			if len(args) != 1 || !sameKind(c, args[0]) {
+				return nil, false
+			}
+			if _, isBool := c.(bool); isBool {
+				return nil, false
+			}
+			if n, ok := compareValues(c, args[0]); ok {
+				return int64(max(-1, min(n, 1))), true
+			}
 		}
 	case missingT:
 		// A missing JSONPath behaves as an empty string for methods.
@@ -673,6 +685,16 @@ func (st *state) listMethod(l *List, name string, args []any, off int) (any, boo
 		}
 		for i, it := range l.Items {
 			if valuesEqual(it, args[0]) && sameKind(it, args[0]) {
+				return int64(i), true
+			}
+		}
+		return int64(-1), true
+	case "lastIndexOf":
+		if len(args) != 1 {
+			return nil, false
+		}
+		for i := len(l.Items) - 1; i >= 0; i-- {
+			if valuesEqual(l.Items[i], args[0]) && sameKind(l.Items[i], args[0]) {
 				return int64(i), true
 			}
 		}
