@@ -1209,7 +1209,9 @@ func (st *state) equal(l, r any) bool {
 	_, rList := r.(*List)
 	_, lMap := l.(*Map)
 	_, rMap := r.(*Map)
-	if (lList || lMap || rList || rMap) && !(lList && rList) && !(lMap && rMap) && l != nil && r != nil && !isMissing(l) && !isMissing(r) {
+	collection := lList || lMap || rList || rMap
+	sameKind := lList && rList || lMap && rMap
+	if collection && !sameKind && l != nil && r != nil && !isMissing(l) && !isMissing(r) {
 		a, ok := st.text(l)
 		if !ok {
 			return false

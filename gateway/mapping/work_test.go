@@ -106,7 +106,7 @@ func TestDeepBodies(t *testing.T) {
 		{name: "600 levels", body: nest(300, "1"), notJSON: true},
 		{name: "10,002 levels", body: nest(5001, "1"), notJSON: true},
 		{name: "40,000 levels", body: nest(20000, `"x\"y"`), notJSON: true},
-		{name: "a form post", body: "a=1&b=2", want: "a=1&b=2"},
+		{name: "a form post", body: "a=1&b=2", want: "body"},
 		{name: "deep and broken", body: nest(20000, "1") + "]", want: "body"},
 		{name: "deep and unclosed", body: strings.Repeat("[", 20000), want: "body"},
 		{name: "deep with a bad scalar", body: nest(20000, "tru"), want: "body"},
@@ -127,8 +127,8 @@ func TestDeepBodies(t *testing.T) {
 				}
 				return
 			}
-			if want := c.want; err != nil || got != want && !(want == "a=1&b=2" && got == "body") {
-				t.Fatalf("got %.40q, %v; want %q", got, err, want)
+			if err != nil || got != c.want {
+				t.Fatalf("got %.40q, %v; want %q", got, err, c.want)
 			}
 		})
 	}
