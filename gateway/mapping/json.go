@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -452,6 +453,9 @@ func (d *jsonDecoder) number() (any, error) {
 			}
 			return d.boxInt(n), nil
 		}
+		if len(text) > 18 {
+			return bigNumber(text), nil // beyond int64: its digits
+		}
 	}
 	if f, ok := shortFloat(text, frac, exp); ok {
 		return d.boxFloat(f), nil
@@ -460,6 +464,9 @@ func (d *jsonDecoder) number() (any, error) {
 	f, err := strconv.ParseFloat(unsafe.String(&text[0], len(text)), 64) //nolint:gosec // audited: the string lives only for the call
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return nil, d.errorf("invalid number")
+	}
+	if math.IsInf(f, 0) {
+		return bigNumber(text), nil // beyond float64: its text
 	}
 	return d.boxFloat(f), nil
 }

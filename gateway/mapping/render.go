@@ -880,7 +880,7 @@ func describeStatus(v any) string {
 // the render escaped.
 func (st *state) keep(v any) any {
 	switch x := v.(type) {
-	case nil, bool, missingT:
+	case nil, bool, missingT, bigNumber:
 		return v
 	case string:
 		if !st.hold(0, 1, len(x)) {

@@ -380,8 +380,21 @@ func toNumber(v any) (int64, float64, bool, bool) {
 		return 0, x, true, true
 	case int:
 		return int64(x), 0, false, true
+	case bigNumber:
+		return 0, x.float(), true, true
 	}
 	return 0, 0, false, false
+}
+
+// bigNumber is a JSON number out of float64's range (1e400) or an integer
+// out of int64's (99999999999999999999), as the document wrote it: Java's
+// JSON parsers read them as BigDecimal and BigInteger, which render their
+// digits; arithmetic and comparisons use the nearest float64.
+type bigNumber string
+
+func (n bigNumber) float() float64 {
+	f, _ := strconv.ParseFloat(string(n), 64) // ±Inf when out of range
+	return f
 }
 
 // appendFloat appends formatFloat(f), without an allocation in the common
@@ -563,7 +576,7 @@ func equalDepth(a, b any, depth int) bool {
 
 func isScalar(v any) bool {
 	switch v.(type) {
-	case string, int64, float64, bool:
+	case string, int64, float64, bool, bigNumber:
 		return true
 	}
 	return false
@@ -580,6 +593,8 @@ func plainString(v any) string {
 		return formatFloat(x)
 	case bool:
 		return strconv.FormatBool(x)
+	case bigNumber:
+		return string(x)
 	case nil, missingT:
 		return ""
 	}
@@ -604,6 +619,8 @@ func appendValue(b []byte, v any, depth, max int) ([]byte, bool) {
 		b = appendFloat(b, x)
 	case bool:
 		b = strconv.AppendBool(b, x)
+	case bigNumber:
+		b = append(b, x...)
 	case nil:
 		b = append(b, "null"...)
 	case missingT:
@@ -680,6 +697,8 @@ func appendJSON(b []byte, v any, depth, max int) ([]byte, bool) {
 		} else {
 			b = appendFloat(b, x)
 		}
+	case bigNumber:
+		b = append(b, x...)
 	case bool:
 		b = strconv.AppendBool(b, x)
 	case nil, missingT:

@@ -159,3 +159,27 @@ func TestEqualTooDeepToRender(t *testing.T) {
 		t.Fatalf("got %q, %v; want NE", got, err)
 	}
 }
+
+// TestNumbersOutOfRange: a body's number beyond float64's range, or an
+// integer beyond int64's, keeps its text (Java's parsers read them as
+// BigDecimal and BigInteger) where it used to become null or lose digits.
+func TestNumbersOutOfRange(t *testing.T) {
+	body := `{"a": 1e400, "b": 99999999999999999999, "c": -1E+400, "d": 1.5}`
+	for tmpl, want := range map[string]string{
+		"$input.json('$.a') $input.json('$.b') $input.json('$.c')": "1e400 99999999999999999999 -1E+400",
+		"$input.json('$')": `{"a":1e400,"b":99999999999999999999,"c":-1E+400,"d":1.5}`,
+		"$input.json('$.*')": `[1e400,99999999999999999999,-1E+400,1.5]`,
+		"$input.path('$.a') $input.path('$.b') $input.path('$')": "1e400 99999999999999999999 {a=1e400, b=99999999999999999999, c=-1E+400, d=1.5}",
+		"#set($b = $input.path('$.b'))#if($b > 1)GT#end #if($b == $b)EQ#end #if($input.path('$.c') < 0)LT#end": "GT EQ LT",
+		"$util.parseJson('[1e400]') $util.parseJson('{\"x\": 99999999999999999999}').x": "[1e400] 99999999999999999999",
+	} {
+		tm, err := Parse("t", tmpl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tm.RenderString(context.Background(), &Vars{Body: []byte(body)})
+		if err != nil || got != want {
+			t.Errorf("%s: got %q, %v; want %q", tmpl, got, err, want)
+		}
+	}
+}
