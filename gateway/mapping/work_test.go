@@ -167,11 +167,11 @@ func TestNumbersOutOfRange(t *testing.T) {
 	body := `{"a": 1e400, "b": 99999999999999999999, "c": -1E+400, "d": 1.5}`
 	for tmpl, want := range map[string]string{
 		"$input.json('$.a') $input.json('$.b') $input.json('$.c')": "1e400 99999999999999999999 -1E+400",
-		"$input.json('$')": `{"a":1e400,"b":99999999999999999999,"c":-1E+400,"d":1.5}`,
+		"$input.json('$')":   `{"a":1e400,"b":99999999999999999999,"c":-1E+400,"d":1.5}`,
 		"$input.json('$.*')": `[1e400,99999999999999999999,-1E+400,1.5]`,
-		"$input.path('$.a') $input.path('$.b') $input.path('$')": "1e400 99999999999999999999 {a=1e400, b=99999999999999999999, c=-1E+400, d=1.5}",
+		"$input.path('$.a') $input.path('$.b') $input.path('$')":                                               "1e400 99999999999999999999 {a=1e400, b=99999999999999999999, c=-1E+400, d=1.5}",
 		"#set($b = $input.path('$.b'))#if($b > 1)GT#end #if($b == $b)EQ#end #if($input.path('$.c') < 0)LT#end": "GT EQ LT",
-		"$util.parseJson('[1e400]') $util.parseJson('{\"x\": 99999999999999999999}').x": "[1e400] 99999999999999999999",
+		"$util.parseJson('[1e400]') $util.parseJson('{\"x\": 99999999999999999999}').x":                        "[1e400] 99999999999999999999",
 	} {
 		tm, err := Parse("t", tmpl)
 		if err != nil {
