@@ -247,6 +247,7 @@ var velocityCases = []renderCase{
 	{name: "vtl/escaped hash before a macro and runs of backslashes", tmpl: `#macro(mm)M#end\#mm|\\#ifx|\\#foo|\\\#foo|\\\#if|\\\\#foo`, want: `#mm|\\#ifx|\\#foo|\\\#foo|\#if|\\\\#foo`},
 	{name: "vtl/number compareTo", tmpl: `#set($n = 5)$n.compareTo(3)|$n.compareTo(5)|$n.compareTo(7)|#set($f = 2.5)$f.compareTo(3.5)|$f.compareTo(2.5)`, want: "1|0|-1|-1|0"},
 	{name: "vtl/list lastIndexOf", tmpl: `#set($l = [1,2,3,2])$l.lastIndexOf(2) $l.lastIndexOf(9) $l.lastIndexOf("2")`, want: "3 -1 -1"},
+	{name: "vtl/escaped backslash before the closing quote", tmpl: `#set($x = "x")$x.replaceAll("x", "\\")|#set($y = "a\\")$y`, want: `\|a\\`},
 	{name: "vtl/set null keeps old value", tmpl: "#set($a = 1)#set($a = $nothing)$a", want: "1"},
 	{name: "vtl/set boolean", tmpl: "#set($a = true)$a", want: "true"},
 	{name: "vtl/set map property", tmpl: "#set($m = {})#set($m.k = 'v')$m", want: "{k=v}"},

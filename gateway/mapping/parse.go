@@ -959,6 +959,9 @@ func (p *parser) primary(depth int) (expr, error) {
 			if err == nil {
 				return &litExpr{v: n}, nil
 			}
+			if errors.Is(err, strconv.ErrRange) {
+				return &litExpr{v: bigNumber(text)}, nil // a BigInteger, as in Velocity 1.7
+			}
 		}
 		f, err := strconv.ParseFloat(text, 64)
 		if err != nil {
@@ -1076,8 +1079,8 @@ func (p *parser) doubleQuoted(depth int) (expr, error) {
 	i := p.pos + 1
 	doubled := false
 	for ; i < len(p.src); i++ {
-		if p.src[i] == '\\' && i+1 < len(p.src) && p.src[i+1] == '"' && !strings.HasPrefix(p.src[i+1:], `""`) {
-			i++
+		if p.src[i] == '\\' && i+1 < len(p.src) && !strings.HasPrefix(p.src[i+1:], `""`) {
+			i++ // the next character, a quote or a backslash included
 			continue
 		}
 		if p.src[i] == '"' {
