@@ -705,6 +705,9 @@ func sameKind(a, b any) bool {
 
 // compareValues orders two numbers or two strings.
 func compareValues(a, b any) (int, bool) {
+	if c, ok := bigCompare(a, b); ok {
+		return c, true
+	}
 	ai, af, aFloat, aNum := toNumber(a)
 	bi, bf, bFloat, bNum := toNumber(b)
 	if aNum && bNum {

@@ -247,6 +247,10 @@ var velocityCases = []renderCase{
 	{name: "vtl/escaped hash before a macro and runs of backslashes", tmpl: `#macro(mm)M#end\#mm|\\#ifx|\\#foo|\\\#foo|\\\#if|\\\\#foo`, want: `#mm|\\#ifx|\\#foo|\\\#foo|\#if|\\\\#foo`},
 	{name: "vtl/number compareTo", tmpl: `#set($n = 5)$n.compareTo(3)|$n.compareTo(5)|$n.compareTo(7)|#set($f = 2.5)$f.compareTo(3.5)|$f.compareTo(2.5)`, want: "1|0|-1|-1|0"},
 	{name: "vtl/list lastIndexOf", tmpl: `#set($l = [1,2,3,2])$l.lastIndexOf(2) $l.lastIndexOf(9) $l.lastIndexOf("2")`, want: "3 -1 -1"},
+	// Velocity 1.7 (checked with its jar): integer arithmetic past a long's
+	// range goes on in BigInteger.
+	{name: "vtl/long overflow to big integers", tmpl: `#set($j = 9223372036854775807 + 1)$j|#set($k = 9223372036854775807 * 2)$k|#set($m = -9223372036854775807 - 2)$m|#set($x = 9223372036854775807 + 1 - 1)$x|#set($y = 9223372036854775807 + 1.0)$y`, want: "9223372036854775808|18446744073709551614|-9223372036854775809|9223372036854775807|9.223372036854776E18"},
+	{name: "vtl/big integers in arithmetic and comparisons", tmpl: `#set($j = 9223372036854775807 + 1)#set($q = $j / 2)$q|#if($j > 9223372036854775807)GT#end|#set($a = 2147483647 * 2147483647 * 2147483647)$a|#set($b = 99999999999999999999)$b|#set($r = $b % 7)$r|#if($b == 99999999999999999999)EQ#end`, want: "4611686018427387904|GT|9903520300447984150353281023|99999999999999999999|1|EQ"},
 	{name: "vtl/escaped backslash before the closing quote", tmpl: `#set($x = "x")$x.replaceAll("x", "\\")|#set($y = "a\\")$y`, want: `\|a\\`},
 	{name: "vtl/set null keeps old value", tmpl: "#set($a = 1)#set($a = $nothing)$a", want: "1"},
 	{name: "vtl/set boolean", tmpl: "#set($a = true)$a", want: "true"},

@@ -151,7 +151,7 @@ func (st *state) call(cur any, part *refPart, args []any, off int) (any, bool) {
 		case "isLast", "getLast":
 			return !c.hasNext, true
 		}
-	case int64, float64, bool:
+	case int64, float64, bool, bigNumber:
 		switch name {
 		case "toString":
 			return plainString(c), true

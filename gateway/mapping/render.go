@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -1245,6 +1246,13 @@ func isMissing(v any) bool {
 }
 
 func (st *state) arith(op opKind, l, r any) any {
+	if _, lBig := l.(bigNumber); lBig || isBig(r) {
+		if a, ok := bigInt(l); ok {
+			if b, ok := bigInt(r); ok {
+				return st.bigArith(op, a, b)
+			}
+		}
+	}
 	li, lf, lFloat, lNum := toNumber(l)
 	ri, rf, rFloat, rNum := toNumber(r)
 	if !lNum || !rNum {
@@ -1270,18 +1278,20 @@ func (st *state) arith(op opKind, l, r any) any {
 	}
 	if !lFloat && !rFloat {
 		switch op {
+		// A result past a long's range goes on as a big integer, as
+		// Velocity 1.7's BigInteger does.
 		case opAdd:
 			s := li + ri
 			if (s > li) == (ri > 0) {
 				return s
 			}
-			return float64(li) + float64(ri)
+			return st.bigArith(op, big.NewInt(li), big.NewInt(ri))
 		case opSub:
 			s := li - ri
 			if (s < li) == (ri > 0) {
 				return s
 			}
-			return float64(li) - float64(ri)
+			return st.bigArith(op, big.NewInt(li), big.NewInt(ri))
 		case opMul:
 			if li == 0 || ri == 0 {
 				return int64(0)
@@ -1291,7 +1301,7 @@ func (st *state) arith(op opKind, l, r any) any {
 			if !overflow {
 				return p
 			}
-			return float64(li) * float64(ri)
+			return st.bigArith(op, big.NewInt(li), big.NewInt(ri))
 		case opDiv:
 			if ri == 0 || li == -1<<63 && ri == -1 {
 				return nil
@@ -1334,6 +1344,52 @@ func (st *state) arith(op opKind, l, r any) any {
 		return m
 	}
 	return nil
+}
+
+func isBig(v any) bool {
+	_, ok := v.(bigNumber)
+	return ok
+}
+
+// maxBigBits bounds a big integer a render computes (some 20,000 digits):
+// squaring a number over and over doubles its size each time.
+const maxBigBits = 1 << 16
+
+// bigArith is integer arithmetic past a long's range: the result is an
+// int64 again when it fits, else a bigNumber of its digits; division by
+// zero is null, as for longs.
+func (st *state) bigArith(op opKind, a, b *big.Int) any {
+	if a.BitLen()+b.BitLen() > maxBigBits {
+		st.fail(0, ErrLimit, "integer larger than %d bits", maxBigBits)
+		return nil
+	}
+	z := new(big.Int)
+	switch op {
+	case opAdd:
+		z.Add(a, b)
+	case opSub:
+		z.Sub(a, b)
+	case opMul:
+		z.Mul(a, b)
+	case opDiv, opMod:
+		if b.Sign() == 0 {
+			return nil
+		}
+		if op == opDiv {
+			z.Quo(a, b) // truncated, as BigInteger.divide
+		} else {
+			z.Rem(a, b) // the dividend's sign, as long %
+		}
+	default:
+		return nil
+	}
+	if !st.charge(0, z.BitLen()/64) {
+		return nil
+	}
+	if z.IsInt64() {
+		return z.Int64()
+	}
+	return bigNumber(z.String())
 }
 
 // literal is the source text Velocity joins to a string in place of an

@@ -3,6 +3,7 @@ package mapping
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"slices"
 	"sort"
 	"strconv"
@@ -392,6 +393,40 @@ func toNumber(v any) (int64, float64, bool, bool) {
 // digits; arithmetic and comparisons use the nearest float64.
 type bigNumber string
 
+// bigInt returns v as a big integer when it is an integer: an int64 or an
+// integral bigNumber.
+func bigInt(v any) (*big.Int, bool) {
+	switch x := v.(type) {
+	case int64:
+		return big.NewInt(x), true
+	case bigNumber:
+		if strings.ContainsAny(string(x), ".eE") {
+			return nil, false
+		}
+		return new(big.Int).SetString(string(x), 10)
+	}
+	return nil, false
+}
+
+// bigCompare compares a and b as integers when one is a big integer and
+// both are integers (float64 cannot tell 2^63 from 2^63-1).
+func bigCompare(a, b any) (int, bool) {
+	_, aBig := a.(bigNumber)
+	_, bBig := b.(bigNumber)
+	if !aBig && !bBig {
+		return 0, false
+	}
+	x, ok := bigInt(a)
+	if !ok {
+		return 0, false
+	}
+	y, ok := bigInt(b)
+	if !ok {
+		return 0, false
+	}
+	return x.Cmp(y), true
+}
+
 func (n bigNumber) float() float64 {
 	f, _ := strconv.ParseFloat(string(n), 64) // ±Inf when out of range
 	return f
@@ -516,6 +551,9 @@ func equalDepth(a, b any, depth int) bool {
 	ai, af, aFloat, aNum := toNumber(a)
 	bi, bf, bFloat, bNum := toNumber(b)
 	if aNum && bNum {
+		if c, ok := bigCompare(a, b); ok {
+			return c == 0
+		}
 		if !aFloat && !bFloat {
 			return ai == bi
 		}
