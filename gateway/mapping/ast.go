@@ -150,6 +150,7 @@ const (
 	slotStageVariables
 	slotForeach
 	slotVelocityCount
+	slotVelocityHasNext
 	numBuiltins
 )
 
@@ -161,7 +162,8 @@ type symtab struct {
 
 func newSymtab() *symtab {
 	return &symtab{index: map[string]int{"input": slotInput, "util": slotUtil, "context": slotContext,
-		"stageVariables": slotStageVariables, "foreach": slotForeach, "velocityCount": slotVelocityCount}}
+		"stageVariables": slotStageVariables, "foreach": slotForeach, "velocityCount": slotVelocityCount,
+		"velocityHasNext": slotVelocityHasNext}}
 }
 
 func (s *symtab) slot(name string) int {

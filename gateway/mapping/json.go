@@ -1,10 +1,13 @@
 package mapping
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -450,6 +453,9 @@ func (d *jsonDecoder) number() (any, error) {
 			}
 			return d.boxInt(n), nil
 		}
+		if len(text) > 18 {
+			return bigNumber(text), nil // beyond int64: its digits
+		}
 	}
 	if f, ok := shortFloat(text, frac, exp); ok {
 		return d.boxFloat(f), nil
@@ -458,6 +464,9 @@ func (d *jsonDecoder) number() (any, error) {
 	f, err := strconv.ParseFloat(unsafe.String(&text[0], len(text)), 64) //nolint:gosec // audited: the string lives only for the call
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return nil, d.errorf("invalid number")
+	}
+	if math.IsInf(f, 0) {
+		return bigNumber(text), nil // beyond float64: its text
 	}
 	return d.boxFloat(f), nil
 }
@@ -715,4 +724,97 @@ func (d *jsonDecoder) compact(b []byte, depth, max int) ([]byte, bool) {
 		return b, false
 	}
 	return appendJSON(b, v, depth, max)
+}
+
+// validJSON reports whether data is one JSON value, nested to any depth:
+// it tells a body the decoder refuses for its depth (maxJSONDepth) from one
+// that is not JSON. Scalars are checked by encoding/json; objects and
+// arrays by a stack of the open ones, not by recursion.
+func validJSON(data []byte) bool {
+	var stack []byte // the open '{' and '['
+	i := 0
+	skip := func() {
+		for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+			i++
+		}
+	}
+	// scalar reads the string, number or literal at i.
+	scalar := func() bool {
+		start := i
+		if i < len(data) && data[i] == '"' {
+			for i++; i < len(data) && data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+			if i >= len(data) {
+				return false
+			}
+			i++
+		} else {
+			for i < len(data) && !strings.ContainsRune(",]} \t\n\r", rune(data[i])) {
+				i++
+			}
+		}
+		return i > start && json.Valid(data[start:i])
+	}
+	// key reads an object's "key": at i.
+	key := func() bool {
+		skip()
+		if i >= len(data) || data[i] != '"' || !scalar() {
+			return false
+		}
+		skip()
+		if i >= len(data) || data[i] != ':' {
+			return false
+		}
+		i++
+		return true
+	}
+	for {
+		// A value.
+		skip()
+		if i >= len(data) {
+			return false
+		}
+		if c := data[i]; c == '{' || c == '[' {
+			i++
+			skip()
+			if i < len(data) && data[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+				i++
+			} else {
+				stack = append(stack, c)
+				if c == '{' && !key() {
+					return false
+				}
+				continue
+			}
+		} else if !scalar() {
+			return false
+		}
+		// What follows a value: closes, then a comma or the end.
+		for {
+			skip()
+			if len(stack) == 0 {
+				return i == len(data)
+			}
+			if i >= len(data) {
+				return false
+			}
+			top := stack[len(stack)-1]
+			if data[i] == top+2 {
+				i++
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			if data[i] != ',' {
+				return false
+			}
+			i++
+			if top == '{' && !key() {
+				return false
+			}
+			break
+		}
+	}
 }

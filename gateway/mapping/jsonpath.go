@@ -461,9 +461,15 @@ func (p *JSONPath) Eval(root any) (any, bool, error) {
 // evaluation that would visit more than maxWork nodes returns an error
 // wrapping ErrLimit.
 func (p *JSONPath) EvalLimit(root any, maxWork int) (any, bool, error) {
+	v, ok, _, err := p.evalWork(root, maxWork)
+	return v, ok, err
+}
+
+// evalWork is EvalLimit, and also returns the nodes the evaluation visited.
+func (p *JSONPath) evalWork(root any, maxWork int) (any, bool, int, error) {
 	if p.definite {
 		v, ok := p.evalDefinite(root)
-		return v, ok, nil
+		return v, ok, len(p.segs), nil
 	}
 	work := maxWork
 	nodes := []any{root}
@@ -475,16 +481,31 @@ func (p *JSONPath) EvalLimit(root any, maxWork int) (any, bool, error) {
 			if s.deep {
 				next = deepApply(s, n, next, 0, &work)
 			} else {
+				before := len(next)
 				next = applySeg(s, n, next)
-				work -= len(next)
+				work -= 1 + len(next) - before
+				if s.kind == jpFilter {
+					work -= childCount(n) // each tested
+				}
 			}
 			if work < 0 {
-				return nil, false, fmt.Errorf("JSONPath %q: %w: visits more than %d nodes", p.src, ErrLimit, maxWork)
+				return nil, false, maxWork - work, fmt.Errorf("JSONPath %q: %w: visits more than %d nodes", p.src, ErrLimit, maxWork)
 			}
 		}
 		nodes, next = next, nodes
 	}
-	return &List{Items: append([]any(nil), nodes...), json: true}, true, nil
+	return &List{Items: append([]any(nil), nodes...), json: true}, true, maxWork - work, nil
+}
+
+// childCount is the items of a list or the values of a map.
+func childCount(n any) int {
+	switch x := n.(type) {
+	case *Map:
+		return len(x.vals)
+	case *List:
+		return len(x.Items)
+	}
+	return 0
 }
 
 func (p *JSONPath) evalDefinite(root any) (any, bool) {
@@ -527,6 +548,9 @@ func deepApply(s *jpSeg, n any, out []any, depth int, work *int) []any {
 	before := len(out)
 	out = applySeg(s, n, out)
 	*work -= 1 + len(out) - before
+	if s.kind == jpFilter {
+		*work -= childCount(n)
+	}
 	switch x := n.(type) {
 	case *Map:
 		for _, v := range x.vals {
@@ -681,6 +705,9 @@ func sameKind(a, b any) bool {
 
 // compareValues orders two numbers or two strings.
 func compareValues(a, b any) (int, bool) {
+	if c, ok := bigCompare(a, b); ok {
+		return c, true
+	}
 	ai, af, aFloat, aNum := toNumber(a)
 	bi, bf, bFloat, bNum := toNumber(b)
 	if aNum && bNum {

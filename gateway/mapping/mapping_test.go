@@ -211,7 +211,47 @@ var velocityCases = []renderCase{
 	{name: "vtl/set spaces inside", tmpl: "#set( $a = \"v\" )$a", want: "v"},
 	{name: "vtl/set space before paren", tmpl: "#set ($a = 1)$a", want: "1"},
 	{name: "vtl/set eats newline", tmpl: "#set($a = 1)\n$a", want: "1"},
-	{name: "vtl/set eats leading spaces", tmpl: "x\n    #set($a = 1)\n$a", want: "x\n1"},
+	// Velocity 1.7 (checked with its jar): #set takes the spaces before it
+	// only where they begin a token, not an indented line's.
+	{name: "vtl/set keeps an indented line's spaces", tmpl: "x\n    #set($a = 1)\n$a", want: "x\n    1"},
+	{name: "vtl/set keeps the spaces after text", tmpl: "a #set($x = 1)b|a\t#set($x = 1)b|\"q\" #set($x = 1)\nb", want: "a b|a\tb|\"q\" b"},
+	{name: "vtl/set takes the spaces after a token", tmpl: "  #set($x = 1)a|$x #set($y = 1)b|#if(true)x#end\n  #set($y = 1)c|## c\n  #set($y = 1)d|$x\n  #set($y = 1)e", want: "a|1b|xc|d|1\n  e"},
+	{name: "vtl/set takes the spaces after a directive's line end", tmpl: "{\n  #set($x = 1)\n  #set($y = 2)\n  \"a\": $x$y\n}", want: "{\n    \"a\": 12\n}"},
+	{name: "vtl/set takes a lone dollar or hash before its spaces", tmpl: "a $ #set($y = 1)b|a# #set($y = 1)c|a $$ #set($y = 1)d", want: "a b|ac|a d"},
+	// Velocity 1.7 (checked with its jar): a quote doubled inside a string
+	// literal of its kind is one quote.
+	{name: "vtl/doubled single quote", tmpl: "#set($a = 'it''s')$a|#set($a = '''')$a|#set($a = '')[$a]|#set($a = '$x''y')$a", want: "it's|'|[]|$x'y"},
+	{name: "vtl/doubled double quote", tmpl: `#set($x = 'X')#set($a = "say ""hi""")$a|#set($a = "a""$x""b")$a|#set($a = """")$a|#set($a = "x""#if(true)y#end""z")$a`, want: `say "hi"|a"X"b|"|x"y"z`},
+	{name: "vtl/doubled quotes in arguments, lists and maps", tmpl: `$util.escapeJavaScript('it''s')|#set($m = {'k''1': "v""2"})$m|#set($l = ["a""", 'b'''])$l`, want: `it\'s|{k'1=v"2}|[a", b']`},
+	{name: "vtl/backslash before a doubled quote", tmpl: `#set($a = "a\""b")$a|#set($b = "\""")$b`, want: `a\"b|\"`},
+	// Velocity 1.7 (checked with its jar): == between values of different
+	// types compares their text, lists' and maps' included.
+	{name: "vtl/list equals its text", tmpl: `#set($l = [1])#set($s = "[1]")#if($l == $s)EQ#{else}NE#end|#set($l = [1, "a"])#if($l == "[1, a]")EQ#end #if([] == "[]")EQ#end #if([] == "")EQ#{else}NE#end`, want: "EQ|EQ EQ NE"},
+	{name: "vtl/map equals its text", tmpl: `#set($m = {"a": 1})#set($s = "{a=1}")#if($m == $s)EQ#end #if($s == $m)EQ#end #if($m != $s)NE#{else}EQ#end`, want: "EQ EQ EQ"},
+	{name: "vtl/list against a number or boolean compares text", tmpl: `#set($l = [1])#if($l == 1)EQ#{else}NE#end|#set($l = ["true"])#if($l == true)EQ#{else}NE#end|#set($l = [1.5])#if($l == 1.5)EQ#{else}NE#end`, want: "NE|NE|NE"},
+	// Velocity 1.7 (checked with its jar): $velocityHasNext is the innermost
+	// loop's hasNext, restored after the loop.
+	{name: "vtl/velocityHasNext", tmpl: `#foreach($i in [1,2,3])$i:$velocityHasNext #end|$velocityHasNext|#foreach($i in [1,2])#foreach($j in [1])$velocityHasNext#end-$velocityHasNext #end|#foreach($i in {"a": 1, "b": 2})#if($velocityHasNext),#end#end`, want: "1:true 2:true 3:false |$velocityHasNext|false-true false-false |,"},
+	{name: "vtl/velocityHasNext restored", tmpl: `#set($velocityHasNext = 'x')#foreach($i in [1])$velocityHasNext#end $velocityHasNext`, want: "false x"},
+	// Velocity 1.7 (checked with its jar): < <= > >= compare numbers only.
+	{name: "vtl/relational operators compare numbers only", tmpl: `#if("a" < "b")A#{else}a#end#if("b" > "a")B#{else}b#end#if("1" < "2")C#{else}c#end#if(1 < 2)D#end#if(1.5 >= 1)E#end#if("a" <= "a")F#{else}f#end#if(true < false)G#{else}g#end#set($a = "a")#set($b = "b")#if($a < $b)H#{else}h#end`, want: "abcDEfgh"},
+	// Velocity 1.7 (checked with its jar): a literal other than true is false
+	// as a condition (of #if, &&, ||, !), where a variable holding it is true.
+	{name: "vtl/bare literals are false as conditions", tmpl: `#if("abc")A#{else}a#end#if(1)B#{else}b#end#if([1])C#{else}c#end#if({"a":1})D#{else}d#end#if([1..2])E#{else}e#end#if(1.5)F#{else}f#end#if("")G#{else}g#end#if(0)H#{else}h#end#if("$x")I#{else}i#end#if(-1)J#{else}j#end`, want: "abcdefghij"},
+	{name: "vtl/bare literals in logical operators", tmpl: `#if(!"")A#{else}a#end#if("a" && true)B#{else}b#end#if(true && 1)C#{else}c#end#if($nope || "a")D#{else}d#end#if(true || "a")E#{else}e#end#if(!1)F#{else}f#end#if(!(1 == 2))G#end`, want: "AbcdEFG"},
+	{name: "vtl/bare literals set from logical operators", tmpl: `#set($b = "a" && true)$b|#set($c = !"")$c|#set($d = "a" || false)$d|#set($e = !1)$e|#set($s = "")#if($s)S#end#set($z = 0)#if($z)Z#end#set($l = [])#if($l)L#end`, want: "false|true|false|true|SZL"},
+	{name: "vtl/parenthesized bare literals", tmpl: `#if(("a"))A#{else}a#end#if((1 == 1))B#end#if(("a") && true)C#{else}c#end`, want: "aBc"},
+	// Velocity 1.7 (checked with its jar): a backslash escapes # only
+	// before a directive's name (or a macro's); before other text it stays.
+	{name: "vtl/escaped hash before a directive or not", tmpl: `\#ifx|\#if|\#set|\#end|\#foo|\#{if}|\#{foo}|\#else|\#foreach|\#break|\#literal|\#{set}`, want: `\#ifx|#if|#set|#end|\#foo|#{if}|\#{foo}|#else|#foreach|#break|#literal|#{set}`},
+	{name: "vtl/escaped hash before a macro and runs of backslashes", tmpl: `#macro(mm)M#end\#mm|\\#ifx|\\#foo|\\\#foo|\\\#if|\\\\#foo`, want: `#mm|\\#ifx|\\#foo|\\\#foo|\#if|\\\\#foo`},
+	{name: "vtl/number compareTo", tmpl: `#set($n = 5)$n.compareTo(3)|$n.compareTo(5)|$n.compareTo(7)|#set($f = 2.5)$f.compareTo(3.5)|$f.compareTo(2.5)`, want: "1|0|-1|-1|0"},
+	{name: "vtl/list lastIndexOf", tmpl: `#set($l = [1,2,3,2])$l.lastIndexOf(2) $l.lastIndexOf(9) $l.lastIndexOf("2")`, want: "3 -1 -1"},
+	// Velocity 1.7 (checked with its jar): integer arithmetic past a long's
+	// range goes on in BigInteger.
+	{name: "vtl/long overflow to big integers", tmpl: `#set($j = 9223372036854775807 + 1)$j|#set($k = 9223372036854775807 * 2)$k|#set($m = -9223372036854775807 - 2)$m|#set($x = 9223372036854775807 + 1 - 1)$x|#set($y = 9223372036854775807 + 1.0)$y`, want: "9223372036854775808|18446744073709551614|-9223372036854775809|9223372036854775807|9.223372036854776E18"},
+	{name: "vtl/big integers in arithmetic and comparisons", tmpl: `#set($j = 9223372036854775807 + 1)#set($q = $j / 2)$q|#if($j > 9223372036854775807)GT#end|#set($a = 2147483647 * 2147483647 * 2147483647)$a|#set($b = 99999999999999999999)$b|#set($r = $b % 7)$r|#if($b == 99999999999999999999)EQ#end`, want: "4611686018427387904|GT|9903520300447984150353281023|99999999999999999999|1|EQ"},
+	{name: "vtl/escaped backslash before the closing quote", tmpl: `#set($x = "x")$x.replaceAll("x", "\\")|#set($y = "a\\")$y`, want: `\|a\\`},
 	{name: "vtl/set null keeps old value", tmpl: "#set($a = 1)#set($a = $nothing)$a", want: "1"},
 	{name: "vtl/set boolean", tmpl: "#set($a = true)$a", want: "true"},
 	{name: "vtl/set map property", tmpl: "#set($m = {})#set($m.k = 'v')$m", want: "{k=v}"},
@@ -247,9 +287,9 @@ var velocityCases = []renderCase{
 	{name: "vtl/if elseif", tmpl: "#set($n = 2)#if($n == 1)one#elseif($n == 2)two#{else}many#end", want: "two"},
 	{name: "vtl/if elseif else", tmpl: "#set($n = 5)#if($n == 1)one#elseif($n == 2)two#{else}many#end", want: "many"},
 	{name: "vtl/if undefined is false", tmpl: "#if($nope)y#{else}n#end", want: "n"},
-	{name: "vtl/if empty string is true", tmpl: "#if('')y#{else}n#end", want: "y"},
-	{name: "vtl/if zero is true", tmpl: "#if(0)y#{else}n#end", want: "y"},
-	{name: "vtl/if empty list is true", tmpl: "#if([])y#{else}n#end", want: "y"},
+	{name: "vtl/if empty string is true", tmpl: "#set($v = '')#if($v)y#{else}n#end", want: "y"},
+	{name: "vtl/if zero is true", tmpl: "#set($v = 0)#if($v)y#{else}n#end", want: "y"},
+	{name: "vtl/if empty list is true", tmpl: "#set($v = [])#if($v)y#{else}n#end", want: "y"},
 	{name: "vtl/if newline handling", tmpl: "#if(true)\na\n#end\nb", want: "a\nb"},
 	{name: "vtl/if else newline handling", tmpl: "#if(false)\na\n#else\nc\n#end\nb", want: "c\nb"},
 	{name: "vtl/if with spaces", tmpl: "#if ( true ) y #end", want: " y "},

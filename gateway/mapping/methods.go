@@ -2,8 +2,8 @@ package mapping
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,7 +12,12 @@ import (
 )
 
 // inputObj is $input; utilObj is $util.
-type inputObj struct{ v *Vars }
+type inputObj struct {
+	v *Vars
+	// body is $input.body once read (hasBody).
+	body    string
+	hasBody bool
+}
 
 type utilObj struct{}
 
@@ -50,7 +55,7 @@ func (st *state) property(cur any, name string) (any, bool) {
 		}
 	case *inputObj:
 		if name == "body" {
-			return c.v.bodyString(), true
+			return st.inputBody(c, 0)
 		}
 	case string:
 		if name == "empty" {
@@ -121,7 +126,7 @@ func (st *state) call(cur any, part *refPart, args []any, off int) (any, bool) {
 	case *Map:
 		return st.mapMethod(c, name, args, off)
 	case *inputObj:
-		return st.inputMethod(c.v, part, args, off)
+		return st.inputMethod(c, part, args, off)
 	case *utilObj:
 		return st.utilMethod(name, args, off)
 	case *mapEntry:
@@ -146,7 +151,7 @@ func (st *state) call(cur any, part *refPart, args []any, off int) (any, bool) {
 		case "isLast", "getLast":
 			return !c.hasNext, true
 		}
-	case int64, float64, bool:
+	case int64, float64, bool, bigNumber:
 		switch name {
 		case "toString":
 			return plainString(c), true
@@ -175,6 +180,18 @@ func (st *state) call(cur any, part *refPart, args []any, off int) (any, bool) {
 		case "booleanValue":
 			b, ok := c.(bool)
 			return b, ok
+		case "compareTo":
+			// Java's Integer/Long/Double.compareTo (-1, 0 or 1), of a
+			// number (Java also refuses a number of another class).
+			if len(args) != 1 || !sameKind(c, args[0]) {
+				return nil, false
+			}
+			if _, isBool := c.(bool); isBool {
+				return nil, false
+			}
+			if n, ok := compareValues(c, args[0]); ok {
+				return int64(max(-1, min(n, 1))), true
+			}
 		}
 	case missingT:
 		// A missing JSONPath behaves as an empty string for methods.
@@ -365,12 +382,17 @@ func (st *state) stringMethod(s string, part *refPart, args []any, off int) (any
 			st.fail(off, ErrLimit, "string longer than %d bytes", st.lim.MaxOutputBytes)
 			return nil, false
 		}
-		return strings.ReplaceAll(s, a, b), true
+		r := strings.ReplaceAll(s, a, b)
+		if !st.chargeBytes(off, len(r)) {
+			return nil, false
+		}
+		return r, true
 	case "replaceAll", "replaceFirst":
-		re, ok := st.regexpArg(part, args, off)
+		rc, ok := st.regexpArg(part, args, s, off)
 		if !ok {
 			return nil, false
 		}
+		re := rc.re
 		repl, ok := st.argString(args, 1, off)
 		if !ok {
 			return nil, false
@@ -387,7 +409,11 @@ func (st *state) stringMethod(s string, part *refPart, args []any, off int) (any
 			b = append(b, s[loc[1]:]...)
 			return string(b), true
 		}
-		matches := re.FindAllStringSubmatchIndex(s, -1)
+		// Find no more matches than the budget pays for, and charge them.
+		matches := re.FindAllStringSubmatchIndex(s, st.matchesLeft())
+		if !st.charge(off, len(matches)*stepsPerMatch) {
+			return nil, false
+		}
 		var b []byte
 		last := 0
 		for _, loc := range matches {
@@ -402,21 +428,13 @@ func (st *state) stringMethod(s string, part *refPart, args []any, off int) (any
 		b = append(b, s[last:]...)
 		return string(b), true
 	case "matches":
-		re, ok := st.regexpArg(part, args, off)
+		rc, ok := st.regexpArg(part, args, s, off)
 		if !ok {
 			return nil, false
 		}
-		loc := re.FindStringIndex(s)
-		if loc != nil && loc[0] == 0 && loc[1] == len(s) {
-			return true, true
-		}
-		full, err := compileJava("^(?:" + re.String() + ")$")
-		if err != nil {
-			return false, true
-		}
-		return full.MatchString(s), true
+		return rc.full.MatchString(s), true
 	case "split":
-		re, ok := st.regexpArg(part, args, off)
+		rc, ok := st.regexpArg(part, args, s, off)
 		if !ok {
 			return nil, false
 		}
@@ -424,9 +442,13 @@ func (st *state) stringMethod(s string, part *refPart, args []any, off int) (any
 		if n, ok := argInt(args, 1); ok {
 			limit = n
 		}
-		l := javaSplit(s, re, limit)
-		st.steps += len(l.Items)
-		if !st.step(off) {
+		// Split into no more pieces than the budget pays for.
+		l, whole := javaSplit(s, rc.re, limit, st.matchesLeft())
+		if !whole {
+			st.charge(off, st.stepsLeft()+1) // fails the render
+			return nil, false
+		}
+		if !st.charge(off, len(l.Items)*stepsPerMatch) || !st.hold(off, len(l.Items), 0) {
 			return nil, false
 		}
 		return l, true
@@ -442,11 +464,16 @@ func (st *state) stringMethod(s string, part *refPart, args []any, off int) (any
 
 // javaSplit is String.split: trailing empty strings are dropped when limit
 // is 0, and a match at the very start yields no leading empty string when it
-// is empty.
-func javaSplit(s string, re *regexp.Regexp, limit int) *List {
+// is empty. It splits into at most maxPieces pieces (a limit of its own),
+// and reports false when there would be more.
+func javaSplit(s string, re *regexp.Regexp, limit, maxPieces int) (*List, bool) {
 	n := -1
 	if limit > 0 {
 		n = limit
+	}
+	capped := false
+	if n < 0 || n > maxPieces {
+		n, capped = maxPieces+1, true
 	}
 	var parts []string
 	if s == "" {
@@ -455,6 +482,9 @@ func javaSplit(s string, re *regexp.Regexp, limit int) *List {
 		parts = re.Split(s, n)
 		// Go splits "" matches around every character ("abc" by "" gives
 		// a, b, c) as Java 8 does.
+	}
+	if capped && len(parts) > maxPieces {
+		return nil, false
 	}
 	if limit == 0 {
 		for len(parts) > 1 && parts[len(parts)-1] == "" {
@@ -468,7 +498,7 @@ func javaSplit(s string, re *regexp.Regexp, limit int) *List {
 	for i, p := range parts {
 		l.Items[i] = p
 	}
-	return l
+	return l, true
 }
 
 // javaReplacement turns a Java replacement string ($1, \$) into Go's
@@ -518,11 +548,42 @@ func javaReplacement(r string) string {
 type regexpCache struct {
 	re  *regexp.Regexp
 	err error
+	// full is re anchored at both ends, for matches.
+	full *regexp.Regexp
+	// cost is the steps matching re charges per byte of input: Go's
+	// matcher is linear in the input, by a factor that grows with the
+	// pattern's program.
+	cost int
 }
 
 func newRegexpCache(pattern string) *regexpCache {
 	re, err := compileJava(pattern)
-	return &regexpCache{re: re, err: err}
+	if err != nil {
+		return &regexpCache{err: err}
+	}
+	full, err := compileJava("^(?:" + pattern + ")$")
+	if err != nil {
+		return &regexpCache{err: err}
+	}
+	return &regexpCache{re: re, full: full, cost: regexpCost(pattern)}
+}
+
+// instsPerStep is the size of a regular expression's program that costs a
+// step per byte of input.
+const instsPerStep = 32
+
+// regexpCost is the steps per input byte matching pattern charges: one,
+// and one more for every instsPerStep instructions of its program.
+func regexpCost(pattern string) int {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return 1
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return 1
+	}
+	return 1 + len(prog.Inst)/instsPerStep
 }
 
 // runtimeRegexps caches patterns that were not literals in the template.
@@ -543,13 +604,23 @@ func compileJava(pattern string) (*regexp.Regexp, error) {
 	return regexp.Compile(pattern)
 }
 
-func (st *state) regexpArg(part *refPart, args []any, off int) (*regexp.Regexp, bool) {
+// regexpArg returns the pattern of a regular-expression method (args[0]),
+// compiled, and charges matching it against s for the bytes of s.
+func (st *state) regexpArg(part *refPart, args []any, s string, off int) (*regexpCache, bool) {
+	rc, ok := st.regexpOf(part, args, off)
+	if !ok || !st.charge(off, len(s)*rc.cost) {
+		return nil, false
+	}
+	return rc, true
+}
+
+func (st *state) regexpOf(part *refPart, args []any, off int) (*regexpCache, bool) {
 	if part.re != nil {
 		if part.re.err != nil {
 			st.fail(off, ErrEval, "invalid regular expression: %v", part.re.err)
 			return nil, false
 		}
-		return part.re.re, true
+		return part.re, true
 	}
 	pattern, ok := st.argString(args, 0, off)
 	if !ok {
@@ -561,7 +632,7 @@ func (st *state) regexpArg(part *refPart, args []any, off int) (*regexp.Regexp, 
 			st.fail(off, ErrEval, "invalid regular expression: %v", rc.err)
 			return nil, false
 		}
-		return rc.re, true
+		return rc, true
 	}
 	// The cache outlives the render: its key and the compiled expression
 	// must not share the bytes of the render's text (slabs).
@@ -577,7 +648,7 @@ func (st *state) regexpArg(part *refPart, args []any, off int) (*regexp.Regexp, 
 		st.fail(off, ErrEval, "invalid regular expression: %v", rc.err)
 		return nil, false
 	}
-	return rc.re, true
+	return rc, true
 }
 
 // Lists.
@@ -614,6 +685,16 @@ func (st *state) listMethod(l *List, name string, args []any, off int) (any, boo
 		}
 		for i, it := range l.Items {
 			if valuesEqual(it, args[0]) && sameKind(it, args[0]) {
+				return int64(i), true
+			}
+		}
+		return int64(-1), true
+	case "lastIndexOf":
+		if len(args) != 1 {
+			return nil, false
+		}
+		for i := len(l.Items) - 1; i >= 0; i-- {
+			if valuesEqual(l.Items[i], args[0]) && sameKind(l.Items[i], args[0]) {
 				return int64(i), true
 			}
 		}
@@ -821,7 +902,8 @@ func (m *Map) visibleLen() int {
 
 // $input.
 
-func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, bool) {
+func (st *state) inputMethod(in *inputObj, part *refPart, args []any, off int) (any, bool) {
+	v := in.v
 	switch part.name {
 	case "json", "path":
 		jp := part.jp
@@ -841,20 +923,24 @@ func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, 
 			}
 		}
 		doc, err := st.document(v)
-		if err != nil && part.name == "path" && len(jp.segs) == 0 && !json.Valid(v.jsonBody()) {
+		if st.err != nil {
+			return nil, false
+		}
+		if err != nil && part.name == "path" && len(jp.segs) == 0 && !validJSON(v.jsonBody()) {
 			// $input.path('$') of a body that is not JSON is the body
 			// itself, as in API Gateway: the templates that turn a form
 			// post into JSON split it ($input.path('$').split('&')). A
-			// JSON body too deep to decode stays an error.
+			// JSON body too deep to decode (maxJSONDepth) stays an error
+			// however deep it is: validJSON has no bound of its own
+			// (encoding/json's Valid stops at 10,000 levels).
 			return v.bodyString(), true
 		}
 		if err != nil {
 			st.fail(off, ErrBodyNotJSON, "$input.%s(%q): the body is not JSON: %v", part.name, jp.String(), err)
 			return nil, false
 		}
-		res, ok, err := jp.Eval(doc)
-		if err != nil {
-			st.fail(off, ErrLimit, "$input.%s: %v", part.name, err)
+		res, ok, evalOK := st.evalPath(jp, doc, part.name, off)
+		if !evalOK {
 			return nil, false
 		}
 		if part.name == "path" {
@@ -875,6 +961,9 @@ func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, 
 			st.fail(off, ErrLimit, "$input.json result larger than %d bytes", st.lim.MaxOutputBytes)
 			return nil, false
 		}
+		if !st.chargeBytes(off, len(st.scratch)) {
+			return nil, false
+		}
 		return string(st.scratch), true
 	case "params":
 		if len(args) == 0 {
@@ -893,7 +982,7 @@ func (st *state) inputMethod(v *Vars, part *refPart, args []any, off int) (any, 
 		}
 		return st.boxString(v.param(name)), true
 	case "getBody":
-		return v.bodyString(), true
+		return st.inputBody(in, off)
 	}
 	return nil, false
 }
@@ -911,7 +1000,9 @@ func (st *state) utilMethod(name string, args []any, off int) (any, bool) {
 	}
 	if name == "parseJson" {
 		s, ok := st.argString(args, 0, off)
-		if !ok {
+		// Decoding builds a value every few bytes: a step per
+		// bytesPerValue bytes (the call charged for reading them).
+		if !ok || !st.charge(off, len(s)/bytesPerValue) {
 			return nil, false
 		}
 		v, err := decodeJSONInto([]byte(s), &st.slabs)

@@ -139,6 +139,15 @@ func (p *parser) block(depth int) ([]node, string, error) {
 			text.Reset()
 		}
 	}
+	// chunkStart is where the last run of plain text (no $, # or \\)
+	// began; [loneStart, loneEnd) the last run of $ and # kept as text.
+	chunkStart, loneStart, loneEnd := -1, -1, -1
+	lone := func() {
+		if loneEnd != p.pos-1 {
+			loneStart = p.pos - 1
+		}
+		loneEnd = p.pos
+	}
 	for p.pos < len(p.src) {
 		c := p.src[p.pos]
 		switch c {
@@ -163,14 +172,17 @@ func (p *parser) block(depth int) ([]node, string, error) {
 				p.pos = save
 			}
 			if p.pos < len(p.src) && p.src[p.pos] == '#' && n%2 == 1 {
-				// \#if renders "#if" and is not a directive.
-				text.WriteString(p.src[start : start+n/2])
+				// \#if renders "#if" and is not a directive; before a
+				// name that is not a directive's or a macro's (\#foo) the
+				// backslashes stay, as in Velocity 1.7.
+				save := p.pos
 				p.pos++
-				text.WriteByte('#')
-				if name, _ := p.directiveName(); name != "" {
-					text.WriteString(p.src[p.pos-len(name) : p.pos])
+				if name, _ := p.directiveName(); name != "" && (velocityDirectives[name] || p.macros[name] != nil) {
+					text.WriteString(p.src[start : start+n/2])
+					text.WriteString(p.src[save:p.pos])
+					continue
 				}
-				continue
+				p.pos = save
 			}
 			text.WriteString(p.src[start:p.pos])
 		case '$':
@@ -182,6 +194,7 @@ func (p *parser) block(depth int) ([]node, string, error) {
 			if !ok {
 				p.pos = save + 1
 				text.WriteByte('$')
+				lone()
 				continue
 			}
 			flush()
@@ -218,6 +231,7 @@ func (p *parser) block(depth int) ([]node, string, error) {
 			name, formal := p.directiveName()
 			if name == "" {
 				text.WriteByte('#')
+				lone()
 				continue
 			}
 			switch name {
@@ -229,12 +243,25 @@ func (p *parser) block(depth int) ([]node, string, error) {
 				}
 				return nodes, name, nil
 			case "set":
-				// #set eats the spaces and tabs before it.
-				s := text.String()
-				trimmed := strings.TrimRight(s, " \t")
-				if len(trimmed) != len(s) {
+				// Velocity 1.7's #set token takes the spaces and tabs
+				// before it when they begin a token: they follow a
+				// reference, a directive (with the line end it took), a
+				// comment, or the start of the template, and not other
+				// text ("a #set" keeps its space, as does an indented
+				// line). $ and # kept as text just before them go too
+				// ("a $ #set(...)" renders "a ").
+				j := off
+				for j > 0 && (p.src[j-1] == ' ' || p.src[j-1] == '\t') {
+					j--
+				}
+				if j < off && chunkStart == j {
+					cut := off - j
+					if loneEnd == j {
+						cut += loneEnd - loneStart
+					}
+					s := text.String()
 					text.Reset()
-					text.WriteString(trimmed)
+					text.WriteString(s[:len(s)-cut])
 				}
 				flush()
 				n, err := p.setDirective(off)
@@ -313,12 +340,19 @@ func (p *parser) block(depth int) ([]node, string, error) {
 				next = len(p.src) - p.pos
 			}
 			text.WriteString(p.src[p.pos : p.pos+next])
+			chunkStart = p.pos
 			p.pos += next
 		}
 	}
 	flush()
 	return nodes, "", nil
 }
+
+// velocityDirectives are the names a backslash escapes after it (\#if
+// renders #if): Velocity 1.7's directives.
+var velocityDirectives = map[string]bool{"if": true, "elseif": true, "else": true, "end": true, "set": true,
+	"foreach": true, "include": true, "parse": true, "macro": true, "stop": true, "break": true,
+	"evaluate": true, "define": true, "literal": true}
 
 // directiveName reads name or {name} after a '#'. It leaves pos unchanged
 // and returns "" when none is there.
@@ -886,13 +920,24 @@ func (p *parser) primary(depth int) (expr, error) {
 		}
 		return ref, nil
 	case c == '\'':
-		end := strings.IndexByte(p.src[p.pos+1:], '\'')
-		if end < 0 {
-			return nil, p.errAt(start, "unclosed string literal")
+		// A doubled quote is a quote in the string ('it''s'), as in
+		// Velocity 1.7.
+		i := p.pos + 1
+		for {
+			end := strings.IndexByte(p.src[i:], '\'')
+			if end < 0 {
+				return nil, p.errAt(start, "unclosed string literal")
+			}
+			i += end + 1
+			if i < len(p.src) && p.src[i] == '\'' {
+				i++
+				continue
+			}
+			break
 		}
-		s := p.src[p.pos+1 : p.pos+1+end]
-		p.pos += end + 2
-		return &litExpr{v: s}, nil
+		s := p.src[p.pos+1 : i-1]
+		p.pos = i
+		return &litExpr{v: strings.ReplaceAll(s, "''", "'")}, nil
 	case c == '"':
 		return p.doubleQuoted(depth)
 	case c >= '0' && c <= '9' || c == '-':
@@ -913,6 +958,9 @@ func (p *parser) primary(depth int) (expr, error) {
 			n, err := strconv.ParseInt(text, 10, 64)
 			if err == nil {
 				return &litExpr{v: n}, nil
+			}
+			if errors.Is(err, strconv.ErrRange) {
+				return &litExpr{v: bigNumber(text)}, nil // a BigInteger, as in Velocity 1.7
 			}
 		}
 		f, err := strconv.ParseFloat(text, 64)
@@ -1021,22 +1069,37 @@ func (p *parser) primary(depth int) (expr, error) {
 }
 
 // doubleQuoted parses "..." whose references and directives are rendered
-// each time it is evaluated. A backslash keeps the next character in the
-// string (\" does not end it) and stays in the text, as in Velocity 1.7.
+// each time it is evaluated. A doubled quote is a quote in the string ("say
+// ""hi"""), as in Velocity 1.7. A backslash stays in the text; before a
+// single quote it also keeps the quote in the string (\" does not end it,
+// where Velocity 1.7 refuses the template), before a doubled one it does
+// not ("a\""b" is a\"b, as in Velocity 1.7).
 func (p *parser) doubleQuoted(depth int) (expr, error) {
 	start := p.pos
 	i := p.pos + 1
-	for i < len(p.src) && p.src[i] != '"' {
-		if p.src[i] == '\\' {
-			i++
+	doubled := false
+	for ; i < len(p.src); i++ {
+		if p.src[i] == '\\' && i+1 < len(p.src) && !strings.HasPrefix(p.src[i+1:], `""`) {
+			i++ // the next character, a quote or a backslash included
+			continue
 		}
-		i++
+		if p.src[i] == '"' {
+			if i+1 < len(p.src) && p.src[i+1] == '"' {
+				i++
+				doubled = true
+				continue
+			}
+			break
+		}
 	}
 	if i >= len(p.src) {
 		return nil, p.errAt(start, "unclosed string literal")
 	}
 	body := p.src[start+1 : i]
 	p.pos = i + 1
+	if doubled {
+		body = strings.ReplaceAll(body, `""`, `"`)
+	}
 	if !strings.ContainsAny(body, "$#") {
 		return &litExpr{v: body}, nil
 	}

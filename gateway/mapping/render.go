@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,7 +39,9 @@ type Limits struct {
 	// Gateway's cap; a loop over more items fails the render.
 	MaxForeach int
 	// MaxSteps bounds the evaluation steps (nodes, expressions, method calls
-	// and loop iterations) of a render. Default 5,000,000.
+	// and loop iterations) of a render; a call whose work grows with its
+	// operands (bytes scanned or copied, regular-expression matches, JSON
+	// nodes visited) charges that work too. Default 5,000,000.
 	MaxSteps int
 	// MaxDepth bounds macro and #define recursion. Default 64.
 	MaxDepth int
@@ -248,10 +251,48 @@ func (st *state) document(v *Vars) (any, error) {
 		return decodeJSON(v.jsonBody())
 	}
 	if !st.docOK {
+		// Decoding is linear in the body: charge it once, when it is done.
+		if !st.chargeBytes(0, len(v.jsonBody())) {
+			return nil, st.err
+		}
 		st.doc, st.docErr = decodeJSONInto(v.jsonBody(), &st.slabs)
 		st.docOK = true
 	}
 	return st.doc, st.docErr
+}
+
+// evalPath applies jp to doc for $input.json or $input.path (method),
+// charging the nodes it visits; ok is false when that failed the render.
+func (st *state) evalPath(jp *JSONPath, doc any, method string, off int) (res any, found, ok bool) {
+	maxWork := min(DefaultJSONPathWork, st.stepsLeft())
+	res, found, work, err := jp.evalWork(doc, maxWork)
+	if err != nil {
+		if maxWork < DefaultJSONPathWork {
+			st.charge(off, st.stepsLeft()+1) // fails the render
+			return nil, false, false
+		}
+		st.fail(off, ErrLimit, "$input.%s: %v", method, err)
+		return nil, false, false
+	}
+	if !st.charge(off, work) {
+		return nil, false, false
+	}
+	return res, found, true
+}
+
+// inputBody is $input.body: the body as a string, made once a render.
+func (st *state) inputBody(in *inputObj, off int) (string, bool) {
+	if in.hasBody {
+		return in.body, true
+	}
+	if !st.chargeBytes(off, len(in.v.Body)) {
+		return "", false
+	}
+	if in != &st.in {
+		return in.v.bodyString(), true // an $input kept from another render
+	}
+	in.body, in.hasBody = in.v.bodyString(), true
+	return in.body, true
 }
 
 // fail records an error at a source offset and returns ctrlErr.
@@ -263,8 +304,6 @@ func (st *state) fail(off int, kind error, format string, args ...any) ctrl {
 	return ctrlErr
 }
 
-// step charges one evaluation step and checks the budget and, now and then,
-// the context.
 // itemBytes is what hold charges for one item of a list or map.
 const itemBytes = 16
 
@@ -281,6 +320,8 @@ func (st *state) hold(off, items, strBytes int) bool {
 	return true
 }
 
+// step charges one evaluation step and checks the budget and, now and then,
+// the context.
 func (st *state) step(off int) bool {
 	st.steps++
 	if st.steps > st.lim.MaxSteps {
@@ -296,6 +337,66 @@ func (st *state) step(off int) bool {
 		}
 	}
 	return true
+}
+
+// Work rates: what an operation whose cost grows with its operands charges
+// against MaxSteps besides its one step, calibrated so that a step of any
+// kind costs about the same CPU time (tens of nanoseconds).
+const (
+	// bytesPerStep is the bytes a linear string operation (copying,
+	// scanning, escaping, decoding) does for one step.
+	bytesPerStep = 16
+	// stepsPerMatch is what each match of a regular expression costs
+	// (replaceAll, split): finding it, recording its position, building its
+	// piece.
+	stepsPerMatch = 8
+	// bytesPerValue is the JSON text $util.parseJson decodes for one step
+	// (a dense document builds a value every few bytes).
+	bytesPerValue = 2
+)
+
+// charge charges n steps of work an operation did or is about to do (bytes
+// scanned or copied, items visited) against MaxSteps, and checks the
+// context when the charge crosses a multiple of 1024 steps, as step does
+// every 1024 steps: an expensive call is cut by the budget and stops at the
+// request's end however few steps surround it.
+func (st *state) charge(off, n int) bool {
+	if st.err != nil {
+		return false
+	}
+	if n <= 0 {
+		return true
+	}
+	before := st.steps
+	if n > st.lim.MaxSteps-st.steps {
+		st.steps = st.lim.MaxSteps + 1
+		st.fail(off, ErrLimit, "more than %d evaluation steps", st.lim.MaxSteps)
+		return false
+	}
+	st.steps += n
+	if before>>10 != st.steps>>10 {
+		if err := st.ctx.Err(); err != nil {
+			st.err = fmt.Errorf("template %q: %w: %w", st.t.name, ErrLimit, err)
+			return false
+		}
+	}
+	return true
+}
+
+// chargeBytes charges the work of a linear operation over n bytes.
+func (st *state) chargeBytes(off, n int) bool {
+	return st.charge(off, n/bytesPerStep)
+}
+
+// matchesLeft is the regular-expression matches the budget has left to pay
+// for, plus one (to tell that there are more).
+func (st *state) matchesLeft() int {
+	return st.stepsLeft()/stepsPerMatch + 1
+}
+
+// stepsLeft is the steps the budget has left.
+func (st *state) stepsLeft() int {
+	return max(st.lim.MaxSteps-st.steps, 0)
 }
 
 func (st *state) checkOut(off int) bool {
@@ -338,11 +439,11 @@ func (st *state) execOne(n node) ctrl {
 		st.assign(n.target, v)
 	case *ifNode:
 		for i, c := range n.conds {
-			v := st.eval(c)
+			t := st.cond(c)
 			if st.err != nil {
 				return ctrlErr
 			}
-			if truthy(v) {
+			if t {
 				return st.exec(n.bodies[i])
 			}
 		}
@@ -423,7 +524,9 @@ func (st *state) renderDirect(r *refExpr) bool {
 			}
 			s = plainString(arg)
 		}
-		st.out = appendEscapeJavaScript(st.out, s)
+		if st.chargeBytes(r.off, len(s)) {
+			st.out = appendEscapeJavaScript(st.out, s)
+		}
 		return true
 	case directInputJSON:
 		in, ok := st.vars[slotInput].(*inputObj)
@@ -460,6 +563,9 @@ func (st *state) renderDirect(r *refExpr) bool {
 		if len(jp.segs) == 0 && !st.docOK && in.v.predecoded == nil && !noCompactJSON {
 			// $input.json('$') before anything decoded the body: its
 			// text, compacted, unless it must be decoded after all.
+			if !st.chargeBytes(r.off, len(in.v.jsonBody())) {
+				return true
+			}
 			start := len(st.out)
 			var ok bool
 			if st.out, ok = appendCompactJSON(st.out, in.v.jsonBody(), &st.slabs, st.lim.MaxOutputBytes); ok {
@@ -468,13 +574,18 @@ func (st *state) renderDirect(r *refExpr) bool {
 			st.out = st.out[:start]
 		}
 		doc, err := st.document(in.v)
+		if st.err != nil {
+			return true
+		}
 		if err != nil {
 			st.fail(r.off, ErrBodyNotJSON, "$input.json(%q): the body is not JSON: %v", jp.String(), err)
 			return true
 		}
-		res, found, err := jp.Eval(doc)
-		if err != nil {
-			st.fail(r.off, ErrLimit, "$input.json: %v", err)
+		if st.err != nil {
+			return true
+		}
+		res, found, ok := st.evalPath(jp, doc, "json", r.off)
+		if !ok {
 			return true
 		}
 		if !found {
@@ -482,9 +593,12 @@ func (st *state) renderDirect(r *refExpr) bool {
 			return true
 		}
 		var fits bool
+		start := len(st.out)
 		if st.out, fits = appendJSON(st.out, res, 0, st.lim.MaxOutputBytes); !fits {
 			st.fail(r.off, ErrLimit, "$input.json result larger than %d bytes", st.lim.MaxOutputBytes)
+			return true
 		}
+		st.chargeBytes(r.off, len(st.out)-start)
 		return true
 	}
 	return false
@@ -634,7 +748,7 @@ func (st *state) toString(v any, off int) (string, bool) {
 	c := st.writeValue(v, off)
 	s := string(st.out[start:])
 	st.out = st.out[:start]
-	return s, c != ctrlErr
+	return s, c != ctrlErr && st.chargeBytes(off, len(s))
 }
 
 func (st *state) assign(target *refExpr, v any) {
@@ -767,7 +881,7 @@ func describeStatus(v any) string {
 // the render escaped.
 func (st *state) keep(v any) any {
 	switch x := v.(type) {
-	case nil, bool, missingT:
+	case nil, bool, missingT, bigNumber:
 		return v
 	case string:
 		if !st.hold(0, 1, len(x)) {
@@ -798,6 +912,7 @@ func (st *state) foreach(n *foreachNode) ctrl {
 	prevVar := st.vars[n.slot]
 	prevLoop := st.vars[slotForeach]
 	prevCount := st.vars[slotVelocityCount]
+	prevHasNext := st.vars[slotVelocityHasNext]
 	info := st.newLoop()
 	st.loop = info
 	st.vars[slotForeach] = info
@@ -806,6 +921,7 @@ func (st *state) foreach(n *foreachNode) ctrl {
 		st.vars[n.slot] = prevVar
 		st.vars[slotForeach] = prevLoop
 		st.vars[slotVelocityCount] = prevCount
+		st.vars[slotVelocityHasNext] = prevHasNext
 	}()
 	body := func(i int, item any, hasNext bool) ctrl {
 		if i >= st.lim.MaxForeach {
@@ -817,6 +933,7 @@ func (st *state) foreach(n *foreachNode) ctrl {
 		info.index, info.count, info.hasNext = i, i+1, hasNext
 		st.vars[n.slot] = item
 		st.vars[slotVelocityCount] = int64(i + 1)
+		st.vars[slotVelocityHasNext] = hasNext
 		return st.exec(n.body)
 	}
 	finish := func(c ctrl) ctrl {
@@ -951,7 +1068,7 @@ func (st *state) eval(e expr) any {
 		c := st.exec(e.parts)
 		s := string(st.out[start:])
 		st.out = st.out[:start]
-		if c == ctrlErr {
+		if c == ctrlErr || !st.chargeBytes(0, len(s)) {
 			return nil
 		}
 		return s
@@ -1006,7 +1123,7 @@ func (st *state) eval(e expr) any {
 		}
 		return l
 	case *notExpr:
-		return !truthy(st.eval(e.x))
+		return !st.cond(e.x)
 	case *negExpr:
 		switch x := st.eval(e.x).(type) {
 		case int64:
@@ -1021,12 +1138,27 @@ func (st *state) eval(e expr) any {
 	return nil
 }
 
+// cond evaluates e as a condition (of #if, &&, || or !). A literal other
+// than true is false, as in Velocity 1.7, whose literals' evaluate() is
+// false: #if("a"), #if(1) and #if([1]) are false, where a variable holding
+// the same value is true.
+func (st *state) cond(e expr) bool {
+	switch x := e.(type) {
+	case *litExpr:
+		b, ok := x.v.(bool)
+		return ok && b
+	case *strExpr, *listExpr, *mapExpr, *rangeExpr:
+		return false
+	}
+	return truthy(st.eval(e))
+}
+
 func (st *state) binary(e *binExpr) any {
 	switch e.op {
 	case opOr:
-		return truthy(st.eval(e.l)) || truthy(st.eval(e.r))
+		return st.cond(e.l) || st.cond(e.r)
 	case opAnd:
-		return truthy(st.eval(e.l)) && truthy(st.eval(e.r))
+		return st.cond(e.l) && st.cond(e.r)
 	}
 	l := st.eval(e.l)
 	r := st.eval(e.r)
@@ -1043,10 +1175,16 @@ func (st *state) binary(e *binExpr) any {
 			r = literal(e.r)
 		}
 	case opEq:
-		return valuesEqual(l, r)
+		return st.equal(l, r)
 	case opNe:
-		return !valuesEqual(l, r)
+		return !st.equal(l, r)
 	case opLt, opLe, opGt, opGe:
+		// Velocity 1.7 orders numbers only ("a" < "b" is false).
+		_, _, _, lNum := toNumber(l)
+		_, _, _, rNum := toNumber(r)
+		if !lNum || !rNum {
+			return false
+		}
 		c, ok := compareValues(l, r)
 		if !ok {
 			return false
@@ -1064,7 +1202,57 @@ func (st *state) binary(e *binExpr) any {
 	return st.arith(e.op, l, r)
 }
 
+// equal is ==: a list or a map against a value of another type compares
+// their text, as Velocity 1.7 compares values of different classes by
+// toString() ([1] == "[1]"); other values compare as valuesEqual does.
+func (st *state) equal(l, r any) bool {
+	_, lList := l.(*List)
+	_, rList := r.(*List)
+	_, lMap := l.(*Map)
+	_, rMap := r.(*Map)
+	collection := lList || lMap || rList || rMap
+	sameKind := lList && rList || lMap && rMap
+	if collection && !sameKind && l != nil && r != nil && !isMissing(l) && !isMissing(r) {
+		a, ok := st.text(l)
+		if !ok {
+			return false
+		}
+		b, ok := st.text(r)
+		return ok && a == b
+	}
+	return valuesEqual(l, r)
+}
+
+// text is v rendered, for ==: false, without failing the render, when it
+// is too large or too deeply nested to render.
+func (st *state) text(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case *List, *Map:
+		start := len(st.out)
+		var ok bool
+		st.out, ok = appendValue(st.out, v, 0, st.lim.MaxOutputBytes)
+		s := string(st.out[start:])
+		st.out = st.out[:start]
+		return s, ok && st.chargeBytes(0, len(s))
+	}
+	return st.toString(v, 0)
+}
+
+func isMissing(v any) bool {
+	_, ok := v.(missingT)
+	return ok
+}
+
 func (st *state) arith(op opKind, l, r any) any {
+	if _, lBig := l.(bigNumber); lBig || isBig(r) {
+		if a, ok := bigInt(l); ok {
+			if b, ok := bigInt(r); ok {
+				return st.bigArith(op, a, b)
+			}
+		}
+	}
 	li, lf, lFloat, lNum := toNumber(l)
 	ri, rf, rFloat, rNum := toNumber(r)
 	if !lNum || !rNum {
@@ -1083,22 +1271,27 @@ func (st *state) arith(op opKind, l, r any) any {
 			st.fail(0, ErrLimit, "string longer than %d bytes", st.lim.MaxOutputBytes)
 			return nil
 		}
+		if !st.chargeBytes(0, len(a)+len(b)) {
+			return nil
+		}
 		return a + b
 	}
 	if !lFloat && !rFloat {
 		switch op {
+		// A result past a long's range goes on as a big integer, as
+		// Velocity 1.7's BigInteger does.
 		case opAdd:
 			s := li + ri
 			if (s > li) == (ri > 0) {
 				return s
 			}
-			return float64(li) + float64(ri)
+			return st.bigArith(op, big.NewInt(li), big.NewInt(ri))
 		case opSub:
 			s := li - ri
 			if (s < li) == (ri > 0) {
 				return s
 			}
-			return float64(li) - float64(ri)
+			return st.bigArith(op, big.NewInt(li), big.NewInt(ri))
 		case opMul:
 			if li == 0 || ri == 0 {
 				return int64(0)
@@ -1108,7 +1301,7 @@ func (st *state) arith(op opKind, l, r any) any {
 			if !overflow {
 				return p
 			}
-			return float64(li) * float64(ri)
+			return st.bigArith(op, big.NewInt(li), big.NewInt(ri))
 		case opDiv:
 			if ri == 0 || li == -1<<63 && ri == -1 {
 				return nil
@@ -1151,6 +1344,52 @@ func (st *state) arith(op opKind, l, r any) any {
 		return m
 	}
 	return nil
+}
+
+func isBig(v any) bool {
+	_, ok := v.(bigNumber)
+	return ok
+}
+
+// maxBigBits bounds a big integer a render computes (some 20,000 digits):
+// squaring a number over and over doubles its size each time.
+const maxBigBits = 1 << 16
+
+// bigArith is integer arithmetic past a long's range: the result is an
+// int64 again when it fits, else a bigNumber of its digits; division by
+// zero is null, as for longs.
+func (st *state) bigArith(op opKind, a, b *big.Int) any {
+	if a.BitLen()+b.BitLen() > maxBigBits {
+		st.fail(0, ErrLimit, "integer larger than %d bits", maxBigBits)
+		return nil
+	}
+	z := new(big.Int)
+	switch op {
+	case opAdd:
+		z.Add(a, b)
+	case opSub:
+		z.Sub(a, b)
+	case opMul:
+		z.Mul(a, b)
+	case opDiv, opMod:
+		if b.Sign() == 0 {
+			return nil
+		}
+		if op == opDiv {
+			z.Quo(a, b) // truncated, as BigInteger.divide
+		} else {
+			z.Rem(a, b) // the dividend's sign, as long %
+		}
+	default:
+		return nil
+	}
+	if !st.charge(0, z.BitLen()/64) {
+		return nil
+	}
+	if z.IsInt64() {
+		return z.Int64()
+	}
+	return bigNumber(z.String())
 }
 
 // literal is the source text Velocity joins to a string in place of an
@@ -1213,11 +1452,53 @@ func (st *state) applyPart(cur any, part *refPart, off int) (any, bool) {
 	if st.err != nil {
 		return nil, false
 	}
+	// A method's work grows with what it reads: charge it for its receiver
+	// and arguments before it runs (methods whose work grows otherwise,
+	// regular expressions and what builds lists, charge that themselves).
+	w := 0
+	if !constantTime(cur, part.name) {
+		w = sizeOf(cur)
+	}
+	for _, a := range args {
+		w += sizeOf(a)
+	}
+	if w >= bytesPerStep && !st.chargeBytes(off, w) {
+		return nil, false
+	}
 	v, ok := st.call(cur, part, args, off)
 	if !ok || v == nil {
 		return nil, false
 	}
 	return v, true
+}
+
+// constantTime reports the methods of lists and maps whose work does not
+// grow with their receiver (a list built by add after add is not charged
+// for its length at every add).
+func constantTime(cur any, name string) bool {
+	switch cur.(type) {
+	case *List, *Map:
+		switch name {
+		case "size", "isEmpty", "get", "add", "set", "put", "containsKey", "remove":
+			return true
+		}
+	}
+	return false
+}
+
+// sizeOf is what a method reading v reads: a string's bytes, or a list's
+// or map's items counted as bytesPerStep bytes each (visiting an item costs
+// about a step).
+func sizeOf(v any) int {
+	switch x := v.(type) {
+	case string:
+		return len(x)
+	case *List:
+		return len(x.Items) * bytesPerStep
+	case *Map:
+		return len(x.keys) * bytesPerStep
+	}
+	return 0
 }
 
 func (st *state) index(cur, key any, off int) (any, bool) {

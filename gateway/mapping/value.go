@@ -3,6 +3,7 @@ package mapping
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"slices"
 	"sort"
 	"strconv"
@@ -380,8 +381,55 @@ func toNumber(v any) (int64, float64, bool, bool) {
 		return 0, x, true, true
 	case int:
 		return int64(x), 0, false, true
+	case bigNumber:
+		return 0, x.float(), true, true
 	}
 	return 0, 0, false, false
+}
+
+// bigNumber is a JSON number out of float64's range (1e400) or an integer
+// out of int64's (99999999999999999999), as the document wrote it: Java's
+// JSON parsers read them as BigDecimal and BigInteger, which render their
+// digits; arithmetic and comparisons use the nearest float64.
+type bigNumber string
+
+// bigInt returns v as a big integer when it is an integer: an int64 or an
+// integral bigNumber.
+func bigInt(v any) (*big.Int, bool) {
+	switch x := v.(type) {
+	case int64:
+		return big.NewInt(x), true
+	case bigNumber:
+		if strings.ContainsAny(string(x), ".eE") {
+			return nil, false
+		}
+		return new(big.Int).SetString(string(x), 10)
+	}
+	return nil, false
+}
+
+// bigCompare compares a and b as integers when one is a big integer and
+// both are integers (float64 cannot tell 2^63 from 2^63-1).
+func bigCompare(a, b any) (int, bool) {
+	_, aBig := a.(bigNumber)
+	_, bBig := b.(bigNumber)
+	if !aBig && !bBig {
+		return 0, false
+	}
+	x, ok := bigInt(a)
+	if !ok {
+		return 0, false
+	}
+	y, ok := bigInt(b)
+	if !ok {
+		return 0, false
+	}
+	return x.Cmp(y), true
+}
+
+func (n bigNumber) float() float64 {
+	f, _ := strconv.ParseFloat(string(n), 64) // ±Inf when out of range
+	return f
 }
 
 // appendFloat appends formatFloat(f), without an allocation in the common
@@ -503,6 +551,9 @@ func equalDepth(a, b any, depth int) bool {
 	ai, af, aFloat, aNum := toNumber(a)
 	bi, bf, bFloat, bNum := toNumber(b)
 	if aNum && bNum {
+		if c, ok := bigCompare(a, b); ok {
+			return c == 0
+		}
 		if !aFloat && !bFloat {
 			return ai == bi
 		}
@@ -563,7 +614,7 @@ func equalDepth(a, b any, depth int) bool {
 
 func isScalar(v any) bool {
 	switch v.(type) {
-	case string, int64, float64, bool:
+	case string, int64, float64, bool, bigNumber:
 		return true
 	}
 	return false
@@ -580,6 +631,8 @@ func plainString(v any) string {
 		return formatFloat(x)
 	case bool:
 		return strconv.FormatBool(x)
+	case bigNumber:
+		return string(x)
 	case nil, missingT:
 		return ""
 	}
@@ -604,6 +657,8 @@ func appendValue(b []byte, v any, depth, max int) ([]byte, bool) {
 		b = appendFloat(b, x)
 	case bool:
 		b = strconv.AppendBool(b, x)
+	case bigNumber:
+		b = append(b, x...)
 	case nil:
 		b = append(b, "null"...)
 	case missingT:
@@ -680,6 +735,8 @@ func appendJSON(b []byte, v any, depth, max int) ([]byte, bool) {
 		} else {
 			b = appendFloat(b, x)
 		}
+	case bigNumber:
+		b = append(b, x...)
 	case bool:
 		b = strconv.AppendBool(b, x)
 	case nil, missingT:
