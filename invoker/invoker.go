@@ -323,8 +323,8 @@ func (i *Invoker) Start(ctx context.Context) error {
 }
 
 // BeginDrain starts the drain of the invocations in flight, as the server's
-// stop begins: those still running DrainTimeout later (or when the graceful
-// part of ctx, shutdown.Graceful, ends, if sooner) are cut off, their
+// stop begins: those still running DrainTimeout later (or AnswerMargin before
+// the graceful part of ctx, shutdown.Graceful, ends, if sooner) are cut off, their
 // sandboxes stopped, and their callers answered 503 ServiceException. It
 // returns at once, and does nothing more when called again. The app calls it
 // from its first stop hook, so that the drain counts from the stop's start
@@ -337,8 +337,14 @@ func (i *Invoker) BeginDrain(ctx context.Context) error {
 		d := i.p.Config.DrainTimeout
 		i.drainOwn = true
 		gctx, cancel := shutdown.Graceful(ctx)
-		if end, ok := gctx.Deadline(); ok && time.Until(end) <= d {
-			d, i.drainOwn = max(time.Until(end), 0), false
+		if end, ok := gctx.Deadline(); ok {
+			// The drain ends early enough before the graceful part that
+			// the calls it cuts off are answered while their connections
+			// are still open: ending with it, their answers lost the race
+			// with the listeners closing the connections (an empty reply).
+			if left := time.Until(end); left-d < AnswerMargin(left) {
+				d, i.drainOwn = max(left-AnswerMargin(left), 0), false
+			}
 		}
 		cancel()
 		i.drainBy = time.Now().Add(d)
@@ -351,6 +357,14 @@ func (i *Invoker) BeginDrain(ctx context.Context) error {
 		}
 	})
 	return nil
+}
+
+// AnswerMargin is how long before the end of a stop's graceful part, of
+// which left is still to run, the drain of the calls in flight ends at the
+// latest, so that the calls it cuts off are answered 503 before the listeners
+// close their connections: 2 s, or half of left when that is shorter.
+func AnswerMargin(left time.Duration) time.Duration {
+	return min(2*time.Second, max(left, 0)/2)
 }
 
 // runningCount counts the sandboxes running an invocation (sandbox.running).
