@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -45,7 +46,10 @@ type asyncEvent struct {
 	Attempt int    `json:"attempt"` // retries made so far
 	// Throttles counts the times the event was throttled (or found no
 	// sandbox), for the backoff; it takes nothing from the retries.
-	Throttles int       `json:"throttles,omitempty"`
+	Throttles int `json:"throttles,omitempty"`
+	// Faulted says a permanent fault (permanentFault) was logged for the
+	// event already: once per event, not once per attempt.
+	Faulted   bool      `json:"faulted,omitempty"`
 	NotBefore time.Time `json:"notBefore"`
 	Enqueued  time.Time `json:"enqueued"`
 }
@@ -289,6 +293,7 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 	}
 	res, err := i.Invoke(ctx, Request{Function: cfg, Payload: ev.Payload, RequestID: ev.RequestID,
 		InvokedARN: ev.InvokedARN, TraceID: ev.TraceID})
+	permanent := err != nil && permanentFault(err)
 	switch {
 	case err == nil && res.FunctionError == "":
 		q.delete(key)
@@ -306,7 +311,7 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		q.dropped(ev.Function)
 		q.delete(key)
 		return
-	case err != nil && (errdefs.IsKind(err) && (isThrottle(err) || isUnavailable(err))):
+	case err != nil && !permanent && (errdefs.IsKind(err) && (isThrottle(err) || isUnavailable(err))):
 		if i.since(ev.Enqueued) > maxAge {
 			log.Warn("dropping Event invocation: still throttled at its maximum event age", "maximumEventAge", maxAge, "err", err)
 			q.dropped(ev.Function)
@@ -317,6 +322,15 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		ev.Throttles++
 		_ = q.put(key, ev)
 		return
+	}
+	if permanent && !ev.Faulted {
+		// No wait cures it, so it is a failed attempt, not a throttle; said
+		// once per event, in the server's log and the function's.
+		ev.Faulted = true
+		log.Warn("Event invocation cannot run; counted as a failed attempt, retried up to the function's MaximumRetryAttempts",
+			"attempt", ev.Attempt+1, "maximumRetryAttempts", retries, "err", err)
+		i.logs.get(ev.Function).writeFrame([]byte(fmt.Sprintf("ERROR Event invocation RequestId: %s could not run (attempt %d of %d): %s\n",
+			ev.RequestID, ev.Attempt+1, retries+1, clientMessage(err))))
 	}
 	if ev.Attempt >= retries {
 		log.Warn("Event invocation failed after retries; dropping it", "attempts", ev.Attempt+1)
@@ -333,6 +347,25 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 	if i.obs != nil {
 		i.obs.OnAsync(ev.Function, AsyncRetried)
 	}
+}
+
+// permanentFault reports whether err, an Event attempt's, is a fault that no
+// wait cures, unlike a throttle or a daemon that does not answer: the image is
+// gone from the host (runtimes.ImageGoneError) or cannot run (no ENTRYPOINT,
+// not on the host and not pullable: ErrInvalid).
+func permanentFault(err error) bool {
+	var gone *runtimes.ImageGoneError
+	return errors.As(err, &gone) || errors.Is(err, errdefs.ErrInvalid)
+}
+
+// clientMessage is what a caller would be told of err: its kind's message
+// when it has one (errdefs.Kinded), else err's own.
+func clientMessage(err error) string {
+	var k *errdefs.Kinded
+	if errors.As(err, &k) {
+		return k.Message
+	}
+	return err.Error()
 }
 
 // dropped tells the observer that an Event invocation of fn was dropped.
