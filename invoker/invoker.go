@@ -583,7 +583,9 @@ func (i *Invoker) retireLocked(p *pool) {
 }
 
 // functionChanged retires the pools of a function whose $LATEST changed or which
-// was deleted, and applies its reserved concurrency.
+// was deleted, and those of its published versions that were deleted (their
+// idle sandboxes stop and their spares are discarded at once, as the
+// function's), and applies its reserved concurrency.
 func (i *Invoker) functionChanged(name string) {
 	i.slots.refresh(context.Background(), name)
 	cur, err := i.p.Functions.Get(context.Background(), name, functions.Latest)
@@ -594,11 +596,11 @@ func (i *Invoker) functionChanged(name string) {
 			continue
 		}
 		switch {
-		case err != nil: // deleted (or a version of it was)
+		case err != nil || p.cfg.Version != functions.Latest: // deleted, or a version of it may have been
 			if _, gerr := i.p.Functions.Get(context.Background(), name, p.cfg.Version); gerr == nil {
 				continue
 			}
-		case p.cfg.Version == functions.Latest && poolKey(cur) != key:
+		case poolKey(cur) != key: // a new revision of $LATEST
 		default:
 			continue
 		}
@@ -611,7 +613,7 @@ func (i *Invoker) functionChanged(name string) {
 	hot := false
 	for _, p := range retire {
 		p.mu.Lock()
-		if len(p.all) > 0 || p.spare != nil || p.preparing {
+		if p.cfg.Version == functions.Latest && (len(p.all) > 0 || p.spare != nil || p.preparing) {
 			hot = true
 		}
 		p.mu.Unlock()
