@@ -1111,8 +1111,10 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 	}
 	if cfg.PackageType == functions.PackageImage {
 		spec.Image = cfg.ResolvedImage
-		if spec.Image == "" {
+		if spec.Image == "" || spec.Image == cfg.ImageURI {
 			spec.Image = cfg.ImageURI
+		} else {
+			spec.ImageRef = cfg.ImageURI // errors name the image as the user does
 		}
 		if ic := cfg.ImageConfig; ic != nil {
 			spec.EntryPoint, spec.Command, spec.WorkingDir = ic.EntryPoint, ic.Command, ic.WorkingDirectory

@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -223,7 +224,7 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 	if err != nil {
 		if cerrdefs.IsInvalidArgument(err) {
 			if r.noEntrypoint(ctx, image) {
-				return nil, ctrbase.NoEntrypoint(image, spec.Function)
+				return nil, ctrbase.NoEntrypoint(cmp.Or(spec.ImageRef, image), spec.Function)
 			}
 			return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
 				fmt.Sprintf("image %s cannot run as function %s: %v", image, spec.Function, err))
