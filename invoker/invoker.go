@@ -1120,10 +1120,11 @@ func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
 	if sb.cutOff.Load() {
 		// Portico's shutdown stopped the sandbox: not the function's
 		// error. The function log still says how the runtime ended.
-		inv.complete(&outcome{fail: cutOffFailure, note: faultLines(msg, "Runtime.ExitError")})
+		inv.complete(&outcome{fail: cutOffFailure, note: faultLines(msg, "Runtime.ExitError"), errorType: "Runtime.ExitError"})
 		return inv.out
 	}
-	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError")})
+	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError"),
+		errorType: "Runtime.ExitError"})
 	return inv.out
 }
 
@@ -1246,7 +1247,7 @@ func (i *Invoker) initFailed(req Request, pre *invocation, f *initFail) *Result 
 	o := i.initFailure(f, id)
 	lines := []byte("START RequestId: " + id + " Version: " + cfg.Version + "\n")
 	lines = append(lines, o.note...)
-	lines = append(lines, reportLines(id, f.initDur, cfg.MemorySize, sb.maxMemoryMB(true), true, f.initDur, "error")...)
+	lines = append(lines, reportLines(id, f.initDur, cfg.MemorySize, sb.maxMemoryMB(true), true, f.initDur, "error", "")...)
 	i.logs.get(cfg.FunctionName).writeFrame(lines)
 	res := &Result{RequestID: id, Payload: o.payload, FunctionError: "Unhandled", ExecutedVersion: cfg.Version, ColdStart: true}
 	if req.LogTail {
@@ -1282,10 +1283,13 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	sb.invocations++
 	sb.mu.Unlock()
 	status := ""
-	if o.timedOut {
+	switch {
+	case o.timedOut:
 		status = "timeout"
+	case o.errorType != "":
+		status = "error" // the runtime failed, not the handler: Lambda says so, and how
 	}
-	report := reportLines(inv.id, dur, cfg.MemorySize, sb.maxMemoryMB(first), cold, initDur, status)
+	report := reportLines(inv.id, dur, cfg.MemorySize, sb.maxMemoryMB(first), cold, initDur, status, o.errorType)
 	fl := i.logs.get(cfg.FunctionName)
 	if o.note != nil {
 		fl.writeFrame(o.note)
@@ -1333,7 +1337,7 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 //
 //	END RequestId: ID
 //	REPORT RequestId: ID<TAB>Duration: 1.23 ms<TAB>Billed Duration: 2 ms<TAB>Memory Size: 128 MB<TAB>Max Memory Used: 9 MB<TAB>[Init Duration: 4.56 ms<TAB>][Status: timeout]
-func reportLines(id string, dur time.Duration, memorySize, maxMemory int, cold bool, initDur time.Duration, status string) []byte {
+func reportLines(id string, dur time.Duration, memorySize, maxMemory int, cold bool, initDur time.Duration, status, errorType string) []byte {
 	b := make([]byte, 0, 192+2*len(id))
 	b = append(b, "END RequestId: "...)
 	b = append(b, id...)
@@ -1356,6 +1360,10 @@ func reportLines(id string, dur time.Duration, memorySize, maxMemory int, cold b
 	if status != "" {
 		b = append(b, "Status: "...)
 		b = append(b, status...)
+	}
+	if errorType != "" {
+		b = append(b, "\tError Type: "...)
+		b = append(b, errorType...)
 	}
 	return append(b, '\n')
 }
