@@ -292,7 +292,7 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		return
 	}
 	res, err := i.Invoke(ctx, Request{Function: cfg, Payload: ev.Payload, RequestID: ev.RequestID,
-		InvokedARN: ev.InvokedARN, TraceID: ev.TraceID})
+		InvokedARN: ev.InvokedARN, TraceID: ev.TraceID, event: true})
 	permanent := err != nil && permanentFault(err)
 	switch {
 	case err == nil && res.FunctionError == "":

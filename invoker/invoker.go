@@ -1111,7 +1111,7 @@ func (i *Invoker) logTimeout(sb *sandbox, inv *invocation) {
 func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
 	if err := lostWait(sb); err != nil {
 		if inv.complete(&outcome{fail: &callFailure{&lostError{err}}, note: []byte("RequestId: " + inv.id + " Error: " + lostNote + "\n")}) {
-			i.log.Warn("invocation cut off: the runtime lost its watch on the sandbox (its daemon stopped answering); the caller gets 503 ServiceException",
+			i.log.Warn("invocation cut off: the runtime lost its watch on the sandbox (its daemon stopped answering); "+lostFate(inv.req),
 				"function", sb.cfg.FunctionName, "version", sb.cfg.Version, "sandbox", sb.id, "requestId", inv.id, "err", err)
 		}
 		return inv.out
@@ -1126,6 +1126,16 @@ func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
 	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError"),
 		errorType: "Runtime.ExitError"})
 	return inv.out
+}
+
+// lostFate says, in the server's log, what becomes of a call that a runtime's
+// lost watch cut off: a caller's gets 503; an Event, which has no caller, is
+// tried again (no attempt counted), as after a throttle.
+func lostFate(req Request) string {
+	if req.event {
+		return "the Event invocation stays queued and runs again after a backoff, its retries untouched"
+	}
+	return "the caller gets 503 ServiceException"
 }
 
 // lostNote is what the function log says of an invocation whose sandbox the
@@ -1221,7 +1231,7 @@ func (i *Invoker) lostInit(req Request, f *initFail) error {
 	if err == nil {
 		return nil
 	}
-	i.log.Warn("call cut off: the runtime lost its watch on the sandbox during its init (its daemon stopped answering); the caller gets 503 ServiceException",
+	i.log.Warn("call cut off: the runtime lost its watch on the sandbox during its init (its daemon stopped answering); "+lostFate(req),
 		"function", req.Function.FunctionName, "version", req.Function.Version, "sandbox", f.sb.id, "err", err)
 	return &lostError{err}
 }

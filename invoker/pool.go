@@ -896,6 +896,12 @@ func (i *Invoker) launch(p *pool, sb *sandbox, rsb runtimes.Sandbox) {
 	cfg := p.cfg
 	i.launched.Add(1)
 	sb.rt = rsb
+	// The init, its duration (REPORT's Init Duration) and its timeout count
+	// from here: the sandbox's own, not the runtime's start of it, which can
+	// wait for a daemon coming back from an outage.
+	sb.mu.Lock()
+	sb.startedAt = i.clock.Now()
+	sb.mu.Unlock()
 	close(sb.started)
 	p.mu.Lock()
 	p.all[sb] = struct{}{}
