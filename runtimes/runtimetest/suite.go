@@ -1185,6 +1185,10 @@ func (k *kindSuite) testMissingImage(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ResolveImage(%s): %v", spec.Image, err)
 			}
+			if k.opts.RemoveImage != nil {
+				// The id's own record (containerd's pin), removed before the tag.
+				defer func() { _ = k.opts.RemoveImage(context.Background(), rt, id) }()
+			}
 			spec.Image, spec.ImageRef = id, spec.Image
 			_, err = rt.Start(ctx, spec)
 			want := fmt.Sprintf("image %s cannot run as function %s: it has no ENTRYPOINT or CMD", spec.ImageRef, spec.Function)
