@@ -46,10 +46,7 @@ type asyncEvent struct {
 	Attempt int    `json:"attempt"` // retries made so far
 	// Throttles counts the times the event was throttled (or found no
 	// sandbox), for the backoff; it takes nothing from the retries.
-	Throttles int `json:"throttles,omitempty"`
-	// Faulted says a permanent fault (permanentFault) was logged for the
-	// event already: once per event, not once per attempt.
-	Faulted   bool      `json:"faulted,omitempty"`
+	Throttles int       `json:"throttles,omitempty"`
 	NotBefore time.Time `json:"notBefore"`
 	Enqueued  time.Time `json:"enqueued"`
 }
@@ -72,13 +69,18 @@ type asyncQueue struct {
 
 	mu      sync.Mutex
 	running map[string]bool // the events whose attempt is in progress, by key
-	perFn   map[string]int  // how many of them each function has
+	// faulted holds the events, by key, whose permanent fault
+	// (permanentFault) was logged already: once per event, not per
+	// attempt. Kept in memory (the store's records keep their shape): after
+	// a restart an event's fault is said once more.
+	faulted map[string]struct{}
+	perFn   map[string]int // how many of them each function has
 	stopCh  chan struct{}
 	done    chan struct{}
 }
 
 func newAsyncQueue(i *Invoker) *asyncQueue {
-	q := &asyncQueue{i: i, wake: make(chan struct{}, 1), running: map[string]bool{}, perFn: map[string]int{}}
+	q := &asyncQueue{i: i, wake: make(chan struct{}, 1), running: map[string]bool{}, perFn: map[string]int{}, faulted: map[string]struct{}{}}
 	q.runCtx, q.cancelRun = context.WithCancel(context.Background())
 	return q
 }
@@ -276,6 +278,7 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		// read it: cfg may be a function created since under the name.
 		log.Warn("dropping Event invocation: function version is gone")
 		q.dropped(ev.Function)
+		q.forget(key)
 		return
 	}
 	if err != nil {
@@ -323,10 +326,9 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		_ = q.put(key, ev)
 		return
 	}
-	if permanent && !ev.Faulted {
+	if permanent && q.firstFault(key) {
 		// No wait cures it, so it is a failed attempt, not a throttle; said
 		// once per event, in the server's log and the function's.
-		ev.Faulted = true
 		log.Warn("Event invocation cannot run; counted as a failed attempt, retried up to the function's MaximumRetryAttempts",
 			"attempt", ev.Attempt+1, "maximumRetryAttempts", retries, "err", err)
 		i.logs.get(ev.Function).writeFrame([]byte(fmt.Sprintf("ERROR Event invocation RequestId: %s could not run (attempt %d of %d): %s\n",
@@ -377,6 +379,26 @@ func (q *asyncQueue) dropped(fn string) {
 
 func (q *asyncQueue) delete(key string) {
 	_ = q.i.p.Store.Update(context.Background(), func(tx *store.Tx) error { return tx.Delete(bucketAsync, key) })
+	q.forget(key)
+}
+
+// firstFault reports whether the event at key had no permanent fault logged
+// yet, and records that it has now.
+func (q *asyncQueue) firstFault(key string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, ok := q.faulted[key]; ok {
+		return false
+	}
+	q.faulted[key] = struct{}{}
+	return true
+}
+
+// forget drops what the queue holds in memory of the event at key, gone.
+func (q *asyncQueue) forget(key string) {
+	q.mu.Lock()
+	delete(q.faulted, key)
+	q.mu.Unlock()
 }
 
 // put records what follows an attempt of the event at key: a retry or a
@@ -393,6 +415,7 @@ func (q *asyncQueue) put(key string, ev asyncEvent) (kept bool) {
 		return tx.Put(bucketAsync, key, ev)
 	})
 	if gone {
+		q.forget(key)
 		q.i.log.Warn("dropping Event invocation: function version is gone",
 			"function", ev.Function, "version", ev.Version, "requestId", ev.RequestID)
 		q.dropped(ev.Function)
