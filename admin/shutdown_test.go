@@ -22,6 +22,24 @@ import (
 // running got no answer at all.
 func TestStopDrainsCallsFromItsStart(t *testing.T) {
 	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.Invoker.DrainTimeout = 300 * time.Millisecond }})
+	stopWithCallCutOff(t, env)
+}
+
+// TestShortShutdownTimeoutAnswersCutOffCalls: with a --shutdown-timeout of
+// 10 s or less and no drain-timeout, the drain used to end with the graceful
+// stop itself, so the connection of a call it cut off closed before its 503
+// was written (curl: empty reply) while the log and the exit message said the
+// caller was answered 503. The drain now ends before the graceful stop, with
+// time left to answer.
+func TestShortShutdownTimeoutAnswersCutOffCalls(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{Settings: func(s *app.Settings) { s.ShutdownTimeout = 2 * time.Second }})
+	stopWithCallCutOff(t, env)
+}
+
+// stopWithCallCutOff stops env while a call sleeps in its sandbox and checks
+// the caller is answered 503 ServiceException, saying it was cut off.
+func stopWithCallCutOff(t *testing.T, env *apptest.Env) {
+	t.Helper()
 	ctx := t.Context()
 	c := sdk(env)
 	if _, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{

@@ -228,6 +228,14 @@ func (s *Service) notify(name string) {
 	}
 }
 
+// goneImage is an ImageResolver's error for an image id no longer on the host
+// (runtimes.ImageGoneError): For names the function and version that pinned
+// it, so that its advice names them.
+type goneImage interface {
+	error
+	For(function, version string) error
+}
+
 func (s *Service) resolveImage(ctx context.Context, uri string) (string, error) {
 	if s.images == nil {
 		return uri, nil
@@ -795,6 +803,9 @@ func (s *Service) Publish(ctx context.Context, name string, in PublishInput) (*C
 		// The image $LATEST is pinned to (a function created before
 		// $LATEST was pinned: its tag's), checked to be there still.
 		if resolved, err = s.resolveImage(ctx, cmp.Or(cur.ResolvedImage, cur.ImageURI)); err != nil {
+			if g := goneImage(nil); errors.As(err, &g) {
+				return nil, g.For(name, Latest)
+			}
 			return nil, err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -818,5 +819,32 @@ func TestResolveImageCode(t *testing.T) {
 	e.svc.images = nil
 	if got, err := e.svc.ResolveImageCode(ctx, "app:latest"); err != nil || got.ResolvedImage != "app:latest" || got.CodeSha256 != "" {
 		t.Errorf("without a resolver: %+v, %v", got, err)
+	}
+}
+
+// TestPublishGoneImageSaysHowToBringItBack: publishing a function whose pinned
+// image is gone from the host gives the invoke path's advice, naming the
+// function (it said "build it with `portico build DIR -t sha256:…`", no tag).
+func TestPublishGoneImageSaysHowToBringItBack(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	res := &fakeResolver{ids: map[string]string{"app:latest": "sha256:aaa"}}
+	e.svc.images = res
+	if _, err := e.svc.Create(ctx, CreateInput{FunctionName: "img", PackageType: PackageImage, ImageURI: "app:latest"}); err != nil {
+		t.Fatal(err)
+	}
+	res.mu.Lock()
+	res.err = &runtimes.ImageGoneError{Image: "sha256:aaa"}
+	res.mu.Unlock()
+	_, err := e.svc.Publish(ctx, "img", PublishInput{})
+	var gone *runtimes.ImageGoneError
+	if !errors.As(err, &gone) {
+		t.Fatalf("publish of a gone image: %v, want the runtime's ImageGoneError", err)
+	}
+	msg := gone.ClientMessage()
+	for _, want := range []string{"sha256:aaa", "function img", "portico image import", "portico fn update img --image REF"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the caller is told %q; want it to say %q", msg, want)
+		}
 	}
 }

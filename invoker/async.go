@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/portico-dev/portico/internal/errdefs"
+	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -68,13 +69,18 @@ type asyncQueue struct {
 
 	mu      sync.Mutex
 	running map[string]bool // the events whose attempt is in progress, by key
-	perFn   map[string]int  // how many of them each function has
+	// faulted holds the events, by key, whose permanent fault
+	// (permanentFault) was logged already: once per event, not per
+	// attempt. Kept in memory (the store's records keep their shape): after
+	// a restart an event's fault is said once more.
+	faulted map[string]struct{}
+	perFn   map[string]int // how many of them each function has
 	stopCh  chan struct{}
 	done    chan struct{}
 }
 
 func newAsyncQueue(i *Invoker) *asyncQueue {
-	q := &asyncQueue{i: i, wake: make(chan struct{}, 1), running: map[string]bool{}, perFn: map[string]int{}}
+	q := &asyncQueue{i: i, wake: make(chan struct{}, 1), running: map[string]bool{}, perFn: map[string]int{}, faulted: map[string]struct{}{}}
 	q.runCtx, q.cancelRun = context.WithCancel(context.Background())
 	return q
 }
@@ -272,6 +278,7 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		// read it: cfg may be a function created since under the name.
 		log.Warn("dropping Event invocation: function version is gone")
 		q.dropped(ev.Function)
+		q.forget(key)
 		return
 	}
 	if err != nil {
@@ -288,7 +295,8 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		return
 	}
 	res, err := i.Invoke(ctx, Request{Function: cfg, Payload: ev.Payload, RequestID: ev.RequestID,
-		InvokedARN: ev.InvokedARN, TraceID: ev.TraceID})
+		InvokedARN: ev.InvokedARN, TraceID: ev.TraceID, event: true})
+	permanent := err != nil && permanentFault(err)
 	switch {
 	case err == nil && res.FunctionError == "":
 		q.delete(key)
@@ -306,7 +314,7 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		q.dropped(ev.Function)
 		q.delete(key)
 		return
-	case err != nil && (errdefs.IsKind(err) && (isThrottle(err) || isUnavailable(err))):
+	case err != nil && !permanent && (errdefs.IsKind(err) && (isThrottle(err) || isUnavailable(err))):
 		if i.since(ev.Enqueued) > maxAge {
 			log.Warn("dropping Event invocation: still throttled at its maximum event age", "maximumEventAge", maxAge, "err", err)
 			q.dropped(ev.Function)
@@ -317,6 +325,14 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 		ev.Throttles++
 		_ = q.put(key, ev)
 		return
+	}
+	if permanent && q.firstFault(key) {
+		// No wait cures it, so it is a failed attempt, not a throttle; said
+		// once per event, in the server's log and the function's.
+		log.Warn("Event invocation cannot run; counted as a failed attempt, retried up to the function's MaximumRetryAttempts",
+			"attempt", ev.Attempt+1, "maximumRetryAttempts", retries, "err", err)
+		i.logs.get(ev.Function).writeFrame([]byte(fmt.Sprintf("ERROR Event invocation RequestId: %s could not run (attempt %d of %d): %s\n",
+			ev.RequestID, ev.Attempt+1, retries+1, clientMessage(err))))
 	}
 	if ev.Attempt >= retries {
 		log.Warn("Event invocation failed after retries; dropping it", "attempts", ev.Attempt+1)
@@ -335,6 +351,25 @@ func (q *asyncQueue) run(key string, ev asyncEvent) {
 	}
 }
 
+// permanentFault reports whether err, an Event attempt's, is a fault that no
+// wait cures, unlike a throttle or a daemon that does not answer: the image is
+// gone from the host (runtimes.ImageGoneError) or cannot run (no ENTRYPOINT,
+// not on the host and not pullable: ErrInvalid).
+func permanentFault(err error) bool {
+	var gone *runtimes.ImageGoneError
+	return errors.As(err, &gone) || errors.Is(err, errdefs.ErrInvalid)
+}
+
+// clientMessage is what a caller would be told of err: its kind's message
+// when it has one (errdefs.Kinded), else err's own.
+func clientMessage(err error) string {
+	var k *errdefs.Kinded
+	if errors.As(err, &k) {
+		return k.Message
+	}
+	return err.Error()
+}
+
 // dropped tells the observer that an Event invocation of fn was dropped.
 func (q *asyncQueue) dropped(fn string) {
 	if q.i.obs != nil {
@@ -344,6 +379,26 @@ func (q *asyncQueue) dropped(fn string) {
 
 func (q *asyncQueue) delete(key string) {
 	_ = q.i.p.Store.Update(context.Background(), func(tx *store.Tx) error { return tx.Delete(bucketAsync, key) })
+	q.forget(key)
+}
+
+// firstFault reports whether the event at key had no permanent fault logged
+// yet, and records that it has now.
+func (q *asyncQueue) firstFault(key string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if _, ok := q.faulted[key]; ok {
+		return false
+	}
+	q.faulted[key] = struct{}{}
+	return true
+}
+
+// forget drops what the queue holds in memory of the event at key, gone.
+func (q *asyncQueue) forget(key string) {
+	q.mu.Lock()
+	delete(q.faulted, key)
+	q.mu.Unlock()
 }
 
 // put records what follows an attempt of the event at key: a retry or a
@@ -360,6 +415,7 @@ func (q *asyncQueue) put(key string, ev asyncEvent) (kept bool) {
 		return tx.Put(bucketAsync, key, ev)
 	})
 	if gone {
+		q.forget(key)
 		q.i.log.Warn("dropping Event invocation: function version is gone",
 			"function", ev.Function, "version", ev.Version, "requestId", ev.RequestID)
 		q.dropped(ev.Function)

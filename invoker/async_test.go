@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/functions"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/testkit"
+	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/process"
 	"github.com/portico-dev/portico/store"
 )
@@ -338,5 +339,68 @@ func TestEventsRunPerFunctionUpToItsConcurrency(t *testing.T) {
 		if _, err := os.Stat(mark(fmt.Sprint("capped", n))); err != nil {
 			t.Fatalf("capped's event %d never ran: %v", n, err)
 		}
+	}
+}
+
+// faultyRuntime fails every sandbox start with err.
+type faultyRuntime struct {
+	runtimes.Runtime
+	err error
+}
+
+func (r faultyRuntime) Start(context.Context, runtimes.Spec) (runtimes.Sandbox, error) {
+	return nil, r.err
+}
+
+// TestEventPermanentFaultIsAFailedAttempt: an Event invocation that cannot run
+// for a fault no wait cures (its image gone, no ENTRYPOINT) is no throttle: it
+// was retried silently with a backoff for up to six hours. It is a failed
+// attempt, counted against MaximumRetryAttempts, said once at warn in the
+// server log and in the function's log, then dropped once its retries are spent.
+func TestEventPermanentFaultIsAFailedAttempt(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+	}{
+		{"image gone", &runtimes.ImageGoneError{Image: "sha256:" + strings.Repeat("d4", 32), Function: "gone"}},
+		{"no entrypoint", errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException", "image my/img:1 cannot run as function gone: it has no ENTRYPOINT or CMD")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.inv.rt = faultyRuntime{Runtime: e.inv.rt, err: c.err}
+			cfg := e.fns.add(&functions.Config{FunctionName: "gone"})
+			if _, err := e.inv.InvokeAsync(context.Background(), Request{Function: cfg, Payload: []byte(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
+			for n, d := range e.inv.p.Config.AsyncRetryDelays {
+				var ev asyncEvent
+				waitFor(t, fmt.Sprintf("attempt %d", n+1), func() bool {
+					evs := e.queuedEvents()
+					if len(evs) != 1 {
+						return false
+					}
+					ev = evs[0]
+					return ev.NotBefore.After(e.clock.Now())
+				})
+				if ev.Attempt != n+1 || ev.Throttles != 0 || ev.NotBefore.Sub(e.clock.Now()) != d {
+					t.Fatalf("after attempt %d: %d retries made, %d throttles, next in %v; want %d, none, %v",
+						n+1, ev.Attempt, ev.Throttles, ev.NotBefore.Sub(e.clock.Now()), n+1, d)
+				}
+				e.clock.Advance(d)
+			}
+			waitFor(t, "the event to be dropped", func() bool { return len(e.queuedEvents()) == 0 })
+			log := e.logs.String()
+			if n := strings.Count(log, "level=WARN msg=\"Event invocation cannot run"); n != 1 {
+				t.Errorf("the fault said %d times in the server log, want once at warn:\n%s", n, log)
+			}
+			fl, err := e.inv.logs.Read("gone", 1<<16)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var k *errdefs.Kinded
+			if !errors.As(c.err, &k) || strings.Count(string(fl), k.Message) != 1 {
+				t.Errorf("the function's log does not tell the fault once:\n%s", fl)
+			}
+		})
 	}
 }

@@ -125,6 +125,10 @@ type Request struct {
 	// caller looks at ctx only when Wait returns: the client's connection
 	// must be what would end ctx (it is, for h1's request contexts).
 	Answer Answerer
+
+	// event says an Event invocation's attempt, run by the queue: it has no
+	// caller to answer, and is run again when Portico fails it.
+	event bool
 }
 
 // AnswerMax is the largest result Request.Answer is given.

@@ -323,8 +323,8 @@ func (i *Invoker) Start(ctx context.Context) error {
 }
 
 // BeginDrain starts the drain of the invocations in flight, as the server's
-// stop begins: those still running DrainTimeout later (or when the graceful
-// part of ctx, shutdown.Graceful, ends, if sooner) are cut off, their
+// stop begins: those still running DrainTimeout later (or AnswerMargin before
+// the graceful part of ctx, shutdown.Graceful, ends, if sooner) are cut off, their
 // sandboxes stopped, and their callers answered 503 ServiceException. It
 // returns at once, and does nothing more when called again. The app calls it
 // from its first stop hook, so that the drain counts from the stop's start
@@ -337,8 +337,14 @@ func (i *Invoker) BeginDrain(ctx context.Context) error {
 		d := i.p.Config.DrainTimeout
 		i.drainOwn = true
 		gctx, cancel := shutdown.Graceful(ctx)
-		if end, ok := gctx.Deadline(); ok && time.Until(end) <= d {
-			d, i.drainOwn = max(time.Until(end), 0), false
+		if end, ok := gctx.Deadline(); ok {
+			// The drain ends early enough before the graceful part that
+			// the calls it cuts off are answered while their connections
+			// are still open: ending with it, their answers lost the race
+			// with the listeners closing the connections (an empty reply).
+			if left := time.Until(end); left-d < AnswerMargin(left) {
+				d, i.drainOwn = max(left-AnswerMargin(left), 0), false
+			}
 		}
 		cancel()
 		i.drainBy = time.Now().Add(d)
@@ -351,6 +357,14 @@ func (i *Invoker) BeginDrain(ctx context.Context) error {
 		}
 	})
 	return nil
+}
+
+// AnswerMargin is how long before the end of a stop's graceful part, of
+// which left is still to run, the drain of the calls in flight ends at the
+// latest, so that the calls it cuts off are answered 503 before the listeners
+// close their connections: 2 s, or half of left when that is shorter.
+func AnswerMargin(left time.Duration) time.Duration {
+	return min(2*time.Second, max(left, 0)/2)
 }
 
 // runningCount counts the sandboxes running an invocation (sandbox.running).
@@ -569,7 +583,9 @@ func (i *Invoker) retireLocked(p *pool) {
 }
 
 // functionChanged retires the pools of a function whose $LATEST changed or which
-// was deleted, and applies its reserved concurrency.
+// was deleted, and those of its published versions that were deleted (their
+// idle sandboxes stop and their spares are discarded at once, as the
+// function's), and applies its reserved concurrency.
 func (i *Invoker) functionChanged(name string) {
 	i.slots.refresh(context.Background(), name)
 	cur, err := i.p.Functions.Get(context.Background(), name, functions.Latest)
@@ -580,11 +596,11 @@ func (i *Invoker) functionChanged(name string) {
 			continue
 		}
 		switch {
-		case err != nil: // deleted (or a version of it was)
+		case err != nil || p.cfg.Version != functions.Latest: // deleted, or a version of it may have been
 			if _, gerr := i.p.Functions.Get(context.Background(), name, p.cfg.Version); gerr == nil {
 				continue
 			}
-		case p.cfg.Version == functions.Latest && poolKey(cur) != key:
+		case poolKey(cur) != key: // a new revision of $LATEST
 		default:
 			continue
 		}
@@ -597,7 +613,7 @@ func (i *Invoker) functionChanged(name string) {
 	hot := false
 	for _, p := range retire {
 		p.mu.Lock()
-		if len(p.all) > 0 || p.spare != nil || p.preparing {
+		if p.cfg.Version == functions.Latest && (len(p.all) > 0 || p.spare != nil || p.preparing) {
 			hot = true
 		}
 		p.mu.Unlock()
@@ -1095,7 +1111,7 @@ func (i *Invoker) logTimeout(sb *sandbox, inv *invocation) {
 func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
 	if err := lostWait(sb); err != nil {
 		if inv.complete(&outcome{fail: &callFailure{&lostError{err}}, note: []byte("RequestId: " + inv.id + " Error: " + lostNote + "\n")}) {
-			i.log.Warn("invocation cut off: the runtime lost its watch on the sandbox (its daemon stopped answering); the caller gets 503 ServiceException",
+			i.log.Warn("invocation cut off: the runtime lost its watch on the sandbox (its daemon stopped answering); "+lostFate(inv.req),
 				"function", sb.cfg.FunctionName, "version", sb.cfg.Version, "sandbox", sb.id, "requestId", inv.id, "err", err)
 		}
 		return inv.out
@@ -1104,11 +1120,22 @@ func (i *Invoker) crashed(sb *sandbox, inv *invocation) *outcome {
 	if sb.cutOff.Load() {
 		// Portico's shutdown stopped the sandbox: not the function's
 		// error. The function log still says how the runtime ended.
-		inv.complete(&outcome{fail: cutOffFailure, note: faultLines(msg, "Runtime.ExitError")})
+		inv.complete(&outcome{fail: cutOffFailure, note: faultLines(msg, "Runtime.ExitError"), errorType: "Runtime.ExitError"})
 		return inv.out
 	}
-	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError")})
+	inv.complete(&outcome{functionError: true, payload: errorDoc("Runtime.ExitError", msg), note: faultLines(msg, "Runtime.ExitError"),
+		errorType: "Runtime.ExitError"})
 	return inv.out
+}
+
+// lostFate says, in the server's log, what becomes of a call that a runtime's
+// lost watch cut off: a caller's gets 503; an Event, which has no caller, is
+// tried again (no attempt counted), as after a throttle.
+func lostFate(req Request) string {
+	if req.event {
+		return "the Event invocation stays queued and runs again after a backoff, its retries untouched"
+	}
+	return "the caller gets 503 ServiceException"
 }
 
 // lostNote is what the function log says of an invocation whose sandbox the
@@ -1204,7 +1231,7 @@ func (i *Invoker) lostInit(req Request, f *initFail) error {
 	if err == nil {
 		return nil
 	}
-	i.log.Warn("call cut off: the runtime lost its watch on the sandbox during its init (its daemon stopped answering); the caller gets 503 ServiceException",
+	i.log.Warn("call cut off: the runtime lost its watch on the sandbox during its init (its daemon stopped answering); "+lostFate(req),
 		"function", req.Function.FunctionName, "version", req.Function.Version, "sandbox", f.sb.id, "err", err)
 	return &lostError{err}
 }
@@ -1230,7 +1257,7 @@ func (i *Invoker) initFailed(req Request, pre *invocation, f *initFail) *Result 
 	o := i.initFailure(f, id)
 	lines := []byte("START RequestId: " + id + " Version: " + cfg.Version + "\n")
 	lines = append(lines, o.note...)
-	lines = append(lines, reportLines(id, f.initDur, cfg.MemorySize, sb.maxMemoryMB(true), true, f.initDur, "error")...)
+	lines = append(lines, reportLines(id, f.initDur, cfg.MemorySize, sb.maxMemoryMB(true), true, f.initDur, "error", "")...)
 	i.logs.get(cfg.FunctionName).writeFrame(lines)
 	res := &Result{RequestID: id, Payload: o.payload, FunctionError: "Unhandled", ExecutedVersion: cfg.Version, ColdStart: true}
 	if req.LogTail {
@@ -1266,10 +1293,13 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 	sb.invocations++
 	sb.mu.Unlock()
 	status := ""
-	if o.timedOut {
+	switch {
+	case o.timedOut:
 		status = "timeout"
+	case o.errorType != "":
+		status = "error" // the runtime failed, not the handler: Lambda says so, and how
 	}
-	report := reportLines(inv.id, dur, cfg.MemorySize, sb.maxMemoryMB(first), cold, initDur, status)
+	report := reportLines(inv.id, dur, cfg.MemorySize, sb.maxMemoryMB(first), cold, initDur, status, o.errorType)
 	fl := i.logs.get(cfg.FunctionName)
 	if o.note != nil {
 		fl.writeFrame(o.note)
@@ -1317,7 +1347,7 @@ func (i *Invoker) finishInvocation(sb *sandbox, inv *invocation, o *outcome, col
 //
 //	END RequestId: ID
 //	REPORT RequestId: ID<TAB>Duration: 1.23 ms<TAB>Billed Duration: 2 ms<TAB>Memory Size: 128 MB<TAB>Max Memory Used: 9 MB<TAB>[Init Duration: 4.56 ms<TAB>][Status: timeout]
-func reportLines(id string, dur time.Duration, memorySize, maxMemory int, cold bool, initDur time.Duration, status string) []byte {
+func reportLines(id string, dur time.Duration, memorySize, maxMemory int, cold bool, initDur time.Duration, status, errorType string) []byte {
 	b := make([]byte, 0, 192+2*len(id))
 	b = append(b, "END RequestId: "...)
 	b = append(b, id...)
@@ -1340,6 +1370,10 @@ func reportLines(id string, dur time.Duration, memorySize, maxMemory int, cold b
 	if status != "" {
 		b = append(b, "Status: "...)
 		b = append(b, status...)
+	}
+	if errorType != "" {
+		b = append(b, "\tError Type: "...)
+		b = append(b, errorType...)
 	}
 	return append(b, '\n')
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -529,6 +530,12 @@ func TestExitMidInvokeWording(t *testing.T) {
 			}
 			if log, _ := e.inv.Logs().Read("exits", 0); !strings.Contains(string(log), lines) {
 				t.Errorf("the log lacks %q:\n%s", lines, log)
+			}
+			// And its REPORT says the invocation failed, and how, as
+			// Lambda's does (an exit or a memory kill alike).
+			report := regexp.MustCompile(`REPORT RequestId: ` + res.RequestID + `\t.*\tStatus: error\tError Type: Runtime\.ExitError\n`)
+			if tail := string(res.LogTail); !report.MatchString(tail) {
+				t.Errorf("the REPORT lacks Status: error and Error Type: Runtime.ExitError:\n%s", tail)
 			}
 		})
 	}
@@ -1152,13 +1159,15 @@ func TestReportLines(t *testing.T) {
 		dur, init time.Duration
 		cold      bool
 		status    string
+		errorType string
 	}{
-		{1234567 * time.Nanosecond, 0, false, ""},
-		{0, 0, false, ""},
-		{3*time.Second + 5*time.Millisecond, 45678 * time.Microsecond, true, ""},
-		{15 * time.Minute, 999 * time.Microsecond, true, "timeout"},
-		{2 * time.Second, 0, false, "timeout"},
-		{12 * time.Millisecond, 12 * time.Millisecond, true, "error"},
+		{1234567 * time.Nanosecond, 0, false, "", ""},
+		{0, 0, false, "", ""},
+		{3*time.Second + 5*time.Millisecond, 45678 * time.Microsecond, true, "", ""},
+		{15 * time.Minute, 999 * time.Microsecond, true, "timeout", ""},
+		{2 * time.Second, 0, false, "timeout", ""},
+		{12 * time.Millisecond, 12 * time.Millisecond, true, "error", ""},
+		{7 * time.Millisecond, 0, false, "error", "Runtime.ExitError"},
 	} {
 		want := fmt.Sprintf("END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
 			"id-1", "id-1", float64(tc.dur.Microseconds())/1000, tc.dur.Milliseconds()+1, 128, 17)
@@ -1168,8 +1177,11 @@ func TestReportLines(t *testing.T) {
 		if tc.status != "" {
 			want += "Status: " + tc.status
 		}
+		if tc.errorType != "" {
+			want += "\tError Type: " + tc.errorType
+		}
 		want += "\n"
-		if got := string(reportLines("id-1", tc.dur, 128, 17, tc.cold, tc.init, tc.status)); got != want {
+		if got := string(reportLines("id-1", tc.dur, 128, 17, tc.cold, tc.init, tc.status, tc.errorType)); got != want {
 			t.Errorf("reportLines(%+v) = %q, want %q", tc, got, want)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +130,42 @@ func TestEventCutOffByLostSandboxStaysQueued(t *testing.T) {
 	}
 	if log := ce.logs.String(); strings.Contains(log, "will retry") || strings.Contains(log, "dropping") {
 		t.Fatalf("the lost sandbox counted as the function's failure:\n%s", log)
+	}
+	// An Event has no caller to answer 503: the warning says it runs again.
+	if log := ce.logs.String(); !strings.Contains(log, "invocation cut off") || strings.Contains(log, "caller gets 503") ||
+		!strings.Contains(log, "Event invocation stays queued") {
+		t.Errorf("the warning tells of a caller the Event does not have, or not that it runs again:\n%s", log)
+	}
+}
+
+// slowStartRuntime is a runtime whose Start takes wait of the invoker's
+// clock before the sandbox runs, as a start that waits for a daemon
+// coming back does.
+type slowStartRuntime struct {
+	runtimes.Runtime
+	clock *fakeClock
+	wait  time.Duration
+}
+
+func (r slowStartRuntime) Start(ctx context.Context, spec runtimes.Spec) (runtimes.Sandbox, error) {
+	r.clock.Advance(r.wait)
+	return r.Runtime.Start(ctx, spec)
+}
+
+// TestInitDurationIsTheSandboxsOwn: the REPORT's Init Duration counts the
+// sandbox's own init, from its start to its first next, as the init timeout
+// does; not the wait for the runtime to start it (a daemon coming back after
+// an outage), which made it 13545 ms, past the 10 s init limit.
+func TestInitDurationIsTheSandboxsOwn(t *testing.T) {
+	e := newEnv(t, nil)
+	e.inv.rt = slowStartRuntime{Runtime: e.inv.rt, clock: e.clock, wait: 13 * time.Second}
+	cfg := e.fns.add(&functions.Config{FunctionName: "slowstart"})
+	res, _ := invokeTail(t, e, cfg, `{}`)
+	m := regexp.MustCompile(`Init Duration: ([0-9.]+) ms`).FindStringSubmatch(string(res.LogTail))
+	if m == nil {
+		t.Fatalf("no Init Duration in the cold start's REPORT:\n%s", res.LogTail)
+	}
+	if d, _ := strconv.ParseFloat(m[1], 64); d >= 13000 {
+		t.Errorf("Init Duration %s ms counts the runtime's start, want the sandbox's own init (none of the fake clock's time)", m[1])
 	}
 }

@@ -896,6 +896,12 @@ func (i *Invoker) launch(p *pool, sb *sandbox, rsb runtimes.Sandbox) {
 	cfg := p.cfg
 	i.launched.Add(1)
 	sb.rt = rsb
+	// The init, its duration (REPORT's Init Duration) and its timeout count
+	// from here: the sandbox's own, not the runtime's start of it, which can
+	// wait for a daemon coming back from an outage.
+	sb.mu.Lock()
+	sb.startedAt = i.clock.Now()
+	sb.mu.Unlock()
 	close(sb.started)
 	p.mu.Lock()
 	p.all[sb] = struct{}{}
@@ -1111,8 +1117,10 @@ func (i *Invoker) spec(sb *sandbox, apiAddr string) (runtimes.Spec, error) {
 	}
 	if cfg.PackageType == functions.PackageImage {
 		spec.Image = cfg.ResolvedImage
-		if spec.Image == "" {
+		if spec.Image == "" || spec.Image == cfg.ImageURI {
 			spec.Image = cfg.ImageURI
+		} else {
+			spec.ImageRef = cfg.ImageURI // errors name the image as the user does
 		}
 		if ic := cfg.ImageConfig; ic != nil {
 			spec.EntryPoint, spec.Command, spec.WorkingDir = ic.EntryPoint, ic.Command, ic.WorkingDirectory

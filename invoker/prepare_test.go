@@ -4,6 +4,9 @@ import (
 	"time"
 
 	"context"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -165,5 +168,33 @@ func TestNoSparesWhenCapIsZero(t *testing.T) {
 	p.prepareSpare() // what the cold start did in the background, now synchronously
 	if rt.prepared.Load() != 0 {
 		t.Fatalf("%d spares prepared with MaxSpares 0", rt.prepared.Load())
+	}
+}
+
+// TestDeletedVersionStopsItsSandboxes: deleting a published version stops its
+// idle sandboxes and discards its spare at once, as deleting the function
+// does; they held the budget until the idle timeout, and a spare could even
+// start after the delete. $LATEST's sandbox is left alone.
+func TestDeletedVersionStopsItsSandboxes(t *testing.T) {
+	e := newEnv(t, nil)
+	rt := &preparingRuntime{Runtime: e.inv.rt}
+	e.inv.rt = rt
+	latest := e.fns.add(&functions.Config{FunctionName: "v"})
+	v1 := e.fns.add(&functions.Config{FunctionName: "v", Version: "1"})
+	_, l := invoke(t, e, latest, `{}`)
+	_, one := invoke(t, e, v1, `{}`)
+	p := e.inv.pool(v1)
+	waitFor(t, "a spare for version 1", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.spare != nil })
+
+	e.fns.remove("v", "1")
+	waitGone(t, one.Pid)
+	waitFor(t, "version 1's spare to be discarded", func() bool { return rt.discarded.Load() >= 1 })
+	for _, v := range e.inv.Stats().Versions {
+		if v.Version == "1" {
+			t.Fatalf("version 1 still has sandboxes after its delete: %+v", v)
+		}
+	}
+	if b, err := os.ReadFile("/proc/" + strconv.Itoa(l.Pid) + "/stat"); err != nil || strings.Contains(string(b), ") Z ") {
+		t.Fatalf("$LATEST's sandbox was stopped with version 1's: %v", err)
 	}
 }

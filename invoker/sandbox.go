@@ -549,6 +549,10 @@ type outcome struct {
 	// note, when set, is what Portico logs of the outcome (a timeout's or an
 	// exit's lines), written to the function log and the tail before END.
 	note []byte
+	// errorType, when set, is the runtime's failure (Runtime.ExitError, ...)
+	// that ended the invocation, not the handler's: its REPORT says
+	// "Status: error" and "Error Type: " it, as Lambda's does.
+	errorType string
 	// fail, when set, is what the call gets instead of a Result: the
 	// invocation ended without being the function's to fail (a sandbox the
 	// runtime lost its watch on, lostError; Portico's shutdown, errCutOff).

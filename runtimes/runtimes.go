@@ -39,6 +39,10 @@ type Spec struct {
 	CodeDir string
 	// Image is the image reference or pinned image id, for Image packages.
 	Image string
+	// ImageRef is the image as the function names it (its ImageUri) when
+	// Image is the id it was pinned to: errors name this one, which the
+	// user knows. "" when Image is the reference itself.
+	ImageRef string
 	// EntryPoint, Command and WorkingDir, when set, override the image's
 	// ENTRYPOINT, CMD and WORKDIR (Lambda's ImageConfig), each on its own:
 	// an EntryPoint without a Command keeps the image's CMD as its arguments.
@@ -400,6 +404,14 @@ func (e *ImageGoneError) Error() string {
 // Unwrap gives the kind (ErrUnavailable, ServiceException).
 func (e *ImageGoneError) Unwrap() error {
 	return &errdefs.Kinded{Kind: errdefs.ErrUnavailable, Type: "ServiceException", Message: e.ClientMessage()}
+}
+
+// For returns the error as that of function's version (a caller that knows
+// them better than the runtime did: a publish resolving $LATEST's pin).
+func (e *ImageGoneError) For(function, version string) error {
+	c := *e
+	c.Function, c.Version = function, version
+	return &c
 }
 
 // ClientMessage is what the caller is told: which image is gone and what to do.

@@ -219,8 +219,9 @@ func TestAdminTokenLengthAccepted(t *testing.T) {
 // TestDrainTimeout: the invoker's drain of the calls in flight at a stop is
 // --drain-timeout (PORTICO_DRAIN_TIMEOUT, invoker: drain-timeout, in that
 // precedence) when set; unset, 10 s, or --shutdown-timeout less 20 s when
-// that is longer, so that raising --shutdown-timeout gives calls the time too.
-// A negative one is refused.
+// that is longer, so that raising --shutdown-timeout gives calls the time too,
+// but ending at least 2 s (or half of it) before --shutdown-timeout, so that
+// the calls it cuts off are answered. A negative one is refused.
 func TestDrainTimeout(t *testing.T) {
 	dir := t.TempDir()
 	yaml := filepath.Join(dir, "drain.yaml")
@@ -240,6 +241,10 @@ func TestDrainTimeout(t *testing.T) {
 		{"default", "", []string{"--config", none}, 10 * time.Second},
 		{"follows --shutdown-timeout", "", []string{"--config", none, "--shutdown-timeout", "60s"}, 40 * time.Second},
 		{"a short --shutdown-timeout", "", []string{"--config", none, "--shutdown-timeout", "15s"}, 10 * time.Second},
+		// Ending with the graceful stop, the drain left its cut-off calls no
+		// time to be answered (an empty reply).
+		{"--shutdown-timeout 10s", "", []string{"--config", none, "--shutdown-timeout", "10s"}, 8 * time.Second},
+		{"--shutdown-timeout 2s", "", []string{"--config", none, "--shutdown-timeout", "2s"}, time.Second},
 		{"yaml", "", []string{"--config", yaml, "--shutdown-timeout", "60s"}, 7 * time.Second},
 		{"env over yaml", "3s", []string{"--config", yaml}, 3 * time.Second},
 		{"flag over env", "3s", []string{"--config", yaml, "--drain-timeout", "45s", "--shutdown-timeout", "60s"}, 45 * time.Second},

@@ -2,6 +2,7 @@ package containerd
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -308,8 +309,13 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec) (_ *prepared,
 		containerd.WithNewSpec(r.specOpts(spec, img, nsPath)...),
 	)
 	if err != nil {
+		// NewContainer makes the snapshot before the spec, whose options
+		// can fail (no entrypoint, an unknown user), and leaves it behind.
+		if serr := r.cli.SnapshotService(r.cfg.Snapshotter).Remove(ctx, id); serr != nil && !cerrdefs.IsNotFound(serr) {
+			r.log.Warn("removing the snapshot of a sandbox that failed to start", "sandbox", spec.SandboxID, "err", serr)
+		}
 		if errors.Is(err, errNoEntrypoint) {
-			return nil, ctrbase.NoEntrypoint(ref, spec.Function)
+			return nil, ctrbase.NoEntrypoint(cmp.Or(spec.ImageRef, ref), spec.Function)
 		}
 		if userUnknown(err) {
 			return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",

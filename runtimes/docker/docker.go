@@ -394,7 +394,9 @@ func (r *Runtime) ResolveImage(ctx context.Context, ref string) (string, error) 
 	}
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
-			return "", ctrbase.ImageUnavailable(ref, errors.New("the Docker daemon has no image of that id"), dockerLoad)
+			// An id is no tag to build or pull: the image it pinned is
+			// gone, as at a sandbox's start.
+			return "", &runtimes.ImageGoneError{Image: ref}
 		}
 		return "", r.wrap("inspecting image "+ref, err)
 	}

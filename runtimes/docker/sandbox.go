@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -171,7 +173,10 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 			return nil, err
 		}
 	}
-	p := &prepared{r: r, spec: spec, epoch: r.epochNow()}
+	p := &prepared{r: r, spec: spec, epoch: r.epochNow(), image: image}
+	if spec.ImageRef != "" {
+		p.image = spec.ImageRef
+	}
 	defer func() {
 		if retErr != nil {
 			p.remove()
@@ -223,7 +228,7 @@ func (r *Runtime) prepare(ctx context.Context, spec runtimes.Spec, use holderUse
 	if err != nil {
 		if cerrdefs.IsInvalidArgument(err) {
 			if r.noEntrypoint(ctx, image) {
-				return nil, ctrbase.NoEntrypoint(image, spec.Function)
+				return nil, ctrbase.NoEntrypoint(cmp.Or(spec.ImageRef, image), spec.Function)
 			}
 			return nil, errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException",
 				fmt.Sprintf("image %s cannot run as function %s: %v", image, spec.Function, err))
@@ -306,6 +311,7 @@ type prepared struct {
 	r      *Runtime
 	spec   runtimes.Spec
 	id     string
+	image  string // the image it runs, as its errors name it (the base image of a Zip function)
 	holder string // the network holder's container id, if any
 	spare  bool   // the holder was taken from the spare pool
 	epoch  uint64 // the daemon outages noticed when it was prepared
@@ -351,13 +357,44 @@ func (p *prepared) start(ctx context.Context) (runtimes.Sandbox, error) {
 		if gone {
 			return nil, fmt.Errorf("docker: starting sandbox %s: %w: %w", p.spec.SandboxID, errHolderGone, err)
 		}
-		if cerrdefs.IsInvalidArgument(err) || cerrdefs.IsNotFound(err) || cerrdefs.IsUnknown(err) || cerrdefs.IsInternal(err) {
-			return nil, fmt.Errorf("docker: starting sandbox %s (image %s): %w", p.spec.SandboxID, p.spec.Image, err)
-		}
-		return nil, p.r.wrap("starting sandbox "+p.spec.SandboxID, err)
+		return nil, p.r.startError(p.spec.SandboxID, p.image, err)
 	}
 	s := newSandbox(p)
 	return s, nil
+}
+
+// startError is the error of a container start (sandbox id, running image)
+// that the daemon refused with err. Docker up but its containerd down (the
+// start cannot make the task: "dial unix /run/containerd/containerd.sock:
+// connect: connection refused") is the runtime not answering, which the
+// caller is told as such (runtimes.DaemonDownError), not an internal error.
+func (r *Runtime) startError(id, image string, err error) error {
+	what := "starting sandbox " + id + " (image " + image + ")"
+	if sock, ok := containerdDown(err); ok {
+		return &runtimes.DaemonDownError{Runtime: "docker", Daemon: "Docker's containerd", Address: sock, Op: what, Err: err}
+	}
+	if cerrdefs.IsInvalidArgument(err) || cerrdefs.IsNotFound(err) || cerrdefs.IsUnknown(err) || cerrdefs.IsInternal(err) {
+		return fmt.Errorf("docker: %s: %w", what, err)
+	}
+	return r.wrap(what, err)
+}
+
+// containerdSock finds, in a daemon's error, the containerd socket it could
+// not dial.
+var containerdSock = regexp.MustCompile(`dial unix:?(?://)?\s*(/[^\s:"']*containerd[^\s:"']*\.sock)`)
+
+// containerdDown reports whether err, the Docker daemon's, says that the
+// containerd it runs containers with does not answer, and its socket when
+// the error names it ("its containerd socket" when not).
+func containerdDown(err error) (sock string, ok bool) {
+	msg := err.Error()
+	if m := containerdSock.FindStringSubmatch(msg); m != nil {
+		return m[1], true
+	}
+	if cerrdefs.IsUnavailable(err) && strings.Contains(msg, "containerd") {
+		return "its containerd socket", true
+	}
+	return "", false
 }
 
 // discard removes the container and its network holder.

@@ -1178,6 +1178,37 @@ func (k *kindSuite) testMissingImage(t *testing.T) {
 		if !errors.Is(err, errdefs.ErrInvalid) || err == nil || !strings.HasSuffix(err.Error(), want) {
 			t.Errorf("Start of an image without an entrypoint: %v, want ErrInvalid saying %q", err, want)
 		}
+		// Pinned to its id, as a published version is, the error names
+		// the image as the function does (ImageRef), not its id.
+		if res, ok := rt.(runtimes.ImageResolver); ok {
+			id, err := res.ResolveImage(ctx, spec.Image)
+			if err != nil {
+				t.Fatalf("ResolveImage(%s): %v", spec.Image, err)
+			}
+			if k.opts.RemoveImage != nil {
+				// The id's own record (containerd's pin), removed before the tag.
+				defer func() { _ = k.opts.RemoveImage(context.Background(), rt, id) }()
+			}
+			spec.Image, spec.ImageRef = id, spec.Image
+			_, err = rt.Start(ctx, spec)
+			want := fmt.Sprintf("image %s cannot run as function %s: it has no ENTRYPOINT or CMD", spec.ImageRef, spec.Function)
+			if !errors.Is(err, errdefs.ErrInvalid) || err == nil || !strings.HasSuffix(err.Error(), want) {
+				t.Errorf("Start of a pinned image without an entrypoint: %v, want ErrInvalid saying %q", err, want)
+			}
+			spec.Image = spec.ImageRef
+		}
+	}
+	// An image id no longer on the host (a published version's pin) is
+	// gone: bring it back or point the function elsewhere, in the same words
+	// on every runtime; not "build it with `portico build DIR -t sha256:…`",
+	// which is no tag.
+	if res, ok := rt.(runtimes.ImageResolver); ok {
+		id := "sha256:" + strings.Repeat("d4", 32)
+		_, err := res.ResolveImage(ctx, id)
+		var gone *runtimes.ImageGoneError
+		if !errors.As(err, &gone) || gone.Image != id || strings.Contains(err.Error(), "portico build") {
+			t.Errorf("ResolveImage of an id not on the host: %v; want a *runtimes.ImageGoneError naming it", err)
+		}
 	}
 	k.expectCount(t, rt, 0, "after failed starts")
 }

@@ -237,9 +237,16 @@ const DrainMargin = 20 * time.Second
 // DrainTimeout is how long calls in flight may run once a stop begins when no
 // drain-timeout is set: invoker.DefaultConfig's (10 s), or shutdownTimeout
 // less DrainMargin when that is longer, so that raising --shutdown-timeout
-// gives calls the time too, as an operator expects.
+// gives calls the time too, as an operator expects; but never closer to the
+// end of shutdownTimeout than invoker.AnswerMargin, so that with a short
+// --shutdown-timeout the calls cut off are still answered 503 (the invoker
+// holds its drain to that too, whatever the drain-timeout).
 func DrainTimeout(shutdownTimeout time.Duration) time.Duration {
-	return max(invoker.DefaultConfig().DrainTimeout, shutdownTimeout-DrainMargin)
+	d := max(invoker.DefaultConfig().DrainTimeout, shutdownTimeout-DrainMargin)
+	if shutdownTimeout <= 0 {
+		return d
+	}
+	return min(d, shutdownTimeout-invoker.AnswerMargin(shutdownTimeout))
 }
 
 // InvokerConfig returns the invoker configuration: the defaults with the settings
