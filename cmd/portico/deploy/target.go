@@ -31,6 +31,9 @@ type HTTPTarget struct {
 	// ShiftPoll is how often ShiftAlias reads a traffic shift's status
 	// (zero: every 2 seconds).
 	ShiftPoll time.Duration
+	// ShiftRetry is how long ShiftAlias goes on reading a traffic shift's
+	// status while the server cannot be reached (zero: 5 minutes).
+	ShiftRetry time.Duration
 }
 
 var _ Target = (*HTTPTarget)(nil)
@@ -61,12 +64,22 @@ func (h *HTTPTarget) GetStack(ctx context.Context, name string) (*Record, error)
 
 // PutStack implements Target: the server writes the record only over the
 // revision rec was read at (0: a stack without a record), and only for the
-// run holding the stack (Hold).
+// run holding the stack (Hold); rec.Revision becomes the one written.
 func (h *HTTPTarget) PutStack(ctx context.Context, rec *Record) error {
 	q := h.holdQuery("hold")
 	q.Set("revision", strconv.FormatInt(rec.Revision, 10))
-	_, err := h.C.Do(ctx, http.MethodPut, stacksPath+"/"+esc(rec.Name), q, rec, nil)
-	return err
+	resp, err := h.C.Do(ctx, http.MethodPut, stacksPath+"/"+esc(rec.Name), q, rec, nil)
+	if err != nil {
+		return err
+	}
+	// The revision written, for the run's next write of the record.
+	var got struct {
+		Revision int64 `json:"revision"`
+	}
+	if json.Unmarshal(resp.Body, &got) == nil && got.Revision > 0 {
+		rec.Revision = got.Revision
+	}
+	return nil
 }
 
 func (h *HTTPTarget) holdQuery(key string) url.Values {
