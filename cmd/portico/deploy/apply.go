@@ -20,6 +20,8 @@ import (
 type Target interface {
 	// GetStack returns the stack's record, or nil when there is none.
 	GetStack(ctx context.Context, name string) (*Record, error)
+	// PutStack writes the record over rec.Revision and sets rec.Revision
+	// to the revision written (a run writes its record more than once).
 	PutStack(ctx context.Context, rec *Record) error
 	// DeleteStack deletes the stack's record (not its resources); a record
 	// that is not there is no error.
@@ -247,9 +249,16 @@ func observeImages(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 
 // applier runs a plan.
 type applier struct {
-	t     Target
-	out   io.Writer
-	rec   *Record
+	t   Target
+	out io.Writer
+	rec *Record
+	// held is the record as the server holds it while the run goes on: the
+	// last deploy's, with what this run created added as it is created
+	// (recordCreated), so that a run that ends without undoing what it
+	// made (the server unreachable, the run killed) leaves it in the stack.
+	held *Record
+	// wrote: held was written.
+	wrote bool
 	undo  []undoStep
 	steps int
 	// phase is the heading of the current phase, printed before its first step.
@@ -293,6 +302,25 @@ func (a *applier) pointBackOnFailure(c *Change) {
 	}
 }
 
+// recordCreated writes the stack's record with a resource this run has just
+// created under a logical id the record does not hold, before anything else
+// happens: a run that ends before its own record (the server restarting, the
+// run killed) and cannot delete it leaves it in the stack, for stack delete to
+// delete and the next deploy to update, rather than in no stack. Its empty
+// fingerprint makes the next deploy update it.
+func (a *applier) recordCreated(ctx context.Context, logicalID string, r *Resource) error {
+	if _, ok := a.held.Resources[logicalID]; ok {
+		return nil
+	}
+	a.held.Resources[logicalID] = r
+	if err := a.t.PutStack(ctx, a.held); err != nil {
+		return fmt.Errorf("recording %s %s (%s) in stack %s: %w", r.Kind, r.PhysicalID, logicalID, a.held.Name, err)
+	}
+	a.wrote = true
+	a.rec.Revision = a.held.Revision
+	return nil
+}
+
 func (a *applier) onFailure(what string, do func(context.Context) error) {
 	a.undo = append(a.undo, undoStep{what, do})
 }
@@ -310,7 +338,12 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 		cp := *v
 		rec.Resources[k] = &cp
 	}
-	a := &applier{t: t, out: out, rec: rec}
+	held := &Record{Name: p.Stack, Revision: p.record.Revision, Template: p.record.Template, Resources: map[string]*Resource{}}
+	for k, v := range p.record.Resources {
+		cp := *v
+		held.Resources[k] = &cp
+	}
+	a := &applier{t: t, out: out, rec: rec, held: held}
 	for _, c := range p.Changes {
 		if c.Action != Keep {
 			a.steps++
@@ -342,6 +375,14 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 		}
 		if len(undoErrs) > 0 {
 			return errors.Join(append([]error{err}, undoErrs...)...)
+		}
+		if a.wrote {
+			// What recordCreated added is deleted: the record goes back
+			// to the last deploy's.
+			back := &Record{Name: p.Stack, Revision: a.held.Revision, Template: p.record.Template, Resources: p.record.Resources}
+			if perr := t.PutStack(uctx, back); perr != nil {
+				return fmt.Errorf("%w (rolled back: what served before serves still; the stack's record still names what was deleted, which the next deploy forgets: %w)", err, perr)
+			}
 		}
 		return fmt.Errorf("%w (rolled back: what served before serves still)", err)
 	}
@@ -388,6 +429,9 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 			if create {
 				a.onFailure("delete function "+f.Name, func(ctx context.Context) error { return a.t.DeleteFunction(ctx, f.Name) })
+				if err := a.recordCreated(ctx, c.LogicalID, &Resource{Kind: KindFunction, PhysicalID: f.Name}); err != nil {
+					return err
+				}
 			}
 		}
 		r := &Resource{Kind: KindFunction, PhysicalID: f.Name, Fingerprint: f.Fingerprint(), Alias: f.Alias, Reserved: f.Reserved, Provisioned: f.Provisioned,
@@ -422,6 +466,9 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			c.PhysicalID = id
 			newAPIs[c] = true
 			a.onFailure("delete API "+id, func(ctx context.Context) error { return a.t.DeleteAPI(ctx, id) })
+			if err := a.recordCreated(ctx, c.LogicalID, &Resource{Kind: KindAPI, PhysicalID: id}); err != nil {
+				return err
+			}
 		default:
 			a.progress("replacing the definition of API %s (%s)", c.PhysicalID, c.LogicalID)
 			saved, err := a.t.SaveAPI(ctx, c.PhysicalID)
