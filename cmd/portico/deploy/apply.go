@@ -51,6 +51,10 @@ type Target interface {
 	SaveFunction(ctx context.Context, name string) (*SavedFunction, error)
 	// RestoreFunction puts back the $LATEST that SaveFunction returned.
 	RestoreFunction(ctx context.Context, name string, s *SavedFunction) error
+	// FunctionState returns what the server runs of function name: its
+	// $LATEST's configuration and code, and (alias != "") the alias's
+	// routing. nil is a target that cannot tell.
+	FunctionState(ctx context.Context, name, alias string) (*FunctionState, error)
 	PublishVersion(ctx context.Context, name string) (string, error)
 	SetAlias(ctx context.Context, name, alias, version string) error
 	// ShiftAlias shifts the alias's traffic to version by a traffic shift of
@@ -111,6 +115,22 @@ type SavedFunction struct {
 	ImageURI string
 }
 
+// FunctionState is what the server holds of a function, to compare with what
+// its stack recorded: an interrupted deploy, or a change by hand, may have
+// left it otherwise.
+type FunctionState struct {
+	// Config is $LATEST's configuration: the fields PutFunction sets, as
+	// SavedFunction.Config holds them.
+	Config map[string]any
+	// CodeSHA256 is $LATEST's Lambda CodeSha256 (a Zip function's: the
+	// base64 SHA-256 of its archive); ImageURI an Image function's image.
+	CodeSHA256, ImageURI string
+	// AliasVersion is the version the alias points at ("": no alias),
+	// AliasWeights the versions it shares its calls with.
+	AliasVersion string
+	AliasWeights map[string]float64
+}
+
 // SavedAPI is an API as SaveAPI found it: the admin API's document of it.
 type SavedAPI struct {
 	Doc json.RawMessage
@@ -121,7 +141,8 @@ type SavedAPI struct {
 // usage plans of those that do.
 func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, error) {
 	obs := Observed{Functions: map[string]bool{}, APIs: map[string]bool{}, Aliases: map[string]bool{}, Versions: map[string]bool{},
-		Stages: map[string]bool{}, UsagePlans: map[string]bool{}, Images: map[string]ImageState{}}
+		Stages: map[string]bool{}, UsagePlans: map[string]bool{}, Images: map[string]ImageState{},
+		Drift: map[string][]string{}, Serving: map[string]string{}}
 	names := map[string]bool{}
 	for _, f := range d.Functions {
 		names[f.Name] = true
@@ -178,6 +199,9 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 		}
 	}
 	observeImages(ctx, t, d, rec, &obs)
+	if err := observeServed(ctx, t, d, rec, &obs); err != nil {
+		return obs, err
+	}
 	return obs, nil
 }
 
@@ -407,7 +431,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			continue
 		}
 		f := c.fn
-		if c.publish {
+		if c.publish || c.latest {
 			create := c.Action == Create
 			verb := "updating"
 			if create {
@@ -494,7 +518,11 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			if err := a.t.SetAlias(ctx, f.Name, f.Alias, c.old.Version); err != nil {
 				return fmt.Errorf("alias %s of %s: %w", f.Alias, f.Name, err)
 			}
-			a.progress("alias %s:%s -> version %s (created again)", f.Name, f.Alias, c.old.Version)
+			if c.serving != "" {
+				a.progress("alias %s:%s -> version %s (it served %s)", f.Name, f.Alias, c.old.Version, c.serving)
+			} else {
+				a.progress("alias %s:%s -> version %s (created again)", f.Name, f.Alias, c.old.Version)
+			}
 		}
 		if v, ok := pending[c]; ok {
 			if shifted(c) {

@@ -442,3 +442,8 @@ func actions(p *Plan) string {
 	sort.Strings(out)
 	return strings.Join(out, " ")
 }
+
+// FunctionState implements Target: the fake cannot tell.
+func (f *fakeTarget) FunctionState(context.Context, string, string) (*FunctionState, error) {
+	return nil, nil
+}

@@ -86,6 +86,14 @@ type Observed struct {
 	// image reference names another image than the one they run (rebuilt
 	// under the same tag).
 	Images map[string]ImageState
+	// Drift holds, by function name, what of $LATEST of a function the
+	// stack recorded differs from the template that the record says was
+	// deployed (configuration fields, "code"): an interrupted deploy or a
+	// change by hand left it so.
+	Drift map[string][]string
+	// Serving holds, by function name, what the recorded alias serves
+	// (routingWords) when it is not the recorded version alone.
+	Serving map[string]string
 	// Warnings are what could not be observed (an image not resolved).
 	Warnings []string
 }
@@ -132,6 +140,11 @@ type Change struct {
 	// recorded version again. newStage: the stage was deleted by hand and
 	// is made again. planGone: so was the usage plan.
 	restoreAlias, newStage, planGone bool
+	// latest: $LATEST is put back to the template's (it drifted) without a
+	// new version; serving: what the alias served when it is pointed back at
+	// the recorded version (restoreAlias).
+	latest  bool
+	serving string
 }
 
 // Plan is what a deploy will do. Apply it once; it is not safe for concurrent
@@ -220,6 +233,28 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			} else if aliasGone {
 				c.Action, c.restoreAlias = Update, true
 				c.Steps = append(c.Steps, fmt.Sprintf("create alias %s again (it was deleted) at version %s", f.Alias, old.Version))
+			}
+			serving, moved := obs.Serving[f.Name]
+			if drift := obs.Drift[f.Name]; len(drift) > 0 && !c.publish {
+				// The record's fingerprint is the template's, the server's
+				// $LATEST is not.
+				c.Action = Update
+				if f.Alias == "" {
+					c.publish = true // $LATEST is what is invoked
+				} else {
+					c.latest = true // the alias's version is the template's
+				}
+				c.Steps = append(c.Steps, correctionWords(f.Name, drift))
+			}
+			switch {
+			case !moved || aliasGone:
+			case c.publish:
+				c.Steps = append(c.Steps, fmt.Sprintf("alias %s serves %s, not version %s as the stack recorded (an interrupted deploy left it so): the new version replaces it",
+					f.Alias, serving, old.Version))
+			case !versionGone:
+				c.Action, c.restoreAlias, c.serving = Update, true, serving
+				c.Steps = append(c.Steps, fmt.Sprintf("correct alias %s: it serves %s, not version %s as the stack recorded (an interrupted deploy or a change by hand left it so): point it back at version %s",
+					f.Alias, serving, old.Version, old.Version))
 			}
 			if old.Alias != "" && old.Alias != f.Alias {
 				// As CloudFormation deletes the alias resource of a changed

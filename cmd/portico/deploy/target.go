@@ -307,16 +307,34 @@ var savedConfigKeys = []string{"Description", "Environment", "Handler", "Runtime
 // SaveFunction implements Target: the configuration from GetFunction, the code
 // from /portico/v1/functions/{name}/code (Zip) or the image URI.
 func (h *HTTPTarget) SaveFunction(ctx context.Context, name string) (*SavedFunction, error) {
-	resp, err := h.C.Do(ctx, http.MethodGet, fnPath+esc(name), nil, nil, nil)
+	s, _, err := h.latest(ctx, name)
 	if err != nil {
 		return nil, err
+	}
+	if s.ImageURI == "" {
+		code, err := h.C.Do(ctx, http.MethodGet, "/portico/v1/functions/"+esc(name)+"/code", nil, nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("code of function %s: %w", name, err)
+		}
+		s.Zip = code.Body
+	}
+	return s, nil
+}
+
+// latest reads function name's $LATEST through GetFunction: the
+// configuration fields PutFunction sets and the image URI (no code), and the
+// code's CodeSha256.
+func (h *HTTPTarget) latest(ctx context.Context, name string) (*SavedFunction, string, error) {
+	resp, err := h.C.Do(ctx, http.MethodGet, fnPath+esc(name), nil, nil, nil)
+	if err != nil {
+		return nil, "", err
 	}
 	var got struct {
 		Configuration map[string]any
 		Code          struct{ ImageUri string } //nolint:revive // Lambda's field name
 	}
 	if err := json.Unmarshal(resp.Body, &got); err != nil {
-		return nil, fmt.Errorf("decoding function %s: %w", name, err)
+		return nil, "", fmt.Errorf("decoding function %s: %w", name, err)
 	}
 	s := &SavedFunction{Config: map[string]any{"Description": "", "Environment": map[string]any{"Variables": map[string]string{}},
 		"FileSystemConfigs": []any{}}, ImageURI: got.Code.ImageUri}
@@ -332,14 +350,36 @@ func (h *HTTPTarget) SaveFunction(ctx context.Context, name string) (*SavedFunct
 			s.Config["ImageConfig"] = r["ImageConfig"]
 		}
 	}
-	if s.ImageURI == "" {
-		code, err := h.C.Do(ctx, http.MethodGet, "/portico/v1/functions/"+esc(name)+"/code", nil, nil, nil)
-		if err != nil {
-			return nil, fmt.Errorf("code of function %s: %w", name, err)
-		}
-		s.Zip = code.Body
+	sha, _ := got.Configuration["CodeSha256"].(string)
+	return s, sha, nil
+}
+
+// FunctionState implements Target through GetFunction and GetAlias.
+func (h *HTTPTarget) FunctionState(ctx context.Context, name, alias string) (*FunctionState, error) {
+	s, sha, err := h.latest(ctx, name)
+	if err != nil {
+		return nil, err
 	}
-	return s, nil
+	st := &FunctionState{Config: s.Config, CodeSHA256: sha, ImageURI: s.ImageURI}
+	if alias == "" {
+		return st, nil
+	}
+	resp, err := h.C.Do(ctx, http.MethodGet, client.FunctionPath(name, "/aliases/"+esc(alias)), nil, nil, nil)
+	if client.IsNotFound(err) {
+		return st, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var a client.Alias
+	if err := json.Unmarshal(resp.Body, &a); err != nil {
+		return nil, fmt.Errorf("decoding alias %s of %s: %w", alias, name, err)
+	}
+	st.AliasVersion = a.FunctionVersion
+	if a.RoutingConfig != nil && len(a.RoutingConfig.AdditionalVersionWeights) > 0 {
+		st.AliasWeights = a.RoutingConfig.AdditionalVersionWeights
+	}
+	return st, nil
 }
 
 // RestoreFunction implements Target: code first, then configuration.
