@@ -533,7 +533,18 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any, models map[string]b
 			path, method = "$default", "any"
 		}
 		if path == "" || method == "" {
-			b.fail("%s: an event on %s needs Path and Method", r.fn, a.LogicalID)
+			missing := "Path and Method"
+			switch {
+			case path != "":
+				missing = "Method"
+			case method != "":
+				missing = "Path"
+			}
+			where := r.where
+			if where == "" {
+				where = r.fn
+			}
+			b.fail("%s: an event on %s needs Path and Method: set Properties.%s (e.g. Path: /items, Method: get)", where, a.LogicalID, missing)
 			continue
 		}
 		if !slices.Contains([]string{"get", "put", "post", "delete", "options", "head", "patch", "any"}, method) {
