@@ -1245,7 +1245,7 @@ func (b *builder) function(id string, props map[string]any) {
 	switch {
 	case image:
 		if f.ImageUri == nil || *f.ImageUri == "" {
-			b.fail("%s: PackageType Image needs ImageUri", id)
+			b.fail("%s: PackageType Image needs ImageUri%s", id, b.imageHint(id))
 			return
 		}
 		fn.ImageURI = *f.ImageUri
@@ -1427,6 +1427,27 @@ func zipDigest(path string) (string, error) {
 		}
 	}
 	return d.sum()
+}
+
+// imageHint says how to give an Image function without ImageUri its image:
+// sam init's layout names a Dockerfile in the resource's Metadata, for sam
+// build to build; portico deploy builds nothing.
+func (b *builder) imageHint(id string) string {
+	tag, dir := "hello:v1", "DIR"
+	if r := b.t.Resources[id]; r != nil {
+		md, _ := r.Metadata.(map[string]any)
+		if md["Dockerfile"] == nil && md["DockerContext"] == nil {
+			return ": set ImageUri to an image the server's runtime has (build one with `portico build DIR -t TAG`, see runtimes.md)"
+		}
+		if c, ok := md["DockerContext"].(string); ok && c != "" {
+			dir = c
+		}
+		if t, ok := md["DockerTag"].(string); ok && t != "" {
+			tag = strings.ToLower(id) + ":" + t
+		}
+	}
+	return fmt.Sprintf(": portico deploy does not build the image its Metadata (Dockerfile, DockerContext, DockerTag) describes, as sam build does; "+
+		"build it with `portico build %s -t %s` (add --import for a containerd server) and set ImageUri: %s", dir, tag, tag)
 }
 
 // deploymentPreferenceProps are DeploymentPreference's properties (SAM's).
@@ -1792,9 +1813,21 @@ func (b *builder) events(id string, props map[string]any) {
 			}
 			b.eventRoutes["ws:"+api] = append(b.eventRoutes["ws:"+api], eventRoute{fn: id, path: key, uri: functionURI(fn)})
 		default:
-			b.warn("%s: event type %s is not supported by Portico and is ignored", where, typ)
+			b.warn("%s: event type %s is not supported by Portico and is ignored: %s", where, typ, notRunBy(typ))
 		}
 	}
+}
+
+// notRunBy says what an ignored event type means: what never runs the
+// function.
+func notRunBy(typ string) string {
+	switch typ {
+	case "Schedule", "ScheduleV2":
+		return "the function is never run on a schedule (run it from cron or a timer with `portico invoke`)"
+	case "CloudWatchEvent", "EventBridgeRule":
+		return "the function is never run by events or on a schedule (run it with `portico invoke`)"
+	}
+	return "nothing runs the function for this event (no " + typ + " source is connected to it; run it with `portico invoke`)"
 }
 
 // samEventProps are the properties of SAM's Api and HttpApi events: another

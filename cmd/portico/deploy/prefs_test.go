@@ -3,6 +3,7 @@ package deploy
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -100,5 +101,38 @@ func TestTemplateErrorsNameWhereAndHow(t *testing.T) {
 				t.Fatalf("error:\n%v\nwant (one line):\n%s", err, c.want)
 			}
 		})
+	}
+}
+
+// TestIgnoredScheduleAndImageMetadataSayWhatToDo: a Schedule event's warning
+// says the function is never run on a schedule, as sam.md promises; an Image
+// function laid out as sam init makes it (a Dockerfile in Metadata, no
+// ImageUri) is told to build the image with portico build and set ImageUri.
+func TestIgnoredScheduleAndImageMetadataSayWhatToDo(t *testing.T) {
+	text := strings.Replace(twoFunctions, "        Any:\n          Type: HttpApi\n", "        Any:\n          Type: Schedule\n          Properties: {Schedule: rate(1 minute)}\n", 1)
+	p, err := deployText(t, newFake(), fixture(t), "s", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Other event Any (Schedule): event type Schedule is not supported by Portico and is ignored: the function is never run on a schedule"
+	if !slices.ContainsFunc(p.Warnings, func(w string) bool { return strings.HasPrefix(w, want) }) {
+		t.Fatalf("warnings %q lack %q", p.Warnings, want)
+	}
+	image := `Transform: AWS::Serverless-2016-10-31
+Resources:
+  HelloWorldFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+    Metadata:
+      Dockerfile: Dockerfile
+      DockerContext: ./hello-world
+      DockerTag: go1.x-v1
+`
+	_, err = deployText(t, newFake(), fixture(t), "s", image, nil)
+	want = "HelloWorldFunction: PackageType Image needs ImageUri: portico deploy does not build the image its Metadata (Dockerfile, DockerContext, DockerTag) describes, as sam build does; " +
+		"build it with `portico build ./hello-world -t helloworldfunction:go1.x-v1` (add --import for a containerd server) and set ImageUri: helloworldfunction:go1.x-v1"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error:\n%v\nwant:\n%s", err, want)
 	}
 }
