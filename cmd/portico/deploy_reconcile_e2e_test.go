@@ -97,4 +97,32 @@ func TestDeployCorrectsWhatTheRecordDoesNotHold(t *testing.T) {
 	if out, err := cliErr(env, "deploy", "-t", tpl, "--stack", "rc"); err != nil || !strings.Contains(out, "Stack rc is up to date") {
 		t.Fatalf("third deploy: %v\n%s", err, out)
 	}
+
+	// A run of a new template that published its version and shifted the
+	// alias to it, and ended before its record: the next deploy of that
+	// template records the version the alias serves, and publishes nothing.
+	writeFile(t, tpl, []byte(strings.Replace(reconcileTemplate, "GREETING: one", "GREETING: three", 1)), 0o600)
+	if _, _, err := c.UpdateFunctionConfiguration(ctx, "rc-hello", map[string]any{"Environment": map[string]any{"Variables": map[string]string{"GREETING": "three"}}}); err != nil {
+		t.Fatal(err)
+	}
+	v, _, err := c.PublishVersion(ctx, "rc-hello", "interrupted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.SetAlias(ctx, "rc-hello", "live", v.Version, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err = cliErr(env, "deploy", "-t", tpl, "--stack", "rc")
+	if err != nil {
+		t.Fatalf("deploy of the new template: %v\n%s", err, out)
+	}
+	if want := "record version " + v.Version + ": alias live serves it, and it is what the template asks for"; !strings.Contains(out, want) || strings.Contains(out, "published rc-hello version") {
+		t.Fatalf("deploy of the new template lacks %q (or published):\n%s", want, out)
+	}
+	if got := stackRecord(t, env, "rc").Resources["Hello"]; got.Version != v.Version {
+		t.Fatalf("record after adopting version %s: %+v", v.Version, got)
+	}
+	if out, err := cliErr(env, "deploy", "-t", tpl, "--stack", "rc"); err != nil || !strings.Contains(out, "Stack rc is up to date") {
+		t.Fatalf("deploy after adopting: %v\n%s", err, out)
+	}
 }

@@ -55,6 +55,9 @@ type Target interface {
 	// $LATEST's configuration and code, and (alias != "") the alias's
 	// routing. nil is a target that cannot tell.
 	FunctionState(ctx context.Context, name, alias string) (*FunctionState, error)
+	// VersionState returns what FunctionState does of a published version
+	// (its configuration and code; no alias).
+	VersionState(ctx context.Context, name, version string) (*FunctionState, error)
 	PublishVersion(ctx context.Context, name string) (string, error)
 	SetAlias(ctx context.Context, name, alias, version string) error
 	// ShiftAlias shifts the alias's traffic to version by a traffic shift of
@@ -142,7 +145,7 @@ type SavedAPI struct {
 func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, error) {
 	obs := Observed{Functions: map[string]bool{}, APIs: map[string]bool{}, Aliases: map[string]bool{}, Versions: map[string]bool{},
 		Stages: map[string]bool{}, UsagePlans: map[string]bool{}, Images: map[string]ImageState{},
-		Drift: map[string][]string{}, Serving: map[string]string{}}
+		Drift: map[string][]string{}, Serving: map[string]string{}, Adopt: map[string]string{}}
 	names := map[string]bool{}
 	for _, f := range d.Functions {
 		names[f.Name] = true
@@ -462,6 +465,10 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			EventInvoke: f.EventInvoke}
 		if c.old != nil {
 			r.Version = c.old.Version
+		}
+		if c.adopt != "" {
+			r.Version = c.adopt
+			a.progress("%s:%s serves version %s, which the record now names", f.Name, f.Alias, c.adopt)
 		}
 		if c.publish && f.Alias != "" {
 			v, err := a.t.PublishVersion(ctx, f.Name)

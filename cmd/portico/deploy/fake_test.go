@@ -447,3 +447,8 @@ func actions(p *Plan) string {
 func (f *fakeTarget) FunctionState(context.Context, string, string) (*FunctionState, error) {
 	return nil, nil
 }
+
+// VersionState implements Target: the fake cannot tell.
+func (f *fakeTarget) VersionState(context.Context, string, string) (*FunctionState, error) {
+	return nil, nil
+}

@@ -94,6 +94,9 @@ type Observed struct {
 	// Serving holds, by function name, what the recorded alias serves
 	// (routingWords) when it is not the recorded version alone.
 	Serving map[string]string
+	// Adopt holds, by function name, the version the recorded alias serves
+	// alone, not the record's, when it is what the template asks for.
+	Adopt map[string]string
 	// Warnings are what could not be observed (an image not resolved).
 	Warnings []string
 }
@@ -145,6 +148,9 @@ type Change struct {
 	// the recorded version (restoreAlias).
 	latest  bool
 	serving string
+	// adopt is the version the alias serves that the record becomes (what
+	// the template asks for, published by a run that did not record it).
+	adopt string
 }
 
 // Plan is what a deploy will do. Apply it once; it is not safe for concurrent
@@ -217,7 +223,18 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			aliasGone := f.Alias != "" && old.Alias == f.Alias && gone(obs.Aliases, old.PhysicalID+":"+f.Alias)
 			versionGone := old.Version == "" || gone(obs.Versions, old.PhysicalID+":"+old.Version)
 			img, rebuilt := obs.Images[f.Name]
-			if old.Fingerprint != f.Fingerprint() || old.Alias != f.Alias || (aliasGone && versionGone) || rebuilt {
+			if v, ok := obs.Adopt[f.Name]; ok && old.Fingerprint != f.Fingerprint() && old.Alias == f.Alias && !aliasGone && !rebuilt {
+				// A deploy of this template published v and shifted the
+				// alias to it, and ended before its record: v is what the
+				// template asks for, and serves.
+				c.Action, c.adopt = Update, v
+				c.Steps = append(c.Steps, fmt.Sprintf("record version %s: alias %s serves it, and it is what the template asks for (a deploy that ended before its record published it, not version %s as the stack recorded)",
+					v, f.Alias, old.Version))
+				if drift := obs.Drift[f.Name]; len(drift) > 0 {
+					c.latest = true
+					c.Steps = append(c.Steps, correctionWords(f.Name, drift))
+				}
+			} else if old.Fingerprint != f.Fingerprint() || old.Alias != f.Alias || (aliasGone && versionGone) || rebuilt {
 				c.Action, c.publish = Update, true
 				c.Steps = append(c.Steps, "update code and configuration of "+f.Name)
 				if rebuilt {
@@ -235,7 +252,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				c.Steps = append(c.Steps, fmt.Sprintf("create alias %s again (it was deleted) at version %s", f.Alias, old.Version))
 			}
 			serving, moved := obs.Serving[f.Name]
-			if drift := obs.Drift[f.Name]; len(drift) > 0 && !c.publish {
+			if drift := obs.Drift[f.Name]; len(drift) > 0 && !c.publish && c.adopt == "" {
 				// The record's fingerprint is the template's, the server's
 				// $LATEST is not.
 				c.Action = Update
@@ -247,7 +264,7 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 				c.Steps = append(c.Steps, correctionWords(f.Name, drift))
 			}
 			switch {
-			case !moved || aliasGone:
+			case !moved || aliasGone || c.adopt != "":
 			case c.publish:
 				c.Steps = append(c.Steps, fmt.Sprintf("alias %s serves %s, not version %s as the stack recorded (an interrupted deploy left it so): the new version replaces it",
 					f.Alias, serving, old.Version))

@@ -39,9 +39,33 @@ func observeServed(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 		if st == nil {
 			continue
 		}
-		if old.Fingerprint == f.Fingerprint() {
+		if alias != "" && st.AliasVersion != "" && (st.AliasVersion != old.Version || len(st.AliasWeights) > 0) {
+			obs.Serving[f.Name] = routingWords(st)
+			if old.Fingerprint != f.Fingerprint() && len(st.AliasWeights) == 0 && st.AliasVersion != functionsLatest {
+				// The alias serves a version the record does not name:
+				// is it the template's (a run of this template that
+				// ended before its record published and shifted it)?
+				vst, err := t.VersionState(ctx, f.Name, st.AliasVersion)
+				if err != nil {
+					return fmt.Errorf("reading version %s of function %s (%s): %w", st.AliasVersion, f.Name, id, err)
+				}
+				if vst != nil {
+					drift, err := latestDrift(f, vst)
+					if err != nil {
+						return fmt.Errorf("%s: %w", id, err)
+					}
+					// A version's Description is the one it was
+					// published with, not the function's.
+					drift = slices.DeleteFunc(drift, func(k string) bool { return k == "Description" })
+					if len(drift) == 0 {
+						obs.Adopt[f.Name] = st.AliasVersion
+					}
+				}
+			}
+		}
+		if old.Fingerprint == f.Fingerprint() || obs.Adopt[f.Name] != "" {
 			// What the template asks for is what the record says was
-			// made: $LATEST should be it.
+			// made (or what the alias serves): $LATEST should be it.
 			drift, err := latestDrift(f, st)
 			if err != nil {
 				return fmt.Errorf("%s: %w", id, err)
@@ -50,12 +74,11 @@ func observeServed(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 				obs.Drift[f.Name] = drift
 			}
 		}
-		if alias != "" && st.AliasVersion != "" && (st.AliasVersion != old.Version || len(st.AliasWeights) > 0) {
-			obs.Serving[f.Name] = routingWords(st)
-		}
 	}
 	return nil
 }
+
+const functionsLatest = "$LATEST"
 
 // routingWords says which versions an alias serves: "version 2", "version 1
 // and 10% to version 2".

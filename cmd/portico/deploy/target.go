@@ -325,7 +325,16 @@ func (h *HTTPTarget) SaveFunction(ctx context.Context, name string) (*SavedFunct
 // configuration fields PutFunction sets and the image URI (no code), and the
 // code's CodeSha256.
 func (h *HTTPTarget) latest(ctx context.Context, name string) (*SavedFunction, string, error) {
-	resp, err := h.C.Do(ctx, http.MethodGet, fnPath+esc(name), nil, nil, nil)
+	return h.qualified(ctx, name, "")
+}
+
+// qualified is latest of a version (qualifier; "": $LATEST).
+func (h *HTTPTarget) qualified(ctx context.Context, name, qualifier string) (*SavedFunction, string, error) {
+	var q url.Values
+	if qualifier != "" {
+		q = url.Values{"Qualifier": {qualifier}}
+	}
+	resp, err := h.C.Do(ctx, http.MethodGet, fnPath+esc(name), q, nil, nil)
 	if err != nil {
 		return nil, "", err
 	}
@@ -352,6 +361,15 @@ func (h *HTTPTarget) latest(ctx context.Context, name string) (*SavedFunction, s
 	}
 	sha, _ := got.Configuration["CodeSha256"].(string)
 	return s, sha, nil
+}
+
+// VersionState implements Target through GetFunction.
+func (h *HTTPTarget) VersionState(ctx context.Context, name, version string) (*FunctionState, error) {
+	s, sha, err := h.qualified(ctx, name, version)
+	if err != nil {
+		return nil, err
+	}
+	return &FunctionState{Config: s.Config, CodeSHA256: sha, ImageURI: s.ImageURI}, nil
 }
 
 // FunctionState implements Target through GetFunction and GetAlias.
