@@ -143,7 +143,7 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		return
 	}
 	if v, ok := props["FailOnWarnings"]; ok {
-		if a.failOnWarnings, ok = v.(bool); !ok {
+		if a.failOnWarnings, ok = boolean(v); !ok {
 			b.fail("%s (%s): FailOnWarnings must be true or false", id, typ)
 		}
 	}
@@ -791,12 +791,12 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) authD
 		}
 		switch k {
 		case "ApiKeyRequired":
-			if _, ok := v.(bool); !ok {
+			if _, ok := boolean(v); !ok {
 				b.fail("%s.ApiKeyRequired must be true or false", where)
 			}
-			defs.apiKey, _ = v.(bool)
+			defs.apiKey, _ = boolean(v)
 		case "AddDefaultAuthorizerToCorsPreflight", "AddApiKeyRequiredToCorsPreflight":
-			on, ok := v.(bool)
+			on, ok := boolean(v)
 			if !ok {
 				b.fail("%s.%s must be true or false", where, k)
 			}

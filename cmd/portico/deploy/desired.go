@@ -822,20 +822,10 @@ func closest(k string, names []string) string {
 // or "false" (a String parameter's value), as CloudFormation takes it; def
 // when v is absent. ok is false for anything else.
 func templateBool(v any, def bool) (value, ok bool) {
-	switch x := v.(type) {
-	case nil:
+	if v == nil {
 		return def, true
-	case bool:
-		return x, true
-	case string:
-		switch t := strings.TrimSpace(x); {
-		case strings.EqualFold(t, "true"):
-			return true, true
-		case strings.EqualFold(t, "false"):
-			return false, true
-		}
 	}
-	return false, false
+	return boolean(v)
 }
 
 // editDistance is the Levenshtein distance of a and b.
@@ -1864,6 +1854,11 @@ func (b *builder) requestValidation(where string, p map[string]any, v *requestVa
 			b.fail("%s: RequestModel must be a mapping with Model", where)
 			return false
 		}
+		for _, k := range []string{"Required", "ValidateBody", "ValidateParameters"} {
+			if x, isBool := boolean(m[k]); isBool {
+				m[k] = x // "true" as true, as CloudFormation takes it
+			}
+		}
 		for _, k := range slices.Sorted(maps.Keys(m)) {
 			switch k {
 			case "Model":
@@ -1932,7 +1927,7 @@ func (b *builder) requestValidation(where string, p map[string]any, v *requestVa
 			}
 			prm.in, prm.short = map[string]string{"querystring": "query", "path": "path", "header": "header"}[mm[1]], mm[2]
 			for _, k := range slices.Sorted(maps.Keys(settings)) {
-				val, isBool := settings[k].(bool)
+				val, isBool := boolean(settings[k])
 				switch {
 				case k == "Required" && isBool:
 					prm.required = val
@@ -1966,7 +1961,7 @@ func (b *builder) eventAuth(where string, a map[string]any, r *eventRoute) bool 
 	for _, k := range slices.Sorted(maps.Keys(a)) {
 		switch k {
 		case "ApiKeyRequired":
-			v, ok := a[k].(bool)
+			v, ok := boolean(a[k])
 			if !ok {
 				b.fail("%s: Auth.ApiKeyRequired must be true or false", where)
 				return false
@@ -1999,7 +1994,7 @@ func (b *builder) eventAuth(where string, a map[string]any, r *eventRoute) bool 
 			// SAM needs it to give a DefinitionBody method an event's Auth;
 			// Portico refuses an event's Auth there, and an event's own
 			// method takes the event's Auth over the API's always.
-			if _, ok := a[k].(bool); !ok {
+			if _, ok := boolean(a[k]); !ok {
 				b.fail("%s: Auth.OverrideApiAuth must be true or false", where)
 				return false
 			}

@@ -136,3 +136,13 @@ Resources:
 		t.Fatalf("error:\n%v\nwant:\n%s", err, want)
 	}
 }
+
+// TestHandReadBooleansTakeText: the boolean properties read by hand (an
+// event's Auth.ApiKeyRequired, RequestModel.ValidateBody) take "true" too.
+func TestHandReadBooleansTakeText(t *testing.T) {
+	text := strings.Replace(twoFunctions, "            RestApiId: !Ref Api\n",
+		"            RestApiId: !Ref Api\n            Auth:\n              ApiKeyRequired: \"true\"\n", 1)
+	if _, err := deployText(t, newFake(), fixture(t), "s", text, nil); err != nil {
+		t.Fatalf("ApiKeyRequired \"true\": %v", err)
+	}
+}
