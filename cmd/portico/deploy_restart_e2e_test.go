@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,5 +88,68 @@ func TestDeployShiftSurvivesServerRestart(t *testing.T) {
 	}
 	if e := rec.Resources["Extra"]; e == nil || e.Fingerprint == "" {
 		t.Fatalf("record after the deploy: %+v", rec.Resources["Extra"])
+	}
+}
+
+// TestDeployStopsAShiftLeftInProgress: a traffic shift a gone run left in
+// progress on the stack's alias does not stop the next deploy with a
+// conflict: it is stopped, saying so, and the deploy's own shift starts.
+func TestDeployStopsAShiftLeftInProgress(t *testing.T) {
+	env, clk, svc := shiftEnv(t)
+	dir := t.TempDir()
+	boot, err := os.ReadFile(filepath.Join(apptest.Sample(t, "hello"), "bootstrap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "hello", "bootstrap"), boot, 0o755)
+	tpl := filepath.Join(dir, "template.yaml")
+	writeFile(t, tpl, []byte(shiftTemplate), 0o600)
+	deployAsync := func(out *testkit.LockedBuffer, greeting string) chan string {
+		done := make(chan string, 1)
+		go func() {
+			var errOut bytes.Buffer
+			err := runRoot(out, &errOut, "--endpoint", env.AdminURL, "deploy", "--template", tpl, "--stack", "ls", "--shift-poll", "10ms",
+				"--parameter-overrides", "Greeting="+greeting)
+			if err != nil {
+				_, _ = out.Write([]byte("error: " + err.Error()))
+			}
+			done <- out.String()
+		}()
+		return done
+	}
+	if out := <-deployAsync(new(testkit.LockedBuffer), "one"); strings.Contains(out, "error:") {
+		t.Fatalf("first deploy:\n%s", out)
+	}
+	// What a gone run left: version 2 published, its shift at step 1.
+	ctx := context.Background()
+	c := env.Client()
+	if _, _, err := c.UpdateFunctionConfiguration(ctx, "shifted", map[string]any{"Environment": map[string]any{"Variables": map[string]string{"GREETING": "two"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.PublishVersion(ctx, "shifted", "gone run"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.StartShift(ctx, "shifted", "live", client.ShiftInput{ToVersion: "2", DeploymentType: "Canary10Percent5Minutes"}); err != nil {
+		t.Fatal(err)
+	}
+
+	live := new(testkit.LockedBuffer)
+	done := deployAsync(live, "three")
+	waitShift(t, env, svc, "shifted", "live", done, func(sh *client.Shift) bool { return sh.ToVersion == "3" && sh.Step == 1 })
+	waitOutput(t, live, done, "10% on version 3 (step 1 of 2)")
+	clk.Advance(5 * time.Minute)
+	out := <-done
+	for _, want := range []string{
+		"alias live serves version 1 and 10% to version 2, not version 1 as the stack recorded",
+		"to version 2, left in progress by a run that ended, is stopped first (the alias goes back to version 1)",
+		"succeeded: 100% on version 3",
+		"Stack ls deployed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deploy lacks %q:\n%s", want, out)
+		}
+	}
+	if v, w := aliasWeights(t, env, "shifted", "live"); v != "3" || w != nil {
+		t.Fatalf("alias after the deploy: %s %v", v, w)
 	}
 }

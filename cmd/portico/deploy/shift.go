@@ -22,8 +22,21 @@ const defaultShiftRetry = 5 * time.Minute
 // be reached (it restarts: the shift goes on when it is back) the status is
 // read again at each poll, for at most ShiftRetry, saying so.
 func (h *HTTPTarget) ShiftAlias(ctx context.Context, name, alias, version string, d *DeploymentPreference, progress func(format string, args ...any)) error {
-	sh, _, err := h.C.StartShift(ctx, name, alias, client.ShiftInput{ToVersion: version, DeploymentType: d.Type,
-		Hooks: client.ShiftHooks{PreTraffic: d.PreTraffic, PostTraffic: d.PostTraffic}})
+	in := client.ShiftInput{ToVersion: version, DeploymentType: d.Type, Hooks: client.ShiftHooks{PreTraffic: d.PreTraffic, PostTraffic: d.PostTraffic}}
+	sh, _, err := h.C.StartShift(ctx, name, alias, in)
+	if client.IsConflict(err) {
+		// A shift in progress on an alias of the stack this run holds was
+		// left by a run that ended before it did (killed, or its server
+		// gone): stopped, it rolls the alias back, and this one starts.
+		if old, _, gerr := h.C.GetShift(ctx, name, alias); gerr == nil && !old.Ended() {
+			progress("traffic shift %s to version %s, left in progress by a run that ended, is stopped first (the alias goes back to version %s)",
+				old.DeploymentID, old.ToVersion, old.FromVersion)
+			if _, _, serr := h.C.StopShift(ctx, name, alias); serr != nil && !client.IsConflict(serr) {
+				return fmt.Errorf("stopping traffic shift %s: %w", old.DeploymentID, serr)
+			}
+			sh, _, err = h.C.StartShift(ctx, name, alias, in)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("starting the traffic shift: %w", err)
 	}
