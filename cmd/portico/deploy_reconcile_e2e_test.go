@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/cmd/portico/client"
 )
 
 const reconcileTemplate = `Transform: AWS::Serverless-2016-10-31
@@ -56,6 +57,15 @@ func TestDeployCorrectsWhatTheRecordDoesNotHold(t *testing.T) {
 	if _, _, err := c.UpdateFunctionConfiguration(ctx, "rc-hook", map[string]any{"Environment": map[string]any{"Variables": map[string]string{"HOOK_RESULT": "Succeeded"}}}); err != nil {
 		t.Fatal(err)
 	}
+	other := t.TempDir()
+	writeFile(t, filepath.Join(other, "bootstrap"), []byte("#!/bin/sh\necho other\n"), 0o755)
+	zip, err := client.ZipDir(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.UpdateFunctionCode(ctx, "rc-hook", zip, ""); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := c.UpdateFunctionConfiguration(ctx, "rc-hello", map[string]any{"Environment": map[string]any{"Variables": map[string]string{"GREETING": "two"}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +81,7 @@ func TestDeployCorrectsWhatTheRecordDoesNotHold(t *testing.T) {
 		t.Fatalf("second deploy: %v\n%s", err, out)
 	}
 	for _, want := range []string{
-		"correct $LATEST of rc-hook: its Environment differ",
+		"correct $LATEST of rc-hook: its Environment, code differ",
 		"correct $LATEST of rc-hello: its Environment differ",
 		"correct alias live: it serves version 2, not version 1 as the stack recorded",
 		"alias rc-hello:live -> version 1 (it served version 2)",

@@ -464,7 +464,10 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 		r := &Resource{Kind: KindFunction, PhysicalID: f.Name, Fingerprint: f.Fingerprint(), Alias: f.Alias, Reserved: f.Reserved, Provisioned: f.Provisioned,
 			EventInvoke: f.EventInvoke}
 		if c.old != nil {
-			r.Version = c.old.Version
+			r.Version, r.CodeSHA256 = c.old.Version, c.old.CodeSHA256
+		}
+		if f.sentSHA != "" {
+			r.CodeSHA256 = f.sentSHA
 		}
 		if c.adopt != "" {
 			r.Version = c.adopt

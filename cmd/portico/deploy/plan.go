@@ -51,6 +51,9 @@ type Resource struct {
 	// provisioned concurrency.
 	Version     string `json:"version,omitempty"`
 	Alias       string `json:"alias,omitempty"`
+	// CodeSHA256 is the CodeSha256 of the Zip package last sent, which the
+	// next deploy compares with the server's $LATEST.
+	CodeSHA256 string `json:"codeSha256,omitempty"`
 	Reserved    *int   `json:"reserved,omitempty"`
 	Provisioned int    `json:"provisioned,omitempty"`
 	// EventInvoke is the EventInvokeConfig set on the alias (or $LATEST).

@@ -281,6 +281,9 @@ func (h *HTTPTarget) PutFunction(ctx context.Context, f *Function, create bool) 
 	if err != nil {
 		return fmt.Errorf("packaging %s: %w", f.CodePath, err)
 	}
+	if code != nil && f.ImageURI == "" {
+		f.sentSHA = codeSHA(code)
+	}
 	if create {
 		cfg["FunctionName"] = f.Name
 		if f.ImageURI != "" {
