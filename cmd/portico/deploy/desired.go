@@ -46,10 +46,10 @@ type Function struct {
 	// CodePath is the CodeUri directory or zip file (see Package); ImageURI the
 	// image (PackageType Image).
 	CodePath string `json:"-"`
+	ImageURI string
 	// sentSHA is the Lambda CodeSha256 (base64 SHA-256) of the Zip package
 	// PutFunction sent, for the stack's record.
 	sentSHA string
-	ImageURI string
 	// CodeSHA256 is the digest of the code's files (names, modes and contents),
 	// not of the zip, so that a rebuild with the same output is no change.
 	CodeSHA256  string

@@ -51,13 +51,13 @@ type Resource struct {
 	// provisioned concurrency.
 	Version     string `json:"version,omitempty"`
 	Alias       string `json:"alias,omitempty"`
-	// CodeSHA256 is the CodeSha256 of the Zip package last sent, which the
-	// next deploy compares with the server's $LATEST.
-	CodeSHA256 string `json:"codeSha256,omitempty"`
 	Reserved    *int   `json:"reserved,omitempty"`
 	Provisioned int    `json:"provisioned,omitempty"`
 	// EventInvoke is the EventInvokeConfig set on the alias (or $LATEST).
 	EventInvoke *EventInvoke `json:"eventInvoke,omitempty"`
+	// CodeSHA256 is the CodeSha256 of the Zip package last sent, which the
+	// next deploy compares with the server's $LATEST.
+	CodeSHA256 string `json:"codeSha256,omitempty"`
 	// APIs: the stage, its settings' digest, the deployment it serves and the
 	// usage plan.
 	Stage            string            `json:"stage,omitempty"`
