@@ -302,8 +302,42 @@ func (s *Service) Start(ctx context.Context, in StartInput) (*Shift, error) {
 }
 
 // Get returns the latest shift of an alias (in progress or ended);
-// errdefs.ErrNotFound when it has had none.
+// errdefs.ErrNotFound when it has had none. A shift in progress whose alias
+// was changed by someone else (or deleted) is failed first, as its next step
+// would fail it: its status never says it moves an alias it no longer does.
 func (s *Service) Get(ctx context.Context, fn, alias string) (*Shift, error) {
+	sh, err := s.get(ctx, fn, alias)
+	if err != nil || sh.Status != StatusInProgress || s.outside(ctx, sh) == nil {
+		return sh, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Again under the lock: a step may have moved the alias meanwhile.
+	if sh, err = s.get(ctx, fn, alias); err != nil || sh.Status != StatusInProgress {
+		return sh, err
+	}
+	why := s.outside(ctx, sh)
+	if why == nil {
+		return sh, nil
+	}
+	return s.endLocked(ctx, sh, StatusFailed, why.Error())
+}
+
+// outside returns why sh's alias is not as sh left it (changed by someone
+// else, or deleted), or nil.
+func (s *Service) outside(ctx context.Context, sh *Shift) error {
+	a, err := s.aliases.Get(ctx, sh.FunctionName, sh.Alias)
+	if errors.Is(err, errdefs.ErrNotFound) {
+		return fmt.Errorf("alias %s of function %s was deleted", sh.Alias, sh.FunctionName)
+	}
+	if err != nil {
+		return nil // not known: the next step tells
+	}
+	return s.unchanged(sh)(a)
+}
+
+// get returns the latest shift of an alias, as it is recorded.
+func (s *Service) get(ctx context.Context, fn, alias string) (*Shift, error) {
 	var sh Shift
 	err := s.st.View(ctx, func(tx *store.Tx) error { return tx.Get(bucketShifts, key(fn, alias), &sh) })
 	if errors.Is(err, errdefs.ErrNotFound) {
@@ -321,7 +355,7 @@ func (s *Service) Get(ctx context.Context, fn, alias string) (*Shift, error) {
 func (s *Service) Stop(ctx context.Context, fn, alias string) (*Shift, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sh, err := s.Get(ctx, fn, alias)
+	sh, err := s.get(ctx, fn, alias)
 	if err != nil {
 		return nil, err
 	}
@@ -385,7 +419,7 @@ func (s *Service) wake(fn, alias, id string) {
 		return
 	}
 	ctx := s.runCtx
-	sh, err := s.Get(ctx, fn, alias)
+	sh, err := s.get(ctx, fn, alias)
 	if err != nil || sh.DeploymentID != id || sh.Status != StatusInProgress {
 		return
 	}
@@ -541,6 +575,10 @@ func (s *Service) endLocked(ctx context.Context, sh *Shift, status, reason strin
 	err := s.st.Together(ctx, s.aliases.Steer(sh.FunctionName, sh.Alias, sh.FromVersion, "", 0, s.unchanged(sh), nil), s.put(&out))
 	if err != nil {
 		out.Reason = reason + fmt.Sprintf("; the alias was not rolled back: %v", err)
+		if strings.Contains(reason, err.Error()) {
+			// Why the shift ended is why the alias stays: once is enough.
+			out.Reason = reason + "; the alias was left as it is"
+		}
 		if err := s.st.Update(ctx, s.put(&out)); err != nil {
 			return nil, err
 		}

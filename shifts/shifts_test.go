@@ -355,10 +355,33 @@ func TestAliasChangedOutsideTheShiftFailsIt(t *testing.T) {
 	}
 	e.clk.Advance(time.Minute)
 	sh := e.waitFor(t, "the failure", func(sh *Shift) bool { return sh.Status == StatusFailed })
-	if !strings.Contains(sh.Reason, "changed outside the shift") || !strings.Contains(sh.Reason, "not rolled back") {
+	if strings.Count(sh.Reason, "changed outside the shift") != 1 || !strings.Contains(sh.Reason, "the alias was left as it is") {
 		t.Fatalf("reason %q", sh.Reason)
 	}
 	wantAlias(t, e, "3", nil)
+}
+
+// TestAliasChangedOutsideTheShiftIsNoticedAtOnce: a shift whose alias was
+// changed by hand is failed at the next read of its status, not at its next
+// step (it said InProgress 10% while the alias had no weights), and its
+// reason says so once.
+func TestAliasChangedOutsideTheShiftIsNoticedAtOnce(t *testing.T) {
+	e := newEnv(t)
+	e.start(t, "Linear10PercentEvery10Minutes", Hooks{})
+	wantAlias(t, e, "1", map[string]float64{"2": 0.1})
+	if _, err := e.al.Update(context.Background(), "fn", aliases.Input{Name: "live", FunctionVersion: "1", RoutingConfig: &aliases.RoutingConfig{}}); err != nil {
+		t.Fatal(err)
+	}
+	sh, err := e.svc.Get(context.Background(), "fn", "live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const clause = "alias live was changed outside the shift (it is on version 1)"
+	if sh.Status != StatusFailed || strings.Count(sh.Reason, "changed outside the shift") != 1 || !strings.Contains(sh.Reason, clause) ||
+		!strings.Contains(sh.Reason, "the alias was left as it is") {
+		t.Fatalf("shift after the alias changed: %s %q", sh.Status, sh.Reason)
+	}
+	wantAlias(t, e, "1", nil)
 }
 
 func TestDeletedFunctionTakesItsShifts(t *testing.T) {

@@ -140,10 +140,11 @@ func TestDeployRefusedWhileHeld(t *testing.T) {
 	if err := (&deploy.HTTPTarget{C: env.Client()}).PutStack(ctx, rec); !errors.As(err, &apiErr) || apiErr.Status != http.StatusConflict {
 		t.Fatalf("PUT of the record without the hold: %v, want 409", err)
 	}
+	stale := *rec // PutStack moves rec's revision on to the one written
 	if err := other.PutStack(ctx, rec); err != nil {
 		t.Fatalf("PUT by the run holding it: %v", err)
 	}
-	if err := other.PutStack(ctx, rec); !errors.As(err, &apiErr) || apiErr.Status != http.StatusPreconditionFailed {
+	if err := other.PutStack(ctx, &stale); !errors.As(err, &apiErr) || apiErr.Status != http.StatusPreconditionFailed {
 		t.Fatalf("PUT over a revision another write replaced: %v, want 412", err)
 	}
 	out := cliCombined(t, env, "stack", "unlock", "held")

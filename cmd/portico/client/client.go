@@ -138,6 +138,27 @@ func IsPreconditionFailed(err error) bool {
 	return errors.As(err, &e) && e.Status == http.StatusPreconditionFailed
 }
 
+// IsUnreachable reports whether err is a request that reached no server:
+// the connection was refused, or reset or cut off before an answer (a server
+// stopping or restarting), or the gateway before it answered 502, 503 or 504.
+// Such a read may be tried again.
+func IsUnreachable(err error) bool {
+	var e *APIError
+	if errors.As(err, &e) {
+		return e.Status == http.StatusBadGateway || e.Status == http.StatusServiceUnavailable || e.Status == http.StatusGatewayTimeout
+	}
+	var u *unreachableError
+	return errors.As(err, &u) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// unreachableError is a connection the admin API refused.
+type unreachableError struct{ endpoint string }
+
+func (e *unreachableError) Error() string {
+	return fmt.Sprintf("cannot reach the admin API at %s: is `portico serve` running? (or set --endpoint / PORTICO_ENDPOINT)", e.endpoint)
+}
+
 // Response is a successful answer: its status, headers and body.
 type Response struct {
 	Status int
@@ -243,7 +264,7 @@ func (c *Client) sendWaiting(ctx context.Context, w *waiter, method, u string, r
 			return nil, late
 		}
 		if errors.Is(err, syscall.ECONNREFUSED) {
-			return nil, fmt.Errorf("cannot reach the admin API at %s: is `portico serve` running? (or set --endpoint / PORTICO_ENDPOINT)", c.Endpoint)
+			return nil, &unreachableError{endpoint: c.Endpoint}
 		}
 		return nil, fmt.Errorf("%s %s: %w", method, u, err)
 	}

@@ -143,7 +143,7 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		return
 	}
 	if v, ok := props["FailOnWarnings"]; ok {
-		if a.failOnWarnings, ok = v.(bool); !ok {
+		if a.failOnWarnings, ok = boolean(v); !ok {
 			b.fail("%s (%s): FailOnWarnings must be true or false", id, typ)
 		}
 	}
@@ -533,7 +533,18 @@ func (b *builder) addEventRoutes(a *API, doc map[string]any, models map[string]b
 			path, method = "$default", "any"
 		}
 		if path == "" || method == "" {
-			b.fail("%s: an event on %s needs Path and Method", r.fn, a.LogicalID)
+			missing := "Path and Method"
+			switch {
+			case path != "":
+				missing = "Method"
+			case method != "":
+				missing = "Path"
+			}
+			where := r.where
+			if where == "" {
+				where = r.fn
+			}
+			b.fail("%s: an event on %s needs Path and Method: set Properties.%s (e.g. Path: /items, Method: get)", where, a.LogicalID, missing)
 			continue
 		}
 		if !slices.Contains([]string{"get", "put", "post", "delete", "options", "head", "patch", "any"}, method) {
@@ -780,12 +791,12 @@ func (b *builder) apiAuth(a *API, auth map[string]any, doc map[string]any) authD
 		}
 		switch k {
 		case "ApiKeyRequired":
-			if _, ok := v.(bool); !ok {
+			if _, ok := boolean(v); !ok {
 				b.fail("%s.ApiKeyRequired must be true or false", where)
 			}
-			defs.apiKey, _ = v.(bool)
+			defs.apiKey, _ = boolean(v)
 		case "AddDefaultAuthorizerToCorsPreflight", "AddApiKeyRequiredToCorsPreflight":
-			on, ok := v.(bool)
+			on, ok := boolean(v)
 			if !ok {
 				b.fail("%s.%s must be true or false", where, k)
 			}

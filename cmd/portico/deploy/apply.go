@@ -20,6 +20,8 @@ import (
 type Target interface {
 	// GetStack returns the stack's record, or nil when there is none.
 	GetStack(ctx context.Context, name string) (*Record, error)
+	// PutStack writes the record over rec.Revision and sets rec.Revision
+	// to the revision written (a run writes its record more than once).
 	PutStack(ctx context.Context, rec *Record) error
 	// DeleteStack deletes the stack's record (not its resources); a record
 	// that is not there is no error.
@@ -49,6 +51,13 @@ type Target interface {
 	SaveFunction(ctx context.Context, name string) (*SavedFunction, error)
 	// RestoreFunction puts back the $LATEST that SaveFunction returned.
 	RestoreFunction(ctx context.Context, name string, s *SavedFunction) error
+	// FunctionState returns what the server runs of function name: its
+	// $LATEST's configuration and code, and (alias != "") the alias's
+	// routing. nil is a target that cannot tell.
+	FunctionState(ctx context.Context, name, alias string) (*FunctionState, error)
+	// VersionState returns what FunctionState does of a published version
+	// (its configuration and code; no alias).
+	VersionState(ctx context.Context, name, version string) (*FunctionState, error)
 	PublishVersion(ctx context.Context, name string) (string, error)
 	SetAlias(ctx context.Context, name, alias, version string) error
 	// ShiftAlias shifts the alias's traffic to version by a traffic shift of
@@ -109,6 +118,22 @@ type SavedFunction struct {
 	ImageURI string
 }
 
+// FunctionState is what the server holds of a function, to compare with what
+// its stack recorded: an interrupted deploy, or a change by hand, may have
+// left it otherwise.
+type FunctionState struct {
+	// Config is $LATEST's configuration: the fields PutFunction sets, as
+	// SavedFunction.Config holds them.
+	Config map[string]any
+	// CodeSHA256 is $LATEST's Lambda CodeSha256 (a Zip function's: the
+	// base64 SHA-256 of its archive); ImageURI an Image function's image.
+	CodeSHA256, ImageURI string
+	// AliasVersion is the version the alias points at ("": no alias),
+	// AliasWeights the versions it shares its calls with.
+	AliasVersion string
+	AliasWeights map[string]float64
+}
+
 // SavedAPI is an API as SaveAPI found it: the admin API's document of it.
 type SavedAPI struct {
 	Doc json.RawMessage
@@ -119,7 +144,8 @@ type SavedAPI struct {
 // usage plans of those that do.
 func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, error) {
 	obs := Observed{Functions: map[string]bool{}, APIs: map[string]bool{}, Aliases: map[string]bool{}, Versions: map[string]bool{},
-		Stages: map[string]bool{}, UsagePlans: map[string]bool{}, Images: map[string]ImageState{}}
+		Stages: map[string]bool{}, UsagePlans: map[string]bool{}, Images: map[string]ImageState{},
+		Drift: map[string][]string{}, Serving: map[string]string{}, Adopt: map[string]string{}}
 	names := map[string]bool{}
 	for _, f := range d.Functions {
 		names[f.Name] = true
@@ -176,6 +202,9 @@ func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, 
 		}
 	}
 	observeImages(ctx, t, d, rec, &obs)
+	if err := observeServed(ctx, t, d, rec, &obs); err != nil {
+		return obs, err
+	}
 	return obs, nil
 }
 
@@ -247,9 +276,16 @@ func observeImages(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 
 // applier runs a plan.
 type applier struct {
-	t     Target
-	out   io.Writer
-	rec   *Record
+	t   Target
+	out io.Writer
+	rec *Record
+	// held is the record as the server holds it while the run goes on: the
+	// last deploy's, with what this run created added as it is created
+	// (recordCreated), so that a run that ends without undoing what it
+	// made (the server unreachable, the run killed) leaves it in the stack.
+	held *Record
+	// wrote: held was written.
+	wrote bool
 	undo  []undoStep
 	steps int
 	// phase is the heading of the current phase, printed before its first step.
@@ -293,6 +329,25 @@ func (a *applier) pointBackOnFailure(c *Change) {
 	}
 }
 
+// recordCreated writes the stack's record with a resource this run has just
+// created under a logical id the record does not hold, before anything else
+// happens: a run that ends before its own record (the server restarting, the
+// run killed) and cannot delete it leaves it in the stack, for stack delete to
+// delete and the next deploy to update, rather than in no stack. Its empty
+// fingerprint makes the next deploy update it.
+func (a *applier) recordCreated(ctx context.Context, logicalID string, r *Resource) error {
+	if _, ok := a.held.Resources[logicalID]; ok {
+		return nil
+	}
+	a.held.Resources[logicalID] = r
+	if err := a.t.PutStack(ctx, a.held); err != nil {
+		return fmt.Errorf("recording %s %s (%s) in stack %s: %w", r.Kind, r.PhysicalID, logicalID, a.held.Name, err)
+	}
+	a.wrote = true
+	a.rec.Revision = a.held.Revision
+	return nil
+}
+
 func (a *applier) onFailure(what string, do func(context.Context) error) {
 	a.undo = append(a.undo, undoStep{what, do})
 }
@@ -310,7 +365,12 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 		cp := *v
 		rec.Resources[k] = &cp
 	}
-	a := &applier{t: t, out: out, rec: rec}
+	held := &Record{Name: p.Stack, Revision: p.record.Revision, Template: p.record.Template, Resources: map[string]*Resource{}}
+	for k, v := range p.record.Resources {
+		cp := *v
+		held.Resources[k] = &cp
+	}
+	a := &applier{t: t, out: out, rec: rec, held: held}
 	for _, c := range p.Changes {
 		if c.Action != Keep {
 			a.steps++
@@ -343,6 +403,14 @@ func Apply(ctx context.Context, t Target, p *Plan, out io.Writer) error {
 		if len(undoErrs) > 0 {
 			return errors.Join(append([]error{err}, undoErrs...)...)
 		}
+		if a.wrote {
+			// What recordCreated added is deleted: the record goes back
+			// to the last deploy's.
+			back := &Record{Name: p.Stack, Revision: a.held.Revision, Template: p.record.Template, Resources: p.record.Resources}
+			if perr := t.PutStack(uctx, back); perr != nil {
+				return fmt.Errorf("%w (rolled back: what served before serves still; the stack's record still names what was deleted, which the next deploy forgets: %w)", err, perr)
+			}
+		}
 		return fmt.Errorf("%w (rolled back: what served before serves still)", err)
 	}
 	if p.deleteStack {
@@ -366,7 +434,7 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			continue
 		}
 		f := c.fn
-		if c.publish {
+		if c.publish || c.latest {
 			create := c.Action == Create
 			verb := "updating"
 			if create {
@@ -388,12 +456,22 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			}
 			if create {
 				a.onFailure("delete function "+f.Name, func(ctx context.Context) error { return a.t.DeleteFunction(ctx, f.Name) })
+				if err := a.recordCreated(ctx, c.LogicalID, &Resource{Kind: KindFunction, PhysicalID: f.Name}); err != nil {
+					return err
+				}
 			}
 		}
 		r := &Resource{Kind: KindFunction, PhysicalID: f.Name, Fingerprint: f.Fingerprint(), Alias: f.Alias, Reserved: f.Reserved, Provisioned: f.Provisioned,
 			EventInvoke: f.EventInvoke}
 		if c.old != nil {
-			r.Version = c.old.Version
+			r.Version, r.CodeSHA256 = c.old.Version, c.old.CodeSHA256
+		}
+		if f.sentSHA != "" {
+			r.CodeSHA256 = f.sentSHA
+		}
+		if c.adopt != "" {
+			r.Version = c.adopt
+			a.progress("%s:%s serves version %s, which the record now names", f.Name, f.Alias, c.adopt)
 		}
 		if c.publish && f.Alias != "" {
 			v, err := a.t.PublishVersion(ctx, f.Name)
@@ -422,6 +500,9 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			c.PhysicalID = id
 			newAPIs[c] = true
 			a.onFailure("delete API "+id, func(ctx context.Context) error { return a.t.DeleteAPI(ctx, id) })
+			if err := a.recordCreated(ctx, c.LogicalID, &Resource{Kind: KindAPI, PhysicalID: id}); err != nil {
+				return err
+			}
 		default:
 			a.progress("replacing the definition of API %s (%s)", c.PhysicalID, c.LogicalID)
 			saved, err := a.t.SaveAPI(ctx, c.PhysicalID)
@@ -447,7 +528,11 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			if err := a.t.SetAlias(ctx, f.Name, f.Alias, c.old.Version); err != nil {
 				return fmt.Errorf("alias %s of %s: %w", f.Alias, f.Name, err)
 			}
-			a.progress("alias %s:%s -> version %s (created again)", f.Name, f.Alias, c.old.Version)
+			if c.serving != "" {
+				a.progress("alias %s:%s -> version %s (it served %s)", f.Name, f.Alias, c.old.Version, c.serving)
+			} else {
+				a.progress("alias %s:%s -> version %s (created again)", f.Name, f.Alias, c.old.Version)
+			}
 		}
 		if v, ok := pending[c]; ok {
 			if shifted(c) {

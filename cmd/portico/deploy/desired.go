@@ -47,6 +47,9 @@ type Function struct {
 	// image (PackageType Image).
 	CodePath string `json:"-"`
 	ImageURI string
+	// sentSHA is the Lambda CodeSha256 (base64 SHA-256) of the Zip package
+	// PutFunction sent, for the stack's record.
+	sentSHA string
 	// CodeSHA256 is the digest of the code's files (names, modes and contents),
 	// not of the zip, so that a rebuild with the same output is no change.
 	CodeSHA256  string
@@ -676,7 +679,7 @@ var functionRefusals = map[string]func(v any) string{
 	// or a trigger is there to stop or report a bad version, and none would.
 	"DeploymentPreference": func(v any) string {
 		m, _ := v.(map[string]any)
-		if m == nil || m["Enabled"] == false || m["Enabled"] == "false" {
+		if enabled, ok := templateBool(m["Enabled"], true); m == nil || ok && !enabled {
 			return ""
 		}
 		if !isEmpty(m["Alarms"]) {
@@ -806,6 +809,28 @@ func notSAMProperty(typ, k string) string {
 	return msg
 }
 
+// closest returns the one of names closest to k (fewer than 3 edits away,
+// letter case aside), or "".
+func closest(k string, names []string) string {
+	best, dist := "", 3
+	for _, n := range names {
+		if d := editDistance(strings.ToLower(k), strings.ToLower(n)); d < dist {
+			best, dist = n, d
+		}
+	}
+	return best
+}
+
+// templateBool reads a template boolean: true or false, or the text "true"
+// or "false" (a String parameter's value), as CloudFormation takes it; def
+// when v is absent. ok is false for anything else.
+func templateBool(v any, def bool) (value, ok bool) {
+	if v == nil {
+		return def, true
+	}
+	return boolean(v)
+}
+
 // editDistance is the Levenshtein distance of a and b.
 func editDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
@@ -885,16 +910,22 @@ func decode(props map[string]any, into any) error {
 }
 
 // decodeValue decodes v into one of goformation's types. A quoted number
-// where a number goes is taken as the number, as CloudFormation takes it
-// (Timeout: "10"); a value of another shape is an error naming the property
-// (less prefix) and what it takes, not Go's decoder message.
+// where a number goes is taken as the number, and "true" or "false" where a
+// boolean goes as the boolean, as CloudFormation takes them (Timeout: "10",
+// a String parameter's "false"); a value of another shape is an error naming
+// the property (less prefix) and what it takes, and a property the type does
+// not have an error naming it and the closest one it has, not Go's decoder
+// message.
 func decodeValue(v map[string]any, into any, prefix string) error {
-	for range 100 { // each pass fixes one quoted number
+	for range 100 { // each pass fixes one quoted number or boolean
 		raw, err := json.Marshal(v)
 		if err != nil {
 			return err
 		}
 		err = json.Unmarshal(raw, into)
+		if name, ok := strings.CutPrefix(fmt.Sprint(err), "json: unknown field "); ok && err != nil {
+			return unknownField(v, into, prefix, strings.Trim(name, `"`))
+		}
 		var te *json.UnmarshalTypeError
 		if !errors.As(err, &te) {
 			return err
@@ -906,6 +937,12 @@ func decodeValue(v map[string]any, into any, prefix string) error {
 			if str, ok := cur.(string); ok && numberKind(te.Type.Kind()) {
 				if f, perr := strconv.ParseFloat(strings.TrimSpace(str), 64); perr == nil && (f == math.Trunc(f) || te.Type.Kind() == reflect.Float32 || te.Type.Kind() == reflect.Float64) {
 					parent[key] = f
+					continue
+				}
+			}
+			if str, ok := cur.(string); ok && te.Type.Kind() == reflect.Bool {
+				if t := strings.TrimSpace(str); strings.EqualFold(t, "true") || strings.EqualFold(t, "false") {
+					parent[key] = strings.EqualFold(t, "true")
 					continue
 				}
 			}
@@ -927,6 +964,117 @@ func decodeValue(v map[string]any, into any, prefix string) error {
 		return fmt.Errorf("property %s: expected %s, got %s", strings.TrimPrefix(field, prefix), expectedShape(te.Type), got)
 	}
 	return errors.New("too many quoted numbers")
+}
+
+// unknownField is the error of a property name that into's type (or a type
+// within it) does not have: it names the property's path, the mapping it is
+// in, and the closest property that mapping has.
+func unknownField(v map[string]any, into any, prefix, name string) error {
+	path := findKey(v, name, nil)
+	t := reflect.TypeOf(into)
+	for _, k := range path {
+		t = fieldType(t, k)
+		if t == nil {
+			break
+		}
+	}
+	where := strings.TrimPrefix(strings.Join(path, "."), strings.TrimSuffix(prefix, "."))
+	where = strings.TrimPrefix(where, ".")
+	full := name
+	if where != "" {
+		full = where + "." + name
+	}
+	msg := fmt.Sprintf("property %s is not a property SAM knows", full)
+	if where != "" {
+		msg = fmt.Sprintf("property %s is not a property SAM knows of %s", full, where)
+	}
+	best, dist := "", 3
+	for _, f := range jsonFields(t) {
+		if d := editDistance(strings.ToLower(name), strings.ToLower(f)); d < dist {
+			best, dist = f, d
+		}
+	}
+	if best != "" {
+		msg += fmt.Sprintf(" (did you mean %s?)", best)
+	}
+	return errors.New(msg)
+}
+
+// findKey returns the path of the first mapping in v (depth first, keys in
+// order) that holds key.
+func findKey(v any, key string, path []string) []string {
+	switch x := v.(type) {
+	case map[string]any:
+		if _, ok := x[key]; ok {
+			return path
+		}
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if p := findKey(x[k], key, append(slices.Clone(path), k)); p != nil {
+				return p
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if p := findKey(e, key, path); p != nil {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+// fieldType is the type of the member k of a value of type t (a struct's
+// field by its JSON name; a map's or list's element), or nil.
+func fieldType(t reflect.Type, k string) reflect.Type {
+	for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+		t = t.Elem()
+	}
+	if t == nil {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Map:
+		return t.Elem()
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if jsonName(f) == k {
+				return f.Type
+			}
+		}
+		if k == "Properties" {
+			return t // goformation's resources decode their Properties into themselves
+		}
+	}
+	return nil
+}
+
+// jsonFields are the JSON names of the fields of struct type t (through
+// pointers, lists).
+func jsonFields(t reflect.Type) []string {
+	for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	var out []string
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() {
+			if n := jsonName(f); n != "-" && !strings.HasPrefix(n, "AWSCloudFormation") {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if name == "" {
+		return f.Name
+	}
+	return name
 }
 
 // locate returns the map holding the value at path in v, and its key; nil
@@ -1026,7 +1174,9 @@ func (b *builder) function(id string, props map[string]any) {
 		stringValues(env["Variables"])
 	}
 	var f serverless.Function
-	if err := decodeResource(TypeFunction, props, &f, "Events"); err != nil { // events are read per type in events()
+	// Events are read per type in events(), DeploymentPreference in
+	// deploymentPreference (goformation's type lacks PassthroughCondition).
+	if err := decodeResource(TypeFunction, props, &f, "Events", "DeploymentPreference"); err != nil {
 		b.fail("%s (%s): %v", id, TypeFunction, err)
 		return
 	}
@@ -1065,7 +1215,7 @@ func (b *builder) function(id string, props map[string]any) {
 	if c := f.EventInvokeConfig; c != nil {
 		b.eventInvoke(id, fn, c)
 	}
-	if p, ok := props["DeploymentPreference"].(map[string]any); ok {
+	if p, ok := props["DeploymentPreference"]; ok && p != nil {
 		b.deploymentPreference(id, fn, p)
 	}
 	if f.Timeout != nil && *f.Timeout < 1 {
@@ -1075,20 +1225,20 @@ func (b *builder) function(id string, props map[string]any) {
 		b.fail("%s: MemorySize %d is out of range: it must be between %d and %d MB", id, *f.MemorySize, functions.MinMemory, functions.MaxMemory)
 	}
 	if fn.Reserved != nil && *fn.Reserved < 0 {
-		b.fail("%s: ReservedConcurrentExecutions %d must not be negative", id, *fn.Reserved)
+		b.fail("%s: ReservedConcurrentExecutions %d must not be negative: give 0 or more (0 stops every invocation), or leave it out for none", id, *fn.Reserved)
 	}
 	// What Lambda would refuse after the function is made, refused here.
 	if fn.Alias != "" && !functions.ValidAliasName(fn.Alias) {
 		b.fail("%s: AutoPublishAlias %q is not a valid alias name: it must be 1 to 128 letters, digits, - and _, and not start with a digit", id, fn.Alias)
 	}
-	if fn.Reserved != nil && fn.Provisioned > *fn.Reserved {
+	if fn.Reserved != nil && *fn.Reserved >= 0 && fn.Provisioned > *fn.Reserved {
 		b.fail("%s: ProvisionedConcurrentExecutions %d is more than ReservedConcurrentExecutions %d: Lambda refuses provisioned concurrency above the function's reserved concurrency", id, fn.Provisioned, *fn.Reserved)
 	}
 	image := deref(f.PackageType) == "Image" || f.ImageUri != nil
 	switch {
 	case image:
 		if f.ImageUri == nil || *f.ImageUri == "" {
-			b.fail("%s: PackageType Image needs ImageUri", id)
+			b.fail("%s: PackageType Image needs ImageUri%s", id, b.imageHint(id))
 			return
 		}
 		fn.ImageURI = *f.ImageUri
@@ -1272,12 +1422,60 @@ func zipDigest(path string) (string, error) {
 	return d.sum()
 }
 
+// imageHint says how to give an Image function without ImageUri its image:
+// sam init's layout names a Dockerfile in the resource's Metadata, for sam
+// build to build; portico deploy builds nothing.
+func (b *builder) imageHint(id string) string {
+	tag, dir := "hello:v1", "DIR"
+	if r := b.t.Resources[id]; r != nil {
+		md, _ := r.Metadata.(map[string]any)
+		if md["Dockerfile"] == nil && md["DockerContext"] == nil {
+			return ": set ImageUri to an image the server's runtime has (build one with `portico build DIR -t TAG`, see runtimes.md)"
+		}
+		if c, ok := md["DockerContext"].(string); ok && c != "" {
+			dir = c
+		}
+		if t, ok := md["DockerTag"].(string); ok && t != "" {
+			tag = strings.ToLower(id) + ":" + t
+		}
+	}
+	return fmt.Sprintf(": portico deploy does not build the image its Metadata (Dockerfile, DockerContext, DockerTag) describes, as sam build does; "+
+		"build it with `portico build %s -t %s` (add --import for a containerd server) and set ImageUri: %s", dir, tag, tag)
+}
+
+// deploymentPreferenceProps are DeploymentPreference's properties (SAM's).
+var deploymentPreferenceProps = []string{"Alarms", "Enabled", "Hooks", "PassthroughCondition", "Role", "TriggerConfigurations", "Type"}
+
 // deploymentPreference reads an enabled DeploymentPreference into fn: its
 // Type (one a traffic shift knows) and its Hooks, which name functions of the
 // stack by logical id (or by name, as a Ref resolves to), as SAM's do.
-// Alarms and TriggerConfigurations are refused by refusedProps.
-func (b *builder) deploymentPreference(id string, fn *Function, p map[string]any) {
-	if p["Enabled"] == false || p["Enabled"] == "false" {
+// Alarms and TriggerConfigurations are refused by refusedProps; Role and
+// PassthroughCondition are accepted and need nothing (no role is assumed, no
+// CodeDeploy resource made).
+func (b *builder) deploymentPreference(id string, fn *Function, v any) {
+	p, ok := v.(map[string]any)
+	if !ok {
+		b.fail("%s: property DeploymentPreference must be a mapping (Type, Enabled, Hooks, ...), not %s", id, shape(v))
+		return
+	}
+	bad := false
+	for _, k := range slices.Sorted(maps.Keys(p)) {
+		if slices.Contains(deploymentPreferenceProps, k) {
+			continue
+		}
+		msg := fmt.Sprintf("%s: property DeploymentPreference.%s is not a property of DeploymentPreference, which has %s", id, k, strings.Join(deploymentPreferenceProps, ", "))
+		if best := closest(k, deploymentPreferenceProps); best != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", best)
+		}
+		b.fail("%s", msg)
+		bad = true
+	}
+	enabled, ok := templateBool(p["Enabled"], true)
+	if !ok {
+		b.fail("%s: property DeploymentPreference.Enabled must be true or false (or the text \"true\" or \"false\"), not %s", id, shape(p["Enabled"]))
+		return
+	}
+	if bad || !enabled {
 		return
 	}
 	if fn.Alias == "" {
@@ -1528,6 +1726,22 @@ func (b *builder) events(id string, props map[string]any) {
 		if !ok {
 			continue
 		}
+		if props := samEventProps[typ]; props != nil {
+			bad := false
+			for _, k := range slices.Sorted(maps.Keys(p)) {
+				if !slices.Contains(props, k) {
+					msg := fmt.Sprintf("%s: property Events.%s.Properties.%s is not a property of an %s event, which has %s", where, name, k, typ, strings.Join(props, ", "))
+					if best := closest(k, props); best != "" {
+						msg += fmt.Sprintf(" (did you mean %s?)", best)
+					}
+					b.fail("%s", msg)
+					bad = true
+				}
+			}
+			if bad {
+				continue
+			}
+		}
 		switch typ {
 		case "Api":
 			var e serverless.Function_ApiEvent
@@ -1592,9 +1806,28 @@ func (b *builder) events(id string, props map[string]any) {
 			}
 			b.eventRoutes["ws:"+api] = append(b.eventRoutes["ws:"+api], eventRoute{fn: id, path: key, uri: functionURI(fn)})
 		default:
-			b.warn("%s: event type %s is not supported by Portico and is ignored", where, typ)
+			b.warn("%s: event type %s is not supported by Portico and is ignored: %s", where, typ, notRunBy(typ))
 		}
 	}
+}
+
+// notRunBy says what an ignored event type means: what never runs the
+// function.
+func notRunBy(typ string) string {
+	switch typ {
+	case "Schedule", "ScheduleV2":
+		return "the function is never run on a schedule (run it from cron or a timer with `portico invoke`)"
+	case "CloudWatchEvent", "EventBridgeRule":
+		return "the function is never run by events or on a schedule (run it with `portico invoke`)"
+	}
+	return "nothing runs the function for this event (no " + typ + " source is connected to it; run it with `portico invoke`)"
+}
+
+// samEventProps are the properties of SAM's Api and HttpApi events: another
+// is a mistake (Methd), not a setting to ignore.
+var samEventProps = map[string][]string{
+	"Api":     {"Auth", "Method", "Path", "RequestModel", "RequestParameters", "RestApiId", "TimeoutInMillis"},
+	"HttpApi": {"ApiId", "Auth", "Method", "Path", "PayloadFormatVersion", "RouteSettings", "TimeoutInMillis"},
 }
 
 // without returns a copy of m without the keys.
@@ -1623,6 +1856,11 @@ func (b *builder) requestValidation(where string, p map[string]any, v *requestVa
 		if !isMap {
 			b.fail("%s: RequestModel must be a mapping with Model", where)
 			return false
+		}
+		for _, k := range []string{"Required", "ValidateBody", "ValidateParameters"} {
+			if x, isBool := boolean(m[k]); isBool {
+				m[k] = x // "true" as true, as CloudFormation takes it
+			}
 		}
 		for _, k := range slices.Sorted(maps.Keys(m)) {
 			switch k {
@@ -1692,7 +1930,7 @@ func (b *builder) requestValidation(where string, p map[string]any, v *requestVa
 			}
 			prm.in, prm.short = map[string]string{"querystring": "query", "path": "path", "header": "header"}[mm[1]], mm[2]
 			for _, k := range slices.Sorted(maps.Keys(settings)) {
-				val, isBool := settings[k].(bool)
+				val, isBool := boolean(settings[k])
 				switch {
 				case k == "Required" && isBool:
 					prm.required = val
@@ -1726,7 +1964,7 @@ func (b *builder) eventAuth(where string, a map[string]any, r *eventRoute) bool 
 	for _, k := range slices.Sorted(maps.Keys(a)) {
 		switch k {
 		case "ApiKeyRequired":
-			v, ok := a[k].(bool)
+			v, ok := boolean(a[k])
 			if !ok {
 				b.fail("%s: Auth.ApiKeyRequired must be true or false", where)
 				return false
@@ -1759,7 +1997,7 @@ func (b *builder) eventAuth(where string, a map[string]any, r *eventRoute) bool 
 			// SAM needs it to give a DefinitionBody method an event's Auth;
 			// Portico refuses an event's Auth there, and an event's own
 			// method takes the event's Auth over the API's always.
-			if _, ok := a[k].(bool); !ok {
+			if _, ok := boolean(a[k]); !ok {
 				b.fail("%s: Auth.OverrideApiAuth must be true or false", where)
 				return false
 			}

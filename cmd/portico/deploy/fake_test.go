@@ -442,3 +442,13 @@ func actions(p *Plan) string {
 	sort.Strings(out)
 	return strings.Join(out, " ")
 }
+
+// FunctionState implements Target: the fake cannot tell.
+func (f *fakeTarget) FunctionState(context.Context, string, string) (*FunctionState, error) {
+	return nil, nil
+}
+
+// VersionState implements Target: the fake cannot tell.
+func (f *fakeTarget) VersionState(context.Context, string, string) (*FunctionState, error) {
+	return nil, nil
+}

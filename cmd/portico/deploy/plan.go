@@ -55,6 +55,9 @@ type Resource struct {
 	Provisioned int    `json:"provisioned,omitempty"`
 	// EventInvoke is the EventInvokeConfig set on the alias (or $LATEST).
 	EventInvoke *EventInvoke `json:"eventInvoke,omitempty"`
+	// CodeSHA256 is the CodeSha256 of the Zip package last sent, which the
+	// next deploy compares with the server's $LATEST.
+	CodeSHA256 string `json:"codeSha256,omitempty"`
 	// APIs: the stage, its settings' digest, the deployment it serves and the
 	// usage plan.
 	Stage            string            `json:"stage,omitempty"`
@@ -86,6 +89,17 @@ type Observed struct {
 	// image reference names another image than the one they run (rebuilt
 	// under the same tag).
 	Images map[string]ImageState
+	// Drift holds, by function name, what of $LATEST of a function the
+	// stack recorded differs from the template that the record says was
+	// deployed (configuration fields, "code"): an interrupted deploy or a
+	// change by hand left it so.
+	Drift map[string][]string
+	// Serving holds, by function name, what the recorded alias serves
+	// (routingWords) when it is not the recorded version alone.
+	Serving map[string]string
+	// Adopt holds, by function name, the version the recorded alias serves
+	// alone, not the record's, when it is what the template asks for.
+	Adopt map[string]string
 	// Warnings are what could not be observed (an image not resolved).
 	Warnings []string
 }
@@ -132,6 +146,14 @@ type Change struct {
 	// recorded version again. newStage: the stage was deleted by hand and
 	// is made again. planGone: so was the usage plan.
 	restoreAlias, newStage, planGone bool
+	// latest: $LATEST is put back to the template's (it drifted) without a
+	// new version; serving: what the alias served when it is pointed back at
+	// the recorded version (restoreAlias).
+	latest  bool
+	serving string
+	// adopt is the version the alias serves that the record becomes (what
+	// the template asks for, published by a run that did not record it).
+	adopt string
 }
 
 // Plan is what a deploy will do. Apply it once; it is not safe for concurrent
@@ -204,7 +226,18 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			aliasGone := f.Alias != "" && old.Alias == f.Alias && gone(obs.Aliases, old.PhysicalID+":"+f.Alias)
 			versionGone := old.Version == "" || gone(obs.Versions, old.PhysicalID+":"+old.Version)
 			img, rebuilt := obs.Images[f.Name]
-			if old.Fingerprint != f.Fingerprint() || old.Alias != f.Alias || (aliasGone && versionGone) || rebuilt {
+			if v, ok := obs.Adopt[f.Name]; ok && old.Fingerprint != f.Fingerprint() && old.Alias == f.Alias && !aliasGone && !rebuilt {
+				// A deploy of this template published v and shifted the
+				// alias to it, and ended before its record: v is what the
+				// template asks for, and serves.
+				c.Action, c.adopt = Update, v
+				c.Steps = append(c.Steps, fmt.Sprintf("record version %s: alias %s serves it, and it is what the template asks for (a deploy that ended before its record published it, not version %s as the stack recorded)",
+					v, f.Alias, old.Version))
+				if drift := obs.Drift[f.Name]; len(drift) > 0 {
+					c.latest = true
+					c.Steps = append(c.Steps, correctionWords(f.Name, drift))
+				}
+			} else if old.Fingerprint != f.Fingerprint() || old.Alias != f.Alias || (aliasGone && versionGone) || rebuilt {
 				c.Action, c.publish = Update, true
 				c.Steps = append(c.Steps, "update code and configuration of "+f.Name)
 				if rebuilt {
@@ -220,6 +253,28 @@ func NewPlan(d *Desired, rec *Record, obs Observed) (*Plan, error) {
 			} else if aliasGone {
 				c.Action, c.restoreAlias = Update, true
 				c.Steps = append(c.Steps, fmt.Sprintf("create alias %s again (it was deleted) at version %s", f.Alias, old.Version))
+			}
+			serving, moved := obs.Serving[f.Name]
+			if drift := obs.Drift[f.Name]; len(drift) > 0 && !c.publish && c.adopt == "" {
+				// The record's fingerprint is the template's, the server's
+				// $LATEST is not.
+				c.Action = Update
+				if f.Alias == "" {
+					c.publish = true // $LATEST is what is invoked
+				} else {
+					c.latest = true // the alias's version is the template's
+				}
+				c.Steps = append(c.Steps, correctionWords(f.Name, drift))
+			}
+			switch {
+			case !moved || aliasGone || c.adopt != "":
+			case c.publish:
+				c.Steps = append(c.Steps, fmt.Sprintf("alias %s serves %s, not version %s as the stack recorded (an interrupted deploy left it so): the new version replaces it",
+					f.Alias, serving, old.Version))
+			case !versionGone:
+				c.Action, c.restoreAlias, c.serving = Update, true, serving
+				c.Steps = append(c.Steps, fmt.Sprintf("correct alias %s: it serves %s, not version %s as the stack recorded (an interrupted deploy or a change by hand left it so): point it back at version %s",
+					f.Alias, serving, old.Version, old.Version))
 			}
 			if old.Alias != "" && old.Alias != f.Alias {
 				// As CloudFormation deletes the alias resource of a changed

@@ -11,13 +11,32 @@ import (
 // defaultShiftPoll is how often ShiftAlias reads a traffic shift's status.
 const defaultShiftPoll = 2 * time.Second
 
+// defaultShiftRetry is how long ShiftAlias goes on reading a traffic shift's
+// status while the server cannot be reached (restarting) before it gives up.
+const defaultShiftRetry = 5 * time.Minute
+
 // ShiftAlias implements Target: it starts the traffic shift and reads its
 // status every ShiftPoll until it ends, as CloudFormation waits for
 // CodeDeploy, printing a line whenever the shift moves on. Cancelling ctx
-// stops the shift (the server rolls the alias back).
+// stops the shift (the server rolls the alias back). While the server cannot
+// be reached (it restarts: the shift goes on when it is back) the status is
+// read again at each poll, for at most ShiftRetry, saying so.
 func (h *HTTPTarget) ShiftAlias(ctx context.Context, name, alias, version string, d *DeploymentPreference, progress func(format string, args ...any)) error {
-	sh, _, err := h.C.StartShift(ctx, name, alias, client.ShiftInput{ToVersion: version, DeploymentType: d.Type,
-		Hooks: client.ShiftHooks{PreTraffic: d.PreTraffic, PostTraffic: d.PostTraffic}})
+	in := client.ShiftInput{ToVersion: version, DeploymentType: d.Type, Hooks: client.ShiftHooks{PreTraffic: d.PreTraffic, PostTraffic: d.PostTraffic}}
+	sh, _, err := h.C.StartShift(ctx, name, alias, in)
+	if client.IsConflict(err) {
+		// A shift in progress on an alias of the stack this run holds was
+		// left by a run that ended before it did (killed, or its server
+		// gone): stopped, it rolls the alias back, and this one starts.
+		if old, _, gerr := h.C.GetShift(ctx, name, alias); gerr == nil && !old.Ended() {
+			progress("traffic shift %s to version %s, left in progress by a run that ended, is stopped first (the alias goes back to version %s)",
+				old.DeploymentID, old.ToVersion, old.FromVersion)
+			if _, _, serr := h.C.StopShift(ctx, name, alias); serr != nil && !client.IsConflict(serr) {
+				return fmt.Errorf("stopping traffic shift %s: %w", old.DeploymentID, serr)
+			}
+			sh, _, err = h.C.StartShift(ctx, name, alias, in)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("starting the traffic shift: %w", err)
 	}
@@ -25,7 +44,12 @@ func (h *HTTPTarget) ShiftAlias(ctx context.Context, name, alias, version string
 	if poll <= 0 {
 		poll = defaultShiftPoll
 	}
+	retry := h.ShiftRetry
+	if retry <= 0 {
+		retry = defaultShiftRetry
+	}
 	last := ""
+	var down time.Time // when the server stopped answering; zero while it answers
 	for {
 		if line := shiftLine(sh); line != last {
 			progress("%s", line)
@@ -47,8 +71,24 @@ func (h *HTTPTarget) ShiftAlias(ctx context.Context, name, alias, version string
 		case <-t.C:
 		}
 		next, _, err := h.C.GetShift(ctx, name, alias)
+		if err != nil && client.IsUnreachable(err) && ctx.Err() == nil {
+			now := time.Now()
+			if down.IsZero() {
+				down = now
+				progress("traffic shift %s: server unreachable, retrying… (for at most %s): %v", sh.DeploymentID, retry, err)
+			}
+			if now.Sub(down) < retry {
+				continue
+			}
+			return fmt.Errorf("reading traffic shift %s: the server was unreachable for %s: %w (the server goes on with the shift when it is back; the next deploy corrects what the stack's record does not hold)",
+				sh.DeploymentID, retry, err)
+		}
 		if err != nil {
 			return fmt.Errorf("reading traffic shift %s: %w", sh.DeploymentID, err)
+		}
+		if !down.IsZero() {
+			progress("traffic shift %s: server reachable again", sh.DeploymentID)
+			down = time.Time{}
 		}
 		if next.DeploymentID != sh.DeploymentID {
 			return fmt.Errorf("traffic shift %s was replaced by %s, started by someone else", sh.DeploymentID, next.DeploymentID)

@@ -31,6 +31,9 @@ type HTTPTarget struct {
 	// ShiftPoll is how often ShiftAlias reads a traffic shift's status
 	// (zero: every 2 seconds).
 	ShiftPoll time.Duration
+	// ShiftRetry is how long ShiftAlias goes on reading a traffic shift's
+	// status while the server cannot be reached (zero: 5 minutes).
+	ShiftRetry time.Duration
 }
 
 var _ Target = (*HTTPTarget)(nil)
@@ -61,12 +64,22 @@ func (h *HTTPTarget) GetStack(ctx context.Context, name string) (*Record, error)
 
 // PutStack implements Target: the server writes the record only over the
 // revision rec was read at (0: a stack without a record), and only for the
-// run holding the stack (Hold).
+// run holding the stack (Hold); rec.Revision becomes the one written.
 func (h *HTTPTarget) PutStack(ctx context.Context, rec *Record) error {
 	q := h.holdQuery("hold")
 	q.Set("revision", strconv.FormatInt(rec.Revision, 10))
-	_, err := h.C.Do(ctx, http.MethodPut, stacksPath+"/"+esc(rec.Name), q, rec, nil)
-	return err
+	resp, err := h.C.Do(ctx, http.MethodPut, stacksPath+"/"+esc(rec.Name), q, rec, nil)
+	if err != nil {
+		return err
+	}
+	// The revision written, for the run's next write of the record.
+	var got struct {
+		Revision int64 `json:"revision"`
+	}
+	if json.Unmarshal(resp.Body, &got) == nil && got.Revision > 0 {
+		rec.Revision = got.Revision
+	}
+	return nil
 }
 
 func (h *HTTPTarget) holdQuery(key string) url.Values {
@@ -268,6 +281,9 @@ func (h *HTTPTarget) PutFunction(ctx context.Context, f *Function, create bool) 
 	if err != nil {
 		return fmt.Errorf("packaging %s: %w", f.CodePath, err)
 	}
+	if code != nil && f.ImageURI == "" {
+		f.sentSHA = codeSHA(code)
+	}
 	if create {
 		cfg["FunctionName"] = f.Name
 		if f.ImageURI != "" {
@@ -294,16 +310,43 @@ var savedConfigKeys = []string{"Description", "Environment", "Handler", "Runtime
 // SaveFunction implements Target: the configuration from GetFunction, the code
 // from /portico/v1/functions/{name}/code (Zip) or the image URI.
 func (h *HTTPTarget) SaveFunction(ctx context.Context, name string) (*SavedFunction, error) {
-	resp, err := h.C.Do(ctx, http.MethodGet, fnPath+esc(name), nil, nil, nil)
+	s, _, err := h.latest(ctx, name)
 	if err != nil {
 		return nil, err
+	}
+	if s.ImageURI == "" {
+		code, err := h.C.Do(ctx, http.MethodGet, "/portico/v1/functions/"+esc(name)+"/code", nil, nil, nil)
+		if err != nil {
+			return nil, fmt.Errorf("code of function %s: %w", name, err)
+		}
+		s.Zip = code.Body
+	}
+	return s, nil
+}
+
+// latest reads function name's $LATEST through GetFunction: the
+// configuration fields PutFunction sets and the image URI (no code), and the
+// code's CodeSha256.
+func (h *HTTPTarget) latest(ctx context.Context, name string) (*SavedFunction, string, error) {
+	return h.qualified(ctx, name, "")
+}
+
+// qualified is latest of a version (qualifier; "": $LATEST).
+func (h *HTTPTarget) qualified(ctx context.Context, name, qualifier string) (*SavedFunction, string, error) {
+	var q url.Values
+	if qualifier != "" {
+		q = url.Values{"Qualifier": {qualifier}}
+	}
+	resp, err := h.C.Do(ctx, http.MethodGet, fnPath+esc(name), q, nil, nil)
+	if err != nil {
+		return nil, "", err
 	}
 	var got struct {
 		Configuration map[string]any
 		Code          struct{ ImageUri string } //nolint:revive // Lambda's field name
 	}
 	if err := json.Unmarshal(resp.Body, &got); err != nil {
-		return nil, fmt.Errorf("decoding function %s: %w", name, err)
+		return nil, "", fmt.Errorf("decoding function %s: %w", name, err)
 	}
 	s := &SavedFunction{Config: map[string]any{"Description": "", "Environment": map[string]any{"Variables": map[string]string{}},
 		"FileSystemConfigs": []any{}}, ImageURI: got.Code.ImageUri}
@@ -319,14 +362,45 @@ func (h *HTTPTarget) SaveFunction(ctx context.Context, name string) (*SavedFunct
 			s.Config["ImageConfig"] = r["ImageConfig"]
 		}
 	}
-	if s.ImageURI == "" {
-		code, err := h.C.Do(ctx, http.MethodGet, "/portico/v1/functions/"+esc(name)+"/code", nil, nil, nil)
-		if err != nil {
-			return nil, fmt.Errorf("code of function %s: %w", name, err)
-		}
-		s.Zip = code.Body
+	sha, _ := got.Configuration["CodeSha256"].(string)
+	return s, sha, nil
+}
+
+// VersionState implements Target through GetFunction.
+func (h *HTTPTarget) VersionState(ctx context.Context, name, version string) (*FunctionState, error) {
+	s, sha, err := h.qualified(ctx, name, version)
+	if err != nil {
+		return nil, err
 	}
-	return s, nil
+	return &FunctionState{Config: s.Config, CodeSHA256: sha, ImageURI: s.ImageURI}, nil
+}
+
+// FunctionState implements Target through GetFunction and GetAlias.
+func (h *HTTPTarget) FunctionState(ctx context.Context, name, alias string) (*FunctionState, error) {
+	s, sha, err := h.latest(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	st := &FunctionState{Config: s.Config, CodeSHA256: sha, ImageURI: s.ImageURI}
+	if alias == "" {
+		return st, nil
+	}
+	resp, err := h.C.Do(ctx, http.MethodGet, client.FunctionPath(name, "/aliases/"+esc(alias)), nil, nil, nil)
+	if client.IsNotFound(err) {
+		return st, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var a client.Alias
+	if err := json.Unmarshal(resp.Body, &a); err != nil {
+		return nil, fmt.Errorf("decoding alias %s of %s: %w", alias, name, err)
+	}
+	st.AliasVersion = a.FunctionVersion
+	if a.RoutingConfig != nil && len(a.RoutingConfig.AdditionalVersionWeights) > 0 {
+		st.AliasWeights = a.RoutingConfig.AdditionalVersionWeights
+	}
+	return st, nil
 }
 
 // RestoreFunction implements Target: code first, then configuration.

@@ -153,6 +153,14 @@ func (e *Env) Stop() {
 func (e *Env) Restart() {
 	e.t.Helper()
 	e.Stop()
+	e.StartAgain()
+}
+
+// StartAgain starts the server Stop stopped, on the same data directory and
+// ports (Restart is Stop then StartAgain: a test may act in between, while
+// the server is down).
+func (e *Env) StartAgain() {
+	e.t.Helper()
 	if tr, ok := http.DefaultTransport.(*http.Transport); ok {
 		tr.CloseIdleConnections()
 	}

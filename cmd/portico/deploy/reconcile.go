@@ -1,0 +1,188 @@
+package deploy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// observeServed compares, for each of d's functions that the stack recorded
+// and that exists, what the server runs with what the record says it made: a
+// deploy that was interrupted (killed, its server restarted) may have left
+// $LATEST updated and not put back, or an alias its traffic shift moved on
+// after it ended, while the record says what the run before made. What
+// differs goes in obs.Drift and obs.Serving, for the plan to correct.
+func observeServed(ctx context.Context, t Target, d *Desired, rec *Record, obs *Observed) error {
+	if rec == nil {
+		return nil
+	}
+	for _, id := range slices.Sorted(maps.Keys(d.Functions)) {
+		f := d.Functions[id]
+		old := rec.Resources[id]
+		if old == nil || old.Kind != KindFunction || old.PhysicalID != f.Name || !obs.Functions[f.Name] {
+			continue
+		}
+		alias := ""
+		if f.Alias != "" && old.Alias == f.Alias && old.Version != "" {
+			alias = f.Alias
+		}
+		st, err := t.FunctionState(ctx, f.Name, alias)
+		if err != nil {
+			return fmt.Errorf("reading function %s (%s) to compare it with the stack's record: %w", f.Name, id, err)
+		}
+		if st == nil {
+			continue
+		}
+		if alias != "" && st.AliasVersion != "" && (st.AliasVersion != old.Version || len(st.AliasWeights) > 0) {
+			obs.Serving[f.Name] = routingWords(st)
+			if old.Fingerprint != f.Fingerprint() && len(st.AliasWeights) == 0 && st.AliasVersion != functionsLatest {
+				// The alias serves a version the record does not name:
+				// is it the template's (a run of this template that
+				// ended before its record published and shifted it)?
+				vst, err := t.VersionState(ctx, f.Name, st.AliasVersion)
+				if err != nil {
+					return fmt.Errorf("reading version %s of function %s (%s): %w", st.AliasVersion, f.Name, id, err)
+				}
+				if vst != nil {
+					want := ""
+					if f.ImageURI == "" {
+						// Zipped only here: a version the record does not
+						// name is rare.
+						code, err := f.Package()
+						if err != nil {
+							return fmt.Errorf("%s: packaging %s: %w", id, f.CodePath, err)
+						}
+						want = codeSHA(code)
+					}
+					drift := latestDrift(f, vst, want)
+					// A version's Description is the one it was
+					// published with, not the function's.
+					drift = slices.DeleteFunc(drift, func(k string) bool { return k == "Description" })
+					if len(drift) == 0 {
+						obs.Adopt[f.Name] = st.AliasVersion
+					}
+				}
+			}
+		}
+		if old.Fingerprint == f.Fingerprint() || obs.Adopt[f.Name] != "" {
+			// What the template asks for is what the record says was
+			// made (or what the alias serves): $LATEST should be it.
+			// The code is compared with the package the record says was
+			// sent (a record from before it kept none: configuration only).
+			want := old.CodeSHA256
+			if obs.Adopt[f.Name] != "" {
+				want = ""
+			}
+			drift := latestDrift(f, st, want)
+			if len(drift) > 0 {
+				obs.Drift[f.Name] = drift
+			}
+		}
+	}
+	return nil
+}
+
+const functionsLatest = "$LATEST"
+
+// routingWords says which versions an alias serves: "version 2", "version 1
+// and 10% to version 2".
+func routingWords(st *FunctionState) string {
+	w := "version " + st.AliasVersion
+	for _, v := range slices.Sorted(maps.Keys(st.AliasWeights)) {
+		w += fmt.Sprintf(" and %.4g%% to version %s", st.AliasWeights[v]*100, v)
+	}
+	return w
+}
+
+// latestDrift names what of the server's $LATEST or version (st) differs from
+// what PutFunction would make of f: configuration fields, and "code" (when
+// wantSHA, the CodeSha256 of f's package, is known) or "ImageUri".
+func latestDrift(f *Function, st *FunctionState, wantSHA string) []string {
+	want := functionConfig(f)
+	var drift []string
+	for _, k := range append(slices.Clone(savedConfigKeys), "ImageConfig") {
+		w, ok := want[k]
+		if !ok {
+			continue // the template leaves it to the server
+		}
+		if !sameJSON(w, st.Config[k]) {
+			drift = append(drift, k)
+		}
+	}
+	switch {
+	case f.ImageURI != "":
+		if st.ImageURI != f.ImageURI {
+			drift = append(drift, "ImageUri")
+		}
+	case wantSHA != "" && st.CodeSHA256 != "" && st.CodeSHA256 != wantSHA:
+		drift = append(drift, "code")
+	}
+	return drift
+}
+
+// codeSHA is Lambda's CodeSha256 of a Zip package: its base64 SHA-256.
+func codeSHA(code []byte) string {
+	sum := sha256.Sum256(code)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// sameJSON reports whether a and b are the same JSON document, an empty
+// string, object or array being the same as none.
+func sameJSON(a, b any) bool {
+	return reflect.DeepEqual(canonicalJSON(a), canonicalJSON(b))
+}
+
+func canonicalJSON(v any) any {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	var out any
+	if json.Unmarshal(raw, &out) != nil {
+		return v
+	}
+	return dropEmpty(out)
+}
+
+// dropEmpty returns v with the empty strings, objects and arrays it holds
+// (and v itself, if empty) made nil, and object members that are nil removed.
+func dropEmpty(v any) any {
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			return nil
+		}
+	case map[string]any:
+		for k, e := range x {
+			if e = dropEmpty(e); e == nil {
+				delete(x, k)
+			} else {
+				x[k] = e
+			}
+		}
+		if len(x) == 0 {
+			return nil
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = dropEmpty(e)
+		}
+		if len(x) == 0 {
+			return nil
+		}
+	}
+	return v
+}
+
+// correctionWords is the plan step of a $LATEST whose fields drift from the
+// template's.
+func correctionWords(name string, drift []string) string {
+	return fmt.Sprintf("correct $LATEST of %s: its %s differ from the template and the stack's record (an interrupted deploy or a change by hand left them so)",
+		name, strings.Join(drift, ", "))
+}
