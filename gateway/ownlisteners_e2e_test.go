@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -15,16 +17,15 @@ import (
 	"github.com/portico-dev/portico/internal/testkit"
 )
 
-// freePort is a loopback address that was free a moment ago.
-func freePort(t *testing.T) string {
+// listenedAt is the address the server's Info line msg (as "metrics
+// listening") names in logs.
+func listenedAt(t *testing.T, logs, msg string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	m := regexp.MustCompile(`msg="` + regexp.QuoteMeta(msg) + `".* addr=(\S+)`).FindStringSubmatch(logs)
+	if m == nil {
+		t.Fatalf("no %q line with an address in the log:\n%s", msg, logs)
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
+	return m[1]
 }
 
 // TestIntegrationCannotReachPortico: an HTTP integration aimed at one of
@@ -34,9 +35,13 @@ func freePort(t *testing.T) string {
 // naming the listener; the admin API never sees the request. A literal URI
 // naming one is refused when the API is saved.
 func TestIntegrationCannotReachPortico(t *testing.T) {
-	metricsAddr := freePort(t)
+	// The kernel picks the metrics port as the server binds it: a port picked
+	// by a listener closed before the start could be taken in between by
+	// another test (CI runs packages side by side).
 	logs := &testkit.LockedBuffer{}
-	env := apptest.Start(t, apptest.Options{LogWriter: logs, Settings: func(s *app.Settings) { s.MetricsListen = metricsAddr }})
+	env := apptest.Start(t, apptest.Options{LogWriter: logs, LogLevel: slog.LevelDebug, // Info is 0, the default (Warn)
+		Settings: func(s *app.Settings) { s.MetricsListen = "127.0.0.1:0" }})
+	metricsAddr := listenedAt(t, logs.String(), "metrics listening")
 	c := env.Client()
 	adminAddr := strings.TrimPrefix(env.AdminURL, "http://")
 	_, adminPort, _ := net.SplitHostPort(adminAddr)

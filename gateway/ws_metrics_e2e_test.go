@@ -66,8 +66,16 @@ func TestWebSocketMessageCountAndConnectionsGauge(t *testing.T) {
 		}
 		return "", false
 	}
-	if v, _ := metric("portico_ws_messages_total"); v != "4" {
-		t.Errorf("portico_ws_messages_total = %q, want 4 (one from the client; its route's response and two @connections POSTs to it):\n%s", v, get(t, "GET", env.AdminURL+"/metrics", "", "Authorization", "Bearer "+token).body)
+	// A route response is counted once it is sent, which may be after the
+	// client read it: scrape until the count is there.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		v, _ := metric("portico_ws_messages_total")
+		if v == "4" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("portico_ws_messages_total = %q, want 4 (one from the client; its route's response and two @connections POSTs to it):\n%s", v, get(t, "GET", env.AdminURL+"/metrics", "", "Authorization", "Bearer "+token).body)
+		}
 	}
 	if v, _ := metric("portico_ws_connections"); v != "1" {
 		t.Errorf("portico_ws_connections = %q with a client, want 1", v)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -78,20 +79,32 @@ func TestWebSocketRouteSettingsApply(t *testing.T) {
 		t.Errorf("a message to $default (OFF) logged:\n%s", got)
 	}
 
-	resp, err := http.Get(env.AdminURL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{
+	wants := []string{
 		`portico_ws_messages_total{api_id="` + api.ID + `",api_name="wslogs",route="loud",stage="dev"} 1`,
 		// The message to $default, and the two route responses to the
 		// client (MessageCount counts both ways; they have no route).
 		`portico_ws_messages_total{api_id="` + api.ID + `",api_name="wslogs",route="",stage="dev"} 3`,
-	} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("/metrics has no %s", want)
+	}
+	// A message to the client is counted once it is sent, which may be
+	// after the client read it: scrape until the counts are there.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		resp, err := http.Get(env.AdminURL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var missing []string
+		for _, want := range wants {
+			if !strings.Contains(string(body), want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics has no %s", strings.Join(missing, ", no "))
 		}
 	}
 }

@@ -768,6 +768,18 @@ func TestSampleChatPicksUpNewCommands(t *testing.T) {
 		}
 		return cfg.CodeSha256
 	}
+	// said waits for the watch to print want: it prints a redeploy's outcome
+	// once the redeploy returns, after the server already shows its effect.
+	said := func(want string) {
+		t.Helper()
+		for !strings.Contains(out.String(), want) {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("the output does not say %q:\n%s", want, out)
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
 	for routed("whoami") != "function:chat-whoami" || codeSha() == "" {
 		select {
 		case <-ctx.Done():
@@ -783,9 +795,7 @@ func TestSampleChatPicksUpNewCommands(t *testing.T) {
 	if got := routed("page"); got != "" {
 		t.Errorf("chat-page is routed on the WebSocket API: %q", got)
 	}
-	if !strings.Contains(out.String(), "routes $connect, $disconnect, sendmessage, whoami") {
-		t.Errorf("the output does not name the routes:\n%s", out)
-	}
+	said("routes $connect, $disconnect, sendmessage, whoami")
 
 	first := codeSha()
 	source("who else")
@@ -826,9 +836,7 @@ func TestSampleChatPicksUpNewCommands(t *testing.T) {
 			t.Errorf("after chat-whoami went, function %s: %v", fn, err)
 		}
 	}
-	if !strings.Contains(out.String(), "deleted function chat-whoami") {
-		t.Errorf("the output does not say chat-whoami was deleted:\n%s", out)
-	}
+	said("deleted function chat-whoami")
 }
 
 // TestDevBuildsAsMakeSamples: dev's rebuild of a sample (and of a --function

@@ -40,11 +40,19 @@ func Pattern(want string) (*regexp.Regexp, error) {
 	var b strings.Builder
 	b.WriteString(`\A`)
 	lines := strings.Split(Tidy(want), "\n")
+	elided := func(i int) bool { return i >= 0 && i < len(lines) && strings.TrimSpace(lines[i]) == "..." }
+	last := len(lines) - 1
 	for i, line := range lines {
-		if strings.TrimSpace(line) == "..." {
-			b.WriteString(`(?:[^\n]*\n)*?`)
-			if i == len(lines)-1 {
-				b.WriteString(`[^\n]*`)
+		if elided(i) {
+			switch {
+			case i == last && i > 0 && !elided(i-1):
+				// no line may follow at all (the line before wrote no
+				// newline: see below)
+				b.WriteString(`(?:\n[^\n]*)*`)
+			case i == last:
+				b.WriteString(`(?:[^\n]*\n)*?[^\n]*`)
+			default:
+				b.WriteString(`(?:[^\n]*\n)*?`)
 			}
 			continue
 		}
@@ -54,7 +62,9 @@ func Pattern(want string) (*regexp.Regexp, error) {
 			}
 			b.WriteString(loosen(part))
 		}
-		if i < len(lines)-1 {
+		// A last line `...` writes this line's newline itself, so that it
+		// may stand for no line at all.
+		if endsElided := i == last-1 && elided(last); i < last && !endsElided {
 			b.WriteString(`\n`)
 		}
 	}

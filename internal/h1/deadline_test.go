@@ -136,10 +136,14 @@ func TestIdleDeadlineAfterHandler(t *testing.T) {
 // several requests, a connection that sends nothing is closed (IdleTimeout)
 // and one that sends half a head is cut off without an answer
 // (ReadHeaderTimeout), however the idle deadline was carried over.
+//
+// The timeouts are what the client may take between two requests: at 50 ms a
+// test stalled that long on a loaded machine (CI runs packages side by side)
+// found its connection closed mid-sequence, 8 runs in 200 under a load of 28.
 func TestKeepAliveTimeoutsHold(t *testing.T) {
 	const bound = 30 * time.Second // a safety net: the server is to close first
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "hi") })
-	addr := startH1(t, h, Options{ReadHeaderTimeout: 50 * time.Millisecond, IdleTimeout: 50 * time.Millisecond})
+	addr := startH1(t, h, Options{ReadHeaderTimeout: time.Second, IdleTimeout: time.Second})
 	for _, tail := range []string{"", "GET / HTTP/1.1\r\nHost: h\r\nX-Slow: "} {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {

@@ -368,7 +368,7 @@ func TestIdleTimeout(t *testing.T) {
 			<-release
 		}
 		_, _ = io.WriteString(w, "done")
-	}), Options{IdleTimeout: 200 * time.Millisecond})
+	}), Options{IdleTimeout: time.Second}) // what a client may stall between its handshake and its request: on a loaded machine 200 ms was passed
 
 	t.Run("idle connection", func(t *testing.T) {
 		rc := rawDial(t, ts.addr)
@@ -409,7 +409,7 @@ func TestIdleTimeout(t *testing.T) {
 func TestReadHeaderTimeout(t *testing.T) {
 	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok")
-	}), Options{ReadHeaderTimeout: 300 * time.Millisecond}) // time for a handshake under -race
+	}), Options{ReadHeaderTimeout: time.Second}) // time for a handshake under -race on a loaded machine
 
 	for _, tc := range []struct {
 		name string
@@ -461,7 +461,7 @@ func TestReadHeaderTimeoutEndsWithHandshake(t *testing.T) {
 		started <- struct{}{}
 		<-release
 		_, _ = io.WriteString(w, "done")
-	}), Options{ReadHeaderTimeout: 300 * time.Millisecond, IdleTimeout: -1}) // time for a handshake under -race
+	}), Options{ReadHeaderTimeout: time.Second, IdleTimeout: -1}) // time for a handshake under -race on a loaded machine
 	rc := rawDial(t, ts.addr)
 	rc.request(1, "GET", "/", true)
 	recv(t, started, "handler start")
@@ -1065,7 +1065,7 @@ func TestWindowStallTimeout(t *testing.T) {
 		// A small body held until the handler returns (a MOCK route's).
 		_, _ = io.WriteString(w, "mock")
 		wrote <- nil
-	}), Options{WriteTimeout: 200 * time.Millisecond, IdleTimeout: 300 * time.Millisecond})
+	}), Options{WriteTimeout: 200 * time.Millisecond, IdleTimeout: time.Second}) // the idle timeout is the time to send the requests
 	rc := rawDial(t, ts.addr)
 	rc.replenish = false
 	rc.setInitialWindow(0)
@@ -1107,7 +1107,7 @@ func TestUnfinishedHeaderBlock(t *testing.T) {
 	ts := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		started <- struct{}{}
 		<-release
-	}), Options{ReadHeaderTimeout: 300 * time.Millisecond, IdleTimeout: -1}) // time for a handshake under -race
+	}), Options{ReadHeaderTimeout: time.Second, IdleTimeout: -1}) // time for a handshake under -race on a loaded machine
 
 	for _, tc := range []struct {
 		name  string

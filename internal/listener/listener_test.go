@@ -21,6 +21,13 @@ const bound = listenertest.Bound
 // short are limits small enough that slow clients hit them at once.
 var short = Limits{MaxHeaderBytes: 4096, HeaderTimeout: 100 * time.Millisecond, BodyTimeout: 100 * time.Millisecond, IdleTimeout: 100 * time.Millisecond}
 
+// patient are short's limits but for the header, which a client has seconds
+// to send: a test whose request must be served before the limit it tests (the
+// idle or body timeout) is not cut off when it stalls between its dial and
+// its write on a loaded machine (CI runs packages side by side; such stalls
+// pass 100 ms).
+var patient = Limits{MaxHeaderBytes: short.MaxHeaderBytes, HeaderTimeout: 5 * time.Second, BodyTimeout: short.BodyTimeout, IdleTimeout: short.IdleTimeout}
+
 // serve starts a server for h with l on a loopback port and returns its address.
 func serve(t *testing.T, l Limits, h http.Handler) string {
 	t.Helper()
@@ -107,7 +114,7 @@ func TestLargeHeaderRefused(t *testing.T) {
 // TestIdleConnectionClosed: a keep-alive connection that sends no next request
 // is closed.
 func TestIdleConnectionClosed(t *testing.T) {
-	c := dial(t, serve(t, short, ok))
+	c := dial(t, serve(t, patient, ok))
 	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +135,7 @@ func TestIdleConnectionClosed(t *testing.T) {
 func TestSlowHandlerOutlivesBodyTimeout(t *testing.T) {
 	slowCutOff := make(chan struct{})
 	ctxErrs := make(chan error, 1)
-	addr := serve(t, short, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := serve(t, patient, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/probe" {
 			ok(w, r)
 			return
@@ -162,6 +169,9 @@ func TestSlowHandlerOutlivesBodyTimeout(t *testing.T) {
 	waitClosed(t, probe)
 	close(slowCutOff)
 	a := <-done
+	if a.status == 0 {
+		t.FailNow() // the request failed (said above): no handler sends on ctxErrs
+	}
 	if ctxErr := <-ctxErrs; a.status != http.StatusOK || a.body != "done" || ctxErr != nil {
 		t.Fatalf("slow handler: %d %q, context %v", a.status, a.body, ctxErr)
 	}
@@ -171,7 +181,7 @@ func TestSlowHandlerOutlivesBodyTimeout(t *testing.T) {
 // WebSocket) outlives the header, body and idle timeouts. It is still answered
 // after a plain keep-alive connection opened after it was closed as idle.
 func TestHijackedConnectionIsNotTimedOut(t *testing.T) {
-	addr := serve(t, short, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := serve(t, patient, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/ws" {
 			ok(w, r)
 			return

@@ -52,7 +52,7 @@ type ledger struct {
 	deploys  []string                // deployment ids of the keyed API
 	stageVar int                     // the last acknowledged value of stage prod's variable n
 	imports  map[string]string       // API id -> name
-	usage    int64                   // the highest count get-usage answered for today
+	usage    int64                   // the highest count get-usage answered since fx.since
 	admitted int64                   // gateway calls answered 200 (they were counted)
 	sent     int64                   // gateway calls sent, answered or not (counted at most)
 	writes   int                     // acknowledged writes in all
@@ -79,6 +79,7 @@ type ackedVersion struct {
 // crashFixture is the data directory's fixed part, made on the first start.
 type crashFixture struct {
 	api, plan, key, keyValue string
+	since                    time.Time // before the first request counted
 }
 
 // TestKillNineKeepsAcknowledgedWrites runs `portico serve` and kills it with
@@ -184,7 +185,7 @@ func setUpCrashFixture(t *testing.T, c *client.Client, zip []byte) crashFixture 
 	if _, _, err := c.CreateFunction(ctx, map[string]any{"FunctionName": "pub", "Code": map[string]any{"ZipFile": zip}}); err != nil {
 		t.Fatal(err)
 	}
-	var fx crashFixture
+	fx := crashFixture{since: time.Now()}
 	res, err := c.Do(ctx, http.MethodPost, "/portico/v1/apis/import", url.Values{"name": {"keyed"}}, []byte(keyedDoc), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -341,10 +342,10 @@ func caller(ctx context.Context, u, key string, led *ledger) {
 	}
 }
 
-// usageReader asks get-usage for today's count, recording the highest answer.
+// usageReader asks get-usage for the key's count, recording the highest answer.
 func usageReader(ctx context.Context, c *client.Client, fx crashFixture, led *ledger) {
 	for ctx.Err() == nil {
-		n, err := usedToday(ctx, c, fx)
+		n, err := usedSince(ctx, c, fx)
 		if err != nil {
 			led.fail("get-usage", err)
 			return
@@ -359,9 +360,12 @@ func usageReader(ctx context.Context, c *client.Client, fx crashFixture, led *le
 	}
 }
 
-func usedToday(ctx context.Context, c *client.Client, fx crashFixture) (int64, error) {
-	day := time.Now().UTC().Format(time.DateOnly)
-	res, err := c.Do(ctx, http.MethodGet, "/usageplans/"+fx.plan+"/usage", url.Values{"startDate": {day}, "endDate": {day}, "keyId": {fx.key}}, nil, nil)
+// usedSince is the key's count over every day from the fixture's first to
+// tomorrow (UTC), which only grows: today's alone starts again from 0 at
+// midnight UTC, and a run that crossed it would see the count fall.
+func usedSince(ctx context.Context, c *client.Client, fx crashFixture) (int64, error) {
+	from, to := fx.since.UTC().Format(time.DateOnly), time.Now().UTC().Add(24*time.Hour).Format(time.DateOnly)
+	res, err := c.Do(ctx, http.MethodGet, "/usageplans/"+fx.plan+"/usage", url.Values{"startDate": {from}, "endDate": {to}, "keyId": {fx.key}}, nil, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -371,11 +375,11 @@ func usedToday(ctx context.Context, c *client.Client, fx crashFixture) (int64, e
 	if err := json.Unmarshal(res.Body, &out); err != nil {
 		return 0, err
 	}
-	days := out.Values[fx.key]
-	if len(days) == 0 {
-		return 0, nil
+	var n int64
+	for _, d := range out.Values[fx.key] {
+		n += d[0]
 	}
-	return days[len(days)-1][0], nil
+	return n, nil
 }
 
 // verifyLedger checks the restarted server against everything acknowledged.
@@ -502,7 +506,7 @@ func verifyLedger(t *testing.T, c *client.Client, p *apptest.Process, fx crashFi
 	}
 
 	// Usage: never below what get-usage reported, never above what was sent.
-	got, err := usedToday(ctx, c, fx)
+	got, err := usedSince(ctx, c, fx)
 	if err != nil {
 		t.Fatalf("get-usage: %v", err)
 	}

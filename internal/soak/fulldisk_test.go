@@ -193,7 +193,7 @@ func TestFullDisk(t *testing.T) {
 	if l := leftovers(t, dataDir); len(l) > 0 {
 		t.Errorf("an upload that did not fit left %v", l)
 	}
-	used, err := usedToday(ctx, c, fx)
+	used, err := usedSince(ctx, c, fx)
 	if err != nil {
 		t.Fatalf("get-usage once space returned: %v", err)
 	}
@@ -217,7 +217,7 @@ func TestFullDisk(t *testing.T) {
 			t.Errorf("API %s is named %q after the restart, acknowledged %q", id, a.Name, name)
 		}
 	}
-	if n, err := usedToday(ctx, c, fx); err != nil || n < used {
+	if n, err := usedSince(ctx, c, fx); err != nil || n < used {
 		t.Errorf("usage after the restart %d (%v), below the %d reported before", n, err, used)
 	}
 	if _, _, err := c.GetFunctionConfiguration(ctx, "big"); err != nil {
