@@ -67,10 +67,21 @@ func Base64(n int) string {
 }
 
 // URLSafe returns n random bytes in unpadded base64url: unguessable and safe in
-// a URL path (a connection id is URLSafe(12), 16 characters).
+// a URL path (a connection id is URLSafe(12), 16 characters). It never begins
+// with '-', so an id passed on a command line is not taken for a flag.
 func URLSafe(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
+	return urlSafe(b)
+}
+
+func urlSafe(b []byte) string {
+	// The first character is the top six bits of b[0]; 62 is '-' in base64url.
+	// Flipping the top bit makes it 30 ('e'): one value in 64 is drawn twice as
+	// often, and the id keeps its 6n-1 random bits and more.
+	if len(b) > 0 && b[0]>>2 == 62 {
+		b[0] ^= 0x80
+	}
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 

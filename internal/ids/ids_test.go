@@ -82,3 +82,18 @@ func BenchmarkRequestIDs(b *testing.B) {
 		_, _ = RequestIDs()
 	}
 }
+
+// A connection id that began with '-' (one in 64) was read as a flag by
+// `portico connections send ID` and the AWS CLI.
+func TestURLSafeNeverBeginsWithDash(t *testing.T) {
+	for top := 0; top < 256; top++ {
+		b := []byte{byte(top), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
+		id := urlSafe(b)
+		if id[0] == '-' {
+			t.Fatalf("urlSafe(%#x...) = %q begins with '-'", top, id)
+		}
+		if len(id) != 16 {
+			t.Fatalf("urlSafe = %q, want 16 characters", id)
+		}
+	}
+}
