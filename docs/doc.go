@@ -28,9 +28,9 @@
 //   - operations.md: the fixture command of upgrades (it builds an old
 //     revision), the daemon-outage soak by hand (it starts a containerd of
 //     its own and kills it with SIGKILL) and its check for leftover shims.
-//   - observability.md: the access-log blocks (an `$API` from elsewhere, a log file
-//     under /var/log) and the OTLP one (a collector, and `portico serve` in the
-//     foreground).
+//   - observability.md: the access-log block of the native route (a log file
+//     under /var/log); the OTLP block runs without its `portico serve` (a server
+//     in the foreground; no collector is needed to turn tracing on).
 //   - tls-and-domains.md: `tls init [api.example.test ...]` (a synopsis) and the
 //     mutual TLS blocks (a client CA the page does not make, a path to fill in).
 //   - sam.md: `stack unlock t8` (a stack held by a deploy that was killed).
