@@ -104,7 +104,7 @@ func checkBackup(r io.Reader) (int, error) {
 		if first && hdr.Name != store.FileName {
 			return 0, fmt.Errorf("its first entry is %q, not %s", hdr.Name, store.FileName)
 		}
-		if _, err := io.Copy(io.Discard, tr); err != nil {
+		if _, err := io.CopyN(io.Discard, tr, hdr.Size); err != nil {
 			return 0, fmt.Errorf("%s: %w", hdr.Name, err)
 		}
 		if !first && hdr.Typeflag == tar.TypeReg {

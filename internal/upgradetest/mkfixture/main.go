@@ -204,7 +204,7 @@ func run(ctx context.Context, rev string) error {
 		if err != nil {
 			return fmt.Errorf("the IAM key file: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(out, upgradetest.IAMKeyFile), key, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(out, upgradetest.IAMKeyFile), key, 0o600); err != nil { //nolint:gosec // G703: testdata in the repository, under the fixture's own directory
 			return err
 		}
 	}
