@@ -2,8 +2,6 @@ package admin_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigateway/types"
@@ -28,6 +25,7 @@ import (
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/cache"
+	"github.com/portico-dev/portico/internal/sigv4/sigv4test"
 )
 
 const releaseToken = "release-admin-token-0123456789"
@@ -306,11 +304,7 @@ func TestStageCacheSDK(t *testing.T) {
 	// Signed with the admin credentials: authorized, refetches and replaces.
 	req, _ := http.NewRequest(http.MethodGet, re.env.GatewayURL+"/"+re.apiID+"/prod/items?type=a", nil)
 	req.Header.Set("Cache-Control", "max-age=0")
-	sum := sha256.Sum256(nil)
-	if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: "portico", SecretAccessKey: releaseToken},
-		req, hex.EncodeToString(sum[:]), "execute-api", "us-east-1", time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	sigv4test.SignNow(t, req, aws.Credentials{AccessKeyID: "portico", SecretAccessKey: releaseToken}, nil, "execute-api")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/portico-dev/portico/internal/sigv4"
+	"github.com/portico-dev/portico/internal/sigv4/sigv4test"
 )
 
 // countingBody counts the bytes a server reads of a body.
@@ -60,10 +61,7 @@ func signed(t *testing.T, id, secret string, body []byte, at time.Time, declareH
 	if declareHash {
 		req.Header.Set("X-Amz-Content-Sha256", hash)
 	}
-	creds := aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hash, "lambda", "us-east-1", at); err != nil {
-		t.Fatal(err)
-	}
+	sigv4test.Sign(t, req, aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}, hash, "lambda", sigv4test.Region, at)
 	return req
 }
 
@@ -173,11 +171,7 @@ func TestSignatureScope(t *testing.T) {
 			body = []byte("Action=ListUsers&Version=2010-05-08")
 		}
 		req := httptest.NewRequest(method, "http://127.0.0.1:9090"+path, bytes.NewReader(body))
-		hash := sigv4.HashHex(body)
-		creds := aws.Credentials{AccessKeyID: TokenAccessKeyID, SecretAccessKey: "tok"}
-		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hash, service, region, time.Now()); err != nil {
-			t.Fatal(err)
-		}
+		sigv4test.Sign(t, req, aws.Credentials{AccessKeyID: TokenAccessKeyID, SecretAccessKey: "tok"}, sigv4.HashHex(body), service, region, time.Now())
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
 		return rec
@@ -291,10 +285,7 @@ func TestSignatureErrors(t *testing.T) {
 		{"unsigned payload", func() *http.Request {
 			req := httptest.NewRequest("POST", "http://127.0.0.1:9090/2015-03-31/functions/f/invocations", bytes.NewReader(body))
 			req.Header.Set("X-Amz-Content-Sha256", sigv4.UnsignedPayload)
-			creds := aws.Credentials{AccessKeyID: TokenAccessKeyID, SecretAccessKey: "tok"}
-			if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, sigv4.UnsignedPayload, "lambda", "us-east-1", now); err != nil {
-				t.Fatal(err)
-			}
+			sigv4test.Sign(t, req, aws.Credentials{AccessKeyID: TokenAccessKeyID, SecretAccessKey: "tok"}, sigv4.UnsignedPayload, "lambda", sigv4test.Region, now)
 			req.Body = io.NopCloser(strings.NewReader(`{"hello":"swapped on the way"}`))
 			return req
 		}, check{403, "InvalidSignatureException", msgSignatureMismatch + " This API does not take X-Amz-Content-Sha256: UNSIGNED-PAYLOAD: sign the SHA-256 of the body.", ""}},

@@ -1,22 +1,18 @@
 package admin_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/xml"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/portico-dev/portico/admin"
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/sigv4/sigv4test"
 )
 
 // iamAnswer is an IAM query-API answer: its status, and what the tests read
@@ -47,19 +43,10 @@ type iamAnswer struct {
 // API's query API, as the AWS CLI does.
 func iamCall(t *testing.T, env *apptest.Env, action string, params ...string) iamAnswer {
 	t.Helper()
-	f := url.Values{"Action": {action}, "Version": {"2010-05-08"}}
-	for i := 0; i+1 < len(params); i += 2 {
-		f.Add(params[i], params[i+1])
-	}
-	resp, err := http.Post(env.AdminURL+"/", "application/x-www-form-urlencoded; charset=utf-8", strings.NewReader(f.Encode())) //nolint:noctx // a test
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	a := iamAnswer{status: resp.StatusCode, body: string(b)}
-	if err := xml.Unmarshal(b, &a); err != nil {
-		t.Fatalf("%s: %d %s: %v", action, resp.StatusCode, b, err)
+	status, b := sigv4test.IAMCall(t, env.AdminURL, "", action, params...)
+	a := iamAnswer{status: status, body: b}
+	if err := xml.Unmarshal([]byte(b), &a); err != nil {
+		t.Fatalf("%s: %d %s: %v", action, status, b, err)
 	}
 	a.truncated = a.UsersTruncated || a.KeysTruncated || a.PoliciesTruncated
 	a.Marker = a.UsersMarker + a.KeysMarker + a.PoliciesMarker
@@ -213,12 +200,7 @@ func TestSTSIsNotServed(t *testing.T) {
 	}
 	signFor := func(service string) func(*http.Request) {
 		return func(req *http.Request) {
-			sum := sha256.Sum256([]byte(body))
-			err := v4.NewSigner().SignHTTP(t.Context(), aws.Credentials{AccessKeyID: admin.TokenAccessKeyID, SecretAccessKey: token},
-				req, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now())
-			if err != nil {
-				t.Fatal(err)
-			}
+			sigv4test.SignNow(t, req, aws.Credentials{AccessKeyID: admin.TokenAccessKeyID, SecretAccessKey: token}, []byte(body), service)
 		}
 	}
 	wantIAMError(t, "signed for sts", send(signFor("sts")), 400, "InvalidAction", "does not serve STS")

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/portico-dev/portico/internal/sigv4"
+	"github.com/portico-dev/portico/internal/sigv4/sigv4test"
 	"github.com/portico-dev/portico/runtimes"
 )
 
@@ -52,10 +52,7 @@ func TestImageImportHeldToSignedHash(t *testing.T) {
 		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:9090/portico/v1/images/import", bytes.NewReader(signedArchive))
 		hash := sigv4.HashHex(signedArchive)
 		req.Header.Set("X-Amz-Content-Sha256", hash)
-		creds := aws.Credentials{AccessKeyID: TokenAccessKeyID, SecretAccessKey: "tok"}
-		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hash, "lambda", "us-east-1", now); err != nil {
-			t.Fatal(err)
-		}
+		sigv4test.Sign(t, req, aws.Credentials{AccessKeyID: TokenAccessKeyID, SecretAccessKey: "tok"}, hash, "lambda", sigv4test.Region, now)
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)

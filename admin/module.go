@@ -35,6 +35,7 @@ type Params struct {
 	IAM     IAMDeps
 	Stacks  StackDeps
 	Shifts  ShiftDeps
+	Backup  BackupDeps
 	// Console, when provided, is the web console's handler (console.Module),
 	// served at /console/.
 	Console http.Handler `name:"console" optional:"true"`
@@ -77,6 +78,7 @@ func New(p Params) (*Server, error) {
 	s.registerIAMRoutes(p.IAM)
 	s.registerStackRoutes(p.Stacks)
 	s.registerShiftRoutes(p.Shifts)
+	s.registerBackupRoutes(p.Backup)
 	s.registerUnknownAPIGatewayOperations()
 	if p.Console != nil {
 		s.registerConsole(p.Console)

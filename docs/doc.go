@@ -11,7 +11,9 @@
 // Blocks left unmarked, and why:
 //
 //   - README.md: "Two commands" (`make run` is the server every page starts, `make
-//     test` the suite this test is part of); "Container functions" (Docker images).
+//     test` the suite this test is part of); "Container functions" (an Image
+//     function, which make run's process runtime does not run: runtimes.md runs
+//     the same commands against a server on the docker runtime, needs=docker).
 //     Left out of marked blocks: `logs --follow` (it does not end) and `make
 //     samples` (the harness built the samples; it needs the Makefile beside it).
 //   - cli.md: the synopses (not commands); `portico dev --function
@@ -23,14 +25,20 @@
 //     the page does not make).
 //   - mapping-templates.md: a Go snippet of the mapping package's API, no shell.
 //   - websockets.md: `websocat` (an interactive client, like the browser console).
-//   - operations.md: the daemon-outage soak by hand (it starts a containerd of
+//   - operations.md: the fixture command of upgrades (it builds an old
+//     revision), the daemon-outage soak by hand (it starts a containerd of
 //     its own and kills it with SIGKILL) and its check for leftover shims.
-//   - observability.md: the access-log blocks (an `$API` from elsewhere, a log file
-//     under /var/log) and the OTLP one (a collector, and `portico serve` in the
-//     foreground).
+//   - observability.md: the access-log block of the native route (a log file
+//     under /var/log); the OTLP block runs without its `portico serve` (a server
+//     in the foreground; no collector is needed to turn tracing on).
 //   - tls-and-domains.md: `tls init [api.example.test ...]` (a synopsis) and the
 //     mutual TLS blocks (a client CA the page does not make, a path to fill in).
 //   - sam.md: `stack unlock t8` (a stack held by a deploy that was killed).
-//   - invoker.md, runtimes.md, performance.md: no commands for a first session
-//     (configuration, Docker and containerd, benchmarks).
+//   - invoker.md, performance.md: no commands for a first session
+//     (configuration, benchmarks); runtimes.md: all but the Image function of
+//     samples/hello on the docker runtime (needs=docker), which is marked.
+//
+// Blocks marked needs=docker run where a Docker daemon answers a ping, and
+// fail without one under REQUIRE_DOCKER=1 (as CI runs them); elsewhere they
+// are skipped, saying so.
 package docs

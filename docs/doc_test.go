@@ -19,6 +19,7 @@ import (
 
 	"github.com/portico-dev/portico/internal/doctest"
 	"github.com/portico-dev/portico/internal/testkit"
+	"github.com/portico-dev/portico/runtimes/runtimetest"
 )
 
 // root is the repository's root directory.
@@ -151,13 +152,22 @@ func TestDocs(t *testing.T) {
 type toolset struct {
 	dir  string
 	have map[string]bool
+	// why says why a special need (aws-cli-v2, docker) is missing.
+	why map[string]string
 }
 
-// tools finds an AWS CLI v2: the PATH's aws, else /usr/bin/aws linked into
-// the toolset's directory when the PATH's is another version (as .ci/run does).
+// special are the needs that are not a command looked up on the PATH, each
+// with the variable that, set to 1, makes a missing one fail the block
+// instead of skipping it (as CI sets them).
+var special = map[string]string{"aws-cli-v2": "REQUIRE_AWSCLI", "docker": "REQUIRE_DOCKER"}
+
+// tools finds an AWS CLI v2 (the PATH's aws, else /usr/bin/aws linked into
+// the toolset's directory when the PATH's is another version, as .ci/run
+// does) and a Docker daemon that answers (a ping, as the runtime tests'
+// RequireDocker: a docker command on the PATH is not enough).
 func tools(t *testing.T, tmp string) toolset {
 	t.Helper()
-	ts := toolset{dir: filepath.Join(tmp, "tools"), have: map[string]bool{}}
+	ts := toolset{dir: filepath.Join(tmp, "tools"), have: map[string]bool{}, why: map[string]string{}}
 	if err := os.MkdirAll(ts.dir, 0o750); err != nil {
 		t.Fatal(err)
 	}
@@ -172,6 +182,13 @@ func tools(t *testing.T, tmp string) toolset {
 			t.Fatal(err)
 		}
 		ts.have["aws-cli-v2"] = true
+	} else {
+		ts.why["aws-cli-v2"] = "no AWS CLI v2"
+	}
+	if err := runtimetest.PingDocker(context.Background()); err != nil {
+		ts.why["docker"] = "the Docker daemon does not answer: " + err.Error()
+	} else {
+		ts.have["docker"] = true
 	}
 	return ts
 }
@@ -196,6 +213,21 @@ var docPorts = map[string]string{"gateway": "8080", "tls": "8443", "admin": "909
 
 // page runs one page's blocks.
 func (h *harness) page(ctx context.Context, t *testing.T, p *doctest.Page) {
+	// A page none of whose blocks can run here (all need Docker, say) is
+	// skipped before its server starts: the server may need it too.
+	runnable := false
+	for _, b := range p.Blocks {
+		runnable = runnable || h.missing(b.Needs) == ""
+	}
+	if !runnable {
+		for _, b := range p.Blocks {
+			h.skip(t, p, b.Line, h.missing(b.Needs))
+		}
+		if !t.Failed() {
+			t.Skipf("%s: no block can run here", p.Name)
+		}
+		return
+	}
 	tmp := t.TempDir()
 	// The commands run as from the repository's root, with make run's data
 	// directory (./portico-data) and bin/ the fresh build.
@@ -228,10 +260,7 @@ func (h *harness) page(ctx context.Context, t *testing.T, p *doctest.Page) {
 	srv.since = len(srv.log.String())
 	for _, b := range p.Blocks {
 		if missing := h.missing(b.Needs); missing != "" {
-			t.Logf("%s:%d: skipped: needs %s", p.Name, b.Line, missing)
-			if os.Getenv("REQUIRE_AWSCLI") == "1" && missing == "aws-cli-v2" {
-				t.Errorf("%s:%d: REQUIRE_AWSCLI=1 but there is no AWS CLI v2", p.Name, b.Line)
-			}
+			h.skip(t, p, b.Line, missing)
 			continue
 		}
 		var all strings.Builder
@@ -330,12 +359,13 @@ func skipped(cmd string, skip []string) string {
 	return ""
 }
 
+// missing returns the first of needs that is not here, "" when all are.
 func (h *harness) missing(needs []string) string {
 	for _, n := range needs {
 		if h.tools.have[n] {
 			continue
 		}
-		if n != "aws-cli-v2" {
+		if _, ok := special[n]; !ok {
 			if _, err := exec.LookPath(n); err == nil {
 				continue
 			}
@@ -343,6 +373,22 @@ func (h *harness) missing(needs []string) string {
 		return n
 	}
 	return ""
+}
+
+// skip logs that the block at line of page p is skipped for want of need,
+// and fails the test instead when need is special and its REQUIRE_ variable
+// is 1.
+func (h *harness) skip(t *testing.T, p *doctest.Page, line int, need string) {
+	t.Helper()
+	why := h.tools.why[need]
+	if why == "" {
+		why = "no " + need + " on the PATH"
+	}
+	if v := special[need]; v != "" && os.Getenv(v) == "1" {
+		t.Errorf("%s:%d: %s=1 but the block needs %s: %s", p.Name, line, v, need, why)
+		return
+	}
+	t.Logf("%s:%d: skipped: needs %s (%s)", p.Name, line, need, why)
 }
 
 func indent(s string) string {

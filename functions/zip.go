@@ -240,8 +240,13 @@ func linkStaysInside(name string, links map[string]string) linkVerdict {
 	return linkInside
 }
 
+// ArtifactsDir is the data directory's subdirectory of code artifacts
+// (content-addressed: <hex>.zip and its unpacked tree <hex>/); a backup
+// (store.Backup) takes it with the store.
+const ArtifactsDir = "code"
+
 // codeRoot is the directory of the content-addressed code artifacts.
-func (s *Service) codeRoot() string { return filepath.Join(s.st.Dir(), "code") }
+func (s *Service) codeRoot() string { return filepath.Join(s.st.Dir(), ArtifactsDir) }
 
 // storeZip writes pkg's artifacts: the archive as code/<hex>.zip and its unpacked
 // tree as code/<hex>/. Each appears atomically by rename; existing ones are reused.

@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,12 +14,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 
+	"github.com/portico-dev/portico/internal/sigv4"
+	"github.com/portico-dev/portico/internal/sigv4/sigv4test"
 	"github.com/portico-dev/portico/internal/testkit"
 )
 
@@ -74,12 +74,8 @@ func TestPresignedSecretsStayOutOfLogsAndTraces(t *testing.T) {
 	)
 	presign := func(path string) (string, url.Values) {
 		req, _ := http.NewRequest("GET", env.GatewayURL+"/"+api.ID+"/dev"+path+"?x-api-key="+apiKey, nil)
-		u, _, err := v4.NewSigner().PresignHTTP(context.Background(),
-			aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret, SessionToken: token},
-			req, "UNSIGNED-PAYLOAD", "execute-api", "us-east-1", time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := sigv4test.Presign(t, req, aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret, SessionToken: token},
+			sigv4.UnsignedPayload, "execute-api", sigv4test.Region, time.Now())
 		pu, _ := url.Parse(u)
 		return u, pu.Query()
 	}

@@ -3,11 +3,8 @@ package auth_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
-	"github.com/portico-dev/portico/internal/testkit"
 	"io"
 	"net/http"
 	"net/url"
@@ -17,56 +14,31 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/cmd/portico/client"
+	"github.com/portico-dev/portico/internal/sigv4"
+	"github.com/portico-dev/portico/internal/sigv4/sigv4test"
+	"github.com/portico-dev/portico/internal/testkit"
 )
 
 // iamCall sends one IAM query-protocol action to the admin API and returns the
 // status and XML body.
 func iamCall(t *testing.T, env *apptest.Env, action string, params ...string) (int, string) {
 	t.Helper()
-	f := url.Values{"Action": {action}, "Version": {"2010-05-08"}}
-	for i := 0; i+1 < len(params); i += 2 {
-		f.Set(params[i], params[i+1])
-	}
-	resp, err := http.Post(env.AdminURL+"/", "application/x-www-form-urlencoded; charset=utf-8", strings.NewReader(f.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return sigv4test.IAMCall(t, env.AdminURL, "", action, params...)
 }
 
 // creds are an access key as CreateAccessKey answers it.
-type creds struct {
-	ID     string `xml:"CreateAccessKeyResult>AccessKey>AccessKeyId"`
-	Secret string `xml:"CreateAccessKeyResult>AccessKey>SecretAccessKey"`
-}
+type creds = sigv4test.Key
 
 // iamUser creates a user with an access key and the given inline policy
 // ("" for none).
 func iamUser(t *testing.T, env *apptest.Env, name, policyDoc string) creds {
 	t.Helper()
-	if st, body := iamCall(t, env, "CreateUser", "UserName", name); st != 200 {
-		t.Fatalf("CreateUser %s: %d %s", name, st, body)
-	}
-	st, body := iamCall(t, env, "CreateAccessKey", "UserName", name)
-	var c creds
-	if st != 200 || xml.Unmarshal([]byte(body), &c) != nil || c.ID == "" || c.Secret == "" {
-		t.Fatalf("CreateAccessKey %s: %d %s", name, st, body)
-	}
-	if policyDoc != "" {
-		if st, body := iamCall(t, env, "PutUserPolicy", "UserName", name, "PolicyName", "p", "PolicyDocument", policyDoc); st != 200 {
-			t.Fatalf("PutUserPolicy %s: %d %s", name, st, body)
-		}
-	}
-	return c
+	return sigv4test.NewUser(t, env.AdminURL, "", name, policyDoc)
 }
 
 // signedCall sends method u with body, signed by the AWS SDK for Go v2's SigV4
@@ -78,12 +50,7 @@ func signedCall(t *testing.T, c creds, method, u, body string, hdr ...string) an
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	if c.ID != "" {
-		sum := sha256.Sum256([]byte(body))
-		err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: c.ID, SecretAccessKey: c.Secret},
-			req, hex.EncodeToString(sum[:]), "execute-api", "us-east-1", time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
+		sigv4test.SignNow(t, req, c.Credentials(), []byte(body), "execute-api")
 	}
 	return do(t, req)
 }
@@ -170,8 +137,7 @@ func TestIAMEndToEnd(t *testing.T) {
 
 	// A body other than the one signed.
 	req, _ := http.NewRequest("POST", base+"/pets", strings.NewReader(`{"name":"rex"}`))
-	sum := sha256.Sum256([]byte(`{"name":"rex"}`))
-	_ = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: alice.ID, SecretAccessKey: alice.Secret}, req, hex.EncodeToString(sum[:]), "execute-api", "us-east-1", time.Now())
+	sigv4test.SignNow(t, req, alice.Credentials(), []byte(`{"name":"rex"}`), "execute-api")
 	req.Body = io.NopCloser(strings.NewReader(`{"name":"max"}`))
 	expect(t, "tampered body", do(t, req), 403, "InvalidSignatureException", "")
 
@@ -179,40 +145,33 @@ func TestIAMEndToEnd(t *testing.T) {
 	// or the body could be swapped on the way.
 	req, _ = http.NewRequest("POST", base+"/pets", strings.NewReader(`{"name":"max"}`))
 	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-	_ = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: alice.ID, SecretAccessKey: alice.Secret}, req, "UNSIGNED-PAYLOAD", "execute-api", "us-east-1", time.Now())
+	sigv4test.Sign(t, req, alice.Credentials(), sigv4.UnsignedPayload, "execute-api", sigv4test.Region, time.Now())
 	expect(t, "UNSIGNED-PAYLOAD", do(t, req), 403, "InvalidSignatureException", "")
 
 	// A signature that leaves out host says so.
 	req, _ = http.NewRequest("GET", base+"/pets", nil)
-	_ = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: alice.ID, SecretAccessKey: alice.Secret}, req,
-		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "execute-api", "us-east-1", time.Now())
+	sigv4test.Sign(t, req, alice.Credentials(), sigv4test.EmptyHash, "execute-api", sigv4test.Region, time.Now())
 	req.Header.Set("Authorization", strings.Replace(req.Header.Get("Authorization"), "SignedHeaders=host;", "SignedHeaders=", 1))
 	expect(t, "host not signed", do(t, req), 403, "IncompleteSignatureException",
 		`{"message":"'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."}`)
 
 	// A signature from the future is "not yet current", not "expired".
 	req, _ = http.NewRequest("GET", base+"/pets", nil)
-	_ = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: alice.ID, SecretAccessKey: alice.Secret}, req,
-		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "execute-api", "us-east-1", time.Now().Add(time.Hour))
+	sigv4test.Sign(t, req, alice.Credentials(), sigv4test.EmptyHash, "execute-api", sigv4test.Region, time.Now().Add(time.Hour))
 	if a := do(t, req); a.status != 403 || !strings.Contains(a.body, "Signature not yet current: ") || !strings.Contains(a.body, "is still later than") {
 		t.Errorf("a signature an hour ahead: %d %s", a.status, a.body)
 	}
 
 	// An old signature.
 	req, _ = http.NewRequest("GET", base+"/pets", nil)
-	_ = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: alice.ID, SecretAccessKey: alice.Secret}, req,
-		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "execute-api", "us-east-1", time.Now().Add(-time.Hour))
+	sigv4test.Sign(t, req, alice.Credentials(), sigv4test.EmptyHash, "execute-api", sigv4test.Region, time.Now().Add(-time.Hour))
 	if a := do(t, req); a.status != 403 || !strings.Contains(a.body, "Signature expired") {
 		t.Errorf("an hour-old signature: %d %s", a.status, a.body)
 	}
 
 	// A presigned URL.
 	req, _ = http.NewRequest("GET", base+"/pets?limit=2&X-Amz-Expires=300", nil)
-	signedURL, _, err := v4.NewSigner().PresignHTTP(context.Background(), aws.Credentials{AccessKeyID: alice.ID, SecretAccessKey: alice.Secret}, req,
-		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "execute-api", "us-east-1", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	signedURL := sigv4test.Presign(t, req, alice.Credentials(), sigv4test.EmptyHash, "execute-api", sigv4test.Region, time.Now())
 	if a := call(t, signedURL); a.status != 200 {
 		t.Errorf("presigned URL: %d %s", a.status, a.body)
 	}
@@ -274,22 +233,14 @@ func TestIAMSigningScope(t *testing.T) {
 	alice := iamUser(t, env, "alice", `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`)
 	u := env.GatewayURL + "/" + id + "/dev/pets"
-	const empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	send := func(service, region string, presign bool) answer {
 		req, _ := http.NewRequest("GET", u, nil)
-		cr := aws.Credentials{AccessKeyID: alice.ID, SecretAccessKey: alice.Secret}
 		if !presign {
-			if err := v4.NewSigner().SignHTTP(context.Background(), cr, req, empty, service, region, time.Now()); err != nil {
-				t.Fatal(err)
-			}
+			sigv4test.Sign(t, req, alice.Credentials(), sigv4test.EmptyHash, service, region, time.Now())
 			return do(t, req)
 		}
 		req.URL.RawQuery = "X-Amz-Expires=300"
-		signed, _, err := v4.NewSigner().PresignHTTP(context.Background(), cr, req, empty, service, region, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return call(t, signed)
+		return call(t, sigv4test.Presign(t, req, alice.Credentials(), sigv4test.EmptyHash, service, region, time.Now()))
 	}
 	for _, presign := range []bool{false, true} {
 		what := map[bool]string{false: "header", true: "presigned"}[presign]
@@ -519,8 +470,7 @@ func TestIAMWebSocketConnect(t *testing.T) {
 	dial := func(c creds) (int, error) {
 		req, _ := http.NewRequest("GET", u, nil)
 		if c.ID != "" {
-			_ = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: c.ID, SecretAccessKey: c.Secret}, req,
-				"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "execute-api", "us-east-1", time.Now())
+			sigv4test.Sign(t, req, c.Credentials(), sigv4test.EmptyHash, "execute-api", sigv4test.Region, time.Now())
 		}
 		req.Header.Del("Host")
 		conn, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(u, "http"), req.Header)

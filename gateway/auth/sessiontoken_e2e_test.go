@@ -2,8 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -12,11 +10,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/gorilla/websocket"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/internal/sigv4/sigv4test"
 )
 
 // signedWithToken is signedCall with a session token (X-Amz-Security-Token,
@@ -24,35 +22,20 @@ import (
 func signedWithToken(t *testing.T, id, secret, token, service, method, u string, presign bool) answer {
 	t.Helper()
 	req, _ := http.NewRequest(method, u, nil)
-	sum := sha256.Sum256(nil)
 	cr := aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token}
 	if presign {
 		req.URL.RawQuery = "X-Amz-Expires=300"
-		signed, _, err := v4.NewSigner().PresignHTTP(context.Background(), cr, req, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, _ = http.NewRequest(method, signed, nil)
+		req, _ = http.NewRequest(method, sigv4test.Presign(t, req, cr, sigv4test.EmptyHash, service, sigv4test.Region, time.Now()), nil)
 		return do(t, req)
 	}
-	if err := v4.NewSigner().SignHTTP(context.Background(), cr, req, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	sigv4test.Sign(t, req, cr, sigv4test.EmptyHash, service, sigv4test.Region, time.Now())
 	return do(t, req)
 }
 
 // iamCallWithToken is iamCall on a server with an admin token.
 func iamCallWithToken(t *testing.T, env *apptest.Env, token, action string, params ...string) (int, string) {
 	t.Helper()
-	f := url.Values{"Action": {action}, "Version": {"2010-05-08"}}
-	for i := 0; i+1 < len(params); i += 2 {
-		f.Set(params[i], params[i+1])
-	}
-	req, _ := http.NewRequest("POST", env.AdminURL+"/", strings.NewReader(f.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	req.Header.Set("Authorization", "Bearer "+token)
-	a := do(t, req)
-	return a.status, a.body
+	return sigv4test.IAMCall(t, env.AdminURL, token, action, params...)
 }
 
 // TestMadeUpSessionTokenRefused: a session token (X-Amz-Security-Token) is

@@ -1,16 +1,13 @@
 package auth_test
 
 import (
-	"encoding/xml"
-	"io"
 	"net/http"
-	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
 	"github.com/portico-dev/portico/internal/signin"
+	"github.com/portico-dev/portico/internal/sigv4/sigv4test"
 )
 
 // TestFailedSignInsLimitedOnEverySurface fails signatures signin.Burst times on
@@ -82,33 +79,10 @@ func TestFailedSignInsLimitedOnEverySurface(t *testing.T) {
 	}
 }
 
-// iamUserWithToken creates an IAM user with an access key through the admin
-// API of a server that has an admin token.
+// iamUserWithToken creates an IAM user with an access key, allowed to invoke
+// everything, through the admin API of a server that has an admin token.
 func iamUserWithToken(t *testing.T, env *apptest.Env, token, name string) creds {
 	t.Helper()
-	post := func(f url.Values) string {
-		t.Helper()
-		f.Set("Version", "2010-05-08")
-		req, _ := http.NewRequest("POST", env.AdminURL+"/", strings.NewReader(f.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("IAM %s: %d %s", f.Get("Action"), resp.StatusCode, b)
-		}
-		return string(b)
-	}
-	post(url.Values{"Action": {"CreateUser"}, "UserName": {name}})
-	var c creds
-	if err := xml.Unmarshal([]byte(post(url.Values{"Action": {"CreateAccessKey"}, "UserName": {name}})), &c); err != nil || c.ID == "" {
-		t.Fatalf("CreateAccessKey: %v", err)
-	}
-	post(url.Values{"Action": {"PutUserPolicy"}, "UserName": {name}, "PolicyName": {"p"},
-		"PolicyDocument": {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`}})
-	return c
+	return sigv4test.NewUser(t, env.AdminURL, token, name,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"}]}`)
 }

@@ -2,8 +2,6 @@ package cache
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,11 +11,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/sigv4/sigv4test"
 )
 
 const token = "admin-token-for-tests"
@@ -268,12 +266,7 @@ func signedFor(t *testing.T, target, secret, service, region string) http.Header
 	t.Helper()
 	r := httptest.NewRequest(http.MethodGet, target, nil)
 	r.Header.Set("Cache-Control", "max-age=0")
-	sum := sha256.Sum256(nil)
-	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: AdminAccessKeyID, SecretAccessKey: secret},
-		r, hex.EncodeToString(sum[:]), service, region, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	sigv4test.Sign(t, r, aws.Credentials{AccessKeyID: AdminAccessKeyID, SecretAccessKey: secret}, sigv4test.EmptyHash, service, region, time.Now())
 	return r.Header
 }
 

@@ -73,6 +73,11 @@ type Counts struct {
 	m   sync.Map // plan id + "/" + key id -> *counter
 	// update is st.Update; tests put a seam here.
 	update func(context.Context, func(*store.Tx) error) error
+	// inflight is read-held by each flush from taking the counts until its
+	// transaction has ended: a flush with nothing to write waits for those
+	// (Lock), so that whoever flushed to read the store reads every count
+	// taken before.
+	inflight sync.RWMutex
 }
 
 var _ Counters = (*Counts)(nil)
@@ -239,12 +244,31 @@ type pending struct {
 // The changes are taken inside the store's write transaction, whose lock orders
 // flushes: two flushes at once commit in the order they took their changes, so
 // an older count never overwrites a newer one.
+//
+// A flush that finds nothing to write still waits for the flushes that have
+// taken changes and not yet ended their transaction: when it returns, every
+// count taken before it is in the store (or pending again, if that write
+// failed).
 func (cs *Counts) Flush(ctx context.Context) error {
 	if !cs.anyPending() {
-		return nil // no write transaction (and no sync) when nothing changed
+		// No write transaction (and no sync) when nothing changed; but a
+		// flush under way may hold what changed, not yet committed.
+		cs.inflight.Lock()
+		cs.inflight.Unlock() //nolint:staticcheck // SA2001: waiting for the flushes in flight is the point
+		return nil
 	}
 	var ps []pending
+	held := false
+	defer func() {
+		if held {
+			cs.inflight.RUnlock()
+		}
+	}()
 	err := cs.update(ctx, func(tx *store.Tx) error {
+		if !held {
+			cs.inflight.RLock()
+			held = true
+		}
 		ps = cs.takePending()
 		for _, p := range ps {
 			base := p.c.planID + "/" + p.c.keyID

@@ -16,8 +16,11 @@
 //   - fails: the block's last command must exit non-zero (a page showing an error);
 //   - skip="TEXT": leave out the block's commands that contain TEXT (a command that
 //     does not end, such as `logs --follow`), saying so in the test log;
-//   - needs=TOOL: run the block only where TOOL is installed (`aws-cli-v2`, or a
-//     command looked up on the PATH: `websocat`); elsewhere it is skipped, saying so;
+//   - needs=TOOL: run the block only where TOOL is there (`aws-cli-v2`; `docker`, a
+//     Docker daemon that answers; or a command looked up on the PATH: `websocat`);
+//     elsewhere it is skipped, saying so, or fails where the runner requires the
+//     tool (the docs test: REQUIRE_AWSCLI=1, REQUIRE_DOCKER=1). A page none of
+//     whose blocks can run is skipped before its server starts;
 //   - timeout=DURATION: the time each command may take (default 30s).
 //
 // A block marked `<!-- doctest:output -->` right after a runnable block is the

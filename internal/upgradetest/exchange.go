@@ -2,13 +2,20 @@ package upgradetest
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/gorilla/websocket"
 )
 
@@ -16,6 +23,22 @@ import (
 // e with the answer filled in. A request's own Host (a custom domain) is sent
 // as its Host header.
 func Send(ctx context.Context, c *http.Client, base string, e Exchange) (Exchange, error) {
+	return SendWith(ctx, c, base, e, Signer{})
+}
+
+// Signer holds what requests need beyond their recorded headers: the IAM
+// key and the issuer that sign those marked Auth, and the roots that verify
+// the TLS listener's certificates for those marked TLS.
+type Signer struct {
+	IAM     *IAMUser
+	JWT     *Issuer
+	RootCAs *x509.CertPool
+}
+
+// SendWith is Send signing e as its Auth says (with a signature or token made
+// now) and, for a TLS request (base is then the TLS listener's URL), sending
+// e's Host as the TLS server name.
+func SendWith(ctx context.Context, c *http.Client, base string, e Exchange, s Signer) (Exchange, error) {
 	if e.WebSocket != nil {
 		return sendWebSocket(ctx, base, e)
 	}
@@ -28,6 +51,14 @@ func Send(ctx context.Context, c *http.Client, base string, e Exchange) (Exchang
 	}
 	if e.Host != "" {
 		req.Host = e.Host
+	}
+	if err := s.sign(req, e); err != nil {
+		return e, fmt.Errorf("%s %s: %w", e.Method, e.Path, err)
+	}
+	if e.TLS {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.RootCAs, ServerName: e.Host, MinVersion: tls.VersionTLS12}}
+		defer tr.CloseIdleConnections()
+		c = &http.Client{Transport: tr, Timeout: c.Timeout}
 	}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -47,6 +78,31 @@ func Send(ctx context.Context, c *http.Client, base string, e Exchange) (Exchang
 		e.Header[h] = resp.Header.Get(h)
 	}
 	return e, nil
+}
+
+func (s Signer) sign(req *http.Request, e Exchange) error {
+	switch e.Auth {
+	case "":
+		return nil
+	case "sigv4":
+		if s.IAM == nil {
+			return errors.New("no IAM key to sign with")
+		}
+		sum := sha256.Sum256([]byte(e.Body))
+		return v4.NewSigner().SignHTTP(req.Context(), aws.Credentials{AccessKeyID: s.IAM.AccessKeyID, SecretAccessKey: s.IAM.SecretAccessKey},
+			req, hex.EncodeToString(sum[:]), "execute-api", "us-east-1", time.Now())
+	case "jwt":
+		if s.JWT == nil {
+			return errors.New("no issuer to mint a token")
+		}
+		tok, err := s.JWT.Token(time.Now(), "upgrade-tester")
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		return nil
+	}
+	return fmt.Errorf("unknown Auth %q", e.Auth)
 }
 
 // Decode returns raw as a JSON value when it is JSON, else as a string.

@@ -34,6 +34,32 @@ type Golden struct {
 	// Rollback is a stage to roll back to an older deployment, and what
 	// that deployment answered.
 	Rollback Rollback `json:"rollback"`
+
+	// IAM is the IAM user whose key signs the requests marked Auth "sigv4",
+	// when the old build had IAM. Its secret is sealed in the store under the
+	// key file that lives beside the data directory, not in it: the fixture
+	// keeps it as IAMKeyFile (testdata/REV/iam-key), which the test puts
+	// beside the unpacked data directory.
+	IAM *IAMUser `json:"iam,omitempty"`
+	// JWT is the issuer the old build's JWT authorizer trusts, when it had
+	// one: the test serves it at the same address and mints tokens for the
+	// requests marked Auth "jwt".
+	JWT *Issuer `json:"jwt,omitempty"`
+	// TLSURL is the old build's TLS listener (https://host:port), when it
+	// served one: the data directory's tls/ holds the development CA that
+	// signs its custom domains' certificates. Requests marked TLS go to it.
+	TLSURL string `json:"tlsURL,omitempty"`
+}
+
+// IAMKeyFile is the name, in a fixture's directory, of the key file that
+// sealed the IAM secrets (the server's DATA-DIR.iam-key).
+const IAMKeyFile = "iam-key"
+
+// IAMUser is an IAM user and its access key.
+type IAMUser struct {
+	User            string `json:"user"`
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
 }
 
 // Exchange is one request and its answer.
@@ -49,6 +75,13 @@ type Exchange struct {
 	// WebSocket, when set, makes Path a WebSocket URL path: the answer is
 	// the handshake's status, then one frame per message sent.
 	WebSocket []string `json:"webSocket,omitempty"`
+	// Auth signs the request when it is sent, as its client would:
+	// "sigv4" with the Golden's IAM key (execute-api), "jwt" with a fresh
+	// token of the Golden's issuer in Authorization.
+	Auth string `json:"auth,omitempty"`
+	// TLS sends the request to the TLS listener (Golden.TLSURL), its Host
+	// as the server name.
+	TLS bool `json:"tls,omitempty"`
 
 	// Want are the names of answer headers to record (and compare).
 	Want []string `json:"want,omitempty"`

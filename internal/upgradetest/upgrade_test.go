@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +22,10 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/portico-dev/portico/cmd/portico/app"
 	"github.com/portico-dev/portico/cmd/portico/app/apptest"
+	"github.com/portico-dev/portico/gateway/edge"
+	"github.com/portico-dev/portico/gateway/iam"
 	"github.com/portico-dev/portico/internal/upgradetest"
 	"github.com/portico-dev/portico/store"
 )
@@ -71,7 +75,8 @@ func upgrade(t *testing.T, dir string) {
 		t.Fatalf("the fixture's store says schema %q, its golden file %d", got, g.Schema)
 	}
 
-	env := apptest.Start(t, apptest.Options{DataDir: data})
+	opts, signer := beside(t, dir, data, g)
+	env := apptest.Start(t, opts)
 	c := &http.Client{}
 	ctx := t.Context()
 	// Readbacks first: the requests below count usage and warm sandboxes.
@@ -79,18 +84,30 @@ func upgrade(t *testing.T, dir string) {
 		if absent(want) {
 			continue // a route the old build did not have
 		}
-		got, err := upgradetest.Send(ctx, c, env.AdminURL, want)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got.Answer = presigned(rebase(t, got.Answer, env, g))
-		want.Answer = migrate(g, want, upgradetest.Decode(mustJSON(t, want.Answer))) // on a copy
-		if got.Status != want.Status {
-			t.Errorf("readback %s (GET %s): status %d, the old build's %d: %v", want.Name, want.Path, got.Status, want.Status, got.Answer)
-			continue
-		}
-		for _, d := range upgradetest.Compare(want.Answer, got.Answer) {
-			t.Errorf("readback %s (GET %s) changed: %s", want.Name, want.Path, d)
+		want.Answer = presigned(migrate(g, want, upgradetest.Decode(mustJSON(t, want.Answer)))) // on a copy
+		// Provisioned concurrency is IN_PROGRESS until its sandboxes
+		// have started again: its readback is held to the old one once
+		// they have (within 30 s).
+		settle := time.Now().Add(30 * time.Second)
+		for {
+			got, err := upgradetest.Send(ctx, c, env.AdminURL, want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.Answer = presigned(rebase(t, got.Answer, env, g))
+			diffs := upgradetest.Compare(want.Answer, got.Answer)
+			if (got.Status != want.Status || len(diffs) > 0) && strings.Contains(want.Path, "/provisioned-concurrency") && time.Now().Before(settle) {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			if got.Status != want.Status {
+				t.Errorf("readback %s (GET %s): status %d, the old build's %d: %v", want.Name, want.Path, got.Status, want.Status, got.Answer)
+				break
+			}
+			for _, d := range diffs {
+				t.Errorf("readback %s (GET %s) changed: %s", want.Name, want.Path, d)
+			}
+			break
 		}
 	}
 	// The Event invocation the old build left queued runs once its function
@@ -101,10 +118,16 @@ func upgrade(t *testing.T, dir string) {
 		for _, want := range list {
 			want = migrateRequest(g, want)
 			base := env.GatewayURL
-			if want.Admin {
+			switch {
+			case want.Admin:
 				base = env.AdminURL
+			case want.TLS && env.TLSURL == "":
+				t.Errorf("%s %q: no TLS listener after the upgrade (the old build served %s)", what, want.Name, g.TLSURL)
+				continue
+			case want.TLS:
+				base = env.TLSURL
 			}
-			got, err := upgradetest.Send(ctx, c, base, want)
+			got, err := upgradetest.SendWith(ctx, c, base, want, signer)
 			if err != nil {
 				t.Errorf("%s %q: %v", what, want.Name, err)
 				continue
@@ -150,6 +173,49 @@ func upgrade(t *testing.T, dir string) {
 	if got, want := schemaMark(t, data), strconv.Itoa(store.SchemaVersion); got != want {
 		t.Errorf("after the upgrade the store says schema %q, want %s (which the old build, at %d, refuses)", got, want, g.Schema)
 	}
+}
+
+// beside puts back what the old build kept outside its data directory, or
+// served from elsewhere, and returns the options to start this build on data
+// with, and what signs the requests that need it:
+//   - the IAM key file that sealed its users' secrets, beside the data
+//     directory (DATA-DIR.iam-key), where a server looks for it;
+//   - its JWT authorizer's issuer, served again at the address the
+//     authorizer names;
+//   - with a development CA under tls/, the TLS listener (on a port of its
+//     own), its certificate renewed first when it expires within 30 days,
+//     as make run does (`portico tls init --if-needed`), and the CA to trust.
+func beside(t *testing.T, dir, data string, g upgradetest.Golden) (apptest.Options, upgradetest.Signer) {
+	t.Helper()
+	opts := apptest.Options{DataDir: data}
+	s := upgradetest.Signer{IAM: g.IAM, JWT: g.JWT}
+	if key, err := os.ReadFile(filepath.Join(dir, upgradetest.IAMKeyFile)); err == nil {
+		if err := os.WriteFile(iam.DefaultKeyFile(data), key, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	} else if g.IAM != nil {
+		t.Fatalf("the fixture has an IAM user but no %s: %v", upgradetest.IAMKeyFile, err)
+	}
+	if g.JWT != nil {
+		stop, err := g.JWT.Serve()
+		if err != nil {
+			t.Fatalf("serving the JWT issuer the old build's authorizer names: %v", err)
+		}
+		t.Cleanup(stop)
+	}
+	if g.TLSURL != "" {
+		if _, err := edge.InitDevCAWith(edge.DevCADir(data), edge.DevInit{IfNeeded: true}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		ca, err := os.ReadFile(filepath.Join(edge.DevCADir(data), edge.DevCACertFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.RootCAs = x509.NewCertPool()
+		s.RootCAs.AppendCertsFromPEM(ca)
+		opts.Settings = func(st *app.Settings) { st.TLSListen = "127.0.0.1:0" }
+	}
+	return opts, s
 }
 
 // queuedEventRuns lets ev's function take calls (its reserved concurrency 0
@@ -310,12 +376,16 @@ func rebase(t *testing.T, answer any, env *apptest.Env, g upgradetest.Golden) an
 		t.Fatal(err)
 	}
 	hostPort := func(u string) string { return u[strings.Index(u, "://")+3:] }
-	r := strings.NewReplacer(hostPort(env.AdminURL), hostPort(g.AdminURL), hostPort(env.GatewayURL), hostPort(g.GatewayURL))
+	pairs := []string{hostPort(env.AdminURL), hostPort(g.AdminURL), hostPort(env.GatewayURL), hostPort(g.GatewayURL)}
+	if env.TLSURL != "" && g.TLSURL != "" {
+		pairs = append(pairs, hostPort(env.TLSURL), hostPort(g.TLSURL))
+	}
+	r := strings.NewReplacer(pairs...)
 	return upgradetest.Decode([]byte(r.Replace(string(raw))))
 }
 
 // presigned strips the signature GetFunction's Code.Location carries
-// (41e2977): it differs per server process, and the old builds had none.
+// (41e2977): it differs per server process, and the oldest builds had none.
 func presigned(answer any) any {
 	objects(answer, func(o map[string]any) {
 		loc, ok := o["Location"].(string)

@@ -2,8 +2,8 @@
 # A Lambda custom runtime in bash builtins alone (the process runtime gives no
 # PATH): it long-polls the Runtime API over /dev/tcp and answers by _HANDLER.
 # hello: a proxy result naming the function, its version and $GREETING;
-# auth: a Lambda authorizer (REST TOKEN, HTTP API REQUEST) that allows the
-# token "allow" and denies others;
+# auth: a Lambda authorizer (REST TOKEN, HTTP API REQUEST, WebSocket $connect
+# REQUEST on ?token=) that allows the token "allow" and denies others;
 # ws: a WebSocket route's result echoing the route key; evt: prints the
 # event to its log (an Event invocation's only trace).
 api=$AWS_LAMBDA_RUNTIME_API
@@ -29,7 +29,7 @@ while :; do
       arn='*'
       if [[ $event =~ \"methodArn\":\"([^\"]*)\" ]]; then arn=${BASH_REMATCH[1]}; fi
       effect=Deny
-      case $event in *'"authorizationToken":"allow"'* | *'"authorization":"allow"'*) effect=Allow ;; esac
+      case $event in *'"authorizationToken":"allow"'* | *'"authorization":"allow"'* | *'"token":"allow"'*) effect=Allow ;; esac
       out='{"principalId":"tester","policyDocument":{"Version":"2012-10-17","Statement":[{"Action":"execute-api:Invoke","Effect":"'$effect'","Resource":"'$arn'"}]},"context":{"who":"tester"}}'
       ;;
     evt)

@@ -6,12 +6,18 @@
 // It checks REV out in a detached worktree under /tmp (the repository's own
 // working tree is not touched; the worktree is removed after), builds
 // cmd/portico there, and starts it (`serve --runtime process`) on a new data
-// directory, the admin API on 127.0.0.1:31500 and the gateway on
-// 127.0.0.1:31501. Through the admin API it makes a configuration that uses
-// what a user would: Zip functions (a bash bootstrap, bootstrap.sh, needing
-// nothing but bash), versions, a plain and a weighted alias, environment
-// variables, reserved concurrency, an event invoke config, tags and a Lambda
-// permission; a REST API from an OpenAPI document with a Lambda proxy route
+// directory, the admin API on 127.0.0.1:31500, the gateway on
+// 127.0.0.1:31501 and, where the build has `portico tls init` (run first, so
+// that tls/ holds the development CA), its TLS listener on 127.0.0.1:31503;
+// it serves a JWT issuer on 127.0.0.1:31502 meanwhile (MKFIXTURE_PORTS=N
+// moves the four to N..N+3). Through the admin API it makes a configuration
+// that uses what a user would: Zip functions (a bash bootstrap, bootstrap.sh,
+// needing nothing but bash), versions, a plain and a weighted alias,
+// environment variables, reserved and provisioned concurrency, an event
+// invoke config, tags and a Lambda permission; an IAM user whose key signs
+// requests to a REST API with AWS_IAM authorization, an HTTP API with a JWT
+// authorizer, a WebSocket API with a $connect authorizer and a custom domain
+// served over HTTPS (optional.go); a REST API from an OpenAPI document with a Lambda proxy route
 // naming its alias by a stage variable, MOCK routes, an API key route, a
 // Lambda TOKEN authorizer, a request validator and a model, gateway responses,
 // a resource policy and binary media types; two deployments to stage prod
@@ -27,8 +33,10 @@
 //
 // It records every readback (admin API GETs) and a set of gateway requests
 // with their answers, stops the server with SIGTERM and writes
-// internal/upgradetest/testdata/REV/{data.tar.gz,golden.json}. Needs git, go
-// and bash; run it on a quiet machine (it uses ports 31500 and 31501).
+// internal/upgradetest/testdata/REV/{data.tar.gz,golden.json} and, with the
+// IAM user, iam-key (the key file that lived beside the data directory).
+// Needs git, go and bash; run it on a quiet machine (it uses ports 31500 to
+// 31503).
 package main
 
 import (
@@ -67,9 +75,27 @@ import (
 //go:embed bootstrap.sh
 var bootstrap []byte
 
+// The server's listeners and the JWT issuer (which the upgrade test serves
+// at the same address again), on four ports from 31500, or from
+// MKFIXTURE_PORTS (a machine where those are taken).
+var (
+	basePort    = portsFrom(os.Getenv("MKFIXTURE_PORTS"))
+	adminAddr   = addr(0)
+	gatewayAddr = addr(1)
+	issuerAddr  = addr(2)
+	tlsAddr     = addr(3)
+)
+
+func portsFrom(v string) int {
+	if n, err := strconv.Atoi(v); err == nil && n > 1024 && n < 65500 {
+		return n
+	}
+	return 31500
+}
+
+func addr(i int) string { return "127.0.0.1:" + strconv.Itoa(basePort+i) }
+
 const (
-	adminAddr   = "127.0.0.1:31500"
-	gatewayAddr = "127.0.0.1:31501"
 	// Key is the usage plan's API key value.
 	apiKey  = "upgradeFixtureKey0000000000000001"
 	apiKey2 = "upgradeFixtureKey0000000000000002"
@@ -123,12 +149,39 @@ func run(ctx context.Context, rev string) error {
 	}
 	schema := schemaOf(string(schemaSrc))
 	data := filepath.Join(tmp, "data")
-	srv, err := start(ctx, bin, data, filepath.Join(tmp, "serve.log"))
+	m := &maker{ctx: ctx, c: &http.Client{Timeout: 60 * time.Second}, admin: "http://" + adminAddr, gateway: "http://" + gatewayAddr,
+		g: upgradetest.Golden{Rev: short, Schema: schema, AdminURL: "http://" + adminAddr, GatewayURL: "http://" + gatewayAddr, UsageKey: apiKey}}
+	// HTTPS with the development CA under tls/, where the build has it.
+	tlsListen := "off"
+	if _, err := output(ctx, tmp, bin, "tls", "init", "--data-dir", data, "--tls-listen", tlsAddr); err != nil {
+		m.g.Skipped = append(m.g.Skipped, "portico tls init: "+err.Error())
+	} else {
+		tlsListen, m.g.TLSURL = tlsAddr, "https://"+tlsAddr
+		ca, err := os.ReadFile(filepath.Join(data, "tls", "ca.pem"))
+		if err != nil {
+			return err
+		}
+		m.roots = x509.NewCertPool()
+		m.roots.AppendCertsFromPEM(ca)
+	}
+	// The JWT authorizer's issuer, for as long as the server runs.
+	if m.issuer, err = upgradetest.NewIssuer(issuerAddr, "upgrade-api"); err != nil {
+		return err
+	}
+	stopIssuer, err := m.issuer.Serve()
 	if err != nil {
 		return err
 	}
-	m := &maker{ctx: ctx, c: &http.Client{Timeout: 60 * time.Second}, admin: "http://" + adminAddr, gateway: "http://" + gatewayAddr,
-		g: upgradetest.Golden{Rev: short, Schema: schema, AdminURL: "http://" + adminAddr, GatewayURL: "http://" + gatewayAddr, UsageKey: apiKey}}
+	defer stopIssuer()
+	// An Image function first, on the docker runtime (only it takes one);
+	// the rest on the process runtime, which reads it back all the same.
+	if err := m.imageFunction(ctx, tmp, bin, data, tlsListen); err != nil {
+		return err
+	}
+	srv, err := start(ctx, bin, data, filepath.Join(tmp, "serve.log"), tlsListen, "process")
+	if err != nil {
+		return err
+	}
 	err = m.configure()
 	if serr := stop(srv); err == nil {
 		err = serr
@@ -143,6 +196,17 @@ func run(ctx context.Context, rev string) error {
 	}
 	if err := tarGz(data, filepath.Join(out, "data.tar.gz")); err != nil {
 		return err
+	}
+	if m.g.IAM != nil {
+		// The key that sealed the IAM secrets lives beside the data
+		// directory (DATA-DIR.iam-key), not in it.
+		key, err := os.ReadFile(data + ".iam-key")
+		if err != nil {
+			return fmt.Errorf("the IAM key file: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(out, upgradetest.IAMKeyFile), key, 0o600); err != nil { //nolint:gosec // G703: testdata in the repository, under the fixture's own directory
+			return err
+		}
 	}
 	g, err := json.MarshalIndent(m.g, "", "  ")
 	if err != nil {
@@ -180,13 +244,13 @@ func output(ctx context.Context, dir, name string, args ...string) (string, erro
 	return strings.TrimSpace(string(out)), nil
 }
 
-func start(ctx context.Context, bin, data, logFile string) (*exec.Cmd, error) {
+func start(ctx context.Context, bin, data, logFile, tlsListen, runtime string) (*exec.Cmd, error) {
 	log, err := os.Create(logFile)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, bin, "serve", "--runtime", "process", "--data-dir", data,
-		"--listen", gatewayAddr, "--admin-listen", adminAddr, "--tls-listen", "off", "--log-level", "info")
+	cmd := exec.CommandContext(ctx, bin, "serve", "--runtime", runtime, "--data-dir", data,
+		"--listen", gatewayAddr, "--admin-listen", adminAddr, "--tls-listen", tlsListen, "--log-level", "info")
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Env = append(os.Environ(), "PORTICO_CONFIG=/dev/null")
 	if err := cmd.Start(); err != nil {
@@ -223,12 +287,14 @@ func stop(cmd *exec.Cmd) error {
 }
 
 // skipped says whether tarGz leaves out rel, a path in the data directory:
-// what a start makes again when it is missing (the sandbox CA and its key
-// under tls, kept out of the repository; the sandboxes' trust bundle, which
-// holds the host's roots; run state) and logs.
+// what a start makes again when it is missing (the internal sandbox CA and
+// its key under tls, kept out of the repository; the sandboxes' trust
+// bundle, which holds the host's roots; run state) and logs. The
+// development CA of `portico tls init` under tls stays: it signs the custom
+// domains' certificates, and a client trusts it.
 func skipped(rel string) bool {
 	top, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
-	return top == "tls" || top == "sandbox-trust" || top == "run" || top == "logs" || strings.HasSuffix(rel, ".log")
+	return strings.HasPrefix(filepath.Base(rel), "sandbox-ca") || top == "sandbox-trust" || top == "run" || top == "logs" || strings.HasSuffix(rel, ".log")
 }
 
 // tarGz writes dir's regular files (the store and the code blobs; not what
@@ -303,6 +369,17 @@ type maker struct {
 	plan2ID        string
 	hasDomain      bool
 	hasV2Mapping   bool
+	// What the optional features made, for the requests and readbacks:
+	// the IAM-signed REST API, the JWT HTTP API, the WebSocket API with a
+	// $connect authorizer, the HTTPS custom domain.
+	issuer       *upgradetest.Issuer
+	roots        *x509.CertPool
+	iamAPI       string
+	jwtAPI       string
+	guardedWS    string
+	secureDomain bool
+	provisioned  bool
+	imageFn      bool
 }
 
 // call sends a JSON request to the admin API and decodes its answer into out
@@ -368,7 +445,10 @@ func (m *maker) request(e upgradetest.Exchange) (upgradetest.Exchange, error) {
 	if e.Admin {
 		base = m.admin
 	}
-	got, err := upgradetest.Send(m.ctx, m.c, base, e)
+	if e.TLS {
+		base = m.g.TLSURL
+	}
+	got, err := upgradetest.SendWith(m.ctx, m.c, base, e, upgradetest.Signer{IAM: m.g.IAM, JWT: m.g.JWT, RootCAs: m.roots})
 	if err != nil {
 		return got, err
 	}
@@ -415,6 +495,11 @@ func (m *maker) configure() error {
 		return err
 	}
 	m.domain(rest, httpAPI)
+	m.iam()
+	m.jwt()
+	m.guardedWebSocket()
+	m.secureDomainName(rest)
+	m.provisionedConcurrency()
 	if err := m.requests(rest, httpAPI, ws); err != nil {
 		return err
 	}
@@ -871,6 +956,7 @@ func (m *maker) requests(rest, httpAPI, ws string) error {
 	if m.hasV2Mapping {
 		list = append(list, upgradetest.Exchange{Name: "custom domain api mapping", Method: "GET", Path: "/edge/split", Host: domain})
 	}
+	list = append(list, m.optionalRequests()...)
 	for _, e := range list {
 		got, err := m.request(e)
 		if err != nil {
@@ -948,6 +1034,7 @@ func (m *maker) readbacks(rest, httpAPI, ws string) {
 	m.readback("get-domain-name", "/domainnames/"+domain)
 	m.readback("get-base-path-mappings", "/domainnames/"+domain+"/basepathmappings")
 	m.readback("v2 get-domain-names", "/v2/domainnames")
+	m.optionalReadbacks()
 }
 
 // selfSigned returns a PEM certificate for name, good for ten years, and its key.

@@ -59,6 +59,10 @@ type Env struct {
 	AdminURL string
 	// GatewayURL is the gateway listener's base URL; it stays the same across Restart.
 	GatewayURL string
+	// TLSURL is the gateway's TLS listener's base URL (https://host:port),
+	// "" when it is off (no certificate, or Settings turned it off); it
+	// stays the same across Restart.
+	TLSURL string
 	// DataDir is the data directory, kept across Restart.
 	DataDir string
 
@@ -103,6 +107,9 @@ func Start(t testing.TB, opts Options) *Env {
 	// Later starts reuse the ports, so clients built from the URLs keep working.
 	e.settings.AdminListen = e.AdminURL[len("http://"):]
 	e.settings.Listen = e.GatewayURL[len("http://"):]
+	if e.TLSURL != "" {
+		e.settings.TLSListen = e.TLSURL[len("https://"):]
+	}
 	t.Cleanup(e.Stop)
 	return e
 }
@@ -125,6 +132,10 @@ func (e *Env) start() {
 	e.out.setOpen(true)
 	e.AdminURL = "http://" + srv.Addr()
 	e.GatewayURL = "http://" + gw.Addr()
+	e.TLSURL = ""
+	if a := gw.TLSAddr(); a != "" {
+		e.TLSURL = "https://" + a
+	}
 }
 
 // Stop stops the server (waiting for its graceful shutdown); safe to call twice.

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portico-dev/portico/store"
+)
+
+func newBackupCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "backup FILE",
+		Short: "Write a consistent copy of the server's store and code artifacts to FILE (a tar archive; - for stdout) while it serves",
+		Long: `Write a consistent copy of the server's store and code artifacts to FILE while the
+server serves: portico.db as one read transaction saw it, and code/ beside it, as a tar
+archive that unpacks into a data directory (tar -xf FILE -C DIR, then portico serve
+--data-dir DIR). FILE appears only once the whole archive has arrived and been read back;
+- writes it to stdout instead. See docs/operations.md, Backups.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			body, err := c.Stream(cmd.Context(), "/portico/v1/backup", nil)
+			if err != nil {
+				return err
+			}
+			defer body.Close()
+			if args[0] == "-" {
+				_, err := io.Copy(cmd.OutOrStdout(), body)
+				return err
+			}
+			n, err := writeBackup(args[0], body)
+			if err != nil {
+				return err
+			}
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "%s: %s and %d files of code/ (%d bytes)\n", args[0], store.FileName, n, backupSize(args[0]))
+			return nil
+		},
+	}
+}
+
+// writeBackup writes the backup stream r to path: to a temporary file beside
+// it, read back as a whole tar archive that begins with the store, then
+// renamed into place. It returns how many files followed the store.
+func writeBackup(path string, r io.Reader) (int, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".partial-*")
+	if err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	tmp := f.Name()
+	done := false
+	defer func() {
+		if !done {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if _, err := io.Copy(f, r); err != nil {
+		return 0, fmt.Errorf("backup: the server's stream ended early (nothing written to %s): %w", path, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	n, err := checkBackup(f)
+	if err != nil {
+		return 0, fmt.Errorf("backup: the archive the server sent does not read back (nothing written to %s): %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return 0, fmt.Errorf("backup: %w", err)
+	}
+	done = true
+	return n, nil
+}
+
+// checkBackup reads a backup archive through: its first entry must be the
+// store, and every entry must be whole. It returns how many regular files
+// follow the store.
+func checkBackup(r io.Reader) (int, error) {
+	tr := tar.NewReader(r)
+	n, first := 0, true
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+		if first && hdr.Name != store.FileName {
+			return 0, fmt.Errorf("its first entry is %q, not %s", hdr.Name, store.FileName)
+		}
+		if _, err := io.CopyN(io.Discard, tr, hdr.Size); err != nil {
+			return 0, fmt.Errorf("%s: %w", hdr.Name, err)
+		}
+		if !first && hdr.Typeflag == tar.TypeReg {
+			n++
+		}
+		first = false
+	}
+	if first {
+		return 0, errors.New("it is empty")
+	}
+	return n, nil
+}
+
+func backupSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
