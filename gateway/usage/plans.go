@@ -113,34 +113,43 @@ func (s *Service) checkStage(ctx context.Context, as APIStage, isNew bool, metho
 // checkOnePlanPerStage refuses when a key of p is in another plan that covers
 // one of p's API stages.
 func checkOnePlanPerStage(tx *store.Tx, p *Plan, keyIDs []string) error {
+	kid, q, as, err := planClash(tx, p, keyIDs)
+	if err != nil || q == nil {
+		return err
+	}
+	return conflict("API Key " + kid + " is already in usage plan " + q.ID + " for API stage " + as.APIID + ":" + as.Stage)
+}
+
+// planClash finds a key of keyIDs in another plan q than p that covers one of
+// p's API stages, as; q is nil when there is none.
+func planClash(tx *store.Tx, p *Plan, keyIDs []string) (kid string, q *Plan, as APIStage, err error) {
 	if len(keyIDs) == 0 || len(p.APIStages) == 0 {
-		return nil
+		return "", nil, APIStage{}, nil
 	}
 	mine := map[string]bool{}
 	for _, as := range p.APIStages {
 		mine[as.APIID+"/"+as.Stage] = true
 	}
-	var err error
-	ferr := forEach(tx, bucketPlans, func(q *Plan) {
-		if q.ID == p.ID || err != nil {
+	err = forEach(tx, bucketPlans, func(other *Plan) {
+		if other.ID == p.ID || q != nil {
 			return
 		}
-		for _, kid := range keyIDs {
-			if !slices.Contains(q.KeyIDs, kid) {
+		for _, k := range keyIDs {
+			if !slices.Contains(other.KeyIDs, k) {
 				continue
 			}
-			for _, as := range q.APIStages {
-				if mine[as.APIID+"/"+as.Stage] {
-					err = conflict("API Key " + kid + " is already in usage plan " + q.ID + " for API stage " + as.APIID + ":" + as.Stage)
+			for _, s := range other.APIStages {
+				if mine[s.APIID+"/"+s.Stage] {
+					kid, q, as = k, other, s
 					return
 				}
 			}
 		}
 	})
-	if ferr != nil {
-		return ferr
+	if err != nil {
+		return "", nil, APIStage{}, err
 	}
-	return err
+	return kid, q, as, nil
 }
 
 // CreatePlan creates a usage plan from p (its ID, keys and dates are set here).
