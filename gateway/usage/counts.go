@@ -488,6 +488,7 @@ func (cs *Counts) Run(ctx context.Context, interval time.Duration) {
 	for {
 		select {
 		case <-ctx.Done():
+			cs.settle() // so that none lands after the exact counts
 			if err := cs.flush(context.WithoutCancel(ctx), true); err != nil {
 				cs.log.Error("usage counts not written at stop", "err", err)
 			}
@@ -498,6 +499,20 @@ func (cs *Counts) Run(ctx context.Context, interval time.Duration) {
 			}
 		}
 	}
+}
+
+// settle waits for the reservations in flight to land (or fail).
+func (cs *Counts) settle() {
+	cs.m.Range(func(_, v any) bool {
+		c := v.(*counter)
+		c.mu.Lock()
+		r := c.inflight
+		c.mu.Unlock()
+		if r != nil {
+			<-r.done
+		}
+		return true
+	})
 }
 
 // days returns the stored usage of a key in a plan by day.
