@@ -303,8 +303,14 @@ func (s *Server) v2UpdateStage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p := apis.StagePatch{Description: in.Description, DeploymentID: in.DeploymentID, AutoDeploy: in.AutoDeploy}
-	if p.SetMethodSettings, err = in.methodSettings(a, cur.MethodSettings); err != nil {
+	// The fields given are merged into the entries as stored when the stage
+	// is written, so that a concurrent update of other fields stays; the
+	// check first refuses bad input without a write.
+	if _, err := in.methodSettings(a, cur.MethodSettings); err != nil {
 		return err
+	}
+	p.MergeMethodSettings = func(stored map[string]apis.MethodSetting) (map[string]apis.MethodSetting, error) {
+		return in.methodSettings(a, stored)
 	}
 	logs, err := in.accessLog(a)
 	if err != nil {

@@ -423,6 +423,15 @@ func applyPlanOp(p *usage.Plan, op PatchOperation) error {
 			}
 			p.Quota.Offset = n
 		case "period":
+			// The period is checked on its own first: on a plan without a
+			// quota the limit is still 0, which the plan's validation would
+			// name instead.
+			switch v {
+			case usage.PeriodDay, usage.PeriodWeek, usage.PeriodMonth:
+			default:
+				return errdefs.New(errdefs.ErrInvalid, "BadRequestException",
+					"Invalid quota period '"+truncate(v, 100)+"' for "+op.Op+" "+op.Path+": must be one of DAY, WEEK or MONTH")
+			}
 			p.Quota.Period = v
 		default:
 			return BadPatchPath(op)

@@ -61,7 +61,7 @@ func BenchmarkMOCKControls(b *testing.B) {
 		}
 		p, err := us.CreatePlan(ctx, usage.Plan{Name: "bench",
 			Throttle: &usage.Throttle{RateLimit: high, BurstLimit: high},
-			Quota:    &usage.Quota{Limit: 1 << 50, Period: usage.PeriodMonth},
+			Quota:    &usage.Quota{Limit: 1<<31 - 1, Period: usage.PeriodMonth},
 			APIStages: []usage.APIStage{{APIID: created.ID, Stage: "bench",
 				Throttle: map[string]usage.Throttle{"/mock/GET": {RateLimit: high, BurstLimit: high}}}}})
 		if err != nil {

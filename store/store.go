@@ -52,7 +52,10 @@ import (
 //  5. a published version keeps the description $LATEST had when it was
 //     published (FromDescription; functions registers the step, which
 //     rewrites nothing: a version without it reads its own description).
-const SchemaVersion = 5
+//  6. a quota count keeps the count reserved ahead of use, which a crash
+//     leaves above the count written (gateway/usage registers the step, which
+//     rewrites nothing).
+const SchemaVersion = 6
 
 // Migration upgrades a store from schema version From to From+1. Run reads and
 // writes only the buckets of the package that owns the change. Open runs every

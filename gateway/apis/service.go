@@ -927,6 +927,11 @@ type StagePatch struct {
 	// UnsetMethodSettings removes entries.
 	SetMethodSettings   map[string]MethodSetting
 	UnsetMethodSettings []string
+	// MergeMethodSettings, when set, returns more entries to set (after
+	// SetMethodSettings) from the stage's entries as they are in the
+	// transaction that writes: for a caller that changes some fields of an
+	// entry and keeps the rest, so that a concurrent update's fields stay.
+	MergeMethodSettings func(cur map[string]MethodSetting) (map[string]MethodSetting, error)
 	// AutoDeploy turns automatic deployment on or off (HTTP and WebSocket
 	// APIs); turning it on deploys the API now when it is deployable.
 	AutoDeploy *bool
@@ -974,7 +979,7 @@ func (s *Service) UpdateStage(ctx context.Context, apiID, name string, p StagePa
 			}
 			st.Variables = nilIfEmpty(vars)
 		}
-		if len(p.SetMethodSettings) > 0 || len(p.UnsetMethodSettings) > 0 {
+		if len(p.SetMethodSettings) > 0 || len(p.UnsetMethodSettings) > 0 || p.MergeMethodSettings != nil {
 			settings := maps.Clone(st.MethodSettings)
 			if settings == nil {
 				settings = map[string]MethodSetting{}
@@ -983,6 +988,13 @@ func (s *Service) UpdateStage(ctx context.Context, apiID, name string, p StagePa
 				delete(settings, k)
 			}
 			maps.Copy(settings, p.SetMethodSettings)
+			if p.MergeMethodSettings != nil {
+				merged, err := p.MergeMethodSettings(maps.Clone(settings))
+				if err != nil {
+					return err
+				}
+				maps.Copy(settings, merged)
+			}
 			if len(settings) == 0 {
 				settings = nil
 			}

@@ -57,22 +57,41 @@ func (c *counter) snapshot(d *dayDelta) {
 	d.set, d.periodStart, d.periodUsed = true, c.periodStart, c.used
 }
 
-// countRecord is a counter as stored.
+// countRecord is a counter as stored. Reserved is the count reserved ahead
+// of use for the period (see Counts): at most that many requests of it were
+// admitted, however many Used says were written; ReservedDay is the day (UTC,
+// YYYY-MM-DD) of the last reservation, to which a recovery counts the
+// difference.
 type countRecord struct {
 	PeriodStart time.Time `json:"periodStart"`
 	Used        int64     `json:"used"`
+	Reserved    int64     `json:"reserved,omitempty"`
+	ReservedDay string    `json:"reservedDay,omitempty"`
 }
 
+// maxBlock caps how many requests one reservation covers ahead of use (what a
+// crash can count that was never admitted).
+const maxBlock = 4096
+
 // Counts is the in-process Counters: counts in memory, written through to the
-// store by Flush (every second under Run, and at shutdown), so that a crash
-// loses at most the last second of counting and never resets a quota. Safe for
+// store by Flush (every second under Run, and exactly at shutdown).
+//
+// No admitted request's count is lost to a crash: before a counter admits
+// requests N+1..N+B of a period, the store durably holds "at most N+B were
+// admitted" (a reservation, written ahead and asynchronously when the reserved
+// headroom falls below half a block, in a write shared with other counters';
+// a request waits only when the reservation has not landed yet). After a
+// crash the counter resumes from the reservation: never less than what was
+// admitted, at most one block more. B is about the last second of the key's
+// traffic (at least 1, at most maxBlock) and never past the quota. Safe for
 // concurrent use.
 type Counts struct {
 	st  *store.Store
 	log *slog.Logger
 	m   sync.Map // plan id + "/" + key id -> *counter
-	// update is st.Update; tests put a seam here.
+	// update is st.Update and batch st.Batch; tests put seams here.
 	update func(context.Context, func(*store.Tx) error) error
+	batch  func(context.Context, func(*store.Tx) error) error
 	// inflight is read-held by each flush from taking the counts until its
 	// transaction has ended: a flush with nothing to write waits for those
 	// (Lock), so that whoever flushed to read the store reads every count
@@ -87,7 +106,7 @@ func NewCounts(st *store.Store, log *slog.Logger) *Counts {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Counts{st: st, log: log, update: st.Update}
+	return &Counts{st: st, log: log, update: st.Update, batch: st.Batch}
 }
 
 // counter is one key's count in one plan.
@@ -106,6 +125,28 @@ type counter struct {
 	// today caches the day key of the last request (from midnight UTC).
 	todayStart time.Time
 	todayKey   string
+
+	// durable is the reservation of the period that has landed in the store
+	// (used never passes it); reservedDay is its day. inflight is the
+	// reservation being written, if any.
+	durable     int64
+	reservedDay string
+	inflight    *reservation
+	// exact has the next flush store the count as the reservation (a graceful
+	// stop, or UpdateUsage), rather than keep the higher stored one.
+	exact bool
+	// winStart, winCount and rate measure the traffic that sizes a block: the
+	// requests of the window begun at winStart, and of the window before.
+	winStart time.Time
+	winCount int64
+	rate     int64
+}
+
+// reservation is a reservation write in flight: done closes once it has
+// landed (or failed, with err).
+type reservation struct {
+	done chan struct{}
+	err  error
 }
 
 // Counter implements Counters.
@@ -133,6 +174,16 @@ func (c *counter) load() error {
 		return err
 	}
 	c.periodStart, c.used, c.loaded = rec.PeriodStart, rec.Used, true
+	c.durable, c.reservedDay = rec.Reserved, rec.ReservedDay
+	if rec.Reserved > rec.Used {
+		// A crash (no graceful flush) left admitted requests unwritten: count
+		// the whole reservation, on the day it was made, so that neither the
+		// quota nor get-usage forgets one.
+		c.used, c.dirty = rec.Reserved, true
+		d := c.day(mustParseDay(rec.ReservedDay))
+		d.used += rec.Reserved - rec.Used
+		c.snapshot(d)
+	}
 	return nil
 }
 
@@ -142,7 +193,7 @@ func (c *counter) roll(now time.Time, q *Quota) {
 		return
 	}
 	if ps := q.PeriodStart(now); !ps.Equal(c.periodStart) {
-		c.periodStart, c.used, c.dirty = ps, 0, true
+		c.periodStart, c.used, c.dirty, c.durable = ps, 0, true, 0
 	}
 }
 
@@ -159,12 +210,90 @@ func (c *counter) Take(now time.Time, q *Quota) (bool, error) {
 	if q != nil && c.used >= q.Limit {
 		return false, nil
 	}
+	c.observe(now)
+	for c.used >= c.durable {
+		// Not reserved yet: wait for a reservation to land.
+		r := c.inflight
+		if r == nil {
+			r = c.reserve(now, q)
+		}
+		c.mu.Unlock()
+		<-r.done
+		c.mu.Lock()
+		if r.err != nil {
+			return false, r.err
+		}
+		c.roll(now, q)
+		if q != nil && c.used >= q.Limit {
+			return false, nil
+		}
+	}
 	c.used++
 	c.dirty = true
 	d := c.day(now)
 	d.used++
 	c.snapshot(d)
+	if c.inflight == nil && c.durable-c.used < (c.block()+1)/2 {
+		c.reserve(now, q)
+	}
 	return true, nil
+}
+
+// observe counts a request at now in the traffic windows; c.mu is held.
+func (c *counter) observe(now time.Time) {
+	if now.Before(c.winStart) || now.Sub(c.winStart) >= time.Second {
+		c.rate, c.winStart, c.winCount = c.winCount, now, 0
+	}
+	c.winCount++
+}
+
+// block is how many requests a reservation covers: about the last second of
+// traffic, at least 1, at most maxBlock; c.mu is held.
+func (c *counter) block() int64 {
+	return min(max(c.rate, c.winCount, 1), maxBlock)
+}
+
+// reserve starts writing a reservation one block ahead of the count (but not
+// past q's limit) and returns it; c.mu is held, and no reservation is in
+// flight. Once it has landed, durable follows it (unless the period has
+// moved on).
+func (c *counter) reserve(now time.Time, q *Quota) *reservation {
+	target := c.used + c.block()
+	if q != nil {
+		target = min(target, max(q.Limit, c.used+1))
+	}
+	r := &reservation{done: make(chan struct{})}
+	c.inflight = r
+	ps, day, base := c.periodStart, dayOf(now), c.planID+"/"+c.keyID
+	go func() {
+		err := c.c.batch(context.Background(), func(tx *store.Tx) error {
+			var rec countRecord
+			if err := tx.Get(bucketCounts, base, &rec); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+				return err
+			}
+			if !rec.PeriodStart.Equal(ps) {
+				// The period's first write: what was stored is an older one's.
+				rec = countRecord{PeriodStart: ps}
+			}
+			if target <= rec.Reserved {
+				return nil
+			}
+			rec.Reserved, rec.ReservedDay = target, day
+			return tx.Put(bucketCounts, base, rec)
+		})
+		c.mu.Lock()
+		r.err = err
+		if err == nil && c.periodStart.Equal(ps) && target > c.durable {
+			c.durable, c.reservedDay = target, day
+		}
+		c.inflight = nil
+		close(r.done)
+		c.mu.Unlock()
+		if err != nil {
+			c.c.log.Error("usage count reservation not written", "plan", c.planID, "key", c.keyID, "err", err)
+		}
+	}()
+	return r
 }
 
 // day returns the pending record of now's day; c.mu is held.
@@ -198,7 +327,8 @@ func (cs *Counts) SetRemaining(ctx context.Context, planID, keyID string, q *Quo
 	// A remaining above the limit is AWS's "temporary extension": the count
 	// goes below zero, and the next period starts from the limit again.
 	c.used = subSat(q.Limit, remaining)
-	c.dirty = true
+	c.dirty, c.exact = true, true
+	c.durable = c.used
 	c.snapshot(c.day(now))
 	c.mu.Unlock()
 	return cs.Flush(ctx)
@@ -231,11 +361,13 @@ func subSat(a, b int64) int64 {
 	return d
 }
 
-// pending is one counter's unflushed state.
+// pending is one counter's unflushed state; exact stores rec's reservation
+// as it is, rather than keep a higher stored one.
 type pending struct {
-	c    *counter
-	rec  countRecord
-	days map[string]*dayDelta
+	c     *counter
+	rec   countRecord
+	days  map[string]*dayDelta
+	exact bool
 }
 
 // Flush writes every changed count to the store in one transaction. On failure
@@ -249,8 +381,12 @@ type pending struct {
 // taken changes and not yet ended their transaction: when it returns, every
 // count taken before it is in the store (or pending again, if that write
 // failed).
-func (cs *Counts) Flush(ctx context.Context) error {
-	if !cs.anyPending() {
+func (cs *Counts) Flush(ctx context.Context) error { return cs.flush(ctx, false) }
+
+// flush is Flush; final (a graceful stop) stores every count exactly, its
+// reservation included: nothing reserved ahead is counted after a restart.
+func (cs *Counts) flush(ctx context.Context, final bool) error {
+	if !cs.anyPending(final) {
 		// No write transaction (and no sync) when nothing changed; but a
 		// flush under way may hold what changed, not yet committed.
 		cs.inflight.Lock()
@@ -269,9 +405,20 @@ func (cs *Counts) Flush(ctx context.Context) error {
 			cs.inflight.RLock()
 			held = true
 		}
-		ps = cs.takePending()
+		ps = cs.takePending(final)
 		for _, p := range ps {
 			base := p.c.planID + "/" + p.c.keyID
+			if !p.exact {
+				// Keep a reservation that landed after the pending state was
+				// taken (the counter's durable had not followed it yet).
+				var stored countRecord
+				if err := tx.Get(bucketCounts, base, &stored); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+					return err
+				}
+				if stored.PeriodStart.Equal(p.rec.PeriodStart) && stored.Reserved > p.rec.Reserved {
+					p.rec.Reserved, p.rec.ReservedDay = stored.Reserved, stored.ReservedDay
+				}
+			}
 			if err := tx.Put(bucketCounts, base, p.rec); err != nil {
 				return err
 			}
@@ -295,6 +442,7 @@ func (cs *Counts) Flush(ctx context.Context) error {
 		for _, p := range ps { // keep the changes for the next flush
 			p.c.mu.Lock()
 			p.c.dirty = true
+			p.c.exact = p.c.exact || p.exact
 			for day, d := range p.days {
 				cur := p.c.day(mustParseDay(day))
 				cur.used += d.used
@@ -309,28 +457,42 @@ func (cs *Counts) Flush(ctx context.Context) error {
 	return nil
 }
 
-// anyPending reports whether a counter has changes to write.
-func (cs *Counts) anyPending() bool {
+// anyPending reports whether a counter has changes to write (with final, a
+// reservation ahead of its count too).
+func (cs *Counts) anyPending(final bool) bool {
 	found := false
 	cs.m.Range(func(_, v any) bool {
 		c := v.(*counter)
 		c.mu.Lock()
-		found = c.dirty || len(c.days) > 0
+		found = c.pending(final)
 		c.mu.Unlock()
 		return !found
 	})
 	return found
 }
 
-// takePending takes every counter's changes, leaving them clean.
-func (cs *Counts) takePending() []pending {
+// pending reports whether c has something to write; c.mu is held.
+func (c *counter) pending(final bool) bool {
+	return c.dirty || len(c.days) > 0 || (final && c.loaded && c.durable != c.used)
+}
+
+// takePending takes every counter's changes, leaving them clean. With final,
+// each count is taken as exact, and its reservation given back: a request
+// after it waits for a new one.
+func (cs *Counts) takePending(final bool) []pending {
 	var ps []pending
 	cs.m.Range(func(_, v any) bool {
 		c := v.(*counter)
 		c.mu.Lock()
-		if c.dirty || len(c.days) > 0 {
-			ps = append(ps, pending{c: c, rec: countRecord{PeriodStart: c.periodStart, Used: c.used}, days: c.days})
-			c.dirty, c.days = false, nil
+		if c.pending(final) {
+			p := pending{c: c, days: c.days, exact: c.exact || final,
+				rec: countRecord{PeriodStart: c.periodStart, Used: c.used, Reserved: c.durable, ReservedDay: c.reservedDay}}
+			if p.exact {
+				p.rec.Reserved = c.used
+				c.durable = c.used
+			}
+			ps = append(ps, p)
+			c.dirty, c.days, c.exact = false, nil, false
 		}
 		c.mu.Unlock()
 		return true
@@ -350,7 +512,8 @@ func (cs *Counts) Run(ctx context.Context, interval time.Duration) {
 	for {
 		select {
 		case <-ctx.Done():
-			if err := cs.Flush(context.WithoutCancel(ctx)); err != nil {
+			cs.settle() // so that none lands after the exact counts
+			if err := cs.flush(context.WithoutCancel(ctx), true); err != nil {
 				cs.log.Error("usage counts not written at stop", "err", err)
 			}
 			return
@@ -360,6 +523,20 @@ func (cs *Counts) Run(ctx context.Context, interval time.Duration) {
 			}
 		}
 	}
+}
+
+// settle waits for the reservations in flight to land (or fail).
+func (cs *Counts) settle() {
+	cs.m.Range(func(_, v any) bool {
+		c := v.(*counter)
+		c.mu.Lock()
+		r := c.inflight
+		c.mu.Unlock()
+		if r != nil {
+			<-r.done
+		}
+		return true
+	})
 }
 
 // days returns the stored usage of a key in a plan by day.

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/store"
 )
 
@@ -46,6 +48,8 @@ func (s *Service) ImportKeys(ctx context.Context, data []byte) ([]*APIKey, error
 	}
 	var keys []*APIKey
 	plans := map[*APIKey][]string{}
+	lines := map[*APIKey]int{}
+	byValue := map[string]int{} // a key value -> the line it is first on
 	for line := 2; ; line++ {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -73,6 +77,11 @@ func (s *Service) ImportKeys(ctx context.Context, data []byte) ([]*APIKey, error
 		if err != nil {
 			return nil, invalid("Invalid CSV at line %d: %v", line, err)
 		}
+		if first, dup := byValue[value]; dup {
+			return nil, conflict(fmt.Sprintf("Invalid CSV: lines %d and %d have the same Key value (each key's value must be unique)", first, line))
+		}
+		byValue[value] = line
+		lines[k] = line
 		plans[k] = strings.FieldsFunc(field("usageplanids"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' })
 		keys = append(keys, k)
 	}
@@ -82,18 +91,28 @@ func (s *Service) ImportKeys(ctx context.Context, data []byte) ([]*APIKey, error
 	err = s.update(ctx, func(tx *store.Tx) error {
 		for _, k := range keys {
 			if err := putNewKey(tx, k); err != nil {
+				if errors.Is(err, errdefs.ErrConflict) {
+					return conflict(fmt.Sprintf("API Key already exists: the Key value at CSV line %d is another API key's", lines[k]))
+				}
 				return err
 			}
 			for _, pid := range plans[k] {
 				var p Plan
 				if err := getPlan(tx, pid, &p); err != nil {
+					if errors.Is(err, errdefs.ErrNotFound) {
+						return notFound(fmt.Sprintf("Invalid Usage Plan ID specified: %s (UsagePlanIds at CSV line %d)", pid, lines[k]))
+					}
 					return err
 				}
 				if slices.Contains(p.KeyIDs, k.ID) {
 					continue
 				}
-				if err := checkOnePlanPerStage(tx, &p, []string{k.ID}); err != nil {
+				_, q, as, err := planClash(tx, &p, []string{k.ID})
+				if err != nil {
 					return err
+				}
+				if q != nil { // both plans are on this line: the key is new
+					return conflict(fmt.Sprintf("Invalid CSV at line %d: a key cannot be in both usage plan %s and usage plan %s, which both cover API stage %s:%s (a key is in at most one plan per API stage)", lines[k], q.ID, p.ID, as.APIID, as.Stage))
 				}
 				p.KeyIDs = append(p.KeyIDs, k.ID)
 				sort.Strings(p.KeyIDs)

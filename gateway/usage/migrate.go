@@ -17,8 +17,19 @@ import (
 // migration reports each throttle whose meaning changed.
 var MigrateZeroBurst = store.Migration{From: 2, Name: "usage plans: a burst of 0 beside a rate is read as not set (inherited)", Run: migrateZeroBurst}
 
+// MigrateReservedCounts moves a store from schema version 5 to 6, in which a
+// quota count record holds the count reserved ahead of use (Reserved and
+// ReservedDay, see Counts), which a crash leaves above the count written.
+// Nothing stored before needs rewriting (a record without it has nothing
+// reserved); an older build would ignore the reservation after a crash and
+// forget the requests it covered, so it refuses the store.
+var MigrateReservedCounts = store.Migration{From: 5, Name: "usage counts: the count reserved ahead of use (kept across a crash)",
+	Run: func(*store.Tx) error { return nil }}
+
 // Migrations are the store migrations of this package's buckets, in order.
-func Migrations() []store.Migration { return []store.Migration{MigrateZeroBurst} }
+func Migrations() []store.Migration {
+	return []store.Migration{MigrateZeroBurst, MigrateReservedCounts}
+}
 
 func migrateZeroBurst(tx *store.Tx) error {
 	return tx.ForEach(bucketPlans, "", func(key string, raw []byte) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -112,34 +113,43 @@ func (s *Service) checkStage(ctx context.Context, as APIStage, isNew bool, metho
 // checkOnePlanPerStage refuses when a key of p is in another plan that covers
 // one of p's API stages.
 func checkOnePlanPerStage(tx *store.Tx, p *Plan, keyIDs []string) error {
+	kid, q, as, err := planClash(tx, p, keyIDs)
+	if err != nil || q == nil {
+		return err
+	}
+	return conflict("API Key " + kid + " is already in usage plan " + q.ID + " for API stage " + as.APIID + ":" + as.Stage)
+}
+
+// planClash finds a key of keyIDs in another plan q than p that covers one of
+// p's API stages, as; q is nil when there is none.
+func planClash(tx *store.Tx, p *Plan, keyIDs []string) (kid string, q *Plan, as APIStage, err error) {
 	if len(keyIDs) == 0 || len(p.APIStages) == 0 {
-		return nil
+		return "", nil, APIStage{}, nil
 	}
 	mine := map[string]bool{}
 	for _, as := range p.APIStages {
 		mine[as.APIID+"/"+as.Stage] = true
 	}
-	var err error
-	ferr := forEach(tx, bucketPlans, func(q *Plan) {
-		if q.ID == p.ID || err != nil {
+	err = forEach(tx, bucketPlans, func(other *Plan) {
+		if other.ID == p.ID || q != nil {
 			return
 		}
-		for _, kid := range keyIDs {
-			if !slices.Contains(q.KeyIDs, kid) {
+		for _, k := range keyIDs {
+			if !slices.Contains(other.KeyIDs, k) {
 				continue
 			}
-			for _, as := range q.APIStages {
-				if mine[as.APIID+"/"+as.Stage] {
-					err = conflict("API Key " + kid + " is already in usage plan " + q.ID + " for API stage " + as.APIID + ":" + as.Stage)
+			for _, s := range other.APIStages {
+				if mine[s.APIID+"/"+s.Stage] {
+					kid, q, as = k, other, s
 					return
 				}
 			}
 		}
 	})
-	if ferr != nil {
-		return ferr
+	if err != nil {
+		return "", nil, APIStage{}, err
 	}
-	return err
+	return kid, q, as, nil
 }
 
 // CreatePlan creates a usage plan from p (its ID, keys and dates are set here).
@@ -189,33 +199,62 @@ func (s *Service) ListPlans(ctx context.Context, keyID string) ([]*Plan, error) 
 	return out, err
 }
 
-// UpdatePlan changes a plan with fn, which edits a copy; the result is validated
-// as a whole and written in one transaction, or nothing is.
+// UpdatePlan changes a plan with fn, which edits a copy of the stored plan;
+// the result is validated as a whole and written in one transaction, or
+// nothing is. The write happens only if the plan is still the one fn edited:
+// when another update landed in between, fn runs again on the new version
+// (checks included), so that concurrent updates each apply to the other's
+// result rather than overwrite it.
 func (s *Service) UpdatePlan(ctx context.Context, id string, fn func(p *Plan) error) (*Plan, error) {
-	p, err := s.GetPlan(ctx, id)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		p, stale, err := s.tryUpdatePlan(ctx, id, fn)
+		if !stale {
+			return p, err
+		}
+		if attempt == maxPlanRetries {
+			return nil, conflict("Usage Plan " + id + " is being changed by other requests; try again")
+		}
 	}
-	before, err := s.GetPlan(ctx, id)
-	if err != nil {
-		return nil, err
+}
+
+// maxPlanRetries bounds UpdatePlan's reruns when other updates keep landing
+// first; each rerun follows a write that succeeded.
+const maxPlanRetries = 100
+
+// tryUpdatePlan is one attempt of UpdatePlan; stale says the plan changed
+// after it was read and nothing was written.
+func (s *Service) tryUpdatePlan(ctx context.Context, id string, fn func(p *Plan) error) (*Plan, bool, error) {
+	// p is what fn edits, before the plan as read (decoded twice: a deep copy).
+	p, before := &Plan{}, &Plan{}
+	if err := s.st.View(ctx, func(tx *store.Tx) error {
+		if err := getPlan(tx, id, p); err != nil {
+			return err
+		}
+		return getPlan(tx, id, before)
+	}); err != nil {
+		return nil, false, err
 	}
 	if err := fn(p); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := p.validate(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	// Only what the update adds or changes is checked against the APIs: a
 	// stage deleted since it was added stays removable (and so does the plan,
 	// once its stages are).
 	if err := s.checkStages(ctx, p, before); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	err = s.update(ctx, func(tx *store.Tx) error {
+	stale := false
+	err := s.update(ctx, func(tx *store.Tx) error {
 		var cur Plan
 		if err := getPlan(tx, id, &cur); err != nil {
 			return err
+		}
+		if !reflect.DeepEqual(&cur, before) {
+			stale = true
+			return errStale
 		}
 		p.ID, p.KeyIDs, p.CreatedAt, p.UpdatedAt = cur.ID, cur.KeyIDs, cur.CreatedAt, s.now()
 		if err := checkOnePlanPerStage(tx, p, p.KeyIDs); err != nil {
@@ -223,11 +262,17 @@ func (s *Service) UpdatePlan(ctx context.Context, id string, fn func(p *Plan) er
 		}
 		return tx.Put(bucketPlans, id, p)
 	})
-	if err != nil {
-		return nil, err
+	if stale {
+		return nil, true, nil
 	}
-	return p, nil
+	if err != nil {
+		return nil, false, err
+	}
+	return p, false, nil
 }
+
+// errStale rolls back a write whose record changed since it was read.
+var errStale = errors.New("usage: record changed since read")
 
 // DeletePlan deletes a plan and its usage records. A plan that still has API
 // stages is refused, as API Gateway refuses it: remove them first (patch
