@@ -643,7 +643,9 @@ func (g *Gateway) serveBadTarget(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) error {
 	c := &q.c
-	escaped := r.URL.EscapedPath() // once: locate and the @connections shortcut both look at it
+	// Once: locate and the @connections shortcut both look at it. Runs of
+	// slashes are merged before anything is located or routed (mergeSlashes).
+	escaped := mergeSlashes(r.URL.EscapedPath())
 	e, err := g.locate(r, escaped, c)
 	if err != nil {
 		// {stage}/@connections/{id} at no API's URL (websocket.go)
@@ -882,7 +884,7 @@ func (g *Gateway) namesAPI(r *http.Request) bool {
 	if g.domains == nil {
 		return false
 	}
-	t, err := g.domains.Resolve(r, r.URL.EscapedPath())
+	t, err := g.domains.Resolve(r, mergeSlashes(r.URL.EscapedPath()))
 	return t != nil || err != nil
 }
 
