@@ -87,8 +87,9 @@ type Config struct {
 	// connections cannot use up the process's file descriptors and leave the
 	// admin API, the Runtime API, the store and the sandboxes none. Zero: the
 	// file descriptor limit (RLIMIT_NOFILE) less a reserve (DefaultMaxConns);
-	// negative: no bound. At the bound a new connection is closed at once and
-	// idle keep-alive connections are closed to make room.
+	// negative: no bound. Every connection counts, HTTP/1.1 and HTTP/2, under
+	// every engine. At the bound a new connection is closed at once and idle
+	// keep-alive connections, of either listener, are closed to make room.
 	MaxConns int
 	// MaxConnsPerIP, when positive, bounds the connections one client address
 	// holds open on the public listeners (default: no bound; clients behind
