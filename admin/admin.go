@@ -303,16 +303,14 @@ func (s *Server) authenticate(r *http.Request) error {
 		tooLarge = codeTooLarge
 	}
 	if r.ContentLength > limit { // refused before a read sends a waiting client "100 Continue"
-		return errdefs.New(errdefs.ErrTooLarge, tooLarge,
-			fmt.Sprintf("Request must be smaller than %d bytes for this operation", limit))
+		return errdefs.New(errdefs.ErrTooLarge, tooLarge, tooLargeMessage(r, limit))
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return fmt.Errorf("read request body: %w: %w", err, errdefs.ErrInvalid)
 	}
 	if int64(len(body)) > limit {
-		return errdefs.New(errdefs.ErrTooLarge, tooLarge,
-			fmt.Sprintf("Request must be smaller than %d bytes for this operation", limit))
+		return errdefs.New(errdefs.ErrTooLarge, tooLarge, tooLargeMessage(r, limit))
 	}
 	if declared == sigv4.UnsignedPayload {
 		err = p.VerifyHash(sigv4.HashHex(body))

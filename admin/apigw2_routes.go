@@ -116,7 +116,13 @@ func routeAuthorization(a *apis.API, rt *apis.Route) (typ, name string, scopes [
 
 func toV2Route(a *apis.API, rt *apis.Route) v2Route {
 	out := v2Route{RouteID: rt.ID, RouteKey: rt.RouteKey, APIKeyRequired: rt.APIKeyRequired, OperationName: rt.OperationID,
-		RouteResponseSelectionExpression: rt.RouteResponseSelectionExpression, RequestModels: rt.RequestModels}
+		RouteResponseSelectionExpression: rt.RouteResponseSelectionExpression}
+	if a.Protocol == apis.ProtocolWebSocket {
+		// requestModels are WebSocket routes' (apigatewayv2's Route): an
+		// HTTP API route's models, from an imported request body, are the
+		// export's, not settings of the route.
+		out.RequestModels = rt.RequestModels
+	}
 	if rt.IntegrationID != "" {
 		out.Target = "integrations/" + rt.IntegrationID
 	}

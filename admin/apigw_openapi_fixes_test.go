@@ -75,6 +75,22 @@ paths:
         payloadFormatVersion: "1.0"
         passthroughBehavior: never
         requestTemplates: {application/json: '{"x":1}'}
+  /b:
+    post:
+      requestBody:
+        content:
+          application/json: {schema: {$ref: '#/components/schemas/Pet'}}
+      responses: {default: {description: ok}}
+      x-amazon-apigateway-integration:
+        type: http_proxy
+        httpMethod: POST
+        uri: https://example.com/b
+        payloadFormatVersion: "1.0"
+        responses:
+          default: {statusCode: "200", responseTemplates: {application/json: '{"y":1}'}}
+components:
+  schemas:
+    Pet: {type: object}
 `
 	imp, err := e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc)})
 	if err != nil {
@@ -82,7 +98,8 @@ paths:
 	}
 	all := strings.Join(imp.Warnings, "\n")
 	for _, want := range []string{"x-amazon-apigateway-request-validators is ignored", "x-amazon-apigateway-request-validator is ignored",
-		"GET /s: x-amazon-apigateway-request-validator is ignored", "requestTemplates are ignored", "passthroughBehavior is ignored"} {
+		"GET /s: x-amazon-apigateway-request-validator is ignored", "requestTemplates are ignored", "passthroughBehavior is ignored",
+		"POST /b: x-amazon-apigateway-integration: responses are ignored"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("warnings lack %q:\n%s", want, all)
 		}
@@ -95,6 +112,14 @@ paths:
 		if len(r.RequestParameters) > 0 {
 			t.Errorf("route %s shows requestParameters %v, which an HTTP API neither enforces nor takes from create-route", aws.ToString(r.RouteKey), r.RequestParameters)
 		}
+		// requestModels are WebSocket APIs' (AWS); the model stays in the
+		// export's request body.
+		if len(r.RequestModels) > 0 {
+			t.Errorf("route %s shows requestModels %v, which only WebSocket routes have", aws.ToString(r.RouteKey), r.RequestModels)
+		}
+		if got, err := e.ag.GetRoute(ctx, &apigatewayv2.GetRouteInput{ApiId: imp.ApiId, RouteId: r.RouteId}); err != nil || len(got.RequestModels) > 0 {
+			t.Errorf("GetRoute %s: requestModels %v, %v", aws.ToString(r.RouteKey), got.RequestModels, err)
+		}
 	}
 	ints, err := e.ag.GetIntegrations(ctx, &apigatewayv2.GetIntegrationsInput{ApiId: imp.ApiId})
 	if err != nil {
@@ -103,6 +128,9 @@ paths:
 	for _, in := range ints.Items {
 		if len(in.RequestTemplates) > 0 || in.PassthroughBehavior != "" {
 			t.Errorf("integration keeps requestTemplates %v, passthroughBehavior %q", in.RequestTemplates, in.PassthroughBehavior)
+		}
+		if len(in.ResponseParameters) > 0 || in.TemplateSelectionExpression != nil {
+			t.Errorf("integration keeps responseParameters %v, templateSelectionExpression %v", in.ResponseParameters, aws.ToString(in.TemplateSelectionExpression))
 		}
 	}
 	_, err = e.ag.ImportApi(ctx, &apigatewayv2.ImportApiInput{Body: aws.String(doc), FailOnWarnings: aws.Bool(true)})

@@ -92,8 +92,7 @@ func readBody(w http.ResponseWriter, r *http.Request, b jsonBody) ([]byte, error
 	case errors.Is(err, listener.ErrBodyTimeout):
 		return nil, err // 408 (writeError)
 	case errors.As(err, &mbe) && b.lambda:
-		return nil, errdefs.New(errdefs.ErrTooLarge, cmp.Or(b.tooLarge, "RequestTooLargeException"),
-			fmt.Sprintf("Request must be smaller than %d bytes for this operation", b.limit))
+		return nil, errdefs.New(errdefs.ErrTooLarge, cmp.Or(b.tooLarge, "RequestTooLargeException"), tooLargeMessage(r, b.limit))
 	case errors.As(err, &mbe):
 		return nil, fmt.Errorf("request body is over %d bytes: %w", b.limit, errdefs.ErrTooLarge)
 	case b.lambda:

@@ -35,6 +35,10 @@ type ImportResult struct {
 // ResolveRequest is the body of POST /portico/v1/images/resolve.
 type ResolveRequest struct {
 	ImageURI string `json:"ImageUri"`
+	// Local resolves from the images on the server's host alone, pulling
+	// none: an image the host does not have is 404 (resolving it would pull
+	// it). portico deploy --dry-run sets it.
+	Local bool `json:"Local,omitempty"`
 }
 
 // ResolveResult is the answer of POST /portico/v1/images/resolve: what an
@@ -53,13 +57,14 @@ type ResolveResult struct {
 // registerImageRoutes registers
 //
 //	POST /portico/v1/images/import   (body = a `docker save` or OCI layout tarball)
-//	POST /portico/v1/images/resolve  (body = {"ImageUri": REF})
+//	POST /portico/v1/images/resolve  (body = {"ImageUri": REF, "Local": BOOL})
 //
 // The first streams the archive to the runtime's ImageImporter, so that images
 // reach the runtime where the server runs (containerd's store, or the Docker
 // daemon) without a registry. The second resolves a reference through the
 // runtime as UpdateFunctionCode would (pulling a missing image where the
-// runtime pulls) and changes no function: portico deploy compares the answer
+// runtime pulls; with Local, from the host's images alone) and changes no
+// function: portico deploy compares the answer
 // with a function's pinned image to notice an image rebuilt under its tag.
 func (s *Server) registerImageRoutes(d ImageDeps) {
 	s.Handle("POST /portico/v1/images/resolve", func(w http.ResponseWriter, r *http.Request) error {
@@ -70,7 +75,11 @@ func (s *Server) registerImageRoutes(d ImageDeps) {
 		if req.ImageURI == "" {
 			return errdefs.New(errdefs.ErrInvalid, "InvalidParameterValueException", "ImageUri is required")
 		}
-		code, err := s.fns.ResolveImageCode(r.Context(), req.ImageURI)
+		resolve := s.fns.ResolveImageCode
+		if req.Local {
+			resolve = s.fns.ResolveLocalImageCode
+		}
+		code, err := resolve(r.Context(), req.ImageURI)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/portico-dev/portico/aliases"
 	"github.com/portico-dev/portico/functions"
@@ -13,9 +14,12 @@ import (
 
 // Body limits of the Lambda API routes.
 const (
-	// maxCodeBody bounds CreateFunction and UpdateFunctionCode bodies: a 50 MB zip
-	// grows by a third in base64, plus the rest of the JSON.
-	maxCodeBody = 70 << 20
+	// maxCodeBody bounds CreateFunction and UpdateFunctionCode bodies at
+	// Lambda's limit for a direct upload, 69,905,067 bytes (50 MiB grown by
+	// a third in base64): a body of that many bytes is read, one byte more
+	// is 413 "Request must be smaller than 69905067 bytes for the
+	// CreateFunction operation", as Lambda answers.
+	maxCodeBody = 69905067
 	// maxConfigBody bounds every other JSON body.
 	maxConfigBody = 1 << 20
 	// codeTooLarge is Lambda's exception type for a CreateFunction or
@@ -24,6 +28,19 @@ const (
 	// Invoke too large is RequestTooLargeException.
 	codeTooLarge = "RequestEntityTooLargeException"
 )
+
+// tooLargeMessage is the message of a Lambda body over limit: the code
+// routes name their operation, as Lambda's message does.
+func tooLargeMessage(r *http.Request, limit int64) string {
+	op := "this operation"
+	if limit == maxCodeBody {
+		op = "the CreateFunction operation"
+		if strings.HasSuffix(r.URL.Path, "/code") {
+			op = "the UpdateFunctionCode operation"
+		}
+	}
+	return fmt.Sprintf("Request must be smaller than %d bytes for %s", limit, op)
+}
 
 // lambdaDeps are the services behind the Lambda API routes.
 type lambdaDeps struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -42,12 +43,13 @@ func TestOversizedBodyIsAnswered413(t *testing.T) {
 // TestCodeOverLimitIsRequestEntityTooLarge: a Zip package over 50 MiB is
 // answered as Lambda answers a direct upload over its limit, 413
 // RequestEntityTooLargeException, not 400 InvalidParameterValueException:
-// one whose request is within the body's limit (refused for the zip's size)
-// and one whose request is over it (refused from its length), on a server
-// without a token and on one whose SigV4 check reads the body first.
+// one just over 50 MiB (whose request, in base64, is just over Lambda's
+// 69,905,067 bytes: the body limit is the zip limit in base64) and one far
+// over it, on a server without a token and on one whose SigV4 check reads
+// the body first.
 func TestCodeOverLimitIsRequestEntityTooLarge(t *testing.T) {
-	overZip := make([]byte, 50<<20+1) // its request, in base64, is within the body limit
-	overBody := make([]byte, 56<<20)  // its request is over it
+	overZip := make([]byte, 50<<20+1) // its base64 alone is 69,905,068 bytes
+	overBody := make([]byte, 56<<20)  // far over
 	create := func(c *lambda.Client, name string, zip []byte) error {
 		_, err := c.CreateFunction(t.Context(), &lambda.CreateFunctionInput{
 			FunctionName: aws.String(name), Role: aws.String("arn:aws:iam::000000000000:role/any"),
@@ -70,4 +72,54 @@ func TestCodeOverLimitIsRequestEntityTooLarge(t *testing.T) {
 		apiError(t, create(c, "big", overZip), "RequestEntityTooLargeException", http.StatusRequestEntityTooLarge)
 		apiError(t, create(c, "big", overBody), "RequestEntityTooLargeException", http.StatusRequestEntityTooLarge)
 	})
+}
+
+// TestCodeBodyLimitIsLambdas: CreateFunction and UpdateFunctionCode take a
+// request body of up to 69,905,067 bytes, Lambda's limit for a direct upload
+// (a 50 MiB zip in base64), and refuse one byte more as Lambda does: 413
+// RequestEntityTooLargeException, "Request must be smaller than 69905067
+// bytes for the CreateFunction operation", whether the body's length is
+// declared or it comes chunked.
+func TestCodeBodyLimitIsLambdas(t *testing.T) {
+	const limit = 69905067
+	env := apptest.Start(t, apptest.Options{})
+	createHello(t, t.Context(), sdk(env), "small", "x")
+	// body is a JSON object padded with spaces to n bytes: within the limit
+	// it is read, and refused for what it lacks (no code), never for size.
+	body := func(n int) []byte {
+		b := bytes.Repeat([]byte(" "), n)
+		copy(b, `{"FunctionName":"big"}`)
+		return b
+	}
+	for _, tc := range []struct{ op, method, path string }{
+		{"CreateFunction", http.MethodPost, "/2015-03-31/functions"},
+		{"UpdateFunctionCode", http.MethodPut, "/2015-03-31/functions/small/code"},
+	} {
+		for _, chunked := range []bool{false, true} {
+			send := func(n int) (int, string, string) {
+				t.Helper()
+				var r io.Reader = bytes.NewReader(body(n))
+				if chunked {
+					r = io.MultiReader(r) // no length: sent chunked
+				}
+				req, _ := http.NewRequest(tc.method, env.AdminURL+tc.path, r)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatalf("%s %d bytes: %v", tc.op, n, err)
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				return resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), string(b)
+			}
+			if st, typ, b := send(limit); st == http.StatusRequestEntityTooLarge {
+				t.Errorf("%s (chunked %v), %d bytes: %d %s %s, want it read", tc.op, chunked, limit, st, typ, b)
+			}
+			st, typ, b := send(limit + 1)
+			want := `{"Type":"User","message":"Request must be smaller than 69905067 bytes for the ` + tc.op + ` operation"}`
+			if st != http.StatusRequestEntityTooLarge || typ != "RequestEntityTooLargeException" || strings.TrimSpace(b) != want {
+				t.Errorf("%s (chunked %v), %d bytes: %d %s %s, want 413 RequestEntityTooLargeException %s", tc.op, chunked, limit+1, st, typ, b, want)
+			}
+		}
+	}
 }

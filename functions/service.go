@@ -240,11 +240,32 @@ func (s *Service) resolveImage(ctx context.Context, uri string) (string, error) 
 	if s.images == nil {
 		return uri, nil
 	}
+	if id, ok := s.pinnedImage(ctx, uri, s.images.ResolveImage); ok {
+		return id, nil
+	}
 	id, err := s.images.ResolveImage(ctx, uri)
 	if err != nil {
 		return "", fmt.Errorf("resolve image %q: %w", uri, err)
 	}
 	return id, nil
+}
+
+// pinnedImage resolves REPOSITORY@sha256:ID, a pin as GetFunction reports it
+// (Code.ResolvedImageUri, Config.ResolvedImageURI), to the image id ID when
+// the runtime has an image of that id (resolve: the runtime's resolution,
+// which does not pull an image id). Under Docker an image's id is its
+// configuration's digest, which no registry reference names, so that without
+// this the reference Portico reported would name nothing: passed back as
+// ImageUri (as portico deploy's rollback does), it runs the image it was
+// reported for. A digest that is no image id of the host (a registry's
+// manifest digest) is left to resolve as a reference.
+func (s *Service) pinnedImage(ctx context.Context, uri string, resolve func(context.Context, string) (string, error)) (string, bool) {
+	_, d, ok := strings.Cut(uri, "@")
+	if !ok || !imageIDRe.MatchString(d) {
+		return "", false
+	}
+	id, err := resolve(ctx, d)
+	return id, err == nil && id == d
 }
 
 // ImageCode is what an Image function's code would be, were it updated to an
@@ -276,6 +297,35 @@ func (s *Service) ResolveImageCode(ctx context.Context, uri string) (*ImageCode,
 	resolved, err := s.resolveImage(ctx, uri)
 	if err != nil {
 		return nil, err
+	}
+	var probe Config
+	pinImage(&probe, resolved)
+	return &ImageCode{ImageURI: uri, ResolvedImage: probe.ResolvedImage, CodeSha256: probe.CodeSha256}, nil
+}
+
+// ResolveLocalImageCode is ResolveImageCode from the images on the host
+// alone: it never pulls an image nor pins one (portico deploy --dry-run). An
+// image the host does not have, or a runtime that cannot tell without
+// pulling, is errdefs.ErrNotFound: resolving it would pull it. Without an
+// ImageResolver it is ResolveImageCode (images are pinned to their tag).
+func (s *Service) ResolveLocalImageCode(ctx context.Context, uri string) (*ImageCode, error) {
+	if err := checkImageURI(uri); err != nil {
+		return nil, err
+	}
+	resolved := uri
+	if s.images != nil {
+		local, ok := s.images.(LocalImageResolver)
+		if !ok {
+			return nil, fmt.Errorf("image %q: the runtime cannot resolve an image without pulling it: %w", uri, errdefs.ErrNotFound)
+		}
+		id, ok := s.pinnedImage(ctx, uri, local.ResolveLocalImage)
+		if !ok {
+			var err error
+			if id, err = local.ResolveLocalImage(ctx, uri); err != nil {
+				return nil, fmt.Errorf("resolve image %q on the host: %w", uri, err)
+			}
+		}
+		resolved = id
 	}
 	var probe Config
 	pinImage(&probe, resolved)

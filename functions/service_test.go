@@ -848,3 +848,121 @@ func TestPublishGoneImageSaysHowToBringItBack(t *testing.T) {
 		}
 	}
 }
+
+// dockerLikeResolver resolves as the Docker daemon does: a reference by tag,
+// an image id it has, and REPOSITORY@sha256:D only where D is a registry's
+// manifest digest (digests), never an image id; pulls counts the references
+// it had to pull. It resolves locally too (LocalImageResolver), from what it
+// has (local) alone.
+type dockerLikeResolver struct {
+	mu      sync.Mutex
+	tags    map[string]string // reference -> image id, pulled when not local
+	local   map[string]bool   // references and ids on the host
+	digests map[string]string
+	pulls   []string
+}
+
+func (d *dockerLikeResolver) ResolveLocalImage(_ context.Context, ref string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if strings.HasPrefix(ref, "sha256:") {
+		if d.local[ref] {
+			return ref, nil
+		}
+		return "", errdefs.ErrNotFound
+	}
+	if id, ok := d.digests[ref]; ok && d.local[ref] {
+		return id, nil
+	}
+	if id, ok := d.tags[ref]; ok && d.local[ref] {
+		return id, nil
+	}
+	return "", errdefs.ErrNotFound
+}
+
+func (d *dockerLikeResolver) ResolveImage(ctx context.Context, ref string) (string, error) {
+	if id, err := d.ResolveLocalImage(ctx, ref); err == nil || strings.HasPrefix(ref, "sha256:") {
+		return id, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	id, ok := d.tags[ref]
+	if !ok {
+		id, ok = d.digests[ref]
+	}
+	if !ok {
+		return "", errdefs.ErrNotFound
+	}
+	d.pulls = append(d.pulls, ref)
+	d.local[ref], d.local[id] = true, true
+	return id, nil
+}
+
+// TestImagePinnedByDigestResolves: the ResolvedImageUri GetFunction reports,
+// REPOSITORY@sha256:ID with ID the image id (Docker's), names that image when
+// given back as ImageUri (portico deploy's rollback does so), though Docker
+// resolves no such reference; a registry digest still resolves as a
+// reference.
+func TestImagePinnedByDigestResolves(t *testing.T) {
+	ctx := context.Background()
+	oldID := "sha256:" + strings.Repeat("a", 64)
+	newID := "sha256:" + strings.Repeat("b", 64)
+	regDigest := "sha256:" + strings.Repeat("c", 64)
+	e := newEnv(t)
+	res := &dockerLikeResolver{tags: map[string]string{"app:live": oldID}, local: map[string]bool{"app:live": true, oldID: true},
+		digests: map[string]string{"app@" + regDigest: newID}}
+	e.svc.images = res
+	c, err := e.svc.Create(ctx, CreateInput{FunctionName: "img", PackageType: PackageImage, ImageURI: "app:live"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin := c.ResolvedImageURI()
+	if pin != "app@"+oldID {
+		t.Fatalf("ResolvedImageUri %q, want app@%s", pin, oldID)
+	}
+	// The tag moves to a new image; $LATEST is updated to it, then put
+	// back by the reported digest.
+	res.mu.Lock()
+	res.tags["app:live"], res.local[newID] = newID, true
+	res.mu.Unlock()
+	if c, err = e.svc.UpdateCode(ctx, "img", CodeInput{ImageURI: "app:live"}); err != nil || c.ResolvedImage != newID {
+		t.Fatalf("UpdateCode(app:live) = %+v, %v", c, err)
+	}
+	if c, err = e.svc.UpdateCode(ctx, "img", CodeInput{ImageURI: pin}); err != nil || c.ResolvedImage != oldID || c.ImageURI != pin {
+		t.Fatalf("UpdateCode(%s) = %+v, %v; want it pinned to %s again", pin, c, err, oldID)
+	}
+	if c.ResolvedImageURI() != pin {
+		t.Errorf("ResolvedImageUri %q after the rollback, want %q", c.ResolvedImageURI(), pin)
+	}
+	// A registry's digest is a reference.
+	if c, err = e.svc.UpdateCode(ctx, "img", CodeInput{ImageURI: "app@" + regDigest}); err != nil || c.ResolvedImage != newID {
+		t.Fatalf("UpdateCode(app@registry digest) = %+v, %v", c, err)
+	}
+}
+
+// TestResolveLocalImageCodeNeverPulls: ResolveLocalImageCode (portico deploy
+// --dry-run) resolves from the host's images alone: a tag the host has, a
+// pin by digest; one it does not have is ErrNotFound and is not pulled.
+func TestResolveLocalImageCodeNeverPulls(t *testing.T) {
+	ctx := context.Background()
+	id := "sha256:" + strings.Repeat("d", 64)
+	e := newEnv(t)
+	res := &dockerLikeResolver{tags: map[string]string{"app:here": id, "app:remote": id}, local: map[string]bool{"app:here": true, id: true}}
+	e.svc.images = res
+	for _, ref := range []string{"app:here", "app@" + id} {
+		if code, err := e.svc.ResolveLocalImageCode(ctx, ref); err != nil || code.ResolvedImage != id {
+			t.Errorf("ResolveLocalImageCode(%s) = %+v, %v; want %s", ref, code, err, id)
+		}
+	}
+	if _, err := e.svc.ResolveLocalImageCode(ctx, "app:remote"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("ResolveLocalImageCode(app:remote) = %v, want ErrNotFound", err)
+	}
+	if len(res.pulls) != 0 {
+		t.Errorf("pulled %v", res.pulls)
+	}
+	// A resolver that cannot tell without pulling: the same.
+	e.svc.images = &fakeResolver{ids: map[string]string{"app:here": id}}
+	if _, err := e.svc.ResolveLocalImageCode(ctx, "app:here"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("without a LocalImageResolver: %v, want ErrNotFound", err)
+	}
+}

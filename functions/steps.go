@@ -18,6 +18,13 @@ type ImageResolver interface {
 	ResolveImage(ctx context.Context, ref string) (id string, err error)
 }
 
+// LocalImageResolver is an optional ability of an ImageResolver: resolving a
+// reference from the images on the host alone, never pulling one, and
+// changing nothing. An image the host does not have is errdefs.ErrNotFound.
+type LocalImageResolver interface {
+	ResolveLocalImage(ctx context.Context, ref string) (id string, err error)
+}
+
 // ImagePins is an optional ability of an ImageResolver whose ResolveImage keeps
 // a record that holds the image on the host (containerd's pinned names): the
 // code collection lists the pins and removes those no function or version has

@@ -180,7 +180,7 @@ func (cs *callbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	parts := strings.Split(strings.TrimPrefix(mergeSlashes(r.URL.EscapedPath()), "/"), "/")
 	apiID, stage, id := "", "", ""
 	switch {
 	case len(parts) == 3 && isConnectionsSegment(parts[1]):

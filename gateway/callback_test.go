@@ -106,6 +106,21 @@ func TestCallbackEndpointIsSandboxFacing(t *testing.T) {
 	if _, b, err := c.ReadMessage(); err != nil || string(b) != "encoded" {
 		t.Fatalf("client got %q %v", b, err)
 	}
+	// Runs of slashes are merged, as at the stage URLs (mergeSlashes).
+	req, _ = http.NewRequest(http.MethodPost, "http://"+domain+"//dev//@connections//"+conn, strings.NewReader("doubled"))
+	req.Header.Set("Authorization", "Bearer tok")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST //dev//@connections//{id} at domainName: %d", resp.StatusCode)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if _, b, err := c.ReadMessage(); err != nil || string(b) != "doubled" {
+		t.Fatalf("client got %q %v", b, err)
+	}
 	// Only @connections is served there.
 	resp, err = http.Get("http://" + domain + "/" + id + "/dev")
 	if err != nil {

@@ -103,6 +103,9 @@ func TestConnectionsURLsAreWebSocketAPIsOnly(t *testing.T) {
 		{"REST, path-based", base + "/" + rest + "/dev/@connections/abc", "", rest, "@connections/abc"},
 		{"HTTP API $default, host-based", base + "/orders/@connections/5", quick + ".execute-api.localhost", quick, "orders/@connections/5"},
 		{"HTTP API $default, path-based", base + "/" + quick + "/orders/@connections/5", "", quick, "orders/@connections/5"},
+		// Runs of slashes are merged before the API and the route are found.
+		{"REST, path-based, doubled slashes", base + "//" + rest + "//dev//@connections//abc", "", rest, "@connections/abc"},
+		{"HTTP API $default, host-based, doubled slashes", base + "//orders//@connections/5", quick + ".execute-api.localhost", quick, "orders/@connections/5"},
 	} {
 		st, body := do(tc.url, tc.host, "x")
 		if st != http.StatusOK {
@@ -131,6 +134,11 @@ func TestConnectionsURLsAreWebSocketAPIsOnly(t *testing.T) {
 		{"host-based, encoded", base + "/prod/%40connections/" + connID, ws + ".execute-api.localhost"},
 		{"the gateway's own address, encoded", base + "/prod/%40connections/" + connID, ""},
 		{"custom domain, base path, encoded", "https://chat.example.test/room/%40connections/" + connID, ""},
+		// Runs of slashes merged, as every path is.
+		{"path-based, doubled slashes", base + "//" + ws + "//prod//@connections//" + connID, ""},
+		{"host-based, doubled slashes", base + "/prod//@connections/" + connID, ws + ".execute-api.localhost"},
+		{"the gateway's own address, doubled slashes", base + "//prod/@connections//" + connID, ""},
+		{"custom domain, base path, doubled slashes", "https://chat.example.test//room//@connections//" + connID, ""},
 	} {
 		if st, body := do(tc.url, tc.host, tc.name); st != http.StatusOK {
 			t.Errorf("%s: %s: %d %s", tc.name, tc.url, st, body)

@@ -72,6 +72,7 @@ func (s *Server) h2Options() h2.Options {
 		ReadHeaderTimeout: s.limits.HeaderTimeout,
 		IdleTimeout:       s.limits.IdleTimeout,
 		DormantAfter:      dormantAfter,
+		Conns:             s.conns,
 		BadTarget:         http.HandlerFunc(s.gw.serveBadTarget),
 		Log:               s.log,
 	}

@@ -23,6 +23,10 @@ type nbioServer struct {
 // listener.
 func (s *Server) startNbio(addr string) error {
 	var bound net.Listener
+	// Its connections count against the public listeners' limit, as h1's
+	// do (connlimit.go), given back as nbio closes them; nbio's idle
+	// connections are not known here, and are not shed.
+	counted := s.stdConns("nbio", false)
 	// Requests carry the listener's address as net/http's do
 	// (http.LocalAddrContextKey; X-Forwarded-Port reads it): filled in once
 	// bound, before the first request.
@@ -45,7 +49,6 @@ func (s *Server) startNbio(addr string) error {
 		Handler:         h,
 		MaxHTTPBodySize: int(s.gw.cfg.MaxBodyBytes),
 		KeepaliveTime:   s.limits.IdleTimeout,
-		MaxLoad:         s.conns.Max(),
 		Context:         base,
 		Cancel:          cancel, // the engine's Stop and Shutdown call it
 		Listen: func(network, a string) (net.Listener, error) {
@@ -56,9 +59,15 @@ func (s *Server) startNbio(addr string) error {
 				}
 			}
 			bound = ln
-			return ln, err
+			if err != nil {
+				return nil, err
+			}
+			return counted.listener(ln), nil
 		},
 	})
+	if counted != nil {
+		eng.OnClose(func(net.Conn, error) { counted.lim.Release() })
+	}
 	nbioHandoff(eng)
 	if err := eng.Start(); err != nil {
 		cancel()

@@ -87,8 +87,9 @@ type Config struct {
 	// connections cannot use up the process's file descriptors and leave the
 	// admin API, the Runtime API, the store and the sandboxes none. Zero: the
 	// file descriptor limit (RLIMIT_NOFILE) less a reserve (DefaultMaxConns);
-	// negative: no bound. At the bound a new connection is closed at once and
-	// idle keep-alive connections are closed to make room.
+	// negative: no bound. Every connection counts, HTTP/1.1 and HTTP/2, under
+	// every engine. At the bound a new connection is closed at once and idle
+	// keep-alive connections, of either listener, are closed to make room.
 	MaxConns int
 	// MaxConnsPerIP, when positive, bounds the connections one client address
 	// holds open on the public listeners (default: no bound; clients behind
@@ -643,7 +644,9 @@ func (g *Gateway) serveBadTarget(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, q *request) error {
 	c := &q.c
-	escaped := r.URL.EscapedPath() // once: locate and the @connections shortcut both look at it
+	// Once: locate and the @connections shortcut both look at it. Runs of
+	// slashes are merged before anything is located or routed (mergeSlashes).
+	escaped := mergeSlashes(r.URL.EscapedPath())
 	e, err := g.locate(r, escaped, c)
 	if err != nil {
 		// {stage}/@connections/{id} at no API's URL (websocket.go)
@@ -882,7 +885,7 @@ func (g *Gateway) namesAPI(r *http.Request) bool {
 	if g.domains == nil {
 		return false
 	}
-	t, err := g.domains.Resolve(r, r.URL.EscapedPath())
+	t, err := g.domains.Resolve(r, mergeSlashes(r.URL.EscapedPath()))
 	return t != nil || err != nil
 }
 

@@ -1,9 +1,16 @@
 package gateway
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/portico-dev/portico/gateway/edge"
 	"github.com/portico-dev/portico/gateway/internal/gwtest"
 	"github.com/portico-dev/portico/internal/listener"
 )
@@ -27,4 +34,101 @@ func TestPublicListenersShareAConnectionBound(t *testing.T) {
 	if d := DefaultMaxConns(); d <= 0 || uint64(d) >= rl.Cur || rl.Cur-uint64(d) < min(1024, rl.Cur/2) {
 		t.Fatalf("default bound %d with RLIMIT_NOFILE %d: want one below it with a reserve", d, rl.Cur)
 	}
+}
+
+// TestConnBoundCoversEveryListenerAndEngine: the public listeners' bound
+// (Config.MaxConns) counts every connection of every listener under every
+// engine: the TLS listener's HTTP/2 connections (h2's under h1, net/http's
+// under net/http) and HTTP/1.1 ones, and the plain listener's (h1, net/http
+// or nbio). One past it is closed unanswered, and idle keep-alive connections
+// are shed, across the listeners, so that a client that connects again is
+// served. (net/http's HTTP/2 connections are counted but not shed, nor are
+// nbio's, whose idle ones are not known: each case with shedding holds one
+// connection that can be shed.)
+func TestConnBoundCoversEveryListenerAndEngine(t *testing.T) {
+	for _, tc := range []struct {
+		name, engine string
+		tls, h2      bool // the first connection is the TLS listener's, negotiating HTTP/2
+	}{
+		{"h1 engine, TLS HTTP/2 (h2) and plain h1", EngineH1, true, true},
+		{"h1 engine, TLS HTTP/1.1 and plain h1", EngineH1, true, false},
+		{"net/http engine, TLS HTTP/2 and plain", EngineNetHTTP, true, true},
+		{"net/http engine, TLS HTTP/1.1 and plain", EngineNetHTTP, true, false},
+		{"nbio engine (no TLS listener), plain", EngineNbio, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTLSEnv(t, Config{MaxConns: 2, Engine: tc.engine}, edge.Config{})
+			lim := e.srv.conns
+			// Two idle connections: the TLS listener's (where there is one)
+			// and the plain one's.
+			var first net.Conn
+			if tc.tls {
+				a := e.get(e.client(tc.h2), "https://localhost/healthz")
+				if want := map[bool]int{true: 2, false: 1}[tc.h2]; a.status != 200 || a.proto != want {
+					t.Fatalf("TLS GET /healthz: %d HTTP/%d %s, want 200 over HTTP/%d", a.status, a.proto, a.body, want)
+				}
+			} else {
+				c, err := plainGet(t, e.srv.Addr())
+				if err != nil {
+					t.Fatalf("plain GET /healthz: %v", err)
+				}
+				first = c
+			}
+			if _, err := plainGet(t, e.srv.Addr()); err != nil {
+				t.Fatalf("plain GET /healthz: %v", err)
+			}
+			if n := lim.Open(); n != 2 {
+				t.Fatalf("%d connections counted, want 2", n)
+			}
+			if _, err := plainGet(t, e.srv.Addr()); err == nil {
+				t.Fatal("a third connection under a bound of two was served")
+			}
+			if first != nil {
+				// nbio's idle connections are not shed: one that its
+				// client closes gives its count back.
+				_ = first.Close()
+			}
+			// Refused until an idle connection was shed (or closed) to
+			// make room, then served.
+			refused := 0
+			for end := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+				if _, err := plainGet(t, e.srv.Addr()); err == nil {
+					break
+				}
+				refused++
+				if time.Now().After(end) {
+					t.Fatalf("no connection was served after %d more refusals: nothing idle was shed", refused)
+				}
+			}
+			if n := lim.Open(); n > 2 {
+				t.Fatalf("%d connections counted under a bound of two", n)
+			}
+		})
+	}
+}
+
+// plainGet sends GET /healthz on a new connection to addr and leaves the
+// connection open (keep-alive) until the test ends; an error when the
+// connection was closed unanswered.
+func plainGet(t *testing.T, addr string) (net.Conn, error) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second)) // a guard against hanging, not a timing assertion
+	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"); err != nil {
+		return nil, err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return c, nil
 }

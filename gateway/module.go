@@ -54,6 +54,9 @@ type Server struct {
 	// conns bounds the public listeners' connections together
 	// (Config.MaxConns); nil: no bound.
 	conns *h1.ConnLimit
+	// std are the counts of the servers under it that are neither h1 nor h2
+	// (connlimit.go): net/http's and nbio's; stopped with the server.
+	std []*stdConns
 	// recording is set when the plain listener's connections record header
 	// spellings (wirenames.Listener: the net/http engine); h1 keeps them
 	// itself.
@@ -155,10 +158,12 @@ func (s *Server) Start(ctx context.Context) error {
 	if engine == EngineH1 {
 		s.serveH1(ln)
 	} else {
-		rl := wirenames.Listener{Listener: ln, MaxHeaderBytes: s.limits.MaxHeaderBytes}
+		counted := s.stdConns("net/http", true)
+		rl := wirenames.Listener{Listener: counted.listener(ln), MaxHeaderBytes: s.limits.MaxHeaderBytes}
 		s.recording = true
 		s.srv = s.limits.Server(s)
 		s.srv.ConnContext = wirenames.ConnContext
+		counted.serve(s.srv)
 		srv := s.srv
 		go func() {
 			if err := srv.Serve(rl); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -177,6 +182,17 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// stdConns returns the counting of a net/http or nbio server's connections
+// against the public listeners' limit, nil without one (connlimit.go).
+func (s *Server) stdConns(server string, shed bool) *stdConns {
+	if s.conns == nil {
+		return nil
+	}
+	c := newStdConns(s.conns, s.log, server, shed)
+	s.std = append(s.std, c)
+	return c
 }
 
 // startCallback starts the sandbox-facing @connections endpoint when WebSockets
@@ -202,6 +218,9 @@ func (s *Server) startCallback() error {
 // idle backend connections, the transport's and the fast proxy's.
 func (s *Server) Stop(ctx context.Context) error {
 	defer s.gw.transport.CloseIdleConnections()
+	for _, c := range s.std {
+		c.stop()
+	}
 	if s.gw.fast != nil {
 		defer s.gw.fast.CloseIdle()
 	}

@@ -6,6 +6,30 @@ import (
 	"strings"
 )
 
+// mergeSlashes merges each run of slashes in an escaped path into one, as
+// nginx's merge_slashes (on by default) does: "//secret", "/secret//" and
+// "/a//b" are "/secret", "/secret/" and "/a/b". API Gateway documents no
+// meaning for an empty path segment, and a backend that collapses slashes
+// serves /secret for "//secret": were the gateway to route the empty segment
+// (to {proxy+} or $default) and name it in the execute-api ARN, a Deny on
+// .../GET/secret would not hold for it. A path without "//" is returned as it
+// is, at no cost. Encoded slashes (%2F) are not separators and are kept.
+func mergeSlashes(p string) string {
+	i := strings.Index(p, "//")
+	if i < 0 {
+		return p
+	}
+	b := make([]byte, 0, len(p)-1)
+	b = append(b, p[:i+1]...)
+	for j := i + 1; j < len(p); j++ {
+		if p[j] == '/' && p[j-1] == '/' {
+			continue
+		}
+		b = append(b, p[j])
+	}
+	return string(b)
+}
+
 // normalizePath resolves the dot segments of a stage-relative escaped path ("."
 // and "..", raw or percent-encoded as %2e), as a URL normaliser does, so that
 // routing and the integration see the path the client meant. A path that climbs

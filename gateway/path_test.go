@@ -53,6 +53,27 @@ func TestNormalizePath(t *testing.T) {
 	}
 }
 
+func TestMergeSlashes(t *testing.T) {
+	for in, want := range map[string]string{
+		"/":              "/",
+		"//":             "/",
+		"/a/b":           "/a/b",
+		"//secret":       "/secret",
+		"/secret//":      "/secret/",
+		"/a//b":          "/a/b",
+		"///a///b///":    "/a/b/",
+		"/a%2F%2Fb":      "/a%2F%2Fb",
+		"/id//dev//x//y": "/id/dev/x/y",
+	} {
+		if got := mergeSlashes(in); got != want {
+			t.Errorf("mergeSlashes(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = mergeSlashes("/id/dev/pets/7") }); n != 0 {
+		t.Errorf("mergeSlashes of a path without // allocates %v times", n)
+	}
+}
+
 // FuzzNormalizePath checks that a normalised path never keeps a dot segment,
 // raw or encoded, nor hides one behind an encoded separator, and that
 // normalising is idempotent.

@@ -229,7 +229,11 @@ func (s *Server) startTLS() error {
 	// the plain listener's do; HTTP/2 ones reach net/http as *tls.Conn
 	// (wirenames.Listener).
 	s.tlsSrv.ConnContext = wirenames.ConnContext
-	rl := wirenames.Listener{Listener: hl.std, MaxHeaderBytes: s.limits.MaxHeaderBytes}
+	// Its connections, HTTP/1.1 and HTTP/2, count against the public
+	// listeners' limit, as h1's and h2's do (connlimit.go).
+	counted := s.stdConns("net/http TLS", true)
+	counted.serve(s.tlsSrv)
+	rl := wirenames.Listener{Listener: counted.listener(hl.std), MaxHeaderBytes: s.limits.MaxHeaderBytes}
 	go func() {
 		if err := s.tlsSrv.Serve(rl); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("gateway TLS server stopped", "err", err)

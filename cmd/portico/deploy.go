@@ -102,7 +102,7 @@ See docs/sam.md for what is supported.`,
 			if err != nil {
 				return err
 			}
-			target := &deploy.HTTPTarget{C: c, ShiftPoll: shiftPoll}
+			target := &deploy.HTTPTarget{C: c, ShiftPoll: shiftPoll, LocalImages: dryRun}
 			ctx := cmd.Context()
 			if !dryRun {
 				// As CloudFormation refuses an update while the stack is

@@ -8,8 +8,11 @@ import (
 )
 
 // secretSpellings are ways of asking for /secret that the router takes for
-// /secret: percent-encoded unreserved characters and one trailing slash.
-var secretSpellings = []string{"/secret", "/%73ecret", "/secret/", "/%73ecret/", "/s%65cr%65t"}
+// /secret: percent-encoded unreserved characters, one trailing slash, and
+// doubled slashes, which the gateway merges as nginx's merge_slashes does (a
+// backend that collapses them serves /secret).
+var secretSpellings = []string{"/secret", "/%73ecret", "/secret/", "/%73ecret/", "/s%65cr%65t",
+	"//secret", "/secret//", "///secret", "//%73ecret//"}
 
 // TestDenyHoldsForEveryPathSpelling: the execute-api ARN that resource
 // policies, identity policies, Lambda authorizers' policies and
@@ -27,20 +30,20 @@ func TestDenyHoldsForEveryPathSpelling(t *testing.T) {
     {"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/*","Condition":{"IpAddress":{"aws:SourceIp":"127.0.0.0/8"}}},
     {"Effect":"Deny","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/*/GET/secret"}]},
   "paths":{"/open":{"get":{`+mock+`}},"/secret":{"get":{`+mock+`}},
-    "/{p}":{"get":{"parameters":[{"name":"p","in":"path","required":true,"schema":{"type":"string"}}],`+mock+`}}}}`)
+    "/{proxy+}":{"get":{"parameters":[{"name":"proxy","in":"path","required":true,"schema":{"type":"string"}}],`+mock+`}}}}`)
 		id := strings.Split(strings.TrimPrefix(base, env.GatewayURL+"/"), "/")[0]
 		for _, p := range secretSpellings {
 			expect(t, p, call(t, base+p), 403, "AccessDeniedException",
 				`{"Message":"User: anonymous is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:000000000000:`+id+`/dev/GET/secret with an explicit deny"}`)
 		}
-		for _, p := range []string{"/open", "/%6Fpen", "/open/", "/other"} {
+		for _, p := range []string{"/open", "/%6Fpen", "/open/", "//open", "/other", "/other//x"} {
 			expect(t, p, call(t, base+p), 200, "", "")
 		}
 	})
 
 	t.Run("identity policy", func(t *testing.T) {
 		id := createAPI(t, c, map[string]any{"name": "iam", "protocol": "REST", "authorizers": map[string]any{"sigv4": sigv4Scheme},
-			"routes": []any{mockRoute("GET", "/secret", "sigv4"), mockRoute("GET", "/{p}", "sigv4")}})
+			"routes": []any{mockRoute("GET", "/secret", "sigv4"), mockRoute("GET", "/{proxy+}", "sigv4")}})
 		base := env.GatewayURL + "/" + id + "/dev"
 		bob := iamUser(t, env, "bob", `{"Version":"2012-10-17","Statement":[
   {"Effect":"Allow","Action":"execute-api:Invoke","Resource":"*"},
@@ -60,12 +63,16 @@ func TestDenyHoldsForEveryPathSpelling(t *testing.T) {
 			"routes": []any{
 				map[string]any{"method": "GET", "path": "/iam/secret", "security": signed, "integration": proxy},
 				map[string]any{"method": "GET", "path": "/iam/{p}", "security": signed, "integration": proxy},
+				map[string]any{"method": "GET", "path": "/{proxy+}", "security": signed, "integration": proxy},
 			}})
 		base := env.GatewayURL + "/" + id + "/dev"
 		carol := iamUser(t, env, "carol", `{"Version":"2012-10-17","Statement":[
   {"Effect":"Allow","Action":"execute-api:Invoke","NotResource":"arn:aws:execute-api:us-east-1:000000000000:`+id+`/dev/GET/iam/secret"}]}`)
-		for _, p := range secretSpellings {
-			expect(t, "/iam"+p, signedCall(t, carol, "GET", base+"/iam"+p, ""), 403, "AccessDeniedException", `{"message":"Forbidden"}`)
+		for _, p := range append(secretSpellings, "//iam/secret", "//iam//secret//") {
+			if !strings.HasPrefix(p, "//iam") {
+				p = "/iam" + p
+			}
+			expect(t, p, signedCall(t, carol, "GET", base+p, ""), 403, "AccessDeniedException", `{"message":"Forbidden"}`)
 		}
 		expect(t, "/iam/other", signedCall(t, carol, "GET", base+"/iam/other", ""), 200, "", "")
 		if got := be.take(); len(got) != 1 {
@@ -80,7 +87,7 @@ func TestDenyHoldsForEveryPathSpelling(t *testing.T) {
   "components":{"securitySchemes":{"tok":{"type":"apiKey","name":"Authorization","in":"header","x-amazon-apigateway-authtype":"custom",
     "x-amazon-apigateway-authorizer":{"type":"token","authorizerUri":"function:authz","authorizerResultTtlInSeconds":300}}}},
   "paths":{"/open":{"get":{`+tok+mock+`}},"/secret":{"get":{`+tok+mock+`}},
-    "/{p}":{"get":{`+tok+`"parameters":[{"name":"p","in":"path","required":true,"schema":{"type":"string"}}],`+mock+`}}}}`)
+    "/{proxy+}":{"get":{`+tok+`"parameters":[{"name":"proxy","in":"path","required":true,"schema":{"type":"string"}}],`+mock+`}}}}`)
 		// The first call caches the policy; the others are decided by it.
 		expect(t, "/open", call(t, base+"/open", "Authorization", "allow-but-secret"), 200, "", "")
 		for _, p := range secretSpellings {
@@ -97,7 +104,7 @@ func TestDenyHoldsForEveryPathSpelling(t *testing.T) {
   {"Effect":"Allow","Action":"execute-api:InvalidateCache","Resource":"*"},
   {"Effect":"Deny","Action":"execute-api:InvalidateCache","Resource":"arn:aws:execute-api:*:*:`+id+`/dev/GET/pets"}]}`)
 		base := env.GatewayURL + "/" + id + "/dev"
-		for _, p := range []string{"/pets", "/%70ets", "/pets/"} {
+		for _, p := range []string{"/pets", "/%70ets", "/pets/", "//pets", "/pets//"} {
 			expect(t, p, signedCall(t, ops, "GET", base+p, "", "Cache-Control", "max-age=0"), 403, "AccessDeniedException", "")
 		}
 	})

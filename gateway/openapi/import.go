@@ -1305,9 +1305,9 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 			ResponseParameters: v.ResponseParameters, ContentHandling: v.ContentHandling, Extensions: im.keepRawExtensions(rwhere, exts)}
 	}
 	if im.protocol == apis.ProtocolHTTP {
-		// HTTP APIs do not transform requests: API Gateway's import ignores
-		// these with a warning; kept, they would read back as settings that
-		// have no effect.
+		// HTTP APIs do not transform requests nor map integration
+		// responses: API Gateway's import ignores these with a warning;
+		// kept, they would read back as settings that have no effect.
 		if len(in.RequestTemplates) > 0 {
 			im.warn("%s: %s: requestTemplates are ignored: HTTP APIs do not transform requests (mapping templates are for REST and WebSocket APIs); map parameters with requestParameters, or use a REST API", where, extIntegration)
 			in.RequestTemplates = nil
@@ -1315,6 +1315,10 @@ func (im *importer) integration(where string, raw json.RawMessage) (*apis.Integr
 		if in.PassthroughBehavior != "" {
 			im.warn("%s: %s: passthroughBehavior is ignored: HTTP APIs pass every request through as it is", where, extIntegration)
 			in.PassthroughBehavior = ""
+		}
+		if len(in.Responses) > 0 {
+			im.warn("%s: %s: responses are ignored: HTTP APIs do not map integration responses (status patterns and response templates are for REST APIs); map response headers and status codes with responseParameters, or use a REST API", where, extIntegration)
+			in.Responses = nil
 		}
 	}
 	if in.Type == apis.IntegrationAWS && !apis.NamesFunction(in.URI) {

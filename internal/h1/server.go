@@ -177,14 +177,19 @@ func New(h http.Handler, opts Options) *Server {
 // closes ln on return.
 func (s *Server) Serve(ln net.Listener) error {
 	s.startSweep()
+	var self *connset.Shedder
+	if s.opts.Conns != nil {
+		self = s.opts.Conns.AddShedder(s.ShedIdle)
+		defer self.Remove()
+	}
 	return s.set.Serve(ln, s.opts.Log.With("server", "h1"), func(rwc net.Conn) bool {
 		if s.opts.Vet != nil && !s.opts.Vet(rwc) {
 			_ = rwc.Close()
 			return true
 		}
-		if s.opts.Conns != nil && !s.opts.Conns.acquire() {
+		if s.opts.Conns != nil && !s.opts.Conns.Acquire() {
 			_ = rwc.Close()
-			s.shedIdle()
+			s.shedIdle(self)
 			return true
 		}
 		ip, ok := s.admit(rwc)
@@ -281,7 +286,7 @@ func (s *Server) forget(c *conn) {
 // releaseConn gives back a connection's count of Options.Conns.
 func (s *Server) releaseConn() {
 	if s.opts.Conns != nil {
-		s.opts.Conns.release()
+		s.opts.Conns.Release()
 	}
 }
 

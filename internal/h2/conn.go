@@ -755,6 +755,17 @@ func (c *conn) reset(st *stream, code http2.ErrCode, err error) {
 	_ = c.flush()
 }
 
+// idle reports whether c has no stream open or queued and waits for the next
+// frame (or is dormant): a connection ShedIdle may close.
+func (c *conn) idle() bool {
+	if ph := c.phase.Load(); ph != phaseWaiting && ph != phaseDormant {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.closed && !c.goneAway && c.open == 0 && c.running == 0 && len(c.queued) == 0
+}
+
 // goAway sends GOAWAY: with fatal the connection then closes (after the
 // client had a moment to read it), without it the streams open go on and the
 // connection closes when they are done.

@@ -41,6 +41,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/http2"
+
 	"github.com/portico-dev/portico/internal/connset"
 	"github.com/portico-dev/portico/internal/idlepoll"
 	"go.uber.org/fx"
@@ -107,6 +109,10 @@ type Options struct {
 	// place of a stream reset: its URL has Path "/" and RequestURI is the
 	// :path as sent.
 	BadTarget http.Handler
+	// Conns, when set, bounds the connections of this server and of the
+	// others sharing it together (connset.Limit): a connection past it is
+	// closed as it is accepted, and idle connections are shed to make room.
+	Conns *connset.Limit
 	// Log receives handler panics and accept errors (discarded when nil).
 	Log *slog.Logger
 }
@@ -159,9 +165,20 @@ func New(h http.Handler, opts Options) *Server {
 // or ln fails. It closes ln on return.
 func (s *Server) Serve(ln net.Listener) error {
 	s.startSweep()
+	var self *connset.Shedder
+	if s.opts.Conns != nil {
+		self = s.opts.Conns.AddShedder(s.ShedIdle)
+		defer self.Remove()
+	}
 	return s.set.Serve(ln, s.opts.Log.With("server", "h2"), func(rwc net.Conn) bool {
+		if s.opts.Conns != nil && !s.opts.Conns.Acquire() {
+			_ = rwc.Close()
+			s.opts.Conns.Refused(s.opts.Log, "h2", self)
+			return true
+		}
 		c := s.newConn(rwc)
 		if c == nil {
+			s.releaseConn()
 			return false
 		}
 		go c.serve()
@@ -173,9 +190,15 @@ func (s *Server) Serve(ln net.Listener) error {
 // (or goes dormant: Options.DormantAfter).
 func (s *Server) ServeConn(rwc net.Conn) {
 	s.startSweep()
+	if s.opts.Conns != nil && !s.opts.Conns.Acquire() {
+		_ = rwc.Close()
+		s.opts.Conns.Refused(s.opts.Log, "h2", nil)
+		return
+	}
 	c := s.newConn(rwc)
 	if c == nil {
 		_ = rwc.Close()
+		s.releaseConn()
 		return
 	}
 	c.serve()
@@ -191,7 +214,35 @@ func (s *Server) newConn(rwc net.Conn) *conn {
 	return c
 }
 
-func (s *Server) forget(c *conn) { s.set.Forget(c) }
+// forget removes c from the server's connections once it has closed, and
+// gives back its count of Options.Conns.
+func (s *Server) forget(c *conn) {
+	s.set.Forget(c)
+	s.releaseConn()
+}
+
+// releaseConn gives back a connection's count of Options.Conns.
+func (s *Server) releaseConn() {
+	if s.opts.Conns != nil {
+		s.opts.Conns.Release()
+	}
+}
+
+// ShedIdle sends GOAWAY to up to n of s's idle connections (no stream open,
+// waiting for a frame or dormant), which then close, and returns how many.
+func (s *Server) ShedIdle(n int) int {
+	shed := 0
+	for _, c := range s.set.Snapshot(nil) {
+		if shed >= n {
+			break
+		}
+		if c.idle() {
+			go c.goAway(http2.ErrCodeNo, false)
+			shed++
+		}
+	}
+	return shed
+}
 
 // Sweep runs the sweep of idle connections at once, with now as its clock
 // (the server runs one every half Options.DormantAfter): for tests and

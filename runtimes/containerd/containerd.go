@@ -550,6 +550,42 @@ func (r *Runtime) ResolveImage(ctx context.Context, ref string) (string, error) 
 	return id, nil
 }
 
+// ResolveLocalImage is ResolveImage from the images containerd holds alone:
+// it never fetches an image (from the Docker daemon or a registry) nor pins
+// one, and an image containerd does not have is errdefs.ErrNotFound
+// (portico deploy --dry-run says it would pull it).
+func (r *Runtime) ResolveLocalImage(ctx context.Context, ref string) (string, error) {
+	if err := r.checkSocket(); err != nil {
+		return "", err
+	}
+	cctx := r.ctx(ctx)
+	if ctrbase.IsImageID(ref) {
+		if _, err := r.cli.GetImage(cctx, r.pinName(ref)); err == nil {
+			return ref, nil
+		}
+		list, err := r.cli.ImageService().List(cctx, "target.digest=="+ref)
+		if err != nil {
+			return "", r.wrap("finding image "+ref, err)
+		}
+		if len(list) == 0 {
+			return "", fmt.Errorf("image %s is not in containerd's store: %w", ref, errdefs.ErrNotFound)
+		}
+		return ref, nil
+	}
+	name, err := normalize(ref)
+	if err != nil {
+		return "", err
+	}
+	img, err := r.cli.GetImage(cctx, name)
+	if cerrdefs.IsNotFound(err) {
+		return "", fmt.Errorf("image %s is not in containerd's store: %w", ref, errdefs.ErrNotFound)
+	}
+	if err != nil {
+		return "", r.wrap("finding image "+ref, err)
+	}
+	return img.Target().Digest.String(), nil
+}
+
 // pin makes or touches this installation's pin of id, whose manifest is target.
 func (r *Runtime) pin(ctx context.Context, id string, target ocispecDescriptor) error {
 	pin := images.Image{Name: r.pinName(id), Target: target,

@@ -32,6 +32,7 @@ import (
 	"go.uber.org/fx"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/runtimes"
 	"github.com/portico-dev/portico/runtimes/internal/ctrbase"
 )
@@ -398,6 +399,23 @@ func (r *Runtime) ResolveImage(ctx context.Context, ref string) (string, error) 
 			// gone, as at a sandbox's start.
 			return "", &runtimes.ImageGoneError{Image: ref}
 		}
+		return "", r.wrap("inspecting image "+ref, err)
+	}
+	return res.ID, nil
+}
+
+// ResolveLocalImage is ResolveImage from the daemon's images alone: it never
+// pulls, and an image the daemon does not have is errdefs.ErrNotFound
+// (portico deploy --dry-run says it would pull it).
+func (r *Runtime) ResolveLocalImage(ctx context.Context, ref string) (string, error) {
+	if err := checkRef(ref); err != nil {
+		return "", err
+	}
+	res, err := r.cli.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return "", fmt.Errorf("image %s is not on the Docker daemon's host: %w", ref, errdefs.ErrNotFound)
+	}
+	if err != nil {
 		return "", r.wrap("inspecting image "+ref, err)
 	}
 	return res.ID, nil

@@ -328,6 +328,17 @@ func TestBuildImage(t *testing.T) {
 	if got, err := rt.ResolveImage(ctx, ref); err != nil || got != id {
 		t.Fatalf("ResolveImage = %q, %v; want %q", got, err, id)
 	}
+	// From the daemon's images alone (deploy --dry-run): the built image,
+	// and a missing one is ErrNotFound, not pulled.
+	if got, err := rt.ResolveLocalImage(ctx, ref); err != nil || got != id {
+		t.Fatalf("ResolveLocalImage = %q, %v; want %q", got, err, id)
+	}
+	if got, err := rt.ResolveLocalImage(ctx, id); err != nil || got != id {
+		t.Fatalf("ResolveLocalImage(id) = %q, %v; want %q", got, err, id)
+	}
+	if _, err := rt.ResolveLocalImage(ctx, "portico-test/absent:"+strings.ToLower(testInstance(t))); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("ResolveLocalImage of a missing image: %v, want ErrNotFound", err)
+	}
 	api := runtimetest.NewAPIServer(t, rt.HostAddr())
 	sb, err := rt.Start(ctx, runtimes.Spec{SandboxID: "sbx-built", PackageType: "Image", Image: id,
 		Env: map[string]string{"AWS_LAMBDA_RUNTIME_API": api.Addr()}})

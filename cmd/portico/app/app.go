@@ -549,11 +549,23 @@ func imageResolver(p runtimeParams) functions.ImageResolver {
 // once no version uses them.
 var _ functions.ImagePins = (*containerd.Runtime)(nil)
 
+// Both container runtimes resolve images from the host alone too, for
+// portico deploy --dry-run.
+var (
+	_ functions.LocalImageResolver = (*containerd.Runtime)(nil)
+	_ functions.LocalImageResolver = (*docker.Runtime)(nil)
+)
+
 // noImages refuses every image: the runtime runs Zip functions only.
 type noImages struct{ runtime string }
 
 // ResolveImage implements functions.ImageResolver.
 func (n noImages) ResolveImage(context.Context, string) (string, error) { return "", n.RefuseImages() }
+
+// ResolveLocalImage implements functions.LocalImageResolver.
+func (n noImages) ResolveLocalImage(context.Context, string) (string, error) {
+	return "", n.RefuseImages()
+}
 
 // RefuseImages implements functions.ImageRefuser.
 func (n noImages) RefuseImages() error {

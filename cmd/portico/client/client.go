@@ -379,7 +379,19 @@ type ImageResolution struct {
 // ResolveImage asks the server's runtime which image id imageURI names now,
 // as UpdateFunctionCode would pin it, changing no function.
 func (c *Client) ResolveImage(ctx context.Context, imageURI string) (*ImageResolution, error) {
-	resp, err := c.Do(ctx, http.MethodPost, "/portico/v1/images/resolve", nil, map[string]string{"ImageUri": imageURI}, nil)
+	return c.resolveImage(ctx, map[string]any{"ImageUri": imageURI})
+}
+
+// ResolveLocalImage is ResolveImage from the images on the server's host
+// alone: the server pulls none, and one its host does not have is an error
+// for which IsNotFound is true (resolving it would pull it).
+func (c *Client) ResolveLocalImage(ctx context.Context, imageURI string) (*ImageResolution, error) {
+	return c.resolveImage(ctx, map[string]any{"ImageUri": imageURI, "Local": true})
+}
+
+func (c *Client) resolveImage(ctx context.Context, body map[string]any) (*ImageResolution, error) {
+	imageURI, _ := body["ImageUri"].(string)
+	resp, err := c.Do(ctx, http.MethodPost, "/portico/v1/images/resolve", nil, body, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -114,7 +114,10 @@ type SavedFunction struct {
 	Config map[string]any
 	// Zip is a Zip function's code archive.
 	Zip []byte
-	// ImageURI is an Image function's image.
+	// ImageURI is an Image function's image, by the digest it was pinned to
+	// (REPOSITORY@sha256:..., GetFunction's ResolvedImageUri) where the
+	// server pins images, so that a rollback puts back the image $LATEST ran
+	// even when its tag names another one since.
 	ImageURI string
 }
 
@@ -133,6 +136,11 @@ type FunctionState struct {
 	AliasVersion string
 	AliasWeights map[string]float64
 }
+
+// ErrWouldPull is ResolveImage's error, under a dry run, for an image the
+// server's host does not have: resolving it would pull it, which a dry run
+// does not do.
+var ErrWouldPull = errors.New("the image is not on the server's host: resolving it would pull it")
 
 // SavedAPI is an API as SaveAPI found it: the admin API's document of it.
 type SavedAPI struct {
@@ -245,7 +253,10 @@ func observeImages(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 		now, ok := resolved[f.ImageURI]
 		if !ok {
 			var err error
-			if now, err = t.ResolveImage(ctx, f.ImageURI); err != nil {
+			switch now, err = t.ResolveImage(ctx, f.ImageURI); {
+			case errors.Is(err, ErrWouldPull):
+				obs.Warnings = append(obs.Warnings, fmt.Sprintf("%s: would pull image %s to resolve its tag (it is not on the server's host; a dry run pulls nothing), so whether it was rebuilt is not known", id, f.ImageURI))
+			case err != nil:
 				obs.Warnings = append(obs.Warnings, fmt.Sprintf("%s: could not resolve image %s, so a rebuild under its tag is not noticed: %v", id, f.ImageURI, err))
 			}
 			resolved[f.ImageURI] = now
@@ -263,7 +274,7 @@ func observeImages(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 				obs.Warnings = append(obs.Warnings, fmt.Sprintf("%s: could not read the image function %s runs: %v", id, f.Name, err))
 				break
 			}
-			if pin.ImageURI != f.ImageURI {
+			if pin.ImageURI != f.ImageURI && !digestOf(pin.ImageURI, f.ImageURI) {
 				break // another reference: the template's change updates it
 			}
 			if pin.ResolvedImage != "" && pin.ResolvedImage != now {
@@ -272,6 +283,21 @@ func observeImages(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 			}
 		}
 	}
+}
+
+// digestOf reports whether pinned, an image reference by digest
+// (REPOSITORY@sha256:..., what a rollback puts back), names tagged's
+// repository: the function runs an image of the template's repository, which
+// the tag may name or not.
+func digestOf(pinned, tagged string) bool {
+	repo, _, ok := strings.Cut(pinned, "@")
+	if !ok || strings.Contains(tagged, "@") {
+		return false
+	}
+	if i := strings.LastIndex(tagged, ":"); i > strings.LastIndex(tagged, "/") {
+		tagged = tagged[:i]
+	}
+	return repo == tagged
 }
 
 // applier runs a plan.

@@ -34,6 +34,10 @@ type HTTPTarget struct {
 	// ShiftRetry is how long ShiftAlias goes on reading a traffic shift's
 	// status while the server cannot be reached (zero: 5 minutes).
 	ShiftRetry time.Duration
+	// LocalImages has ResolveImage resolve from the images on the server's
+	// host alone, pulling none (a dry run): one the host does not have is
+	// ErrWouldPull.
+	LocalImages bool
 }
 
 var _ Target = (*HTTPTarget)(nil)
@@ -221,8 +225,16 @@ func (h *HTTPTarget) UsagePlanExists(ctx context.Context, id string) (bool, erro
 }
 
 // ResolveImage implements Target through POST /portico/v1/images/resolve.
+// With LocalImages, the server pulls nothing.
 func (h *HTTPTarget) ResolveImage(ctx context.Context, imageURI string) (string, error) {
-	r, err := h.C.ResolveImage(ctx, imageURI)
+	resolve := h.C.ResolveImage
+	if h.LocalImages {
+		resolve = h.C.ResolveLocalImage
+	}
+	r, err := resolve(ctx, imageURI)
+	if h.LocalImages && client.IsNotFound(err) {
+		return "", fmt.Errorf("%w: %w", ErrWouldPull, err)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -343,13 +355,15 @@ func (h *HTTPTarget) qualified(ctx context.Context, name, qualifier string) (*Sa
 	}
 	var got struct {
 		Configuration map[string]any
-		Code          struct{ ImageUri string } //nolint:revive // Lambda's field name
+		Code          struct{ ImageUri, ResolvedImageUri string } //nolint:revive // Lambda's field names
 	}
 	if err := json.Unmarshal(resp.Body, &got); err != nil {
 		return nil, "", fmt.Errorf("decoding function %s: %w", name, err)
 	}
+	// The image $LATEST runs, by its digest (REPOSITORY@sha256:...), not by
+	// its tag: the tag may name the new image by the time of a rollback.
 	s := &SavedFunction{Config: map[string]any{"Description": "", "Environment": map[string]any{"Variables": map[string]string{}},
-		"FileSystemConfigs": []any{}}, ImageURI: got.Code.ImageUri}
+		"FileSystemConfigs": []any{}}, ImageURI: cmp.Or(got.Code.ResolvedImageUri, got.Code.ImageUri)}
 	for _, k := range savedConfigKeys {
 		if v, ok := got.Configuration[k]; ok && v != nil {
 			s.Config[k] = v

@@ -1,0 +1,127 @@
+package connset
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limit bounds the connections that the servers sharing it hold open
+// together: the process's public listeners, kept below its file descriptor
+// limit so that a client holding thousands of idle connections cannot leave
+// none for the admin API, the Runtime API, the store and the sandboxes. A
+// server counts a connection as it accepts it (Acquire) and gives the count
+// back when the connection closes or leaves it (a hijacked WebSocket:
+// Release). A connection past the limit is closed as soon as it is accepted,
+// and Refused closes idle keep-alive connections of every server sharing the
+// limit (AddShedder), to make room for the clients that retry. Safe for
+// concurrent use.
+type Limit struct {
+	max        int64
+	n          atomic.Int64
+	shedding   atomic.Bool
+	refusedLog rate.Sometimes
+
+	mu       sync.Mutex
+	shedders map[*Shedder]struct{}
+}
+
+// Shedder is one server's way to close its idle connections, registered
+// with a Limit (AddShedder).
+type Shedder struct {
+	l    *Limit
+	shed func(n int) int
+}
+
+// Remove unregisters the shedder (when its server stops). A nil Shedder is
+// none.
+func (s *Shedder) Remove() {
+	if s == nil {
+		return
+	}
+	s.l.mu.Lock()
+	delete(s.l.shedders, s)
+	s.l.mu.Unlock()
+}
+
+// NewLimit returns a limit of n connections (at least 1).
+func NewLimit(n int) *Limit {
+	return &Limit{max: int64(max(n, 1)), refusedLog: rate.Sometimes{First: 1, Interval: time.Minute}}
+}
+
+// Max returns the limit; 0 for a nil Limit (no limit).
+func (l *Limit) Max() int {
+	if l == nil {
+		return 0
+	}
+	return int(l.max)
+}
+
+// Open returns the connections counted against the limit.
+func (l *Limit) Open() int { return int(l.n.Load()) }
+
+// Acquire counts one more connection; false at the limit (nothing is
+// counted then).
+func (l *Limit) Acquire() bool {
+	if l.n.Add(1) > l.max {
+		l.n.Add(-1)
+		return false
+	}
+	return true
+}
+
+// Release gives back the count of a connection Acquire counted.
+func (l *Limit) Release() { l.n.Add(-1) }
+
+// ShedBatch is how many idle keep-alive connections Refused closes at most.
+const ShedBatch = 64
+
+// AddShedder registers shed, which closes up to n idle connections of one
+// server and returns how many it closed; Refused calls it. Remove the
+// Shedder when the server stops.
+func (l *Limit) AddShedder(shed func(n int) int) *Shedder {
+	s := &Shedder{l: l, shed: shed}
+	l.mu.Lock()
+	if l.shedders == nil {
+		l.shedders = map[*Shedder]struct{}{}
+	}
+	l.shedders[s] = struct{}{}
+	l.mu.Unlock()
+	return s
+}
+
+// Refused is called by a server that closed a connection past the limit: it
+// logs that (once a minute) and closes up to ShedBatch idle keep-alive
+// connections across the servers sharing the limit, the refusing server's
+// own (self, which may be nil) first, one shedding at a time.
+func (l *Limit) Refused(log *slog.Logger, server string, self *Shedder) {
+	l.refusedLog.Do(func() {
+		log.Warn("connection refused: the public listeners hold as many connections as they may; closing idle keep-alive connections",
+			"server", server, "max", l.Max())
+	})
+	if !l.shedding.CompareAndSwap(false, true) {
+		return
+	}
+	defer l.shedding.Store(false)
+	left := ShedBatch
+	if self != nil {
+		left -= self.shed(left)
+	}
+	l.mu.Lock()
+	others := make([]func(int) int, 0, len(l.shedders))
+	for s := range l.shedders {
+		if s != self {
+			others = append(others, s.shed)
+		}
+	}
+	l.mu.Unlock()
+	for _, shed := range others {
+		if left <= 0 {
+			return
+		}
+		left -= shed(left)
+	}
+}
