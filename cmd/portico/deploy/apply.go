@@ -119,6 +119,9 @@ type SavedFunction struct {
 	// server pins images, so that a rollback puts back the image $LATEST ran
 	// even when its tag names another one since.
 	ImageURI string
+	// imageGiven is the ImageUri as the function was given it (GetFunction's
+	// ImageUri, a tag where one was given): what a template names.
+	imageGiven string
 }
 
 // FunctionState is what the server holds of a function, to compare with what
@@ -129,7 +132,8 @@ type FunctionState struct {
 	// SavedFunction.Config holds them.
 	Config map[string]any
 	// CodeSHA256 is $LATEST's Lambda CodeSha256 (a Zip function's: the
-	// base64 SHA-256 of its archive); ImageURI an Image function's image.
+	// base64 SHA-256 of its archive); ImageURI an Image function's image
+	// as it was given (GetFunction's ImageUri, not the digest it resolved to).
 	CodeSHA256, ImageURI string
 	// AliasVersion is the version the alias points at ("": no alias),
 	// AliasWeights the versions it shares its calls with.

@@ -117,7 +117,10 @@ func latestDrift(f *Function, st *FunctionState, wantSHA string) []string {
 	}
 	switch {
 	case f.ImageURI != "":
-		if st.ImageURI != f.ImageURI {
+		// A rollback puts an image back by its digest (REPOSITORY@sha256:...):
+		// the template's repository still; whether its tag names another image
+		// since is the rebuilt-image check's to say.
+		if st.ImageURI != f.ImageURI && !digestOf(st.ImageURI, f.ImageURI) {
 			drift = append(drift, "ImageUri")
 		}
 	case wantSHA != "" && st.CodeSHA256 != "" && st.CodeSHA256 != wantSHA:

@@ -363,7 +363,7 @@ func (h *HTTPTarget) qualified(ctx context.Context, name, qualifier string) (*Sa
 	// The image $LATEST runs, by its digest (REPOSITORY@sha256:...), not by
 	// its tag: the tag may name the new image by the time of a rollback.
 	s := &SavedFunction{Config: map[string]any{"Description": "", "Environment": map[string]any{"Variables": map[string]string{}},
-		"FileSystemConfigs": []any{}}, ImageURI: cmp.Or(got.Code.ResolvedImageUri, got.Code.ImageUri)}
+		"FileSystemConfigs": []any{}}, ImageURI: cmp.Or(got.Code.ResolvedImageUri, got.Code.ImageUri), imageGiven: got.Code.ImageUri}
 	for _, k := range savedConfigKeys {
 		if v, ok := got.Configuration[k]; ok && v != nil {
 			s.Config[k] = v
@@ -386,7 +386,7 @@ func (h *HTTPTarget) VersionState(ctx context.Context, name, version string) (*F
 	if err != nil {
 		return nil, err
 	}
-	return &FunctionState{Config: s.Config, CodeSHA256: sha, ImageURI: s.ImageURI}, nil
+	return &FunctionState{Config: s.Config, CodeSHA256: sha, ImageURI: s.imageGiven}, nil
 }
 
 // FunctionState implements Target through GetFunction and GetAlias.
@@ -395,7 +395,7 @@ func (h *HTTPTarget) FunctionState(ctx context.Context, name, alias string) (*Fu
 	if err != nil {
 		return nil, err
 	}
-	st := &FunctionState{Config: s.Config, CodeSHA256: sha, ImageURI: s.ImageURI}
+	st := &FunctionState{Config: s.Config, CodeSHA256: sha, ImageURI: s.imageGiven}
 	if alias == "" {
 		return st, nil
 	}
