@@ -426,9 +426,9 @@ func TestEventPathsAsAPIGatewaySendsThem(t *testing.T) {
 		path, stagePath   string
 		id, proxy         string
 	}{
-		{apis.ProtocolREST, "", "/items/a%20b/c%2Fd/e", "/dev/items/a%20b/c%2Fd/e", "a%20b", "c%2Fd/e"},
-		{apis.ProtocolHTTP, "1.0", "/items/a b/c/d/e", "/dev/items/a b/c/d/e", "a b", "c/d/e"},
-		{apis.ProtocolHTTP, "", "", "/dev/items/a b/c/d/e", "a b", "c/d/e"},
+		{apis.ProtocolREST, "", "/items/a%20b/c%3Bd/e", "/dev/items/a%20b/c%3Bd/e", "a%20b", "c%3Bd/e"},
+		{apis.ProtocolHTTP, "1.0", "/items/a b/c;d/e", "/dev/items/a b/c;d/e", "a b", "c;d/e"},
+		{apis.ProtocolHTTP, "", "", "/dev/items/a b/c;d/e", "a b", "c;d/e"},
 	} {
 		t.Run(tc.protocol+"-"+tc.payload, func(t *testing.T) {
 			e := newEnv(t)
@@ -436,7 +436,7 @@ func TestEventPathsAsAPIGatewaySendsThem(t *testing.T) {
 				{Method: "ANY", Path: "/items/{id}/{proxy+}", Integration: &apis.Integration{Type: apis.IntegrationAWSProxy, URI: "function:probe", PayloadFormatVersion: tc.payload}},
 			}}}
 			id := e.deploy(a, "dev", nil)
-			e.do("GET", "/"+id+"/dev/items/a%20b/c%2Fd/e", nil)
+			e.do("GET", "/"+id+"/dev/items/a%20b/c%3Bd/e", nil)
 			payload := e.inv.last().Payload
 			ev := decodeJSON(t, payload)
 			if tc.path == "" { // payload 2.0

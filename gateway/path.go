@@ -36,10 +36,14 @@ func mergeSlashes(p string) string {
 // above the stage root is refused, and so is a segment that hides a dot segment
 // behind an encoded separator (..%2F, ..%5C) or a backslash, which a backend
 // could resolve after the gateway has routed: neither can be made safe by
-// rewriting. Other escapes are kept as they came.
+// rewriting. A path that hides a slash behind a percent-encoding is refused
+// too (hidesSlash). Other escapes are kept as they came.
 func normalizePath(p string) (string, error) {
 	if !strings.ContainsAny(p, ".%\\") {
 		return p, nil
+	}
+	if hidesSlash(p) {
+		return "", fmt.Errorf("path %q has an encoded slash: %w", p, errBadRequest)
 	}
 	segs := strings.Split(p, "/")
 	out := make([]string, 0, len(segs))
@@ -112,6 +116,35 @@ func hidesDotSegment(s string) bool {
 	}
 	for _, part := range strings.FieldsFunc(d, func(r rune) bool { return r == '/' || r == '\\' }) {
 		if part == "." || part == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// hidesSlash reports whether escaped path p has a segment that decodes to a
+// "/" (%2F, %2f) or to an encoded one (%252F, %25%32%46). API Gateway documents
+// no meaning for them; a backend that decodes them (once or twice) and merges
+// slashes serves "/secret" for "/%2Fsecret", "/a%2F..%2Fsecret" or
+// "/%252Fsecret", where the router, the execute-api ARN that policies and
+// authorizers are checked against, and the route's own authorization saw one
+// segment. Like Tomcat (encodedSolidusHandling="reject"), Spring Security's
+// StrictHttpFirewall and Envoy's REJECT_REQUEST, the gateway refuses them
+// (400) rather than guess how the backend reads them. A path with no "%2" is
+// answered at no cost.
+func hidesSlash(p string) bool {
+	if !strings.Contains(p, "%2") {
+		return false
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		if !strings.Contains(seg, "%2") {
+			continue
+		}
+		d, err := url.PathUnescape(seg)
+		if err != nil {
+			continue // a bad escape is refused where the request target is read
+		}
+		if strings.Contains(d, "/") || strings.Contains(d, "%2F") || strings.Contains(d, "%2f") {
 			return true
 		}
 	}

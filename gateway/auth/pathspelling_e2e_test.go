@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +14,21 @@ import (
 // backend that collapses them serves /secret).
 var secretSpellings = []string{"/secret", "/%73ecret", "/secret/", "/%73ecret/", "/s%65cr%65t",
 	"//secret", "/secret//", "///secret", "//%73ecret//"}
+
+// slashedSpellings hide a slash behind a percent-encoding: "%2F" (or "%2f"), or
+// "%252F", which a backend that decodes twice reads as "/". A backend that
+// decodes them and merges slashes serves /secret ("/%2Fsecret" is "//secret",
+// "/a%2F..%2Fsecret" is "/a/../secret"), so the gateway refuses them all with
+// 400 before routing: no route, policy or authorizer sees them, and no backend.
+var slashedSpellings = []string{"/%2Fsecret", "/%2fsecret", "/a%2F..%2Fsecret", "/a%2f..%2fsecret", "/%252Fsecret", "/%252fsecret",
+	"/secret%2F", "/%2F%2Fsecret", "/x/..%2Fsecret", "//%2Fsecret", "/%2e%2e%2Fsecret", "/%25%32%46secret"}
+
+// expectSlashRefused checks that p, one of slashedSpellings, was refused with
+// 400 BadRequestException.
+func expectSlashRefused(t *testing.T, p string, a answer) {
+	t.Helper()
+	expect(t, p, a, 400, "BadRequestException", `{"message":"Bad Request"}`)
+}
 
 // TestDenyHoldsForEveryPathSpelling: the execute-api ARN that resource
 // policies, identity policies, Lambda authorizers' policies and
@@ -39,6 +55,9 @@ func TestDenyHoldsForEveryPathSpelling(t *testing.T) {
 		for _, p := range []string{"/open", "/%6Fpen", "/open/", "//open", "/other", "/other//x"} {
 			expect(t, p, call(t, base+p), 200, "", "")
 		}
+		for _, p := range slashedSpellings {
+			expectSlashRefused(t, p, call(t, base+p))
+		}
 	})
 
 	t.Run("identity policy", func(t *testing.T) {
@@ -53,6 +72,9 @@ func TestDenyHoldsForEveryPathSpelling(t *testing.T) {
 				`{"Message":"User: arn:aws:iam::000000000000:user/bob is not authorized to perform: execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:000000000000:`+id+`/dev/GET/secret with an explicit deny"}`)
 		}
 		expect(t, "/other", signedCall(t, bob, "GET", base+"/other", ""), 200, "", "")
+		for _, p := range slashedSpellings {
+			expectSlashRefused(t, p, signedCall(t, bob, "GET", base+p, ""))
+		}
 	})
 
 	t.Run("identity policy NotResource on an HTTP API", func(t *testing.T) {
@@ -73,6 +95,10 @@ func TestDenyHoldsForEveryPathSpelling(t *testing.T) {
 				p = "/iam" + p
 			}
 			expect(t, p, signedCall(t, carol, "GET", base+p, ""), 403, "AccessDeniedException", `{"message":"Forbidden"}`)
+		}
+		for _, p := range slashedSpellings {
+			expectSlashRefused(t, "/iam"+p, signedCall(t, carol, "GET", base+"/iam"+p, ""))
+			expectSlashRefused(t, p, signedCall(t, carol, "GET", base+p, ""))
 		}
 		expect(t, "/iam/other", signedCall(t, carol, "GET", base+"/iam/other", ""), 200, "", "")
 		if got := be.take(); len(got) != 1 {
@@ -95,6 +121,35 @@ func TestDenyHoldsForEveryPathSpelling(t *testing.T) {
 				`{"Message":"User is not authorized to access this resource with an explicit deny"}`)
 		}
 		expect(t, "/other", call(t, base+"/other", "Authorization", "allow-but-secret"), 200, "", "")
+		for _, p := range slashedSpellings {
+			expectSlashRefused(t, p, call(t, base+p, "Authorization", "allow-but-secret"))
+		}
+	})
+
+	t.Run("HTTP_PROXY backends", func(t *testing.T) {
+		be := newRequestLines(t)
+		rest := importREST(t, env, `{"openapi":"3.0.1","info":{"title":"rp","version":"1"},
+  "x-amazon-apigateway-policy":{"Version":"2012-10-17","Statement":[
+    {"Effect":"Allow","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/*"},
+    {"Effect":"Deny","Principal":"*","Action":"execute-api:Invoke","Resource":"execute-api:/*/GET/secret"}]},
+  "paths":{"/{proxy+}":{"get":{"parameters":[{"name":"proxy","in":"path","required":true,"schema":{"type":"string"}}],
+    "x-amazon-apigateway-integration":{"type":"http_proxy","httpMethod":"GET","uri":"`+be.srv.URL+`/{proxy}"}}}}}`)
+		proxy := map[string]any{"type": "HTTP_PROXY", "httpMethod": "ANY", "uri": be.srv.URL + "/secret", "payloadFormatVersion": "1.0"}
+		httpID := createAPI(t, c, map[string]any{"name": "h", "protocol": "HTTP", "authorizers": map[string]any{"sigv4": sigv4Scheme}, "routes": []any{
+			map[string]any{"method": "GET", "path": "/secret", "integration": proxy, "security": []any{map[string]any{"sigv4": []any{}}}},
+			map[string]any{"method": "GET", "path": "/{proxy+}", "integration": map[string]any{"type": "HTTP_PROXY", "httpMethod": "ANY", "uri": be.srv.URL + "/{proxy}", "payloadFormatVersion": "1.0"}},
+		}})
+		for _, base := range []string{rest, env.GatewayURL + "/" + httpID + "/dev"} {
+			for _, p := range slashedSpellings {
+				expectSlashRefused(t, p, call(t, base+p))
+			}
+			if a := call(t, base+"/other"); a.status != 200 {
+				t.Errorf("/other: %d %s", a.status, a.body)
+			}
+			if got := be.take(); !slices.Equal(got, []string{"GET /other"}) {
+				t.Errorf("the backend saw %q, want GET /other alone", got)
+			}
+		}
 	})
 
 	t.Run("InvalidateCache", func(t *testing.T) {
