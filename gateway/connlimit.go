@@ -11,14 +11,16 @@ import (
 
 // stdConns counts the connections of a server that is not h1 or h2 (net/http's,
 // under the net/http and nbio engines, and nbio's own) against the public
-// listeners' shared limit (Server.conns, Config.MaxConns), as h1 and h2 count
+// listeners' shared limit (Server.conns, Config.MaxConns) and their bound per
+// client address (Server.perIP, Config.MaxConnsPerIP), as h1 and h2 count
 // theirs: a connection is counted as it is accepted (limitedListener), one
-// past the limit is closed unanswered and idle keep-alive connections are shed
-// across the listeners; the count is given back when the connection closes or
-// is hijacked (a WebSocket: the connections manager bounds those). Safe for
-// concurrent use.
+// past either is closed unanswered, and past the limit idle keep-alive
+// connections are shed across the listeners; the counts are given back when
+// the connection closes or is hijacked (a WebSocket: the connections manager
+// bounds those). Safe for concurrent use.
 type stdConns struct {
-	lim    *connset.Limit
+	lim    *connset.Limit // nil: no limit
+	perIP  *connset.PerIP // nil: no bound per address
 	log    *slog.Logger
 	server string
 	self   *connset.Shedder // nil: the server's idle connections are not known (nbio)
@@ -27,15 +29,15 @@ type stdConns struct {
 	idle map[net.Conn]struct{} // net/http's idle keep-alive connections
 }
 
-// newStdConns returns the counting for one server; a nil limit is none (nil).
-// With shed, the server's idle keep-alive connections (connState) may be shed
-// to make room.
-func newStdConns(lim *connset.Limit, log *slog.Logger, server string, shed bool) *stdConns {
-	if lim == nil {
+// newStdConns returns the counting for one server; nil with neither a limit
+// nor a bound per address. With shed, the server's idle keep-alive
+// connections (connState) may be shed to make room under the limit.
+func newStdConns(lim *connset.Limit, perIP *connset.PerIP, log *slog.Logger, server string, shed bool) *stdConns {
+	if lim == nil && perIP == nil {
 		return nil
 	}
-	c := &stdConns{lim: lim, log: log, server: server, idle: map[net.Conn]struct{}{}}
-	if shed {
+	c := &stdConns{lim: lim, perIP: perIP, log: log, server: server, idle: map[net.Conn]struct{}{}}
+	if shed && lim != nil {
 		c.self = lim.AddShedder(c.shedIdle)
 	}
 	return c
@@ -70,16 +72,34 @@ func (l limitedListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.c.lim.Acquire() {
-			return rwc, nil
+		if l.c.lim != nil && !l.c.lim.Acquire() {
+			_ = rwc.Close()
+			l.c.lim.Refused(l.c.log, l.c.server, l.c.self)
+			continue
 		}
-		_ = rwc.Close()
-		l.c.lim.Refused(l.c.log, l.c.server, l.c.self)
+		if _, ok := l.c.perIP.Admit(rwc, l.c.log, l.c.server); !ok {
+			_ = rwc.Close()
+			l.c.releaseLimit()
+			continue
+		}
+		return rwc, nil
+	}
+}
+
+// release gives back the counts of conn, which limitedListener accepted.
+func (c *stdConns) release(conn net.Conn) {
+	c.perIP.Release(connset.Addr(conn))
+	c.releaseLimit()
+}
+
+func (c *stdConns) releaseLimit() {
+	if c.lim != nil {
+		c.lim.Release()
 	}
 }
 
 // connState is a net/http server's ConnState hook: it gives back a
-// connection's count when it closes or is hijacked, and keeps the idle
+// connection's counts when it closes or is hijacked, and keeps the idle
 // keep-alive connections shedIdle may close. (An HTTP/2 connection of
 // net/http's reports no states between new and closed: it is counted, never
 // shed.)
@@ -97,7 +117,7 @@ func (c *stdConns) connState(conn net.Conn, st http.ConnState) {
 		c.mu.Lock()
 		delete(c.idle, conn)
 		c.mu.Unlock()
-		c.lim.Release()
+		c.release(conn)
 	}
 }
 

@@ -73,6 +73,7 @@ func (s *Server) h2Options() h2.Options {
 		IdleTimeout:       s.limits.IdleTimeout,
 		DormantAfter:      dormantAfter,
 		Conns:             s.conns,
+		PerIP:             s.perIP,
 		BadTarget:         http.HandlerFunc(s.gw.serveBadTarget),
 		Log:               s.log,
 	}
@@ -93,7 +94,7 @@ func (s *Server) h1Options() h1.Options {
 		IdleTimeout:       s.limits.IdleTimeout,
 		DormantAfter:      dormantAfter,
 		Conns:             s.conns,
-		MaxConnsPerIP:     s.gw.cfg.MaxConnsPerIP,
+		PerIP:             s.perIP,
 		WireNames:         true,
 		BadTarget:         http.HandlerFunc(s.gw.serveBadTarget),
 		Log:               s.log,

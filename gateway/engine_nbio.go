@@ -23,8 +23,9 @@ type nbioServer struct {
 // listener.
 func (s *Server) startNbio(addr string) error {
 	var bound net.Listener
-	// Its connections count against the public listeners' limit, as h1's
-	// do (connlimit.go), given back as nbio closes them; nbio's idle
+	// Its connections count against the public listeners' limit and their
+	// bound per client address, as h1's do (connlimit.go), given back as
+	// nbio closes them; nbio's idle
 	// connections are not known here, and are not shed.
 	counted := s.stdConns("nbio", false)
 	// Requests carry the listener's address as net/http's do
@@ -66,7 +67,7 @@ func (s *Server) startNbio(addr string) error {
 		},
 	})
 	if counted != nil {
-		eng.OnClose(func(net.Conn, error) { counted.lim.Release() })
+		eng.OnClose(func(c net.Conn, _ error) { counted.release(c) })
 	}
 	nbioHandoff(eng)
 	if err := eng.Start(); err != nil {

@@ -92,8 +92,10 @@ type Config struct {
 	// keep-alive connections, of either listener, are closed to make room.
 	MaxConns int
 	// MaxConnsPerIP, when positive, bounds the connections one client address
-	// holds open on the public listeners (default: no bound; clients behind
-	// one NAT share an address).
+	// holds open on the public listeners together (default: no bound; clients
+	// behind one NAT share an address). Every connection counts, HTTP/1.1 and
+	// HTTP/2, plain and TLS, under every engine; one past the bound is closed
+	// at once, unanswered.
 	MaxConnsPerIP int
 	// Engine is the plain listener's engine: EngineNetHTTP, EngineH1 or EngineNbio
 	// (an experiment: HTTP only, see engine_nbio.go); empty: DefaultEngine.

@@ -21,7 +21,7 @@ import (
 func TestPublicListenersShareAConnectionBound(t *testing.T) {
 	_, svc := gwtest.APIs(t)
 	s := NewServer(New(Config{MaxConns: 7, MaxConnsPerIP: 3}, svc, nil, nil, nil), nil, listener.Limits{})
-	if o := s.h1Options(); o.Conns == nil || o.Conns.Max() != 7 || o.MaxConnsPerIP != 3 {
+	if o := s.h1Options(); o.Conns == nil || o.Conns.Max() != 7 || o.PerIP.Max() != 3 || s.h2Options().PerIP != o.PerIP {
 		t.Fatalf("h1 options: %+v", o)
 	}
 	if off := NewServer(New(Config{MaxConns: -1}, svc, nil, nil, nil), nil, listener.Limits{}); off.h1Options().Conns != nil {
@@ -131,4 +131,69 @@ func plainGet(t *testing.T, addr string) (net.Conn, error) {
 		return nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
 	return c, nil
+}
+
+// TestConnsPerIPCoverEveryListenerAndEngine: Config.MaxConnsPerIP bounds one
+// client address's connections across the public listeners, under every
+// engine: the TLS listener's HTTP/2 connections (h2's under h1, net/http's
+// under net/http) and HTTP/1.1 ones, and the plain listener's (h1, net/http or
+// nbio) count together. One past the bound is closed unanswered, whichever
+// listener it came to; a connection that closes gives its count back.
+func TestConnsPerIPCoverEveryListenerAndEngine(t *testing.T) {
+	for _, tc := range []struct {
+		name, engine string
+		tls, h2      bool // the first connection is the TLS listener's, negotiating HTTP/2
+	}{
+		{"h1 engine, TLS HTTP/2 (h2) and plain h1", EngineH1, true, true},
+		{"h1 engine, TLS HTTP/1.1 and plain h1", EngineH1, true, false},
+		{"net/http engine, TLS HTTP/2 and plain", EngineNetHTTP, true, true},
+		{"net/http engine, TLS HTTP/1.1 and plain", EngineNetHTTP, true, false},
+		{"nbio engine (no TLS listener), plain", EngineNbio, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTLSEnv(t, Config{MaxConns: -1, MaxConnsPerIP: 2, Engine: tc.engine}, edge.Config{})
+			var first *http.Client
+			var firstPlain net.Conn
+			if tc.tls {
+				first = e.client(tc.h2)
+				a := e.get(first, "https://localhost/healthz")
+				if want := map[bool]int{true: 2, false: 1}[tc.h2]; a.status != 200 || a.proto != want {
+					t.Fatalf("TLS GET /healthz: %d HTTP/%d %s, want 200 over HTTP/%d", a.status, a.proto, a.body, want)
+				}
+			} else {
+				c, err := plainGet(t, e.srv.Addr())
+				if err != nil {
+					t.Fatalf("plain GET /healthz: %v", err)
+				}
+				firstPlain = c
+			}
+			if _, err := plainGet(t, e.srv.Addr()); err != nil {
+				t.Fatalf("plain GET /healthz: %v", err)
+			}
+			if _, err := plainGet(t, e.srv.Addr()); err == nil {
+				t.Fatal("a third plain connection from one address under a bound of two was served")
+			}
+			if tc.tls {
+				// A new TLS connection, HTTP/2 or not, is refused too.
+				if _, err := e.client(tc.h2).Get("https://localhost/healthz"); err == nil {
+					t.Fatal("a third (TLS) connection from one address under a bound of two was served")
+				}
+				first.Transport.(*http.Transport).CloseIdleConnections()
+			} else {
+				_ = firstPlain.Close()
+			}
+			// The closed connection's count comes back once the server has
+			// seen it close: a client that tries again is served.
+			refused := 0
+			for end := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+				if _, err := plainGet(t, e.srv.Addr()); err == nil {
+					break
+				}
+				refused++
+				if time.Now().After(end) {
+					t.Fatalf("no connection was served after %d more refusals: the closed one still counts", refused)
+				}
+			}
+		})
+	}
 }

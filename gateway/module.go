@@ -17,6 +17,7 @@ import (
 	"github.com/portico-dev/portico/gateway/apis"
 	"github.com/portico-dev/portico/gateway/internal/wirenames"
 	"github.com/portico-dev/portico/gateway/pipeline"
+	"github.com/portico-dev/portico/internal/connset"
 	"github.com/portico-dev/portico/internal/errdefs"
 	"github.com/portico-dev/portico/internal/h1"
 	"github.com/portico-dev/portico/internal/h2"
@@ -57,6 +58,10 @@ type Server struct {
 	// std are the counts of the servers under it that are neither h1 nor h2
 	// (connlimit.go): net/http's and nbio's; stopped with the server.
 	std []*stdConns
+	// perIP bounds one client address's connections on the public
+	// listeners together, whatever serves them (Config.MaxConnsPerIP); nil
+	// for no bound.
+	perIP *connset.PerIP
 	// recording is set when the plain listener's connections record header
 	// spellings (wirenames.Listener: the net/http engine); h1 keeps them
 	// itself.
@@ -73,6 +78,7 @@ func NewServer(gw *Gateway, log *slog.Logger, l listener.Limits) *Server {
 	if n := maxConns(gw.cfg.MaxConns); n > 0 {
 		s.conns = h1.NewConnLimit(n)
 	}
+	s.perIP = connset.NewPerIP(gw.cfg.MaxConnsPerIP)
 	return s
 }
 
@@ -187,10 +193,10 @@ func (s *Server) Start(ctx context.Context) error {
 // stdConns returns the counting of a net/http or nbio server's connections
 // against the public listeners' limit, nil without one (connlimit.go).
 func (s *Server) stdConns(server string, shed bool) *stdConns {
-	if s.conns == nil {
+	if s.conns == nil && s.perIP == nil {
 		return nil
 	}
-	c := newStdConns(s.conns, s.log, server, shed)
+	c := newStdConns(s.conns, s.perIP, s.log, server, shed)
 	s.std = append(s.std, c)
 	return c
 }

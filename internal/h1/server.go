@@ -67,8 +67,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/portico-dev/portico/internal/connset"
 	"github.com/portico-dev/portico/internal/idlepoll"
 	"github.com/portico-dev/portico/internal/rawio"
@@ -113,6 +111,10 @@ type Options struct {
 	// MaxConnsPerIP file descriptors (a hijacked connection no longer counts).
 	// Zero: no bound.
 	MaxConnsPerIP int
+	// PerIP, when set, takes MaxConnsPerIP's place: a bound per client
+	// address that this server shares with others (the public listeners',
+	// whatever serves them), so that one address's connections count together.
+	PerIP *connset.PerIP
 	// Conns, when set, bounds the connections of this server and of the
 	// others sharing it together (ConnLimit).
 	Conns *ConnLimit
@@ -148,11 +150,10 @@ type Server struct {
 	sweepMu sync.Mutex // one sweep at a time: it owns swept and the connections' seen
 	swept   []*conn    // the sweep's snapshot, reused
 
-	// perIP counts the open connections of each client address, with
-	// Options.MaxConnsPerIP; refusedLog spaces out the warnings of refusals.
-	perIPMu    sync.Mutex
-	perIP      map[netip.Addr]int
-	refusedLog rate.Sometimes
+	// perIP counts the open connections of each client address
+	// (Options.PerIP, or one of the server's own for MaxConnsPerIP); nil for
+	// no bound.
+	perIP *connset.PerIP
 }
 
 // New returns a server for h with opts.
@@ -166,8 +167,11 @@ func New(h http.Handler, opts Options) *Server {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{h: h, opts: opts, refusedLog: rate.Sometimes{First: 1, Interval: time.Minute},
+	s := &Server{h: h, opts: opts, perIP: opts.PerIP,
 		std: &http.Server{Handler: h, MaxHeaderBytes: opts.MaxHeaderBytes, ReadHeaderTimeout: opts.ReadHeaderTimeout, IdleTimeout: opts.IdleTimeout}}
+	if s.perIP == nil {
+		s.perIP = connset.NewPerIP(opts.MaxConnsPerIP)
+	}
 	s.base, s.cancelBase = context.WithCancelCause(context.WithValue(context.Background(), http.ServerContextKey, s.std))
 	return s
 }
@@ -211,48 +215,14 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // admit counts a new connection against its client address's bound
-// (Options.MaxConnsPerIP); false when the address holds as many as it may. The
-// address is the zero Addr when nothing is counted.
+// (Options.PerIP or MaxConnsPerIP); false when the address holds as many as
+// it may. The address is the zero Addr when nothing is counted.
 func (s *Server) admit(rwc net.Conn) (netip.Addr, bool) {
-	if s.opts.MaxConnsPerIP <= 0 {
-		return netip.Addr{}, true
-	}
-	ap, err := netip.ParseAddrPort(rwc.RemoteAddr().String())
-	if err != nil {
-		return netip.Addr{}, true // not an IP connection: nothing to key on
-	}
-	ip := ap.Addr().Unmap()
-	s.perIPMu.Lock()
-	n := s.perIP[ip]
-	if n >= s.opts.MaxConnsPerIP {
-		s.perIPMu.Unlock()
-		s.refusedLog.Do(func() {
-			s.opts.Log.Warn("connection refused: the client holds as many connections as it may",
-				"server", "h1", "client", ip.String(), "max", s.opts.MaxConnsPerIP)
-		})
-		return netip.Addr{}, false
-	}
-	if s.perIP == nil {
-		s.perIP = map[netip.Addr]int{}
-	}
-	s.perIP[ip] = n + 1
-	s.perIPMu.Unlock()
-	return ip, true
+	return s.perIP.Admit(rwc, s.opts.Log, "h1")
 }
 
 // releaseIP gives back a connection's count (admit); the zero Addr is none.
-func (s *Server) releaseIP(ip netip.Addr) {
-	if !ip.IsValid() {
-		return
-	}
-	s.perIPMu.Lock()
-	if n := s.perIP[ip] - 1; n > 0 {
-		s.perIP[ip] = n
-	} else {
-		delete(s.perIP, ip)
-	}
-	s.perIPMu.Unlock()
-}
+func (s *Server) releaseIP(ip netip.Addr) { s.perIP.Release(ip) }
 
 // newConn registers a new connection; nil once the server is shutting down.
 func (s *Server) newConn(rwc net.Conn) *conn {

@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,7 @@ type conn struct {
 	rwc    net.Conn
 	tls    *tls.ConnectionState
 	remote string
+	ip     netip.Addr // the client address counted for Options.PerIP (zero: none)
 	ctx    context.Context
 	cancel context.CancelFunc
 

@@ -38,6 +38,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -113,6 +114,10 @@ type Options struct {
 	// others sharing it together (connset.Limit): a connection past it is
 	// closed as it is accepted, and idle connections are shed to make room.
 	Conns *connset.Limit
+	// PerIP, when set, bounds how many connections one client address holds
+	// open on this server and the others sharing it: one past it is closed
+	// as soon as it is accepted.
+	PerIP *connset.PerIP
 	// Log receives handler panics and accept errors (discarded when nil).
 	Log *slog.Logger
 }
@@ -176,8 +181,15 @@ func (s *Server) Serve(ln net.Listener) error {
 			s.opts.Conns.Refused(s.opts.Log, "h2", self)
 			return true
 		}
-		c := s.newConn(rwc)
+		ip, ok := s.opts.PerIP.Admit(rwc, s.opts.Log, "h2")
+		if !ok {
+			_ = rwc.Close()
+			s.releaseConn()
+			return true
+		}
+		c := s.newConn(rwc, ip)
 		if c == nil {
+			s.opts.PerIP.Release(ip)
 			s.releaseConn()
 			return false
 		}
@@ -195,18 +207,27 @@ func (s *Server) ServeConn(rwc net.Conn) {
 		s.opts.Conns.Refused(s.opts.Log, "h2", nil)
 		return
 	}
-	c := s.newConn(rwc)
+	ip, ok := s.opts.PerIP.Admit(rwc, s.opts.Log, "h2")
+	if !ok {
+		_ = rwc.Close()
+		s.releaseConn()
+		return
+	}
+	c := s.newConn(rwc, ip)
 	if c == nil {
 		_ = rwc.Close()
+		s.opts.PerIP.Release(ip)
 		s.releaseConn()
 		return
 	}
 	c.serve()
 }
 
-// newConn registers a connection, nil once the server is shutting down.
-func (s *Server) newConn(rwc net.Conn) *conn {
+// newConn registers a connection counted under ip (Options.PerIP), nil once
+// the server is shutting down.
+func (s *Server) newConn(rwc net.Conn, ip netip.Addr) *conn {
 	c := newConn(s, rwc)
+	c.ip = ip
 	if !s.set.Add(c) {
 		c.cancel()
 		return nil
@@ -215,9 +236,10 @@ func (s *Server) newConn(rwc net.Conn) *conn {
 }
 
 // forget removes c from the server's connections once it has closed, and
-// gives back its count of Options.Conns.
+// gives back its counts of Options.Conns and Options.PerIP.
 func (s *Server) forget(c *conn) {
 	s.set.Forget(c)
+	s.opts.PerIP.Release(c.ip)
 	s.releaseConn()
 }
 

@@ -1,0 +1,107 @@
+package connset
+
+import (
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// PerIP bounds how many connections one client address holds open on the
+// servers sharing it (the process's public listeners, whatever their engine):
+// a server admits each connection it accepts (Admit) before it reads from it,
+// closes one refused at once, and gives the count back when the connection
+// closes or leaves it (a hijacked WebSocket: Release). A nil PerIP admits
+// every connection. Safe for concurrent use.
+type PerIP struct {
+	max        int
+	refusedLog rate.Sometimes
+
+	mu sync.Mutex
+	n  map[netip.Addr]int
+}
+
+// NewPerIP returns a bound of n connections per client address; nil (no
+// bound) for n <= 0.
+func NewPerIP(n int) *PerIP {
+	if n <= 0 {
+		return nil
+	}
+	return &PerIP{max: n, refusedLog: rate.Sometimes{First: 1, Interval: time.Minute}, n: map[netip.Addr]int{}}
+}
+
+// Max returns the bound; 0 for a nil PerIP (none).
+func (p *PerIP) Max() int {
+	if p == nil {
+		return 0
+	}
+	return p.max
+}
+
+// Addr is the client address c is counted under: its remote IP address,
+// IPv4-mapped ones unmapped; the zero Addr for a connection that is not an IP
+// one (nothing to key on).
+func Addr(c net.Conn) netip.Addr {
+	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// Admit counts c against its client address's bound and returns the address
+// to Release it under; false when the address holds as many connections as it
+// may (server names the refusing server in the log, which warns at most once
+// a minute). A nil PerIP, or a connection with no IP address, is admitted
+// under the zero Addr, which Release ignores.
+func (p *PerIP) Admit(c net.Conn, log *slog.Logger, server string) (netip.Addr, bool) {
+	if p == nil {
+		return netip.Addr{}, true
+	}
+	ip := Addr(c)
+	if !ip.IsValid() {
+		return ip, true
+	}
+	p.mu.Lock()
+	n := p.n[ip]
+	if n >= p.max {
+		p.mu.Unlock()
+		if log != nil {
+			p.refusedLog.Do(func() {
+				log.Warn("connection refused: the client holds as many connections as it may",
+					"server", server, "client", ip.String(), "max", p.max)
+			})
+		}
+		return netip.Addr{}, false
+	}
+	p.n[ip] = n + 1
+	p.mu.Unlock()
+	return ip, true
+}
+
+// Release gives back a connection's count (Admit); the zero Addr is none.
+func (p *PerIP) Release(ip netip.Addr) {
+	if p == nil || !ip.IsValid() {
+		return
+	}
+	p.mu.Lock()
+	if n := p.n[ip] - 1; n > 0 {
+		p.n[ip] = n
+	} else {
+		delete(p.n, ip)
+	}
+	p.mu.Unlock()
+}
+
+// Open returns the connections counted for ip now.
+func (p *PerIP) Open(ip netip.Addr) int {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n[ip]
+}
