@@ -92,6 +92,11 @@ type Counts struct {
 	// update is st.Update and batch st.Batch; tests put seams here.
 	update func(context.Context, func(*store.Tx) error) error
 	batch  func(context.Context, func(*store.Tx) error) error
+	// live, when set, reports in a write transaction whether a plan still
+	// exists (the Service sets it): the counts of a deleted plan are not
+	// written, so that a reservation or flush that commits after the plan's
+	// delete leaves no count record behind (DeletePlan). Nil: every plan is.
+	live func(tx *store.Tx, planID string) bool
 	// inflight is read-held by each flush from taking the counts until its
 	// transaction has ended: a flush with nothing to write waits for those
 	// (Lock), so that whoever flushed to read the store reads every count
@@ -267,6 +272,9 @@ func (c *counter) reserve(now time.Time, q *Quota) *reservation {
 	ps, day, base := c.periodStart, dayOf(now), c.planID+"/"+c.keyID
 	go func() {
 		err := c.c.batch(context.Background(), func(tx *store.Tx) error {
+			if !c.c.planLive(tx, c.planID) {
+				return nil // deleted while the request was admitted: nothing to keep
+			}
 			var rec countRecord
 			if err := tx.Get(bucketCounts, base, &rec); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 				return err
@@ -407,6 +415,9 @@ func (cs *Counts) flush(ctx context.Context, final bool) error {
 		}
 		ps = cs.takePending(final)
 		for _, p := range ps {
+			if !cs.planLive(tx, p.c.planID) {
+				continue // the plan was deleted, its counts with it
+			}
 			base := p.c.planID + "/" + p.c.keyID
 			if !p.exact {
 				// Keep a reservation that landed after the pending state was
@@ -554,6 +565,11 @@ func (cs *Counts) days(ctx context.Context, planID, keyID string) (map[string]Da
 		})
 	})
 	return out, err
+}
+
+// planLive reports whether planID still exists in tx (Counts.live).
+func (cs *Counts) planLive(tx *store.Tx, planID string) bool {
+	return cs.live == nil || cs.live(tx, planID)
 }
 
 // forgetPlan drops the in-memory counters of a deleted plan.

@@ -22,12 +22,18 @@ func TestModuleWritesCountsAfterTheServersThatCount(t *testing.T) {
 	st, a := gwtest.APIs(t)
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	q := &Quota{Limit: 100, Period: "DAY"}
+	var planID string // a plan's: a deleted plan's counts are not written
 	take := func(s *Service) {
-		if ok, err := s.counters.Counter("p", "k").Take(now, q); !ok || err != nil {
+		if ok, err := s.counters.Counter(planID, "k").Take(now, q); !ok || err != nil {
 			t.Errorf("Take = %v, %v", ok, err)
 		}
 	}
 	server := fx.Module("server", fx.Invoke(func(lc fx.Lifecycle, s *Service) {
+		p, err := s.CreatePlan(context.Background(), Plan{Name: "p", Quota: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		planID = p.ID
 		lc.Append(fx.Hook{
 			OnStart: func(context.Context) error { take(s); return nil },
 			OnStop:  func(context.Context) error { take(s); return nil },
@@ -42,7 +48,7 @@ func TestModuleWritesCountsAfterTheServersThatCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rec countRecord
-	if err := st.View(ctx, func(tx *store.Tx) error { return tx.Get(bucketCounts, "p/k", &rec) }); err != nil {
+	if err := st.View(ctx, func(tx *store.Tx) error { return tx.Get(bucketCounts, planID+"/k", &rec) }); err != nil {
 		t.Fatal(err)
 	}
 	if rec.Used != 2 {

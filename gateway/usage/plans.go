@@ -296,6 +296,9 @@ func (s *Service) DeletePlan(ctx context.Context, id string) error {
 		return tx.Delete(bucketPlans, id)
 	})
 	if err == nil {
+		if s.afterDelete != nil {
+			s.afterDelete()
+		}
 		s.counts.forgetPlan(id)
 	}
 	return err

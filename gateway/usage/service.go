@@ -45,6 +45,10 @@ type Service struct {
 
 	mu    sync.Mutex // serialises index rebuilds
 	index atomic.Pointer[index]
+
+	// afterDelete, when set (tests), runs after DeletePlan's transaction has
+	// committed and before the plan's counters are forgotten.
+	afterDelete func()
 }
 
 // Options are a Service's optional parts.
@@ -73,6 +77,7 @@ func NewService(st *store.Store, o Options) (*Service, error) {
 	}
 	s.SetClock(func() time.Time { return time.Now().UTC() })
 	s.counts = NewCounts(st, log)
+	s.counts.live = func(tx *store.Tx, planID string) bool { return tx.Has(bucketPlans, planID) }
 	if s.lim == nil {
 		s.lim = throttle.NewBuckets()
 	}
