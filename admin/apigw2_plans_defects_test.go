@@ -55,3 +55,29 @@ func TestV2RouteBurstAboveInt32(t *testing.T) {
 		}
 	}
 }
+
+// TestV2UpdateStageDeploymentIDOfAnAutoDeployStage: update-stage refuses a
+// deploymentId for a stage that deploys automatically (400
+// BadRequestException), decided in the transaction that writes the stage
+// (apis.StagePatch.DeploymentFollowsAutoDeploy); with autoDeploy turned off in
+// the same call it is taken.
+func TestV2UpdateStageDeploymentIDOfAnAutoDeployStage(t *testing.T) {
+	t.Parallel()
+	e, id := startV2HTTPRoutes(t)
+	ctx := t.Context()
+	st, err := e.ag.GetStage(ctx, &apigatewayv2.GetStageInput{ApiId: aws.String(id), StageName: aws.String("prod")})
+	if err != nil || aws.ToString(st.DeploymentId) == "" {
+		t.Fatalf("GetStage: %+v %v", st, err)
+	}
+	d, err := e.ag.CreateDeployment(ctx, &apigatewayv2.CreateDeploymentInput{ApiId: aws.String(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: aws.String(id), StageName: aws.String("prod"), DeploymentId: d.DeploymentId})
+	wantV2Error(t, err, 400, "BadRequestException", "Stage prod deploys automatically (autoDeploy): its deploymentId cannot be set")
+	up, err := e.ag.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: aws.String(id), StageName: aws.String("prod"),
+		DeploymentId: d.DeploymentId, AutoDeploy: aws.Bool(false)})
+	if err != nil || aws.ToString(up.DeploymentId) != aws.ToString(d.DeploymentId) || aws.ToBool(up.AutoDeploy) {
+		t.Fatalf("UpdateStage with autoDeploy off: %+v %v", up, err)
+	}
+}

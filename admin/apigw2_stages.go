@@ -302,7 +302,9 @@ func (s *Server) v2UpdateStage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p := apis.StagePatch{Description: in.Description, DeploymentID: in.DeploymentID, AutoDeploy: in.AutoDeploy}
+	// A deploymentId for a stage that deploys automatically is refused in
+	// the transaction that writes, on the stage as it stands then.
+	p := apis.StagePatch{Description: in.Description, DeploymentID: in.DeploymentID, AutoDeploy: in.AutoDeploy, DeploymentFollowsAutoDeploy: true}
 	// The fields given are merged into the entries as stored when the stage
 	// is written, so that a concurrent update of other fields stays; the
 	// check first refuses bad input without a write.
@@ -328,9 +330,6 @@ func (s *Server) v2UpdateStage(w http.ResponseWriter, r *http.Request) error {
 			p.SetVariables = map[string]string{}
 		}
 		p.SetVariables[k] = *v
-	}
-	if in.DeploymentID != nil && (cur.AutoDeploy && (in.AutoDeploy == nil || *in.AutoDeploy)) {
-		return v2BadRequest("Stage %s deploys automatically (autoDeploy): its deploymentId cannot be set", cur.Name)
 	}
 	st, err := s.gw.APIs.UpdateStage(r.Context(), a.ID, cur.Name, p)
 	if err != nil {

@@ -118,3 +118,45 @@ func TestAutoDeployFollowsChanges(t *testing.T) {
 		t.Fatalf("autoDeploy on a REST API: %v", err)
 	}
 }
+
+// TestAutoDeployStageRefusesADeploymentIDInItsWrite: apigatewayv2's
+// update-stage refuses a deploymentId for a stage that deploys automatically.
+// The check read the stage before the write's transaction: an update-stage
+// {deploymentId} racing one that turned autoDeploy on (and deployed) wrote the
+// older deployment over the new one on a stage that now deploys
+// automatically. The stage as the writing transaction holds it decides: here
+// the stage turned autoDeploy on, and deployed, after the caller last read it.
+func TestAutoDeployStageRefusesADeploymentIDInItsWrite(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx := context.Background()
+	a := mustCreate(t, s, &API{Name: "auto", Protocol: ProtocolHTTP,
+		Definition: Definition{Routes: []Route{{Method: "GET", Path: "/x", Integration: &Integration{Type: IntegrationMock}}}}})
+	if _, err := s.CreateStage(ctx, a.ID, StageInput{Name: "live"}); err != nil {
+		t.Fatal(err)
+	}
+	old, _, err := s.Deploy(ctx, a.ID, DeployInput{StageName: "live"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The caller read the stage here (autoDeploy off); another update turns
+	// autoDeploy on, which deploys the API anew.
+	on := true
+	st, err := s.UpdateStage(ctx, a.ID, "live", StagePatch{AutoDeploy: &on})
+	if err != nil || !st.AutoDeploy || st.DeploymentID == old.ID {
+		t.Fatalf("autoDeploy on: %v %+v", err, st)
+	}
+	current := st.DeploymentID
+	_, err = s.UpdateStage(ctx, a.ID, "live", StagePatch{DeploymentID: &old.ID, DeploymentFollowsAutoDeploy: true})
+	if !errors.Is(err, errdefs.ErrInvalid) || !strings.Contains(err.Error(), "autoDeploy") {
+		t.Errorf("deploymentId on a stage that deploys automatically: %v, want ErrInvalid", err)
+	}
+	if st, _, err := s.Resolve(ctx, a.ID, "live"); err != nil || st.DeploymentID != current || !st.AutoDeploy {
+		t.Errorf("stage after the refused update: %v %+v, want deployment %s and autoDeploy", err, st, current)
+	}
+	// Turning autoDeploy off in the same update lets the deploymentId in.
+	off := false
+	if st, err := s.UpdateStage(ctx, a.ID, "live", StagePatch{DeploymentID: &old.ID, AutoDeploy: &off, DeploymentFollowsAutoDeploy: true}); err != nil ||
+		st.DeploymentID != old.ID || st.AutoDeploy {
+		t.Errorf("deploymentId with autoDeploy off: %v %+v", err, st)
+	}
+}

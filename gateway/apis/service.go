@@ -935,6 +935,12 @@ type StagePatch struct {
 	// AutoDeploy turns automatic deployment on or off (HTTP and WebSocket
 	// APIs); turning it on deploys the API now when it is deployable.
 	AutoDeploy *bool
+	// DeploymentFollowsAutoDeploy refuses DeploymentID (ErrInvalid) when the
+	// stage, as stored in the transaction that writes, deploys automatically
+	// and AutoDeploy does not turn that off: apigatewayv2's update-stage, so
+	// that an update racing one that turns autoDeploy on, or the deployment
+	// that follows, cannot leave an autoDeploy stage on another deployment.
+	DeploymentFollowsAutoDeploy bool
 }
 
 // UpdateStage applies p to a stage in one transaction; the new state is validated
@@ -954,6 +960,9 @@ func (s *Service) UpdateStage(ctx context.Context, apiID, name string, p StagePa
 				return invalid("stage description is longer than %d characters", MaxDescription)
 			}
 			st.Description = *p.Description
+		}
+		if p.DeploymentFollowsAutoDeploy && p.DeploymentID != nil && st.AutoDeploy && (p.AutoDeploy == nil || *p.AutoDeploy) {
+			return invalid("Stage %s deploys automatically (autoDeploy): its deploymentId cannot be set", name)
 		}
 		if p.DeploymentID != nil && *p.DeploymentID != st.DeploymentID {
 			var d Deployment
