@@ -3,6 +3,7 @@ package connections
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -728,12 +729,49 @@ func (c *Conn) closeWith(code int, reason string) {
 		// Wait for the client's close frame, briefly; the server's code is
 		// reported. The wait starts now: a write in progress to a client that
 		// does not read holds the close frame back, and ending unblocks it.
-		time.AfterFunc(closeGrace, func() { c.end(0, "") })
+		time.AfterFunc(closeGrace, c.graceOver)
 		msg := websocket.FormatCloseMessage(code, reason)
 		if err := c.writeFrame(websocket.CloseMessage, msg, closeGrace); err != nil {
 			c.abort()
 		}
 	}()
+}
+
+// graceOver ends the wait for the client's close frame after the server's
+// (closeWith). Closing the socket now, under bytes a client still sending has
+// not had read, makes the kernel answer with a reset, which can overtake the
+// close frame and which browsers report as 1006. So, as RFC 6455 7.1.1 asks,
+// the server half-closes the connection instead (the end of its stream after
+// its close frame: TLS's close_notify and TCP's FIN) and reads on, discarding,
+// until the client ends its side (its close frame, or the end of its stream)
+// or one more closeGrace passes; what it reads meanwhile is discarded as
+// during the grace.
+func (c *Conn) graceOver() {
+	if c.hasEnded() {
+		return
+	}
+	halfClose(c.nc)
+	time.AfterFunc(closeGrace, func() { c.end(0, "") })
+}
+
+// halfClose ends the writing side of nc: a TLS connection's close_notify, and
+// the FIN of the TCP connection under it (found through NetConn). A connection
+// with neither is left as it is.
+func halfClose(nc net.Conn) {
+	type closeWriter interface{ CloseWrite() error }
+	for range 4 {
+		if tc, ok := nc.(*tls.Conn); ok {
+			_ = tc.CloseWrite()
+		} else if cw, ok := nc.(closeWriter); ok {
+			_ = cw.CloseWrite()
+			return
+		}
+		u, ok := nc.(interface{ NetConn() net.Conn })
+		if !ok {
+			return
+		}
+		nc = u.NetConn()
+	}
 }
 
 // abort closes the network connection at once and ends the connection.
@@ -885,7 +923,11 @@ func (c *Conn) readEnded(err error) {
 		_ = c.writeFrame(websocket.CloseMessage, re.reply, closeGrace)
 		t.Stop()
 	}
-	if re.drain != nil {
+	if re.drain != nil && !c.drain(re.drain) && !c.hasEnded() {
+		// The client is still sending after closeGrace: half-close and
+		// drain once more, as graceOver does, so that closing does not
+		// reset the connection under its bytes.
+		halfClose(c.nc)
 		c.drain(re.drain)
 	}
 	c.end(code, reason)
@@ -900,10 +942,12 @@ const maxDrainBytes = 4 << 20
 // writing a frame the server refused would otherwise find the socket closed
 // under unread bytes, which the kernel answers with a reset: browsers then
 // report 1006 instead of the server's close code. It runs on the reader's
-// goroutine, with a pooled buffer, only while the connection closes.
-func (c *Conn) drain(d *drainer) {
+// goroutine, with a pooled buffer, only while the connection closes. It
+// reports whether the client ended its side (its close frame, or the end of
+// its stream): false when the grace or the byte bound ran out first.
+func (c *Conn) drain(d *drainer) bool {
 	if c.hasEnded() {
-		return
+		return true
 	}
 	c.unwatch() // read here, not through the poller
 	_ = c.nc.SetReadDeadline(time.Now().Add(closeGrace))
@@ -912,10 +956,15 @@ func (c *Conn) drain(d *drainer) {
 	for total := 0; total < maxDrainBytes; {
 		n, err := c.nc.Read(*bp)
 		total += n
-		if d.feed((*bp)[:n]) || err != nil {
-			return
+		if d.feed((*bp)[:n]) {
+			return true
+		}
+		if err != nil {
+			var ne net.Error
+			return !errors.As(err, &ne) || !ne.Timeout()
 		}
 	}
+	return false
 }
 
 // socketUnder returns the socket under a connection that wraps it (a
