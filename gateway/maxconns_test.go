@@ -175,7 +175,8 @@ func TestConnsPerIPCoverEveryListenerAndEngine(t *testing.T) {
 			}
 			if tc.tls {
 				// A new TLS connection, HTTP/2 or not, is refused too.
-				if _, err := e.client(tc.h2).Get("https://localhost/healthz"); err == nil {
+				if resp, err := e.client(tc.h2).Get("https://localhost/healthz"); err == nil {
+					_ = resp.Body.Close()
 					t.Fatal("a third (TLS) connection from one address under a bound of two was served")
 				}
 				first.Transport.(*http.Transport).CloseIdleConnections()
