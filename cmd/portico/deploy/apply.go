@@ -364,10 +364,17 @@ func (a *applier) pointBackOnFailure(c *Change) {
 // happens: a run that ends before its own record (the server restarting, the
 // run killed) and cannot delete it leaves it in the stack, for stack delete to
 // delete and the next deploy to update, rather than in no stack. Its empty
-// fingerprint makes the next deploy update it.
+// fingerprint makes the next deploy update it. A function created under a new
+// FunctionName takes its logical id, and the function it replaces, which
+// serves until phase 3 deletes it, moves to a key of its own (replacedKey)
+// that no template holds: the next deploy deletes it as a resource the
+// template dropped, and stack delete deletes both.
 func (a *applier) recordCreated(ctx context.Context, logicalID string, r *Resource) error {
-	if _, ok := a.held.Resources[logicalID]; ok {
-		return nil
+	if old, ok := a.held.Resources[logicalID]; ok {
+		if old.Kind != r.Kind || old.PhysicalID == r.PhysicalID {
+			return nil
+		}
+		a.held.Resources[replacedKey(logicalID, old.PhysicalID)] = old
 	}
 	a.held.Resources[logicalID] = r
 	if err := a.t.PutStack(ctx, a.held); err != nil {
@@ -376,6 +383,13 @@ func (a *applier) recordCreated(ctx context.Context, logicalID string, r *Resour
 	a.wrote = true
 	a.rec.Revision = a.held.Revision
 	return nil
+}
+
+// replacedKey is the record's key of the resource physicalID that a
+// replacement under logicalID left to delete: a logical id of a template is
+// alphanumeric, so no template names it.
+func replacedKey(logicalID, physicalID string) string {
+	return logicalID + " (replaced: " + physicalID + ")"
 }
 
 func (a *applier) onFailure(what string, do func(context.Context) error) {
