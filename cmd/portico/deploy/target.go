@@ -32,7 +32,8 @@ type HTTPTarget struct {
 	// (zero: every 2 seconds).
 	ShiftPoll time.Duration
 	// ShiftRetry is how long ShiftAlias goes on reading a traffic shift's
-	// status while the server cannot be reached (zero: 5 minutes).
+	// status while the server cannot be reached (zero: 5 minutes;
+	// NoShiftRetry: it gives up at the first unreachable read).
 	ShiftRetry time.Duration
 	// LocalImages has ResolveImage resolve from the images on the server's
 	// host alone, pulling none (a dry run): one the host does not have is
