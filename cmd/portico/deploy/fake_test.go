@@ -248,6 +248,14 @@ func (f *fakeTarget) SetAlias(_ context.Context, name, alias, version string) er
 	return nil
 }
 
+func (f *fakeTarget) SetAliasRouting(_ context.Context, name, alias, version string, weights map[string]float64) error {
+	if err := f.call("SetAliasRouting", name+":"+alias+"="+version, weights); err != nil {
+		return err
+	}
+	f.fns[name].aliases[alias] = version
+	return nil
+}
+
 func (f *fakeTarget) ShiftAlias(_ context.Context, name, alias, version string, d *DeploymentPreference, progress func(string, ...any)) error {
 	if err := f.call("ShiftAlias", name+":"+alias+"="+version, d.Type, "pre="+d.PreTraffic, "post="+d.PostTraffic); err != nil {
 		return err

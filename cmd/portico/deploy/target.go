@@ -442,6 +442,12 @@ func (h *HTTPTarget) SetAlias(ctx context.Context, name, alias, version string) 
 	return err
 }
 
+// SetAliasRouting implements Target.
+func (h *HTTPTarget) SetAliasRouting(ctx context.Context, name, alias, version string, weights map[string]float64) error {
+	_, _, err := h.C.SetAlias(ctx, name, alias, version, weights)
+	return err
+}
+
 // SetReserved implements Target.
 func (h *HTTPTarget) SetReserved(ctx context.Context, name string, n *int) error {
 	if n != nil {
