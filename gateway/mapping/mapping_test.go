@@ -259,6 +259,18 @@ var velocityCases = []renderCase{
 	// negative number; before anything else it is not an operator on its
 	// own (TestParseErrors), and in text it is text.
 	{name: "vtl/negative number literals", tmpl: `#set($k = 3 - -5)[$k]|#set($k = 3--5)[$k]|#set($i = 2)#set($k = $i*-1)[$k]|#set($k = -5.5)[$k]|#set($k = [-1, -2])$k|#if(-1 < 0)y#end|#foreach($x in [-2..-1])$x#end|#set($i = 5)[-$i]`, want: `[8]|[8]|[-2]|[-5.5]|[-1, -2]|y|-2-1|[-5]`},
+	// Velocity 1.7 (checked with its jar): a String method taking a
+	// CharSequence or String is not found for a number, a boolean, a list or
+	// a map (the reference renders as written); indexOf and
+	// lastIndexOf of an integer look for that character code.
+	{name: "vtl/string methods take strings only", tmpl: `#set($s = "a1b")$s.contains(1)|$s.contains(true)|$s.contains([1])|$s.contains({})|$s.contains(1.5)|$s.contains("1")|$s.contains($stageVariables.n)`,
+		stage: map[string]string{"n": "1"}, want: `$s.contains(1)|$s.contains(true)|$s.contains([1])|$s.contains({})|$s.contains(1.5)|true|true`},
+	{name: "vtl/string methods of a non-string argument render as written", tmpl: `#set($s = "a1b")$s.startsWith(1)|$s.startsWith("a", 0)|$s.startsWith(1, 0)|$s.endsWith(1)|$s.endsWith("b")|$s.concat(1)|$s.concat("x")|$s.equalsIgnoreCase(1)|$s.equalsIgnoreCase("A1B")`,
+		want: `$s.startsWith(1)|true|$s.startsWith(1, 0)|$s.endsWith(1)|true|$s.concat(1)|a1bx|$s.equalsIgnoreCase(1)|true`},
+	{name: "vtl/string replace and regexp methods of a non-string argument", tmpl: `#set($s = "a1b")$s.replace(1, 2)|$s.replace("1", 2)|$s.replace("1", "2")|$s.split(1)|$s.matches(1)|$s.replaceAll(1, "x")|$s.replaceAll("1", 2)|$s.replaceFirst("1", 2)`,
+		want: `$s.replace(1, 2)|$s.replace("1", 2)|a2b|$s.split(1)|$s.matches(1)|$s.replaceAll(1, "x")|$s.replaceAll("1", 2)|$s.replaceFirst("1", 2)`},
+	{name: "vtl/string indexOf of a character code", tmpl: `#set($s = "a1b")$s.indexOf(1)|$s.indexOf(49)|$s.indexOf("1")|$s.lastIndexOf(98)|$s.indexOf(98, 1)|$s.indexOf(1.0)|$s.indexOf(true)`,
+		want: `-1|1|1|2|2|$s.indexOf(1.0)|$s.indexOf(true)`},
 	{name: "vtl/escaped backslash before the closing quote", tmpl: `#set($x = "x")$x.replaceAll("x", "\\")|#set($y = "a\\")$y`, want: `\|a\\`},
 	{name: "vtl/set null keeps old value", tmpl: "#set($a = 1)#set($a = $nothing)$a", want: "1"},
 	{name: "vtl/set boolean", tmpl: "#set($a = true)$a", want: "true"},
