@@ -118,3 +118,55 @@ func TestMethodSettingsKeysAsAPIGateway(t *testing.T) {
 		t.Fatalf("update of a stored /color/GET: %v", out.MethodSettings)
 	}
 }
+
+// TestMethodSettingsForAMethodTheDeploymentLacks: update-stage takes settings
+// for a method the stage's deployment does not have, and get-stage shows them,
+// as API Gateway does (a key that names no method was seen accepted and listed
+// by get-stage: terraform-provider-aws#9738; SAM templates whose MethodSettings
+// name no method deploy: serverless-application-model#579, #1518); they apply
+// once a deployment of the stage has the method. (HTTP APIs differ: their
+// routeSettings must name a route, apigw2_stages.go.)
+func TestMethodSettingsForAMethodTheDeploymentLacks(t *testing.T) {
+	re := startRelease(t)
+	ctx := context.Background()
+	if _, err := re.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID),
+		StageName: aws.String("prod"), Variables: map[string]string{"color": "blue"}}); err != nil {
+		t.Fatal(err)
+	}
+	out := re.update(t, op(agtypes.OpReplace, "/~1later/GET/throttling/rateLimit", "0"), op(agtypes.OpReplace, "/~1later/GET/throttling/burstLimit", "0"))
+	if _, ok := out.MethodSettings["~1later/GET"]; !ok {
+		t.Fatalf("update-stage of a method the deployment lacks: keys %v, want ~1later/GET", out.MethodSettings)
+	}
+	got, err := re.ag.GetStage(ctx, &apigateway.GetStageInput{RestApiId: aws.String(re.apiID), StageName: aws.String("prod")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms, ok := got.MethodSettings["~1later/GET"]; !ok || ms.ThrottlingRateLimit != 0 || ms.ThrottlingBurstLimit != 0 {
+		t.Fatalf("get-stage methodSettings %v, want ~1later/GET at 0/0", got.MethodSettings)
+	}
+	if code, _, _ := re.call(t, "/later", nil); code != 403 {
+		t.Fatalf("GET /later before a deployment has it: %d, want 403", code)
+	}
+	doc := `openapi: 3.0.1
+info: {title: release, version: "1"}
+paths:
+  /later:
+    get:
+      x-amazon-apigateway-integration:
+        type: mock
+        requestTemplates: {application/json: '{"statusCode": 200}'}
+        responses: {default: {statusCode: "200"}}
+`
+	if _, err := re.ag.PutRestApi(ctx, &apigateway.PutRestApiInput{RestApiId: aws.String(re.apiID), Mode: agtypes.PutModeMerge, Body: []byte(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := re.call(t, "/later", nil); code != 403 {
+		t.Fatalf("GET /later before its deployment: %d, want 403", code)
+	}
+	if _, err := re.ag.CreateDeployment(ctx, &apigateway.CreateDeploymentInput{RestApiId: aws.String(re.apiID), StageName: aws.String("prod")}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, _ := re.call(t, "/later", nil); code != 429 {
+		t.Fatalf("GET /later deployed under ~1later/GET 0/0: %d %s, want 429", code, body)
+	}
+}

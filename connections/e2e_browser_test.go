@@ -276,3 +276,85 @@ func TestChatPageWebSocketURLInChromium(t *testing.T) {
 		t.Fatalf("notices %q, want only the gateway's (Internal server error)", notices)
 	}
 }
+
+// TestChatPageTokenInChromium: with CHAT_TOKEN set on chat-connect, the chat
+// page joins the room with the token given in its URL (?token=, or #token=,
+// which no server sees) or typed into its token field, saying when it is
+// refused; it never joined, as it sent no token.
+func TestChatPageTokenInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	browser := apptest.Browser(t)
+	var gw *gateway.Server
+	env := apptest.Start(t, apptest.Options{Runtime: "process", DataDir: t.TempDir(), Populate: []any{&gw}})
+	c := env.Client()
+	ctx := context.Background()
+	_, pageID := deployChatPage(t, c)
+	if _, _, err := c.UpdateFunctionConfiguration(ctx, "chat-connect", map[string]any{"Environment": map[string]any{"Variables": map[string]string{"CHAT_TOKEN": chatToken}}}); err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(gw.Addr())
+	page := "http://localhost:" + port + "/" + pageID + "/dev/"
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()))
+	bctx, cancel := context.WithTimeout(ctx, 3*time.Minute) // a guard against hanging, not a timing assertion
+	defer cancel()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(bctx, opts...)
+	defer cancelAlloc()
+	tab, cancelTab := chromedp.NewContext(alloc)
+	defer cancelTab()
+	open := func(url string) {
+		t.Helper()
+		var err error
+		for range 3 { // a fresh Chromium may see its network change under the first load
+			if err = chromedp.Do(tab, chromedp.Navigate(url)); err == nil || !strings.Contains(err.Error(), "ERR_NETWORK_CHANGED") {
+				break
+			}
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", url, err)
+		}
+	}
+	waitStatus := func(what, js string) {
+		t.Helper()
+		if _, err := chromedp.Run(tab, chromedp.Poll[bool](js)); err != nil {
+			status, _ := chromedp.Run(tab, chromedp.Text(chromedp.ID("status")))
+			t.Fatalf("%s: status %q: %v", what, status, err)
+		}
+	}
+	connected := `document.getElementById("status").textContent.startsWith("connected to ")`
+	refused := `document.getElementById("status").textContent.includes("token")`
+
+	for _, u := range []string{page + "?token=" + chatToken, page + "#token=" + chatToken} {
+		open(u)
+		waitStatus(u, connected)
+		// The token leaves the address bar (it stays in the field).
+		if href, err := chromedp.Run(tab, chromedp.Evaluate[string](`location.href`)); err != nil || strings.Contains(href, chatToken) {
+			t.Errorf("%s: location %q (%v), want the token out of it", u, href, err)
+		}
+	}
+
+	// Without a token the room refuses the page, which says so; the token
+	// typed into its field joins.
+	if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](`sessionStorage.clear(), true`)); err != nil {
+		t.Fatal(err)
+	}
+	open(page)
+	waitStatus("no token", refused)
+	if err := chromedp.Do(tab,
+		chromedp.SetValue(chromedp.ID("token"), chatToken),
+		chromedp.Click(chromedp.ID("join")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus("the token typed", connected)
+
+	// A wrong token in the URL is refused, saying so.
+	if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](`sessionStorage.clear(), true`)); err != nil {
+		t.Fatal(err)
+	}
+	open(page + "?token=wrong")
+	waitStatus("a wrong token", refused)
+}

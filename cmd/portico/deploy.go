@@ -31,9 +31,9 @@ func newDeployCmd(g *globalFlags) *cobra.Command {
 	var template, stack string
 	var overrides []string
 	var dryRun bool
-	var shiftPoll time.Duration
+	var shiftPoll, shiftRetry time.Duration
 	cmd := &cobra.Command{
-		Use:   "deploy --template template.yaml [--stack NAME] [--parameter-overrides K=V ...] [--dry-run]",
+		Use:   "deploy --template template.yaml [--stack NAME] [--parameter-overrides K=V ...] [--dry-run] [--shift-poll 2s] [--shift-retry 5m]",
 		Short: "Make Portico match a SAM template (functions, APIs, stages)",
 		Long: `Read a SAM template (Transform: AWS::Serverless-2016-10-31, YAML or JSON) and make
 Portico match it: AWS::Serverless::Function, ::Api and ::HttpApi with their events,
@@ -44,7 +44,10 @@ template no longer has is removed. A second deploy of the same template changes
 only what changed. If a step fails, what it created is removed and what it switched
 is switched back. A function with AutoPublishAlias and a DeploymentPreference
 shifts its alias's traffic to the new version by the preference (hooks
-included), and the deploy waits for the shift; a failed shift fails the deploy.
+included), and the deploy waits for the shift, reading its status every
+--shift-poll; a failed shift fails the deploy. While the server cannot be reached
+(restarting: the shift goes on when it is back) the deploy reads the shift again
+for at most --shift-retry (0: it fails at the first unreachable read).
 --dry-run prints the plan and changes nothing.
 
   make samples
@@ -63,6 +66,12 @@ See docs/sam.md for what is supported.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			overrides = append(overrides, args...)
+			if shiftPoll <= 0 {
+				return fmt.Errorf("--shift-poll %s: give a duration above zero (2s)", shiftPoll)
+			}
+			if shiftRetry < 0 {
+				return fmt.Errorf("--shift-retry %s: give a duration of zero or more (5m; 0 gives up at the first unreachable read)", shiftRetry)
+			}
 			if template == "" {
 				return fmt.Errorf("--template FILE is required (a SAM template, YAML or JSON)")
 			}
@@ -102,7 +111,10 @@ See docs/sam.md for what is supported.`,
 			if err != nil {
 				return err
 			}
-			target := &deploy.HTTPTarget{C: c, ShiftPoll: shiftPoll, LocalImages: dryRun}
+			target := &deploy.HTTPTarget{C: c, ShiftPoll: shiftPoll, ShiftRetry: shiftRetry, LocalImages: dryRun}
+			if shiftRetry == 0 {
+				target.ShiftRetry = deploy.NoShiftRetry
+			}
 			ctx := cmd.Context()
 			if !dryRun {
 				// As CloudFormation refuses an update while the stack is
@@ -146,6 +158,7 @@ See docs/sam.md for what is supported.`,
 	cmd.Flags().StringArrayVar(&overrides, "parameter-overrides", nil, "template parameters, KEY=VALUE (repeatable, or several separated by spaces)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and change nothing")
 	cmd.Flags().DurationVar(&shiftPoll, "shift-poll", 2*time.Second, "how often to read the status of a DeploymentPreference's traffic shift while waiting for it")
+	cmd.Flags().DurationVar(&shiftRetry, "shift-retry", 5*time.Minute, "how long to go on reading a traffic shift's status while the server cannot be reached (restarting) before failing; 0 fails at once")
 	return cmd
 }
 

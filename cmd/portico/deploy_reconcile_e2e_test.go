@@ -136,3 +136,56 @@ func TestDeployCorrectsWhatTheRecordDoesNotHold(t *testing.T) {
 		t.Fatalf("deploy after adopting: %v\n%s", err, out)
 	}
 }
+
+// TestDeployRollsBackItsCorrections: the corrections a deploy makes of what
+// the record does not hold are rolled back with the rest when a later step
+// fails, so that what served before the deploy serves still: an alias pointed
+// back at the recorded version serves again the versions and weights it served
+// (it stayed on the recorded version), and an alias created again (it was
+// deleted by hand) is deleted again.
+func TestDeployRollsBackItsCorrections(t *testing.T) {
+	env := apptest.Start(t, apptest.Options{})
+	dir := t.TempDir()
+	fnTemplate(t, dir, "unused.yaml", "", "X") // the fn/ code directory
+	tpl := filepath.Join(dir, "template.yaml")
+	writeFile(t, tpl, []byte(reconcileTemplate), 0o600)
+	if out, err := cliErr(env, "deploy", "-t", tpl, "--stack", "rb"); err != nil {
+		t.Fatalf("first deploy: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	c := env.Client()
+	if _, _, err := c.UpdateFunctionConfiguration(ctx, "rc-hello", map[string]any{"Environment": map[string]any{"Variables": map[string]string{"GREETING": "two"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.PublishVersion(ctx, "rc-hello", "by hand"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.UpdateFunctionConfiguration(ctx, "rc-hello", map[string]any{"Environment": map[string]any{"Variables": map[string]string{"GREETING": "one"}}}); err != nil {
+		t.Fatal(err)
+	}
+	// A template whose last step fails: a reservation above the account's.
+	failing := strings.Replace(reconcileTemplate, "      AutoPublishAlias: live\n", "      AutoPublishAlias: live\n      ReservedConcurrentExecutions: 1000000\n", 1)
+	writeFile(t, tpl, []byte(failing), 0o600)
+
+	if _, _, err := c.SetAlias(ctx, "rc-hello", "live", "1", map[string]float64{"2": 0.25}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cliErr(env, "deploy", "-t", tpl, "--stack", "rb")
+	if err == nil || !strings.Contains(out+err.Error(), "alias rc-hello:live -> version 1 (it served version 1 and 25% to version 2)") {
+		t.Fatalf("deploy with a failing reservation: %v, want it to fail after pointing the alias back:\n%s", err, out)
+	}
+	if v, w := aliasWeights(t, env, "rc-hello", "live"); v != "1" || w["2"] != 0.25 {
+		t.Errorf("alias after the failed deploy: %s %v, want version 1 and 25%% to version 2 as before it", v, w)
+	}
+
+	if _, err := c.Do(ctx, "DELETE", client.FunctionPath("rc-hello", "/aliases/live"), nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	out, err = cliErr(env, "deploy", "-t", tpl, "--stack", "rb")
+	if err == nil || !strings.Contains(out+err.Error(), "alias rc-hello:live -> version 1 (created again)") {
+		t.Fatalf("deploy with a failing reservation: %v, want it to fail after creating the alias again:\n%s", err, out)
+	}
+	if _, err := c.Do(ctx, "GET", client.FunctionPath("rc-hello", "/aliases/live"), nil, nil, nil); !client.IsNotFound(err) {
+		t.Errorf("alias after the failed deploy: %v, want it gone as before it", err)
+	}
+}

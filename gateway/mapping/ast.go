@@ -140,8 +140,6 @@ type binExpr struct {
 
 type notExpr struct{ x expr }
 
-type negExpr struct{ x expr }
-
 // Variables live in slots numbered at parse time; these are the built-ins.
 const (
 	slotInput = iota

@@ -251,6 +251,26 @@ var velocityCases = []renderCase{
 	// range goes on in BigInteger.
 	{name: "vtl/long overflow to big integers", tmpl: `#set($j = 9223372036854775807 + 1)$j|#set($k = 9223372036854775807 * 2)$k|#set($m = -9223372036854775807 - 2)$m|#set($x = 9223372036854775807 + 1 - 1)$x|#set($y = 9223372036854775807 + 1.0)$y`, want: "9223372036854775808|18446744073709551614|-9223372036854775809|9223372036854775807|9.223372036854776E18"},
 	{name: "vtl/big integers in arithmetic and comparisons", tmpl: `#set($j = 9223372036854775807 + 1)#set($q = $j / 2)$q|#if($j > 9223372036854775807)GT#end|#set($a = 2147483647 * 2147483647 * 2147483647)$a|#set($b = 99999999999999999999)$b|#set($r = $b % 7)$r|#if($b == 99999999999999999999)EQ#end`, want: "4611686018427387904|GT|9903520300447984150353281023|99999999999999999999|1|EQ"},
+	// Velocity 1.7 (checked with its jar): a backslash in a string literal
+	// is text and escapes nothing, a quote included: "a\" is a\, and "a\"b"
+	// does not parse (TestParseErrors).
+	{name: "vtl/backslash before the closing quote is text", tmpl: `#set($x = "a\")[$x]|#set($y = "\")[$y]|#set($z = 'a\')[$z]|#set($w = "a\'b")[$w]|#set($v = 'a\"b')[$v]`, want: `[a\]|[\]|[a\]|[a\'b]|[a\"b]`},
+	// Velocity 1.7 (checked with its jar): a minus sign before a digit is a
+	// negative number; before anything else it is not an operator on its
+	// own (TestParseErrors), and in text it is text.
+	{name: "vtl/negative number literals", tmpl: `#set($k = 3 - -5)[$k]|#set($k = 3--5)[$k]|#set($i = 2)#set($k = $i*-1)[$k]|#set($k = -5.5)[$k]|#set($k = [-1, -2])$k|#if(-1 < 0)y#end|#foreach($x in [-2..-1])$x#end|#set($i = 5)[-$i]`, want: `[8]|[8]|[-2]|[-5.5]|[-1, -2]|y|-2-1|[-5]`},
+	// Velocity 1.7 (checked with its jar): a String method taking a
+	// CharSequence or String is not found for a number, a boolean, a list or
+	// a map (the reference renders as written); indexOf and
+	// lastIndexOf of an integer look for that character code.
+	{name: "vtl/string methods take strings only", tmpl: `#set($s = "a1b")$s.contains(1)|$s.contains(true)|$s.contains([1])|$s.contains({})|$s.contains(1.5)|$s.contains("1")|$s.contains($stageVariables.n)`,
+		stage: map[string]string{"n": "1"}, want: `$s.contains(1)|$s.contains(true)|$s.contains([1])|$s.contains({})|$s.contains(1.5)|true|true`},
+	{name: "vtl/string methods of a non-string argument render as written", tmpl: `#set($s = "a1b")$s.startsWith(1)|$s.startsWith("a", 0)|$s.startsWith(1, 0)|$s.endsWith(1)|$s.endsWith("b")|$s.concat(1)|$s.concat("x")|$s.equalsIgnoreCase(1)|$s.equalsIgnoreCase("A1B")`,
+		want: `$s.startsWith(1)|true|$s.startsWith(1, 0)|$s.endsWith(1)|true|$s.concat(1)|a1bx|$s.equalsIgnoreCase(1)|true`},
+	{name: "vtl/string replace and regexp methods of a non-string argument", tmpl: `#set($s = "a1b")$s.replace(1, 2)|$s.replace("1", 2)|$s.replace("1", "2")|$s.split(1)|$s.matches(1)|$s.replaceAll(1, "x")|$s.replaceAll("1", 2)|$s.replaceFirst("1", 2)`,
+		want: `$s.replace(1, 2)|$s.replace("1", 2)|a2b|$s.split(1)|$s.matches(1)|$s.replaceAll(1, "x")|$s.replaceAll("1", 2)|$s.replaceFirst("1", 2)`},
+	{name: "vtl/string indexOf of a character code", tmpl: `#set($s = "a1b")$s.indexOf(1)|$s.indexOf(49)|$s.indexOf("1")|$s.lastIndexOf(98)|$s.indexOf(98, 1)|$s.indexOf(1.0)|$s.indexOf(true)`,
+		want: `-1|1|1|2|2|$s.indexOf(1.0)|$s.indexOf(true)`},
 	{name: "vtl/escaped backslash before the closing quote", tmpl: `#set($x = "x")$x.replaceAll("x", "\\")|#set($y = "a\\")$y`, want: `\|a\\`},
 	{name: "vtl/set null keeps old value", tmpl: "#set($a = 1)#set($a = $nothing)$a", want: "1"},
 	{name: "vtl/set boolean", tmpl: "#set($a = true)$a", want: "true"},
@@ -270,7 +290,6 @@ var velocityCases = []renderCase{
 	{name: "vtl/range single", tmpl: "#foreach($i in [0..0])$i#end", want: "0"},
 	{name: "vtl/float literal", tmpl: "#set($f = 2.50)$f", want: "2.5"},
 	{name: "vtl/negative literal", tmpl: "#set($n = -3)$n", want: "-3"},
-	{name: "vtl/string with escaped quote kept", tmpl: `#set($s = "a\"b")$s`, want: `a\"b`},
 	{name: "vtl/string keeps backslash n", tmpl: `#set($s = "a\nb")$s`, want: `a\nb`},
 	{name: "vtl/interpolated method call", tmpl: "#set($n = 'ann')#set($s = \"hi ${n.toUpperCase()}!\")$s", want: "hi ANN!"},
 	{name: "vtl/interpolated directive", tmpl: "#set($x = true)#set($s = \"#if($x)yes#{else}no#end\")$s", want: "yes"},
@@ -320,7 +339,7 @@ var velocityCases = []renderCase{
 	{name: "vtl/increment in loop", tmpl: "#set($n = 0)#foreach($i in [1..5])#set($n = $n + $i)#end$n", want: "15"},
 	{name: "vtl/string concatenation with plus", tmpl: "#set($s = 'a' + 'b' + 1)$s", want: "ab1"},
 	{name: "vtl/string plus undefined joins its source text", tmpl: "#set($a = 'x' + $nothing)#set($b = ${nothing.y} + 'z')#set($c = 1 + $nothing)$a $b [$!c]", want: "x$nothing ${nothing.y}z []"},
-	{name: "vtl/unary minus", tmpl: "#set($a = 2)#set($b = -$a)$b", want: "-2"},
+	{name: "vtl/negation by subtraction", tmpl: "#set($a = 2)#set($b = 0 - $a)$b", want: "-2"},
 	{name: "vtl/large float", tmpl: "#set($f = 12345678.0)$f", want: "1.2345678E7"},
 	{name: "vtl/small float", tmpl: "#set($f = 0.0001)$f", want: "1.0E-4"},
 	// #foreach.
@@ -573,6 +592,17 @@ func TestParseErrors(t *testing.T) {
 		{"deep index", strings.Repeat("$a[", 100000) + "0" + strings.Repeat("]", 100000), `nested more than 200 deep`},
 		{"deep not", "#if(" + strings.Repeat("!", 100000) + "true)#end", `nested more than 200 deep`},
 		{"unclosed index", "#set($a = [1])$a[0", `line 1, column 19: expected ']' closing the index, found the end of the template`},
+		// Velocity 1.7 (checked with its jar) refuses these.
+		{"backslash quote ends the string", `#set($x = "a\"b")`, `line 1, column 15: #set: expected ')', found 'b'`},
+		{"backslash quote ends a single-quoted string", `#set($x = 'a\'b')`, `line 1, column 15: #set: expected ')', found 'b'`},
+		{"backslash quote in an argument", `$util.escapeJavaScript("a\"b")`, `line 1, column 28`},
+		{"minus before a reference", "#set($i = 5)#set($k = -$i)", `line 1, column 23: a minus sign makes a negative number only before a digit`},
+		{"minus before a reference in #if", "#set($i = 5)#if(-$i < 0)x#end", `line 1, column 17: a minus sign makes a negative number only before a digit`},
+		{"minus before a reference in a product", "#set($i = 5)#set($k = 3 * -$i)", `line 1, column 27: a minus sign`},
+		{"minus before a parenthesis", "#set($k = -(5))", `line 1, column 11: a minus sign`},
+		{"minus before a space", "#set($k = - 5)", `line 1, column 11: a minus sign`},
+		{"minus before a string", `#set($k = -"5")`, `line 1, column 11: a minus sign`},
+		{"minus before a reference in a range", "#set($i = 2)#foreach($x in [-$i..0])$x#end", `line 1, column 29: a minus sign`},
 		{"unclosed formal in expression", "#set($a = ${b)", `line 1, column 11: unclosed ${`},
 	}
 	for _, c := range cases {

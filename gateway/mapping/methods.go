@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -88,6 +89,41 @@ func (st *state) argString(args []any, i, off int) (string, bool) {
 		return "", false
 	}
 	return st.toString(args[i], off)
+}
+
+// argText returns args[i] when it is a string (a missing JSONPath is ""):
+// what a Java String method taking a String or CharSequence accepts. A
+// number, a boolean, a list or a map is no string, and Velocity 1.7 then
+// finds no method (the reference renders as written).
+func argText(args []any, i int) (string, bool) {
+	if i >= len(args) {
+		return "", false
+	}
+	switch x := args[i].(type) {
+	case string:
+		return x, true
+	case missingT:
+		return "", true
+	}
+	return "", false
+}
+
+// argChar returns args[i] as String.indexOf(int ch) reads it: the text of
+// character code ch, or "" (found nowhere) for a code that is no character
+// of a valid string (negative, a lone surrogate, past U+10FFFF). ok is false
+// when args[i] is not an integer.
+func argChar(args []any, i int) (string, bool) {
+	if i >= len(args) {
+		return "", false
+	}
+	ch, ok := args[i].(int64)
+	if !ok {
+		return "", false
+	}
+	if ch < 0 || ch > unicode.MaxRune || ch >= 0xD800 && ch <= 0xDFFF {
+		return "", true
+	}
+	return string(rune(ch)), true
 }
 
 func argInt(args []any, i int) (int, bool) {
@@ -288,16 +324,22 @@ func (st *state) stringMethod(s string, part *refPart, args []any, off int) (any
 		o, ok := args[0].(string)
 		return ok && o == s, true
 	case "equalsIgnoreCase":
-		o, ok := st.argString(args, 0, off)
-		return ok && strings.EqualFold(o, s), true
+		if len(args) == 1 && args[0] == nil {
+			return false, true // a String parameter takes null
+		}
+		o, ok := argText(args, 0)
+		if !ok {
+			return nil, false
+		}
+		return strings.EqualFold(o, s), true
 	case "contains":
-		o, ok := st.argString(args, 0, off)
+		o, ok := argText(args, 0)
 		if !ok {
 			return nil, false
 		}
 		return strings.Contains(s, o), true
 	case "startsWith":
-		o, ok := st.argString(args, 0, off)
+		o, ok := argText(args, 0)
 		if !ok {
 			return nil, false
 		}
@@ -307,15 +349,22 @@ func (st *state) stringMethod(s string, part *refPart, args []any, off int) (any
 		}
 		return strings.HasPrefix(s, o), true
 	case "endsWith":
-		o, ok := st.argString(args, 0, off)
+		o, ok := argText(args, 0)
 		if !ok {
 			return nil, false
 		}
 		return strings.HasSuffix(s, o), true
 	case "indexOf", "lastIndexOf":
-		o, ok := st.argString(args, 0, off)
+		// indexOf(String) or, of an integer, indexOf(int ch): the
+		// character of that code.
+		o, ok := argText(args, 0)
 		if !ok {
-			return nil, false
+			if o, ok = argChar(args, 0); !ok {
+				return nil, false
+			}
+			if o == "" {
+				return int64(-1), true
+			}
 		}
 		if name == "indexOf" {
 			from := 0
@@ -357,7 +406,7 @@ func (st *state) stringMethod(s string, part *refPart, args []any, off int) (any
 		}
 		return javaSub(s, from, to), true
 	case "concat":
-		o, ok := st.argString(args, 0, off)
+		o, ok := argText(args, 0)
 		if !ok {
 			return nil, false
 		}
@@ -367,8 +416,8 @@ func (st *state) stringMethod(s string, part *refPart, args []any, off int) (any
 		}
 		return s + o, true
 	case "replace":
-		a, ok1 := st.argString(args, 0, off)
-		b, ok2 := st.argString(args, 1, off)
+		a, ok1 := argText(args, 0)
+		b, ok2 := argText(args, 1)
 		if !ok1 || !ok2 {
 			return nil, false
 		}
@@ -393,7 +442,7 @@ func (st *state) stringMethod(s string, part *refPart, args []any, off int) (any
 			return nil, false
 		}
 		re := rc.re
-		repl, ok := st.argString(args, 1, off)
+		repl, ok := argText(args, 1)
 		if !ok {
 			return nil, false
 		}
@@ -622,7 +671,7 @@ func (st *state) regexpOf(part *refPart, args []any, off int) (*regexpCache, boo
 		}
 		return part.re, true
 	}
-	pattern, ok := st.argString(args, 0, off)
+	pattern, ok := argText(args, 0)
 	if !ok {
 		return nil, false
 	}

@@ -892,12 +892,10 @@ func (p *parser) unary(depth int) (expr, error) {
 		return &notExpr{x: x}, nil
 	}
 	if strings.HasPrefix(rest, "-") && (len(rest) < 2 || rest[1] < '0' || rest[1] > '9') {
-		p.pos++
-		x, err := p.unary(depth + 1)
-		if err != nil {
-			return nil, err
-		}
-		return &negExpr{x: x}, nil
+		// Velocity 1.7 has no unary minus: "-" before a digit begins a
+		// negative number (primary), and before anything else it refuses
+		// the template.
+		return nil, p.errAt(p.pos, "a minus sign makes a negative number only before a digit: to negate a value, subtract it from 0 (0 - $x)")
 	}
 	return p.primary(depth)
 }
@@ -1070,19 +1068,14 @@ func (p *parser) primary(depth int) (expr, error) {
 
 // doubleQuoted parses "..." whose references and directives are rendered
 // each time it is evaluated. A doubled quote is a quote in the string ("say
-// ""hi"""), as in Velocity 1.7. A backslash stays in the text; before a
-// single quote it also keeps the quote in the string (\" does not end it,
-// where Velocity 1.7 refuses the template), before a doubled one it does
-// not ("a\""b" is a\"b, as in Velocity 1.7).
+// ""hi"""), as in Velocity 1.7. A backslash is text and escapes nothing, a
+// quote included, as in Velocity 1.7: "a\" is a\, and in "a\"b" the string
+// ends after the backslash (the b that follows then fails the template).
 func (p *parser) doubleQuoted(depth int) (expr, error) {
 	start := p.pos
 	i := p.pos + 1
 	doubled := false
 	for ; i < len(p.src); i++ {
-		if p.src[i] == '\\' && i+1 < len(p.src) && !strings.HasPrefix(p.src[i+1:], `""`) {
-			i++ // the next character, a quote or a backslash included
-			continue
-		}
 		if p.src[i] == '"' {
 			if i+1 < len(p.src) && p.src[i+1] == '"' {
 				i++

@@ -1124,14 +1124,6 @@ func (st *state) eval(e expr) any {
 		return l
 	case *notExpr:
 		return !st.cond(e.x)
-	case *negExpr:
-		switch x := st.eval(e.x).(type) {
-		case int64:
-			return -x
-		case float64:
-			return -x
-		}
-		return nil
 	case *binExpr:
 		return st.binary(e)
 	}

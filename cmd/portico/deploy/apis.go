@@ -154,7 +154,9 @@ func (b *builder) restAPI(id string, props map[string]any, httpAPI bool) {
 		if ec == nil {
 			ec = map[string]any{}
 		}
-		ec["disableExecuteApiEndpoint"] = v
+		// A boolean: "true" (a String parameter's value) is refused above
+		// unless it is one; the importer reads a JSON boolean.
+		ec["disableExecuteApiEndpoint"], _ = boolean(v)
 		doc[extEndpointConfig] = ec
 	}
 	if v, ok := props["GatewayResponses"]; ok && !httpAPI {

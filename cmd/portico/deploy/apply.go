@@ -60,6 +60,9 @@ type Target interface {
 	VersionState(ctx context.Context, name, version string) (*FunctionState, error)
 	PublishVersion(ctx context.Context, name string) (string, error)
 	SetAlias(ctx context.Context, name, alias, version string) error
+	// SetAliasRouting points the alias at version, sharing its calls with
+	// the versions of weights (0..1 each), creating it if need be.
+	SetAliasRouting(ctx context.Context, name, alias, version string, weights map[string]float64) error
 	// ShiftAlias shifts the alias's traffic to version by a traffic shift of
 	// d and waits for it to end, reporting each step through progress. A
 	// shift that fails or is stopped is an error saying why; the server has
@@ -157,7 +160,7 @@ type SavedAPI struct {
 func Observe(ctx context.Context, t Target, d *Desired, rec *Record) (Observed, error) {
 	obs := Observed{Functions: map[string]bool{}, APIs: map[string]bool{}, Aliases: map[string]bool{}, Versions: map[string]bool{},
 		Stages: map[string]bool{}, UsagePlans: map[string]bool{}, Images: map[string]ImageState{},
-		Drift: map[string][]string{}, Serving: map[string]string{}, Adopt: map[string]string{}}
+		Drift: map[string][]string{}, Serving: map[string]AliasRouting{}, Adopt: map[string]string{}}
 	names := map[string]bool{}
 	for _, f := range d.Functions {
 		names[f.Name] = true
@@ -364,10 +367,17 @@ func (a *applier) pointBackOnFailure(c *Change) {
 // happens: a run that ends before its own record (the server restarting, the
 // run killed) and cannot delete it leaves it in the stack, for stack delete to
 // delete and the next deploy to update, rather than in no stack. Its empty
-// fingerprint makes the next deploy update it.
+// fingerprint makes the next deploy update it. A function created under a new
+// FunctionName takes its logical id, and the function it replaces, which
+// serves until phase 3 deletes it, moves to a key of its own (replacedKey)
+// that no template holds: the next deploy deletes it as a resource the
+// template dropped, and stack delete deletes both.
 func (a *applier) recordCreated(ctx context.Context, logicalID string, r *Resource) error {
-	if _, ok := a.held.Resources[logicalID]; ok {
-		return nil
+	if old, ok := a.held.Resources[logicalID]; ok {
+		if old.Kind != r.Kind || old.PhysicalID == r.PhysicalID {
+			return nil
+		}
+		a.held.Resources[replacedKey(logicalID, old.PhysicalID)] = old
 	}
 	a.held.Resources[logicalID] = r
 	if err := a.t.PutStack(ctx, a.held); err != nil {
@@ -376,6 +386,13 @@ func (a *applier) recordCreated(ctx context.Context, logicalID string, r *Resour
 	a.wrote = true
 	a.rec.Revision = a.held.Revision
 	return nil
+}
+
+// replacedKey is the record's key of the resource physicalID that a
+// replacement under logicalID left to delete: a logical id of a template is
+// alphanumeric, so no template names it.
+func replacedKey(logicalID, physicalID string) string {
+	return logicalID + " (replaced: " + physicalID + ")"
 }
 
 func (a *applier) onFailure(what string, do func(context.Context) error) {
@@ -558,10 +575,19 @@ func (a *applier) run(ctx context.Context, p *Plan) error {
 			if err := a.t.SetAlias(ctx, f.Name, f.Alias, c.old.Version); err != nil {
 				return fmt.Errorf("alias %s of %s: %w", f.Alias, f.Name, err)
 			}
-			if c.serving != "" {
-				a.progress("alias %s:%s -> version %s (it served %s)", f.Name, f.Alias, c.old.Version, c.serving)
+			// A correction is undone with the rest: what served before
+			// the deploy serves again.
+			name, alias, was := f.Name, f.Alias, c.serving
+			if was.Version != "" {
+				a.progress("alias %s:%s -> version %s (it served %s)", name, alias, c.old.Version, was)
+				a.onFailure(fmt.Sprintf("point alias %s:%s back at %s", name, alias, was),
+					func(ctx context.Context) error {
+						return a.t.SetAliasRouting(ctx, name, alias, was.Version, was.Weights)
+					})
 			} else {
-				a.progress("alias %s:%s -> version %s (created again)", f.Name, f.Alias, c.old.Version)
+				a.progress("alias %s:%s -> version %s (created again)", name, alias, c.old.Version)
+				a.onFailure(fmt.Sprintf("delete alias %s:%s again (it was deleted before the deploy)", name, alias),
+					func(ctx context.Context) error { return a.t.DeleteAlias(ctx, name, alias) })
 			}
 		}
 		if v, ok := pending[c]; ok {

@@ -735,10 +735,10 @@ var endpointProps = map[string]func(v any) string{
 		return ""
 	},
 	"DisableExecuteApiEndpoint": func(v any) string {
-		if _, ok := v.(bool); ok {
+		if _, ok := boolean(v); ok {
 			return "" // into the document, as SAM puts it (restAPI)
 		}
-		return "it must be true or false"
+		return "it must be true or false (or the text \"true\" or \"false\")"
 	},
 }
 

@@ -34,6 +34,10 @@ type fakeTarget struct {
 	// pins images to their tags); imageErr, when set, is its error.
 	images   map[string]string
 	imageErr error
+	// downAt, when set, is the call at which the server goes away: it and
+	// every call after it fail, as when the server stops mid-deploy.
+	downAt string
+	down   bool
 }
 
 type fakeFn struct {
@@ -69,6 +73,12 @@ func (f *fakeTarget) call(name string, args ...any) error {
 		parts = append(parts, fmt.Sprint(a))
 	}
 	f.calls = append(f.calls, strings.Join(parts, " "))
+	if f.downAt != "" && f.downAt == name {
+		f.down = true
+	}
+	if f.down {
+		return fmt.Errorf("%s: server unreachable", name)
+	}
 	if f.failAt == name {
 		f.failAt = ""
 		return fmt.Errorf("%s: injected failure", name)
@@ -232,6 +242,14 @@ func (f *fakeTarget) PublishVersion(_ context.Context, name string) (string, err
 
 func (f *fakeTarget) SetAlias(_ context.Context, name, alias, version string) error {
 	if err := f.call("SetAlias", name+":"+alias+"="+version); err != nil {
+		return err
+	}
+	f.fns[name].aliases[alias] = version
+	return nil
+}
+
+func (f *fakeTarget) SetAliasRouting(_ context.Context, name, alias, version string, weights map[string]float64) error {
+	if err := f.call("SetAliasRouting", name+":"+alias+"="+version, weights); err != nil {
 		return err
 	}
 	f.fns[name].aliases[alias] = version

@@ -201,3 +201,41 @@ func TestDeployMessages(t *testing.T) {
 		t.Errorf("counts %v, plan:\n%s", n, out.String())
 	}
 }
+
+// TestDisableExecuteApiEndpointTakesTemplateBooleans: DisableExecuteApiEndpoint
+// takes what every other boolean of a template takes, the text "true" or
+// "false" (a String parameter's value, through !Ref) as well as a YAML
+// boolean, and reaches the document as a boolean (it was refused unless a
+// YAML boolean).
+func TestDisableExecuteApiEndpointTakesTemplateBooleans(t *testing.T) {
+	withParam := strings.Replace(twoFunctions, "Parameters:\n", "Parameters:\n  Closed:\n    Type: String\n    AllowedValues: [\"true\", \"false\"]\n    Default: \"true\"\n", 1)
+	cases := []struct {
+		name, value string
+		params      map[string]string
+		want        bool
+	}{
+		{"yaml boolean", "true", nil, true},
+		{"string", `"true"`, nil, true},
+		{"string false", `"False"`, nil, false},
+		{"ref of a String parameter", "!Ref Closed", nil, true},
+		{"ref overridden", "!Ref Closed", map[string]string{"Closed": "false"}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			text := strings.Replace(withParam, "      StageName: prod\n", "      StageName: prod\n      DisableExecuteApiEndpoint: "+c.value+"\n", 1)
+			if _, err := deployText(t, f, fixture(t), "s", text, c.params); err != nil {
+				t.Fatal(err)
+			}
+			def := f.apis[f.stacks["s"].Resources["Api"].PhysicalID].def
+			ec, _ := def.Document[extEndpointConfig].(map[string]any)
+			if got := ec["disableExecuteApiEndpoint"]; got != c.want {
+				t.Fatalf("%s = %v (%T), want %v", extEndpointConfig, ec, got, c.want)
+			}
+		})
+	}
+	text := strings.Replace(twoFunctions, "      StageName: prod\n", "      StageName: prod\n      DisableExecuteApiEndpoint: \"yes\"\n", 1)
+	if _, err := deployText(t, newFake(), fixture(t), "s", text, nil); err == nil || !strings.Contains(err.Error(), "DisableExecuteApiEndpoint") {
+		t.Fatalf("DisableExecuteApiEndpoint \"yes\": %v, want it refused", err)
+	}
+}

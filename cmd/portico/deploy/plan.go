@@ -95,8 +95,8 @@ type Observed struct {
 	// change by hand left it so.
 	Drift map[string][]string
 	// Serving holds, by function name, what the recorded alias serves
-	// (routingWords) when it is not the recorded version alone.
-	Serving map[string]string
+	// when it is not the recorded version alone.
+	Serving map[string]AliasRouting
 	// Adopt holds, by function name, the version the recorded alias serves
 	// alone, not the record's, when it is what the template asks for.
 	Adopt map[string]string
@@ -150,10 +150,27 @@ type Change struct {
 	// new version; serving: what the alias served when it is pointed back at
 	// the recorded version (restoreAlias).
 	latest  bool
-	serving string
+	serving AliasRouting
 	// adopt is the version the alias serves that the record becomes (what
 	// the template asks for, published by a run that did not record it).
 	adopt string
+}
+
+// AliasRouting is what an alias serves: a version, and the versions it shares
+// its calls with (by weight, 0..1).
+type AliasRouting struct {
+	Version string
+	Weights map[string]float64
+}
+
+// String says which versions the alias serves: "version 2", "version 1 and
+// 10% to version 2".
+func (r AliasRouting) String() string {
+	w := "version " + r.Version
+	for _, v := range slices.Sorted(maps.Keys(r.Weights)) {
+		w += fmt.Sprintf(" and %.4g%% to version %s", r.Weights[v]*100, v)
+	}
+	return w
 }
 
 // Plan is what a deploy will do. Apply it once; it is not safe for concurrent

@@ -40,7 +40,7 @@ func observeServed(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 			continue
 		}
 		if alias != "" && st.AliasVersion != "" && (st.AliasVersion != old.Version || len(st.AliasWeights) > 0) {
-			obs.Serving[f.Name] = routingWords(st)
+			obs.Serving[f.Name] = AliasRouting{Version: st.AliasVersion, Weights: st.AliasWeights}
 			if old.Fingerprint != f.Fingerprint() && len(st.AliasWeights) == 0 && st.AliasVersion != functionsLatest {
 				// The alias serves a version the record does not name:
 				// is it the template's (a run of this template that
@@ -89,16 +89,6 @@ func observeServed(ctx context.Context, t Target, d *Desired, rec *Record, obs *
 }
 
 const functionsLatest = "$LATEST"
-
-// routingWords says which versions an alias serves: "version 2", "version 1
-// and 10% to version 2".
-func routingWords(st *FunctionState) string {
-	w := "version " + st.AliasVersion
-	for _, v := range slices.Sorted(maps.Keys(st.AliasWeights)) {
-		w += fmt.Sprintf(" and %.4g%% to version %s", st.AliasWeights[v]*100, v)
-	}
-	return w
-}
 
 // latestDrift names what of the server's $LATEST or version (st) differs from
 // what PutFunction would make of f: configuration fields, and "code" (when

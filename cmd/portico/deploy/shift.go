@@ -15,6 +15,11 @@ const defaultShiftPoll = 2 * time.Second
 // status while the server cannot be reached (restarting) before it gives up.
 const defaultShiftRetry = 5 * time.Minute
 
+// NoShiftRetry is the HTTPTarget.ShiftRetry that has ShiftAlias give up at
+// the first read of a traffic shift's status that finds the server
+// unreachable.
+const NoShiftRetry time.Duration = -1
+
 // ShiftAlias implements Target: it starts the traffic shift and reads its
 // status every ShiftPoll until it ends, as CloudFormation waits for
 // CodeDeploy, printing a line whenever the shift moves on. Cancelling ctx
@@ -45,7 +50,10 @@ func (h *HTTPTarget) ShiftAlias(ctx context.Context, name, alias, version string
 		poll = defaultShiftPoll
 	}
 	retry := h.ShiftRetry
-	if retry <= 0 {
+	switch {
+	case retry == NoShiftRetry:
+		retry = 0
+	case retry <= 0:
 		retry = defaultShiftRetry
 	}
 	last := ""
@@ -73,15 +81,19 @@ func (h *HTTPTarget) ShiftAlias(ctx context.Context, name, alias, version string
 		next, _, err := h.C.GetShift(ctx, name, alias)
 		if err != nil && client.IsUnreachable(err) && ctx.Err() == nil {
 			now := time.Now()
-			if down.IsZero() {
+			if down.IsZero() && retry > 0 {
 				down = now
 				progress("traffic shift %s: server unreachable, retrying… (for at most %s): %v", sh.DeploymentID, retry, err)
 			}
-			if now.Sub(down) < retry {
+			if retry > 0 && now.Sub(down) < retry {
 				continue
 			}
-			return fmt.Errorf("reading traffic shift %s: the server was unreachable for %s: %w (the server goes on with the shift when it is back; the next deploy corrects what the stack's record does not hold)",
-				sh.DeploymentID, retry, err)
+			how := "the server was unreachable for " + retry.String()
+			if retry == 0 {
+				how = "the server is unreachable (not retried)"
+			}
+			return fmt.Errorf("reading traffic shift %s: %s: %w (the server goes on with the shift when it is back; the next deploy corrects what the stack's record does not hold)",
+				sh.DeploymentID, how, err)
 		}
 		if err != nil {
 			return fmt.Errorf("reading traffic shift %s: %w", sh.DeploymentID, err)

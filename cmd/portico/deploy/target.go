@@ -32,7 +32,8 @@ type HTTPTarget struct {
 	// (zero: every 2 seconds).
 	ShiftPoll time.Duration
 	// ShiftRetry is how long ShiftAlias goes on reading a traffic shift's
-	// status while the server cannot be reached (zero: 5 minutes).
+	// status while the server cannot be reached (zero: 5 minutes;
+	// NoShiftRetry: it gives up at the first unreachable read).
 	ShiftRetry time.Duration
 	// LocalImages has ResolveImage resolve from the images on the server's
 	// host alone, pulling none (a dry run): one the host does not have is
@@ -438,6 +439,12 @@ func (h *HTTPTarget) PublishVersion(ctx context.Context, name string) (string, e
 // SetAlias implements Target.
 func (h *HTTPTarget) SetAlias(ctx context.Context, name, alias, version string) error {
 	_, _, err := h.C.SetAlias(ctx, name, alias, version, nil)
+	return err
+}
+
+// SetAliasRouting implements Target.
+func (h *HTTPTarget) SetAliasRouting(ctx context.Context, name, alias, version string, weights map[string]float64) error {
+	_, _, err := h.C.SetAlias(ctx, name, alias, version, weights)
 	return err
 }
 

@@ -3,7 +3,9 @@
 // wsStage (or by CHAT_WS_API and CHAT_WS_STAGE) on the page's own host, or to
 // the URL in the stage variable wsUrl (or CHAT_WS_URL: a ws:// or wss:// URL,
 // such as the WebSocket API's custom domain), shows messages and sends what
-// people type.
+// people type. The page sends the room's token (chat-connect's CHAT_TOKEN) as
+// the connection's ?token=, taken from its own URL (?token= or #token=) or
+// its token field.
 package main
 
 import (
