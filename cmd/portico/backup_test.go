@@ -24,6 +24,7 @@ import (
 // function (its code from code/) and the API the first one had, with a
 // configuration one write saw whole.
 func TestBackupRestores(t *testing.T) {
+	t.Parallel()
 	tarBin := testkit.Tool(t, "tar", "the documented restore unpacks with it")
 	env := apptest.Start(t, apptest.Options{})
 	ctx := context.Background()
@@ -116,6 +117,7 @@ func TestBackupRestores(t *testing.T) {
 // TestBackupNotWrittenOnError: a backup that cannot be written leaves no
 // file, and says so.
 func TestBackupNotWrittenOnError(t *testing.T) {
+	t.Parallel()
 	env := apptest.Start(t, apptest.Options{})
 	file := filepath.Join(t.TempDir(), "no-such-dir", "portico.tar")
 	if out, err := cliErr(env, "backup", file); err == nil {

@@ -27,6 +27,7 @@ const extraFunction = `  Extra:
 // the server resumed succeeds. A function the run created is in the stack's
 // record from its creation on, while the run is still waiting.
 func TestDeployShiftSurvivesServerRestart(t *testing.T) {
+	t.Parallel()
 	env, clk, svc := shiftEnv(t)
 	st := newShiftStack(t, env, "rs", shiftTemplate, map[string]string{"hello": apptest.Sample(t, "hello")})
 	if out := st.run("Greeting=one"); strings.Contains(out, "error:") {
@@ -70,6 +71,7 @@ func TestDeployShiftSurvivesServerRestart(t *testing.T) {
 // progress on the stack's alias does not stop the next deploy with a
 // conflict: it is stopped, saying so, and the deploy's own shift starts.
 func TestDeployStopsAShiftLeftInProgress(t *testing.T) {
+	t.Parallel()
 	env, clk, svc := shiftEnv(t)
 	st := newShiftStack(t, env, "ls", shiftTemplate, map[string]string{"hello": apptest.Sample(t, "hello")})
 	if out := st.run("Greeting=one"); strings.Contains(out, "error:") {

@@ -46,6 +46,7 @@ Resources:
 // progress; a stopped shift fails the deploy and leaves the alias on the old
 // version.
 func TestDeployShiftsByDeploymentPreference(t *testing.T) {
+	t.Parallel()
 	env, clk, svc := shiftEnv(t)
 	st := newShiftStack(t, env, "sh", shiftTemplate, map[string]string{"hello": apptest.Sample(t, "hello")})
 	out := st.run("Greeting=one")
@@ -146,6 +147,7 @@ Resources:
 // reports Failed, or does not report within the hook timeout, fails the
 // deploy and leaves the alias on its old version.
 func TestDeployRunsHooks(t *testing.T) {
+	t.Parallel()
 	var conns *connections.Manager
 	env, clk, svc := shiftEnv(t, &conns)
 	st := newShiftStack(t, env, "hk", hookTemplate, map[string]string{
