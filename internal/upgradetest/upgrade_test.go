@@ -75,6 +75,9 @@ func upgrade(t *testing.T, dir string) {
 		t.Fatalf("the fixture's store says schema %q, its golden file %d", got, g.Schema)
 	}
 
+	if n := requeueNow(t, data, time.Now()); n == 0 && g.QueuedEvent.Function != "" {
+		t.Fatalf("the fixture has no queued Event invocation, and its golden file names one of %s", g.QueuedEvent.Function)
+	}
 	opts, signer := beside(t, dir, data, g)
 	env := apptest.Start(t, opts)
 	c := &http.Client{}
@@ -482,6 +485,56 @@ func schemaMark(t *testing.T, data string) string {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// requeueNow dates the Event invocations the old build left queued in data
+// (bucket async-invocations: enqueued and notBefore) at now, as if it had
+// stopped just before the upgrade, and returns how many there were. An event
+// older than its maximum event age (six hours at most) is dropped, not run:
+// without this every fixture's would be, from six hours after mkfixture made
+// it. The rest of each record is left as the old build wrote it.
+func requeueNow(t *testing.T, data string, now time.Time) int {
+	t.Helper()
+	db, err := bbolt.Open(filepath.Join(data, "portico.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	n := 0
+	at, err := json.Marshal(now.UTC())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("async-invocations"))
+		if b == nil {
+			return nil
+		}
+		events := map[string][]byte{}
+		if err := b.ForEach(func(k, v []byte) error {
+			var ev map[string]json.RawMessage
+			if err := json.Unmarshal(v, &ev); err != nil {
+				return fmt.Errorf("queued event %s: %w", k, err)
+			}
+			ev["enqueued"], ev["notBefore"] = at, at
+			raw, err := json.Marshal(ev)
+			events[string(k)] = raw
+			return err
+		}); err != nil {
+			return err
+		}
+		for k, v := range events {
+			if err := b.Put([]byte(k), v); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // untar unpacks the gzipped tar file into dir.
